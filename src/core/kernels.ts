@@ -1,0 +1,143 @@
+/**
+ * The kernel interface: every FLOP a layer, loss or optimizer spends goes through one of these calls, so a faster
+ * implementation (WebAssembly SIMD) can replace the plain TypeScript reference kernels, which stay as the test
+ * oracle. Matrices are row-major with explicit row strides (lda, ldb, ldc) and offsets, BLAS style, so callers can
+ * address a timestep or a gate block of a larger buffer without copying.
+ *
+ * Shapes: N batch, T time, D input features, H hidden units, V classes.
+ */
+
+/** Activation function codes shared by all kernels. */
+export const enum Act {
+  Linear = 0,
+  Relu = 1,
+  Tanh = 2,
+  Sigmoid = 3,
+  HardSigmoid = 4,
+  Softmax = 5,
+}
+
+export interface Kernels {
+  readonly name: string;
+
+  /** C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C when accumulate). op(X) = Xᵀ when trans. */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void;
+
+  /** x[M,N] (row stride ldx, from off) += bias[N]. */
+  addBias(x: Float32Array, off: number, M: number, N: number, ldx: number, bias: Float32Array, bOff: number): void;
+
+  /** out[N] += Σ_rows x[M,N] (row stride ldx). The bias gradient. */
+  sumRows(x: Float32Array, off: number, M: number, N: number, ldx: number, out: Float32Array, oOff: number): void;
+
+  /** In place y = f(x) on an M×N block; Softmax works per row. */
+  activate(act: Act, x: Float32Array, off: number, M: number, N: number, ldx: number): void;
+
+  /** In place dy ← dy ⊙ f′ on an M×N block, with f′ computed from the outputs y (softmax: the row Jacobian). */
+  activateBackward(
+    act: Act,
+    y: Float32Array,
+    yOff: number,
+    dy: Float32Array,
+    dyOff: number,
+    M: number,
+    N: number,
+    ld: number,
+  ): void;
+
+  /**
+   * out[r] = scale(r) · W[idx[r]] (+ out[r] when accumulate), rows of width N: the one-hot × W product as a gather.
+   * `scale` is an optional per-row factor array (dropout of one-hot inputs); rows with idx < 0 are zero.
+   */
+  gatherRows(
+    idx: Int32Array,
+    R: number,
+    W: Float32Array,
+    N: number,
+    out: Float32Array,
+    scale: Float32Array | null,
+    accumulate: boolean,
+  ): void;
+
+  /** dW[idx[r]] += scale(r) · dOut[r] — the transpose of gatherRows. */
+  scatterAddRows(
+    idx: Int32Array,
+    R: number,
+    dOut: Float32Array,
+    N: number,
+    dW: Float32Array,
+    scale: Float32Array | null,
+  ): void;
+
+  /**
+   * LSTM pointwise step. gates[N,4H] holds pre-activations (i, f, g, o, Keras order) and becomes the activated gates.
+   * c = f⊙cPrev + i⊙g, h = o⊙act(c).
+   */
+  lstmCellForward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    cPrev: Float32Array,
+    cpOff: number,
+    c: Float32Array,
+    cOff: number,
+    h: Float32Array,
+    hOff: number,
+    act: Act,
+    recAct: Act,
+  ): void;
+
+  /**
+   * LSTM pointwise backward. dh[N,H] is ∂L/∂h; dc[N,H] holds ∂L/∂c from step t+1 on entry and ∂L/∂cPrev on exit.
+   * Writes ∂L/∂(pre-activation gates) into dGates[N,4H].
+   */
+  lstmCellBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    cPrev: Float32Array,
+    cpOff: number,
+    c: Float32Array,
+    cOff: number,
+    dh: Float32Array,
+    dc: Float32Array,
+    dGates: Float32Array,
+    dgOff: number,
+    act: Act,
+    recAct: Act,
+  ): void;
+
+  /** Elementwise x[i] *= m[i] for i < n. */
+  mulInPlace(x: Float32Array, xOff: number, m: Float32Array, mOff: number, n: number): void;
+
+  /**
+   * Softmax cross-entropy on logits[R,V] against class indices (or dense targets[R,V]); returns the summed loss and,
+   * when grad is given, writes (softmax − target) · gradScale into it. Computed in log space, stable for any logits.
+   */
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    R: number,
+    V: number,
+    labels: Int32Array | null,
+    targets: Float32Array | null,
+    grad: Float32Array | null,
+    gradScale: number,
+  ): number;
+}

@@ -1,0 +1,248 @@
+/**
+ * Reference kernels: plain TypeScript loops, written for clarity. They are the oracle every fast kernel is tested
+ * against, and the fallback where WebAssembly SIMD is unavailable.
+ */
+import { Act, type Kernels } from './kernels.js';
+
+function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/** f(x) for a scalar activation (not softmax). */
+export function applyAct(act: Act, x: number): number {
+  switch (act) {
+    case Act.Linear:
+      return x;
+    case Act.Relu:
+      return x > 0 ? x : 0;
+    case Act.Tanh:
+      return Math.tanh(x);
+    case Act.Sigmoid:
+      return sigmoid(x);
+    case Act.HardSigmoid:
+      return x <= -2.5 ? 0 : x >= 2.5 ? 1 : 0.2 * x + 0.5;
+    case Act.Softmax:
+      throw new Error('softmax is not an elementwise activation');
+  }
+}
+
+/** f′ expressed through the output y = f(x). */
+export function actGradFromOutput(act: Act, y: number): number {
+  switch (act) {
+    case Act.Linear:
+      return 1;
+    case Act.Relu:
+      return y > 0 ? 1 : 0;
+    case Act.Tanh:
+      return 1 - y * y;
+    case Act.Sigmoid:
+      return y * (1 - y);
+    case Act.HardSigmoid:
+      return y > 0 && y < 1 ? 0.2 : 0;
+    case Act.Softmax:
+      throw new Error('softmax is not an elementwise activation');
+  }
+}
+
+export const referenceKernels: Kernels = {
+  name: 'reference',
+
+  gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) {
+    if (!accumulate) {
+      for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+    }
+    if (!transA && !transB) {
+      // i-k-j order: the inner loop streams rows of B and C.
+      for (let i = 0; i < M; i++) {
+        const cRow = cOff + i * ldc;
+        for (let k = 0; k < K; k++) {
+          const a = A[aOff + i * lda + k];
+          if (a === 0) continue;
+          const bRow = bOff + k * ldb;
+          for (let j = 0; j < N; j++) C[cRow + j] += a * B[bRow + j];
+        }
+      }
+    } else if (transA && !transB) {
+      // A is stored K×M.
+      for (let k = 0; k < K; k++) {
+        const bRow = bOff + k * ldb;
+        for (let i = 0; i < M; i++) {
+          const a = A[aOff + k * lda + i];
+          if (a === 0) continue;
+          const cRow = cOff + i * ldc;
+          for (let j = 0; j < N; j++) C[cRow + j] += a * B[bRow + j];
+        }
+      }
+    } else if (!transA && transB) {
+      // B is stored N×K: dot products of rows.
+      for (let i = 0; i < M; i++) {
+        const aRow = aOff + i * lda;
+        for (let j = 0; j < N; j++) {
+          const bRow = bOff + j * ldb;
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[aRow + k] * B[bRow + k];
+          C[cOff + i * ldc + j] += s;
+        }
+      }
+    } else {
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[aOff + k * lda + i] * B[bOff + j * ldb + k];
+          C[cOff + i * ldc + j] += s;
+        }
+      }
+    }
+  },
+
+  addBias(x, off, M, N, ldx, bias, bOff) {
+    for (let i = 0; i < M; i++) {
+      const r = off + i * ldx;
+      for (let j = 0; j < N; j++) x[r + j] += bias[bOff + j];
+    }
+  },
+
+  sumRows(x, off, M, N, ldx, out, oOff) {
+    for (let i = 0; i < M; i++) {
+      const r = off + i * ldx;
+      for (let j = 0; j < N; j++) out[oOff + j] += x[r + j];
+    }
+  },
+
+  activate(act, x, off, M, N, ldx) {
+    if (act === Act.Linear) return;
+    for (let i = 0; i < M; i++) {
+      const r = off + i * ldx;
+      if (act === Act.Softmax) {
+        let max = -Infinity;
+        for (let j = 0; j < N; j++) if (x[r + j] > max) max = x[r + j];
+        let sum = 0;
+        for (let j = 0; j < N; j++) {
+          const e = Math.exp(x[r + j] - max);
+          x[r + j] = e;
+          sum += e;
+        }
+        for (let j = 0; j < N; j++) x[r + j] /= sum;
+      } else {
+        for (let j = 0; j < N; j++) x[r + j] = applyAct(act, x[r + j]);
+      }
+    }
+  },
+
+  activateBackward(act, y, yOff, dy, dyOff, M, N, ld) {
+    if (act === Act.Linear) return;
+    for (let i = 0; i < M; i++) {
+      const yr = yOff + i * ld;
+      const dr = dyOff + i * ld;
+      if (act === Act.Softmax) {
+        let dot = 0;
+        for (let j = 0; j < N; j++) dot += dy[dr + j] * y[yr + j];
+        for (let j = 0; j < N; j++) dy[dr + j] = y[yr + j] * (dy[dr + j] - dot);
+      } else {
+        for (let j = 0; j < N; j++) dy[dr + j] *= actGradFromOutput(act, y[yr + j]);
+      }
+    }
+  },
+
+  gatherRows(idx, R, W, N, out, scale, accumulate) {
+    for (let r = 0; r < R; r++) {
+      const o = r * N;
+      const id = idx[r];
+      const s = scale === null ? 1 : scale[r];
+      if (id < 0 || s === 0) {
+        if (!accumulate) out.fill(0, o, o + N);
+        continue;
+      }
+      const w = id * N;
+      if (accumulate) for (let j = 0; j < N; j++) out[o + j] += s * W[w + j];
+      else for (let j = 0; j < N; j++) out[o + j] = s * W[w + j];
+    }
+  },
+
+  scatterAddRows(idx, R, dOut, N, dW, scale) {
+    for (let r = 0; r < R; r++) {
+      const id = idx[r];
+      const s = scale === null ? 1 : scale[r];
+      if (id < 0 || s === 0) continue;
+      const o = r * N;
+      const w = id * N;
+      for (let j = 0; j < N; j++) dW[w + j] += s * dOut[o + j];
+    }
+  },
+
+  lstmCellForward(N, H, gates, gOff, cPrev, cpOff, c, cOff, h, hOff, act, recAct) {
+    for (let n = 0; n < N; n++) {
+      const g = gOff + n * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const i = applyAct(recAct, gates[g + j]);
+        const f = applyAct(recAct, gates[g + H + j]);
+        const cand = applyAct(act, gates[g + 2 * H + j]);
+        const o = applyAct(recAct, gates[g + 3 * H + j]);
+        gates[g + j] = i;
+        gates[g + H + j] = f;
+        gates[g + 2 * H + j] = cand;
+        gates[g + 3 * H + j] = o;
+        const cv = f * cPrev[cpOff + n * H + j] + i * cand;
+        c[cOff + n * H + j] = cv;
+        h[hOff + n * H + j] = o * applyAct(act, cv);
+      }
+    }
+  },
+
+  lstmCellBackward(N, H, gates, gOff, cPrev, cpOff, c, cOff, dh, dc, dGates, dgOff, act, recAct) {
+    for (let n = 0; n < N; n++) {
+      const g = gOff + n * 4 * H;
+      const dg = dgOff + n * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const i = gates[g + j];
+        const f = gates[g + H + j];
+        const cand = gates[g + 2 * H + j];
+        const o = gates[g + 3 * H + j];
+        const tc = applyAct(act, c[cOff + n * H + j]);
+        const dhv = dh[n * H + j];
+        const dcv = dc[n * H + j] + dhv * o * actGradFromOutput(act, tc);
+        dGates[dg + j] = dcv * cand * actGradFromOutput(recAct, i);
+        dGates[dg + H + j] = dcv * cPrev[cpOff + n * H + j] * actGradFromOutput(recAct, f);
+        dGates[dg + 2 * H + j] = dcv * i * actGradFromOutput(act, cand);
+        dGates[dg + 3 * H + j] = dhv * tc * actGradFromOutput(recAct, o);
+        dc[n * H + j] = dcv * f;
+      }
+    }
+  },
+
+  mulInPlace(x, xOff, m, mOff, n) {
+    for (let i = 0; i < n; i++) x[xOff + i] *= m[mOff + i];
+  },
+
+  softmaxCrossEntropy(logits, R, V, labels, targets, grad, gradScale) {
+    let total = 0;
+    for (let r = 0; r < R; r++) {
+      const o = r * V;
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) if (logits[o + j] > max) max = logits[o + j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(logits[o + j] - max);
+      const logZ = max + Math.log(sum);
+      if (labels !== null) {
+        const y = labels[r];
+        total += logZ - logits[o + y];
+        if (grad !== null) {
+          for (let j = 0; j < V; j++) grad[o + j] = Math.exp(logits[o + j] - logZ) * gradScale;
+          grad[o + y] -= gradScale;
+        }
+      } else if (targets !== null) {
+        let tsum = 0;
+        for (let j = 0; j < V; j++) {
+          total += targets[o + j] * (logZ - logits[o + j]);
+          tsum += targets[o + j];
+        }
+        if (grad !== null) {
+          for (let j = 0; j < V; j++) {
+            grad[o + j] = (Math.exp(logits[o + j] - logZ) * tsum - targets[o + j]) * gradScale;
+          }
+        }
+      }
+    }
+    return total;
+  },
+};

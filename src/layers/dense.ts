@@ -1,0 +1,152 @@
+/**
+ * Dense: y = act(x·W + b) over the last axis, so [N, D] → [N, U] and [N, T, D] → [N, T, U] (time-distributed, as Keras).
+ * Given int32 indices [N] or [N, T] it reads them as one-hot over D and gathers rows of W.
+ * Memory: caches x (or the indices) and y.
+ */
+import { kernels } from '../core/backend.js';
+import type { Random } from '../core/random.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
+import {
+  activationCode,
+  activationName,
+  type ActivationIdentifier,
+  type ActivationName,
+} from './activations.js';
+import { initialize, initializerSpec, type InitializerIdentifier, type InitializerSpec } from './initializers.js';
+import {
+  Layer,
+  Weight,
+  checkOptionKeys,
+  checkPositiveInt,
+  type ForwardOptions,
+  type LayerArgs,
+  type LayerShape,
+} from './layer.js';
+
+export interface DenseArgs extends LayerArgs {
+  units: number;
+  activation?: ActivationIdentifier;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+}
+
+export const DENSE_DEFAULTS = {
+  activation: 'linear',
+  useBias: true,
+  kernelInitializer: 'glorotUniform',
+  biasInitializer: 'zeros',
+} as const;
+
+export class Dense extends Layer {
+  readonly className = 'Dense';
+  readonly units: number;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerSpec;
+  readonly biasInitializer: InitializerSpec;
+  private x: AnyTensor | null = null;
+  private y: Tensor | null = null;
+  private logits = false;
+
+  constructor(args: DenseArgs) {
+    super(args, 'dense');
+    checkOptionKeys('dense', args, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer']);
+    this.units = checkPositiveInt(`dense '${this.name}'`, 'units', args.units);
+    this.activation = activationName(args.activation ?? DENSE_DEFAULTS.activation, `dense '${this.name}'`);
+    this.useBias = args.useBias ?? DENSE_DEFAULTS.useBias;
+    this.kernelInitializer = initializerSpec(args.kernelInitializer, DENSE_DEFAULTS.kernelInitializer);
+    this.biasInitializer = initializerSpec(args.biasInitializer, DENSE_DEFAULTS.biasInitializer);
+  }
+
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    const d = inputShape[inputShape.length - 1];
+    if (inputShape.length === 0 || d === null) {
+      throw new Error(`dense '${this.name}': the last input axis must have a known size, got [${inputShape.join(', ')}]`);
+    }
+    return [...inputShape.slice(0, -1), this.units];
+  }
+
+  protected buildWeights(inputShape: LayerShape, rng: Random): void {
+    const d = this.computeOutputShape(inputShape) && (inputShape[inputShape.length - 1] as number);
+    this.weights = [new Weight('kernel', [d, this.units], initialize(this.kernelInitializer, [d, this.units], rng))];
+    if (this.useBias) {
+      this.weights.push(new Weight('bias', [this.units], initialize(this.biasInitializer, [this.units], rng)));
+    }
+  }
+
+  protected override acceptsOneHotIndices(): boolean {
+    return true;
+  }
+
+  override outputActivation(): string | null {
+    return this.activation;
+  }
+
+  forward(x: AnyTensor, opts: ForwardOptions): Tensor {
+    this.checkInput(x, true);
+    const k = kernels();
+    const D = this.inputShape![this.inputShape!.length - 1] as number;
+    const U = this.units;
+    const W = this.weights[0].value;
+    const rows = x.dtype === 'int32' ? x.size : x.size / D;
+    const out = new Float32Array(rows * U);
+    if (x instanceof IndexTensor) {
+      checkIndices(x, D, this.name);
+      k.gatherRows(x.data, rows, W, U, out, null, false);
+    } else {
+      k.gemm(false, false, rows, U, D, x.data, 0, D, W, 0, U, out, 0, U, false);
+    }
+    if (this.useBias) k.addBias(out, 0, rows, U, U, this.weights[1].value, 0);
+    this.logits = opts.logits === true;
+    if (!this.logits) k.activate(activationCode(this.activation), out, 0, rows, U, U);
+    const shape = x.dtype === 'int32' ? [...x.shape, U] : [...x.shape.slice(0, -1), U];
+    this.x = x;
+    this.y = new Tensor(out, shape);
+    return this.y;
+  }
+
+  backward(dy: Tensor): Tensor | null {
+    const x = this.x;
+    const y = this.y;
+    if (!x || !y) throw new Error(`dense '${this.name}': backward called before forward`);
+    const k = kernels();
+    const D = this.inputShape![this.inputShape!.length - 1] as number;
+    const U = this.units;
+    const rows = y.size / U;
+    const dz = dy.data.slice();
+    if (!this.logits) k.activateBackward(activationCode(this.activation), y.data, 0, dz, 0, rows, U, U);
+    const [kernel, bias] = this.weights;
+    if (this.useBias) k.sumRows(dz, 0, rows, U, U, bias.grad, 0);
+    if (x instanceof IndexTensor) {
+      k.scatterAddRows(x.data, rows, dz, U, kernel.grad, null);
+      return null;
+    }
+    k.gemm(true, false, D, U, rows, x.data, 0, D, dz, 0, U, kernel.grad, 0, U, true);
+    const dx = new Float32Array(x.size);
+    k.gemm(false, true, rows, D, U, dz, 0, U, kernel.value, 0, U, dx, 0, D, false);
+    return new Tensor(dx, x.shape);
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+    };
+  }
+}
+
+/** Throws unless every index is in [0, D). */
+export function checkIndices(x: IndexTensor, D: number, layer: string): void {
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] < 0 || d[i] >= D) {
+      throw new Error(`layer '${layer}': input index ${d[i]} at flat position ${i} is outside [0, ${D})`);
+    }
+  }
+}
+

@@ -1,0 +1,84 @@
+/**
+ * Embedding: int32 indices [N, …] → rows of the embedding matrix, [N, …, outputDim]. A row gather forward and a
+ * scatter-add backward. Caches the indices.
+ */
+import { kernels } from '../core/backend.js';
+import type { Random } from '../core/random.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
+import { checkIndices } from './dense.js';
+import { initialize, initializerSpec, type InitializerIdentifier, type InitializerSpec } from './initializers.js';
+import {
+  Layer,
+  Weight,
+  checkOptionKeys,
+  checkPositiveInt,
+  type ForwardOptions,
+  type LayerArgs,
+  type LayerShape,
+} from './layer.js';
+
+export interface EmbeddingArgs extends LayerArgs {
+  inputDim: number;
+  outputDim: number;
+  embeddingsInitializer?: InitializerIdentifier;
+  inputLength?: number;
+}
+
+export const EMBEDDING_DEFAULTS = { embeddingsInitializer: 'randomUniform' } as const;
+
+export class Embedding extends Layer {
+  readonly className = 'Embedding';
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly embeddingsInitializer: InitializerSpec;
+  private x: IndexTensor | null = null;
+
+  constructor(args: EmbeddingArgs) {
+    super(
+      args.inputLength !== undefined && !args.inputShape && !args.batchInputShape
+        ? { ...args, inputShape: [args.inputLength] }
+        : args,
+      'embedding',
+    );
+    checkOptionKeys('embedding', args, ['inputDim', 'outputDim', 'embeddingsInitializer', 'inputLength']);
+    this.inputDim = checkPositiveInt(`embedding '${this.name}'`, 'inputDim', args.inputDim);
+    this.outputDim = checkPositiveInt(`embedding '${this.name}'`, 'outputDim', args.outputDim);
+    this.embeddingsInitializer = initializerSpec(args.embeddingsInitializer, EMBEDDING_DEFAULTS.embeddingsInitializer);
+  }
+
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    return [...inputShape, this.outputDim];
+  }
+
+  protected buildWeights(_inputShape: LayerShape, rng: Random): void {
+    const shape = [this.inputDim, this.outputDim];
+    this.weights = [new Weight('embeddings', shape, initialize(this.embeddingsInitializer, shape, rng))];
+  }
+
+  forward(x: AnyTensor, _opts: ForwardOptions): Tensor {
+    if (!(x instanceof IndexTensor)) {
+      throw new Error(`embedding '${this.name}' expects int32 index inputs (use indexTensor()), got float32`);
+    }
+    this.checkInput(x, true);
+    checkIndices(x, this.inputDim, this.name);
+    const out = new Float32Array(x.size * this.outputDim);
+    kernels().gatherRows(x.data, x.size, this.weights[0].value, this.outputDim, out, null, false);
+    this.x = x;
+    return new Tensor(out, [...x.shape, this.outputDim]);
+  }
+
+  backward(dy: Tensor): null {
+    if (!this.x) throw new Error(`embedding '${this.name}': backward called before forward`);
+    kernels().scatterAddRows(this.x.data, this.x.size, dy.data, this.outputDim, this.weights[0].grad, null);
+    return null;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      inputDim: this.inputDim,
+      outputDim: this.outputDim,
+      embeddingsInitializer: this.embeddingsInitializer,
+    };
+  }
+}

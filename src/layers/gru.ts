@@ -1,0 +1,194 @@
+/**
+ * GRU, fused (Keras gate order z, r, h; N batch, T time, D input, H units). Two variants, as Keras:
+ *
+ * resetAfter = true (TF2 Keras default, cuDNN-compatible), b [2, 3H] = [input bias; recurrent bias]:
+ *   xp = x_t·W + b_in,  rp = h_{t−1}·U + b_rec
+ *   z = σ(xp_z + rp_z)   r = σ(xp_r + rp_r)   ĥ = act(xp_h + r ⊙ rp_h)
+ * resetAfter = false (Keras 1/tfjs), b [3H]:
+ *   z = σ(xp_z + h_{t−1}·U_z)   r = σ(xp_r + h_{t−1}·U_r)   ĥ = act(xp_h + (r ⊙ h_{t−1})·U_h)
+ * both:
+ *   h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ
+ *
+ * Backward per step in reverse: δz = δh⊙(h_{t−1}−ĥ)⊙σ′, δâ = δh⊙(1−z)⊙act′, δr = δâ⊙(rp_h or ∂(r⊙h)·…)⊙σ′,
+ * δh_{t−1} = δh⊙z + (recurrent pre-activation grads)·Uᵀ; ∂U and ∂W are GEMMs batched over all timesteps.
+ * Memory per batch (floats): gates T·N·3H, hidden (T+1)·N·H, plus T·N·3H (rp, resetAfter) or T·N·H (r⊙h).
+ */
+import { kernels } from '../core/backend.js';
+import { actGradFromOutput, applyAct } from '../core/reference_kernels.js';
+import { activationCode, activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import { RNN, RNN_DEFAULTS, type RNNArgs } from './recurrent.js';
+
+export interface GRUArgs extends RNNArgs {
+  recurrentActivation?: ActivationIdentifier;
+  /** Apply the reset gate after the recurrent matmul (TF2 Keras default true; tfjs supports only false). */
+  resetAfter?: boolean;
+}
+
+export const GRU_DEFAULTS = { ...RNN_DEFAULTS, resetAfter: true } as const;
+
+export class GRU extends RNN {
+  readonly className = 'GRU';
+  protected readonly gates = 3;
+  readonly stateCount = 1;
+  readonly recurrentActivation: ActivationName;
+  readonly resetAfter: boolean;
+  private gateCache: Float32Array = new Float32Array(0); // [T·N·3H]: z, r, ĥ
+  private aux: Float32Array = new Float32Array(0); // resetAfter: rp [T·N·3H]; else r⊙h_{t−1} [T·N·H]
+
+  constructor(args: GRUArgs) {
+    super(args, 'gru', ['recurrentActivation', 'resetAfter']);
+    this.recurrentActivation = activationName(
+      args.recurrentActivation ?? GRU_DEFAULTS.recurrentActivation,
+      `gru '${this.name}'`,
+    );
+    this.resetAfter = args.resetAfter ?? GRU_DEFAULTS.resetAfter;
+  }
+
+  protected override biasShape(): number[] {
+    return this.resetAfter ? [2, 3 * this.units] : [3 * this.units];
+  }
+
+  protected runSteps(xp: Float32Array): void {
+    const { N, T } = this;
+    const H = this.units;
+    const NH = N * H;
+    const G = 3 * H;
+    const k = kernels();
+    const U = this.weights[1].value;
+    const act = activationCode(this.activation);
+    const rec = activationCode(this.recurrentActivation);
+    const hs = this.hs;
+    this.aux = new Float32Array(this.resetAfter ? T * N * G : T * NH);
+    const aux = this.aux;
+    for (let s = 0; s < T; s++) {
+      const hOff = this.prevH(s);
+      const g0 = s * N * G;
+      if (this.resetAfter) {
+        k.gemm(false, false, N, G, H, this.hm, hOff, H, U, 0, G, aux, g0, G, false);
+        if (this.useBias) k.addBias(aux, g0, N, G, G, this.weights[2].value, G);
+        for (let n = 0; n < N; n++) {
+          const g = g0 + n * G;
+          for (let j = 0; j < H; j++) {
+            const z = applyAct(rec, xp[g + j] + aux[g + j]);
+            const r = applyAct(rec, xp[g + H + j] + aux[g + H + j]);
+            const hh = applyAct(act, xp[g + 2 * H + j] + r * aux[g + 2 * H + j]);
+            xp[g + j] = z;
+            xp[g + H + j] = r;
+            xp[g + 2 * H + j] = hh;
+            hs[(s + 1) * NH + n * H + j] = z * hs[s * NH + n * H + j] + (1 - z) * hh;
+          }
+        }
+      } else {
+        k.gemm(false, false, N, 2 * H, H, this.hm, hOff, H, U, 0, G, xp, g0, G, true);
+        k.activate(rec, xp, g0, N, 2 * H, G);
+        for (let n = 0; n < N; n++) {
+          for (let j = 0; j < H; j++) aux[s * NH + n * H + j] = xp[g0 + n * G + H + j] * this.hm[hOff + n * H + j];
+        }
+        k.gemm(false, false, N, H, H, aux, s * NH, H, U, 2 * H, G, xp, g0 + 2 * H, G, true);
+        k.activate(act, xp, g0 + 2 * H, N, H, G);
+        for (let n = 0; n < N; n++) {
+          const g = g0 + n * G;
+          for (let j = 0; j < H; j++) {
+            const z = xp[g + j];
+            hs[(s + 1) * NH + n * H + j] = z * hs[s * NH + n * H + j] + (1 - z) * xp[g + 2 * H + j];
+          }
+        }
+      }
+    }
+    this.gateCache = xp;
+  }
+
+  protected finalExtraStates(): Float32Array[] {
+    return [];
+  }
+
+  protected backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] } {
+    const { N, T } = this;
+    const H = this.units;
+    const NH = N * H;
+    const G = 3 * H;
+    const k = kernels();
+    const act = activationCode(this.activation);
+    const rec = activationCode(this.recurrentActivation);
+    const gates = this.gateCache;
+    const hs = this.hs;
+    const aux = this.aux;
+    const dxp = new Float32Array(T * N * G);
+    const drp = this.resetAfter ? new Float32Array(T * N * G) : null;
+    const dh = new Float32Array(NH);
+    const dhm = new Float32Array(NH);
+    if (dFinal) dh.set(dFinal[0]);
+    for (let s = T - 1; s >= 0; s--) {
+      const g0 = s * N * G;
+      for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
+      const next = new Float32Array(NH); // δh_{t−1}
+      if (drp) {
+        for (let n = 0; n < N; n++) {
+          const g = g0 + n * G;
+          for (let j = 0; j < H; j++) {
+            const z = gates[g + j];
+            const r = gates[g + H + j];
+            const hh = gates[g + 2 * H + j];
+            const d = dh[n * H + j];
+            const dz = d * (hs[s * NH + n * H + j] - hh) * actGradFromOutput(rec, z);
+            const da = d * (1 - z) * actGradFromOutput(act, hh);
+            const dr = da * aux[g + 2 * H + j] * actGradFromOutput(rec, r);
+            dxp[g + j] = dz;
+            dxp[g + H + j] = dr;
+            dxp[g + 2 * H + j] = da;
+            drp[g + j] = dz;
+            drp[g + H + j] = dr;
+            drp[g + 2 * H + j] = da * r;
+            next[n * H + j] = d * z;
+          }
+        }
+        this.recurrentBackward(drp, g0, G, 0, next);
+      } else {
+        const hOff = s * NH;
+        for (let n = 0; n < N; n++) {
+          const g = g0 + n * G;
+          for (let j = 0; j < H; j++) {
+            const z = gates[g + j];
+            const hh = gates[g + 2 * H + j];
+            const d = dh[n * H + j];
+            dxp[g + j] = d * (hs[s * NH + n * H + j] - hh) * actGradFromOutput(rec, z);
+            dxp[g + 2 * H + j] = d * (1 - z) * actGradFromOutput(act, hh);
+            next[n * H + j] = d * z;
+          }
+        }
+        // δ(r⊙h_m) = δâ·U_hᵀ
+        const drh = new Float32Array(NH);
+        k.gemm(false, true, N, H, H, dxp, g0 + 2 * H, G, this.weights[1].value, 2 * H, G, drh, 0, H, false);
+        dhm.fill(0);
+        for (let n = 0; n < N; n++) {
+          const g = g0 + n * G;
+          for (let j = 0; j < H; j++) {
+            const r = gates[g + H + j];
+            const hmv = this.hm[hOff + n * H + j];
+            dxp[g + H + j] = drh[n * H + j] * hmv * actGradFromOutput(rec, r);
+            dhm[n * H + j] = drh[n * H + j] * r;
+          }
+        }
+        // δh_m += [δz δr]·U_zrᵀ; then through the recurrent-dropout mask into δh_{t−1}.
+        k.gemm(false, true, N, H, 2 * H, dxp, g0, G, this.weights[1].value, 0, G, dhm, 0, H, true);
+        if (this.recMask) k.mulInPlace(dhm, 0, this.recMask, 0, NH);
+        for (let i = 0; i < NH; i++) next[i] += dhm[i];
+      }
+      dh.set(next);
+    }
+    const dU = this.weights[1].grad;
+    if (drp) {
+      k.gemm(true, false, H, G, T * N, this.hm, 0, H, drp, 0, G, dU, 0, G, true);
+      if (this.useBias) k.sumRows(drp, 0, T * N, G, G, this.weights[2].grad, G);
+    } else {
+      k.gemm(true, false, H, 2 * H, T * N, this.hm, 0, H, dxp, 0, G, dU, 0, G, true);
+      k.gemm(true, false, H, H, T * N, aux, 0, H, dxp, 2 * H, G, dU, 2 * H, G, true);
+    }
+    return { dxp, dInit: [dh] };
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfter };
+  }
+}
+

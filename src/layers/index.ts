@@ -1,0 +1,23 @@
+/** Layer factories, named as in tfjs (`layers.lstm({units: 128})`), and the layer classes. */
+import { Activation, type ActivationArgs } from './activation.js';
+import { Dense, type DenseArgs } from './dense.js';
+import { Dropout, type DropoutArgs } from './dropout.js';
+import { Embedding, type EmbeddingArgs } from './embedding.js';
+import { GRU, type GRUArgs } from './gru.js';
+import { LSTM, type LSTMArgs } from './lstm.js';
+import { SimpleRNN, type SimpleRNNArgs } from './simple_rnn.js';
+
+export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
+export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
+export { RNN, RNN_DEFAULTS, type RNNArgs, type CallOptions } from './recurrent.js';
+export { DENSE_DEFAULTS } from './dense.js';
+export { LSTM_DEFAULTS } from './lstm.js';
+export { GRU_DEFAULTS } from './gru.js';
+
+export const dense = (args: DenseArgs): Dense => new Dense(args);
+export const activation = (args: ActivationArgs): Activation => new Activation(args);
+export const dropout = (args: DropoutArgs): Dropout => new Dropout(args);
+export const embedding = (args: EmbeddingArgs): Embedding => new Embedding(args);
+export const simpleRNN = (args: SimpleRNNArgs): SimpleRNN => new SimpleRNN(args);
+export const lstm = (args: LSTMArgs): LSTM => new LSTM(args);
+export const gru = (args: GRUArgs): GRU => new GRU(args);

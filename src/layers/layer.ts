@@ -1,0 +1,164 @@
+/**
+ * The layer contract. A layer owns its weights and a fused forward/backward pair: `forward` keeps what `backward`
+ * needs (one batch in flight per layer instance), `backward` accumulates weight gradients and returns ∂L/∂input.
+ * Shapes here exclude the batch axis; `null` marks a length fixed only by the data (e.g. T).
+ */
+import type { Random } from '../core/random.js';
+import type { AnyTensor, Tensor } from '../core/tensor.js';
+import { shapeToString } from '../core/tensor.js';
+
+export type LayerShape = readonly (number | null)[];
+
+/** Options every layer accepts (tfjs/Keras names). */
+export interface LayerArgs {
+  name?: string;
+  /** Input shape without the batch axis, e.g. [40, 60] for 40 steps of 60 features. */
+  inputShape?: LayerShape;
+  /** Input shape with the batch axis; needed by stateful recurrent layers. */
+  batchInputShape?: LayerShape;
+  batchSize?: number;
+  trainable?: boolean;
+}
+
+/** A weight with its gradient buffer. `name` is the short Keras name ('kernel'); files use `layer/kernel`. */
+export class Weight {
+  readonly grad: Float32Array;
+  constructor(
+    readonly name: string,
+    readonly shape: readonly number[],
+    public value: Float32Array,
+    public trainable = true,
+  ) {
+    this.grad = new Float32Array(value.length);
+  }
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  rng: Random;
+  /** Output pre-activation logits instead of applying the layer's output activation (fused loss path). */
+  logits?: boolean;
+}
+
+const nameCounts = new Map<string, number>();
+
+/** Keras-style unique names: lstm, lstm_1, lstm_2 … */
+export function uniqueLayerName(prefix: string): string {
+  const n = nameCounts.get(prefix) ?? 0;
+  nameCounts.set(prefix, n + 1);
+  return n === 0 ? prefix : `${prefix}_${n}`;
+}
+
+export function snakeCase(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** Rejects option keys a layer does not know, so typos like `unit: 128` fail loudly. */
+export function checkOptionKeys(where: string, args: object, allowed: readonly string[]): void {
+  const known = new Set([...allowed, 'name', 'inputShape', 'batchInputShape', 'batchSize', 'trainable', 'dtype']);
+  for (const key of Object.keys(args)) {
+    if (!known.has(key)) throw new Error(`${where}: unknown option '${key}'`);
+  }
+}
+
+export function checkPositiveInt(where: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new Error(`${where}: '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export function checkRate(where: string, key: string, v: unknown): number {
+  const x = v ?? 0;
+  if (typeof x !== 'number' || !(x >= 0 && x < 1)) {
+    throw new Error(`${where}: '${key}' must be a number in [0, 1), got ${JSON.stringify(v)}`);
+  }
+  return x;
+}
+
+export abstract class Layer {
+  /** Keras class name, as written in model files. */
+  abstract readonly className: string;
+  readonly name: string;
+  trainable: boolean;
+  built = false;
+  weights: Weight[] = [];
+  /** Declared input shape (without batch), if given. */
+  readonly declaredInputShape: LayerShape | null;
+  readonly declaredBatchSize: number | null;
+  /** Input shape the layer was built for (without batch). */
+  inputShape: LayerShape | null = null;
+
+  constructor(args: LayerArgs, defaultPrefix: string) {
+    this.name = args.name ?? uniqueLayerName(defaultPrefix);
+    this.trainable = args.trainable ?? true;
+    if (args.batchInputShape) {
+      this.declaredInputShape = args.batchInputShape.slice(1);
+      this.declaredBatchSize = args.batchInputShape[0];
+    } else {
+      this.declaredInputShape = args.inputShape ?? null;
+      this.declaredBatchSize = args.batchSize ?? null;
+    }
+  }
+
+  /** Creates weights for an input shape (without batch). */
+  build(inputShape: LayerShape, rng: Random): void {
+    this.inputShape = [...inputShape];
+    this.buildWeights(inputShape, rng);
+    this.built = true;
+  }
+
+  protected abstract buildWeights(inputShape: LayerShape, rng: Random): void;
+
+  /** Output shape (without batch) for an input shape (without batch); throws if the input cannot feed this layer. */
+  abstract computeOutputShape(inputShape: LayerShape): LayerShape;
+
+  abstract forward(x: AnyTensor, opts: ForwardOptions): Tensor;
+
+  /** Accumulates weight gradients; returns ∂L/∂x, or null when x was an index tensor. */
+  abstract backward(dy: Tensor): Tensor | null;
+
+  /** camelCase options that recreate this layer with `fromConfig` (weights excluded). */
+  getConfig(): Record<string, unknown> {
+    const config: Record<string, unknown> = { name: this.name, trainable: this.trainable };
+    const shape = this.inputShape ?? this.declaredInputShape;
+    if (shape) config.batchInputShape = [this.declaredBatchSize, ...shape];
+    return config;
+  }
+
+  /** Whether forward(…, {logits: true}) is supported (last-layer softmax/sigmoid fused into the loss). */
+  outputActivation(): string | null {
+    return null;
+  }
+
+  countParams(): number {
+    return this.weights.reduce((s, w) => s + w.value.length, 0);
+  }
+
+  zeroGrads(): void {
+    for (const w of this.weights) w.grad.fill(0);
+  }
+
+  /** Throws unless x matches the built input shape (batch axis excluded), naming the layer. */
+  protected checkInput(x: AnyTensor, allowIndex: boolean): void {
+    if (!this.inputShape) throw new Error(`layer '${this.name}' is used before it is built`);
+    if (x.dtype === 'int32' && !allowIndex) {
+      throw new Error(`layer '${this.name}' (${this.className}) does not accept integer index inputs`);
+    }
+    const expected = this.inputShape;
+    // An index tensor stands for a one-hot tensor: its shape lacks the last (vocabulary) axis.
+    const actual = x.dtype === 'int32' && this.acceptsOneHotIndices() ? [...x.shape.slice(1), null] : x.shape.slice(1);
+    const ok = actual.length === expected.length && expected.every((d, i) => d === null || actual[i] === null || d === actual[i]);
+    if (!ok) {
+      throw new Error(
+        `layer '${this.name}' (${this.className}) expected input shape ${shapeToString([null, ...expected])}` +
+          ` but got ${shapeToString(x.shape)}${x.dtype === 'int32' ? ' (int32 indices)' : ''}`,
+      );
+    }
+  }
+
+  /** True for layers where an index tensor means one-hot over the last input axis (recurrent layers, dense). */
+  protected acceptsOneHotIndices(): boolean {
+    return false;
+  }
+}

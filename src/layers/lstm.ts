@@ -1,0 +1,103 @@
+/**
+ * LSTM, fused (Keras gate order i, f, g, o; N batch, T time, D input, H units):
+ *
+ *   [zi zf zg zo] = x_t·W + h_{t−1}·U + b          W [D, 4H], U [H, 4H], b [4H]
+ *   i = σ(zi)   f = σ(zf)   g = act(zg)   o = σ(zo)   (σ = recurrentActivation, default sigmoid)
+ *   c_t = f ⊙ c_{t−1} + i ⊙ g
+ *   h_t = o ⊙ act(c_t)                               (act = activation, default tanh)
+ *
+ * Backward, per step in reverse (δ = ∂L/∂·):
+ *   δc = δc_{t+1}·f_{t+1} + δh ⊙ o ⊙ act′(c_t);   δzi = δc⊙g⊙σ′, δzf = δc⊙c_{t−1}⊙σ′, δzg = δc⊙i⊙act′, δzo = δh⊙act(c_t)⊙σ′
+ *   δh_{t−1} = δz·Uᵀ;  then ∂U = Σ_t h_{t−1}ᵀ·δz_t and ∂W = Σ_t x_tᵀ·δz_t as single GEMMs over all T·N rows.
+ *
+ * Memory per batch (floats): activated gates T·N·4H, cells (T+1)·N·H, hidden (T+1)·N·H, input projection reused
+ * as the gate buffer; backward adds T·N·4H for δz.
+ * `unitForgetBias` (Keras default true) starts the forget-gate bias at 1.
+ */
+import { kernels } from '../core/backend.js';
+import type { Random } from '../core/random.js';
+import { activationCode, activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import { RNN, RNN_DEFAULTS, type RNNArgs } from './recurrent.js';
+
+export interface LSTMArgs extends RNNArgs {
+  recurrentActivation?: ActivationIdentifier;
+  unitForgetBias?: boolean;
+}
+
+export const LSTM_DEFAULTS = { ...RNN_DEFAULTS, unitForgetBias: true } as const;
+
+export class LSTM extends RNN {
+  readonly className = 'LSTM';
+  protected readonly gates = 4;
+  readonly stateCount = 2;
+  readonly recurrentActivation: ActivationName;
+  readonly unitForgetBias: boolean;
+  private gateCache: Float32Array = new Float32Array(0); // [T·N·4H] activated gates
+  private cs: Float32Array = new Float32Array(0); // [(T+1)·N·H]
+
+  constructor(args: LSTMArgs) {
+    super(args, 'lstm', ['recurrentActivation', 'unitForgetBias']);
+    this.recurrentActivation = activationName(
+      args.recurrentActivation ?? LSTM_DEFAULTS.recurrentActivation,
+      `lstm '${this.name}'`,
+    );
+    this.unitForgetBias = args.unitForgetBias ?? LSTM_DEFAULTS.unitForgetBias;
+  }
+
+  protected override initialBias(rng: Random): Float32Array {
+    const b = super.initialBias(rng);
+    if (this.unitForgetBias) b.fill(1, this.units, 2 * this.units);
+    return b;
+  }
+
+  protected runSteps(xp: Float32Array, extra: Float32Array[]): void {
+    const { N, T } = this;
+    const H = this.units;
+    const NH = N * H;
+    const k = kernels();
+    const U = this.weights[1].value;
+    const act = activationCode(this.activation);
+    const rec = activationCode(this.recurrentActivation);
+    this.cs = new Float32Array((T + 1) * NH);
+    this.cs.set(extra[0]);
+    for (let s = 0; s < T; s++) {
+      const hOff = this.prevH(s);
+      k.gemm(false, false, N, 4 * H, H, this.hm, hOff, H, U, 0, 4 * H, xp, s * N * 4 * H, 4 * H, true);
+      k.lstmCellForward(N, H, xp, s * N * 4 * H, this.cs, s * NH, this.cs, (s + 1) * NH, this.hs, (s + 1) * NH, act, rec);
+    }
+    this.gateCache = xp;
+  }
+
+  protected finalExtraStates(): Float32Array[] {
+    return [this.cs.slice(this.T * this.N * this.units)];
+  }
+
+  protected backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] } {
+    const { N, T } = this;
+    const H = this.units;
+    const NH = N * H;
+    const k = kernels();
+    const act = activationCode(this.activation);
+    const rec = activationCode(this.recurrentActivation);
+    const dz = new Float32Array(T * N * 4 * H);
+    const dh = new Float32Array(NH);
+    const dc = new Float32Array(NH);
+    if (dFinal) {
+      dh.set(dFinal[0]);
+      dc.set(dFinal[1]);
+    }
+    for (let s = T - 1; s >= 0; s--) {
+      for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
+      k.lstmCellBackward(N, H, this.gateCache, s * N * 4 * H, this.cs, s * NH, this.cs, (s + 1) * NH, dh, dc, dz, s * N * 4 * H, act, rec);
+      dh.fill(0);
+      this.recurrentBackward(dz, s * N * 4 * H, 4 * H, 0, dh);
+    }
+    // ∂U = Σ_s h_{s−1}ᵀ·δz_s, all steps at once.
+    k.gemm(true, false, H, 4 * H, T * N, this.hm, 0, H, dz, 0, 4 * H, this.weights[1].grad, 0, 4 * H, true);
+    return { dxp: dz, dInit: [dh, dc] };
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), recurrentActivation: this.recurrentActivation, unitForgetBias: this.unitForgetBias };
+  }
+}

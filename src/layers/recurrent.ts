@@ -1,0 +1,411 @@
+/**
+ * What SimpleRNN, LSTM and GRU share: options, the input projection, output assembly, dropout masks and state.
+ *
+ * cuDNN-style layout. The input projection of all timesteps is one GEMM, XP[T·N, G·H] = X[T·N, D]·W + b (time-major,
+ * in processing order, so `goBackwards` only changes which timestep feeds step s); for int32 index inputs it is a
+ * row gather of W, with no FLOPs and no one-hot tensor. Each step then adds h_{s−1}·U and applies the fused gate
+ * non-linearities (the subclass). Backward runs the steps in reverse, producing ∂L/∂XP, and the weight gradients
+ * are batched GEMMs over all timesteps: ∂W = Xᵀ·∂XP, ∂U = H_prevᵀ·∂(recurrent pre-activations).
+ *
+ * Dropout follows Keras: one input mask [N, D] and one recurrent mask [N, H] per batch, shared by every timestep
+ * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
+ * one-hot ⊙ mask.
+ */
+import { kernels } from '../core/backend.js';
+import { Random } from '../core/random.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
+import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import { checkIndices } from './dense.js';
+import { dropoutMask } from './dropout.js';
+import { initialize, initializerSpec, type InitializerIdentifier, type InitializerSpec } from './initializers.js';
+import {
+  Layer,
+  Weight,
+  checkOptionKeys,
+  checkPositiveInt,
+  checkRate,
+  type ForwardOptions,
+  type LayerArgs,
+  type LayerShape,
+} from './layer.js';
+
+export interface RNNArgs extends LayerArgs {
+  units: number;
+  activation?: ActivationIdentifier;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier;
+  recurrentInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+  /** Fraction of input units dropped (one mask per sequence). */
+  dropout?: number;
+  /** Fraction of recurrent units dropped (one mask per sequence). */
+  recurrentDropout?: number;
+  returnSequences?: boolean;
+  /** With `call()`: also return the final states ([h] or [h, c]). Not usable inside `sequential()`. */
+  returnState?: boolean;
+  goBackwards?: boolean;
+  /** Carry the final state of batch i into batch i+1 (needs a fixed batch size); clear it with resetStates(). */
+  stateful?: boolean;
+}
+
+/** Keras's defaults for all recurrent layers. */
+export const RNN_DEFAULTS = {
+  activation: 'tanh',
+  recurrentActivation: 'sigmoid',
+  useBias: true,
+  kernelInitializer: 'glorotUniform',
+  recurrentInitializer: 'orthogonal',
+  biasInitializer: 'zeros',
+  dropout: 0,
+  recurrentDropout: 0,
+  returnSequences: false,
+  returnState: false,
+  goBackwards: false,
+  stateful: false,
+} as const;
+
+export const RNN_OPTION_KEYS = [
+  'units',
+  'activation',
+  'useBias',
+  'kernelInitializer',
+  'recurrentInitializer',
+  'biasInitializer',
+  'dropout',
+  'recurrentDropout',
+  'returnSequences',
+  'returnState',
+  'goBackwards',
+  'stateful',
+  'unroll',
+  'implementation',
+] as const;
+
+export interface CallOptions {
+  training?: boolean;
+  /** Initial states, each [N, H]: [h] for SimpleRNN/GRU, [h, c] for LSTM. */
+  initialState?: Tensor[];
+  rng?: Random;
+}
+
+export abstract class RNN extends Layer {
+  readonly units: number;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerSpec;
+  readonly recurrentInitializer: InitializerSpec;
+  readonly biasInitializer: InitializerSpec;
+  readonly dropout: number;
+  readonly recurrentDropout: number;
+  readonly returnSequences: boolean;
+  readonly returnState: boolean;
+  readonly goBackwards: boolean;
+  readonly stateful: boolean;
+
+  /** Gate blocks per step: 1 (SimpleRNN), 3 (GRU), 4 (LSTM). */
+  protected abstract readonly gates: number;
+  /** State tensors: 1 (h) or 2 (h, c). */
+  abstract readonly stateCount: number;
+
+  /** Carried states of a stateful layer, each [N·H]. */
+  protected carried: Float32Array[] | null = null;
+  /** ∂L/∂(initial states) after backward, each [N, H]. */
+  initialStateGrads: Tensor[] | null = null;
+  /** Final states after the last forward, each [N, H]. */
+  finalStates: Tensor[] | null = null;
+
+  // Forward cache (one batch in flight).
+  protected N = 0;
+  protected T = 0;
+  protected D = 0;
+  protected xTM: Float32Array | null = null; // [T·N, D] time-major, masked (float inputs)
+  protected idxTM: Int32Array | null = null; // [T·N] time-major (index inputs)
+  protected idxScale: Float32Array | null = null; // [T·N] input-dropout factor per index
+  protected inMask: Float32Array | null = null; // [N, D]
+  protected recMask: Float32Array | null = null; // [N, H]
+  /** h of every step: hs[0] = h0, hs[s+1] = output of step s. [(T+1)·N·H]. */
+  protected hs: Float32Array = new Float32Array(0);
+  /** The h_{s−1} fed to the recurrent GEMM of step s (masked by recurrent dropout), [T·N·H]. */
+  protected hm: Float32Array = new Float32Array(0);
+  private xWasIndex = false;
+
+  constructor(args: RNNArgs, prefix: string, extraKeys: readonly string[]) {
+    super(args, prefix);
+    const where = `${prefix} '${this.name}'`;
+    checkOptionKeys(prefix, args, [...RNN_OPTION_KEYS, ...extraKeys]);
+    this.units = checkPositiveInt(where, 'units', args.units);
+    this.activation = activationName(args.activation ?? RNN_DEFAULTS.activation, where);
+    if (this.activation === 'softmax') throw new Error(`${where}: softmax cannot be a recurrent activation`);
+    this.useBias = args.useBias ?? RNN_DEFAULTS.useBias;
+    this.kernelInitializer = initializerSpec(args.kernelInitializer, RNN_DEFAULTS.kernelInitializer);
+    this.recurrentInitializer = initializerSpec(args.recurrentInitializer, RNN_DEFAULTS.recurrentInitializer);
+    this.biasInitializer = initializerSpec(args.biasInitializer, RNN_DEFAULTS.biasInitializer);
+    this.dropout = checkRate(where, 'dropout', args.dropout);
+    this.recurrentDropout = checkRate(where, 'recurrentDropout', args.recurrentDropout);
+    this.returnSequences = args.returnSequences ?? RNN_DEFAULTS.returnSequences;
+    this.returnState = args.returnState ?? RNN_DEFAULTS.returnState;
+    this.goBackwards = args.goBackwards ?? RNN_DEFAULTS.goBackwards;
+    this.stateful = args.stateful ?? RNN_DEFAULTS.stateful;
+  }
+
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    if (inputShape.length !== 2 || inputShape[1] === null) {
+      throw new Error(
+        `${this.className} '${this.name}' expects inputs [batch, time, features] with a known feature size; ` +
+          `got [batch, ${inputShape.join(', ')}]`,
+      );
+    }
+    return this.returnSequences ? [inputShape[0], this.units] : [this.units];
+  }
+
+  protected override acceptsOneHotIndices(): boolean {
+    return true;
+  }
+
+  /** Shape of the bias weight. */
+  protected biasShape(): number[] {
+    return [this.gates * this.units];
+  }
+
+  /** Bias values at build time (LSTM overrides for unit_forget_bias). */
+  protected initialBias(rng: Random): Float32Array {
+    return initialize(this.biasInitializer, this.biasShape(), rng);
+  }
+
+  protected buildWeights(inputShape: LayerShape, rng: Random): void {
+    this.computeOutputShape(inputShape);
+    const D = inputShape[1] as number;
+    const GH = this.gates * this.units;
+    this.weights = [
+      new Weight('kernel', [D, GH], initialize(this.kernelInitializer, [D, GH], rng)),
+      new Weight('recurrent_kernel', [this.units, GH], initialize(this.recurrentInitializer, [this.units, GH], rng)),
+    ];
+    if (this.useBias) this.weights.push(new Weight('bias', this.biasShape(), this.initialBias(rng)));
+  }
+
+  /** Clears the carried state of a stateful layer (or sets it: one [N, H] tensor per state). */
+  resetStates(states?: Tensor[]): void {
+    if (!states) {
+      this.carried = null;
+      return;
+    }
+    if (states.length !== this.stateCount) {
+      throw new Error(`${this.className} '${this.name}': expected ${this.stateCount} state tensors`);
+    }
+    this.carried = states.map((s) => s.data.slice());
+  }
+
+  /** Current carried state (stateful layers), each [N, H]. */
+  getStates(): Tensor[] | null {
+    return this.carried ? this.carried.map((s) => new Tensor(s.slice(), [s.length / this.units, this.units])) : null;
+  }
+
+  forward(x: AnyTensor, opts: ForwardOptions): Tensor {
+    return this.run(x, opts, undefined);
+  }
+
+  /**
+   * Functional use: runs the layer on x with optional initial states; returns the output, or
+   * [output, ...finalStates] when `returnState` is set.
+   */
+  call(x: AnyTensor, opts: CallOptions = {}): Tensor | Tensor[] {
+    if (!this.built) {
+      if (x.dtype === 'int32') throw new Error(`${this.className} '${this.name}': build it before calling on indices`);
+      this.build(x.shape.slice(1), opts.rng ?? new Random(0));
+    }
+    const y = this.run(x, { training: opts.training ?? false, rng: opts.rng ?? new Random(0) }, opts.initialState);
+    return this.returnState ? [y, ...this.finalStates!] : y;
+  }
+
+  private run(x: AnyTensor, opts: ForwardOptions, initialState: Tensor[] | undefined): Tensor {
+    this.checkInput(x, true);
+    const N = x.shape[0];
+    const T = x.shape[1];
+    const D = this.inputShape![1] as number;
+    const H = this.units;
+    if (T === 0) throw new Error(`${this.className} '${this.name}': sequences must have at least one timestep`);
+    this.N = N;
+    this.T = T;
+    this.D = D;
+    const k = kernels();
+
+    // Initial states.
+    const h0 = new Float32Array(N * H);
+    const extra: Float32Array[] = [];
+    for (let i = 1; i < this.stateCount; i++) extra.push(new Float32Array(N * H));
+    const given = initialState?.map((s) => s.data) ?? (this.stateful ? this.carried : null);
+    if (given) {
+      if (given.length !== this.stateCount || given.some((s) => s.length !== N * H)) {
+        throw new Error(
+          `${this.className} '${this.name}': initial/carried state must be ${this.stateCount} tensor(s) of shape ` +
+            `[${N}, ${H}]` +
+            (this.stateful ? ' — a stateful layer needs the same batch size every batch (or call resetStates())' : ''),
+        );
+      }
+      h0.set(given[0]);
+      for (let i = 1; i < this.stateCount; i++) extra[i - 1].set(given[i]);
+    }
+
+    // Dropout masks, drawn in a fixed order so runs are reproducible.
+    const training = opts.training;
+    this.inMask = training && this.dropout > 0 ? dropoutMask(N * D, this.dropout, opts.rng) : null;
+    this.recMask = training && this.recurrentDropout > 0 ? dropoutMask(N * H, this.recurrentDropout, opts.rng) : null;
+
+    // Input projection XP[T·N, G·H], time-major in processing order.
+    const GH = this.gates * H;
+    const W = this.weights[0].value;
+    const xp = new Float32Array(T * N * GH);
+    this.xWasIndex = x instanceof IndexTensor;
+    if (x instanceof IndexTensor) {
+      checkIndices(x, D, this.name);
+      const idx = new Int32Array(T * N);
+      const scale = this.inMask ? new Float32Array(T * N) : null;
+      for (let s = 0; s < T; s++) {
+        const t = this.goBackwards ? T - 1 - s : s;
+        for (let n = 0; n < N; n++) {
+          const id = x.data[n * T + t];
+          idx[s * N + n] = id;
+          if (scale) scale[s * N + n] = this.inMask![n * D + id];
+        }
+      }
+      k.gatherRows(idx, T * N, W, GH, xp, scale, false);
+      this.idxTM = idx;
+      this.idxScale = scale;
+      this.xTM = null;
+    } else {
+      const xs = x.data;
+      const xtm = new Float32Array(T * N * D);
+      for (let s = 0; s < T; s++) {
+        const t = this.goBackwards ? T - 1 - s : s;
+        for (let n = 0; n < N; n++) {
+          const src = (n * T + t) * D;
+          const dst = (s * N + n) * D;
+          if (this.inMask) for (let d = 0; d < D; d++) xtm[dst + d] = xs[src + d] * this.inMask[n * D + d];
+          else xtm.set(xs.subarray(src, src + D), dst);
+        }
+      }
+      k.gemm(false, false, T * N, GH, D, xtm, 0, D, W, 0, GH, xp, 0, GH, false);
+      this.xTM = xtm;
+      this.idxTM = null;
+    }
+    if (this.useBias) k.addBias(xp, 0, T * N, GH, GH, this.weights[2].value, 0);
+
+    this.hs = new Float32Array((T + 1) * N * H);
+    this.hs.set(h0);
+    this.hm = this.recMask ? new Float32Array(T * N * H) : this.hs;
+    this.runSteps(xp, extra);
+
+    // Final states.
+    const hT = this.hs.slice(T * N * H, (T + 1) * N * H);
+    const finals = [hT, ...this.finalExtraStates()];
+    this.finalStates = finals.map((s) => new Tensor(s, [N, H]));
+    if (this.stateful) this.carried = finals.map((s) => s.slice());
+
+    // Output.
+    if (!this.returnSequences) return new Tensor(hT.slice(), [N, H]);
+    const y = new Float32Array(N * T * H);
+    for (let s = 0; s < T; s++) {
+      for (let n = 0; n < N; n++) y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
+    }
+    return new Tensor(y, [N, T, H]);
+  }
+
+  /** h_{s−1} for the recurrent GEMM of step s: hs[s], masked into hm[s] under recurrent dropout. Returns its offset. */
+  protected prevH(s: number): number {
+    const NH = this.N * this.units;
+    if (this.recMask) {
+      const hm = this.hm;
+      const hs = this.hs;
+      const m = this.recMask;
+      for (let i = 0; i < NH; i++) hm[s * NH + i] = hs[s * NH + i] * m[i];
+    }
+    return s * NH;
+  }
+
+  /** Runs all steps: consumes xp [T·N·G·H] (the subclass may overwrite it with gate values) and fills hs. */
+  protected abstract runSteps(xp: Float32Array, extraStates: Float32Array[]): void;
+
+  /** Final values of states other than h (LSTM's c). */
+  protected abstract finalExtraStates(): Float32Array[];
+
+  /**
+   * Reverse steps. dhOut[T·N·H] is ∂L/∂h_s from the output; dFinal the gradients of the final states (h, c…) or null.
+   * Returns ∂L/∂XP [T·N·G·H], accumulates the recurrent kernel (and recurrent bias) gradients, and the gradients of
+   * the initial states (h0 first).
+   */
+  protected abstract backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] };
+
+  backward(dy: Tensor, dFinalStates?: Tensor[]): Tensor | null {
+    if (this.hs.length === 0) throw new Error(`${this.className} '${this.name}': backward called before forward`);
+    const { N, T, D } = this;
+    const H = this.units;
+    const GH = this.gates * H;
+    const k = kernels();
+
+    const dhOut = new Float32Array(T * N * H);
+    if (this.returnSequences) {
+      for (let s = 0; s < T; s++) {
+        for (let n = 0; n < N; n++) dhOut.set(dy.data.subarray((n * T + s) * H, (n * T + s + 1) * H), (s * N + n) * H);
+      }
+    } else {
+      dhOut.set(dy.data, (T - 1) * N * H);
+    }
+    const { dxp, dInit } = this.backSteps(dhOut, dFinalStates ? dFinalStates.map((t) => t.data) : null);
+    this.initialStateGrads = dInit.map((g) => new Tensor(g, [N, H]));
+
+    const [kernel] = this.weights;
+    if (this.useBias) k.sumRows(dxp, 0, T * N, GH, GH, this.weights[2].grad, 0);
+    if (this.xWasIndex) {
+      k.scatterAddRows(this.idxTM!, T * N, dxp, GH, kernel.grad, this.idxScale);
+      return null;
+    }
+    const xtm = this.xTM!;
+    k.gemm(true, false, D, GH, T * N, xtm, 0, D, dxp, 0, GH, kernel.grad, 0, GH, true);
+    const dxtm = new Float32Array(T * N * D);
+    k.gemm(false, true, T * N, D, GH, dxp, 0, GH, kernel.value, 0, GH, dxtm, 0, D, false);
+    const dx = new Float32Array(N * T * D);
+    for (let s = 0; s < T; s++) {
+      const t = this.goBackwards ? T - 1 - s : s;
+      for (let n = 0; n < N; n++) {
+        const src = (s * N + n) * D;
+        const dst = (n * T + t) * D;
+        if (this.inMask) for (let d = 0; d < D; d++) dx[dst + d] = dxtm[src + d] * this.inMask[n * D + d];
+        else dx.set(dxtm.subarray(src, src + D), dst);
+      }
+    }
+    return new Tensor(dx, [N, T, D]);
+  }
+
+  /** ∂L/∂h_{s−1} from ∂(recurrent pre-activation) — dr[N, K]·U[:, off:off+K]ᵀ — masked, accumulated into dh. */
+  protected recurrentBackward(dr: Float32Array, drOff: number, K: number, uOff: number, dh: Float32Array): void {
+    const H = this.units;
+    const GH = this.gates * H;
+    const N = this.N;
+    if (!this.recMask) {
+      kernels().gemm(false, true, N, H, K, dr, drOff, GH, this.weights[1].value, uOff, GH, dh, 0, H, true);
+      return;
+    }
+    const tmp = new Float32Array(N * H);
+    kernels().gemm(false, true, N, H, K, dr, drOff, GH, this.weights[1].value, uOff, GH, tmp, 0, H, false);
+    kernels().mulInPlace(tmp, 0, this.recMask, 0, N * H);
+    for (let i = 0; i < N * H; i++) dh[i] += tmp[i];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      recurrentInitializer: this.recurrentInitializer,
+      biasInitializer: this.biasInitializer,
+      dropout: this.dropout,
+      recurrentDropout: this.recurrentDropout,
+      returnSequences: this.returnSequences,
+      returnState: this.returnState,
+      goBackwards: this.goBackwards,
+      stateful: this.stateful,
+    };
+  }
+}

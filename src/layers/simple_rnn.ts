@@ -1,0 +1,60 @@
+/**
+ * SimpleRNN, fused (N batch, T time, D input, H units):
+ *
+ *   h_t = act(x_t·W + h_{t−1}·U + b)          W [D, H], U [H, H], b [H]
+ *
+ * Backward: δa_t = (δh_t + δa_{t+1}·Uᵀ) ⊙ act′(h_t); ∂U = Σ_t h_{t−1}ᵀ·δa_t, ∂W = Σ_t x_tᵀ·δa_t (batched GEMMs).
+ * Memory per batch (floats): hidden (T+1)·N·H; backward adds T·N·H.
+ */
+import { kernels } from '../core/backend.js';
+import { activationCode } from './activations.js';
+import { RNN, type RNNArgs } from './recurrent.js';
+
+export type SimpleRNNArgs = RNNArgs;
+
+export class SimpleRNN extends RNN {
+  readonly className = 'SimpleRNN';
+  protected readonly gates = 1;
+  readonly stateCount = 1;
+
+  constructor(args: SimpleRNNArgs) {
+    super(args, 'simple_rnn', []);
+  }
+
+  protected runSteps(xp: Float32Array): void {
+    const { N, T } = this;
+    const H = this.units;
+    const NH = N * H;
+    const k = kernels();
+    const act = activationCode(this.activation);
+    for (let s = 0; s < T; s++) {
+      const hOff = this.prevH(s);
+      k.gemm(false, false, N, H, H, this.hm, hOff, H, this.weights[1].value, 0, H, xp, s * NH, H, true);
+      k.activate(act, xp, s * NH, N, H, H);
+      this.hs.set(xp.subarray(s * NH, (s + 1) * NH), (s + 1) * NH);
+    }
+  }
+
+  protected finalExtraStates(): Float32Array[] {
+    return [];
+  }
+
+  protected backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] } {
+    const { N, T } = this;
+    const H = this.units;
+    const NH = N * H;
+    const k = kernels();
+    const act = activationCode(this.activation);
+    const da = new Float32Array(T * NH);
+    const dh = new Float32Array(NH);
+    if (dFinal) dh.set(dFinal[0]);
+    for (let s = T - 1; s >= 0; s--) {
+      for (let i = 0; i < NH; i++) da[s * NH + i] = dh[i] + dhOut[s * NH + i];
+      k.activateBackward(act, this.hs, (s + 1) * NH, da, s * NH, N, H, H);
+      dh.fill(0);
+      this.recurrentBackward(da, s * NH, H, 0, dh);
+    }
+    k.gemm(true, false, H, H, T * N, this.hm, 0, H, da, 0, H, this.weights[1].grad, 0, H, true);
+    return { dxp: da, dInit: [dh] };
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Training callbacks (Keras semantics). These are browser-safe; callbacks that touch the file system
+ * (ModelCheckpoint, CSVLogger) and the terminal progress bar live in `src/node/`.
+ */
+import type { Tensor } from '../core/tensor.js';
+import type { Optimizer } from './optimizers.js';
+
+export type Logs = Record<string, number>;
+
+/** What a callback may see and change of the model being trained. */
+export interface CallbackModel {
+  stopTraining: boolean;
+  readonly optimizer: Optimizer | null;
+  getWeights(): Tensor[];
+  setWeights(weights: Tensor[]): void;
+}
+
+export interface TrainingParams {
+  epochs: number;
+  initialEpoch: number;
+  /** Batches per epoch, when known. */
+  steps: number | null;
+  batchSize: number | null;
+  samples: number | null;
+  verbose: number;
+}
+
+export abstract class Callback {
+  model: CallbackModel | null = null;
+  params: TrainingParams | null = null;
+  setModel(model: CallbackModel): void {
+    this.model = model;
+  }
+  setParams(params: TrainingParams): void {
+    this.params = params;
+  }
+  async onTrainBegin(_logs: Logs): Promise<void> {}
+  async onTrainEnd(_logs: Logs): Promise<void> {}
+  async onEpochBegin(_epoch: number, _logs: Logs): Promise<void> {}
+  async onEpochEnd(_epoch: number, _logs: Logs): Promise<void> {}
+  async onBatchBegin(_batch: number, _logs: Logs): Promise<void> {}
+  async onBatchEnd(_batch: number, _logs: Logs): Promise<void> {}
+}
+
+export interface LambdaCallbackArgs {
+  onTrainBegin?: (logs: Logs) => void | Promise<void>;
+  onTrainEnd?: (logs: Logs) => void | Promise<void>;
+  onEpochBegin?: (epoch: number, logs: Logs) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
+  onBatchBegin?: (batch: number, logs: Logs) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
+}
+
+/** Wraps plain functions as a callback (Keras LambdaCallback, tfjs CustomCallback). */
+export class LambdaCallback extends Callback {
+  constructor(private readonly fns: LambdaCallbackArgs) {
+    super();
+  }
+  override async onTrainBegin(logs: Logs): Promise<void> {
+    await this.fns.onTrainBegin?.(logs);
+  }
+  override async onTrainEnd(logs: Logs): Promise<void> {
+    await this.fns.onTrainEnd?.(logs);
+  }
+  override async onEpochBegin(epoch: number, logs: Logs): Promise<void> {
+    await this.fns.onEpochBegin?.(epoch, logs);
+  }
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    await this.fns.onEpochEnd?.(epoch, logs);
+  }
+  override async onBatchBegin(batch: number, logs: Logs): Promise<void> {
+    await this.fns.onBatchBegin?.(batch, logs);
+  }
+  override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
+    await this.fns.onBatchEnd?.(batch, logs);
+  }
+}
+
+/** Per-epoch logs of a fit, as returned by `fit()`. */
+export class History extends Callback {
+  epoch: number[] = [];
+  history: Record<string, number[]> = {};
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    this.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+  }
+}
+
+export type MonitorMode = 'auto' | 'min' | 'max';
+
+/** Shared by callbacks that watch a metric: direction, improvement test, and the one-time missing-metric warning. */
+export class Monitor {
+  private warned = false;
+  readonly sign: 1 | -1;
+  constructor(
+    readonly name: string,
+    mode: MonitorMode,
+    readonly minDelta: number,
+    private readonly owner: string,
+    private readonly warn: (msg: string) => void = (m) => console.warn(m),
+  ) {
+    const max = mode === 'max' || (mode === 'auto' && /acc|accuracy/.test(name));
+    this.sign = max ? -1 : 1;
+  }
+  /** The monitored value, or null (warning once) when the logs lack it. */
+  read(logs: Logs): number | null {
+    const v = logs[this.name];
+    if (v === undefined) {
+      if (!this.warned) {
+        this.warned = true;
+        this.warn(
+          `${this.owner}: metric '${this.name}' is not available (available: ${Object.keys(logs).join(', ') || 'none'}); ` +
+            `this callback does nothing${this.name.startsWith('val_') ? ' — pass validation data or monitor the training metric' : ''}.`,
+        );
+      }
+      return null;
+    }
+    return v;
+  }
+  /** Initial "best": +∞ for min, −∞ for max. */
+  worst(): number {
+    return this.sign * Infinity;
+  }
+  improved(current: number, best: number): boolean {
+    return this.sign === 1 ? current < best - this.minDelta : current > best + this.minDelta;
+  }
+}
+
+export interface EarlyStoppingArgs {
+  monitor?: string;
+  minDelta?: number;
+  patience?: number;
+  mode?: MonitorMode;
+  baseline?: number;
+  restoreBestWeights?: boolean;
+}
+
+/** Stops training when the monitored metric stops improving (Keras EarlyStopping). */
+export class EarlyStopping extends Callback {
+  readonly patience: number;
+  readonly restoreBestWeights: boolean;
+  readonly baseline: number | undefined;
+  private readonly monitor: Monitor;
+  private wait = 0;
+  private best = Infinity;
+  private bestWeights: Tensor[] | null = null;
+  stoppedEpoch = 0;
+  constructor(args: EarlyStoppingArgs = {}) {
+    super();
+    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', Math.abs(args.minDelta ?? 0), 'EarlyStopping');
+    this.patience = args.patience ?? 0;
+    this.restoreBestWeights = args.restoreBestWeights ?? false;
+    this.baseline = args.baseline;
+  }
+  override async onTrainBegin(): Promise<void> {
+    this.wait = 0;
+    this.stoppedEpoch = 0;
+    this.best = this.monitor.worst();
+    this.bestWeights = null;
+  }
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    const current = this.monitor.read(logs);
+    if (current === null || !this.model) return;
+    if (this.restoreBestWeights && this.bestWeights === null) this.bestWeights = this.model.getWeights();
+    this.wait++;
+    if (this.monitor.improved(current, this.best)) {
+      this.best = current;
+      if (this.restoreBestWeights) this.bestWeights = this.model.getWeights();
+      if (this.baseline === undefined || this.monitor.improved(current, this.baseline)) this.wait = 0;
+      return;
+    }
+    if (this.wait >= this.patience && epoch > 0) {
+      this.stoppedEpoch = epoch;
+      this.model.stopTraining = true;
+      if (this.restoreBestWeights && this.bestWeights) this.model.setWeights(this.bestWeights);
+    }
+  }
+}
+
+export interface ReduceLROnPlateauArgs {
+  monitor?: string;
+  factor?: number;
+  patience?: number;
+  mode?: MonitorMode;
+  minDelta?: number;
+  cooldown?: number;
+  minLr?: number;
+  /** Called when the rate changes (for logging). */
+  onReduce?: (epoch: number, oldLr: number, newLr: number) => void;
+}
+
+/** Multiplies the learning rate by `factor` when the metric has not improved for `patience` epochs (Keras). */
+export class ReduceLROnPlateau extends Callback {
+  readonly factor: number;
+  readonly patience: number;
+  readonly cooldown: number;
+  readonly minLr: number;
+  private readonly monitor: Monitor;
+  private readonly onReduce?: (epoch: number, oldLr: number, newLr: number) => void;
+  wait = 0;
+  cooldownCounter = 0;
+  best = Infinity;
+  constructor(args: ReduceLROnPlateauArgs = {}) {
+    super();
+    this.factor = args.factor ?? 0.1;
+    if (!(this.factor < 1 && this.factor >= 0)) throw new Error('ReduceLROnPlateau: factor must be in [0, 1)');
+    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', args.minDelta ?? 1e-4, 'ReduceLROnPlateau');
+    this.patience = args.patience ?? 10;
+    this.cooldown = args.cooldown ?? 0;
+    this.minLr = args.minLr ?? 0;
+    this.onReduce = args.onReduce;
+    this.best = this.monitor.worst();
+  }
+  override async onTrainBegin(): Promise<void> {
+    // Keep state across fits started with initialEpoch (resume restores it through getState()).
+  }
+  /** Serializable state, for exact resume. */
+  getState(): { wait: number; cooldownCounter: number; best: number } {
+    return { wait: this.wait, cooldownCounter: this.cooldownCounter, best: this.best };
+  }
+  setState(s: { wait: number; cooldownCounter: number; best: number | null }): void {
+    this.wait = s.wait;
+    this.cooldownCounter = s.cooldownCounter;
+    this.best = s.best ?? this.monitor.worst();
+  }
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    const opt = this.model?.optimizer;
+    if (!opt) return;
+    const current = this.monitor.read(logs);
+    if (current === null) return;
+    const inCooldown = this.cooldownCounter > 0;
+    if (inCooldown) {
+      this.cooldownCounter--;
+      this.wait = 0;
+    }
+    if (this.monitor.improved(current, this.best)) {
+      this.best = current;
+      this.wait = 0;
+    } else if (!inCooldown) {
+      this.wait++;
+      if (this.wait >= this.patience) {
+        const old = opt.learningRate;
+        if (old > this.minLr) {
+          const next = Math.max(old * this.factor, this.minLr);
+          opt.learningRate = next;
+          this.onReduce?.(epoch, old, next);
+          this.cooldownCounter = this.cooldown;
+          this.wait = 0;
+        }
+      }
+    }
+  }
+}
+
+/** Stops training as soon as a batch loss is NaN or infinite. */
+export class TerminateOnNaN extends Callback {
+  terminatedAt: number | null = null;
+  override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
+    const loss = logs.loss;
+    if (loss !== undefined && !Number.isFinite(loss) && this.model) {
+      console.warn(`batch ${batch}: invalid loss ${loss}, terminating training`);
+      this.terminatedAt = batch;
+      this.model.stopTraining = true;
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Losses with Keras semantics, reduced to the mean over samples (and timesteps). Each returns the loss and writes
+ * its gradient next to it. Cross-entropies come in two forms: on probabilities (clipped to [1e−7, 1−1e−7] as Keras)
+ * and on logits; when the last layer is softmax/sigmoid, the model fuses it into the loss and uses the logits form,
+ * which is exact in log space and gives the gradient p − y directly.
+ * Targets for the categorical losses may be class indices (an IndexTensor, or floats holding integers for the sparse
+ * loss) — no one-hot tensor is needed.
+ */
+import { kernels } from '../core/backend.js';
+import { IndexTensor, Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
+
+export type LossName =
+  | 'categoricalCrossentropy'
+  | 'sparseCategoricalCrossentropy'
+  | 'binaryCrossentropy'
+  | 'meanSquaredError'
+  | 'meanAbsoluteError';
+
+const ALIASES: Record<string, LossName> = {
+  categoricalCrossentropy: 'categoricalCrossentropy',
+  categorical_crossentropy: 'categoricalCrossentropy',
+  sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy',
+  sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  binaryCrossentropy: 'binaryCrossentropy',
+  binary_crossentropy: 'binaryCrossentropy',
+  meanSquaredError: 'meanSquaredError',
+  mean_squared_error: 'meanSquaredError',
+  mse: 'meanSquaredError',
+  meanAbsoluteError: 'meanAbsoluteError',
+  mean_absolute_error: 'meanAbsoluteError',
+  mae: 'meanAbsoluteError',
+};
+
+export const EPSILON = 1e-7;
+
+export function lossName(id: unknown): LossName {
+  if (typeof id === 'string' && id in ALIASES) return ALIASES[id];
+  throw new Error(
+    `unknown loss ${JSON.stringify(id)}; expected one of categoricalCrossentropy, sparseCategoricalCrossentropy, ` +
+      'binaryCrossentropy, meanSquaredError, meanAbsoluteError',
+  );
+}
+
+/** The output activation a loss can absorb (computing from logits), if any. */
+export function fusableActivation(loss: LossName): string | null {
+  if (loss === 'categoricalCrossentropy' || loss === 'sparseCategoricalCrossentropy') return 'softmax';
+  if (loss === 'binaryCrossentropy') return 'sigmoid';
+  return null;
+}
+
+/**
+ * Class labels for the categorical losses: an IndexTensor shaped like pred without its last axis, or null when the
+ * target is dense (one-hot or soft labels, same shape as pred).
+ */
+export function labelsFor(loss: LossName, pred: Tensor, target: AnyTensor): Int32Array | null {
+  const V = pred.shape[pred.shape.length - 1];
+  const rows = pred.size / V;
+  const sameShape = target.shape.length === pred.shape.length && target.shape.every((d, i) => d === pred.shape[i]);
+  const labelShape =
+    target.size === rows &&
+    (target.shape.length === pred.shape.length - 1 ||
+      (target.shape.length === pred.shape.length && target.shape[target.shape.length - 1] === 1));
+  if (target instanceof IndexTensor || (loss === 'sparseCategoricalCrossentropy' && !(V === 1 && sameShape))) {
+    if (!labelShape) {
+      throw new Error(
+        `${loss}: class-index targets must have shape ${shapeToString(pred.shape.slice(0, -1))} ` +
+          `for predictions ${shapeToString(pred.shape)}, got ${shapeToString(target.shape)}`,
+      );
+    }
+    const out = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const v = target.data[i];
+      if (!Number.isInteger(v) || v < 0 || v >= V) {
+        throw new Error(`${loss}: target class ${v} at position ${i} is not an integer in [0, ${V})`);
+      }
+      out[i] = v;
+    }
+    return out;
+  }
+  if (!sameShape) {
+    throw new Error(
+      `${loss}: targets of shape ${shapeToString(target.shape)} do not match predictions ${shapeToString(pred.shape)}`,
+    );
+  }
+  return null;
+}
+
+/**
+ * Mean loss of pred against target. When grad is given, writes ∂(mean loss)/∂pred — or ∂/∂logits when fromLogits —
+ * into it. pred holds logits when fromLogits, else the model's outputs.
+ */
+export function computeLoss(
+  loss: LossName,
+  pred: Tensor,
+  target: AnyTensor,
+  grad: Float32Array | null,
+  fromLogits: boolean,
+): number {
+  const V = pred.shape[pred.shape.length - 1];
+  const rows = pred.size / V;
+  const p = pred.data;
+  switch (loss) {
+    case 'categoricalCrossentropy':
+    case 'sparseCategoricalCrossentropy': {
+      const labels = labelsFor(loss, pred, target);
+      const dense = labels ? null : (target as Tensor).data;
+      if (fromLogits) return kernels().softmaxCrossEntropy(p, rows, V, labels, dense, grad, 1 / rows) / rows;
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        const o = r * V;
+        let sum = 0;
+        for (let j = 0; j < V; j++) sum += p[o + j];
+        let tsum = 0;
+        for (let j = 0; j < V; j++) {
+          const y = labels ? (labels[r] === j ? 1 : 0) : dense![o + j];
+          if (grad) grad[o + j] = 0;
+          if (y === 0) continue;
+          tsum += y;
+          const q = p[o + j] / sum;
+          const qc = Math.min(Math.max(q, EPSILON), 1 - EPSILON);
+          total -= y * Math.log(qc);
+          if (grad && q === qc) grad[o + j] = -y / (q * sum) / rows;
+        }
+        if (grad) for (let j = 0; j < V; j++) grad[o + j] += tsum / sum / rows;
+      }
+      return total / rows;
+    }
+    case 'binaryCrossentropy': {
+      const t = checkDense(loss, pred, target);
+      const n = pred.size;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const y = t[i];
+        if (fromLogits) {
+          const z = p[i];
+          total += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
+          if (grad) grad[i] = (1 / (1 + Math.exp(-z)) - y) / n;
+        } else {
+          const q = Math.min(Math.max(p[i], EPSILON), 1 - EPSILON);
+          total -= y * Math.log(q) + (1 - y) * Math.log(1 - q);
+          if (grad) grad[i] = q === p[i] ? (q - y) / (q * (1 - q)) / n : 0;
+        }
+      }
+      return total / n;
+    }
+    case 'meanSquaredError': {
+      const t = checkDense(loss, pred, target);
+      const n = pred.size;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const d = p[i] - t[i];
+        total += d * d;
+        if (grad) grad[i] = (2 * d) / n;
+      }
+      return total / n;
+    }
+    case 'meanAbsoluteError': {
+      const t = checkDense(loss, pred, target);
+      const n = pred.size;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const d = p[i] - t[i];
+        total += Math.abs(d);
+        if (grad) grad[i] = Math.sign(d) / n;
+      }
+      return total / n;
+    }
+  }
+}
+
+function checkDense(loss: LossName, pred: Tensor, target: AnyTensor): ArrayLike<number> {
+  const same =
+    target.size === pred.size &&
+    (target.shape.length === pred.shape.length
+      ? target.shape.every((d, i) => d === pred.shape[i])
+      : target.shape.length === pred.shape.length - 1 && pred.shape[pred.shape.length - 1] === 1);
+  if (!same) {
+    throw new Error(
+      `${loss}: targets of shape ${shapeToString(target.shape)} do not match predictions ${shapeToString(pred.shape)}`,
+    );
+  }
+  return target.data;
+}
+
+/** Fraction of correct predictions: argmax for categorical losses, threshold 0.5 for binary. */
+export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): number {
+  const V = pred.shape[pred.shape.length - 1];
+  const rows = pred.size / V;
+  const p = pred.data;
+  if (loss === 'binaryCrossentropy') {
+    let ok = 0;
+    for (let i = 0; i < pred.size; i++) if (p[i] > 0.5 === target.data[i] > 0.5) ok++;
+    return ok / pred.size;
+  }
+  if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
+    throw new Error(`the accuracy metric needs a classification loss, not ${loss}`);
+  }
+  const labels = labelsFor(loss, pred, target);
+  let ok = 0;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < V; j++) if (p[r * V + j] > p[r * V + best]) best = j;
+    let truth: number;
+    if (labels) truth = labels[r];
+    else {
+      truth = 0;
+      for (let j = 1; j < V; j++) if (target.data[r * V + j] > target.data[r * V + truth]) truth = j;
+    }
+    if (best === truth) ok++;
+  }
+  return ok / rows;
+}

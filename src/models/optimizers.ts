@@ -1,0 +1,343 @@
+/**
+ * Optimizers with Keras 3 update rules and defaults. Each keeps per-weight slots (named as tfjs names them, e.g.
+ * `lstm/kernel/rms`) that can be saved with the model and restored for an exact resume.
+ *
+ *   sgd:      m ← μm − ηg;  w ← w + m   (nesterov: w ← w + μm − ηg)
+ *   rmsprop:  v ← ρv + (1−ρ)g²;  Δ = ηg/√(v+ε)  (centered: v − ḡ²);  with momentum m ← μm + Δ, w ← w − m
+ *   adam:     m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v+ε)
+ *   adagrad:  a ← a + g²  (a₀ = 0.1);  w ← w − ηg/√(a+ε)
+ *
+ * Gradient clipping before the update, as Keras: clipnorm (per weight), globalClipnorm (all weights), clipvalue.
+ */
+import type { Weight } from '../layers/layer.js';
+
+export interface OptimizerArgs {
+  learningRate?: number;
+  /** Rescale each weight's gradient to at most this L2 norm. */
+  clipnorm?: number;
+  /** Rescale all gradients together to at most this global L2 norm. */
+  globalClipnorm?: number;
+  /** Clip every gradient element to [−clipvalue, clipvalue]. */
+  clipvalue?: number;
+}
+export interface SGDArgs extends OptimizerArgs {
+  momentum?: number;
+  nesterov?: boolean;
+}
+export interface RMSpropArgs extends OptimizerArgs {
+  rho?: number;
+  momentum?: number;
+  epsilon?: number;
+  centered?: boolean;
+}
+export interface AdamArgs extends OptimizerArgs {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+export interface AdagradArgs extends OptimizerArgs {
+  initialAccumulatorValue?: number;
+  epsilon?: number;
+}
+
+/** Keras 3 defaults. */
+export const OPTIMIZER_DEFAULTS = {
+  sgd: { learningRate: 0.01, momentum: 0, nesterov: false },
+  rmsprop: { learningRate: 0.001, rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false },
+  adam: { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  adagrad: { learningRate: 0.001, initialAccumulatorValue: 0.1, epsilon: 1e-7 },
+} as const;
+
+export type OptimizerName = keyof typeof OPTIMIZER_DEFAULTS;
+
+/** A named weight for the optimizer: the file name (`layer/weight`) and the weight itself. */
+export interface NamedWeight {
+  name: string;
+  weight: Weight;
+}
+
+export interface SlotValue {
+  name: string;
+  shape: number[];
+  value: Float32Array;
+}
+
+function checkKeys(where: string, args: object, allowed: string[]): void {
+  const known = new Set([...allowed, 'learningRate', 'clipnorm', 'globalClipnorm', 'clipvalue']);
+  for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`${where}: unknown option '${k}'`);
+}
+
+function checkPositive(where: string, key: string, v: number | undefined): void {
+  if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+    throw new Error(`${where}: '${key}' must be a positive number, got ${JSON.stringify(v)}`);
+  }
+}
+
+export abstract class Optimizer {
+  abstract readonly className: string;
+  learningRate: number;
+  readonly clipnorm?: number;
+  readonly globalClipnorm?: number;
+  readonly clipvalue?: number;
+  /** Updates applied so far (Keras `iterations`). */
+  iterations = 0;
+  protected slots = new Map<string, Float32Array[]>();
+
+  constructor(args: OptimizerArgs, defaultLr: number, where: string) {
+    this.learningRate = args.learningRate ?? defaultLr;
+    checkPositive(where, 'learningRate', this.learningRate);
+    checkPositive(where, 'clipnorm', args.clipnorm);
+    checkPositive(where, 'globalClipnorm', args.globalClipnorm);
+    checkPositive(where, 'clipvalue', args.clipvalue);
+    this.clipnorm = args.clipnorm;
+    this.globalClipnorm = args.globalClipnorm;
+    this.clipvalue = args.clipvalue;
+  }
+
+  /** Slot names per weight, in order (e.g. ['rms', 'momentum']). */
+  protected abstract slotNames(): string[];
+  protected abstract initialSlot(slot: string): number;
+  protected abstract update(w: Float32Array, g: Float32Array, slots: Float32Array[], t: number): void;
+
+  private slotsFor(nw: NamedWeight): Float32Array[] {
+    let s = this.slots.get(nw.name);
+    if (!s) {
+      s = this.slotNames().map((n) => new Float32Array(nw.weight.value.length).fill(this.initialSlot(n)));
+      this.slots.set(nw.name, s);
+    }
+    return s;
+  }
+
+  /** Clips the gradients and applies one update to every trainable weight. */
+  applyGradients(weights: readonly NamedWeight[]): void {
+    const trainable = weights.filter((w) => w.weight.trainable);
+    if (this.globalClipnorm !== undefined) {
+      let sq = 0;
+      for (const { weight } of trainable) for (const g of weight.grad) sq += g * g;
+      const norm = Math.sqrt(sq);
+      if (norm > this.globalClipnorm) {
+        const s = this.globalClipnorm / norm;
+        for (const { weight } of trainable) for (let i = 0; i < weight.grad.length; i++) weight.grad[i] *= s;
+      }
+    }
+    this.iterations++;
+    for (const nw of trainable) {
+      const g = nw.weight.grad;
+      if (this.clipnorm !== undefined) {
+        let sq = 0;
+        for (const v of g) sq += v * v;
+        const norm = Math.sqrt(sq);
+        if (norm > this.clipnorm) for (let i = 0; i < g.length; i++) g[i] *= this.clipnorm / norm;
+      }
+      if (this.clipvalue !== undefined) {
+        const c = this.clipvalue;
+        for (let i = 0; i < g.length; i++) g[i] = Math.min(c, Math.max(-c, g[i]));
+      }
+      this.update(nw.weight.value, g, this.slotsFor(nw), this.iterations);
+    }
+  }
+
+  /** Optimizer state for saving: the iteration count and every slot, named `weight/slot`. */
+  getWeights(): SlotValue[] {
+    const out: SlotValue[] = [{ name: 'iter', shape: [], value: Float32Array.of(this.iterations) }];
+    const names = this.slotNames();
+    for (const [wname, slots] of this.slots) {
+      slots.forEach((v, i) => out.push({ name: `${wname}/${names[i]}`, shape: [v.length], value: v.slice() }));
+    }
+    return out;
+  }
+
+  setWeights(values: readonly SlotValue[]): void {
+    const names = this.slotNames();
+    this.slots.clear();
+    for (const v of values) {
+      if (v.name === 'iter') {
+        this.iterations = Math.round(v.value[0]);
+        continue;
+      }
+      const cut = v.name.lastIndexOf('/');
+      const wname = v.name.slice(0, cut);
+      const slot = names.indexOf(v.name.slice(cut + 1));
+      if (slot < 0) throw new Error(`${this.className}: unknown optimizer slot '${v.name}'`);
+      let s = this.slots.get(wname);
+      if (!s) {
+        s = names.map(() => new Float32Array(v.value.length));
+        this.slots.set(wname, s);
+      }
+      s[slot] = v.value.slice();
+    }
+  }
+
+  getConfig(): Record<string, unknown> {
+    const c: Record<string, unknown> = { learningRate: this.learningRate };
+    if (this.clipnorm !== undefined) c.clipnorm = this.clipnorm;
+    if (this.globalClipnorm !== undefined) c.globalClipnorm = this.globalClipnorm;
+    if (this.clipvalue !== undefined) c.clipvalue = this.clipvalue;
+    return c;
+  }
+}
+
+export class SGD extends Optimizer {
+  readonly className = 'SGD';
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  constructor(args: SGDArgs = {}) {
+    super(args, OPTIMIZER_DEFAULTS.sgd.learningRate, 'sgd');
+    checkKeys('sgd', args, ['momentum', 'nesterov']);
+    this.momentum = args.momentum ?? OPTIMIZER_DEFAULTS.sgd.momentum;
+    this.nesterov = args.nesterov ?? OPTIMIZER_DEFAULTS.sgd.nesterov;
+  }
+  protected slotNames(): string[] {
+    return this.momentum > 0 ? ['momentum'] : [];
+  }
+  protected initialSlot(): number {
+    return 0;
+  }
+  protected update(w: Float32Array, g: Float32Array, slots: Float32Array[]): void {
+    const lr = this.learningRate;
+    if (this.momentum === 0) {
+      for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
+      return;
+    }
+    const mu = this.momentum;
+    const m = slots[0];
+    for (let i = 0; i < w.length; i++) {
+      m[i] = mu * m[i] - lr * g[i];
+      w[i] += this.nesterov ? mu * m[i] - lr * g[i] : m[i];
+    }
+  }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), momentum: this.momentum, nesterov: this.nesterov };
+  }
+}
+
+export class RMSprop extends Optimizer {
+  readonly className = 'RMSprop';
+  readonly rho: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly centered: boolean;
+  constructor(args: RMSpropArgs = {}) {
+    super(args, OPTIMIZER_DEFAULTS.rmsprop.learningRate, 'rmsprop');
+    checkKeys('rmsprop', args, ['rho', 'momentum', 'epsilon', 'centered']);
+    const d = OPTIMIZER_DEFAULTS.rmsprop;
+    this.rho = args.rho ?? d.rho;
+    this.momentum = args.momentum ?? d.momentum;
+    this.epsilon = args.epsilon ?? d.epsilon;
+    this.centered = args.centered ?? d.centered;
+  }
+  protected slotNames(): string[] {
+    return ['rms', ...(this.momentum > 0 ? ['momentum'] : []), ...(this.centered ? ['mg'] : [])];
+  }
+  protected initialSlot(): number {
+    return 0;
+  }
+  protected update(w: Float32Array, g: Float32Array, slots: Float32Array[]): void {
+    const { rho, epsilon: eps, momentum: mu } = this;
+    const lr = this.learningRate;
+    const v = slots[0];
+    const m = mu > 0 ? slots[1] : null;
+    const mg = this.centered ? slots[slots.length - 1] : null;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i];
+      v[i] = rho * v[i] + (1 - rho) * gi * gi;
+      let denom = v[i];
+      if (mg) {
+        mg[i] = rho * mg[i] + (1 - rho) * gi;
+        denom -= mg[i] * mg[i];
+      }
+      const inc = (lr * gi) / Math.sqrt(denom + eps);
+      if (m) {
+        m[i] = mu * m[i] + inc;
+        w[i] -= m[i];
+      } else {
+        w[i] -= inc;
+      }
+    }
+  }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered };
+  }
+}
+
+export class Adam extends Optimizer {
+  readonly className = 'Adam';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  constructor(args: AdamArgs = {}) {
+    super(args, OPTIMIZER_DEFAULTS.adam.learningRate, 'adam');
+    checkKeys('adam', args, ['beta1', 'beta2', 'epsilon']);
+    const d = OPTIMIZER_DEFAULTS.adam;
+    this.beta1 = args.beta1 ?? d.beta1;
+    this.beta2 = args.beta2 ?? d.beta2;
+    this.epsilon = args.epsilon ?? d.epsilon;
+  }
+  protected slotNames(): string[] {
+    return ['m', 'v'];
+  }
+  protected initialSlot(): number {
+    return 0;
+  }
+  protected update(w: Float32Array, g: Float32Array, slots: Float32Array[], t: number): void {
+    const { beta1: b1, beta2: b2, epsilon: eps } = this;
+    const alpha = (this.learningRate * Math.sqrt(1 - Math.pow(b2, t))) / (1 - Math.pow(b1, t));
+    const [m, v] = slots;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i];
+      m[i] += (gi - m[i]) * (1 - b1);
+      v[i] += (gi * gi - v[i]) * (1 - b2);
+      w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
+    }
+  }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+}
+
+export class Adagrad extends Optimizer {
+  readonly className = 'Adagrad';
+  readonly initialAccumulatorValue: number;
+  readonly epsilon: number;
+  constructor(args: AdagradArgs = {}) {
+    super(args, OPTIMIZER_DEFAULTS.adagrad.learningRate, 'adagrad');
+    checkKeys('adagrad', args, ['initialAccumulatorValue', 'epsilon']);
+    const d = OPTIMIZER_DEFAULTS.adagrad;
+    this.initialAccumulatorValue = args.initialAccumulatorValue ?? d.initialAccumulatorValue;
+    this.epsilon = args.epsilon ?? d.epsilon;
+  }
+  protected slotNames(): string[] {
+    return ['accumulator'];
+  }
+  protected initialSlot(): number {
+    return this.initialAccumulatorValue;
+  }
+  protected update(w: Float32Array, g: Float32Array, slots: Float32Array[]): void {
+    const a = slots[0];
+    const lr = this.learningRate;
+    for (let i = 0; i < w.length; i++) {
+      a[i] += g[i] * g[i];
+      w[i] -= (lr * g[i]) / Math.sqrt(a[i] + this.epsilon);
+    }
+  }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), initialAccumulatorValue: this.initialAccumulatorValue, epsilon: this.epsilon };
+  }
+}
+
+/** An optimizer from a name (Keras defaults) or a className/config pair, as stored in model files. */
+export function createOptimizer(id: string | Optimizer, config: Record<string, unknown> = {}): Optimizer {
+  if (id instanceof Optimizer) return id;
+  switch (id.toLowerCase()) {
+    case 'sgd':
+      return new SGD(config as SGDArgs);
+    case 'rmsprop':
+      return new RMSprop(config as RMSpropArgs);
+    case 'adam':
+      return new Adam(config as AdamArgs);
+    case 'adagrad':
+      return new Adagrad(config as AdagradArgs);
+    default:
+      throw new Error(`unknown optimizer '${id}'; expected sgd, rmsprop, adam or adagrad`);
+  }
+}

@@ -1,0 +1,477 @@
+/**
+ * Sequential: a stack of layers with compile / fit / evaluate / predict, following the tfjs-layers API with Keras
+ * semantics. Training data may be tensors (`fit`) or a stream of batches (`fitDataset`), so large corpora never have
+ * to be materialised. All randomness comes from the model's seed: the same seed gives bit-identical training.
+ */
+import { Random } from '../core/random.js';
+import {
+  IndexTensor,
+  Tensor,
+  assertFinite,
+  gatherRows,
+  shapeToString,
+  sizeOf,
+  type AnyTensor,
+} from '../core/tensor.js';
+import type { Layer, LayerShape } from '../layers/layer.js';
+import { RNN } from '../layers/recurrent.js';
+import {
+  Callback,
+  History,
+  LambdaCallback,
+  type CallbackModel,
+  type LambdaCallbackArgs,
+  type Logs,
+} from './callbacks.js';
+import { accuracy, computeLoss, fusableActivation, lossName, type LossName } from './losses.js';
+import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+
+export interface SequentialArgs {
+  layers?: Layer[];
+  name?: string;
+  /** Seed for weight initialisation, shuffling and dropout. Random when omitted. */
+  seed?: number;
+}
+
+export interface CompileArgs {
+  optimizer: string | Optimizer;
+  loss: LossName | string;
+  /** 'accuracy' (or 'acc') is supported; the loss is always reported. */
+  metrics?: string[];
+  /** The model outputs logits (no softmax/sigmoid layer); the loss applies it. */
+  fromLogits?: boolean;
+}
+
+export interface Batch {
+  xs: AnyTensor;
+  ys: AnyTensor;
+}
+
+/** A source of batches: called once per epoch. */
+export interface BatchDataset {
+  batches(epoch: number): Iterable<Batch> | AsyncIterable<Batch>;
+  /** Batches per epoch, when known (for progress and ETA). */
+  readonly batchesPerEpoch?: number;
+  /** Samples per epoch, when known. */
+  readonly samplesPerEpoch?: number;
+}
+
+export interface FitBaseArgs {
+  epochs?: number;
+  initialEpoch?: number;
+  callbacks?: Callback[] | LambdaCallbackArgs;
+  /** 0 = silent. Progress display itself is a callback (see `ProgressBar` in recur/node). */
+  verbose?: number;
+}
+
+export interface FitArgs extends FitBaseArgs {
+  batchSize?: number;
+  shuffle?: boolean;
+  validationSplit?: number;
+  validationData?: [AnyTensor, AnyTensor];
+}
+
+export interface FitDatasetArgs extends FitBaseArgs {
+  validationData?: BatchDataset | [AnyTensor, AnyTensor];
+  /** Stop each epoch after this many batches. */
+  batchesPerEpoch?: number;
+}
+
+export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
+
+/** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
+export class Sequential implements CallbackModel {
+  readonly className = 'Sequential';
+  readonly name: string;
+  readonly layers: Layer[] = [];
+  stopTraining = false;
+  optimizer: Optimizer | null = null;
+  loss: LossName | null = null;
+  metrics: string[] = [];
+  fromLogits = false;
+  readonly seed: number;
+  /** Draws for initialisers. */
+  readonly initRng: Random;
+  /** Draws for shuffling and dropout (saved for an exact resume). */
+  readonly trainRng: Random;
+  private built = false;
+
+  constructor(args: SequentialArgs = {}) {
+    this.name = args.name ?? 'sequential';
+    this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.initRng = new Random(this.seed);
+    this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);
+    for (const l of args.layers ?? []) this.add(l);
+  }
+
+  /** Appends a layer; checks at once that it can consume the previous layer's output. */
+  add(layer: Layer): void {
+    if (this.built) throw new Error(`cannot add layer '${layer.name}' to model '${this.name}' after it is built`);
+    if (this.layers.some((l) => l.name === layer.name)) {
+      throw new Error(`model '${this.name}' already has a layer named '${layer.name}'`);
+    }
+    if (layer instanceof RNN && layer.returnState) {
+      throw new Error(`layer '${layer.name}': returnState needs the functional call() API; it cannot be used in a Sequential model`);
+    }
+    if (this.layers.length > 0 && layer.declaredInputShape && !layer.built) {
+      // Keras ignores inputShape on non-first layers; so do we, but the shapes must agree.
+    }
+    this.layers.push(layer);
+    const shape = this.inputShape();
+    if (shape) this.outputShapes(shape);
+  }
+
+  /** The input shape (without batch) declared on the first layer, if any. */
+  inputShape(): LayerShape | null {
+    return this.layers[0]?.declaredInputShape ?? this.layers[0]?.inputShape ?? null;
+  }
+
+  /** Output shape of each layer for an input shape, naming the first layer that cannot take its input. */
+  outputShapes(inputShape: LayerShape): LayerShape[] {
+    const out: LayerShape[] = [];
+    let s = inputShape;
+    for (const l of this.layers) {
+      try {
+        s = l.computeOutputShape(s);
+      } catch (e) {
+        const prev = out.length === 0 ? 'the model input' : `the output of '${this.layers[out.length - 1].name}'`;
+        throw new Error(`incompatible layers: ${(e as Error).message} (its input is ${prev}, shape ${shapeToString([null, ...s])})`);
+      }
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Creates all weights for an input shape (without batch). Called automatically by fit/predict. */
+  build(inputShape?: LayerShape): void {
+    if (this.built) return;
+    if (this.layers.length === 0) throw new Error(`model '${this.name}' has no layers`);
+    const shape = inputShape ?? this.inputShape();
+    if (!shape) throw new Error(`model '${this.name}': the first layer needs an inputShape to build`);
+    const shapes = this.outputShapes(shape);
+    let s = shape;
+    this.layers.forEach((l, i) => {
+      if (!l.built) l.build(s, this.initRng);
+      s = shapes[i];
+    });
+    this.built = true;
+  }
+
+  get isBuilt(): boolean {
+    return this.built;
+  }
+
+  private buildFor(x: AnyTensor): void {
+    if (this.built) return;
+    const declared = this.inputShape();
+    if (declared) return this.build(declared);
+    if (x instanceof IndexTensor && this.layers[0].className !== 'Embedding') {
+      throw new Error(
+        `model '${this.name}': integer index inputs stand for one-hot vectors, so the first layer ` +
+          `('${this.layers[0].name}') needs an inputShape whose last axis is the vocabulary size, e.g. [40, 60]`,
+      );
+    }
+    this.build(x.shape.slice(1));
+  }
+
+  outputShape(): LayerShape {
+    const s = this.inputShape();
+    if (!s) throw new Error(`model '${this.name}' is not built`);
+    const shapes = this.outputShapes(s);
+    return shapes[shapes.length - 1];
+  }
+
+  compile(args: CompileArgs): void {
+    const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits']);
+    for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`compile: unknown option '${k}'`);
+    this.optimizer = createOptimizer(args.optimizer);
+    this.loss = lossName(args.loss);
+    this.metrics = (args.metrics ?? []).map((m) => {
+      if (m === 'acc' || m === 'accuracy') return 'acc';
+      throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
+    });
+    this.fromLogits = args.fromLogits ?? false;
+  }
+
+  /** Weights with their file names (`layer/weight`), in file order. */
+  namedWeights(): NamedWeight[] {
+    return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, weight: w })));
+  }
+
+  private forwardAll(x: AnyTensor, training: boolean, logits: boolean): Tensor {
+    let h: AnyTensor = x;
+    const last = this.layers.length - 1;
+    this.layers.forEach((l, i) => {
+      h = l.forward(h, { training, rng: this.trainRng, logits: logits && i === last });
+    });
+    return h as unknown as Tensor;
+  }
+
+  private backwardAll(dy: Tensor): void {
+    let d: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      if (d === null) throw new Error(`layer '${this.layers[i + 1].name}' took index inputs but is not the first layer`);
+      d = this.layers[i].backward(d);
+    }
+  }
+
+  /** Whether the last activation is folded into the loss (logits path). */
+  private lossUsesLogits(): boolean {
+    if (this.fromLogits) return false; // the model already outputs logits
+    return fusableActivation(this.loss!) !== null && this.layers[this.layers.length - 1].outputActivation() === fusableActivation(this.loss!);
+  }
+
+  private requireCompiled(what: string): { loss: LossName; optimizer: Optimizer } {
+    if (!this.loss || !this.optimizer) throw new Error(`${what}: compile the model first`);
+    return { loss: this.loss, optimizer: this.optimizer };
+  }
+
+  private checkXY(x: AnyTensor, y: AnyTensor, what: string): void {
+    if (x.shape[0] !== y.shape[0]) {
+      throw new Error(`${what}: inputs have ${x.shape[0]} samples but targets have ${y.shape[0]}`);
+    }
+    if (x instanceof Tensor) assertFinite(x, `${what}: inputs`);
+    if (y instanceof Tensor) assertFinite(y, `${what}: targets`);
+  }
+
+  /** One optimisation step on a batch; returns its logs (loss, acc). */
+  trainOnBatch(x: AnyTensor, y: AnyTensor): Logs {
+    const { loss, optimizer } = this.requireCompiled('trainOnBatch');
+    this.buildFor(x);
+    const logitsPath = this.lossUsesLogits();
+    for (const l of this.layers) l.zeroGrads();
+    const out = this.forwardAll(x, true, logitsPath);
+    const grad = new Float32Array(out.size);
+    const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
+    this.backwardAll(new Tensor(grad, out.shape));
+    optimizer.applyGradients(this.namedWeights());
+    const logs: Logs = { loss: value };
+    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
+    return logs;
+  }
+
+  /** Outputs for x, computed in batches (inference mode). */
+  predict(x: AnyTensor, args: { batchSize?: number } = {}): Tensor {
+    this.buildFor(x);
+    if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
+    const N = x.shape[0];
+    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
+    const parts: Tensor[] = [];
+    for (let i = 0; i < N; i += bs) parts.push(this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false));
+    if (parts.length === 1) return parts[0];
+    const rowShape = parts[0].shape.slice(1);
+    const out = new Float32Array(N * sizeOf(rowShape));
+    let off = 0;
+    for (const p of parts) {
+      out.set(p.data, off);
+      off += p.size;
+    }
+    return new Tensor(out, [N, ...rowShape]);
+  }
+
+  /** Mean loss (and metrics) over x, y in batches. */
+  evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
+    const { loss } = this.requireCompiled('evaluate');
+    this.buildFor(x);
+    this.checkXY(x, y, 'evaluate');
+    const N = x.shape[0];
+    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
+    const sums: Logs = {};
+    for (let i = 0; i < N; i += bs) {
+      const end = Math.min(N, i + bs);
+      const logs = this.evaluateBatch(x.sliceRows(i, end), y.sliceRows(i, end), loss);
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * (end - i);
+    }
+    for (const k of Object.keys(sums)) sums[k] /= N;
+    return sums;
+  }
+
+  private evaluateBatch(x: AnyTensor, y: AnyTensor, loss: LossName): Logs {
+    const logitsPath = this.lossUsesLogits();
+    const out = this.forwardAll(x, false, logitsPath);
+    const logs: Logs = { loss: computeLoss(loss, out, y, null, logitsPath || this.fromLogits) };
+    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
+    return logs;
+  }
+
+  /** Evaluates a batch stream: mean loss weighted by batch size. */
+  async evaluateDataset(data: BatchDataset, maxBatches = Infinity): Promise<Logs> {
+    const { loss } = this.requireCompiled('evaluateDataset');
+    const sums: Logs = {};
+    let n = 0;
+    let b = 0;
+    for await (const { xs, ys } of data.batches(0)) {
+      if (b++ >= maxBatches) break;
+      this.buildFor(xs);
+      const logs = this.evaluateBatch(xs, ys, loss);
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * xs.shape[0];
+      n += xs.shape[0];
+    }
+    if (n === 0) throw new Error('evaluateDataset: the dataset produced no batches');
+    for (const k of Object.keys(sums)) sums[k] /= n;
+    return sums;
+  }
+
+  /** Trains on tensors (Keras fit). Returns the History. */
+  async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
+    this.requireCompiled('fit');
+    this.checkXY(x, y, 'fit');
+    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
+    if (!Number.isInteger(bs) || bs <= 0) throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
+    let trainX = x;
+    let trainY = y;
+    let val = args.validationData;
+    const split = args.validationSplit ?? 0;
+    if (!(split >= 0 && split < 1)) throw new Error(`fit: validationSplit must be in [0, 1), got ${split}`);
+    if (split > 0 && !val) {
+      // Keras: the last fraction of the data, taken before shuffling.
+      const N = x.shape[0];
+      const cut = Math.floor(N * (1 - split));
+      if (cut === 0 || cut === N) throw new Error(`fit: validationSplit ${split} leaves an empty split of ${N} samples`);
+      trainX = x.sliceRows(0, cut);
+      trainY = y.sliceRows(0, cut);
+      val = [x.sliceRows(cut, N), y.sliceRows(cut, N)];
+    }
+    if (val) this.checkXY(val[0], val[1], 'fit: validationData');
+    const N = trainX.shape[0];
+    if (N === 0) throw new Error('fit: no training samples');
+    const shuffle = args.shuffle ?? FIT_DEFAULTS.shuffle;
+    const steps = Math.ceil(N / bs);
+    const rng = this.trainRng;
+    const dataset: BatchDataset = {
+      batchesPerEpoch: steps,
+      samplesPerEpoch: N,
+      *batches(): Iterable<Batch> {
+        const order = new Int32Array(N);
+        for (let i = 0; i < N; i++) order[i] = i;
+        if (shuffle) rng.shuffle(order);
+        for (let i = 0; i < N; i += bs) {
+          const rows = order.subarray(i, Math.min(N, i + bs));
+          yield shuffle ? { xs: gatherRows(trainX, rows), ys: gatherRows(trainY, rows) } : { xs: trainX.sliceRows(i, i + rows.length), ys: trainY.sliceRows(i, i + rows.length) };
+        }
+      },
+    };
+    return this.fitDataset(dataset, { ...args, validationData: val, batchSize: bs } as FitDatasetArgs & { batchSize: number });
+  }
+
+  /** Trains on a stream of batches; `dataset.batches(epoch)` is called once per epoch. */
+  async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
+    this.requireCompiled('fitDataset');
+    const epochs = args.epochs ?? FIT_DEFAULTS.epochs;
+    const initialEpoch = args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
+    const history = new History();
+    const user = Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [new LambdaCallback(args.callbacks)] : [];
+    const callbacks: Callback[] = [history, ...user];
+    const steps = args.batchesPerEpoch ?? dataset.batchesPerEpoch ?? null;
+    const params = {
+      epochs,
+      initialEpoch,
+      steps,
+      batchSize: (args as { batchSize?: number }).batchSize ?? null,
+      samples: dataset.samplesPerEpoch ?? null,
+      verbose: args.verbose ?? 0,
+    };
+    for (const c of callbacks) {
+      c.setModel(this);
+      c.setParams(params);
+    }
+    this.stopTraining = false;
+    for (const c of callbacks) await c.onTrainBegin({});
+    let lastTick = Date.now();
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      for (const c of callbacks) await c.onEpochBegin(epoch, {});
+      const sums: Logs = {};
+      let seen = 0;
+      let batch = 0;
+      for await (const { xs, ys } of dataset.batches(epoch)) {
+        if (args.batchesPerEpoch !== undefined && batch >= args.batchesPerEpoch) break;
+        this.checkXY(xs, ys, `fit: batch ${batch}`);
+        const size = xs.shape[0];
+        for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
+        const logs = this.trainOnBatch(xs, ys);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
+        seen += size;
+        for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
+        batch++;
+        if (Date.now() - lastTick > 50) {
+          await tick();
+          lastTick = Date.now();
+        }
+        if (this.stopTraining) break;
+      }
+      if (seen === 0) throw new Error(`fit: epoch ${epoch} produced no batches`);
+      const epochLogs: Logs = {};
+      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
+      if (args.validationData) {
+        const v = Array.isArray(args.validationData)
+          ? this.evaluate(args.validationData[0], args.validationData[1], { batchSize: params.batchSize ?? FIT_DEFAULTS.batchSize })
+          : await this.evaluateDataset(args.validationData);
+        for (const [k, val] of Object.entries(v)) epochLogs[`val_${k}`] = val;
+      }
+      epochLogs.lr = this.optimizer!.learningRate;
+      for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
+    }
+    for (const c of callbacks) await c.onTrainEnd({});
+    return history;
+  }
+
+  /** Clears the carried state of every stateful recurrent layer. */
+  resetStates(): void {
+    for (const l of this.layers) if (l instanceof RNN) l.resetStates();
+  }
+
+  /** Copies of all weights, in file order. */
+  getWeights(): Tensor[] {
+    return this.namedWeights().map(({ weight }) => new Tensor(weight.value.slice(), weight.shape));
+  }
+
+  setWeights(weights: Tensor[]): void {
+    const named = this.namedWeights();
+    if (weights.length !== named.length) {
+      throw new Error(`setWeights: model '${this.name}' has ${named.length} weights, got ${weights.length}`);
+    }
+    named.forEach(({ name, weight }, i) => {
+      const w = weights[i];
+      if (w.shape.length !== weight.shape.length || w.shape.some((d, j) => d !== weight.shape[j])) {
+        throw new Error(`setWeights: '${name}' has shape ${shapeToString(weight.shape)}, got ${shapeToString(w.shape)}`);
+      }
+      weight.value.set(w.data);
+    });
+  }
+
+  countParams(): number {
+    return this.layers.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /** A Keras-style table of layers, output shapes and parameter counts. */
+  summary(print: (line: string) => void = console.log): void {
+    const input = this.inputShape();
+    const shapes = input ? this.outputShapes(input) : null;
+    const rows = this.layers.map((l, i) => [
+      `${l.name} (${l.className})`,
+      shapes ? shapeToString([null, ...shapes[i]]) : '?',
+      String(l.built ? l.countParams() : '?'),
+    ]);
+    const head = ['Layer (type)', 'Output Shape', 'Param #'];
+    const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)) + 2);
+    const line = (r: string[]): string => r.map((c, j) => c.padEnd(w[j])).join('').trimEnd();
+    const rule = '_'.repeat(w.reduce((a, b) => a + b, 0));
+    print(`Model: "${this.name}"`);
+    print(rule);
+    print(line(head));
+    print('='.repeat(rule.length));
+    for (const r of rows) print(line(r));
+    print('='.repeat(rule.length));
+    print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
+    print(rule);
+  }
+}
+
+/** Creates a Sequential model (tfjs `tf.sequential()`). */
+export function sequential(args: SequentialArgs = {}): Sequential {
+  return new Sequential(args);
+}

@@ -1,0 +1,3 @@
+/** Node-only parts of recur: model files on disk, checkpoints, logging callbacks. */
+export { saveModel, loadModel, readModelFiles, isModelDir } from './model_io.js';
+export { writeFileAtomic } from './atomic.js';

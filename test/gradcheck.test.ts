@@ -1,0 +1,124 @@
+/** Finite-difference checks of every layer's backward pass, for every option that changes the math. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+import { Tensor } from '../src/core/tensor.js';
+import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../src/layers/index.js';
+import type { RNN } from '../src/layers/recurrent.js';
+import { gradCheckLayer, randomIndices, randomTensor } from './helpers.js';
+
+const N = 2;
+const T = 3;
+const D = 4;
+const H = 3;
+
+describe('gradient check: dense, activation, dropout, embedding', () => {
+  for (const activation of ['linear', 'tanh', 'sigmoid', 'softmax', 'relu', 'hardSigmoid'] as const) {
+    it(`dense ${activation} on [N, D] and [N, T, D]`, () => {
+      gradCheckLayer(new Dense({ units: 3, activation, inputShape: [D] }), randomTensor([N, D], new Random(1)), { kinks: activation === 'relu' || activation === 'hardSigmoid' });
+      gradCheckLayer(new Dense({ units: 3, activation, inputShape: [T, D] }), randomTensor([N, T, D], new Random(2)), {
+        kinks: activation === 'relu' || activation === 'hardSigmoid',
+      });
+    });
+    it(`activation ${activation}`, () => {
+      gradCheckLayer(new Activation({ activation, inputShape: [T, D] }), randomTensor([N, T, D], new Random(3)), {
+        kinks: activation === 'relu' || activation === 'hardSigmoid',
+      });
+    });
+  }
+  it('dense without bias, dense on index inputs', () => {
+    gradCheckLayer(new Dense({ units: 3, useBias: false, inputShape: [D] }), randomTensor([N, D], new Random(4)));
+    gradCheckLayer(new Dense({ units: 3, activation: 'tanh', inputShape: [T, D] }), randomIndices([N, T], D, new Random(5)));
+  });
+  it('dropout (training) and embedding', () => {
+    gradCheckLayer(new Dropout({ rate: 0.4, inputShape: [T, D] }), randomTensor([N, T, D], new Random(6)));
+    gradCheckLayer(new Embedding({ inputDim: 5, outputDim: 3, inputShape: [T] }), randomIndices([N, T], 5, new Random(7)));
+  });
+});
+
+type Make = (o: Record<string, unknown>) => RNN;
+const RECURRENT: [string, Make][] = [
+  ['simpleRNN', (o) => new SimpleRNN({ units: H, inputShape: [T, D], ...o })],
+  ['lstm', (o) => new LSTM({ units: H, inputShape: [T, D], ...o })],
+  ['gru resetAfter', (o) => new GRU({ units: H, inputShape: [T, D], resetAfter: true, ...o })],
+  ['gru resetBefore', (o) => new GRU({ units: H, inputShape: [T, D], resetAfter: false, ...o })],
+];
+
+const VARIANTS: [string, Record<string, unknown>][] = [
+  ['default', {}],
+  ['returnSequences', { returnSequences: true }],
+  ['goBackwards + returnSequences', { goBackwards: true, returnSequences: true }],
+  ['no bias', { useBias: false }],
+  ['dropout', { dropout: 0.3, returnSequences: true }],
+  ['recurrentDropout', { recurrentDropout: 0.3, returnSequences: true }],
+  ['relu activation', { activation: 'relu' }],
+  ['sigmoid activation', { activation: 'sigmoid', returnSequences: true }],
+];
+
+for (const [name, make] of RECURRENT) {
+  describe(`gradient check: ${name}`, () => {
+    for (const [vname, opts] of VARIANTS) {
+      it(`${vname}, float inputs`, () => {
+        const layer = make(opts);
+        layer.build([T, D], new Random(11));
+        // Non-zero biases so every bias path is exercised.
+        if (layer.useBias) layer.weights[2].value.forEach((_, i, b) => (b[i] = 0.1 * Math.sin(i + 1)));
+        gradCheckLayer(layer, randomTensor([N, T, D], new Random(12)), { kinks: vname.includes('relu') });
+      });
+    }
+    it('index inputs (one-hot gather) with dropout', () => {
+      gradCheckLayer(make({ dropout: 0.3, returnSequences: true }), randomIndices([N, T], D, new Random(13)));
+    });
+    if (name !== 'simpleRNN') {
+      it('hardSigmoid recurrent activation', () => {
+        gradCheckLayer(make({ recurrentActivation: 'hardSigmoid', returnSequences: true }), randomTensor([N, T, D], new Random(14)), { kinks: true });
+      });
+    }
+    it('gradient with respect to the initial state', () => {
+      const layer = make({ returnSequences: true });
+      layer.build([T, D], new Random(15));
+      const x = randomTensor([N, T, D], new Random(16));
+      const init = Array.from({ length: layer.stateCount }, (_, i) => randomTensor([N, H], new Random(20 + i), 0.5));
+      const R = randomTensor([N, T, H], new Random(30));
+      const loss = (): number => {
+        const y = layer.call(x, { initialState: init }) as Tensor;
+        return y.data.reduce((s, v, i) => s + v * R.data[i], 0);
+      };
+      loss();
+      layer.zeroGrads();
+      layer.backward(R);
+      const grads = layer.initialStateGrads!;
+      const eps = 1e-2;
+      init.forEach((s, si) => {
+        for (let i = 0; i < s.size; i++) {
+          const old = s.data[i];
+          s.data[i] = old + eps;
+          const lp = loss();
+          s.data[i] = old - eps;
+          const lm = loss();
+          s.data[i] = old;
+          const num = (lp - lm) / (2 * eps);
+          assert.ok(Math.abs(num - grads[si].data[i]) < 2e-3 * Math.max(1, Math.abs(num)), `state ${si}[${i}]: ${num} vs ${grads[si].data[i]}`);
+        }
+      });
+    });
+    it('stateful: carries the final state into the next batch; gradients hold with a carried state', () => {
+      const layer = make({ stateful: true, returnSequences: true });
+      layer.build([T, D], new Random(17));
+      const x1 = randomTensor([N, T, D], new Random(18));
+      const x2 = randomTensor([N, T, D], new Random(19));
+      layer.forward(x1, { training: false, rng: new Random(0) });
+      const carried = layer.getStates()!;
+      const y2 = layer.forward(x2, { training: false, rng: new Random(0) });
+      // Same as a fresh non-stateful layer started from the carried state.
+      const fresh = make({ returnSequences: true });
+      fresh.build([T, D], new Random(17));
+      const y2b = fresh.call(x2, { initialState: carried }) as Tensor;
+      assert.deepEqual(Array.from(y2.data), Array.from(y2b.data));
+      // Gradient check of batch 2 with the state of batch 1 held fixed (truncated BPTT).
+      gradCheckLayer(layer, x2, { training: false, before: () => layer.resetStates(carried) });
+      layer.resetStates();
+      assert.equal(layer.getStates(), null);
+    });
+  });
+}
