@@ -46,7 +46,8 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 export function gradCheckLayer(layer: Layer, x: AnyTensor, opts: { training?: boolean; seed?: number; tol?: number; before?: () => void; kinks?: boolean } = {}): void {
   const training = opts.training ?? true;
   const seed = opts.seed ?? 7;
-  const tol = opts.tol ?? 2e-3;
+  const tol = opts.tol ?? Number(process.env.GC_RTOL ?? 1e-3);
+  const atol = Number(process.env.GC_ATOL ?? 3e-4);
   if (!layer.built) layer.build(x.dtype === 'int32' ? (layer.declaredInputShape as number[]) : x.shape.slice(1), new Random(1));
   const run = (): Tensor => {
     opts.before?.();
@@ -94,7 +95,7 @@ export function gradCheckLayer(layer: Layer, x: AnyTensor, opts: { training?: bo
       const ana = analytic[wi][i];
       if (num === null) continue;
       assert.ok(
-        Math.abs(num - ana) <= tol * Math.max(1, Math.abs(num)),
+        Math.abs(num - ana) <= atol + tol * Math.abs(num),
         `${layer.name}/${w.name}[${i}]: numeric ${num} vs analytic ${ana}`,
       );
     }
@@ -104,7 +105,7 @@ export function gradCheckLayer(layer: Layer, x: AnyTensor, opts: { training?: bo
     for (let i = 0; i < x.size; i++) {
       const num = numeric(x.data, i);
       if (num === null) continue;
-      assert.ok(Math.abs(num - dx.data[i]) <= tol * Math.max(1, Math.abs(num)), `${layer.name} dx[${i}]: numeric ${num} vs analytic ${dx.data[i]}`);
+      assert.ok(Math.abs(num - dx.data[i]) <= atol + tol * Math.abs(num), `${layer.name} dx[${i}]: numeric ${num} vs analytic ${dx.data[i]}`);
     }
   }
   assert.ok(kinks <= checked * 0.2, `${layer.name}: ${kinks} of ${checked} entries sit on a kink; check is too weak`);

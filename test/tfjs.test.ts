@@ -1,0 +1,167 @@
+/**
+ * Cross-check against TensorFlow.js (cpu backend) on identical weights: predictions, one SGD and one RMSprop step,
+ * and model files in both directions (memory and file IO handlers).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { Random } from '../src/core/random.js';
+import type { AnyTensor } from '../src/core/tensor.js';
+import { RMSprop, SGD } from '../src/models/optimizers.js';
+import * as L from '../src/layers/index.js';
+import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
+import { Sequential } from '../src/models/sequential.js';
+import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
+import { assertClose, maxAbsDiff, oneHot, randomIndices, randomTensor } from './helpers.js';
+
+function toTfjs(x: AnyTensor): tf.Tensor {
+  return tf.tensor(Array.from(x.data), [...x.shape], 'float32');
+}
+
+async function tfjsFromRecur(model: Sequential): Promise<tf.LayersModel> {
+  const art = serializeModel(model, { includeOptimizer: false });
+  const buf = art.weightData.buffer.slice(art.weightData.byteOffset, art.weightData.byteOffset + art.weightData.byteLength);
+  return tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: art.json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'], weightSpecs: art.weightSpecs, weightData: buf as ArrayBuffer }),
+  );
+}
+
+async function tfjsArtifacts(m: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let art: tf.io.ModelArtifacts | null = null;
+  await m.save({
+    save: async (a: tf.io.ModelArtifacts) => {
+      art = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+  });
+  return art!;
+}
+
+const T = 6;
+const D = 5;
+const V = 4;
+
+const BUILDERS: [string, () => Sequential][] = [
+  ['dense', () => new Sequential({ seed: 1, layers: [new L.Dense({ units: 8, activation: 'tanh', inputShape: [D] }), new L.Dense({ units: V, activation: 'softmax' })] })],
+  ['simpleRNN', () => new Sequential({ seed: 2, layers: [new L.SimpleRNN({ units: 7, inputShape: [T, D] }), new L.Dense({ units: V, activation: 'softmax' })] })],
+  ['lstm (stacked)', () => new Sequential({ seed: 3, layers: [new L.LSTM({ units: 7, returnSequences: true, inputShape: [T, D] }), new L.LSTM({ units: 6 }), new L.Dense({ units: V, activation: 'softmax' })] })],
+  ['gru (resetAfter false)', () => new Sequential({ seed: 4, layers: [new L.GRU({ units: 7, resetAfter: false, inputShape: [T, D] }), new L.Dense({ units: V, activation: 'softmax' })] })],
+  ['embedding + lstm', () => new Sequential({ seed: 5, layers: [new L.Embedding({ inputDim: 9, outputDim: 5, inputShape: [T] }), new L.LSTM({ units: 6 }), new L.Dense({ units: V, activation: 'softmax' })] })],
+];
+
+function inputFor(name: string, n: number, seed: number): AnyTensor {
+  const rng = new Random(seed);
+  if (name === 'dense') return randomTensor([n, D], rng);
+  if (name.startsWith('embedding')) return randomIndices([n, T], 9, rng);
+  return randomTensor([n, T, D], rng);
+}
+
+describe('cross-check with TensorFlow.js', () => {
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  for (const [name, build] of BUILDERS) {
+    it(`${name}: recur's file loads in tfjs and predicts the same`, async () => {
+      const model = build();
+      model.build();
+      const x = inputFor(name, 5, 10);
+      const ours = model.predict(x);
+      const theirs = await tfjsFromRecur(model);
+      const ref = (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync();
+      assert.ok(maxAbsDiff(ours.data, ref) <= 1e-5, `max diff ${maxAbsDiff(ours.data, ref)}`);
+    });
+
+    for (const opt of ['sgd', 'rmsprop'] as const) {
+      it(`${name}: one ${opt} step gives the same weights`, async () => {
+        const model = build();
+        model.build();
+        const theirs = await tfjsFromRecur(model);
+        const x = inputFor(name, 8, 11);
+        const labels = randomIndices([8], V, new Random(12));
+        const y = oneHot(labels, V);
+        model.compile({
+          optimizer: opt === 'sgd' ? new SGD({ learningRate: 0.1 }) : new RMSprop({ learningRate: 0.01 }),
+          loss: 'categoricalCrossentropy',
+        });
+        theirs.compile({ optimizer: opt === 'sgd' ? tf.train.sgd(0.1) : tf.train.rmsprop(0.01, 0.9, 0, 1e-7), loss: 'categoricalCrossentropy' });
+        // Our loss takes class indices directly; tfjs needs the one-hot targets.
+        model.trainOnBatch(x, labels);
+        await theirs.trainOnBatch(toTfjs(x), toTfjs(y));
+        const ws = model.getWeights();
+        const ts = theirs.getWeights().map((w) => w.dataSync());
+        assert.equal(ws.length, ts.length);
+        ws.forEach((w, i) => assertClose(w.data, ts[i], 1e-5, `weight ${i}`));
+      });
+    }
+  }
+
+  it('index inputs to an LSTM match tfjs fed the one-hot tensor', async () => {
+    const model = new Sequential({ seed: 6, layers: [new L.LSTM({ units: 8, inputShape: [T, V] }), new L.Dense({ units: V, activation: 'softmax' })] });
+    model.build();
+    const idx = randomIndices([4, T], V, new Random(13));
+    const theirs = await tfjsFromRecur(model);
+    const ref = (theirs.predict(toTfjs(oneHot(idx, V))) as tf.Tensor).dataSync();
+    assertClose(model.predict(idx).data, ref, 1e-5, 'predictions');
+  });
+
+  it('a tfjs-built model (tfjs defaults: hardSigmoid, glorotNormal) loads in recur and predicts the same', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.lstm({ units: 5, returnSequences: true, inputShape: [T, D] }));
+    m.add(tf.layers.gru({ units: 4 }));
+    m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
+    const art = await tfjsArtifacts(m);
+    const json = { modelTopology: art.modelTopology, weightsManifest: [{ paths: [], weights: art.weightSpecs }], format: 'layers-model', generatedBy: 'tfjs', convertedBy: null } as unknown as ModelJson;
+    const { model } = deserializeModel(json, new Uint8Array(art.weightData as ArrayBuffer), 'memory');
+    assert.equal((model.layers[0] as L.LSTM).recurrentActivation, 'hardSigmoid');
+    const x = randomTensor([3, T, D], new Random(14));
+    const ref = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
+    assertClose(model.predict(x).data, ref, 1e-5, 'predictions');
+  });
+
+  describe('through files', () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'recur-tfjs-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('recur saveModel → tfjs file handler', async () => {
+      const model = BUILDERS[2][1]();
+      model.compile({ optimizer: 'rmsprop', loss: 'categoricalCrossentropy' });
+      model.trainOnBatch(inputFor('lstm', 4, 1), randomIndices([4], V, new Random(2)));
+      saveModel(model, join(dir, 'ours'));
+      const { json, weightData } = readModelFiles(join(dir, 'ours'));
+      const handler: tf.io.IOHandler = {
+        load: async () => ({
+          modelTopology: json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
+          weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+          weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
+        }),
+      };
+      const theirs = await tf.loadLayersModel(handler);
+      const x = inputFor('lstm', 3, 3);
+      assertClose(model.predict(x).data, (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync(), 1e-5, 'predictions');
+    });
+
+    it('tfjs save (model.json + weights.bin) → recur loadModel', async () => {
+      const m = tf.sequential();
+      m.add(tf.layers.simpleRNN({ units: 4, inputShape: [T, D] }));
+      m.add(tf.layers.dense({ units: 2 }));
+      const art = await tfjsArtifacts(m);
+      const target = join(dir, 'theirs');
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(target);
+      writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
+      writeFileSync(join(target, 'model.json'), JSON.stringify({ modelTopology: art.modelTopology, format: 'layers-model', generatedBy: 'tfjs', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }] }));
+      const { model } = loadModel(target);
+      const x = randomTensor([2, T, D], new Random(5));
+      assertClose(model.predict(x).data, (m.predict(toTfjs(x)) as tf.Tensor).dataSync(), 1e-5, 'predictions');
+      assert.ok(readFileSync(join(target, 'model.json'), 'utf8').includes('SimpleRNN'));
+    });
+  });
+});
+
