@@ -2,14 +2,38 @@
  * recur — recurrent neural networks (SimpleRNN, LSTM, GRU) for Node.js and the browser, with a Keras-style API.
  * This entry point is browser-safe; file I/O, the CLI helpers and the worker pool are in `recur/node`.
  */
-export { Tensor, IndexTensor, tensor, indexTensor, type AnyTensor, type Shape, type NestedArray } from './core/tensor.js';
+export {
+  Tensor,
+  IndexTensor,
+  tensor,
+  indexTensor,
+  type AnyTensor,
+  type Shape,
+  type NestedArray,
+} from './core/tensor.js';
 export { Random } from './core/random.js';
 export { kernels, setKernels } from './core/backend.js';
 export { referenceKernels } from './core/reference_kernels.js';
 export type { Kernels } from './core/kernels.js';
 export * as layers from './layers/index.js';
 export { Layer, Weight, type LayerArgs } from './layers/layer.js';
-export { Sequential, sequential, type CompileArgs, type FitArgs, type FitDatasetArgs, type Batch, type BatchDataset } from './models/sequential.js';
+export {
+  Sequential,
+  sequential,
+  type CompileArgs,
+  type FitArgs,
+  type FitDatasetArgs,
+  type Batch,
+  type BatchDataset,
+} from './models/sequential.js';
 export * from './models/callbacks.js';
-export { SGD, RMSprop, Adam, Adagrad, Optimizer, createOptimizer, OPTIMIZER_DEFAULTS } from './models/optimizers.js';
+export {
+  SGD,
+  RMSprop,
+  Adam,
+  Adagrad,
+  Optimizer,
+  createOptimizer,
+  OPTIMIZER_DEFAULTS,
+} from './models/optimizers.js';
 export { computeLoss, lossName, type LossName } from './models/losses.js';

@@ -15,24 +15,45 @@ const H = 3;
 describe('gradient check: dense, activation, dropout, embedding', () => {
   for (const activation of ['linear', 'tanh', 'sigmoid', 'softmax', 'relu', 'hardSigmoid'] as const) {
     it(`dense ${activation} on [N, D] and [N, T, D]`, () => {
-      gradCheckLayer(new Dense({ units: 3, activation, inputShape: [D] }), randomTensor([N, D], new Random(1)), { kinks: activation === 'relu' || activation === 'hardSigmoid' });
-      gradCheckLayer(new Dense({ units: 3, activation, inputShape: [T, D] }), randomTensor([N, T, D], new Random(2)), {
-        kinks: activation === 'relu' || activation === 'hardSigmoid',
-      });
+      gradCheckLayer(
+        new Dense({ units: 3, activation, inputShape: [D] }),
+        randomTensor([N, D], new Random(1)),
+        { kinks: activation === 'relu' || activation === 'hardSigmoid' },
+      );
+      gradCheckLayer(
+        new Dense({ units: 3, activation, inputShape: [T, D] }),
+        randomTensor([N, T, D], new Random(2)),
+        {
+          kinks: activation === 'relu' || activation === 'hardSigmoid',
+        },
+      );
     });
     it(`activation ${activation}`, () => {
-      gradCheckLayer(new Activation({ activation, inputShape: [T, D] }), randomTensor([N, T, D], new Random(3)), {
-        kinks: activation === 'relu' || activation === 'hardSigmoid',
-      });
+      gradCheckLayer(
+        new Activation({ activation, inputShape: [T, D] }),
+        randomTensor([N, T, D], new Random(3)),
+        {
+          kinks: activation === 'relu' || activation === 'hardSigmoid',
+        },
+      );
     });
   }
   it('dense without bias, dense on index inputs', () => {
-    gradCheckLayer(new Dense({ units: 3, useBias: false, inputShape: [D] }), randomTensor([N, D], new Random(4)));
-    gradCheckLayer(new Dense({ units: 3, activation: 'tanh', inputShape: [T, D] }), randomIndices([N, T], D, new Random(5)));
+    gradCheckLayer(
+      new Dense({ units: 3, useBias: false, inputShape: [D] }),
+      randomTensor([N, D], new Random(4)),
+    );
+    gradCheckLayer(
+      new Dense({ units: 3, activation: 'tanh', inputShape: [T, D] }),
+      randomIndices([N, T], D, new Random(5)),
+    );
   });
   it('dropout (training) and embedding', () => {
     gradCheckLayer(new Dropout({ rate: 0.4, inputShape: [T, D] }), randomTensor([N, T, D], new Random(6)));
-    gradCheckLayer(new Embedding({ inputDim: 5, outputDim: 3, inputShape: [T] }), randomIndices([N, T], 5, new Random(7)));
+    gradCheckLayer(
+      new Embedding({ inputDim: 5, outputDim: 3, inputShape: [T] }),
+      randomIndices([N, T], 5, new Random(7)),
+    );
   });
 });
 
@@ -71,14 +92,20 @@ for (const [name, make] of RECURRENT) {
     });
     if (name !== 'simpleRNN') {
       it('hardSigmoid recurrent activation', () => {
-        gradCheckLayer(make({ recurrentActivation: 'hardSigmoid', returnSequences: true }), randomTensor([N, T, D], new Random(14)), { kinks: true });
+        gradCheckLayer(
+          make({ recurrentActivation: 'hardSigmoid', returnSequences: true }),
+          randomTensor([N, T, D], new Random(14)),
+          { kinks: true },
+        );
       });
     }
     it('gradient with respect to the initial state', () => {
       const layer = make({ returnSequences: true });
       layer.build([T, D], new Random(15));
       const x = randomTensor([N, T, D], new Random(16));
-      const init = Array.from({ length: layer.stateCount }, (_, i) => randomTensor([N, H], new Random(20 + i), 0.5));
+      const init = Array.from({ length: layer.stateCount }, (_, i) =>
+        randomTensor([N, H], new Random(20 + i), 0.5),
+      );
       const R = randomTensor([N, T, H], new Random(30));
       const loss = (): number => {
         const y = layer.call(x, { initialState: init }) as Tensor;
@@ -98,7 +125,10 @@ for (const [name, make] of RECURRENT) {
           const lm = loss();
           s.data[i] = old;
           const num = (lp - lm) / (2 * eps);
-          assert.ok(Math.abs(num - grads[si].data[i]) < 2e-3 * Math.max(1, Math.abs(num)), `state ${si}[${i}]: ${num} vs ${grads[si].data[i]}`);
+          assert.ok(
+            Math.abs(num - grads[si].data[i]) < 2e-3 * Math.max(1, Math.abs(num)),
+            `state ${si}[${i}]: ${num} vs ${grads[si].data[i]}`,
+          );
         }
       });
     });

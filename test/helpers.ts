@@ -32,7 +32,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
   const d = maxAbsDiff(actual, expected);
   assert.ok(d <= tol, `${what}: max abs diff ${d} > ${tol}`);
 }
@@ -43,12 +48,20 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
  * entry and every input entry (float inputs). Float32 arithmetic: eps 1e-2 on smooth functions keeps truncation error
  * ~1e-5 and rounding error ~1e-5.
  */
-export function gradCheckLayer(layer: Layer, x: AnyTensor, opts: { training?: boolean; seed?: number; tol?: number; before?: () => void; kinks?: boolean } = {}): void {
+export function gradCheckLayer(
+  layer: Layer,
+  x: AnyTensor,
+  opts: { training?: boolean; seed?: number; tol?: number; before?: () => void; kinks?: boolean } = {},
+): void {
   const training = opts.training ?? true;
   const seed = opts.seed ?? 7;
   const tol = opts.tol ?? Number(process.env.GC_RTOL ?? 1e-3);
   const atol = Number(process.env.GC_ATOL ?? 3e-4);
-  if (!layer.built) layer.build(x.dtype === 'int32' ? (layer.declaredInputShape as number[]) : x.shape.slice(1), new Random(1));
+  if (!layer.built)
+    layer.build(
+      x.dtype === 'int32' ? (layer.declaredInputShape as number[]) : x.shape.slice(1),
+      new Random(1),
+    );
   const run = (): Tensor => {
     opts.before?.();
     return layer.forward(x, { training, rng: new Random(seed) });
@@ -105,8 +118,14 @@ export function gradCheckLayer(layer: Layer, x: AnyTensor, opts: { training?: bo
     for (let i = 0; i < x.size; i++) {
       const num = numeric(x.data, i);
       if (num === null) continue;
-      assert.ok(Math.abs(num - dx.data[i]) <= atol + tol * Math.abs(num), `${layer.name} dx[${i}]: numeric ${num} vs analytic ${dx.data[i]}`);
+      assert.ok(
+        Math.abs(num - dx.data[i]) <= atol + tol * Math.abs(num),
+        `${layer.name} dx[${i}]: numeric ${num} vs analytic ${dx.data[i]}`,
+      );
     }
   }
-  assert.ok(kinks <= checked * 0.2, `${layer.name}: ${kinks} of ${checked} entries sit on a kink; check is too weak`);
+  assert.ok(
+    kinks <= checked * 0.2,
+    `${layer.name}: ${kinks} of ${checked} entries sit on a kink; check is too weak`,
+  );
 }

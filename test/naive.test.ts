@@ -12,12 +12,22 @@ const sig = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /** Column block g of a [rows, G·H] row-major matrix as rows×H nested arrays. */
 function block(w: Float32Array, rows: number, G: number, H: number, g: number): number[][] {
-  return Array.from({ length: rows }, (_, r) => Array.from({ length: H }, (_, j) => w[r * G * H + g * H + j]));
+  return Array.from({ length: rows }, (_, r) =>
+    Array.from({ length: H }, (_, j) => w[r * G * H + g * H + j]),
+  );
 }
-const vecmat = (v: number[], m: number[][]): number[] => m[0].map((_, j) => v.reduce((s, vi, i) => s + vi * m[i][j], 0));
+const vecmat = (v: number[], m: number[][]): number[] =>
+  m[0].map((_, j) => v.reduce((s, vi, i) => s + vi * m[i][j], 0));
 const add = (...vs: number[][]): number[] => vs[0].map((_, j) => vs.reduce((s, v) => s + v[j], 0));
 
-function naiveLSTM(x: number[][], W: Float32Array, U: Float32Array, b: Float32Array, D: number, H: number): number[][] {
+function naiveLSTM(
+  x: number[][],
+  W: Float32Array,
+  U: Float32Array,
+  b: Float32Array,
+  D: number,
+  H: number,
+): number[][] {
   const [Wi, Wf, Wc, Wo] = [0, 1, 2, 3].map((g) => block(W, D, 4, H, g));
   const [Ui, Uf, Uc, Uo] = [0, 1, 2, 3].map((g) => block(U, H, 4, H, g));
   const [bi, bf, bc, bo] = [0, 1, 2, 3].map((g) => Array.from(b.subarray(g * H, (g + 1) * H)));
@@ -36,11 +46,21 @@ function naiveLSTM(x: number[][], W: Float32Array, U: Float32Array, b: Float32Ar
   return out;
 }
 
-function naiveGRU(x: number[][], W: Float32Array, U: Float32Array, b: Float32Array, D: number, H: number, resetAfter: boolean): number[][] {
+function naiveGRU(
+  x: number[][],
+  W: Float32Array,
+  U: Float32Array,
+  b: Float32Array,
+  D: number,
+  H: number,
+  resetAfter: boolean,
+): number[][] {
   const [Wz, Wr, Wh] = [0, 1, 2].map((g) => block(W, D, 3, H, g));
   const [Uz, Ur, Uh] = [0, 1, 2].map((g) => block(U, H, 3, H, g));
   const bin = [0, 1, 2].map((g) => Array.from(b.subarray(g * H, (g + 1) * H)));
-  const brec = resetAfter ? [0, 1, 2].map((g) => Array.from(b.subarray(3 * H + g * H, 3 * H + (g + 1) * H))) : null;
+  const brec = resetAfter
+    ? [0, 1, 2].map((g) => Array.from(b.subarray(3 * H + g * H, 3 * H + (g + 1) * H)))
+    : null;
   let h = new Array<number>(H).fill(0);
   const out: number[][] = [];
   for (const xt of x) {
@@ -48,15 +68,33 @@ function naiveGRU(x: number[][], W: Float32Array, U: Float32Array, b: Float32Arr
     const z = add(vecmat(xt, Wz), vecmat(h, Uz), bin[0], brec ? brec[0] : zero).map(sig);
     const r = add(vecmat(xt, Wr), vecmat(h, Ur), bin[1], brec ? brec[1] : zero).map(sig);
     const hh = resetAfter
-      ? add(vecmat(xt, Wh), bin[2], add(vecmat(h, Uh), brec![2]).map((v, j) => r[j] * v)).map(Math.tanh)
-      : add(vecmat(xt, Wh), bin[2], vecmat(h.map((v, j) => r[j] * v), Uh)).map(Math.tanh);
+      ? add(
+          vecmat(xt, Wh),
+          bin[2],
+          add(vecmat(h, Uh), brec![2]).map((v, j) => r[j] * v),
+        ).map(Math.tanh)
+      : add(
+          vecmat(xt, Wh),
+          bin[2],
+          vecmat(
+            h.map((v, j) => r[j] * v),
+            Uh,
+          ),
+        ).map(Math.tanh);
     h = h.map((hv, j) => z[j] * hv + (1 - z[j]) * hh[j]);
     out.push(h);
   }
   return out;
 }
 
-function naiveSimple(x: number[][], W: Float32Array, U: Float32Array, b: Float32Array, D: number, H: number): number[][] {
+function naiveSimple(
+  x: number[][],
+  W: Float32Array,
+  U: Float32Array,
+  b: Float32Array,
+  D: number,
+  H: number,
+): number[][] {
   const Wm = block(W, D, 1, H, 0);
   const Um = block(U, H, 1, H, 0);
   let h = new Array<number>(H).fill(0);
@@ -75,7 +113,8 @@ describe('fused kernels match naive per-gate implementations', () => {
   const randomize = (layer: LSTM | GRU | SimpleRNN): void => {
     layer.build([T, D], new Random(2));
     const rng = new Random(3);
-    for (const w of layer.weights) for (let i = 0; i < w.value.length; i++) w.value[i] = rng.uniform(-0.5, 0.5);
+    for (const w of layer.weights)
+      for (let i = 0; i < w.value.length; i++) w.value[i] = rng.uniform(-0.5, 0.5);
   };
   const flat = (a: number[][][]): number[] => a.flat(2);
 

@@ -23,9 +23,16 @@ function toTfjs(x: AnyTensor): tf.Tensor {
 
 async function tfjsFromRecur(model: Sequential): Promise<tf.LayersModel> {
   const art = serializeModel(model, { includeOptimizer: false });
-  const buf = art.weightData.buffer.slice(art.weightData.byteOffset, art.weightData.byteOffset + art.weightData.byteLength);
+  const buf = art.weightData.buffer.slice(
+    art.weightData.byteOffset,
+    art.weightData.byteOffset + art.weightData.byteLength,
+  );
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: art.json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'], weightSpecs: art.weightSpecs, weightData: buf as ArrayBuffer }),
+    tf.io.fromMemory({
+      modelTopology: art.json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: art.weightSpecs,
+      weightData: buf as ArrayBuffer,
+    }),
   );
 }
 
@@ -45,11 +52,63 @@ const D = 5;
 const V = 4;
 
 const BUILDERS: [string, () => Sequential][] = [
-  ['dense', () => new Sequential({ seed: 1, layers: [new L.Dense({ units: 8, activation: 'tanh', inputShape: [D] }), new L.Dense({ units: V, activation: 'softmax' })] })],
-  ['simpleRNN', () => new Sequential({ seed: 2, layers: [new L.SimpleRNN({ units: 7, inputShape: [T, D] }), new L.Dense({ units: V, activation: 'softmax' })] })],
-  ['lstm (stacked)', () => new Sequential({ seed: 3, layers: [new L.LSTM({ units: 7, returnSequences: true, inputShape: [T, D] }), new L.LSTM({ units: 6 }), new L.Dense({ units: V, activation: 'softmax' })] })],
-  ['gru (resetAfter false)', () => new Sequential({ seed: 4, layers: [new L.GRU({ units: 7, resetAfter: false, inputShape: [T, D] }), new L.Dense({ units: V, activation: 'softmax' })] })],
-  ['embedding + lstm', () => new Sequential({ seed: 5, layers: [new L.Embedding({ inputDim: 9, outputDim: 5, inputShape: [T] }), new L.LSTM({ units: 6 }), new L.Dense({ units: V, activation: 'softmax' })] })],
+  [
+    'dense',
+    () =>
+      new Sequential({
+        seed: 1,
+        layers: [
+          new L.Dense({ units: 8, activation: 'tanh', inputShape: [D] }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      }),
+  ],
+  [
+    'simpleRNN',
+    () =>
+      new Sequential({
+        seed: 2,
+        layers: [
+          new L.SimpleRNN({ units: 7, inputShape: [T, D] }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      }),
+  ],
+  [
+    'lstm (stacked)',
+    () =>
+      new Sequential({
+        seed: 3,
+        layers: [
+          new L.LSTM({ units: 7, returnSequences: true, inputShape: [T, D] }),
+          new L.LSTM({ units: 6 }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      }),
+  ],
+  [
+    'gru (resetAfter false)',
+    () =>
+      new Sequential({
+        seed: 4,
+        layers: [
+          new L.GRU({ units: 7, resetAfter: false, inputShape: [T, D] }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      }),
+  ],
+  [
+    'embedding + lstm',
+    () =>
+      new Sequential({
+        seed: 5,
+        layers: [
+          new L.Embedding({ inputDim: 9, outputDim: 5, inputShape: [T] }),
+          new L.LSTM({ units: 6 }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      }),
+  ],
 ];
 
 function inputFor(name: string, n: number, seed: number): AnyTensor {
@@ -87,7 +146,10 @@ describe('cross-check with TensorFlow.js', () => {
           optimizer: opt === 'sgd' ? new SGD({ learningRate: 0.1 }) : new RMSprop({ learningRate: 0.01 }),
           loss: 'categoricalCrossentropy',
         });
-        theirs.compile({ optimizer: opt === 'sgd' ? tf.train.sgd(0.1) : tf.train.rmsprop(0.01, 0.9, 0, 1e-7), loss: 'categoricalCrossentropy' });
+        theirs.compile({
+          optimizer: opt === 'sgd' ? tf.train.sgd(0.1) : tf.train.rmsprop(0.01, 0.9, 0, 1e-7),
+          loss: 'categoricalCrossentropy',
+        });
         // Our loss takes class indices directly; tfjs needs the one-hot targets.
         model.trainOnBatch(x, labels);
         await theirs.trainOnBatch(toTfjs(x), toTfjs(y));
@@ -100,7 +162,13 @@ describe('cross-check with TensorFlow.js', () => {
   }
 
   it('index inputs to an LSTM match tfjs fed the one-hot tensor', async () => {
-    const model = new Sequential({ seed: 6, layers: [new L.LSTM({ units: 8, inputShape: [T, V] }), new L.Dense({ units: V, activation: 'softmax' })] });
+    const model = new Sequential({
+      seed: 6,
+      layers: [
+        new L.LSTM({ units: 8, inputShape: [T, V] }),
+        new L.Dense({ units: V, activation: 'softmax' }),
+      ],
+    });
     model.build();
     const idx = randomIndices([4, T], V, new Random(13));
     const theirs = await tfjsFromRecur(model);
@@ -114,7 +182,13 @@ describe('cross-check with TensorFlow.js', () => {
     m.add(tf.layers.gru({ units: 4 }));
     m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
     const art = await tfjsArtifacts(m);
-    const json = { modelTopology: art.modelTopology, weightsManifest: [{ paths: [], weights: art.weightSpecs }], format: 'layers-model', generatedBy: 'tfjs', convertedBy: null } as unknown as ModelJson;
+    const json = {
+      modelTopology: art.modelTopology,
+      weightsManifest: [{ paths: [], weights: art.weightSpecs }],
+      format: 'layers-model',
+      generatedBy: 'tfjs',
+      convertedBy: null,
+    } as unknown as ModelJson;
     const { model } = deserializeModel(json, new Uint8Array(art.weightData as ArrayBuffer), 'memory');
     assert.equal((model.layers[0] as L.LSTM).recurrentActivation, 'hardSigmoid');
     const x = randomTensor([3, T, D], new Random(14));
@@ -139,12 +213,20 @@ describe('cross-check with TensorFlow.js', () => {
         load: async () => ({
           modelTopology: json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
           weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-          weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
+          weightData: weightData.buffer.slice(
+            weightData.byteOffset,
+            weightData.byteOffset + weightData.byteLength,
+          ) as ArrayBuffer,
         }),
       };
       const theirs = await tf.loadLayersModel(handler);
       const x = inputFor('lstm', 3, 3);
-      assertClose(model.predict(x).data, (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync(), 1e-5, 'predictions');
+      assertClose(
+        model.predict(x).data,
+        (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync(),
+        1e-5,
+        'predictions',
+      );
     });
 
     it('tfjs save (model.json + weights.bin) → recur loadModel', async () => {
@@ -156,7 +238,16 @@ describe('cross-check with TensorFlow.js', () => {
       rmSync(target, { recursive: true, force: true });
       mkdirSync(target);
       writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
-      writeFileSync(join(target, 'model.json'), JSON.stringify({ modelTopology: art.modelTopology, format: 'layers-model', generatedBy: 'tfjs', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }] }));
+      writeFileSync(
+        join(target, 'model.json'),
+        JSON.stringify({
+          modelTopology: art.modelTopology,
+          format: 'layers-model',
+          generatedBy: 'tfjs',
+          convertedBy: null,
+          weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+        }),
+      );
       const { model } = loadModel(target);
       const x = randomTensor([2, T, D], new Random(5));
       assertClose(model.predict(x).data, (m.predict(toTfjs(x)) as tf.Tensor).dataSync(), 1e-5, 'predictions');
@@ -164,4 +255,3 @@ describe('cross-check with TensorFlow.js', () => {
     });
   });
 });
-

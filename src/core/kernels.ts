@@ -40,10 +40,26 @@ export interface Kernels {
   ): void;
 
   /** x[M,N] (row stride ldx, from off) += bias[N]. */
-  addBias(x: Float32Array, off: number, M: number, N: number, ldx: number, bias: Float32Array, bOff: number): void;
+  addBias(
+    x: Float32Array,
+    off: number,
+    M: number,
+    N: number,
+    ldx: number,
+    bias: Float32Array,
+    bOff: number,
+  ): void;
 
   /** out[N] += Σ_rows x[M,N] (row stride ldx). The bias gradient. */
-  sumRows(x: Float32Array, off: number, M: number, N: number, ldx: number, out: Float32Array, oOff: number): void;
+  sumRows(
+    x: Float32Array,
+    off: number,
+    M: number,
+    N: number,
+    ldx: number,
+    out: Float32Array,
+    oOff: number,
+  ): void;
 
   /** In place y = f(x) on an M×N block; Softmax works per row. */
   activate(act: Act, x: Float32Array, off: number, M: number, N: number, ldx: number): void;

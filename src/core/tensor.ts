@@ -130,7 +130,10 @@ export function tensor(values: NestedArray | Float32Array | readonly number[], s
 }
 
 /** An index tensor (token ids) from nested arrays or a flat array plus a shape. */
-export function indexTensor(values: NestedArray | Int32Array | readonly number[], shape?: Shape): IndexTensor {
+export function indexTensor(
+  values: NestedArray | Int32Array | readonly number[],
+  shape?: Shape,
+): IndexTensor {
   if (values instanceof Int32Array) return new IndexTensor(values, shape ?? [values.length]);
   const inferred = inferShape(values as NestedArray);
   for (const v of inferred.flat) {
@@ -150,7 +153,9 @@ export function assertFinite(t: Tensor, what: string): void {
         idx.unshift(r % t.shape[k]);
         r = Math.floor(r / t.shape[k]);
       }
-      throw new Error(`${what} contains ${d[i]} at index [${idx.join(', ')}]; inputs and targets must be finite`);
+      throw new Error(
+        `${what} contains ${d[i]} at index [${idx.join(', ')}]; inputs and targets must be finite`,
+      );
     }
   }
 }
@@ -161,7 +166,8 @@ export function gatherRows<T extends AnyTensor>(t: T, rows: ArrayLike<number>): 
   const shape = [rows.length, ...t.shape.slice(1)];
   if (t instanceof Tensor) {
     const out = new Float32Array(rows.length * row);
-    for (let i = 0; i < rows.length; i++) out.set(t.data.subarray(rows[i] * row, (rows[i] + 1) * row), i * row);
+    for (let i = 0; i < rows.length; i++)
+      out.set(t.data.subarray(rows[i] * row, (rows[i] + 1) * row), i * row);
     return new Tensor(out, shape) as T;
   }
   const out = new Int32Array(rows.length * row);

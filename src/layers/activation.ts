@@ -2,7 +2,12 @@
 import { kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
-import { activationCode, activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import {
+  activationCode,
+  activationName,
+  type ActivationIdentifier,
+  type ActivationName,
+} from './activations.js';
 import { Layer, checkOptionKeys, type ForwardOptions, type LayerArgs, type LayerShape } from './layer.js';
 
 export interface ActivationArgs extends LayerArgs {
@@ -47,7 +52,16 @@ export class Activation extends Layer {
     const last = dy.shape[dy.shape.length - 1];
     const dx = dy.data.slice();
     if (!this.logits) {
-      kernels().activateBackward(activationCode(this.activation), this.y.data, 0, dx, 0, dy.size / last, last, last);
+      kernels().activateBackward(
+        activationCode(this.activation),
+        this.y.data,
+        0,
+        dx,
+        0,
+        dy.size / last,
+        last,
+        last,
+      );
     }
     return new Tensor(dx, dy.shape);
   }

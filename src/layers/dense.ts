@@ -12,7 +12,12 @@ import {
   type ActivationIdentifier,
   type ActivationName,
 } from './activations.js';
-import { initialize, initializerSpec, type InitializerIdentifier, type InitializerSpec } from './initializers.js';
+import {
+  initialize,
+  initializerSpec,
+  type InitializerIdentifier,
+  type InitializerSpec,
+} from './initializers.js';
 import {
   Layer,
   Weight,
@@ -51,7 +56,13 @@ export class Dense extends Layer {
 
   constructor(args: DenseArgs) {
     super(args, 'dense');
-    checkOptionKeys('dense', args, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer']);
+    checkOptionKeys('dense', args, [
+      'units',
+      'activation',
+      'useBias',
+      'kernelInitializer',
+      'biasInitializer',
+    ]);
     this.units = checkPositiveInt(`dense '${this.name}'`, 'units', args.units);
     this.activation = activationName(args.activation ?? DENSE_DEFAULTS.activation, `dense '${this.name}'`);
     this.useBias = args.useBias ?? DENSE_DEFAULTS.useBias;
@@ -62,16 +73,22 @@ export class Dense extends Layer {
   computeOutputShape(inputShape: LayerShape): LayerShape {
     const d = inputShape[inputShape.length - 1];
     if (inputShape.length === 0 || d === null) {
-      throw new Error(`dense '${this.name}': the last input axis must have a known size, got [${inputShape.join(', ')}]`);
+      throw new Error(
+        `dense '${this.name}': the last input axis must have a known size, got [${inputShape.join(', ')}]`,
+      );
     }
     return [...inputShape.slice(0, -1), this.units];
   }
 
   protected buildWeights(inputShape: LayerShape, rng: Random): void {
     const d = this.computeOutputShape(inputShape) && (inputShape[inputShape.length - 1] as number);
-    this.weights = [new Weight('kernel', [d, this.units], initialize(this.kernelInitializer, [d, this.units], rng))];
+    this.weights = [
+      new Weight('kernel', [d, this.units], initialize(this.kernelInitializer, [d, this.units], rng)),
+    ];
     if (this.useBias) {
-      this.weights.push(new Weight('bias', [this.units], initialize(this.biasInitializer, [this.units], rng)));
+      this.weights.push(
+        new Weight('bias', [this.units], initialize(this.biasInitializer, [this.units], rng)),
+      );
     }
   }
 
@@ -149,4 +166,3 @@ export function checkIndices(x: IndexTensor, D: number, layer: string): void {
     }
   }
 }
-

@@ -6,7 +6,12 @@ import { kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { checkIndices } from './dense.js';
-import { initialize, initializerSpec, type InitializerIdentifier, type InitializerSpec } from './initializers.js';
+import {
+  initialize,
+  initializerSpec,
+  type InitializerIdentifier,
+  type InitializerSpec,
+} from './initializers.js';
 import {
   Layer,
   Weight,
@@ -43,7 +48,10 @@ export class Embedding extends Layer {
     checkOptionKeys('embedding', args, ['inputDim', 'outputDim', 'embeddingsInitializer', 'inputLength']);
     this.inputDim = checkPositiveInt(`embedding '${this.name}'`, 'inputDim', args.inputDim);
     this.outputDim = checkPositiveInt(`embedding '${this.name}'`, 'outputDim', args.outputDim);
-    this.embeddingsInitializer = initializerSpec(args.embeddingsInitializer, EMBEDDING_DEFAULTS.embeddingsInitializer);
+    this.embeddingsInitializer = initializerSpec(
+      args.embeddingsInitializer,
+      EMBEDDING_DEFAULTS.embeddingsInitializer,
+    );
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

@@ -15,7 +15,12 @@
  */
 import { kernels } from '../core/backend.js';
 import { actGradFromOutput, applyAct } from '../core/reference_kernels.js';
-import { activationCode, activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import {
+  activationCode,
+  activationName,
+  type ActivationIdentifier,
+  type ActivationName,
+} from './activations.js';
 import { RNN, RNN_DEFAULTS, type RNNArgs } from './recurrent.js';
 
 export interface GRUArgs extends RNNArgs {
@@ -82,7 +87,8 @@ export class GRU extends RNN {
         k.gemm(false, false, N, 2 * H, H, this.hm, hOff, H, U, 0, G, xp, g0, G, true);
         k.activate(rec, xp, g0, N, 2 * H, G);
         for (let n = 0; n < N; n++) {
-          for (let j = 0; j < H; j++) aux[s * NH + n * H + j] = xp[g0 + n * G + H + j] * this.hm[hOff + n * H + j];
+          for (let j = 0; j < H; j++)
+            aux[s * NH + n * H + j] = xp[g0 + n * G + H + j] * this.hm[hOff + n * H + j];
         }
         k.gemm(false, false, N, H, H, aux, s * NH, H, U, 2 * H, G, xp, g0 + 2 * H, G, true);
         k.activate(act, xp, g0 + 2 * H, N, H, G);
@@ -102,7 +108,10 @@ export class GRU extends RNN {
     return [];
   }
 
-  protected backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] } {
+  protected backSteps(
+    dhOut: Float32Array,
+    dFinal: Float32Array[] | null,
+  ): { dxp: Float32Array; dInit: Float32Array[] } {
     const { N, T } = this;
     const H = this.units;
     const NH = N * H;
@@ -188,7 +197,10 @@ export class GRU extends RNN {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfter };
+    return {
+      ...super.getConfig(),
+      recurrentActivation: this.recurrentActivation,
+      resetAfter: this.resetAfter,
+    };
   }
 }
-

@@ -52,7 +52,10 @@ const KNOWN_CLASSES = new Set([
 ]);
 
 /** Canonical spec for any identifier; throws on unknown names so typos never silently initialise wrongly. */
-export function initializerSpec(id: InitializerIdentifier | undefined, fallback: InitializerName): InitializerSpec {
+export function initializerSpec(
+  id: InitializerIdentifier | undefined,
+  fallback: InitializerName,
+): InitializerSpec {
   const v = id ?? fallback;
   if (typeof v === 'string') {
     const cls = NAME_TO_CLASS[v as InitializerName];

@@ -55,7 +55,15 @@ export function snakeCase(s: string): string {
 
 /** Rejects option keys a layer does not know, so typos like `unit: 128` fail loudly. */
 export function checkOptionKeys(where: string, args: object, allowed: readonly string[]): void {
-  const known = new Set([...allowed, 'name', 'inputShape', 'batchInputShape', 'batchSize', 'trainable', 'dtype']);
+  const known = new Set([
+    ...allowed,
+    'name',
+    'inputShape',
+    'batchInputShape',
+    'batchSize',
+    'trainable',
+    'dtype',
+  ]);
   for (const key of Object.keys(args)) {
     if (!known.has(key)) throw new Error(`${where}: unknown option '${key}'`);
   }
@@ -147,8 +155,11 @@ export abstract class Layer {
     }
     const expected = this.inputShape;
     // An index tensor stands for a one-hot tensor: its shape lacks the last (vocabulary) axis.
-    const actual = x.dtype === 'int32' && this.acceptsOneHotIndices() ? [...x.shape.slice(1), null] : x.shape.slice(1);
-    const ok = actual.length === expected.length && expected.every((d, i) => d === null || actual[i] === null || d === actual[i]);
+    const actual =
+      x.dtype === 'int32' && this.acceptsOneHotIndices() ? [...x.shape.slice(1), null] : x.shape.slice(1);
+    const ok =
+      actual.length === expected.length &&
+      expected.every((d, i) => d === null || actual[i] === null || d === actual[i]);
     if (!ok) {
       throw new Error(
         `layer '${this.name}' (${this.className}) expected input shape ${shapeToString([null, ...expected])}` +

@@ -16,7 +16,12 @@
  */
 import { kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
-import { activationCode, activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import {
+  activationCode,
+  activationName,
+  type ActivationIdentifier,
+  type ActivationName,
+} from './activations.js';
 import { RNN, RNN_DEFAULTS, type RNNArgs } from './recurrent.js';
 
 export interface LSTMArgs extends RNNArgs {
@@ -63,7 +68,20 @@ export class LSTM extends RNN {
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
       k.gemm(false, false, N, 4 * H, H, this.hm, hOff, H, U, 0, 4 * H, xp, s * N * 4 * H, 4 * H, true);
-      k.lstmCellForward(N, H, xp, s * N * 4 * H, this.cs, s * NH, this.cs, (s + 1) * NH, this.hs, (s + 1) * NH, act, rec);
+      k.lstmCellForward(
+        N,
+        H,
+        xp,
+        s * N * 4 * H,
+        this.cs,
+        s * NH,
+        this.cs,
+        (s + 1) * NH,
+        this.hs,
+        (s + 1) * NH,
+        act,
+        rec,
+      );
     }
     this.gateCache = xp;
   }
@@ -72,7 +90,10 @@ export class LSTM extends RNN {
     return [this.cs.slice(this.T * this.N * this.units)];
   }
 
-  protected backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] } {
+  protected backSteps(
+    dhOut: Float32Array,
+    dFinal: Float32Array[] | null,
+  ): { dxp: Float32Array; dInit: Float32Array[] } {
     const { N, T } = this;
     const H = this.units;
     const NH = N * H;
@@ -88,7 +109,22 @@ export class LSTM extends RNN {
     }
     for (let s = T - 1; s >= 0; s--) {
       for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
-      k.lstmCellBackward(N, H, this.gateCache, s * N * 4 * H, this.cs, s * NH, this.cs, (s + 1) * NH, dh, dc, dz, s * N * 4 * H, act, rec);
+      k.lstmCellBackward(
+        N,
+        H,
+        this.gateCache,
+        s * N * 4 * H,
+        this.cs,
+        s * NH,
+        this.cs,
+        (s + 1) * NH,
+        dh,
+        dc,
+        dz,
+        s * N * 4 * H,
+        act,
+        rec,
+      );
       dh.fill(0);
       this.recurrentBackward(dz, s * N * 4 * H, 4 * H, 0, dh);
     }
@@ -98,6 +134,10 @@ export class LSTM extends RNN {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), recurrentActivation: this.recurrentActivation, unitForgetBias: this.unitForgetBias };
+    return {
+      ...super.getConfig(),
+      recurrentActivation: this.recurrentActivation,
+      unitForgetBias: this.unitForgetBias,
+    };
   }
 }

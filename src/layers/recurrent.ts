@@ -17,7 +17,12 @@ import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
 import { checkIndices } from './dense.js';
 import { dropoutMask } from './dropout.js';
-import { initialize, initializerSpec, type InitializerIdentifier, type InitializerSpec } from './initializers.js';
+import {
+  initialize,
+  initializerSpec,
+  type InitializerIdentifier,
+  type InitializerSpec,
+} from './initializers.js';
 import {
   Layer,
   Weight,
@@ -178,7 +183,11 @@ export abstract class RNN extends Layer {
     const GH = this.gates * this.units;
     this.weights = [
       new Weight('kernel', [D, GH], initialize(this.kernelInitializer, [D, GH], rng)),
-      new Weight('recurrent_kernel', [this.units, GH], initialize(this.recurrentInitializer, [this.units, GH], rng)),
+      new Weight(
+        'recurrent_kernel',
+        [this.units, GH],
+        initialize(this.recurrentInitializer, [this.units, GH], rng),
+      ),
     ];
     if (this.useBias) this.weights.push(new Weight('bias', this.biasShape(), this.initialBias(rng)));
   }
@@ -197,7 +206,9 @@ export abstract class RNN extends Layer {
 
   /** Current carried state (stateful layers), each [N, H]. */
   getStates(): Tensor[] | null {
-    return this.carried ? this.carried.map((s) => new Tensor(s.slice(), [s.length / this.units, this.units])) : null;
+    return this.carried
+      ? this.carried.map((s) => new Tensor(s.slice(), [s.length / this.units, this.units]))
+      : null;
   }
 
   forward(x: AnyTensor, opts: ForwardOptions): Tensor {
@@ -210,10 +221,15 @@ export abstract class RNN extends Layer {
    */
   call(x: AnyTensor, opts: CallOptions = {}): Tensor | Tensor[] {
     if (!this.built) {
-      if (x.dtype === 'int32') throw new Error(`${this.className} '${this.name}': build it before calling on indices`);
+      if (x.dtype === 'int32')
+        throw new Error(`${this.className} '${this.name}': build it before calling on indices`);
       this.build(x.shape.slice(1), opts.rng ?? new Random(0));
     }
-    const y = this.run(x, { training: opts.training ?? false, rng: opts.rng ?? new Random(0) }, opts.initialState);
+    const y = this.run(
+      x,
+      { training: opts.training ?? false, rng: opts.rng ?? new Random(0) },
+      opts.initialState,
+    );
     return this.returnState ? [y, ...this.finalStates!] : y;
   }
 
@@ -223,7 +239,8 @@ export abstract class RNN extends Layer {
     const T = x.shape[1];
     const D = this.inputShape![1] as number;
     const H = this.units;
-    if (T === 0) throw new Error(`${this.className} '${this.name}': sequences must have at least one timestep`);
+    if (T === 0)
+      throw new Error(`${this.className} '${this.name}': sequences must have at least one timestep`);
     this.N = N;
     this.T = T;
     this.D = D;
@@ -239,7 +256,9 @@ export abstract class RNN extends Layer {
         throw new Error(
           `${this.className} '${this.name}': initial/carried state must be ${this.stateCount} tensor(s) of shape ` +
             `[${N}, ${H}]` +
-            (this.stateful ? ' — a stateful layer needs the same batch size every batch (or call resetStates())' : ''),
+            (this.stateful
+              ? ' — a stateful layer needs the same batch size every batch (or call resetStates())'
+              : ''),
         );
       }
       h0.set(given[0]);
@@ -249,7 +268,8 @@ export abstract class RNN extends Layer {
     // Dropout masks, drawn in a fixed order so runs are reproducible.
     const training = opts.training;
     this.inMask = training && this.dropout > 0 ? dropoutMask(N * D, this.dropout, opts.rng) : null;
-    this.recMask = training && this.recurrentDropout > 0 ? dropoutMask(N * H, this.recurrentDropout, opts.rng) : null;
+    this.recMask =
+      training && this.recurrentDropout > 0 ? dropoutMask(N * H, this.recurrentDropout, opts.rng) : null;
 
     // Input projection XP[T·N, G·H], time-major in processing order.
     const GH = this.gates * H;
@@ -305,7 +325,8 @@ export abstract class RNN extends Layer {
     if (!this.returnSequences) return new Tensor(hT.slice(), [N, H]);
     const y = new Float32Array(N * T * H);
     for (let s = 0; s < T; s++) {
-      for (let n = 0; n < N; n++) y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
+      for (let n = 0; n < N; n++)
+        y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
     }
     return new Tensor(y, [N, T, H]);
   }
@@ -333,10 +354,14 @@ export abstract class RNN extends Layer {
    * Returns ∂L/∂XP [T·N·G·H], accumulates the recurrent kernel (and recurrent bias) gradients, and the gradients of
    * the initial states (h0 first).
    */
-  protected abstract backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] };
+  protected abstract backSteps(
+    dhOut: Float32Array,
+    dFinal: Float32Array[] | null,
+  ): { dxp: Float32Array; dInit: Float32Array[] };
 
   backward(dy: Tensor, dFinalStates?: Tensor[]): Tensor | null {
-    if (this.hs.length === 0) throw new Error(`${this.className} '${this.name}': backward called before forward`);
+    if (this.hs.length === 0)
+      throw new Error(`${this.className} '${this.name}': backward called before forward`);
     const { N, T, D } = this;
     const H = this.units;
     const GH = this.gates * H;
@@ -345,7 +370,8 @@ export abstract class RNN extends Layer {
     const dhOut = new Float32Array(T * N * H);
     if (this.returnSequences) {
       for (let s = 0; s < T; s++) {
-        for (let n = 0; n < N; n++) dhOut.set(dy.data.subarray((n * T + s) * H, (n * T + s + 1) * H), (s * N + n) * H);
+        for (let n = 0; n < N; n++)
+          dhOut.set(dy.data.subarray((n * T + s) * H, (n * T + s + 1) * H), (s * N + n) * H);
       }
     } else {
       dhOut.set(dy.data, (T - 1) * N * H);
@@ -377,7 +403,13 @@ export abstract class RNN extends Layer {
   }
 
   /** ∂L/∂h_{s−1} from ∂(recurrent pre-activation) — dr[N, K]·U[:, off:off+K]ᵀ — masked, accumulated into dh. */
-  protected recurrentBackward(dr: Float32Array, drOff: number, K: number, uOff: number, dh: Float32Array): void {
+  protected recurrentBackward(
+    dr: Float32Array,
+    drOff: number,
+    K: number,
+    uOff: number,
+    dh: Float32Array,
+  ): void {
     const H = this.units;
     const GH = this.gates * H;
     const N = this.N;

@@ -39,7 +39,10 @@ export class SimpleRNN extends RNN {
     return [];
   }
 
-  protected backSteps(dhOut: Float32Array, dFinal: Float32Array[] | null): { dxp: Float32Array; dInit: Float32Array[] } {
+  protected backSteps(
+    dhOut: Float32Array,
+    dFinal: Float32Array[] | null,
+  ): { dxp: Float32Array; dInit: Float32Array[] } {
     const { N, T } = this;
     const H = this.units;
     const NH = N * H;

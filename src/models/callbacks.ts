@@ -147,7 +147,12 @@ export class EarlyStopping extends Callback {
   stoppedEpoch = 0;
   constructor(args: EarlyStoppingArgs = {}) {
     super();
-    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', Math.abs(args.minDelta ?? 0), 'EarlyStopping');
+    this.monitor = new Monitor(
+      args.monitor ?? 'val_loss',
+      args.mode ?? 'auto',
+      Math.abs(args.minDelta ?? 0),
+      'EarlyStopping',
+    );
     this.patience = args.patience ?? 0;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.baseline = args.baseline;
@@ -203,8 +208,14 @@ export class ReduceLROnPlateau extends Callback {
   constructor(args: ReduceLROnPlateauArgs = {}) {
     super();
     this.factor = args.factor ?? 0.1;
-    if (!(this.factor < 1 && this.factor >= 0)) throw new Error('ReduceLROnPlateau: factor must be in [0, 1)');
-    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', args.minDelta ?? 1e-4, 'ReduceLROnPlateau');
+    if (!(this.factor < 1 && this.factor >= 0))
+      throw new Error('ReduceLROnPlateau: factor must be in [0, 1)');
+    this.monitor = new Monitor(
+      args.monitor ?? 'val_loss',
+      args.mode ?? 'auto',
+      args.minDelta ?? 1e-4,
+      'ReduceLROnPlateau',
+    );
     this.patience = args.patience ?? 10;
     this.cooldown = args.cooldown ?? 0;
     this.minLr = args.minLr ?? 0;

@@ -55,12 +55,16 @@ export function fusableActivation(loss: LossName): string | null {
 export function labelsFor(loss: LossName, pred: Tensor, target: AnyTensor): Int32Array | null {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
-  const sameShape = target.shape.length === pred.shape.length && target.shape.every((d, i) => d === pred.shape[i]);
+  const sameShape =
+    target.shape.length === pred.shape.length && target.shape.every((d, i) => d === pred.shape[i]);
   const labelShape =
     target.size === rows &&
     (target.shape.length === pred.shape.length - 1 ||
       (target.shape.length === pred.shape.length && target.shape[target.shape.length - 1] === 1));
-  if (target instanceof IndexTensor || (loss === 'sparseCategoricalCrossentropy' && !(V === 1 && sameShape))) {
+  if (
+    target instanceof IndexTensor ||
+    (loss === 'sparseCategoricalCrossentropy' && !(V === 1 && sameShape))
+  ) {
     if (!labelShape) {
       throw new Error(
         `${loss}: class-index targets must have shape ${shapeToString(pred.shape.slice(0, -1))} ` +

@@ -142,7 +142,9 @@ export abstract class Optimizer {
     const out: SlotValue[] = [{ name: 'iter', shape: [], value: Float32Array.of(this.iterations) }];
     const names = this.slotNames();
     for (const [wname, slots] of this.slots) {
-      slots.forEach((v, i) => out.push({ name: `${wname}/${names[i]}`, shape: [v.length], value: v.slice() }));
+      slots.forEach((v, i) =>
+        out.push({ name: `${wname}/${names[i]}`, shape: [v.length], value: v.slice() }),
+      );
     }
     return out;
   }
@@ -256,7 +258,13 @@ export class RMSprop extends Optimizer {
     }
   }
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered };
+    return {
+      ...super.getConfig(),
+      rho: this.rho,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      centered: this.centered,
+    };
   }
 }
 
@@ -321,7 +329,11 @@ export class Adagrad extends Optimizer {
     }
   }
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), initialAccumulatorValue: this.initialAccumulatorValue, epsilon: this.epsilon };
+    return {
+      ...super.getConfig(),
+      initialAccumulatorValue: this.initialAccumulatorValue,
+      epsilon: this.epsilon,
+    };
   }
 }
 

@@ -81,7 +81,9 @@ export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEp
 
 /** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
 function tick(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }
 
 export class Sequential implements CallbackModel {
@@ -110,12 +112,15 @@ export class Sequential implements CallbackModel {
 
   /** Appends a layer; checks at once that it can consume the previous layer's output. */
   add(layer: Layer): void {
-    if (this.built) throw new Error(`cannot add layer '${layer.name}' to model '${this.name}' after it is built`);
+    if (this.built)
+      throw new Error(`cannot add layer '${layer.name}' to model '${this.name}' after it is built`);
     if (this.layers.some((l) => l.name === layer.name)) {
       throw new Error(`model '${this.name}' already has a layer named '${layer.name}'`);
     }
     if (layer instanceof RNN && layer.returnState) {
-      throw new Error(`layer '${layer.name}': returnState needs the functional call() API; it cannot be used in a Sequential model`);
+      throw new Error(
+        `layer '${layer.name}': returnState needs the functional call() API; it cannot be used in a Sequential model`,
+      );
     }
     if (this.layers.length > 0 && layer.declaredInputShape && !layer.built) {
       // Keras ignores inputShape on non-first layers; so do we, but the shapes must agree.
@@ -138,8 +143,11 @@ export class Sequential implements CallbackModel {
       try {
         s = l.computeOutputShape(s);
       } catch (e) {
-        const prev = out.length === 0 ? 'the model input' : `the output of '${this.layers[out.length - 1].name}'`;
-        throw new Error(`incompatible layers: ${(e as Error).message} (its input is ${prev}, shape ${shapeToString([null, ...s])})`);
+        const prev =
+          out.length === 0 ? 'the model input' : `the output of '${this.layers[out.length - 1].name}'`;
+        throw new Error(
+          `incompatible layers: ${(e as Error).message} (its input is ${prev}, shape ${shapeToString([null, ...s])})`,
+        );
       }
       out.push(s);
     }
@@ -188,12 +196,16 @@ export class Sequential implements CallbackModel {
   compile(args: CompileArgs): void {
     const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits']);
     for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`compile: unknown option '${k}'`);
-    this.optimizer = createOptimizer(args.optimizer);
-    this.loss = lossName(args.loss);
-    this.metrics = (args.metrics ?? []).map((m) => {
+    // Validate everything before changing anything.
+    const optimizer = createOptimizer(args.optimizer);
+    const loss = lossName(args.loss);
+    const metrics = (args.metrics ?? []).map((m) => {
       if (m === 'acc' || m === 'accuracy') return 'acc';
       throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
     });
+    this.optimizer = optimizer;
+    this.loss = loss;
+    this.metrics = metrics;
     this.fromLogits = args.fromLogits ?? false;
   }
 
@@ -214,7 +226,8 @@ export class Sequential implements CallbackModel {
   private backwardAll(dy: Tensor): void {
     let d: Tensor | null = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      if (d === null) throw new Error(`layer '${this.layers[i + 1].name}' took index inputs but is not the first layer`);
+      if (d === null)
+        throw new Error(`layer '${this.layers[i + 1].name}' took index inputs but is not the first layer`);
       d = this.layers[i].backward(d);
     }
   }
@@ -222,7 +235,10 @@ export class Sequential implements CallbackModel {
   /** Whether the last activation is folded into the loss (logits path). */
   private lossUsesLogits(): boolean {
     if (this.fromLogits) return false; // the model already outputs logits
-    return fusableActivation(this.loss!) !== null && this.layers[this.layers.length - 1].outputActivation() === fusableActivation(this.loss!);
+    return (
+      fusableActivation(this.loss!) !== null &&
+      this.layers[this.layers.length - 1].outputActivation() === fusableActivation(this.loss!)
+    );
   }
 
   private requireCompiled(what: string): { loss: LossName; optimizer: Optimizer } {
@@ -240,6 +256,12 @@ export class Sequential implements CallbackModel {
 
   /** One optimisation step on a batch; returns its logs (loss, acc). */
   trainOnBatch(x: AnyTensor, y: AnyTensor): Logs {
+    this.requireCompiled('trainOnBatch');
+    this.checkXY(x, y, 'trainOnBatch');
+    return this.trainStep(x, y);
+  }
+
+  private trainStep(x: AnyTensor, y: AnyTensor): Logs {
     const { loss, optimizer } = this.requireCompiled('trainOnBatch');
     this.buildFor(x);
     const logitsPath = this.lossUsesLogits();
@@ -261,7 +283,8 @@ export class Sequential implements CallbackModel {
     const N = x.shape[0];
     const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
     const parts: Tensor[] = [];
-    for (let i = 0; i < N; i += bs) parts.push(this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false));
+    for (let i = 0; i < N; i += bs)
+      parts.push(this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false));
     if (parts.length === 1) return parts[0];
     const rowShape = parts[0].shape.slice(1);
     const out = new Float32Array(N * sizeOf(rowShape));
@@ -321,7 +344,8 @@ export class Sequential implements CallbackModel {
     this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
     const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
-    if (!Number.isInteger(bs) || bs <= 0) throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
+    if (!Number.isInteger(bs) || bs <= 0)
+      throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
     let trainX = x;
     let trainY = y;
     let val = args.validationData;
@@ -331,7 +355,8 @@ export class Sequential implements CallbackModel {
       // Keras: the last fraction of the data, taken before shuffling.
       const N = x.shape[0];
       const cut = Math.floor(N * (1 - split));
-      if (cut === 0 || cut === N) throw new Error(`fit: validationSplit ${split} leaves an empty split of ${N} samples`);
+      if (cut === 0 || cut === N)
+        throw new Error(`fit: validationSplit ${split} leaves an empty split of ${N} samples`);
       trainX = x.sliceRows(0, cut);
       trainY = y.sliceRows(0, cut);
       val = [x.sliceRows(cut, N), y.sliceRows(cut, N)];
@@ -351,11 +376,15 @@ export class Sequential implements CallbackModel {
         if (shuffle) rng.shuffle(order);
         for (let i = 0; i < N; i += bs) {
           const rows = order.subarray(i, Math.min(N, i + bs));
-          yield shuffle ? { xs: gatherRows(trainX, rows), ys: gatherRows(trainY, rows) } : { xs: trainX.sliceRows(i, i + rows.length), ys: trainY.sliceRows(i, i + rows.length) };
+          yield shuffle
+            ? { xs: gatherRows(trainX, rows), ys: gatherRows(trainY, rows) }
+            : { xs: trainX.sliceRows(i, i + rows.length), ys: trainY.sliceRows(i, i + rows.length) };
         }
       },
     };
-    return this.fitDataset(dataset, { ...args, validationData: val, batchSize: bs } as FitDatasetArgs & { batchSize: number });
+    return this.fitDataset(dataset, { ...args, validationData: val, batchSize: bs } as FitDatasetArgs & {
+      batchSize: number;
+    });
   }
 
   /** Trains on a stream of batches; `dataset.batches(epoch)` is called once per epoch. */
@@ -364,7 +393,11 @@ export class Sequential implements CallbackModel {
     const epochs = args.epochs ?? FIT_DEFAULTS.epochs;
     const initialEpoch = args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
     const history = new History();
-    const user = Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [new LambdaCallback(args.callbacks)] : [];
+    const user = Array.isArray(args.callbacks)
+      ? args.callbacks
+      : args.callbacks
+        ? [new LambdaCallback(args.callbacks)]
+        : [];
     const callbacks: Callback[] = [history, ...user];
     const steps = args.batchesPerEpoch ?? dataset.batchesPerEpoch ?? null;
     const params = {
@@ -392,7 +425,7 @@ export class Sequential implements CallbackModel {
         this.checkXY(xs, ys, `fit: batch ${batch}`);
         const size = xs.shape[0];
         for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.trainOnBatch(xs, ys);
+        const logs = this.trainStep(xs, ys);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
         seen += size;
         for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
@@ -408,7 +441,9 @@ export class Sequential implements CallbackModel {
       for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
       if (args.validationData) {
         const v = Array.isArray(args.validationData)
-          ? this.evaluate(args.validationData[0], args.validationData[1], { batchSize: params.batchSize ?? FIT_DEFAULTS.batchSize })
+          ? this.evaluate(args.validationData[0], args.validationData[1], {
+              batchSize: params.batchSize ?? FIT_DEFAULTS.batchSize,
+            })
           : await this.evaluateDataset(args.validationData);
         for (const [k, val] of Object.entries(v)) epochLogs[`val_${k}`] = val;
       }
@@ -437,7 +472,9 @@ export class Sequential implements CallbackModel {
     named.forEach(({ name, weight }, i) => {
       const w = weights[i];
       if (w.shape.length !== weight.shape.length || w.shape.some((d, j) => d !== weight.shape[j])) {
-        throw new Error(`setWeights: '${name}' has shape ${shapeToString(weight.shape)}, got ${shapeToString(w.shape)}`);
+        throw new Error(
+          `setWeights: '${name}' has shape ${shapeToString(weight.shape)}, got ${shapeToString(w.shape)}`,
+        );
       }
       weight.value.set(w.data);
     });
@@ -458,7 +495,11 @@ export class Sequential implements CallbackModel {
     ]);
     const head = ['Layer (type)', 'Output Shape', 'Param #'];
     const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)) + 2);
-    const line = (r: string[]): string => r.map((c, j) => c.padEnd(w[j])).join('').trimEnd();
+    const line = (r: string[]): string =>
+      r
+        .map((c, j) => c.padEnd(w[j]))
+        .join('')
+        .trimEnd();
     const rule = '_'.repeat(w.reduce((a, b) => a + b, 0));
     print(`Model: "${this.name}"`);
     print(rule);

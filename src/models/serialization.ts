@@ -28,7 +28,12 @@ export interface ModelJson {
   format: 'layers-model';
   generatedBy: string;
   convertedBy: string | null;
-  modelTopology: { class_name: string; config: { name: string; layers: KerasLayerJson[] }; keras_version?: string; backend?: string };
+  modelTopology: {
+    class_name: string;
+    config: { name: string; layers: KerasLayerJson[] };
+    keras_version?: string;
+    backend?: string;
+  };
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
   userDefinedMetadata?: Record<string, unknown>;
 }
@@ -42,7 +47,12 @@ export interface KerasLayerJson {
 export interface RecurMetadata {
   formatVersion: number;
   seed: number;
-  compile?: { loss: string; metrics: string[]; fromLogits: boolean; optimizer: { className: string; config: Record<string, unknown> } };
+  compile?: {
+    loss: string;
+    metrics: string[];
+    fromLogits: boolean;
+    optimizer: { className: string; config: Record<string, unknown> };
+  };
   [key: string]: unknown;
 }
 
@@ -88,7 +98,18 @@ const CONSTRUCTORS: Record<string, (args: never) => Layer> = {
 };
 
 /** Keys Keras/tfjs write that change nothing here when null/false/default. */
-const IGNORED_KEYS = new Set(['dtype', 'implementation', 'unroll', 'time_major', 'seed', 'noise_shape', 'input_length_', 'mask_zero', 'sparse', 'ragged']);
+const IGNORED_KEYS = new Set([
+  'dtype',
+  'implementation',
+  'unroll',
+  'time_major',
+  'seed',
+  'noise_shape',
+  'input_length_',
+  'mask_zero',
+  'sparse',
+  'ragged',
+]);
 
 function camelCase(s: string): string {
   return s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -99,16 +120,20 @@ export function layerFromKeras(json: KerasLayerJson, where: string): Layer {
   const make = CONSTRUCTORS[json.class_name];
   const layerName = typeof json.config?.name === 'string' ? json.config.name : '?';
   if (!make) {
-    throw new Error(`${where}: layer '${layerName}' has class '${json.class_name}', which recur does not support (supported: ${Object.keys(CONSTRUCTORS).join(', ')})`);
+    throw new Error(
+      `${where}: layer '${layerName}' has class '${json.class_name}', which recur does not support (supported: ${Object.keys(CONSTRUCTORS).join(', ')})`,
+    );
   }
   const args: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json.config ?? {})) {
     if (IGNORED_KEYS.has(k)) {
-      if (k === 'mask_zero' && v === true) throw new Error(`${where}: layer '${layerName}' uses mask_zero, which recur does not support`);
+      if (k === 'mask_zero' && v === true)
+        throw new Error(`${where}: layer '${layerName}' uses mask_zero, which recur does not support`);
       continue;
     }
     if (/(_regularizer|_constraint)$/.test(k)) {
-      if (v !== null && v !== undefined) throw new Error(`${where}: layer '${layerName}' uses ${k}, which recur does not support`);
+      if (v !== null && v !== undefined)
+        throw new Error(`${where}: layer '${layerName}' uses ${k}, which recur does not support`);
       continue;
     }
     if (k === 'batch_shape') {
@@ -152,13 +177,21 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
     };
     if (opts.includeOptimizer ?? true) {
       for (const slot of model.optimizer.getWeights()) {
-        weightSpecs.push({ name: `optimizer/${slot.name}`, shape: slot.shape, dtype: 'float32', group: 'optimizer' });
+        weightSpecs.push({
+          name: `optimizer/${slot.name}`,
+          shape: slot.shape,
+          dtype: 'float32',
+          group: 'optimizer',
+        });
         chunks.push(slot.value);
       }
     }
   }
   const extra = opts.metadata ?? {};
-  const userDefinedMetadata: Record<string, unknown> = { ...extra, recur: { ...recur, ...((extra.recur as object) ?? {}) } };
+  const userDefinedMetadata: Record<string, unknown> = {
+    ...extra,
+    recur: { ...recur, ...((extra.recur as object) ?? {}) },
+  };
   const total = chunks.reduce((s, c) => s + c.length, 0);
   const all = new Float32Array(total);
   let off = 0;
@@ -217,11 +250,15 @@ export function parseModelJson(text: string, where: string): ModelJson {
   if (!j || typeof j !== 'object' || !j.modelTopology || typeof j.modelTopology !== 'object') {
     throw new Error(`${where}: missing 'modelTopology'; not a TensorFlow.js LayersModel file`);
   }
-  const topo = ((j.modelTopology as { model_config?: unknown }).model_config ?? j.modelTopology) as ModelJson['modelTopology'];
+  const topo = ((j.modelTopology as { model_config?: unknown }).model_config ??
+    j.modelTopology) as ModelJson['modelTopology'];
   if (topo.class_name !== 'Sequential') {
-    throw new Error(`${where}: modelTopology is a '${String(topo.class_name)}'; recur loads Sequential models`);
+    throw new Error(
+      `${where}: modelTopology is a '${String(topo.class_name)}'; recur loads Sequential models`,
+    );
   }
-  if (!Array.isArray(topo.config?.layers)) throw new Error(`${where}: modelTopology.config.layers is missing`);
+  if (!Array.isArray(topo.config?.layers))
+    throw new Error(`${where}: modelTopology.config.layers is missing`);
   if (!Array.isArray(j.weightsManifest)) throw new Error(`${where}: missing 'weightsManifest'`);
   return { ...(j as ModelJson), modelTopology: topo };
 }
@@ -234,7 +271,10 @@ export function deserializeModel(json: ModelJson, weightData: Uint8Array, where:
   const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const recur = (metadata.recur ?? {}) as Partial<RecurMetadata>;
   const topo = json.modelTopology;
-  const model = new Sequential({ name: topo.config.name, seed: typeof recur.seed === 'number' ? recur.seed : 0 });
+  const model = new Sequential({
+    name: topo.config.name,
+    seed: typeof recur.seed === 'number' ? recur.seed : 0,
+  });
   let pendingShape: unknown = null;
   for (const lj of topo.config.layers) {
     if (lj.class_name === 'InputLayer') {
@@ -251,10 +291,14 @@ export function deserializeModel(json: ModelJson, weightData: Uint8Array, where:
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const expectedBytes = specs.reduce((s, w) => s + sizeOf(w.shape) * 4, 0);
   for (const s of specs) {
-    if (s.dtype !== 'float32') throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
+    if (s.dtype !== 'float32')
+      throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
   }
   if (weightData.length !== expectedBytes) {
-    throw new Error(`${where}: the weights manifest needs ${expectedBytes} bytes but the weight files hold ${weightData.length}` + (weightData.length < expectedBytes ? ' (truncated?)' : ''));
+    throw new Error(
+      `${where}: the weights manifest needs ${expectedBytes} bytes but the weight files hold ${weightData.length}` +
+        (weightData.length < expectedBytes ? ' (truncated?)' : ''),
+    );
   }
   const values = new Map<string, { spec: WeightSpec; value: Float32Array }>();
   const modelSpecs: WeightSpec[] = [];
@@ -269,22 +313,32 @@ export function deserializeModel(json: ModelJson, weightData: Uint8Array, where:
   const byName = named.every((nw) => values.has(nw.name));
   if (!byName && modelSpecs.length !== named.length) {
     const missing = named.find((nw) => !values.has(nw.name))!;
-    throw new Error(`${where}: weight '${missing.name}' is not in the weights manifest (it lists ${modelSpecs.length} model weights, the model has ${named.length})`);
+    throw new Error(
+      `${where}: weight '${missing.name}' is not in the weights manifest (it lists ${modelSpecs.length} model weights, the model has ${named.length})`,
+    );
   }
   named.forEach((nw, i) => {
     const entry = byName ? values.get(nw.name)! : values.get(modelSpecs[i].name)!;
     const shape = entry.spec.shape;
     if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j])) {
-      throw new Error(`${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`);
+      throw new Error(
+        `${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
+      );
     }
     nw.weight.value.set(entry.value);
   });
   if (recur.compile) {
     const c = recur.compile;
-    model.compile({ optimizer: createOptimizer(c.optimizer.className, c.optimizer.config), loss: c.loss, metrics: c.metrics, fromLogits: c.fromLogits });
+    model.compile({
+      optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
+      loss: c.loss,
+      metrics: c.metrics,
+      fromLogits: c.fromLogits,
+    });
     const slots: SlotValue[] = [];
     for (const { spec, value } of values.values()) {
-      if (spec.group === 'optimizer') slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
+      if (spec.group === 'optimizer')
+        slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
     }
     if (slots.length > 0) model.optimizer!.setWeights(slots);
   }
@@ -293,5 +347,7 @@ export function deserializeModel(json: ModelJson, weightData: Uint8Array, where:
 
 /** Weights of a model as tensors by file name (for inspection). */
 export function weightsByName(model: Sequential): Map<string, Tensor> {
-  return new Map(model.namedWeights().map(({ name, weight }) => [name, new Tensor(weight.value.slice(), weight.shape)]));
+  return new Map(
+    model.namedWeights().map(({ name, weight }) => [name, new Tensor(weight.value.slice(), weight.shape)]),
+  );
 }

@@ -27,7 +27,10 @@ export function saveModel(model: Sequential, dir: string, opts: SaveOptions = {}
   const art = serializeModel(model, opts);
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
   writeFileAtomic(join(dir, weightsFile), art.weightData);
-  const json: ModelJson = { ...art.json, weightsManifest: [{ paths: [weightsFile], weights: art.weightSpecs }] };
+  const json: ModelJson = {
+    ...art.json,
+    weightsManifest: [{ paths: [weightsFile], weights: art.weightSpecs }],
+  };
   writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
   for (const f of readdirSync(dir)) {
     if (WEIGHTS_RE.test(f) && f !== weightsFile) {
@@ -58,7 +61,8 @@ export function readModelFiles(pathOrDir: string): { json: ModelJson; weightData
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
       const wp = join(base, p);
-      if (!existsSync(wp)) throw new Error(`${file}: the weights manifest names '${p}', which does not exist`);
+      if (!existsSync(wp))
+        throw new Error(`${file}: the weights manifest names '${p}', which does not exist`);
       parts.push(readFileSync(wp));
     }
   }

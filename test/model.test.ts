@@ -1,0 +1,298 @@
+/**
+ * Whole-model behaviour: gradient checks through stacks and the fused softmax loss, index ≡ one-hot, seeded
+ * reproducibility, fit / evaluate / predict / callbacks.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+import { IndexTensor, Tensor, indexTensor, type AnyTensor } from '../src/core/tensor.js';
+import * as L from '../src/layers/index.js';
+import { EarlyStopping, LambdaCallback, ReduceLROnPlateau, TerminateOnNaN } from '../src/models/callbacks.js';
+import { computeLoss } from '../src/models/losses.js';
+import { SGD } from '../src/models/optimizers.js';
+import { Sequential, type BatchDataset } from '../src/models/sequential.js';
+import { assertClose, oneHot, randomIndices, randomTensor } from './helpers.js';
+
+const T = 4;
+const V = 5;
+
+/** Loss gradient of every weight by finite differences on a whole model (SGD step with lr 1 reveals the gradient). */
+function modelGradCheck(model: Sequential, x: AnyTensor, y: AnyTensor): void {
+  model.compile({ optimizer: new SGD({ learningRate: 1 }), loss: 'sparseCategoricalCrossentropy' });
+  model.build();
+  const before = model.getWeights();
+  model.trainOnBatch(x, y); // w ← w − 1·g
+  const grads = model.getWeights().map((w, i) => w.data.map((v, j) => before[i].data[j] - v));
+  model.setWeights(before);
+  const lossAt = (): number => computeLoss('sparseCategoricalCrossentropy', model.predict(x), y, null, false);
+  const eps = 1e-2;
+  model.namedWeights().forEach(({ name, weight }, wi) => {
+    for (let i = 0; i < weight.value.length; i += 3) {
+      const old = weight.value[i];
+      weight.value[i] = old + eps;
+      const lp = lossAt();
+      weight.value[i] = old - eps;
+      const lm = lossAt();
+      weight.value[i] = old;
+      const num = (lp - lm) / (2 * eps);
+      assert.ok(
+        Math.abs(num - grads[wi][i]) <= 3e-4 + 2e-3 * Math.abs(num),
+        `${name}[${i}]: ${num} vs ${grads[wi][i]}`,
+      );
+    }
+  });
+}
+
+describe('model gradients', () => {
+  it('stacked LSTM → GRU → SimpleRNN → Dense(softmax), fused loss', () => {
+    const model = new Sequential({
+      seed: 1,
+      layers: [
+        new L.LSTM({ units: 4, returnSequences: true, inputShape: [T, V] }),
+        new L.GRU({ units: 3, returnSequences: true }),
+        new L.SimpleRNN({ units: 3 }),
+        new L.Dense({ units: V, activation: 'softmax' }),
+      ],
+    });
+    modelGradCheck(model, randomTensor([3, T, V], new Random(2)), randomIndices([3], V, new Random(3)));
+  });
+  it('embedding → LSTM(returnSequences) → time-distributed Dense(softmax) with per-step targets', () => {
+    const model = new Sequential({
+      seed: 2,
+      layers: [
+        new L.Embedding({ inputDim: 7, outputDim: 3, inputShape: [T] }),
+        new L.LSTM({ units: 4, returnSequences: true }),
+        new L.Dense({ units: V, activation: 'softmax' }),
+      ],
+    });
+    modelGradCheck(model, randomIndices([3, T], 7, new Random(4)), randomIndices([3, T], V, new Random(5)));
+  });
+  it('softmax as a separate Activation layer is fused too', () => {
+    const model = new Sequential({
+      seed: 3,
+      layers: [
+        new L.GRU({ units: 4, inputShape: [T, V] }),
+        new L.Dense({ units: V }),
+        new L.Activation({ activation: 'softmax' }),
+      ],
+    });
+    modelGradCheck(model, randomTensor([3, T, V], new Random(6)), randomIndices([3], V, new Random(7)));
+  });
+});
+
+describe('index inputs ≡ one-hot inputs', () => {
+  for (const make of [
+    () => new L.LSTM({ units: 5, inputShape: [T, V], dropout: 0.3, recurrentDropout: 0.2 }),
+    () => new L.GRU({ units: 5, inputShape: [T, V], dropout: 0.3 }),
+    () => new L.SimpleRNN({ units: 5, inputShape: [T, V], dropout: 0.3 }),
+  ]) {
+    it(`${make().className}: same outputs, same weight gradients (with dropout)`, () => {
+      const idx = randomIndices([3, T], V, new Random(8));
+      const hot = oneHot(idx, V);
+      const run = (x: AnyTensor): { y: Float32Array; grads: Float32Array[] } => {
+        const model = new Sequential({
+          seed: 9,
+          layers: [make(), new L.Dense({ units: V, activation: 'softmax' })],
+        });
+        model.compile({ optimizer: new SGD({ learningRate: 1 }), loss: 'sparseCategoricalCrossentropy' });
+        model.build();
+        const before = model.getWeights();
+        model.trainOnBatch(x, randomIndices([3], V, new Random(10)));
+        return {
+          y: model.predict(x).data,
+          grads: model.getWeights().map((w, i) => w.data.map((v, j) => before[i].data[j] - v)),
+        };
+      };
+      const a = run(idx);
+      const b = run(hot);
+      assertClose(a.y, b.y, 1e-6, 'outputs');
+      a.grads.forEach((g, i) => assertClose(g, b.grads[i], 1e-6, `gradient ${i}`));
+    });
+  }
+});
+
+function toyData(n: number, seed: number): { x: IndexTensor; y: IndexTensor } {
+  // Target: the first token of the sequence — needs memory across all steps.
+  const x = randomIndices([n, T], V, new Random(seed));
+  const y = indexTensor(Array.from({ length: n }, (_, i) => x.data[i * T]));
+  return { x, y };
+}
+
+function toyModel(seed: number, units = 12): Sequential {
+  return new Sequential({
+    seed,
+    layers: [new L.LSTM({ units, inputShape: [T, V] }), new L.Dense({ units: V, activation: 'softmax' })],
+  });
+}
+
+describe('training', () => {
+  it('fit learns a memory task; evaluate and predict agree with it', async () => {
+    const { x, y } = toyData(256, 1);
+    const model = toyModel(2, 16);
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const h = await model.fit(x, y, { epochs: 40, batchSize: 32, validationSplit: 0.25 });
+    assert.ok(
+      h.history.loss[39] < 0.5 * h.history.loss[0],
+      `loss ${h.history.loss[0]} → ${h.history.loss[39]}`,
+    );
+    assert.ok(h.history.val_acc[39] > 0.8, `val acc ${h.history.val_acc[39]}`);
+    const ev = model.evaluate(x, y, { batchSize: 50 });
+    assert.ok(
+      Math.abs(
+        ev.loss -
+          computeLoss('sparseCategoricalCrossentropy', model.predict(x, { batchSize: 7 }), y, null, false),
+      ) < 1e-5,
+    );
+  });
+
+  it('the same seed gives bit-identical weights after training (shuffle + dropout)', async () => {
+    const train = async (): Promise<Float32Array[]> => {
+      const { x, y } = toyData(64, 3);
+      const model = new Sequential({
+        seed: 42,
+        layers: [
+          new L.GRU({ units: 6, inputShape: [T, V], dropout: 0.2, recurrentDropout: 0.2 }),
+          new L.Dropout({ rate: 0.3 }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      });
+      model.compile({ optimizer: 'rmsprop', loss: 'sparseCategoricalCrossentropy' });
+      await model.fit(x, y, { epochs: 2, batchSize: 16 });
+      return model.getWeights().map((w) => w.data);
+    };
+    const a = await train();
+    const b = await train();
+    a.forEach((w, i) => assert.deepEqual(w, b[i]));
+    const m1 = toyModel(43);
+    const m2 = toyModel(44);
+    m1.build();
+    m2.build();
+    assert.notDeepEqual(m1.getWeights()[0].data, m2.getWeights()[0].data);
+  });
+
+  it('fitDataset streams batches; callbacks see every hook; stopTraining stops', async () => {
+    const { x, y } = toyData(64, 4);
+    const data: BatchDataset = {
+      batchesPerEpoch: 4,
+      *batches() {
+        for (let i = 0; i < 64; i += 16) yield { xs: x.sliceRows(i, i + 16), ys: y.sliceRows(i, i + 16) };
+      },
+    };
+    const model = toyModel(5);
+    model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    const seen: string[] = [];
+    const h = await model.fitDataset(data, {
+      epochs: 5,
+      callbacks: [
+        new LambdaCallback({
+          onTrainBegin: () => void seen.push('trainBegin'),
+          onEpochBegin: (e) => void seen.push(`epochBegin${e}`),
+          onBatchEnd: (b, logs) => void seen.push(`batch${b}:${logs.size}`),
+          onEpochEnd: (e, logs) => {
+            seen.push(`epochEnd${e}`);
+            if (e === 1) model.stopTraining = true;
+            assert.ok(logs.lr === 0.01 && Number.isFinite(logs.loss));
+          },
+          onTrainEnd: () => void seen.push('trainEnd'),
+        }),
+      ],
+    });
+    assert.deepEqual(h.epoch, [0, 1]);
+    assert.deepEqual(seen.slice(0, 7), [
+      'trainBegin',
+      'epochBegin0',
+      'batch0:16',
+      'batch1:16',
+      'batch2:16',
+      'batch3:16',
+      'epochEnd0',
+    ]);
+    assert.equal(seen.at(-1), 'trainEnd');
+  });
+
+  it('ReduceLROnPlateau cuts the rate after `patience` flat epochs, never below minLr', async () => {
+    const model = toyModel(6);
+    model.compile({ optimizer: new SGD({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+    const cb = new ReduceLROnPlateau({ monitor: 'loss', factor: 0.2, patience: 1, minLr: 0.001 });
+    cb.setModel(model);
+    const losses = [1.0, 0.9, 0.95, 0.96, 0.97, 0.98];
+    const lrs: number[] = [];
+    for (const [e, loss] of losses.entries()) {
+      await cb.onEpochEnd(e, { loss });
+      lrs.push(model.optimizer!.learningRate);
+    }
+    assertClose(lrs, [0.01, 0.01, 0.002, 0.001, 0.001, 0.001], 1e-12, 'learning rates');
+  });
+
+  it('EarlyStopping stops and restores the best weights; a missing val_loss warns once', async () => {
+    const model = toyModel(7);
+    model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    model.build();
+    const es = new EarlyStopping({ monitor: 'loss', patience: 1, restoreBestWeights: true });
+    es.setModel(model);
+    await es.onTrainBegin();
+    await es.onEpochEnd(0, { loss: 1 });
+    const best = model.getWeights();
+    model.setWeights(
+      best.map(
+        (w) =>
+          new Tensor(
+            w.data.map((v) => v + 1),
+            w.shape,
+          ),
+      ),
+    );
+    await es.onEpochEnd(1, { loss: 2 });
+    assert.equal(model.stopTraining, true);
+    assert.deepEqual(model.getWeights()[0].data, best[0].data);
+
+    const warnings: string[] = [];
+    const orig = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      const es2 = new EarlyStopping();
+      es2.setModel(model);
+      await es2.onEpochEnd(0, { loss: 1 });
+      await es2.onEpochEnd(1, { loss: 1 });
+    } finally {
+      console.warn = orig;
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /'val_loss' is not available/);
+  });
+
+  it('TerminateOnNaN stops on a non-finite loss', async () => {
+    const model = toyModel(8);
+    const cb = new TerminateOnNaN();
+    cb.setModel(model);
+    const orig = console.warn;
+    console.warn = () => undefined;
+    await cb.onBatchEnd(3, { loss: NaN });
+    console.warn = orig;
+    assert.equal(model.stopTraining, true);
+  });
+
+  it('initialEpoch continues the epoch count', async () => {
+    const { x, y } = toyData(32, 9);
+    const model = toyModel(9);
+    model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    const h = await model.fit(x, y, { epochs: 4, initialEpoch: 2, batchSize: 16 });
+    assert.deepEqual(h.epoch, [2, 3]);
+  });
+
+  it('stateful model keeps state across predict batches until resetStates', () => {
+    const model = new Sequential({
+      seed: 10,
+      layers: [
+        new L.LSTM({ units: 4, stateful: true, batchInputShape: [2, T, V] }),
+        new L.Dense({ units: 2 }),
+      ],
+    });
+    const x = randomTensor([2, T, V], new Random(11));
+    const a = model.predict(x);
+    const b = model.predict(x);
+    assert.notDeepEqual(a.data, b.data);
+    model.resetStates();
+    assert.deepEqual(model.predict(x).data, a.data);
+  });
+});
