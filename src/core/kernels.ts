@@ -20,6 +20,17 @@ export const enum Act {
 export interface Kernels {
   readonly name: string;
 
+  /**
+   * A zeroed float buffer where this implementation computes fastest (wasm memory for the wasm kernels). Inside a
+   * scope (beginScope … endScope) it is released when the scope ends; outside any scope it lives until collected.
+   */
+  alloc(n: number): Float32Array;
+  allocInt32(n: number): Int32Array;
+  /** Opens an allocation scope; returns a mark for endScope. Scopes nest. */
+  beginScope(): number;
+  /** Releases everything allocated since the matching beginScope. */
+  endScope(mark: number): void;
+
   /** C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C when accumulate). op(X) = Xᵀ when trans. */
   gemm(
     transA: boolean,

@@ -47,6 +47,11 @@ export function actGradFromOutput(act: Act, y: number): number {
 export const referenceKernels: Kernels = {
   name: 'reference',
 
+  alloc: (n) => new Float32Array(n),
+  allocInt32: (n) => new Int32Array(n),
+  beginScope: () => 0,
+  endScope: () => undefined,
+
   gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) {
     if (!accumulate) {
       for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);

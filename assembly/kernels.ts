@@ -1,0 +1,533 @@
+// recur's WebAssembly SIMD kernels (AssemblyScript). Every pointer is a byte address in the shared linear memory;
+// every stride (lda, ldb, ldc) is in float32 elements. Matrices are row-major. The JS wrapper (src/core/wasm/) owns
+// the memory and the allocator; this module keeps no state and allocates nothing, so any number of threads can
+// instantiate it over the same memory.
+//
+// Built twice from this one file: plain SIMD, and relaxed SIMD where `madd` becomes a fused multiply-add.
+
+// a·b + c, one rounding (relaxed build) or two.
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GEMM: C[M,N] = op(A)·op(B) (+ C). NN and TN use a 4×8 register tile (8 accumulators of f32x4); NT computes dot
+// products with a 2×4 tile over k; TT packs A.
+
+// @ts-ignore: decorator
+@inline function kernelNN4x8(K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const a0 = v128.load32_splat(pa);
+    const a1 = v128.load32_splat(pa + aRowStep);
+    const a2 = v128.load32_splat(pa + 2 * aRowStep);
+    const a3 = v128.load32_splat(pa + 3 * aRowStep);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    pa += aKStep;
+    pb += ldb;
+  }
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc));
+    c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ldc));
+    c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ldc));
+    c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
+// One row of C, 4 columns at a time then scalars (edges of NN/TN).
+// @ts-ignore: decorator
+@inline function rowNN(N: i32, K: i32, a: usize, aKStep: usize, b: usize, ldb: usize, c: usize, acc: bool, j0: i32): void {
+  let j = j0;
+  for (; j + 4 <= N; j += 4) {
+    let s = f32x4.splat(0);
+    let pa = a;
+    let pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      s = madd(f32x4.splat(load<f32>(pa)), v128.load(pb), s);
+      pa += aKStep;
+      pb += ldb;
+    }
+    const pc = c + (<usize>j << 2);
+    v128.store(pc, acc ? f32x4.add(s, v128.load(pc)) : s);
+  }
+  for (; j < N; j++) {
+    let s: f32 = 0;
+    let pa = a;
+    let pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      s += load<f32>(pa) * load<f32>(pb);
+      pa += aKStep;
+      pb += ldb;
+    }
+    const pc = c + (<usize>j << 2);
+    store<f32>(pc, acc ? s + load<f32>(pc) : s);
+  }
+}
+
+// C = op(A)·B where op(A)[i,k] lives at a + i·aRowStep + k·aKStep (bytes): NN has (lda·4, 4), TN has (4, lda·4).
+function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
+  const N8 = N & ~7;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const ai = a + <usize>i * aRowStep;
+    const ci = c + <usize>i * ldc;
+    for (let j = 0; j < N8; j += 8) kernelNN4x8(K, ai, aRowStep, aKStep, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), ldc, acc);
+    if (N8 < N) for (let r = 0; r < 4; r++) rowNN(N, K, ai + <usize>r * aRowStep, aKStep, b, ldb, ci + <usize>r * ldc, acc, N8);
+  }
+  for (; i < M; i++) rowNN(N, K, a + <usize>i * aRowStep, aKStep, b, ldb, c + <usize>i * ldc, acc, 0);
+}
+
+// C = A·Bᵀ with B stored [N, K]: dot products over k, a 2×4 tile.
+function gemmNT(M: i32, N: i32, K: i32, a: usize, lda: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
+  const K4 = K & ~3;
+  let i = 0;
+  for (; i < M; i += 2) {
+    const two = i + 1 < M;
+    const a0 = a + <usize>i * lda;
+    const a1 = two ? a0 + lda : a0;
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const b0 = b + <usize>j * ldb;
+      const b1 = b0 + ldb;
+      const b2 = b1 + ldb;
+      const b3 = b2 + ldb;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x0 = v128.load(a0 + o);
+        const x1 = v128.load(a1 + o);
+        const y0 = v128.load(b0 + o);
+        const y1 = v128.load(b1 + o);
+        const y2 = v128.load(b2 + o);
+        const y3 = v128.load(b3 + o);
+        s00 = madd(x0, y0, s00);
+        s01 = madd(x0, y1, s01);
+        s02 = madd(x0, y2, s02);
+        s03 = madd(x0, y3, s03);
+        s10 = madd(x1, y0, s10);
+        s11 = madd(x1, y1, s11);
+        s12 = madd(x1, y2, s12);
+        s13 = madd(x1, y3, s13);
+      }
+      let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
+      let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        const x0 = load<f32>(a0 + o);
+        const x1 = load<f32>(a1 + o);
+        r00 += x0 * load<f32>(b0 + o);
+        r01 += x0 * load<f32>(b1 + o);
+        r02 += x0 * load<f32>(b2 + o);
+        r03 += x0 * load<f32>(b3 + o);
+        r10 += x1 * load<f32>(b0 + o);
+        r11 += x1 * load<f32>(b1 + o);
+        r12 += x1 * load<f32>(b2 + o);
+        r13 += x1 * load<f32>(b3 + o);
+      }
+      const c0 = c + <usize>i * ldc + (<usize>j << 2);
+      put(c0, r00, acc);
+      put(c0 + 4, r01, acc);
+      put(c0 + 8, r02, acc);
+      put(c0 + 12, r03, acc);
+      if (two) {
+        const c1 = c0 + ldc;
+        put(c1, r10, acc);
+        put(c1 + 4, r11, acc);
+        put(c1 + 8, r12, acc);
+        put(c1 + 12, r13, acc);
+      }
+    }
+    for (; j < N; j++) {
+      const bj = b + <usize>j * ldb;
+      const rows: i32 = two ? 2 : 1;
+      for (let r = 0; r < rows; r++) {
+        const ar = r == 0 ? a0 : a1;
+        let s = f32x4.splat(0);
+        for (let k = 0; k < K4; k += 4) s = madd(v128.load(ar + (<usize>k << 2)), v128.load(bj + (<usize>k << 2)), s);
+        let t = hsum(s);
+        for (let k = K4; k < K; k++) t += load<f32>(ar + (<usize>k << 2)) * load<f32>(bj + (<usize>k << 2));
+        put(c + <usize>(i + r) * ldc + (<usize>j << 2), t, acc);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// @ts-ignore: decorator
+@inline function put(p: usize, v: f32, acc: bool): void {
+  store<f32>(p, acc ? v + load<f32>(p) : v);
+}
+
+/** C[M,N] = op(A)·op(B) (+ C). `scratch` holds at least K·M floats (used only when both are transposed). */
+export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+  if (M <= 0 || N <= 0) return;
+  const la = <usize>lda << 2;
+  const lb = <usize>ldb << 2;
+  const lc = <usize>ldc << 2;
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * lc, 0, <usize>N << 2);
+    return;
+  }
+  if (!transB) {
+    if (!transA) gemmAB(M, N, K, a, la, 4, b, lb, c, lc, accumulate);
+    else gemmAB(M, N, K, a, 4, la, b, lb, c, lc, accumulate);
+    return;
+  }
+  if (!transA) {
+    gemmNT(M, N, K, a, la, b, lb, c, lc, accumulate);
+    return;
+  }
+  // TT: pack Aᵀ (M×K) into scratch, then NT.
+  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) store<f32>(scratch + ((<usize>i * K + k) << 2), load<f32>(a + <usize>k * la + (<usize>i << 2)));
+  gemmNT(M, N, K, scratch, <usize>K << 2, b, lb, c, lc, accumulate);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Vector math. exp: Cephes-style range reduction and degree-6 polynomial (≈2 ulp on [−87, 88]); sigmoid and tanh
+// from it. Activation codes match src/core/kernels.ts: 0 linear, 1 relu, 2 tanh, 3 sigmoid, 4 hard sigmoid.
+
+// @ts-ignore: decorator
+@inline function vs(x: f32): v128 {
+  return f32x4.splat(x);
+}
+
+// @ts-ignore: decorator
+@inline function expv(x0: v128): v128 {
+  const x = f32x4.min(f32x4.max(x0, vs(-87.3)), vs(88.3));
+  const fx = f32x4.nearest(f32x4.mul(x, vs(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(fx, vs(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, vs(-2.12194440e-4)));
+  let y = vs(1.9875691500e-4);
+  y = madd(y, r, vs(1.3981999507e-3));
+  y = madd(y, r, vs(8.3334519073e-3));
+  y = madd(y, r, vs(4.1665795894e-2));
+  y = madd(y, r, vs(1.6666665459e-1));
+  y = madd(y, r, vs(5.0000001201e-1));
+  y = madd(y, f32x4.mul(r, r), f32x4.add(r, vs(1)));
+  const n = i32x4.trunc_sat_f32x4_s(fx);
+  return f32x4.mul(y, i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23));
+}
+
+// @ts-ignore: decorator
+@inline function sigmoidv(x: v128): v128 {
+  return f32x4.div(vs(1), f32x4.add(vs(1), expv(f32x4.neg(x))));
+}
+
+// @ts-ignore: decorator
+@inline function tanhv(x: v128): v128 {
+  return f32x4.sub(vs(1), f32x4.div(vs(2), f32x4.add(vs(1), expv(f32x4.add(x, x)))));
+}
+
+// @ts-ignore: decorator
+@inline function actv(code: i32, x: v128): v128 {
+  switch (code) {
+    case 1:
+      return f32x4.max(x, vs(0));
+    case 2:
+      return tanhv(x);
+    case 3:
+      return sigmoidv(x);
+    case 4:
+      return f32x4.min(f32x4.max(madd(x, vs(0.2), vs(0.5)), vs(0)), vs(1));
+    default:
+      return x;
+  }
+}
+
+// f′ from the output y.
+// @ts-ignore: decorator
+@inline function dactv(code: i32, y: v128): v128 {
+  switch (code) {
+    case 1:
+      return v128.and(f32x4.gt(y, vs(0)), vs(1));
+    case 2:
+      return f32x4.sub(vs(1), f32x4.mul(y, y));
+    case 3:
+      return f32x4.mul(y, f32x4.sub(vs(1), y));
+    case 4:
+      return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(0.2));
+    default:
+      return vs(1);
+  }
+}
+
+// Scalar versions for row tails, computed through the vector code so tails match the body.
+// @ts-ignore: decorator
+@inline function act1(code: i32, x: f32): f32 {
+  return f32x4.extract_lane(actv(code, f32x4.splat(x)), 0);
+}
+// @ts-ignore: decorator
+@inline function dact1(code: i32, y: f32): f32 {
+  return f32x4.extract_lane(dactv(code, f32x4.splat(y)), 0);
+}
+
+export function addBias(x: usize, M: i32, N: i32, ldx: i32, bias: usize): void {
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const r = x + ((<usize>i * ldx) << 2);
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(r + (<usize>j << 2), f32x4.add(v128.load(r + (<usize>j << 2)), v128.load(bias + (<usize>j << 2))));
+    for (; j < N; j++) store<f32>(r + (<usize>j << 2), load<f32>(r + (<usize>j << 2)) + load<f32>(bias + (<usize>j << 2)));
+  }
+}
+
+export function sumRows(x: usize, M: i32, N: i32, ldx: i32, out: usize): void {
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const r = x + ((<usize>i * ldx) << 2);
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(out + (<usize>j << 2), f32x4.add(v128.load(out + (<usize>j << 2)), v128.load(r + (<usize>j << 2))));
+    for (; j < N; j++) store<f32>(out + (<usize>j << 2), load<f32>(out + (<usize>j << 2)) + load<f32>(r + (<usize>j << 2)));
+  }
+}
+
+/** Elementwise activation of an M×N block in place (code 5 = softmax per row). */
+export function activate(code: i32, x: usize, M: i32, N: i32, ldx: i32): void {
+  if (code == 0) return;
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const r = x + ((<usize>i * ldx) << 2);
+    if (code == 5) {
+      softmaxRow(r, N);
+      continue;
+    }
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(r + (<usize>j << 2), actv(code, v128.load(r + (<usize>j << 2))));
+    for (; j < N; j++) store<f32>(r + (<usize>j << 2), act1(code, load<f32>(r + (<usize>j << 2))));
+  }
+}
+
+function softmaxRow(r: usize, N: i32): void {
+  let max: f32 = -Infinity;
+  for (let j = 0; j < N; j++) max = Mathf.max(max, load<f32>(r + (<usize>j << 2)));
+  let sum: f32 = 0;
+  for (let j = 0; j < N; j++) {
+    const e = Mathf.exp(load<f32>(r + (<usize>j << 2)) - max);
+    store<f32>(r + (<usize>j << 2), e);
+    sum += e;
+  }
+  const inv: f32 = 1 / sum;
+  for (let j = 0; j < N; j++) store<f32>(r + (<usize>j << 2), load<f32>(r + (<usize>j << 2)) * inv);
+}
+
+export function activateBackward(code: i32, y: usize, dy: usize, M: i32, N: i32, ld: i32): void {
+  if (code == 0) return;
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const yr = y + ((<usize>i * ld) << 2);
+    const dr = dy + ((<usize>i * ld) << 2);
+    if (code == 5) {
+      let dot: f32 = 0;
+      for (let j = 0; j < N; j++) dot += load<f32>(dr + (<usize>j << 2)) * load<f32>(yr + (<usize>j << 2));
+      for (let j = 0; j < N; j++) store<f32>(dr + (<usize>j << 2), load<f32>(yr + (<usize>j << 2)) * (load<f32>(dr + (<usize>j << 2)) - dot));
+      continue;
+    }
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(dr + (<usize>j << 2), f32x4.mul(v128.load(dr + (<usize>j << 2)), dactv(code, v128.load(yr + (<usize>j << 2)))));
+    for (; j < N; j++) store<f32>(dr + (<usize>j << 2), load<f32>(dr + (<usize>j << 2)) * dact1(code, load<f32>(yr + (<usize>j << 2))));
+  }
+}
+
+/** out[r] = scale[r]·W[idx[r]] (+ out[r]); rows of N floats; idx < 0 gives zeros. scale may be 0 (none). */
+export function gatherRows(idx: usize, R: i32, W: usize, N: i32, out: usize, scale: usize, accumulate: bool): void {
+  const N4 = N & ~3;
+  const rowBytes = <usize>N << 2;
+  for (let r = 0; r < R; r++) {
+    const id = load<i32>(idx + (<usize>r << 2));
+    const s: f32 = scale ? load<f32>(scale + (<usize>r << 2)) : 1;
+    const o = out + <usize>r * rowBytes;
+    if (id < 0 || s == 0) {
+      if (!accumulate) memory.fill(o, 0, rowBytes);
+      continue;
+    }
+    const w = W + <usize>id * rowBytes;
+    const sv = f32x4.splat(s);
+    let j = 0;
+    for (; j < N4; j += 4) {
+      const v = f32x4.mul(v128.load(w + (<usize>j << 2)), sv);
+      v128.store(o + (<usize>j << 2), accumulate ? f32x4.add(v, v128.load(o + (<usize>j << 2))) : v);
+    }
+    for (; j < N; j++) {
+      const v = load<f32>(w + (<usize>j << 2)) * s;
+      store<f32>(o + (<usize>j << 2), accumulate ? v + load<f32>(o + (<usize>j << 2)) : v);
+    }
+  }
+}
+
+export function scatterAddRows(idx: usize, R: i32, dOut: usize, N: i32, dW: usize, scale: usize): void {
+  const N4 = N & ~3;
+  const rowBytes = <usize>N << 2;
+  for (let r = 0; r < R; r++) {
+    const id = load<i32>(idx + (<usize>r << 2));
+    const s: f32 = scale ? load<f32>(scale + (<usize>r << 2)) : 1;
+    if (id < 0 || s == 0) continue;
+    const o = dOut + <usize>r * rowBytes;
+    const w = dW + <usize>id * rowBytes;
+    const sv = f32x4.splat(s);
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(w + (<usize>j << 2), madd(v128.load(o + (<usize>j << 2)), sv, v128.load(w + (<usize>j << 2))));
+    for (; j < N; j++) store<f32>(w + (<usize>j << 2), load<f32>(w + (<usize>j << 2)) + s * load<f32>(o + (<usize>j << 2)));
+  }
+}
+
+export function mulInPlace(x: usize, m: usize, n: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), v128.load(m + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) * load<f32>(m + (<usize>i << 2)));
+}
+
+// LSTM pointwise step (see src/layers/lstm.ts for the equations). gates [N,4H] in place; c, h [N,H].
+export function lstmCellForward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize, act: i32, rec: i32): void {
+  const H4 = H & ~3;
+  const hb = <usize>H << 2;
+  for (let n = 0; n < N; n++) {
+    const g = gates + <usize>n * 4 * hb;
+    const cp = cPrev + <usize>n * hb;
+    const cn = c + <usize>n * hb;
+    const hn = h + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o4 = <usize>j << 2;
+      const i = actv(rec, v128.load(g + o4));
+      const f = actv(rec, v128.load(g + hb + o4));
+      const cand = actv(act, v128.load(g + 2 * hb + o4));
+      const o = actv(rec, v128.load(g + 3 * hb + o4));
+      v128.store(g + o4, i);
+      v128.store(g + hb + o4, f);
+      v128.store(g + 2 * hb + o4, cand);
+      v128.store(g + 3 * hb + o4, o);
+      const cv = madd(f, v128.load(cp + o4), f32x4.mul(i, cand));
+      v128.store(cn + o4, cv);
+      v128.store(hn + o4, f32x4.mul(o, actv(act, cv)));
+    }
+    for (; j < H; j++) {
+      const o4 = <usize>j << 2;
+      const i = act1(rec, load<f32>(g + o4));
+      const f = act1(rec, load<f32>(g + hb + o4));
+      const cand = act1(act, load<f32>(g + 2 * hb + o4));
+      const o = act1(rec, load<f32>(g + 3 * hb + o4));
+      store<f32>(g + o4, i);
+      store<f32>(g + hb + o4, f);
+      store<f32>(g + 2 * hb + o4, cand);
+      store<f32>(g + 3 * hb + o4, o);
+      const cv = f * load<f32>(cp + o4) + i * cand;
+      store<f32>(cn + o4, cv);
+      store<f32>(hn + o4, o * act1(act, cv));
+    }
+  }
+}
+
+export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dGates: usize, act: i32, rec: i32): void {
+  const H4 = H & ~3;
+  const hb = <usize>H << 2;
+  for (let n = 0; n < N; n++) {
+    const g = gates + <usize>n * 4 * hb;
+    const dg = dGates + <usize>n * 4 * hb;
+    const cp = cPrev + <usize>n * hb;
+    const cn = c + <usize>n * hb;
+    const dhn = dh + <usize>n * hb;
+    const dcn = dc + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o4 = <usize>j << 2;
+      const i = v128.load(g + o4);
+      const f = v128.load(g + hb + o4);
+      const cand = v128.load(g + 2 * hb + o4);
+      const o = v128.load(g + 3 * hb + o4);
+      const tc = actv(act, v128.load(cn + o4));
+      const dhv = v128.load(dhn + o4);
+      const dcv = madd(f32x4.mul(dhv, o), dactv(act, tc), v128.load(dcn + o4));
+      v128.store(dg + o4, f32x4.mul(f32x4.mul(dcv, cand), dactv(rec, i)));
+      v128.store(dg + hb + o4, f32x4.mul(f32x4.mul(dcv, v128.load(cp + o4)), dactv(rec, f)));
+      v128.store(dg + 2 * hb + o4, f32x4.mul(f32x4.mul(dcv, i), dactv(act, cand)));
+      v128.store(dg + 3 * hb + o4, f32x4.mul(f32x4.mul(dhv, tc), dactv(rec, o)));
+      v128.store(dcn + o4, f32x4.mul(dcv, f));
+    }
+    for (; j < H; j++) {
+      const o4 = <usize>j << 2;
+      const i = load<f32>(g + o4);
+      const f = load<f32>(g + hb + o4);
+      const cand = load<f32>(g + 2 * hb + o4);
+      const o = load<f32>(g + 3 * hb + o4);
+      const tc = act1(act, load<f32>(cn + o4));
+      const dhv = load<f32>(dhn + o4);
+      const dcv = load<f32>(dcn + o4) + dhv * o * dact1(act, tc);
+      store<f32>(dg + o4, dcv * cand * dact1(rec, i));
+      store<f32>(dg + hb + o4, dcv * load<f32>(cp + o4) * dact1(rec, f));
+      store<f32>(dg + 2 * hb + o4, dcv * i * dact1(act, cand));
+      store<f32>(dg + 3 * hb + o4, dhv * tc * dact1(rec, o));
+      store<f32>(dcn + o4, dcv * f);
+    }
+  }
+}
+
+/** Softmax cross-entropy on logits [R,V]; labels (i32) or dense targets; grad (optional) = (p − y)·scale. */
+export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize, targets: usize, grad: usize, scale: f32): f64 {
+  let total: f64 = 0;
+  const vb = <usize>V << 2;
+  for (let r = 0; r < R; r++) {
+    const o = logits + <usize>r * vb;
+    let max: f32 = -Infinity;
+    for (let j = 0; j < V; j++) max = Mathf.max(max, load<f32>(o + (<usize>j << 2)));
+    let sum: f64 = 0;
+    for (let j = 0; j < V; j++) sum += Math.exp(<f64>(load<f32>(o + (<usize>j << 2)) - max));
+    const logZ: f64 = <f64>max + Math.log(sum);
+    if (labels) {
+      const y = load<i32>(labels + (<usize>r << 2));
+      total += logZ - <f64>load<f32>(o + (<usize>y << 2));
+      if (grad) {
+        const gr = grad + <usize>r * vb;
+        for (let j = 0; j < V; j++) store<f32>(gr + (<usize>j << 2), <f32>(Math.exp(<f64>load<f32>(o + (<usize>j << 2)) - logZ) * scale));
+        store<f32>(gr + (<usize>y << 2), load<f32>(gr + (<usize>y << 2)) - scale);
+      }
+    } else {
+      const t = targets + <usize>r * vb;
+      let tsum: f64 = 0;
+      for (let j = 0; j < V; j++) {
+        const y = <f64>load<f32>(t + (<usize>j << 2));
+        total += y * (logZ - <f64>load<f32>(o + (<usize>j << 2)));
+        tsum += y;
+      }
+      if (grad) {
+        const gr = grad + <usize>r * vb;
+        for (let j = 0; j < V; j++) {
+          const p = Math.exp(<f64>load<f32>(o + (<usize>j << 2)) - logZ);
+          store<f32>(gr + (<usize>j << 2), <f32>((p * tsum - <f64>load<f32>(t + (<usize>j << 2))) * scale));
+        }
+      }
+    }
+  }
+  return total;
+}

@@ -1,0 +1,457 @@
+/**
+ * The WebAssembly SIMD kernels behind the `Kernels` interface, and the memory they work in.
+ *
+ * Tensors live in one shared WebAssembly.Memory: `alloc()` hands out Float32Array views of it, so kernels receive
+ * plain byte offsets and nothing is copied. Shared memory is also what lets worker threads run the same kernels on
+ * the same weights, and a shared buffer is never detached when it grows, so views stay valid.
+ *
+ * Allocation: a bump pointer in the memory's header carves chunks (atomically, so threads can share it). Each thread
+ * has an arena of chunks for scoped allocations — reset wholesale at endScope, so a training step reuses the same
+ * memory every batch — and a size-keyed free list for long-lived buffers, refilled by a FinalizationRegistry.
+ * Arrays that are not in wasm memory still work: they are staged through the arena (slower, same results).
+ */
+import type { Act, Kernels } from '../kernels.js';
+
+interface KernelExports {
+  gemm(
+    tA: number,
+    tB: number,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    scratch: number,
+  ): void;
+  addBias(x: number, M: number, N: number, ldx: number, bias: number): void;
+  sumRows(x: number, M: number, N: number, ldx: number, out: number): void;
+  activate(code: number, x: number, M: number, N: number, ldx: number): void;
+  activateBackward(code: number, y: number, dy: number, M: number, N: number, ld: number): void;
+  gatherRows(idx: number, R: number, W: number, N: number, out: number, scale: number, acc: number): void;
+  scatterAddRows(idx: number, R: number, dOut: number, N: number, dW: number, scale: number): void;
+  mulInPlace(x: number, m: number, n: number): void;
+  lstmCellForward(
+    N: number,
+    H: number,
+    gates: number,
+    cPrev: number,
+    c: number,
+    h: number,
+    act: number,
+    rec: number,
+  ): void;
+  lstmCellBackward(
+    N: number,
+    H: number,
+    gates: number,
+    cPrev: number,
+    c: number,
+    dh: number,
+    dc: number,
+    dGates: number,
+    act: number,
+    rec: number,
+  ): void;
+  softmaxCrossEntropy(
+    logits: number,
+    R: number,
+    V: number,
+    labels: number,
+    targets: number,
+    grad: number,
+    scale: number,
+  ): number;
+}
+
+export const PAGE = 65536;
+/** Bytes reserved for the module's static data and our header; allocations start here. */
+export const HEAP_BASE = 17 * PAGE;
+/** Byte address of the shared bump pointer (an i32 just below HEAP_BASE). */
+const TOP_ADDR = HEAP_BASE - 64;
+const CHUNK = 8 << 20;
+const ALIGN = 64;
+
+type Typed = Float32Array | Int32Array;
+
+interface Chunk {
+  ptr: number;
+  size: number;
+}
+
+export class WasmKernels implements Kernels {
+  readonly name: string;
+  private readonly x: KernelExports;
+  private readonly header: Int32Array;
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private chunks: Chunk[] = [];
+  private chunkIndex = 0;
+  private chunkOffset = 0;
+  private depth = 0;
+  private readonly free = new Map<number, number[]>();
+  private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
+    const list = this.free.get(bytes) ?? [];
+    list.push(ptr);
+    this.free.set(bytes, list);
+  });
+
+  /**
+   * @param init true for the first instance over a memory (sets up the header); false in worker threads.
+   */
+  constructor(
+    readonly module: WebAssembly.Module,
+    readonly memory: WebAssembly.Memory,
+    readonly variant: 'simd' | 'relaxed',
+    init: boolean,
+  ) {
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        memory,
+        abort: () => {
+          throw new Error('recur wasm kernel aborted');
+        },
+      },
+    });
+    this.x = instance.exports as unknown as KernelExports;
+    this.name = `wasm-${variant}`;
+    if (memory.buffer.byteLength < HEAP_BASE)
+      memory.grow(Math.ceil((HEAP_BASE - memory.buffer.byteLength) / PAGE));
+    this.header = new Int32Array(memory.buffer, TOP_ADDR, 4);
+    if (init) Atomics.store(this.header, 0, HEAP_BASE);
+    this.buffers.add(memory.buffer);
+  }
+
+  // ----- memory -----
+
+  /** Carves `bytes` from the shared bump pointer, growing the memory when needed. */
+  private carve(bytes: number): number {
+    const size = Math.ceil(bytes / ALIGN) * ALIGN;
+    const ptr = Atomics.add(this.header, 0, size);
+    const end = ptr + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    return ptr;
+  }
+
+  private bytesFor(n: number): number {
+    return Math.max(ALIGN, Math.ceil((n * 4) / ALIGN) * ALIGN);
+  }
+
+  private scopedPtr(bytes: number): number {
+    for (;;) {
+      const chunk = this.chunks[this.chunkIndex];
+      if (chunk && this.chunkOffset + bytes <= chunk.size) {
+        const p = chunk.ptr + this.chunkOffset;
+        this.chunkOffset += bytes;
+        return p;
+      }
+      if (chunk && this.chunkIndex + 1 < this.chunks.length) {
+        this.chunkIndex++;
+        this.chunkOffset = 0;
+        continue;
+      }
+      const size = Math.max(CHUNK, bytes);
+      this.chunks.push({ ptr: this.carve(size), size });
+      this.chunkIndex = this.chunks.length - 1;
+      this.chunkOffset = 0;
+    }
+  }
+
+  private rawAlloc(n: number): { ptr: number; buffer: ArrayBufferLike; permanent: boolean; bytes: number } {
+    const bytes = this.bytesFor(n);
+    let ptr: number;
+    let permanent = false;
+    if (this.depth > 0) ptr = this.scopedPtr(bytes);
+    else {
+      permanent = true;
+      ptr = this.free.get(bytes)?.pop() ?? this.carve(bytes);
+    }
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    return { ptr, buffer, permanent, bytes };
+  }
+
+  alloc(n: number): Float32Array {
+    const { ptr, buffer, permanent, bytes } = this.rawAlloc(n);
+    const view = new Float32Array(buffer, ptr, n);
+    view.fill(0);
+    if (permanent) this.registry.register(view, { ptr, bytes });
+    return view;
+  }
+
+  allocInt32(n: number): Int32Array {
+    const { ptr, buffer, permanent, bytes } = this.rawAlloc(n);
+    const view = new Int32Array(buffer, ptr, n);
+    view.fill(0);
+    if (permanent) this.registry.register(view, { ptr, bytes });
+    return view;
+  }
+
+  beginScope(): number {
+    this.depth++;
+    // Encode the arena position in one number: chunk index and offset.
+    return this.chunkIndex * 2 ** 32 + this.chunkOffset;
+  }
+
+  endScope(mark: number): void {
+    if (this.depth === 0) throw new Error('endScope without beginScope');
+    this.depth--;
+    this.chunkIndex = Math.floor(mark / 2 ** 32);
+    this.chunkOffset = mark % 2 ** 32;
+  }
+
+  /** Bytes of wasm memory in use by this process (high-water mark of the bump pointer). */
+  get memoryBytes(): number {
+    return Atomics.load(this.header, 0);
+  }
+
+  isResident(a: Typed): boolean {
+    return this.buffers.has(a.buffer);
+  }
+
+  // ----- staging of arrays outside wasm memory -----
+
+  private staged: { src: Typed; copy: Typed; write: boolean }[] = [];
+
+  /** Byte address of a[0], staging a copy into wasm memory when a lives elsewhere. */
+  private p(a: Typed, write: boolean): number {
+    if (this.buffers.has(a.buffer)) return a.byteOffset;
+    const copy = a instanceof Float32Array ? this.alloc(a.length) : this.allocInt32(a.length);
+    copy.set(a);
+    this.staged.push({ src: a, copy, write });
+    return copy.byteOffset;
+  }
+
+  private begin(): number {
+    return this.beginScope();
+  }
+
+  private finish(mark: number): void {
+    for (const s of this.staged) if (s.write) s.src.set(s.copy);
+    this.staged.length = 0;
+    this.endScope(mark);
+  }
+
+  // ----- kernels -----
+
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void {
+    const m = this.begin();
+    const scratch = transA && transB ? this.alloc(M * K).byteOffset : 0;
+    this.x.gemm(
+      +transA,
+      +transB,
+      M,
+      N,
+      K,
+      this.p(A, false) + aOff * 4,
+      lda,
+      this.p(B, false) + bOff * 4,
+      ldb,
+      this.p(C, true) + cOff * 4,
+      ldc,
+      +accumulate,
+      scratch,
+    );
+    this.finish(m);
+  }
+
+  addBias(
+    x: Float32Array,
+    off: number,
+    M: number,
+    N: number,
+    ldx: number,
+    bias: Float32Array,
+    bOff: number,
+  ): void {
+    const m = this.begin();
+    this.x.addBias(this.p(x, true) + off * 4, M, N, ldx, this.p(bias, false) + bOff * 4);
+    this.finish(m);
+  }
+
+  sumRows(
+    x: Float32Array,
+    off: number,
+    M: number,
+    N: number,
+    ldx: number,
+    out: Float32Array,
+    oOff: number,
+  ): void {
+    const m = this.begin();
+    this.x.sumRows(this.p(x, false) + off * 4, M, N, ldx, this.p(out, true) + oOff * 4);
+    this.finish(m);
+  }
+
+  activate(act: Act, x: Float32Array, off: number, M: number, N: number, ldx: number): void {
+    const m = this.begin();
+    this.x.activate(act, this.p(x, true) + off * 4, M, N, ldx);
+    this.finish(m);
+  }
+
+  activateBackward(
+    act: Act,
+    y: Float32Array,
+    yOff: number,
+    dy: Float32Array,
+    dyOff: number,
+    M: number,
+    N: number,
+    ld: number,
+  ): void {
+    const m = this.begin();
+    this.x.activateBackward(act, this.p(y, false) + yOff * 4, this.p(dy, true) + dyOff * 4, M, N, ld);
+    this.finish(m);
+  }
+
+  gatherRows(
+    idx: Int32Array,
+    R: number,
+    W: Float32Array,
+    N: number,
+    out: Float32Array,
+    scale: Float32Array | null,
+    accumulate: boolean,
+  ): void {
+    const m = this.begin();
+    this.x.gatherRows(
+      this.p(idx, false),
+      R,
+      this.p(W, false),
+      N,
+      this.p(out, true),
+      scale ? this.p(scale, false) : 0,
+      +accumulate,
+    );
+    this.finish(m);
+  }
+
+  scatterAddRows(
+    idx: Int32Array,
+    R: number,
+    dOut: Float32Array,
+    N: number,
+    dW: Float32Array,
+    scale: Float32Array | null,
+  ): void {
+    const m = this.begin();
+    this.x.scatterAddRows(
+      this.p(idx, false),
+      R,
+      this.p(dOut, false),
+      N,
+      this.p(dW, true),
+      scale ? this.p(scale, false) : 0,
+    );
+    this.finish(m);
+  }
+
+  lstmCellForward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    cPrev: Float32Array,
+    cpOff: number,
+    c: Float32Array,
+    cOff: number,
+    h: Float32Array,
+    hOff: number,
+    act: Act,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.lstmCellForward(
+      N,
+      H,
+      this.p(gates, true) + gOff * 4,
+      this.p(cPrev, false) + cpOff * 4,
+      this.p(c, true) + cOff * 4,
+      this.p(h, true) + hOff * 4,
+      act,
+      recAct,
+    );
+    this.finish(m);
+  }
+
+  lstmCellBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    cPrev: Float32Array,
+    cpOff: number,
+    c: Float32Array,
+    cOff: number,
+    dh: Float32Array,
+    dc: Float32Array,
+    dGates: Float32Array,
+    dgOff: number,
+    act: Act,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.lstmCellBackward(
+      N,
+      H,
+      this.p(gates, false) + gOff * 4,
+      this.p(cPrev, false) + cpOff * 4,
+      this.p(c, false) + cOff * 4,
+      this.p(dh, false),
+      this.p(dc, true),
+      this.p(dGates, true) + dgOff * 4,
+      act,
+      recAct,
+    );
+    this.finish(m);
+  }
+
+  mulInPlace(x: Float32Array, xOff: number, mask: Float32Array, mOff: number, n: number): void {
+    const m = this.begin();
+    this.x.mulInPlace(this.p(x, true) + xOff * 4, this.p(mask, false) + mOff * 4, n);
+    this.finish(m);
+  }
+
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    R: number,
+    V: number,
+    labels: Int32Array | null,
+    targets: Float32Array | null,
+    grad: Float32Array | null,
+    gradScale: number,
+  ): number {
+    const m = this.begin();
+    const r = this.x.softmaxCrossEntropy(
+      this.p(logits, false),
+      R,
+      V,
+      labels ? this.p(labels, false) : 0,
+      targets ? this.p(targets, false) : 0,
+      grad ? this.p(grad, true) : 0,
+      gradScale,
+    );
+    this.finish(m);
+    return r;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Every WebAssembly kernel against the reference kernels on random shapes, including awkward sizes (1, 3, 17, 129),
+ * for both builds (plain SIMD and relaxed SIMD where this runtime validates it), on resident and staged arrays.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import '../src/node/wasm_flags.js';
+import { Act, type Kernels } from '../src/core/kernels.js';
+import { Random } from '../src/core/random.js';
+import { referenceKernels as ref } from '../src/core/reference_kernels.js';
+import { kernelModule, createWasmKernels } from '../src/core/wasm/load.js';
+import { assertClose } from './helpers.js';
+
+const SIZES = [1, 3, 4, 8, 17, 33, 129];
+
+function rand(k: Kernels, n: number, rng: Random, resident: boolean): Float32Array {
+  const a = resident ? k.alloc(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
+  return a;
+}
+
+const variants: ('simd' | 'relaxed')[] = ['simd'];
+if (kernelModule('relaxed')?.variant === 'relaxed') variants.push('relaxed');
+
+for (const variant of variants) {
+  describe(`wasm ${variant} kernels ≡ reference kernels`, () => {
+    const k = createWasmKernels(variant)!;
+    it('loads the requested build', () => assert.equal(k.name, `wasm-${variant}`));
+
+    it('gemm, all transposes, strides, offsets, accumulate', () => {
+      const rng = new Random(1);
+      for (const M of SIZES) {
+        for (const N of [1, 3, 8, 17, 129]) {
+          for (const K of [1, 3, 17, 129]) {
+            for (const tA of [false, true]) {
+              for (const tB of [false, true]) {
+                const acc = rng.next() < 0.5;
+                const lda = (tA ? M : K) + 2;
+                const ldb = (tB ? K : N) + 1;
+                const ldc = N + 3;
+                const A = rand(k, (tA ? K : M) * lda + 5, rng, true);
+                const B = rand(k, (tB ? N : K) * ldb + 7, rng, rng.next() < 0.8);
+                const C1 = rand(k, M * ldc + 4, rng, true);
+                const C2 = Float32Array.from(C1);
+                k.gemm(tA, tB, M, N, K, A, 5, lda, B, 7, ldb, C1, 4, ldc, acc);
+                ref.gemm(tA, tB, M, N, K, A, 5, lda, B, 7, ldb, C2, 4, ldc, acc);
+                assertClose(
+                  C1,
+                  C2,
+                  2e-5 * Math.sqrt(K),
+                  `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}`,
+                );
+              }
+            }
+          }
+        }
+      }
+    });
+
+    it('activations, backward, bias, row sums, masks', () => {
+      const rng = new Random(2);
+      for (const M of [1, 3, 17]) {
+        for (const N of SIZES) {
+          for (const act of [Act.Linear, Act.Relu, Act.Tanh, Act.Sigmoid, Act.HardSigmoid, Act.Softmax]) {
+            const x1 = rand(k, M * (N + 1), rng, true);
+            for (let i = 0; i < x1.length; i++) x1[i] *= 6;
+            const x2 = Float32Array.from(x1);
+            k.activate(act, x1, 0, M, N, N + 1);
+            ref.activate(act, x2, 0, M, N, N + 1);
+            assertClose(x1, x2, 2e-6, `activate ${act}`);
+            const d1 = rand(k, x1.length, rng, true);
+            const d2 = Float32Array.from(d1);
+            k.activateBackward(act, x2, 0, d1, 0, M, N, N + 1);
+            ref.activateBackward(act, x2, 0, d2, 0, M, N, N + 1);
+            assertClose(d1, d2, 1e-6, `activateBackward ${act}`);
+          }
+          const x1 = rand(k, M * N, rng, true);
+          const x2 = Float32Array.from(x1);
+          const b = rand(k, N, rng, false);
+          k.addBias(x1, 0, M, N, N, b, 0);
+          ref.addBias(x2, 0, M, N, N, b, 0);
+          assertClose(x1, x2, 0, 'addBias');
+          const s1 = rand(k, N, rng, true);
+          const s2 = Float32Array.from(s1);
+          k.sumRows(x1, 0, M, N, N, s1, 0);
+          ref.sumRows(x2, 0, M, N, N, s2, 0);
+          assertClose(s1, s2, 1e-5, 'sumRows');
+          const m = rand(k, M * N, rng, true);
+          k.mulInPlace(x1, 0, m, 0, M * N);
+          ref.mulInPlace(x2, 0, m, 0, M * N);
+          assertClose(x1, x2, 0, 'mulInPlace');
+        }
+      }
+    });
+
+    it('gather / scatter of rows (the one-hot products), with and without scale', () => {
+      const rng = new Random(3);
+      for (const N of SIZES) {
+        const V = 11;
+        const R = 17;
+        const W = rand(k, V * N, rng, true);
+        const idx = k.allocInt32(R);
+        for (let r = 0; r < R; r++) idx[r] = r === 5 ? -1 : rng.int(V);
+        const scale = rng.next() < 0.5 ? rand(k, R, rng, true) : null;
+        const o1 = rand(k, R * N, rng, true);
+        const o2 = Float32Array.from(o1);
+        k.gatherRows(idx, R, W, N, o1, scale, true);
+        ref.gatherRows(idx, R, W, N, o2, scale, true);
+        assertClose(o1, o2, 1e-6, 'gatherRows');
+        const w1 = rand(k, V * N, rng, true);
+        const w2 = Float32Array.from(w1);
+        k.scatterAddRows(idx, R, o1, N, w1, scale);
+        ref.scatterAddRows(idx, R, o2, N, w2, scale);
+        assertClose(w1, w2, 1e-5, 'scatterAddRows');
+      }
+    });
+
+    it('LSTM cell forward and backward', () => {
+      const rng = new Random(4);
+      for (const N of [1, 3, 17]) {
+        for (const H of SIZES) {
+          for (const rec of [Act.Sigmoid, Act.HardSigmoid]) {
+            const g1 = rand(k, N * 4 * H, rng, true).map((v) => v * 4);
+            const g2 = Float32Array.from(g1);
+            const cp = rand(k, N * H, rng, true);
+            const c1 = k.alloc(N * H);
+            const c2 = new Float32Array(N * H);
+            const h1 = k.alloc(N * H);
+            const h2 = new Float32Array(N * H);
+            k.lstmCellForward(N, H, g1, 0, cp, 0, c1, 0, h1, 0, Act.Tanh, rec);
+            ref.lstmCellForward(N, H, g2, 0, cp, 0, c2, 0, h2, 0, Act.Tanh, rec);
+            assertClose(g1, g2, 2e-6, 'gates');
+            assertClose(c1, c2, 2e-6, 'c');
+            assertClose(h1, h2, 2e-6, 'h');
+            const dh = rand(k, N * H, rng, true);
+            const dc1 = rand(k, N * H, rng, true);
+            const dc2 = Float32Array.from(dc1);
+            const dg1 = k.alloc(N * 4 * H);
+            const dg2 = new Float32Array(N * 4 * H);
+            k.lstmCellBackward(N, H, g2, 0, cp, 0, c2, 0, dh, dc1, dg1, 0, Act.Tanh, rec);
+            ref.lstmCellBackward(N, H, g2, 0, cp, 0, c2, 0, dh, dc2, dg2, 0, Act.Tanh, rec);
+            assertClose(dg1, dg2, 2e-6, 'dGates');
+            assertClose(dc1, dc2, 2e-6, 'dc');
+          }
+        }
+      }
+    });
+
+    it('softmax cross-entropy, labels and dense targets', () => {
+      const rng = new Random(5);
+      for (const V of SIZES) {
+        const R = 9;
+        const logits = rand(k, R * V, rng, true).map((v) => v * 10);
+        const labels = k.allocInt32(R);
+        for (let r = 0; r < R; r++) labels[r] = rng.int(V);
+        const dense = rand(k, R * V, rng, true).map(Math.abs);
+        for (const [lab, tgt] of [
+          [labels, null],
+          [null, dense],
+        ] as const) {
+          const g1 = k.alloc(R * V);
+          const g2 = new Float32Array(R * V);
+          const l1 = k.softmaxCrossEntropy(logits, R, V, lab, tgt, g1, 0.5);
+          const l2 = ref.softmaxCrossEntropy(logits, R, V, lab, tgt, g2, 0.5);
+          assert.ok(Math.abs(l1 - l2) < 1e-4 * Math.max(1, Math.abs(l2)), `loss ${l1} vs ${l2}`);
+          assertClose(g1, g2, 1e-6, 'grad');
+        }
+      }
+    });
+
+    it('scoped allocations are reused; long-lived ones are not overwritten', () => {
+      const keep = k.alloc(100).fill(7);
+      const m1 = k.beginScope();
+      const a = k.alloc(1000);
+      k.endScope(m1);
+      const m2 = k.beginScope();
+      const b = k.alloc(1000);
+      assert.equal(a.byteOffset, b.byteOffset);
+      assert.ok(
+        b.every((v) => v === 0),
+        'scoped memory comes back zeroed',
+      );
+      k.endScope(m2);
+      assert.ok(keep.every((v) => v === 7));
+    });
+  });
+}
