@@ -16,29 +16,61 @@
 // GEMM: C[M,N] = op(A)·op(B) (+ C). NN and TN use a 4×8 register tile (8 accumulators of f32x4); NT computes dot
 // products with a 2×4 tile over k; TT packs A.
 
+// 4×8 tile of C += A·B over kc steps. NN: A rows at a0..a3 advance 4 bytes per k. TN: A[k, i..i+3] sits at
+// a0 + 0/4/8/12 and advances aKStep per k. Separate pointers and immediate offsets keep address arithmetic out of
+// the loop.
 // @ts-ignore: decorator
-@inline function kernelNN4x8(K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
+@inline function tile4x8(K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let pa = a;
   let pb = b;
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    const a0 = v128.load32_splat(pa);
-    const a1 = v128.load32_splat(pa + aRowStep);
-    const a2 = v128.load32_splat(pa + 2 * aRowStep);
-    const a3 = v128.load32_splat(pa + 3 * aRowStep);
-    c00 = madd(a0, b0, c00);
-    c01 = madd(a0, b1, c01);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    pa += aKStep;
-    pb += ldb;
+  if (aKStep == 4) {
+    let p0 = a;
+    let p1 = a + aRowStep;
+    let p2 = p1 + aRowStep;
+    let p3 = p2 + aRowStep;
+    const end = p0 + (<usize>K << 2);
+    while (p0 < end) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      const a0 = v128.load32_splat(p0);
+      const a1 = v128.load32_splat(p1);
+      c00 = madd(a0, b0, c00);
+      c01 = madd(a0, b1, c01);
+      const a2 = v128.load32_splat(p2);
+      c10 = madd(a1, b0, c10);
+      c11 = madd(a1, b1, c11);
+      const a3 = v128.load32_splat(p3);
+      c20 = madd(a2, b0, c20);
+      c21 = madd(a2, b1, c21);
+      c30 = madd(a3, b0, c30);
+      c31 = madd(a3, b1, c31);
+      p0 += 4;
+      p1 += 4;
+      p2 += 4;
+      p3 += 4;
+      pb += ldb;
+    }
+  } else {
+    let pa = a;
+    for (let k = 0; k < K; k++) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      const a0 = v128.load32_splat(pa);
+      const a1 = v128.load32_splat(pa, 4);
+      c00 = madd(a0, b0, c00);
+      c01 = madd(a0, b1, c01);
+      const a2 = v128.load32_splat(pa, 8);
+      c10 = madd(a1, b0, c10);
+      c11 = madd(a1, b1, c11);
+      const a3 = v128.load32_splat(pa, 12);
+      c20 = madd(a2, b0, c20);
+      c21 = madd(a2, b1, c21);
+      c30 = madd(a3, b0, c30);
+      c31 = madd(a3, b1, c31);
+      pa += aKStep;
+      pb += ldb;
+    }
   }
   if (acc) {
     c00 = f32x4.add(c00, v128.load(c));
@@ -91,16 +123,24 @@
 }
 
 // C = op(A)·B where op(A)[i,k] lives at a + i·aRowStep + k·aKStep (bytes): NN has (lda·4, 4), TN has (4, lda·4).
+// Blocked over k (KC rows of B at a time) so the panels stay in L2 when K is large (the batched weight gradients
+// have K = T·N); within a block, column panels of 8 run outermost so each B panel stays in L1 across all rows.
+const KC: i32 = 256;
 function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
   const N8 = N & ~7;
-  let i = 0;
-  for (; i + 4 <= M; i += 4) {
-    const ai = a + <usize>i * aRowStep;
-    const ci = c + <usize>i * ldc;
-    for (let j = 0; j < N8; j += 8) kernelNN4x8(K, ai, aRowStep, aKStep, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), ldc, acc);
-    if (N8 < N) for (let r = 0; r < 4; r++) rowNN(N, K, ai + <usize>r * aRowStep, aKStep, b, ldb, ci + <usize>r * ldc, acc, N8);
+  const M4 = M & ~3;
+  for (let kb = 0; kb < K; kb += KC) {
+    const kc = min(KC, K - kb);
+    const accb = acc || kb > 0;
+    const ak = a + <usize>kb * aKStep;
+    const bk = b + <usize>kb * ldb;
+    for (let j = 0; j < N8; j += 8) {
+      const bj = bk + (<usize>j << 2);
+      for (let i = 0; i < M4; i += 4) tile4x8(kc, ak + <usize>i * aRowStep, aRowStep, aKStep, bj, ldb, c + <usize>i * ldc + (<usize>j << 2), ldc, accb);
+    }
+    if (N8 < N) for (let i = 0; i < M4; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, N8);
+    for (let i = M4; i < M; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, 0);
   }
-  for (; i < M; i++) rowNN(N, K, a + <usize>i * aRowStep, aKStep, b, ldb, c + <usize>i * ldc, acc, 0);
 }
 
 // C = A·Bᵀ with B stored [N, K]: dot products over k, a 2×4 tile.

@@ -50,3 +50,27 @@ export function scoped<T>(fn: () => T): T {
     k.endScope(mark);
   }
 }
+
+/** A zeroed buffer from the active kernels (scoped inside `scoped()`, long-lived outside). */
+export function alloc(n: number): Float32Array {
+  return kernels().alloc(n);
+}
+
+export function allocInt32(n: number): Int32Array {
+  return kernels().allocInt32(n);
+}
+
+/** A copy of a in kernel memory (scoped inside `scoped()`). */
+export function copyOf(a: Float32Array): Float32Array {
+  const out = kernels().alloc(a.length);
+  out.set(a);
+  return out;
+}
+
+/** A long-lived copy of a in kernel memory, even inside a scope (weights, carried states). */
+export function persistentCopy(a: ArrayLike<number>): Float32Array {
+  const k = kernels();
+  const out = k.allocPersistent(a.length);
+  out.set(a);
+  return out;
+}

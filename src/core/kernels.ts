@@ -26,6 +26,8 @@ export interface Kernels {
    */
   alloc(n: number): Float32Array;
   allocInt32(n: number): Int32Array;
+  /** A zeroed buffer that outlives any open scope (weights, optimizer slots, carried states). */
+  allocPersistent(n: number): Float32Array;
   /** Opens an allocation scope; returns a mark for endScope. Scopes nest. */
   beginScope(): number;
   /** Releases everything allocated since the matching beginScope. */

@@ -49,6 +49,7 @@ export const referenceKernels: Kernels = {
 
   alloc: (n) => new Float32Array(n),
   allocInt32: (n) => new Int32Array(n),
+  allocPersistent: (n) => new Float32Array(n),
   beginScope: () => 0,
   endScope: () => undefined,
 

@@ -1,5 +1,5 @@
 /** Activation layer: y = f(x) elementwise (softmax over the last axis). Caches y. */
-import { kernels } from '../core/backend.js';
+import { copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -40,7 +40,7 @@ export class Activation extends Layer {
     this.checkInput(x, false);
     const t = x as Tensor;
     const last = t.shape[t.shape.length - 1];
-    const out = t.data.slice();
+    const out = copyOf(t.data);
     this.logits = opts.logits === true;
     if (!this.logits) kernels().activate(activationCode(this.activation), out, 0, t.size / last, last, last);
     this.y = new Tensor(out, t.shape);
@@ -50,7 +50,7 @@ export class Activation extends Layer {
   backward(dy: Tensor): Tensor {
     if (!this.y) throw new Error(`activation '${this.name}': backward called before forward`);
     const last = dy.shape[dy.shape.length - 1];
-    const dx = dy.data.slice();
+    const dx = copyOf(dy.data);
     if (!this.logits) {
       kernels().activateBackward(
         activationCode(this.activation),

@@ -3,7 +3,7 @@
  * Given int32 indices [N] or [N, T] it reads them as one-hot over D and gathers rows of W.
  * Memory: caches x (or the indices) and y.
  */
-import { kernels } from '../core/backend.js';
+import { alloc, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -107,7 +107,7 @@ export class Dense extends Layer {
     const U = this.units;
     const W = this.weights[0].value;
     const rows = x.dtype === 'int32' ? x.size : x.size / D;
-    const out = new Float32Array(rows * U);
+    const out = alloc(rows * U);
     if (x instanceof IndexTensor) {
       checkIndices(x, D, this.name);
       k.gatherRows(x.data, rows, W, U, out, null, false);
@@ -131,7 +131,7 @@ export class Dense extends Layer {
     const D = this.inputShape![this.inputShape!.length - 1] as number;
     const U = this.units;
     const rows = y.size / U;
-    const dz = dy.data.slice();
+    const dz = copyOf(dy.data);
     if (!this.logits) k.activateBackward(activationCode(this.activation), y.data, 0, dz, 0, rows, U, U);
     const [kernel, bias] = this.weights;
     if (this.useBias) k.sumRows(dz, 0, rows, U, U, bias.grad, 0);
@@ -140,7 +140,7 @@ export class Dense extends Layer {
       return null;
     }
     k.gemm(true, false, D, U, rows, x.data, 0, D, dz, 0, U, kernel.grad, 0, U, true);
-    const dx = new Float32Array(x.size);
+    const dx = alloc(x.size);
     k.gemm(false, true, rows, D, U, dz, 0, U, kernel.value, 0, U, dx, 0, D, false);
     return new Tensor(dx, x.shape);
   }

@@ -2,7 +2,7 @@
  * Dropout: during training zeroes each element with probability `rate` and scales the rest by 1/(1−rate)
  * (inverted dropout, as Keras); identity at inference. Caches the mask.
  */
-import { kernels } from '../core/backend.js';
+import { alloc, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -44,14 +44,14 @@ export class Dropout extends Layer {
       return t;
     }
     this.mask = dropoutMask(t.size, this.rate, opts.rng);
-    const out = t.data.slice();
+    const out = copyOf(t.data);
     kernels().mulInPlace(out, 0, this.mask, 0, out.length);
     return new Tensor(out, t.shape);
   }
 
   backward(dy: Tensor): Tensor {
     if (!this.mask) return dy;
-    const dx = dy.data.slice();
+    const dx = copyOf(dy.data);
     kernels().mulInPlace(dx, 0, this.mask, 0, dx.length);
     return new Tensor(dx, dy.shape);
   }
@@ -63,7 +63,7 @@ export class Dropout extends Layer {
 
 /** A mask of 0 and 1/(1−rate), drawn from rng. */
 export function dropoutMask(n: number, rate: number, rng: Random): Float32Array {
-  const m = new Float32Array(n);
+  const m = alloc(n);
   const keep = 1 / (1 - rate);
   for (let i = 0; i < n; i++) m[i] = rng.next() < rate ? 0 : keep;
   return m;

@@ -13,7 +13,7 @@
  * δh_{t−1} = δh⊙z + (recurrent pre-activation grads)·Uᵀ; ∂U and ∂W are GEMMs batched over all timesteps.
  * Memory per batch (floats): gates T·N·3H, hidden (T+1)·N·H, plus T·N·3H (rp, resetAfter) or T·N·H (r⊙h).
  */
-import { kernels } from '../core/backend.js';
+import { alloc, kernels } from '../core/backend.js';
 import { actGradFromOutput, applyAct } from '../core/reference_kernels.js';
 import {
   activationCode,
@@ -63,7 +63,7 @@ export class GRU extends RNN {
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
     const hs = this.hs;
-    this.aux = new Float32Array(this.resetAfter ? T * N * G : T * NH);
+    this.aux = alloc(this.resetAfter ? T * N * G : T * NH);
     const aux = this.aux;
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
@@ -122,15 +122,15 @@ export class GRU extends RNN {
     const gates = this.gateCache;
     const hs = this.hs;
     const aux = this.aux;
-    const dxp = new Float32Array(T * N * G);
-    const drp = this.resetAfter ? new Float32Array(T * N * G) : null;
-    const dh = new Float32Array(NH);
-    const dhm = new Float32Array(NH);
+    const dxp = alloc(T * N * G);
+    const drp = this.resetAfter ? alloc(T * N * G) : null;
+    const dh = alloc(NH);
+    const dhm = alloc(NH);
     if (dFinal) dh.set(dFinal[0]);
     for (let s = T - 1; s >= 0; s--) {
       const g0 = s * N * G;
       for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
-      const next = new Float32Array(NH); // δh_{t−1}
+      const next = alloc(NH); // δh_{t−1}
       if (drp) {
         for (let n = 0; n < N; n++) {
           const g = g0 + n * G;
@@ -166,7 +166,7 @@ export class GRU extends RNN {
           }
         }
         // δ(r⊙h_m) = δâ·U_hᵀ
-        const drh = new Float32Array(NH);
+        const drh = alloc(NH);
         k.gemm(false, true, N, H, H, dxp, g0 + 2 * H, G, this.weights[1].value, 2 * H, G, drh, 0, H, false);
         dhm.fill(0);
         for (let n = 0; n < N; n++) {

@@ -3,6 +3,7 @@
  * needs (one batch in flight per layer instance), `backward` accumulates weight gradients and returns ∂L/∂input.
  * Shapes here exclude the batch axis; `null` marks a length fixed only by the data (e.g. T).
  */
+import { kernels, persistentCopy } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
@@ -23,13 +24,16 @@ export interface LayerArgs {
 /** A weight with its gradient buffer. `name` is the short Keras name ('kernel'); files use `layer/kernel`. */
 export class Weight {
   readonly grad: Float32Array;
+  /** Lives in kernel memory (wasm memory for the fast kernels). */
+  readonly value: Float32Array;
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
-    public value: Float32Array,
+    initial: ArrayLike<number>,
     public trainable = true,
   ) {
-    this.grad = new Float32Array(value.length);
+    this.value = persistentCopy(initial);
+    this.grad = kernels().allocPersistent(initial.length);
   }
 }
 

@@ -14,7 +14,7 @@
  * as the gate buffer; backward adds T·N·4H for δz.
  * `unitForgetBias` (Keras default true) starts the forget-gate bias at 1.
  */
-import { kernels } from '../core/backend.js';
+import { alloc, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import {
   activationCode,
@@ -63,7 +63,7 @@ export class LSTM extends RNN {
     const U = this.weights[1].value;
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
-    this.cs = new Float32Array((T + 1) * NH);
+    this.cs = alloc((T + 1) * NH);
     this.cs.set(extra[0]);
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
@@ -87,7 +87,7 @@ export class LSTM extends RNN {
   }
 
   protected finalExtraStates(): Float32Array[] {
-    return [this.cs.slice(this.T * this.N * this.units)];
+    return [copyOf(this.cs.subarray(this.T * this.N * this.units))];
   }
 
   protected backSteps(
@@ -100,9 +100,9 @@ export class LSTM extends RNN {
     const k = kernels();
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
-    const dz = new Float32Array(T * N * 4 * H);
-    const dh = new Float32Array(NH);
-    const dc = new Float32Array(NH);
+    const dz = alloc(T * N * 4 * H);
+    const dh = alloc(NH);
+    const dc = alloc(NH);
     if (dFinal) {
       dh.set(dFinal[0]);
       dc.set(dFinal[1]);

@@ -11,7 +11,7 @@
  * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
  * one-hot ⊙ mask.
  */
-import { kernels } from '../core/backend.js';
+import { alloc, allocInt32, copyOf, kernels, persistentCopy } from '../core/backend.js';
 import { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
@@ -201,7 +201,7 @@ export abstract class RNN extends Layer {
     if (states.length !== this.stateCount) {
       throw new Error(`${this.className} '${this.name}': expected ${this.stateCount} state tensors`);
     }
-    this.carried = states.map((s) => s.data.slice());
+    this.carried = states.map((s) => persistentCopy(s.data));
   }
 
   /** Current carried state (stateful layers), each [N, H]. */
@@ -247,9 +247,9 @@ export abstract class RNN extends Layer {
     const k = kernels();
 
     // Initial states.
-    const h0 = new Float32Array(N * H);
+    const h0 = alloc(N * H);
     const extra: Float32Array[] = [];
-    for (let i = 1; i < this.stateCount; i++) extra.push(new Float32Array(N * H));
+    for (let i = 1; i < this.stateCount; i++) extra.push(alloc(N * H));
     const given = initialState?.map((s) => s.data) ?? (this.stateful ? this.carried : null);
     if (given) {
       if (given.length !== this.stateCount || given.some((s) => s.length !== N * H)) {
@@ -274,12 +274,12 @@ export abstract class RNN extends Layer {
     // Input projection XP[T·N, G·H], time-major in processing order.
     const GH = this.gates * H;
     const W = this.weights[0].value;
-    const xp = new Float32Array(T * N * GH);
+    const xp = alloc(T * N * GH);
     this.xWasIndex = x instanceof IndexTensor;
     if (x instanceof IndexTensor) {
       checkIndices(x, D, this.name);
-      const idx = new Int32Array(T * N);
-      const scale = this.inMask ? new Float32Array(T * N) : null;
+      const idx = allocInt32(T * N);
+      const scale = this.inMask ? alloc(T * N) : null;
       for (let s = 0; s < T; s++) {
         const t = this.goBackwards ? T - 1 - s : s;
         for (let n = 0; n < N; n++) {
@@ -294,7 +294,7 @@ export abstract class RNN extends Layer {
       this.xTM = null;
     } else {
       const xs = x.data;
-      const xtm = new Float32Array(T * N * D);
+      const xtm = alloc(T * N * D);
       for (let s = 0; s < T; s++) {
         const t = this.goBackwards ? T - 1 - s : s;
         for (let n = 0; n < N; n++) {
@@ -310,20 +310,20 @@ export abstract class RNN extends Layer {
     }
     if (this.useBias) k.addBias(xp, 0, T * N, GH, GH, this.weights[2].value, 0);
 
-    this.hs = new Float32Array((T + 1) * N * H);
+    this.hs = alloc((T + 1) * N * H);
     this.hs.set(h0);
-    this.hm = this.recMask ? new Float32Array(T * N * H) : this.hs;
+    this.hm = this.recMask ? alloc(T * N * H) : this.hs;
     this.runSteps(xp, extra);
 
     // Final states.
-    const hT = this.hs.slice(T * N * H, (T + 1) * N * H);
-    const finals = [hT, ...this.finalExtraStates()];
+    const hT = this.hs.subarray(T * N * H, (T + 1) * N * H);
+    const finals = [copyOf(hT), ...this.finalExtraStates()];
     this.finalStates = finals.map((s) => new Tensor(s, [N, H]));
-    if (this.stateful) this.carried = finals.map((s) => s.slice());
+    if (this.stateful) this.carried = finals.map((s) => persistentCopy(s));
 
     // Output.
-    if (!this.returnSequences) return new Tensor(hT.slice(), [N, H]);
-    const y = new Float32Array(N * T * H);
+    if (!this.returnSequences) return new Tensor(copyOf(hT), [N, H]);
+    const y = alloc(N * T * H);
     for (let s = 0; s < T; s++) {
       for (let n = 0; n < N; n++)
         y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
@@ -367,7 +367,7 @@ export abstract class RNN extends Layer {
     const GH = this.gates * H;
     const k = kernels();
 
-    const dhOut = new Float32Array(T * N * H);
+    const dhOut = alloc(T * N * H);
     if (this.returnSequences) {
       for (let s = 0; s < T; s++) {
         for (let n = 0; n < N; n++)
@@ -387,9 +387,9 @@ export abstract class RNN extends Layer {
     }
     const xtm = this.xTM!;
     k.gemm(true, false, D, GH, T * N, xtm, 0, D, dxp, 0, GH, kernel.grad, 0, GH, true);
-    const dxtm = new Float32Array(T * N * D);
+    const dxtm = alloc(T * N * D);
     k.gemm(false, true, T * N, D, GH, dxp, 0, GH, kernel.value, 0, GH, dxtm, 0, D, false);
-    const dx = new Float32Array(N * T * D);
+    const dx = alloc(N * T * D);
     for (let s = 0; s < T; s++) {
       const t = this.goBackwards ? T - 1 - s : s;
       for (let n = 0; n < N; n++) {
@@ -417,7 +417,7 @@ export abstract class RNN extends Layer {
       kernels().gemm(false, true, N, H, K, dr, drOff, GH, this.weights[1].value, uOff, GH, dh, 0, H, true);
       return;
     }
-    const tmp = new Float32Array(N * H);
+    const tmp = alloc(N * H);
     kernels().gemm(false, true, N, H, K, dr, drOff, GH, this.weights[1].value, uOff, GH, tmp, 0, H, false);
     kernels().mulInPlace(tmp, 0, this.recMask, 0, N * H);
     for (let i = 0; i < N * H; i++) dh[i] += tmp[i];

@@ -3,6 +3,7 @@
  * semantics. Training data may be tensors (`fit`) or a stream of batches (`fitDataset`), so large corpora never have
  * to be materialised. All randomness comes from the model's seed: the same seed gives bit-identical training.
  */
+import { alloc, scoped } from '../core/backend.js';
 import { Random } from '../core/random.js';
 import {
   IndexTensor,
@@ -265,15 +266,18 @@ export class Sequential implements CallbackModel {
     const { loss, optimizer } = this.requireCompiled('trainOnBatch');
     this.buildFor(x);
     const logitsPath = this.lossUsesLogits();
-    for (const l of this.layers) l.zeroGrads();
-    const out = this.forwardAll(x, true, logitsPath);
-    const grad = new Float32Array(out.size);
-    const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
-    this.backwardAll(new Tensor(grad, out.shape));
-    optimizer.applyGradients(this.namedWeights());
-    const logs: Logs = { loss: value };
-    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
-    return logs;
+    // Every buffer of the step comes from one scope, reused batch after batch.
+    return scoped(() => {
+      for (const l of this.layers) l.zeroGrads();
+      const out = this.forwardAll(x, true, logitsPath);
+      const grad = alloc(out.size);
+      const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
+      this.backwardAll(new Tensor(grad, out.shape));
+      optimizer.applyGradients(this.namedWeights());
+      const logs: Logs = { loss: value };
+      if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
+      return logs;
+    });
   }
 
   /** Outputs for x, computed in batches (inference mode). */
@@ -315,10 +319,12 @@ export class Sequential implements CallbackModel {
 
   private evaluateBatch(x: AnyTensor, y: AnyTensor, loss: LossName): Logs {
     const logitsPath = this.lossUsesLogits();
-    const out = this.forwardAll(x, false, logitsPath);
-    const logs: Logs = { loss: computeLoss(loss, out, y, null, logitsPath || this.fromLogits) };
-    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
-    return logs;
+    return scoped(() => {
+      const out = this.forwardAll(x, false, logitsPath);
+      const logs: Logs = { loss: computeLoss(loss, out, y, null, logitsPath || this.fromLogits) };
+      if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
+      return logs;
+    });
   }
 
   /** Evaluates a batch stream: mean loss weighted by batch size. */

@@ -161,11 +161,14 @@ export class WasmKernels implements Kernels {
     }
   }
 
-  private rawAlloc(n: number): { ptr: number; buffer: ArrayBufferLike; permanent: boolean; bytes: number } {
+  private rawAlloc(
+    n: number,
+    persistent = false,
+  ): { ptr: number; buffer: ArrayBufferLike; permanent: boolean; bytes: number } {
     const bytes = this.bytesFor(n);
     let ptr: number;
     let permanent = false;
-    if (this.depth > 0) ptr = this.scopedPtr(bytes);
+    if (this.depth > 0 && !persistent) ptr = this.scopedPtr(bytes);
     else {
       permanent = true;
       ptr = this.free.get(bytes)?.pop() ?? this.carve(bytes);
@@ -180,6 +183,14 @@ export class WasmKernels implements Kernels {
     const view = new Float32Array(buffer, ptr, n);
     view.fill(0);
     if (permanent) this.registry.register(view, { ptr, bytes });
+    return view;
+  }
+
+  allocPersistent(n: number): Float32Array {
+    const { ptr, buffer, bytes } = this.rawAlloc(n, true);
+    const view = new Float32Array(buffer, ptr, n);
+    view.fill(0);
+    this.registry.register(view, { ptr, bytes });
     return view;
   }
 
