@@ -64,7 +64,7 @@ export function gradCheckLayer(
     );
   const run = (): Tensor => {
     opts.before?.();
-    return layer.forward(x, { training, rng: new Random(seed) });
+    return layer.forward(x, { training, seed });
   };
   const y0 = run();
   const R = randomTensor([...y0.shape], new Random(99));

@@ -3,7 +3,7 @@
  * (inverted dropout, as Keras); identity at inference. Caches the mask.
  */
 import { alloc, copyOf, kernels } from '../core/backend.js';
-import type { Random } from '../core/random.js';
+import { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
   Layer,
@@ -43,7 +43,8 @@ export class Dropout extends Layer {
       this.mask = null;
       return t;
     }
-    this.mask = dropoutMask(t.size, this.rate, opts.rng);
+    const rows = t.shape[0];
+    this.mask = dropoutMask(rows, t.size / rows, this.rate, opts, this.salt());
     const out = copyOf(t.data);
     kernels().mulInPlace(out, 0, this.mask, 0, out.length);
     return new Tensor(out, t.shape);
@@ -61,10 +62,31 @@ export class Dropout extends Layer {
   }
 }
 
-/** A mask of 0 and 1/(1−rate), drawn from rng. */
-export function dropoutMask(n: number, rate: number, rng: Random): Float32Array {
-  const m = alloc(n);
+/**
+ * A [rows, rowLength] mask of 0 and 1/(1−rate). Row r is drawn from its own generator seeded by (batch seed, salt,
+ * rowOffset + r), so masks do not depend on how a batch is split across threads.
+ */
+export function dropoutMask(
+  rows: number,
+  rowLength: number,
+  rate: number,
+  opts: ForwardOptions,
+  salt: number,
+): Float32Array {
+  const m = alloc(rows * rowLength);
   const keep = 1 / (1 - rate);
-  for (let i = 0; i < n; i++) m[i] = rng.next() < rate ? 0 : keep;
+  const first = opts.rowOffset ?? 0;
+  for (let r = 0; r < rows; r++) {
+    const rng = new Random(mixSeed(opts.seed, salt, first + r));
+    for (let i = r * rowLength; i < (r + 1) * rowLength; i++) m[i] = rng.next() < rate ? 0 : keep;
+  }
   return m;
+}
+
+/** Mixes three 32-bit values into one seed (murmur3 finaliser rounds). */
+export function mixSeed(a: number, b: number, c: number): number {
+  let h = (a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c + 1, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -25,21 +25,36 @@ export interface LayerArgs {
 export class Weight {
   readonly grad: Float32Array;
   /** Lives in kernel memory (wasm memory for the fast kernels). */
-  readonly value: Float32Array;
+  private current: Float32Array;
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
     initial: ArrayLike<number>,
     public trainable = true,
   ) {
-    this.value = persistentCopy(initial);
+    this.current = persistentCopy(initial);
     this.grad = kernels().allocPersistent(initial.length);
+  }
+  get value(): Float32Array {
+    return this.current;
+  }
+  /** Makes this weight a view of another buffer of the same size (worker replicas share the main model's weights). */
+  bindValue(view: Float32Array): void {
+    if (view.length !== this.current.length)
+      throw new Error(`weight '${this.name}': cannot bind ${view.length} values to ${this.current.length}`);
+    this.current = view;
   }
 }
 
 export interface ForwardOptions {
   training: boolean;
-  rng: Random;
+  /**
+   * Seed of this batch's random draws (dropout). Masks are drawn per sample from (seed, layer, row), so a sample gets
+   * the same mask whichever thread or shard computes it.
+   */
+  seed: number;
+  /** Index of this tensor's first row within the whole batch (for the per-row draws). */
+  rowOffset?: number;
   /** Output pre-activation logits instead of applying the layer's output activation (fused loss path). */
   logits?: boolean;
 }
@@ -51,6 +66,13 @@ export function uniqueLayerName(prefix: string): string {
   const n = nameCounts.get(prefix) ?? 0;
   nameCounts.set(prefix, n + 1);
   return n === 0 ? prefix : `${prefix}_${n}`;
+}
+
+/** A 32-bit hash of a string (FNV-1a), used to give each layer its own random stream. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 export function snakeCase(s: string): string {
@@ -100,6 +122,8 @@ export abstract class Layer {
   readonly declaredBatchSize: number | null;
   /** Input shape the layer was built for (without batch). */
   inputShape: LayerShape | null = null;
+  /** Identifies this layer's random stream; a model sets it to the layer's position (names may differ per process). */
+  randomSalt: number | null = null;
 
   constructor(args: LayerArgs, defaultPrefix: string) {
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
@@ -141,6 +165,10 @@ export abstract class Layer {
   /** Whether forward(…, {logits: true}) is supported (last-layer softmax/sigmoid fused into the loss). */
   outputActivation(): string | null {
     return null;
+  }
+
+  protected salt(): number {
+    return this.randomSalt ?? hashString(this.name);
   }
 
   countParams(): number {

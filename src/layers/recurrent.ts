@@ -90,7 +90,8 @@ export interface CallOptions {
   training?: boolean;
   /** Initial states, each [N, H]: [h] for SimpleRNN/GRU, [h, c] for LSTM. */
   initialState?: Tensor[];
-  rng?: Random;
+  /** Seed for dropout masks in training mode. */
+  seed?: number;
 }
 
 export abstract class RNN extends Layer {
@@ -223,13 +224,9 @@ export abstract class RNN extends Layer {
     if (!this.built) {
       if (x.dtype === 'int32')
         throw new Error(`${this.className} '${this.name}': build it before calling on indices`);
-      this.build(x.shape.slice(1), opts.rng ?? new Random(0));
+      this.build(x.shape.slice(1), new Random(0));
     }
-    const y = this.run(
-      x,
-      { training: opts.training ?? false, rng: opts.rng ?? new Random(0) },
-      opts.initialState,
-    );
+    const y = this.run(x, { training: opts.training ?? false, seed: opts.seed ?? 0 }, opts.initialState);
     return this.returnState ? [y, ...this.finalStates!] : y;
   }
 
@@ -267,9 +264,12 @@ export abstract class RNN extends Layer {
 
     // Dropout masks, drawn in a fixed order so runs are reproducible.
     const training = opts.training;
-    this.inMask = training && this.dropout > 0 ? dropoutMask(N * D, this.dropout, opts.rng) : null;
+    const salt = this.salt();
+    this.inMask = training && this.dropout > 0 ? dropoutMask(N, D, this.dropout, opts, salt) : null;
     this.recMask =
-      training && this.recurrentDropout > 0 ? dropoutMask(N * H, this.recurrentDropout, opts.rng) : null;
+      training && this.recurrentDropout > 0
+        ? dropoutMask(N, H, this.recurrentDropout, opts, salt ^ 0x5f3759df)
+        : null;
 
     // Input projection XP[T·N, G·H], time-major in processing order.
     const GH = this.gates * H;

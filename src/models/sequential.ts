@@ -59,6 +59,8 @@ export interface BatchDataset {
 
 export interface FitBaseArgs {
   epochs?: number;
+  /** Threads to split each batch across (needs recur/node's worker pool); default: the model's `threads`. */
+  threads?: number;
   initialEpoch?: number;
   callbacks?: Callback[] | LambdaCallbackArgs;
   /** 0 = silent. Progress display itself is a callback (see `ProgressBar` in recur/node). */
@@ -79,6 +81,30 @@ export interface FitDatasetArgs extends FitBaseArgs {
 }
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
+
+/** Data-parallel execution of training steps, registered by `recur/node` (worker threads). */
+export interface ParallelRunner {
+  /** Whether this model can run on the pool (fast kernels, no unsupported state). */
+  supported(model: Sequential): boolean;
+  /**
+   * Splits the batch across `threads` (this thread included), and leaves the batch's total gradient in the model's
+   * gradient buffers; resolves to the summed loss and accuracy.
+   */
+  gradients(
+    model: Sequential,
+    x: AnyTensor,
+    y: AnyTensor,
+    seed: number,
+    threads: number,
+  ): Promise<{ lossSum: number; accSum: number }>;
+}
+
+let parallelRunner: ParallelRunner | null = null;
+
+/** Installs (or removes) the data-parallel runner used when `threads` > 1. */
+export function setParallelRunner(runner: ParallelRunner | null): void {
+  parallelRunner = runner;
+}
 
 /** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
 function tick(): Promise<void> {
@@ -126,6 +152,7 @@ export class Sequential implements CallbackModel {
     if (this.layers.length > 0 && layer.declaredInputShape && !layer.built) {
       // Keras ignores inputShape on non-first layers; so do we, but the shapes must agree.
     }
+    layer.randomSalt = this.layers.length;
     this.layers.push(layer);
     const shape = this.inputShape();
     if (shape) this.outputShapes(shape);
@@ -215,11 +242,11 @@ export class Sequential implements CallbackModel {
     return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, weight: w })));
   }
 
-  private forwardAll(x: AnyTensor, training: boolean, logits: boolean): Tensor {
+  private forwardAll(x: AnyTensor, training: boolean, logits: boolean, seed = 0, rowOffset = 0): Tensor {
     let h: AnyTensor = x;
     const last = this.layers.length - 1;
     this.layers.forEach((l, i) => {
-      h = l.forward(h, { training, rng: this.trainRng, logits: logits && i === last });
+      h = l.forward(h, { training, seed, rowOffset, logits: logits && i === last });
     });
     return h as unknown as Tensor;
   }
@@ -262,22 +289,65 @@ export class Sequential implements CallbackModel {
     return this.trainStep(x, y);
   }
 
-  private trainStep(x: AnyTensor, y: AnyTensor): Logs {
-    const { loss, optimizer } = this.requireCompiled('trainOnBatch');
+  /**
+   * Forward and backward on rows [rowOffset, rowOffset + x.rows) of a batch of `totalRows`: zeroes the gradients,
+   * then leaves this shard's share of ∂(batch-mean loss)/∂w in them. Returns the shard's summed loss and accuracy.
+   * The caller opens the allocation scope. Worker threads run exactly this on their shards.
+   */
+  shardGradients(
+    x: AnyTensor,
+    y: AnyTensor,
+    seed: number,
+    rowOffset: number,
+    totalRows: number,
+  ): { lossSum: number; accSum: number } {
+    const { loss } = this.requireCompiled('shardGradients');
     this.buildFor(x);
     const logitsPath = this.lossUsesLogits();
+    const rows = x.shape[0];
+    for (const l of this.layers) l.zeroGrads();
+    const out = this.forwardAll(x, true, logitsPath, seed, rowOffset);
+    const grad = alloc(out.size);
+    const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
+    if (rows !== totalRows) {
+      const s = rows / totalRows;
+      for (let i = 0; i < grad.length; i++) grad[i] *= s;
+    }
+    this.backwardAll(new Tensor(grad, out.shape));
+    const accSum = this.metrics.includes('acc') ? accuracy(loss, out, y) * rows : 0;
+    return { lossSum: value * rows, accSum };
+  }
+
+  private stepLogs(lossSum: number, accSum: number, rows: number): Logs {
+    const logs: Logs = { loss: lossSum / rows };
+    if (this.metrics.includes('acc')) logs.acc = accSum / rows;
+    return logs;
+  }
+
+  private trainStep(x: AnyTensor, y: AnyTensor): Logs {
+    const { optimizer } = this.requireCompiled('trainOnBatch');
+    const seed = this.trainRng.nextUint32();
     // Every buffer of the step comes from one scope, reused batch after batch.
-    return scoped(() => {
-      for (const l of this.layers) l.zeroGrads();
-      const out = this.forwardAll(x, true, logitsPath);
-      const grad = alloc(out.size);
-      const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
-      this.backwardAll(new Tensor(grad, out.shape));
-      optimizer.applyGradients(this.namedWeights());
-      const logs: Logs = { loss: value };
-      if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
-      return logs;
-    });
+    const r = scoped(() => this.shardGradients(x, y, seed, 0, x.shape[0]));
+    optimizer.applyGradients(this.namedWeights());
+    return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
+  }
+
+  /** Threads used by fit and evaluate (1 = this thread only). */
+  threads = 1;
+
+  private async trainStepParallel(x: AnyTensor, y: AnyTensor): Promise<Logs> {
+    const { optimizer } = this.requireCompiled('fit');
+    this.buildFor(x);
+    const seed = this.trainRng.nextUint32();
+    const r = await parallelRunner!.gradients(this, x, y, seed, this.threads);
+    optimizer.applyGradients(this.namedWeights());
+    return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
+  }
+
+  /** Whether batches of this size will be split across threads. */
+  private useThreads(rows: number): boolean {
+    return this.threads > 1 && parallelRunner !== null && rows >= 2 && parallelRunner.supported(this);
   }
 
   /** Outputs for x, computed in batches (inference mode). */
@@ -418,6 +488,11 @@ export class Sequential implements CallbackModel {
       c.setModel(this);
       c.setParams(params);
     }
+    if (args.threads !== undefined) {
+      if (!Number.isInteger(args.threads) || args.threads < 1)
+        throw new Error(`fit: threads must be a positive integer, got ${args.threads}`);
+      this.threads = args.threads;
+    }
     this.stopTraining = false;
     for (const c of callbacks) await c.onTrainBegin({});
     let lastTick = Date.now();
@@ -431,7 +506,7 @@ export class Sequential implements CallbackModel {
         this.checkXY(xs, ys, `fit: batch ${batch}`);
         const size = xs.shape[0];
         for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.trainStep(xs, ys);
+        const logs = this.useThreads(size) ? await this.trainStepParallel(xs, ys) : this.trainStep(xs, ys);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
         seen += size;
         for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });

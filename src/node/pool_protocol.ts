@@ -1,0 +1,36 @@
+/** Messages between the main thread and the pool's worker threads. */
+import type { LayerShape } from '../layers/layer.js';
+import type { KerasLayerJson } from '../models/serialization.js';
+
+export interface WireTensor {
+  dtype: 'float32' | 'int32';
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
+export type PoolRequest =
+  | {
+      type: 'model';
+      modelId: number;
+      layers: KerasLayerJson[];
+      inputShape: LayerShape;
+      loss: string;
+      metrics: string[];
+      fromLogits: boolean;
+      /** Byte offsets of the main model's weights in the shared memory. */
+      weights: number[];
+    }
+  | {
+      type: 'step';
+      modelId: number;
+      x: WireTensor;
+      y: WireTensor;
+      seed: number;
+      rowOffset: number;
+      totalRows: number;
+    };
+
+export type PoolReply =
+  | { type: 'ready'; grads: number[] }
+  | { type: 'done'; lossSum: number; accSum: number }
+  | { type: 'error'; message: string };
