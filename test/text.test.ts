@@ -1,0 +1,222 @@
+/** Text tools: vocabulary, window datasets, sampling, stateful stepping and generation. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+import { IndexTensor } from '../src/core/tensor.js';
+import * as L from '../src/layers/index.js';
+import { Sequential } from '../src/models/sequential.js';
+import { Stepper } from '../src/models/stepper.js';
+import { Permutation, TextCorpus } from '../src/text/corpus.js';
+import { TextGenerator } from '../src/text/generator.js';
+import { sampleFromLogits } from '../src/text/sampling.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
+import { assertClose } from './helpers.js';
+
+const TEXT = 'The cat sat on the mat. The dog sat on the log! '.repeat(20);
+
+describe('vocabulary', () => {
+  it('sorted unique characters, round trip, clear error for unknown characters', () => {
+    const v = Vocabulary.fromText('banana!');
+    assert.deepEqual(v.chars, ['!', 'a', 'b', 'n']);
+    assert.equal(v.decode(v.encode('nab!')), 'nab!');
+    assert.throws(
+      () => v.encode('bandana'),
+      /characters outside the model's vocabulary: "d" \(first at character 3\)/,
+    );
+    assert.deepEqual(Vocabulary.fromJSON(v.toJSON()).chars, v.chars);
+    assert.equal(Vocabulary.fromText('a😀b').size, 3, 'code points, not UTF-16 units');
+  });
+});
+
+describe('corpus', () => {
+  const corpus = TextCorpus.fromText(TEXT);
+  it('lowercases and counts windows as the Keras recipe: range(0, len − maxlen, step)', () => {
+    assert.ok(!corpus.vocabulary.has('T'));
+    assert.equal(corpus.windowCount(40, 3), Math.ceil((TEXT.length - 40) / 3));
+  });
+  it('window batches hold the right characters and next-character targets; each window once per epoch', () => {
+    const data = corpus.windows({ maxlen: 10, step: 3, batchSize: 16, seed: 1 });
+    const seen = new Set<string>();
+    let count = 0;
+    for (const { xs, ys } of data.batches(0) as Iterable<{ xs: IndexTensor; ys: IndexTensor }>) {
+      for (let r = 0; r < xs.shape[0]; r++) {
+        const w = corpus.vocabulary.decode(xs.data.subarray(r * 10, r * 10 + 10));
+        const next = corpus.vocabulary.chars[ys.data[r]];
+        const at = TEXT.toLowerCase().indexOf(w + next);
+        assert.ok(at >= 0, `window ${JSON.stringify(w)} → ${next} not in text`);
+        seen.add(`${count}`);
+        count++;
+      }
+    }
+    assert.equal(count, corpus.windowCount(10, 3));
+  });
+  it('the epoch permutation is a bijection, differs by epoch, and resume skips batches exactly', () => {
+    for (const n of [1, 2, 7, 100, 1000]) {
+      const p = new Permutation(n, 42);
+      const s = new Set(Array.from({ length: n }, (_, i) => p.at(i)));
+      assert.equal(s.size, n);
+      assert.ok([...s].every((v) => v >= 0 && v < n));
+    }
+    const a = [...corpus.windows({ maxlen: 10, step: 3, batchSize: 8, seed: 3 }).batches(1)] as {
+      xs: IndexTensor;
+    }[];
+    const b = [
+      ...corpus.windows({ maxlen: 10, step: 3, batchSize: 8, seed: 3, skipBatches: 5 }).batches(1),
+    ] as { xs: IndexTensor }[];
+    assert.deepEqual(b[0].xs.data, a[5].xs.data);
+    const c = [...corpus.windows({ maxlen: 10, step: 3, batchSize: 8, seed: 3 }).batches(2)] as {
+      xs: IndexTensor;
+    }[];
+    assert.notDeepEqual(c[0].xs.data, a[0].xs.data);
+  });
+  it('validation split holds out the end; no window crosses the boundary', () => {
+    const { train, validation } = corpus.split(0.25);
+    assert.equal(train.length + validation!.length, corpus.length);
+    const lastTrain = [
+      ...train.windows({ maxlen: 10, step: 1, batchSize: 1000, shuffle: false }).batches(0),
+    ][0];
+    assert.equal(lastTrain.xs.shape[0], train.length - 10);
+  });
+  it('char-rnn streams: y is x shifted by one inside each stream', () => {
+    const [first] = [...corpus.streams({ seqLength: 12, batchSize: 4 }).batches(0)] as {
+      xs: IndexTensor;
+      ys: IndexTensor;
+    }[];
+    for (let b = 0; b < 4; b++) {
+      for (let t = 0; t < 11; t++) assert.equal(first.ys.data[b * 12 + t], first.xs.data[b * 12 + t + 1]);
+    }
+  });
+  it('rejects texts shorter than maxlen + 1', () => {
+    assert.throws(
+      () => TextCorpus.fromText('short').windows({ maxlen: 40, step: 3, batchSize: 2 }),
+      /needs at least maxlen \+ 1 = 41/,
+    );
+  });
+});
+
+describe('sampling', () => {
+  const logits = Float32Array.from([1, 3, 2, -1]);
+  it('temperature 0 is argmax; tiny temperatures stay finite and pick the argmax', () => {
+    const rng = new Random(1);
+    assert.equal(sampleFromLogits(logits, 0, 4, { temperature: 0 }, rng), 1);
+    for (const t of [1e-3, 1e-8, 1e-30])
+      assert.equal(sampleFromLogits(logits, 0, 4, { temperature: t }, rng), 1);
+  });
+  it('temperature 1 matches the softmax distribution; top-k and top-p restrict the support', () => {
+    const rng = new Random(2);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 20000; i++) counts[sampleFromLogits(logits, 0, 4, { temperature: 1 }, rng)]++;
+    const z = [...logits].reduce((s, v) => s + Math.exp(v), 0);
+    counts.forEach((c, j) => assert.ok(Math.abs(c / 20000 - Math.exp(logits[j]) / z) < 0.015, `p[${j}]`));
+    for (let i = 0; i < 200; i++)
+      assert.ok([1, 2].includes(sampleFromLogits(logits, 0, 4, { topK: 2 }, rng)));
+    for (let i = 0; i < 200; i++) assert.equal(sampleFromLogits(logits, 0, 4, { topP: 0.5 }, rng), 1);
+  });
+  it('the same seed gives the same samples', () => {
+    const draw = (s: number): number[] => {
+      const r = new Random(s);
+      return Array.from({ length: 20 }, () => sampleFromLogits(logits, 0, 4, { temperature: 1.2 }, r));
+    };
+    assert.deepEqual(draw(5), draw(5));
+  });
+});
+
+describe('stateful stepping equals running the whole sequence', () => {
+  const T = 7;
+  const V = 6;
+  const cases: [string, () => Sequential][] = [
+    [
+      'lstm',
+      () =>
+        new Sequential({
+          seed: 1,
+          layers: [
+            new L.LSTM({ units: 8, inputShape: [T, V] }),
+            new L.Dense({ units: V, activation: 'softmax' }),
+          ],
+        }),
+    ],
+    [
+      'gru resetAfter + stacked lstm',
+      () =>
+        new Sequential({
+          seed: 2,
+          layers: [
+            new L.GRU({ units: 8, returnSequences: true, inputShape: [T, V] }),
+            new L.LSTM({ units: 5 }),
+            new L.Dense({ units: V }),
+          ],
+        }),
+    ],
+    [
+      'gru resetBefore',
+      () =>
+        new Sequential({
+          seed: 3,
+          layers: [
+            new L.GRU({ units: 8, resetAfter: false, inputShape: [T, V] }),
+            new L.Dense({ units: V, activation: 'softmax' }),
+          ],
+        }),
+    ],
+    [
+      'embedding + simpleRNN + dropout',
+      () =>
+        new Sequential({
+          seed: 4,
+          layers: [
+            new L.Embedding({ inputDim: V, outputDim: 4, inputShape: [T] }),
+            new L.SimpleRNN({ units: 8 }),
+            new L.Dropout({ rate: 0.5 }),
+            new L.Dense({ units: V, activation: 'softmax' }),
+          ],
+        }),
+    ],
+  ];
+  for (const [name, make] of cases) {
+    it(name, () => {
+      const model = make();
+      model.build();
+      const rng = new Random(9);
+      const seqs = Array.from({ length: 3 }, () => Array.from({ length: T }, () => rng.int(V)));
+      const full = model.predict(new IndexTensor(Int32Array.from(seqs.flat()), [3, T]));
+      const stepper = new Stepper(model, 3, false);
+      let out: Float32Array = new Float32Array(0);
+      for (let t = 0; t < T; t++) out = stepper.step(Int32Array.from(seqs.map((s) => s[t])));
+      assertClose(out, full.data, 2e-6, 'last-step outputs');
+    });
+  }
+});
+
+describe('generation', () => {
+  it('generates from a prime, one sample per temperature, reproducibly', () => {
+    const corpus = TextCorpus.fromText(TEXT);
+    const V = corpus.vocabulary.size;
+    const model = new Sequential({
+      seed: 5,
+      layers: [
+        new L.LSTM({ units: 16, inputShape: [10, V] }),
+        new L.Dense({ units: V, activation: 'softmax' }),
+      ],
+    });
+    model.build();
+    const gen = new TextGenerator(model, corpus.vocabulary);
+    const streamed: string[] = [];
+    const out = gen.generateMany([0.2, 1.0], {
+      prime: 'The cat',
+      length: 30,
+      seed: 3,
+      onChar: (c) => streamed.push(c),
+    });
+    assert.equal(out.length, 2);
+    assert.equal(Array.from(out[0]).length, 30);
+    assert.equal(streamed.join(''), out[0]);
+    assert.deepEqual(gen.generateMany([0.2, 1.0], { prime: 'The cat', length: 30, seed: 3 }), out);
+    assert.equal(gen.generateText(12, 0, 'the'), gen.generateText(12, 0, 'the'));
+    assert.throws(
+      () => gen.generate({ prime: 'zebra', length: 5 }),
+      /outside the model's vocabulary: "z", "b"/,
+    );
+    assert.throws(() => gen.generate({ prime: '', length: 5 }), /prime text is empty/);
+  });
+});
