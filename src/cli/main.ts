@@ -2,7 +2,9 @@
 /** The `recur` command line. */
 import '../node/index.js';
 import { Command, InvalidArgumentError } from 'commander';
+import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { evaluate } from './evaluate.js';
+import { forecast } from './forecast.js';
 import { generate } from './generate.js';
 import { UsageError, makeOutput } from './output.js';
 import { train, type TrainOptions } from './train.js';
@@ -29,6 +31,12 @@ function list(v: string): number[] {
     throw new InvalidArgumentError('expected comma-separated numbers ≥ 0, e.g. 0.2,0.5,1.0,1.2');
   return xs;
 }
+
+// `recur generate … | head` closes stdout early: stop quietly instead of crashing with EPIPE.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const program = new Command();
 program
@@ -111,6 +119,73 @@ program
   .option('--json', 'print JSON', false)
   .action(async (dir: string, file: string, opts) => {
     process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);
+  });
+
+program
+  .command('forecast')
+  .description(
+    'forecast a monthly series with a recurrent network and compare it with the baselines (default: US births)',
+  )
+  .argument('[series-csv]', 'CSV with a date column (1962-01 or 1962-01-31) and a value column')
+  .option('--value-column <name|index>', 'column of values (default: the last numeric column)')
+  .option('--date-column <name|index>', 'column of dates (default: detected)')
+  .option('--interpolate', 'fill missing months linearly instead of failing', false)
+  .option('--season <n>', 'season length (default: detected; 12 for monthly data)', int('--season'))
+  .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon'))
+  .option(
+    '--holdout <n>',
+    'hold out the last n points to score the forecast (default: the horizon; 0 = forecast the future)',
+    int('--holdout', 0),
+  )
+  .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback'))
+  .option(
+    '--method <m>',
+    "'hybrid' (ETS + a network on its residuals) or 'network' (the network alone)",
+    FORECAST_DEFAULTS.method,
+  )
+  .option('--cell <type>', 'lstm, gru or simple-rnn', FORECAST_DEFAULTS.cell)
+  .option('--units <n>', 'units per recurrent layer', int('--units'), FORECAST_DEFAULTS.units)
+  .option('--layers <n>', 'recurrent layers', int('--layers'), FORECAST_DEFAULTS.layers)
+  .option(
+    '--dropout <rate>',
+    'dropout after each recurrent layer',
+    num('--dropout', 0, 0.99),
+    FORECAST_DEFAULTS.dropout,
+  )
+  .option(
+    '--strategy <s>',
+    "multi-step strategy: 'direct' (all steps at once) or 'recursive'",
+    FORECAST_DEFAULTS.strategy,
+  )
+  .option('--epochs <n>', 'training epochs per seed', int('--epochs'), FORECAST_DEFAULTS.epochs)
+  .option(
+    '--seeds <n>',
+    'ensemble size (mean and spread are reported)',
+    int('--seeds'),
+    FORECAST_DEFAULTS.seedCount,
+  )
+  .option('--log', 'model the log of the series', false)
+  .option(
+    '--differencing <d>',
+    "'seasonal', 'first' or 'none' (network method)",
+    FORECAST_DEFAULTS.differencing,
+  )
+  .option('--scaling <s>', "'standard' or 'minmax' (fitted on the training part)", FORECAST_DEFAULTS.scaling)
+  .option('--backtest <n>', 'also run a rolling-origin backtest with n origins', int('--backtest'))
+  .option(
+    '--baselines <list>',
+    "comma-separated: naive, seasonal naive, drift, ets, sarima; or 'all' / 'none'",
+    'all',
+  )
+  .option('--output <file>', 'write the forecast as .csv or .json')
+  .option('--chart <file.svg>', 'write a chart of history, actuals, forecast and the best baseline')
+  .option('--save <dir>', 'save the fitted forecaster')
+  .option('--model <dir>', 'forecast with a saved forecaster instead of training')
+  .option('--threads <n>', 'worker threads', int('--threads'))
+  .option('--json', 'print one JSON object with the forecast and metrics', false)
+  .option('-q, --quiet', 'print only the metrics table', false)
+  .action(async (file: string | undefined, opts) => {
+    process.exitCode = await forecast(file, opts, makeOutput(opts));
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

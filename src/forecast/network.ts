@@ -1,0 +1,185 @@
+/**
+ * Recurrent forecasters: windows of `lookback` transformed values → the next `horizon` values, either all at once
+ * (direct, a Dense(horizon) head) or one step at a time fed back (recursive). An ensemble over several seeds gives
+ * the mean forecast and its spread.
+ */
+import { Tensor } from '../core/tensor.js';
+import { Dense, Dropout, GRU, LSTM, SimpleRNN } from '../layers/index.js';
+import type { RNN } from '../layers/recurrent.js';
+import { Adam } from '../models/optimizers.js';
+import { Sequential } from '../models/sequential.js';
+import { etsWithFitted } from './baselines.js';
+import {
+  applyTransform,
+  fitTransform,
+  invertForecast,
+  type FittedTransform,
+  type TransformSpec,
+} from './transforms.js';
+
+export interface NetworkOptions extends TransformSpec {
+  /**
+   * 'network': the network forecasts the (differenced, scaled) series itself. 'hybrid': ETS forecasts the series and
+   * the network forecasts what ETS leaves — its in-sample residuals (the ES-RNN idea that won M4, simplified).
+   */
+  method: 'network' | 'hybrid';
+  cell: 'lstm' | 'gru' | 'simple-rnn';
+  units: number;
+  layers: number;
+  dropout: number;
+  lookback: number;
+  horizon: number;
+  strategy: 'direct' | 'recursive';
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seeds: number[];
+}
+
+/** Defaults, chosen by rolling-origin backtests on several monthly series (see BENCHMARKS.md). */
+export const FORECAST_DEFAULTS = {
+  method: 'hybrid',
+  cell: 'lstm',
+  units: 32,
+  layers: 1,
+  dropout: 0,
+  strategy: 'direct',
+  epochs: 100,
+  batchSize: 16,
+  learningRate: 0.005,
+  log: false,
+  differencing: 'seasonal',
+  scaling: 'standard',
+  seedCount: 5,
+} as const;
+
+export interface EnsembleForecast {
+  mean: number[];
+  /** Per-step standard deviation across ensemble members. */
+  std: number[];
+  lower: number[];
+  upper: number[];
+  members: number[][];
+}
+
+export class RNNForecaster {
+  readonly models: Sequential[] = [];
+  transform: FittedTransform | null = null;
+
+  constructor(readonly opts: NetworkOptions) {
+    if (!(opts.lookback >= 1)) throw new Error(`lookback must be ≥ 1, got ${opts.lookback}`);
+    if (!(opts.horizon >= 1)) throw new Error(`horizon must be ≥ 1, got ${opts.horizon}`);
+  }
+
+  private outSize(): number {
+    return this.opts.strategy === 'direct' ? this.opts.horizon : 1;
+  }
+
+  private build(seed: number): Sequential {
+    const o = this.opts;
+    const model = new Sequential({ seed, name: 'forecaster' });
+    for (let i = 0; i < o.layers; i++) {
+      const args = {
+        units: o.units,
+        returnSequences: i < o.layers - 1,
+        ...(i === 0 ? { inputShape: [o.lookback, 1] } : {}),
+      };
+      const l: RNN =
+        o.cell === 'gru' ? new GRU(args) : o.cell === 'simple-rnn' ? new SimpleRNN(args) : new LSTM(args);
+      model.add(l);
+      if (o.dropout > 0) model.add(new Dropout({ rate: o.dropout }));
+    }
+    model.add(new Dense({ units: this.outSize() }));
+    model.compile({ optimizer: new Adam({ learningRate: o.learningRate }), loss: 'meanSquaredError' });
+    return model;
+  }
+
+  /** Supervised windows from a transformed series. */
+  private windows(z: readonly number[]): { x: Tensor; y: Tensor } {
+    const L = this.opts.lookback;
+    const H = this.outSize();
+    const n = z.length - L - H + 1;
+    if (n < 1)
+      throw new Error(
+        `the series is too short for lookback ${L} and horizon ${this.opts.horizon} after differencing`,
+      );
+    const x = new Float32Array(n * L);
+    const y = new Float32Array(n * H);
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < L; t++) x[i * L + t] = z[i + t];
+      for (let h = 0; h < H; h++) y[i * H + h] = z[i + L + h];
+    }
+    return { x: new Tensor(x, [n, L, 1]), y: new Tensor(y, [n, H]) };
+  }
+
+  /** What the network learns: the series itself, or (hybrid) the ETS in-sample residuals. */
+  private async target(
+    values: readonly number[],
+  ): Promise<{ series: number[]; etsForecast: number[] | null }> {
+    if (this.opts.method !== 'hybrid') return { series: [...values], etsForecast: null };
+    const { forecast, fitted } = await etsWithFitted(values, this.opts.horizon, this.opts.season);
+    return { series: values.map((v, i) => v - fitted[i]), etsForecast: forecast };
+  }
+
+  private spec(): TransformSpec {
+    // Residuals have no trend or season left: scale them only.
+    return this.opts.method === 'hybrid' ? { ...this.opts, log: false, differencing: 'none' } : this.opts;
+  }
+
+  /** Fits the transform and every ensemble member on the training values. */
+  async fit(train: readonly number[], threads = 1): Promise<void> {
+    const { series } = await this.target(train);
+    const { t, z } = fitTransform(series, this.spec());
+    this.transform = t;
+    const { x, y } = this.windows(z);
+    this.models.length = 0;
+    for (const seed of this.opts.seeds) {
+      const m = this.build(seed);
+      await m.fit(x, y, { epochs: this.opts.epochs, batchSize: this.opts.batchSize, shuffle: true, threads });
+      this.models.push(m);
+    }
+  }
+
+  /** Forecast of the `horizon` values after `history` (which must use the scale the model was fitted on). */
+  async predict(history: readonly number[]): Promise<EnsembleForecast> {
+    const t = this.transform;
+    if (!t || this.models.length === 0) throw new Error('the forecaster is not fitted');
+    const { series, etsForecast } = await this.target(history);
+    const z = applyTransform(series, t);
+    const L = this.opts.lookback;
+    const H = this.opts.horizon;
+    if (z.length < L)
+      throw new Error(
+        `the history is too short: lookback ${L} needs ${L + (series.length - z.length)} points`,
+      );
+    const members = this.models.map((m) => {
+      let zf: number[];
+      if (this.opts.strategy === 'direct') {
+        zf = Array.from(m.predict(new Tensor(Float32Array.from(z.slice(-L)), [1, L, 1])).data);
+      } else {
+        const window = z.slice(-L);
+        zf = [];
+        for (let h = 0; h < H; h++) {
+          const next = m.predict(new Tensor(Float32Array.from(window.slice(-L)), [1, L, 1])).data[0];
+          zf.push(next);
+          window.push(next);
+        }
+      }
+      const part = invertForecast(series, zf, t);
+      const f = etsForecast ? part.map((r, h) => etsForecast[h] + r) : part;
+      if (f.some((v) => !Number.isFinite(v))) throw new Error('the network produced a non-finite forecast');
+      return f;
+    });
+    const mean = members[0].map((_, h) => members.reduce((s, m) => s + m[h], 0) / members.length);
+    const std = mean.map((mu, h) =>
+      Math.sqrt(members.reduce((s, m) => s + (m[h] - mu) ** 2, 0) / members.length),
+    );
+    return {
+      mean,
+      std,
+      lower: mean.map((_, h) => Math.min(...members.map((m) => m[h]))),
+      upper: mean.map((_, h) => Math.max(...members.map((m) => m[h]))),
+      members,
+    };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Preprocessing fitted on the training part only, and its exact inverse for forecasts:
+ *   optional log → seasonal difference (lag s) or first difference → scaling (standard or min-max).
+ * Forecasting differences makes the network learn changes (year-over-year growth) rather than levels, which is what
+ * lets it beat the seasonal naive forecast on trending seasonal data.
+ */
+export type Scaling = 'standard' | 'minmax';
+export type Differencing = 'none' | 'first' | 'seasonal';
+
+export interface TransformSpec {
+  log: boolean;
+  differencing: Differencing;
+  season: number;
+  scaling: Scaling;
+}
+
+export interface FittedTransform extends TransformSpec {
+  /** Scaling parameters: z = (x − center) / scale. */
+  center: number;
+  scale: number;
+}
+
+function lag(spec: TransformSpec): number {
+  return spec.differencing === 'seasonal' ? spec.season : spec.differencing === 'first' ? 1 : 0;
+}
+
+function pre(values: readonly number[], spec: TransformSpec): number[] {
+  if (spec.log && values.some((v) => !(v > 0))) throw new Error('--log needs strictly positive values');
+  const v = spec.log ? values.map(Math.log) : [...values];
+  const l = lag(spec);
+  return l === 0 ? v : v.slice(l).map((x, i) => x - v[i]);
+}
+
+/** Fits the scaling on the training values; returns the transform and the transformed training series. */
+export function fitTransform(
+  train: readonly number[],
+  spec: TransformSpec,
+): { t: FittedTransform; z: number[] } {
+  const d = pre(train, spec);
+  if (d.length < 2) throw new Error('too few points left after differencing');
+  let center: number;
+  let scale: number;
+  if (spec.scaling === 'minmax') {
+    const lo = Math.min(...d);
+    const hi = Math.max(...d);
+    center = lo;
+    scale = hi - lo || 1;
+  } else {
+    center = d.reduce((a, b) => a + b, 0) / d.length;
+    scale = Math.sqrt(d.reduce((a, b) => a + (b - center) ** 2, 0) / d.length) || 1;
+  }
+  const t = { ...spec, center, scale };
+  return { t, z: d.map((x) => (x - center) / scale) };
+}
+
+/** The transformed series of any history (with the fitted parameters). */
+export function applyTransform(values: readonly number[], t: FittedTransform): number[] {
+  return pre(values, t).map((x) => (x - t.center) / t.scale);
+}
+
+/** Turns forecasts of the transformed series (steps 1…H after history) back into values. */
+export function invertForecast(
+  history: readonly number[],
+  zf: readonly number[],
+  t: FittedTransform,
+): number[] {
+  const base = t.log ? history.map(Math.log) : [...history];
+  const l = lag(t);
+  const out = [...base];
+  for (const z of zf) {
+    const d = z * t.scale + t.center;
+    out.push(l === 0 ? d : out[out.length - l] + d);
+  }
+  const f = out.slice(base.length);
+  return t.log ? f.map(Math.exp) : f;
+}
+
+/** Season length by autocorrelation of the first differences (lags 2…24); 1 when nothing stands out. */
+export function detectSeason(values: readonly number[]): number {
+  const d = values.slice(1).map((v, i) => v - values[i]);
+  const n = d.length;
+  const mean = d.reduce((a, b) => a + b, 0) / n;
+  const c0 = d.reduce((a, b) => a + (b - mean) ** 2, 0);
+  if (c0 === 0) return 1;
+  let best = 1;
+  let bestAcf = 0.3;
+  for (let lagK = 2; lagK <= Math.min(24, Math.floor(n / 3)); lagK++) {
+    let c = 0;
+    for (let t = lagK; t < n; t++) c += (d[t] - mean) * (d[t - lagK] - mean);
+    const acf = c / c0;
+    if (acf > bestAcf) {
+      bestAcf = acf;
+      best = lagK;
+    }
+  }
+  return best;
+}
