@@ -30,7 +30,7 @@ export function readTextFile(path: string): string {
     );
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return text.replace(/\r\n/g, '\n');
+  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */

@@ -11,7 +11,7 @@ export class Vocabulary {
 
   /** The vocabulary of a text: every distinct character, sorted. */
   static fromText(text: string): Vocabulary {
-    return new Vocabulary(Array.from(text));
+    return new Vocabulary(new Set(text));
   }
 
   get size(): number {
@@ -33,22 +33,46 @@ export class Vocabulary {
    * `onUnknown` is 'skip'.
    */
   encode(text: string, onUnknown: 'error' | 'skip' = 'error'): Int32Array {
-    const cps = Array.from(text);
-    const out = new Int32Array(cps.length);
+    return this.encodeInto(new Int32Array(text.length), text, onUnknown) as Int32Array;
+  }
+
+  /** Indices in the smallest array type that holds them (1 byte per character for up to 256 characters). */
+  encodeCompact(text: string): Uint8Array | Uint16Array | Int32Array {
+    const n = text.length;
+    const out =
+      this.size <= 256 ? new Uint8Array(n) : this.size <= 65536 ? new Uint16Array(n) : new Int32Array(n);
+    return this.encodeInto(out, text, 'error');
+  }
+
+  private encodeInto<T extends Uint8Array | Uint16Array | Int32Array>(
+    out: T,
+    text: string,
+    onUnknown: 'error' | 'skip',
+  ): T {
+    // One pass over the code points, no intermediate arrays: a 100 MB text costs only its index array.
     let n = 0;
-    for (let p = 0; p < cps.length; p++) {
-      const i = this.index.get(cps[p]);
+    let p = 0;
+    for (const c of text) {
+      const i = this.index.get(c);
       if (i === undefined) {
-        if (onUnknown === 'skip') continue;
-        const unknown = [...new Set(cps.filter((c) => !this.index.has(c)))].slice(0, 10);
+        if (onUnknown === 'skip') {
+          p++;
+          continue;
+        }
+        const unknown = new Set<string>();
+        for (const x of text) {
+          if (!this.index.has(x)) unknown.add(x);
+          if (unknown.size === 10) break;
+        }
         throw new Error(
-          `text has characters outside the model's vocabulary: ${unknown.map((c) => JSON.stringify(c)).join(', ')} ` +
+          `text has characters outside the model's vocabulary: ${[...unknown].map((x) => JSON.stringify(x)).join(', ')} ` +
             `(first at character ${p})`,
         );
       }
       out[n++] = i;
+      p++;
     }
-    return n === out.length ? out : out.slice(0, n);
+    return out.subarray(0, n) as T;
   }
 
   decode(indices: ArrayLike<number>): string {
