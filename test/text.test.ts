@@ -219,4 +219,32 @@ describe('generation', () => {
     );
     assert.throws(() => gen.generate({ prime: '', length: 5 }), /prime text is empty/);
   });
+  it('with a window, every character equals the recipe: a fresh-state run over exactly the last window characters', () => {
+    const corpus = TextCorpus.fromText(TEXT);
+    const V = corpus.vocabulary.size;
+    const W = 6;
+    const model = new Sequential({
+      seed: 6,
+      layers: [
+        new L.LSTM({ units: 12, inputShape: [null, V] }),
+        new L.Dense({ units: V, activation: 'softmax' }),
+      ],
+    });
+    model.build();
+    const prime = 'the cat s';
+    const text = new TextGenerator(model, corpus.vocabulary, true, W).generate({
+      prime,
+      length: 20,
+      temperature: 0,
+    });
+    const all = corpus.vocabulary.encode(prime + text);
+    for (let i = 0; i < 20; i++) {
+      const end = prime.length + i; // characters known before character i is generated
+      const window = all.slice(Math.max(0, end - W), end);
+      const probs = model.predict(new IndexTensor(Int32Array.from(window), [1, window.length])).data;
+      let best = 0;
+      for (let j = 1; j < V; j++) if (probs[j] > probs[best]) best = j;
+      assert.equal(best, all[end], `character ${i}`);
+    }
+  });
 });

@@ -11,6 +11,7 @@ export interface GenerateCliOptions {
   topK?: number;
   topP?: number;
   seed?: number;
+  exactWindow?: boolean;
 }
 
 export function generate(dir: string, o: GenerateCliOptions, out: Output, json: boolean): number {
@@ -25,7 +26,14 @@ export function generate(dir: string, o: GenerateCliOptions, out: Output, json: 
       `--prime has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(', ')}`,
     );
   }
-  const gen = new TextGenerator(model, vocab, meta.settings.lowercase);
+  if (o.exactWindow && meta.settings.recipe !== 'keras')
+    throw new UsageError('--exact-window applies to models trained on windows (the keras recipe)');
+  const gen = new TextGenerator(
+    model,
+    vocab,
+    meta.settings.lowercase,
+    o.exactWindow ? meta.settings.maxlen : undefined,
+  );
   if (!json) process.stdout.write(lowered);
   const t0 = Date.now();
   const text = gen.generate({

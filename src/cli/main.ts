@@ -104,6 +104,11 @@ program
     num('--top-p', 1e-9, 1),
   )
   .option('--seed <n>', 'random seed', int('--seed', 0))
+  .option(
+    '--exact-window',
+    'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
+    false,
+  )
   .option('--json', 'print one JSON object instead of streaming', false)
   .action((dir: string, opts) => {
     process.exitCode = generate(dir, opts, makeOutput(opts), opts.json);

@@ -19,6 +19,8 @@ interface StepLayer {
   /** input: the previous layer's output buffer (or null for token ids). */
   run(ids: Int32Array | null, input: Float32Array | null): Float32Array;
   reset(): void;
+  /** Clears the state of one stream (row). */
+  resetRow?(row: number): void;
   readonly width: number;
 }
 
@@ -44,6 +46,13 @@ export class Stepper {
   /** Clears every recurrent state. */
   reset(): void {
     for (const s of this.steps) s.reset();
+  }
+
+  /** Clears the recurrent state of one stream only. */
+  resetRow(row: number): void {
+    if (row < 0 || row >= this.batch)
+      throw new Error(`Stepper.resetRow: row ${row} is outside [0, ${this.batch})`);
+    for (const s of this.steps) s.resetRow?.(row);
   }
 
   /** Feeds token ids[b] for each stream; returns [batch, outputSize] (a reused buffer: copy what you keep). */
@@ -141,6 +150,10 @@ function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
     reset() {
       h.fill(0);
       c.fill(0);
+    },
+    resetRow(row) {
+      h.fill(0, row * H, (row + 1) * H);
+      c.fill(0, row * H, (row + 1) * H);
     },
     run(ids, input) {
       project(ids, input);

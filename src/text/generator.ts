@@ -21,11 +21,25 @@ export interface GenerateOptions extends SampleOptions {
 }
 
 export class TextGenerator {
+  /**
+   * @param window for models trained on fixed windows (the Keras recipe's `maxlen`): when set, each sample runs as
+   *   `window` staggered streams, stream j restarting from zero state at every position ≡ j (mod window), so every
+   *   character is predicted from a fresh state over exactly the last `window` characters — the same numbers as the
+   *   recipe's re-run of the window, computed as one batched step per character instead of `window` sequential
+   *   steps. Without it, generation is purely stateful: one recurrent step of one stream per character, the state
+   *   carried indefinitely (right for stream-trained models; for window-trained ones the state drifts past what the
+   *   model saw in training, usually harmlessly on prose).
+   */
   constructor(
     readonly model: Sequential,
     readonly vocabulary: Vocabulary,
     readonly lowercase = true,
-  ) {}
+    readonly window?: number,
+  ) {
+    if (window !== undefined && !(Number.isInteger(window) && window >= 1)) {
+      throw new Error(`window must be a positive integer, got ${window}`);
+    }
+  }
 
   private primeIds(prime: string): Int32Array {
     const p = this.lowercase ? prime.toLowerCase() : prime;
@@ -55,36 +69,46 @@ export class TextGenerator {
     const B = temperatures.length;
     const V = this.vocabulary.size;
     const ids = this.primeIds(opts.prime);
-    const stepper = new Stepper(this.model, B);
+    const L = this.window;
+    const streams = L ?? 1;
+    const stepper = new Stepper(this.model, B * streams);
     if (stepper.outputSize !== V) {
       throw new Error(
         `the model outputs ${stepper.outputSize} values per step but the vocabulary has ${V} characters`,
       );
     }
     const rng = new Random(opts.seed ?? (Math.random() * 2 ** 32) >>> 0);
-    const input = new Int32Array(B);
-    let logits: Float32Array | null = null;
-    for (const id of ids) {
-      input.fill(id);
+    const input = new Int32Array(B * streams);
+    let pos = 0;
+    let logits: Float32Array = new Float32Array(0);
+    // Feeds one character per sample; with a window, stream j of each sample restarts at positions ≡ j (mod L).
+    const feed = (chars: ArrayLike<number>): void => {
+      if (L !== undefined) for (let b = 0; b < B; b++) stepper.resetRow(b * L + (pos % L));
+      for (let b = 0; b < B; b++) for (let s = 0; s < streams; s++) input[b * streams + s] = chars[b];
       logits = stepper.step(input);
-    }
+      pos++;
+    };
+    // The stream whose context is exactly the last L characters (all characters while fewer than L were fed).
+    const row = (b: number): number => (L === undefined ? b : b * L + (pos < L ? 0 : pos % L));
+    const same = new Int32Array(B);
+    for (const id of ids) feed(same.fill(id));
     const out: number[][] = temperatures.map(() => []);
     const scratch = new Float64Array(V);
+    const next = new Int32Array(B);
     for (let i = 0; i < opts.length; i++) {
       for (let b = 0; b < B; b++) {
-        const next = sampleFromLogits(
-          logits!,
-          b * V,
+        next[b] = sampleFromLogits(
+          logits,
+          row(b) * V,
           V,
           { ...opts, temperature: temperatures[b] },
           rng,
           scratch,
         );
-        out[b].push(next);
-        input[b] = next;
+        out[b].push(next[b]);
       }
-      opts.onChar?.(this.vocabulary.chars[input[0]]);
-      if (i + 1 < opts.length) logits = stepper.step(input);
+      opts.onChar?.(this.vocabulary.chars[next[0]]);
+      if (i + 1 < opts.length) feed(next);
     }
     return out.map((o) => this.vocabulary.decode(o));
   }
