@@ -122,6 +122,56 @@
   }
 }
 
+// One row of C (the rows left over by the 4-row tiles, and all of a 1-row product: generation, GEMV):
+// c += Σ_k a[k]·B[k, :], four rows of B at a time, so B streams through once in order and C, which stays in L1, is
+// loaded and stored once per four rows.
+// @ts-ignore: decorator
+@inline function rowGemv(N: i32, K: i32, a: usize, aKStep: usize, b: usize, ldb: usize, c: usize, acc: bool): void {
+  if (!acc) memory.fill(c, 0, <usize>N << 2);
+  const N4 = N & ~3;
+  const K4 = K & ~3;
+  let pa = a;
+  let pb = b;
+  let k = 0;
+  for (; k < K4; k += 4) {
+    const a0 = v128.load32_splat(pa);
+    const a1 = v128.load32_splat(pa + aKStep);
+    const a2 = v128.load32_splat(pa + 2 * aKStep);
+    const a3 = v128.load32_splat(pa + 3 * aKStep);
+    const b1 = pb + ldb;
+    const b2 = b1 + ldb;
+    const b3 = b2 + ldb;
+    let j = 0;
+    for (; j < N4; j += 4) {
+      const o = <usize>j << 2;
+      let v = madd(a0, v128.load(pb + o), v128.load(c + o));
+      v = madd(a1, v128.load(b1 + o), v);
+      v = madd(a2, v128.load(b2 + o), v);
+      v128.store(c + o, madd(a3, v128.load(b3 + o), v));
+    }
+    for (; j < N; j++) {
+      const o = <usize>j << 2;
+      store<f32>(c + o, load<f32>(c + o) + f32x4.extract_lane(a0, 0) * load<f32>(pb + o) + f32x4.extract_lane(a1, 0) * load<f32>(b1 + o) + f32x4.extract_lane(a2, 0) * load<f32>(b2 + o) + f32x4.extract_lane(a3, 0) * load<f32>(b3 + o));
+    }
+    pa += 4 * aKStep;
+    pb += 4 * ldb;
+  }
+  for (; k < K; k++) {
+    const av = v128.load32_splat(pa);
+    let j = 0;
+    for (; j < N4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(c + o, madd(av, v128.load(pb + o), v128.load(c + o)));
+    }
+    for (; j < N; j++) {
+      const o = <usize>j << 2;
+      store<f32>(c + o, load<f32>(c + o) + f32x4.extract_lane(av, 0) * load<f32>(pb + o));
+    }
+    pa += aKStep;
+    pb += ldb;
+  }
+}
+
 // C = op(A)·B where op(A)[i,k] lives at a + i·aRowStep + k·aKStep (bytes): NN has (lda·4, 4), TN has (4, lda·4).
 // Blocked over k (KC rows of B at a time) so the panels stay in L2 when K is large (the batched weight gradients
 // have K = T·N); within a block, column panels of 8 run outermost so each B panel stays in L1 across all rows.
@@ -139,7 +189,7 @@ function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize
       for (let i = 0; i < M4; i += 4) tile4x8(kc, ak + <usize>i * aRowStep, aRowStep, aKStep, bj, ldb, c + <usize>i * ldc + (<usize>j << 2), ldc, accb);
     }
     if (N8 < N) for (let i = 0; i < M4; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, N8);
-    for (let i = M4; i < M; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, 0);
+    for (let i = M4; i < M; i++) rowGemv(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb);
   }
 }
 
