@@ -58,6 +58,34 @@ describe('worker threads', () => {
     a.weights.forEach((w, i) => assert.deepEqual(w, b.weights[i]));
   });
 
+  it('stateful models: each thread carries its rows; resetStates reaches the replicas', async () => {
+    const run = async (threads: number): Promise<Float32Array[]> => {
+      const x = randomIndices([8, T], V, new Random(4));
+      const y = randomIndices([8, T], V, new Random(5));
+      const model = new Sequential({
+        seed: 9,
+        layers: [
+          new L.LSTM({ units: 12, stateful: true, returnSequences: true, batchInputShape: [8, T, V] }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      });
+      model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+      model.threads = threads;
+      const data = {
+        batchesPerEpoch: 3,
+        *batches() {
+          model.resetStates();
+          for (let i = 0; i < 3; i++) yield { xs: x, ys: y };
+        },
+      };
+      await model.fitDataset(data, { epochs: 2 });
+      return model.getWeights().map((w) => w.data);
+    };
+    const one = await run(1);
+    const two = await run(2);
+    one.forEach((w, i) => assert.ok(maxAbsDiff(w, two[i]) < 1e-4, `weight ${i}: ${maxAbsDiff(w, two[i])}`));
+  });
+
   it('rejects a bad thread count', async () => {
     const model = new Sequential({ layers: [new L.Dense({ units: 2, inputShape: [2] })] });
     model.compile({ optimizer: 'sgd', loss: 'mse' });

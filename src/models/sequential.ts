@@ -97,6 +97,8 @@ export interface ParallelRunner {
     seed: number,
     threads: number,
   ): Promise<{ lossSum: number; accSum: number }>;
+  /** Clears the carried state of the model's replicas (stateful models). */
+  resetStates(model: Sequential): void;
 }
 
 let parallelRunner: ParallelRunner | null = null;
@@ -547,6 +549,7 @@ export class Sequential implements CallbackModel {
   /** Clears the carried state of every stateful recurrent layer. */
   resetStates(): void {
     for (const l of this.layers) if (l instanceof RNN) l.resetStates();
+    parallelRunner?.resetStates(this);
   }
 
   /** Copies of all weights, in file order. */

@@ -11,7 +11,6 @@ import { Worker } from 'node:worker_threads';
 import { kernels } from '../core/backend.js';
 import type { AnyTensor } from '../core/tensor.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { RNN } from '../layers/recurrent.js';
 import { layerToKeras } from '../models/serialization.js';
 import { setParallelRunner, type ParallelRunner, type Sequential } from '../models/sequential.js';
 import type { PoolReply, PoolRequest, WireTensor } from './pool_protocol.js';
@@ -19,6 +18,8 @@ import type { PoolReply, PoolRequest, WireTensor } from './pool_protocol.js';
 interface PoolWorker {
   worker: Worker;
   pending: { resolve: (r: PoolReply) => void; reject: (e: Error) => void } | null;
+  /** Reset messages sent whose acknowledgements have not arrived (they precede any later reply). */
+  resets: number;
   /** Model id → byte offsets of this worker's gradient buffers. */
   grads: Map<number, number[]>;
 }
@@ -54,8 +55,12 @@ export class WorkerPool {
       const worker = new Worker(new URL('./worker.js', import.meta.url), {
         workerData: { module: this.k.module, memory: this.k.memory, variant: this.k.variant },
       });
-      const pw: PoolWorker = { worker, pending: null, grads: new Map() };
+      const pw: PoolWorker = { worker, pending: null, grads: new Map(), resets: 0 };
       worker.on('message', (r: PoolReply) => {
+        if (r.type === 'reset') {
+          pw.resets--;
+          return;
+        }
         const p = pw.pending;
         pw.pending = null;
         if (!p) return;
@@ -162,6 +167,17 @@ export class WorkerPool {
     return { lossSum, accSum };
   }
 
+  /** Clears the carried states of this model's replicas; the next step waits for it (messages are ordered). */
+  resetStates(model: Sequential): void {
+    const id = modelIds.get(model);
+    if (id === undefined) return;
+    for (const pw of this.workers) {
+      if (!pw.grads.has(id)) continue;
+      pw.worker.postMessage({ type: 'reset', modelId: id } satisfies PoolRequest);
+      pw.resets++;
+    }
+  }
+
   async terminate(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     this.workers.length = 0;
@@ -179,10 +195,13 @@ const runner: ParallelRunner = {
   supported(model: Sequential): boolean {
     const k = kernels();
     if (!(k instanceof WasmKernels)) return false;
-    if (model.layers.some((l) => l instanceof RNN && l.stateful)) return false;
+    // Stateful models work too: each shard always holds the same rows, so each replica carries its rows' state.
     return model
       .namedWeights()
       .every(({ weight }) => k.isResident(weight.value) && k.isResident(weight.grad));
+  },
+  resetStates(model) {
+    pool?.resetStates(model);
   },
   gradients(model, x, y, seed, threads) {
     const k = kernels() as WasmKernels;

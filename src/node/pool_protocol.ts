@@ -28,9 +28,12 @@ export type PoolRequest =
       seed: number;
       rowOffset: number;
       totalRows: number;
-    };
+    }
+  | { type: 'reset'; modelId: number };
 
 export type PoolReply =
   | { type: 'ready'; grads: number[] }
+  | { type: 'reset' }
   | { type: 'done'; lossSum: number; accSum: number }
+  | { type: 'reset' }
   | { type: 'error'; message: string };

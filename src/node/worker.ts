@@ -43,6 +43,10 @@ function handle(msg: PoolRequest): PoolReply {
       replicas.set(msg.modelId, model);
       return { type: 'ready', grads: named.map(({ weight }) => weight.grad.byteOffset) };
     }
+    case 'reset': {
+      replicas.get(msg.modelId)?.resetStates();
+      return { type: 'reset' };
+    }
     case 'step': {
       const model = replicas.get(msg.modelId);
       if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
