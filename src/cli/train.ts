@@ -137,7 +137,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const text = file ? readTextFile(file) : mobyDick();
 
   // Model and settings: fresh, or exactly as the checkpoint left them.
-  let model: Sequential;
+  let model: Sequential | null = null;
   let settings: TextSettings;
   let state: TrainingState | null = null;
   let meta: TextMetadata | null = null;
@@ -151,7 +151,6 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     model.trainRng.setState(state.trainRng);
   } else {
     settings = settingsFrom(o, source);
-    model = buildTextModel(settings, 1); // placeholder width; rebuilt below once the vocabulary is known
   }
 
   let corpus: TextCorpus;
@@ -174,8 +173,9 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       `${file ?? source}: the training text has ${trainCorpus.length} characters; this recipe needs at least ${minChars}`,
     );
   }
-  if (!o.resume) {
+  if (!model) {
     model = buildTextModel(settings, V);
+    model.build();
     compileText(model, settings);
   }
   const threads = o.threads ?? defaultThreads();
