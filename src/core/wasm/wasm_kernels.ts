@@ -178,28 +178,28 @@ export class WasmKernels implements Kernels {
     return { ptr, buffer, permanent, bytes };
   }
 
+  private view<T extends Typed>(
+    make: (b: ArrayBufferLike, ptr: number, n: number) => T,
+    n: number,
+    persistent: boolean,
+  ): T {
+    const { ptr, buffer, permanent, bytes } = this.rawAlloc(n, persistent);
+    const v = make(buffer, ptr, n);
+    v.fill(0);
+    if (permanent) this.registry.register(v, { ptr, bytes });
+    return v;
+  }
+
   alloc(n: number): Float32Array {
-    const { ptr, buffer, permanent, bytes } = this.rawAlloc(n);
-    const view = new Float32Array(buffer, ptr, n);
-    view.fill(0);
-    if (permanent) this.registry.register(view, { ptr, bytes });
-    return view;
+    return this.view((b, p, len) => new Float32Array(b, p, len), n, false);
   }
 
   allocPersistent(n: number): Float32Array {
-    const { ptr, buffer, bytes } = this.rawAlloc(n, true);
-    const view = new Float32Array(buffer, ptr, n);
-    view.fill(0);
-    this.registry.register(view, { ptr, bytes });
-    return view;
+    return this.view((b, p, len) => new Float32Array(b, p, len), n, true);
   }
 
   allocInt32(n: number): Int32Array {
-    const { ptr, buffer, permanent, bytes } = this.rawAlloc(n);
-    const view = new Int32Array(buffer, ptr, n);
-    view.fill(0);
-    if (permanent) this.registry.register(view, { ptr, bytes });
-    return view;
+    return this.view((b, p, len) => new Int32Array(b, p, len), n, false);
   }
 
   beginScope(): number {
