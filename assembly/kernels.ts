@@ -176,7 +176,7 @@
 // Blocked over k (KC rows of B at a time) so the panels stay in L2 when K is large (the batched weight gradients
 // have K = T·N); within a block, column panels of 8 run outermost so each B panel stays in L1 across all rows.
 const KC: i32 = 256;
-function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
+function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool, pack: usize): void {
   const N8 = N & ~7;
   const M4 = M & ~3;
   for (let kb = 0; kb < K; kb += KC) {
@@ -185,8 +185,18 @@ function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize
     const ak = a + <usize>kb * aKStep;
     const bk = b + <usize>kb * ldb;
     for (let j = 0; j < N8; j += 8) {
-      const bj = bk + (<usize>j << 2);
-      for (let i = 0; i < M4; i += 4) tile4x8(kc, ak + <usize>i * aRowStep, aRowStep, aKStep, bj, ldb, c + <usize>i * ldc + (<usize>j << 2), ldc, accb);
+      // Pack the kc×8 panel of B contiguously: rows of B are often a power-of-two bytes apart (2 KiB for U of an
+      // LSTM(128)), which maps every row of the panel onto the same few L1 sets; packed, the panel stays in L1 for
+      // all the row tiles.
+      let src = bk + (<usize>j << 2);
+      let dst = pack;
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += ldb;
+        dst += 32;
+      }
+      for (let i = 0; i < M4; i += 4) tile4x8(kc, ak + <usize>i * aRowStep, aRowStep, aKStep, pack, 32, c + <usize>i * ldc + (<usize>j << 2), ldc, accb);
     }
     if (N8 < N) for (let i = 0; i < M4; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, N8);
     for (let i = M4; i < M; i++) rowGemv(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb);
@@ -279,7 +289,7 @@ function gemmNT(M: i32, N: i32, K: i32, a: usize, lda: usize, b: usize, ldb: usi
   store<f32>(p, acc ? v + load<f32>(p) : v);
 }
 
-/** C[M,N] = op(A)·op(B) (+ C). `scratch` holds at least K·M floats (used only when both are transposed). */
+/** C[M,N] = op(A)·op(B) (+ C). `scratch` holds at least max(K·M, 256·8) floats (panel packing; TT's Aᵀ). */
 export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
   if (M <= 0 || N <= 0) return;
   const la = <usize>lda << 2;
@@ -290,8 +300,8 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
     return;
   }
   if (!transB) {
-    if (!transA) gemmAB(M, N, K, a, la, 4, b, lb, c, lc, accumulate);
-    else gemmAB(M, N, K, a, 4, la, b, lb, c, lc, accumulate);
+    if (!transA) gemmAB(M, N, K, a, la, 4, b, lb, c, lc, accumulate, scratch);
+    else gemmAB(M, N, K, a, 4, la, b, lb, c, lc, accumulate, scratch);
     return;
   }
   if (!transA) {

@@ -267,7 +267,8 @@ export class WasmKernels implements Kernels {
     accumulate: boolean,
   ): void {
     const m = this.begin();
-    const scratch = transA && transB ? this.alloc(M * K).byteOffset : 0;
+    // Scratch for packing B panels (256×8 floats) or, for TT, Aᵀ.
+    const scratch = this.alloc(transA && transB ? Math.max(M * K, 2048) : transB ? 0 : 2048).byteOffset;
     this.x.gemm(
       +transA,
       +transB,
