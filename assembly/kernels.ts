@@ -184,7 +184,7 @@ function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize
     const accb = acc || kb > 0;
     const ak = a + <usize>kb * aKStep;
     const bk = b + <usize>kb * ldb;
-    for (let j = 0; j < N8; j += 8) {
+    for (let j = 0; M4 > 0 && j < N8; j += 8) {
       // Pack the kc×8 panel of B contiguously: rows of B are often a power-of-two bytes apart (2 KiB for U of an
       // LSTM(128)), which maps every row of the panel onto the same few L1 sets; packed, the panel stays in L1 for
       // all the row tiles.
