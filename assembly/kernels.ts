@@ -593,6 +593,89 @@ export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: 
   }
 }
 
+// GRU (resetAfter) pointwise step (see src/layers/gru.ts). xp [N,3H] in place → z, r, ĥ; rp [N,3H]; h [N,H].
+export function gruCellForward(N: i32, H: i32, xp: usize, rp: usize, hPrev: usize, h: usize, act: i32, rec: i32): void {
+  const H4 = H & ~3;
+  const hb = <usize>H << 2;
+  for (let n = 0; n < N; n++) {
+    const g = xp + <usize>n * 3 * hb;
+    const q = rp + <usize>n * 3 * hb;
+    const hp = hPrev + <usize>n * hb;
+    const hn = h + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o = <usize>j << 2;
+      const z = actv(rec, f32x4.add(v128.load(g + o), v128.load(q + o)));
+      const r = actv(rec, f32x4.add(v128.load(g + hb + o), v128.load(q + hb + o)));
+      const hh = actv(act, madd(r, v128.load(q + 2 * hb + o), v128.load(g + 2 * hb + o)));
+      v128.store(g + o, z);
+      v128.store(g + hb + o, r);
+      v128.store(g + 2 * hb + o, hh);
+      // z⊙hPrev + (1 − z)⊙ĥ = ĥ + z⊙(hPrev − ĥ)
+      v128.store(hn + o, madd(z, f32x4.sub(v128.load(hp + o), hh), hh));
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      const z = act1(rec, load<f32>(g + o) + load<f32>(q + o));
+      const r = act1(rec, load<f32>(g + hb + o) + load<f32>(q + hb + o));
+      const hh = act1(act, load<f32>(g + 2 * hb + o) + r * load<f32>(q + 2 * hb + o));
+      store<f32>(g + o, z);
+      store<f32>(g + hb + o, r);
+      store<f32>(g + 2 * hb + o, hh);
+      store<f32>(hn + o, hh + z * (load<f32>(hp + o) - hh));
+    }
+  }
+}
+
+export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: usize, dh: usize, dxp: usize, drp: usize, dhPrev: usize, act: i32, rec: i32): void {
+  const H4 = H & ~3;
+  const hb = <usize>H << 2;
+  for (let n = 0; n < N; n++) {
+    const g = gates + <usize>n * 3 * hb;
+    const q = rp + <usize>n * 3 * hb;
+    const dx = dxp + <usize>n * 3 * hb;
+    const dr = drp + <usize>n * 3 * hb;
+    const hp = hPrev + <usize>n * hb;
+    const dhn = dh + <usize>n * hb;
+    const dpn = dhPrev + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o = <usize>j << 2;
+      const z = v128.load(g + o);
+      const r = v128.load(g + hb + o);
+      const hh = v128.load(g + 2 * hb + o);
+      const d = v128.load(dhn + o);
+      const dz = f32x4.mul(f32x4.mul(d, f32x4.sub(v128.load(hp + o), hh)), dactv(rec, z));
+      const da = f32x4.mul(f32x4.mul(d, f32x4.sub(vs(1), z)), dactv(act, hh));
+      const drr = f32x4.mul(f32x4.mul(da, v128.load(q + 2 * hb + o)), dactv(rec, r));
+      v128.store(dx + o, dz);
+      v128.store(dx + hb + o, drr);
+      v128.store(dx + 2 * hb + o, da);
+      v128.store(dr + o, dz);
+      v128.store(dr + hb + o, drr);
+      v128.store(dr + 2 * hb + o, f32x4.mul(da, r));
+      v128.store(dpn + o, f32x4.mul(d, z));
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      const z = load<f32>(g + o);
+      const r = load<f32>(g + hb + o);
+      const hh = load<f32>(g + 2 * hb + o);
+      const d = load<f32>(dhn + o);
+      const dz = d * (load<f32>(hp + o) - hh) * dact1(rec, z);
+      const da = d * (1 - z) * dact1(act, hh);
+      const drr = da * load<f32>(q + 2 * hb + o) * dact1(rec, r);
+      store<f32>(dx + o, dz);
+      store<f32>(dx + hb + o, drr);
+      store<f32>(dx + 2 * hb + o, da);
+      store<f32>(dr + o, dz);
+      store<f32>(dr + hb + o, drr);
+      store<f32>(dr + 2 * hb + o, da * r);
+      store<f32>(dpn + o, d * z);
+    }
+  }
+}
+
 /** Softmax cross-entropy on logits [R,V]; labels (i32) or dense targets; grad (optional) = (p − y)·scale. */
 export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize, targets: usize, grad: usize, scale: f32): f64 {
   let total: f64 = 0;

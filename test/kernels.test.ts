@@ -146,6 +146,38 @@ for (const variant of variants) {
       }
     });
 
+    it('GRU (resetAfter) cell forward and backward', () => {
+      const rng = new Random(6);
+      for (const N of [1, 3, 17]) {
+        for (const H of SIZES) {
+          for (const rec of [Act.Sigmoid, Act.HardSigmoid]) {
+            const x1 = rand(k, N * 3 * H, rng, true).map((v) => v * 3);
+            const x2 = Float32Array.from(x1);
+            const rp = rand(k, N * 3 * H, rng, true);
+            const hp = rand(k, N * H, rng, true);
+            const h1 = k.alloc(N * H);
+            const h2 = new Float32Array(N * H);
+            k.gruCellForward(N, H, x1, 0, rp, 0, hp, 0, h1, 0, Act.Tanh, rec);
+            ref.gruCellForward(N, H, x2, 0, rp, 0, hp, 0, h2, 0, Act.Tanh, rec);
+            assertClose(x1, x2, 2e-6, 'gates');
+            assertClose(h1, h2, 2e-6, 'h');
+            const dh = rand(k, N * H, rng, true);
+            const [dx1, dr1, dp1] = [k.alloc(N * 3 * H), k.alloc(N * 3 * H), k.alloc(N * H)];
+            const [dx2, dr2, dp2] = [
+              new Float32Array(N * 3 * H),
+              new Float32Array(N * 3 * H),
+              new Float32Array(N * H),
+            ];
+            k.gruCellBackward(N, H, x2, 0, rp, 0, hp, 0, dh, dx1, 0, dr1, 0, dp1, Act.Tanh, rec);
+            ref.gruCellBackward(N, H, x2, 0, rp, 0, hp, 0, dh, dx2, 0, dr2, 0, dp2, Act.Tanh, rec);
+            assertClose(dx1, dx2, 2e-6, 'dxp');
+            assertClose(dr1, dr2, 2e-6, 'drp');
+            assertClose(dp1, dp2, 2e-6, 'dhPrev');
+          }
+        }
+      }
+    });
+
     it('softmax cross-entropy, labels and dense targets', () => {
       const rng = new Random(5);
       for (const V of SIZES) {

@@ -153,6 +153,48 @@ export interface Kernels {
     recAct: Act,
   ): void;
 
+  /**
+   * GRU (resetAfter) pointwise step. xp[N,3H] holds x·W + b_in and becomes the gates (z, r, ĥ); rp[N,3H] holds
+   * h_{t−1}·U + b_rec. z = σ(xp_z + rp_z), r = σ(xp_r + rp_r), ĥ = act(xp_h + r⊙rp_h), h = z⊙hPrev + (1−z)⊙ĥ.
+   */
+  gruCellForward(
+    N: number,
+    H: number,
+    xp: Float32Array,
+    xpOff: number,
+    rp: Float32Array,
+    rpOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    h: Float32Array,
+    hOff: number,
+    act: Act,
+    recAct: Act,
+  ): void;
+
+  /**
+   * GRU (resetAfter) pointwise backward. From the gates, rp, hPrev and dh[N,H]: ∂ of the input pre-activations into
+   * dxp[N,3H], of the recurrent pre-activations into drp[N,3H], and dh⊙z (the direct path to h_{t−1}) into dhPrev[N,H].
+   */
+  gruCellBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    rp: Float32Array,
+    rpOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    dh: Float32Array,
+    dxp: Float32Array,
+    dxpOff: number,
+    drp: Float32Array,
+    drpOff: number,
+    dhPrev: Float32Array,
+    act: Act,
+    recAct: Act,
+  ): void;
+
   /** Elementwise x[i] *= m[i] for i < n. */
   mulInPlace(x: Float32Array, xOff: number, m: Float32Array, mOff: number, n: number): void;
 

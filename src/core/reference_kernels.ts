@@ -216,6 +216,64 @@ export const referenceKernels: Kernels = {
     }
   },
 
+  gruCellForward(N, H, xp, xpOff, rp, rpOff, hPrev, hpOff, h, hOff, act, recAct) {
+    for (let n = 0; n < N; n++) {
+      const g = xpOff + n * 3 * H;
+      const q = rpOff + n * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const z = applyAct(recAct, xp[g + j] + rp[q + j]);
+        const r = applyAct(recAct, xp[g + H + j] + rp[q + H + j]);
+        const hh = applyAct(act, xp[g + 2 * H + j] + r * rp[q + 2 * H + j]);
+        xp[g + j] = z;
+        xp[g + H + j] = r;
+        xp[g + 2 * H + j] = hh;
+        h[hOff + n * H + j] = z * hPrev[hpOff + n * H + j] + (1 - z) * hh;
+      }
+    }
+  },
+
+  gruCellBackward(
+    N,
+    H,
+    gates,
+    gOff,
+    rp,
+    rpOff,
+    hPrev,
+    hpOff,
+    dh,
+    dxp,
+    dxpOff,
+    drp,
+    drpOff,
+    dhPrev,
+    act,
+    recAct,
+  ) {
+    for (let n = 0; n < N; n++) {
+      const g = gOff + n * 3 * H;
+      const q = rpOff + n * 3 * H;
+      const dx = dxpOff + n * 3 * H;
+      const dr = drpOff + n * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const z = gates[g + j];
+        const r = gates[g + H + j];
+        const hh = gates[g + 2 * H + j];
+        const d = dh[n * H + j];
+        const dz = d * (hPrev[hpOff + n * H + j] - hh) * actGradFromOutput(recAct, z);
+        const da = d * (1 - z) * actGradFromOutput(act, hh);
+        const drr = da * rp[q + 2 * H + j] * actGradFromOutput(recAct, r);
+        dxp[dx + j] = dz;
+        dxp[dx + H + j] = drr;
+        dxp[dx + 2 * H + j] = da;
+        drp[dr + j] = dz;
+        drp[dr + H + j] = drr;
+        drp[dr + 2 * H + j] = da * r;
+        dhPrev[n * H + j] = d * z;
+      }
+    }
+  },
+
   mulInPlace(x, xOff, m, mOff, n) {
     for (let i = 0; i < n; i++) x[xOff + i] *= m[mOff + i];
   },

@@ -14,7 +14,7 @@
  * Memory per batch (floats): gates T·N·3H, hidden (T+1)·N·H, plus T·N·3H (rp, resetAfter) or T·N·H (r⊙h).
  */
 import { alloc, kernels } from '../core/backend.js';
-import { actGradFromOutput, applyAct } from '../core/reference_kernels.js';
+import { actGradFromOutput } from '../core/reference_kernels.js';
 import {
   activationCode,
   activationName,
@@ -71,18 +71,7 @@ export class GRU extends RNN {
       if (this.resetAfter) {
         k.gemm(false, false, N, G, H, this.hm, hOff, H, U, 0, G, aux, g0, G, false);
         if (this.useBias) k.addBias(aux, g0, N, G, G, this.weights[2].value, G);
-        for (let n = 0; n < N; n++) {
-          const g = g0 + n * G;
-          for (let j = 0; j < H; j++) {
-            const z = applyAct(rec, xp[g + j] + aux[g + j]);
-            const r = applyAct(rec, xp[g + H + j] + aux[g + H + j]);
-            const hh = applyAct(act, xp[g + 2 * H + j] + r * aux[g + 2 * H + j]);
-            xp[g + j] = z;
-            xp[g + H + j] = r;
-            xp[g + 2 * H + j] = hh;
-            hs[(s + 1) * NH + n * H + j] = z * hs[s * NH + n * H + j] + (1 - z) * hh;
-          }
-        }
+        k.gruCellForward(N, H, xp, g0, aux, g0, hs, s * NH, hs, (s + 1) * NH, act, rec);
       } else {
         k.gemm(false, false, N, 2 * H, H, this.hm, hOff, H, U, 0, G, xp, g0, G, true);
         k.activate(rec, xp, g0, N, 2 * H, G);
@@ -132,25 +121,7 @@ export class GRU extends RNN {
       for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
       const next = alloc(NH); // δh_{t−1}
       if (drp) {
-        for (let n = 0; n < N; n++) {
-          const g = g0 + n * G;
-          for (let j = 0; j < H; j++) {
-            const z = gates[g + j];
-            const r = gates[g + H + j];
-            const hh = gates[g + 2 * H + j];
-            const d = dh[n * H + j];
-            const dz = d * (hs[s * NH + n * H + j] - hh) * actGradFromOutput(rec, z);
-            const da = d * (1 - z) * actGradFromOutput(act, hh);
-            const dr = da * aux[g + 2 * H + j] * actGradFromOutput(rec, r);
-            dxp[g + j] = dz;
-            dxp[g + H + j] = dr;
-            dxp[g + 2 * H + j] = da;
-            drp[g + j] = dz;
-            drp[g + H + j] = dr;
-            drp[g + 2 * H + j] = da * r;
-            next[n * H + j] = d * z;
-          }
-        }
+        k.gruCellBackward(N, H, gates, g0, aux, g0, hs, s * NH, dh, dxp, g0, drp, g0, next, act, rec);
         this.recurrentBackward(drp, g0, G, 0, next);
       } else {
         const hOff = s * NH;

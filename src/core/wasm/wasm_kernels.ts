@@ -35,6 +35,29 @@ interface KernelExports {
   gatherRows(idx: number, R: number, W: number, N: number, out: number, scale: number, acc: number): void;
   scatterAddRows(idx: number, R: number, dOut: number, N: number, dW: number, scale: number): void;
   mulInPlace(x: number, m: number, n: number): void;
+  gruCellForward(
+    N: number,
+    H: number,
+    xp: number,
+    rp: number,
+    hPrev: number,
+    h: number,
+    act: number,
+    rec: number,
+  ): void;
+  gruCellBackward(
+    N: number,
+    H: number,
+    gates: number,
+    rp: number,
+    hPrev: number,
+    dh: number,
+    dxp: number,
+    drp: number,
+    dhPrev: number,
+    act: number,
+    rec: number,
+  ): void;
   lstmCellForward(
     N: number,
     H: number,
@@ -432,6 +455,69 @@ export class WasmKernels implements Kernels {
       this.p(dh, false),
       this.p(dc, true),
       this.p(dGates, true) + dgOff * 4,
+      act,
+      recAct,
+    );
+    this.finish(m);
+  }
+
+  gruCellForward(
+    N: number,
+    H: number,
+    xp: Float32Array,
+    xpOff: number,
+    rp: Float32Array,
+    rpOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    h: Float32Array,
+    hOff: number,
+    act: Act,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.gruCellForward(
+      N,
+      H,
+      this.p(xp, true) + xpOff * 4,
+      this.p(rp, false) + rpOff * 4,
+      this.p(hPrev, false) + hpOff * 4,
+      this.p(h, true) + hOff * 4,
+      act,
+      recAct,
+    );
+    this.finish(m);
+  }
+
+  gruCellBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    rp: Float32Array,
+    rpOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    dh: Float32Array,
+    dxp: Float32Array,
+    dxpOff: number,
+    drp: Float32Array,
+    drpOff: number,
+    dhPrev: Float32Array,
+    act: Act,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.gruCellBackward(
+      N,
+      H,
+      this.p(gates, false) + gOff * 4,
+      this.p(rp, false) + rpOff * 4,
+      this.p(hPrev, false) + hpOff * 4,
+      this.p(dh, false),
+      this.p(dxp, true) + dxpOff * 4,
+      this.p(drp, true) + drpOff * 4,
+      this.p(dhPrev, true),
       act,
       recAct,
     );
