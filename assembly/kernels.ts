@@ -676,6 +676,67 @@ export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: 
   }
 }
 
+// Fused optimizer updates (Keras 3 rules; see src/models/optimizers.ts). m may be 0 (no momentum).
+export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr: f32, rho: f32, eps: f32, momentum: f32): void {
+  const n4 = n & ~3;
+  const lrv = vs(lr), rv = vs(rho), r1 = vs(1 - rho), ev = vs(eps), mu = vs(momentum);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const vi = madd(r1, f32x4.mul(gi, gi), f32x4.mul(rv, v128.load(v + o)));
+    v128.store(v + o, vi);
+    const inc = f32x4.div(f32x4.mul(lrv, gi), f32x4.sqrt(f32x4.add(vi, ev)));
+    if (m) {
+      const mi = madd(mu, v128.load(m + o), inc);
+      v128.store(m + o, mi);
+      v128.store(w + o, f32x4.sub(v128.load(w + o), mi));
+    } else {
+      v128.store(w + o, f32x4.sub(v128.load(w + o), inc));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const vi = rho * load<f32>(v + o) + (1 - rho) * gi * gi;
+    store<f32>(v + o, vi);
+    const inc = (lr * gi) / Mathf.sqrt(vi + eps);
+    if (m) {
+      const mi = momentum * load<f32>(m + o) + inc;
+      store<f32>(m + o, mi);
+      store<f32>(w + o, load<f32>(w + o) - mi);
+    } else {
+      store<f32>(w + o, load<f32>(w + o) - inc);
+    }
+  }
+}
+
+export function adamUpdate(n: i32, w: usize, g: usize, m: usize, v: usize, alpha: f32, beta1: f32, beta2: f32, eps: f32): void {
+  const n4 = n & ~3;
+  const av = vs(alpha), b1 = vs(1 - beta1), b2 = vs(1 - beta2), ev = vs(eps);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const mo = v128.load(m + o);
+    const vo = v128.load(v + o);
+    const mi = madd(f32x4.sub(gi, mo), b1, mo);
+    const vi = madd(f32x4.sub(f32x4.mul(gi, gi), vo), b2, vo);
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.div(f32x4.mul(av, mi), f32x4.add(f32x4.sqrt(vi), ev))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const mi = load<f32>(m + o) + (gi - load<f32>(m + o)) * (1 - beta1);
+    const vi = load<f32>(v + o) + (gi * gi - load<f32>(v + o)) * (1 - beta2);
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(w + o, load<f32>(w + o) - (alpha * mi) / (Mathf.sqrt(vi) + eps));
+  }
+}
+
 /** Softmax cross-entropy on logits [R,V]; labels (i32) or dense targets; grad (optional) = (p − y)·scale. */
 export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize, targets: usize, grad: usize, scale: f32): f64 {
   let total: f64 = 0;

@@ -178,6 +178,38 @@ for (const variant of variants) {
       }
     });
 
+    it('fused RMSprop (with and without momentum) and Adam updates', () => {
+      const rng = new Random(7);
+      for (const n of [1, 3, 17, 129]) {
+        for (const momentum of [0, 0.9]) {
+          const w1 = rand(k, n, rng, true);
+          const g = rand(k, n, rng, true);
+          const v1 = rand(k, n, rng, true).map(Math.abs);
+          const m1 = momentum ? rand(k, n, rng, true) : null;
+          const [w2, v2, m2] = [
+            Float32Array.from(w1),
+            Float32Array.from(v1),
+            m1 ? Float32Array.from(m1) : null,
+          ];
+          k.rmspropUpdate(n, w1, g, v1, m1, 0.01, 0.9, 1e-7, momentum);
+          ref.rmspropUpdate(n, w2, g, v2, m2, 0.01, 0.9, 1e-7, momentum);
+          assertClose(w1, w2, 1e-6, 'rmsprop w');
+          assertClose(v1, v2, 1e-6, 'rmsprop v');
+          if (m1) assertClose(m1, m2!, 1e-6, 'rmsprop m');
+        }
+        const w1 = rand(k, n, rng, true);
+        const g = rand(k, n, rng, true);
+        const m1 = rand(k, n, rng, true);
+        const v1 = rand(k, n, rng, true).map(Math.abs);
+        const [w2, m2, v2] = [Float32Array.from(w1), Float32Array.from(m1), Float32Array.from(v1)];
+        k.adamUpdate(n, w1, g, m1, v1, 0.003, 0.9, 0.999, 1e-7);
+        ref.adamUpdate(n, w2, g, m2, v2, 0.003, 0.9, 0.999, 1e-7);
+        assertClose(w1, w2, 1e-6, 'adam w');
+        assertClose(m1, m2, 1e-6, 'adam m');
+        assertClose(v1, v2, 1e-6, 'adam v');
+      }
+    });
+
     it('softmax cross-entropy, labels and dense targets', () => {
       const rng = new Random(5);
       for (const V of SIZES) {

@@ -195,6 +195,32 @@ export interface Kernels {
     recAct: Act,
   ): void;
 
+  /** RMSprop (Keras 3): v ← ρv + (1−ρ)g²; Δ = lr·g/√(v+ε); with momentum m ← μm + Δ, w ← w − m, else w ← w − Δ. */
+  rmspropUpdate(
+    n: number,
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    m: Float32Array | null,
+    lr: number,
+    rho: number,
+    eps: number,
+    momentum: number,
+  ): void;
+
+  /** Adam (Keras 3): m ← m + (g − m)(1 − β₁); v ← v + (g² − v)(1 − β₂); w ← w − α·m/(√v + ε). */
+  adamUpdate(
+    n: number,
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    alpha: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+  ): void;
+
   /** Elementwise x[i] *= m[i] for i < n. */
   mulInPlace(x: Float32Array, xOff: number, m: Float32Array, mOff: number, n: number): void;
 

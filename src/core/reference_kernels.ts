@@ -274,6 +274,29 @@ export const referenceKernels: Kernels = {
     }
   },
 
+  rmspropUpdate(n, w, g, v, m, lr, rho, eps, momentum) {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      v[i] = rho * v[i] + (1 - rho) * gi * gi;
+      const inc = (lr * gi) / Math.sqrt(v[i] + eps);
+      if (m) {
+        m[i] = momentum * m[i] + inc;
+        w[i] -= m[i];
+      } else {
+        w[i] -= inc;
+      }
+    }
+  },
+
+  adamUpdate(n, w, g, m, v, alpha, beta1, beta2, eps) {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      m[i] += (gi - m[i]) * (1 - beta1);
+      v[i] += (gi * gi - v[i]) * (1 - beta2);
+      w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
+    }
+  },
+
   mulInPlace(x, xOff, m, mOff, n) {
     for (let i = 0; i < n; i++) x[xOff + i] *= m[mOff + i];
   },

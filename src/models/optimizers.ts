@@ -9,6 +9,7 @@
  *
  * Gradient clipping before the update, as Keras: clipnorm (per weight), globalClipnorm (all weights), clipvalue.
  */
+import { kernels } from '../core/backend.js';
 import type { Weight } from '../layers/layer.js';
 
 export interface OptimizerArgs {
@@ -102,7 +103,10 @@ export abstract class Optimizer {
   private slotsFor(nw: NamedWeight): Float32Array[] {
     let s = this.slots.get(nw.name);
     if (!s) {
-      s = this.slotNames().map((n) => new Float32Array(nw.weight.value.length).fill(this.initialSlot(n)));
+      // Slots live in kernel memory, next to the weights, for the fused update kernels.
+      s = this.slotNames().map((n) =>
+        kernels().allocPersistent(nw.weight.value.length).fill(this.initialSlot(n)),
+      );
       this.slots.set(nw.name, s);
     }
     return s;
@@ -163,10 +167,10 @@ export abstract class Optimizer {
       if (slot < 0) throw new Error(`${this.className}: unknown optimizer slot '${v.name}'`);
       let s = this.slots.get(wname);
       if (!s) {
-        s = names.map(() => new Float32Array(v.value.length));
+        s = names.map(() => kernels().allocPersistent(v.value.length));
         this.slots.set(wname, s);
       }
-      s[slot] = v.value.slice();
+      s[slot].set(v.value);
     }
   }
 
@@ -239,16 +243,16 @@ export class RMSprop extends Optimizer {
     const lr = this.learningRate;
     const v = slots[0];
     const m = mu > 0 ? slots[1] : null;
-    const mg = this.centered ? slots[slots.length - 1] : null;
+    if (!this.centered) {
+      kernels().rmspropUpdate(w.length, w, g, v, m, lr, rho, eps, mu);
+      return;
+    }
+    const mg = slots[slots.length - 1];
     for (let i = 0; i < w.length; i++) {
       const gi = g[i];
       v[i] = rho * v[i] + (1 - rho) * gi * gi;
-      let denom = v[i];
-      if (mg) {
-        mg[i] = rho * mg[i] + (1 - rho) * gi;
-        denom -= mg[i] * mg[i];
-      }
-      const inc = (lr * gi) / Math.sqrt(denom + eps);
+      mg[i] = rho * mg[i] + (1 - rho) * gi;
+      const inc = (lr * gi) / Math.sqrt(v[i] - mg[i] * mg[i] + eps);
       if (m) {
         m[i] = mu * m[i] + inc;
         w[i] -= m[i];
@@ -257,6 +261,7 @@ export class RMSprop extends Optimizer {
       }
     }
   }
+
   override getConfig(): Record<string, unknown> {
     return {
       ...super.getConfig(),
@@ -291,12 +296,7 @@ export class Adam extends Optimizer {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const alpha = (this.learningRate * Math.sqrt(1 - Math.pow(b2, t))) / (1 - Math.pow(b1, t));
     const [m, v] = slots;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i];
-      m[i] += (gi - m[i]) * (1 - b1);
-      v[i] += (gi * gi - v[i]) * (1 - b2);
-      w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
-    }
+    kernels().adamUpdate(w.length, w, g, m, v, alpha, b1, b2, eps);
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };

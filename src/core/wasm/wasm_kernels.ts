@@ -35,6 +35,28 @@ interface KernelExports {
   gatherRows(idx: number, R: number, W: number, N: number, out: number, scale: number, acc: number): void;
   scatterAddRows(idx: number, R: number, dOut: number, N: number, dW: number, scale: number): void;
   mulInPlace(x: number, m: number, n: number): void;
+  rmspropUpdate(
+    n: number,
+    w: number,
+    g: number,
+    v: number,
+    m: number,
+    lr: number,
+    rho: number,
+    eps: number,
+    momentum: number,
+  ): void;
+  adamUpdate(
+    n: number,
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    alpha: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+  ): void;
   gruCellForward(
     N: number,
     H: number,
@@ -522,6 +544,58 @@ export class WasmKernels implements Kernels {
       recAct,
     );
     this.finish(m);
+  }
+
+  rmspropUpdate(
+    n: number,
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    m: Float32Array | null,
+    lr: number,
+    rho: number,
+    eps: number,
+    momentum: number,
+  ): void {
+    const k = this.begin();
+    this.x.rmspropUpdate(
+      n,
+      this.p(w, true),
+      this.p(g, false),
+      this.p(v, true),
+      m ? this.p(m, true) : 0,
+      lr,
+      rho,
+      eps,
+      momentum,
+    );
+    this.finish(k);
+  }
+
+  adamUpdate(
+    n: number,
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    alpha: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+  ): void {
+    const k = this.begin();
+    this.x.adamUpdate(
+      n,
+      this.p(w, true),
+      this.p(g, false),
+      this.p(m, true),
+      this.p(v, true),
+      alpha,
+      beta1,
+      beta2,
+      eps,
+    );
+    this.finish(k);
   }
 
   mulInPlace(x: Float32Array, xOff: number, mask: Float32Array, mOff: number, n: number): void {
