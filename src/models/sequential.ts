@@ -76,6 +76,8 @@ export interface FitArgs extends FitBaseArgs {
 
 export interface FitDatasetArgs extends FitBaseArgs {
   validationData?: BatchDataset | [AnyTensor, AnyTensor];
+  /** Batch size of the stream, when fixed (reported to callbacks; also the validation batch size). */
+  batchSize?: number;
   /** Stop each epoch after this many batches. */
   batchesPerEpoch?: number;
 }
@@ -150,9 +152,6 @@ export class Sequential implements CallbackModel {
       throw new Error(
         `layer '${layer.name}': returnState needs the functional call() API; it cannot be used in a Sequential model`,
       );
-    }
-    if (this.layers.length > 0 && layer.declaredInputShape && !layer.built) {
-      // Keras ignores inputShape on non-first layers; so do we, but the shapes must agree.
     }
     layer.randomSalt = this.layers.length;
     this.layers.push(layer);
@@ -463,9 +462,7 @@ export class Sequential implements CallbackModel {
         }
       },
     };
-    return this.fitDataset(dataset, { ...args, validationData: val, batchSize: bs } as FitDatasetArgs & {
-      batchSize: number;
-    });
+    return this.fitDataset(dataset, { ...args, validationData: val, batchSize: bs });
   }
 
   /** Trains on a stream of batches; `dataset.batches(epoch)` is called once per epoch. */
@@ -485,7 +482,7 @@ export class Sequential implements CallbackModel {
       epochs,
       initialEpoch,
       steps,
-      batchSize: (args as { batchSize?: number }).batchSize ?? null,
+      batchSize: args.batchSize ?? null,
       samples: dataset.samplesPerEpoch ?? null,
       verbose: args.verbose ?? 0,
     };

@@ -272,6 +272,7 @@ export class WasmKernels implements Kernels {
   // ----- staging of arrays outside wasm memory -----
 
   private staged: { src: Typed; copy: Typed; write: boolean }[] = [];
+  private pack: Float32Array | null = null;
 
   /** Byte address of a[0], staging a copy into wasm memory when a lives elsewhere. */
   private p(a: Typed, write: boolean): number {
@@ -312,8 +313,9 @@ export class WasmKernels implements Kernels {
     accumulate: boolean,
   ): void {
     const m = this.begin();
-    // Scratch for packing B panels (256×8 floats) or, for TT, Aᵀ.
-    const scratch = this.alloc(transA && transB ? Math.max(M * K, 2048) : transB ? 0 : 2048).byteOffset;
+    // Scratch: the packed B panel (256×8 floats, one buffer per instance, reused) or, for TT, Aᵀ.
+    this.pack ??= this.allocPersistent(2048);
+    const scratch = transA && transB ? this.alloc(M * K).byteOffset : this.pack.byteOffset;
     this.x.gemm(
       +transA,
       +transB,
