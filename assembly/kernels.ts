@@ -16,61 +16,31 @@
 // GEMM: C[M,N] = op(A)·op(B) (+ C). NN and TN use a 4×8 register tile (8 accumulators of f32x4); NT computes dot
 // products with a 2×4 tile over k; TT packs A.
 
-// 4×8 tile of C += A·B over kc steps. NN: A rows at a0..a3 advance 4 bytes per k. TN: A[k, i..i+3] sits at
-// a0 + 0/4/8/12 and advances aKStep per k. Separate pointers and immediate offsets keep address arithmetic out of
-// the loop.
+// 4×8 tile of C (+)= A·B over K steps from packed panels: A as [K][4] (the four rows' k-th values side by side),
+// B as [K][8]. One pointer each with immediate offsets keeps the loop at 6 loads + 8 FMAs + 2 adds; 8 accumulators
+// + 2 B vectors + 1 broadcast fit x64's 16 xmm registers (wider tiles spill under V8 and lose 40 %).
 // @ts-ignore: decorator
-@inline function tile4x8(K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool): void {
+@inline function tile4x8(K: i32, pa: usize, pb: usize, c: usize, ldc: usize, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let pb = b;
-  if (aKStep == 4) {
-    let p0 = a;
-    let p1 = a + aRowStep;
-    let p2 = p1 + aRowStep;
-    let p3 = p2 + aRowStep;
-    const end = p0 + (<usize>K << 2);
-    while (p0 < end) {
-      const b0 = v128.load(pb);
-      const b1 = v128.load(pb, 16);
-      const a0 = v128.load32_splat(p0);
-      const a1 = v128.load32_splat(p1);
-      c00 = madd(a0, b0, c00);
-      c01 = madd(a0, b1, c01);
-      const a2 = v128.load32_splat(p2);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      const a3 = v128.load32_splat(p3);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
-      p0 += 4;
-      p1 += 4;
-      p2 += 4;
-      p3 += 4;
-      pb += ldb;
-    }
-  } else {
-    let pa = a;
-    for (let k = 0; k < K; k++) {
-      const b0 = v128.load(pb);
-      const b1 = v128.load(pb, 16);
-      const a0 = v128.load32_splat(pa);
-      const a1 = v128.load32_splat(pa, 4);
-      c00 = madd(a0, b0, c00);
-      c01 = madd(a0, b1, c01);
-      const a2 = v128.load32_splat(pa, 8);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      const a3 = v128.load32_splat(pa, 12);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
-      pa += aKStep;
-      pb += ldb;
-    }
+  const end = pb + (<usize>K << 5);
+  while (pb < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const a0 = v128.load32_splat(pa);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(pa, 4);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(pa, 8);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(pa, 12);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    pa += 16;
+    pb += 32;
   }
   if (acc) {
     c00 = f32x4.add(c00, v128.load(c));
@@ -173,30 +143,58 @@
 }
 
 // C = op(A)·B where op(A)[i,k] lives at a + i·aRowStep + k·aKStep (bytes): NN has (lda·4, 4), TN has (4, lda·4).
-// Blocked over k (KC rows of B at a time) so the panels stay in L2 when K is large (the batched weight gradients
-// have K = T·N); within a block, column panels of 8 run outermost so each B panel stays in L1 across all rows.
+// GotoBLAS-style blocking: KC rows of B at a time (panels stay in L2 when K is large — the batched weight gradients
+// have K = T·N), MC rows of A packed per block (L2), and an 8-column panel of B packed per (block, panel) (L1).
+// Packing also removes the power-of-two row strides (2 KiB for U of an LSTM(128)) that map a panel's rows onto the
+// same few L1 sets. Rows past the last multiple of 4 and columns past the last multiple of 8 run unpacked.
 const KC: i32 = 256;
+const MC: i32 = 128;
+/** Floats of gemm scratch the packed panels need (B panel, then the A block). */
+export const GEMM_PACK_FLOATS: i32 = KC * 8 + MC * KC;
 function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool, pack: usize): void {
   const N8 = N & ~7;
   const M4 = M & ~3;
+  const packA = pack + ((<usize>KC * 8) << 2);
   for (let kb = 0; kb < K; kb += KC) {
     const kc = min(KC, K - kb);
     const accb = acc || kb > 0;
     const ak = a + <usize>kb * aKStep;
     const bk = b + <usize>kb * ldb;
-    for (let j = 0; M4 > 0 && j < N8; j += 8) {
-      // Pack the kc×8 panel of B contiguously: rows of B are often a power-of-two bytes apart (2 KiB for U of an
-      // LSTM(128)), which maps every row of the panel onto the same few L1 sets; packed, the panel stays in L1 for
-      // all the row tiles.
-      let src = bk + (<usize>j << 2);
-      let dst = pack;
-      for (let k = 0; k < kc; k++) {
-        v128.store(dst, v128.load(src));
-        v128.store(dst, v128.load(src, 16), 16);
-        src += ldb;
-        dst += 32;
+    for (let ib = 0; ib < M4; ib += MC) {
+      const mc = min(MC, M4 - ib);
+      // Pack rows ib..ib+mc of op(A) as [mc/4][kc][4].
+      let dst = packA;
+      for (let i = ib; i < ib + mc; i += 4) {
+        let src = ak + <usize>i * aRowStep;
+        if (aRowStep == 4) {
+          for (let k = 0; k < kc; k++) {
+            v128.store(dst, v128.load(src));
+            src += aKStep;
+            dst += 16;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) {
+            store<f32>(dst, load<f32>(src));
+            store<f32>(dst, load<f32>(src + aRowStep), 4);
+            store<f32>(dst, load<f32>(src + 2 * aRowStep), 8);
+            store<f32>(dst, load<f32>(src + 3 * aRowStep), 12);
+            src += aKStep;
+            dst += 16;
+          }
+        }
       }
-      for (let i = 0; i < M4; i += 4) tile4x8(kc, ak + <usize>i * aRowStep, aRowStep, aKStep, pack, 32, c + <usize>i * ldc + (<usize>j << 2), ldc, accb);
+      for (let j = 0; j < N8; j += 8) {
+        let src = bk + (<usize>j << 2);
+        let pb = pack;
+        for (let k = 0; k < kc; k++) {
+          v128.store(pb, v128.load(src));
+          v128.store(pb, v128.load(src, 16), 16);
+          src += ldb;
+          pb += 32;
+        }
+        const cj = c + (<usize>j << 2);
+        for (let i = 0; i < mc; i += 4) tile4x8(kc, packA + ((<usize>i * kc) << 2), pack, cj + <usize>(ib + i) * ldc, ldc, accb);
+      }
     }
     if (N8 < N) for (let i = 0; i < M4; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, N8);
     for (let i = M4; i < M; i++) rowGemv(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb);
@@ -289,8 +287,13 @@ function gemmNT(M: i32, N: i32, K: i32, a: usize, lda: usize, b: usize, ldb: usi
   store<f32>(p, acc ? v + load<f32>(p) : v);
 }
 
-/** C[M,N] = op(A)·op(B) (+ C). `scratch` holds at least max(K·M, 256·8) floats (panel packing; TT's Aᵀ). */
-export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+/** Below this many rows a transposed B is used in place (dot products); from it up, Bᵀ is transposed once into
+ * scratch and the packed path runs (the transposition is K·N moves against M·N·K multiply-adds). */
+const NT_PACK_MIN_ROWS: i32 = 16;
+
+/** C[M,N] = op(A)·op(B) (+ C). `scratch` holds GEMM_PACK_FLOATS floats; `extra`, used only when transB, holds
+ * max(K·N, K·M) floats. */
+export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize, extra: usize): void {
   if (M <= 0 || N <= 0) return;
   const la = <usize>lda << 2;
   const lb = <usize>ldb << 2;
@@ -299,18 +302,25 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
     if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * lc, 0, <usize>N << 2);
     return;
   }
+  const aRow: usize = transA ? 4 : la;
+  const aK: usize = transA ? la : 4;
   if (!transB) {
-    if (!transA) gemmAB(M, N, K, a, la, 4, b, lb, c, lc, accumulate, scratch);
-    else gemmAB(M, N, K, a, 4, la, b, lb, c, lc, accumulate, scratch);
+    gemmAB(M, N, K, a, aRow, aK, b, lb, c, lc, accumulate, scratch);
+    return;
+  }
+  if (M >= NT_PACK_MIN_ROWS) {
+    // B is [N, K]: write Bᵀ as [K, N] (row-major, ldb = N), then the packed path.
+    transposeStrided(N, K, b, lb, extra, <usize>N << 2);
+    gemmAB(M, N, K, a, aRow, aK, extra, <usize>N << 2, c, lc, accumulate, scratch);
     return;
   }
   if (!transA) {
     gemmNT(M, N, K, a, la, b, lb, c, lc, accumulate);
     return;
   }
-  // TT: pack Aᵀ (M×K) into scratch, then NT.
-  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) store<f32>(scratch + ((<usize>i * K + k) << 2), load<f32>(a + <usize>k * la + (<usize>i << 2)));
-  gemmNT(M, N, K, scratch, <usize>K << 2, b, lb, c, lc, accumulate);
+  // TT with few rows: Aᵀ (M×K) into scratch, then dot products.
+  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) store<f32>(extra + ((<usize>i * K + k) << 2), load<f32>(a + <usize>k * la + (<usize>i << 2)));
+  gemmNT(M, N, K, extra, <usize>K << 2, b, lb, c, lc, accumulate);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -324,8 +334,12 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
 
 // @ts-ignore: decorator
 @inline function expv(x0: v128): v128 {
-  const x = f32x4.min(f32x4.max(x0, vs(-87.3)), vs(88.3));
-  const fx = f32x4.nearest(f32x4.mul(x, vs(1.44269504088896341)));
+  // pmin/pmax are one instruction each (min/max carry wasm's NaN and ±0 rules: several); NaN still propagates.
+  const x = f32x4.pmax(f32x4.pmin(x0, vs(88.3)), vs(-87.3));
+  // Round x·log2(e) to an integer n with the 1.5·2²³ trick: n sits in the low mantissa bits of t, so 2ⁿ is
+  // (bits(t) + 127) << 23 with no float→int conversion.
+  const t = madd(x, vs(1.44269504088896341), vs(12582912.0));
+  const fx = f32x4.sub(t, vs(12582912.0));
   let r = f32x4.sub(x, f32x4.mul(fx, vs(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(fx, vs(-2.12194440e-4)));
   let y = vs(1.9875691500e-4);
@@ -335,8 +349,7 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
   y = madd(y, r, vs(1.6666665459e-1));
   y = madd(y, r, vs(5.0000001201e-1));
   y = madd(y, f32x4.mul(r, r), f32x4.add(r, vs(1)));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  return f32x4.mul(y, i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23));
+  return f32x4.mul(y, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
 }
 
 // @ts-ignore: decorator
@@ -506,6 +519,44 @@ export function mulInPlace(x: usize, m: usize, n: i32): void {
   let i = 0;
   for (; i < n4; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), v128.load(m + (<usize>i << 2))));
   for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) * load<f32>(m + (<usize>i << 2)));
+}
+
+export function addInPlace(x: usize, y: usize, n: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) v128.store(x + (<usize>i << 2), f32x4.add(v128.load(x + (<usize>i << 2)), v128.load(y + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) + load<f32>(y + (<usize>i << 2)));
+}
+
+/** dst[C, R] = src[R, C]ᵀ (dense), in 4×4 blocks: four row loads, a register transpose, four row stores. */
+export function transpose(R: i32, C: i32, src: usize, dst: usize): void {
+  transposeStrided(R, C, src, <usize>C << 2, dst, <usize>R << 2);
+}
+
+// Row strides rs (src) and ds (dst) in bytes.
+function transposeStrided(R: i32, C: i32, src: usize, rs: usize, dst: usize, ds: usize): void {
+  const R4 = R & ~3;
+  const C4 = C & ~3;
+  for (let r = 0; r < R4; r += 4) {
+    for (let c = 0; c < C4; c += 4) {
+      const p = src + <usize>r * rs + (<usize>c << 2);
+      const x0 = v128.load(p);
+      const x1 = v128.load(p + rs);
+      const x2 = v128.load(p + 2 * rs);
+      const x3 = v128.load(p + 3 * rs);
+      const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+      const t2 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+      const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+      const q = dst + <usize>c * ds + (<usize>r << 2);
+      v128.store(q, i64x2.shuffle(t0, t1, 0, 2));
+      v128.store(q + ds, i64x2.shuffle(t0, t1, 1, 3));
+      v128.store(q + 2 * ds, i64x2.shuffle(t2, t3, 0, 2));
+      v128.store(q + 3 * ds, i64x2.shuffle(t2, t3, 1, 3));
+    }
+    for (let c = C4; c < C; c++) for (let i = r; i < r + 4; i++) store<f32>(dst + <usize>c * ds + (<usize>i << 2), load<f32>(src + <usize>i * rs + (<usize>c << 2)));
+  }
+  for (let r = R4; r < R; r++) for (let c = 0; c < C; c++) store<f32>(dst + <usize>c * ds + (<usize>r << 2), load<f32>(src + <usize>r * rs + (<usize>c << 2)));
 }
 
 // LSTM pointwise step (see src/layers/lstm.ts for the equations). gates [N,4H] in place; c, h [N,H].

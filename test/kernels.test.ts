@@ -57,6 +57,53 @@ for (const variant of variants) {
       }
     });
 
+    it('gemm across the packing blocks (K past 256, M past 128, few rows with a transposed B)', () => {
+      const rng = new Random(11);
+      for (const [M, N, K] of [
+        [130, 20, 300],
+        [260, 16, 513],
+        [15, 9, 257],
+        [16, 33, 40],
+        [133, 7, 5],
+      ] as const) {
+        for (const tA of [false, true]) {
+          for (const tB of [false, true]) {
+            const A = rand(k, M * K, rng, true);
+            const B = rand(k, K * N, rng, true);
+            const C1 = rand(k, M * N, rng, true);
+            const C2 = Float32Array.from(C1);
+            const acc = rng.next() < 0.5;
+            k.gemm(tA, tB, M, N, K, A, 0, tA ? M : K, B, 0, tB ? K : N, C1, 0, N, acc);
+            ref.gemm(tA, tB, M, N, K, A, 0, tA ? M : K, B, 0, tB ? K : N, C2, 0, N, acc);
+            assertClose(
+              C1,
+              C2,
+              2e-5 * Math.sqrt(K),
+              `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}`,
+            );
+          }
+        }
+      }
+    });
+
+    it('transpose and addInPlace', () => {
+      const rng = new Random(12);
+      for (const R of SIZES) {
+        for (const C of [1, 3, 4, 17, 129]) {
+          const src = rand(k, R * C + 3, rng, rng.next() < 0.7);
+          const d1 = rand(k, R * C + 2, rng, true);
+          const d2 = Float32Array.from(d1);
+          k.transpose(R, C, src, 3, d1, 2);
+          ref.transpose(R, C, src, 3, d2, 2);
+          assertClose(d1, d2, 0, `transpose ${R}×${C}`);
+          const y = rand(k, R * C, rng, rng.next() < 0.5);
+          k.addInPlace(d1, 2, y, 0, R * C);
+          ref.addInPlace(d2, 2, y, 0, R * C);
+          assertClose(d1, d2, 0, `addInPlace ${R * C}`);
+        }
+      }
+    });
+
     it('activations, backward, bias, row sums, masks', () => {
       const rng = new Random(2);
       for (const M of [1, 3, 17]) {

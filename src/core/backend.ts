@@ -56,6 +56,11 @@ export function alloc(n: number): Float32Array {
   return kernels().alloc(n);
 }
 
+/** A buffer whose contents are unspecified, for outputs a kernel overwrites completely (see Kernels). */
+export function allocUninitialized(n: number): Float32Array {
+  return kernels().allocUninitialized(n);
+}
+
 export function allocInt32(n: number): Int32Array {
   return kernels().allocInt32(n);
 }

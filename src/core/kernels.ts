@@ -25,6 +25,11 @@ export interface Kernels {
    * scope (beginScope … endScope) it is released when the scope ends; outside any scope it lives until collected.
    */
   alloc(n: number): Float32Array;
+  /**
+   * Like alloc, but the contents are unspecified (stale data from an earlier scope in wasm memory): for buffers a
+   * kernel overwrites completely. Zeroing the per-step caches of a recurrent layer costs ≈ 5 % of a training step.
+   */
+  allocUninitialized(n: number): Float32Array;
   allocInt32(n: number): Int32Array;
   /** A zeroed buffer that outlives any open scope (weights, optimizer slots, carried states). */
   allocPersistent(n: number): Float32Array;
@@ -223,6 +228,12 @@ export interface Kernels {
 
   /** Elementwise x[i] *= m[i] for i < n. */
   mulInPlace(x: Float32Array, xOff: number, m: Float32Array, mOff: number, n: number): void;
+
+  /** Elementwise x[i] += y[i] for i < n. */
+  addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void;
+
+  /** dst[c, r] = src[r, c] for a row-major R×C src (C×R dst, both dense). */
+  transpose(R: number, C: number, src: Float32Array, sOff: number, dst: Float32Array, dOff: number): void;
 
   /**
    * Softmax cross-entropy on logits[R,V] against class indices (or dense targets[R,V]); returns the summed loss and,

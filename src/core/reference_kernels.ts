@@ -48,6 +48,8 @@ export const referenceKernels: Kernels = {
   name: 'reference',
 
   alloc: (n) => new Float32Array(n),
+  // NaN, so that a caller that reads before writing fails every test run on the reference kernels.
+  allocUninitialized: (n) => new Float32Array(n).fill(NaN),
   allocInt32: (n) => new Int32Array(n),
   allocPersistent: (n) => new Float32Array(n),
   beginScope: () => 0,
@@ -299,6 +301,14 @@ export const referenceKernels: Kernels = {
 
   mulInPlace(x, xOff, m, mOff, n) {
     for (let i = 0; i < n; i++) x[xOff + i] *= m[mOff + i];
+  },
+
+  addInPlace(x, xOff, y, yOff, n) {
+    for (let i = 0; i < n; i++) x[xOff + i] += y[yOff + i];
+  },
+
+  transpose(R, C, src, sOff, dst, dOff) {
+    for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) dst[dOff + c * R + r] = src[sOff + r * C + c];
   },
 
   softmaxCrossEntropy(logits, R, V, labels, targets, grad, gradScale) {

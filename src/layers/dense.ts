@@ -3,7 +3,7 @@
  * Given int32 indices [N] or [N, T] it reads them as one-hot over D and gathers rows of W.
  * Memory: caches x (or the indices) and y.
  */
-import { alloc, copyOf, kernels } from '../core/backend.js';
+import { allocUninitialized, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -107,7 +107,7 @@ export class Dense extends Layer {
     const U = this.units;
     const W = this.weights[0].value;
     const rows = x.dtype === 'int32' ? x.size : x.size / D;
-    const out = alloc(rows * U);
+    const out = allocUninitialized(rows * U);
     if (x instanceof IndexTensor) {
       checkIndices(x, D, this.name);
       k.gatherRows(x.data, rows, W, U, out, null, false);
@@ -140,7 +140,7 @@ export class Dense extends Layer {
       return null;
     }
     k.gemm(true, false, D, U, rows, x.data, 0, D, dz, 0, U, kernel.grad, 0, U, true);
-    const dx = alloc(x.size);
+    const dx = allocUninitialized(x.size);
     k.gemm(false, true, rows, D, U, dz, 0, U, kernel.value, 0, U, dx, 0, D, false);
     return new Tensor(dx, x.shape);
   }

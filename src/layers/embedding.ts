@@ -2,7 +2,7 @@
  * Embedding: int32 indices [N, …] → rows of the embedding matrix, [N, …, outputDim]. A row gather forward and a
  * scatter-add backward. Caches the indices.
  */
-import { alloc, kernels } from '../core/backend.js';
+import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { checkIndices } from './dense.js';
@@ -69,7 +69,7 @@ export class Embedding extends Layer {
     }
     this.checkInput(x, true);
     checkIndices(x, this.inputDim, this.name);
-    const out = alloc(x.size * this.outputDim);
+    const out = allocUninitialized(x.size * this.outputDim);
     kernels().gatherRows(x.data, x.size, this.weights[0].value, this.outputDim, out, null, false);
     this.x = x;
     return new Tensor(out, [...x.shape, this.outputDim]);

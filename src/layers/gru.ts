@@ -13,7 +13,7 @@
  * δh_{t−1} = δh⊙z + (recurrent pre-activation grads)·Uᵀ; ∂U and ∂W are GEMMs batched over all timesteps.
  * Memory per batch (floats): gates T·N·3H, hidden (T+1)·N·H, plus T·N·3H (rp, resetAfter) or T·N·H (r⊙h).
  */
-import { alloc, kernels } from '../core/backend.js';
+import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import { actGradFromOutput } from '../core/reference_kernels.js';
 import {
   activationCode,
@@ -63,7 +63,7 @@ export class GRU extends RNN {
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
     const hs = this.hs;
-    this.aux = alloc(this.resetAfter ? T * N * G : T * NH);
+    this.aux = allocUninitialized(this.resetAfter ? T * N * G : T * NH);
     const aux = this.aux;
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
@@ -118,7 +118,7 @@ export class GRU extends RNN {
     if (dFinal) dh.set(dFinal[0]);
     for (let s = T - 1; s >= 0; s--) {
       const g0 = s * N * G;
-      for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
+      k.addInPlace(dh, 0, dhOut, s * NH, NH);
       const next = alloc(NH); // δh_{t−1}
       if (drp) {
         k.gruCellBackward(N, H, gates, g0, aux, g0, hs, s * NH, dh, dxp, g0, drp, g0, next, act, rec);
@@ -152,7 +152,7 @@ export class GRU extends RNN {
         // δh_m += [δz δr]·U_zrᵀ; then through the recurrent-dropout mask into δh_{t−1}.
         k.gemm(false, true, N, H, 2 * H, dxp, g0, G, this.weights[1].value, 0, G, dhm, 0, H, true);
         if (this.recMask) k.mulInPlace(dhm, 0, this.recMask, 0, NH);
-        for (let i = 0; i < NH; i++) next[i] += dhm[i];
+        k.addInPlace(next, 0, dhm, 0, NH);
       }
       dh.set(next);
     }

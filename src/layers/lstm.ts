@@ -14,7 +14,7 @@
  * as the gate buffer; backward adds T·N·4H for δz.
  * `unitForgetBias` (Keras default true) starts the forget-gate bias at 1.
  */
-import { alloc, copyOf, kernels } from '../core/backend.js';
+import { alloc, allocUninitialized, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import {
   activationCode,
@@ -63,7 +63,7 @@ export class LSTM extends RNN {
     const U = this.weights[1].value;
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
-    this.cs = alloc((T + 1) * NH);
+    this.cs = allocUninitialized((T + 1) * NH);
     this.cs.set(extra[0]);
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
@@ -100,7 +100,7 @@ export class LSTM extends RNN {
     const k = kernels();
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
-    const dz = alloc(T * N * 4 * H);
+    const dz = allocUninitialized(T * N * 4 * H);
     const dh = alloc(NH);
     const dc = alloc(NH);
     if (dFinal) {
@@ -108,7 +108,7 @@ export class LSTM extends RNN {
       dc.set(dFinal[1]);
     }
     for (let s = T - 1; s >= 0; s--) {
-      for (let i = 0; i < NH; i++) dh[i] += dhOut[s * NH + i];
+      k.addInPlace(dh, 0, dhOut, s * NH, NH);
       k.lstmCellBackward(
         N,
         H,

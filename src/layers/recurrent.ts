@@ -11,7 +11,7 @@
  * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
  * one-hot ⊙ mask.
  */
-import { alloc, allocInt32, copyOf, kernels, persistentCopy } from '../core/backend.js';
+import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy } from '../core/backend.js';
 import { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
@@ -133,6 +133,8 @@ export abstract class RNN extends Layer {
   protected hs: Float32Array = new Float32Array(0);
   /** The h_{s−1} fed to the recurrent GEMM of step s (masked by recurrent dropout), [T·N·H]. */
   protected hm: Float32Array = new Float32Array(0);
+  /** Uᵀ [G·H, H] for the backward pass (transposed once per backward, not once per step). */
+  protected uT: Float32Array = new Float32Array(0);
   private xWasIndex = false;
 
   constructor(args: RNNArgs, prefix: string, extraKeys: readonly string[]) {
@@ -274,7 +276,7 @@ export abstract class RNN extends Layer {
     // Input projection XP[T·N, G·H], time-major in processing order.
     const GH = this.gates * H;
     const W = this.weights[0].value;
-    const xp = alloc(T * N * GH);
+    const xp = allocUninitialized(T * N * GH);
     this.xWasIndex = x instanceof IndexTensor;
     if (x instanceof IndexTensor) {
       checkIndices(x, D, this.name);
@@ -294,7 +296,7 @@ export abstract class RNN extends Layer {
       this.xTM = null;
     } else {
       const xs = x.data;
-      const xtm = alloc(T * N * D);
+      const xtm = allocUninitialized(T * N * D);
       for (let s = 0; s < T; s++) {
         const t = this.goBackwards ? T - 1 - s : s;
         for (let n = 0; n < N; n++) {
@@ -310,9 +312,9 @@ export abstract class RNN extends Layer {
     }
     if (this.useBias) k.addBias(xp, 0, T * N, GH, GH, this.weights[2].value, 0);
 
-    this.hs = alloc((T + 1) * N * H);
+    this.hs = allocUninitialized((T + 1) * N * H);
     this.hs.set(h0);
-    this.hm = this.recMask ? alloc(T * N * H) : this.hs;
+    this.hm = this.recMask ? allocUninitialized(T * N * H) : this.hs;
     this.runSteps(xp, extra);
 
     // Final states.
@@ -323,7 +325,7 @@ export abstract class RNN extends Layer {
 
     // Output.
     if (!this.returnSequences) return new Tensor(copyOf(hT), [N, H]);
-    const y = alloc(N * T * H);
+    const y = allocUninitialized(N * T * H);
     for (let s = 0; s < T; s++) {
       for (let n = 0; n < N; n++)
         y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
@@ -376,6 +378,8 @@ export abstract class RNN extends Layer {
     } else {
       dhOut.set(dy.data, (T - 1) * N * H);
     }
+    this.uT = allocUninitialized(GH * H);
+    k.transpose(H, GH, this.weights[1].value, 0, this.uT, 0);
     const { dxp, dInit } = this.backSteps(dhOut, dFinalStates ? dFinalStates.map((t) => t.data) : null);
     this.initialStateGrads = dInit.map((g) => new Tensor(g, [N, H]));
 
@@ -387,9 +391,9 @@ export abstract class RNN extends Layer {
     }
     const xtm = this.xTM!;
     k.gemm(true, false, D, GH, T * N, xtm, 0, D, dxp, 0, GH, kernel.grad, 0, GH, true);
-    const dxtm = alloc(T * N * D);
+    const dxtm = allocUninitialized(T * N * D);
     k.gemm(false, true, T * N, D, GH, dxp, 0, GH, kernel.value, 0, GH, dxtm, 0, D, false);
-    const dx = alloc(N * T * D);
+    const dx = allocUninitialized(N * T * D);
     for (let s = 0; s < T; s++) {
       const t = this.goBackwards ? T - 1 - s : s;
       for (let n = 0; n < N; n++) {
@@ -413,14 +417,16 @@ export abstract class RNN extends Layer {
     const H = this.units;
     const GH = this.gates * H;
     const N = this.N;
+    // Uᵀ rows uOff…uOff+K are U's columns uOff…uOff+K: a plain NN product, no per-step transposition.
+    const uT = this.uT;
     if (!this.recMask) {
-      kernels().gemm(false, true, N, H, K, dr, drOff, GH, this.weights[1].value, uOff, GH, dh, 0, H, true);
+      kernels().gemm(false, false, N, H, K, dr, drOff, GH, uT, uOff * H, H, dh, 0, H, true);
       return;
     }
-    const tmp = alloc(N * H);
-    kernels().gemm(false, true, N, H, K, dr, drOff, GH, this.weights[1].value, uOff, GH, tmp, 0, H, false);
+    const tmp = allocUninitialized(N * H);
+    kernels().gemm(false, false, N, H, K, dr, drOff, GH, uT, uOff * H, H, tmp, 0, H, false);
     kernels().mulInPlace(tmp, 0, this.recMask, 0, N * H);
-    for (let i = 0; i < N * H; i++) dh[i] += tmp[i];
+    kernels().addInPlace(dh, 0, tmp, 0, N * H);
   }
 
   override getConfig(): Record<string, unknown> {

@@ -6,7 +6,7 @@
  * Backward: δa_t = (δh_t + δa_{t+1}·Uᵀ) ⊙ act′(h_t); ∂U = Σ_t h_{t−1}ᵀ·δa_t, ∂W = Σ_t x_tᵀ·δa_t (batched GEMMs).
  * Memory per batch (floats): hidden (T+1)·N·H; backward adds T·N·H.
  */
-import { alloc, kernels } from '../core/backend.js';
+import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import { activationCode } from './activations.js';
 import { RNN, type RNNArgs } from './recurrent.js';
 
@@ -48,7 +48,7 @@ export class SimpleRNN extends RNN {
     const NH = N * H;
     const k = kernels();
     const act = activationCode(this.activation);
-    const da = alloc(T * NH);
+    const da = allocUninitialized(T * NH);
     const dh = alloc(NH);
     if (dFinal) dh.set(dFinal[0]);
     for (let s = T - 1; s >= 0; s--) {

@@ -27,7 +27,9 @@ interface KernelExports {
     ldc: number,
     acc: number,
     scratch: number,
+    extra: number,
   ): void;
+  readonly GEMM_PACK_FLOATS: WebAssembly.Global;
   addBias(x: number, M: number, N: number, ldx: number, bias: number): void;
   sumRows(x: number, M: number, N: number, ldx: number, out: number): void;
   activate(code: number, x: number, M: number, N: number, ldx: number): void;
@@ -35,6 +37,8 @@ interface KernelExports {
   gatherRows(idx: number, R: number, W: number, N: number, out: number, scale: number, acc: number): void;
   scatterAddRows(idx: number, R: number, dOut: number, N: number, dW: number, scale: number): void;
   mulInPlace(x: number, m: number, n: number): void;
+  addInPlace(x: number, y: number, n: number): void;
+  transpose(R: number, C: number, src: number, dst: number): void;
   rmspropUpdate(
     n: number,
     w: number,
@@ -227,16 +231,21 @@ export class WasmKernels implements Kernels {
     make: (b: ArrayBufferLike, ptr: number, n: number) => T,
     n: number,
     persistent: boolean,
+    zero = true,
   ): T {
     const { ptr, buffer, permanent, bytes } = this.rawAlloc(n, persistent);
     const v = make(buffer, ptr, n);
-    v.fill(0);
+    if (zero) v.fill(0);
     if (permanent) this.registry.register(v, { ptr, bytes });
     return v;
   }
 
   alloc(n: number): Float32Array {
     return this.view((b, p, len) => new Float32Array(b, p, len), n, false);
+  }
+
+  allocUninitialized(n: number): Float32Array {
+    return this.view((b, p, len) => new Float32Array(b, p, len), n, false, false);
   }
 
   allocPersistent(n: number): Float32Array {
@@ -313,9 +322,9 @@ export class WasmKernels implements Kernels {
     accumulate: boolean,
   ): void {
     const m = this.begin();
-    // Scratch: the packed B panel (256×8 floats, one buffer per instance, reused) or, for TT, Aᵀ.
-    this.pack ??= this.allocPersistent(2048);
-    const scratch = transA && transB ? this.alloc(M * K).byteOffset : this.pack.byteOffset;
+    // Scratch: the packed panels (one buffer per instance, reused); with a transposed B, room for Bᵀ (or Aᵀ).
+    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
+    const extra = transB ? this.allocUninitialized(Math.max(K * N, K * M)).byteOffset : 0;
     this.x.gemm(
       +transA,
       +transB,
@@ -329,7 +338,8 @@ export class WasmKernels implements Kernels {
       this.p(C, true) + cOff * 4,
       ldc,
       +accumulate,
-      scratch,
+      this.pack.byteOffset,
+      extra,
     );
     this.finish(m);
   }
@@ -603,6 +613,18 @@ export class WasmKernels implements Kernels {
   mulInPlace(x: Float32Array, xOff: number, mask: Float32Array, mOff: number, n: number): void {
     const m = this.begin();
     this.x.mulInPlace(this.p(x, true) + xOff * 4, this.p(mask, false) + mOff * 4, n);
+    this.finish(m);
+  }
+
+  addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void {
+    const m = this.begin();
+    this.x.addInPlace(this.p(x, true) + xOff * 4, this.p(y, false) + yOff * 4, n);
+    this.finish(m);
+  }
+
+  transpose(R: number, C: number, src: Float32Array, sOff: number, dst: Float32Array, dOff: number): void {
+    const m = this.begin();
+    this.x.transpose(R, C, this.p(src, false) + sOff * 4, this.p(dst, true) + dOff * 4);
     this.finish(m);
   }
 
