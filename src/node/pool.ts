@@ -158,11 +158,15 @@ export class WorkerPool {
       lossSum += r.lossSum;
       accSum += r.accSum;
       const ptrs = this.workers[i].grads.get(id)!;
-      named.forEach(({ weight }, j) => {
-        const g = new Float32Array(buffer, ptrs[j], weight.grad.length);
-        const dst = weight.grad;
-        for (let e = 0; e < dst.length; e++) dst[e] += g[e];
-      });
+      named.forEach(({ weight }, j) =>
+        k.addInPlace(
+          weight.grad,
+          0,
+          new Float32Array(buffer, ptrs[j], weight.grad.length),
+          0,
+          weight.grad.length,
+        ),
+      );
     });
     return { lossSum, accSum };
   }
