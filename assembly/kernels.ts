@@ -92,54 +92,47 @@
   }
 }
 
-// One row of C (the rows left over by the 4-row tiles, and all of a 1-row product: generation, GEMV):
-// c += Σ_k a[k]·B[k, :], four rows of B at a time, so B streams through once in order and C, which stays in L1, is
-// loaded and stored once per four rows.
+// One row of C (the rows left over by the 4-row tiles, and all of a 1-row product: generation's GEMV): 24 columns
+// at a time in 6 accumulators over all of K — B streams once, row by row, and C is touched once — then rowNN for
+// the last columns. Six, not eight: V8 issues all of a step's B loads before its FMAs, and 8 accumulators + 8 loads
+// spill one accumulator to the stack, which chains every step through a store and a load (2.5× slower here).
+// Generation spends most of its time here (1×128 · 128×512 per char for an LSTM(128)).
 // @ts-ignore: decorator
 @inline function rowGemv(N: i32, K: i32, a: usize, aKStep: usize, b: usize, ldb: usize, c: usize, acc: bool): void {
-  if (!acc) memory.fill(c, 0, <usize>N << 2);
-  const N4 = N & ~3;
-  const K4 = K & ~3;
-  let pa = a;
-  let pb = b;
-  let k = 0;
-  for (; k < K4; k += 4) {
-    const a0 = v128.load32_splat(pa);
-    const a1 = v128.load32_splat(pa + aKStep);
-    const a2 = v128.load32_splat(pa + 2 * aKStep);
-    const a3 = v128.load32_splat(pa + 3 * aKStep);
-    const b1 = pb + ldb;
-    const b2 = b1 + ldb;
-    const b3 = b2 + ldb;
-    let j = 0;
-    for (; j < N4; j += 4) {
-      const o = <usize>j << 2;
-      let v = madd(a0, v128.load(pb + o), v128.load(c + o));
-      v = madd(a1, v128.load(b1 + o), v);
-      v = madd(a2, v128.load(b2 + o), v);
-      v128.store(c + o, madd(a3, v128.load(b3 + o), v));
+  let j = 0;
+  for (; j + 24 <= N; j += 24) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+    let s3 = f32x4.splat(0), s4 = f32x4.splat(0), s5 = f32x4.splat(0);
+    let pa = a;
+    let pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      const av = v128.load32_splat(pa);
+      s0 = madd(av, v128.load(pb), s0);
+      s1 = madd(av, v128.load(pb, 16), s1);
+      s2 = madd(av, v128.load(pb, 32), s2);
+      s3 = madd(av, v128.load(pb, 48), s3);
+      s4 = madd(av, v128.load(pb, 64), s4);
+      s5 = madd(av, v128.load(pb, 80), s5);
+      pa += aKStep;
+      pb += ldb;
     }
-    for (; j < N; j++) {
-      const o = <usize>j << 2;
-      store<f32>(c + o, load<f32>(c + o) + f32x4.extract_lane(a0, 0) * load<f32>(pb + o) + f32x4.extract_lane(a1, 0) * load<f32>(b1 + o) + f32x4.extract_lane(a2, 0) * load<f32>(b2 + o) + f32x4.extract_lane(a3, 0) * load<f32>(b3 + o));
+    const pc = c + (<usize>j << 2);
+    if (acc) {
+      s0 = f32x4.add(s0, v128.load(pc));
+      s1 = f32x4.add(s1, v128.load(pc, 16));
+      s2 = f32x4.add(s2, v128.load(pc, 32));
+      s3 = f32x4.add(s3, v128.load(pc, 48));
+      s4 = f32x4.add(s4, v128.load(pc, 64));
+      s5 = f32x4.add(s5, v128.load(pc, 80));
     }
-    pa += 4 * aKStep;
-    pb += 4 * ldb;
+    v128.store(pc, s0);
+    v128.store(pc, s1, 16);
+    v128.store(pc, s2, 32);
+    v128.store(pc, s3, 48);
+    v128.store(pc, s4, 64);
+    v128.store(pc, s5, 80);
   }
-  for (; k < K; k++) {
-    const av = v128.load32_splat(pa);
-    let j = 0;
-    for (; j < N4; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(c + o, madd(av, v128.load(pb + o), v128.load(c + o)));
-    }
-    for (; j < N; j++) {
-      const o = <usize>j << 2;
-      store<f32>(c + o, load<f32>(c + o) + f32x4.extract_lane(av, 0) * load<f32>(pb + o));
-    }
-    pa += aKStep;
-    pb += ldb;
-  }
+  if (j < N) rowNN(N, K, a, aKStep, b, ldb, c, acc, j);
 }
 
 // C = op(A)·B where op(A)[i,k] lives at a + i·aRowStep + k·aKStep (bytes): NN has (lda·4, 4), TN has (4, lda·4).
