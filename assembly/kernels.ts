@@ -785,7 +785,7 @@ export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: 
 }
 
 // Fused optimizer updates (Keras 3 rules; see src/models/optimizers.ts). m may be 0 (no momentum).
-export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr: f32, rho: f32, eps: f32, momentum: f32): void {
+export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr: f32, rho: f32, eps: f32, momentum: f32, epsOutside: bool): void {
   const n4 = n & ~3;
   const lrv = vs(lr), rv = vs(rho), r1 = vs(1 - rho), ev = vs(eps), mu = vs(momentum);
   let i = 0;
@@ -794,7 +794,8 @@ export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr
     const gi = v128.load(g + o);
     const vi = madd(r1, f32x4.mul(gi, gi), f32x4.mul(rv, v128.load(v + o)));
     v128.store(v + o, vi);
-    const inc = f32x4.div(f32x4.mul(lrv, gi), f32x4.sqrt(f32x4.add(vi, ev)));
+    const den = epsOutside ? f32x4.add(f32x4.sqrt(vi), ev) : f32x4.sqrt(f32x4.add(vi, ev));
+    const inc = f32x4.div(f32x4.mul(lrv, gi), den);
     if (m) {
       const mi = madd(mu, v128.load(m + o), inc);
       v128.store(m + o, mi);
@@ -808,7 +809,7 @@ export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr
     const gi = load<f32>(g + o);
     const vi = rho * load<f32>(v + o) + (1 - rho) * gi * gi;
     store<f32>(v + o, vi);
-    const inc = (lr * gi) / Mathf.sqrt(vi + eps);
+    const inc = (lr * gi) / (epsOutside ? Mathf.sqrt(vi) + eps : Mathf.sqrt(vi + eps));
     if (m) {
       const mi = momentum * load<f32>(m + o) + inc;
       store<f32>(m + o, mi);

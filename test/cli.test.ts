@@ -141,6 +141,24 @@ describe('recur CLI', () => {
     assert.equal(loadModel(out).model.layers[0].className, 'LSTM');
   });
 
+  it('--init: uniform by default (U(±1/√units), no unit forget bias), keras on request', () => {
+    const inits: Record<string, string> = {};
+    for (const init of ['default', 'keras']) {
+      const out = join(dir, `init-${init}`);
+      const args = ['train', textFile, '--out', out, '--epochs', '1', '--steps-per-epoch', '1', '-q'];
+      const r = run([...args, '--no-samples', ...TINY, ...(init === 'keras' ? ['--init', 'keras'] : [])]);
+      assert.equal(r.code, 0, r.stderr);
+      const config = loadModel(out).model.layers[0].getConfig() as Record<string, { className: string }>;
+      inits[init] =
+        `${config.kernelInitializer.className}/${config.recurrentInitializer.className}/${String(config.unitForgetBias)}`;
+    }
+    assert.equal(inits.default, 'RandomUniform/RandomUniform/false');
+    assert.equal(inits.keras, 'GlorotUniform/Orthogonal/true');
+    const bad = run(['train', textFile, '--out', join(dir, 'init-bad'), '--init', 'xavier']);
+    assert.equal(bad.code, 2, 'a usage error');
+    assert.match(bad.stderr, /--init must be keras or uniform, got 'xavier'/);
+  });
+
   it('an interrupted run resumes exactly: same weights as an uninterrupted run', () => {
     const common = ['--epochs', '2', '--seed', '7', '--no-samples', '-q', '--dropout', '0.1', ...TINY];
     const a = join(dir, 'straight');

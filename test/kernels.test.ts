@@ -228,19 +228,25 @@ for (const variant of variants) {
     it('fused RMSprop (with and without momentum) and Adam updates', () => {
       const rng = new Random(7);
       for (const n of [1, 3, 17, 129]) {
-        for (const momentum of [0, 0.9]) {
+        for (const [momentum, epsOutside] of [
+          [0, false],
+          [0.9, false],
+          [0, true],
+          [0.9, true],
+        ] as const) {
           const w1 = rand(k, n, rng, true);
           const g = rand(k, n, rng, true);
-          const v1 = rand(k, n, rng, true).map(Math.abs);
+          // Some tiny second moments, where the placement of ε matters.
+          const v1 = rand(k, n, rng, true).map((x, i) => (i % 3 === 0 ? 1e-9 * Math.abs(x) : Math.abs(x)));
           const m1 = momentum ? rand(k, n, rng, true) : null;
           const [w2, v2, m2] = [
             Float32Array.from(w1),
             Float32Array.from(v1),
             m1 ? Float32Array.from(m1) : null,
           ];
-          k.rmspropUpdate(n, w1, g, v1, m1, 0.01, 0.9, 1e-7, momentum);
-          ref.rmspropUpdate(n, w2, g, v2, m2, 0.01, 0.9, 1e-7, momentum);
-          assertClose(w1, w2, 1e-6, 'rmsprop w');
+          k.rmspropUpdate(n, w1, g, v1, m1, 0.01, 0.9, 1e-7, momentum, epsOutside);
+          ref.rmspropUpdate(n, w2, g, v2, m2, 0.01, 0.9, 1e-7, momentum, epsOutside);
+          assertClose(w1, w2, 1e-6, `rmsprop w (ε ${epsOutside ? 'outside' : 'inside'})`);
           assertClose(v1, v2, 1e-6, 'rmsprop v');
           if (m1) assertClose(m1, m2!, 1e-6, 'rmsprop m');
         }

@@ -74,6 +74,14 @@ program
     num('--validation-split', 0, 0.9),
   )
   .option('--no-lowercase', 'keep the case of the text')
+  .option(
+    '--init <scheme>',
+    "'uniform' (every weight U(±1/√units), as char-rnn and PyTorch; default) or 'keras' (glorot/orthogonal, unit forget bias)",
+  )
+  .option(
+    '--rmsprop-epsilon <where>',
+    "'outside' the square root (Keras 2, PyTorch, the tutorial; default) or 'inside' (Keras 3, tfjs)",
+  )
   .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0))
   .option('--threads <n>', 'worker threads (default: all cores)', int('--threads'))
   .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', int('--steps-per-epoch'))

@@ -9,6 +9,12 @@ import { Vocabulary } from '../text/vocabulary.js';
 
 export type Recipe = 'keras' | 'char-rnn';
 export type CellType = 'lstm' | 'gru' | 'simple-rnn';
+/**
+ * Weight initialisation. 'keras': Keras's defaults (glorot-uniform input kernel, orthogonal recurrent kernel, zero
+ * bias with unit forget bias). 'uniform': every weight and bias U(±1/√units), as Torch's char-rnn and PyTorch
+ * initialise an LSTM; it learns faster in the first epoch of these recipes (BENCHMARKS.md).
+ */
+export type InitScheme = 'keras' | 'uniform';
 
 export interface TextSettings {
   recipe: Recipe;
@@ -25,6 +31,10 @@ export interface TextSettings {
   clipnorm: number | null;
   validationSplit: number;
   lowercase: boolean;
+  /** Absent in models saved before the option existed: those were 'keras'. */
+  init?: InitScheme;
+  /** Where RMSprop adds ε (see RMSpropArgs.epsilonOutside). Absent in older models: those were 'inside'. */
+  rmspropEpsilon?: 'inside' | 'outside';
   seed: number;
   source: string;
 }
@@ -64,6 +74,8 @@ export const KERAS_RECIPE = {
   clipnorm: null,
   validationSplit: 0,
   lowercase: true,
+  init: 'uniform',
+  rmspropEpsilon: 'outside',
 } as const;
 
 /** char-rnn style: two LSTM(256), dropout 0.2, Adam 4e-3, global-norm clipping 5, batch 32 × 50 chars, stateful. */
@@ -82,12 +94,28 @@ export const CHAR_RNN_RECIPE = {
   clipnorm: 5,
   validationSplit: 0.1,
   lowercase: true,
+  init: 'uniform',
+  rmspropEpsilon: 'outside',
 } as const;
 
 /** The model for a recipe: recurrent layers over one-hot (index) inputs, then Dense(vocab, softmax). */
 export function buildTextModel(s: TextSettings, vocab: number): Sequential {
   const model = new Sequential({ seed: s.seed, name: 'char_model' });
   const stateful = s.recipe === 'char-rnn';
+  const bound = 1 / Math.sqrt(s.units);
+  const uniform = { className: 'RandomUniform', config: { minval: -bound, maxval: bound, seed: null } };
+  const init =
+    s.init === 'uniform'
+      ? {
+          recurrent: {
+            kernelInitializer: uniform,
+            recurrentInitializer: uniform,
+            biasInitializer: uniform,
+            unitForgetBias: false,
+          },
+          dense: { kernelInitializer: uniform, biasInitializer: uniform },
+        }
+      : { recurrent: {}, dense: {} };
   const T = stateful ? s.seqLength : s.maxlen;
   for (let i = 0; i < s.layers; i++) {
     const last = i === s.layers - 1;
@@ -95,6 +123,7 @@ export function buildTextModel(s: TextSettings, vocab: number): Sequential {
       units: s.units,
       returnSequences: stateful || !last,
       stateful,
+      ...init.recurrent,
       ...(i === 0
         ? stateful
           ? { batchInputShape: [s.batchSize, T, vocab] }
@@ -106,7 +135,7 @@ export function buildTextModel(s: TextSettings, vocab: number): Sequential {
     model.add(layer);
     if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
   }
-  model.add(new Dense({ units: vocab, activation: 'softmax' }));
+  model.add(new Dense({ units: vocab, activation: 'softmax', ...init.dense }));
   return model;
 }
 

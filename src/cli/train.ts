@@ -37,6 +37,7 @@ import {
   type Recipe,
   type TextMetadata,
   type TextSettings,
+  type InitScheme,
   type TrainingState,
 } from './text_model.js';
 import { UsageError, type Output } from './output.js';
@@ -58,6 +59,8 @@ export interface TrainOptions {
   clipnorm?: number;
   validationSplit?: number;
   lowercase: boolean;
+  init?: string;
+  rmspropEpsilon?: string;
   seed?: number;
   threads?: number;
   stepsPerEpoch?: number;
@@ -73,6 +76,12 @@ function settingsFrom(o: TrainOptions, source: string): TextSettings {
   const cell = (o.cell ?? base.cell) as TextSettings['cell'];
   if (!['lstm', 'gru', 'simple-rnn'].includes(cell))
     throw new UsageError(`--cell must be lstm, gru or simple-rnn, got '${o.cell}'`);
+  const init = (o.init ?? base.init) as InitScheme;
+  if (!['keras', 'uniform'].includes(init))
+    throw new UsageError(`--init must be keras or uniform, got '${o.init}'`);
+  const rmspropEpsilon = (o.rmspropEpsilon ?? base.rmspropEpsilon) as 'inside' | 'outside';
+  if (!['inside', 'outside'].includes(rmspropEpsilon))
+    throw new UsageError(`--rmsprop-epsilon must be inside or outside, got '${o.rmspropEpsilon}'`);
   return {
     recipe: o.recipe,
     cell,
@@ -88,6 +97,8 @@ function settingsFrom(o: TrainOptions, source: string): TextSettings {
     clipnorm: o.clipnorm ?? base.clipnorm,
     validationSplit: o.validationSplit ?? base.validationSplit,
     lowercase: o.lowercase,
+    init,
+    rmspropEpsilon,
     seed: o.seed ?? (Math.random() * 2 ** 31) >>> 0,
     source,
   };
@@ -96,7 +107,11 @@ function settingsFrom(o: TrainOptions, source: string): TextSettings {
 function compileText(model: Sequential, s: TextSettings): void {
   const clip = s.clipnorm !== null ? { globalClipnorm: s.clipnorm } : {};
   model.compile({
-    optimizer: createOptimizer(s.optimizer, { learningRate: s.learningRate, ...clip }),
+    optimizer: createOptimizer(s.optimizer, {
+      learningRate: s.learningRate,
+      ...clip,
+      ...(s.optimizer === 'rmsprop' && s.rmspropEpsilon === 'outside' ? { epsilonOutside: true } : {}),
+    }),
     loss: 'categoricalCrossentropy',
   });
 }

@@ -200,7 +200,10 @@ export interface Kernels {
     recAct: Act,
   ): void;
 
-  /** RMSprop (Keras 3): v ← ρv + (1−ρ)g²; Δ = lr·g/√(v+ε); with momentum m ← μm + Δ, w ← w − m, else w ← w − Δ. */
+  /**
+   * RMSprop (Keras 3): v ← ρv + (1−ρ)g²; Δ = lr·g/√(v+ε) — or lr·g/(√v+ε) when epsOutside (Keras 2, PyTorch); with
+   * momentum m ← μm + Δ, w ← w − m, else w ← w − Δ.
+   */
   rmspropUpdate(
     n: number,
     w: Float32Array,
@@ -211,6 +214,7 @@ export interface Kernels {
     rho: number,
     eps: number,
     momentum: number,
+    epsOutside: boolean,
   ): void;
 
   /** Adam (Keras 3): m ← m + (g − m)(1 − β₁); v ← v + (g² − v)(1 − β₂); w ← w − α·m/(√v + ε). */

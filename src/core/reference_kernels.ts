@@ -276,11 +276,11 @@ export const referenceKernels: Kernels = {
     }
   },
 
-  rmspropUpdate(n, w, g, v, m, lr, rho, eps, momentum) {
+  rmspropUpdate(n, w, g, v, m, lr, rho, eps, momentum, epsOutside) {
     for (let i = 0; i < n; i++) {
       const gi = g[i];
       v[i] = rho * v[i] + (1 - rho) * gi * gi;
-      const inc = (lr * gi) / Math.sqrt(v[i] + eps);
+      const inc = (lr * gi) / (epsOutside ? Math.sqrt(v[i]) + eps : Math.sqrt(v[i] + eps));
       if (m) {
         m[i] = momentum * m[i] + inc;
         w[i] -= m[i];

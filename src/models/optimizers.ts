@@ -4,6 +4,7 @@
  *
  *   sgd:      m ← μm − ηg;  w ← w + m   (nesterov: w ← w + μm − ηg)
  *   rmsprop:  v ← ρv + (1−ρ)g²;  Δ = ηg/√(v+ε)  (centered: v − ḡ²);  with momentum m ← μm + Δ, w ← w − m
+ *             epsilonOutside: Δ = ηg/(√v+ε), the Keras 2 / PyTorch form (not a Keras 3 option; see RMSpropArgs)
  *   adam:     m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v+ε)
  *   adagrad:  a ← a + g²  (a₀ = 0.1);  w ← w − ηg/√(a+ε)
  *
@@ -30,6 +31,13 @@ export interface RMSpropArgs extends OptimizerArgs {
   momentum?: number;
   epsilon?: number;
   centered?: boolean;
+  /**
+   * Add ε outside the square root, lr·g/(√v + ε), as Keras 2, PyTorch and the Keras text-generation tutorial did,
+   * instead of inside, lr·g/√(v + ε), as Keras 3 and tfjs do (the default). Weights whose gradients are rare and
+   * small (input rows of rare characters) take full-size steps with it: the recipe's first epoch ends 0.05 lower
+   * (BENCHMARKS.md). Saved in the optimizer config (as `epsilonOutside`) only when true.
+   */
+  epsilonOutside?: boolean;
 }
 export interface AdamArgs extends OptimizerArgs {
   beta1?: number;
@@ -44,7 +52,14 @@ export interface AdagradArgs extends OptimizerArgs {
 /** Keras 3 defaults. */
 export const OPTIMIZER_DEFAULTS = {
   sgd: { learningRate: 0.01, momentum: 0, nesterov: false },
-  rmsprop: { learningRate: 0.001, rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false },
+  rmsprop: {
+    learningRate: 0.001,
+    rho: 0.9,
+    momentum: 0,
+    epsilon: 1e-7,
+    centered: false,
+    epsilonOutside: false,
+  },
   adam: { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
   adagrad: { learningRate: 0.001, initialAccumulatorValue: 0.1, epsilon: 1e-7 },
 } as const;
@@ -223,14 +238,16 @@ export class RMSprop extends Optimizer {
   readonly momentum: number;
   readonly epsilon: number;
   readonly centered: boolean;
+  readonly epsilonOutside: boolean;
   constructor(args: RMSpropArgs = {}) {
     super(args, OPTIMIZER_DEFAULTS.rmsprop.learningRate, 'rmsprop');
-    checkKeys('rmsprop', args, ['rho', 'momentum', 'epsilon', 'centered']);
+    checkKeys('rmsprop', args, ['rho', 'momentum', 'epsilon', 'centered', 'epsilonOutside']);
     const d = OPTIMIZER_DEFAULTS.rmsprop;
     this.rho = args.rho ?? d.rho;
     this.momentum = args.momentum ?? d.momentum;
     this.epsilon = args.epsilon ?? d.epsilon;
     this.centered = args.centered ?? d.centered;
+    this.epsilonOutside = args.epsilonOutside ?? d.epsilonOutside;
   }
   protected slotNames(): string[] {
     return ['rms', ...(this.momentum > 0 ? ['momentum'] : []), ...(this.centered ? ['mg'] : [])];
@@ -244,7 +261,7 @@ export class RMSprop extends Optimizer {
     const v = slots[0];
     const m = mu > 0 ? slots[1] : null;
     if (!this.centered) {
-      kernels().rmspropUpdate(w.length, w, g, v, m, lr, rho, eps, mu);
+      kernels().rmspropUpdate(w.length, w, g, v, m, lr, rho, eps, mu, this.epsilonOutside);
       return;
     }
     const mg = slots[slots.length - 1];
@@ -252,7 +269,8 @@ export class RMSprop extends Optimizer {
       const gi = g[i];
       v[i] = rho * v[i] + (1 - rho) * gi * gi;
       mg[i] = rho * mg[i] + (1 - rho) * gi;
-      const inc = (lr * gi) / Math.sqrt(v[i] - mg[i] * mg[i] + eps);
+      const ms = v[i] - mg[i] * mg[i];
+      const inc = (lr * gi) / (this.epsilonOutside ? Math.sqrt(ms) + eps : Math.sqrt(ms + eps));
       if (m) {
         m[i] = mu * m[i] + inc;
         w[i] -= m[i];
@@ -269,6 +287,7 @@ export class RMSprop extends Optimizer {
       momentum: this.momentum,
       epsilon: this.epsilon,
       centered: this.centered,
+      ...(this.epsilonOutside ? { epsilonOutside: true } : {}),
     };
   }
 }

@@ -49,6 +49,7 @@ interface KernelExports {
     rho: number,
     eps: number,
     momentum: number,
+    epsOutside: number,
   ): void;
   adamUpdate(
     n: number,
@@ -568,6 +569,7 @@ export class WasmKernels implements Kernels {
     rho: number,
     eps: number,
     momentum: number,
+    epsOutside: boolean,
   ): void {
     const k = this.begin();
     this.x.rmspropUpdate(
@@ -580,6 +582,7 @@ export class WasmKernels implements Kernels {
       rho,
       eps,
       momentum,
+      +epsOutside,
     );
     this.finish(k);
   }

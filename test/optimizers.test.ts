@@ -1,0 +1,91 @@
+/**
+ * Optimizer update rules against the formulas written out in float64, two steps each (so the slots carry over),
+ * and config round trips. The tfjs cross-check (tfjs.test) covers the Keras 3 forms against another implementation.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Weight } from '../src/layers/layer.js';
+import { Adam, RMSprop, createOptimizer, type Optimizer } from '../src/models/optimizers.js';
+
+const W0 = [0.5, -0.25, 1e-3];
+const GRADS = [
+  [0.1, -2, 1e-4],
+  [-0.3, 0.5, 2e-4],
+];
+
+function run(opt: Optimizer): number[] {
+  const w = new Weight('w', [3], Float32Array.from(W0), true);
+  for (const g of GRADS) {
+    w.grad.set(g);
+    opt.applyGradients([{ name: 'w', weight: w }]);
+  }
+  return Array.from(w.value);
+}
+
+function close(actual: number[], expected: number[], what: string): void {
+  actual.forEach((a, i) =>
+    assert.ok(
+      Math.abs(a - expected[i]) <= 1e-6 * Math.max(1, Math.abs(expected[i])),
+      `${what}[${i}]: ${a} vs ${expected[i]}`,
+    ),
+  );
+}
+
+describe('optimizer rules', () => {
+  for (const epsilonOutside of [false, true]) {
+    it(`RMSprop, ε ${epsilonOutside ? 'outside' : 'inside'} the root`, () => {
+      const [lr, rho, eps] = [0.01, 0.9, 1e-7];
+      const expected = W0.map((w0, i) => {
+        let w = w0;
+        let v = 0;
+        for (const g of GRADS) {
+          v = rho * v + (1 - rho) * g[i] * g[i];
+          w -= (lr * g[i]) / (epsilonOutside ? Math.sqrt(v) + eps : Math.sqrt(v + eps));
+        }
+        return w;
+      });
+      close(run(new RMSprop({ learningRate: lr, epsilonOutside })), expected, 'w');
+    });
+  }
+
+  it('centered RMSprop with momentum, ε outside', () => {
+    const [lr, rho, eps, mu] = [0.01, 0.9, 1e-7, 0.5];
+    const expected = W0.map((w0, i) => {
+      let [w, v, mg, m] = [w0, 0, 0, 0];
+      for (const g of GRADS) {
+        v = rho * v + (1 - rho) * g[i] * g[i];
+        mg = rho * mg + (1 - rho) * g[i];
+        m = mu * m + (lr * g[i]) / (Math.sqrt(v - mg * mg) + eps);
+        w -= m;
+      }
+      return w;
+    });
+    const opt = new RMSprop({ learningRate: lr, centered: true, momentum: mu, epsilonOutside: true });
+    close(run(opt), expected, 'w');
+  });
+
+  it('Adam (Keras 3)', () => {
+    const [lr, b1, b2, eps] = [0.003, 0.9, 0.999, 1e-7];
+    const expected = W0.map((w0, i) => {
+      let [w, m, v] = [w0, 0, 0];
+      GRADS.forEach((g, t) => {
+        m = b1 * m + (1 - b1) * g[i];
+        v = b2 * v + (1 - b2) * g[i] * g[i];
+        const alpha = (lr * Math.sqrt(1 - b2 ** (t + 1))) / (1 - b1 ** (t + 1));
+        w -= (alpha * m) / (Math.sqrt(v) + eps);
+      });
+      return w;
+    });
+    close(run(new Adam({ learningRate: lr })), expected, 'w');
+  });
+
+  it('configs round-trip; epsilonOutside is written only when set', () => {
+    const plain = new RMSprop({ learningRate: 0.01 });
+    assert.equal('epsilonOutside' in plain.getConfig(), false);
+    const outside = new RMSprop({ learningRate: 0.01, epsilonOutside: true });
+    const copy = createOptimizer('RMSprop', outside.getConfig()) as RMSprop;
+    assert.equal(copy.epsilonOutside, true);
+    assert.deepEqual(copy.getConfig(), outside.getConfig());
+    assert.throws(() => new RMSprop({ epsilonOutsides: true } as never), /epsilonOutsides/);
+  });
+});
