@@ -316,6 +316,89 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
   gemmNT(M, N, K, extra, <usize>K << 2, b, lb, c, lc, accumulate);
 }
 
+// GEMV from packed panels (generation: one row times a weight matrix that does not change between steps). B [K, N]
+// is stored as ⌈N/24⌉ panels of [K][24], zero-padded, so each panel streams through the cache in order instead of
+// 96 bytes out of every 2 KiB row (the row-major layout is L2-latency-bound: 7.7 → 5.5 µs for 1×128 · 128×512).
+
+/** Columns per panel; must match GEMV_PANEL in src/core/kernels.ts. */
+const PANEL: i32 = 24;
+
+/** Writes B [K, N] (row stride ldb floats) as ⌈N/24⌉ zero-padded panels of [K][24] at out. */
+export function packGemvPanels(K: i32, N: i32, b: usize, ldb: i32, out: usize): void {
+  const lb = <usize>ldb << 2;
+  let dst = out;
+  for (let j = 0; j < N; j += PANEL) {
+    const w = min(PANEL, N - j);
+    for (let k = 0; k < K; k++) {
+      const src = b + <usize>k * lb + (<usize>j << 2);
+      if (w == PANEL) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        v128.store(dst, v128.load(src, 32), 32);
+        v128.store(dst, v128.load(src, 48), 48);
+        v128.store(dst, v128.load(src, 64), 64);
+        v128.store(dst, v128.load(src, 80), 80);
+      } else {
+        memory.fill(dst, 0, PANEL << 2);
+        memory.copy(dst, src, <usize>w << 2);
+      }
+      dst += PANEL << 2;
+    }
+  }
+}
+
+/** For each of M rows: c[i, 0..N) (+)= a[i, 0..K) · B, B packed by packGemvPanels. `scratch` holds 24 floats. */
+export function gemvPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, packed: usize, c: usize, ldc: i32, acc: bool, scratch: usize): void {
+  const panelBytes = <usize>K * (PANEL << 2);
+  for (let i = 0; i < M; i++) {
+    const ai = a + ((<usize>i * lda) << 2);
+    const ci = c + ((<usize>i * ldc) << 2);
+    let pp = packed;
+    for (let j = 0; j < N; j += PANEL) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0), s4 = f32x4.splat(0), s5 = f32x4.splat(0);
+      let pa = ai;
+      let pb = pp;
+      const end = pp + panelBytes;
+      while (pb < end) {
+        const av = v128.load32_splat(pa);
+        s0 = madd(av, v128.load(pb), s0);
+        s1 = madd(av, v128.load(pb, 16), s1);
+        s2 = madd(av, v128.load(pb, 32), s2);
+        s3 = madd(av, v128.load(pb, 48), s3);
+        s4 = madd(av, v128.load(pb, 64), s4);
+        s5 = madd(av, v128.load(pb, 80), s5);
+        pa += 4;
+        pb += PANEL << 2;
+      }
+      pp = end;
+      const full = j + PANEL <= N;
+      const pc = full ? ci + (<usize>j << 2) : scratch;
+      if (acc && full) {
+        s0 = f32x4.add(s0, v128.load(pc));
+        s1 = f32x4.add(s1, v128.load(pc, 16));
+        s2 = f32x4.add(s2, v128.load(pc, 32));
+        s3 = f32x4.add(s3, v128.load(pc, 48));
+        s4 = f32x4.add(s4, v128.load(pc, 64));
+        s5 = f32x4.add(s5, v128.load(pc, 80));
+      }
+      v128.store(pc, s0);
+      v128.store(pc, s1, 16);
+      v128.store(pc, s2, 32);
+      v128.store(pc, s3, 48);
+      v128.store(pc, s4, 64);
+      v128.store(pc, s5, 80);
+      if (!full) {
+        for (let t = 0; t < N - j; t++) {
+          const o = ci + (<usize>(j + t) << 2);
+          const v = load<f32>(scratch + (<usize>t << 2));
+          store<f32>(o, acc ? v + load<f32>(o) : v);
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Vector math. exp: Cephes-style range reduction and degree-6 polynomial (≈2 ulp on [−87, 88]); sigmoid and tanh
 // from it. Activation codes match src/core/kernels.ts: 0 linear, 1 relu, 2 tanh, 3 sigmoid, 4 hard sigmoid.

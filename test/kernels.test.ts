@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import '../src/node/wasm_flags.js';
-import { Act, type Kernels } from '../src/core/kernels.js';
+import { Act, gemvPanelsLength, type Kernels } from '../src/core/kernels.js';
 import { Random } from '../src/core/random.js';
 import { referenceKernels as ref } from '../src/core/reference_kernels.js';
 import { kernelModule, createWasmKernels } from '../src/core/wasm/load.js';
@@ -81,6 +81,33 @@ for (const variant of variants) {
               2e-5 * Math.sqrt(K),
               `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}`,
             );
+          }
+        }
+      }
+    });
+
+    it('packed GEMV panels (generation) ≡ gemm, full and partial panels', () => {
+      const rng = new Random(13);
+      for (const M of [1, 2, 3]) {
+        for (const N of [1, 5, 24, 25, 47, 62, 129]) {
+          for (const K of [1, 3, 17, 128]) {
+            const ldb = N + 3;
+            const B = rand(k, K * ldb + 2, rng, rng.next() < 0.7);
+            const p1 = rand(k, gemvPanelsLength(K, N) + 1, rng, true);
+            const p2 = Float32Array.from(p1);
+            k.packGemvPanels(K, N, B, 2, ldb, p1, 1);
+            ref.packGemvPanels(K, N, B, 2, ldb, p2, 1);
+            assertClose(p1, p2, 0, `packGemvPanels ${K}×${N}`);
+            const A = rand(k, M * (K + 1), rng, true);
+            const C1 = rand(k, M * (N + 2), rng, true);
+            const C2 = Float32Array.from(C1);
+            const C3 = Float32Array.from(C1);
+            const acc = rng.next() < 0.5;
+            k.gemvPacked(M, N, K, A, 0, K + 1, p1, 1, C1, 0, N + 2, acc);
+            ref.gemvPacked(M, N, K, A, 0, K + 1, p2, 1, C2, 0, N + 2, acc);
+            ref.gemm(false, false, M, N, K, A, 0, K + 1, B, 2, ldb, C3, 0, N + 2, acc);
+            assertClose(C1, C2, 2e-5 * Math.sqrt(K), `gemvPacked ${M}×${N}×${K}`);
+            assertClose(C2, C3, 1e-5 * Math.sqrt(K), `reference gemvPacked ≡ gemm ${M}×${N}×${K}`);
           }
         }
       }

@@ -173,17 +173,20 @@ describe('stateful stepping equals running the whole sequence', () => {
         }),
     ],
   ];
+  // 3 streams take the packed-GEMV path, 5 the GEMM path.
   for (const [name, make] of cases) {
     it(name, () => {
       const model = make();
       model.build();
-      const rng = new Random(9);
-      const seqs = Array.from({ length: 3 }, () => Array.from({ length: T }, () => rng.int(V)));
-      const full = model.predict(new IndexTensor(Int32Array.from(seqs.flat()), [3, T]));
-      const stepper = new Stepper(model, 3, false);
-      let out: Float32Array = new Float32Array(0);
-      for (let t = 0; t < T; t++) out = stepper.step(Int32Array.from(seqs.map((s) => s[t])));
-      assertClose(out, full.data, 2e-6, 'last-step outputs');
+      for (const rows of [3, 5]) {
+        const rng = new Random(9);
+        const seqs = Array.from({ length: rows }, () => Array.from({ length: T }, () => rng.int(V)));
+        const full = model.predict(new IndexTensor(Int32Array.from(seqs.flat()), [rows, T]));
+        const stepper = new Stepper(model, rows, false);
+        let out: Float32Array = new Float32Array(0);
+        for (let t = 0; t < T; t++) out = stepper.step(Int32Array.from(seqs.map((s) => s[t])));
+        assertClose(out, full.data, 2e-6, `last-step outputs, ${rows} streams`);
+      }
     });
   }
 });

@@ -17,6 +17,14 @@ export const enum Act {
   Softmax = 5,
 }
 
+/** Columns per panel of packGemvPanels (the wasm GEMV's register block: 6 × f32x4). */
+export const GEMV_PANEL = 24;
+
+/** Floats packGemvPanels writes for a K×N matrix. */
+export function gemvPanelsLength(K: number, N: number): number {
+  return Math.ceil(N / GEMV_PANEL) * GEMV_PANEL * K;
+}
+
 export interface Kernels {
   readonly name: string;
 
@@ -235,6 +243,36 @@ export interface Kernels {
 
   /** Elementwise x[i] += y[i] for i < n. */
   addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void;
+
+  /**
+   * Writes B[K, N] (row stride ldb) as ⌈N/GEMV_PANEL⌉ zero-padded panels of [K][GEMV_PANEL] — gemvPanelsLength(K, N)
+   * floats — for gemvPacked. For weights a generation loop multiplies by every step.
+   */
+  packGemvPanels(
+    K: number,
+    N: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    out: Float32Array,
+    outOff: number,
+  ): void;
+
+  /** For each of M (few) rows: C[i, :N] (+)= A[i, :K] · B, with B from packGemvPanels. */
+  gemvPacked(
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    packed: Float32Array,
+    pOff: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void;
 
   /** dst[c, r] = src[r, c] for a row-major R×C src (C×R dst, both dense). */
   transpose(R: number, C: number, src: Float32Array, sOff: number, dst: Float32Array, dOff: number): void;

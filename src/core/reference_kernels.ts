@@ -2,7 +2,7 @@
  * Reference kernels: plain TypeScript loops, written for clarity. They are the oracle every fast kernel is tested
  * against, and the fallback where WebAssembly SIMD is unavailable.
  */
-import { Act, type Kernels } from './kernels.js';
+import { Act, GEMV_PANEL, type Kernels } from './kernels.js';
 
 function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
@@ -305,6 +305,27 @@ export const referenceKernels: Kernels = {
 
   addInPlace(x, xOff, y, yOff, n) {
     for (let i = 0; i < n; i++) x[xOff + i] += y[yOff + i];
+  },
+
+  packGemvPanels(K, N, B, bOff, ldb, out, outOff) {
+    let o = outOff;
+    for (let j = 0; j < N; j += GEMV_PANEL) {
+      for (let k = 0; k < K; k++) {
+        for (let t = 0; t < GEMV_PANEL; t++) out[o++] = j + t < N ? B[bOff + k * ldb + j + t] : 0;
+      }
+    }
+  },
+
+  gemvPacked(M, N, K, A, aOff, lda, packed, pOff, C, cOff, ldc, accumulate) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        const panel = pOff + Math.floor(j / GEMV_PANEL) * GEMV_PANEL * K;
+        const col = j % GEMV_PANEL;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[aOff + i * lda + k] * packed[panel + k * GEMV_PANEL + col];
+        C[cOff + i * ldc + j] = accumulate ? C[cOff + i * ldc + j] + s : s;
+      }
+    }
   },
 
   transpose(R, C, src, sOff, dst, dOff) {

@@ -5,15 +5,45 @@
  *
  * Supported stacks: [Embedding] → SimpleRNN/LSTM/GRU … → Dropout (identity) → Dense/Activation. Token inputs are
  * indices (one-hot semantics for a recurrent or dense first layer).
+ *
+ * With fewer than 4 streams each weight product is a GEMV, and the weights are copied once, at construction, into
+ * the panel layout the packed GEMV streams in order (kernels.packGemvPanels): a Stepper is a snapshot of the model's
+ * weights — make a new one after training further.
  */
 import { kernels } from '../core/backend.js';
-import { Act } from '../core/kernels.js';
+import { Act, gemvPanelsLength } from '../core/kernels.js';
 import { applyAct } from '../core/reference_kernels.js';
 import { activationCode } from '../layers/activations.js';
 import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../layers/index.js';
 import type { Layer } from '../layers/layer.js';
 import type { RNN } from '../layers/recurrent.js';
 import type { Sequential } from './sequential.js';
+
+/** x[rows, K] · W[K, N] (W at wOff, row stride ldw) into out (row stride ldo), for weights fixed while stepping. */
+type WeightProduct = (
+  x: Float32Array,
+  out: Float32Array,
+  outOff: number,
+  ldo: number,
+  accumulate: boolean,
+) => void;
+
+function weightProduct(
+  W: Float32Array,
+  wOff: number,
+  ldw: number,
+  K: number,
+  N: number,
+  rows: number,
+): WeightProduct {
+  const k = kernels();
+  if (rows >= 4)
+    return (x, out, outOff, ldo, acc) =>
+      k.gemm(false, false, rows, N, K, x, 0, K, W, wOff, ldw, out, outOff, ldo, acc);
+  const packed = k.allocPersistent(gemvPanelsLength(K, N));
+  k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
+  return (x, out, outOff, ldo, acc) => k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
+}
 
 interface StepLayer {
   /** input: the previous layer's output buffer (or null for token ids). */
@@ -103,12 +133,13 @@ function makeStep(layer: Layer, B: number, first: boolean, logits: boolean): Ste
     const U = layer.units;
     const out = k.allocPersistent(B * U);
     const code = activationCode(layer.activation);
+    const product = first ? null : weightProduct(layer.weights[0].value, 0, U, D, U, B);
     return {
       width: U,
       reset() {},
       run(ids, input) {
-        if (first) k.gatherRows(ids!, B, layer.weights[0].value, U, out, null, false);
-        else k.gemm(false, false, B, U, D, input!, 0, D, layer.weights[0].value, 0, U, out, 0, U, false);
+        if (!product) k.gatherRows(ids!, B, layer.weights[0].value, U, out, null, false);
+        else product(input!, out, 0, U, false);
         if (layer.useBias) k.addBias(out, 0, B, U, U, layer.weights[1].value, 0);
         if (!(logits && (code === Act.Softmax || code === Act.Sigmoid))) k.activate(code, out, 0, B, U, U);
         return out;
@@ -137,9 +168,13 @@ function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
   let hNext = k.allocPersistent(B * H);
   let c = k.allocPersistent(B * H);
   let cNext = k.allocPersistent(B * H);
+  const inputProduct = first ? null : weightProduct(W, 0, G * H, D, G * H, B);
+  // GRU without resetAfter multiplies two column blocks of U separately; the others use all of U at once.
+  const splitU = layer instanceof GRU && !layer.resetAfter;
+  const recurrentProduct = splitU ? null : weightProduct(U, 0, G * H, H, G * H, B);
   const project = (ids: Int32Array | null, input: Float32Array | null): void => {
-    if (first) k.gatherRows(ids!, B, W, G * H, xp, null, false);
-    else k.gemm(false, false, B, G * H, D, input!, 0, D, W, 0, G * H, xp, 0, G * H, false);
+    if (!inputProduct) k.gatherRows(ids!, B, W, G * H, xp, null, false);
+    else inputProduct(input!, xp, 0, G * H, false);
     if (layer.useBias) k.addBias(xp, 0, B, G * H, G * H, bias, 0);
   };
   const swap = (): void => {
@@ -158,15 +193,15 @@ function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
     run(ids, input) {
       project(ids, input);
       if (layer instanceof LSTM) {
-        k.gemm(false, false, B, 4 * H, H, h, 0, H, U, 0, 4 * H, xp, 0, 4 * H, true);
+        recurrentProduct!(h, xp, 0, 4 * H, true);
         k.lstmCellForward(B, H, xp, 0, c, 0, cNext, 0, hNext, 0, act, rec);
         [c, cNext] = [cNext, c];
       } else if (layer instanceof SimpleRNN) {
-        k.gemm(false, false, B, H, H, h, 0, H, U, 0, H, xp, 0, H, true);
+        recurrentProduct!(h, xp, 0, H, true);
         k.activate(act, xp, 0, B, H, H);
         hNext.set(xp);
       } else if ((layer as GRU).resetAfter) {
-        k.gemm(false, false, B, 3 * H, H, h, 0, H, U, 0, 3 * H, aux, 0, 3 * H, false);
+        recurrentProduct!(h, aux, 0, 3 * H, false);
         if (layer.useBias) k.addBias(aux, 0, B, 3 * H, 3 * H, bias, 3 * H);
         for (let n = 0; n < B; n++) {
           const g = n * 3 * H;

@@ -39,6 +39,19 @@ interface KernelExports {
   mulInPlace(x: number, m: number, n: number): void;
   addInPlace(x: number, y: number, n: number): void;
   transpose(R: number, C: number, src: number, dst: number): void;
+  packGemvPanels(K: number, N: number, b: number, ldb: number, out: number): void;
+  gemvPacked(
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    packed: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    scratch: number,
+  ): void;
   rmspropUpdate(
     n: number,
     w: number,
@@ -622,6 +635,51 @@ export class WasmKernels implements Kernels {
   addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void {
     const m = this.begin();
     this.x.addInPlace(this.p(x, true) + xOff * 4, this.p(y, false) + yOff * 4, n);
+    this.finish(m);
+  }
+
+  packGemvPanels(
+    K: number,
+    N: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    out: Float32Array,
+    outOff: number,
+  ): void {
+    const m = this.begin();
+    this.x.packGemvPanels(K, N, this.p(B, false) + bOff * 4, ldb, this.p(out, true) + outOff * 4);
+    this.finish(m);
+  }
+
+  gemvPacked(
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    packed: Float32Array,
+    pOff: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void {
+    const m = this.begin();
+    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
+    this.x.gemvPacked(
+      M,
+      N,
+      K,
+      this.p(A, false) + aOff * 4,
+      lda,
+      this.p(packed, false) + pOff * 4,
+      this.p(C, true) + cOff * 4,
+      ldc,
+      +accumulate,
+      this.pack.byteOffset,
+    );
     this.finish(m);
   }
 
