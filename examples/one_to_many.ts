@@ -4,9 +4,7 @@
  * Run: node dist/examples/one_to_many.js
  */
 import '../src/node/index.js';
-import { Adam, layers, sequential } from '../src/index.js';
-import { TextCorpus } from '../src/text/corpus.js';
-import { TextGenerator } from '../src/text/generator.js';
+import { Adam, layers, sequential, TextCorpus, TextGenerator } from '../src/index.js';
 
 const TEXT = 'abcdefgh-'.repeat(300);
 

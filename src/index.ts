@@ -37,3 +37,15 @@ export {
   OPTIMIZER_DEFAULTS,
 } from './models/optimizers.js';
 export { computeLoss, lossName, type LossName } from './models/losses.js';
+export { Stepper } from './models/stepper.js';
+export {
+  TextCorpus,
+  Permutation,
+  type CorpusOptions,
+  type WindowOptions,
+  type StreamOptions,
+  type SyncBatchDataset,
+} from './text/corpus.js';
+export { Vocabulary } from './text/vocabulary.js';
+export { TextGenerator, type GenerateOptions } from './text/generator.js';
+export { sampleFromLogits, type SampleOptions } from './text/sampling.js';

@@ -7,3 +7,8 @@ installWorkerPool();
 export { saveModel, loadModel, readModelFiles, isModelDir } from './model_io.js';
 export { writeFileAtomic } from './atomic.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
+export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';
+export { readTextFile, mobyDick, usBirthsMonthly } from './text_file.js';
+export { saveForecaster, loadForecaster } from './forecaster_io.js';
+/** Time-series forecasting (its baselines load @bsull/augurs' wasm from node_modules, so it lives here). */
+export * as forecast from './forecast.js';

@@ -1,4 +1,4 @@
-/** Messages between the main thread and the pool's worker threads. */
+/** Messages between the main thread and the pool's workers (Node worker threads or browser Web Workers). */
 import type { LayerShape } from '../layers/layer.js';
 import type { KerasLayerJson } from '../models/serialization.js';
 
@@ -8,7 +8,16 @@ export interface WireTensor {
   shape: number[];
 }
 
+/** What a worker needs to run the kernels over the main thread's memory: sent first, once. */
+export interface WorkerInit {
+  type: 'init';
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  variant: 'simd' | 'relaxed';
+}
+
 export type PoolRequest =
+  | WorkerInit
   | {
       type: 'model';
       modelId: number;
@@ -35,5 +44,4 @@ export type PoolReply =
   | { type: 'ready'; grads: number[] }
   | { type: 'reset' }
   | { type: 'done'; lossSum: number; accSum: number }
-  | { type: 'reset' }
   | { type: 'error'; message: string };
