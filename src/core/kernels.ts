@@ -43,7 +43,7 @@ export interface Kernels {
   allocPersistent(n: number): Float32Array;
   /** Opens an allocation scope; returns a mark for endScope. Scopes nest. */
   beginScope(): number;
-  /** Releases everything allocated since the matching beginScope. */
+  /** Releases everything allocated since the matching beginScope, which must be the innermost open scope. */
   endScope(mark: number): void;
 
   /** C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C when accumulate). op(X) = Xᵀ when trans. */

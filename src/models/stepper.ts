@@ -56,6 +56,8 @@ interface StepLayer {
 
 export class Stepper {
   private readonly steps: StepLayer[] = [];
+  /** The ids of the current step, in kernel memory (a caller's array would be staged into it on every call). */
+  private readonly ids: Int32Array;
   readonly outputSize: number;
 
   /** @param logits when true (default) the last softmax/sigmoid is skipped and logits are returned. */
@@ -65,6 +67,7 @@ export class Stepper {
     logits = true,
   ) {
     if (!model.isBuilt) model.build();
+    this.ids = kernels().allocInt32(batch);
     const last = model.layers.length - 1;
     model.layers.forEach((l, i) => {
       const s = makeStep(l, batch, i === 0, logits && i === last);
@@ -89,10 +92,9 @@ export class Stepper {
   step(ids: Int32Array): Float32Array {
     if (ids.length !== this.batch)
       throw new Error(`Stepper.step: expected ${this.batch} token ids, got ${ids.length}`);
+    this.ids.set(ids);
     let out: Float32Array | null = null;
-    this.steps.forEach((s, i) => {
-      out = s.run(i === 0 ? ids : null, out);
-    });
+    for (let i = 0; i < this.steps.length; i++) out = this.steps[i].run(i === 0 ? this.ids : null, out);
     return out!;
   }
 }

@@ -95,16 +95,10 @@ export class TextGenerator {
     const out: number[][] = temperatures.map(() => []);
     const scratch = new Float64Array(V);
     const next = new Int32Array(B);
+    const sampling = temperatures.map((temperature) => ({ ...opts, temperature }));
     for (let i = 0; i < opts.length; i++) {
       for (let b = 0; b < B; b++) {
-        next[b] = sampleFromLogits(
-          logits,
-          row(b) * V,
-          V,
-          { ...opts, temperature: temperatures[b] },
-          rng,
-          scratch,
-        );
+        next[b] = sampleFromLogits(logits, row(b) * V, V, sampling[b], rng, scratch);
         out[b].push(next[b]);
       }
       opts.onChar?.(this.vocabulary.chars[next[0]]);

@@ -151,9 +151,13 @@ export class WasmKernels implements Kernels {
   private readonly x: KernelExports;
   private readonly header: Int32Array;
   private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** The buffer of the latest allocation: most kernel arguments are views of it. */
+  private newestBuffer: ArrayBufferLike | null = null;
   private chunks: Chunk[] = [];
   private chunkIndex = 0;
   private chunkOffset = 0;
+  private readonly markChunk: number[] = [];
+  private readonly markOffset: number[] = [];
   private depth = 0;
   private readonly free = new Map<number, number[]>();
   private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
@@ -238,6 +242,7 @@ export class WasmKernels implements Kernels {
     }
     const buffer = this.memory.buffer;
     this.buffers.add(buffer);
+    this.newestBuffer = buffer;
     return { ptr, buffer, permanent, bytes };
   }
 
@@ -271,16 +276,19 @@ export class WasmKernels implements Kernels {
   }
 
   beginScope(): number {
-    this.depth++;
-    // Encode the arena position in one number: chunk index and offset.
-    return this.chunkIndex * 2 ** 32 + this.chunkOffset;
+    // The mark is the depth; the arena position to return to is kept per depth (every kernel call opens a scope,
+    // so this is on the hot path of generation: no float encoding, no fmod).
+    const mark = this.depth++;
+    this.markChunk[mark] = this.chunkIndex;
+    this.markOffset[mark] = this.chunkOffset;
+    return mark;
   }
 
   endScope(mark: number): void {
-    if (this.depth === 0) throw new Error('endScope without beginScope');
-    this.depth--;
-    this.chunkIndex = Math.floor(mark / 2 ** 32);
-    this.chunkOffset = mark % 2 ** 32;
+    if (mark !== this.depth - 1) throw new Error(`endScope(${mark}) does not close the innermost scope`);
+    this.depth = mark;
+    this.chunkIndex = this.markChunk[mark];
+    this.chunkOffset = this.markOffset[mark];
   }
 
   /** Bytes of wasm memory in use by this process (high-water mark of the bump pointer). */
@@ -299,7 +307,9 @@ export class WasmKernels implements Kernels {
 
   /** Byte address of a[0], staging a copy into wasm memory when a lives elsewhere. */
   private p(a: Typed, write: boolean): number {
-    if (this.buffers.has(a.buffer)) return a.byteOffset;
+    // Identity with the newest buffer first: a Set lookup per argument is a measurable share of a generation step.
+    const buffer = a.buffer;
+    if (buffer === this.newestBuffer || this.buffers.has(buffer)) return a.byteOffset;
     const copy = a instanceof Float32Array ? this.alloc(a.length) : this.allocInt32(a.length);
     copy.set(a);
     this.staged.push({ src: a, copy, write });
@@ -311,8 +321,10 @@ export class WasmKernels implements Kernels {
   }
 
   private finish(mark: number): void {
-    for (const s of this.staged) if (s.write) s.src.set(s.copy);
-    this.staged.length = 0;
+    if (this.staged.length > 0) {
+      for (const s of this.staged) if (s.write) s.src.set(s.copy);
+      this.staged.length = 0;
+    }
     this.endScope(mark);
   }
 
