@@ -92,46 +92,49 @@
   }
 }
 
-// One row of C (the rows left over by the 4-row tiles, and all of a 1-row product: generation's GEMV): 24 columns
-// at a time in 6 accumulators over all of K — B streams once, row by row, and C is touched once — then rowNN for
-// the last columns. Six, not eight: V8 issues all of a step's B loads before its FMAs, and 8 accumulators + 8 loads
-// spill one accumulator to the stack, which chains every step through a store and a load (2.5× slower here).
-// Generation spends most of its time here (1×128 · 128×512 per char for an LSTM(128)).
+// 24 columns of one row of C (+)= Σ_k a[k]·B[k, 0..24), in 6 accumulators over all of K; B's rows are bStep bytes
+// apart (ldb for a row-major B, 96 for a packed panel). Six, not eight: V8 issues all of a step's B loads before its
+// FMAs, and 8 accumulators + 8 loads spill one accumulator to the stack, which chains every step through a store and
+// a load (2.5× slower here). Generation spends most of its time here (1×128 · 128×512 per char for an LSTM(128)).
+// @ts-ignore: decorator
+@inline function gemv24(K: i32, a: usize, aKStep: usize, b: usize, bStep: usize, c: usize, acc: bool): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0), s4 = f32x4.splat(0), s5 = f32x4.splat(0);
+  let pa = a;
+  let pb = b;
+  for (let k = 0; k < K; k++) {
+    const av = v128.load32_splat(pa);
+    s0 = madd(av, v128.load(pb), s0);
+    s1 = madd(av, v128.load(pb, 16), s1);
+    s2 = madd(av, v128.load(pb, 32), s2);
+    s3 = madd(av, v128.load(pb, 48), s3);
+    s4 = madd(av, v128.load(pb, 64), s4);
+    s5 = madd(av, v128.load(pb, 80), s5);
+    pa += aKStep;
+    pb += bStep;
+  }
+  if (acc) {
+    s0 = f32x4.add(s0, v128.load(c));
+    s1 = f32x4.add(s1, v128.load(c, 16));
+    s2 = f32x4.add(s2, v128.load(c, 32));
+    s3 = f32x4.add(s3, v128.load(c, 48));
+    s4 = f32x4.add(s4, v128.load(c, 64));
+    s5 = f32x4.add(s5, v128.load(c, 80));
+  }
+  v128.store(c, s0);
+  v128.store(c, s1, 16);
+  v128.store(c, s2, 32);
+  v128.store(c, s3, 48);
+  v128.store(c, s4, 64);
+  v128.store(c, s5, 80);
+}
+
+// One row of C (the rows left over by the 4-row tiles, and a 1-row product on a row-major B): 24 columns at a time —
+// B streams once, row by row, and C is touched once — then rowNN for the last columns.
 // @ts-ignore: decorator
 @inline function rowGemv(N: i32, K: i32, a: usize, aKStep: usize, b: usize, ldb: usize, c: usize, acc: bool): void {
   let j = 0;
-  for (; j + 24 <= N; j += 24) {
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
-    let s3 = f32x4.splat(0), s4 = f32x4.splat(0), s5 = f32x4.splat(0);
-    let pa = a;
-    let pb = b + (<usize>j << 2);
-    for (let k = 0; k < K; k++) {
-      const av = v128.load32_splat(pa);
-      s0 = madd(av, v128.load(pb), s0);
-      s1 = madd(av, v128.load(pb, 16), s1);
-      s2 = madd(av, v128.load(pb, 32), s2);
-      s3 = madd(av, v128.load(pb, 48), s3);
-      s4 = madd(av, v128.load(pb, 64), s4);
-      s5 = madd(av, v128.load(pb, 80), s5);
-      pa += aKStep;
-      pb += ldb;
-    }
-    const pc = c + (<usize>j << 2);
-    if (acc) {
-      s0 = f32x4.add(s0, v128.load(pc));
-      s1 = f32x4.add(s1, v128.load(pc, 16));
-      s2 = f32x4.add(s2, v128.load(pc, 32));
-      s3 = f32x4.add(s3, v128.load(pc, 48));
-      s4 = f32x4.add(s4, v128.load(pc, 64));
-      s5 = f32x4.add(s5, v128.load(pc, 80));
-    }
-    v128.store(pc, s0);
-    v128.store(pc, s1, 16);
-    v128.store(pc, s2, 32);
-    v128.store(pc, s3, 48);
-    v128.store(pc, s4, 64);
-    v128.store(pc, s5, 80);
-  }
+  for (; j + 24 <= N; j += 24) gemv24(K, a, aKStep, b + (<usize>j << 2), ldb, c + (<usize>j << 2), acc);
   if (j < N) rowNN(N, K, a, aKStep, b, ldb, c, acc, j);
 }
 
@@ -354,46 +357,18 @@ export function gemvPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, packed: u
     const ai = a + ((<usize>i * lda) << 2);
     const ci = c + ((<usize>i * ldc) << 2);
     let pp = packed;
-    for (let j = 0; j < N; j += PANEL) {
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
-      let s3 = f32x4.splat(0), s4 = f32x4.splat(0), s5 = f32x4.splat(0);
-      let pa = ai;
-      let pb = pp;
-      const end = pp + panelBytes;
-      while (pb < end) {
-        const av = v128.load32_splat(pa);
-        s0 = madd(av, v128.load(pb), s0);
-        s1 = madd(av, v128.load(pb, 16), s1);
-        s2 = madd(av, v128.load(pb, 32), s2);
-        s3 = madd(av, v128.load(pb, 48), s3);
-        s4 = madd(av, v128.load(pb, 64), s4);
-        s5 = madd(av, v128.load(pb, 80), s5);
-        pa += 4;
-        pb += PANEL << 2;
-      }
-      pp = end;
-      const full = j + PANEL <= N;
-      const pc = full ? ci + (<usize>j << 2) : scratch;
-      if (acc && full) {
-        s0 = f32x4.add(s0, v128.load(pc));
-        s1 = f32x4.add(s1, v128.load(pc, 16));
-        s2 = f32x4.add(s2, v128.load(pc, 32));
-        s3 = f32x4.add(s3, v128.load(pc, 48));
-        s4 = f32x4.add(s4, v128.load(pc, 64));
-        s5 = f32x4.add(s5, v128.load(pc, 80));
-      }
-      v128.store(pc, s0);
-      v128.store(pc, s1, 16);
-      v128.store(pc, s2, 32);
-      v128.store(pc, s3, 48);
-      v128.store(pc, s4, 64);
-      v128.store(pc, s5, 80);
-      if (!full) {
-        for (let t = 0; t < N - j; t++) {
-          const o = ci + (<usize>(j + t) << 2);
-          const v = load<f32>(scratch + (<usize>t << 2));
-          store<f32>(o, acc ? v + load<f32>(o) : v);
-        }
+    let j = 0;
+    for (; j + PANEL <= N; j += PANEL) {
+      gemv24(K, ai, 4, pp, PANEL << 2, ci + (<usize>j << 2), acc);
+      pp += panelBytes;
+    }
+    if (j < N) {
+      // The zero-padded last panel: into scratch, then its real columns.
+      gemv24(K, ai, 4, pp, PANEL << 2, scratch, false);
+      for (let t = 0; t < N - j; t++) {
+        const o = ci + (<usize>(j + t) << 2);
+        const v = load<f32>(scratch + (<usize>t << 2));
+        store<f32>(o, acc ? v + load<f32>(o) : v);
       }
     }
   }
