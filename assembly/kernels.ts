@@ -843,7 +843,7 @@ export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: 
 }
 
 // Fused optimizer updates (Keras 3 rules; see src/models/optimizers.ts). m may be 0 (no momentum).
-export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr: f32, rho: f32, eps: f32, momentum: f32, epsOutside: bool): void {
+export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, mg: usize, lr: f32, rho: f32, eps: f32, momentum: f32, epsOutside: bool): void {
   const n4 = n & ~3;
   const lrv = vs(lr), rv = vs(rho), r1 = vs(1 - rho), ev = vs(eps), mu = vs(momentum);
   let i = 0;
@@ -852,7 +852,13 @@ export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr
     const gi = v128.load(g + o);
     const vi = madd(r1, f32x4.mul(gi, gi), f32x4.mul(rv, v128.load(v + o)));
     v128.store(v + o, vi);
-    const den = epsOutside ? f32x4.add(f32x4.sqrt(vi), ev) : f32x4.sqrt(f32x4.add(vi, ev));
+    let ms = vi;
+    if (mg) {
+      const mgi = madd(r1, gi, f32x4.mul(rv, v128.load(mg + o)));
+      v128.store(mg + o, mgi);
+      ms = f32x4.sub(vi, f32x4.mul(mgi, mgi));
+    }
+    const den = epsOutside ? f32x4.add(f32x4.sqrt(ms), ev) : f32x4.sqrt(f32x4.add(ms, ev));
     const inc = f32x4.div(f32x4.mul(lrv, gi), den);
     if (m) {
       const mi = madd(mu, v128.load(m + o), inc);
@@ -867,7 +873,13 @@ export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr
     const gi = load<f32>(g + o);
     const vi = rho * load<f32>(v + o) + (1 - rho) * gi * gi;
     store<f32>(v + o, vi);
-    const inc = (lr * gi) / (epsOutside ? Mathf.sqrt(vi) + eps : Mathf.sqrt(vi + eps));
+    let ms = vi;
+    if (mg) {
+      const mgi = rho * load<f32>(mg + o) + (1 - rho) * gi;
+      store<f32>(mg + o, mgi);
+      ms = vi - mgi * mgi;
+    }
+    const inc = (lr * gi) / (epsOutside ? Mathf.sqrt(ms) + eps : Mathf.sqrt(ms + eps));
     if (m) {
       const mi = momentum * load<f32>(m + o) + inc;
       store<f32>(m + o, mi);
@@ -875,6 +887,40 @@ export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, lr
     } else {
       store<f32>(w + o, load<f32>(w + o) - inc);
     }
+  }
+}
+
+export function sgdUpdate(n: i32, w: usize, g: usize, m: usize, lr: f32, momentum: f32, nesterov: bool): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    if (!m) {
+      store<f32>(w + o, load<f32>(w + o) - lr * gi);
+      continue;
+    }
+    const mi = momentum * load<f32>(m + o) - lr * gi;
+    store<f32>(m + o, mi);
+    store<f32>(w + o, load<f32>(w + o) + (nesterov ? momentum * mi - lr * gi : mi));
+  }
+}
+
+export function adagradUpdate(n: i32, w: usize, g: usize, a: usize, lr: f32, eps: f32): void {
+  const n4 = n & ~3;
+  const lrv = vs(lr), ev = vs(eps);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const ai = f32x4.add(v128.load(a + o), f32x4.mul(gi, gi));
+    v128.store(a + o, ai);
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.div(f32x4.mul(lrv, gi), f32x4.sqrt(f32x4.add(ai, ev)))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const ai = load<f32>(a + o) + gi * gi;
+    store<f32>(a + o, ai);
+    store<f32>(w + o, load<f32>(w + o) - (lr * gi) / Mathf.sqrt(ai + eps));
   }
 }
 

@@ -252,30 +252,62 @@ for (const variant of variants) {
       }
     });
 
-    it('fused RMSprop (with and without momentum) and Adam updates', () => {
+    it('fused optimizer updates: RMSprop (momentum, ε placement, centered), SGD (momentum, Nesterov), Adagrad, Adam', () => {
       const rng = new Random(7);
       for (const n of [1, 3, 17, 129]) {
-        for (const [momentum, epsOutside] of [
+        for (const [momentum, epsOutside, centered] of [
+          [0, false, false],
+          [0.9, false, false],
+          [0, true, false],
+          [0.9, true, true],
+          [0, false, true],
+        ] as const) {
+          const w1 = rand(k, n, rng, true);
+          const g = rand(k, n, rng, true);
+          // Some tiny second moments, where the placement of ε matters (not when centered: v − mg² must stay ≥ 0,
+          // as it does in training).
+          const v1 = rand(k, n, rng, true).map((x, i) =>
+            i % 3 === 0 && !centered ? 1e-9 * Math.abs(x) : Math.abs(x) + 1,
+          );
+          const m1 = momentum ? rand(k, n, rng, true) : null;
+          const mg1 = centered ? rand(k, n, rng, true).map((x) => x * 0.1) : null;
+          const [w2, v2, m2, mg2] = [
+            Float32Array.from(w1),
+            Float32Array.from(v1),
+            m1 ? Float32Array.from(m1) : null,
+            mg1 ? Float32Array.from(mg1) : null,
+          ];
+          k.rmspropUpdate(n, w1, g, v1, m1, mg1, 0.01, 0.9, 1e-7, momentum, epsOutside);
+          ref.rmspropUpdate(n, w2, g, v2, m2, mg2, 0.01, 0.9, 1e-7, momentum, epsOutside);
+          const what = `rmsprop (μ ${momentum}, ε ${epsOutside ? 'outside' : 'inside'}, centered ${centered})`;
+          assertClose(w1, w2, 1e-6, `${what} w`);
+          assertClose(v1, v2, 1e-6, `${what} v`);
+          if (m1) assertClose(m1, m2!, 1e-6, `${what} m`);
+          if (mg1) assertClose(mg1, mg2!, 1e-6, `${what} mg`);
+        }
+        for (const [momentum, nesterov] of [
           [0, false],
           [0.9, false],
-          [0, true],
           [0.9, true],
         ] as const) {
           const w1 = rand(k, n, rng, true);
           const g = rand(k, n, rng, true);
-          // Some tiny second moments, where the placement of ε matters.
-          const v1 = rand(k, n, rng, true).map((x, i) => (i % 3 === 0 ? 1e-9 * Math.abs(x) : Math.abs(x)));
           const m1 = momentum ? rand(k, n, rng, true) : null;
-          const [w2, v2, m2] = [
-            Float32Array.from(w1),
-            Float32Array.from(v1),
-            m1 ? Float32Array.from(m1) : null,
-          ];
-          k.rmspropUpdate(n, w1, g, v1, m1, 0.01, 0.9, 1e-7, momentum, epsOutside);
-          ref.rmspropUpdate(n, w2, g, v2, m2, 0.01, 0.9, 1e-7, momentum, epsOutside);
-          assertClose(w1, w2, 1e-6, `rmsprop w (ε ${epsOutside ? 'outside' : 'inside'})`);
-          assertClose(v1, v2, 1e-6, 'rmsprop v');
-          if (m1) assertClose(m1, m2!, 1e-6, 'rmsprop m');
+          const [w2, m2] = [Float32Array.from(w1), m1 ? Float32Array.from(m1) : null];
+          k.sgdUpdate(n, w1, g, m1, 0.05, momentum, nesterov);
+          ref.sgdUpdate(n, w2, g, m2, 0.05, momentum, nesterov);
+          assertClose(w1, w2, 1e-6, `sgd w (μ ${momentum}, nesterov ${nesterov})`);
+          if (m1) assertClose(m1, m2!, 1e-6, 'sgd m');
+        }
+        {
+          const w1 = rand(k, n, rng, true);
+          const g = rand(k, n, rng, true);
+          const a1 = rand(k, n, rng, true).map(Math.abs);
+          const [w2, a2] = [Float32Array.from(w1), Float32Array.from(a1)];
+          k.adagradUpdate(n, w1, g, a1, 0.01, 1e-7);
+          ref.adagradUpdate(n, w2, g, a2, 0.01, 1e-7);
+          assertClose(w1, w2, 1e-6, 'adagrad w');
+          assertClose(a1, a2, 1e-6, 'adagrad a');
         }
         const w1 = rand(k, n, rng, true);
         const g = rand(k, n, rng, true);

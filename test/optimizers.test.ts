@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Weight } from '../src/layers/layer.js';
-import { Adam, RMSprop, createOptimizer, type Optimizer } from '../src/models/optimizers.js';
+import { Adagrad, Adam, RMSprop, SGD, createOptimizer, type Optimizer } from '../src/models/optimizers.js';
 
 const W0 = [0.5, -0.25, 1e-3];
 const GRADS = [
@@ -77,6 +77,34 @@ describe('optimizer rules', () => {
       return w;
     });
     close(run(new Adam({ learningRate: lr })), expected, 'w');
+  });
+
+  for (const nesterov of [false, true]) {
+    it(`SGD with momentum${nesterov ? ', Nesterov' : ''}`, () => {
+      const [lr, mu] = [0.05, 0.9];
+      const expected = W0.map((w0, i) => {
+        let [w, m] = [w0, 0];
+        for (const g of GRADS) {
+          m = mu * m - lr * g[i];
+          w += nesterov ? mu * m - lr * g[i] : m;
+        }
+        return w;
+      });
+      close(run(new SGD({ learningRate: lr, momentum: mu, nesterov })), expected, 'w');
+    });
+  }
+
+  it('Adagrad (accumulator starts at 0.1)', () => {
+    const [lr, eps] = [0.01, 1e-7];
+    const expected = W0.map((w0, i) => {
+      let [w, a] = [w0, 0.1];
+      for (const g of GRADS) {
+        a += g[i] * g[i];
+        w -= (lr * g[i]) / Math.sqrt(a + eps);
+      }
+      return w;
+    });
+    close(run(new Adagrad({ learningRate: lr })), expected, 'w');
   });
 
   it('configs round-trip; epsilonOutside is written only when set', () => {

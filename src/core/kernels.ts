@@ -209,8 +209,9 @@ export interface Kernels {
   ): void;
 
   /**
-   * RMSprop (Keras 3): v ← ρv + (1−ρ)g²; Δ = lr·g/√(v+ε) — or lr·g/(√v+ε) when epsOutside (Keras 2, PyTorch); with
-   * momentum m ← μm + Δ, w ← w − m, else w ← w − Δ.
+   * RMSprop (Keras 3): v ← ρv + (1−ρ)g²; Δ = lr·g/√(v+ε) — or lr·g/(√v+ε) when epsOutside (Keras 2, PyTorch);
+   * centered (mg given): mg ← ρ·mg + (1−ρ)g and v − mg² replaces v; with momentum m ← μm + Δ, w ← w − m, else
+   * w ← w − Δ.
    */
   rmspropUpdate(
     n: number,
@@ -218,12 +219,27 @@ export interface Kernels {
     g: Float32Array,
     v: Float32Array,
     m: Float32Array | null,
+    mg: Float32Array | null,
     lr: number,
     rho: number,
     eps: number,
     momentum: number,
     epsOutside: boolean,
   ): void;
+
+  /** SGD (Keras 3): w ← w − lr·g; with momentum m ← μm − lr·g, w ← w + m (Nesterov: w ← w + μm − lr·g). */
+  sgdUpdate(
+    n: number,
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array | null,
+    lr: number,
+    momentum: number,
+    nesterov: boolean,
+  ): void;
+
+  /** Adagrad (Keras 3): a ← a + g²; w ← w − lr·g/√(a + ε). */
+  adagradUpdate(n: number, w: Float32Array, g: Float32Array, a: Float32Array, lr: number, eps: number): void;
 
   /** Adam (Keras 3): m ← m + (g − m)(1 − β₁); v ← v + (g² − v)(1 − β₂); w ← w − α·m/(√v + ε). */
   adamUpdate(

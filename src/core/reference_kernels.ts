@@ -276,17 +276,40 @@ export const referenceKernels: Kernels = {
     }
   },
 
-  rmspropUpdate(n, w, g, v, m, lr, rho, eps, momentum, epsOutside) {
+  rmspropUpdate(n, w, g, v, m, mg, lr, rho, eps, momentum, epsOutside) {
     for (let i = 0; i < n; i++) {
       const gi = g[i];
       v[i] = rho * v[i] + (1 - rho) * gi * gi;
-      const inc = (lr * gi) / (epsOutside ? Math.sqrt(v[i]) + eps : Math.sqrt(v[i] + eps));
+      let ms = v[i];
+      if (mg) {
+        mg[i] = rho * mg[i] + (1 - rho) * gi;
+        ms -= mg[i] * mg[i];
+      }
+      const inc = (lr * gi) / (epsOutside ? Math.sqrt(ms) + eps : Math.sqrt(ms + eps));
       if (m) {
         m[i] = momentum * m[i] + inc;
         w[i] -= m[i];
       } else {
         w[i] -= inc;
       }
+    }
+  },
+
+  sgdUpdate(n, w, g, m, lr, momentum, nesterov) {
+    for (let i = 0; i < n; i++) {
+      if (!m) {
+        w[i] -= lr * g[i];
+        continue;
+      }
+      m[i] = momentum * m[i] - lr * g[i];
+      w[i] += nesterov ? momentum * m[i] - lr * g[i] : m[i];
+    }
+  },
+
+  adagradUpdate(n, w, g, a, lr, eps) {
+    for (let i = 0; i < n; i++) {
+      a[i] += g[i] * g[i];
+      w[i] -= (lr * g[i]) / Math.sqrt(a[i] + eps);
     }
   },
 

@@ -215,17 +215,8 @@ export class SGD extends Optimizer {
     return 0;
   }
   protected update(w: Float32Array, g: Float32Array, slots: Float32Array[]): void {
-    const lr = this.learningRate;
-    if (this.momentum === 0) {
-      for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
-      return;
-    }
-    const mu = this.momentum;
-    const m = slots[0];
-    for (let i = 0; i < w.length; i++) {
-      m[i] = mu * m[i] - lr * g[i];
-      w[i] += this.nesterov ? mu * m[i] - lr * g[i] : m[i];
-    }
+    const m = this.momentum > 0 ? slots[0] : null;
+    kernels().sgdUpdate(w.length, w, g, m, this.learningRate, this.momentum, this.nesterov);
   }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), momentum: this.momentum, nesterov: this.nesterov };
@@ -257,27 +248,21 @@ export class RMSprop extends Optimizer {
   }
   protected update(w: Float32Array, g: Float32Array, slots: Float32Array[]): void {
     const { rho, epsilon: eps, momentum: mu } = this;
-    const lr = this.learningRate;
-    const v = slots[0];
     const m = mu > 0 ? slots[1] : null;
-    if (!this.centered) {
-      kernels().rmspropUpdate(w.length, w, g, v, m, lr, rho, eps, mu, this.epsilonOutside);
-      return;
-    }
-    const mg = slots[slots.length - 1];
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i];
-      v[i] = rho * v[i] + (1 - rho) * gi * gi;
-      mg[i] = rho * mg[i] + (1 - rho) * gi;
-      const ms = v[i] - mg[i] * mg[i];
-      const inc = (lr * gi) / (this.epsilonOutside ? Math.sqrt(ms) + eps : Math.sqrt(ms + eps));
-      if (m) {
-        m[i] = mu * m[i] + inc;
-        w[i] -= m[i];
-      } else {
-        w[i] -= inc;
-      }
-    }
+    const mg = this.centered ? slots[slots.length - 1] : null;
+    kernels().rmspropUpdate(
+      w.length,
+      w,
+      g,
+      slots[0],
+      m,
+      mg,
+      this.learningRate,
+      rho,
+      eps,
+      mu,
+      this.epsilonOutside,
+    );
   }
 
   override getConfig(): Record<string, unknown> {
@@ -340,12 +325,7 @@ export class Adagrad extends Optimizer {
     return this.initialAccumulatorValue;
   }
   protected update(w: Float32Array, g: Float32Array, slots: Float32Array[]): void {
-    const a = slots[0];
-    const lr = this.learningRate;
-    for (let i = 0; i < w.length; i++) {
-      a[i] += g[i] * g[i];
-      w[i] -= (lr * g[i]) / Math.sqrt(a[i] + this.epsilon);
-    }
+    kernels().adagradUpdate(w.length, w, g, slots[0], this.learningRate, this.epsilon);
   }
   override getConfig(): Record<string, unknown> {
     return {

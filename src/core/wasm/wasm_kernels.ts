@@ -58,12 +58,15 @@ interface KernelExports {
     g: number,
     v: number,
     m: number,
+    mg: number,
     lr: number,
     rho: number,
     eps: number,
     momentum: number,
     epsOutside: number,
   ): void;
+  sgdUpdate(n: number, w: number, g: number, m: number, lr: number, momentum: number, nesterov: number): void;
+  adagradUpdate(n: number, w: number, g: number, a: number, lr: number, eps: number): void;
   adamUpdate(
     n: number,
     w: number,
@@ -590,6 +593,7 @@ export class WasmKernels implements Kernels {
     g: Float32Array,
     v: Float32Array,
     m: Float32Array | null,
+    mg: Float32Array | null,
     lr: number,
     rho: number,
     eps: number,
@@ -603,12 +607,33 @@ export class WasmKernels implements Kernels {
       this.p(g, false),
       this.p(v, true),
       m ? this.p(m, true) : 0,
+      mg ? this.p(mg, true) : 0,
       lr,
       rho,
       eps,
       momentum,
       +epsOutside,
     );
+    this.finish(k);
+  }
+
+  sgdUpdate(
+    n: number,
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array | null,
+    lr: number,
+    momentum: number,
+    nesterov: boolean,
+  ): void {
+    const k = this.begin();
+    this.x.sgdUpdate(n, this.p(w, true), this.p(g, false), m ? this.p(m, true) : 0, lr, momentum, +nesterov);
+    this.finish(k);
+  }
+
+  adagradUpdate(n: number, w: Float32Array, g: Float32Array, a: Float32Array, lr: number, eps: number): void {
+    const k = this.begin();
+    this.x.adagradUpdate(n, this.p(w, true), this.p(g, false), this.p(a, true), lr, eps);
     this.finish(k);
   }
 
