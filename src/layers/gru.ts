@@ -138,7 +138,7 @@ export class GRU extends RNN {
         }
         // δ(r⊙h_m) = δâ·U_hᵀ
         const drh = alloc(NH);
-        k.gemm(false, true, N, H, H, dxp, g0 + 2 * H, G, this.weights[1].value, 2 * H, G, drh, 0, H, false);
+        k.gemm(false, false, N, H, H, dxp, g0 + 2 * H, G, this.uT, 2 * H * H, H, drh, 0, H, false);
         dhm.fill(0);
         for (let n = 0; n < N; n++) {
           const g = g0 + n * G;
@@ -150,7 +150,7 @@ export class GRU extends RNN {
           }
         }
         // δh_m += [δz δr]·U_zrᵀ; then through the recurrent-dropout mask into δh_{t−1}.
-        k.gemm(false, true, N, H, 2 * H, dxp, g0, G, this.weights[1].value, 0, G, dhm, 0, H, true);
+        k.gemm(false, false, N, H, 2 * H, dxp, g0, G, this.uT, 0, H, dhm, 0, H, true);
         if (this.recMask) k.mulInPlace(dhm, 0, this.recMask, 0, NH);
         k.addInPlace(next, 0, dhm, 0, NH);
       }
