@@ -148,7 +148,10 @@ describe('recur CLI', () => {
       const args = ['train', textFile, '--out', out, '--epochs', '1', '--steps-per-epoch', '1', '-q'];
       const r = run([...args, '--no-samples', ...TINY, ...(init === 'keras' ? ['--init', 'keras'] : [])]);
       assert.equal(r.code, 0, r.stderr);
-      const config = loadModel(out).model.layers[0].getConfig() as Record<string, { className: string }>;
+      const loaded = loadModel(out).model;
+      const config = loaded.layers[0].getConfig() as Record<string, { className: string }>;
+      // RMSprop with ε outside the root is the CLI's default; the optimizer config carries it.
+      assert.equal(loaded.optimizer?.getConfig().epsilonOutside, true);
       inits[init] =
         `${config.kernelInitializer.className}/${config.recurrentInitializer.className}/${String(config.unitForgetBias)}`;
     }
@@ -157,6 +160,9 @@ describe('recur CLI', () => {
     const bad = run(['train', textFile, '--out', join(dir, 'init-bad'), '--init', 'xavier']);
     assert.equal(bad.code, 2, 'a usage error');
     assert.match(bad.stderr, /--init must be keras or uniform, got 'xavier'/);
+    const badEps = run(['train', textFile, '--out', join(dir, 'eps-bad'), '--rmsprop-epsilon', 'middle']);
+    assert.equal(badEps.code, 2, 'a usage error');
+    assert.match(badEps.stderr, /--rmsprop-epsilon must be inside or outside, got 'middle'/);
   });
 
   it('an interrupted run resumes exactly: same weights as an uninterrupted run', () => {
