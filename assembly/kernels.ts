@@ -652,32 +652,12 @@ function transposeStrided(R: i32, C: i32, src: usize, rs: usize, dst: usize, ds:
 }
 
 // LSTM pointwise step (see src/layers/lstm.ts for the equations). gates [N,4H] in place; c, h [N,H].
-export function lstmCellForward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize, act: i32, rec: i32): void {
+// The rows of an LSTM step. Inlined, so a call with constant activation codes (Keras's tanh/sigmoid below) folds the
+// activation dispatch out of the loop.
+// @ts-ignore: decorator
+@inline function lstmCellRows(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize, act: i32, rec: i32): void {
   const H4 = H & ~3;
   const hb = <usize>H << 2;
-  if (act == 2 && rec == 3 && H4 == H) {
-    // Keras's defaults (tanh, sigmoid), specialised: no activation dispatch in the loop.
-    for (let n = 0; n < N; n++) {
-      const g = gates + <usize>n * 4 * hb;
-      const cp = cPrev + <usize>n * hb;
-      const cn = c + <usize>n * hb;
-      const hn = h + <usize>n * hb;
-      for (let o4: usize = 0; o4 < hb; o4 += 16) {
-        const i = sigmoidv(v128.load(g + o4));
-        const f = sigmoidv(v128.load(g + hb + o4));
-        const cand = tanhv(v128.load(g + 2 * hb + o4));
-        const o = sigmoidv(v128.load(g + 3 * hb + o4));
-        v128.store(g + o4, i);
-        v128.store(g + hb + o4, f);
-        v128.store(g + 2 * hb + o4, cand);
-        v128.store(g + 3 * hb + o4, o);
-        const cv = madd(f, v128.load(cp + o4), f32x4.mul(i, cand));
-        v128.store(cn + o4, cv);
-        v128.store(hn + o4, f32x4.mul(o, tanhv(cv)));
-      }
-    }
-    return;
-  }
   for (let n = 0; n < N; n++) {
     const g = gates + <usize>n * 4 * hb;
     const cp = cPrev + <usize>n * hb;
@@ -715,7 +695,14 @@ export function lstmCellForward(N: i32, H: i32, gates: usize, cPrev: usize, c: u
   }
 }
 
-export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dGates: usize, act: i32, rec: i32): void {
+export function lstmCellForward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize, act: i32, rec: i32): void {
+  if (act == 2 && rec == 3) lstmCellRows(N, H, gates, cPrev, c, h, 2, 3);
+  else lstmCellRows(N, H, gates, cPrev, c, h, act, rec);
+}
+
+// The rows of an LSTM step backward; inlined so constant activation codes fold the dispatch away.
+// @ts-ignore: decorator
+@inline function lstmCellBackwardRows(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dGates: usize, act: i32, rec: i32): void {
   const H4 = H & ~3;
   const hb = <usize>H << 2;
   for (let n = 0; n < N; n++) {
@@ -759,8 +746,15 @@ export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: 
   }
 }
 
+export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dGates: usize, act: i32, rec: i32): void {
+  if (act == 2 && rec == 3) lstmCellBackwardRows(N, H, gates, cPrev, c, dh, dc, dGates, 2, 3);
+  else lstmCellBackwardRows(N, H, gates, cPrev, c, dh, dc, dGates, act, rec);
+}
+
 // GRU (resetAfter) pointwise step (see src/layers/gru.ts). xp [N,3H] in place → z, r, ĥ; rp [N,3H]; h [N,H].
-export function gruCellForward(N: i32, H: i32, xp: usize, rp: usize, hPrev: usize, h: usize, act: i32, rec: i32): void {
+// The rows of a GRU (resetAfter) step; inlined so constant activation codes fold the dispatch away.
+// @ts-ignore: decorator
+@inline function gruCellForwardRows(N: i32, H: i32, xp: usize, rp: usize, hPrev: usize, h: usize, act: i32, rec: i32): void {
   const H4 = H & ~3;
   const hb = <usize>H << 2;
   for (let n = 0; n < N; n++) {
@@ -793,7 +787,14 @@ export function gruCellForward(N: i32, H: i32, xp: usize, rp: usize, hPrev: usiz
   }
 }
 
-export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: usize, dh: usize, dxp: usize, drp: usize, dhPrev: usize, act: i32, rec: i32): void {
+export function gruCellForward(N: i32, H: i32, xp: usize, rp: usize, hPrev: usize, h: usize, act: i32, rec: i32): void {
+  if (act == 2 && rec == 3) gruCellForwardRows(N, H, xp, rp, hPrev, h, 2, 3);
+  else gruCellForwardRows(N, H, xp, rp, hPrev, h, act, rec);
+}
+
+// The rows of a GRU (resetAfter) step backward; inlined so constant activation codes fold the dispatch away.
+// @ts-ignore: decorator
+@inline function gruCellBackwardRows(N: i32, H: i32, gates: usize, rp: usize, hPrev: usize, dh: usize, dxp: usize, drp: usize, dhPrev: usize, act: i32, rec: i32): void {
   const H4 = H & ~3;
   const hb = <usize>H << 2;
   for (let n = 0; n < N; n++) {
@@ -840,6 +841,11 @@ export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: 
       store<f32>(dpn + o, d * z);
     }
   }
+}
+
+export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: usize, dh: usize, dxp: usize, drp: usize, dhPrev: usize, act: i32, rec: i32): void {
+  if (act == 2 && rec == 3) gruCellBackwardRows(N, H, gates, rp, hPrev, dh, dxp, drp, dhPrev, 2, 3);
+  else gruCellBackwardRows(N, H, gates, rp, hPrev, dh, dxp, drp, dhPrev, act, rec);
 }
 
 // Fused optimizer updates (Keras 3 rules; see src/models/optimizers.ts). m may be 0 (no momentum).
