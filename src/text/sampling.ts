@@ -57,10 +57,14 @@ export function sampleFromLogits(
     for (let r = keep; r < V; r++) w[order[r]] = -Infinity;
   }
   let z = 0;
-  for (let j = 0; j < V; j++) z += Math.exp(w[j]);
+  // w becomes the unnormalised probabilities, so the cumulative pass reuses them: one exp per token, not two.
+  for (let j = 0; j < V; j++) {
+    w[j] = Math.exp(w[j]);
+    z += w[j];
+  }
   let u = rng.next() * z;
   for (let j = 0; j < V; j++) {
-    u -= Math.exp(w[j]);
+    u -= w[j];
     if (u < 0) return j;
   }
   return best;
