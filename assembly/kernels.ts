@@ -138,6 +138,17 @@
   if (j < N) rowNN(N, K, a, aKStep, b, ldb, c, acc, j);
 }
 
+// Copies kc rows of an 8-column panel of B (row stride ldb bytes) to dst as [kc][8].
+// @ts-ignore: decorator
+@inline function packPanel(kc: i32, src: usize, ldb: usize, dst: usize): void {
+  for (let k = 0; k < kc; k++) {
+    v128.store(dst, v128.load(src));
+    v128.store(dst, v128.load(src, 16), 16);
+    src += ldb;
+    dst += 32;
+  }
+}
+
 // C = op(A)·B where op(A)[i,k] lives at a + i·aRowStep + k·aKStep (bytes): NN has (lda·4, 4), TN has (4, lda·4).
 // GotoBLAS-style blocking: KC rows of B at a time (panels stay in L2 when K is large — the batched weight gradients
 // have K = T·N), MC rows of A packed per block (L2), and an 8-column panel of B packed per (block, panel) (L1).
@@ -147,7 +158,8 @@ const KC: i32 = 256;
 const MC: i32 = 128;
 /** Floats of gemm scratch the packed panels need (B panel, then the A block). */
 export const GEMM_PACK_FLOATS: i32 = KC * 8 + MC * KC;
-function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool, pack: usize): void {
+// `prepacked` (0 = none): B's 8-column panels already laid out by packGemmB, so no panel is copied per call.
+function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool, pack: usize, prepacked: usize): void {
   const N8 = N & ~7;
   const M4 = M & ~3;
   const packA = pack + ((<usize>KC * 8) << 2);
@@ -180,16 +192,11 @@ function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize
         }
       }
       for (let j = 0; j < N8; j += 8) {
-        let src = bk + (<usize>j << 2);
-        let pb = pack;
-        for (let k = 0; k < kc; k++) {
-          v128.store(pb, v128.load(src));
-          v128.store(pb, v128.load(src, 16), 16);
-          src += ldb;
-          pb += 32;
-        }
+        let panel = pack;
+        if (prepacked) panel = prepacked + ((<usize>kb * N8 + <usize>j * kc) << 2);
+        else packPanel(kc, bk + (<usize>j << 2), ldb, pack);
         const cj = c + (<usize>j << 2);
-        for (let i = 0; i < mc; i += 4) tile4x8(kc, packA + ((<usize>i * kc) << 2), pack, cj + <usize>(ib + i) * ldc, ldc, accb);
+        for (let i = 0; i < mc; i += 4) tile4x8(kc, packA + ((<usize>i * kc) << 2), panel, cj + <usize>(ib + i) * ldc, ldc, accb);
       }
     }
     if (N8 < N) for (let i = 0; i < M4; i++) rowNN(N, kc, ak + <usize>i * aRowStep, aKStep, bk, ldb, c + <usize>i * ldc, accb, N8);
@@ -301,13 +308,13 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
   const aRow: usize = transA ? 4 : la;
   const aK: usize = transA ? la : 4;
   if (!transB) {
-    gemmAB(M, N, K, a, aRow, aK, b, lb, c, lc, accumulate, scratch);
+    gemmAB(M, N, K, a, aRow, aK, b, lb, c, lc, accumulate, scratch, 0);
     return;
   }
   if (M >= NT_PACK_MIN_ROWS) {
     // B is [N, K]: write Bᵀ as [K, N] (row-major, ldb = N), then the packed path.
     transposeStrided(N, K, b, lb, extra, <usize>N << 2);
-    gemmAB(M, N, K, a, aRow, aK, extra, <usize>N << 2, c, lc, accumulate, scratch);
+    gemmAB(M, N, K, a, aRow, aK, extra, <usize>N << 2, c, lc, accumulate, scratch, 0);
     return;
   }
   if (!transA) {
@@ -317,6 +324,31 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
   // TT with few rows: Aᵀ (M×K) into scratch, then dot products.
   for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) store<f32>(extra + ((<usize>i * K + k) << 2), load<f32>(a + <usize>k * la + (<usize>i << 2)));
   gemmNT(M, N, K, extra, <usize>K << 2, b, lb, c, lc, accumulate);
+}
+
+/**
+ * Lays out the 8-column panels of B [K, N] (row stride ldb floats) the way gemm's packed path reads them, block by
+ * block of KC rows: (K) × (N & ~7) floats at out. For a B multiplied many times unchanged (U, once per step).
+ */
+export function packGemmB(K: i32, N: i32, b: usize, ldb: i32, out: usize): void {
+  const N8 = N & ~7;
+  const lb = <usize>ldb << 2;
+  for (let kb = 0; kb < K; kb += KC) {
+    const kc = min(KC, K - kb);
+    for (let j = 0; j < N8; j += 8) packPanel(kc, b + <usize>kb * lb + (<usize>j << 2), lb, out + ((<usize>kb * N8 + <usize>j * kc) << 2));
+  }
+}
+
+/** gemm for op(B) = B with B's panels prepacked by packGemmB (B itself still serves the last N % 8 columns). */
+export function gemmPackedB(transA: bool, M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, packed: usize, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+  if (M <= 0 || N <= 0) return;
+  const la = <usize>lda << 2;
+  const lc = <usize>ldc << 2;
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * lc, 0, <usize>N << 2);
+    return;
+  }
+  gemmAB(M, N, K, a, transA ? 4 : la, transA ? la : 4, b, <usize>ldb << 2, c, lc, accumulate, scratch, packed);
 }
 
 // GEMV from packed panels (generation: one row times a weight matrix that does not change between steps). B [K, N]

@@ -7,7 +7,7 @@
  */
 import '../src/node/index.js';
 import { kernels } from '../src/core/backend.js';
-import { gemvPanelsLength } from '../src/core/kernels.js';
+import { gemmPackedBLength, gemvPanelsLength } from '../src/core/kernels.js';
 import { referenceKernels } from '../src/core/reference_kernels.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor } from '../src/core/tensor.js';
@@ -48,6 +48,20 @@ for (const [name, tA, tB, M, N, K] of [
   const B = filled(K * N);
   const C = filled(M * N);
   const ms = timeIt(() => k.gemm(tA, tB, M, N, K, A, 0, tA ? M : K, B, 0, tB ? K : N, C, 0, N, true));
+  console.log(
+    `| ${name} | ${M}×${N}×${K} | ${(ms * 1000).toFixed(1)} | ${((2 * M * N * K) / ms / 1e6).toFixed(1)} |`,
+  );
+}
+for (const [name, M, N, K] of [
+  ['recurrent step, U prepacked', 128, 512, 128],
+  ['∂h step, Uᵀ prepacked', 128, 128, 512],
+] as const) {
+  const A = filled(M * K);
+  const B = filled(K * N);
+  const C = filled(M * N);
+  const packed = k.allocPersistent(gemmPackedBLength(K, N));
+  k.packGemmB(K, N, B, 0, N, packed, 0);
+  const ms = timeIt(() => k.gemmPackedB(false, M, N, K, A, 0, K, B, 0, N, packed, 0, C, 0, N, true));
   console.log(
     `| ${name} | ${M}×${N}×${K} | ${(ms * 1000).toFixed(1)} | ${((2 * M * N * K) / ms / 1e6).toFixed(1)} |`,
   );
@@ -106,7 +120,9 @@ for (const name of Object.keys(referenceKernels)) {
     const key =
       name === 'gemm'
         ? `gemm ${args[0] ? 'T' : 'N'}${args[1] ? 'T' : 'N'} ${args[2]}×${args[3]}×${args[4]}`
-        : name;
+        : name === 'gemmPackedB'
+          ? `gemmPackedB ${args[0] ? 'T' : 'N'}N ${args[1]}×${args[2]}×${args[3]}`
+          : name;
     const t0 = performance.now();
     const r = f.apply(k, args);
     const s = stats.get(key) ?? { ms: 0, calls: 0 };

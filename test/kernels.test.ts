@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import '../src/node/wasm_flags.js';
-import { Act, gemvPanelsLength, type Kernels } from '../src/core/kernels.js';
+import { Act, gemmPackedBLength, gemvPanelsLength, type Kernels } from '../src/core/kernels.js';
 import { Random } from '../src/core/random.js';
 import { referenceKernels as ref } from '../src/core/reference_kernels.js';
 import { kernelModule, createWasmKernels } from '../src/core/wasm/load.js';
@@ -82,6 +82,31 @@ for (const variant of variants) {
               `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}`,
             );
           }
+        }
+      }
+    });
+
+    it('GEMM with B prepacked once (recurrent kernels) ≡ gemm, across blocks and edges', () => {
+      const rng = new Random(14);
+      for (const [M, N, K] of [
+        [128, 512, 128],
+        [130, 20, 300],
+        [3, 17, 33],
+        [17, 8, 513],
+        [5, 7, 4],
+      ] as const) {
+        for (const tA of [false, true]) {
+          const ldb = N + 2;
+          const B = rand(k, K * ldb + 1, rng, true);
+          const packed = k.allocPersistent(gemmPackedBLength(K, N) + 3);
+          k.packGemmB(K, N, B, 1, ldb, packed, 3);
+          const A = rand(k, M * K, rng, true);
+          const C1 = rand(k, M * N, rng, true);
+          const C2 = Float32Array.from(C1);
+          const acc = rng.next() < 0.5;
+          k.gemmPackedB(tA, M, N, K, A, 0, tA ? M : K, B, 1, ldb, packed, 3, C1, 0, N, acc);
+          ref.gemm(tA, false, M, N, K, A, 0, tA ? M : K, B, 1, ldb, C2, 0, N, acc);
+          assertClose(C1, C2, 2e-5 * Math.sqrt(K), `gemmPackedB ${tA ? 'T' : 'N'}N ${M}×${N}×${K}`);
         }
       }
     });

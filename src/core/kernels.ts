@@ -20,6 +20,11 @@ export const enum Act {
 /** Columns per panel of packGemvPanels (the wasm GEMV's register block: 6 × f32x4). */
 export const GEMV_PANEL = 24;
 
+/** Floats packGemmB writes for a K×N matrix (its 8-column panels; the last N % 8 columns stay in B). */
+export function gemmPackedBLength(K: number, N: number): number {
+  return K * (N - (N % 8));
+}
+
 /** Floats packGemvPanels writes for a K×N matrix. */
 export function gemvPanelsLength(K: number, N: number): number {
   return Math.ceil(N / GEMV_PANEL) * GEMV_PANEL * K;
@@ -259,6 +264,40 @@ export interface Kernels {
 
   /** Elementwise x[i] += y[i] for i < n. */
   addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void;
+
+  /**
+   * Lays out B[K, N] (row stride ldb) as the GEMM's packed path reads it — gemmPackedBLength(K, N) floats — for a B
+   * multiplied many times unchanged (a recurrent kernel U, once per timestep).
+   */
+  packGemmB(
+    K: number,
+    N: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    out: Float32Array,
+    outOff: number,
+  ): void;
+
+  /** gemm with op(B) = B, whose layout packGemmB prepared in `packed` (B itself is passed too). Same results. */
+  gemmPackedB(
+    transA: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    packed: Float32Array,
+    pOff: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void;
 
   /**
    * Writes B[K, N] (row stride ldb) as ⌈N/GEMV_PANEL⌉ zero-padded panels of [K][GEMV_PANEL] — gemvPanelsLength(K, N)

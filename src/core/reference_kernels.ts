@@ -330,6 +330,16 @@ export const referenceKernels: Kernels = {
     for (let i = 0; i < n; i++) x[xOff + i] += y[yOff + i];
   },
 
+  // The reference GEMM has no packed layout: the "packed" copy is B itself, row by row, and the product ignores it.
+  packGemmB(K, N, B, bOff, ldb, out, outOff) {
+    const N8 = N - (N % 8);
+    for (let k = 0; k < K; k++) for (let j = 0; j < N8; j++) out[outOff + k * N8 + j] = B[bOff + k * ldb + j];
+  },
+
+  gemmPackedB(transA, M, N, K, A, aOff, lda, B, bOff, ldb, _packed, _pOff, C, cOff, ldc, accumulate) {
+    this.gemm(transA, false, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+  },
+
   packGemvPanels(K, N, B, bOff, ldb, out, outOff) {
     let o = outOff;
     for (let j = 0; j < N; j += GEMV_PANEL) {

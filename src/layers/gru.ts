@@ -65,11 +65,12 @@ export class GRU extends RNN {
     const hs = this.hs;
     this.aux = allocUninitialized(this.resetAfter ? T * N * G : T * NH);
     const aux = this.aux;
+    const packedU = this.resetAfter ? this.packed(U, 0, H, G, G) : null;
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
       const g0 = s * N * G;
       if (this.resetAfter) {
-        k.gemm(false, false, N, G, H, this.hm, hOff, H, U, 0, G, aux, g0, G, false);
+        k.gemmPackedB(false, N, G, H, this.hm, hOff, H, U, 0, G, packedU!, 0, aux, g0, G, false);
         if (this.useBias) k.addBias(aux, g0, N, G, G, this.weights[2].value, G);
         k.gruCellForward(N, H, xp, g0, aux, g0, hs, s * NH, hs, (s + 1) * NH, act, rec);
       } else {

@@ -65,9 +65,27 @@ export class LSTM extends RNN {
     const rec = activationCode(this.recurrentActivation);
     this.cs = allocUninitialized((T + 1) * NH);
     this.cs.set(extra[0]);
+    const packedU = this.packed(U, 0, H, 4 * H, 4 * H);
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
-      k.gemm(false, false, N, 4 * H, H, this.hm, hOff, H, U, 0, 4 * H, xp, s * N * 4 * H, 4 * H, true);
+      k.gemmPackedB(
+        false,
+        N,
+        4 * H,
+        H,
+        this.hm,
+        hOff,
+        H,
+        U,
+        0,
+        4 * H,
+        packedU,
+        0,
+        xp,
+        s * N * 4 * H,
+        4 * H,
+        true,
+      );
       k.lstmCellForward(
         N,
         H,

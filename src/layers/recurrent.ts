@@ -12,6 +12,7 @@
  * one-hot ⊙ mask.
  */
 import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy } from '../core/backend.js';
+import { gemmPackedBLength } from '../core/kernels.js';
 import { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
@@ -135,6 +136,7 @@ export abstract class RNN extends Layer {
   protected hm: Float32Array = new Float32Array(0);
   /** Uᵀ [G·H, H] for the backward pass (transposed once per backward, not once per step). */
   protected uT: Float32Array = new Float32Array(0);
+  private uTPacked: Float32Array = new Float32Array(0);
   private xWasIndex = false;
 
   constructor(args: RNNArgs, prefix: string, extraKeys: readonly string[]) {
@@ -380,6 +382,7 @@ export abstract class RNN extends Layer {
     }
     this.uT = allocUninitialized(GH * H);
     k.transpose(H, GH, this.weights[1].value, 0, this.uT, 0);
+    this.uTPacked = this.packed(this.uT, 0, GH, H, H);
     const { dxp, dInit } = this.backSteps(dhOut, dFinalStates ? dFinalStates.map((t) => t.data) : null);
     this.initialStateGrads = dInit.map((g) => new Tensor(g, [N, H]));
 
@@ -406,6 +409,16 @@ export abstract class RNN extends Layer {
     return new Tensor(dx, [N, T, D]);
   }
 
+  /**
+   * `B` [K, N] (row stride ldb) laid out once for the per-step products of this pass (Kernels.packGemmB): the step
+   * GEMMs then skip re-packing the same weights every timestep. Scoped like the other per-pass buffers.
+   */
+  protected packed(B: Float32Array, bOff: number, K: number, N: number, ldb: number): Float32Array {
+    const out = allocUninitialized(gemmPackedBLength(K, N));
+    kernels().packGemmB(K, N, B, bOff, ldb, out, 0);
+    return out;
+  }
+
   /** ∂L/∂h_{s−1} from ∂(recurrent pre-activation) — dr[N, K]·U[:, off:off+K]ᵀ — masked, accumulated into dh. */
   protected recurrentBackward(
     dr: Float32Array,
@@ -417,14 +430,21 @@ export abstract class RNN extends Layer {
     const H = this.units;
     const GH = this.gates * H;
     const N = this.N;
-    // Uᵀ rows uOff…uOff+K are U's columns uOff…uOff+K: a plain NN product, no per-step transposition.
+    // Uᵀ rows uOff…uOff+K are U's columns uOff…uOff+K: a plain NN product, no per-step transposition; all of Uᵀ
+    // (every layer but GRU without resetAfter) also comes prepacked.
+    const k = kernels();
     const uT = this.uT;
+    const product = (out: Float32Array, acc: boolean): void => {
+      if (uOff === 0 && K === GH)
+        k.gemmPackedB(false, N, H, K, dr, drOff, GH, uT, 0, H, this.uTPacked, 0, out, 0, H, acc);
+      else k.gemm(false, false, N, H, K, dr, drOff, GH, uT, uOff * H, H, out, 0, H, acc);
+    };
     if (!this.recMask) {
-      kernels().gemm(false, false, N, H, K, dr, drOff, GH, uT, uOff * H, H, dh, 0, H, true);
+      product(dh, true);
       return;
     }
     const tmp = allocUninitialized(N * H);
-    kernels().gemm(false, false, N, H, K, dr, drOff, GH, uT, uOff * H, H, tmp, 0, H, false);
+    product(tmp, false);
     kernels().mulInPlace(tmp, 0, this.recMask, 0, N * H);
     kernels().addInPlace(dh, 0, tmp, 0, N * H);
   }

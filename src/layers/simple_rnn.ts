@@ -27,9 +27,11 @@ export class SimpleRNN extends RNN {
     const NH = N * H;
     const k = kernels();
     const act = activationCode(this.activation);
+    const U = this.weights[1].value;
+    const packedU = this.packed(U, 0, H, H, H);
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
-      k.gemm(false, false, N, H, H, this.hm, hOff, H, this.weights[1].value, 0, H, xp, s * NH, H, true);
+      k.gemmPackedB(false, N, H, H, this.hm, hOff, H, U, 0, H, packedU, 0, xp, s * NH, H, true);
       k.activate(act, xp, s * NH, N, H, H);
       this.hs.set(xp.subarray(s * NH, (s + 1) * NH), (s + 1) * NH);
     }

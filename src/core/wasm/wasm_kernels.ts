@@ -40,6 +40,22 @@ interface KernelExports {
   addInPlace(x: number, y: number, n: number): void;
   transpose(R: number, C: number, src: number, dst: number): void;
   packGemvPanels(K: number, N: number, b: number, ldb: number, out: number): void;
+  packGemmB(K: number, N: number, b: number, ldb: number, out: number): void;
+  gemmPackedB(
+    tA: number,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    packed: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    scratch: number,
+  ): void;
   gemvPacked(
     M: number,
     N: number,
@@ -672,6 +688,58 @@ export class WasmKernels implements Kernels {
   addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void {
     const m = this.begin();
     this.x.addInPlace(this.p(x, true) + xOff * 4, this.p(y, false) + yOff * 4, n);
+    this.finish(m);
+  }
+
+  packGemmB(
+    K: number,
+    N: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    out: Float32Array,
+    outOff: number,
+  ): void {
+    const m = this.begin();
+    this.x.packGemmB(K, N, this.p(B, false) + bOff * 4, ldb, this.p(out, true) + outOff * 4);
+    this.finish(m);
+  }
+
+  gemmPackedB(
+    transA: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    packed: Float32Array,
+    pOff: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void {
+    const m = this.begin();
+    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
+    this.x.gemmPackedB(
+      +transA,
+      M,
+      N,
+      K,
+      this.p(A, false) + aOff * 4,
+      lda,
+      this.p(B, false) + bOff * 4,
+      ldb,
+      this.p(packed, false) + pOff * 4,
+      this.p(C, true) + cOff * 4,
+      ldc,
+      +accumulate,
+      this.pack.byteOffset,
+    );
     this.finish(m);
   }
 
