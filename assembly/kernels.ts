@@ -880,6 +880,118 @@ export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: 
   else gruCellBackwardRows(N, H, gates, rp, hPrev, dh, dxp, drp, dhPrev, act, rec);
 }
 
+// GRU without resetAfter (see src/layers/gru.ts): the pointwise parts around its two recurrent products. xp and the
+// gates are [N, 3H] (z, r, ĥ columns); h, hm, rh and the gradients of them are [N, H].
+
+// Scalar columns j ≥ H4 go through the same vector code, one lane used, so tails match the body.
+export function gruResetGate(N: i32, H: i32, xp: usize, hm: usize, rh: usize, rec: i32): void {
+  const hb = <usize>H << 2;
+  const H4 = H & ~3;
+  for (let n = 0; n < N; n++) {
+    const g = xp + <usize>n * 3 * hb;
+    const hn = hm + <usize>n * hb;
+    const rn = rh + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(g + o, actv(rec, v128.load(g + o)));
+      const r = actv(rec, v128.load(g + hb + o));
+      v128.store(g + hb + o, r);
+      v128.store(rn + o, f32x4.mul(r, v128.load(hn + o)));
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      store<f32>(g + o, act1(rec, load<f32>(g + o)));
+      const r = act1(rec, load<f32>(g + hb + o));
+      store<f32>(g + hb + o, r);
+      store<f32>(rn + o, r * load<f32>(hn + o));
+    }
+  }
+}
+
+export function gruResetOutput(N: i32, H: i32, xp: usize, hPrev: usize, h: usize, act: i32): void {
+  const hb = <usize>H << 2;
+  const H4 = H & ~3;
+  for (let n = 0; n < N; n++) {
+    const g = xp + <usize>n * 3 * hb;
+    const hp = hPrev + <usize>n * hb;
+    const hn = h + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o = <usize>j << 2;
+      const hh = actv(act, v128.load(g + 2 * hb + o));
+      v128.store(g + 2 * hb + o, hh);
+      const z = v128.load(g + o);
+      v128.store(hn + o, madd(z, f32x4.sub(v128.load(hp + o), hh), hh));
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      const hh = act1(act, load<f32>(g + 2 * hb + o));
+      store<f32>(g + 2 * hb + o, hh);
+      const z = load<f32>(g + o);
+      store<f32>(hn + o, z * (load<f32>(hp + o) - hh) + hh);
+    }
+  }
+}
+
+export function gruResetOutputBackward(N: i32, H: i32, gates: usize, hPrev: usize, dh: usize, dxp: usize, dhPrev: usize, act: i32, rec: i32): void {
+  const hb = <usize>H << 2;
+  const H4 = H & ~3;
+  for (let n = 0; n < N; n++) {
+    const g = gates + <usize>n * 3 * hb;
+    const dg = dxp + <usize>n * 3 * hb;
+    const hp = hPrev + <usize>n * hb;
+    const dn = dh + <usize>n * hb;
+    const dpn = dhPrev + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o = <usize>j << 2;
+      const z = v128.load(g + o);
+      const hh = v128.load(g + 2 * hb + o);
+      const d = v128.load(dn + o);
+      v128.store(dg + o, f32x4.mul(f32x4.mul(d, f32x4.sub(v128.load(hp + o), hh)), dactv(rec, z)));
+      v128.store(dg + 2 * hb + o, f32x4.mul(f32x4.mul(d, f32x4.sub(vs(1), z)), dactv(act, hh)));
+      v128.store(dpn + o, f32x4.mul(d, z));
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      const z = load<f32>(g + o);
+      const hh = load<f32>(g + 2 * hb + o);
+      const d = load<f32>(dn + o);
+      store<f32>(dg + o, d * (load<f32>(hp + o) - hh) * dact1(rec, z));
+      store<f32>(dg + 2 * hb + o, d * (1 - z) * dact1(act, hh));
+      store<f32>(dpn + o, d * z);
+    }
+  }
+}
+
+export function gruResetGateBackward(N: i32, H: i32, gates: usize, hm: usize, drh: usize, dxp: usize, dhm: usize, rec: i32): void {
+  const hb = <usize>H << 2;
+  const H4 = H & ~3;
+  for (let n = 0; n < N; n++) {
+    const g = gates + <usize>n * 3 * hb;
+    const dg = dxp + <usize>n * 3 * hb;
+    const hn = hm + <usize>n * hb;
+    const dr = drh + <usize>n * hb;
+    const dm = dhm + <usize>n * hb;
+    let j = 0;
+    for (; j < H4; j += 4) {
+      const o = <usize>j << 2;
+      const r = v128.load(g + hb + o);
+      const d = v128.load(dr + o);
+      v128.store(dg + hb + o, f32x4.mul(f32x4.mul(d, v128.load(hn + o)), dactv(rec, r)));
+      v128.store(dm + o, f32x4.mul(d, r));
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      const r = load<f32>(g + hb + o);
+      const d = load<f32>(dr + o);
+      store<f32>(dg + hb + o, d * load<f32>(hn + o) * dact1(rec, r));
+      store<f32>(dm + o, d * r);
+    }
+  }
+}
+
 // Fused optimizer updates (Keras 3 rules; see src/models/optimizers.ts). m may be 0 (no momentum).
 export function rmspropUpdate(n: i32, w: usize, g: usize, v: usize, m: usize, mg: usize, lr: f32, rho: f32, eps: f32, momentum: f32, epsOutside: bool): void {
   const n4 = n & ~3;

@@ -277,6 +277,52 @@ for (const variant of variants) {
       }
     });
 
+    it('GRU (reset before the product) pointwise parts, forward and backward', () => {
+      const rng = new Random(15);
+      for (const N of [1, 3, 17]) {
+        for (const H of SIZES) {
+          for (const [act, rec] of [
+            [Act.Tanh, Act.Sigmoid],
+            [Act.Relu, Act.HardSigmoid],
+          ] as const) {
+            const G = 3 * H;
+            const x1 = rand(k, N * G, rng, true).map((v) => v * 3);
+            const x2 = Float32Array.from(x1);
+            const hm = rand(k, N * H, rng, true);
+            const rh1 = k.alloc(N * H);
+            const rh2 = new Float32Array(N * H);
+            k.gruResetGate(N, H, x1, 0, hm, 0, rh1, 0, rec);
+            ref.gruResetGate(N, H, x2, 0, hm, 0, rh2, 0, rec);
+            assertClose(x1, x2, 2e-6, 'gruResetGate gates');
+            assertClose(rh1, rh2, 2e-6, 'gruResetGate r⊙h');
+            const hp = rand(k, N * H, rng, true);
+            const h1 = k.alloc(N * H);
+            const h2 = new Float32Array(N * H);
+            k.gruResetOutput(N, H, x1, 0, hp, 0, h1, 0, act);
+            ref.gruResetOutput(N, H, x2, 0, hp, 0, h2, 0, act);
+            assertClose(x1, x2, 2e-6, 'gruResetOutput gates');
+            assertClose(h1, h2, 2e-6, 'gruResetOutput h');
+            const dh = rand(k, N * H, rng, true);
+            const d1 = rand(k, N * G, rng, true);
+            const d2 = Float32Array.from(d1);
+            const p1 = k.alloc(N * H);
+            const p2 = new Float32Array(N * H);
+            k.gruResetOutputBackward(N, H, x2, 0, hp, 0, dh, d1, 0, p1, act, rec);
+            ref.gruResetOutputBackward(N, H, x2, 0, hp, 0, dh, d2, 0, p2, act, rec);
+            assertClose(d1, d2, 1e-6, 'gruResetOutputBackward dxp');
+            assertClose(p1, p2, 1e-6, 'gruResetOutputBackward dhPrev');
+            const drh = rand(k, N * H, rng, true);
+            const m1 = k.alloc(N * H);
+            const m2 = new Float32Array(N * H);
+            k.gruResetGateBackward(N, H, x2, 0, hm, 0, drh, d1, 0, m1, rec);
+            ref.gruResetGateBackward(N, H, x2, 0, hm, 0, drh, d2, 0, m2, rec);
+            assertClose(d1, d2, 1e-6, 'gruResetGateBackward dxp');
+            assertClose(m1, m2, 1e-6, 'gruResetGateBackward dhm');
+          }
+        }
+      }
+    });
+
     it('fused optimizer updates: RMSprop (momentum, ε placement, centered), SGD (momentum, Nesterov), Adagrad, Adam', () => {
       const rng = new Random(7);
       for (const n of [1, 3, 17, 129]) {

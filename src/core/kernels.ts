@@ -214,6 +214,69 @@ export interface Kernels {
   ): void;
 
   /**
+   * GRU without resetAfter (reset before the recurrent product), first pointwise part of a step: the z and r columns
+   * of xp[N,3H] (row stride 3H) become σ(·); rh[N,H] = r ⊙ hm, the input of the second recurrent product.
+   */
+  gruResetGate(
+    N: number,
+    H: number,
+    xp: Float32Array,
+    xpOff: number,
+    hm: Float32Array,
+    hmOff: number,
+    rh: Float32Array,
+    rhOff: number,
+    recAct: Act,
+  ): void;
+
+  /** Second part: the ĥ columns of xp become act(·), and h = z ⊙ hPrev + (1 − z) ⊙ ĥ. */
+  gruResetOutput(
+    N: number,
+    H: number,
+    xp: Float32Array,
+    xpOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    h: Float32Array,
+    hOff: number,
+    act: Act,
+  ): void;
+
+  /**
+   * Backward of gruResetOutput: from the gates and dh[N,H], ∂z and ∂ĥ pre-activations into dxp (z and ĥ columns),
+   * and dh ⊙ z (the direct path to h_{t−1}) into dhPrev[N,H].
+   */
+  gruResetOutputBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    dh: Float32Array,
+    dxp: Float32Array,
+    dxpOff: number,
+    dhPrev: Float32Array,
+    act: Act,
+    recAct: Act,
+  ): void;
+
+  /** Backward of gruResetGate: from drh[N,H] = ∂(r ⊙ hm), ∂r pre-activations into dxp (r columns), drh ⊙ r into dhm. */
+  gruResetGateBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    hm: Float32Array,
+    hmOff: number,
+    drh: Float32Array,
+    dxp: Float32Array,
+    dxpOff: number,
+    dhm: Float32Array,
+    recAct: Act,
+  ): void;
+
+  /**
    * RMSprop (Keras 3): v ← ρv + (1−ρ)g²; Δ = lr·g/√(v+ε) — or lr·g/(√v+ε) when epsOutside (Keras 2, PyTorch);
    * centered (mg given): mg ← ρ·mg + (1−ρ)g and v − mg² replaces v; with momentum m ← μm + Δ, w ← w − m, else
    * w ← w − Δ.

@@ -276,6 +276,53 @@ export const referenceKernels: Kernels = {
     }
   },
 
+  gruResetGate(N, H, xp, xpOff, hm, hmOff, rh, rhOff, recAct) {
+    const G = 3 * H;
+    for (let n = 0; n < N; n++) {
+      const g = xpOff + n * G;
+      for (let j = 0; j < 2 * H; j++) xp[g + j] = applyAct(recAct, xp[g + j]);
+      for (let j = 0; j < H; j++) rh[rhOff + n * H + j] = xp[g + H + j] * hm[hmOff + n * H + j];
+    }
+  },
+
+  gruResetOutput(N, H, xp, xpOff, hPrev, hpOff, h, hOff, act) {
+    const G = 3 * H;
+    for (let n = 0; n < N; n++) {
+      const g = xpOff + n * G;
+      for (let j = 0; j < H; j++) {
+        const hh = applyAct(act, xp[g + 2 * H + j]);
+        xp[g + 2 * H + j] = hh;
+        const z = xp[g + j];
+        h[hOff + n * H + j] = z * hPrev[hpOff + n * H + j] + (1 - z) * hh;
+      }
+    }
+  },
+
+  gruResetOutputBackward(N, H, gates, gOff, hPrev, hpOff, dh, dxp, dxpOff, dhPrev, act, recAct) {
+    const G = 3 * H;
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < H; j++) {
+        const z = gates[gOff + n * G + j];
+        const hh = gates[gOff + n * G + 2 * H + j];
+        const d = dh[n * H + j];
+        dxp[dxpOff + n * G + j] = d * (hPrev[hpOff + n * H + j] - hh) * actGradFromOutput(recAct, z);
+        dxp[dxpOff + n * G + 2 * H + j] = d * (1 - z) * actGradFromOutput(act, hh);
+        dhPrev[n * H + j] = d * z;
+      }
+    }
+  },
+
+  gruResetGateBackward(N, H, gates, gOff, hm, hmOff, drh, dxp, dxpOff, dhm, recAct) {
+    const G = 3 * H;
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < H; j++) {
+        const r = gates[gOff + n * G + H + j];
+        dxp[dxpOff + n * G + H + j] = drh[n * H + j] * hm[hmOff + n * H + j] * actGradFromOutput(recAct, r);
+        dhm[n * H + j] = drh[n * H + j] * r;
+      }
+    }
+  },
+
   rmspropUpdate(n, w, g, v, m, mg, lr, rho, eps, momentum, epsOutside) {
     for (let i = 0; i < n; i++) {
       const gi = g[i];

@@ -14,7 +14,6 @@
  * Memory per batch (floats): gates T·N·3H, hidden (T+1)·N·H, plus T·N·3H (rp, resetAfter) or T·N·H (r⊙h).
  */
 import { alloc, allocUninitialized, kernels } from '../core/backend.js';
-import { actGradFromOutput } from '../core/reference_kernels.js';
 import {
   activationCode,
   activationName,
@@ -75,20 +74,9 @@ export class GRU extends RNN {
         k.gruCellForward(N, H, xp, g0, aux, g0, hs, s * NH, hs, (s + 1) * NH, act, rec);
       } else {
         k.gemm(false, false, N, 2 * H, H, this.hm, hOff, H, U, 0, G, xp, g0, G, true);
-        k.activate(rec, xp, g0, N, 2 * H, G);
-        for (let n = 0; n < N; n++) {
-          for (let j = 0; j < H; j++)
-            aux[s * NH + n * H + j] = xp[g0 + n * G + H + j] * this.hm[hOff + n * H + j];
-        }
+        k.gruResetGate(N, H, xp, g0, this.hm, hOff, aux, s * NH, rec);
         k.gemm(false, false, N, H, H, aux, s * NH, H, U, 2 * H, G, xp, g0 + 2 * H, G, true);
-        k.activate(act, xp, g0 + 2 * H, N, H, G);
-        for (let n = 0; n < N; n++) {
-          const g = g0 + n * G;
-          for (let j = 0; j < H; j++) {
-            const z = xp[g + j];
-            hs[(s + 1) * NH + n * H + j] = z * hs[s * NH + n * H + j] + (1 - z) * xp[g + 2 * H + j];
-          }
-        }
+        k.gruResetOutput(N, H, xp, g0, hs, s * NH, hs, (s + 1) * NH, act);
       }
     }
     this.gateCache = xp;
@@ -125,31 +113,11 @@ export class GRU extends RNN {
         k.gruCellBackward(N, H, gates, g0, aux, g0, hs, s * NH, dh, dxp, g0, drp, g0, next, act, rec);
         this.recurrentBackward(drp, g0, G, 0, next);
       } else {
-        const hOff = s * NH;
-        for (let n = 0; n < N; n++) {
-          const g = g0 + n * G;
-          for (let j = 0; j < H; j++) {
-            const z = gates[g + j];
-            const hh = gates[g + 2 * H + j];
-            const d = dh[n * H + j];
-            dxp[g + j] = d * (hs[s * NH + n * H + j] - hh) * actGradFromOutput(rec, z);
-            dxp[g + 2 * H + j] = d * (1 - z) * actGradFromOutput(act, hh);
-            next[n * H + j] = d * z;
-          }
-        }
+        k.gruResetOutputBackward(N, H, gates, g0, hs, s * NH, dh, dxp, g0, next, act, rec);
         // δ(r⊙h_m) = δâ·U_hᵀ
-        const drh = alloc(NH);
+        const drh = allocUninitialized(NH);
         k.gemm(false, false, N, H, H, dxp, g0 + 2 * H, G, this.uT, 2 * H * H, H, drh, 0, H, false);
-        dhm.fill(0);
-        for (let n = 0; n < N; n++) {
-          const g = g0 + n * G;
-          for (let j = 0; j < H; j++) {
-            const r = gates[g + H + j];
-            const hmv = this.hm[hOff + n * H + j];
-            dxp[g + H + j] = drh[n * H + j] * hmv * actGradFromOutput(rec, r);
-            dhm[n * H + j] = drh[n * H + j] * r;
-          }
-        }
+        k.gruResetGateBackward(N, H, gates, g0, this.hm, s * NH, drh, dxp, g0, dhm, rec);
         // δh_m += [δz δr]·U_zrᵀ; then through the recurrent-dropout mask into δh_{t−1}.
         k.gemm(false, false, N, H, 2 * H, dxp, g0, G, this.uT, 0, H, dhm, 0, H, true);
         if (this.recMask) k.mulInPlace(dhm, 0, this.recMask, 0, NH);

@@ -12,7 +12,6 @@
  */
 import { kernels } from '../core/backend.js';
 import { Act, gemvPanelsLength } from '../core/kernels.js';
-import { applyAct } from '../core/reference_kernels.js';
 import { activationCode } from '../layers/activations.js';
 import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../layers/index.js';
 import type { Layer } from '../layers/layer.js';
@@ -205,28 +204,12 @@ function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
       } else if ((layer as GRU).resetAfter) {
         recurrentProduct!(h, aux, 0, 3 * H, false);
         if (layer.useBias) k.addBias(aux, 0, B, 3 * H, 3 * H, bias, 3 * H);
-        for (let n = 0; n < B; n++) {
-          const g = n * 3 * H;
-          for (let j = 0; j < H; j++) {
-            const z = applyAct(rec, xp[g + j] + aux[g + j]);
-            const r = applyAct(rec, xp[g + H + j] + aux[g + H + j]);
-            const hh = applyAct(act, xp[g + 2 * H + j] + r * aux[g + 2 * H + j]);
-            hNext[n * H + j] = z * h[n * H + j] + (1 - z) * hh;
-          }
-        }
+        k.gruCellForward(B, H, xp, 0, aux, 0, h, 0, hNext, 0, act, rec);
       } else {
         k.gemm(false, false, B, 2 * H, H, h, 0, H, U, 0, 3 * H, xp, 0, 3 * H, true);
-        k.activate(rec, xp, 0, B, 2 * H, 3 * H);
-        for (let n = 0; n < B; n++)
-          for (let j = 0; j < H; j++) aux[n * H + j] = xp[n * 3 * H + H + j] * h[n * H + j];
+        k.gruResetGate(B, H, xp, 0, h, 0, aux, 0, rec);
         k.gemm(false, false, B, H, H, aux, 0, H, U, 2 * H, 3 * H, xp, 2 * H, 3 * H, true);
-        k.activate(act, xp, 2 * H, B, H, 3 * H);
-        for (let n = 0; n < B; n++) {
-          for (let j = 0; j < H; j++) {
-            const z = xp[n * 3 * H + j];
-            hNext[n * H + j] = z * h[n * H + j] + (1 - z) * xp[n * 3 * H + 2 * H + j];
-          }
-        }
+        k.gruResetOutput(B, H, xp, 0, h, 0, hNext, 0, act);
       }
       swap();
       return h;

@@ -40,6 +40,29 @@ interface KernelExports {
   addInPlace(x: number, y: number, n: number): void;
   transpose(R: number, C: number, src: number, dst: number): void;
   packGemvPanels(K: number, N: number, b: number, ldb: number, out: number): void;
+  gruResetGate(N: number, H: number, xp: number, hm: number, rh: number, rec: number): void;
+  gruResetOutput(N: number, H: number, xp: number, hPrev: number, h: number, act: number): void;
+  gruResetOutputBackward(
+    N: number,
+    H: number,
+    gates: number,
+    hPrev: number,
+    dh: number,
+    dxp: number,
+    dhPrev: number,
+    act: number,
+    rec: number,
+  ): void;
+  gruResetGateBackward(
+    N: number,
+    H: number,
+    gates: number,
+    hm: number,
+    drh: number,
+    dxp: number,
+    dhm: number,
+    rec: number,
+  ): void;
   packGemmB(K: number, N: number, b: number, ldb: number, out: number): void;
   gemmPackedB(
     tA: number,
@@ -688,6 +711,108 @@ export class WasmKernels implements Kernels {
   addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void {
     const m = this.begin();
     this.x.addInPlace(this.p(x, true) + xOff * 4, this.p(y, false) + yOff * 4, n);
+    this.finish(m);
+  }
+
+  gruResetGate(
+    N: number,
+    H: number,
+    xp: Float32Array,
+    xpOff: number,
+    hm: Float32Array,
+    hmOff: number,
+    rh: Float32Array,
+    rhOff: number,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.gruResetGate(
+      N,
+      H,
+      this.p(xp, true) + xpOff * 4,
+      this.p(hm, false) + hmOff * 4,
+      this.p(rh, true) + rhOff * 4,
+      recAct,
+    );
+    this.finish(m);
+  }
+
+  gruResetOutput(
+    N: number,
+    H: number,
+    xp: Float32Array,
+    xpOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    h: Float32Array,
+    hOff: number,
+    act: Act,
+  ): void {
+    const m = this.begin();
+    this.x.gruResetOutput(
+      N,
+      H,
+      this.p(xp, true) + xpOff * 4,
+      this.p(hPrev, false) + hpOff * 4,
+      this.p(h, true) + hOff * 4,
+      act,
+    );
+    this.finish(m);
+  }
+
+  gruResetOutputBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    hPrev: Float32Array,
+    hpOff: number,
+    dh: Float32Array,
+    dxp: Float32Array,
+    dxpOff: number,
+    dhPrev: Float32Array,
+    act: Act,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.gruResetOutputBackward(
+      N,
+      H,
+      this.p(gates, false) + gOff * 4,
+      this.p(hPrev, false) + hpOff * 4,
+      this.p(dh, false),
+      this.p(dxp, true) + dxpOff * 4,
+      this.p(dhPrev, true),
+      act,
+      recAct,
+    );
+    this.finish(m);
+  }
+
+  gruResetGateBackward(
+    N: number,
+    H: number,
+    gates: Float32Array,
+    gOff: number,
+    hm: Float32Array,
+    hmOff: number,
+    drh: Float32Array,
+    dxp: Float32Array,
+    dxpOff: number,
+    dhm: Float32Array,
+    recAct: Act,
+  ): void {
+    const m = this.begin();
+    this.x.gruResetGateBackward(
+      N,
+      H,
+      this.p(gates, false) + gOff * 4,
+      this.p(hm, false) + hmOff * 4,
+      this.p(drh, false),
+      this.p(dxp, true) + dxpOff * 4,
+      this.p(dhm, true),
+      recAct,
+    );
     this.finish(m);
   }
 
