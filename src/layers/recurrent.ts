@@ -7,6 +7,10 @@
  * non-linearities (the subclass). Backward runs the steps in reverse, producing ∂L/∂XP, and the weight gradients
  * are batched GEMMs over all timesteps: ∂W = Xᵀ·∂XP, ∂U = H_prevᵀ·∂(recurrent pre-activations).
  *
+ * U is laid out once per forward pass for the step GEMMs (Kernels.packGemmB), and Uᵀ is transposed and laid out once
+ * per backward pass, so no step re-packs or transposes the same weights: 2·G·H·H floats more per pass (0.5 MB for an
+ * LSTM(128)), against T re-packings per pass.
+ *
  * Dropout follows Keras: one input mask [N, D] and one recurrent mask [N, H] per batch, shared by every timestep
  * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
  * one-hot ⊙ mask.
