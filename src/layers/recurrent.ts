@@ -8,8 +8,8 @@
  * are batched GEMMs over all timesteps: ∂W = Xᵀ·∂XP, ∂U = H_prevᵀ·∂(recurrent pre-activations).
  *
  * U is laid out once per forward pass for the step GEMMs (Kernels.packGemmB), and Uᵀ is transposed and laid out once
- * per backward pass, so no step re-packs or transposes the same weights: 2·G·H·H floats more per pass (0.5 MB for an
- * LSTM(128)), against T re-packings per pass.
+ * per backward pass, so no step re-packs or transposes the same weights: G·H·H floats for the forward layout and
+ * 2·G·H·H for Uᵀ and its layout (0.25 and 0.5 MB for an LSTM(128)), against T re-packings per pass.
  *
  * Dropout follows Keras: one input mask [N, D] and one recurrent mask [N, H] per batch, shared by every timestep
  * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
