@@ -160,6 +160,18 @@ describe('stateful stepping equals running the whole sequence', () => {
         }),
     ],
     [
+      'dense on tokens (bias folded into the gathered rows) + lstm',
+      () =>
+        new Sequential({
+          seed: 6,
+          layers: [
+            new L.Dense({ units: 6, activation: 'tanh', biasInitializer: 'ones', inputShape: [T, V] }),
+            new L.LSTM({ units: 5 }),
+            new L.Dense({ units: V, activation: 'softmax' }),
+          ],
+        }),
+    ],
+    [
       'embedding + simpleRNN + dropout',
       () =>
         new Sequential({

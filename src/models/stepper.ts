@@ -135,13 +135,15 @@ function makeStep(layer: Layer, B: number, first: boolean, logits: boolean): Ste
     const out = k.allocPersistent(B * U);
     const code = activationCode(layer.activation);
     const product = first ? null : weightProduct(layer.weights[0].value, 0, U, D, U, B);
+    const table =
+      first && layer.useBias ? withBias(layer.weights[0].value, D, U, layer.weights[1].value) : null;
     return {
       width: U,
       reset() {},
       run(ids, input) {
-        if (!product) k.gatherRows(ids!, B, layer.weights[0].value, U, out, null, false);
+        if (!product) k.gatherRows(ids!, B, table ?? layer.weights[0].value, U, out, null, false);
         else product(input!, out, 0, U, false);
-        if (layer.useBias) k.addBias(out, 0, B, U, U, layer.weights[1].value, 0);
+        if (layer.useBias && !table) k.addBias(out, 0, B, U, U, layer.weights[1].value, 0);
         if (!(logits && (code === Act.Softmax || code === Act.Sigmoid))) k.activate(code, out, 0, B, U, U);
         return out;
       },
@@ -150,6 +152,15 @@ function makeStep(layer: Layer, B: number, first: boolean, logits: boolean): Ste
   if (layer instanceof LSTM || layer instanceof GRU || layer instanceof SimpleRNN)
     return recurrentStep(layer, B, first);
   throw new Error(`layer '${layer.name}' (${layer.className}) cannot be stepped`);
+}
+
+/** A copy of W [rows, cols] with bias[0..cols) added to every row, in kernel memory. */
+function withBias(W: Float32Array, rows: number, cols: number, bias: Float32Array): Float32Array {
+  const k = kernels();
+  const out = k.allocPersistent(rows * cols);
+  out.set(W.subarray(0, rows * cols));
+  k.addBias(out, 0, rows, cols, cols, bias, 0);
+  return out;
 }
 
 function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
@@ -173,9 +184,14 @@ function recurrentStep(layer: RNN, B: number, first: boolean): StepLayer {
   // GRU without resetAfter multiplies two column blocks of U separately; the others use all of U at once.
   const splitU = layer instanceof GRU && !layer.resetAfter;
   const recurrentProduct = splitU ? null : weightProduct(U, 0, G * H, H, G * H, B);
+  // Token inputs: the input bias folded into a copy of W's rows once (a row gather then gives x·W + b in one call).
+  const gatherTable = first && layer.useBias ? withBias(W, D, G * H, bias) : W;
   const project = (ids: Int32Array | null, input: Float32Array | null): void => {
-    if (!inputProduct) k.gatherRows(ids!, B, W, G * H, xp, null, false);
-    else inputProduct(input!, xp, 0, G * H, false);
+    if (!inputProduct) {
+      k.gatherRows(ids!, B, gatherTable, G * H, xp, null, false);
+      return;
+    }
+    inputProduct(input!, xp, 0, G * H, false);
     if (layer.useBias) k.addBias(xp, 0, B, G * H, G * H, bias, 0);
   };
   const swap = (): void => {
