@@ -436,21 +436,16 @@ export abstract class RNN extends Layer {
     const N = this.N;
     // Uᵀ rows uOff…uOff+K are U's columns uOff…uOff+K: a plain NN product, no per-step transposition; all of Uᵀ
     // (every layer but GRU without resetAfter) also comes prepacked.
+    // Under recurrent dropout the product goes through the mask before it is added to dh.
     const k = kernels();
-    const uT = this.uT;
-    const product = (out: Float32Array, acc: boolean): void => {
-      if (uOff === 0 && K === GH)
-        k.gemmPackedB(false, N, H, K, dr, drOff, GH, uT, 0, H, this.uTPacked, 0, out, 0, H, acc);
-      else k.gemm(false, false, N, H, K, dr, drOff, GH, uT, uOff * H, H, out, 0, H, acc);
-    };
-    if (!this.recMask) {
-      product(dh, true);
-      return;
-    }
-    const tmp = allocUninitialized(N * H);
-    product(tmp, false);
-    kernels().mulInPlace(tmp, 0, this.recMask, 0, N * H);
-    kernels().addInPlace(dh, 0, tmp, 0, N * H);
+    const mask = this.recMask;
+    const out = mask ? allocUninitialized(N * H) : dh;
+    if (uOff === 0 && K === GH)
+      k.gemmPackedB(false, N, H, K, dr, drOff, GH, this.uT, 0, H, this.uTPacked, 0, out, 0, H, !mask);
+    else k.gemm(false, false, N, H, K, dr, drOff, GH, this.uT, uOff * H, H, out, 0, H, !mask);
+    if (!mask) return;
+    k.mulInPlace(out, 0, mask, 0, N * H);
+    k.addInPlace(dh, 0, out, 0, N * H);
   }
 
   override getConfig(): Record<string, unknown> {

@@ -6,12 +6,12 @@
  * Supported stacks: [Embedding] → SimpleRNN/LSTM/GRU … → Dropout (identity) → Dense/Activation. Token inputs are
  * indices (one-hot semantics for a recurrent or dense first layer).
  *
- * With fewer than 4 streams each weight product is a GEMV, and the weights are copied once, at construction, into
- * the panel layout the packed GEMV streams in order (kernels.packGemvPanels): a Stepper is a snapshot of the model's
- * weights — make a new one after training further.
+ * Weights are copied once, at construction, into the layout their per-step product reads (with fewer than 4 streams
+ * the panels the packed GEMV streams in order, kernels.packGemvPanels; with more, the GEMM's, kernels.packGemmB): a
+ * Stepper is a snapshot of the model's weights — make a new one after training further.
  */
 import { kernels } from '../core/backend.js';
-import { Act, gemvPanelsLength } from '../core/kernels.js';
+import { Act, gemmPackedBLength, gemvPanelsLength } from '../core/kernels.js';
 import { activationCode } from '../layers/activations.js';
 import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../layers/index.js';
 import type { Layer } from '../layers/layer.js';
@@ -36,9 +36,13 @@ function weightProduct(
   rows: number,
 ): WeightProduct {
   const k = kernels();
-  if (rows >= 4)
+  if (rows >= 4) {
+    // Many streams (exact-window generation): a GEMM per step, with W laid out once as training does with U.
+    const packedB = k.allocPersistent(gemmPackedBLength(K, N));
+    k.packGemmB(K, N, W, wOff, ldw, packedB, 0);
     return (x, out, outOff, ldo, acc) =>
-      k.gemm(false, false, rows, N, K, x, 0, K, W, wOff, ldw, out, outOff, ldo, acc);
+      k.gemmPackedB(false, rows, N, K, x, 0, K, W, wOff, ldw, packedB, 0, out, outOff, ldo, acc);
+  }
   const packed = k.allocPersistent(gemvPanelsLength(K, N));
   k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
   return (x, out, outOff, ldo, acc) => k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);

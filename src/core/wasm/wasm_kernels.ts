@@ -347,6 +347,12 @@ export class WasmKernels implements Kernels {
   private staged: { src: Typed; copy: Typed; write: boolean }[] = [];
   private pack: Float32Array | null = null;
 
+  /** Byte address of this instance's GEMM packing scratch (GEMM_PACK_FLOATS floats, allocated on first use). */
+  private packScratch(): number {
+    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
+    return this.pack.byteOffset;
+  }
+
   /** Byte address of a[0], staging a copy into wasm memory when a lives elsewhere. */
   private p(a: Typed, write: boolean): number {
     // Identity with the newest buffer first: a Set lookup per argument is a measurable share of a generation step.
@@ -391,7 +397,6 @@ export class WasmKernels implements Kernels {
   ): void {
     const m = this.begin();
     // Scratch: the packed panels (one buffer per instance, reused); with a transposed B, room for Bᵀ (or Aᵀ).
-    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
     const extra = transB ? this.allocUninitialized(Math.max(K * N, K * M)).byteOffset : 0;
     this.x.gemm(
       +transA,
@@ -406,7 +411,7 @@ export class WasmKernels implements Kernels {
       this.p(C, true) + cOff * 4,
       ldc,
       +accumulate,
-      this.pack.byteOffset,
+      this.packScratch(),
       extra,
     );
     this.finish(m);
@@ -849,7 +854,6 @@ export class WasmKernels implements Kernels {
     accumulate: boolean,
   ): void {
     const m = this.begin();
-    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
     this.x.gemmPackedB(
       +transA,
       M,
@@ -863,7 +867,7 @@ export class WasmKernels implements Kernels {
       this.p(C, true) + cOff * 4,
       ldc,
       +accumulate,
-      this.pack.byteOffset,
+      this.packScratch(),
     );
     this.finish(m);
   }
@@ -897,7 +901,6 @@ export class WasmKernels implements Kernels {
     accumulate: boolean,
   ): void {
     const m = this.begin();
-    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value);
     this.x.gemvPacked(
       M,
       N,
@@ -908,7 +911,7 @@ export class WasmKernels implements Kernels {
       this.p(C, true) + cOff * 4,
       ldc,
       +accumulate,
-      this.pack.byteOffset,
+      this.packScratch(),
     );
     this.finish(m);
   }
