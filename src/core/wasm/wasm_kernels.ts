@@ -404,4 +404,5 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
   },
 };
 
+// Once, at module load: the wrappers become methods of the prototype, called like class methods.
 Object.assign(WasmKernels.prototype, wasmCalls);
