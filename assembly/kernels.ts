@@ -4,6 +4,12 @@
 // instantiate it over the same memory.
 //
 // Built twice from this one file: plain SIMD, and relaxed SIMD where `madd` becomes a fused multiply-add.
+//
+// The constants shared with TypeScript (activation codes, panel widths) come from src/core/kernel_constants.ts, which
+// both compilers read. The exported functions' signatures are the wasm contract: scripts/build-wasm.mjs generates
+// their TypeScript type (src/core/wasm/exports.generated.ts) from this file, and the wrappers are checked against it.
+
+import { Act, GEMM_PANEL, GEMV_PANEL } from '../src/core/kernel_constants';
 
 // a·b + c, one rounding (relaxed build) or two.
 // @ts-ignore: decorator
@@ -160,7 +166,7 @@ const MC: i32 = 128;
 export const GEMM_PACK_FLOATS: i32 = KC * 8 + MC * KC;
 // `prepacked` (0 = none): B's 8-column panels already laid out by packGemmB, so no panel is copied per call.
 function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize, b: usize, ldb: usize, c: usize, ldc: usize, acc: bool, pack: usize, prepacked: usize): void {
-  const N8 = N & ~7;
+  const N8 = N & ~(GEMM_PANEL - 1);
   const M4 = M & ~3;
   const packA = pack + ((<usize>KC * 8) << 2);
   for (let kb = 0; kb < K; kb += KC) {
@@ -191,7 +197,7 @@ function gemmAB(M: i32, N: i32, K: i32, a: usize, aRowStep: usize, aKStep: usize
           }
         }
       }
-      for (let j = 0; j < N8; j += 8) {
+      for (let j = 0; j < N8; j += GEMM_PANEL) {
         let panel = pack;
         if (prepacked) panel = prepacked + ((<usize>kb * N8 + <usize>j * kc) << 2);
         else packPanel(kc, bk + (<usize>j << 2), ldb, pack);
@@ -331,11 +337,11 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, a: usiz
  * block of KC rows: (K) × (N & ~7) floats at out. For a B multiplied many times unchanged (U, once per step).
  */
 export function packGemmB(K: i32, N: i32, b: usize, ldb: i32, out: usize): void {
-  const N8 = N & ~7;
+  const N8 = N & ~(GEMM_PANEL - 1);
   const lb = <usize>ldb << 2;
   for (let kb = 0; kb < K; kb += KC) {
     const kc = min(KC, K - kb);
-    for (let j = 0; j < N8; j += 8) packPanel(kc, b + <usize>kb * lb + (<usize>j << 2), lb, out + ((<usize>kb * N8 + <usize>j * kc) << 2));
+    for (let j = 0; j < N8; j += GEMM_PANEL) packPanel(kc, b + <usize>kb * lb + (<usize>j << 2), lb, out + ((<usize>kb * N8 + <usize>j * kc) << 2));
   }
 }
 
@@ -355,18 +361,15 @@ export function gemmPackedB(transA: bool, M: i32, N: i32, K: i32, a: usize, lda:
 // is stored as ⌈N/24⌉ panels of [K][24], zero-padded, so each panel streams through the cache in order instead of
 // 96 bytes out of every 2 KiB row (the row-major layout is L2-latency-bound: 7.7 → 5.5 µs for 1×128 · 128×512).
 
-/** Columns per panel; must match GEMV_PANEL in src/core/kernels.ts. */
-const PANEL: i32 = 24;
-
 /** Writes B [K, N] (row stride ldb floats) as ⌈N/24⌉ zero-padded panels of [K][24] at out. */
 export function packGemvPanels(K: i32, N: i32, b: usize, ldb: i32, out: usize): void {
   const lb = <usize>ldb << 2;
   let dst = out;
-  for (let j = 0; j < N; j += PANEL) {
-    const w = min(PANEL, N - j);
+  for (let j = 0; j < N; j += GEMV_PANEL) {
+    const w = min(GEMV_PANEL, N - j);
     for (let k = 0; k < K; k++) {
       const src = b + <usize>k * lb + (<usize>j << 2);
-      if (w == PANEL) {
+      if (w == GEMV_PANEL) {
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
         v128.store(dst, v128.load(src, 32), 32);
@@ -374,29 +377,29 @@ export function packGemvPanels(K: i32, N: i32, b: usize, ldb: i32, out: usize): 
         v128.store(dst, v128.load(src, 64), 64);
         v128.store(dst, v128.load(src, 80), 80);
       } else {
-        memory.fill(dst, 0, PANEL << 2);
+        memory.fill(dst, 0, GEMV_PANEL << 2);
         memory.copy(dst, src, <usize>w << 2);
       }
-      dst += PANEL << 2;
+      dst += GEMV_PANEL << 2;
     }
   }
 }
 
 /** For each of M rows: c[i, 0..N) (+)= a[i, 0..K) · B, B packed by packGemvPanels. `scratch` holds 24 floats. */
 export function gemvPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, packed: usize, c: usize, ldc: i32, acc: bool, scratch: usize): void {
-  const panelBytes = <usize>K * (PANEL << 2);
+  const panelBytes = <usize>K * (GEMV_PANEL << 2);
   for (let i = 0; i < M; i++) {
     const ai = a + ((<usize>i * lda) << 2);
     const ci = c + ((<usize>i * ldc) << 2);
     let pp = packed;
     let j = 0;
-    for (; j + PANEL <= N; j += PANEL) {
-      gemv24(K, ai, 4, pp, PANEL << 2, ci + (<usize>j << 2), acc);
+    for (; j + GEMV_PANEL <= N; j += GEMV_PANEL) {
+      gemv24(K, ai, 4, pp, GEMV_PANEL << 2, ci + (<usize>j << 2), acc);
       pp += panelBytes;
     }
     if (j < N) {
       // The zero-padded last panel: into scratch, then its real columns.
-      gemv24(K, ai, 4, pp, PANEL << 2, scratch, false);
+      gemv24(K, ai, 4, pp, GEMV_PANEL << 2, scratch, false);
       for (let t = 0; t < N - j; t++) {
         const o = ci + (<usize>(j + t) << 2);
         const v = load<f32>(scratch + (<usize>t << 2));
@@ -408,7 +411,7 @@ export function gemvPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, packed: u
 
 // ---------------------------------------------------------------------------------------------------------------
 // Vector math. exp: Cephes-style range reduction and degree-6 polynomial (≈2 ulp on [−87, 88]); sigmoid and tanh
-// from it. Activation codes match src/core/kernels.ts: 0 linear, 1 relu, 2 tanh, 3 sigmoid, 4 hard sigmoid.
+// from it. Activation codes: the Act enum of src/core/kernel_constants.ts.
 
 // @ts-ignore: decorator
 @inline function vs(x: f32): v128 {
@@ -489,13 +492,13 @@ const TWO: i32 = 13;
 // @ts-ignore: decorator
 @inline function actv(code: i32, x: v128): v128 {
   switch (code) {
-    case 1:
+    case Act.Relu:
       return f32x4.max(x, vs(0));
-    case 2:
+    case Act.Tanh:
       return tanhv(x);
-    case 3:
+    case Act.Sigmoid:
       return sigmoidv(x);
-    case 4:
+    case Act.HardSigmoid:
       return f32x4.min(f32x4.max(madd(x, vs(0.2), vs(0.5)), vs(0)), vs(1));
     default:
       return x;
@@ -506,13 +509,13 @@ const TWO: i32 = 13;
 // @ts-ignore: decorator
 @inline function dactv(code: i32, y: v128): v128 {
   switch (code) {
-    case 1:
+    case Act.Relu:
       return v128.and(f32x4.gt(y, vs(0)), vs(1));
-    case 2:
+    case Act.Tanh:
       return f32x4.sub(vs(1), f32x4.mul(y, y));
-    case 3:
+    case Act.Sigmoid:
       return f32x4.mul(y, f32x4.sub(vs(1), y));
-    case 4:
+    case Act.HardSigmoid:
       return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(0.2));
     default:
       return vs(1);
@@ -549,13 +552,13 @@ export function sumRows(x: usize, M: i32, N: i32, ldx: i32, out: usize): void {
   }
 }
 
-/** Elementwise activation of an M×N block in place (code 5 = softmax per row). */
+/** Elementwise activation of an M×N block in place (Act.Softmax: per row). */
 export function activate(code: i32, x: usize, M: i32, N: i32, ldx: i32): void {
-  if (code == 0) return;
+  if (code == Act.Linear) return;
   const N4 = N & ~3;
   for (let i = 0; i < M; i++) {
     const r = x + ((<usize>i * ldx) << 2);
-    if (code == 5) {
+    if (code == Act.Softmax) {
       softmaxRow(r, N);
       continue;
     }
@@ -579,12 +582,12 @@ function softmaxRow(r: usize, N: i32): void {
 }
 
 export function activateBackward(code: i32, y: usize, dy: usize, M: i32, N: i32, ld: i32): void {
-  if (code == 0) return;
+  if (code == Act.Linear) return;
   const N4 = N & ~3;
   for (let i = 0; i < M; i++) {
     const yr = y + ((<usize>i * ld) << 2);
     const dr = dy + ((<usize>i * ld) << 2);
-    if (code == 5) {
+    if (code == Act.Softmax) {
       let dot: f32 = 0;
       for (let j = 0; j < N; j++) dot += load<f32>(dr + (<usize>j << 2)) * load<f32>(yr + (<usize>j << 2));
       for (let j = 0; j < N; j++) store<f32>(dr + (<usize>j << 2), load<f32>(yr + (<usize>j << 2)) * (load<f32>(dr + (<usize>j << 2)) - dot));
@@ -728,7 +731,7 @@ function transposeStrided(R: i32, C: i32, src: usize, rs: usize, dst: usize, ds:
 }
 
 export function lstmCellForward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize, act: i32, rec: i32): void {
-  if (act == 2 && rec == 3) lstmCellRows(N, H, gates, cPrev, c, h, 2, 3);
+  if (act == Act.Tanh && rec == Act.Sigmoid) lstmCellRows(N, H, gates, cPrev, c, h, Act.Tanh, Act.Sigmoid);
   else lstmCellRows(N, H, gates, cPrev, c, h, act, rec);
 }
 
@@ -779,7 +782,7 @@ export function lstmCellForward(N: i32, H: i32, gates: usize, cPrev: usize, c: u
 }
 
 export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dGates: usize, act: i32, rec: i32): void {
-  if (act == 2 && rec == 3) lstmCellBackwardRows(N, H, gates, cPrev, c, dh, dc, dGates, 2, 3);
+  if (act == Act.Tanh && rec == Act.Sigmoid) lstmCellBackwardRows(N, H, gates, cPrev, c, dh, dc, dGates, Act.Tanh, Act.Sigmoid);
   else lstmCellBackwardRows(N, H, gates, cPrev, c, dh, dc, dGates, act, rec);
 }
 
@@ -820,7 +823,7 @@ export function lstmCellBackward(N: i32, H: i32, gates: usize, cPrev: usize, c: 
 }
 
 export function gruCellForward(N: i32, H: i32, xp: usize, rp: usize, hPrev: usize, h: usize, act: i32, rec: i32): void {
-  if (act == 2 && rec == 3) gruCellForwardRows(N, H, xp, rp, hPrev, h, 2, 3);
+  if (act == Act.Tanh && rec == Act.Sigmoid) gruCellForwardRows(N, H, xp, rp, hPrev, h, Act.Tanh, Act.Sigmoid);
   else gruCellForwardRows(N, H, xp, rp, hPrev, h, act, rec);
 }
 
@@ -876,7 +879,7 @@ export function gruCellForward(N: i32, H: i32, xp: usize, rp: usize, hPrev: usiz
 }
 
 export function gruCellBackward(N: i32, H: i32, gates: usize, rp: usize, hPrev: usize, dh: usize, dxp: usize, drp: usize, dhPrev: usize, act: i32, rec: i32): void {
-  if (act == 2 && rec == 3) gruCellBackwardRows(N, H, gates, rp, hPrev, dh, dxp, drp, dhPrev, 2, 3);
+  if (act == Act.Tanh && rec == Act.Sigmoid) gruCellBackwardRows(N, H, gates, rp, hPrev, dh, dxp, drp, dhPrev, Act.Tanh, Act.Sigmoid);
   else gruCellBackwardRows(N, H, gates, rp, hPrev, dh, dxp, drp, dhPrev, act, rec);
 }
 

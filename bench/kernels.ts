@@ -11,6 +11,7 @@ import { gemmPackedBLength, gemvPanelsLength } from '../src/core/kernels.js';
 import { referenceKernels } from '../src/core/reference_kernels.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor } from '../src/core/tensor.js';
+import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { Dense, LSTM } from '../src/layers/index.js';
 import { RMSprop } from '../src/models/optimizers.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -159,3 +160,10 @@ const call = timeIt(() => {
   for (let i = 0; i < 1000; i++) k.addInPlace(p, 0, q, 0, 4);
 });
 console.log(`\nA 4-float addInPlace through the kernel interface: ${call.toFixed(3)} µs per call`);
+if (k instanceof WasmKernels) {
+  const exports = k.x;
+  const raw = timeIt(() => {
+    for (let i = 0; i < 1000; i++) exports.addInPlace(p.byteOffset, q.byteOffset, 4);
+  });
+  console.log(`The same, calling the wasm export directly: ${raw.toFixed(3)} µs per call`);
+}

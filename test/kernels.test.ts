@@ -1,11 +1,19 @@
 /**
  * Every WebAssembly kernel against the reference kernels on random shapes, including awkward sizes (1, 3, 17, 129),
- * for both builds (plain SIMD and relaxed SIMD where this runtime validates it), on resident and staged arrays.
+ * for both builds (plain SIMD and relaxed SIMD where this runtime validates it), on resident and staged arrays. The
+ * last test of each build fails when a kernel of the interface was never called here.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import '../src/node/wasm_flags.js';
-import { Act, gemmPackedBLength, gemvPanelsLength, type Kernels } from '../src/core/kernels.js';
+import {
+  Act,
+  gemmPackedBLength,
+  gemvPanelsLength,
+  type KernelCalls,
+  type KernelMemory,
+  type Kernels,
+} from '../src/core/kernels.js';
 import { Random } from '../src/core/random.js';
 import { referenceKernels as ref } from '../src/core/reference_kernels.js';
 import { kernelModule, createWasmKernels } from '../src/core/wasm/load.js';
@@ -19,12 +27,40 @@ function rand(k: Kernels, n: number, rng: Random, resident: boolean): Float32Arr
   return a;
 }
 
+// The interface's memory methods, listed so that what remains of the reference kernels' keys is every kernel call
+// (the Record type makes tsc fail when the list falls behind KernelMemory).
+const memoryMethods: Record<keyof KernelMemory, true> = {
+  alloc: true,
+  allocUninitialized: true,
+  allocInt32: true,
+  allocPersistent: true,
+  beginScope: true,
+  endScope: true,
+};
+const kernelCalls = Object.keys(ref).filter(
+  (name) => name !== 'name' && !(name in memoryMethods),
+) as (keyof KernelCalls)[];
+
+/** k, with each kernel call recorded in `called` (on the instance, so other tests' kernels are untouched). */
+function recording(k: Kernels, called: Set<string>): Kernels {
+  const methods = k as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of kernelCalls) {
+    const f = methods[name];
+    methods[name] = (...args: unknown[]) => {
+      called.add(name);
+      return f.apply(k, args);
+    };
+  }
+  return k;
+}
+
 const variants: ('simd' | 'relaxed')[] = ['simd'];
 if (kernelModule('relaxed')?.variant === 'relaxed') variants.push('relaxed');
 
 for (const variant of variants) {
   describe(`wasm ${variant} kernels ≡ reference kernels`, () => {
-    const k = createWasmKernels(variant)!;
+    const called = new Set<string>();
+    const k = recording(createWasmKernels(variant)!, called);
     it('loads the requested build', () => assert.equal(k.name, `wasm-${variant}`));
 
     it('gemm, all transposes, strides, offsets, accumulate', () => {
@@ -429,6 +465,13 @@ for (const variant of variants) {
       );
       k.endScope(m2);
       assert.ok(keep.every((v) => v === 7));
+    });
+
+    // Runs last: node:test runs a suite's tests in order.
+    it('has compared every kernel of the interface with the reference', () => {
+      assert.ok(kernelCalls.length >= 27, `only ${kernelCalls.length} kernel calls found`);
+      const missing = kernelCalls.filter((name) => !called.has(name));
+      assert.deepEqual(missing, [], `kernels never compared with the reference: ${missing.join(', ')}`);
     });
   });
 }

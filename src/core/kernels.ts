@@ -5,24 +5,29 @@
  * address a timestep or a gate block of a larger buffer without copying.
  *
  * Shapes: N batch, T time, D input features, H hidden units, V classes.
+ *
+ * Each kernel's contract is declared once, here (`KernelCalls`); the implementations take their parameter types from
+ * it, and constants both TypeScript and AssemblyScript need live in one table, ./kernel_constants.ts.
+ *
+ * Adding a kernel:
+ *   1. Contract: its signature and doc comment (shapes, strides, what it overwrites) in `KernelCalls` below.
+ *   2. Reference: the plain loop in ./reference_kernels.ts, written for clarity — it is the oracle.
+ *   3. Kernel: an exported function in assembly/kernels.ts (arrays as usize byte addresses, flags as bool); a constant
+ *      TypeScript needs too goes in ./kernel_constants.ts, which the AssemblyScript imports. The build generates the
+ *      export's TypeScript type (./wasm/exports.generated.ts), so the wrapper is checked against it.
+ *   4. Wrapper: an entry of `wasmCalls` in ./wasm/wasm_kernels.ts, in the pattern of its neighbours — beginScope, the
+ *      export called with `this.ptr(array, written) + offset * 4` per array, endCall.
+ *   5. Test: the wasm kernel against the reference in test/kernels.test.ts, on awkward sizes and on arrays inside and
+ *      outside wasm memory; that suite fails while a kernel of the interface is never compared.
  */
 
-/** Activation function codes shared by all kernels. */
-export const enum Act {
-  Linear = 0,
-  Relu = 1,
-  Tanh = 2,
-  Sigmoid = 3,
-  HardSigmoid = 4,
-  Softmax = 5,
-}
+import { type Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
 
-/** Columns per panel of packGemvPanels (the wasm GEMV's register block: 6 × f32x4). */
-export const GEMV_PANEL = 24;
+export { Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
 
 /** Floats packGemmB writes for a K×N matrix (its 8-column panels; the last N % 8 columns stay in B). */
 export function gemmPackedBLength(K: number, N: number): number {
-  return K * (N - (N % 8));
+  return K * (N - (N % GEMM_PANEL));
 }
 
 /** Floats packGemvPanels writes for a K×N matrix. */
@@ -30,9 +35,8 @@ export function gemvPanelsLength(K: number, N: number): number {
   return Math.ceil(N / GEMV_PANEL) * GEMV_PANEL * K;
 }
 
-export interface Kernels {
-  readonly name: string;
-
+/** Where tensors live: buffers and allocation scopes. */
+export interface KernelMemory {
   /**
    * A zeroed float buffer where this implementation computes fastest (wasm memory for the wasm kernels). Inside a
    * scope (beginScope … endScope) it is released when the scope ends; outside any scope it lives until collected.
@@ -50,7 +54,10 @@ export interface Kernels {
   beginScope(): number;
   /** Releases everything allocated since the matching beginScope, which must be the innermost open scope. */
   endScope(mark: number): void;
+}
 
+/** The kernels proper: each call's contract, declared once for every implementation. */
+export interface KernelCalls {
   /** C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C when accumulate). op(X) = Xᵀ when trans. */
   gemm(
     transA: boolean,
@@ -408,4 +415,9 @@ export interface Kernels {
     grad: Float32Array | null,
     gradScale: number,
   ): number;
+}
+
+/** A kernel implementation: its memory and its calls. */
+export interface Kernels extends KernelMemory, KernelCalls {
+  readonly name: string;
 }

@@ -4,7 +4,8 @@
  * a cross-origin-isolated page).
  */
 import { relaxedWasm, simdWasm } from './binary.generated.js';
-import { HEAP_BASE, PAGE, WasmKernels } from './wasm_kernels.js';
+import { HEAP_BASE_PAGES, MAX_PAGES } from '../kernel_constants.js';
+import { WasmKernels } from './wasm_kernels.js';
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
@@ -34,11 +35,12 @@ export function kernelModule(
 
 /** A shared memory for the kernels (4 GiB maximum reserved as address space, not committed). */
 export function createKernelMemory(): WebAssembly.Memory {
-  const initial = HEAP_BASE / PAGE + 16;
+  const initial = HEAP_BASE_PAGES + 16;
   try {
-    return new WebAssembly.Memory({ initial, maximum: 65536, shared: true });
+    return new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
   } catch {
-    return new WebAssembly.Memory({ initial, maximum: 16384, shared: true });
+    // Runtimes that cannot reserve 4 GiB of address space: 1 GiB.
+    return new WebAssembly.Memory({ initial, maximum: MAX_PAGES / 4, shared: true });
   }
 }
 

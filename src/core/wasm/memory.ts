@@ -1,0 +1,195 @@
+/**
+ * The memory the WebAssembly kernels work in, and its allocator (the `KernelMemory` half of the wasm kernels).
+ *
+ * Tensors live in one shared WebAssembly.Memory: `alloc()` hands out Float32Array views of it, so kernels receive
+ * plain byte offsets and nothing is copied. Shared memory is also what lets worker threads run the same kernels on
+ * the same weights, and a shared buffer is never detached when it grows, so views stay valid.
+ *
+ * Allocation: a bump pointer in the memory's header carves chunks (atomically, so threads can share it). Each thread
+ * has an arena of chunks for scoped allocations — reset wholesale at endScope, so a training step reuses the same
+ * memory every batch — and a size-keyed free list for long-lived buffers, refilled by a FinalizationRegistry.
+ * Arrays that are not in wasm memory still work: a kernel call stages them through the arena (slower, same results).
+ */
+import { HEADER_ADDR, HEAP_BASE, WASM_PAGE } from '../kernel_constants.js';
+import type { KernelMemory } from '../kernels.js';
+
+const CHUNK = 8 << 20;
+const ALIGN = 64;
+
+export type Typed = Float32Array | Int32Array;
+
+interface Chunk {
+  ptr: number;
+  size: number;
+}
+
+interface Staged {
+  src: Typed;
+  copy: Typed;
+  write: boolean;
+}
+
+export class WasmArena implements KernelMemory {
+  private readonly header: Int32Array;
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** The buffer of the latest allocation: most kernel arguments are views of it. */
+  private newestBuffer: ArrayBufferLike | null = null;
+  private chunks: Chunk[] = [];
+  private chunkIndex = 0;
+  private chunkOffset = 0;
+  private readonly markChunk: number[] = [];
+  private readonly markOffset: number[] = [];
+  private depth = 0;
+  private readonly free = new Map<number, number[]>();
+  private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
+    const list = this.free.get(bytes) ?? [];
+    list.push(ptr);
+    this.free.set(bytes, list);
+  });
+  private readonly staged: Staged[] = [];
+
+  /**
+   * @param init true for the first instance over a memory (sets up the header); false in worker threads.
+   */
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    init: boolean,
+  ) {
+    if (memory.buffer.byteLength < HEAP_BASE)
+      memory.grow(Math.ceil((HEAP_BASE - memory.buffer.byteLength) / WASM_PAGE));
+    this.header = new Int32Array(memory.buffer, HEADER_ADDR, 4);
+    if (init) Atomics.store(this.header, 0, HEAP_BASE);
+    this.buffers.add(memory.buffer);
+  }
+
+  /** Carves `bytes` from the shared bump pointer, growing the memory when needed. */
+  private carve(bytes: number): number {
+    const size = Math.ceil(bytes / ALIGN) * ALIGN;
+    const ptr = Atomics.add(this.header, 0, size);
+    const end = ptr + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
+    return ptr;
+  }
+
+  private bytesFor(n: number): number {
+    return Math.max(ALIGN, Math.ceil((n * 4) / ALIGN) * ALIGN);
+  }
+
+  private scopedPtr(bytes: number): number {
+    for (;;) {
+      const chunk = this.chunks[this.chunkIndex];
+      if (chunk && this.chunkOffset + bytes <= chunk.size) {
+        const p = chunk.ptr + this.chunkOffset;
+        this.chunkOffset += bytes;
+        return p;
+      }
+      if (chunk && this.chunkIndex + 1 < this.chunks.length) {
+        this.chunkIndex++;
+        this.chunkOffset = 0;
+        continue;
+      }
+      const size = Math.max(CHUNK, bytes);
+      this.chunks.push({ ptr: this.carve(size), size });
+      this.chunkIndex = this.chunks.length - 1;
+      this.chunkOffset = 0;
+    }
+  }
+
+  private rawAlloc(
+    n: number,
+    persistent = false,
+  ): { ptr: number; buffer: ArrayBufferLike; permanent: boolean; bytes: number } {
+    const bytes = this.bytesFor(n);
+    let ptr: number;
+    let permanent = false;
+    if (this.depth > 0 && !persistent) ptr = this.scopedPtr(bytes);
+    else {
+      permanent = true;
+      ptr = this.free.get(bytes)?.pop() ?? this.carve(bytes);
+    }
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    this.newestBuffer = buffer;
+    return { ptr, buffer, permanent, bytes };
+  }
+
+  private view<T extends Typed>(
+    make: (b: ArrayBufferLike, ptr: number, n: number) => T,
+    n: number,
+    persistent: boolean,
+    zero = true,
+  ): T {
+    const { ptr, buffer, permanent, bytes } = this.rawAlloc(n, persistent);
+    const v = make(buffer, ptr, n);
+    if (zero) v.fill(0);
+    if (permanent) this.registry.register(v, { ptr, bytes });
+    return v;
+  }
+
+  alloc(n: number): Float32Array {
+    return this.view((b, p, len) => new Float32Array(b, p, len), n, false);
+  }
+
+  allocUninitialized(n: number): Float32Array {
+    return this.view((b, p, len) => new Float32Array(b, p, len), n, false, false);
+  }
+
+  allocPersistent(n: number): Float32Array {
+    return this.view((b, p, len) => new Float32Array(b, p, len), n, true);
+  }
+
+  allocInt32(n: number): Int32Array {
+    return this.view((b, p, len) => new Int32Array(b, p, len), n, false);
+  }
+
+  beginScope(): number {
+    // The mark is the depth; the arena position to return to is kept per depth (every kernel call opens a scope,
+    // so this is on the hot path of generation: no float encoding, no fmod).
+    const mark = this.depth++;
+    this.markChunk[mark] = this.chunkIndex;
+    this.markOffset[mark] = this.chunkOffset;
+    return mark;
+  }
+
+  endScope(mark: number): void {
+    if (mark !== this.depth - 1) throw new Error(`endScope(${mark}) does not close the innermost scope`);
+    this.depth = mark;
+    this.chunkIndex = this.markChunk[mark];
+    this.chunkOffset = this.markOffset[mark];
+  }
+
+  /** Bytes of wasm memory in use by this process (high-water mark of the bump pointer). */
+  get memoryBytes(): number {
+    return Atomics.load(this.header, 0);
+  }
+
+  isResident(a: Typed): boolean {
+    return this.buffers.has(a.buffer);
+  }
+
+  // ----- a kernel call: beginScope, ptr per array argument, endCall -----
+
+  /**
+   * Byte address of a[0] for a kernel call, staging a copy into wasm memory when a lives elsewhere (`write`: the
+   * kernel writes it, so endCall copies it back). Call inside the call's scope.
+   */
+  ptr(a: Typed, write: boolean): number {
+    // Identity with the newest buffer first: a Set lookup per argument is a measurable share of a generation step.
+    const buffer = a.buffer;
+    if (buffer === this.newestBuffer || this.buffers.has(buffer)) return a.byteOffset;
+    const copy = a instanceof Float32Array ? this.alloc(a.length) : this.allocInt32(a.length);
+    copy.set(a);
+    this.staged.push({ src: a, copy, write });
+    return copy.byteOffset;
+  }
+
+  /** Ends a kernel call opened with beginScope: copies staged outputs back, then closes the scope. */
+  endCall(mark: number): void {
+    if (this.staged.length > 0) {
+      for (const s of this.staged) if (s.write) s.src.set(s.copy);
+      this.staged.length = 0;
+    }
+    this.endScope(mark);
+  }
+}
