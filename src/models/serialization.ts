@@ -140,13 +140,13 @@ function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
     }
     if (k === 'unit_forget_bias' && v === null) continue;
     if (k === 'reset_after' && v === null) continue;
-    if (isKerasLayer(v)) {
-      args[camelCase(k)] = kerasToSpec(v, where);
-      continue;
-    }
     if (k.endsWith('_initializer') && v && typeof v === 'object') {
       const o = v as { class_name?: string; config?: Record<string, unknown>; module?: string };
       args[camelCase(k)] = { className: o.class_name, config: o.config ?? {} };
+      continue;
+    }
+    if (isKerasLayer(v)) {
+      args[camelCase(k)] = kerasToSpec(v, where); // a wrapper's inner layer
       continue;
     }
     args[camelCase(k)] = v;
@@ -156,15 +156,15 @@ function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
   return { className: json.class_name, config: args };
 }
 
+/** A nested `{class_name, config}` (other than an initializer, read before): a wrapper's inner layer. */
 function isKerasLayer(v: unknown): v is KerasLayerJson {
   const o = v as Partial<KerasLayerJson> | null;
   return (
     !!o &&
     typeof o === 'object' &&
     typeof o.class_name === 'string' &&
-    typeof o.config === 'object' &&
     !!o.config &&
-    isLayerSpec({ className: o.class_name, config: o.config })
+    typeof o.config === 'object'
   );
 }
 
