@@ -12,7 +12,41 @@ import * as L from '../src/layers/index.js';
 import { Layer, type LayerArgs, type LayerShape } from '../src/layers/layer.js';
 import { layerFromKeras, layerToKeras } from '../src/models/serialization.js';
 
-/** One instance per registered class, every option away from its default (Twice: the wrapper defined below). */
+interface TwiceArgs extends LayerArgs {
+  /** The inner layer, as a spec (as files hold it) or an instance. */
+  layer: L.LayerSpec | Layer;
+}
+
+/** A wrapper as Bidirectional/TimeDistributed will be: applies its inner layer twice, y = f(f(x)). */
+class Twice extends Layer {
+  readonly className = 'Twice';
+  readonly inner: Layer;
+  constructor(args: TwiceArgs) {
+    const { layer, ...rest } = args;
+    super(rest, 'twice');
+    this.inner = layer instanceof Layer ? layer : L.deserializeLayer(layer, `twice '${this.name}'`);
+  }
+  protected buildWeights(inputShape: LayerShape, rng: Random): void {
+    this.inner.build(inputShape, rng);
+    this.weights = this.inner.weights;
+  }
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    return this.inner.computeOutputShape(this.inner.computeOutputShape(inputShape));
+  }
+  forward(x: AnyTensor): Tensor {
+    const once = this.inner.forward(x, { training: false, seed: 0 });
+    return this.inner.forward(once, { training: false, seed: 0 });
+  }
+  backward(): Tensor {
+    throw new Error('not needed here');
+  }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), layer: L.serializeLayer(this.inner) };
+  }
+}
+L.registerLayer('Twice', (config) => new Twice(config as unknown as TwiceArgs));
+
+/** One instance per registered class, every option away from its default (Twice: the wrapper above). */
 const NON_DEFAULT: Record<string, () => Layer> = {
   Twice: () =>
     new Twice({ name: 'tw', layer: new L.Dense({ units: 2, activation: 'relu' }), inputShape: [2] }),
@@ -120,40 +154,6 @@ describe('layer registry', () => {
     );
   });
 });
-
-interface TwiceArgs extends LayerArgs {
-  /** The inner layer, as a spec (as files hold it) or an instance. */
-  layer: L.LayerSpec | Layer;
-}
-
-/** A wrapper as Bidirectional/TimeDistributed will be: applies its inner layer twice, y = f(f(x)). */
-class Twice extends Layer {
-  readonly className = 'Twice';
-  readonly inner: Layer;
-  constructor(args: TwiceArgs) {
-    const { layer, ...rest } = args;
-    super(rest, 'twice');
-    this.inner = layer instanceof Layer ? layer : L.deserializeLayer(layer, `twice '${this.name}'`);
-  }
-  protected buildWeights(inputShape: LayerShape, rng: Random): void {
-    this.inner.build(inputShape, rng);
-    this.weights = this.inner.weights;
-  }
-  computeOutputShape(inputShape: LayerShape): LayerShape {
-    return this.inner.computeOutputShape(this.inner.computeOutputShape(inputShape));
-  }
-  forward(x: AnyTensor): Tensor {
-    const once = this.inner.forward(x, { training: false, seed: 0 });
-    return this.inner.forward(once, { training: false, seed: 0 });
-  }
-  backward(): Tensor {
-    throw new Error('not needed here');
-  }
-  override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), layer: L.serializeLayer(this.inner) };
-  }
-}
-L.registerLayer('Twice', (config) => new Twice(config as unknown as TwiceArgs));
 
 describe('nested layer configs (wrappers)', () => {
   it('a wrapper saves its inner layer as {class_name, config} and loads it through the registry', () => {

@@ -92,9 +92,10 @@ export class GRU extends RNN {
     const k = kernels();
     const H = this.units;
     const B = s.rows;
-    const [h] = s.states;
-    const [hNext] = s.next;
-    const { xp, aux } = s;
+    const h = s.states[0];
+    const hNext = s.next[0];
+    const xp = s.xp;
+    const aux = s.aux;
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
     if (this.resetAfter) {

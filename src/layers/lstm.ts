@@ -107,12 +107,10 @@ export class LSTM extends RNN {
 
   protected stepCell(s: RecurrentStepState): void {
     const H = this.units;
-    const [h, c] = s.states;
-    const [hNext, cNext] = s.next;
-    s.recurrentProduct!(h, s.xp, 0, 4 * H, true);
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
-    kernels().lstmCellForward(s.rows, H, s.xp, 0, c, 0, cNext, 0, hNext, 0, act, rec);
+    s.recurrentProduct!(s.states[0], s.xp, 0, 4 * H, true);
+    kernels().lstmCellForward(s.rows, H, s.xp, 0, s.states[1], 0, s.next[1], 0, s.next[0], 0, act, rec);
     s.swap();
   }
 
