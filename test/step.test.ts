@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kernels } from '../src/core/backend.js';
+import { kernels, setKernels } from '../src/core/backend.js';
+import type { Kernels } from '../src/core/kernels.js';
 import { Random } from '../src/core/random.js';
 import { Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
@@ -348,5 +349,52 @@ describe('the Stepper knows no layer types', () => {
     }
     const model = new Sequential({ layers: [new L.Dense({ units: 2, inputShape: [3] }), new Opaque()] });
     assert.throws(() => new Stepper(model, 1), /layer 'double(_\d+)?' \(Opaque\) cannot be run step by step/);
+  });
+});
+
+describe('a step allocates nothing', () => {
+  it('no kernel allocation after the states are made, for every layer type, GEMV and GEMM paths', () => {
+    const real = kernels();
+    let allocations = 0;
+    const counting = new Proxy(real, {
+      get(target, key: keyof Kernels) {
+        const v = target[key];
+        if (typeof v !== 'function') return v;
+        const f = (v as (...a: unknown[]) => unknown).bind(target);
+        return String(key).startsWith('alloc') ? (...a: unknown[]) => (allocations++, f(...a)) : f;
+      },
+    });
+    setKernels(counting);
+    try {
+      const V = 7;
+      const model = new Sequential({
+        seed: 2,
+        layers: [
+          new L.Embedding({ inputDim: V, outputDim: 4, inputShape: [T] }),
+          new L.LSTM({ units: 5, returnSequences: true }),
+          new L.GRU({ units: 5, returnSequences: true }),
+          new L.GRU({ units: 5, returnSequences: true, resetAfter: false }),
+          new L.Dropout({ rate: 0.2 }),
+          new L.SimpleRNN({ units: 4 }),
+          new L.Dense({ units: 6, activation: 'relu' }),
+          new L.Dense({ units: V }),
+          new L.Activation({ activation: 'softmax' }),
+        ],
+      });
+      model.build();
+      for (const rows of [2, 5]) {
+        allocations = 0;
+        const stepper = new Stepper(model, rows);
+        assert.ok(allocations > 0, 'the count sees the allocations of making the states');
+        allocations = 0;
+        const ids = new Int32Array(rows);
+        for (let t = 0; t < 10; t++) stepper.step(ids.fill(t % V));
+        stepper.resetRow(1);
+        stepper.reset();
+        assert.equal(allocations, 0, `${rows} rows`);
+      }
+    } finally {
+      setKernels(real);
+    }
   });
 });
