@@ -16,7 +16,14 @@ export { kernels, setKernels } from './core/backend.js';
 export { referenceKernels } from './core/reference_kernels.js';
 export type { Kernels } from './core/kernels.js';
 export * as layers from './layers/index.js';
-export { Layer, Weight, type LayerArgs } from './layers/layer.js';
+export {
+  Layer,
+  Weight,
+  StepState,
+  type LayerArgs,
+  type StepInput,
+  type StepOptions,
+} from './layers/layer.js';
 export {
   Sequential,
   sequential,

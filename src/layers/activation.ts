@@ -8,10 +8,28 @@ import {
   type ActivationIdentifier,
   type ActivationName,
 } from './activations.js';
-import { Layer, checkOptionKeys, type ForwardOptions, type LayerArgs, type LayerShape } from './layer.js';
+import {
+  Layer,
+  StepState,
+  checkOptionKeys,
+  type ForwardOptions,
+  type LayerArgs,
+  type LayerShape,
+  type StepInput,
+  type StepOptions,
+} from './layer.js';
+import { registerLayer } from './registry.js';
 
 export interface ActivationArgs extends LayerArgs {
   activation: ActivationIdentifier;
+}
+
+class ActivationStepState extends StepState {
+  readonly out: Float32Array;
+  constructor(layer: Activation, rows: number, opts: StepOptions) {
+    super(layer, rows, layer.stepOutputSize(), opts);
+    this.out = kernels().allocPersistent(rows * this.width);
+  }
 }
 
 export class Activation extends Layer {
@@ -66,7 +84,23 @@ export class Activation extends Layer {
     return new Tensor(dx, dy.shape);
   }
 
+  override createStepState(rows: number, opts: StepOptions = {}): ActivationStepState {
+    if (opts.tokens) throw new Error(`activation '${this.name}' does not accept token ids`);
+    return new ActivationStepState(this, rows, opts);
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    const s = this.ownState(state, ActivationStepState);
+    this.checkStepInput(input, s);
+    s.out.set(input as Float32Array);
+    const logits = s.opts.logits === true && (this.activation === 'softmax' || this.activation === 'sigmoid');
+    if (!logits) kernels().activate(activationCode(this.activation), s.out, 0, s.rows, s.width, s.width);
+    return s.out;
+  }
+
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), activation: this.activation };
   }
 }
+
+registerLayer('Activation', (config) => new Activation(config as unknown as ActivationArgs));

@@ -20,13 +20,18 @@ import {
 } from './initializers.js';
 import {
   Layer,
+  StepState,
   Weight,
   checkOptionKeys,
   checkPositiveInt,
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type StepInput,
+  type StepOptions,
 } from './layer.js';
+import { registerLayer } from './registry.js';
+import { gatherTable, stepProduct, type StepProduct } from './step_weights.js';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -42,6 +47,23 @@ export const DENSE_DEFAULTS = {
   kernelInitializer: 'glorotUniform',
   biasInitializer: 'zeros',
 } as const;
+
+/** Dense's step: floats go through the weights' step layout; token ids gather rows of W with the bias folded in. */
+class DenseStepState extends StepState {
+  readonly out: Float32Array;
+  constructor(
+    layer: Dense,
+    rows: number,
+    opts: StepOptions,
+    readonly product: StepProduct | null,
+    readonly table: Float32Array | null,
+    /** Whether the step still applies the activation (not when logits are asked of a softmax/sigmoid). */
+    readonly activate: boolean,
+  ) {
+    super(layer, rows, layer.units, opts);
+    this.out = kernels().allocPersistent(rows * layer.units);
+  }
+}
 
 export class Dense extends Layer {
   readonly className = 'Dense';
@@ -145,6 +167,38 @@ export class Dense extends Layer {
     return new Tensor(dx, x.shape);
   }
 
+  override createStepState(rows: number, opts: StepOptions = {}): DenseStepState {
+    const D = this.stepInputSize();
+    const U = this.units;
+    const W = this.weights[0].value;
+    const bias = this.useBias ? this.weights[1].value : null;
+    const tokens = opts.tokens === true;
+    const skip = opts.logits === true && (this.activation === 'softmax' || this.activation === 'sigmoid');
+    return new DenseStepState(
+      this,
+      rows,
+      opts,
+      tokens ? null : stepProduct(W, 0, U, D, U, rows),
+      tokens ? gatherTable(W, D, U, bias) : null,
+      !skip,
+    );
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    const s = this.ownState(state, DenseStepState);
+    this.checkStepInput(input, s);
+    const k = kernels();
+    const U = this.units;
+    const B = s.rows;
+    if (s.table) k.gatherRows(input as Int32Array, B, s.table, U, s.out, null, false);
+    else {
+      s.product!(input as Float32Array, s.out, 0, U, false);
+      if (this.useBias) k.addBias(s.out, 0, B, U, U, this.weights[1].value, 0);
+    }
+    if (s.activate) k.activate(activationCode(this.activation), s.out, 0, B, U, U);
+    return s.out;
+  }
+
   override getConfig(): Record<string, unknown> {
     return {
       ...super.getConfig(),
@@ -156,6 +210,8 @@ export class Dense extends Layer {
     };
   }
 }
+
+registerLayer('Dense', (config) => new Dense(config as unknown as DenseArgs));
 
 /** Throws unless every index is in [0, D). */
 export function checkIndices(x: IndexTensor, D: number, layer: string): void {

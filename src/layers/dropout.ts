@@ -7,12 +7,16 @@ import { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
   Layer,
+  StepState,
   checkOptionKeys,
   checkRate,
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type StepInput,
+  type StepOptions,
 } from './layer.js';
+import { registerLayer } from './registry.js';
 
 export interface DropoutArgs extends LayerArgs {
   rate: number;
@@ -57,10 +61,23 @@ export class Dropout extends Layer {
     return new Tensor(dx, dy.shape);
   }
 
+  /** Steps are inference: the identity, returning its input. */
+  override createStepState(rows: number, opts: StepOptions = {}): StepState {
+    if (opts.tokens) throw new Error(`dropout '${this.name}' does not accept token ids`);
+    return new StepState(this, rows, this.stepOutputSize(), opts);
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    this.checkStepInput(input, this.ownState(state, StepState));
+    return input as Float32Array;
+  }
+
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), rate: this.rate };
   }
 }
+
+registerLayer('Dropout', (config) => new Dropout(config as unknown as DropoutArgs));
 
 /**
  * A [rows, rowLength] mask of 0 and 1/(1−rate). Row r is drawn from its own generator seeded by (batch seed, salt,

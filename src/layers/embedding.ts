@@ -14,13 +14,17 @@ import {
 } from './initializers.js';
 import {
   Layer,
+  StepState,
   Weight,
   checkOptionKeys,
   checkPositiveInt,
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type StepInput,
+  type StepOptions,
 } from './layer.js';
+import { registerLayer } from './registry.js';
 
 export interface EmbeddingArgs extends LayerArgs {
   inputDim: number;
@@ -30,6 +34,14 @@ export interface EmbeddingArgs extends LayerArgs {
 }
 
 export const EMBEDDING_DEFAULTS = { embeddingsInitializer: 'randomUniform' } as const;
+
+class EmbeddingStepState extends StepState {
+  readonly out: Float32Array;
+  constructor(layer: Embedding, rows: number, opts: StepOptions) {
+    super(layer, rows, layer.outputDim, opts);
+    this.out = kernels().allocPersistent(rows * layer.outputDim);
+  }
+}
 
 export class Embedding extends Layer {
   readonly className = 'Embedding';
@@ -81,6 +93,31 @@ export class Embedding extends Layer {
     return null;
   }
 
+  /** Ids range over inputDim (the input shape's last axis is time, not features). */
+  override stepInputSize(): number {
+    return this.inputDim;
+  }
+
+  override createStepState(rows: number, opts: StepOptions = {}): EmbeddingStepState {
+    if (!opts.tokens) throw new Error(`embedding '${this.name}' steps on token ids only ({tokens: true})`);
+    return new EmbeddingStepState(this, rows, opts);
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    const s = this.ownState(state, EmbeddingStepState);
+    this.checkStepInput(input, s);
+    kernels().gatherRows(
+      input as Int32Array,
+      s.rows,
+      this.weights[0].value,
+      this.outputDim,
+      s.out,
+      null,
+      false,
+    );
+    return s.out;
+  }
+
   override getConfig(): Record<string, unknown> {
     return {
       ...super.getConfig(),
@@ -90,3 +127,5 @@ export class Embedding extends Layer {
     };
   }
 }
+
+registerLayer('Embedding', (config) => new Embedding(config as unknown as EmbeddingArgs));

@@ -20,7 +20,9 @@ import {
   type ActivationIdentifier,
   type ActivationName,
 } from './activations.js';
-import { RNN, RNN_DEFAULTS, type RNNArgs } from './recurrent.js';
+import { RNN, RNN_DEFAULTS, type RNNArgs, type RecurrentStepState } from './recurrent.js';
+import { registerLayer } from './registry.js';
+import type { StepProduct } from './step_weights.js';
 
 export interface GRUArgs extends RNNArgs {
   recurrentActivation?: ActivationIdentifier;
@@ -80,6 +82,34 @@ export class GRU extends RNN {
       }
     }
     this.gateCache = xp;
+  }
+
+  protected override stepRecurrentProduct(rows: number): StepProduct | null {
+    return this.resetAfter ? super.stepRecurrentProduct(rows) : null;
+  }
+
+  protected stepCell(s: RecurrentStepState): void {
+    const k = kernels();
+    const H = this.units;
+    const B = s.rows;
+    const h = s.states[0];
+    const hNext = s.next[0];
+    const xp = s.xp;
+    const aux = s.aux;
+    const act = activationCode(this.activation);
+    const rec = activationCode(this.recurrentActivation);
+    if (this.resetAfter) {
+      s.recurrentProduct!(h, aux, 0, 3 * H, false);
+      if (this.useBias) k.addBias(aux, 0, B, 3 * H, 3 * H, this.weights[2].value, 3 * H);
+      k.gruCellForward(B, H, xp, 0, aux, 0, h, 0, hNext, 0, act, rec);
+    } else {
+      const U = this.weights[1].value;
+      k.gemm(false, false, B, 2 * H, H, h, 0, H, U, 0, 3 * H, xp, 0, 3 * H, true);
+      k.gruResetGate(B, H, xp, 0, h, 0, aux, 0, rec);
+      k.gemm(false, false, B, H, H, aux, 0, H, U, 2 * H, 3 * H, xp, 2 * H, 3 * H, true);
+      k.gruResetOutput(B, H, xp, 0, h, 0, hNext, 0, act);
+    }
+    s.swap();
   }
 
   protected finalExtraStates(): Float32Array[] {
@@ -144,3 +174,6 @@ export class GRU extends RNN {
     };
   }
 }
+
+// Keras/tfjs files without reset_after were written by versions whose GRU reset before the recurrent product.
+registerLayer('GRU', (config) => new GRU(config as unknown as GRUArgs), { resetAfter: false });

@@ -9,7 +9,7 @@ import { SimpleRNN, type SimpleRNNArgs } from './simple_rnn.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
-export { RNN, RNN_DEFAULTS, type RNNArgs, type CallOptions } from './recurrent.js';
+export { RNN, RNN_DEFAULTS, RecurrentStepState, type RNNArgs, type CallOptions } from './recurrent.js';
 export { DENSE_DEFAULTS } from './dense.js';
 export { LSTM_DEFAULTS } from './lstm.js';
 export { GRU_DEFAULTS } from './gru.js';
@@ -21,3 +21,16 @@ export const embedding = (args: EmbeddingArgs): Embedding => new Embedding(args)
 export const simpleRNN = (args: SimpleRNNArgs): SimpleRNN => new SimpleRNN(args);
 export const lstm = (args: LSTMArgs): LSTM => new LSTM(args);
 export const gru = (args: GRUArgs): GRU => new GRU(args);
+export { StepState, type StepInput, type StepOptions } from './layer.js';
+export {
+  registerLayer,
+  registeredLayers,
+  layerRegistration,
+  serializeLayer,
+  deserializeLayer,
+  isLayerSpec,
+  type LayerSpec,
+  type LayerFromConfig,
+  type LayerRegistration,
+} from './registry.js';
+export { stepProduct, gatherTable, type StepProduct } from './step_weights.js';

@@ -2,6 +2,9 @@
  * The layer contract. A layer owns its weights and a fused forward/backward pair: `forward` keeps what `backward`
  * needs (one batch in flight per layer instance), `backward` accumulates weight gradients and returns ∂L/∂input.
  * Shapes here exclude the batch axis; `null` marks a length fixed only by the data (e.g. T).
+ *
+ * Beside them every layer owns `step`: one time step for a fixed number of rows (streams) with the state held
+ * explicitly in a StepState, so stateful generation and decoders run any stack as a plain loop over its layers.
  */
 import { kernels, persistentCopy } from '../core/backend.js';
 import type { Random } from '../core/random.js';
@@ -57,6 +60,43 @@ export interface ForwardOptions {
   rowOffset?: number;
   /** Output pre-activation logits instead of applying the layer's output activation (fused loss path). */
   logits?: boolean;
+}
+
+/** One time step's input: token ids, one per row (one-hot semantics; Embedding: rows to gather), or [rows, width]. */
+export type StepInput = Int32Array | Float32Array;
+
+export interface StepOptions {
+  /** The input is token ids (an Int32Array, best in kernel memory: kernels().allocInt32) instead of floats. */
+  tokens?: boolean;
+  /** Leave out a final softmax/sigmoid and output logits (for sampling). */
+  logits?: boolean;
+}
+
+/**
+ * What one layer needs to take steps for `rows` streams: its recurrent state, its output buffer, scratch, and its
+ * weights laid out for one-step products. Made once by `createStepState`; a step allocates nothing. The weights are
+ * a snapshot taken at creation: make a new state after training further.
+ */
+export class StepState {
+  /**
+   * The recurrent state, one [rows, stateSize] buffer per name in the layer's `stateNames` (h, or h and c), in kernel
+   * memory; empty for stateless layers. A step may swap these buffers for the ones it computed, so index the array
+   * afresh after every step rather than keeping a buffer. Write into them (or use `Layer.setState`) to start from a
+   * given state, e.g. an encoder's final state.
+   */
+  readonly states: Float32Array[];
+
+  constructor(
+    /** The layer that made this state (a state is used only with its own layer). */
+    readonly layer: Layer,
+    readonly rows: number,
+    /** Output floats per row. */
+    readonly width: number,
+    readonly opts: Readonly<StepOptions>,
+  ) {
+    const size = layer.stateSize();
+    this.states = layer.stateNames.map(() => kernels().allocPersistent(rows * size));
+  }
 }
 
 const nameCounts = new Map<string, number>();
@@ -165,6 +205,106 @@ export abstract class Layer {
   /** Whether forward(…, {logits: true}) is supported (last-layer softmax/sigmoid fused into the loss). */
   outputActivation(): string | null {
     return null;
+  }
+
+  /** Names of the state a step carries: [] for stateless layers, ['h'] or ['h', 'c'] for recurrent ones. */
+  get stateNames(): readonly string[] {
+    return [];
+  }
+
+  /** Floats per row of each state buffer (the recurrent layers' units). */
+  stateSize(): number {
+    return 0;
+  }
+
+  /** Output floats per row of one step: the last axis of the output shape (built layers only). */
+  stepOutputSize(): number {
+    if (!this.inputShape) throw new Error(`layer '${this.name}' is used before it is built`);
+    const out = this.computeOutputShape(this.inputShape);
+    return out[out.length - 1] as number;
+  }
+
+  /** Floats per row of one step's input (float inputs) or the id range (token inputs): the input's last axis. */
+  stepInputSize(): number {
+    if (!this.inputShape) throw new Error(`layer '${this.name}' is used before it is built`);
+    return this.inputShape[this.inputShape.length - 1] as number;
+  }
+
+  /**
+   * A zeroed step state for `rows` streams, with everything a step needs allocated once. Layers that can step
+   * override this (returning a subclass of StepState when they keep more than the defaults) and `step`.
+   */
+  createStepState(rows: number, opts: StepOptions = {}): StepState {
+    void rows;
+    void opts;
+    throw new Error(`layer '${this.name}' (${this.className}) cannot be run step by step`);
+  }
+
+  /**
+   * One time step: input [rows, stepInputSize] floats (or one token id per row, if the state was made with
+   * `tokens`) → output [rows, width]. Updates the state in place. The output is a buffer of the state (or the input
+   * itself, for identity layers): read it before the next step, do not write it.
+   */
+  step(input: StepInput, state: StepState): Float32Array {
+    void input;
+    void state;
+    throw new Error(`layer '${this.name}' (${this.className}) cannot be run step by step`);
+  }
+
+  /** Zeroes the state of every row, or of one row. */
+  resetState(state: StepState, row?: number): void {
+    this.ownState(state, StepState);
+    const n = this.stateSize();
+    if (row !== undefined && !(Number.isInteger(row) && row >= 0 && row < state.rows)) {
+      throw new Error(`layer '${this.name}': row ${row} is outside [0, ${state.rows})`);
+    }
+    for (const s of state.states) {
+      if (row === undefined) s.fill(0);
+      else s.fill(0, row * n, (row + 1) * n);
+    }
+  }
+
+  /** Sets the state: one [rows, stateSize] array per name in stateNames (h first), e.g. an encoder's final states. */
+  setState(state: StepState, values: readonly ArrayLike<number>[]): void {
+    this.ownState(state, StepState);
+    const n = state.rows * this.stateSize();
+    if (values.length !== state.states.length || values.some((v) => v.length !== n)) {
+      throw new Error(
+        `layer '${this.name}': setState expects ${state.states.length} array(s) [${this.stateNames.join(', ')}] ` +
+          `of ${state.rows}×${this.stateSize()} values, got ${values.length} of ${values.map((v) => v.length).join(', ')}`,
+      );
+    }
+    values.forEach((v, i) => state.states[i].set(v));
+  }
+
+  /** `state` as this layer's own state of class S; throws for another layer's state. */
+  protected ownState<S extends StepState>(state: StepState, kind: abstract new (...args: never[]) => S): S {
+    if (state.layer !== this || !(state instanceof kind)) {
+      throw new Error(
+        `layer '${this.name}': the step state was made by layer '${state.layer.name}', not this one`,
+      );
+    }
+    return state;
+  }
+
+  /** Throws unless `input` is what `state` was made for: rows token ids in range, or rows × stepInputSize floats. */
+  protected checkStepInput(input: StepInput, state: StepState): void {
+    const D = this.stepInputSize();
+    if (state.opts.tokens) {
+      if (!(input instanceof Int32Array) || input.length !== state.rows) {
+        throw new Error(`layer '${this.name}': expected ${state.rows} token ids (an Int32Array) per step`);
+      }
+      for (let i = 0; i < input.length; i++) {
+        if (input[i] < 0 || input[i] >= D) {
+          throw new Error(`layer '${this.name}': token id ${input[i]} of row ${i} is outside [0, ${D})`);
+        }
+      }
+    } else if (!(input instanceof Float32Array) || input.length !== state.rows * D) {
+      throw new Error(
+        `layer '${this.name}': expected ${state.rows}×${D} floats per step, got ${input.length}` +
+          (input instanceof Int32Array ? ' token ids (make the state with {tokens: true})' : ''),
+      );
+    }
   }
 
   protected salt(): number {

@@ -22,7 +22,8 @@ import {
   type ActivationIdentifier,
   type ActivationName,
 } from './activations.js';
-import { RNN, RNN_DEFAULTS, type RNNArgs } from './recurrent.js';
+import { RNN, RNN_DEFAULTS, type RNNArgs, type RecurrentStepState } from './recurrent.js';
+import { registerLayer } from './registry.js';
 
 export interface LSTMArgs extends RNNArgs {
   recurrentActivation?: ActivationIdentifier;
@@ -104,6 +105,15 @@ export class LSTM extends RNN {
     this.gateCache = xp;
   }
 
+  protected stepCell(s: RecurrentStepState): void {
+    const H = this.units;
+    const act = activationCode(this.activation);
+    const rec = activationCode(this.recurrentActivation);
+    s.recurrentProduct!(s.states[0], s.xp, 0, 4 * H, true);
+    kernels().lstmCellForward(s.rows, H, s.xp, 0, s.states[1], 0, s.next[1], 0, s.next[0], 0, act, rec);
+    s.swap();
+  }
+
   protected finalExtraStates(): Float32Array[] {
     return [copyOf(this.cs.subarray(this.T * this.N * this.units))];
   }
@@ -159,3 +169,5 @@ export class LSTM extends RNN {
     };
   }
 }
+
+registerLayer('LSTM', (config) => new LSTM(config as unknown as LSTMArgs));

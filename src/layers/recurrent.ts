@@ -11,6 +11,10 @@
  * per backward pass, so no step re-packs or transposes the same weights: G·H·H floats for the forward layout and
  * 2·G·H·H for Uᵀ and its layout (0.25 and 0.5 MB for an LSTM(128)), against T re-packings per pass.
  *
+ * `step` (one timestep for a fixed set of streams, Layer's step contract) projects the input the same way — a row
+ * gather of W with the input bias folded in for token ids, else a product by W laid out once (step_weights.ts) — and
+ * the subclass's `stepCell` adds h·U and applies its cell.
+ *
  * Dropout follows Keras: one input mask [N, D] and one recurrent mask [N, H] per batch, shared by every timestep
  * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
  * one-hot ⊙ mask.
@@ -30,6 +34,7 @@ import {
 } from './initializers.js';
 import {
   Layer,
+  StepState,
   Weight,
   checkOptionKeys,
   checkPositiveInt,
@@ -37,7 +42,10 @@ import {
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type StepInput,
+  type StepOptions,
 } from './layer.js';
+import { gatherTable, stepProduct, type StepProduct } from './step_weights.js';
 
 export interface RNNArgs extends LayerArgs {
   units: number;
@@ -98,6 +106,47 @@ export interface CallOptions {
   /** Seed for dropout masks in training mode. */
   seed?: number;
 }
+
+/** A recurrent layer's step state: h (and c), the buffers a step computes them into, scratch and step weights. */
+export class RecurrentStepState extends StepState {
+  /** [rows, G·H]: the input projection, then the gate pre-activations. */
+  readonly xp: Float32Array;
+  /** [rows, G·H] scratch for the cell (GRU: the recurrent projection, or r ⊙ h). */
+  readonly aux: Float32Array;
+  /** Where a step writes the new states; `swap()` makes them current. */
+  readonly next: Float32Array[];
+
+  constructor(
+    layer: RNN,
+    rows: number,
+    opts: StepOptions,
+    gates: number,
+    /** Float inputs: x·W with W in its step layout. */
+    readonly inputProduct: StepProduct | null,
+    /** Token inputs: W's rows with the input bias added. */
+    readonly table: Float32Array | null,
+    /** h·U with U in its step layout (null where the cell multiplies by parts of U itself). */
+    readonly recurrentProduct: StepProduct | null,
+  ) {
+    super(layer, rows, layer.units, opts);
+    const k = kernels();
+    const n = rows * layer.units;
+    this.xp = k.allocPersistent(rows * gates * layer.units);
+    this.aux = k.allocPersistent(rows * gates * layer.units);
+    this.next = this.states.map(() => k.allocPersistent(n));
+  }
+
+  /** Makes the computed states current (no copy: the buffers trade places). */
+  swap(): void {
+    for (let i = 0; i < this.states.length; i++) {
+      const s = this.states[i];
+      this.states[i] = this.next[i];
+      this.next[i] = s;
+    }
+  }
+}
+
+const STATE_NAMES = ['h', 'c'] as const;
 
 export abstract class RNN extends Layer {
   readonly units: number;
@@ -223,6 +272,55 @@ export abstract class RNN extends Layer {
   forward(x: AnyTensor, opts: ForwardOptions): Tensor {
     return this.run(x, opts, undefined);
   }
+
+  override get stateNames(): readonly string[] {
+    return STATE_NAMES.slice(0, this.stateCount);
+  }
+
+  override stateSize(): number {
+    return this.units;
+  }
+
+  override createStepState(rows: number, opts: StepOptions = {}): RecurrentStepState {
+    if (this.goBackwards)
+      throw new Error(`layer '${this.name}' runs backwards in time and cannot be run step by step`);
+    const D = this.stepInputSize();
+    const GH = this.gates * this.units;
+    const W = this.weights[0].value;
+    const bias = this.useBias ? this.weights[2].value : null;
+    const tokens = opts.tokens === true;
+    return new RecurrentStepState(
+      this,
+      rows,
+      opts,
+      this.gates,
+      tokens ? null : stepProduct(W, 0, GH, D, GH, rows),
+      tokens ? gatherTable(W, D, GH, bias) : null,
+      this.stepRecurrentProduct(rows),
+    );
+  }
+
+  /** h·U [rows, G·H] for steps: all of U in its step layout (GRU without resetAfter multiplies by parts of U). */
+  protected stepRecurrentProduct(rows: number): StepProduct | null {
+    const GH = this.gates * this.units;
+    return stepProduct(this.weights[1].value, 0, GH, this.units, GH, rows);
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    const s = this.ownState(state, RecurrentStepState);
+    this.checkStepInput(input, s);
+    const GH = this.gates * this.units;
+    if (s.table) kernels().gatherRows(input as Int32Array, s.rows, s.table, GH, s.xp, null, false);
+    else {
+      s.inputProduct!(input as Float32Array, s.xp, 0, GH, false);
+      if (this.useBias) kernels().addBias(s.xp, 0, s.rows, GH, GH, this.weights[2].value, 0);
+    }
+    this.stepCell(s);
+    return s.states[0];
+  }
+
+  /** The rest of a step after the input projection (in s.xp): adds h·U, applies the cell, swaps in the new states. */
+  protected abstract stepCell(s: RecurrentStepState): void;
 
   /**
    * Functional use: runs the layer on x with optional initial states; returns the output, or

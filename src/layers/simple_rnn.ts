@@ -8,7 +8,8 @@
  */
 import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import { activationCode } from './activations.js';
-import { RNN, type RNNArgs } from './recurrent.js';
+import { RNN, type RNNArgs, type RecurrentStepState } from './recurrent.js';
+import { registerLayer } from './registry.js';
 
 export type SimpleRNNArgs = RNNArgs;
 
@@ -37,6 +38,14 @@ export class SimpleRNN extends RNN {
     }
   }
 
+  protected stepCell(s: RecurrentStepState): void {
+    const H = this.units;
+    s.recurrentProduct!(s.states[0], s.xp, 0, H, true);
+    kernels().activate(activationCode(this.activation), s.xp, 0, s.rows, H, H);
+    s.next[0].set(s.xp.subarray(0, s.rows * H));
+    s.swap();
+  }
+
   protected finalExtraStates(): Float32Array[] {
     return [];
   }
@@ -63,3 +72,5 @@ export class SimpleRNN extends RNN {
     return { dxp: da, dInit: [dh] };
   }
 }
+
+registerLayer('SimpleRNN', (config) => new SimpleRNN(config as unknown as SimpleRNNArgs));

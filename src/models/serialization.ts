@@ -7,7 +7,8 @@
  */
 import { Tensor, shapeToString, sizeOf } from '../core/tensor.js';
 import { activationName, activationToKeras } from '../layers/activations.js';
-import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../layers/index.js';
+// Through the index, so every layer module has registered itself.
+import { deserializeLayer, isLayerSpec, layerRegistration, type LayerSpec } from '../layers/index.js';
 import type { InitializerSpec } from '../layers/initializers.js';
 import { snakeCase, type Layer } from '../layers/layer.js';
 import { createOptimizer, type SlotValue } from './optimizers.js';
@@ -70,6 +71,7 @@ export interface ModelArtifacts {
 }
 
 function toKerasValue(key: string, v: unknown): unknown {
+  if (isLayerSpec(v)) return specToKeras(v); // a wrapper's inner layer
   if (key.endsWith('Initializer') && v && typeof v === 'object') {
     const spec = v as InitializerSpec;
     return { class_name: spec.className, config: spec.config };
@@ -81,21 +83,16 @@ function toKerasValue(key: string, v: unknown): unknown {
 }
 
 export function layerToKeras(layer: Layer): KerasLayerJson {
-  const config: Record<string, unknown> = { dtype: 'float32' };
-  for (const [k, v] of Object.entries(layer.getConfig())) config[snakeCase(k)] = toKerasValue(k, v);
-  if (config.batch_input_shape === undefined) delete config.batch_input_shape;
-  return { class_name: layer.className, config };
+  return specToKeras({ className: layer.className, config: layer.getConfig() });
 }
 
-const CONSTRUCTORS: Record<string, (args: never) => Layer> = {
-  Dense: (a) => new Dense(a),
-  Activation: (a) => new Activation(a),
-  Dropout: (a) => new Dropout(a),
-  Embedding: (a) => new Embedding(a),
-  SimpleRNN: (a) => new SimpleRNN(a),
-  LSTM: (a) => new LSTM(a),
-  GRU: (a) => new GRU(a),
-};
+/** A layer spec (camelCase config) in Keras spelling, nested layers included. */
+function specToKeras(spec: LayerSpec): KerasLayerJson {
+  const config: Record<string, unknown> = { dtype: 'float32' };
+  for (const [k, v] of Object.entries(spec.config)) config[snakeCase(k)] = toKerasValue(k, v);
+  if (config.batch_input_shape === undefined) delete config.batch_input_shape;
+  return { class_name: spec.className, config };
+}
 
 /** Keys Keras/tfjs write that change nothing here when null/false/default. */
 const IGNORED_KEYS = new Set([
@@ -115,15 +112,16 @@ function camelCase(s: string): string {
   return s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-/** A layer from its Keras JSON; `where` names the file for error messages. */
+/** A layer from its Keras JSON, through the layer registry; `where` names the file for error messages. */
 export function layerFromKeras(json: KerasLayerJson, where: string): Layer {
-  const make = CONSTRUCTORS[json.class_name];
+  return deserializeLayer(kerasToSpec(json, where), where);
+}
+
+/** Keras JSON (snake_case) → a layer spec (camelCase options), nested layers (`{class_name, config}`) included. */
+function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
   const layerName = typeof json.config?.name === 'string' ? json.config.name : '?';
-  if (!make) {
-    throw new Error(
-      `${where}: layer '${layerName}' has class '${json.class_name}', which recur does not support (supported: ${Object.keys(CONSTRUCTORS).join(', ')})`,
-    );
-  }
+  // Unknown classes fail here, naming the known ones, before their options are read.
+  const registration = layerRegistration(json.class_name, where, layerName);
   const args: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json.config ?? {})) {
     if (IGNORED_KEYS.has(k)) {
@@ -147,15 +145,27 @@ export function layerFromKeras(json: KerasLayerJson, where: string): Layer {
       args[camelCase(k)] = { className: o.class_name, config: o.config ?? {} };
       continue;
     }
+    if (isKerasLayer(v)) {
+      args[camelCase(k)] = kerasToSpec(v, where); // a wrapper's inner layer
+      continue;
+    }
     args[camelCase(k)] = v;
   }
   // Files written by tfjs/Keras without these keys used their own defaults.
-  if (json.class_name === 'GRU' && args.resetAfter === undefined) args.resetAfter = false;
-  try {
-    return make(args as never);
-  } catch (e) {
-    throw new Error(`${where}: layer '${layerName}': ${(e as Error).message}`);
-  }
+  for (const [k, v] of Object.entries(registration.fileDefaults)) if (args[k] === undefined) args[k] = v;
+  return { className: json.class_name, config: args };
+}
+
+/** A nested `{class_name, config}` (other than an initializer, read before): a wrapper's inner layer. */
+function isKerasLayer(v: unknown): v is KerasLayerJson {
+  const o = v as Partial<KerasLayerJson> | null;
+  return (
+    !!o &&
+    typeof o === 'object' &&
+    typeof o.class_name === 'string' &&
+    !!o.config &&
+    typeof o.config === 'object'
+  );
 }
 
 export function serializeModel(model: Sequential, opts: SaveOptions = {}): ModelArtifacts {

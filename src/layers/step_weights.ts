@@ -1,0 +1,55 @@
+/**
+ * Weights laid out once for the per-step products of `Layer.step`, shared by the layers that multiply by a weight
+ * matrix every step. With fewer than 4 rows (stateful generation: one stream per sample) the matrix is copied into the
+ * panels the packed GEMV streams in order (Kernels.packGemvPanels); with more (exact-window generation: many staggered
+ * streams) into the GEMM's packed-B layout (Kernels.packGemmB), as training lays out U. Either way a step re-packs
+ * nothing and allocates nothing. For token inputs, `gatherTable` folds the input bias into a copy of W's rows, so a
+ * step's input projection x·W + b is a single row gather.
+ */
+import { kernels } from '../core/backend.js';
+import { gemmPackedBLength, gemvPanelsLength } from '../core/kernels.js';
+
+/** out[rows, N] (+)= x[rows, K] · W (row stride ldo in out, from outOff), for a W fixed while stepping. */
+export type StepProduct = (
+  x: Float32Array,
+  out: Float32Array,
+  outOff: number,
+  ldo: number,
+  accumulate: boolean,
+) => void;
+
+/** The product by W[K, N] (at wOff, row stride ldw) for `rows` rows, with W copied now into its step layout. */
+export function stepProduct(
+  W: Float32Array,
+  wOff: number,
+  ldw: number,
+  K: number,
+  N: number,
+  rows: number,
+): StepProduct {
+  const k = kernels();
+  if (rows >= 4) {
+    const packedB = k.allocPersistent(gemmPackedBLength(K, N));
+    k.packGemmB(K, N, W, wOff, ldw, packedB, 0);
+    return (x, out, outOff, ldo, acc) =>
+      k.gemmPackedB(false, rows, N, K, x, 0, K, W, wOff, ldw, packedB, 0, out, outOff, ldo, acc);
+  }
+  const packed = k.allocPersistent(gemvPanelsLength(K, N));
+  k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
+  return (x, out, outOff, ldo, acc) => k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
+}
+
+/** A copy of W [rows, cols] with bias[0..cols) added to every row, in kernel memory (or W itself without a bias). */
+export function gatherTable(
+  W: Float32Array,
+  rows: number,
+  cols: number,
+  bias: Float32Array | null,
+): Float32Array {
+  if (!bias) return W;
+  const k = kernels();
+  const out = k.allocPersistent(rows * cols);
+  out.set(W.subarray(0, rows * cols));
+  k.addBias(out, 0, rows, cols, cols, bias, 0);
+  return out;
+}
