@@ -105,7 +105,7 @@ export class Concatenate extends Merge {
     return [out];
   }
 
-  override forwardMany(inputs: AnyTensor[]): Tensor[] {
+  override forwardMany(inputs: AnyTensor[], _opts?: ForwardOptions): Tensor[] {
     const xs = this.floatInputs(inputs);
     const rank = xs[0].shape.length;
     const a = this.axisIn(rank - 1) + 1;
