@@ -213,6 +213,8 @@ export class Functional implements CallbackModel {
       for (const x of n.inputs) this.consumers.set(x, (this.consumers.get(x) ?? 0) + 1);
     for (const y of this.outputs) this.consumers.set(y, (this.consumers.get(y) ?? 0) + 1);
     this.layers.forEach((l, i) => (l.randomSalt = i));
+    // Every shape is known from the graph, so weights exist from the start (as Keras builds layers on apply).
+    this.build();
   }
 
   /** Names of the outputs (Keras: the producing layer's name), for loss dicts and per-output logs. */
