@@ -289,6 +289,43 @@ describe('functional training', () => {
     assert.ok(after.acc > before.acc, `acc ${before.acc} → ${after.acc}`);
   });
 
+  it('int32 index inputs feed an Embedding; threads > 1 trains on one thread and says so', async () => {
+    const tokens = input({ shape: [5], dtype: 'int32', name: 'tokens' });
+    const e = new L.Embedding({ inputDim: 7, outputDim: 4, name: 'emb' }).apply(tokens) as SymbolicTensor;
+    const h = new L.SimpleRNN({ units: 6, name: 'rnn' }).apply(e) as SymbolicTensor;
+    const o = new L.Dense({ units: 2, activation: 'softmax', name: 'o' }).apply(h) as SymbolicTensor;
+    const m = model({ inputs: tokens, outputs: o, seed: 5 });
+    m.compile({ optimizer: new Adam({ learningRate: 0.05 }), loss: 'sparseCategoricalCrossentropy' });
+    const rng = new Random(4);
+    const x = new IndexTensor(
+      Int32Array.from({ length: 40 * 5 }, () => rng.int(7)),
+      [40, 5],
+    );
+    // Label: whether token 3 occurs.
+    const y = new IndexTensor(
+      Int32Array.from({ length: 40 }, (_, i) =>
+        Array.from(x.data.subarray(i * 5, i * 5 + 5)).includes(3) ? 1 : 0,
+      ),
+      [40],
+    );
+    assert.throws(
+      () => m.predict(randomTensor([2, 5], new Random(1))),
+      /input 'tokens' expects int32, got float32/,
+    );
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (msg: string) => void warnings.push(msg);
+    try {
+      const h1 = await m.fit(x, y, { epochs: 10, batchSize: 10, threads: 2 });
+      assert.ok(h1.history.loss[9] < h1.history.loss[0]);
+    } finally {
+      console.warn = warn;
+    }
+    assert.deepEqual(warnings, [
+      "recur: functional model 'model' trains on one thread (threads=2 is for Sequential models)",
+    ]);
+  });
+
   it('several outputs: losses per output (list or dict), summed, and logged by output name', async () => {
     const x = input({ shape: [4], name: 'x' });
     const h = new L.Dense({ units: 6, activation: 'tanh', name: 'h' }).apply(x) as SymbolicTensor;
