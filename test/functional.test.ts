@@ -21,6 +21,7 @@ import {
 import { Adam, SGD } from '../src/models/optimizers.js';
 import type { ModelJson } from '../src/models/serialization.js';
 import { loadFunctionalModel, loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
+import { gradCheckMany } from './graph_helpers.js';
 import { assertClose, maxAbsDiff, randomTensor } from './helpers.js';
 
 const dirs: string[] = [];
@@ -185,6 +186,34 @@ function analyticGradients(m: Functional, x: AnyTensor[], y: AnyTensor): Float32
   m.setWeights(before);
   return before.map((w, i) => w.data.map((v, j) => v - after[i].data[j]));
 }
+
+describe('recurrent layers as graph nodes: [x, ...initialStates] → [y, ...finalStates]', () => {
+  const makers: [string, (o: Record<string, unknown>) => L.RNN][] = [
+    ['SimpleRNN', (o) => new L.SimpleRNN({ units: 3, ...o })],
+    ['LSTM', (o) => new L.LSTM({ units: 3, ...o })],
+    ['GRU resetAfter', (o) => new L.GRU({ units: 3, resetAfter: true, ...o })],
+    ['GRU resetBefore', (o) => new L.GRU({ units: 3, resetAfter: false, ...o })],
+  ];
+  for (const [name, make] of makers)
+    for (const returnSequences of [false, true]) {
+      it(`${name} returnSequences=${returnSequences}: gradients reach x and the initial states, from y and the final states`, () => {
+        const layer = make({ returnState: true, returnSequences });
+        const rng = new Random(31);
+        const x = randomTensor([2, 4, 3], rng);
+        const states = Array.from({ length: layer.stateCount }, () => randomTensor([2, 3], rng));
+        gradCheckMany(layer, [x, ...states]);
+        // Without initial states the node has one input and one gradient.
+        const plain = make({ returnState: true, returnSequences });
+        plain.buildMany([[4, 3]], new Random(1));
+        const outs = plain.forwardMany([x], { training: false, seed: 0 });
+        assert.equal(outs.length, 1 + plain.stateCount);
+        assert.equal(
+          plain.backwardMany(outs.map(() => null).map((_, i) => (i === 1 ? outs[1] : null))).length,
+          1,
+        );
+      });
+    }
+});
 
 describe('functional gradients', () => {
   it('an encoder–decoder with attention over the encoder sequence: every weight against finite differences', () => {
