@@ -23,7 +23,7 @@ import {
 } from '../core/tensor.js';
 import { Layer, checkOptionKeys, type ForwardOptions, type LayerShape } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
-import { LayerNode, SymbolicTensor, nodeOf, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
+import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
 import {
   Callback,
   History,
@@ -55,7 +55,12 @@ export class InputLayer extends Layer {
     const shape = args.shape ?? args.batchInputShape?.slice(1);
     if (!shape)
       throw new Error(`input '${args.name ?? 'input'}': give its shape, e.g. input({shape: [T, D]})`);
-    super({ name: args.name, inputShape: shape }, 'input');
+    super(
+      args.batchInputShape
+        ? { name: args.name, batchInputShape: args.batchInputShape }
+        : { name: args.name, inputShape: shape },
+      'input',
+    );
     checkOptionKeys('input', args, ['shape']);
     this.dtype = args.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'int32')
@@ -671,5 +676,3 @@ function joinRows(parts: Tensor[]): Tensor {
 export function model(args: FunctionalArgs): Functional {
   return new Functional(args);
 }
-
-export { nodeOf };

@@ -28,14 +28,18 @@ import {
   type WeightSpec,
 } from './serialization.js';
 
-/** Layers this module constructs itself (by class name); the rest go to serialization.ts's layerFromKeras. */
-const GRAPH_LAYERS: Record<string, (config: Record<string, unknown>) => Layer> = {
-  Concatenate: (c) => Concatenate.fromConfig(c),
-  Add: (c) => Add.fromConfig(c),
-  RepeatVector: (c) => RepeatVector.fromConfig(c),
-  Attention: (c) => Attention.fromConfig(c),
-  AdditiveAttention: (c) => AdditiveAttention.fromConfig(c),
-};
+/**
+ * Layers this module constructs itself, by their static className and fromConfig (camelCase config); the rest go to
+ * serialization.ts's layerFromKeras. When the layer registry lands, these classes register there instead.
+ */
+const GRAPH_LAYER_CLASSES: { className: string; fromConfig(config: Record<string, unknown>): Layer }[] = [
+  Concatenate,
+  Add,
+  RepeatVector,
+  Attention,
+  AdditiveAttention,
+];
+const GRAPH_LAYERS = new Map(GRAPH_LAYER_CLASSES.map((c) => [c.className, c]));
 
 export const FUNCTIONAL_CLASS_NAMES = ['Functional', 'Model'] as const;
 
@@ -210,7 +214,7 @@ export function deserializeFunctional(
       if (!Array.isArray(shape) || shape.length < 2)
         throw new Error(`${where}: InputLayer '${lj.name}' has no batch_input_shape`);
       const dtype = lj.config.dtype === 'int32' ? 'int32' : 'float32';
-      tensors.set(lj.name, [input({ shape: shape.slice(1) as (number | null)[], name: lj.name, dtype })]);
+      tensors.set(lj.name, [input({ batchInputShape: shape as (number | null)[], name: lj.name, dtype })]);
       continue;
     }
     if (lj.inbound_nodes.length !== 1) {
@@ -276,15 +280,15 @@ export function deserializeFunctional(
 }
 
 function makeLayer(className: string, kerasConfig: Record<string, unknown>, where: string): Layer {
-  const make = GRAPH_LAYERS[className];
-  if (!make) return layerFromKeras({ class_name: className, config: kerasConfig }, where);
+  const cls = GRAPH_LAYERS.get(className);
+  if (!cls) return layerFromKeras({ class_name: className, config: kerasConfig }, where);
   const args: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(kerasConfig)) {
     if (k === 'dtype') continue;
     args[k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] = v;
   }
   try {
-    return make(args);
+    return cls.fromConfig(args);
   } catch (e) {
     throw new Error(`${where}: layer '${String(kerasConfig.name)}': ${(e as Error).message}`);
   }
