@@ -46,6 +46,25 @@ export {
 export { computeLoss, lossName, type LossName } from './models/losses.js';
 export { Stepper } from './models/stepper.js';
 export {
+  Functional,
+  InputLayer,
+  SymbolicTensor,
+  input,
+  model,
+  type FunctionalArgs,
+  type FunctionalCompileArgs,
+  type FunctionalFitArgs,
+  type InputLayerArgs,
+  type LossSpec,
+  type TensorsArg,
+} from './models/functional.js';
+export {
+  serializeFunctional,
+  deserializeFunctional,
+  parseFunctionalModelJson,
+  type LoadedFunctional,
+} from './models/functional_serialization.js';
+export {
   TextCorpus,
   Permutation,
   type CorpusOptions,

@@ -6,6 +6,9 @@ import { Embedding, type EmbeddingArgs } from './embedding.js';
 import { GRU, type GRUArgs } from './gru.js';
 import { LSTM, type LSTMArgs } from './lstm.js';
 import { SimpleRNN, type SimpleRNNArgs } from './simple_rnn.js';
+import { Add, Concatenate, type AddArgs, type ConcatenateArgs } from './merge.js';
+import { RepeatVector, type RepeatVectorArgs } from './repeat_vector.js';
+import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type AttentionArgs } from './attention.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -34,3 +37,13 @@ export {
   type LayerRegistration,
 } from './registry.js';
 export { stepProduct, gatherTable, type StepProduct } from './step_weights.js';
+
+export { Concatenate, Add, type ConcatenateArgs, type AddArgs } from './merge.js';
+export { RepeatVector, type RepeatVectorArgs } from './repeat_vector.js';
+export { Attention, AdditiveAttention, type AttentionArgs, type AdditiveAttentionArgs } from './attention.js';
+export const concatenate = (args: ConcatenateArgs = {}): Concatenate => new Concatenate(args);
+export const add = (args: AddArgs = {}): Add => new Add(args);
+export const repeatVector = (args: RepeatVectorArgs): RepeatVector => new RepeatVector(args);
+export const attention = (args: AttentionArgs = {}): Attention => new Attention(args);
+export const additiveAttention = (args: AdditiveAttentionArgs = {}): AdditiveAttention =>
+  new AdditiveAttention(args);

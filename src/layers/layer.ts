@@ -10,6 +10,7 @@ import { kernels, persistentCopy } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
+import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
 
 export type LayerShape = readonly (number | null)[];
 
@@ -193,6 +194,50 @@ export abstract class Layer {
 
   /** Accumulates weight gradients; returns ∂L/∂x, or null when x was an index tensor. */
   abstract backward(dy: Tensor): Tensor | null;
+
+  // Graph (functional-model) hooks: a layer node takes a list of inputs and gives a list of outputs. The defaults
+  // map them onto the single-tensor contract above, so single-input layers need nothing more; multi-input layers
+  // (merge, attention) and recurrent layers ([x, ...initialStates] → [y, ...finalStates]) override them.
+
+  /** Output shapes (without batch) for the node's input shapes (without batch). */
+  computeOutputShapes(inputShapes: LayerShape[]): LayerShape[] {
+    if (inputShapes.length !== 1) {
+      throw new Error(`layer '${this.name}' (${this.className}) takes 1 input, got ${inputShapes.length}`);
+    }
+    return [this.computeOutputShape(inputShapes[0])];
+  }
+
+  /** Creates weights for the node's input shapes (without batch). */
+  buildMany(inputShapes: LayerShape[], rng: Random): void {
+    this.build(inputShapes[0], rng);
+  }
+
+  forwardMany(xs: AnyTensor[], opts: ForwardOptions): Tensor[] {
+    return [this.forward(xs[0], opts)];
+  }
+
+  /** ∂L/∂ each input from ∂L/∂ each output (null: that output feeds no loss; null returned for index inputs). */
+  backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
+    if (dys[0] === null) throw new Error(`layer '${this.name}': backward without an output gradient`);
+    return [this.backward(dys[0])];
+  }
+
+  /**
+   * Functional API: connects this layer to symbolic inputs and returns its symbolic output (or outputs: a recurrent
+   * layer with returnState gives [y, h] or [y, h, c]). Each layer is applied once (no shared layers yet).
+   */
+  apply(
+    inputs: SymbolicTensor | SymbolicTensor[],
+    opts: ApplyOptions = {},
+  ): SymbolicTensor | SymbolicTensor[] {
+    const outs = applyLayer(this, Array.isArray(inputs) ? inputs : [inputs], opts);
+    return outs.length === 1 ? outs[0] : outs;
+  }
+
+  /** Like apply, always returning the list of outputs. */
+  applyMany(inputs: SymbolicTensor | SymbolicTensor[], opts: ApplyOptions = {}): SymbolicTensor[] {
+    return applyLayer(this, Array.isArray(inputs) ? inputs : [inputs], opts);
+  }
 
   /** camelCase options that recreate this layer with `fromConfig` (weights excluded). */
   getConfig(): Record<string, unknown> {

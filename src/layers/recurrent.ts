@@ -336,6 +336,49 @@ export abstract class RNN extends Layer {
     return this.returnState ? [y, ...this.finalStates!] : y;
   }
 
+  // Graph hooks: inputs [x, ...initialStates], outputs [y] or [y, ...finalStates] with returnState. Gradients flow
+  // into given initial states (a decoder's initial state is an encoder's output) and from used final states.
+  override computeOutputShapes(inputShapes: LayerShape[]): LayerShape[] {
+    const [x, ...states] = inputShapes;
+    if (states.length !== 0 && states.length !== this.stateCount) {
+      throw new Error(
+        `${this.className} '${this.name}' takes ${this.stateCount} initial state(s), got ${states.length}`,
+      );
+    }
+    for (const s of states) {
+      if (s.length !== 1 || (s[0] !== null && s[0] !== this.units))
+        throw new Error(`${this.className} '${this.name}': an initial state must be [batch, ${this.units}]`);
+    }
+    const y = this.computeOutputShape(x);
+    return this.returnState ? [y, ...Array.from({ length: this.stateCount }, () => [this.units])] : [y];
+  }
+
+  private givenStates = 0;
+
+  override forwardMany(xs: AnyTensor[], opts: ForwardOptions): Tensor[] {
+    const states = xs.slice(1) as Tensor[];
+    this.givenStates = states.length;
+    const y = this.run(xs[0], opts, states.length > 0 ? states : undefined);
+    return this.returnState ? [y, ...this.finalStates!] : [y];
+  }
+
+  override backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
+    const H = this.units;
+    const N = this.N;
+    const dy =
+      dys[0] ??
+      new Tensor(
+        alloc(this.returnSequences ? N * this.T * H : N * H),
+        this.returnSequences ? [N, this.T, H] : [N, H],
+      );
+    const finals = dys.slice(1);
+    const dFinal = finals.some((d) => d !== null)
+      ? Array.from({ length: this.stateCount }, (_, i) => finals[i] ?? new Tensor(alloc(N * H), [N, H]))
+      : undefined;
+    const dx = this.backward(dy, dFinal);
+    return [dx, ...this.initialStateGrads!.slice(0, this.givenStates)];
+  }
+
   private run(x: AnyTensor, opts: ForwardOptions, initialState: Tensor[] | undefined): Tensor {
     this.checkInput(x, true);
     const N = x.shape[0];

@@ -4,7 +4,7 @@ import { installWorkerPool } from './pool.js';
 
 installWorkerPool();
 
-export { saveModel, loadModel, readModelFiles, isModelDir } from './model_io.js';
+export { saveModel, loadModel, loadFunctionalModel, readModelFiles, isModelDir } from './model_io.js';
 export { writeFileAtomic } from './atomic.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
 export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';

@@ -18,13 +18,20 @@ import {
   type SaveOptions,
 } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
+import { Functional } from '../models/functional.js';
+import {
+  deserializeFunctional,
+  parseFunctionalModelJson,
+  serializeFunctional,
+  type LoadedFunctional,
+} from '../models/functional_serialization.js';
 
 const WEIGHTS_RE = /^weights(-[0-9a-f]+)?\.bin$/;
 
 /** Writes `dir/model.json` and its weights file. */
-export function saveModel(model: Sequential, dir: string, opts: SaveOptions = {}): void {
+export function saveModel(model: Sequential | Functional, dir: string, opts: SaveOptions = {}): void {
   mkdirSync(dir, { recursive: true });
-  const art = serializeModel(model, opts);
+  const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
   writeFileAtomic(join(dir, weightsFile), art.weightData);
   const json: ModelJson = {
@@ -53,9 +60,12 @@ export function modelJsonPath(pathOrDir: string): string {
 }
 
 /** Reads model.json and the files its manifest names, checking sizes. */
-export function readModelFiles(pathOrDir: string): { json: ModelJson; weightData: Uint8Array; file: string } {
+export function readModelFiles(
+  pathOrDir: string,
+  parse: (text: string, where: string) => ModelJson = parseModelJson,
+): { json: ModelJson; weightData: Uint8Array; file: string } {
   const file = modelJsonPath(pathOrDir);
-  const json = parseModelJson(readFileSync(file, 'utf8'), file);
+  const json = parse(readFileSync(file, 'utf8'), file);
   const base = resolve(file, '..');
   const parts: Buffer[] = [];
   for (const group of json.weightsManifest) {
@@ -73,6 +83,12 @@ export function readModelFiles(pathOrDir: string): { json: ModelJson; weightData
 export function loadModel(pathOrDir: string): LoadedModel {
   const { json, weightData, file } = readModelFiles(pathOrDir);
   return deserializeModel(json, weightData, file);
+}
+
+/** Loads a functional model saved by recur or by TensorFlow.js (class "Functional" or "Model"). */
+export function loadFunctionalModel(pathOrDir: string): LoadedFunctional {
+  const { json, weightData, file } = readModelFiles(pathOrDir, parseFunctionalModelJson);
+  return deserializeFunctional(json, weightData, file);
 }
 
 /** True when dir holds a model. */

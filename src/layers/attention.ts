@@ -1,0 +1,339 @@
+/**
+ * Keras's dot-product attention layers for decoders. Inputs [query, value] or [query, value, key] (key = value when
+ * omitted): query Q [N, Tq, D], value V [N, Tv, Dv], key K [N, Tv, D]. Output O [N, Tq, Dv]:
+ *
+ *   Attention (Luong, score_mode 'dot'):   S = s · Q·Kᵀ              s a scalar weight (init 1) when use_scale, else 1
+ *   AdditiveAttention (Bahdanau):          S_ij = Σ_d w_d · tanh(Q_id + K_jd)   w [D] (glorot init) when use_scale, else 1
+ *   use_causal_mask: step i sees only j ≤ i (S_ij = −∞ for j > i, as Keras's −1e9)
+ *   A = softmax(S) over j;   O = A·V
+ *
+ * Backward (δ = ∂L/∂·): δA = δO·Vᵀ, δV = Aᵀ·δO, δS_ij = A_ij (δA_ij − Σ_j' A_ij' δA_ij'); then
+ *   dot:       δQ = s·δS·K,  δK = s·δSᵀ·Q,  δs = Σ δS ⊙ Q·Kᵀ
+ *   additive:  δP_ijd = δS_ij · w_d · (1 − E_ijd²) with E = tanh(Q_i + K_j);  δQ_id = Σ_j δP, δK_jd = Σ_i δP, δw_d = Σ δS ⊙ E
+ *   and with no key input δV gets δK too.
+ *
+ * Memory per batch: A (and Q·Kᵀ) N·Tq·Tv floats; the additive form keeps E, N·Tq·Tv·D. Arithmetic is float64 inside.
+ * Attention dropout (Keras `dropout`) is not supported: only 0 is accepted.
+ */
+import { allocUninitialized } from '../core/backend.js';
+import type { Random } from '../core/random.js';
+import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
+import { initialize, initializerSpec } from './initializers.js';
+import {
+  Layer,
+  Weight,
+  checkOptionKeys,
+  type ForwardOptions,
+  type LayerArgs,
+  type LayerShape,
+} from './layer.js';
+
+export interface BaseAttentionArgs extends LayerArgs {
+  useScale?: boolean;
+  /** Mask future steps (decoder self-attention). Keras passes it at call time; recur keeps it on the layer. */
+  useCausalMask?: boolean;
+  /** Fraction of attention weights dropped; only 0 is supported. */
+  dropout?: number;
+}
+
+abstract class BaseAttention extends Layer {
+  readonly useScale: boolean;
+  readonly useCausalMask: boolean;
+  inputShapes: LayerShape[] | null = null;
+  // Forward cache.
+  protected N = 0;
+  protected Tq = 0;
+  protected Tv = 0;
+  protected D = 0;
+  protected Dv = 0;
+  protected q: Float32Array = new Float32Array(0);
+  protected k: Float32Array = new Float32Array(0);
+  protected v: Float32Array = new Float32Array(0);
+  protected a: Float64Array = new Float64Array(0);
+  private keyGiven = false;
+
+  constructor(
+    args: BaseAttentionArgs,
+    prefix: string,
+    extraKeys: readonly string[],
+    useScaleDefault: boolean,
+  ) {
+    super(args, prefix);
+    checkOptionKeys(prefix, args, ['useScale', 'useCausalMask', 'dropout', 'causal', ...extraKeys]);
+    this.useScale = args.useScale ?? useScaleDefault;
+    const legacyCausal = (args as { causal?: unknown }).causal;
+    this.useCausalMask = args.useCausalMask ?? (legacyCausal === true ? true : false);
+    if ((args.dropout ?? 0) !== 0)
+      throw new Error(`${prefix} '${this.name}': attention dropout is not supported (got ${args.dropout})`);
+  }
+
+  /** Raw scores S [N·Tq·Tv] from the cached q, k (float64); caches what scoresBackward needs. */
+  protected abstract scores(): Float64Array;
+  /** Accumulates weight gradients; returns δQ [N·Tq·D] and δK [N·Tv·D] from δS. */
+  protected abstract scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array };
+
+  override computeOutputShapes(inputShapes: LayerShape[]): LayerShape[] {
+    const where = `${this.className} '${this.name}'`;
+    if (inputShapes.length !== 2 && inputShapes.length !== 3)
+      throw new Error(
+        `${where} takes inputs [query, value] or [query, value, key], got ${inputShapes.length}`,
+      );
+    const [q, v, k = v] = inputShapes;
+    const show = (): string => inputShapes.map((s) => shapeToString([null, ...s])).join(', ');
+    if (q.length !== 2 || v.length !== 2 || k.length !== 2)
+      throw new Error(`${where}: query, value and key must be [batch, time, features]; got ${show()}`);
+    if (q[1] === null || k[1] === null || v[1] === null || q[1] !== k[1])
+      throw new Error(`${where}: query and key must have one known feature size; got ${show()}`);
+    if (k[0] !== null && v[0] !== null && k[0] !== v[0])
+      throw new Error(`${where}: key and value must have the same number of steps; got ${show()}`);
+    if (this.useCausalMask && q[0] !== null && v[0] !== null && q[0] !== v[0])
+      throw new Error(`${where}: the causal mask needs as many query steps as value steps; got ${show()}`);
+    return [[q[0], v[1]]];
+  }
+
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    return this.computeOutputShapes([inputShape])[0];
+  }
+
+  override buildMany(inputShapes: LayerShape[], rng: Random): void {
+    this.computeOutputShapes(inputShapes);
+    this.inputShapes = inputShapes.map((s) => [...s]);
+    this.buildWeights(inputShapes[0], rng);
+    this.built = true;
+  }
+
+  forward(): Tensor {
+    throw new Error(
+      `${this.className} '${this.name}' takes [query, value(, key)]; use it in a functional model`,
+    );
+  }
+
+  backward(): Tensor | null {
+    throw new Error(
+      `${this.className} '${this.name}' takes [query, value(, key)]; use it in a functional model`,
+    );
+  }
+
+  override forwardMany(inputs: AnyTensor[], _opts?: ForwardOptions): Tensor[] {
+    const where = `${this.className} '${this.name}'`;
+    if (!this.built) throw new Error(`${where} is used before it is built`);
+    if (inputs.length !== 2 && inputs.length !== 3)
+      throw new Error(`${where} takes inputs [query, value] or [query, value, key], got ${inputs.length}`);
+    for (const x of inputs)
+      if (!(x instanceof Tensor)) throw new Error(`${where} does not accept integer index inputs`);
+    const [q, v, k = v] = inputs as Tensor[];
+    this.computeOutputShapes([q.shape.slice(1), v.shape.slice(1), k.shape.slice(1)]);
+    if (q.shape[0] !== v.shape[0] || k.shape[0] !== v.shape[0])
+      throw new Error(`${where}: query, value and key must have one batch size`);
+    this.keyGiven = inputs.length === 3;
+    [this.N, this.Tq, this.D] = q.shape;
+    [, this.Tv, this.Dv] = v.shape;
+    this.q = q.data;
+    this.k = k.data;
+    this.v = v.data;
+    const { N, Tq, Tv, Dv } = this;
+    const S = this.scores();
+    // Softmax over j (causal: only j ≤ i), then O = A·V.
+    const A = new Float64Array(N * Tq * Tv);
+    const out = allocUninitialized(N * Tq * Dv);
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < Tq; i++) {
+        const r = (b * Tq + i) * Tv;
+        const last = this.useCausalMask ? Math.min(i, Tv - 1) : Tv - 1;
+        let max = -Infinity;
+        for (let j = 0; j <= last; j++) max = Math.max(max, S[r + j]);
+        let sum = 0;
+        for (let j = 0; j <= last; j++) sum += A[r + j] = Math.exp(S[r + j] - max);
+        for (let j = 0; j <= last; j++) A[r + j] /= sum;
+        for (let d = 0; d < Dv; d++) {
+          let o = 0;
+          for (let j = 0; j <= last; j++) o += A[r + j] * this.v[(b * Tv + j) * Dv + d];
+          out[(b * Tq + i) * Dv + d] = o;
+        }
+      }
+    this.a = A;
+    return [new Tensor(out, [N, Tq, Dv])];
+  }
+
+  override backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
+    const dO = dys[0];
+    if (!dO) throw new Error(`${this.className} '${this.name}': backward without an output gradient`);
+    const { N, Tq, Tv, D, Dv, a: A } = this;
+    const dS = new Float64Array(N * Tq * Tv);
+    const dv = new Float64Array(N * Tv * Dv);
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < Tq; i++) {
+        const r = (b * Tq + i) * Tv;
+        const o = (b * Tq + i) * Dv;
+        let dot = 0;
+        for (let j = 0; j < Tv; j++) {
+          let dA = 0;
+          const vo = (b * Tv + j) * Dv;
+          for (let d = 0; d < Dv; d++) {
+            dA += dO.data[o + d] * this.v[vo + d];
+            dv[vo + d] += A[r + j] * dO.data[o + d];
+          }
+          dS[r + j] = dA;
+          dot += A[r + j] * dA;
+        }
+        for (let j = 0; j < Tv; j++) dS[r + j] = A[r + j] * (dS[r + j] - dot);
+      }
+    const { dq, dk } = this.scoresBackward(dS);
+    const dvOut = allocUninitialized(N * Tv * Dv);
+    for (let i = 0; i < dvOut.length; i++) dvOut[i] = dv[i] + (this.keyGiven ? 0 : dk[i]);
+    const grads: Tensor[] = [new Tensor(dq, [N, Tq, D]), new Tensor(dvOut, [N, Tv, Dv])];
+    if (this.keyGiven) grads.push(new Tensor(dk, [N, Tv, D]));
+    return grads;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), useScale: this.useScale, useCausalMask: this.useCausalMask, dropout: 0 };
+  }
+}
+
+export interface AttentionArgs extends BaseAttentionArgs {
+  /** Only 'dot' (Luong) is supported; Keras's 'concat' is not. */
+  scoreMode?: 'dot';
+}
+
+export class Attention extends BaseAttention {
+  static readonly className = 'Attention';
+  readonly className = 'Attention';
+  readonly scoreMode = 'dot';
+  private qk: Float64Array = new Float64Array(0);
+
+  constructor(args: AttentionArgs = {}) {
+    super(args, 'attention', ['scoreMode'], false);
+    if (args.scoreMode !== undefined && args.scoreMode !== 'dot')
+      throw new Error(
+        `attention '${this.name}': score_mode '${String(args.scoreMode)}' is not supported; use 'dot'`,
+      );
+  }
+
+  static fromConfig(config: Record<string, unknown>): Attention {
+    return new Attention(config as AttentionArgs);
+  }
+
+  protected buildWeights(): void {
+    this.weights = this.useScale ? [new Weight('scale', [], [1])] : [];
+  }
+
+  private scale(): number {
+    return this.useScale ? this.weights[0].value[0] : 1;
+  }
+
+  protected scores(): Float64Array {
+    const { N, Tq, Tv, D, q, k } = this;
+    const qk = new Float64Array(N * Tq * Tv);
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < Tq; i++)
+        for (let j = 0; j < Tv; j++) {
+          let s = 0;
+          for (let d = 0; d < D; d++) s += q[(b * Tq + i) * D + d] * k[(b * Tv + j) * D + d];
+          qk[(b * Tq + i) * Tv + j] = s;
+        }
+    this.qk = qk;
+    const s = this.scale();
+    return s === 1 ? qk : qk.map((x) => x * s);
+  }
+
+  protected scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array } {
+    const { N, Tq, Tv, D, q, k } = this;
+    const s = this.scale();
+    const dq = new Float64Array(N * Tq * D);
+    const dk = new Float64Array(N * Tv * D);
+    let ds = 0;
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < Tq; i++)
+        for (let j = 0; j < Tv; j++) {
+          const g = dS[(b * Tq + i) * Tv + j];
+          if (g === 0) continue;
+          ds += g * this.qk[(b * Tq + i) * Tv + j];
+          for (let d = 0; d < D; d++) {
+            dq[(b * Tq + i) * D + d] += s * g * k[(b * Tv + j) * D + d];
+            dk[(b * Tv + j) * D + d] += s * g * q[(b * Tq + i) * D + d];
+          }
+        }
+    if (this.useScale && this.weights[0].trainable) this.weights[0].grad[0] += ds;
+    return { dq: toKernelMemory(dq), dk: toKernelMemory(dk) };
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), scoreMode: this.scoreMode };
+  }
+}
+
+export type AdditiveAttentionArgs = BaseAttentionArgs;
+
+export class AdditiveAttention extends BaseAttention {
+  static readonly className = 'AdditiveAttention';
+  readonly className = 'AdditiveAttention';
+  /** tanh(Q_i + K_j) [N·Tq·Tv·D]. */
+  private e: Float64Array = new Float64Array(0);
+
+  constructor(args: AdditiveAttentionArgs = {}) {
+    super(args, 'additive_attention', [], true);
+  }
+
+  static fromConfig(config: Record<string, unknown>): AdditiveAttention {
+    return new AdditiveAttention(config as AdditiveAttentionArgs);
+  }
+
+  protected buildWeights(inputShape: LayerShape, rng: Random): void {
+    const D = inputShape[1] as number;
+    this.weights = this.useScale
+      ? [new Weight('scale', [D], initialize(initializerSpec('glorotUniform', 'glorotUniform'), [D], rng))]
+      : [];
+  }
+
+  protected scores(): Float64Array {
+    const { N, Tq, Tv, D, q, k } = this;
+    const w = this.useScale ? this.weights[0].value : null;
+    const e = new Float64Array(N * Tq * Tv * D);
+    const S = new Float64Array(N * Tq * Tv);
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < Tq; i++)
+        for (let j = 0; j < Tv; j++) {
+          const r = (b * Tq + i) * Tv + j;
+          let s = 0;
+          for (let d = 0; d < D; d++) {
+            const t = Math.tanh(q[(b * Tq + i) * D + d] + k[(b * Tv + j) * D + d]);
+            e[r * D + d] = t;
+            s += (w ? w[d] : 1) * t;
+          }
+          S[r] = s;
+        }
+    this.e = e;
+    return S;
+  }
+
+  protected scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array } {
+    const { N, Tq, Tv, D, e } = this;
+    const w = this.useScale ? this.weights[0].value : null;
+    const dq = new Float64Array(N * Tq * D);
+    const dk = new Float64Array(N * Tv * D);
+    const dw = new Float64Array(D);
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < Tq; i++)
+        for (let j = 0; j < Tv; j++) {
+          const r = (b * Tq + i) * Tv + j;
+          const g = dS[r];
+          if (g === 0) continue;
+          for (let d = 0; d < D; d++) {
+            const t = e[r * D + d];
+            dw[d] += g * t;
+            const p = g * (w ? w[d] : 1) * (1 - t * t);
+            dq[(b * Tq + i) * D + d] += p;
+            dk[(b * Tv + j) * D + d] += p;
+          }
+        }
+    if (w && this.weights[0].trainable) for (let d = 0; d < D; d++) this.weights[0].grad[d] += dw[d];
+    return { dq: toKernelMemory(dq), dk: toKernelMemory(dk) };
+  }
+}
+
+function toKernelMemory(a: Float64Array): Float32Array {
+  const out = allocUninitialized(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  return out;
+}

@@ -1,0 +1,678 @@
+/**
+ * Functional models (Keras / tfjs `tf.model({inputs, outputs})`): a graph of layers with several inputs and outputs.
+ *
+ *   const x = input({shape: [T, D]});  const [seq, h, c] = lstm({units, returnState: true}).applyMany(x);  …
+ *   const m = model({inputs: [x, …], outputs: [y, …]});
+ *
+ * The graph is a list of layer nodes in topological order (each layer is applied once: no shared layers yet).
+ * Forward runs the nodes in order keeping every node's outputs; backward runs them in reverse, summing the gradients
+ * of a tensor that feeds several layers. Training uses the same pieces as Sequential — computeLoss per output (the
+ * losses summed, Keras's total `loss`, with `<output>_loss` per output when there are several), Optimizer
+ * .applyGradients, callbacks and History — on one thread: the worker pool (threads > 1) is Sequential-only for now.
+ */
+import { alloc, scoped } from '../core/backend.js';
+import { Random } from '../core/random.js';
+import {
+  IndexTensor,
+  Tensor,
+  assertFinite,
+  gatherRows,
+  shapeToString,
+  sizeOf,
+  type AnyTensor,
+} from '../core/tensor.js';
+import { Layer, checkOptionKeys, type ForwardOptions, type LayerShape } from '../layers/layer.js';
+import { RNN } from '../layers/recurrent.js';
+import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
+import {
+  Callback,
+  History,
+  LambdaCallback,
+  type CallbackModel,
+  type LambdaCallbackArgs,
+  type Logs,
+} from './callbacks.js';
+import { accuracy, computeLoss, fusableActivation, lossName, type LossName } from './losses.js';
+import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+
+export { SymbolicTensor } from '../layers/symbolic.js';
+
+export interface InputLayerArgs {
+  /** Shape without the batch axis (null where it varies, e.g. [null, 8] for any number of steps). */
+  shape?: LayerShape;
+  batchInputShape?: LayerShape;
+  name?: string;
+  dtype?: SymbolicDtype;
+}
+
+/** The source of a model input: passes its tensor through. */
+export class InputLayer extends Layer {
+  static readonly className = 'InputLayer';
+  readonly className = 'InputLayer';
+  readonly dtype: SymbolicDtype;
+
+  constructor(args: InputLayerArgs) {
+    const shape = args.shape ?? args.batchInputShape?.slice(1);
+    if (!shape)
+      throw new Error(`input '${args.name ?? 'input'}': give its shape, e.g. input({shape: [T, D]})`);
+    super(
+      args.batchInputShape
+        ? { name: args.name, batchInputShape: args.batchInputShape }
+        : { name: args.name, inputShape: shape },
+      'input',
+    );
+    checkOptionKeys('input', args, ['shape']);
+    this.dtype = args.dtype ?? 'float32';
+    if (this.dtype !== 'float32' && this.dtype !== 'int32')
+      throw new Error(
+        `input '${this.name}': dtype must be 'float32' or 'int32', got ${JSON.stringify(args.dtype)}`,
+      );
+    this.inputShape = [...shape];
+    this.built = true;
+  }
+
+  static fromConfig(config: Record<string, unknown>): InputLayer {
+    return new InputLayer(config as InputLayerArgs);
+  }
+
+  protected buildWeights(): void {}
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    return inputShape;
+  }
+  forward(x: AnyTensor): Tensor {
+    return x as Tensor;
+  }
+  backward(dy: Tensor): Tensor {
+    return dy;
+  }
+  override getConfig(): Record<string, unknown> {
+    return {
+      batchInputShape: [this.declaredBatchSize, ...this.inputShape!],
+      dtype: this.dtype,
+      sparse: false,
+      name: this.name,
+    };
+  }
+}
+
+/** A symbolic model input (tfjs `tf.input`). */
+export function input(args: InputLayerArgs): SymbolicTensor {
+  const layer = new InputLayer(args);
+  return sourceNode(layer, layer.inputShape!, layer.dtype);
+}
+
+export interface FunctionalArgs {
+  inputs: SymbolicTensor | SymbolicTensor[];
+  outputs: SymbolicTensor | SymbolicTensor[];
+  name?: string;
+  /** Seed for weight initialisation, shuffling and dropout. Random when omitted. */
+  seed?: number;
+}
+
+/** Per-output losses: one for all, a list in output order, or a dict keyed by output (layer) name. */
+export type LossSpec = LossName | string | (LossName | string)[] | Record<string, LossName | string>;
+
+export interface FunctionalCompileArgs {
+  optimizer: string | Optimizer;
+  loss: LossSpec;
+  /** 'accuracy' (or 'acc'), for every output. */
+  metrics?: string[];
+  fromLogits?: boolean;
+}
+
+/** Several tensors: a list in input/output order, or a dict keyed by input/output name. One tensor for one. */
+export type TensorsArg = AnyTensor | AnyTensor[] | Record<string, AnyTensor>;
+
+export interface FunctionalFitArgs {
+  batchSize?: number;
+  epochs?: number;
+  shuffle?: boolean;
+  initialEpoch?: number;
+  validationSplit?: number;
+  validationData?: [TensorsArg, TensorsArg];
+  callbacks?: Callback[] | LambdaCallbackArgs;
+  verbose?: number;
+  /** Functional models train on this thread; a value > 1 is accepted and reported once. */
+  threads?: number;
+}
+
+export const FUNCTIONAL_FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
+
+function tick(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+}
+
+export class Functional implements CallbackModel {
+  readonly className = 'Functional';
+  readonly name: string;
+  readonly inputs: SymbolicTensor[];
+  readonly outputs: SymbolicTensor[];
+  /** Nodes in topological order (input nodes first, in input order). */
+  readonly nodes: LayerNode[];
+  /** The layers of the nodes, in the same order (InputLayers included). */
+  readonly layers: Layer[];
+  stopTraining = false;
+  optimizer: Optimizer | null = null;
+  losses: LossName[] | null = null;
+  metrics: string[] = [];
+  fromLogits = false;
+  readonly seed: number;
+  readonly initRng: Random;
+  readonly trainRng: Random;
+  /** How many consumers each symbolic tensor has (nodes inside the model, plus model outputs). */
+  private readonly consumers = new Map<SymbolicTensor, number>();
+  private built = false;
+  private warnedThreads = false;
+
+  constructor(args: FunctionalArgs) {
+    checkOptionKeys('model', args, ['inputs', 'outputs', 'seed']);
+    this.name = args.name ?? 'model';
+    this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.initRng = new Random(this.seed);
+    this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);
+    this.inputs = Array.isArray(args.inputs) ? [...args.inputs] : [args.inputs];
+    this.outputs = Array.isArray(args.outputs) ? [...args.outputs] : [args.outputs];
+    const where = `model '${this.name}'`;
+    if (this.inputs.length === 0 || this.outputs.length === 0)
+      throw new Error(`${where}: needs inputs and outputs`);
+    for (const t of [...this.inputs, ...this.outputs])
+      if (!(t instanceof SymbolicTensor))
+        throw new Error(`${where}: inputs and outputs must be symbolic tensors`);
+    for (const x of this.inputs) {
+      if (!(x.node.layer instanceof InputLayer))
+        throw new Error(
+          `${where}: input ${x.name} is not made by input(); model inputs must be input() tensors`,
+        );
+    }
+    if (new Set(this.inputs).size !== this.inputs.length)
+      throw new Error(`${where}: an input is listed twice`);
+    // Depth-first post-order from the outputs: every node after the nodes it reads.
+    const order: LayerNode[] = [];
+    const state = new Map<LayerNode, 'visiting' | 'done'>();
+    const visit = (node: LayerNode): void => {
+      const s = state.get(node);
+      if (s === 'done') return;
+      if (s === 'visiting') throw new Error(`${where}: the graph has a cycle at layer '${node.layer.name}'`);
+      state.set(node, 'visiting');
+      for (const x of node.inputs) visit(x.node);
+      state.set(node, 'done');
+      if (node.inputs.length === 0 && !this.inputs.some((x) => x.node === node)) {
+        throw new Error(
+          `${where}: output depends on input '${node.layer.name}', which is not among the model's inputs`,
+        );
+      }
+      order.push(node);
+    };
+    for (const y of this.outputs) visit(y.node);
+    const inputNodes = this.inputs.map((x) => x.node);
+    this.nodes = [...inputNodes, ...order.filter((n) => !inputNodes.includes(n))];
+    this.layers = this.nodes.map((n) => n.layer);
+    const names = new Set<string>();
+    for (const l of this.layers) {
+      if (names.has(l.name)) throw new Error(`${where}: two layers are named '${l.name}'`);
+      names.add(l.name);
+    }
+    for (const n of this.nodes)
+      for (const x of n.inputs) this.consumers.set(x, (this.consumers.get(x) ?? 0) + 1);
+    for (const y of this.outputs) this.consumers.set(y, (this.consumers.get(y) ?? 0) + 1);
+    this.layers.forEach((l, i) => (l.randomSalt = i));
+    // Every shape is known from the graph, so weights exist from the start (as Keras builds layers on apply).
+    this.build();
+  }
+
+  /** Names of the outputs (Keras: the producing layer's name), for loss dicts and per-output logs. */
+  get outputNames(): string[] {
+    return this.outputs.map((y) =>
+      y.node.outputs.length === 1 ? y.node.layer.name : `${y.node.layer.name}_${y.outputIndex}`,
+    );
+  }
+
+  get inputNames(): string[] {
+    return this.inputs.map((x) => x.node.layer.name);
+  }
+
+  get isBuilt(): boolean {
+    return this.built;
+  }
+
+  /** Creates every layer's weights from the symbolic shapes. */
+  build(): void {
+    if (this.built) return;
+    for (const node of this.nodes) {
+      const l = node.layer;
+      if (l.built || node.inputs.length === 0) continue;
+      const shapes = node.inputs.map((x) => x.shape.slice(1));
+      try {
+        l.buildMany(shapes, this.initRng);
+      } catch (e) {
+        throw new Error(`model '${this.name}': building layer '${l.name}': ${(e as Error).message}`);
+      }
+    }
+    this.built = true;
+  }
+
+  compile(args: FunctionalCompileArgs): void {
+    const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits']);
+    for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`compile: unknown option '${k}'`);
+    const optimizer = createOptimizer(args.optimizer);
+    const names = this.outputNames;
+    let losses: LossName[];
+    if (typeof args.loss === 'string') losses = names.map(() => lossName(args.loss));
+    else if (Array.isArray(args.loss)) {
+      if (args.loss.length !== names.length)
+        throw new Error(
+          `compile: ${args.loss.length} losses for ${names.length} outputs (${names.join(', ')})`,
+        );
+      losses = args.loss.map((l) => lossName(l));
+    } else {
+      const dict = args.loss;
+      for (const k of Object.keys(dict))
+        if (!names.includes(k))
+          throw new Error(`compile: loss for '${k}', which is not an output (${names.join(', ')})`);
+      losses = names.map((n) => {
+        if (!(n in dict)) throw new Error(`compile: no loss for output '${n}'`);
+        return lossName(dict[n]);
+      });
+    }
+    const metrics = (args.metrics ?? []).map((m) => {
+      if (m === 'acc' || m === 'accuracy') return 'acc';
+      throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
+    });
+    this.optimizer = optimizer;
+    this.losses = losses;
+    this.metrics = metrics;
+    this.fromLogits = args.fromLogits ?? false;
+  }
+
+  /** Weights with their file names (`layer/weight`), in layer order. */
+  namedWeights(): NamedWeight[] {
+    return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, weight: w })));
+  }
+
+  getWeights(): Tensor[] {
+    return this.namedWeights().map(({ weight }) => new Tensor(weight.value.slice(), weight.shape));
+  }
+
+  setWeights(weights: Tensor[]): void {
+    const named = this.namedWeights();
+    if (weights.length !== named.length)
+      throw new Error(`setWeights: model '${this.name}' has ${named.length} weights, got ${weights.length}`);
+    named.forEach(({ name, weight }, i) => {
+      const w = weights[i];
+      if (w.shape.length !== weight.shape.length || w.shape.some((d, j) => d !== weight.shape[j]))
+        throw new Error(
+          `setWeights: '${name}' has shape ${shapeToString(weight.shape)}, got ${shapeToString(w.shape)}`,
+        );
+      weight.value.set(w.data);
+    });
+  }
+
+  countParams(): number {
+    return this.layers.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /** Tensors in input (or output) order from a list, a dict keyed by name, or one tensor. */
+  private toList(v: TensorsArg, names: string[], what: string): AnyTensor[] {
+    let list: AnyTensor[];
+    if (v instanceof Tensor || v instanceof IndexTensor) list = [v];
+    else if (Array.isArray(v)) list = v;
+    else {
+      for (const k of Object.keys(v))
+        if (!names.includes(k)) throw new Error(`${what}: '${k}' is not one of ${names.join(', ')}`);
+      list = names.map((n) => {
+        if (!(n in v)) throw new Error(`${what}: missing '${n}'`);
+        return v[n];
+      });
+    }
+    if (list.length !== names.length)
+      throw new Error(
+        `${what}: expected ${names.length} tensor(s) (${names.join(', ')}), got ${list.length}`,
+      );
+    return list;
+  }
+
+  private inputList(x: TensorsArg, what: string): AnyTensor[] {
+    const xs = this.toList(x, this.inputNames, `${what}: inputs`);
+    xs.forEach((t, i) => {
+      const sym = this.inputs[i];
+      const ok =
+        t.shape.length === sym.shape.length &&
+        sym.shape.every((d, j) => j === 0 || d === null || d === t.shape[j]);
+      if (!ok)
+        throw new Error(
+          `${what}: input '${this.inputNames[i]}' expects shape ${shapeToString(sym.shape)}, got ${shapeToString(t.shape)}`,
+        );
+      if (t.dtype !== sym.dtype)
+        throw new Error(`${what}: input '${this.inputNames[i]}' expects ${sym.dtype}, got ${t.dtype}`);
+      if (t instanceof Tensor) assertFinite(t, `${what}: input '${this.inputNames[i]}'`);
+    });
+    const n = xs[0].shape[0];
+    if (xs.some((t) => t.shape[0] !== n))
+      throw new Error(`${what}: inputs have different numbers of samples`);
+    return xs;
+  }
+
+  private targetList(y: TensorsArg, rows: number, what: string): AnyTensor[] {
+    const ys = this.toList(y, this.outputNames, `${what}: targets`);
+    ys.forEach((t, i) => {
+      if (t.shape[0] !== rows)
+        throw new Error(
+          `${what}: inputs have ${rows} samples but target '${this.outputNames[i]}' has ${t.shape[0]}`,
+        );
+      if (t instanceof Tensor) assertFinite(t, `${what}: target '${this.outputNames[i]}'`);
+    });
+    return ys;
+  }
+
+  /** Nodes whose activation folds into their output's loss (softmax/sigmoid + cross-entropy; single-use outputs). */
+  private logitsNodes(): Set<LayerNode> {
+    const out = new Set<LayerNode>();
+    if (this.fromLogits || !this.losses) return out;
+    this.outputs.forEach((y, k) => {
+      const act = fusableActivation(this.losses![k]);
+      const node = y.node;
+      if (
+        act !== null &&
+        node.outputs.length === 1 &&
+        this.consumers.get(y) === 1 &&
+        node.layer.outputActivation() === act
+      )
+        out.add(node);
+    });
+    return out;
+  }
+
+  /** Runs the graph; returns every tensor's value. */
+  private forwardAll(
+    xs: AnyTensor[],
+    training: boolean,
+    seed: number,
+    logits: Set<LayerNode>,
+  ): Map<SymbolicTensor, AnyTensor> {
+    this.build();
+    const values = new Map<SymbolicTensor, AnyTensor>();
+    this.inputs.forEach((x, i) => values.set(x, xs[i]));
+    for (const node of this.nodes) {
+      if (node.inputs.length === 0) continue;
+      const ins = node.inputs.map((x) => values.get(x)!);
+      const opts: ForwardOptions = { training, seed, rowOffset: 0, logits: logits.has(node) };
+      const outs = node.layer.forwardMany(ins, opts);
+      if (outs.length !== node.outputs.length)
+        throw new Error(
+          `layer '${node.layer.name}' gave ${outs.length} outputs, expected ${node.outputs.length}`,
+        );
+      node.outputs.forEach((y, i) => values.set(y, outs[i]));
+    }
+    return values;
+  }
+
+  /** Runs the graph backward from the output gradients, summing gradients where a tensor feeds several layers. */
+  private backwardAll(grads: Map<SymbolicTensor, Tensor>): void {
+    for (let n = this.nodes.length - 1; n >= 0; n--) {
+      const node = this.nodes[n];
+      if (node.inputs.length === 0) continue;
+      const dys = node.outputs.map((y) => grads.get(y) ?? null);
+      if (dys.every((d) => d === null)) continue; // feeds no loss
+      const dxs = node.layer.backwardMany(dys);
+      node.inputs.forEach((x, i) => {
+        const d = dxs[i];
+        if (!d) {
+          if (x.node.inputs.length > 0)
+            throw new Error(
+              `layer '${node.layer.name}' gave no gradient for its input from '${x.node.layer.name}'`,
+            );
+          return;
+        }
+        addGrad(grads, x, d);
+      });
+    }
+  }
+
+  private requireCompiled(what: string): { losses: LossName[]; optimizer: Optimizer } {
+    if (!this.losses || !this.optimizer) throw new Error(`${what}: compile the model first`);
+    return { losses: this.losses, optimizer: this.optimizer };
+  }
+
+  /** Loss (and acc) logs of outputs against targets; writes each output's gradient into grads when given. */
+  private lossLogs(
+    values: Map<SymbolicTensor, AnyTensor>,
+    ys: AnyTensor[],
+    logits: Set<LayerNode>,
+    grads: Map<SymbolicTensor, Tensor> | null,
+  ): Logs {
+    const losses = this.losses!;
+    const names = this.outputNames;
+    const many = this.outputs.length > 1;
+    const logs: Logs = { loss: 0 };
+    this.outputs.forEach((y, k) => {
+      const out = values.get(y) as Tensor;
+      const grad = grads ? alloc(out.size) : null;
+      const fused = logits.has(y.node);
+      const v = computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits);
+      logs.loss += v;
+      if (many) logs[`${names[k]}_loss`] = v;
+      if (this.metrics.includes('acc'))
+        logs[many ? `${names[k]}_acc` : 'acc'] = accuracy(losses[k], out, ys[k]);
+      if (grads && grad) addGrad(grads, y, new Tensor(grad, out.shape));
+    });
+    return logs;
+  }
+
+  /** One optimisation step on a batch; returns its logs. */
+  trainOnBatch(x: TensorsArg, y: TensorsArg): Logs {
+    this.requireCompiled('trainOnBatch');
+    const xs = this.inputList(x, 'trainOnBatch');
+    return this.trainStep(xs, this.targetList(y, xs[0].shape[0], 'trainOnBatch'));
+  }
+
+  private trainStep(xs: AnyTensor[], ys: AnyTensor[]): Logs {
+    const { optimizer } = this.requireCompiled('fit');
+    const seed = this.trainRng.nextUint32();
+    this.build();
+    const logs = scoped(() => {
+      for (const l of this.layers) l.zeroGrads();
+      const logits = this.logitsNodes();
+      const values = this.forwardAll(xs, true, seed, logits);
+      const grads = new Map<SymbolicTensor, Tensor>();
+      const logs = this.lossLogs(values, ys, logits, grads);
+      this.backwardAll(grads);
+      return logs;
+    });
+    optimizer.applyGradients(this.namedWeights());
+    return logs;
+  }
+
+  /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
+  predict(x: TensorsArg, args: { batchSize?: number } = {}): Tensor | Tensor[] {
+    const xs = this.inputList(x, 'predict');
+    const N = xs[0].shape[0];
+    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
+    const parts: Tensor[][] = this.outputs.map(() => []);
+    for (let i = 0; i < N; i += bs) {
+      const end = Math.min(N, i + bs);
+      scoped(() => {
+        const values = this.forwardAll(
+          xs.map((t) => t.sliceRows(i, end)),
+          false,
+          0,
+          new Set(),
+        );
+        this.outputs.forEach((y, k) => parts[k].push((values.get(y) as Tensor).clone()));
+      });
+    }
+    const outs = parts.map((p) => joinRows(p));
+    return outs.length === 1 ? outs[0] : outs;
+  }
+
+  /** Mean loss (and metrics) over x, y in batches. */
+  evaluate(x: TensorsArg, y: TensorsArg, args: { batchSize?: number } = {}): Logs {
+    this.requireCompiled('evaluate');
+    const xs = this.inputList(x, 'evaluate');
+    const N = xs[0].shape[0];
+    const ys = this.targetList(y, N, 'evaluate');
+    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
+    const sums: Logs = {};
+    for (let i = 0; i < N; i += bs) {
+      const end = Math.min(N, i + bs);
+      const logs = scoped(() => {
+        const logits = this.logitsNodes();
+        const values = this.forwardAll(
+          xs.map((t) => t.sliceRows(i, end)),
+          false,
+          0,
+          logits,
+        );
+        return this.lossLogs(
+          values,
+          ys.map((t) => t.sliceRows(i, end)),
+          logits,
+          null,
+        );
+      });
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * (end - i);
+    }
+    for (const k of Object.keys(sums)) sums[k] /= N;
+    return sums;
+  }
+
+  /** Trains on tensors (Keras fit), one thread. Returns the History. */
+  async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
+    this.requireCompiled('fit');
+    let xs = this.inputList(x, 'fit');
+    let ys = this.targetList(y, xs[0].shape[0], 'fit');
+    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
+    if (!Number.isInteger(bs) || bs <= 0)
+      throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
+    if (args.threads !== undefined && args.threads > 1 && !this.warnedThreads) {
+      console.warn(
+        `recur: functional model '${this.name}' trains on one thread (threads=${args.threads} is for Sequential models)`,
+      );
+      this.warnedThreads = true;
+    }
+    let val: [AnyTensor[], AnyTensor[]] | null = null;
+    if (args.validationData) {
+      const vx = this.inputList(args.validationData[0], 'fit: validationData');
+      val = [vx, this.targetList(args.validationData[1], vx[0].shape[0], 'fit: validationData')];
+    }
+    const split = args.validationSplit ?? 0;
+    if (!(split >= 0 && split < 1)) throw new Error(`fit: validationSplit must be in [0, 1), got ${split}`);
+    if (split > 0 && !val) {
+      const N = xs[0].shape[0];
+      const cut = Math.floor(N * (1 - split));
+      if (cut === 0 || cut === N)
+        throw new Error(`fit: validationSplit ${split} leaves an empty split of ${N} samples`);
+      val = [xs.map((t) => t.sliceRows(cut, N)), ys.map((t) => t.sliceRows(cut, N))];
+      xs = xs.map((t) => t.sliceRows(0, cut));
+      ys = ys.map((t) => t.sliceRows(0, cut));
+    }
+    const N = xs[0].shape[0];
+    if (N === 0) throw new Error('fit: no training samples');
+    const shuffle = args.shuffle ?? FUNCTIONAL_FIT_DEFAULTS.shuffle;
+    const epochs = args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs;
+    const initialEpoch = args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch;
+    const history = new History();
+    const user = Array.isArray(args.callbacks)
+      ? args.callbacks
+      : args.callbacks
+        ? [new LambdaCallback(args.callbacks)]
+        : [];
+    const callbacks: Callback[] = [history, ...user];
+    const steps = Math.ceil(N / bs);
+    const params = { epochs, initialEpoch, steps, batchSize: bs, samples: N, verbose: args.verbose ?? 0 };
+    for (const c of callbacks) {
+      c.setModel(this);
+      c.setParams(params);
+    }
+    this.stopTraining = false;
+    for (const c of callbacks) await c.onTrainBegin({});
+    let lastTick = Date.now();
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      for (const c of callbacks) await c.onEpochBegin(epoch, {});
+      const order = new Int32Array(N);
+      for (let i = 0; i < N; i++) order[i] = i;
+      if (shuffle) this.trainRng.shuffle(order);
+      const sums: Logs = {};
+      let seen = 0;
+      let batch = 0;
+      for (let i = 0; i < N; i += bs) {
+        const rows = order.subarray(i, Math.min(N, i + bs));
+        const size = rows.length;
+        const bx = shuffle ? xs.map((t) => gatherRows(t, rows)) : xs.map((t) => t.sliceRows(i, i + size));
+        const by = shuffle ? ys.map((t) => gatherRows(t, rows)) : ys.map((t) => t.sliceRows(i, i + size));
+        for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
+        const logs = this.trainStep(bx, by);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
+        seen += size;
+        for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
+        batch++;
+        if (Date.now() - lastTick > 50) {
+          await tick();
+          lastTick = Date.now();
+        }
+        if (this.stopTraining) break;
+      }
+      if (this.stopTraining && batch < steps) break; // interrupted mid-epoch: no epoch-end callbacks
+      const epochLogs: Logs = {};
+      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
+      if (val) {
+        const v = this.evaluate(val[0], val[1], { batchSize: bs });
+        for (const [k, value] of Object.entries(v)) epochLogs[`val_${k}`] = value;
+      }
+      epochLogs.lr = this.optimizer!.learningRate;
+      for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
+    }
+    for (const c of callbacks) await c.onTrainEnd({});
+    return history;
+  }
+
+  /** Clears the carried state of every stateful recurrent layer. */
+  resetStates(): void {
+    for (const l of this.layers) if (l instanceof RNN) l.resetStates();
+  }
+
+  /** A Keras-style table: layer, output shapes, parameters, inputs. */
+  summary(print: (line: string) => void = console.log): void {
+    print(`Model: "${this.name}"`);
+    for (const node of this.nodes) {
+      const l = node.layer;
+      const shapes = node.outputs.map((y) => shapeToString(y.shape)).join(', ');
+      const from = node.inputs.map((x) => x.node.layer.name).join(', ');
+      print(
+        `${l.name} (${l.className})  ${shapes}  ${l.built ? l.countParams() : '?'}${from ? `  ← ${from}` : ''}`,
+      );
+    }
+    print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
+  }
+}
+
+/** Adds d into the gradient of x (a fresh buffer, so no layer's own buffer is changed). */
+function addGrad(grads: Map<SymbolicTensor, Tensor>, x: SymbolicTensor, d: Tensor): void {
+  const prev = grads.get(x);
+  if (!prev) {
+    grads.set(x, d);
+    return;
+  }
+  const sum = alloc(d.size);
+  for (let i = 0; i < sum.length; i++) sum[i] = prev.data[i] + d.data[i];
+  grads.set(x, new Tensor(sum, d.shape));
+}
+
+function joinRows(parts: Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0];
+  const rowShape = parts[0].shape.slice(1);
+  const N = parts.reduce((s, p) => s + p.shape[0], 0);
+  const out = new Float32Array(N * sizeOf(rowShape));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p.data, off);
+    off += p.size;
+  }
+  return new Tensor(out, [N, ...rowShape]);
+}
+
+/** Creates a functional model (tfjs `tf.model()`). */
+export function model(args: FunctionalArgs): Functional {
+  return new Functional(args);
+}

@@ -1,0 +1,329 @@
+/**
+ * Functional models in the TensorFlow.js LayersModel format: `modelTopology.class_name` "Functional" (what tfjs 4.x
+ * and Keras write; "Model" is read too) with
+ *   config: {name, layers: [{class_name, config, name, inbound_nodes: [[[layer, node_index, tensor_index, {}], …]]}],
+ *            input_layers: [[name, 0, 0], …], output_layers: [[name, 0, tensor_index], …]}
+ * InputLayer entries have no inbound nodes. A recurrent layer's initial states are extra inbound tensors after x, as
+ * tfjs writes them. Layers are (de)serialized by src/models/serialization.ts's helpers; the layers it does not know
+ * (merge, RepeatVector, attention) through their own `fromConfig` (switches to the layer registry when it lands).
+ * Weights and optimizer slots are stored as for Sequential. Pure (no file system).
+ */
+import { z } from 'zod';
+import { Tensor, shapeToString, sizeOf } from '../core/tensor.js';
+import { AdditiveAttention, Attention } from '../layers/attention.js';
+import type { Layer } from '../layers/layer.js';
+import { Add, Concatenate } from '../layers/merge.js';
+import { RepeatVector } from '../layers/repeat_vector.js';
+import { SymbolicTensor } from '../layers/symbolic.js';
+import { Functional, InputLayer, input } from './functional.js';
+import { createOptimizer, type SlotValue } from './optimizers.js';
+import {
+  FORMAT_VERSION,
+  GENERATED_BY,
+  layerFromKeras,
+  layerToKeras,
+  type ModelArtifacts,
+  type ModelJson,
+  type SaveOptions,
+  type WeightSpec,
+} from './serialization.js';
+
+/**
+ * Layers this module constructs itself, by their static className and fromConfig (camelCase config); the rest go to
+ * serialization.ts's layerFromKeras. When the layer registry lands, these classes register there instead.
+ */
+const GRAPH_LAYER_CLASSES: { className: string; fromConfig(config: Record<string, unknown>): Layer }[] = [
+  Concatenate,
+  Add,
+  RepeatVector,
+  Attention,
+  AdditiveAttention,
+];
+const GRAPH_LAYERS = new Map(GRAPH_LAYER_CLASSES.map((c) => [c.className, c]));
+
+export const FUNCTIONAL_CLASS_NAMES = ['Functional', 'Model'] as const;
+
+/** Metadata recur keeps for a functional model (userDefinedMetadata.recur). */
+interface FunctionalRecurMetadata {
+  formatVersion: number;
+  seed: number;
+  compile?: {
+    losses: string[];
+    metrics: string[];
+    fromLogits: boolean;
+    optimizer: { className: string; config: Record<string, unknown> };
+  };
+}
+
+type InboundEntry = [string, number, number, Record<string, unknown>];
+
+export function serializeFunctional(model: Functional, opts: SaveOptions = {}): ModelArtifacts {
+  model.build();
+  const layers = model.nodes.map((node) => {
+    const l = node.layer;
+    const base = l instanceof InputLayer ? inputLayerJson(l) : layerToKeras(l);
+    const inbound: InboundEntry[][] =
+      node.inputs.length === 0 ? [] : [node.inputs.map((x) => [x.node.layer.name, 0, x.outputIndex, {}])];
+    return { ...base, name: l.name, inbound_nodes: inbound };
+  });
+  const weightSpecs: WeightSpec[] = [];
+  const chunks: Float32Array[] = [];
+  for (const { name, weight } of model.namedWeights()) {
+    weightSpecs.push({ name, shape: [...weight.shape], dtype: 'float32' });
+    chunks.push(weight.value);
+  }
+  const recur: FunctionalRecurMetadata = { formatVersion: FORMAT_VERSION, seed: model.seed };
+  if (model.optimizer && model.losses) {
+    recur.compile = {
+      losses: model.losses,
+      metrics: model.metrics,
+      fromLogits: model.fromLogits,
+      optimizer: { className: model.optimizer.className, config: model.optimizer.getConfig() },
+    };
+    if (opts.includeOptimizer ?? true) {
+      for (const slot of model.optimizer.getWeights()) {
+        weightSpecs.push({
+          name: `optimizer/${slot.name}`,
+          shape: slot.shape,
+          dtype: 'float32',
+          group: 'optimizer',
+        });
+        chunks.push(slot.value);
+      }
+    }
+  }
+  const extra = opts.metadata ?? {};
+  const total = chunks.reduce((s, c) => s + c.length, 0);
+  const weightData = new Uint8Array(total * 4);
+  const view = new DataView(weightData.buffer);
+  let off = 0;
+  for (const c of chunks) for (let i = 0; i < c.length; i++, off++) view.setFloat32(off * 4, c[i], true);
+  const config = {
+    name: model.name,
+    layers,
+    input_layers: model.inputs.map((x) => [x.node.layer.name, 0, 0]),
+    output_layers: model.outputs.map((y) => [y.node.layer.name, 0, y.outputIndex]),
+  };
+  return {
+    json: {
+      format: 'layers-model',
+      generatedBy: GENERATED_BY,
+      convertedBy: null,
+      modelTopology: {
+        class_name: 'Functional',
+        config: config as unknown as ModelJson['modelTopology']['config'],
+        keras_version: 'tfjs-layers 4.22.0',
+        backend: 'tensor_flow.js',
+      },
+      userDefinedMetadata: { ...extra, recur: { ...recur, ...((extra.recur as object) ?? {}) } },
+    },
+    weightSpecs,
+    weightData,
+  };
+}
+
+function inputLayerJson(l: InputLayer): { class_name: string; config: Record<string, unknown> } {
+  return {
+    class_name: 'InputLayer',
+    config: {
+      batch_input_shape: [l.declaredBatchSize, ...l.inputShape!],
+      dtype: l.dtype,
+      sparse: false,
+      name: l.name,
+    },
+  };
+}
+
+const inboundTensor = z.tuple([z.string(), z.number().int(), z.number().int()]).rest(z.unknown());
+const layerRef = z.tuple([z.string(), z.number().int(), z.number().int()]);
+const functionalConfig = z.object({
+  name: z.string().optional(),
+  layers: z.array(
+    z.object({
+      class_name: z.string(),
+      config: z.record(z.string(), z.unknown()),
+      name: z.string(),
+      inbound_nodes: z.array(z.array(inboundTensor)),
+    }),
+  ),
+  input_layers: z.array(layerRef).min(1),
+  output_layers: z.array(layerRef).min(1),
+});
+
+function zodIssue(e: z.ZodError): string {
+  const i = e.issues[0];
+  return `field 'modelTopology.config${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}': ${i.message}`;
+}
+
+/** Validates model.json as a functional model, naming the file and the field that is wrong. */
+export function parseFunctionalModelJson(text: string, where: string): ModelJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+  }
+  const j = json as Partial<ModelJson>;
+  if (!j || typeof j !== 'object' || !j.modelTopology || typeof j.modelTopology !== 'object')
+    throw new Error(`${where}: missing 'modelTopology'; not a TensorFlow.js LayersModel file`);
+  const topo = ((j.modelTopology as { model_config?: unknown }).model_config ??
+    j.modelTopology) as ModelJson['modelTopology'];
+  if (!(FUNCTIONAL_CLASS_NAMES as readonly string[]).includes(topo.class_name))
+    throw new Error(
+      `${where}: modelTopology is a '${String(topo.class_name)}', not a functional model (Functional/Model)`,
+    );
+  const parsed = functionalConfig.safeParse(topo.config);
+  if (!parsed.success) throw new Error(`${where}: ${zodIssue(parsed.error)}`);
+  if (!Array.isArray(j.weightsManifest)) throw new Error(`${where}: missing 'weightsManifest'`);
+  return { ...(j as ModelJson), modelTopology: topo };
+}
+
+export interface LoadedFunctional {
+  model: Functional;
+  metadata: Record<string, unknown>;
+}
+
+/** A functional model from its (parsed) model.json and the concatenated weight files. */
+export function deserializeFunctional(
+  json: ModelJson,
+  weightData: Uint8Array,
+  where: string,
+): LoadedFunctional {
+  const parsed = functionalConfig.safeParse(json.modelTopology.config);
+  if (!parsed.success) throw new Error(`${where}: ${zodIssue(parsed.error)}`);
+  const cfg = parsed.data;
+  const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
+  const recur = (metadata.recur ?? {}) as Partial<FunctionalRecurMetadata>;
+  const tensors = new Map<string, SymbolicTensor[]>();
+  const pending = [...cfg.layers];
+  // Keras lists layers in topological order; loop anyway until no entry can be placed.
+  while (pending.length > 0) {
+    const i = pending.findIndex((lj) =>
+      (lj.inbound_nodes[0] ?? []).every((t) => tensors.has(t[0] as string)),
+    );
+    if (i < 0) {
+      const lj = pending[0];
+      const missing = (lj.inbound_nodes[0] ?? []).find((t) => !tensors.has(t[0] as string));
+      throw new Error(
+        `${where}: layer '${lj.name}' reads '${String(missing?.[0])}', which is not a layer of the model (or the graph has a cycle)`,
+      );
+    }
+    const lj = pending.splice(i, 1)[0];
+    if (lj.class_name === 'InputLayer') {
+      const shape = (lj.config.batch_input_shape ?? lj.config.batch_shape) as unknown;
+      if (!Array.isArray(shape) || shape.length < 2)
+        throw new Error(`${where}: InputLayer '${lj.name}' has no batch_input_shape`);
+      const dtype = lj.config.dtype === 'int32' ? 'int32' : 'float32';
+      tensors.set(lj.name, [input({ batchInputShape: shape as (number | null)[], name: lj.name, dtype })]);
+      continue;
+    }
+    if (lj.inbound_nodes.length !== 1) {
+      throw new Error(
+        `${where}: layer '${lj.name}' is applied ${lj.inbound_nodes.length} times; recur supports layers applied once (no shared layers)`,
+      );
+    }
+    const layer = makeLayer(lj.class_name, { ...lj.config, name: lj.name }, where);
+    const ins = lj.inbound_nodes[0].map((t) => {
+      const [name, nodeIndex, tensorIndex] = t as [string, number, number];
+      const outs = tensors.get(name)!;
+      if (nodeIndex !== 0 || tensorIndex < 0 || tensorIndex >= outs.length)
+        throw new Error(
+          `${where}: layer '${lj.name}' reads output [${nodeIndex}, ${tensorIndex}] of '${name}', which does not exist`,
+        );
+      return outs[tensorIndex];
+    });
+    try {
+      tensors.set(lj.name, layer.applyMany(ins));
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
+  }
+  const pick = (ref: [string, number, number], what: string): SymbolicTensor => {
+    const outs = tensors.get(ref[0]);
+    if (!outs || ref[1] !== 0 || !outs[ref[2]])
+      throw new Error(`${where}: ${what} [${ref.join(', ')}] names no layer output of the model`);
+    return outs[ref[2]];
+  };
+  const model = new Functional({
+    name: cfg.name,
+    inputs: cfg.input_layers.map((r) => pick(r, 'input_layers entry')),
+    outputs: cfg.output_layers.map((r) => pick(r, 'output_layers entry')),
+    seed: typeof recur.seed === 'number' ? recur.seed : 0,
+  });
+  model.build();
+  const values = readWeights(json, weightData, where);
+  for (const nw of model.namedWeights()) {
+    const entry = values.get(nw.name);
+    if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
+    const shape = entry.spec.shape;
+    if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))
+      throw new Error(
+        `${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
+      );
+    nw.weight.value.set(entry.value);
+  }
+  if (recur.compile) {
+    const c = recur.compile;
+    model.compile({
+      optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
+      loss: c.losses,
+      metrics: c.metrics,
+      fromLogits: c.fromLogits,
+    });
+    const slots: SlotValue[] = [];
+    for (const { spec, value } of values.values())
+      if (spec.group === 'optimizer')
+        slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
+    if (slots.length > 0) model.optimizer!.setWeights(slots);
+  }
+  return { model, metadata };
+}
+
+function makeLayer(className: string, kerasConfig: Record<string, unknown>, where: string): Layer {
+  const cls = GRAPH_LAYERS.get(className);
+  if (!cls) return layerFromKeras({ class_name: className, config: kerasConfig }, where);
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(kerasConfig)) {
+    if (k === 'dtype') continue;
+    args[k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] = v;
+  }
+  try {
+    return cls.fromConfig(args);
+  } catch (e) {
+    throw new Error(`${where}: layer '${String(kerasConfig.name)}': ${(e as Error).message}`);
+  }
+}
+
+function readWeights(
+  json: ModelJson,
+  weightData: Uint8Array,
+  where: string,
+): Map<string, { spec: WeightSpec; value: Float32Array }> {
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  for (const s of specs)
+    if (s.dtype !== 'float32')
+      throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
+  const expected = specs.reduce((s, w) => s + sizeOf(w.shape) * 4, 0);
+  if (weightData.length !== expected)
+    throw new Error(
+      `${where}: the weights manifest needs ${expected} bytes but the weight files hold ${weightData.length}`,
+    );
+  const view = new DataView(weightData.buffer, weightData.byteOffset, weightData.byteLength);
+  const values = new Map<string, { spec: WeightSpec; value: Float32Array }>();
+  let off = 0;
+  for (const s of specs) {
+    const n = sizeOf(s.shape);
+    const value = new Float32Array(n);
+    for (let i = 0; i < n; i++) value[i] = view.getFloat32(off + i * 4, true);
+    values.set(s.name, { spec: s, value });
+    off += n * 4;
+  }
+  return values;
+}
+
+/** Weights of a functional model as tensors by file name (for inspection). */
+export function functionalWeightsByName(model: Functional): Map<string, Tensor> {
+  return new Map(
+    model.namedWeights().map(({ name, weight }) => [name, new Tensor(weight.value.slice(), weight.shape)]),
+  );
+}
