@@ -299,8 +299,11 @@ function shown(v: unknown): string {
 /** The most specific issue: inside a union, the branch that got furthest (the value had the right kind there). */
 function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   if (issue.code !== 'invalid_union' || !('errors' in issue) || issue.errors.length === 0) return issue;
+  // A branch got further when it went inside the value, or rejected it for more than its kind or its value.
   const depth = (errs: z.core.$ZodIssue[]): number =>
-    Math.max(...errs.map((e) => e.path.length + (e.code === 'invalid_type' ? 0 : 0.5)));
+    Math.max(
+      ...errs.map((e) => e.path.length + (e.code === 'invalid_type' || e.code === 'invalid_value' ? 0 : 0.5)),
+    );
   const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
   // Only the branch that matched the value's kind says more than the union's own message.
   if (best.length === 0 || depth(best) < 0.5) return issue;
