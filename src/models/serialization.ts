@@ -588,11 +588,15 @@ export function deserializeModel(
   const byName = new Map(entries.map((e) => [e.spec.name, e]));
   const modelEntries = entries.filter((e) => e.spec.group !== 'optimizer');
   const named = model.namedWeights();
-  const matchByName = named.some((nw) => byName.has(nw.name));
+  const isModelWeight = (e: ManifestEntry | undefined): e is ManifestEntry =>
+    e !== undefined && e.spec.group !== 'optimizer';
+  // By name when every name is there; else by order (Keras-converted files name weights their own way).
+  const matchByName = named.every((nw) => isModelWeight(byName.get(nw.name)));
+  const byOrder = !matchByName && modelEntries.length === named.length;
   const used = new Set<ManifestEntry>();
   named.forEach((nw, i) => {
-    const entry = matchByName ? byName.get(nw.name) : modelEntries[i];
-    if (!entry || entry.spec.group === 'optimizer') {
+    const entry = byOrder ? modelEntries[i] : byName.get(nw.name);
+    if (!isModelWeight(entry)) {
       throw new ModelFileError(
         where,
         'weightsManifest',
