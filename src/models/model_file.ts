@@ -9,12 +9,16 @@
  * configs) stays free of it.
  */
 import { z } from 'zod';
-import { FORMAT_VERSION, ModelFileError, fieldPath, type ModelJson } from './serialization.js';
+import {
+  FORMAT_VERSION,
+  MAX_WEIGHT_VALUES,
+  ModelFileError,
+  fieldPath,
+  type ModelJson,
+} from './serialization.js';
 
 /** Largest size of any one axis or unit count: far above any real model, small enough that products stay exact. */
 export const MAX_DIM = 2 ** 24;
-/** Largest number of values in one weight (tfjs's own limit for a typed array is 2^31 − 1 bytes). */
-export const MAX_WEIGHT_VALUES = 2 ** 29;
 
 const ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'hardSigmoid', 'softmax'] as const;
 const INITIALIZER_CLASSES = [

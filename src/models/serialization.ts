@@ -362,7 +362,7 @@ interface ManifestEntry {
 }
 
 /** Largest weight, in values, recur reads (2 GB of float32). */
-const MAX_WEIGHT_VALUES = 2 ** 29;
+export const MAX_WEIGHT_VALUES = 2 ** 29;
 
 /**
  * A lower bound of the values a layer's weights will hold for an input shape (without batch), known before the
