@@ -152,7 +152,7 @@ describe('model directories', () => {
     truncateSync(join(d, weights), 100);
     assert.throws(
       () => loadModel(d),
-      /model\.json: the weights manifest needs \d+ bytes but the weight files hold 100 \(truncated\?\)/,
+      /model\.json: weightsManifest\[0\]: the weights manifest needs \d+ bytes but the weight files hold 100 \(truncated\?\)/,
     );
     rmSync(join(d, weights));
     assert.throws(() => loadModel(d), new RegExp(`names '${weights}', which does not exist`));

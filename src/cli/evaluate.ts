@@ -12,7 +12,8 @@ export async function evaluate(
   out: Output,
   json: boolean,
 ): Promise<number> {
-  const { model, metadata } = loadModel(dir);
+  const { model, metadata, notes } = loadModel(dir);
+  for (const n of notes) out.info(`note: ${n}`);
   const meta = parseTextMetadata(metadata, dir);
   const s = meta.settings;
   const text = readTextFile(file);

@@ -134,7 +134,8 @@ export async function forecast(
   const threads = o.threads ?? 1;
   // Forecast again from a saved forecaster, without retraining.
   if (o.model) {
-    const { forecaster, history } = loadForecaster(o.model);
+    const { forecaster, history, notes } = loadForecaster(o.model);
+    for (const n of notes) out.info(`note: ${n}`);
     const series = file ? readSeries(file, o).series : history;
     const f = await forecaster.predict(series.values);
     const dates = nextDates(series.dates, forecaster.opts.horizon);

@@ -15,7 +15,8 @@ export interface GenerateCliOptions {
 }
 
 export function generate(dir: string, o: GenerateCliOptions, out: Output, json: boolean): number {
-  const { model, metadata } = loadModel(dir);
+  const { model, metadata, notes } = loadModel(dir);
+  for (const n of notes) out.info(`note: ${n}`);
   const meta = parseTextMetadata(metadata, dir);
   const vocab = vocabularyOf(meta);
   const prime = o.prime ?? meta.defaultPrime;

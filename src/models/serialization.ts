@@ -4,8 +4,14 @@
  * initialiser explicitly (tfjs's defaults differ from Keras's), adds its own data under
  * `userDefinedMetadata.recur`, and stores optimizer slots as weights of group "optimizer" (which tfjs reads too).
  * This module is pure (no file system); `src/node/model_io.ts` reads and writes directories.
+ *
+ * Integrity: recur refuses to write non-finite weights, and records in `userDefinedMetadata.recur.sha256` the sha256
+ * of each weights file and of the topology and manifest it wrote. Loading checks every value against the schema
+ * (model_file.ts), every weight's dtype, shape and byte length, that every weight is used exactly once, that no
+ * value is NaN or infinite, and the recorded hashes; a file without them (saved by tfjs or Keras) loads with a note.
  */
-import { Tensor, shapeToString, sizeOf } from '../core/tensor.js';
+import { sha256Hex, sha256HexOfText } from '../core/sha256.js';
+import { Tensor, shapeToString } from '../core/tensor.js';
 import { activationName, activationToKeras } from '../layers/activations.js';
 // Through the index, so every layer module has registered itself.
 import { deserializeLayer, isLayerSpec, layerRegistration, type LayerSpec } from '../layers/index.js';
@@ -24,11 +30,11 @@ export interface WeightSpec {
   group?: 'model' | 'optimizer';
 }
 
-/** model.json, as tfjs writes it. */
+/** model.json, as tfjs writes it (and as `validateModelJson` in model_file.ts guarantees it on reading). */
 export interface ModelJson {
-  format: 'layers-model';
-  generatedBy: string;
-  convertedBy: string | null;
+  format?: 'layers-model';
+  generatedBy?: string;
+  convertedBy?: string | null;
   modelTopology: {
     class_name: string;
     config: { name: string; layers: KerasLayerJson[] };
@@ -54,7 +60,54 @@ export interface RecurMetadata {
     fromLogits: boolean;
     optimizer: { className: string; config: Record<string, unknown> };
   };
+  /** sha256 (hex) of each weights file by its manifest path, and of the topology and manifest (canonical JSON). */
+  sha256?: RecordedHashes;
   [key: string]: unknown;
+}
+
+export interface RecordedHashes {
+  weights: Record<string, string>;
+  modelTopology: string;
+  weightsManifest: string;
+}
+
+/**
+ * A model file that cannot be loaded: names the file and the field (a JSON path such as
+ * `modelTopology.config.layers[1].config.units`, or a weight) and says what was expected.
+ */
+export class ModelFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly detail: string,
+    message = `${file}: ${field}: ${detail}`,
+  ) {
+    super(message);
+    this.name = 'ModelFileError';
+  }
+}
+
+/** A JSON path as errors show it: `a.b[3].c`, and `["odd key"]` for keys that are not identifiers. */
+export function fieldPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(p)) out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out;
+}
+
+/** JSON with object keys sorted at every level: the same text for the same content, whatever the key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJson(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }
 
 export interface SaveOptions {
@@ -174,6 +227,7 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
   const weightSpecs: WeightSpec[] = [];
   const chunks: Float32Array[] = [];
   for (const { name, weight } of model.namedWeights()) {
+    refuseNonFinite(name, weight.shape, weight.value);
     weightSpecs.push({ name, shape: [...weight.shape], dtype: 'float32' });
     chunks.push(weight.value);
   }
@@ -187,6 +241,7 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
     };
     if (opts.includeOptimizer ?? true) {
       for (const slot of model.optimizer.getWeights()) {
+        refuseNonFinite(`optimizer/${slot.name}`, slot.shape, slot.value);
         weightSpecs.push({
           name: `optimizer/${slot.name}`,
           shape: slot.shape,
@@ -228,6 +283,55 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
   };
 }
 
+/** Index of the first NaN or ±Infinity in `values`, or -1. */
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) {
+    // x − x is 0 for every finite x and NaN for NaN and ±Infinity: one test per value.
+    if (values[i] - values[i] !== 0) return i;
+  }
+  return -1;
+}
+
+/** `[2, 1]` for flat index 5 of shape [3, 2]. */
+function indexIn(shape: readonly number[], flat: number): string {
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx.unshift(flat % Math.max(1, shape[d]));
+    flat = Math.floor(flat / Math.max(1, shape[d]));
+  }
+  return `[${idx.join(', ')}]`;
+}
+
+/** Non-finite weights would save a model that predicts NaN everywhere; refuse them, naming the weight. */
+function refuseNonFinite(name: string, shape: readonly number[], values: Float32Array): void {
+  const i = firstNonFinite(values);
+  if (i >= 0) {
+    throw new Error(
+      `weight '${name}' holds ${values[i]} at ${indexIn(shape, i)}; recur does not save non-finite weights ` +
+        '(the training diverged: lower the learning rate or clip gradients)',
+    );
+  }
+}
+
+/**
+ * The model.json recur writes for artifacts stored in one weights file named `weightsPath` (relative to model.json),
+ * with the sha256 of that file, of the topology and of the manifest recorded in `userDefinedMetadata.recur.sha256`.
+ */
+export function modelJsonFor(art: ModelArtifacts, weightsPath: string): ModelJson {
+  const weightsManifest = [{ paths: [weightsPath], weights: art.weightSpecs }];
+  const meta = art.json.userDefinedMetadata ?? {};
+  const sha256: RecordedHashes = {
+    weights: { [weightsPath]: sha256Hex(art.weightData) },
+    modelTopology: sha256HexOfText(canonicalJson(art.json.modelTopology)),
+    weightsManifest: sha256HexOfText(canonicalJson(weightsManifest)),
+  };
+  return {
+    ...art.json,
+    weightsManifest,
+    userDefinedMetadata: { ...meta, recur: { ...(meta.recur as object), sha256 } },
+  };
+}
+
 function littleEndianBytes(a: Float32Array): Uint8Array {
   const out = new Uint8Array(a.length * 4);
   const view = new DataView(out.buffer);
@@ -246,113 +350,345 @@ export interface LoadedModel {
   model: Sequential;
   /** `userDefinedMetadata` of the file. */
   metadata: Record<string, unknown>;
+  /** One line each: what the loader could not check (e.g. a file saved by tfjs has no sha256). For the user, not errors. */
+  notes: string[];
 }
 
-/** Validates model.json's structure, naming the file and the field that is wrong. */
-export function parseModelJson(text: string, where: string): ModelJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+/** One weights file: its path as the manifest writes it, its bytes, and how errors name it (default: the path). */
+export interface WeightFile {
+  path: string;
+  data: Uint8Array;
+  location?: string;
+}
+
+/** A manifest entry with its place in model.json, for error messages. */
+interface ManifestEntry {
+  spec: WeightSpec;
+  group: number;
+  field: string;
+  size: number;
+  /** Byte offset in the concatenated weight data. */
+  offset: number;
+}
+
+/** Largest weight, in values, recur reads (2 GB of float32). */
+export const MAX_WEIGHT_VALUES = 2 ** 29;
+
+/**
+ * A lower bound of the values a layer's weights will hold for an input shape (without batch), known before the
+ * layer is built: a config asking for a huge layer is refused before anything is allocated or initialised.
+ * Classes not listed count 0 (they are checked after building, like every weight).
+ */
+function weightValuesAtLeast(layer: Layer, input: readonly (number | null)[]): number {
+  const d = input[input.length - 1] ?? 0;
+  const l = layer as unknown as { units?: number; inputDim?: number; outputDim?: number };
+  switch (layer.className) {
+    case 'Dense':
+      return d * (l.units ?? 0);
+    case 'Embedding':
+      return (l.inputDim ?? 0) * (l.outputDim ?? 0);
+    case 'SimpleRNN':
+    case 'LSTM':
+    case 'GRU':
+      return (d + (l.units ?? 0)) * (l.units ?? 0);
+    default:
+      return 0;
   }
-  const j = json as Partial<ModelJson>;
-  if (!j || typeof j !== 'object' || !j.modelTopology || typeof j.modelTopology !== 'object') {
-    throw new Error(`${where}: missing 'modelTopology'; not a TensorFlow.js LayersModel file`);
+}
+
+/** The message of an error thrown with `where` prepended, without it (its field is named separately). */
+function messageWithout(e: unknown, where: string): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.startsWith(`${where}: `) ? m.slice(where.length + 2) : m;
+}
+
+/** The manifest's weights in order, with their fields and byte offsets; duplicate names and sizes checked. */
+function manifestEntries(json: ModelJson, where: string): ManifestEntry[] {
+  const entries: ManifestEntry[] = [];
+  const seen = new Map<string, string>();
+  let offset = 0;
+  json.weightsManifest.forEach((g, gi) =>
+    g.weights.forEach((spec, k) => {
+      const field = `weightsManifest[${gi}].weights[${k}]`;
+      const earlier = seen.get(spec.name);
+      if (earlier !== undefined)
+        throw new ModelFileError(
+          where,
+          `${field}.name`,
+          `weight '${spec.name}' is listed twice (also ${earlier})`,
+        );
+      seen.set(spec.name, field);
+      const size = spec.shape.reduce((p, d) => p * d, 1);
+      if (size > MAX_WEIGHT_VALUES)
+        throw new ModelFileError(
+          where,
+          `${field}.shape`,
+          `${shapeToString(spec.shape)} holds ${size} values; recur reads weights of at most ${MAX_WEIGHT_VALUES}`,
+        );
+      entries.push({ spec, group: gi, field, size, offset });
+      offset += size * 4;
+    }),
+  );
+  return entries;
+}
+
+/** Checks that each group's files hold exactly its weights' bytes; returns all the bytes, concatenated. */
+function weightBytes(
+  json: ModelJson,
+  entries: ManifestEntry[],
+  weights: Uint8Array | readonly WeightFile[],
+  where: string,
+): Uint8Array {
+  const need = (g: number): number =>
+    entries.filter((e) => g < 0 || e.group === g).reduce((s, e) => s + e.size * 4, 0);
+  const describe = (needed: number, held: number): string =>
+    `the weights manifest needs ${needed} bytes but the weight files hold ${held}` +
+    (held < needed ? ' (truncated?)' : '');
+  if (weights instanceof Uint8Array) {
+    if (weights.length !== need(-1))
+      throw new ModelFileError(where, 'weightsManifest', describe(need(-1), weights.length));
+    return weights;
   }
-  const topo = ((j.modelTopology as { model_config?: unknown }).model_config ??
-    j.modelTopology) as ModelJson['modelTopology'];
-  if (topo.class_name !== 'Sequential') {
-    throw new Error(
-      `${where}: modelTopology is a '${String(topo.class_name)}'; recur loads Sequential models`,
-    );
+  let i = 0;
+  json.weightsManifest.forEach((g, gi) => {
+    const held = weights.slice(i, i + g.paths.length).reduce((s, f) => s + f.data.length, 0);
+    i += g.paths.length;
+    if (held !== need(gi))
+      throw new ModelFileError(
+        where,
+        `weightsManifest[${gi}]`,
+        `${describe(need(gi), held)}: ${g.paths.join(', ')}`,
+      );
+  });
+  const all = new Uint8Array(need(-1));
+  let off = 0;
+  for (const f of weights) {
+    all.set(f.data, off);
+    off += f.data.length;
   }
-  if (!Array.isArray(topo.config?.layers))
-    throw new Error(`${where}: modelTopology.config.layers is missing`);
-  if (!Array.isArray(j.weightsManifest)) throw new Error(`${where}: missing 'weightsManifest'`);
-  return { ...(j as ModelJson), modelTopology: topo };
+  return all;
 }
 
 /**
- * A model from model.json and the concatenated weight files. Weights are matched by name, or by order when the names
- * differ (files converted from Keras), with every shape checked.
+ * Verifies the sha256 recur recorded at save: of each weights file, of the topology and of the manifest. Returns a
+ * note when there is nothing to verify against (a file saved by tfjs, Keras or an older recur).
  */
-export function deserializeModel(json: ModelJson, weightData: Uint8Array, where: string): LoadedModel {
+function verifyHashes(
+  json: ModelJson,
+  recorded: RecordedHashes | undefined,
+  weights: Uint8Array | readonly WeightFile[],
+  where: string,
+): string | null {
+  if (!recorded)
+    return `${where}: no sha256 recorded (not saved by recur); the weights were loaded unverified`;
+  const paths = json.weightsManifest.flatMap((g) => g.paths);
+  const names = Object.keys(recorded.weights);
+  if (paths.length !== names.length || paths.some((p) => !(p in recorded.weights))) {
+    // Re-saved by another program under other file names: the record describes files that are not here.
+    return `${where}: the sha256 recorded by recur are for ${names.join(', ') || 'no files'}, not ${paths.join(', ') || 'these weights'}; loaded unverified`;
+  }
+  const edited = (field: 'modelTopology' | 'weightsManifest'): ModelFileError =>
+    new ModelFileError(
+      where,
+      field,
+      `changed since recur saved the file: its sha256 differs from userDefinedMetadata.recur.sha256.${field} ` +
+        '(delete userDefinedMetadata.recur.sha256 to load an edited file anyway)',
+    );
+  if (sha256HexOfText(canonicalJson(json.modelTopology)) !== recorded.modelTopology)
+    throw edited('modelTopology');
+  if (sha256HexOfText(canonicalJson(json.weightsManifest)) !== recorded.weightsManifest)
+    throw edited('weightsManifest');
+  const files: WeightFile[] =
+    weights instanceof Uint8Array
+      ? paths.length === 1
+        ? [{ path: paths[0], data: weights }]
+        : []
+      : [...weights];
+  if (files.length !== paths.length)
+    return `${where}: the weights come as one buffer for ${paths.length} files; loaded unverified`;
+  for (const f of files) {
+    const got = sha256Hex(f.data);
+    const want = recorded.weights[f.path];
+    if (got !== want) {
+      throw new ModelFileError(
+        f.location ?? f.path,
+        'sha256',
+        `${got} differs from the ${want} recorded in ${where} (userDefinedMetadata.recur.sha256.weights${fieldPath([f.path])}): ` +
+          'the file was changed or damaged after recur saved it',
+      );
+    }
+  }
+  return null;
+}
+
+/**
+ * A model from model.json and its weights: the weight files in manifest order (each checked against its recorded
+ * sha256), or all their bytes concatenated. `json` is what `parseModelJson`/`validateModelJson` (model_file.ts)
+ * returned. Weights are matched by name, or by order when none of the names match (files converted from Keras), with
+ * every shape checked; a manifest weight no layer uses, a weight listed twice, a missing weight and a NaN or infinite
+ * value are errors naming the weight. `where` names model.json in errors.
+ */
+export function deserializeModel(
+  json: ModelJson,
+  weights: Uint8Array | readonly WeightFile[],
+  where: string,
+): LoadedModel {
   const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const recur = (metadata.recur ?? {}) as Partial<RecurMetadata>;
+  const notes: string[] = [];
+  const entries = manifestEntries(json, where);
+  const weightData = weightBytes(json, entries, weights, where);
+  const note = verifyHashes(json, recur.sha256, weights, where);
+  if (note) notes.push(note);
+
   const topo = json.modelTopology;
+  const layersField = 'modelTopology.config.layers';
   const model = new Sequential({
     name: topo.config.name,
     seed: typeof recur.seed === 'number' ? recur.seed : 0,
   });
   let pendingShape: unknown = null;
-  for (const lj of topo.config.layers) {
+  const layerFields: string[] = [];
+  topo.config.layers.forEach((lj, i) => {
     if (lj.class_name === 'InputLayer') {
       pendingShape = lj.config.batch_input_shape ?? lj.config.batch_shape;
-      continue;
+      return;
     }
     if (pendingShape && lj.config.batch_input_shape === undefined) {
-      lj.config = { ...lj.config, batch_input_shape: pendingShape };
+      lj = { ...lj, config: { ...lj.config, batch_input_shape: pendingShape } };
       pendingShape = null;
     }
-    model.add(layerFromKeras(lj, where));
-  }
-  model.build();
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const expectedBytes = specs.reduce((s, w) => s + sizeOf(w.shape) * 4, 0);
-  for (const s of specs) {
-    if (s.dtype !== 'float32')
-      throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
-  }
-  if (weightData.length !== expectedBytes) {
-    throw new Error(
-      `${where}: the weights manifest needs ${expectedBytes} bytes but the weight files hold ${weightData.length}` +
-        (weightData.length < expectedBytes ? ' (truncated?)' : ''),
+    try {
+      model.add(layerFromKeras(lj, where));
+    } catch (e) {
+      throw new ModelFileError(where, `${layersField}[${i}]`, messageWithout(e, where));
+    }
+    layerFields.push(`${layersField}[${i}]`);
+  });
+  if (model.layers.length === 0) throw new ModelFileError(where, layersField, 'no layers but an InputLayer');
+  const input = model.inputShape();
+  if (!input) {
+    throw new ModelFileError(
+      where,
+      `${layerFields[0]}.config.batch_input_shape`,
+      'missing: the first layer needs its input shape',
     );
   }
-  const values = new Map<string, { spec: WeightSpec; value: Float32Array }>();
-  const modelSpecs: WeightSpec[] = [];
-  let off = 0;
-  for (const s of specs) {
-    const n = sizeOf(s.shape);
-    values.set(s.name, { spec: s, value: readFloats(weightData, off, n) });
-    if (s.group !== 'optimizer') modelSpecs.push(s);
-    off += n * 4;
-  }
-  const named = model.namedWeights();
-  const byName = named.every((nw) => values.has(nw.name));
-  if (!byName && modelSpecs.length !== named.length) {
-    const missing = named.find((nw) => !values.has(nw.name))!;
-    throw new Error(
-      `${where}: weight '${missing.name}' is not in the weights manifest (it lists ${modelSpecs.length} model weights, the model has ${named.length})`,
-    );
-  }
-  named.forEach((nw, i) => {
-    const entry = byName ? values.get(nw.name)! : values.get(modelSpecs[i].name)!;
-    const shape = entry.spec.shape;
-    if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j])) {
-      throw new Error(
-        `${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
+  // Refuse absurd layer sizes before building allocates and initialises them.
+  const available = entries.reduce((s, e) => s + (e.spec.group === 'optimizer' ? 0 : e.size), 0);
+  const shapes = model.outputShapes(input);
+  let needed = 0;
+  model.layers.forEach((l, i) => {
+    needed += weightValuesAtLeast(l, i === 0 ? input : shapes[i - 1]);
+    if (needed > available) {
+      throw new ModelFileError(
+        where,
+        layerFields[i],
+        `layer '${l.name}' (${l.className}) needs at least ${needed} weight values up to here, ` +
+          `but the weights manifest holds ${available}`,
       );
     }
-    nw.weight.value.set(entry.value);
   });
+  try {
+    model.build();
+  } catch (e) {
+    throw new ModelFileError(where, layersField, messageWithout(e, where));
+  }
+
+  const byName = new Map(entries.map((e) => [e.spec.name, e]));
+  const modelEntries = entries.filter((e) => e.spec.group !== 'optimizer');
+  const named = model.namedWeights();
+  const isModelWeight = (e: ManifestEntry | undefined): e is ManifestEntry =>
+    e !== undefined && e.spec.group !== 'optimizer';
+  // By name when every name is there; else by order (Keras-converted files name weights their own way).
+  const matchByName = named.every((nw) => isModelWeight(byName.get(nw.name)));
+  const byOrder = !matchByName && modelEntries.length === named.length;
+  const used = new Set<ManifestEntry>();
+  named.forEach((nw, i) => {
+    const entry = byOrder ? modelEntries[i] : byName.get(nw.name);
+    if (!isModelWeight(entry)) {
+      throw new ModelFileError(
+        where,
+        'weightsManifest',
+        `weight '${nw.name}' is missing (the manifest lists ${modelEntries.length} model weights, the model has ${named.length})`,
+      );
+    }
+    const shape = entry.spec.shape;
+    if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j])) {
+      throw new ModelFileError(
+        where,
+        `${entry.field}.shape`,
+        `weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
+      );
+    }
+    const value = readFloats(weightData, entry.offset, entry.size);
+    refuseNonFiniteIn(value, entry, where);
+    nw.weight.value.set(value);
+    used.add(entry);
+  });
+  const unused = modelEntries.find((e) => !used.has(e));
+  if (unused) {
+    throw new ModelFileError(
+      where,
+      unused.field,
+      `weight '${unused.spec.name}' is not used by any layer of the model (its weights are ${named.map((n) => n.name).join(', ')})`,
+    );
+  }
+
+  const optimizerEntries = entries.filter((e) => e.spec.group === 'optimizer');
   if (recur.compile) {
     const c = recur.compile;
-    model.compile({
-      optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
-      loss: c.loss,
-      metrics: c.metrics,
-      fromLogits: c.fromLogits,
-    });
-    const slots: SlotValue[] = [];
-    for (const { spec, value } of values.values()) {
-      if (spec.group === 'optimizer')
-        slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
+    try {
+      model.compile({
+        optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
+        loss: c.loss,
+        metrics: c.metrics,
+        fromLogits: c.fromLogits,
+      });
+    } catch (e) {
+      throw new ModelFileError(where, 'userDefinedMetadata.recur.compile', messageWithout(e, where));
     }
-    if (slots.length > 0) model.optimizer!.setWeights(slots);
+    const sizes = new Map(named.map((nw) => [nw.name, nw.weight.value.length]));
+    const slots: SlotValue[] = [];
+    for (const e of optimizerEntries) {
+      const name = e.spec.name.replace(/^optimizer\//, '');
+      const weightName = name.slice(0, name.lastIndexOf('/'));
+      const expected = name === 'iter' ? 1 : sizes.get(weightName);
+      if (expected === undefined || e.size !== expected) {
+        throw new ModelFileError(
+          where,
+          e.field,
+          expected === undefined
+            ? `optimizer slot '${e.spec.name}' belongs to no weight of the model`
+            : `optimizer slot '${e.spec.name}' holds ${e.size} values; its weight has ${expected}`,
+        );
+      }
+      const value = readFloats(weightData, e.offset, e.size);
+      refuseNonFiniteIn(value, e, where);
+      slots.push({ name, shape: e.spec.shape, value });
+    }
+    try {
+      if (slots.length > 0) model.optimizer!.setWeights(slots);
+    } catch (err) {
+      throw new ModelFileError(where, 'weightsManifest', messageWithout(err, where));
+    }
+  } else if (optimizerEntries.length > 0) {
+    notes.push(
+      `${where}: ${optimizerEntries.length} optimizer weights ignored (no optimizer recorded in userDefinedMetadata.recur.compile)`,
+    );
   }
-  return { model, metadata };
+  return { model, metadata, notes };
+}
+
+function refuseNonFiniteIn(values: Float32Array, entry: ManifestEntry, where: string): void {
+  const i = firstNonFinite(values);
+  if (i >= 0) {
+    throw new ModelFileError(
+      where,
+      entry.field,
+      `weight '${entry.spec.name}' holds ${values[i]} at ${indexIn(entry.spec.shape, i)}; recur refuses non-finite weights`,
+    );
+  }
 }
 
 /** Weights of a model as tensors by file name (for inspection). */

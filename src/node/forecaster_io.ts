@@ -1,13 +1,16 @@
 /**
  * A fitted forecaster on disk: one TensorFlow.js-format model directory per ensemble member, and forecaster.json
  * with the options, the fitted preprocessing and the history it was fitted on — enough to forecast again later
- * without retraining.
+ * without retraining. Loading checks forecaster.json against a zod schema and every member model as loadModel does
+ * (sha256, shapes, finite weights).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { RNNForecaster, type NetworkOptions } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
+import { ModelFileError, fieldPath } from '../models/serialization.js';
 import { writeFileAtomic } from './atomic.js';
 import { loadModel, saveModel } from './model_io.js';
 
@@ -35,21 +38,82 @@ export function saveForecaster(f: RNNForecaster, history: MonthlySeries, dir: st
   writeFileAtomic(join(dir, 'forecaster.json'), JSON.stringify(file, null, 1) + '\n');
 }
 
-export function loadForecaster(dir: string): { forecaster: RNNForecaster; history: MonthlySeries } {
+/**
+ * What loadForecaster relies on in forecaster.json (the rest is passed on as written): checked so that a damaged
+ * file is an error naming the field, never NaN forecasts.
+ */
+const forecasterFileSchema = z.looseObject({
+  format: z.literal('recur-forecaster', { error: 'expected "recur-forecaster"' }),
+  version: z.literal(1, { error: 'expected 1' }),
+  options: z.looseObject({
+    seeds: z
+      .array(z.number().int().min(0), { error: 'expected an array of integer seeds' })
+      .min(1, { error: 'expected at least one seed' })
+      .max(1000, { error: 'expected at most 1000 seeds' }),
+    horizon: z.number().int().min(1, { error: 'expected a positive integer' }),
+    lookback: z.number().int().min(1, { error: 'expected a positive integer' }),
+  }),
+  transform: z.looseObject({
+    center: z.number({ error: 'expected a finite number' }),
+    scale: z.number({ error: 'expected a finite number' }),
+  }),
+  history: z.looseObject({
+    dates: z.array(z.string(), { error: 'expected an array of dates' }),
+    values: z.array(z.number({ error: 'expected a finite number' }), {
+      error: 'expected an array of numbers',
+    }),
+  }),
+});
+
+/**
+ * Loads a forecaster saved with saveForecaster. Its member models go through loadModel, so damaged or non-finite
+ * weights are refused; `notes` collects what could not be verified (members saved before recur recorded sha256).
+ */
+export function loadForecaster(dir: string): {
+  forecaster: RNNForecaster;
+  history: MonthlySeries;
+  notes: string[];
+} {
   const path = join(dir, 'forecaster.json');
   if (!existsSync(path))
     throw new Error(`${dir}: no forecaster.json here; save one with 'recur forecast … --save ${dir}'`);
-  let file: ForecasterFile;
+  let raw: unknown;
   try {
-    file = JSON.parse(readFileSync(path, 'utf8')) as ForecasterFile;
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new ModelFileError(
+      path,
+      'forecaster.json',
+      `not valid JSON (${(e as Error).message})`,
+      `${path}: not valid JSON (${(e as Error).message})`,
+    );
   }
-  if (file.format !== 'recur-forecaster' || !file.options || !file.transform)
-    throw new Error(`${path}: not a recur forecaster file`);
+  const r = forecasterFileSchema.safeParse(raw, { reportInput: true });
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const got =
+      'input' in issue && issue.input !== undefined
+        ? `, got ${JSON.stringify(issue.input)?.slice(0, 60)}`
+        : ' (missing)';
+    throw new ModelFileError(
+      path,
+      fieldPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))) || '(the whole file)',
+      `${issue.message.replace(/^Invalid input: /, '')}${got}; not a recur forecaster file?`,
+    );
+  }
+  const file = raw as ForecasterFile;
   const f = new RNNForecaster(file.options);
   f.transform = file.transform;
-  for (let i = 0; i < file.options.seeds.length; i++)
-    f.models.push(loadModel(join(dir, `member-${i}`)).model);
-  return { forecaster: f, history: file.history };
+  const notes: string[] = [];
+  for (let i = 0; i < file.options.seeds.length; i++) {
+    const loaded = loadModel(join(dir, `member-${i}`));
+    f.models.push(loaded.model);
+    notes.push(...loaded.notes);
+  }
+  // One line for the whole ensemble: its members were saved together, so what holds for one holds for all.
+  const summary =
+    notes.length > 1
+      ? [`${notes[0]} (and ${notes.length - 1} more notes for the other member models)`]
+      : notes;
+  return { forecaster: f, history: file.history, notes: summary };
 }

@@ -5,6 +5,7 @@ import { installWorkerPool } from './pool.js';
 installWorkerPool();
 
 export { saveModel, loadModel, loadFunctionalModel, readModelFiles, isModelDir } from './model_io.js';
+export { ModelFileError, type LoadedModel } from '../models/serialization.js';
 export { writeFileAtomic } from './atomic.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
 export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';

@@ -4,18 +4,32 @@
  * Saves are crash-safe: the weights go to a new, uniquely named file first, then model.json — which names that file —
  * is replaced atomically, and only then are older weight files removed. At every instant the directory holds a
  * complete model, so an interrupted save (Ctrl-C, kill, power loss) leaves the previous one intact.
+ *
+ * Loading reads only files inside the model's directory: a manifest path that leads outside it (`../x`, an absolute
+ * path, a symbolic link pointing out) is an error naming the path.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
 import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+import { parseModelJson } from '../models/model_file.js';
+import {
+  ModelFileError,
   deserializeModel,
-  parseModelJson,
+  modelJsonFor,
   serializeModel,
   type LoadedModel,
   type ModelJson,
   type SaveOptions,
+  type WeightFile,
 } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
 import { Functional } from '../models/functional.js';
@@ -28,16 +42,13 @@ import {
 
 const WEIGHTS_RE = /^weights(-[0-9a-f]+)?\.bin$/;
 
-/** Writes `dir/model.json` and its weights file. */
+/** Writes `dir/model.json` and its weights file. Refuses a model with NaN or infinite weights, naming the weight. */
 export function saveModel(model: Sequential | Functional, dir: string, opts: SaveOptions = {}): void {
-  mkdirSync(dir, { recursive: true });
   const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
+  mkdirSync(dir, { recursive: true });
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
   writeFileAtomic(join(dir, weightsFile), art.weightData);
-  const json: ModelJson = {
-    ...art.json,
-    weightsManifest: [{ paths: [weightsFile], weights: art.weightSpecs }],
-  };
+  const json = modelJsonFor(art, weightsFile);
   writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
   for (const f of readdirSync(dir)) {
     if (WEIGHTS_RE.test(f) && f !== weightsFile) {
@@ -59,30 +70,67 @@ export function modelJsonPath(pathOrDir: string): string {
   return file;
 }
 
-/** Reads model.json and the files its manifest names, checking sizes. */
+/** True when `child` is `parent` or lies below it (both absolute and normalised). */
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * Reads one weights file the manifest names, refusing any path that leads outside the model directory `base`,
+ * lexically or through symbolic links.
+ */
+function readWeightsFile(file: string, base: string, realBase: string, p: string, field: string): WeightFile {
+  const wp = resolve(base, p);
+  if (!isInside(base, wp))
+    throw new ModelFileError(
+      file,
+      field,
+      `'${p}' is outside the model directory; recur reads weights only from files inside ${base}`,
+    );
+  if (!existsSync(wp)) throw new ModelFileError(file, field, `names '${p}', which does not exist`);
+  const real = realpathSync(wp);
+  if (!isInside(realBase, real))
+    throw new ModelFileError(
+      file,
+      field,
+      `'${p}' is a link to ${real}, outside the model directory; recur reads weights only from files inside ${base}`,
+    );
+  if (!statSync(real).isFile()) throw new ModelFileError(file, field, `'${p}' is not a file`);
+  return { path: p, data: new Uint8Array(readFileSync(real)), location: wp };
+}
+
+/**
+ * Reads model.json and the weights files its manifest names (all inside the model directory); `weightData` is
+ * their bytes concatenated.
+ */
 export function readModelFiles(
   pathOrDir: string,
   parse: (text: string, where: string) => ModelJson = parseModelJson,
-): { json: ModelJson; weightData: Uint8Array; file: string } {
+): {
+  json: ModelJson;
+  weightData: Uint8Array;
+  weightFiles: WeightFile[];
+  file: string;
+} {
   const file = modelJsonPath(pathOrDir);
   const json = parse(readFileSync(file, 'utf8'), file);
-  const base = resolve(file, '..');
-  const parts: Buffer[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of group.paths) {
-      const wp = join(base, p);
-      if (!existsSync(wp))
-        throw new Error(`${file}: the weights manifest names '${p}', which does not exist`);
-      parts.push(readFileSync(wp));
-    }
-  }
-  return { json, weightData: new Uint8Array(Buffer.concat(parts)), file };
+  const base = dirname(file);
+  const realBase = realpathSync(base);
+  const weightFiles = json.weightsManifest.flatMap((group, g) =>
+    group.paths.map((p, i) => readWeightsFile(file, base, realBase, p, `weightsManifest[${g}].paths[${i}]`)),
+  );
+  const weightData = new Uint8Array(Buffer.concat(weightFiles.map((f) => f.data)));
+  return { json, weightData, weightFiles, file };
 }
 
-/** Loads a model saved by recur or by TensorFlow.js (`model.save('file://…')`). */
+/**
+ * Loads a model saved by recur or by TensorFlow.js (`model.save('file://…')`). Every problem is a ModelFileError
+ * naming the file and the field; `notes` says what could not be verified (a file without recur's sha256).
+ */
 export function loadModel(pathOrDir: string): LoadedModel {
-  const { json, weightData, file } = readModelFiles(pathOrDir);
-  return deserializeModel(json, weightData, file);
+  const { json, weightFiles, file } = readModelFiles(pathOrDir);
+  return deserializeModel(json, weightFiles, file);
 }
 
 /** Loads a functional model saved by recur or by TensorFlow.js (class "Functional" or "Model"). */
