@@ -304,7 +304,7 @@ describe('recur train: a non-finite loss', () => {
 
   // A learning rate of 1e38 overflows float32 weights within two batches.
   for (const steps of [2, 4]) {
-    it(`stops with exit 1 and a clear message, saving no model (NaN on the ${steps === 2 ? 'last' : 'a middle'} batch)`, () => {
+    it(`stops with exit 1 and a clear message, saving no model (NaN on ${steps === 2 ? 'the last' : 'a middle'} batch of the epoch)`, () => {
       const out = join(dir, `nan-${steps}`);
       const r = run([
         'train',
