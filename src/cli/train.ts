@@ -400,6 +400,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
         : ''),
   );
   if (!o.resume) model.summary((l) => out.info(l));
+  if (skipBatches > 0 && settings.recipe === 'char-rnn') {
+    // The streams' carried state at the interruption is not in the checkpoint: the rest of the epoch starts from zero.
+    out.info(
+      'Note: the char-rnn recipe resumes mid-epoch with its streams starting from zero state, so this epoch differs slightly from an uninterrupted one',
+    );
+  }
 
   const callbacks: Callback[] = [
     ...(out.progress ? [new ProgressBar()] : []),

@@ -126,6 +126,8 @@ export class ProgressBar extends Callback {
   private started = 0;
   private samples = 0;
   private lossSum = 0;
+  /** Batches trained since the epoch (or its resumption) began: a resumed epoch's batch numbers start part-way. */
+  private done = 0;
   private epochStart = 0;
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
     super();
@@ -135,6 +137,7 @@ export class ProgressBar extends Callback {
     this.stream.write(`Epoch ${epoch + 1}/${p?.epochs ?? '?'}\n`);
     this.samples = 0;
     this.lossSum = 0;
+    this.done = 0;
     this.epochStart = Date.now();
     this.started = Date.now();
     if (this.stream.isTTY && p?.steps) {
@@ -157,11 +160,12 @@ export class ProgressBar extends Callback {
   override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
     this.samples += logs.size ?? 0;
     this.lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
+    this.done++;
     if (!this.bar) return;
     const secs = (Date.now() - this.started) / 1000;
     const speed = this.samples / Math.max(secs, 1e-9);
     const steps = this.params?.steps ?? 0;
-    const eta = ((steps - batch - 1) * secs) / (batch + 1);
+    const eta = ((steps - batch - 1) * secs) / this.done;
     this.bar.update(batch + 1, {
       loss: (this.lossSum / Math.max(1, this.samples)).toFixed(4),
       speed: Math.round(speed).toLocaleString('en-US'),
