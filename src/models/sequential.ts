@@ -65,6 +65,14 @@ export interface FitBaseArgs {
   callbacks?: Callback[] | LambdaCallbackArgs;
   /** 0 = silent. Progress display itself is a callback (see `ProgressBar` in recur/node). */
   verbose?: number;
+  /**
+   * Continue an epoch that was interrupted part-way: pass the model's `interruptedAt` from the stopped fit (or the
+   * same values from a checkpoint). Training starts at `resumeFrom.epoch` (it replaces `initialEpoch`), skips the
+   * batches already done, and adds the rest to the carried running sums, so the epoch's logs, the callbacks' decisions
+   * and the weights are exactly those of an uninterrupted fit. The dataset must serve the same batches for the epoch
+   * as before (`dataset.batches(epoch)` is deterministic, as every recur dataset is).
+   */
+  resumeFrom?: EpochProgress;
 }
 
 export interface FitArgs extends FitBaseArgs {
@@ -80,6 +88,23 @@ export interface FitDatasetArgs extends FitBaseArgs {
   batchSize?: number;
   /** Stop each epoch after this many batches. */
   batchesPerEpoch?: number;
+}
+
+/**
+ * How far an epoch got: the state an interrupted fit needs to continue exactly. Plain numbers, so it can be stored as
+ * JSON in a checkpoint.
+ */
+export interface EpochProgress {
+  /** The epoch (0-based). */
+  epoch: number;
+  /** Batches of the epoch already trained on. */
+  batch: number;
+  /** Running sums of the per-batch logs (loss and every metric), each weighted by its batch's sample count. */
+  sums: Logs;
+  /** Samples behind `sums`: the divisor of every one of them. */
+  seen: number;
+  /** `trainRng`'s state when the epoch began (before the dataset shuffled), to replay the epoch's random draws. */
+  epochRng: number[];
 }
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
@@ -108,6 +133,23 @@ let parallelRunner: ParallelRunner | null = null;
 /** Installs (or removes) the data-parallel runner used when `threads` > 1. */
 export function setParallelRunner(runner: ParallelRunner | null): void {
   parallelRunner = runner;
+}
+
+/** Refuses an EpochProgress that cannot be a real one (e.g. a hand-edited checkpoint). */
+function checkEpochProgress(p: EpochProgress, initialEpoch: number | undefined): void {
+  const bad = (what: string): never => {
+    throw new Error(`fit: resumeFrom.${what}`);
+  };
+  if (!Number.isInteger(p.epoch) || p.epoch < 0) bad(`epoch must be a non-negative integer, got ${p.epoch}`);
+  if (initialEpoch !== undefined && initialEpoch !== p.epoch)
+    bad(`epoch (${p.epoch}) contradicts initialEpoch (${initialEpoch}); pass one of them`);
+  if (!Number.isInteger(p.batch) || p.batch < 0) bad(`batch must be a non-negative integer, got ${p.batch}`);
+  if (!(Number.isFinite(p.seen) && p.seen >= 0)) bad(`seen must be a non-negative number, got ${p.seen}`);
+  if ((p.batch === 0) !== (p.seen === 0)) bad(`seen (${p.seen}) does not fit batch (${p.batch})`);
+  for (const [k, v] of Object.entries(p.sums))
+    if (typeof v !== 'number' || Number.isNaN(v)) bad(`sums.${k} must be a number, got ${String(v)}`);
+  if (!Array.isArray(p.epochRng) || p.epochRng.length !== 4)
+    bad('epochRng must hold the 4 words of a Random state');
 }
 
 /** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
@@ -325,17 +367,28 @@ export class Sequential implements CallbackModel {
     return logs;
   }
 
+  /**
+   * The one draw from trainRng each training step makes (its dropout seed); a resumed epoch replays it for every batch
+   * it skips, so the draws that follow match an uninterrupted run.
+   */
+  private stepSeed(): number {
+    return this.trainRng.nextUint32();
+  }
+
   private trainStep(x: AnyTensor, y: AnyTensor): Logs {
     const { optimizer } = this.requireCompiled('trainOnBatch');
-    const seed = this.trainRng.nextUint32();
+    const seed = this.stepSeed();
     // Every buffer of the step comes from one scope, reused batch after batch.
     const r = scoped(() => this.shardGradients(x, y, seed, 0, x.shape[0]));
     optimizer.applyGradients(this.namedWeights());
     return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
   }
 
-  /** Set when the last fit stopped mid-epoch: the epoch and the number of its batches that were done. */
-  interruptedAt: { epoch: number; batch: number } | null = null;
+  /**
+   * Set when the last fit stopped mid-epoch: how far the epoch got, with its running sums. Pass it back as
+   * `resumeFrom` to finish the epoch exactly.
+   */
+  interruptedAt: EpochProgress | null = null;
 
   /** Threads used by fit and evaluate (1 = this thread only). */
   threads = 1;
@@ -343,7 +396,7 @@ export class Sequential implements CallbackModel {
   private async trainStepParallel(x: AnyTensor, y: AnyTensor): Promise<Logs> {
     const { optimizer } = this.requireCompiled('fit');
     this.buildFor(x);
-    const seed = this.trainRng.nextUint32();
+    const seed = this.stepSeed();
     const r = await parallelRunner!.gradients(this, x, y, seed, this.threads);
     optimizer.applyGradients(this.namedWeights());
     return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
@@ -469,7 +522,9 @@ export class Sequential implements CallbackModel {
   async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
     this.requireCompiled('fitDataset');
     const epochs = args.epochs ?? FIT_DEFAULTS.epochs;
-    const initialEpoch = args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
+    const resume = args.resumeFrom ?? null;
+    if (resume) checkEpochProgress(resume, args.initialEpoch);
+    const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
     const history = new History();
     const user = Array.isArray(args.callbacks)
       ? args.callbacks
@@ -501,11 +556,22 @@ export class Sequential implements CallbackModel {
     let lastTick = Date.now();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const c of callbacks) await c.onEpochBegin(epoch, {});
-      const sums: Logs = {};
-      let seen = 0;
+      // A resumed epoch starts from the carried sums, with trainRng back where the epoch began.
+      const resuming = resume !== null && epoch === resume.epoch;
+      if (resuming) this.trainRng.setState(resume.epochRng);
+      const epochRng = this.trainRng.getState();
+      const sums: Logs = resuming ? { ...resume.sums } : {};
+      let seen = resuming ? resume.seen : 0;
       let batch = 0;
+      const skip = resuming ? resume.batch : 0;
       for await (const { xs, ys } of dataset.batches(epoch)) {
         if (args.batchesPerEpoch !== undefined && batch >= args.batchesPerEpoch) break;
+        if (batch < skip) {
+          // Done before the interruption: replay only its random draw.
+          this.stepSeed();
+          batch++;
+          continue;
+        }
         this.checkXY(xs, ys, `fit: batch ${batch}`);
         const size = xs.shape[0];
         for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
@@ -520,9 +586,14 @@ export class Sequential implements CallbackModel {
         }
         if (this.stopTraining) break;
       }
+      if (batch < skip) {
+        throw new Error(
+          `fit: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
+        );
+      }
       if (this.stopTraining && (steps === null || batch < steps)) {
         // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
-        this.interruptedAt = { epoch, batch };
+        this.interruptedAt = { epoch, batch, sums: { ...sums }, seen, epochRng };
         break;
       }
       if (seen === 0) throw new Error(`fit: epoch ${epoch} produced no batches`);

@@ -2,8 +2,27 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+/** The temp name a write of `target` (a bare file name) uses: `.<target>.<pid>.<ms>.tmp`, beside the target. */
+export function atomicTempName(target: string, pid = process.pid, ms = Date.now()): string {
+  return `.${target}.${pid}.${ms}.tmp`;
+}
+
+const TEMP_RE = /^\.(.+)\.(\d+)\.(\d+)\.tmp$/;
+
+/** For a name made by `atomicTempName`: the target's name and the writer's pid; null for any other name. */
+export function parseAtomicTempName(name: string): { target: string; pid: number } | null {
+  const m = TEMP_RE.exec(name);
+  return m ? { target: m[1], pid: Number(m[2]) } : null;
+}
+
+/**
+ * Test hook: with RECUR_TEST_KILL_IN_WRITE=N the process kills itself with SIGKILL during its N-th atomic write, after
+ * the temp file is written and before the rename — a real kill -9 at the worst moment, for the crash tests.
+ */
+let writesBeforeKill = Number(process.env.RECUR_TEST_KILL_IN_WRITE ?? 0);
+
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dirname(path), atomicTempName(basename(path)));
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fd = openSync(tmp, 'w');
   try {
@@ -20,5 +39,6 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     throw e;
   }
   closeSync(fd);
+  if (writesBeforeKill > 0 && --writesBeforeKill === 0) process.kill(process.pid, 'SIGKILL');
   renameSync(tmp, path);
 }

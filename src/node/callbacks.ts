@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Callback, Monitor, type Logs, type MonitorMode } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
+import { writeFileAtomic } from './atomic.js';
 import { saveModel } from './model_io.js';
 
 export interface ModelCheckpointArgs {
@@ -17,6 +18,8 @@ export interface ModelCheckpointArgs {
   metadata?: () => Record<string, unknown>;
   /** Called after each save. */
   onSave?: (path: string, epoch: number, logs: Logs) => void;
+  /** Called instead of saving when the monitored value or the weights are NaN or infinite (default: a warning). */
+  onSkip?: (epoch: number, reason: string) => void;
 }
 
 /** Saves the model (atomically) after epochs, optionally only when the monitored metric improves (Keras). */
@@ -35,13 +38,23 @@ export class ModelCheckpoint extends Callback {
     });
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    const skip = (reason: string): void =>
+      (this.args.onSkip ?? ((e, r) => console.warn(`ModelCheckpoint: epoch ${e + 1}: ${r}`)))(epoch, reason);
+    const monitored = logs[this.monitor.name];
+    if (monitored !== undefined && !Number.isFinite(monitored))
+      return skip(`${this.monitor.name} is ${monitored}; not saving`);
+    let current: number | null = null;
     if (this.args.saveBestOnly) {
-      const current = this.monitor.read(logs);
+      current = this.monitor.read(logs);
       if (current === null || !this.monitor.improved(current, this.best)) return;
-      this.best = current;
     }
+    // A non-finite weight makes a model that predicts garbage: never keep one (and never count it as the best).
+    const model = this.model as unknown as Sequential;
+    if (model.getWeights().some((w) => !w.data.every(Number.isFinite)))
+      return skip('the weights hold NaN or infinite values; not saving');
+    if (current !== null) this.best = current;
     const path = this.path(epoch, logs);
-    saveModel(this.model as unknown as Sequential, path, {
+    saveModel(model, path, {
       includeOptimizer: !this.args.saveWeightsOnly,
       metadata: this.args.metadata?.(),
     });
@@ -49,17 +62,38 @@ export class ModelCheckpoint extends Callback {
   }
 }
 
-/** Appends one CSV row per epoch (Keras CSVLogger). */
+/** One finished epoch of a CSV log: its 0-based number and its logs. */
+export interface CSVLogRow {
+  epoch: number;
+  logs: Logs;
+}
+
+/**
+ * Appends one CSV row per epoch (Keras CSVLogger). `append` keeps an existing file; `rows` instead starts the file
+ * afresh (atomically) from these epochs — a resumed run passes the epochs its checkpoint holds, so rows a killed run
+ * appended after its last checkpoint are not repeated and the log reads exactly as an uninterrupted run's.
+ */
 export class CSVLogger extends Callback {
   private keys: string[] | null = null;
   constructor(
     private readonly path: string,
     private readonly append = false,
+    private readonly rows?: CSVLogRow[],
   ) {
     super();
   }
+  private line(epoch: number, logs: Logs): string {
+    return [epoch, ...this.keys!.map((k) => logs[k] ?? '')].join(',') + '\n';
+  }
   override async onTrainBegin(): Promise<void> {
-    if (!this.append || !existsSync(this.path)) writeFileSync(this.path, '');
+    if (this.rows && this.rows.length > 0) {
+      this.keys = Object.keys(this.rows[0].logs).sort();
+      const text = [
+        ['epoch', ...this.keys].join(',') + '\n',
+        ...this.rows.map((r) => this.line(r.epoch, r.logs)),
+      ];
+      writeFileAtomic(this.path, text.join(''));
+    } else if (this.rows || !this.append || !existsSync(this.path)) writeFileSync(this.path, '');
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     if (!this.keys) {
@@ -68,7 +102,7 @@ export class CSVLogger extends Callback {
       if (!existsSync(this.path) || statSync(this.path).size === 0)
         appendFileSync(this.path, ['epoch', ...this.keys].join(',') + '\n');
     }
-    appendFileSync(this.path, [epoch, ...this.keys.map((k) => logs[k] ?? '')].join(',') + '\n');
+    appendFileSync(this.path, this.line(epoch, logs));
   }
 }
 
@@ -92,6 +126,8 @@ export class ProgressBar extends Callback {
   private started = 0;
   private samples = 0;
   private lossSum = 0;
+  /** Batches trained since the epoch (or its resumption) began: a resumed epoch's batch numbers start part-way. */
+  private done = 0;
   private epochStart = 0;
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
     super();
@@ -101,6 +137,7 @@ export class ProgressBar extends Callback {
     this.stream.write(`Epoch ${epoch + 1}/${p?.epochs ?? '?'}\n`);
     this.samples = 0;
     this.lossSum = 0;
+    this.done = 0;
     this.epochStart = Date.now();
     this.started = Date.now();
     if (this.stream.isTTY && p?.steps) {
@@ -123,11 +160,12 @@ export class ProgressBar extends Callback {
   override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
     this.samples += logs.size ?? 0;
     this.lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
+    this.done++;
     if (!this.bar) return;
     const secs = (Date.now() - this.started) / 1000;
     const speed = this.samples / Math.max(secs, 1e-9);
     const steps = this.params?.steps ?? 0;
-    const eta = ((steps - batch - 1) * secs) / (batch + 1);
+    const eta = ((steps - batch - 1) * secs) / this.done;
     this.bar.update(batch + 1, {
       loss: (this.lossSum / Math.max(1, this.samples)).toFixed(4),
       speed: Math.round(speed).toLocaleString('en-US'),

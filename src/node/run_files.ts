@@ -1,0 +1,120 @@
+/**
+ * Every file `recur train` writes into a run directory, listed in this one place. `--overwrite` deletes these and
+ * nothing else; a new start removes the temp files a killed run left of them. Whatever else sits in the directory
+ * (the user's notes, the corpus itself) is never touched.
+ *
+ *   <dir>/model.json, <dir>/weights-<hex>.bin              the best model (saveModel)
+ *   <dir>/log.csv                                           one row per epoch (CSVLogger)
+ *   <dir>/checkpoint/model.json, …/weights-<hex>.bin        the resumable state (saveModel)
+ *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
+ */
+import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, parse, resolve } from 'node:path';
+import { parseAtomicTempName } from './atomic.js';
+
+/** The checkpoint's subdirectory of a run directory. */
+export const CHECKPOINT_DIR = 'checkpoint';
+/** The per-epoch log of a run directory. */
+export const LOG_FILE = 'log.csv';
+
+/** Files saveModel writes in a model directory (the old single `weights.bin` included). */
+const MODEL_FILE_RE = /^(model\.json|weights(-[0-9a-f]+)?\.bin)$/;
+
+/** Whether recur writes a file of this name directly in a run directory. */
+export function isRunFileName(name: string): boolean {
+  return MODEL_FILE_RE.test(name) || name === LOG_FILE;
+}
+
+/** Whether recur writes a file of this name in a run's checkpoint directory. */
+export function isCheckpointFileName(name: string): boolean {
+  return MODEL_FILE_RE.test(name);
+}
+
+/** Whether this is a temp name of an atomic write of one of recur's files (`ours` tells which names are recur's). */
+function isOwnTemp(name: string, ours: (n: string) => boolean): boolean {
+  const t = parseAtomicTempName(name);
+  return t !== null && ours(t.target);
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Entries of dir that are plain files or symbolic links (never followed), by name. */
+function plainEntries(dir: string): string[] {
+  if (!isRealDirectory(dir)) return [];
+  return readdirSync(dir).filter((n) => {
+    const st = lstatSync(join(dir, n));
+    return st.isFile() || st.isSymbolicLink();
+  });
+}
+
+function isRealDirectory(p: string): boolean {
+  return existsSync(p) && lstatSync(p).isDirectory();
+}
+
+/**
+ * Why `dir` must not be cleared by --overwrite, or null when it may: the file-system root, the home directory and the
+ * working directory itself are refused, as is a checkpoint/ that is a symbolic link (recur would delete through it).
+ */
+export function overwriteRefusal(dir: string): string | null {
+  const real = (p: string): string => (existsSync(p) ? realpathSync(p) : resolve(p));
+  const target = real(dir);
+  if (target === parse(target).root) return `${dir} is the root of the file system`;
+  if (target === real(homedir())) return `${dir} is your home directory`;
+  if (target === real(process.cwd())) return `${dir} is the current working directory itself`;
+  const ckpt = join(dir, CHECKPOINT_DIR);
+  if (existsSync(ckpt) && !isRealDirectory(ckpt))
+    return `${ckpt} is not a plain directory (a symbolic link or a file); recur will not delete through it`;
+  return null;
+}
+
+/**
+ * Deletes recur's own files in a run directory (see the header) and its checkpoint/, which goes too when nothing
+ * else is left in it. Returns the deleted paths. Call `overwriteRefusal` first.
+ */
+export function removeRunFiles(dir: string): string[] {
+  const removed: string[] = [];
+  const remove = (p: string): void => {
+    unlinkSync(p);
+    removed.push(p);
+  };
+  const ckpt = join(dir, CHECKPOINT_DIR);
+  for (const n of plainEntries(ckpt))
+    if (isCheckpointFileName(n) || isOwnTemp(n, isCheckpointFileName)) remove(join(ckpt, n));
+  if (isRealDirectory(ckpt) && readdirSync(ckpt).length === 0) {
+    rmdirSync(ckpt);
+    removed.push(ckpt);
+  }
+  for (const n of plainEntries(dir))
+    if (isRunFileName(n) || isOwnTemp(n, isRunFileName)) remove(join(dir, n));
+  return removed;
+}
+
+/**
+ * Deletes the temp files of recur's own atomic writes that a killed run (kill -9, power loss) left in a run directory
+ * and its checkpoint/. A temp file of a process still running is left alone. Returns the deleted paths.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  const sweep = (d: string, ours: (n: string) => boolean): void => {
+    for (const n of plainEntries(d)) {
+      const t = parseAtomicTempName(n);
+      if (t && ours(t.target) && !processAlive(t.pid)) {
+        unlinkSync(join(d, n));
+        removed.push(join(d, n));
+      }
+    }
+  };
+  sweep(dir, isRunFileName);
+  sweep(join(dir, CHECKPOINT_DIR), isCheckpointFileName);
+  return removed;
+}
