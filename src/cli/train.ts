@@ -9,7 +9,7 @@
  *   <out>/checkpoint/              the latest state, for --resume (weights, optimizer, epoch, RNG, LR schedule)
  *   <out>/log.csv                  one row per epoch
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { Random } from '../core/random.js';
@@ -40,6 +40,7 @@ import {
   type InitScheme,
   type TrainingState,
 } from './text_model.js';
+import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
 
 export interface TrainOptions {
@@ -136,6 +137,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const ckptDir = join(outDir, 'checkpoint');
 
   // The output directory: refuse to clobber another model unless told.
+  if (existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new UsageError(`--out ${outDir} is a file; give a directory`);
   if (o.resume && o.overwrite)
     throw new UsageError('--resume and --overwrite contradict each other; pick one');
   if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir))) {
@@ -184,11 +187,22 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const minChars =
     (settings.recipe === 'char-rnn' ? settings.seqLength * settings.batchSize : settings.maxlen) + 1;
   if (trainCorpus.length < minChars) {
-    throw new Error(
+    throw new UsageError(
       `${file ?? source}: the training text has ${trainCorpus.length} characters; this recipe needs at least ${minChars}`,
     );
   }
   if (!model) {
+    const bytes = estimateTextModelBytes(
+      settings,
+      V,
+      settings.batchSize,
+      o.threads ?? defaultThreads(),
+      true,
+    );
+    assertFits(
+      bytes,
+      `this model (${settings.layers}×${settings.cell}(${settings.units}), batch ${settings.batchSize})`,
+    );
     model = buildTextModel(settings, V);
     model.build();
     compileText(model, settings);
