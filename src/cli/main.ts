@@ -31,7 +31,13 @@ program
   .option('--debug', 'print stack traces of errors')
   // Usage errors exit 2 like every bad input (commander's default is 1); see reportError.
   .exitOverride()
-  .showSuggestionAfterError();
+  .showSuggestionAfterError()
+  .addHelpText(
+    'after',
+    '\nExit codes (every command): 0 success; 1 a failure while running; 2 bad usage or bad input (an unknown\n' +
+      'command or flag, a value out of range, a missing or unreadable file, a model or batch too big for memory).\n' +
+      'Errors are one line on stderr; --debug adds the stack trace.',
+  );
 
 program
   .command('train')
