@@ -228,7 +228,18 @@ describe('recur CLI: bad usage and bad input', () => {
     assertUsageError(['bogus'], /unknown command 'bogus'/);
     assertUsageError(['train', '--bogus'], /unknown option '--bogus'/);
     assertUsageError(['--bogus'], /unknown option '--bogus'/);
-    assertUsageError(['evaluate', model, textFile, '--unknown', 'maybe'], /--unknown.*maybe/);
+    assertUsageError(
+      ['evaluate', model, textFile, '--unknown', 'maybe'],
+      /--unknown must be skip or error, got 'maybe'/,
+    );
+    assertUsageError(
+      ['train', textFile, '--optimizer', 'adamw'],
+      /^recur: .*--optimizer must be sgd, rmsprop, adam or adagrad, got 'adamw'/,
+    );
+    assertUsageError(
+      ['train', textFile, '--cell', 'rnn'],
+      /--cell must be lstm, gru or simple-rnn, got 'rnn'/,
+    );
     assertUsageError(['evaluate', model], /missing required argument/);
     const none = run([]);
     assert.equal(none.code, 2);

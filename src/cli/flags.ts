@@ -65,3 +65,17 @@ export function listFlag(flag: string, min: number, max: number): (v: string) =>
 export function threadsFlag(flag = '--threads'): (v: string) => number {
   return (v) => intFlag(flag, 1, maxThreads())(v);
 }
+
+/** A flag that takes one of a few words. */
+export function choiceFlag<const T extends string>(
+  flag: string,
+  values: readonly [T, ...T[]],
+): (v: string) => T {
+  const schema = z.enum(values);
+  const listed = values.length === 1 ? values[0] : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+  return (v) => {
+    const r = schema.safeParse(v);
+    if (!r.success) throw new InvalidArgumentError(`${flag} must be ${listed}, got '${v}'`);
+    return r.data;
+  };
+}

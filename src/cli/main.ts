@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /** The `recur` command line. */
 import '../node/index.js';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { evaluate } from './evaluate.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
-import { MAX_SEED, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
-import { UsageError, makeOutput, reportError } from './output.js';
+import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
+import { makeOutput, reportError } from './output.js';
 import { train, type TrainOptions } from './train.js';
 
 /** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
@@ -31,6 +31,8 @@ program
   .option('--debug', 'print stack traces of errors')
   // Usage errors exit 2 like every bad input (commander's default is 1); see reportError.
   .exitOverride()
+  // Commander's own messages read like recur's: 'recur: …' on one line.
+  .configureOutput({ outputError: (s, write) => write(`recur: ${s.replace(/^error: /, '')}`) })
   .showSuggestionAfterError()
   .addHelpText(
     'after',
@@ -49,6 +51,7 @@ program
   .option(
     '--recipe <name>',
     "'keras' (40-char windows every 3, LSTM(128), RMSprop 0.01) or 'char-rnn' (2×LSTM(256), stateful, Adam)",
+    choiceFlag('--recipe', ['keras', 'char-rnn']),
     'keras',
   )
   .option('-e, --epochs <n>', 'epochs', int('--epochs'), 20)
@@ -58,9 +61,13 @@ program
   .option('--seq-length <n>', 'sequence length (char-rnn recipe)', int('--seq-length', 1, MAX_LENGTH))
   .option('--units <n>', 'units per recurrent layer', int('--units', 1, MAX_UNITS))
   .option('--layers <n>', 'recurrent layers', int('--layers', 1, 64))
-  .option('--cell <type>', 'lstm, gru or simple-rnn')
+  .option('--cell <type>', 'lstm, gru or simple-rnn', choiceFlag('--cell', ['lstm', 'gru', 'simple-rnn']))
   .option('--dropout <rate>', 'dropout after each recurrent layer', num('--dropout', 0, 0.99))
-  .option('--optimizer <name>', 'sgd, rmsprop, adam or adagrad')
+  .option(
+    '--optimizer <name>',
+    'sgd, rmsprop, adam or adagrad',
+    choiceFlag('--optimizer', ['sgd', 'rmsprop', 'adam', 'adagrad']),
+  )
   .option('--lr <rate>', 'learning rate', num('--lr', 1e-9, 10))
   .option('--clipnorm <x>', 'clip the global gradient norm', num('--clipnorm', 1e-9, 1e9))
   .option(
@@ -72,10 +79,12 @@ program
   .option(
     '--init <scheme>',
     "'uniform' (every weight U(±1/√units), as char-rnn and PyTorch; default) or 'keras' (glorot/orthogonal, unit forget bias)",
+    choiceFlag('--init', ['keras', 'uniform']),
   )
   .option(
     '--rmsprop-epsilon <where>',
     "'outside' the square root (Keras 2, PyTorch, the tutorial; default) or 'inside' (Keras 3, tfjs)",
+    choiceFlag('--rmsprop-epsilon', ['inside', 'outside']),
   )
   .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0, MAX_SEED))
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
@@ -98,8 +107,6 @@ program
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'one JSON object per epoch (and per sample) on stdout', false)
   .action(async (file: string | undefined, opts: TrainOptions & { quiet: boolean; json: boolean }) => {
-    if (opts.recipe !== 'keras' && opts.recipe !== 'char-rnn')
-      throw new UsageError(`--recipe must be 'keras' or 'char-rnn', got '${opts.recipe}'`);
     process.exitCode = await train(file, opts, makeOutput(opts));
   });
 
@@ -139,13 +146,11 @@ program
   .argument('<text-file>', 'UTF-8 text to score')
   .option('--step <n>', 'window stride (default: the training stride)', int('--step', 1, MAX_LENGTH))
   .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH), 512)
-  .addOption(
-    new Option(
-      '--unknown <mode>',
-      "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
-    )
-      .choices(['skip', 'error'])
-      .default('skip'),
+  .option(
+    '--unknown <mode>',
+    "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
+    choiceFlag('--unknown', ['skip', 'error']),
+    'skip',
   )
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('--json', 'print JSON', false)
