@@ -250,8 +250,8 @@ describe('recur forecast (CLI)', () => {
     );
     bad([write('gap.csv', 'm,v\n2000-01,1\n2000-03,3\n')], /missing month\(s\) between 2000-01 and 2000-03/);
     bad([write('dup.csv', 'm,v\n2000-01,1\n2000-01,3\n')], /duplicate month 2000-01/);
-    bad([write('ok.csv', csv(s)), '--horizon', '0'], /--horizon must be an integer ≥ 1/);
-    bad([join(dir, 'ok.csv'), '--lookback', '-2'], /--lookback must be an integer ≥ 1/);
+    bad([write('ok.csv', csv(s)), '--horizon', '0'], /--horizon must be an integer from 1 to/);
+    bad([join(dir, 'ok.csv'), '--lookback', '-2'], /--lookback must be an integer from 1 to/);
     bad([join(dir, 'missing.csv')], /missing\.csv: no such file/);
   });
 });

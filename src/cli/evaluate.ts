@@ -1,57 +1,131 @@
-/** `recur evaluate <model-dir> <text-file>` — loss, bits per character and perplexity of a text model on a text. */
-import { loadModel } from '../node/model_io.js';
+/**
+ * `recur evaluate <model-dir> <text-file>` — loss, bits per character and perplexity of a text model on a text, on the
+ * worker pool like training. Characters the model never saw are left out and counted (or refused with
+ * `--unknown error`), so a model can be scored on another book.
+ */
+import { defaultThreads } from '../node/pool.js';
 import { readTextFile } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
-import type { Output } from './output.js';
-import { parseTextMetadata, vocabularyOf } from './text_model.js';
+import type { Vocabulary } from '../text/vocabulary.js';
+import { assertFits, estimateTextModelBytes } from './memory.js';
+import { UsageError, type Output } from './output.js';
+import { loadTextModel, vocabularyOf } from './text_model.js';
+
+export interface EvaluateCliOptions {
+  step?: number;
+  batchSize: number;
+  unknown?: 'skip' | 'error';
+  threads?: number;
+}
+
+/** Characters of a text outside a vocabulary: how many, which (in order of appearance), and where the first is. */
+export interface UnknownCharacters {
+  count: number;
+  distinct: string[];
+  first: { char: string; line: number } | null;
+}
+
+export function findUnknown(text: string, vocab: Vocabulary): UnknownCharacters {
+  const distinct = new Set<string>();
+  let count = 0;
+  let line = 1;
+  let first: UnknownCharacters['first'] = null;
+  for (const c of text) {
+    if (c === '\n') line++;
+    if (vocab.has(c)) continue;
+    count++;
+    distinct.add(c);
+    first ??= { char: c, line };
+  }
+  return { count, distinct: [...distinct], first };
+}
+
+/** The text without the given characters. */
+function without(text: string, chars: string[]): string {
+  const escaped = chars.map((c) => c.replace(/[\\\]^-]/g, '\\$&')).join('');
+  return text.replace(new RegExp(`[${escaped}]`, 'gu'), '');
+}
 
 export async function evaluate(
   dir: string,
   file: string,
-  o: { step?: number; batchSize: number },
+  o: EvaluateCliOptions,
   out: Output,
   json: boolean,
 ): Promise<number> {
-  const { model, metadata, notes } = loadModel(dir);
+  const { model, meta, notes } = loadTextModel(dir);
   for (const n of notes) out.info(`note: ${n}`);
-  const meta = parseTextMetadata(metadata, dir);
   const s = meta.settings;
-  const text = readTextFile(file);
-  let corpus: TextCorpus;
-  try {
-    corpus = TextCorpus.fromText(text, { lowercase: s.lowercase, vocabulary: vocabularyOf(meta) });
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
+  const vocab = vocabularyOf(meta);
+  const raw = readTextFile(file);
+  const text = s.lowercase ? raw.toLowerCase() : raw;
+  const unknown = findUnknown(text, vocab);
+  if (unknown.first && o.unknown === 'error') {
+    throw new UsageError(
+      `${file}: character ${JSON.stringify(unknown.first.char)} on line ${unknown.first.line} is not in the model's ` +
+        `vocabulary (${unknown.count.toLocaleString('en-US')} such characters in all); --unknown skip leaves them out`,
+    );
   }
+  const known = unknown.count > 0 ? without(text, unknown.distinct) : text;
+  const corpus = TextCorpus.fromText(known, { lowercase: false, vocabulary: vocab });
+
+  const batchSize = s.recipe === 'char-rnn' ? s.batchSize : o.batchSize;
+  model.threads = o.threads ?? defaultThreads();
+  assertFits(
+    estimateTextModelBytes(s, vocab.size, batchSize, model.threads, false),
+    `evaluating in batches of ${batchSize}`,
+  );
+
   const t0 = Date.now();
   let loss: number;
   let samples: number;
+  let windows: number;
   if (s.recipe === 'char-rnn') {
+    if (corpus.length < s.seqLength * s.batchSize + 1)
+      throw new UsageError(
+        `${file}: the text has ${corpus.length} usable characters; the model reads ${s.batchSize} streams of ` +
+          `${s.seqLength} and needs at least ${s.seqLength * s.batchSize + 1}`,
+      );
     const data = corpus.streams({ seqLength: s.seqLength, batchSize: s.batchSize });
     model.resetStates();
     loss = (await model.evaluateDataset(data)).loss;
-    samples = (data.samplesPerEpoch ?? 0) * s.seqLength;
+    windows = data.samplesPerEpoch ?? 0;
+    samples = windows * s.seqLength;
   } else {
     const step = o.step ?? s.step;
     if (corpus.length < s.maxlen + 1)
-      throw new Error(
-        `${file}: the text has ${corpus.length} characters; the model needs at least ${s.maxlen + 1}`,
+      throw new UsageError(
+        `${file}: the text has ${corpus.length} usable characters; the model needs at least ${s.maxlen + 1}`,
       );
     const data = corpus.windows({ maxlen: s.maxlen, step, batchSize: o.batchSize, shuffle: false });
     loss = (await model.evaluateDataset(data)).loss;
     samples = data.samplesPerEpoch ?? 0;
+    windows = samples;
   }
+  const seconds = (Date.now() - t0) / 1000;
   const result = {
     loss,
     bits_per_char: loss / Math.LN2,
     perplexity: Math.exp(loss),
     predictions: samples,
-    seconds: (Date.now() - t0) / 1000,
+    unknown_skipped: unknown.count,
+    unknown_characters: unknown.distinct,
+    threads: model.threads,
+    seconds,
+    windows_per_sec: windows / Math.max(seconds, 1e-9),
   };
   if (json) out.json(result);
-  else
+  else {
     process.stdout.write(
       `loss ${loss.toFixed(4)} nats/char · ${result.bits_per_char.toFixed(4)} bits/char · perplexity ${result.perplexity.toFixed(3)} (${samples.toLocaleString('en-US')} predictions)\n`,
     );
+    if (unknown.count > 0) {
+      const shown = unknown.distinct.slice(0, 10).map((c) => JSON.stringify(c));
+      process.stdout.write(
+        `skipped ${unknown.count.toLocaleString('en-US')} characters not in the model's vocabulary: ${shown.join(', ')}` +
+          `${unknown.distinct.length > 10 ? ` and ${unknown.distinct.length - 10} more` : ''}\n`,
+      );
+    }
+  }
   return 0;
 }

@@ -1,8 +1,7 @@
 /** `recur generate <model-dir>` — streams generated text to stdout as it is produced. */
-import { loadModel } from '../node/model_io.js';
 import { TextGenerator } from '../text/generator.js';
 import { UsageError, type Output } from './output.js';
-import { parseTextMetadata, vocabularyOf } from './text_model.js';
+import { loadTextModel, vocabularyOf } from './text_model.js';
 
 export interface GenerateCliOptions {
   length: number;
@@ -15,9 +14,8 @@ export interface GenerateCliOptions {
 }
 
 export function generate(dir: string, o: GenerateCliOptions, out: Output, json: boolean): number {
-  const { model, metadata, notes } = loadModel(dir);
+  const { model, meta, notes } = loadTextModel(dir);
   for (const n of notes) out.info(`note: ${n}`);
-  const meta = parseTextMetadata(metadata, dir);
   const vocab = vocabularyOf(meta);
   const prime = o.prime ?? meta.defaultPrime;
   const lowered = meta.settings.lowercase ? prime.toLowerCase() : prime;

@@ -1,36 +1,22 @@
 #!/usr/bin/env node
 /** The `recur` command line. */
 import '../node/index.js';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { evaluate } from './evaluate.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
-import { UsageError, makeOutput } from './output.js';
+import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
+import { makeOutput, reportError } from './output.js';
 import { train, type TrainOptions } from './train.js';
 
-function int(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-}
-function num(name: string, min = -Infinity, max = Infinity) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
-    return n;
-  };
-}
-function list(v: string): number[] {
-  const xs = v.split(',').map(Number);
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0))
-    throw new InvalidArgumentError('expected comma-separated numbers ≥ 0, e.g. 0.2,0.5,1.0,1.2');
-  return xs;
-}
+/** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
+const MAX_BATCH = 1_000_000;
+const MAX_UNITS = 65_536;
+const MAX_LENGTH = 100_000; // window and sequence lengths
+const MAX_STEPS = 1_000_000_000; // epochs, steps, characters
+const int = (flag: string, min = 1, max = MAX_STEPS): ((v: string) => number) => intFlag(flag, min, max);
+const num = numFlag;
 
 // `recur generate … | head` closes stdout early: stop quietly instead of crashing with EPIPE.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -42,7 +28,18 @@ const program = new Command();
 program
   .name('recur')
   .description('Recurrent neural networks for text and time series — train, generate, evaluate.')
-  .showHelpAfterError();
+  .option('--debug', 'print stack traces of errors')
+  // Usage errors exit 2 like every bad input (commander's default is 1); see reportError.
+  .exitOverride()
+  // Commander's own messages read like recur's: 'recur: …' on one line.
+  .configureOutput({ outputError: (s, write) => write(`recur: ${s.replace(/^error: /, '')}`) })
+  .showSuggestionAfterError()
+  .addHelpText(
+    'after',
+    '\nExit codes (every command): 0 success; 1 a failure while running; 2 bad usage or bad input (an unknown\n' +
+      'command or flag, a value out of range, a missing or unreadable file, a model or batch too big for memory).\n' +
+      'Errors are one line on stderr; --debug adds the stack trace.',
+  );
 
 program
   .command('train')
@@ -54,20 +51,25 @@ program
   .option(
     '--recipe <name>',
     "'keras' (40-char windows every 3, LSTM(128), RMSprop 0.01) or 'char-rnn' (2×LSTM(256), stateful, Adam)",
+    choiceFlag('--recipe', ['keras', 'char-rnn']),
     'keras',
   )
   .option('-e, --epochs <n>', 'epochs', int('--epochs'), 20)
-  .option('-b, --batch-size <n>', 'batch size', int('--batch-size'))
-  .option('--maxlen <n>', 'window length (keras recipe)', int('--maxlen'))
-  .option('--step <n>', 'window stride (keras recipe)', int('--step'))
-  .option('--seq-length <n>', 'sequence length (char-rnn recipe)', int('--seq-length'))
-  .option('--units <n>', 'units per recurrent layer', int('--units'))
-  .option('--layers <n>', 'recurrent layers', int('--layers'))
-  .option('--cell <type>', 'lstm, gru or simple-rnn')
+  .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH))
+  .option('--maxlen <n>', 'window length (keras recipe)', int('--maxlen', 1, MAX_LENGTH))
+  .option('--step <n>', 'window stride (keras recipe)', int('--step', 1, MAX_LENGTH))
+  .option('--seq-length <n>', 'sequence length (char-rnn recipe)', int('--seq-length', 1, MAX_LENGTH))
+  .option('--units <n>', 'units per recurrent layer', int('--units', 1, MAX_UNITS))
+  .option('--layers <n>', 'recurrent layers', int('--layers', 1, 64))
+  .option('--cell <type>', 'lstm, gru or simple-rnn', choiceFlag('--cell', ['lstm', 'gru', 'simple-rnn']))
   .option('--dropout <rate>', 'dropout after each recurrent layer', num('--dropout', 0, 0.99))
-  .option('--optimizer <name>', 'sgd, rmsprop, adam or adagrad')
-  .option('--lr <rate>', 'learning rate', num('--lr', 1e-9))
-  .option('--clipnorm <x>', 'clip the global gradient norm', num('--clipnorm', 1e-9))
+  .option(
+    '--optimizer <name>',
+    'sgd, rmsprop, adam or adagrad',
+    choiceFlag('--optimizer', ['sgd', 'rmsprop', 'adam', 'adagrad']),
+  )
+  .option('--lr <rate>', 'learning rate', num('--lr', 1e-9, 10))
+  .option('--clipnorm <x>', 'clip the global gradient norm', num('--clipnorm', 1e-9, 1e9))
   .option(
     '--validation-split <f>',
     'hold out this fraction of the end of the text',
@@ -77,24 +79,34 @@ program
   .option(
     '--init <scheme>',
     "'uniform' (every weight U(±1/√units), as char-rnn and PyTorch; default) or 'keras' (glorot/orthogonal, unit forget bias)",
+    choiceFlag('--init', ['keras', 'uniform']),
   )
   .option(
     '--rmsprop-epsilon <where>',
     "'outside' the square root (Keras 2, PyTorch, the tutorial; default) or 'inside' (Keras 3, tfjs)",
+    choiceFlag('--rmsprop-epsilon', ['inside', 'outside']),
   )
-  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0))
-  .option('--threads <n>', 'worker threads (default: all cores)', int('--threads'))
+  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0, MAX_SEED))
+  .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', int('--steps-per-epoch'))
-  .option('--sample-length <n>', 'characters per sample after each epoch', int('--sample-length', 0), 400)
-  .option('--temperatures <list>', 'sample temperatures', list, [0.2, 0.5, 1.0, 1.2])
+  .option(
+    '--sample-length <n>',
+    'characters per sample after each epoch',
+    int('--sample-length', 0, MAX_LENGTH * 10),
+    400,
+  )
+  .option(
+    '--temperatures <list>',
+    'sample temperatures',
+    listFlag('--temperatures', 0, 100),
+    [0.2, 0.5, 1.0, 1.2],
+  )
   .option('--no-samples', 'do not print samples after each epoch')
   .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
   .option('--overwrite', 'replace a model already in --out', false)
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'one JSON object per epoch (and per sample) on stdout', false)
   .action(async (file: string | undefined, opts: TrainOptions & { quiet: boolean; json: boolean }) => {
-    if (opts.recipe !== 'keras' && opts.recipe !== 'char-rnn')
-      throw new UsageError(`--recipe must be 'keras' or 'char-rnn', got '${opts.recipe}'`);
     process.exitCode = await train(file, opts, makeOutput(opts));
   });
 
@@ -102,16 +114,21 @@ program
   .command('generate')
   .description('generate text with a trained model, streaming it to stdout')
   .argument('<model-dir>', 'a directory written by recur train')
-  .option('-n, --length <n>', 'characters to generate', int('--length', 0), 400)
-  .option('-t, --temperature <x>', 'sampling temperature (0 = most likely)', num('--temperature', 0), 0.5)
+  .option('-n, --length <n>', 'characters to generate', int('--length', 0, 10_000_000), 400)
+  .option(
+    '-t, --temperature <x>',
+    'sampling temperature (0 = most likely)',
+    num('--temperature', 0, 100),
+    0.5,
+  )
   .option('-p, --prime <text>', 'text to start from (default: the seed window saved with the model)')
-  .option('--top-k <n>', 'sample among the k most likely characters', int('--top-k'))
+  .option('--top-k <n>', 'sample among the k most likely characters', int('--top-k', 1, MAX_UNITS))
   .option(
     '--top-p <p>',
     'sample among the most likely characters reaching probability p',
     num('--top-p', 1e-9, 1),
   )
-  .option('--seed <n>', 'random seed', int('--seed', 0))
+  .option('--seed <n>', 'random seed', int('--seed', 0, MAX_SEED))
   .option(
     '--exact-window',
     'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
@@ -127,8 +144,15 @@ program
   .description('loss, bits per character and perplexity of a text model on a text')
   .argument('<model-dir>', 'a directory written by recur train')
   .argument('<text-file>', 'UTF-8 text to score')
-  .option('--step <n>', 'window stride (default: the training stride)', int('--step'))
-  .option('-b, --batch-size <n>', 'batch size', int('--batch-size'), 512)
+  .option('--step <n>', 'window stride (default: the training stride)', int('--step', 1, MAX_LENGTH))
+  .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH), 512)
+  .option(
+    '--unknown <mode>',
+    "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
+    choiceFlag('--unknown', ['skip', 'error']),
+    'skip',
+  )
+  .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('--json', 'print JSON', false)
   .action(async (dir: string, file: string, opts) => {
     process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);
@@ -143,22 +167,26 @@ program
   .option('--value-column <name|index>', 'column of values (default: the last numeric column)')
   .option('--date-column <name|index>', 'column of dates (default: detected)')
   .option('--interpolate', 'fill missing months linearly instead of failing', false)
-  .option('--season <n>', 'season length (default: detected; 12 for monthly data)', int('--season'))
-  .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon'))
+  .option(
+    '--season <n>',
+    'season length (default: detected; 12 for monthly data)',
+    int('--season', 1, 10_000),
+  )
+  .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon', 1, 100_000))
   .option(
     '--holdout <n>',
     'hold out the last n points to score the forecast (default: the horizon; 0 = forecast the future)',
-    int('--holdout', 0),
+    int('--holdout', 0, MAX_STEPS),
   )
-  .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback'))
+  .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
   .option(
     '--method <m>',
     "'hybrid' (ETS + a network on its residuals) or 'network' (the network alone)",
     FORECAST_DEFAULTS.method,
   )
   .option('--cell <type>', 'lstm, gru or simple-rnn', FORECAST_DEFAULTS.cell)
-  .option('--units <n>', 'units per recurrent layer', int('--units'), FORECAST_DEFAULTS.units)
-  .option('--layers <n>', 'recurrent layers', int('--layers'), FORECAST_DEFAULTS.layers)
+  .option('--units <n>', 'units per recurrent layer', int('--units', 1, 4096), FORECAST_DEFAULTS.units)
+  .option('--layers <n>', 'recurrent layers', int('--layers', 1, 16), FORECAST_DEFAULTS.layers)
   .option(
     '--dropout <rate>',
     'dropout after each recurrent layer',
@@ -170,11 +198,11 @@ program
     "multi-step strategy: 'direct' (all steps at once) or 'recursive'",
     FORECAST_DEFAULTS.strategy,
   )
-  .option('--epochs <n>', 'training epochs per seed', int('--epochs'), FORECAST_DEFAULTS.epochs)
+  .option('--epochs <n>', 'training epochs per seed', int('--epochs', 1, 1_000_000), FORECAST_DEFAULTS.epochs)
   .option(
     '--seeds <n>',
     'ensemble size (mean and spread are reported)',
-    int('--seeds'),
+    int('--seeds', 1, 1000),
     FORECAST_DEFAULTS.seedCount,
   )
   .option('--log', 'model the log of the series', false)
@@ -184,7 +212,7 @@ program
     FORECAST_DEFAULTS.differencing,
   )
   .option('--scaling <s>', "'standard' or 'minmax' (fitted on the training part)", FORECAST_DEFAULTS.scaling)
-  .option('--backtest <n>', 'also run a rolling-origin backtest with n origins', int('--backtest'))
+  .option('--backtest <n>', 'also run a rolling-origin backtest with n origins', int('--backtest', 1, 10_000))
   .option(
     '--baselines <list>',
     "comma-separated: naive, seasonal naive, drift, ets, sarima; or 'all' / 'none'",
@@ -194,14 +222,25 @@ program
   .option('--chart <file.svg>', 'write a chart of history, actuals, forecast and the best baseline')
   .option('--save <dir>', 'save the fitted forecaster')
   .option('--model <dir>', 'forecast with a saved forecaster instead of training')
-  .option('--threads <n>', 'worker threads', int('--threads'))
+  .option('--threads <n>', 'worker threads', threadsFlag())
   .option('--json', 'print one JSON object with the forecast and metrics', false)
   .option('-q, --quiet', 'print only the metrics table', false)
   .action(async (file: string | undefined, opts) => {
     process.exitCode = await forecast(file, opts, makeOutput(opts));
   });
 
-program.parseAsync(process.argv).catch((e: Error) => {
-  process.stderr.write(`recur: ${e.message}\n`);
-  process.exitCode = e instanceof UsageError ? 2 : 1;
+const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
+const fail = (e: unknown): void => {
+  // Commander has already printed its own usage errors; help and --version end with 0.
+  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
+  else process.exitCode = reportError(e, debug());
+};
+process.on('uncaughtException', (e) => {
+  fail(e);
+  process.exit();
 });
+process.on('unhandledRejection', (e) => {
+  fail(e);
+  process.exit();
+});
+program.parseAsync(process.argv).catch(fail);

@@ -1,5 +1,45 @@
-/** How the CLI talks: human text on stderr/stdout, or one JSON object per line with --json; --quiet silences. */
+/**
+ * How the CLI talks: human text on stderr/stdout, or one JSON object per line with --json; --quiet silences. Errors
+ * end in one line on stderr and an exit code (reportError).
+ */
+import { TextFileError } from '../node/text_file.js';
+
+/** Bad usage or bad input: exit code 2. */
 export class UsageError extends Error {}
+
+/** What a file-system error code means for the user; these are bad input (exit 2), not failures while running. */
+const FS_INPUT_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory, where a file was expected',
+  ENOTDIR: 'is not a directory (or a part of the path is a file)',
+  EEXIST: 'already exists and is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENAMETOOLONG: 'name too long',
+};
+
+/**
+ * Prints an error as one line `recur: message` on stderr (the stack only with --debug) and returns the exit code:
+ * 2 for bad usage or input (UsageError, an unreadable text file, a path that is missing or of the wrong kind), 1 for
+ * a failure while running.
+ */
+export function reportError(e: unknown, debug: boolean): number {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const fs = err as NodeJS.ErrnoException;
+  const fsMeaning = typeof fs.code === 'string' ? FS_INPUT_ERRORS[fs.code] : undefined;
+  let message = err.message;
+  if (fsMeaning !== undefined && typeof fs.path === 'string') message = `${fs.path}: ${fsMeaning}`;
+  // A worker's error arrives with its stack in the message: keep only the text.
+  else
+    message = message
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l))
+      .join('\n')
+      .trim();
+  process.stderr.write(`recur: ${message || err.name}\n`);
+  if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+  return err instanceof UsageError || err instanceof TextFileError || fsMeaning !== undefined ? 2 : 1;
+}
 
 export interface Output {
   /** Whether to draw a progress bar. */

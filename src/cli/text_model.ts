@@ -5,7 +5,9 @@
 import { GRU, LSTM, SimpleRNN, Dense, Dropout } from '../layers/index.js';
 import type { RNN } from '../layers/recurrent.js';
 import { Sequential } from '../models/sequential.js';
+import { loadModel } from '../node/model_io.js';
 import { Vocabulary } from '../text/vocabulary.js';
+import { UsageError } from './output.js';
 
 export type Recipe = 'keras' | 'char-rnn';
 export type CellType = 'lstm' | 'gru' | 'simple-rnn';
@@ -111,7 +113,6 @@ export function buildTextModel(s: TextSettings, vocab: number): Sequential {
             kernelInitializer: uniform,
             recurrentInitializer: uniform,
             biasInitializer: uniform,
-            unitForgetBias: false,
           },
           dense: { kernelInitializer: uniform, biasInitializer: uniform },
         }
@@ -124,6 +125,8 @@ export function buildTextModel(s: TextSettings, vocab: number): Sequential {
       returnSequences: stateful || !last,
       stateful,
       ...init.recurrent,
+      // Only the LSTM has a forget gate; GRU and SimpleRNN refuse the option.
+      ...(s.cell === 'lstm' && s.init === 'uniform' ? { unitForgetBias: false } : {}),
       ...(i === 0
         ? stateful
           ? { batchInputShape: [s.batchSize, T, vocab] }
@@ -142,11 +145,24 @@ export function buildTextModel(s: TextSettings, vocab: number): Sequential {
 export function parseTextMetadata(meta: Record<string, unknown>, where: string): TextMetadata {
   const m = meta as Partial<TextMetadata>;
   if (m.task !== 'text' || !Array.isArray(m.vocabulary) || !m.settings) {
-    throw new Error(
+    throw new UsageError(
       `${where} is not a recur text model (no vocabulary in its metadata); train one with 'recur train'`,
     );
   }
   return m as TextMetadata;
+}
+
+/** A text model and its metadata from a model directory; a directory that does not hold one is bad input (exit 2). */
+export function loadTextModel(dir: string): { model: Sequential; meta: TextMetadata; notes: string[] } {
+  let loaded: ReturnType<typeof loadModel>;
+  try {
+    loaded = loadModel(dir);
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof UsageError) && !(e as NodeJS.ErrnoException).code)
+      throw new UsageError(e.message);
+    throw e;
+  }
+  return { model: loaded.model, meta: parseTextMetadata(loaded.metadata, dir), notes: loaded.notes };
 }
 
 export function vocabularyOf(meta: TextMetadata): Vocabulary {

@@ -10,7 +10,7 @@
  *   <out>/log.csv                  one row per epoch
  * (src/node/run_files.ts lists these in one place: --overwrite deletes those and nothing else.)
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { kernels } from '../core/backend.js';
@@ -50,6 +50,7 @@ import {
   type InitScheme,
   type TrainingState,
 } from './text_model.js';
+import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
 
 export interface TrainOptions {
@@ -174,6 +175,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const ckptDir = join(outDir, CHECKPOINT_DIR);
 
   // The output directory: refuse to clobber another model unless told.
+  if (existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new UsageError(`--out ${outDir} is a file; give a directory`);
   if (o.resume && o.overwrite)
     throw new UsageError('--resume and --overwrite contradict each other; pick one');
   if (file && resolve(dirname(file)) === resolve(outDir) && isRunFileName(basename(file)))
@@ -233,11 +236,22 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const minChars =
     (settings.recipe === 'char-rnn' ? settings.seqLength * settings.batchSize : settings.maxlen) + 1;
   if (trainCorpus.length < minChars) {
-    throw new Error(
+    throw new UsageError(
       `${file ?? source}: the training text has ${trainCorpus.length} characters; this recipe needs at least ${minChars}`,
     );
   }
   if (!model) {
+    const bytes = estimateTextModelBytes(
+      settings,
+      V,
+      settings.batchSize,
+      o.threads ?? defaultThreads(),
+      true,
+    );
+    assertFits(
+      bytes,
+      `this model (${settings.layers}×${settings.cell}(${settings.units}), batch ${settings.batchSize})`,
+    );
     model = buildTextModel(settings, V);
     model.build();
     compileText(model, settings);

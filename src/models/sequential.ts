@@ -124,6 +124,13 @@ export interface ParallelRunner {
     seed: number,
     threads: number,
   ): Promise<{ lossSum: number; accSum: number }>;
+  /** Splits the batch across `threads` like `gradients`, forward only: resolves to the summed loss and accuracy. */
+  losses(
+    model: Sequential,
+    x: AnyTensor,
+    y: AnyTensor,
+    threads: number,
+  ): Promise<{ lossSum: number; accSum: number }>;
   /** Clears the carried state of the model's replicas (stateful models). */
   resetStates(model: Sequential): void;
 }
@@ -444,6 +451,15 @@ export class Sequential implements CallbackModel {
     return sums;
   }
 
+  /** Summed loss and accuracy of a shard of a batch in inference mode. Worker threads run this when evaluating. */
+  shardLosses(x: AnyTensor, y: AnyTensor): { lossSum: number; accSum: number } {
+    const { loss } = this.requireCompiled('shardLosses');
+    this.buildFor(x);
+    const logs = this.evaluateBatch(x, y, loss);
+    const rows = x.shape[0];
+    return { lossSum: logs.loss * rows, accSum: (logs.acc ?? 0) * rows };
+  }
+
   private evaluateBatch(x: AnyTensor, y: AnyTensor, loss: LossName): Logs {
     const logitsPath = this.lossUsesLogits();
     return scoped(() => {
@@ -463,9 +479,17 @@ export class Sequential implements CallbackModel {
     for await (const { xs, ys } of data.batches(0)) {
       if (b++ >= maxBatches) break;
       this.buildFor(xs);
-      const logs = this.evaluateBatch(xs, ys, loss);
-      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * xs.shape[0];
-      n += xs.shape[0];
+      const rows = xs.shape[0];
+      if (this.useThreads(rows)) {
+        // On the pool, like training: each thread scores its shard of the batch.
+        const r = await parallelRunner!.losses(this, xs, ys, this.threads);
+        sums.loss = (sums.loss ?? 0) + r.lossSum;
+        if (this.metrics.includes('acc')) sums.acc = (sums.acc ?? 0) + r.accSum;
+      } else {
+        const logs = this.evaluateBatch(xs, ys, loss);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
+      }
+      n += rows;
     }
     if (n === 0) throw new Error('evaluateDataset: the dataset produced no batches');
     for (const k of Object.keys(sums)) sums[k] /= n;

@@ -5,27 +5,33 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+/** A text file that cannot be used: missing, a directory, empty, binary or not UTF-8. The message names the file. */
+export class TextFileError extends Error {}
+
 export function readTextFile(path: string): string {
   let bytes: Buffer;
   try {
-    if (statSync(path).isDirectory()) throw new Error(`${path} is a directory, not a text file`);
+    if (statSync(path).isDirectory()) throw new TextFileError(`${path} is a directory, not a text file`);
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${path}: no such file`);
-    if (code === 'EACCES') throw new Error(`${path}: permission denied`);
+    if (code === 'ENOENT') throw new TextFileError(`${path}: no such file`);
+    if (code === 'EACCES') throw new TextFileError(`${path}: permission denied`);
+    if (code === 'EISDIR') throw new TextFileError(`${path} is a directory, not a text file`);
+    if (code === 'ENOTDIR') throw new TextFileError(`${path}: a part of the path is not a directory`);
     throw e;
   }
-  if (bytes.length === 0) throw new Error(`${path} is empty`);
+  if (bytes.length === 0) throw new TextFileError(`${path} is empty`);
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw new Error(`${path} looks binary (a NUL byte at offset ${nul}); give a UTF-8 text file`);
+  if (nul >= 0)
+    throw new TextFileError(`${path} looks binary (a NUL byte at offset ${nul}); give a UTF-8 text file`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const bad = firstInvalidUtf8(bytes);
     const line = bytes.subarray(0, bad).toString('latin1').split('\n').length;
-    throw new Error(
+    throw new TextFileError(
       `${path} is not valid UTF-8 (byte 0x${bytes[bad].toString(16)} at offset ${bad}, line ${line}); convert it to UTF-8 first`,
     );
   }

@@ -110,6 +110,59 @@ export class WorkerPool {
     });
   }
 
+  /** Sends the model to a worker unless it already holds a replica of it. */
+  private async ensureReplica(pw: PoolWorker, model: Sequential, id: number): Promise<void> {
+    if (pw.grads.has(id)) return;
+    const ready = await this.request(pw, {
+      type: 'model',
+      modelId: id,
+      layers: model.layers.map(layerToKeras),
+      inputShape: model.layers[0].inputShape!,
+      loss: model.loss!,
+      metrics: model.metrics,
+      fromLogits: model.fromLogits,
+      weights: model.namedWeights().map(({ weight }) => weight.value.byteOffset),
+    });
+    if (ready.type !== 'ready') throw new Error('worker did not load the model');
+    pw.grads.clear();
+    pw.grads.set(id, ready.grads);
+  }
+
+  /**
+   * Runs a batch over this thread and `threads − 1` workers: `request(a, b)` is sent to each worker for its rows
+   * [a, b), and `own(b)` computes this thread's rows [0, b) in an allocation scope. Resolves to the workers' replies.
+   */
+  private async sharded(
+    model: Sequential,
+    rows: number,
+    threads: number,
+    request: (id: number, a: number, b: number) => PoolRequest,
+    own: (b: number) => void,
+  ): Promise<{ lossSum: number; accSum: number }[]> {
+    const P = Math.min(threads, rows);
+    this.grow(P - 1);
+    const id = modelId(model);
+    // Shard boundaries: as equal as possible, contiguous.
+    const bounds = Array.from({ length: P + 1 }, (_, i) => Math.round((i * rows) / P));
+    const jobs: Promise<PoolReply>[] = [];
+    for (let w = 1; w < P; w++) {
+      const pw = this.workers[w - 1];
+      await this.ensureReplica(pw, model, id);
+      jobs.push(this.request(pw, request(id, bounds[w], bounds[w + 1])));
+    }
+    const mark = this.k.beginScope();
+    try {
+      own(bounds[1]);
+    } finally {
+      this.k.endScope(mark);
+    }
+    const replies = await Promise.all(jobs);
+    return replies.map((r) => {
+      if (r.type !== 'done') throw new Error('unexpected worker reply');
+      return r;
+    });
+  }
+
   /** Gradients of a batch over this thread and `threads − 1` workers; see ParallelRunner. */
   async gradients(
     model: Sequential,
@@ -119,58 +172,32 @@ export class WorkerPool {
     threads: number,
   ): Promise<{ lossSum: number; accSum: number }> {
     const N = x.shape[0];
-    const P = Math.min(threads, N);
-    this.grow(P - 1);
-    const id = modelId(model);
     const named = model.namedWeights();
-    // Shard boundaries: as equal as possible, contiguous.
-    const bounds = Array.from({ length: P + 1 }, (_, i) => Math.round((i * N) / P));
-    const jobs: Promise<PoolReply>[] = [];
-    for (let w = 1; w < P; w++) {
-      const pw = this.workers[w - 1];
-      if (!pw.grads.has(id)) {
-        const ready = await this.request(pw, {
-          type: 'model',
-          modelId: id,
-          layers: model.layers.map(layerToKeras),
-          inputShape: model.layers[0].inputShape!,
-          loss: model.loss!,
-          metrics: model.metrics,
-          fromLogits: model.fromLogits,
-          weights: named.map(({ weight }) => weight.value.byteOffset),
-        });
-        if (ready.type !== 'ready') throw new Error('worker did not load the model');
-        pw.grads.clear();
-        pw.grads.set(id, ready.grads);
-      }
-      const [a, b] = [bounds[w], bounds[w + 1]];
-      jobs.push(
-        this.request(pw, {
-          type: 'step',
-          modelId: id,
-          x: toWire(x.sliceRows(a, b)),
-          y: toWire(y.sliceRows(a, b)),
-          seed,
-          rowOffset: a,
-          totalRows: N,
-        }),
-      );
-    }
-    const k = this.k;
-    const mark = k.beginScope();
     let lossSum = 0;
     let accSum = 0;
-    try {
-      const r0 = model.shardGradients(x.sliceRows(0, bounds[1]), y.sliceRows(0, bounds[1]), seed, 0, N);
-      lossSum = r0.lossSum;
-      accSum = r0.accSum;
-    } finally {
-      k.endScope(mark);
-    }
-    const replies = await Promise.all(jobs);
+    const replies = await this.sharded(
+      model,
+      N,
+      threads,
+      (modelId, a, b) => ({
+        type: 'step',
+        modelId,
+        x: toWire(x.sliceRows(a, b)),
+        y: toWire(y.sliceRows(a, b)),
+        seed,
+        rowOffset: a,
+        totalRows: N,
+      }),
+      (b) => {
+        const r0 = model.shardGradients(x.sliceRows(0, b), y.sliceRows(0, b), seed, 0, N);
+        lossSum = r0.lossSum;
+        accSum = r0.accSum;
+      },
+    );
+    const k = this.k;
     const buffer = k.memory.buffer;
+    const id = modelId(model);
     replies.forEach((r, i) => {
-      if (r.type !== 'done') throw new Error('unexpected worker reply');
       lossSum += r.lossSum;
       accSum += r.accSum;
       const ptrs = this.workers[i].grads.get(id)!;
@@ -184,6 +211,38 @@ export class WorkerPool {
         ),
       );
     });
+    return { lossSum, accSum };
+  }
+
+  /** Summed loss and accuracy of a batch in inference mode over this thread and `threads − 1` workers. */
+  async losses(
+    model: Sequential,
+    x: AnyTensor,
+    y: AnyTensor,
+    threads: number,
+  ): Promise<{ lossSum: number; accSum: number }> {
+    let lossSum = 0;
+    let accSum = 0;
+    const replies = await this.sharded(
+      model,
+      x.shape[0],
+      threads,
+      (modelId, a, b) => ({
+        type: 'evaluate',
+        modelId,
+        x: toWire(x.sliceRows(a, b)),
+        y: toWire(y.sliceRows(a, b)),
+      }),
+      (b) => {
+        const r0 = model.shardLosses(x.sliceRows(0, b), y.sliceRows(0, b));
+        lossSum = r0.lossSum;
+        accSum = r0.accSum;
+      },
+    );
+    for (const r of replies) {
+      lossSum += r.lossSum;
+      accSum += r.accSum;
+    }
     return { lossSum, accSum };
   }
 
@@ -225,6 +284,10 @@ export function createParallelRunner(spawn: () => ThreadPort): {
     gradients(model, x, y, seed, threads) {
       pool ??= new WorkerPool(kernels() as WasmKernels, spawn);
       return pool.gradients(model, x, y, seed, threads);
+    },
+    losses(model, x, y, threads) {
+      pool ??= new WorkerPool(kernels() as WasmKernels, spawn);
+      return pool.losses(model, x, y, threads);
     },
   };
   return {

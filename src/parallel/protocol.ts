@@ -38,6 +38,7 @@ export type PoolRequest =
       rowOffset: number;
       totalRows: number;
     }
+  | { type: 'evaluate'; modelId: number; x: WireTensor; y: WireTensor }
   | { type: 'reset'; modelId: number };
 
 export type PoolReply =

@@ -50,6 +50,17 @@ export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolReque
         replicas.get(msg.modelId)?.resetStates();
         return { type: 'reset' };
       }
+      case 'evaluate': {
+        const model = replicas.get(msg.modelId);
+        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
+        const mark = k.beginScope();
+        try {
+          const r = model.shardLosses(fromWire(msg.x), fromWire(msg.y));
+          return { type: 'done', lossSum: r.lossSum, accSum: r.accSum };
+        } finally {
+          k.endScope(mark);
+        }
+      }
       case 'step': {
         const model = replicas.get(msg.modelId);
         if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);

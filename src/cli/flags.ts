@@ -1,0 +1,81 @@
+/**
+ * Parsers of the CLI's flag values, one zod schema each: every error names the flag, the value given and the range
+ * allowed. Commander stays the parser; these are its per-option argument parsers.
+ */
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+
+/** Largest seed: seeds are used as unsigned 32-bit integers. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** Worker threads cannot usefully exceed the cores this process may use (each thread is a full replica). */
+export function maxThreads(): number {
+  return availableParallelism();
+}
+
+const numberText = z
+  .string()
+  .trim()
+  .min(1)
+  .transform((v) => Number(v));
+
+function rangeText(min: number, max: number, integer: boolean): string {
+  const kind = integer ? 'an integer' : 'a number';
+  if (max === Infinity) return `${kind} ≥ ${min}`;
+  return `${kind} from ${min} to ${max}`;
+}
+
+/** An integer flag in [min, max]. */
+export function intFlag(flag: string, min: number, max: number): (v: string) => number {
+  const schema = numberText.pipe(z.number().int().min(min).max(max));
+  return (v) => {
+    const r = schema.safeParse(v);
+    if (!r.success)
+      throw new InvalidArgumentError(`${flag} must be ${rangeText(min, max, true)}, got '${v}'`);
+    return r.data;
+  };
+}
+
+/** A finite number flag in [min, max]. */
+export function numFlag(flag: string, min: number, max: number): (v: string) => number {
+  const schema = numberText.pipe(z.number().min(min).max(max));
+  return (v) => {
+    const r = schema.safeParse(v);
+    if (!r.success)
+      throw new InvalidArgumentError(`${flag} must be ${rangeText(min, max, false)}, got '${v}'`);
+    return r.data;
+  };
+}
+
+/** A comma-separated list of numbers in [min, max], at least one. */
+export function listFlag(flag: string, min: number, max: number): (v: string) => number[] {
+  const schema = z.array(numberText.pipe(z.number().min(min).max(max))).min(1);
+  return (v) => {
+    const r = schema.safeParse(v.trim() === '' ? [] : v.split(','));
+    if (!r.success)
+      throw new InvalidArgumentError(
+        `${flag} must be a comma-separated list of numbers from ${min} to ${max} (e.g. 0.2,0.5,1.0), got '${v}'`,
+      );
+    return r.data;
+  };
+}
+
+/** --threads: from 1 to the cores available. */
+export function threadsFlag(flag = '--threads'): (v: string) => number {
+  return (v) => intFlag(flag, 1, maxThreads())(v);
+}
+
+/** A flag that takes one of a few words. */
+export function choiceFlag<const T extends string>(
+  flag: string,
+  values: readonly [T, ...T[]],
+): (v: string) => T {
+  const schema = z.enum(values);
+  const listed = values.length === 1 ? values[0] : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+  return (v) => {
+    const r = schema.safeParse(v);
+    if (!r.success) throw new InvalidArgumentError(`${flag} must be ${listed}, got '${v}'`);
+    return r.data;
+  };
+}
