@@ -55,7 +55,7 @@ describe('monthly CSV', () => {
     );
     assert.throws(
       () => parseMonthlyCsv('m,v\n2000-01,1\n2000-13,2\n', { source: 's.csv', dateColumn: 'm' }),
-      /line 3: "2000-13" is not a date/,
+      /s\.csv: 1 date\(s\) in column .m. are not dates like .*: line 3 "2000-13"/,
     );
     assert.throws(
       () => parseMonthlyCsv('m,v\n2000-01,1\n2000-01,2\n', { source: 's.csv' }),
