@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
+import { setSarimaBudget } from '../src/node/forecast.js'; // also installs the Node loaders of the baselines' wasm
 import {
   baselineForecasts,
   baselineLoaders,
@@ -50,6 +50,19 @@ describe('baselines: failures and out-of-range costs are skipped with their reas
     assert.ok(Date.now() - t0 < 5000, 'refused, not attempted');
     assert.deepEqual([...r.forecasts.keys()], ['naive', 'seasonal naive']);
     assert.match(r.skipped.get('sarima')!, /season 132 is above SARIMA's limit of 52/);
+  });
+  it('a SARIMA fit that runs past its wall-clock budget is stopped (its worker terminated) and skipped', async () => {
+    setSarimaBudget(1);
+    try {
+      const r = await baselineForecasts(wave(120, 12), 12, 12, ['naive', 'sarima']);
+      assert.deepEqual([...r.forecasts.keys()], ['naive']);
+      assert.equal(r.skipped.get('sarima'), 'SARIMA ran past its time budget of 0.001 s and was stopped');
+    } finally {
+      setSarimaBudget(120_000);
+    }
+    // Within the budget it runs (in its worker) as before.
+    const ok = await baselineForecasts(wave(120, 12), 12, 12, ['sarima']);
+    assert.ok(ok.forecasts.get('sarima')!.every(Number.isFinite));
   });
   it('a library that throws a string (not an Error) is skipped with that text', async () => {
     const saved = baselineLoaders();

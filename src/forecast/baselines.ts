@@ -53,6 +53,11 @@ export interface BaselineLoaders {
   augurs(): Promise<AugursModules>;
   /** The `arima` package's constructor, with everything its wasm prints sent to stderr (never stdout). */
   arima(): Promise<ArimaConstructor>;
+  /**
+   * Runs a SARIMA fit elsewhere (Node: in a worker thread, stopped when it runs past its time budget). Without it the
+   * fit runs here, synchronously, and cannot be interrupted.
+   */
+  sarima?(train: readonly number[], h: number, season: number): Promise<number[]>;
 }
 
 const browserLoaders: BaselineLoaders = {
@@ -165,6 +170,17 @@ export async function sarimaForecast(train: readonly number[], h: number, season
     throw new Error(
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
+  if (loaders.sarima) return loaders.sarima(train, h, season);
+  return sarimaHere(train, h, season, seasonal);
+}
+
+/** SARIMA in this thread (the worker of src/node runs this). */
+export async function sarimaHere(
+  train: readonly number[],
+  h: number,
+  season: number,
+  seasonal = season > 1 && train.length >= 3 * season,
+): Promise<number[]> {
   const ARIMA = await (arima ??= loaders.arima());
   let m: ArimaInstance | null = null;
   try {

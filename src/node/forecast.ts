@@ -1,39 +1,53 @@
 /**
  * The forecasting toolkit, re-exported as `forecast` from `recur/node`. Importing it installs the Node loaders of the
- * baselines' wasm libraries: augurs' wasm read from node_modules, and `arima` built with its output sent to stderr, so
- * nothing a library prints can land on stdout (where `recur forecast --json` writes its JSON).
+ * baselines' wasm libraries (src/node/baseline_loaders.ts: output to stderr, never stdout) and runs each SARIMA fit in
+ * a worker thread with a wall-clock budget.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setBaselineLoaders, type ArimaConstructor } from '../forecast/baselines.js';
+import { Worker } from 'node:worker_threads';
+import { setBaselineLoaders } from '../forecast/baselines.js';
+import { nodeBaselineLoaders } from './baseline_loaders.js';
 
-const require = createRequire(import.meta.url);
+let sarimaBudgetMs = 120_000;
 
-setBaselineLoaders({
-  async augurs() {
-    const mstl = await import('@bsull/augurs/mstl');
-    const ets = await import('@bsull/augurs/ets');
-    // In Node the wasm must be handed over explicitly (initSync): wasm-bindgen's default init would fetch a file: URL.
-    const dir = dirname(fileURLToPath(import.meta.resolve('@bsull/augurs/mstl')));
-    mstl.initSync({ module: readFileSync(join(dir, 'mstl_bg.wasm')) });
-    ets.initSync({ module: readFileSync(join(dir, 'ets_bg.wasm')) });
-    return { mstl, ets };
-  },
-  arima() {
-    // Build the emscripten module ourselves (as arima/index.js does) to give it print functions: its default print is
-    // console.log, and AutoARIMA prints lines such as "non-stationary AR part".
-    const dir = dirname(require.resolve('arima'));
-    const createModule = require(join(dir, 'wasm', 'native-sync.js')) as (
-      o: Record<string, unknown>,
-    ) => unknown;
-    const wasmBinary = require(join(dir, 'wrapper', 'native.bin.js')) as unknown;
-    const loadArima = require(join(dir, 'load.js')) as (m: unknown) => ArimaConstructor;
-    const toStderr = (line: string): void => void process.stderr.write(line + '\n');
-    return Promise.resolve(loadArima(createModule({ wasmBinary, print: toStderr, printErr: toStderr })));
-  },
-});
+/** The wall-clock budget of one SARIMA fit (default 120 s); a fit that runs past it is stopped and SARIMA skipped. */
+export function setSarimaBudget(ms: number): void {
+  sarimaBudgetMs = ms;
+}
+
+/** One SARIMA fit in a worker thread: the wasm fit is synchronous, and terminating its thread is how it is stopped. */
+function sarimaInWorker(train: readonly number[], h: number, season: number): Promise<number[]> {
+  const budget = sarimaBudgetMs;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sarima_worker.js', import.meta.url), {
+      workerData: { train: [...train], h, season },
+    });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`SARIMA ran past its time budget of ${budget / 1000} s and was stopped`));
+    }, budget);
+    const done = (): void => {
+      clearTimeout(timer);
+      void worker.terminate();
+    };
+    worker.once('message', (m: { forecast?: number[]; error?: string; printed: string[] }) => {
+      done();
+      for (const line of m.printed) process.stderr.write(line + '\n');
+      if (m.forecast) resolve(m.forecast);
+      else reject(new Error(m.error ?? 'SARIMA failed'));
+    });
+    worker.once('error', (e) => {
+      done();
+      reject(new Error(`SARIMA: ${e.message}`));
+    });
+    // After a message this is a no-op; otherwise the worker died without answering (e.g. out of wasm memory).
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`SARIMA: its worker stopped with exit code ${code}`));
+    });
+  });
+}
+
+setBaselineLoaders({ ...nodeBaselineLoaders, sarima: sarimaInWorker });
 
 export {
   RNNForecaster,
