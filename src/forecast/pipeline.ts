@@ -12,6 +12,8 @@ export interface SplitResult {
   actual: number[];
   network: EnsembleForecast;
   baselines: Map<BaselineName, number[]>;
+  /** Baselines that failed or were refused on this split, with the reason. */
+  skipped: Map<BaselineName, string>;
   metrics: Map<string, Metrics>;
   forecaster: RNNForecaster;
 }
@@ -29,13 +31,13 @@ export async function evaluateSplit(
   const forecaster = new RNNForecaster(opts);
   await forecaster.fit(train, threads);
   const network = await forecaster.predict(train);
-  const baselines = await baselineForecasts(train, opts.horizon, opts.season, which);
+  const { forecasts: baselines, skipped } = await baselineForecasts(train, opts.horizon, opts.season, which);
   const m = new Map<string, Metrics>();
   if (actual.length === opts.horizon) {
     m.set('network', metrics(actual, network.mean, train, opts.season));
     for (const [name, f] of baselines) m.set(name, metrics(actual, f, train, opts.season));
   }
-  return { trainEnd, actual, network, baselines, metrics: m, forecaster };
+  return { trainEnd, actual, network, baselines, skipped, metrics: m, forecaster };
 }
 
 export interface BacktestResult {
@@ -43,8 +45,10 @@ export interface BacktestResult {
   origins: number[];
   /** RMSE per method per origin. */
   rmse: Map<string, number[]>;
-  /** Mean of each metric per method over the origins. */
+  /** Mean of each metric per method over the origins (methods skipped at any origin are left out). */
   mean: Map<string, Metrics>;
+  /** Baselines skipped at some origin, with the first reason. */
+  skipped: Map<BaselineName, string>;
 }
 
 /** Rolling origin: `count` forecasts of `horizon` points, the last one ending at the end of the series. */
@@ -63,9 +67,11 @@ export async function backtest(
   }
   const rmse = new Map<string, number[]>();
   const sums = new Map<string, Metrics>();
+  const skipped = new Map<BaselineName, string>();
   for (const [i, o] of origins.entries()) {
     const r = await evaluateSplit(values, o, opts, which, threads);
     onOrigin?.(i, r);
+    for (const [name, why] of r.skipped) if (!skipped.has(name)) skipped.set(name, why);
     for (const [name, m] of r.metrics) {
       (rmse.get(name) ?? rmse.set(name, []).get(name)!).push(m.rmse);
       const s = sums.get(name) ?? { rmse: 0, mae: 0, mape: 0, smape: 0, mase: 0 };
@@ -73,5 +79,10 @@ export async function backtest(
       sums.set(name, s);
     }
   }
-  return { origins, rmse, mean: sums };
+  // A mean over fewer origins than the others would not be comparable.
+  for (const name of skipped.keys()) {
+    rmse.delete(name);
+    sums.delete(name);
+  }
+  return { origins, rmse, mean: sums, skipped };
 }

@@ -1,170 +1,332 @@
 /**
- * Monthly time series from CSV text: header detection, choice of date and value columns, dates like 1962-01 or
- * 1962-01-31, and every problem reported with its line number — non-numeric cells, unparsable or duplicate dates,
- * gaps (an error unless interpolation is asked for), too few points, a constant series.
+ * Time series from CSV text: header detection, choice of date and value columns, strict ISO dates (YYYY, YYYY-Qn,
+ * YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM), the order (oldest- or newest-first) and the frequency (hourly … yearly)
+ * detected from the dates and reported, and every problem reported with its line number — bad dates (all of them),
+ * non-numeric cells, duplicate or unordered dates, gaps (an error unless interpolation is asked for).
  */
 import { parse } from 'csv-parse/sync';
 
-export interface MonthlySeries {
-  /** 'YYYY-MM' per point, consecutive months. */
+export type Frequency = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly';
+
+/** The season each frequency implies when none is given. */
+export const SEASON_OF_FREQUENCY: Record<Frequency, number> = {
+  hourly: 24,
+  daily: 7,
+  weekly: 52,
+  monthly: 12,
+  quarterly: 4,
+  yearly: 1,
+};
+
+export interface TimeSeries {
+  /** One label per point at the series' frequency (2000, 2000-Q1, 2000-01, 2000-01-31, 2000-01-31 13:00), or t1, t2… */
   dates: string[];
   values: number[];
   /** Column the values came from. */
   name: string;
+  /** Detected from the dates; absent for a series without dates. */
+  frequency?: Frequency;
+  /** Whether the file listed the newest point first (the series is then reversed to oldest-first). */
+  newestFirst?: boolean;
+  /** Source line of each point (0 for an interpolated point). */
+  lines?: number[];
+  /** Points filled in by interpolation. */
+  interpolated?: number;
 }
+/** The former name, kept for existing callers. */
+export type MonthlySeries = TimeSeries;
 
 export interface CsvOptions {
   /** Value column: header name or 0-based index. Default: the last numeric column. */
   valueColumn?: string | number;
-  /** Date column: header name or 0-based index. Default: the first column whose cells parse as dates. */
+  /** Date column: header name or 0-based index. Default: a column named like a date, else the first text column. */
   dateColumn?: string | number;
-  /** Fill missing months by linear interpolation instead of failing. */
+  /** Fill missing points by linear interpolation instead of failing. */
   interpolate?: boolean;
   /** Name used in messages (the file path). */
   source?: string;
 }
 
-const DATE_RE = /^(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?:[ T].*)?$/;
+/** Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. */
+export class SeriesInputError extends Error {}
 
-/** Month index (year·12 + month−1) of a date cell, or null. */
-export function monthOf(cell: string): number | null {
-  const m = DATE_RE.exec(cell.trim());
-  if (!m) return null;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = m[3] === undefined ? 1 : Number(m[3]);
-  if (month < 1 || month > 12 || day < 1 || day > 31) return null;
-  return year * 12 + month - 1;
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DATE_RE =
+  /^(\d{4})(?:([-/])(\d{1,2})(?:\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z?)?)?)?$/;
+const QUARTER_RE = /^(\d{4})[- ]?Q([1-4])$/i;
+const DATE_FORMATS = 'YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM';
+
+interface ParsedDate {
+  year: number;
+  /** 1…12 */
+  month: number;
+  /** UTC milliseconds. */
+  ms: number;
+  minute: number;
 }
 
-export function monthLabel(index: number): string {
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+/** A strictly parsed ISO-style date, or null (US-style 01/31/1962, text, impossible days like 2001-02-30). */
+export function parseDate(cell: string): ParsedDate | null {
+  const text = cell.trim();
+  const q = QUARTER_RE.exec(text);
+  if (q) {
+    const month = (Number(q[2]) - 1) * 3 + 1;
+    return { year: Number(q[1]), month, ms: Date.UTC(Number(q[1]), month - 1, 1), minute: 0 };
+  }
+  const m = DATE_RE.exec(text);
+  if (!m) return null;
+  const year = Number(m[1]);
+  const month = m[3] === undefined ? 1 : Number(m[3]);
+  const day = m[4] === undefined ? 1 : Number(m[4]);
+  const hour = m[5] === undefined ? 0 : Number(m[5]);
+  const minute = m[6] === undefined ? 0 : Number(m[6]);
+  const second = m[7] === undefined ? 0 : Number(m[7]);
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth) return null;
+  return { year, month, ms: Date.UTC(year, month - 1, day, hour, minute, second), minute };
+}
+
+/** The point's index at a frequency (consecutive points differ by 1); weekly counts from `origin` (ms). */
+function indexAt(d: ParsedDate, f: Frequency, origin: number): number | null {
+  switch (f) {
+    case 'yearly':
+      return d.year;
+    case 'quarterly':
+      return d.year * 4 + Math.floor((d.month - 1) / 3);
+    case 'monthly':
+      return d.year * 12 + d.month - 1;
+    case 'weekly': {
+      const days = (d.ms - origin) / DAY_MS;
+      return Number.isInteger(days) && days % 7 === 0 ? days / 7 : null;
+    }
+    case 'daily':
+      return Math.floor(d.ms / DAY_MS);
+    case 'hourly':
+      return d.minute === 0 && d.ms % HOUR_MS === 0 ? d.ms / HOUR_MS : null;
+  }
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** The label of the point `k` steps after `d` at frequency `f`. */
+function labelAt(d: ParsedDate, f: Frequency, k: number): string {
+  switch (f) {
+    case 'yearly':
+      return String(d.year + k);
+    case 'quarterly': {
+      const q = d.year * 4 + Math.floor((d.month - 1) / 3) + k;
+      return `${Math.floor(q / 4)}-Q${(q % 4) + 1}`;
+    }
+    case 'monthly': {
+      const m = d.year * 12 + d.month - 1 + k;
+      return `${Math.floor(m / 12)}-${pad((m % 12) + 1)}`;
+    }
+    case 'weekly':
+    case 'daily':
+    case 'hourly': {
+      const t = new Date(d.ms + k * (f === 'weekly' ? 7 * DAY_MS : f === 'daily' ? DAY_MS : HOUR_MS));
+      const day = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+      return f === 'hourly' ? `${day} ${pad(t.getUTCHours())}:00` : day;
+    }
+  }
+}
+
+const FREQUENCIES: Frequency[] = ['yearly', 'quarterly', 'monthly', 'weekly', 'daily', 'hourly'];
+
+/** The coarsest frequency at which every point has its own index (oldest-first dates); null if none. */
+function detectFrequency(ds: readonly ParsedDate[]): { f: Frequency; idx: number[] } | null {
+  for (const f of FREQUENCIES) {
+    const idx = ds.map((d) => indexAt(d, f, ds[0].ms));
+    if (idx.every((v, i): v is number => v !== null && (i === 0 || v > idx[i - 1]!))) return { f, idx };
+  }
+  return null;
+}
+
+/** Labels of the `n` points after a series' last date, at its frequency (t-labels for a series without dates). */
+export function datesAfter(dates: readonly string[], n: number, frequency?: Frequency): string[] {
+  const lastLabel = dates[dates.length - 1] ?? '';
+  const last = parseDate(lastLabel);
+  let f = frequency;
+  if (last && !f) f = detectFrequency(dates.slice(-3).map((d) => parseDate(d)!))?.f ?? 'monthly';
+  if (!last || !f) return Array.from({ length: n }, (_, i) => `t${dates.length + i + 1}`);
+  return Array.from({ length: n }, (_, i) => labelAt(last, f, i + 1));
 }
 
 function isNumber(cell: string): boolean {
   return cell.trim() !== '' && Number.isFinite(Number(cell));
 }
 
-export function parseMonthlyCsv(text: string, opts: CsvOptions = {}): MonthlySeries {
+const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
+
+export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries {
   const src = opts.source ?? 'CSV';
-  if (text.trim() === '') throw new Error(`${src} is empty`);
-  let rows: string[][];
+  const fail = (msg: string): never => {
+    throw new SeriesInputError(msg);
+  };
+  if (text.trim() === '') fail(`${src} is empty`);
+  if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
+  let parsed: { record: string[]; info: { lines: number } }[] = [];
   try {
-    rows = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
+    parsed = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
+      record: string[];
+      info: { lines: number };
+    }[];
   } catch (e) {
-    throw new Error(`${src}: ${(e as Error).message}`);
+    fail(`${src}: ${(e as Error).message}`);
   }
-  if (rows.length === 0) throw new Error(`${src} has no rows`);
+  if (parsed.length === 0) fail(`${src} has no rows`);
+  const rows = parsed.map((p) => p.record);
   // A header row is one whose cells are neither numbers nor dates while the next row has some.
   const first = rows[0];
-  const header = first.every((c) => !isNumber(c) && monthOf(c) === null) && rows.length > 1 ? first : null;
+  const header = first.every((c) => !isNumber(c) && parseDate(c) === null) && rows.length > 1 ? first : null;
   const body = header ? rows.slice(1) : rows;
-  const lineOf = (i: number): number => i + (header ? 2 : 1);
+  const bodyLines = (header ? parsed.slice(1) : parsed).map((p) => p.info.lines);
   const cols = first.length;
   const pick = (spec: string | number | undefined, what: string): number | undefined => {
     if (spec === undefined) return undefined;
     if (typeof spec === 'number' || /^\d+$/.test(String(spec))) {
       const i = Number(spec);
       if (i < 0 || i >= cols)
-        throw new Error(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
+        fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
       return i;
     }
     const i = header ? header.indexOf(spec) : -1;
     if (i < 0)
-      throw new Error(
+      fail(
         `${src}: no ${what} column named '${spec}'${header ? ` (columns: ${header.join(', ')})` : ' (the file has no header row)'}`,
       );
     return i;
   };
   let dateCol = pick(opts.dateColumn, 'date');
   let valueCol = pick(opts.valueColumn, 'value');
-  if (dateCol === undefined) {
-    for (let c = 0; c < cols; c++) {
-      if (c !== valueCol && body.slice(0, 5).every((r) => monthOf(r[c]) !== null)) {
-        dateCol = c;
-        break;
-      }
-    }
+  const sample = body.slice(0, 20);
+  if (dateCol === undefined && cols > 1) {
+    // A column named like a date, else the first column holding text or dates: either way it is then parsed strictly,
+    // so bad dates are reported rather than the column (or its rows) being passed over.
+    const candidates = [...Array(cols).keys()].filter((c) => c !== valueCol);
+    dateCol =
+      candidates.find((c) => header !== null && DATE_HEADER.test(header[c])) ??
+      candidates.find((c) => sample.some((r) => !isNumber(r[c])));
   }
   if (valueCol === undefined) {
     for (let c = cols - 1; c >= 0; c--) {
-      if (c !== dateCol && body.slice(0, 5).some((r) => isNumber(r[c]))) {
+      if (c !== dateCol && sample.some((r) => isNumber(r[c]))) {
         valueCol = c;
         break;
       }
     }
   }
-  if (valueCol === undefined) {
-    throw new Error(
+  if (valueCol === undefined)
+    return fail(
       `${src}: found no numeric column; give --value-column (columns: ${(header ?? first).join(', ')})`,
     );
-  }
+  const vc = valueCol;
+  const colName = (c: number): string => `'${header?.[c] ?? c}'`;
   const values: number[] = [];
-  const months: number[] = [];
   body.forEach((r, i) => {
-    const cell = r[valueCol!];
-    if (!isNumber(cell)) {
-      throw new Error(
-        `${src}, line ${lineOf(i)}: value ${JSON.stringify(cell)} in column '${header?.[valueCol!] ?? valueCol}' is not a number`,
+    const cell = r[vc];
+    if (!isNumber(cell))
+      fail(
+        `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
-    }
     values.push(Number(cell));
-    if (dateCol !== undefined) {
-      const m = monthOf(r[dateCol]);
-      if (m === null)
-        throw new Error(
-          `${src}, line ${lineOf(i)}: ${JSON.stringify(r[dateCol])} is not a date like 1962-01 or 1962-01-31`,
-        );
-      months.push(m);
-    }
   });
-  const name = header?.[valueCol] ?? `column ${valueCol}`;
+  const name = header?.[vc] ?? `column ${vc}`;
   if (dateCol === undefined) {
     // No dates: consecutive points, labelled by position.
-    return { dates: values.map((_, i) => `t${i + 1}`), values, name };
+    return { dates: values.map((_, i) => `t${i + 1}`), values, name, lines: bodyLines };
   }
-  // Order, duplicates, gaps.
-  const order = months.map((m, i) => [m, i] as const).sort((a, b) => a[0] - b[0]);
-  for (let k = 1; k < order.length; k++) {
-    if (order[k][0] === order[k - 1][0]) {
-      throw new Error(
-        `${src}: duplicate month ${monthLabel(order[k][0])} on lines ${lineOf(order[k - 1][1])} and ${lineOf(order[k][1])}`,
+  const dc = dateCol;
+  const parsedDates = body.map((r) => parseDate(r[dc]));
+  const bad = parsedDates.flatMap((d, i) => (d === null ? [i] : []));
+  if (bad.length > 0) {
+    const shown = bad
+      .slice(0, 5)
+      .map((i) => `line ${bodyLines[i]} ${JSON.stringify(body[i][dc])}`)
+      .join(', ');
+    fail(
+      `${src}: ${bad.length} date(s) in column ${colName(dc)} are not dates like ${DATE_FORMATS}: ${shown}${bad.length > 5 ? `, and ${bad.length - 5} more` : ''}`,
+    );
+  }
+  let ds = parsedDates as ParsedDate[];
+  let lines = bodyLines;
+  let vals = values;
+  // Order: oldest-first or newest-first throughout; anything else names the first line out of order.
+  const newestFirst = ds.length > 1 && ds[1].ms < ds[0].ms;
+  for (let i = 1; i < ds.length; i++) {
+    const dt = ds[i].ms - ds[i - 1].ms;
+    if (dt === 0)
+      fail(`${src}: duplicate date ${body[i][dc]} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`);
+    if (dt < 0 !== newestFirst)
+      fail(
+        `${src}, line ${bodyLines[i]}: date ${body[i][dc]} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
       );
-    }
+  }
+  if (newestFirst) {
+    ds = [...ds].reverse();
+    lines = [...lines].reverse();
+    vals = [...vals].reverse();
+  }
+  const freq = detectFrequency(ds);
+  if (!freq) {
+    const i = ds.findIndex(
+      (d, k) => k > 0 && Math.floor(d.ms / HOUR_MS) <= Math.floor(ds[k - 1].ms / HOUR_MS),
+    );
+    return fail(
+      `${src}: the dates are finer than hourly or irregular (line ${lines[Math.max(i, 1)]}); hourly, daily, weekly, monthly, quarterly and yearly series are supported`,
+    );
+  }
+  const { f, idx } = freq;
+  const unit = {
+    hourly: 'hour',
+    daily: 'day',
+    weekly: 'week',
+    monthly: 'month',
+    quarterly: 'quarter',
+    yearly: 'year',
+  }[f];
+  const gaps = idx.flatMap((v, i) => (i > 0 && v - idx[i - 1] > 1 ? [i] : []));
+  if (gaps.length > 0 && !opts.interpolate) {
+    const missing = gaps.reduce((s, i) => s + idx[i] - idx[i - 1] - 1, 0);
+    const shown = gaps
+      .slice(0, 3)
+      .map((i) => `${labelAt(ds[i - 1], f, 0)} … ${labelAt(ds[i], f, 0)} (line ${lines[i]})`)
+      .join(', ');
+    fail(
+      `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}; fix the data or pass --interpolate`,
+    );
   }
   const dates: string[] = [];
   const out: number[] = [];
-  for (let k = 0; k < order.length; k++) {
-    const [m, i] = order[k];
-    if (k > 0) {
-      const prev = order[k - 1][0];
-      const gap = m - prev - 1;
-      if (gap > 0) {
-        if (!opts.interpolate) {
-          throw new Error(
-            `${src}: ${gap} missing month(s) between ${monthLabel(prev)} and ${monthLabel(m)} (line ${lineOf(i)}); fix the data or pass --interpolate`,
-          );
-        }
-        const a = out[out.length - 1];
-        for (let g = 1; g <= gap; g++) {
-          dates.push(monthLabel(prev + g));
-          out.push(a + ((values[i] - a) * g) / (gap + 1));
-        }
-      }
+  const outLines: number[] = [];
+  let interpolated = 0;
+  for (let i = 0; i < ds.length; i++) {
+    const gap = i > 0 ? idx[i] - idx[i - 1] - 1 : 0;
+    for (let g = 1; g <= gap; g++) {
+      dates.push(labelAt(ds[i - 1], f, g));
+      out.push(vals[i - 1] + ((vals[i] - vals[i - 1]) * g) / (gap + 1));
+      outLines.push(0);
+      interpolated++;
     }
-    dates.push(monthLabel(m));
-    out.push(values[i]);
+    dates.push(labelAt(ds[i], f, 0));
+    out.push(vals[i]);
+    outLines.push(lines[i]);
   }
-  return { dates, values: out, name };
+  return { dates, values: out, name, frequency: f, newestFirst, lines: outLines, interpolated };
 }
 
+/** The former name, kept for existing callers: any frequency is accepted now. */
+export const parseMonthlyCsv = parseSeriesCsv;
+
 /** Throws unless the series can be forecast: enough points, not constant, finite. */
-export function checkSeries(s: MonthlySeries, needed: number, src: string): void {
+export function checkSeries(s: TimeSeries, needed: number, src: string): void {
   const v = s.values;
   if (v.length > 1 && v.every((x) => x === v[0]))
-    throw new Error(`${src}: the series is constant (${v[0]}); there is nothing to forecast`);
+    throw new SeriesInputError(`${src}: the series is constant (${v[0]}); there is nothing to forecast`);
   if (v.length < needed) {
-    throw new Error(
+    throw new SeriesInputError(
       `${src} has ${v.length} points; lookback + horizon (and the held-out part) need at least ${needed}`,
     );
   }

@@ -24,9 +24,15 @@ function lag(spec: TransformSpec): number {
   return spec.differencing === 'seasonal' ? spec.season : spec.differencing === 'first' ? 1 : 0;
 }
 
+/** The natural log of every value; an error naming the first one that is not > 0 (0-based index). */
+export function logValues(values: readonly number[]): number[] {
+  const i = values.findIndex((v) => !(v > 0));
+  if (i >= 0) throw new Error(`--log needs values > 0; value ${i + 1} of the series is ${values[i]}`);
+  return values.map(Math.log);
+}
+
 function pre(values: readonly number[], spec: TransformSpec): number[] {
-  if (spec.log && values.some((v) => !(v > 0))) throw new Error('--log needs strictly positive values');
-  const v = spec.log ? values.map(Math.log) : [...values];
+  const v = spec.log ? logValues(values) : [...values];
   const l = lag(spec);
   return l === 0 ? v : v.slice(l).map((x, i) => x - v[i]);
 }

@@ -1,4 +1,54 @@
-/** The forecasting toolkit, re-exported as `forecast` from `recur/node`. */
+/**
+ * The forecasting toolkit, re-exported as `forecast` from `recur/node`. Importing it installs the Node loaders of the
+ * baselines' wasm libraries (src/node/baseline_loaders.ts: output to stderr, never stdout) and runs each SARIMA fit in
+ * a worker thread with a wall-clock budget.
+ */
+import { Worker } from 'node:worker_threads';
+import { setBaselineLoaders } from '../forecast/baselines.js';
+import { nodeBaselineLoaders } from './baseline_loaders.js';
+
+let sarimaBudgetMs = 120_000;
+
+/** The wall-clock budget of one SARIMA fit (default 120 s); a fit that runs past it is stopped and SARIMA skipped. */
+export function setSarimaBudget(ms: number): void {
+  sarimaBudgetMs = ms;
+}
+
+/** One SARIMA fit in a worker thread: the wasm fit is synchronous, and terminating its thread is how it is stopped. */
+function sarimaInWorker(train: readonly number[], h: number, season: number): Promise<number[]> {
+  const budget = sarimaBudgetMs;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sarima_worker.js', import.meta.url), {
+      workerData: { train: [...train], h, season },
+    });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`SARIMA ran past its time budget of ${budget / 1000} s and was stopped`));
+    }, budget);
+    const done = (): void => {
+      clearTimeout(timer);
+      void worker.terminate();
+    };
+    worker.once('message', (m: { forecast?: number[]; error?: string; printed: string[] }) => {
+      done();
+      for (const line of m.printed) process.stderr.write(line + '\n');
+      if (m.forecast) resolve(m.forecast);
+      else reject(new Error(m.error ?? 'SARIMA failed'));
+    });
+    worker.once('error', (e) => {
+      done();
+      reject(new Error(`SARIMA: ${e.message}`));
+    });
+    // After a message this is a no-op; otherwise the worker died without answering (e.g. out of wasm memory).
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`SARIMA: its worker stopped with exit code ${code}`));
+    });
+  });
+}
+
+setBaselineLoaders({ ...nodeBaselineLoaders, sarima: sarimaInWorker });
+
 export {
   RNNForecaster,
   FORECAST_DEFAULTS,
@@ -6,10 +56,15 @@ export {
   type EnsembleForecast,
 } from '../forecast/network.js';
 export {
+  parseSeriesCsv,
   parseMonthlyCsv,
   checkSeries,
-  monthOf,
-  monthLabel,
+  parseDate,
+  datesAfter,
+  SEASON_OF_FREQUENCY,
+  SeriesInputError,
+  type Frequency,
+  type TimeSeries,
   type MonthlySeries,
   type CsvOptions,
 } from '../forecast/series.js';
@@ -20,8 +75,13 @@ export {
   etsForecast,
   sarimaForecast,
   baselineForecasts,
+  setBaselineLoaders,
+  baselineLoaders,
   BASELINES,
+  SARIMA_MAX_SEASON,
   type BaselineName,
+  type BaselineResults,
+  type BaselineLoaders,
 } from '../forecast/baselines.js';
 export { metrics, type Metrics } from '../forecast/metrics.js';
 export { evaluateSplit, backtest, type SplitResult, type BacktestResult } from '../forecast/pipeline.js';
