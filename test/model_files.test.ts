@@ -302,7 +302,7 @@ describe('model files', () => {
       [
         'a functional model',
         (j) => (j.modelTopology.class_name = 'Functional'),
-        /modelTopology\.class_name: expected "Sequential" \(recur loads Sequential models\), got "Functional"/,
+        /modelTopology\.class_name: expected "Sequential" \(a functional model loads with loadFunctionalModel\), got "Functional"/,
       ],
       [
         'no layers key',

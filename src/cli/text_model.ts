@@ -8,6 +8,7 @@ import { Sequential } from '../models/sequential.js';
 import { loadModel } from '../node/model_io.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { UsageError } from './output.js';
+import { z } from 'zod';
 
 export type Recipe = 'keras' | 'char-rnn';
 export type CellType = 'lstm' | 'gru' | 'simple-rnn';
@@ -142,14 +143,53 @@ export function buildTextModel(s: TextSettings, vocab: number): Sequential {
   return model;
 }
 
+const positiveInt = z.number().int().positive();
+/** What a text model directory keeps under userDefinedMetadata (checked on load: a damaged file is bad input). */
+const TEXT_METADATA = z.looseObject({
+  task: z.literal('text'),
+  vocabulary: z
+    .array(z.string().refine((c) => Array.from(c).length === 1, 'expected one character'))
+    .min(1)
+    .refine((v) => new Set(v).size === v.length, 'characters must be distinct'),
+  settings: z.looseObject({
+    recipe: z.enum(['keras', 'char-rnn']),
+    cell: z.enum(['lstm', 'gru', 'simple-rnn']),
+    maxlen: positiveInt,
+    step: positiveInt,
+    seqLength: positiveInt,
+    batchSize: positiveInt,
+    units: positiveInt,
+    layers: positiveInt,
+    dropout: z.number().min(0).lt(1),
+    optimizer: z.string(),
+    learningRate: z.number().positive(),
+    clipnorm: z.number().positive().nullable(),
+    validationSplit: z.number().min(0).lt(1),
+    lowercase: z.boolean(),
+    init: z.enum(['keras', 'uniform']).optional(),
+    rmspropEpsilon: z.enum(['inside', 'outside']).optional(),
+    seed: z.number().int().min(0),
+    source: z.string(),
+  }),
+  defaultPrime: z.string(),
+  state: z.unknown().optional(),
+});
+
 export function parseTextMetadata(meta: Record<string, unknown>, where: string): TextMetadata {
-  const m = meta as Partial<TextMetadata>;
-  if (m.task !== 'text' || !Array.isArray(m.vocabulary) || !m.settings) {
+  if (meta.task !== 'text' || !('vocabulary' in meta)) {
     throw new UsageError(
       `${where} is not a recur text model (no vocabulary in its metadata); train one with 'recur train'`,
     );
   }
-  return m as TextMetadata;
+  const r = TEXT_METADATA.safeParse(meta);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new UsageError(
+      `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}` +
+        (r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problems)` : ''),
+    );
+  }
+  return r.data as unknown as TextMetadata;
 }
 
 /** A text model and its metadata from a model directory; a directory that does not hold one is bad input (exit 2). */

@@ -344,9 +344,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   let epochStart = Date.now();
   let epochSamples = 0;
   // Test hooks, counted in batches trained by this process: simulate Ctrl-C after N batches; die by SIGKILL (kill -9)
-  // after N batches.
+  // after N batches; turn the weights non-finite after N batches, as a diverging run's overflow would.
   const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
   const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
+  const poisonAfter = Number(process.env.RECUR_TEST_POISON_AFTER ?? 0);
   let batchesSeen = 0;
   let currentEpoch = startEpoch;
   let checkpointedEpochs = o.resume ? startEpoch : -1; // epochs finished as of the checkpoint on disk; -1: none
@@ -360,6 +361,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       epochSamples += logs.size ?? 0;
       batchesSeen++;
       if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
+      if (poisonAfter > 0 && batchesSeen === poisonAfter) model.layers[0].weights[0].value.fill(NaN);
       if (stopAfter > 0 && batchesSeen === stopAfter) {
         interrupted = true;
         model.stopTraining = true;

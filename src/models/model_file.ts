@@ -194,7 +194,9 @@ const layer = z
   });
 
 const topology = z.looseObject({
-  class_name: z.literal('Sequential', { error: 'expected "Sequential" (recur loads Sequential models)' }),
+  class_name: z.literal('Sequential', {
+    error: 'expected "Sequential" (a functional model loads with loadFunctionalModel)',
+  }),
   config: z.looseObject({
     name: z.string({ error: 'expected the model name' }).optional(),
     layers: z

@@ -1,0 +1,264 @@
+/**
+ * A seeded fuzz test of the command line: damaged inputs — random bytes, truncated and wrongly encoded text, broken
+ * CSVs, model directories with mutated model.json or weights — given to every command. Each run must either succeed
+ * (the damage left a valid input) or exit 2 with a short message naming the problem; never exit 1 with a stack trace,
+ * never leave a partial output file, never change an input file. Bounded: a fixed number of cases per command.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const SEED = 20261203;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Result {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Hash of every file under a path (a file or a directory), to prove inputs are left unchanged. */
+function fingerprint(path: string): string {
+  const h = createHash('sha256');
+  const walk = (p: string): void => {
+    if (statSync(p).isDirectory()) {
+      for (const f of readdirSync(p).sort()) walk(join(p, f));
+    } else {
+      h.update(p).update(readFileSync(p));
+    }
+  };
+  walk(path);
+  return h.digest('hex');
+}
+
+/** The contract: success, or exit 2 with a short message and no stack trace. */
+function assertCleanOutcome(r: Result, what: string): void {
+  const detail = `${what}\nexit ${r.code}\nstderr: ${r.stderr.slice(0, 2000)}`;
+  assert.ok(r.code === 0 || r.code === 2, `expected exit 0 or 2: ${detail}`);
+  assert.doesNotMatch(r.stderr, /^\s+at .+\(.*:\d+:\d+\)$/m, `stack trace printed: ${detail}`);
+  assert.doesNotMatch(r.stderr, /TypeError|RangeError|ReferenceError|undefined\b.*undefined/, detail);
+  if (r.code === 2) {
+    const lines = r.stderr.trim().split('\n');
+    assert.ok(lines.length <= 3, `more than a short message: ${detail}`);
+    assert.match(lines[lines.length - 1], /^recur: .{10,}/, `no 'recur: <problem>' line: ${detail}`);
+  }
+}
+
+function words(chars: number, rng: Random): string {
+  const w = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'captain', 'white', 'deep', 'night'];
+  let s = '';
+  while (s.length < chars) s += w[rng.int(w.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+  return s;
+}
+
+/** Damaged variants of a byte string: random bytes, truncations, byte flips, Latin-1 re-encoding, inserted NULs. */
+function mutateBytes(original: Uint8Array, rng: Random): { name: string; bytes: Uint8Array } {
+  const kind = rng.int(6);
+  const b = Uint8Array.from(original);
+  switch (kind) {
+    case 0: {
+      const r = new Uint8Array(1 + rng.int(4000));
+      for (let i = 0; i < r.length; i++) r[i] = rng.int(256);
+      return { name: 'random bytes', bytes: r };
+    }
+    case 1:
+      return { name: 'truncated', bytes: b.subarray(0, rng.int(b.length)) };
+    case 2: {
+      for (let k = 0; k < 1 + rng.int(8); k++) b[rng.int(b.length)] = rng.int(256);
+      return { name: 'bytes flipped', bytes: b };
+    }
+    case 3: {
+      // UTF-8 text that went through a Latin-1 encoder: é becomes one byte 0xe9.
+      const text = new TextDecoder().decode(b).replace(/e/g, 'é');
+      return { name: 'latin-1', bytes: Uint8Array.from(Buffer.from(text, 'latin1')) };
+    }
+    case 4: {
+      b[rng.int(b.length)] = 0;
+      return { name: 'NUL inserted', bytes: b };
+    }
+    default:
+      return { name: 'empty', bytes: new Uint8Array(0) };
+  }
+}
+
+/** A mutated JSON document: a value replaced by a wrong type, a key deleted, or the text cut. */
+function mutateJson(text: string, rng: Random): { name: string; text: string } {
+  const doc = JSON.parse(text) as unknown;
+  const paths: (string | number)[][] = [];
+  const collect = (v: unknown, p: (string | number)[]): void => {
+    paths.push(p);
+    if (Array.isArray(v)) v.forEach((x, i) => collect(x, [...p, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) collect(x, [...p, k]);
+  };
+  collect(doc, []);
+  if (rng.next() < 0.15) return { name: 'cut', text: text.slice(0, rng.int(text.length)) };
+  const path = paths[1 + rng.int(paths.length - 1)];
+  const parent = path
+    .slice(0, -1)
+    .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], doc) as Record<string | number, unknown>;
+  const key = path[path.length - 1];
+  const replacements = [null, -1, 0, 1e12, 'x', [], {}, true, 3.5, '../../etc/hostname'];
+  if (rng.next() < 0.3 && !Array.isArray(parent)) {
+    delete parent[key];
+    return { name: `deleted ${path.join('.')}`, text: JSON.stringify(doc) };
+  }
+  const value = replacements[rng.int(replacements.length)];
+  parent[key] = value;
+  return { name: `${path.join('.')} = ${JSON.stringify(value)}`, text: JSON.stringify(doc) };
+}
+
+describe('CLI fuzz: damaged inputs to every command', () => {
+  let dir = '';
+  let book = '';
+  let model = '';
+  let csv = '';
+  const rng = new Random(SEED);
+  const TRAIN = ['--epochs', '1', '--steps-per-epoch', '2', '--units', '8', '--batch-size', '16'];
+  const MODEL_FLAGS = ['--maxlen', '10', '--threads', '1', '--no-samples', '--quiet', '--seed', '1'];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-fuzz-'));
+    book = join(dir, 'book.txt');
+    writeFileSync(book, words(3000, new Random(1)));
+    model = join(dir, 'model');
+    const t = run(['train', book, '--out', model, ...TRAIN, ...MODEL_FLAGS]);
+    assert.equal(t.code, 0, t.stderr);
+    csv = join(dir, 'series.csv');
+    const lines = ['month,value'];
+    for (let i = 0; i < 60; i++) {
+      const y = 1990 + Math.floor(i / 12);
+      const m = String((i % 12) + 1).padStart(2, '0');
+      lines.push(`${y}-${m},${(100 + 10 * Math.sin((2 * Math.PI * i) / 12) + i * 0.5).toFixed(2)}`);
+    }
+    writeFileSync(csv, lines.join('\n') + '\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('train: damaged corpora', () => {
+    const original = readFileSync(book);
+    for (let i = 0; i < 8; i++) {
+      const m = mutateBytes(original, rng);
+      const file = join(dir, `train-${i}.txt`);
+      writeFileSync(file, m.bytes);
+      const before = fingerprint(file);
+      const out = join(dir, `train-out-${i}`);
+      const r = run(['train', file, '--out', out, ...TRAIN, ...MODEL_FLAGS]);
+      assertCleanOutcome(r, `train on ${m.name}`);
+      assert.equal(fingerprint(file), before, `train changed its input (${m.name})`);
+      if (r.code !== 0) {
+        const left = existsSync(out) ? readdirSync(out) : [];
+        assert.deepEqual(left, [], `a failed train left files behind (${m.name}): ${left.join(', ')}`);
+      }
+    }
+  });
+
+  it('generate and evaluate: damaged model directories', () => {
+    const json = readFileSync(join(model, 'model.json'), 'utf8');
+    const weightsName = readdirSync(model).find((f) => f.endsWith('.bin'))!;
+    const weights = readFileSync(join(model, weightsName));
+    for (let i = 0; i < 14; i++) {
+      const copy = join(dir, `model-${i}`);
+      mkdirSync(copy);
+      cpSync(model, copy, { recursive: true });
+      let what: string;
+      if (i % 3 === 2) {
+        const m = mutateBytes(weights, rng);
+        writeFileSync(join(copy, weightsName), m.bytes);
+        what = `weights ${m.name}`;
+      } else {
+        const m = mutateJson(json, rng);
+        writeFileSync(join(copy, 'model.json'), m.text);
+        what = `model.json ${m.name}`;
+      }
+      const before = fingerprint(copy);
+      const g = run(['generate', copy, '--length', '20', '--seed', '1', '--prime', 'the ']);
+      assertCleanOutcome(g, `generate with ${what}`);
+      const e = run(['evaluate', copy, book, '--json']);
+      assertCleanOutcome(e, `evaluate with ${what}`);
+      if (e.code === 0) JSON.parse(e.stdout);
+      assert.equal(fingerprint(copy), before, `a command changed the model directory (${what})`);
+    }
+  });
+
+  it('evaluate: damaged texts', () => {
+    const original = readFileSync(book);
+    for (let i = 0; i < 5; i++) {
+      const m = mutateBytes(original, rng);
+      const file = join(dir, `eval-${i}.txt`);
+      writeFileSync(file, m.bytes);
+      const r = run(['evaluate', model, file, '--json']);
+      assertCleanOutcome(r, `evaluate on ${m.name}`);
+      if (r.code === 0) JSON.parse(r.stdout);
+    }
+  });
+
+  it('forecast: damaged CSVs', () => {
+    const original = readFileSync(csv);
+    for (let i = 0; i < 8; i++) {
+      const m = mutateBytes(original, rng);
+      const file = join(dir, `series-${i}.csv`);
+      writeFileSync(file, m.bytes);
+      const before = fingerprint(file);
+      const output = join(dir, `forecast-${i}.csv`);
+      const r = run([
+        'forecast',
+        file,
+        '--output',
+        output,
+        '--epochs',
+        '2',
+        '--seeds',
+        '1',
+        '--units',
+        '4',
+        '--baselines',
+        'naive,seasonal naive',
+        '--json',
+      ]);
+      assertCleanOutcome(r, `forecast on ${m.name}`);
+      assert.equal(fingerprint(file), before, `forecast changed its input (${m.name})`);
+      if (r.code === 0) JSON.parse(r.stdout);
+      else assert.ok(!existsSync(output), `a failed forecast left ${output} (${m.name})`);
+    }
+  });
+
+  it('every command: missing paths and directories where files belong', () => {
+    const missing = join(dir, 'nope.txt');
+    for (const args of [
+      ['train', missing, '--out', join(dir, 'o1'), ...TRAIN],
+      ['train', dir, '--out', join(dir, 'o2'), ...TRAIN],
+      ['generate', missing],
+      ['generate', book],
+      ['evaluate', model, missing],
+      ['evaluate', model, dir],
+      ['evaluate', missing, book],
+      ['forecast', missing],
+      ['forecast', dir],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);
+      assertCleanOutcome(r, args.join(' '));
+    }
+  });
+});
