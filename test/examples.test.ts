@@ -42,6 +42,10 @@ describe('examples', () => {
       );
       assert.ok(m >= 1 && m <= 12);
     });
+    // The same seed draws the same dates: excluding them forces new ones.
+    const heldOut = dates.makeDates(200, 5, new Set(d.sources));
+    assert.equal(heldOut.sources.length, 200);
+    assert.ok(heldOut.sources.every((s) => !d.sources.includes(s)));
     const T = d.y.shape[1];
     for (let i = 0; i < 200; i++) {
       assert.equal(d.decoder.data[i * T], 0);
