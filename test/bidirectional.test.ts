@@ -4,11 +4,12 @@
  * (tfjs loads recur's Sequential and functional models; recur loads tfjs's), tfjs's weight names and config nesting;
  * the backward direction reversed in time; clear errors for several outputs in a Sequential model and for steps.
  */
+import '../src/node/index.js';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
-import { Tensor, type AnyTensor } from '../src/core/tensor.js';
+import { Tensor, indexTensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { input, model } from '../src/models/functional.js';
@@ -21,8 +22,9 @@ import {
   type ModelArtifacts,
   type ModelJson,
 } from '../src/models/serialization.js';
+import { shutdownWorkerPool } from '../src/node/pool.js';
 import { gradCheckMany } from './graph_helpers.js';
-import { gradCheckLayer, maxAbsDiff, randomTensor } from './helpers.js';
+import { gradCheckLayer, maxAbsDiff, randomIndices, randomTensor } from './helpers.js';
 
 const N = 2;
 const T = 3;
@@ -289,5 +291,33 @@ describe('bidirectional: tfjs on identical weights, files both ways', () => {
       assert.ok(maxAbsDiff(y.data, got[i].dataSync()) <= 1e-5, `tfjs file, output ${i}`),
     );
     theirs.dispose();
+  });
+});
+
+describe('bidirectional: training on worker threads', () => {
+  after(() => shutdownWorkerPool());
+  it('2 threads agree with 1 (replicas rebuild the wrapper from its config; dropout per sample)', async () => {
+    const V = 5;
+    const x = randomIndices([32, T], V, new Random(1));
+    const y = indexTensor(Array.from({ length: 32 }, (_, i) => x.data[i * T]));
+    const train = async (threads: number): Promise<Float32Array[]> => {
+      const m = new Sequential({
+        seed: 5,
+        layers: [
+          new L.Bidirectional({
+            layer: new L.LSTM({ units: 4, returnSequences: true, dropout: 0.1, recurrentDropout: 0.1 }),
+            inputShape: [T, V],
+          }),
+          new L.Bidirectional({ layer: new L.GRU({ units: 3 }), mergeMode: 'sum' }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      });
+      m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+      await m.fit(x, y, { epochs: 2, batchSize: 16, threads, shuffle: false });
+      return m.getWeights().map((w) => w.data);
+    };
+    const one = await train(1);
+    const two = await train(2);
+    one.forEach((w, i) => assert.ok(maxAbsDiff(w, two[i]) < 1e-4, `weight ${i}: ${maxAbsDiff(w, two[i])}`));
   });
 });
