@@ -10,7 +10,14 @@ import { Random } from '../src/core/random.js';
 import { Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Layer, type LayerArgs, type LayerShape } from '../src/layers/layer.js';
-import { layerFromKeras, layerToKeras } from '../src/models/serialization.js';
+import { Sequential } from '../src/models/sequential.js';
+import {
+  deserializeModel,
+  layerFromKeras,
+  layerToKeras,
+  modelJsonFor,
+  serializeModel,
+} from '../src/models/serialization.js';
 
 interface TwiceArgs extends LayerArgs {
   /** The inner layer, as a spec (as files hold it) or an instance. */
@@ -108,11 +115,44 @@ const NON_DEFAULT: Record<string, () => Layer> = {
       goBackwards: true,
       recurrentInitializer: { className: 'RandomUniform', config: { minval: -0.1, maxval: 0.1, seed: null } },
     }),
+  Concatenate: () => new L.Concatenate({ name: 'cc', axis: 1, trainable: false }),
+  Add: () => new L.Add({ name: 'ad', trainable: false }),
+  RepeatVector: () => new L.RepeatVector({ name: 'rv', n: 3, inputShape: [4] }),
+  Attention: () => new L.Attention({ name: 'at', useScale: true, useCausalMask: true }),
+  AdditiveAttention: () => new L.AdditiveAttention({ name: 'aa', useScale: false }),
+  Bidirectional: () =>
+    new L.Bidirectional({
+      name: 'bi',
+      layer: new L.GRU({ name: 'g', units: 3, resetAfter: false, returnSequences: true, activation: 'relu' }),
+      mergeMode: 'mul',
+      inputShape: [5, 2],
+    }),
+  TimeDistributed: () =>
+    new L.TimeDistributed({
+      name: 'td',
+      layer: new L.Dense({ name: 'dd', units: 2, activation: 'tanh', useBias: false }),
+      inputShape: [3, 4],
+    }),
 };
 
 describe('layer registry', () => {
   it('every layer class of the library is registered', () => {
-    for (const name of ['Activation', 'Dense', 'Dropout', 'Embedding', 'GRU', 'LSTM', 'SimpleRNN'])
+    for (const name of [
+      'Activation',
+      'Dense',
+      'Dropout',
+      'Embedding',
+      'GRU',
+      'LSTM',
+      'SimpleRNN',
+      'Concatenate',
+      'Add',
+      'RepeatVector',
+      'Attention',
+      'AdditiveAttention',
+      'Bidirectional',
+      'TimeDistributed',
+    ])
       assert.ok(L.registeredLayers().includes(name), name);
   });
   for (const className of L.registeredLayers()) {
@@ -134,7 +174,7 @@ describe('layer registry', () => {
   it('unknown class names are errors naming the file, the layer and the known classes', () => {
     assert.throws(
       () => layerFromKeras({ class_name: 'Conv2D', config: { name: 'c' } }, 'm.json'),
-      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN/,
+      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: .*Activation, Add, AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, .*TimeDistributed/,
     );
     assert.throws(
       () => L.deserializeLayer({ className: 'Bogus', config: {} }),
@@ -152,6 +192,34 @@ describe('layer registry', () => {
       () => layerFromKeras({ class_name: 'LSTM', config: { name: 'l', units: -1 } }, 'f.json'),
       /f\.json: layer 'l': .*'units' must be a positive integer, got -1/,
     );
+  });
+});
+
+describe('graph layers in Sequential files', () => {
+  it('a Sequential with RepeatVector saves and loads (the registry knows every layer class)', () => {
+    const model = new Sequential({
+      seed: 3,
+      layers: [
+        new L.Dense({ units: 3, activation: 'tanh', inputShape: [4] }),
+        new L.RepeatVector({ n: 5 }),
+        new L.LSTM({ units: 2, returnSequences: true }),
+      ],
+    });
+    model.build();
+    const art = serializeModel(model);
+    const json = JSON.parse(JSON.stringify(modelJsonFor(art, 'weights.bin')));
+    assert.equal(json.modelTopology.config.layers[1].class_name, 'RepeatVector');
+    assert.equal(json.modelTopology.config.layers[1].config.n, 5);
+    const loaded = deserializeModel(json, [{ path: 'weights.bin', data: art.weightData }], 'm.json').model;
+    assert.ok(loaded.layers[1] instanceof L.RepeatVector);
+    const x = new Tensor(
+      Float32Array.from({ length: 8 }, (_, i) => Math.sin(i)),
+      [2, 4],
+    );
+    const want = model.predict(x);
+    const got = loaded.predict(x);
+    assert.deepEqual(got.shape, [2, 5, 2]);
+    assert.deepEqual(got.data, want.data);
   });
 });
 

@@ -27,6 +27,7 @@ import {
   type LayerArgs,
   type LayerShape,
 } from './layer.js';
+import { registerLayer } from './registry.js';
 
 export interface BaseAttentionArgs extends LayerArgs {
   useScale?: boolean;
@@ -337,3 +338,6 @@ function toKernelMemory(a: Float64Array): Float32Array {
   for (let i = 0; i < a.length; i++) out[i] = a[i];
   return out;
 }
+
+registerLayer('Attention', Attention.fromConfig);
+registerLayer('AdditiveAttention', AdditiveAttention.fromConfig);

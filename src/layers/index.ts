@@ -9,6 +9,8 @@ import { SimpleRNN, type SimpleRNNArgs } from './simple_rnn.js';
 import { Add, Concatenate, type AddArgs, type ConcatenateArgs } from './merge.js';
 import { RepeatVector, type RepeatVectorArgs } from './repeat_vector.js';
 import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type AttentionArgs } from './attention.js';
+import { Bidirectional, type BidirectionalArgs } from './bidirectional.js';
+import { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -47,3 +49,8 @@ export const repeatVector = (args: RepeatVectorArgs): RepeatVector => new Repeat
 export const attention = (args: AttentionArgs = {}): Attention => new Attention(args);
 export const additiveAttention = (args: AdditiveAttentionArgs = {}): AdditiveAttention =>
   new AdditiveAttention(args);
+
+export { Bidirectional, type BidirectionalArgs, type BidirectionalMergeMode } from './bidirectional.js';
+export { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
+export const bidirectional = (args: BidirectionalArgs): Bidirectional => new Bidirectional(args);
+export const timeDistributed = (args: TimeDistributedArgs): TimeDistributed => new TimeDistributed(args);

@@ -12,6 +12,7 @@ import { alloc, allocUninitialized } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 import { Layer, checkOptionKeys, type ForwardOptions, type LayerArgs, type LayerShape } from './layer.js';
+import { registerLayer } from './registry.js';
 
 /** Common to the merge layers: several inputs, one output, no weights, no single-input use. */
 abstract class Merge extends Layer {
@@ -211,3 +212,6 @@ export class Add extends Merge {
     });
   }
 }
+
+registerLayer('Concatenate', Concatenate.fromConfig);
+registerLayer('Add', Add.fromConfig);

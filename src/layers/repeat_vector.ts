@@ -15,6 +15,7 @@ import {
   type LayerArgs,
   type LayerShape,
 } from './layer.js';
+import { registerLayer } from './registry.js';
 
 export interface RepeatVectorArgs extends LayerArgs {
   n: number;
@@ -76,3 +77,5 @@ export class RepeatVector extends Layer {
     return { ...super.getConfig(), n: this.n };
   }
 }
+
+registerLayer('RepeatVector', RepeatVector.fromConfig);

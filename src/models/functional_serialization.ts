@@ -4,16 +4,12 @@
  *   config: {name, layers: [{class_name, config, name, inbound_nodes: [[[layer, node_index, tensor_index, {}], …]]}],
  *            input_layers: [[name, 0, 0], …], output_layers: [[name, 0, tensor_index], …]}
  * InputLayer entries have no inbound nodes. A recurrent layer's initial states are extra inbound tensors after x, as
- * tfjs writes them. Layers are (de)serialized by src/models/serialization.ts's helpers; the layers it does not know
- * (merge, RepeatVector, attention) through their own `fromConfig` (switches to the layer registry when it lands).
+ * tfjs writes them. Layers are (de)serialized by src/models/serialization.ts's helpers, through the layer registry,
+ * as for Sequential.
  * Weights and optimizer slots are stored as for Sequential. Pure (no file system).
  */
 import { z } from 'zod';
 import { Tensor, shapeToString, sizeOf } from '../core/tensor.js';
-import { AdditiveAttention, Attention } from '../layers/attention.js';
-import type { Layer } from '../layers/layer.js';
-import { Add, Concatenate } from '../layers/merge.js';
-import { RepeatVector } from '../layers/repeat_vector.js';
 import { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, InputLayer, input } from './functional.js';
 import { createOptimizer, type SlotValue } from './optimizers.js';
@@ -27,19 +23,6 @@ import {
   type SaveOptions,
   type WeightSpec,
 } from './serialization.js';
-
-/**
- * Layers this module constructs itself, by their static className and fromConfig (camelCase config); the rest go to
- * serialization.ts's layerFromKeras. When the layer registry lands, these classes register there instead.
- */
-const GRAPH_LAYER_CLASSES: { className: string; fromConfig(config: Record<string, unknown>): Layer }[] = [
-  Concatenate,
-  Add,
-  RepeatVector,
-  Attention,
-  AdditiveAttention,
-];
-const GRAPH_LAYERS = new Map(GRAPH_LAYER_CLASSES.map((c) => [c.className, c]));
 
 export const FUNCTIONAL_CLASS_NAMES = ['Functional', 'Model'] as const;
 
@@ -222,7 +205,10 @@ export function deserializeFunctional(
         `${where}: layer '${lj.name}' is applied ${lj.inbound_nodes.length} times; recur supports layers applied once (no shared layers)`,
       );
     }
-    const layer = makeLayer(lj.class_name, { ...lj.config, name: lj.name }, where);
+    const layer = layerFromKeras(
+      { class_name: lj.class_name, config: { ...lj.config, name: lj.name } },
+      where,
+    );
     const ins = lj.inbound_nodes[0].map((t) => {
       const [name, nodeIndex, tensorIndex] = t as [string, number, number];
       const outs = tensors.get(name)!;
@@ -277,21 +263,6 @@ export function deserializeFunctional(
     if (slots.length > 0) model.optimizer!.setWeights(slots);
   }
   return { model, metadata };
-}
-
-function makeLayer(className: string, kerasConfig: Record<string, unknown>, where: string): Layer {
-  const cls = GRAPH_LAYERS.get(className);
-  if (!cls) return layerFromKeras({ class_name: className, config: kerasConfig }, where);
-  const args: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(kerasConfig)) {
-    if (k === 'dtype') continue;
-    args[k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] = v;
-  }
-  try {
-    return cls.fromConfig(args);
-  } catch (e) {
-    throw new Error(`${where}: layer '${String(kerasConfig.name)}': ${(e as Error).message}`);
-  }
 }
 
 function readWeights(
