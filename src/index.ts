@@ -75,3 +75,30 @@ export {
 export { Vocabulary } from './text/vocabulary.js';
 export { TextGenerator, type GenerateOptions } from './text/generator.js';
 export { sampleFromLogits, type SampleOptions } from './text/sampling.js';
+export {
+  KERAS_RECIPE,
+  CHAR_RNN_RECIPE,
+  textSettings,
+  buildTextModel,
+  compileTextModel,
+  textDatasets,
+  resettingDataset,
+  minTrainingChars,
+  defaultPrimeOf,
+  epochSampleTexts,
+  type TextSettingsOverrides,
+  type TextDatasetOptions,
+} from './text/recipes.js';
+export {
+  parseTextMetadata,
+  textMetadata,
+  vocabularyOf,
+  type Recipe,
+  type CellType,
+  type InitScheme,
+  type TextSettings,
+  type TrainingState,
+  type TextMetadata,
+} from './text/metadata.js';
+export { InvalidInputError } from './core/errors.js';
+export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';

@@ -24,7 +24,8 @@ import { Random } from '../src/core/random.js';
 import { sha256Hex } from '../src/core/sha256.js';
 import { RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import * as L from '../src/layers/index.js';
-import { KERAS_RECIPE, buildTextModel, type TextSettings } from '../src/cli/text_model.js';
+import { KERAS_RECIPE, buildTextModel } from '../src/text/recipes.js';
+import type { TextSettings } from '../src/text/metadata.js';
 import { parseModelJson } from '../src/models/model_file.js';
 import {
   ModelFileError,

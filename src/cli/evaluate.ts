@@ -9,7 +9,8 @@ import { TextCorpus } from '../text/corpus.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
-import { loadTextModel, vocabularyOf } from './text_model.js';
+import { vocabularyOf } from '../text/metadata.js';
+import { loadTextModel } from './text_model.js';
 
 export interface EvaluateCliOptions {
   step?: number;

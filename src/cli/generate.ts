@@ -1,7 +1,8 @@
 /** `recur generate <model-dir>` — streams generated text to stdout as it is produced. */
 import { TextGenerator } from '../text/generator.js';
 import { UsageError, type Output } from './output.js';
-import { loadTextModel, vocabularyOf } from './text_model.js';
+import { vocabularyOf } from '../text/metadata.js';
+import { loadTextModel } from './text_model.js';
 
 export interface GenerateCliOptions {
   length: number;

@@ -86,6 +86,12 @@ program
     "'outside' the square root (Keras 2, PyTorch, the tutorial; default) or 'inside' (Keras 3, tfjs)",
     choiceFlag('--rmsprop-epsilon', ['inside', 'outside']),
   )
+  .option(
+    '--gru-reset-after <bool>',
+    "GRU: reset gate after the recurrent product, Keras's default (true); false for a model TensorFlow.js 4.x can load",
+    (v: string) => choiceFlag('--gru-reset-after', ['true', 'false'])(v) === 'true',
+    true,
+  )
   .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0, MAX_SEED))
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', int('--steps-per-epoch'))

@@ -8,7 +8,7 @@ import { totalmem } from 'node:os';
 import { kernels } from '../core/backend.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
 import { UsageError } from './output.js';
-import type { TextSettings } from './text_model.js';
+import type { TextSettings } from '../text/metadata.js';
 
 const FLOAT = 4;
 /** The wasm32 kernels' memory maximum (src/core/wasm/load.ts reserves 65536 pages of 64 KiB). */

@@ -2,6 +2,7 @@
  * How the CLI talks: human text on stderr/stdout, or one JSON object per line with --json; --quiet silences. Errors
  * end in one line on stderr and an exit code (reportError).
  */
+import { InvalidInputError } from '../core/errors.js';
 import { TextFileError } from '../node/text_file.js';
 
 /** Bad usage or bad input: exit code 2. */
@@ -20,7 +21,7 @@ const FS_INPUT_ERRORS: Record<string, string> = {
 
 /**
  * Prints an error as one line `recur: message` on stderr (the stack only with --debug) and returns the exit code:
- * 2 for bad usage or input (UsageError, an unreadable text file, a path that is missing or of the wrong kind), 1 for
+ * 2 for bad usage or input (UsageError, the library's InvalidInputError, an unreadable text file, a path that is missing or of the wrong kind), 1 for
  * a failure while running.
  */
 export function reportError(e: unknown, debug: boolean): number {
@@ -38,7 +39,12 @@ export function reportError(e: unknown, debug: boolean): number {
       .trim();
   process.stderr.write(`recur: ${message || err.name}\n`);
   if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-  return err instanceof UsageError || err instanceof TextFileError || fsMeaning !== undefined ? 2 : 1;
+  return err instanceof UsageError ||
+    err instanceof InvalidInputError ||
+    err instanceof TextFileError ||
+    fsMeaning !== undefined
+    ? 2
+    : 1;
 }
 
 export interface Output {

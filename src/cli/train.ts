@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { kernels } from '../core/backend.js';
-import { Random } from '../core/random.js';
+import { InvalidInputError } from '../core/errors.js';
 import {
   Callback,
   LambdaCallback,
@@ -22,8 +22,7 @@ import {
   TerminateOnNaN,
   type Logs,
 } from '../models/callbacks.js';
-import { createOptimizer } from '../models/optimizers.js';
-import type { BatchDataset, EpochProgress, Sequential } from '../models/sequential.js';
+import type { EpochProgress, Sequential } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar, type CSVLogRow } from '../node/callbacks.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
@@ -39,17 +38,23 @@ import { mobyDick, readTextFile } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
 import {
-  CHAR_RNN_RECIPE,
-  KERAS_RECIPE,
-  buildTextModel,
   parseTextMetadata,
+  textMetadata,
   vocabularyOf,
   type Recipe,
   type TextMetadata,
   type TextSettings,
-  type InitScheme,
   type TrainingState,
-} from './text_model.js';
+} from '../text/metadata.js';
+import {
+  buildTextModel,
+  compileTextModel,
+  defaultPrimeOf,
+  epochSampleTexts,
+  minTrainingChars,
+  textDatasets,
+  textSettings,
+} from '../text/recipes.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
 
@@ -72,6 +77,7 @@ export interface TrainOptions {
   lowercase: boolean;
   init?: string;
   rmspropEpsilon?: string;
+  gruResetAfter?: boolean;
   seed?: number;
   threads?: number;
   stepsPerEpoch?: number;
@@ -110,62 +116,39 @@ function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
   return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
 }
 
+/** The recipe's settings with the flags applied; the library's InvalidInputError becomes a flag's usage error. */
 function settingsFrom(o: TrainOptions, source: string): TextSettings {
-  const base = o.recipe === 'char-rnn' ? CHAR_RNN_RECIPE : KERAS_RECIPE;
-  const cell = (o.cell ?? base.cell) as TextSettings['cell'];
-  if (!['lstm', 'gru', 'simple-rnn'].includes(cell))
-    throw new UsageError(`--cell must be lstm, gru or simple-rnn, got '${o.cell}'`);
-  const init = (o.init ?? base.init) as InitScheme;
-  if (!['keras', 'uniform'].includes(init))
-    throw new UsageError(`--init must be keras or uniform, got '${o.init}'`);
-  const rmspropEpsilon = (o.rmspropEpsilon ?? base.rmspropEpsilon) as 'inside' | 'outside';
-  if (!['inside', 'outside'].includes(rmspropEpsilon))
-    throw new UsageError(`--rmsprop-epsilon must be inside or outside, got '${o.rmspropEpsilon}'`);
-  return {
-    recipe: o.recipe,
-    cell,
-    maxlen: o.maxlen ?? base.maxlen,
-    step: o.step ?? base.step,
-    seqLength: o.seqLength ?? base.seqLength,
-    batchSize: o.batchSize ?? base.batchSize,
-    units: o.units ?? base.units,
-    layers: o.layers ?? base.layers,
-    dropout: o.dropout ?? base.dropout,
-    optimizer: o.optimizer ?? base.optimizer,
-    learningRate: o.lr ?? base.learningRate,
-    clipnorm: o.clipnorm ?? base.clipnorm,
-    validationSplit: o.validationSplit ?? base.validationSplit,
-    lowercase: o.lowercase,
-    init,
-    rmspropEpsilon,
-    seed: o.seed ?? (Math.random() * 2 ** 31) >>> 0,
-    source,
-  };
-}
-
-function compileText(model: Sequential, s: TextSettings): void {
-  const clip = s.clipnorm !== null ? { globalClipnorm: s.clipnorm } : {};
-  model.compile({
-    optimizer: createOptimizer(s.optimizer, {
-      learningRate: s.learningRate,
-      ...clip,
-      ...(s.optimizer === 'rmsprop' && s.rmspropEpsilon === 'outside' ? { epsilonOutside: true } : {}),
-    }),
-    loss: 'categoricalCrossentropy',
-  });
-}
-
-/** Wraps a stateful dataset so every pass starts from zero state (char-rnn recipe). */
-function resettingDataset(model: Sequential, inner: BatchDataset): BatchDataset {
-  return {
-    batchesPerEpoch: inner.batchesPerEpoch,
-    samplesPerEpoch: inner.samplesPerEpoch,
-    async *batches(epoch: number) {
-      model.resetStates();
-      yield* inner.batches(epoch);
-      model.resetStates();
-    },
-  };
+  if (o.gruResetAfter === false && (o.cell ?? 'lstm') !== 'gru')
+    throw new UsageError(`--gru-reset-after applies to --cell gru, not ${o.cell ?? 'lstm'}`);
+  try {
+    return textSettings(
+      o.recipe,
+      {
+        cell: o.cell,
+        maxlen: o.maxlen,
+        step: o.step,
+        seqLength: o.seqLength,
+        batchSize: o.batchSize,
+        units: o.units,
+        layers: o.layers,
+        dropout: o.dropout,
+        optimizer: o.optimizer,
+        learningRate: o.lr,
+        clipnorm: o.clipnorm,
+        validationSplit: o.validationSplit,
+        lowercase: o.lowercase,
+        init: o.init,
+        rmspropEpsilon: o.rmspropEpsilon,
+        gruResetAfter: o.gruResetAfter,
+        seed: o.seed,
+      },
+      source,
+    );
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    const flag = e.message.replace(/^(\w+)/, (f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new UsageError(flag);
+  }
 }
 
 export async function train(file: string | undefined, o: TrainOptions, out: Output): Promise<number> {
@@ -233,8 +216,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   }
   const V = corpus.vocabulary.size;
   const { train: trainCorpus, validation } = corpus.split(settings.validationSplit);
-  const minChars =
-    (settings.recipe === 'char-rnn' ? settings.seqLength * settings.batchSize : settings.maxlen) + 1;
+  const minChars = minTrainingChars(settings);
   if (trainCorpus.length < minChars) {
     throw new UsageError(
       `${file ?? source}: the training text has ${trainCorpus.length} characters; this recipe needs at least ${minChars}`,
@@ -254,18 +236,14 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     );
     model = buildTextModel(settings, V);
     model.build();
-    compileText(model, settings);
+    compileTextModel(model, settings);
   }
   const threads = o.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
   model.threads = threads;
 
-  const seedWindow = new Random(settings.seed).int(
-    Math.max(1, trainCorpus.windowCount(settings.maxlen, settings.step)),
-  );
-  const defaultPrime =
-    meta?.defaultPrime ?? trainCorpus.windowText(seedWindow, settings.maxlen, settings.step);
+  const defaultPrime = meta?.defaultPrime ?? defaultPrimeOf(settings, trainCorpus);
   const startEpoch = state?.epoch ?? 0;
   const skipBatches = state?.batch ?? 0;
   // A mid-epoch checkpoint carries the epoch's running sums: fit skips the done batches and resumes exactly. One from
@@ -274,28 +252,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const resumeFrom: EpochProgress | undefined =
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
   const legacySkip = skipBatches > 0 && !progress ? skipBatches : 0;
-  const data =
-    settings.recipe === 'char-rnn'
-      ? resettingDataset(
-          model,
-          trainCorpus.streams({ seqLength: settings.seqLength, batchSize: settings.batchSize }),
-        )
-      : trainCorpus.windows({
-          maxlen: settings.maxlen,
-          step: settings.step,
-          batchSize: settings.batchSize,
-          seed: settings.seed,
-          skipBatches: legacySkip,
-          maxBatches: o.stepsPerEpoch,
-        });
-  const valData = validation
-    ? settings.recipe === 'char-rnn'
-      ? resettingDataset(
-          model,
-          validation.streams({ seqLength: settings.seqLength, batchSize: settings.batchSize }),
-        )
-      : validation.windows({ maxlen: settings.maxlen, step: settings.step, batchSize: 512, shuffle: false })
-    : undefined;
+  const { train: data, validation: valData } = textDatasets(model, settings, trainCorpus, validation, {
+    skipBatches: legacySkip,
+    maxBatches: o.stepsPerEpoch,
+  });
   const monitor = validation ? 'val_loss' : 'loss';
 
   const history: Record<string, number>[] = state?.history ?? [];
@@ -311,12 +271,17 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   });
   if (state) reduceLr.setState(state.reduceLr);
   const metadata = (st?: TrainingState): Record<string, unknown> => ({
-    task: 'text',
-    vocabulary: corpus.vocabulary.toJSON(),
-    settings,
-    defaultPrime,
-    ...(st ? { state: st } : {}),
+    ...textMetadata(corpus.vocabulary, settings, defaultPrime, st),
   });
+  // Notes on the saved files (a GRU tfjs cannot read) are printed once per run, not at every save.
+  const notesShown = new Set<string>();
+  const save = (dir: string, opts: Parameters<typeof saveModel>[2]): void => {
+    for (const note of saveModel(model, dir, opts).notes) {
+      if (notesShown.has(note)) continue;
+      notesShown.add(note);
+      out.info(`Note: ${note}`);
+    }
+  };
   const best = new ModelCheckpoint({
     filepath: outDir,
     monitor,
@@ -372,19 +337,18 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
       history.push(row);
       out.json(row);
-      if (o.samples && settings.recipe !== 'char-rnn') model.resetStates();
-      if (o.samples && o.sampleLength > 0) {
-        out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
-        const texts = generator.generateMany(o.temperatures, {
+      if (o.samples) {
+        if (o.sampleLength > 0) out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
+        const texts = epochSampleTexts(generator, settings, epoch, {
           prime: defaultPrime,
           length: o.sampleLength,
-          seed: settings.seed + epoch,
+          temperatures: o.temperatures,
         });
-        o.temperatures.forEach((t, i) => out.sample(`----- temperature: ${t}`, texts[i]));
+        texts.forEach((text, i) => out.sample(`----- temperature: ${o.temperatures[i]}`, text));
       }
       // Weights a NaN loss has ruined are never checkpointed: the last good checkpoint stays.
       if (terminateOnNaN.terminatedAt === null) {
-        saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+        save(ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
         checkpointedEpochs = epoch + 1;
       }
     },
@@ -459,7 +423,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     const at = model.interruptedAt;
     const legacy = at.epoch === startEpoch ? legacySkip : 0;
     const batch = legacy + at.batch;
-    saveModel(model, ckptDir, {
+    save(ckptDir, {
       metadata: metadata(stateNow(at.epoch, batch, legacy || batch === 0 ? undefined : at)),
     });
     out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${batch}. ${resumeHint}`);
@@ -472,7 +436,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
     return 130;
   }
-  if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });
+  if (!isModelDir(outDir)) save(outDir, { includeOptimizer: false, metadata: metadata() });
   out.info(
     `Done. Best model: ${outDir}. Generate with: recur generate ${outDir} --length 400 --temperature 0.5`,
   );

@@ -4,8 +4,8 @@
  * the mean forecast and its spread.
  */
 import { Tensor } from '../core/tensor.js';
-import { Dense, Dropout, GRU, LSTM, SimpleRNN } from '../layers/index.js';
-import type { RNN } from '../layers/recurrent.js';
+import { Dense, Dropout } from '../layers/index.js';
+import { recurrentLayer, type CellType } from '../layers/recurrent_factory.js';
 import { Adam } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { etsWithFitted } from './baselines.js';
@@ -24,7 +24,7 @@ export interface NetworkOptions extends TransformSpec {
    * the network forecasts what ETS leaves — its in-sample residuals (the ES-RNN idea that won M4, simplified).
    */
   method: 'network' | 'hybrid';
-  cell: 'lstm' | 'gru' | 'simple-rnn';
+  cell: CellType;
   units: number;
   layers: number;
   dropout: number;
@@ -85,9 +85,7 @@ export class RNNForecaster {
         returnSequences: i < o.layers - 1,
         ...(i === 0 ? { inputShape: [o.lookback, 1] } : {}),
       };
-      const l: RNN =
-        o.cell === 'gru' ? new GRU(args) : o.cell === 'simple-rnn' ? new SimpleRNN(args) : new LSTM(args);
-      model.add(l);
+      model.add(recurrentLayer(o.cell, args));
       if (o.dropout > 0) model.add(new Dropout({ rate: o.dropout }));
     }
     model.add(new Dense({ units: this.outSize() }));

@@ -18,6 +18,7 @@ export { RNN, RNN_DEFAULTS, RecurrentStepState, type RNNArgs, type CallOptions }
 export { DENSE_DEFAULTS } from './dense.js';
 export { LSTM_DEFAULTS } from './lstm.js';
 export { GRU_DEFAULTS } from './gru.js';
+export { recurrentLayer, CELL_TYPES, type CellType, type RecurrentLayerArgs } from './recurrent_factory.js';
 
 export const dense = (args: DenseArgs): Dense => new Dense(args);
 export const activation = (args: ActivationArgs): Activation => new Activation(args);

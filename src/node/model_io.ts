@@ -33,6 +33,7 @@ import {
 } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
 import { Functional } from '../models/functional.js';
+import { tfjsCompatibilityNotes } from '../models/tfjs_compat.js';
 import {
   deserializeFunctional,
   parseFunctionalModelJson,
@@ -42,8 +43,15 @@ import {
 
 const WEIGHTS_RE = /^weights(-[0-9a-f]+)?\.bin$/;
 
-/** Writes `dir/model.json` and its weights file. Refuses a model with NaN or infinite weights, naming the weight. */
-export function saveModel(model: Sequential | Functional, dir: string, opts: SaveOptions = {}): void {
+/**
+ * Writes `dir/model.json` and its weights file. Refuses a model with NaN or infinite weights, naming the weight.
+ * Returns notes on what TensorFlow.js cannot read in the saved file (a GRU with reset_after=true); none when it can.
+ */
+export function saveModel(
+  model: Sequential | Functional,
+  dir: string,
+  opts: SaveOptions = {},
+): { notes: string[] } {
   const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
   mkdirSync(dir, { recursive: true });
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
@@ -59,6 +67,7 @@ export function saveModel(model: Sequential | Functional, dir: string, opts: Sav
       }
     }
   }
+  return { notes: tfjsCompatibilityNotes(json.modelTopology) };
 }
 
 /** Path of model.json for a directory or a model.json path; throws a clear error when absent. */

@@ -1,0 +1,139 @@
+/**
+ * What a character model carries besides its weights — the vocabulary, the recipe's settings, the default prime and
+ * (in a checkpoint) the training state — and the zod schema that checks it when a model is loaded.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+import type { CellType } from '../layers/recurrent_factory.js';
+import { Vocabulary } from './vocabulary.js';
+
+export type Recipe = 'keras' | 'char-rnn';
+export type { CellType };
+/**
+ * Weight initialisation. 'keras': Keras's defaults (glorot-uniform input kernel, orthogonal recurrent kernel, zero
+ * bias with unit forget bias). 'uniform': every weight and bias U(±1/√units), as Torch's char-rnn and PyTorch
+ * initialise an LSTM; it learns faster in the first epoch of these recipes (BENCHMARKS.md).
+ */
+export type InitScheme = 'keras' | 'uniform';
+
+export interface TextSettings {
+  recipe: Recipe;
+  cell: CellType;
+  maxlen: number;
+  step: number;
+  seqLength: number;
+  batchSize: number;
+  units: number;
+  layers: number;
+  dropout: number;
+  optimizer: string;
+  learningRate: number;
+  clipnorm: number | null;
+  validationSplit: number;
+  lowercase: boolean;
+  /** Absent in models saved before the option existed: those were 'keras'. */
+  init?: InitScheme;
+  /** Where RMSprop adds ε (see RMSpropArgs.epsilonOutside). Absent in older models: those were 'inside'. */
+  rmspropEpsilon?: 'inside' | 'outside';
+  /**
+   * GRU only: reset gate after the recurrent product (Keras's TF2 default; tfjs 4.x cannot read it). Absent in models
+   * saved before the option existed: those were true.
+   */
+  gruResetAfter?: boolean;
+  seed: number;
+  source: string;
+}
+
+/** Everything needed to continue a run exactly. */
+export interface TrainingState {
+  /** Next epoch to run (0-based). */
+  epoch: number;
+  /** Batches of `epoch` already done (mid-epoch interruption). */
+  batch: number;
+  trainRng: number[];
+  reduceLr: { wait: number; cooldownCounter: number; best: number | null };
+  bestMonitored: number | null;
+  history: Record<string, number>[];
+}
+
+export interface TextMetadata {
+  task: 'text';
+  vocabulary: string[];
+  settings: TextSettings;
+  defaultPrime: string;
+  state?: TrainingState;
+}
+
+const positiveInt = z.number().int().positive();
+/** What a text model directory keeps under userDefinedMetadata (checked on load: a damaged file is bad input). */
+const TEXT_METADATA = z.looseObject({
+  task: z.literal('text'),
+  vocabulary: z
+    .array(z.string().refine((c) => Array.from(c).length === 1, 'expected one character'))
+    .min(1)
+    .refine((v) => new Set(v).size === v.length, 'characters must be distinct'),
+  settings: z.looseObject({
+    recipe: z.enum(['keras', 'char-rnn']),
+    cell: z.enum(['lstm', 'gru', 'simple-rnn']),
+    maxlen: positiveInt,
+    step: positiveInt,
+    seqLength: positiveInt,
+    batchSize: positiveInt,
+    units: positiveInt,
+    layers: positiveInt,
+    dropout: z.number().min(0).lt(1),
+    optimizer: z.string(),
+    learningRate: z.number().positive(),
+    clipnorm: z.number().positive().nullable(),
+    validationSplit: z.number().min(0).lt(1),
+    lowercase: z.boolean(),
+    init: z.enum(['keras', 'uniform']).optional(),
+    rmspropEpsilon: z.enum(['inside', 'outside']).optional(),
+    gruResetAfter: z.boolean().optional(),
+    seed: z.number().int().min(0),
+    source: z.string(),
+  }),
+  defaultPrime: z.string(),
+  state: z.unknown().optional(),
+});
+
+/**
+ * A text model's metadata (a model's userDefinedMetadata), checked; `where` names the model in errors. Anything else
+ * is an InvalidInputError naming the field.
+ */
+export function parseTextMetadata(meta: Record<string, unknown>, where: string): TextMetadata {
+  if (meta.task !== 'text' || !('vocabulary' in meta)) {
+    throw new InvalidInputError(
+      `${where} is not a recur text model (no vocabulary in its metadata); train one with 'recur train'`,
+    );
+  }
+  const r = TEXT_METADATA.safeParse(meta);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}` +
+        (r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problems)` : ''),
+    );
+  }
+  return r.data as unknown as TextMetadata;
+}
+
+/** The metadata to save with a text model (and, in a checkpoint, its training state). */
+export function textMetadata(
+  vocabulary: Vocabulary,
+  settings: TextSettings,
+  defaultPrime: string,
+  state?: TrainingState,
+): TextMetadata {
+  return {
+    task: 'text',
+    vocabulary: vocabulary.toJSON(),
+    settings,
+    defaultPrime,
+    ...(state ? { state } : {}),
+  };
+}
+
+export function vocabularyOf(meta: TextMetadata): Vocabulary {
+  return Vocabulary.fromJSON(meta.vocabulary);
+}
