@@ -9,6 +9,7 @@ import { SimpleRNN, type SimpleRNNArgs } from './simple_rnn.js';
 import { Add, Concatenate, type AddArgs, type ConcatenateArgs } from './merge.js';
 import { RepeatVector, type RepeatVectorArgs } from './repeat_vector.js';
 import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type AttentionArgs } from './attention.js';
+import { Masking, type MaskingArgs } from './masking.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -47,3 +48,6 @@ export const repeatVector = (args: RepeatVectorArgs): RepeatVector => new Repeat
 export const attention = (args: AttentionArgs = {}): Attention => new Attention(args);
 export const additiveAttention = (args: AdditiveAttentionArgs = {}): AdditiveAttention =>
   new AdditiveAttention(args);
+export { Masking, type MaskingArgs } from './masking.js';
+export const masking = (args: MaskingArgs = {}): Masking => new Masking(args);
+export type { SequenceMask } from './layer.js';
