@@ -70,7 +70,9 @@ const NON_DEFAULT: Record<string, () => Layer> = {
       outputDim: 4,
       embeddingsInitializer: { className: 'RandomNormal', config: { mean: 0.5, stddev: 2, seed: null } },
       inputShape: [7],
+      maskZero: true,
     }),
+  Masking: () => new L.Masking({ name: 'mk', maskValue: -1, inputShape: [5, 3] }),
   SimpleRNN: () =>
     new L.SimpleRNN({
       name: 's',
@@ -112,7 +114,7 @@ const NON_DEFAULT: Record<string, () => Layer> = {
 
 describe('layer registry', () => {
   it('every layer class of the library is registered', () => {
-    for (const name of ['Activation', 'Dense', 'Dropout', 'Embedding', 'GRU', 'LSTM', 'SimpleRNN'])
+    for (const name of ['Activation', 'Dense', 'Dropout', 'Embedding', 'GRU', 'LSTM', 'Masking', 'SimpleRNN'])
       assert.ok(L.registeredLayers().includes(name), name);
   });
   for (const className of L.registeredLayers()) {
@@ -134,7 +136,7 @@ describe('layer registry', () => {
   it('unknown class names are errors naming the file, the layer and the known classes', () => {
     assert.throws(
       () => layerFromKeras({ class_name: 'Conv2D', config: { name: 'c' } }, 'm.json'),
-      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN/,
+      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: Activation, Dense, Dropout, Embedding, GRU, LSTM, Masking, SimpleRNN/,
     );
     assert.throws(
       () => L.deserializeLayer({ className: 'Bogus', config: {} }),
