@@ -6,6 +6,9 @@
  */
 import '../src/node/index.js';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
@@ -17,6 +20,7 @@ import { deserializeLayer, serializeLayer } from '../src/layers/registry.js';
 import { input, model } from '../src/models/functional.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
+import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { assertClose, maxAbsDiff, randomTensor } from './helpers.js';
 
@@ -119,6 +123,29 @@ describe('masked recurrent semantics', () => {
       assert.deepEqual(Array.from(layer.forward(x, { training: false, seed: 0, mask: ones }).data), unmasked);
     });
   }
+
+  it('call() with a mask and initial states: leading masked steps output the given h and keep h and c', () => {
+    const layer = new L.LSTM({ units: H, returnSequences: true, returnState: true });
+    layer.build([T, D], new Random(2));
+    const x = randomTensor([N, T, D], new Random(5));
+    const h0 = randomTensor([N, H], new Random(6));
+    const c0 = randomTensor([N, H], new Random(7));
+    const [y, , c] = layer.call(x, { initialState: [h0, c0], mask: MASK }) as Tensor[];
+    const row = (a: Float32Array, at: number): number[] => Array.from(a.subarray(at * H, (at + 1) * H));
+    // row 1 is left-padded by two steps
+    assert.deepEqual(row(y.data, 1 * T + 0), row(h0.data, 1));
+    assert.deepEqual(row(y.data, 1 * T + 1), row(h0.data, 1));
+    assert.notDeepEqual(row(y.data, 1 * T + 2), row(h0.data, 1));
+    // an all-masked row keeps its initial states to the end
+    const none: SequenceMask = {
+      data: Uint8Array.from([...MASK.data.subarray(0, 2 * T), 0, 0, 0, 0, 0]),
+      shape: [N, T],
+    };
+    const [, h2, c2] = layer.call(x, { initialState: [h0, c0], mask: none }) as Tensor[];
+    assert.deepEqual(row(h2.data, 2), row(h0.data, 2));
+    assert.deepEqual(row(c2.data, 2), row(c0.data, 2));
+    assert.notDeepEqual(row(c.data, 2), row(c0.data, 2));
+  });
 
   it('a mask of the wrong shape is refused, naming the layer', () => {
     const layer = new L.LSTM({ units: H, name: 'enc' });
@@ -262,6 +289,35 @@ describe('masking against tfjs', () => {
     assert.equal(emb.config.mask_zero, true);
     const back = await tfjsFromRecur(ours);
     assertClose((back.predict(toTfjs(ids)) as tf.Tensor).dataSync(), ref, 1e-6, 'tfjs from recur');
+  });
+
+  it('a trained masked model through files: saveModel → tfjs and back → loadModel', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-mask-'));
+    try {
+      const m = STACKS[1][1](29);
+      m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+      const { ids } = padded(lens, 'right', new Random(30));
+      m.trainOnBatch(ids, new IndexTensor(Int32Array.from([0, 1, 2, 0, 1]), [5]));
+      saveModel(m, join(dir, 'ours'));
+      const { json, weightData } = readModelFiles(join(dir, 'ours'));
+      const theirs = await tf.loadLayersModel({
+        load: async () => ({
+          modelTopology: json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
+          weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+          weightData: weightData.buffer.slice(
+            weightData.byteOffset,
+            weightData.byteOffset + weightData.byteLength,
+          ) as ArrayBuffer,
+        }),
+      });
+      const ours = Array.from(m.predict(ids).data);
+      assertClose((theirs.predict(toTfjs(ids)) as tf.Tensor).dataSync(), ours, 1e-5, 'tfjs from the file');
+      assert.deepEqual(Array.from(loadModel(join(dir, 'ours')).model.predict(ids).data), ours);
+      const back = await recurFromTfjs(theirs);
+      assertClose(back.predict(ids).data, ours, 1e-6, 'recur from tfjs');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('Masking on float inputs: recur and tfjs agree both ways', async () => {

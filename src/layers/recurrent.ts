@@ -113,6 +113,8 @@ export interface CallOptions {
   initialState?: Tensor[];
   /** Seed for dropout masks in training mode. */
   seed?: number;
+  /** Keras mask [N, T] of x: masked steps keep the previous state. */
+  mask?: SequenceMask | null;
 }
 
 /** A recurrent layer's step state: h (and c), the buffers a step computes them into, scratch and step weights. */
@@ -342,7 +344,11 @@ export abstract class RNN extends Layer {
         throw new Error(`${this.className} '${this.name}': build it before calling on indices`);
       this.build(x.shape.slice(1), new Random(0));
     }
-    const y = this.run(x, { training: opts.training ?? false, seed: opts.seed ?? 0 }, opts.initialState);
+    const y = this.run(
+      x,
+      { training: opts.training ?? false, seed: opts.seed ?? 0, mask: opts.mask ?? null },
+      opts.initialState,
+    );
     return this.returnState ? [y, ...this.finalStates!] : y;
   }
 
