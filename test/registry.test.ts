@@ -77,7 +77,9 @@ const NON_DEFAULT: Record<string, () => Layer> = {
       outputDim: 4,
       embeddingsInitializer: { className: 'RandomNormal', config: { mean: 0.5, stddev: 2, seed: null } },
       inputShape: [7],
+      maskZero: true,
     }),
+  Masking: () => new L.Masking({ name: 'mk', maskValue: -1, inputShape: [5, 3] }),
   SimpleRNN: () =>
     new L.SimpleRNN({
       name: 's',
@@ -152,6 +154,7 @@ describe('layer registry', () => {
       'AdditiveAttention',
       'Bidirectional',
       'TimeDistributed',
+      'Masking',
     ])
       assert.ok(L.registeredLayers().includes(name), name);
   });
@@ -174,7 +177,7 @@ describe('layer registry', () => {
   it('unknown class names are errors naming the file, the layer and the known classes', () => {
     assert.throws(
       () => layerFromKeras({ class_name: 'Conv2D', config: { name: 'c' } }, 'm.json'),
-      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: .*Activation, Add, AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, .*TimeDistributed/,
+      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: .*Activation, Add, AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, .*Masking.*TimeDistributed/,
     );
     assert.throws(
       () => L.deserializeLayer({ className: 'Bogus', config: {} }),

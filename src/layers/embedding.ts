@@ -1,6 +1,7 @@
 /**
  * Embedding: int32 indices [N, …] → rows of the embedding matrix, [N, …, outputDim]. A row gather forward and a
- * scatter-add backward. Caches the indices.
+ * scatter-add backward. Caches the indices. With `maskZero` (Keras mask_zero) id 0 is padding: the output mask is
+ * ids ≠ 0, so recurrent layers downstream skip those steps (id 0 still has its row, as in Keras).
  */
 import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
@@ -21,6 +22,7 @@ import {
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type SequenceMask,
   type StepInput,
   type StepOptions,
 } from './layer.js';
@@ -31,6 +33,8 @@ export interface EmbeddingArgs extends LayerArgs {
   outputDim: number;
   embeddingsInitializer?: InitializerIdentifier;
   inputLength?: number;
+  /** Id 0 is padding: the layer outputs a mask (ids ≠ 0) for the layers after it. */
+  maskZero?: boolean;
 }
 
 export const EMBEDDING_DEFAULTS = { embeddingsInitializer: 'randomUniform' } as const;
@@ -48,6 +52,7 @@ export class Embedding extends Layer {
   readonly inputDim: number;
   readonly outputDim: number;
   readonly embeddingsInitializer: InitializerSpec;
+  readonly maskZero: boolean;
   private x: IndexTensor | null = null;
 
   constructor(args: EmbeddingArgs) {
@@ -57,13 +62,38 @@ export class Embedding extends Layer {
         : args,
       'embedding',
     );
-    checkOptionKeys('embedding', args, ['inputDim', 'outputDim', 'embeddingsInitializer', 'inputLength']);
+    checkOptionKeys('embedding', args, [
+      'inputDim',
+      'outputDim',
+      'embeddingsInitializer',
+      'inputLength',
+      'maskZero',
+    ]);
     this.inputDim = checkPositiveInt(`embedding '${this.name}'`, 'inputDim', args.inputDim);
     this.outputDim = checkPositiveInt(`embedding '${this.name}'`, 'outputDim', args.outputDim);
     this.embeddingsInitializer = initializerSpec(
       args.embeddingsInitializer,
       EMBEDDING_DEFAULTS.embeddingsInitializer,
     );
+    const maskZero = args.maskZero ?? false;
+    if (typeof maskZero !== 'boolean')
+      throw new Error(
+        `embedding '${this.name}': 'maskZero' must be true or false, got ${JSON.stringify(maskZero)}`,
+      );
+    this.maskZero = maskZero;
+  }
+
+  override computeMask(x: AnyTensor, inputMask: SequenceMask | null): SequenceMask | null {
+    if (!this.maskZero) return inputMask;
+    if (x.shape.length !== 2) {
+      throw new Error(
+        `embedding '${this.name}': maskZero needs ids of shape [batch, time], got [${x.shape.join(', ')}]`,
+      );
+    }
+    const ids = x.data;
+    const data = new Uint8Array(ids.length);
+    for (let i = 0; i < ids.length; i++) data[i] = ids[i] !== 0 ? 1 : 0;
+    return { data, shape: [x.shape[0], x.shape[1]] };
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {
@@ -124,6 +154,7 @@ export class Embedding extends Layer {
       inputDim: this.inputDim,
       outputDim: this.outputDim,
       embeddingsInitializer: this.embeddingsInitializer,
+      maskZero: this.maskZero,
     };
   }
 }

@@ -80,6 +80,7 @@ export class GRU extends RNN {
         k.gemm(false, false, N, H, H, aux, s * NH, H, U, 2 * H, G, xp, g0 + 2 * H, G, true);
         k.gruResetOutput(N, H, xp, g0, hs, s * NH, hs, (s + 1) * NH, act);
       }
+      this.keepMaskedRows(s, [hs]);
     }
     this.gateCache = xp;
   }
@@ -138,6 +139,7 @@ export class GRU extends RNN {
     for (let s = T - 1; s >= 0; s--) {
       const g0 = s * N * G;
       k.addInPlace(dh, 0, dhOut, s * NH, NH);
+      const held = this.holdMaskedRows(s, [dh]);
       const next = alloc(NH); // δh_{t−1}
       if (drp) {
         k.gruCellBackward(N, H, gates, g0, aux, g0, hs, s * NH, dh, dxp, g0, drp, g0, next, act, rec);
@@ -153,6 +155,7 @@ export class GRU extends RNN {
         if (this.recMask) k.mulInPlace(dhm, 0, this.recMask, 0, NH);
         k.addInPlace(next, 0, dhm, 0, NH);
       }
+      this.releaseMaskedRows(s, held, [next]);
       dh.set(next);
     }
     const dU = this.weights[1].grad;

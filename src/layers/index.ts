@@ -11,6 +11,7 @@ import { RepeatVector, type RepeatVectorArgs } from './repeat_vector.js';
 import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type AttentionArgs } from './attention.js';
 import { Bidirectional, type BidirectionalArgs } from './bidirectional.js';
 import { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
+import { Masking, type MaskingArgs } from './masking.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -55,3 +56,6 @@ export { Bidirectional, type BidirectionalArgs, type BidirectionalMergeMode } fr
 export { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
 export const bidirectional = (args: BidirectionalArgs): Bidirectional => new Bidirectional(args);
 export const timeDistributed = (args: TimeDistributedArgs): TimeDistributed => new TimeDistributed(args);
+export { Masking, type MaskingArgs } from './masking.js';
+export const masking = (args: MaskingArgs = {}): Masking => new Masking(args);
+export type { SequenceMask } from './layer.js';

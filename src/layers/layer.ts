@@ -61,6 +61,21 @@ export interface ForwardOptions {
   rowOffset?: number;
   /** Output pre-activation logits instead of applying the layer's output activation (fused loss path). */
   logits?: boolean;
+  /**
+   * The input's mask (Keras masking), from `computeMask` of the layer before; absent or null when unmasked.
+   * Recurrent layers consume it (a masked step keeps the previous state); wrappers pass it on to inner layers.
+   */
+  mask?: SequenceMask | null;
+}
+
+/**
+ * A Keras mask over the [batch, time] axes of a sequence: data[n·T + t] is 1 where step t of row n is real and 0 where
+ * it is padding. Made by Embedding (maskZero) and Masking, carried through per-step layers, consumed by recurrent layers.
+ */
+export interface SequenceMask {
+  readonly data: Uint8Array;
+  /** [N, T]. */
+  readonly shape: readonly [number, number];
 }
 
 /** One time step's input: token ids, one per row (one-hot semantics; Embedding: rows to gather), or [rows, width]. */
@@ -194,6 +209,24 @@ export abstract class Layer {
 
   /** Accumulates weight gradients; returns ∂L/∂x, or null when x was an index tensor. */
   abstract backward(dy: Tensor): Tensor | null;
+
+  /**
+   * The output's mask from the input's (Keras compute_mask), for the input x of the last forward. By default a layer
+   * passes its input's mask on (per-step layers: Dense, Dropout, Activation); producers (Embedding, Masking) and
+   * consumers (recurrent layers) override this.
+   */
+  computeMask(x: AnyTensor, inputMask: SequenceMask | null): SequenceMask | null {
+    void x;
+    return inputMask;
+  }
+
+  /**
+   * Graph form of computeMask: the masks of the outputs, in order (missing entries mean no mask). Multi-input layers
+   * (merge, attention) drop masks unless they override this.
+   */
+  computeMasks(xs: AnyTensor[], inputMasks: (SequenceMask | null)[]): (SequenceMask | null)[] {
+    return xs.length === 1 ? [this.computeMask(xs[0], inputMasks[0])] : [];
+  }
 
   // Graph (functional-model) hooks: a layer node takes a list of inputs and gives a list of outputs. The defaults
   // map them onto the single-tensor contract above, so single-input layers need nothing more; multi-input layers

@@ -101,6 +101,7 @@ export class LSTM extends RNN {
         act,
         rec,
       );
+      this.keepMaskedRows(s, [this.hs, this.cs]);
     }
     this.gateCache = xp;
   }
@@ -137,6 +138,7 @@ export class LSTM extends RNN {
     }
     for (let s = T - 1; s >= 0; s--) {
       k.addInPlace(dh, 0, dhOut, s * NH, NH);
+      const held = this.holdMaskedRows(s, [dh, dc]);
       k.lstmCellBackward(
         N,
         H,
@@ -155,6 +157,7 @@ export class LSTM extends RNN {
       );
       dh.fill(0);
       this.recurrentBackward(dz, s * N * 4 * H, 4 * H, 0, dh);
+      this.releaseMaskedRows(s, held, [dh, dc]);
     }
     // ∂U = Σ_s h_{s−1}ᵀ·δz_s, all steps at once.
     k.gemm(true, false, H, 4 * H, T * N, this.hm, 0, H, dz, 0, 4 * H, this.weights[1].grad, 0, 4 * H, true);

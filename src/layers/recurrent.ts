@@ -18,6 +18,13 @@
  * Dropout follows Keras: one input mask [N, D] and one recurrent mask [N, H] per batch, shared by every timestep
  * and every gate; inverted scaling. With index inputs the input mask is read at the index, which is exactly
  * one-hot ⊙ mask.
+ *
+ * Masks (Keras masking, ForwardOptions.mask [N, T] from Embedding maskZero or Masking): a masked step keeps the previous
+ * states and, with returnSequences, outputs the previous h (tfjs's and Keras's `where(mask, new, previous)`). The cells
+ * run on every row as usual; after each step the masked rows of the new states are overwritten with the previous ones
+ * (`keepMaskedRows`), so the unmasked path is untouched. Backward mirrors it: at a masked step the rows' ∂h (and ∂c)
+ * skip the cell and pass to the previous state unchanged (`holdMaskedRows`/`releaseMaskedRows`), so the step's
+ * gates and the weights get nothing from them.
  */
 import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy } from '../core/backend.js';
 import { gemmPackedBLength } from '../core/kernels.js';
@@ -42,6 +49,7 @@ import {
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type SequenceMask,
   type StepInput,
   type StepOptions,
 } from './layer.js';
@@ -105,6 +113,8 @@ export interface CallOptions {
   initialState?: Tensor[];
   /** Seed for dropout masks in training mode. */
   seed?: number;
+  /** Keras mask [N, T] of x: masked steps keep the previous state. */
+  mask?: SequenceMask | null;
 }
 
 /** A recurrent layer's step state: h (and c), the buffers a step computes them into, scratch and step weights. */
@@ -183,6 +193,8 @@ export abstract class RNN extends Layer {
   protected idxScale: Float32Array | null = null; // [T·N] input-dropout factor per index
   protected inMask: Float32Array | null = null; // [N, D]
   protected recMask: Float32Array | null = null; // [N, H]
+  /** [T·N] in processing order: 0 where step s of row n is masked; null when nothing is masked. */
+  protected stepMask: Uint8Array | null = null;
   /** h of every step: hs[0] = h0, hs[s+1] = output of step s. [(T+1)·N·H]. */
   protected hs: Float32Array = new Float32Array(0);
   /** The h_{s−1} fed to the recurrent GEMM of step s (masked by recurrent dropout), [T·N·H]. */
@@ -332,7 +344,11 @@ export abstract class RNN extends Layer {
         throw new Error(`${this.className} '${this.name}': build it before calling on indices`);
       this.build(x.shape.slice(1), new Random(0));
     }
-    const y = this.run(x, { training: opts.training ?? false, seed: opts.seed ?? 0 }, opts.initialState);
+    const y = this.run(
+      x,
+      { training: opts.training ?? false, seed: opts.seed ?? 0, mask: opts.mask ?? null },
+      opts.initialState,
+    );
     return this.returnState ? [y, ...this.finalStates!] : y;
   }
 
@@ -411,6 +427,8 @@ export abstract class RNN extends Layer {
       for (let i = 1; i < this.stateCount; i++) extra[i - 1].set(given[i]);
     }
 
+    this.stepMask = this.processingOrderMask(opts.mask ?? null, N, T);
+
     // Dropout masks, drawn in a fixed order so runs are reproducible.
     const training = opts.training;
     const salt = this.salt();
@@ -478,6 +496,91 @@ export abstract class RNN extends Layer {
         y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
     }
     return new Tensor(y, [N, T, H]);
+  }
+
+  /** The [N, T] input mask in processing order [T·N], or null when it masks nothing. */
+  private processingOrderMask(mask: SequenceMask | null, N: number, T: number): Uint8Array | null {
+    if (!mask) return null;
+    if (mask.shape[0] !== N || mask.shape[1] !== T || mask.data.length !== N * T) {
+      throw new Error(
+        `${this.className} '${this.name}': the input mask has shape [${mask.shape.join(', ')}], expected [${N}, ${T}]`,
+      );
+    }
+    const m = new Uint8Array(T * N);
+    let masked = false;
+    for (let s = 0; s < T; s++) {
+      const t = this.goBackwards ? T - 1 - s : s;
+      for (let n = 0; n < N; n++) {
+        const v = mask.data[n * T + t] !== 0 ? 1 : 0;
+        m[s * N + n] = v;
+        if (!v) masked = true;
+      }
+    }
+    return masked ? m : null;
+  }
+
+  /**
+   * After step s: the masked rows of each state sequence ([(T+1)·N·H]: hs, LSTM's cs) take their values at s−1
+   * (slot s) into slot s+1, so a masked step keeps the state and repeats the previous output.
+   */
+  protected keepMaskedRows(s: number, sequences: Float32Array[]): void {
+    const m = this.stepMask;
+    if (!m) return;
+    const N = this.N;
+    const H = this.units;
+    const NH = N * H;
+    for (let n = 0; n < N; n++) {
+      if (m[s * N + n]) continue;
+      const from = s * NH + n * H;
+      for (const seq of sequences) seq.copyWithin(from + NH, from, from + H);
+    }
+  }
+
+  /**
+   * Backward at step s, before the cell: takes the masked rows of each gradient buffer (∂h, ∂c: [N·H] at `offsets`)
+   * out — returned — and zeroes them, so the cell gives those rows no gate (hence weight) gradients. Null if no mask.
+   */
+  protected holdMaskedRows(s: number, grads: Float32Array[], offsets?: number[]): Float32Array[] | null {
+    const m = this.stepMask;
+    if (!m) return null;
+    const N = this.N;
+    const H = this.units;
+    return grads.map((g, i) => {
+      const off = offsets?.[i] ?? 0;
+      const held = new Float32Array(N * H);
+      for (let n = 0; n < N; n++) {
+        if (m[s * N + n]) continue;
+        const a = off + n * H;
+        held.set(g.subarray(a, a + H), n * H);
+        g.fill(0, a, a + H);
+      }
+      return held;
+    });
+  }
+
+  /** Backward at step s, after the cell: adds the held rows into the previous state's gradients (∂h_{s−1}, ∂c_{s−1}). */
+  protected releaseMaskedRows(s: number, held: Float32Array[] | null, prevGrads: Float32Array[]): void {
+    const m = this.stepMask;
+    if (!held || !m) return;
+    const N = this.N;
+    const H = this.units;
+    held.forEach((h, i) => {
+      const g = prevGrads[i];
+      for (let n = 0; n < N; n++) {
+        if (m[s * N + n]) continue;
+        for (let j = n * H; j < (n + 1) * H; j++) g[j] += h[j];
+      }
+    });
+  }
+
+  /** Keras: the input's mask goes on with the sequence output (returnSequences), no mask otherwise. */
+  override computeMask(_x: AnyTensor, inputMask: SequenceMask | null): SequenceMask | null {
+    return this.returnSequences ? inputMask : null;
+  }
+
+  /** Graph form: inputs [x, ...initialStates]; the states returned with returnState carry no mask. */
+  override computeMasks(xs: AnyTensor[], inputMasks: (SequenceMask | null)[]): (SequenceMask | null)[] {
+    return [this.computeMask(xs[0], inputMasks[0] ?? null)];
   }
 
   /** h_{s−1} for the recurrent GEMM of step s: hs[s], masked into hm[s] under recurrent dropout. Returns its offset. */

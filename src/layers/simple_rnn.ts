@@ -35,6 +35,7 @@ export class SimpleRNN extends RNN {
       k.gemmPackedB(false, N, H, H, this.hm, hOff, H, U, 0, H, packedU, 0, xp, s * NH, H, true);
       k.activate(act, xp, s * NH, N, H, H);
       this.hs.set(xp.subarray(s * NH, (s + 1) * NH), (s + 1) * NH);
+      this.keepMaskedRows(s, [this.hs]);
     }
   }
 
@@ -64,9 +65,11 @@ export class SimpleRNN extends RNN {
     if (dFinal) dh.set(dFinal[0]);
     for (let s = T - 1; s >= 0; s--) {
       for (let i = 0; i < NH; i++) da[s * NH + i] = dh[i] + dhOut[s * NH + i];
+      const held = this.holdMaskedRows(s, [da], [s * NH]);
       k.activateBackward(act, this.hs, (s + 1) * NH, da, s * NH, N, H, H);
       dh.fill(0);
       this.recurrentBackward(da, s * NH, H, 0, dh);
+      this.releaseMaskedRows(s, held, [dh]);
     }
     k.gemm(true, false, H, H, T * N, this.hm, 0, H, da, 0, H, this.weights[1].grad, 0, H, true);
     return { dxp: da, dInit: [dh] };

@@ -21,7 +21,13 @@ import {
   sizeOf,
   type AnyTensor,
 } from '../core/tensor.js';
-import { Layer, checkOptionKeys, type ForwardOptions, type LayerShape } from '../layers/layer.js';
+import {
+  Layer,
+  checkOptionKeys,
+  type ForwardOptions,
+  type LayerShape,
+  type SequenceMask,
+} from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
 import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
 import {
@@ -393,17 +399,31 @@ export class Functional implements CallbackModel {
   ): Map<SymbolicTensor, AnyTensor> {
     this.build();
     const values = new Map<SymbolicTensor, AnyTensor>();
+    // Keras masking: each tensor's mask (absent: none), from its node's computeMasks.
+    const masks = new Map<SymbolicTensor, SequenceMask>();
     this.inputs.forEach((x, i) => values.set(x, xs[i]));
     for (const node of this.nodes) {
       if (node.inputs.length === 0) continue;
       const ins = node.inputs.map((x) => values.get(x)!);
-      const opts: ForwardOptions = { training, seed, rowOffset: 0, logits: logits.has(node) };
+      const inMasks = node.inputs.map((x) => masks.get(x) ?? null);
+      const opts: ForwardOptions = {
+        training,
+        seed,
+        rowOffset: 0,
+        logits: logits.has(node),
+        mask: inMasks[0],
+      };
       const outs = node.layer.forwardMany(ins, opts);
       if (outs.length !== node.outputs.length)
         throw new Error(
           `layer '${node.layer.name}' gave ${outs.length} outputs, expected ${node.outputs.length}`,
         );
       node.outputs.forEach((y, i) => values.set(y, outs[i]));
+      const outMasks = node.layer.computeMasks(ins, inMasks);
+      node.outputs.forEach((y, i) => {
+        const m = outMasks[i];
+        if (m) masks.set(y, m);
+      });
     }
     return values;
   }

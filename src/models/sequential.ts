@@ -14,7 +14,7 @@ import {
   sizeOf,
   type AnyTensor,
 } from '../core/tensor.js';
-import type { Layer, LayerShape } from '../layers/layer.js';
+import type { Layer, LayerShape, SequenceMask } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
 import {
   Callback,
@@ -294,9 +294,13 @@ export class Sequential implements CallbackModel {
 
   private forwardAll(x: AnyTensor, training: boolean, logits: boolean, seed = 0, rowOffset = 0): Tensor {
     let h: AnyTensor = x;
+    // Keras masking: each layer gets its input's mask and says what its output's is (null unless a layer makes one).
+    let mask: SequenceMask | null = null;
     const last = this.layers.length - 1;
     this.layers.forEach((l, i) => {
-      h = l.forward(h, { training, seed, rowOffset, logits: logits && i === last });
+      const input: AnyTensor = h;
+      h = l.forward(input, { training, seed, rowOffset, logits: logits && i === last, mask });
+      mask = l.computeMask(input, mask);
     });
     return h as unknown as Tensor;
   }

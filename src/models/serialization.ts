@@ -156,7 +156,6 @@ const IGNORED_KEYS = new Set([
   'seed',
   'noise_shape',
   'input_length_',
-  'mask_zero',
   'sparse',
   'ragged',
 ]);
@@ -177,11 +176,7 @@ function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
   const registration = layerRegistration(json.class_name, where, layerName);
   const args: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json.config ?? {})) {
-    if (IGNORED_KEYS.has(k)) {
-      if (k === 'mask_zero' && v === true)
-        throw new Error(`${where}: layer '${layerName}' uses mask_zero, which recur does not support`);
-      continue;
-    }
+    if (IGNORED_KEYS.has(k)) continue;
     if (/(_regularizer|_constraint)$/.test(k)) {
       if (v !== null && v !== undefined)
         throw new Error(`${where}: layer '${layerName}' uses ${k}, which recur does not support`);
