@@ -16,8 +16,11 @@ describe('examples', () => {
       console.log = log;
     }
   };
-  it('many-to-one: sequence classification', async () =>
-    assert.ok((await quiet(() => classification.main(10))) > 0.9));
+  it('many-to-one: variable-length classification with masking and a Bidirectional LSTM', async () => {
+    const r = await quiet(() => classification.main(10));
+    assert.ok(r.accuracy > 0.9, `test accuracy ${r.accuracy}`);
+    assert.ok(r.paddingChange < 1e-5, `more padding changed a prediction by ${r.paddingChange}`);
+  });
   it('many-to-many: per-step tagging', async () => assert.ok((await quiet(() => tagging.main(12))) > 0.9));
   it('one-to-many: generation from a seed', async () =>
     assert.equal(await quiet(() => oneToMany.main(8)), 'bcdefgh-abcdefgh-abcdefgh-a'));
