@@ -514,6 +514,16 @@ describe('tfjs functional format', () => {
     m.getWeights().forEach((w, i) => assert.equal(maxAbsDiff(w.data, loaded.getWeights()[i].data), 0));
   });
 
+  it('a functional model with a NaN weight is refused on save, naming the weight, and nothing is written', () => {
+    const m = seq2seq(V, H, Te, Td, 14, false);
+    m.predict([enc, dec]);
+    const { name, weight } = m.namedWeights()[0];
+    weight.value[1] = NaN;
+    const dir = join(tempDir(), 'nan-model');
+    assert.throws(() => saveModel(m, dir), new RegExp(`weight '${name}' holds NaN at`));
+    assert.throws(() => readFileSync(join(dir, 'model.json')), /ENOENT/);
+  });
+
   it('bad functional files name the field that is wrong', () => {
     const m = seq2seq(V, H, Te, Td, 1);
     const art = serializeFunctional(m);

@@ -18,6 +18,7 @@ import {
   GENERATED_BY,
   layerFromKeras,
   layerToKeras,
+  packWeights,
   type ModelArtifacts,
   type ModelJson,
   type SaveOptions,
@@ -49,12 +50,6 @@ export function serializeFunctional(model: Functional, opts: SaveOptions = {}): 
       node.inputs.length === 0 ? [] : [node.inputs.map((x) => [x.node.layer.name, 0, x.outputIndex, {}])];
     return { ...base, name: l.name, inbound_nodes: inbound };
   });
-  const weightSpecs: WeightSpec[] = [];
-  const chunks: Float32Array[] = [];
-  for (const { name, weight } of model.namedWeights()) {
-    weightSpecs.push({ name, shape: [...weight.shape], dtype: 'float32' });
-    chunks.push(weight.value);
-  }
   const recur: FunctionalRecurMetadata = { formatVersion: FORMAT_VERSION, seed: model.seed };
   if (model.optimizer && model.losses) {
     recur.compile = {
@@ -63,24 +58,13 @@ export function serializeFunctional(model: Functional, opts: SaveOptions = {}): 
       fromLogits: model.fromLogits,
       optimizer: { className: model.optimizer.className, config: model.optimizer.getConfig() },
     };
-    if (opts.includeOptimizer ?? true) {
-      for (const slot of model.optimizer.getWeights()) {
-        weightSpecs.push({
-          name: `optimizer/${slot.name}`,
-          shape: slot.shape,
-          dtype: 'float32',
-          group: 'optimizer',
-        });
-        chunks.push(slot.value);
-      }
-    }
   }
+  const { weightSpecs, weightData } = packWeights(
+    model.namedWeights(),
+    model.losses ? model.optimizer : null,
+    opts,
+  );
   const extra = opts.metadata ?? {};
-  const total = chunks.reduce((s, c) => s + c.length, 0);
-  const weightData = new Uint8Array(total * 4);
-  const view = new DataView(weightData.buffer);
-  let off = 0;
-  for (const c of chunks) for (let i = 0; i < c.length; i++, off++) view.setFloat32(off * 4, c[i], true);
   const config = {
     name: model.name,
     layers,

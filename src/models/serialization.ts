@@ -17,7 +17,7 @@ import { activationName, activationToKeras } from '../layers/activations.js';
 import { deserializeLayer, isLayerSpec, layerRegistration, type LayerSpec } from '../layers/index.js';
 import type { InitializerSpec } from '../layers/initializers.js';
 import { snakeCase, type Layer } from '../layers/layer.js';
-import { createOptimizer, type SlotValue } from './optimizers.js';
+import { createOptimizer, type NamedWeight, type Optimizer, type SlotValue } from './optimizers.js';
 import { Sequential } from './sequential.js';
 
 export const FORMAT_VERSION = 1;
@@ -219,13 +219,6 @@ function isKerasLayer(v: unknown): v is KerasLayerJson {
 export function serializeModel(model: Sequential, opts: SaveOptions = {}): ModelArtifacts {
   if (!model.isBuilt) model.build();
   const layers = model.layers.map(layerToKeras);
-  const weightSpecs: WeightSpec[] = [];
-  const chunks: Float32Array[] = [];
-  for (const { name, weight } of model.namedWeights()) {
-    refuseNonFinite(name, weight.shape, weight.value);
-    weightSpecs.push({ name, shape: [...weight.shape], dtype: 'float32' });
-    chunks.push(weight.value);
-  }
   const recur: RecurMetadata = { formatVersion: FORMAT_VERSION, seed: model.seed };
   if (model.optimizer && model.loss) {
     recur.compile = {
@@ -234,32 +227,17 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
       fromLogits: model.fromLogits,
       optimizer: { className: model.optimizer.className, config: model.optimizer.getConfig() },
     };
-    if (opts.includeOptimizer ?? true) {
-      for (const slot of model.optimizer.getWeights()) {
-        refuseNonFinite(`optimizer/${slot.name}`, slot.shape, slot.value);
-        weightSpecs.push({
-          name: `optimizer/${slot.name}`,
-          shape: slot.shape,
-          dtype: 'float32',
-          group: 'optimizer',
-        });
-        chunks.push(slot.value);
-      }
-    }
   }
+  const { weightSpecs, weightData } = packWeights(
+    model.namedWeights(),
+    model.loss ? model.optimizer : null,
+    opts,
+  );
   const extra = opts.metadata ?? {};
   const userDefinedMetadata: Record<string, unknown> = {
     ...extra,
     recur: { ...recur, ...((extra.recur as object) ?? {}) },
   };
-  const total = chunks.reduce((s, c) => s + c.length, 0);
-  const all = new Float32Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  const weightData = littleEndianBytes(all);
   return {
     json: {
       format: 'layers-model',
@@ -325,6 +303,43 @@ export function modelJsonFor(art: ModelArtifacts, weightsPath: string): ModelJso
     weightsManifest,
     userDefinedMetadata: { ...meta, recur: { ...(meta.recur as object), sha256 } },
   };
+}
+
+/**
+ * The weights (and, when compiled and asked for, the optimizer slots as group "optimizer") in file order, as specs
+ * and little-endian float32 bytes. Refuses NaN or infinite values, naming the weight: such a model is never saved.
+ */
+export function packWeights(
+  named: NamedWeight[],
+  optimizer: Optimizer | null,
+  opts: SaveOptions,
+): { weightSpecs: WeightSpec[]; weightData: Uint8Array } {
+  const weightSpecs: WeightSpec[] = [];
+  const chunks: Float32Array[] = [];
+  for (const { name, weight } of named) {
+    refuseNonFinite(name, weight.shape, weight.value);
+    weightSpecs.push({ name, shape: [...weight.shape], dtype: 'float32' });
+    chunks.push(weight.value);
+  }
+  if (optimizer && (opts.includeOptimizer ?? true)) {
+    for (const slot of optimizer.getWeights()) {
+      refuseNonFinite(`optimizer/${slot.name}`, slot.shape, slot.value);
+      weightSpecs.push({
+        name: `optimizer/${slot.name}`,
+        shape: slot.shape,
+        dtype: 'float32',
+        group: 'optimizer',
+      });
+      chunks.push(slot.value);
+    }
+  }
+  const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return { weightSpecs, weightData: littleEndianBytes(all) };
 }
 
 function littleEndianBytes(a: Float32Array): Uint8Array {
