@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
-import type { Layer } from '../src/layers/layer.js';
+import type { Layer, SequenceMask } from '../src/layers/layer.js';
 
 export function randomTensor(shape: number[], rng: Random, scale = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -51,7 +51,15 @@ export function assertClose(
 export function gradCheckLayer(
   layer: Layer,
   x: AnyTensor,
-  opts: { training?: boolean; seed?: number; tol?: number; before?: () => void; kinks?: boolean } = {},
+  opts: {
+    training?: boolean;
+    seed?: number;
+    tol?: number;
+    before?: () => void;
+    kinks?: boolean;
+    /** A Keras mask for every forward (recurrent layers skip masked steps). */
+    mask?: SequenceMask;
+  } = {},
 ): void {
   const training = opts.training ?? true;
   const seed = opts.seed ?? 7;
@@ -64,7 +72,7 @@ export function gradCheckLayer(
     );
   const run = (): Tensor => {
     opts.before?.();
-    return layer.forward(x, { training, seed });
+    return layer.forward(x, { training, seed, mask: opts.mask });
   };
   const y0 = run();
   const R = randomTensor([...y0.shape], new Random(99));

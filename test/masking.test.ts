@@ -22,7 +22,7 @@ import { deserializeModel, serializeModel, type ModelJson } from '../src/models/
 import { Sequential } from '../src/models/sequential.js';
 import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
-import { assertClose, maxAbsDiff, randomTensor } from './helpers.js';
+import { assertClose, gradCheckLayer, maxAbsDiff, randomTensor } from './helpers.js';
 
 const N = 3;
 const T = 5;
@@ -37,42 +37,13 @@ const MASK_ROWS = [
 ];
 const MASK: SequenceMask = { data: Uint8Array.from(MASK_ROWS.flat()), shape: [N, T] };
 
-/** Central differences of Σ y·R with the layer run under `mask`, against backward: weights and inputs. */
+/** The shared finite-difference check with the layer run under `mask`; then: a masked step's input reaches nothing. */
 function gradCheckMasked(layer: RNN, x: Tensor, mask: SequenceMask, training: boolean): void {
   layer.build(x.shape.slice(1), new Random(1));
-  const run = (): Tensor => layer.forward(x, { training, seed: 7, mask });
-  const y0 = run();
-  const R = randomTensor([...y0.shape], new Random(99));
-  const loss = (): number => {
-    const y = run();
-    let s = 0;
-    for (let i = 0; i < y.size; i++) s += y.data[i] * R.data[i];
-    return s;
-  };
-  run();
+  gradCheckLayer(layer, x, { training, mask });
+  const y = layer.forward(x, { training, seed: 7, mask });
   layer.zeroGrads();
-  const dx = layer.backward(R)!;
-  const eps = 1e-2;
-  const numeric = (arr: Float32Array, i: number): number => {
-    const old = arr[i];
-    arr[i] = old + eps;
-    const lp = loss();
-    arr[i] = old - eps;
-    const lm = loss();
-    arr[i] = old;
-    return (lp - lm) / (2 * eps);
-  };
-  const check = (what: string, num: number, ana: number): void =>
-    assert.ok(
-      Math.abs(num - ana) <= 3e-4 + 1e-3 * Math.abs(num),
-      `${what}: numeric ${num} vs analytic ${ana}`,
-    );
-  const analytic = layer.weights.map((w) => w.grad.slice());
-  layer.weights.forEach((w, wi) => {
-    for (let i = 0; i < w.value.length; i++) check(`${w.name}[${i}]`, numeric(w.value, i), analytic[wi][i]);
-  });
-  for (let i = 0; i < x.size; i++) check(`x[${i}]`, numeric(x.data, i), dx.data[i]);
-  // A masked step's input reaches nothing.
+  const dx = layer.backward(randomTensor([...y.shape], new Random(99)))!;
   for (let n = 0; n < N; n++)
     for (let t = 0; t < T; t++)
       if (!MASK_ROWS[n][t])

@@ -38,7 +38,7 @@ import {
   type LambdaCallbackArgs,
   type Logs,
 } from './callbacks.js';
-import { accuracy, computeLoss, fusableActivation, lossName, type LossName } from './losses.js';
+import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
@@ -282,10 +282,7 @@ export class Functional implements CallbackModel {
         return lossName(dict[n]);
       });
     }
-    const metrics = (args.metrics ?? []).map((m) => {
-      if (m === 'acc' || m === 'accuracy') return 'acc';
-      throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
-    });
+    const metrics = metricNames(args.metrics);
     this.optimizer = optimizer;
     this.losses = losses;
     this.metrics = metrics;

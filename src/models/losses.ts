@@ -214,3 +214,11 @@ export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): numbe
   }
   return ok / rows;
 }
+
+/** Compile's metric names, normalised ('accuracy' → 'acc'); anything else is an error listing what is supported. */
+export function metricNames(metrics: readonly string[] = []): string[] {
+  return metrics.map((m) => {
+    if (m === 'acc' || m === 'accuracy') return 'acc';
+    throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
+  });
+}

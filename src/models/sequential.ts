@@ -24,7 +24,7 @@ import {
   type LambdaCallbackArgs,
   type Logs,
 } from './callbacks.js';
-import { accuracy, computeLoss, fusableActivation, lossName, type LossName } from './losses.js';
+import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 
 export interface SequentialArgs {
@@ -277,10 +277,7 @@ export class Sequential implements CallbackModel {
     // Validate everything before changing anything.
     const optimizer = createOptimizer(args.optimizer);
     const loss = lossName(args.loss);
-    const metrics = (args.metrics ?? []).map((m) => {
-      if (m === 'acc' || m === 'accuracy') return 'acc';
-      throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
-    });
+    const metrics = metricNames(args.metrics);
     this.optimizer = optimizer;
     this.loss = loss;
     this.metrics = metrics;
