@@ -25,9 +25,12 @@ import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { LambdaCallback, ReduceLROnPlateau, type Logs } from '../src/models/callbacks.js';
-import { Sequential, type EpochProgress } from '../src/models/sequential.js';
+import { Sequential, type BatchDataset, type EpochProgress } from '../src/models/sequential.js';
 import { ModelCheckpoint } from '../src/node/callbacks.js';
 import { loadModel } from '../src/node/model_io.js';
+import { installWorkerPool, shutdownWorkerPool } from '../src/node/pool.js';
+import { TextCorpus } from '../src/text/corpus.js';
+import { buildTextModel, compileTextModel, textDatasets, textSettings } from '../src/text/recipes.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 /** 6 batches an epoch, 3 epochs; no validation split, so ReduceLROnPlateau and the best model follow the train loss. */
@@ -112,6 +115,43 @@ function tempFiles(dir: string): string[] {
   return all;
 }
 
+/** One stop of a run: Ctrl-C (the test hook) or a real SIGKILL after that many of its own batches, or inside a write. */
+interface Piece {
+  after: number;
+  kill?: 'batch' | 'write';
+  /** Also SIGKILL inside this atomic write of the run (e.g. the save that Ctrl-C starts). */
+  killInWrite?: number;
+}
+
+/**
+ * Trains in pieces into `out`: each entry stops the run (see Piece), and the next piece resumes from the checkpoint
+ * when there is one (else starts afresh); the last piece runs to the end.
+ */
+function trainPieces(
+  out: string,
+  common: string[],
+  fresh: string[],
+  resume: string[],
+  pieces: Piece[],
+): string {
+  let started = false;
+  for (const p of [...pieces, null]) {
+    const env: Record<string, string> = {};
+    if (p?.kill === 'batch') env.RECUR_TEST_KILL_AFTER = String(p.after);
+    else if (p?.kill === 'write') env.RECUR_TEST_KILL_IN_WRITE = String(p.after);
+    else if (p) env.RECUR_TEST_INTERRUPT_AFTER = String(p.after);
+    if (p?.killInWrite) env.RECUR_TEST_KILL_IN_WRITE = String(p.killInWrite);
+    const resuming = started && existsSync(join(out, 'checkpoint', 'model.json'));
+    const r = run(['train', ...common, '--out', out, ...(resuming ? resume : fresh)], env);
+    const what = `${out}: piece ${JSON.stringify(p)}`;
+    if (!p) assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+    else if (p.kill || p.killInWrite) assert.equal(r.signal, 'SIGKILL', `${what}: killed: ${r.stderr}`);
+    else assert.equal(r.code, 130, `${what}: interrupted: ${r.stderr}`);
+    started = true;
+  }
+  return out;
+}
+
 describe('recur train: exact resume after Ctrl-C and kill -9', () => {
   let dir = '';
   let book = '';
@@ -127,30 +167,8 @@ describe('recur train: exact resume after Ctrl-C and kill -9', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /**
-   * Trains in pieces: each entry stops the run after that many of its own batches (Ctrl-C via the test hook, or a real
-   * SIGKILL), and the next piece resumes; the last piece runs to the end.
-   */
-  function trainInPieces(name: string, pieces: { after: number; kill?: 'batch' | 'write' }[]): string {
-    const out = join(dir, name);
-    let started = false;
-    for (const p of [...pieces, null]) {
-      const env: Record<string, string> = {};
-      if (p?.kill === 'batch') env.RECUR_TEST_KILL_AFTER = String(p.after);
-      else if (p?.kill === 'write') env.RECUR_TEST_KILL_IN_WRITE = String(p.after);
-      else if (p) env.RECUR_TEST_INTERRUPT_AFTER = String(p.after);
-      const resume = started && existsSync(join(out, 'checkpoint', 'model.json'));
-      const r = run(
-        ['train', book, '--out', out, '--epochs', String(EPOCHS), ...(resume ? RESUME : SMALL)],
-        env,
-      );
-      if (!p) assert.equal(r.code, 0, `${name}: the last piece: ${r.stderr}`);
-      else if (p.kill) assert.equal(r.signal, 'SIGKILL', `${name}: killed: ${r.stderr}`);
-      else assert.equal(r.code, 130, `${name}: interrupted after ${p.after}: ${r.stderr}`);
-      started = true;
-    }
-    return out;
-  }
+  const trainInPieces = (name: string, pieces: Piece[]): string =>
+    trainPieces(join(dir, name), [book, '--epochs', String(EPOCHS)], SMALL, RESUME, pieces);
 
   it('Ctrl-C at the first, a middle and the last batch of an epoch (a resumed one too) and at epoch boundaries', () => {
     // Cumulative batches 1 (first of epoch 1), 3 (middle), 6 (last batch of the resumed epoch 1: an epoch
@@ -233,6 +251,205 @@ describe('recur train: exact resume after Ctrl-C and kill -9', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(tempFiles(out), []);
     assert.deepEqual(outcome(out), reference);
+  });
+});
+
+/**
+ * The char-rnn recipe: its stateful layers carry each stream's state from batch to batch — in the model's layers on one
+ * thread, in the worker replicas' layers on several — so a mid-epoch checkpoint must hold those states for a resumed
+ * run to be exact. 4 streams × 8 characters of a 250-character text (20% held out): 6 batches an epoch, 3 epochs.
+ */
+const CHAR_RNN_EPOCHS = 3;
+function charRnnArgs(threads: number): { fresh: string[]; resume: string[] } {
+  const runTime = ['--threads', String(threads), '--no-samples', '-q'];
+  return {
+    fresh: [
+      '--recipe',
+      'char-rnn',
+      '--units',
+      '8',
+      '--layers',
+      '2',
+      '--batch-size',
+      '4',
+      '--seq-length',
+      '8',
+      '--validation-split',
+      '0.2',
+      '--dropout',
+      '0.1',
+      '--lr',
+      '0.02',
+      '--seed',
+      '7',
+      ...runTime,
+    ],
+    resume: ['--resume', ...runTime],
+  };
+}
+
+for (const threads of [1, 2]) {
+  describe(`recur train --recipe char-rnn --threads ${threads}: exact resume with the streams' carried states`, () => {
+    let dir = '';
+    let book = '';
+    let reference: ReturnType<typeof outcome>;
+    const { fresh, resume } = charRnnArgs(threads);
+    const pieces = (name: string, list: Piece[]): string =>
+      trainPieces(join(dir, name), [book, '--epochs', String(CHAR_RNN_EPOCHS)], fresh, resume, list);
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'recur-resume-charrnn-'));
+      book = join(dir, 'book.txt');
+      writeFileSync(book, makeText(250, 8).slice(0, 250));
+      const out = join(dir, 'straight');
+      const r = run(['train', book, '--out', out, '--epochs', String(CHAR_RNN_EPOCHS), ...fresh]);
+      assert.equal(r.code, 0, r.stderr);
+      reference = outcome(out);
+      assert.equal(reference.log.trim().split('\n').length, CHAR_RNN_EPOCHS + 1);
+      assert.match(reference.log.split('\n')[0], /val_loss/);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('Ctrl-C at the first, a middle and the last batch of an epoch (a resumed one too) and at epoch boundaries', () => {
+      // Cumulative batches 1 (first of epoch 1), 3 (middle), 6 (last batch of the resumed epoch 1: an epoch
+      // boundary), 12 (last of a fresh epoch 2), 13 (first of epoch 3), 17 (second to last).
+      const out = pieces('sigint', [
+        { after: 1 },
+        { after: 2 },
+        { after: 3 },
+        { after: 6 },
+        { after: 1 },
+        { after: 4 },
+      ]);
+      assert.deepEqual(outcome(out), reference);
+      assert.deepEqual(tempFiles(out), []);
+    });
+
+    it('kill -9 after a mid-epoch checkpoint, and inside each write of a Ctrl-C save', () => {
+      // Ctrl-C after batch 2 (a checkpoint with states); killed after 3 more batches (the next run resumes at batch 2
+      // again); Ctrl-C after 1 and killed inside the save's first write (the states file), then inside its last
+      // (model.json: the new states and weights files are written, but the checkpoint still names the old ones);
+      // killed after 4 (mid epoch 2: back to the epoch-1 checkpoint); then to the end.
+      const out = pieces('kill', [
+        { after: 2 },
+        { after: 3, kill: 'batch' },
+        { after: 1, killInWrite: 1 },
+        { after: 1, killInWrite: 3 },
+        { after: 4 },
+        { after: 4, kill: 'batch' },
+      ]);
+      assert.deepEqual(outcome(out), reference);
+      assert.deepEqual(tempFiles(out), []);
+    });
+  });
+}
+
+describe('recur train --recipe char-rnn: the carried states file of a checkpoint', () => {
+  let dir = '';
+  let book = '';
+  const { fresh, resume } = charRnnArgs(1);
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-states-'));
+    book = join(dir, 'book.txt');
+    writeFileSync(book, makeText(250, 8).slice(0, 250));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A run stopped by Ctrl-C after 2 batches: its checkpoint dir, model.json and states file. */
+  function interrupted(name: string): { ckpt: string; json: Record<string, unknown>; states: string } {
+    const out = join(dir, name);
+    const r = run(['train', book, '--out', out, '--epochs', '2', ...fresh], {
+      RECUR_TEST_INTERRUPT_AFTER: '2',
+    });
+    assert.equal(r.code, 130, r.stderr);
+    const ckpt = join(out, 'checkpoint');
+    const files = readdirSync(ckpt).filter((f) => /^states-[0-9a-f]+\.bin$/.test(f));
+    assert.equal(files.length, 1, `one states file: ${readdirSync(ckpt).join(', ')}`);
+    const json = JSON.parse(readFileSync(join(ckpt, 'model.json'), 'utf8')) as Record<string, unknown>;
+    return { ckpt, json, states: join(ckpt, files[0]) };
+  }
+  const resumeRun = (ckpt: string): ReturnType<typeof run> =>
+    run(['train', book, '--out', dirname(ckpt), '--epochs', '2', ...resume]);
+
+  it('is named, sized and hashed in the checkpoint, one [streams, units] array per state of each stateful layer', () => {
+    const { json, states } = interrupted('listed');
+    const meta = json.userDefinedMetadata as { state: { epochProgress: { carriedStates: unknown } } };
+    const cs = meta.state.epochProgress.carriedStates as {
+      file: string;
+      sha256: string;
+      layers: ({ shapes: number[][] } | null)[];
+    };
+    assert.equal(join(dirname(states), cs.file), states);
+    assert.equal(cs.sha256, createHash('sha256').update(readFileSync(states)).digest('hex'));
+    // LSTM, Dropout, LSTM, Dropout, Dense: the LSTMs carry h and c for 4 streams of 8 units.
+    assert.deepEqual(
+      cs.layers.map((l) => l?.shapes ?? null),
+      [
+        [
+          [4, 8],
+          [4, 8],
+        ],
+        null,
+        [
+          [4, 8],
+          [4, 8],
+        ],
+        null,
+        null,
+      ],
+    );
+    assert.equal(readFileSync(states).length, 4 * 4 * 8 * 4);
+  });
+
+  it('a damaged, truncated or missing states file, or one that does not fit the model, is refused (exit 2)', () => {
+    const cases: [string, (c: ReturnType<typeof interrupted>) => void, RegExp][] = [
+      [
+        'damaged',
+        (c) => {
+          const b = readFileSync(c.states);
+          b[5] ^= 0x40;
+          writeFileSync(c.states, b);
+        },
+        /states-[0-9a-f]+\.bin: its sha256 does not match .*carriedStates\.sha256/,
+      ],
+      [
+        'truncated',
+        (c) => writeFileSync(c.states, readFileSync(c.states).subarray(0, 100)),
+        /states-[0-9a-f]+\.bin: holds 100 bytes; the carried states listed in .* need 512/,
+      ],
+      ['missing', (c) => rmSync(c.states), /states-[0-9a-f]+\.bin: no such file/],
+      [
+        'other shape',
+        (c) => {
+          const m = c.json.userDefinedMetadata as {
+            state: { epochProgress: { carriedStates: { layers: ({ shapes: number[][] } | null)[] } } };
+          };
+          m.state.epochProgress.carriedStates.layers[0] = { shapes: [[4, 16]] };
+          writeFileSync(join(c.ckpt, 'model.json'), JSON.stringify(c.json));
+        },
+        /carriedStates\.layers\[0\]: layer 'lstm\w*' carries 2 states \[h, c\] of 4×8 values, the file lists 1 of 4×16/,
+      ],
+    ];
+    for (const [name, damage, message] of cases) {
+      const c = interrupted(name.replace(' ', '-'));
+      damage(c);
+      const r = resumeRun(c.ckpt);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, message, name);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
+  it('--overwrite removes it with the other checkpoint files; an epoch-end checkpoint has none', () => {
+    const c = interrupted('overwrite');
+    writeFileSync(join(c.ckpt, 'states-notes.txt'), 'mine');
+    const r = run(['train', book, '--out', dirname(c.ckpt), '--overwrite', '--epochs', '1', ...fresh]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      readdirSync(c.ckpt)
+        .filter((f) => !/^weights-[0-9a-f]+\.bin$/.test(f))
+        .sort(),
+      ['model.json', 'states-notes.txt'],
+    );
   });
 });
 
@@ -447,6 +664,100 @@ describe('Sequential: resumeFrom continues an interrupted epoch exactly', () => 
     await assert.rejects(
       model.fit(x, y, { ...args, initialEpoch: 1, resumeFrom: { ...bad, batch: 1 } }),
       /resumeFrom\.epoch \(0\) contradicts initialEpoch \(1\)/,
+    );
+  });
+});
+
+describe('Sequential: a stateful model resumes mid-epoch with its carried states (the char-rnn recipe in the library)', () => {
+  before(() => installWorkerPool());
+  after(() => shutdownWorkerPool());
+  const corpus = TextCorpus.fromText(makeText(400, 12));
+  const settings = textSettings('char-rnn', {
+    units: 6,
+    layers: 2,
+    batchSize: 4,
+    seqLength: 5,
+    dropout: 0.1,
+    validationSplit: 0,
+    seed: 3,
+  });
+  const V = corpus.vocabulary.size;
+  function makeModel(): { model: Sequential; data: BatchDataset } {
+    const model = buildTextModel(settings, V);
+    model.build();
+    compileTextModel(model, settings);
+    return { model, data: textDatasets(model, settings, corpus, null).train };
+  }
+  const epochs = 2;
+  const perEpoch = makeModel().data.batchesPerEpoch!;
+
+  for (const threads of [1, 2]) {
+    for (const stopAt of [1, 3, perEpoch, perEpoch + 2]) {
+      it(`threads ${threads}: stopped after batch ${stopAt} of ${epochs * perEpoch}, resumed from interruptedAt`, async () => {
+        const a = makeModel();
+        const want = await a.model.fitDataset(a.data, { epochs, threads });
+        const { model, data } = makeModel();
+        let seen = 0;
+        const stopper = new LambdaCallback({
+          onBatchEnd: () => {
+            if (++seen === stopAt) model.stopTraining = true;
+          },
+        });
+        const h1 = await model.fitDataset(data, { epochs, threads, callbacks: [stopper] });
+        const at = model.interruptedAt;
+        if (stopAt % perEpoch === 0) {
+          assert.equal(at, null, 'a stop on the last batch finishes the epoch');
+        } else {
+          assert.ok(at?.states, 'a mid-epoch stop of a stateful model keeps its carried states');
+          // Per layer, in order: the LSTMs carry h and c for every stream (joined from the threads' shards).
+          assert.deepEqual(
+            at.states.map((l) => l?.map((t) => t.shape) ?? null),
+            [
+              [
+                [4, 6],
+                [4, 6],
+              ],
+              null,
+              [
+                [4, 6],
+                [4, 6],
+              ],
+              null,
+              null,
+            ],
+          );
+        }
+        // The epoch restarts its streams from zero (the dataset resets them): only resumeFrom brings the states back.
+        model.resetStates();
+        const h2 = await model.fitDataset(data, {
+          epochs,
+          threads,
+          ...(at ? { resumeFrom: at } : { initialEpoch: h1.epoch.length }),
+        });
+        assert.deepEqual([...(h1.history.loss ?? []), ...h2.history.loss], want.history.loss, 'epoch losses');
+        const got = model.getWeights();
+        a.model.getWeights().forEach((w, i) => assert.deepEqual(got[i].data, w.data, `weight ${i}`));
+      });
+    }
+  }
+
+  it('refuses carried states that do not fit the model, naming the layer', async () => {
+    const { model, data } = makeModel();
+    const bad = (states: NonNullable<EpochProgress['states']>): Promise<unknown> =>
+      model.fitDataset(data, {
+        epochs: 1,
+        resumeFrom: { epoch: 0, batch: 1, sums: { loss: 1 }, seen: 4, epochRng: [1, 2, 3, 4], states },
+      });
+    const h = (rows: number, units: number): Tensor =>
+      new Tensor(new Float32Array(rows * units), [rows, units]);
+    await assert.rejects(bad([null, null]), /resumeFrom\.states: 2 entries for a model of 5 layers/);
+    await assert.rejects(
+      bad([[h(4, 6)], null, [h(4, 6), h(4, 6)], null, null]),
+      /layer 'lstm\w*' carries 2 states \[h, c\] of 4×6 values, got 1 of 4×6/,
+    );
+    await assert.rejects(
+      bad([[h(4, 6), h(4, 6)], null, [h(4, 6), h(4, 6)], [h(4, 6)], null]),
+      /layer 'dropout\w*' carries no state, got 1/,
     );
   });
 });

@@ -22,8 +22,15 @@ import {
   TerminateOnNaN,
   type Logs,
 } from '../models/callbacks.js';
-import type { EpochProgress, Sequential } from '../models/sequential.js';
+import type { CarriedStates, EpochProgress, Sequential } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar, type CSVLogRow } from '../node/callbacks.js';
+import {
+  CarriedStatesRefSchema,
+  readCarriedStates,
+  removeOtherStatesFiles,
+  writeCarriedStates,
+  type CarriedStatesRef,
+} from '../node/carried_states.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import {
@@ -96,6 +103,8 @@ const EpochProgressSchema = z.object({
   sums: z.record(z.string(), z.number()),
   seen: z.number().nonnegative(),
   epochRng: z.array(z.number().int()).length(4),
+  /** The char-rnn recipe's streams: what the stateful layers carried, in a file of their own. */
+  carriedStates: CarriedStatesRefSchema.optional(),
 });
 type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
 type CheckpointState = TrainingState & { epochProgress?: EpochProgressJson };
@@ -106,7 +115,9 @@ function epochProgressOf(metadata: Record<string, unknown>, where: string): Epoc
   const r = EpochProgressSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new Error(`${where}: metadata field state.epochProgress.${issue.path.join('.')}: ${issue.message}`);
+    throw new InvalidInputError(
+      `${where}: metadata field state.epochProgress.${issue.path.join('.')}: ${issue.message}`,
+    );
   }
   return r.data;
 }
@@ -190,6 +201,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   let state: TrainingState | null = null;
   let meta: TextMetadata | null = null;
   let progress: EpochProgressJson | null = null;
+  let carriedStates: CarriedStates | undefined;
   if (o.resume) {
     const loaded = loadModel(ckptDir);
     meta = parseTextMetadata(loaded.metadata, ckptDir);
@@ -197,7 +209,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     settings = meta.settings;
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
-    progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
+    const ckptJson = join(ckptDir, 'model.json');
+    progress = epochProgressOf(loaded.metadata, ckptJson);
+    if (progress?.carriedStates)
+      carriedStates = readCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
     model.trainRng.setState(state.trainRng);
   } else {
     settings = settingsFrom(o, source);
@@ -250,7 +265,16 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   // an older recur has none; its dataset skips the batches instead, as that version did (the epoch's logs then cover
   // only the batches after the resume).
   const resumeFrom: EpochProgress | undefined =
-    skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
+    skipBatches > 0 && progress
+      ? {
+          epoch: startEpoch,
+          batch: skipBatches,
+          sums: progress.sums,
+          seen: progress.seen,
+          epochRng: progress.epochRng,
+          ...(carriedStates ? { states: carriedStates } : {}),
+        }
+      : undefined;
   const legacySkip = skipBatches > 0 && !progress ? skipBatches : 0;
   const { train: data, validation: valData } = textDatasets(model, settings, trainCorpus, validation, {
     skipBatches: legacySkip,
@@ -293,14 +317,28 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       out.info(`Epoch ${epoch + 1}: ${monitor} improved to ${logs[monitor].toFixed(4)}, saved ${outDir}`),
   });
   if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
-  const stateNow = (epoch: number, batch: number, at?: EpochProgress): CheckpointState => ({
+  const stateNow = (
+    epoch: number,
+    batch: number,
+    at?: EpochProgress,
+    carried?: CarriedStatesRef,
+  ): CheckpointState => ({
     epoch,
     batch,
     trainRng: model.trainRng.getState(),
     reduceLr: reduceLr.getState(),
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     history,
-    ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
+    ...(at
+      ? {
+          epochProgress: {
+            sums: at.sums,
+            seen: at.seen,
+            epochRng: at.epochRng,
+            ...(carried ? { carriedStates: carried } : {}),
+          },
+        }
+      : {}),
   });
   const terminateOnNaN = new TerminateOnNaN();
 
@@ -349,6 +387,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       // Weights a NaN loss has ruined are never checkpointed: the last good checkpoint stays.
       if (terminateOnNaN.terminatedAt === null) {
         save(ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+        // A new epoch starts its streams afresh: no carried states (a mid-epoch save's are now stale).
+        removeOtherStatesFiles(ckptDir, null);
         checkpointedEpochs = epoch + 1;
       }
     },
@@ -380,10 +420,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
         : ''),
   );
   if (!o.resume) model.summary((l) => out.info(l));
-  if (skipBatches > 0 && settings.recipe === 'char-rnn') {
-    // The streams' carried state at the interruption is not in the checkpoint: the rest of the epoch starts from zero.
+  if (skipBatches > 0 && settings.recipe === 'char-rnn' && !carriedStates) {
+    // A checkpoint from an older recur holds no carried states: the rest of the epoch starts its streams from zero.
     out.info(
-      'Note: the char-rnn recipe resumes mid-epoch with its streams starting from zero state, so this epoch differs slightly from an uninterrupted one',
+      'Note: this checkpoint holds no carried states of the streams (an older recur wrote it), so the rest of this epoch starts them from zero and differs slightly from an uninterrupted run',
     );
   }
 
@@ -423,9 +463,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     const at = model.interruptedAt;
     const legacy = at.epoch === startEpoch ? legacySkip : 0;
     const batch = legacy + at.batch;
-    save(ckptDir, {
-      metadata: metadata(stateNow(at.epoch, batch, legacy || batch === 0 ? undefined : at)),
-    });
+    const progressNow = legacy || batch === 0 ? undefined : at;
+    // The streams' states first (a new file), then the checkpoint that names it, then the older states files go.
+    const carried = progressNow?.states ? writeCarriedStates(ckptDir, progressNow.states) : undefined;
+    save(ckptDir, { metadata: metadata(stateNow(at.epoch, batch, progressNow, carried)) });
+    removeOtherStatesFiles(ckptDir, carried?.file ?? null);
     out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${batch}. ${resumeHint}`);
     out.json({ event: 'interrupted', epoch: at.epoch + 1, batch, checkpoint: ckptDir });
     return 130;

@@ -115,6 +115,11 @@ export class StepState {
   }
 }
 
+/** Carried-state shapes as errors show them: "2 of 4×8, 4×8". */
+export function describeStateShapes(shapes: readonly (readonly number[])[]): string {
+  return shapes.length === 0 ? 'none' : `${shapes.length} of ${shapes.map((s) => s.join('×')).join(', ')}`;
+}
+
 const nameCounts = new Map<string, number>();
 
 /** Keras-style unique names: lstm, lstm_1, lstm_2 … */
@@ -293,6 +298,40 @@ export abstract class Layer {
   /** Floats per row of each state buffer (the recurrent layers' units). */
   stateSize(): number {
     return 0;
+  }
+
+  // Carried state: what a stateful layer keeps from one training (or inference) batch to the next, as opposed to the
+  // explicit StepState of stepping. Models and the worker pool save, restore and clear it through these three methods
+  // alone, whatever the layer is (an exact resume of an interrupted epoch needs it).
+
+  /**
+   * The state this layer carries into its next batch — a stateful recurrent layer's final states, one [rows,
+   * stateSize] tensor per name in stateNames — or null when it carries none (a stateless layer, or a stateful one
+   * before its first batch or after resetStates).
+   */
+  getStates(): Tensor[] | null {
+    return null;
+  }
+
+  /**
+   * Clears the carried state, or sets it to `states` as getStates gives them (e.g. to resume an interrupted epoch).
+   * A layer that carries no state accepts only clearing.
+   */
+  resetStates(states?: readonly Tensor[]): void {
+    if (states === undefined) return;
+    const wrong = this.carriedStatesMismatch(states.map((t) => t.shape));
+    if (wrong)
+      throw new Error(
+        `layer '${this.name}' ${wrong}, got ${describeStateShapes(states.map((t) => t.shape))}`,
+      );
+  }
+
+  /**
+   * Whether carried states of these shapes fit this layer: null when they do, else what the layer carries, as an
+   * error phrase ("carries no state"). Checks shapes only, so a saved state can be refused before it is read.
+   */
+  carriedStatesMismatch(shapes: readonly (readonly number[])[]): string | null {
+    return shapes.length === 0 ? null : 'carries no state';
   }
 
   /** Output floats per row of one step: the last axis of the output shape (built layers only). */

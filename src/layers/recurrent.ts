@@ -262,20 +262,30 @@ export abstract class RNN extends Layer {
     if (this.useBias) this.weights.push(new Weight('bias', this.biasShape(), this.initialBias(rng)));
   }
 
-  /** Clears the carried state of a stateful layer (or sets it: one [N, H] tensor per state). */
-  resetStates(states?: Tensor[]): void {
+  /** Clears the carried state of a stateful layer (or sets it: one [N, H] tensor per state, h first). */
+  override resetStates(states?: readonly Tensor[]): void {
     if (!states) {
       this.carried = null;
       return;
     }
-    if (states.length !== this.stateCount) {
-      throw new Error(`${this.className} '${this.name}': expected ${this.stateCount} state tensors`);
-    }
+    super.resetStates(states);
     this.carried = states.map((s) => persistentCopy(s.data));
   }
 
+  /** A stateful layer carries one [rows, units] state per name in stateNames, the same rows for each. */
+  override carriedStatesMismatch(shapes: readonly (readonly number[])[]): string | null {
+    if (!this.stateful) return shapes.length === 0 ? null : 'is not stateful: it carries no state';
+    const rows = shapes[0]?.[0] ?? this.declaredBatchSize ?? 0;
+    const fits =
+      shapes.length === this.stateCount &&
+      shapes.every((s) => s.length === 2 && s[0] === rows && rows > 0 && s[1] === this.units);
+    return fits
+      ? null
+      : `carries ${this.stateCount} state${this.stateCount > 1 ? 's' : ''} [${this.stateNames.join(', ')}] of ${rows}×${this.units} values`;
+  }
+
   /** Current carried state (stateful layers), each [N, H]. */
-  getStates(): Tensor[] | null {
+  override getStates(): Tensor[] | null {
     return this.carried
       ? this.carried.map((s) => new Tensor(s.slice(), [s.length / this.units, this.units]))
       : null;

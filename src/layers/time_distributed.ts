@@ -100,6 +100,19 @@ export class TimeDistributed extends Layer {
     this.layer.setState(state, values);
   }
 
+  // Carried state: the inner layer's own.
+  override getStates(): Tensor[] | null {
+    return this.layer.getStates();
+  }
+
+  override resetStates(states?: readonly Tensor[]): void {
+    this.layer.resetStates(states);
+  }
+
+  override carriedStatesMismatch(shapes: readonly (readonly number[])[]): string | null {
+    return this.layer.carriedStatesMismatch(shapes);
+  }
+
   override getConfig(): Record<string, unknown> {
     const spec = serializeLayer(this.layer);
     const config = { ...spec.config };

@@ -28,7 +28,6 @@ import {
   type LayerShape,
   type SequenceMask,
 } from '../layers/layer.js';
-import { RNN } from '../layers/recurrent.js';
 import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
 import {
   Callback,
@@ -644,9 +643,9 @@ export class Functional implements CallbackModel {
     return history;
   }
 
-  /** Clears the carried state of every stateful recurrent layer. */
+  /** Clears the carried state of every stateful layer. */
   resetStates(): void {
-    for (const l of this.layers) if (l instanceof RNN) l.resetStates();
+    for (const l of this.layers) l.resetStates();
   }
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */

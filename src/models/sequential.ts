@@ -4,6 +4,7 @@
  * to be materialised. All randomness comes from the model's seed: the same seed gives bit-identical training.
  */
 import { alloc, scoped } from '../core/backend.js';
+import { InvalidInputError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import {
   IndexTensor,
@@ -14,7 +15,7 @@ import {
   sizeOf,
   type AnyTensor,
 } from '../core/tensor.js';
-import type { Layer, LayerShape, SequenceMask } from '../layers/layer.js';
+import { describeStateShapes, type Layer, type LayerShape, type SequenceMask } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
 import {
   Callback,
@@ -105,6 +106,47 @@ export interface EpochProgress {
   seen: number;
   /** `trainRng`'s state when the epoch began (before the dataset shuffled), to replay the epoch's random draws. */
   epochRng: number[];
+  /**
+   * What the stateful layers carried at the interruption (each stream's recurrent state), restored before the next
+   * batch; absent for a model without carried state. Tensors, not JSON: recur's CLI keeps them in a file of their own
+   * beside the checkpoint (src/node/carried_states.ts).
+   */
+  states?: CarriedStates;
+}
+
+/**
+ * The states a model's layers carry from batch to batch, in layer order: per layer null (it carries none) or one
+ * [rows, size] tensor per state of the layer (see Layer.getStates), one row per stream.
+ */
+export type CarriedStates = (Tensor[] | null)[];
+
+/**
+ * Checks carried-state shapes against a model's layers (in order) and that every layer has the same rows (streams);
+ * throws an InvalidInputError naming `where`, the entry and the layer. `verb` introduces what was given.
+ */
+export function checkCarriedStateShapes(
+  layers: readonly Layer[],
+  shapes: readonly (readonly (readonly number[])[] | null)[],
+  where: string,
+  verb = 'got',
+): void {
+  if (shapes.length !== layers.length)
+    throw new InvalidInputError(`${where}: ${shapes.length} entries for a model of ${layers.length} layers`);
+  let rows: number | null = null;
+  shapes.forEach((s, i) => {
+    const wrong = layers[i].carriedStatesMismatch(s ?? []);
+    if (wrong)
+      throw new InvalidInputError(
+        `${where}[${i}]: layer '${layers[i].name}' ${wrong}, ${verb} ${describeStateShapes(s ?? [])}`,
+      );
+    const r = s?.[0]?.[0];
+    if (r === undefined) return;
+    if (rows !== null && r !== rows)
+      throw new InvalidInputError(
+        `${where}[${i}]: layer '${layers[i].name}' has states of ${r} rows, an earlier layer ${rows} (one row per stream)`,
+      );
+    rows = r;
+  });
 }
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
@@ -133,6 +175,16 @@ export interface ParallelRunner {
   ): Promise<{ lossSum: number; accSum: number }>;
   /** Clears the carried state of the model's replicas (stateful models). */
   resetStates(model: Sequential): void;
+  /**
+   * The model's carried states joined from this thread's shard (its own layers) and the replicas' shards, row by row;
+   * null when the model has not run on the pool since its states were last cleared (then its layers hold them all).
+   */
+  getStates(model: Sequential): Promise<CarriedStates | null>;
+  /**
+   * Spreads carried states (one row per stream) over this thread's layers and the replicas as a batch of that many
+   * rows will be split across `threads`, so the next batch continues every stream.
+   */
+  setStates(model: Sequential, states: CarriedStates, threads: number): Promise<void>;
 }
 
 let parallelRunner: ParallelRunner | null = null;
@@ -549,6 +601,12 @@ export class Sequential implements CallbackModel {
     const epochs = args.epochs ?? FIT_DEFAULTS.epochs;
     const resume = args.resumeFrom ?? null;
     if (resume) checkEpochProgress(resume, args.initialEpoch);
+    if (resume?.states)
+      checkCarriedStateShapes(
+        this.layers,
+        resume.states.map((l) => l?.map((t) => t.shape) ?? null),
+        'fit: resumeFrom.states',
+      );
     const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
     const history = new History();
     const user = Array.isArray(args.callbacks)
@@ -589,6 +647,7 @@ export class Sequential implements CallbackModel {
       let seen = resuming ? resume.seen : 0;
       let batch = 0;
       const skip = resuming ? resume.batch : 0;
+      let carried: CarriedStates | null = null;
       for await (const { xs, ys } of dataset.batches(epoch)) {
         if (args.batchesPerEpoch !== undefined && batch >= args.batchesPerEpoch) break;
         if (batch < skip) {
@@ -597,6 +656,9 @@ export class Sequential implements CallbackModel {
           batch++;
           continue;
         }
+        // The streams continue from where the interruption left them (the dataset may have cleared them when the
+        // epoch began).
+        if (resuming && batch === skip && resume.states) await this.setStates(resume.states);
         this.checkXY(xs, ys, `fit: batch ${batch}`);
         const size = xs.shape[0];
         for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
@@ -609,7 +671,11 @@ export class Sequential implements CallbackModel {
           await tick();
           lastTick = Date.now();
         }
-        if (this.stopTraining) break;
+        if (this.stopTraining) {
+          // Mid-epoch: what the layers carry into the next batch, taken before the dataset can clear it.
+          if (steps === null || batch < steps) carried = await this.getStates();
+          break;
+        }
       }
       if (batch < skip) {
         throw new Error(
@@ -618,7 +684,15 @@ export class Sequential implements CallbackModel {
       }
       if (this.stopTraining && (steps === null || batch < steps)) {
         // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
-        this.interruptedAt = { epoch, batch, sums: { ...sums }, seen, epochRng };
+        carried ??= await this.getStates();
+        this.interruptedAt = {
+          epoch,
+          batch,
+          sums: { ...sums },
+          seen,
+          epochRng,
+          ...(carried.some((l) => l !== null) ? { states: carried } : {}),
+        };
         break;
       }
       if (seen === 0) throw new Error(`fit: epoch ${epoch} produced no batches`);
@@ -639,10 +713,38 @@ export class Sequential implements CallbackModel {
     return history;
   }
 
-  /** Clears the carried state of every stateful recurrent layer. */
+  /** Clears the carried state of every stateful layer (and of the worker replicas'). */
   resetStates(): void {
-    for (const l of this.layers) if (l instanceof RNN) l.resetStates();
+    for (const l of this.layers) l.resetStates();
     parallelRunner?.resetStates(this);
+  }
+
+  /**
+   * What the layers carry into the next batch (see CarriedStates), gathered from the worker replicas too when the
+   * last batches ran on threads.
+   */
+  async getStates(): Promise<CarriedStates> {
+    const fromPool = parallelRunner ? await parallelRunner.getStates(this) : null;
+    return fromPool ?? this.layers.map((l) => l.getStates());
+  }
+
+  /**
+   * Sets what the layers carry into the next batch (as getStates gave it), on this thread or spread over the worker
+   * replicas as the next batch will be; a model whose states do not fit is refused, naming the layer.
+   */
+  async setStates(states: CarriedStates): Promise<void> {
+    checkCarriedStateShapes(
+      this.layers,
+      states.map((l) => l?.map((t) => t.shape) ?? null),
+      'setStates',
+    );
+    const rows = states.find((l) => l && l.length > 0)?.[0].shape[0];
+    if (rows !== undefined && this.useThreads(rows)) {
+      await parallelRunner!.setStates(this, states, this.threads);
+      return;
+    }
+    parallelRunner?.resetStates(this);
+    this.layers.forEach((l, i) => l.resetStates(states[i] ?? undefined));
   }
 
   /** Copies of all weights, in file order. */

@@ -6,6 +6,7 @@
  *   <dir>/model.json, <dir>/weights-<hex>.bin              the best model (saveModel)
  *   <dir>/log.csv                                           one row per epoch (CSVLogger)
  *   <dir>/checkpoint/model.json, …/weights-<hex>.bin        the resumable state (saveModel)
+ *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
  */
 import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
@@ -26,9 +27,12 @@ export function isRunFileName(name: string): boolean {
   return MODEL_FILE_RE.test(name) || name === LOG_FILE;
 }
 
+/** The carried states of a stateful model's mid-epoch checkpoint (one per save; the name is random, like weights'). */
+export const CARRIED_STATES_FILE_RE = /^states-[0-9a-f]+\.bin$/;
+
 /** Whether recur writes a file of this name in a run's checkpoint directory. */
 export function isCheckpointFileName(name: string): boolean {
-  return MODEL_FILE_RE.test(name);
+  return MODEL_FILE_RE.test(name) || CARRIED_STATES_FILE_RE.test(name);
 }
 
 /** Whether this is a temp name of an atomic write of one of recur's files (`ours` tells which names are recur's). */

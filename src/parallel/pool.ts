@@ -7,11 +7,11 @@
  * not depend on the split; with a fixed seed and thread count they are bit-identical run to run.
  */
 import { kernels } from '../core/backend.js';
-import type { AnyTensor } from '../core/tensor.js';
+import { Tensor, type AnyTensor } from '../core/tensor.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
 import { layerToKeras } from '../models/serialization.js';
-import type { ParallelRunner, Sequential } from '../models/sequential.js';
-import type { PoolReply, PoolRequest, WireTensor } from './protocol.js';
+import type { CarriedStates, ParallelRunner, Sequential } from '../models/sequential.js';
+import { floatFromWire, toWire, type PoolReply, type PoolRequest } from './protocol.js';
 
 /** One worker as the pool sees it; src/node/pool.ts and src/web/pool.ts adapt their worker APIs to this. */
 export interface ThreadPort {
@@ -44,12 +44,37 @@ function modelId(model: Sequential): number {
   return id;
 }
 
-function toWire(t: AnyTensor): WireTensor {
-  return { dtype: t.dtype, data: t.data.slice(), shape: [...t.shape] };
+/** Shard boundaries of `rows` over P threads: as equal as possible, contiguous; thread w takes [b[w], b[w + 1]). */
+function shardBounds(rows: number, P: number): number[] {
+  return Array.from({ length: P + 1 }, (_, i) => Math.round((i * rows) / P));
+}
+
+/** One layer's carried states from every shard (in shard order) joined row by row; null when no shard has any. */
+function joinShards(layer: string, parts: (Tensor[] | null)[]): Tensor[] | null {
+  if (parts.every((p) => p === null)) return null;
+  const first = parts.find((p) => p !== null)!;
+  if (parts.some((p) => p === null || p.length !== first.length))
+    throw new Error(`layer '${layer}': the threads' carried states disagree (some shards carry none)`);
+  return first.map((_, j) => {
+    const pieces = parts.map((p) => p![j]);
+    const rows = pieces.reduce((n, t) => n + t.shape[0], 0);
+    const data = new Float32Array(rows * first[j].shape[1]);
+    let off = 0;
+    for (const t of pieces) {
+      data.set(t.data, off);
+      off += t.data.length;
+    }
+    return new Tensor(data, [rows, first[j].shape[1]]);
+  });
 }
 
 export class WorkerPool {
   private readonly workers: PoolWorker[] = [];
+  /**
+   * Model id → shard boundaries of its last batch since its states were cleared: where each stream's carried state
+   * lives (this thread's layers hold rows [b[0], b[1]), worker w − 1 rows [b[w], b[w + 1])).
+   */
+  private readonly shards = new Map<number, number[]>();
 
   constructor(
     private readonly k: WasmKernels,
@@ -142,8 +167,8 @@ export class WorkerPool {
     const P = Math.min(threads, rows);
     this.grow(P - 1);
     const id = modelId(model);
-    // Shard boundaries: as equal as possible, contiguous.
-    const bounds = Array.from({ length: P + 1 }, (_, i) => Math.round((i * rows) / P));
+    const bounds = shardBounds(rows, P);
+    this.shards.set(id, bounds);
     const jobs: Promise<PoolReply>[] = [];
     for (let w = 1; w < P; w++) {
       const pw = this.workers[w - 1];
@@ -250,11 +275,67 @@ export class WorkerPool {
   resetStates(model: Sequential): void {
     const id = modelIds.get(model);
     if (id === undefined) return;
+    this.shards.delete(id);
     for (const pw of this.workers) {
       if (!pw.grads.has(id)) continue;
       pw.port.postMessage({ type: 'reset', modelId: id });
       pw.resets++;
     }
+  }
+
+  /** The model's carried states, this thread's shard and the replicas' joined row by row; see ParallelRunner. */
+  async getStates(model: Sequential): Promise<CarriedStates | null> {
+    const id = modelIds.get(model);
+    const bounds = id === undefined ? undefined : this.shards.get(id);
+    if (id === undefined || bounds === undefined) return null;
+    const own: CarriedStates = model.layers.map((l) => l.getStates());
+    const replies = await Promise.all(
+      this.workers
+        .slice(0, bounds.length - 2)
+        .map((pw) => this.request(pw, { type: 'getStates', modelId: id })),
+    );
+    const shards = [
+      own,
+      ...replies.map((r) => {
+        if (r.type !== 'states') throw new Error('unexpected worker reply');
+        return r.layers.map((l) => l?.map(floatFromWire) ?? null);
+      }),
+    ];
+    return model.layers.map((l, i) =>
+      joinShards(
+        l.name,
+        shards.map((s) => s[i]),
+      ),
+    );
+  }
+
+  /** Spreads carried states over this thread and the replicas as the next batch will be sharded; see ParallelRunner. */
+  async setStates(model: Sequential, states: CarriedStates, threads: number): Promise<void> {
+    const rows = states.find((l) => l !== null && l.length > 0)?.[0].shape[0];
+    this.resetStates(model);
+    if (rows === undefined) {
+      for (const l of model.layers) l.resetStates();
+      return;
+    }
+    const P = Math.min(threads, rows);
+    this.grow(P - 1);
+    const id = modelId(model);
+    const bounds = shardBounds(rows, P);
+    const rowsOf = (a: number, b: number): CarriedStates =>
+      states.map((l) => l?.map((t) => t.sliceRows(a, b)) ?? null);
+    const own = rowsOf(0, bounds[1]);
+    model.layers.forEach((l, i) => l.resetStates(own[i] ?? undefined));
+    for (let w = 1; w < P; w++) {
+      const pw = this.workers[w - 1];
+      await this.ensureReplica(pw, model, id);
+      const r = await this.request(pw, {
+        type: 'setStates',
+        modelId: id,
+        layers: rowsOf(bounds[w], bounds[w + 1]).map((l) => l?.map(toWire) ?? null),
+      });
+      if (r.type !== 'statesSet') throw new Error('unexpected worker reply');
+    }
+    this.shards.set(id, bounds);
   }
 
   async terminate(): Promise<void> {
@@ -280,6 +361,13 @@ export function createParallelRunner(spawn: () => ThreadPort): {
     },
     resetStates(model) {
       pool?.resetStates(model);
+    },
+    getStates(model) {
+      return pool ? pool.getStates(model) : Promise.resolve(null);
+    },
+    setStates(model, states, threads) {
+      pool ??= new WorkerPool(kernels() as WasmKernels, spawn);
+      return pool.setStates(model, states, threads);
     },
     gradients(model, x, y, seed, threads) {
       pool ??= new WorkerPool(kernels() as WasmKernels, spawn);

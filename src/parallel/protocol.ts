@@ -1,4 +1,5 @@
 /** Messages between the main thread and the pool's workers (Node worker threads or browser Web Workers). */
+import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import type { LayerShape } from '../layers/layer.js';
 import type { KerasLayerJson } from '../models/serialization.js';
 
@@ -6,6 +7,29 @@ export interface WireTensor {
   dtype: 'float32' | 'int32';
   data: Float32Array | Int32Array;
   shape: number[];
+}
+
+/**
+ * A replica's carried states, in layer order: per layer null (none) or one float32 tensor per state ([rows, size],
+ * rows = the replica's shard of the streams).
+ */
+export type WireStates = (WireTensor[] | null)[];
+
+/** A tensor as posted to another thread (the data is copied). */
+export function toWire(t: AnyTensor): WireTensor {
+  return { dtype: t.dtype, data: t.data.slice(), shape: [...t.shape] };
+}
+
+export function fromWire(t: WireTensor): AnyTensor {
+  return t.dtype === 'int32'
+    ? new IndexTensor(t.data as Int32Array, t.shape)
+    : new Tensor(t.data as Float32Array, t.shape);
+}
+
+/** A float tensor from the wire (states are floats). */
+export function floatFromWire(t: WireTensor): Tensor {
+  if (t.dtype !== 'float32') throw new Error('expected a float32 tensor on the wire');
+  return new Tensor(t.data as Float32Array, t.shape);
 }
 
 /** What a worker needs to run the kernels over the main thread's memory: sent first, once. */
@@ -39,10 +63,16 @@ export type PoolRequest =
       totalRows: number;
     }
   | { type: 'evaluate'; modelId: number; x: WireTensor; y: WireTensor }
-  | { type: 'reset'; modelId: number };
+  | { type: 'reset'; modelId: number }
+  /** The replica's carried states (its shard's rows): answered with 'states'. */
+  | { type: 'getStates'; modelId: number }
+  /** Sets the replica's carried states (its shard's rows), e.g. to resume an epoch: answered with 'statesSet'. */
+  | { type: 'setStates'; modelId: number; layers: WireStates };
 
 export type PoolReply =
   | { type: 'ready'; grads: number[] }
   | { type: 'reset' }
+  | { type: 'states'; layers: WireStates }
+  | { type: 'statesSet' }
   | { type: 'done'; lossSum: number; accSum: number }
   | { type: 'error'; message: string };

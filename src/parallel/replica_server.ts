@@ -5,17 +5,10 @@
  * sums. The entry files (src/node/worker.ts, src/web/worker.ts) only connect it to their message port.
  */
 import { setKernels } from '../core/backend.js';
-import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
 import { layerFromKeras } from '../models/serialization.js';
 import { Sequential } from '../models/sequential.js';
-import type { PoolReply, PoolRequest, WireTensor } from './protocol.js';
-
-function fromWire(t: WireTensor): AnyTensor {
-  return t.dtype === 'int32'
-    ? new IndexTensor(t.data as Int32Array, t.shape)
-    : new Tensor(t.data as Float32Array, t.shape);
-}
+import { floatFromWire, fromWire, toWire, type PoolReply, type PoolRequest } from './protocol.js';
 
 /** Handles the pool's requests; `send` posts a reply to the main thread. Returns the message handler. */
 export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolRequest) => void {
@@ -49,6 +42,18 @@ export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolReque
       case 'reset': {
         replicas.get(msg.modelId)?.resetStates();
         return { type: 'reset' };
+      }
+      // Carried states go through the layers' own state API, whatever the layers are.
+      case 'getStates': {
+        const model = replicas.get(msg.modelId);
+        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
+        return { type: 'states', layers: model.layers.map((l) => l.getStates()?.map(toWire) ?? null) };
+      }
+      case 'setStates': {
+        const model = replicas.get(msg.modelId);
+        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
+        model.layers.forEach((l, i) => l.resetStates(msg.layers[i]?.map(floatFromWire)));
+        return { type: 'statesSet' };
       }
       case 'evaluate': {
         const model = replicas.get(msg.modelId);
