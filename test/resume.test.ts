@@ -439,6 +439,18 @@ describe('recur train --recipe char-rnn: the carried states file of a checkpoint
     }
   });
 
+  it('--steps-per-epoch caps the char-rnn epochs too (it was ignored)', () => {
+    // 6 batches an epoch uncapped; capped at 2, the 3rd batch of the run is the first of epoch 2.
+    const out = join(dir, 'capped');
+    const r = run(['train', book, '--out', out, '--epochs', '2', '--steps-per-epoch', '2', ...fresh], {
+      RECUR_TEST_INTERRUPT_AFTER: '3',
+    });
+    assert.equal(r.code, 130, r.stderr);
+    const state = (loadModel(join(out, 'checkpoint')).metadata as { state: { epoch: number; batch: number } })
+      .state;
+    assert.deepEqual([state.epoch, state.batch], [1, 1]);
+  });
+
   it('--overwrite removes it with the other checkpoint files; an epoch-end checkpoint has none', () => {
     const c = interrupted('overwrite');
     writeFileSync(join(c.ckpt, 'states-notes.txt'), 'mine');

@@ -86,6 +86,22 @@ describe('corpus', () => {
       for (let t = 0; t < 11; t++) assert.equal(first.ys.data[b * 12 + t], first.xs.data[b * 12 + t + 1]);
     }
   });
+  it('char-rnn streams: maxBatches caps an epoch at the first batches, the streams in their places', () => {
+    const all = [...corpus.streams({ seqLength: 12, batchSize: 4 }).batches(0)] as { xs: IndexTensor }[];
+    const capped = corpus.streams({ seqLength: 12, batchSize: 4, maxBatches: 2 });
+    assert.ok(all.length > 2);
+    assert.equal(capped.batchesPerEpoch, 2);
+    assert.equal(capped.samplesPerEpoch, 2 * 4);
+    const got = [...capped.batches(0)] as { xs: IndexTensor }[];
+    assert.deepEqual(
+      got.map((b) => b.xs.data),
+      all.slice(0, 2).map((b) => b.xs.data),
+    );
+    assert.equal(
+      corpus.streams({ seqLength: 12, batchSize: 4, maxBatches: 1000 }).batchesPerEpoch,
+      all.length,
+    );
+  });
   it('rejects texts shorter than maxlen + 1', () => {
     assert.throws(
       () => TextCorpus.fromText('short').windows({ maxlen: 40, step: 3, batchSize: 2 }),

@@ -41,6 +41,8 @@ export interface WindowOptions {
 export interface StreamOptions {
   seqLength: number;
   batchSize: number;
+  /** Cap the batches of each epoch (quick runs): the streams keep their places in the text, only the first are read. */
+  maxBatches?: number;
 }
 
 /** A dataset whose batches are produced synchronously. */
@@ -134,8 +136,9 @@ export class TextCorpus {
   streams(opts: StreamOptions): SyncBatchDataset {
     const { seqLength, batchSize } = opts;
     const streamLen = Math.floor((this.length - 1) / batchSize);
-    const batches = Math.floor(streamLen / seqLength);
-    if (batches < 1) {
+    const full = Math.floor(streamLen / seqLength);
+    const batches = Math.min(full, opts.maxBatches ?? Infinity);
+    if (full < 1) {
       throw new Error(
         `the text has ${this.length} characters; ${batchSize} streams of ${seqLength} need at least ${batchSize * seqLength + 1}`,
       );

@@ -189,7 +189,7 @@ export function resettingDataset(model: Sequential, inner: BatchDataset): BatchD
 }
 
 export interface TextDatasetOptions {
-  /** Cap batches per epoch (keras recipe). */
+  /** Cap training batches per epoch (quick runs). */
   maxBatches?: number;
   /** Batches of the first epoch to skip (resuming a checkpoint from a recur that saved no epoch progress). */
   skipBatches?: number;
@@ -209,7 +209,7 @@ export function textDatasets(
   if (s.recipe === 'char-rnn') {
     const streams = { seqLength: s.seqLength, batchSize: s.batchSize };
     return {
-      train: resettingDataset(model, train.streams(streams)),
+      train: resettingDataset(model, train.streams({ ...streams, maxBatches: opts.maxBatches })),
       validation: validation ? resettingDataset(model, validation.streams(streams)) : undefined,
     };
   }
