@@ -188,6 +188,22 @@ describe('recur train: exact resume after Ctrl-C and kill -9', () => {
     assert.equal(got.ckptWeights, reference.ckptWeights, 'checkpoint weights');
   });
 
+  it('on 2 threads too: Ctrl-C at the first, a middle and the last batch, and kill -9 mid-epoch', () => {
+    const two = (args: string[]): string[] => args.map((a, i) => (args[i - 1] === '--threads' ? '2' : a));
+    const common = [book, '--epochs', String(EPOCHS)];
+    const straight = join(dir, 'straight-2');
+    const r = run(['train', ...common, '--out', straight, ...two(SMALL)]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = trainPieces(join(dir, 'pieces-2'), common, two(SMALL), two(RESUME), [
+      { after: 1 },
+      { after: 2 },
+      { after: 3 },
+      { after: 4, kill: 'batch' },
+      { after: 7 },
+    ]);
+    assert.deepEqual(outcome(out), outcome(straight));
+  });
+
   it('every mid-epoch checkpoint carries the running sums and resumes', () => {
     const out = join(dir, 'sums');
     const r = run(['train', book, '--out', out, '--epochs', String(EPOCHS), ...SMALL], {
