@@ -25,8 +25,7 @@ import {
 import type { CarriedStates, EpochProgress, Sequential } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar, type CSVLogRow } from '../node/callbacks.js';
 import {
-  CarriedStatesRefSchema,
-  readCarriedStates,
+  loadCarriedStates,
   removeOtherStatesFiles,
   writeCarriedStates,
   type CarriedStatesRef,
@@ -103,8 +102,8 @@ const EpochProgressSchema = z.object({
   sums: z.record(z.string(), z.number()),
   seen: z.number().nonnegative(),
   epochRng: z.array(z.number().int()).length(4),
-  /** The char-rnn recipe's streams: what the stateful layers carried, in a file of their own. */
-  carriedStates: CarriedStatesRefSchema.optional(),
+  /** The char-rnn recipe's streams: what the stateful layers carried, in a file of their own (loadCarriedStates). */
+  carriedStates: z.unknown().optional(),
 });
 type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
 type CheckpointState = TrainingState & { epochProgress?: EpochProgressJson };
@@ -211,8 +210,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     const ckptJson = join(ckptDir, 'model.json');
     progress = epochProgressOf(loaded.metadata, ckptJson);
-    if (progress?.carriedStates)
-      carriedStates = readCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
+    if (progress?.carriedStates !== undefined)
+      carriedStates = loadCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
     model.trainRng.setState(state.trainRng);
   } else {
     settings = settingsFrom(o, source);

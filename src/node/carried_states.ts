@@ -39,6 +39,11 @@ export function writeCarriedStates(dir: string, states: CarriedStates): CarriedS
       data.set(t.data, off);
       off += t.size;
     }
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new Error(
+      `the carried states hold ${data[bad]} (value ${bad}); recur does not save non-finite states`,
+    );
   const bytes = new Uint8Array(data.buffer);
   const file = `states-${randomBytes(4).toString('hex')}.bin`;
   mkdirSync(dir, { recursive: true });
@@ -63,6 +68,26 @@ export function removeOtherStatesFiles(dir: string, keep: string | null): void {
       // already gone
     }
   }
+}
+
+/**
+ * The carried states a checkpoint's model.json records (`raw`: its state.epochProgress.carriedStates, unchecked),
+ * read and checked — the reference against its schema, then everything readCarriedStates checks. `modelJson` is that
+ * model.json's path; every problem is an InvalidInputError naming the file and the field.
+ */
+export function loadCarriedStates(
+  dir: string,
+  raw: unknown,
+  model: Sequential,
+  modelJson: string,
+): CarriedStates {
+  const r = CarriedStatesRefSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const at = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
+    throw new InvalidInputError(`${modelJson}: state.epochProgress.carriedStates${at}: ${issue.message}`);
+  }
+  return readCarriedStates(dir, r.data, model, modelJson);
 }
 
 /**
@@ -96,6 +121,11 @@ export function readCarriedStates(
     throw new InvalidInputError(`${path}: its sha256 does not match ${field}.sha256; the file is damaged`);
   const data = new Float32Array(floats);
   new Uint8Array(data.buffer).set(bytes);
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new InvalidInputError(
+      `${path}: value ${bad} is ${data[bad]}; recur refuses non-finite carried states`,
+    );
   let off = 0;
   return ref.layers.map(
     (l) =>
