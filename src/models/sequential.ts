@@ -93,7 +93,7 @@ export interface FitDatasetArgs extends FitBaseArgs {
 
 /**
  * How far an epoch got: the state an interrupted fit needs to continue exactly. Plain numbers, so it can be stored as
- * JSON in a checkpoint.
+ * JSON in a checkpoint — all but a stateful model's `states`, which are tensors.
  */
 export interface EpochProgress {
   /** The epoch (0-based). */
