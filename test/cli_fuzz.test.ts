@@ -226,6 +226,12 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['evaluate', missing, book],
       ['forecast', missing],
       ['forecast', dir],
+      ['classify', 'train', missing, '--out', join(dir, 'o3')],
+      ['classify', 'eval', missing],
+      ['classify', 'eval', model],
+      ['classify', 'eval', book],
+      ['classify', 'predict', model, 'a text'],
+      ['classify', 'predict', book, 'a text'],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);
