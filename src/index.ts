@@ -101,4 +101,6 @@ export {
   type TextMetadata,
 } from './text/metadata.js';
 export { InvalidInputError } from './core/errors.js';
+/** Text classification: tokenizers, the classifier recipe, bucketed batches, metrics and baselines. */
+export * as classify from './classify/index.js';
 export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';

@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
+import { mutateBytes } from './fuzz_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const SEED = 20261203;
@@ -70,36 +71,6 @@ function words(chars: number, rng: Random): string {
   let s = '';
   while (s.length < chars) s += w[rng.int(w.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
   return s;
-}
-
-/** Damaged variants of a byte string: random bytes, truncations, byte flips, Latin-1 re-encoding, inserted NULs. */
-function mutateBytes(original: Uint8Array, rng: Random): { name: string; bytes: Uint8Array } {
-  const kind = rng.int(6);
-  const b = Uint8Array.from(original);
-  switch (kind) {
-    case 0: {
-      const r = new Uint8Array(1 + rng.int(4000));
-      for (let i = 0; i < r.length; i++) r[i] = rng.int(256);
-      return { name: 'random bytes', bytes: r };
-    }
-    case 1:
-      return { name: 'truncated', bytes: b.subarray(0, rng.int(b.length)) };
-    case 2: {
-      for (let k = 0; k < 1 + rng.int(8); k++) b[rng.int(b.length)] = rng.int(256);
-      return { name: 'bytes flipped', bytes: b };
-    }
-    case 3: {
-      // UTF-8 text that went through a Latin-1 encoder: é becomes one byte 0xe9.
-      const text = new TextDecoder().decode(b).replace(/e/g, 'é');
-      return { name: 'latin-1', bytes: Uint8Array.from(Buffer.from(text, 'latin1')) };
-    }
-    case 4: {
-      b[rng.int(b.length)] = 0;
-      return { name: 'NUL inserted', bytes: b };
-    }
-    default:
-      return { name: 'empty', bytes: new Uint8Array(0) };
-  }
 }
 
 /** A mutated JSON document: a value replaced by a wrong type, a key deleted, or the text cut. */
@@ -255,6 +226,12 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['evaluate', missing, book],
       ['forecast', missing],
       ['forecast', dir],
+      ['classify', 'train', missing, '--out', join(dir, 'o3')],
+      ['classify', 'eval', missing],
+      ['classify', 'eval', model],
+      ['classify', 'eval', book],
+      ['classify', 'predict', model, 'a text'],
+      ['classify', 'predict', book, 'a text'],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

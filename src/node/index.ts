@@ -13,3 +13,14 @@ export { readTextFile, mobyDick, usBirthsMonthly } from './text_file.js';
 export { saveForecaster, loadForecaster } from './forecaster_io.js';
 /** Time-series forecasting (its baselines load @bsull/augurs' wasm from node_modules, so it lives here). */
 export * as forecast from './forecast.js';
+/** Labelled texts for classification: CSV/TSV, JSON Lines, class folders, and the SpamAssassin corpus. */
+export {
+  spamAssassin,
+  loadLabelledTexts,
+  loadTable,
+  loadJsonLines,
+  loadDirectory,
+  loadTextColumn,
+  type LoadedTexts,
+  type ColumnChoice,
+} from './classify_data.js';

@@ -1,0 +1,246 @@
+/**
+ * `npm run bench:classify` — text classification, quality and speed:
+ *   1. SpamAssassin (the default of `recur classify train`, stratified 80/10/10, seed 1): test macro-F1 of the default
+ *      recipe next to naive Bayes (unigrams + bigrams) and the majority class on the same split, and the train time.
+ *   2. SST-2 (../shared/eval/sst2, when present): the SST-2 recipe below trained on train.tsv, accuracy on dev.tsv.
+ *   Both run the built CLI exactly as a user would (the commands are printed) and read its --json output.
+ *   3. Throughput of one model — Embedding(maskZero) → Bidirectional(LSTM) → Dense(sigmoid), the SST-2 recipe's —
+ *      on the same padded batches of SST-2 sentences (or, without ../shared, the SpamAssassin emails cut to 50
+ *      tokens): training and prediction sequences/s of recur (all cores) and of @tensorflow/tfjs on its wasm backend,
+ *      measured in the same run, and their ratio.
+ * Flags: --skip-spam, --skip-sst2, --skip-speed.
+ */
+import '../src/node/index.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import {
+  Tokenizer,
+  bucketedBatches,
+  buildClassifier,
+  classifierSettings,
+  compileClassifier,
+  predictProbabilities,
+  type ClassifierSettings,
+} from '../src/classify/index.js';
+import { Tensor, type IndexTensor } from '../src/core/tensor.js';
+import { loadTable, spamAssassin } from '../src/node/classify_data.js';
+import { defaultThreads, shutdownWorkerPool } from '../src/node/pool.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const CLI = join(here, '..', 'src', 'cli', 'main.js');
+const SST2 = join(root, '..', '..', 'shared', 'eval', 'sst2');
+const has = (flag: string): boolean => process.argv.includes(flag);
+
+/** The SST-2 recipe: word tokens, 64-d embedding, BiLSTM(64), Adam 2e-3, batch 64, 2% of train for validation. */
+export const SST2_FLAGS = [
+  '--max-length',
+  '64',
+  '--embedding-dim',
+  '64',
+  '--units',
+  '64',
+  '--dropout',
+  '0.3',
+  '--batch-size',
+  '64',
+  '--lr',
+  '0.002',
+  '--epochs',
+  '4',
+  '--patience',
+  '1',
+  '--validation-split',
+  '0.02',
+  '--seed',
+  '1',
+];
+
+interface TestEvent {
+  train_seconds: number;
+  accuracy: number;
+  macro_f1: number;
+  auc: number | null;
+  count: number;
+  baselines: {
+    majority: { accuracy: number; macro_f1: number };
+    naive_bayes: { accuracy: number; macro_f1: number };
+  };
+}
+
+/** Runs `recur classify train` with --json; returns its test event and the epochs' rows. */
+function cliTrain(args: string[]): { test: TestEvent; epochs: Record<string, number>[]; wall: number } {
+  const out = mkdtempSync(join(tmpdir(), 'recur-bench-classify-'));
+  const full = ['classify', 'train', ...args, '--out', join(out, 'model'), '--json'];
+  console.error(`$ node dist/src/cli/main.js ${full.join(' ').replace(out, '$TMP')}`);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [CLI, ...full], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wall = (performance.now() - t0) / 1000;
+  rmSync(out, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`recur classify train failed (exit ${r.status}): ${r.stderr}`);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const test = lines.find((l) => l.event === 'test') as unknown as TestEvent;
+  const epochs = lines.filter((l) => typeof l.epoch === 'number' && l.event === undefined) as Record<
+    string,
+    number
+  >[];
+  return { test, epochs, wall };
+}
+
+const f4 = (v: number): string => v.toFixed(4);
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+
+const results: Record<string, unknown> = { cores: availableParallelism(), date: new Date().toISOString() };
+
+if (!has('--skip-spam')) {
+  const { test, epochs, wall } = cliTrain(['--seed', '1']);
+  results.spam = { ...test, epochs: epochs.length, wall_seconds: wall };
+  console.log(
+    `SpamAssassin (605 test emails): network macro-F1 ${f4(test.macro_f1)} (accuracy ${pct(test.accuracy)}, ROC-AUC ${f4(test.auc ?? NaN)}), ` +
+      `naive Bayes ${f4(test.baselines.naive_bayes.macro_f1)}, majority ${f4(test.baselines.majority.macro_f1)}; ` +
+      `${epochs.length} epochs, training ${test.train_seconds.toFixed(0)} s, whole run ${wall.toFixed(0)} s`,
+  );
+}
+
+const sst2Present = existsSync(join(SST2, 'train.tsv')) && existsSync(join(SST2, 'dev.tsv'));
+if (!has('--skip-sst2')) {
+  if (!sst2Present) console.log(`SST-2: skipped (${SST2} is absent)`);
+  else {
+    const { test, epochs, wall } = cliTrain([
+      join(SST2, 'train.tsv'),
+      '--test',
+      join(SST2, 'dev.tsv'),
+      ...SST2_FLAGS,
+    ]);
+    results.sst2 = { ...test, epochs: epochs.length, wall_seconds: wall };
+    const sps = epochs.map((e) => e.samples_per_sec);
+    console.log(
+      `SST-2 dev (${test.count} sentences): network accuracy ${pct(test.accuracy)}, naive Bayes ${pct(test.baselines.naive_bayes.accuracy)}, ` +
+        `majority ${pct(test.baselines.majority.accuracy)}; ${epochs.length} epochs, training ${test.train_seconds.toFixed(0)} s ` +
+        `(${sps.map(fmt).join(', ')} train sequences/s per epoch, validation included), whole run ${wall.toFixed(0)} s`,
+    );
+  }
+}
+
+if (!has('--skip-speed')) {
+  // The same texts, tokenizer, batches and architecture for both libraries.
+  const texts = sst2Present
+    ? loadTable(join(SST2, 'train.tsv')).texts.slice(0, 8192)
+    : spamAssassin().texts.slice(0, 2048);
+  const settings: ClassifierSettings = classifierSettings(2, {
+    seed: 1,
+    maxLength: sst2Present ? 64 : 50,
+    embeddingDim: 64,
+    units: 64,
+    dropout: 0,
+    batchSize: 64,
+  });
+  const tokenizer = Tokenizer.fit(texts, settings.tokenizer);
+  const seqs = texts.map((t) => tokenizer.encode(t, settings.maxLength, settings.truncating));
+  const labels = Float32Array.from(seqs, (_, i) => i % 2);
+  const batches = [...bucketedBatches(seqs, { batchSize: 64, shuffle: true, seed: 1 })].map((b) => ({
+    xs: b.xs,
+    ys: new Tensor(
+      Float32Array.from(b.rows, (r) => labels[r]),
+      [b.rows.length, 1],
+    ),
+  }));
+  const tokens = batches.reduce((s, b) => s + b.xs.shape[0] * b.xs.shape[1], 0);
+  console.error(
+    `speed: ${texts.length} texts, ${batches.length} batches of 64, ${fmt(tokens / texts.length)} padded steps per text`,
+  );
+
+  const model = buildClassifier(settings, tokenizer.size, 2);
+  compileClassifier(model, settings);
+  model.threads = defaultThreads();
+  const TRAIN_BATCHES = Math.min(60, batches.length);
+  const trainSet = batches.slice(0, TRAIN_BATCHES);
+  const trainSeqs = trainSet.reduce((s, b) => s + b.xs.shape[0], 0);
+  await model.fitDataset({ batches: () => trainSet.slice(0, 3) }, { epochs: 1 }); // warm-up (pool start, arenas)
+  let t0 = performance.now();
+  await model.fitDataset({ batches: () => trainSet }, { epochs: 1 });
+  const recurTrain = trainSeqs / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  predictProbabilities(model, seqs, 2, 256);
+  const recurPredict = seqs.length / ((performance.now() - t0) / 1000);
+  console.error(
+    `recur: ${fmt(recurTrain)} train (${model.threads} threads), ${fmt(recurPredict)} predict sequences/s`,
+  );
+  await shutdownWorkerPool();
+
+  setWasmPaths(join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + '/');
+  const toTf = (x: IndexTensor): tf.Tensor =>
+    tf.tensor2d(Float32Array.from(x.data), [x.shape[0], x.shape[1]]);
+  /**
+   * tfjs's wasm backend has no UnsortedSegmentSum, the gradient of the embedding's gather, so on wasm the embedding is
+   * frozen (everything else trains). (Its cpu backend, which has the kernel, is slower still and grew past 7 GB here.)
+   */
+  const tfjsRun = async (
+    backend: string,
+    trainBatches: number,
+  ): Promise<{ train: number; predict: number }> => {
+    await tf.setBackend(backend);
+    await tf.ready();
+    const m = tf.sequential();
+    m.add(
+      tf.layers.embedding({
+        inputDim: tokenizer.size,
+        outputDim: 64,
+        maskZero: true,
+        inputShape: [null],
+        trainable: backend !== 'wasm',
+      }),
+    );
+    m.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 64 }) as tf.RNN, mergeMode: 'concat' }));
+    m.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
+    m.compile({ optimizer: tf.train.adam(0.003), loss: 'binaryCrossentropy' });
+    const set = trainSet
+      .slice(0, trainBatches + 1)
+      .map((b) => ({ x: toTf(b.xs), y: tf.tensor2d(b.ys.data, [b.ys.shape[0], 1]) }));
+    await m.trainOnBatch(set[0].x, set[0].y); // warm-up
+    let t = performance.now();
+    for (const b of set.slice(1)) await m.trainOnBatch(b.x, b.y);
+    const train = set.slice(1).reduce((s, b) => s + b.x.shape[0], 0) / ((performance.now() - t) / 1000);
+    tf.dispose(set.flatMap((b) => [b.x, b.y]));
+    const predictSet = [...bucketedBatches(seqs.slice(0, 1024), { batchSize: 256, shuffle: false })];
+    t = performance.now();
+    for (const b of predictSet) {
+      const x = toTf(b.xs);
+      const p = m.predict(x) as tf.Tensor;
+      await p.data();
+      tf.dispose([x, p]);
+    }
+    const predict = 1024 / ((performance.now() - t) / 1000);
+    m.dispose();
+    return { train, predict };
+  };
+  const wasm = await tfjsRun('wasm', Math.min(12, TRAIN_BATCHES - 1));
+  console.error(`tfjs wasm: ${fmt(wasm.train)} train, ${fmt(wasm.predict)} predict sequences/s`);
+  const tfjsTrain = wasm.train;
+  const tfjsPredict = wasm.predict;
+  results.speed = {
+    recurTrain,
+    recurPredict,
+    tfjsTrain,
+    tfjsPredict,
+    threads: defaultThreads(),
+    texts: texts.length,
+  };
+  console.log(
+    `Throughput (${sst2Present ? 'SST-2 sentences' : 'SpamAssassin, 50 tokens'}, Embedding(64, maskZero) → BiLSTM(64) → Dense(1)):\n` +
+      `| runtime | train sequences/s | predict sequences/s |\n| --- | --- | --- |\n` +
+      `| recur, ${defaultThreads()} threads | ${fmt(recurTrain)} | ${fmt(recurPredict)} (1 thread) |\n` +
+      `| tfjs 4.22 wasm (embedding frozen: no UnsortedSegmentSum kernel) | ${fmt(tfjsTrain)} | ${fmt(tfjsPredict)} |\n` +
+      `| recur ÷ tfjs wasm | ${(recurTrain / tfjsTrain).toFixed(1)}× | ${(recurPredict / tfjsPredict).toFixed(1)}× |`,
+  );
+}
+console.log(JSON.stringify(results));

@@ -1,0 +1,181 @@
+/**
+ * Labelled texts as a classifier trains on them: labels ↔ class indices, a stratified train / validation / test
+ * split, and length-bucketed batches. Each batch is padded (with id 0, which the Embedding masks) only to its own
+ * longest text, and batches are made of texts of similar length, so a batch of five-word reviews is not padded to
+ * the length of a long email.
+ */
+import { InvalidInputError } from '../core/errors.js';
+import { Random } from '../core/random.js';
+import { IndexTensor, Tensor } from '../core/tensor.js';
+import type { Batch, BatchDataset } from '../models/sequential.js';
+import { PAD_ID } from './tokenizer.js';
+
+/** Texts with their labels; `where` names each record in errors ("reviews.csv row 12"). */
+export interface LabelledTexts {
+  texts: string[];
+  labels: string[];
+  where: string[];
+  /** What the texts came from (a file, a directory, a package). */
+  source: string;
+}
+
+/**
+ * The classes of a training set, sorted, checked: at least two, none empty. A label set with one class is an error
+ * naming `labelField` (the column or field it came from).
+ */
+export function classesOf(data: LabelledTexts, labelField = 'label'): string[] {
+  const classes = [...new Set(data.labels)].sort();
+  if (data.texts.length === 0) throw new InvalidInputError(`${data.source}: no labelled texts`);
+  if (classes.length < 2)
+    throw new InvalidInputError(
+      `${data.source}: the ${labelField} has only one class ('${classes[0]}'); a classifier needs at least two`,
+    );
+  return classes;
+}
+
+/** Class indices of labels; a label the model does not know is an error naming its record. */
+export function encodeLabels(data: LabelledTexts, classes: readonly string[]): Int32Array {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  return Int32Array.from(data.labels, (l, i) => {
+    const k = index.get(l);
+    if (k === undefined)
+      throw new InvalidInputError(
+        `${data.where[i]}: label '${l}' is not one of the model's classes (${classes.join(', ')})`,
+      );
+    return k;
+  });
+}
+
+export interface SplitIndices {
+  train: Int32Array;
+  validation: Int32Array;
+  test: Int32Array;
+}
+
+/**
+ * A stratified split: each class's records are shuffled by `seed` and dealt out in the given fractions (rounded per
+ * class), so every split keeps the class balance. Every class keeps at least one training record. Indices ascend.
+ */
+export function stratifiedSplit(
+  labels: ArrayLike<number>,
+  classes: number,
+  fractions: { validation: number; test: number },
+  seed: number,
+): SplitIndices {
+  const { validation: fv, test: ft } = fractions;
+  if (!(fv >= 0 && ft >= 0 && fv + ft < 1))
+    throw new InvalidInputError(
+      `validation (${fv}) and test (${ft}) fractions must be ≥ 0 and sum to less than 1`,
+    );
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
+  const rng = new Random(seed);
+  const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
+  for (const rows of byClass) {
+    rng.shuffle(rows);
+    const n = rows.length;
+    let nt = Math.round(n * ft);
+    let nv = Math.round(n * fv);
+    while (nt + nv >= n && nt + nv > 0) {
+      if (nv >= nt && nv > 0) nv--;
+      else nt--;
+    }
+    out.test.push(...rows.slice(0, nt));
+    out.validation.push(...rows.slice(nt, nt + nv));
+    out.train.push(...rows.slice(nt + nv));
+  }
+  const sorted = (a: number[]): Int32Array => Int32Array.from(a).sort();
+  return { train: sorted(out.train), validation: sorted(out.validation), test: sorted(out.test) };
+}
+
+/** The records of `data` at `rows`, in that order. */
+export function subset(data: LabelledTexts, rows: ArrayLike<number>): LabelledTexts {
+  const pick = <T>(a: T[]): T[] => Array.from(rows, (i) => a[i]);
+  return { texts: pick(data.texts), labels: pick(data.labels), where: pick(data.where), source: data.source };
+}
+
+export interface BucketOptions {
+  batchSize: number;
+  /** Shuffle records and batches every epoch (training); otherwise batches in order of length (inference). */
+  shuffle: boolean;
+  /** Seed of the per-epoch shuffles; epoch e always draws the same batches (exact resume needs that). */
+  seed?: number;
+  /** How many batches' worth of records are sorted by length together: larger pads less, mixes less. */
+  bucketBatches?: number;
+}
+
+/** One padded batch and the record indices of its rows. */
+export interface PaddedBatch {
+  rows: Int32Array;
+  xs: IndexTensor;
+}
+
+/** Right-pads the sequences at `rows` with PAD_ID to their longest (at least one step) as an [N, T] tensor. */
+export function padBatch(sequences: readonly Int32Array[], rows: Int32Array): IndexTensor {
+  let T = 1;
+  for (const r of rows) T = Math.max(T, sequences[r].length);
+  const data = new Int32Array(rows.length * T).fill(PAD_ID);
+  rows.forEach((r, i) => data.set(sequences[r], i * T));
+  return new IndexTensor(data, [rows.length, T]);
+}
+
+/**
+ * Length-bucketed batches of `sequences`. With shuffle, each epoch permutes the records (keyed by seed and epoch),
+ * sorts each chunk of `bucketBatches` batches by length, cuts it into batches and shuffles the batches' order; without
+ * it, all records are sorted by length (stable) and cut in order.
+ */
+export function* bucketedBatches(
+  sequences: readonly Int32Array[],
+  opts: BucketOptions,
+  epoch = 0,
+): Generator<PaddedBatch> {
+  const N = sequences.length;
+  const bs = opts.batchSize;
+  if (!(Number.isInteger(bs) && bs > 0))
+    throw new InvalidInputError(`batchSize must be a positive integer, got ${bs}`);
+  const order = Int32Array.from({ length: N }, (_, i) => i);
+  const byLength = (a: number, b: number): number => sequences[a].length - sequences[b].length || a - b;
+  const cuts: Int32Array[] = [];
+  if (opts.shuffle) {
+    const rng = new Random(((opts.seed ?? 0) ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
+    rng.shuffle(order);
+    const chunk = bs * (opts.bucketBatches ?? 20);
+    for (let c = 0; c < N; c += chunk) {
+      const part = order.subarray(c, Math.min(N, c + chunk)).sort(byLength);
+      for (let i = 0; i < part.length; i += bs) cuts.push(part.slice(i, Math.min(part.length, i + bs)));
+    }
+    const perm = rng.shuffle(Int32Array.from({ length: cuts.length }, (_, i) => i));
+    const shuffled = Array.from(perm, (i) => cuts[i]);
+    cuts.splice(0, cuts.length, ...shuffled);
+  } else {
+    order.sort(byLength);
+    for (let i = 0; i < N; i += bs) cuts.push(order.slice(i, Math.min(N, i + bs)));
+  }
+  for (const rows of cuts) yield { rows, xs: padBatch(sequences, rows) };
+}
+
+/**
+ * A BatchDataset of bucketed batches with their targets: class indices (softmax) or [N, 1] 0/1 floats (a single
+ * sigmoid unit for two classes).
+ */
+export function classifierDataset(
+  sequences: readonly Int32Array[],
+  classes: Int32Array,
+  opts: BucketOptions & { sigmoid: boolean },
+): BatchDataset {
+  const N = sequences.length;
+  if (classes.length !== N) throw new Error(`classifierDataset: ${N} sequences but ${classes.length} labels`);
+  return {
+    batchesPerEpoch: Math.ceil(N / opts.batchSize),
+    samplesPerEpoch: N,
+    *batches(epoch: number): Iterable<Batch> {
+      for (const { rows, xs } of bucketedBatches(sequences, opts, epoch)) {
+        const picked = Int32Array.from(rows, (r) => classes[r]);
+        const ys = opts.sigmoid
+          ? new Tensor(Float32Array.from(picked), [rows.length, 1])
+          : new IndexTensor(picked, [rows.length]);
+        yield { xs, ys };
+      }
+    },
+  };
+}

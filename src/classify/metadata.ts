@@ -1,0 +1,146 @@
+/**
+ * What a classifier's model directory carries besides its weights — the classes, the tokenizer, the settings and
+ * where the data came from (so `eval` can rebuild the same split and baselines) and, in a checkpoint, the training
+ * state — and the zod schema that checks it on load.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+import type { ClassifierSettings } from './model.js';
+import { Tokenizer, type TokenizerJSON } from './tokenizer.js';
+
+/** Where the training data came from, and how it was split. */
+export interface ClassifierData {
+  /** A path (absolute), or the name of the package of the default corpus. */
+  source: string;
+  /** The CSV / JSON Lines column or field names used, when the source had them. */
+  textColumn: string | null;
+  labelColumn: string | null;
+  /** A separate test set given with --test (absolute path), or null: the test split of `source`. */
+  testSource: string | null;
+  /** sha256 of the labelled records, to tell whether `source` still holds what the model was trained on. */
+  fingerprint: string;
+  records: number;
+}
+
+/** Everything needed to continue a run exactly. */
+export interface ClassifierTrainingState {
+  /** Next epoch (0-based) and batches of it already done. */
+  epoch: number;
+  batch: number;
+  trainRng: number[];
+  bestMonitored: number | null;
+  earlyStopping: { wait: number; best: number | null };
+  history: Record<string, number>[];
+  /** Present for a mid-epoch checkpoint: the epoch's running sums (see EpochProgress). */
+  epochProgress?: { sums: Record<string, number>; seen: number; epochRng: number[] };
+}
+
+export interface ClassifierMetadata {
+  task: 'classify';
+  classes: string[];
+  tokenizer: TokenizerJSON;
+  settings: ClassifierSettings;
+  data: ClassifierData;
+  state?: ClassifierTrainingState;
+}
+
+const positiveInt = z.number().int().positive();
+const CLASSIFIER_METADATA = z.looseObject({
+  task: z.literal('classify'),
+  classes: z
+    .array(z.string())
+    .min(2)
+    .refine((c) => new Set(c).size === c.length, 'classes must be distinct'),
+  tokenizer: z.object({
+    options: z.object({
+      level: z.enum(['word', 'char']),
+      lowercase: z.boolean(),
+      punctuation: z.enum(['split', 'strip', 'keep']),
+      maxVocab: z.number().int().min(3).nullable(),
+      minCount: positiveInt,
+    }),
+    tokens: z.array(z.string()).min(2),
+  }),
+  settings: z.looseObject({
+    maxLength: positiveInt,
+    truncating: z.enum(['pre', 'post']),
+    embeddingDim: positiveInt,
+    cell: z.enum(['lstm', 'gru']),
+    units: positiveInt,
+    layers: positiveInt,
+    bidirectional: z.boolean(),
+    dropout: z.number().min(0).lt(1),
+    output: z.enum(['softmax', 'sigmoid']),
+    optimizer: z.string(),
+    learningRate: z.number().positive(),
+    clipnorm: z.number().positive().nullable(),
+    batchSize: positiveInt,
+    epochs: positiveInt,
+    patience: z.number().int().min(0),
+    monitor: z.enum(['val_macro_f1', 'val_loss']),
+    validationSplit: z.number().gt(0).lt(0.5),
+    testSplit: z.number().min(0).lt(0.5),
+    seed: z.number().int().min(0),
+  }),
+  data: z.object({
+    source: z.string(),
+    textColumn: z.string().nullable(),
+    labelColumn: z.string().nullable(),
+    testSource: z.string().nullable(),
+    fingerprint: z.string(),
+    records: z.number().int().min(0),
+  }),
+  state: z
+    .object({
+      epoch: z.number().int().min(0),
+      batch: z.number().int().min(0),
+      trainRng: z.array(z.number().int()).length(4),
+      bestMonitored: z.number().nullable(),
+      earlyStopping: z.object({ wait: z.number().int().min(0), best: z.number().nullable() }),
+      history: z.array(z.record(z.string(), z.number())),
+      epochProgress: z
+        .object({
+          sums: z.record(z.string(), z.number()),
+          seen: z.number().nonnegative(),
+          epochRng: z.array(z.number().int()).length(4),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+/** A classifier's metadata, checked; `where` names the model in errors (InvalidInputError naming the field). */
+export function parseClassifierMetadata(meta: Record<string, unknown>, where: string): ClassifierMetadata {
+  if (meta.task !== 'classify')
+    throw new InvalidInputError(
+      `${where} is not a recur text classifier (its metadata has no task 'classify'); train one with 'recur classify train'`,
+    );
+  const r = CLASSIFIER_METADATA.safeParse(meta);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}` +
+        (r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problems)` : ''),
+    );
+  }
+  const parsed = r.data as unknown as ClassifierMetadata;
+  Tokenizer.fromJSON(parsed.tokenizer); // checks the reserved entries too
+  return parsed;
+}
+
+export function classifierMetadata(
+  classes: readonly string[],
+  tokenizer: Tokenizer,
+  settings: ClassifierSettings,
+  data: ClassifierData,
+  state?: ClassifierTrainingState,
+): ClassifierMetadata {
+  return {
+    task: 'classify',
+    classes: [...classes],
+    tokenizer: tokenizer.toJSON(),
+    settings,
+    data,
+    ...(state ? { state } : {}),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Classification metrics: accuracy, per-class precision / recall / F1, macro-F1, the confusion matrix, and ROC-AUC
+ * for binary tasks (the Mann–Whitney statistic, ties counted half). Classes are indices into `labels`.
+ */
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  /** True examples of the class. */
+  support: number;
+}
+
+export interface ClassificationReport {
+  accuracy: number;
+  macro_f1: number;
+  per_class: Record<string, ClassMetrics>;
+  /** confusion[true][predicted], rows and columns in label order. */
+  confusion: number[][];
+  /** ROC-AUC of the second class's score, for two classes with both present; otherwise null. */
+  auc: number | null;
+  count: number;
+}
+
+/** The confusion matrix of true and predicted class indices. */
+export function confusionMatrix(
+  truth: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  classes: number,
+): number[][] {
+  if (truth.length !== predicted.length)
+    throw new Error(`confusionMatrix: ${truth.length} true labels but ${predicted.length} predictions`);
+  const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  for (let i = 0; i < truth.length; i++) m[truth[i]][predicted[i]]++;
+  return m;
+}
+
+/** Accuracy of predictions (0 for no examples). */
+export function accuracyOf(truth: ArrayLike<number>, predicted: ArrayLike<number>): number {
+  let right = 0;
+  for (let i = 0; i < truth.length; i++) if (truth[i] === predicted[i]) right++;
+  return truth.length === 0 ? 0 : right / truth.length;
+}
+
+/**
+ * Per-class precision, recall and F1 from a confusion matrix. A class never predicted has precision 0, one never
+ * present recall 0 (scikit-learn's zero_division=0); macro-F1 averages over every class.
+ */
+export function perClassMetrics(confusion: number[][]): ClassMetrics[] {
+  const K = confusion.length;
+  return confusion.map((row, k) => {
+    const tp = row[k];
+    const support = row.reduce((a, b) => a + b, 0);
+    let predicted = 0;
+    for (let j = 0; j < K; j++) predicted += confusion[j][k];
+    const precision = predicted === 0 ? 0 : tp / predicted;
+    const recall = support === 0 ? 0 : tp / support;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    return { precision, recall, f1, support };
+  });
+}
+
+export function macroF1(truth: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): number {
+  const per = perClassMetrics(confusionMatrix(truth, predicted, classes));
+  return per.reduce((s, c) => s + c.f1, 0) / classes;
+}
+
+/**
+ * ROC-AUC: the probability that a random positive scores above a random negative (ties count half). Null when one
+ * of the two classes is absent.
+ */
+export function rocAuc(positive: ArrayLike<boolean>, scores: ArrayLike<number>): number | null {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  // Average ranks (1-based) over tied scores.
+  const rank = new Float64Array(n);
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    const r = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) rank[order[k]] = r;
+    i = j + 1;
+  }
+  let pos = 0;
+  let rankSum = 0;
+  for (let i = 0; i < n; i++)
+    if (positive[i]) {
+      pos++;
+      rankSum += rank[i];
+    }
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) return null;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * Every metric at once. `probabilities` ([N × classes], row-major) gives the AUC for a binary task; predictions
+ * are their argmax unless `predicted` is given.
+ */
+export function classificationReport(
+  labels: readonly string[],
+  truth: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  probabilities?: Float32Array | Float64Array,
+): ClassificationReport {
+  const K = labels.length;
+  const confusion = confusionMatrix(truth, predicted, K);
+  const per = perClassMetrics(confusion);
+  const per_class: Record<string, ClassMetrics> = {};
+  labels.forEach((l, k) => (per_class[l] = per[k]));
+  let auc: number | null = null;
+  if (K === 2 && probabilities) {
+    const scores = Array.from({ length: truth.length }, (_, i) => probabilities[i * 2 + 1]);
+    auc = rocAuc(
+      Array.from(truth, (t) => t === 1),
+      scores,
+    );
+  }
+  return {
+    accuracy: accuracyOf(truth, predicted),
+    macro_f1: per.reduce((s, c) => s + c.f1, 0) / K,
+    per_class,
+    confusion,
+    auc,
+    count: truth.length,
+  };
+}
+
+/** Index of the largest value of each row of a [N × K] array (the first on ties). */
+export function argmaxRows(p: ArrayLike<number>, K: number): Int32Array {
+  const N = p.length / K;
+  const out = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + best]) best = k;
+    out[i] = best;
+  }
+  return out;
+}

