@@ -13,18 +13,26 @@ const D = 4;
 const H = 3;
 
 describe('gradient check: dense, activation, dropout, embedding', () => {
-  for (const activation of ['linear', 'tanh', 'sigmoid', 'softmax', 'relu', 'hardSigmoid'] as const) {
+  for (const activation of [
+    'linear',
+    'tanh',
+    'sigmoid',
+    'softmax',
+    'relu',
+    'hardSigmoid',
+    'hardSigmoidKeras3',
+  ] as const) {
     it(`dense ${activation} on [N, D] and [N, T, D]`, () => {
       gradCheckLayer(
         new Dense({ units: 3, activation, inputShape: [D] }),
         randomTensor([N, D], new Random(1)),
-        { kinks: activation === 'relu' || activation === 'hardSigmoid' },
+        { kinks: activation === 'relu' || activation.startsWith('hardSigmoid') },
       );
       gradCheckLayer(
         new Dense({ units: 3, activation, inputShape: [T, D] }),
         randomTensor([N, T, D], new Random(2)),
         {
-          kinks: activation === 'relu' || activation === 'hardSigmoid',
+          kinks: activation === 'relu' || activation.startsWith('hardSigmoid'),
         },
       );
     });
@@ -33,7 +41,7 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
         new Activation({ activation, inputShape: [T, D] }),
         randomTensor([N, T, D], new Random(3)),
         {
-          kinks: activation === 'relu' || activation === 'hardSigmoid',
+          kinks: activation === 'relu' || activation.startsWith('hardSigmoid'),
         },
       );
     });
@@ -91,13 +99,15 @@ for (const [name, make] of RECURRENT) {
       gradCheckLayer(make({ dropout: 0.3, returnSequences: true }), randomIndices([N, T], D, new Random(13)));
     });
     if (name !== 'simpleRNN') {
-      it('hardSigmoid recurrent activation', () => {
-        gradCheckLayer(
-          make({ recurrentActivation: 'hardSigmoid', returnSequences: true }),
-          randomTensor([N, T, D], new Random(14)),
-          { kinks: true },
-        );
-      });
+      for (const recurrentActivation of ['hardSigmoid', 'hardSigmoidKeras3'] as const) {
+        it(`${recurrentActivation} recurrent activation`, () => {
+          gradCheckLayer(
+            make({ recurrentActivation, returnSequences: true }),
+            randomTensor([N, T, D], new Random(14)),
+            { kinks: true },
+          );
+        });
+      }
     }
     it('gradient with respect to the initial state', () => {
       const layer = make({ returnSequences: true });
