@@ -12,6 +12,7 @@ import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type Attentio
 import { Bidirectional, type BidirectionalArgs } from './bidirectional.js';
 import { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
 import { Masking, type MaskingArgs } from './masking.js';
+import { AttentionWeightedAverage, type AttentionWeightedAverageArgs } from './attention_weighted_average.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -28,6 +29,9 @@ export const embedding = (args: EmbeddingArgs): Embedding => new Embedding(args)
 export const simpleRNN = (args: SimpleRNNArgs): SimpleRNN => new SimpleRNN(args);
 export const lstm = (args: LSTMArgs): LSTM => new LSTM(args);
 export const gru = (args: GRUArgs): GRU => new GRU(args);
+export const attentionWeightedAverage = (args: AttentionWeightedAverageArgs = {}): AttentionWeightedAverage =>
+  new AttentionWeightedAverage(args);
+export { AttentionWeightedAverage, type AttentionWeightedAverageArgs };
 export { StepState, type StepInput, type StepOptions } from './layer.js';
 export {
   registerLayer,
