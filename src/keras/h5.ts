@@ -217,7 +217,8 @@ function writeAttrs(
   attrs: Record<string, H5Attr>,
 ): void {
   for (const [name, v] of Object.entries(attrs)) {
-    if (v === null) continue;
+    // HDF5 has no empty attribute arrays that every reader takes; Keras treats an absent list as empty.
+    if (v === null || (Array.isArray(v) && v.length === 0)) continue;
     target.create_attribute(name, typeof v === 'boolean' ? Number(v) : v);
   }
 }
