@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
-import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../src/layers/index.js';
+import {
+  Activation,
+  AttentionWeightedAverage,
+  Dense,
+  Dropout,
+  Embedding,
+  GRU,
+  LSTM,
+  SimpleRNN,
+  SpatialDropout1D,
+} from '../src/layers/index.js';
 import type { RNN } from '../src/layers/recurrent.js';
 import { gradCheckLayer, randomIndices, randomTensor } from './helpers.js';
 
@@ -61,6 +71,32 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
     gradCheckLayer(
       new Embedding({ inputDim: 5, outputDim: 3, inputShape: [T] }),
       randomIndices([N, T], 5, new Random(7)),
+    );
+  });
+  it('spatialDropout1D (training): whole channels, the same at every step', () => {
+    const layer = new SpatialDropout1D({ rate: 0.5, inputShape: [T, D] });
+    gradCheckLayer(layer, randomTensor([N, T, D], new Random(8)));
+    const x = new Tensor(new Float32Array(N * T * D).fill(1), [N, T, D]);
+    const y = layer.forward(x, { training: true, seed: 3 });
+    for (let n = 0; n < N; n++)
+      for (let d = 0; d < D; d++)
+        for (let t = 1; t < T; t++) assert.equal(y.data[(n * T + t) * D + d], y.data[n * T * D + d]);
+    assert.ok(
+      y.data.some((v) => v === 0) && y.data.some((v) => v === 2),
+      'some channels dropped, the rest scaled',
+    );
+  });
+  it('attentionWeightedAverage (textgenrnn), with and without a mask', () => {
+    const layer = new AttentionWeightedAverage({ inputShape: [T, D] });
+    gradCheckLayer(layer, randomTensor([N, T, D], new Random(9)));
+    const mask = {
+      data: Uint8Array.from({ length: N * T }, (_, i) => (i % T < T - 1 ? 1 : 0)),
+      shape: [N, T] as [number, number],
+    };
+    gradCheckLayer(
+      new AttentionWeightedAverage({ inputShape: [T, D] }),
+      randomTensor([N, T, D], new Random(10)),
+      { mask },
     );
   });
 });

@@ -7,7 +7,11 @@ import { join, resolve } from 'node:path';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
 import { UsageError, type Output } from './output.js';
 
-const FORMAT_NAMES = { recur: 'recur model directory', 'keras-h5': 'Keras HDF5 (.h5)', keras: 'Keras 3 archive (.keras)' };
+const FORMAT_NAMES = {
+  recur: 'recur model directory',
+  'keras-h5': 'Keras HDF5 (.h5)',
+  keras: 'Keras 3 archive (.keras)',
+};
 
 export async function convert(
   input: string,

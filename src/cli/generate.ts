@@ -44,7 +44,8 @@ async function kerasTextModel(path: string, o: GenerateCliOptions, out: Output):
     throw new UsageError(
       `${path}: a Keras model carries no vocabulary; give the training text with --corpus FILE (or the characters with --chars)`,
     );
-  if (o.corpus !== undefined && o.chars !== undefined) throw new UsageError('give --corpus or --chars, not both');
+  if (o.corpus !== undefined && o.chars !== undefined)
+    throw new UsageError('give --corpus or --chars, not both');
   const { model, notes } = await loadAnyModel(path);
   for (const n of notes) out.info(`note: ${n}`);
   if (!(model instanceof Sequential))
@@ -53,13 +54,17 @@ async function kerasTextModel(path: string, o: GenerateCliOptions, out: Output):
   const last = model.layers[model.layers.length - 1] as { units?: number };
   const size = last.units;
   if (!input || typeof size !== 'number')
-    throw new UsageError(`${path}: not a character model (it should end in a Dense layer over the characters)`);
+    throw new UsageError(
+      `${path}: not a character model (it should end in a Dense layer over the characters)`,
+    );
   let v: TutorialVocabulary;
   if (o.corpus !== undefined) v = tutorialVocabulary(readTextFile(o.corpus), size, o.corpus);
   else v = vocabularyFromChars(o.chars!, size);
   const features = input[input.length - 1];
   if (model.layers[0].className !== 'Embedding' && features !== null && features !== size)
-    throw new UsageError(`${path}: its input has ${features} features per step but it predicts ${size} characters`);
+    throw new UsageError(
+      `${path}: its input has ${features} features per step but it predicts ${size} characters`,
+    );
   out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
   const window = typeof input[0] === 'number' && input.length === 2 ? input[0] : null;
   let defaultPrime = o.prime;
@@ -75,9 +80,15 @@ async function kerasTextModel(path: string, o: GenerateCliOptions, out: Output):
   return { model, vocab: Vocabulary.fromJSON(v.chars), lowercase: v.lowercase, defaultPrime, window };
 }
 
-function recurTextModel(dir: string, o: GenerateCliOptions, out: Output): TextModelParts & { meta: TextMetadata } {
+function recurTextModel(
+  dir: string,
+  o: GenerateCliOptions,
+  out: Output,
+): TextModelParts & { meta: TextMetadata } {
   if (o.corpus !== undefined || o.chars !== undefined)
-    throw new UsageError('--corpus and --chars are for Keras models (.h5, .keras); a recur model has its vocabulary');
+    throw new UsageError(
+      '--corpus and --chars are for Keras models (.h5, .keras); a recur model has its vocabulary',
+    );
   const { model, meta, notes } = loadTextModel(dir);
   for (const n of notes) out.info(`note: ${n}`);
   return {
@@ -90,8 +101,14 @@ function recurTextModel(dir: string, o: GenerateCliOptions, out: Output): TextMo
   };
 }
 
-export async function generate(dir: string, o: GenerateCliOptions, out: Output, json: boolean): Promise<number> {
-  const parts = modelFormatOf(dir) === 'recur' ? recurTextModel(dir, o, out) : await kerasTextModel(dir, o, out);
+export async function generate(
+  dir: string,
+  o: GenerateCliOptions,
+  out: Output,
+  json: boolean,
+): Promise<number> {
+  const parts =
+    modelFormatOf(dir) === 'recur' ? recurTextModel(dir, o, out) : await kerasTextModel(dir, o, out);
   const { model, vocab } = parts;
   const prime = o.prime ?? parts.defaultPrime;
   const lowered = parts.lowercase ? prime.toLowerCase() : prime;

@@ -163,7 +163,9 @@ program
 
 program
   .command('predict')
-  .description('run any model on JSON inputs from stdin: {"input_name": nested arrays} or one array; JSON outputs')
+  .description(
+    'run any model on JSON inputs from stdin: {"input_name": nested arrays} or one array; JSON outputs',
+  )
   .argument('<model>', 'a recur/tfjs model directory, a Keras .h5/.hdf5 file or a .keras file')
   .option('-i, --input <file>', 'read the JSON inputs from a file instead of stdin')
   .option('-q, --quiet', 'print nothing but the outputs and errors', false)

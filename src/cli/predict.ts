@@ -10,7 +10,9 @@ function readJsonInput(inputFile: string | undefined): { json: unknown; where: s
   const where = inputFile ?? 'stdin';
   const text = readFileSync(inputFile ?? 0, 'utf8');
   if (text.trim() === '')
-    throw new InvalidInputError(`${where}: empty; give the inputs as JSON, e.g. {"input_1": [[[0, 1], [1, 0]]]}`);
+    throw new InvalidInputError(
+      `${where}: empty; give the inputs as JSON, e.g. {"input_1": [[[0, 1], [1, 0]]]}`,
+    );
   try {
     return { json: JSON.parse(text), where };
   } catch (e) {

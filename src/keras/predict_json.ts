@@ -20,7 +20,11 @@ export interface ModelInputInfo {
 /** The inputs a model takes: names, shapes and whether they are token ids. */
 export function modelInputs(model: Model): ModelInputInfo[] {
   if (model instanceof Functional)
-    return model.inputs.map((x) => ({ name: x.node.layer.name, shape: [...x.shape], tokens: x.dtype === 'int32' }));
+    return model.inputs.map((x) => ({
+      name: x.node.layer.name,
+      shape: [...x.shape],
+      tokens: x.dtype === 'int32',
+    }));
   const first = model.layers[0];
   const shape = model.inputShape() ?? [];
   return [{ name: first.name, shape: [null, ...shape], tokens: first.className === 'Embedding' }];
@@ -41,7 +45,9 @@ function shapeOf(v: unknown, where: string): number[] {
       return;
     }
     if (!Array.isArray(a) || a.length !== shape[depth])
-      throw new InvalidInputError(`${where}: ragged array: expected ${shape[depth]} entries at depth ${depth}`);
+      throw new InvalidInputError(
+        `${where}: ragged array: expected ${shape[depth]} entries at depth ${depth}`,
+      );
     a.forEach((b) => walk(b, depth + 1));
   };
   walk(v, 0);
@@ -69,7 +75,10 @@ function toTensor(v: unknown, info: ModelInputInfo, where: string): AnyTensor {
   const flat = flatNumbers(v);
   if (info.tokens) {
     const bad = flat.findIndex((n) => !Number.isInteger(n) || n < 0);
-    if (bad >= 0) throw new InvalidInputError(`${field}: value ${bad} is ${flat[bad]}; expected a token id (an integer ≥ 0)`);
+    if (bad >= 0)
+      throw new InvalidInputError(
+        `${field}: value ${bad} is ${flat[bad]}; expected a token id (an integer ≥ 0)`,
+      );
     return new IndexTensor(Int32Array.from(flat), shape);
   }
   return new Tensor(Float32Array.from(flat), shape);
@@ -90,7 +99,9 @@ export function inputsFromJson(model: Model, json: unknown, where: string): AnyT
   const o = json as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => !infos.some((i) => i.name === k));
   if (unknown.length > 0)
-    throw new InvalidInputError(`${where}: '${unknown[0]}' is not an input of the model (its inputs: ${infos.map((i) => i.name).join(', ')})`);
+    throw new InvalidInputError(
+      `${where}: '${unknown[0]}' is not an input of the model (its inputs: ${infos.map((i) => i.name).join(', ')})`,
+    );
   return infos.map((info) => {
     if (!(info.name in o)) throw new InvalidInputError(`${where}: input '${info.name}' is missing`);
     return toTensor(o[info.name], info, where);
@@ -107,7 +118,9 @@ export function predictJson(model: Model, json: unknown, where: string): Record<
   const xs = inputsFromJson(model, json, where);
   const rows = xs[0].shape[0];
   if (xs.some((x) => x.shape[0] !== rows))
-    throw new InvalidInputError(`${where}: the inputs have different batch sizes (${xs.map((x) => x.shape[0]).join(', ')})`);
+    throw new InvalidInputError(
+      `${where}: the inputs have different batch sizes (${xs.map((x) => x.shape[0]).join(', ')})`,
+    );
   let ys: Tensor[];
   if (model instanceof Functional) {
     const r = model.predict(xs);

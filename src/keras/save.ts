@@ -53,7 +53,8 @@ function activationsOf(layer: Layer): { name: string; value: string }[] {
       const o = v as JsonObject;
       const name = typeof o.name === 'string' ? o.name : owner;
       for (const [k, x] of Object.entries(o)) {
-        if ((k === 'activation' || k === 'recurrent_activation') && typeof x === 'string') out.push({ name, value: x });
+        if ((k === 'activation' || k === 'recurrent_activation') && typeof x === 'string')
+          out.push({ name, value: x });
         else walk(x, name);
       }
     }
@@ -79,9 +80,15 @@ function checkHardSigmoid(model: Model, major: 2 | 3): void {
 
 /** A Keras 2 (tfjs-style) layer config → Keras 3's. */
 function keras3Value(key: string, v: Json): Json {
-  if ((key === 'activation' || key === 'recurrent_activation') && v === 'hard_sigmoid_keras3') return 'hard_sigmoid';
+  if ((key === 'activation' || key === 'recurrent_activation') && v === 'hard_sigmoid_keras3')
+    return 'hard_sigmoid';
   if (key.endsWith('_initializer') && isObject(v))
-    return { module: 'keras.initializers', class_name: v.class_name, config: v.config ?? {}, registered_name: null };
+    return {
+      module: 'keras.initializers',
+      class_name: v.class_name,
+      config: v.config ?? {},
+      registered_name: null,
+    };
   if ((key === 'layer' || key === 'backward_layer') && isObject(v)) return keras3Layer(v);
   return v;
 }
@@ -110,8 +117,15 @@ function nullableShape(shape: readonly (number | null)[]): Json {
   return [...shape] as Json;
 }
 
-function keras3Tensor(shape: readonly (number | null)[], dtype: string, history: [string, number, number]): JsonObject {
-  return { class_name: '__keras_tensor__', config: { shape: nullableShape(shape), dtype, keras_history: history } };
+function keras3Tensor(
+  shape: readonly (number | null)[],
+  dtype: string,
+  history: [string, number, number],
+): JsonObject {
+  return {
+    class_name: '__keras_tensor__',
+    config: { shape: nullableShape(shape), dtype, keras_history: history },
+  };
 }
 
 function layerJson(l: Layer): JsonObject {
@@ -161,10 +175,18 @@ function keras3Config(model: Model): JsonObject {
       } else {
         args = refs.length === 1 ? [refs[0]] : [refs];
         buildConfig = {
-          input_shape: refs.length === 1 ? nullableShape(node.inputs[0].shape) : node.inputs.map((x) => nullableShape(x.shape)),
+          input_shape:
+            refs.length === 1
+              ? nullableShape(node.inputs[0].shape)
+              : node.inputs.map((x) => nullableShape(x.shape)),
         };
       }
-      const entry: JsonObject = { ...base, build_config: buildConfig, name: l.name, inbound_nodes: [{ args, kwargs }] };
+      const entry: JsonObject = {
+        ...base,
+        build_config: buildConfig,
+        name: l.name,
+        inbound_nodes: [{ args, kwargs }],
+      };
       return entry;
     });
     return {
@@ -191,7 +213,12 @@ function keras3Config(model: Model): JsonObject {
     {
       module: 'keras.layers',
       class_name: 'InputLayer',
-      config: { batch_shape: nullableShape(batchShape), dtype: inputDtype, sparse: false, name: `${model.name}_input` },
+      config: {
+        batch_shape: nullableShape(batchShape),
+        dtype: inputDtype,
+        sparse: false,
+        name: `${model.name}_input`,
+      },
       registered_name: null,
     },
     ...model.layers.map((l, i) => ({
@@ -238,7 +265,11 @@ function varsGroup(name: string, weights: { shape: readonly number[]; value: Flo
   );
 }
 
-const CELL_NAMES: Record<string, string> = { LSTM: 'lstm_cell', GRU: 'gru_cell', SimpleRNN: 'simple_rnn_cell' };
+const CELL_NAMES: Record<string, string> = {
+  LSTM: 'lstm_cell',
+  GRU: 'gru_cell',
+  SimpleRNN: 'simple_rnn_cell',
+};
 
 /** One layer's objects in a Keras 3 weights file, under `path`. */
 function keras3LayerGroups(root: H5Group, path: string, layer: Layer): void {
@@ -250,7 +281,7 @@ function keras3LayerGroups(root: H5Group, path: string, layer: Layer): void {
   }
   if (layer.className === 'Bidirectional') {
     const half = layer.weights.length / 2;
-    const inner = (layer as unknown as { forwardLayer?: Layer; backwardLayer?: Layer });
+    const inner = layer as unknown as { forwardLayer?: Layer; backwardLayer?: Layer };
     const innerClass = inner.forwardLayer?.className ?? 'LSTM';
     put(root, `${path}/vars`, varsGroup(layer.name, []));
     for (const [dir, ws] of [
@@ -298,15 +329,27 @@ export async function saveKerasArchive(model: Model, date = new Date()): Promise
 /** An .h5 file (Keras 2 legacy full-model layout) of a model. */
 export async function saveKerasH5(model: Model): Promise<SavedKeras> {
   checkHardSigmoid(model, 2);
-  const art = model instanceof Functional ? serializeFunctional(model, { includeOptimizer: false }) : serializeModel(model, { includeOptimizer: false });
+  const art =
+    model instanceof Functional
+      ? serializeFunctional(model, { includeOptimizer: false })
+      : serializeModel(model, { includeOptimizer: false });
   const topo = art.json.modelTopology;
-  const modelConfig = { class_name: topo.class_name, config: topo.config, keras_version: KERAS2_VERSION, backend: 'tensorflow' };
+  const modelConfig = {
+    class_name: topo.class_name,
+    config: topo.config,
+    keras_version: KERAS2_VERSION,
+    backend: 'tensorflow',
+  };
   const root = group({
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
     model_config: JSON.stringify(modelConfig),
   });
-  const mw = group({ keras_version: KERAS2_VERSION, backend: 'tensorflow', layer_names: model.layers.map((l) => l.name) });
+  const mw = group({
+    keras_version: KERAS2_VERSION,
+    backend: 'tensorflow',
+    layer_names: model.layers.map((l) => l.name),
+  });
   for (const l of model.layers) {
     const names = l.weights.map((w) => `${l.name}/${w.name}:0`);
     const lg = group({ weight_names: names });

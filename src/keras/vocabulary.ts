@@ -33,7 +33,12 @@ export function tutorialVocabulary(corpus: string, size: number, where: string):
   for (const v of variants) {
     const chars = sortedSet(v.text);
     if (chars.length === size)
-      return { chars, lowercase: v.lowercase, text: v.text, how: `sorted set of the corpus's characters (${v.how})` };
+      return {
+        chars,
+        lowercase: v.lowercase,
+        text: v.text,
+        how: `sorted set of the corpus's characters (${v.how})`,
+      };
     tried.push(`${chars.length} ${v.how}`);
   }
   throw new InvalidInputError(
@@ -46,7 +51,9 @@ export function tutorialVocabulary(corpus: string, size: number, where: string):
 export function vocabularyFromChars(chars: string, size: number): TutorialVocabulary {
   const list = sortedSet(chars);
   if (list.length !== Array.from(chars).length)
-    throw new InvalidInputError(`--chars: a character is given twice; give each character of the vocabulary once`);
+    throw new InvalidInputError(
+      `--chars: a character is given twice; give each character of the vocabulary once`,
+    );
   if (list.length !== size)
     throw new InvalidInputError(`--chars: ${list.length} characters given; the model predicts ${size}`);
   return { chars: list, lowercase: false, text: '', how: 'the characters given by --chars, sorted' };

@@ -7,13 +7,7 @@
 import { Act } from '../core/kernels.js';
 
 export type ActivationName =
-  | 'linear'
-  | 'relu'
-  | 'tanh'
-  | 'sigmoid'
-  | 'hardSigmoid'
-  | 'hardSigmoidKeras3'
-  | 'softmax';
+  'linear' | 'relu' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'hardSigmoidKeras3' | 'softmax';
 export type ActivationIdentifier = ActivationName | 'hard_sigmoid' | 'hard_sigmoid_keras3' | null;
 
 const CODES: Record<ActivationName, Act> = {
@@ -43,5 +37,9 @@ export function activationCode(name: ActivationName): Act {
 
 /** Keras file spelling. */
 export function activationToKeras(name: ActivationName): string {
-  return name === 'hardSigmoid' ? 'hard_sigmoid' : name === 'hardSigmoidKeras3' ? 'hard_sigmoid_keras3' : name;
+  return name === 'hardSigmoid'
+    ? 'hard_sigmoid'
+    : name === 'hardSigmoidKeras3'
+      ? 'hard_sigmoid_keras3'
+      : name;
 }

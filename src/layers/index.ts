@@ -1,7 +1,7 @@
 /** Layer factories, named as in tfjs (`layers.lstm({units: 128})`), and the layer classes. */
 import { Activation, type ActivationArgs } from './activation.js';
 import { Dense, type DenseArgs } from './dense.js';
-import { Dropout, type DropoutArgs } from './dropout.js';
+import { Dropout, SpatialDropout1D, type DropoutArgs } from './dropout.js';
 import { Embedding, type EmbeddingArgs } from './embedding.js';
 import { GRU, type GRUArgs } from './gru.js';
 import { LSTM, type LSTMArgs } from './lstm.js';
@@ -25,6 +25,8 @@ export { recurrentLayer, CELL_TYPES, type CellType, type RecurrentLayerArgs } fr
 export const dense = (args: DenseArgs): Dense => new Dense(args);
 export const activation = (args: ActivationArgs): Activation => new Activation(args);
 export const dropout = (args: DropoutArgs): Dropout => new Dropout(args);
+export const spatialDropout1D = (args: DropoutArgs): SpatialDropout1D => new SpatialDropout1D(args);
+export { SpatialDropout1D };
 export const embedding = (args: EmbeddingArgs): Embedding => new Embedding(args);
 export const simpleRNN = (args: SimpleRNNArgs): SimpleRNN => new SimpleRNN(args);
 export const lstm = (args: LSTMArgs): LSTM => new LSTM(args);

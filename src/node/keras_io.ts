@@ -50,7 +50,10 @@ function classNameOf(file: string): string {
  * a .keras file — or the bytes of a Keras file (`name` then names it in errors). Async because the HDF5 library
  * loads on first use.
  */
-export async function loadAnyModel(pathOrBytes: string | Uint8Array, name = 'model'): Promise<LoadedAnyModel> {
+export async function loadAnyModel(
+  pathOrBytes: string | Uint8Array,
+  name = 'model',
+): Promise<LoadedAnyModel> {
   if (pathOrBytes instanceof Uint8Array) {
     const r = await loadKerasModel(pathOrBytes, name);
     return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
@@ -66,13 +69,19 @@ export async function loadAnyModel(pathOrBytes: string | Uint8Array, name = 'mod
     const r = loadModel(path);
     return { model: r.model, format, metadata: r.metadata, notes: r.notes };
   }
-  if (statSync(path).isDirectory()) throw new InvalidInputError(`${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`);
+  if (statSync(path).isDirectory())
+    throw new InvalidInputError(
+      `${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`,
+    );
   const r = await loadKerasModel(new Uint8Array(readFileSync(path)), path);
   return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
 }
 
 /** Applies a Keras weights file (save_weights / ModelCheckpoint) to a model of the same architecture, by layer name. */
-export async function loadKerasWeightsFile(model: Sequential | Functional, path: string): Promise<WeightsReport> {
+export async function loadKerasWeightsFile(
+  model: Sequential | Functional,
+  path: string,
+): Promise<WeightsReport> {
   return loadKerasWeights(model, new Uint8Array(readFileSync(path)), path);
 }
 
