@@ -132,10 +132,38 @@ function layerJson(l: Layer): JsonObject {
   return layerToKeras(l) as unknown as JsonObject;
 }
 
+/**
+ * A functional model's nodes in the order Keras 3 lists its layers (keras/src/ops/function.py map_graph): by depth
+ * from the outputs, deepest first, ties in the order a depth-first walk from the outputs first reaches them. Keras
+ * names weights-file paths in this order, so recur writes (and Keras reads) them consistently.
+ */
+export function kerasNodeOrder(model: Functional): Functional['nodes'] {
+  type Node = Functional['nodes'][number];
+  const index = new Map<Node, number>();
+  const finished: Node[] = [];
+  const done = new Set<Node>();
+  const visit = (node: Node): void => {
+    if (done.has(node)) return;
+    if (!index.has(node)) index.set(node, index.size);
+    for (const x of node.inputs) visit(x.node);
+    done.add(node);
+    finished.push(node);
+  };
+  for (const y of model.outputs) visit(y.node);
+  const depth = new Map<Node, number>();
+  for (const node of [...finished].reverse()) {
+    const d = depth.get(node) ?? 0;
+    depth.set(node, d);
+    for (const x of node.inputs) depth.set(x.node, Math.max(d + 1, depth.get(x.node) ?? 0));
+  }
+  for (const node of model.nodes) if (!depth.has(node)) (depth.set(node, 0), index.set(node, -1));
+  return [...model.nodes].sort((a, b) => depth.get(b)! - depth.get(a)! || index.get(a)! - index.get(b)!);
+}
+
 /** config.json of a .keras file. */
 function keras3Config(model: Model): JsonObject {
   if (model instanceof Functional) {
-    const layers: JsonObject[] = model.nodes.map((node) => {
+    const layers: JsonObject[] = kerasNodeOrder(model).map((node) => {
       const l = node.layer;
       if (l instanceof InputLayer) {
         return {
@@ -307,7 +335,7 @@ function keras3LayerGroups(root: H5Group, path: string, layer: Layer): void {
 async function keras3Weights(model: Model): Promise<Uint8Array> {
   const root = group();
   const used = new Map<string, number>();
-  const layers = model instanceof Functional ? model.layers : model.layers;
+  const layers = model instanceof Functional ? kerasNodeOrder(model).map((n) => n.layer) : model.layers;
   for (const l of layers) {
     const base = kerasSnakeCase(l.className);
     const n = used.get(base);
