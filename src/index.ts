@@ -102,3 +102,5 @@ export {
 } from './text/metadata.js';
 export { InvalidInputError } from './core/errors.js';
 export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';
+export * as keras from './keras/index.js';
+export { loadModel, type LoadedAny, type ModelFiles } from './keras/index.js';

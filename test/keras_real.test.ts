@@ -32,7 +32,7 @@ interface Entry {
 function feed(s: InputSpec): AnyTensor {
   const n = s.shape.reduce((p, d) => p * d, 1);
   if (s.encoding === 'one_hot') {
-    const [, T, V] = s.shape;
+    const V = s.shape[2];
     const a = new Float32Array(n);
     s.indices!.forEach((k, t) => (a[t * V + k] = 1));
     return new Tensor(a, s.shape);

@@ -156,7 +156,11 @@ export function kerasNodeOrder(model: Functional): Functional['nodes'] {
     depth.set(node, d);
     for (const x of node.inputs) depth.set(x.node, Math.max(d + 1, depth.get(x.node) ?? 0));
   }
-  for (const node of model.nodes) if (!depth.has(node)) (depth.set(node, 0), index.set(node, -1));
+  for (const node of model.nodes) {
+    if (depth.has(node)) continue;
+    depth.set(node, 0); // an input no output depends on
+    index.set(node, -1);
+  }
   return [...model.nodes].sort((a, b) => depth.get(b)! - depth.get(a)! || index.get(a)! - index.get(b)!);
 }
 
