@@ -298,3 +298,32 @@ export function kerasSnakeCase(name: string): string {
     .replace(/([a-z])([A-Z])/g, '$1_$2')
     .toLowerCase();
 }
+
+/** Largest size of one axis or unit count recur reads (as model_file.ts's MAX_DIM). */
+export const MAX_KERAS_DIM = 2 ** 24;
+const SIZE_KEYS = ['units', 'input_dim', 'output_dim', 'n'];
+
+/**
+ * Refuses a config asking for layers bigger than the file's weights could fill (or absurd sizes) before anything is
+ * allocated: a damaged `units: 1e9` is an error naming the place, not an out-of-memory crash. `available` is the
+ * number of weight values in the file.
+ */
+export function checkSizes(cfg: KerasModelConfig, available: number, where: string): void {
+  const walk = (config: JsonObject, field: string): void => {
+    for (const [k, v] of Object.entries(config)) {
+      if (SIZE_KEYS.includes(k) && v !== null && v !== undefined) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_KERAS_DIM)
+          throw new Error(
+            `${where}: ${field}.config.${k}: expected a positive integer ≤ ${MAX_KERAS_DIM}, got ${JSON.stringify(v)}`,
+          );
+        if (k !== 'n' && v > available)
+          throw new Error(
+            `${where}: ${field}.config.${k}: ${v} is more than the ${available} weight values the file holds`,
+          );
+      }
+      if ((k === 'layer' || k === 'backward_layer') && isObject(v) && isObject(v.config))
+        walk(v.config, `${field}.config.${k}`);
+    }
+  };
+  for (const l of cfg.layers) walk(l.config, l.field);
+}

@@ -33,14 +33,39 @@ export interface H5Group {
 export type H5Node = H5Group | H5Dataset;
 
 let loading: Promise<H5wasm> | null = null;
+/** HDF5's error stack of the current call (it prints it to stderr; recur keeps it for its own one-line errors). */
+let diagnostics: string[] | null = null;
 
-/** h5wasm, loaded and initialised once. */
+/**
+ * h5wasm, loaded and initialised once. The HDF5 library prints its error stack (HDF5-DIAG …) through the
+ * console.error it finds when it starts; recur routes those lines to `diagnostics` instead, so that a damaged file
+ * gives one clear line, and passes everything else on.
+ */
 export function h5Library(): Promise<H5wasm> {
-  loading ??= import('h5wasm').then(async (h5) => {
-    await h5.ready;
-    return h5;
-  });
+  loading ??= (async () => {
+    const original = console.error;
+    const route = (...args: unknown[]): void => {
+      if (diagnostics) diagnostics.push(args.map(String).join(' '));
+      else original(...args);
+    };
+    console.error = route;
+    try {
+      const h5 = await import('h5wasm');
+      await h5.ready;
+      return h5;
+    } finally {
+      if (console.error === route) console.error = original;
+    }
+  })();
   return loading;
+}
+
+/** The most specific line of HDF5's error stack (its innermost entry), or ''. */
+function hdf5Reason(lines: string[]): string {
+  const entries = lines.filter((l) => /#\d+:/.test(l));
+  const last = entries[entries.length - 1];
+  const m = last ? /in (\w+\(\)): (.*)$/.exec(last) : null;
+  return m ? ` (HDF5: ${m[2]})` : '';
 }
 
 let counter = 0;
@@ -71,12 +96,19 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
   const path = memPath();
   h5.FS!.writeFile(path, bytes);
   let file: InstanceType<H5wasm['File']> | null = null;
+  diagnostics = [];
   try {
     try {
       file = new h5.File(path, 'r');
     } catch (e) {
-      throw new Error(`${where}: the HDF5 library cannot open it (truncated or damaged?): ${errorText(e)}`);
+      throw new Error(
+        `${where}: the HDF5 library cannot open it (truncated or damaged?): ${errorText(e)}${hdf5Reason(diagnostics)}`,
+      );
     }
+    if (file.file_id < 0n)
+      throw new Error(
+        `${where}: the HDF5 library cannot open it (truncated or damaged?)${hdf5Reason(diagnostics)}`,
+      );
     const f = file;
     const visit = (node: H5Entity, p: string): H5Node | null => {
       if (node instanceof h5.Group) {
@@ -103,13 +135,16 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
     try {
       return visit(f, '') as H5Group;
     } catch (e) {
-      throw new Error(`${where}: cannot read it (truncated or damaged HDF5?): ${errorText(e)}`);
+      throw new Error(
+        `${where}: cannot read it (truncated or damaged HDF5?): ${errorText(e)}${hdf5Reason(diagnostics)}`,
+      );
     }
   } finally {
     try {
-      file?.close();
+      if (file && file.file_id >= 0n) file.close();
     } finally {
       h5.FS!.unlink(path);
+      diagnostics = null;
     }
   }
 }
@@ -213,12 +248,29 @@ export async function writeH5(root: H5Group): Promise<Uint8Array> {
 }
 
 function writeAttrs(
-  target: { create_attribute(name: string, data: string | number | string[] | number[]): void },
+  target: {
+    create_attribute(
+      name: string,
+      data: string | number | string[] | number[],
+      shape?: number[] | null,
+      dtype?: string | null,
+    ): void;
+  },
   attrs: Record<string, H5Attr>,
 ): void {
+  const bytes = (s: string): number => new TextEncoder().encode(s).length;
   for (const [name, v] of Object.entries(attrs)) {
     // HDF5 has no empty attribute arrays that every reader takes; Keras treats an absent list as empty.
     if (v === null || (Array.isArray(v) && v.length === 0)) continue;
-    target.create_attribute(name, typeof v === 'boolean' ? Number(v) : v);
+    // Strings as fixed-length byte strings, as h5py writes Keras's attributes (numpy 'S' arrays), not in a heap.
+    if (typeof v === 'string') target.create_attribute(name, v, null, `S${Math.max(1, bytes(v))}`);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+      target.create_attribute(
+        name,
+        v as string[],
+        [v.length],
+        `S${Math.max(1, ...(v as string[]).map(bytes))}`,
+      );
+    else target.create_attribute(name, typeof v === 'boolean' ? Number(v) : v);
   }
 }

@@ -14,10 +14,17 @@ import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
 import { Sequential } from '../models/sequential.js';
-import { ModelFileError, layerFromKeras } from '../models/serialization.js';
+import { layerFromKeras } from '../models/serialization.js';
 import { isZip, readKerasArchive } from './archive.js';
-import { Keras1Error, kerasMajor, translateModelConfig, type Json, type KerasModelConfig } from './config.js';
-import { isHdf5, readH5, type H5Group } from './h5.js';
+import {
+  Keras1Error,
+  checkSizes,
+  kerasMajor,
+  translateModelConfig,
+  type Json,
+  type KerasModelConfig,
+} from './config.js';
+import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
 import {
   assignLayerWeights,
   isCudnnLayout,
@@ -42,9 +49,13 @@ export interface LoadedKerasModel {
   notes: string[];
 }
 
-/** An error about a Keras file: bad input (the CLI exits 2). */
+/**
+ * An error about a Keras file: bad input (the CLI exits 2). A TypeError or ReferenceError is recur's own bug, not
+ * the file's, and goes on as it is (the fuzz tests look for them).
+ */
 function fileError(e: unknown): Error {
-  if (e instanceof InvalidInputError || e instanceof ModelFileError) return e;
+  if (e instanceof InvalidInputError) return e;
+  if (e instanceof TypeError || e instanceof ReferenceError) return e;
   return new InvalidInputError(e instanceof Error ? e.message : String(e));
 }
 
@@ -141,6 +152,15 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
   return null;
 }
 
+/** Number of values in every dataset under a node. */
+function valuesIn(node: H5Node | undefined): number {
+  if (!node) return 0;
+  if (node.kind === 'dataset') return node.values?.length ?? 0;
+  let n = 0;
+  for (const c of node.children.values()) n += valuesIn(c);
+  return n;
+}
+
 /** A model from a legacy HDF5 file's tree. */
 function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   const version = typeof root.attrs.keras_version === 'string' ? root.attrs.keras_version : 'unknown';
@@ -195,8 +215,9 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   const version = typeof ar.metadata.keras_version === 'string' ? ar.metadata.keras_version : 'unknown';
   const major = kerasMajor(version, 3);
   const cfg = translateModelConfig(ar.config as Json, major, where, 'config.json');
-  const model = buildModel(cfg, where);
   const root = await readH5(ar.weights, `${where}: model.weights.h5`, { skip: (p) => p === 'optimizer' });
+  checkSizes(cfg, valuesIn(root), where);
+  const model = buildModel(cfg, where);
   const paths = weightsPaths(cfg.layers, cfg.kind === 'sequential');
   const notes: string[] = [];
   applyWeights(
@@ -219,7 +240,7 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
 
 /**
  * A Keras model from the bytes of a .h5/.hdf5 or .keras file (the format is told by the bytes). `where` names the
- * file in errors. Every problem in the file is an InvalidInputError (or ModelFileError) naming the file and place.
+ * file in errors. Every problem in the file is an InvalidInputError naming the file and the place.
  */
 export async function loadKerasModel(bytes: Uint8Array, where: string): Promise<LoadedKerasModel> {
   try {

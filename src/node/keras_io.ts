@@ -61,13 +61,20 @@ export async function loadAnyModel(
   const path = pathOrBytes;
   const format = modelFormatOf(path);
   if (format === 'recur') {
-    const file = modelJsonPath(path);
-    if (['Functional', 'Model'].includes(classNameOf(file))) {
-      const r = loadFunctionalModel(path);
-      return { model: r.model, format, metadata: r.metadata, notes: [] };
+    try {
+      const file = modelJsonPath(path);
+      if (['Functional', 'Model'].includes(classNameOf(file))) {
+        const r = loadFunctionalModel(path);
+        return { model: r.model, format, metadata: r.metadata, notes: [] };
+      }
+      const r = loadModel(path);
+      return { model: r.model, format, metadata: r.metadata, notes: r.notes };
+    } catch (e) {
+      // A directory that holds no usable model is bad input, as for `recur generate` (src/cli/text_model.ts).
+      if (e instanceof Error && !(e instanceof TypeError) && !(e as NodeJS.ErrnoException).code)
+        throw new InvalidInputError(e.message);
+      throw e;
     }
-    const r = loadModel(path);
-    return { model: r.model, format, metadata: r.metadata, notes: r.notes };
   }
   if (statSync(path).isDirectory())
     throw new InvalidInputError(
