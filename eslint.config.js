@@ -14,11 +14,12 @@ const LAYERS = {
   parallel: ['core', 'layers', 'models'],
   text: ['core', 'layers', 'models'],
   forecast: ['core', 'layers', 'models'],
+  keras: ['core', 'layers', 'models'],
   classify: ['core', 'layers', 'models', 'text'],
   seq2seq: ['core', 'layers', 'models', 'text'],
-  web: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq'],
-  node: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq'],
-  cli: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'node'],
+  web: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'keras'],
+  node: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'keras'],
+  cli: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'keras', 'node'],
 };
 const NODE_ALLOWED = new Set(['node', 'cli']);
 

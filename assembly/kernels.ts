@@ -500,6 +500,8 @@ const TWO: i32 = 13;
       return sigmoidv(x);
     case Act.HardSigmoid:
       return f32x4.min(f32x4.max(madd(x, vs(0.2), vs(0.5)), vs(0)), vs(1));
+    case Act.HardSigmoid6:
+      return f32x4.min(f32x4.max(madd(x, vs(<f32>1.0 / 6.0), vs(0.5)), vs(0)), vs(1));
     default:
       return x;
   }
@@ -517,6 +519,8 @@ const TWO: i32 = 13;
       return f32x4.mul(y, f32x4.sub(vs(1), y));
     case Act.HardSigmoid:
       return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(0.2));
+    case Act.HardSigmoid6:
+      return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(<f32>1.0 / 6.0));
     default:
       return vs(1);
   }

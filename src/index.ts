@@ -104,3 +104,5 @@ export { InvalidInputError } from './core/errors.js';
 /** Text classification: tokenizers, the classifier recipe, bucketed batches, metrics and baselines. */
 export * as classify from './classify/index.js';
 export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';
+export * as keras from './keras/index.js';
+export { loadModel, type LoadedAny, type ModelFiles } from './keras/index.js';

@@ -232,6 +232,12 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['classify', 'eval', book],
       ['classify', 'predict', model, 'a text'],
       ['classify', 'predict', book, 'a text'],
+      ['predict', missing],
+      ['predict', dir],
+      ['predict', join(dir, 'nope.keras')],
+      ['convert', missing, join(dir, 'o3.keras')],
+      ['convert', join(dir, 'nope.h5'), join(dir, 'o4')],
+      ['generate', join(dir, 'nope.h5'), '--corpus', book],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

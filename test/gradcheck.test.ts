@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
-import { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN } from '../src/layers/index.js';
+import {
+  Activation,
+  AttentionWeightedAverage,
+  Dense,
+  Dropout,
+  Embedding,
+  GRU,
+  LSTM,
+  SimpleRNN,
+  SpatialDropout1D,
+} from '../src/layers/index.js';
 import type { RNN } from '../src/layers/recurrent.js';
 import { gradCheckLayer, randomIndices, randomTensor } from './helpers.js';
 
@@ -13,18 +23,26 @@ const D = 4;
 const H = 3;
 
 describe('gradient check: dense, activation, dropout, embedding', () => {
-  for (const activation of ['linear', 'tanh', 'sigmoid', 'softmax', 'relu', 'hardSigmoid'] as const) {
+  for (const activation of [
+    'linear',
+    'tanh',
+    'sigmoid',
+    'softmax',
+    'relu',
+    'hardSigmoid',
+    'hardSigmoidKeras3',
+  ] as const) {
     it(`dense ${activation} on [N, D] and [N, T, D]`, () => {
       gradCheckLayer(
         new Dense({ units: 3, activation, inputShape: [D] }),
         randomTensor([N, D], new Random(1)),
-        { kinks: activation === 'relu' || activation === 'hardSigmoid' },
+        { kinks: activation === 'relu' || activation.startsWith('hardSigmoid') },
       );
       gradCheckLayer(
         new Dense({ units: 3, activation, inputShape: [T, D] }),
         randomTensor([N, T, D], new Random(2)),
         {
-          kinks: activation === 'relu' || activation === 'hardSigmoid',
+          kinks: activation === 'relu' || activation.startsWith('hardSigmoid'),
         },
       );
     });
@@ -33,7 +51,7 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
         new Activation({ activation, inputShape: [T, D] }),
         randomTensor([N, T, D], new Random(3)),
         {
-          kinks: activation === 'relu' || activation === 'hardSigmoid',
+          kinks: activation === 'relu' || activation.startsWith('hardSigmoid'),
         },
       );
     });
@@ -53,6 +71,32 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
     gradCheckLayer(
       new Embedding({ inputDim: 5, outputDim: 3, inputShape: [T] }),
       randomIndices([N, T], 5, new Random(7)),
+    );
+  });
+  it('spatialDropout1D (training): whole channels, the same at every step', () => {
+    const layer = new SpatialDropout1D({ rate: 0.5, inputShape: [T, D] });
+    gradCheckLayer(layer, randomTensor([N, T, D], new Random(8)));
+    const x = new Tensor(new Float32Array(N * T * D).fill(1), [N, T, D]);
+    const y = layer.forward(x, { training: true, seed: 3 });
+    for (let n = 0; n < N; n++)
+      for (let d = 0; d < D; d++)
+        for (let t = 1; t < T; t++) assert.equal(y.data[(n * T + t) * D + d], y.data[n * T * D + d]);
+    assert.ok(
+      y.data.some((v) => v === 0) && y.data.some((v) => v === 2),
+      'some channels dropped, the rest scaled',
+    );
+  });
+  it('attentionWeightedAverage (textgenrnn), with and without a mask', () => {
+    const layer = new AttentionWeightedAverage({ inputShape: [T, D] });
+    gradCheckLayer(layer, randomTensor([N, T, D], new Random(9)));
+    const mask = {
+      data: Uint8Array.from({ length: N * T }, (_, i) => (i % T < T - 1 ? 1 : 0)),
+      shape: [N, T] as [number, number],
+    };
+    gradCheckLayer(
+      new AttentionWeightedAverage({ inputShape: [T, D] }),
+      randomTensor([N, T, D], new Random(10)),
+      { mask },
     );
   });
 });
@@ -91,13 +135,15 @@ for (const [name, make] of RECURRENT) {
       gradCheckLayer(make({ dropout: 0.3, returnSequences: true }), randomIndices([N, T], D, new Random(13)));
     });
     if (name !== 'simpleRNN') {
-      it('hardSigmoid recurrent activation', () => {
-        gradCheckLayer(
-          make({ recurrentActivation: 'hardSigmoid', returnSequences: true }),
-          randomTensor([N, T, D], new Random(14)),
-          { kinks: true },
-        );
-      });
+      for (const recurrentActivation of ['hardSigmoid', 'hardSigmoidKeras3'] as const) {
+        it(`${recurrentActivation} recurrent activation`, () => {
+          gradCheckLayer(
+            make({ recurrentActivation, returnSequences: true }),
+            randomTensor([N, T, D], new Random(14)),
+            { kinks: true },
+          );
+        });
+      }
     }
     it('gradient with respect to the initial state', () => {
       const layer = make({ returnSequences: true });

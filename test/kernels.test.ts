@@ -196,7 +196,15 @@ for (const variant of variants) {
       const rng = new Random(2);
       for (const M of [1, 3, 17]) {
         for (const N of SIZES) {
-          for (const act of [Act.Linear, Act.Relu, Act.Tanh, Act.Sigmoid, Act.HardSigmoid, Act.Softmax]) {
+          for (const act of [
+            Act.Linear,
+            Act.Relu,
+            Act.Tanh,
+            Act.Sigmoid,
+            Act.HardSigmoid,
+            Act.HardSigmoid6,
+            Act.Softmax,
+          ]) {
             const x1 = rand(k, M * (N + 1), rng, true);
             for (let i = 0; i < x1.length; i++) x1[i] *= 6;
             const x2 = Float32Array.from(x1);
@@ -254,7 +262,7 @@ for (const variant of variants) {
       const rng = new Random(4);
       for (const N of [1, 3, 17]) {
         for (const H of SIZES) {
-          for (const rec of [Act.Sigmoid, Act.HardSigmoid]) {
+          for (const rec of [Act.Sigmoid, Act.HardSigmoid, Act.HardSigmoid6]) {
             const g1 = rand(k, N * 4 * H, rng, true).map((v) => v * 4);
             const g2 = Float32Array.from(g1);
             const cp = rand(k, N * H, rng, true);
@@ -285,7 +293,7 @@ for (const variant of variants) {
       const rng = new Random(6);
       for (const N of [1, 3, 17]) {
         for (const H of SIZES) {
-          for (const rec of [Act.Sigmoid, Act.HardSigmoid]) {
+          for (const rec of [Act.Sigmoid, Act.HardSigmoid, Act.HardSigmoid6]) {
             const x1 = rand(k, N * 3 * H, rng, true).map((v) => v * 3);
             const x2 = Float32Array.from(x1);
             const rp = rand(k, N * 3 * H, rng, true);

@@ -70,6 +70,9 @@ const NON_DEFAULT: Record<string, () => Layer> = {
     }),
   Activation: () => new L.Activation({ name: 'a', activation: 'hardSigmoid', batchInputShape: [2, 3] }),
   Dropout: () => new L.Dropout({ name: 'dr', rate: 0.25 }),
+  SpatialDropout1D: () => new L.SpatialDropout1D({ name: 'sd', rate: 0.3, inputShape: [5, 3] }),
+  AttentionWeightedAverage: () =>
+    new L.AttentionWeightedAverage({ name: 'awa', kernelInitializer: 'glorotNormal', inputShape: [6, 4] }),
   Embedding: () =>
     new L.Embedding({
       name: 'e',
@@ -177,7 +180,7 @@ describe('layer registry', () => {
   it('unknown class names are errors naming the file, the layer and the known classes', () => {
     assert.throws(
       () => layerFromKeras({ class_name: 'Conv2D', config: { name: 'c' } }, 'm.json'),
-      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: .*Activation, Add, AdditiveAttention, Attention, Bidirectional, Concatenate, Dense, .*Masking.*TimeDistributed/,
+      /m\.json: layer 'c' has class 'Conv2D', which recur does not know \(known layer classes: .*Activation, Add, AdditiveAttention, Attention, .*Bidirectional, Concatenate, Dense, .*Masking.*TimeDistributed/,
     );
     assert.throws(
       () => L.deserializeLayer({ className: 'Bogus', config: {} }),

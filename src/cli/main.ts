@@ -4,11 +4,13 @@ import '../node/index.js';
 import { Command, CommanderError } from 'commander';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { registerClassify } from './classify_command.js';
+import { convert } from './convert.js';
 import { evaluate } from './evaluate.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
 import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput, reportError } from './output.js';
+import { predict } from './predict.js';
 import { train, type TrainOptions } from './train.js';
 
 /** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
@@ -120,7 +122,7 @@ program
 program
   .command('generate')
   .description('generate text with a trained model, streaming it to stdout')
-  .argument('<model-dir>', 'a directory written by recur train')
+  .argument('<model>', 'a directory written by recur train, or a Keras character model (.h5, .keras)')
   .option('-n, --length <n>', 'characters to generate', int('--length', 0, 10_000_000), 400)
   .option(
     '-t, --temperature <x>',
@@ -141,9 +143,35 @@ program
     'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
     false,
   )
+  .option('--corpus <file>', "Keras models: the training text; the vocabulary is rebuilt the tutorial's way")
+  .option('--chars <chars>', "Keras models: the vocabulary's characters (sorted, as the tutorial sorts them)")
   .option('--json', 'print one JSON object instead of streaming', false)
-  .action((dir: string, opts) => {
-    process.exitCode = generate(dir, opts, makeOutput(opts), opts.json);
+  .action(async (dir: string, opts) => {
+    process.exitCode = await generate(dir, opts, makeOutput(opts), opts.json);
+  });
+
+program
+  .command('convert')
+  .description('convert a model between recur/tfjs directories, Keras .h5 and Keras 3 .keras files')
+  .argument('<in>', 'a recur/tfjs model directory, a Keras .h5/.hdf5 file or a .keras file')
+  .argument('<out>', 'where to write: .keras, .h5/.hdf5, or a directory (format from the extension)')
+  .option('--overwrite', 'replace OUT if it exists', false)
+  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('--json', 'print one JSON object', false)
+  .action(async (input: string, output: string, opts) => {
+    process.exitCode = await convert(input, output, opts, makeOutput(opts));
+  });
+
+program
+  .command('predict')
+  .description(
+    'run any model on JSON inputs from stdin: {"input_name": nested arrays} or one array; JSON outputs',
+  )
+  .argument('<model>', 'a recur/tfjs model directory, a Keras .h5/.hdf5 file or a .keras file')
+  .option('-i, --input <file>', 'read the JSON inputs from a file instead of stdin')
+  .option('-q, --quiet', 'print nothing but the outputs and errors', false)
+  .action(async (model: string, opts) => {
+    process.exitCode = await predict(model, opts, makeOutput(opts));
   });
 
 program

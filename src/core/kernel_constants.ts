@@ -13,6 +13,8 @@ export const enum Act {
   Sigmoid = 3,
   HardSigmoid = 4,
   Softmax = 5,
+  /** Keras 3's hard_sigmoid, clip(x/6 + 0.5, 0, 1) (HardSigmoid is Keras 1/2's and tfjs's, clip(0.2x + 0.5, 0, 1)). */
+  HardSigmoid6 = 6,
 }
 
 /** Columns per panel of packGemvPanels (the wasm GEMV's register block: 6 × f32x4). */

@@ -21,6 +21,8 @@ export function applyAct(act: Act, x: number): number {
       return sigmoid(x);
     case Act.HardSigmoid:
       return x <= -2.5 ? 0 : x >= 2.5 ? 1 : 0.2 * x + 0.5;
+    case Act.HardSigmoid6:
+      return x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5;
     case Act.Softmax:
       throw new Error('softmax is not an elementwise activation');
   }
@@ -39,6 +41,8 @@ export function actGradFromOutput(act: Act, y: number): number {
       return y * (1 - y);
     case Act.HardSigmoid:
       return y > 0 && y < 1 ? 0.2 : 0;
+    case Act.HardSigmoid6:
+      return y > 0 && y < 1 ? 1 / 6 : 0;
     case Act.Softmax:
       throw new Error('softmax is not an elementwise activation');
   }

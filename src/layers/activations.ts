@@ -1,8 +1,14 @@
-/** Activation names as users write them (camelCase or Keras snake_case) and as model files store them. */
+/**
+ * Activation names as users write them (camelCase or Keras snake_case) and as model files store them.
+ *
+ * Two hard sigmoids: `hardSigmoid` is Keras 1/2's and tfjs's, clip(0.2x + 0.5, 0, 1); `hardSigmoidKeras3` is Keras
+ * 3's, clip(x/6 + 0.5, 0, 1). Keras files spell both 'hard_sigmoid'; src/keras picks one from the file's version.
+ */
 import { Act } from '../core/kernels.js';
 
-export type ActivationName = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'softmax';
-export type ActivationIdentifier = ActivationName | 'hard_sigmoid' | null;
+export type ActivationName =
+  'linear' | 'relu' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'hardSigmoidKeras3' | 'softmax';
+export type ActivationIdentifier = ActivationName | 'hard_sigmoid' | 'hard_sigmoid_keras3' | null;
 
 const CODES: Record<ActivationName, Act> = {
   linear: Act.Linear,
@@ -10,6 +16,7 @@ const CODES: Record<ActivationName, Act> = {
   tanh: Act.Tanh,
   sigmoid: Act.Sigmoid,
   hardSigmoid: Act.HardSigmoid,
+  hardSigmoidKeras3: Act.HardSigmoid6,
   softmax: Act.Softmax,
 };
 
@@ -17,6 +24,7 @@ const CODES: Record<ActivationName, Act> = {
 export function activationName(id: unknown, where: string): ActivationName {
   if (id === undefined || id === null) return 'linear';
   if (id === 'hard_sigmoid') return 'hardSigmoid';
+  if (id === 'hard_sigmoid_keras3') return 'hardSigmoidKeras3';
   if (typeof id === 'string' && id in CODES) return id as ActivationName;
   throw new Error(
     `${where}: unknown activation ${JSON.stringify(id)}; expected one of ${Object.keys(CODES).join(', ')}`,
@@ -29,5 +37,9 @@ export function activationCode(name: ActivationName): Act {
 
 /** Keras file spelling. */
 export function activationToKeras(name: ActivationName): string {
-  return name === 'hardSigmoid' ? 'hard_sigmoid' : name;
+  return name === 'hardSigmoid'
+    ? 'hard_sigmoid'
+    : name === 'hardSigmoidKeras3'
+      ? 'hard_sigmoid_keras3'
+      : name;
 }

@@ -24,7 +24,7 @@ export interface DropoutArgs extends LayerArgs {
 }
 
 export class Dropout extends Layer {
-  readonly className = 'Dropout';
+  readonly className: string = 'Dropout';
   readonly rate: number;
   private mask: Float32Array | null = null;
 
@@ -78,6 +78,50 @@ export class Dropout extends Layer {
 }
 
 registerLayer('Dropout', (config) => new Dropout(config as unknown as DropoutArgs));
+
+/**
+ * SpatialDropout1D (Keras): dropout of whole feature channels of a sequence [N, T, D] — one keep/drop draw per
+ * (row, channel), the same at every step, scaled by 1/(1−rate); identity at inference.
+ */
+export class SpatialDropout1D extends Dropout {
+  override readonly className = 'SpatialDropout1D';
+  private spatialMask: Float32Array | null = null;
+
+  override computeOutputShape(inputShape: LayerShape): LayerShape {
+    if (inputShape.length !== 2)
+      throw new Error(
+        `spatialDropout1D '${this.name}' expects inputs [batch, time, features], got rank ${inputShape.length + 1}`,
+      );
+    return inputShape;
+  }
+
+  override forward(x: AnyTensor, opts: ForwardOptions): Tensor {
+    this.checkInput(x, false);
+    const t = x as Tensor;
+    if (!opts.training || this.rate === 0) {
+      this.spatialMask = null;
+      return t;
+    }
+    const [N, T, D] = t.shape;
+    const channels = dropoutMask(N, D, this.rate, opts, this.salt());
+    const mask = alloc(N * T * D);
+    for (let n = 0; n < N; n++)
+      for (let s = 0; s < T; s++) mask.set(channels.subarray(n * D, (n + 1) * D), (n * T + s) * D);
+    this.spatialMask = mask;
+    const out = copyOf(t.data);
+    kernels().mulInPlace(out, 0, mask, 0, out.length);
+    return new Tensor(out, t.shape);
+  }
+
+  override backward(dy: Tensor): Tensor {
+    if (!this.spatialMask) return dy;
+    const dx = copyOf(dy.data);
+    kernels().mulInPlace(dx, 0, this.spatialMask, 0, dx.length);
+    return new Tensor(dx, dy.shape);
+  }
+}
+
+registerLayer('SpatialDropout1D', (config) => new SpatialDropout1D(config as unknown as DropoutArgs));
 
 /**
  * A [rows, rowLength] mask of 0 and 1/(1−rate). Row r is drawn from its own generator seeded by (batch seed, salt,

@@ -1,7 +1,7 @@
 /** Layer factories, named as in tfjs (`layers.lstm({units: 128})`), and the layer classes. */
 import { Activation, type ActivationArgs } from './activation.js';
 import { Dense, type DenseArgs } from './dense.js';
-import { Dropout, type DropoutArgs } from './dropout.js';
+import { Dropout, SpatialDropout1D, type DropoutArgs } from './dropout.js';
 import { Embedding, type EmbeddingArgs } from './embedding.js';
 import { GRU, type GRUArgs } from './gru.js';
 import { LSTM, type LSTMArgs } from './lstm.js';
@@ -12,6 +12,7 @@ import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type Attentio
 import { Bidirectional, type BidirectionalArgs } from './bidirectional.js';
 import { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
 import { Masking, type MaskingArgs } from './masking.js';
+import { AttentionWeightedAverage, type AttentionWeightedAverageArgs } from './attention_weighted_average.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -24,10 +25,15 @@ export { recurrentLayer, CELL_TYPES, type CellType, type RecurrentLayerArgs } fr
 export const dense = (args: DenseArgs): Dense => new Dense(args);
 export const activation = (args: ActivationArgs): Activation => new Activation(args);
 export const dropout = (args: DropoutArgs): Dropout => new Dropout(args);
+export const spatialDropout1D = (args: DropoutArgs): SpatialDropout1D => new SpatialDropout1D(args);
+export { SpatialDropout1D };
 export const embedding = (args: EmbeddingArgs): Embedding => new Embedding(args);
 export const simpleRNN = (args: SimpleRNNArgs): SimpleRNN => new SimpleRNN(args);
 export const lstm = (args: LSTMArgs): LSTM => new LSTM(args);
 export const gru = (args: GRUArgs): GRU => new GRU(args);
+export const attentionWeightedAverage = (args: AttentionWeightedAverageArgs = {}): AttentionWeightedAverage =>
+  new AttentionWeightedAverage(args);
+export { AttentionWeightedAverage, type AttentionWeightedAverageArgs };
 export { StepState, type StepInput, type StepOptions } from './layer.js';
 export {
   registerLayer,

@@ -161,6 +161,45 @@ export function deserializeFunctional(
   const cfg = parsed.data;
   const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const recur = (metadata.recur ?? {}) as Partial<FunctionalRecurMetadata>;
+  const model = functionalFromConfig(cfg, where, typeof recur.seed === 'number' ? recur.seed : 0);
+  model.build();
+  const values = readWeights(json, weightData, where);
+  for (const nw of model.namedWeights()) {
+    const entry = values.get(nw.name);
+    if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
+    const shape = entry.spec.shape;
+    if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))
+      throw new Error(
+        `${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
+      );
+    nw.weight.value.set(entry.value);
+  }
+  if (recur.compile) {
+    const c = recur.compile;
+    model.compile({
+      optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
+      loss: c.losses,
+      metrics: c.metrics,
+      fromLogits: c.fromLogits,
+    });
+    const slots: SlotValue[] = [];
+    for (const { spec, value } of values.values())
+      if (spec.group === 'optimizer')
+        slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
+    if (slots.length > 0) model.optimizer!.setWeights(slots);
+  }
+  return { model, metadata };
+}
+
+/** A functional config as `functionalConfig` checks it (tfjs/Keras 2 layout). */
+export type FunctionalConfig = z.infer<typeof functionalConfig>;
+
+/**
+ * The model a functional config describes, built with freshly initialised weights (from `seed`): layers through the
+ * registry, connected by their inbound nodes (a recurrent layer's extra inbound tensors are its initial states).
+ * Shared by the tfjs reader here and the Keras reader (src/keras), which first translates Keras 3's layout.
+ */
+export function functionalFromConfig(cfg: FunctionalConfig, where: string, seed: number): Functional {
   const tensors = new Map<string, SymbolicTensor[]>();
   const pending = [...cfg.layers];
   // Keras lists layers in topological order; loop anyway until no entry can be placed.
@@ -218,35 +257,10 @@ export function deserializeFunctional(
     name: cfg.name,
     inputs: cfg.input_layers.map((r) => pick(r, 'input_layers entry')),
     outputs: cfg.output_layers.map((r) => pick(r, 'output_layers entry')),
-    seed: typeof recur.seed === 'number' ? recur.seed : 0,
+    seed,
   });
   model.build();
-  const values = readWeights(json, weightData, where);
-  for (const nw of model.namedWeights()) {
-    const entry = values.get(nw.name);
-    if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
-    const shape = entry.spec.shape;
-    if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))
-      throw new Error(
-        `${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
-      );
-    nw.weight.value.set(entry.value);
-  }
-  if (recur.compile) {
-    const c = recur.compile;
-    model.compile({
-      optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
-      loss: c.losses,
-      metrics: c.metrics,
-      fromLogits: c.fromLogits,
-    });
-    const slots: SlotValue[] = [];
-    for (const { spec, value } of values.values())
-      if (spec.group === 'optimizer')
-        slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
-    if (slots.length > 0) model.optimizer!.setWeights(slots);
-  }
-  return { model, metadata };
+  return model;
 }
 
 function readWeights(

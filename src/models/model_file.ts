@@ -20,7 +20,17 @@ import {
 /** Largest size of any one axis or unit count: far above any real model, small enough that products stay exact. */
 export const MAX_DIM = 2 ** 24;
 
-const ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'hardSigmoid', 'softmax'] as const;
+const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'tanh',
+  'sigmoid',
+  'hard_sigmoid',
+  'hardSigmoid',
+  'hard_sigmoid_keras3',
+  'hardSigmoidKeras3',
+  'softmax',
+] as const;
 const INITIALIZER_CLASSES = [
   'Zeros',
   'Ones',

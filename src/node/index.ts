@@ -7,6 +7,14 @@ installWorkerPool();
 export { saveModel, loadModel, loadFunctionalModel, readModelFiles, isModelDir } from './model_io.js';
 export { ModelFileError, type LoadedModel } from '../models/serialization.js';
 export { writeFileAtomic } from './atomic.js';
+export {
+  loadAnyModel,
+  saveAnyModel,
+  loadKerasWeightsFile,
+  modelFormatOf,
+  type LoadedAnyModel,
+  type ModelFormat,
+} from './keras_io.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
 export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';
 export { readTextFile, mobyDick, usBirthsMonthly } from './text_file.js';

@@ -1,0 +1,30 @@
+/** `recur predict <model>` — JSON inputs on stdin, JSON outputs on stdout, for a model of any format recur reads. */
+import { readFileSync } from 'node:fs';
+import { InvalidInputError } from '../core/errors.js';
+import { predictJson } from '../keras/predict_json.js';
+import { loadAnyModel } from '../node/keras_io.js';
+import type { Output } from './output.js';
+
+/** Reads all of stdin (or `inputFile`) as JSON; bad JSON is bad input naming the source. */
+function readJsonInput(inputFile: string | undefined): { json: unknown; where: string } {
+  const where = inputFile ?? 'stdin';
+  const text = readFileSync(inputFile ?? 0, 'utf8');
+  if (text.trim() === '')
+    throw new InvalidInputError(
+      `${where}: empty; give the inputs as JSON, e.g. {"input_1": [[[0, 1], [1, 0]]]}`,
+    );
+  try {
+    return { json: JSON.parse(text), where };
+  } catch (e) {
+    throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export async function predict(modelPath: string, opts: { input?: string }, out: Output): Promise<number> {
+  const { model, notes } = await loadAnyModel(modelPath);
+  for (const n of notes) out.info(`note: ${n}`);
+  const { json, where } = readJsonInput(opts.input);
+  const result = predictJson(model, json, where);
+  process.stdout.write(JSON.stringify(result) + '\n');
+  return 0;
+}

@@ -1,0 +1,77 @@
+/**
+ * Keras 3 `.keras` archives: a zip of `metadata.json` ({keras_version, date_saved}), `config.json` (the model's
+ * serialized config) and `model.weights.h5`, as keras/src/saving/saving_lib.py writes them (in that order, stored
+ * uncompressed except the JSON). fflate does the zip, in Node and the browser.
+ */
+import { unzipSync, zipSync, type Zippable } from 'fflate';
+
+export interface KerasArchive {
+  metadata: Record<string, unknown>;
+  config: Record<string, unknown>;
+  weights: Uint8Array;
+}
+
+/** True when bytes start like a zip file (a local file header). */
+export function isZip(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4;
+}
+
+function parseJsonMember(
+  files: Record<string, Uint8Array>,
+  name: string,
+  where: string,
+): Record<string, unknown> {
+  const data = files[name];
+  if (!data) throw new Error(`${where}: the archive has no ${name}; not a Keras 3 .keras file`);
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (e) {
+    throw new Error(`${where}: ${name} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${where}: ${name} should hold a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+/** The three members of a .keras file; a damaged zip or a missing member is an Error naming it. */
+export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive {
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes, {
+      // Read only what a .keras file holds; assets/ and anything else stay compressed and unread.
+      filter: (f) => f.name === 'metadata.json' || f.name === 'config.json' || f.name === 'model.weights.h5',
+    });
+  } catch (e) {
+    throw new Error(`${where}: not a readable zip archive (truncated or damaged?): ${(e as Error).message}`);
+  }
+  const config = parseJsonMember(files, 'config.json', where);
+  const metadata = files['metadata.json'] ? parseJsonMember(files, 'metadata.json', where) : {};
+  const weights = files['model.weights.h5'];
+  if (!weights)
+    throw new Error(
+      `${where}: the archive has no model.weights.h5 (recur reads .keras files with their weights)`,
+    );
+  return { metadata, config, weights };
+}
+
+/** The bytes of a .keras file. `date` fixes date_saved (Keras's format: 2025-04-13@08:54:17). */
+export function writeKerasArchive(
+  config: Record<string, unknown>,
+  weights: Uint8Array,
+  kerasVersion: string,
+  date: Date,
+): Uint8Array {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const dateSaved =
+    `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
+    `@${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
+  const enc = new TextEncoder();
+  const files: Zippable = {
+    'metadata.json': enc.encode(JSON.stringify({ keras_version: kerasVersion, date_saved: dateSaved })),
+    'config.json': enc.encode(JSON.stringify(config)),
+    'model.weights.h5': [weights, { level: 0 }],
+  };
+  // Fixed member times (1980-01-01, as Keras's zipfile.writestr writes them): the same model gives the same bytes.
+  return zipSync(files, { level: 6, mtime: new Date(1980, 0, 1) });
+}

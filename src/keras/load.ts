@@ -1,0 +1,345 @@
+/**
+ * Reading Keras model files into recur models, from bytes (browser-safe; src/node reads the files):
+ *
+ * - legacy HDF5 with a `model_config` attribute (Keras 2's `model.save('m.h5')`, tf.keras 2.x, Keras 3's `.h5`):
+ *   Sequential → recur Sequential, Model/Functional → recur Functional; weights from /model_weights;
+ * - Keras 3 `.keras` archives (config.json + model.weights.h5);
+ * - weights-only HDF5 (`save_weights`, ModelCheckpoint(save_weights_only=True)): applied to a recur model of the
+ *   same architecture by layer name (`loadKerasWeights`), with every mismatch reported at once.
+ *
+ * The model comes uncompiled: compile it to fine-tune (the file's training_config is reported in `trainingConfig`).
+ */
+import { InvalidInputError } from '../core/errors.js';
+import type { Layer } from '../layers/layer.js';
+import { Functional } from '../models/functional.js';
+import { functionalFromConfig } from '../models/functional_serialization.js';
+import { Sequential } from '../models/sequential.js';
+import { layerFromKeras } from '../models/serialization.js';
+import { isZip, readKerasArchive } from './archive.js';
+import {
+  Keras1Error,
+  checkSizes,
+  kerasMajor,
+  translateModelConfig,
+  type Json,
+  type KerasModelConfig,
+} from './config.js';
+import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
+import {
+  assignLayerWeights,
+  isCudnnLayout,
+  keras3LayerWeights,
+  legacyLayerNames,
+  legacyLayerWeights,
+  weightsPaths,
+  type FileWeight,
+} from './weights.js';
+
+export type KerasModel = Sequential | Functional;
+
+export interface LoadedKerasModel {
+  model: KerasModel;
+  /** 'keras-h5' (legacy HDF5) or 'keras' (Keras 3 archive). */
+  format: 'keras-h5' | 'keras';
+  /** keras_version recorded in the file ('unknown' when absent). */
+  kerasVersion: string;
+  /** The file's training_config / compile_config (for information; recur does not compile from it). */
+  trainingConfig: unknown;
+  /** What a user should know: converted CuDNN weights, hard_sigmoid's definition, ignored optimizer state. */
+  notes: string[];
+}
+
+/**
+ * An error about a Keras file: bad input (the CLI exits 2). A TypeError or ReferenceError is recur's own bug, not
+ * the file's, and goes on as it is (the fuzz tests look for them).
+ */
+function fileError(e: unknown): Error {
+  if (e instanceof InvalidInputError) return e;
+  if (e instanceof TypeError || e instanceof ReferenceError) return e;
+  return new InvalidInputError(e instanceof Error ? e.message : String(e));
+}
+
+function parseJsonAttr(v: unknown, where: string, name: string): Json {
+  if (typeof v !== 'string') throw new Error(`${where}: attribute '${name}' should be a JSON string`);
+  try {
+    return JSON.parse(v) as Json;
+  } catch (e) {
+    throw new Error(`${where}: attribute '${name}' is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The recur model a translated config describes, with fresh weights. */
+export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
+  if (cfg.kind === 'functional') {
+    return functionalFromConfig(
+      {
+        name: cfg.name,
+        layers: cfg.layers.map((l) => ({
+          class_name: l.className,
+          config: l.config as Record<string, unknown>,
+          name: l.name,
+          inbound_nodes:
+            l.inbound.length === 0
+              ? []
+              : [l.inbound.map((r) => [...r, {}] as [string, number, number, unknown])],
+        })),
+        input_layers: cfg.inputs,
+        output_layers: cfg.outputs,
+      },
+      where,
+      0,
+    );
+  }
+  const model = new Sequential({ name: cfg.name, seed: 0 });
+  let pendingShape: Json | undefined;
+  for (const l of cfg.layers) {
+    if (l.className === 'InputLayer') {
+      pendingShape = l.config.batch_input_shape;
+      continue;
+    }
+    const config = { ...l.config };
+    if (pendingShape !== undefined && config.batch_input_shape === undefined)
+      config.batch_input_shape = pendingShape;
+    pendingShape = undefined;
+    try {
+      model.add(layerFromKeras({ class_name: l.className, config }, where));
+    } catch (e) {
+      throw new Error(`${l.field}: ${(e as Error).message}`);
+    }
+  }
+  if (model.layers.length === 0) throw new Error(`${where}: the model has no layers`);
+  if (!model.inputShape())
+    throw new Error(
+      `${where}: ${cfg.layers[0].field}: the first layer has no input shape (batch_input_shape)`,
+    );
+  model.build();
+  return model;
+}
+
+/** Recur layers of a model by name. */
+function layersByName(model: KerasModel): Map<string, Layer> {
+  return new Map(model.layers.map((l) => [l.name, l]));
+}
+
+function applyWeights(
+  model: KerasModel,
+  cfg: KerasModelConfig,
+  source: (l: KerasModelConfig['layers'][number]) => FileWeight[],
+  where: string,
+  notes: string[],
+): void {
+  const byName = layersByName(model);
+  for (const kl of cfg.layers) {
+    const layer = byName.get(kl.name);
+    if (!layer) continue; // InputLayer of a Sequential
+    const ws = source(kl);
+    if (layer.weights.length === 0 && ws.length === 0) continue;
+    const cudnn = kl.fileClassName.startsWith('CuDNN') || isCudnnLayout(layer, ws);
+    if (cudnn)
+      notes.push(
+        `${where}: layer '${kl.name}' holds CuDNN${layer.className} weights; converted to ${layer.className} (sigmoid gates), as Keras does`,
+      );
+    assignLayerWeights(layer, ws, where, cudnn);
+  }
+}
+
+function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
+  const text = JSON.stringify(cfg.layers.map((l) => l.config));
+  if (text.includes('"hard_sigmoid_keras3"'))
+    return `${where}: hard_sigmoid read as Keras 3's clip(x/6 + 0.5, 0, 1) (the file is from Keras ${cfg.kerasMajor})`;
+  if (text.includes('"hard_sigmoid"'))
+    return `${where}: hard_sigmoid read as Keras ${cfg.kerasMajor}'s clip(0.2x + 0.5, 0, 1)`;
+  return null;
+}
+
+/** Number of values in every dataset under a node. */
+function valuesIn(node: H5Node | undefined): number {
+  if (!node) return 0;
+  if (node.kind === 'dataset') return node.values?.length ?? 0;
+  let n = 0;
+  for (const c of node.children.values()) n += valuesIn(c);
+  return n;
+}
+
+/** A model from a legacy HDF5 file's tree. */
+function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
+  const version = typeof root.attrs.keras_version === 'string' ? root.attrs.keras_version : 'unknown';
+  if (root.attrs.model_config === undefined) {
+    throw new InvalidInputError(
+      `${where}: a weights-only Keras file (no 'model_config' attribute): build the model in recur and apply the ` +
+        'weights with loadKerasWeights(model, bytes), matched by layer name',
+    );
+  }
+  const major = kerasMajor(version, 2);
+  const cfg = translateModelConfig(
+    parseJsonAttr(root.attrs.model_config, where, 'model_config'),
+    major,
+    where,
+    'model_config',
+  );
+  const model = buildModel(cfg, where);
+  const mw = root.children.get('model_weights');
+  if (!mw || mw.kind !== 'group')
+    throw new Error(`${where}: /model_weights: missing (the file has a model_config but no weights)`);
+  const names = new Set(legacyLayerNames(mw, where, 'model_weights'));
+  const notes: string[] = [];
+  applyWeights(
+    model,
+    cfg,
+    (kl) => (names.has(kl.name) ? legacyLayerWeights(mw, kl.name, where, 'model_weights') : []),
+    where,
+    notes,
+  );
+  const h = hardSigmoidNote(cfg, where);
+  if (h) notes.push(h);
+  const tc = root.attrs.training_config;
+  return {
+    model,
+    format: 'keras-h5',
+    kerasVersion: version,
+    trainingConfig: typeof tc === 'string' ? safeJson(tc) : null,
+    notes,
+  };
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKerasModel> {
+  const ar = readKerasArchive(bytes, where);
+  const version = typeof ar.metadata.keras_version === 'string' ? ar.metadata.keras_version : 'unknown';
+  const major = kerasMajor(version, 3);
+  const cfg = translateModelConfig(ar.config as Json, major, where, 'config.json');
+  const root = await readH5(ar.weights, `${where}: model.weights.h5`, { skip: (p) => p === 'optimizer' });
+  checkSizes(cfg, valuesIn(root), where);
+  const model = buildModel(cfg, where);
+  const paths = weightsPaths(cfg.layers, cfg.kind === 'sequential');
+  const notes: string[] = [];
+  applyWeights(
+    model,
+    cfg,
+    (kl) => (paths.has(kl) ? keras3LayerWeights(root, paths.get(kl)!, where) : []),
+    where,
+    notes,
+  );
+  const h = hardSigmoidNote(cfg, where);
+  if (h) notes.push(h);
+  return {
+    model,
+    format: 'keras',
+    kerasVersion: version,
+    trainingConfig: ar.config.compile_config ?? null,
+    notes,
+  };
+}
+
+/**
+ * A Keras model from the bytes of a .h5/.hdf5 or .keras file (the format is told by the bytes). `where` names the
+ * file in errors. Every problem in the file is an InvalidInputError naming the file and the place.
+ */
+export async function loadKerasModel(bytes: Uint8Array, where: string): Promise<LoadedKerasModel> {
+  try {
+    if (isZip(bytes)) return await fromArchive(bytes, where);
+    if (isHdf5(bytes)) {
+      const root = await readH5(bytes, where, { skip: (p) => p === 'optimizer_weights' });
+      return fromLegacyH5(root, where);
+    }
+  } catch (e) {
+    if (e instanceof Keras1Error) throw new InvalidInputError(e.message);
+    throw fileError(e);
+  }
+  throw new InvalidInputError(
+    `${where}: neither an HDF5 file (.h5) nor a zip archive (.keras); not a Keras model file`,
+  );
+}
+
+export interface WeightsReport {
+  /** Layers given weights. */
+  loaded: string[];
+  notes: string[];
+}
+
+/**
+ * Applies a Keras weights file (weights-only or full-model HDF5, or a .keras archive's weights by layer name) to a
+ * recur model of the same architecture, matching layers by name. Every mismatch — a layer with weights that the file
+ * lacks, a file layer the model lacks, a shape — is listed in one error; nothing is changed unless all match.
+ */
+export async function loadKerasWeights(
+  model: KerasModel,
+  bytes: Uint8Array,
+  where: string,
+): Promise<WeightsReport> {
+  let root: H5Group;
+  try {
+    root = await readH5(bytes, where, { skip: (p) => p === 'optimizer_weights' });
+  } catch (e) {
+    throw fileError(e);
+  }
+  const mw = root.children.get('model_weights');
+  const base = mw && mw.kind === 'group' ? 'model_weights' : '';
+  const g = mw && mw.kind === 'group' ? mw : root;
+  const problems: string[] = [];
+  const plan: { layer: Layer; ws: FileWeight[] }[] = [];
+  let fileNames: string[];
+  try {
+    fileNames = legacyLayerNames(g, where, base);
+  } catch (e) {
+    throw fileError(e);
+  }
+  const fileWithWeights = new Set<string>();
+  for (const n of fileNames) {
+    try {
+      if (legacyLayerWeights(g, n, where, base).length > 0) fileWithWeights.add(n);
+    } catch (e) {
+      problems.push((e as Error).message.replace(`${where}: `, ''));
+    }
+  }
+  for (const layer of model.layers) {
+    if (layer.weights.length === 0) continue;
+    if (!fileWithWeights.has(layer.name)) {
+      problems.push(`layer '${layer.name}' (${layer.className}) has weights but the file has none for it`);
+      continue;
+    }
+    const ws = legacyLayerWeights(g, layer.name, where, base);
+    const cudnn = isCudnnLayout(layer, ws);
+    const conv = ws;
+    const shapes = layer.weights.map((w) => w.shape.join('×')).join(', ');
+    if (!cudnn) {
+      const mismatch =
+        ws.length !== layer.weights.length ||
+        ws.some((w, i) => w.shape.join('×') !== layer.weights[i].shape.join('×'));
+      if (mismatch) {
+        problems.push(
+          `layer '${layer.name}' (${layer.className}) needs ${shapes}; the file has ${ws.map((w) => `${w.path} ${w.shape.join('×')}`).join(', ')}`,
+        );
+        continue;
+      }
+    }
+    plan.push({ layer, ws: conv });
+  }
+  const modelNames = new Set(model.layers.map((l) => l.name));
+  for (const n of fileWithWeights)
+    if (!modelNames.has(n))
+      problems.push(`the file has weights for '${n}', which is not a layer of the model`);
+  if (problems.length > 0)
+    throw new InvalidInputError(`${where}: the weights do not fit the model:\n  ${problems.join('\n  ')}`);
+  const notes: string[] = [];
+  for (const { layer, ws } of plan) {
+    const cudnn = isCudnnLayout(layer, ws);
+    if (cudnn)
+      notes.push(
+        `${where}: layer '${layer.name}' holds CuDNN${layer.className} weights; converted to ${layer.className}, as Keras does`,
+      );
+    try {
+      assignLayerWeights(layer, ws, where, cudnn);
+    } catch (e) {
+      throw fileError(e);
+    }
+  }
+  return { loaded: plan.map((p) => p.layer.name), notes };
+}

@@ -1,0 +1,136 @@
+/**
+ * Predictions as JSON, for any model (the scriptable entry point `recur predict`): inputs are `{"input_name": nested
+ * arrays}` or, for a single-input model, one nested array; outputs are `{"output_name": nested arrays}`. An input
+ * that feeds token ids (an Embedding, or an int32 model input) is read as integers; every other as floats.
+ */
+import { InvalidInputError } from '../core/errors.js';
+import { IndexTensor, Tensor, assertFinite, type AnyTensor, type NestedArray } from '../core/tensor.js';
+import { Functional } from '../models/functional.js';
+import type { Sequential } from '../models/sequential.js';
+
+type Model = Sequential | Functional;
+
+export interface ModelInputInfo {
+  name: string;
+  /** Shape with the batch axis (null where any size is taken). */
+  shape: (number | null)[];
+  tokens: boolean;
+}
+
+/** The inputs a model takes: names, shapes and whether they are token ids. */
+export function modelInputs(model: Model): ModelInputInfo[] {
+  if (model instanceof Functional)
+    return model.inputs.map((x) => ({
+      name: x.node.layer.name,
+      shape: [...x.shape],
+      tokens: x.dtype === 'int32',
+    }));
+  const first = model.layers[0];
+  const shape = model.inputShape() ?? [];
+  return [{ name: first.name, shape: [null, ...shape], tokens: first.className === 'Embedding' }];
+}
+
+function shapeOf(v: unknown, where: string): number[] {
+  const shape: number[] = [];
+  let x = v;
+  while (Array.isArray(x)) {
+    shape.push(x.length);
+    if (x.length === 0) break;
+    x = x[0];
+  }
+  const flat: unknown[] = [];
+  const walk = (a: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      flat.push(a);
+      return;
+    }
+    if (!Array.isArray(a) || a.length !== shape[depth])
+      throw new InvalidInputError(
+        `${where}: ragged array: expected ${shape[depth]} entries at depth ${depth}`,
+      );
+    a.forEach((b) => walk(b, depth + 1));
+  };
+  walk(v, 0);
+  flat.forEach((n, i) => {
+    if (typeof n !== 'number' || !Number.isFinite(n))
+      throw new InvalidInputError(`${where}: value ${i} is ${JSON.stringify(n)}; expected a finite number`);
+  });
+  return shape;
+}
+
+function flatNumbers(v: unknown): number[] {
+  return Array.isArray(v) ? v.flatMap(flatNumbers) : [v as number];
+}
+
+/** One input from JSON, checked against what the model takes. */
+function toTensor(v: unknown, info: ModelInputInfo, where: string): AnyTensor {
+  const field = `${where}: input '${info.name}'`;
+  if (!Array.isArray(v)) throw new InvalidInputError(`${field}: expected a nested array of numbers`);
+  const shape = shapeOf(v, field);
+  const want = info.shape;
+  if (shape.length !== want.length || want.some((d, i) => d !== null && d !== shape[i]))
+    throw new InvalidInputError(
+      `${field}: has shape [${shape.join(', ')}]; the model takes [${want.map((d) => d ?? 'any').join(', ')}] (batch first)`,
+    );
+  const flat = flatNumbers(v);
+  if (info.tokens) {
+    const bad = flat.findIndex((n) => !Number.isInteger(n) || n < 0);
+    if (bad >= 0)
+      throw new InvalidInputError(
+        `${field}: value ${bad} is ${flat[bad]}; expected a token id (an integer ≥ 0)`,
+      );
+    return new IndexTensor(Int32Array.from(flat), shape);
+  }
+  return new Tensor(Float32Array.from(flat), shape);
+}
+
+/** The model's inputs from parsed JSON; `where` names the source (stdin) in errors. */
+export function inputsFromJson(model: Model, json: unknown, where: string): AnyTensor[] {
+  const infos = modelInputs(model);
+  if (Array.isArray(json)) {
+    if (infos.length !== 1)
+      throw new InvalidInputError(
+        `${where}: the model takes ${infos.length} inputs (${infos.map((i) => i.name).join(', ')}); give {"name": array, …}`,
+      );
+    return [toTensor(json, infos[0], where)];
+  }
+  if (json === null || typeof json !== 'object')
+    throw new InvalidInputError(`${where}: expected {"input_name": nested arrays} or one nested array`);
+  const o = json as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !infos.some((i) => i.name === k));
+  if (unknown.length > 0)
+    throw new InvalidInputError(
+      `${where}: '${unknown[0]}' is not an input of the model (its inputs: ${infos.map((i) => i.name).join(', ')})`,
+    );
+  return infos.map((info) => {
+    if (!(info.name in o)) throw new InvalidInputError(`${where}: input '${info.name}' is missing`);
+    return toTensor(o[info.name], info, where);
+  });
+}
+
+/** Output names: the producing layer's (Keras's naming). */
+export function outputNames(model: Model): string[] {
+  return model instanceof Functional ? model.outputNames : [model.layers[model.layers.length - 1].name];
+}
+
+/** Predictions for JSON inputs, as `{output_name: nested arrays}`. Non-finite outputs are an error. */
+export function predictJson(model: Model, json: unknown, where: string): Record<string, NestedArray> {
+  const xs = inputsFromJson(model, json, where);
+  const rows = xs[0].shape[0];
+  if (xs.some((x) => x.shape[0] !== rows))
+    throw new InvalidInputError(
+      `${where}: the inputs have different batch sizes (${xs.map((x) => x.shape[0]).join(', ')})`,
+    );
+  let ys: Tensor[];
+  if (model instanceof Functional) {
+    const r = model.predict(xs);
+    ys = Array.isArray(r) ? r : [r];
+  } else ys = [model.predict(xs[0])];
+  const names = outputNames(model);
+  const out: Record<string, NestedArray> = {};
+  ys.forEach((y, i) => {
+    assertFinite(y, `output '${names[i]}'`);
+    out[names[i]] = y.toArray();
+  });
+  return out;
+}

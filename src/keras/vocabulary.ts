@@ -1,0 +1,60 @@
+/**
+ * The vocabulary of a character model trained by Keras's text-generation tutorial (lstm_text_generation.py), which
+ * the model file does not carry: `chars = sorted(list(set(text)))` of the corpus as Python read it — lowercased
+ * (`.lower()`) and with universal newlines (\r\n and \r read as \n). The variant whose size matches the model's
+ * output is the one it was trained with; `how` says which was taken, for the user.
+ */
+import { InvalidInputError } from '../core/errors.js';
+
+export interface TutorialVocabulary {
+  /** Characters in index order (sorted by code point). */
+  chars: string[];
+  /** Whether the corpus was lowercased (then prime texts are too). */
+  lowercase: boolean;
+  /** The corpus text as the tutorial read it. */
+  text: string;
+  how: string;
+}
+
+function sortedSet(text: string): string[] {
+  return [...new Set(Array.from(text))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The tutorial's vocabulary of `corpus` that has `size` characters; an InvalidInputError naming the sizes if none. */
+export function tutorialVocabulary(corpus: string, size: number, where: string): TutorialVocabulary {
+  const universal = corpus.replace(/\r\n?/g, '\n');
+  const variants = [
+    { text: universal.toLowerCase(), lowercase: true, how: 'lowercased, as the tutorial reads it' },
+    { text: universal, lowercase: false, how: 'case kept' },
+    { text: corpus.toLowerCase(), lowercase: true, how: 'lowercased, \\r kept' },
+    { text: corpus, lowercase: false, how: 'case and \\r kept' },
+  ];
+  const tried: string[] = [];
+  for (const v of variants) {
+    const chars = sortedSet(v.text);
+    if (chars.length === size)
+      return {
+        chars,
+        lowercase: v.lowercase,
+        text: v.text,
+        how: `sorted set of the corpus's characters (${v.how})`,
+      };
+    tried.push(`${chars.length} ${v.how}`);
+  }
+  throw new InvalidInputError(
+    `${where}: the model predicts ${size} characters but the corpus has ${[...new Set(tried)].join('; ')}: ` +
+      'not the corpus it was trained on (or not the tutorial way of building the vocabulary; give --chars)',
+  );
+}
+
+/** A vocabulary from characters given directly (--chars), sorted as the tutorial sorts them; checked against `size`. */
+export function vocabularyFromChars(chars: string, size: number): TutorialVocabulary {
+  const list = sortedSet(chars);
+  if (list.length !== Array.from(chars).length)
+    throw new InvalidInputError(
+      `--chars: a character is given twice; give each character of the vocabulary once`,
+    );
+  if (list.length !== size)
+    throw new InvalidInputError(`--chars: ${list.length} characters given; the model predicts ${size}`);
+  return { chars: list, lowercase: false, text: '', how: 'the characters given by --chars, sorted' };
+}

@@ -1,0 +1,109 @@
+/**
+ * Model files of every format recur reads, on Node, by path: a recur/tfjs model directory (or its model.json), a
+ * Keras .h5/.hdf5 file, or a Keras 3 .keras archive — told by the extension (a directory is a recur model).
+ * Reads only the given file (and, for a model directory, the weights files inside it); writes atomically.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { InvalidInputError } from '../core/errors.js';
+import { Functional } from '../models/functional.js';
+import type { SaveOptions } from '../models/serialization.js';
+import type { Sequential } from '../models/sequential.js';
+import { saveKerasArchive, saveKerasH5 } from '../keras/save.js';
+import { loadKerasModel, loadKerasWeights, type WeightsReport } from '../keras/load.js';
+import { writeFileAtomic } from './atomic.js';
+import { loadFunctionalModel, loadModel, modelJsonPath, saveModel } from './model_io.js';
+
+export type ModelFormat = 'recur' | 'keras-h5' | 'keras';
+
+/** The format a path names: .keras → Keras 3 archive, .h5/.hdf5 → Keras HDF5, anything else a recur directory. */
+export function modelFormatOf(path: string): ModelFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.keras') return 'keras';
+  if (ext === '.h5' || ext === '.hdf5') return 'keras-h5';
+  return 'recur';
+}
+
+export interface LoadedAnyModel {
+  model: Sequential | Functional;
+  format: ModelFormat;
+  /** userDefinedMetadata of a recur/tfjs model ({} for Keras files). */
+  metadata: Record<string, unknown>;
+  notes: string[];
+}
+
+function classNameOf(file: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InvalidInputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const topo = (json as { modelTopology?: { class_name?: unknown; model_config?: { class_name?: unknown } } })
+    ?.modelTopology;
+  const name = topo?.model_config?.class_name ?? topo?.class_name;
+  return typeof name === 'string' ? name : '';
+}
+
+/**
+ * A model from any file recur reads: a recur/tfjs model directory (Sequential or functional), a Keras .h5/.hdf5 or
+ * a .keras file — or the bytes of a Keras file (`name` then names it in errors). Async because the HDF5 library
+ * loads on first use.
+ */
+export async function loadAnyModel(
+  pathOrBytes: string | Uint8Array,
+  name = 'model',
+): Promise<LoadedAnyModel> {
+  if (pathOrBytes instanceof Uint8Array) {
+    const r = await loadKerasModel(pathOrBytes, name);
+    return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
+  }
+  const path = pathOrBytes;
+  const format = modelFormatOf(path);
+  if (format === 'recur') {
+    try {
+      const file = modelJsonPath(path);
+      if (['Functional', 'Model'].includes(classNameOf(file))) {
+        const r = loadFunctionalModel(path);
+        return { model: r.model, format, metadata: r.metadata, notes: [] };
+      }
+      const r = loadModel(path);
+      return { model: r.model, format, metadata: r.metadata, notes: r.notes };
+    } catch (e) {
+      // A directory that holds no usable model is bad input, as for `recur generate` (src/cli/text_model.ts).
+      if (e instanceof Error && !(e instanceof TypeError) && !(e as NodeJS.ErrnoException).code)
+        throw new InvalidInputError(e.message);
+      throw e;
+    }
+  }
+  if (statSync(path).isDirectory())
+    throw new InvalidInputError(
+      `${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`,
+    );
+  const r = await loadKerasModel(new Uint8Array(readFileSync(path)), path);
+  return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
+}
+
+/** Applies a Keras weights file (save_weights / ModelCheckpoint) to a model of the same architecture, by layer name. */
+export async function loadKerasWeightsFile(
+  model: Sequential | Functional,
+  path: string,
+): Promise<WeightsReport> {
+  return loadKerasWeights(model, new Uint8Array(readFileSync(path)), path);
+}
+
+/**
+ * Saves a model in the format its path names: .keras (Keras 3 archive), .h5/.hdf5 (Keras HDF5), else a recur model
+ * directory (saveModel). Returns notes on what other programs cannot read.
+ */
+export async function saveAnyModel(
+  model: Sequential | Functional,
+  path: string,
+  opts: SaveOptions = {},
+): Promise<{ notes: string[] }> {
+  const format = modelFormatOf(path);
+  if (format === 'recur') return saveModel(model, path, opts);
+  const r = format === 'keras' ? await saveKerasArchive(model) : await saveKerasH5(model);
+  writeFileAtomic(path, r.bytes);
+  return { notes: r.notes };
+}

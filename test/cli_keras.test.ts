@@ -1,0 +1,193 @@
+/**
+ * The built CLI on Keras files: `recur predict` (JSON in, JSON out) on every format, `recur convert` between them
+ * with identical predictions, `recur generate model.h5 --corpus` rebuilding the tutorial's vocabulary, and bad
+ * input → exit 2 with one line.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Random } from '../src/core/random.js';
+import * as L from '../src/layers/index.js';
+import { saveKerasH5 } from '../src/keras/save.js';
+import { Sequential } from '../src/models/sequential.js';
+import { maxAbsDiff } from './helpers.js';
+import { fixtures, predictAll, randomizeWeights, type Fixture } from './keras_fixtures.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+function run(args: string[], stdin?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input: stdin, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function badInput(r: { code: number; stderr: string }, re: RegExp, what: string): void {
+  assert.equal(r.code, 2, `${what}: exit ${r.code}: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.match(lines[lines.length - 1], re, what);
+  assert.doesNotMatch(r.stderr, /\n\s+at |TypeError|HDF5-DIAG/, `${what}: ${r.stderr}`);
+}
+
+describe('recur predict, convert and generate on Keras files', () => {
+  let dir = '';
+  let all: Fixture[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-cli-keras-'));
+    all = await fixtures();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('predict reads JSON on stdin (or -i) and prints the outputs by name', () => {
+    const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras'))!;
+    const file = join(dir, 's2s.keras');
+    writeFileSync(file, f.bytes);
+    const want = predictAll(f.reference, f.inputs)[0];
+    const input = JSON.stringify({
+      input_layer: f.inputs[0].toArray(),
+      input_layer_1: f.inputs[1].toArray(),
+    });
+    const r = run(['predict', file], input);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { time_distributed: number[][][] };
+    // The CLI may run other kernels (relaxed SIMD) than this process: equal to rounding.
+    assert.ok(maxAbsDiff(Float32Array.from(got.time_distributed.flat(2)), want.data) < 1e-6);
+    writeFileSync(join(dir, 'in.json'), input);
+    assert.equal(run(['predict', file, '-i', join(dir, 'in.json')]).stdout, r.stdout);
+    // One array for a single-input model.
+    const seq = all.find((x) => x.name.startsWith('Keras 2.0'))!;
+    writeFileSync(join(dir, 'seq.h5'), seq.bytes);
+    const r2 = run(['predict', join(dir, 'seq.h5'), '--quiet'], JSON.stringify(seq.inputs[0].toArray()));
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(r2.stdout) as object), ['dense_1']);
+    assert.equal(r2.stderr, '');
+  });
+
+  it('convert .h5 → .keras → model directory → .h5: every copy predicts the same', () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'bi.h5');
+    writeFileSync(src, f.bytes);
+    const input = JSON.stringify(f.inputs[0].toArray());
+    const want = run(['predict', src], input).stdout;
+    const chain = [src, join(dir, 'bi.keras'), join(dir, 'bi-dir'), join(dir, 'bi2.hdf5')];
+    for (let i = 1; i < chain.length; i++) {
+      const c = run(['convert', chain[i - 1], chain[i]]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(c.stderr, /→/);
+      assert.equal(run(['predict', chain[i]], input).stdout, want, `predictions of ${chain[i]}`);
+    }
+    badInput(run(['convert', src, chain[1]]), /already exists; add --overwrite/, 'existing OUT');
+    assert.equal(run(['convert', src, chain[1], '--overwrite', '--quiet']).code, 0);
+    badInput(
+      run(['convert', src, chain[2]]),
+      /already holds a model; add --overwrite/,
+      'existing model directory',
+    );
+  });
+
+  it('convert refuses what the target cannot express, and writes nothing', () => {
+    const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
+    const src = join(dir, 'hs.h5');
+    writeFileSync(src, f.bytes);
+    const out = join(dir, 'hs.keras');
+    badInput(
+      run(['convert', src, out]),
+      /layer 'lstm_1' uses Keras 2's hard_sigmoid/,
+      'hard_sigmoid to .keras',
+    );
+    assert.ok(!existsSync(out));
+  });
+
+  it('bad input exits 2 with one line: damaged files, bad JSON, wrong shapes', () => {
+    const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
+    const cut = join(dir, 'cut.h5');
+    writeFileSync(cut, f.bytes.subarray(0, 3000));
+    badInput(run(['predict', cut], '[]'), /cut\.h5: .*(truncated|damaged)/, 'truncated file');
+    const good = join(dir, 'good.h5');
+    writeFileSync(good, f.bytes);
+    badInput(run(['predict', good], '{"x": '), /stdin: not valid JSON/, 'bad JSON');
+    badInput(run(['predict', good], ''), /stdin: empty/, 'empty stdin');
+    badInput(
+      run(['predict', good], '[[[1, 2]]]'),
+      /input 'lstm_1': has shape \[1, 1, 2\]; the model takes \[any, 5, 4\]/,
+      'shape',
+    );
+    badInput(
+      run(['predict', join(dir, 'missing.keras')], '[]'),
+      /missing\.keras: no such file/,
+      'missing file',
+    );
+    badInput(
+      run(['convert', join(dir, 'nothing-here'), join(dir, 'x.keras')]),
+      /no such model directory/,
+      'missing dir',
+    );
+  });
+
+  it("generate model.h5 --corpus rebuilds the tutorial's vocabulary and says so", async () => {
+    // A model shaped like the Keras tutorial's: one-hot windows of 10 characters → LSTM → Dense(softmax).
+    const rng = new Random(3);
+    const words = ['the', 'whale', 'sea', 'Ship', 'and', 'of', 'a'];
+    let text = '';
+    while (text.length < 2000) text += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\r\n' : ' ');
+    const chars = [...new Set(text.replace(/\r\n/g, '\n').toLowerCase())].sort();
+    const m = new Sequential({
+      seed: 2,
+      layers: [
+        new L.LSTM({ name: 'lstm_1', units: 8, inputShape: [10, chars.length] }),
+        new L.Dense({ name: 'dense_1', units: chars.length, activation: 'softmax' }),
+      ],
+    });
+    m.build();
+    randomizeWeights(m, 4);
+    const model = join(dir, 'tutorial.h5');
+    writeFileSync(model, (await saveKerasH5(m)).bytes);
+    const corpus = join(dir, 'book.txt');
+    writeFileSync(corpus, text);
+    const r = run(['generate', model, '--corpus', corpus, '-n', '40', '--seed', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `vocabulary: ${chars.length} characters, sorted set of the corpus's characters \\(lowercased`,
+      ),
+    );
+    assert.ok(
+      [...r.stdout.trim()].every((c) => chars.includes(c) || c === '\n'),
+      r.stdout,
+    );
+    const j = run([
+      'generate',
+      model,
+      '--corpus',
+      corpus,
+      '-n',
+      '20',
+      '--seed',
+      '1',
+      '--json',
+      '--exact-window',
+    ]);
+    assert.equal(j.code, 0, j.stderr);
+    assert.equal([...(JSON.parse(j.stdout) as { text: string }).text].length, 20);
+    badInput(
+      run(['generate', model, '-n', '5']),
+      /carries no vocabulary; give the training text with --corpus/,
+      'no corpus',
+    );
+    writeFileSync(join(dir, 'other.txt'), 'xyz');
+    badInput(
+      run(['generate', model, '--corpus', join(dir, 'other.txt')]),
+      /predicts \d+ characters but the corpus has 3/,
+      'wrong corpus',
+    );
+    badInput(
+      run(['generate', model, '--chars', 'abc', '-p', 'a']),
+      /--chars: 3 characters given; the model predicts/,
+      'wrong chars',
+    );
+    assert.ok(readFileSync(corpus, 'utf8') === text, 'the corpus is untouched');
+  });
+});

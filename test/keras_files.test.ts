@@ -1,0 +1,473 @@
+/**
+ * Keras files built in the test (keras_fixtures.ts) for every layer recur reads: each loads and predicts exactly
+ * what the same model built with recur's API predicts on the same weights, and what TensorFlow.js predicts where it
+ * has the layers; recur → .keras → recur and recur → .h5 → recur give identical predictions, and the written files
+ * follow Keras's layout; damaged files are clear errors; weights-only files apply by layer name.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, before } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
+import { InvalidInputError } from '../src/core/errors.js';
+import type { AnyTensor } from '../src/core/tensor.js';
+import * as L from '../src/layers/index.js';
+import { readKerasArchive } from '../src/keras/archive.js';
+import { readH5, group, dataset, writeH5, type H5Group } from '../src/keras/h5.js';
+import { loadKerasModel, loadKerasWeights } from '../src/keras/load.js';
+import { predictJson } from '../src/keras/predict_json.js';
+import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
+import { Functional } from '../src/models/functional.js';
+import { serializeModel } from '../src/models/serialization.js';
+import { Sequential } from '../src/models/sequential.js';
+import {
+  fixtures,
+  legacyH5,
+  predictAll,
+  randomizeWeights,
+  type Fixture,
+  type Model,
+} from './keras_fixtures.js';
+import { maxAbsDiff } from './helpers.js';
+
+let all: Fixture[] = [];
+before(async () => {
+  all = await fixtures();
+});
+
+function samePredictions(a: Model, b: Model, xs: AnyTensor[], tol: number, what: string): void {
+  // Stateful layers carry their state from one predict to the next: start both from zero.
+  for (const m of [a, b]) if (m instanceof Sequential) m.resetStates();
+  const ya = predictAll(a, xs);
+  const yb = predictAll(b, xs);
+  assert.equal(ya.length, yb.length, `${what}: number of outputs`);
+  ya.forEach((y, i) => {
+    assert.deepEqual([...y.shape], [...yb[i].shape], `${what}: output ${i} shape`);
+    const d = maxAbsDiff(y.data, yb[i].data);
+    assert.ok(d <= tol, `${what}: output ${i} differs by ${d}`);
+  });
+}
+
+async function tfjsPredict(model: Sequential, x: AnyTensor): Promise<Float32Array> {
+  const art = serializeModel(model, { includeOptimizer: false });
+  const buf = art.weightData.buffer.slice(
+    art.weightData.byteOffset,
+    art.weightData.byteOffset + art.weightData.byteLength,
+  );
+  const m = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: art.json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: art.weightSpecs,
+      weightData: buf as ArrayBuffer,
+    }),
+  );
+  const y = m.predict(tf.tensor(Array.from(x.data), [...x.shape], 'float32')) as tf.Tensor;
+  return Float32Array.from(await y.data());
+}
+
+describe('Keras files built in the test, one per layout and layer', () => {
+  it('every fixture loads and predicts exactly what recur predicts with the same weights', async () => {
+    assert.ok(all.length >= 9);
+    for (const f of all) {
+      const { model, notes } = await loadKerasModel(f.bytes, f.name);
+      assert.equal(model instanceof Functional, f.reference instanceof Functional, `${f.name}: model kind`);
+      samePredictions(model, f.reference, f.inputs, 0, f.name);
+      if (/CuDNN/.test(f.name))
+        assert.ok(notes.some((n) => /CuDNNLSTM/.test(n)) && notes.some((n) => /CuDNNGRU/.test(n)));
+    }
+  });
+
+  it('hard_sigmoid is clip(0.2x + 0.5) in Keras 2 files and clip(x/6 + 0.5) in Keras 3 files, and the notes say so', async () => {
+    const k2 = all.find((f) => f.name.startsWith('Keras 2.0'))!;
+    const k3 = all.find((f) => f.name.startsWith('Keras 3.8 legacy'))!;
+    const r2 = await loadKerasModel(k2.bytes, 'k2.h5');
+    const r3 = await loadKerasModel(k3.bytes, 'k3.h5');
+    assert.equal((r2.model.layers[0] as L.LSTM).recurrentActivation, 'hardSigmoid');
+    assert.equal((r3.model.layers[0] as L.LSTM).recurrentActivation, 'hardSigmoidKeras3');
+    assert.ok(r2.notes.some((n) => /clip\(0\.2x \+ 0\.5/.test(n)));
+    assert.ok(r3.notes.some((n) => /x\/6 \+ 0\.5/.test(n)));
+  });
+
+  it('agrees with TensorFlow.js on the same weights where tfjs has the layers', async () => {
+    const some = all.filter((f) => f.tfjs);
+    assert.ok(some.length >= 3);
+    for (const f of some) {
+      const { model } = await loadKerasModel(f.bytes, f.name);
+      const ours = (model as Sequential).predict(f.inputs[0]).data;
+      const theirs = await tfjsPredict(model as Sequential, f.inputs[0]);
+      const d = maxAbsDiff(ours, theirs);
+      assert.ok(d < 2e-5, `${f.name}: recur vs tfjs ${d}`);
+    }
+  });
+
+  it('recur → .keras → recur and recur → .h5 → recur give identical predictions', async () => {
+    let keras = 0;
+    let h5 = 0;
+    for (const f of all) {
+      const { model } = await loadKerasModel(f.bytes, f.name);
+      for (const [ext, save] of [
+        ['.keras', saveKerasArchive],
+        ['.h5', saveKerasH5],
+      ] as const) {
+        let saved;
+        try {
+          saved = await save(model);
+        } catch (e) {
+          // Only the hard sigmoid the format cannot express is refused.
+          assert.ok(
+            e instanceof InvalidInputError && /hard_sigmoid/.test(e.message),
+            `${f.name} ${ext}: ${String(e)}`,
+          );
+          continue;
+        }
+        const back = await loadKerasModel(saved.bytes, `${f.name}${ext}`);
+        samePredictions(back.model, model, f.inputs, 0, `${f.name} via ${ext}`);
+        samePredictions(back.model, f.reference, f.inputs, 0, `${f.name} via ${ext} vs reference`);
+        if (ext === '.keras') keras++;
+        else h5++;
+      }
+    }
+    assert.ok(keras >= 6 && h5 >= 6, `round trips: ${keras} .keras, ${h5} .h5`);
+  });
+
+  it('a written .keras has Keras 3 layout: members, config.json spelling and weight paths', async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras'))!;
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    const { bytes } = await saveKerasArchive(model, new Date(Date.UTC(2026, 0, 2, 3, 4, 5)));
+    assert.deepEqual(Object.keys(unzipSync(bytes)).sort(), [
+      'config.json',
+      'metadata.json',
+      'model.weights.h5',
+    ]);
+    const ar = readKerasArchive(bytes, 'w.keras');
+    assert.deepEqual(ar.metadata, { keras_version: '3.9.2', date_saved: '2026-01-02@03:04:05' });
+    const cfg = ar.config as {
+      module: string;
+      class_name: string;
+      config: { layers: Record<string, unknown>[] };
+    };
+    assert.equal(cfg.class_name, 'Functional');
+    assert.equal(cfg.module, 'keras.src.models.functional');
+    const lstm1 = cfg.config.layers.find((l) => l.name === 'lstm_1')!;
+    assert.equal(lstm1.module, 'keras.layers');
+    assert.equal(lstm1.registered_name, null);
+    const kw = (
+      lstm1.inbound_nodes as { kwargs: { initial_state: { config: { keras_history: unknown } }[] } }[]
+    )[0].kwargs;
+    assert.deepEqual(
+      kw.initial_state.map((t) => t.config.keras_history),
+      [
+        ['lstm', 0, 1],
+        ['lstm', 0, 2],
+      ],
+    );
+    assert.deepEqual((lstm1.config as { dtype: unknown }).dtype, {
+      module: 'keras',
+      class_name: 'DTypePolicy',
+      config: { name: 'float32' },
+      registered_name: null,
+    });
+    const root = await readH5(ar.weights, 'model.weights.h5');
+    const paths: string[] = [];
+    const walk = (g: H5Group, p: string): void => {
+      for (const [k, c] of g.children) {
+        const q = p ? `${p}/${k}` : k;
+        if (c.kind === 'group') walk(c, q);
+        else paths.push(`${q} ${c.shape.join('x')}`);
+      }
+    };
+    walk(root, '');
+    for (const want of [
+      'layers/lstm/cell/vars/0 3x16',
+      'layers/lstm_1/cell/vars/1 4x16',
+      'layers/bidirectional/forward_layer/cell/vars/2 2x6',
+      'layers/bidirectional/backward_layer/cell/vars/0 4x6',
+      'layers/time_distributed/layer/vars/0 2x7',
+      'layers/embedding_1/vars/0 7x3',
+    ])
+      assert.ok(paths.includes(want), `missing ${want} in ${paths.join(', ')}`);
+    const vars = root.children.get('layers') as H5Group;
+    assert.equal(
+      ((vars.children.get('lstm') as H5Group).children.get('cell') as H5Group).children.get('vars')!.attrs
+        .name,
+      'lstm_cell',
+    );
+    assert.equal((root.children.get('vars') as H5Group).attrs.name, 'functional');
+  });
+
+  it('a written .h5 has Keras 2 layout: model_config, layer_names, weight_names, <layer>/<layer>/<weight>:0', async () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    const root = await readH5((await saveKerasH5(model)).bytes, 'w.h5');
+    assert.equal(root.attrs.keras_version, '2.15.0');
+    const cfg = JSON.parse(root.attrs.model_config as string) as {
+      class_name: string;
+      config: { layers: { class_name: string }[] };
+    };
+    assert.equal(cfg.class_name, 'Sequential');
+    assert.deepEqual(
+      cfg.config.layers.map((l) => l.class_name),
+      ['Embedding', 'Bidirectional', 'RepeatVector', 'LSTM', 'TimeDistributed'],
+    );
+    const mw = root.children.get('model_weights') as H5Group;
+    assert.deepEqual(mw.attrs.layer_names, [
+      'embedding_1',
+      'bidirectional',
+      'repeat_vector',
+      'lstm_1',
+      'time_distributed',
+    ]);
+    const bi = mw.children.get('bidirectional') as H5Group;
+    assert.deepEqual((bi.attrs.weight_names as string[]).slice(0, 2), [
+      'bidirectional/forward_lstm/kernel:0',
+      'bidirectional/forward_lstm/recurrent_kernel:0',
+    ]);
+    const k = (
+      (bi.children.get('bidirectional') as H5Group).children.get('forward_lstm') as H5Group
+    ).children.get('kernel:0')!;
+    assert.equal(k.kind, 'dataset');
+    assert.deepEqual(k.kind === 'dataset' ? k.shape : [], [4, 12]);
+  });
+
+  it('a model with Keras 2 hard_sigmoid is refused as .keras (Keras 3 computes it differently), naming the layer', async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    await assert.rejects(
+      saveKerasArchive(model),
+      /layer 'lstm_1' uses Keras 2's hard_sigmoid.*Save it as \.h5/,
+    );
+    const k3 = all.find((x) => x.name.startsWith('Keras 3.9'))!;
+    await assert.rejects(
+      saveKerasH5((await loadKerasModel(k3.bytes, 'x')).model),
+      /layer 'gru_1' uses Keras 3's hard_sigmoid.*save it as \.keras/,
+    );
+  });
+
+  it('predictJson reads token ids and floats and names the outputs', async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras'))!;
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    const out = predictJson(
+      model,
+      { input_layer: f.inputs[0].toArray(), input_layer_1: f.inputs[1].toArray() },
+      'stdin',
+    );
+    assert.deepEqual(Object.keys(out), ['time_distributed']);
+    assert.throws(
+      () => predictJson(model, { input_layer: [[1.5, 2]], input_layer_1: [[1]] }, 'stdin'),
+      /input 'input_layer'.*token id/,
+    );
+    assert.throws(() => predictJson(model, [[1, 2]], 'stdin'), /takes 2 inputs/);
+    assert.throws(() => predictJson(model, { nope: [] }, 'stdin'), /'nope' is not an input/);
+  });
+});
+
+describe('Keras weights-only files (save_weights, ModelCheckpoint)', () => {
+  function sameArchitecture(): Sequential {
+    const m = new Sequential({
+      seed: 3,
+      layers: [
+        new L.Embedding({ name: 'embedding', inputDim: 9, outputDim: 4, maskZero: true, inputShape: [6] }),
+        new L.GRU({
+          name: 'gru',
+          units: 3,
+          resetAfter: false,
+          recurrentActivation: 'hardSigmoid',
+          returnSequences: true,
+        }),
+        new L.GRU({ name: 'gru_1', units: 4, resetAfter: true }),
+        new L.Dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
+      ],
+    });
+    m.build();
+    return m;
+  }
+
+  it('apply by layer name to a recur model of the same architecture', async () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.4'))!;
+    const { bytes } = await legacyH5(
+      f.reference,
+      null,
+      '2.4.0',
+      (l) => l.weights.map((w) => `${l.name}/${w.name}:0`),
+      { weightsOnly: true },
+    );
+    await assert.rejects(loadKerasModel(bytes, 'w.h5'), /weights-only Keras file.*loadKerasWeights/);
+    const m = sameArchitecture();
+    const report = await loadKerasWeights(m, bytes, 'w.h5');
+    assert.deepEqual(report.loaded, ['embedding', 'gru', 'gru_1', 'dense']);
+    samePredictions(m, f.reference, f.inputs, 0, 'weights-only');
+  });
+
+  it('list every mismatch (missing layer, extra layer, shape) and change nothing', async () => {
+    const other = new Sequential({
+      seed: 4,
+      layers: [
+        new L.Embedding({ name: 'embedding', inputDim: 9, outputDim: 5, inputShape: [6] }),
+        new L.GRU({ name: 'gru_x', units: 3 }),
+        new L.Dense({ name: 'dense', units: 1 }),
+      ],
+    });
+    other.build();
+    randomizeWeights(other, 1);
+    const { bytes } = await legacyH5(
+      all.find((x) => x.name.startsWith('tf.keras 2.4'))!.reference,
+      null,
+      '2.4.0',
+      (l) => l.weights.map((w) => `${l.name}/${w.name}:0`),
+      { weightsOnly: true },
+    );
+    const before = other.layers.map((l) => l.weights.map((w) => w.value.slice()));
+    await assert.rejects(loadKerasWeights(other, bytes, 'w.h5'), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError);
+      assert.match(e.message, /w\.h5: the weights do not fit the model/);
+      assert.match(
+        e.message,
+        /layer 'embedding' \(Embedding\) needs 9×5; the file has \/embedding\/embedding\/embeddings:0 9×4/,
+      );
+      assert.match(e.message, /layer 'gru_x' \(GRU\) has weights but the file has none for it/);
+      assert.match(e.message, /the file has weights for 'gru', which is not a layer of the model/);
+      assert.match(
+        e.message,
+        /layer 'dense' \(Dense\) needs 3×1, 1; the file has \/dense\/dense\/kernel:0 4×1/,
+      );
+      return true;
+    });
+    other.layers.forEach((l, i) => l.weights.forEach((w, j) => assert.deepEqual(w.value, before[i][j])));
+  });
+});
+
+describe('damaged Keras files are clear errors naming the file and the place', () => {
+  const base = (): Fixture => all.find((x) => x.name.startsWith('Keras 2.0'))!;
+  async function mutated(edit: (root: H5Group) => void): Promise<Uint8Array> {
+    const root = await readH5(base().bytes, 'x');
+    edit(root);
+    return writeH5(root);
+  }
+  const fails = async (bytes: Uint8Array, re: RegExp): Promise<void> => {
+    await assert.rejects(loadKerasModel(bytes, 'm.h5'), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError, `${e.name}: ${e.message}`);
+      assert.match(e.message, re);
+      return true;
+    });
+  };
+
+  it('truncated HDF5 and .keras files', async () => {
+    const b = base().bytes;
+    await fails(b.subarray(0, Math.floor(b.length / 2)), /m\.h5: .*(truncated|damaged)/);
+    await fails(b.subarray(0, 5), /not an HDF5 file|neither an HDF5/);
+    const k = all.find((x) => x.name.startsWith('Keras 3.9'))!.bytes;
+    await fails(k.subarray(0, k.length - 200), /m\.h5: .*(zip|truncated|damaged)/);
+    await fails(
+      new TextEncoder().encode('{"modelTopology": {}}'),
+      /neither an HDF5 file \(\.h5\) nor a zip archive/,
+    );
+  });
+
+  it('a dataset of the wrong shape names the dataset, the layer and both shapes', async () => {
+    const bytes = await mutated((root) => {
+      const g = (
+        (root.children.get('model_weights') as H5Group).children.get('lstm_1') as H5Group
+      ).children.get('lstm_1') as H5Group;
+      g.children.set('kernel:0', dataset([5, 12], new Float32Array(60)));
+    });
+    await fails(
+      bytes,
+      /m\.h5: \/model_weights\/lstm_1\/lstm_1\/kernel:0: weight 'kernel' of layer 'lstm_1' \(LSTM\) should have shape \[4, 12\] but the file has \[5, 12\]/,
+    );
+  });
+
+  it('missing attributes and datasets', async () => {
+    await fails(
+      await mutated((r) => delete (r.children.get('model_weights') as H5Group).attrs.layer_names),
+      /\/model_weights: missing attribute 'layer_names'/,
+    );
+    await fails(
+      await mutated(
+        (r) =>
+          delete ((r.children.get('model_weights') as H5Group).children.get('lstm_1') as H5Group).attrs
+            .weight_names,
+      ),
+      /\/model_weights\/lstm_1: missing attribute 'weight_names'/,
+    );
+    await fails(
+      await mutated((r) =>
+        (
+          ((r.children.get('model_weights') as H5Group).children.get('lstm_1') as H5Group).children.get(
+            'lstm_1',
+          ) as H5Group
+        ).children.delete('bias:0'),
+      ),
+      /\/model_weights\/lstm_1\/lstm_1\/bias:0: missing/,
+    );
+    await fails(
+      await mutated((r) => (r.attrs.model_config = '{"class_name": "Sequential", "config": [')),
+      /attribute 'model_config' is not valid JSON/,
+    );
+  });
+
+  it('an unknown layer class names the class and its path in the file', async () => {
+    const bytes = await mutated((r) => {
+      const cfg = JSON.parse(r.attrs.model_config as string) as {
+        config: { class_name: string; config: Record<string, unknown> }[];
+      };
+      cfg.config[1] = { class_name: 'Conv1D', config: { name: 'conv1d_1', filters: 3 } };
+      r.attrs.model_config = JSON.stringify(cfg);
+    });
+    await fails(
+      bytes,
+      /m\.h5: model_config\.config\[1\]: layer 'conv1d_1' has class 'Conv1D', which recur cannot read \(recur reads .*CuDNNLSTM.*LSTM/,
+    );
+    const nested = await mutated((r) => {
+      const cfg = JSON.parse(r.attrs.model_config as string) as { config: unknown[] };
+      cfg.config.push({
+        class_name: 'TimeDistributed',
+        config: { name: 'td', layer: { class_name: 'Conv2D', config: { name: 'c' } } },
+      });
+      r.attrs.model_config = JSON.stringify(cfg);
+    });
+    await fails(nested, /model_config\.config\[3\]\.config\.layer: layer 'c' has class 'Conv2D'/);
+  });
+
+  it('Keras 1 files are refused as such', async () => {
+    await fails(await mutated((r) => (r.attrs.keras_version = '1.2.2')), /Keras 1 files are not supported/);
+    await fails(
+      await mutated((r) => {
+        const cfg = JSON.parse(r.attrs.model_config as string) as {
+          config: { config: Record<string, unknown> }[];
+        };
+        Object.assign(cfg.config[0].config, {
+          init: 'glorot_uniform',
+          inner_init: 'orthogonal',
+          inner_activation: 'hard_sigmoid',
+        });
+        delete r.attrs.keras_version;
+        r.attrs.model_config = JSON.stringify(cfg);
+      }),
+      /layer 'lstm_1' has Keras 1 options \(init, inner_init, inner_activation\); Keras 1 files are not supported/,
+    );
+  });
+
+  it('non-finite weights are refused, naming the dataset', async () => {
+    const bytes = await mutated((r) => {
+      const g = (
+        (r.children.get('model_weights') as H5Group).children.get('dense_1') as H5Group
+      ).children.get('dense_1') as H5Group;
+      const b = new Float32Array(6);
+      b[2] = NaN;
+      g.children.set('bias:0', dataset([6], b));
+    });
+    await fails(bytes, /\/model_weights\/dense_1\/dense_1\/bias:0: holds NaN at index 2/);
+  });
+
+  it('a .keras without weights or with bad JSON', async () => {
+    const { zipSync } = await import('fflate');
+    const enc = new TextEncoder();
+    await fails(
+      zipSync({ 'config.json': enc.encode('{}'), 'metadata.json': enc.encode('{}') }),
+      /no model\.weights\.h5/,
+    );
+    await fails(
+      zipSync({ 'config.json': enc.encode('{"class_name": '), 'model.weights.h5': await writeH5(group()) }),
+      /config\.json is not valid JSON/,
+    );
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * Seeded fuzzing of the Keras loaders: hundreds of damaged variants of Keras files built in the test — bytes
+ * flipped, cut or inserted in .h5 and .keras files, and values of their model configs replaced or deleted. Each
+ * either loads (a flipped weight byte is still a model; its predictions must then be finite) or fails with an
+ * InvalidInputError naming the file — never a TypeError or a crash — and the HDF5 library keeps working after
+ * every failure.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { strToU8, unzipSync, zipSync } from 'fflate';
+import { InvalidInputError } from '../src/core/errors.js';
+import { Random } from '../src/core/random.js';
+import { readH5, writeH5 } from '../src/keras/h5.js';
+import { loadKerasModel } from '../src/keras/load.js';
+import { fixtures, predictAll, type Fixture } from './keras_fixtures.js';
+
+const SEED = 20260301;
+const BYTE_MUTATIONS = 120;
+const CONFIG_MUTATIONS = 160;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function mutateBytes(b: Uint8Array, rng: Random): { name: string; bytes: Uint8Array } {
+  const out = Uint8Array.from(b);
+  switch (rng.int(4)) {
+    case 0:
+      return { name: 'truncated', bytes: out.subarray(0, rng.int(out.length)) };
+    case 1: {
+      const n = 1 + rng.int(16);
+      for (let k = 0; k < n; k++) out[rng.int(out.length)] = rng.int(256);
+      return { name: `${n} bytes flipped`, bytes: out };
+    }
+    case 2: {
+      // A run of bytes zeroed: a wiped block (superblock, B-tree node, heap or data).
+      const at = rng.int(out.length);
+      out.fill(0, at, at + 1 + rng.int(512));
+      return { name: `zeroed at ${at}`, bytes: out };
+    }
+    default: {
+      const at = rng.int(out.length);
+      const ins = new Uint8Array(1 + rng.int(64)).map(() => rng.int(256));
+      const r = new Uint8Array(out.length + ins.length);
+      r.set(out.subarray(0, at));
+      r.set(ins, at);
+      r.set(out.subarray(at), at + ins.length);
+      return { name: `${ins.length} bytes inserted at ${at}`, bytes: r };
+    }
+  }
+}
+
+function mutateJson(doc: Json, rng: Random): string {
+  const paths: (string | number)[][] = [];
+  const collect = (v: Json, p: (string | number)[]): void => {
+    paths.push(p);
+    if (Array.isArray(v)) v.forEach((x, i) => collect(x, [...p, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) collect(x, [...p, k]);
+  };
+  collect(doc, []);
+  const text = JSON.stringify(doc);
+  if (rng.next() < 0.1) return text.slice(0, rng.int(text.length));
+  const path = paths[1 + rng.int(paths.length - 1)];
+  const parent = path.slice(0, -1).reduce<Json>((o, k) => (o as Record<string, Json>)[k], doc) as Record<
+    string,
+    Json
+  >;
+  const key = path[path.length - 1];
+  if (rng.next() < 0.3 && !Array.isArray(parent)) delete parent[key];
+  else {
+    const values: Json[] = [null, -1, 0, 1e9, 'x', [], {}, true, 2.5, 'hard_sigmoid', 'LSTM', ['a', 0, 0]];
+    parent[key] = values[rng.int(values.length)];
+  }
+  return JSON.stringify(doc);
+}
+
+/** Loads, and checks the outcome is a model with finite predictions or a clean InvalidInputError. */
+async function outcome(bytes: Uint8Array, f: Fixture, what: string): Promise<'loaded' | 'refused'> {
+  let model;
+  try {
+    ({ model } = await loadKerasModel(bytes, 'fuzz.file'));
+  } catch (e) {
+    assert.ok(e instanceof InvalidInputError, `${what}: ${(e as Error).name}: ${(e as Error).message}`);
+    assert.match(e.message, /fuzz\.file/, `${what}: the error does not name the file: ${e.message}`);
+    return 'refused';
+  }
+  // A config edit may legitimately change the model (another activation, more units…); it must still run or refuse.
+  try {
+    for (const y of predictAll(model, f.inputs))
+      assert.ok(y.data.every(Number.isFinite), `${what}: non-finite output`);
+  } catch (e) {
+    assert.ok(!(e instanceof TypeError), `${what}: ${(e as Error).message}`);
+  }
+  return 'loaded';
+}
+
+describe('Keras loader fuzz (seeded)', () => {
+  let all: Fixture[] = [];
+  before(async () => {
+    all = await fixtures();
+  });
+
+  it(`${BYTE_MUTATIONS} damaged .h5 and .keras files load or are refused cleanly`, async () => {
+    const rng = new Random(SEED);
+    const counts = { loaded: 0, refused: 0 };
+    for (let i = 0; i < BYTE_MUTATIONS; i++) {
+      const f = all[rng.int(all.length)];
+      const m = mutateBytes(f.bytes, rng);
+      if (process.env.FUZZ_DEBUG) process.stderr.write(`#${i} ${f.name}: ${m.name}\n`);
+      counts[await outcome(m.bytes, f, `#${i} ${f.name}: ${m.name}`)]++;
+    }
+    assert.ok(counts.refused > 0, JSON.stringify(counts));
+    // The HDF5 library still works after every failure.
+    const f = all[0];
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    assert.deepEqual(predictAll(model, f.inputs)[0].data, predictAll(f.reference, f.inputs)[0].data);
+  });
+
+  it(`${CONFIG_MUTATIONS} damaged model configs (model_config, config.json) load or are refused cleanly`, async () => {
+    const rng = new Random(SEED + 1);
+    const counts = { loaded: 0, refused: 0 };
+    for (let i = 0; i < CONFIG_MUTATIONS; i++) {
+      const f = all[rng.int(all.length)];
+      let bytes: Uint8Array;
+      if (f.bytes[0] === 0x50) {
+        const files = unzipSync(f.bytes);
+        const doc = JSON.parse(new TextDecoder().decode(files['config.json'])) as Json;
+        files['config.json'] = strToU8(mutateJson(doc, rng));
+        bytes = zipSync(files);
+      } else {
+        const root = await readH5(f.bytes, f.name);
+        root.attrs.model_config = mutateJson(JSON.parse(root.attrs.model_config as string) as Json, rng);
+        bytes = await writeH5(root);
+      }
+      if (process.env.FUZZ_DEBUG) process.stderr.write(`config #${i} ${f.name}\n`);
+      counts[await outcome(bytes, f, `#${i} ${f.name}`)]++;
+    }
+    assert.ok(counts.refused > 0 && counts.loaded > 0, JSON.stringify(counts));
+  });
+});
