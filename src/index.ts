@@ -107,3 +107,4 @@ export {
 } from './text/metadata.js';
 export { InvalidInputError } from './core/errors.js';
 export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';
+export * as seq2seq from './seq2seq/index.js';
