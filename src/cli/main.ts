@@ -9,6 +9,7 @@ import { generate } from './generate.js';
 import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput, reportError } from './output.js';
 import { train, type TrainOptions } from './train.js';
+import { registerSeq2Seq } from './seq2seq_command.js';
 
 /** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
 const MAX_BATCH = 1_000_000;
@@ -237,6 +238,8 @@ program
   .action(async (file: string | undefined, opts) => {
     process.exitCode = await forecast(file, opts, makeOutput(opts));
   });
+
+registerSeq2Seq(program);
 
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
 const fail = (e: unknown): void => {

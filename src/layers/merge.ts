@@ -193,7 +193,9 @@ export class Concatenate extends Merge {
     const s = this.ownState(state, ConcatenateStepState);
     const widths = this.stepWidths();
     if (inputs.length !== widths.length)
-      throw new Error(`concatenate '${this.name}': expected ${widths.length} stepped inputs, got ${inputs.length}`);
+      throw new Error(
+        `concatenate '${this.name}': expected ${widths.length} stepped inputs, got ${inputs.length}`,
+      );
     let col = 0;
     inputs.forEach((x, k) => {
       const w = widths[k];

@@ -361,7 +361,9 @@ export abstract class RNN extends Layer {
   /** Graph stepping: [y] or, with returnState, [y, ...states] (y is h). */
   override stepMany(inputs: readonly StepInput[], state: StepState): Float32Array[] {
     if (inputs.length !== 1)
-      throw new Error(`${this.className} '${this.name}': steps on its sequence input only, got ${inputs.length}`);
+      throw new Error(
+        `${this.className} '${this.name}': steps on its sequence input only, got ${inputs.length}`,
+      );
     const y = this.step(inputs[0], state);
     return this.returnState ? [y, ...state.states] : [y];
   }

@@ -431,12 +431,7 @@ export class Functional implements CallbackModel {
   }
 
   /** Runs the graph; returns every tensor's value and mask. */
-  private forwardAll(
-    xs: AnyTensor[],
-    training: boolean,
-    seed: number,
-    logits: Set<LayerNode>,
-  ): GraphValues {
+  private forwardAll(xs: AnyTensor[], training: boolean, seed: number, logits: Set<LayerNode>): GraphValues {
     const feeds = new Map<SymbolicTensor, AnyTensor>();
     this.inputs.forEach((x, i) => feeds.set(x, xs[i]));
     return this.runNodes(feeds, this.nodes, { training, seed, logits });
@@ -694,7 +689,10 @@ export class Functional implements CallbackModel {
     this.requireCompiled('fitDataset');
     const epochs = args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs;
     const resume = args.resumeFrom ?? null;
-    if (resume && !(Number.isInteger(resume.epoch) && resume.epoch >= 0 && resume.batch >= 0 && resume.seen >= 0))
+    if (
+      resume &&
+      !(Number.isInteger(resume.epoch) && resume.epoch >= 0 && resume.batch >= 0 && resume.seen >= 0)
+    )
       throw new Error(`fitDataset: resumeFrom is not a valid epoch progress (${JSON.stringify(resume)})`);
     const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch;
     const history = new History();

@@ -55,8 +55,10 @@ export class GraphStepper {
       typeof args.stepInput === 'string'
         ? byName(args.stepInput)
         : (args.stepInput ?? model.inputs[model.inputs.length - 1]);
-    if (!model.inputs.includes(this.stepInput)) throw new Error(`${where}: the stepped input is not a model input`);
-    if (this.stepInput.dtype !== 'int32') throw new Error(`${where}: the stepped input must be int32 token ids`);
+    if (!model.inputs.includes(this.stepInput))
+      throw new Error(`${where}: the stepped input is not a model input`);
+    if (this.stepInput.dtype !== 'int32')
+      throw new Error(`${where}: the stepped input must be int32 token ids`);
     this.fixedInputs = model.inputs.filter((x) => x !== this.stepInput);
     this.output = args.output ?? model.outputs[0];
     // A tensor is stepped when it depends on the stepped input; nodes are in topological order.
@@ -70,7 +72,8 @@ export class GraphStepper {
         for (const y of node.outputs) this.stepped.add(y);
       } else this.fixedNodes.push(node);
     }
-    if (!this.stepped.has(this.output)) throw new Error(`${where}: the output does not depend on the stepped input`);
+    if (!this.stepped.has(this.output))
+      throw new Error(`${where}: the output does not depend on the stepped input`);
     const logits = args.logits ?? true;
     for (const node of this.stepNodes) {
       const tokens = node.inputs.some((x) => x === this.stepInput);
@@ -96,10 +99,13 @@ export class GraphStepper {
         ? [inputs as AnyTensor]
         : this.fixedInputs.map((x) => (inputs as Record<string, AnyTensor>)[x.node.layer.name]);
     if (list.length !== this.fixedInputs.length || list.some((t) => !t))
-      throw new Error(`${where}: start needs ${this.fixedInputs.length} input(s) (${this.fixedInputs.map((x) => x.node.layer.name).join(', ')})`);
+      throw new Error(
+        `${where}: start needs ${this.fixedInputs.length} input(s) (${this.fixedInputs.map((x) => x.node.layer.name).join(', ')})`,
+      );
     const B = list[0].shape[0];
     const source = rowSource ?? Int32Array.from({ length: this.rows }, (_, r) => r);
-    if (source.length !== this.rows) throw new Error(`${where}: rowSource has ${source.length} rows, expected ${this.rows}`);
+    if (source.length !== this.rows)
+      throw new Error(`${where}: rowSource has ${source.length} rows, expected ${this.rows}`);
     for (let r = 0; r < source.length; r++)
       if (!(source[r] >= 0 && source[r] < B))
         throw new Error(`${where}: row ${r} decodes source ${source[r]}, outside the ${B} given`);
@@ -114,7 +120,9 @@ export class GraphStepper {
           if (this.stepped.has(x) || constants.has(x)) continue;
           const v = values.get(x)!;
           if (!(v instanceof Tensor))
-            throw new Error(`${where}: layer '${node.layer.name}' reads token ids from the fixed side, which cannot be bound`);
+            throw new Error(
+              `${where}: layer '${node.layer.name}' reads token ids from the fixed side, which cannot be bound`,
+            );
           const m = masks.get(x);
           constants.set(x, {
             value: v.clone(),
@@ -132,7 +140,8 @@ export class GraphStepper {
   /** Feeds one token id per row; returns the output [rows, outputSize] (a reused buffer: copy what you keep). */
   step(ids: Int32Array): Float32Array {
     if (!this.started) throw new Error('GraphStepper.step: call start() with the sources first');
-    if (ids.length !== this.rows) throw new Error(`GraphStepper.step: expected ${this.rows} token ids, got ${ids.length}`);
+    if (ids.length !== this.rows)
+      throw new Error(`GraphStepper.step: expected ${this.rows} token ids, got ${ids.length}`);
     this.ids.set(ids);
     const values = new Map<SymbolicTensor, StepInput>([[this.stepInput, this.ids]]);
     for (const node of this.stepNodes) {
@@ -148,7 +157,9 @@ export class GraphStepper {
     if (parents.length !== this.rows) throw new Error(`GraphStepper.reorder: expected ${this.rows} parents`);
     for (let r = 0; r < parents.length; r++)
       if (!(parents[r] >= 0 && parents[r] < this.rows))
-        throw new Error(`GraphStepper.reorder: parent ${parents[r]} of row ${r} is outside [0, ${this.rows})`);
+        throw new Error(
+          `GraphStepper.reorder: parent ${parents[r]} of row ${r} is outside [0, ${this.rows})`,
+        );
     for (const node of this.stepNodes) node.layer.reorderStepRows(this.states.get(node)!, parents);
   }
 }

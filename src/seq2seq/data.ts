@@ -95,7 +95,8 @@ export class PairDataset implements FunctionalDataset {
     if (shuffle) rng.shuffle(order);
     const pool = bs * (this.opts.poolBatches ?? 50);
     const len = (i: number): number => this.data.sources[i].length * 1024 + this.data.targets[i].length;
-    for (let p = 0; p < N; p += pool) order.subarray(p, Math.min(N, p + pool)).sort((a, b) => len(a) - len(b));
+    for (let p = 0; p < N; p += pool)
+      order.subarray(p, Math.min(N, p + pool)).sort((a, b) => len(a) - len(b));
     const batches: Int32Array[] = [];
     for (let i = 0; i < N; i += bs) batches.push(order.slice(i, Math.min(N, i + bs)));
     if (shuffle) {

@@ -66,12 +66,17 @@ function checkOptions(o: DecodeOptions): number {
   if (!(Number.isInteger(o.maxLength) && o.maxLength >= 1))
     throw new Error(`decode: maxLength must be a positive integer, got ${o.maxLength}`);
   const bs = o.batchSize ?? DECODE_DEFAULTS.batchSize;
-  if (!(Number.isInteger(bs) && bs >= 1)) throw new Error(`decode: batchSize must be a positive integer, got ${bs}`);
+  if (!(Number.isInteger(bs) && bs >= 1))
+    throw new Error(`decode: batchSize must be a positive integer, got ${bs}`);
   return bs;
 }
 
 /** Greedy decoding of every source (token ids, no padding). */
-export function greedyDecode(model: Functional, sources: readonly Int32Array[], opts: DecodeOptions): Decoded[] {
+export function greedyDecode(
+  model: Functional,
+  sources: readonly Int32Array[],
+  opts: DecodeOptions,
+): Decoded[] {
   const bs = checkOptions(opts);
   const steppers = new Steppers(model);
   const out: Decoded[] = [];
@@ -124,7 +129,8 @@ interface Hyp {
 export function beamDecode(model: Functional, sources: readonly Int32Array[], opts: BeamOptions): Decoded[] {
   const bs = checkOptions(opts);
   const W = opts.width;
-  if (!(Number.isInteger(W) && W >= 1)) throw new Error(`decode: beam width must be a positive integer, got ${W}`);
+  if (!(Number.isInteger(W) && W >= 1))
+    throw new Error(`decode: beam width must be a positive integer, got ${W}`);
   const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
   if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
   const maxLen = opts.maxLength;
@@ -135,7 +141,10 @@ export function beamDecode(model: Functional, sources: readonly Int32Array[], op
     const B = batch.length;
     const rows = B * W;
     const stepper = steppers.get(rows);
-    stepper.start([sourceBatch(batch)], Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)));
+    stepper.start(
+      [sourceBatch(batch)],
+      Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
+    );
     const V = stepper.outputSize;
     const logp = new Float64Array(V);
     // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses with their scores.
@@ -189,7 +198,11 @@ export function beamDecode(model: Functional, sources: readonly Int32Array[], op
     }
     for (let b = 0; b < B; b++) {
       const r = best[b];
-      out.push(r ? { ids: Int32Array.from(r.hyp.tokens), score: r.score } : { ids: new Int32Array(0), score: -Infinity });
+      out.push(
+        r
+          ? { ids: Int32Array.from(r.hyp.tokens), score: r.score }
+          : { ids: new Int32Array(0), score: -Infinity },
+      );
     }
   }
   return out;

@@ -27,7 +27,8 @@ export function editDistance(a: readonly string[], b: readonly string[]): number
 }
 
 function checkRefs(hyps: readonly unknown[], refs: readonly (readonly unknown[])[]): void {
-  if (hyps.length !== refs.length) throw new Error(`metrics: ${hyps.length} outputs but ${refs.length} reference lists`);
+  if (hyps.length !== refs.length)
+    throw new Error(`metrics: ${hyps.length} outputs but ${refs.length} reference lists`);
   refs.forEach((r, i) => {
     if (r.length === 0) throw new Error(`metrics: output ${i} has no reference`);
   });
@@ -37,7 +38,10 @@ const same = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((t, i) => t === b[i]);
 
 /** Share of outputs equal to none of their references. */
-export function sequenceErrorRate(hyps: readonly (readonly string[])[], refs: readonly (readonly (readonly string[])[])[]): number {
+export function sequenceErrorRate(
+  hyps: readonly (readonly string[])[],
+  refs: readonly (readonly (readonly string[])[])[],
+): number {
   checkRefs(hyps, refs);
   if (hyps.length === 0) return 0;
   let wrong = 0;
@@ -48,7 +52,10 @@ export function sequenceErrorRate(hyps: readonly (readonly string[])[], refs: re
 }
 
 /** Σ edits to the closest reference / Σ its length. */
-export function tokenErrorRate(hyps: readonly (readonly string[])[], refs: readonly (readonly (readonly string[])[])[]): number {
+export function tokenErrorRate(
+  hyps: readonly (readonly string[])[],
+  refs: readonly (readonly (readonly string[])[])[],
+): number {
   checkRefs(hyps, refs);
   let edits = 0;
   let length = 0;
@@ -75,7 +82,11 @@ function ngramCounts(tokens: readonly string[], n: number): Map<string, number> 
 }
 
 /** Corpus BLEU ×100 (see the header). */
-export function bleu(hyps: readonly (readonly string[])[], refs: readonly (readonly (readonly string[])[])[], maxN = 4): number {
+export function bleu(
+  hyps: readonly (readonly string[])[],
+  refs: readonly (readonly (readonly string[])[])[],
+  maxN = 4,
+): number {
   checkRefs(hyps, refs);
   const match = new Float64Array(maxN);
   const total = new Float64Array(maxN);
@@ -86,13 +97,15 @@ export function bleu(hyps: readonly (readonly string[])[], refs: readonly (reado
     let closest = Infinity;
     for (const r of refs[i]) {
       const d = Math.abs(r.length - h.length);
-      if (d < Math.abs(closest - h.length) || (d === Math.abs(closest - h.length) && r.length < closest)) closest = r.length;
+      if (d < Math.abs(closest - h.length) || (d === Math.abs(closest - h.length) && r.length < closest))
+        closest = r.length;
     }
     refLen += closest;
     for (let n = 1; n <= maxN; n++) {
       const hc = ngramCounts(h, n);
       const maxRef = new Map<string, number>();
-      for (const r of refs[i]) for (const [g, c] of ngramCounts(r, n)) maxRef.set(g, Math.max(maxRef.get(g) ?? 0, c));
+      for (const r of refs[i])
+        for (const [g, c] of ngramCounts(r, n)) maxRef.set(g, Math.max(maxRef.get(g) ?? 0, c));
       for (const [g, c] of hc) {
         match[n - 1] += Math.min(c, maxRef.get(g) ?? 0);
         total[n - 1] += c;
@@ -117,7 +130,11 @@ interface ChrStats {
 function chrStats(h: string, r: string, maxN: number): ChrStats {
   const hs = [...h.replace(/\s+/g, '')];
   const rs = [...r.replace(/\s+/g, '')];
-  const s: ChrStats = { match: new Float64Array(maxN), hyp: new Float64Array(maxN), ref: new Float64Array(maxN) };
+  const s: ChrStats = {
+    match: new Float64Array(maxN),
+    hyp: new Float64Array(maxN),
+    ref: new Float64Array(maxN),
+  };
   for (let n = 1; n <= maxN; n++) {
     const hc = ngramCounts(hs, n);
     const rc = ngramCounts(rs, n);
@@ -149,9 +166,18 @@ function chrFOf(s: ChrStats, beta: number): number {
 }
 
 /** Corpus chrF ×100 on texts (see the header). */
-export function chrF(hyps: readonly string[], refs: readonly (readonly string[])[], maxN = 6, beta = 2): number {
+export function chrF(
+  hyps: readonly string[],
+  refs: readonly (readonly string[])[],
+  maxN = 6,
+  beta = 2,
+): number {
   checkRefs(hyps, refs);
-  const total: ChrStats = { match: new Float64Array(maxN), hyp: new Float64Array(maxN), ref: new Float64Array(maxN) };
+  const total: ChrStats = {
+    match: new Float64Array(maxN),
+    hyp: new Float64Array(maxN),
+    ref: new Float64Array(maxN),
+  };
   hyps.forEach((h, i) => {
     let bestS: ChrStats | null = null;
     let bestF = -1;

@@ -45,7 +45,11 @@ export const Seq2SeqSettingsSchema = z.object({
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
   batchSize: z.number().int().min(1).max(65536),
-  seed: z.number().int().min(0).max(2 ** 32 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
   sourceMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   targetMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
@@ -94,7 +98,11 @@ export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSe
 }
 
 /** Builds (and compiles) the encoder–decoder for vocabularies of these sizes. Inputs: source, previous; output: next. */
-export function buildSeq2SeqModel(settings: Seq2SeqSettings, sourceVocab: number, targetVocab: number): Functional {
+export function buildSeq2SeqModel(
+  settings: Seq2SeqSettings,
+  sourceVocab: number,
+  targetVocab: number,
+): Functional {
   const s = checkSettings(settings);
   const source = input({ shape: [null], dtype: 'int32', name: 'source' });
   let x = new Embedding({
@@ -114,12 +122,19 @@ export function buildSeq2SeqModel(settings: Seq2SeqSettings, sourceVocab: number
       name: `encoder_${s.cell}_${l + 1}`,
     });
     if (s.bidirectional) {
-      const outs = new Bidirectional({ layer: rnn, mergeMode: 'concat', name: `encoder_${l + 1}` }).applyMany(x);
+      const outs = new Bidirectional({ layer: rnn, mergeMode: 'concat', name: `encoder_${l + 1}` }).applyMany(
+        x,
+      );
       x = outs[0];
       if (last) {
         const k = (outs.length - 1) / 2;
-        states = Array.from({ length: k }, (_, i) =>
-          new Concatenate({ name: `encoder_state_${i + 1}` }).apply([outs[1 + i], outs[1 + k + i]]) as SymbolicTensor,
+        states = Array.from(
+          { length: k },
+          (_, i) =>
+            new Concatenate({ name: `encoder_state_${i + 1}` }).apply([
+              outs[1 + i],
+              outs[1 + k + i],
+            ]) as SymbolicTensor,
         );
       }
     } else {
@@ -139,7 +154,11 @@ export function buildSeq2SeqModel(settings: Seq2SeqSettings, sourceVocab: number
     maskZero: true,
     name: 'target_embedding',
   }).apply(previous) as SymbolicTensor;
-  const decoded = recurrentLayer(s.cell, { units: H, returnSequences: true, name: `decoder_${s.cell}` }).apply(y, {
+  const decoded = recurrentLayer(s.cell, {
+    units: H,
+    returnSequences: true,
+    name: `decoder_${s.cell}`,
+  }).apply(y, {
     initialState: states,
   }) as SymbolicTensor;
   let features = decoded;
@@ -149,10 +168,16 @@ export function buildSeq2SeqModel(settings: Seq2SeqSettings, sourceVocab: number
         ? new Attention({ name: 'attention' })
         : new AdditiveAttention({ name: 'attention' });
     const context = att.apply([decoded, encoded]) as SymbolicTensor;
-    const joined = new Concatenate({ name: 'decoded_and_context' }).apply([decoded, context]) as SymbolicTensor;
-    features = new Dense({ units: H, activation: 'tanh', name: 'attentional' }).apply(joined) as SymbolicTensor;
+    const joined = new Concatenate({ name: 'decoded_and_context' }).apply([
+      decoded,
+      context,
+    ]) as SymbolicTensor;
+    features = new Dense({ units: H, activation: 'tanh', name: 'attentional' }).apply(
+      joined,
+    ) as SymbolicTensor;
   }
-  if (s.dropout > 0) features = new Dropout({ rate: s.dropout, name: 'output_dropout' }).apply(features) as SymbolicTensor;
+  if (s.dropout > 0)
+    features = new Dropout({ rate: s.dropout, name: 'output_dropout' }).apply(features) as SymbolicTensor;
   const next = new Dense({ units: targetVocab, activation: 'softmax', name: 'next_token' }).apply(
     features,
   ) as SymbolicTensor;

@@ -41,8 +41,8 @@ export interface ParsedPairs {
 
 /** Why a pair is bad (empty side, too long), or null when it is fine. */
 export function pairProblem(source: string, target: string, limits: PairLimits): string | null {
-  if (source.trim() === '') return 'the source (column 1) is empty';
-  if (target.trim() === '') return 'the target (column 2) is empty';
+  if (source.trim() === '') return 'the source is empty';
+  if (target.trim() === '') return 'the target is empty';
   const sl = (limits.sourceLength ?? ((s: string) => [...s].length))(source);
   if (limits.maxSourceLength !== undefined && sl > limits.maxSourceLength)
     return `the source has ${sl} tokens, more than the limit of ${limits.maxSourceLength}`;
@@ -71,7 +71,9 @@ export function parseTsvPairs(text: string, where: string, opts: ParseOptions = 
         : pairProblem(cols[0].trim(), cols[1].trim(), opts);
     if (problem) {
       if (!opts.skipBad)
-        throw new InvalidInputError(`${where}: line ${line}: ${problem} (or pass --skip-bad to skip bad lines)`);
+        throw new InvalidInputError(
+          `${where}: line ${line}: ${problem} (or pass --skip-bad to skip bad lines)`,
+        );
       skipped.push({ line, reason: problem });
       return;
     }
@@ -102,9 +104,16 @@ export interface Splits {
  * Splits examples (unique sources) at random with `seed`: the given fractions go to validation and test, the rest to
  * training. A source is in one split only, with all its alternatives.
  */
-export function splitExamples(examples: readonly Example[], seed: number, validation = 0.05, test = 0.05): Splits {
+export function splitExamples(
+  examples: readonly Example[],
+  seed: number,
+  validation = 0.05,
+  test = 0.05,
+): Splits {
   if (!(validation >= 0 && test >= 0 && validation + test < 1))
-    throw new InvalidInputError(`split: validation ${validation} and test ${test} must be ≥ 0 and sum to < 1`);
+    throw new InvalidInputError(
+      `split: validation ${validation} and test ${test} must be ≥ 0 and sum to < 1`,
+    );
   const order = new Int32Array(examples.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   new Random(seed).shuffle(order);

@@ -32,11 +32,15 @@ export type Seq2SeqMetadata = z.infer<typeof Seq2SeqMetadataSchema> & { state?: 
 
 export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: string): Seq2SeqMetadata {
   if (meta.task !== 'seq2seq')
-    throw new InvalidInputError(`${where} is not a recur seq2seq model; train one with 'recur seq2seq train'`);
+    throw new InvalidInputError(
+      `${where} is not a recur seq2seq model; train one with 'recur seq2seq train'`,
+    );
   const r = Seq2SeqMetadataSchema.safeParse(meta);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InvalidInputError(`${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}`);
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}`,
+    );
   }
   return r.data as Seq2SeqMetadata;
 }
@@ -132,7 +136,10 @@ export class Seq2Seq {
    * Decodes every example's source and scores the outputs against its accepted targets. BLEU and chrF are computed
    * when asked, or by default when the targets are words (translation).
    */
-  evaluate(examples: readonly Example[], opts: TranslateOptions & { textMetrics?: boolean } = {}): Seq2SeqScores {
+  evaluate(
+    examples: readonly Example[],
+    opts: TranslateOptions & { textMetrics?: boolean } = {},
+  ): Seq2SeqScores {
     const started = Date.now();
     const out = this.translate(
       examples.map((e) => e.source),

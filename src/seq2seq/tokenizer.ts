@@ -26,7 +26,8 @@ export class Tokenizer {
   ) {
     if (!TOKEN_MODES.includes(mode)) throw new InvalidInputError(`tokenizer: unknown mode '${String(mode)}'`);
     SPECIAL_TOKENS.forEach((t, i) => {
-      if (tokens[i] !== t) throw new InvalidInputError(`tokenizer: token ${i} must be ${t}, got '${tokens[i]}'`);
+      if (tokens[i] !== t)
+        throw new InvalidInputError(`tokenizer: token ${i} must be ${t}, got '${tokens[i]}'`);
     });
     this.index = new Map(tokens.map((t, i) => [t, i]));
     if (this.index.size !== tokens.length) throw new InvalidInputError('tokenizer: a token is listed twice');
