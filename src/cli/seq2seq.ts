@@ -38,7 +38,12 @@ import {
   type Seq2SeqSettings,
 } from '../seq2seq/model.js';
 import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
-import { Seq2Seq, parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
+import {
+  Seq2Seq,
+  parseSeq2SeqMetadata,
+  type Seq2SeqMetadata,
+  type Seq2SeqScores,
+} from '../seq2seq/seq2seq.js';
 import { Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import { UsageError, type Output } from './output.js';
@@ -182,16 +187,16 @@ export async function seq2seqTrain(
   let state: TrainingState | null = null;
   let progress: EpochProgressJson | null = null;
   if (o.resume) {
-    const loaded = loadFunctionalModel(ckptDir);
-    const meta = parseSeq2SeqMetadata(loaded.metadata, ckptDir);
-    app = Seq2Seq.fromMetadata(loaded.model, meta);
+    const loaded = loadApp(ckptDir);
+    app = loaded.app;
+    const meta = loaded.meta;
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     if ((meta.data === CMUDICT) !== g2p)
       throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}; give the same data`);
     progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
-    loaded.model.trainRng.setState(state.trainRng);
+    app.model.trainRng.setState(state.trainRng);
   } else settings = settingsFrom(o, g2p);
 
   const all = withinLimits(loadExamples(file, o, settings, out), settings);
@@ -414,10 +419,18 @@ export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   batchSize: number;
 }
 
-/** Loads a seq2seq model directory (bad or foreign files are bad input). */
-function loadApp(dir: string): Seq2Seq {
-  const loaded = loadFunctionalModel(dir);
-  return Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, dir));
+/** Loads a seq2seq model directory; a directory without a usable seq2seq model is bad input (exit 2). */
+function loadApp(dir: string): { app: Seq2Seq; meta: Seq2SeqMetadata; metadata: Record<string, unknown> } {
+  let loaded: ReturnType<typeof loadFunctionalModel>;
+  try {
+    loaded = loadFunctionalModel(dir);
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof UsageError) && !(e as NodeJS.ErrnoException).code)
+      throw new UsageError(e.message);
+    throw e;
+  }
+  const meta = parseSeq2SeqMetadata(loaded.metadata, dir);
+  return { app: Seq2Seq.fromMetadata(loaded.model, meta), meta, metadata: loaded.metadata };
 }
 
 export function seq2seqEval(
@@ -427,7 +440,7 @@ export function seq2seqEval(
   out: Output,
   json: boolean,
 ): number {
-  const app = loadApp(dir);
+  const { app } = loadApp(dir);
   let examples: Example[];
   if (file)
     examples = loadExamples(
@@ -479,7 +492,7 @@ export interface Seq2SeqPredictOptions {
 }
 
 export function seq2seqPredict(dir: string, sources: string[], o: Seq2SeqPredictOptions): number {
-  const app = loadApp(dir);
+  const { app } = loadApp(dir);
   let texts = sources;
   if (texts.length === 0)
     texts = readFileSync(0, 'utf8')

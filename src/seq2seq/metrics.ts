@@ -7,9 +7,9 @@
  *   BLEU (Papineni et al. 2002): corpus-level, n = 1…4, uniform weights, clipped counts against the most of each
  *     n-gram in any reference, brevity penalty against the reference length closest to each output (the shorter on
  *     ties), no smoothing, ×100 (sacreBLEU's scale).
- *   chrF (Popović 2015; sacreBLEU's defaults): character n-grams n = 1…6 with spaces removed, β = 2; per n the
- *     corpus's summed matches give precision and recall, averaged over n, then F_β; per output the reference with the
- *     best sentence-level chrF is used; ×100.
+ *   chrF (Popović 2015; sacreBLEU 1.x's compute_chrf and defaults): character n-grams n = 1…6 with whitespace
+ *     removed, β = 2; per n the corpus's summed n-gram counts give precision and recall, averaged over the orders both
+ *     sides have n-grams of, then F_β; per output the reference with the best sentence-level chrF is used; ×100.
  */
 
 /** Levenshtein distance between token lists (unit costs). */
@@ -153,9 +153,9 @@ function chrFOf(s: ChrStats, beta: number): number {
   let r = 0;
   let n = 0;
   for (let i = 0; i < maxN; i++) {
-    if (s.hyp[i] === 0 && s.ref[i] === 0) continue;
-    p += s.hyp[i] > 0 ? s.match[i] / s.hyp[i] : 0;
-    r += s.ref[i] > 0 ? s.match[i] / s.ref[i] : 0;
+    if (s.hyp[i] === 0 || s.ref[i] === 0) continue; // an order one side is too short for
+    p += s.match[i] / s.hyp[i];
+    r += s.match[i] / s.ref[i];
     n++;
   }
   if (n === 0) return 0;
