@@ -81,6 +81,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions {
   maxTargetLength?: number;
   seed?: number;
   timeLimit?: number;
+  cpuTimeLimit?: number;
   resume: boolean;
   overwrite: boolean;
 }
@@ -284,7 +285,17 @@ export async function seq2seqTrain(
   // Test hooks, as `recur train`'s: simulate Ctrl-C after N batches; die by SIGKILL after N batches.
   const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
   const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
+  // Budgets: wall-clock minutes, or CPU minutes of this process (training is one thread, so on a shared machine this
+  // is the budget an idle one would give).
   const deadline = o.timeLimit !== undefined ? Date.now() + o.timeLimit * 60_000 : Infinity;
+  const cpuStart = process.cpuUsage();
+  const cpuBudget = o.cpuTimeLimit !== undefined ? o.cpuTimeLimit * 60e6 : Infinity;
+  const overBudget = (): boolean => {
+    if (Date.now() > deadline) return true;
+    if (cpuBudget === Infinity) return false;
+    const u = process.cpuUsage(cpuStart);
+    return u.user + u.system > cpuBudget;
+  };
   let timedOut = false;
   let interrupted = false;
   let batchesSeen = 0;
@@ -297,8 +308,9 @@ export async function seq2seqTrain(
     onBatchEnd: () => {
       batchesSeen++;
       if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
-      if ((stopAfter > 0 && batchesSeen === stopAfter) || (!timedOut && Date.now() > deadline)) {
-        if (Date.now() > deadline) timedOut = true;
+      const over = !timedOut && overBudget();
+      if ((stopAfter > 0 && batchesSeen === stopAfter) || over) {
+        if (over) timedOut = true;
         interrupted = true;
         model.stopTraining = true;
       }

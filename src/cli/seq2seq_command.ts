@@ -97,6 +97,11 @@ export function registerSeq2Seq(program: Command): void {
       'stop training after this long (a checkpoint is saved; the best model is tested)',
       numFlag('--time-limit', 0.01, 1e6),
     )
+    .option(
+      '--cpu-time-limit <minutes>',
+      "stop after this much CPU time of this process (training is one thread: on a shared machine, an idle machine's wall time)",
+      numFlag('--cpu-time-limit', 0.01, 1e6),
+    )
     .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)
