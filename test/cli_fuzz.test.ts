@@ -255,6 +255,11 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['evaluate', missing, book],
       ['forecast', missing],
       ['forecast', dir],
+      ['seq2seq', 'train', missing, '--out', join(dir, 'o3'), '--epochs', '1'],
+      ['seq2seq', 'train', dir, '--out', join(dir, 'o4'), '--epochs', '1'],
+      ['seq2seq', 'eval', missing],
+      ['seq2seq', 'eval', model], // a text model, not a seq2seq one
+      ['seq2seq', 'predict', missing, 'hello'],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

@@ -11,7 +11,7 @@
  * Data: a TSV/CSV of pairs, or by default English grapheme-to-phoneme on the CMU Pronouncing Dictionary. Sources are
  * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -462,9 +462,13 @@ export function seq2seqEval(
       out,
     );
   else {
-    if (app.data !== CMUDICT)
-      throw new UsageError(`${dir} was trained on ${app.data}; give the pairs to evaluate on`);
-    examples = splitsOf(withinLimits(cmudict().examples, app.settings), app.settings.seed)[o.split];
+    // The held-out split of the training data, drawn again with the model's seed (the file as training read it).
+    if (app.data !== CMUDICT && !existsSync(app.data))
+      throw new UsageError(
+        `${dir} was trained on ${app.data}, which is not here; give the pairs to evaluate on`,
+      );
+    const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
+    examples = splitsOf(withinLimits(all, app.settings), app.settings.seed)[o.split];
   }
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const scores: Seq2SeqScores = app.evaluate(examples, {

@@ -117,7 +117,10 @@ export function registerSeq2Seq(program: Command): void {
         'sequence and token error rates (BLEU and chrF for word targets, or with --bleu) of a model on pairs',
       )
       .argument('<model-dir>', 'a directory written by recur seq2seq train')
-      .argument('[pairs]', "pairs to score (default: the model's held-out CMUdict test words)"),
+      .argument(
+        '[pairs]',
+        "pairs to score, all of them (default: the held-out split of the model's training data)",
+      ),
   )
     .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
     .option(
