@@ -188,14 +188,17 @@ function tfjsGreedy(encoder: tf.LayersModel, step: tf.LayersModel, words: number
     const flat = new Int32Array(B * T);
     batch.forEach((x, r) => flat.set(x, r * T));
     const x = tf.tidy(() => tf.oneHot(tf.tensor2d(flat, [B, T], 'int32'), app.source.size).toFloat());
-    let [enc, h, c] = encoder.predict(x) as tf.Tensor[];
+    const [enc, h0, c0] = encoder.predict(x) as tf.Tensor[];
+    let [h, c] = [h0, c0];
     x.dispose();
     const Vt = app.target.size;
     let prev = tf.tidy(() => tf.oneHot(tf.fill([B, 1], START, 'int32'), Vt).toFloat());
     const done = new Uint8Array(B);
     for (let t = 0; t < maxLength && done.some((d) => d === 0); t++) {
       const [y, h1, c1] = step.predict([prev, h, c, enc]) as tf.Tensor[];
-      const ids = tf.tidy(() => y.argMax(-1)).dataSync();
+      const best = y.argMax(-1);
+      const ids = best.dataSync();
+      best.dispose();
       for (let r = 0; r < B; r++) if (ids[r] === 2) done[r] = 1;
       const next = tf.tidy(() => tf.oneHot(tf.tensor2d(Int32Array.from(ids), [B, 1], 'int32'), Vt).toFloat());
       tf.dispose([y, h, c, prev]);

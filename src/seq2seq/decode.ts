@@ -120,6 +120,43 @@ export function lengthPenalty(length: number, alpha: number): number {
   return alpha === 0 ? 1 : Math.pow((5 + length) / 6, alpha);
 }
 
+/** The k best (score, beam, token) offered, kept sorted by insertion (k is small: twice the beam width). */
+class TopK {
+  private readonly score: Float64Array;
+  private readonly beam: Int32Array;
+  private readonly token: Int32Array;
+  private n = 0;
+  constructor(readonly k: number) {
+    this.score = new Float64Array(k);
+    this.beam = new Int32Array(k);
+    this.token = new Int32Array(k);
+  }
+  clear(): void {
+    this.n = 0;
+  }
+  offer(score: number, beam: number, token: number): void {
+    if (this.n === this.k && score <= this.score[this.n - 1]) return;
+    let i = this.n < this.k ? this.n++ : this.n - 1;
+    // Ties keep the earlier offer first (a stable order, as a stable sort of all candidates gives).
+    while (i > 0 && this.score[i - 1] < score) {
+      this.score[i] = this.score[i - 1];
+      this.beam[i] = this.beam[i - 1];
+      this.token[i] = this.token[i - 1];
+      i--;
+    }
+    this.score[i] = score;
+    this.beam[i] = beam;
+    this.token[i] = token;
+  }
+  sorted(): { k: number; v: number; logp: number }[] {
+    return Array.from({ length: this.n }, (_, i) => ({
+      k: this.beam[i],
+      v: this.token[i],
+      logp: this.score[i],
+    }));
+  }
+}
+
 interface Hyp {
   tokens: number[];
   logp: number;
@@ -152,16 +189,18 @@ export function beamDecode(model: Functional, sources: readonly Int32Array[], op
     const best: ({ hyp: Hyp; score: number } | null)[] = batch.map(() => null);
     const ids = new Int32Array(rows).fill(START);
     const parents = new Int32Array(rows);
+    const top = new TopK(2 * W);
     for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
       const logits = stepper.step(ids);
       const next: Hyp[][] = [];
       for (let b = 0; b < B; b++) {
-        const cands: { k: number; v: number; logp: number }[] = [];
+        // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
+        top.clear();
         beams[b].forEach((h, k) => {
           logSoftmax(logits, (b * W + k) * V, V, logp);
-          for (let v = 0; v < V; v++) if (emittable(v)) cands.push({ k, v, logp: h.logp + logp[v] });
+          for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[v], k, v);
         });
-        cands.sort((x, y) => y.logp - x.logp);
+        const cands = top.sorted();
         const kept: Hyp[] = [];
         /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
         const finish = (hyp: Hyp, scored: number): void => {
