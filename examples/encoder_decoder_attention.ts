@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { loadFunctionalModel, saveModel } from '../src/node/index.js';
 import {
   Adam,
+  GraphStepper,
   IndexTensor,
   Random,
   input,
@@ -57,8 +58,8 @@ const FORMATS: ((y: number, m: number, d: number) => string)[] = [
   (y, m, d) => `${pad2(d)}/${pad2(m)}/${pad2(y % 100)}`,
 ];
 
-// Source alphabet: index 0 pads the end of short dates (functional graphs carry no masks yet, so the encoder reads
-// the padding and learns to ignore it). Target alphabet: index 0 starts the decoder.
+// Source alphabet: index 0 pads the end of short dates (no maskZero here, so the encoder reads the padding and learns
+// to ignore it; src/seq2seq's models mask it). Target alphabet: index 0 starts the decoder.
 const SOURCE_CHARS = ['<pad>', ...new Set([...MONTHS.join(''), ...'0123456789 ,/.'])];
 const TARGET_CHARS = ['<start>', ...'0123456789-'];
 const SOURCE_LEN = Math.max(...MONTHS.map((m) => `${m} 28, 2000`.length)); // "september 28, 2000": 18
@@ -147,31 +148,25 @@ export function buildModel(units: number, seed: number): Functional {
   return model({ inputs: [source, previous], outputs: chars, seed, name: 'date_converter' });
 }
 
-function argmaxRow(p: Tensor, row: number, t: number): number {
-  const V = p.shape[2];
-  const base = (row * p.shape[1] + t) * V;
-  let best = 0;
-  for (let v = 1; v < V; v++) if (p.data[base + v] > p.data[base + best]) best = v;
-  return best;
-}
-
 /**
- * Greedy decoding: step t runs the whole model on the prefix decoded so far and takes the most likely character.
- * The decoder is causal (an LSTM, and attention queries from its own step only), so the not-yet-decoded positions
- * after t do not change output t. This re-runs the decoder over the prefix, O(T²) steps: layers own a stateful
- * `step` and src/models/stepper.ts steps Sequential stacks one step at a time, but there is no graph-level stepper
- * for functional models yet.
+ * Greedy decoding on the layers' own steps (GraphStepper): the encoder runs once, then each output character costs
+ * one decoder step for all rows, attention reading the encoder outputs it was given at start — never a re-run of the
+ * prefix.
  */
 export function decodeGreedy(m: Functional, encoder: IndexTensor): string[] {
   const n = encoder.shape[0];
-  const prev = new Int32Array(n * TARGET_LEN); // all start symbols, filled in as we go
+  const stepper = new GraphStepper(m, n, { stepInput: 'previous' });
+  stepper.start([encoder]);
+  const V = stepper.outputSize;
+  const ids = new Int32Array(n); // the start symbol (0) for every row
   const out = Array.from({ length: n }, () => '');
   for (let t = 0; t < TARGET_LEN; t++) {
-    const p = m.predict([encoder, new IndexTensor(prev, [n, TARGET_LEN])], { batchSize: 256 }) as Tensor;
+    const logits = stepper.step(ids);
     for (let i = 0; i < n; i++) {
-      const k = argmaxRow(p, i, t);
+      let k = 0;
+      for (let v = 1; v < V; v++) if (logits[i * V + v] > logits[i * V + k]) k = v;
       out[i] += TARGET_CHARS[k];
-      if (t + 1 < TARGET_LEN) prev[i * TARGET_LEN + t + 1] = k;
+      ids[i] = k;
     }
   }
   return out;

@@ -43,8 +43,9 @@ export {
   createOptimizer,
   OPTIMIZER_DEFAULTS,
 } from './models/optimizers.js';
-export { computeLoss, lossName, type LossName } from './models/losses.js';
+export { computeLoss, computeMaskedLoss, lossName, type LossName } from './models/losses.js';
 export { Stepper } from './models/stepper.js';
+export { GraphStepper, type GraphStepperArgs } from './models/graph_stepper.js';
 export {
   Functional,
   InputLayer,
@@ -54,6 +55,10 @@ export {
   type FunctionalArgs,
   type FunctionalCompileArgs,
   type FunctionalFitArgs,
+  type FunctionalBatch,
+  type FunctionalDataset,
+  type FunctionalFitDatasetArgs,
+  type GraphValues,
   type InputLayerArgs,
   type LossSpec,
   type TensorsArg,
@@ -106,3 +111,4 @@ export * as classify from './classify/index.js';
 export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';
 export * as keras from './keras/index.js';
 export { loadModel, type LoadedAny, type ModelFiles } from './keras/index.js';
+export * as seq2seq from './seq2seq/index.js';

@@ -238,6 +238,11 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['convert', missing, join(dir, 'o3.keras')],
       ['convert', join(dir, 'nope.h5'), join(dir, 'o4')],
       ['generate', join(dir, 'nope.h5'), '--corpus', book],
+      ['seq2seq', 'train', missing, '--out', join(dir, 'o5'), '--epochs', '1'],
+      ['seq2seq', 'train', dir, '--out', join(dir, 'o6'), '--epochs', '1'],
+      ['seq2seq', 'eval', missing],
+      ['seq2seq', 'eval', model], // a text model, not a seq2seq one
+      ['seq2seq', 'predict', missing, 'hello'],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

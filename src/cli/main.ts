@@ -12,6 +12,7 @@ import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from '.
 import { makeOutput, reportError } from './output.js';
 import { predict } from './predict.js';
 import { train, type TrainOptions } from './train.js';
+import { registerSeq2Seq } from './seq2seq_command.js';
 
 /** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
 const MAX_BATCH = 1_000_000;
@@ -268,6 +269,7 @@ program
   });
 
 registerClassify(program);
+registerSeq2Seq(program);
 
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
 const fail = (e: unknown): void => {

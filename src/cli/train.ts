@@ -92,17 +92,17 @@ export interface TrainOptions {
  * What a mid-epoch checkpoint adds to the TrainingState: the epoch's running sums and its starting RNG state, so the
  * resumed epoch's logs and weights are those of an uninterrupted run. Validated here, from the raw metadata.
  */
-const EpochProgressSchema = z.object({
+export const EpochProgressSchema = z.object({
   sums: z.record(z.string(), z.number()),
   seen: z.number().nonnegative(),
   epochRng: z.array(z.number().int()).length(4),
   /** The char-rnn recipe's streams: what the stateful layers carried, in a file of their own (loadCarriedStates). */
   carriedStates: z.unknown().optional(),
 });
-type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
+export type EpochProgressJson = z.infer<typeof EpochProgressSchema>;
 type CheckpointState = TrainingState & { epochProgress?: EpochProgressJson };
 
-function epochProgressOf(metadata: Record<string, unknown>, where: string): EpochProgressJson | null {
+export function epochProgressOf(metadata: Record<string, unknown>, where: string): EpochProgressJson | null {
   const raw = (metadata.state as Record<string, unknown> | undefined)?.epochProgress;
   if (raw === undefined) return null;
   const r = EpochProgressSchema.safeParse(raw);

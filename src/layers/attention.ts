@@ -5,6 +5,8 @@
  *   Attention (Luong, score_mode 'dot'):   S = s · Q·Kᵀ              s a scalar weight (init 1) when use_scale, else 1
  *   AdditiveAttention (Bahdanau):          S_ij = Σ_d w_d · tanh(Q_id + K_jd)   w [D] (glorot init) when use_scale, else 1
  *   use_causal_mask: step i sees only j ≤ i (S_ij = −∞ for j > i, as Keras's −1e9)
+ *   masks (Keras): the value's mask hides padded value steps j (S_ij = −∞; a row with no real step sees them all, as
+ *   Keras's −1e9 does); the query's mask zeroes the output at padded query steps and is the output's mask.
  *   A = softmax(S) over j;   O = A·V
  *
  * Backward (δ = ∂L/∂·): δA = δO·Vᵀ, δV = Aᵀ·δO, δS_ij = A_ij (δA_ij − Σ_j' A_ij' δA_ij'); then
@@ -15,17 +17,22 @@
  * Memory per batch: A (and Q·Kᵀ) N·Tq·Tv floats; the additive form keeps E, N·Tq·Tv·D. Arithmetic is float64 inside.
  * Attention dropout (Keras `dropout`) is not supported: only 0 is accepted.
  */
-import { allocUninitialized } from '../core/backend.js';
+import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 import { initialize, initializerSpec } from './initializers.js';
 import {
   Layer,
+  StepState,
   Weight,
   checkOptionKeys,
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
+  type SequenceMask,
+  type StepConstant,
+  type StepInput,
+  type StepOptions,
 } from './layer.js';
 import { registerLayer } from './registry.js';
 
@@ -52,6 +59,9 @@ abstract class BaseAttention extends Layer {
   protected v: Float32Array = new Float32Array(0);
   protected a: Float64Array = new Float64Array(0);
   private keyGiven = false;
+  /** The query's and the value's masks of the last forward ([N, Tq], [N, Tv]), when given. */
+  private qMask: Uint8Array | null = null;
+  private vMask: Uint8Array | null = null;
 
   constructor(
     args: BaseAttentionArgs,
@@ -115,7 +125,7 @@ abstract class BaseAttention extends Layer {
     );
   }
 
-  override forwardMany(inputs: AnyTensor[], _opts?: ForwardOptions): Tensor[] {
+  override forwardMany(inputs: AnyTensor[], opts?: ForwardOptions): Tensor[] {
     const where = `${this.className} '${this.name}'`;
     if (!this.built) throw new Error(`${where} is used before it is built`);
     if (inputs.length !== 2 && inputs.length !== 3)
@@ -133,27 +143,112 @@ abstract class BaseAttention extends Layer {
     this.k = k.data;
     this.v = v.data;
     const { N, Tq, Tv, Dv } = this;
+    this.qMask = maskData(opts?.masks?.[0] ?? null, N, Tq, where, 'query');
+    this.vMask = maskData(opts?.masks?.[1] ?? null, N, Tv, where, 'value');
     const S = this.scores();
-    // Softmax over j (causal: only j ≤ i), then O = A·V.
+    // Softmax over the visible j (causal: only j ≤ i; masked: real value steps only), then O = A·V.
     const A = new Float64Array(N * Tq * Tv);
     const out = allocUninitialized(N * Tq * Dv);
     for (let b = 0; b < N; b++)
       for (let i = 0; i < Tq; i++) {
         const r = (b * Tq + i) * Tv;
         const last = this.useCausalMask ? Math.min(i, Tv - 1) : Tv - 1;
-        let max = -Infinity;
-        for (let j = 0; j <= last; j++) max = Math.max(max, S[r + j]);
-        let sum = 0;
-        for (let j = 0; j <= last; j++) sum += A[r + j] = Math.exp(S[r + j] - max);
-        for (let j = 0; j <= last; j++) A[r + j] /= sum;
+        const o = (b * Tq + i) * Dv;
+        if (this.qMask && !this.qMask[b * Tq + i]) {
+          out.fill(0, o, o + Dv);
+          continue;
+        }
+        softmaxRow(S, r, A, r, last, this.vMask, b * Tv);
         for (let d = 0; d < Dv; d++) {
-          let o = 0;
-          for (let j = 0; j <= last; j++) o += A[r + j] * this.v[(b * Tv + j) * Dv + d];
-          out[(b * Tq + i) * Dv + d] = o;
+          let acc = 0;
+          for (let j = 0; j <= last; j++) acc += A[r + j] * this.v[(b * Tv + j) * Dv + d];
+          out[o + d] = acc;
         }
       }
     this.a = A;
     return [new Tensor(out, [N, Tq, Dv])];
+  }
+
+  /** Keras: the output keeps the query's mask. */
+  override computeMasks(_xs: AnyTensor[], inputMasks: (SequenceMask | null)[]): (SequenceMask | null)[] {
+    return [inputMasks[0] ?? null];
+  }
+
+  /** Score of query row q[qo…qo+D) against key row k[ko…ko+D), exactly as `scores` computes it. */
+  protected abstract pairScore(q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number): number;
+
+  override stepInputSize(): number {
+    if (!this.inputShapes) throw new Error(`${this.className} '${this.name}' is used before it is built`);
+    return this.inputShapes[0][1] as number;
+  }
+
+  override stepOutputSize(): number {
+    if (!this.inputShapes) throw new Error(`${this.className} '${this.name}' is used before it is built`);
+    return this.inputShapes[1][1] as number;
+  }
+
+  override createStepState(rows: number, opts: StepOptions = {}): AttentionStepState {
+    if (this.useCausalMask)
+      throw new Error(`${this.className} '${this.name}': a causal (self-)attention cannot be stepped`);
+    if (opts.tokens) throw new Error(`${this.className} '${this.name}' steps on float queries only`);
+    return new AttentionStepState(this, rows, this.stepOutputSize(), opts);
+  }
+
+  /** The value (and key) are constants — the encoder's outputs with their mask; the query is stepped. */
+  override bindStepConstants(
+    state: StepState,
+    constants: readonly (StepConstant | null)[],
+    rowSource: Int32Array,
+  ): void {
+    const s = this.ownState(state, AttentionStepState);
+    const where = `${this.className} '${this.name}'`;
+    const [q, v, k = v] = constants;
+    if (q) throw new Error(`${where}: its query must be stepped while decoding, not fixed`);
+    if (!v || !k) throw new Error(`${where}: its value (and key) must be fixed inputs while stepping`);
+    const [N, Tv, Dv] = v.value.shape;
+    s.value = v.value.data;
+    s.key = k.value.data;
+    s.Tv = Tv;
+    s.scores = new Float64Array(Tv);
+    s.mask = maskData(v.mask, N, Tv, where, 'value');
+    if (Dv !== s.width) throw new Error(`${where}: value width ${Dv}, expected ${s.width}`);
+    for (let r = 0; r < s.rows; r++)
+      if (!(rowSource[r] >= 0 && rowSource[r] < N))
+        throw new Error(`${where}: row ${r} reads constant row ${rowSource[r]}, outside [0, ${N})`);
+    s.rowSource.set(rowSource);
+  }
+
+  override stepMany(inputs: readonly StepInput[], state: StepState): Float32Array[] {
+    const s = this.ownState(state, AttentionStepState);
+    const where = `${this.className} '${this.name}'`;
+    if (!s.value) throw new Error(`${where}: bind the encoder's outputs before stepping`);
+    const D = this.stepInputSize();
+    const q = inputs[0];
+    if (inputs.length !== 1 || !(q instanceof Float32Array) || q.length !== s.rows * D)
+      throw new Error(`${where}: expected one query of ${s.rows}×${D} floats per step`);
+    const { Tv, width: Dv, value, key, scores, out } = s;
+    const last = Tv - 1;
+    for (let r = 0; r < s.rows; r++) {
+      const b = s.rowSource[r];
+      for (let j = 0; j < Tv; j++) scores[j] = this.pairScore(q, r * D, key!, (b * Tv + j) * D);
+      softmaxRow(scores, 0, scores, 0, last, s.mask, b * Tv);
+      for (let d = 0; d < Dv; d++) {
+        let acc = 0;
+        for (let j = 0; j <= last; j++) acc += scores[j] * value![(b * Tv + j) * Dv + d];
+        out[r * Dv + d] = acc;
+      }
+    }
+    return [out];
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    return this.stepMany([input], state)[0];
+  }
+
+  override reorderStepRows(state: StepState, parents: Int32Array): void {
+    const s = this.ownState(state, AttentionStepState);
+    const from = s.rowSource.slice();
+    for (let r = 0; r < s.rows; r++) s.rowSource[r] = from[parents[r]];
   }
 
   override backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
@@ -166,6 +261,7 @@ abstract class BaseAttention extends Layer {
       for (let i = 0; i < Tq; i++) {
         const r = (b * Tq + i) * Tv;
         const o = (b * Tq + i) * Dv;
+        if (this.qMask && !this.qMask[b * Tq + i]) continue; // a zeroed output: no gradient
         let dot = 0;
         for (let j = 0; j < Tv; j++) {
           let dA = 0;
@@ -221,6 +317,14 @@ export class Attention extends BaseAttention {
 
   private scale(): number {
     return this.useScale ? this.weights[0].value[0] : 1;
+  }
+
+  protected pairScore(q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number): number {
+    const D = this.inputShapes![0][1] as number;
+    let s = 0;
+    for (let d = 0; d < D; d++) s += q[qo + d] * k[ko + d];
+    const scale = this.scale();
+    return scale === 1 ? s : s * scale;
   }
 
   protected scores(): Float64Array {
@@ -308,6 +412,14 @@ export class AdditiveAttention extends BaseAttention {
     return S;
   }
 
+  protected pairScore(q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number): number {
+    const w = this.useScale ? this.weights[0].value : null;
+    const D = this.inputShapes![0][1] as number;
+    let s = 0;
+    for (let d = 0; d < D; d++) s += (w ? w[d] : 1) * Math.tanh(q[qo + d] + k[ko + d]);
+    return s;
+  }
+
   protected scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array } {
     const { N, Tq, Tv, D, e } = this;
     const w = this.useScale ? this.weights[0].value : null;
@@ -331,6 +443,60 @@ export class AdditiveAttention extends BaseAttention {
     if (w && this.weights[0].trainable) for (let d = 0; d < D; d++) this.weights[0].grad[d] += dw[d];
     return { dq: toKernelMemory(dq), dk: toKernelMemory(dk) };
   }
+}
+
+/** What one layer needs to attend for `rows` decoder streams: the bound encoder outputs and the output buffer. */
+export class AttentionStepState extends StepState {
+  readonly out: Float32Array;
+  /** Constant row read by each step row. */
+  readonly rowSource: Int32Array;
+  value: Float32Array | null = null;
+  key: Float32Array | null = null;
+  mask: Uint8Array | null = null;
+  Tv = 0;
+  scores: Float64Array = new Float64Array(0);
+  constructor(layer: Layer, rows: number, width: number, opts: StepOptions) {
+    super(layer, rows, width, opts);
+    this.out = kernels().allocPersistent(rows * width); // kernel memory: the next layer's product reads it in place
+    this.rowSource = new Int32Array(rows);
+  }
+}
+
+/**
+ * Softmax of S[r…r+last] into A[a…a+last] over the visible steps (mask[m + j] set, or all when no mask or no step is
+ * visible); hidden steps get 0. Float64, as the forward pass.
+ */
+function softmaxRow(
+  S: Float64Array,
+  r: number,
+  A: Float64Array,
+  a: number,
+  last: number,
+  mask: Uint8Array | null,
+  m: number,
+): void {
+  let any = false;
+  if (mask) for (let j = 0; j <= last && !any; j++) any = mask[m + j] !== 0;
+  const visible = (j: number): boolean => !any || mask![m + j] !== 0;
+  let max = -Infinity;
+  for (let j = 0; j <= last; j++) if (visible(j)) max = Math.max(max, S[r + j]);
+  let sum = 0;
+  for (let j = 0; j <= last; j++) sum += A[a + j] = visible(j) ? Math.exp(S[r + j] - max) : 0;
+  for (let j = 0; j <= last; j++) A[a + j] /= sum;
+}
+
+/** A mask's data, checked against the [N, T] it must cover. */
+function maskData(
+  mask: SequenceMask | null,
+  N: number,
+  T: number,
+  where: string,
+  what: string,
+): Uint8Array | null {
+  if (!mask) return null;
+  if (mask.shape[0] !== N || mask.shape[1] !== T)
+    throw new Error(`${where}: the ${what} mask is [${mask.shape.join(', ')}], expected [${N}, ${T}]`);
+  return mask.data;
 }
 
 function toKernelMemory(a: Float64Array): Float32Array {

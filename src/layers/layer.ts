@@ -66,6 +66,8 @@ export interface ForwardOptions {
    * Recurrent layers consume it (a masked step keeps the previous state); wrappers pass it on to inner layers.
    */
   mask?: SequenceMask | null;
+  /** The masks of all of a graph node's inputs, in order (multi-input layers: attention reads the value's mask). */
+  masks?: readonly (SequenceMask | null)[];
 }
 
 /**
@@ -76,6 +78,12 @@ export interface SequenceMask {
   readonly data: Uint8Array;
   /** [N, T]. */
   readonly shape: readonly [number, number];
+}
+
+/** A constant input of a stepped graph node: its whole value over the constant batch, and its sequence mask. */
+export interface StepConstant {
+  readonly value: Tensor;
+  readonly mask: SequenceMask | null;
 }
 
 /** One time step's input: token ids, one per row (one-hot semantics; Embedding: rows to gather), or [rows, width]. */
@@ -366,6 +374,47 @@ export abstract class Layer {
     void input;
     void state;
     throw new Error(`layer '${this.name}' (${this.className}) cannot be run step by step`);
+  }
+
+  /**
+   * Graph stepping (src/models/graph_stepper.ts) splits a node's inputs into stepped ones — one time step per call,
+   * [rows, width] — and constants fixed for a whole decode and computed once (an encoder's outputs that attention
+   * reads, an encoder's final states that start a decoder). This binds the constants: `constants[i]` is input i's
+   * whole value over the constant batch (null where input i is stepped), and step row r reads constant row
+   * `rowSource[r]` (beam search steps several rows per source). Layers that take no constants refuse any.
+   */
+  bindStepConstants(
+    state: StepState,
+    constants: readonly (StepConstant | null)[],
+    rowSource: Int32Array,
+  ): void {
+    void state;
+    void rowSource;
+    if (constants.some((c) => c !== null))
+      throw new Error(
+        `layer '${this.name}' (${this.className}) cannot read a fixed (encoder-side) input while stepping`,
+      );
+  }
+
+  /** Graph form of step: the stepped inputs in input order → the node's outputs for this step. */
+  stepMany(inputs: readonly StepInput[], state: StepState): Float32Array[] {
+    if (inputs.length !== 1)
+      throw new Error(`layer '${this.name}' (${this.className}) steps on 1 input, got ${inputs.length}`);
+    return [this.step(inputs[0], state)];
+  }
+
+  /**
+   * Beam search: row r takes over what row parents[r] carried (its states, and the constant row it reads). The
+   * default permutes the state buffers; layers keeping more per row override it.
+   */
+  reorderStepRows(state: StepState, parents: Int32Array): void {
+    const n = this.stateSize();
+    if (parents.length !== state.rows)
+      throw new Error(`layer '${this.name}': reorder expects ${state.rows} parents, got ${parents.length}`);
+    for (const s of state.states) {
+      const copy = s.slice();
+      for (let r = 0; r < state.rows; r++) s.set(copy.subarray(parents[r] * n, (parents[r] + 1) * n), r * n);
+    }
   }
 
   /** Zeroes the state of every row, or of one row. */

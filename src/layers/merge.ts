@@ -7,11 +7,23 @@
  *   Add:                y = x₁ + x₂ + … + x_k, all of one shape; ∂L/∂x_i = ∂L/∂y.
  *
  * Memory: Concatenate keeps nothing between forward and backward but the input shapes; Add keeps nothing.
+ * Masks (Keras): Concatenate on the last axis gives the AND of its inputs' masks (an input without one counts as all
+ * real); on another axis the masks are dropped. Concatenate on the last axis can step (decoders).
  */
-import { alloc, allocUninitialized } from '../core/backend.js';
+import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
-import { Layer, checkOptionKeys, type ForwardOptions, type LayerArgs, type LayerShape } from './layer.js';
+import {
+  Layer,
+  StepState,
+  checkOptionKeys,
+  type ForwardOptions,
+  type LayerArgs,
+  type LayerShape,
+  type SequenceMask,
+  type StepInput,
+  type StepOptions,
+} from './layer.js';
 import { registerLayer } from './registry.js';
 
 /** Common to the merge layers: several inputs, one output, no weights, no single-input use. */
@@ -151,8 +163,64 @@ export class Concatenate extends Merge {
     });
   }
 
+  private onLastAxis(): boolean {
+    return this.axis === -1 || (this.inputShapes !== null && this.axis === this.inputShapes[0].length);
+  }
+
+  override computeMasks(xs: AnyTensor[], inputMasks: (SequenceMask | null)[]): (SequenceMask | null)[] {
+    const given = inputMasks.filter((m): m is SequenceMask => m !== null && m !== undefined);
+    if (given.length === 0 || !this.onLastAxis() || xs[0].shape.length !== 3) return [null];
+    const data = new Uint8Array(given[0].data.length);
+    data.fill(1);
+    for (const m of given) for (let i = 0; i < data.length; i++) data[i] &= m.data[i] ? 1 : 0;
+    return [{ data, shape: given[0].shape }];
+  }
+
+  private stepWidths(): number[] {
+    if (!this.inputShapes) throw new Error(`concatenate '${this.name}' is used before it is built`);
+    if (!this.onLastAxis())
+      throw new Error(`concatenate '${this.name}': only a concatenation on the last axis can step`);
+    return this.inputShapes.map((s) => s[s.length - 1] as number);
+  }
+
+  override createStepState(rows: number, opts: StepOptions = {}): StepState {
+    if (opts.tokens) throw new Error(`concatenate '${this.name}' steps on float inputs only`);
+    const width = this.stepWidths().reduce((a, b) => a + b, 0);
+    return new ConcatenateStepState(this, rows, width, opts);
+  }
+
+  override stepMany(inputs: readonly StepInput[], state: StepState): Float32Array[] {
+    const s = this.ownState(state, ConcatenateStepState);
+    const widths = this.stepWidths();
+    if (inputs.length !== widths.length)
+      throw new Error(
+        `concatenate '${this.name}': expected ${widths.length} stepped inputs, got ${inputs.length}`,
+      );
+    let col = 0;
+    inputs.forEach((x, k) => {
+      const w = widths[k];
+      if (!(x instanceof Float32Array) || x.length !== s.rows * w)
+        throw new Error(`concatenate '${this.name}': input ${k} must be ${s.rows}×${w} floats per step`);
+      for (let r = 0; r < s.rows; r++) s.out.set(x.subarray(r * w, (r + 1) * w), r * s.width + col);
+      col += w;
+    });
+    return [s.out];
+  }
+
+  override step(input: StepInput, state: StepState): Float32Array {
+    return this.stepMany([input], state)[0];
+  }
+
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), axis: this.axis };
+  }
+}
+
+class ConcatenateStepState extends StepState {
+  readonly out: Float32Array;
+  constructor(layer: Layer, rows: number, width: number, opts: StepOptions) {
+    super(layer, rows, width, opts);
+    this.out = kernels().allocPersistent(rows * width); // kernel memory: the next layer's product reads it in place
   }
 }
 

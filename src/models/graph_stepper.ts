@@ -1,0 +1,165 @@
+/**
+ * Stateful step-by-step inference through a functional model — the decoder side of an encoder–decoder. The model's
+ * nodes split in two: those that do not depend on the stepped input (the previous-token input of a decoder) run once
+ * per batch of sources on whole sequences (`start`: the encoder, its outputs and final states, with their masks);
+ * the rest step one token at a time on the layers' own `step` (`step`), each layer keeping its state. What a stepped
+ * node reads from the fixed side is bound once as a constant (`Layer.bindStepConstants`): an attention layer's value
+ * and key with the encoder's padding mask, a recurrent layer's initial states. No prefix is ever re-run, and like
+ * src/models/stepper.ts this knows no layer type.
+ *
+ * Rows: a stepper steps `rows` streams; `start` takes B sources and `rowSource[r]` says which source row r decodes,
+ * so beam search runs rows = B × width. `reorder(parents)` lets row r continue from row parents[r] (a beam's parent).
+ * A stepper snapshots the weights into step layouts: make a new one after training further.
+ */
+import { kernels, scoped } from '../core/backend.js';
+import { Tensor, type AnyTensor } from '../core/tensor.js';
+import type { StepConstant, StepInput, StepState } from '../layers/layer.js';
+import type { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
+import type { Functional, TensorsArg } from './functional.js';
+
+export interface GraphStepperArgs {
+  /** The input fed one token id per row per step; default: the model's last input (an int32 input). */
+  stepInput?: SymbolicTensor | string;
+  /** The output a step returns; default: the model's first output. */
+  output?: SymbolicTensor;
+  /** Skip the output's final softmax/sigmoid and return logits (default true). */
+  logits?: boolean;
+}
+
+export class GraphStepper {
+  /** The input stepped token by token, and the model inputs fed once per start (in model order). */
+  readonly stepInput: SymbolicTensor;
+  readonly fixedInputs: readonly SymbolicTensor[];
+  readonly output: SymbolicTensor;
+  readonly outputSize: number;
+  private readonly fixedNodes: LayerNode[];
+  private readonly stepNodes: LayerNode[];
+  private readonly stepped = new Set<SymbolicTensor>();
+  private readonly states = new Map<LayerNode, StepState>();
+  private readonly ids: Int32Array;
+  private started = false;
+
+  constructor(
+    readonly model: Functional,
+    readonly rows: number,
+    args: GraphStepperArgs = {},
+  ) {
+    const where = `GraphStepper of model '${model.name}'`;
+    if (!(Number.isInteger(rows) && rows > 0)) throw new Error(`${where}: rows must be a positive integer`);
+    const byName = (name: string): SymbolicTensor => {
+      const i = model.inputNames.indexOf(name);
+      if (i < 0) throw new Error(`${where}: no input named '${name}' (${model.inputNames.join(', ')})`);
+      return model.inputs[i];
+    };
+    this.stepInput =
+      typeof args.stepInput === 'string'
+        ? byName(args.stepInput)
+        : (args.stepInput ?? model.inputs[model.inputs.length - 1]);
+    if (!model.inputs.includes(this.stepInput))
+      throw new Error(`${where}: the stepped input is not a model input`);
+    if (this.stepInput.dtype !== 'int32')
+      throw new Error(`${where}: the stepped input must be int32 token ids`);
+    this.fixedInputs = model.inputs.filter((x) => x !== this.stepInput);
+    this.output = args.output ?? model.outputs[0];
+    // A tensor is stepped when it depends on the stepped input; nodes are in topological order.
+    this.stepped.add(this.stepInput);
+    this.fixedNodes = [];
+    this.stepNodes = [];
+    for (const node of model.nodes) {
+      if (node.inputs.length === 0) continue;
+      if (node.inputs.some((x) => this.stepped.has(x))) {
+        this.stepNodes.push(node);
+        for (const y of node.outputs) this.stepped.add(y);
+      } else this.fixedNodes.push(node);
+    }
+    if (!this.stepped.has(this.output))
+      throw new Error(`${where}: the output does not depend on the stepped input`);
+    const logits = args.logits ?? true;
+    for (const node of this.stepNodes) {
+      const tokens = node.inputs.some((x) => x === this.stepInput);
+      this.states.set(
+        node,
+        node.layer.createStepState(rows, { tokens, logits: logits && node === this.output.node }),
+      );
+    }
+    this.outputSize = this.states.get(this.output.node)!.width;
+    this.ids = kernels().allocInt32(rows);
+  }
+
+  /**
+   * Runs the fixed side once on B sources (the model's other inputs, in order) and binds what the stepped layers
+   * read from it; rowSource[r] (default r, with B = rows) is the source row that step row r decodes. Every stepped
+   * layer starts afresh (recurrent states from the bound initial states, or zero).
+   */
+  start(inputs: TensorsArg, rowSource?: Int32Array): void {
+    const where = `GraphStepper of model '${this.model.name}'`;
+    const list: AnyTensor[] = Array.isArray(inputs)
+      ? inputs
+      : inputs instanceof Tensor || (inputs as AnyTensor).dtype === 'int32'
+        ? [inputs as AnyTensor]
+        : this.fixedInputs.map((x) => (inputs as Record<string, AnyTensor>)[x.node.layer.name]);
+    if (list.length !== this.fixedInputs.length || list.some((t) => !t))
+      throw new Error(
+        `${where}: start needs ${this.fixedInputs.length} input(s) (${this.fixedInputs.map((x) => x.node.layer.name).join(', ')})`,
+      );
+    const B = list[0].shape[0];
+    const source = rowSource ?? Int32Array.from({ length: this.rows }, (_, r) => r);
+    if (source.length !== this.rows)
+      throw new Error(`${where}: rowSource has ${source.length} rows, expected ${this.rows}`);
+    for (let r = 0; r < source.length; r++)
+      if (!(source[r] >= 0 && source[r] < B))
+        throw new Error(`${where}: row ${r} decodes source ${source[r]}, outside the ${B} given`);
+    // The constants each stepped node reads, copied out of the scope the encoder ran in.
+    const constants = new Map<SymbolicTensor, StepConstant>();
+    scoped(() => {
+      const feeds = new Map<SymbolicTensor, AnyTensor>();
+      this.fixedInputs.forEach((x, i) => feeds.set(x, list[i]));
+      const { values, masks } = this.model.runNodes(feeds, this.fixedNodes);
+      for (const node of this.stepNodes)
+        for (const x of node.inputs) {
+          if (this.stepped.has(x) || constants.has(x)) continue;
+          const v = values.get(x)!;
+          if (!(v instanceof Tensor))
+            throw new Error(
+              `${where}: layer '${node.layer.name}' reads token ids from the fixed side, which cannot be bound`,
+            );
+          const m = masks.get(x);
+          constants.set(x, {
+            value: v.clone(),
+            mask: m ? { data: m.data.slice(), shape: m.shape } : null,
+          });
+        }
+    });
+    for (const node of this.stepNodes) {
+      const c = node.inputs.map((x) => (this.stepped.has(x) ? null : constants.get(x)!));
+      node.layer.bindStepConstants(this.states.get(node)!, c, source);
+    }
+    this.started = true;
+  }
+
+  /** Feeds one token id per row; returns the output [rows, outputSize] (a reused buffer: copy what you keep). */
+  step(ids: Int32Array): Float32Array {
+    if (!this.started) throw new Error('GraphStepper.step: call start() with the sources first');
+    if (ids.length !== this.rows)
+      throw new Error(`GraphStepper.step: expected ${this.rows} token ids, got ${ids.length}`);
+    this.ids.set(ids);
+    const values = new Map<SymbolicTensor, StepInput>([[this.stepInput, this.ids]]);
+    for (const node of this.stepNodes) {
+      const ins = node.inputs.filter((x) => this.stepped.has(x)).map((x) => values.get(x)!);
+      const outs = node.layer.stepMany(ins, this.states.get(node)!);
+      node.outputs.forEach((y, i) => values.set(y, outs[i]));
+    }
+    return values.get(this.output) as Float32Array;
+  }
+
+  /** Row r continues from what row parents[r] carried (beam search). */
+  reorder(parents: Int32Array): void {
+    if (parents.length !== this.rows) throw new Error(`GraphStepper.reorder: expected ${this.rows} parents`);
+    for (let r = 0; r < parents.length; r++)
+      if (!(parents[r] >= 0 && parents[r] < this.rows))
+        throw new Error(
+          `GraphStepper.reorder: parent ${parents[r]} of row ${r} is outside [0, ${this.rows})`,
+        );
+    for (const node of this.stepNodes) node.layer.reorderStepRows(this.states.get(node)!, parents);
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Decoding an encoder–decoder step by step on its layers' own `step` (src/models/graph_stepper.ts): the encoder runs
+ * once per batch of sources, then each output token costs one decoder step for all rows — never a re-run of the
+ * prefix. Batched: many sources decode together as rows of one stepper.
+ *
+ * Greedy: each row takes its most likely token until <end> or maxLength tokens.
+ * Beam search (width W): each source keeps its W best prefixes by log-probability; every step extends each by every
+ * token, keeps the W best non-finished extensions and sets aside the ones ending in <end>. A hypothesis finishes with
+ * <end> or at maxLength tokens (truncated); its score is log P / lp(L) with L its scored tokens and the length penalty
+ * lp(L) = ((5 + L) / 6)^α of Wu et al. (2016) (α = 0: plain log-probability). The search stops when no open prefix
+ * can beat the best finished one (log-probabilities only fall and lp only grows, so an open prefix's best is its score
+ * / lp(maxLength)), or at maxLength. <pad>, <start> and <unk> are never emitted.
+ */
+import type { Functional } from '../models/functional.js';
+import { GraphStepper } from '../models/graph_stepper.js';
+import { sourceBatch } from './data.js';
+import { END, PAD, START, UNK } from './tokenizer.js';
+
+export interface DecodeOptions {
+  /** Most output tokens (before <end>). */
+  maxLength: number;
+  /** Sources decoded together (rows of one stepper; × width for beam search). Default 64. */
+  batchSize?: number;
+}
+
+export interface BeamOptions extends DecodeOptions {
+  width: number;
+  /** Length-penalty exponent α (0 = none). Default 0.6. */
+  lengthPenalty?: number;
+}
+
+export interface Decoded {
+  /** Output token ids, without <end>. */
+  ids: Int32Array;
+  /** Score: log-probability (greedy) or the length-normalised beam score. */
+  score: number;
+}
+
+/** Tokens a decoder may output: not <pad>, <start> or <unk>. */
+const emittable = (v: number): boolean => v !== PAD && v !== START && v !== UNK;
+
+export const DECODE_DEFAULTS = { batchSize: 64, lengthPenalty: 0.6 } as const;
+
+/** A cache of steppers by row count (a stepper allocates its buffers once). */
+class Steppers {
+  private readonly byRows = new Map<number, GraphStepper>();
+  constructor(private readonly model: Functional) {}
+  get(rows: number): GraphStepper {
+    let s = this.byRows.get(rows);
+    if (!s) this.byRows.set(rows, (s = new GraphStepper(this.model, rows, { stepInput: 'previous' })));
+    return s;
+  }
+}
+
+/** Natural-log softmax of one row of logits into out. */
+function logSoftmax(logits: Float32Array, o: number, V: number, out: Float64Array): void {
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) max = Math.max(max, logits[o + v]);
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
+  const lse = max + Math.log(sum);
+  for (let v = 0; v < V; v++) out[v] = logits[o + v] - lse;
+}
+
+function checkOptions(o: DecodeOptions): number {
+  if (!(Number.isInteger(o.maxLength) && o.maxLength >= 1))
+    throw new Error(`decode: maxLength must be a positive integer, got ${o.maxLength}`);
+  const bs = o.batchSize ?? DECODE_DEFAULTS.batchSize;
+  if (!(Number.isInteger(bs) && bs >= 1))
+    throw new Error(`decode: batchSize must be a positive integer, got ${bs}`);
+  return bs;
+}
+
+/** Greedy decoding of every source (token ids, no padding). */
+export function greedyDecode(
+  model: Functional,
+  sources: readonly Int32Array[],
+  opts: DecodeOptions,
+): Decoded[] {
+  const bs = checkOptions(opts);
+  const steppers = new Steppers(model);
+  const out: Decoded[] = [];
+  for (let i = 0; i < sources.length; i += bs) {
+    const batch = sources.slice(i, i + bs);
+    const B = batch.length;
+    const stepper = steppers.get(B);
+    stepper.start([sourceBatch(batch)]);
+    const V = stepper.outputSize;
+    const logp = new Float64Array(V);
+    const ids = new Int32Array(B).fill(START);
+    const tokens: number[][] = batch.map(() => []);
+    const scores = new Float64Array(B);
+    const done = new Uint8Array(B);
+    let open = B;
+    for (let t = 0; t < opts.maxLength && open > 0; t++) {
+      const logits = stepper.step(ids);
+      for (let r = 0; r < B; r++) {
+        if (done[r]) continue;
+        let best = -1;
+        for (let v = 0; v < V; v++) {
+          if (!emittable(v)) continue;
+          if (best < 0 || logits[r * V + v] > logits[r * V + best]) best = v;
+        }
+        logSoftmax(logits, r * V, V, logp);
+        scores[r] += logp[best];
+        ids[r] = best;
+        if (best === END) {
+          done[r] = 1;
+          open--;
+        } else tokens[r].push(best);
+      }
+    }
+    batch.forEach((_, r) => out.push({ ids: Int32Array.from(tokens[r]), score: scores[r] }));
+  }
+  return out;
+}
+
+/** The GNMT length penalty ((5 + L) / 6)^α. */
+export function lengthPenalty(length: number, alpha: number): number {
+  return alpha === 0 ? 1 : Math.pow((5 + length) / 6, alpha);
+}
+
+/** The k best (score, beam, token) offered, kept sorted by insertion (k is small: twice the beam width). */
+class TopK {
+  private readonly score: Float64Array;
+  private readonly beam: Int32Array;
+  private readonly token: Int32Array;
+  private n = 0;
+  constructor(readonly k: number) {
+    this.score = new Float64Array(k);
+    this.beam = new Int32Array(k);
+    this.token = new Int32Array(k);
+  }
+  clear(): void {
+    this.n = 0;
+  }
+  offer(score: number, beam: number, token: number): void {
+    if (this.n === this.k && score <= this.score[this.n - 1]) return;
+    let i = this.n < this.k ? this.n++ : this.n - 1;
+    // Ties keep the earlier offer first (a stable order, as a stable sort of all candidates gives).
+    while (i > 0 && this.score[i - 1] < score) {
+      this.score[i] = this.score[i - 1];
+      this.beam[i] = this.beam[i - 1];
+      this.token[i] = this.token[i - 1];
+      i--;
+    }
+    this.score[i] = score;
+    this.beam[i] = beam;
+    this.token[i] = token;
+  }
+  sorted(): { k: number; v: number; logp: number }[] {
+    return Array.from({ length: this.n }, (_, i) => ({
+      k: this.beam[i],
+      v: this.token[i],
+      logp: this.score[i],
+    }));
+  }
+}
+
+interface Hyp {
+  tokens: number[];
+  logp: number;
+}
+
+/** Beam-search decoding of every source; width 1 is greedy. */
+export function beamDecode(model: Functional, sources: readonly Int32Array[], opts: BeamOptions): Decoded[] {
+  const bs = checkOptions(opts);
+  const W = opts.width;
+  if (!(Number.isInteger(W) && W >= 1))
+    throw new Error(`decode: beam width must be a positive integer, got ${W}`);
+  const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
+  if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
+  const maxLen = opts.maxLength;
+  const steppers = new Steppers(model);
+  const out: Decoded[] = [];
+  for (let i = 0; i < sources.length; i += bs) {
+    const batch = sources.slice(i, i + bs);
+    const B = batch.length;
+    const rows = B * W;
+    const stepper = steppers.get(rows);
+    stepper.start(
+      [sourceBatch(batch)],
+      Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
+    );
+    const V = stepper.outputSize;
+    const logp = new Float64Array(V);
+    // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses with their scores.
+    let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
+    const best: ({ hyp: Hyp; score: number } | null)[] = batch.map(() => null);
+    const ids = new Int32Array(rows).fill(START);
+    const parents = new Int32Array(rows);
+    const top = new TopK(2 * W);
+    for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
+      const logits = stepper.step(ids);
+      const next: Hyp[][] = [];
+      for (let b = 0; b < B; b++) {
+        // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
+        top.clear();
+        beams[b].forEach((h, k) => {
+          logSoftmax(logits, (b * W + k) * V, V, logp);
+          for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[v], k, v);
+        });
+        const cands = top.sorted();
+        const kept: Hyp[] = [];
+        /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
+        const finish = (hyp: Hyp, scored: number): void => {
+          const score = hyp.logp / lengthPenalty(scored, alpha);
+          if (!best[b] || score > best[b]!.score) best[b] = { hyp, score };
+        };
+        for (const c of cands) {
+          if (kept.length === W) break;
+          const parent = beams[b][c.k];
+          if (c.v === END) {
+            finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1);
+            continue;
+          }
+          const hyp = { tokens: [...parent.tokens, c.v], logp: c.logp };
+          if (hyp.tokens.length === maxLen) {
+            finish(hyp, maxLen); // truncated at maxLength: scored over its tokens
+            continue;
+          }
+          parents[b * W + kept.length] = b * W + c.k;
+          ids[b * W + kept.length] = c.v;
+          kept.push(hyp);
+        }
+        // An open prefix can at best keep its log-probability and reach the longest length: stop when none beats
+        // the best finished hypothesis.
+        const bound = (h: Hyp): number => h.logp / lengthPenalty(maxLen, alpha);
+        next.push(best[b] && kept.every((h) => bound(h) <= best[b]!.score) ? [] : kept);
+        for (let k = next[b].length; k < W; k++) {
+          parents[b * W + k] = b * W; // idle rows: any valid state and token
+          ids[b * W + k] = END;
+        }
+      }
+      beams = next;
+      stepper.reorder(parents);
+    }
+    for (let b = 0; b < B; b++) {
+      const r = best[b];
+      out.push(
+        r
+          ? { ids: Int32Array.from(r.hyp.tokens), score: r.score }
+          : { ids: new Int32Array(0), score: -Infinity },
+      );
+    }
+  }
+  return out;
+}

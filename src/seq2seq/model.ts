@@ -1,0 +1,198 @@
+/**
+ * Encoder–decoder models on the functional API, so they train, step, save and load like any functional model
+ * (tfjs "Functional" files):
+ *
+ *   source ids → Embedding(maskZero) → [Bidirectional] RNN × encoderLayers ──► outputs (attention values)
+ *                                                                        └──► final states (concatenated directions)
+ *   <start>+target ids → Embedding(maskZero) → RNN (initialState: the encoder's final states) → decoded
+ *   attention 'none':      decoded → Dropout → Dense softmax                     (Keras's lstm_seq2seq shape)
+ *   attention 'luong':     context = Attention(decoded, outputs)         (dot scores, Luong et al. 2015)
+ *   attention 'bahdanau':  context = AdditiveAttention(decoded, outputs) (additive scores, Bahdanau et al. 2015)
+ *                          then Concatenate(decoded, context) → Dense tanh (the attentional state) → Dropout → softmax
+ *
+ * The decoder has as many units as the encoder's states (2 × units for a bidirectional encoder), so the states carry
+ * over without a projection and the dot scores compare like with like. The encoder's padding mask reaches the
+ * attention scores (padded source steps get no weight) and the decoder's mask reaches the loss.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+import { recurrentLayer } from '../layers/recurrent_factory.js';
+import { Bidirectional } from '../layers/bidirectional.js';
+import { Embedding } from '../layers/embedding.js';
+import { Dense } from '../layers/dense.js';
+import { Dropout } from '../layers/dropout.js';
+import { Concatenate } from '../layers/merge.js';
+import { AdditiveAttention, Attention } from '../layers/attention.js';
+import type { SymbolicTensor } from '../layers/symbolic.js';
+import { Functional, input, model } from '../models/functional.js';
+import { createOptimizer } from '../models/optimizers.js';
+import { TOKEN_MODES } from './tokenizer.js';
+
+export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
+export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+
+/** Everything that defines a seq2seq run; stored in the model's files. */
+export const Seq2SeqSettingsSchema = z.object({
+  cell: z.enum(['lstm', 'gru']),
+  /** Units per encoder direction; the decoder has this × 2 with a bidirectional encoder. */
+  units: z.number().int().min(1).max(8192),
+  encoderLayers: z.number().int().min(1).max(16),
+  bidirectional: z.boolean(),
+  attention: z.enum(ATTENTION_KINDS),
+  embeddingDim: z.number().int().min(1).max(8192),
+  dropout: z.number().min(0).max(0.95),
+  optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
+  learningRate: z.number().positive().max(10),
+  clipnorm: z.number().positive().nullable(),
+  batchSize: z.number().int().min(1).max(65536),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  sourceMode: z.enum(TOKEN_MODES as [string, ...string[]]),
+  targetMode: z.enum(TOKEN_MODES as [string, ...string[]]),
+  /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
+  maxSourceLength: z.number().int().min(1).max(100000),
+  maxTargetLength: z.number().int().min(1).max(100000),
+});
+export type Seq2SeqSettings = z.infer<typeof Seq2SeqSettingsSchema>;
+
+/** The grapheme-to-phoneme recipe (the default data): BiLSTM encoder, Luong attention, Adam. */
+export const G2P_SETTINGS: Seq2SeqSettings = {
+  cell: 'lstm',
+  units: 128,
+  encoderLayers: 1,
+  bidirectional: true,
+  attention: 'luong',
+  embeddingDim: 64,
+  dropout: 0.1,
+  optimizer: 'adam',
+  learningRate: 0.002,
+  clipnorm: 5,
+  batchSize: 64,
+  seed: 1,
+  sourceMode: 'chars',
+  targetMode: 'symbols',
+  maxSourceLength: 40,
+  maxTargetLength: 40,
+};
+
+/** The defaults for pairs from a file (translation-like): word targets, characters in. */
+export const PAIRS_SETTINGS: Seq2SeqSettings = {
+  ...G2P_SETTINGS,
+  sourceMode: 'words',
+  targetMode: 'words',
+  maxSourceLength: 60,
+  maxTargetLength: 60,
+};
+
+/** Settings checked against the schema; a bad value is an InvalidInputError naming the field. */
+export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSettings {
+  const r = Seq2SeqSettingsSchema.safeParse(s);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidInputError(`${where}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Builds (and compiles) the encoder–decoder for vocabularies of these sizes. Inputs: source, previous; output: next. */
+export function buildSeq2SeqModel(
+  settings: Seq2SeqSettings,
+  sourceVocab: number,
+  targetVocab: number,
+): Functional {
+  const s = checkSettings(settings);
+  const source = input({ shape: [null], dtype: 'int32', name: 'source' });
+  let x = new Embedding({
+    inputDim: sourceVocab,
+    outputDim: s.embeddingDim,
+    maskZero: true,
+    name: 'source_embedding',
+  }).apply(source) as SymbolicTensor;
+  let encoded: SymbolicTensor = x;
+  let states: SymbolicTensor[] = [];
+  for (let l = 0; l < s.encoderLayers; l++) {
+    const last = l === s.encoderLayers - 1;
+    const rnn = recurrentLayer(s.cell, {
+      units: s.units,
+      returnSequences: true,
+      returnState: last,
+      name: `encoder_${s.cell}_${l + 1}`,
+    });
+    if (s.bidirectional) {
+      const outs = new Bidirectional({ layer: rnn, mergeMode: 'concat', name: `encoder_${l + 1}` }).applyMany(
+        x,
+      );
+      x = outs[0];
+      if (last) {
+        const k = (outs.length - 1) / 2;
+        states = Array.from(
+          { length: k },
+          (_, i) =>
+            new Concatenate({ name: `encoder_state_${i + 1}` }).apply([
+              outs[1 + i],
+              outs[1 + k + i],
+            ]) as SymbolicTensor,
+        );
+      }
+    } else {
+      const outs = rnn.applyMany(x);
+      x = outs[0];
+      if (last) states = outs.slice(1);
+    }
+    if (!last && s.dropout > 0)
+      x = new Dropout({ rate: s.dropout, name: `encoder_dropout_${l + 1}` }).apply(x) as SymbolicTensor;
+  }
+  encoded = x;
+  const H = s.bidirectional ? 2 * s.units : s.units;
+  const previous = input({ shape: [null], dtype: 'int32', name: 'previous' });
+  const y = new Embedding({
+    inputDim: targetVocab,
+    outputDim: s.embeddingDim,
+    maskZero: true,
+    name: 'target_embedding',
+  }).apply(previous) as SymbolicTensor;
+  const decoded = recurrentLayer(s.cell, {
+    units: H,
+    returnSequences: true,
+    name: `decoder_${s.cell}`,
+  }).apply(y, {
+    initialState: states,
+  }) as SymbolicTensor;
+  let features = decoded;
+  if (s.attention !== 'none') {
+    const att =
+      s.attention === 'luong'
+        ? new Attention({ name: 'attention' })
+        : new AdditiveAttention({ name: 'attention' });
+    const context = att.apply([decoded, encoded]) as SymbolicTensor;
+    const joined = new Concatenate({ name: 'decoded_and_context' }).apply([
+      decoded,
+      context,
+    ]) as SymbolicTensor;
+    features = new Dense({ units: H, activation: 'tanh', name: 'attentional' }).apply(
+      joined,
+    ) as SymbolicTensor;
+  }
+  if (s.dropout > 0)
+    features = new Dropout({ rate: s.dropout, name: 'output_dropout' }).apply(features) as SymbolicTensor;
+  const next = new Dense({ units: targetVocab, activation: 'softmax', name: 'next_token' }).apply(
+    features,
+  ) as SymbolicTensor;
+  const m = model({ inputs: [source, previous], outputs: next, seed: s.seed, name: 'seq2seq' });
+  compileSeq2SeqModel(m, s);
+  return m;
+}
+
+export function compileSeq2SeqModel(m: Functional, s: Seq2SeqSettings): void {
+  m.compile({
+    optimizer: createOptimizer(s.optimizer, {
+      learningRate: s.learningRate,
+      ...(s.clipnorm !== null ? { clipnorm: s.clipnorm } : {}),
+    }),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+}

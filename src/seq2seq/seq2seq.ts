@@ -1,0 +1,166 @@
+/**
+ * A trained sequence-to-sequence model with what it needs around it: its settings and its two tokenizers, all kept
+ * in the model file's metadata (`task: 'seq2seq'`, checked by a zod schema on load), plus translation (greedy or beam
+ * search) and evaluation with the metrics of src/seq2seq/metrics.ts.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+import type { Functional } from '../models/functional.js';
+import type { TrainingState } from '../text/metadata.js';
+import { beamDecode, greedyDecode, type Decoded } from './decode.js';
+import { bleu, chrF, sequenceErrorRate, tokenErrorRate } from './metrics.js';
+import { Seq2SeqSettingsSchema, type Seq2SeqSettings } from './model.js';
+import type { Example } from './pairs.js';
+import { Tokenizer, type TokenMode } from './tokenizer.js';
+
+/** Output tokens allowed beyond the longest target seen in training before decoding stops. */
+export const DECODE_MARGIN = 10;
+
+const TokensSchema = z.array(z.string()).min(4);
+const Seq2SeqMetadataSchema = z.looseObject({
+  task: z.literal('seq2seq'),
+  settings: Seq2SeqSettingsSchema,
+  sourceTokens: TokensSchema,
+  targetTokens: TokensSchema,
+  /** Longest target of the training data (decoding's default limit adds DECODE_MARGIN). */
+  longestTarget: z.number().int().min(1),
+  /** Where the data came from: 'cmudict' or a file name. */
+  data: z.string(),
+  state: z.unknown().optional(),
+});
+export type Seq2SeqMetadata = z.infer<typeof Seq2SeqMetadataSchema> & { state?: TrainingState };
+
+export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: string): Seq2SeqMetadata {
+  if (meta.task !== 'seq2seq')
+    throw new InvalidInputError(
+      `${where} is not a recur seq2seq model; train one with 'recur seq2seq train'`,
+    );
+  const r = Seq2SeqMetadataSchema.safeParse(meta);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}`,
+    );
+  }
+  return r.data as Seq2SeqMetadata;
+}
+
+export interface TranslateOptions {
+  /** Beam width; 1 (default) decodes greedily. */
+  beam?: number;
+  lengthPenalty?: number;
+  /** Most output tokens (default: the longest training target + DECODE_MARGIN). */
+  maxLength?: number;
+  batchSize?: number;
+}
+
+export interface Translation {
+  source: string;
+  output: string;
+  tokens: string[];
+  score: number;
+}
+
+export interface Seq2SeqScores {
+  /** Sequence error rate (share of outputs matching no reference). */
+  wer: number;
+  /** Token error rate (edits / reference tokens). */
+  ter: number;
+  bleu?: number;
+  chrf?: number;
+  n: number;
+  seconds: number;
+}
+
+export class Seq2Seq {
+  constructor(
+    readonly model: Functional,
+    readonly settings: Seq2SeqSettings,
+    readonly source: Tokenizer,
+    readonly target: Tokenizer,
+    /** Longest target in the training data. */
+    readonly longestTarget: number,
+    readonly data: string,
+  ) {}
+
+  static fromMetadata(model: Functional, meta: Seq2SeqMetadata): Seq2Seq {
+    return new Seq2Seq(
+      model,
+      meta.settings,
+      new Tokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens),
+      new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens),
+      meta.longestTarget,
+      meta.data,
+    );
+  }
+
+  metadata(state?: TrainingState): Seq2SeqMetadata {
+    return {
+      task: 'seq2seq',
+      settings: this.settings,
+      sourceTokens: [...this.source.tokens],
+      targetTokens: [...this.target.tokens],
+      longestTarget: this.longestTarget,
+      data: this.data,
+      ...(state ? { state } : {}),
+    };
+  }
+
+  /** Source ids; characters or symbols the model never saw become <unk>. */
+  encodeSources(texts: readonly string[]): Int32Array[] {
+    return texts.map((t) => this.source.encode(t, 'unk'));
+  }
+
+  decodeIds(sources: readonly Int32Array[], opts: TranslateOptions = {}): Decoded[] {
+    const maxLength = opts.maxLength ?? this.longestTarget + DECODE_MARGIN;
+    const beam = opts.beam ?? 1;
+    return beam === 1
+      ? greedyDecode(this.model, sources, { maxLength, batchSize: opts.batchSize })
+      : beamDecode(this.model, sources, {
+          maxLength,
+          width: beam,
+          lengthPenalty: opts.lengthPenalty,
+          batchSize: opts.batchSize,
+        });
+  }
+
+  translate(texts: readonly string[], opts: TranslateOptions = {}): Translation[] {
+    const decoded = this.decodeIds(this.encodeSources(texts), opts);
+    return decoded.map((d, i) => {
+      const tokens = this.target.decodeTokens(d.ids);
+      return { source: texts[i], output: this.target.join(tokens), tokens, score: d.score };
+    });
+  }
+
+  /**
+   * Decodes every example's source and scores the outputs against its accepted targets. BLEU and chrF are computed
+   * when asked, or by default when the targets are words (translation).
+   */
+  evaluate(
+    examples: readonly Example[],
+    opts: TranslateOptions & { textMetrics?: boolean } = {},
+  ): Seq2SeqScores {
+    const started = Date.now();
+    const out = this.translate(
+      examples.map((e) => e.source),
+      opts,
+    );
+    const hyps = out.map((o) => o.tokens);
+    const refs = examples.map((e) => e.targets.map((t) => this.target.split(t)));
+    const scores: Seq2SeqScores = {
+      wer: sequenceErrorRate(hyps, refs),
+      ter: tokenErrorRate(hyps, refs),
+      n: examples.length,
+      seconds: 0,
+    };
+    if (opts.textMetrics ?? this.settings.targetMode === 'words') {
+      scores.bleu = bleu(hyps, refs);
+      scores.chrf = chrF(
+        out.map((o) => o.output),
+        examples.map((e) => e.targets),
+      );
+    }
+    scores.seconds = (Date.now() - started) / 1000;
+    return scores;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The seq2seq library's data side and metrics: tokenizers, TSV pairs and their errors, CMUdict parsing (from the npm
+ * package), the split by source, length-bucketed batches, and every metric on hand-computed cases.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { cmudict } from '../src/node/seq2seq_files.js';
+import { PairDataset, encodePairs, pairBatch } from '../src/seq2seq/data.js';
+import { bleu, chrF, editDistance, sequenceErrorRate, tokenErrorRate } from '../src/seq2seq/metrics.js';
+import { groupExamples, parseCmudict, parseTsvPairs, splitExamples } from '../src/seq2seq/pairs.js';
+import { END, PAD, START, Tokenizer, UNK } from '../src/seq2seq/tokenizer.js';
+
+const toks = (s: string): string[] => (s === '' ? [] : s.split(' '));
+
+describe('tokenizers', () => {
+  it('characters, words and symbols, with the reserved ids first', () => {
+    const c = Tokenizer.fit(['abc', 'cab'], 'chars');
+    assert.deepEqual(c.tokens, ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
+    assert.deepEqual(Array.from(c.encode('cab')), [6, 4, 5]);
+    assert.equal(c.decode([START, 6, 4, END, 5]), 'ca');
+    assert.throws(() => c.encode('abd'), /unknown character 'd'/);
+    assert.deepEqual(Array.from(c.encode('abd', 'unk')), [4, 5, UNK]);
+    const w = Tokenizer.fit(['le chat', 'le  chien '], 'words');
+    assert.deepEqual(w.tokens.slice(4), ['le', 'chat', 'chien']);
+    assert.deepEqual(Array.from(w.encode('le loup')), [4, UNK]);
+    assert.equal(w.decode([4, 6, PAD]), 'le chien');
+    const s = Tokenizer.fit(['HH AH0 L OW1'], 'symbols');
+    assert.throws(() => s.encode('HH EH1'), /unknown symbol 'EH1'/);
+    assert.throws(() => new Tokenizer('chars', ['a', 'b']), InvalidInputError);
+  });
+});
+
+describe('pairs', () => {
+  it('reads TSV lines, ignores extra columns and blank lines, and names the bad line', () => {
+    const { pairs } = parseTsvPairs('a\tb\tnote\n\nc d\te f\n', 'x.tsv');
+    assert.deepEqual(
+      pairs.map((p) => [p.source, p.target, p.line]),
+      [
+        ['a', 'b', 1],
+        ['c d', 'e f', 3],
+      ],
+    );
+    assert.throws(
+      () => parseTsvPairs('a\tb\nno tab here\n', 'x.tsv'),
+      /x\.tsv: line 2: expected source<TAB>target, found no tab/,
+    );
+    assert.throws(() => parseTsvPairs('a\tb\n\t b\n', 'x.tsv'), /line 2: the source is empty/);
+    assert.throws(() => parseTsvPairs('a\t \n', 'x.tsv'), /line 1: the target is empty/);
+    assert.throws(
+      () => parseTsvPairs('abcdef\tb\n', 'x.tsv', { maxSourceLength: 5 }),
+      /line 1: the source has 6 tokens, more than the limit of 5/,
+    );
+    const skipped = parseTsvPairs('a\tb\nbad\nabcdef\tb\nc\td\n', 'x.tsv', {
+      skipBad: true,
+      maxSourceLength: 5,
+    });
+    assert.equal(skipped.pairs.length, 2);
+    assert.deepEqual(
+      skipped.skipped.map((s) => s.line),
+      [2, 3],
+    );
+    assert.throws(() => parseTsvPairs('\n\n', 'x.tsv'), /no source<TAB>target pairs/);
+  });
+
+  it('groups repeated sources into alternatives and splits by source with the seed', () => {
+    const ex = groupExamples([
+      { source: 'a', target: 'x' },
+      { source: 'b', target: 'y' },
+      { source: 'a', target: 'z' },
+      { source: 'a', target: 'x' },
+    ]);
+    assert.deepEqual(ex, [
+      { source: 'a', targets: ['x', 'z'] },
+      { source: 'b', targets: ['y'] },
+    ]);
+    const many = Array.from({ length: 1000 }, (_, i) => ({ source: `w${i}`, targets: ['t'] }));
+    const s1 = splitExamples(many, 7);
+    const s2 = splitExamples(many, 7);
+    assert.deepEqual(s1, s2);
+    assert.equal(s1.validation.length, 50);
+    assert.equal(s1.test.length, 50);
+    const seen = new Set<string>();
+    for (const e of [...s1.train, ...s1.validation, ...s1.test]) {
+      assert.ok(!seen.has(e.source), `${e.source} in two splits`);
+      seen.add(e.source);
+    }
+    assert.equal(seen.size, 1000);
+    assert.notDeepEqual(splitExamples(many, 8).test, s1.test);
+  });
+
+  it('parses CMUdict: lowercase letters, stress kept, alternates accepted, punctuated entries left out', () => {
+    const text =
+      ";;; comment\nA  AH0\nA(1)  EY1\nA.  EY1\nAARON'S  EH1 R AH0 N Z\nREAD  R EH1 D\nREAD(1)  R IY1 D\n";
+    const { examples, skipped } = parseCmudict(text);
+    assert.equal(skipped, 1);
+    assert.deepEqual(examples, [
+      { source: 'a', targets: ['AH0', 'EY1'] },
+      { source: "aaron's", targets: ['EH1 R AH0 N Z'] },
+      { source: 'read', targets: ['R EH1 D', 'R IY1 D'] },
+    ]);
+    assert.throws(() => parseCmudict('BROKEN\n', 'd.txt'), /d\.txt: line 1/);
+  });
+
+  it('loads the dictionary the npm package ships', () => {
+    const { examples } = cmudict();
+    assert.ok(examples.length > 100_000, `${examples.length} words`);
+    const hello = examples.find((e) => e.source === 'hello');
+    assert.ok(hello && hello.targets.includes('HH AH0 L OW1'));
+    assert.ok(examples.some((e) => e.targets.length > 1));
+  });
+});
+
+describe('batches', () => {
+  const pairs = Array.from({ length: 50 }, (_, i) => ({
+    source: 'abcdefgh'.slice(0, 1 + (i % 8)),
+    target: 'x y z'.slice(0, 1 + 2 * (i % 3)),
+  }));
+  const src = Tokenizer.fit(
+    pairs.map((p) => p.source),
+    'chars',
+  );
+  const tgt = Tokenizer.fit(
+    pairs.map((p) => p.target),
+    'symbols',
+  );
+  const data = encodePairs(pairs, src, tgt);
+
+  it('teacher forcing: <start> + target in, target + <end> out, padded with 0', () => {
+    const b = pairBatch(data, [2, 0]); // targets 'x y z' and 'x'
+    assert.deepEqual(b.xs[1].shape, [2, 4]);
+    const [x, y, z] = ['x', 'y', 'z'].map((t) => tgt.tokens.indexOf(t));
+    assert.deepEqual(Array.from(b.xs[1].data), [START, x, y, z, START, x, PAD, PAD]);
+    assert.deepEqual(Array.from(b.ys[0].data), [x, y, z, END, x, END, PAD, PAD]);
+    assert.deepEqual(b.xs[0].shape, [2, 3]);
+  });
+
+  it('length-bucketed epochs: every pair once, the same batches when asked again, another order next epoch', () => {
+    const ds = new PairDataset(data, { batchSize: 8, seed: 3, poolBatches: 2 });
+    const e0 = ds.batchRows(0);
+    assert.deepEqual(ds.batchRows(0), e0);
+    assert.notDeepEqual(ds.batchRows(1), e0);
+    const all = e0.flatMap((r) => Array.from(r)).sort((a, b) => a - b);
+    assert.deepEqual(
+      all,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    // Within a pool the sources are sorted by length: each batch spans few lengths.
+    const spread = e0.map((rows) => {
+      const lens = Array.from(rows, (r) => data.sources[r].length);
+      return Math.max(...lens) - Math.min(...lens);
+    });
+    assert.ok(spread.reduce((a, b) => a + b, 0) / spread.length < 4, `spreads ${spread}`);
+  });
+});
+
+describe('metrics', () => {
+  it('edit distance', () => {
+    assert.equal(editDistance(toks('a b c'), toks('a b c')), 0);
+    assert.equal(editDistance(toks('k i t t e n'), toks('s i t t i n g')), 3);
+    assert.equal(editDistance([], toks('a b')), 2);
+  });
+
+  it('sequence and token error rates with several accepted references', () => {
+    const hyps = [toks('R IY1 D'), toks('HH AH0 L OW1'), toks('K AE1 T')];
+    const refs = [
+      [toks('R EH1 D'), toks('R IY1 D')],
+      [toks('HH EH0 L OW1')],
+      [toks('K AE1 T S'), toks('K AA1 T')],
+    ];
+    assert.equal(sequenceErrorRate(hyps, refs), 2 / 3);
+    // Edits: 0 (second reference), 1 of 4, 1 of 4 (both references 1 away: the shorter, 3 tokens).
+    assert.equal(tokenErrorRate(hyps, refs), (0 + 1 + 1) / (3 + 4 + 3));
+  });
+
+  it('BLEU on hand-computed cases', () => {
+    assert.equal(bleu([toks('the cat sat on the mat')], [[toks('the cat sat on the mat')]]), 100);
+    // p1 = 4/5, p2 = 3/4, p3 = 2/3, p4 = 1/2; c = 5 < r = 6: BP = e^(1 − 6/5).
+    const expected = 100 * Math.exp(1 - 6 / 5) * Math.pow((4 / 5) * (3 / 4) * (2 / 3) * (1 / 2), 1 / 4);
+    assert.ok(Math.abs(bleu([toks('a b c d e')], [[toks('a b c d f g')]]) - expected) < 1e-9);
+    // Clipping: 'the' ×7 against a reference holding it twice; no bigram matches → 0 (no smoothing).
+    assert.equal(bleu([toks('the the the the the the the')], [[toks('the cat is on the mat')]]), 0);
+    // The closest reference length sets the brevity penalty, and counts clip against the best reference.
+    const multi = bleu([toks('a b c d')], [[toks('a b c d e f g h'), toks('a b c d')]]);
+    assert.equal(multi, 100);
+  });
+
+  it('chrF on hand-computed cases', () => {
+    assert.equal(chrF(['ab'], [['ab']]), 100);
+    // n = 1: P = R = 1/2; n = 2: P = R = 0; n ≥ 3: no n-grams, not counted → P = R = 1/4, F2 = 1/4.
+    assert.ok(Math.abs(chrF(['ab'], [['ac']]) - 25) < 1e-9);
+    // Whitespace is removed; the best of two references is used.
+    assert.equal(chrF(['a b'], [['xyz', 'ab']]), 100);
+    // Recall weighs more than precision (β = 2): 'ab' vs 'abcd': n=1 P 1 R 1/2, n=2 P 1 R 1/3 → P 1, R 5/12.
+    const P = 1;
+    const R = (1 / 2 + 1 / 3) / 2;
+    assert.ok(Math.abs(chrF(['ab'], [['abcd']]) - (100 * 5 * P * R) / (4 * P + R)) < 1e-9);
+  });
+});

@@ -1,0 +1,263 @@
+/**
+ * `recur seq2seq` end to end on small pairs the test makes: train → eval (table and JSON) → predict (arguments, stdin,
+ * beam), bad lines (exit 2 naming the line, or --skip-bad), --overwrite semantics, an interrupted run resumed to the
+ * losses of an uninterrupted one, and a seeded fuzz test of the pairs loaders (library and CLI).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { Random } from '../src/core/random.js';
+import { parseCsvPairs } from '../src/node/seq2seq_files.js';
+import { parseTsvPairs } from '../src/seq2seq/pairs.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const root = mkdtempSync(join(tmpdir(), 'recur-s2s-cli-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function run(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 180_000,
+    input: opts.input,
+    env: { ...process.env, ...opts.env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Word-for-word "translation" of short phrases: enough structure to learn quickly. */
+function pairsText(n: number, seed: number): string {
+  const en = ['cat', 'dog', 'bird', 'fish', 'tree', 'sun'];
+  const fr = ['chat', 'chien', 'oiseau', 'poisson', 'arbre', 'soleil'];
+  const rng = new Random(seed);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.int(6);
+    const b = rng.int(6);
+    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const pairs = join(root, 'pairs.tsv');
+writeFileSync(pairs, pairsText(200, 1));
+const small = ['--units', '12', '--embedding', '8', '--batch-size', '8', '--lr', '0.01', '--seed', '3'];
+
+describe('recur seq2seq', () => {
+  const out = join(root, 'run');
+
+  it('trains, evaluates and predicts', () => {
+    const t = run(['seq2seq', 'train', pairs, '--out', out, '--epochs', '3', ...small, '--json']);
+    assert.equal(t.code, 0, t.stderr);
+    const lines = t.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string>);
+    const epochs = lines.filter((l) => l.epoch !== undefined);
+    assert.equal(epochs.length, 3);
+    for (const k of ['loss', 'val_loss', 'val_wer', 'val_ter', 'target_tokens_per_sec'])
+      assert.ok(k in epochs[0], k);
+    assert.ok((epochs[2].loss as number) < (epochs[0].loss as number));
+    const test = lines.find((l) => l.event === 'test')!;
+    for (const k of ['wer', 'ter', 'bleu', 'chrf', 'n', 'seconds']) assert.ok(k in test, k);
+    assert.ok(existsSync(join(out, 'model.json')) && existsSync(join(out, 'checkpoint', 'model.json')));
+    assert.ok(existsSync(join(out, 'log.csv')));
+
+    const e = run(['seq2seq', 'eval', out, pairs, '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    const scores = JSON.parse(e.stdout) as Record<string, number>;
+    assert.deepEqual(Object.keys(scores).sort(), ['bleu', 'chrf', 'n', 'seconds', 'ter', 'wer']);
+    assert.ok(scores.wer >= 0 && scores.wer <= 1 && scores.n === 36); // 6 × 6 distinct sources at most
+    const table = run(['seq2seq', 'eval', out, pairs, '--beam', '3']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /sequence error \(WER\)\s+\d+\.\d+%/);
+    assert.match(table.stdout, /beam 3/);
+
+    const p = run(['seq2seq', 'predict', out, 'the cat and the dog', 'the sun and the tree', '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    const preds = p.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { source: string; output: string; score: number });
+    assert.equal(preds.length, 2);
+    assert.equal(preds[0].source, 'the cat and the dog');
+    assert.equal(typeof preds[0].output, 'string');
+    const stdin = run(['seq2seq', 'predict', out, '--beam', '2'], {
+      input: 'the cat and the dog\n\nthe fish and the sun\n',
+    });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.equal(stdin.stdout.trim().split('\n').length, 2);
+  });
+
+  it('refuses to overwrite a model unless told, and then deletes only its own files', () => {
+    const again = run(['seq2seq', 'train', pairs, '--out', out, '--epochs', '1', ...small, '--quiet']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already holds a model; pass --resume .* --overwrite/);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const over = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      ...small,
+      '--quiet',
+      '--overwrite',
+    ]);
+    assert.equal(over.code, 0, over.stderr);
+    assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine');
+  });
+
+  it('names the bad line, or skips bad lines with a count', () => {
+    const bad = join(root, 'bad.tsv');
+    writeFileSync(bad, pairsText(20, 2) + 'no tab on this line\n' + pairsText(5, 3));
+    const r = run(['seq2seq', 'train', bad, '--out', join(root, 'bad-run'), ...small, '--epochs', '1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bad\.tsv: line 21: expected source<TAB>target, found no tab/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    const s = run([
+      'seq2seq',
+      'train',
+      bad,
+      '--out',
+      join(root, 'bad-run'),
+      ...small,
+      '--epochs',
+      '1',
+      '--skip-bad',
+      '--json',
+    ]);
+    assert.equal(s.code, 0, s.stderr);
+    const skipped = s.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event?: string; count?: number })
+      .find((l) => l.event === 'skipped');
+    assert.equal(skipped?.count, 1);
+    const long = join(root, 'long.tsv');
+    writeFileSync(long, pairsText(10, 4) + `${'x '.repeat(80)}\ty\n`);
+    const l = run(['seq2seq', 'train', long, '--out', join(root, 'long-run'), ...small]);
+    assert.equal(l.code, 2);
+    assert.match(l.stderr, /line 11: the source has 80 tokens, more than the limit of 60/);
+    const missing = run(['seq2seq', 'eval', join(root, 'nope')]);
+    assert.equal(missing.code, 2);
+  });
+
+  it('an interrupted run resumed gives the losses of an uninterrupted one', () => {
+    const whole = join(root, 'whole');
+    const parted = join(root, 'parted');
+    // 32 training sources in batches of 8: the interruption after 6 batches falls in the second epoch.
+    const args = ['--epochs', '2', ...small, '--quiet'];
+    assert.equal(run(['seq2seq', 'train', pairs, '--out', whole, ...args]).code, 0);
+    const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...args], {
+      env: { RECUR_TEST_INTERRUPT_AFTER: '6' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...args, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const losses = (dir: string): string[] => {
+      const [head, ...rows] = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');
+      const cols = head.split(',');
+      return rows.map((r) =>
+        ['loss', 'val_loss', 'val_wer'].map((k) => r.split(',')[cols.indexOf(k)]).join(','),
+      );
+    };
+    assert.deepEqual(losses(parted), losses(whole));
+  });
+});
+
+describe('pairs loaders under fuzzing', () => {
+  const SEED = 20261203;
+  const base = pairsText(12, 5);
+  const csv =
+    'source,target,note\n' +
+    base
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          l
+            .split('\t')
+            .map((c) => `"${c}"`)
+            .join(',') + ',x',
+      )
+      .join('\n') +
+    '\n';
+  const mutate = (text: string, rng: Random): string => {
+    const chars = [...text];
+    const n = 1 + rng.int(6);
+    for (let k = 0; k < n; k++) {
+      const i = rng.int(chars.length + 1);
+      const op = rng.int(4);
+      const pool = ['\t', '\n', ',', '"', ' ', 'é', '\u0000', 'a', '\r\n'];
+      if (op === 0) chars.splice(i, 1);
+      else if (op === 1) chars.splice(i, 0, pool[rng.int(pool.length)]);
+      else if (op === 2) chars.splice(i, rng.int(20));
+      else chars.splice(i, 0, ...'x'.repeat(rng.int(100)));
+    }
+    return chars.join('');
+  };
+
+  it('every damaged TSV or CSV parses or fails with an InvalidInputError naming the line', () => {
+    const rng = new Random(SEED);
+    for (let i = 0; i < 300; i++) {
+      const tsv = i % 2 === 0;
+      const text = mutate(tsv ? base : csv, rng);
+      const limits = { maxSourceLength: 60, maxTargetLength: 60 };
+      try {
+        const r = tsv ? parseTsvPairs(text, 'f.tsv', limits) : parseCsvPairs(text, 'f.csv', limits);
+        for (const p of r.pairs) assert.ok(p.source !== '' && p.target !== '' && p.line >= 1);
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `case ${i}: ${(e as Error).stack}`);
+        assert.match((e as Error).message, /^f\.(tsv|csv): /, `case ${i}`);
+      }
+      // With skipBad only a file without any good line fails.
+      try {
+        const r = tsv
+          ? parseTsvPairs(text, 'f.tsv', { ...limits, skipBad: true })
+          : parseCsvPairs(text, 'f.csv', { ...limits, skipBad: true });
+        assert.ok(r.pairs.length > 0);
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `case ${i} (skip-bad): ${(e as Error).stack}`);
+      }
+    }
+  });
+
+  it('the CLI exits 0 or 2 on damaged pairs files, never with a stack trace', () => {
+    const rng = new Random(SEED + 1);
+    for (let i = 0; i < 6; i++) {
+      const name = join(root, `fuzz${i}.${i % 2 ? 'csv' : 'tsv'}`);
+      writeFileSync(name, mutate(i % 2 ? csv : base, rng));
+      const before = readFileSync(name);
+      const r = run([
+        'seq2seq',
+        'train',
+        name,
+        '--out',
+        join(root, `fuzz-run${i}`),
+        ...small,
+        '--epochs',
+        '1',
+        '--quiet',
+      ]);
+      assert.ok(r.code === 0 || r.code === 2, `case ${i}: exit ${r.code}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, `case ${i}`);
+      if (r.code === 2)
+        assert.match(
+          r.stderr,
+          /^recur: .*(line \d+|no pairs|distinct sources|header)/,
+          `case ${i}: ${r.stderr}`,
+        );
+      assert.deepEqual(readFileSync(name), before);
+    }
+  });
+});
