@@ -8,6 +8,7 @@ import { forecast } from './forecast.js';
 import { generate } from './generate.js';
 import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput, reportError } from './output.js';
+import { serve } from './serve.js';
 import { train, type TrainOptions } from './train.js';
 
 /** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
@@ -236,6 +237,19 @@ program
   .option('-q, --quiet', 'print only the metrics table', false)
   .action(async (file: string | undefined, opts) => {
     process.exitCode = await forecast(file, opts, makeOutput(opts));
+  });
+
+program
+  .command('serve')
+  .description('serve the page (train, generate and forecast in the browser) and an HTTP API over models')
+  .argument('[model-dir...]', 'text model or forecaster directories to serve over the API')
+  .option('--port <n>', 'port (0: any free port)', int('--port', 0, 65_535), 8080)
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--log', 'log every request on stderr', false)
+  .option('-q, --quiet', 'print only errors', false)
+  .option('--json', 'print JSON lines (listening, stopped)', false)
+  .action(async (dirs: string[], opts) => {
+    process.exitCode = await serve(dirs, opts, makeOutput(opts));
   });
 
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
