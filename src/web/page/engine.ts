@@ -19,12 +19,7 @@ import type { BatchDataset, EpochProgress, Sequential } from '../../models/seque
 import { deserializeModel, modelJsonFor, serializeModel } from '../../models/serialization.js';
 import { TextCorpus } from '../../text/corpus.js';
 import { TextGenerator } from '../../text/generator.js';
-import {
-  parseTextMetadata,
-  textMetadata,
-  vocabularyOf,
-  type TextSettings,
-} from '../../text/metadata.js';
+import { parseTextMetadata, textMetadata, vocabularyOf, type TextSettings } from '../../text/metadata.js';
 import {
   buildTextModel,
   compileTextModel,
@@ -98,7 +93,11 @@ function info(t: TextModel): ModelInfo {
 
 async function startTraining(r: TrainRequest): Promise<void> {
   if (training) throw new InvalidInputError('training is already running; stop it first');
-  const settings = textSettings(r.recipe, { cell: r.cell, units: r.units, layers: r.layers, seed: r.seed }, r.source);
+  const settings = textSettings(
+    r.recipe,
+    { cell: r.cell, units: r.units, layers: r.layers, seed: r.seed },
+    r.source,
+  );
   const corpus = TextCorpus.fromText(r.text, { lowercase: settings.lowercase });
   const { train, validation } = corpus.split(settings.validationSplit);
   const need = minTrainingChars(settings);
@@ -167,7 +166,8 @@ async function fit(r: Run): Promise<void> {
       batch,
       losses: pending,
       samplesPerSec: epochSamples / Math.max(1e-3, (now - epochStart) / 1000),
-      etaSeconds: batchesThisRun > 0 ? (elapsed / batchesThisRun) * Math.max(0, totalLeft - batchesThisRun) : NaN,
+      etaSeconds:
+        batchesThisRun > 0 ? (elapsed / batchesThisRun) * Math.max(0, totalLeft - batchesThisRun) : NaN,
     });
     pending = [];
     lastPost = now;
@@ -277,10 +277,9 @@ function exportModel(): void {
     metadata: { ...textMetadata(t.vocabulary, t.settings, t.defaultPrime) },
   });
   const weights = art.weightData.slice().buffer;
-  post(
-    { type: 'exported', files: { name: t.name, modelJson: modelJsonFor(art, 'weights.bin'), weights } },
-    [weights],
-  );
+  post({ type: 'exported', files: { name: t.name, modelJson: modelJsonFor(art, 'weights.bin'), weights } }, [
+    weights,
+  ]);
 }
 
 /** A model from files: model.json and the weights files its manifest names (matched by file name). */
@@ -359,7 +358,8 @@ async function forecast(r: ForecastRequest): Promise<void> {
   });
   const trainEnd = series.values.length - holdout;
   const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads);
-  const dates = holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
+  const dates =
+    holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
   const rows = [...s.metrics.entries()];
   const best = rows.filter(([n]) => n !== 'network').sort((a, b) => a[1].rmse - b[1].rmse)[0];
   const chart: ChartData = {

@@ -88,7 +88,10 @@ async function openText(files: File[]): Promise<void> {
   describeText();
 }
 acceptDrop(input('text'), (f) => void openText(f));
-input('text-file').addEventListener('change', () => void openText(Array.from(input('text-file').files ?? [])));
+input('text-file').addEventListener(
+  'change',
+  () => void openText(Array.from(input('text-file').files ?? [])),
+);
 
 // ---- the loss chart ----
 const lossX: number[] = [];
@@ -110,7 +113,13 @@ function makeChart(): uPlot {
       series: [
         { label: 'batch' },
         { label: 'training loss (smoothed)', stroke: '#1f4e8c', width: 2 },
-        { label: 'validation loss', stroke: '#d0661c', width: 2, points: { show: true, size: 7 }, spanGaps: true },
+        {
+          label: 'validation loss',
+          stroke: '#d0661c',
+          width: 2,
+          points: { show: true, size: 7 },
+          spanGaps: true,
+        },
       ],
     },
     [lossX, lossY, valY],
@@ -201,6 +210,7 @@ function onEpoch(m: Extract<EngineReply, { type: 'epoch' }>): void {
   chartDirty = true;
   const row = document.createElement('tr');
   row.dataset.loss = String(m.loss);
+  row.dataset.samplesPerSec = String(m.samplesPerSec);
   row.innerHTML = `<td>${m.epoch}</td><td>${m.loss.toFixed(4)}</td><td>${m.valLoss?.toFixed(4) ?? '—'}</td><td>${Math.round(m.samplesPerSec).toLocaleString('en-US')}</td><td>${m.seconds.toFixed(1)}</td>`;
   $('epoch-log').querySelector('tbody')!.append(row);
 }
@@ -220,7 +230,7 @@ function onSamples(m: Extract<EngineReply, { type: 'samples' }>): void {
     box.append(h, p);
   }
   // The newest first, the older ones folded.
-  Array.from($("samples").querySelectorAll("details")).forEach((d) => (d.open = false));
+  Array.from($('samples').querySelectorAll('details')).forEach((d) => (d.open = false));
   $('samples').prepend(box);
 }
 
@@ -321,7 +331,8 @@ $('load-idb').addEventListener('click', async () => {
 });
 async function openModelFiles(files: File[]): Promise<void> {
   const json = files.find((f) => f.name.endsWith('.json'));
-  if (!json) return void ($('model-status').textContent = 'Choose model.json together with its weights file(s).');
+  if (!json)
+    return void ($('model-status').textContent = 'Choose model.json together with its weights file(s).');
   const weights = await Promise.all(
     files.filter((f) => f !== json).map(async (f) => ({ name: f.name, data: await f.arrayBuffer() })),
   );
@@ -331,7 +342,10 @@ async function openModelFiles(files: File[]): Promise<void> {
     weights.map((w) => w.data),
   );
 }
-input('model-files').addEventListener('change', () => void openModelFiles(Array.from(input('model-files').files ?? [])));
+input('model-files').addEventListener(
+  'change',
+  () => void openModelFiles(Array.from(input('model-files').files ?? [])),
+);
 acceptDrop($('panel-text'), (files) => {
   if (files.some((f) => f.name.endsWith('.json'))) void openModelFiles(files);
 });
@@ -384,7 +398,8 @@ function onForecast(r: ForecastResult): void {
   lastForecast = r;
   $<HTMLButtonElement>('run-forecast').disabled = false;
   $('fc-status').textContent =
-    `${r.note}Done: ${r.title}.` + (r.skipped.length ? ` Skipped: ${r.skipped.map(([n, w]) => `${n} (${w})`).join('; ')}.` : '');
+    `${r.note}Done: ${r.title}.` +
+    (r.skipped.length ? ` Skipped: ${r.skipped.map(([n, w]) => `${n} (${w})`).join('; ')}.` : '');
   $('fc-chart').innerHTML = r.svg;
   const f = (v: number): string => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
   table(
@@ -395,7 +410,13 @@ function onForecast(r: ForecastResult): void {
   table(
     $('fc-table'),
     ['date', 'forecast', 'lower', 'upper', ...(r.actual ? ['actual'] : [])],
-    r.dates.map((d, i) => [d, f(r.forecast[i]), f(r.lower[i]), f(r.upper[i]), ...(r.actual ? [f(r.actual[i])] : [])]),
+    r.dates.map((d, i) => [
+      d,
+      f(r.forecast[i]),
+      f(r.lower[i]),
+      f(r.upper[i]),
+      ...(r.actual ? [f(r.actual[i])] : []),
+    ]),
   );
   $<HTMLButtonElement>('download-csv').disabled = false;
   $<HTMLButtonElement>('download-svg').disabled = false;
@@ -439,7 +460,8 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       break;
     case 'stopped':
       setRunning(false, true);
-      $('progress').textContent = `Stopped in epoch ${m.epoch}, after batch ${m.batch}. Resume continues exactly there.`;
+      $('progress').textContent =
+        `Stopped in epoch ${m.epoch}, after batch ${m.batch}. Resume continues exactly there.`;
       break;
     case 'trained':
       setRunning(false);
@@ -468,7 +490,13 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       break;
     case 'error': {
       const where =
-        m.during === 'forecast' ? 'fc-status' : m.during === 'generate' ? 'output' : m.during === 'import' ? 'model-status' : 'progress';
+        m.during === 'forecast'
+          ? 'fc-status'
+          : m.during === 'generate'
+            ? 'output'
+            : m.during === 'import'
+              ? 'model-status'
+              : 'progress';
       $(where).textContent = `Error: ${m.message}`;
       $(where).classList.add('error');
       setTimeout(() => $(where).classList.remove('error'), 5000);

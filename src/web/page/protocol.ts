@@ -107,7 +107,14 @@ export type EngineReply =
       samplesPerSec: number;
       etaSeconds: number;
     }
-  | { type: 'epoch'; epoch: number; loss: number; valLoss: number | null; seconds: number; samplesPerSec: number }
+  | {
+      type: 'epoch';
+      epoch: number;
+      loss: number;
+      valLoss: number | null;
+      seconds: number;
+      samplesPerSec: number;
+    }
   | { type: 'samples'; epoch: number; prime: string; samples: { temperature: number; text: string }[] }
   | { type: 'stopped'; epoch: number; batch: number }
   | { type: 'trained'; epochs: number }
