@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -81,4 +82,4 @@ writeFileSync(
   '# Cross-origin isolation for the worker pool (SharedArrayBuffer); Netlify and Cloudflare Pages read this file.\n' +
     '/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n',
 );
-console.log(`build:web: wrote ${readdirSync(out).length} files to ${out}`);
+process.stdout.write(`build:web: wrote ${readdirSync(out).length} files to ${out}\n`);

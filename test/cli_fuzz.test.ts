@@ -255,6 +255,9 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['evaluate', missing, book],
       ['forecast', missing],
       ['forecast', dir],
+      ['serve', missing, '--port', '0'],
+      ['serve', book, '--port', '0'],
+      ['serve', dir, '--port', '0'],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { RNNForecaster } from '../src/forecast/network.js';
 import { Stepper } from '../src/models/stepper.js';
@@ -356,6 +357,64 @@ describe('recur serve (HTTP API)', () => {
     const r = await post('/v1/generate', { length: 5, seed: 1 });
     assert.equal(r.status, 200);
     assert.equal(((await r.json()) as { text: string }).text.length, 5);
+  });
+
+  it('answers seeded fuzzed request bodies with 200 or a 4xx JSON error, never a 5xx', async () => {
+    const rng = new Random(20261203);
+    const valid = { model: 'book', prime: 'the sea', length: 30, temperature: 0.7, top_k: 5, seed: 3 };
+    const odd: unknown[] = [null, -1, 0, 1e9, 2 ** 53, 0.5, 'x', '', [], {}, [1], true, 'the whale', '\u0000', 1e-300];
+    for (let i = 0; i < 60; i++) {
+      let body: string;
+      const kind = i % 4;
+      if (kind === 0) {
+        // A field with a value of the wrong type or range.
+        const keys = Object.keys(valid);
+        const b: Record<string, unknown> = { ...valid };
+        b[keys[rng.int(keys.length)]] = odd[rng.int(odd.length)];
+        body = JSON.stringify(b);
+      } else if (kind === 1) {
+        // Truncated JSON.
+        const text = JSON.stringify(valid);
+        body = text.slice(0, rng.int(text.length));
+      } else if (kind === 2) {
+        // One character replaced by a random byte.
+        const text = JSON.stringify(valid);
+        const at = rng.int(text.length);
+        body = text.slice(0, at) + String.fromCharCode(rng.int(256)) + text.slice(at + 1);
+      } else {
+        // An unexpected field, or a predict body sent to generate.
+        body = JSON.stringify({ ...valid, [`k${rng.int(100)}`]: odd[rng.int(odd.length)] });
+      }
+      const r = await post(rng.next() < 0.8 ? '/v1/generate' : '/v1/predict', body, true);
+      assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${body} → ${r.status}`);
+      const j = (await r.json()) as { error?: string };
+      if (r.status !== 200) assert.ok(typeof j.error === 'string' && j.error.length > 0, body);
+    }
+    assert.equal((await fetch(base + '/v1/models')).status, 200);
+  });
+
+  it('loads seeded damaged model directories cleanly: a model, or an InvalidInputError naming the problem', () => {
+    const rng = new Random(7);
+    const json = readFileSync(join(textModel, 'model.json'), 'utf8');
+    for (let i = 0; i < 12; i++) {
+      const copy = join(dir, `damaged-${i}`);
+      cpSync(textModel, copy, { recursive: true });
+      const at = rng.int(json.length);
+      const damaged =
+        i % 3 === 0
+          ? json.slice(0, at)
+          : i % 3 === 1
+            ? json.slice(0, at) + String.fromCharCode(32 + rng.int(95)) + json.slice(at + 1)
+            : json.replace(/"units": \d+/, `"units": ${rng.int(1000)}`);
+      writeFileSync(join(copy, 'model.json'), damaged);
+      try {
+        const [m] = loadServedModels([copy]);
+        assert.ok(m.kind === 'text' || typeof m.kind === 'string');
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `damaged-${i}: ${(e as Error).stack}`);
+        assert.ok((e as Error).message.length > 0);
+      }
+    }
   });
 
   it('forecasts with a saved forecaster', async () => {

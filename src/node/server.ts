@@ -80,8 +80,13 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
     if (!existsSync(dir) || !statSync(dir).isDirectory())
       throw new InvalidInputError(`${dir}: no such model directory`);
     if (existsSync(join(dir, 'forecaster.json'))) {
-      const { forecaster, history } = loadForecaster(dir);
-      served.push({ kind: 'forecaster', name, dir, forecaster, history });
+      let loaded: ReturnType<typeof loadForecaster>;
+      try {
+        loaded = loadForecaster(dir);
+      } catch (e) {
+        throw new InvalidInputError((e as Error).message);
+      }
+      served.push({ kind: 'forecaster', name, dir, forecaster: loaded.forecaster, history: loaded.history });
       continue;
     }
     const file = join(dir, 'model.json');
