@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +117,35 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   it('is cross-origin isolated and runs the wasm kernels on the worker pool', async () => {
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
     assert.match((await page.textContent('#env')) ?? '', /Engine ready: \d+ Web Worker thread\(s\), wasm-/);
+  });
+
+  it('without cross-origin isolation falls back to one worker and says so', async () => {
+    // dist/web from a plain static server that sends no COOP/COEP headers, as GitHub Pages would.
+    const web = join(dirname(CLI), '..', '..', 'web');
+    const plain = createServer((req, res) => {
+      const file = join(web, (req.url ?? '/').split('?')[0].replace(/\/$/, '/index.html'));
+      if (!file.startsWith(web) || !existsSync(file)) return void res.writeHead(404).end();
+      const type = file.endsWith('.js')
+        ? 'text/javascript'
+        : file.endsWith('.html')
+          ? 'text/html'
+          : 'text/plain';
+      res.writeHead(200, { 'content-type': type }).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const other = await browser.newPage();
+    try {
+      await other.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      await other.waitForSelector('body[data-ready]', { timeout: 30_000 });
+      assert.equal(await other.evaluate(() => self.crossOriginIsolated), false);
+      assert.match(
+        (await other.textContent('#env')) ?? '',
+        /not cross-origin isolated .* so it trains on one worker with the reference kernels/,
+      );
+    } finally {
+      await other.close();
+      plain.close();
+    }
   });
 
   it('trains two epochs with falling loss, stops and resumes, and stays responsive', async () => {
