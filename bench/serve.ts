@@ -11,18 +11,17 @@
  *
  * Prints one JSON line per figure. The machine may be shared: compare the ratios within one run.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import '../src/node/index.js';
+import { kernels } from '../src/core/backend.js';
 import { LambdaCallback } from '../src/models/callbacks.js';
 import { saveModel } from '../src/node/model_io.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
-import { createServeApp, loadServedModels } from '../src/node/server.js';
-import '../src/node/index.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { textMetadata } from '../src/text/metadata.js';
 import { buildTextModel, compileTextModel, textDatasets, textSettings } from '../src/text/recipes.js';
@@ -31,6 +30,19 @@ import { Vocabulary } from '../src/text/vocabulary.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(root, 'dist', 'src', 'cli', 'main.js');
 const STEPS = 40;
+
+/** The address a `recur serve --json` child prints once it listens. */
+function listening(server: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"address":"([^"]+)"/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`recur serve exited with ${code}`)));
+  });
+}
 
 async function serveThroughput(): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'recur-bench-serve-'));
@@ -44,9 +56,11 @@ async function serveThroughput(): Promise<Record<string, number>> {
       includeOptimizer: false,
       metadata: { ...textMetadata(vocabulary, settings, vocabulary.chars.slice(0, 40).join('')) },
     });
-    const server = createServeApp({ served: loadServedModels([join(dir, 'm')]), staticDir: null });
-    await server.app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+    // The server in its own process, as in use: the client's parsing does not share its event loop.
+    const server = spawn(process.execPath, [CLI, 'serve', join(dir, 'm'), '--port', '0', '--json'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const base = await listening(server);
     const stream = async (seed: number, length: number): Promise<number> => {
       const r = await fetch(base + '/v1/generate', {
         method: 'POST',
@@ -71,7 +85,7 @@ async function serveThroughput(): Promise<Record<string, number>> {
         ).reduce((a, b) => a + b);
       result[`chars_per_sec_${c}`] = Math.round(chars / ((performance.now() - t0) / 1000));
     }
-    await server.close();
+    server.kill('SIGTERM');
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -104,21 +118,14 @@ async function nodeTraining(text: string, threads: number): Promise<number> {
   return Math.round(rate);
 }
 
-async function chromiumTraining(): Promise<{ rate: number; threads: number }> {
+async function chromiumTraining(): Promise<{ rate: number; threads: number; kernels: string }> {
   const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(browserPath)) throw new Error(`no Chromium at ${browserPath}`);
   const server = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const base = await new Promise<string>((resolve) => {
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"address":"([^"]+)"/.exec(out);
-        if (m) resolve(m[1]);
-      });
-    });
+    const base = await listening(server);
     const browser = await chromium.launch({ executablePath: browserPath });
     try {
       const page = await browser.newPage();
@@ -137,9 +144,9 @@ async function chromiumTraining(): Promise<{ rate: number; threads: number }> {
         await page.$eval('#epoch-log tbody tr', (r) => (r as HTMLElement).dataset.samplesPerSec),
       );
       const env = (await page.textContent('#env')) ?? '';
-      const threads = /(\d+) Web Worker thread/.exec(env);
+      const threads = /(\d+) Web Worker thread\(s\), (\S+) kernels/.exec(env);
       if (!threads) throw new Error(`the page did not start its worker pool: ${env}`);
-      return { rate: Math.round(rate), threads: Number(threads[1]) };
+      return { rate: Math.round(rate), threads: Number(threads[1]), kernels: threads[2] };
     } finally {
       await browser.close();
     }
@@ -151,17 +158,28 @@ async function chromiumTraining(): Promise<{ rate: number; threads: number }> {
 console.log(JSON.stringify({ serve: await serveThroughput() }));
 if (!process.argv.includes('--no-browser')) {
   const text = readFileSync(join(root, 'dist', 'web', 'moby-dick.txt'), 'utf8');
-  // The same thread count in both: the page's (its cores, at most 4).
-  const browser = await chromiumTraining();
-  const node = await nodeTraining(text, browser.threads);
+  // The same thread count in both (the page's: its cores, at most 4), alternated twice so that a change in the
+  // machine's load shows as a spread rather than as a bias.
+  const chromiumRates: number[] = [];
+  const nodeRates: number[] = [];
+  let page = { threads: 0, kernels: '' };
+  for (let round = 0; round < 2; round++) {
+    const b = await chromiumTraining();
+    page = b;
+    chromiumRates.push(b.rate);
+    nodeRates.push(await nodeTraining(text, b.threads));
+  }
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   console.log(
     JSON.stringify({
       training_samples_per_sec: {
-        node,
-        chromium: browser.rate,
-        ratio: Number((browser.rate / node).toFixed(3)),
+        node: nodeRates,
+        chromium: chromiumRates,
+        ratio: Number((sum(chromiumRates) / sum(nodeRates)).toFixed(3)),
       },
-      threads: browser.threads,
+      threads: page.threads,
+      node_kernels: kernels().name,
+      chromium_kernels: page.kernels,
       batches: STEPS,
     }),
   );
