@@ -197,7 +197,10 @@ describe('recur serve (HTTP API)', () => {
       JSON.stringify({ userDefinedMetadata: { task: 'classify' } }),
     );
     const served = loadServedModels([textModel, join(dir, 'wave'), join(dir, 'labels')]);
-    server = createServeApp({ served, staticDir: null });
+    mkdirSync(join(dir, 'web'));
+    writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
+    writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
+    server = createServeApp({ served, staticDir: join(dir, 'web') });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
   });
@@ -219,6 +222,29 @@ describe('recur serve (HTTP API)', () => {
         ['labels', 'classify'],
       ],
     );
+  });
+
+  it('serves the page’s files, cross-origin isolated, and nothing else', async () => {
+    const page = await fetch(base + '/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.match(await page.text(), /<title>page<\/title>/);
+    assert.equal(
+      (await fetch(base + '/app.js')).headers.get('content-type'),
+      'text/javascript; charset=utf-8',
+    );
+    for (const [path, status] of [
+      ['/../package.json', 404],
+      ['/%2e%2e/%2e%2e/package.json', 404],
+      ['/nothing.js', 404],
+      ['/%E0%A4%A', 400],
+    ] as const) {
+      const r = await fetch(base + path);
+      assert.equal(r.status, status, path);
+      assert.ok(((await r.json()) as { error: string }).error, path);
+    }
   });
 
   it('generates the text recur generate prints for the same model, prime and seed (whole and streamed)', async () => {
@@ -362,7 +388,23 @@ describe('recur serve (HTTP API)', () => {
   it('answers seeded fuzzed request bodies with 200 or a 4xx JSON error, never a 5xx', async () => {
     const rng = new Random(20261203);
     const valid = { model: 'book', prime: 'the sea', length: 30, temperature: 0.7, top_k: 5, seed: 3 };
-    const odd: unknown[] = [null, -1, 0, 1e9, 2 ** 53, 0.5, 'x', '', [], {}, [1], true, 'the whale', '\u0000', 1e-300];
+    const odd: unknown[] = [
+      null,
+      -1,
+      0,
+      1e9,
+      2 ** 53,
+      0.5,
+      'x',
+      '',
+      [],
+      {},
+      [1],
+      true,
+      'the whale',
+      '\u0000',
+      1e-300,
+    ];
     for (let i = 0; i < 60; i++) {
       let body: string;
       const kind = i % 4;

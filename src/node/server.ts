@@ -426,10 +426,15 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   if (opts.staticDir) {
     const files = staticFiles(opts.staticDir);
     app.get('/*', async (req, reply) => {
-      let path = decodeURIComponent(req.url.split('?')[0]);
+      let path: string;
+      try {
+        path = decodeURIComponent(req.url.split('?')[0]);
+      } catch {
+        throw new HttpError(400, `not a valid URL path: ${req.url}`);
+      }
       if (path.endsWith('/')) path += 'index.html';
       const f = files.get(path);
-      if (!f) throw new HttpError(404, `no such file: ${path}`);
+      if (!f) throw new HttpError(404, `no such resource: ${req.method} ${path}`);
       return reply.type(f.type).send(f.body);
     });
   }
