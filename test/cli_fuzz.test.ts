@@ -243,6 +243,9 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['seq2seq', 'eval', missing],
       ['seq2seq', 'eval', model], // a text model, not a seq2seq one
       ['seq2seq', 'predict', missing, 'hello'],
+      ['serve', missing, '--port', '0'],
+      ['serve', book, '--port', '0'],
+      ['serve', dir, '--port', '0'],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

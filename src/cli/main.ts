@@ -11,6 +11,7 @@ import { generate } from './generate.js';
 import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput, reportError } from './output.js';
 import { predict } from './predict.js';
+import { serve } from './serve.js';
 import { train, type TrainOptions } from './train.js';
 import { registerSeq2Seq } from './seq2seq_command.js';
 
@@ -270,6 +271,18 @@ program
 
 registerClassify(program);
 registerSeq2Seq(program);
+program
+  .command('serve')
+  .description('serve the page (train, generate and forecast in the browser) and an HTTP API over models')
+  .argument('[model-dir...]', 'text model or forecaster directories to serve over the API')
+  .option('--port <n>', 'port (0: any free port)', int('--port', 0, 65_535), 8080)
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--log', 'log every request on stderr', false)
+  .option('-q, --quiet', 'print only errors', false)
+  .option('--json', 'print JSON lines (listening, stopped)', false)
+  .action(async (dirs: string[], opts) => {
+    process.exitCode = await serve(dirs, opts, makeOutput(opts));
+  });
 
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
 const fail = (e: unknown): void => {

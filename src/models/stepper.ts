@@ -48,6 +48,25 @@ export class Stepper {
     this.layers.forEach((l, i) => l.resetState(this.states[i], row));
   }
 
+  /**
+   * Copies the recurrent state of stream `row` into stream `toRow` of `to`, a Stepper of the same model (of any
+   * batch size): what lets a server move its live streams between steppers as requests come and go. Generic over the
+   * layers: every state is a [rows, n] buffer (StepState.states).
+   */
+  copyRow(row: number, to: Stepper, toRow: number): void {
+    if (to.model !== this.model) throw new Error('Stepper.copyRow: the steppers run different models');
+    if (!(Number.isInteger(row) && row >= 0 && row < this.batch))
+      throw new Error(`Stepper.copyRow: row ${row} is outside [0, ${this.batch})`);
+    if (!(Number.isInteger(toRow) && toRow >= 0 && toRow < to.batch))
+      throw new Error(`Stepper.copyRow: target row ${toRow} is outside [0, ${to.batch})`);
+    this.states.forEach((st, i) =>
+      st.states.forEach((src, k) => {
+        const n = src.length / this.batch;
+        to.states[i].states[k].set(src.subarray(row * n, (row + 1) * n), toRow * n);
+      }),
+    );
+  }
+
   /** Feeds token ids[b] for each stream; returns [batch, outputSize] (a reused buffer: copy what you keep). */
   step(ids: Int32Array): Float32Array {
     if (ids.length !== this.batch)

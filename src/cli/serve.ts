@@ -1,0 +1,47 @@
+/**
+ * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
+ * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServeApp, loadServedModels } from '../node/server.js';
+import type { Output } from './output.js';
+
+export interface ServeCliOptions {
+  port: number;
+  host: string;
+  log: boolean;
+}
+
+/** Where `npm run build:web` writes the page: dist/web beside dist/src. */
+export function webDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+}
+
+export async function serve(dirs: string[], o: ServeCliOptions, out: Output): Promise<number> {
+  const served = loadServedModels(dirs);
+  const page = webDir();
+  const staticDir = existsSync(join(page, 'index.html')) ? page : null;
+  const server = createServeApp({ served, staticDir, log: o.log });
+  const address = await server.app.listen({ port: o.port, host: o.host });
+  for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
+  if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
+  out.info(`recur serve: listening on ${address}${staticDir ? ` — open ${address}/ for the page` : ''}`);
+  out.json({ event: 'listening', address, models: served.map((s) => ({ name: s.name, kind: s.kind })) });
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      out.info(`${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests…`);
+      out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
+      void server.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  out.info('recur serve: stopped');
+  out.json({ event: 'stopped' });
+  return 0;
+}

@@ -1,0 +1,451 @@
+/**
+ * The HTTP side of `recur serve`: a fastify app serving the page's static files (with the cross-origin-isolation
+ * headers the page's worker pool needs) and a JSON API over the models it was given.
+ *
+ *   GET  /v1/models     the served models, their kind and what they expect
+ *   POST /v1/generate   text models: {model, prime, length, temperature, top_k, top_p, seed, stream} → {text}, or with
+ *                       stream: true a Server-Sent Events stream of {text} chunks ending in an `event: done`
+ *   POST /v1/predict    forecasters: {model, values?} → the ensemble forecast of the next `horizon` points
+ *
+ * Concurrent generation requests on a model share batched stateful steps (src/text/batch_generation.ts). Every
+ * request body is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
+ * Limits (body size, characters, prime length, streams in flight) are 4xx too, never a crash.
+ * Kept apart from the CLI so tests can start it on port 0 (createServeApp + app.listen).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+import { datesAfter } from '../forecast/series.js';
+import type { RNNForecaster } from '../forecast/network.js';
+import type { MonthlySeries } from '../forecast/series.js';
+import { GenerationBatcher } from '../text/batch_generation.js';
+import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
+import './forecast.js';
+import { loadForecaster } from './forecaster_io.js';
+import { loadModel } from './model_io.js';
+
+/** Request limits: wide enough for real use, narrow enough that one request cannot hold the server. */
+export const SERVE_LIMITS = {
+  /** Bytes of a request body. */
+  bodyBytes: 1 << 20,
+  /** Characters one request may generate. */
+  length: 20_000,
+  /** Characters of a prime. */
+  primeChars: 10_000,
+  /** Generation streams in flight (generating or waiting) per server. */
+  streams: 256,
+  /** Streams stepped together per model (bench/serve.ts: 64 rows per step gave no more characters/s than 32). */
+  maxBatch: 32,
+  /** Values a /v1/predict request may send. */
+  values: 1_000_000,
+};
+export type ServeLimits = typeof SERVE_LIMITS;
+
+export interface TextServed {
+  kind: 'text';
+  name: string;
+  dir: string;
+  meta: TextMetadata;
+  batcher: GenerationBatcher;
+}
+export interface ForecasterServed {
+  kind: 'forecaster';
+  name: string;
+  dir: string;
+  forecaster: RNNForecaster;
+  history: MonthlySeries;
+}
+/** A model directory recur can list but not serve yet (e.g. classify, seq2seq). */
+export interface OtherServed {
+  kind: string;
+  name: string;
+  dir: string;
+}
+export type Served = TextServed | ForecasterServed | OtherServed;
+
+/**
+ * Loads the model directories `recur serve` is given: text models (model.json with a text vocabulary), forecasters
+ * (forecaster.json), and any other recur model (listed with its task, refused by the endpoints). Names are the
+ * directories' base names, made unique with a suffix. A directory that holds no model is an InvalidInputError.
+ */
+export function loadServedModels(dirs: readonly string[], limits: ServeLimits = SERVE_LIMITS): Served[] {
+  const served: Served[] = [];
+  const names = new Set<string>();
+  for (const dir of dirs) {
+    let name = basename(resolve(dir)) || 'model';
+    for (let i = 2; names.has(name); i++) name = `${basename(resolve(dir))}-${i}`;
+    names.add(name);
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new InvalidInputError(`${dir}: no such model directory`);
+    if (existsSync(join(dir, 'forecaster.json'))) {
+      let loaded: ReturnType<typeof loadForecaster>;
+      try {
+        loaded = loadForecaster(dir);
+      } catch (e) {
+        throw new InvalidInputError((e as Error).message);
+      }
+      served.push({ kind: 'forecaster', name, dir, forecaster: loaded.forecaster, history: loaded.history });
+      continue;
+    }
+    const file = join(dir, 'model.json');
+    if (!existsSync(file))
+      throw new InvalidInputError(
+        `${dir}: no model.json or forecaster.json here; not a recur model directory`,
+      );
+    let task: unknown;
+    try {
+      task = (JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata?: { task?: unknown } })
+        .userDefinedMetadata?.task;
+    } catch (e) {
+      throw new InvalidInputError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    if (task !== 'text') {
+      served.push({ kind: typeof task === 'string' ? task : 'unknown', name, dir });
+      continue;
+    }
+    let loaded: ReturnType<typeof loadModel>;
+    try {
+      loaded = loadModel(dir);
+    } catch (e) {
+      throw new InvalidInputError((e as Error).message);
+    }
+    const meta = parseTextMetadata(loaded.metadata, dir);
+    const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
+      maxBatch: limits.maxBatch,
+      yieldFn: () => new Promise((r) => setImmediate(r)),
+    });
+    served.push({ kind: 'text', name, dir, meta, batcher });
+  }
+  return served;
+}
+
+const GENERATE_BODY = (limits: ServeLimits) =>
+  z.strictObject({
+    model: z.string().optional(),
+    prime: z.string().max(limits.primeChars).optional(),
+    length: z.number().int().min(0).max(limits.length).default(400),
+    temperature: z.number().min(0).max(100).default(0.5),
+    top_k: z.number().int().min(1).max(65_536).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
+    stream: z.boolean().default(false),
+  });
+
+const PREDICT_BODY = (limits: ServeLimits) =>
+  z.strictObject({
+    model: z.string().optional(),
+    values: z.array(z.number()).min(1).max(limits.values).optional(),
+  });
+
+/** An error the API answers with `status` and `{error}`. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'the request body must be a JSON object');
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue.path.length ? issue.path.join('.') : '(body)';
+    const tooBig = issue.code === 'too_big';
+    throw new HttpError(tooBig ? 413 : 400, `${field}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+function pick(served: readonly Served[], name: string | undefined, want: string): Served {
+  if (name === undefined) {
+    const of = served.filter((s) => s.kind === want);
+    if (of.length === 1) return of[0];
+    throw new HttpError(
+      400,
+      of.length === 0
+        ? `no ${want} model is served`
+        : `model: several ${want} models are served (${of.map((s) => s.name).join(', ')}); name one`,
+    );
+  }
+  const m = served.find((s) => s.name === name);
+  if (!m)
+    throw new HttpError(
+      404,
+      `model: unknown model '${name}'; served: ${served.map((s) => s.name).join(', ') || '(none)'}`,
+    );
+  return m;
+}
+
+function describe(s: Served): Record<string, unknown> {
+  if (s.kind === 'text') {
+    const t = s as TextServed;
+    const st = t.meta.settings;
+    return {
+      name: s.name,
+      kind: s.kind,
+      endpoint: '/v1/generate',
+      vocabulary: t.meta.vocabulary.length,
+      recipe: st.recipe,
+      cell: st.cell,
+      units: st.units,
+      layers: st.layers,
+      lowercase: st.lowercase,
+      default_prime: t.meta.defaultPrime,
+    };
+  }
+  if (s.kind === 'forecaster') {
+    const f = s as ForecasterServed;
+    const o = f.forecaster.opts;
+    return {
+      name: s.name,
+      kind: s.kind,
+      endpoint: '/v1/predict',
+      horizon: o.horizon,
+      lookback: o.lookback,
+      method: o.method,
+      season: o.season,
+      history_points: f.history.values.length,
+    };
+  }
+  return {
+    name: s.name,
+    kind: s.kind,
+    endpoint: null,
+    note: `recur serve does not serve ${s.kind} models yet`,
+  };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+};
+
+/** The static files under dir, read once: a request can only ever get one of these (no path reaches outside). */
+function staticFiles(dir: string): Map<string, { body: Buffer; type: string }> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else
+        files.set('/' + relative(dir, p).split(sep).join('/'), {
+          body: readFileSync(p),
+          type: CONTENT_TYPES[extname(p)] ?? 'application/octet-stream',
+        });
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+export interface ServeAppOptions {
+  served: Served[];
+  /** The built page (npm run build:web); null: API only. */
+  staticDir?: string | null;
+  limits?: ServeLimits;
+  /** Log requests (fastify's logger) on stderr. */
+  log?: boolean;
+}
+
+export interface ServeApp {
+  app: FastifyInstance;
+  /** Streams generating now, over all models. */
+  inFlight(): number;
+  /**
+   * Stops accepting requests and resolves when every in-flight request (streams included) has finished: the graceful
+   * shutdown of SIGTERM.
+   */
+  close(): Promise<void>;
+}
+
+/** The fastify app of `recur serve` (not yet listening). */
+export function createServeApp(opts: ServeAppOptions): ServeApp {
+  const limits = opts.limits ?? SERVE_LIMITS;
+  const served = opts.served;
+  const app = Fastify({ bodyLimit: limits.bodyBytes, logger: opts.log ?? false });
+  const generateBody = GENERATE_BODY(limits);
+  const predictBody = PREDICT_BODY(limits);
+  let streams = 0;
+  let closing = false;
+
+  // Every response carries the headers that make the page cross-origin isolated (SharedArrayBuffer for the pool).
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-embedder-policy', 'require-corp');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
+    if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const message =
+      err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+        ? `the request body is not valid JSON (${err.message})`
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the request body is larger than ${limits.bodyBytes} bytes`
+          : status === 500
+            ? `internal error: ${err.message}`
+            : err.message;
+    if (status === 500) app.log.error(err);
+    return reply.code(status).send({ error: message });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no such resource: ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  app.get('/v1/models', async () => ({ models: served.map(describe) }));
+
+  app.post('/v1/generate', async (req, reply) => {
+    const body = parseBody(generateBody, req.body);
+    const m = pick(served, body.model, 'text');
+    if (m.kind !== 'text')
+      throw new HttpError(
+        422,
+        `model '${m.name}' is a ${m.kind} model; /v1/generate serves text models${m.kind === 'forecaster' ? ' (use /v1/predict)' : ''}`,
+      );
+    const t = m as TextServed;
+    if (closing) throw new HttpError(503, 'the server is shutting down');
+    if (streams >= limits.streams)
+      throw new HttpError(429, `too many generation requests in flight (${limits.streams}); retry shortly`);
+    const prime = body.prime ?? t.meta.defaultPrime;
+    const lowered = t.meta.settings.lowercase ? prime.toLowerCase() : prime;
+    const request = {
+      prime,
+      length: body.length,
+      temperature: body.temperature,
+      topK: body.top_k,
+      topP: body.top_p,
+      seed: body.seed,
+    };
+    if (!body.stream) {
+      streams++;
+      try {
+        const t0 = performance.now();
+        const text = await t.batcher.generate(request);
+        return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
+      } finally {
+        streams--;
+      }
+    }
+    return streamGeneration(reply, t, request, lowered);
+  });
+
+  /** Server-Sent Events: `data: {"text": …}` per chunk, then `event: done` with the whole text (or `event: error`). */
+  async function streamGeneration(
+    reply: FastifyReply,
+    t: TextServed,
+    request: Parameters<GenerationBatcher['generate']>[0],
+    prime: string,
+  ): Promise<void> {
+    const abort = new AbortController();
+    // Validates before the stream starts, so a bad prime is still a 400 with a JSON body.
+    const res = reply.raw;
+    const done = t.batcher.generate({
+      ...request,
+      signal: abort.signal,
+      onText: (text) => {
+        res.write(`data: ${JSON.stringify({ text })}\n\n`);
+      },
+    });
+    streams++;
+    reply.hijack();
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      // Proxies (nginx) must pass each event on at once rather than buffer the stream.
+      'x-accel-buffering': 'no',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+      'cross-origin-resource-policy': 'same-origin',
+    });
+    res.write(`event: start\ndata: ${JSON.stringify({ model: t.name, prime })}\n\n`);
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort(new Error('the client went away'));
+    };
+    res.on('close', onClose);
+    try {
+      const text = await done;
+      res.write(`event: done\ndata: ${JSON.stringify({ text })}\n\n`);
+    } catch (e) {
+      if (!abort.signal.aborted)
+        res.write(`event: error\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
+    } finally {
+      streams--;
+      res.off('close', onClose);
+      res.end();
+    }
+  }
+
+  app.post('/v1/predict', async (req) => {
+    const body = parseBody(predictBody, req.body);
+    const m = pick(served, body.model, 'forecaster');
+    if (m.kind !== 'forecaster')
+      throw new HttpError(
+        422,
+        `model '${m.name}' is a ${m.kind} model; /v1/predict serves forecasters${m.kind === 'text' ? ' (use /v1/generate)' : ` (${m.kind} models are not served yet)`}`,
+      );
+    const f = m as ForecasterServed;
+    const values = body.values ?? f.history.values;
+    let forecast;
+    try {
+      forecast = await f.forecaster.predict(values);
+    } catch (e) {
+      throw new HttpError(422, `values: ${(e as Error).message}`);
+    }
+    return {
+      model: m.name,
+      horizon: forecast.mean.length,
+      ...(body.values ? {} : { dates: datesAfter(f.history.dates, forecast.mean.length) }),
+      forecast: forecast.mean,
+      lower: forecast.lower,
+      upper: forecast.upper,
+      std: forecast.std,
+    };
+  });
+
+  if (opts.staticDir) {
+    const files = staticFiles(opts.staticDir);
+    app.get('/*', async (req, reply) => {
+      let path: string;
+      try {
+        path = decodeURIComponent(req.url.split('?')[0]);
+      } catch {
+        throw new HttpError(400, `not a valid URL path: ${req.url}`);
+      }
+      if (path.endsWith('/')) path += 'index.html';
+      const f = files.get(path);
+      if (!f) throw new HttpError(404, `no such resource: ${req.method} ${path}`);
+      return reply.type(f.type).send(f.body);
+    });
+  }
+
+  return {
+    app,
+    inFlight: () => streams,
+    async close() {
+      closing = true;
+      await app.close();
+      for (const s of served) if (s.kind === 'text') await (s as TextServed).batcher.idle();
+    },
+  };
+}

@@ -1,0 +1,442 @@
+/**
+ * The page's engine: a module Web Worker that trains, generates, reads and writes model files and forecasts, so the
+ * page's main thread only draws. Training splits its batches over the Web Worker pool (src/web/pool.ts, nested
+ * workers) when the page is cross-origin isolated; otherwise it runs here, on one worker, and says so.
+ *
+ * Generation is TextGenerator's, as in `recur generate`: the same model, prime and seed give the same text.
+ */
+import { kernels } from '../../core/backend.js';
+import { InvalidInputError } from '../../core/errors.js';
+import { BASELINES, hybridPossible, type BaselineName } from '../../forecast/baselines.js';
+import { forecastSvg, type ChartData } from '../../forecast/chart.js';
+import { FORECAST_DEFAULTS, type NetworkOptions } from '../../forecast/network.js';
+import { evaluateSplit } from '../../forecast/pipeline.js';
+import { SEASON_OF_FREQUENCY, datesAfter, parseSeriesCsv } from '../../forecast/series.js';
+import { detectSeason } from '../../forecast/transforms.js';
+import { LambdaCallback } from '../../models/callbacks.js';
+import { parseModelJson } from '../../models/model_file.js';
+import type { BatchDataset, EpochProgress, Sequential } from '../../models/sequential.js';
+import { deserializeModel, modelJsonFor, serializeModel } from '../../models/serialization.js';
+import { TextCorpus } from '../../text/corpus.js';
+import { TextGenerator } from '../../text/generator.js';
+import { parseTextMetadata, textMetadata, vocabularyOf, type TextSettings } from '../../text/metadata.js';
+import {
+  buildTextModel,
+  compileTextModel,
+  defaultPrimeOf,
+  epochSampleTexts,
+  minTrainingChars,
+  textDatasets,
+  textSettings,
+} from '../../text/recipes.js';
+import type { Vocabulary } from '../../text/vocabulary.js';
+import { defaultThreads, installWebWorkerPool } from '../pool.js';
+import type {
+  EngineReply,
+  EngineRequest,
+  ForecastRequest,
+  GenerateRequest,
+  ModelInfo,
+  TrainRequest,
+} from './protocol.js';
+
+const scope = globalThis as unknown as {
+  postMessage(m: EngineReply, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', fn: (e: MessageEvent<EngineRequest>) => void): void;
+};
+const post = (m: EngineReply, transfer: Transferable[] = []): void => scope.postMessage(m, transfer);
+
+/** At most this many threads: the page shares the machine with the browser and the user's other work. */
+const MAX_THREADS = 4;
+const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+const pool = installWebWorkerPool(new URL('./pool-worker.js', import.meta.url));
+const threads = pool ? Math.max(1, Math.min(defaultThreads(), MAX_THREADS)) : 1;
+
+/** The text model the page works with: trained here or loaded from files. */
+interface TextModel {
+  name: string;
+  model: Sequential;
+  vocabulary: Vocabulary;
+  settings: TextSettings;
+  defaultPrime: string;
+  temperatures: number[];
+}
+let current: TextModel | null = null;
+
+/** A training run that can be stopped and resumed. */
+interface Run {
+  text: TextModel;
+  train: BatchDataset;
+  validation: BatchDataset | undefined;
+  epochs: number;
+  sampleLength: number;
+  /** Epochs finished. */
+  done: number;
+  resumeFrom: EpochProgress | null;
+}
+let run: Run | null = null;
+let training = false;
+
+function info(t: TextModel): ModelInfo {
+  return {
+    name: t.name,
+    recipe: t.settings.recipe,
+    cell: t.settings.cell,
+    units: t.settings.units,
+    layers: t.settings.layers,
+    vocabulary: t.vocabulary.size,
+    lowercase: t.settings.lowercase,
+    defaultPrime: t.defaultPrime,
+    temperatures: t.temperatures,
+  };
+}
+
+async function startTraining(r: TrainRequest): Promise<void> {
+  if (training) throw new InvalidInputError('training is already running; stop it first');
+  const settings = textSettings(
+    r.recipe,
+    { cell: r.cell, units: r.units, layers: r.layers, seed: r.seed },
+    r.source,
+  );
+  const corpus = TextCorpus.fromText(r.text, { lowercase: settings.lowercase });
+  const { train, validation } = corpus.split(settings.validationSplit);
+  const need = minTrainingChars(settings);
+  if (train.length < need)
+    throw new InvalidInputError(
+      `${r.source}: the training text has ${train.length} characters; the ${settings.recipe} recipe needs at least ${need}`,
+    );
+  const model = buildTextModel(settings, corpus.vocabulary.size);
+  model.build();
+  compileTextModel(model, settings);
+  model.threads = threads;
+  const data = textDatasets(model, settings, train, validation, {
+    maxBatches: r.stepsPerEpoch > 0 ? r.stepsPerEpoch : undefined,
+  });
+  const text: TextModel = {
+    name: r.source.replace(/\.[^.]*$/, '') || 'model',
+    model,
+    vocabulary: corpus.vocabulary,
+    settings,
+    defaultPrime: defaultPrimeOf(settings, train),
+    temperatures: r.temperatures,
+  };
+  current = text;
+  run = {
+    text,
+    train: data.train,
+    validation: data.validation,
+    epochs: r.epochs,
+    sampleLength: r.sampleLength,
+    done: 0,
+    resumeFrom: null,
+  };
+  const summary: string[] = [];
+  model.summary((l) => summary.push(l));
+  post({
+    type: 'started',
+    chars: corpus.length,
+    vocabulary: corpus.vocabulary.size,
+    batchesPerEpoch: data.train.batchesPerEpoch ?? 0,
+    samplesPerEpoch: data.train.samplesPerEpoch ?? 0,
+    epochs: r.epochs,
+    threads,
+    summary: summary.join('\n'),
+  });
+  post({ type: 'model', info: info(text) });
+  await fit(run);
+}
+
+/** Runs (or continues) the run's epochs, reporting progress, the epoch's loss and samples at the recipe temperatures. */
+async function fit(r: Run): Promise<void> {
+  const { model, settings } = r.text;
+  const batches = r.train.batchesPerEpoch ?? 1;
+  let epochStart = performance.now();
+  let epochSamples = 0;
+  let pending: number[] = [];
+  let lastPost = 0;
+  let batchesThisRun = 0;
+  const runStart = performance.now();
+  const totalLeft = (r.epochs - r.done) * batches - (r.resumeFrom?.batch ?? 0);
+  const report = (epoch: number, batch: number): void => {
+    const now = performance.now();
+    const elapsed = (now - runStart) / 1000;
+    post({
+      type: 'progress',
+      epoch,
+      batch,
+      losses: pending,
+      samplesPerSec: epochSamples / Math.max(1e-3, (now - epochStart) / 1000),
+      etaSeconds:
+        batchesThisRun > 0 ? (elapsed / batchesThisRun) * Math.max(0, totalLeft - batchesThisRun) : NaN,
+    });
+    pending = [];
+    lastPost = now;
+  };
+  const callbacks = new LambdaCallback({
+    onEpochBegin: () => {
+      epochStart = performance.now();
+      epochSamples = 0;
+    },
+    onBatchEnd: (batch, logs) => {
+      const loss = logs.loss;
+      if (!Number.isFinite(loss)) {
+        model.stopTraining = true;
+        throw new Error(`the loss became ${loss} at batch ${batch + 1}; training stopped (try fewer units)`);
+      }
+      pending.push(loss);
+      epochSamples += logs.size ?? 0;
+      batchesThisRun++;
+      if (performance.now() - lastPost > 100) report(r.done, batch + 1);
+    },
+    onEpochEnd: (epoch, logs) => {
+      report(epoch, batches);
+      const seconds = (performance.now() - epochStart) / 1000;
+      r.done = epoch + 1;
+      r.resumeFrom = null;
+      post({
+        type: 'epoch',
+        epoch: epoch + 1,
+        loss: logs.loss,
+        valLoss: logs.val_loss ?? null,
+        seconds,
+        samplesPerSec: epochSamples / seconds,
+      });
+      if (r.sampleLength > 0) {
+        const generator = new TextGenerator(model, r.text.vocabulary, settings.lowercase);
+        const texts = epochSampleTexts(generator, settings, epoch, {
+          prime: r.text.defaultPrime,
+          length: r.sampleLength,
+          temperatures: r.text.temperatures,
+        });
+        post({
+          type: 'samples',
+          epoch: epoch + 1,
+          prime: r.text.defaultPrime,
+          samples: texts.map((text, i) => ({ temperature: r.text.temperatures[i], text })),
+        });
+      }
+    },
+  });
+  training = true;
+  try {
+    await model.fitDataset(r.train, {
+      epochs: r.epochs,
+      ...(r.resumeFrom ? { resumeFrom: r.resumeFrom } : { initialEpoch: r.done }),
+      validationData: r.validation,
+      callbacks: [callbacks],
+    });
+  } finally {
+    training = false;
+  }
+  if (model.interruptedAt) {
+    r.resumeFrom = model.interruptedAt;
+    post({ type: 'stopped', epoch: r.resumeFrom.epoch + 1, batch: r.resumeFrom.batch });
+  } else if (r.done < r.epochs) post({ type: 'stopped', epoch: r.done + 1, batch: 0 });
+  else post({ type: 'trained', epochs: r.done });
+}
+
+function generate(g: GenerateRequest): void {
+  if (!current) throw new InvalidInputError('no model yet: train one, or load one from IndexedDB or files');
+  const t = current;
+  const prime = g.prime === '' ? t.defaultPrime : g.prime;
+  const lowered = t.settings.lowercase ? prime.toLowerCase() : prime;
+  const unknown = [...new Set(Array.from(lowered).filter((c) => !t.vocabulary.has(c)))];
+  if (unknown.length > 0)
+    throw new InvalidInputError(
+      `the prime has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(', ')}`,
+    );
+  // Characters go out in small batches (one message per ~30 ms), so a long text does not flood the page.
+  let buffer = '';
+  let last = performance.now();
+  const gen = new TextGenerator(t.model, t.vocabulary, t.settings.lowercase);
+  const text = gen.generate({
+    prime,
+    length: g.length,
+    temperature: g.temperature,
+    topK: g.topK,
+    topP: g.topP,
+    seed: g.seed,
+    onChar: (c) => {
+      buffer += c;
+      if (performance.now() - last > 30) {
+        post({ type: 'chars', id: g.id, text: buffer });
+        buffer = '';
+        last = performance.now();
+      }
+    },
+  });
+  if (buffer) post({ type: 'chars', id: g.id, text: buffer });
+  post({ type: 'generated', id: g.id, prime: lowered, text });
+}
+
+function exportModel(): void {
+  if (!current) throw new InvalidInputError('no model to save yet');
+  const t = current;
+  const art = serializeModel(t.model, {
+    includeOptimizer: false,
+    metadata: { ...textMetadata(t.vocabulary, t.settings, t.defaultPrime) },
+  });
+  const weights = art.weightData.slice().buffer;
+  post({ type: 'exported', files: { name: t.name, modelJson: modelJsonFor(art, 'weights.bin'), weights } }, [
+    weights,
+  ]);
+}
+
+/** A model from files: model.json and the weights files its manifest names (matched by file name). */
+function importModel(name: string, modelJson: string, files: { name: string; data: ArrayBuffer }[]): void {
+  const json = parseModelJson(modelJson, `${name}/model.json`);
+  const byName = new Map(files.map((f) => [f.name, f.data]));
+  const weightFiles = json.weightsManifest.flatMap((g) =>
+    g.paths.map((p) => {
+      const base = p.split('/').pop()!;
+      const data = byName.get(base);
+      if (!data)
+        throw new InvalidInputError(
+          `${name}/model.json names the weights file '${p}'; drop it together with model.json`,
+        );
+      return { path: p, data: new Uint8Array(data) };
+    }),
+  );
+  const loaded = deserializeModel(json, weightFiles, `${name}/model.json`);
+  const meta = parseTextMetadata(loaded.metadata, name);
+  if (training) throw new InvalidInputError('stop training before loading another model');
+  current = {
+    name,
+    model: loaded.model,
+    vocabulary: vocabularyOf(meta),
+    settings: meta.settings,
+    defaultPrime: meta.defaultPrime,
+    temperatures: [0.2, 0.5, 1.0, 1.2],
+  };
+  run = null;
+  post({ type: 'model', info: info(current) });
+}
+
+/**
+ * The CLI's forecast on a pasted or dropped CSV: the network ensemble next to the baselines on a hold-out of the last
+ * `horizon` points (or a forecast of the future). SARIMA is left out here: its wasm fit cannot be interrupted.
+ */
+async function forecast(r: ForecastRequest): Promise<void> {
+  const series = parseSeriesCsv(r.csv, { source: r.source });
+  const season = series.frequency ? SEASON_OF_FREQUENCY[series.frequency] : detectSeason(series.values);
+  const horizon = r.horizon > 0 ? r.horizon : season > 1 ? season : 12;
+  const holdout = r.holdout ? horizon : 0;
+  const lookback = season > 1 ? 2 * season : 12;
+  const need = lookback + horizon + holdout + Math.max(season, 1) + 2;
+  if (series.values.length < need)
+    throw new InvalidInputError(
+      `${r.source}: ${series.values.length} points; this forecast (horizon ${horizon}, lookback ${lookback}, season ${season}) needs at least ${need}`,
+    );
+  let method = r.method;
+  let note = '';
+  if (method === 'hybrid' && !hybridPossible(series.values.length - holdout, season)) {
+    method = 'network';
+    note = `the hybrid needs a season ≥ 2 and two full seasons of training data (season ${season}); used the network alone. `;
+  }
+  const opts: NetworkOptions = {
+    method,
+    cell: (['lstm', 'gru', 'simple-rnn'].includes(r.cell) ? r.cell : 'lstm') as NetworkOptions['cell'],
+    units: FORECAST_DEFAULTS.units,
+    layers: FORECAST_DEFAULTS.layers,
+    dropout: FORECAST_DEFAULTS.dropout,
+    lookback,
+    horizon,
+    strategy: FORECAST_DEFAULTS.strategy,
+    epochs: r.epochs,
+    batchSize: FORECAST_DEFAULTS.batchSize,
+    learningRate: FORECAST_DEFAULTS.learningRate,
+    seeds: Array.from({ length: r.seeds }, (_, i) => i + 1),
+    log: false,
+    differencing: season <= 1 ? 'first' : 'seasonal',
+    season,
+    scaling: 'standard',
+  };
+  const which = BASELINES.filter((b) => b !== 'sarima') as BaselineName[];
+  post({
+    type: 'forecast-progress',
+    message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: training ${opts.seeds.length} ${opts.cell.toUpperCase()} networks…`,
+  });
+  const trainEnd = series.values.length - holdout;
+  const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads);
+  const dates =
+    holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
+  const rows = [...s.metrics.entries()];
+  const best = rows.filter(([n]) => n !== 'network').sort((a, b) => a[1].rmse - b[1].rmse)[0];
+  const chart: ChartData = {
+    title: `${series.name ?? r.source}: ${method} forecast${best ? ` vs ${best[0]}` : ''}`,
+    dates: series.dates,
+    values: series.values,
+    start: trainEnd,
+    forecast: s.network.mean,
+    lower: s.network.lower,
+    upper: s.network.upper,
+    actual: holdout > 0 ? s.actual : undefined,
+    baseline: best ? { name: best[0], values: s.baselines.get(best[0] as BaselineName)! } : undefined,
+    frequency: series.frequency,
+  };
+  post({
+    type: 'forecast',
+    result: {
+      title: chart.title,
+      dates,
+      forecast: s.network.mean,
+      lower: s.network.lower,
+      upper: s.network.upper,
+      actual: holdout > 0 ? s.actual : null,
+      metrics: rows.map(([n, m]) => [n, { ...m }]),
+      skipped: [...s.skipped.entries(), ['sarima', 'not run in the browser (its fit cannot be interrupted)']],
+      baselines: [...s.baselines.entries()],
+      svg: await forecastSvg(chart),
+      note,
+    },
+  });
+}
+
+/** One request at a time, except `stop`, which must reach a running fit (fitDataset yields between batches). */
+let queue: Promise<void> = Promise.resolve();
+scope.addEventListener('message', (e) => {
+  const m = e.data;
+  if (m.type === 'stop') {
+    if (run && training) run.text.model.stopTraining = true;
+    return;
+  }
+  // Generation and export while training use the weights as they are now.
+  const during = m.type;
+  const work = async (): Promise<void> => {
+    switch (m.type) {
+      case 'train':
+        return startTraining(m);
+      case 'resume':
+        if (!run) throw new InvalidInputError('nothing to resume: train a model first');
+        if (training) throw new InvalidInputError('training is running');
+        if (run.done >= run.epochs) throw new InvalidInputError('the run has finished all its epochs');
+        return fit(run);
+      case 'generate':
+        return generate(m);
+      case 'export':
+        return exportModel();
+      case 'import':
+        return importModel(m.name, m.modelJson, m.files);
+      case 'forecast':
+        return forecast(m);
+    }
+  };
+  const report = (err: unknown): void =>
+    post({ type: 'error', during, message: err instanceof Error ? err.message : String(err) });
+  if (m.type === 'train' || m.type === 'resume') {
+    // Training runs in the background of this worker: other requests are served between its batches.
+    void work().catch(report);
+    return;
+  }
+  queue = queue.then(work).catch(report);
+});
+
+post({
+  type: 'ready',
+  isolated,
+  kernels: kernels().name,
+  threads,
+  note: isolated
+    ? `${threads} Web Worker thread(s), ${kernels().name} kernels`
+    : `this page is not cross-origin isolated (no COOP/COEP headers), so it trains on one worker with the ${kernels().name} kernels`,
+});

@@ -1,0 +1,516 @@
+/**
+ * The page's main thread: the controls, the live loss chart (uPlot), streamed output, IndexedDB and files. Every
+ * computation runs in the engine worker (engine.ts); this thread only sends requests and draws replies, throttled so
+ * that no task here grows long while training.
+ */
+import uPlot from 'uplot';
+import { loadModelFiles, saveModelFiles, savedModelNames } from './idb.js';
+import type { EngineReply, EngineRequest, ForecastResult, ModelFiles, ModelInfo } from './protocol.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+};
+const input = (id: string): HTMLInputElement => $<HTMLInputElement>(id);
+const num = (id: string): number => Number(input(id).value);
+const optionalNum = (id: string): number | undefined => (input(id).value === '' ? undefined : num(id));
+
+const engine = new Worker(new URL('./engine.js', import.meta.url), { type: 'module' });
+const send = (m: EngineRequest, transfer: Transferable[] = []): void => engine.postMessage(m, transfer);
+
+// ---- tabs: arrow keys move between them, as the WAI-ARIA tabs pattern has it ----
+const tabs = [$('tab-text'), $('tab-forecast')];
+function selectTab(tab: HTMLElement): void {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute('aria-selected', String(on));
+    t.tabIndex = on ? 0 : -1;
+    $(t.getAttribute('aria-controls')!).hidden = !on;
+  }
+  tab.focus();
+}
+tabs.forEach((t, i) => {
+  t.addEventListener('click', () => selectTab(t));
+  t.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft')
+      selectTab(tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length]);
+  });
+});
+
+// ---- text sources: the bundled sample, pasted text, dropped or opened files ----
+let sample: string | null = null;
+async function sampleText(): Promise<string> {
+  sample ??= await (await fetch(new URL('./moby-dick.txt', import.meta.url))).text();
+  return sample;
+}
+function describeText(): void {
+  const t = input('text').value;
+  $('text-info').textContent = t
+    ? `${t.length.toLocaleString('en-US')} characters, ${new Set(t.toLowerCase()).size} distinct (lowercased).`
+    : 'No text yet.';
+}
+async function useSample(): Promise<void> {
+  input('text').value = await sampleText();
+  describeText();
+}
+$('source').addEventListener('change', () => {
+  if ($<HTMLSelectElement>('source').value === 'sample') void useSample();
+  else {
+    input('text').value = '';
+    describeText();
+    input('text').focus();
+  }
+});
+input('text').addEventListener('input', () => {
+  $<HTMLSelectElement>('source').value = 'own';
+  describeText();
+});
+let textName = 'moby-dick';
+function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
+  el.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    el.classList.add('drag');
+  });
+  el.addEventListener('dragleave', () => el.classList.remove('drag'));
+  el.addEventListener('drop', (e) => {
+    e.preventDefault();
+    el.classList.remove('drag');
+    onFiles(Array.from(e.dataTransfer?.files ?? []));
+  });
+}
+async function openText(files: File[]): Promise<void> {
+  const f = files[0];
+  if (!f) return;
+  input('text').value = (await f.text()).replace(/\r\n/g, '\n');
+  textName = f.name;
+  $<HTMLSelectElement>('source').value = 'own';
+  describeText();
+}
+acceptDrop(input('text'), (f) => void openText(f));
+input('text-file').addEventListener(
+  'change',
+  () => void openText(Array.from(input('text-file').files ?? [])),
+);
+
+// ---- the loss chart ----
+const lossX: number[] = [];
+const lossY: number[] = [];
+const valY: (number | null)[] = [];
+let smoothed = NaN;
+let chart: uPlot | null = null;
+let chartDirty = false;
+function chartWidth(): number {
+  return Math.max(280, Math.min(900, $('loss-chart').clientWidth || 600));
+}
+function makeChart(): uPlot {
+  return new uPlot(
+    {
+      width: chartWidth(),
+      height: 260,
+      scales: { x: { time: false } },
+      axes: [{ label: 'batch' }, { label: 'loss' }],
+      series: [
+        { label: 'batch' },
+        { label: 'training loss (smoothed)', stroke: '#1f4e8c', width: 2 },
+        {
+          label: 'validation loss',
+          stroke: '#d0661c',
+          width: 2,
+          points: { show: true, size: 7 },
+          spanGaps: true,
+        },
+      ],
+    },
+    [lossX, lossY, valY],
+    $('loss-chart'),
+  );
+}
+// Redraw at most four times a second: the chart must never make a long task.
+setInterval(() => {
+  if (!chartDirty) return;
+  chartDirty = false;
+  chart ??= makeChart();
+  chart.setData([lossX, lossY, valY]);
+}, 250);
+window.addEventListener('resize', () => chart?.setSize({ width: chartWidth(), height: 260 }));
+
+// ---- training ----
+let batchesPerEpoch = 1;
+let totalEpochs = 1;
+let globalBatch = 0;
+const setRunning = (on: boolean, canResume = false): void => {
+  $<HTMLButtonElement>('train').disabled = on;
+  $<HTMLButtonElement>('stop').disabled = !on;
+  $<HTMLButtonElement>('resume').disabled = on || !canResume;
+};
+$('train').addEventListener('click', async () => {
+  const text = $<HTMLSelectElement>('source').value === 'sample' ? await sampleText() : input('text').value;
+  lossX.length = lossY.length = valY.length = 0;
+  smoothed = NaN;
+  globalBatch = 0;
+  $('epoch-log').querySelector('tbody')!.replaceChildren();
+  $('samples').replaceChildren();
+  $('progress').textContent = 'Preparing…';
+  chartDirty = true;
+  setRunning(true);
+  send({
+    type: 'train',
+    text,
+    source: $<HTMLSelectElement>('source').value === 'sample' ? 'moby-dick' : textName,
+    recipe: $<HTMLSelectElement>('recipe').value as 'keras' | 'char-rnn',
+    cell: $<HTMLSelectElement>('cell').value,
+    units: num('units'),
+    layers: num('layers'),
+    epochs: num('epochs'),
+    stepsPerEpoch: num('steps'),
+    seed: num('seed'),
+    sampleLength: 200,
+    temperatures: [0.2, 0.5, 1.0, 1.2],
+  });
+});
+$('stop').addEventListener('click', () => {
+  $('progress').textContent += ' — stopping after this batch…';
+  send({ type: 'stop' });
+});
+$('resume').addEventListener('click', () => {
+  setRunning(true);
+  send({ type: 'resume' });
+});
+$('recipe').addEventListener('change', () => {
+  const charRnn = $<HTMLSelectElement>('recipe').value === 'char-rnn';
+  input('units').value = charRnn ? '256' : '128';
+  input('layers').value = charRnn ? '2' : '1';
+});
+
+function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '…';
+  if (s < 90) return `${Math.round(s)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function onProgress(m: Extract<EngineReply, { type: 'progress' }>): void {
+  for (const loss of m.losses) {
+    smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
+    lossX.push(++globalBatch);
+    lossY.push(smoothed);
+    valY.push(null);
+  }
+  chartDirty = true;
+  const bar = $<HTMLProgressElement>('bar');
+  bar.max = totalEpochs * batchesPerEpoch;
+  bar.value = m.epoch * batchesPerEpoch + m.batch;
+  $('progress').textContent =
+    `Epoch ${m.epoch + 1}/${totalEpochs}, batch ${m.batch}/${batchesPerEpoch} — loss ${smoothed.toFixed(4)}, ` +
+    `${Math.round(m.samplesPerSec).toLocaleString('en-US')} samples/s, ETA ${fmtSeconds(m.etaSeconds)}`;
+}
+
+function onEpoch(m: Extract<EngineReply, { type: 'epoch' }>): void {
+  if (m.valLoss !== null && valY.length > 0) valY[valY.length - 1] = m.valLoss;
+  chartDirty = true;
+  const row = document.createElement('tr');
+  row.dataset.loss = String(m.loss);
+  row.dataset.samplesPerSec = String(m.samplesPerSec);
+  row.innerHTML = `<td>${m.epoch}</td><td>${m.loss.toFixed(4)}</td><td>${m.valLoss?.toFixed(4) ?? '—'}</td><td>${Math.round(m.samplesPerSec).toLocaleString('en-US')}</td><td>${m.seconds.toFixed(1)}</td>`;
+  $('epoch-log').querySelector('tbody')!.append(row);
+}
+
+function onSamples(m: Extract<EngineReply, { type: 'samples' }>): void {
+  const box = document.createElement('details');
+  box.className = 'sample';
+  box.open = true;
+  const summary = document.createElement('summary');
+  summary.textContent = `Samples after epoch ${m.epoch}, from “${m.prime.replace(/\n/g, ' ')}”`;
+  box.append(summary);
+  for (const s of m.samples) {
+    const h = document.createElement('h3');
+    h.textContent = `temperature ${s.temperature}`;
+    const p = document.createElement('pre');
+    p.textContent = s.text;
+    box.append(h, p);
+  }
+  // The newest first, the older ones folded.
+  Array.from($('samples').querySelectorAll('details')).forEach((d) => (d.open = false));
+  $('samples').prepend(box);
+}
+
+// ---- generation ----
+let generation = 0;
+let modelInfo: ModelInfo | null = null;
+input('temperature').addEventListener('input', () => {
+  $('temperature-value').textContent = input('temperature').value;
+});
+$('generate').addEventListener('click', () => {
+  generation++;
+  const out = $('output');
+  out.textContent = '';
+  out.dataset.done = '';
+  send({
+    type: 'generate',
+    id: generation,
+    prime: input('prime').value,
+    length: num('length'),
+    temperature: num('temperature'),
+    topK: optionalNum('top-k'),
+    topP: optionalNum('top-p'),
+    seed: optionalNum('gen-seed'),
+  });
+});
+const outputChunks: string[] = [];
+function onChars(m: Extract<EngineReply, { type: 'chars' }>): void {
+  if (m.id !== generation) return;
+  outputChunks.push(m.text);
+  // One text node per chunk: appending never re-lays out the whole text.
+  $('output').append(document.createTextNode(m.text));
+}
+function onGenerated(m: Extract<EngineReply, { type: 'generated' }>): void {
+  if (m.id !== generation) return;
+  const out = $('output');
+  out.textContent = m.text;
+  out.dataset.prime = m.prime;
+  out.dataset.done = '1';
+  outputChunks.length = 0;
+}
+
+// ---- models: IndexedDB, downloads, dropped files ----
+let pendingSave: 'idb' | 'download' | null = null;
+function setModel(info: ModelInfo): void {
+  modelInfo = info;
+  $('model-info').textContent =
+    `Model “${info.name}”: ${info.layers}×${info.cell.toUpperCase()}(${info.units}), ${info.recipe} recipe, ` +
+    `${info.vocabulary} characters${info.lowercase ? ' (lowercase)' : ''}.`;
+  input('prime').placeholder = info.defaultPrime;
+  for (const id of ['generate', 'save-idb', 'download']) $<HTMLButtonElement>(id).disabled = false;
+}
+async function refreshSaved(select?: string): Promise<void> {
+  const names = await savedModelNames();
+  const list = $<HTMLSelectElement>('idb-list');
+  list.replaceChildren(...names.map((n) => new Option(n, n)));
+  if (select) list.value = select;
+}
+$('save-idb').addEventListener('click', () => {
+  pendingSave = 'idb';
+  send({ type: 'export' });
+});
+$('download').addEventListener('click', () => {
+  pendingSave = 'download';
+  send({ type: 'export' });
+});
+function download(name: string, data: BlobPart, type: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([data], { type }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+async function onExported(files: ModelFiles): Promise<void> {
+  if (pendingSave === 'idb') {
+    const name = files.name;
+    await saveModelFiles({ ...files, savedAt: new Date().toISOString() });
+    await refreshSaved(name);
+    $('model-status').textContent = `Saved “${name}” in this browser (IndexedDB).`;
+  } else {
+    download('model.json', JSON.stringify(files.modelJson, null, 1), 'application/json');
+    download('weights.bin', files.weights, 'application/octet-stream');
+    $('model-status').textContent = 'Downloaded model.json and weights.bin (recur’s tfjs format).';
+  }
+  pendingSave = null;
+}
+$('load-idb').addEventListener('click', async () => {
+  const name = $<HTMLSelectElement>('idb-list').value;
+  if (!name) return void ($('model-status').textContent = 'Nothing saved in this browser yet.');
+  const m = await loadModelFiles(name);
+  if (!m) return void ($('model-status').textContent = `“${name}” is no longer saved.`);
+  $('model-status').textContent = `Loading “${name}” from this browser…`;
+  send({
+    type: 'import',
+    name,
+    modelJson: JSON.stringify(m.modelJson),
+    files: [{ name: 'weights.bin', data: m.weights }],
+  });
+});
+async function openModelFiles(files: File[]): Promise<void> {
+  const json = files.find((f) => f.name.endsWith('.json'));
+  if (!json)
+    return void ($('model-status').textContent = 'Choose model.json together with its weights file(s).');
+  const weights = await Promise.all(
+    files.filter((f) => f !== json).map(async (f) => ({ name: f.name, data: await f.arrayBuffer() })),
+  );
+  $('model-status').textContent = `Loading ${files.map((f) => f.name).join(', ')}…`;
+  send(
+    { type: 'import', name: 'dropped model', modelJson: await json.text(), files: weights },
+    weights.map((w) => w.data),
+  );
+}
+input('model-files').addEventListener(
+  'change',
+  () => void openModelFiles(Array.from(input('model-files').files ?? [])),
+);
+acceptDrop($('panel-text'), (files) => {
+  if (files.some((f) => f.name.endsWith('.json'))) void openModelFiles(files);
+});
+
+// ---- forecast ----
+let lastForecast: ForecastResult | null = null;
+async function openCsv(files: File[]): Promise<void> {
+  const f = files[0];
+  if (f) input('csv').value = await f.text();
+}
+acceptDrop(input('csv'), (f) => void openCsv(f));
+input('csv-file').addEventListener('change', () => void openCsv(Array.from(input('csv-file').files ?? [])));
+$('fc-sample').addEventListener('click', async () => {
+  input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
+});
+$('run-forecast').addEventListener('click', () => {
+  $<HTMLButtonElement>('run-forecast').disabled = true;
+  $('fc-status').textContent = 'Starting…';
+  send({
+    type: 'forecast',
+    csv: input('csv').value,
+    source: 'the CSV',
+    horizon: num('horizon'),
+    method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
+    cell: $<HTMLSelectElement>('fc-cell').value,
+    epochs: num('fc-epochs'),
+    seeds: num('fc-seeds'),
+    holdout: input('holdout').checked,
+  });
+});
+function cell(tag: 'td' | 'th', text: string): HTMLElement {
+  const c = document.createElement(tag);
+  c.textContent = text;
+  if (tag === 'th') c.setAttribute('scope', 'col');
+  return c;
+}
+function table(el: HTMLElement, head: string[], rows: string[][]): void {
+  const thead = document.createElement('thead');
+  thead.append(Object.assign(document.createElement('tr'), {}));
+  thead.firstElementChild!.append(...head.map((h) => cell('th', h)));
+  const tbody = document.createElement('tbody');
+  for (const r of rows) {
+    const tr = document.createElement('tr');
+    tr.append(...r.map((v) => cell('td', v)));
+    tbody.append(tr);
+  }
+  el.replaceChildren(thead, tbody);
+}
+function onForecast(r: ForecastResult): void {
+  lastForecast = r;
+  $<HTMLButtonElement>('run-forecast').disabled = false;
+  $('fc-status').textContent =
+    `${r.note}Done: ${r.title}.` +
+    (r.skipped.length ? ` Skipped: ${r.skipped.map(([n, w]) => `${n} (${w})`).join('; ')}.` : '');
+  $('fc-chart').innerHTML = r.svg;
+  const f = (v: number): string => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  table(
+    $('fc-metrics'),
+    ['method', 'RMSE', 'MAE', 'MAPE %', 'sMAPE %', 'MASE'],
+    r.metrics.map(([n, m]) => [n, f(m.rmse), f(m.mae), f(m.mape), f(m.smape), f(m.mase)]),
+  );
+  table(
+    $('fc-table'),
+    ['date', 'forecast', 'lower', 'upper', ...(r.actual ? ['actual'] : [])],
+    r.dates.map((d, i) => [
+      d,
+      f(r.forecast[i]),
+      f(r.lower[i]),
+      f(r.upper[i]),
+      ...(r.actual ? [f(r.actual[i])] : []),
+    ]),
+  );
+  $<HTMLButtonElement>('download-csv').disabled = false;
+  $<HTMLButtonElement>('download-svg').disabled = false;
+}
+$('download-csv').addEventListener('click', () => {
+  const r = lastForecast;
+  if (!r) return;
+  const head = ['date', 'forecast', 'lower', 'upper', ...(r.actual ? ['actual'] : [])];
+  const lines = r.dates.map((d, i) =>
+    [d, r.forecast[i], r.lower[i], r.upper[i], ...(r.actual ? [r.actual[i]] : [])].join(','),
+  );
+  download('forecast.csv', [head.join(','), ...lines].join('\n') + '\n', 'text/csv');
+});
+$('download-svg').addEventListener('click', () => {
+  if (lastForecast) download('forecast.svg', lastForecast.svg, 'image/svg+xml');
+});
+
+// ---- the engine's replies ----
+engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'ready':
+      $('env').textContent = `Engine ready: ${m.note}.`;
+      document.body.dataset.ready = '1';
+      break;
+    case 'started':
+      batchesPerEpoch = m.batchesPerEpoch;
+      totalEpochs = m.epochs;
+      $('progress').textContent =
+        `Training on ${m.chars.toLocaleString('en-US')} characters (${m.vocabulary} distinct), ` +
+        `${m.batchesPerEpoch} batches per epoch, ${m.threads} thread(s)…`;
+      break;
+    case 'progress':
+      onProgress(m);
+      break;
+    case 'epoch':
+      onEpoch(m);
+      break;
+    case 'samples':
+      onSamples(m);
+      break;
+    case 'stopped':
+      setRunning(false, true);
+      $('progress').textContent =
+        `Stopped in epoch ${m.epoch}, after batch ${m.batch}. Resume continues exactly there.`;
+      break;
+    case 'trained':
+      setRunning(false);
+      $('progress').textContent = `Done: ${m.epochs} epoch(s).`;
+      document.body.dataset.trained = String(m.epochs);
+      break;
+    case 'model':
+      setModel(m.info);
+      $('model-status').textContent = `Model “${m.info.name}” ready.`;
+      document.body.dataset.model = m.info.name;
+      break;
+    case 'chars':
+      onChars(m);
+      break;
+    case 'generated':
+      onGenerated(m);
+      break;
+    case 'exported':
+      void onExported(m.files);
+      break;
+    case 'forecast-progress':
+      $('fc-status').textContent = m.message;
+      break;
+    case 'forecast':
+      onForecast(m.result);
+      break;
+    case 'error': {
+      const where =
+        m.during === 'forecast'
+          ? 'fc-status'
+          : m.during === 'generate'
+            ? 'output'
+            : m.during === 'import'
+              ? 'model-status'
+              : 'progress';
+      $(where).textContent = `Error: ${m.message}`;
+      $(where).classList.add('error');
+      setTimeout(() => $(where).classList.remove('error'), 5000);
+      if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
+      if (m.during === 'forecast') $<HTMLButtonElement>('run-forecast').disabled = false;
+      document.body.dataset.error = m.message;
+      break;
+    }
+  }
+});
+engine.addEventListener('error', (e) => {
+  $('env').textContent = `The engine failed to start: ${e.message}`;
+});
+
+void useSample();
+void refreshSaved();
+void modelInfo;

@@ -1,0 +1,127 @@
+/**
+ * Messages between the page (main thread: the UI only) and its engine Web Worker (training, generation, model files,
+ * forecasts). The main thread never runs the numerics, which is what keeps the page responsive while training.
+ */
+import type { ModelJson } from '../../models/serialization.js';
+
+export interface TrainRequest {
+  type: 'train';
+  text: string;
+  source: string;
+  recipe: 'keras' | 'char-rnn';
+  cell: string;
+  units: number;
+  layers: number;
+  epochs: number;
+  /** Cap batches per epoch (0: the whole text). */
+  stepsPerEpoch: number;
+  seed: number;
+  sampleLength: number;
+  temperatures: number[];
+}
+
+export interface GenerateRequest {
+  type: 'generate';
+  id: number;
+  prime: string;
+  length: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export interface ForecastRequest {
+  type: 'forecast';
+  csv: string;
+  source: string;
+  horizon: number;
+  method: 'hybrid' | 'network';
+  cell: string;
+  epochs: number;
+  seeds: number;
+  /** Score on the last `horizon` points (true) or forecast the future (false). */
+  holdout: boolean;
+}
+
+/** A model in recur's tfjs format: model.json (naming `weights.bin`) and that file's bytes. */
+export interface ModelFiles {
+  name: string;
+  modelJson: ModelJson;
+  weights: ArrayBuffer;
+}
+
+export type EngineRequest =
+  | TrainRequest
+  | GenerateRequest
+  | ForecastRequest
+  | { type: 'stop' }
+  | { type: 'resume' }
+  | { type: 'export' }
+  | { type: 'import'; name: string; modelJson: string; files: { name: string; data: ArrayBuffer }[] };
+
+export interface ModelInfo {
+  name: string;
+  recipe: string;
+  cell: string;
+  units: number;
+  layers: number;
+  vocabulary: number;
+  lowercase: boolean;
+  defaultPrime: string;
+  temperatures: number[];
+}
+
+export interface ForecastResult {
+  title: string;
+  dates: string[];
+  forecast: number[];
+  lower: number[];
+  upper: number[];
+  actual: number[] | null;
+  metrics: [string, Record<string, number>][];
+  skipped: [string, string][];
+  baselines: [string, number[]][];
+  svg: string;
+  note: string;
+}
+
+export type EngineReply =
+  | { type: 'ready'; isolated: boolean; kernels: string; threads: number; note: string }
+  | {
+      type: 'started';
+      chars: number;
+      vocabulary: number;
+      batchesPerEpoch: number;
+      samplesPerEpoch: number;
+      epochs: number;
+      threads: number;
+      summary: string;
+    }
+  | {
+      type: 'progress';
+      epoch: number;
+      batch: number;
+      /** Losses of the batches since the last progress message, in order. */
+      losses: number[];
+      samplesPerSec: number;
+      etaSeconds: number;
+    }
+  | {
+      type: 'epoch';
+      epoch: number;
+      loss: number;
+      valLoss: number | null;
+      seconds: number;
+      samplesPerSec: number;
+    }
+  | { type: 'samples'; epoch: number; prime: string; samples: { temperature: number; text: string }[] }
+  | { type: 'stopped'; epoch: number; batch: number }
+  | { type: 'trained'; epochs: number }
+  | { type: 'model'; info: ModelInfo }
+  | { type: 'chars'; id: number; text: string }
+  | { type: 'generated'; id: number; prime: string; text: string }
+  | { type: 'exported'; files: ModelFiles }
+  | { type: 'forecast-progress'; message: string }
+  | { type: 'forecast'; result: ForecastResult }
+  | { type: 'error'; during: string; message: string };

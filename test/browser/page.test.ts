@@ -1,0 +1,297 @@
+/**
+ * The page in a real browser: `recur serve` serves dist/web, Playwright drives Debian's Chromium through it. It trains
+ * two epochs on a small text and checks the loss falls while the main thread stays responsive (no long task over
+ * 200 ms, from a PerformanceObserver on 'longtask'), stops and resumes, generates, saves to IndexedDB and loads the
+ * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
+ * CLI's text for the same seed, runs a forecast, and saves a screenshot to a temp dir.
+ *
+ * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
+ * skipped with a message saying so.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Random } from '../../src/core/random.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const noBrowser = existsSync(browserPath)
+  ? false
+  : `no Chromium at ${browserPath}: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path`;
+if (noBrowser) console.log(`# browser test skipped: ${noBrowser}`);
+
+function makeText(chars: number, seed: number): string {
+  const words = [
+    'the',
+    'whale',
+    'sea',
+    'ship',
+    'and',
+    'of',
+    'a',
+    'captain',
+    'white',
+    'deep',
+    'storm',
+    'night',
+  ];
+  const rng = new Random(seed);
+  let s = '';
+  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+  return s;
+}
+
+interface LongTask {
+  start: number;
+  duration: number;
+}
+
+describe('the page in Chromium', { skip: noBrowser }, () => {
+  let dir = '';
+  let server: ChildProcess | null = null;
+  let base = '';
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-page-'));
+    server = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    base = await new Promise<string>((resolve, reject) => {
+      server!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /"address":"([^"]+)"/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      server!.on('exit', () => reject(new Error(`recur serve exited: ${err}`)));
+    });
+    assert.doesNotMatch(err, /no page at/, 'dist/web is missing: npm run build writes it');
+    browser = await chromium.launch({ executablePath: browserPath });
+    page = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    // Long tasks on the main thread, from the first script on.
+    await page.addInitScript(() => {
+      const w = window as unknown as { longTasks: LongTask[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.longTasks.push({ start: e.startTime, duration: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    await page.goto(base + '/');
+    await page.waitForSelector('body[data-ready]', { timeout: 30_000 });
+  });
+  after(async () => {
+    await browser?.close();
+    server?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const generated = async (): Promise<string> => {
+    await page.waitForSelector('#output[data-done="1"]', { timeout: 30_000 });
+    return (await page.textContent('#output')) ?? '';
+  };
+  const generate = async (o: {
+    prime: string;
+    length: number;
+    temperature: number;
+    seed: number;
+  }): Promise<string> => {
+    await page.fill('#prime', o.prime);
+    await page.fill('#length', String(o.length));
+    await page.fill('#temperature', String(o.temperature));
+    await page.fill('#gen-seed', String(o.seed));
+    await page.click('#generate');
+    return generated();
+  };
+
+  it('is cross-origin isolated and runs the wasm kernels on the worker pool', async () => {
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+    assert.match((await page.textContent('#env')) ?? '', /Engine ready: \d+ Web Worker thread\(s\), wasm-/);
+  });
+
+  it('without cross-origin isolation falls back to one worker and says so', async () => {
+    // dist/web from a plain static server that sends no COOP/COEP headers, as GitHub Pages would.
+    const web = join(dirname(CLI), '..', '..', 'web');
+    const plain = createServer((req, res) => {
+      const file = join(web, (req.url ?? '/').split('?')[0].replace(/\/$/, '/index.html'));
+      if (!file.startsWith(web) || !existsSync(file)) return void res.writeHead(404).end();
+      const type = file.endsWith('.js')
+        ? 'text/javascript'
+        : file.endsWith('.html')
+          ? 'text/html'
+          : 'text/plain';
+      res.writeHead(200, { 'content-type': type }).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const other = await browser.newPage();
+    try {
+      await other.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      await other.waitForSelector('body[data-ready]', { timeout: 30_000 });
+      assert.equal(await other.evaluate(() => self.crossOriginIsolated), false);
+      assert.match(
+        (await other.textContent('#env')) ?? '',
+        /not cross-origin isolated .* so it trains on one worker with the reference kernels/,
+      );
+    } finally {
+      await other.close();
+      plain.close();
+    }
+  });
+
+  it('trains two epochs with falling loss, stops and resumes, and stays responsive', async () => {
+    // The sample has loaded into the box; replace it with a small text of our own.
+    await page.waitForFunction(
+      () => (document.querySelector('#text') as HTMLTextAreaElement).value.length > 1000,
+    );
+    await page.fill('#text', makeText(20_000, 2));
+    await page.fill('#units', '48');
+    await page.fill('#epochs', '2');
+    await page.fill('#steps', '40');
+    await page.fill('#seed', '5');
+    const t0 = await page.evaluate(() => performance.now());
+    await page.click('#train');
+    // Stop during the first epoch, then resume: the run continues where it stopped.
+    await page.waitForFunction(() =>
+      /batch [1-9]/.test(document.querySelector('#progress')!.textContent ?? ''),
+    );
+    await page.click('#stop');
+    await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
+    assert.match((await page.textContent('#progress')) ?? '', /^Stopped in epoch [12], after batch \d+/);
+    await page.click('#resume');
+    await page.waitForSelector('body[data-trained="2"]', { timeout: 60_000 });
+    const t1 = await page.evaluate(() => performance.now());
+    const losses = await page.$$eval('#epoch-log tbody tr', (rows) =>
+      rows.map((r) => Number((r as HTMLElement).dataset.loss)),
+    );
+    assert.equal(losses.length, 2);
+    assert.ok(losses[1] < losses[0], `the loss did not fall: ${losses.join(' → ')}`);
+    assert.equal(await page.locator('#samples details').count(), 2);
+    const long = (
+      await page.evaluate(() => (window as unknown as { longTasks: LongTask[] }).longTasks)
+    ).filter((t) => t.start + t.duration >= t0 && t.start <= t1);
+    const worst = Math.max(0, ...long.map((t) => t.duration));
+    assert.ok(worst <= 200, `a main-thread task took ${worst.toFixed(0)} ms while training`);
+  });
+
+  it('generates, saves to IndexedDB, and after a reload gives the same text from the saved model', async () => {
+    const o = { prime: 'the whale', length: 120, temperature: 0.8, seed: 42 };
+    const before = await generate(o);
+    assert.equal(before.length, 120);
+    await page.click('#save-idb');
+    await page.waitForFunction(() =>
+      /Saved “.*” in this browser/.test(document.querySelector('#model-status')!.textContent ?? ''),
+    );
+    const name = await page.$eval('#idb-list', (s) => (s as HTMLSelectElement).value);
+    await page.reload();
+    await page.waitForSelector('body[data-ready]');
+    await page.waitForFunction(
+      (n) => (document.querySelector('#idb-list') as HTMLSelectElement).value === n,
+      name,
+    );
+    await page.click('#load-idb');
+    await page.waitForSelector(`body[data-model="${name}"]`);
+    assert.equal(await generate(o), before);
+  });
+
+  it('loads a model trained by the CLI and gives the CLI’s text for the same seed', async () => {
+    const text = join(dir, 'book.txt');
+    writeFileSync(text, makeText(8000, 9));
+    const modelDir = join(dir, 'book');
+    const train = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'train',
+        text,
+        '--out',
+        modelDir,
+        '--epochs',
+        '1',
+        '--units',
+        '24',
+        '--maxlen',
+        '16',
+        '--batch-size',
+        '32',
+        '--steps-per-epoch',
+        '25',
+        '--seed',
+        '8',
+        '--threads',
+        '1',
+        '--no-samples',
+        '-q',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(train.status, 0, train.stderr);
+    const cli = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'generate',
+        modelDir,
+        '--prime',
+        'The sea',
+        '--length',
+        '200',
+        '--temperature',
+        '0.7',
+        '--top-k',
+        '6',
+        '--seed',
+        '11',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    const expected = (JSON.parse(cli.stdout) as { text: string }).text;
+    const files = readdirSync(modelDir).filter((f) => f === 'model.json' || f.endsWith('.bin'));
+    await page.setInputFiles(
+      '#model-files',
+      files.map((f) => join(modelDir, f)),
+    );
+    await page.waitForSelector('body[data-model="dropped model"]');
+    await page.fill('#top-k', '6');
+    const got = await generate({ prime: 'The sea', length: 200, temperature: 0.7, seed: 11 });
+    await page.fill('#top-k', '');
+    assert.equal(got, expected);
+    assert.equal(await page.$eval('#output', (e) => (e as HTMLElement).dataset.prime), 'the sea');
+  });
+
+  it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {
+    await page.click('#tab-forecast');
+    const rows = Array.from({ length: 84 }, (_, i) => {
+      const date = `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+      return `${date},${(200 + 30 * Math.sin((2 * Math.PI * i) / 12) + i).toFixed(2)}`;
+    });
+    await page.fill('#csv', ['month,value', ...rows].join('\n'));
+    await page.selectOption('#method', 'network');
+    await page.fill('#fc-epochs', '10');
+    await page.fill('#fc-seeds', '1');
+    await page.click('#run-forecast');
+    await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
+    assert.equal(await page.locator('#fc-table tbody tr').count(), 12);
+    assert.equal(await page.locator('#fc-chart svg').count(), 1);
+    const methods = await page.$$eval('#fc-metrics tbody tr td:first-child', (c) =>
+      c.map((e) => e.textContent),
+    );
+    assert.deepEqual(methods, ['network', 'naive', 'seasonal naive', 'drift', 'ets']);
+    // Kept after the test (in the system's temp dir, never the repo) for a person to look at.
+    const shot = join(tmpdir(), 'recur-page-test.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(existsSync(shot));
+    console.log(`# screenshot: ${shot}`);
+  });
+});

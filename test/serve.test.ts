@@ -1,0 +1,515 @@
+/**
+ * `recur serve`'s HTTP API on 127.0.0.1: the same text as `recur generate` for the same model, prime and seed (whole
+ * and streamed), 32 concurrent streams all completing with each stream's own text, bad requests answered with a 4xx
+ * and a JSON error while the server stays up, forecasts over /v1/predict, and a graceful SIGTERM that lets an
+ * in-flight stream finish. Also the batcher itself against TextGenerator, and Stepper.copyRow.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { Random } from '../src/core/random.js';
+import { RNNForecaster } from '../src/forecast/network.js';
+import { Stepper } from '../src/models/stepper.js';
+import { saveForecaster } from '../src/node/forecaster_io.js';
+import { loadModel } from '../src/node/model_io.js';
+import { createServeApp, loadServedModels, SERVE_LIMITS, type ServeApp } from '../src/node/server.js';
+import { GenerationBatcher } from '../src/text/batch_generation.js';
+import { TextGenerator } from '../src/text/generator.js';
+import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
+import { buildTextModel, textSettings } from '../src/text/recipes.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Pseudo-English from a small word list (no third-party text). */
+function makeText(chars: number, seed: number): string {
+  const words = [
+    'the',
+    'whale',
+    'sea',
+    'ship',
+    'and',
+    'of',
+    'a',
+    'captain',
+    'white',
+    'deep',
+    'storm',
+    'night',
+  ];
+  const rng = new Random(seed);
+  let s = '';
+  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+  return s;
+}
+
+/** Parses a Server-Sent Events body into its events. */
+function sseEvents(body: string): { event: string; data: Record<string, unknown> }[] {
+  return body
+    .split('\n\n')
+    .filter((b) => b.trim())
+    .map((block) => {
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      return { event, data: JSON.parse(data) as Record<string, unknown> };
+    });
+}
+
+describe('GenerationBatcher', () => {
+  const vocab = new Vocabulary('abcdefgh ');
+  const model = buildTextModel(textSettings('keras', { units: 24, seed: 4 }), vocab.size);
+  model.build();
+  it('gives each stream the text TextGenerator gives alone, whatever joins or leaves', async () => {
+    const gen = new TextGenerator(model, vocab, true);
+    const reqs = Array.from({ length: 11 }, (_, i) => ({
+      prime: 'abc'.repeat(1 + (i % 3)),
+      length: 20 + 7 * i,
+      temperature: [0, 0.5, 1, 1.5][i % 4],
+      topK: i % 2 ? 4 : undefined,
+      topP: i % 3 === 2 ? 0.9 : undefined,
+      seed: 100 + i,
+    }));
+    const alone = reqs.map((r) => gen.generate(r));
+    // maxBatch 4: streams wait, join as others finish, and move between steppers of sizes 1, 2 and 4.
+    const batcher = new GenerationBatcher(model, vocab, true, { maxBatch: 4, sliceMs: 0 });
+    const chunks = reqs.map(() => [] as string[]);
+    const together = await Promise.all(
+      reqs.map((r, i) => batcher.generate({ ...r, onText: (t) => chunks[i].push(t) })),
+    );
+    assert.deepEqual(together, alone);
+    chunks.forEach((c, i) => assert.equal(c.join(''), alone[i]));
+    assert.equal(batcher.stats.maxRows, 4);
+    assert.equal(batcher.active, 0);
+  });
+  it('refuses bad requests before queueing them, and ends an aborted stream', async () => {
+    const batcher = new GenerationBatcher(model, vocab, true);
+    assert.throws(() => batcher.generate({ prime: 'xyz', length: 5 }), /never saw: "x", "y", "z"/);
+    assert.throws(() => batcher.generate({ prime: '', length: 5 }), /prime text is empty/);
+    assert.throws(() => batcher.generate({ prime: 'a', length: -1 }), /length must be/);
+    assert.throws(() => batcher.generate({ prime: 'a', length: 5, temperature: -1 }), /temperature/);
+    assert.equal(await batcher.generate({ prime: 'a', length: 0 }), '');
+    const abort = new AbortController();
+    const long = batcher.generate({ prime: 'a', length: 100_000, signal: abort.signal });
+    const short = batcher.generate({ prime: 'b', length: 30, seed: 1 });
+    abort.abort(new Error('stop'));
+    await assert.rejects(long, /stop/);
+    assert.equal((await short).length, 30);
+  });
+  it('Stepper.copyRow moves a stream between steppers of different sizes', () => {
+    const a = new Stepper(model, 1);
+    const b = new Stepper(model, 3);
+    for (const id of [1, 2, 3]) a.step(Int32Array.of(id));
+    a.copyRow(0, b, 2);
+    const la = a.step(Int32Array.of(4)).slice();
+    const lb = b.step(Int32Array.of(0, 0, 4));
+    assert.deepEqual(Array.from(lb.subarray(2 * vocab.size, 3 * vocab.size)), Array.from(la));
+    assert.throws(() => a.copyRow(1, b, 0), /row 1 is outside/);
+    assert.throws(() => a.copyRow(0, b, 3), /target row 3/);
+  });
+});
+
+describe('recur serve (HTTP API)', () => {
+  let dir = '';
+  let textModel = '';
+  let server: ServeApp;
+  let base = '';
+  const post = (path: string, body: unknown, raw = false): Promise<Response> =>
+    fetch(base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw ? (body as string) : JSON.stringify(body),
+    });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-serve-'));
+    writeFileSync(join(dir, 'book.txt'), makeText(6000, 1));
+    textModel = join(dir, 'book');
+    const t = cli([
+      'train',
+      join(dir, 'book.txt'),
+      '--out',
+      textModel,
+      '--epochs',
+      '1',
+      '--units',
+      '16',
+      '--maxlen',
+      '12',
+      '--batch-size',
+      '32',
+      '--steps-per-epoch',
+      '20',
+      '--seed',
+      '3',
+      '--threads',
+      '1',
+      '--no-samples',
+      '-q',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    // A forecaster on a seasonal wave, and a model of a kind serve does not serve yet.
+    const values = Array.from(
+      { length: 72 },
+      (_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 12) + i * 0.3,
+    );
+    const f = new RNNForecaster({
+      method: 'network',
+      cell: 'gru',
+      units: 8,
+      layers: 1,
+      dropout: 0,
+      lookback: 12,
+      horizon: 6,
+      strategy: 'direct',
+      epochs: 5,
+      batchSize: 16,
+      learningRate: 0.01,
+      seeds: [1, 2],
+      log: false,
+      differencing: 'seasonal',
+      season: 12,
+      scaling: 'standard',
+    });
+    await f.fit(values);
+    const dates = Array.from(
+      { length: 72 },
+      (_, i) => `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`,
+    );
+    saveForecaster(f, { dates, values, name: 'wave' }, join(dir, 'wave'));
+    mkdirSync(join(dir, 'labels'));
+    writeFileSync(
+      join(dir, 'labels', 'model.json'),
+      JSON.stringify({ userDefinedMetadata: { task: 'classify' } }),
+    );
+    const served = loadServedModels([textModel, join(dir, 'wave'), join(dir, 'labels')]);
+    mkdirSync(join(dir, 'web'));
+    writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
+    writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
+    server = createServeApp({ served, staticDir: join(dir, 'web') });
+    await server.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the models with their kind', async () => {
+    const r = await fetch(base + '/v1/models');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    const { models } = (await r.json()) as { models: { name: string; kind: string }[] };
+    assert.deepEqual(
+      models.map((m) => [m.name, m.kind]),
+      [
+        ['book', 'text'],
+        ['wave', 'forecaster'],
+        ['labels', 'classify'],
+      ],
+    );
+  });
+
+  it('serves the page’s files, cross-origin isolated, and nothing else', async () => {
+    const page = await fetch(base + '/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.match(await page.text(), /<title>page<\/title>/);
+    assert.equal(
+      (await fetch(base + '/app.js')).headers.get('content-type'),
+      'text/javascript; charset=utf-8',
+    );
+    for (const [path, status] of [
+      ['/../package.json', 404],
+      ['/%2e%2e/%2e%2e/package.json', 404],
+      ['/nothing.js', 404],
+      ['/%E0%A4%A', 400],
+    ] as const) {
+      const r = await fetch(base + path);
+      assert.equal(r.status, status, path);
+      assert.ok(((await r.json()) as { error: string }).error, path);
+    }
+  });
+
+  it('generates the text recur generate prints for the same model, prime and seed (whole and streamed)', async () => {
+    for (const [seed, temperature, extra] of [
+      [7, 0.8, ['--top-k', '5']],
+      [8, 1.2, ['--top-p', '0.9']],
+      [9, 0, []],
+    ] as const) {
+      const c = cli([
+        'generate',
+        textModel,
+        '--prime',
+        'The whale',
+        '--length',
+        '150',
+        '--seed',
+        String(seed),
+        '--temperature',
+        String(temperature),
+        ...extra,
+        '--json',
+      ]);
+      assert.equal(c.code, 0, c.stderr);
+      const expected = (JSON.parse(c.stdout) as { text: string }).text;
+      const body = {
+        model: 'book',
+        prime: 'The whale',
+        length: 150,
+        seed,
+        temperature,
+        ...(extra[0] === '--top-k' ? { top_k: 5 } : extra[0] === '--top-p' ? { top_p: 0.9 } : {}),
+      };
+      const r = await post('/v1/generate', body);
+      assert.equal(r.status, 200);
+      const j = (await r.json()) as { text: string; prime: string };
+      assert.equal(j.text, expected);
+      assert.equal(j.prime, 'the whale');
+      const s = await post('/v1/generate', { ...body, stream: true });
+      assert.equal(s.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const events = sseEvents(await s.text());
+      assert.equal(events[0].event, 'start');
+      assert.equal(events.at(-1)!.event, 'done');
+      assert.equal(events.at(-1)!.data.text, expected);
+      const chunks = events.filter((e) => e.event === 'message').map((e) => e.data.text as string);
+      assert.equal(chunks.join(''), expected);
+    }
+  });
+
+  it('completes 32 concurrent streams, each with its own seed’s text', async (t) => {
+    const loaded = loadModel(textModel);
+    const meta = parseTextMetadata(loaded.metadata, textModel);
+    const gen = new TextGenerator(loaded.model, vocabularyOf(meta), true);
+    const N = 32;
+    const L = 300;
+    const expected = Array.from({ length: N }, (_, i) =>
+      gen.generate({ prime: 'the sea', length: L, temperature: 1, seed: 1000 + i }),
+    );
+    const one = async (i: number): Promise<string> => {
+      const r = await post('/v1/generate', {
+        prime: 'the sea',
+        length: L,
+        temperature: 1,
+        seed: 1000 + i,
+        stream: true,
+      });
+      assert.equal(r.status, 200);
+      const events = sseEvents(await r.text());
+      assert.equal(events.at(-1)!.event, 'done', `stream ${i} ended with ${JSON.stringify(events.at(-1))}`);
+      return events
+        .filter((e) => e.event === 'message')
+        .map((e) => e.data.text)
+        .join('');
+    };
+    let t0 = performance.now();
+    for (let i = 0; i < 4; i++) assert.equal(await one(i), expected[i]);
+    const sequential = (4 * L) / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    const texts = await Promise.all(Array.from({ length: N }, (_, i) => one(i)));
+    const concurrent = (N * L) / ((performance.now() - t0) / 1000);
+    texts.forEach((text, i) => assert.equal(text, expected[i], `stream ${i}`));
+    t.diagnostic(
+      `throughput: ${sequential.toFixed(0)} chars/s one at a time, ${concurrent.toFixed(0)} chars/s with ${N} concurrent streams`,
+    );
+  });
+
+  it('answers bad requests with a 4xx and a JSON error, and stays up', async () => {
+    const cases: [string, () => Promise<Response>, number, RegExp][] = [
+      ['malformed JSON', () => post('/v1/generate', '{"prime": "the', true), 400, /not valid JSON/],
+      ['not an object', () => post('/v1/generate', [1, 2]), 400, /must be a JSON object/],
+      [
+        'unknown model',
+        () => post('/v1/generate', { model: 'nope' }),
+        404,
+        /unknown model 'nope'; served: book, wave, labels/,
+      ],
+      ['huge length', () => post('/v1/generate', { length: 10_000_000 }), 413, /^length: /],
+      ['negative length', () => post('/v1/generate', { length: -1 }), 400, /^length: /],
+      ['string temperature', () => post('/v1/generate', { temperature: 'hot' }), 400, /^temperature: /],
+      ['unknown field', () => post('/v1/generate', { lenght: 5 }), 400, /lenght/],
+      ['top_p out of range', () => post('/v1/generate', { top_p: 1.5 }), 413, /^top_p: /],
+      [
+        'prime outside the vocabulary',
+        () => post('/v1/generate', { prime: 'Zebra#' }),
+        400,
+        /never saw: "z"/,
+      ],
+      [
+        'huge prime',
+        () => post('/v1/generate', { prime: 'a'.repeat(SERVE_LIMITS.primeChars + 1) }),
+        413,
+        /^prime: /,
+      ],
+      [
+        'body too large',
+        () => post('/v1/generate', { prime: 'a'.repeat(SERVE_LIMITS.bodyBytes) }),
+        413,
+        /larger than/,
+      ],
+      ['forecaster on generate', () => post('/v1/generate', { model: 'wave' }), 422, /use \/v1\/predict/],
+      [
+        'classify on predict',
+        () => post('/v1/predict', { model: 'labels' }),
+        422,
+        /classify models are not served yet/,
+      ],
+      ['text on predict', () => post('/v1/predict', { model: 'book' }), 422, /use \/v1\/generate/],
+      ['too short history', () => post('/v1/predict', { values: [1, 2, 3] }), 422, /too short/],
+      ['no such route', () => fetch(base + '/v1/nothing'), 404, /no such resource/],
+    ];
+    for (const [what, request, status, message] of cases) {
+      const r = await request();
+      assert.equal(r.status, status, what);
+      const j = (await r.json()) as { error: string };
+      assert.match(j.error, message, what);
+    }
+    const r = await post('/v1/generate', { length: 5, seed: 1 });
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { text: string }).text.length, 5);
+  });
+
+  it('answers seeded fuzzed request bodies with 200 or a 4xx JSON error, never a 5xx', async () => {
+    const rng = new Random(20261203);
+    const valid = { model: 'book', prime: 'the sea', length: 30, temperature: 0.7, top_k: 5, seed: 3 };
+    const odd: unknown[] = [
+      null,
+      -1,
+      0,
+      1e9,
+      2 ** 53,
+      0.5,
+      'x',
+      '',
+      [],
+      {},
+      [1],
+      true,
+      'the whale',
+      '\u0000',
+      1e-300,
+    ];
+    for (let i = 0; i < 60; i++) {
+      let body: string;
+      const kind = i % 4;
+      if (kind === 0) {
+        // A field with a value of the wrong type or range.
+        const keys = Object.keys(valid);
+        const b: Record<string, unknown> = { ...valid };
+        b[keys[rng.int(keys.length)]] = odd[rng.int(odd.length)];
+        body = JSON.stringify(b);
+      } else if (kind === 1) {
+        // Truncated JSON.
+        const text = JSON.stringify(valid);
+        body = text.slice(0, rng.int(text.length));
+      } else if (kind === 2) {
+        // One character replaced by a random byte.
+        const text = JSON.stringify(valid);
+        const at = rng.int(text.length);
+        body = text.slice(0, at) + String.fromCharCode(rng.int(256)) + text.slice(at + 1);
+      } else {
+        // An unexpected field, or a predict body sent to generate.
+        body = JSON.stringify({ ...valid, [`k${rng.int(100)}`]: odd[rng.int(odd.length)] });
+      }
+      const r = await post(rng.next() < 0.8 ? '/v1/generate' : '/v1/predict', body, true);
+      assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${body} → ${r.status}`);
+      const j = (await r.json()) as { error?: string };
+      if (r.status !== 200) assert.ok(typeof j.error === 'string' && j.error.length > 0, body);
+    }
+    assert.equal((await fetch(base + '/v1/models')).status, 200);
+  });
+
+  it('loads seeded damaged model directories cleanly: a model, or an InvalidInputError naming the problem', () => {
+    const rng = new Random(7);
+    const json = readFileSync(join(textModel, 'model.json'), 'utf8');
+    for (let i = 0; i < 12; i++) {
+      const copy = join(dir, `damaged-${i}`);
+      cpSync(textModel, copy, { recursive: true });
+      const at = rng.int(json.length);
+      const damaged =
+        i % 3 === 0
+          ? json.slice(0, at)
+          : i % 3 === 1
+            ? json.slice(0, at) + String.fromCharCode(32 + rng.int(95)) + json.slice(at + 1)
+            : json.replace(/"units": \d+/, `"units": ${rng.int(1000)}`);
+      writeFileSync(join(copy, 'model.json'), damaged);
+      try {
+        const [m] = loadServedModels([copy]);
+        assert.ok(m.kind === 'text' || typeof m.kind === 'string');
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `damaged-${i}: ${(e as Error).stack}`);
+        assert.ok((e as Error).message.length > 0);
+      }
+    }
+  });
+
+  it('forecasts with a saved forecaster', async () => {
+    const r = await post('/v1/predict', { model: 'wave' });
+    assert.equal(r.status, 200);
+    const j = (await r.json()) as { forecast: number[]; dates: string[]; lower: number[]; upper: number[] };
+    assert.equal(j.forecast.length, 6);
+    assert.deepEqual(j.dates, ['2006-01', '2006-02', '2006-03', '2006-04', '2006-05', '2006-06']);
+    j.forecast.forEach((v, h) => {
+      assert.ok(Number.isFinite(v));
+      assert.ok(j.lower[h] <= v && v <= j.upper[h]);
+    });
+    const given = await post('/v1/predict', { values: Array.from({ length: 40 }, (_, i) => 100 + (i % 12)) });
+    assert.equal(given.status, 200);
+    assert.equal(((await given.json()) as { forecast: number[] }).forecast.length, 6);
+  });
+
+  it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', textModel, '--port', '0', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /"address":"([^"]+)"/.exec(stdout);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+    });
+    const r = await fetch(address + '/v1/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length: 20_000, seed: 5, stream: true }),
+    });
+    const reader = r.body!.getReader();
+    let body = '';
+    const first = await reader.read();
+    body += new TextDecoder().decode(first.value);
+    child.kill('SIGTERM');
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      body += new TextDecoder().decode(value);
+    }
+    const events = sseEvents(body);
+    assert.equal(events.at(-1)!.event, 'done');
+    assert.equal((events.at(-1)!.data.text as string).length, 20_000);
+    assert.equal(await exited, 0, stderr);
+    assert.match(stdout, /"event":"stopped"/);
+    assert.match(stdout, /"event":"stopping","signal":"SIGTERM","inFlight":1/);
+  });
+});
