@@ -16,9 +16,10 @@ const LAYERS = {
   forecast: ['core', 'layers', 'models'],
   classify: ['core', 'layers', 'models', 'text'],
   seq2seq: ['core', 'layers', 'models', 'text'],
-  web: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq'],
-  node: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq'],
-  cli: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'node'],
+  export: ['core', 'layers', 'models', 'text'],
+  web: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'export'],
+  node: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'export'],
+  cli: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'export', 'node'],
 };
 const NODE_ALLOWED = new Set(['node', 'cli']);
 

@@ -4,6 +4,7 @@ import '../node/index.js';
 import { Command, CommanderError } from 'commander';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { evaluate } from './evaluate.js';
+import { exportModel } from './export.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
 import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
@@ -162,6 +163,20 @@ program
   .option('--json', 'print JSON', false)
   .action(async (dir: string, file: string, opts) => {
     process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);
+  });
+
+program
+  .command('export')
+  .description(
+    'write a Python project that trains a text model with PyTorch (torchrun for many processes or machines)',
+  )
+  .argument('<format>', 'pytorch')
+  .argument('<model-dir>', 'a directory written by recur train')
+  .argument('<out>', 'a new directory for the project')
+  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('--json', 'print JSON', false)
+  .action((format: string, dir: string, outDir: string, opts) => {
+    process.exitCode = exportModel(format, dir, outDir, makeOutput(opts));
   });
 
 program
