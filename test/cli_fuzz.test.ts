@@ -144,7 +144,7 @@ describe('CLI fuzz: damaged inputs to every command', () => {
     }
   });
 
-  it('generate and evaluate: damaged model directories', () => {
+  it('generate, evaluate and export: damaged model directories', () => {
     const json = readFileSync(join(model, 'model.json'), 'utf8');
     const weightsName = readdirSync(model).find((f) => f.endsWith('.bin'))!;
     const weights = readFileSync(join(model, weightsName));
@@ -168,6 +168,10 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       const e = run(['evaluate', copy, book, '--json']);
       assertCleanOutcome(e, `evaluate with ${what}`);
       if (e.code === 0) JSON.parse(e.stdout);
+      const project = join(dir, `export-${i}`);
+      const x = run(['export', 'pytorch', copy, project, '--json']);
+      assertCleanOutcome(x, `export with ${what}`);
+      if (x.code !== 0) assert.ok(!existsSync(project), `a failed export left ${project} (${what})`);
       assert.equal(fingerprint(copy), before, `a command changed the model directory (${what})`);
     }
   });
@@ -246,6 +250,8 @@ describe('CLI fuzz: damaged inputs to every command', () => {
       ['serve', missing, '--port', '0'],
       ['serve', book, '--port', '0'],
       ['serve', dir, '--port', '0'],
+      ['export', 'pytorch', missing, join(dir, 'e1')],
+      ['export', 'pytorch', book, join(dir, 'e2')],
     ]) {
       const r = run(args);
       assert.equal(r.code, 2, `${args.join(' ')}: expected exit 2, got ${r.code}: ${r.stderr}`);

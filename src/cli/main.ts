@@ -6,6 +6,7 @@ import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { registerClassify } from './classify_command.js';
 import { convert } from './convert.js';
 import { evaluate } from './evaluate.js';
+import { exportModel } from './export.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
 import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
@@ -193,6 +194,20 @@ program
   .option('--json', 'print JSON', false)
   .action(async (dir: string, file: string, opts) => {
     process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);
+  });
+
+program
+  .command('export')
+  .description(
+    'write a Python project that trains a text model with PyTorch (torchrun for many processes or machines)',
+  )
+  .argument('<format>', 'pytorch')
+  .argument('<model-dir>', 'a directory written by recur train')
+  .argument('<out>', 'a new directory for the project')
+  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('--json', 'print JSON', false)
+  .action((format: string, dir: string, outDir: string, opts) => {
+    process.exitCode = exportModel(format, dir, outDir, makeOutput(opts));
   });
 
 program

@@ -1,0 +1,159 @@
+/**
+ * recur's (Keras's) weight layout ↔ PyTorch's, for the layers `recur export pytorch` hands over. The exported project's
+ * model.py does the same mapping in numpy when it reads and writes recur model directories; this is its reference,
+ * tested against PyTorch's equations in TypeScript (test/export_pytorch.test.ts).
+ *
+ *   kernel [D, G·H], recurrent_kernel [H, G·H]     →  weight_ih_l0 [G·H, D], weight_hh_l0 [G·H, H]   (transposed)
+ *   LSTM gates i, f, c, o                          →  i, f, g, o                                     (the same order)
+ *   GRU gates z, r, h; bias [2, 3H] (input, then   →  r, z, n; bias_ih_l0 = the input bias, bias_hh_l0 = the
+ *     recurrent: Keras's reset_after=True)              recurrent bias (PyTorch's GRU is reset_after=True)
+ *   LSTM, SimpleRNN bias [G·H]                     →  bias_ih_l0 = bias, bias_hh_l0 = 0             (back: their sum)
+ *   Dense kernel [D, U], bias [U]                  →  weight [U, D], bias [U]
+ */
+import { InvalidInputError } from '../core/errors.js';
+
+/** One weight: its shape and row-major values. */
+export interface LayoutTensor {
+  shape: number[];
+  data: Float32Array;
+}
+export type LayoutParams = Record<string, LayoutTensor>;
+
+/** The layers the PyTorch export maps (Keras class names). */
+export const EXPORTED_RECURRENT = ['LSTM', 'GRU', 'SimpleRNN'] as const;
+
+function transpose(t: LayoutTensor): LayoutTensor {
+  const [r, c] = t.shape;
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j];
+  return { shape: [c, r], data: out };
+}
+
+/** Swaps the first two H-wide blocks of every row's last axis ([z | r | h] ↔ [r | z | n]); its own inverse. */
+function swapFirstBlocks(t: LayoutTensor, H: number): LayoutTensor {
+  const last = t.shape[t.shape.length - 1];
+  const out = t.data.slice();
+  for (let row = 0; row < t.data.length / last; row++) {
+    const o = row * last;
+    out.set(t.data.subarray(o + H, o + 2 * H), o);
+    out.set(t.data.subarray(o, o + H), o + H);
+  }
+  return { shape: [...t.shape], data: out };
+}
+
+function rowOf(t: LayoutTensor, i: number): LayoutTensor {
+  const n = t.shape[1];
+  return { shape: [n], data: t.data.slice(i * n, (i + 1) * n) };
+}
+
+function need(params: LayoutParams, name: string, layer: string): LayoutTensor {
+  const t = params[name];
+  if (!t) throw new InvalidInputError(`layer '${layer}': weight '${name}' is missing`);
+  return t;
+}
+
+/** A layer's weights in recur's layout (kernel, recurrent_kernel, bias) as PyTorch's parameters (by PyTorch name). */
+export function kerasToTorch(className: string, layer: string, units: number, w: LayoutParams): LayoutParams {
+  if (className === 'Dense') {
+    return { weight: transpose(need(w, 'kernel', layer)), ...(w.bias ? { bias: w.bias } : {}) };
+  }
+  const W = need(w, 'kernel', layer);
+  const U = need(w, 'recurrent_kernel', layer);
+  if (className === 'GRU') {
+    const out: LayoutParams = {
+      weight_ih_l0: transpose(swapFirstBlocks(W, units)),
+      weight_hh_l0: transpose(swapFirstBlocks(U, units)),
+    };
+    if (w.bias) {
+      if (w.bias.shape.length !== 2)
+        throw new InvalidInputError(`layer '${layer}': a GRU with reset_after=false has no PyTorch equal`);
+      out.bias_ih_l0 = swapFirstBlocks(rowOf(w.bias, 0), units);
+      out.bias_hh_l0 = swapFirstBlocks(rowOf(w.bias, 1), units);
+    }
+    return out;
+  }
+  return {
+    weight_ih_l0: transpose(W),
+    weight_hh_l0: transpose(U),
+    ...(w.bias
+      ? {
+          bias_ih_l0: w.bias,
+          bias_hh_l0: { shape: [...w.bias.shape], data: new Float32Array(w.bias.data.length) },
+        }
+      : {}),
+  };
+}
+
+/** The inverse of kerasToTorch: PyTorch's parameters → recur's weights (LSTM / SimpleRNN biases summed). */
+export function torchToKeras(className: string, layer: string, units: number, p: LayoutParams): LayoutParams {
+  if (className === 'Dense') {
+    return { kernel: transpose(need(p, 'weight', layer)), ...(p.bias ? { bias: p.bias } : {}) };
+  }
+  const W = transpose(need(p, 'weight_ih_l0', layer));
+  const U = transpose(need(p, 'weight_hh_l0', layer));
+  const bi = p.bias_ih_l0;
+  const bh = p.bias_hh_l0;
+  if (className === 'GRU') {
+    const out: LayoutParams = {
+      kernel: swapFirstBlocks(W, units),
+      recurrent_kernel: swapFirstBlocks(U, units),
+    };
+    if (bi && bh) {
+      const data = new Float32Array(2 * bi.data.length);
+      data.set(swapFirstBlocks(bi, units).data, 0);
+      data.set(swapFirstBlocks(bh, units).data, bi.data.length);
+      out.bias = { shape: [2, bi.data.length], data };
+    }
+    return out;
+  }
+  const out: LayoutParams = { kernel: W, recurrent_kernel: U };
+  if (bi && bh) out.bias = { shape: [...bi.shape], data: bi.data.map((v, i) => v + bh.data[i]) };
+  return out;
+}
+
+/** A layer as model.json describes it (Keras class name and snake_case config). */
+export interface ExportLayerJson {
+  class_name: string;
+  config: Record<string, unknown>;
+}
+
+/**
+ * Why a Sequential model's layers cannot be exported to PyTorch, naming the layer; null when they can: recurrent
+ * layers with PyTorch's activations (tanh, sigmoid gates; a GRU with reset_after=true), Dropout, Dense (linear, or
+ * softmax last) over one-hot token inputs.
+ */
+export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string | null {
+  if (layers.length === 0) return 'the model has no layers';
+  for (const [i, l] of layers.entries()) {
+    const c = l.config;
+    const where = `layer '${String(c.name)}' (${l.class_name})`;
+    if ((EXPORTED_RECURRENT as readonly string[]).includes(l.class_name)) {
+      if (c.go_backwards || c.return_state) return `${where}: go_backwards and return_state are not exported`;
+      if (Number(c.dropout ?? 0) > 0 || Number(c.recurrent_dropout ?? 0) > 0)
+        return `${where}: dropout inside a recurrent layer is not exported (recur's recipes use Dropout layers)`;
+      const act = String(c.activation ?? 'tanh');
+      if (l.class_name === 'SimpleRNN') {
+        if (act !== 'tanh' && act !== 'relu')
+          return `${where}: activation ${act} (PyTorch's RNN has tanh or relu)`;
+      } else if (act !== 'tanh' || String(c.recurrent_activation ?? 'sigmoid') !== 'sigmoid') {
+        return `${where}: PyTorch's ${l.class_name} needs activation tanh and recurrent_activation sigmoid`;
+      }
+      if (l.class_name === 'GRU' && c.reset_after === false)
+        return `${where}: a GRU with reset_after=false has no PyTorch equal (train with --gru-reset-after true)`;
+    } else if (l.class_name === 'Dense') {
+      const act = String(c.activation ?? 'linear');
+      if (!(act === 'linear' || (act === 'softmax' && i === layers.length - 1)))
+        return `${where}: activation ${act} is not exported (linear, or softmax on the last layer)`;
+    } else if (l.class_name !== 'Dropout') {
+      return `${where} is not exported yet (LSTM, GRU, SimpleRNN, Dropout and Dense are)`;
+    }
+  }
+  const first = layers[0].config.batch_input_shape;
+  if (
+    !Array.isArray(first) ||
+    first.length !== 3 ||
+    !(EXPORTED_RECURRENT as readonly string[]).includes(layers[0].class_name)
+  )
+    return 'the first layer must be a recurrent layer over [batch, time, vocabulary] one-hot inputs (a recur text model)';
+  return null;
+}
