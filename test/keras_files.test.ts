@@ -17,7 +17,8 @@ import { loadKerasModel, loadKerasWeights } from '../src/keras/load.js';
 import { predictJson } from '../src/keras/predict_json.js';
 import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
 import { Functional } from '../src/models/functional.js';
-import { serializeModel } from '../src/models/serialization.js';
+import { loadModel } from '../src/keras/index.js';
+import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
 import {
   fixtures,
@@ -257,6 +258,24 @@ describe('Keras files built in the test, one per layout and layer', () => {
     );
     assert.throws(() => predictJson(model, [[1, 2]], 'stdin'), /takes 2 inputs/);
     assert.throws(() => predictJson(model, { nope: [] }, 'stdin'), /'nope' is not an input/);
+  });
+});
+
+describe('loadModel (browser entry): bytes, Blob/File, or a recur model.json with its weights', () => {
+  it('loads every format and says which', async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras'))!;
+    const fromBlob = await loadModel(new Blob([f.bytes.slice().buffer as ArrayBuffer]), 'm.keras');
+    assert.equal(fromBlob.format, 'keras');
+    samePredictions(fromBlob.model, f.reference, f.inputs, 0, 'Blob');
+    const h5 = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const fromBuffer = await loadModel(h5.bytes.slice().buffer as ArrayBuffer);
+    assert.equal(fromBuffer.format, 'keras-h5');
+    const art = serializeModel(fromBuffer.model as Sequential, {});
+    const files = { modelJson: modelJsonFor(art, 'weights.bin'), weights: art.weightData };
+    const fromFiles = await loadModel(files, 'model.json');
+    assert.equal(fromFiles.format, 'recur');
+    samePredictions(fromFiles.model, h5.reference, h5.inputs, 0, 'model.json + weights');
+    await assert.rejects(loadModel(new Uint8Array(0), 'empty.h5'), /empty\.h5: empty/);
   });
 });
 
