@@ -4,8 +4,9 @@
  *
  *   training: target tokens/s (teacher-forced batches of 64 from the length-bucketed dataset), recur vs the same
  *             architecture in @tensorflow/tfjs on its wasm backend, in this run, as a ratio;
- *   decoding: held-out words/s greedy and beam 5 (recur's graph stepper), and tfjs greedy (an encoder model and a
- *             one-step decoder model sharing the layers, one predict per output token for the batch) as a ratio;
+ *   decoding: greedy words/s of recur's graph stepper against tfjs (an encoder model and a one-step decoder model
+ *             sharing the layers, one predict per output token for the batch of 64), both with random weights so both
+ *             decode maxLength tokens per word; with --model, the trained model's held-out words/s greedy and beam 5;
  *   quality:  with --model (a `recur seq2seq train` directory), its WER and PER on the held-out test words, greedy
  *             and beam 5.
  *
@@ -77,7 +78,7 @@ const tokensOf = (b: (typeof batches)[number]): number => {
 };
 
 function recurTrain(): number {
-  const m = modelDir ? model : buildSeq2SeqModel(s, app.source.size, app.target.size);
+  const m = buildSeq2SeqModel(s, app.source.size, app.target.size); // fresh: never train the model being measured
   m.trainOnBatch(batches[0].xs, batches[0].ys); // warm-up
   m.trainOnBatch(batches[1].xs, batches[1].ys);
   let tokens = 0;
@@ -92,11 +93,14 @@ function recurTrain(): number {
 const testSources = app.encodeSources(splits.test.slice(0, WORDS).map((e) => e.source));
 const maxLength = app.longestTarget + 10;
 
-function recurDecode(beam: number, words: number): number {
+/** A model with random weights: it never emits <end>, so every word decodes maxLength tokens, as tfjs's below. */
+const untrained = buildSeq2SeqModel(s, app.source.size, app.target.size);
+
+function recurDecode(m: Functional, beam: number, words: number): number {
   const srcs = testSources.slice(0, words);
   const t0 = performance.now();
-  if (beam === 1) greedyDecode(model, srcs, { maxLength });
-  else beamDecode(model, srcs, { maxLength, width: beam });
+  if (beam === 1) greedyDecode(m, srcs, { maxLength });
+  else beamDecode(m, srcs, { maxLength, width: beam });
   return srcs.length / ((performance.now() - t0) / 1000);
 }
 
@@ -221,15 +225,19 @@ log(
 );
 const rTrain = recurTrain();
 log(`recur training: ${fmt(rTrain)} target tokens/s`);
-const rGreedy = recurDecode(1, WORDS);
-log(`recur greedy decoding: ${fmt(rGreedy)} words/s`);
-const rBeam = recurDecode(5, Math.min(WORDS, 300));
-log(`recur beam-5 decoding: ${fmt(rBeam)} words/s`);
+const rGreedy = recurDecode(untrained, 1, Math.min(WORDS, 300));
+log(`recur greedy decoding, random weights (${maxLength} tokens a word): ${fmt(rGreedy)} words/s`);
 Object.assign(result, {
+  maxLength,
   recurTrainTokensPerSec: rTrain,
-  recurGreedyWordsPerSec: rGreedy,
-  recurBeam5WordsPerSec: rBeam,
+  recurUntrainedGreedyWordsPerSec: rGreedy,
 });
+if (modelDir) {
+  const g = recurDecode(model, 1, WORDS);
+  const b = recurDecode(model, 5, Math.min(WORDS, 300));
+  log(`recur trained model: greedy ${fmt(g)} words/s, beam 5 ${fmt(b)} words/s`);
+  Object.assign(result, { recurGreedyWordsPerSec: g, recurBeam5WordsPerSec: b });
+}
 
 setWasmPaths(join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + '/');
 await tf.setBackend('wasm');
@@ -239,7 +247,9 @@ log(`tfjs model: ${tfm.train.countParams().toLocaleString('en-US')} parameters`)
 const tTrain = await tfjsTrain(tfm.train);
 log(`tfjs wasm training: ${fmt(tTrain)} target tokens/s → recur/tfjs ${(rTrain / tTrain).toFixed(2)}`);
 const tGreedy = tfjsGreedy(tfm.encoder, tfm.step, Math.min(WORDS, 300));
-log(`tfjs wasm greedy decoding: ${fmt(tGreedy)} words/s → recur/tfjs ${(rGreedy / tGreedy).toFixed(2)}`);
+log(
+  `tfjs wasm greedy decoding, random weights: ${fmt(tGreedy)} words/s → recur/tfjs ${(rGreedy / tGreedy).toFixed(2)}`,
+);
 Object.assign(result, {
   tfjsParams: tfm.train.countParams(),
   tfjsWasmTrainTokensPerSec: tTrain,
