@@ -175,6 +175,14 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     );
     assert.equal(losses.length, 2);
     assert.ok(losses[1] < losses[0], `the loss did not fall: ${losses.join(' → ')}`);
+    // 10 % of the text is held out (the page's default): each epoch also has a validation loss.
+    const valLosses = await page.$$eval('#epoch-log tbody tr', (rows) =>
+      rows.map((r) => Number((r as HTMLElement).dataset.valLoss)),
+    );
+    assert.ok(
+      valLosses.every((v) => Number.isFinite(v) && v > 0),
+      `validation losses: ${valLosses.join(', ')}`,
+    );
     assert.equal(await page.locator('#samples details').count(), 2);
     const long = (
       await page.evaluate(() => (window as unknown as { longTasks: LongTask[] }).longTasks)

@@ -95,7 +95,7 @@ async function startTraining(r: TrainRequest): Promise<void> {
   if (training) throw new InvalidInputError('training is already running; stop it first');
   const settings = textSettings(
     r.recipe,
-    { cell: r.cell, units: r.units, layers: r.layers, seed: r.seed },
+    { cell: r.cell, units: r.units, layers: r.layers, seed: r.seed, validationSplit: r.validationSplit },
     r.source,
   );
   const corpus = TextCorpus.fromText(r.text, { lowercase: settings.lowercase });

@@ -164,6 +164,7 @@ $('train').addEventListener('click', async () => {
     layers: num('layers'),
     epochs: num('epochs'),
     stepsPerEpoch: num('steps'),
+    validationSplit: num('val-split') / 100,
     seed: num('seed'),
     sampleLength: 200,
     temperatures: [0.2, 0.5, 1.0, 1.2],
@@ -211,6 +212,7 @@ function onEpoch(m: Extract<EngineReply, { type: 'epoch' }>): void {
   const row = document.createElement('tr');
   row.dataset.loss = String(m.loss);
   row.dataset.samplesPerSec = String(m.samplesPerSec);
+  if (m.valLoss !== null) row.dataset.valLoss = String(m.valLoss);
   row.innerHTML = `<td>${m.epoch}</td><td>${m.loss.toFixed(4)}</td><td>${m.valLoss?.toFixed(4) ?? '—'}</td><td>${Math.round(m.samplesPerSec).toLocaleString('en-US')}</td><td>${m.seconds.toFixed(1)}</td>`;
   $('epoch-log').querySelector('tbody')!.append(row);
 }

@@ -15,6 +15,8 @@ export interface TrainRequest {
   epochs: number;
   /** Cap batches per epoch (0: the whole text). */
   stepsPerEpoch: number;
+  /** Fraction of the end of the text held out for the validation loss. */
+  validationSplit: number;
   seed: number;
   sampleLength: number;
   temperatures: number[];
