@@ -466,6 +466,7 @@ export async function classifyTrain(
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
   const started = Date.now();
+  const cpuStarted = process.cpuUsage();
   try {
     await model.fitDataset(dataset, {
       epochs: settings.epochs,
@@ -510,6 +511,9 @@ export async function classifyTrain(
     out.info(`Early stopping: ${monitor} has not improved for ${settings.patience} epochs`);
   if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });
   const trainSeconds = (Date.now() - started) / 1000;
+  // CPU time of the whole process (all threads): what the training cost, however loaded the machine was.
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   // The kept (best) model on the test split, next to the baselines fitted on the same training split.
   if (test) {
@@ -526,7 +530,7 @@ export async function classifyTrain(
           `Test set (${test.labels.length} texts${testSource ? `, ${testSource}` : ''}), best model by ${monitor}:`,
         ),
       );
-    out.json({ event: 'test', train_seconds: trainSeconds, ...report });
+    out.json({ event: 'test', train_seconds: trainSeconds, train_cpu_seconds: cpuSeconds, ...report });
   }
   out.info(
     `Done in ${trainSeconds.toFixed(0)} s. Model: ${outDir}. Classify with: recur classify predict ${outDir} "some text"`,
