@@ -194,7 +194,7 @@ describe('recur serve (HTTP API)', () => {
     mkdirSync(join(dir, 'labels'));
     writeFileSync(
       join(dir, 'labels', 'model.json'),
-      JSON.stringify({ userDefinedMetadata: { task: 'classify' } }),
+      JSON.stringify({ userDefinedMetadata: { task: 'tagger' } }),
     );
     const served = loadServedModels([textModel, join(dir, 'wave'), join(dir, 'labels')]);
     mkdirSync(join(dir, 'web'));
@@ -219,7 +219,7 @@ describe('recur serve (HTTP API)', () => {
       [
         ['book', 'text'],
         ['wave', 'forecaster'],
-        ['labels', 'classify'],
+        ['labels', 'tagger'],
       ],
     );
   });
@@ -365,10 +365,10 @@ describe('recur serve (HTTP API)', () => {
       ],
       ['forecaster on generate', () => post('/v1/generate', { model: 'wave' }), 422, /use \/v1\/predict/],
       [
-        'classify on predict',
+        'unknown task on predict',
         () => post('/v1/predict', { model: 'labels' }),
         422,
-        /classify models are not served yet/,
+        /tagger model; \/v1\/predict serves forecasters, classifiers and seq2seq models$/,
       ],
       ['text on predict', () => post('/v1/predict', { model: 'book' }), 422, /use \/v1\/generate/],
       ['too short history', () => post('/v1/predict', { values: [1, 2, 3] }), 422, /too short/],

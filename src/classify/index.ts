@@ -6,3 +6,4 @@ export * from './dataset.js';
 export * from './model.js';
 export * from './metadata.js';
 export * from './evaluate.js';
+export * from './predict.js';

@@ -33,12 +33,11 @@ import {
   type ClassifierMetadata,
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
-import { argmaxRows } from '../classify/metrics.js';
+import { classifyTexts } from '../classify/predict.js';
 import {
   buildClassifier,
   classifierSettings,
   compileClassifier,
-  predictProbabilities,
   type ClassifierOverrides,
   type ClassifierSettings,
 } from '../classify/model.js';
@@ -621,21 +620,9 @@ export function classifyPredict(
   }
   if (inputs.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
-  const K = meta.classes.length;
-  const p = predictProbabilities(
-    model,
-    inputs.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating)),
-    K,
-    o.batchSize,
-  );
-  const best = argmaxRows(p, K);
-  inputs.forEach((text, i) => {
-    const label = meta.classes[best[i]];
-    const probability = p[i * K + best[i]];
-    if (o.json) {
-      const probabilities = Object.fromEntries(meta.classes.map((c, k) => [c, p[i * K + k]]));
-      out.json({ text, label, probability, probabilities });
-    } else print(`${label}\t${probability.toFixed(4)}\t${text.replace(/\s+/g, ' ').slice(0, 100)}`);
-  });
+  for (const r of classifyTexts(model, meta, inputs, o.batchSize, tokenizer)) {
+    if (o.json) out.json({ ...r });
+    else print(`${r.label}\t${r.probability.toFixed(4)}\t${r.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+  }
   return 0;
 }

@@ -289,7 +289,10 @@ registerSeq2Seq(program);
 program
   .command('serve')
   .description('serve the page (train, generate and forecast in the browser) and an HTTP API over models')
-  .argument('[model-dir...]', 'text model or forecaster directories to serve over the API')
+  .argument(
+    '[model-dir...]',
+    'model directories to serve over the API (text models, forecasters, classifiers, seq2seq models)',
+  )
   .option('--port <n>', 'port (0: any free port)', int('--port', 0, 65_535), 8080)
   .option('--host <address>', 'address to listen on', '127.0.0.1')
   .option('--log', 'log every request on stderr', false)

@@ -39,6 +39,7 @@ import {
 } from '../seq2seq/model.js';
 import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
 import {
+  CMUDICT_DATA,
   Seq2Seq,
   parseSeq2SeqMetadata,
   type Seq2SeqMetadata,
@@ -51,7 +52,7 @@ import { csvRowsOf, prepareRunDir } from './run_dir.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
 
 /** The default data's name in model files. */
-const CMUDICT = 'cmudict';
+const CMUDICT = CMUDICT_DATA;
 /** Held-out sources decoded after every epoch for val_wer (all of them when fewer). */
 const VALIDATION_DECODES = 1000;
 
@@ -509,13 +510,7 @@ export function seq2seqPredict(dir: string, sources: string[], o: Seq2SeqPredict
     texts = readFileSync(0, 'utf8')
       .split(/\r?\n/)
       .filter((l) => l.trim() !== '');
-  // G2P models read lowercase letters.
-  if (app.data === CMUDICT) texts = texts.map((t) => t.trim().toLowerCase());
-  const outs = app.translate(texts, { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize });
-  for (const t of outs) {
-    if (o.json)
-      process.stdout.write(JSON.stringify({ source: t.source, output: t.output, score: t.score }) + '\n');
-    else process.stdout.write(`${t.output}\n`);
-  }
+  const outs = app.predict(texts, { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize });
+  for (const t of outs) process.stdout.write(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
   return 0;
 }

@@ -5,26 +5,36 @@
  *   GET  /v1/models     the served models, their kind and what they expect
  *   POST /v1/generate   text models: {model, prime, length, temperature, top_k, top_p, seed, stream} → {text}, or with
  *                       stream: true a Server-Sent Events stream of {text} chunks ending in an `event: done`
- *   POST /v1/predict    forecasters: {model, values?} → the ensemble forecast of the next `horizon` points
+ *   POST /v1/predict    forecasters: {model, values?} → the ensemble forecast of the next `horizon` points;
+ *                       classifiers: {model, texts | text} → label and class probabilities per text;
+ *                       seq2seq models: {model, sources, beam?, max_length?} → the decoded output per source
+ *                       (the same answers as `recur classify predict --json` / `recur seq2seq predict --json`)
  *
  * Concurrent generation requests on a model share batched stateful steps (src/text/batch_generation.ts). Every
  * request body is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
- * Limits (body size, characters, prime length, streams in flight) are 4xx too, never a crash.
+ * Limits (body size, characters, prime length, texts per request, beam width, streams in flight) are 4xx too, never
+ * a crash.
  * Kept apart from the CLI so tests can start it on port 0 (createServeApp + app.listen).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { ClassifierMetadata } from '../classify/metadata.js';
+import { parseClassifierMetadata } from '../classify/metadata.js';
+import { classifyTexts } from '../classify/predict.js';
+import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
+import type { Sequential } from '../models/sequential.js';
+import { CMUDICT_DATA, DECODE_MARGIN, Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
 import { loadForecaster } from './forecaster_io.js';
-import { loadModel } from './model_io.js';
+import { loadFunctionalModel, loadModel } from './model_io.js';
 
 /** Request limits: wide enough for real use, narrow enough that one request cannot hold the server. */
 export const SERVE_LIMITS = {
@@ -40,6 +50,14 @@ export const SERVE_LIMITS = {
   maxBatch: 32,
   /** Values a /v1/predict request may send. */
   values: 1_000_000,
+  /** Texts (classifiers) or sources (seq2seq) one /v1/predict request may send. */
+  texts: 256,
+  /** Characters of one text or source. */
+  textChars: 10_000,
+  /** Widest beam a seq2seq request may ask for (beam search costs width × the greedy decode). */
+  beam: 16,
+  /** Most output tokens a seq2seq request may ask for. */
+  maxLength: 1_000,
 };
 export type ServeLimits = typeof SERVE_LIMITS;
 
@@ -57,17 +75,41 @@ export interface ForecasterServed {
   forecaster: RNNForecaster;
   history: MonthlySeries;
 }
-/** A model directory recur can list but not serve yet (e.g. classify, seq2seq). */
+export interface ClassifierServed {
+  kind: 'classify';
+  name: string;
+  dir: string;
+  model: Sequential;
+  meta: ClassifierMetadata;
+  tokenizer: ClassifyTokenizer;
+}
+export interface Seq2SeqServed {
+  kind: 'seq2seq';
+  name: string;
+  dir: string;
+  app: Seq2Seq;
+}
+/** A model directory recur can list but not serve (a task this version does not know). */
 export interface OtherServed {
   kind: string;
   name: string;
   dir: string;
 }
-export type Served = TextServed | ForecasterServed | OtherServed;
+export type Served = TextServed | ForecasterServed | ClassifierServed | Seq2SeqServed | OtherServed;
+
+/** Runs a loader, turning what it throws into bad input (the CLI's exit 2). */
+function loading<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    throw e instanceof InvalidInputError ? e : new InvalidInputError((e as Error).message);
+  }
+}
 
 /**
  * Loads the model directories `recur serve` is given: text models (model.json with a text vocabulary), forecasters
- * (forecaster.json), and any other recur model (listed with its task, refused by the endpoints). Names are the
+ * (forecaster.json), classifiers and seq2seq models (model.json with task 'classify' / 'seq2seq'), and any other recur
+ * model (listed with its task, refused by the endpoints). Names are the
  * directories' base names, made unique with a suffix. A directory that holds no model is an InvalidInputError.
  */
 export function loadServedModels(dirs: readonly string[], limits: ServeLimits = SERVE_LIMITS): Served[] {
@@ -100,6 +142,21 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
         .userDefinedMetadata?.task;
     } catch (e) {
       throw new InvalidInputError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    if (task === 'classify') {
+      const loaded = loading(() => loadModel(dir));
+      const meta = loading(() => parseClassifierMetadata(loaded.metadata, dir));
+      const tokenizer = loading(() => ClassifyTokenizer.fromJSON(meta.tokenizer));
+      served.push({ kind: 'classify', name, dir, model: loaded.model, meta, tokenizer });
+      continue;
+    }
+    if (task === 'seq2seq') {
+      const loaded = loading(() => loadFunctionalModel(dir));
+      const app = loading(() =>
+        Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, dir)),
+      );
+      served.push({ kind: 'seq2seq', name, dir, app });
+      continue;
     }
     if (task !== 'text') {
       served.push({ kind: typeof task === 'string' ? task : 'unknown', name, dir });
@@ -138,11 +195,37 @@ const GENERATE_BODY = (limits: ServeLimits) =>
     stream: z.boolean().default(false),
   });
 
-const PREDICT_BODY = (limits: ServeLimits) =>
-  z.strictObject({
+const PREDICT_BODY = (limits: ServeLimits) => {
+  const text = z.string().min(1).max(limits.textChars);
+  return z.strictObject({
     model: z.string().optional(),
     values: z.array(z.number()).min(1).max(limits.values).optional(),
+    text: text.optional(),
+    texts: z.array(text).min(1).max(limits.texts).optional(),
+    sources: z.array(text).min(1).max(limits.texts).optional(),
+    beam: z.number().int().min(1).max(limits.beam).optional(),
+    max_length: z.number().int().min(1).max(limits.maxLength).optional(),
   });
+};
+type PredictBody = z.infer<ReturnType<typeof PREDICT_BODY>>;
+
+/** The /v1/predict fields each kind of model takes; a field meant for another kind is a 400 naming it. */
+const PREDICT_FIELDS: Record<string, readonly (keyof PredictBody)[]> = {
+  forecaster: ['values'],
+  classify: ['text', 'texts'],
+  seq2seq: ['sources', 'beam', 'max_length'],
+};
+
+/** The kind of model a /v1/predict body without `model` is meant for, from its fields. */
+function predictKind(body: PredictBody): string {
+  if (body.text !== undefined || body.texts !== undefined) return 'classify';
+  if (body.sources !== undefined) return 'seq2seq';
+  return 'forecaster';
+}
+
+/** Batch sizes of the predict commands' defaults (`recur classify predict`, `recur seq2seq predict`). */
+const CLASSIFY_BATCH = 128;
+const SEQ2SEQ_BATCH = 64;
 
 /** An error the API answers with `status` and `{error}`. */
 class HttpError extends Error {
@@ -204,6 +287,31 @@ function describe(s: Served): Record<string, unknown> {
       default_prime: t.meta.defaultPrime,
     };
   }
+  if (s.kind === 'classify') {
+    const c = s as ClassifierServed;
+    return {
+      name: s.name,
+      kind: s.kind,
+      endpoint: '/v1/predict',
+      expects: 'texts',
+      classes: c.meta.classes,
+      level: c.meta.tokenizer.options.level,
+      max_tokens: c.meta.settings.maxLength,
+    };
+  }
+  if (s.kind === 'seq2seq') {
+    const a = (s as Seq2SeqServed).app;
+    return {
+      name: s.name,
+      kind: s.kind,
+      endpoint: '/v1/predict',
+      expects: 'sources',
+      source_mode: a.settings.sourceMode,
+      target_mode: a.settings.targetMode,
+      g2p: a.data === CMUDICT_DATA,
+      default_max_length: a.longestTarget + DECODE_MARGIN,
+    };
+  }
   if (s.kind === 'forecaster') {
     const f = s as ForecasterServed;
     const o = f.forecaster.opts;
@@ -222,7 +330,7 @@ function describe(s: Served): Record<string, unknown> {
     name: s.name,
     kind: s.kind,
     endpoint: null,
-    note: `recur serve does not serve ${s.kind} models yet`,
+    note: `recur serve does not serve ${s.kind} models`,
   };
 }
 
@@ -398,12 +506,21 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
 
   app.post('/v1/predict', async (req) => {
     const body = parseBody(predictBody, req.body);
-    const m = pick(served, body.model, 'forecaster');
-    if (m.kind !== 'forecaster')
+    const m = pick(served, body.model, predictKind(body));
+    const takes = PREDICT_FIELDS[m.kind];
+    if (!takes)
       throw new HttpError(
         422,
-        `model '${m.name}' is a ${m.kind} model; /v1/predict serves forecasters${m.kind === 'text' ? ' (use /v1/generate)' : ` (${m.kind} models are not served yet)`}`,
+        `model '${m.name}' is a ${m.kind} model; /v1/predict serves forecasters, classifiers and seq2seq models${m.kind === 'text' ? ' (use /v1/generate)' : ''}`,
       );
+    for (const field of Object.keys(PREDICT_FIELDS).flatMap((k) => PREDICT_FIELDS[k]))
+      if (body[field] !== undefined && !takes.includes(field))
+        throw new HttpError(
+          400,
+          `${field}: not taken by ${m.kind} model '${m.name}' (it takes ${takes.join(', ')})`,
+        );
+    if (m.kind === 'classify') return predictClasses(m as ClassifierServed, body);
+    if (m.kind === 'seq2seq') return predictSequences(m as Seq2SeqServed, body);
     const f = m as ForecasterServed;
     const values = body.values ?? f.history.values;
     let forecast;
@@ -422,6 +539,30 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       std: forecast.std,
     };
   });
+
+  /** `recur classify predict --json`'s objects, one per text, in order. */
+  function predictClasses(c: ClassifierServed, body: PredictBody): Record<string, unknown> {
+    if (body.text !== undefined && body.texts !== undefined)
+      throw new HttpError(400, 'text: give text (one) or texts (several), not both');
+    const texts = body.texts ?? (body.text !== undefined ? [body.text] : undefined);
+    if (!texts)
+      throw new HttpError(400, `texts: required for classify model '${c.name}' (an array of strings)`);
+    const predictions = classifyTexts(c.model, c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
+    return { model: c.name, predictions };
+  }
+
+  /** `recur seq2seq predict --json`'s objects, one per source, in order. */
+  function predictSequences(s: Seq2SeqServed, body: PredictBody): Record<string, unknown> {
+    if (!body.sources)
+      throw new HttpError(400, `sources: required for seq2seq model '${s.name}' (an array of strings)`);
+    const beam = body.beam ?? 1;
+    const outputs = s.app.predict(body.sources, {
+      beam,
+      maxLength: body.max_length,
+      batchSize: SEQ2SEQ_BATCH,
+    });
+    return { model: s.name, beam, outputs };
+  }
 
   if (opts.staticDir) {
     const files = staticFiles(opts.staticDir);

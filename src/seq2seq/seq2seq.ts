@@ -13,6 +13,9 @@ import { Seq2SeqSettingsSchema, type Seq2SeqSettings } from './model.js';
 import type { Example } from './pairs.js';
 import { Tokenizer, type TokenMode } from './tokenizer.js';
 
+/** The `data` of a model trained on the CMU Pronouncing Dictionary (G2P: it reads lowercase letters). */
+export const CMUDICT_DATA = 'cmudict';
+
 /** Output tokens allowed beyond the longest target seen in training before decoding stops. */
 export const DECODE_MARGIN = 10;
 
@@ -58,6 +61,13 @@ export interface Translation {
   source: string;
   output: string;
   tokens: string[];
+  score: number;
+}
+
+/** One decoded source: what `recur seq2seq predict --json` prints per line. */
+export interface Seq2SeqPrediction {
+  source: string;
+  output: string;
   score: number;
 }
 
@@ -130,6 +140,15 @@ export class Seq2Seq {
       const tokens = this.target.decodeTokens(d.ids);
       return { source: texts[i], output: this.target.join(tokens), tokens, score: d.score };
     });
+  }
+
+  /**
+   * The outputs `recur seq2seq predict` prints (and `recur serve` answers): sources as a user types them (a G2P
+   * model's are trimmed and lowercased first, as it was trained), decoded with `opts`.
+   */
+  predict(sources: readonly string[], opts: TranslateOptions = {}): Seq2SeqPrediction[] {
+    const texts = this.data === CMUDICT_DATA ? sources.map((t) => t.trim().toLowerCase()) : sources;
+    return this.translate(texts, opts).map((t) => ({ source: t.source, output: t.output, score: t.score }));
   }
 
   /**

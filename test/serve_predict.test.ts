@@ -1,0 +1,247 @@
+/**
+ * `recur serve`'s POST /v1/predict for classifiers and seq2seq models: a tiny classifier and a tiny seq2seq model are
+ * trained here through the CLI, served on port 0, and the HTTP answers must equal what `recur classify predict --json`
+ * and `recur seq2seq predict --json` print for the same inputs (greedy and beam). GET /v1/models lists them with what
+ * they expect; bad bodies (wrong fields, too many texts, too wide a beam, …) are 4xx JSON errors naming the field, a
+ * seeded fuzz of bodies never gets a 5xx, and the server stays up throughout.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+// As in the CLI's process (src/cli/main.ts): the worker pool splits big products, which orders their sums, so the
+// served answers equal `recur … predict` to the last bit only with the same set-up.
+import '../src/node/index.js';
+import { shutdownWorkerPool } from '../src/node/pool.js';
+import { createServeApp, loadServedModels, SERVE_LIMITS, type ServeApp } from '../src/node/server.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+function cli(args: string[]): string {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, `recur ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const jsonLines = (out: string): unknown[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+
+/** Review-like rows whose label follows one sentiment word among filler. */
+function reviews(n: number, seed: number): string {
+  const rng = new Random(seed);
+  const good = ['great', 'good', 'lovely'];
+  const bad = ['awful', 'bad', 'dull'];
+  const filler = ['the', 'film', 'was', 'a', 'plot', 'and', 'very', 'story'];
+  const rows = ['sentence,label'];
+  for (let i = 0; i < n; i++) {
+    const positive = rng.next() < 0.5;
+    const words = Array.from({ length: 3 + rng.int(6) }, () => filler[rng.int(filler.length)]);
+    words[rng.int(words.length)] = (positive ? good : bad)[rng.int(3)];
+    rows.push(`${words.join(' ')},${positive ? 'pos' : 'neg'}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+/** Word-for-word "translation" of short phrases. */
+function pairs(n: number, seed: number): string {
+  const en = ['cat', 'dog', 'bird', 'fish'];
+  const fr = ['chat', 'chien', 'oiseau', 'poisson'];
+  const rng = new Random(seed);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.int(4);
+    const b = rng.int(4);
+    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const TEXTS = ['the film was great', 'a dull plot and a very bad story', 'story', 'zebra 🦓 unseen words'];
+const SOURCES = ['the cat and the dog', 'the fish and the bird', 'the dog', 'unseen words here'];
+
+describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
+  let dir = '';
+  let labels = '';
+  let phrases = '';
+  let server: ServeApp | undefined;
+  let base = '';
+  const post = (body: unknown): Promise<Response> =>
+    fetch(base + '/v1/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-serve-predict-'));
+    writeFileSync(join(dir, 'reviews.csv'), reviews(200, 1));
+    writeFileSync(join(dir, 'pairs.tsv'), pairs(120, 2));
+    labels = join(dir, 'labels');
+    phrases = join(dir, 'phrases');
+    const quiet = ['--seed', '3', '--quiet'];
+    cli(
+      [
+        'classify',
+        'train',
+        join(dir, 'reviews.csv'),
+        '--out',
+        labels,
+        '--epochs',
+        '1',
+        '--units',
+        '8',
+      ].concat(['--embedding-dim', '8', '--batch-size', '16', '--threads', '1'], quiet),
+    );
+    cli(
+      ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', phrases, '--epochs', '3', '--units', '8'].concat(
+        ['--embedding', '8', '--batch-size', '8', '--lr', '0.01'],
+        quiet,
+      ),
+    );
+    server = createServeApp({ served: loadServedModels([labels, phrases]) });
+    await server.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await server?.close();
+    await shutdownWorkerPool();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists both with their kind and what they expect', async () => {
+    const r = await fetch(base + '/v1/models');
+    assert.equal(r.status, 200);
+    const { models } = (await r.json()) as { models: Record<string, unknown>[] };
+    assert.deepEqual(
+      models.map((m) => [m.name, m.kind, m.endpoint, m.expects]),
+      [
+        ['labels', 'classify', '/v1/predict', 'texts'],
+        ['phrases', 'seq2seq', '/v1/predict', 'sources'],
+      ],
+    );
+    assert.deepEqual(models[0].classes, ['neg', 'pos']);
+    assert.equal(models[1].g2p, false);
+    assert.equal(typeof models[1].default_max_length, 'number');
+  });
+
+  it('labels texts exactly as recur classify predict --json does', async () => {
+    const expected = jsonLines(cli(['classify', 'predict', labels, ...TEXTS, '--json']));
+    assert.equal(expected.length, TEXTS.length);
+    const r = await post({ model: 'labels', texts: TEXTS });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { model: 'labels', predictions: expected });
+    // One text, and the model found from the fields alone.
+    const one = await post({ text: TEXTS[1] });
+    assert.equal(one.status, 200);
+    assert.deepEqual(await one.json(), { model: 'labels', predictions: [expected[1]] });
+  });
+
+  it('decodes sources exactly as recur seq2seq predict --json does, greedy and beam', async () => {
+    for (const beam of [1, 3]) {
+      const expected = jsonLines(
+        cli(['seq2seq', 'predict', phrases, ...SOURCES, '--json', '--beam', String(beam)]),
+      );
+      assert.equal(expected.length, SOURCES.length);
+      const r = await post({ model: 'phrases', sources: SOURCES, ...(beam > 1 && { beam }) });
+      assert.equal(r.status, 200, `beam ${beam}`);
+      assert.deepEqual(await r.json(), { model: 'phrases', beam, outputs: expected }, `beam ${beam}`);
+    }
+    const short = await post({ sources: SOURCES, max_length: 2 });
+    assert.equal(short.status, 200);
+    const { outputs } = (await short.json()) as { outputs: { output: string }[] };
+    for (const o of outputs) assert.ok(o.output.split(' ').filter(Boolean).length <= 2, o.output);
+  });
+
+  it('answers bad bodies with a 4xx naming the field, and stays up', async () => {
+    const cases: [string, unknown, number, RegExp][] = [
+      [
+        'unknown model',
+        { model: 'nope', texts: ['a'] },
+        404,
+        /unknown model 'nope'; served: labels, phrases/,
+      ],
+      ['no texts', { model: 'labels' }, 400, /^texts: required for classify model 'labels'/],
+      ['empty texts', { texts: [] }, 400, /^texts: /],
+      ['empty text', { texts: ['fine', ''] }, 400, /^texts\.1: /],
+      ['not a string', { texts: ['a', 7] }, 400, /^texts\.1: /],
+      ['too many texts', { texts: Array(SERVE_LIMITS.texts + 1).fill('a') }, 413, /^texts: /],
+      ['too long a text', { text: 'a'.repeat(SERVE_LIMITS.textChars + 1) }, 413, /^text: /],
+      ['text and texts', { text: 'a', texts: ['b'] }, 400, /^text: give text .* or texts .*, not both/],
+      [
+        'sources to a classifier',
+        { model: 'labels', sources: ['a'] },
+        400,
+        /^sources: not taken by classify/,
+      ],
+      [
+        'beam to a classifier',
+        { model: 'labels', texts: ['a'], beam: 2 },
+        400,
+        /^beam: not taken by classify/,
+      ],
+      ['values to seq2seq', { model: 'phrases', values: [1, 2] }, 400, /^values: not taken by seq2seq/],
+      ['texts to seq2seq', { model: 'phrases', texts: ['a'] }, 400, /^texts: not taken by seq2seq/],
+      ['no sources', { model: 'phrases' }, 400, /^sources: required for seq2seq model 'phrases'/],
+      ['too wide a beam', { sources: ['the cat'], beam: SERVE_LIMITS.beam + 1 }, 413, /^beam: /],
+      ['zero beam', { sources: ['the cat'], beam: 0 }, 400, /^beam: /],
+      ['fractional beam', { sources: ['the cat'], beam: 1.5 }, 400, /^beam: /],
+      ['huge max_length', { sources: ['the cat'], max_length: 1e9 }, 413, /^max_length: /],
+      ['unknown field', { sources: ['the cat'], beams: 2 }, 400, /beams/],
+      ['no forecaster', {}, 400, /no forecaster model is served/],
+    ];
+    for (const [what, body, status, message] of cases) {
+      const r = await post(body);
+      assert.equal(r.status, status, what);
+      assert.match(((await r.json()) as { error: string }).error, message, what);
+    }
+    const r = await post({ sources: ['the cat and the dog'] });
+    assert.equal(r.status, 200);
+  });
+
+  it('answers seeded fuzzed bodies with 200 or a 4xx JSON error, never a 5xx', async () => {
+    const rng = new Random(20261204);
+    const odd: unknown[] = [
+      null,
+      -1,
+      0,
+      1.5,
+      17,
+      1e9,
+      '',
+      ' ',
+      '\u0000',
+      'x'.repeat(50),
+      [],
+      [''],
+      [' '],
+      ['\n'],
+      {},
+    ];
+    const valid = [
+      { model: 'labels', texts: ['the film was good'] },
+      { model: 'phrases', sources: ['the cat'], beam: 2, max_length: 5 },
+    ];
+    const fields = ['model', 'text', 'texts', 'sources', 'beam', 'max_length', 'values'];
+    for (let i = 0; i < 60; i++) {
+      const body: Record<string, unknown> = { ...valid[rng.int(valid.length)] };
+      const field = fields[rng.int(fields.length)];
+      body[field] = odd[rng.int(odd.length)];
+      const r = await post(body);
+      assert.ok(
+        r.status === 200 || (r.status >= 400 && r.status < 500),
+        `${JSON.stringify(body)}: ${r.status}`,
+      );
+      const j = (await r.json()) as { error?: string };
+      if (r.status !== 200) assert.equal(typeof j.error, 'string');
+    }
+    assert.equal((await post(valid[0])).status, 200);
+  });
+});
