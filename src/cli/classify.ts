@@ -59,7 +59,7 @@ import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { UsageError, type Output } from './output.js';
-import { csvRowsOf, prepareRunDir } from './run_dir.js';
+import { TrainingInterrupt, csvRowsOf, nonFiniteLossError, prepareRunDir } from './run_dir.js';
 
 export interface ClassifyTrainOptions extends ColumnChoice {
   out?: string;
@@ -396,7 +396,7 @@ export async function classifyTrain(
   // Test hooks, counted in batches trained by this process: simulate Ctrl-C after N batches (as recur train has).
   const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
   let batchesSeen = 0;
-  let interrupted = false;
+  const interrupt = new TrainingInterrupt(model, out);
   let epochStart = Date.now();
   let epochSamples = 0;
   let checkpointedEpochs = o.resume ? (state?.epoch ?? 0) : -1;
@@ -411,8 +411,7 @@ export async function classifyTrain(
       epochSamples += logs.size ?? 0;
       batchesSeen++;
       if (stopAfter > 0 && batchesSeen === stopAfter) {
-        interrupted = true;
-        model.stopTraining = true;
+        interrupt.stop();
       }
     },
     onEpochEnd: (epoch: number, logs: Logs) => {
@@ -426,16 +425,7 @@ export async function classifyTrain(
       }
     },
   });
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    out.info(
-      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
-    );
-    model.stopTraining = true;
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  interrupt.listen();
 
   mkdirSync(outDir, { recursive: true });
   const counts = classes.map((c, k) => `${c} ${train.labels.filter((l) => l === k).length}`).join(', ');
@@ -475,19 +465,10 @@ export async function classifyTrain(
       callbacks,
     });
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.close();
   }
-  if (terminateOnNaN.terminatedAt !== null) {
-    const last =
-      checkpointedEpochs >= 0
-        ? `${ckptDir} still holds the state after epoch ${checkpointedEpochs}`
-        : 'no epoch finished before it, so no checkpoint was saved';
-    throw new Error(
-      `training stopped: the loss became non-finite at epoch ${currentEpoch + 1}, batch ${terminateOnNaN.terminatedAt + 1}; ` +
-        `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm`,
-    );
-  }
+  if (terminateOnNaN.terminatedAt !== null)
+    throw nonFiniteLossError(currentEpoch, terminateOnNaN.terminatedAt, checkpointedEpochs, ckptDir);
   const resumeHint = `Continue with: recur classify train ${file ?? ''} --out ${outDir} --resume`.replace(
     '  ',
     ' ',
@@ -501,7 +482,7 @@ export async function classifyTrain(
     out.json({ event: 'interrupted', epoch: at.epoch + 1, batch: at.batch, checkpoint: ckptDir });
     return 130;
   }
-  if (interrupted && early?.stoppedEpoch === 0 && history.length < settings.epochs) {
+  if (interrupt.requested && early?.stoppedEpoch === 0 && history.length < settings.epochs) {
     out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
     out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
     return 130;

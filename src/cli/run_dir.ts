@@ -14,7 +14,7 @@ import {
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
-import { UsageError } from './output.js';
+import { UsageError, type Output } from './output.js';
 
 /**
  * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
@@ -58,4 +58,61 @@ export function prepareRunDir(
 /** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
 export function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
   return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
+}
+
+/**
+ * Ctrl-C (or SIGTERM) while a command trains: the first asks the model to stop after the current batch, so the command
+ * can save a checkpoint and exit 130; a second quits at once (unless `quitOnSecond` says the first stop was the
+ * command's own, e.g. a time limit). `stop()` is the same request made by the command itself.
+ */
+export class TrainingInterrupt {
+  /** Whether a stop was requested, by a signal or by stop(). */
+  requested = false;
+  private readonly onSignal = (): void => {
+    if (this.requested && this.quitOnSecond()) process.exit(130);
+    this.requested = true;
+    this.out.info(
+      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
+    );
+    this.model.stopTraining = true;
+  };
+
+  constructor(
+    private readonly model: { stopTraining: boolean },
+    private readonly out: Output,
+    private readonly quitOnSecond: () => boolean = () => true,
+  ) {}
+
+  /** Asks the model to stop after the current batch, as Ctrl-C does. */
+  stop(): void {
+    this.requested = true;
+    this.model.stopTraining = true;
+  }
+
+  listen(): void {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  close(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+}
+
+/** The error a training command stops with when TerminateOnNaN fired: where, and what is still on disk. */
+export function nonFiniteLossError(
+  epoch: number,
+  batch: number,
+  checkpointedEpochs: number,
+  ckptDir: string,
+): Error {
+  const last =
+    checkpointedEpochs >= 0
+      ? `${ckptDir} still holds the state after epoch ${checkpointedEpochs}`
+      : 'no epoch finished before it, so no checkpoint was saved';
+  return new Error(
+    `training stopped: the loss became non-finite at epoch ${epoch + 1}, batch ${batch + 1}; ` +
+      `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm`,
+  );
 }

@@ -48,7 +48,7 @@ import {
 import { Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import { UsageError, type Output } from './output.js';
-import { csvRowsOf, prepareRunDir } from './run_dir.js';
+import { TrainingInterrupt, csvRowsOf, prepareRunDir } from './run_dir.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
 
 /** The default data's name in model files. */
@@ -293,7 +293,8 @@ export async function seq2seqTrain(
     return u.user + u.system > cpuBudget;
   };
   let timedOut = false;
-  let interrupted = false;
+  // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
+  const interrupt = new TrainingInterrupt(model, out, () => !timedOut);
   let batchesSeen = 0;
   let epochStart = Date.now();
   const startEpoch = state?.epoch ?? 0;
@@ -307,8 +308,7 @@ export async function seq2seqTrain(
       const over = !timedOut && overBudget();
       if ((stopAfter > 0 && batchesSeen === stopAfter) || over) {
         if (over) timedOut = true;
-        interrupted = true;
-        model.stopTraining = true;
+        interrupt.stop();
       }
     },
   });
@@ -331,16 +331,7 @@ export async function seq2seqTrain(
     },
   });
 
-  const onSigint = (): void => {
-    if (interrupted && !timedOut) process.exit(130);
-    interrupted = true;
-    out.info(
-      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
-    );
-    model.stopTraining = true;
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  interrupt.listen();
   mkdirSync(outDir, { recursive: true });
   const skipBatches = state?.batch ?? 0;
   const resumeFrom: EpochProgress | undefined =
@@ -376,8 +367,7 @@ export async function seq2seqTrain(
       callbacks,
     });
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.close();
   }
   if (terminateOnNaN.terminatedAt !== null)
     throw new Error(
@@ -398,7 +388,7 @@ export async function seq2seqTrain(
       checkpoint: ckptDir,
     });
     if (!timedOut) return 130;
-  } else if (interrupted && !timedOut) {
+  } else if (interrupt.requested && !timedOut) {
     out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
     out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
     return 130;

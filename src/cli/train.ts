@@ -56,7 +56,7 @@ import {
 } from '../text/recipes.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
-import { csvRowsOf, prepareRunDir } from './run_dir.js';
+import { TrainingInterrupt, csvRowsOf, nonFiniteLossError, prepareRunDir } from './run_dir.js';
 
 export interface TrainOptions {
   out?: string;
@@ -329,8 +329,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
       if (poisonAfter > 0 && batchesSeen === poisonAfter) model.layers[0].weights[0].value.fill(NaN);
       if (stopAfter > 0 && batchesSeen === stopAfter) {
-        interrupted = true;
-        model.stopTraining = true;
+        interrupt.stop();
       }
     },
     onEpochEnd: (epoch: number, logs: Logs) => {
@@ -358,17 +357,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   });
 
   // Ctrl-C: finish the batch, save, exit cleanly. A second Ctrl-C exits at once.
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    out.info(
-      '\nInterrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to quit now)…',
-    );
-    model.stopTraining = true;
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const interrupt = new TrainingInterrupt(model, out);
+  interrupt.listen();
 
   mkdirSync(outDir, { recursive: true });
   out.info(
@@ -408,19 +398,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       callbacks,
     });
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.close();
   }
-  if (terminateOnNaN.terminatedAt !== null) {
-    const last =
-      checkpointedEpochs >= 0
-        ? `${ckptDir} still holds the state after epoch ${checkpointedEpochs}`
-        : 'no epoch finished before it, so no checkpoint was saved';
-    throw new Error(
-      `training stopped: the loss became non-finite at epoch ${currentEpoch + 1}, batch ${terminateOnNaN.terminatedAt + 1}; ` +
-        `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm`,
-    );
-  }
+  if (terminateOnNaN.terminatedAt !== null)
+    throw nonFiniteLossError(currentEpoch, terminateOnNaN.terminatedAt, checkpointedEpochs, ckptDir);
   const resumeHint = `Continue with: recur train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
   if (model.interruptedAt) {
     const at = model.interruptedAt;
@@ -435,7 +416,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     out.json({ event: 'interrupted', epoch: at.epoch + 1, batch, checkpoint: ckptDir });
     return 130;
   }
-  if (interrupted && history.length < o.epochs) {
+  if (interrupt.requested && history.length < o.epochs) {
     // Stopped on an epoch's last batch: the epoch finished and its checkpoint is saved; the next one starts afresh.
     out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
     out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
