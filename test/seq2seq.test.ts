@@ -29,6 +29,18 @@ describe('tokenizers', () => {
     assert.throws(() => s.encode('HH EH1'), /unknown symbol 'EH1'/);
     assert.throws(() => new Tokenizer('chars', ['a', 'b']), InvalidInputError);
   });
+
+  it('a capped word vocabulary keeps the most frequent words, ties in order of first appearance', () => {
+    const texts = ['a rare b', 'b c a', 'c b d', 'x y'];
+    const w = Tokenizer.fit(texts, 'words', 7);
+    // b ×3; a, c ×2; rare, d, x, y ×1 — three words fit beside the four special tokens.
+    assert.deepEqual(w.tokens.slice(4), ['a', 'b', 'c']);
+    assert.deepEqual(Array.from(w.encode('a rare c')), [4, UNK, 6]);
+    assert.deepEqual(Tokenizer.fit(texts, 'words', 8).tokens.slice(4), ['a', 'rare', 'b', 'c']);
+    assert.deepEqual(Tokenizer.fit(texts, 'words', 100).tokens, Tokenizer.fit(texts, 'words').tokens);
+    assert.throws(() => Tokenizer.fit(texts, 'chars', 10), /applies to words, not chars/);
+    assert.throws(() => Tokenizer.fit(texts, 'words', 4), /above 4/);
+  });
 });
 
 describe('pairs', () => {

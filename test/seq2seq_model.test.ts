@@ -21,7 +21,9 @@ import { parseFunctionalModelJson } from '../src/models/functional_serialization
 import { loadFunctionalModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { PairDataset, encodePairs, pairBatch, sourceBatch } from '../src/seq2seq/data.js';
 import { beamDecode, greedyDecode, lengthPenalty } from '../src/seq2seq/decode.js';
+import { bleu, chrF } from '../src/seq2seq/metrics.js';
 import { G2P_SETTINGS, buildSeq2SeqModel, type Seq2SeqSettings } from '../src/seq2seq/model.js';
+import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { randomTensor } from './helpers.js';
 
@@ -430,4 +432,58 @@ describe('TensorFlow.js', () => {
       assert.ok(worst < 1e-5, `max difference ${worst}`);
     });
   }
+});
+
+describe('scores', () => {
+  it('a character-level translator gets BLEU on words and chrF on text; a symbol model (G2P) none unless asked', () => {
+    const pairs = ['go now\tva maintenant', 'i run\tje cours', 'we eat\tnous mangeons'].map((l) => {
+      const [source, target] = l.split('\t');
+      return { source, target };
+    });
+    const src = Tokenizer.fit(
+      pairs.map((p) => p.source),
+      'chars',
+    );
+    const tgt = Tokenizer.fit(
+      pairs.map((p) => p.target),
+      'chars',
+    );
+    const settings: Seq2SeqSettings = {
+      ...G2P_SETTINGS,
+      sourceMode: 'chars',
+      targetMode: 'chars',
+      units: 5,
+      embeddingDim: 3,
+      seed: 2,
+    };
+    const app = new Seq2Seq(buildSeq2SeqModel(settings, src.size, tgt.size), settings, src, tgt, 12, 'test');
+    const examples = pairs.map((p) => ({ source: p.source, targets: [p.target] }));
+    const scores = app.evaluate(examples);
+    const outs = app.predict(pairs.map((p) => p.source)).map((p) => p.output);
+    const words = (t: string): string[] => t.split(/\s+/).filter((w) => w !== '');
+    assert.equal(
+      scores.bleu,
+      bleu(
+        outs.map(words),
+        pairs.map((p) => [words(p.target)]),
+      ),
+    );
+    assert.equal(
+      scores.chrf,
+      chrF(
+        outs,
+        pairs.map((p) => [p.target]),
+      ),
+    );
+    const g2p = new Seq2Seq(
+      app.model,
+      { ...settings, targetMode: 'symbols' },
+      src,
+      new Tokenizer('symbols', tgt.tokens),
+      12,
+      'test',
+    );
+    assert.equal(g2p.evaluate(examples).bleu, undefined);
+    assert.equal(typeof g2p.evaluate(examples, { textMetrics: true }).bleu, 'number');
+  });
 });

@@ -81,6 +81,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions {
   targetTokens?: TokenMode;
   maxSourceLength?: number;
   maxTargetLength?: number;
+  vocabSize?: number;
   seed?: number;
   timeLimit?: number;
   cpuTimeLimit?: number;
@@ -109,7 +110,12 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.targetTokens !== undefined && { targetMode: o.targetTokens }),
     ...(o.maxSourceLength !== undefined && { maxSourceLength: o.maxSourceLength }),
     ...(o.maxTargetLength !== undefined && { maxTargetLength: o.maxTargetLength }),
+    ...(o.vocabSize !== undefined && { vocabularySize: o.vocabSize }),
   };
+  if (o.vocabSize !== undefined && s.sourceMode !== 'words' && s.targetMode !== 'words')
+    throw new UsageError(
+      '--vocab-size applies to word tokens, and neither side is words (see --source-tokens)',
+    );
   try {
     return checkSettings(s, 'settings');
   } catch (e) {
@@ -201,13 +207,18 @@ export async function seq2seqTrain(
   const trainPairs = examplePairs(splits.train);
   if (!app) {
     const longest = Math.max(...trainPairs.map((p) => lengthIn(settings.targetMode)(p.target)));
+    // The vocabulary cap applies to the word-level sides only.
+    const cap = (mode: string): number | undefined =>
+      mode === 'words' ? (settings.vocabularySize ?? undefined) : undefined;
     const src = Tokenizer.fit(
       trainPairs.map((p) => p.source),
       settings.sourceMode as TokenMode,
+      cap(settings.sourceMode),
     );
     const tgt = Tokenizer.fit(
       trainPairs.map((p) => p.target),
       settings.targetMode as TokenMode,
+      cap(settings.targetMode),
     );
     app = new Seq2Seq(
       buildSeq2SeqModel(settings, src.size, tgt.size),

@@ -88,6 +88,11 @@ export function registerSeq2Seq(program: Command): void {
       int('--max-target-length', 1, 100000),
     )
     .option(
+      '--vocab-size <n>',
+      'keep the n most frequent tokens of each word-level side; rarer words read as <unk> (default: all)',
+      int('--vocab-size', 5, 10_000_000),
+    )
+    .option(
       '--seed <n>',
       'seed of the split, the weights and the shuffling (default 1)',
       int('--seed', 0, MAX_SEED),

@@ -55,6 +55,8 @@ export const Seq2SeqSettingsSchema = z.object({
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
   maxSourceLength: z.number().int().min(1).max(100000),
   maxTargetLength: z.number().int().min(1).max(100000),
+  /** Most tokens kept in each word-level vocabulary (the most frequent; the rest read as <unk>); null: all. */
+  vocabularySize: z.number().int().min(5).max(10_000_000).nullable().default(null),
 });
 export type Seq2SeqSettings = z.infer<typeof Seq2SeqSettingsSchema>;
 
@@ -76,6 +78,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   targetMode: 'symbols',
   maxSourceLength: 40,
   maxTargetLength: 40,
+  vocabularySize: null,
 };
 
 /** The defaults for pairs from a file (translation-like): word targets, characters in. */

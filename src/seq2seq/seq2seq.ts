@@ -152,8 +152,8 @@ export class Seq2Seq {
   }
 
   /**
-   * Decodes every example's source and scores the outputs against its accepted targets. BLEU and chrF are computed
-   * when asked, or by default when the targets are words (translation).
+   * Decodes every example's source and scores the outputs against its accepted targets. BLEU (on whitespace-separated
+   * words) and chrF are computed when asked, or by default when the targets are words or characters (translation).
    */
   evaluate(
     examples: readonly Example[],
@@ -172,8 +172,13 @@ export class Seq2Seq {
       n: examples.length,
       seconds: 0,
     };
-    if (opts.textMetrics ?? this.settings.targetMode === 'words') {
-      scores.bleu = bleu(hyps, refs);
+    if (opts.textMetrics ?? this.settings.targetMode !== 'symbols') {
+      // BLEU counts words whatever the model's tokens are (a character-level translator is scored on its words).
+      const words = (t: string): string[] => t.split(/\s+/).filter((w) => w !== '');
+      scores.bleu = bleu(
+        out.map((o) => words(o.output)),
+        examples.map((e) => e.targets.map(words)),
+      );
       scores.chrf = chrF(
         out.map((o) => o.output),
         examples.map((e) => e.targets),

@@ -33,13 +33,33 @@ export class Tokenizer {
     if (this.index.size !== tokens.length) throw new InvalidInputError('tokenizer: a token is listed twice');
   }
 
-  /** A vocabulary of every token in `texts`, in order of first appearance (deterministic). */
-  static fit(texts: Iterable<string>, mode: TokenMode): Tokenizer {
-    const seen = new Set<string>();
+  /**
+   * A vocabulary of every token in `texts`, in order of first appearance (deterministic) — or, with `maxTokens`, of
+   * the `maxTokens` most frequent ones (the special tokens included; ties in order of first appearance): a word-level
+   * translator's output layer costs time in proportion to its vocabulary, and rare words then read as <unk>.
+   */
+  static fit(texts: Iterable<string>, mode: TokenMode, maxTokens?: number): Tokenizer {
+    const counts = new Map<string, number>();
     const split = splitter(mode);
-    for (const t of texts) for (const tok of split(t)) seen.add(tok);
-    for (const s of SPECIAL_TOKENS) seen.delete(s);
-    return new Tokenizer(mode, [...SPECIAL_TOKENS, ...seen]);
+    for (const t of texts) for (const tok of split(t)) counts.set(tok, (counts.get(tok) ?? 0) + 1);
+    for (const s of SPECIAL_TOKENS) counts.delete(s);
+    let kept = [...counts.keys()];
+    if (maxTokens !== undefined) {
+      if (mode !== 'words')
+        throw new InvalidInputError(`tokenizer: a vocabulary size applies to words, not ${mode}`);
+      if (!Number.isInteger(maxTokens) || maxTokens <= SPECIAL_TOKENS.length)
+        throw new InvalidInputError(
+          `tokenizer: a vocabulary size must be an integer above ${SPECIAL_TOKENS.length}, got ${maxTokens}`,
+        );
+      // A stable sort keeps first-appearance order among equal counts.
+      kept = kept
+        .map((tok, i) => ({ tok, i, n: counts.get(tok)! }))
+        .sort((a, b) => b.n - a.n || a.i - b.i)
+        .slice(0, maxTokens - SPECIAL_TOKENS.length)
+        .sort((a, b) => a.i - b.i)
+        .map((e) => e.tok);
+    }
+    return new Tokenizer(mode, [...SPECIAL_TOKENS, ...kept]);
   }
 
   get size(): number {
