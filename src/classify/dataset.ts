@@ -80,9 +80,8 @@ export function stratifiedSplit(
       if (nv >= nt && nv > 0) nv--;
       else nt--;
     }
-    out.test.push(...rows.slice(0, nt));
-    out.validation.push(...rows.slice(nt, nt + nv));
-    out.train.push(...rows.slice(nt + nv));
+    // Loops, not push(...rows): spreading a class of 100,000s of rows overflows the call stack.
+    rows.forEach((r, i) => (i < nt ? out.test : i < nt + nv ? out.validation : out.train).push(r));
   }
   const sorted = (a: number[]): Int32Array => Int32Array.from(a).sort();
   return { train: sorted(out.train), validation: sorted(out.validation), test: sorted(out.test) };

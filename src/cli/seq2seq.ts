@@ -206,7 +206,8 @@ export async function seq2seqTrain(
   const splits = splitsOf(all, settings.seed);
   const trainPairs = examplePairs(splits.train);
   if (!app) {
-    const longest = Math.max(...trainPairs.map((p) => lengthIn(settings.targetMode)(p.target)));
+    // reduce, not Math.max(...): spreading 100,000s of lengths overflows the call stack.
+    const longest = trainPairs.reduce((m, p) => Math.max(m, lengthIn(settings.targetMode)(p.target)), 0);
     // The vocabulary cap applies to the word-level sides only.
     const cap = (mode: string): number | undefined =>
       mode === 'words' ? (settings.vocabularySize ?? undefined) : undefined;

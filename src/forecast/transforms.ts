@@ -47,8 +47,13 @@ export function fitTransform(
   let center: number;
   let scale: number;
   if (spec.scaling === 'minmax') {
-    const lo = Math.min(...d);
-    const hi = Math.max(...d);
+    // A loop, not Math.min(...d): spreading a long series overflows the call stack.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of d) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     center = lo;
     scale = hi - lo || 1;
   } else {

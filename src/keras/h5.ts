@@ -269,7 +269,7 @@ function writeAttrs(
         name,
         v as string[],
         [v.length],
-        `S${Math.max(1, ...(v as string[]).map(bytes))}`,
+        `S${(v as string[]).reduce((m, s) => Math.max(m, bytes(s)), 1)}`,
       );
     else target.create_attribute(name, typeof v === 'boolean' ? Number(v) : v);
   }

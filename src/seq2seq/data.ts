@@ -28,7 +28,7 @@ export function encodePairs(
 
 /** Sources [B, max length], padded with 0. */
 export function sourceBatch(sources: readonly Int32Array[]): IndexTensor {
-  const T = Math.max(1, ...sources.map((s) => s.length));
+  const T = sources.reduce((m, s) => Math.max(m, s.length), 1);
   const data = new Int32Array(sources.length * T);
   sources.forEach((s, i) => data.set(s, i * T));
   return new IndexTensor(data, [sources.length, T]);
