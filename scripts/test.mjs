@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * Runs the compiled tests (dist/test) in two sets, so `npm test` checks the numerics on both kernel sets without
+ * running every command-line test twice:
+ *
+ *   node scripts/test.mjs wasm        every test file, on the default kernels (WebAssembly SIMD) — what users run
+ *   node scripts/test.mjs reference   the numerical files again on the reference kernels (RECUR_KERNELS=reference),
+ *                                     the plain TypeScript oracle: layers, models, gradients, decoders, file numerics
+ *
+ * Files that drive the CLI, the server, loaders' fuzzing or the worker pool exercise kernels only through code the
+ * numerical files already cover on both sets, so they run once. Every test file must be listed in exactly one of the
+ * two lists below: a new file fails this script until someone decides where it belongs.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+
+/** Run on both kernel sets. */
+const NUMERICAL = [
+  'attention',
+  'bidirectional',
+  'classify',
+  'functional',
+  'gradcheck',
+  'keras_files',
+  'keras_real',
+  'kernels',
+  'losses',
+  'masking',
+  'merge',
+  'model',
+  'naive',
+  'optimizers',
+  'registry',
+  'serialization',
+  'seq2seq',
+  'seq2seq_model',
+  'step',
+  'text',
+  'tfjs',
+  'time_distributed',
+];
+
+/** Run once, on the default kernels. */
+const ONCE = [
+  'carried_states_fuzz',
+  'classify_cli',
+  'classify_fuzz',
+  'cli',
+  'cli_cells',
+  'cli_fuzz',
+  'cli_input',
+  'cli_keras',
+  'examples',
+  'export_pytorch',
+  'forecast',
+  'forecast_input',
+  'keras_fuzz',
+  'large_inputs',
+  'model_files',
+  'model_fuzz',
+  'resume',
+  'seq2seq_cli',
+  'serve',
+  'serve_predict',
+  'text_recipes',
+  'threads',
+];
+
+const set = process.argv[2];
+if (set !== 'wasm' && set !== 'reference') {
+  process.stderr.write('usage: node scripts/test.mjs wasm|reference\n');
+  process.exit(2);
+}
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = join(root, 'dist', 'test');
+// The sources decide what exists (dist/ may still hold the build of a deleted test).
+const present = readdirSync(join(root, 'test'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => f.slice(0, -'.test.ts'.length));
+const listed = new Set([...NUMERICAL, ...ONCE]);
+const unlisted = present.filter((f) => !listed.has(f));
+const missing = [...listed].filter((f) => !present.includes(f));
+const twice = NUMERICAL.filter((f) => ONCE.includes(f));
+if (unlisted.length || missing.length || twice.length) {
+  if (unlisted.length)
+    process.stderr.write(
+      `scripts/test.mjs: list these test files in NUMERICAL or ONCE: ${unlisted.join(', ')}\n`,
+    );
+  if (missing.length)
+    process.stderr.write(`scripts/test.mjs: listed but not in test/: ${missing.join(', ')}\n`);
+  if (twice.length) process.stderr.write(`scripts/test.mjs: listed twice: ${twice.join(', ')}\n`);
+  process.exit(2);
+}
+const files = (set === 'wasm' ? present : NUMERICAL).map((f) => join(dir, `${f}.test.js`));
+const env = set === 'reference' ? { ...process.env, RECUR_KERNELS: 'reference' } : process.env;
+const reporter = set === 'wasm' ? 'spec' : 'dot';
+const r = spawnSync(process.execPath, ['--test', `--test-reporter=${reporter}`, ...files], {
+  stdio: 'inherit',
+  env,
+});
+process.exit(r.status ?? 1);
