@@ -3,7 +3,6 @@
  * default corpus, and bad input (clear message, non-zero exit, nothing overwritten).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -14,13 +13,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Random } from '../src/core/random.js';
 import { loadModel } from '../src/node/model_io.js';
+import { pseudoText, runCli, type CliResult } from './cli_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const TINY = [
   '--units',
   '16',
@@ -34,41 +31,25 @@ const TINY = [
   '2',
 ];
 
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}): CliResult => runCli(args, { env });
 
-/** Pseudo-English from a small word list (no third-party text). */
-function makeText(chars: number, seed: number): string {
-  const words = [
-    'the',
-    'whale',
-    'sea',
-    'ship',
-    'and',
-    'of',
-    'a',
-    'captain',
-    'white',
-    'deep',
-    'sailed',
-    'into',
-    'storm',
-    'night',
-  ];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+const WORDS = [
+  'the',
+  'whale',
+  'sea',
+  'ship',
+  'and',
+  'of',
+  'a',
+  'captain',
+  'white',
+  'deep',
+  'sailed',
+  'into',
+  'storm',
+  'night',
+];
+const makeText = (chars: number, seed: number): string => pseudoText(chars, seed, WORDS);
 
 describe('recur CLI', () => {
   let dir = '';

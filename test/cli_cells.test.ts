@@ -4,28 +4,11 @@
  * cell and initialisation.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Random } from '../src/core/random.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-
-function run(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function tinyText(chars: number): string {
-  const words = ['the', 'sea', 'ship', 'and', 'of', 'a', 'white', 'deep', 'storm', 'night'];
-  const rng = new Random(7);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+import { runCli as run, pseudoText } from './cli_helpers.js';
 
 const CELLS = [
   ['lstm', 'LSTM'],
@@ -44,7 +27,7 @@ describe('recur train: every cell × init × recipe', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-cells-'));
     textFile = join(dir, 'tiny.txt');
-    writeFileSync(textFile, tinyText(2500));
+    writeFileSync(textFile, pseudoText(2500, 7));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,15 +7,13 @@
  */
 import '../src/node/index.js';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { kernels } from '../src/core/backend.js';
-import { Random } from '../src/core/random.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { reportError, UsageError } from '../src/cli/output.js';
 import * as L from '../src/layers/index.js';
@@ -24,22 +22,7 @@ import { installWorkerPool } from '../src/node/pool.js';
 import { createParallelRunner } from '../src/parallel/pool.js';
 import type { PoolReply } from '../src/parallel/protocol.js';
 import { TextCorpus } from '../src/text/corpus.js';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '..', 'src', 'cli', 'main.js');
-
-function run(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function text(chars: number, seed: number): string {
-  const words = ['the', 'sea', 'ship', 'and', 'of', 'a', 'white', 'deep', 'storm', 'night'];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+import { runCli as run, CLI, pseudoText } from './cli_helpers.js';
 
 function runAsync(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -68,7 +51,7 @@ describe('recur CLI: bad usage and bad input', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-input-'));
     textFile = join(dir, 'book.txt');
-    writeFileSync(textFile, text(3000, 1));
+    writeFileSync(textFile, pseudoText(3000, 1));
     model = join(dir, 'model');
     const t = run([
       'train',
@@ -292,7 +275,7 @@ describe('recur CLI: bad usage and bad input', () => {
   it('evaluate skips characters outside the vocabulary and counts them; --unknown error refuses, naming the first', () => {
     const clean = join(dir, 'clean.txt');
     const dirty = join(dir, 'dirty.txt');
-    const base = text(1500, 9);
+    const base = pseudoText(1500, 9);
     // The dirty text is the clean one with unknown characters (Q, é, a digit, an emoji) added at known places.
     const lines = base.split('\n');
     lines[3] = 'Q' + lines[3];
@@ -345,7 +328,7 @@ describe('evaluate on the worker pool', () => {
       },
     });
     try {
-      const corpus = TextCorpus.fromText(text(4000, 3));
+      const corpus = TextCorpus.fromText(pseudoText(4000, 3));
       const V = corpus.vocabulary.size;
       const build = (stateful: boolean): Sequential => {
         const m = new Sequential({ seed: 4 });

@@ -17,8 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { IndexTensor } from '../src/core/tensor.js';
@@ -35,13 +34,7 @@ import { layerToKeras } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
 import { loadModel } from '../src/node/model_io.js';
 import { maxAbsDiff, randomTensor } from './helpers.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-
-function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { runCli as run, pseudoText } from './cli_helpers.js';
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
@@ -190,13 +183,7 @@ function torchPython(): string | null {
   return null;
 }
 
-function makeText(chars: number, seed: number): string {
-  const words = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'captain', 'white', 'deep', 'storm'];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+const WHALE_WORDS = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'captain', 'white', 'deep', 'storm'];
 
 describe('recur export pytorch', () => {
   let dir = '';
@@ -206,7 +193,7 @@ describe('recur export pytorch', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-export-'));
     book = join(dir, 'book.txt');
-    writeFileSync(book, makeText(3000, 5));
+    writeFileSync(book, pseudoText(3000, 5, WHALE_WORDS));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

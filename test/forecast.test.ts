@@ -1,6 +1,5 @@
 /** Forecasting: CSV parsing and its errors, transforms, metrics, baselines, the network, saving, and the CLI. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,9 +13,9 @@ import { checkSeries, parseMonthlyCsv } from '../src/forecast/series.js';
 import { applyTransform, detectSeason, fitTransform, invertForecast } from '../src/forecast/transforms.js';
 import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
 import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
+import { runCli, type CliResult } from './cli_helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'src', 'cli', 'main.js');
 const MILK = join(here, '..', '..', '..', 'shared', 'data', 'milk.csv');
 
 /** Trend + yearly season + noise, monthly from 1990-01. */
@@ -182,10 +181,7 @@ describe('network forecaster', () => {
 describe('recur forecast (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'recur-fcli-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (args: string[]): { code: number; stdout: string; stderr: string } => {
-    const r = spawnSync(process.execPath, [CLI, 'forecast', ...args], { encoding: 'utf8', timeout: 120_000 });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
+  const run = (args: string[]): CliResult => runCli(['forecast', ...args]);
   it('forecasts a CSV: metrics table, JSON, CSV output, SVG chart, saved forecaster', () => {
     const file = join(dir, 'series.csv');
     writeFileSync(file, csv(synthetic(132, 3)));

@@ -4,7 +4,6 @@
  * `--log` applied by the hybrid; stdout under `--json` is JSON only; src/forecast stays free of node: imports.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,9 +19,9 @@ import {
 } from '../src/forecast/baselines.js';
 import { FORECAST_DEFAULTS, RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import { datesAfter, parseSeriesCsv } from '../src/forecast/series.js';
+import { runCli, type CliResult } from './cli_helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'src', 'cli', 'main.js');
 
 /** Trend + season + a deterministic wiggle. */
 function wave(n: number, season: number, base = 200): number[] {
@@ -200,13 +199,7 @@ describe('recur forecast: awkward input (CLI)', () => {
     return join(dir, name);
   };
   const quick = ['--epochs', '2', '--seeds', '1', '--units', '4'];
-  const run = (args: string[]): { code: number; stdout: string; stderr: string } => {
-    const r = spawnSync(process.execPath, [CLI, 'forecast', ...args, ...quick], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
+  const run = (args: string[]): CliResult => runCli(['forecast', ...args, ...quick]);
   const bad = (args: string[], pattern: RegExp): void => {
     const r = run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

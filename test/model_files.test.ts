@@ -4,7 +4,6 @@
  * pure sha256 against node:crypto, and `generate` / `evaluate` / `forecast` refusing a model with a NaN weight.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -17,8 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { sha256Hex } from '../src/core/sha256.js';
@@ -38,8 +36,7 @@ import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
 import { loadModel, saveModel } from '../src/node/model_io.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { randomIndices, randomTensor } from './helpers.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+import { runCli as run } from './cli_helpers.js';
 
 function tinyModel(): Sequential {
   const m = new Sequential({
@@ -508,10 +505,6 @@ describe('commands refuse a model with a NaN weight', () => {
   let root = '';
   let textModel = '';
   let book = '';
-  const run = (args: string[]): { code: number; stdout: string; stderr: string } => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'recur-nan-'));
     const text = 'the whale and the sea and the ship sailed into the night. '.repeat(20);

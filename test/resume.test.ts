@@ -6,7 +6,6 @@
  * The library half: fit / fitDataset continue an epoch exactly from `interruptedAt`.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -19,7 +18,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
@@ -31,8 +29,8 @@ import { loadModel } from '../src/node/model_io.js';
 import { installWorkerPool, shutdownWorkerPool } from '../src/node/pool.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { buildTextModel, compileTextModel, textDatasets, textSettings } from '../src/text/recipes.js';
+import { pseudoText, runCli, type CliResult } from './cli_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 /** 6 batches an epoch, 3 epochs; no validation split, so ReduceLROnPlateau and the best model follow the train loss. */
 const STEPS = 6;
 const EPOCHS = 3;
@@ -62,27 +60,11 @@ const SMALL = [
 /** What a resumed run repeats: the settings come from the checkpoint, the run-time flags from the command line. */
 const RESUME = ['--resume', '--threads', '1', '--no-samples', '-q', '--steps-per-epoch', String(STEPS)];
 
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-  cwd?: string,
-): { code: number | null; signal: string | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 120_000,
-    cwd,
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}, cwd?: string): CliResult =>
+  runCli(args, { env, cwd });
 
-function makeText(chars: number, seed: number): string {
-  const words = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'captain', 'white', 'deep', 'storm'];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+const WHALE_WORDS = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'captain', 'white', 'deep', 'storm'];
+const makeText = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
 
 /** Everything a run leaves that must match an uninterrupted run: weights of both models, the log, the best model. */
 function outcome(dir: string): { log: string; best: string; bestWeights: string; ckptWeights: string } {

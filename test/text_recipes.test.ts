@@ -4,15 +4,12 @@
  * and saving a reset_after=true GRU returns (and the CLI prints once) a note that tfjs cannot read it.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../src/core/errors.js';
-import { Random } from '../src/core/random.js';
 import { GRU, LSTM, SimpleRNN, recurrentLayer } from '../src/layers/index.js';
 import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -28,21 +25,7 @@ import {
   textDatasets,
   textSettings,
 } from '../src/text/recipes.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-
-function run(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function tinyText(chars: number): string {
-  const words = ['the', 'sea', 'ship', 'and', 'of', 'a', 'white', 'deep', 'storm', 'night'];
-  const rng = new Random(7);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+import { runCli as run, pseudoText } from './cli_helpers.js';
 
 interface LayerJson {
   class_name: string;
@@ -106,7 +89,7 @@ describe('text recipes as a library', () => {
         },
         'tiny',
       );
-      const corpus = TextCorpus.fromText(tinyText(3000), { lowercase: s.lowercase });
+      const corpus = TextCorpus.fromText(pseudoText(3000, 7), { lowercase: s.lowercase });
       const { train, validation } = corpus.split(s.validationSplit);
       const model = buildTextModel(s, corpus.vocabulary.size);
       model.build();
@@ -185,7 +168,7 @@ describe('GRU reset_after and tfjs', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-recipes-'));
     textFile = join(dir, 'tiny.txt');
-    writeFileSync(textFile, tinyText(2500));
+    writeFileSync(textFile, pseudoText(2500, 7));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,0 +1,52 @@
+/**
+ * What the command-line tests share: the built CLI's path, one way to run it, and small made-up texts to train on
+ * (no third-party text in tests).
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Random } from '../src/core/random.js';
+
+/** dist/src/cli/main.js, beside this compiled file's dist/test. */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+export interface CliResult {
+  /** The exit code; -1 when a signal ended the process (see `signal`). */
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Standard input. */
+  input?: string;
+  cwd?: string;
+  /** Milliseconds before the run is killed (default 120 s: a hung command fails its test, not the suite). */
+  timeout?: number;
+}
+
+/** Runs `recur ARGS…` to completion in a child process. */
+export function runCli(args: readonly string[], opts: CliOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...opts.env },
+    input: opts.input,
+    cwd: opts.cwd,
+    timeout: opts.timeout ?? 120_000,
+  });
+  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The default word list of `pseudoText`. */
+export const SEA_WORDS = ['the', 'sea', 'ship', 'and', 'of', 'a', 'white', 'deep', 'storm', 'night'];
+
+/** Pseudo-English of at least `chars` characters: seeded random words, a sentence break every ten or so. */
+export function pseudoText(chars: number, seed: number, words: readonly string[] = SEA_WORDS): string {
+  const rng = new Random(seed);
+  let s = '';
+  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+  return s;
+}
