@@ -84,6 +84,7 @@ export class InferencePool {
   private readonly models: ModelEntry[] = [];
   private nextId = 1;
   private closed = false;
+  private idleWaiters: (() => void)[] = [];
   /** The kernels every worker runs: this thread's, so pooled answers equal one-thread answers. */
   private readonly kernelsName = kernels().name;
 
@@ -100,6 +101,11 @@ export class InferencePool {
   /** Generation streams running or queued, over all workers. */
   get activeStreams(): number {
     return this.slots.reduce((n, s) => n + s.streams, 0);
+  }
+
+  /** Resolves when no generation stream is running or queued (graceful shutdown waits for this). */
+  async idle(): Promise<void> {
+    while (this.activeStreams > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /** Streams per worker (what the pool balances). */
@@ -123,6 +129,7 @@ export class InferencePool {
     for (const id of slot.jobs) {
       const job = this.jobs.get(id)!;
       this.jobs.delete(id);
+      if (job.stream) this.streamEnded(slot);
       job.reject(new Error(why));
     }
     slot.jobs.clear();
@@ -140,6 +147,11 @@ export class InferencePool {
       })).catch(() => {});
   }
 
+  private streamEnded(slot: Slot): void {
+    slot.streams--;
+    if (this.activeStreams === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
   private receive(r: InferenceReply): void {
     const job = this.jobs.get(r.id);
     if (!job) return;
@@ -147,7 +159,7 @@ export class InferencePool {
     if (r.type === 'text') return job.onText?.(r.text);
     this.jobs.delete(r.id);
     job.worker.jobs.delete(r.id);
-    if (job.stream) job.worker.streams--;
+    if (job.stream) this.streamEnded(job.worker);
     if (job.worker.jobs.size === 0) job.worker.port.hold(false);
     if (r.type === 'done') job.resolve(r.result);
     else job.reject(r.invalid ? new InvalidInputError(r.message) : new Error(r.message));
@@ -334,6 +346,7 @@ export class InferencePool {
     for (const s of slots) s.alive = false;
     for (const [id, job] of this.jobs) {
       this.jobs.delete(id);
+      if (job.stream) this.streamEnded(job.worker);
       job.reject(new Error('the inference pool was shut down'));
     }
     await Promise.all(slots.map((s) => s.port.terminate()));
