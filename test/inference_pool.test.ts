@@ -235,6 +235,43 @@ describe('InferencePool on worker threads', () => {
     }
   });
 
+  it('recur classify predict, seq2seq predict and seq2seq eval print with --threads 2 what they print with --threads 1', () => {
+    const run = (args: string[], input?: string): string => {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 300_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const texts = manyTexts(90, 8).join('\n') + '\n';
+    const en = ['cat', 'dog', 'bird', 'fish', 'zebra'];
+    const rng = new Random(10);
+    const sources = Array.from({ length: 40 }, () => `the ${en[rng.int(5)]} and the ${en[rng.int(5)]}`);
+    // --threads allows at most this machine's cores, which may be two.
+    for (const threads of ['2']) {
+      const one = run(['classify', 'predict', labels, '-b', '8', '--json', '--threads', '1'], texts);
+      assert.equal(one.trim().split('\n').length, 90);
+      assert.equal(
+        run(['classify', 'predict', labels, '-b', '8', '--json', '--threads', threads], texts),
+        one,
+      );
+      for (const beam of ['1', '2']) {
+        const args = ['seq2seq', 'predict', phrases, '-b', '8', '--beam', beam, '--json'];
+        const single = run([...args, '--threads', '1'], sources.join('\n'));
+        assert.equal(single.trim().split('\n').length, 40);
+        assert.equal(run([...args, '--threads', threads], sources.join('\n')), single);
+      }
+      const evalArgs = ['seq2seq', 'eval', phrases, join(dir, 'pairs.tsv'), '-b', '4', '--json', '--bleu'];
+      const scores = (t: string): Record<string, number> => {
+        const j = JSON.parse(run([...evalArgs, '--threads', t])) as Record<string, number>;
+        delete j.seconds;
+        return j;
+      };
+      const single = scores('1');
+      // The 120 pairs have 16 distinct sources (each with its accepted targets): four batches of 4.
+      assert.equal(single.n, 16);
+      assert.deepEqual(scores(threads), single);
+    }
+  });
+
   it('rejects a damaged model naming its file, and a job for the wrong kind of model', async () => {
     const payload = readModelPayload(labels, 'classify');
     const bad = { ...payload, weights: payload.weights.map((w) => ({ ...w, data: w.data.subarray(0, 8) })) };

@@ -20,7 +20,7 @@ import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import { DECODE_DEFAULTS } from '../seq2seq/decode.js';
-import type { Seq2SeqPrediction } from '../seq2seq/seq2seq.js';
+import type { Seq2SeqPrediction, Translation } from '../seq2seq/seq2seq.js';
 import type {
   DecodeJob,
   GenerationJob,
@@ -319,6 +319,24 @@ export class InferencePool {
     sources: readonly string[],
     opts: DecodeJob = {},
   ): Promise<Seq2SeqPrediction[]> {
+    return (await this.decodeShards(model, sources, opts, false)) as Seq2SeqPrediction[];
+  }
+
+  /** `Seq2Seq.translate` (the sources as given, with output tokens: what evaluation scores) over the workers. */
+  async translate(
+    model: PooledModel,
+    sources: readonly string[],
+    opts: DecodeJob = {},
+  ): Promise<Translation[]> {
+    return (await this.decodeShards(model, sources, opts, true)) as Translation[];
+  }
+
+  private async decodeShards(
+    model: PooledModel,
+    sources: readonly string[],
+    opts: DecodeJob,
+    raw: boolean,
+  ): Promise<Seq2SeqPrediction[] | Translation[]> {
     this.entry(model, 'seq2seq');
     const batchSize = opts.batchSize ?? DECODE_DEFAULTS.batchSize;
     if (!(Number.isInteger(batchSize) && batchSize > 0))
@@ -332,6 +350,7 @@ export class InferencePool {
           modelId: model.id,
           sources: sources.slice(from, to),
           opts: { ...opts, batchSize },
+          raw,
         })),
       ),
     );

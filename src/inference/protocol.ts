@@ -4,7 +4,7 @@
  * job also with 'started' (its request was valid and queued) and 'text' (characters as they are sampled).
  */
 import type { WeightFile } from '../models/serialization.js';
-import type { Seq2SeqPrediction } from '../seq2seq/seq2seq.js';
+import type { Seq2SeqPrediction, Translation } from '../seq2seq/seq2seq.js';
 import type { TextClassification } from '../classify/predict.js';
 
 /** The tasks whose models a worker can hold. Forecasters stay on the caller (see src/node/server.ts). */
@@ -44,9 +44,10 @@ export type InferenceRequest =
   | { type: 'generate'; id: number; modelId: number; job: GenerationJob }
   | { type: 'abort'; id: number }
   | { type: 'classify'; id: number; modelId: number; texts: string[]; batchSize: number }
-  | { type: 'decode'; id: number; modelId: number; sources: string[]; opts: DecodeJob };
+  /** `raw`: decode the sources as given (Seq2Seq.translate, as evaluation does), else as predict does. */
+  | { type: 'decode'; id: number; modelId: number; sources: string[]; opts: DecodeJob; raw: boolean };
 
-export type InferenceResult = null | string | TextClassification[] | Seq2SeqPrediction[];
+export type InferenceResult = null | string | TextClassification[] | Seq2SeqPrediction[] | Translation[];
 
 export type InferenceReply =
   | { type: 'started'; id: number }

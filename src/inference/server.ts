@@ -142,9 +142,11 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
           result = classifyTexts(c.model, c.meta, msg.texts, msg.batchSize, c.tokenizer);
           break;
         }
-        case 'decode':
-          result = held(msg.modelId, 'seq2seq').app.predict(msg.sources, msg.opts);
+        case 'decode': {
+          const { app } = held(msg.modelId, 'seq2seq');
+          result = msg.raw ? app.translate(msg.sources, msg.opts) : app.predict(msg.sources, msg.opts);
           break;
+        }
       }
       send({ type: 'done', id: msg.id, result });
     } catch (e) {

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { InferencePool, type InferencePort } from '../inference/pool.js';
+import { InferencePool, type InferencePort, type PooledModel } from '../inference/pool.js';
 import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/protocol.js';
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
 import { modelJsonPath, readModelFiles } from './model_io.js';
@@ -49,4 +49,25 @@ export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: nu
     weights: weightFiles.map((w) => ({ path: w.path, data: w.data })),
     ...(maxBatch ? { maxBatch } : {}),
   };
+}
+
+/**
+ * Runs `run` on a pool holding the model in `dir`, sized for `items` inputs cut into batches of `batchSize` (one
+ * worker per batch at most: a batch is never split, which keeps answers identical to one thread's), and terminates
+ * the pool after. Returns null, starting nothing, when that is one worker or fewer: the caller runs in-process.
+ */
+export async function withInferencePool<T>(
+  dir: string,
+  kind: InferenceKind,
+  work: { threads: number; items: number; batchSize: number },
+  run: (pool: InferencePool, model: PooledModel) => Promise<T>,
+): Promise<T | null> {
+  const workers = Math.min(work.threads, Math.ceil(work.items / work.batchSize));
+  if (workers <= 1) return null;
+  const pool = createInferencePool(workers);
+  try {
+    return await run(pool, await pool.load(readModelPayload(dir, kind)));
+  } finally {
+    await pool.terminate();
+  }
 }
