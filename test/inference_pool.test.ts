@@ -17,9 +17,11 @@ import { classifyTexts } from '../src/classify/predict.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { InferencePool, shardRuns, type InferencePort } from '../src/inference/pool.js';
+import { holdModel } from '../src/inference/server.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
+import { mutateBytes } from './fuzz_helpers.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 
@@ -278,6 +280,64 @@ describe('InferencePool on worker threads', () => {
     await assert.rejects(pool.load(bad), (e: Error) => e.message.includes(payload.file));
     const model = await pool.load(payload);
     await assert.rejects(pool.decode(model, ['x']), /is a classify model, not a seq2seq model/);
+  });
+});
+
+describe('holdModel (the worker-side loader) on seeded damaged payloads', () => {
+  it('rebuilds a model or throws an InvalidInputError naming the file, for every kind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-inference-fuzz-'));
+    try {
+      writeFileSync(join(dir, 'book.txt'), book(2000, 3));
+      writeFileSync(join(dir, 'reviews.csv'), reviews(60, 3));
+      writeFileSync(join(dir, 'pairs.tsv'), pairs(30, 3));
+      const q = ['--seed', '1', '--quiet'];
+      cli(
+        ['train', join(dir, 'book.txt'), '--out', join(dir, 't'), '--epochs', '1', '--units', '4'].concat(
+          ['--maxlen', '6', '--steps-per-epoch', '2', '--threads', '1'],
+          q,
+        ),
+      );
+      cli(
+        ['classify', 'train', join(dir, 'reviews.csv'), '--out', join(dir, 'c'), '--epochs', '1'].concat(
+          ['--units', '4', '--embedding-dim', '4', '--threads', '1'],
+          q,
+        ),
+      );
+      cli(
+        ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', join(dir, 's'), '--epochs', '1'].concat(
+          ['--units', '4', '--embedding', '4'],
+          q,
+        ),
+      );
+      const rng = new Random(20261203);
+      const kinds = [
+        ['t', 'text'],
+        ['c', 'classify'],
+        ['s', 'seq2seq'],
+      ] as const;
+      let failed = 0;
+      for (let i = 0; i < 150; i++) {
+        const [sub, kind] = kinds[i % 3];
+        const good = readModelPayload(join(dir, sub), kind);
+        const inJson = rng.next() < 0.5;
+        const damaged = inJson
+          ? {
+              ...good,
+              json: new TextDecoder().decode(mutateBytes(new TextEncoder().encode(good.json), rng).bytes),
+            }
+          : { ...good, weights: good.weights.map((w) => ({ ...w, data: mutateBytes(w.data, rng).bytes })) };
+        try {
+          holdModel(damaged);
+        } catch (e) {
+          failed++;
+          assert.ok(e instanceof InvalidInputError, `${kind} #${i}: ${String(e)}`);
+          assert.ok((e as Error).message.includes(good.file), `${kind} #${i}: ${(e as Error).message}`);
+        }
+      }
+      assert.ok(failed > 50, `only ${failed} of 150 damaged payloads were refused`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

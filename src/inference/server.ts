@@ -31,8 +31,17 @@ type Held =
   | { kind: 'classify'; model: Sequential; meta: ClassifierMetadata; tokenizer: ClassifyTokenizer }
   | { kind: 'seq2seq'; app: Seq2Seq };
 
-/** Rebuilds a model from its payload; every problem names the model's file. */
+/** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
 export function holdModel(p: ModelPayload): Held {
+  try {
+    return rebuild(p);
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    throw new InvalidInputError(message.includes(p.file) ? message : `${p.file}: ${message}`);
+  }
+}
+
+function rebuild(p: ModelPayload): Held {
   if (p.kind === 'seq2seq') {
     const json = parseFunctionalModelJson(p.json, p.file);
     const bytes = new Uint8Array(p.weights.reduce((n, w) => n + w.data.length, 0));
