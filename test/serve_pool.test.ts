@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import type { InferencePool } from '../src/inference/pool.js';
+import { Worker } from 'node:worker_threads';
+import { InferencePool, type InferencePort } from '../src/inference/pool.js';
 import { createInferencePool } from '../src/node/inference_pool.js';
 import {
   attachInferencePool,
@@ -164,6 +165,50 @@ describe('recur serve on the inference pool', () => {
     await Promise.all(bodies);
     await pool.idle();
     assert.equal(pool.activeStreams, 0);
+  });
+
+  it('answers a request whose worker crashed with a clear error, and keeps serving', async () => {
+    // A pool whose threads the test can kill from outside, as a crash would.
+    const threads: Worker[] = [];
+    const crashy = new InferencePool((): InferencePort => {
+      const w = new Worker(new URL('../src/node/inference_worker.js', import.meta.url));
+      threads.push(w);
+      let stopping = false;
+      let exit: (e: Error) => void = () => {};
+      w.on('exit', (code) => stopping || exit(new Error(`the thread exited with code ${code}`)));
+      return {
+        postMessage: (m) => w.postMessage(m),
+        onMessage: (fn) => w.on('message', fn),
+        onExit: (fn) => (exit = fn),
+        hold: () => {},
+        terminate: () => ((stopping = true), w.terminate()),
+      };
+    }, 1);
+    const served = loadServedModels([textModel]);
+    await attachInferencePool(served, crashy);
+    const app = createServeApp({ served, pool: crashy });
+    const base = await listen(app);
+    try {
+      const whole = post(base, { prime: 'the', length: 20_000, seed: 1 });
+      const streamed = await post(base, { prime: 'the', length: 20_000, seed: 2, stream: true });
+      while (crashy.activeStreams < 2) await new Promise((r) => setTimeout(r, 10));
+      await threads[0].terminate();
+      const r = await whole;
+      assert.equal(r.status, 500);
+      assert.match(
+        ((await r.json()) as { error: string }).error,
+        /inference worker 1 stopped .*not completed/,
+      );
+      const events = sseEvents(await streamed.text());
+      assert.equal(events.at(-1)!.event, 'error');
+      assert.match(events.at(-1)!.data.error as string, /inference worker 1 stopped/);
+      const again = await post(base, { prime: 'the', length: 10, seed: 3 });
+      assert.equal(again.status, 200);
+      assert.equal(((await again.json()) as { text: string }).text.length, 10);
+    } finally {
+      await app.close();
+      await crashy.terminate();
+    }
   });
 
   it('refuses a bad prime with a 400 before the stream starts, and stays up', async () => {
