@@ -2,7 +2,7 @@
  * `recur serve` with its inference pool (--threads 2): generation runs on worker threads, so the event loop answers
  * GET /v1/models while 32 long streams generate; pooled /v1/generate (JSON and SSE) gives the same text as the
  * in-process path for the same model, prime and seed; bad primes are still a 400 before a stream starts; a stream
- * whose client leaves is cancelled on its worker.
+ * whose client leaves is cancelled on its worker; a crashed worker fails only its requests, with a clear error.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
