@@ -18,7 +18,20 @@ const LAYERS = {
   classify: ['core', 'layers', 'models', 'text'],
   seq2seq: ['core', 'layers', 'models', 'text'],
   export: ['core', 'layers', 'models', 'text'],
-  web: ['core', 'layers', 'models', 'parallel', 'text', 'forecast', 'classify', 'seq2seq', 'keras', 'export'],
+  inference: ['core', 'layers', 'models', 'text', 'classify', 'seq2seq'],
+  web: [
+    'core',
+    'layers',
+    'models',
+    'parallel',
+    'text',
+    'forecast',
+    'classify',
+    'seq2seq',
+    'keras',
+    'export',
+    'inference',
+  ],
   node: [
     'core',
     'layers',
@@ -30,6 +43,7 @@ const LAYERS = {
     'seq2seq',
     'keras',
     'export',
+    'inference',
   ],
   cli: [
     'core',
@@ -42,6 +56,7 @@ const LAYERS = {
     'seq2seq',
     'keras',
     'export',
+    'inference',
     'node',
   ],
 };

@@ -18,7 +18,14 @@ import { Random } from '../src/core/random.js';
 // served answers equal `recur … predict` to the last bit only with the same set-up.
 import '../src/node/index.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
-import { createServeApp, loadServedModels, SERVE_LIMITS, type ServeApp } from '../src/node/server.js';
+import { createInferencePool } from '../src/node/inference_pool.js';
+import {
+  attachInferencePool,
+  createServeApp,
+  loadServedModels,
+  SERVE_LIMITS,
+  type ServeApp,
+} from '../src/node/server.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 
@@ -158,6 +165,46 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
     assert.equal(short.status, 200);
     const { outputs } = (await short.json()) as { outputs: { output: string }[] };
     for (const o of outputs) assert.ok(o.output.split(' ').filter(Boolean).length <= 2, o.output);
+  });
+
+  it('answers the same through the inference pool (recur serve --threads 2)', async () => {
+    const pool = createInferencePool(2);
+    const served = loadServedModels([labels, phrases]);
+    await attachInferencePool(served, pool);
+    const pooled = createServeApp({ served, pool });
+    await pooled.app.listen({ port: 0, host: '127.0.0.1' });
+    const at = `http://127.0.0.1:${(pooled.app.server.address() as AddressInfo).port}/v1/predict`;
+    try {
+      // Enough texts and sources for several batches per worker (128 per classify batch, 64 per decode batch).
+      const rng = new Random(11);
+      const texts = Array.from(
+        { length: 256 },
+        (_, i) => TEXTS[i % TEXTS.length] + ' film'.repeat(rng.int(9)),
+      );
+      const sources = Array.from(
+        { length: 200 },
+        (_, i) => SOURCES[i % SOURCES.length] + ' and the cat'.repeat(rng.int(3)),
+      );
+      for (const body of [
+        { model: 'labels', texts },
+        { model: 'phrases', sources },
+        { model: 'phrases', sources: sources.slice(0, 70), beam: 3 },
+        { model: 'labels', texts: ['a', ''] },
+      ]) {
+        const options = {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        };
+        const [one, many] = await Promise.all([fetch(base + '/v1/predict', options), fetch(at, options)]);
+        assert.equal(many.status, one.status);
+        assert.deepEqual(await many.json(), await one.json());
+      }
+      for (const s of served) assert.ok((s as { pooled?: unknown }).pooled, s.name);
+    } finally {
+      await pooled.close();
+      await pool.terminate();
+    }
   });
 
   it('answers bad bodies with a 4xx naming the field, and stays up', async () => {

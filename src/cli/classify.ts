@@ -56,6 +56,7 @@ import {
 } from '../node/classify_data.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { UsageError, type Output } from './output.js';
@@ -575,15 +576,17 @@ export interface ClassifyPredictOptions {
   textColumn?: string;
   batchSize: number;
   json?: boolean;
+  /** Worker threads (default all cores); the texts' batches are split over them, with the one-thread answers. */
+  threads?: number;
 }
 
 /** `recur classify predict DIR [TEXT...]`: label and probability per text (arguments, --input CSV, or stdin lines). */
-export function classifyPredict(
+export async function classifyPredict(
   dir: string,
   texts: string[],
   o: ClassifyPredictOptions,
   out: Output,
-): number {
+): Promise<number> {
   const { model, meta, tokenizer } = loadClassifier(dir);
   let inputs: string[];
   if (o.input !== undefined) {
@@ -601,7 +604,11 @@ export function classifyPredict(
   }
   if (inputs.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
-  for (const r of classifyTexts(model, meta, inputs, o.batchSize, tokenizer)) {
+  const work = { threads: o.threads ?? defaultThreads(), items: inputs.length, batchSize: o.batchSize };
+  const results =
+    (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
+    classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
+  for (const r of results) {
     if (o.json) out.json({ ...r });
     else print(`${r.label}\t${r.probability.toFixed(4)}\t${r.text.replace(/\s+/g, ' ').slice(0, 100)}`);
   }

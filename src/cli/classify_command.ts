@@ -142,7 +142,8 @@ export function registerClassify(program: Command): void {
     .option('--text-column <name|n>', 'column of the texts in --input (default: the only one, or guessed)')
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
     .option('--json', 'one JSON object per text (JSON Lines)', false)
-    .action((dir: string, texts: string[], opts) => {
-      process.exitCode = classifyPredict(dir, texts, opts, makeOutput(opts));
+    .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
+    .action(async (dir: string, texts: string[], opts) => {
+      process.exitCode = await classifyPredict(dir, texts, opts, makeOutput(opts));
     });
 }

@@ -296,6 +296,11 @@ program
   .option('--port <n>', 'port (0: any free port)', int('--port', 0, 65_535), 8080)
   .option('--host <address>', 'address to listen on', '127.0.0.1')
   .option('--log', 'log every request on stderr', false)
+  .option(
+    '--threads <n>',
+    'inference worker threads for text, classifier and seq2seq models; 1 runs them on the event loop (default: all cores)',
+    threadsFlag(),
+  )
   .option('-q, --quiet', 'print only errors', false)
   .option('--json', 'print JSON lines (listening, stopped)', false)
   .action(async (dirs: string[], opts) => {

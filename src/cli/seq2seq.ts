@@ -25,7 +25,9 @@ import {
 import type { Functional } from '../models/functional.js';
 import type { EpochProgress } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { withInferencePool } from '../node/inference_pool.js';
 import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js';
+import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, encodePairs, targetTokens } from '../seq2seq/data.js';
@@ -427,6 +429,8 @@ export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   limit?: number;
   bleu: boolean;
   batchSize: number;
+  /** Worker threads (default all cores); the examples' batches are split over them, with the one-thread scores. */
+  threads?: number;
 }
 
 /** Loads a seq2seq model directory; a directory without a usable seq2seq model is bad input (exit 2). */
@@ -443,13 +447,13 @@ function loadApp(dir: string): { app: Seq2Seq; meta: Seq2SeqMetadata; metadata: 
   return { app: Seq2Seq.fromMetadata(loaded.model, meta), meta, metadata: loaded.metadata };
 }
 
-export function seq2seqEval(
+export async function seq2seqEval(
   dir: string,
   file: string | undefined,
   o: Seq2SeqEvalOptions,
   out: Output,
   json: boolean,
-): number {
+): Promise<number> {
   const { app } = loadApp(dir);
   let examples: Example[];
   if (file)
@@ -469,12 +473,17 @@ export function seq2seqEval(
     examples = splitsOf(withinLimits(all, app.settings), app.settings.seed)[o.split];
   }
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
-  const scores: Seq2SeqScores = app.evaluate(examples, {
-    beam: o.beam,
-    lengthPenalty: o.lengthPenalty,
-    batchSize: o.batchSize,
-    ...(o.bleu ? { textMetrics: true } : {}),
-  });
+  const decode = { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize };
+  const metrics = o.bleu ? { textMetrics: true } : {};
+  const started = Date.now();
+  const work = { threads: o.threads ?? defaultThreads(), items: examples.length, batchSize: o.batchSize };
+  const sources = examples.map((e) => e.source);
+  const translated = await withInferencePool(dir, 'seq2seq', work, (pool, m) =>
+    pool.translate(m, sources, decode),
+  );
+  const scores: Seq2SeqScores = translated
+    ? app.score(examples, translated, metrics, started)
+    : app.evaluate(examples, { ...decode, ...metrics });
   if (json) process.stdout.write(JSON.stringify(scores) + '\n');
   else {
     const rows: [string, string][] = [
@@ -503,16 +512,26 @@ export interface Seq2SeqPredictOptions {
   lengthPenalty?: number;
   batchSize: number;
   json: boolean;
+  /** Worker threads (default all cores); the sources' batches are split over them, with the one-thread outputs. */
+  threads?: number;
 }
 
-export function seq2seqPredict(dir: string, sources: string[], o: Seq2SeqPredictOptions): number {
+export async function seq2seqPredict(
+  dir: string,
+  sources: string[],
+  o: Seq2SeqPredictOptions,
+): Promise<number> {
   const { app } = loadApp(dir);
   let texts = sources;
   if (texts.length === 0)
     texts = readFileSync(0, 'utf8')
       .split(/\r?\n/)
       .filter((l) => l.trim() !== '');
-  const outs = app.predict(texts, { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize });
+  const decode = { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize };
+  const work = { threads: o.threads ?? defaultThreads(), items: texts.length, batchSize: o.batchSize };
+  const outs =
+    (await withInferencePool(dir, 'seq2seq', work, (pool, m) => pool.decode(m, texts, decode))) ??
+    app.predict(texts, decode);
   for (const t of outs) process.stdout.write(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
   return 0;
 }

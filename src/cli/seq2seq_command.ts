@@ -1,6 +1,6 @@
 /** The flags of `recur seq2seq train|eval|predict` (commander), kept beside main.ts so main.ts stays a table. */
 import type { Command } from 'commander';
-import { MAX_SEED, choiceFlag, intFlag, numFlag } from './flags.js';
+import { MAX_SEED, choiceFlag, intFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput } from './output.js';
 import { seq2seqEval, seq2seqPredict, seq2seqTrain } from './seq2seq.js';
 
@@ -143,8 +143,9 @@ export function registerSeq2Seq(program: Command): void {
     .option('--bleu', 'also compute BLEU and chrF', false)
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
-    .action((dir: string, file: string | undefined, opts) => {
-      process.exitCode = seq2seqEval(dir, file, opts, makeOutput({ quiet: opts.json }), opts.json);
+    .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
+    .action(async (dir: string, file: string | undefined, opts) => {
+      process.exitCode = await seq2seqEval(dir, file, opts, makeOutput({ quiet: opts.json }), opts.json);
     });
 
   s2s
@@ -160,7 +161,8 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'one {source, output, score} per line', false)
-    .action((dir: string, sources: string[], opts) => {
-      process.exitCode = seq2seqPredict(dir, sources, opts);
+    .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
+    .action(async (dir: string, sources: string[], opts) => {
+      process.exitCode = await seq2seqPredict(dir, sources, opts);
     });
 }

@@ -1,17 +1,23 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
  * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0.
+ * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
+ * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServeApp, loadServedModels } from '../node/server.js';
+import { availableParallelism } from 'node:os';
+import { createInferencePool } from '../node/inference_pool.js';
+import { attachInferencePool, createServeApp, loadServedModels } from '../node/server.js';
 import type { Output } from './output.js';
 
 export interface ServeCliOptions {
   port: number;
   host: string;
   log: boolean;
+  /** Inference worker threads; 1: run the models on the event loop (default: all cores). */
+  threads?: number;
 }
 
 /** Where `npm run build:web` writes the page: dist/web beside dist/src. */
@@ -23,12 +29,38 @@ export async function serve(dirs: string[], o: ServeCliOptions, out: Output): Pr
   const served = loadServedModels(dirs);
   const page = webDir();
   const staticDir = existsSync(join(page, 'index.html')) ? page : null;
-  const server = createServeApp({ served, staticDir, log: o.log });
+  const threads = o.threads ?? availableParallelism();
+  const pooled = served.some((s) => s.kind === 'text' || s.kind === 'classify' || s.kind === 'seq2seq');
+  const pool = threads > 1 && pooled ? createInferencePool(threads) : null;
+  try {
+    if (pool) await attachInferencePool(served, pool);
+    return await listen(served, staticDir, page, pool, o, out);
+  } finally {
+    await pool?.terminate();
+  }
+}
+
+async function listen(
+  served: ReturnType<typeof loadServedModels>,
+  staticDir: string | null,
+  page: string,
+  pool: ReturnType<typeof createInferencePool> | null,
+  o: ServeCliOptions,
+  out: Output,
+): Promise<number> {
+  const server = createServeApp({ served, staticDir, log: o.log, pool });
   const address = await server.app.listen({ port: o.port, host: o.host });
+  if (pool)
+    out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
   if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
   out.info(`recur serve: listening on ${address}${staticDir ? ` — open ${address}/ for the page` : ''}`);
-  out.json({ event: 'listening', address, models: served.map((s) => ({ name: s.name, kind: s.kind })) });
+  out.json({
+    event: 'listening',
+    address,
+    threads: pool?.threads ?? 1,
+    models: served.map((s) => ({ name: s.name, kind: s.kind })),
+  });
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

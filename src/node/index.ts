@@ -16,6 +16,7 @@ export {
   type ModelFormat,
 } from './keras_io.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
+export { InferencePool, createInferencePool, readModelPayload, withInferencePool } from './inference_pool.js';
 export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';
 export { readTextFile, mobyDick, usBirthsMonthly } from './text_file.js';
 export { saveForecaster, loadForecaster } from './forecaster_io.js';

@@ -10,7 +10,10 @@
  *                       seq2seq models: {model, sources, beam?, max_length?} → the decoded output per source
  *                       (the same answers as `recur classify predict --json` / `recur seq2seq predict --json`)
  *
- * Concurrent generation requests on a model share batched stateful steps (src/text/batch_generation.ts). Every
+ * Concurrent generation requests on a model share batched stateful steps (src/text/batch_generation.ts). With an
+ * inference pool (src/inference/pool.ts; `recur serve --threads N`, N > 1) text, classifier and seq2seq models run
+ * on its worker threads (attachInferencePool), so the event loop only routes requests and streams characters; with
+ * none (--threads 1) they run here on the event loop, as before. Forecasters always run here. Every
  * request body is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
  * Limits (body size, characters, prime length, texts per request, beam width, streams in flight) are 4xx too, never
  * a crash.
@@ -30,10 +33,12 @@ import type { RNNForecaster } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import type { Sequential } from '../models/sequential.js';
 import { CMUDICT_DATA, DECODE_MARGIN, Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
+import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
 import { loadForecaster } from './forecaster_io.js';
+import { readModelPayload } from './inference_pool.js';
 import { loadFunctionalModel, loadModel } from './model_io.js';
 
 /** Request limits: wide enough for real use, narrow enough that one request cannot hold the server. */
@@ -67,6 +72,8 @@ export interface TextServed {
   dir: string;
   meta: TextMetadata;
   batcher: GenerationBatcher;
+  /** The model in the inference pool (attachInferencePool); unset: served on this thread by `batcher`. */
+  pooled?: PooledModel;
 }
 export interface ForecasterServed {
   kind: 'forecaster';
@@ -82,12 +89,14 @@ export interface ClassifierServed {
   model: Sequential;
   meta: ClassifierMetadata;
   tokenizer: ClassifyTokenizer;
+  pooled?: PooledModel;
 }
 export interface Seq2SeqServed {
   kind: 'seq2seq';
   name: string;
   dir: string;
   app: Seq2Seq;
+  pooled?: PooledModel;
 }
 /** A model directory recur can list but not serve (a task this version does not know). */
 export interface OtherServed {
@@ -176,6 +185,23 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
     served.push({ kind: 'text', name, dir, meta, batcher });
   }
   return served;
+}
+
+/**
+ * Loads every text, classifier and seq2seq model of `served` into the inference pool (each worker rebuilds it from
+ * the same files), so createServeApp runs their requests there. Forecasters stay on this thread: their predict is an
+ * ensemble with statistical baselines, not one batched forward pass.
+ */
+export async function attachInferencePool(
+  served: Served[],
+  pool: InferencePool,
+  limits: ServeLimits = SERVE_LIMITS,
+): Promise<void> {
+  for (const s of served) {
+    if (s.kind !== 'text' && s.kind !== 'classify' && s.kind !== 'seq2seq') continue;
+    const payload = readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined);
+    (s as TextServed | ClassifierServed | Seq2SeqServed).pooled = await pool.load(payload);
+  }
 }
 
 const GENERATE_BODY = (limits: ServeLimits) =>
@@ -371,6 +397,8 @@ export interface ServeAppOptions {
   limits?: ServeLimits;
   /** Log requests (fastify's logger) on stderr. */
   log?: boolean;
+  /** Runs the models attachInferencePool loaded into it; the caller terminates it after close(). */
+  pool?: InferencePool | null;
 }
 
 export interface ServeApp {
@@ -391,6 +419,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   const app = Fastify({ bodyLimit: limits.bodyBytes, logger: opts.log ?? false });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
+  const pool = opts.pool ?? null;
   let streams = 0;
   let closing = false;
 
@@ -448,7 +477,9 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       streams++;
       try {
         const t0 = performance.now();
-        const text = await t.batcher.generate(request);
+        const text = await (pool && t.pooled
+          ? pool.generate(t.pooled, request)
+          : t.batcher.generate(request));
         return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } finally {
         streams--;
@@ -465,16 +496,24 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     prime: string,
   ): Promise<void> {
     const abort = new AbortController();
-    // Validates before the stream starts, so a bad prime is still a 400 with a JSON body.
     const res = reply.raw;
-    const done = t.batcher.generate({
-      ...request,
-      signal: abort.signal,
-      onText: (text) => {
-        res.write(`data: ${JSON.stringify({ text })}\n\n`);
-      },
-    });
+    // Characters that arrive before the stream's headers are written wait here (a pooled stream's could).
+    let early: string[] | null = [];
+    const onText = (text: string): void => {
+      if (early) early.push(text);
+      else res.write(`data: ${JSON.stringify({ text })}\n\n`);
+    };
+    const stream = { ...request, signal: abort.signal, onText };
+    // Validates before the stream starts, so a bad prime is still a 400 with a JSON body.
     streams++;
+    let done: Promise<string>;
+    try {
+      done =
+        pool && t.pooled ? (await pool.startGeneration(t.pooled, stream)).done : t.batcher.generate(stream);
+    } catch (e) {
+      streams--;
+      throw e;
+    }
     reply.hijack();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -487,6 +526,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       'cross-origin-resource-policy': 'same-origin',
     });
     res.write(`event: start\ndata: ${JSON.stringify({ model: t.name, prime })}\n\n`);
+    for (const text of early) res.write(`data: ${JSON.stringify({ text })}\n\n`);
+    early = null;
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort(new Error('the client went away'));
     };
@@ -519,8 +560,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
           400,
           `${field}: not taken by ${m.kind} model '${m.name}' (it takes ${takes.join(', ')})`,
         );
-    if (m.kind === 'classify') return predictClasses(m as ClassifierServed, body);
-    if (m.kind === 'seq2seq') return predictSequences(m as Seq2SeqServed, body);
+    if (m.kind === 'classify') return await predictClasses(m as ClassifierServed, body);
+    if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body);
     const f = m as ForecasterServed;
     const values = body.values ?? f.history.values;
     let forecast;
@@ -541,26 +582,29 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   });
 
   /** `recur classify predict --json`'s objects, one per text, in order. */
-  function predictClasses(c: ClassifierServed, body: PredictBody): Record<string, unknown> {
+  async function predictClasses(c: ClassifierServed, body: PredictBody): Promise<Record<string, unknown>> {
     if (body.text !== undefined && body.texts !== undefined)
       throw new HttpError(400, 'text: give text (one) or texts (several), not both');
     const texts = body.texts ?? (body.text !== undefined ? [body.text] : undefined);
     if (!texts)
       throw new HttpError(400, `texts: required for classify model '${c.name}' (an array of strings)`);
-    const predictions = classifyTexts(c.model, c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
+    const predictions =
+      pool && c.pooled
+        ? await pool.classify(c.pooled, texts, CLASSIFY_BATCH)
+        : classifyTexts(c.model, c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
     return { model: c.name, predictions };
   }
 
   /** `recur seq2seq predict --json`'s objects, one per source, in order. */
-  function predictSequences(s: Seq2SeqServed, body: PredictBody): Record<string, unknown> {
+  async function predictSequences(s: Seq2SeqServed, body: PredictBody): Promise<Record<string, unknown>> {
     if (!body.sources)
       throw new HttpError(400, `sources: required for seq2seq model '${s.name}' (an array of strings)`);
     const beam = body.beam ?? 1;
-    const outputs = s.app.predict(body.sources, {
-      beam,
-      maxLength: body.max_length,
-      batchSize: SEQ2SEQ_BATCH,
-    });
+    const decode = { beam, maxLength: body.max_length, batchSize: SEQ2SEQ_BATCH };
+    const outputs =
+      pool && s.pooled
+        ? await pool.decode(s.pooled, body.sources, decode)
+        : s.app.predict(body.sources, decode);
     return { model: s.name, beam, outputs };
   }
 
@@ -587,6 +631,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       closing = true;
       await app.close();
       for (const s of served) if (s.kind === 'text') await (s as TextServed).batcher.idle();
+      await pool?.idle();
     },
   };
 }

@@ -164,6 +164,19 @@ export class Seq2Seq {
       examples.map((e) => e.source),
       opts,
     );
+    return this.score(examples, out, opts, started);
+  }
+
+  /**
+   * The scores of `evaluate` for translations of the examples' sources made elsewhere (the inference pool's shards);
+   * `seconds` counts from `started`.
+   */
+  score(
+    examples: readonly Example[],
+    out: readonly Translation[],
+    opts: { textMetrics?: boolean } = {},
+    started = Date.now(),
+  ): Seq2SeqScores {
     const hyps = out.map((o) => o.tokens);
     const refs = examples.map((e) => e.targets.map((t) => this.target.split(t)));
     const scores: Seq2SeqScores = {

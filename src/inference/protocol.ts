@@ -1,0 +1,57 @@
+/**
+ * Messages between the inference pool (src/inference/pool.ts, on the calling thread) and its workers
+ * (src/inference/server.ts). Every job carries an id; the worker answers each with 'done' or 'error', and a generation
+ * job also with 'started' (its request was valid and queued) and 'text' (characters as they are sampled).
+ */
+import type { WeightFile } from '../models/serialization.js';
+import type { Seq2SeqPrediction, Translation } from '../seq2seq/seq2seq.js';
+import type { TextClassification } from '../classify/predict.js';
+
+/** The tasks whose models a worker can hold. Forecasters stay on the caller (see src/node/server.ts). */
+export type InferenceKind = 'text' | 'classify' | 'seq2seq';
+
+/** A saved model as recur writes it: model.json's text and the bytes of the weights files its manifest names. */
+export interface ModelPayload {
+  kind: InferenceKind;
+  /** How errors name the model (its model.json path). */
+  file: string;
+  json: string;
+  weights: WeightFile[];
+  /** Streams stepped together per worker (text models; GenerationBatcher's maxBatch). */
+  maxBatch?: number;
+}
+
+/** What a generation job sends: StreamRequest without the callbacks. */
+export interface GenerationJob {
+  prime: string;
+  length: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export interface DecodeJob {
+  beam?: number;
+  lengthPenalty?: number;
+  maxLength?: number;
+  batchSize?: number;
+}
+
+export type InferenceRequest =
+  /** `kernels`: the calling thread's kernels' name, which the worker uses too (the first load sets them). */
+  | { type: 'load'; id: number; modelId: number; model: ModelPayload; kernels: string }
+  | { type: 'generate'; id: number; modelId: number; job: GenerationJob }
+  | { type: 'abort'; id: number }
+  | { type: 'classify'; id: number; modelId: number; texts: string[]; batchSize: number }
+  /** `raw`: decode the sources as given (Seq2Seq.translate, as evaluation does), else as predict does. */
+  | { type: 'decode'; id: number; modelId: number; sources: string[]; opts: DecodeJob; raw: boolean };
+
+export type InferenceResult = null | string | TextClassification[] | Seq2SeqPrediction[] | Translation[];
+
+export type InferenceReply =
+  | { type: 'started'; id: number }
+  | { type: 'text'; id: number; text: string }
+  | { type: 'done'; id: number; result: InferenceResult }
+  /** `invalid`: the request was bad input (an InvalidInputError on the worker), not a failure. */
+  | { type: 'error'; id: number; message: string; invalid: boolean };

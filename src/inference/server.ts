@@ -1,0 +1,165 @@
+/**
+ * The worker side of the inference pool, for any worker API (the entries src/node/inference_worker.ts and
+ * src/web/inference_worker.ts only connect it to their message port). A worker holds its own copy of each model it
+ * is sent (rebuilt from model.json's text and the weight bytes, as a model directory is loaded) on its own kernels
+ * instance, and runs forward-only jobs on it: generation streams (all of a model's streams on this worker are rows of
+ * one GenerationBatcher, stepped together), labelling a shard of texts, decoding a shard of sources.
+ *
+ * Why its own kernels and not the training pool's shared wasm memory: inference workers share nothing with the
+ * caller while they run (no weights to keep in step, no gradients to sum), so a private memory per worker costs one
+ * copy of the weights (small for RNNs) and needs no coordination; the kernels are the process default (wasm SIMD, or
+ * the reference kernels under RECUR_KERNELS=reference), exactly those a one-thread run uses.
+ */
+import { classifyTexts } from '../classify/predict.js';
+import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
+import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
+import { kernels, setKernels } from '../core/backend.js';
+import { InvalidInputError } from '../core/errors.js';
+import { referenceKernels } from '../core/reference_kernels.js';
+import { createWasmKernels } from '../core/wasm/load.js';
+import { deserializeFunctional, parseFunctionalModelJson } from '../models/functional_serialization.js';
+import { parseModelJson } from '../models/model_file.js';
+import { deserializeModel } from '../models/serialization.js';
+import type { Sequential } from '../models/sequential.js';
+import { Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
+import { GenerationBatcher } from '../text/batch_generation.js';
+import { parseTextMetadata, vocabularyOf } from '../text/metadata.js';
+import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } from './protocol.js';
+
+type Held =
+  | { kind: 'text'; batcher: GenerationBatcher }
+  | { kind: 'classify'; model: Sequential; meta: ClassifierMetadata; tokenizer: ClassifyTokenizer }
+  | { kind: 'seq2seq'; app: Seq2Seq };
+
+/** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
+export function holdModel(p: ModelPayload): Held {
+  try {
+    return rebuild(p);
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    throw new InvalidInputError(message.includes(p.file) ? message : `${p.file}: ${message}`);
+  }
+}
+
+function rebuild(p: ModelPayload): Held {
+  if (p.kind === 'seq2seq') {
+    const json = parseFunctionalModelJson(p.json, p.file);
+    const bytes = new Uint8Array(p.weights.reduce((n, w) => n + w.data.length, 0));
+    let at = 0;
+    for (const w of p.weights) {
+      bytes.set(w.data, at);
+      at += w.data.length;
+    }
+    const loaded = deserializeFunctional(json, bytes, p.file);
+    return {
+      kind: 'seq2seq',
+      app: Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, p.file)),
+    };
+  }
+  const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
+  if (p.kind === 'classify') {
+    const meta = parseClassifierMetadata(loaded.metadata, p.file);
+    return {
+      kind: 'classify',
+      model: loaded.model,
+      meta,
+      tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer),
+    };
+  }
+  const meta = parseTextMetadata(loaded.metadata, p.file);
+  const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
+    maxBatch: p.maxBatch,
+  });
+  return { kind: 'text', batcher };
+}
+
+/**
+ * Makes this worker's kernels the ones named (the calling thread's), so a row is computed here exactly as there:
+ * the reference kernels, or wasm with the same variant (relaxed SIMD's fused multiply-add rounds differently).
+ */
+function useKernels(name: string): void {
+  if (kernels().name === name) return;
+  const k =
+    name === referenceKernels.name
+      ? referenceKernels
+      : createWasmKernels(name === 'wasm-simd' ? 'simd' : 'relaxed');
+  if (!k || k.name !== name)
+    throw new Error(
+      `inference worker: cannot run the ${name} kernels the calling thread uses (got ${k?.name ?? 'none'})`,
+    );
+  setKernels(k);
+}
+
+/** Handles the pool's requests; `send` posts a reply to the calling thread. Returns the message handler. */
+export function inferenceServer(send: (reply: InferenceReply) => void): (msg: InferenceRequest) => void {
+  const models = new Map<number, Held>();
+  /** Aborts of the generation streams in flight, by job id. */
+  const streams = new Map<number, AbortController>();
+
+  const fail = (id: number, e: unknown): void =>
+    send({
+      type: 'error',
+      id,
+      message: (e as Error).message ?? String(e),
+      invalid: e instanceof InvalidInputError,
+    });
+
+  function held<K extends Held['kind']>(modelId: number, kind: K): Extract<Held, { kind: K }> {
+    const m = models.get(modelId);
+    if (!m) throw new Error(`inference worker: no model ${modelId} was loaded`);
+    if (m.kind !== kind)
+      throw new Error(`inference worker: model ${modelId} is a ${m.kind} model, not ${kind}`);
+    return m as Extract<Held, { kind: K }>;
+  }
+
+  function generate(id: number, modelId: number, msg: Extract<InferenceRequest, { type: 'generate' }>): void {
+    const { batcher } = held(modelId, 'text');
+    const abort = new AbortController();
+    // Throws an InvalidInputError (bad prime or options) before anything is queued.
+    const done = batcher.generate({
+      ...msg.job,
+      signal: abort.signal,
+      onText: (text) => send({ type: 'text', id, text }),
+    });
+    streams.set(id, abort);
+    send({ type: 'started', id });
+    done
+      .then(
+        (text) => send({ type: 'done', id, result: text }),
+        (e: unknown) => fail(id, e),
+      )
+      .finally(() => streams.delete(id));
+  }
+
+  return (msg) => {
+    try {
+      let result: InferenceResult;
+      switch (msg.type) {
+        case 'load':
+          useKernels(msg.kernels);
+          models.set(msg.modelId, holdModel(msg.model));
+          result = null;
+          break;
+        case 'abort':
+          streams.get(msg.id)?.abort(new Error('the request was cancelled'));
+          return;
+        case 'generate':
+          generate(msg.id, msg.modelId, msg);
+          return;
+        case 'classify': {
+          const c = held(msg.modelId, 'classify');
+          result = classifyTexts(c.model, c.meta, msg.texts, msg.batchSize, c.tokenizer);
+          break;
+        }
+        case 'decode': {
+          const { app } = held(msg.modelId, 'seq2seq');
+          result = msg.raw ? app.translate(msg.sources, msg.opts) : app.predict(msg.sources, msg.opts);
+          break;
+        }
+      }
+      send({ type: 'done', id: msg.id, result });
+    } catch (e) {
+      fail(msg.id, e);
+    }
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The inference pool (src/inference/pool.ts) on Node worker threads, and the payload a model directory gives it:
+ * model.json's text and the weights files it names, read with the same checks as loading the model here.
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { InferencePool, type InferencePort, type PooledModel } from '../inference/pool.js';
+import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/protocol.js';
+import { parseFunctionalModelJson } from '../models/functional_serialization.js';
+import { modelJsonPath, readModelFiles } from './model_io.js';
+
+export { InferencePool } from '../inference/pool.js';
+
+/** One inference worker on a Node worker thread. */
+export function spawnInferenceThread(): InferencePort {
+  const worker = new Worker(new URL('./inference_worker.js', import.meta.url));
+  let exitFn: ((err: Error) => void) | null = null;
+  let terminating = false;
+  worker.on('error', (e) => exitFn?.(e));
+  worker.on('exit', (code) => {
+    if (!terminating) exitFn?.(new Error(`the thread exited with code ${code}`));
+  });
+  return {
+    postMessage: (msg) => worker.postMessage(msg),
+    onMessage: (fn) => worker.on('message', (r: InferenceReply) => fn(r)),
+    onExit: (fn) => (exitFn = fn),
+    hold: (busy) => (busy ? worker.ref() : worker.unref()),
+    terminate: () => {
+      terminating = true;
+      return worker.terminate();
+    },
+  };
+}
+
+/** An inference pool of `threads` worker threads (default: the cores this process may use). */
+export function createInferencePool(threads = availableParallelism()): InferencePool {
+  return new InferencePool(spawnInferenceThread, threads);
+}
+
+/** What a pool needs to load the model in `dir`: model.json's text and its weights files (checked as loadModel does). */
+export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: number): ModelPayload {
+  const file = modelJsonPath(dir);
+  const { weightFiles } = readModelFiles(dir, kind === 'seq2seq' ? parseFunctionalModelJson : undefined);
+  return {
+    kind,
+    file,
+    json: readFileSync(file, 'utf8'),
+    weights: weightFiles.map((w) => ({ path: w.path, data: w.data })),
+    ...(maxBatch ? { maxBatch } : {}),
+  };
+}
+
+/**
+ * Runs `run` on a pool holding the model in `dir`, sized for `items` inputs cut into batches of `batchSize` (one
+ * worker per batch at most: a batch is never split, which keeps answers identical to one thread's), and terminates
+ * the pool after. Returns null, starting nothing, when that is one worker or fewer: the caller runs in-process.
+ */
+export async function withInferencePool<T>(
+  dir: string,
+  kind: InferenceKind,
+  work: { threads: number; items: number; batchSize: number },
+  run: (pool: InferencePool, model: PooledModel) => Promise<T>,
+): Promise<T | null> {
+  const workers = Math.min(work.threads, Math.ceil(work.items / work.batchSize));
+  if (workers <= 1) return null;
+  const pool = createInferencePool(workers);
+  try {
+    return await run(pool, await pool.load(readModelPayload(dir, kind)));
+  } finally {
+    await pool.terminate();
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * The inference pool (src/inference/pool.ts) on Node worker threads: generation streams give the same text as the
+ * one-thread GenerationBatcher for the same model, prime and seed, and are spread over the workers by their active
+ * streams; classify and decode shards re-join to exactly the one-thread answers (greedy and beam); a bad model, a bad
+ * request and a crashed worker each give a clear error while the pool keeps working.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { parseClassifierMetadata } from '../src/classify/metadata.js';
+import { classifyTexts } from '../src/classify/predict.js';
+import { InvalidInputError } from '../src/core/errors.js';
+import { Random } from '../src/core/random.js';
+import { InferencePool, shardRuns, type InferencePort } from '../src/inference/pool.js';
+import { holdModel } from '../src/inference/server.js';
+import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
+import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
+import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
+import { mutateBytes } from './fuzz_helpers.js';
+import { GenerationBatcher } from '../src/text/batch_generation.js';
+import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+function cli(args: string[]): void {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+function book(chars: number, seed: number): string {
+  const words = [
+    'the',
+    'whale',
+    'sea',
+    'ship',
+    'and',
+    'of',
+    'a',
+    'captain',
+    'white',
+    'deep',
+    'storm',
+    'night',
+  ];
+  const rng = new Random(seed);
+  let s = '';
+  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+  return s;
+}
+
+function reviews(n: number, seed: number): string {
+  const rng = new Random(seed);
+  const good = ['great', 'good', 'lovely'];
+  const bad = ['awful', 'bad', 'dull'];
+  const filler = ['the', 'film', 'was', 'a', 'plot', 'and', 'very', 'story'];
+  const rows = ['sentence,label'];
+  for (let i = 0; i < n; i++) {
+    const positive = rng.next() < 0.5;
+    const words = Array.from({ length: 3 + rng.int(6) }, () => filler[rng.int(filler.length)]);
+    words[rng.int(words.length)] = (positive ? good : bad)[rng.int(3)];
+    rows.push(`${words.join(' ')},${positive ? 'pos' : 'neg'}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+function pairs(n: number, seed: number): string {
+  const en = ['cat', 'dog', 'bird', 'fish'];
+  const fr = ['chat', 'chien', 'oiseau', 'poisson'];
+  const rng = new Random(seed);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.int(4);
+    const b = rng.int(4);
+    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Texts of many lengths, so the classifier's length-sorted batches mix rows from all over the input. */
+function manyTexts(n: number, seed: number): string[] {
+  const rng = new Random(seed);
+  const words = ['the', 'film', 'was', 'great', 'dull', 'plot', 'and', 'very', 'bad', 'lovely', 'unseen'];
+  return Array.from({ length: n }, () =>
+    Array.from({ length: 1 + rng.int(14) }, () => words[rng.int(words.length)]).join(' '),
+  );
+}
+
+describe('shardRuns', () => {
+  it('cuts contiguous runs only at whole batches, as evenly as whole batches allow', () => {
+    assert.deepEqual(shardRuns(10, 4, 2), [
+      [0, 8],
+      [8, 10],
+    ]);
+    assert.deepEqual(shardRuns(10, 2, 3), [
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
+    assert.deepEqual(shardRuns(3, 8, 4), [[0, 3]]);
+    assert.deepEqual(shardRuns(0, 8, 4), []);
+  });
+});
+
+describe('InferencePool on worker threads', () => {
+  let dir = '';
+  let textDir = '';
+  let labels = '';
+  let phrases = '';
+  let pool: InferencePool;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-inference-pool-'));
+    writeFileSync(join(dir, 'book.txt'), book(6000, 1));
+    writeFileSync(join(dir, 'reviews.csv'), reviews(200, 1));
+    writeFileSync(join(dir, 'pairs.tsv'), pairs(120, 2));
+    textDir = join(dir, 'book');
+    labels = join(dir, 'labels');
+    phrases = join(dir, 'phrases');
+    const quiet = ['--seed', '3', '--quiet', '--threads', '1'];
+    cli(
+      [
+        'train',
+        join(dir, 'book.txt'),
+        '--out',
+        textDir,
+        '--epochs',
+        '1',
+        '--units',
+        '16',
+        '--maxlen',
+        '12',
+      ].concat(['--batch-size', '32', '--steps-per-epoch', '20'], quiet),
+    );
+    cli(
+      [
+        'classify',
+        'train',
+        join(dir, 'reviews.csv'),
+        '--out',
+        labels,
+        '--epochs',
+        '1',
+        '--units',
+        '8',
+      ].concat(['--embedding-dim', '8', '--batch-size', '16'], quiet),
+    );
+    cli(
+      ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', phrases, '--epochs', '2', '--units', '8'].concat([
+        '--embedding',
+        '8',
+        '--batch-size',
+        '8',
+        '--lr',
+        '0.01',
+        '--seed',
+        '3',
+        '--quiet',
+      ]),
+    );
+    pool = createInferencePool(2);
+  });
+  after(async () => {
+    await pool?.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('streams the text the one-thread batcher gives, spreading streams over the workers', async () => {
+    const loaded = loadModel(textDir);
+    const meta = parseTextMetadata(loaded.metadata, textDir);
+    const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase);
+    const reqs = Array.from({ length: 9 }, (_, i) => ({
+      prime: ['The whale', 'sea', 'a ship and'][i % 3],
+      length: 30 + 11 * i,
+      temperature: [0, 0.5, 1][i % 3],
+      topK: i % 2 ? 5 : undefined,
+      topP: i % 4 === 3 ? 0.9 : undefined,
+      seed: 40 + i,
+    }));
+    const alone = await Promise.all(reqs.map((r) => batcher.generate(r)));
+    const model = await pool.load(readModelPayload(textDir, 'text'));
+    const chunks = reqs.map(() => [] as string[]);
+    const starts = await Promise.all(
+      reqs.map((r, i) => pool.startGeneration(model, { ...r, onText: (t) => chunks[i].push(t) })),
+    );
+    // Nine streams started together on two workers: five and four (fewest active streams first).
+    assert.deepEqual(
+      [0, 1].map((w) => starts.filter((s) => s.worker === w).length),
+      [5, 4],
+    );
+    const pooled = await Promise.all(starts.map((s) => s.done));
+    assert.deepEqual(pooled, alone);
+    chunks.forEach((c, i) => assert.equal(c.join(''), alone[i]));
+    assert.equal(pool.activeStreams, 0);
+  });
+
+  it('refuses a bad prime as bad input before the stream starts, and cancels an aborted stream', async () => {
+    const model = await pool.load(readModelPayload(textDir, 'text'));
+    await assert.rejects(pool.startGeneration(model, { prime: 'Q#', length: 5 }), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError, String(e));
+      assert.match(e.message, /never saw/);
+      return true;
+    });
+    const abort = new AbortController();
+    const long = await pool.startGeneration(model, { prime: 'a', length: 1_000_000, signal: abort.signal });
+    abort.abort(new Error('client left'));
+    await assert.rejects(long.done, /client left/);
+    assert.equal((await pool.generate(model, { prime: 'sea', length: 12, seed: 1 })).length, 12);
+  });
+
+  it('labels texts exactly as classifyTexts does on one thread', async () => {
+    const loaded = loadModel(labels);
+    const meta = parseClassifierMetadata(loaded.metadata, labels);
+    const texts = manyTexts(157, 5);
+    const model = await pool.load(readModelPayload(labels, 'classify'));
+    for (const batch of [16, 128]) {
+      const one = classifyTexts(loaded.model, meta, texts, batch);
+      assert.deepEqual(await pool.classify(model, texts, batch), one);
+    }
+    assert.deepEqual(await pool.classify(model, [], 16), []);
+  });
+
+  it('decodes sources exactly as Seq2Seq.predict does on one thread, greedy and beam', async () => {
+    const loaded = loadFunctionalModel(phrases);
+    const app = Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, phrases));
+    const en = ['cat', 'dog', 'bird', 'fish', 'zebra'];
+    const rng = new Random(9);
+    const sources = Array.from({ length: 45 }, () => `the ${en[rng.int(5)]} and the ${en[rng.int(5)]}`);
+    const model = await pool.load(readModelPayload(phrases, 'seq2seq'));
+    for (const beam of [1, 3]) {
+      const opts = { beam, batchSize: 8 };
+      assert.deepEqual(await pool.decode(model, sources, opts), app.predict(sources, opts));
+    }
+  });
+
+  it('recur classify predict, seq2seq predict and seq2seq eval print with --threads 2 what they print with --threads 1', () => {
+    const run = (args: string[], input?: string): string => {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 300_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const texts = manyTexts(90, 8).join('\n') + '\n';
+    const en = ['cat', 'dog', 'bird', 'fish', 'zebra'];
+    const rng = new Random(10);
+    const sources = Array.from({ length: 40 }, () => `the ${en[rng.int(5)]} and the ${en[rng.int(5)]}`);
+    // --threads allows at most this machine's cores, which may be two.
+    for (const threads of ['2']) {
+      const one = run(['classify', 'predict', labels, '-b', '8', '--json', '--threads', '1'], texts);
+      assert.equal(one.trim().split('\n').length, 90);
+      assert.equal(
+        run(['classify', 'predict', labels, '-b', '8', '--json', '--threads', threads], texts),
+        one,
+      );
+      for (const beam of ['1', '2']) {
+        const args = ['seq2seq', 'predict', phrases, '-b', '8', '--beam', beam, '--json'];
+        const single = run([...args, '--threads', '1'], sources.join('\n'));
+        assert.equal(single.trim().split('\n').length, 40);
+        assert.equal(run([...args, '--threads', threads], sources.join('\n')), single);
+      }
+      const evalArgs = ['seq2seq', 'eval', phrases, join(dir, 'pairs.tsv'), '-b', '4', '--json', '--bleu'];
+      const scores = (t: string): Record<string, number> => {
+        const j = JSON.parse(run([...evalArgs, '--threads', t])) as Record<string, number>;
+        delete j.seconds;
+        return j;
+      };
+      const single = scores('1');
+      // The 120 pairs have 16 distinct sources (each with its accepted targets): four batches of 4.
+      assert.equal(single.n, 16);
+      assert.deepEqual(scores(threads), single);
+    }
+  });
+
+  it('rejects a damaged model naming its file, and a job for the wrong kind of model', async () => {
+    const payload = readModelPayload(labels, 'classify');
+    const bad = { ...payload, weights: payload.weights.map((w) => ({ ...w, data: w.data.subarray(0, 8) })) };
+    await assert.rejects(pool.load(bad), (e: Error) => e.message.includes(payload.file));
+    const model = await pool.load(payload);
+    await assert.rejects(pool.decode(model, ['x']), /is a classify model, not a seq2seq model/);
+  });
+});
+
+describe('holdModel (the worker-side loader) on seeded damaged payloads', () => {
+  it('rebuilds a model or throws an InvalidInputError naming the file, for every kind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-inference-fuzz-'));
+    try {
+      writeFileSync(join(dir, 'book.txt'), book(2000, 3));
+      writeFileSync(join(dir, 'reviews.csv'), reviews(60, 3));
+      writeFileSync(join(dir, 'pairs.tsv'), pairs(30, 3));
+      const q = ['--seed', '1', '--quiet'];
+      cli(
+        ['train', join(dir, 'book.txt'), '--out', join(dir, 't'), '--epochs', '1', '--units', '4'].concat(
+          ['--maxlen', '6', '--steps-per-epoch', '2', '--threads', '1'],
+          q,
+        ),
+      );
+      cli(
+        ['classify', 'train', join(dir, 'reviews.csv'), '--out', join(dir, 'c'), '--epochs', '1'].concat(
+          ['--units', '4', '--embedding-dim', '4', '--threads', '1'],
+          q,
+        ),
+      );
+      cli(
+        ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', join(dir, 's'), '--epochs', '1'].concat(
+          ['--units', '4', '--embedding', '4'],
+          q,
+        ),
+      );
+      const rng = new Random(20261203);
+      const kinds = [
+        ['t', 'text'],
+        ['c', 'classify'],
+        ['s', 'seq2seq'],
+      ] as const;
+      let failed = 0;
+      for (let i = 0; i < 150; i++) {
+        const [sub, kind] = kinds[i % 3];
+        const good = readModelPayload(join(dir, sub), kind);
+        const inJson = rng.next() < 0.5;
+        const damaged = inJson
+          ? {
+              ...good,
+              json: new TextDecoder().decode(mutateBytes(new TextEncoder().encode(good.json), rng).bytes),
+            }
+          : { ...good, weights: good.weights.map((w) => ({ ...w, data: mutateBytes(w.data, rng).bytes })) };
+        try {
+          holdModel(damaged);
+        } catch (e) {
+          failed++;
+          assert.ok(e instanceof InvalidInputError, `${kind} #${i}: ${String(e)}`);
+          assert.ok((e as Error).message.includes(good.file), `${kind} #${i}: ${(e as Error).message}`);
+        }
+      }
+      assert.ok(failed > 50, `only ${failed} of 150 damaged payloads were refused`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('InferencePool when a worker dies', () => {
+  it('fails the jobs that worker ran with a clear error, replaces it, and keeps serving', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-inference-crash-'));
+    writeFileSync(join(dir, 'book.txt'), book(3000, 2));
+    const textDir = join(dir, 'book');
+    cli(
+      [
+        'train',
+        join(dir, 'book.txt'),
+        '--out',
+        textDir,
+        '--epochs',
+        '1',
+        '--units',
+        '8',
+        '--maxlen',
+        '8',
+      ].concat(['--batch-size', '32', '--steps-per-epoch', '5', '--seed', '1', '--quiet', '--threads', '1']),
+    );
+    // A port over the real worker script whose thread the test can kill from outside, as a crash would.
+    const threads: Worker[] = [];
+    const pool = new InferencePool((): InferencePort => {
+      const w = new Worker(new URL('../src/node/inference_worker.js', import.meta.url));
+      threads.push(w);
+      let stopping = false;
+      let exit: (e: Error) => void = () => {};
+      w.on('exit', (code) => stopping || exit(new Error(`the thread exited with code ${code}`)));
+      return {
+        postMessage: (m) => w.postMessage(m),
+        onMessage: (fn) => w.on('message', fn),
+        onExit: (fn) => (exit = fn),
+        hold: () => {},
+        terminate: () => ((stopping = true), w.terminate()),
+      };
+    }, 1);
+    try {
+      const model = await pool.load(readModelPayload(textDir, 'text'));
+      const long = await pool.startGeneration(model, { prime: 'the', length: 1_000_000, seed: 1 });
+      await threads[0].terminate();
+      await assert.rejects(long.done, /inference worker 1 stopped .*not completed/);
+      const text = await pool.generate(model, { prime: 'the', length: 20, seed: 2 });
+      assert.equal(text.length, 20);
+      assert.equal(threads.length, 2);
+    } finally {
+      await pool.terminate();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * `recur serve` with its inference pool (--threads 2): generation runs on worker threads, so the event loop answers
+ * GET /v1/models while 32 long streams generate; pooled /v1/generate (JSON and SSE) gives the same text as the
+ * in-process path for the same model, prime and seed; bad primes are still a 400 before a stream starts; a stream
+ * whose client leaves is cancelled on its worker; a crashed worker fails only its requests, with a clear error.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+import { Worker } from 'node:worker_threads';
+import { InferencePool, type InferencePort } from '../src/inference/pool.js';
+import { createInferencePool } from '../src/node/inference_pool.js';
+import {
+  attachInferencePool,
+  createServeApp,
+  loadServedModels,
+  type ServeApp,
+  type TextServed,
+} from '../src/node/server.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+
+function book(chars: number, seed: number): string {
+  const words = [
+    'the',
+    'whale',
+    'sea',
+    'ship',
+    'and',
+    'of',
+    'a',
+    'captain',
+    'white',
+    'deep',
+    'storm',
+    'night',
+  ];
+  const rng = new Random(seed);
+  let s = '';
+  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+  return s;
+}
+
+function sseEvents(body: string): { event: string; data: Record<string, unknown> }[] {
+  return body
+    .split('\n\n')
+    .filter((b) => b.trim())
+    .map((block) => {
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      return { event, data: JSON.parse(data) as Record<string, unknown> };
+    });
+}
+
+async function listen(server: ServeApp): Promise<string> {
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+}
+
+describe('recur serve on the inference pool', () => {
+  let dir = '';
+  let textModel = '';
+  let pool: InferencePool;
+  let pooled: ServeApp;
+  let local: ServeApp;
+  let pooledBase = '';
+  let localBase = '';
+  let pooledText: TextServed;
+  const post = (base: string, body: unknown, signal?: AbortSignal): Promise<Response> =>
+    fetch(base + '/v1/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-serve-pool-'));
+    writeFileSync(join(dir, 'book.txt'), book(6000, 1));
+    textModel = join(dir, 'book');
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'train', join(dir, 'book.txt'), '--out', textModel, '--epochs', '1', '--units', '16']
+        .concat(['--maxlen', '12', '--batch-size', '32', '--steps-per-epoch', '20', '--seed', '3'])
+        .concat(['--threads', '1', '--no-samples', '-q']),
+      { encoding: 'utf8', timeout: 300_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    pool = createInferencePool(2);
+    const served = loadServedModels([textModel]);
+    await attachInferencePool(served, pool);
+    pooledText = served[0] as TextServed;
+    assert.ok(pooledText.pooled);
+    pooled = createServeApp({ served, pool });
+    local = createServeApp({ served: loadServedModels([textModel]) });
+    pooledBase = await listen(pooled);
+    localBase = await listen(local);
+  });
+  after(async () => {
+    await pooled?.close();
+    await local?.close();
+    await pool?.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the in-process text for the same model, prime and seed (whole and streamed)', async () => {
+    for (const body of [
+      { prime: 'The whale', length: 150, seed: 7, temperature: 0.8, top_k: 5 },
+      { prime: 'sea', length: 90, seed: 8, temperature: 1.2, top_p: 0.9 },
+      { prime: 'a ship', length: 60, seed: 9, temperature: 0 },
+    ]) {
+      const expected = ((await (await post(localBase, body)).json()) as { text: string }).text;
+      const whole = await post(pooledBase, body);
+      assert.equal(whole.status, 200);
+      assert.equal(((await whole.json()) as { text: string }).text, expected);
+      const s = await post(pooledBase, { ...body, stream: true });
+      assert.equal(s.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const events = sseEvents(await s.text());
+      assert.equal(events[0].event, 'start');
+      assert.equal(events.at(-1)!.event, 'done');
+      assert.equal(events.at(-1)!.data.text, expected);
+      const chunks = events.filter((e) => e.event === 'message').map((e) => e.data.text as string);
+      assert.equal(chunks.join(''), expected);
+    }
+    // Nothing was generated on this thread by the pooled app.
+    assert.equal(pooledText.batcher.stats.steps, 0);
+  });
+
+  it('answers GET /v1/models while 32 long generations run on the workers', async () => {
+    const N = 32;
+    const aborts = Array.from({ length: N }, () => new AbortController());
+    let finished = 0;
+    const responses = await Promise.all(
+      aborts.map((a, i) =>
+        post(pooledBase, { prime: 'the sea', length: 20_000, seed: i, stream: true }, a.signal),
+      ),
+    );
+    const bodies = responses.map((r) => {
+      assert.equal(r.status, 200);
+      return r.text().then(
+        () => finished++,
+        () => undefined,
+      );
+    });
+    // Every stream has started (its headers came), and they are generating on the workers.
+    assert.equal(pool.activeStreams, N);
+    const models = await fetch(pooledBase + '/v1/models');
+    assert.equal(models.status, 200);
+    assert.equal(((await models.json()) as { models: unknown[] }).models.length, 1);
+    assert.equal(finished, 0, 'GET /v1/models answered only after generations finished');
+    assert.equal(pool.activeStreams, N);
+    assert.equal(pooledText.batcher.stats.steps, 0);
+    // The clients leave: their streams are cancelled on the workers.
+    for (const a of aborts) a.abort();
+    await Promise.all(bodies);
+    await pool.idle();
+    assert.equal(pool.activeStreams, 0);
+  });
+
+  it('answers a request whose worker crashed with a clear error, and keeps serving', async () => {
+    // A pool whose threads the test can kill from outside, as a crash would.
+    const threads: Worker[] = [];
+    const crashy = new InferencePool((): InferencePort => {
+      const w = new Worker(new URL('../src/node/inference_worker.js', import.meta.url));
+      threads.push(w);
+      let stopping = false;
+      let exit: (e: Error) => void = () => {};
+      w.on('exit', (code) => stopping || exit(new Error(`the thread exited with code ${code}`)));
+      return {
+        postMessage: (m) => w.postMessage(m),
+        onMessage: (fn) => w.on('message', fn),
+        onExit: (fn) => (exit = fn),
+        hold: () => {},
+        terminate: () => ((stopping = true), w.terminate()),
+      };
+    }, 1);
+    const served = loadServedModels([textModel]);
+    await attachInferencePool(served, crashy);
+    const app = createServeApp({ served, pool: crashy });
+    const base = await listen(app);
+    try {
+      const whole = post(base, { prime: 'the', length: 20_000, seed: 1 });
+      const streamed = await post(base, { prime: 'the', length: 20_000, seed: 2, stream: true });
+      while (crashy.activeStreams < 2) await new Promise((r) => setTimeout(r, 10));
+      await threads[0].terminate();
+      const r = await whole;
+      assert.equal(r.status, 500);
+      assert.match(
+        ((await r.json()) as { error: string }).error,
+        /inference worker 1 stopped .*not completed/,
+      );
+      const events = sseEvents(await streamed.text());
+      assert.equal(events.at(-1)!.event, 'error');
+      assert.match(events.at(-1)!.data.error as string, /inference worker 1 stopped/);
+      const again = await post(base, { prime: 'the', length: 10, seed: 3 });
+      assert.equal(again.status, 200);
+      assert.equal(((await again.json()) as { text: string }).text.length, 10);
+    } finally {
+      await app.close();
+      await crashy.terminate();
+    }
+  });
+
+  it('refuses a bad prime with a 400 before the stream starts, and stays up', async () => {
+    for (const stream of [false, true]) {
+      const r = await post(pooledBase, { prime: 'Q#', length: 5, stream });
+      assert.equal(r.status, 400);
+      assert.match(((await r.json()) as { error: string }).error, /never saw/);
+    }
+    const ok = await post(pooledBase, { prime: 'the', length: 10, seed: 1 });
+    assert.equal(ok.status, 200);
+  });
+});
