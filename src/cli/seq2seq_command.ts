@@ -1,6 +1,6 @@
 /** The flags of `recur seq2seq train|eval|predict` (commander), kept beside main.ts so main.ts stays a table. */
 import type { Command } from 'commander';
-import { MAX_SEED, choiceFlag, intFlag, numFlag } from './flags.js';
+import { MAX_SEED, choiceFlag, intFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput } from './output.js';
 import { seq2seqEval, seq2seqPredict, seq2seqTrain } from './seq2seq.js';
 
@@ -99,9 +99,10 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--cpu-time-limit <minutes>',
-      "stop after this much CPU time of this process (training is one thread: on a shared machine, an idle machine's wall time)",
+      'stop after this much CPU time of this process, all its threads together (on a shared machine: what an idle one would spend; with --threads N it runs out about N times faster than wall time)',
       numFlag('--cpu-time-limit', 0.01, 1e6),
     )
+    .option('--threads <n>', 'worker threads each batch is split across (default: all cores)', threadsFlag())
     .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)

@@ -27,6 +27,20 @@ import {
 } from './callbacks.js';
 import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+import {
+  checkThreads,
+  parallelRunner,
+  shardShare,
+  usePool,
+  type CarriedStates,
+  type PoolModel,
+  type ReplicaDescription,
+  type ShardBatch,
+  type ShardForwardOptions,
+} from './pool_model.js';
+import { layerToKeras } from './serialization.js';
+
+export { setParallelRunner, type CarriedStates, type ParallelRunner } from './pool_model.js';
 
 export interface SequentialArgs {
   layers?: Layer[];
@@ -115,12 +129,6 @@ export interface EpochProgress {
 }
 
 /**
- * The states a model's layers carry from batch to batch, in layer order: per layer null (it carries none) or one
- * [rows, size] tensor per state of the layer (see Layer.getStates), one row per stream.
- */
-export type CarriedStates = (Tensor[] | null)[];
-
-/**
  * Checks carried-state shapes against a model's layers (in order) and that every layer has the same rows (streams);
  * throws an InvalidInputError naming `where`, the entry and the layer. `verb` introduces what was given.
  */
@@ -151,49 +159,6 @@ export function checkCarriedStateShapes(
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
 
-/** Data-parallel execution of training steps, registered by `recur/node` (worker threads). */
-export interface ParallelRunner {
-  /** Whether this model can run on the pool (fast kernels, no unsupported state). */
-  supported(model: Sequential): boolean;
-  /**
-   * Splits the batch across `threads` (this thread included), and leaves the batch's total gradient in the model's
-   * gradient buffers; resolves to the summed loss and accuracy.
-   */
-  gradients(
-    model: Sequential,
-    x: AnyTensor,
-    y: AnyTensor,
-    seed: number,
-    threads: number,
-  ): Promise<{ lossSum: number; accSum: number }>;
-  /** Splits the batch across `threads` like `gradients`, forward only: resolves to the summed loss and accuracy. */
-  losses(
-    model: Sequential,
-    x: AnyTensor,
-    y: AnyTensor,
-    threads: number,
-  ): Promise<{ lossSum: number; accSum: number }>;
-  /** Clears the carried state of the model's replicas (stateful models). */
-  resetStates(model: Sequential): void;
-  /**
-   * The model's carried states joined from this thread's shard (its own layers) and the replicas' shards, row by row;
-   * null when the model has not run on the pool since its states were last cleared (then its layers hold them all).
-   */
-  getStates(model: Sequential): Promise<CarriedStates | null>;
-  /**
-   * Spreads carried states (one row per stream) over this thread's layers and the replicas as a batch of that many
-   * rows will be split across `threads`, so the next batch continues every stream.
-   */
-  setStates(model: Sequential, states: CarriedStates, threads: number): Promise<void>;
-}
-
-let parallelRunner: ParallelRunner | null = null;
-
-/** Installs (or removes) the data-parallel runner used when `threads` > 1. */
-export function setParallelRunner(runner: ParallelRunner | null): void {
-  parallelRunner = runner;
-}
-
 /** Refuses an EpochProgress that cannot be a real one (e.g. a hand-edited checkpoint). */
 function checkEpochProgress(p: EpochProgress, initialEpoch: number | undefined): void {
   const bad = (what: string): never => {
@@ -218,7 +183,7 @@ function tick(): Promise<void> {
   );
 }
 
-export class Sequential implements CallbackModel {
+export class Sequential implements CallbackModel, PoolModel {
   readonly className = 'Sequential';
   readonly name: string;
   readonly layers: Layer[] = [];
@@ -392,38 +357,56 @@ export class Sequential implements CallbackModel {
     return this.trainStep(x, y);
   }
 
-  /**
-   * Forward and backward on rows [rowOffset, rowOffset + x.rows) of a batch of `totalRows`: zeroes the gradients,
-   * then leaves this shard's share of ∂(batch-mean loss)/∂w in them. Returns the shard's summed loss and accuracy.
-   * The caller opens the allocation scope. Worker threads run exactly this on their shards.
-   */
-  shardGradients(
-    x: AnyTensor,
-    y: AnyTensor,
-    seed: number,
-    rowOffset: number,
-    totalRows: number,
-  ): { lossSum: number; accSum: number } {
-    const { loss } = this.requireCompiled('shardGradients');
-    this.buildFor(x);
-    const logitsPath = this.lossUsesLogits();
-    const rows = x.shape[0];
-    for (const l of this.layers) l.zeroGrads();
-    const out = this.forwardAll(x, true, logitsPath, seed, rowOffset);
-    const grad = alloc(out.size);
-    const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
-    if (rows !== totalRows) {
-      const s = rows / totalRows;
-      for (let i = 0; i < grad.length; i++) grad[i] *= s;
-    }
-    this.backwardAll(new Tensor(grad, out.shape));
-    const accSum = this.metrics.includes('acc') ? accuracy(loss, out, y) * rows : 0;
-    return { lossSum: value * rows, accSum };
+  /** Keras-style description of the model for a worker replica (see PoolModel). */
+  replicaDescription(): ReplicaDescription {
+    const { loss } = this.requireCompiled('replicaDescription');
+    return {
+      className: this.className,
+      config: { layers: this.layers.map(layerToKeras), inputShape: this.layers[0].inputShape },
+      compile: { losses: [loss], metrics: this.metrics, fromLogits: this.fromLogits },
+      weightNames: this.namedWeights().map((w) => w.name),
+    };
   }
 
-  private stepLogs(lossSum: number, accSum: number, rows: number): Logs {
-    const logs: Logs = { loss: lossSum / rows };
-    if (this.metrics.includes('acc')) logs.acc = accSum / rows;
+  /** A forward pass waiting for its shardFinish: the output and what the loss needs. */
+  private pendingShard: { out: Tensor; y: AnyTensor; logitsPath: boolean; rows: number } | null = null;
+
+  /**
+   * Forward pass on rows [rowOffset, rowOffset + x.rows) of a batch (see PoolModel): zeroes the gradients when
+   * training; returns the shard's rows (the loss is a mean over samples). The caller opens the allocation scope,
+   * closed after shardFinish. Worker threads run exactly this on their shards.
+   */
+  shardForward(batch: ShardBatch, opts: ShardForwardOptions): number[] {
+    this.requireCompiled('shardForward');
+    const [x] = batch.xs;
+    const [y] = batch.ys;
+    this.buildFor(x);
+    const logitsPath = this.lossUsesLogits();
+    if (opts.training) for (const l of this.layers) l.zeroGrads();
+    const out = this.forwardAll(x, opts.training, logitsPath, opts.seed, opts.rowOffset);
+    const rows = x.shape[0];
+    this.pendingShard = { out, y, logitsPath, rows };
+    return [rows];
+  }
+
+  /**
+   * The shard's share of the batch's logs given the batch's rows; with `backward`, leaves the shard's share of
+   * ∂(batch-mean loss)/∂w in the gradient buffers.
+   */
+  shardFinish(totals: readonly number[], backward: boolean): Logs {
+    const { loss } = this.requireCompiled('shardFinish');
+    const p = this.pendingShard;
+    this.pendingShard = null;
+    if (!p) throw new Error(`model '${this.name}': shardFinish without a shardForward`);
+    const share = shardShare(p.rows, totals[0]);
+    const grad = backward ? alloc(p.out.size) : null;
+    const value = computeLoss(loss, p.out, p.y, grad, p.logitsPath || this.fromLogits);
+    if (grad) {
+      if (share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
+      this.backwardAll(new Tensor(grad, p.out.shape));
+    }
+    const logs: Logs = { loss: value * share };
+    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, p.out, p.y) * share;
     return logs;
   }
 
@@ -439,9 +422,12 @@ export class Sequential implements CallbackModel {
     const { optimizer } = this.requireCompiled('trainOnBatch');
     const seed = this.stepSeed();
     // Every buffer of the step comes from one scope, reused batch after batch.
-    const r = scoped(() => this.shardGradients(x, y, seed, 0, x.shape[0]));
+    const logs = scoped(() => {
+      const counts = this.shardForward({ xs: [x], ys: [y] }, { training: true, seed, rowOffset: 0 });
+      return this.shardFinish(counts, true);
+    });
     optimizer.applyGradients(this.namedWeights());
-    return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
+    return logs;
   }
 
   /**
@@ -457,14 +443,14 @@ export class Sequential implements CallbackModel {
     const { optimizer } = this.requireCompiled('fit');
     this.buildFor(x);
     const seed = this.stepSeed();
-    const r = await parallelRunner!.gradients(this, x, y, seed, this.threads);
+    const logs = await parallelRunner()!.gradients(this, { xs: [x], ys: [y] }, seed, this.threads);
     optimizer.applyGradients(this.namedWeights());
-    return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
+    return logs;
   }
 
   /** Whether batches of this size will be split across threads. */
   private useThreads(rows: number): boolean {
-    return this.threads > 1 && parallelRunner !== null && rows >= 2 && parallelRunner.supported(this);
+    return usePool(this, rows);
   }
 
   /** Outputs for x, computed in batches (inference mode). */
@@ -504,15 +490,6 @@ export class Sequential implements CallbackModel {
     return sums;
   }
 
-  /** Summed loss and accuracy of a shard of a batch in inference mode. Worker threads run this when evaluating. */
-  shardLosses(x: AnyTensor, y: AnyTensor): { lossSum: number; accSum: number } {
-    const { loss } = this.requireCompiled('shardLosses');
-    this.buildFor(x);
-    const logs = this.evaluateBatch(x, y, loss);
-    const rows = x.shape[0];
-    return { lossSum: logs.loss * rows, accSum: (logs.acc ?? 0) * rows };
-  }
-
   private evaluateBatch(x: AnyTensor, y: AnyTensor, loss: LossName): Logs {
     const logitsPath = this.lossUsesLogits();
     return scoped(() => {
@@ -535,9 +512,8 @@ export class Sequential implements CallbackModel {
       const rows = xs.shape[0];
       if (this.useThreads(rows)) {
         // On the pool, like training: each thread scores its shard of the batch.
-        const r = await parallelRunner!.losses(this, xs, ys, this.threads);
-        sums.loss = (sums.loss ?? 0) + r.lossSum;
-        if (this.metrics.includes('acc')) sums.acc = (sums.acc ?? 0) + r.accSum;
+        const logs = await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
       } else {
         const logs = this.evaluateBatch(xs, ys, loss);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
@@ -629,8 +605,7 @@ export class Sequential implements CallbackModel {
       c.setParams(params);
     }
     if (args.threads !== undefined) {
-      if (!Number.isInteger(args.threads) || args.threads < 1)
-        throw new Error(`fit: threads must be a positive integer, got ${args.threads}`);
+      checkThreads(args.threads, 'fit');
       this.threads = args.threads;
     }
     this.stopTraining = false;
@@ -716,7 +691,7 @@ export class Sequential implements CallbackModel {
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
   resetStates(): void {
     for (const l of this.layers) l.resetStates();
-    parallelRunner?.resetStates(this);
+    parallelRunner()?.resetStates(this);
   }
 
   /**
@@ -724,7 +699,8 @@ export class Sequential implements CallbackModel {
    * last batches ran on threads.
    */
   async getStates(): Promise<CarriedStates> {
-    const fromPool = parallelRunner ? await parallelRunner.getStates(this) : null;
+    const runner = parallelRunner();
+    const fromPool = runner ? await runner.getStates(this) : null;
     return fromPool ?? this.layers.map((l) => l.getStates());
   }
 
@@ -740,10 +716,10 @@ export class Sequential implements CallbackModel {
     );
     const rows = states.find((l) => l && l.length > 0)?.[0].shape[0];
     if (rows !== undefined && this.useThreads(rows)) {
-      await parallelRunner!.setStates(this, states, this.threads);
+      await parallelRunner()!.setStates(this, states, this.threads);
       return;
     }
-    parallelRunner?.resetStates(this);
+    parallelRunner()?.resetStates(this);
     this.layers.forEach((l, i) => l.resetStates(states[i] ?? undefined));
   }
 
