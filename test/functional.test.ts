@@ -357,6 +357,20 @@ describe('functional training', () => {
       m.fit(x, y, { threads: 0 }),
       /fitDataset: threads must be a positive integer, got 0/,
     );
+    // The training loop is Sequential's (src/models/fit_loop.ts): the same checks of a resumeFrom.
+    const bad = { epoch: 0, batch: 9, sums: { loss: 1 }, seen: 90, epochRng: [1, 2, 3, 4] };
+    await assert.rejects(
+      m.fit(x, y, { batchSize: 10, resumeFrom: bad }),
+      /fitDataset: resuming epoch 0 after batch 9, but the dataset served only 4 batches/,
+    );
+    await assert.rejects(
+      m.fit(x, y, { initialEpoch: 1, resumeFrom: { ...bad, batch: 1 } }),
+      /resumeFrom\.epoch \(0\) contradicts initialEpoch \(1\)/,
+    );
+    await assert.rejects(
+      m.fit(x, y, { resumeFrom: { ...bad, seen: 0 } }),
+      /resumeFrom\.seen \(0\) does not fit batch \(9\)/,
+    );
   });
 
   it('several outputs: losses per output (list or dict), summed, and logged by output name', async () => {

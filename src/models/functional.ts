@@ -34,14 +34,7 @@ import {
   type SequenceMask,
 } from '../layers/layer.js';
 import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
-import {
-  Callback,
-  History,
-  LambdaCallback,
-  type CallbackModel,
-  type LambdaCallbackArgs,
-  type Logs,
-} from './callbacks.js';
+import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import {
   accuracy,
   computeLoss,
@@ -64,7 +57,7 @@ import {
   type ShardBatch,
   type ShardForwardOptions,
 } from './pool_model.js';
-import type { EpochProgress } from './sequential.js';
+import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
 
@@ -199,12 +192,6 @@ export interface FunctionalFitDatasetArgs {
 }
 
 export const FUNCTIONAL_FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
-
-function tick(): Promise<void> {
-  return new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
-}
 
 export class Functional implements CallbackModel, PoolModel {
   readonly className = 'Functional';
@@ -777,99 +764,47 @@ export class Functional implements CallbackModel, PoolModel {
    */
   async fitDataset(dataset: FunctionalDataset, args: FunctionalFitDatasetArgs = {}): Promise<History> {
     this.requireCompiled('fitDataset');
-    const epochs = args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs;
     const resume = args.resumeFrom ?? null;
-    if (
-      resume &&
-      !(Number.isInteger(resume.epoch) && resume.epoch >= 0 && resume.batch >= 0 && resume.seen >= 0)
-    )
-      throw new Error(`fitDataset: resumeFrom is not a valid epoch progress (${JSON.stringify(resume)})`);
-    const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch;
-    const history = new History();
-    const user = Array.isArray(args.callbacks)
-      ? args.callbacks
-      : args.callbacks
-        ? [new LambdaCallback(args.callbacks)]
-        : [];
-    const callbacks: Callback[] = [history, ...user];
-    const steps = dataset.batchesPerEpoch ?? null;
-    const params = {
-      epochs,
-      initialEpoch,
-      steps,
-      batchSize: args.batchSize ?? null,
-      samples: dataset.samplesPerEpoch ?? null,
-      verbose: args.verbose ?? 0,
-    };
-    for (const c of callbacks) {
-      c.setModel(this);
-      c.setParams(params);
-    }
+    if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (args.threads !== undefined) {
       checkThreads(args.threads, 'fitDataset');
       this.threads = args.threads;
     }
-    this.stopTraining = false;
-    this.interruptedAt = null;
-    for (const c of callbacks) await c.onTrainBegin({});
-    let lastTick = Date.now();
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const c of callbacks) await c.onEpochBegin(epoch, {});
-      const resuming = resume !== null && epoch === resume.epoch;
-      if (resuming) this.trainRng.setState(resume.epochRng);
-      const epochRng = this.trainRng.getState();
-      const sums: Logs = resuming ? { ...resume.sums } : {};
-      let seen = resuming ? resume.seen : 0;
-      const skip = resuming ? resume.batch : 0;
-      let batch = 0;
-      for await (const { xs: bx, ys: by } of dataset.batches(epoch)) {
-        if (batch < skip) {
-          // Trained before the interruption: replay only its random draw.
-          this.trainRng.nextUint32();
-          batch++;
-          continue;
-        }
-        const where = `fitDataset: batch ${batch}`;
-        const xs = this.inputList(bx, where);
-        const ys = this.targetList(by, xs[0].shape[0], where);
-        const size = xs[0].shape[0];
-        for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.useThreads(size) ? await this.trainStepParallel(xs, ys) : this.trainStep(xs, ys);
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
-        seen += size;
-        for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
-        batch++;
-        if (Date.now() - lastTick > 50) {
-          await tick();
-          lastTick = Date.now();
-        }
-        if (this.stopTraining) break;
-      }
-      if (batch < skip)
-        throw new Error(
-          `fitDataset: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
-        );
-      if (this.stopTraining && (steps === null || batch < steps)) {
-        // Interrupted mid-epoch: no epoch-end callbacks; interruptedAt says how to continue exactly.
-        this.interruptedAt = { epoch, batch, sums: { ...sums }, seen, epochRng };
-        break;
-      }
-      if (seen === 0) throw new Error(`fitDataset: epoch ${epoch} produced no batches`);
-      const epochLogs: Logs = {};
-      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
-      if (args.validationData) {
-        const v = Array.isArray(args.validationData)
-          ? this.evaluate(args.validationData[0], args.validationData[1], {
-              batchSize: args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
-            })
-          : await this.evaluateDataset(args.validationData);
-        for (const [k, value] of Object.entries(v)) epochLogs[`val_${k}`] = value;
-      }
-      epochLogs.lr = this.optimizer!.learningRate;
-      for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
-    }
-    for (const c of callbacks) await c.onTrainEnd({});
-    return history;
+    const batchSize = args.batchSize ?? null;
+    const validation = args.validationData;
+    return runFitLoop(
+      this,
+      dataset,
+      {
+        epochs: args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs,
+        initialEpoch: resume?.epoch ?? args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch,
+        resumeFrom: resume,
+        callbacks: args.callbacks,
+        verbose: args.verbose,
+        batchSize,
+      },
+      {
+        what: 'fitDataset',
+        prepare: ({ xs: bx, ys: by }, batch) => {
+          const where = `fitDataset: batch ${batch}`;
+          const xs = this.inputList(bx, where);
+          const ys = this.targetList(by, xs[0].shape[0], where);
+          const size = xs[0].shape[0];
+          return {
+            size,
+            train: () => (this.useThreads(size) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys)),
+          };
+        },
+        validate: !validation
+          ? null
+          : Array.isArray(validation)
+            ? () =>
+                this.evaluate(validation[0], validation[1], {
+                  batchSize: batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
+                })
+            : () => this.evaluateDataset(validation),
+      },
+    );
   }
 
   /** Mean loss (and metrics) over a dataset's batches (epoch 0), each weighted by its rows. */

@@ -17,14 +17,7 @@ import {
 } from '../core/tensor.js';
 import { describeStateShapes, type Layer, type LayerShape, type SequenceMask } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
-import {
-  Callback,
-  History,
-  LambdaCallback,
-  type CallbackModel,
-  type LambdaCallbackArgs,
-  type Logs,
-} from './callbacks.js';
+import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 import {
@@ -39,6 +32,9 @@ import {
   type ShardForwardOptions,
 } from './pool_model.js';
 import { layerToKeras } from './serialization.js';
+import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
+
+export type { EpochProgress } from './fit_loop.js';
 
 export { setParallelRunner, type CarriedStates, type ParallelRunner } from './pool_model.js';
 
@@ -106,29 +102,6 @@ export interface FitDatasetArgs extends FitBaseArgs {
 }
 
 /**
- * How far an epoch got: the state an interrupted fit needs to continue exactly. Plain numbers, so it can be stored as
- * JSON in a checkpoint — all but a stateful model's `states`, which are tensors.
- */
-export interface EpochProgress {
-  /** The epoch (0-based). */
-  epoch: number;
-  /** Batches of the epoch already trained on. */
-  batch: number;
-  /** Running sums of the per-batch logs (loss and every metric), each weighted by its batch's sample count. */
-  sums: Logs;
-  /** Samples behind `sums`: the divisor of every one of them. */
-  seen: number;
-  /** `trainRng`'s state when the epoch began (before the dataset shuffled), to replay the epoch's random draws. */
-  epochRng: number[];
-  /**
-   * What the stateful layers carried at the interruption (each stream's recurrent state), restored before the next
-   * batch; absent for a model without carried state. Tensors, not JSON: recur's CLI keeps them in a file of their own
-   * beside the checkpoint (src/node/carried_states.ts).
-   */
-  states?: CarriedStates;
-}
-
-/**
  * Checks carried-state shapes against a model's layers (in order) and that every layer has the same rows (streams);
  * throws an InvalidInputError naming `where`, the entry and the layer. `verb` introduces what was given.
  */
@@ -158,30 +131,6 @@ export function checkCarriedStateShapes(
 }
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
-
-/** Refuses an EpochProgress that cannot be a real one (e.g. a hand-edited checkpoint). */
-function checkEpochProgress(p: EpochProgress, initialEpoch: number | undefined): void {
-  const bad = (what: string): never => {
-    throw new Error(`fit: resumeFrom.${what}`);
-  };
-  if (!Number.isInteger(p.epoch) || p.epoch < 0) bad(`epoch must be a non-negative integer, got ${p.epoch}`);
-  if (initialEpoch !== undefined && initialEpoch !== p.epoch)
-    bad(`epoch (${p.epoch}) contradicts initialEpoch (${initialEpoch}); pass one of them`);
-  if (!Number.isInteger(p.batch) || p.batch < 0) bad(`batch must be a non-negative integer, got ${p.batch}`);
-  if (!(Number.isFinite(p.seen) && p.seen >= 0)) bad(`seen must be a non-negative number, got ${p.seen}`);
-  if ((p.batch === 0) !== (p.seen === 0)) bad(`seen (${p.seen}) does not fit batch (${p.batch})`);
-  for (const [k, v] of Object.entries(p.sums))
-    if (typeof v !== 'number' || Number.isNaN(v)) bad(`sums.${k} must be a number, got ${String(v)}`);
-  if (!Array.isArray(p.epochRng) || p.epochRng.length !== 4)
-    bad('epochRng must hold the 4 words of a Random state');
-}
-
-/** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
-function tick(): Promise<void> {
-  return new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
-}
 
 export class Sequential implements CallbackModel, PoolModel {
   readonly className = 'Sequential';
@@ -574,7 +523,6 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Trains on a stream of batches; `dataset.batches(epoch)` is called once per epoch. */
   async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
     this.requireCompiled('fitDataset');
-    const epochs = args.epochs ?? FIT_DEFAULTS.epochs;
     const resume = args.resumeFrom ?? null;
     if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (resume?.states)
@@ -583,109 +531,46 @@ export class Sequential implements CallbackModel, PoolModel {
         resume.states.map((l) => l?.map((t) => t.shape) ?? null),
         'fit: resumeFrom.states',
       );
-    const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
-    const history = new History();
-    const user = Array.isArray(args.callbacks)
-      ? args.callbacks
-      : args.callbacks
-        ? [new LambdaCallback(args.callbacks)]
-        : [];
-    const callbacks: Callback[] = [history, ...user];
-    const steps = args.batchesPerEpoch ?? dataset.batchesPerEpoch ?? null;
-    const params = {
-      epochs,
-      initialEpoch,
-      steps,
-      batchSize: args.batchSize ?? null,
-      samples: dataset.samplesPerEpoch ?? null,
-      verbose: args.verbose ?? 0,
-    };
-    for (const c of callbacks) {
-      c.setModel(this);
-      c.setParams(params);
-    }
     if (args.threads !== undefined) {
       checkThreads(args.threads, 'fit');
       this.threads = args.threads;
     }
-    this.stopTraining = false;
-    this.interruptedAt = null;
-    for (const c of callbacks) await c.onTrainBegin({});
-    let lastTick = Date.now();
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const c of callbacks) await c.onEpochBegin(epoch, {});
-      // A resumed epoch starts from the carried sums, with trainRng back where the epoch began.
-      const resuming = resume !== null && epoch === resume.epoch;
-      if (resuming) this.trainRng.setState(resume.epochRng);
-      const epochRng = this.trainRng.getState();
-      const sums: Logs = resuming ? { ...resume.sums } : {};
-      let seen = resuming ? resume.seen : 0;
-      let batch = 0;
-      const skip = resuming ? resume.batch : 0;
-      let carried: CarriedStates | null = null;
-      for await (const { xs, ys } of dataset.batches(epoch)) {
-        if (args.batchesPerEpoch !== undefined && batch >= args.batchesPerEpoch) break;
-        if (batch < skip) {
-          // Done before the interruption: replay only its random draw.
-          this.stepSeed();
-          batch++;
-          continue;
-        }
-        // The streams continue from where the interruption left them (the dataset may have cleared them when the
-        // epoch began).
-        if (resuming && batch === skip && resume.states) await this.setStates(resume.states);
-        this.checkXY(xs, ys, `fit: batch ${batch}`);
-        const size = xs.shape[0];
-        for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.useThreads(size) ? await this.trainStepParallel(xs, ys) : this.trainStep(xs, ys);
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
-        seen += size;
-        for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
-        batch++;
-        if (Date.now() - lastTick > 50) {
-          await tick();
-          lastTick = Date.now();
-        }
-        if (this.stopTraining) {
-          // Mid-epoch: what the layers carry into the next batch, taken before the dataset can clear it.
-          if (steps === null || batch < steps) carried = await this.getStates();
-          break;
-        }
-      }
-      if (batch < skip) {
-        throw new Error(
-          `fit: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
-        );
-      }
-      if (this.stopTraining && (steps === null || batch < steps)) {
-        // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
-        carried ??= await this.getStates();
-        this.interruptedAt = {
-          epoch,
-          batch,
-          sums: { ...sums },
-          seen,
-          epochRng,
-          ...(carried.some((l) => l !== null) ? { states: carried } : {}),
-        };
-        break;
-      }
-      if (seen === 0) throw new Error(`fit: epoch ${epoch} produced no batches`);
-      const epochLogs: Logs = {};
-      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
-      if (args.validationData) {
-        const v = Array.isArray(args.validationData)
-          ? this.evaluate(args.validationData[0], args.validationData[1], {
-              batchSize: params.batchSize ?? FIT_DEFAULTS.batchSize,
-            })
-          : await this.evaluateDataset(args.validationData);
-        for (const [k, val] of Object.entries(v)) epochLogs[`val_${k}`] = val;
-      }
-      epochLogs.lr = this.optimizer!.learningRate;
-      for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
-    }
-    for (const c of callbacks) await c.onTrainEnd({});
-    return history;
+    const batchSize = args.batchSize ?? null;
+    const validation = args.validationData;
+    return runFitLoop(
+      this,
+      dataset,
+      {
+        epochs: args.epochs ?? FIT_DEFAULTS.epochs,
+        initialEpoch: resume?.epoch ?? args.initialEpoch ?? FIT_DEFAULTS.initialEpoch,
+        resumeFrom: resume,
+        callbacks: args.callbacks,
+        verbose: args.verbose,
+        batchSize,
+        batchesPerEpoch: args.batchesPerEpoch,
+      },
+      {
+        what: 'fit',
+        prepare: ({ xs, ys }, batch) => {
+          this.checkXY(xs, ys, `fit: batch ${batch}`);
+          const size = xs.shape[0];
+          return {
+            size,
+            train: () => (this.useThreads(size) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys)),
+          };
+        },
+        validate: !validation
+          ? null
+          : Array.isArray(validation)
+            ? () =>
+                this.evaluate(validation[0], validation[1], {
+                  batchSize: batchSize ?? FIT_DEFAULTS.batchSize,
+                })
+            : () => this.evaluateDataset(validation),
+        getStates: () => this.getStates(),
+        setStates: (states) => this.setStates(states),
+      },
+    );
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
