@@ -3,7 +3,8 @@
  * CMUdict grapheme-to-phoneme, the default recipe (BiLSTM(128) encoder, LSTM(256) decoder, Luong attention):
  *
  *   training: target tokens/s (teacher-forced batches of 64 from the length-bucketed dataset), recur vs the same
- *             architecture in @tensorflow/tfjs on its wasm backend, in this run, as a ratio;
+ *             architecture in @tensorflow/tfjs on its wasm backend, in this run, as a ratio; and recur's fitDataset
+ *             on the worker pool with threads 1 and 2 (`--threads-rounds N` alternations, default 2), as a ratio;
  *   decoding: greedy words/s of recur's graph stepper against tfjs (an encoder model and a one-step decoder model
  *             sharing the layers, one predict per output token for the batch of 64), both with random weights so both
  *             decode maxLength tokens per word; with --model, the trained model's held-out words/s greedy and beam 5;
@@ -23,7 +24,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { kernels } from '../src/core/backend.js';
 import type { IndexTensor } from '../src/core/tensor.js';
-import type { Functional } from '../src/models/functional.js';
+import type { Functional, FunctionalBatch } from '../src/models/functional.js';
+import { installWorkerPool, shutdownWorkerPool } from '../src/node/pool.js';
 import { loadFunctionalModel } from '../src/node/model_io.js';
 import { cmudict, readPairsFile } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs, type EncodedPairs } from '../src/seq2seq/data.js';
@@ -40,6 +42,7 @@ const arg = (name: string): string | undefined => {
 };
 const BATCHES = Number(arg('--batches') ?? 20);
 const WORDS = Number(arg('--words') ?? 1000);
+const THREAD_ROUNDS = Number(arg('--threads-rounds') ?? 2);
 const modelDir = arg('--model');
 const fraModelDir = arg('--fra-model');
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -88,6 +91,23 @@ function recurTrain(): number {
     tokens += tokensOf(b);
   }
   return tokens / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Target tokens/s of fitDataset over the same batches with `threads` (a fresh model each time; two warm-up batches
+ * first, which also start the pool's workers and build their replicas).
+ */
+async function recurFitTokensPerSec(threads: number): Promise<{ wall: number; cpu: number }> {
+  const m = buildSeq2SeqModel(s, app.source.size, app.target.size);
+  const served = (bs: FunctionalBatch[]) => ({ batchesPerEpoch: bs.length, batches: () => bs });
+  await m.fitDataset(served(batches.slice(0, 2)), { threads });
+  let tokens = 0;
+  for (const b of batches.slice(2)) tokens += tokensOf(b);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await m.fitDataset(served(batches.slice(2)), { threads });
+  const c = process.cpuUsage(c0);
+  return { wall: tokens / ((performance.now() - t0) / 1000), cpu: tokens / ((c.user + c.system) / 1e6) };
 }
 
 const testSources = app.encodeSources(splits.test.slice(0, WORDS).map((e) => e.source));
@@ -225,6 +245,31 @@ log(
 );
 const rTrain = recurTrain();
 log(`recur training: ${fmt(rTrain)} target tokens/s`);
+// Threads 1 and 2 alternate, so a change in the machine's load hits both alike; the ratio is of the sums.
+installWorkerPool();
+const perThreads: Record<number, { wall: number; cpu: number }[]> = { 1: [], 2: [] };
+for (let r = 0; r < THREAD_ROUNDS; r++)
+  for (const t of [1, 2]) perThreads[t].push(await recurFitTokensPerSec(t));
+await shutdownWorkerPool();
+const mean = (t: number, k: 'wall' | 'cpu'): number =>
+  perThreads[t].reduce((a, b) => a + b[k], 0) / perThreads[t].length;
+const [fit1, fit2, cpu1, cpu2] = [mean(1, 'wall'), mean(2, 'wall'), mean(1, 'cpu'), mean(2, 'cpu')];
+log(
+  `recur fitDataset: threads 1 ${fmt(fit1)}, threads 2 ${fmt(fit2)} target tokens/s of wall time → threads 2 / threads 1 ${(fit2 / fit1).toFixed(2)}` +
+    ` (rounds: ${perThreads[1].map((r) => fmt(r.wall)).join(', ')} | ${perThreads[2].map((r) => fmt(r.wall)).join(', ')})`,
+);
+// Per CPU-second of the process (all threads): the pool's overhead, whatever share of the cores the load leaves.
+log(
+  `recur fitDataset: threads 1 ${fmt(cpu1)}, threads 2 ${fmt(cpu2)} target tokens per CPU-second → ${(cpu2 / cpu1).toFixed(2)}`,
+);
+Object.assign(result, {
+  recurFitThreads1TokensPerSec: fit1,
+  recurFitThreads2TokensPerSec: fit2,
+  threads2Ratio: fit2 / fit1,
+  recurFitThreads1TokensPerCpuSec: cpu1,
+  recurFitThreads2TokensPerCpuSec: cpu2,
+  threads2CpuRatio: cpu2 / cpu1,
+});
 const rGreedy = recurDecode(untrained, 1, Math.min(WORDS, 300));
 log(`recur greedy decoding, random weights (${maxLength} tokens a word): ${fmt(rGreedy)} words/s`);
 Object.assign(result, {

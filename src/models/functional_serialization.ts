@@ -41,7 +41,11 @@ interface FunctionalRecurMetadata {
 
 type InboundEntry = [string, number, number, Record<string, unknown>];
 
-export function serializeFunctional(model: Functional, opts: SaveOptions = {}): ModelArtifacts {
+/**
+ * The model's Keras config (`modelTopology.config`): its layers with their inbound nodes, its inputs and outputs.
+ * Also what the worker pool sends a thread to build a replica from.
+ */
+export function functionalTopology(model: Functional): Record<string, unknown> {
   model.build();
   const layers = model.nodes.map((node) => {
     const l = node.layer;
@@ -50,6 +54,16 @@ export function serializeFunctional(model: Functional, opts: SaveOptions = {}): 
       node.inputs.length === 0 ? [] : [node.inputs.map((x) => [x.node.layer.name, 0, x.outputIndex, {}])];
     return { ...base, name: l.name, inbound_nodes: inbound };
   });
+  return {
+    name: model.name,
+    layers,
+    input_layers: model.inputs.map((x) => [x.node.layer.name, 0, 0]),
+    output_layers: model.outputs.map((y) => [y.node.layer.name, 0, y.outputIndex]),
+  };
+}
+
+export function serializeFunctional(model: Functional, opts: SaveOptions = {}): ModelArtifacts {
+  const config = functionalTopology(model);
   const recur: FunctionalRecurMetadata = { formatVersion: FORMAT_VERSION, seed: model.seed };
   if (model.optimizer && model.losses) {
     recur.compile = {
@@ -65,12 +79,6 @@ export function serializeFunctional(model: Functional, opts: SaveOptions = {}): 
     opts,
   );
   const extra = opts.metadata ?? {};
-  const config = {
-    name: model.name,
-    layers,
-    input_layers: model.inputs.map((x) => [x.node.layer.name, 0, 0]),
-    output_layers: model.outputs.map((y) => [y.node.layer.name, 0, y.outputIndex]),
-  };
   return {
     json: {
       format: 'layers-model',

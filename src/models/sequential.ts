@@ -17,16 +17,26 @@ import {
 } from '../core/tensor.js';
 import { describeStateShapes, type Layer, type LayerShape, type SequenceMask } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
-import {
-  Callback,
-  History,
-  LambdaCallback,
-  type CallbackModel,
-  type LambdaCallbackArgs,
-  type Logs,
-} from './callbacks.js';
+import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+import {
+  checkThreads,
+  parallelRunner,
+  shardShare,
+  usePool,
+  type CarriedStates,
+  type PoolModel,
+  type ReplicaDescription,
+  type ShardBatch,
+  type ShardForwardOptions,
+} from './pool_model.js';
+import { layerToKeras } from './serialization.js';
+import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
+
+export type { EpochProgress } from './fit_loop.js';
+
+export { setParallelRunner, type CarriedStates, type ParallelRunner } from './pool_model.js';
 
 export interface SequentialArgs {
   layers?: Layer[];
@@ -92,35 +102,6 @@ export interface FitDatasetArgs extends FitBaseArgs {
 }
 
 /**
- * How far an epoch got: the state an interrupted fit needs to continue exactly. Plain numbers, so it can be stored as
- * JSON in a checkpoint — all but a stateful model's `states`, which are tensors.
- */
-export interface EpochProgress {
-  /** The epoch (0-based). */
-  epoch: number;
-  /** Batches of the epoch already trained on. */
-  batch: number;
-  /** Running sums of the per-batch logs (loss and every metric), each weighted by its batch's sample count. */
-  sums: Logs;
-  /** Samples behind `sums`: the divisor of every one of them. */
-  seen: number;
-  /** `trainRng`'s state when the epoch began (before the dataset shuffled), to replay the epoch's random draws. */
-  epochRng: number[];
-  /**
-   * What the stateful layers carried at the interruption (each stream's recurrent state), restored before the next
-   * batch; absent for a model without carried state. Tensors, not JSON: recur's CLI keeps them in a file of their own
-   * beside the checkpoint (src/node/carried_states.ts).
-   */
-  states?: CarriedStates;
-}
-
-/**
- * The states a model's layers carry from batch to batch, in layer order: per layer null (it carries none) or one
- * [rows, size] tensor per state of the layer (see Layer.getStates), one row per stream.
- */
-export type CarriedStates = (Tensor[] | null)[];
-
-/**
  * Checks carried-state shapes against a model's layers (in order) and that every layer has the same rows (streams);
  * throws an InvalidInputError naming `where`, the entry and the layer. `verb` introduces what was given.
  */
@@ -151,74 +132,7 @@ export function checkCarriedStateShapes(
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
 
-/** Data-parallel execution of training steps, registered by `recur/node` (worker threads). */
-export interface ParallelRunner {
-  /** Whether this model can run on the pool (fast kernels, no unsupported state). */
-  supported(model: Sequential): boolean;
-  /**
-   * Splits the batch across `threads` (this thread included), and leaves the batch's total gradient in the model's
-   * gradient buffers; resolves to the summed loss and accuracy.
-   */
-  gradients(
-    model: Sequential,
-    x: AnyTensor,
-    y: AnyTensor,
-    seed: number,
-    threads: number,
-  ): Promise<{ lossSum: number; accSum: number }>;
-  /** Splits the batch across `threads` like `gradients`, forward only: resolves to the summed loss and accuracy. */
-  losses(
-    model: Sequential,
-    x: AnyTensor,
-    y: AnyTensor,
-    threads: number,
-  ): Promise<{ lossSum: number; accSum: number }>;
-  /** Clears the carried state of the model's replicas (stateful models). */
-  resetStates(model: Sequential): void;
-  /**
-   * The model's carried states joined from this thread's shard (its own layers) and the replicas' shards, row by row;
-   * null when the model has not run on the pool since its states were last cleared (then its layers hold them all).
-   */
-  getStates(model: Sequential): Promise<CarriedStates | null>;
-  /**
-   * Spreads carried states (one row per stream) over this thread's layers and the replicas as a batch of that many
-   * rows will be split across `threads`, so the next batch continues every stream.
-   */
-  setStates(model: Sequential, states: CarriedStates, threads: number): Promise<void>;
-}
-
-let parallelRunner: ParallelRunner | null = null;
-
-/** Installs (or removes) the data-parallel runner used when `threads` > 1. */
-export function setParallelRunner(runner: ParallelRunner | null): void {
-  parallelRunner = runner;
-}
-
-/** Refuses an EpochProgress that cannot be a real one (e.g. a hand-edited checkpoint). */
-function checkEpochProgress(p: EpochProgress, initialEpoch: number | undefined): void {
-  const bad = (what: string): never => {
-    throw new Error(`fit: resumeFrom.${what}`);
-  };
-  if (!Number.isInteger(p.epoch) || p.epoch < 0) bad(`epoch must be a non-negative integer, got ${p.epoch}`);
-  if (initialEpoch !== undefined && initialEpoch !== p.epoch)
-    bad(`epoch (${p.epoch}) contradicts initialEpoch (${initialEpoch}); pass one of them`);
-  if (!Number.isInteger(p.batch) || p.batch < 0) bad(`batch must be a non-negative integer, got ${p.batch}`);
-  if (!(Number.isFinite(p.seen) && p.seen >= 0)) bad(`seen must be a non-negative number, got ${p.seen}`);
-  if ((p.batch === 0) !== (p.seen === 0)) bad(`seen (${p.seen}) does not fit batch (${p.batch})`);
-  for (const [k, v] of Object.entries(p.sums))
-    if (typeof v !== 'number' || Number.isNaN(v)) bad(`sums.${k} must be a number, got ${String(v)}`);
-  if (!Array.isArray(p.epochRng) || p.epochRng.length !== 4)
-    bad('epochRng must hold the 4 words of a Random state');
-}
-
-/** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
-function tick(): Promise<void> {
-  return new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
-}
-
-export class Sequential implements CallbackModel {
+export class Sequential implements CallbackModel, PoolModel {
   readonly className = 'Sequential';
   readonly name: string;
   readonly layers: Layer[] = [];
@@ -392,38 +306,56 @@ export class Sequential implements CallbackModel {
     return this.trainStep(x, y);
   }
 
-  /**
-   * Forward and backward on rows [rowOffset, rowOffset + x.rows) of a batch of `totalRows`: zeroes the gradients,
-   * then leaves this shard's share of ∂(batch-mean loss)/∂w in them. Returns the shard's summed loss and accuracy.
-   * The caller opens the allocation scope. Worker threads run exactly this on their shards.
-   */
-  shardGradients(
-    x: AnyTensor,
-    y: AnyTensor,
-    seed: number,
-    rowOffset: number,
-    totalRows: number,
-  ): { lossSum: number; accSum: number } {
-    const { loss } = this.requireCompiled('shardGradients');
-    this.buildFor(x);
-    const logitsPath = this.lossUsesLogits();
-    const rows = x.shape[0];
-    for (const l of this.layers) l.zeroGrads();
-    const out = this.forwardAll(x, true, logitsPath, seed, rowOffset);
-    const grad = alloc(out.size);
-    const value = computeLoss(loss, out, y, grad, logitsPath || this.fromLogits);
-    if (rows !== totalRows) {
-      const s = rows / totalRows;
-      for (let i = 0; i < grad.length; i++) grad[i] *= s;
-    }
-    this.backwardAll(new Tensor(grad, out.shape));
-    const accSum = this.metrics.includes('acc') ? accuracy(loss, out, y) * rows : 0;
-    return { lossSum: value * rows, accSum };
+  /** Keras-style description of the model for a worker replica (see PoolModel). */
+  replicaDescription(): ReplicaDescription {
+    const { loss } = this.requireCompiled('replicaDescription');
+    return {
+      className: this.className,
+      config: { layers: this.layers.map(layerToKeras), inputShape: this.layers[0].inputShape },
+      compile: { losses: [loss], metrics: this.metrics, fromLogits: this.fromLogits },
+      weightNames: this.namedWeights().map((w) => w.name),
+    };
   }
 
-  private stepLogs(lossSum: number, accSum: number, rows: number): Logs {
-    const logs: Logs = { loss: lossSum / rows };
-    if (this.metrics.includes('acc')) logs.acc = accSum / rows;
+  /** A forward pass waiting for its shardFinish: the output and what the loss needs. */
+  private pendingShard: { out: Tensor; y: AnyTensor; logitsPath: boolean; rows: number } | null = null;
+
+  /**
+   * Forward pass on rows [rowOffset, rowOffset + x.rows) of a batch (see PoolModel): zeroes the gradients when
+   * training; returns the shard's rows (the loss is a mean over samples). The caller opens the allocation scope,
+   * closed after shardFinish. Worker threads run exactly this on their shards.
+   */
+  shardForward(batch: ShardBatch, opts: ShardForwardOptions): number[] {
+    this.requireCompiled('shardForward');
+    const [x] = batch.xs;
+    const [y] = batch.ys;
+    this.buildFor(x);
+    const logitsPath = this.lossUsesLogits();
+    if (opts.training) for (const l of this.layers) l.zeroGrads();
+    const out = this.forwardAll(x, opts.training, logitsPath, opts.seed, opts.rowOffset);
+    const rows = x.shape[0];
+    this.pendingShard = { out, y, logitsPath, rows };
+    return [rows];
+  }
+
+  /**
+   * The shard's share of the batch's logs given the batch's rows; with `backward`, leaves the shard's share of
+   * ∂(batch-mean loss)/∂w in the gradient buffers.
+   */
+  shardFinish(totals: readonly number[], backward: boolean): Logs {
+    const { loss } = this.requireCompiled('shardFinish');
+    const p = this.pendingShard;
+    this.pendingShard = null;
+    if (!p) throw new Error(`model '${this.name}': shardFinish without a shardForward`);
+    const share = shardShare(p.rows, totals[0]);
+    const grad = backward ? alloc(p.out.size) : null;
+    const value = computeLoss(loss, p.out, p.y, grad, p.logitsPath || this.fromLogits);
+    if (grad) {
+      if (share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
+      this.backwardAll(new Tensor(grad, p.out.shape));
+    }
+    const logs: Logs = { loss: value * share };
+    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, p.out, p.y) * share;
     return logs;
   }
 
@@ -439,9 +371,12 @@ export class Sequential implements CallbackModel {
     const { optimizer } = this.requireCompiled('trainOnBatch');
     const seed = this.stepSeed();
     // Every buffer of the step comes from one scope, reused batch after batch.
-    const r = scoped(() => this.shardGradients(x, y, seed, 0, x.shape[0]));
+    const logs = scoped(() => {
+      const counts = this.shardForward({ xs: [x], ys: [y] }, { training: true, seed, rowOffset: 0 });
+      return this.shardFinish(counts, true);
+    });
     optimizer.applyGradients(this.namedWeights());
-    return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
+    return logs;
   }
 
   /**
@@ -457,14 +392,14 @@ export class Sequential implements CallbackModel {
     const { optimizer } = this.requireCompiled('fit');
     this.buildFor(x);
     const seed = this.stepSeed();
-    const r = await parallelRunner!.gradients(this, x, y, seed, this.threads);
+    const logs = await parallelRunner()!.gradients(this, { xs: [x], ys: [y] }, seed, this.threads);
     optimizer.applyGradients(this.namedWeights());
-    return this.stepLogs(r.lossSum, r.accSum, x.shape[0]);
+    return logs;
   }
 
   /** Whether batches of this size will be split across threads. */
   private useThreads(rows: number): boolean {
-    return this.threads > 1 && parallelRunner !== null && rows >= 2 && parallelRunner.supported(this);
+    return usePool(this, rows);
   }
 
   /** Outputs for x, computed in batches (inference mode). */
@@ -504,15 +439,6 @@ export class Sequential implements CallbackModel {
     return sums;
   }
 
-  /** Summed loss and accuracy of a shard of a batch in inference mode. Worker threads run this when evaluating. */
-  shardLosses(x: AnyTensor, y: AnyTensor): { lossSum: number; accSum: number } {
-    const { loss } = this.requireCompiled('shardLosses');
-    this.buildFor(x);
-    const logs = this.evaluateBatch(x, y, loss);
-    const rows = x.shape[0];
-    return { lossSum: logs.loss * rows, accSum: (logs.acc ?? 0) * rows };
-  }
-
   private evaluateBatch(x: AnyTensor, y: AnyTensor, loss: LossName): Logs {
     const logitsPath = this.lossUsesLogits();
     return scoped(() => {
@@ -535,9 +461,8 @@ export class Sequential implements CallbackModel {
       const rows = xs.shape[0];
       if (this.useThreads(rows)) {
         // On the pool, like training: each thread scores its shard of the batch.
-        const r = await parallelRunner!.losses(this, xs, ys, this.threads);
-        sums.loss = (sums.loss ?? 0) + r.lossSum;
-        if (this.metrics.includes('acc')) sums.acc = (sums.acc ?? 0) + r.accSum;
+        const logs = await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
       } else {
         const logs = this.evaluateBatch(xs, ys, loss);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
@@ -598,7 +523,6 @@ export class Sequential implements CallbackModel {
   /** Trains on a stream of batches; `dataset.batches(epoch)` is called once per epoch. */
   async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
     this.requireCompiled('fitDataset');
-    const epochs = args.epochs ?? FIT_DEFAULTS.epochs;
     const resume = args.resumeFrom ?? null;
     if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (resume?.states)
@@ -607,116 +531,52 @@ export class Sequential implements CallbackModel {
         resume.states.map((l) => l?.map((t) => t.shape) ?? null),
         'fit: resumeFrom.states',
       );
-    const initialEpoch = resume?.epoch ?? args.initialEpoch ?? FIT_DEFAULTS.initialEpoch;
-    const history = new History();
-    const user = Array.isArray(args.callbacks)
-      ? args.callbacks
-      : args.callbacks
-        ? [new LambdaCallback(args.callbacks)]
-        : [];
-    const callbacks: Callback[] = [history, ...user];
-    const steps = args.batchesPerEpoch ?? dataset.batchesPerEpoch ?? null;
-    const params = {
-      epochs,
-      initialEpoch,
-      steps,
-      batchSize: args.batchSize ?? null,
-      samples: dataset.samplesPerEpoch ?? null,
-      verbose: args.verbose ?? 0,
-    };
-    for (const c of callbacks) {
-      c.setModel(this);
-      c.setParams(params);
-    }
     if (args.threads !== undefined) {
-      if (!Number.isInteger(args.threads) || args.threads < 1)
-        throw new Error(`fit: threads must be a positive integer, got ${args.threads}`);
+      checkThreads(args.threads, 'fit');
       this.threads = args.threads;
     }
-    this.stopTraining = false;
-    this.interruptedAt = null;
-    for (const c of callbacks) await c.onTrainBegin({});
-    let lastTick = Date.now();
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const c of callbacks) await c.onEpochBegin(epoch, {});
-      // A resumed epoch starts from the carried sums, with trainRng back where the epoch began.
-      const resuming = resume !== null && epoch === resume.epoch;
-      if (resuming) this.trainRng.setState(resume.epochRng);
-      const epochRng = this.trainRng.getState();
-      const sums: Logs = resuming ? { ...resume.sums } : {};
-      let seen = resuming ? resume.seen : 0;
-      let batch = 0;
-      const skip = resuming ? resume.batch : 0;
-      let carried: CarriedStates | null = null;
-      for await (const { xs, ys } of dataset.batches(epoch)) {
-        if (args.batchesPerEpoch !== undefined && batch >= args.batchesPerEpoch) break;
-        if (batch < skip) {
-          // Done before the interruption: replay only its random draw.
-          this.stepSeed();
-          batch++;
-          continue;
-        }
-        // The streams continue from where the interruption left them (the dataset may have cleared them when the
-        // epoch began).
-        if (resuming && batch === skip && resume.states) await this.setStates(resume.states);
-        this.checkXY(xs, ys, `fit: batch ${batch}`);
-        const size = xs.shape[0];
-        for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
-        const logs = this.useThreads(size) ? await this.trainStepParallel(xs, ys) : this.trainStep(xs, ys);
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
-        seen += size;
-        for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
-        batch++;
-        if (Date.now() - lastTick > 50) {
-          await tick();
-          lastTick = Date.now();
-        }
-        if (this.stopTraining) {
-          // Mid-epoch: what the layers carry into the next batch, taken before the dataset can clear it.
-          if (steps === null || batch < steps) carried = await this.getStates();
-          break;
-        }
-      }
-      if (batch < skip) {
-        throw new Error(
-          `fit: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
-        );
-      }
-      if (this.stopTraining && (steps === null || batch < steps)) {
-        // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
-        carried ??= await this.getStates();
-        this.interruptedAt = {
-          epoch,
-          batch,
-          sums: { ...sums },
-          seen,
-          epochRng,
-          ...(carried.some((l) => l !== null) ? { states: carried } : {}),
-        };
-        break;
-      }
-      if (seen === 0) throw new Error(`fit: epoch ${epoch} produced no batches`);
-      const epochLogs: Logs = {};
-      for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
-      if (args.validationData) {
-        const v = Array.isArray(args.validationData)
-          ? this.evaluate(args.validationData[0], args.validationData[1], {
-              batchSize: params.batchSize ?? FIT_DEFAULTS.batchSize,
-            })
-          : await this.evaluateDataset(args.validationData);
-        for (const [k, val] of Object.entries(v)) epochLogs[`val_${k}`] = val;
-      }
-      epochLogs.lr = this.optimizer!.learningRate;
-      for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
-    }
-    for (const c of callbacks) await c.onTrainEnd({});
-    return history;
+    const batchSize = args.batchSize ?? null;
+    const validation = args.validationData;
+    return runFitLoop(
+      this,
+      dataset,
+      {
+        epochs: args.epochs ?? FIT_DEFAULTS.epochs,
+        initialEpoch: resume?.epoch ?? args.initialEpoch ?? FIT_DEFAULTS.initialEpoch,
+        resumeFrom: resume,
+        callbacks: args.callbacks,
+        verbose: args.verbose,
+        batchSize,
+        batchesPerEpoch: args.batchesPerEpoch,
+      },
+      {
+        what: 'fit',
+        prepare: ({ xs, ys }, batch) => {
+          this.checkXY(xs, ys, `fit: batch ${batch}`);
+          const size = xs.shape[0];
+          return {
+            size,
+            train: () => (this.useThreads(size) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys)),
+          };
+        },
+        validate: !validation
+          ? null
+          : Array.isArray(validation)
+            ? () =>
+                this.evaluate(validation[0], validation[1], {
+                  batchSize: batchSize ?? FIT_DEFAULTS.batchSize,
+                })
+            : () => this.evaluateDataset(validation),
+        getStates: () => this.getStates(),
+        setStates: (states) => this.setStates(states),
+      },
+    );
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
   resetStates(): void {
     for (const l of this.layers) l.resetStates();
-    parallelRunner?.resetStates(this);
+    parallelRunner()?.resetStates(this);
   }
 
   /**
@@ -724,7 +584,8 @@ export class Sequential implements CallbackModel {
    * last batches ran on threads.
    */
   async getStates(): Promise<CarriedStates> {
-    const fromPool = parallelRunner ? await parallelRunner.getStates(this) : null;
+    const runner = parallelRunner();
+    const fromPool = runner ? await runner.getStates(this) : null;
     return fromPool ?? this.layers.map((l) => l.getStates());
   }
 
@@ -740,10 +601,10 @@ export class Sequential implements CallbackModel {
     );
     const rows = states.find((l) => l && l.length > 0)?.[0].shape[0];
     if (rows !== undefined && this.useThreads(rows)) {
-      await parallelRunner!.setStates(this, states, this.threads);
+      await parallelRunner()!.setStates(this, states, this.threads);
       return;
     }
-    parallelRunner?.resetStates(this);
+    parallelRunner()?.resetStates(this);
     this.layers.forEach((l, i) => l.resetStates(states[i] ?? undefined));
   }
 

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { setParallelRunner } from '../models/sequential.js';
+import { setParallelRunner } from '../models/pool_model.js';
 import { createParallelRunner, type ThreadPort } from '../parallel/pool.js';
 import type { PoolReply } from '../parallel/protocol.js';
 

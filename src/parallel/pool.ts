@@ -1,16 +1,25 @@
 /**
- * Data parallelism on workers, for any worker API (Node worker threads, browser Web Workers). Each batch is split
- * into contiguous shards, one per thread (this thread takes the first); every thread runs whole sequences of its
- * shard through its replica of the model — forward, loss, backward — and the main thread then sums the shards'
- * gradients in a fixed order (one reduction per batch) before the optimizer step. Weights are shared, not copied:
- * replicas read the main model's weights in the shared wasm memory. Dropout masks are drawn per sample, so results do
- * not depend on the split; with a fixed seed and thread count they are bit-identical run to run.
+ * Data parallelism on workers, for any worker API (Node worker threads, browser Web Workers) and any PoolModel
+ * (Sequential, Functional: the pool never asks which). Each batch — every input and target — is split by rows into
+ * contiguous shards, one per thread (this thread takes the first); every thread runs whole sequences of its shard
+ * through its replica of the model in two phases: forward (each shard reports its loss positions per output), then,
+ * given the whole batch's positions, loss and backward with every loss normalised over the whole batch (a masked
+ * token mean is the batch's, not the shard's). The main thread then sums the shards' gradients in a fixed order (one
+ * reduction per batch) before the optimizer step. Weights are shared, not copied: replicas read the main model's
+ * weights in the shared wasm memory. Dropout masks are drawn per sample, so results do not depend on the split; with
+ * a fixed seed and thread count they are bit-identical run to run.
  */
 import { kernels } from '../core/backend.js';
-import { Tensor, type AnyTensor } from '../core/tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { layerToKeras } from '../models/serialization.js';
-import type { CarriedStates, ParallelRunner, Sequential } from '../models/sequential.js';
+import type { Logs } from '../models/callbacks.js';
+import {
+  addLogs,
+  type CarriedStates,
+  type ParallelRunner,
+  type PoolModel,
+  type ShardBatch,
+} from '../models/pool_model.js';
 import { floatFromWire, toWire, type PoolReply, type PoolRequest } from './protocol.js';
 
 /** One worker as the pool sees it; src/node/pool.ts and src/web/pool.ts adapt their worker APIs to this. */
@@ -32,10 +41,10 @@ interface PoolWorker {
   grads: Map<number, number[]>;
 }
 
-const modelIds = new WeakMap<Sequential, number>();
+const modelIds = new WeakMap<PoolModel, number>();
 let nextModelId = 1;
 
-function modelId(model: Sequential): number {
+function modelId(model: PoolModel): number {
   let id = modelIds.get(model);
   if (id === undefined) {
     id = nextModelId++;
@@ -136,16 +145,12 @@ export class WorkerPool {
   }
 
   /** Sends the model to a worker unless it already holds a replica of it. */
-  private async ensureReplica(pw: PoolWorker, model: Sequential, id: number): Promise<void> {
+  private async ensureReplica(pw: PoolWorker, model: PoolModel, id: number): Promise<void> {
     if (pw.grads.has(id)) return;
     const ready = await this.request(pw, {
       type: 'model',
       modelId: id,
-      layers: model.layers.map(layerToKeras),
-      inputShape: model.layers[0].inputShape!,
-      loss: model.loss!,
-      metrics: model.metrics,
-      fromLogits: model.fromLogits,
+      replica: model.replicaDescription(),
       weights: model.namedWeights().map(({ weight }) => weight.value.byteOffset),
     });
     if (ready.type !== 'ready') throw new Error('worker did not load the model');
@@ -154,78 +159,75 @@ export class WorkerPool {
   }
 
   /**
-   * Runs a batch over this thread and `threads − 1` workers: `request(a, b)` is sent to each worker for its rows
-   * [a, b), and `own(b)` computes this thread's rows [0, b) in an allocation scope. Resolves to the workers' replies.
+   * Runs a batch over this thread and `threads − 1` workers, each on its rows, in the two phases of PoolModel: all
+   * shards' forward passes, the batch's loss positions summed in shard order, then all shards' losses (and backward
+   * when training). Resolves to the batch's logs (the shards' shares summed in shard order); when training, each
+   * worker's gradients are left in its gradient buffers.
    */
   private async sharded(
-    model: Sequential,
-    rows: number,
+    model: PoolModel,
+    batch: ShardBatch,
     threads: number,
-    request: (id: number, a: number, b: number) => PoolRequest,
-    own: (b: number) => void,
-  ): Promise<{ lossSum: number; accSum: number }[]> {
+    training: boolean,
+    seed: number,
+  ): Promise<{ logs: Logs; workers: PoolWorker[] }> {
+    const rows = batch.xs[0].shape[0];
     const P = Math.min(threads, rows);
     this.grow(P - 1);
     const id = modelId(model);
     const bounds = shardBounds(rows, P);
     this.shards.set(id, bounds);
-    const jobs: Promise<PoolReply>[] = [];
-    for (let w = 1; w < P; w++) {
-      const pw = this.workers[w - 1];
-      await this.ensureReplica(pw, model, id);
-      jobs.push(this.request(pw, request(id, bounds[w], bounds[w + 1])));
-    }
+    const workers = this.workers.slice(0, P - 1);
+    for (const pw of workers) await this.ensureReplica(pw, model, id);
+    const rowsOf = (a: number, b: number): ShardBatch => ({
+      xs: batch.xs.map((t) => t.sliceRows(a, b)),
+      ys: batch.ys.map((t) => t.sliceRows(a, b)),
+    });
+    const forwards = workers.map((pw, i) => {
+      const a = bounds[i + 1];
+      const part = rowsOf(a, bounds[i + 2]);
+      return this.request(pw, {
+        type: 'forward',
+        modelId: id,
+        xs: part.xs.map(toWire),
+        ys: part.ys.map(toWire),
+        training,
+        seed,
+        rowOffset: a,
+      });
+    });
     const mark = this.k.beginScope();
     try {
-      own(bounds[1]);
+      const own = model.shardForward(rowsOf(0, bounds[1]), { training, seed, rowOffset: 0 });
+      const totals = [...own];
+      for (const r of await Promise.all(forwards)) {
+        if (r.type !== 'counts' || r.counts.length !== totals.length)
+          throw new Error('unexpected worker reply');
+        r.counts.forEach((c, k) => (totals[k] += c));
+      }
+      const finishes = workers.map((pw) =>
+        this.request(pw, { type: 'finish', modelId: id, totals, backward: training }),
+      );
+      const logs = model.shardFinish(totals, training);
+      for (const r of await Promise.all(finishes)) {
+        if (r.type !== 'done') throw new Error('unexpected worker reply');
+        addLogs(logs, r.logs);
+      }
+      return { logs, workers };
     } finally {
       this.k.endScope(mark);
     }
-    const replies = await Promise.all(jobs);
-    return replies.map((r) => {
-      if (r.type !== 'done') throw new Error('unexpected worker reply');
-      return r;
-    });
   }
 
   /** Gradients of a batch over this thread and `threads − 1` workers; see ParallelRunner. */
-  async gradients(
-    model: Sequential,
-    x: AnyTensor,
-    y: AnyTensor,
-    seed: number,
-    threads: number,
-  ): Promise<{ lossSum: number; accSum: number }> {
-    const N = x.shape[0];
-    const named = model.namedWeights();
-    let lossSum = 0;
-    let accSum = 0;
-    const replies = await this.sharded(
-      model,
-      N,
-      threads,
-      (modelId, a, b) => ({
-        type: 'step',
-        modelId,
-        x: toWire(x.sliceRows(a, b)),
-        y: toWire(y.sliceRows(a, b)),
-        seed,
-        rowOffset: a,
-        totalRows: N,
-      }),
-      (b) => {
-        const r0 = model.shardGradients(x.sliceRows(0, b), y.sliceRows(0, b), seed, 0, N);
-        lossSum = r0.lossSum;
-        accSum = r0.accSum;
-      },
-    );
+  async gradients(model: PoolModel, batch: ShardBatch, seed: number, threads: number): Promise<Logs> {
+    const { logs, workers } = await this.sharded(model, batch, threads, true, seed);
     const k = this.k;
     const buffer = k.memory.buffer;
     const id = modelId(model);
-    replies.forEach((r, i) => {
-      lossSum += r.lossSum;
-      accSum += r.accSum;
-      const ptrs = this.workers[i].grads.get(id)!;
+    const named = model.namedWeights();
+    for (const pw of workers) {
+      const ptrs = pw.grads.get(id)!;
       named.forEach(({ weight }, j) =>
         k.addInPlace(
           weight.grad,
@@ -235,44 +237,17 @@ export class WorkerPool {
           weight.grad.length,
         ),
       );
-    });
-    return { lossSum, accSum };
+    }
+    return logs;
   }
 
-  /** Summed loss and accuracy of a batch in inference mode over this thread and `threads − 1` workers. */
-  async losses(
-    model: Sequential,
-    x: AnyTensor,
-    y: AnyTensor,
-    threads: number,
-  ): Promise<{ lossSum: number; accSum: number }> {
-    let lossSum = 0;
-    let accSum = 0;
-    const replies = await this.sharded(
-      model,
-      x.shape[0],
-      threads,
-      (modelId, a, b) => ({
-        type: 'evaluate',
-        modelId,
-        x: toWire(x.sliceRows(a, b)),
-        y: toWire(y.sliceRows(a, b)),
-      }),
-      (b) => {
-        const r0 = model.shardLosses(x.sliceRows(0, b), y.sliceRows(0, b));
-        lossSum = r0.lossSum;
-        accSum = r0.accSum;
-      },
-    );
-    for (const r of replies) {
-      lossSum += r.lossSum;
-      accSum += r.accSum;
-    }
-    return { lossSum, accSum };
+  /** Logs of a batch in inference mode over this thread and `threads − 1` workers; see ParallelRunner. */
+  async losses(model: PoolModel, batch: ShardBatch, threads: number): Promise<Logs> {
+    return (await this.sharded(model, batch, threads, false, 0)).logs;
   }
 
   /** Clears the carried states of this model's replicas; the next step waits for it (messages are ordered). */
-  resetStates(model: Sequential): void {
+  resetStates(model: PoolModel): void {
     const id = modelIds.get(model);
     if (id === undefined) return;
     this.shards.delete(id);
@@ -284,7 +259,7 @@ export class WorkerPool {
   }
 
   /** The model's carried states, this thread's shard and the replicas' joined row by row; see ParallelRunner. */
-  async getStates(model: Sequential): Promise<CarriedStates | null> {
+  async getStates(model: PoolModel): Promise<CarriedStates | null> {
     const id = modelIds.get(model);
     const bounds = id === undefined ? undefined : this.shards.get(id);
     if (id === undefined || bounds === undefined) return null;
@@ -310,7 +285,7 @@ export class WorkerPool {
   }
 
   /** Spreads carried states over this thread and the replicas as the next batch will be sharded; see ParallelRunner. */
-  async setStates(model: Sequential, states: CarriedStates, threads: number): Promise<void> {
+  async setStates(model: PoolModel, states: CarriedStates, threads: number): Promise<void> {
     const rows = states.find((l) => l !== null && l.length > 0)?.[0].shape[0];
     this.resetStates(model);
     if (rows === undefined) {
@@ -351,7 +326,7 @@ export function createParallelRunner(spawn: () => ThreadPort): {
 } {
   let pool: WorkerPool | null = null;
   const runner: ParallelRunner = {
-    supported(model: Sequential): boolean {
+    supported(model: PoolModel): boolean {
       const k = kernels();
       if (!(k instanceof WasmKernels)) return false;
       // Stateful models work too: each shard always holds the same rows, so each replica carries its rows' state.
@@ -369,13 +344,13 @@ export function createParallelRunner(spawn: () => ThreadPort): {
       pool ??= new WorkerPool(kernels() as WasmKernels, spawn);
       return pool.setStates(model, states, threads);
     },
-    gradients(model, x, y, seed, threads) {
+    gradients(model, batch, seed, threads) {
       pool ??= new WorkerPool(kernels() as WasmKernels, spawn);
-      return pool.gradients(model, x, y, seed, threads);
+      return pool.gradients(model, batch, seed, threads);
     },
-    losses(model, x, y, threads) {
+    losses(model, batch, threads) {
       pool ??= new WorkerPool(kernels() as WasmKernels, spawn);
-      return pool.losses(model, x, y, threads);
+      return pool.losses(model, batch, threads);
     },
   };
   return {

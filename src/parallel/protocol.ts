@@ -1,7 +1,7 @@
 /** Messages between the main thread and the pool's workers (Node worker threads or browser Web Workers). */
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
-import type { LayerShape } from '../layers/layer.js';
-import type { KerasLayerJson } from '../models/serialization.js';
+import type { Logs } from '../models/callbacks.js';
+import type { ReplicaDescription } from '../models/pool_model.js';
 
 export interface WireTensor {
   dtype: 'float32' | 'int32';
@@ -45,24 +45,23 @@ export type PoolRequest =
   | {
       type: 'model';
       modelId: number;
-      layers: KerasLayerJson[];
-      inputShape: LayerShape;
-      loss: string;
-      metrics: string[];
-      fromLogits: boolean;
+      /** How to build the replica (whatever kind of model it is): see PoolModel.replicaDescription. */
+      replica: ReplicaDescription;
       /** Byte offsets of the main model's weights in the shared memory. */
       weights: number[];
     }
+  /** Phase 1 of a shard (PoolModel.shardForward): answered with 'counts'; the replica keeps the pass for 'finish'. */
   | {
-      type: 'step';
+      type: 'forward';
       modelId: number;
-      x: WireTensor;
-      y: WireTensor;
+      xs: WireTensor[];
+      ys: WireTensor[];
+      training: boolean;
       seed: number;
       rowOffset: number;
-      totalRows: number;
     }
-  | { type: 'evaluate'; modelId: number; x: WireTensor; y: WireTensor }
+  /** Phase 2 (PoolModel.shardFinish) with the whole batch's loss positions per output: answered with 'done'. */
+  | { type: 'finish'; modelId: number; totals: number[]; backward: boolean }
   | { type: 'reset'; modelId: number }
   /** The replica's carried states (its shard's rows): answered with 'states'. */
   | { type: 'getStates'; modelId: number }
@@ -74,5 +73,6 @@ export type PoolReply =
   | { type: 'reset' }
   | { type: 'states'; layers: WireStates }
   | { type: 'statesSet' }
-  | { type: 'done'; lossSum: number; accSum: number }
+  | { type: 'counts'; counts: number[] }
+  | { type: 'done'; logs: Logs }
   | { type: 'error'; message: string };

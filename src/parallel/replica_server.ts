@@ -6,15 +6,28 @@
  */
 import { setKernels } from '../core/backend.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { layerFromKeras } from '../models/serialization.js';
-import { Sequential } from '../models/sequential.js';
+import type { PoolModel } from '../models/pool_model.js';
+import { replicaFromDescription } from '../models/replica.js';
 import { floatFromWire, fromWire, toWire, type PoolReply, type PoolRequest } from './protocol.js';
 
 /** Handles the pool's requests; `send` posts a reply to the main thread. Returns the message handler. */
 export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolRequest) => void {
   let k: WasmKernels | null = null;
   let memory: WebAssembly.Memory | null = null;
-  const replicas = new Map<number, Sequential>();
+  const replicas = new Map<number, PoolModel>();
+  /** The allocation scope of a shard between its 'forward' and its 'finish' (at most one at a time). */
+  let openScope: number | null = null;
+
+  const closeScope = (): void => {
+    if (openScope !== null) k?.endScope(openScope);
+    openScope = null;
+  };
+
+  const replica = (modelId: number): PoolModel => {
+    const model = replicas.get(modelId);
+    if (!model) throw new Error(`worker: no replica for model ${modelId}`);
+    return model;
+  };
 
   function handle(msg: PoolRequest): PoolReply | null {
     if (msg.type === 'init') {
@@ -26,10 +39,8 @@ export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolReque
     if (!k || !memory) throw new Error('worker: a request arrived before the kernels were initialised');
     switch (msg.type) {
       case 'model': {
-        const model = new Sequential({ seed: 0 });
-        for (const lj of msg.layers) model.add(layerFromKeras(lj, 'replica'));
-        model.build(msg.inputShape);
-        model.compile({ optimizer: 'sgd', loss: msg.loss, metrics: msg.metrics, fromLogits: msg.fromLogits });
+        closeScope();
+        const model = replicaFromDescription(msg.replica);
         const named = model.namedWeights();
         const buffer = memory.buffer;
         named.forEach(({ weight }, i) =>
@@ -44,48 +55,41 @@ export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolReque
         return { type: 'reset' };
       }
       // Carried states go through the layers' own state API, whatever the layers are.
-      case 'getStates': {
-        const model = replicas.get(msg.modelId);
-        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
-        return { type: 'states', layers: model.layers.map((l) => l.getStates()?.map(toWire) ?? null) };
-      }
+      case 'getStates':
+        return {
+          type: 'states',
+          layers: replica(msg.modelId).layers.map((l) => l.getStates()?.map(toWire) ?? null),
+        };
       case 'setStates': {
-        const model = replicas.get(msg.modelId);
-        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
-        model.layers.forEach((l, i) => l.resetStates(msg.layers[i]?.map(floatFromWire)));
+        replica(msg.modelId).layers.forEach((l, i) => l.resetStates(msg.layers[i]?.map(floatFromWire)));
         return { type: 'statesSet' };
       }
-      case 'evaluate': {
-        const model = replicas.get(msg.modelId);
-        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
-        const mark = k.beginScope();
+      case 'forward': {
+        const model = replica(msg.modelId);
+        // A pass left open by a failed batch is dropped.
+        closeScope();
+        openScope = k.beginScope();
         try {
-          const r = model.shardLosses(fromWire(msg.x), fromWire(msg.y));
-          return { type: 'done', lossSum: r.lossSum, accSum: r.accSum };
-        } finally {
-          k.endScope(mark);
+          const counts = model.shardForward(
+            { xs: msg.xs.map(fromWire), ys: msg.ys.map(fromWire) },
+            { training: msg.training, seed: msg.seed, rowOffset: msg.rowOffset },
+          );
+          return { type: 'counts', counts };
+        } catch (e) {
+          closeScope();
+          throw e;
         }
       }
-      case 'step': {
-        const model = replicas.get(msg.modelId);
-        if (!model) throw new Error(`worker: no replica for model ${msg.modelId}`);
-        const mark = k.beginScope();
+      case 'finish': {
+        const model = replica(msg.modelId);
         try {
-          const r = model.shardGradients(
-            fromWire(msg.x),
-            fromWire(msg.y),
-            msg.seed,
-            msg.rowOffset,
-            msg.totalRows,
-          );
-          return { type: 'done', lossSum: r.lossSum, accSum: r.accSum };
+          return { type: 'done', logs: model.shardFinish(msg.totals, msg.backward) };
         } finally {
-          k.endScope(mark);
+          closeScope();
         }
       }
     }
   }
-
   return (msg) => {
     try {
       const reply = handle(msg);

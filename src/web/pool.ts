@@ -4,7 +4,7 @@
  */
 import { kernels } from '../core/backend.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { setParallelRunner } from '../models/sequential.js';
+import { setParallelRunner } from '../models/pool_model.js';
 import { createParallelRunner, type ThreadPort } from '../parallel/pool.js';
 import type { PoolReply } from '../parallel/protocol.js';
 

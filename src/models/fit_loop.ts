@@ -1,0 +1,210 @@
+/**
+ * The training loop both model kinds share (Sequential.fitDataset and Functional.fitDataset, and through them fit):
+ * epochs and batches, callbacks, running sums for the epoch logs, Ctrl-C-style stops, and exact resume of an
+ * interrupted epoch (`interruptedAt` / `resumeFrom`). What differs between the kinds — checking a batch, one training
+ * step (on this thread or the worker pool), validation, carried states — comes in as FitLoopSteps.
+ */
+import type { Random } from '../core/random.js';
+import {
+  Callback,
+  History,
+  LambdaCallback,
+  type CallbackModel,
+  type LambdaCallbackArgs,
+  type Logs,
+} from './callbacks.js';
+import type { CarriedStates } from './pool_model.js';
+
+/**
+ * How far an epoch got: the state an interrupted fit needs to continue exactly. Plain numbers, so it can be stored as
+ * JSON in a checkpoint — all but a stateful model's `states`, which are tensors.
+ */
+export interface EpochProgress {
+  /** The epoch (0-based). */
+  epoch: number;
+  /** Batches of the epoch already trained on. */
+  batch: number;
+  /** Running sums of the per-batch logs (loss and every metric), each weighted by its batch's sample count. */
+  sums: Logs;
+  /** Samples behind `sums`: the divisor of every one of them. */
+  seen: number;
+  /** `trainRng`'s state when the epoch began (before the dataset shuffled), to replay the epoch's random draws. */
+  epochRng: number[];
+  /**
+   * What the stateful layers carried at the interruption (each stream's recurrent state), restored before the next
+   * batch; absent for a model without carried state. Tensors, not JSON: recur's CLI keeps them in a file of their own
+   * beside the checkpoint (src/node/carried_states.ts).
+   */
+  states?: CarriedStates;
+}
+
+/** Refuses an EpochProgress that cannot be a real one (e.g. a hand-edited checkpoint). */
+export function checkEpochProgress(p: EpochProgress, initialEpoch: number | undefined): void {
+  const bad = (what: string): never => {
+    throw new Error(`fit: resumeFrom.${what}`);
+  };
+  if (!Number.isInteger(p.epoch) || p.epoch < 0) bad(`epoch must be a non-negative integer, got ${p.epoch}`);
+  if (initialEpoch !== undefined && initialEpoch !== p.epoch)
+    bad(`epoch (${p.epoch}) contradicts initialEpoch (${initialEpoch}); pass one of them`);
+  if (!Number.isInteger(p.batch) || p.batch < 0) bad(`batch must be a non-negative integer, got ${p.batch}`);
+  if (!(Number.isFinite(p.seen) && p.seen >= 0)) bad(`seen must be a non-negative number, got ${p.seen}`);
+  if ((p.batch === 0) !== (p.seen === 0)) bad(`seen (${p.seen}) does not fit batch (${p.batch})`);
+  for (const [k, v] of Object.entries(p.sums))
+    if (typeof v !== 'number' || Number.isNaN(v)) bad(`sums.${k} must be a number, got ${String(v)}`);
+  if (!Array.isArray(p.epochRng) || p.epochRng.length !== 4)
+    bad('epochRng must hold the 4 words of a Random state');
+}
+
+/** What the loop needs of a model besides its steps. */
+export interface FitLoopModel extends CallbackModel {
+  stopTraining: boolean;
+  interruptedAt: EpochProgress | null;
+  /** One draw per training step (its dropout seed): a resumed epoch replays one per skipped batch. */
+  readonly trainRng: Random;
+}
+
+/** A source of batches, called once per epoch. */
+export interface FitLoopDataset<B> {
+  batches(epoch: number): Iterable<B> | AsyncIterable<B>;
+  readonly batchesPerEpoch?: number;
+  readonly samplesPerEpoch?: number;
+}
+
+export interface FitLoopArgs {
+  epochs: number;
+  initialEpoch: number;
+  /** Already checked (checkEpochProgress and, for states, the model's own check). */
+  resumeFrom: EpochProgress | null;
+  callbacks?: Callback[] | LambdaCallbackArgs;
+  verbose?: number;
+  /** Reported to callbacks. */
+  batchSize: number | null;
+  /** Stop each epoch after this many batches. */
+  batchesPerEpoch?: number;
+}
+
+/** The model-specific parts of the loop. */
+export interface FitLoopSteps<B> {
+  /** Prefix of the loop's errors (e.g. 'fit'). */
+  what: string;
+  /** Checks batch `index` and returns its rows and how to train on it (one trainRng draw, optimizer step). */
+  prepare(batch: B, index: number): { size: number; train: () => Logs | Promise<Logs> };
+  /** The validation logs after an epoch (without the val_ prefix), or null for none. */
+  validate: (() => Logs | Promise<Logs>) | null;
+  /** What the layers carry into the next batch, for a model with carried states. */
+  getStates?: () => Promise<CarriedStates>;
+  /** Restores carried states before the first batch a resumed epoch trains on. */
+  setStates?: (states: CarriedStates) => Promise<void>;
+}
+
+/** Gives the event loop a turn, so signals (Ctrl-C) and timers run during long fits. */
+function tick(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+}
+
+/** Runs the epochs; returns the History. */
+export async function runFitLoop<B>(
+  model: FitLoopModel,
+  dataset: FitLoopDataset<B>,
+  args: FitLoopArgs,
+  steps: FitLoopSteps<B>,
+): Promise<History> {
+  const { epochs, initialEpoch, what } = { ...args, what: steps.what };
+  const resume = args.resumeFrom;
+  const history = new History();
+  const user = Array.isArray(args.callbacks)
+    ? args.callbacks
+    : args.callbacks
+      ? [new LambdaCallback(args.callbacks)]
+      : [];
+  const callbacks: Callback[] = [history, ...user];
+  const stepsPerEpoch = args.batchesPerEpoch ?? dataset.batchesPerEpoch ?? null;
+  const params = {
+    epochs,
+    initialEpoch,
+    steps: stepsPerEpoch,
+    batchSize: args.batchSize,
+    samples: dataset.samplesPerEpoch ?? null,
+    verbose: args.verbose ?? 0,
+  };
+  for (const c of callbacks) {
+    c.setModel(model);
+    c.setParams(params);
+  }
+  model.stopTraining = false;
+  model.interruptedAt = null;
+  for (const c of callbacks) await c.onTrainBegin({});
+  let lastTick = Date.now();
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    for (const c of callbacks) await c.onEpochBegin(epoch, {});
+    // A resumed epoch starts from the carried sums, with trainRng back where the epoch began.
+    const resuming = resume !== null && epoch === resume.epoch;
+    if (resuming) model.trainRng.setState(resume.epochRng);
+    const epochRng = model.trainRng.getState();
+    const sums: Logs = resuming ? { ...resume.sums } : {};
+    let seen = resuming ? resume.seen : 0;
+    let batch = 0;
+    const skip = resuming ? resume.batch : 0;
+    let carried: CarriedStates | null = null;
+    for await (const b of dataset.batches(epoch)) {
+      if (args.batchesPerEpoch !== undefined && batch >= args.batchesPerEpoch) break;
+      if (batch < skip) {
+        // Done before the interruption: replay only its random draw (every training step makes exactly one).
+        model.trainRng.nextUint32();
+        batch++;
+        continue;
+      }
+      // The streams continue from where the interruption left them (the dataset may have cleared them when the
+      // epoch began).
+      if (resuming && batch === skip && resume.states && steps.setStates)
+        await steps.setStates(resume.states);
+      const { size, train } = steps.prepare(b, batch);
+      for (const c of callbacks) await c.onBatchBegin(batch, { batch, size });
+      const logs = await train();
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * size;
+      seen += size;
+      for (const c of callbacks) await c.onBatchEnd(batch, { batch, size, ...logs });
+      batch++;
+      if (Date.now() - lastTick > 50) {
+        await tick();
+        lastTick = Date.now();
+      }
+      if (model.stopTraining) {
+        // Mid-epoch: what the layers carry into the next batch, taken before the dataset can clear it.
+        if (steps.getStates && (stepsPerEpoch === null || batch < stepsPerEpoch))
+          carried = await steps.getStates();
+        break;
+      }
+    }
+    if (batch < skip)
+      throw new Error(
+        `${what}: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
+      );
+    if (model.stopTraining && (stepsPerEpoch === null || batch < stepsPerEpoch)) {
+      // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
+      if (steps.getStates) carried ??= await steps.getStates();
+      model.interruptedAt = {
+        epoch,
+        batch,
+        sums: { ...sums },
+        seen,
+        epochRng,
+        ...(carried?.some((l) => l !== null) ? { states: carried } : {}),
+      };
+      break;
+    }
+    if (seen === 0) throw new Error(`${what}: epoch ${epoch} produced no batches`);
+    const epochLogs: Logs = {};
+    for (const [k, v] of Object.entries(sums)) epochLogs[k] = v / seen;
+    if (steps.validate) {
+      const v = await steps.validate();
+      for (const [k, val] of Object.entries(v)) epochLogs[`val_${k}`] = val;
+    }
+    epochLogs.lr = model.optimizer!.learningRate;
+    for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
+  }
+  for (const c of callbacks) await c.onTrainEnd({});
+  return history;
+}
