@@ -62,6 +62,7 @@ const ONCE = [
   'large_inputs',
   'model_files',
   'model_fuzz',
+  'pool_functional',
   'resume',
   'seq2seq_cli',
   'serve',
