@@ -21,7 +21,12 @@ function sortedSet(text: string): string[] {
 }
 
 /** The tutorial's vocabulary of `corpus` that has `size` characters; an InvalidInputError naming the sizes if none. */
-export function tutorialVocabulary(corpus: string, size: number, where: string): TutorialVocabulary {
+export function tutorialVocabulary(
+  corpus: string,
+  size: number,
+  where: string,
+  otherwise = 'give --chars',
+): TutorialVocabulary {
   const universal = corpus.replace(/\r\n?/g, '\n');
   const variants = [
     { text: universal.toLowerCase(), lowercase: true, how: 'lowercased, as the tutorial reads it' },
@@ -43,7 +48,7 @@ export function tutorialVocabulary(corpus: string, size: number, where: string):
   }
   throw new InvalidInputError(
     `${where}: the model predicts ${size} characters but the corpus has ${[...new Set(tried)].join('; ')}: ` +
-      'not the corpus it was trained on (or not the tutorial way of building the vocabulary; give --chars)',
+      `not the corpus it was trained on (or not the tutorial way of building the vocabulary${otherwise ? `; ${otherwise}` : ''})`,
   );
 }
 
