@@ -19,6 +19,7 @@ import { kerasCompileConfig } from '../src/keras/training_config.js';
 import * as L from '../src/layers/index.js';
 import { input, model, type Functional, type SymbolicTensor } from '../src/models/functional.js';
 import { Sequential } from '../src/models/sequential.js';
+import * as node from '../src/node/index.js';
 import { loadAnyModel } from '../src/node/keras_io.js';
 import { maxAbsDiff } from './helpers.js';
 import { randomizeWeights } from './keras_fixtures.js';
@@ -410,4 +411,48 @@ describe('recur train --from: fine-tuning Keras and recur models', () => {
       assert.equal(run(['convert', out, join(dir, 'real.h5')]).code, 0);
     },
   );
+});
+
+describe("recur/node's loadModel and saveModel: every format by path (or bytes)", () => {
+  it('saveModel writes .keras, .h5 and a recur directory by extension; loadModel reads each, and bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-node-io-'));
+    try {
+      const m = tutorialModel(6);
+      const x = new IndexTensor(
+        Int32Array.from({ length: 30 }, (_, i) => (i * 7) % V),
+        [3, 10],
+      );
+      const want = (m.predict(x) as Tensor).data;
+      const targets = ['m.keras', 'm.h5', 'm.hdf5', 'mdir'].map((n) => join(dir, n));
+      for (const t of targets) await node.saveModel(m, t);
+      const sources: (string | Uint8Array)[] = [
+        ...targets,
+        join(dir, 'mdir', 'model.json'),
+        new Uint8Array(readFileSync(targets[0])),
+      ];
+      const formats: string[] = [];
+      for (const s of sources) {
+        const r = await node.loadModel(s);
+        formats.push(r.format);
+        assert.ok(maxAbsDiff((r.model.predict(x) as Tensor).data, want) < 1e-6, String(s));
+      }
+      assert.deepEqual(formats, ['keras', 'keras-h5', 'keras-h5', 'recur', 'recur', 'keras']);
+      // The synchronous recur-directory functions keep their own names.
+      assert.ok(maxAbsDiff((node.loadModelDir(targets[3]).model.predict(x) as Tensor).data, want) < 1e-6);
+      // A functional model loads through the same name.
+      const inp = input({ shape: [4, 3], name: 'x' });
+      const f = model({
+        inputs: inp,
+        outputs: new L.Dense({ units: 2 }).apply(
+          new L.GRU({ units: 3 }).apply(inp) as SymbolicTensor,
+        ) as SymbolicTensor,
+        seed: 1,
+      });
+      await node.saveModel(f, join(dir, 'fdir'));
+      assert.equal((await node.loadModel(join(dir, 'fdir'))).model.constructor.name, 'Functional');
+      await assert.rejects(node.loadModel(join(dir, 'nothing.keras')), /nothing\.keras/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
