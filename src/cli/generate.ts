@@ -5,6 +5,7 @@
  */
 import { Random } from '../core/random.js';
 import { tutorialVocabulary, vocabularyFromChars, type TutorialVocabulary } from '../keras/vocabulary.js';
+import { chainAsSequential } from '../keras/chain.js';
 import { Sequential } from '../models/sequential.js';
 import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { readTextFile } from '../node/text_file.js';
@@ -46,17 +47,22 @@ async function kerasTextModel(path: string, o: GenerateCliOptions, out: Output):
     );
   if (o.corpus !== undefined && o.chars !== undefined)
     throw new UsageError('give --corpus or --chars, not both');
-  const { model, notes } = await loadAnyModel(path);
-  for (const n of notes) out.info(`note: ${n}`);
-  if (!(model instanceof Sequential))
-    throw new UsageError(`${path}: a functional model; recur generate runs Sequential character models`);
-  const input = model.inputShape();
-  const last = model.layers[model.layers.length - 1] as { units?: number };
-  const size = last.units;
-  if (!input || typeof size !== 'number')
+  const loaded = await loadAnyModel(path);
+  for (const n of loaded.notes) out.info(`note: ${n}`);
+  const model = loaded.model instanceof Sequential ? loaded.model : chainAsSequential(loaded.model);
+  if (!model)
     throw new UsageError(
-      `${path}: not a character model (it should end in a Dense layer over the characters)`,
+      `${path}: a functional model with branches, several inputs or outputs, or returned states; recur generate runs character models that are one chain of layers (Sequential, or functional without branches)`,
     );
+  const input = model.inputShape();
+  const output = input ? model.outputShape() : [];
+  const size = output[output.length - 1];
+  if (
+    !input ||
+    typeof size !== 'number' ||
+    model.layers[model.layers.length - 1].outputActivation() !== 'softmax'
+  )
+    throw new UsageError(`${path}: not a character model (it should end in a softmax over the characters)`);
   let v: TutorialVocabulary;
   if (o.corpus !== undefined) v = tutorialVocabulary(readTextFile(o.corpus), size, o.corpus);
   else v = vocabularyFromChars(o.chars!, size);

@@ -9,6 +9,7 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import { kerasCompileConfig } from '../keras/training_config.js';
+import { chainAsSequential } from '../keras/chain.js';
 import { tutorialVocabulary } from '../keras/vocabulary.js';
 import { Embedding } from '../layers/embedding.js';
 import { GRU } from '../layers/gru.js';
@@ -200,11 +201,12 @@ export async function fineTuneStart(
   refuseStructureFlags(o);
   const loaded = await loadAnyModel(from);
   for (const n of loaded.notes) out.info(`note: ${n}`);
-  if (!(loaded.model instanceof Sequential))
+  // A functional model that is one chain of layers trains as the Sequential model it is (same layers and weights).
+  const model = loaded.model instanceof Sequential ? loaded.model : chainAsSequential(loaded.model);
+  if (!model)
     throw new UsageError(
-      `${from}: a functional model; recur train fine-tunes Sequential character models (LSTM/GRU/SimpleRNN layers, then a softmax)`,
+      `${from}: a functional model with branches, several inputs or outputs, or returned states; recur train fine-tunes character models that are one chain of layers (LSTM/GRU/SimpleRNN layers, then a softmax)`,
     );
-  const model = loaded.model;
   if (loaded.format === 'recur' && loaded.metadata.task === 'text') {
     // A recur text model: its own vocabulary and settings; the flags given change the training, not the model.
     const meta = parseTextMetadata(loaded.metadata, from);

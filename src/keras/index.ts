@@ -13,6 +13,7 @@ import { loadKerasModel } from './load.js';
 export { loadKerasModel, loadKerasWeights, type LoadedKerasModel, type WeightsReport } from './load.js';
 export { saveKerasArchive, saveKerasH5, type SavedKeras } from './save.js';
 export { predictJson, inputsFromJson, modelInputs, outputNames } from './predict_json.js';
+export { chainAsSequential } from './chain.js';
 export { kerasCompileConfig, type KerasCompile } from './training_config.js';
 export { tutorialVocabulary, vocabularyFromChars, type TutorialVocabulary } from './vocabulary.js';
 
