@@ -14,6 +14,7 @@ export { loadKerasModel, loadKerasWeights, type LoadedKerasModel, type WeightsRe
 export { saveKerasArchive, saveKerasH5, type SavedKeras } from './save.js';
 export { predictJson, inputsFromJson, modelInputs, outputNames } from './predict_json.js';
 export { chainAsSequential } from './chain.js';
+export { kerasCharacterModel, corpusWindow, type KerasCharacterModel } from './text_model.js';
 export { kerasCompileConfig, type KerasCompile } from './training_config.js';
 export { tutorialVocabulary, vocabularyFromChars, type TutorialVocabulary } from './vocabulary.js';
 

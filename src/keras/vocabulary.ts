@@ -53,13 +53,13 @@ export function tutorialVocabulary(
 }
 
 /** A vocabulary from characters given directly (--chars), sorted as the tutorial sorts them; checked against `size`. */
-export function vocabularyFromChars(chars: string, size: number): TutorialVocabulary {
+export function vocabularyFromChars(chars: string, size: number, label = '--chars'): TutorialVocabulary {
   const list = sortedSet(chars);
   if (list.length !== Array.from(chars).length)
     throw new InvalidInputError(
-      `--chars: a character is given twice; give each character of the vocabulary once`,
+      `${label}: a character is given twice; give each character of the vocabulary once`,
     );
   if (list.length !== size)
-    throw new InvalidInputError(`--chars: ${list.length} characters given; the model predicts ${size}`);
-  return { chars: list, lowercase: false, text: '', how: 'the characters given by --chars, sorted' };
+    throw new InvalidInputError(`${label}: ${list.length} characters given; the model predicts ${size}`);
+  return { chars: list, lowercase: false, text: '', how: `the characters given by ${label}, sorted` };
 }
