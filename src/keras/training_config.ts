@@ -51,6 +51,14 @@ const ARGS: Record<OptimizerName, Record<string, string>> = {
   adagrad: { initial_accumulator_value: 'initialAccumulatorValue', epsilon: 'epsilon' },
 };
 
+/** Values an optimizer argument may take: decay rates in [0, 1), the rest positive (ε, clipping) or ≥ 0. */
+function inRange(arg: string, v: number): boolean {
+  if (!Number.isFinite(v)) return false;
+  if (['rho', 'momentum', 'beta1', 'beta2'].includes(arg)) return v >= 0 && v < 1;
+  if (arg === 'initialAccumulatorValue') return v >= 0;
+  return v > 0;
+}
+
 const CLIPPING: Record<string, string> = {
   clipnorm: 'clipnorm',
   global_clipnorm: 'globalClipnorm',
@@ -94,11 +102,12 @@ function optimizerPart(raw: unknown, kerasVersion: string, where: string, out: K
   for (const [k, v] of Object.entries(config)) {
     const arg = ARGS[name][k] ?? CLIPPING[k];
     if (arg !== undefined) {
-      if (typeof v === 'number' && Number.isFinite(v)) out.optimizerArgs[arg] = tidy(v);
-      else if (typeof v === 'boolean') out.optimizerArgs[arg] = v;
+      const boolean = arg === 'nesterov' || arg === 'centered';
+      if (boolean ? typeof v === 'boolean' : typeof v === 'number' && inRange(arg, v))
+        out.optimizerArgs[arg] = typeof v === 'number' ? tidy(v) : (v as boolean);
       else if (v !== null)
         out.notes.push(
-          `${where}: optimizer ${className}: ${k} = ${JSON.stringify(v)} is not a number; not used`,
+          `${where}: optimizer ${className}: ${k} = ${JSON.stringify(v)} is not a valid value; recur's default used`,
         );
       continue;
     }
