@@ -430,6 +430,40 @@ describe('recur train --from: fine-tuning Keras and recur models', () => {
     assert.equal(metaOf(out).settings.layers, 2);
   });
 
+  it('a stateful Keras model trains on the char-rnn recipe with its own batch and sequence length', async () => {
+    const m = new Sequential({
+      seed: 5,
+      layers: [
+        new L.GRU({
+          name: 'gru',
+          units: 8,
+          returnSequences: true,
+          stateful: true,
+          batchInputShape: [16, 12, V],
+        }),
+        new L.TimeDistributed({
+          name: 'td',
+          layer: new L.Dense({ name: 'dense', units: V, activation: 'softmax' }),
+        }),
+      ],
+    });
+    m.build();
+    randomizeWeights(m, 7);
+    const h5 = join(dir, 'stateful.h5');
+    writeFileSync(h5, (await saveKerasH5(m)).bytes);
+    const out = join(dir, 'run-stateful');
+    const r = run(['train', book, '--from', h5, '--out', out, ...QUICK]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /16 streams × 12 chars/);
+    const s = metaOf(out).settings;
+    assert.deepEqual([s.recipe, s.batchSize, s.seqLength, s.cell], ['char-rnn', 16, 12, 'gru']);
+    badInput(
+      run(['train', book, '--from', h5, '--out', join(dir, 'b9'), ...QUICK, '--batch-size', '8']),
+      /--batch-size 8: the model given by --from takes 16/,
+      'stateful batch',
+    );
+  });
+
   const realFunctional = join(SHARED, 'k2-full-stacked2lstm-shakespeare-functional.h5');
   it(
     'a real tf.keras 2.4 functional character model (../shared/eval/keras) generates',
