@@ -116,8 +116,9 @@ program
   .option('--no-samples', 'do not print samples after each epoch')
   .option(
     '--from <model>',
-    'fine-tune this model (a recur model directory, a Keras .h5 or .keras file) instead of a fresh one; a Keras ' +
-      "model's vocabulary is rebuilt from the text, its optimizer and learning rate come from the file",
+    'fine-tune this model (a recur model directory, a Keras .h5 or .keras file) instead of a fresh one: its ' +
+      "structure, recipe and window come from the model; a Keras model's vocabulary is rebuilt from the text and " +
+      'its optimizer and learning rate come from the file (--optimizer, --lr, --clipnorm override them)',
   )
   .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
   .option('--overwrite', 'replace a model already in --out', false)

@@ -37,6 +37,8 @@ export interface FromFlags {
   optimizer?: string;
   lr?: number;
   clipnorm?: number;
+  step?: number;
+  validationSplit?: number;
 }
 
 export interface FineTuneStart {
@@ -221,11 +223,11 @@ export async function fineTuneStart(
               );
             })()
           : (o.batchSize ?? s.batchSize),
-      step: base.step,
+      step: o.step ?? s.step,
       optimizer: o.optimizer ?? s.optimizer,
       learningRate: o.lr ?? s.learningRate,
       clipnorm: o.clipnorm ?? s.clipnorm,
-      validationSplit: base.validationSplit,
+      validationSplit: o.validationSplit ?? s.validationSplit,
       seed: base.seed,
       source: base.source,
     };
