@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { readKerasArchive } from '../src/keras/archive.js';
 import { loadKerasModel } from '../src/keras/load.js';
 import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
 
@@ -59,6 +60,21 @@ function bundleSizes(): Record<string, { bytes: number; gzip: number }> {
   }
 }
 
+/** What fflate alone adds to a browser bundle: the two functions src/keras/archive.ts uses, minified. */
+function fflateSize(): { bytes: number; gzip: number } {
+  const p = spawnSync(
+    join(ROOT, 'node_modules', 'esbuild', 'bin', 'esbuild'),
+    ['--bundle', '--format=esm', '--platform=browser', '--minify', '--loader=js'],
+    {
+      encoding: 'utf8',
+      cwd: ROOT,
+      input: "import { unzipSync, zipSync } from 'fflate'; export { unzipSync, zipSync };",
+    },
+  );
+  if (p.status !== 0) throw new Error(p.stderr);
+  return { bytes: Buffer.byteLength(p.stdout), gzip: gzipSync(p.stdout).length };
+}
+
 async function main(): Promise<void> {
   const cold = coldLoad(5);
   console.log(
@@ -76,6 +92,10 @@ async function main(): Promise<void> {
     console.log(
       `bundle of src/keras (esbuild, minified, split): ${f} ${(s.bytes / 1e3).toFixed(0)} kB, gzip ${(s.gzip / 1e3).toFixed(0)} kB`,
     );
+  const ff = fflateSize();
+  console.log(
+    `fflate (unzipSync + zipSync, esbuild minified): ${(ff.bytes / 1e3).toFixed(1)} kB, gzip ${(ff.gzip / 1e3).toFixed(1)} kB`,
+  );
   if (!existsSync(SHARED)) {
     console.log(`${SHARED} absent: no real-file timings`);
     return;
@@ -106,6 +126,17 @@ async function main(): Promise<void> {
     console.log(
       `${name} | ${(statSync(join(SHARED, name)).size / 1e6).toFixed(2)} MB | ${median(times).toFixed(0)} | ${k} | ${h}`,
     );
+  }
+  // fflate's share of opening a .keras: unzipping the archive and parsing its JSON (median of 5).
+  for (const name of readdirSync(SHARED).filter((n) => n.endsWith('.keras'))) {
+    const bytes = new Uint8Array(readFileSync(join(SHARED, name)));
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      readKerasArchive(bytes, name);
+      times.push(performance.now() - t0);
+    }
+    console.log(`${name}: fflate unzip + JSON ${median(times).toFixed(1)} ms`);
   }
 }
 

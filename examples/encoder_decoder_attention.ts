@@ -233,7 +233,7 @@ export async function main(opts: ExampleOptions = {}): Promise<ExampleResult> {
   let reloadedIdentical: boolean;
   let reloadedMaxDiff = 0;
   try {
-    saveModel(m, dir);
+    await saveModel(m, dir);
     const loaded = loadFunctionalModel(dir).model;
     const again = decodeGreedy(loaded, test.encoder);
     reloadedIdentical = again.every((d, i) => d === decoded[i]);

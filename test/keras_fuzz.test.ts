@@ -12,6 +12,8 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { readH5, writeH5 } from '../src/keras/h5.js';
 import { loadKerasModel } from '../src/keras/load.js';
+import { kerasCompileConfig } from '../src/keras/training_config.js';
+import { createOptimizer } from '../src/models/optimizers.js';
 import { fixtures, predictAll, type Fixture } from './keras_fixtures.js';
 
 const SEED = 20260301;
@@ -134,5 +136,58 @@ describe('Keras loader fuzz (seeded)', () => {
       counts[await outcome(bytes, f, `#${i} ${f.name}`)]++;
     }
     assert.ok(counts.refused > 0 && counts.loaded > 0, JSON.stringify(counts));
+  });
+});
+
+describe('fuzzing the compile settings of Keras files (kerasCompileConfig, used by recur train --from)', () => {
+  it('300 damaged training_config / compile_config documents give notes, never an exception or a bad value', () => {
+    const rng = new Random(SEED + 2);
+    const docs: Json[] = [
+      {
+        optimizer_config: { class_name: 'RMSprop', config: { lr: 0.01, rho: 0.9, epsilon: 1e-7, decay: 0 } },
+        loss: 'categorical_crossentropy',
+        metrics: ['accuracy'],
+      },
+      {
+        optimizer_config: {
+          class_name: 'Adam',
+          config: { name: 'Adam', learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, amsgrad: false },
+        },
+        loss: { class_name: 'CategoricalCrossentropy', config: { from_logits: false } },
+      },
+      {
+        optimizer: {
+          module: 'keras.optimizers',
+          class_name: 'SGD',
+          config: { learning_rate: 0.1, momentum: 0.9, nesterov: true, clipnorm: 1, global_clipnorm: null },
+        },
+        loss: 'sparse_categorical_crossentropy',
+      },
+    ];
+    const versions = ['2.0.3', '2.2.4-tf', '3.8.0', 'unknown'];
+    let withNotes = 0;
+    for (let i = 0; i < 300; i++) {
+      const text = mutateJson(structuredClone(docs[rng.int(docs.length)]), rng);
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // A truncated document: the loader hands on null, as loadKerasModel does.
+      }
+      const c = kerasCompileConfig(parsed, versions[rng.int(versions.length)], 'fuzz.h5');
+      if (c === null) continue;
+      if (c.notes.length > 0) withNotes++;
+      assert.ok(c.learningRate === null || (Number.isFinite(c.learningRate) && c.learningRate > 0), text);
+      for (const [k, v] of Object.entries(c.optimizerArgs))
+        assert.ok(typeof v === 'boolean' || (Number.isFinite(v) && v >= 0), `${k} = ${v} from ${text}`);
+      assert.ok(
+        c.notes.every((n) => n.startsWith('fuzz.h5: ')),
+        text,
+      );
+      // What it gives always makes an optimizer recur can run.
+      if (c.optimizer)
+        createOptimizer(c.optimizer, { ...c.optimizerArgs, learningRate: c.learningRate ?? 0.01 });
+    }
+    assert.ok(withNotes > 20, `${withNotes} documents gave notes`);
   });
 });

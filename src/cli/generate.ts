@@ -3,9 +3,8 @@
  * directory, or a Keras character model (.h5/.keras, e.g. the Keras tutorial's) with its vocabulary rebuilt from
  * --corpus (or --chars), which the Keras file does not carry.
  */
-import { Random } from '../core/random.js';
-import { tutorialVocabulary, vocabularyFromChars, type TutorialVocabulary } from '../keras/vocabulary.js';
-import { Sequential } from '../models/sequential.js';
+import { corpusWindow, kerasCharacterModel } from '../keras/text_model.js';
+import type { Sequential } from '../models/sequential.js';
 import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { readTextFile } from '../node/text_file.js';
 import { TextGenerator } from '../text/generator.js';
@@ -46,38 +45,34 @@ async function kerasTextModel(path: string, o: GenerateCliOptions, out: Output):
     );
   if (o.corpus !== undefined && o.chars !== undefined)
     throw new UsageError('give --corpus or --chars, not both');
-  const { model, notes } = await loadAnyModel(path);
-  for (const n of notes) out.info(`note: ${n}`);
-  if (!(model instanceof Sequential))
-    throw new UsageError(`${path}: a functional model; recur generate runs Sequential character models`);
-  const input = model.inputShape();
-  const last = model.layers[model.layers.length - 1] as { units?: number };
-  const size = last.units;
-  if (!input || typeof size !== 'number')
-    throw new UsageError(
-      `${path}: not a character model (it should end in a Dense layer over the characters)`,
-    );
-  let v: TutorialVocabulary;
-  if (o.corpus !== undefined) v = tutorialVocabulary(readTextFile(o.corpus), size, o.corpus);
-  else v = vocabularyFromChars(o.chars!, size);
-  const features = input[input.length - 1];
-  if (model.layers[0].className !== 'Embedding' && features !== null && features !== size)
-    throw new UsageError(
-      `${path}: its input has ${features} features per step but it predicts ${size} characters`,
-    );
+  const loaded = await loadAnyModel(path);
+  for (const n of loaded.notes) out.info(`note: ${n}`);
+  const {
+    model,
+    vocabulary: v,
+    window,
+  } = kerasCharacterModel(
+    loaded.model,
+    o.corpus !== undefined ? { corpus: readTextFile(o.corpus), corpusName: o.corpus } : { chars: o.chars },
+    path,
+  );
   out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
-  const window = typeof input[0] === 'number' && input.length === 2 ? input[0] : null;
   let defaultPrime = o.prime;
   if (defaultPrime === undefined) {
-    const chars = Array.from(v.text);
-    const n = window ?? 40;
-    if (chars.length === 0) throw new UsageError('give --prime: with --chars there is no text to start from');
+    if (v.text.length === 0)
+      throw new UsageError('give --prime: with --chars there is no text to start from');
     // The tutorial starts from a random window of the corpus.
-    const start = Math.floor(new Random(o.seed ?? 0).next() * Math.max(1, chars.length - n));
-    defaultPrime = chars.slice(start, start + n).join('');
-    out.info(`prime: a ${Array.from(defaultPrime).length}-character window of the corpus at ${start}`);
+    const w = corpusWindow(v, window, o.seed ?? 0);
+    defaultPrime = w.prime;
+    out.info(`prime: a ${Array.from(w.prime).length}-character window of the corpus at ${w.start}`);
   }
-  return { model, vocab: Vocabulary.fromJSON(v.chars), lowercase: v.lowercase, defaultPrime, window };
+  return {
+    model,
+    vocab: Vocabulary.fromJSON(v.chars),
+    lowercase: v.lowercase,
+    defaultPrime: defaultPrime!,
+    window,
+  };
 }
 
 function recurTextModel(

@@ -114,6 +114,12 @@ program
     [0.2, 0.5, 1.0, 1.2],
   )
   .option('--no-samples', 'do not print samples after each epoch')
+  .option(
+    '--from <model>',
+    'fine-tune this model (a recur model directory, a Keras .h5 or .keras file) instead of a fresh one: its ' +
+      "structure, recipe and window come from the model; a Keras model's vocabulary is rebuilt from the text and " +
+      'its optimizer and learning rate come from the file (--optimizer, --lr, --clipnorm override them)',
+  )
   .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
   .option('--overwrite', 'replace a model already in --out', false)
   .option('-q, --quiet', 'print nothing but errors', false)

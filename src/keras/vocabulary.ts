@@ -21,7 +21,12 @@ function sortedSet(text: string): string[] {
 }
 
 /** The tutorial's vocabulary of `corpus` that has `size` characters; an InvalidInputError naming the sizes if none. */
-export function tutorialVocabulary(corpus: string, size: number, where: string): TutorialVocabulary {
+export function tutorialVocabulary(
+  corpus: string,
+  size: number,
+  where: string,
+  otherwise = 'give --chars',
+): TutorialVocabulary {
   const universal = corpus.replace(/\r\n?/g, '\n');
   const variants = [
     { text: universal.toLowerCase(), lowercase: true, how: 'lowercased, as the tutorial reads it' },
@@ -43,18 +48,18 @@ export function tutorialVocabulary(corpus: string, size: number, where: string):
   }
   throw new InvalidInputError(
     `${where}: the model predicts ${size} characters but the corpus has ${[...new Set(tried)].join('; ')}: ` +
-      'not the corpus it was trained on (or not the tutorial way of building the vocabulary; give --chars)',
+      `not the corpus it was trained on (or not the tutorial way of building the vocabulary${otherwise ? `; ${otherwise}` : ''})`,
   );
 }
 
 /** A vocabulary from characters given directly (--chars), sorted as the tutorial sorts them; checked against `size`. */
-export function vocabularyFromChars(chars: string, size: number): TutorialVocabulary {
+export function vocabularyFromChars(chars: string, size: number, label = '--chars'): TutorialVocabulary {
   const list = sortedSet(chars);
   if (list.length !== Array.from(chars).length)
     throw new InvalidInputError(
-      `--chars: a character is given twice; give each character of the vocabulary once`,
+      `${label}: a character is given twice; give each character of the vocabulary once`,
     );
   if (list.length !== size)
-    throw new InvalidInputError(`--chars: ${list.length} characters given; the model predicts ${size}`);
-  return { chars: list, lowercase: false, text: '', how: 'the characters given by --chars, sorted' };
+    throw new InvalidInputError(`${label}: ${list.length} characters given; the model predicts ${size}`);
+  return { chars: list, lowercase: false, text: '', how: `the characters given by ${label}, sorted` };
 }

@@ -4,10 +4,24 @@ import { installWorkerPool } from './pool.js';
 
 installWorkerPool();
 
-export { saveModel, loadModel, loadFunctionalModel, readModelFiles, isModelDir } from './model_io.js';
+/*
+ * Model files: `loadModel(pathOrBytes)` reads every format (a recur/tfjs directory or its model.json, a Keras
+ * .h5/.hdf5 or .keras file, or a Keras file's bytes) and `saveModel(model, path)` writes the format the path names
+ * (.keras, .h5/.hdf5, else a recur directory) — both async, as the HDF5 library loads on first use. The synchronous
+ * recur-directory functions stay under their own names (loadModelDir, saveModelDir, loadFunctionalModel).
+ */
+export {
+  loadModel as loadModelDir,
+  saveModel as saveModelDir,
+  loadFunctionalModel,
+  readModelFiles,
+  isModelDir,
+} from './model_io.js';
 export { ModelFileError, type LoadedModel } from '../models/serialization.js';
 export { writeFileAtomic } from './atomic.js';
 export {
+  loadAnyModel as loadModel,
+  saveAnyModel as saveModel,
   loadAnyModel,
   saveAnyModel,
   loadKerasWeightsFile,

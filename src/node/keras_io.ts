@@ -10,7 +10,12 @@ import { Functional } from '../models/functional.js';
 import type { SaveOptions } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
 import { saveKerasArchive, saveKerasH5 } from '../keras/save.js';
-import { loadKerasModel, loadKerasWeights, type WeightsReport } from '../keras/load.js';
+import {
+  loadKerasModel,
+  loadKerasWeights,
+  type LoadedKerasModel,
+  type WeightsReport,
+} from '../keras/load.js';
 import { writeFileAtomic } from './atomic.js';
 import { loadFunctionalModel, loadModel, modelJsonPath, saveModel } from './model_io.js';
 
@@ -30,6 +35,10 @@ export interface LoadedAnyModel {
   /** userDefinedMetadata of a recur/tfjs model ({} for Keras files). */
   metadata: Record<string, unknown>;
   notes: string[];
+  /** Keras files: the training_config / compile_config they record (null when none, and for recur models). */
+  trainingConfig?: unknown;
+  /** Keras files: the keras_version they record. */
+  kerasVersion?: string;
 }
 
 function classNameOf(file: string): string {
@@ -55,8 +64,7 @@ export async function loadAnyModel(
   name = 'model',
 ): Promise<LoadedAnyModel> {
   if (pathOrBytes instanceof Uint8Array) {
-    const r = await loadKerasModel(pathOrBytes, name);
-    return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
+    return fromKeras(await loadKerasModel(pathOrBytes, name));
   }
   const path = pathOrBytes;
   const format = modelFormatOf(path);
@@ -80,8 +88,18 @@ export async function loadAnyModel(
     throw new InvalidInputError(
       `${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`,
     );
-  const r = await loadKerasModel(new Uint8Array(readFileSync(path)), path);
-  return { model: r.model, format: r.format, metadata: {}, notes: r.notes };
+  return fromKeras(await loadKerasModel(new Uint8Array(readFileSync(path)), path));
+}
+
+function fromKeras(r: LoadedKerasModel): LoadedAnyModel {
+  return {
+    model: r.model,
+    format: r.format,
+    metadata: {},
+    notes: r.notes,
+    trainingConfig: r.trainingConfig,
+    kerasVersion: r.kerasVersion,
+  };
 }
 
 /** Applies a Keras weights file (save_weights / ModelCheckpoint) to a model of the same architecture, by layer name. */

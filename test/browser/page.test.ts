@@ -278,6 +278,45 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.equal(await page.$eval('#output', (e) => (e as HTMLElement).dataset.prime), 'the sea');
   });
 
+  it('loads a Keras .h5 dropped on the Generate tab and gives `recur generate model.h5 --corpus`’s text', async () => {
+    // The CLI-trained model of the test before, handed to Keras's format; its vocabulary rebuilt from the Text box.
+    const text = join(dir, 'book.txt');
+    const modelDir = join(dir, 'book');
+    assert.ok(existsSync(join(modelDir, 'model.json')), 'the model of the test before');
+    const h5 = join(dir, 'book.h5');
+    const conv = spawnSync(process.execPath, [CLI, 'convert', modelDir, h5], { encoding: 'utf8' });
+    assert.equal(conv.status, 0, conv.stderr);
+    const args = [
+      '--prime',
+      'The sea',
+      '--length',
+      '120',
+      '--temperature',
+      '0.7',
+      '--top-k',
+      '6',
+      '--seed',
+      '5',
+    ];
+    const cli = spawnSync(process.execPath, [CLI, 'generate', h5, '--corpus', text, ...args, '--json'], {
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    const expected = (JSON.parse(cli.stdout) as { text: string }).text;
+    await page.fill('#text', readFileSync(text, 'utf8'));
+    await page.fill('#keras-chars', '');
+    await page.setInputFiles('#model-files', [h5]);
+    await page.waitForSelector('body[data-model="book.h5"]');
+    assert.match(
+      (await page.textContent('#model-status')) ?? '',
+      /vocabulary: \d+ characters, sorted set of the corpus/,
+    );
+    await page.fill('#top-k', '6');
+    const got = await generate({ prime: 'The sea', length: 120, temperature: 0.7, seed: 5 });
+    await page.fill('#top-k', '');
+    assert.equal(got, expected);
+  });
+
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {
     await page.click('#tab-forecast');
     const rows = Array.from({ length: 84 }, (_, i) => {

@@ -29,7 +29,12 @@ import {
   textDatasets,
   textSettings,
 } from '../../text/recipes.js';
-import type { Vocabulary } from '../../text/vocabulary.js';
+import { Vocabulary } from '../../text/vocabulary.js';
+import { loadKerasModel } from '../../keras/load.js';
+import { corpusWindow, kerasCharacterModel } from '../../keras/text_model.js';
+import { GRU } from '../../layers/gru.js';
+import { LSTM } from '../../layers/lstm.js';
+import { RNN } from '../../layers/recurrent.js';
 import { defaultThreads, installWebWorkerPool } from '../pool.js';
 import type {
   EngineReply,
@@ -77,8 +82,9 @@ interface Run {
 let run: Run | null = null;
 let training = false;
 
-function info(t: TextModel): ModelInfo {
+function info(t: TextModel, notes?: string[]): ModelInfo {
   return {
+    ...(notes ? { notes } : {}),
     name: t.name,
     recipe: t.settings.recipe,
     cell: t.settings.cell,
@@ -313,6 +319,50 @@ function importModel(name: string, modelJson: string, files: { name: string; dat
 }
 
 /**
+ * A Keras character model from a dropped or opened .h5/.hdf5/.keras file (src/keras's browser loader), with the
+ * vocabulary `recur generate --chars/--corpus` would give it: the same file, prime and seed give the CLI's text.
+ */
+async function importKeras(name: string, bytes: ArrayBuffer, corpus: string, chars: string): Promise<void> {
+  if (training) throw new InvalidInputError('stop training before loading another model');
+  if (corpus === '' && chars === '')
+    throw new InvalidInputError(
+      `${name}: a Keras model carries no vocabulary; put its training text in the Text box (or its characters in the characters box) and load it again`,
+    );
+  const loaded = await loadKerasModel(new Uint8Array(bytes), name);
+  const k = kerasCharacterModel(
+    loaded.model,
+    chars !== '' ? { chars } : { corpus, corpusName: 'the Text box' },
+    name,
+    'the characters box',
+  );
+  const rnns = k.model.layers.filter((l): l is RNN => l instanceof RNN);
+  const settings: TextSettings = {
+    ...textSettings('keras', { seed: 0 }, name),
+    cell: rnns[0] instanceof LSTM ? 'lstm' : rnns[0] instanceof GRU ? 'gru' : 'simple-rnn',
+    units: rnns[0]?.units ?? 1,
+    layers: Math.max(1, rnns.length),
+    maxlen: k.window ?? 40,
+    lowercase: k.vocabulary.lowercase,
+  };
+  current = {
+    name,
+    model: k.model,
+    vocabulary: Vocabulary.fromJSON(k.vocabulary.chars),
+    settings,
+    defaultPrime: k.vocabulary.text ? corpusWindow(k.vocabulary, k.window, 0).prime : k.vocabulary.chars[0],
+    temperatures: [0.2, 0.5, 1.0, 1.2],
+  };
+  run = null;
+  post({
+    type: 'model',
+    info: info(current, [
+      `vocabulary: ${k.vocabulary.chars.length} characters, ${k.vocabulary.how}`,
+      ...loaded.notes,
+    ]),
+  });
+}
+
+/**
  * The CLI's forecast on a pasted or dropped CSV: the network ensemble next to the baselines on a hold-out of the last
  * `horizon` points (or a forecast of the future). SARIMA is left out here: its wasm fit cannot be interrupted.
  */
@@ -417,6 +467,8 @@ scope.addEventListener('message', (e) => {
         return exportModel();
       case 'import':
         return importModel(m.name, m.modelJson, m.files);
+      case 'import-keras':
+        return importKeras(m.name, m.bytes, m.corpus, m.chars);
       case 'forecast':
         return forecast(m);
     }

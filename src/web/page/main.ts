@@ -331,7 +331,25 @@ $('load-idb').addEventListener('click', async () => {
     files: [{ name: 'weights.bin', data: m.weights }],
   });
 });
+const KERAS_FILE = /\.(h5|hdf5|keras)$/i;
+/** A Keras file: the engine rebuilds its vocabulary from the characters box, or else from the Text box. */
+async function openKerasFile(file: File): Promise<void> {
+  $('model-status').textContent = `Loading ${file.name}…`;
+  const bytes = await file.arrayBuffer();
+  send(
+    {
+      type: 'import-keras',
+      name: file.name,
+      bytes,
+      corpus: input('text').value,
+      chars: input('keras-chars').value,
+    },
+    [bytes],
+  );
+}
 async function openModelFiles(files: File[]): Promise<void> {
+  const keras = files.find((f) => KERAS_FILE.test(f.name));
+  if (keras) return openKerasFile(keras);
   const json = files.find((f) => f.name.endsWith('.json'));
   if (!json)
     return void ($('model-status').textContent = 'Choose model.json together with its weights file(s).');
@@ -349,7 +367,7 @@ input('model-files').addEventListener(
   () => void openModelFiles(Array.from(input('model-files').files ?? [])),
 );
 acceptDrop($('panel-text'), (files) => {
-  if (files.some((f) => f.name.endsWith('.json'))) void openModelFiles(files);
+  if (files.some((f) => f.name.endsWith('.json') || KERAS_FILE.test(f.name))) void openModelFiles(files);
 });
 
 // ---- forecast ----
@@ -472,7 +490,7 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       break;
     case 'model':
       setModel(m.info);
-      $('model-status').textContent = `Model “${m.info.name}” ready.`;
+      $('model-status').textContent = [`Model “${m.info.name}” ready.`, ...(m.info.notes ?? [])].join(' ');
       document.body.dataset.model = m.info.name;
       break;
     case 'chars':

@@ -60,7 +60,12 @@ export type EngineRequest =
   | { type: 'stop' }
   | { type: 'resume' }
   | { type: 'export' }
-  | { type: 'import'; name: string; modelJson: string; files: { name: string; data: ArrayBuffer }[] };
+  | { type: 'import'; name: string; modelJson: string; files: { name: string; data: ArrayBuffer }[] }
+  /**
+   * A Keras .h5/.hdf5/.keras file: its vocabulary from `chars` when given, else rebuilt the tutorial's way from
+   * `corpus` (the Text box), as `recur generate model.h5 --chars/--corpus` does.
+   */
+  | { type: 'import-keras'; name: string; bytes: ArrayBuffer; corpus: string; chars: string };
 
 export interface ModelInfo {
   name: string;
@@ -72,6 +77,8 @@ export interface ModelInfo {
   lowercase: boolean;
   defaultPrime: string;
   temperatures: number[];
+  /** What the user should know about a loaded file (a Keras model's rebuilt vocabulary, hard_sigmoid, CuDNN). */
+  notes?: string[];
 }
 
 export interface ForecastResult {
