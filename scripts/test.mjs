@@ -59,6 +59,7 @@ const ONCE = [
   'forecast',
   'forecast_input',
   'keras_fuzz',
+  'keras_train',
   'large_inputs',
   'model_files',
   'model_fuzz',
