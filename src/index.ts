@@ -109,6 +109,7 @@ export { InvalidInputError } from './core/errors.js';
 /** Text classification: tokenizers, the classifier recipe, bucketed batches, metrics and baselines. */
 export * as classify from './classify/index.js';
 export { tfjsCompatibilityNotes } from './models/tfjs_compat.js';
+export { installModelSaver, type ModelSaver, type SaveResult } from './models/model_saver.js';
 export * as keras from './keras/index.js';
 export { loadModel, type LoadedAny, type ModelFiles } from './keras/index.js';
 export * as seq2seq from './seq2seq/index.js';

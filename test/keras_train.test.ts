@@ -12,16 +12,18 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { Random } from '../src/core/random.js';
 import { IndexTensor, type Tensor } from '../src/core/tensor.js';
 import { readH5, writeH5 } from '../src/keras/h5.js';
 import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
 import { kerasCompileConfig } from '../src/keras/training_config.js';
 import * as L from '../src/layers/index.js';
 import { input, model, type Functional, type SymbolicTensor } from '../src/models/functional.js';
+import { installModelSaver } from '../src/models/model_saver.js';
 import { Sequential } from '../src/models/sequential.js';
 import * as node from '../src/node/index.js';
 import { loadAnyModel } from '../src/node/keras_io.js';
-import { maxAbsDiff } from './helpers.js';
+import { maxAbsDiff, randomTensor } from './helpers.js';
 import { randomizeWeights } from './keras_fixtures.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -558,6 +560,24 @@ describe("recur/node's loadModel and saveModel: every format by path (or bytes)"
       });
       await node.saveModel(f, join(dir, 'fdir'));
       assert.equal((await node.loadModel(join(dir, 'fdir'))).model.constructor.name, 'Functional');
+      // model.save(path): the same writer, installed by recur/node, for both model kinds.
+      await m.save(join(dir, 'own.keras'));
+      await f.save(join(dir, 'own.h5'));
+      assert.equal((await node.loadModel(join(dir, 'own.keras'))).format, 'keras');
+      const fh5 = (await node.loadModel(join(dir, 'own.h5'))).model;
+      const fx = randomTensor([2, 4, 3], new Random(5));
+      assert.ok(maxAbsDiff((fh5.predict(fx) as Tensor).data, (f.predict(fx) as Tensor).data) < 1e-6);
+      // Without a file writer installed (a browser), save() says where the bytes come from instead.
+      installModelSaver(null);
+      try {
+        await assert.rejects(
+          m.save(join(dir, 'no.keras')),
+          /no file system here.*import 'recur\/node'.*saveKerasArchive/,
+        );
+        assert.ok(!existsSync(join(dir, 'no.keras')));
+      } finally {
+        installModelSaver(node.saveModel);
+      }
       await assert.rejects(node.loadModel(join(dir, 'nothing.keras')), /nothing\.keras/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -58,6 +58,7 @@ import {
   type ShardForwardOptions,
 } from './pool_model.js';
 import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
+import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
 
@@ -833,6 +834,14 @@ export class Functional implements CallbackModel, PoolModel {
   resetStates(): void {
     for (const l of this.layers) l.resetStates();
     parallelRunner()?.resetStates(this);
+  }
+
+  /**
+   * Writes the model to `path` in the format its extension names: `.keras` (Keras 3), `.h5`/`.hdf5` (Keras 2), else a
+   * recur/tfjs model directory. Needs a file system: in Node, import 'recur/node' first.
+   */
+  save(path: string): Promise<SaveResult> {
+    return saveWithInstalledSaver(this, path);
   }
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */

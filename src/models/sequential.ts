@@ -33,6 +33,7 @@ import {
 } from './pool_model.js';
 import { layerToKeras } from './serialization.js';
 import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
+import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
 
 export type { EpochProgress } from './fit_loop.js';
 
@@ -631,6 +632,14 @@ export class Sequential implements CallbackModel, PoolModel {
 
   countParams(): number {
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /**
+   * Writes the model to `path` in the format its extension names: `.keras` (Keras 3), `.h5`/`.hdf5` (Keras 2), else a
+   * recur/tfjs model directory. Needs a file system: in Node, import 'recur/node' first.
+   */
+  save(path: string): Promise<SaveResult> {
+    return saveWithInstalledSaver(this, path);
   }
 
   /** A Keras-style table of layers, output shapes and parameter counts. */
