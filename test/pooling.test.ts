@@ -4,7 +4,8 @@
  * row's real steps alone), whole models through tfjs files both ways, Keras configs, and errors.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import '../src/node/index.js';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor } from '../src/core/tensor.js';
@@ -17,7 +18,8 @@ import {
   type ModelJson,
 } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
-import { assertClose, gradCheckLayer, randomIndices, randomTensor } from './helpers.js';
+import { shutdownWorkerPool } from '../src/node/pool.js';
+import { assertClose, gradCheckLayer, maxAbsDiff, randomIndices, randomTensor } from './helpers.js';
 
 const N = 3;
 const T = 5;
@@ -75,6 +77,7 @@ describe('global pooling over time', () => {
   before(async () => {
     await tf.setBackend('cpu');
   });
+  after(() => shutdownWorkerPool());
 
   it('values by hand: padding is excluded, a row with no real step gives 0', () => {
     // One row, 3 steps, 2 features; the last step is padding with values that would win the max and move the mean.
@@ -185,6 +188,44 @@ describe('global pooling over time', () => {
     const short = model.predict(new IndexTensor(Int32Array.from(ids), [1, 4])).data;
     const padded = model.predict(new IndexTensor(Int32Array.from([...ids, 0, 0, 0]), [1, 7])).data;
     assertClose(padded, short, 1e-6, 'padded vs unpadded');
+  });
+
+  it('training on worker threads: 2 threads agree with 1 (masked, padded texts; both poolings)', async () => {
+    // Texts of 2–8 ids padded with 0 to 8, so every batch has masked steps the pooling must skip on every replica.
+    const rng = new Random(21);
+    const rows = 64;
+    const ids = new Int32Array(rows * 8);
+    const labels = new Int32Array(rows);
+    for (let n = 0; n < rows; n++) {
+      const len = 2 + rng.int(7);
+      for (let t = 0; t < len; t++) ids[n * 8 + t] = 1 + rng.int(11);
+      labels[n] = ids[n * 8] % 2;
+    }
+    const train = async (threads: number, pooled: () => Pool): Promise<Float32Array[]> => {
+      const model = new Sequential({
+        seed: 12,
+        layers: [
+          new L.Embedding({ inputDim: 12, outputDim: 6, maskZero: true, inputShape: [8] }),
+          new L.Bidirectional({ layer: new L.LSTM({ units: 5, returnSequences: true }) }),
+          pooled(),
+          new L.Dense({ units: 2, activation: 'softmax' }),
+        ],
+      });
+      model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+      await model.fit(new IndexTensor(ids, [rows, 8]), new IndexTensor(labels, [rows]), {
+        epochs: 2,
+        batchSize: 16,
+        threads,
+      });
+      return model.getWeights().map((w) => w.data);
+    };
+    for (const [name, make] of KINDS) {
+      const one = await train(1, make);
+      const two = await train(2, make);
+      one.forEach((w, i) =>
+        assert.ok(maxAbsDiff(w, two[i]) < 1e-4, `${name}, weight ${i}: ${maxAbsDiff(w, two[i])}`),
+      );
+    }
   });
 
   it('reads Keras configs (data_format, keepdims) and refuses what it cannot do, naming the option', () => {
