@@ -3,6 +3,7 @@
  * → stacked (Bidirectional) LSTM/GRU with dropout → Dense with softmax (several classes) or one sigmoid unit (two) —,
  * its compilation, and prediction over length-bucketed batches. `recur classify train` runs exactly these.
  */
+import { scoped } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import {
   Bidirectional,
@@ -253,13 +254,18 @@ export function predictProbabilities(
 ): Float32Array {
   const out = new Float32Array(sequences.length * classes);
   for (const { rows, xs } of bucketedBatches(sequences, { batchSize, shuffle: false })) {
-    const p = model.predict(xs, { batchSize: rows.length }).data;
-    const width = p.length / rows.length;
-    rows.forEach((r, i) => {
-      if (width === 1) {
-        out[r * classes] = 1 - p[i];
-        out[r * classes + 1] = p[i];
-      } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+    // One allocation scope per batch: the forward pass's buffers (for a BiLSTM returning sequences of 400-token
+    // emails, tens of MB a batch) are released at once instead of waiting for the garbage collector, which let kernel
+    // memory pass 2 GB over a SpamAssassin run's validation passes. The probabilities are copied out inside it.
+    scoped(() => {
+      const p = model.predict(xs, { batchSize: rows.length }).data;
+      const width = p.length / rows.length;
+      rows.forEach((r, i) => {
+        if (width === 1) {
+          out[r * classes] = 1 - p[i];
+          out[r * classes + 1] = p[i];
+        } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+      });
     });
   }
   for (const v of out)
