@@ -8,7 +8,8 @@
  *      on the same padded batches of SST-2 sentences (or, without ../shared, the SpamAssassin emails cut to 50
  *      tokens): training and prediction sequences/s of recur (all cores) and of @tensorflow/tfjs on its wasm backend,
  *      measured in the same run, and their ratio.
- * Flags: --skip-spam, --skip-sst2, --skip-speed.
+ * Flags: --skip-spam, --skip-sst2, --skip-speed; --pooling last|max|mean and --class-weight SPEC are passed on to
+ * both training runs (to measure a recipe change against the defaults with the same commands).
  */
 import '../src/node/index.js';
 import { spawnSync } from 'node:child_process';
@@ -36,6 +37,15 @@ const root = join(here, '..', '..');
 const CLI = join(here, '..', 'src', 'cli', 'main.js');
 const SST2 = join(root, '..', '..', 'shared', 'eval', 'sst2');
 const has = (flag: string): boolean => process.argv.includes(flag);
+/** `--flag value` of this command line, passed on to both `classify train` runs. */
+const passOn = (flag: string): string[] => {
+  const i = process.argv.indexOf(flag);
+  if (i < 0) return [];
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+  return [flag, v];
+};
+const RECIPE_CHANGES = [...passOn('--pooling'), ...passOn('--class-weight')];
 
 /** The SST-2 recipe: word tokens, 64-d embedding, BiLSTM(64), Adam 2e-3, batch 64, 2% of train for validation. */
 export const SST2_FLAGS = [
@@ -104,7 +114,7 @@ const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
 const results: Record<string, unknown> = { cores: availableParallelism(), date: new Date().toISOString() };
 
 if (!has('--skip-spam')) {
-  const { test, epochs, wall } = cliTrain(['--seed', '1']);
+  const { test, epochs, wall } = cliTrain(['--seed', '1', ...RECIPE_CHANGES]);
   results.spam = { ...test, epochs: epochs.length, wall_seconds: wall };
   console.log(
     `SpamAssassin (605 test emails): network macro-F1 ${f4(test.macro_f1)} (accuracy ${pct(test.accuracy)}, ROC-AUC ${f4(test.auc ?? NaN)}), ` +
@@ -122,6 +132,7 @@ if (!has('--skip-sst2')) {
       '--test',
       join(SST2, 'dev.tsv'),
       ...SST2_FLAGS,
+      ...RECIPE_CHANGES,
     ]);
     results.sst2 = { ...test, epochs: epochs.length, wall_seconds: wall };
     const sps = epochs.map((e) => e.samples_per_sec);

@@ -20,6 +20,7 @@ import {
   bagOfWords,
   bucketedBatches,
   buildClassifier,
+  classWeightsFor,
   classesOf,
   classificationReport,
   classifierDataset,
@@ -31,6 +32,7 @@ import {
   macroF1,
   majorityClass,
   networkReport,
+  padBatch,
   parseClassifierMetadata,
   predictProbabilities,
   rocAuc,
@@ -40,7 +42,8 @@ import {
   type LabelledTexts,
 } from '../src/classify/index.js';
 import { EarlyStopping, LambdaCallback } from '../src/models/callbacks.js';
-import type { IndexTensor } from '../src/core/tensor.js';
+import { IndexTensor, type Tensor } from '../src/core/tensor.js';
+import { GlobalAveragePooling1D, GlobalMaxPooling1D } from '../src/layers/index.js';
 
 describe('tokenizers', () => {
   it('word level: lowercasing, punctuation split / strip / keep, apostrophes inside words', () => {
@@ -287,6 +290,108 @@ describe('the classifier recipe', () => {
     assert.throws(() => classifierSettings(2, { units: 0 }), /units must be a positive integer/);
     assert.throws(() => classifierSettings(2, { tokenizer: { maxVocab: 1 } }), /maxVocab/);
   });
+
+  it('pooling and class-weight settings: validated, named in errors; class weights give a softmax output', () => {
+    assert.equal(classifierSettings(2, { seed: 1 }).pooling, 'last');
+    assert.equal(classifierSettings(2, { seed: 1 }).classWeight, null);
+    assert.throws(
+      () => classifierSettings(2, { pooling: 'sum' as never }),
+      /pooling must be last, max or mean, got "sum"/,
+    );
+    assert.equal(classifierSettings(2, { classWeight: 'balanced' }).output, 'softmax');
+    assert.throws(
+      () => classifierSettings(2, { classWeight: 'balanced', output: 'sigmoid' }),
+      /output must be softmax when class weights are given/,
+    );
+    for (const bad of [{}, { ham: 0 }, { ham: -1 }, { ham: Infinity }, 'heavy'])
+      assert.throws(
+        () => classifierSettings(2, { classWeight: bad as never }),
+        /classWeight must be 'balanced' or positive finite weights by class name/,
+      );
+  });
+
+  it("class weights: 'balanced' is N / (classes · count); named weights, others 1; unknown classes named", () => {
+    const labels = Int32Array.from([0, 0, 0, 1, 2, 2]);
+    assert.deepEqual([...classWeightsFor('balanced', ['a', 'b', 'c'], labels)!], [Math.fround(6 / 9), 2, 1]);
+    assert.deepEqual([...classWeightsFor({ c: 3 }, ['a', 'b', 'c'], labels)!], [1, 1, 3]);
+    assert.equal(classWeightsFor(null, ['a', 'b'], labels), null);
+    assert.throws(
+      () => classWeightsFor({ spam: 2 }, ['a', 'b', 'c'], labels),
+      /classWeight names class 'spam', which the data does not have \(classes: a, b, c\)/,
+    );
+    assert.throws(
+      () => classWeightsFor('balanced', ['a', 'b', 'c', 'd'], labels),
+      /classWeight: class 'd' has no training texts/,
+    );
+  });
+
+  it("class weights scale each sample's loss exactly: weight 2 on a text = that text twice (SGD, lr × 3/2)", () => {
+    // Batch [A (weight 2), B (weight 1)], averaged over 2 samples, has the gradient (2 gA + gB) / 2; the unweighted
+    // batch [A, A, B] has (2 gA + gB) / 3. One SGD step at 1.5× the rate on the second must land on the same weights.
+    const seqs = [Int32Array.from([3, 4, 5]), Int32Array.from([6, 2])];
+    const labels = Int32Array.from([1, 0]);
+    const base = { seed: 5, units: 4, embeddingDim: 3, dropout: 0, optimizer: 'sgd', clipnorm: null };
+    const weighted = classifierSettings(2, { ...base, learningRate: 0.2, classWeight: { pos: 2 } });
+    const plain = classifierSettings(2, { ...base, learningRate: 0.3, output: 'softmax' });
+    const w = classWeightsFor(weighted.classWeight, ['neg', 'pos'], labels);
+    const [batch] = [
+      ...(classifierDataset(seqs, labels, {
+        batchSize: 2,
+        shuffle: false,
+        sigmoid: false,
+        classWeights: w,
+      }).batches(0) as Iterable<{ xs: IndexTensor; ys: Tensor }>),
+    ];
+    const ys = batch.ys as Tensor;
+    assert.deepEqual([...ys.shape], [2, 2]);
+    const m1 = buildClassifier(weighted, 8, 2);
+    compileClassifier(m1, weighted);
+    m1.trainOnBatch(batch.xs, ys);
+    const m2 = buildClassifier(plain, 8, 2);
+    compileClassifier(m2, plain);
+    m2.trainOnBatch(
+      padBatch(seqs, Int32Array.from([0, 0, 1])),
+      new IndexTensor(Int32Array.from([1, 1, 0]), [3]),
+    );
+    const a = m1.getWeights();
+    const b = m2.getWeights();
+    a.forEach((t, i) => {
+      for (let j = 0; j < t.size; j++)
+        assert.ok(
+          Math.abs(t.data[j] - b[i].data[j]) < 1e-6,
+          `weight ${i}[${j}]: ${t.data[j]} vs ${b[i].data[j]}`,
+        );
+    });
+    assert.ok(
+      a.some((t, i) =>
+        t.data.some((v, j) => Math.abs(v - buildClassifier(plain, 8, 2).getWeights()[i].data[j]) > 1e-4),
+      ),
+      'the step moved the weights',
+    );
+  });
+
+  for (const pooling of ['max', 'mean'] as const) {
+    it(`pooling '${pooling}': the last recurrent layer returns sequences into the pooling layer; padding changes nothing`, () => {
+      const s = classifierSettings(3, { seed: 6, pooling, units: 5, embeddingDim: 4, layers: 2 });
+      const model = buildClassifier(s, 20, 3);
+      const kinds = model.layers.map((l) => l.className);
+      assert.deepEqual(kinds, [
+        'Embedding',
+        'Dropout',
+        'Bidirectional',
+        'Dropout',
+        'Bidirectional',
+        pooling === 'max' ? 'GlobalMaxPooling1D' : 'GlobalAveragePooling1D',
+        'Dropout',
+        'Dense',
+      ]);
+      assert.ok(model.layers[5] instanceof (pooling === 'max' ? GlobalMaxPooling1D : GlobalAveragePooling1D));
+      const seqs = [Int32Array.from([4, 9, 2, 17, 3, 3, 8]), Int32Array.from([5, 6]), Int32Array.from([11])];
+      const batched = predictProbabilities(model, seqs, 3, 3);
+      const single = predictProbabilities(model, seqs, 3, 1);
+      for (let i = 0; i < batched.length; i++) assert.ok(Math.abs(batched[i] - single[i]) < 1e-5);
+    });
+  }
 
   for (const output of ['sigmoid', 'softmax'] as const) {
     it(`learns a small sentiment task beyond both baselines' floor (${output}); predictions ignore padding`, async () => {

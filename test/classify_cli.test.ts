@@ -187,6 +187,77 @@ describe('recur classify', () => {
     assert.equal(c.stdout.trim().split('\n').length, 400);
   });
 
+  it('--pooling max and --class-weight: saved in the settings, the model has the pooling layer, eval and predict read it', () => {
+    const out = join(dir, 'pooled');
+    const r = run([
+      'classify',
+      'train',
+      csv,
+      '--out',
+      out,
+      '--epochs',
+      '3',
+      '--lr',
+      '0.02',
+      '--pooling',
+      'max',
+      '--class-weight',
+      '1=1.5',
+      '-q',
+      ...SMALL,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const { model: m, metadata } = loadModel(out);
+    const settings = (metadata as { settings: Record<string, unknown> }).settings;
+    assert.equal(settings.pooling, 'max');
+    assert.deepEqual(settings.classWeight, { '1': 1.5 });
+    assert.equal(settings.output, 'softmax', 'class weights train a softmax output');
+    assert.ok(m.layers.some((l) => l.className === 'GlobalMaxPooling1D'));
+    const e = run(['classify', 'eval', out, '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.ok((JSON.parse(e.stdout) as { accuracy: number }).accuracy > 0.8, e.stdout);
+    const p = run(['classify', 'predict', out, 'a great great film']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^1\t/);
+  });
+
+  for (const [name, flags, pattern] of [
+    [
+      'a malformed --class-weight',
+      ['--class-weight', 'heavy'],
+      /--class-weight must be 'balanced' or CLASS=WEIGHT pairs.*got 'heavy'/,
+    ],
+    ['a zero class weight', ['--class-weight', '1=0'], /--class-weight must be .*bad pair '1=0'/],
+    [
+      'a class weight for an unknown class',
+      ['--class-weight', 'spam=2'],
+      /--class-weight names class 'spam', which the data does not have \(classes: 0, 1\)/,
+    ],
+    [
+      'class weights with a sigmoid output',
+      ['--class-weight', 'balanced', '--output', 'sigmoid'],
+      /--output must be softmax when class weights are given/,
+    ],
+    ['an unknown pooling', ['--pooling', 'sum'], /--pooling must be last, max or mean, got 'sum'/],
+  ] as const)
+    it(`${name} is a usage error (exit 2) naming the flag`, () => {
+      const r = run([
+        'classify',
+        'train',
+        csv,
+        '--out',
+        join(dir, 'never'),
+        '--epochs',
+        '1',
+        ...flags,
+        ...SMALL,
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.ok(!existsSync(join(dir, 'never', 'model.json')));
+    });
+
   it('refuses to overwrite a model unless told, and then touches only its own files', () => {
     const r = run(['classify', 'train', csv, '--out', model, '--epochs', '1', ...SMALL]);
     assert.equal(r.code, 2);

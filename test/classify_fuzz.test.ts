@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { InvalidArgumentError } from 'commander';
+import { classWeightFlag } from '../src/cli/classify_command.js';
+import { classWeightsFor, classifierSettings } from '../src/classify/model.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import {
@@ -206,5 +209,53 @@ describe('classify loaders: seeded fuzz', () => {
       assert.doesNotMatch(r.stderr, /^\s+at /m, detail);
       if (r.status === 2) assert.match(r.stderr.trim(), /^recur: .{10,}$/, detail);
     }
+  });
+
+  it('--class-weight values: a spec the settings accept, or an InvalidArgumentError naming the flag', () => {
+    const rng = new Random(SEED + 7);
+    const PIECES = [
+      'ham',
+      'spam',
+      '=',
+      ',',
+      '1',
+      '0',
+      '-2',
+      '3.5',
+      'e9',
+      'NaN',
+      ' ',
+      'balanced',
+      '==',
+      '😀',
+      'Infinity',
+    ];
+    let accepted = 0;
+    for (let i = 0; i < CASES * 5; i++) {
+      const v = Array.from({ length: 1 + rng.int(7) }, () => PIECES[rng.int(PIECES.length)]).join('');
+      let spec: ReturnType<typeof classWeightFlag>;
+      try {
+        spec = classWeightFlag(v);
+      } catch (e) {
+        assert.ok(e instanceof InvalidArgumentError, `'${v}': ${(e as Error).message}`);
+        assert.match((e as Error).message, /^--class-weight /, v);
+        continue;
+      }
+      accepted++;
+      // Whatever the flag accepts, the settings accept, and weights come out positive and finite (or the class is
+      // named as unknown to the data).
+      const s = classifierSettings(2, { classWeight: spec, seed: 1 });
+      try {
+        const w = classWeightsFor(s.classWeight, ['ham', 'spam'], Int32Array.from([0, 1, 1]))!;
+        assert.ok(
+          [...w].every((x) => Number.isFinite(x) && x > 0),
+          v,
+        );
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `'${v}': ${(e as Error).message}`);
+        assert.match((e as Error).message, /classWeight names class '.*', which the data does not have/);
+      }
+    }
+    assert.ok(accepted > 5, `only ${accepted} accepted values: the generator is too weak`);
   });
 });

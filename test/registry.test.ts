@@ -83,6 +83,10 @@ const NON_DEFAULT: Record<string, () => Layer> = {
       maskZero: true,
     }),
   Masking: () => new L.Masking({ name: 'mk', maskValue: -1, inputShape: [5, 3] }),
+  // The pooling layers have no options besides Keras's fixed dataFormat/keepdims: name, trainable and shape differ.
+  GlobalMaxPooling1D: () =>
+    new L.GlobalMaxPooling1D({ name: 'gmp', trainable: false, inputShape: [null, 3] }),
+  GlobalAveragePooling1D: () => new L.GlobalAveragePooling1D({ name: 'gap', inputShape: [7, 2] }),
   SimpleRNN: () =>
     new L.SimpleRNN({
       name: 's',

@@ -155,24 +155,33 @@ export function* bucketedBatches(
 
 /**
  * A BatchDataset of bucketed batches with their targets: class indices (softmax) or [N, 1] 0/1 floats (a single
- * sigmoid unit for two classes).
+ * sigmoid unit for two classes). With `classWeights` (softmax only), targets are one-hot rows scaled by the class's
+ * weight: for categorical cross-entropy, −Σ_k w·y_k log p_k = w·CE and its logits gradient is w·(p − y), so this is
+ * exactly a per-sample weighted loss, still averaged over the batch.
  */
 export function classifierDataset(
   sequences: readonly Int32Array[],
   classes: Int32Array,
-  opts: BucketOptions & { sigmoid: boolean },
+  opts: BucketOptions & { sigmoid: boolean; classWeights?: Float32Array | null },
 ): BatchDataset {
   const N = sequences.length;
   if (classes.length !== N) throw new Error(`classifierDataset: ${N} sequences but ${classes.length} labels`);
+  const weights = opts.classWeights ?? null;
+  if (weights && opts.sigmoid) throw new Error('classifierDataset: class weights need softmax targets');
   return {
     batchesPerEpoch: Math.ceil(N / opts.batchSize),
     samplesPerEpoch: N,
     *batches(epoch: number): Iterable<Batch> {
       for (const { rows, xs } of bucketedBatches(sequences, opts, epoch)) {
         const picked = Int32Array.from(rows, (r) => classes[r]);
-        const ys = opts.sigmoid
-          ? new Tensor(Float32Array.from(picked), [rows.length, 1])
-          : new IndexTensor(picked, [rows.length]);
+        let ys: Tensor | IndexTensor;
+        if (opts.sigmoid) ys = new Tensor(Float32Array.from(picked), [rows.length, 1]);
+        else if (weights) {
+          const K = weights.length;
+          const dense = new Float32Array(rows.length * K);
+          picked.forEach((c, i) => (dense[i * K + c] = weights[c]));
+          ys = new Tensor(dense, [rows.length, K]);
+        } else ys = new IndexTensor(picked, [rows.length]);
         yield { xs, ys };
       }
     },

@@ -70,6 +70,11 @@ const CLASSIFIER_METADATA = z.looseObject({
     layers: positiveInt,
     bidirectional: z.boolean(),
     dropout: z.number().min(0).lt(1),
+    // Absent in models trained before these options: the final state, unweighted.
+    pooling: z.enum(['last', 'max', 'mean']).default('last'),
+    classWeight: z
+      .union([z.literal('balanced'), z.record(z.string(), z.number().positive()), z.null()])
+      .default(null),
     output: z.enum(['softmax', 'sigmoid']),
     optimizer: z.string(),
     learningRate: z.number().positive(),

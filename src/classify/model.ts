@@ -3,8 +3,16 @@
  * → stacked (Bidirectional) LSTM/GRU with dropout → Dense with softmax (several classes) or one sigmoid unit (two) —,
  * its compilation, and prediction over length-bucketed batches. `recur classify train` runs exactly these.
  */
+import { scoped } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
-import { Bidirectional, Dense, Dropout, Embedding } from '../layers/index.js';
+import {
+  Bidirectional,
+  Dense,
+  Dropout,
+  Embedding,
+  GlobalAveragePooling1D,
+  GlobalMaxPooling1D,
+} from '../layers/index.js';
 import { recurrentLayer } from '../layers/recurrent_factory.js';
 import { createOptimizer } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
@@ -18,6 +26,16 @@ import {
 
 export type ClassifierCell = 'lstm' | 'gru';
 export type ClassifierOutput = 'softmax' | 'sigmoid';
+/**
+ * How the last recurrent layer's states become one vector per text: its final state ('last'), or the largest /
+ * mean value of each feature over the text's real steps ('max' / 'mean': GlobalMax/AveragePooling1D, mask-aware).
+ */
+export type ClassifierPooling = 'last' | 'max' | 'mean';
+/**
+ * Per-class loss weights for imbalanced data: 'balanced' (Keras/scikit-learn: N / (classes · count of the class),
+ * from the training split) or a weight per class name; null = every sample weighs 1.
+ */
+export type ClassWeightSpec = 'balanced' | Record<string, number> | null;
 /** What early stopping and the kept best model watch. */
 export type ClassifierMonitor = 'val_macro_f1' | 'val_loss';
 
@@ -32,8 +50,10 @@ export interface ClassifierSettings {
   units: number;
   layers: number;
   bidirectional: boolean;
-  /** Dropout after the embedding and after each recurrent layer. */
+  /** Dropout after the embedding and after each recurrent layer (after the pooling, for the last one). */
   dropout: number;
+  pooling: ClassifierPooling;
+  classWeight: ClassWeightSpec;
   /** 'sigmoid' only for two classes (one unit, binary cross-entropy). */
   output: ClassifierOutput;
   optimizer: string;
@@ -60,6 +80,8 @@ export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output'> = 
   layers: 1,
   bidirectional: true,
   dropout: 0.2,
+  pooling: 'last',
+  classWeight: null,
   optimizer: 'adam',
   learningRate: 0.003,
   clipnorm: 5,
@@ -89,7 +111,8 @@ export function classifierSettings(classes: number, overrides: ClassifierOverrid
     ...CLASSIFIER_DEFAULTS,
     ...overrides,
     tokenizer: { ...CLASSIFIER_DEFAULTS.tokenizer, ...overrides.tokenizer },
-    output: overrides.output ?? (classes === 2 ? 'sigmoid' : 'softmax'),
+    output:
+      overrides.output ?? (classes === 2 && (overrides.classWeight ?? null) === null ? 'sigmoid' : 'softmax'),
     seed: overrides.seed ?? (Math.random() * 2 ** 31) >>> 0,
   };
   checkTokenizerOptions(s.tokenizer);
@@ -98,6 +121,15 @@ export function classifierSettings(classes: number, overrides: ClassifierOverrid
   check(s.truncating === 'pre' || s.truncating === 'post', 'truncating', 'pre or post', s.truncating);
   check(s.output === 'softmax' || s.output === 'sigmoid', 'output', 'softmax or sigmoid', s.output);
   check(s.output === 'softmax' || classes === 2, 'output', 'softmax for more than two classes', s.output);
+  check(['last', 'max', 'mean'].includes(s.pooling), 'pooling', 'last, max or mean', s.pooling);
+  checkClassWeightSpec(s.classWeight);
+  // Class weights scale each sample's one-hot target (see classWeightsFor), which is a weighted loss only for softmax.
+  check(
+    s.classWeight === null || s.output === 'softmax',
+    'output',
+    'softmax when class weights are given (two classes then get two softmax units)',
+    s.output,
+  );
   check(
     s.monitor === 'val_macro_f1' || s.monitor === 'val_loss',
     'monitor',
@@ -120,12 +152,57 @@ export function classifierSettings(classes: number, overrides: ClassifierOverrid
   return s;
 }
 
+function checkClassWeightSpec(w: unknown): void {
+  if (w === null || w === 'balanced') return;
+  const ok =
+    typeof w === 'object' &&
+    !Array.isArray(w) &&
+    Object.keys(w).length > 0 &&
+    Object.values(w).every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
+  check(ok, 'classWeight', "'balanced' or positive finite weights by class name, e.g. {ham: 1, spam: 3}", w);
+}
+
+/**
+ * The weight of each class (in `classes` order) for a spec, from the training labels (class indices) for
+ * 'balanced'. Named weights must name known classes; classes left out weigh 1. Keras's class_weight: the loss of a
+ * sample is multiplied by its class's weight and still averaged over the batch's samples.
+ */
+export function classWeightsFor(
+  spec: ClassWeightSpec,
+  classes: readonly string[],
+  trainLabels: ArrayLike<number>,
+): Float32Array | null {
+  if (spec === null) return null;
+  const weights = new Float32Array(classes.length).fill(1);
+  if (spec === 'balanced') {
+    const counts = new Float64Array(classes.length);
+    for (let i = 0; i < trainLabels.length; i++) counts[trainLabels[i]]++;
+    classes.forEach((c, k) => {
+      if (counts[k] === 0) throw new InvalidInputError(`classWeight: class '${c}' has no training texts`);
+      weights[k] = trainLabels.length / (classes.length * counts[k]);
+    });
+    return weights;
+  }
+  for (const [name, w] of Object.entries(spec)) {
+    const k = classes.indexOf(name);
+    if (k < 0)
+      throw new InvalidInputError(
+        `classWeight names class '${name}', which the data does not have (classes: ${classes.join(', ')})`,
+      );
+    weights[k] = w;
+  }
+  return weights;
+}
+
 /** Units of the output layer: one sigmoid unit, or one softmax unit per class. */
 export function outputUnits(s: ClassifierSettings, classes: number): number {
   return s.output === 'sigmoid' ? 1 : classes;
 }
 
-/** Embedding(maskZero) → [Dropout] → (Bidirectional) recurrent layers, each followed by Dropout → Dense. */
+/**
+ * Embedding(maskZero) → [Dropout] → (Bidirectional) recurrent layers, each followed by Dropout, the last one pooled
+ * over time when `pooling` says so → Dense.
+ */
 export function buildClassifier(s: ClassifierSettings, vocabSize: number, classes: number): Sequential {
   const model = new Sequential({ seed: s.seed, name: 'text_classifier' });
   // inputShape [null]: any length; each batch is padded only to its longest text and the mask hides the padding.
@@ -134,8 +211,12 @@ export function buildClassifier(s: ClassifierSettings, vocabSize: number, classe
   );
   if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
   for (let i = 0; i < s.layers; i++) {
-    const rnn = recurrentLayer(s.cell, { units: s.units, returnSequences: i < s.layers - 1 });
+    const last = i === s.layers - 1;
+    // Pooling reads every step of the last layer; without it, the last layer gives its final state only.
+    const rnn = recurrentLayer(s.cell, { units: s.units, returnSequences: !last || s.pooling !== 'last' });
     model.add(s.bidirectional ? new Bidirectional({ layer: rnn }) : rnn);
+    if (last && s.pooling === 'max') model.add(new GlobalMaxPooling1D());
+    if (last && s.pooling === 'mean') model.add(new GlobalAveragePooling1D());
     if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
   }
   model.add(new Dense({ units: outputUnits(s, classes), activation: s.output }));
@@ -150,7 +231,13 @@ export function compileClassifier(model: Sequential, s: ClassifierSettings): voi
       learningRate: s.learningRate,
       ...(s.clipnorm !== null ? { globalClipnorm: s.clipnorm } : {}),
     }),
-    loss: s.output === 'sigmoid' ? 'binaryCrossentropy' : 'sparseCategoricalCrossentropy',
+    // Class weights come as weighted one-hot targets (classifierDataset), which the dense categorical loss takes.
+    loss:
+      s.output === 'sigmoid'
+        ? 'binaryCrossentropy'
+        : s.classWeight !== null
+          ? 'categoricalCrossentropy'
+          : 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });
 }
@@ -167,13 +254,18 @@ export function predictProbabilities(
 ): Float32Array {
   const out = new Float32Array(sequences.length * classes);
   for (const { rows, xs } of bucketedBatches(sequences, { batchSize, shuffle: false })) {
-    const p = model.predict(xs, { batchSize: rows.length }).data;
-    const width = p.length / rows.length;
-    rows.forEach((r, i) => {
-      if (width === 1) {
-        out[r * classes] = 1 - p[i];
-        out[r * classes + 1] = p[i];
-      } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+    // One allocation scope per batch: the forward pass's buffers (for a BiLSTM returning sequences of 400-token
+    // emails, tens of MB a batch) are released at once instead of waiting for the garbage collector, which let kernel
+    // memory pass 2 GB over a SpamAssassin run's validation passes. The probabilities are copied out inside it.
+    scoped(() => {
+      const p = model.predict(xs, { batchSize: rows.length }).data;
+      const width = p.length / rows.length;
+      rows.forEach((r, i) => {
+        if (width === 1) {
+          out[r * classes] = 1 - p[i];
+          out[r * classes + 1] = p[i];
+        } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+      });
     });
   }
   for (const v of out)

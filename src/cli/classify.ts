@@ -36,9 +36,12 @@ import {
 import { classifyTexts } from '../classify/predict.js';
 import {
   buildClassifier,
+  classWeightsFor,
   classifierSettings,
   compileClassifier,
+  type ClassWeightSpec,
   type ClassifierOverrides,
+  type ClassifierPooling,
   type ClassifierSettings,
 } from '../classify/model.js';
 import { Tokenizer, type PunctuationMode, type TokenLevel, type Truncating } from '../classify/tokenizer.js';
@@ -78,6 +81,8 @@ export interface ClassifyTrainOptions extends ColumnChoice {
   layers?: number;
   bidirectional?: boolean;
   dropout?: number;
+  pooling?: ClassifierPooling;
+  classWeight?: Exclude<ClassWeightSpec, null>;
   output?: 'softmax' | 'sigmoid';
   optimizer?: string;
   lr?: number;
@@ -125,6 +130,8 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
     layers: o.layers,
     bidirectional: o.bidirectional,
     dropout: o.dropout,
+    pooling: o.pooling,
+    classWeight: o.classWeight,
     output: o.output,
     optimizer: o.optimizer,
     learningRate: o.lr,
@@ -357,11 +364,19 @@ export async function classifyTrain(
   model.threads = threads;
 
   const sigmoid = settings.output === 'sigmoid';
+  const classWeights = (() => {
+    try {
+      return classWeightsFor(settings.classWeight, classes, train.labels);
+    } catch (e) {
+      return flagError(e);
+    }
+  })();
   const dataset = classifierDataset(train.sequences, train.labels, {
     batchSize: settings.batchSize,
     shuffle: true,
     seed: settings.seed,
     sigmoid,
+    classWeights,
   });
   const monitor = settings.monitor;
   const mode = monitor === 'val_macro_f1' ? 'max' : 'min';

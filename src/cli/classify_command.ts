@@ -1,11 +1,29 @@
 /** The flags of `recur classify train | eval | predict` (commander), each numeric flag with a checked range. */
-import type { Command } from 'commander';
-import { CLASSIFIER_DEFAULTS } from '../classify/model.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { CLASSIFIER_DEFAULTS, type ClassWeightSpec } from '../classify/model.js';
 import { classifyEval, classifyPredict, classifyTrain } from './classify.js';
 import { MAX_SEED, choiceFlag, intFlag, numFlag, threadsFlag } from './flags.js';
 import { makeOutput } from './output.js';
 
 const d = CLASSIFIER_DEFAULTS;
+
+/** --class-weight: 'balanced', or NAME=WEIGHT pairs separated by commas (classes left out weigh 1). */
+export function classWeightFlag(v: string): Exclude<ClassWeightSpec, null> {
+  if (v.trim() === 'balanced') return 'balanced';
+  const weights: Record<string, number> = {};
+  for (const pair of v.split(',')) {
+    const at = pair.lastIndexOf('=');
+    const name = pair.slice(0, at).trim();
+    const w = Number(pair.slice(at + 1).trim());
+    if (at <= 0 || name === '' || pair.slice(at + 1).trim() === '' || !Number.isFinite(w) || w <= 0)
+      throw new InvalidArgumentError(
+        `--class-weight must be 'balanced' or CLASS=WEIGHT pairs with positive weights, e.g. ham=1,spam=3; got '${v}' (bad pair '${pair}')`,
+      );
+    if (name in weights) throw new InvalidArgumentError(`--class-weight names class '${name}' twice`);
+    weights[name] = w;
+  }
+  return weights;
+}
 
 export function registerClassify(program: Command): void {
   const classify = program
@@ -66,6 +84,16 @@ export function registerClassify(program: Command): void {
       '--dropout <rate>',
       `dropout after the embedding and each recurrent layer (default ${d.dropout})`,
       numFlag('--dropout', 0, 0.99),
+    )
+    .option(
+      '--pooling <kind>',
+      `the text's vector: the last recurrent layer's 'last' state, or 'max' / 'mean' over its steps (default ${d.pooling})`,
+      choiceFlag('--pooling', ['last', 'max', 'mean']),
+    )
+    .option(
+      '--class-weight <spec>',
+      "'balanced' (N / (classes · class count)) or CLASS=WEIGHT,… (e.g. ham=1,spam=3); uses a softmax output",
+      classWeightFlag,
     )
     .option(
       '--output <kind>',

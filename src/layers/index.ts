@@ -13,6 +13,8 @@ import { Bidirectional, type BidirectionalArgs } from './bidirectional.js';
 import { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
 import { Masking, type MaskingArgs } from './masking.js';
 import { AttentionWeightedAverage, type AttentionWeightedAverageArgs } from './attention_weighted_average.js';
+import { GlobalMaxPooling1D, type GlobalMaxPooling1DArgs } from './global_max_pooling_1d.js';
+import { GlobalAveragePooling1D, type GlobalAveragePooling1DArgs } from './global_average_pooling_1d.js';
 
 export { Activation, Dense, Dropout, Embedding, GRU, LSTM, SimpleRNN };
 export type { ActivationArgs, DenseArgs, DropoutArgs, EmbeddingArgs, GRUArgs, LSTMArgs, SimpleRNNArgs };
@@ -34,6 +36,16 @@ export const gru = (args: GRUArgs): GRU => new GRU(args);
 export const attentionWeightedAverage = (args: AttentionWeightedAverageArgs = {}): AttentionWeightedAverage =>
   new AttentionWeightedAverage(args);
 export { AttentionWeightedAverage, type AttentionWeightedAverageArgs };
+export const globalMaxPooling1d = (args: GlobalMaxPooling1DArgs = {}): GlobalMaxPooling1D =>
+  new GlobalMaxPooling1D(args);
+export const globalAveragePooling1d = (args: GlobalAveragePooling1DArgs = {}): GlobalAveragePooling1D =>
+  new GlobalAveragePooling1D(args);
+export {
+  GlobalMaxPooling1D,
+  GlobalAveragePooling1D,
+  type GlobalMaxPooling1DArgs,
+  type GlobalAveragePooling1DArgs,
+};
 export { StepState, type StepInput, type StepOptions } from './layer.js';
 export {
   registerLayer,
