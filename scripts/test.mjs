@@ -34,6 +34,7 @@ const NUMERICAL = [
   'model',
   'naive',
   'optimizers',
+  'pooling',
   'registry',
   'serialization',
   'seq2seq',
