@@ -410,8 +410,10 @@ export class Sequential implements CallbackModel, PoolModel {
     const N = x.shape[0];
     const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
     const parts: Tensor[] = [];
+    // One allocation scope per batch, the output copied out: kernel memory stays one batch's worth however many
+    // rows there are (unscoped, a large prediction grew the wasm heap past its 2 GB addressable range).
     for (let i = 0; i < N; i += bs)
-      parts.push(this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false));
+      parts.push(scoped(() => this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false).clone()));
     if (parts.length === 1) return parts[0];
     const rowShape = parts[0].shape.slice(1);
     const out = new Float32Array(N * sizeOf(rowShape));
