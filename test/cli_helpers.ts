@@ -50,3 +50,26 @@ export function pseudoText(chars: number, seed: number, words: readonly string[]
   while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
   return s;
 }
+
+/** The word list of the serving and browser tests' texts. */
+export const WHALE_WORDS = [
+  'the',
+  'whale',
+  'sea',
+  'ship',
+  'and',
+  'of',
+  'a',
+  'captain',
+  'white',
+  'deep',
+  'storm',
+  'night',
+];
+
+/** Runs `recur ARGS…`, fails the test unless it exits 0, and returns its standard output. */
+export function runCliOk(args: readonly string[], timeout = 300_000): string {
+  const r = runCli(args, { timeout });
+  if (r.code !== 0) throw new Error(`recur ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}

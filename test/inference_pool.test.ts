@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { parseClassifierMetadata } from '../src/classify/metadata.js';
@@ -24,34 +23,11 @@ import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { mutateBytes } from './fuzz_helpers.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
+import { CLI, pseudoText, runCliOk, WHALE_WORDS } from './cli_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const cli = (args: string[]): void => void runCliOk(args);
 
-function cli(args: string[]): void {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, r.stderr);
-}
-
-function book(chars: number, seed: number): string {
-  const words = [
-    'the',
-    'whale',
-    'sea',
-    'ship',
-    'and',
-    'of',
-    'a',
-    'captain',
-    'white',
-    'deep',
-    'storm',
-    'night',
-  ];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+const book = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
 
 function reviews(n: number, seed: number): string {
   const rng = new Random(seed);

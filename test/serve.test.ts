@@ -5,12 +5,11 @@
  * in-flight stream finish. Also the batcher itself against TextGenerator, and Stepper.copyRow.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
@@ -24,51 +23,12 @@ import { TextGenerator } from '../src/text/generator.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
+import { CLI, pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
+import { sseEvents } from './serve_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const cli = (args: string[]): CliResult => runCli(args);
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Pseudo-English from a small word list (no third-party text). */
-function makeText(chars: number, seed: number): string {
-  const words = [
-    'the',
-    'whale',
-    'sea',
-    'ship',
-    'and',
-    'of',
-    'a',
-    'captain',
-    'white',
-    'deep',
-    'storm',
-    'night',
-  ];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
-
-/** Parses a Server-Sent Events body into its events. */
-function sseEvents(body: string): { event: string; data: Record<string, unknown> }[] {
-  return body
-    .split('\n\n')
-    .filter((b) => b.trim())
-    .map((block) => {
-      let event = 'message';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) event = line.slice(7);
-        if (line.startsWith('data: ')) data += line.slice(6);
-      }
-      return { event, data: JSON.parse(data) as Record<string, unknown> };
-    });
-}
+const makeText = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
 
 describe('GenerationBatcher', () => {
   const vocab = new Vocabulary('abcdefgh ');

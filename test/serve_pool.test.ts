@@ -7,12 +7,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Random } from '../src/core/random.js';
 import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort } from '../src/inference/pool.js';
 import { createInferencePool } from '../src/node/inference_pool.js';
@@ -23,49 +20,10 @@ import {
   type ServeApp,
   type TextServed,
 } from '../src/node/server.js';
+import { CLI, pseudoText, WHALE_WORDS } from './cli_helpers.js';
+import { sseEvents, listen } from './serve_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-
-function book(chars: number, seed: number): string {
-  const words = [
-    'the',
-    'whale',
-    'sea',
-    'ship',
-    'and',
-    'of',
-    'a',
-    'captain',
-    'white',
-    'deep',
-    'storm',
-    'night',
-  ];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
-
-function sseEvents(body: string): { event: string; data: Record<string, unknown> }[] {
-  return body
-    .split('\n\n')
-    .filter((b) => b.trim())
-    .map((block) => {
-      let event = 'message';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) event = line.slice(7);
-        if (line.startsWith('data: ')) data += line.slice(6);
-      }
-      return { event, data: JSON.parse(data) as Record<string, unknown> };
-    });
-}
-
-async function listen(server: ServeApp): Promise<string> {
-  await server.app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
-}
+const book = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
 
 describe('recur serve on the inference pool', () => {
   let dir = '';

@@ -6,12 +6,10 @@
  * seeded fuzz of bodies never gets a 5xx, and the server stays up throughout.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 // As in the CLI's process (src/cli/main.ts): the worker pool splits big products, which orders their sums, so the
@@ -26,14 +24,9 @@ import {
   SERVE_LIMITS,
   type ServeApp,
 } from '../src/node/server.js';
+import { runCliOk } from './cli_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-
-function cli(args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, `recur ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const cli = (args: string[]): string => runCliOk(args);
 
 const jsonLines = (out: string): unknown[] =>
   out

@@ -15,38 +15,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Random } from '../../src/core/random.js';
+import { CLI, pseudoText, WHALE_WORDS } from '../cli_helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const noBrowser = existsSync(browserPath)
   ? false
   : `no Chromium at ${browserPath}: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path`;
 if (noBrowser) console.log(`# browser test skipped: ${noBrowser}`);
 
-function makeText(chars: number, seed: number): string {
-  const words = [
-    'the',
-    'whale',
-    'sea',
-    'ship',
-    'and',
-    'of',
-    'a',
-    'captain',
-    'white',
-    'deep',
-    'storm',
-    'night',
-  ];
-  const rng = new Random(seed);
-  let s = '';
-  while (s.length < chars) s += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
-  return s;
-}
+const makeText = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
 
 interface LongTask {
   start: number;
