@@ -154,7 +154,7 @@ export function classifierMetadata(
     classes: [...classes],
     tokenizer: tokenizer.toJSON(),
     settings,
-    data,
+    data: { ...data, labelSeparator: data.labelSeparator ?? null },
     ...(state ? { state } : {}),
   };
 }
