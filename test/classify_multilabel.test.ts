@@ -26,7 +26,12 @@ import {
   classifierSettings,
   parseClassifierMetadata,
   labelsAtThreshold,
+  buildClassifier,
+  compileClassifier,
+  predictProbabilities,
 } from '../src/classify/index.js';
+import { computeLoss } from '../src/models/losses.js';
+import { IndexTensor, Tensor } from '../src/core/tensor.js';
 import { loadLabelledTexts, parseLabelList } from '../src/node/classify_data.js';
 import { loadModel } from '../src/node/model_io.js';
 import type { Batch } from '../src/models/sequential.js';
@@ -297,6 +302,42 @@ describe('multi-label metrics and baselines', () => {
     assert.deepEqual(Array.from(b.ys.data), [0, 1, 1, 0, 1, 1]);
   });
 
+  it('the training loss is per-label binary cross-entropy averaged over labels, with a finite-difference gradient', () => {
+    // computeLoss on [N, L] logits (the fused sigmoid path training takes) against the plain formula, and its gradient
+    // against central differences of the loss in float64.
+    const rng = new Random(4);
+    const N = 3;
+    const L = 4;
+    const z = Float32Array.from({ length: N * L }, () => (rng.next() - 0.5) * 6);
+    const y = Float32Array.from({ length: N * L }, () => (rng.next() < 0.4 ? 1 : 0));
+    const grad = new Float32Array(N * L);
+    const loss = computeLoss('binaryCrossentropy', new Tensor(z, [N, L]), new Tensor(y, [N, L]), grad, true);
+    const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+    const bce = (zs: ArrayLike<number>): number => binaryCrossEntropy(Array.from(zs, sig), y);
+    assert.ok(Math.abs(loss - bce(z)) < 1e-5, `${loss} vs ${bce(z)}`);
+    const h = 1e-4;
+    for (let i = 0; i < N * L; i++) {
+      const up = Float64Array.from(z);
+      const down = Float64Array.from(z);
+      up[i] += h;
+      down[i] -= h;
+      const numeric = (bce(up) - bce(down)) / (2 * h);
+      assert.ok(Math.abs(grad[i] - numeric) < 1e-4, `d/dz[${i}]: ${grad[i]} vs ${numeric}`);
+    }
+    // The built model's evaluate() loss is the same BCE of its predicted probabilities.
+    const s = classifierSettings(L, { multiLabel: true, seed: 2, units: 3, embeddingDim: 3, dropout: 0 });
+    const model = buildClassifier(s, 10, L);
+    compileClassifier(model, s);
+    const seqs = [Int32Array.from([2, 3, 4]), Int32Array.from([5, 6, 7])];
+    const targets = Uint8Array.from([1, 0, 0, 1, 0, 1, 1, 0]);
+    const p = predictProbabilities(model, seqs, L);
+    const logs = model.evaluate(
+      new IndexTensor(Int32Array.from([2, 3, 4, 5, 6, 7]), [2, 3]),
+      new Tensor(Float32Array.from(targets), [2, L]),
+    );
+    assert.ok(Math.abs(logs.loss - binaryCrossEntropy(p, targets)) < 1e-5, `${logs.loss}`);
+  });
+
   it('settings: multi-label means sigmoid, val_micro_f1, no class weights; old metadata loads single-label', () => {
     const s = classifierSettings(5, { multiLabel: true, seed: 1 });
     assert.equal(s.output, 'sigmoid');
@@ -425,6 +466,13 @@ describe('recur classify --multi-label end to end', () => {
     assert.deepEqual(o.labels, ['science']);
     assert.deepEqual(Object.keys(o.probabilities), ['politics', 'science', 'sports']);
     assert.equal(o.threshold, 0.5);
+    // Many texts over two worker threads (one text per batch): the same answers as one thread.
+    const many = ['election goal', 'physics', 'the city', 'vote match molecule', 'senate'].join('\n');
+    const pooled = run(['classify', 'predict', model, '--threads', '2', '--batch-size', '1', '--json'], many);
+    const single = run(['classify', 'predict', model, '--threads', '1', '--batch-size', '1', '--json'], many);
+    assert.equal(pooled.code, 0, pooled.stderr);
+    assert.equal(pooled.stdout, single.stdout);
+    assert.equal(pooled.stdout.trim().split('\n').length, 5);
     const none = JSON.parse(
       run(['classify', 'predict', model, '--json', '--threshold', '1', 'physics']).stdout,
     ) as {
