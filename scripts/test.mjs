@@ -50,6 +50,7 @@ const ONCE = [
   'carried_states_fuzz',
   'classify_cli',
   'classify_fuzz',
+  'classify_multilabel',
   'cli',
   'cli_cells',
   'cli_fuzz',

@@ -108,3 +108,40 @@ export class NaiveBayes {
     });
   }
 }
+
+/**
+ * The multi-label baseline without reading: each label predicted for every text iff it is on more than half the
+ * training texts (so usually no label at all). Returns the [N × labels] 0/1 matrix for `count` texts.
+ */
+export function frequentLabels(trainTargets: ArrayLike<number>, labels: number, count: number): Uint8Array {
+  const n = trainTargets.length / labels;
+  const on = new Uint8Array(labels);
+  for (let k = 0; k < labels; k++) {
+    let c = 0;
+    for (let i = 0; i < n; i++) if (trainTargets[i * labels + k] > 0) c++;
+    on[k] = c > n / 2 ? 1 : 0;
+  }
+  const out = new Uint8Array(count * labels);
+  for (let i = 0; i < count; i++) out.set(on, i * labels);
+  return out;
+}
+
+/**
+ * Naive Bayes one-vs-rest: for each label, a two-class naive Bayes (without / with the label) fitted on the training
+ * texts; a text gets the label when "with" scores higher. Returns the [N × labels] 0/1 matrix for `evalTexts`.
+ */
+export function naiveBayesOneVsRest(
+  trainTexts: readonly string[],
+  trainTargets: ArrayLike<number>,
+  labels: number,
+  evalTexts: readonly string[],
+  options: Partial<NaiveBayesOptions> = {},
+): Uint8Array {
+  const out = new Uint8Array(evalTexts.length * labels);
+  for (let k = 0; k < labels; k++) {
+    const y = Int32Array.from(trainTexts, (_, i) => (trainTargets[i * labels + k] > 0 ? 1 : 0));
+    const predicted = NaiveBayes.fit(trainTexts, y, 2, options).predict(evalTexts);
+    predicted.forEach((p, i) => (out[i * labels + k] = p));
+  }
+  return out;
+}

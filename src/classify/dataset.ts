@@ -17,6 +17,11 @@ export interface LabelledTexts {
   where: string[];
   /** What the texts came from (a file, a directory, a package). */
   source: string;
+  /**
+   * Multi-label data only: each record's label set (distinct, sorted; possibly empty). `labels` then holds each set
+   * joined by the separator it was read with, so fingerprints and messages still see one string per record.
+   */
+  labelSets?: string[][];
 }
 
 /**
@@ -90,7 +95,66 @@ export function stratifiedSplit(
 /** The records of `data` at `rows`, in that order. */
 export function subset(data: LabelledTexts, rows: ArrayLike<number>): LabelledTexts {
   const pick = <T>(a: T[]): T[] => Array.from(rows, (i) => a[i]);
-  return { texts: pick(data.texts), labels: pick(data.labels), where: pick(data.where), source: data.source };
+  return {
+    texts: pick(data.texts),
+    labels: pick(data.labels),
+    where: pick(data.where),
+    source: data.source,
+    ...(data.labelSets ? { labelSets: pick(data.labelSets) } : {}),
+  };
+}
+
+function labelSetsOf(data: LabelledTexts): string[][] {
+  if (!data.labelSets) throw new Error(`${data.source}: not multi-label data (no label sets)`);
+  return data.labelSets;
+}
+
+/**
+ * The labels of a multi-label training set: the sorted union of its label sets, at least two (with one label the
+ * task is binary classification: train without --multi-label).
+ */
+export function multiLabelsOf(data: LabelledTexts, labelField = 'label'): string[] {
+  if (data.texts.length === 0) throw new InvalidInputError(`${data.source}: no labelled texts`);
+  const labels = [...new Set(labelSetsOf(data).flat())].sort();
+  if (labels.length < 2)
+    throw new InvalidInputError(
+      `${data.source}: the ${labelField} has ${labels.length === 0 ? 'no labels at all' : `only one label ('${labels[0]}')`}; ` +
+        'a multi-label classifier needs at least two (for one label, train a binary classifier without --multi-label)',
+    );
+  return labels;
+}
+
+/**
+ * Multi-label targets: an [N × labels] row-major 0/1 matrix. A label the model does not know is an error naming its
+ * record.
+ */
+export function encodeLabelSets(data: LabelledTexts, labels: readonly string[]): Uint8Array {
+  const index = new Map(labels.map((c, i) => [c, i]));
+  const L = labels.length;
+  const out = new Uint8Array(data.texts.length * L);
+  labelSetsOf(data).forEach((set, i) => {
+    for (const l of set) {
+      const k = index.get(l);
+      if (k === undefined)
+        throw new InvalidInputError(
+          `${data.where[i]}: label '${l}' is not one of the model's labels (${labels.join(', ')})`,
+        );
+      out[i * L + k] = 1;
+    }
+  });
+  return out;
+}
+
+/**
+ * The stratum a multi-label record is split by: its first label (in label order), or `labels` for an empty set.
+ * Stratifying by it keeps every label's leading records in every split without the combinatorics of label sets.
+ */
+export function firstLabelStrata(targets: Uint8Array, labels: number): Int32Array {
+  const N = targets.length / labels;
+  return Int32Array.from({ length: N }, (_, i) => {
+    for (let k = 0; k < labels; k++) if (targets[i * labels + k]) return k;
+    return labels;
+  });
 }
 
 export interface BucketOptions {
@@ -183,6 +247,31 @@ export function classifierDataset(
           ys = new Tensor(dense, [rows.length, K]);
         } else ys = new IndexTensor(picked, [rows.length]);
         yield { xs, ys };
+      }
+    },
+  };
+}
+
+/** A BatchDataset of bucketed batches with [N, labels] 0/1 targets, for sigmoid outputs and binary cross-entropy. */
+export function multiLabelDataset(
+  sequences: readonly Int32Array[],
+  targets: Uint8Array,
+  labels: number,
+  opts: BucketOptions,
+): BatchDataset {
+  const N = sequences.length;
+  if (targets.length !== N * labels)
+    throw new Error(`multiLabelDataset: ${N} sequences but ${targets.length / labels} label rows`);
+  return {
+    batchesPerEpoch: Math.ceil(N / opts.batchSize),
+    samplesPerEpoch: N,
+    *batches(epoch: number): Iterable<Batch> {
+      for (const { rows, xs } of bucketedBatches(sequences, opts, epoch)) {
+        const ys = new Float32Array(rows.length * labels);
+        rows.forEach((r, i) => {
+          for (let k = 0; k < labels; k++) ys[i * labels + k] = targets[r * labels + k];
+        });
+        yield { xs, ys: new Tensor(ys, [rows.length, labels]) };
       }
     },
   };

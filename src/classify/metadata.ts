@@ -15,6 +15,8 @@ export interface ClassifierData {
   /** The CSV / JSON Lines column or field names used, when the source had them. */
   textColumn: string | null;
   labelColumn: string | null;
+  /** Multi-label data: the separator of the label lists in the label column (null: single-label data). */
+  labelSeparator?: string | null;
   /** A separate test set given with --test (absolute path), or null: the test split of `source`. */
   testSource: string | null;
   /** sha256 of the labelled records, to tell whether `source` still holds what the model was trained on. */
@@ -76,13 +78,15 @@ const CLASSIFIER_METADATA = z.looseObject({
       .union([z.literal('balanced'), z.record(z.string(), z.number().positive()), z.null()])
       .default(null),
     output: z.enum(['softmax', 'sigmoid']),
+    // Absent in models trained before multi-label support: single-label.
+    multiLabel: z.boolean().default(false),
     optimizer: z.string(),
     learningRate: z.number().positive(),
     clipnorm: z.number().positive().nullable(),
     batchSize: positiveInt,
     epochs: positiveInt,
     patience: z.number().int().min(0),
-    monitor: z.enum(['val_macro_f1', 'val_loss']),
+    monitor: z.enum(['val_macro_f1', 'val_micro_f1', 'val_loss']),
     validationSplit: z.number().gt(0).lt(0.5),
     testSplit: z.number().min(0).lt(0.5),
     seed: z.number().int().min(0),
@@ -91,6 +95,7 @@ const CLASSIFIER_METADATA = z.looseObject({
     source: z.string(),
     textColumn: z.string().nullable(),
     labelColumn: z.string().nullable(),
+    labelSeparator: z.string().min(1).nullable().default(null),
     testSource: z.string().nullable(),
     fingerprint: z.string(),
     records: z.number().int().min(0),
@@ -129,6 +134,10 @@ export function parseClassifierMetadata(meta: Record<string, unknown>, where: st
     );
   }
   const parsed = r.data as unknown as ClassifierMetadata;
+  if (parsed.settings.multiLabel && (parsed.settings.output !== 'sigmoid' || !parsed.data.labelSeparator))
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata: a multi-label classifier needs settings.output 'sigmoid' and a data.labelSeparator`,
+    );
   Tokenizer.fromJSON(parsed.tokenizer); // checks the reserved entries too
   return parsed;
 }
@@ -145,7 +154,7 @@ export function classifierMetadata(
     classes: [...classes],
     tokenizer: tokenizer.toJSON(),
     settings,
-    data,
+    data: { ...data, labelSeparator: data.labelSeparator ?? null },
     ...(state ? { state } : {}),
   };
 }

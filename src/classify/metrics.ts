@@ -137,3 +137,88 @@ export function argmaxRows(p: ArrayLike<number>, K: number): Int32Array {
   }
   return out;
 }
+
+/**
+ * Multi-label metrics over [N × labels] 0/1 matrices: each label scored as its own binary task (precision, recall,
+ * F1, support = texts carrying it), macro-F1 (their mean), micro-F1 (from the true / false positives and false
+ * negatives pooled over every label), subset accuracy (the whole label set right) and Hamming loss (the fraction of
+ * text × label decisions that are wrong). The zero-division convention is perClassMetrics's: 0.
+ */
+export interface MultiLabelScores {
+  subset_accuracy: number;
+  hamming_loss: number;
+  micro_f1: number;
+  macro_f1: number;
+  per_label: Record<string, ClassMetrics>;
+  count: number;
+}
+
+function f1Of(tp: number, fp: number, fn: number): { precision: number; recall: number; f1: number } {
+  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
+  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  return { precision, recall, f1 };
+}
+
+/** Multi-label scores of predicted against true label matrices ([N × labels.length], row-major, 0/1). */
+export function multiLabelScores(
+  labels: readonly string[],
+  truth: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+): MultiLabelScores {
+  const L = labels.length;
+  if (truth.length !== predicted.length || truth.length % L !== 0)
+    throw new Error(
+      `multiLabelScores: ${truth.length} true and ${predicted.length} predicted entries for ${L} labels`,
+    );
+  const N = truth.length / L;
+  const tp = new Float64Array(L);
+  const fp = new Float64Array(L);
+  const fn = new Float64Array(L);
+  let exact = 0;
+  let wrong = 0;
+  for (let i = 0; i < N; i++) {
+    let rowWrong = 0;
+    for (let k = 0; k < L; k++) {
+      const t = truth[i * L + k] > 0;
+      const p = predicted[i * L + k] > 0;
+      if (t && p) tp[k]++;
+      else if (p) fp[k]++;
+      else if (t) fn[k]++;
+      if (t !== p) rowWrong++;
+    }
+    wrong += rowWrong;
+    if (rowWrong === 0) exact++;
+  }
+  const per_label: Record<string, ClassMetrics> = {};
+  let macro = 0;
+  labels.forEach((l, k) => {
+    const m = { ...f1Of(tp[k], fp[k], fn[k]), support: tp[k] + fn[k] };
+    per_label[l] = m;
+    macro += m.f1 / L;
+  });
+  const sum = (a: Float64Array): number => a.reduce((s, v) => s + v, 0);
+  return {
+    subset_accuracy: N === 0 ? 0 : exact / N,
+    hamming_loss: N === 0 ? 0 : wrong / (N * L),
+    micro_f1: f1Of(sum(tp), sum(fp), sum(fn)).f1,
+    macro_f1: macro,
+    per_label,
+    count: N,
+  };
+}
+
+/** 1 where a probability reaches `threshold`, else 0 (the labels predicted for each text). */
+export function thresholded(probabilities: ArrayLike<number>, threshold: number): Uint8Array {
+  return Uint8Array.from(probabilities as ArrayLike<number>, (p) => (p >= threshold ? 1 : 0));
+}
+
+/** Mean binary cross-entropy over every text × label (probabilities clipped at 1e-7, as Keras does). */
+export function binaryCrossEntropy(probabilities: ArrayLike<number>, truth: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const q = Math.min(Math.max(probabilities[i], 1e-7), 1 - 1e-7);
+    s -= truth[i] > 0 ? Math.log(q) : Math.log(1 - q);
+  }
+  return s / Math.max(1, truth.length);
+}

@@ -37,7 +37,7 @@ export type ClassifierPooling = 'last' | 'max' | 'mean';
  */
 export type ClassWeightSpec = 'balanced' | Record<string, number> | null;
 /** What early stopping and the kept best model watch. */
-export type ClassifierMonitor = 'val_macro_f1' | 'val_loss';
+export type ClassifierMonitor = 'val_macro_f1' | 'val_micro_f1' | 'val_loss';
 
 export interface ClassifierSettings {
   tokenizer: TokenizerOptions;
@@ -54,8 +54,13 @@ export interface ClassifierSettings {
   dropout: number;
   pooling: ClassifierPooling;
   classWeight: ClassWeightSpec;
-  /** 'sigmoid' only for two classes (one unit, binary cross-entropy). */
+  /** 'sigmoid' only for two classes (one unit, binary cross-entropy), or for multi-label (one unit per label). */
   output: ClassifierOutput;
+  /**
+   * Multi-label: any number of the classes (labels) apply to a text; one sigmoid unit per label, binary cross-entropy
+   * averaged over the labels. Early stopping then watches val_micro_f1 by default.
+   */
+  multiLabel: boolean;
   optimizer: string;
   learningRate: number;
   clipnorm: number | null;
@@ -70,7 +75,7 @@ export interface ClassifierSettings {
 }
 
 /** The default recipe: words, 20k vocabulary, 400 tokens, 64-d embedding, BiLSTM(64), Adam 3e-3, batch 32. */
-export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output'> = {
+export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output' | 'multiLabel'> = {
   tokenizer: TOKENIZER_DEFAULTS,
   maxLength: 400,
   truncating: 'pre',
@@ -107,12 +112,16 @@ function check(ok: boolean, field: string, expected: string, value: unknown): vo
  * naming the field.
  */
 export function classifierSettings(classes: number, overrides: ClassifierOverrides = {}): ClassifierSettings {
+  const multiLabel = overrides.multiLabel ?? false;
   const s: ClassifierSettings = {
     ...CLASSIFIER_DEFAULTS,
     ...overrides,
     tokenizer: { ...CLASSIFIER_DEFAULTS.tokenizer, ...overrides.tokenizer },
+    multiLabel,
     output:
-      overrides.output ?? (classes === 2 && (overrides.classWeight ?? null) === null ? 'sigmoid' : 'softmax'),
+      overrides.output ??
+      (multiLabel || (classes === 2 && (overrides.classWeight ?? null) === null) ? 'sigmoid' : 'softmax'),
+    monitor: overrides.monitor ?? (multiLabel ? 'val_micro_f1' : CLASSIFIER_DEFAULTS.monitor),
     seed: overrides.seed ?? (Math.random() * 2 ** 31) >>> 0,
   };
   checkTokenizerOptions(s.tokenizer);
@@ -120,7 +129,25 @@ export function classifierSettings(classes: number, overrides: ClassifierOverrid
   check(s.cell === 'lstm' || s.cell === 'gru', 'cell', 'lstm or gru', s.cell);
   check(s.truncating === 'pre' || s.truncating === 'post', 'truncating', 'pre or post', s.truncating);
   check(s.output === 'softmax' || s.output === 'sigmoid', 'output', 'softmax or sigmoid', s.output);
-  check(s.output === 'softmax' || classes === 2, 'output', 'softmax for more than two classes', s.output);
+  check(
+    s.output === 'softmax' || classes === 2 || s.multiLabel,
+    'output',
+    'softmax for more than two classes',
+    s.output,
+  );
+  check(s.output === 'sigmoid' || !s.multiLabel, 'output', 'sigmoid for multi-label data', s.output);
+  check(
+    s.classWeight === null || !s.multiLabel,
+    'classWeight',
+    'absent for multi-label data (it weighs single classes)',
+    s.classWeight,
+  );
+  check(
+    s.monitor !== 'val_micro_f1' || s.multiLabel,
+    'monitor',
+    'val_macro_f1 or val_loss for single-label data (val_micro_f1 is for multi-label)',
+    s.monitor,
+  );
   check(['last', 'max', 'mean'].includes(s.pooling), 'pooling', 'last, max or mean', s.pooling);
   checkClassWeightSpec(s.classWeight);
   // Class weights scale each sample's one-hot target (see classWeightsFor), which is a weighted loss only for softmax.
@@ -131,9 +158,9 @@ export function classifierSettings(classes: number, overrides: ClassifierOverrid
     s.output,
   );
   check(
-    s.monitor === 'val_macro_f1' || s.monitor === 'val_loss',
+    ['val_macro_f1', 'val_micro_f1', 'val_loss'].includes(s.monitor),
     'monitor',
-    'val_macro_f1 or val_loss',
+    'val_macro_f1, val_micro_f1 or val_loss',
     s.monitor,
   );
   for (const f of ['maxLength', 'embeddingDim', 'units', 'layers', 'batchSize', 'epochs'] as const)
@@ -194,9 +221,9 @@ export function classWeightsFor(
   return weights;
 }
 
-/** Units of the output layer: one sigmoid unit, or one softmax unit per class. */
+/** Units of the output layer: one sigmoid unit (two classes), or one unit per class (softmax, or multi-label). */
 export function outputUnits(s: ClassifierSettings, classes: number): number {
-  return s.output === 'sigmoid' ? 1 : classes;
+  return s.output === 'sigmoid' && !s.multiLabel ? 1 : classes;
 }
 
 /**
@@ -224,7 +251,10 @@ export function buildClassifier(s: ClassifierSettings, vocabSize: number, classe
   return model;
 }
 
-/** The recipe's optimizer (global-norm clipping) and loss: binary or sparse categorical cross-entropy. */
+/**
+ * The recipe's optimizer (global-norm clipping) and loss: binary or sparse categorical cross-entropy. For multi-label,
+ * binaryCrossentropy on [N, labels] targets is the per-label binary cross-entropy averaged over labels and texts.
+ */
 export function compileClassifier(model: Sequential, s: ClassifierSettings): void {
   model.compile({
     optimizer: createOptimizer(s.optimizer, {
@@ -244,7 +274,8 @@ export function compileClassifier(model: Sequential, s: ClassifierSettings): voi
 
 /**
  * Class probabilities [N × classes] (row-major, in the order of `sequences`), computed over length-sorted batches.
- * A sigmoid model's one output p becomes [1 − p, p].
+ * A sigmoid model's one output p becomes [1 − p, p]; a multi-label model's rows are its per-label probabilities
+ * (classes ≥ 2 there, so a one-wide output is always the binary case).
  */
 export function predictProbabilities(
   model: Sequential,

@@ -8,12 +8,25 @@ import { argmaxRows } from './metrics.js';
 import { predictProbabilities } from './model.js';
 import { Tokenizer } from './tokenizer.js';
 
-/** One text's most likely label, its probability, and every class's probability (in the model's class order). */
+/**
+ * One text's most likely label, its probability, and every class's probability (in the model's class order). For a
+ * multi-label model, `labels` are the labels whose probability reaches the threshold (highest first; possibly none),
+ * and `label` / `probability` the most probable label whether or not it does.
+ */
 export interface TextClassification {
   text: string;
   label: string;
   probability: number;
   probabilities: Record<string, number>;
+  labels?: string[];
+}
+
+/** The labels of a multi-label prediction at `threshold`, most probable first. */
+export function labelsAtThreshold(probabilities: Record<string, number>, threshold: number): string[] {
+  return Object.entries(probabilities)
+    .filter(([, p]) => p >= threshold)
+    .sort((a, b) => b[1] - a[1])
+    .map(([l]) => l);
 }
 
 /** Labels `texts` (encoded with the tokenizer and length the model was trained with), in their order. */
@@ -23,6 +36,7 @@ export function classifyTexts(
   texts: readonly string[],
   batchSize = 128,
   tokenizer: Tokenizer = Tokenizer.fromJSON(meta.tokenizer),
+  threshold = 0.5,
 ): TextClassification[] {
   const K = meta.classes.length;
   const p = predictProbabilities(
@@ -32,10 +46,14 @@ export function classifyTexts(
     batchSize,
   );
   const best = argmaxRows(p, K);
-  return texts.map((text, i) => ({
-    text,
-    label: meta.classes[best[i]],
-    probability: p[i * K + best[i]],
-    probabilities: Object.fromEntries(meta.classes.map((c, k) => [c, p[i * K + k]])),
-  }));
+  return texts.map((text, i) => {
+    const probabilities = Object.fromEntries(meta.classes.map((c, k) => [c, p[i * K + k]]));
+    return {
+      text,
+      label: meta.classes[best[i]],
+      probability: p[i * K + best[i]],
+      probabilities,
+      ...(meta.settings.multiLabel ? { labels: labelsAtThreshold(probabilities, threshold) } : {}),
+    };
+  });
 }

@@ -15,16 +15,24 @@ import { InvalidInputError } from '../core/errors.js';
 import {
   classesOf,
   classifierDataset,
+  encodeLabelSets,
   encodeLabels,
+  firstLabelStrata,
+  multiLabelDataset,
+  multiLabelsOf,
   stratifiedSplit,
   subset,
   type LabelledTexts,
 } from '../classify/dataset.js';
 import {
   baselineScores,
+  multiLabelBaselineScores,
+  multiLabelNetworkReport,
+  MultiLabelValidationMetrics,
   networkReport,
   ValidationMetrics,
   type EvaluationReport,
+  type MultiLabelEvaluationReport,
 } from '../classify/evaluate.js';
 import {
   classifierMetadata,
@@ -33,7 +41,7 @@ import {
   type ClassifierMetadata,
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
-import { classifyTexts } from '../classify/predict.js';
+import { classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import {
   buildClassifier,
   classWeightsFor,
@@ -90,7 +98,9 @@ export interface ClassifyTrainOptions extends ColumnChoice {
   batchSize?: number;
   epochs?: number;
   patience?: number;
-  monitor?: 'val_macro_f1' | 'val_loss';
+  monitor?: 'val_macro_f1' | 'val_micro_f1' | 'val_loss';
+  multiLabel?: boolean;
+  labelSeparator?: string;
   validationSplit?: number;
   testSplit?: number;
   seed?: number;
@@ -107,6 +117,10 @@ function loadSource(path: string | undefined, columns: ColumnChoice): LoadedText
   if (path === undefined || path === SPAM_ASSASSIN) {
     if (columns.textColumn !== undefined || columns.labelColumn !== undefined)
       throw new UsageError('--text-column and --label-column need a DATA file');
+    if (columns.labelSeparator !== undefined)
+      throw new UsageError(
+        '--multi-label needs a DATA file (the SpamAssassin corpus has one label per email)',
+      );
     return spamAssassin();
   }
   return loadLabelledTexts(path, columns);
@@ -140,6 +154,7 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
     epochs: o.epochs,
     patience: o.patience,
     monitor: o.monitor,
+    multiLabel: o.multiLabel,
     validationSplit: o.validationSplit,
     testSplit: o.test !== undefined ? 0 : o.testSplit,
     seed: o.seed,
@@ -160,10 +175,14 @@ function flagError(e: unknown): never {
   );
 }
 
-/** The prepared splits of a run: texts, class indices and encoded sequences. */
+/**
+ * The prepared splits of a run: texts, encoded sequences, and class indices (single-label) or the [N × labels] 0/1
+ * targets (multi-label; `labels` is then empty).
+ */
 interface Split {
   texts: string[];
   labels: Int32Array;
+  targets: Uint8Array | null;
   sequences: Int32Array[];
 }
 
@@ -171,12 +190,76 @@ function prepare(
   data: LabelledTexts,
   classes: readonly string[],
   tokenizer: Tokenizer,
-  s: Pick<ClassifierSettings, 'maxLength' | 'truncating'>,
+  s: Pick<ClassifierSettings, 'maxLength' | 'truncating' | 'multiLabel'>,
 ): Split {
   return {
     texts: data.texts,
-    labels: encodeLabels(data, classes),
+    labels: s.multiLabel ? new Int32Array(0) : encodeLabels(data, classes),
+    targets: s.multiLabel ? encodeLabelSets(data, classes) : null,
     sequences: data.texts.map((t) => tokenizer.encode(t, s.maxLength, s.truncating)),
+  };
+}
+
+/** The strata a split is stratified by: the class, or for multi-label data the first label (see firstLabelStrata). */
+function strataOf(
+  data: LabelledTexts,
+  classes: readonly string[],
+  multiLabel: boolean,
+): { strata: Int32Array; count: number } {
+  if (!multiLabel) return { strata: encodeLabels(data, classes), count: classes.length };
+  return {
+    strata: firstLabelStrata(encodeLabelSets(data, classes), classes.length),
+    count: classes.length + 1,
+  };
+}
+
+/** The multi-label evaluation table: the headline metrics next to the baselines, then per-label figures. */
+function multiLabelTable(r: MultiLabelEvaluationReport, labels: readonly string[], title: string): string {
+  const lines: string[] = [title];
+  const row = (cells: string[], widths: number[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const w = [16, 10, 10, 10, 10];
+  lines.push(row(['', 'micro-F1', 'macro-F1', 'exact', 'Hamming'], w));
+  const line = (name: string, m: MultiLabelBaselineLike): string =>
+    row(
+      [name, m.micro_f1.toFixed(4), m.macro_f1.toFixed(4), pct(m.subset_accuracy), m.hamming_loss.toFixed(4)],
+      w,
+    );
+  lines.push(line('network', r));
+  if (r.baselines) {
+    lines.push(line('naive Bayes 1vR', r.baselines.naive_bayes));
+    lines.push(line('frequent labels', r.baselines.frequent_labels));
+  } else lines.push('(baselines skipped: the training data is not available)');
+  lines.push(
+    `labels predicted at probability ≥ ${r.threshold}; exact = subset accuracy (the whole label set right)`,
+  );
+  const cw = Math.max(9, ...labels.map((c) => c.length + 1));
+  lines.push('');
+  lines.push(row(['label', 'precision', 'recall', 'F1', 'support'], [cw, 10, 8, 8, 8]));
+  for (const c of labels) {
+    const m = r.per_label[c];
+    lines.push(
+      row(
+        [c, m.precision.toFixed(4), m.recall.toFixed(4), m.f1.toFixed(4), String(m.support)],
+        [cw, 10, 8, 8, 8],
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+type MultiLabelBaselineLike = Pick<
+  MultiLabelEvaluationReport,
+  'micro_f1' | 'macro_f1' | 'subset_accuracy' | 'hamming_loss'
+>;
+
+/** The columns (and label separator) a model's training data was read with. */
+function columnsOf(meta: ClassifierMetadata): ColumnChoice {
+  const d = meta.data;
+  return {
+    ...(d.textColumn ? { textColumn: d.textColumn } : {}),
+    ...(d.labelColumn ? { labelColumn: d.labelColumn } : {}),
+    ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
   };
 }
 
@@ -242,10 +325,7 @@ function trainingDataOf(meta: ClassifierMetadata): { data: LoadedTexts | null; w
   const d = meta.data;
   let data: LoadedTexts;
   try {
-    data = loadSource(d.source === SPAM_ASSASSIN ? undefined : d.source, {
-      ...(d.textColumn !== null ? { textColumn: d.textColumn } : {}),
-      ...(d.labelColumn !== null ? { labelColumn: d.labelColumn } : {}),
-    });
+    data = loadSource(d.source === SPAM_ASSASSIN ? undefined : d.source, columnsOf(meta));
   } catch (e) {
     return { data: null, why: `${d.source} cannot be read (${(e as Error).message})` };
   }
@@ -260,13 +340,8 @@ function splitOf(
   data: LabelledTexts,
 ): { train: LabelledTexts; validation: LabelledTexts; test: LabelledTexts } {
   const s = meta.settings;
-  const labels = encodeLabels(data, meta.classes);
-  const idx = stratifiedSplit(
-    labels,
-    meta.classes.length,
-    { validation: s.validationSplit, test: s.testSplit },
-    s.seed,
-  );
+  const { strata, count } = strataOf(data, meta.classes, s.multiLabel);
+  const idx = stratifiedSplit(strata, count, { validation: s.validationSplit, test: s.testSplit }, s.seed);
   return {
     train: subset(data, idx.train),
     validation: subset(data, idx.validation),
@@ -294,28 +369,26 @@ export async function classifyTrain(
     model = loaded.model;
     model.trainRng.setState(state.trainRng);
   }
-  const columns: ColumnChoice = {
-    ...(o.textColumn !== undefined ? { textColumn: o.textColumn } : {}),
-    ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
-  };
+  if (o.labelSeparator !== undefined && !o.multiLabel)
+    throw new UsageError('--label-separator needs --multi-label');
+  const columns: ColumnChoice = meta
+    ? columnsOf(meta)
+    : {
+        ...(o.textColumn !== undefined ? { textColumn: o.textColumn } : {}),
+        ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
+        ...(o.multiLabel ? { labelSeparator: o.labelSeparator ?? '|' } : {}),
+      };
   const source = meta ? (meta.data.source === SPAM_ASSASSIN ? undefined : meta.data.source) : file;
   if (meta && file !== undefined && resolve(file) !== meta.data.source)
     throw new UsageError(`--resume: the checkpoint was trained on ${meta.data.source}, not ${file}`);
-  const data = loadSource(
-    source,
-    meta
-      ? {
-          ...(meta.data.textColumn ? { textColumn: meta.data.textColumn } : {}),
-          ...(meta.data.labelColumn ? { labelColumn: meta.data.labelColumn } : {}),
-        }
-      : columns,
-  );
+  const data = loadSource(source, columns);
   const fingerprint = fingerprintOf(data);
   if (meta && fingerprint !== meta.data.fingerprint)
     throw new UsageError(`--resume: ${meta.data.source} has changed since the checkpoint was saved`);
+  const multiLabel = meta ? meta.settings.multiLabel : (o.multiLabel ?? false);
+  const labelField = data.labelColumn ? `label column '${data.labelColumn}'` : 'label';
   const classes =
-    meta?.classes ?? classesOf(data, data.labelColumn ? `label column '${data.labelColumn}'` : 'label');
-  const labels = encodeLabels(data, classes);
+    meta?.classes ?? (multiLabel ? multiLabelsOf(data, labelField) : classesOf(data, labelField));
   let settings: ClassifierSettings;
   if (meta) settings = { ...meta.settings, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
   else {
@@ -327,10 +400,11 @@ export async function classifyTrain(
   }
   const testSource = meta ? meta.data.testSource : o.test !== undefined ? resolve(o.test) : null;
 
-  // The split: stratified by class, seeded; --test replaces the test split.
+  // The split: stratified by class (multi-label: by first label), seeded; --test replaces the test split.
+  const { strata, count: strataCount } = strataOf(data, classes, multiLabel);
   const idx = stratifiedSplit(
-    labels,
-    classes.length,
+    strata,
+    strataCount,
     { validation: settings.validationSplit, test: settings.testSplit },
     settings.seed,
   );
@@ -351,6 +425,7 @@ export async function classifyTrain(
     source: source === undefined ? SPAM_ASSASSIN : resolve(source),
     textColumn: data.textColumn,
     labelColumn: data.labelColumn,
+    labelSeparator: columns.labelSeparator ?? null,
     testSource,
     fingerprint,
     records: data.texts.length,
@@ -371,15 +446,12 @@ export async function classifyTrain(
       return flagError(e);
     }
   })();
-  const dataset = classifierDataset(train.sequences, train.labels, {
-    batchSize: settings.batchSize,
-    shuffle: true,
-    seed: settings.seed,
-    sigmoid,
-    classWeights,
-  });
+  const bucketing = { batchSize: settings.batchSize, shuffle: true, seed: settings.seed };
+  const dataset = train.targets
+    ? multiLabelDataset(train.sequences, train.targets, classes.length, bucketing)
+    : classifierDataset(train.sequences, train.labels, { ...bucketing, sigmoid, classWeights });
   const monitor = settings.monitor;
-  const mode = monitor === 'val_macro_f1' ? 'max' : 'min';
+  const mode = monitor === 'val_loss' ? 'min' : 'max';
   const history: Record<string, number>[] = state?.history ?? [];
   const metadata = (st?: ClassifierTrainingState): Record<string, unknown> => ({
     ...classifierMetadata(classes, tokenizer, settings, dataInfo, st),
@@ -444,10 +516,18 @@ export async function classifyTrain(
   interrupt.listen();
 
   mkdirSync(outDir, { recursive: true });
-  const counts = classes.map((c, k) => `${c} ${train.labels.filter((l) => l === k).length}`).join(', ');
+  const counts = classes
+    .map((c, k) => {
+      let n = 0;
+      if (train.targets)
+        for (let i = 0; i < train.texts.length; i++) n += train.targets[i * classes.length + k];
+      else n = train.labels.filter((l) => l === k).length;
+      return `${c} ${n}`;
+    })
+    .join(', ');
   out.info(
-    `Training on ${data.source}: ${data.texts.length.toLocaleString('en-US')} texts, ${classes.length} classes; ` +
-      `split ${train.labels.length} / ${val.labels.length} / ${test?.labels.length ?? 0} (train: ${counts}); ` +
+    `Training on ${data.source}: ${data.texts.length.toLocaleString('en-US')} texts, ${classes.length} ${multiLabel ? 'labels (multi-label)' : 'classes'}; ` +
+      `split ${train.texts.length} / ${val.texts.length} / ${test?.texts.length ?? 0} (train: ${counts}); ` +
       `${tokenizer.options.level} tokens, vocabulary ${tokenizer.size.toLocaleString('en-US')}, up to ${settings.maxLength} per text; ` +
       `${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume
@@ -462,7 +542,9 @@ export async function classifyTrain(
       : undefined;
   const callbacks: Callback[] = [
     // First: the others read the validation metrics it adds to the epoch's logs.
-    new ValidationMetrics(val.sequences, val.labels, classes.length),
+    val.targets
+      ? new MultiLabelValidationMetrics(val.sequences, val.targets, classes.length)
+      : new ValidationMetrics(val.sequences, val.labels, classes.length),
     ...(out.progress ? [new ProgressBar()] : []),
     terminateOnNaN,
     ...(early ? [early] : []),
@@ -512,7 +594,22 @@ export async function classifyTrain(
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   // The kept (best) model on the test split, next to the baselines fitted on the same training split.
-  if (test) {
+  if (test && test.targets && train.targets) {
+    const bestModel = loadModel(outDir).model;
+    const report: MultiLabelEvaluationReport = {
+      ...multiLabelNetworkReport(bestModel, classes, test.sequences, test.targets),
+      baselines: multiLabelBaselineScores(classes, train.texts, train.targets, test.texts, test.targets),
+    };
+    if (!o.json && !o.quiet)
+      print(
+        multiLabelTable(
+          report,
+          classes,
+          `Test set (${test.texts.length} texts${testSource ? `, ${testSource}` : ''}), best model by ${monitor}:`,
+        ),
+      );
+    out.json({ event: 'test', train_seconds: trainSeconds, train_cpu_seconds: cpuSeconds, ...report });
+  } else if (test) {
     const bestModel = loadModel(outDir).model;
     const report: EvaluationReport = {
       ...networkReport(bestModel, classes, test.sequences, test.labels),
@@ -534,8 +631,10 @@ export async function classifyTrain(
   return 0;
 }
 
-export interface ClassifyEvalOptions extends ColumnChoice {
+export interface ClassifyEvalOptions extends Omit<ColumnChoice, 'labelSeparator'> {
   batchSize: number;
+  /** Multi-label models: the probability at or above which a label is predicted (default 0.5). */
+  threshold?: number;
   json?: boolean;
 }
 
@@ -549,13 +648,21 @@ export function classifyEval(
   const { model, meta, tokenizer } = loadClassifier(dir);
   const classes = meta.classes;
   const { data: source, why } = trainingDataOf(meta);
+  const multiLabel = meta.settings.multiLabel;
+  if (o.threshold !== undefined && !multiLabel)
+    throw new UsageError(`${dir}: --threshold applies to multi-label classifiers; this one is single-label`);
+  const columns: ColumnChoice = {
+    ...(o.textColumn !== undefined ? { textColumn: o.textColumn } : {}),
+    ...(o.labelColumn !== undefined ? { labelColumn: o.labelColumn } : {}),
+    ...(meta.data.labelSeparator ? { labelSeparator: meta.data.labelSeparator } : {}),
+  };
   let evalData: LabelledTexts;
   let what: string;
   if (file !== undefined) {
-    evalData = loadLabelledTexts(file, o);
+    evalData = loadLabelledTexts(file, columns);
     what = file;
   } else if (meta.data.testSource !== null) {
-    evalData = loadLabelledTexts(meta.data.testSource, o);
+    evalData = loadLabelledTexts(meta.data.testSource, columns);
     what = meta.data.testSource;
   } else {
     if (!source)
@@ -566,6 +673,27 @@ export function classifyEval(
     what = `the test split of ${meta.data.source}`;
   }
   const s = prepare(evalData, classes, tokenizer, meta.settings);
+  if (s.targets) {
+    const threshold = o.threshold ?? 0.5;
+    let mlBaselines: MultiLabelEvaluationReport['baselines'] = null;
+    if (source) {
+      const trainSplit = splitOf(meta, source).train;
+      mlBaselines = multiLabelBaselineScores(
+        classes,
+        trainSplit.texts,
+        encodeLabelSets(trainSplit, classes),
+        s.texts,
+        s.targets,
+      );
+    } else out.info(`Note: baselines skipped: ${why}`);
+    const report: MultiLabelEvaluationReport = {
+      ...multiLabelNetworkReport(model, classes, s.sequences, s.targets, threshold, o.batchSize),
+      baselines: mlBaselines,
+    };
+    if (o.json) out.json(report as unknown as Record<string, unknown>);
+    else print(multiLabelTable(report, classes, `${what}: ${s.texts.length} texts`));
+    return 0;
+  }
   let baselines: EvaluationReport['baselines'] = null;
   if (source) {
     const trainSplit = splitOf(meta, source).train;
@@ -588,6 +716,8 @@ export function classifyEval(
 
 export interface ClassifyPredictOptions {
   input?: string;
+  /** Multi-label models: the probability at or above which a label is printed (default 0.5). */
+  threshold?: number;
   textColumn?: string;
   batchSize: number;
   json?: boolean;
@@ -603,6 +733,10 @@ export async function classifyPredict(
   out: Output,
 ): Promise<number> {
   const { model, meta, tokenizer } = loadClassifier(dir);
+  const multiLabel = meta.settings.multiLabel;
+  if (o.threshold !== undefined && !multiLabel)
+    throw new UsageError(`${dir}: --threshold applies to multi-label classifiers; this one is single-label`);
+  const threshold = o.threshold ?? 0.5;
   let inputs: string[];
   if (o.input !== undefined) {
     if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
@@ -623,8 +757,18 @@ export async function classifyPredict(
   const results =
     (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
     classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
+  const sep = meta.data.labelSeparator ?? '|';
   for (const r of results) {
-    if (o.json) out.json({ ...r });
+    const oneLine = r.text.replace(/\s+/g, ' ').slice(0, 100);
+    if (multiLabel) {
+      // The threshold is applied here, on the probabilities, so the worker pool's answers need no threshold.
+      const labels = labelsAtThreshold(r.probabilities, threshold);
+      if (o.json) out.json({ ...r, labels, threshold });
+      else
+        print(
+          `${labels.length > 0 ? labels.join(sep) : '(none)'}\t${labels.map((l) => r.probabilities[l].toFixed(4)).join(sep) || '-'}\t${oneLine}`,
+        );
+    } else if (o.json) out.json({ ...r });
     else print(`${r.label}\t${r.probability.toFixed(4)}\t${r.text.replace(/\s+/g, ' ').slice(0, 100)}`);
   }
   return 0;

@@ -46,6 +46,14 @@ export function registerClassify(program: Command): void {
     .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
     .option('--test <data>', 'score on this labelled file instead of a test split')
     .option(
+      '--multi-label',
+      'each text has a list of labels (any number, possibly none): one sigmoid output per label',
+    )
+    .option(
+      '--label-separator <s>',
+      "with --multi-label: what separates the labels in the label column (default '|'; JSON Lines may also give an array)",
+    )
+    .option(
       '--level <level>',
       `'word' or 'char' tokens (default ${d.tokenizer.level})`,
       choiceFlag('--level', ['word', 'char']),
@@ -124,8 +132,8 @@ export function registerClassify(program: Command): void {
     )
     .option(
       '--monitor <metric>',
-      `'val_macro_f1' or 'val_loss' (default ${d.monitor})`,
-      choiceFlag('--monitor', ['val_macro_f1', 'val_loss']),
+      `'val_macro_f1', 'val_micro_f1' (multi-label) or 'val_loss' (default ${d.monitor}; val_micro_f1 with --multi-label)`,
+      choiceFlag('--monitor', ['val_macro_f1', 'val_micro_f1', 'val_loss']),
     )
     .option(
       '--validation-split <f>',
@@ -156,6 +164,11 @@ export function registerClassify(program: Command): void {
     .option('--text-column <name|n>', 'column (or JSON field) of the texts (default: guessed)')
     .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
+    .option(
+      '--threshold <p>',
+      'multi-label models: predict a label when its probability is at least p (default 0.5)',
+      numFlag('--threshold', 0, 1),
+    )
     .option('--json', 'print one JSON object', false)
     .action((dir: string, file: string | undefined, opts) => {
       process.exitCode = classifyEval(dir, file, opts, makeOutput(opts));
@@ -169,6 +182,11 @@ export function registerClassify(program: Command): void {
     .option('-i, --input <file>', 'CSV/TSV with a header: classify its text column')
     .option('--text-column <name|n>', 'column of the texts in --input (default: the only one, or guessed)')
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
+    .option(
+      '--threshold <p>',
+      'multi-label models: print every label whose probability is at least p (default 0.5)',
+      numFlag('--threshold', 0, 1),
+    )
     .option('--json', 'one JSON object per text (JSON Lines)', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, texts: string[], opts) => {

@@ -37,6 +37,32 @@ export interface ColumnChoice {
   /** A column name, or a 1-based column number. */
   textColumn?: string;
   labelColumn?: string;
+  /**
+   * Multi-label data: the label column holds a list of labels separated by this (e.g. '|': `sports|politics`), or in
+   * JSON Lines also an array of strings; an empty list means no label applies.
+   */
+  labelSeparator?: string;
+}
+
+/**
+ * A label list as a label set: split on `separator`, each name trimmed, duplicates dropped, sorted. An empty (or
+ * blank) list is the empty set; an empty name inside a list (`a||b`, `a|`) is an error naming `where`.
+ */
+export function parseLabelList(value: string, separator: string, where: string): string[] {
+  if (value.trim() === '') return [];
+  const names = value.split(separator).map((l) => l.trim());
+  if (names.some((l) => l === ''))
+    throw new InvalidInputError(
+      `${where}: label list ${JSON.stringify(value)} has an empty label name (labels are separated by ${JSON.stringify(separator)})`,
+    );
+  return [...new Set(names)].sort();
+}
+
+function checkSeparator(separator: string): void {
+  if (separator === '' || separator.trim() === '')
+    throw new InvalidInputError(
+      `--label-separator must be a visible character or string, got ${JSON.stringify(separator)}`,
+    );
 }
 
 /** Labelled texts with the names of the columns (or fields) they came from. */
@@ -154,9 +180,22 @@ export function loadTable(path: string, columns: ColumnChoice = {}): LoadedTexts
     textColumn: t.header[text],
     labelColumn: t.header[label],
   };
+  const sep = columns.labelSeparator;
+  if (sep !== undefined) {
+    checkSeparator(sep);
+    out.labelSets = [];
+  }
   for (let i = 0; i < t.rows.length; i++) {
     out.texts.push(cell(path, t, i, text, 'text'));
-    out.labels.push(cell(path, t, i, label, 'label'));
+    if (sep !== undefined) {
+      const where = `${path}: line ${t.lines[i]}, column '${t.header[label]}'`;
+      const v = t.rows[i][label];
+      if (v === undefined)
+        throw new InvalidInputError(`${where}: the row has only ${t.rows[i].length} columns`);
+      const set = parseLabelList(v, sep, where);
+      out.labelSets!.push(set);
+      out.labels.push(set.join(sep));
+    } else out.labels.push(cell(path, t, i, label, 'label'));
     out.where.push(`${path} line ${t.lines[i]}`);
   }
   if (out.texts.length === 0) throw new InvalidInputError(`${path}: a header but no rows`);
@@ -186,6 +225,11 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
     textColumn: null,
     labelColumn: null,
   };
+  const sep = columns.labelSeparator;
+  if (sep !== undefined) {
+    checkSeparator(sep);
+    out.labelSets = [];
+  }
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const where = `${path}: line ${i + 1}`;
@@ -219,6 +263,28 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
         `${where}: field '${out.textColumn}': expected a string, got ${describe(text)}`,
       );
     if (text.trim() === '') throw new InvalidInputError(`${where}: field '${out.textColumn}': empty text`);
+    if (sep !== undefined) {
+      const field = `${where}: field '${out.labelColumn}'`;
+      let set: string[];
+      if (typeof label === 'string') set = parseLabelList(label, sep, field);
+      else if (Array.isArray(label)) {
+        label.forEach((l, j) => {
+          if (typeof l !== 'string' || l.trim() === '')
+            throw new InvalidInputError(
+              `${field}[${j}]: expected a non-empty label name (a string), got ${typeof l === 'string' ? 'an empty string' : describe(l)}`,
+            );
+        });
+        set = [...new Set((label as string[]).map((l) => l.trim()))].sort();
+      } else
+        throw new InvalidInputError(
+          `${field}: expected a list of labels (a string separated by ${JSON.stringify(sep)}, or an array of strings), got ${describe(label)}`,
+        );
+      out.texts.push(text);
+      out.labelSets!.push(set);
+      out.labels.push(set.join(sep));
+      out.where.push(`${path} line ${i + 1}`);
+      return;
+    }
     if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean')
       throw new InvalidInputError(
         `${where}: field '${out.labelColumn}': expected a string, number or boolean label, got ${describe(label)}`,
@@ -283,6 +349,10 @@ export function loadDirectory(dir: string): LoadedTexts {
 /** Labelled texts from a path: a directory, JSON Lines (.jsonl, .ndjson) or a CSV / TSV. */
 export function loadLabelledTexts(path: string, columns: ColumnChoice = {}): LoadedTexts {
   if (statSync(path).isDirectory()) {
+    if (columns.labelSeparator !== undefined)
+      throw new InvalidInputError(
+        `${path} is a directory of class folders, one label per text: multi-label data needs a CSV/TSV or JSON Lines file`,
+      );
     if (columns.textColumn !== undefined || columns.labelColumn !== undefined)
       throw new InvalidInputError(
         `${path} is a directory of class folders: --text-column and --label-column do not apply`,
