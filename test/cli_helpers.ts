@@ -73,3 +73,33 @@ export function runCliOk(args: readonly string[], timeout = 300_000): string {
   if (r.code !== 0) throw new Error(`recur ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** Review-like CSV rows (`sentence,label`) whose label follows one sentiment word among filler. */
+export function reviews(n: number, seed: number): string {
+  const rng = new Random(seed);
+  const good = ['great', 'good', 'lovely'];
+  const bad = ['awful', 'bad', 'dull'];
+  const filler = ['the', 'film', 'was', 'a', 'plot', 'and', 'very', 'story'];
+  const rows = ['sentence,label'];
+  for (let i = 0; i < n; i++) {
+    const positive = rng.next() < 0.5;
+    const words = Array.from({ length: 3 + rng.int(6) }, () => filler[rng.int(filler.length)]);
+    words[rng.int(words.length)] = (positive ? good : bad)[rng.int(3)];
+    rows.push(`${words.join(' ')},${positive ? 'pos' : 'neg'}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+/** Word-for-word "translation" pairs of short phrases, as TSV lines (source<TAB>target). */
+export function pairs(n: number, seed: number): string {
+  const en = ['cat', 'dog', 'bird', 'fish'];
+  const fr = ['chat', 'chien', 'oiseau', 'poisson'];
+  const rng = new Random(seed);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.int(4);
+    const b = rng.int(4);
+    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -23,39 +23,11 @@ import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { mutateBytes } from './fuzz_helpers.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
-import { CLI, pseudoText, runCliOk, WHALE_WORDS } from './cli_helpers.js';
+import { CLI, pairs, pseudoText, reviews, runCliOk, WHALE_WORDS } from './cli_helpers.js';
 
 const cli = (args: string[]): void => void runCliOk(args);
 
 const book = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
-
-function reviews(n: number, seed: number): string {
-  const rng = new Random(seed);
-  const good = ['great', 'good', 'lovely'];
-  const bad = ['awful', 'bad', 'dull'];
-  const filler = ['the', 'film', 'was', 'a', 'plot', 'and', 'very', 'story'];
-  const rows = ['sentence,label'];
-  for (let i = 0; i < n; i++) {
-    const positive = rng.next() < 0.5;
-    const words = Array.from({ length: 3 + rng.int(6) }, () => filler[rng.int(filler.length)]);
-    words[rng.int(words.length)] = (positive ? good : bad)[rng.int(3)];
-    rows.push(`${words.join(' ')},${positive ? 'pos' : 'neg'}`);
-  }
-  return rows.join('\n') + '\n';
-}
-
-function pairs(n: number, seed: number): string {
-  const en = ['cat', 'dog', 'bird', 'fish'];
-  const fr = ['chat', 'chien', 'oiseau', 'poisson'];
-  const rng = new Random(seed);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = rng.int(4);
-    const b = rng.int(4);
-    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 /** Texts of many lengths, so the classifier's length-sorted batches mix rows from all over the input. */
 function manyTexts(n: number, seed: number): string[] {

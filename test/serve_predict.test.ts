@@ -24,7 +24,7 @@ import {
   SERVE_LIMITS,
   type ServeApp,
 } from '../src/node/server.js';
-import { runCliOk } from './cli_helpers.js';
+import { pairs, reviews, runCliOk } from './cli_helpers.js';
 
 const cli = (args: string[]): string => runCliOk(args);
 
@@ -33,36 +33,6 @@ const jsonLines = (out: string): unknown[] =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as unknown);
-
-/** Review-like rows whose label follows one sentiment word among filler. */
-function reviews(n: number, seed: number): string {
-  const rng = new Random(seed);
-  const good = ['great', 'good', 'lovely'];
-  const bad = ['awful', 'bad', 'dull'];
-  const filler = ['the', 'film', 'was', 'a', 'plot', 'and', 'very', 'story'];
-  const rows = ['sentence,label'];
-  for (let i = 0; i < n; i++) {
-    const positive = rng.next() < 0.5;
-    const words = Array.from({ length: 3 + rng.int(6) }, () => filler[rng.int(filler.length)]);
-    words[rng.int(words.length)] = (positive ? good : bad)[rng.int(3)];
-    rows.push(`${words.join(' ')},${positive ? 'pos' : 'neg'}`);
-  }
-  return rows.join('\n') + '\n';
-}
-
-/** Word-for-word "translation" of short phrases. */
-function pairs(n: number, seed: number): string {
-  const en = ['cat', 'dog', 'bird', 'fish'];
-  const fr = ['chat', 'chien', 'oiseau', 'poisson'];
-  const rng = new Random(seed);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = rng.int(4);
-    const b = rng.int(4);
-    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 const TEXTS = ['the film was great', 'a dull plot and a very bad story', 'story', 'zebra 🦓 unseen words'];
 const SOURCES = ['the cat and the dog', 'the fish and the bird', 'the dog', 'unseen words here'];
