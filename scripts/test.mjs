@@ -67,6 +67,7 @@ const ONCE = [
   'model_fuzz',
   'pool_functional',
   'resume',
+  'run_lock',
   'seq2seq_cli',
   'serve',
   'serve_pool',

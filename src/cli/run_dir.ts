@@ -1,7 +1,7 @@
 /**
- * The run directory rules every training command shares (`recur train`, `recur classify train`): refuse to clobber
- * a model unless --overwrite (and then delete only recur's own files), sweep the temp files of a killed run, and
- * require a checkpoint for --resume.
+ * The run directory rules every training command shares (`recur train`, `classify train`, `seq2seq train`): one run
+ * per directory (a lock file), refuse to clobber a model unless --overwrite (and then delete only recur's own files),
+ * sweep the temp files of a killed run, and require a checkpoint for --resume.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -14,11 +14,13 @@ import {
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
+import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
 import { UsageError, type Output } from './output.js';
 
 /**
  * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
- * recur writes into outDir). Returns the checkpoint directory.
+ * recur writes into outDir). Takes the directory's lock for the rest of the process (one run per directory), so it
+ * is created if missing. Returns the checkpoint directory.
  */
 export function prepareRunDir(
   outDir: string,
@@ -31,10 +33,16 @@ export function prepareRunDir(
   if (o.resume && o.overwrite)
     throw new UsageError('--resume and --overwrite contradict each other; pick one');
   for (const file of inputs)
-    if (file && resolve(dirname(file)) === resolve(outDir) && isRunFileName(basename(file)))
+    if (
+      file &&
+      resolve(dirname(file)) === resolve(outDir) &&
+      (isRunFileName(basename(file)) || basename(file) === LOCK_FILE)
+    )
       throw new UsageError(
         `${file}: the data must not be named like a file recur writes into --out ${outDir}`,
       );
+  // Before anything in the directory is touched: a second run on it must not clear or overwrite the first's files.
+  acquireRunLock(outDir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
   if (o.overwrite) {
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);

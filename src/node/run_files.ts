@@ -8,6 +8,8 @@
  *   <dir>/checkpoint/model.json, …/weights-<hex>.bin        the resumable state (saveModel)
  *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
+ *
+ * and, while a run lives, <dir>/recur.lock (run_lock.ts), which is the running process's and never a target here.
  */
 import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';

@@ -1,0 +1,132 @@
+/**
+ * One training run per run directory. Two `recur train` processes on the same --out would overwrite each other's
+ * checkpoints (seen in practice: an interrupted run's checkpoint landed in a fresh run's directory), so a run holds
+ * `<dir>/recur.lock` — its pid, host and start time, created exclusively — for as long as it lives.
+ *
+ * A lock whose process is gone (kill -9, power loss) is stale and taken over, so `--resume` after a crash just works.
+ * A lock of a live process, or of another host (whose processes we cannot see), refuses the second run with a message
+ * naming the holder. The lock is removed when the process exits, however it exits short of SIGKILL.
+ */
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { InvalidInputError } from '../core/errors.js';
+
+/** The lock file's name in a run directory. */
+export const LOCK_FILE = 'recur.lock';
+
+/** A lock file so new that its writer may still be writing it: unreadable content is not yet stale. */
+const FRESH_MS = 10_000;
+
+interface LockContent {
+  pid: number;
+  host: string;
+  started: string;
+  command: string;
+}
+
+export interface RunLock {
+  /** Removes the lock (and the directory, when the lock created it and nothing else was put there). Idempotent. */
+  release(): void;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readLock(path: string): LockContent | null {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockContent>;
+    if (typeof v.pid === 'number' && typeof v.host === 'string')
+      return { pid: v.pid, host: v.host, started: String(v.started), command: String(v.command) };
+  } catch {
+    // Unreadable or half-written: judged by its age below.
+  }
+  return null;
+}
+
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** Why the existing lock at `path` still holds, or null when it is stale and may be taken over. */
+function holder(path: string): string | null {
+  if (!existsSync(path)) return null;
+  const lock = readLock(path);
+  if (lock === null) {
+    const age = Date.now() - statSync(path).mtimeMs;
+    return age < FRESH_MS ? 'a recur run that is starting right now' : null;
+  }
+  if (lock.host !== hostname())
+    return `a recur run on host ${lock.host} (pid ${lock.pid}, started ${lock.started})`;
+  if (lock.pid === process.pid || !processAlive(lock.pid)) return null;
+  return `recur run pid ${lock.pid} (${lock.command}, started ${lock.started})`;
+}
+
+/**
+ * Takes `dir`'s lock for this process (creating `dir` if needed), or throws InvalidInputError naming the run that
+ * holds it. `command` is recorded for that message.
+ */
+export function acquireRunLock(dir: string, command: string): RunLock {
+  const created = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, LOCK_FILE);
+  const content: LockContent = {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    command,
+  };
+  // Two attempts: the second after removing a stale lock (if another process took it over meanwhile, we lose).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      try {
+        writeSync(fd, JSON.stringify(content) + '\n');
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const by = holder(path);
+      if (by !== null || attempt > 0)
+        throw new InvalidInputError(
+          `${dir} is in use by ${by ?? 'another recur run'}; wait for it to finish or give another --out ` +
+            `(if no recur run is using it, delete ${path})`,
+        );
+      unlinkIfPresent(path);
+    }
+  }
+  let held = true;
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    process.off('exit', release);
+    const lock = existsSync(path) ? readLock(path) : null;
+    if (lock?.pid === process.pid && lock.host === content.host) unlinkSync(path);
+    if (created && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+  };
+  process.on('exit', release);
+  return { release };
+}
