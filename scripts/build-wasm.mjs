@@ -11,12 +11,30 @@ import { Buffer } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { buildStamp } from './build_stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'assembly', 'kernels.ts');
 const generatedDir = join(root, 'src', 'core', 'wasm');
+
+const stamp = buildStamp(
+  root,
+  'wasm',
+  [
+    'assembly',
+    'src/core/kernel_constants.ts',
+    'scripts/build-wasm.mjs',
+    'node_modules/assemblyscript/package.json',
+  ],
+  ['src/core/wasm/binary.generated.ts', 'src/core/wasm/exports.generated.ts'],
+);
+if (stamp.fresh) {
+  process.stdout.write('build:wasm: up to date\n');
+  process.exit(0);
+}
 
 /** The shared constants table, transpiled on the fly (it is plain TypeScript with no imports). */
 async function loadConstants() {
@@ -164,3 +182,4 @@ writeFileSync(
     '',
   ].join('\n'),
 );
+stamp.record();

@@ -10,11 +10,24 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { buildStamp } from './build_stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'web');
 const page = join(root, 'src', 'web', 'page');
 const require = createRequire(import.meta.url);
+
+// The bundles import the library, so any source file is an input; package-lock.json pins the bundled packages.
+const stamp = buildStamp(
+  root,
+  'web',
+  ['src', 'scripts/build-web.mjs', 'package-lock.json'],
+  ['dist/web/index.html', 'dist/web/app.js', 'dist/web/engine.js', 'dist/web/pool-worker.js'],
+);
+if (stamp.fresh) {
+  process.stdout.write(`build:web: ${out} is up to date\n`);
+  process.exit(0);
+}
 
 // dist/web holds only what this script writes: start clean so no stale bundle is ever served.
 rmSync(out, { recursive: true, force: true });
@@ -83,3 +96,4 @@ writeFileSync(
     '/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n',
 );
 process.stdout.write(`build:web: wrote ${readdirSync(out).length} files to ${out}\n`);
+stamp.record();
