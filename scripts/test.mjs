@@ -73,6 +73,7 @@ const ONCE = [
   'serve_pool',
   'serve_predict',
   'text_recipes',
+  'time_limit',
   'threads',
 ];
 

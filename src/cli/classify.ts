@@ -53,7 +53,7 @@ import {
   type ClassifierSettings,
 } from '../classify/model.js';
 import { Tokenizer, type PunctuationMode, type TokenLevel, type Truncating } from '../classify/tokenizer.js';
-import { Callback, EarlyStopping, LambdaCallback, TerminateOnNaN, type Logs } from '../models/callbacks.js';
+import { Callback, EarlyStopping, TerminateOnNaN } from '../models/callbacks.js';
 import type { EpochProgress, Sequential } from '../models/sequential.js';
 import {
   SPAM_ASSASSIN,
@@ -70,10 +70,19 @@ import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
+import type { BudgetOptions } from './flags.js';
 import { UsageError, type Output } from './output.js';
-import { TrainingInterrupt, csvRowsOf, nonFiniteLossError, prepareRunDir } from './run_dir.js';
+import {
+  EpochRecorder,
+  TrainingBudget,
+  TrainingInterrupt,
+  announceStop,
+  csvRowsOf,
+  nonFiniteLossError,
+  prepareRunDir,
+} from './run_dir.js';
 
-export interface ClassifyTrainOptions extends ColumnChoice {
+export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   out?: string;
   test?: string;
   level?: TokenLevel;
@@ -481,37 +490,17 @@ export async function classifyTrain(
   });
   const terminateOnNaN = new TerminateOnNaN();
 
-  // Test hooks, counted in batches trained by this process: simulate Ctrl-C after N batches (as recur train has).
-  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
-  let batchesSeen = 0;
-  const interrupt = new TrainingInterrupt(model, out);
-  let epochStart = Date.now();
-  let epochSamples = 0;
-  let checkpointedEpochs = o.resume ? (state?.epoch ?? 0) : -1;
-  let currentEpoch = state?.epoch ?? 0;
-  const perEpoch: Callback = new LambdaCallback({
-    onEpochBegin: (epoch) => {
-      currentEpoch = epoch;
-      epochStart = Date.now();
-      epochSamples = 0;
-    },
-    onBatchEnd: (_b, logs) => {
-      epochSamples += logs.size ?? 0;
-      batchesSeen++;
-      if (stopAfter > 0 && batchesSeen === stopAfter) {
-        interrupt.stop();
-      }
-    },
-    onEpochEnd: (epoch: number, logs: Logs) => {
-      const seconds = (Date.now() - epochStart) / 1000;
-      const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
-      history.push(row);
-      out.json(row);
-      if (terminateOnNaN.terminatedAt === null) {
-        saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
-        checkpointedEpochs = epoch + 1;
-      }
-    },
+  const budget = new TrainingBudget(o);
+  const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
+  const recorder = new EpochRecorder({
+    out,
+    history,
+    interrupt,
+    terminateOnNaN,
+    startEpoch: state?.epoch ?? 0,
+    resumed: o.resume,
+    budget,
+    checkpoint: (epoch) => saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) }),
   });
   interrupt.listen();
 
@@ -549,7 +538,7 @@ export async function classifyTrain(
     terminateOnNaN,
     ...(early ? [early] : []),
     best,
-    perEpoch,
+    recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
   const started = Date.now();
@@ -566,7 +555,12 @@ export async function classifyTrain(
     interrupt.close();
   }
   if (terminateOnNaN.terminatedAt !== null)
-    throw nonFiniteLossError(currentEpoch, terminateOnNaN.terminatedAt, checkpointedEpochs, ckptDir);
+    throw nonFiniteLossError(
+      recorder.currentEpoch,
+      terminateOnNaN.terminatedAt,
+      recorder.checkpointedEpochs,
+      ckptDir,
+    );
   const resumeHint = `Continue with: recur classify train ${file ?? ''} --out ${outDir} --resume`.replace(
     '  ',
     ' ',
@@ -576,14 +570,19 @@ export async function classifyTrain(
     saveModel(model, ckptDir, {
       metadata: metadata(stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at)),
     });
-    out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${at.batch}. ${resumeHint}`);
-    out.json({ event: 'interrupted', epoch: at.epoch + 1, batch: at.batch, checkpoint: ckptDir });
-    return 130;
-  }
-  if (interrupt.requested && early?.stoppedEpoch === 0 && history.length < settings.epochs) {
-    out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
-    out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
-    return 130;
+    const code = announceStop(out, ckptDir, resumeHint, budget, { epoch: at.epoch, batch: at.batch });
+    if (code !== null) return code;
+  } else if (
+    interrupt.requested &&
+    (early === null || early.stoppedEpoch === 0) &&
+    history.length < settings.epochs
+  ) {
+    const code = announceStop(out, ckptDir, resumeHint, budget, {
+      epoch: history.length,
+      batch: 0,
+      endOfEpoch: true,
+    });
+    if (code !== null) return code;
   }
   if (early && early.stoppedEpoch > 0)
     out.info(`Early stopping: ${monitor} has not improved for ${settings.patience} epochs`);

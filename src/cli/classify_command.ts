@@ -2,7 +2,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { CLASSIFIER_DEFAULTS, type ClassWeightSpec } from '../classify/model.js';
 import { classifyEval, classifyPredict, classifyTrain } from './classify.js';
-import { MAX_SEED, choiceFlag, intFlag, numFlag, threadsFlag } from './flags.js';
+import {
+  MAX_SEED,
+  choiceFlag,
+  cpuTimeLimitOption,
+  intFlag,
+  numFlag,
+  threadsFlag,
+  timeLimitOption,
+} from './flags.js';
 import { makeOutput } from './output.js';
 
 const d = CLASSIFIER_DEFAULTS;
@@ -142,6 +150,8 @@ export function registerClassify(program: Command): void {
     )
     .option('--test-split <f>', `test fraction (default ${d.testSplit})`, numFlag('--test-split', 0, 0.49))
     .option('--seed <n>', 'random seed (split, weights, shuffling, dropout)', intFlag('--seed', 0, MAX_SEED))
+    .addOption(timeLimitOption())
+    .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
     .option(
       '--steps-per-epoch <n>',

@@ -3,7 +3,7 @@
  * allowed. Commander stays the parser; these are its per-option argument parsers.
  */
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 
 /** Largest seed: seeds are used as unsigned 32-bit integers. */
@@ -78,4 +78,26 @@ export function choiceFlag<const T extends string>(
     if (!r.success) throw new InvalidArgumentError(`${flag} must be ${listed}, got '${v}'`);
     return r.data;
   };
+}
+
+/** A training command's budget flags (run_dir.ts TrainingBudget), as parsed. */
+export interface BudgetOptions {
+  timeLimit?: number;
+  cpuTimeLimit?: number;
+}
+
+/** --time-limit, shared by the training commands. */
+export function timeLimitOption(): Option {
+  return new Option(
+    '--time-limit <minutes>',
+    'stop training after this long (a checkpoint is saved; the best model is kept and tested)',
+  ).argParser(numFlag('--time-limit', 0.01, 1e6));
+}
+
+/** --cpu-time-limit, shared by the training commands. */
+export function cpuTimeLimitOption(): Option {
+  return new Option(
+    '--cpu-time-limit <minutes>',
+    'stop after this much CPU time of this process, all its threads together (on a shared machine: what an idle one would spend; with --threads N it runs out about N times faster than wall time)',
+  ).argParser(numFlag('--cpu-time-limit', 0.01, 1e6));
 }

@@ -9,7 +9,16 @@ import { evaluate } from './evaluate.js';
 import { exportModel } from './export.js';
 import { forecast } from './forecast.js';
 import { generate } from './generate.js';
-import { MAX_SEED, choiceFlag, intFlag, listFlag, numFlag, threadsFlag } from './flags.js';
+import {
+  MAX_SEED,
+  choiceFlag,
+  cpuTimeLimitOption,
+  intFlag,
+  listFlag,
+  numFlag,
+  threadsFlag,
+  timeLimitOption,
+} from './flags.js';
 import { makeOutput, reportError } from './output.js';
 import { predict } from './predict.js';
 import { serve } from './serve.js';
@@ -99,6 +108,8 @@ program
     true,
   )
   .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0, MAX_SEED))
+  .addOption(timeLimitOption())
+  .addOption(cpuTimeLimitOption())
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', int('--steps-per-epoch'))
   .option(

@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { isModelDir } from '../node/model_io.js';
 import {
@@ -106,6 +107,135 @@ export class TrainingInterrupt {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
   }
+}
+
+/**
+ * A run's time budget: wall-clock minutes, or CPU minutes of this process — all its threads, the worker pool's
+ * included — so on a shared machine it is the work an idle one would do. Running out stops the run like Ctrl-C
+ * (a checkpoint is saved), but the command then finishes normally: best model, test scores, exit 0.
+ */
+export class TrainingBudget {
+  /** Whether the budget ran out. */
+  exhausted = false;
+  private readonly deadline: number;
+  private readonly cpuStart = process.cpuUsage();
+  private readonly cpuBudget: number;
+
+  constructor(limits: { timeLimit?: number; cpuTimeLimit?: number }) {
+    this.deadline = limits.timeLimit !== undefined ? Date.now() + limits.timeLimit * 60_000 : Infinity;
+    this.cpuBudget = limits.cpuTimeLimit !== undefined ? limits.cpuTimeLimit * 60e6 : Infinity;
+  }
+
+  /** Checks the clocks; true once the budget has run out. */
+  check(): boolean {
+    if (this.exhausted) return true;
+    const u = this.cpuBudget === Infinity ? null : process.cpuUsage(this.cpuStart);
+    this.exhausted = Date.now() > this.deadline || (u !== null && u.user + u.system > this.cpuBudget);
+    return this.exhausted;
+  }
+}
+
+export interface EpochRecorderOptions {
+  out: Output;
+  /** The per-epoch rows so far (a resumed run's come from its checkpoint); each finished epoch appends one. */
+  history: Record<string, number>[];
+  interrupt: TrainingInterrupt;
+  terminateOnNaN: TerminateOnNaN;
+  /** The epoch training starts at, and whether a checkpoint of that point exists (a resumed run). */
+  startEpoch: number;
+  resumed: boolean;
+  budget?: TrainingBudget;
+  /** The speed columns of an epoch's row, from its samples and seconds (default: samples_per_sec). */
+  speed?: (samples: number, seconds: number) => Logs;
+  /** After the epoch's row is recorded and printed, e.g. text samples. */
+  report?: (epoch: number) => void;
+  /** Saves the end-of-epoch checkpoint (`epoch` is 0-based); never called once the loss went non-finite. */
+  checkpoint: (epoch: number) => void;
+  /** What the RECUR_TEST_POISON_AFTER test hook does: ruin the weights, as an overflow would. */
+  poison?: () => void;
+}
+
+/**
+ * The per-epoch bookkeeping every training command shares: times each epoch and counts its samples, appends the
+ * epoch's row (logs, seconds, speed) to the history and prints it as JSON, then the command's report and checkpoint;
+ * stops the run when its budget runs out. Also the test hooks, counted in batches this process trained:
+ * RECUR_TEST_INTERRUPT_AFTER=N stops as Ctrl-C would, RECUR_TEST_KILL_AFTER=N dies by SIGKILL (kill -9),
+ * RECUR_TEST_POISON_AFTER=N turns the weights non-finite.
+ */
+export class EpochRecorder extends Callback {
+  /** The epoch being trained (0-based). */
+  currentEpoch: number;
+  /** Epochs finished as of the checkpoint on disk; -1: none. */
+  checkpointedEpochs: number;
+  private batchesSeen = 0;
+  private epochStart = Date.now();
+  private epochSamples = 0;
+  private readonly stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
+  private readonly killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
+  private readonly poisonAfter = Number(process.env.RECUR_TEST_POISON_AFTER ?? 0);
+
+  constructor(private readonly o: EpochRecorderOptions) {
+    super();
+    this.currentEpoch = o.startEpoch;
+    this.checkpointedEpochs = o.resumed ? o.startEpoch : -1;
+  }
+
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.currentEpoch = epoch;
+    this.epochStart = Date.now();
+    this.epochSamples = 0;
+  }
+
+  override async onBatchEnd(_batch: number, logs: Logs): Promise<void> {
+    this.epochSamples += logs.size ?? 0;
+    const n = ++this.batchesSeen;
+    if (n === this.killAfter) process.kill(process.pid, 'SIGKILL');
+    if (n === this.poisonAfter) this.o.poison?.();
+    const overBudget = this.o.budget !== undefined && !this.o.budget.exhausted && this.o.budget.check();
+    if (n === this.stopAfter || overBudget) this.o.interrupt.stop();
+  }
+
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    const seconds = (Date.now() - this.epochStart) / 1000;
+    const speed = this.o.speed?.(this.epochSamples, seconds) ?? {
+      samples_per_sec: this.epochSamples / seconds,
+    };
+    const row = { epoch: epoch + 1, ...logs, seconds, ...speed };
+    this.o.history.push(row);
+    this.o.out.json(row);
+    this.o.report?.(epoch);
+    // Weights a non-finite loss has ruined are never checkpointed: the last good checkpoint stays.
+    if (this.o.terminateOnNaN.terminatedAt === null) {
+      this.o.checkpoint(epoch);
+      this.checkpointedEpochs = epoch + 1;
+    }
+  }
+}
+
+/**
+ * Says where a stopped run's checkpoint is and how to continue, on the terminal and as a JSON event ('interrupted',
+ * or 'time-limit' when the budget ran out). `endOfEpoch` is a stop on an epoch's last batch, whose end-of-epoch
+ * checkpoint is the one on disk (`epoch` then counts finished epochs). Returns the exit code the command ends with
+ * now — 130 after Ctrl-C — or null when the budget stopped it and the command goes on to finish normally.
+ */
+export function announceStop(
+  out: Output,
+  ckptDir: string,
+  resumeHint: string,
+  budget: TrainingBudget,
+  stop: { epoch: number; batch: number; endOfEpoch?: boolean },
+): 130 | null {
+  const event = budget.exhausted ? 'time-limit' : 'interrupted';
+  if (stop.endOfEpoch) {
+    out.info(`Saved ${ckptDir} at the end of epoch ${stop.epoch}. ${resumeHint}`);
+    out.json({ event, epoch: stop.epoch + 1, batch: 0, checkpoint: ckptDir });
+  } else {
+    out.info(`Saved ${ckptDir} at epoch ${stop.epoch + 1}, batch ${stop.batch}. ${resumeHint}`);
+    out.json({ event, epoch: stop.epoch + 1, batch: stop.batch, checkpoint: ckptDir });
+  }
+  if (!budget.exhausted) return 130;
+  out.info('Time limit reached: finishing with the best model so far.');
+  return null;
 }
 
 /** The error a training command stops with when TerminateOnNaN fired: where, and what is still on disk. */

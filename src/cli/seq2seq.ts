@@ -49,8 +49,17 @@ import {
 } from '../seq2seq/seq2seq.js';
 import { Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
+import type { BudgetOptions } from './flags.js';
 import { UsageError, type Output } from './output.js';
-import { TrainingInterrupt, csvRowsOf, prepareRunDir } from './run_dir.js';
+import {
+  EpochRecorder,
+  TrainingBudget,
+  TrainingInterrupt,
+  announceStop,
+  csvRowsOf,
+  nonFiniteLossError,
+  prepareRunDir,
+} from './run_dir.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
 
 /** The default data's name in model files. */
@@ -65,7 +74,7 @@ export interface Seq2SeqDataOptions {
   skipBad: boolean;
 }
 
-export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions {
+export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   out?: string;
   epochs: number;
   batchSize?: number;
@@ -85,8 +94,6 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions {
   maxTargetLength?: number;
   vocabSize?: number;
   seed?: number;
-  timeLimit?: number;
-  cpuTimeLimit?: number;
   /** Worker threads each batch is split across (default: all cores). */
   threads?: number;
   resume: boolean;
@@ -298,40 +305,10 @@ export async function seq2seqTrain(
   const terminateOnNaN = new TerminateOnNaN();
   const tokensPerEpoch = targetTokens(trainData);
 
-  // Test hooks, as `recur train`'s: simulate Ctrl-C after N batches; die by SIGKILL after N batches.
-  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
-  const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
-  // Budgets: wall-clock minutes, or CPU minutes of this process — all its threads, the worker pool's included — so
-  // on a shared machine it is the work an idle one would do in that time per core.
-  const deadline = o.timeLimit !== undefined ? Date.now() + o.timeLimit * 60_000 : Infinity;
-  const cpuStart = process.cpuUsage();
-  const cpuBudget = o.cpuTimeLimit !== undefined ? o.cpuTimeLimit * 60e6 : Infinity;
-  const overBudget = (): boolean => {
-    if (Date.now() > deadline) return true;
-    if (cpuBudget === Infinity) return false;
-    const u = process.cpuUsage(cpuStart);
-    return u.user + u.system > cpuBudget;
-  };
-  let timedOut = false;
+  const budget = new TrainingBudget(o);
   // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
-  const interrupt = new TrainingInterrupt(model, out, () => !timedOut);
-  let batchesSeen = 0;
-  let epochStart = Date.now();
+  const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const startEpoch = state?.epoch ?? 0;
-  const perEpoch: Callback = new LambdaCallback({
-    onEpochBegin: () => {
-      epochStart = Date.now();
-    },
-    onBatchEnd: () => {
-      batchesSeen++;
-      if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
-      const over = !timedOut && overBudget();
-      if ((stopAfter > 0 && batchesSeen === stopAfter) || over) {
-        if (over) timedOut = true;
-        interrupt.stop();
-      }
-    },
-  });
   // Before the checkpoint callbacks see the logs: the held-out sequence error, decoded greedily.
   const validationWer = new LambdaCallback({
     onEpochEnd: (_e, logs: Logs) => {
@@ -340,15 +317,17 @@ export async function seq2seqTrain(
       logs.val_ter = scores.ter;
     },
   });
-  const afterEpoch = new LambdaCallback({
-    onEpochEnd: (epoch: number, logs: Logs) => {
-      const seconds = (Date.now() - epochStart) / 1000;
-      // Speed over the whole epoch (validation decoding included), in target tokens.
-      const row = { epoch: epoch + 1, ...logs, seconds, target_tokens_per_sec: tokensPerEpoch / seconds };
-      history.push(row);
-      out.json(row);
-      if (terminateOnNaN.terminatedAt === null) save(ckptDir, stateNow(epoch + 1, 0));
-    },
+  const recorder = new EpochRecorder({
+    out,
+    history,
+    interrupt,
+    terminateOnNaN,
+    startEpoch,
+    resumed: o.resume,
+    budget,
+    // Speed over the whole epoch (validation decoding included), in target tokens.
+    speed: (_samples, seconds) => ({ target_tokens_per_sec: tokensPerEpoch / seconds }),
+    checkpoint: (epoch) => save(ckptDir, stateNow(epoch + 1, 0)),
   });
 
   interrupt.listen();
@@ -370,10 +349,9 @@ export async function seq2seqTrain(
     validationWer, // first: every later callback (the progress line included) sees val_wer
     ...(out.progress ? [new ProgressBar()] : []),
     terminateOnNaN,
-    perEpoch,
     reduceLr,
     best,
-    afterEpoch,
+    recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
   const valBatches = new PairDataset(valData, { batchSize: settings.batchSize, seed: 0, shuffle: false });
@@ -390,8 +368,11 @@ export async function seq2seqTrain(
     interrupt.close();
   }
   if (terminateOnNaN.terminatedAt !== null)
-    throw new Error(
-      `training stopped: the loss became non-finite (batch ${terminateOnNaN.terminatedAt + 1}); the last checkpoint stays in ${ckptDir}. Try a lower --lr`,
+    throw nonFiniteLossError(
+      recorder.currentEpoch,
+      terminateOnNaN.terminatedAt,
+      recorder.checkpointedEpochs,
+      ckptDir,
     );
   const resumeHint = `Continue with: recur seq2seq train ${file ?? ''} --out ${outDir} --resume`.replace(
     '  ',
@@ -400,25 +381,22 @@ export async function seq2seqTrain(
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     save(ckptDir, stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at));
-    out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${at.batch}. ${resumeHint}`);
-    out.json({
-      event: timedOut ? 'time-limit' : 'interrupted',
-      epoch: at.epoch + 1,
-      batch: at.batch,
-      checkpoint: ckptDir,
+    const code = announceStop(out, ckptDir, resumeHint, budget, { epoch: at.epoch, batch: at.batch });
+    if (code !== null) return code;
+  } else if (interrupt.requested) {
+    const code = announceStop(out, ckptDir, resumeHint, budget, {
+      epoch: history.length,
+      batch: 0,
+      endOfEpoch: true,
     });
-    if (!timedOut) return 130;
-  } else if (interrupt.requested && !timedOut) {
-    out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
-    out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
-    return 130;
+    if (code !== null) return code;
   }
   if (!isModelDir(outDir)) save(outDir);
   // The held-out test split, on the best model.
   const bestModel = Seq2Seq.fromMetadata(loadFunctionalModel(outDir).model, app.metadata());
   const test = bestModel.evaluate(splits.test);
   out.info(
-    `${timedOut ? 'Time limit reached. ' : ''}Test (${test.n} held-out sources, greedy): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
+    `Test (${test.n} held-out sources, greedy): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
       (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
   );
   out.json({ event: 'test', ...test });

@@ -1,6 +1,14 @@
 /** The flags of `recur seq2seq train|eval|predict` (commander), kept beside main.ts so main.ts stays a table. */
 import type { Command } from 'commander';
-import { MAX_SEED, choiceFlag, intFlag, numFlag, threadsFlag } from './flags.js';
+import {
+  MAX_SEED,
+  choiceFlag,
+  cpuTimeLimitOption,
+  intFlag,
+  numFlag,
+  threadsFlag,
+  timeLimitOption,
+} from './flags.js';
 import { makeOutput } from './output.js';
 import { seq2seqEval, seq2seqPredict, seq2seqTrain } from './seq2seq.js';
 
@@ -97,16 +105,8 @@ export function registerSeq2Seq(program: Command): void {
       'seed of the split, the weights and the shuffling (default 1)',
       int('--seed', 0, MAX_SEED),
     )
-    .option(
-      '--time-limit <minutes>',
-      'stop training after this long (a checkpoint is saved; the best model is tested)',
-      numFlag('--time-limit', 0.01, 1e6),
-    )
-    .option(
-      '--cpu-time-limit <minutes>',
-      'stop after this much CPU time of this process, all its threads together (on a shared machine: what an idle one would spend; with --threads N it runs out about N times faster than wall time)',
-      numFlag('--cpu-time-limit', 0.01, 1e6),
-    )
+    .addOption(timeLimitOption())
+    .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads each batch is split across (default: all cores)', threadsFlag())
     .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
     .option('--overwrite', 'replace a model already in --out', false)

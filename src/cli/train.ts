@@ -15,13 +15,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
-import {
-  Callback,
-  LambdaCallback,
-  ReduceLROnPlateau,
-  TerminateOnNaN,
-  type Logs,
-} from '../models/callbacks.js';
+import { Callback, ReduceLROnPlateau, TerminateOnNaN } from '../models/callbacks.js';
 import type { CarriedStates, EpochProgress, Sequential } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
 import {
@@ -58,9 +52,18 @@ import {
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
 import { fineTuneStart } from './train_from.js';
-import { TrainingInterrupt, csvRowsOf, nonFiniteLossError, prepareRunDir } from './run_dir.js';
+import type { BudgetOptions } from './flags.js';
+import {
+  EpochRecorder,
+  TrainingBudget,
+  TrainingInterrupt,
+  announceStop,
+  csvRowsOf,
+  nonFiniteLossError,
+  prepareRunDir,
+} from './run_dir.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends BudgetOptions {
   out?: string;
   recipe: Recipe;
   epochs: number;
@@ -316,60 +319,38 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   });
   const terminateOnNaN = new TerminateOnNaN();
 
+  // Ctrl-C: finish the batch, save, exit cleanly. A second Ctrl-C exits at once (unless the stop was the budget's).
+  const budget = new TrainingBudget(o);
+  const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
+  interrupt.listen();
+
   // After each epoch: samples at every temperature from the same seed window, then a resumable checkpoint.
   const generator = new TextGenerator(model, corpus.vocabulary, settings.lowercase);
-  let epochStart = Date.now();
-  let epochSamples = 0;
-  // Test hooks, counted in batches trained by this process: simulate Ctrl-C after N batches; die by SIGKILL (kill -9)
-  // after N batches; turn the weights non-finite after N batches, as a diverging run's overflow would.
-  const stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
-  const killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
-  const poisonAfter = Number(process.env.RECUR_TEST_POISON_AFTER ?? 0);
-  let batchesSeen = 0;
-  let currentEpoch = startEpoch;
-  let checkpointedEpochs = o.resume ? startEpoch : -1; // epochs finished as of the checkpoint on disk; -1: none
-  const perEpoch: Callback = new LambdaCallback({
-    onEpochBegin: (epoch) => {
-      currentEpoch = epoch;
-      epochStart = Date.now();
-      epochSamples = 0;
+  const recorder = new EpochRecorder({
+    out,
+    history,
+    interrupt,
+    terminateOnNaN,
+    startEpoch,
+    resumed: o.resume,
+    budget,
+    poison: () => model.layers[0].weights[0].value.fill(NaN),
+    report: (epoch) => {
+      if (!o.samples) return;
+      if (o.sampleLength > 0) out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
+      const texts = epochSampleTexts(generator, settings, epoch, {
+        prime: defaultPrime,
+        length: o.sampleLength,
+        temperatures: o.temperatures,
+      });
+      texts.forEach((text, i) => out.sample(`----- temperature: ${o.temperatures[i]}`, text));
     },
-    onBatchEnd: (_b, logs) => {
-      epochSamples += logs.size ?? 0;
-      batchesSeen++;
-      if (killAfter > 0 && batchesSeen === killAfter) process.kill(process.pid, 'SIGKILL');
-      if (poisonAfter > 0 && batchesSeen === poisonAfter) model.layers[0].weights[0].value.fill(NaN);
-      if (stopAfter > 0 && batchesSeen === stopAfter) {
-        interrupt.stop();
-      }
-    },
-    onEpochEnd: (epoch: number, logs: Logs) => {
-      const seconds = (Date.now() - epochStart) / 1000;
-      const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
-      history.push(row);
-      out.json(row);
-      if (o.samples) {
-        if (o.sampleLength > 0) out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
-        const texts = epochSampleTexts(generator, settings, epoch, {
-          prime: defaultPrime,
-          length: o.sampleLength,
-          temperatures: o.temperatures,
-        });
-        texts.forEach((text, i) => out.sample(`----- temperature: ${o.temperatures[i]}`, text));
-      }
-      // Weights a NaN loss has ruined are never checkpointed: the last good checkpoint stays.
-      if (terminateOnNaN.terminatedAt === null) {
-        save(ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
-        // A new epoch starts its streams afresh: no carried states (a mid-epoch save's are now stale).
-        removeOtherStatesFiles(ckptDir, null);
-        checkpointedEpochs = epoch + 1;
-      }
+    checkpoint: (epoch) => {
+      save(ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+      // A new epoch starts its streams afresh: no carried states (a mid-epoch save's are now stale).
+      removeOtherStatesFiles(ckptDir, null);
     },
   });
-
-  // Ctrl-C: finish the batch, save, exit cleanly. A second Ctrl-C exits at once.
-  const interrupt = new TrainingInterrupt(model, out);
-  interrupt.listen();
 
   mkdirSync(outDir, { recursive: true });
   out.info(
@@ -397,7 +378,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     terminateOnNaN,
     reduceLr,
     best,
-    perEpoch,
+    recorder,
     // A resumed run rewrites the log from the checkpoint's epochs: rows a killed run wrote after it are not repeated.
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
@@ -413,7 +394,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     interrupt.close();
   }
   if (terminateOnNaN.terminatedAt !== null)
-    throw nonFiniteLossError(currentEpoch, terminateOnNaN.terminatedAt, checkpointedEpochs, ckptDir);
+    throw nonFiniteLossError(
+      recorder.currentEpoch,
+      terminateOnNaN.terminatedAt,
+      recorder.checkpointedEpochs,
+      ckptDir,
+    );
   const resumeHint = `Continue with: recur train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
   if (model.interruptedAt) {
     const at = model.interruptedAt;
@@ -424,15 +410,16 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     const carried = progressNow?.states ? writeCarriedStates(ckptDir, progressNow.states) : undefined;
     save(ckptDir, { metadata: metadata(stateNow(at.epoch, batch, progressNow, carried)) });
     removeOtherStatesFiles(ckptDir, carried?.file ?? null);
-    out.info(`Saved ${ckptDir} at epoch ${at.epoch + 1}, batch ${batch}. ${resumeHint}`);
-    out.json({ event: 'interrupted', epoch: at.epoch + 1, batch, checkpoint: ckptDir });
-    return 130;
-  }
-  if (interrupt.requested && history.length < o.epochs) {
+    const code = announceStop(out, ckptDir, resumeHint, budget, { epoch: at.epoch, batch });
+    if (code !== null) return code;
+  } else if (interrupt.requested && history.length < o.epochs) {
     // Stopped on an epoch's last batch: the epoch finished and its checkpoint is saved; the next one starts afresh.
-    out.info(`Saved ${ckptDir} at the end of epoch ${history.length}. ${resumeHint}`);
-    out.json({ event: 'interrupted', epoch: history.length + 1, batch: 0, checkpoint: ckptDir });
-    return 130;
+    const code = announceStop(out, ckptDir, resumeHint, budget, {
+      epoch: history.length,
+      batch: 0,
+      endOfEpoch: true,
+    });
+    if (code !== null) return code;
   }
   if (!isModelDir(outDir)) save(outDir, { includeOptimizer: false, metadata: metadata() });
   out.info(
