@@ -7,19 +7,24 @@
  * and text classifiers (recur classify train), whose training and validation texts are encoded and split here, with
  * recur's own tokenizer and split, into classify_data.json — so PyTorch trains on exactly what recur would.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { classWeightsFor } from '../classify/model.js';
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
 import { pytorchProjectFiles, type PytorchProjectKind } from '../export/pytorch_project.js';
-import { pytorchExportProblem } from '../export/pytorch_layout.js';
+import { pytorchExportProblem, pytorchGraphProblem, type ExportLayerJson } from '../export/pytorch_layout.js';
+import type { Functional } from '../models/functional.js';
 import type { Sequential } from '../models/sequential.js';
 import { layerToKeras } from '../models/serialization.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { encodePairs } from '../seq2seq/data.js';
+import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
+import { examplePairs } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
+import { loadApp, loadExamples, splitsOf, withinLimits } from './seq2seq.js';
 import { loadTextModel } from './text_model.js';
 
 export const EXPORT_FORMATS = ['pytorch'] as const;
@@ -27,7 +32,7 @@ export const EXPORT_FORMATS = ['pytorch'] as const;
 /** A model to export: the model, its metadata without training state, what the project needs beside it. */
 interface ExportSource {
   kind: PytorchProjectKind;
-  model: Sequential;
+  model: Sequential | Functional;
   metadata: Record<string, unknown>;
   notes: string[];
   /** Extra project files (name → contents). */
@@ -106,8 +111,61 @@ function classifySource(
   };
 }
 
-function sourceOf(dir: string, outDir: string): ExportSource {
+/**
+ * An encoder–decoder and its pairs, encoded and split as `recur seq2seq train` did (the saved vocabularies, the
+ * recipe's seed; validation tokens the training never saw read as <unk>, as recur validates).
+ */
+function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
+  const { app, meta } = loadApp(dir);
+  const file = app.data === CMUDICT_DATA ? undefined : app.data;
+  if (file !== undefined && !existsSync(file))
+    throw new UsageError(
+      `${dir}: its training pairs are needed to export the seq2seq recipe, but ${file} is not there`,
+    );
+  // Lines a --skip-bad run skipped are skipped again (a run without it had none: it would have stopped).
+  const splits = splitsOf(
+    withinLimits(loadExamples(file, { skipBad: true }, app.settings, out), app.settings),
+    app.settings.seed,
+  );
+  const train = encodePairs(examplePairs(splits.train), app.source, app.target);
+  const valPairs = examplePairs(splits.validation);
+  const list = (xs: Int32Array[]): number[][] => xs.map((x) => Array.from(x));
+  const encoded = {
+    source: app.data,
+    train: { sources: list(train.sources), targets: list(train.targets) },
+    validation: {
+      sources: list(valPairs.map((p) => app.source.encode(p.source, 'unk'))),
+      targets: list(valPairs.map((p) => app.target.encode(p.target, 'unk'))),
+    },
+  };
+  return {
+    kind: 'seq2seq',
+    model: app.model,
+    metadata: withoutState(meta),
+    notes: [],
+    extra: { 'seq2seq_data.json': JSON.stringify(encoded) + '\n' },
+    what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${valPairs.length} validation pairs`,
+    train: `python ${join(outDir, 'train.py')} --epochs 20 --out run`,
+  };
+}
+
+/** The layers PyTorch cannot compute the same way: model.json's graph for a functional model. */
+function exportProblem(src: ExportSource, dir: string): string | null {
+  if (src.kind !== 'seq2seq') return pytorchExportProblem((src.model as Sequential).layers.map(layerToKeras));
+  const topology = (
+    JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { layers: ExportLayerJson[]; output_layers: [string, number, number][] } };
+    }
+  ).modelTopology.config;
+  return pytorchGraphProblem(topology.layers, topology.output_layers[0][0]);
+}
+
+function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
+  const task = (
+    JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { task?: unknown } }
+  ).userDefinedMetadata?.task;
+  if (task === 'seq2seq') return seq2seqSource(dir, outDir, out);
   const loaded = loadModel(dir);
   if ((loaded.metadata as { task?: unknown }).task === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, dir);
@@ -124,9 +182,9 @@ export function exportModel(format: string, dir: string, outDir: string, out: Ou
     if (readdirSync(outDir).length > 0)
       throw new UsageError(`${outDir} is not empty; give a new (or empty) directory for the project`);
   }
-  const src = sourceOf(dir, outDir);
+  const src = sourceOf(dir, outDir, out);
   for (const n of src.notes) out.info(`note: ${n}`);
-  const problem = pytorchExportProblem(src.model.layers.map(layerToKeras));
+  const problem = exportProblem(src, dir);
   if (problem) throw new UsageError(`${dir}: cannot be exported to PyTorch: ${problem}`);
 
   mkdirSync(outDir, { recursive: true });

@@ -205,10 +205,13 @@ program
 program
   .command('export')
   .description(
-    'write a Python project that trains a text model with PyTorch (torchrun for many processes or machines)',
+    'write a Python project that trains a text model or text classifier with PyTorch (torchrun for many processes or machines)',
   )
   .argument('<format>', 'pytorch')
-  .argument('<model-dir>', 'a directory written by recur train')
+  .argument(
+    '<model-dir>',
+    'a directory written by recur train or recur classify train (whose data file must still be where it was)',
+  )
   .argument('<out>', 'a new directory for the project')
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'print JSON', false)

@@ -197,3 +197,42 @@ export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string
     return 'the first layer must be an Embedding, or a recurrent layer over [batch, time, vocabulary] one-hot inputs (a recur text model)';
   return null;
 }
+
+const GRAPH_ACTIVATIONS = ['linear', 'tanh', 'relu', 'sigmoid'];
+
+/**
+ * Why a functional model's layers (model.json's, with the name of its one output layer) cannot be exported to
+ * PyTorch; null when they can: recur's seq2seq encoder–decoders — InputLayers, Embeddings, recurrent layers (with
+ * initial states, return_state) alone or in a Bidirectional, Concatenate on the last axis, Attention /
+ * AdditiveAttention (dot or additive scores, no attention dropout), Dropout, pooling, Dense (softmax on the output).
+ */
+export function pytorchGraphProblem(layers: readonly ExportLayerJson[], output: string): string | null {
+  for (const l of layers) {
+    const c = l.config;
+    const where = `layer '${String(c.name)}' (${l.class_name})`;
+    if ((EXPORTED_RECURRENT as readonly string[]).includes(l.class_name)) {
+      const p = recurrentProblem({ ...l, config: { ...c, return_state: false } }, where, false);
+      if (p) return p;
+    } else if (l.class_name === 'Bidirectional') {
+      const inner = c.layer as ExportLayerJson | undefined;
+      if (!inner || !(EXPORTED_RECURRENT as readonly string[]).includes(inner.class_name))
+        return `${where}: only a Bidirectional LSTM, GRU or SimpleRNN is exported`;
+      if (!MERGE_MODES.includes(String(c.merge_mode ?? 'concat')))
+        return `${where}: merge_mode ${String(c.merge_mode)} is not exported (concat, sum, mul or ave are)`;
+      const p = recurrentProblem({ ...inner, config: { ...inner.config, return_state: false } }, where, true);
+      if (p) return p;
+    } else if (l.class_name === 'Dense') {
+      const act = String(c.activation ?? 'linear');
+      if (!(GRAPH_ACTIVATIONS.includes(act) || (act === 'softmax' && c.name === output)))
+        return `${where}: activation ${act} is not exported (linear, tanh, relu, sigmoid, or softmax on the output)`;
+    } else if (l.class_name === 'Attention' || l.class_name === 'AdditiveAttention') {
+      if (Number(c.dropout ?? 0) > 0 || String(c.score_mode ?? 'dot') !== 'dot')
+        return `${where}: attention dropout and score_mode concat are not exported`;
+    } else if (l.class_name === 'Concatenate') {
+      if ((c.axis ?? -1) !== -1) return `${where}: only Concatenate on the last axis is exported`;
+    } else if (!['InputLayer', 'Embedding', 'Dropout', ...POOLING].includes(l.class_name)) {
+      return `${where} is not exported yet`;
+    }
+  }
+  return null;
+}

@@ -6,6 +6,8 @@
  *   text      recur's character models (recur train): windows or TBPTT streams cut from the text, as recur cuts them
  *   classify  recur's text classifiers (recur classify train): the texts encoded and split by recur at export time
  *             (classify_data.json, written by the CLI), the recipe's loss, early stopping and save-best
+ *   seq2seq   recur's encoder–decoders (recur seq2seq train): the pairs encoded and split by recur at export time
+ *             (seq2seq_data.json), teacher forcing, the masked next-token loss, ReduceLROnPlateau, save-best
  *
  * The files are generic: they read the model's layers, weights and recipe from the recur model directory beside them
  * (start/), so one project text serves every exportable model of a kind. Kept here as text so the library can hand it
@@ -14,14 +16,15 @@
  */
 
 /** The kinds of recur model the PyTorch export knows. */
-export type PytorchProjectKind = 'text' | 'classify';
+export type PytorchProjectKind = 'text' | 'classify' | 'seq2seq';
 
 /** File name → contents of the exported project for a kind of model (start/, the model, is written beside them). */
 export function pytorchProjectFiles(kind: PytorchProjectKind = 'text'): Record<string, string> {
-  const own =
-    kind === 'classify'
-      ? { 'README.md': CLASSIFY_README, 'data.py': CLASSIFY_DATA, 'train.py': CLASSIFY_TRAIN }
-      : { 'README.md': TEXT_README, 'data.py': TEXT_DATA, 'train.py': TEXT_TRAIN };
+  const own = {
+    text: { 'README.md': TEXT_README, 'data.py': TEXT_DATA, 'train.py': TEXT_TRAIN },
+    classify: { 'README.md': CLASSIFY_README, 'data.py': CLASSIFY_DATA, 'train.py': CLASSIFY_TRAIN },
+    seq2seq: { 'README.md': SEQ2SEQ_README, 'data.py': SEQ2SEQ_DATA, 'train.py': SEQ2SEQ_TRAIN },
+  }[kind];
   return { ...own, 'model.py': MODEL, 'recur_io.py': RECUR_IO, 'optim.py': OPTIM };
 }
 
@@ -655,13 +658,303 @@ if __name__ == "__main__":
     main()
 `;
 
+const SEQ2SEQ_README = `# A recur encoder–decoder, trained with PyTorch
+
+Written by \`recur export pytorch\`. \`start/\` is the recur seq2seq model this project starts from (its weights, source
+and target vocabularies and recipe); \`seq2seq_data.json\` holds its training and validation pairs, encoded with the
+saved vocabularies and split as \`recur seq2seq train\` split them. The Python files are small and self-contained
+(PyTorch and numpy only):
+
+| file          | what it holds                                                                                       |
+| ------------- | --------------------------------------------------------------------------------------------------- |
+| \`model.py\`    | the model as an \`nn.Module\`: recur's functional graph (Embeddings with padding masked, a (Bidirectional) LSTM/GRU encoder, the decoder started from its states, Luong or Bahdanau attention, Dense) |
+| \`data.py\`     | the encoded pairs, teacher-forced batches right-padded with 0                                        |
+| \`recur_io.py\` | reading and writing recur model directories (model.json + weights) with numpy                       |
+| \`optim.py\`    | recur's optimizers (RMSprop and Adagrad with ε where Keras puts it) and ReduceLROnPlateau            |
+| \`train.py\`    | training: masked next-token cross-entropy, clipping, ReduceLROnPlateau, save-best on val_loss         |
+
+## Train
+
+\`\`\`sh
+python train.py --epochs 20 --out run                     # one CPU
+torchrun --nproc_per_node 4 train.py --epochs 20 --out run  # 4 processes, one machine
+python train.py --epochs 30 --out run --resume            # continue from run/'s checkpoints
+python train.py --max-steps 100 --out run                 # stop after 100 optimizer steps
+\`\`\`
+
+After every epoch whose val_loss improves, process 0 writes the model to \`--out\` as a recur seq2seq directory
+(atomically), so recur uses it directly:
+
+\`\`\`sh
+recur seq2seq eval run
+recur seq2seq predict run "the cat and the dog"
+\`\`\`
+
+With Debian's PyTorch 1.13 on Python 3.11, torchrun's default output settings fail (\`'NoneType' object has no
+attribute 'get'\`); add \`--redirects 1 --tee 1\` to its options.
+`;
+
+const SEQ2SEQ_DATA = String.raw`"""The seq2seq recipe's pairs, as recur made them: 'recur export pytorch' encoded the training and validation pairs with
+the model's saved source and target vocabularies and split them as recur seq2seq train did (by source, with the
+recipe's seed; validation tokens the training data never had read as <unk>), into seq2seq_data.json beside this file.
+A batch is teacher-forced as in recur: the encoder reads the source, the decoder reads <start> + target and learns
+target + <end>; everything is right-padded with 0 (<pad>), which the Embeddings mask and the loss leaves out."""
+import json
+
+import torch
+
+START, END = 1, 2
+
+
+def load(path):
+    """seq2seq_data.json: {'train': {'sources', 'targets'}, 'validation': {'sources', 'targets'}} (token ids)."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class Pairs(torch.utils.data.Dataset):
+    def __init__(self, split):
+        self.sources, self.targets = split["sources"], split["targets"]
+        if len(self.sources) != len(self.targets):
+            raise ValueError(f"{len(self.sources)} sources but {len(self.targets)} targets")
+
+    def __len__(self):
+        return len(self.sources)
+
+    def __getitem__(self, i):
+        return self.sources[i], self.targets[i]
+
+
+def collate(items):
+    """(source [N, S], previous [N, T]) → next [N, T]: previous = <start> + target, next = target + <end>, 0-padded."""
+    S = max(1, max(len(s) for s, _ in items))
+    T = max(len(t) for _, t in items) + 1
+    source = torch.zeros(len(items), S, dtype=torch.long)
+    previous = torch.zeros(len(items), T, dtype=torch.long)
+    following = torch.zeros(len(items), T, dtype=torch.long)
+    for n, (s, t) in enumerate(items):
+        source[n, : len(s)] = torch.tensor(s, dtype=torch.long)
+        previous[n, 0] = START
+        previous[n, 1 : len(t) + 1] = torch.tensor(t, dtype=torch.long)
+        following[n, : len(t)] = torch.tensor(t, dtype=torch.long)
+        following[n, len(t)] = END
+    return source, previous, following
+`;
+
+const SEQ2SEQ_TRAIN = String.raw`"""Trains the exported recur encoder–decoder with PyTorch: on one CPU ('python train.py --epochs 20'), or on several
+processes or machines with DistributedDataParallel ('torchrun --nproc_per_node N train.py …': gloo on CPUs, nccl on
+GPUs).
+
+The recipe is the one recur seq2seq train used (the settings in start/model.json, the pairs encoded and split in
+seq2seq_data.json): teacher forcing, the cross-entropy of the next token over the real (unpadded) target steps, the
+same optimizer, learning rate and clipping of each gradient's norm, batch size (per process), and recur's
+ReduceLROnPlateau on val_loss (factor 0.5, patience 1, min lr 1e-5). After every epoch in which val_loss improves,
+process 0 writes the model to --out as a recur seq2seq directory (atomically), which 'recur seq2seq eval/predict OUT'
+read. (recur itself keeps the epoch with the best val_wer of greedy decodes; this script keeps the best val_loss.)
+--out also gets log.csv and this script's checkpoints (--resume).
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import data as pairdata  # noqa: E402
+import recur_io  # noqa: E402
+from model import RecurGraph  # noqa: E402
+from optim import ReduceLROnPlateau, make_optimizer  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=os.path.join(HERE, "seq2seq_data.json"), help="the encoded, split pairs")
+    p.add_argument("--start", default=os.path.join(HERE, "start"), help="the recur model to start from")
+    p.add_argument("--epochs", type=int, default=1, help="epochs to train, counting those of a resumed run")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0: no limit)")
+    p.add_argument("--out", default="pytorch-run", help="where the recur-format model, log.csv and checkpoints go")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
+    a = p.parse_args()
+    if a.epochs < 1 or a.max_steps < 0:
+        p.error("--epochs must be at least 1 and --max-steps at least 0")
+    return a
+
+
+def masked_loss(logits, following):
+    """Mean cross-entropy of the next token over the real steps (next ≠ <pad>), as recur's masked loss."""
+    real = following != 0
+    return F.cross_entropy(logits[real], following[real])
+
+
+def clip_each(params, clipnorm):
+    """recur's (Keras's) clipnorm: each gradient tensor's norm clipped on its own."""
+    for p in params:
+        if p.grad is not None:
+            torch.nn.utils.clip_grad_norm_([p], clipnorm)
+
+
+def main():
+    a = parse_args()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    if a.device == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    say = print if rank == 0 else (lambda *_, **__: None)
+
+    template, arrays = recur_io.read_model_dir(a.start)
+    s = template["userDefinedMetadata"]["settings"]
+    pairs = pairdata.load(a.data)
+    train_set, val_set = pairdata.Pairs(pairs["train"]), pairdata.Pairs(pairs["validation"])
+    seed = s["seed"] if a.seed is None else a.seed
+    torch.manual_seed(seed * 1000 + rank)
+
+    model = RecurGraph(template["modelTopology"]).to(device)
+    model.load_recur_weights(arrays)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    opt = make_optimizer(s, model.parameters())
+    plateau = ReduceLROnPlateau(factor=0.5, patience=1, min_lr=1e-5)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, f"pytorch-checkpoint.rank{rank}.pt")
+
+    # Training state, or the checkpoint's.
+    st = {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "sums": [0.0, 0.0]}
+    if a.resume:
+        if not os.path.exists(ckpt_path):
+            raise SystemExit(f"train.py: --resume: {ckpt_path} does not exist")
+        ck = torch.load(ckpt_path, map_location=device)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        plateau.wait, plateau.best = ck["plateau"]
+        st = ck["train"]
+        torch.set_rng_state(ck["rng"])
+        say(f"Resuming at epoch {st['epoch'] + 1}, batch {st['batch'] + 1}")
+
+    def save_checkpoint():
+        tmp = f"{ckpt_path}.{os.getpid()}.tmp"
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": (plateau.wait, plateau.best),
+                    "train": st, "rng": torch.get_rng_state()}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    def train_batches(epoch):
+        sampler = torch.utils.data.DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
+                                                      seed=seed)
+        sampler.set_epoch(epoch)
+        return torch.utils.data.DataLoader(train_set, batch_size=s["batchSize"], sampler=sampler,
+                                           collate_fn=pairdata.collate)
+
+    def validate():
+        """val_loss and val_accuracy over the real target steps of the whole validation split."""
+        model.eval()
+        total, right, tokens = 0.0, 0, 0
+        with torch.no_grad():
+            for src, prev, following in torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=pairdata.collate):
+                src, prev, following = src.to(device), prev.to(device), following.to(device)
+                logits = model(src, prev)
+                real = following != 0
+                n = int(real.sum())
+                total += masked_loss(logits, following).item() * n
+                right += int((logits.argmax(-1)[real] == following[real]).sum())
+                tokens += n
+        return {"val_loss": total / max(tokens, 1), "val_accuracy": right / max(tokens, 1)}
+
+    stopped = False
+    while st["epoch"] < a.epochs and not stopped:
+        epoch = st["epoch"]
+        model.train()
+        start = time.time()
+        if st["batch"] == 0:
+            st["sums"] = [0.0, 0.0]
+        sums = torch.tensor(st["sums"], dtype=torch.float64)
+        seen_before = sums[1].item()
+        batches = train_batches(epoch)
+        for b, (src, prev, following) in enumerate(batches):
+            if b < st["batch"]:
+                continue
+            src, prev, following = src.to(device), prev.to(device), following.to(device)
+            loss = masked_loss(net(src, prev), following)
+            opt.zero_grad()
+            loss.backward()
+            if s.get("clipnorm"):
+                clip_each(model.parameters(), s["clipnorm"])
+            opt.step()
+            tokens = int((following != 0).sum())
+            sums += torch.tensor([loss.item() * tokens, tokens], dtype=torch.float64)
+            st["step"] += 1
+            st["batch"] = b + 1
+            if a.max_steps and st["step"] >= a.max_steps:
+                stopped = True
+                break
+        if stopped and st["batch"] < len(batches):
+            # Mid-epoch: the checkpoint keeps the epoch's sums for --resume.
+            st["sums"] = sums.tolist()
+            save_checkpoint()
+            if rank == 0 and not os.path.exists(os.path.join(a.out, "model.json")):
+                recur_io.write_model_dir(a.out, template, model.recur_weights())
+            mean = sums[0].item() / max(sums[1].item(), 1)
+            say(f"Stopped after {st['step']} steps (--max-steps) at epoch {epoch + 1}, batch {st['batch']}: "
+                f"loss {mean:.4f} so far this epoch on process 0 ({(sums[1].item() - seen_before) / (time.time() - start):.0f} "
+                f"target tokens/s); continue with --resume")
+            break
+        if world > 1:
+            total = sums.to(device)
+            dist.all_reduce(total)
+            sums = total.cpu()
+        logs = {"loss": sums[0].item() / max(sums[1].item(), 1)}
+        if not math.isfinite(logs["loss"]):
+            raise SystemExit(f"train.py: the loss became non-finite at epoch {epoch + 1}; nothing of it was saved")
+        logs.update(validate())
+        logs["lr"] = opt.param_groups[0]["lr"]
+        seconds = time.time() - start
+        say(f"Epoch {epoch + 1}/{a.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
+            + f" ({(sums[1].item() - seen_before * world) / seconds:.0f} target tokens/s)")
+        if logs["val_loss"] < st["best"]:
+            st["best"] = logs["val_loss"]
+            if rank == 0:
+                recur_io.write_model_dir(a.out, template, model.recur_weights())
+            say(f"Epoch {epoch + 1}: val_loss improved to {logs['val_loss']:.4f}, saved {a.out}")
+        if rank == 0:
+            log = os.path.join(a.out, "log.csv")
+            new = not os.path.exists(log) or epoch == 0
+            with open(log, "w" if new else "a", newline="") as f:
+                w = csv.writer(f, lineterminator="\n")
+                if new:
+                    w.writerow(["epoch", *sorted(logs)])
+                w.writerow([epoch, *(logs[k] for k in sorted(logs))])
+        plateau.step(logs["val_loss"], opt)
+        st["epoch"], st["batch"] = epoch + 1, 0
+        save_checkpoint()
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
+`;
+
 const MODEL = String.raw`"""The recur model as a PyTorch nn.Module, and the mapping between recur's (Keras) weight layout and PyTorch's.
 
-recur's models are Keras Sequentials. The character models: one-hot character inputs, a stack of LSTM / GRU /
-SimpleRNN layers (with Dropout layers between them), and a Dense softmax over the vocabulary. The classifiers: an
-Embedding whose id 0 is padding (mask_zero), Bidirectional or plain LSTM / GRU layers, optionally a
-GlobalMax/AveragePooling1D, Dropout, and a Dense softmax or sigmoid. PyTorch's layers compute the same functions
-with their weights laid out differently:
+recur's character models and classifiers are Keras Sequentials (RecurModel). The character models: one-hot character
+inputs, a stack of LSTM / GRU / SimpleRNN layers (with Dropout layers between them), and a Dense softmax over the
+vocabulary. The classifiers: an Embedding whose id 0 is padding (mask_zero), Bidirectional or plain LSTM / GRU
+layers, optionally a GlobalMax/AveragePooling1D, Dropout, and a Dense softmax or sigmoid. The encoder–decoders are
+Keras functional graphs (RecurGraph): source and target Embeddings, a (Bidirectional) encoder whose final states start
+the decoder, Luong (Attention) or Bahdanau (AdditiveAttention) attention over the encoder's outputs, Concatenate and
+Dense layers. PyTorch's layers compute the same functions with their weights laid out differently:
 
   Keras kernel [D, G·H] and recurrent_kernel [H, G·H]   →  PyTorch weight_ih [G·H, D] and weight_hh [G·H, H] (transposed)
   LSTM gates i, f, c, o                                  →  i, f, g, o (the same order)
@@ -672,13 +965,15 @@ with their weights laid out differently:
   Dense kernel [D, U]                                    →  Linear weight [U, D]
   Embedding embeddings [V, E]                            →  Embedding weight [V, E] (the same)
   Bidirectional(layer)                                   →  two such layers, 'forward_<name>' and 'backward_<name>'
+  Attention / AdditiveAttention scale                    →  DotAttention.scale (the same)
 
 Masking (Keras's, as recur does it): with mask_zero, the steps whose id is 0 are masked. A masked step leaves the
 recurrent state as it was and repeats the previous output; the backward direction of a Bidirectional layer reads the
 whole sequence reversed (so trailing padding comes first and leaves its zero state alone); pooling skips masked steps.
 Right-padded batches (all recur makes) run on PyTorch's packed sequences; other masks step by step.
 
-The last Dense layer's softmax or sigmoid is left out of forward (it returns logits; the loss applies it).
+The output layer's softmax or sigmoid is left out of forward (it returns logits; the loss applies it); predict
+applies it, as recur's predict.
 """
 import numpy as np
 import torch
@@ -709,6 +1004,8 @@ def to_torch_params(class_name, config, weights):
     """A recur layer's weights (short names: kernel, recurrent_kernel, bias, embeddings) as PyTorch parameters."""
     if class_name == "Embedding":
         return {"weight": weights["embeddings"]}
+    if class_name in ("Attention", "AdditiveAttention"):
+        return dict(weights)
     if class_name == "Dense":
         out = {"weight": weights["kernel"].T}
         if "bias" in weights:
@@ -738,6 +1035,8 @@ def from_torch_params(class_name, config, params):
     """The inverse of to_torch_params: PyTorch parameters → recur's weights (short names)."""
     if class_name == "Embedding":
         return {"embeddings": params["weight"]}
+    if class_name in ("Attention", "AdditiveAttention"):
+        return dict(params)
     if class_name == "Dense":
         out = {"kernel": params["weight"].T}
         if "bias" in params:
@@ -1096,6 +1395,227 @@ class RecurModel(nn.Module):
             for k, v in from_torch_params(cls, c, params).items():
                 out[prefix + k] = np.ascontiguousarray(v, dtype=np.float32)
         return out
+
+
+ACTIVATIONS = {"linear": lambda x: x, "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+
+
+class DotAttention(nn.Module):
+    """Keras's Attention (Luong, dot scores: S = s·Q·Kᵀ, s a learnt scalar with use_scale) and AdditiveAttention
+    (Bahdanau: S_ij = Σ_d w_d·tanh(Q_id + K_jd), w learnt with use_scale). Padded value steps get no weight (Keras's
+    −1e9, so a row of padding only weighs every step alike); the output is zero at padded query steps."""
+
+    def __init__(self, cls, config, dim):
+        super().__init__()
+        self.additive = cls == "AdditiveAttention"
+        self.causal = bool(config.get("use_causal_mask", False))
+        if config.get("dropout", 0) or config.get("score_mode", "dot") != "dot":
+            raise UnsupportedModel(f"layer '{config['name']}': attention dropout and score_mode concat are not exported")
+        shape = (dim,) if self.additive else ()
+        self.scale = nn.Parameter(torch.ones(shape)) if config.get("use_scale", self.additive) else None
+
+    def forward(self, q, v, k=None, q_mask=None, v_mask=None):
+        k = v if k is None else k
+        if self.additive:
+            e = torch.tanh(q.unsqueeze(2) + k.unsqueeze(1))
+            scores = (e * self.scale).sum(-1) if self.scale is not None else e.sum(-1)
+        else:
+            scores = q @ k.transpose(1, 2)
+            if self.scale is not None:
+                scores = scores * self.scale
+        if v_mask is not None:
+            scores = scores.masked_fill(~v_mask.unsqueeze(1), -1e9)
+        if self.causal:
+            Tq, Tv = scores.shape[1], scores.shape[2]
+            future = torch.ones(Tq, Tv, dtype=torch.bool, device=q.device).triu(1)
+            scores = scores.masked_fill(future, -1e9)
+        out = torch.softmax(scores, -1) @ v
+        return out if q_mask is None else out * q_mask.unsqueeze(-1)
+
+
+def _states_in(cls, tensors):
+    """Keras's initial-state tensors ([N, H] each: h, then c for an LSTM) as a PyTorch state ([1, N, H])."""
+    if not tensors:
+        return None
+    st = tuple(t.unsqueeze(0).contiguous() for t in tensors)
+    return st if cls == "LSTM" else st[0]
+
+
+def _states_out(state):
+    """A PyTorch state as Keras's returned states: [h] or [h, c], each [N, H]."""
+    return [s[0] for s in state] if isinstance(state, tuple) else [state[0]]
+
+
+class RecurGraph(nn.Module):
+    """recur's functional models (the seq2seq encoder–decoders): the Keras graph of model.json run layer by layer,
+    masks flowing as in Keras (an Embedding's to the layers after it; the recurrent layers' sequence outputs keep
+    it; Concatenate ANDs its inputs' masks; attention reads the query's and the value's). forward takes the model's
+    inputs (token ids, in model.json's input order) and returns the output layer's logits."""
+
+    def __init__(self, topology):
+        super().__init__()
+        if topology.get("class_name") not in ("Functional", "Model"):
+            raise UnsupportedModel("not a functional model")
+        cfg = topology["config"]
+        self.inputs = [name for name, _, _ in cfg["input_layers"]]
+        outputs = cfg["output_layers"]
+        if len(outputs) != 1:
+            raise UnsupportedModel("only models with one output are exported")
+        self.output = (outputs[0][0], outputs[0][2])
+        self.specs = {}
+        self.order = []
+        self.layers = nn.ModuleDict()
+        self.out_activation = "linear"
+        widths = {}
+        pending = list(cfg["layers"])
+        while pending:
+            ready = [lj for lj in pending if all(n[0] in widths for node in lj["inbound_nodes"] for n in node)]
+            if not ready:
+                raise UnsupportedModel("the model's graph has a cycle or names a missing layer")
+            for lj in ready:
+                pending.remove(lj)
+                widths[lj["name"]] = self._add(lj, widths)
+
+    def _add(self, lj, widths):
+        """Builds one layer; returns the widths of its outputs."""
+        cls, c, name = lj["class_name"], lj["config"], lj["name"]
+        if len(lj["inbound_nodes"]) > 1:
+            raise UnsupportedModel(f"layer '{name}': a layer used more than once is not exported")
+        inbound = lj["inbound_nodes"][0] if lj["inbound_nodes"] else []
+        ins = [widths[n[0]][n[2]] for n in inbound]
+        m = None
+        if cls == "InputLayer":
+            out = [None]
+        elif cls == "Embedding":
+            m = nn.Embedding(c["input_dim"], c["output_dim"])
+            out = [c["output_dim"]]
+        elif cls in RECURRENT:
+            _check_recurrent({**c, "return_state": False}, cls)
+            m = Recurrent(cls, c, ins[0])
+            out = [c["units"]] * (1 + (2 if cls == "LSTM" else 1) * bool(c.get("return_state")))
+        elif cls == "Bidirectional":
+            inner = c["layer"]
+            ic = inner["config"]
+            if inner["class_name"] not in RECURRENT or len(ins) > 1:
+                raise UnsupportedModel(f"layer '{name}': only a Bidirectional LSTM, GRU or SimpleRNN without initial states is exported")
+            _check_recurrent({**ic, "return_state": False}, inner["class_name"], in_bidirectional=True)
+            m = Bidirectional(inner["class_name"], c, ic, ins[0])
+            H = ic["units"]
+            n_states = (2 if inner["class_name"] == "LSTM" else 1) * bool(ic.get("return_state"))
+            out = [H * (2 if m.merge_mode == "concat" else 1)] + [H] * (2 * n_states)
+        elif cls == "Concatenate":
+            if c.get("axis", -1) != -1:
+                raise UnsupportedModel(f"layer '{name}': Concatenate on an axis other than the last is not exported")
+            out = [sum(ins)]
+        elif cls in ("Attention", "AdditiveAttention"):
+            m = DotAttention(cls, c, ins[0])
+            out = [ins[1]]
+        elif cls == "Dense":
+            act = c.get("activation", "linear")
+            last = name == self.output[0]
+            if not (act in ACTIVATIONS or (act == "softmax" and last)):
+                raise UnsupportedModel(f"layer '{name}': Dense activation {act} is not exported")
+            m = nn.Linear(ins[0], c["units"], bias=c.get("use_bias", True))
+            if last:
+                self.out_activation = act
+            out = [c["units"]]
+        elif cls == "Dropout":
+            m = nn.Dropout(c["rate"])
+            out = [ins[0]]
+        elif cls in POOLING:
+            out = [ins[0]]
+        else:
+            raise UnsupportedModel(f"layer '{name}': {cls} is not exported yet")
+        self.specs[name] = (cls, c, [(n[0], n[2]) for n in inbound])
+        self.order.append(name)
+        if m is not None:
+            self.layers[name] = m
+        return out
+
+    def forward(self, *inputs):
+        if len(inputs) != len(self.inputs):
+            raise ValueError(f"the model takes {len(self.inputs)} inputs ({', '.join(self.inputs)}), got {len(inputs)}")
+        values = {}  # layer name → [(tensor, mask or None)] per output
+        for name in self.order:
+            cls, c, inbound = self.specs[name]
+            xs = [values[n][i] for n, i in inbound]
+            m = self.layers[name] if name in self.layers else None
+            if cls == "InputLayer":
+                values[name] = [(inputs[self.inputs.index(name)], None)]
+            elif cls == "Embedding":
+                x = xs[0][0]
+                values[name] = [(m(x), (x != 0) if c.get("mask_zero") else None)]
+            elif cls in RECURRENT:
+                (x, mask), states = xs[0], [t for t, _ in xs[1:]]
+                y, final = m(x, mask, _states_in(cls, states))
+                seq = c.get("return_sequences", False)
+                outs = [(y, mask) if seq else (_h_of(final), None)]
+                if c.get("return_state"):
+                    outs += [(t, None) for t in _states_out(final)]
+                values[name] = outs
+            elif cls == "Bidirectional":
+                (x, mask) = xs[0]
+                ic = c["layer"]["config"]
+                y, (sf, sb) = m(x, mask)
+                if ic.get("return_sequences", False):
+                    outs = [(y, mask)]
+                else:
+                    outs = [(merge(m.merge_mode, _h_of(sf), _h_of(sb)), None)]
+                if ic.get("return_state"):
+                    outs += [(t, None) for t in _states_out(sf) + _states_out(sb)]
+                values[name] = outs
+            elif cls == "Concatenate":
+                masks = [mk for _, mk in xs if mk is not None]
+                mask = None
+                for mk in masks:
+                    mask = mk if mask is None else mask & mk
+                values[name] = [(torch.cat([t for t, _ in xs], -1), mask)]
+            elif cls in ("Attention", "AdditiveAttention"):
+                (q, q_mask), (v, v_mask) = xs[0], xs[1]
+                k = xs[2][0] if len(xs) > 2 else None
+                values[name] = [(m(q, v, k, q_mask, v_mask), q_mask)]
+            elif cls == "Dense":
+                x, mask = xs[0]
+                y = m(x)
+                act = c.get("activation", "linear")
+                values[name] = [(y if act == "softmax" else ACTIVATIONS[act](y), mask)]
+            elif cls in POOLING:
+                x, mask = xs[0]
+                values[name] = [(pool(cls, x, mask), None)]
+            else:
+                x, mask = xs[0]
+                values[name] = [(m(x), mask)]
+        name, i = self.output
+        return values[name][i][0]
+
+    def predict(self, *inputs):
+        """recur's predict: the output after the output layer's activation."""
+        y = self.forward(*inputs)
+        if self.out_activation == "softmax":
+            return torch.softmax(y, -1)
+        return y if self.out_activation == "linear" else ACTIVATIONS[self.out_activation](y)
+
+    def _weight_layers(self):
+        for name in self.order:
+            cls, c, _ = self.specs[name]
+            if cls == "Bidirectional":
+                inner = c["layer"]
+                ic, iname = inner["class_name"], inner["config"]["name"]
+                m = self.layers[name]
+                yield ic, inner["config"], f"{name}/forward_{iname}/", m.forward_layer.rnn
+                yield ic, inner["config"], f"{name}/backward_{iname}/", m.backward_layer.rnn
+            elif cls in RECURRENT:
+                yield cls, c, name + "/", self.layers[name].rnn
+            elif cls in ("Embedding", "Dense", "Attention", "AdditiveAttention"):
+                yield cls, c, name + "/", self.layers[name]
+
+    load_recur_weights = RecurModel.load_recur_weights
+    recur_weights = RecurModel.recur_weights
+
+
+def recur_model(topology):
+    """The nn.Module of a recur model's topology: RecurModel (Sequential) or RecurGraph (functional)."""
+    return RecurModel(topology) if topology.get("class_name") == "Sequential" else RecurGraph(topology)
 
 
 def detach_states(states):
