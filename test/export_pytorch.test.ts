@@ -672,6 +672,37 @@ print(json.dumps(out))
     );
   }
 
+  /**
+   * train.py's validation loss of start/ (its own data module and loss, on the exported split), to compare with the
+   * val_loss recur logged for the same weights: the split, the encoding, the masking and the loss all agree.
+   */
+  const VALIDATION_LOSS = String.raw`
+import sys, torch
+import data, recur_io, train
+import model as M
+model_json, arrays = recur_io.read_model_dir("start")
+settings = model_json["userDefinedMetadata"]["settings"]
+m = M.recur_model(model_json["modelTopology"])
+m.load_recur_weights(arrays)
+m.eval()
+with torch.no_grad():
+    if sys.argv[1] == "classify":
+        d = data.load("classify_data.json")
+        split = data.Texts(d["validation"])
+        x, y = data.collate([split[i] for i in range(len(split))])
+        print(train.Loss(settings, d["classWeights"], "cpu")(m(x)[0], y, weighted=False).item())
+    else:
+        split = data.Pairs(data.load("seq2seq_data.json")["validation"])
+        source, previous, following = data.collate([split[i] for i in range(len(split))])
+        print(train.masked_loss(m(source, previous), following).item())
+`;
+
+  /** The val_loss of the last row of a recur run's log.csv. */
+  function loggedValLoss(modelDir: string): number {
+    const [head, ...rows] = readFileSync(join(modelDir, 'log.csv'), 'utf8').trim().split('\n');
+    return Number(rows[rows.length - 1].split(',')[head.split(',').indexOf('val_loss')]);
+  }
+
   /** The classifier in 'out' (written by train.py) against the weights PyTorch holds in its rank-0 checkpoint. */
   function checkWrittenClassifier(project: string, out: string): void {
     const loaded = loadModel(out);
@@ -711,6 +742,11 @@ print(json.dumps(out))
       assert.equal(data.train.ids.length + data.validation.ids.length, 160 - 16);
       assert.equal(data.validation.ids.length, 16);
       assert.ok(data.train.ids.every((ids) => ids.length > 0 && ids.length <= 12 && !ids.includes(0)));
+      const pythonLoss = Number(py(project, ['-c', VALIDATION_LOSS, 'classify']));
+      assert.ok(
+        Math.abs(pythonLoss - loggedValLoss(model)) < 1e-5,
+        `${pythonLoss} vs recur's ${loggedValLoss(model)}`,
+      );
       const out = join(project, 'run');
       const first = py(project, ['train.py', '--out', out, '--epochs', '2', '--max-steps', '3']);
       assert.match(first, /Stopped after 3 steps \(--max-steps\) at epoch 1, batch 3/);
@@ -718,6 +754,73 @@ print(json.dumps(out))
       assert.match(second, /Resuming at epoch 1, batch 4/);
       assert.match(second, /Epoch 2\/2: loss [\d.]+, val_loss [\d.]+, val_macro_f1/);
       checkWrittenClassifier(project, out);
+    },
+  );
+
+  it(
+    "a multi-label classifier: train.py's validation loss of start/ is recur's; a few steps; recur classify predict reads it",
+    { skip: skipTorch },
+    () => {
+      // Texts tagged by keywords: any number of the three labels per text.
+      const rng = new Random(6);
+      const tags: Record<string, string> = { funny: 'joke', sad: 'tears', long: 'endless' };
+      const rows = ['text,labels'];
+      for (let i = 0; i < 120; i++) {
+        const words = Array.from(
+          { length: 3 + rng.int(4) },
+          () => ['the', 'film', 'was', 'plot'][rng.int(4)],
+        );
+        const labels = Object.keys(tags).filter(() => rng.next() < 0.4);
+        for (const l of labels) words.splice(rng.int(words.length + 1), 0, tags[l]);
+        rows.push(`${words.join(' ')},${labels.join('|')}`);
+      }
+      const csv = join(dir, 'tagged.csv');
+      writeFileSync(csv, rows.join('\n') + '\n');
+      const model = join(dir, 'tagged-model');
+      const t = run([
+        'classify',
+        'train',
+        csv,
+        '--multi-label',
+        '--out',
+        model,
+        '--epochs',
+        '1',
+        '--units',
+        '4',
+        '--embedding-dim',
+        '5',
+        '--steps-per-epoch',
+        '2',
+        '--threads',
+        '1',
+        '--seed',
+        '2',
+        '-q',
+      ]);
+      assert.equal(t.code, 0, t.stderr);
+      const project = join(dir, 'tagged-project');
+      const e = run(['export', 'pytorch', model, project, '-q']);
+      assert.equal(e.code, 0, e.stderr);
+      const data = JSON.parse(readFileSync(join(project, 'classify_data.json'), 'utf8')) as {
+        multiLabel: boolean;
+        train: { labels: number[][] };
+      };
+      assert.equal(data.multiLabel, true);
+      assert.ok(data.train.labels.every((l) => l.length === 3 && l.every((v) => v === 0 || v === 1)));
+      const pythonLoss = Number(py(project, ['-c', VALIDATION_LOSS, 'classify']));
+      assert.ok(
+        Math.abs(pythonLoss - loggedValLoss(model)) < 1e-5,
+        `${pythonLoss} vs recur's ${loggedValLoss(model)}`,
+      );
+      const out = join(project, 'run');
+      assert.match(
+        py(project, ['train.py', '--out', out, '--epochs', '1']),
+        /Epoch 1\/1: loss [\d.]+, val_loss [\d.]+, val_micro_f1/,
+      );
+      const p = run(['classify', 'predict', out, 'the joke was endless', '--json', '--threads', '1']);
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stdout, /"labels":\[/);
     },
   );
 
@@ -868,6 +971,11 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
       // 16 distinct sources (4 × 4 animals), split 90/5/5 by source, every alternative target with its source.
       assert.ok(data.train.sources.length >= 12 && data.validation.sources.length >= 1);
       assert.ok(data.train.targets.every((ids) => ids.length === 5 && !ids.includes(0)));
+      const pythonLoss = Number(py(project, ['-c', VALIDATION_LOSS, 'seq2seq']));
+      assert.ok(
+        Math.abs(pythonLoss - loggedValLoss(model)) < 1e-5,
+        `${pythonLoss} vs recur's ${loggedValLoss(model)}`,
+      );
       const out = join(project, 'run');
       const first = py(project, ['train.py', '--out', out, '--epochs', '2', '--max-steps', '2']);
       assert.match(first, /Stopped after 2 steps \(--max-steps\) at epoch 1, batch 2/);
