@@ -1013,6 +1013,15 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
       const p = run(['seq2seq', 'predict', out, 'the cat and the dog', '--threads', '1']);
       assert.equal(p.code, 0, p.stderr);
       assert.ok(p.stdout.trim().length > 0);
+      // Without its pairs file, an encoder–decoder cannot be handed off with its recipe: bad input, nothing written.
+      rmSync(tsv);
+      const gone = run(['export', 'pytorch', model, join(dir, 'pairs-project-2')]);
+      assert.equal(gone.code, 2, gone.stderr);
+      assert.match(
+        gone.stderr,
+        /pairs-model: its training pairs are needed to export the seq2seq recipe, but .*pairs\.tsv is not there/,
+      );
+      assert.ok(!existsSync(join(dir, 'pairs-project-2')));
     },
   );
 });
