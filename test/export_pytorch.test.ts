@@ -936,7 +936,7 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
   }
 
   it(
-    "an encoder–decoder: seq2seq_data.json is recur's split; train.py trains it, stops, resumes; recur seq2seq reads the result",
+    "an encoder–decoder: seq2seq_data.json is recur's split; train.py trains it, stops, resumes, and under a 2-process torchrun; recur seq2seq reads the result",
     { skip: skipTorch },
     () => {
       const tsv = join(dir, 'pairs.tsv');
@@ -1013,6 +1013,33 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
       const p = run(['seq2seq', 'predict', out, 'the cat and the dog', '--threads', '1']);
       assert.equal(p.code, 0, p.stderr);
       assert.ok(p.stdout.trim().length > 0);
+      // And under a 2-process torchrun (DistributedDataParallel over the graph, gloo).
+      const ddp = join(project, 'run-ddp');
+      const port = String(20000 + Math.floor(Math.random() * 20000));
+      py(project, [
+        '-m',
+        'torch.distributed.run',
+        '--redirects',
+        '1',
+        '--tee',
+        '1',
+        '--nnodes',
+        '1',
+        '--nproc_per_node',
+        '2',
+        '--master_addr',
+        '127.0.0.1',
+        '--master_port',
+        port,
+        'train.py',
+        '--epochs',
+        '1',
+        '--out',
+        ddp,
+      ]);
+      assert.ok(existsSync(join(ddp, 'pytorch-checkpoint.rank1.pt')), 'both processes ran');
+      const q = run(['seq2seq', 'predict', ddp, 'the bird and the fish', '--threads', '1']);
+      assert.equal(q.code, 0, q.stderr);
       // Without its pairs file, an encoder–decoder cannot be handed off with its recipe: bad input, nothing written.
       rmSync(tsv);
       const gone = run(['export', 'pytorch', model, join(dir, 'pairs-project-2')]);
