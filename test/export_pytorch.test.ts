@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -20,21 +21,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { IndexTensor } from '../src/core/tensor.js';
+import { IndexTensor, type Tensor } from '../src/core/tensor.js';
 import {
   kerasToTorch,
   pytorchExportProblem,
+  pytorchGraphProblem,
   torchToKeras,
+  type ExportLayerJson,
   type LayoutParams,
   type LayoutTensor,
 } from '../src/export/pytorch_layout.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
+import { functionalTopology } from '../src/models/functional_serialization.js';
 import { layerToKeras } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
-import { loadModel } from '../src/node/model_io.js';
+import { loadFunctionalModel, loadModel, saveModel } from '../src/node/model_io.js';
+import { G2P_SETTINGS, buildSeq2SeqModel, type Seq2SeqSettings } from '../src/seq2seq/model.js';
+import { pytorchProjectFiles } from '../src/export/pytorch_project.js';
 import { maxAbsDiff, randomTensor } from './helpers.js';
-import { runCli as run, pseudoText } from './cli_helpers.js';
+import { runCli as run, pairs, pseudoText, reviews } from './cli_helpers.js';
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
@@ -135,6 +141,64 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
     assert.deepEqual(torchToKeras('Dense', dense.name, 3, p).kernel.data, dense.weights[0].value);
   });
 
+  it("Embedding: the same table; GRU reset_after=false: Keras's layout kept (model.py's GRUResetBefore)", () => {
+    const table: LayoutTensor = { shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+    assert.deepEqual(kerasToTorch('Embedding', 'e', 0, { embeddings: table }), { weight: table });
+    assert.deepEqual(torchToKeras('Embedding', 'e', 0, { weight: table }), { embeddings: table });
+    const gru = new L.GRU({ units: H, resetAfter: false, inputShape: [T, D] });
+    new Sequential({ seed: 3, layers: [gru] }).build();
+    const p = kerasToTorch('GRU', gru.name, H, paramsOf(gru), false);
+    assert.deepEqual(Object.keys(p).sort(), ['bias', 'kernel', 'recurrent_kernel']);
+    assert.deepEqual(torchToKeras('GRU', gru.name, H, p).bias.data, gru.weights[2].value);
+  });
+
+  it("Bidirectional over right-padded rows: each half is PyTorch's layer on the row's own steps (the backward half reversed)", () => {
+    const V = 6;
+    const E = 3;
+    const lstm = new L.LSTM({ units: H, returnSequences: true, biasInitializer: 'randomNormal' });
+    const bi = new L.Bidirectional({ layer: lstm });
+    const emb = new L.Embedding({ inputDim: V, outputDim: E, maskZero: true, inputShape: [null] });
+    const model = new Sequential({ seed: 8, layers: [emb, bi] });
+    model.build();
+    const rows = [
+      [3, 1, 4, 5, 2],
+      [2, 5, 0, 0, 0],
+      [0, 0, 0, 0, 0],
+    ];
+    const want = model.predict(new IndexTensor(Int32Array.from(rows.flat()), [3, T])).data;
+    const table = emb.weights[0].value;
+    const half = (dir: 'forward' | 'backward'): LayoutParams =>
+      kerasToTorch(
+        'LSTM',
+        dir,
+        H,
+        Object.fromEntries(
+          bi.weights
+            .filter((w) => w.name.includes(`${dir}_`))
+            .map((w) => [w.name.split('/').pop()!, { shape: [...w.shape], data: w.value.slice() }]),
+        ),
+      );
+    rows.forEach((row, n) => {
+      const ids = row.filter((i) => i !== 0);
+      const len = ids.length;
+      const x = (order: number[]): Float32Array =>
+        Float32Array.from(order.flatMap((i) => Array.from(table.subarray(i * E, (i + 1) * E))));
+      const f = len ? torchRecurrent('LSTM', half('forward'), H, x(ids), len) : new Float64Array(0);
+      const b = len
+        ? torchRecurrent('LSTM', half('backward'), H, x([...ids].reverse()), len)
+        : new Float64Array(0);
+      for (let t = 0; t < T; t++) {
+        const got = want.subarray((n * T + t) * 2 * H, (n * T + t + 1) * 2 * H);
+        // A masked step repeats the forward half's last output; the backward half read the padding first: zeros.
+        const ft = len
+          ? f.subarray(Math.min(t, len - 1) * H, (Math.min(t, len - 1) + 1) * H)
+          : new Float64Array(H);
+        const bt = t < len ? b.subarray((len - 1 - t) * H, (len - t) * H) : new Float64Array(H);
+        assert.ok(maxAbsDiff([...ft, ...bt], got) < 1e-5, `row ${n}, step ${t}`);
+      }
+    });
+  });
+
   it('refuses what PyTorch cannot compute the same way, naming the layer', () => {
     const problem = (layers: Layer[]): string | null => {
       const m = new Sequential({ seed: 1, layers });
@@ -142,13 +206,22 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
       return pytorchExportProblem(m.layers.map(layerToKeras));
     };
     const first = { inputShape: [5, 7] as const };
+    const embedding = (): L.Embedding =>
+      new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true, inputShape: [null] });
     assert.equal(
       problem([new L.LSTM({ units: 3, ...first }), new L.Dense({ units: 7, activation: 'softmax' })]),
       null,
     );
-    assert.match(
-      problem([new L.GRU({ units: 3, resetAfter: false, ...first })]) ?? '',
-      /layer 'gru\w*' \(GRU\): a GRU with reset_after=false has no PyTorch equal/,
+    assert.equal(problem([new L.GRU({ units: 3, resetAfter: false, ...first })]), null);
+    assert.equal(
+      problem([
+        embedding(),
+        new L.Bidirectional({ layer: new L.GRU({ units: 3, returnSequences: true }), mergeMode: 'ave' }),
+        new L.GlobalAveragePooling1D(),
+        new L.Dropout({ rate: 0.1 }),
+        new L.Dense({ units: 1, activation: 'sigmoid' }),
+      ]),
+      null,
     );
     assert.match(
       problem([new L.LSTM({ units: 3, recurrentDropout: 0.1, ...first })]) ?? '',
@@ -167,8 +240,31 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
       /Dense\): activation relu is not exported/,
     );
     assert.match(
-      problem([new L.Bidirectional({ layer: new L.LSTM({ units: 3 }), ...first })]) ?? '',
-      /\(Bidirectional\) is not exported yet/,
+      problem([embedding(), new L.LSTM({ units: 3, goBackwards: true })]) ?? '',
+      /go_backwards and return_state are not exported/,
+    );
+    assert.match(
+      problem([embedding(), new L.LSTM({ units: 3 }), new L.RepeatVector({ n: 2 })]) ?? '',
+      /\(RepeatVector\) is not exported yet/,
+    );
+
+    // The seq2seq encoder–decoders' graphs (attention, initial states, Concatenate) are exported as they are.
+    const graph = functionalTopology(
+      buildSeq2SeqModel({ ...G2P_SETTINGS, units: 2, embeddingDim: 2 }, 6, 6),
+    ) as {
+      layers: ExportLayerJson[];
+    };
+    assert.equal(pytorchGraphProblem(graph.layers, 'next_token'), null);
+    assert.match(
+      pytorchGraphProblem(graph.layers, 'attentional') ?? '',
+      /layer 'next_token' \(Dense\): activation softmax is not exported \(linear, tanh, relu, sigmoid, or softmax on the output\)/,
+    );
+    const withDropout = graph.layers.map((l) =>
+      l.class_name === 'Attention' ? { ...l, config: { ...l.config, dropout: 0.1 } } : l,
+    );
+    assert.match(
+      pytorchGraphProblem(withDropout, 'next_token') ?? '',
+      /layer 'attention' \(Attention\): attention dropout and score_mode concat are not exported/,
     );
   });
 });
@@ -221,6 +317,40 @@ describe('recur export pytorch', () => {
     assert.equal(e.code, 0, e.stderr);
     return [model, project];
   }
+  /** A tiny classifier trained a few steps by recur classify train on its own CSV; returns its model dir. */
+  function classifier(name: string, args: string[]): string {
+    const csv = join(dir, `${name}.csv`);
+    writeFileSync(csv, reviews(160, 4));
+    const model = join(dir, `${name}-model`);
+    const t = run([
+      'classify',
+      'train',
+      csv,
+      '--out',
+      model,
+      '--epochs',
+      '1',
+      '--units',
+      '4',
+      '--embedding-dim',
+      '5',
+      '--max-length',
+      '12',
+      '--batch-size',
+      '16',
+      '--steps-per-epoch',
+      '2',
+      '--threads',
+      '1',
+      '--seed',
+      '3',
+      '-q',
+      ...args,
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    return model;
+  }
+
   const CHAR_RNN = [
     '--recipe',
     'char-rnn',
@@ -241,6 +371,7 @@ describe('recur export pytorch', () => {
       'README.md',
       'data.py',
       'model.py',
+      'optim.py',
       'recur_io.py',
       'start',
       'train.py',
@@ -264,34 +395,15 @@ describe('recur export pytorch', () => {
     const busy = join(dir, 'busy');
     mkdirSync(busy);
     writeFileSync(join(busy, 'notes.txt'), 'mine');
-    const gru = join(dir, 'gru-ra-false');
-    const t = run([
-      'train',
-      book,
-      '--out',
-      gru,
-      '--epochs',
-      '1',
-      '--units',
-      '4',
-      '--cell',
-      'gru',
-      '--gru-reset-after',
-      'false',
-      '--threads',
-      '1',
-      '--no-samples',
-      '-q',
-      ...KERAS,
-    ]);
-    assert.equal(t.code, 0, t.stderr);
+    const moved = classifier('moved', []);
+    rmSync(join(dir, 'moved.csv'));
     const cases: [string[], RegExp][] = [
       [['export', 'onnx', model, join(dir, 'x1')], /export: the format must be pytorch, got 'onnx'/],
       [['export', 'pytorch', model, busy], /busy is not empty; give a new \(or empty\) directory/],
       [['export', 'pytorch', model, book], /book\.txt is a file; give a new directory/],
       [
-        ['export', 'pytorch', gru, join(dir, 'x2')],
-        /cannot be exported to PyTorch: layer 'gru\w*' \(GRU\): a GRU with reset_after=false/,
+        ['export', 'pytorch', moved, join(dir, 'x2')],
+        /moved-model: its training data is needed to export the classify recipe, but .*moved\.csv cannot be read/,
       ],
       [['export', 'pytorch', join(dir, 'nowhere'), join(dir, 'x3')], /nowhere: no such model directory/],
     ];
@@ -338,6 +450,7 @@ print(json.dumps(y.double().numpy().ravel().tolist()))
     ['simple-rnn, keras recipe', [...KERAS, '--cell', 'simple-rnn']],
     ['lstm, char-rnn recipe (stateful, dropout between layers)', [...CHAR_RNN, '--dropout', '0.2']],
     ['gru, char-rnn recipe', [...CHAR_RNN, '--cell', 'gru']],
+    ['gru reset_after=false, keras recipe', [...KERAS, '--cell', 'gru', '--gru-reset-after', 'false']],
   ];
   for (const [name, args] of forwardCases) {
     it(`the exported module's forward equals recur's predict: ${name}`, { skip: skipTorch }, () => {
@@ -444,6 +557,498 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
       const r = run(['evaluate', out, book, '--threads', '1', '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(JSON.parse(r.stdout).loss > 0);
+    },
+  );
+
+  /** Classifier-shaped models (Embedding with mask_zero first), built with random weights and saved as recur does. */
+  const H = 3;
+  const rnd = { biasInitializer: 'randomNormal' } as const;
+  const classifierCases: [string, () => Layer[]][] = [
+    [
+      'BiLSTM, max pooling, sigmoid',
+      () => [
+        new L.Bidirectional({ layer: new L.LSTM({ units: H, returnSequences: true, ...rnd }) }),
+        new L.GlobalMaxPooling1D(),
+        new L.Dense({ units: 1, activation: 'sigmoid', ...rnd }),
+      ],
+    ],
+    [
+      'two BiGRUs (merge sum, then mul), final state, softmax',
+      () => [
+        new L.Bidirectional({
+          layer: new L.GRU({ units: H, returnSequences: true, ...rnd }),
+          mergeMode: 'sum',
+        }),
+        new L.Dropout({ rate: 0.3 }),
+        new L.Bidirectional({ layer: new L.GRU({ units: H, ...rnd }), mergeMode: 'mul' }),
+        new L.Dense({ units: 3, activation: 'softmax', ...rnd }),
+      ],
+    ],
+    [
+      'LSTM, then BiSimpleRNN (merge ave), mean pooling',
+      () => [
+        new L.LSTM({ units: H, returnSequences: true, ...rnd }),
+        new L.Bidirectional({
+          layer: new L.SimpleRNN({ units: H, returnSequences: true, ...rnd }),
+          mergeMode: 'ave',
+        }),
+        new L.GlobalAveragePooling1D(),
+        new L.Dense({ units: 2, activation: 'softmax' }),
+      ],
+    ],
+    [
+      'BiGRU with reset_after=false, final state',
+      () => [
+        new L.Bidirectional({ layer: new L.GRU({ units: H, resetAfter: false, ...rnd }) }),
+        new L.Dense({ units: 2, activation: 'softmax' }),
+      ],
+    ],
+  ];
+  // Right-padded rows of mixed lengths (one all padding), as recur's batches are; then 0s inside and before a text.
+  const PADDED = [
+    [3, 1, 4, 1, 5, 0, 0],
+    [2, 7, 1, 8, 2, 8, 1],
+    [5, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+  ];
+  const ANY_MASK = [...PADDED, [6, 2, 0, 4, 3, 0, 0], [0, 3, 3, 0, 0, 0, 0]];
+  const FORWARD = String.raw`
+import json, sys
+import numpy as np, torch
+import recur_io
+from model import RecurModel
+model_json, arrays = recur_io.read_model_dir(sys.argv[1])
+m = RecurModel(model_json["modelTopology"])
+m.load_recur_weights(arrays)
+m.eval()
+out = {}
+for name, rows in json.load(open(sys.argv[2])).items():
+    with torch.no_grad():
+        y, _ = m.predict(torch.tensor(rows))
+    out[name] = y.double().numpy().ravel().tolist()
+back = m.recur_weights()
+out["roundtrip"] = max(float(np.abs(back[k] - arrays[k]).max()) for k in arrays)
+print(json.dumps(out))
+`;
+  /** A project's Python files (no start/), for running model.py on models written here. */
+  function classifierProject(): string {
+    const projectDir = join(dir, 'classifier-project');
+    if (!existsSync(projectDir)) {
+      mkdirSync(projectDir);
+      for (const [f, text] of Object.entries(pytorchProjectFiles('classify')))
+        writeFileSync(join(projectDir, f), text);
+    }
+    return projectDir;
+  }
+  for (const [name, layers] of classifierCases) {
+    it(
+      `the exported module's forward equals recur's predict on masked inputs: ${name}`,
+      { skip: skipTorch },
+      () => {
+        const model = new Sequential({
+          seed: 5,
+          layers: [
+            new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true, inputShape: [null] }),
+            ...layers(),
+          ],
+        });
+        model.build();
+        const at = join(dir, `classifier-${name.replace(/[^a-z]+/gi, '-')}`);
+        saveModel(model, at);
+        const inputs = { padded: PADDED, any: ANY_MASK };
+        writeFileSync(join(at, 'x.json'), JSON.stringify(inputs));
+        const got = JSON.parse(py(classifierProject(), ['-c', FORWARD, at, join(at, 'x.json')])) as Record<
+          string,
+          number[] | number
+        >;
+        for (const [k, rows] of Object.entries(inputs)) {
+          const want = model.predict(new IndexTensor(Int32Array.from(rows.flat()), [rows.length, 7])).data;
+          const diff = maxAbsDiff(got[k] as number[], want);
+          assert.equal((got[k] as number[]).length, want.length);
+          assert.ok(diff <= 1e-5, `${k}: max difference ${diff}`);
+        }
+        assert.equal(got.roundtrip, 0, 'PyTorch → recur gives the weights back');
+      },
+    );
+  }
+
+  /**
+   * train.py's validation loss of start/ (its own data module and loss, on the exported split), to compare with the
+   * val_loss recur logged for the same weights: the split, the encoding, the masking and the loss all agree.
+   */
+  const VALIDATION_LOSS = String.raw`
+import sys, torch
+import data, recur_io, train
+import model as M
+model_json, arrays = recur_io.read_model_dir("start")
+settings = model_json["userDefinedMetadata"]["settings"]
+m = M.recur_model(model_json["modelTopology"])
+m.load_recur_weights(arrays)
+m.eval()
+with torch.no_grad():
+    if sys.argv[1] == "classify":
+        d = data.load("classify_data.json")
+        split = data.Texts(d["validation"])
+        x, y = data.collate([split[i] for i in range(len(split))])
+        print(train.Loss(settings, d["classWeights"], "cpu")(m(x)[0], y, weighted=False).item())
+    else:
+        split = data.Pairs(data.load("seq2seq_data.json")["validation"])
+        source, previous, following = data.collate([split[i] for i in range(len(split))])
+        print(train.masked_loss(m(source, previous), following).item())
+`;
+
+  /** The val_loss of the last row of a recur run's log.csv. */
+  function loggedValLoss(modelDir: string): number {
+    const [head, ...rows] = readFileSync(join(modelDir, 'log.csv'), 'utf8').trim().split('\n');
+    return Number(rows[rows.length - 1].split(',')[head.split(',').indexOf('val_loss')]);
+  }
+
+  /** The classifier in 'out' (written by train.py) against the weights PyTorch holds in its rank-0 checkpoint. */
+  function checkWrittenClassifier(project: string, out: string): void {
+    const loaded = loadModel(out);
+    assert.deepEqual(loaded.notes, [], 'recur verified the hashes the Python side recorded');
+    const torchWeights = JSON.parse(
+      py(project, ['-c', TORCH_WEIGHTS, join(out, 'pytorch-checkpoint.rank0.pt')]),
+    ) as Record<string, number[]>;
+    const start = loadModel(join(project, 'start')).model.getWeights();
+    let changed = 0;
+    loaded.model.namedWeights().forEach(({ name, weight }, i) => {
+      assert.deepEqual(Float32Array.from(torchWeights[name]), weight.value, name);
+      if (maxAbsDiff(start[i].data, weight.value) > 0) changed++;
+    });
+    assert.ok(changed > 0, 'training changed the weights');
+    const e = run(['classify', 'eval', out, '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    const p = run(['classify', 'predict', out, 'a great film', '--json', '--threads', '1']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /"label":"(pos|neg)"/);
+  }
+
+  it(
+    "a classifier: classify_data.json is recur's split, train.py trains it on one process and resumes; recur classify eval/predict read the result",
+    { skip: skipTorch },
+    () => {
+      const model = classifier('one', ['--pooling', 'mean', '--cell', 'gru']);
+      const project = join(dir, 'one-project');
+      const e = run(['export', 'pytorch', model, project, '-q']);
+      assert.equal(e.code, 0, e.stderr);
+      const data = JSON.parse(readFileSync(join(project, 'classify_data.json'), 'utf8')) as {
+        classes: string[];
+        train: { ids: number[][]; labels: number[] };
+        validation: { ids: number[][]; labels: number[] };
+      };
+      assert.deepEqual(data.classes, ['neg', 'pos']);
+      // recur's own split of 160 records (10% validation, 10% test, stratified) and its tokenizer's ids.
+      assert.equal(data.train.ids.length + data.validation.ids.length, 160 - 16);
+      assert.equal(data.validation.ids.length, 16);
+      assert.ok(data.train.ids.every((ids) => ids.length > 0 && ids.length <= 12 && !ids.includes(0)));
+      const pythonLoss = Number(py(project, ['-c', VALIDATION_LOSS, 'classify']));
+      assert.ok(
+        Math.abs(pythonLoss - loggedValLoss(model)) < 1e-5,
+        `${pythonLoss} vs recur's ${loggedValLoss(model)}`,
+      );
+      const out = join(project, 'run');
+      const first = py(project, ['train.py', '--out', out, '--epochs', '2', '--max-steps', '3']);
+      assert.match(first, /Stopped after 3 steps \(--max-steps\) at epoch 1, batch 3/);
+      const second = py(project, ['train.py', '--out', out, '--epochs', '2', '--resume']);
+      assert.match(second, /Resuming at epoch 1, batch 4/);
+      assert.match(second, /Epoch 2\/2: loss [\d.]+, val_loss [\d.]+, val_macro_f1/);
+      checkWrittenClassifier(project, out);
+    },
+  );
+
+  it(
+    "a multi-label classifier: train.py's validation loss of start/ is recur's; a few steps; recur classify predict reads it",
+    { skip: skipTorch },
+    () => {
+      // Texts tagged by keywords: any number of the three labels per text.
+      const rng = new Random(6);
+      const tags: Record<string, string> = { funny: 'joke', sad: 'tears', long: 'endless' };
+      const rows = ['text,labels'];
+      for (let i = 0; i < 120; i++) {
+        const words = Array.from(
+          { length: 3 + rng.int(4) },
+          () => ['the', 'film', 'was', 'plot'][rng.int(4)],
+        );
+        const labels = Object.keys(tags).filter(() => rng.next() < 0.4);
+        for (const l of labels) words.splice(rng.int(words.length + 1), 0, tags[l]);
+        rows.push(`${words.join(' ')},${labels.join('|')}`);
+      }
+      const csv = join(dir, 'tagged.csv');
+      writeFileSync(csv, rows.join('\n') + '\n');
+      const model = join(dir, 'tagged-model');
+      const t = run([
+        'classify',
+        'train',
+        csv,
+        '--multi-label',
+        '--out',
+        model,
+        '--epochs',
+        '1',
+        '--units',
+        '4',
+        '--embedding-dim',
+        '5',
+        '--steps-per-epoch',
+        '2',
+        '--threads',
+        '1',
+        '--seed',
+        '2',
+        '-q',
+      ]);
+      assert.equal(t.code, 0, t.stderr);
+      const project = join(dir, 'tagged-project');
+      const e = run(['export', 'pytorch', model, project, '-q']);
+      assert.equal(e.code, 0, e.stderr);
+      const data = JSON.parse(readFileSync(join(project, 'classify_data.json'), 'utf8')) as {
+        multiLabel: boolean;
+        train: { labels: number[][] };
+      };
+      assert.equal(data.multiLabel, true);
+      assert.ok(data.train.labels.every((l) => l.length === 3 && l.every((v) => v === 0 || v === 1)));
+      const pythonLoss = Number(py(project, ['-c', VALIDATION_LOSS, 'classify']));
+      assert.ok(
+        Math.abs(pythonLoss - loggedValLoss(model)) < 1e-5,
+        `${pythonLoss} vs recur's ${loggedValLoss(model)}`,
+      );
+      const out = join(project, 'run');
+      assert.match(
+        py(project, ['train.py', '--out', out, '--epochs', '1']),
+        /Epoch 1\/1: loss [\d.]+, val_loss [\d.]+, val_micro_f1/,
+      );
+      const p = run(['classify', 'predict', out, 'the joke was endless', '--json', '--threads', '1']);
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stdout, /"labels":\[/);
+    },
+  );
+
+  it(
+    'a classifier with class weights: a 2-process torchrun trains a few steps; recur reads the model it writes',
+    { skip: skipTorch },
+    () => {
+      const model = classifier('ddp-classifier', ['--class-weight', 'balanced', '--layers', '2']);
+      const project = join(dir, 'ddp-classifier-project');
+      const e = run(['export', 'pytorch', model, project, '-q']);
+      assert.equal(e.code, 0, e.stderr);
+      const weights = (
+        JSON.parse(readFileSync(join(project, 'classify_data.json'), 'utf8')) as {
+          classWeights: number[];
+        }
+      ).classWeights;
+      assert.equal(weights.length, 2);
+      const out = join(project, 'run');
+      const port = String(20000 + Math.floor(Math.random() * 20000));
+      py(project, [
+        '-m',
+        'torch.distributed.run',
+        '--redirects',
+        '1',
+        '--tee',
+        '1',
+        '--nnodes',
+        '1',
+        '--nproc_per_node',
+        '2',
+        '--master_addr',
+        '127.0.0.1',
+        '--master_port',
+        port,
+        'train.py',
+        '--epochs',
+        '1',
+        '--out',
+        out,
+      ]);
+      assert.ok(existsSync(join(out, 'pytorch-checkpoint.rank1.pt')), 'both processes ran');
+      assert.equal(readFileSync(join(out, 'log.csv'), 'utf8').trim().split('\n').length, 2);
+      checkWrittenClassifier(project, out);
+    },
+  );
+
+  const seq2seqCases: [string, Partial<Seq2SeqSettings>][] = [
+    ['BiLSTM encoder, Luong attention', { attention: 'luong' }],
+    [
+      'two BiGRU encoder layers, Bahdanau attention',
+      { attention: 'bahdanau', cell: 'gru', encoderLayers: 2 },
+    ],
+    ['one-direction LSTM encoder, no attention', { attention: 'none', bidirectional: false }],
+  ];
+  const SEQ2SEQ_FORWARD = String.raw`
+import json, sys
+import numpy as np, torch
+import recur_io
+from model import recur_model
+model_json, arrays = recur_io.read_model_dir(sys.argv[1])
+m = recur_model(model_json["modelTopology"])
+m.load_recur_weights(arrays)
+m.eval()
+x = json.load(open(sys.argv[2]))
+with torch.no_grad():
+    y = m.predict(torch.tensor(x["source"]), torch.tensor(x["previous"]))
+back = m.recur_weights()
+own = [n for n, _ in recur_io.model_weight_specs(model_json)]
+assert sorted(back) == sorted(own), (sorted(back), sorted(own))
+print(json.dumps({"y": y.double().numpy().ravel().tolist(),
+                  "roundtrip": max(float(np.abs(back[k] - arrays[k]).max()) for k in own)}))
+`;
+  for (const [name, settings] of seq2seqCases) {
+    it(
+      `the exported encoder–decoder's teacher-forced forward equals recur's predict: ${name}`,
+      { skip: skipTorch },
+      () => {
+        const model = buildSeq2SeqModel({ ...G2P_SETTINGS, units: 3, embeddingDim: 4, ...settings }, 9, 8);
+        // Non-zero biases too, so every weight's mapping counts.
+        const rng = new Random(11);
+        for (const { weight } of model.namedWeights())
+          for (let i = 0; i < weight.value.length; i++) weight.value[i] += 0.3 * rng.normal();
+        const at = join(dir, `seq2seq-${name.replace(/[^a-z]+/gi, '-')}`);
+        saveModel(model, at, { includeOptimizer: false });
+        // Sources and decoder inputs right-padded to mixed lengths, as recur's batches.
+        const source = [
+          [3, 1, 4, 1, 5],
+          [2, 7, 0, 0, 0],
+          [5, 0, 0, 0, 0],
+        ];
+        const previous = [
+          [1, 2, 3, 0],
+          [1, 4, 0, 0],
+          [1, 5, 6, 7],
+        ];
+        writeFileSync(join(at, 'x.json'), JSON.stringify({ source, previous }));
+        const want = (
+          model.predict([
+            new IndexTensor(Int32Array.from(source.flat()), [3, 5]),
+            new IndexTensor(Int32Array.from(previous.flat()), [3, 4]),
+          ]) as Tensor
+        ).data;
+        const got = JSON.parse(py(classifierProject(), ['-c', SEQ2SEQ_FORWARD, at, join(at, 'x.json')])) as {
+          y: number[];
+          roundtrip: number;
+        };
+        assert.equal(got.y.length, want.length);
+        const diff = maxAbsDiff(got.y, want);
+        assert.ok(diff <= 1e-5, `max difference ${diff}`);
+        assert.equal(got.roundtrip, 0, 'PyTorch → recur gives the weights back');
+      },
+    );
+  }
+
+  it(
+    "an encoder–decoder: seq2seq_data.json is recur's split; train.py trains it, stops, resumes, and under a 2-process torchrun; recur seq2seq reads the result",
+    { skip: skipTorch },
+    () => {
+      const tsv = join(dir, 'pairs.tsv');
+      writeFileSync(tsv, pairs(120, 5));
+      const model = join(dir, 'pairs-model');
+      const t = run([
+        'seq2seq',
+        'train',
+        tsv,
+        '--out',
+        model,
+        '--epochs',
+        '1',
+        '--units',
+        '4',
+        '--embedding',
+        '5',
+        '--batch-size',
+        '4',
+        '--threads',
+        '1',
+        '-q',
+      ]);
+      assert.equal(t.code, 0, t.stderr);
+      const project = join(dir, 'pairs-project');
+      const e = run(['export', 'pytorch', model, project, '-q']);
+      assert.equal(e.code, 0, e.stderr);
+      const data = JSON.parse(readFileSync(join(project, 'seq2seq_data.json'), 'utf8')) as {
+        train: { sources: number[][]; targets: number[][] };
+        validation: { sources: number[][]; targets: number[][] };
+      };
+      // 16 distinct sources (4 × 4 animals), split 90/5/5 by source, every alternative target with its source.
+      assert.ok(data.train.sources.length >= 12 && data.validation.sources.length >= 1);
+      assert.ok(data.train.targets.every((ids) => ids.length === 5 && !ids.includes(0)));
+      const pythonLoss = Number(py(project, ['-c', VALIDATION_LOSS, 'seq2seq']));
+      assert.ok(
+        Math.abs(pythonLoss - loggedValLoss(model)) < 1e-5,
+        `${pythonLoss} vs recur's ${loggedValLoss(model)}`,
+      );
+      const out = join(project, 'run');
+      const first = py(project, ['train.py', '--out', out, '--epochs', '2', '--max-steps', '2']);
+      assert.match(first, /Stopped after 2 steps \(--max-steps\) at epoch 1, batch 2/);
+      const second = py(project, ['train.py', '--out', out, '--epochs', '2', '--resume']);
+      assert.match(second, /Resuming at epoch 1, batch 3/);
+      assert.match(second, /Epoch 2\/2: loss [\d.]+, val_loss [\d.]+, val_accuracy [\d.]+, lr/);
+      const loaded = loadFunctionalModel(out);
+      // recur's functional loader does not check sha256 records; check those the Python side wrote here.
+      const written = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as {
+        userDefinedMetadata: { recur: { sha256: { weights: Record<string, string> } } };
+      };
+      for (const [file, hash] of Object.entries(written.userDefinedMetadata.recur.sha256.weights))
+        assert.equal(
+          createHash('sha256')
+            .update(readFileSync(join(out, file)))
+            .digest('hex'),
+          hash,
+          file,
+        );
+      const torchWeights = JSON.parse(
+        py(project, [
+          '-c',
+          TORCH_WEIGHTS.replace(/RecurModel/g, 'RecurGraph'),
+          join(out, 'pytorch-checkpoint.rank0.pt'),
+        ]),
+      ) as Record<string, number[]>;
+      const start = loadFunctionalModel(join(project, 'start')).model;
+      const startWeights = new Map(start.namedWeights().map(({ name, weight }) => [name, weight.value]));
+      let changed = 0;
+      for (const { name, weight } of loaded.model.namedWeights()) {
+        assert.deepEqual(Float32Array.from(torchWeights[name]), weight.value, name);
+        if (maxAbsDiff(startWeights.get(name)!, weight.value) > 0) changed++;
+      }
+      assert.ok(changed > 0, 'training changed the weights');
+      const p = run(['seq2seq', 'predict', out, 'the cat and the dog', '--threads', '1']);
+      assert.equal(p.code, 0, p.stderr);
+      assert.ok(p.stdout.trim().length > 0);
+      // And under a 2-process torchrun (DistributedDataParallel over the graph, gloo).
+      const ddp = join(project, 'run-ddp');
+      const port = String(20000 + Math.floor(Math.random() * 20000));
+      py(project, [
+        '-m',
+        'torch.distributed.run',
+        '--redirects',
+        '1',
+        '--tee',
+        '1',
+        '--nnodes',
+        '1',
+        '--nproc_per_node',
+        '2',
+        '--master_addr',
+        '127.0.0.1',
+        '--master_port',
+        port,
+        'train.py',
+        '--epochs',
+        '1',
+        '--out',
+        ddp,
+      ]);
+      assert.ok(existsSync(join(ddp, 'pytorch-checkpoint.rank1.pt')), 'both processes ran');
+      const q = run(['seq2seq', 'predict', ddp, 'the bird and the fish', '--threads', '1']);
+      assert.equal(q.code, 0, q.stderr);
+      // Without its pairs file, an encoder–decoder cannot be handed off with its recipe: bad input, nothing written.
+      rmSync(tsv);
+      const gone = run(['export', 'pytorch', model, join(dir, 'pairs-project-2')]);
+      assert.equal(gone.code, 2, gone.stderr);
+      assert.match(
+        gone.stderr,
+        /pairs-model: its training pairs are needed to export the seq2seq recipe, but .*pairs\.tsv is not there/,
+      );
+      assert.ok(!existsSync(join(dir, 'pairs-project-2')));
     },
   );
 });

@@ -188,14 +188,14 @@ function flagError(e: unknown): never {
  * The prepared splits of a run: texts, encoded sequences, and class indices (single-label) or the [N × labels] 0/1
  * targets (multi-label; `labels` is then empty).
  */
-interface Split {
+export interface Split {
   texts: string[];
   labels: Int32Array;
   targets: Uint8Array | null;
   sequences: Int32Array[];
 }
 
-function prepare(
+export function prepare(
   data: LabelledTexts,
   classes: readonly string[],
   tokenizer: Tokenizer,
@@ -330,7 +330,7 @@ function loadClassifier(dir: string): { model: Sequential; meta: ClassifierMetad
 }
 
 /** The training data a model's metadata names, checked against its fingerprint; null (with why) when unavailable. */
-function trainingDataOf(meta: ClassifierMetadata): { data: LoadedTexts | null; why: string } {
+export function trainingDataOf(meta: ClassifierMetadata): { data: LoadedTexts | null; why: string } {
   const d = meta.data;
   let data: LoadedTexts;
   try {
@@ -344,7 +344,7 @@ function trainingDataOf(meta: ClassifierMetadata): { data: LoadedTexts | null; w
 }
 
 /** The train / validation / test split of a model's training data, as train made it. */
-function splitOf(
+export function splitOf(
   meta: ClassifierMetadata,
   data: LabelledTexts,
 ): { train: LabelledTexts; validation: LabelledTexts; test: LabelledTexts } {

@@ -1,20 +1,178 @@
 /**
- * `recur export pytorch <model-dir> <out>` — hands a recur text model and its recipe to PyTorch: writes a small Python
- * project into a new directory (src/export/pytorch_project.ts: model.py, data.py, recur_io.py, train.py, README.md)
- * and the model it starts from as `<out>/start/`, a recur model directory (weights, vocabulary, recipe). Its train.py
- * trains on one CPU or under torchrun (DistributedDataParallel) and writes recur model directories back.
+ * `recur export pytorch <model-dir> <out>` — hands a recur model and its recipe to PyTorch: writes a small Python
+ * project into a new directory (src/export/pytorch_project.ts: model.py, data.py, recur_io.py, optim.py, train.py,
+ * README.md) and the model it starts from as `<out>/start/`, a recur model directory (weights, vocabulary or
+ * tokenizer, recipe). Its train.py trains on one CPU or under torchrun (DistributedDataParallel) and writes recur model
+ * directories back. Two kinds of model: recur's character models (recur train), whose train.py reads the text itself,
+ * and text classifiers (recur classify train), whose training and validation texts are encoded and split here, with
+ * recur's own tokenizer and split, into classify_data.json — so PyTorch trains on exactly what recur would.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pytorchProjectFiles } from '../export/pytorch_project.js';
-import { pytorchExportProblem } from '../export/pytorch_layout.js';
+import { classWeightsFor } from '../classify/model.js';
+import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
+import { Tokenizer } from '../classify/tokenizer.js';
+import { pytorchProjectFiles, type PytorchProjectKind } from '../export/pytorch_project.js';
+import { pytorchExportProblem, pytorchGraphProblem, type ExportLayerJson } from '../export/pytorch_layout.js';
+import type { Functional } from '../models/functional.js';
+import type { Sequential } from '../models/sequential.js';
 import { layerToKeras } from '../models/serialization.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { saveModel } from '../node/model_io.js';
+import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { encodePairs } from '../seq2seq/data.js';
+import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
+import { examplePairs } from '../seq2seq/pairs.js';
+import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
+import { loadApp, loadExamples, splitsOf, withinLimits } from './seq2seq.js';
 import { loadTextModel } from './text_model.js';
 
 export const EXPORT_FORMATS = ['pytorch'] as const;
+
+/** A model to export: the model, its metadata without training state, what the project needs beside it. */
+interface ExportSource {
+  kind: PytorchProjectKind;
+  model: Sequential | Functional;
+  metadata: Record<string, unknown>;
+  notes: string[];
+  /** Extra project files (name → contents). */
+  extra: Record<string, string>;
+  /** What start/ holds, and how to train, for the closing message. */
+  what: string;
+  train: string;
+}
+
+function withoutState(meta: object): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { ...meta };
+  delete metadata.state;
+  return metadata;
+}
+
+function textSource(dir: string, outDir: string): ExportSource {
+  const { model, meta, notes } = loadTextModel(dir);
+  return {
+    kind: 'text',
+    model,
+    metadata: withoutState(meta),
+    notes,
+    extra: {},
+    what: `the ${meta.settings.recipe} recipe's model`,
+    train: `python ${join(outDir, 'train.py')} --text ${meta.settings.source || 'book.txt'} --epochs 10 --out run`,
+  };
+}
+
+/** One split as classify_data.json holds it: token ids per text, and class indices or 0/1 rows per label. */
+function encodedSplit(split: Split, labels: number): { ids: number[][]; labels: number[] | number[][] } {
+  const ids = split.sequences.map((s) => Array.from(s));
+  if (split.targets) {
+    const t = split.targets;
+    return { ids, labels: ids.map((_, i) => Array.from(t.subarray(i * labels, (i + 1) * labels))) };
+  }
+  return { ids, labels: Array.from(split.labels) };
+}
+
+/**
+ * A classifier and its training data, encoded and split as `recur classify train` did (the saved tokenizer, the
+ * recipe's seed); the data must still be what the model was trained on (its fingerprint).
+ */
+function classifySource(
+  dir: string,
+  outDir: string,
+  meta: ClassifierMetadata,
+  loaded: ReturnType<typeof loadModel>,
+): ExportSource {
+  const { data, why } = trainingDataOf(meta);
+  if (!data)
+    throw new UsageError(`${dir}: its training data is needed to export the classify recipe, but ${why}`);
+  const tokenizer = Tokenizer.fromJSON(meta.tokenizer);
+  const { train, validation } = splitOf(meta, data);
+  const trainSplit = prepare(train, meta.classes, tokenizer, meta.settings);
+  const valSplit = prepare(validation, meta.classes, tokenizer, meta.settings);
+  const classWeights = meta.settings.multiLabel
+    ? null
+    : classWeightsFor(meta.settings.classWeight, meta.classes, trainSplit.labels);
+  const K = meta.classes.length;
+  const encoded = {
+    source: meta.data.source,
+    classes: meta.classes,
+    multiLabel: meta.settings.multiLabel,
+    classWeights: classWeights ? Array.from(classWeights) : null,
+    train: encodedSplit(trainSplit, K),
+    validation: encodedSplit(valSplit, K),
+  };
+  return {
+    kind: 'classify',
+    model: loaded.model,
+    metadata: withoutState(meta),
+    notes: loaded.notes,
+    extra: { 'classify_data.json': JSON.stringify(encoded) + '\n' },
+    what: `the classifier; classify_data.json: ${trainSplit.sequences.length} training and ${valSplit.sequences.length} validation texts`,
+    train: `python ${join(outDir, 'train.py')} --out run`,
+  };
+}
+
+/**
+ * An encoder–decoder and its pairs, encoded and split as `recur seq2seq train` did (the saved vocabularies, the
+ * recipe's seed; validation tokens the training never saw read as <unk>, as recur validates).
+ */
+function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
+  const { app, meta } = loadApp(dir);
+  const file = app.data === CMUDICT_DATA ? undefined : app.data;
+  if (file !== undefined && !existsSync(file))
+    throw new UsageError(
+      `${dir}: its training pairs are needed to export the seq2seq recipe, but ${file} is not there`,
+    );
+  // Lines a --skip-bad run skipped are skipped again (a run without it had none: it would have stopped).
+  const splits = splitsOf(
+    withinLimits(loadExamples(file, { skipBad: true }, app.settings, out), app.settings),
+    app.settings.seed,
+  );
+  const train = encodePairs(examplePairs(splits.train), app.source, app.target);
+  const valPairs = examplePairs(splits.validation);
+  const list = (xs: Int32Array[]): number[][] => xs.map((x) => Array.from(x));
+  const encoded = {
+    source: app.data,
+    train: { sources: list(train.sources), targets: list(train.targets) },
+    validation: {
+      sources: list(valPairs.map((p) => app.source.encode(p.source, 'unk'))),
+      targets: list(valPairs.map((p) => app.target.encode(p.target, 'unk'))),
+    },
+  };
+  return {
+    kind: 'seq2seq',
+    model: app.model,
+    metadata: withoutState(meta),
+    notes: [],
+    extra: { 'seq2seq_data.json': JSON.stringify(encoded) + '\n' },
+    what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${valPairs.length} validation pairs`,
+    train: `python ${join(outDir, 'train.py')} --epochs 20 --out run`,
+  };
+}
+
+/** The layers PyTorch cannot compute the same way: model.json's graph for a functional model. */
+function exportProblem(src: ExportSource, dir: string): string | null {
+  if (src.kind !== 'seq2seq') return pytorchExportProblem((src.model as Sequential).layers.map(layerToKeras));
+  const topology = (
+    JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { layers: ExportLayerJson[]; output_layers: [string, number, number][] } };
+    }
+  ).modelTopology.config;
+  return pytorchGraphProblem(topology.layers, topology.output_layers[0][0]);
+}
+
+function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
+  if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
+  const task = (
+    JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { task?: unknown } }
+  ).userDefinedMetadata?.task;
+  if (task === 'seq2seq') return seq2seqSource(dir, outDir, out);
+  const loaded = loadModel(dir);
+  if ((loaded.metadata as { task?: unknown }).task === 'classify') {
+    const meta = parseClassifierMetadata(loaded.metadata, dir);
+    return classifySource(dir, outDir, meta, loaded);
+  }
+  return textSource(dir, outDir);
+}
 
 export function exportModel(format: string, dir: string, outDir: string, out: Output): number {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format))
@@ -24,22 +182,25 @@ export function exportModel(format: string, dir: string, outDir: string, out: Ou
     if (readdirSync(outDir).length > 0)
       throw new UsageError(`${outDir} is not empty; give a new (or empty) directory for the project`);
   }
-  const { model, meta, notes } = loadTextModel(dir);
-  for (const n of notes) out.info(`note: ${n}`);
-  const problem = pytorchExportProblem(model.layers.map(layerToKeras));
+  const src = sourceOf(dir, outDir, out);
+  for (const n of src.notes) out.info(`note: ${n}`);
+  const problem = exportProblem(src, dir);
   if (problem) throw new UsageError(`${dir}: cannot be exported to PyTorch: ${problem}`);
 
   mkdirSync(outDir, { recursive: true });
-  // The starting model: the weights without optimizer slots, the recipe and vocabulary without a training state.
-  const metadata: Record<string, unknown> = { ...meta };
-  delete metadata.state;
-  saveModel(model, join(outDir, 'start'), { includeOptimizer: false, metadata });
-  const files = pytorchProjectFiles();
+  // The starting model: the weights without optimizer slots, the recipe without a training state.
+  saveModel(src.model, join(outDir, 'start'), { includeOptimizer: false, metadata: src.metadata });
+  const files = { ...pytorchProjectFiles(src.kind), ...src.extra };
   for (const [name, text] of Object.entries(files)) writeFileAtomic(join(outDir, name), text);
   out.info(
-    `Wrote ${outDir}: ${Object.keys(files).join(', ')} and start/ (the ${meta.settings.recipe} recipe's model). ` +
-      `Train with: python ${join(outDir, 'train.py')} --text ${meta.settings.source || 'book.txt'} --epochs 10 --out run`,
+    `Wrote ${outDir}: ${Object.keys(files).join(', ')} and start/ (${src.what}). Train with: ${src.train}`,
   );
-  out.json({ event: 'exported', format, out: outDir, files: [...Object.keys(files), 'start'] });
+  out.json({
+    event: 'exported',
+    format,
+    kind: src.kind,
+    out: outDir,
+    files: [...Object.keys(files), 'start'],
+  });
   return 0;
 }

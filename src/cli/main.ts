@@ -216,10 +216,13 @@ program
 program
   .command('export')
   .description(
-    'write a Python project that trains a text model with PyTorch (torchrun for many processes or machines)',
+    'write a Python project that trains a text model, text classifier or encoder–decoder with PyTorch (torchrun for many processes or machines)',
   )
   .argument('<format>', 'pytorch')
-  .argument('<model-dir>', 'a directory written by recur train')
+  .argument(
+    '<model-dir>',
+    "a directory written by recur train, classify train or seq2seq train (a classifier's or encoder–decoder's data file must still be where it was)",
+  )
   .argument('<out>', 'a new directory for the project')
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'print JSON', false)

@@ -141,7 +141,7 @@ const lengthIn =
     mode === 'chars' ? [...t].length : t.trim().split(/\s+/).length;
 
 /** The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. */
-function loadExamples(
+export function loadExamples(
   file: string | undefined,
   o: Seq2SeqDataOptions,
   s: Seq2SeqSettings,
@@ -169,7 +169,7 @@ function loadExamples(
 }
 
 /** Drops examples over the length limits (CMUdict has a few very long words). */
-function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
+export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
   const sl = lengthIn(s.sourceMode);
   const tl = lengthIn(s.targetMode);
   return examples.filter(
@@ -177,7 +177,7 @@ function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
   );
 }
 
-function splitsOf(examples: Example[], seed: number): Splits {
+export function splitsOf(examples: Example[], seed: number): Splits {
   if (examples.length < 3)
     throw new InvalidInputError(`need at least 3 distinct sources to split, got ${examples.length}`);
   return splitExamples(examples, seed);
@@ -418,7 +418,11 @@ export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
 }
 
 /** Loads a seq2seq model directory; a directory without a usable seq2seq model is bad input (exit 2). */
-function loadApp(dir: string): { app: Seq2Seq; meta: Seq2SeqMetadata; metadata: Record<string, unknown> } {
+export function loadApp(dir: string): {
+  app: Seq2Seq;
+  meta: Seq2SeqMetadata;
+  metadata: Record<string, unknown>;
+} {
   let loaded: ReturnType<typeof loadFunctionalModel>;
   try {
     loaded = loadFunctionalModel(dir);

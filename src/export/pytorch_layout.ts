@@ -7,8 +7,11 @@
  *   LSTM gates i, f, c, o                          →  i, f, g, o                                     (the same order)
  *   GRU gates z, r, h; bias [2, 3H] (input, then   →  r, z, n; bias_ih_l0 = the input bias, bias_hh_l0 = the
  *     recurrent: Keras's reset_after=True)              recurrent bias (PyTorch's GRU is reset_after=True)
+ *   GRU reset_after=false (bias [3H])              →  model.py's GRUResetBefore, which keeps Keras's layout
  *   LSTM, SimpleRNN bias [G·H]                     →  bias_ih_l0 = bias, bias_hh_l0 = 0             (back: their sum)
  *   Dense kernel [D, U], bias [U]                  →  weight [U, D], bias [U]
+ *   Embedding embeddings [V, E]                    →  weight [V, E]                                  (the same)
+ *   Bidirectional(layer)                           →  each half ('forward_<name>', 'backward_<name>') as the layer
  */
 import { InvalidInputError } from '../core/errors.js';
 
@@ -52,21 +55,31 @@ function need(params: LayoutParams, name: string, layer: string): LayoutTensor {
   return t;
 }
 
-/** A layer's weights in recur's layout (kernel, recurrent_kernel, bias) as PyTorch's parameters (by PyTorch name). */
-export function kerasToTorch(className: string, layer: string, units: number, w: LayoutParams): LayoutParams {
+/**
+ * A layer's weights in recur's layout (kernel, recurrent_kernel, bias; embeddings) as PyTorch's parameters (by
+ * PyTorch name). A GRU with reset_after=false (`resetAfter` false, or told by its [3H] bias) keeps Keras's layout:
+ * model.py's GRUResetBefore computes it, since PyTorch's GRU resets after the recurrent product.
+ */
+export function kerasToTorch(
+  className: string,
+  layer: string,
+  units: number,
+  w: LayoutParams,
+  resetAfter?: boolean,
+): LayoutParams {
+  if (className === 'Embedding') return { weight: need(w, 'embeddings', layer) };
   if (className === 'Dense') {
     return { weight: transpose(need(w, 'kernel', layer)), ...(w.bias ? { bias: w.bias } : {}) };
   }
   const W = need(w, 'kernel', layer);
   const U = need(w, 'recurrent_kernel', layer);
+  if (className === 'GRU' && (resetAfter === false || w.bias?.shape.length === 1)) return { ...w };
   if (className === 'GRU') {
     const out: LayoutParams = {
       weight_ih_l0: transpose(swapFirstBlocks(W, units)),
       weight_hh_l0: transpose(swapFirstBlocks(U, units)),
     };
     if (w.bias) {
-      if (w.bias.shape.length !== 2)
-        throw new InvalidInputError(`layer '${layer}': a GRU with reset_after=false has no PyTorch equal`);
       out.bias_ih_l0 = swapFirstBlocks(rowOf(w.bias, 0), units);
       out.bias_hh_l0 = swapFirstBlocks(rowOf(w.bias, 1), units);
     }
@@ -86,9 +99,11 @@ export function kerasToTorch(className: string, layer: string, units: number, w:
 
 /** The inverse of kerasToTorch: PyTorch's parameters → recur's weights (LSTM / SimpleRNN biases summed). */
 export function torchToKeras(className: string, layer: string, units: number, p: LayoutParams): LayoutParams {
+  if (className === 'Embedding') return { embeddings: need(p, 'weight', layer) };
   if (className === 'Dense') {
     return { kernel: transpose(need(p, 'weight', layer)), ...(p.bias ? { bias: p.bias } : {}) };
   }
+  if (className === 'GRU' && p.kernel) return { ...p }; // GRUResetBefore (reset_after=false) has Keras's layout
   const W = transpose(need(p, 'weight_ih_l0', layer));
   const U = transpose(need(p, 'weight_hh_l0', layer));
   const bi = p.bias_ih_l0;
@@ -117,10 +132,31 @@ export interface ExportLayerJson {
   config: Record<string, unknown>;
 }
 
+const POOLING = ['GlobalMaxPooling1D', 'GlobalAveragePooling1D'];
+const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'];
+
+/** Why a recurrent layer (alone, or inside a Bidirectional) cannot be exported; null when it can. */
+function recurrentProblem(l: ExportLayerJson, where: string, inBidirectional: boolean): string | null {
+  const c = l.config;
+  if (c.return_state || (c.go_backwards && !inBidirectional))
+    return `${where}: go_backwards and return_state are not exported`;
+  if (Number(c.dropout ?? 0) > 0 || Number(c.recurrent_dropout ?? 0) > 0)
+    return `${where}: dropout inside a recurrent layer is not exported (recur's recipes use Dropout layers)`;
+  const act = String(c.activation ?? 'tanh');
+  if (l.class_name === 'SimpleRNN') {
+    if (act !== 'tanh' && act !== 'relu')
+      return `${where}: activation ${act} (PyTorch's RNN has tanh or relu)`;
+  } else if (act !== 'tanh' || String(c.recurrent_activation ?? 'sigmoid') !== 'sigmoid') {
+    return `${where}: PyTorch's ${l.class_name} needs activation tanh and recurrent_activation sigmoid`;
+  }
+  return null;
+}
+
 /**
- * Why a Sequential model's layers cannot be exported to PyTorch, naming the layer; null when they can: recurrent
- * layers with PyTorch's activations (tanh, sigmoid gates; a GRU with reset_after=true), Dropout, Dense (linear, or
- * softmax last) over one-hot token inputs.
+ * Why a Sequential model's layers cannot be exported to PyTorch, naming the layer; null when they can. The first
+ * layer is an Embedding (mask_zero or not) or a recurrent layer over one-hot token inputs; then recurrent layers
+ * (LSTM, GRU — either reset_after —, SimpleRNN, with PyTorch's activations) alone or in a Bidirectional (merge mode
+ * concat, sum, mul or ave), Dropout, GlobalMax/AveragePooling1D and Dense (linear, or softmax / sigmoid last).
  */
 export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string | null {
   if (layers.length === 0) return 'the model has no layers';
@@ -128,32 +164,75 @@ export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string
     const c = l.config;
     const where = `layer '${String(c.name)}' (${l.class_name})`;
     if ((EXPORTED_RECURRENT as readonly string[]).includes(l.class_name)) {
-      if (c.go_backwards || c.return_state) return `${where}: go_backwards and return_state are not exported`;
-      if (Number(c.dropout ?? 0) > 0 || Number(c.recurrent_dropout ?? 0) > 0)
-        return `${where}: dropout inside a recurrent layer is not exported (recur's recipes use Dropout layers)`;
-      const act = String(c.activation ?? 'tanh');
-      if (l.class_name === 'SimpleRNN') {
-        if (act !== 'tanh' && act !== 'relu')
-          return `${where}: activation ${act} (PyTorch's RNN has tanh or relu)`;
-      } else if (act !== 'tanh' || String(c.recurrent_activation ?? 'sigmoid') !== 'sigmoid') {
-        return `${where}: PyTorch's ${l.class_name} needs activation tanh and recurrent_activation sigmoid`;
-      }
-      if (l.class_name === 'GRU' && c.reset_after === false)
-        return `${where}: a GRU with reset_after=false has no PyTorch equal (train with --gru-reset-after true)`;
+      const p = recurrentProblem(l, where, false);
+      if (p) return p;
+    } else if (l.class_name === 'Bidirectional') {
+      const inner = c.layer as ExportLayerJson | undefined;
+      if (!inner || !(EXPORTED_RECURRENT as readonly string[]).includes(inner.class_name))
+        return `${where}: only a Bidirectional LSTM, GRU or SimpleRNN is exported`;
+      if (!MERGE_MODES.includes(String(c.merge_mode ?? 'concat')))
+        return `${where}: merge_mode ${String(c.merge_mode)} is not exported (concat, sum, mul or ave are)`;
+      const p = recurrentProblem(inner, where, true);
+      if (p) return p;
     } else if (l.class_name === 'Dense') {
       const act = String(c.activation ?? 'linear');
-      if (!(act === 'linear' || (act === 'softmax' && i === layers.length - 1)))
-        return `${where}: activation ${act} is not exported (linear, or softmax on the last layer)`;
-    } else if (l.class_name !== 'Dropout') {
-      return `${where} is not exported yet (LSTM, GRU, SimpleRNN, Dropout and Dense are)`;
+      if (!(act === 'linear' || ((act === 'softmax' || act === 'sigmoid') && i === layers.length - 1)))
+        return `${where}: activation ${act} is not exported (linear, or softmax / sigmoid on the last layer)`;
+    } else if (l.class_name === 'Embedding') {
+      if (i !== 0) return `${where}: an Embedding is exported as the first layer only`;
+    } else if (l.class_name !== 'Dropout' && !POOLING.includes(l.class_name)) {
+      return (
+        `${where} is not exported yet (Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout, ` +
+        'GlobalMax/AveragePooling1D and Dense are)'
+      );
     }
   }
+  if (layers[0].class_name === 'Embedding') return null;
   const first = layers[0].config.batch_input_shape;
   if (
     !Array.isArray(first) ||
     first.length !== 3 ||
     !(EXPORTED_RECURRENT as readonly string[]).includes(layers[0].class_name)
   )
-    return 'the first layer must be a recurrent layer over [batch, time, vocabulary] one-hot inputs (a recur text model)';
+    return 'the first layer must be an Embedding, or a recurrent layer over [batch, time, vocabulary] one-hot inputs (a recur text model)';
+  return null;
+}
+
+const GRAPH_ACTIVATIONS = ['linear', 'tanh', 'relu', 'sigmoid'];
+
+/**
+ * Why a functional model's layers (model.json's, with the name of its one output layer) cannot be exported to
+ * PyTorch; null when they can: recur's seq2seq encoder–decoders — InputLayers, Embeddings, recurrent layers (with
+ * initial states, return_state) alone or in a Bidirectional, Concatenate on the last axis, Attention /
+ * AdditiveAttention (dot or additive scores, no attention dropout), Dropout, pooling, Dense (softmax on the output).
+ */
+export function pytorchGraphProblem(layers: readonly ExportLayerJson[], output: string): string | null {
+  for (const l of layers) {
+    const c = l.config;
+    const where = `layer '${String(c.name)}' (${l.class_name})`;
+    if ((EXPORTED_RECURRENT as readonly string[]).includes(l.class_name)) {
+      const p = recurrentProblem({ ...l, config: { ...c, return_state: false } }, where, false);
+      if (p) return p;
+    } else if (l.class_name === 'Bidirectional') {
+      const inner = c.layer as ExportLayerJson | undefined;
+      if (!inner || !(EXPORTED_RECURRENT as readonly string[]).includes(inner.class_name))
+        return `${where}: only a Bidirectional LSTM, GRU or SimpleRNN is exported`;
+      if (!MERGE_MODES.includes(String(c.merge_mode ?? 'concat')))
+        return `${where}: merge_mode ${String(c.merge_mode)} is not exported (concat, sum, mul or ave are)`;
+      const p = recurrentProblem({ ...inner, config: { ...inner.config, return_state: false } }, where, true);
+      if (p) return p;
+    } else if (l.class_name === 'Dense') {
+      const act = String(c.activation ?? 'linear');
+      if (!(GRAPH_ACTIVATIONS.includes(act) || (act === 'softmax' && c.name === output)))
+        return `${where}: activation ${act} is not exported (linear, tanh, relu, sigmoid, or softmax on the output)`;
+    } else if (l.class_name === 'Attention' || l.class_name === 'AdditiveAttention') {
+      if (Number(c.dropout ?? 0) > 0 || String(c.score_mode ?? 'dot') !== 'dot')
+        return `${where}: attention dropout and score_mode concat are not exported`;
+    } else if (l.class_name === 'Concatenate') {
+      if ((c.axis ?? -1) !== -1) return `${where}: only Concatenate on the last axis is exported`;
+    } else if (!['InputLayer', 'Embedding', 'Dropout', ...POOLING].includes(l.class_name)) {
+      return `${where} is not exported yet`;
+    }
+  }
   return null;
 }
