@@ -1,0 +1,293 @@
+/**
+ * The seq2seq recipe's own files (recur seq2seq train): README.md, data.py (the pairs recur encoded and split at
+ * export time) and train.py (teacher forcing, the masked next-token loss, ReduceLROnPlateau, save-best).
+ * Python kept as written (String.raw): no backquote, no dollar-brace.
+ */
+
+export const SEQ2SEQ_README = `# A recur encoder–decoder, trained with PyTorch
+
+Written by \`recur export pytorch\`. \`start/\` is the recur seq2seq model this project starts from (its weights, source
+and target vocabularies and recipe); \`seq2seq_data.json\` holds its training and validation pairs, encoded with the
+saved vocabularies and split as \`recur seq2seq train\` split them. The Python files are small and self-contained
+(PyTorch and numpy only):
+
+| file          | what it holds                                                                                       |
+| ------------- | --------------------------------------------------------------------------------------------------- |
+| \`model.py\`    | the model as an \`nn.Module\`: recur's functional graph (Embeddings with padding masked, a (Bidirectional) LSTM/GRU encoder, the decoder started from its states, Luong or Bahdanau attention, Dense) |
+| \`data.py\`     | the encoded pairs, teacher-forced batches right-padded with 0                                        |
+| \`recur_io.py\` | reading and writing recur model directories (model.json + weights) with numpy                       |
+| \`optim.py\`    | recur's optimizers (RMSprop and Adagrad with ε where Keras puts it) and ReduceLROnPlateau            |
+| \`train.py\`    | training: masked next-token cross-entropy, clipping, ReduceLROnPlateau, save-best on val_loss         |
+
+## Train
+
+\`\`\`sh
+python train.py --epochs 20 --out run                     # one CPU
+torchrun --nproc_per_node 4 train.py --epochs 20 --out run  # 4 processes, one machine
+python train.py --epochs 30 --out run --resume            # continue from run/'s checkpoints
+python train.py --max-steps 100 --out run                 # stop after 100 optimizer steps
+\`\`\`
+
+After every epoch whose val_loss improves, process 0 writes the model to \`--out\` as a recur seq2seq directory
+(atomically), so recur uses it directly:
+
+\`\`\`sh
+recur seq2seq eval run
+recur seq2seq predict run "the cat and the dog"
+\`\`\`
+
+With Debian's PyTorch 1.13 on Python 3.11, torchrun's default output settings fail (\`'NoneType' object has no
+attribute 'get'\`); add \`--redirects 1 --tee 1\` to its options.
+`;
+
+export const SEQ2SEQ_DATA = String.raw`"""The seq2seq recipe's pairs, as recur made them: 'recur export pytorch' encoded the training and validation pairs with
+the model's saved source and target vocabularies and split them as recur seq2seq train did (by source, with the
+recipe's seed; validation tokens the training data never had read as <unk>), into seq2seq_data.json beside this file.
+A batch is teacher-forced as in recur: the encoder reads the source, the decoder reads <start> + target and learns
+target + <end>; everything is right-padded with 0 (<pad>), which the Embeddings mask and the loss leaves out."""
+import json
+
+import torch
+
+START, END = 1, 2
+
+
+def load(path):
+    """seq2seq_data.json: {'train': {'sources', 'targets'}, 'validation': {'sources', 'targets'}} (token ids)."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class Pairs(torch.utils.data.Dataset):
+    def __init__(self, split):
+        self.sources, self.targets = split["sources"], split["targets"]
+        if len(self.sources) != len(self.targets):
+            raise ValueError(f"{len(self.sources)} sources but {len(self.targets)} targets")
+
+    def __len__(self):
+        return len(self.sources)
+
+    def __getitem__(self, i):
+        return self.sources[i], self.targets[i]
+
+
+def collate(items):
+    """(source [N, S], previous [N, T]) → next [N, T]: previous = <start> + target, next = target + <end>, 0-padded."""
+    S = max(1, max(len(s) for s, _ in items))
+    T = max(len(t) for _, t in items) + 1
+    source = torch.zeros(len(items), S, dtype=torch.long)
+    previous = torch.zeros(len(items), T, dtype=torch.long)
+    following = torch.zeros(len(items), T, dtype=torch.long)
+    for n, (s, t) in enumerate(items):
+        source[n, : len(s)] = torch.tensor(s, dtype=torch.long)
+        previous[n, 0] = START
+        previous[n, 1 : len(t) + 1] = torch.tensor(t, dtype=torch.long)
+        following[n, : len(t)] = torch.tensor(t, dtype=torch.long)
+        following[n, len(t)] = END
+    return source, previous, following
+`;
+
+export const SEQ2SEQ_TRAIN = String.raw`"""Trains the exported recur encoder–decoder with PyTorch: on one CPU ('python train.py --epochs 20'), or on several
+processes or machines with DistributedDataParallel ('torchrun --nproc_per_node N train.py …': gloo on CPUs, nccl on
+GPUs).
+
+The recipe is the one recur seq2seq train used (the settings in start/model.json, the pairs encoded and split in
+seq2seq_data.json): teacher forcing, the cross-entropy of the next token over the real (unpadded) target steps, the
+same optimizer, learning rate and clipping of each gradient's norm, batch size (per process), and recur's
+ReduceLROnPlateau on val_loss (factor 0.5, patience 1, min lr 1e-5). After every epoch in which val_loss improves,
+process 0 writes the model to --out as a recur seq2seq directory (atomically), which 'recur seq2seq eval/predict OUT'
+read. (recur itself keeps the epoch with the best val_wer of greedy decodes; this script keeps the best val_loss.)
+--out also gets log.csv and this script's checkpoints (--resume).
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import data as pairdata  # noqa: E402
+import recur_io  # noqa: E402
+from model import RecurGraph  # noqa: E402
+from optim import ReduceLROnPlateau, make_optimizer  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=os.path.join(HERE, "seq2seq_data.json"), help="the encoded, split pairs")
+    p.add_argument("--start", default=os.path.join(HERE, "start"), help="the recur model to start from")
+    p.add_argument("--epochs", type=int, default=1, help="epochs to train, counting those of a resumed run")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0: no limit)")
+    p.add_argument("--out", default="pytorch-run", help="where the recur-format model, log.csv and checkpoints go")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
+    a = p.parse_args()
+    if a.epochs < 1 or a.max_steps < 0:
+        p.error("--epochs must be at least 1 and --max-steps at least 0")
+    return a
+
+
+def masked_loss(logits, following):
+    """Mean cross-entropy of the next token over the real steps (next ≠ <pad>), as recur's masked loss."""
+    real = following != 0
+    return F.cross_entropy(logits[real], following[real])
+
+
+def clip_each(params, clipnorm):
+    """recur's (Keras's) clipnorm: each gradient tensor's norm clipped on its own."""
+    for p in params:
+        if p.grad is not None:
+            torch.nn.utils.clip_grad_norm_([p], clipnorm)
+
+
+def main():
+    a = parse_args()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    if a.device == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    say = print if rank == 0 else (lambda *_, **__: None)
+
+    template, arrays = recur_io.read_model_dir(a.start)
+    s = template["userDefinedMetadata"]["settings"]
+    pairs = pairdata.load(a.data)
+    train_set, val_set = pairdata.Pairs(pairs["train"]), pairdata.Pairs(pairs["validation"])
+    seed = s["seed"] if a.seed is None else a.seed
+    torch.manual_seed(seed * 1000 + rank)
+
+    model = RecurGraph(template["modelTopology"]).to(device)
+    model.load_recur_weights(arrays)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    opt = make_optimizer(s, model.parameters())
+    plateau = ReduceLROnPlateau(factor=0.5, patience=1, min_lr=1e-5)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, f"pytorch-checkpoint.rank{rank}.pt")
+
+    # Training state, or the checkpoint's.
+    st = {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "sums": [0.0, 0.0]}
+    if a.resume:
+        if not os.path.exists(ckpt_path):
+            raise SystemExit(f"train.py: --resume: {ckpt_path} does not exist")
+        ck = torch.load(ckpt_path, map_location=device)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        plateau.wait, plateau.best = ck["plateau"]
+        st = ck["train"]
+        torch.set_rng_state(ck["rng"])
+        say(f"Resuming at epoch {st['epoch'] + 1}, batch {st['batch'] + 1}")
+
+    def save_checkpoint():
+        tmp = f"{ckpt_path}.{os.getpid()}.tmp"
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": (plateau.wait, plateau.best),
+                    "train": st, "rng": torch.get_rng_state()}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    def train_batches(epoch):
+        sampler = torch.utils.data.DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
+                                                      seed=seed)
+        sampler.set_epoch(epoch)
+        return torch.utils.data.DataLoader(train_set, batch_size=s["batchSize"], sampler=sampler,
+                                           collate_fn=pairdata.collate)
+
+    def validate():
+        """val_loss and val_accuracy over the real target steps of the whole validation split."""
+        model.eval()
+        total, right, tokens = 0.0, 0, 0
+        with torch.no_grad():
+            for src, prev, following in torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=pairdata.collate):
+                src, prev, following = src.to(device), prev.to(device), following.to(device)
+                logits = model(src, prev)
+                real = following != 0
+                n = int(real.sum())
+                total += masked_loss(logits, following).item() * n
+                right += int((logits.argmax(-1)[real] == following[real]).sum())
+                tokens += n
+        return {"val_loss": total / max(tokens, 1), "val_accuracy": right / max(tokens, 1)}
+
+    stopped = False
+    while st["epoch"] < a.epochs and not stopped:
+        epoch = st["epoch"]
+        model.train()
+        start = time.time()
+        if st["batch"] == 0:
+            st["sums"] = [0.0, 0.0]
+        sums = torch.tensor(st["sums"], dtype=torch.float64)
+        seen_before = sums[1].item()
+        batches = train_batches(epoch)
+        for b, (src, prev, following) in enumerate(batches):
+            if b < st["batch"]:
+                continue
+            src, prev, following = src.to(device), prev.to(device), following.to(device)
+            loss = masked_loss(net(src, prev), following)
+            opt.zero_grad()
+            loss.backward()
+            if s.get("clipnorm"):
+                clip_each(model.parameters(), s["clipnorm"])
+            opt.step()
+            tokens = int((following != 0).sum())
+            sums += torch.tensor([loss.item() * tokens, tokens], dtype=torch.float64)
+            st["step"] += 1
+            st["batch"] = b + 1
+            if a.max_steps and st["step"] >= a.max_steps:
+                stopped = True
+                break
+        if stopped and st["batch"] < len(batches):
+            # Mid-epoch: the checkpoint keeps the epoch's sums for --resume.
+            st["sums"] = sums.tolist()
+            save_checkpoint()
+            if rank == 0 and not os.path.exists(os.path.join(a.out, "model.json")):
+                recur_io.write_model_dir(a.out, template, model.recur_weights())
+            mean = sums[0].item() / max(sums[1].item(), 1)
+            say(f"Stopped after {st['step']} steps (--max-steps) at epoch {epoch + 1}, batch {st['batch']}: "
+                f"loss {mean:.4f} so far this epoch on process 0 ({(sums[1].item() - seen_before) / (time.time() - start):.0f} "
+                f"target tokens/s); continue with --resume")
+            break
+        if world > 1:
+            total = sums.to(device)
+            dist.all_reduce(total)
+            sums = total.cpu()
+        logs = {"loss": sums[0].item() / max(sums[1].item(), 1)}
+        if not math.isfinite(logs["loss"]):
+            raise SystemExit(f"train.py: the loss became non-finite at epoch {epoch + 1}; nothing of it was saved")
+        logs.update(validate())
+        logs["lr"] = opt.param_groups[0]["lr"]
+        seconds = time.time() - start
+        say(f"Epoch {epoch + 1}/{a.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
+            + f" ({(sums[1].item() - seen_before * world) / seconds:.0f} target tokens/s)")
+        if logs["val_loss"] < st["best"]:
+            st["best"] = logs["val_loss"]
+            if rank == 0:
+                recur_io.write_model_dir(a.out, template, model.recur_weights())
+            say(f"Epoch {epoch + 1}: val_loss improved to {logs['val_loss']:.4f}, saved {a.out}")
+        if rank == 0:
+            log = os.path.join(a.out, "log.csv")
+            new = not os.path.exists(log) or epoch == 0
+            with open(log, "w" if new else "a", newline="") as f:
+                w = csv.writer(f, lineterminator="\n")
+                if new:
+                    w.writerow(["epoch", *sorted(logs)])
+                w.writerow([epoch, *(logs[k] for k in sorted(logs))])
+        plateau.step(logs["val_loss"], opt)
+        st["epoch"], st["batch"] = epoch + 1, 0
+        save_checkpoint()
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
+`;
