@@ -1,0 +1,223 @@
+/**
+ * Model selection by rolling-origin backtest (never by the final test window): every candidate — the network, the
+ * hybrid, ETS, SARIMA, Theta, seasonal naive — forecasts `horizon` points from several origins inside the training
+ * part, each fitted only on the data before its origin; each is scored by MASE; a simple average of the best few is
+ * scored on the same folds; `auto` takes the lowest mean MASE. The chosen method's backtest errors then calibrate its
+ * prediction intervals (conformal.ts).
+ */
+import { etsForecast, hybridPossible, sarimaForecast, seasonalNaive } from './baselines.js';
+import { maseScale, metrics, type Metrics } from './metrics.js';
+import { RNNForecaster, type NetworkOptions } from './network.js';
+import { thetaForecast } from './theta.js';
+
+export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'seasonal naive';
+export const CANDIDATES: CandidateName[] = ['network', 'hybrid', 'ets', 'sarima', 'theta', 'seasonal naive'];
+/** The name of the combination candidate: the mean of the best few single methods' forecasts. */
+export const COMBINATION = 'combination';
+/** How many of the best single methods the combination averages. */
+export const COMBINATION_SIZE = 3;
+
+/** Forecasts the `h` points after `train`, fitted on `train` only. */
+export type ForecastFn = (train: readonly number[], h: number) => Promise<number[]>;
+
+/** The fewest training windows the network is fitted on; the lookback is shortened to keep at least these. */
+export const MIN_WINDOWS = 8;
+
+/**
+ * The network's lookback for a training part of n points: the requested one, shortened so that at least MIN_WINDOWS
+ * training windows remain after differencing. Throws when even a lookback of 1 leaves too few.
+ */
+export function lookbackFor(n: number, o: NetworkOptions): number {
+  const lag =
+    o.method === 'hybrid' ? 0 : o.differencing === 'seasonal' ? o.season : o.differencing === 'first' ? 1 : 0;
+  const out = o.strategy === 'direct' ? o.horizon : 1;
+  const longest = n - lag - out + 1 - MIN_WINDOWS;
+  if (longest < 1)
+    throw new Error(
+      `${n} training points are too few for the ${o.method} (horizon ${o.horizon}${lag ? `, differencing lag ${lag}` : ''}: it needs ${lag + out + MIN_WINDOWS})`,
+    );
+  return Math.min(o.lookback, longest);
+}
+
+/** The network (or hybrid) as a candidate; `onFit` receives each fitted forecaster (to save the final one). */
+export function networkCandidate(
+  base: NetworkOptions,
+  threads = 1,
+  onFit?: (f: RNNForecaster) => void,
+): ForecastFn {
+  return async (train, h) => {
+    if (base.method === 'hybrid' && !hybridPossible(train.length, base.season))
+      throw new Error(
+        `the hybrid needs a season ≥ 2 and two full seasons of data (season ${base.season}, ${train.length} points)`,
+      );
+    const opts = { ...base, horizon: h };
+    const f = new RNNForecaster({ ...opts, lookback: lookbackFor(train.length, opts) });
+    await f.fit(train, threads);
+    onFit?.(f);
+    return (await f.predict(train)).mean;
+  };
+}
+
+/** The candidates' forecasting functions. */
+export function candidateFns(
+  season: number,
+  network: NetworkOptions,
+  threads = 1,
+  onNetworkFit?: (f: RNNForecaster) => void,
+): Record<CandidateName, ForecastFn> {
+  return {
+    network: networkCandidate({ ...network, method: 'network' }, threads, onNetworkFit),
+    hybrid: networkCandidate({ ...network, method: 'hybrid' }, threads, onNetworkFit),
+    ets: (t, h) => etsForecast(t, h, season),
+    sarima: (t, h) => sarimaForecast(t, h, season),
+    theta: (t, h) => Promise.resolve(thetaForecast(t, h, season)),
+    'seasonal naive': (t, h) => {
+      if (t.length < season) throw new Error(`seasonal naive needs a full season (${season} points)`);
+      return Promise.resolve(seasonalNaive(t, h, season));
+    },
+  };
+}
+
+export interface FoldPlan {
+  /** Forecast origins: fold k is fitted on values[0, origins[k]) and scored on the next `horizon` points. */
+  origins: number[];
+  step: number;
+  /** Why the plan differs from what was asked, if it does. */
+  note?: string;
+}
+
+/**
+ * Rolling origins inside a training part of n points, the last fold ending at its end. When the part is too short for
+ * `folds` origins `step` apart with at least `minTrain` points before the first, the step is shortened, then the
+ * number of folds.
+ */
+export function planFolds(
+  n: number,
+  horizon: number,
+  folds: number,
+  step: number,
+  minTrain: number | readonly number[],
+): FoldPlan {
+  // Several minimum training lengths, most comfortable first: the first that leaves room for a fold is used.
+  if (typeof minTrain !== 'number') {
+    const fits = minTrain.find((m) => n - horizon >= m) ?? minTrain[minTrain.length - 1];
+    return planFolds(n, horizon, folds, step, fits);
+  }
+  const last = n - horizon;
+  if (last < minTrain)
+    throw new Error(
+      `${n} points are too short for a backtest: one fold of ${horizon} points needs ${minTrain + horizon} (at least ${minTrain} to fit on)`,
+    );
+  const make = (k: number, s: number): number[] =>
+    Array.from({ length: k }, (_, i) => last - (k - 1 - i) * s);
+  if (last - (folds - 1) * step >= minTrain) return { origins: make(folds, step), step };
+  const s = folds > 1 ? Math.floor((last - minTrain) / (folds - 1)) : step;
+  if (s >= 1)
+    return {
+      origins: make(folds, s),
+      step: s,
+      note: `step shortened from ${step} to ${s} so that ${folds} folds fit`,
+    };
+  const k = last - minTrain + 1;
+  return { origins: make(k, 1), step: 1, note: `only ${k} fold(s) of step 1 fit (asked: ${folds})` };
+}
+
+export interface CandidateResult {
+  /** Forecast of each fold (horizon points). */
+  forecasts: number[][];
+  /** actual − forecast, per fold and step. */
+  residuals: number[][];
+  /** Metrics per fold. */
+  folds: Metrics[];
+  /** Mean of each metric over the folds. */
+  mean: Metrics;
+}
+
+export interface BacktestOutcome {
+  plan: FoldPlan;
+  results: Map<string, CandidateResult>;
+  /** Candidates that failed on some fold (so have no comparable mean), with the first reason. */
+  skipped: Map<string, string>;
+  /** The single methods the combination averages (best mean MASE first), if there is a combination. */
+  combination: string[];
+  /** Lowest mean MASE (ties: the earlier candidate). */
+  best: string;
+}
+
+function meanMetrics(ms: readonly Metrics[]): Metrics {
+  const s: Metrics = { rmse: 0, mae: 0, mape: 0, smape: 0, mase: 0 };
+  for (const m of ms) for (const k of Object.keys(s) as (keyof Metrics)[]) s[k] += m[k] / ms.length;
+  return s;
+}
+
+function score(
+  values: readonly number[],
+  origins: readonly number[],
+  horizon: number,
+  season: number,
+  forecasts: number[][],
+): CandidateResult {
+  // One MASE scale for every fold, from the whole training part: a fold's own short history can have none (a
+  // seasonally constant start), and a constant scale keeps the folds' MASE comparable.
+  const scale = maseScale(values, season);
+  const folds: Metrics[] = [];
+  const residuals: number[][] = [];
+  origins.forEach((o, k) => {
+    const actual = values.slice(o, o + horizon);
+    folds.push(metrics(actual, forecasts[k], values.slice(0, o), season, scale));
+    residuals.push(actual.map((a, h) => a - forecasts[k][h]));
+  });
+  return { forecasts, residuals, folds, mean: meanMetrics(folds) };
+}
+
+/** Element-wise mean of several forecasts. */
+export function averageForecasts(fs: readonly (readonly number[])[]): number[] {
+  return fs[0].map((_, h) => fs.reduce((s, f) => s + f[h], 0) / fs.length);
+}
+
+/**
+ * Backtests `candidates` on `values` (the training part only: the caller keeps its test window out) and adds the
+ * combination of the best COMBINATION_SIZE. `onFold` reports progress (candidate, fold index).
+ */
+export async function backtestCandidates(
+  values: readonly number[],
+  horizon: number,
+  season: number,
+  plan: FoldPlan,
+  candidates: ReadonlyMap<string, ForecastFn>,
+  onFold?: (name: string, fold: number) => void,
+): Promise<BacktestOutcome> {
+  const results = new Map<string, CandidateResult>();
+  const skipped = new Map<string, string>();
+  for (const [name, fn] of candidates) {
+    const forecasts: number[][] = [];
+    try {
+      for (const [k, o] of plan.origins.entries()) {
+        const f = await fn(values.slice(0, o), horizon);
+        if (f.length !== horizon || f.some((v) => !Number.isFinite(v)))
+          throw new Error(`a non-finite or short forecast at fold ${k + 1}`);
+        forecasts.push(f);
+        onFold?.(name, k);
+      }
+    } catch (e) {
+      skipped.set(name, e instanceof Error ? e.message : String(e));
+      continue;
+    }
+    results.set(name, score(values, plan.origins, horizon, season, forecasts));
+  }
+  const ranked = [...results.entries()].sort((a, b) => a[1].mean.mase - b[1].mean.mase).map(([n]) => n);
+  const combination = ranked.slice(0, COMBINATION_SIZE);
+  if (combination.length >= 2) {
+    const fs = plan.origins.map((_, k) =>
+      averageForecasts(combination.map((n) => results.get(n)!.forecasts[k])),
+    );
+    results.set(COMBINATION, score(values, plan.origins, horizon, season, fs));
+  }
+  if (results.size === 0)
+    throw new Error(
+      `every candidate failed in the backtest: ${[...skipped].map(([n, why]) => `${n}: ${why}`).join('; ')}`,
+    );
+  let best = '';
+  for (const [name, r] of results) if (!best || r.mean.mase < results.get(best)!.mean.mase) best = name;
+  return { plan, results, skipped, combination: combination.length >= 2 ? combination : [], best };
+}
