@@ -277,7 +277,11 @@ export async function forecast(
   if (!(lookback >= 1)) throw new UsageError(`--lookback must be ≥ 1, got ${lookback}`);
   const seeds = seedsOf(o);
   const levels = parseLevels(o.level);
-  const method = oneOf('--method', o.method, METHODS);
+  let method = oneOf('--method', o.method, METHODS);
+  if (method === 'hybrid' && season < 2) {
+    out.info(`note: the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
+    method = 'network';
+  }
   if (o.save && method !== 'network' && method !== 'hybrid')
     throw new UsageError(
       '--save saves a network forecaster: give --method network or --method hybrid with it',

@@ -99,8 +99,13 @@ export function planFolds(
   minTrain: number | readonly number[],
 ): FoldPlan {
   // Several minimum training lengths, most comfortable first: the first that leaves room for a fold is used.
+  // The first that leaves room for every fold (at step ≥ 1), else the last that leaves room for one.
   if (typeof minTrain !== 'number') {
-    const fits = minTrain.find((m) => n - horizon >= m) ?? minTrain[minTrain.length - 1];
+    const last = n - horizon;
+    const fits =
+      minTrain.find((m) => last - m >= folds - 1) ??
+      [...minTrain].reverse().find((m) => last >= m) ??
+      minTrain[minTrain.length - 1];
     return planFolds(n, horizon, folds, step, fits);
   }
   const last = n - horizon;

@@ -167,7 +167,9 @@ export async function etsWithFitted(
 
 export async function sarimaForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
   const seasonal = season > 1 && train.length >= 3 * season;
-  if (seasonal && season > SARIMA_MAX_SEASON)
+  // Refused whether or not this training part is long enough for the seasonal terms: across backtest folds and the
+  // final fit the method must stay the same one.
+  if (season > SARIMA_MAX_SEASON)
     throw new Error(
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
