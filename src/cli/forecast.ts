@@ -8,30 +8,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
-import {
-  averageForecasts,
-  backtestCandidates,
-  CANDIDATES,
-  candidateFns,
-  COMBINATION,
-  planFolds,
-  type BacktestOutcome,
-  type CandidateName,
-  type ForecastFn,
-} from '../forecast/auto.js';
+import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
 import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/baselines.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
-import {
-  CalibrationError,
-  conformalHalfWidths,
-  foldCoverage,
-  intervalAround,
-  winkler,
-  type CoverageResult,
-  type Interval,
-} from '../forecast/conformal.js';
+import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
-import { FORECAST_DEFAULTS, type NetworkOptions, type RNNForecaster } from '../forecast/network.js';
+import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
   datesAfter,
@@ -336,43 +318,34 @@ export async function forecast(
     `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
-  // 1. Backtest inside the training part only: the held-out window is never seen by the selection.
-  const fns = candidateFns(season, net, threads);
-  let bt: BacktestOutcome | null = null;
-  let plan: ReturnType<typeof planFolds> | null = null;
-  try {
-    plan = planFolds(train.length, horizon, o.folds, o.step ?? Math.max(1, Math.floor(horizon / 3)), [
-      // Two seasons (and enough for SARIMA's orders) to fit on; else one season, for short series.
-      Math.max(2 * season, 24),
-      Math.max(season + 1, 6),
-    ]);
-  } catch (e) {
-    out.info(`note: no backtest: ${(e as Error).message}`);
-  }
-  if (plan) {
-    if (plan.note) out.info(`note: backtest ${plan.note}`);
-    out.info(
-      `Rolling-origin backtest on the training part: ${plan.origins.length} fold(s) of ${horizon} points, step ${plan.step}, origins ${plan.origins.map((i) => series.dates[i]).join(', ')}`,
-    );
-    const progress = backtestProgress(out, candidates.length * plan.origins.length);
-    bt = await backtestCandidates(
-      train,
-      horizon,
-      season,
-      plan,
-      new Map(candidates.map((c) => [c, fns[c]] as [string, ForecastFn])),
-      (name) => progress.tick(name),
-    );
-    progress.stop();
-    for (const [name, why] of bt.skipped) out.info(`${name}: skipped: ${why}`);
-  }
-  // 2. The method: the best by mean backtest MASE for auto; without a backtest, Theta (the M3 winner) for auto.
-  let chosen: string = method;
-  if (method === 'auto') chosen = bt ? bt.best : 'theta';
-  if (method === COMBINATION && !bt?.results.has(COMBINATION))
-    throw new UsageError('--method combination needs a backtest with at least two candidates that ran');
-  if (bt && method !== 'auto' && !bt.results.has(chosen))
-    out.info(`note: ${chosen} has no backtest, so no intervals`);
+  // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
+  let progress: { tick(name: string): void; stop(): void } | null = null;
+  const res = await autoForecast(train, {
+    horizon,
+    season,
+    method,
+    candidates,
+    folds: o.folds,
+    step: o.step,
+    levels,
+    network: net,
+    threads,
+    fitAll: holdout > 0,
+    onPlan: (plan) => {
+      if (plan.note) out.info(`note: backtest ${plan.note}`);
+      out.info(
+        `Rolling-origin backtest on the training part: ${plan.origins.length} fold(s) of ${horizon} points, step ${plan.step}, origins ${plan.origins.map((i) => series.dates[i]).join(', ')}`,
+      );
+      progress = backtestProgress(out, candidates.length * plan.origins.length);
+    },
+    onFold: (name) => progress?.tick(name),
+  });
+  (progress as { stop(): void } | null)?.stop();
+  const bt = res.backtest;
+  const chosen = res.chosen;
+  if (res.noBacktest)
+    out.info(`note: no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
+  if (bt) for (const [name, why] of bt.skipped) out.info(`${name}: skipped: ${why}`);
   const rows: [string, Metrics][] = bt ? [...bt.results.entries()].map(([n, r]) => [n, r.mean]) : [];
   if (bt) {
     rows.sort((a, b) => a[1].mase - b[1].mase);
@@ -380,52 +353,20 @@ export async function forecast(
       `\nBacktest (mean over ${bt.plan.origins.length} fold(s); * = ${method === 'auto' ? 'chosen' : 'the method'}${bt.combination.length ? `; combination = mean of ${bt.combination.join(', ')}` : ''}):`,
     );
     if (!o.json) process.stdout.write(table(rows, chosen) + '\n');
-  } else if (method === 'auto') out.info(`note: auto uses theta without a backtest`);
-
-  // 3. Intervals: conformal on the chosen method's backtest errors; coverage on the folds (leave one fold out).
-  const residuals = bt?.results.get(chosen)?.residuals;
-  const widths: { level: number; halfWidths: number[] }[] = [];
-  const coverage: CoverageResult[] = [];
-  if (residuals) {
-    for (const level of levels) {
-      try {
-        widths.push({ level, halfWidths: conformalHalfWidths(residuals, level) });
-        if (residuals.length >= 2) coverage.push(foldCoverage(residuals, level));
-      } catch (e) {
-        if (!(e instanceof CalibrationError)) throw e;
-        out.info(`note: no ${pct(level)}% interval: ${e.message}`);
-      }
-    }
-    for (const c of coverage)
-      out.info(
-        `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${c.winkler.toFixed(2)}`,
-      );
   }
-
-  // 4. Fit on the whole training part and forecast: the chosen method, and (with a hold-out) every other for the table.
-  const fitted = new Map<string, RNNForecaster>();
-  const finalFns = candidateFns(season, net, threads, (f) => fitted.set(f.opts.method, f));
-  const members = chosen === COMBINATION ? bt!.combination : [chosen];
-  const toFit =
-    holdout > 0
-      ? [...new Set([...members, ...(bt ? bt.results.keys() : [])])].filter((n) => n !== COMBINATION)
-      : members;
-  const forecasts = new Map<string, number[]>();
-  const failed = new Map<string, string>();
-  for (const name of toFit) {
-    try {
-      forecasts.set(name, await finalFns[name as CandidateName](train, horizon));
-    } catch (e) {
-      failed.set(name, (e as Error).message);
-    }
-  }
-  for (const m of members)
-    if (!forecasts.has(m)) throw new Error(`${m} failed on the training part: ${failed.get(m)}`);
-  for (const [name, why] of failed) out.info(`${name}: failed on the training part: ${why}`);
-  if (bt && bt.combination.length >= 2 && bt.combination.every((n) => forecasts.has(n)))
-    forecasts.set(COMBINATION, averageForecasts(bt.combination.map((n) => forecasts.get(n)!)));
-  const point = forecasts.get(chosen)!;
-  const intervals = widths.map((w) => intervalAround(point, w.halfWidths, w.level));
+  for (const n of res.notes) out.info(`note: ${n}`);
+  const coverage = res.coverage;
+  for (const c of coverage)
+    out.info(
+      `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${c.winkler.toFixed(2)}`,
+    );
+  for (const [name, why] of res.failed) out.info(`${name}: failed on the training part: ${why}`);
+  const forecasts = res.forecasts;
+  const point = res.point;
+  const intervals = res.intervals;
+  const widths = res.widths;
+  const fitted = res.fitted;
+  const failed = res.failed;
   // Reference baselines for the hold-out table that are not candidates (naive, drift, …).
   const baselines = holdout > 0 ? which.filter((b) => !forecasts.has(b)) : [];
   if (baselines.length > 0) {

@@ -7,6 +7,14 @@
  */
 import { etsForecast, hybridPossible, sarimaForecast, seasonalNaive } from './baselines.js';
 import { maseScale, metrics, type Metrics } from './metrics.js';
+import {
+  CalibrationError,
+  conformalHalfWidths,
+  foldCoverage,
+  intervalAround,
+  type CoverageResult,
+  type Interval,
+} from './conformal.js';
 import { RNNForecaster, type NetworkOptions } from './network.js';
 import { thetaForecast } from './theta.js';
 
@@ -225,4 +233,144 @@ export async function backtestCandidates(
   let best = '';
   for (const [name, r] of results) if (!best || r.mean.mase < results.get(best)!.mean.mase) best = name;
   return { plan, results, skipped, combination: combination.length >= 2 ? combination : [], best };
+}
+
+export type MethodChoice = 'auto' | CandidateName | typeof COMBINATION;
+
+export interface AutoOptions {
+  horizon: number;
+  season: number;
+  /** 'auto': the lowest mean backtest MASE among `candidates` and their combination. */
+  method: MethodChoice;
+  candidates: readonly CandidateName[];
+  folds: number;
+  /** Points between origins (default: a third of the horizon). */
+  step?: number;
+  /** Interval levels in (0, 1). */
+  levels: readonly number[];
+  network: NetworkOptions;
+  threads?: number;
+  /** Also fit every backtested candidate on the whole training part (to score them all on a hold-out). */
+  fitAll?: boolean;
+  onFold?: (name: string, fold: number) => void;
+  /** Called once the folds are planned (before the backtest runs). */
+  onPlan?: (plan: FoldPlan) => void;
+}
+
+export interface AutoResult {
+  plan: FoldPlan | null;
+  /** Why there is no backtest (the training part is too short), if there is none. */
+  noBacktest?: string;
+  backtest: BacktestOutcome | null;
+  /** The method used: the best by backtest for auto; Theta for auto without a backtest. */
+  chosen: string;
+  point: number[];
+  /** Forecasts of the `horizon` points after the training part: the chosen method's (and, with fitAll, the rest). */
+  forecasts: Map<string, number[]>;
+  /** Methods that failed on the whole training part (fitAll), with the reason. */
+  failed: Map<string, string>;
+  intervals: Interval[];
+  /** The conformal half-widths behind `intervals`, per level. */
+  widths: { level: number; halfWidths: number[] }[];
+  /** Each level's coverage on the backtest folds (leave one fold out). */
+  coverage: CoverageResult[];
+  /** Levels without an interval, and why. */
+  notes: string[];
+  /** The fitted network forecasters of the final fit, by method (to save one). */
+  fitted: Map<string, RNNForecaster>;
+}
+
+/** The minimum training lengths the folds are planned with: two seasons (and SARIMA's orders), else one season. */
+export function minTrainLengths(season: number): number[] {
+  return [Math.max(2 * season, 24), Math.max(season + 1, 6)];
+}
+
+/**
+ * The whole default pipeline on one training part: backtest, choice, final fit, conformal intervals. Everything is
+ * fitted on `train` or on parts of it; nothing after it is seen.
+ */
+export async function autoForecast(train: readonly number[], o: AutoOptions): Promise<AutoResult> {
+  const { horizon, season } = o;
+  const threads = o.threads ?? 1;
+  const fns = candidateFns(season, o.network, threads);
+  const names: CandidateName[] =
+    o.method === 'auto' || o.method === COMBINATION ? [...o.candidates] : [o.method];
+  let plan: FoldPlan | null = null;
+  let noBacktest: string | undefined;
+  try {
+    plan = planFolds(
+      train.length,
+      horizon,
+      o.folds,
+      o.step ?? Math.max(1, Math.floor(horizon / 3)),
+      minTrainLengths(season),
+    );
+  } catch (e) {
+    noBacktest = (e as Error).message;
+  }
+  let bt: BacktestOutcome | null = null;
+  if (plan) {
+    o.onPlan?.(plan);
+    bt = await backtestCandidates(
+      train,
+      horizon,
+      season,
+      plan,
+      new Map(names.map((c) => [c, fns[c]] as [string, ForecastFn])),
+      o.onFold,
+    );
+  }
+  let chosen: string = o.method;
+  if (o.method === 'auto') chosen = bt ? bt.best : 'theta';
+  if (o.method === COMBINATION && !bt?.results.has(COMBINATION))
+    throw new Error('the combination needs a backtest in which at least two candidates ran');
+
+  const notes: string[] = [];
+  const widths: { level: number; halfWidths: number[] }[] = [];
+  const coverage: CoverageResult[] = [];
+  const residuals = bt?.results.get(chosen)?.residuals;
+  if (!residuals) notes.push(`${chosen} has no backtest, so no intervals`);
+  else
+    for (const level of o.levels) {
+      try {
+        widths.push({ level, halfWidths: conformalHalfWidths(residuals, level) });
+        if (residuals.length >= 2) coverage.push(foldCoverage(residuals, level));
+      } catch (e) {
+        if (!(e instanceof CalibrationError)) throw e;
+        notes.push(`no ${Math.round(level * 1000) / 10}% interval: ${e.message}`);
+      }
+    }
+
+  const fitted = new Map<string, RNNForecaster>();
+  const finalFns = candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f));
+  const members = chosen === COMBINATION ? bt!.combination : [chosen];
+  const others = o.fitAll && bt ? [...bt.results.keys()].filter((n) => n !== COMBINATION) : [];
+  const forecasts = new Map<string, number[]>();
+  const failed = new Map<string, string>();
+  for (const name of new Set([...members, ...others])) {
+    try {
+      forecasts.set(name, await finalFns[name as CandidateName](train, horizon));
+    } catch (e) {
+      failed.set(name, e instanceof Error ? e.message : String(e));
+    }
+  }
+  for (const m of members)
+    if (!forecasts.has(m)) throw new Error(`${m} failed on the training part: ${failed.get(m)}`);
+  if (bt && bt.combination.length >= 2 && bt.combination.every((n) => forecasts.has(n)))
+    forecasts.set(COMBINATION, averageForecasts(bt.combination.map((n) => forecasts.get(n)!)));
+  const point = forecasts.get(chosen)!;
+  return {
+    plan,
+    ...(noBacktest ? { noBacktest } : {}),
+    backtest: bt,
+    chosen,
+    point,
+    forecasts,
+    failed,
+    intervals: widths.map((w) => intervalAround(point, w.halfWidths, w.level)),
+    widths,
+    coverage,
+    notes,
+    fitted,
+  };
 }
