@@ -30,9 +30,10 @@ import {
   winkler,
 } from '../src/forecast/conformal.js';
 import { maseScale } from '../src/forecast/metrics.js';
-import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
+import { FORECAST_DEFAULTS, RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import { acf, isSeasonal, seasonalIndices } from '../src/forecast/seasonality.js';
 import { fitSes, linearSlope, thetaForecast } from '../src/forecast/theta.js';
+import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
 import { runCli, type CliResult } from './cli_helpers.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -476,6 +477,51 @@ describe('recur forecast: auto, intervals, dates (CLI)', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, pattern);
+    }
+  });
+});
+
+describe('saved forecaster: calibrated intervals (seeded fuzz of forecaster.json)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-fcio-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  it('round-trips the half-widths; every damaged intervals field is an error naming it, never a bad band', async () => {
+    const values = multiplicative(40, 12);
+    const f = new RNNForecaster({
+      ...FORECAST_DEFAULTS,
+      method: 'network',
+      units: 2,
+      epochs: 1,
+      lookback: 4,
+      horizon: 3,
+      season: 12,
+      seeds: [1],
+    });
+    await f.fit(values);
+    const fc = join(dir, 'fc');
+    const saved = [
+      { level: 0.8, halfWidths: [1, 2, 3] },
+      { level: 0.95, halfWidths: [2, 3, 4] },
+    ];
+    saveForecaster(f, { dates: values.map((_, i) => `t${i + 1}`), values, name: 'v' }, fc, saved);
+    assert.deepEqual(loadForecaster(fc).intervals, saved);
+    const file = join(fc, 'forecaster.json');
+    const good = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const rng = new Random(16);
+    for (let i = 0; i < 40; i++) {
+      const bad = JSON.parse(JSON.stringify(good)) as { intervals: unknown };
+      const ivs = bad.intervals as { level: unknown; halfWidths: unknown[] }[];
+      const k = Math.floor(rng.next() * 4);
+      if (k === 0) bad.intervals = ['none', { level: 0.8 }, 5, null, [{ level: 0.8 }]][i % 5];
+      else if (k === 1) ivs[i % 2].level = [null, 'x', -1, 1.5, 0, 1][i % 6];
+      else if (k === 2)
+        ivs[i % 2].halfWidths = [[1, 2], [1, 2, 3, 4], [1, -2, 3], [1, 'a', 3], null][i % 5] as unknown[];
+      else ivs[i % 2].halfWidths[i % 3] = [null, 'x', -1, {}][i % 4];
+      writeFileSync(file, JSON.stringify(bad));
+      assert.throws(
+        () => loadForecaster(fc),
+        (e: Error) => e.message.includes('forecaster.json') && /intervals/.test(e.message),
+        `mutation ${i} (kind ${k}): ${JSON.stringify(bad.intervals)}`,
+      );
     }
   });
 });
