@@ -9,16 +9,18 @@
  *   node dist/bench/forecast_m3.js --all           all 1,428
  *   --workers N      child processes (default 2)          --candidates a,b,c   what auto chooses from (default all)
  *   --seeds N        network ensemble size (default 5)    --limit N            the first N series of the selection
- *   --out FILE       one JSON line per series
+ *   --out FILE       one JSON line per series, appended as each finishes (a stopped run keeps what it did)
+ *   --summarize FILE print the tables from such a file (no fitting)
  *
  * Series run in child processes (one core each): the forecasters are single-threaded and series are independent.
  */
 import '../src/node/index.js';
 import { fork } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { Random } from '../src/core/random.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../src/forecast/auto.js';
 import { winkler } from '../src/forecast/conformal.js';
 import { metrics } from '../src/forecast/metrics.js';
@@ -153,6 +155,12 @@ async function parent(): Promise<void> {
     : Array.from({ length: 100 }, (_, i) => meta[Math.floor((i * meta.length) / 100)].id);
   const limit = flag('--limit');
   if (limit) ids = ids.slice(0, Number(limit));
+  // Run in a seeded random order: the ids are grouped by category, and a stopped run should still be a fair sample.
+  const rng = new Random(16);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
   const workers = Number(flag('--workers') ?? 2);
   const seeds = Number(flag('--seeds') ?? FORECAST_DEFAULTS.seedCount);
   const candidates = (flag('--candidates')?.split(',') ?? CANDIDATES) as CandidateName[];
@@ -160,6 +168,8 @@ async function parent(): Promise<void> {
   const results: SeriesResult[] = [];
   const errors: string[] = [];
   const t0 = Date.now();
+  const out = flag('--out');
+  if (out) writeFileSync(out, '');
   await Promise.all(
     Array.from({ length: workers }, (_, w) => {
       const mine = ids.filter((_, i) => i % workers === w);
@@ -170,6 +180,7 @@ async function parent(): Promise<void> {
       p.send({ ids: mine, candidates, seeds });
       p.on('message', (m: { result?: SeriesResult; error?: string }) => {
         if (m.result) results.push(m.result);
+        if (m.result && out) appendFileSync(out, JSON.stringify(m.result) + '\n');
         if (m.error) errors.push(m.error);
         const done = results.length + errors.length;
         const secs = (Date.now() - t0) / 1000;
@@ -182,13 +193,15 @@ async function parent(): Promise<void> {
   );
   process.stderr.write('\n');
   for (const e of errors) console.error(`failed: ${e}`);
-  const out = flag('--out');
-  if (out) writeFileSync(out, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
-
   const wall = (Date.now() - t0) / 1000;
   console.log(
-    `${results.length} of ${ids.length} M3 monthly series (${all ? 'all' : 'the 100-series sample'}), h = 18; candidates ${candidates.join(', ')}; networks ${seeds} seed(s); ${workers} worker process(es); wall ${(wall / 60).toFixed(1)} min, mean ${mean(results.map((r) => r.seconds)).toFixed(1)} s per series in its process`,
+    `${results.length} of ${ids.length} M3 monthly series (${all ? 'all' : 'the 100-series sample'}), h = 18; candidates ${candidates.join(', ')}; networks ${seeds} seed(s); ${workers} worker process(es); wall ${(wall / 60).toFixed(1)} min`,
   );
+  summarize(results, candidates);
+}
+
+function summarize(results: SeriesResult[], candidates: readonly string[]): void {
+  console.log(`mean ${mean(results.map((r) => r.seconds)).toFixed(1)} s per series (wall, in its process)`);
   console.log('');
   console.log('| method | series | mean sMAPE | mean MASE | chosen by auto |');
   console.log('|---|---:|---:|---:|---:|');
@@ -214,4 +227,11 @@ async function parent(): Promise<void> {
 }
 
 if (process.argv.includes('--child')) await child();
-else await parent();
+else if (flag('--summarize')) {
+  const results = readFileSync(flag('--summarize')!, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as SeriesResult);
+  console.log(`${results.length} M3 monthly series from ${flag('--summarize')}`);
+  summarize(results, (flag('--candidates')?.split(',') ?? CANDIDATES) as string[]);
+} else await parent();
