@@ -21,6 +21,7 @@ import {
   type ForecastFn,
 } from '../src/forecast/auto.js';
 import { seasonalNaive } from '../src/forecast/baselines.js';
+import { boxCox, guerreroLambda, invBoxCox, withTransform } from '../src/forecast/boxcox.js';
 import {
   CalibrationError,
   conformalHalfWidths,
@@ -522,6 +523,94 @@ describe('saved forecaster: calibrated intervals (seeded fuzz of forecaster.json
         (e: Error) => e.message.includes('forecaster.json') && /intervals/.test(e.message),
         `mutation ${i} (kind ${k}): ${JSON.stringify(bad.intervals)}`,
       );
+    }
+  });
+});
+
+describe('Box-Cox inside every method', () => {
+  it('transforms and inverts exactly; λ = 0 is the log, λ = 1 a shift', () => {
+    const x = [0.5, 1, 2, 10, 123.4];
+    for (const l of [-0.5, 0, 0.5, 1, 2])
+      invBoxCox(boxCox(x, l), l).forEach((v, i) => assert.ok(Math.abs(v - x[i]) < 1e-9 * x[i], `${l}`));
+    assert.deepEqual(boxCox([1, Math.E], 0), [0, 1]);
+    assert.deepEqual(boxCox([3, 5], 1), [2, 4]);
+    assert.deepEqual(invBoxCox([-3], 0.5), [0], 'below the range: the limit 0, not NaN');
+  });
+  it("Guerrero's λ: near 0 when the spread grows with the level, near 1 when it does not", () => {
+    const mult = multiplicative(144, 13, 0.05).map((v, t) => v * Math.exp(0.01 * t));
+    const rng = new Random(14);
+    const add = Array.from(
+      { length: 144 },
+      (_, t) => 100 + 3 * t + 10 * Math.sin((2 * Math.PI * t) / 12) + 2 * rng.normal(),
+    );
+    const lm = guerreroLambda(mult, 12);
+    const la = guerreroLambda(add, 12);
+    assert.ok(Math.abs(lm) < 0.35, `multiplicative: λ ${lm}`);
+    assert.ok(la > 0.6, `additive: λ ${la}`);
+    assert.throws(() => guerreroLambda([1, 0, 2, 3], 2), /values > 0/);
+  });
+  it('wraps a forecaster: seasonal naive commutes with the transform; non-positive data is refused', async () => {
+    const v = multiplicative(60, 15);
+    const snaive: ForecastFn = (t, h) => Promise.resolve(seasonalNaive(t, h, 12));
+    const plain = await snaive(v, 12);
+    for (const kind of ['log', 'box-cox'] as const) {
+      const f = await withTransform(snaive, kind, 12)(v, 12);
+      f.forEach((x, i) => assert.ok(Math.abs(x - plain[i]) < 1e-9 * plain[i], kind));
+    }
+    await assert.rejects(withTransform(snaive, 'log', 12)([1, 2, 0, 4], 2), /value 3 is 0/);
+  });
+  it('CLI --transform auto: each candidate with and without Box-Cox in the backtest; --transform log refuses a 0', () => {
+    const v = multiplicative(120, 16, 0.03).map((x, t) => x * Math.exp(0.008 * t));
+    const dir = mkdtempSync(join(tmpdir(), 'recur-fbc-'));
+    try {
+      const file = join(dir, 'm.csv');
+      writeFileSync(
+        file,
+        csv(
+          v.map((_, t) => monthly(t)),
+          v,
+        ),
+      );
+      const r = runCli([
+        'forecast',
+        file,
+        '--candidates',
+        'ets,theta',
+        '--baselines',
+        'none',
+        '--transform',
+        'auto',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout) as {
+        method: string;
+        transform: string;
+        backtest: { mean: Record<string, unknown> };
+      };
+      assert.equal(j.transform, 'auto');
+      assert.deepEqual(Object.keys(j.backtest.mean).sort(), [
+        'combination',
+        'ets',
+        'ets (box-cox)',
+        'theta',
+        'theta (box-cox)',
+      ]);
+      assert.ok(j.method in j.backtest.mean);
+      const zero = [...v];
+      zero[10] = 0;
+      writeFileSync(
+        file,
+        csv(
+          v.map((_, t) => monthly(t)),
+          zero,
+        ),
+      );
+      const bad = runCli(['forecast', file, '--transform', 'log']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /m\.csv, line 12: --transform log needs values > 0, got 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

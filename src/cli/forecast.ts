@@ -42,6 +42,7 @@ export interface ForecastCliOptions {
   folds: number;
   step?: number;
   level: string;
+  transform: string;
   cell: string;
   units: number;
   layers: number;
@@ -264,10 +265,18 @@ export async function forecast(
     out.info(`note: the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
     method = 'network';
   }
-  if (o.save && method !== 'network' && method !== 'hybrid')
+  const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
+  if (o.save && ((method !== 'network' && method !== 'hybrid') || transform !== 'none'))
     throw new UsageError(
-      '--save saves a network forecaster: give --method network or --method hybrid with it',
+      '--save saves a network forecaster: give --method network or --method hybrid (and no --transform) with it',
     );
+  if (transform === 'log' || transform === 'box-cox') {
+    const i = series.values.findIndex((v) => !(v > 0));
+    if (i >= 0)
+      throw new UsageError(
+        `${label}${series.lines?.[i] ? `, line ${series.lines[i]}` : `, point ${i + 1}`}: --transform ${transform} needs values > 0, got ${series.values[i]}`,
+      );
+  }
   const differencing = oneOf('--differencing', o.differencing, [
     'none',
     'first',
@@ -329,6 +338,7 @@ export async function forecast(
     step: o.step,
     levels,
     network: net,
+    transform,
     threads,
     fitAll: holdout > 0,
     onPlan: (plan) => {
@@ -336,7 +346,10 @@ export async function forecast(
       out.info(
         `Rolling-origin backtest on the training part: ${plan.origins.length} fold(s) of ${horizon} points, step ${plan.step}, origins ${plan.origins.map((i) => series.dates[i]).join(', ')}`,
       );
-      progress = backtestProgress(out, candidates.length * plan.origins.length);
+      progress = backtestProgress(
+        out,
+        candidates.length * plan.origins.length * (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1),
+      );
     },
     onFold: (name) => progress?.tick(name),
   });
@@ -440,6 +453,7 @@ export async function forecast(
       : {}),
     ...(series.interpolated ? { interpolated: series.interpolated } : {}),
     method: chosen,
+    transform,
     ...(chosen === COMBINATION ? { combination: bt!.combination } : {}),
     season,
     horizon,

@@ -261,6 +261,11 @@ program
     'prediction interval levels in percent, conformal on the backtest errors',
     '80,95',
   )
+  .option(
+    '--transform <t>',
+    "inside every method: 'none', 'log', 'box-cox' (λ by Guerrero on each training part) or 'auto' (each candidate with and without Box-Cox, chosen by backtest)",
+    'none',
+  )
   .option('--cell <type>', 'lstm, gru or simple-rnn', FORECAST_DEFAULTS.cell)
   .option('--units <n>', 'units per recurrent layer', int('--units', 1, 4096), FORECAST_DEFAULTS.units)
   .option('--layers <n>', 'recurrent layers', int('--layers', 1, 16), FORECAST_DEFAULTS.layers)

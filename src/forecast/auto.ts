@@ -16,6 +16,7 @@ import {
   type Interval,
 } from './conformal.js';
 import { RNNForecaster, type NetworkOptions } from './network.js';
+import { withTransform, type TransformKind } from './boxcox.js';
 import { thetaForecast } from './theta.js';
 
 export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'seasonal naive';
@@ -249,6 +250,11 @@ export interface AutoOptions {
   /** Interval levels in (0, 1). */
   levels: readonly number[];
   network: NetworkOptions;
+  /**
+   * Transform applied inside every candidate (fitted on each fold's training data): 'auto' backtests each candidate
+   * both as is and on the Box-Cox transformed series (λ by Guerrero) and lets the backtest choose. Default 'none'.
+   */
+  transform?: TransformKind | 'auto';
   threads?: number;
   /** Also fit every backtested candidate on the whole training part (to score them all on a hold-out). */
   fitAll?: boolean;
@@ -292,9 +298,22 @@ export function minTrainLengths(season: number): number[] {
 export async function autoForecast(train: readonly number[], o: AutoOptions): Promise<AutoResult> {
   const { horizon, season } = o;
   const threads = o.threads ?? 1;
-  const fns = candidateFns(season, o.network, threads);
   const names: CandidateName[] =
     o.method === 'auto' || o.method === COMBINATION ? [...o.candidates] : [o.method];
+  const tf = o.transform ?? 'none';
+  const positive = train.every((v) => v > 0);
+  if (tf !== 'none' && tf !== 'auto' && !positive) throw new Error(`the ${tf} transform needs values > 0`);
+  // Each candidate as is and/or on the transformed series, by name: 'ets', 'ets (box-cox)', …
+  const variants = (fns: Record<CandidateName, ForecastFn>): Map<string, ForecastFn> => {
+    const m = new Map<string, ForecastFn>();
+    for (const c of names) {
+      if (tf === 'none' || tf === 'auto') m.set(c, fns[c]);
+      const kind = tf === 'auto' ? 'box-cox' : tf;
+      if (kind !== 'none' && positive) m.set(`${c} (${kind})`, withTransform(fns[c], kind, season));
+    }
+    return m;
+  };
+  const fns = variants(candidateFns(season, o.network, threads));
   let plan: FoldPlan | null = null;
   let noBacktest: string | undefined;
   try {
@@ -311,17 +330,16 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   let bt: BacktestOutcome | null = null;
   if (plan) {
     o.onPlan?.(plan);
-    bt = await backtestCandidates(
-      train,
-      horizon,
-      season,
-      plan,
-      new Map(names.map((c) => [c, fns[c]] as [string, ForecastFn])),
-      o.onFold,
-    );
+    bt = await backtestCandidates(train, horizon, season, plan, fns, o.onFold);
   }
-  let chosen: string = o.method;
+  // A fixed method with several transforms: the best of its variants; auto without a backtest: Theta as is.
+  let chosen: string = fns.size === 1 ? [...fns.keys()][0] : o.method;
   if (o.method === 'auto') chosen = bt ? bt.best : 'theta';
+  else if (o.method !== COMBINATION && fns.size > 1 && bt) {
+    const ran = [...bt.results.keys()].filter((n) => n !== COMBINATION);
+    if (ran.length > 0)
+      chosen = ran.sort((a, b) => bt.results.get(a)!.mean.mase - bt.results.get(b)!.mean.mase)[0];
+  }
   if (o.method === COMBINATION && !bt?.results.has(COMBINATION))
     throw new Error('the combination needs a backtest in which at least two candidates ran');
 
@@ -342,14 +360,16 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     }
 
   const fitted = new Map<string, RNNForecaster>();
-  const finalFns = candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f));
+  const finalFns = variants(candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f)));
+  if (o.method === 'auto' && !bt && !finalFns.has('theta'))
+    finalFns.set('theta', candidateFns(season, o.network).theta);
   const members = chosen === COMBINATION ? bt!.combination : [chosen];
   const others = o.fitAll && bt ? [...bt.results.keys()].filter((n) => n !== COMBINATION) : [];
   const forecasts = new Map<string, number[]>();
   const failed = new Map<string, string>();
   for (const name of new Set([...members, ...others])) {
     try {
-      forecasts.set(name, await finalFns[name as CandidateName](train, horizon));
+      forecasts.set(name, await finalFns.get(name)!(train, horizon));
     } catch (e) {
       failed.set(name, e instanceof Error ? e.message : String(e));
     }
