@@ -38,6 +38,8 @@ interface SeriesResult {
   n: number;
   chosen: string;
   seconds: number;
+  /** CPU seconds of its process (user + system): the cost without the machine's other load. */
+  cpuSeconds?: number;
   smape: Record<string, number>;
   mase: Record<string, number>;
   /** Of the chosen method's intervals on the 18 test points: share inside and mean Winkler score, per level. */
@@ -76,6 +78,7 @@ async function runSeries(
   seeds: number,
 ) {
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const train = values.slice(0, values.length - H);
   const test = values.slice(values.length - H);
   const network: NetworkOptions = {
@@ -111,6 +114,7 @@ async function runSeries(
     n: values.length,
     chosen: r.chosen,
     seconds: (Date.now() - t0) / 1000,
+    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
     smape,
     mase,
     intervals: r.intervals.map((iv) => ({
@@ -201,21 +205,30 @@ async function parent(): Promise<void> {
 }
 
 function summarize(results: SeriesResult[], candidates: readonly string[]): void {
-  console.log(`mean ${mean(results.map((r) => r.seconds)).toFixed(1)} s per series (wall, in its process)`);
+  const cpu = results.filter((r) => r.cpuSeconds !== undefined).map((r) => r.cpuSeconds!);
+  console.log(
+    `mean ${mean(results.map((r) => r.seconds)).toFixed(1)} s per series (wall, in its process)${cpu.length ? `, ${mean(cpu).toFixed(1)} CPU s` : ''}`,
+  );
   console.log('');
-  console.log('| method | series | mean sMAPE | mean MASE | chosen by auto |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log(
+    '| method | series | mean sMAPE | mean MASE | auto on the same series: sMAPE / MASE | chosen by auto |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|');
   const methods = ['auto', ...candidates, COMBINATION];
   for (const m of methods) {
     const rs = results.filter((r) => m in r.smape);
     if (rs.length === 0) continue;
     const chosen = m === 'auto' ? '' : String(results.filter((r) => r.chosen === m).length);
+    const same =
+      m === 'auto'
+        ? ''
+        : `${mean(rs.map((r) => r.smape.auto)).toFixed(2)} / ${mean(rs.map((r) => r.mase.auto)).toFixed(3)}`;
     console.log(
-      `| ${m === 'auto' ? '**auto (default)**' : m} | ${rs.length} | ${mean(rs.map((r) => r.smape[m])).toFixed(2)} | ${mean(rs.map((r) => r.mase[m])).toFixed(3)} | ${chosen} |`,
+      `| ${m === 'auto' ? '**auto (default)**' : m} | ${rs.length} | ${mean(rs.map((r) => r.smape[m])).toFixed(2)} | ${mean(rs.map((r) => r.mase[m])).toFixed(3)} | ${same} | ${chosen} |`,
     );
   }
-  console.log('| Naive2, published (all 1,428) | | 16.91 | | |');
-  console.log('| Theta, published (all 1,428) | | 13.85 | | |');
+  console.log('| Naive2, published (all 1,428) | | 16.91 | | | |');
+  console.log('| Theta, published (all 1,428) | | 13.85 | | | |');
   console.log('');
   for (const level of LEVELS) {
     const iv = results.flatMap((r) => r.intervals.filter((i) => i.level === level));
