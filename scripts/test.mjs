@@ -59,6 +59,7 @@ const ONCE = [
   'examples',
   'export_pytorch',
   'forecast',
+  'forecast_auto',
   'forecast_input',
   'keras_fuzz',
   'keras_train',

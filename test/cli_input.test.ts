@@ -114,7 +114,7 @@ describe('recur CLI: bad usage and bad input', () => {
       [['forecast'], '--dropout', '2', /from 0 to 0\.99/],
       [['forecast'], '--epochs', '0', /from 1 to/],
       [['forecast'], '--seeds', '5000', /from 1 to 1000/],
-      [['forecast'], '--backtest', '0', /from 1 to 10000/],
+      [['forecast'], '--folds', '0', /from 1 to 1000/],
       [['forecast'], '--threads', '999', /from 1 to/],
     ];
     // A few processes at a time: each only parses its flags and exits.

@@ -85,7 +85,7 @@ describe('monthly CSV', () => {
     );
     assert.throws(
       () => checkSeries({ dates: [], values: [1, 2, 3], name: 'v' }, 10, 's.csv'),
-      /s\.csv has 3 points; .* need at least 10/,
+      /s\.csv has 3 points; at least 10 are needed/,
     );
   });
 });
@@ -200,27 +200,55 @@ describe('recur forecast (CLI)', () => {
       join(dir, 'fc'),
       '--baselines',
       'seasonal naive,ets,sarima',
+      '--method',
+      'hybrid',
+      '--folds',
+      '3',
     ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as {
       metrics: Record<string, { rmse: number }>;
       forecast: number[];
       season: number;
+      intervals: { level: number; lower: number[] }[];
     };
     assert.equal(j.season, 12);
-    assert.deepEqual(Object.keys(j.metrics).sort(), ['ets', 'network', 'sarima', 'seasonal naive']);
+    assert.deepEqual(Object.keys(j.metrics).sort(), ['ets', 'hybrid', 'sarima', 'seasonal naive']);
     assert.equal(j.forecast.length, 12);
-    assert.match(readFileSync(join(dir, 'f.csv'), 'utf8'), /^date,forecast,std,lower,upper,actual\n2000-01,/);
+    assert.match(
+      readFileSync(join(dir, 'f.csv'), 'utf8'),
+      /^date,forecast,lower_80,upper_80,lower_95,upper_95,actual\n2000-01,/,
+    );
     assert.match(readFileSync(join(dir, 'c.svg'), 'utf8'), /^<svg[^>]*>.*<path/s);
     const again = run(['--model', join(dir, 'fc'), '--json']);
     assert.equal(again.code, 0, again.stderr);
+    const k = JSON.parse(again.stdout) as typeof j & { intervals: { level: number; lower: number[] }[] };
     assert.deepEqual(
-      (JSON.parse(again.stdout) as { forecast: number[] }).forecast.map((v) => v.toFixed(6)),
+      k.forecast.map((v) => v.toFixed(6)),
       j.forecast.map((v) => v.toFixed(6)),
+    );
+    // The calibrated intervals are saved with the forecaster.
+    assert.deepEqual(
+      k.intervals.map((iv) => iv.level),
+      [80, 95],
+    );
+    assert.deepEqual(
+      k.intervals[0].lower.map((v) => v.toFixed(6)),
+      j.intervals[0].lower.map((v) => v.toFixed(6)),
     );
   });
   it('forecasts the embedded default (US births) with no file', () => {
-    const r = run(['--epochs', '5', '--seeds', '1', '--baselines', 'seasonal naive', '--json']);
+    const r = run([
+      '--epochs',
+      '5',
+      '--seeds',
+      '1',
+      '--candidates',
+      'ets,theta',
+      '--baselines',
+      'seasonal naive',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /US births/);
   });

@@ -239,6 +239,8 @@ describe('recur forecast: awkward input (CLI)', () => {
       ),
       '--season',
       '1',
+      '--method',
+      'hybrid',
       '--json',
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -259,7 +261,10 @@ describe('recur forecast: awkward input (CLI)', () => {
     assert.equal(j.order, 'newest-first');
     assert.equal(j.season, 7);
     assert.deepEqual(j.dates.slice(0, 2), ['2021-03-12', '2021-03-13']);
-    assert.match(readFileSync(out, 'utf8'), /^date,forecast,std,lower,upper\n2021-03-12,/);
+    assert.match(
+      readFileSync(out, 'utf8'),
+      /^date,forecast,lower_80,upper_80,lower_95,upper_95\n2021-03-12,/,
+    );
   });
 
   it('--json: stdout is JSON only, even when the arima library prints ("non-stationary AR part")', () => {

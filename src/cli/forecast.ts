@@ -1,16 +1,19 @@
 /**
- * `recur forecast [series.csv]` — fit a recurrent forecaster (an ensemble over seeds), forecast the held-out last
- * `horizon` points (or, with --holdout 0, the future), and report the error next to the baselines on the same split:
- * naive, seasonal naive, drift, ETS and SARIMA. Optional rolling-origin backtest, CSV/JSON output, SVG chart, a
- * terminal chart, and a saved forecaster that can forecast again without retraining (--model).
+ * `recur forecast [series.csv]` — choose a forecaster by rolling-origin backtest inside the training part (network,
+ * hybrid, ETS, SARIMA, Theta, seasonal naive and the average of the best few, scored by MASE), forecast the held-out
+ * last `horizon` points (or, with --holdout 0, the future) with conformal prediction intervals calibrated on the
+ * backtest errors, and report every method on the same split. CSV/JSON output, SVG chart, a terminal chart, and a
+ * saved network forecaster that can forecast again without retraining (--model).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { BASELINES, hybridPossible, type BaselineName } from '../forecast/baselines.js';
+import cliProgress from 'cli-progress';
+import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
+import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/baselines.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
-import type { Metrics } from '../forecast/metrics.js';
-import { FORECAST_DEFAULTS, type EnsembleForecast, type NetworkOptions } from '../forecast/network.js';
-import { backtest, evaluateSplit } from '../forecast/pipeline.js';
+import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
+import { metrics, type Metrics } from '../forecast/metrics.js';
+import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
   datesAfter,
@@ -19,7 +22,8 @@ import {
   SeriesInputError,
   type TimeSeries,
 } from '../forecast/series.js';
-import { detectSeason, type Differencing, type Scaling } from '../forecast/transforms.js';
+import { isSeasonal } from '../forecast/seasonality.js';
+import type { Differencing, Scaling } from '../forecast/transforms.js';
 import '../node/forecast.js'; // installs the Node loaders of the baselines' wasm
 import { loadForecaster, saveForecaster } from '../node/forecaster_io.js';
 import { usBirthsMonthly } from '../node/text_file.js';
@@ -34,17 +38,22 @@ export interface ForecastCliOptions {
   holdout?: number;
   lookback?: number;
   method: string;
+  candidates: string;
+  folds: number;
+  step?: number;
+  level: string;
+  transform: string;
   cell: string;
   units: number;
   layers: number;
   dropout: number;
   strategy: string;
   epochs: number;
-  seeds: number;
+  seeds?: number;
+  seed?: number;
   log: boolean;
   differencing: string;
   scaling: string;
-  backtest?: number;
   baselines: string;
   output?: string;
   chart?: string;
@@ -53,6 +62,9 @@ export interface ForecastCliOptions {
   threads?: number;
   json: boolean;
 }
+
+/** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
+const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
 function readSeries(file: string | undefined, o: ForecastCliOptions): { series: TimeSeries; label: string } {
   if (!file)
@@ -98,10 +110,23 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
   return v as T;
 }
 
-function table(rows: [string, Metrics][]): string {
+/** `--level 80,95` → [0.8, 0.95]. */
+export function parseLevels(text: string): number[] {
+  const levels = text.split(',').map((t) => {
+    const v = Number(t.trim());
+    if (t.trim() === '' || !(v > 0 && v < 100))
+      throw new UsageError(
+        `--level takes percentages between 0 and 100 separated by commas (80,95), got '${t}'`,
+      );
+    return v / 100;
+  });
+  return [...new Set(levels)].sort((a, b) => a - b);
+}
+
+function table(rows: [string, Metrics][], mark?: string): string {
   const head = ['method', 'RMSE', 'MAE', 'MAPE %', 'sMAPE %', 'MASE'];
   const body = rows.map(([n, m]) => [
-    n,
+    n === mark ? `${n} *` : n,
     m.rmse.toFixed(2),
     m.mae.toFixed(2),
     m.mape.toFixed(2),
@@ -114,26 +139,92 @@ function table(rows: [string, Metrics][]): string {
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }
 
-function writeForecast(path: string, dates: string[], f: EnsembleForecast, actual: number[] | null): void {
-  const rows = dates.map((d, i) => ({
-    date: d,
-    forecast: f.mean[i],
-    std: f.std[i],
-    lower: f.lower[i],
-    upper: f.upper[i],
-    ...(actual ? { actual: actual[i] } : {}),
-  }));
+const pct = (level: number): string => String(Math.round(level * 1000) / 10);
+
+/** Rows of the forecast file: date, forecast, lower_L/upper_L per level, and the actual when held out. */
+function forecastRows(
+  dates: string[],
+  forecast: readonly number[],
+  intervals: readonly Interval[],
+  actual: number[] | null,
+): Record<string, string | number>[] {
+  return dates.map((d, i) => {
+    const row: Record<string, string | number> = { date: d, forecast: forecast[i] };
+    for (const iv of intervals) {
+      row[`lower_${pct(iv.level)}`] = iv.lower[i];
+      row[`upper_${pct(iv.level)}`] = iv.upper[i];
+    }
+    if (actual) row.actual = actual[i];
+    return row;
+  });
+}
+
+function writeForecast(path: string, rows: Record<string, string | number>[]): void {
   if (extname(path).toLowerCase() === '.json') writeFileSync(path, JSON.stringify(rows, null, 1) + '\n');
   else {
     const keys = Object.keys(rows[0]);
     writeFileSync(
       path,
-      [
-        keys.join(','),
-        ...rows.map((r) => keys.map((k) => String((r as Record<string, unknown>)[k])).join(',')),
-      ].join('\n') + '\n',
+      [keys.join(','), ...rows.map((r) => keys.map((k) => String(r[k])).join(','))].join('\n') + '\n',
     );
   }
+}
+
+/** The seeds of the network ensemble: --seed N gives one reproducible member (N … N+k−1 with --seeds k). */
+export function seedsOf(o: { seed?: number; seeds?: number }): number[] {
+  const count = o.seeds ?? (o.seed !== undefined ? 1 : FORECAST_DEFAULTS.seedCount);
+  if (!(count >= 1)) throw new UsageError('--seeds must be ≥ 1');
+  const first = o.seed ?? 1;
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/** A progress bar over the backtest's fits on a terminal; one line per finished candidate otherwise. */
+function backtestProgress(out: Output, total: number): { tick(name: string): void; stop(): void } {
+  if (!out.progress || process.stderr.isTTY !== true) return { tick: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: ' backtest {value}/{total} fits [{bar}] {eta_formatted} - {name}',
+      barCompleteChar: '=',
+      barIncompleteChar: '.',
+      barsize: 30,
+      hideCursor: false,
+      clearOnComplete: true,
+      fps: 5,
+    },
+    cliProgress.Presets.legacy,
+  );
+  bar.start(total, 0, { name: '' });
+  return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
+}
+
+async function forecastFromSaved(
+  file: string | undefined,
+  o: ForecastCliOptions,
+  out: Output,
+): Promise<number> {
+  const { forecaster, history, notes, intervals: widths } = loadForecaster(o.model!);
+  for (const n of notes) out.info(`note: ${n}`);
+  const series = file ? readSeries(file, o).series : history;
+  const f = await forecaster.predict(series.values);
+  const dates = datesAfter(series.dates, forecaster.opts.horizon, series.frequency);
+  const intervals = widths.map((w) => intervalAround(f.mean, w.halfWidths, w.level));
+  if (widths.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
+  const rows = forecastRows(dates, f.mean, intervals, null);
+  if (o.output) writeForecast(o.output, rows);
+  if (o.json)
+    out.json({
+      dates,
+      forecast: f.mean,
+      intervals: intervals.map((iv) => ({ ...iv, level: iv.level * 100 })),
+    });
+  else
+    rows.forEach((r, i) =>
+      process.stdout.write(
+        `${dates[i]}  ${f.mean[i].toFixed(2)}${intervals.map((iv) => `  ${pct(iv.level)}%: ${iv.lower[i].toFixed(2)} … ${iv.upper[i].toFixed(2)}`).join('')}\n`,
+      ),
+    );
+  return 0;
 }
 
 export async function forecast(
@@ -143,33 +234,17 @@ export async function forecast(
 ): Promise<number> {
   const threads = o.threads ?? 1;
   // Forecast again from a saved forecaster, without retraining.
-  if (o.model) {
-    const { forecaster, history, notes } = loadForecaster(o.model);
-    for (const n of notes) out.info(`note: ${n}`);
-    const series = file ? readSeries(file, o).series : history;
-    const f = await forecaster.predict(series.values);
-    const dates = datesAfter(series.dates, forecaster.opts.horizon, series.frequency);
-    if (o.output) writeForecast(o.output, dates, f, null);
-    if (o.json) out.json({ dates, forecast: f.mean, std: f.std, lower: f.lower, upper: f.upper });
-    else
-      dates.forEach((d, i) =>
-        process.stdout.write(
-          `${d}  ${f.mean[i].toFixed(2)}  (${f.lower[i].toFixed(2)} … ${f.upper[i].toFixed(2)})\n`,
-        ),
-      );
-    return 0;
-  }
+  if (o.model) return forecastFromSaved(file, o, out);
 
   const { series, label } = readSeries(file, o);
   asUsage(() => checkSeries(series, 4, label));
-  // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); undated series: detected.
-  const season =
-    o.season ?? (series.frequency ? SEASON_OF_FREQUENCY[series.frequency] : detectSeason(series.values));
-  const seasonFrom = o.season
-    ? ''
-    : series.frequency
-      ? ` (from the ${series.frequency} dates)`
-      : ' (detected; the series has no dates)';
+  // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
+  if (o.season === undefined && !series.frequency)
+    throw new UsageError(
+      `${label}: the series has no dates (no date column was found), so its season is unknown; give --season N (1 for none) or a date column`,
+    );
+  const season = o.season ?? SEASON_OF_FREQUENCY[series.frequency!];
+  const seasonFrom = o.season ? '' : ` (from the ${series.frequency} dates)`;
   if (o.log) {
     const i = series.values.findIndex((v) => !(v > 0));
     if (i >= 0)
@@ -183,23 +258,45 @@ export async function forecast(
     throw new UsageError(`--holdout must be 0 (forecast the future) or equal to --horizon (${horizon})`);
   const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
   if (!(lookback >= 1)) throw new UsageError(`--lookback must be ≥ 1, got ${lookback}`);
-  if (!(o.seeds >= 1)) throw new UsageError(`--seeds must be ≥ 1`);
+  const seeds = seedsOf(o);
+  const levels = parseLevels(o.level);
+  let method = oneOf('--method', o.method, METHODS);
+  if (method === 'hybrid' && season < 2) {
+    out.info(`note: the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
+    method = 'network';
+  }
+  const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
+  if (o.save && ((method !== 'network' && method !== 'hybrid') || transform !== 'none'))
+    throw new UsageError(
+      '--save saves a network forecaster: give --method network or --method hybrid (and no --transform) with it',
+    );
+  if (transform === 'log' || transform === 'box-cox') {
+    const i = series.values.findIndex((v) => !(v > 0));
+    if (i >= 0)
+      throw new UsageError(
+        `${label}${series.lines?.[i] ? `, line ${series.lines[i]}` : `, point ${i + 1}`}: --transform ${transform} needs values > 0, got ${series.values[i]}`,
+      );
+  }
   const differencing = oneOf('--differencing', o.differencing, [
     'none',
     'first',
     'seasonal',
   ] as Differencing[]);
-  let method = oneOf('--method', o.method, ['hybrid', 'network'] as const);
-  // The shortest training part: the hold-out split's, or the first backtest origin's.
-  const trainLength = series.values.length - Math.max(holdout, (o.backtest ?? 0) * horizon);
-  if (method === 'hybrid' && !hybridPossible(trainLength, season)) {
-    out.info(
-      `note: the hybrid needs a season ≥ 2 and two full seasons of training data (season ${season}); using --method network`,
-    );
-    method = 'network';
-  }
-  const opts: NetworkOptions = {
-    method,
+  const candidates: CandidateName[] =
+    method === 'auto' || method === COMBINATION
+      ? o.candidates === 'all'
+        ? CANDIDATES
+        : o.candidates.split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES))
+      : [method];
+  const which = (
+    o.baselines === 'none'
+      ? []
+      : o.baselines === 'all'
+        ? BASELINES
+        : o.baselines.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
+  ) as BaselineName[];
+  const net: NetworkOptions = {
+    method: 'network',
     cell: oneOf('--cell', o.cell, ['lstm', 'gru', 'simple-rnn'] as const),
     units: o.units,
     layers: o.layers,
@@ -210,77 +307,135 @@ export async function forecast(
     epochs: o.epochs,
     batchSize: FORECAST_DEFAULTS.batchSize,
     learningRate: FORECAST_DEFAULTS.learningRate,
-    seeds: Array.from({ length: o.seeds }, (_, i) => i + 1),
+    seeds,
     log: o.log,
     differencing: differencing === 'seasonal' && season <= 1 ? 'first' : differencing,
     season,
     scaling: oneOf('--scaling', o.scaling, ['standard', 'minmax'] as Scaling[]),
   };
-  const which = (
-    o.baselines === 'none'
-      ? []
-      : o.baselines === 'all'
-        ? BASELINES
-        : o.baselines.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
-  ) as BaselineName[];
-  asUsage(() => checkSeries(series, lookback + horizon + holdout + Math.max(season, 1) + 2, label));
+  // Two seasons plus the horizon: the least the seasonal methods can work with (the network shortens its lookback).
+  asUsage(() => checkSeries(series, Math.max(2 * season, 8) + horizon, label));
 
+  const trainEnd = series.values.length - holdout;
+  const train = series.values.slice(0, trainEnd);
   const order = series.frequency
     ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
     : '';
   const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
+  const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}, horizon ${horizon}, lookback ${lookback}; ${opts.method}${opts.log ? ' on the log' : ''} ${opts.cell.toUpperCase()}(${opts.units})×${opts.layers}, ${opts.seeds.length} seeds`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
-  const trainEnd = series.values.length - holdout;
-  const r = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads);
+  // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
+  let progress: { tick(name: string): void; stop(): void } | null = null;
+  const res = await autoForecast(train, {
+    horizon,
+    season,
+    method,
+    candidates,
+    folds: o.folds,
+    step: o.step,
+    levels,
+    network: net,
+    transform,
+    threads,
+    fitAll: holdout > 0,
+    onPlan: (plan) => {
+      if (plan.note) out.info(`note: backtest ${plan.note}`);
+      out.info(
+        `Rolling-origin backtest on the training part: ${plan.origins.length} fold(s) of ${horizon} points, step ${plan.step}, origins ${plan.origins.map((i) => series.dates[i]).join(', ')}`,
+      );
+      progress = backtestProgress(
+        out,
+        candidates.length * plan.origins.length * (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1),
+      );
+    },
+    onFold: (name) => progress?.tick(name),
+  });
+  (progress as { stop(): void } | null)?.stop();
+  const bt = res.backtest;
+  const chosen = res.chosen;
+  if (res.noBacktest)
+    out.info(`note: no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
+  if (bt) for (const [name, why] of bt.skipped) out.info(`${name}: skipped: ${why}`);
+  const rows: [string, Metrics][] = bt ? [...bt.results.entries()].map(([n, r]) => [n, r.mean]) : [];
+  if (bt) {
+    rows.sort((a, b) => a[1].mase - b[1].mase);
+    out.info(
+      `\nBacktest (mean over ${bt.plan.origins.length} fold(s); * = ${method === 'auto' ? 'chosen' : 'the method'}${bt.combination.length ? `; combination = mean of ${bt.combination.join(', ')}` : ''}):`,
+    );
+    if (!o.json) process.stdout.write(table(rows, chosen) + '\n');
+  }
+  for (const n of res.notes) out.info(`note: ${n}`);
+  const coverage = res.coverage;
+  for (const c of coverage)
+    out.info(
+      `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${c.winkler.toFixed(2)}`,
+    );
+  for (const [name, why] of res.failed) out.info(`${name}: failed on the training part: ${why}`);
+  const forecasts = res.forecasts;
+  const point = res.point;
+  const intervals = res.intervals;
+  const widths = res.widths;
+  const fitted = res.fitted;
+  const failed = res.failed;
+  // Reference baselines for the hold-out table that are not candidates (naive, drift, …).
+  const baselines = holdout > 0 ? which.filter((b) => !forecasts.has(b)) : [];
+  if (baselines.length > 0) {
+    const r = await baselineForecasts(train, horizon, season, baselines);
+    for (const [name, f] of r.forecasts) forecasts.set(name, f);
+    for (const [name, why] of r.skipped) out.info(`${name}: skipped: ${why}`);
+  }
+
   const dates =
     holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
-  for (const [name, why] of r.skipped) out.info(`${name}: skipped: ${why}`);
-  const actual = holdout > 0 ? r.actual : null;
-
-  const rows: [string, Metrics][] = [...r.metrics.entries()];
-  const best = rows.filter(([n]) => n !== 'network').sort((a, b) => a[1].rmse - b[1].rmse)[0];
-  if (holdout > 0) {
+  const actual = holdout > 0 ? series.values.slice(trainEnd) : null;
+  const held = new Map<string, Metrics>();
+  const heldIntervals: { level: number; coverage: number; winkler: number }[] = [];
+  if (actual) {
+    for (const [name, f] of forecasts) held.set(name, metrics(actual, f, train, season));
+    const hrows = [...held.entries()].sort((a, b) => a[1].mase - b[1].mase);
     out.info(
-      `\nHeld-out last ${holdout} points (${dates[0]} … ${dates[dates.length - 1]}), fitted on the ${trainEnd} before:`,
+      `\nHeld-out last ${holdout} points (${dates[0]} … ${dates[dates.length - 1]}), fitted on the ${trainEnd} before (never used for the choice):`,
     );
-    if (!o.json) process.stdout.write(table(rows) + '\n');
-    const sd = r.network.std.reduce((a, b) => a + b, 0) / horizon;
-    out.info(
-      `network: mean of ${opts.seeds.length} seeds; member spread (std) ${sd.toFixed(2)} on average; members' RMSE ${r.network.members.map((m) => Math.sqrt(m.reduce((s, v, i) => s + (v - r.actual[i]) ** 2, 0) / horizon).toFixed(2)).join(', ')}`,
-    );
+    if (!o.json) process.stdout.write(table(hrows, chosen) + '\n');
+    for (const iv of intervals) {
+      const inside = actual.filter((a, i) => a >= iv.lower[i] && a <= iv.upper[i]).length;
+      const w =
+        actual.reduce((s, a, i) => s + winkler(iv.lower[i], iv.upper[i], a, iv.level), 0) / actual.length;
+      heldIntervals.push({ level: iv.level * 100, coverage: inside / actual.length, winkler: w });
+      out.info(
+        `${pct(iv.level)}% interval on the held-out points: ${inside} of ${actual.length} inside, Winkler score ${w.toFixed(2)}`,
+      );
+    }
   }
+  const baselineNames = [...held.keys()].filter((n) => n !== chosen);
+  const best = baselineNames.sort((a, b) => held.get(a)!.mase - held.get(b)!.mase)[0];
+  const band = intervals[intervals.length - 1];
   const chart: ChartData = {
-    title: `${series.name}: ${opts.method} forecast${best ? ` vs ${best[0]}` : ''}`,
+    title: `${series.name}: ${chosen} forecast${band ? ` with its ${pct(band.level)}% interval` : ''}${best ? ` vs ${best}` : ''}`,
     dates: series.dates,
     values: series.values,
     start: trainEnd,
-    forecast: r.network.mean,
-    lower: r.network.lower,
-    upper: r.network.upper,
+    forecast: point,
+    lower: band?.lower ?? point,
+    upper: band?.upper ?? point,
     actual: actual ?? undefined,
-    baseline: best ? { name: best[0], values: r.baselines.get(best[0] as BaselineName)! } : undefined,
+    baseline: best ? { name: best, values: forecasts.get(best)! } : undefined,
     frequency: series.frequency,
+    label: `${chosen} forecast`,
   };
   if (!o.json) out.info('\n' + terminalChart(chart, 36, process.stderr.isTTY === true));
 
-  let bt: Awaited<ReturnType<typeof backtest>> | null = null;
-  if (o.backtest) {
-    out.info(`\nRolling-origin backtest: ${o.backtest} forecasts of ${horizon} points…`);
-    bt = await backtest(series.values, o.backtest, opts, which, threads, (i) =>
-      out.info(`  origin ${i + 1}/${o.backtest} done`),
-    );
-    for (const [name, why] of bt.skipped) out.info(`${name}: skipped in the backtest: ${why}`);
-    out.info(`Backtest (mean over ${o.backtest} origins):`);
-    if (!o.json) process.stdout.write(table([...bt.mean.entries()]) + '\n');
-  }
-  if (o.output) writeForecast(o.output, dates, r.network, actual);
+  const fileRows = forecastRows(dates, point, intervals, actual);
+  if (o.output) writeForecast(o.output, fileRows);
   if (o.chart) writeFileSync(o.chart, await forecastSvg(chart));
-  if (o.save)
+  if (o.save) {
+    const f = fitted.get(chosen);
+    if (!f) throw new Error(`no fitted ${chosen} forecaster to save`);
     saveForecaster(
-      r.forecaster,
+      f,
       {
         name: series.name,
         dates: series.dates.slice(0, trainEnd),
@@ -288,26 +443,38 @@ export async function forecast(
         ...(series.frequency ? { frequency: series.frequency } : {}),
       },
       o.save,
+      widths,
     );
+  }
   out.json({
     series: label,
     ...(series.frequency
       ? { frequency: series.frequency, order: series.newestFirst ? 'newest-first' : 'oldest-first' }
       : {}),
     ...(series.interpolated ? { interpolated: series.interpolated } : {}),
-    method: opts.method,
+    method: chosen,
+    transform,
+    ...(chosen === COMBINATION ? { combination: bt!.combination } : {}),
     season,
     horizon,
     dates,
-    forecast: r.network.mean,
-    std: r.network.std,
-    lower: r.network.lower,
-    upper: r.network.upper,
+    forecast: point,
+    intervals: intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
     ...(actual ? { actual } : {}),
-    metrics: Object.fromEntries(r.metrics),
-    ...(r.skipped.size > 0 ? { skipped: Object.fromEntries(r.skipped) } : {}),
-    ...(bt ? { backtest: Object.fromEntries(bt.mean) } : {}),
-    ...(bt && bt.skipped.size > 0 ? { backtestSkipped: Object.fromEntries(bt.skipped) } : {}),
+    ...(bt
+      ? {
+          backtest: {
+            origins: bt.plan.origins.map((i) => series.dates[i]),
+            step: bt.plan.step,
+            mean: Object.fromEntries(rows),
+            ...(bt.skipped.size > 0 ? { skipped: Object.fromEntries(bt.skipped) } : {}),
+            coverage: coverage.map((c) => ({ ...c, level: c.level * 100 })),
+          },
+        }
+      : {}),
+    metrics: Object.fromEntries(held),
+    ...(heldIntervals.length ? { heldOutIntervals: heldIntervals } : {}),
+    ...(failed.size > 0 ? { failed: Object.fromEntries(failed) } : {}),
   });
   return 0;
 }

@@ -233,7 +233,7 @@ program
 program
   .command('forecast')
   .description(
-    'forecast a time series (hourly … yearly) with a recurrent network and compare it with the baselines (default: US births)',
+    'forecast a time series (hourly … yearly): choose among networks and statistical methods by backtest, with prediction intervals (default: US births)',
   )
   .argument(
     '[series-csv]',
@@ -256,8 +256,29 @@ program
   .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
   .option(
     '--method <m>',
-    "'hybrid' (ETS + a network on its residuals) or 'network' (the network alone)",
-    FORECAST_DEFAULTS.method,
+    "'auto' (the best by mean backtest MASE), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, 'seasonal naive' or combination (mean of the best 3)",
+    'auto',
+  )
+  .option(
+    '--candidates <list>',
+    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, seasonal naive; or 'all'",
+    'all',
+  )
+  .option('--folds <n>', 'rolling-origin backtest folds inside the training part', int('--folds', 1, 1000), 5)
+  .option(
+    '--step <n>',
+    'points between backtest origins (default: a third of the horizon)',
+    int('--step', 1, MAX_STEPS),
+  )
+  .option(
+    '--level <list>',
+    'prediction interval levels in percent, conformal on the backtest errors',
+    '80,95',
+  )
+  .option(
+    '--transform <t>',
+    "inside every method: 'none', 'log', 'box-cox' (λ by Guerrero on each training part) or 'auto' (each candidate with and without Box-Cox, chosen by backtest)",
+    'none',
   )
   .option('--cell <type>', 'lstm, gru or simple-rnn', FORECAST_DEFAULTS.cell)
   .option('--units <n>', 'units per recurrent layer', int('--units', 1, 4096), FORECAST_DEFAULTS.units)
@@ -276,9 +297,13 @@ program
   .option('--epochs <n>', 'training epochs per seed', int('--epochs', 1, 1_000_000), FORECAST_DEFAULTS.epochs)
   .option(
     '--seeds <n>',
-    'ensemble size (mean and spread are reported)',
+    `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed)`,
     int('--seeds', 1, 1000),
-    FORECAST_DEFAULTS.seedCount,
+  )
+  .option(
+    '--seed <n>',
+    'networks: first seed, for one reproducible run (default 1)',
+    int('--seed', 0, MAX_SEED),
   )
   .option('--log', 'model the log of the series (values must be > 0)', false)
   .option(
@@ -287,15 +312,17 @@ program
     FORECAST_DEFAULTS.differencing,
   )
   .option('--scaling <s>', "'standard' or 'minmax' (fitted on the training part)", FORECAST_DEFAULTS.scaling)
-  .option('--backtest <n>', 'also run a rolling-origin backtest with n origins', int('--backtest', 1, 10_000))
   .option(
     '--baselines <list>',
-    "comma-separated: naive, seasonal naive, drift, ets, sarima; or 'all' / 'none'",
+    "more methods to score on the hold-out: naive, seasonal naive, drift, ets, sarima, theta; or 'all' / 'none'",
     'all',
   )
   .option('--output <file>', 'write the forecast as .csv or .json')
-  .option('--chart <file.svg>', 'write a chart of history, actuals, forecast and the best baseline')
-  .option('--save <dir>', 'save the fitted forecaster')
+  .option(
+    '--chart <file.svg>',
+    'write a chart of history, actuals, forecast with its interval and the best other method',
+  )
+  .option('--save <dir>', 'save the fitted network forecaster (with --method network or hybrid)')
   .option('--model <dir>', 'forecast with a saved forecaster instead of training')
   .option('--threads <n>', 'worker threads', threadsFlag())
   .option('--json', 'print one JSON object with the forecast and metrics', false)

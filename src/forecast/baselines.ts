@@ -1,7 +1,7 @@
 /**
  * The forecasts users compare a network against, fitted on the training part only: naive, seasonal naive, drift,
- * ETS (augurs: MSTL decomposition + AutoETS for seasonal series, AutoETS otherwise) and SARIMA (the `arima`
- * package's AutoARIMA, which chooses the orders by information criterion).
+ * ETS (augurs: MSTL decomposition + AutoETS for seasonal series, AutoETS otherwise), SARIMA (the `arima`
+ * package's AutoARIMA, which chooses the orders by information criterion) and Theta (theta.ts).
  *
  * The two libraries are wasm. How their wasm is loaded differs between the browser (fetched next to the module) and
  * Node (read from node_modules), so the loaders are replaceable: src/node/forecast.ts installs the Node ones. This
@@ -9,9 +9,10 @@
  */
 import type * as AugursEts from '@bsull/augurs/ets';
 import type * as AugursMstl from '@bsull/augurs/mstl';
+import { thetaForecast } from './theta.js';
 
-export type BaselineName = 'naive' | 'seasonal naive' | 'drift' | 'ets' | 'sarima';
-export const BASELINES: BaselineName[] = ['naive', 'seasonal naive', 'drift', 'ets', 'sarima'];
+export type BaselineName = 'naive' | 'seasonal naive' | 'drift' | 'ets' | 'sarima' | 'theta';
+export const BASELINES: BaselineName[] = ['naive', 'seasonal naive', 'drift', 'ets', 'sarima', 'theta'];
 
 /**
  * The largest season SARIMA is fitted with. AutoARIMA's seasonal search grows roughly with the fourth power of the
@@ -166,7 +167,9 @@ export async function etsWithFitted(
 
 export async function sarimaForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
   const seasonal = season > 1 && train.length >= 3 * season;
-  if (seasonal && season > SARIMA_MAX_SEASON)
+  // Refused whether or not this training part is long enough for the seasonal terms: across backtest folds and the
+  // final fit the method must stay the same one.
+  if (season > SARIMA_MAX_SEASON)
     throw new Error(
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
@@ -224,6 +227,7 @@ export async function baselineForecasts(
       else if (b === 'seasonal naive') forecasts.set(b, seasonalNaive(train, h, season));
       else if (b === 'drift') forecasts.set(b, drift(train, h));
       else if (b === 'ets') forecasts.set(b, await etsForecast(train, h, season));
+      else if (b === 'theta') forecasts.set(b, thetaForecast(train, h, season));
       else forecasts.set(b, await sarimaForecast(train, h, season));
     } catch (e) {
       skipped.set(b, asError(e, b).message);

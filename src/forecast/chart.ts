@@ -18,6 +18,8 @@ export interface ChartData {
   baseline?: { name: string; values: number[] };
   /** The dates' frequency, to continue them past the end of the series. */
   frequency?: Frequency;
+  /** Legend name of the forecast (default 'forecast'). */
+  label?: string;
 }
 
 /** The forecast's dates: held-out dates where there are any, then continuing at the series' frequency. */
@@ -29,6 +31,7 @@ function futureDates(d: ChartData): string[] {
 
 export async function forecastSvg(d: ChartData): Promise<string> {
   const fd = futureDates(d);
+  const label = d.label ?? 'forecast';
   // Vega reads ISO dates; quarters (2000-Q1) and positions (t1) stay ordinal.
   const temporal = d.dates.length > 0 && parseDate(d.dates[0]) !== null && d.frequency !== 'quarterly';
   const rows: Record<string, unknown>[] = [];
@@ -39,7 +42,7 @@ export async function forecastSvg(d: ChartData): Promise<string> {
       value: d.forecast[i],
       lower: d.lower[i],
       upper: d.upper[i],
-      series: 'network forecast',
+      series: label,
     });
     if (d.actual?.[i] !== undefined) rows.push({ date, value: d.actual[i], series: 'held-out actual' });
     if (d.baseline) rows.push({ date, value: d.baseline.values[i], series: d.baseline.name });
@@ -53,7 +56,7 @@ export async function forecastSvg(d: ChartData): Promise<string> {
     data: { values: rows },
     layer: [
       {
-        transform: [{ filter: "datum.series === 'network forecast'" }],
+        transform: [{ filter: { field: 'series', equal: label } }],
         mark: { type: 'area', opacity: 0.25, color: '#1f77b4' },
         encoding: { x, y: { field: 'lower', type: 'quantitative' }, y2: { field: 'upper' } },
       },

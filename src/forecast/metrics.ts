@@ -7,11 +7,28 @@ export interface Metrics {
   mase: number;
 }
 
+/**
+ * The MASE denominator of a training part: the in-sample MAE of the seasonal naive forecast, or of the naive forecast
+ * when the seasonal one is 0 or undefined (fewer than season + 1 points, a seasonally constant stretch); 0 only for
+ * a constant series.
+ */
+export function maseScale(train: readonly number[], season: number): number {
+  for (const m of [Math.max(1, season), 1]) {
+    if (train.length <= m) continue;
+    let s = 0;
+    for (let t = m; t < train.length; t++) s += Math.abs(train[t] - train[t - m]);
+    if (s > 0) return s / (train.length - m);
+  }
+  return 0;
+}
+
 export function metrics(
   actual: readonly number[],
   forecast: readonly number[],
   train: readonly number[],
   season: number,
+  /** The MASE denominator, when the caller fixes it (else: the in-sample MAE of the seasonal naive on `train`). */
+  fixedScale?: number,
 ): Metrics {
   const n = actual.length;
   let se = 0;
@@ -29,6 +46,7 @@ export function metrics(
   let scale = 0;
   for (let t = m; t < train.length; t++) scale += Math.abs(train[t] - train[t - m]);
   scale /= Math.max(1, train.length - m);
+  if (fixedScale !== undefined) scale = fixedScale;
   return {
     rmse: Math.sqrt(se / n),
     mae: ae / n,

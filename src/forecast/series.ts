@@ -327,7 +327,7 @@ export function checkSeries(s: TimeSeries, needed: number, src: string): void {
     throw new SeriesInputError(`${src}: the series is constant (${v[0]}); there is nothing to forecast`);
   if (v.length < needed) {
     throw new SeriesInputError(
-      `${src} has ${v.length} points; lookback + horizon (and the held-out part) need at least ${needed}`,
+      `${src} has ${v.length} points; at least ${needed} are needed (two seasons plus the horizon, or more for the held-out part)`,
     );
   }
 }

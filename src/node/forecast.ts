@@ -93,3 +93,34 @@ export {
   type TransformSpec,
 } from '../forecast/transforms.js';
 export { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
+export { thetaForecast, fitSes, linearSlope, type SesFit } from '../forecast/theta.js';
+export {
+  acf,
+  isSeasonal,
+  seasonalIndices,
+  fitSeasonalAdjustment,
+  type SeasonalAdjustment,
+} from '../forecast/seasonality.js';
+export {
+  backtestCandidates,
+  candidateFns,
+  planFolds,
+  lookbackFor,
+  averageForecasts,
+  CANDIDATES,
+  COMBINATION,
+  type CandidateName,
+  type BacktestOutcome,
+  type CandidateResult,
+  type FoldPlan,
+  type ForecastFn,
+} from '../forecast/auto.js';
+export {
+  conformalHalfWidths,
+  foldCoverage,
+  intervalAround,
+  winkler,
+  CalibrationError,
+  type Interval,
+  type CoverageResult,
+} from '../forecast/conformal.js';

@@ -20,9 +20,22 @@ interface ForecasterFile {
   options: NetworkOptions;
   transform: FittedTransform;
   history: MonthlySeries;
+  /** Conformal half-widths per horizon step, calibrated on the backtest when it was fitted (absent before #16). */
+  intervals?: SavedInterval[];
 }
 
-export function saveForecaster(f: RNNForecaster, history: MonthlySeries, dir: string): void {
+/** A prediction interval saved with a forecaster: level (0…1) and the half-width at each horizon step. */
+export interface SavedInterval {
+  level: number;
+  halfWidths: number[];
+}
+
+export function saveForecaster(
+  f: RNNForecaster,
+  history: MonthlySeries,
+  dir: string,
+  intervals: SavedInterval[] = [],
+): void {
   if (!f.transform) throw new Error('saveForecaster: the forecaster is not fitted');
   mkdirSync(dir, { recursive: true });
   f.models.forEach((m, i) =>
@@ -34,6 +47,7 @@ export function saveForecaster(f: RNNForecaster, history: MonthlySeries, dir: st
     options: f.opts,
     transform: f.transform,
     history,
+    intervals,
   };
   writeFileAtomic(join(dir, 'forecaster.json'), JSON.stringify(file, null, 1) + '\n');
 }
@@ -63,6 +77,20 @@ const forecasterFileSchema = z.looseObject({
       error: 'expected an array of numbers',
     }),
   }),
+  intervals: z
+    .array(
+      z.object({
+        level: z
+          .number()
+          .gt(0, { error: 'expected a level in (0, 1)' })
+          .lt(1, { error: 'expected a level in (0, 1)' }),
+        halfWidths: z.array(z.number().min(0, { error: 'expected a finite half-width ≥ 0' }), {
+          error: 'expected an array of half-widths',
+        }),
+      }),
+      { error: 'expected an array of intervals' },
+    )
+    .optional(),
 });
 
 /**
@@ -73,6 +101,7 @@ export function loadForecaster(dir: string): {
   forecaster: RNNForecaster;
   history: MonthlySeries;
   notes: string[];
+  intervals: SavedInterval[];
 } {
   const path = join(dir, 'forecaster.json');
   if (!existsSync(path))
@@ -115,5 +144,13 @@ export function loadForecaster(dir: string): {
     notes.length > 1
       ? [`${notes[0]} (and ${notes.length - 1} more notes for the other member models)`]
       : notes;
-  return { forecaster: f, history: file.history, notes: summary };
+  const intervals = file.intervals ?? [];
+  for (const [i, iv] of intervals.entries())
+    if (iv.halfWidths.length !== file.options.horizon)
+      throw new ModelFileError(
+        path,
+        `intervals[${i}].halfWidths`,
+        `expected ${file.options.horizon} half-widths (the horizon), got ${iv.halfWidths.length}`,
+      );
+  return { forecaster: f, history: file.history, notes: summary, intervals };
 }
