@@ -47,6 +47,7 @@ import {
   classWeightsFor,
   classifierSettings,
   compileClassifier,
+  learningRateAt,
   type ClassWeightSpec,
   type ClassifierOverrides,
   type ClassifierPooling,
@@ -89,11 +90,13 @@ export interface ClassifyTrainOptions extends ColumnChoice {
   layers?: number;
   bidirectional?: boolean;
   dropout?: number;
+  embeddingDropout?: number;
   pooling?: ClassifierPooling;
   classWeight?: Exclude<ClassWeightSpec, null>;
   output?: 'softmax' | 'sigmoid';
   optimizer?: string;
   lr?: number;
+  lrDecay?: number;
   clipnorm?: number;
   batchSize?: number;
   epochs?: number;
@@ -144,11 +147,13 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
     layers: o.layers,
     bidirectional: o.bidirectional,
     dropout: o.dropout,
+    embeddingDropout: o.embeddingDropout,
     pooling: o.pooling,
     classWeight: o.classWeight,
     output: o.output,
     optimizer: o.optimizer,
     learningRate: o.lr,
+    lrDecay: o.lrDecay,
     clipnorm: o.clipnorm,
     batchSize: o.batchSize,
     epochs: o.epochs,
@@ -166,7 +171,7 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
 /** The library's InvalidInputError about a setting, as a usage error naming the flag. */
 function flagError(e: unknown): never {
   if (!(e instanceof InvalidInputError)) throw e;
-  const names: Record<string, string> = { learningRate: 'lr', testSplit: 'test-split' };
+  const names: Record<string, string> = { learningRate: 'lr', lrDecay: 'lr-decay', testSplit: 'test-split' };
   throw new UsageError(
     e.message.replace(
       /^(\w+)/,
@@ -491,6 +496,8 @@ export async function classifyTrain(
   let currentEpoch = state?.epoch ?? 0;
   const perEpoch: Callback = new LambdaCallback({
     onEpochBegin: (epoch) => {
+      // The decayed rate is a function of the epoch alone, so a resumed run trains each epoch at the same rate.
+      if (model.optimizer) model.optimizer.learningRate = learningRateAt(settings, epoch);
       currentEpoch = epoch;
       epochStart = Date.now();
       epochSamples = 0;
@@ -504,7 +511,13 @@ export async function classifyTrain(
     },
     onEpochEnd: (epoch: number, logs: Logs) => {
       const seconds = (Date.now() - epochStart) / 1000;
-      const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
+      const row = {
+        epoch: epoch + 1,
+        ...logs,
+        ...(settings.lrDecay !== 1 ? { lr: learningRateAt(settings, epoch) } : {}),
+        seconds,
+        samples_per_sec: epochSamples / seconds,
+      };
       history.push(row);
       out.json(row);
       if (terminateOnNaN.terminatedAt === null) {
