@@ -115,8 +115,10 @@ interface TorchSpeed {
   blas: string;
   train_sequences: number;
   train_per_sec: number;
+  train_per_cpu_sec: number;
   predict_sequences: number;
   predict_per_sec: number;
+  predict_per_cpu_sec: number;
 }
 
 /**
@@ -173,7 +175,8 @@ function torchRun(
   const info = /BLAS_INFO=(\w+)/.exec(blas.stdout)?.[1] ?? 'unknown';
   const speed = { ...t, blas: `BLAS_INFO=${info}, libblas.so.3 → ${libblasTarget()}` };
   console.error(
-    `PyTorch ${t.version} (${t.threads} threads, ${speed.blas}): ${fmt(t.train_per_sec)} train, ${fmt(t.predict_per_sec)} predict sequences/s`,
+    `PyTorch ${t.version} (${t.threads} threads, ${speed.blas}): ${fmt(t.train_per_sec)} train, ${fmt(t.predict_per_sec)} predict sequences/s; ` +
+      `per CPU-second ${fmt(t.train_per_cpu_sec)} and ${fmt(t.predict_per_cpu_sec)}`,
   );
   return speed;
 }
@@ -364,8 +367,9 @@ if (!has('--skip-speed')) {
       `| recur ÷ tfjs wasm | ${(recurTrain / tfjsTrain).toFixed(1)}× | ${(recurPredict / tfjsPredict).toFixed(1)}× | ` +
       `${(recurTrainCpu / wasm.trainCpu).toFixed(1)}× | ${(recurPredictCpu / wasm.predictCpu).toFixed(1)}× |` +
       (torch
-        ? `\n| PyTorch ${torch.version}, ${torch.threads} threads (${torch.blas}) | ${fmt(torch.train_per_sec)} | ${fmt(torch.predict_per_sec)} | | |\n` +
-          `| recur ÷ PyTorch | ${(recurTrain / torch.train_per_sec).toFixed(2)}× | ${(recurPredict / torch.predict_per_sec).toFixed(2)}× | | |`
+        ? `\n| PyTorch ${torch.version}, ${torch.threads} threads (${torch.blas}) | ${fmt(torch.train_per_sec)} | ${fmt(torch.predict_per_sec)} | ${fmt(torch.train_per_cpu_sec)} | ${fmt(torch.predict_per_cpu_sec)} |\n` +
+          `| recur ÷ PyTorch | ${(recurTrain / torch.train_per_sec).toFixed(2)}× | ${(recurPredict / torch.predict_per_sec).toFixed(2)}× | ` +
+          `${(recurTrainCpu / torch.train_per_cpu_sec).toFixed(2)}× | ${(recurPredictCpu / torch.predict_per_cpu_sec).toFixed(2)}× |`
         : ''),
   );
 }

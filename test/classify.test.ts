@@ -518,7 +518,9 @@ describe('the classifier recipe', () => {
 
   it('metadata of a model saved before --embedding-dropout and --lr-decay loads with their defaults', () => {
     const settings = classifierSettings(2, { seed: 4 });
-    const { embeddingDropout: _e, lrDecay: _l, ...old } = settings;
+    const old: Record<string, unknown> = { ...settings };
+    delete old.embeddingDropout;
+    delete old.lrDecay;
     const meta = classifierMetadata(['neg', 'pos'], Tokenizer.fit(['a b']), settings, {
       source: '/x.csv',
       textColumn: null,
