@@ -511,13 +511,7 @@ export async function classifyTrain(
     },
     onEpochEnd: (epoch: number, logs: Logs) => {
       const seconds = (Date.now() - epochStart) / 1000;
-      const row = {
-        epoch: epoch + 1,
-        ...logs,
-        ...(settings.lrDecay !== 1 ? { lr: learningRateAt(settings, epoch) } : {}),
-        seconds,
-        samples_per_sec: epochSamples / seconds,
-      };
+      const row = { epoch: epoch + 1, ...logs, seconds, samples_per_sec: epochSamples / seconds };
       history.push(row);
       out.json(row);
       if (terminateOnNaN.terminatedAt === null) {
