@@ -293,7 +293,7 @@ describe('the classifier recipe', () => {
   });
 
   it('pooling and class-weight settings: validated, named in errors; class weights give a softmax output', () => {
-    assert.equal(classifierSettings(2, { seed: 1 }).pooling, 'last');
+    assert.equal(classifierSettings(2, { seed: 1 }).pooling, 'max');
     assert.equal(classifierSettings(2, { seed: 1 }).classWeight, null);
     assert.throws(
       () => classifierSettings(2, { pooling: 'sum' as never }),
@@ -399,9 +399,11 @@ describe('the classifier recipe', () => {
     assert.equal(d.embeddingDropout, null);
     assert.equal(d.lrDecay, 1);
     const kinds = (o: Parameters<typeof classifierSettings>[1]): string[] =>
-      buildClassifier(classifierSettings(2, { seed: 1, units: 3, embeddingDim: 2, ...o }), 10, 2).layers.map(
-        (l) => l.className,
-      );
+      buildClassifier(
+        classifierSettings(2, { seed: 1, units: 3, embeddingDim: 2, pooling: 'last', ...o }),
+        10,
+        2,
+      ).layers.map((l) => l.className);
     assert.deepEqual(kinds({}), ['Embedding', 'Dropout', 'Bidirectional', 'Dropout', 'Dense']);
     assert.deepEqual(kinds({ embeddingDropout: 0.3 }), [
       'Embedding',
@@ -516,9 +518,10 @@ describe('the classifier recipe', () => {
     });
   }
 
-  it('metadata of a model saved before --embedding-dropout and --lr-decay loads with their defaults', () => {
+  it('metadata of a model saved before --pooling, --embedding-dropout and --lr-decay loads as it was trained', () => {
     const settings = classifierSettings(2, { seed: 4 });
     const old: Record<string, unknown> = { ...settings };
+    delete old.pooling;
     delete old.embeddingDropout;
     delete old.lrDecay;
     const meta = classifierMetadata(['neg', 'pos'], Tokenizer.fit(['a b']), settings, {
@@ -530,6 +533,8 @@ describe('the classifier recipe', () => {
       records: 2,
     });
     const parsed = parseClassifierMetadata(JSON.parse(JSON.stringify({ ...meta, settings: old })), 'dir');
+    // Such a model used the final state (max pooling became the default later), element-wise dropout, a constant rate.
+    assert.equal(parsed.settings.pooling, 'last');
     assert.equal(parsed.settings.embeddingDropout, null);
     assert.equal(parsed.settings.lrDecay, 1);
     assert.throws(
