@@ -7,13 +7,14 @@
  *   3. Throughput of one model — Embedding(maskZero) → Bidirectional(LSTM) → Dense(sigmoid), the SST-2 recipe's —
  *      on the same padded batches of SST-2 sentences (or, without ../shared, the SpamAssassin emails cut to 50
  *      tokens): training and prediction sequences/s of recur (all cores) and of @tensorflow/tfjs on its wasm backend,
- *      measured in the same run, and their ratio.
+ *      measured in the same run, and their ratio; and PyTorch (bench/classify_torch.py, run with /usr/bin/python3 when
+ *      it can import torch) training the same architecture on the very same padded batches, with the same threads.
  * Flags: --skip-spam, --skip-sst2, --skip-speed; --pooling last|max|mean and --class-weight SPEC are passed on to
  * both training runs (to measure a recipe change against the defaults with the same commands).
  */
 import '../src/node/index.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +48,10 @@ const passOn = (flag: string): string[] => {
 };
 const RECIPE_CHANGES = [...passOn('--pooling'), ...passOn('--class-weight')];
 
-/** The SST-2 recipe: word tokens, 64-d embedding, BiLSTM(64), Adam 2e-3, batch 64, 2% of train for validation. */
+/**
+ * The SST-2 recipe: word tokens seen at least twice, 64-d embedding, BiLSTM(64)'s final state, dropout 0.5, Adam 2e-3,
+ * batch 64, 4 epochs, 2% of train for validation (BENCHMARKS.md: 84.0% ± 1.1 dev accuracy over seeds 1–3).
+ */
 export const SST2_FLAGS = [
   '--max-length',
   '64',
@@ -55,8 +59,12 @@ export const SST2_FLAGS = [
   '64',
   '--units',
   '64',
+  '--pooling',
+  'last',
   '--dropout',
-  '0.3',
+  '0.5',
+  '--min-count',
+  '2',
   '--batch-size',
   '64',
   '--lr',
@@ -105,6 +113,85 @@ function cliTrain(args: string[]): { test: TestEvent; epochs: Record<string, num
     number
   >[];
   return { test, epochs, wall };
+}
+
+interface TorchSpeed {
+  version: string;
+  threads: number;
+  /** Which BLAS torch's matrix products ran on (Debian's torch takes whatever libblas.so.3 points to). */
+  blas: string;
+  train_sequences: number;
+  train_per_sec: number;
+  train_per_cpu_sec: number;
+  predict_sequences: number;
+  predict_per_sec: number;
+  predict_per_cpu_sec: number;
+}
+
+/**
+ * PyTorch on the same padded batches (bench/classify_torch.py, same threads as recur), or null when /usr/bin/python3
+ * cannot import torch. Its prediction runs over the same batches of 64 (recur's over batches of 256).
+ */
+function torchRun(
+  batches: { xs: IndexTensor; ys: Float32Array }[],
+  vocab: number,
+  trainBatches: number,
+): TorchSpeed | null {
+  const python = '/usr/bin/python3';
+  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
+    console.error('PyTorch: skipped (/usr/bin/python3 cannot import torch)');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'recur-bench-torch-'));
+  const file = join(dir, 'batches.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      vocab,
+      batches: batches.map((b) => ({
+        rows: b.xs.shape[0],
+        steps: b.xs.shape[1],
+        ids: Array.from(b.xs.data),
+        labels: Array.from(b.ys),
+      })),
+    }),
+  );
+  const threads = String(defaultThreads());
+  const r = spawnSync(
+    python,
+    [
+      join(root, 'bench', 'classify_torch.py'),
+      '--batches',
+      file,
+      '--threads',
+      threads,
+      '--train-batches',
+      String(trainBatches),
+    ],
+    { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads } },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) {
+    console.error(`PyTorch run failed (exit ${r.status}):\n${r.stderr}`);
+    return null;
+  }
+  const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as Omit<TorchSpeed, 'blas'>;
+  const blas = spawnSync(python, ['-c', 'import torch; print(torch.__config__.show())'], {
+    encoding: 'utf8',
+  });
+  const info = /BLAS_INFO=(\w+)/.exec(blas.stdout)?.[1] ?? 'unknown';
+  const speed = { ...t, blas: `BLAS_INFO=${info}, libblas.so.3 → ${libblasTarget()}` };
+  console.error(
+    `PyTorch ${t.version} (${t.threads} threads, ${speed.blas}): ${fmt(t.train_per_sec)} train, ${fmt(t.predict_per_sec)} predict sequences/s; ` +
+      `per CPU-second ${fmt(t.train_per_cpu_sec)} and ${fmt(t.predict_per_cpu_sec)}`,
+  );
+  return speed;
+}
+
+/** Where Debian's libblas.so.3 alternative points: reference BLAS, OpenBLAS, … (what Debian's torch multiplies with). */
+function libblasTarget(): string {
+  const r = spawnSync('readlink', ['-f', '/usr/lib/x86_64-linux-gnu/libblas.so.3'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
 }
 
 const f4 = (v: number): string => v.toFixed(4);
@@ -157,6 +244,7 @@ if (!has('--skip-speed')) {
     units: 64,
     dropout: 0,
     batchSize: 64,
+    pooling: 'last', // the final states: the model PyTorch and tfjs train below
   });
   const tokenizer = Tokenizer.fit(texts, settings.tokenizer);
   const seqs = texts.map((t) => tokenizer.encode(t, settings.maxLength, settings.truncating));
@@ -253,6 +341,11 @@ if (!has('--skip-speed')) {
     m.dispose();
     return { train, predict, trainCpu, predictCpu };
   };
+  const torch = torchRun(
+    batches.map((b) => ({ xs: b.xs, ys: b.ys.data })),
+    tokenizer.size,
+    TRAIN_BATCHES,
+  );
   const wasm = await tfjsRun('wasm', Math.min(12, TRAIN_BATCHES - 1));
   console.error(
     `tfjs wasm: ${fmt(wasm.train)} train, ${fmt(wasm.predict)} predict sequences/s; ` +
@@ -269,6 +362,7 @@ if (!has('--skip-speed')) {
     tfjsWasmPredict: tfjsPredict,
     tfjsWasmTrainCpu: wasm.trainCpu,
     tfjsWasmPredictCpu: wasm.predictCpu,
+    torch,
     threads: defaultThreads(),
     texts: texts.length,
   };
@@ -279,7 +373,12 @@ if (!has('--skip-speed')) {
       `| recur, ${defaultThreads()} threads (predict: 1) | ${fmt(recurTrain)} | ${fmt(recurPredict)} | ${fmt(recurTrainCpu)} | ${fmt(recurPredictCpu)} |\n` +
       `| tfjs 4.22 wasm (embedding frozen: no UnsortedSegmentSum kernel) | ${fmt(tfjsTrain)} | ${fmt(tfjsPredict)} | ${fmt(wasm.trainCpu)} | ${fmt(wasm.predictCpu)} |\n` +
       `| recur ÷ tfjs wasm | ${(recurTrain / tfjsTrain).toFixed(1)}× | ${(recurPredict / tfjsPredict).toFixed(1)}× | ` +
-      `${(recurTrainCpu / wasm.trainCpu).toFixed(1)}× | ${(recurPredictCpu / wasm.predictCpu).toFixed(1)}× |`,
+      `${(recurTrainCpu / wasm.trainCpu).toFixed(1)}× | ${(recurPredictCpu / wasm.predictCpu).toFixed(1)}× |` +
+      (torch
+        ? `\n| PyTorch ${torch.version}, ${torch.threads} threads (${torch.blas}) | ${fmt(torch.train_per_sec)} | ${fmt(torch.predict_per_sec)} | ${fmt(torch.train_per_cpu_sec)} | ${fmt(torch.predict_per_cpu_sec)} |\n` +
+          `| recur ÷ PyTorch | ${(recurTrain / torch.train_per_sec).toFixed(2)}× | ${(recurPredict / torch.predict_per_sec).toFixed(2)}× | ` +
+          `${(recurTrainCpu / torch.train_per_cpu_sec).toFixed(2)}× | ${(recurPredictCpu / torch.predict_per_cpu_sec).toFixed(2)}× |`
+        : ''),
   );
 }
 console.log(JSON.stringify(results));

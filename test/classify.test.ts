@@ -29,6 +29,7 @@ import {
   compileClassifier,
   confusionMatrix,
   encodeLabels,
+  learningRateAt,
   macroF1,
   majorityClass,
   networkReport,
@@ -292,7 +293,7 @@ describe('the classifier recipe', () => {
   });
 
   it('pooling and class-weight settings: validated, named in errors; class weights give a softmax output', () => {
-    assert.equal(classifierSettings(2, { seed: 1 }).pooling, 'last');
+    assert.equal(classifierSettings(2, { seed: 1 }).pooling, 'max');
     assert.equal(classifierSettings(2, { seed: 1 }).classWeight, null);
     assert.throws(
       () => classifierSettings(2, { pooling: 'sum' as never }),
@@ -393,6 +394,78 @@ describe('the classifier recipe', () => {
     });
   }
 
+  it('embedding dropout and learning-rate decay: validated and named; SpatialDropout1D replaces the Dropout after the embedding', () => {
+    const d = classifierSettings(2, { seed: 1 });
+    assert.equal(d.embeddingDropout, null);
+    assert.equal(d.lrDecay, 1);
+    const kinds = (o: Parameters<typeof classifierSettings>[1]): string[] =>
+      buildClassifier(
+        classifierSettings(2, { seed: 1, units: 3, embeddingDim: 2, pooling: 'last', ...o }),
+        10,
+        2,
+      ).layers.map((l) => l.className);
+    assert.deepEqual(kinds({}), ['Embedding', 'Dropout', 'Bidirectional', 'Dropout', 'Dense']);
+    assert.deepEqual(kinds({ embeddingDropout: 0.3 }), [
+      'Embedding',
+      'SpatialDropout1D',
+      'Bidirectional',
+      'Dropout',
+      'Dense',
+    ]);
+    assert.deepEqual(kinds({ embeddingDropout: 0 }), ['Embedding', 'Bidirectional', 'Dropout', 'Dense']);
+    assert.deepEqual(kinds({ embeddingDropout: 0.3, dropout: 0 }), [
+      'Embedding',
+      'SpatialDropout1D',
+      'Bidirectional',
+      'Dense',
+    ]);
+    assert.throws(
+      () => classifierSettings(2, { embeddingDropout: 1 }),
+      /embeddingDropout must be in \[0, 1\) or null, got 1/,
+    );
+    for (const bad of [0, 1.5, -0.5, NaN])
+      assert.throws(() => classifierSettings(2, { lrDecay: bad }), /lrDecay must be in \(0, 1\]/);
+    const s = classifierSettings(2, { seed: 1, learningRate: 0.004, lrDecay: 0.5 });
+    assert.deepEqual(
+      [0, 1, 2].map((e) => learningRateAt(s, e)),
+      [0.004, 0.002, 0.001],
+    );
+    assert.equal(learningRateAt(d, 7), d.learningRate);
+  });
+
+  it('SpatialDropout1D after the embedding: training drops whole channels per text, padding changes nothing', () => {
+    const s = classifierSettings(2, {
+      seed: 3,
+      units: 4,
+      embeddingDim: 6,
+      embeddingDropout: 0.5,
+      dropout: 0,
+    });
+    const model = buildClassifier(s, 12, 2);
+    const seqs = [Int32Array.from([4, 9, 2, 7]), Int32Array.from([5, 6]), Int32Array.from([11])];
+    const batched = predictProbabilities(model, seqs, 2, 3);
+    const single = predictProbabilities(model, seqs, 2, 1);
+    for (let i = 0; i < batched.length; i++) assert.ok(Math.abs(batched[i] - single[i]) < 1e-5);
+    const drop = model.layers[1];
+    const x = drop.forward(
+      model.layers[0].forward(padBatch(seqs, Int32Array.from([0, 1, 2])), { training: false, seed: 0 }),
+      {
+        training: true,
+        seed: 9,
+      },
+    ) as Tensor;
+    const [N, T, D] = x.shape;
+    let dropped = 0;
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < D; c++) {
+        // A channel of a text is dropped at every step or at none.
+        const zero = x.data[n * T * D + c] === 0;
+        dropped += zero ? 1 : 0;
+        for (let t = 0; t < seqs[n].length; t++) assert.equal(x.data[(n * T + t) * D + c] === 0, zero);
+      }
+    assert.ok(dropped > 0 && dropped < N * D, `${dropped} of ${N * D} channels dropped`);
+  });
+
   for (const output of ['sigmoid', 'softmax'] as const) {
     it(`learns a small sentiment task beyond both baselines' floor (${output}); predictions ignore padding`, async () => {
       const data = toyData(600, 1);
@@ -444,6 +517,31 @@ describe('the classifier recipe', () => {
         assert.ok(Math.abs(batched[2 * i] + batched[2 * i + 1] - 1) < 1e-5);
     });
   }
+
+  it('metadata of a model saved before --pooling, --embedding-dropout and --lr-decay loads as it was trained', () => {
+    const settings = classifierSettings(2, { seed: 4 });
+    const old: Record<string, unknown> = { ...settings };
+    delete old.pooling;
+    delete old.embeddingDropout;
+    delete old.lrDecay;
+    const meta = classifierMetadata(['neg', 'pos'], Tokenizer.fit(['a b']), settings, {
+      source: '/x.csv',
+      textColumn: null,
+      labelColumn: null,
+      testSource: null,
+      fingerprint: 'f',
+      records: 2,
+    });
+    const parsed = parseClassifierMetadata(JSON.parse(JSON.stringify({ ...meta, settings: old })), 'dir');
+    // Such a model used the final state (max pooling became the default later), element-wise dropout, a constant rate.
+    assert.equal(parsed.settings.pooling, 'last');
+    assert.equal(parsed.settings.embeddingDropout, null);
+    assert.equal(parsed.settings.lrDecay, 1);
+    assert.throws(
+      () => parseClassifierMetadata({ ...meta, settings: { ...settings, lrDecay: 2 } }, 'dir'),
+      /dir: model.json: userDefinedMetadata.settings.lrDecay/,
+    );
+  });
 
   it('metadata: round trip, and a damaged field is named', () => {
     const tok = Tokenizer.fit(['a b c']);

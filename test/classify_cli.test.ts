@@ -297,6 +297,63 @@ describe('recur classify', () => {
     );
   });
 
+  it('--lr-decay and --embedding-dropout: each epoch at lr · f^e, SpatialDropout1D saved, exact resume after Ctrl-C', () => {
+    const args = (out: string, json: boolean): string[] => [
+      'classify',
+      'train',
+      csv,
+      '--out',
+      out,
+      '--epochs',
+      '3',
+      '--patience',
+      '0',
+      '--lr',
+      '0.02',
+      '--lr-decay',
+      '0.5',
+      '--embedding-dropout',
+      '0.25',
+      json ? '--json' : '-q',
+      ...SMALL,
+    ];
+    const whole = join(dir, 'decay-whole');
+    const r = run(args(whole, true));
+    assert.equal(r.code, 0, r.stderr);
+    const rates = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => 'epoch' in l && l.event === undefined)
+      .map((l) => l.lr);
+    assert.deepEqual(rates, [0.02, 0.01, 0.005]);
+    const saved = JSON.parse(readFileSync(join(whole, 'model.json'), 'utf8')) as Record<string, unknown>;
+    assert.match(JSON.stringify(saved), /"SpatialDropout1D"/);
+    // 320 training texts in batches of 16: 20 a epoch, so the stop falls in the middle of the second epoch.
+    const part = join(dir, 'decay-part');
+    const stopped = run(args(part, false), { env: { RECUR_TEST_INTERRUPT_AFTER: '30' } });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const resumed = run(['classify', 'train', csv, '--out', part, '--resume', '--threads', '1', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const w1 = loadModel(join(whole, 'checkpoint')).model.getWeights();
+    const w2 = loadModel(join(part, 'checkpoint')).model.getWeights();
+    w1.forEach((w, i) => assert.deepEqual(w2[i].data, w.data));
+    assert.equal(readFileSync(join(part, 'log.csv'), 'utf8'), readFileSync(join(whole, 'log.csv'), 'utf8'));
+  });
+
+  it('--lr-decay and --embedding-dropout out of range: exit 2 naming the flag', () => {
+    for (const [flag, v] of [
+      ['--lr-decay', '0'],
+      ['--lr-decay', '1.5'],
+      ['--embedding-dropout', '1'],
+    ]) {
+      const r = run(['classify', 'train', csv, '--out', join(dir, 'never'), flag, v, ...SMALL]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(flag));
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
   it('JSON Lines and a directory of class folders', () => {
     const jl = join(dir, 'r.jsonl');
     writeFileSync(

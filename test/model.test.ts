@@ -7,7 +7,13 @@ import { describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, indexTensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
-import { EarlyStopping, LambdaCallback, ReduceLROnPlateau, TerminateOnNaN } from '../src/models/callbacks.js';
+import {
+  EarlyStopping,
+  LambdaCallback,
+  LearningRateScheduler,
+  ReduceLROnPlateau,
+  TerminateOnNaN,
+} from '../src/models/callbacks.js';
 import { computeLoss } from '../src/models/losses.js';
 import { SGD } from '../src/models/optimizers.js';
 import { Sequential, type BatchDataset } from '../src/models/sequential.js';
@@ -222,6 +228,25 @@ describe('training', () => {
       lrs.push(model.optimizer!.learningRate);
     }
     assertClose(lrs, [0.01, 0.01, 0.002, 0.001, 0.001, 0.001], 1e-12, 'learning rates');
+  });
+
+  it("LearningRateScheduler sets each epoch's rate from the schedule in fit, and refuses a rate that is not finite", async () => {
+    const model = toyModel(6);
+    model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'sparseCategoricalCrossentropy' });
+    const { x, y } = toyData(4, 3);
+    const seen: number[] = [];
+    await model.fit(x, y, {
+      epochs: 3,
+      batchSize: 2,
+      callbacks: [
+        new LearningRateScheduler((epoch) => 0.1 * 0.5 ** epoch),
+        new LambdaCallback({ onBatchBegin: () => void seen.push(model.optimizer!.learningRate) }),
+      ],
+    });
+    assertClose(seen, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], 1e-12, 'rates per batch');
+    const bad = new LearningRateScheduler(() => NaN);
+    bad.setModel(model);
+    await assert.rejects(bad.onEpochBegin(0), /schedule gave NaN for epoch 1/);
   });
 
   it('EarlyStopping stops and restores the best weights; a missing val_loss warns once', async () => {

@@ -72,7 +72,10 @@ const CLASSIFIER_METADATA = z.looseObject({
     layers: positiveInt,
     bidirectional: z.boolean(),
     dropout: z.number().min(0).lt(1),
-    // Absent in models trained before these options: the final state, unweighted.
+    // Absent in models trained before these options: `dropout` after the embedding, a constant learning rate.
+    embeddingDropout: z.number().min(0).lt(1).nullable().default(null),
+    lrDecay: z.number().gt(0).max(1).default(1),
+    // Absent in models trained before these options: the final state (the default then), unweighted.
     pooling: z.enum(['last', 'max', 'mean']).default('last'),
     classWeight: z
       .union([z.literal('balanced'), z.record(z.string(), z.number().positive()), z.null()])

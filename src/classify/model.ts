@@ -12,6 +12,7 @@ import {
   Embedding,
   GlobalAveragePooling1D,
   GlobalMaxPooling1D,
+  SpatialDropout1D,
 } from '../layers/index.js';
 import { recurrentLayer } from '../layers/recurrent_factory.js';
 import { createOptimizer } from '../models/optimizers.js';
@@ -52,6 +53,11 @@ export interface ClassifierSettings {
   bidirectional: boolean;
   /** Dropout after the embedding and after each recurrent layer (after the pooling, for the last one). */
   dropout: number;
+  /**
+   * Dropout of whole embedding channels (SpatialDropout1D: the same channels of a text dropped at every step) in place
+   * of `dropout`'s element-wise dropout after the embedding; null = `dropout` there, 0 = none there.
+   */
+  embeddingDropout: number | null;
   pooling: ClassifierPooling;
   classWeight: ClassWeightSpec;
   /** 'sigmoid' only for two classes (one unit, binary cross-entropy), or for multi-label (one unit per label). */
@@ -63,6 +69,8 @@ export interface ClassifierSettings {
   multiLabel: boolean;
   optimizer: string;
   learningRate: number;
+  /** Per-epoch learning-rate decay: epoch e (0-based) trains at learningRate · lrDecay^e; 1 = a constant rate. */
+  lrDecay: number;
   clipnorm: number | null;
   batchSize: number;
   epochs: number;
@@ -74,7 +82,10 @@ export interface ClassifierSettings {
   seed: number;
 }
 
-/** The default recipe: words, 20k vocabulary, 400 tokens, 64-d embedding, BiLSTM(64), Adam 3e-3, batch 32. */
+/**
+ * The default recipe: words, 20k vocabulary, 400 tokens, 64-d embedding, BiLSTM(64) max-pooled over time, Adam 3e-3,
+ * batch 32.
+ */
 export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output' | 'multiLabel'> = {
   tokenizer: TOKENIZER_DEFAULTS,
   maxLength: 400,
@@ -85,10 +96,13 @@ export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output' | '
   layers: 1,
   bidirectional: true,
   dropout: 0.2,
-  pooling: 'last',
+  embeddingDropout: null,
+  // Max over time: on SpamAssassin it beat the final state on each of 3 seeds (BENCHMARKS.md, issue #12).
+  pooling: 'max',
   classWeight: null,
   optimizer: 'adam',
   learningRate: 0.003,
+  lrDecay: 1,
   clipnorm: 5,
   batchSize: 32,
   epochs: 8,
@@ -167,6 +181,13 @@ export function classifierSettings(classes: number, overrides: ClassifierOverrid
     check(posInt(s[f]), f, 'a positive integer', s[f]);
   check(Number.isInteger(s.patience) && s.patience >= 0, 'patience', 'an integer ≥ 0', s.patience);
   check(s.dropout >= 0 && s.dropout < 1, 'dropout', 'in [0, 1)', s.dropout);
+  check(
+    s.embeddingDropout === null || (s.embeddingDropout >= 0 && s.embeddingDropout < 1),
+    'embeddingDropout',
+    'in [0, 1) or null',
+    s.embeddingDropout,
+  );
+  check(s.lrDecay > 0 && s.lrDecay <= 1, 'lrDecay', 'in (0, 1]', s.lrDecay);
   check(s.learningRate > 0, 'learningRate', 'positive', s.learningRate);
   check(s.clipnorm === null || s.clipnorm > 0, 'clipnorm', 'positive or null', s.clipnorm);
   check(
@@ -227,8 +248,8 @@ export function outputUnits(s: ClassifierSettings, classes: number): number {
 }
 
 /**
- * Embedding(maskZero) → [Dropout] → (Bidirectional) recurrent layers, each followed by Dropout, the last one pooled
- * over time when `pooling` says so → Dense.
+ * Embedding(maskZero) → [Dropout or SpatialDropout1D] → (Bidirectional) recurrent layers, each followed by Dropout,
+ * the last one pooled over time when `pooling` says so → Dense.
  */
 export function buildClassifier(s: ClassifierSettings, vocabSize: number, classes: number): Sequential {
   const model = new Sequential({ seed: s.seed, name: 'text_classifier' });
@@ -236,7 +257,9 @@ export function buildClassifier(s: ClassifierSettings, vocabSize: number, classe
   model.add(
     new Embedding({ inputDim: vocabSize, outputDim: s.embeddingDim, maskZero: true, inputShape: [null] }),
   );
-  if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
+  if (s.embeddingDropout !== null) {
+    if (s.embeddingDropout > 0) model.add(new SpatialDropout1D({ rate: s.embeddingDropout }));
+  } else if (s.dropout > 0) model.add(new Dropout({ rate: s.dropout }));
   for (let i = 0; i < s.layers; i++) {
     const last = i === s.layers - 1;
     // Pooling reads every step of the last layer; without it, the last layer gives its final state only.
@@ -249,6 +272,14 @@ export function buildClassifier(s: ClassifierSettings, vocabSize: number, classe
   model.add(new Dense({ units: outputUnits(s, classes), activation: s.output }));
   model.build();
   return model;
+}
+
+/** The learning rate of epoch `epoch` (0-based) under the recipe's per-epoch decay. */
+export function learningRateAt(
+  s: Pick<ClassifierSettings, 'learningRate' | 'lrDecay'>,
+  epoch: number,
+): number {
+  return s.learningRate * s.lrDecay ** epoch;
 }
 
 /**

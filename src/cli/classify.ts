@@ -47,13 +47,14 @@ import {
   classWeightsFor,
   classifierSettings,
   compileClassifier,
+  learningRateAt,
   type ClassWeightSpec,
   type ClassifierOverrides,
   type ClassifierPooling,
   type ClassifierSettings,
 } from '../classify/model.js';
 import { Tokenizer, type PunctuationMode, type TokenLevel, type Truncating } from '../classify/tokenizer.js';
-import { Callback, EarlyStopping, TerminateOnNaN } from '../models/callbacks.js';
+import { Callback, EarlyStopping, LearningRateScheduler, TerminateOnNaN } from '../models/callbacks.js';
 import type { EpochProgress, Sequential } from '../models/sequential.js';
 import {
   SPAM_ASSASSIN,
@@ -98,11 +99,13 @@ export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   layers?: number;
   bidirectional?: boolean;
   dropout?: number;
+  embeddingDropout?: number;
   pooling?: ClassifierPooling;
   classWeight?: Exclude<ClassWeightSpec, null>;
   output?: 'softmax' | 'sigmoid';
   optimizer?: string;
   lr?: number;
+  lrDecay?: number;
   clipnorm?: number;
   batchSize?: number;
   epochs?: number;
@@ -153,11 +156,13 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
     layers: o.layers,
     bidirectional: o.bidirectional,
     dropout: o.dropout,
+    embeddingDropout: o.embeddingDropout,
     pooling: o.pooling,
     classWeight: o.classWeight,
     output: o.output,
     optimizer: o.optimizer,
     learningRate: o.lr,
+    lrDecay: o.lrDecay,
     clipnorm: o.clipnorm,
     batchSize: o.batchSize,
     epochs: o.epochs,
@@ -175,7 +180,7 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
 /** The library's InvalidInputError about a setting, as a usage error naming the flag. */
 function flagError(e: unknown): never {
   if (!(e instanceof InvalidInputError)) throw e;
-  const names: Record<string, string> = { learningRate: 'lr', testSplit: 'test-split' };
+  const names: Record<string, string> = { learningRate: 'lr', lrDecay: 'lr-decay', testSplit: 'test-split' };
   throw new UsageError(
     e.message.replace(
       /^(\w+)/,
@@ -537,6 +542,8 @@ export async function classifyTrain(
     ...(out.progress ? [new ProgressBar()] : []),
     terminateOnNaN,
     ...(early ? [early] : []),
+    // The decayed rate is a function of the epoch alone, so a resumed run trains each epoch at the same rate.
+    new LearningRateScheduler((epoch) => learningRateAt(settings, epoch)),
     best,
     recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),

@@ -102,6 +102,11 @@ export function registerClassify(program: Command): void {
       numFlag('--dropout', 0, 0.99),
     )
     .option(
+      '--embedding-dropout <rate>',
+      'drop whole embedding channels of a text (SpatialDropout1D) instead of --dropout after the embedding; 0 = none there',
+      numFlag('--embedding-dropout', 0, 0.99),
+    )
+    .option(
       '--pooling <kind>',
       `the text's vector: the last recurrent layer's 'last' state, or 'max' / 'mean' over its steps (default ${d.pooling})`,
       choiceFlag('--pooling', ['last', 'max', 'mean']),
@@ -122,6 +127,11 @@ export function registerClassify(program: Command): void {
       choiceFlag('--optimizer', ['sgd', 'rmsprop', 'adam', 'adagrad']),
     )
     .option('--lr <rate>', `learning rate (default ${d.learningRate})`, numFlag('--lr', 1e-9, 10))
+    .option(
+      '--lr-decay <f>',
+      `multiply the learning rate by f after each epoch (epoch e trains at lr · f^e; default ${d.lrDecay}: constant)`,
+      numFlag('--lr-decay', 0.001, 1),
+    )
     .option(
       '--clipnorm <x>',
       `clip the global gradient norm (default ${d.clipnorm})`,

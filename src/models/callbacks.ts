@@ -2,6 +2,7 @@
  * Training callbacks (Keras semantics). These are browser-safe; callbacks that touch the file system
  * (ModelCheckpoint, CSVLogger) and the terminal progress bar live in `src/node/`.
  */
+import { InvalidInputError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Optimizer } from './optimizers.js';
 
@@ -276,6 +277,26 @@ export class ReduceLROnPlateau extends Callback {
         }
       }
     }
+  }
+}
+
+/**
+ * Sets the learning rate at the start of every epoch to `schedule(epoch, currentRate)` (Keras LearningRateScheduler;
+ * `epoch` is 0-based). A schedule of the epoch alone makes a resumed run train each epoch at the same rate.
+ */
+export class LearningRateScheduler extends Callback {
+  constructor(private readonly schedule: (epoch: number, learningRate: number) => number) {
+    super();
+  }
+  override async onEpochBegin(epoch: number): Promise<void> {
+    const optimizer = this.model?.optimizer;
+    if (!optimizer) return;
+    const rate = this.schedule(epoch, optimizer.learningRate);
+    if (!Number.isFinite(rate) || rate < 0)
+      throw new InvalidInputError(
+        `LearningRateScheduler: the schedule gave ${rate} for epoch ${epoch + 1}; a rate must be a finite number ≥ 0`,
+      );
+    optimizer.learningRate = rate;
   }
 }
 
