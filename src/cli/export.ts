@@ -25,7 +25,7 @@ import { examplePairs } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
 import { loadApp, loadExamples, splitsOf, withinLimits } from './seq2seq.js';
-import { loadTextModel } from './text_model.js';
+import { loadModelInput, loadTextModel } from './text_model.js';
 
 export const EXPORT_FORMATS = ['pytorch'] as const;
 
@@ -160,13 +160,22 @@ function exportProblem(src: ExportSource, dir: string): string | null {
   return pytorchGraphProblem(topology.layers, topology.output_layers[0][0]);
 }
 
+/** The task recur recorded in a model directory's metadata; undefined when unreadable (the loader then says why). */
+function taskOf(dir: string): unknown {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata?: { task?: unknown };
+    } | null;
+    return json?.userDefinedMetadata?.task;
+  } catch {
+    return undefined;
+  }
+}
+
 function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
-  const task = (
-    JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { task?: unknown } }
-  ).userDefinedMetadata?.task;
-  if (task === 'seq2seq') return seq2seqSource(dir, outDir, out);
-  const loaded = loadModel(dir);
+  if (taskOf(dir) === 'seq2seq') return seq2seqSource(dir, outDir, out);
+  const loaded = loadModelInput(dir);
   if ((loaded.metadata as { task?: unknown }).task === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, dir);
     return classifySource(dir, outDir, meta, loaded);

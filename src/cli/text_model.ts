@@ -9,14 +9,18 @@ import { parseTextMetadata, type TextMetadata } from '../text/metadata.js';
 import { UsageError } from './output.js';
 
 /** A text model and its metadata from a model directory; a directory that does not hold one is bad input (exit 2). */
-export function loadTextModel(dir: string): { model: Sequential; meta: TextMetadata; notes: string[] } {
-  let loaded: ReturnType<typeof loadModel>;
+/** loadModel for a command's input: a damaged or foreign model directory is bad input (exit 2), not a failure. */
+export function loadModelInput(dir: string): ReturnType<typeof loadModel> {
   try {
-    loaded = loadModel(dir);
+    return loadModel(dir);
   } catch (e) {
     if (e instanceof Error && !(e instanceof UsageError) && !(e as NodeJS.ErrnoException).code)
       throw new UsageError(e.message);
     throw e;
   }
+}
+
+export function loadTextModel(dir: string): { model: Sequential; meta: TextMetadata; notes: string[] } {
+  const loaded = loadModelInput(dir);
   return { model: loaded.model, meta: parseTextMetadata(loaded.metadata, dir), notes: loaded.notes };
 }
