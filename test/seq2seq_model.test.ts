@@ -45,7 +45,12 @@ function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6): Functio
     ...G2P_SETTINGS,
     units: 5,
     embeddingDim: 4,
+    // No regularisation unless asked: inference-mode finite differences must see the training-mode function.
     dropout: 0,
+    embeddingDropout: 0,
+    encoderDropout: 0,
+    recurrentDropout: 0,
+    labelSmoothing: 0,
     clipnorm: null,
     seed: 3,
     ...overrides,
