@@ -21,7 +21,7 @@ import { parallelRunner, setParallelRunner, type ParallelRunner } from '../src/m
 import type { EpochProgress } from '../src/models/sequential.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
-import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { G2P_SETTINGS, buildSeq2SeqModel, type Seq2SeqSettings } from '../src/seq2seq/model.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { kernels } from '../src/core/backend.js';
 import { maxAbsDiff } from './helpers.js';
@@ -54,7 +54,7 @@ function makeData(): { data: PairDataset; vocab: [number, number] } {
   };
 }
 
-function makeModel(vocab: [number, number]): Functional {
+function makeModel(vocab: [number, number], extra: Partial<Seq2SeqSettings> = {}): Functional {
   return buildSeq2SeqModel(
     {
       ...G2P_SETTINGS,
@@ -62,9 +62,14 @@ function makeModel(vocab: [number, number]): Functional {
       embeddingDim: 8,
       encoderLayers: 2,
       dropout: 0.2,
+      embeddingDropout: 0,
+      encoderDropout: 0,
+      recurrentDropout: 0,
+      labelSmoothing: 0,
       attention: 'luong',
       bidirectional: true,
       seed: 5,
+      ...extra,
     },
     vocab[0],
     vocab[1],
@@ -76,9 +81,9 @@ interface Run {
   weights: Float32Array[];
 }
 
-async function train(threads: number, stopAfter = 0): Promise<Run> {
+async function train(threads: number, stopAfter = 0, extra: Partial<Seq2SeqSettings> = {}): Promise<Run> {
   const { data, vocab } = makeData();
-  const m = makeModel(vocab);
+  const m = makeModel(vocab, extra);
   let seen = 0;
   const stopper = new LambdaCallback({
     onBatchEnd: () => {
@@ -131,6 +136,27 @@ describe('functional models on the worker pool', () => {
     const two = await train(2);
     assert.equal(pooledBatches - before, wasm ? 10 : 0, 'threads 2 trains every batch on the pool');
     assert.equal(two.loss.length, 2);
+    two.loss.forEach((l, e) =>
+      assert.ok(Math.abs(l - one.loss[e]) < 1e-5, `epoch ${e}: ${l} vs ${one.loss[e]}`),
+    );
+    one.weights.forEach((w, i) => {
+      const d = maxAbsDiff(w, two.weights[i]);
+      assert.ok(d < 1e-5, `weight ${i}: ${d}`);
+    });
+  });
+
+  it('with embedding, encoder-output and recurrent dropout and label smoothing: threads 2 agrees with threads 1', async () => {
+    // The replicas must rebuild every dropout layer and compile with the label smoothing, or the losses part.
+    const extra = { embeddingDropout: 0.2, encoderDropout: 0.2, recurrentDropout: 0.2, labelSmoothing: 0.1 };
+    const before = pooledBatches;
+    const one = await train(1, 0, extra);
+    const two = await train(2, 0, extra);
+    assert.equal(pooledBatches - before, wasm ? 10 : 0, 'threads 2 trains every batch on the pool');
+    const plain = await train(1);
+    assert.ok(
+      one.weights.some((w, i) => maxAbsDiff(w, plain.weights[i]) > 1e-3),
+      'the options change training',
+    );
     two.loss.forEach((l, e) =>
       assert.ok(Math.abs(l - one.loss[e]) < 1e-5, `epoch ${e}: ${l} vs ${one.loss[e]}`),
     );

@@ -188,6 +188,52 @@ describe('recur seq2seq', () => {
     });
   });
 
+  it('the regularisation flags reach the model file, and a run using them resumes exactly', () => {
+    const reg = [
+      ...['--embedding-dropout', '0.2', '--encoder-dropout', '0.2', '--recurrent-dropout', '0.1'],
+      ...['--label-smoothing', '0.1', '--dropout', '0.3'],
+    ];
+    const args = ['--epochs', '2', ...small, ...reg, '--quiet'];
+    const whole = join(root, 'reg-whole');
+    const parted = join(root, 'reg-parted');
+    assert.equal(run(['seq2seq', 'train', pairs, '--out', whole, ...args]).code, 0);
+    const json = JSON.parse(readFileSync(join(whole, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: {
+        settings: Record<string, number>;
+        recur: { compile: { labelSmoothing: number } };
+      };
+    };
+    const s = json.userDefinedMetadata.settings;
+    assert.deepEqual(
+      [s.embeddingDropout, s.encoderDropout, s.recurrentDropout, s.labelSmoothing, s.dropout],
+      [0.2, 0.2, 0.1, 0.1, 0.3],
+    );
+    assert.equal(json.userDefinedMetadata.recur.compile.labelSmoothing, 0.1);
+    // Different losses from the unregularised run of the same data and seed.
+    assert.notDeepEqual(losses(whole), losses(join(root, 'whole-1')));
+    const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...args], {
+      env: { RECUR_TEST_INTERRUPT_AFTER: '6' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...args, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(losses(parted), losses(whole));
+  });
+
+  it('a regularisation flag out of range is bad usage naming the flag', () => {
+    for (const [flag, value] of [
+      ['--label-smoothing', '0.6'],
+      ['--recurrent-dropout', '1'],
+      ['--embedding-dropout', '-0.1'],
+      ['--encoder-dropout', 'x'],
+    ]) {
+      const r = run(['seq2seq', 'train', pairs, '--out', join(root, 'bad-reg'), flag, value, '--quiet']);
+      assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(flag));
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
   it('--threads must be a whole number of threads', () => {
     const r = run([
       'seq2seq',

@@ -3,7 +3,9 @@
  * cannot matter), attention under masks (gradient check, masked value steps get no weight), the graph stepper against
  * the full-sequence forward pass, greedy = beam width 1, beam search against brute-force enumeration, resume
  * exactness of Functional.fitDataset, a save/load round trip that decodes identically, and TensorFlow.js loading the
- * attention-free models recur saves (tfjs has no Attention layer) with the same predictions under masks.
+ * attention-free models recur saves (tfjs has no Attention layer) with the same predictions under masks. The
+ * regularisation options (embedding, encoder-output and recurrent dropout, label smoothing): finite differences in
+ * training mode with the masks fixed, inference untouched, files round-trip, older settings load with them off.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { scoped } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
-import { IndexTensor, Tensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import { AdditiveAttention, Attention } from '../src/layers/attention.js';
 import { Functional } from '../src/models/functional.js';
 import { GraphStepper } from '../src/models/graph_stepper.js';
@@ -22,8 +25,13 @@ import { loadFunctionalModel, readModelFiles, saveModel } from '../src/node/mode
 import { PairDataset, encodePairs, pairBatch, sourceBatch } from '../src/seq2seq/data.js';
 import { beamDecode, greedyDecode, lengthPenalty } from '../src/seq2seq/decode.js';
 import { bleu, chrF } from '../src/seq2seq/metrics.js';
-import { G2P_SETTINGS, buildSeq2SeqModel, type Seq2SeqSettings } from '../src/seq2seq/model.js';
-import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
+import {
+  G2P_SETTINGS,
+  Seq2SeqSettingsSchema,
+  buildSeq2SeqModel,
+  type Seq2SeqSettings,
+} from '../src/seq2seq/model.js';
+import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { randomTensor } from './helpers.js';
 
@@ -37,7 +45,12 @@ function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6): Functio
     ...G2P_SETTINGS,
     units: 5,
     embeddingDim: 4,
+    // No regularisation unless asked: inference-mode finite differences must see the training-mode function.
     dropout: 0,
+    embeddingDropout: 0,
+    encoderDropout: 0,
+    recurrentDropout: 0,
+    labelSmoothing: 0,
     clipnorm: null,
     seed: 3,
     ...overrides,
@@ -485,5 +498,173 @@ describe('scores', () => {
     );
     assert.equal(g2p.evaluate(examples).bleu, undefined);
     assert.equal(typeof g2p.evaluate(examples, { textMetrics: true }).bleu, 'number');
+  });
+});
+
+/** Every regulariser on, strongly enough that each mask bites on a tiny model. */
+const REGULARISED: Partial<Seq2SeqSettings> = {
+  dropout: 0.3,
+  embeddingDropout: 0.3,
+  encoderDropout: 0.3,
+  recurrentDropout: 0.3,
+  labelSmoothing: 0.1,
+};
+const REGULARISED_VARIANTS: [string, Partial<Seq2SeqSettings>][] = [
+  ['BiLSTM + Luong', REGULARISED],
+  ['2-layer BiGRU + Bahdanau', { ...REGULARISED, cell: 'gru', attention: 'bahdanau', encoderLayers: 2 }],
+];
+
+describe('regularisation', () => {
+  /** The training-mode loss of one batch with the dropout masks of `seed`; with backward, leaves the gradients. */
+  const trainingLoss = (
+    m: Functional,
+    xs: AnyTensor[],
+    ys: AnyTensor[],
+    seed: number,
+    backward: boolean,
+  ): number =>
+    scoped(() => {
+      const counts = m.shardForward({ xs, ys }, { training: true, seed, rowOffset: 0 });
+      return m.shardFinish(counts, backward).loss;
+    });
+
+  for (const [name, o] of REGULARISED_VARIANTS) {
+    it(`every dropout and label smoothing: gradients match finite differences, masks fixed (${name})`, () => {
+      const m = tiny(o);
+      m.compile({
+        optimizer: new SGD({ learningRate: 1 }),
+        loss: 'sparseCategoricalCrossentropy',
+        labelSmoothing: 0.1,
+      });
+      const data = randomPairs(4, 7, 6, 5);
+      const { xs, ys } = pairBatch(data, [0, 1, 2, 3]);
+      const seed = 12345;
+      const base = trainingLoss(m, xs, ys, seed, true);
+      // The masks bite: another seed, or inference, gives another loss.
+      assert.notEqual(trainingLoss(m, xs, ys, seed + 1, false), base);
+      assert.notEqual(m.evaluate(xs, ys).loss, base);
+      trainingLoss(m, xs, ys, seed, true);
+      const weights = m.namedWeights();
+      const grads = weights.map((w) => Float32Array.from(w.weight.grad));
+      const eps = 1e-2;
+      const rng = new Random(1);
+      let checked = 0;
+      weights.forEach(({ name: wn, weight }, wi) => {
+        for (let k = 0; k < 3; k++) {
+          const i = rng.int(weight.value.length);
+          const old = weight.value[i];
+          weight.value[i] = old + eps;
+          const lp = trainingLoss(m, xs, ys, seed, false);
+          weight.value[i] = old - eps;
+          const lm = trainingLoss(m, xs, ys, seed, false);
+          weight.value[i] = old;
+          const num = (lp - lm) / (2 * eps);
+          const ana = grads[wi][i];
+          assert.ok(
+            Math.abs(num - ana) <= 5e-4 + 2e-2 * Math.abs(num),
+            `${wn}[${i}]: numeric ${num} vs analytic ${ana}`,
+          );
+          checked++;
+        }
+      });
+      assert.ok(checked > 20);
+    });
+  }
+
+  it('puts each dropout where its setting says; inference and the stepper are untouched by them', () => {
+    const m = tiny(REGULARISED);
+    const names = m.layers.map((l) => l.name);
+    for (const n of [
+      'source_embedding_dropout',
+      'target_embedding_dropout',
+      'encoder_output_dropout',
+      'output_dropout',
+    ])
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    const rates = (l: unknown): number | undefined => (l as { recurrentDropout?: number }).recurrentDropout;
+    const decoder = m.layers.find((l) => l.name === 'decoder_lstm');
+    assert.equal(rates(decoder), 0.3);
+    const encoder = m.layers.find((l) => l.name === 'encoder_1') as unknown as {
+      forwardLayer: unknown;
+      backwardLayer: unknown;
+    };
+    assert.equal(rates(encoder.forwardLayer), 0.3);
+    assert.equal(rates(encoder.backwardLayer), 0.3);
+    // Off (the schema's default) adds no layer at all.
+    const plain = tiny({}).layers.map((l) => l.name);
+    assert.ok(!plain.some((n) => n.includes('embedding_dropout') || n === 'encoder_output_dropout'));
+    // Same weights without the regularisers: the same predictions, and the stepper matches the forward pass.
+    const same = tiny({});
+    const data = randomPairs(5, 7, 6, 21);
+    const { xs } = pairBatch(data, [0, 1, 2, 3, 4]);
+    const a = m.predict(xs) as Tensor;
+    const b = same.predict(xs) as Tensor;
+    assert.deepEqual(Array.from(a.data), Array.from(b.data));
+    for (const model of [m, same]) {
+      const got = greedyDecode(model, data.sources, { maxLength: 6 });
+      const want = greedyDecode(same, data.sources, { maxLength: 6 });
+      got.forEach((g, i) => assert.deepEqual(Array.from(g.ids), Array.from(want[i].ids)));
+    }
+  });
+
+  it('a saved model keeps its label smoothing (same loss after loading); older settings load with all off', () => {
+    const m = tiny(REGULARISED);
+    assert.equal(m.labelSmoothing, 0.1);
+    const data = randomPairs(5, 7, 6, 3);
+    const { xs, ys } = pairBatch(data, [0, 1, 2, 3, 4]);
+    const dir = mkdtempSync(join(tmpdir(), 'recur-s2s-reg-'));
+    dirs.push(dir);
+    const settings = Seq2SeqSettingsSchema.parse({
+      ...G2P_SETTINGS,
+      ...REGULARISED,
+      units: 5,
+      embeddingDim: 4,
+    });
+    const app = new Seq2Seq(
+      m,
+      settings,
+      Tokenizer.fit(['ab'], 'chars'),
+      Tokenizer.fit(['a b'], 'words'),
+      3,
+      'x',
+    );
+    saveModel(m, dir, { metadata: app.metadata() as unknown as Record<string, unknown> });
+    const loaded = loadFunctionalModel(dir);
+    assert.equal(loaded.model.labelSmoothing, 0.1);
+    assert.equal(loaded.model.evaluate(xs, ys).loss, m.evaluate(xs, ys).loss);
+    const meta = parseSeq2SeqMetadata(loaded.metadata, dir);
+    assert.deepEqual(meta.settings, settings);
+    // Metadata written before these options existed: they read as off.
+    const old = JSON.parse(JSON.stringify(loaded.metadata)) as { settings: Record<string, unknown> };
+    for (const k of ['embeddingDropout', 'encoderDropout', 'recurrentDropout', 'labelSmoothing'])
+      delete old.settings[k];
+    const oldMeta = parseSeq2SeqMetadata(old, 'old');
+    assert.deepEqual(
+      [
+        oldMeta.settings.embeddingDropout,
+        oldMeta.settings.encoderDropout,
+        oldMeta.settings.recurrentDropout,
+        oldMeta.settings.labelSmoothing,
+      ],
+      [0, 0, 0, 0],
+    );
+    // A bad value names the field.
+    assert.throws(
+      () =>
+        parseSeq2SeqMetadata({ ...loaded.metadata, settings: { ...settings, labelSmoothing: 0.9 } }, 'bad'),
+      /bad: model\.json: userDefinedMetadata\.settings\.labelSmoothing/,
+    );
+  });
+
+  it('compile refuses label smoothing with a loss it does not apply to, and bad factors', () => {
+    const m = tiny({});
+    assert.throws(
+      () => m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', labelSmoothing: 0.1 }),
+      /labelSmoothing applies to the categorical cross-entropies, not meanSquaredError/,
+    );
+    assert.throws(
+      () => m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', labelSmoothing: 1 }),
+      /compile: labelSmoothing must be a number in \[0, 1\)/,
+    );
   });
 });

@@ -85,6 +85,10 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   attention?: AttentionKind;
   embedding?: number;
   dropout?: number;
+  embeddingDropout?: number;
+  encoderDropout?: number;
+  recurrentDropout?: number;
+  labelSmoothing?: number;
   optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
   lr?: number;
   clipnorm?: number;
@@ -112,6 +116,10 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.attention !== undefined && { attention: o.attention }),
     ...(o.embedding !== undefined && { embeddingDim: o.embedding }),
     ...(o.dropout !== undefined && { dropout: o.dropout }),
+    ...(o.embeddingDropout !== undefined && { embeddingDropout: o.embeddingDropout }),
+    ...(o.encoderDropout !== undefined && { encoderDropout: o.encoderDropout }),
+    ...(o.recurrentDropout !== undefined && { recurrentDropout: o.recurrentDropout }),
+    ...(o.labelSmoothing !== undefined && { labelSmoothing: o.labelSmoothing }),
     ...(o.optimizer !== undefined && { optimizer: o.optimizer }),
     ...(o.lr !== undefined && { learningRate: o.lr }),
     ...(o.clipnorm !== undefined && { clipnorm: o.clipnorm }),

@@ -69,6 +69,26 @@ export function registerSeq2Seq(program: Command): void {
       numFlag('--dropout', 0, 0.95),
     )
     .option(
+      '--embedding-dropout <rate>',
+      'dropout on the source and target embeddings (default 0)',
+      numFlag('--embedding-dropout', 0, 0.95),
+    )
+    .option(
+      '--encoder-dropout <rate>',
+      "dropout on the encoder's outputs, the attention's values (default 0)",
+      numFlag('--encoder-dropout', 0, 0.95),
+    )
+    .option(
+      '--recurrent-dropout <rate>',
+      'recurrent dropout of the encoder and decoder RNNs (default 0)',
+      numFlag('--recurrent-dropout', 0, 0.95),
+    )
+    .option(
+      '--label-smoothing <e>',
+      'label smoothing of the cross-entropy: targets (1 − e)·one-hot + e/vocabulary (default 0)',
+      numFlag('--label-smoothing', 0, 0.5),
+    )
+    .option(
       '--optimizer <name>',
       'adam, rmsprop, sgd or adagrad',
       choiceFlag('--optimizer', ['adam', 'rmsprop', 'sgd', 'adagrad']),

@@ -37,6 +37,7 @@ import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../la
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import {
   accuracy,
+  checkLabelSmoothing,
   computeLoss,
   computeMaskedLoss,
   fusableActivation,
@@ -143,6 +144,11 @@ export interface FunctionalCompileArgs {
   /** 'accuracy' (or 'acc'), for every output. */
   metrics?: string[];
   fromLogits?: boolean;
+  /**
+   * Keras's `label_smoothing` for the categorical cross-entropies (sparse included): targets become (1 − ε)·onehot + ε/V.
+   * Only the loss changes; accuracy still compares with the true class. Default 0.
+   */
+  labelSmoothing?: number;
 }
 
 /** Several tensors: a list in input/output order, or a dict keyed by input/output name. One tensor for one. */
@@ -210,6 +216,8 @@ export class Functional implements CallbackModel, PoolModel {
   losses: LossName[] | null = null;
   metrics: string[] = [];
   fromLogits = false;
+  /** Label smoothing of the categorical losses (see FunctionalCompileArgs). */
+  labelSmoothing = 0;
   readonly seed: number;
   readonly initRng: Random;
   readonly trainRng: Random;
@@ -314,7 +322,7 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   compile(args: FunctionalCompileArgs): void {
-    const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits']);
+    const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits', 'labelSmoothing']);
     for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`compile: unknown option '${k}'`);
     const optimizer = createOptimizer(args.optimizer);
     const names = this.outputNames;
@@ -337,10 +345,19 @@ export class Functional implements CallbackModel, PoolModel {
       });
     }
     const metrics = metricNames(args.metrics);
+    const labelSmoothing = checkLabelSmoothing(args.labelSmoothing ?? 0, 'compile');
+    if (labelSmoothing > 0) {
+      const other = losses.find(
+        (l) => l !== 'categoricalCrossentropy' && l !== 'sparseCategoricalCrossentropy',
+      );
+      if (other)
+        throw new Error(`compile: labelSmoothing applies to the categorical cross-entropies, not ${other}`);
+    }
     this.optimizer = optimizer;
     this.losses = losses;
     this.metrics = metrics;
     this.fromLogits = args.fromLogits ?? false;
+    this.labelSmoothing = labelSmoothing;
   }
 
   /** Weights with their file names (`layer/weight`), in layer order. */
@@ -550,8 +567,16 @@ export class Functional implements CallbackModel, PoolModel {
       const share = shares?.[k] ?? 1;
       const v =
         (mask
-          ? computeMaskedLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, mask)
-          : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits)) * share;
+          ? computeMaskedLoss(
+              losses[k],
+              out,
+              ys[k],
+              grad,
+              fused || this.fromLogits,
+              mask,
+              this.labelSmoothing,
+            )
+          : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, this.labelSmoothing)) * share;
       logs.loss += v;
       if (many) logs[`${names[k]}_loss`] = v;
       if (this.metrics.includes('acc'))
@@ -597,7 +622,12 @@ export class Functional implements CallbackModel, PoolModel {
     return {
       className: this.className,
       config: functionalTopology(this),
-      compile: { losses, metrics: this.metrics, fromLogits: this.fromLogits },
+      compile: {
+        losses,
+        metrics: this.metrics,
+        fromLogits: this.fromLogits,
+        ...(this.labelSmoothing > 0 && { labelSmoothing: this.labelSmoothing }),
+      },
       weightNames: this.namedWeights().map((w) => w.name),
     };
   }

@@ -35,6 +35,8 @@ interface FunctionalRecurMetadata {
     losses: string[];
     metrics: string[];
     fromLogits: boolean;
+    /** Written only when not 0 (files from before label smoothing have none). */
+    labelSmoothing?: number;
     optimizer: { className: string; config: Record<string, unknown> };
   };
 }
@@ -70,6 +72,7 @@ export function serializeFunctional(model: Functional, opts: SaveOptions = {}): 
       losses: model.losses,
       metrics: model.metrics,
       fromLogits: model.fromLogits,
+      ...(model.labelSmoothing > 0 && { labelSmoothing: model.labelSmoothing }),
       optimizer: { className: model.optimizer.className, config: model.optimizer.getConfig() },
     };
   }
@@ -184,12 +187,17 @@ export function deserializeFunctional(
   }
   if (recur.compile) {
     const c = recur.compile;
-    model.compile({
-      optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
-      loss: c.losses,
-      metrics: c.metrics,
-      fromLogits: c.fromLogits,
-    });
+    try {
+      model.compile({
+        optimizer: createOptimizer(c.optimizer.className, c.optimizer.config),
+        loss: c.losses,
+        metrics: c.metrics,
+        fromLogits: c.fromLogits,
+        ...(c.labelSmoothing !== undefined && { labelSmoothing: c.labelSmoothing }),
+      });
+    } catch (e) {
+      throw new Error(`${where}: userDefinedMetadata.recur.compile: ${(e as Error).message}`);
+    }
     const slots: SlotValue[] = [];
     for (const { spec, value } of values.values())
       if (spec.group === 'optimizer')

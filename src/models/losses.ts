@@ -99,6 +99,7 @@ export function computeLoss(
   target: AnyTensor,
   grad: Float32Array | null,
   fromLogits: boolean,
+  labelSmoothing = 0,
 ): number {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
@@ -106,8 +107,12 @@ export function computeLoss(
   switch (loss) {
     case 'categoricalCrossentropy':
     case 'sparseCategoricalCrossentropy': {
-      const labels = labelsFor(loss, pred, target);
-      const dense = labels ? null : (target as Tensor).data;
+      let labels = labelsFor(loss, pred, target);
+      let dense = labels ? null : (target as Tensor).data;
+      if (labelSmoothing > 0) {
+        dense = smoothedTargets(labels, dense!, rows, V, labelSmoothing);
+        labels = null;
+      }
       if (fromLogits) return kernels().softmaxCrossEntropy(p, rows, V, labels, dense, grad, 1 / rows) / rows;
       let total = 0;
       for (let r = 0; r < rows; r++) {
@@ -170,6 +175,35 @@ export function computeLoss(
       return total / n;
     }
   }
+}
+
+/**
+ * Keras's label smoothing (CategoricalCrossentropy's `label_smoothing`): the target row t becomes
+ * (1 − ε)·t + ε/V, for class-index targets too (t their one-hot row). The loss is then the cross-entropy against these
+ * soft targets, whose gradient from logits is q·Σt − t' = q − t' (Σt' = Σt = 1).
+ */
+function smoothedTargets(
+  labels: Int32Array | null,
+  dense: ArrayLike<number>,
+  rows: number,
+  V: number,
+  eps: number,
+): Float32Array {
+  const out = new Float32Array(rows * V);
+  const keep = 1 - eps;
+  const spread = eps / V;
+  if (labels) {
+    out.fill(spread);
+    for (let r = 0; r < rows; r++) out[r * V + labels[r]] += keep;
+  } else for (let i = 0; i < rows * V; i++) out[i] = keep * dense[i] + spread;
+  return out;
+}
+
+/** A label-smoothing factor: a number in [0, 1). */
+export function checkLabelSmoothing(x: unknown, where: string): number {
+  if (typeof x !== 'number' || !(x >= 0 && x < 1))
+    throw new Error(`${where}: labelSmoothing must be a number in [0, 1), got ${JSON.stringify(x)}`);
+  return x;
 }
 
 function checkDense(loss: LossName, pred: Tensor, target: AnyTensor): ArrayLike<number> {
@@ -235,18 +269,19 @@ export function computeMaskedLoss(
   grad: Float32Array | null,
   fromLogits: boolean,
   mask: Uint8Array,
+  labelSmoothing = 0,
 ): number {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
   if (mask.length !== rows)
     throw new Error(`${loss}: the output's mask covers ${mask.length} positions, the output has ${rows}`);
   const real = realRows(mask);
-  if (real.length === rows) return computeLoss(loss, pred, target, grad, fromLogits);
+  if (real.length === rows) return computeLoss(loss, pred, target, grad, fromLogits, labelSmoothing);
   if (grad) grad.fill(0);
   if (real.length === 0) return 0;
   const [p, t] = compactRows(pred, target, real, rows);
   const g = grad ? new Float32Array(p.size) : null;
-  const value = computeLoss(loss, p, t, g, fromLogits);
+  const value = computeLoss(loss, p, t, g, fromLogits, labelSmoothing);
   if (grad) real.forEach((r, i) => grad.set(g!.subarray(i * V, (i + 1) * V), r * V));
   return value;
 }

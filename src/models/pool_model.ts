@@ -31,7 +31,7 @@ export interface ReplicaDescription {
   /** The model's Keras config (a Sequential's layers and input shape; a Functional's layers and their wiring). */
   config: Record<string, unknown>;
   /** Per-output loss names, metrics and fromLogits, as compile() takes them. */
-  compile: { losses: string[]; metrics: string[]; fromLogits: boolean };
+  compile: { losses: string[]; metrics: string[]; fromLogits: boolean; labelSmoothing?: number };
   /** Names of the weights (`layer/weight`) in namedWeights() order: the replica must list the same. */
   weightNames: string[];
 }

@@ -17,7 +17,7 @@ const where = 'replica';
 
 /** Builds and compiles the replica; refuses a description whose weights come out different from the model's. */
 export function replicaFromDescription(d: ReplicaDescription): PoolModel {
-  const { losses, metrics, fromLogits } = d.compile;
+  const { losses, metrics, fromLogits, labelSmoothing } = d.compile;
   let model: PoolModel;
   if (d.className === 'Sequential') {
     const seq = new Sequential({ seed: 0 });
@@ -27,7 +27,7 @@ export function replicaFromDescription(d: ReplicaDescription): PoolModel {
     model = seq;
   } else if ((FUNCTIONAL_CLASS_NAMES as readonly string[]).includes(d.className)) {
     const fn = functionalFromConfig(d.config as unknown as FunctionalConfig, where, 0);
-    fn.compile({ optimizer: 'sgd', loss: losses, metrics, fromLogits });
+    fn.compile({ optimizer: 'sgd', loss: losses, metrics, fromLogits, labelSmoothing });
     model = fn;
   } else {
     throw new Error(`${where}: cannot build a replica of a ${d.className} model`);

@@ -40,7 +40,16 @@ export const Seq2SeqSettingsSchema = z.object({
   bidirectional: z.boolean(),
   attention: z.enum(ATTENTION_KINDS),
   embeddingDim: z.number().int().min(1).max(8192),
+  /** Dropout between encoder layers and on the attentional state before the output layer. */
   dropout: z.number().min(0).max(0.95),
+  /** Dropout on the source and target embeddings (per element and step). Absent in older files: 0. */
+  embeddingDropout: z.number().min(0).max(0.95).default(0),
+  /** Dropout on the encoder's outputs, the attention's values (not on the final states). Older files: 0. */
+  encoderDropout: z.number().min(0).max(0.95).default(0),
+  /** Recurrent dropout (one mask per sequence on h, Keras's) of every encoder and decoder RNN. Older files: 0. */
+  recurrentDropout: z.number().min(0).max(0.95).default(0),
+  /** Keras's label_smoothing of the cross-entropy: targets (1 − ε)·onehot + ε/V. Older files: 0. */
+  labelSmoothing: z.number().min(0).max(0.5).default(0),
   optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
@@ -59,6 +68,8 @@ export const Seq2SeqSettingsSchema = z.object({
   vocabularySize: z.number().int().min(5).max(10_000_000).nullable().default(null),
 });
 export type Seq2SeqSettings = z.infer<typeof Seq2SeqSettingsSchema>;
+/** Settings as given: the options added later (with schema defaults) may be left out. */
+export type Seq2SeqSettingsInput = z.input<typeof Seq2SeqSettingsSchema>;
 
 /** The grapheme-to-phoneme recipe (the default data): BiLSTM encoder, Luong attention, Adam. */
 export const G2P_SETTINGS: Seq2SeqSettings = {
@@ -69,6 +80,10 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   attention: 'luong',
   embeddingDim: 64,
   dropout: 0.1,
+  embeddingDropout: 0,
+  encoderDropout: 0,
+  recurrentDropout: 0,
+  labelSmoothing: 0,
   optimizer: 'adam',
   learningRate: 0.002,
   clipnorm: 5,
@@ -102,7 +117,7 @@ export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSe
 
 /** Builds (and compiles) the encoder–decoder for vocabularies of these sizes. Inputs: source, previous; output: next. */
 export function buildSeq2SeqModel(
-  settings: Seq2SeqSettings,
+  settings: Seq2SeqSettingsInput,
   sourceVocab: number,
   targetVocab: number,
 ): Functional {
@@ -114,6 +129,10 @@ export function buildSeq2SeqModel(
     maskZero: true,
     name: 'source_embedding',
   }).apply(source) as SymbolicTensor;
+  if (s.embeddingDropout > 0)
+    x = new Dropout({ rate: s.embeddingDropout, name: 'source_embedding_dropout' }).apply(
+      x,
+    ) as SymbolicTensor;
   let encoded: SymbolicTensor = x;
   let states: SymbolicTensor[] = [];
   for (let l = 0; l < s.encoderLayers; l++) {
@@ -122,6 +141,7 @@ export function buildSeq2SeqModel(
       units: s.units,
       returnSequences: true,
       returnState: last,
+      recurrentDropout: s.recurrentDropout,
       name: `encoder_${s.cell}_${l + 1}`,
     });
     if (s.bidirectional) {
@@ -149,17 +169,26 @@ export function buildSeq2SeqModel(
       x = new Dropout({ rate: s.dropout, name: `encoder_dropout_${l + 1}` }).apply(x) as SymbolicTensor;
   }
   encoded = x;
+  if (s.encoderDropout > 0)
+    encoded = new Dropout({ rate: s.encoderDropout, name: 'encoder_output_dropout' }).apply(
+      encoded,
+    ) as SymbolicTensor;
   const H = s.bidirectional ? 2 * s.units : s.units;
   const previous = input({ shape: [null], dtype: 'int32', name: 'previous' });
-  const y = new Embedding({
+  let y = new Embedding({
     inputDim: targetVocab,
     outputDim: s.embeddingDim,
     maskZero: true,
     name: 'target_embedding',
   }).apply(previous) as SymbolicTensor;
+  if (s.embeddingDropout > 0)
+    y = new Dropout({ rate: s.embeddingDropout, name: 'target_embedding_dropout' }).apply(
+      y,
+    ) as SymbolicTensor;
   const decoded = recurrentLayer(s.cell, {
     units: H,
     returnSequences: true,
+    recurrentDropout: s.recurrentDropout,
     name: `decoder_${s.cell}`,
   }).apply(y, {
     initialState: states,
@@ -197,5 +226,6 @@ export function compileSeq2SeqModel(m: Functional, s: Seq2SeqSettings): void {
     }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
+    labelSmoothing: s.labelSmoothing,
   });
 }
