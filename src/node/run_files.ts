@@ -43,7 +43,8 @@ function isOwnTemp(name: string, ours: (n: string) => boolean): boolean {
   return t !== null && ours(t.target);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this pid runs on this host (EPERM: it exists, owned by someone else). */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -22,6 +22,7 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
+import { processAlive } from './run_files.js';
 
 /** The lock file's name in a run directory. */
 export const LOCK_FILE = 'recur.lock';
@@ -39,15 +40,6 @@ interface LockContent {
 export interface RunLock {
   /** Removes the lock (and the directory, when the lock created it and nothing else was put there). Idempotent. */
   release(): void;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readLock(path: string): LockContent | null {
