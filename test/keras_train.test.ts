@@ -160,7 +160,23 @@ describe('kerasCompileConfig: Keras compile settings in recur terms', () => {
     assert.deepEqual(k3.optimizerArgs, { beta1: 0.8, globalClipnorm: 5 });
     assert.equal(k3.loss, 'sparseCategoricalCrossentropy');
     assert.equal(k3.fromLogits, true);
+    assert.equal(k3.labelSmoothing, 0);
     assert.deepEqual(k3.notes, []);
+    // Keras 3's CategoricalCrossentropy(label_smoothing=0.1), stored as a float32 widened to float64.
+    const smoothed = kerasCompileConfig(
+      {
+        optimizer: { class_name: 'Adam', config: { learning_rate: 0.001 } },
+        loss: {
+          module: 'keras.losses',
+          class_name: 'CategoricalCrossentropy',
+          config: { from_logits: false, label_smoothing: 0.10000000149011612 },
+        },
+      },
+      '3.8.0',
+      'm.keras',
+    )!;
+    assert.equal(smoothed.loss, 'categoricalCrossentropy');
+    assert.equal(smoothed.labelSmoothing, 0.1);
   });
 
   it('what recur cannot reproduce is a note, never a silent change', () => {

@@ -1,7 +1,7 @@
 /** The flags of `recur classify train | eval | predict` (commander), each numeric flag with a checked range. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { CLASSIFIER_DEFAULTS, type ClassWeightSpec } from '../classify/model.js';
-import { classifyEval, classifyPredict, classifyTrain } from './classify.js';
+import { loadCommand } from './load_command.js';
 import {
   MAX_SEED,
   choiceFlag,
@@ -173,6 +173,7 @@ export function registerClassify(program: Command): void {
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object per epoch and one for the test set on stdout', false)
     .action(async (file: string | undefined, opts) => {
+      const { classifyTrain } = await loadCommand(() => import('./classify.js'));
       process.exitCode = await classifyTrain(file, opts, makeOutput(opts));
     });
 
@@ -190,7 +191,8 @@ export function registerClassify(program: Command): void {
       numFlag('--threshold', 0, 1),
     )
     .option('--json', 'print one JSON object', false)
-    .action((dir: string, file: string | undefined, opts) => {
+    .action(async (dir: string, file: string | undefined, opts) => {
+      const { classifyEval } = await loadCommand(() => import('./classify.js'));
       process.exitCode = classifyEval(dir, file, opts, makeOutput(opts));
     });
 
@@ -210,6 +212,7 @@ export function registerClassify(program: Command): void {
     .option('--json', 'one JSON object per text (JSON Lines)', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, texts: string[], opts) => {
+      const { classifyPredict } = await loadCommand(() => import('./classify.js'));
       process.exitCode = await classifyPredict(dir, texts, opts, makeOutput(opts));
     });
 }

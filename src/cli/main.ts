@@ -1,14 +1,9 @@
 #!/usr/bin/env node
 /** The `recur` command line. */
-import '../node/index.js';
+import '../node/wasm_flags.js';
 import { Command, CommanderError } from 'commander';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { registerClassify } from './classify_command.js';
-import { convert } from './convert.js';
-import { evaluate } from './evaluate.js';
-import { exportModel } from './export.js';
-import { forecast } from './forecast.js';
-import { generate } from './generate.js';
 import {
   MAX_SEED,
   choiceFlag,
@@ -19,10 +14,9 @@ import {
   threadsFlag,
   timeLimitOption,
 } from './flags.js';
+import { loadCommand } from './load_command.js';
 import { makeOutput, reportError } from './output.js';
-import { predict } from './predict.js';
-import { serve } from './serve.js';
-import { train, type TrainOptions } from './train.js';
+import type { TrainOptions } from './train.js';
 import { registerSeq2Seq } from './seq2seq_command.js';
 
 /** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
@@ -136,6 +130,7 @@ program
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'one JSON object per epoch (and per sample) on stdout', false)
   .action(async (file: string | undefined, opts: TrainOptions & { quiet: boolean; json: boolean }) => {
+    const { train } = await loadCommand(() => import('./train.js'));
     process.exitCode = await train(file, opts, makeOutput(opts));
   });
 
@@ -167,6 +162,7 @@ program
   .option('--chars <chars>', "Keras models: the vocabulary's characters (sorted, as the tutorial sorts them)")
   .option('--json', 'print one JSON object instead of streaming', false)
   .action(async (dir: string, opts) => {
+    const { generate } = await loadCommand(() => import('./generate.js'));
     process.exitCode = await generate(dir, opts, makeOutput(opts), opts.json);
   });
 
@@ -179,6 +175,7 @@ program
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'print one JSON object', false)
   .action(async (input: string, output: string, opts) => {
+    const { convert } = await loadCommand(() => import('./convert.js'));
     process.exitCode = await convert(input, output, opts, makeOutput(opts));
   });
 
@@ -191,6 +188,7 @@ program
   .option('-i, --input <file>', 'read the JSON inputs from a file instead of stdin')
   .option('-q, --quiet', 'print nothing but the outputs and errors', false)
   .action(async (model: string, opts) => {
+    const { predict } = await loadCommand(() => import('./predict.js'));
     process.exitCode = await predict(model, opts, makeOutput(opts));
   });
 
@@ -210,6 +208,7 @@ program
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('--json', 'print JSON', false)
   .action(async (dir: string, file: string, opts) => {
+    const { evaluate } = await loadCommand(() => import('./evaluate.js'));
     process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);
   });
 
@@ -226,7 +225,8 @@ program
   .argument('<out>', 'a new directory for the project')
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'print JSON', false)
-  .action((format: string, dir: string, outDir: string, opts) => {
+  .action(async (format: string, dir: string, outDir: string, opts) => {
+    const { exportModel } = await loadCommand(() => import('./export.js'));
     process.exitCode = exportModel(format, dir, outDir, makeOutput(opts));
   });
 
@@ -328,6 +328,7 @@ program
   .option('--json', 'print one JSON object with the forecast and metrics', false)
   .option('-q, --quiet', 'print only the metrics table', false)
   .action(async (file: string | undefined, opts) => {
+    const { forecast } = await loadCommand(() => import('./forecast.js'));
     process.exitCode = await forecast(file, opts, makeOutput(opts));
   });
 
@@ -351,6 +352,7 @@ program
   .option('-q, --quiet', 'print only errors', false)
   .option('--json', 'print JSON lines (listening, stopped)', false)
   .action(async (dirs: string[], opts) => {
+    const { serve } = await loadCommand(() => import('./serve.js'));
     process.exitCode = await serve(dirs, opts, makeOutput(opts));
   });
 

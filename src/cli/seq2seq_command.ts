@@ -10,7 +10,7 @@ import {
   timeLimitOption,
 } from './flags.js';
 import { makeOutput } from './output.js';
-import { seq2seqEval, seq2seqPredict, seq2seqTrain } from './seq2seq.js';
+import { loadCommand } from './load_command.js';
 
 const int = (flag: string, min = 1, max = 1_000_000_000): ((v: string) => number) => intFlag(flag, min, max);
 
@@ -133,6 +133,7 @@ export function registerSeq2Seq(program: Command): void {
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object per epoch (and the test scores) on stdout', false)
     .action(async (file: string | undefined, opts) => {
+      const { seq2seqTrain } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqTrain(file, opts, makeOutput(opts));
     });
 
@@ -166,6 +167,7 @@ export function registerSeq2Seq(program: Command): void {
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, file: string | undefined, opts) => {
+      const { seq2seqEval } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqEval(dir, file, opts, makeOutput({ quiet: opts.json }), opts.json);
     });
 
@@ -184,6 +186,7 @@ export function registerSeq2Seq(program: Command): void {
     .option('--json', 'one {source, output, score} per line', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, sources: string[], opts) => {
+      const { seq2seqPredict } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqPredict(dir, sources, opts);
     });
 }

@@ -174,6 +174,10 @@ function compileFromFile(
     notes.push(
       `${where}: the text recipe trains with categorical cross-entropy on the softmax output, not the file's ${cc.fromLogits ? 'from_logits ' : ''}${cc.loss ?? 'loss'}`,
     );
+  if (cc && cc.labelSmoothing > 0)
+    notes.push(
+      `${where}: the file's loss smooths labels by ${cc.labelSmoothing}; the text recipe trains on the plain targets`,
+    );
   for (const n of notes) out.info(`note: ${n}`);
   model.compile({
     optimizer: createOptimizer(optimizer, { ...args, learningRate }),

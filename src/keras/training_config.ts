@@ -20,6 +20,8 @@ export interface KerasCompile {
   loss: LossName | null;
   /** The loss was given `from_logits=True`. */
   fromLogits: boolean;
+  /** The loss's `label_smoothing` (0 when none). */
+  labelSmoothing: number;
   /** The file's optimizer and loss as Keras names them, for messages. */
   described: string;
   notes: string[];
@@ -136,6 +138,9 @@ function lossPart(raw: unknown, where: string, out: KerasCompile): string {
     const cls = raw.class_name;
     id = typeof cls === 'string' ? cls.charAt(0).toLowerCase() + cls.slice(1) : undefined;
     if (isObj(raw.config) && raw.config.from_logits === true) out.fromLogits = true;
+    const smoothing = isObj(raw.config) ? raw.config.label_smoothing : undefined;
+    if (typeof smoothing === 'number' && Number.isFinite(smoothing) && smoothing > 0)
+      out.labelSmoothing = tidy(smoothing);
   }
   if (typeof id !== 'string') {
     out.notes.push(
@@ -167,6 +172,7 @@ export function kerasCompileConfig(
     learningRate: null,
     loss: null,
     fromLogits: false,
+    labelSmoothing: 0,
     described: '',
     notes: [],
   };
