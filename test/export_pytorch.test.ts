@@ -373,6 +373,7 @@ describe('recur export pytorch', () => {
       'model.py',
       'optim.py',
       'recur_io.py',
+      'run.py',
       'start',
       'train.py',
     ]);

@@ -1,7 +1,7 @@
 /**
  * `recur export pytorch <model-dir> <out>` — hands a recur model and its recipe to PyTorch: writes a small Python
- * project into a new directory (src/export/pytorch_project.ts: model.py, data.py, recur_io.py, optim.py, train.py,
- * README.md) and the model it starts from as `<out>/start/`, a recur model directory (weights, vocabulary or
+ * project into a new directory (src/export/pytorch_project.ts: model.py, data.py, recur_io.py, optim.py, run.py,
+ * train.py, README.md) and the model it starts from as `<out>/start/`, a recur model directory (weights, vocabulary or
  * tokenizer, recipe). Its train.py trains on one CPU or under torchrun (DistributedDataParallel) and writes recur model
  * directories back. Two kinds of model: recur's character models (recur train), whose train.py reads the text itself,
  * and text classifiers (recur classify train), whose training and validation texts are encoded and split here, with

@@ -1,7 +1,8 @@
 /**
  * The Python project 'recur export pytorch' writes: the model as a PyTorch nn.Module (model.py), recur model
- * directories read and written with numpy (recur_io.py), recur's optimizers (optim.py), and per kind of model the
- * recipe's data (data.py) and the training script with DistributedDataParallel (train.py):
+ * directories read and written with numpy (recur_io.py), recur's optimizers (optim.py), what every training script
+ * shares (run.py: flags, processes, checkpoints, log.csv), and per kind of model the recipe's data (data.py) and the
+ * training script with DistributedDataParallel (train.py):
  *
  *   text      recur's character models (recur train): windows or TBPTT streams cut from the text, as recur cuts them
  *   classify  recur's text classifiers (recur classify train): the texts encoded and split by recur at export time
@@ -18,6 +19,7 @@ import { CLASSIFY_DATA, CLASSIFY_README, CLASSIFY_TRAIN } from './pytorch/classi
 import { MODEL } from './pytorch/model_py.js';
 import { OPTIM } from './pytorch/optim_py.js';
 import { RECUR_IO } from './pytorch/recur_io_py.js';
+import { RUN } from './pytorch/run_py.js';
 import { SEQ2SEQ_DATA, SEQ2SEQ_README, SEQ2SEQ_TRAIN } from './pytorch/seq2seq.js';
 import { TEXT_DATA, TEXT_README, TEXT_TRAIN } from './pytorch/text.js';
 
@@ -31,5 +33,5 @@ export function pytorchProjectFiles(kind: PytorchProjectKind = 'text'): Record<s
     classify: { 'README.md': CLASSIFY_README, 'data.py': CLASSIFY_DATA, 'train.py': CLASSIFY_TRAIN },
     seq2seq: { 'README.md': SEQ2SEQ_README, 'data.py': SEQ2SEQ_DATA, 'train.py': SEQ2SEQ_TRAIN },
   }[kind];
-  return { ...own, 'model.py': MODEL, 'recur_io.py': RECUR_IO, 'optim.py': OPTIM };
+  return { ...own, 'model.py': MODEL, 'recur_io.py': RECUR_IO, 'optim.py': OPTIM, 'run.py': RUN };
 }

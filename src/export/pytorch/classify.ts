@@ -16,6 +16,7 @@ and split as \`recur classify train\` split them. The Python files are small and
 | \`data.py\`     | the encoded texts and labels, batches right-padded with id 0                                        |
 | \`recur_io.py\` | reading and writing recur model directories (model.json + weights) with numpy                      |
 | \`optim.py\`    | recur's optimizers (RMSprop and Adagrad with ε where Keras puts it)                                 |
+| \`run.py\`      | what every train.py shares: flags, torchrun processes, checkpoints and --resume, log.csv           |
 | \`train.py\`    | training: the recipe's loss (class weights, multi-label), early stopping, save-best; checkpoints    |
 
 ## Train
@@ -95,8 +96,6 @@ the recipe's patience, and save-best. After every epoch in which the monitored m
 model to --out as a recur classifier directory (atomically), which 'recur classify eval/predict OUT' read. --out also
 gets log.csv and this script's checkpoints (--resume).
 """
-import argparse
-import csv
 import math
 import os
 import sys
@@ -104,7 +103,6 @@ import time
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,18 +112,13 @@ import data as classifydata  # noqa: E402
 import recur_io  # noqa: E402
 from model import RecurModel  # noqa: E402
 from optim import make_optimizer  # noqa: E402
+from run import Run, arguments  # noqa: E402
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = arguments(__doc__, HERE)
     p.add_argument("--data", default=os.path.join(HERE, "classify_data.json"), help="the encoded, split texts")
-    p.add_argument("--start", default=os.path.join(HERE, "start"), help="the recur model to start from")
     p.add_argument("--epochs", type=int, default=0, help="epochs to train, counting a resumed run's (default: the recipe's)")
-    p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0: no limit)")
-    p.add_argument("--out", default="pytorch-run", help="where the recur-format model, log.csv and checkpoints go")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
     a = p.parse_args()
     if a.epochs < 0 or a.max_steps < 0:
         p.error("--epochs and --max-steps must be at least 0")
@@ -171,16 +164,8 @@ class Loss:
 
 def main():
     a = parse_args()
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1:
-        dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
-    rank = dist.get_rank() if world > 1 else 0
-    if a.device == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
-    say = print if rank == 0 else (lambda *_, **__: None)
+    run = Run(a)
+    device = run.device
 
     template, arrays = recur_io.read_model_dir(a.start)
     s = template["userDefinedMetadata"]["settings"]
@@ -189,39 +174,22 @@ def main():
     train_set, val_set = classifydata.Texts(texts["train"]), classifydata.Texts(texts["validation"])
     epochs = a.epochs or s["epochs"]
     seed = s["seed"] if a.seed is None else a.seed
-    torch.manual_seed(seed * 1000 + rank)
+    torch.manual_seed(seed * 1000 + run.rank)
 
     model = RecurModel(template["modelTopology"]).to(device)
     model.load_recur_weights(arrays)
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    net = run.wrap(model)
     opt = make_optimizer(s, model.parameters())
     loss_of = Loss(s, texts["classWeights"], device)
     monitor = s["monitor"]
     better = (lambda v, best: v < best) if monitor == "val_loss" else (lambda v, best: v > best)
     worst = math.inf if monitor == "val_loss" else -math.inf
-    os.makedirs(a.out, exist_ok=True)
-    ckpt_path = os.path.join(a.out, f"pytorch-checkpoint.rank{rank}.pt")
 
     # Training state, or the checkpoint's.
-    st = {"epoch": 0, "batch": 0, "step": 0, "best": worst, "wait": 0, "sums": [0.0, 0.0]}
-    if a.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"train.py: --resume: {ckpt_path} does not exist")
-        ck = torch.load(ckpt_path, map_location=device)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        st = ck["train"]
-        torch.set_rng_state(ck["rng"])
-        say(f"Resuming at epoch {st['epoch'] + 1}, batch {st['batch'] + 1}")
-
-    def save_checkpoint():
-        tmp = f"{ckpt_path}.{os.getpid()}.tmp"
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "train": st,
-                    "rng": torch.get_rng_state()}, tmp)
-        os.replace(tmp, ckpt_path)
+    st = run.resume(model, opt, {"epoch": 0, "batch": 0, "step": 0, "best": worst, "wait": 0, "sums": [0.0, 0.0]})
 
     def train_batches(epoch):
-        sampler = torch.utils.data.DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
+        sampler = torch.utils.data.DistributedSampler(train_set, num_replicas=run.world, rank=run.rank, shuffle=True,
                                                       seed=seed)
         sampler.set_epoch(epoch)
         return torch.utils.data.DataLoader(train_set, batch_size=s["batchSize"], sampler=sampler,
@@ -276,50 +244,28 @@ def main():
                 stopped = True
                 break
         if stopped and st["batch"] < len(batches):
-            # Mid-epoch: the checkpoint keeps the epoch's sums for --resume.
             st["sums"] = sums.tolist()
-            save_checkpoint()
-            if rank == 0 and not os.path.exists(os.path.join(a.out, "model.json")):
-                recur_io.write_model_dir(a.out, template, model.recur_weights())
-            mean = sums[0].item() / max(sums[1].item(), 1)
-            say(f"Stopped after {st['step']} steps (--max-steps) at epoch {epoch + 1}, batch {st['batch']}: "
-                f"loss {mean:.4f} so far this epoch on process 0 ({(sums[1].item() - seen_before) / (time.time() - start):.0f} "
-                f"samples/s); continue with --resume")
+            run.save_checkpoint(model, opt, st)
+            run.save_model(template, model, only_if_missing=True)
+            run.stopped_mid_epoch(st, epoch, sums, seen_before, start, "samples")
             break
-        if world > 1:
-            total = sums.to(device)
-            dist.all_reduce(total)
-            sums = total.cpu()
-        logs = {"loss": sums[0].item() / max(sums[1].item(), 1)}
-        if not math.isfinite(logs["loss"]):
-            raise SystemExit(f"train.py: the loss became non-finite at epoch {epoch + 1}; nothing of it was saved")
+        loss, sums = run.epoch_loss(sums, epoch)
+        logs = {"loss": loss}
         logs.update(validate())
-        seconds = time.time() - start
-        say(f"Epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
-            + f" ({(sums[1].item() - seen_before * world) / seconds:.0f} samples/s)")
+        run.epoch_line(epoch, epochs, logs, sums[1].item() - seen_before * run.world, time.time() - start, "samples")
         if better(logs[monitor], st["best"]):
             st["best"], st["wait"] = logs[monitor], 0
-            if rank == 0:
-                recur_io.write_model_dir(a.out, template, model.recur_weights())
-            say(f"Epoch {epoch + 1}: {monitor} improved to {logs[monitor]:.4f}, saved {a.out}")
+            run.save_model(template, model)
+            run.say(f"Epoch {epoch + 1}: {monitor} improved to {logs[monitor]:.4f}, saved {a.out}")
         else:
             st["wait"] += 1
-        if rank == 0:
-            log = os.path.join(a.out, "log.csv")
-            new = not os.path.exists(log) or epoch == 0
-            with open(log, "w" if new else "a", newline="") as f:
-                w = csv.writer(f, lineterminator="\n")
-                if new:
-                    w.writerow(["epoch", *sorted(logs)])
-                w.writerow([epoch, *(logs[k] for k in sorted(logs))])
+        run.log(epoch, logs)
         st["epoch"], st["batch"] = epoch + 1, 0
-        save_checkpoint()
+        run.save_checkpoint(model, opt, st)
         if s["patience"] > 0 and st["wait"] >= s["patience"]:
-            say(f"Early stopping: {monitor} has not improved for {s['patience']} epochs")
+            run.say(f"Early stopping: {monitor} has not improved for {s['patience']} epochs")
             break
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+    run.finish()
 
 
 if __name__ == "__main__":

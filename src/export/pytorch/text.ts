@@ -15,6 +15,7 @@ recipe); the Python files are small and self-contained (PyTorch and numpy only):
 | \`data.py\`     | the recipe's data: the vocabulary, the validation split, windows (keras) or streams (char-rnn)     |
 | \`recur_io.py\` | reading and writing recur model directories (model.json + weights) with numpy                      |
 | \`optim.py\`    | recur's optimizers (RMSprop and Adagrad with ε where Keras puts it) and ReduceLROnPlateau          |
+| \`run.py\`      | what every train.py shares: flags, torchrun processes, checkpoints and --resume, log.csv           |
 | \`train.py\`    | training: the recipe's optimizer, clipping, ReduceLROnPlateau and save-best; checkpoints, resume   |
 
 ## Train
@@ -117,15 +118,12 @@ recur's ReduceLROnPlateau (factor 0.2, patience 1, min lr 0.001) and save-best o
 epoch in which it improves, process 0 writes the model to --out as a recur model directory (atomically), which every
 recur command reads ('recur generate OUT'). --out also gets log.csv and this script's checkpoints (--resume).
 """
-import argparse
-import csv
 import math
 import os
 import sys
 import time
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -135,18 +133,13 @@ import data as textdata  # noqa: E402
 import recur_io  # noqa: E402
 from model import RecurModel, detach_states  # noqa: E402
 from optim import ReduceLROnPlateau, make_optimizer  # noqa: E402
+from run import Run, arguments  # noqa: E402
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = arguments(__doc__, HERE)
     p.add_argument("--text", help="the text to train on (default: the one named in start/model.json, if it exists)")
-    p.add_argument("--start", default=os.path.join(HERE, "start"), help="the recur model to start from")
     p.add_argument("--epochs", type=int, default=1, help="epochs to train (counting those of a resumed run)")
-    p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0: no limit)")
-    p.add_argument("--out", default="pytorch-run", help="where the recur-format model, log.csv and checkpoints go")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
     a = p.parse_args()
     if a.epochs < 1 or a.max_steps < 0:
         p.error("--epochs must be at least 1 and --max-steps at least 0")
@@ -155,16 +148,8 @@ def parse_args():
 
 def main():
     a = parse_args()
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1:
-        dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
-    rank = dist.get_rank() if world > 1 else 0
-    if a.device == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
-    say = print if rank == 0 else (lambda *_, **__: None)
+    run = Run(a)
+    device, rank, world = run.device, run.rank, run.world
 
     template, arrays = recur_io.read_model_dir(a.start)
     meta = template["userDefinedMetadata"]
@@ -175,39 +160,21 @@ def main():
     with open(text_path, encoding="utf-8") as f:
         ids, skipped = textdata.encode(f.read(), vocabulary, s["lowercase"])
     if skipped:
-        say(f"Note: {skipped} characters outside the model's vocabulary were skipped")
+        run.say(f"Note: {skipped} characters outside the model's vocabulary were skipped")
     train_ids, val_ids = textdata.split(ids, s["validationSplit"])
     seed = s["seed"] if a.seed is None else a.seed
     torch.manual_seed(seed * 1000 + rank)
 
     model = RecurModel(template["modelTopology"]).to(device)
     model.load_recur_weights(arrays)
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    net = run.wrap(model)
     opt = make_optimizer(s, model.parameters())
     plateau = ReduceLROnPlateau()
     stateful = s["recipe"] == "char-rnn"
     monitor = "val_loss" if val_ids is not None else "loss"
-    os.makedirs(a.out, exist_ok=True)
-    ckpt_path = os.path.join(a.out, f"pytorch-checkpoint.rank{rank}.pt")
 
     # Training state, or the checkpoint's.
-    st = {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "states": None}
-    if a.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"train.py: --resume: {ckpt_path} does not exist")
-        ck = torch.load(ckpt_path, map_location=device)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        plateau.wait, plateau.best = ck["plateau"]
-        st = ck["train"]
-        torch.set_rng_state(ck["rng"])
-        say(f"Resuming at epoch {st['epoch'] + 1}, batch {st['batch'] + 1}")
-
-    def save_checkpoint():
-        tmp = f"{ckpt_path}.{os.getpid()}.tmp"
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": (plateau.wait, plateau.best),
-                    "train": st, "rng": torch.get_rng_state()}, tmp)
-        os.replace(tmp, ckpt_path)
+    st = run.resume(model, opt, {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "states": None}, plateau)
 
     def batches(epoch, ids_, shuffle, batch_size):
         if stateful:
@@ -265,47 +232,27 @@ def main():
                 stopped = True
                 break
         if stopped and st["batch"] < len(batches(epoch, train_ids, True, s["batchSize"])):
-            # Mid-epoch: the checkpoint keeps the epoch's sums and the streams' states for --resume.
+            # The checkpoint keeps the streams' states too.
             st["sums"], st["states"] = sums.tolist(), states
-            save_checkpoint()
-            if rank == 0 and not os.path.exists(os.path.join(a.out, "model.json")):
-                recur_io.write_model_dir(a.out, template, model.recur_weights())
-            mean = sums[0].item() / max(sums[1].item(), 1)
-            say(f"Stopped after {st['step']} steps (--max-steps) at epoch {epoch + 1}, batch {st['batch']}: "
-                f"loss {mean:.4f} so far this epoch on process 0 ({(sums[1].item() - seen_before) / (time.time() - start):.0f} "
-                f"samples/s); continue with --resume")
+            run.save_checkpoint(model, opt, st, plateau)
+            run.save_model(template, model, only_if_missing=True)
+            run.stopped_mid_epoch(st, epoch, sums, seen_before, start, "samples")
             break
-        if world > 1:
-            total = sums.to(device)
-            dist.all_reduce(total)
-            sums = total.cpu()
-        logs = {"loss": sums[0].item() / max(sums[1].item(), 1)}
-        if not math.isfinite(logs["loss"]):
-            raise SystemExit(f"train.py: the loss became non-finite at epoch {epoch + 1}; nothing of it was saved")
+        loss, sums = run.epoch_loss(sums, epoch)
+        logs = {"loss": loss}
         if val_ids is not None:
             logs["val_loss"] = validate()
         logs["lr"] = opt.param_groups[0]["lr"]
-        seconds = time.time() - start
-        say(f"Epoch {epoch + 1}/{a.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
-            + f" ({(sums[1].item() - seen_before * world) / seconds:.0f} samples/s)")
-        if rank == 0:
-            if logs[monitor] < st["best"]:
-                st["best"] = logs[monitor]
-                recur_io.write_model_dir(a.out, template, model.recur_weights())
-                say(f"Epoch {epoch + 1}: {monitor} improved to {logs[monitor]:.4f}, saved {a.out}")
-            log = os.path.join(a.out, "log.csv")
-            new = not os.path.exists(log) or epoch == 0
-            with open(log, "w" if new else "a", newline="") as f:
-                w = csv.writer(f, lineterminator="\n")
-                if new:
-                    w.writerow(["epoch", *sorted(logs)])
-                w.writerow([epoch, *(logs[k] for k in sorted(logs))])
+        run.epoch_line(epoch, a.epochs, logs, sums[1].item() - seen_before * world, time.time() - start, "samples")
+        if rank == 0 and logs[monitor] < st["best"]:
+            st["best"] = logs[monitor]
+            run.save_model(template, model)
+            run.say(f"Epoch {epoch + 1}: {monitor} improved to {logs[monitor]:.4f}, saved {a.out}")
+        run.log(epoch, logs)
         plateau.step(logs[monitor], opt)
         st["epoch"], st["batch"], st["states"] = epoch + 1, 0, None
-        save_checkpoint()
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+        run.save_checkpoint(model, opt, st, plateau)
+    run.finish()
 
 
 if __name__ == "__main__":

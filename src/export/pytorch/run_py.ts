@@ -1,0 +1,134 @@
+/**
+ * run.py, shared by every kind's train.py: the command line they share, the processes (torchrun's
+ * DistributedDataParallel), the checkpoint --resume continues from, the epoch's line, log.csv and the recur model
+ * written to --out. Each train.py keeps only its recipe: data, loss, validation, what "better" means.
+ * Python kept as written (String.raw): no backquote, no dollar-brace.
+ */
+
+export const RUN = String.raw`"""What every exported train.py shares: its common flags, its place among torchrun's processes, the checkpoint that
+--resume continues from (one per process, written atomically), the epoch's line, log.csv, and the recur model it
+writes to --out. The recipe itself (data, loss, validation, save-best, learning-rate schedule) stays in train.py."""
+import argparse
+import csv
+import math
+import os
+import time
+
+import torch
+import torch.distributed as dist
+
+import recur_io
+
+
+def arguments(doc, here):
+    """The flags every train.py has; each adds its own data flag and --epochs before parsing."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--start", default=os.path.join(here, "start"), help="the recur model to start from")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0: no limit)")
+    p.add_argument("--out", default="pytorch-run", help="where the recur-format model, log.csv and checkpoints go")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
+    return p
+
+
+class Run:
+    """This process's run: its rank among torchrun's processes (0 of 1 without torchrun), its device, --out and the
+    checkpoint there. Only process 0 prints and writes the model and log.csv; every process keeps its own checkpoint
+    (its data shard and random state are its own)."""
+
+    def __init__(self, a):
+        self.args = a
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        if self.world > 1:
+            dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
+        self.rank = dist.get_rank() if self.world > 1 else 0
+        if a.device == "cuda":
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(self.device)
+        else:
+            self.device = torch.device("cpu")
+        self.out = a.out
+        os.makedirs(a.out, exist_ok=True)
+        self.checkpoint_path = os.path.join(a.out, f"pytorch-checkpoint.rank{self.rank}.pt")
+
+    def say(self, *args, **kwargs):
+        if self.rank == 0:
+            print(*args, **kwargs)
+
+    def wrap(self, model):
+        """The model as the training steps call it: DistributedDataParallel over several processes."""
+        return torch.nn.parallel.DistributedDataParallel(model) if self.world > 1 else model
+
+    def resume(self, model, opt, st, plateau=None):
+        """The training state st of the checkpoint (model, optimizer, plateau and random state restored), or st
+        itself when not resuming."""
+        if not self.args.resume:
+            return st
+        if not os.path.exists(self.checkpoint_path):
+            raise SystemExit(f"train.py: --resume: {self.checkpoint_path} does not exist")
+        ck = torch.load(self.checkpoint_path, map_location=self.device)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        if plateau is not None:
+            plateau.wait, plateau.best = ck["plateau"]
+        torch.set_rng_state(ck["rng"])
+        st = ck["train"]
+        self.say(f"Resuming at epoch {st['epoch'] + 1}, batch {st['batch'] + 1}")
+        return st
+
+    def save_checkpoint(self, model, opt, st, plateau=None):
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "train": st, "rng": torch.get_rng_state()}
+        if plateau is not None:
+            state["plateau"] = (plateau.wait, plateau.best)
+        tmp = f"{self.checkpoint_path}.{os.getpid()}.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint_path)
+
+    def save_model(self, template, model, only_if_missing=False):
+        """Process 0 writes the model to --out as a recur model directory (atomically)."""
+        if self.rank != 0:
+            return
+        if only_if_missing and os.path.exists(os.path.join(self.out, "model.json")):
+            return
+        recur_io.write_model_dir(self.out, template, model.recur_weights())
+
+    def stopped_mid_epoch(self, st, epoch, sums, seen_before, start, unit):
+        """--max-steps ended the run inside an epoch: the checkpoint (saved by the caller) keeps the epoch's sums."""
+        mean = sums[0].item() / max(sums[1].item(), 1)
+        rate = (sums[1].item() - seen_before) / (time.time() - start)
+        self.say(f"Stopped after {st['step']} steps (--max-steps) at epoch {epoch + 1}, batch {st['batch']}: "
+                 f"loss {mean:.4f} so far this epoch on process 0 ({rate:.0f} {unit}/s); continue with --resume")
+
+    def epoch_loss(self, sums, epoch):
+        """The epoch's mean loss over every process: sums is (loss × count, count) of this process."""
+        if self.world > 1:
+            total = sums.to(self.device)
+            dist.all_reduce(total)
+            sums = total.cpu()
+        loss = sums[0].item() / max(sums[1].item(), 1)
+        if not math.isfinite(loss):
+            raise SystemExit(f"train.py: the loss became non-finite at epoch {epoch + 1}; nothing of it was saved")
+        return loss, sums
+
+    def epoch_line(self, epoch, epochs, logs, counted, seconds, unit):
+        self.say(f"Epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
+                 + f" ({counted / seconds:.0f} {unit}/s)")
+
+    def log(self, epoch, logs):
+        """Process 0 appends the epoch's logs to --out/log.csv (a new file at epoch 0)."""
+        if self.rank != 0:
+            return
+        path = os.path.join(self.out, "log.csv")
+        new = not os.path.exists(path) or epoch == 0
+        with open(path, "w" if new else "a", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            if new:
+                w.writerow(["epoch", *sorted(logs)])
+            w.writerow([epoch, *(logs[k] for k in sorted(logs))])
+
+    def finish(self):
+        if self.world > 1:
+            dist.barrier()
+            dist.destroy_process_group()
+`;
