@@ -73,6 +73,7 @@ const ONCE = [
   'serve',
   'serve_pool',
   'serve_predict',
+  'text_file',
   'text_recipes',
   'time_limit',
   'threads',

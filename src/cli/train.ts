@@ -27,7 +27,7 @@ import {
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
-import { mobyDick, readTextFile } from '../node/text_file.js';
+import { mobyDick, readTextFile, TextFileError, textFileChunks } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
 import type { Vocabulary } from '../text/vocabulary.js';
@@ -165,7 +165,14 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     throw new UsageError('--from starts a new run from a trained model; --resume continues a run: give one');
   const ckptDir = prepareRunDir(outDir, o, [file, o.from]);
 
-  let text = file ? readTextFile(file) : mobyDick();
+  // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
+  // rebuild the tutorial's vocabulary).
+  let text: () => Iterable<string>;
+  if (file) text = textFileChunks(file);
+  else {
+    const moby = mobyDick();
+    text = () => [moby];
+  }
 
   // Model and settings: fresh, or exactly as the checkpoint left them.
   let model: Sequential | null = null;
@@ -176,8 +183,16 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   let carriedStates: CarriedStates | undefined;
   let fromVocabulary: Vocabulary | undefined;
   if (o.from !== undefined) {
-    const start = await fineTuneStart(o.from, text, file ?? source, settingsFrom(o, source), o, out);
-    ({ model, settings, text } = start);
+    const start = await fineTuneStart(
+      o.from,
+      file ? readTextFile(file) : mobyDick(),
+      file ?? source,
+      settingsFrom(o, source),
+      o,
+      out,
+    );
+    ({ model, settings } = start);
+    text = () => [start.text];
     fromVocabulary = start.vocabulary;
   } else if (o.resume) {
     const loaded = loadModel(ckptDir);
@@ -197,11 +212,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
 
   let corpus: TextCorpus;
   try {
-    corpus = TextCorpus.fromText(text, {
+    corpus = TextCorpus.fromChunks(text, {
       lowercase: settings.lowercase,
       vocabulary: meta ? vocabularyOf(meta) : fromVocabulary,
     });
   } catch (e) {
+    if (e instanceof TextFileError) throw e; // a NUL byte or bad UTF-8 found while reading: bad input, named already
     throw new Error(
       `${file ?? source}: ${(e as Error).message}${meta ? ' (it must use the vocabulary of the model being resumed)' : fromVocabulary ? ` (it must use the vocabulary of ${o.from})` : ''}`,
     );

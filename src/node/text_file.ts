@@ -2,17 +2,17 @@
  * Reading training text: UTF-8 only, with clear errors for a missing, empty, binary or mis-encoded file (naming the
  * file and the byte and line of the problem). Strips a BOM and normalises CRLF to LF.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** A text file that cannot be used: missing, a directory, empty, binary or not UTF-8. The message names the file. */
 export class TextFileError extends Error {}
 
-export function readTextFile(path: string): string {
-  let bytes: Buffer;
+/** The file's bytes, with the errors named for a user (missing, a directory, unreadable, empty). */
+function checkedOpen<T>(path: string, read: () => T): T {
   try {
     if (statSync(path).isDirectory()) throw new TextFileError(`${path} is a directory, not a text file`);
-    bytes = readFileSync(path);
+    return read();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TextFileError(`${path}: no such file`);
@@ -21,22 +21,105 @@ export function readTextFile(path: string): string {
     if (code === 'ENOTDIR') throw new TextFileError(`${path}: a part of the path is not a directory`);
     throw e;
   }
+}
+
+function binaryError(path: string, offset: number): TextFileError {
+  return new TextFileError(`${path} looks binary (a NUL byte at offset ${offset}); give a UTF-8 text file`);
+}
+
+function utf8Error(path: string, bytes: Uint8Array): TextFileError {
+  const bad = firstInvalidUtf8(bytes);
+  const line = Buffer.from(bytes.buffer, bytes.byteOffset, bad).toString('latin1').split('\n').length;
+  return new TextFileError(
+    `${path} is not valid UTF-8 (byte 0x${bytes[bad].toString(16)} at offset ${bad}, line ${line}); convert it to UTF-8 first`,
+  );
+}
+
+export function readTextFile(path: string): string {
+  const bytes = checkedOpen(path, () => readFileSync(path));
   if (bytes.length === 0) throw new TextFileError(`${path} is empty`);
   const nul = bytes.indexOf(0);
-  if (nul >= 0)
-    throw new TextFileError(`${path} looks binary (a NUL byte at offset ${nul}); give a UTF-8 text file`);
+  if (nul >= 0) throw binaryError(path, nul);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    const bad = firstInvalidUtf8(bytes);
-    const line = bytes.subarray(0, bad).toString('latin1').split('\n').length;
-    throw new TextFileError(
-      `${path} is not valid UTF-8 (byte 0x${bytes[bad].toString(16)} at offset ${bad}, line ${line}); convert it to UTF-8 first`,
-    );
+    throw utf8Error(path, bytes);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+}
+
+/** Bytes read at a time by textFileChunks. */
+const BLOCK_BYTES = 64 << 10;
+
+/**
+ * The text of a file as pieces, for TextCorpus.fromChunks: each call of the returned function reads the file again,
+ * block by block, and yields the same pieces as readTextFile's text split after line ends (or, in a very long line,
+ * after a space), with the same checks and errors — so a 100 MB corpus is never one string. Missing, directory and
+ * empty files are refused at once; a NUL byte or invalid UTF-8 when the reading reaches it.
+ */
+export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => Iterable<string> {
+  const size = checkedOpen(path, () => statSync(path).size);
+  if (size === 0) throw new TextFileError(`${path} is empty`);
+  return function* pieces(): Iterable<string> {
+    const fd = checkedOpen(path, () => openSync(path, 'r'));
+    try {
+      const decoder = new TextDecoder('utf-8', { fatal: true });
+      const block = Buffer.alloc(blockBytes);
+      let offset = 0;
+      let carry = '';
+      let first = true;
+      for (;;) {
+        const n = readSync(fd, block, 0, blockBytes, offset);
+        const bytes = block.subarray(0, n);
+        const nul = bytes.indexOf(0);
+        if (nul >= 0) throw binaryError(path, offset + nul);
+        let text: string;
+        try {
+          text = decoder.decode(bytes, { stream: n > 0 });
+        } catch {
+          // Where exactly, and the error readTextFile gives (a NUL byte anywhere comes first): read the whole file
+          // once more, only on this error path.
+          readTextFile(path);
+          throw new TextFileError(`${path} is not valid UTF-8 (it changed while it was read)`);
+        }
+        offset += n;
+        if (first && text.length > 0) {
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          first = false;
+        }
+        text = carry + text;
+        if (n === 0) {
+          if (text.length > 0) yield crlf(text);
+          return;
+        }
+        const cut = pieceEnd(text, blockBytes);
+        carry = text.slice(cut);
+        if (cut > 0) yield crlf(text.slice(0, cut));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
+function crlf(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+}
+
+/**
+ * Where a piece may end: after its last line end, so CRLF and lowercasing never straddle two pieces; in a line
+ * longer than four blocks, after its last space (lowercasing is per word); failing that, anywhere but between CR and
+ * LF. 0 = wait for more text.
+ */
+function pieceEnd(text: string, blockBytes: number): number {
+  const nl = text.lastIndexOf('\n');
+  if (nl >= 0) return nl + 1;
+  if (text.length < 4 * blockBytes) return 0;
+  const space = text.lastIndexOf(' ');
+  if (space >= 0) return space + 1;
+  return text.endsWith('\r') ? text.length - 1 : text.length;
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */

@@ -15,7 +15,7 @@
 import { IndexTensor } from '../core/tensor.js';
 import { mixSeed } from '../layers/dropout.js';
 import type { Batch, BatchDataset } from '../models/sequential.js';
-import { Vocabulary } from './vocabulary.js';
+import { isHighSurrogate, isLowSurrogate, Vocabulary } from './vocabulary.js';
 
 export interface CorpusOptions {
   /** Lowercase the text first (the Keras recipe does). Default true. */
@@ -61,11 +61,57 @@ export class TextCorpus {
   }
 
   static fromText(text: string, opts: CorpusOptions = {}): TextCorpus {
-    const t = (opts.lowercase ?? true) ? text.toLowerCase() : text;
-    const vocabulary = opts.vocabulary ?? Vocabulary.fromText(t);
-    const idx = vocabulary.encode(t);
+    return TextCorpus.fromChunks(() => [text], opts);
+  }
+
+  /**
+   * A corpus from a text given in pieces, so a large file is never one string (src/node/text_file.ts
+   * `textFileChunks`): the text costs only its index array, one byte per character for up to 256 characters.
+   * `chunks()` is called twice — count the characters (and collect the vocabulary unless one is given), then encode
+   * — and must yield the same pieces both times. Pieces are lowercased one by one, so they should end at whitespace
+   * (lowercasing depends on context only within a word: Greek final sigma).
+   */
+  static fromChunks(chunks: () => Iterable<string>, opts: CorpusOptions = {}): TextCorpus {
+    const lowercase = opts.lowercase ?? true;
+    const piece = (s: string): string => (lowercase ? s.toLowerCase() : s);
+    // First pass: the length in characters (code points) and, without a given vocabulary, the characters used —
+    // one-unit characters marked in a table, surrogate pairs in a set (a Set per character is ≈ 10 s on 100 MB).
+    const collect = !opts.vocabulary;
+    const units = collect ? new Uint8Array(65536) : null;
+    const pairs = new Set<string>();
+    let length = 0;
+    for (const chunk of chunks()) {
+      const t = piece(chunk);
+      for (let k = 0; k < t.length; k++) {
+        const u = t.charCodeAt(k);
+        if (isHighSurrogate(u) && k + 1 < t.length && isLowSurrogate(t.charCodeAt(k + 1))) {
+          if (collect) pairs.add(t.slice(k, k + 2));
+          k++;
+        } else if (units) units[u] = 1;
+        length++;
+      }
+    }
+    const vocabulary =
+      opts.vocabulary ??
+      new Vocabulary(
+        [...units!.keys()]
+          .filter((u) => units![u])
+          .map((u) => String.fromCharCode(u))
+          .concat([...pairs]),
+      );
+    const V = vocabulary.size;
     const data =
-      vocabulary.size <= 256 ? Uint8Array.from(idx) : vocabulary.size <= 65536 ? Uint16Array.from(idx) : idx;
+      V <= 256 ? new Uint8Array(length) : V <= 65536 ? new Uint16Array(length) : new Int32Array(length);
+    let at = 0;
+    let position = 0;
+    for (const chunk of chunks()) {
+      const t = piece(chunk);
+      const end = vocabulary.encodeAt(data, at, t, 'error', position);
+      position += end - at;
+      at = end;
+    }
+    if (at !== length)
+      throw new Error(`the text changed while it was read (${length} characters, then ${at})`);
     return new TextCorpus(vocabulary, data);
   }
 

@@ -1,0 +1,122 @@
+/**
+ * Reading a training text in pieces (textFileChunks → TextCorpus.fromChunks), so a large corpus is never one string:
+ * the pieces must make exactly the text readTextFile gives — BOM stripped, CRLF normalised, characters never split
+ * across blocks — and fail with the same error on the same damaged file; the corpus built from them must equal the
+ * one built from the whole string. Seeded fuzzing over damaged files, and block sizes down to 1 byte.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
+import { readTextFile, textFileChunks } from '../src/node/text_file.js';
+import { TextCorpus } from '../src/text/corpus.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
+import { mutateBytes } from './fuzz_helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'recur-text-file-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+function file(content: string | Uint8Array): string {
+  const path = join(dir, `t${files++}.txt`);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** The text or the error message of each reader. */
+function outcome(read: () => string): { text?: string; error?: string } {
+  try {
+    return { text: read() };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+const joined = (path: string, block: number): string => [...textFileChunks(path, block)()].join('');
+
+const SAMPLE =
+  '\uFEFFΣΊΣΥΦΟΣ said: "Ça va?"\r\nLine two — with 😀 and 𝄞,\r\n\r\nΟΔΥΣΣΕΥΣ\nend without newline 🚀';
+
+describe('textFileChunks: the text of readTextFile, in pieces', () => {
+  it('every block size from 1 byte up gives the same text: BOM, CRLF, 2–4-byte characters across blocks', () => {
+    const path = file(SAMPLE);
+    const whole = readTextFile(path);
+    assert.ok(!whole.startsWith('\uFEFF') && !whole.includes('\r'));
+    for (const block of [1, 2, 3, 4, 5, 7, 16, 64, 1 << 16])
+      assert.equal(joined(path, block), whole, `block ${block}`);
+  });
+
+  it('pieces end at line ends, or at a space in a line longer than four blocks', () => {
+    const path = file('ab cd\nefgh ijkl mnop qrst uvwx\nyz');
+    const pieces = [...textFileChunks(path, 2)()];
+    assert.equal(pieces.join(''), 'ab cd\nefgh ijkl mnop qrst uvwx\nyz');
+    for (const p of pieces.slice(0, -1)) assert.ok(p.endsWith('\n') || p.endsWith(' '), JSON.stringify(p));
+    assert.ok(
+      pieces.some((p) => p.endsWith(' ')),
+      'a long line was cut at a space',
+    );
+    // A long line without spaces is cut anyway, never between CR and LF.
+    const crlf = file('x'.repeat(41) + '\r\n' + 'y'.repeat(3));
+    assert.equal(joined(crlf, 5), 'x'.repeat(41) + '\n' + 'yyy');
+  });
+
+  it('each call reads the file again and yields the same pieces', () => {
+    const chunks = textFileChunks(file(SAMPLE), 3);
+    assert.deepEqual([...chunks()], [...chunks()]);
+  });
+
+  it('missing, directory and empty files are refused at once, with readTextFile’s messages', () => {
+    for (const path of [join(dir, 'missing.txt'), dir, file('')]) {
+      const a = outcome(() => readTextFile(path));
+      assert.ok(a.error, path);
+      assert.throws(() => textFileChunks(path), { message: a.error });
+    }
+  });
+
+  it('seeded fuzz: damaged files give the same text or the same error (NUL offset, bad byte, line) as readTextFile', () => {
+    const rng = new Random(20261203);
+    const original = new TextEncoder().encode(SAMPLE.repeat(3));
+    for (let k = 0; k < 200; k++) {
+      const { name, bytes } = mutateBytes(original, rng);
+      const path = file(bytes);
+      const block = 1 + rng.int(40);
+      const whole = outcome(() => readTextFile(path));
+      const pieces = outcome(() => joined(path, block));
+      assert.deepEqual(pieces, whole, `case ${k} (${name}, block ${block})`);
+    }
+  });
+});
+
+describe('TextCorpus.fromChunks', () => {
+  it('equals fromText on the whole string: vocabulary (astral characters included), indices, lowercasing', () => {
+    const text = readTextFile(file(SAMPLE));
+    for (const lowercase of [true, false]) {
+      const whole = TextCorpus.fromText(text, { lowercase });
+      const pieces = [...textFileChunks(file(SAMPLE), 4)()];
+      const chunked = TextCorpus.fromChunks(() => pieces, { lowercase });
+      assert.deepEqual(chunked.vocabulary.chars, whole.vocabulary.chars);
+      assert.deepEqual([...chunked.data], [...whole.data]);
+      // Greek capital sigma lowercases to ς at a word's end and σ inside one, as String.prototype.toLowerCase does.
+      if (lowercase) assert.ok(whole.vocabulary.has('ς') && whole.vocabulary.has('σ'));
+      assert.ok(whole.vocabulary.has('😀') && whole.vocabulary.has('𝄞'));
+    }
+  });
+
+  it("with a given vocabulary: an unknown character's error names its position in the whole text", () => {
+    const vocabulary = new Vocabulary('abc\n');
+    const c = TextCorpus.fromChunks(() => ['ab\n', 'ca\n'], { vocabulary });
+    assert.deepEqual([...c.data], [1, 2, 0, 3, 1, 0]);
+    assert.throws(
+      () => TextCorpus.fromChunks(() => ['ab\n', 'cxa\n'], { vocabulary }),
+      /outside the model's vocabulary: "x" \(first at character 4\)/,
+    );
+  });
+
+  it('one byte per character for up to 256 characters, two beyond', () => {
+    assert.ok(TextCorpus.fromChunks(() => ['hello\n']).data instanceof Uint8Array);
+    const wide = Array.from({ length: 300 }, (_, i) => String.fromCharCode(0x4e00 + i)).join('');
+    assert.ok(TextCorpus.fromChunks(() => [wide], { lowercase: false }).data instanceof Uint16Array);
+  });
+});
