@@ -112,6 +112,9 @@ describe('TextCorpus.fromChunks', () => {
       () => TextCorpus.fromChunks(() => ['ab\n', 'cxa\n'], { vocabulary }),
       /outside the model's vocabulary: "x" \(first at character 4\)/,
     );
+    // unknown: 'skip' leaves them out (recur evaluate --unknown skip), astral characters included.
+    const skipped = TextCorpus.fromChunks(() => ['ab😀\n', 'cxa\n'], { vocabulary, unknown: 'skip' });
+    assert.deepEqual([...skipped.data], [1, 2, 0, 3, 1, 0]);
   });
 
   it('one byte per character for up to 256 characters, two beyond', () => {

@@ -4,7 +4,7 @@
  * `--unknown error`), so a model can be scored on another book.
  */
 import { defaultThreads } from '../node/pool.js';
-import { readTextFile } from '../node/text_file.js';
+import { textFileChunks } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
@@ -26,25 +26,21 @@ export interface UnknownCharacters {
   first: { char: string; line: number } | null;
 }
 
-export function findUnknown(text: string, vocab: Vocabulary): UnknownCharacters {
+export function findUnknown(pieces: Iterable<string>, vocab: Vocabulary): UnknownCharacters {
   const distinct = new Set<string>();
   let count = 0;
   let line = 1;
   let first: UnknownCharacters['first'] = null;
-  for (const c of text) {
-    if (c === '\n') line++;
-    if (vocab.has(c)) continue;
-    count++;
-    distinct.add(c);
-    first ??= { char: c, line };
+  for (const piece of pieces) {
+    for (const c of piece) {
+      if (c === '\n') line++;
+      if (vocab.has(c)) continue;
+      count++;
+      distinct.add(c);
+      first ??= { char: c, line };
+    }
   }
   return { count, distinct: [...distinct], first };
-}
-
-/** The text without the given characters. */
-function without(text: string, chars: string[]): string {
-  const escaped = chars.map((c) => c.replace(/[\\\]^-]/g, '\\$&')).join('');
-  return text.replace(new RegExp(`[${escaped}]`, 'gu'), '');
 }
 
 export async function evaluate(
@@ -58,17 +54,25 @@ export async function evaluate(
   for (const n of notes) out.info(`note: ${n}`);
   const s = meta.settings;
   const vocab = vocabularyOf(meta);
-  const raw = readTextFile(file);
-  const text = s.lowercase ? raw.toLowerCase() : raw;
-  const unknown = findUnknown(text, vocab);
+  // The text in pieces, as recur train reads it: a large file is never one string.
+  const pieces = textFileChunks(file);
+  const unknown = findUnknown(
+    (function* lowered() {
+      for (const p of pieces()) yield s.lowercase ? p.toLowerCase() : p;
+    })(),
+    vocab,
+  );
   if (unknown.first && o.unknown === 'error') {
     throw new UsageError(
       `${file}: character ${JSON.stringify(unknown.first.char)} on line ${unknown.first.line} is not in the model's ` +
         `vocabulary (${unknown.count.toLocaleString('en-US')} such characters in all); --unknown skip leaves them out`,
     );
   }
-  const known = unknown.count > 0 ? without(text, unknown.distinct) : text;
-  const corpus = TextCorpus.fromText(known, { lowercase: false, vocabulary: vocab });
+  const corpus = TextCorpus.fromChunks(pieces, {
+    lowercase: s.lowercase,
+    vocabulary: vocab,
+    unknown: 'skip',
+  });
 
   const batchSize = s.recipe === 'char-rnn' ? s.batchSize : o.batchSize;
   model.threads = o.threads ?? defaultThreads();

@@ -22,6 +22,8 @@ export interface CorpusOptions {
   lowercase?: boolean;
   /** Use this vocabulary instead of the text's own (e.g. a trained model's). */
   vocabulary?: Vocabulary;
+  /** With a given vocabulary, characters outside it: an error naming them (default), or left out. */
+  unknown?: 'error' | 'skip';
 }
 
 export interface WindowOptions {
@@ -102,17 +104,19 @@ export class TextCorpus {
     const V = vocabulary.size;
     const data =
       V <= 256 ? new Uint8Array(length) : V <= 65536 ? new Uint16Array(length) : new Int32Array(length);
+    const unknown = opts.unknown ?? 'error';
     let at = 0;
-    let position = 0;
+    let position = 0; // of the piece's first character, for errors (which stop at the first unknown one)
     for (const chunk of chunks()) {
       const t = piece(chunk);
-      const end = vocabulary.encodeAt(data, at, t, 'error', position);
+      const end = vocabulary.encodeAt(data, at, t, unknown, position);
       position += end - at;
       at = end;
     }
-    if (at !== length)
+    if (unknown === 'error' ? at !== length : at > length)
       throw new Error(`the text changed while it was read (${length} characters, then ${at})`);
-    return new TextCorpus(vocabulary, data);
+    // Characters left out (unknown: 'skip') leave the end of the array unused.
+    return new TextCorpus(vocabulary, at < length ? data.subarray(0, at) : data);
   }
 
   get length(): number {
