@@ -23,7 +23,8 @@ import { UsageError, type Output } from './output.js';
 /**
  * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
  * recur writes into outDir). Takes the directory's lock for the rest of the process (one run per directory), so it
- * is created if missing. Returns the checkpoint directory.
+ * is created if missing. Returns the checkpoint directory. `ensembleRun`: the run trains a classifier seed ensemble
+ * (src/cli/classify_ensemble.ts), whose --resume needs its ensemble.json rather than a checkpoint here.
  */
 export function prepareRunDir(
   outDir: string,
