@@ -27,6 +27,7 @@ import {
 } from '../src/node/classify_data.js';
 import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { TextFileError } from '../src/node/text_file.js';
+import { reviews } from './cli_helpers.js';
 import { mutateBytes } from './fuzz_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -110,10 +111,7 @@ describe('classify loaders: seeded fuzz', () => {
   const rows = Array.from({ length: 40 }, () => [sentence(rng), rng.next() < 0.5 ? 'pos' : 'neg']);
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-classify-fuzz-'));
-    writeFileSync(
-      join(dir, 'cli-src.csv'),
-      'sentence,label\n' + rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n',
-    );
+    writeFileSync(join(dir, 'ensemble-src.csv'), reviews(80, 2));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -219,7 +217,7 @@ describe('classify loaders: seeded fuzz', () => {
 
   it('ensemble.json: damaged bytes and structure load an ensemble or are refused naming the file', () => {
     const ens = join(dir, 'ens');
-    const train = ['classify', 'train', join(dir, 'cli-src.csv'), '--out', ens, '--epochs', '1'];
+    const train = ['classify', 'train', join(dir, 'ensemble-src.csv'), '--out', ens, '--epochs', '1'];
     const small = [
       '--units',
       '4',

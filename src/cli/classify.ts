@@ -358,7 +358,7 @@ function loadClassifier(dir: string): {
 } {
   if (!isModelDir(dir) && !isEnsembleDir(dir))
     throw new UsageError(
-      `${dir}: no model.json or ensemble.json here; give a directory written by recur classify train`,
+      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
     );
   const c = loadClassifierDir(dir);
   return { model: c.models, meta: c.meta, tokenizer: c.tokenizer };

@@ -89,7 +89,7 @@ export function loadClassifierDir(dir: string): LoadedClassifier {
   const ensemble = isEnsembleDir(dir) ? readEnsembleRecord(dir) : null;
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
-      `${dir}: no model.json or ensemble.json here; give a directory written by recur classify train`,
+      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
     );
   const memberDirs = classifierMemberDirs(dir);
   const models: Sequential[] = [];
