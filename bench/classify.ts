@@ -2,7 +2,8 @@
  * `npm run bench:classify` — text classification, quality and speed:
  *   1. SpamAssassin (the default of `recur classify train`, stratified 80/10/10, seed 1): test macro-F1 of the default
  *      recipe next to naive Bayes (unigrams + bigrams) and the majority class on the same split, and the train time.
- *   2. SST-2 (../shared/eval/sst2, when present): the SST-2 recipe below trained on train.tsv, accuracy on dev.tsv.
+ *   2. SST-2 (../shared/eval/sst2, when present): the SST-2 recipe below — a seed ensemble of SST2_ENSEMBLE members
+ *      (`--ensemble`), one thread — trained on train.tsv, accuracy on dev.tsv of the ensemble and of each member.
  *   Both run the built CLI exactly as a user would (the commands are printed) and read its --json output.
  *   3. Throughput of one model — Embedding(maskZero) → Bidirectional(LSTM) → Dense(sigmoid), the SST-2 recipe's —
  *      on the same padded batches of SST-2 sentences (or, without ../shared, the SpamAssassin emails cut to 50
@@ -10,7 +11,8 @@
  *      measured in the same run, and their ratio; and PyTorch (bench/classify_torch.py, run with /usr/bin/python3 when
  *      it can import torch) training the same architecture on the very same padded batches, with the same threads.
  * Flags: --skip-spam, --skip-sst2, --skip-speed; --pooling last|max|mean and --class-weight SPEC are passed on to
- * both training runs (to measure a recipe change against the defaults with the same commands).
+ * both training runs (to measure a recipe change against the defaults with the same commands); --sst2-ensemble N
+ * trains N members for SST-2 instead (1: the single model).
  */
 import '../src/node/index.js';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +49,13 @@ const passOn = (flag: string): string[] => {
   return [flag, v];
 };
 const RECIPE_CHANGES = [...passOn('--pooling'), ...passOn('--class-weight')];
+
+/**
+ * Members of the SST-2 seed ensemble (BENCHMARKS.md, "Seed ensembles in the CLI"): the members' per-class
+ * probabilities averaged, trained one after the other on one thread (two threads train short texts slower).
+ */
+export const SST2_ENSEMBLE = 5;
+const sst2Ensemble = passOn('--sst2-ensemble')[1] ?? String(SST2_ENSEMBLE);
 
 /**
  * The SST-2 recipe: word tokens seen at least twice, 64-d embedding, BiLSTM(64)'s final state, dropout 0.5, Adam 2e-3,
@@ -91,6 +100,8 @@ interface TestEvent {
     majority: { accuracy: number; macro_f1: number };
     naive_bayes: { accuracy: number; macro_f1: number };
   };
+  /** A seed ensemble's members on their own. */
+  members?: { member: number; seed: number; accuracy: number; macro_f1: number }[];
 }
 
 /** Runs `recur classify train` with --json; returns its test event and the epochs' rows. */
@@ -219,12 +230,21 @@ if (!has('--skip-sst2')) {
       '--test',
       join(SST2, 'dev.tsv'),
       ...SST2_FLAGS,
+      '--ensemble',
+      sst2Ensemble,
+      '--threads',
+      '1',
       ...RECIPE_CHANGES,
     ]);
-    results.sst2 = { ...test, epochs: epochs.length, wall_seconds: wall };
+    results.sst2 = { ...test, ensemble: Number(sst2Ensemble), epochs: epochs.length, wall_seconds: wall };
     const sps = epochs.map((e) => e.samples_per_sec);
+    const members = test.members ?? [];
     console.log(
-      `SST-2 dev (${test.count} sentences): network accuracy ${pct(test.accuracy)}, naive Bayes ${pct(test.baselines.naive_bayes.accuracy)}, ` +
+      `SST-2 dev (${test.count} sentences): network accuracy ${pct(test.accuracy)}` +
+        (members.length > 0
+          ? ` (ensemble of ${members.length}; members ${members.map((m) => pct(m.accuracy)).join(', ')}, mean ${pct(members.reduce((a, m) => a + m.accuracy, 0) / members.length)})`
+          : '') +
+        `, naive Bayes ${pct(test.baselines.naive_bayes.accuracy)}, ` +
         `majority ${pct(test.baselines.majority.accuracy)}; ${epochs.length} epochs, training ${test.train_seconds.toFixed(0)} s ` +
         `(${test.train_cpu_seconds.toFixed(0)} CPU s) ` +
         `(${sps.map(fmt).join(', ')} train sequences/s per epoch, validation included), whole run ${wall.toFixed(0)} s`,

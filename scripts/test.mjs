@@ -49,6 +49,7 @@ const NUMERICAL = [
 const ONCE = [
   'carried_states_fuzz',
   'classify_cli',
+  'classify_ensemble',
   'classify_fuzz',
   'classify_multilabel',
   'cli',

@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import { classWeightFlag } from '../src/cli/classify_command.js';
+import { ENSEMBLE_FILE } from '../src/classify/ensemble.js';
 import { classWeightsFor, classifierSettings } from '../src/classify/model.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
@@ -24,7 +25,9 @@ import {
   loadTextColumn,
   type LoadedTexts,
 } from '../src/node/classify_data.js';
+import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { TextFileError } from '../src/node/text_file.js';
+import { reviews } from './cli_helpers.js';
 import { mutateBytes } from './fuzz_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -108,6 +111,7 @@ describe('classify loaders: seeded fuzz', () => {
   const rows = Array.from({ length: 40 }, () => [sentence(rng), rng.next() < 0.5 ? 'pos' : 'neg']);
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-classify-fuzz-'));
+    writeFileSync(join(dir, 'ensemble-src.csv'), reviews(80, 2));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -209,6 +213,66 @@ describe('classify loaders: seeded fuzz', () => {
       assert.doesNotMatch(r.stderr, /^\s+at /m, detail);
       if (r.status === 2) assert.match(r.stderr.trim(), /^recur: .{10,}$/, detail);
     }
+  });
+
+  it('ensemble.json: damaged bytes and structure load an ensemble or are refused naming the file', () => {
+    const ens = join(dir, 'ens');
+    const train = ['classify', 'train', join(dir, 'ensemble-src.csv'), '--out', ens, '--epochs', '1'];
+    const small = [
+      '--units',
+      '4',
+      '--embedding-dim',
+      '4',
+      '--threads',
+      '1',
+      '--ensemble',
+      '2',
+      '--seed',
+      '5',
+      '-q',
+    ];
+    const r = spawnSync(process.execPath, [CLI, ...train, ...small], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(ens, ENSEMBLE_FILE);
+    const valid = readFileSync(file);
+    const record = JSON.parse(valid.toString('utf8')) as Record<string, unknown>;
+    const odd: unknown[] = [
+      null,
+      -1,
+      0,
+      1.5,
+      3,
+      'members/2',
+      'members/9',
+      '../x',
+      [],
+      ['members/1'],
+      {},
+      true,
+    ];
+    const keys = Object.keys(record);
+    let loaded = 0;
+    for (let c = 0; c < CASES; c++) {
+      if (c % 2 === 0) writeFileSync(file, mutateBytes(valid, rng).bytes);
+      else {
+        const copy: Record<string, unknown> = JSON.parse(valid.toString('utf8')) as Record<string, unknown>;
+        const key = keys[rng.int(keys.length)];
+        if (rng.next() < 0.2) delete copy[key];
+        else copy[key] = odd[rng.int(odd.length)];
+        writeFileSync(file, JSON.stringify(copy));
+      }
+      try {
+        const c2 = loadClassifierDir(ens);
+        assert.ok(Array.isArray(c2.models) && c2.models.length >= 1, `case ${c}`);
+        loaded++;
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `case ${c}: ${(e as Error).stack}`);
+        assert.ok((e as Error).message.includes(ens), `case ${c}: ${(e as Error).message}`);
+      }
+    }
+    writeFileSync(file, valid);
+    assert.equal((loadClassifierDir(ens).models as unknown[]).length, 2);
+    assert.ok(loaded < CASES, 'every damaged record loaded: the mutations are too weak');
   });
 
   it('--class-weight values: a spec the settings accept, or an InvalidArgumentError naming the flag', () => {

@@ -17,6 +17,7 @@ import {
   type ClassificationReport,
   type MultiLabelScores,
 } from './metrics.js';
+import { ensembleProbabilities, type ClassifierModels } from './ensemble.js';
 import { crossEntropy, predictProbabilities } from './model.js';
 
 export interface BaselineScores {
@@ -46,15 +47,15 @@ export function baselineScores(
   return { majority: score(major), naive_bayes: score(nb) };
 }
 
-/** The network's report on `sequences` (encoded texts) with `labels`. */
+/** The network's report on `sequences` (encoded texts) with `labels` (an ensemble: its averaged probabilities). */
 export function networkReport(
-  model: Sequential,
+  model: ClassifierModels,
   classes: readonly string[],
   sequences: readonly Int32Array[],
   labels: Int32Array,
   batchSize?: number,
 ): ClassificationReport {
-  const p = predictProbabilities(model, sequences, classes.length, batchSize);
+  const p = ensembleProbabilities(model, sequences, classes.length, batchSize);
   return classificationReport(classes, labels, argmaxRows(p, classes.length), p);
 }
 
@@ -127,14 +128,14 @@ export function multiLabelBaselineScores(
 
 /** The network's multi-label scores on `sequences` with targets [N × labels], labels predicted at `threshold`. */
 export function multiLabelNetworkReport(
-  model: Sequential,
+  model: ClassifierModels,
   labels: readonly string[],
   sequences: readonly Int32Array[],
   targets: Uint8Array,
   threshold = 0.5,
   batchSize?: number,
 ): MultiLabelScores & { threshold: number } {
-  const p = predictProbabilities(model, sequences, labels.length, batchSize);
+  const p = ensembleProbabilities(model, sequences, labels.length, batchSize);
   return { ...multiLabelScores(labels, targets, thresholded(p, threshold)), threshold };
 }
 

@@ -7,3 +7,4 @@ export * from './model.js';
 export * from './metadata.js';
 export * from './evaluate.js';
 export * from './predict.js';
+export * from './ensemble.js';

@@ -2,10 +2,9 @@
  * Labelling texts with a trained classifier: the one path `recur classify predict` and `recur serve`'s /v1/predict
  * share, so both give the same label and probabilities for the same text.
  */
-import type { Sequential } from '../models/sequential.js';
 import type { ClassifierMetadata } from './metadata.js';
 import { argmaxRows } from './metrics.js';
-import { predictProbabilities } from './model.js';
+import { ensembleProbabilities, type ClassifierModels } from './ensemble.js';
 import { Tokenizer } from './tokenizer.js';
 
 /**
@@ -29,9 +28,12 @@ export function labelsAtThreshold(probabilities: Record<string, number>, thresho
     .map(([l]) => l);
 }
 
-/** Labels `texts` (encoded with the tokenizer and length the model was trained with), in their order. */
+/**
+ * Labels `texts` (encoded with the tokenizer and length the model was trained with), in their order. For a seed
+ * ensemble (`model` a list of members) each class's probability is the members' mean (ensembleProbabilities).
+ */
 export function classifyTexts(
-  model: Sequential,
+  model: ClassifierModels,
   meta: ClassifierMetadata,
   texts: readonly string[],
   batchSize = 128,
@@ -39,7 +41,7 @@ export function classifyTexts(
   threshold = 0.5,
 ): TextClassification[] {
   const K = meta.classes.length;
-  const p = predictProbabilities(
+  const p = ensembleProbabilities(
     model,
     texts.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating)),
     K,

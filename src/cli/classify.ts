@@ -41,6 +41,7 @@ import {
   type ClassifierMetadata,
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
+import type { ClassifierModels } from '../classify/ensemble.js';
 import { classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import {
   buildClassifier,
@@ -54,7 +55,13 @@ import {
   type ClassifierSettings,
 } from '../classify/model.js';
 import { Tokenizer, type PunctuationMode, type TokenLevel, type Truncating } from '../classify/tokenizer.js';
-import { Callback, EarlyStopping, LearningRateScheduler, TerminateOnNaN } from '../models/callbacks.js';
+import {
+  Callback,
+  EarlyStopping,
+  LearningRateScheduler,
+  TerminateOnNaN,
+  type Logs,
+} from '../models/callbacks.js';
 import type { EpochProgress, Sequential } from '../models/sequential.js';
 import {
   SPAM_ASSASSIN,
@@ -67,12 +74,14 @@ import {
   type LoadedTexts,
 } from '../node/classify_data.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { isEnsembleDir, loadClassifierDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import type { BudgetOptions } from './flags.js';
 import { UsageError, type Output } from './output.js';
+import { classifyTrainEnsemble } from './classify_ensemble.js';
 import {
   EpochRecorder,
   TrainingBudget,
@@ -118,6 +127,8 @@ export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   seed?: number;
   threads?: number;
   stepsPerEpoch?: number;
+  /** Train a seed ensemble of this many members (1: a single model; src/cli/classify_ensemble.ts). */
+  ensemble?: number;
   resume: boolean;
   overwrite: boolean;
   json?: boolean;
@@ -177,6 +188,16 @@ function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
   return { ...set, tokenizer };
 }
 
+/** Adds constant columns to every epoch's logs (after the progress bar, before the recorder and the CSV log). */
+class TagLogs extends Callback {
+  constructor(private readonly tags: Logs) {
+    super();
+  }
+  override async onEpochEnd(_epoch: number, logs: Logs): Promise<void> {
+    Object.assign(logs, this.tags);
+  }
+}
+
 /** The library's InvalidInputError about a setting, as a usage error naming the flag. */
 function flagError(e: unknown): never {
   if (!(e instanceof InvalidInputError)) throw e;
@@ -228,7 +249,11 @@ function strataOf(
 }
 
 /** The multi-label evaluation table: the headline metrics next to the baselines, then per-label figures. */
-function multiLabelTable(r: MultiLabelEvaluationReport, labels: readonly string[], title: string): string {
+export function multiLabelTable(
+  r: MultiLabelEvaluationReport,
+  labels: readonly string[],
+  title: string,
+): string {
   const lines: string[] = [title];
   const row = (cells: string[], widths: number[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -268,7 +293,7 @@ type MultiLabelBaselineLike = Pick<
 >;
 
 /** The columns (and label separator) a model's training data was read with. */
-function columnsOf(meta: ClassifierMetadata): ColumnChoice {
+export function columnsOf(meta: ClassifierMetadata): ColumnChoice {
   const d = meta.data;
   return {
     ...(d.textColumn ? { textColumn: d.textColumn } : {}),
@@ -280,7 +305,7 @@ function columnsOf(meta: ClassifierMetadata): ColumnChoice {
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
 /** The evaluation table: metrics, per-class figures, the confusion matrix and the baselines side by side. */
-function reportTable(r: EvaluationReport, classes: readonly string[], title: string): string {
+export function reportTable(r: EvaluationReport, classes: readonly string[], title: string): string {
   const lines: string[] = [title];
   const row = (cells: string[], widths: number[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -325,13 +350,18 @@ function print(text: string): void {
   process.stdout.write(text + '\n');
 }
 
-/** A loaded classifier directory. */
-function loadClassifier(dir: string): { model: Sequential; meta: ClassifierMetadata; tokenizer: Tokenizer } {
-  if (!isModelDir(dir))
-    throw new UsageError(`${dir}: no model.json here; give a directory written by recur classify train`);
-  const loaded = loadModel(dir);
-  const meta = parseClassifierMetadata(loaded.metadata, dir);
-  return { model: loaded.model, meta, tokenizer: Tokenizer.fromJSON(meta.tokenizer) };
+/** A loaded classifier directory: one model, or a seed ensemble's members (`model` then lists them). */
+function loadClassifier(dir: string): {
+  model: ClassifierModels;
+  meta: ClassifierMetadata;
+  tokenizer: Tokenizer;
+} {
+  if (!isModelDir(dir) && !isEnsembleDir(dir))
+    throw new UsageError(
+      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
+    );
+  const c = loadClassifierDir(dir);
+  return { model: c.models, meta: c.meta, tokenizer: c.tokenizer };
 }
 
 /** The training data a model's metadata names, checked against its fingerprint; null (with why) when unavailable. */
@@ -363,12 +393,54 @@ export function splitOf(
   };
 }
 
+/**
+ * One member of a seed ensemble being trained (src/cli/classify_ensemble.ts): where it goes, its seed (initial
+ * weights, batch order, dropout; the split keeps the run's --seed), and what the members of one run share.
+ */
+export interface EnsembleMemberRun {
+  /** 1-based. */
+  index: number;
+  count: number;
+  seed: number;
+  dir: string;
+  budget: TrainingBudget;
+  batchCounter: { n: number };
+}
+
+/** How a member's training ended: finished, stopped by the time budget (with its best model so far), or an exit code. */
+export type MemberOutcome = 'finished' | 'budget' | number;
+
+/** Whether a checkpoint's training state is that of a finished run (all epochs, or early stopping fired). */
+export function finishedState(state: ClassifierTrainingState, s: ClassifierSettings): boolean {
+  if (state.batch > 0) return false;
+  return (
+    state.epoch >= s.epochs || (s.patience > 0 && state.epoch >= 2 && state.earlyStopping.wait >= s.patience)
+  );
+}
+
 export async function classifyTrain(
   file: string | undefined,
   o: ClassifyTrainOptions,
   out: Output,
 ): Promise<number> {
   const outDir = o.out ?? join('runs', dataName(file));
+  if ((o.ensemble ?? 1) > 1 || (o.resume && isEnsembleDir(outDir)))
+    return classifyTrainEnsemble(file, o, out);
+  const r = await trainClassifier(file, o, out);
+  return typeof r === 'number' ? r : 0;
+}
+
+/**
+ * Trains one classifier into `o.out` (or, with `member`, into the member's directory), then — a single model — scores
+ * it on the test split next to the baselines. Returns the exit code, or for a member how its training ended.
+ */
+export async function trainClassifier(
+  file: string | undefined,
+  o: ClassifyTrainOptions,
+  out: Output,
+  member?: EnsembleMemberRun,
+): Promise<MemberOutcome> {
+  const outDir = member?.dir ?? o.out ?? join('runs', dataName(file));
   const ckptDir = prepareRunDir(outDir, o, [file, o.test]);
 
   // Settings, tokenizer and classes: fresh, or exactly as the checkpoint left them.
@@ -445,8 +517,10 @@ export async function classifyTrain(
     records: data.texts.length,
   };
 
+  // A member's own seed draws its weights, batch order and dropout; the split above used the run's seed.
+  const trainSeed = member?.seed ?? settings.seed;
   if (!model) {
-    model = buildClassifier(settings, tokenizer.size, classes.length);
+    model = buildClassifier({ ...settings, seed: trainSeed }, tokenizer.size, classes.length);
     compileClassifier(model, settings);
   }
   const threads = o.threads ?? defaultThreads();
@@ -460,7 +534,7 @@ export async function classifyTrain(
       return flagError(e);
     }
   })();
-  const bucketing = { batchSize: settings.batchSize, shuffle: true, seed: settings.seed };
+  const bucketing = { batchSize: settings.batchSize, shuffle: true, seed: trainSeed };
   const dataset = train.targets
     ? multiLabelDataset(train.sequences, train.targets, classes.length, bucketing)
     : classifierDataset(train.sequences, train.labels, { ...bucketing, sigmoid, classWeights });
@@ -469,6 +543,7 @@ export async function classifyTrain(
   const history: Record<string, number>[] = state?.history ?? [];
   const metadata = (st?: ClassifierTrainingState): Record<string, unknown> => ({
     ...classifierMetadata(classes, tokenizer, settings, dataInfo, st),
+    ...(member ? { ensembleMember: { index: member.index, count: member.count, seed: member.seed } } : {}),
   });
   const best = new ModelCheckpoint({
     filepath: outDir,
@@ -495,7 +570,7 @@ export async function classifyTrain(
   });
   const terminateOnNaN = new TerminateOnNaN();
 
-  const budget = new TrainingBudget(o);
+  const budget = member?.budget ?? new TrainingBudget(o);
   const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const recorder = new EpochRecorder({
     out,
@@ -506,6 +581,7 @@ export async function classifyTrain(
     resumed: o.resume,
     budget,
     checkpoint: (epoch) => saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) }),
+    ...(member ? { batchCounter: member.batchCounter } : {}),
   });
   interrupt.listen();
 
@@ -528,7 +604,7 @@ export async function classifyTrain(
         ? `; resuming at epoch ${(state?.epoch ?? 0) + 1}${state?.batch ? `, batch ${state.batch + 1}` : ''}`
         : ''),
   );
-  if (!o.resume) model.summary((l) => out.info(l));
+  if (!o.resume && (member?.index ?? 1) === 1) model.summary((l) => out.info(l));
 
   const resumeFrom: EpochProgress | undefined =
     state && state.batch > 0 && state.epochProgress
@@ -539,25 +615,32 @@ export async function classifyTrain(
     val.targets
       ? new MultiLabelValidationMetrics(val.sequences, val.targets, classes.length)
       : new ValidationMetrics(val.sequences, val.labels, classes.length),
-    ...(out.progress ? [new ProgressBar()] : []),
+    ...(out.progress
+      ? [new ProgressBar(process.stderr, member ? `Member ${member.index}/${member.count} · ` : '')]
+      : []),
     terminateOnNaN,
     ...(early ? [early] : []),
     // The decayed rate is a function of the epoch alone, so a resumed run trains each epoch at the same rate.
     new LearningRateScheduler((epoch) => learningRateAt(settings, epoch)),
     best,
+    // A member's epoch rows (JSON lines, log.csv, the checkpoint's history) say which member they are.
+    ...(member ? [new TagLogs({ member: member.index, members: member.count })] : []),
     recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
+  // A resumed member whose checkpoint is already that of a finished run (killed before the ensemble recorded it).
+  const alreadyDone = member !== undefined && state !== null && finishedState(state, settings);
   try {
-    await model.fitDataset(dataset, {
-      epochs: settings.epochs,
-      initialEpoch: state?.epoch ?? 0,
-      ...(resumeFrom ? { resumeFrom } : {}),
-      ...(o.stepsPerEpoch !== undefined ? { batchesPerEpoch: o.stepsPerEpoch } : {}),
-      callbacks,
-    });
+    if (!alreadyDone)
+      await model.fitDataset(dataset, {
+        epochs: settings.epochs,
+        initialEpoch: state?.epoch ?? 0,
+        ...(resumeFrom ? { resumeFrom } : {}),
+        ...(o.stepsPerEpoch !== undefined ? { batchesPerEpoch: o.stepsPerEpoch } : {}),
+        callbacks,
+      });
   } finally {
     interrupt.close();
   }
@@ -568,10 +651,11 @@ export async function classifyTrain(
       recorder.checkpointedEpochs,
       ckptDir,
     );
-  const resumeHint = `Continue with: recur classify train ${file ?? ''} --out ${outDir} --resume`.replace(
-    '  ',
-    ' ',
-  );
+  const resumeHint = member
+    ? `Continue with: recur classify train --out ${o.out} --resume`
+    : `Continue with: recur classify train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
+  // Whether the run stopped before its last epoch (Ctrl-C returns at once; the time budget goes on to finish).
+  let stoppedEarly = false;
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     saveModel(model, ckptDir, {
@@ -579,6 +663,7 @@ export async function classifyTrain(
     });
     const code = announceStop(out, ckptDir, resumeHint, budget, { epoch: at.epoch, batch: at.batch });
     if (code !== null) return code;
+    stoppedEarly = true;
   } else if (
     interrupt.requested &&
     (early === null || early.stoppedEpoch === 0) &&
@@ -590,10 +675,13 @@ export async function classifyTrain(
       endOfEpoch: true,
     });
     if (code !== null) return code;
+    stoppedEarly = true;
   }
   if (early && early.stoppedEpoch > 0)
     out.info(`Early stopping: ${monitor} has not improved for ${settings.patience} epochs`);
   if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });
+  // A member is scored with the others, as the ensemble (src/cli/classify_ensemble.ts).
+  if (member) return stoppedEarly ? 'budget' : 'finished';
   const trainSeconds = (Date.now() - started) / 1000;
   // CPU time of the whole process (all threads): what the training cost, however loaded the machine was.
   const cpu = process.cpuUsage(cpuStarted);

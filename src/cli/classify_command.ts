@@ -168,6 +168,11 @@ export function registerClassify(program: Command): void {
       'cap batches per epoch (quick runs)',
       intFlag('--steps-per-epoch', 1, 1_000_000_000),
     )
+    .option(
+      '--ensemble <n>',
+      'train a seed ensemble of n members on one split (each its own seed for weights, batch order and dropout) and average their class probabilities (default 1: one model)',
+      intFlag('--ensemble', 1, 1000),
+    )
     .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)
@@ -180,7 +185,7 @@ export function registerClassify(program: Command): void {
   classify
     .command('eval')
     .description('accuracy, per-class precision/recall/F1, macro-F1, confusion, ROC-AUC and the baselines')
-    .argument('<model-dir>', 'a directory written by recur classify train')
+    .argument('<model-dir>', 'a directory written by recur classify train (a model or a seed ensemble)')
     .argument('[data]', 'labelled texts to score (default: the test split of the training data)')
     .option('--text-column <name|n>', 'column (or JSON field) of the texts (default: guessed)')
     .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
@@ -199,7 +204,7 @@ export function registerClassify(program: Command): void {
   classify
     .command('predict')
     .description('label and probability of each text: arguments, --input CSV, or one per line on stdin')
-    .argument('<model-dir>', 'a directory written by recur classify train')
+    .argument('<model-dir>', 'a directory written by recur classify train (a model or a seed ensemble)')
     .argument('[texts...]', 'texts to classify')
     .option('-i, --input <file>', 'CSV/TSV with a header: classify its text column')
     .option('--text-column <name|n>', 'column of the texts in --input (default: the only one, or guessed)')

@@ -18,6 +18,8 @@ import type { Functional } from '../models/functional.js';
 import type { Sequential } from '../models/sequential.js';
 import { layerToKeras } from '../models/serialization.js';
 import { writeFileAtomic } from '../node/atomic.js';
+import { MEMBERS_DIR } from '../classify/ensemble.js';
+import { isEnsembleDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { encodePairs } from '../seq2seq/data.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
@@ -173,6 +175,10 @@ function taskOf(dir: string): unknown {
 }
 
 function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
+  if (isEnsembleDir(dir))
+    throw new UsageError(
+      `${dir} is a seed ensemble of classifiers; a PyTorch project trains one model: export one member, e.g. ${join(dir, MEMBERS_DIR, '1')}`,
+    );
   if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
   if (taskOf(dir) === 'seq2seq') return seq2seqSource(dir, outDir, out);
   const loaded = loadModelInput(dir);

@@ -8,10 +8,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { isModelDir } from '../node/model_io.js';
+import { ENSEMBLE_FILE } from '../classify/ensemble.js';
 import {
   CHECKPOINT_DIR,
   isRunFileName,
   overwriteRefusal,
+  removeEnsembleFiles,
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
@@ -21,11 +23,12 @@ import { UsageError, type Output } from './output.js';
 /**
  * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
  * recur writes into outDir). Takes the directory's lock for the rest of the process (one run per directory), so it
- * is created if missing. Returns the checkpoint directory.
+ * is created if missing. Returns the checkpoint directory. `ensembleRun`: the run trains a classifier seed ensemble
+ * (src/cli/classify_ensemble.ts), whose --resume needs its ensemble.json rather than a checkpoint here.
  */
 export function prepareRunDir(
   outDir: string,
-  o: { resume: boolean; overwrite: boolean },
+  o: { resume: boolean; overwrite: boolean; ensembleRun?: boolean },
   inputs: (string | undefined)[],
 ): string {
   const ckptDir = join(outDir, CHECKPOINT_DIR);
@@ -48,18 +51,26 @@ export function prepareRunDir(
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
   }
-  if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir))) {
+  const ensemble = existsSync(join(outDir, ENSEMBLE_FILE));
+  if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir) || ensemble)) {
     if (!o.overwrite) {
       throw new UsageError(
-        `${outDir} already holds a model; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
+        `${outDir} already holds a ${ensemble ? 'seed ensemble' : 'model'}; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
       );
     }
     // Only recur's own files: anything else in the directory stays.
-    removeRunFiles(outDir);
+    if (ensemble) removeEnsembleFiles(outDir);
+    else removeRunFiles(outDir);
   }
   // Temp files of writes a killed run (kill -9) never finished.
   if (existsSync(outDir)) removeStaleTemps(outDir);
-  if (o.resume && !isModelDir(ckptDir))
+  if (o.resume && (o.ensembleRun ?? false) !== ensemble)
+    throw new UsageError(
+      ensemble
+        ? `--resume: ${outDir} holds a seed ensemble; resume it with --ensemble`
+        : `--resume: ${outDir} holds no seed ensemble (no ${ENSEMBLE_FILE}) to resume`,
+    );
+  if (o.resume && !ensemble && !isModelDir(ckptDir))
     throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
   return ckptDir;
 }
@@ -153,6 +164,11 @@ export interface EpochRecorderOptions {
   checkpoint: (epoch: number) => void;
   /** What the RECUR_TEST_POISON_AFTER test hook does: ruin the weights, as an overflow would. */
   poison?: () => void;
+  /**
+   * The count of batches trained that the test hooks read, shared by the recorders of one process that trains several
+   * models in turn (a seed ensemble's members), so a hook fires once, in whichever member; default: this recorder's.
+   */
+  batchCounter?: { n: number };
 }
 
 /**
@@ -167,7 +183,7 @@ export class EpochRecorder extends Callback {
   currentEpoch: number;
   /** Epochs finished as of the checkpoint on disk; -1: none. */
   checkpointedEpochs: number;
-  private batchesSeen = 0;
+  private readonly batchesSeen: { n: number };
   private epochStart = Date.now();
   private epochSamples = 0;
   private readonly stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
@@ -178,6 +194,7 @@ export class EpochRecorder extends Callback {
     super();
     this.currentEpoch = o.startEpoch;
     this.checkpointedEpochs = o.resumed ? o.startEpoch : -1;
+    this.batchesSeen = o.batchCounter ?? { n: 0 };
   }
 
   override async onEpochBegin(epoch: number): Promise<void> {
@@ -188,7 +205,7 @@ export class EpochRecorder extends Callback {
 
   override async onBatchEnd(_batch: number, logs: Logs): Promise<void> {
     this.epochSamples += logs.size ?? 0;
-    const n = ++this.batchesSeen;
+    const n = ++this.batchesSeen.n;
     if (n === this.killAfter) process.kill(process.pid, 'SIGKILL');
     if (n === this.poisonAfter) this.o.poison?.();
     const overBudget = this.o.budget !== undefined && !this.o.budget.exhausted && this.o.budget.check();

@@ -17,6 +17,11 @@ export interface ModelPayload {
   file: string;
   json: string;
   weights: WeightFile[];
+  /**
+   * A classifier seed ensemble: its members after the first (this payload's own file, json and weights are member
+   * 1's); the worker averages all members' class probabilities (src/classify/ensemble.ts).
+   */
+  ensemble?: { file: string; json: string; weights: WeightFile[] }[];
   /** Streams stepped together per worker (text models; GenerationBatcher's maxBatch). */
   maxBatch?: number;
 }

@@ -10,6 +10,7 @@
  * copy of the weights (small for RNNs) and needs no coordination; the kernels are the process default (wasm SIMD, or
  * the reference kernels under RECUR_KERNELS=reference), exactly those a one-thread run uses.
  */
+import type { ClassifierModels } from '../classify/ensemble.js';
 import { classifyTexts } from '../classify/predict.js';
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
@@ -20,7 +21,6 @@ import { createWasmKernels } from '../core/wasm/load.js';
 import { deserializeFunctional, parseFunctionalModelJson } from '../models/functional_serialization.js';
 import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
-import type { Sequential } from '../models/sequential.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../text/metadata.js';
@@ -28,7 +28,7 @@ import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } 
 
 type Held =
   | { kind: 'text'; batcher: GenerationBatcher }
-  | { kind: 'classify'; model: Sequential; meta: ClassifierMetadata; tokenizer: ClassifyTokenizer }
+  | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata; tokenizer: ClassifyTokenizer }
   | { kind: 'seq2seq'; app: Seq2Seq };
 
 /** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
@@ -59,9 +59,18 @@ function rebuild(p: ModelPayload): Held {
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
   if (p.kind === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, p.file);
+    // An ensemble's other members (the caller's loader checked they share classes and tokenizer).
+    const others = (p.ensemble ?? []).map((m) => {
+      try {
+        return deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model;
+      } catch (e) {
+        const message = (e as Error).message ?? String(e);
+        throw new InvalidInputError(message.includes(m.file) ? message : `${m.file}: ${message}`);
+      }
+    });
     return {
       kind: 'classify',
-      model: loaded.model,
+      model: others.length > 0 ? [loaded.model, ...others] : loaded.model,
       meta,
       tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer),
     };

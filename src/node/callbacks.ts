@@ -129,12 +129,16 @@ export class ProgressBar extends Callback {
   /** Batches trained since the epoch (or its resumption) began: a resumed epoch's batch numbers start part-way. */
   private done = 0;
   private epochStart = 0;
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+  /** `label` goes before each epoch's heading, e.g. 'Member 2/5 · ' for a seed ensemble's member. */
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly label = '',
+  ) {
     super();
   }
   override async onEpochBegin(epoch: number): Promise<void> {
     const p = this.params;
-    this.stream.write(`Epoch ${epoch + 1}/${p?.epochs ?? '?'}\n`);
+    this.stream.write(`${this.label}Epoch ${epoch + 1}/${p?.epochs ?? '?'}\n`);
     this.samples = 0;
     this.lossSum = 0;
     this.done = 0;

@@ -40,6 +40,14 @@ export { readTextFile, mobyDick, usBirthsMonthly } from './text_file.js';
 export { saveForecaster, loadForecaster } from './forecaster_io.js';
 /** Time-series forecasting (its baselines load @bsull/augurs' wasm from node_modules, so it lives here). */
 export * as forecast from './forecast.js';
+/** A classifier directory, one model or a seed ensemble (members' class probabilities averaged), behind one loader. */
+export {
+  loadClassifierDir,
+  classifierMemberDirs,
+  isEnsembleDir,
+  readEnsembleRecord,
+  type LoadedClassifier,
+} from './classifier_dir.js';
 /** Labelled texts for classification: CSV/TSV, JSON Lines, class folders, and the SpamAssassin corpus. */
 export {
   spamAssassin,

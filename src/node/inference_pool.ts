@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort, type PooledModel } from '../inference/pool.js';
 import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/protocol.js';
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
+import { classifierMemberDirs } from './classifier_dir.js';
 import { modelJsonPath, readModelFiles } from './model_io.js';
 
 export { InferencePool } from '../inference/pool.js';
@@ -38,15 +39,25 @@ export function createInferencePool(threads = availableParallelism()): Inference
   return new InferencePool(spawnInferenceThread, threads);
 }
 
-/** What a pool needs to load the model in `dir`: model.json's text and its weights files (checked as loadModel does). */
+/**
+ * What a pool needs to load the model in `dir`: model.json's text and its weights files (checked as loadModel does).
+ * A classifier seed ensemble's payload is member 1's, with the other members in `ensemble`.
+ */
 export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: number): ModelPayload {
-  const file = modelJsonPath(dir);
-  const { weightFiles } = readModelFiles(dir, kind === 'seq2seq' ? parseFunctionalModelJson : undefined);
+  const one = (d: string): { file: string; json: string; weights: ModelPayload['weights'] } => {
+    const file = modelJsonPath(d);
+    const { weightFiles } = readModelFiles(d, kind === 'seq2seq' ? parseFunctionalModelJson : undefined);
+    return {
+      file,
+      json: readFileSync(file, 'utf8'),
+      weights: weightFiles.map((w) => ({ path: w.path, data: w.data })),
+    };
+  };
+  const [head, ...rest] = kind === 'classify' ? classifierMemberDirs(dir) : [dir];
   return {
     kind,
-    file,
-    json: readFileSync(file, 'utf8'),
-    weights: weightFiles.map((w) => ({ path: w.path, data: w.data })),
+    ...one(head),
+    ...(rest.length > 0 ? { ensemble: rest.map(one) } : {}),
     ...(maxBatch ? { maxBatch } : {}),
   };
 }

@@ -9,11 +9,15 @@
  *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
  *
+ * A classifier seed ensemble (`recur classify train --ensemble N`) writes <dir>/ensemble.json and, in each of
+ * <dir>/members/1 … <dir>/members/N, the files above (removeEnsembleFiles deletes them).
+ *
  * and, while a run lives, <dir>/recur.lock (run_lock.ts), which is the running process's and never a target here.
  */
 import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
+import { ENSEMBLE_FILE, MEMBERS_DIR } from '../classify/ensemble.js';
 import { parseAtomicTempName } from './atomic.js';
 
 /** The checkpoint's subdirectory of a run directory. */
@@ -26,7 +30,36 @@ const MODEL_FILE_RE = /^(model\.json|weights(-[0-9a-f]+)?\.bin)$/;
 
 /** Whether recur writes a file of this name directly in a run directory. */
 export function isRunFileName(name: string): boolean {
-  return MODEL_FILE_RE.test(name) || name === LOG_FILE;
+  return MODEL_FILE_RE.test(name) || name === LOG_FILE || name === ENSEMBLE_FILE;
+}
+
+/** A member's directory name under <dir>/members. */
+const MEMBER_NAME_RE = /^[1-9][0-9]*$/;
+
+/**
+ * Deletes a seed ensemble's files in `dir`: each member's run files (removeRunFiles), the member directories and
+ * members/ itself when nothing else is left in them, and ensemble.json. Returns the deleted paths.
+ */
+export function removeEnsembleFiles(dir: string): string[] {
+  const removed: string[] = [];
+  const members = join(dir, MEMBERS_DIR);
+  if (isRealDirectory(members)) {
+    for (const n of readdirSync(members)) {
+      const m = join(members, n);
+      if (!MEMBER_NAME_RE.test(n) || !isRealDirectory(m)) continue;
+      removed.push(...removeRunFiles(m));
+      if (readdirSync(m).length === 0) {
+        rmdirSync(m);
+        removed.push(m);
+      }
+    }
+    if (readdirSync(members).length === 0) {
+      rmdirSync(members);
+      removed.push(members);
+    }
+  }
+  removed.push(...removeRunFiles(dir));
+  return removed;
 }
 
 /** The carried states of a stateful model's mid-epoch checkpoint (one per save; the name is random, like weights'). */

@@ -24,20 +24,20 @@ import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
-import { parseClassifierMetadata } from '../classify/metadata.js';
+import type { ClassifierModels } from '../classify/ensemble.js';
 import { classifyTexts } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
-import type { Sequential } from '../models/sequential.js';
 import { CMUDICT_DATA, DECODE_MARGIN, Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
 import { loadForecaster } from './forecaster_io.js';
+import { isEnsembleDir, loadClassifierDir } from './classifier_dir.js';
 import { readModelPayload } from './inference_pool.js';
 import { loadFunctionalModel, loadModel } from './model_io.js';
 
@@ -86,7 +86,8 @@ export interface ClassifierServed {
   kind: 'classify';
   name: string;
   dir: string;
-  model: Sequential;
+  /** The model, or a seed ensemble's members (their class probabilities averaged). */
+  model: ClassifierModels;
   meta: ClassifierMetadata;
   tokenizer: ClassifyTokenizer;
   pooled?: PooledModel;
@@ -117,7 +118,8 @@ function loading<T>(load: () => T): T {
 
 /**
  * Loads the model directories `recur serve` is given: text models (model.json with a text vocabulary), forecasters
- * (forecaster.json), classifiers and seq2seq models (model.json with task 'classify' / 'seq2seq'), and any other recur
+ * (forecaster.json), classifiers and seq2seq models (model.json with task 'classify' / 'seq2seq'; a classifier seed
+ * ensemble's ensemble.json), and any other recur
  * model (listed with its task, refused by the endpoints). Names are the
  * directories' base names, made unique with a suffix. A directory that holds no model is an InvalidInputError.
  */
@@ -140,6 +142,11 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
       served.push({ kind: 'forecaster', name, dir, forecaster: loaded.forecaster, history: loaded.history });
       continue;
     }
+    if (isEnsembleDir(dir)) {
+      const c = loading(() => loadClassifierDir(dir));
+      served.push({ kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer });
+      continue;
+    }
     const file = join(dir, 'model.json');
     if (!existsSync(file))
       throw new InvalidInputError(
@@ -153,10 +160,8 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
       throw new InvalidInputError(`${file}: not valid JSON (${(e as Error).message})`);
     }
     if (task === 'classify') {
-      const loaded = loading(() => loadModel(dir));
-      const meta = loading(() => parseClassifierMetadata(loaded.metadata, dir));
-      const tokenizer = loading(() => ClassifyTokenizer.fromJSON(meta.tokenizer));
-      served.push({ kind: 'classify', name, dir, model: loaded.model, meta, tokenizer });
+      const c = loading(() => loadClassifierDir(dir));
+      served.push({ kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer });
       continue;
     }
     if (task === 'seq2seq') {

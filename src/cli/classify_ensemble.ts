@@ -1,0 +1,304 @@
+/**
+ * `recur classify train --ensemble N`: a seed ensemble — N classifiers trained one after the other on ONE split (the
+ * run's --seed draws the train / validation / test split), each from its own member seed (initial weights, batch
+ * order, dropout; src/classify/ensemble.ts memberSeed), each exactly as a single model is trained (early stopping,
+ * best checkpoint, class weights, resume). The ensemble's prediction averages the members' per-class probabilities.
+ *
+ * Directory layout:
+ *   DIR/ensemble.json            size, seeds, the finished members, and the training flags (for --resume)
+ *   DIR/members/K/               member K: a normal classifier directory (model.json + weights, checkpoint/, log.csv
+ *                                with member/members columns), loadable on its own by every classify command
+ *
+ * Resume: a member with a checkpoint continues from it (a finished one is not trained again), one without starts
+ * afresh (a kill before its first checkpoint), so an interrupted run resumed gives exactly the uninterrupted ensemble.
+ * A time budget (--time-limit / --cpu-time-limit) covers the whole run: when it runs out, the ensemble is the members
+ * finished by then (the member it cut short keeps its checkpoint for --resume), or — none finished — member 1 with
+ * its best model so far, as a single model would end.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InvalidInputError } from '../core/errors.js';
+import { encodeLabelSets, encodeLabels, type LabelledTexts } from '../classify/dataset.js';
+import { ENSEMBLE_FILE, MEMBERS_DIR, memberSeed, type EnsembleRecord } from '../classify/ensemble.js';
+import {
+  baselineScores,
+  multiLabelBaselineScores,
+  multiLabelNetworkReport,
+  networkReport,
+  type EvaluationReport,
+  type MultiLabelEvaluationReport,
+} from '../classify/evaluate.js';
+import { parseClassifierMetadata } from '../classify/metadata.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { loadClassifierDir, readEnsembleRecord } from '../node/classifier_dir.js';
+import { dataName, loadLabelledTexts } from '../node/classify_data.js';
+import { isModelDir, loadModel } from '../node/model_io.js';
+import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
+import {
+  columnsOf,
+  finishedState,
+  multiLabelTable,
+  prepare,
+  reportTable,
+  splitOf,
+  trainClassifier,
+  trainingDataOf,
+  type ClassifyTrainOptions,
+} from './classify.js';
+import { UsageError, type Output } from './output.js';
+import { TrainingBudget, prepareRunDir } from './run_dir.js';
+
+/** The flags of the command running now (never stored: a resumed run may change them). */
+const RUNTIME_FLAGS = [
+  'out',
+  'resume',
+  'overwrite',
+  'json',
+  'quiet',
+  'threads',
+  'timeLimit',
+  'cpuTimeLimit',
+  'ensemble',
+];
+
+/** The flags that shape the members (stored in ensemble.json), with --test as an absolute path. */
+function trainingOptionsOf(o: ClassifyTrainOptions, seed: number): Record<string, unknown> {
+  const kept = Object.entries(o).filter(([k, v]) => !RUNTIME_FLAGS.includes(k) && v !== undefined);
+  return {
+    ...Object.fromEntries(kept),
+    ...(o.test !== undefined ? { test: resolve(o.test) } : {}),
+    seed,
+  };
+}
+
+/** A member's output: every JSON line says which member it is about. */
+function memberOutput(out: Output, index: number, count: number): Output {
+  return {
+    progress: out.progress,
+    info: (l) => out.info(l),
+    sample: (t, x) => out.sample(t, x),
+    json: (obj) => out.json({ member: index, members: count, ...obj }),
+  };
+}
+
+function writeRecord(outDir: string, rec: EnsembleRecord): void {
+  writeFileAtomic(join(outDir, ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+}
+
+/** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
+function memberFinished(dir: string, epochs: number | undefined): boolean {
+  const ckpt = join(dir, CHECKPOINT_DIR);
+  if (!isModelDir(ckpt) || !isModelDir(dir)) return false;
+  const meta = parseClassifierMetadata(loadModel(ckpt).metadata, ckpt);
+  if (!meta.state) return false;
+  return finishedState(meta.state, { ...meta.settings, ...(epochs !== undefined ? { epochs } : {}) });
+}
+
+export async function classifyTrainEnsemble(
+  file: string | undefined,
+  o: ClassifyTrainOptions,
+  out: Output,
+): Promise<number> {
+  const outDir = o.out ?? join('runs', dataName(file));
+  prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file, o.test]);
+  let rec: EnsembleRecord;
+  if (o.resume) {
+    rec = readEnsembleRecord(outDir);
+    if (o.ensemble !== undefined && o.ensemble !== rec.size)
+      throw new UsageError(
+        `--ensemble ${o.ensemble}: ${outDir} holds an ensemble of ${rec.size} members; resume it without --ensemble or with --ensemble ${rec.size}`,
+      );
+    if (file !== undefined && resolve(file) !== rec.training.data)
+      throw new UsageError(
+        `--resume: the ensemble was trained on ${rec.training.data ?? 'the SpamAssassin corpus'}, not ${file}`,
+      );
+  } else {
+    const size = o.ensemble ?? 1;
+    const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
+    rec = {
+      format: 'recur-classifier-ensemble',
+      version: 1,
+      size,
+      seed,
+      memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(seed, k + 1)),
+      members: [],
+      training: { data: file !== undefined ? resolve(file) : null, options: trainingOptionsOf(o, seed) },
+    };
+    writeRecord(outDir, rec);
+  }
+  const N = rec.size;
+  const runtime = {
+    out: outDir,
+    overwrite: false,
+    ...(o.json !== undefined ? { json: o.json } : {}),
+    ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+  };
+  const budget = new TrainingBudget(o);
+  const batchCounter = { n: 0 };
+  const finished: number[] = [];
+  let cutShort: number | null = null;
+  const started = Date.now();
+  const cpuStarted = process.cpuUsage();
+  for (let k = 1; k <= N; k++) {
+    const dir = join(outDir, MEMBERS_DIR, String(k));
+    const resumeMember = isModelDir(join(dir, CHECKPOINT_DIR));
+    if (resumeMember && memberFinished(dir, o.epochs)) {
+      finished.push(k);
+      continue;
+    }
+    if (budget.check()) {
+      cutShort = k;
+      break;
+    }
+    // A member killed before its first checkpoint starts over: only recur's own files go.
+    if (!resumeMember && existsSync(dir)) removeRunFiles(dir);
+    const seed = rec.memberSeeds[k - 1];
+    out.info(`Member ${k}/${N} (seed ${seed})${resumeMember ? ': resuming' : ''}`);
+    const mo: ClassifyTrainOptions = resumeMember
+      ? { ...runtime, resume: true, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) }
+      : {
+          ...(rec.training.options as Partial<ClassifyTrainOptions>),
+          ...(o.resume && o.epochs !== undefined ? { epochs: o.epochs } : {}),
+          ...runtime,
+          seed: rec.seed,
+          resume: false,
+        };
+    const data = resumeMember ? undefined : (rec.training.data ?? undefined);
+    let r: Awaited<ReturnType<typeof trainClassifier>>;
+    try {
+      r = await trainClassifier(data, mo, memberOutput(out, k, N), {
+        index: k,
+        count: N,
+        seed,
+        dir,
+        budget,
+        batchCounter,
+      });
+    } catch (e) {
+      // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.
+      if (!o.resume && k === 1 && !isModelDir(join(dir, CHECKPOINT_DIR))) removeEnsembleFiles(outDir);
+      throw e;
+    }
+    if (typeof r === 'number') return r;
+    if (r === 'budget') {
+      // The member cut short joins only an ensemble that would otherwise be empty (as a single model would end).
+      if (finished.length === 0) finished.push(k);
+      cutShort = k;
+      break;
+    }
+    finished.push(k);
+    rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
+    writeRecord(outDir, rec);
+  }
+  rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
+  writeRecord(outDir, rec);
+  const trainSeconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  if (cutShort !== null) {
+    out.info(
+      `Time limit reached: the ensemble is members ${finished.join(', ')} of ${N}. ` +
+        `Continue with: recur classify train --out ${outDir} --resume`,
+    );
+    out.json({ event: 'time-limit', members_finished: finished, members: N });
+  }
+  scoreEnsemble(outDir, o, out, trainSeconds, cpuSeconds);
+  out.info(
+    `Done in ${trainSeconds.toFixed(0)} s. Ensemble of ${finished.length}: ${outDir}. Classify with: recur classify predict ${outDir} "some text"`,
+  );
+  return 0;
+}
+
+/** The ensemble on its test split (and each member, to show what averaging bought), next to the baselines. */
+function scoreEnsemble(
+  outDir: string,
+  o: ClassifyTrainOptions,
+  out: Output,
+  trainSeconds: number,
+  cpuSeconds: number,
+): void {
+  const c = loadClassifierDir(outDir);
+  const meta = c.meta;
+  const members = Array.isArray(c.models) ? c.models : [c.models];
+  const { data: source, why } = trainingDataOf(meta);
+  if (!source) throw new InvalidInputError(`${outDir}: ${why}`);
+  const split = splitOf(meta, source);
+  let testData: LabelledTexts = split.test;
+  if (meta.data.testSource !== null) testData = loadLabelledTexts(meta.data.testSource, columnsOf(meta));
+  if (testData.texts.length === 0) return;
+  const test = prepare(testData, meta.classes, c.tokenizer, meta.settings);
+  const seeds = c.ensemble?.memberSeeds ?? [];
+  const memberNo = c.memberDirs.map((d) => Number(d.slice(d.lastIndexOf('/') + 1)));
+  const title = `Test set (${test.texts.length} texts${meta.data.testSource ? `, ${meta.data.testSource}` : ''}), ensemble of ${members.length} (best model of each member by ${meta.settings.monitor}):`;
+  const times = { train_seconds: trainSeconds, train_cpu_seconds: cpuSeconds };
+  if (test.targets) {
+    const trainTargets = encodeLabelSets(split.train, meta.classes);
+    const report: MultiLabelEvaluationReport = {
+      ...multiLabelNetworkReport(c.models, meta.classes, test.sequences, test.targets),
+      baselines: multiLabelBaselineScores(
+        meta.classes,
+        split.train.texts,
+        trainTargets,
+        test.texts,
+        test.targets,
+      ),
+    };
+    const each = members.map((m, i) => {
+      const r = multiLabelNetworkReport(m, meta.classes, test.sequences, test.targets!);
+      return {
+        member: memberNo[i],
+        seed: seeds[memberNo[i] - 1],
+        micro_f1: r.micro_f1,
+        macro_f1: r.macro_f1,
+      };
+    });
+    if (!o.json && !o.quiet) {
+      process.stdout.write(multiLabelTable(report, meta.classes, title) + '\n');
+      process.stdout.write(
+        memberTable(
+          each.map((e) => [e.member, e.seed, e.micro_f1.toFixed(4), e.macro_f1.toFixed(4)]),
+          ['micro-F1', 'macro-F1'],
+        ) + '\n',
+      );
+    }
+    out.json({ event: 'test', ...times, ...report, members: each });
+    return;
+  }
+  const report: EvaluationReport = {
+    ...networkReport(c.models, meta.classes, test.sequences, test.labels),
+    baselines: baselineScores(
+      split.train.texts,
+      encodeLabels(split.train, meta.classes),
+      test.texts,
+      test.labels,
+      meta.classes.length,
+    ),
+  };
+  const each = members.map((m, i) => {
+    const r = networkReport(m, meta.classes, test.sequences, test.labels);
+    return { member: memberNo[i], seed: seeds[memberNo[i] - 1], accuracy: r.accuracy, macro_f1: r.macro_f1 };
+  });
+  if (!o.json && !o.quiet) {
+    process.stdout.write(reportTable(report, meta.classes, title) + '\n');
+    process.stdout.write(
+      memberTable(
+        each.map((e) => [e.member, e.seed, `${(e.accuracy * 100).toFixed(1)}%`, e.macro_f1.toFixed(4)]),
+        ['accuracy', 'macro-F1'],
+      ) + '\n',
+    );
+  }
+  out.json({ event: 'test', ...times, ...report, members: each });
+}
+
+/** The members' own test figures, one row each, after the ensemble's table. */
+function memberTable(rows: (string | number | undefined)[][], columns: string[]): string {
+  const lines = [
+    '',
+    'each member alone:',
+    ['member', 'seed', ...columns].map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(12))).join('  '),
+  ];
+  for (const r of rows)
+    lines.push(r.map((c, i) => (i === 0 ? String(c).padEnd(8) : String(c ?? '').padStart(12))).join('  '));
+  return lines.join('\n');
+}

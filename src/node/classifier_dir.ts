@@ -1,0 +1,122 @@
+/**
+ * A classifier directory on disk, single model or seed ensemble, behind one loader: `classify eval`, `classify
+ * predict`, `recur serve` and the inference pool call loadClassifierDir / classifierMemberDirs and never ask which it
+ * is. A single model is a tfjs LayersModel directory whose model.json carries the classifier metadata
+ * (src/classify/metadata.ts); an ensemble directory holds ensemble.json (src/classify/ensemble.ts) and its members,
+ * each such a directory, in members/1 … members/N.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ENSEMBLE_FILE,
+  parseEnsembleRecord,
+  type ClassifierModels,
+  type EnsembleRecord,
+} from '../classify/ensemble.js';
+import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
+import { Tokenizer } from '../classify/tokenizer.js';
+import { InvalidInputError } from '../core/errors.js';
+import type { Sequential } from '../models/sequential.js';
+import { isModelDir, loadModel } from './model_io.js';
+
+/** A loaded classifier: one model, or an ensemble's members (which share classes, tokenizer and text length). */
+export interface LoadedClassifier {
+  dir: string;
+  /** The classifier's metadata (an ensemble's: member 1's, whose split seed and data are the ensemble's). */
+  meta: ClassifierMetadata;
+  tokenizer: Tokenizer;
+  /** The model, or the members (their class probabilities are averaged: src/classify/ensemble.ts). */
+  models: ClassifierModels;
+  /** The model directories: [dir] for a single model, the members' for an ensemble. */
+  memberDirs: string[];
+  /** The ensemble's record, or null for a single model. */
+  ensemble: EnsembleRecord | null;
+}
+
+/** Whether `dir` is a classifier seed ensemble (holds ensemble.json). */
+export function isEnsembleDir(dir: string): boolean {
+  return existsSync(join(dir, ENSEMBLE_FILE));
+}
+
+/** An ensemble directory's record, checked (InvalidInputError naming the file). */
+export function readEnsembleRecord(dir: string): EnsembleRecord {
+  const file = join(dir, ENSEMBLE_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InvalidInputError(`${file}: cannot be read (${(e as Error).message})`);
+  }
+  return parseEnsembleRecord(text, file);
+}
+
+/**
+ * The model directories of the classifier in `dir`: [dir] for a single model, the listed members' for an ensemble
+ * (each checked to hold a model.json).
+ */
+export function classifierMemberDirs(dir: string): string[] {
+  if (!isEnsembleDir(dir)) return [dir];
+  const rec = readEnsembleRecord(dir);
+  if (rec.members.length === 0)
+    throw new InvalidInputError(
+      `${join(dir, ENSEMBLE_FILE)}: no finished members yet; continue the run with recur classify train --out ${dir} --resume`,
+    );
+  return rec.members.map((m) => {
+    const d = join(dir, m);
+    if (!isModelDir(d))
+      throw new InvalidInputError(
+        `${d}: member listed in ${join(dir, ENSEMBLE_FILE)} has no model.json (missing or damaged ensemble)`,
+      );
+    return d;
+  });
+}
+
+/** Why two members' metadata cannot be averaged, or null when they can. */
+function mismatch(a: ClassifierMetadata, b: ClassifierMetadata): string | null {
+  if (a.classes.join('\u0000') !== b.classes.join('\u0000')) return 'its classes differ from member 1';
+  if (JSON.stringify(a.tokenizer) !== JSON.stringify(b.tokenizer))
+    return 'its tokenizer differs from member 1';
+  const keys = ['maxLength', 'truncating', 'output', 'multiLabel'] as const;
+  for (const k of keys) if (a.settings[k] !== b.settings[k]) return `its ${k} differs from member 1`;
+  return null;
+}
+
+/**
+ * Loads the classifier in `dir`, a single model or an ensemble. Errors are bad input (exit 2) naming the directory
+ * or member file: not a classifier, a member missing or damaged, members that disagree.
+ */
+export function loadClassifierDir(dir: string): LoadedClassifier {
+  const ensemble = isEnsembleDir(dir) ? readEnsembleRecord(dir) : null;
+  if (!ensemble && !isModelDir(dir))
+    throw new InvalidInputError(
+      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
+    );
+  const memberDirs = classifierMemberDirs(dir);
+  const models: Sequential[] = [];
+  let first: ClassifierMetadata | null = null;
+  for (const d of memberDirs) {
+    let loaded: ReturnType<typeof loadModel>;
+    try {
+      loaded = loadModel(d);
+    } catch (e) {
+      const message = (e as Error).message;
+      throw new InvalidInputError(message.includes(d) ? message : `${d}: ${message}`);
+    }
+    const meta = parseClassifierMetadata(loaded.metadata, d);
+    if (first) {
+      const why = mismatch(first, meta);
+      if (why)
+        throw new InvalidInputError(`${d}: this ensemble member cannot be averaged with the others: ${why}`);
+    } else first = meta;
+    models.push(loaded.model);
+  }
+  const meta = first!;
+  return {
+    dir,
+    meta,
+    tokenizer: Tokenizer.fromJSON(meta.tokenizer),
+    models: models.length === 1 && !ensemble ? models[0] : models,
+    memberDirs,
+    ensemble,
+  };
+}
