@@ -77,8 +77,11 @@ interface Result {
   stepsPerText: number;
   samplesPerSec: number;
   runs: number[];
-  /** Milliseconds per batch. */
-  perBatch: { total: number; optimizer: number } & Partial<Omit<PoolTimings, 'batches'>>;
+  /**
+   * Milliseconds per batch: wall-clock, and CPU time of all the process's threads (`process.cpuUsage`), which other
+   * jobs on the machine inflate far less than the wall clock: what splitting costs in work, whatever the load.
+   */
+  perBatch: { total: number; cpu: number; optimizer: number } & Partial<Omit<PoolTimings, 'batches'>>;
 }
 
 const median = (xs: number[]): number => {
@@ -121,6 +124,7 @@ async function measure(c: Corpus, batchSize: number, threads: number, mode: Resu
   const timings = setPoolTimings(true);
   const runs: number[] = [];
   let wall = 0;
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now();
     await model.fitDataset({ batches: () => batches }, { epochs: 1 });
@@ -128,9 +132,14 @@ async function measure(c: Corpus, batchSize: number, threads: number, mode: Resu
     wall += ms;
     runs.push(samples / (ms / 1000));
   }
+  const cpu = process.cpuUsage(cpu0);
   setPoolTimings(false);
   const n = batches.length * RUNS;
-  const perBatch: Result['perBatch'] = { total: wall / n, optimizer: optMs / n };
+  const perBatch: Result['perBatch'] = {
+    total: wall / n,
+    cpu: (cpu.user + cpu.system) / 1000 / n,
+    optimizer: optMs / n,
+  };
   if (timings && timings.batches > 0)
     for (const k of [
       'split',
@@ -165,9 +174,11 @@ if (!args.includes('--skip-sst2')) {
 const results: Result[] = [];
 const f1 = (x: number | undefined): string => (x === undefined ? '' : x.toFixed(2));
 console.log(
-  '| texts | batch | threads | samples/s (median) | ÷ 1 thread | batches split | ms/batch | optimizer | split | own fwd | fwd wait | own finish | finish wait | reduce | worker busy |',
+  '| texts | batch | threads | samples/s (median) | ÷ 1 thread | batches split | ms/batch | CPU ms/batch | optimizer | split | own fwd | fwd wait | own finish | finish wait | reduce | worker busy |',
 );
-console.log('| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |');
+console.log(
+  '| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+);
 // Before the threshold existed every batch was split: one 2-thread mode then.
 const modes: Result['mode'][] = setMinSplitWork ? ['split', 'auto'] : [''];
 for (const c of corpora) {
@@ -182,7 +193,7 @@ for (const c of corpora) {
       console.log(
         `| ${r.corpus} (vocab ${r.vocab}, ${r.stepsPerText.toFixed(1)} steps) | ${bs} | ${threads}${mode ? ` (${mode})` : ''} | ` +
           `${Math.round(r.samplesPerSec).toLocaleString('en')} | ${threads === 1 ? '' : (r.samplesPerSec / one).toFixed(2) + '×'} | ` +
-          `${Math.round((100 * r.pooled) / r.timed)}% | ${f1(p.total)} | ${f1(p.optimizer)} | ${f1(p.split)} | ` +
+          `${Math.round((100 * r.pooled) / r.timed)}% | ${f1(p.total)} | ${f1(p.cpu)} | ${f1(p.optimizer)} | ${f1(p.split)} | ` +
           `${f1(p.ownForward)} | ${f1(p.forwardWait)} | ${f1(p.ownFinish)} | ${f1(p.finishWait)} | ${f1(p.reduce)} | ${f1(p.workerBusy)} |`,
       );
     }
