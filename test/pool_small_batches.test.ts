@@ -13,6 +13,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
+import { input, model as functionalModel, type SymbolicTensor } from '../src/models/functional.js';
 import {
   MIN_SPLIT_WORK,
   getMinSplitWork,
@@ -127,6 +128,68 @@ describe('small batches on the worker pool', () => {
     // ... and it is bit-identical run to run.
     const again = await train(2);
     single.weights.forEach((w, i) => assert.deepEqual(again.weights[i], w, `weight ${i}`));
+  });
+
+  it('a functional model without sequence outputs also runs one request per shard, bit-identically', async () => {
+    setMinSplitWork(0);
+    const N = 40;
+    const T = 6;
+    const rng = new Random(21);
+    const ids = new Int32Array(N * T);
+    for (let r = 0; r < N; r++)
+      for (let t = 0; t < 1 + rng.int(T); t++) ids[r * T + t] = 1 + rng.int(VOCAB - 1);
+    const side = new Tensor(
+      Float32Array.from({ length: N * 3 }, () => rng.next()),
+      [N, 3],
+    );
+    const label = new Tensor(
+      Float32Array.from({ length: N }, (_, i) => ids[i * T] % 2),
+      [N, 1],
+    );
+    const classes = new IndexTensor(
+      Int32Array.from({ length: N }, (_, i) => ids[i * T] % 3),
+      [N],
+    );
+    const run = async (twoPhase: boolean): Promise<{ weights: Float32Array[]; pooled: number }> => {
+      const tokens = input({ shape: [T], dtype: 'int32', name: 'tokens' });
+      const extra = input({ shape: [3], name: 'extra' });
+      const e = new L.Embedding({ inputDim: VOCAB, outputDim: 4, maskZero: true }).apply(
+        tokens,
+      ) as SymbolicTensor;
+      const h = new L.GRU({ units: 6 }).apply(e) as SymbolicTensor;
+      const joined = new L.Concatenate().apply([h, extra]) as SymbolicTensor;
+      const p = new L.Dense({ units: 1, activation: 'sigmoid', name: 'p' }).apply(joined) as SymbolicTensor;
+      const k = new L.Dense({ units: 3, activation: 'softmax', name: 'k' }).apply(h) as SymbolicTensor;
+      const m = functionalModel({ inputs: [tokens, extra], outputs: [p, k], seed: 4 });
+      m.compile({ optimizer: 'adam', loss: ['binaryCrossentropy', 'sparseCategoricalCrossentropy'] });
+      assert.deepEqual(
+        m.shardCounts({ xs: [new IndexTensor(ids.slice(0, 3 * T), [3, T]), side], ys: [] }),
+        [3, 3],
+      );
+      if (twoPhase) m.shardCounts = () => null;
+      const timings = setPoolTimings(true)!;
+      await m.fit([new IndexTensor(ids, [N, T]), side], [label, classes], {
+        epochs: 2,
+        batchSize: 16,
+        threads: 2,
+      });
+      setPoolTimings(false);
+      return { weights: m.getWeights().map((w) => w.data), pooled: timings.batches };
+    };
+    const single = await run(false);
+    const twoPhase = await run(true);
+    assert.equal(single.pooled, 6);
+    single.weights.forEach((w, i) => assert.deepEqual(twoPhase.weights[i], w, `weight ${i}`));
+  });
+
+  it('a functional model with a sequence output leaves its loss positions to the forward pass', () => {
+    const tokens = input({ shape: [4], dtype: 'int32' });
+    const e = new L.Embedding({ inputDim: VOCAB, outputDim: 3, maskZero: true }).apply(
+      tokens,
+    ) as SymbolicTensor;
+    const seq = new L.LSTM({ units: 2, returnSequences: true }).apply(e) as SymbolicTensor;
+    const m = functionalModel({ inputs: [tokens], outputs: [seq], seed: 1 });
+    assert.equal(m.shardCounts({ xs: [new IndexTensor(new Int32Array(8), [2, 4])], ys: [] }), null);
   });
 
   it('a stateful model is split however small its batches (each replica carries its rows)', () => {

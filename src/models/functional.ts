@@ -657,11 +657,14 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /**
-   * Null: an output's loss positions are its rows or, behind a mask, its real steps, which only the forward pass
-   * finds (see PoolModel.shardCounts), so the pool runs the two phases as two requests.
+   * The shard's rows per output when no output is a sequence ([batch, time, features]): then every loss is a mean
+   * over samples whatever the masks. A sequence output behind a mask counts its real steps, which only the forward
+   * pass finds: null, and the pool runs the two phases as two requests (see PoolModel.shardCounts).
    */
-  shardCounts(): null {
-    return null;
+  shardCounts(batch: ShardBatch): number[] | null {
+    if (this.outputs.some((y) => y.shape.length === 3)) return null;
+    const rows = batch.xs[0].shape[0];
+    return this.outputs.map(() => rows);
   }
 
   /**

@@ -4,8 +4,10 @@
  * contiguous shards, one per thread (this thread takes the first); every thread runs whole sequences of its shard
  * through its replica of the model in two phases: forward (each shard reports its loss positions per output), then,
  * given the whole batch's positions, loss and backward with every loss normalised over the whole batch (a masked
- * token mean is the batch's, not the shard's). The main thread then sums the shards' gradients in a fixed order (one
- * reduction per batch) before the optimizer step. Weights are shared, not copied: replicas read the main model's
+ * token mean is the batch's, not the shard's); when the model knows every shard's positions up front
+ * (PoolModel.shardCounts), both phases go to a worker in one request. The main thread then sums the shards' gradients
+ * in a fixed order (one reduction per batch) before the optimizer step. Whether a batch is split at all is the
+ * model's call (usePool in src/models/pool_model.ts: batches too small to pay for it run on the main thread alone). Weights are shared, not copied: replicas read the main model's
  * weights in the shared wasm memory. Dropout masks are drawn per sample, so results do not depend on the split; with
  * a fixed seed and thread count they are bit-identical run to run.
  */
