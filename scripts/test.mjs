@@ -68,6 +68,7 @@ const ONCE = [
   'model_files',
   'model_fuzz',
   'pool_functional',
+  'pool_small_batches',
   'resume',
   'run_lock',
   'seq2seq_cli',
@@ -106,7 +107,13 @@ if (unlisted.length || missing.length || twice.length) {
   process.exit(2);
 }
 const files = (set === 'wasm' ? present : NUMERICAL).map((f) => join(dir, `${f}.test.js`));
-const env = set === 'reference' ? { ...process.env, RECUR_KERNELS: 'reference' } : process.env;
+// Every batch is split however small (recur/node reads RECUR_MIN_SPLIT_WORK), so each test that asks for threads runs
+// the worker pool; test/pool_small_batches.test.ts checks the default threshold itself.
+const env = {
+  ...process.env,
+  RECUR_MIN_SPLIT_WORK: '0',
+  ...(set === 'reference' ? { RECUR_KERNELS: 'reference' } : {}),
+};
 const reporter = set === 'wasm' ? 'spec' : 'dot';
 const r = spawnSync(process.execPath, ['--test', `--test-reporter=${reporter}`, ...files], {
   stdio: 'inherit',

@@ -107,6 +107,31 @@ describe('optimizer rules', () => {
     close(run(new Adagrad({ learningRate: lr })), expected, 'w');
   });
 
+  it('clipnorm (per weight) and globalClipnorm (all weights) rescale as the float64 formulas say', () => {
+    const grads = [Float32Array.of(3, -4, 0.5), Float32Array.of(12, 0.25)];
+    const step = (args: { clipnorm?: number; globalClipnorm?: number }): number[][] => {
+      const weights = grads.map((g, i) => new Weight(`w${i}`, [g.length], new Float32Array(g.length), true));
+      weights.forEach((w, i) => w.grad.set(grads[i]));
+      new SGD({ learningRate: 1, ...args }).applyGradients(weights.map((w) => ({ name: w.name, weight: w })));
+      return weights.map((w) => Array.from(w.value));
+    };
+    const norm = (xs: ArrayLike<number>): number => Math.sqrt(Array.from(xs).reduce((s, x) => s + x * x, 0));
+    // SGD with learning rate 1 from w = 0: w = −(clipped g).
+    const clipped = grads.map((g) => Array.from(g, (x) => (-x * Math.min(1, 2 / norm(g))) as number));
+    step({ clipnorm: 2 }).forEach((w, i) => close(w, clipped[i], `clipnorm w${i}`));
+    const total = Math.sqrt(grads.reduce((s, g) => s + norm(g) ** 2, 0));
+    const global = grads.map((g) => Array.from(g, (x) => -x * (5 / total)));
+    step({ globalClipnorm: 5 }).forEach((w, i) => close(w, global[i], `globalClipnorm w${i}`));
+    // Under the norm nothing changes.
+    step({ globalClipnorm: 100 }).forEach((w, i) =>
+      close(
+        w,
+        Array.from(grads[i], (x) => -x),
+        `unclipped w${i}`,
+      ),
+    );
+  });
+
   it('configs round-trip; epsilonOutside is written only when set', () => {
     const plain = new RMSprop({ learningRate: 0.01 });
     assert.equal('epsilonOutside' in plain.getConfig(), false);

@@ -657,6 +657,17 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /**
+   * The shard's rows per output when no output is a sequence ([batch, time, features]): then every loss is a mean
+   * over samples whatever the masks. A sequence output behind a mask counts its real steps, which only the forward
+   * pass finds: null, and the pool runs the two phases as two requests (see PoolModel.shardCounts).
+   */
+  shardCounts(batch: ShardBatch): number[] | null {
+    if (this.outputs.some((y) => y.shape.length === 3)) return null;
+    const rows = batch.xs[0].shape[0];
+    return this.outputs.map(() => rows);
+  }
+
+  /**
    * The shard's share of the batch's logs given the batch's loss positions per output; with `backward`, leaves the
    * shard's share of ∂(batch loss)/∂w in the gradient buffers.
    */
@@ -672,9 +683,13 @@ export class Functional implements CallbackModel, PoolModel {
     return logs;
   }
 
-  /** Whether batches of this size will be split across threads. */
-  private useThreads(rows: number): boolean {
-    return usePool(this, rows);
+  /**
+   * Whether a batch of `rows` rows will be split across threads; given its inputs, whether it is also worth splitting
+   * (see usePool).
+   */
+  private useThreads(rows: number, xs?: readonly AnyTensor[]): boolean {
+    if (xs !== undefined) this.build();
+    return usePool(this, rows, xs);
   }
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
@@ -823,7 +838,8 @@ export class Functional implements CallbackModel, PoolModel {
           const size = xs[0].shape[0];
           return {
             size,
-            train: () => (this.useThreads(size) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys)),
+            train: () =>
+              this.useThreads(size, xs) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys),
           };
         },
         validate: !validation
@@ -845,7 +861,7 @@ export class Functional implements CallbackModel, PoolModel {
     let seen = 0;
     for await (const { xs: bx, ys: by } of dataset.batches(0)) {
       const n = bx[0].shape[0];
-      const logs = this.useThreads(n)
+      const logs = this.useThreads(n, this.inputList(bx, 'evaluateDataset'))
         ? await parallelRunner()!.losses(
             this,
             { xs: this.inputList(bx, 'evaluateDataset'), ys: this.targetList(by, n, 'evaluateDataset') },

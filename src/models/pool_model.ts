@@ -60,6 +60,12 @@ export interface PoolModel {
    */
   shardForward(batch: ShardBatch, opts: ShardForwardOptions): number[];
   /**
+   * Per output, the loss positions shardForward will report for this shard, when they are known without running it
+   * (a loss averaged over samples: the shard's rows); null when only the forward pass can tell (e.g. the real steps of
+   * a masked sequence output). When every shard's are known, the pool runs each worker's shard in one request.
+   */
+  shardCounts(batch: ShardBatch): number[] | null;
+  /**
    * Finishes the shard given the whole batch's positions per output: returns the shard's share of the batch's logs
    * (loss, per-output losses, metrics: summed over the shards they are the batch's) and, when `backward`, leaves the
    * shard's share of ∂(batch loss)/∂w in the gradient buffers.
@@ -111,9 +117,64 @@ export function parallelRunner(): ParallelRunner | null {
   return runner;
 }
 
-/** Whether a batch of `rows` rows of this model will be split across threads. */
-export function usePool(model: PoolModel, rows: number): boolean {
-  return model.threads > 1 && runner !== null && rows >= 2 && runner.supported(model);
+/**
+ * The least work (see splitWork) for which a batch of a model without carried state is split across threads. Below
+ * it, the messages, the other thread's wake-up and the join cost more than halving the compute saves, so the batch
+ * runs on this thread alone: bench/pool_small_batches.ts measured it (BENCHMARKS.md, "Small batches on the pool").
+ */
+export const MIN_SPLIT_WORK = 64e6;
+
+let minSplitWork = MIN_SPLIT_WORK;
+
+/**
+ * Sets the least work for which batches are split (MIN_SPLIT_WORK by default; 0 splits every batch of two rows or
+ * more, as recur did before the threshold — the test suite does, so that every test asking for threads runs the
+ * pool). `recur/node` takes it from the environment variable RECUR_MIN_SPLIT_WORK when set.
+ */
+export function setMinSplitWork(work: number): void {
+  if (!(typeof work === 'number' && work >= 0 && !Number.isNaN(work)))
+    throw new Error(`the least work to split a batch must be a number ≥ 0, got ${String(work)}`);
+  minSplitWork = work;
+}
+
+/** The least work for which batches are split (see setMinSplitWork). */
+export function getMinSplitWork(): number {
+  return minSplitWork;
+}
+
+/**
+ * A batch's work for the pool's split: its time steps (rows × steps of every input: an int32 [N, T] or float
+ * [N, T, F] input is a sequence, a float [N, F] one a single step) times the weights used at every step (all but the
+ * embeddings', which a step only gathers from). A proxy for its multiply-adds, enough to tell a batch of 32 short
+ * texts from 128 windows of 40 characters.
+ */
+export function splitWork(model: PoolModel, xs: readonly AnyTensor[]): number {
+  let steps = 0;
+  for (const x of xs) {
+    const sequence = x.dtype === 'int32' ? x.shape.length >= 2 : x.shape.length >= 3;
+    steps += x.shape[0] * (sequence ? x.shape[1] : 1);
+  }
+  let weights = 0;
+  for (const l of model.layers) if (l.built && l.className !== 'Embedding') weights += l.countParams();
+  return steps * weights;
+}
+
+/** Whether a layer carries state from batch to batch (a stateful recurrent layer): see Layer.carriedStatesMismatch. */
+function carriesState(l: Layer): boolean {
+  return l.carriedStatesMismatch([]) !== null;
+}
+
+/**
+ * Whether a batch of `rows` rows of this model will be split across threads. Given the batch's inputs (`xs`), a
+ * batch of a model without carried state whose splitWork is below the threshold (MIN_SPLIT_WORK unless set with
+ * setMinSplitWork) runs on this thread alone, so its
+ * results are exactly the one-thread results whatever `threads` is. (A stateful model's batches are always split
+ * while threads > 1: each replica carries its shard's streams from batch to batch.)
+ */
+export function usePool(model: PoolModel, rows: number, xs?: readonly AnyTensor[]): boolean {
+  if (!(model.threads > 1 && runner !== null && rows >= 2 && runner.supported(model))) return false;
+  if (xs === undefined || model.layers.some(carriesState)) return true;
+  return splitWork(model, xs) >= minSplitWork;
 }
 
 /** Checks a thread count (fit's `threads`), naming `what`. */

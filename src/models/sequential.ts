@@ -339,6 +339,11 @@ export class Sequential implements CallbackModel, PoolModel {
     return [rows];
   }
 
+  /** The shard's rows: the loss is a mean over samples (see PoolModel.shardCounts). */
+  shardCounts(batch: ShardBatch): number[] {
+    return [batch.xs[0].shape[0]];
+  }
+
   /**
    * The shard's share of the batch's logs given the batch's rows; with `backward`, leaves the shard's share of
    * ∂(batch-mean loss)/∂w in the gradient buffers.
@@ -398,9 +403,13 @@ export class Sequential implements CallbackModel, PoolModel {
     return logs;
   }
 
-  /** Whether batches of this size will be split across threads. */
-  private useThreads(rows: number): boolean {
-    return usePool(this, rows);
+  /**
+   * Whether a batch of `rows` rows will be split across threads; given its input, whether it is also worth splitting
+   * (see usePool).
+   */
+  private useThreads(rows: number, x?: AnyTensor): boolean {
+    if (x !== undefined) this.buildFor(x);
+    return usePool(this, rows, x === undefined ? undefined : [x]);
   }
 
   /** Outputs for x, computed in batches (inference mode). */
@@ -462,7 +471,7 @@ export class Sequential implements CallbackModel, PoolModel {
       if (b++ >= maxBatches) break;
       this.buildFor(xs);
       const rows = xs.shape[0];
-      if (this.useThreads(rows)) {
+      if (this.useThreads(rows, xs)) {
         // On the pool, like training: each thread scores its shard of the batch.
         const logs = await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads);
         for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
@@ -559,7 +568,8 @@ export class Sequential implements CallbackModel, PoolModel {
           const size = xs.shape[0];
           return {
             size,
-            train: () => (this.useThreads(size) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys)),
+            train: () =>
+              this.useThreads(size, xs) ? this.trainStepParallel(xs, ys) : this.trainStep(xs, ys),
           };
         },
         validate: !validation

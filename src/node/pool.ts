@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { setParallelRunner } from '../models/pool_model.js';
+import { setMinSplitWork, setParallelRunner } from '../models/pool_model.js';
 import { createParallelRunner, type ThreadPort } from '../parallel/pool.js';
 import type { PoolReply } from '../parallel/protocol.js';
 
@@ -28,9 +28,19 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
-/** Enables worker threads for `fit({threads})` (done when recur/node is imported). */
+/**
+ * Enables worker threads for `fit({threads})` (done when recur/node is imported), with the least work to split a
+ * batch from RECUR_MIN_SPLIT_WORK when set (see setMinSplitWork; the test suite sets 0).
+ */
 export function installWorkerPool(): void {
   setParallelRunner(runner);
+  const work = process.env.RECUR_MIN_SPLIT_WORK;
+  if (work !== undefined && work !== '') {
+    const n = Number(work);
+    if (!(n >= 0))
+      throw new Error(`RECUR_MIN_SPLIT_WORK must be a number ≥ 0 (0 splits every batch), got '${work}'`);
+    setMinSplitWork(n);
+  }
 }
 
 /** Stops the pool's threads (they also stop with the process). */

@@ -4,8 +4,10 @@
  * contiguous shards, one per thread (this thread takes the first); every thread runs whole sequences of its shard
  * through its replica of the model in two phases: forward (each shard reports its loss positions per output), then,
  * given the whole batch's positions, loss and backward with every loss normalised over the whole batch (a masked
- * token mean is the batch's, not the shard's). The main thread then sums the shards' gradients in a fixed order (one
- * reduction per batch) before the optimizer step. Weights are shared, not copied: replicas read the main model's
+ * token mean is the batch's, not the shard's); when the model knows every shard's positions up front
+ * (PoolModel.shardCounts), both phases go to a worker in one request. The main thread then sums the shards' gradients
+ * in a fixed order (one reduction per batch) before the optimizer step. Whether a batch is split at all is the
+ * model's call (usePool in src/models/pool_model.ts: batches too small to pay for it run on the main thread alone). Weights are shared, not copied: replicas read the main model's
  * weights in the shared wasm memory. Dropout masks are drawn per sample, so results do not depend on the split; with
  * a fixed seed and thread count they are bit-identical run to run.
  */
@@ -21,6 +23,47 @@ import {
   type ShardBatch,
 } from '../models/pool_model.js';
 import { floatFromWire, toWire, type PoolReply, type PoolRequest } from './protocol.js';
+
+/**
+ * Where the main thread's time goes in pooled batches, in milliseconds summed over batches: for benchmarks
+ * (bench/pool_small_batches.ts). Off (null) unless set with setPoolTimings; then every batch adds to it.
+ */
+export interface PoolTimings {
+  batches: number;
+  /** Slicing the batch into shards and posting the forward requests. */
+  split: number;
+  /** This thread's own shard: forward pass. */
+  ownForward: number;
+  /** Waiting for the workers' forward passes after finishing its own (two-phase batches only). */
+  forwardWait: number;
+  /** This thread's own shard: loss and backward. */
+  ownFinish: number;
+  /** Waiting for the workers' backward passes (whole shards, in one-request batches) after finishing its own. */
+  finishWait: number;
+  /** Summing the workers' gradients into the model's. */
+  reduce: number;
+  /** The first worker's time on its shard (both phases), as it measured it: the rest of the waits is messaging. */
+  workerBusy: number;
+}
+
+let timings: PoolTimings | null = null;
+
+/** Starts (a fresh PoolTimings, returned) or stops (null) timing the pool's phases. */
+export function setPoolTimings(on: boolean): PoolTimings | null {
+  timings = on
+    ? {
+        batches: 0,
+        split: 0,
+        ownForward: 0,
+        forwardWait: 0,
+        ownFinish: 0,
+        finishWait: 0,
+        reduce: 0,
+        workerBusy: 0,
+      }
+    : null;
+  return timings;
+}
 
 /** One worker as the pool sees it; src/node/pool.ts and src/web/pool.ts adapt their worker APIs to this. */
 export interface ThreadPort {
@@ -75,6 +118,16 @@ function joinShards(layer: string, parts: (Tensor[] | null)[]): Tensor[] | null 
     }
     return new Tensor(data, [rows, first[j].shape[1]]);
   });
+}
+
+/** Per-output counts of every shard summed in shard order. */
+function sumCounts(counts: readonly number[][]): number[] {
+  const totals = [...counts[0]];
+  for (const c of counts.slice(1)) {
+    if (c.length !== totals.length) throw new Error('shards disagree on the number of outputs');
+    c.forEach((n, k) => (totals[k] += n));
+  }
+  return totals;
 }
 
 export class WorkerPool {
@@ -161,7 +214,7 @@ export class WorkerPool {
   /**
    * Runs a batch over this thread and `threads − 1` workers, each on its rows, in the two phases of PoolModel: all
    * shards' forward passes, the batch's loss positions summed in shard order, then all shards' losses (and backward
-   * when training). Resolves to the batch's logs (the shards' shares summed in shard order); when training, each
+   * when training) — both phases in one request per worker when the model knows the positions up front. Resolves to the batch's logs (the shards' shares summed in shard order); when training, each
    * worker's gradients are left in its gradient buffers.
    */
   private async sharded(
@@ -171,6 +224,14 @@ export class WorkerPool {
     training: boolean,
     seed: number,
   ): Promise<{ logs: Logs; workers: PoolWorker[] }> {
+    const t = timings;
+    let t0 = t ? performance.now() : 0;
+    const lap = (phase: Exclude<keyof PoolTimings, 'batches'>): void => {
+      if (!t) return;
+      const t1 = performance.now();
+      t[phase] += t1 - t0;
+      t0 = t1;
+    };
     const rows = batch.xs[0].shape[0];
     const P = Math.min(threads, rows);
     this.grow(P - 1);
@@ -183,36 +244,63 @@ export class WorkerPool {
       xs: batch.xs.map((t) => t.sliceRows(a, b)),
       ys: batch.ys.map((t) => t.sliceRows(a, b)),
     });
-    const forwards = workers.map((pw, i) => {
-      const a = bounds[i + 1];
-      const part = rowsOf(a, bounds[i + 2]);
-      return this.request(pw, {
-        type: 'forward',
+    const parts = Array.from({ length: P }, (_, w) => rowsOf(bounds[w], bounds[w + 1]));
+    // When every shard's loss positions are known before its forward pass (e.g. its rows), each worker runs its whole
+    // shard — forward, loss, backward — in one request: one message round trip and one join per batch, not two. The
+    // totals are the same numbers the two phases would sum, so the results are bit-identical either way.
+    const known = parts.map((p) => model.shardCounts(p));
+    const upFront = known.every((c) => c !== null) ? sumCounts(known as number[][]) : null;
+    const requests = workers.map((pw, i) => {
+      const part = parts[i + 1];
+      const shard = {
         modelId: id,
         xs: part.xs.map(toWire),
         ys: part.ys.map(toWire),
         training,
         seed,
-        rowOffset: a,
-      });
+        rowOffset: bounds[i + 1],
+      };
+      return this.request(
+        pw,
+        upFront ? { type: 'step', ...shard, totals: upFront } : { type: 'forward', ...shard },
+      );
     });
     const mark = this.k.beginScope();
     try {
-      const own = model.shardForward(rowsOf(0, bounds[1]), { training, seed, rowOffset: 0 });
-      const totals = [...own];
-      for (const r of await Promise.all(forwards)) {
-        if (r.type !== 'counts' || r.counts.length !== totals.length)
-          throw new Error('unexpected worker reply');
-        r.counts.forEach((c, k) => (totals[k] += c));
+      lap('split');
+      const own = model.shardForward(parts[0], { training, seed, rowOffset: 0 });
+      lap('ownForward');
+      let totals: number[];
+      let finishes: Promise<PoolReply>[];
+      if (upFront) {
+        if (own.length !== upFront.length || own.some((c, k) => c !== known[0]![k]))
+          throw new Error(`model '${model.name}': shardCounts disagrees with shardForward`);
+        totals = upFront;
+        finishes = requests;
+      } else {
+        totals = [...own];
+        const counted = await Promise.all(requests);
+        for (const r of counted) {
+          if (r.type !== 'counts' || r.counts.length !== totals.length)
+            throw new Error('unexpected worker reply');
+          r.counts.forEach((c, k) => (totals[k] += c));
+        }
+        if (t && counted[0]?.type === 'counts') t.workerBusy += counted[0].busyMs;
+        finishes = workers.map((pw) =>
+          this.request(pw, { type: 'finish', modelId: id, totals, backward: training }),
+        );
+        lap('forwardWait');
       }
-      const finishes = workers.map((pw) =>
-        this.request(pw, { type: 'finish', modelId: id, totals, backward: training }),
-      );
       const logs = model.shardFinish(totals, training);
-      for (const r of await Promise.all(finishes)) {
+      lap('ownFinish');
+      const done = await Promise.all(finishes);
+      for (const r of done) {
         if (r.type !== 'done') throw new Error('unexpected worker reply');
         addLogs(logs, r.logs);
       }
+      if (t && done[0]?.type === 'done') t.workerBusy += done[0].busyMs;
+      lap('finishWait');
+      if (t) t.batches++;
       return { logs, workers };
     } finally {
       this.k.endScope(mark);
@@ -226,6 +314,7 @@ export class WorkerPool {
     const buffer = k.memory.buffer;
     const id = modelId(model);
     const named = model.namedWeights();
+    const t0 = timings ? performance.now() : 0;
     for (const pw of workers) {
       const ptrs = pw.grads.get(id)!;
       named.forEach(({ weight }, j) =>
@@ -238,6 +327,7 @@ export class WorkerPool {
         ),
       );
     }
+    if (timings) timings.reduce += performance.now() - t0;
     return logs;
   }
 

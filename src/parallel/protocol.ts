@@ -60,6 +60,20 @@ export type PoolRequest =
       seed: number;
       rowOffset: number;
     }
+  /**
+   * Both phases at once, when the whole batch's loss positions are known before the forward pass
+   * (PoolModel.shardCounts): answered with 'done'.
+   */
+  | {
+      type: 'step';
+      modelId: number;
+      xs: WireTensor[];
+      ys: WireTensor[];
+      training: boolean;
+      seed: number;
+      rowOffset: number;
+      totals: number[];
+    }
   /** Phase 2 (PoolModel.shardFinish) with the whole batch's loss positions per output: answered with 'done'. */
   | { type: 'finish'; modelId: number; totals: number[]; backward: boolean }
   | { type: 'reset'; modelId: number }
@@ -73,6 +87,7 @@ export type PoolReply =
   | { type: 'reset' }
   | { type: 'states'; layers: WireStates }
   | { type: 'statesSet' }
-  | { type: 'counts'; counts: number[] }
-  | { type: 'done'; logs: Logs }
+  /** `busyMs`: how long the worker spent on the request, message in to reply out (for PoolTimings). */
+  | { type: 'counts'; counts: number[]; busyMs: number }
+  | { type: 'done'; logs: Logs; busyMs: number }
   | { type: 'error'; message: string };

@@ -74,16 +74,30 @@ export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolReque
             { xs: msg.xs.map(fromWire), ys: msg.ys.map(fromWire) },
             { training: msg.training, seed: msg.seed, rowOffset: msg.rowOffset },
           );
-          return { type: 'counts', counts };
+          return { type: 'counts', counts, busyMs: 0 };
         } catch (e) {
           closeScope();
           throw e;
         }
       }
+      case 'step': {
+        const model = replica(msg.modelId);
+        closeScope();
+        const mark = k.beginScope();
+        try {
+          model.shardForward(
+            { xs: msg.xs.map(fromWire), ys: msg.ys.map(fromWire) },
+            { training: msg.training, seed: msg.seed, rowOffset: msg.rowOffset },
+          );
+          return { type: 'done', logs: model.shardFinish(msg.totals, msg.training), busyMs: 0 };
+        } finally {
+          k.endScope(mark);
+        }
+      }
       case 'finish': {
         const model = replica(msg.modelId);
         try {
-          return { type: 'done', logs: model.shardFinish(msg.totals, msg.backward) };
+          return { type: 'done', logs: model.shardFinish(msg.totals, msg.backward), busyMs: 0 };
         } finally {
           closeScope();
         }
@@ -92,7 +106,9 @@ export function replicaServer(send: (reply: PoolReply) => void): (msg: PoolReque
   }
   return (msg) => {
     try {
+      const t0 = performance.now();
       const reply = handle(msg);
+      if (reply?.type === 'done' || reply?.type === 'counts') reply.busyMs = performance.now() - t0;
       if (reply) send(reply);
     } catch (e) {
       send({ type: 'error', message: (e as Error).stack ?? String(e) });
