@@ -30,6 +30,10 @@ import { usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
 
 export interface ForecastCliOptions {
+  /** Many series: the id column of a long-format file. */
+  idColumn?: string;
+  /** Many series: a wide file (a date column and one column per series). */
+  wide?: boolean;
   valueColumn?: string;
   dateColumn?: string;
   interpolate: boolean;
@@ -232,6 +236,11 @@ export async function forecast(
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
+  // Many series in one file: each through this pipeline, in parallel (forecast_panel.ts).
+  if (o.idColumn !== undefined || o.wide === true) {
+    const { forecastPanelCommand } = await import('./forecast_panel.js');
+    return forecastPanelCommand(file, o, out);
+  }
   const threads = o.threads ?? 1;
   // Forecast again from a saved forecaster, without retraining.
   if (o.model) return forecastFromSaved(file, o, out);
