@@ -106,6 +106,32 @@ describe('forecast many series: long and wide files', () => {
     }
   });
 
+  it('a wide file: shorter series padded with empty cells before their start and after their end', () => {
+    const text =
+      'month,a,b\n' +
+      Array.from(
+        { length: 30 },
+        (_, t) => `${month(t)},${t < 4 ? '' : SERIES[0][t]},${t >= 27 ? '' : SERIES[1][t]}`,
+      ).join('\n') +
+      '\n';
+    const p = parsePanelCsv(text, { wide: true });
+    const a = p.series.find((x) => x.id === 'a')!.series!;
+    const b = p.series.find((x) => x.id === 'b')!.series!;
+    assert.deepEqual(a.values, SERIES[0].slice(4, 30));
+    assert.equal(a.dates[0], month(4));
+    assert.deepEqual(b.values, SERIES[1].slice(0, 27));
+    assert.equal(b.dates[b.dates.length - 1], month(26));
+  });
+
+  it('one-series mode is not guessed into many: it forecasts the last numeric column and says how to get all', () => {
+    const v = runCli(['forecast', write('wide1.csv', wideCsv()), ...FAST]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(
+      v.stderr,
+      /has other numeric columns \(north, south\); forecasting 'east', the last — give --value-column to pick one, or --wide to forecast each/,
+    );
+  });
+
   it('forecasts each series exactly as `recur forecast` does alone, from either format', () => {
     const long = write('long.csv', longCsv());
     const wide = write('wide.csv', wideCsv());

@@ -246,6 +246,10 @@ export async function forecast(
   if (o.model) return forecastFromSaved(file, o, out);
 
   const { series, label } = readSeries(file, o);
+  if (series.otherColumns)
+    out.info(
+      `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one, or --wide to forecast each`,
+    );
   asUsage(() => checkSeries(series, 4, label));
   // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
   if (o.season === undefined && !series.frequency)

@@ -32,6 +32,8 @@ export interface TimeSeries {
   lines?: number[];
   /** Points filled in by interpolation. */
   interpolated?: number;
+  /** Other numeric columns of the file, when the value column was chosen by default (the last numeric one). */
+  otherColumns?: string[];
 }
 /** The former name, kept for existing callers. */
 export type MonthlySeries = TimeSeries;
@@ -210,6 +212,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
       candidates.find((c) => header !== null && DATE_HEADER.test(header[c])) ??
       candidates.find((c) => sample.some((r) => !isNumber(r[c])));
   }
+  const chosenByDefault = valueCol === undefined;
   if (valueCol === undefined) {
     for (let c = cols - 1; c >= 0; c--) {
       if (c !== dateCol && sample.some((r) => isNumber(r[c]))) {
@@ -239,13 +242,17 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     return { dates: values.map((_, i) => `t${i + 1}`), values, name, lines: bodyLines };
   }
   const dc = dateCol;
-  return seriesFromCells(
+  const others = chosenByDefault
+    ? [...Array(cols).keys()].filter((c) => c !== vc && c !== dc && sample.every((r) => isNumber(r[c])))
+    : [];
+  const s = seriesFromCells(
     body.map((r) => r[dc]),
     values,
     bodyLines,
     name,
     { source: src, interpolate: opts.interpolate, column: colName(dc) },
   );
+  return others.length > 0 ? { ...s, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) } : s;
 }
 
 /**
