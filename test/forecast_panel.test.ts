@@ -291,6 +291,12 @@ describe('forecast many series: failures of one series and bad input', () => {
         ['--id-column', 'id'],
         /date\.csv, line \d+, column 'month': "Feb 2001" is not a date/,
       ],
+      [
+        'twice.csv',
+        'month,a,a\n2000-01,1,2\n',
+        ['--wide'],
+        /twice\.csv: two series columns are named 'a' \(columns 1 and 2\)/,
+      ],
       ['both.csv', good, ['--id-column', 'id', '--wide'], /--wide and --id-column contradict each other/],
       [
         'nodate.csv',

@@ -205,6 +205,10 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     if (seriesCols.length === 0)
       fail(`${src}: a wide file needs at least one series column beside the date column`);
     for (const c of seriesCols) {
+      if (groups.has(header[c]))
+        fail(
+          `${src}: two series columns are named ${colName(c)} (columns ${header.indexOf(header[c])} and ${c})`,
+        );
       const cells: Cell[] = [];
       for (const p of body) {
         const v = valueOf(p.record[c]);
