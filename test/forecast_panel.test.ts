@@ -444,7 +444,7 @@ describe('forecast many series: undated series and Ctrl-C', () => {
     const file = write('m3like.csv', rows.join('\n') + '\n');
     const no = runCli(['forecast', file, '--id-column', 'id', ...FAST]);
     assert.equal(no.code, 2);
-    assert.match(no.stderr, /no dates.*'t' holds positions.*give --season N/);
+    assert.match(no.stderr, /^recur: .*no dates \('t' holds positions, not dates\).*give --season N/);
     const output = join(dir, 'm3like.out.csv');
     const r = runCli([
       'forecast',

@@ -274,13 +274,13 @@ export async function forecastPanelCommand(
   const ready = panel.series.filter((s) => s.series !== undefined);
   const unreadable = panel.series.filter((s) => s.error !== undefined);
   const workers = Math.max(1, Math.min(o.threads ?? availableParallelism(), ready.length));
+  if (settings.season === undefined && ready.some((s) => !s.series!.frequency))
+    throw new UsageError(
+      `${file}: the series have no dates (${panel.indexed ? `'${panel.dateName}' holds positions, not dates` : 'no date column was found'}), so their season is unknown; give --season N (1 for none) or a date column`,
+    );
   out.info(
     `${file}: ${panel.format} format, ${panel.series.length} series (${panel.format === 'long' ? `id column '${panel.idName}', ` : ''}${panel.dateName ? `${panel.indexed ? 'index' : 'date'} column '${panel.dateName}'` : 'no date column: in file order'}); method ${settings.method}${settings.method === 'auto' || settings.method === COMBINATION ? ` of ${settings.candidates.join(', ')}` : ''}; ${workers} worker thread(s)`,
   );
-  if (settings.season === undefined && ready.some((s) => !s.series!.frequency))
-    throw new UsageError(
-      `${file}: the series have no dates (no date column was found${panel.indexed ? `; '${panel.dateName}' holds positions` : ''}), so their season is unknown; give --season N (1 for none) or a date column`,
-    );
   const unread: SeriesFailure[] = unreadable.map((s) => ({ id: s.id, error: s.error! }));
   const outcomes: SeriesOutcome[] = [...unread];
   let failed = outcomes.length;
