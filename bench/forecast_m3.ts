@@ -7,24 +7,26 @@
  *
  *   node dist/bench/forecast_m3.js                 the 100-series sample (every 14.28th series of the 1,428, in order)
  *   node dist/bench/forecast_m3.js --all           all 1,428
- *   --workers N      child processes (default 2)          --candidates a,b,c   what auto chooses from (default all)
+ *   --workers N      worker threads (default 2)           --candidates a,b,c   what auto chooses from (default all)
  *   --seeds N        network ensemble size (default 5)    --limit N            the first N series of the selection
  *   --out FILE       one JSON line per series, appended as each finishes (a stopped run keeps what it did)
  *   --summarize FILE print the tables from such a file (no fitting)
  *
- * Series run in child processes (one core each): the forecasters are single-threaded and series are independent.
+ * The whole long-format file is read by the same reader as `recur forecast monthly.csv --id-column id --season 12
+ * --horizon 18` (src/forecast/panel.ts) and the series run through the same many-series path (src/node/forecast_panel.ts:
+ * one worker thread per core, each series the single-series pipeline); this file only picks the sample and prints the
+ * M3 table.
  */
 import '../src/node/index.js';
-import { fork } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { Random } from '../src/core/random.js';
-import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../src/forecast/auto.js';
-import { winkler } from '../src/forecast/conformal.js';
-import { metrics } from '../src/forecast/metrics.js';
-import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
+import { CANDIDATES, COMBINATION, type CandidateName } from '../src/forecast/auto.js';
+import { FORECAST_DEFAULTS } from '../src/forecast/network.js';
+import { isFailure, parsePanelCsv, type PanelSettings, type SeriesForecast } from '../src/forecast/panel.js';
+import { forecastPanel } from '../src/node/forecast_panel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const M3 = join(here, '..', '..', '..', 'shared', 'eval', 'm3');
@@ -38,7 +40,7 @@ interface SeriesResult {
   n: number;
   chosen: string;
   seconds: number;
-  /** CPU seconds of its process (user + system): the cost without the machine's other load. */
+  /** CPU seconds of its process (user + system); only in files written by the former child-process driver. */
   cpuSeconds?: number;
   smape: Record<string, number>;
   mase: Record<string, number>;
@@ -51,98 +53,24 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function loadM3(): { meta: Record<string, string>[]; values: Map<string, number[]> } {
-  const meta = parse(readFileSync(join(M3, 'series.csv'), 'utf8'), { columns: true }) as Record<
-    string,
-    string
-  >[];
-  const rows = parse(readFileSync(join(M3, 'monthly.csv'), 'utf8'), { columns: true }) as Record<
-    string,
-    string
-  >[];
-  const values = new Map<string, number[]>();
-  for (const r of rows) {
-    const v = values.get(r.id) ?? values.set(r.id, []).get(r.id)!;
-    const t = Number(r.t);
-    if (t !== v.length + 1) throw new Error(`monthly.csv: series ${r.id} is not in t order at t=${t}`);
-    v.push(Number(r.value));
-  }
-  return { meta, values };
-}
-
-async function runSeries(
-  id: string,
-  category: string,
-  values: number[],
-  candidates: CandidateName[],
-  seeds: number,
-) {
-  const t0 = Date.now();
-  const cpu0 = process.cpuUsage();
-  const train = values.slice(0, values.length - H);
-  const test = values.slice(values.length - H);
-  const network: NetworkOptions = {
-    ...FORECAST_DEFAULTS,
-    method: 'network',
-    season: SEASON,
-    lookback: 2 * SEASON,
-    horizon: H,
-    seeds: Array.from({ length: seeds }, (_, i) => i + 1),
-  };
-  const r = await autoForecast(train, {
-    horizon: H,
-    season: SEASON,
-    method: 'auto',
-    candidates,
-    folds: 5,
-    levels: LEVELS,
-    network,
-    fitAll: true,
-  });
-  const smape: Record<string, number> = {};
-  const mase: Record<string, number> = {};
-  const score = (name: string, f: number[]): void => {
-    const m = metrics(test, f, train, SEASON);
+/** A panel series' outcome in the bench's line format ('auto' is the chosen method's score). */
+function asResult(r: SeriesForecast, category: string): SeriesResult {
+  const smape: Record<string, number> = { auto: r.metrics![r.method].smape };
+  const mase: Record<string, number> = { auto: r.metrics![r.method].mase };
+  for (const [name, m] of Object.entries(r.metrics!)) {
     smape[name] = m.smape;
     mase[name] = m.mase;
-  };
-  score('auto', r.point);
-  for (const [name, f] of r.forecasts) score(name, f);
-  const result: SeriesResult = {
-    id,
+  }
+  return {
+    id: r.id,
     category,
-    n: values.length,
-    chosen: r.chosen,
-    seconds: (Date.now() - t0) / 1000,
-    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(cpu0)),
+    n: r.points,
+    chosen: r.method,
+    seconds: r.seconds,
     smape,
     mase,
-    intervals: r.intervals.map((iv) => ({
-      level: iv.level,
-      coverage: test.filter((y, h) => y >= iv.lower[h] && y <= iv.upper[h]).length / H,
-      winkler: test.reduce((s, y, h) => s + winkler(iv.lower[h], iv.upper[h], y, iv.level), 0) / H,
-    })),
+    intervals: (r.heldOutIntervals ?? []).map((i) => ({ ...i, level: i.level / 100 })),
   };
-  return result;
-}
-
-async function child(): Promise<void> {
-  const { meta, values } = loadM3();
-  const cat = new Map(meta.map((m) => [m.id, m.category]));
-  process.on('message', (msg: { ids: string[]; candidates: CandidateName[]; seeds: number }) => {
-    void (async () => {
-      for (const id of msg.ids) {
-        try {
-          process.send!({
-            result: await runSeries(id, cat.get(id)!, values.get(id)!, msg.candidates, msg.seeds),
-          });
-        } catch (e) {
-          process.send!({ error: `${id}: ${(e as Error).message}` });
-        }
-      }
-      process.exit(0);
-    })();
-  });
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -152,7 +80,16 @@ async function parent(): Promise<void> {
     console.error(`M3 data not found at ${M3} (../shared/eval/m3): nothing to run`);
     return;
   }
-  const { meta } = loadM3();
+  const meta = parse(readFileSync(join(M3, 'series.csv'), 'utf8'), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  const category = new Map(meta.map((m) => [m.id, m.category]));
+  const panel = parsePanelCsv(readFileSync(join(M3, 'monthly.csv'), 'utf8'), {
+    idColumn: 'id',
+    source: 'monthly.csv',
+  });
+  const byId = new Map(panel.series.map((s) => [s.id, s]));
   const all = process.argv.includes('--all');
   let ids = all
     ? meta.map((m) => m.id)
@@ -169,37 +106,53 @@ async function parent(): Promise<void> {
   const seeds = Number(flag('--seeds') ?? FORECAST_DEFAULTS.seedCount);
   const candidates = (flag('--candidates')?.split(',') ?? CANDIDATES) as CandidateName[];
   for (const c of candidates) if (!CANDIDATES.includes(c)) throw new Error(`unknown candidate ${c}`);
+  const settings: PanelSettings = {
+    season: SEASON,
+    horizon: H,
+    method: 'auto',
+    candidates,
+    folds: 5,
+    levels: LEVELS,
+    transform: 'none',
+    network: {
+      ...FORECAST_DEFAULTS,
+      method: 'network',
+      seeds: Array.from({ length: seeds }, (_, i) => i + 1),
+    },
+    baselines: [],
+  };
+  const items = ids.map((id) => {
+    const s = byId.get(id);
+    if (!s?.series) throw new Error(`monthly.csv: series ${id} ${s?.error ?? 'is missing'}`);
+    return { id, series: s.series };
+  });
   const results: SeriesResult[] = [];
   const errors: string[] = [];
   const t0 = Date.now();
   const out = flag('--out');
   if (out) writeFileSync(out, '');
-  await Promise.all(
-    Array.from({ length: workers }, (_, w) => {
-      const mine = ids.filter((_, i) => i % workers === w);
-      if (mine.length === 0) return Promise.resolve();
-      const p = fork(fileURLToPath(import.meta.url), ['--child'], {
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
-      p.send({ ids: mine, candidates, seeds });
-      p.on('message', (m: { result?: SeriesResult; error?: string }) => {
-        if (m.result) results.push(m.result);
-        if (m.result && out) appendFileSync(out, JSON.stringify(m.result) + '\n');
-        if (m.error) errors.push(m.error);
-        const done = results.length + errors.length;
-        const secs = (Date.now() - t0) / 1000;
-        process.stderr.write(
-          `\r${done}/${ids.length} series, ${secs.toFixed(0)} s, ETA ${((secs / done) * (ids.length - done)).toFixed(0)} s   `,
-        );
-      });
-      return new Promise<void>((resolve) => p.on('exit', () => resolve()));
-    }),
-  );
+  let done = 0;
+  await forecastPanel(items, settings, {
+    workers,
+    onResult: (r) => {
+      done++;
+      if (isFailure(r)) errors.push(`${r.id}: ${r.error}`);
+      else {
+        const line = asResult(r, category.get(r.id) ?? '');
+        results.push(line);
+        if (out) appendFileSync(out, JSON.stringify(line) + '\n');
+      }
+      const secs = (Date.now() - t0) / 1000;
+      process.stderr.write(
+        `\r${done}/${ids.length} series, ${secs.toFixed(0)} s, ETA ${((secs / done) * (ids.length - done)).toFixed(0)} s   `,
+      );
+    },
+  });
   process.stderr.write('\n');
   for (const e of errors) console.error(`failed: ${e}`);
   const wall = (Date.now() - t0) / 1000;
   console.log(
-    `${results.length} of ${ids.length} M3 monthly series (${all ? 'all' : 'the 100-series sample'}), h = 18; candidates ${candidates.join(', ')}; networks ${seeds} seed(s); ${workers} worker process(es); wall ${(wall / 60).toFixed(1)} min`,
+    `${results.length} of ${ids.length} M3 monthly series (${all ? 'all' : 'the 100-series sample'}), h = 18; candidates ${candidates.join(', ')}; networks ${seeds} seed(s); ${workers} worker thread(s); wall ${(wall / 60).toFixed(1)} min`,
   );
   summarize(results, candidates);
 }
@@ -207,7 +160,7 @@ async function parent(): Promise<void> {
 function summarize(results: SeriesResult[], candidates: readonly string[]): void {
   const cpu = results.filter((r) => r.cpuSeconds !== undefined).map((r) => r.cpuSeconds!);
   console.log(
-    `mean ${mean(results.map((r) => r.seconds)).toFixed(1)} s per series (wall, in its process)${cpu.length ? `, ${mean(cpu).toFixed(1)} CPU s` : ''}`,
+    `mean ${mean(results.map((r) => r.seconds)).toFixed(1)} s per series (wall, in its worker)${cpu.length ? `, ${mean(cpu).toFixed(1)} CPU s` : ''}`,
   );
   console.log('');
   console.log(
@@ -239,8 +192,7 @@ function summarize(results: SeriesResult[], candidates: readonly string[]): void
   }
 }
 
-if (process.argv.includes('--child')) await child();
-else if (flag('--summarize')) {
+if (flag('--summarize')) {
   const results = readFileSync(flag('--summarize')!, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')

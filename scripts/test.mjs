@@ -62,6 +62,7 @@ const ONCE = [
   'forecast',
   'forecast_auto',
   'forecast_input',
+  'forecast_panel',
   'keras_fuzz',
   'keras_train',
   'large_inputs',

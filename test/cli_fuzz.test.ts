@@ -205,6 +205,69 @@ describe('CLI fuzz: damaged inputs to every command', () => {
     }
   });
 
+  it('forecast many series: damaged long-format CSVs', () => {
+    const lines = ['id,month,value'];
+    for (const [k, id] of ['a', 'b', 'c'].entries())
+      for (let i = 0; i < 40; i++) {
+        const y = 1990 + Math.floor(i / 12);
+        const m = String((i % 12) + 1).padStart(2, '0');
+        lines.push(
+          `${id},${y}-${m},${(100 + 10 * k + 10 * Math.sin((2 * Math.PI * i) / 12) + i * 0.5).toFixed(2)}`,
+        );
+      }
+    const original = Buffer.from(lines.join('\n') + '\n');
+    for (let i = 0; i < 6; i++) {
+      const m = mutateBytes(original, rng);
+      const file = join(dir, `panel-${i}.csv`);
+      writeFileSync(file, m.bytes);
+      const before = fingerprint(file);
+      const output = join(dir, `panel-forecast-${i}.csv`);
+      const r = run([
+        'forecast',
+        file,
+        '--id-column',
+        'id',
+        '--output',
+        output,
+        '--candidates',
+        'theta,seasonal naive',
+        '--baselines',
+        'naive',
+        '--horizon',
+        '6',
+        '--threads',
+        '1',
+        '--json',
+      ]);
+      const what = `forecast --id-column on ${m.name}`;
+      assert.equal(fingerprint(file), before, `forecast changed its input (${m.name})`);
+      if (r.code === 1) {
+        // Allowed only as 'no series could be forecast', each failure with its reason.
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const summary = lines[lines.length - 1].summary as { forecast: number; failed: number };
+        assert.equal(summary.forecast, 0, what);
+        assert.ok(
+          lines.slice(0, -1).every((l) => typeof l.error === 'string' && l.error.length > 10),
+          what,
+        );
+        assert.ok(!existsSync(output), what);
+        continue;
+      }
+      assertCleanOutcome(r, what);
+      if (r.code === 0) {
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.ok((lines[lines.length - 1].summary as { forecast: number }).forecast >= 1, what);
+        assert.ok(existsSync(output), what);
+      } else assert.ok(!existsSync(output), `a failed forecast left ${output} (${m.name})`);
+    }
+  });
+
   it('every command: missing paths and directories where files belong', () => {
     const missing = join(dir, 'nope.txt');
     for (const args of [

@@ -30,6 +30,10 @@ import { usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
 
 export interface ForecastCliOptions {
+  /** Many series: the id column of a long-format file. */
+  idColumn?: string;
+  /** Many series: a wide file (a date column and one column per series). */
+  wide?: boolean;
   valueColumn?: string;
   dateColumn?: string;
   interpolate: boolean;
@@ -232,11 +236,20 @@ export async function forecast(
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
+  // Many series in one file: each through this pipeline, in parallel (forecast_panel.ts).
+  if (o.idColumn !== undefined || o.wide === true) {
+    const { forecastPanelCommand } = await import('./forecast_panel.js');
+    return forecastPanelCommand(file, o, out);
+  }
   const threads = o.threads ?? 1;
   // Forecast again from a saved forecaster, without retraining.
   if (o.model) return forecastFromSaved(file, o, out);
 
   const { series, label } = readSeries(file, o);
+  if (series.otherColumns)
+    out.info(
+      `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one, or --wide to forecast each`,
+    );
   asUsage(() => checkSeries(series, 4, label));
   // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
   if (o.season === undefined && !series.frequency)

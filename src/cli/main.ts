@@ -240,6 +240,11 @@ program
     'CSV with a date column (1962, 1962-Q1, 1962-01, 1962-01-31 or 1962-01-31 13:00) and a value column',
   )
   .option('--value-column <name|index>', 'column of values (default: the last numeric column)')
+  .option(
+    '--id-column <name|index>',
+    "many series in long format: the column naming each row's series (one row per series and date)",
+  )
+  .option('--wide', 'many series in wide format: a date column and one column per series', false)
   .option('--date-column <name|index>', 'column of dates (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
@@ -324,8 +329,16 @@ program
   )
   .option('--save <dir>', 'save the fitted network forecaster (with --method network or hybrid)')
   .option('--model <dir>', 'forecast with a saved forecaster instead of training')
-  .option('--threads <n>', 'worker threads', threadsFlag())
-  .option('--json', 'print one JSON object with the forecast and metrics', false)
+  .option(
+    '--threads <n>',
+    'worker threads (many series: series forecast in parallel, default all cores)',
+    threadsFlag(),
+  )
+  .option(
+    '--json',
+    'print one JSON object with the forecast and metrics (many series: one line per series and a summary line)',
+    false,
+  )
   .option('-q, --quiet', 'print only the metrics table', false)
   .action(async (file: string | undefined, opts) => {
     const { forecast } = await loadCommand(() => import('./forecast.js'));

@@ -32,6 +32,8 @@ export interface TimeSeries {
   lines?: number[];
   /** Points filled in by interpolation. */
   interpolated?: number;
+  /** Other numeric columns of the file, when the value column was chosen by default (the last numeric one). */
+  otherColumns?: string[];
 }
 /** The former name, kept for existing callers. */
 export type MonthlySeries = TimeSeries;
@@ -210,6 +212,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
       candidates.find((c) => header !== null && DATE_HEADER.test(header[c])) ??
       candidates.find((c) => sample.some((r) => !isNumber(r[c])));
   }
+  const chosenByDefault = valueCol === undefined;
   if (valueCol === undefined) {
     for (let c = cols - 1; c >= 0; c--) {
       if (c !== dateCol && sample.some((r) => isNumber(r[c]))) {
@@ -239,29 +242,58 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     return { dates: values.map((_, i) => `t${i + 1}`), values, name, lines: bodyLines };
   }
   const dc = dateCol;
-  const parsedDates = body.map((r) => parseDate(r[dc]));
+  const others = chosenByDefault
+    ? [...Array(cols).keys()].filter((c) => c !== vc && c !== dc && sample.every((r) => isNumber(r[c])))
+    : [];
+  const s = seriesFromCells(
+    body.map((r) => r[dc]),
+    values,
+    bodyLines,
+    name,
+    { source: src, interpolate: opts.interpolate, column: colName(dc) },
+  );
+  return others.length > 0 ? { ...s, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) } : s;
+}
+
+/**
+ * A dated series from its cells: date texts, values and source lines of the points in file order. The dates are parsed
+ * strictly; the order (oldest- or newest-first), duplicates, frequency and gaps are checked (gaps filled by linear
+ * interpolation when asked). Shared by the one-series CSV reader and the many-series reader (panel.ts).
+ */
+export function seriesFromCells(
+  dateCells: readonly string[],
+  values: readonly number[],
+  bodyLines: readonly number[],
+  name: string,
+  opts: { source: string; interpolate?: boolean; column: string },
+): TimeSeries {
+  const src = opts.source;
+  const fail = (msg: string): never => {
+    throw new SeriesInputError(msg);
+  };
+  const parsedDates = dateCells.map((c) => parseDate(c));
   const bad = parsedDates.flatMap((d, i) => (d === null ? [i] : []));
   if (bad.length > 0) {
     const shown = bad
       .slice(0, 5)
-      .map((i) => `line ${bodyLines[i]} ${JSON.stringify(body[i][dc])}`)
+      .map((i) => `line ${bodyLines[i]} ${JSON.stringify(dateCells[i])}`)
       .join(', ');
     fail(
-      `${src}: ${bad.length} date(s) in column ${colName(dc)} are not dates like ${DATE_FORMATS}: ${shown}${bad.length > 5 ? `, and ${bad.length - 5} more` : ''}`,
+      `${src}: ${bad.length} date(s) in column ${opts.column} are not dates like ${DATE_FORMATS}: ${shown}${bad.length > 5 ? `, and ${bad.length - 5} more` : ''}`,
     );
   }
   let ds = parsedDates as ParsedDate[];
-  let lines = bodyLines;
-  let vals = values;
+  let lines = [...bodyLines];
+  let vals = [...values];
   // Order: oldest-first or newest-first throughout; anything else names the first line out of order.
   const newestFirst = ds.length > 1 && ds[1].ms < ds[0].ms;
   for (let i = 1; i < ds.length; i++) {
     const dt = ds[i].ms - ds[i - 1].ms;
     if (dt === 0)
-      fail(`${src}: duplicate date ${body[i][dc]} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`);
+      fail(`${src}: duplicate date ${dateCells[i]} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`);
     if (dt < 0 !== newestFirst)
       fail(
-        `${src}, line ${bodyLines[i]}: date ${body[i][dc]} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
+        `${src}, line ${bodyLines[i]}: date ${dateCells[i]} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
       );
   }
   if (newestFirst) {
@@ -288,7 +320,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     yearly: 'year',
   }[f];
   const gaps = idx.flatMap((v, i) => (i > 0 && v - idx[i - 1] > 1 ? [i] : []));
-  if (gaps.length > 0 && !opts.interpolate) {
+  if (gaps.length > 0 && opts.interpolate !== true) {
     const missing = gaps.reduce((s, i) => s + idx[i] - idx[i - 1] - 1, 0);
     const shown = gaps
       .slice(0, 3)

@@ -57,6 +57,7 @@ export {
 } from '../forecast/network.js';
 export {
   parseSeriesCsv,
+  seriesFromCells,
   parseMonthlyCsv,
   checkSeries,
   parseDate,
@@ -124,3 +125,18 @@ export {
   type Interval,
   type CoverageResult,
 } from '../forecast/conformal.js';
+export {
+  parsePanelCsv,
+  forecastPanelSeries,
+  summarizePanel,
+  isFailure,
+  type Panel,
+  type PanelCsvOptions,
+  type PanelSeries,
+  type PanelSettings,
+  type PanelSummary,
+  type SeriesForecast,
+  type SeriesFailure,
+  type SeriesOutcome,
+} from '../forecast/panel.js';
+export { forecastPanel, type PanelRun, type PanelRunOptions } from './forecast_panel.js';

@@ -1,0 +1,352 @@
+/**
+ * `recur forecast FILE --id-column ID` (long format) or `recur forecast FILE --wide`: many series in one command. Each
+ * series runs the single-series pipeline (backtest choice, conformal intervals, hold-out scores) in a worker thread;
+ * a progress bar counts series; the output file holds every series' forecast in long format; the report gives each
+ * series' scores and the aggregate over series (the M3 bench's table). A series that cannot be forecast is reported
+ * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import cliProgress from 'cli-progress';
+import { CANDIDATES, COMBINATION, type CandidateName, type MethodChoice } from '../forecast/auto.js';
+import { BASELINES, type BaselineName } from '../forecast/baselines.js';
+import { FORECAST_DEFAULTS } from '../forecast/network.js';
+import {
+  DEFAULT_ROW,
+  isFailure,
+  parsePanelCsv,
+  summarizePanel,
+  type Panel,
+  type PanelSettings,
+  type PanelSummary,
+  type SeriesFailure,
+  type SeriesForecast,
+  type SeriesOutcome,
+} from '../forecast/panel.js';
+import { SeriesInputError } from '../forecast/series.js';
+import type { Differencing, Scaling } from '../forecast/transforms.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { forecastPanel } from '../node/forecast_panel.js';
+import { parseLevels, seedsOf, type ForecastCliOptions } from './forecast.js';
+import { UsageError, type Output } from './output.js';
+
+function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+/** The run's settings from the flags, checked the way the single-series command checks them. */
+export function panelSettings(o: ForecastCliOptions): PanelSettings {
+  for (const [flag, set] of [
+    ['--chart', o.chart],
+    ['--save', o.save],
+    ['--model', o.model],
+  ] as const)
+    if (set !== undefined)
+      throw new UsageError(`${flag} works on one series; it cannot be used with --id-column or --wide`);
+  if (o.holdout !== undefined && o.horizon !== undefined && o.holdout !== 0 && o.holdout !== o.horizon)
+    throw new UsageError(`--holdout must be 0 (forecast the future) or equal to --horizon (${o.horizon})`);
+  if (o.holdout !== undefined && o.horizon === undefined && o.holdout !== 0)
+    throw new UsageError('--holdout other than 0 needs --horizon (the same number) with many series');
+  const method = oneOf('--method', o.method, ['auto', ...CANDIDATES, COMBINATION] as const) as MethodChoice;
+  const candidates: CandidateName[] =
+    o.candidates === 'all'
+      ? CANDIDATES
+      : o.candidates.split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES));
+  const baselines = (
+    o.baselines === 'none'
+      ? []
+      : o.baselines === 'all'
+        ? BASELINES
+        : o.baselines.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
+  ) as BaselineName[];
+  return {
+    ...(o.season !== undefined ? { season: o.season } : {}),
+    ...(o.horizon !== undefined ? { horizon: o.horizon } : {}),
+    ...(o.holdout !== undefined ? { holdout: o.holdout } : {}),
+    ...(o.lookback !== undefined ? { lookback: o.lookback } : {}),
+    method,
+    candidates,
+    folds: o.folds,
+    ...(o.step !== undefined ? { step: o.step } : {}),
+    levels: parseLevels(o.level),
+    transform: oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const),
+    network: {
+      method: 'network',
+      cell: oneOf('--cell', o.cell, ['lstm', 'gru', 'simple-rnn'] as const),
+      units: o.units,
+      layers: o.layers,
+      dropout: o.dropout,
+      strategy: oneOf('--strategy', o.strategy, ['direct', 'recursive'] as const),
+      epochs: o.epochs,
+      batchSize: FORECAST_DEFAULTS.batchSize,
+      learningRate: FORECAST_DEFAULTS.learningRate,
+      seeds: seedsOf(o),
+      log: o.log,
+      differencing: oneOf('--differencing', o.differencing, ['none', 'first', 'seasonal'] as Differencing[]),
+      scaling: oneOf('--scaling', o.scaling, ['standard', 'minmax'] as Scaling[]),
+    },
+    baselines,
+  };
+}
+
+export function readPanel(file: string | undefined, o: ForecastCliOptions): Panel {
+  if (!file) throw new UsageError('--id-column and --wide need a CSV file of many series');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
+    if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
+    throw new UsageError(`${file}: cannot be read (${(e as Error).message})`);
+  }
+  try {
+    return parsePanelCsv(text, {
+      idColumn: o.idColumn,
+      wide: o.wide,
+      dateColumn: o.dateColumn,
+      valueColumn: o.valueColumn,
+      interpolate: o.interpolate,
+      source: file,
+    });
+  } catch (e) {
+    if (e instanceof SeriesInputError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+const pct = (level: number): string => String(Math.round(level * 10) / 10);
+
+/** Long-format forecast rows: id, date, forecast, lower_L/upper_L per level, and the actual when held out. */
+export function panelRows(
+  panel: Panel,
+  results: readonly SeriesForecast[],
+  levels: readonly number[],
+): Record<string, string | number>[] {
+  const dateName = panel.dateName ?? 't';
+  const rows: Record<string, string | number>[] = [];
+  for (const r of results)
+    r.dates.forEach((d, i) => {
+      const row: Record<string, string | number> = {
+        [panel.idName]: r.id,
+        [dateName]: d,
+        forecast: r.forecast[i],
+      };
+      for (const level of levels) {
+        const iv = r.intervals.find((x) => Math.abs(x.level - level * 100) < 1e-9);
+        row[`lower_${pct(level * 100)}`] = iv ? iv.lower[i] : '';
+        row[`upper_${pct(level * 100)}`] = iv ? iv.upper[i] : '';
+      }
+      if (r.actual) row.actual = r.actual[i];
+      rows.push(row);
+    });
+  return rows;
+}
+
+const csvCell = (v: string | number): string => {
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
+  if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
+  else
+    writeFileAtomic(
+      path,
+      [
+        header.map(csvCell).join(','),
+        ...rows.map((r) => header.map((k) => csvCell(r[k] ?? '')).join(',')),
+      ].join('\n') + '\n',
+    );
+}
+
+function textTable(head: string[], body: string[][]): string {
+  const w = head.map((h, j) => Math.max(h.length, ...body.map((r) => r[j].length)));
+  const line = (r: string[]): string =>
+    r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join('  ');
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
+
+const fixed = (v: number | undefined, d: number): string =>
+  v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d);
+
+/** Per-series table: method chosen, hold-out MASE / sMAPE / RMSE, interval coverage per level. */
+function seriesTable(results: readonly SeriesForecast[], levels: readonly number[]): string {
+  const held = results.some((r) => r.metrics);
+  const head = held
+    ? ['series', 'points', 'method', 'MASE', 'sMAPE %', 'RMSE', ...levels.map((l) => `${pct(l * 100)}% cov`)]
+    : ['series', 'points', 'method', 'forecast from', 'to'];
+  const body = results.map((r) => {
+    if (!held) return [r.id, String(r.points), r.method, r.dates[0], r.dates[r.dates.length - 1]];
+    const m = r.metrics?.[r.method];
+    return [
+      r.id,
+      String(r.points),
+      r.method,
+      fixed(m?.mase, 3),
+      fixed(m?.smape, 2),
+      fixed(m?.rmse, 2),
+      ...levels.map((l) => {
+        const iv = r.heldOutIntervals?.find((x) => Math.abs(x.level - l * 100) < 1e-9);
+        return iv ? `${(100 * iv.coverage).toFixed(0)}%` : '—';
+      }),
+    ];
+  });
+  return textTable(head, body);
+}
+
+/** The aggregate table: the default and every method on the same series, and how often each was chosen. */
+export function aggregateTable(s: PanelSummary): string {
+  const head = [
+    'method',
+    'series',
+    'mean sMAPE %',
+    'mean MASE',
+    'default on the same series (sMAPE / MASE)',
+    'chosen',
+  ];
+  const body = s.rows.map((r) => [
+    r.method === DEFAULT_ROW ? 'default (chosen per series)' : r.method,
+    String(r.series),
+    fixed(r.smape, 2),
+    fixed(r.mase, 3),
+    r.defaultSmape === undefined ? '' : `${fixed(r.defaultSmape, 2)} / ${fixed(r.defaultMase, 3)}`,
+    r.method === DEFAULT_ROW ? '' : String(r.chosen),
+  ]);
+  return textTable(head, body);
+}
+
+/** A progress bar over series on a terminal (done / total, ETA, series per minute); a line per series otherwise. */
+function seriesProgress(
+  out: Output,
+  total: number,
+): { tick(r: SeriesOutcome, failed: number): void; stop(): void } {
+  if (!out.progress) return { tick: () => undefined, stop: () => undefined };
+  const t0 = Date.now();
+  const rate = (done: number): string => ((60 * done) / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(1);
+  if (process.stderr.isTTY !== true) {
+    let done = 0;
+    return {
+      tick: (r) => {
+        done++;
+        out.info(
+          `${done}/${total} ${r.id}: ${isFailure(r) ? `failed: ${r.error}` : `${r.method}${r.metrics?.[r.method] ? `, MASE ${fixed(r.metrics[r.method].mase, 3)}` : ''}`} (${rate(done)} series/min)`,
+        );
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: ' {value}/{total} series [{bar}] ETA {eta_formatted} - {rate} series/min, {failed} failed',
+      barCompleteChar: '=',
+      barIncompleteChar: '.',
+      barsize: 30,
+      hideCursor: false,
+      clearOnComplete: true,
+      fps: 5,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.legacy,
+  );
+  bar.start(total, 0, { rate: '0.0', failed: 0 });
+  let done = 0;
+  return {
+    tick: (_r, failed) => {
+      done++;
+      bar.increment(1, { rate: rate(done), failed });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export async function forecastPanelCommand(
+  file: string | undefined,
+  o: ForecastCliOptions,
+  out: Output,
+): Promise<number> {
+  const settings = panelSettings(o);
+  const panel = readPanel(file, o);
+  const ready = panel.series.filter((s) => s.series !== undefined);
+  const unreadable = panel.series.filter((s) => s.error !== undefined);
+  const workers = Math.max(1, Math.min(o.threads ?? availableParallelism(), ready.length));
+  if (settings.season === undefined && ready.some((s) => !s.series!.frequency))
+    throw new UsageError(
+      `${file}: the series have no dates (${panel.indexed ? `'${panel.dateName}' holds positions, not dates` : 'no date column was found'}), so their season is unknown; give --season N (1 for none) or a date column`,
+    );
+  out.info(
+    `${file}: ${panel.format} format, ${panel.series.length} series (${panel.format === 'long' ? `id column '${panel.idName}', ` : ''}${panel.dateName ? `${panel.indexed ? 'index' : 'date'} column '${panel.dateName}'` : 'no date column: in file order'}); method ${settings.method}${settings.method === 'auto' || settings.method === COMBINATION ? ` of ${settings.candidates.join(', ')}` : ''}; ${workers} worker thread(s)`,
+  );
+  const unread: SeriesFailure[] = unreadable.map((s) => ({ id: s.id, error: s.error! }));
+  const outcomes: SeriesOutcome[] = [...unread];
+  let failed = outcomes.length;
+  for (const f of unread) {
+    out.info(`${f.id}: failed: ${f.error}`);
+    out.json({ id: f.id, error: f.error });
+  }
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    out.info('\nstopping (Ctrl-C): the finished series are kept');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const progress = seriesProgress(out, ready.length);
+  let run;
+  try {
+    run = await forecastPanel(
+      ready.map((s) => ({ id: s.id, series: s.series! })),
+      settings,
+      {
+        workers,
+        signal: controller.signal,
+        onResult: (r) => {
+          if (isFailure(r)) failed++;
+          progress.tick(r, failed);
+          out.json({ ...r });
+        },
+      },
+    );
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+  }
+  // In input order: the unreadable ones first were reported already; the rest as the file listed them.
+  const finished = run.outcomes.filter((r): r is SeriesOutcome => r !== undefined);
+  outcomes.push(...finished);
+  const results = finished.filter((r): r is SeriesForecast => !isFailure(r));
+  const failures = outcomes.filter(isFailure);
+  if (out.progress && process.stderr.isTTY === true)
+    for (const f of finished.filter(isFailure)) out.info(`${f.id}: failed: ${f.error}`);
+  if (o.output && results.length > 0) {
+    const rows = panelRows(panel, results, settings.levels);
+    const header = Object.keys(rows[0]);
+    writeRows(o.output, rows, header);
+    out.info(`wrote ${rows.length} forecast rows of ${results.length} series to ${o.output}`);
+  }
+  const summary = summarizePanel(outcomes);
+  if (!o.json) {
+    if (results.length > 0) process.stdout.write(seriesTable(results, settings.levels) + '\n\n');
+    if (summary.rows.length > 0 && summary.scored > 0) {
+      process.stdout.write(
+        `Held-out scores over ${summary.scored} series (each method fitted on the same training parts):\n` +
+          aggregateTable(summary) +
+          '\n',
+      );
+      for (const c of summary.coverage)
+        process.stdout.write(
+          `${pct(c.level)}% intervals of the default: held-out coverage ${(100 * c.coverage).toFixed(1)}% (${c.series} series), mean Winkler score ${c.winkler.toFixed(2)}\n`,
+        );
+    }
+  }
+  const notDone = ready.length - finished.length;
+  out.info(
+    `${results.length} of ${panel.series.length} series forecast, ${failures.length} failed${run.stopped ? `, ${notDone} not run (stopped)` : ''}; mean ${summary.meanSeconds.toFixed(2)} s per series in its worker`,
+  );
+  out.json({ summary: { ...summary, stopped: run.stopped, notRun: notDone } });
+  if (run.stopped) return 130;
+  return results.length > 0 ? 0 : 1;
+}

@@ -1,0 +1,601 @@
+/**
+ * Many series at once ("a panel"): reading them from a long-format CSV (one row per series and date: an id column, a
+ * date or index column, a value column) or a wide CSV (a date column and one value column per series); forecasting
+ * each one with the same pipeline as a single series (backtest choice, conformal intervals, hold-out scores); and the
+ * aggregate over series (mean MASE / sMAPE / coverage of the default and of each other method on the same series, and
+ * how often each method was chosen). Browser-safe: the fan-out over processes is src/node/forecast_panel.ts.
+ *
+ * What stops the whole file (SeriesInputError, exit 2 in the CLI): a missing id/date/value column, a value that is not
+ * a number, a bad date, duplicate (id, date) rows — each named by line and column. What fails one series only (reported
+ * with the reason, the others go on): missing values (empty, NA, NaN) unless --interpolate, non-finite values (inf),
+ * gaps in its dates, too few points, a constant series, and anything its forecast fails on.
+ */
+import { parse } from 'csv-parse/sync';
+import { autoForecast, COMBINATION, type CandidateName, type MethodChoice } from './auto.js';
+import { baselineForecasts, type BaselineName } from './baselines.js';
+import { winkler } from './conformal.js';
+import { metrics, type Metrics } from './metrics.js';
+import type { NetworkOptions } from './network.js';
+import {
+  checkSeries,
+  datesAfter,
+  parseDate,
+  SEASON_OF_FREQUENCY,
+  SeriesInputError,
+  seriesFromCells,
+  type TimeSeries,
+} from './series.js';
+import type { Differencing } from './transforms.js';
+import type { TransformKind } from './boxcox.js';
+
+export interface PanelCsvOptions {
+  /** Long format: the column naming each row's series (header name or 0-based index). */
+  idColumn?: string;
+  /** Wide format: every column but the date column is a series. */
+  wide?: boolean;
+  /** Date (or integer index) column; default: a date-like header, else a column named t/index/step, else the first
+   * remaining column holding dates or integers. */
+  dateColumn?: string;
+  /** Long format: the value column (default: the last numeric column that is neither the id nor the date). */
+  valueColumn?: string;
+  interpolate?: boolean;
+  /** Name used in messages (the file path). */
+  source?: string;
+}
+
+/** One series of a panel: its points, or why it cannot be forecast (the rest of the panel goes on). */
+export interface PanelSeries {
+  id: string;
+  series?: TimeSeries;
+  error?: string;
+}
+
+export interface Panel {
+  format: 'long' | 'wide';
+  /** The id column's header (long) or 'id' (wide); the output file's first column. */
+  idName: string;
+  /** The date/index column's header, if there is one. */
+  dateName?: string;
+  /** Whether the date column holds integer positions (t = 1, 2, …) instead of dates. */
+  indexed: boolean;
+  series: PanelSeries[];
+}
+
+const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
+const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
+/** Cells read as a missing value (one series fails, or is interpolated with --interpolate), not as bad input. */
+const MISSING = /^(|na|n\/a|nan|null|none|-)$/i;
+const NON_FINITE = /^[+-]?(inf|infinity)$/i;
+
+const isNumber = (cell: string): boolean => cell.trim() !== '' && Number.isFinite(Number(cell));
+const isInteger = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
+
+/** A value cell: a number, a missing value, a non-finite value (fails its series), or bad input (null). */
+function valueOf(cell: string): number | 'missing' | 'non-finite' | null {
+  if (isNumber(cell)) return Number(cell);
+  if (MISSING.test(cell.trim())) return 'missing';
+  if (NON_FINITE.test(cell.trim())) return 'non-finite';
+  return null;
+}
+
+interface Cell {
+  value: number | 'missing' | 'non-finite';
+  date: string;
+  line: number;
+}
+
+/**
+ * Reads a panel from CSV text. Long format needs `idColumn`; wide format needs `wide`. Both need a header row.
+ */
+export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
+  const src = opts.source ?? 'CSV';
+  const fail = (msg: string): never => {
+    throw new SeriesInputError(msg);
+  };
+  if (opts.wide && opts.idColumn !== undefined)
+    fail(
+      `${src}: --wide and --id-column contradict each other: a wide file has one column per series, a long one an id column`,
+    );
+  if (opts.wide && opts.valueColumn !== undefined)
+    fail(
+      `${src}: --value-column does not apply to a wide file (every column but the date column is a series)`,
+    );
+  if (!opts.wide && opts.idColumn === undefined)
+    fail(`${src}: give --id-column (long format) or --wide to read many series`);
+  if (text.trim() === '') fail(`${src} is empty`);
+  if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
+  let parsed: { record: string[]; info: { lines: number } }[] = [];
+  try {
+    parsed = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
+      record: string[];
+      info: { lines: number };
+    }[];
+  } catch (e) {
+    fail(`${src}: ${(e as Error).message}`);
+  }
+  if (parsed.length < 2) fail(`${src} has no data rows under a header`);
+  const header = parsed[0].record;
+  if (header.some((c) => isNumber(c) || c === ''))
+    fail(
+      `${src}, line ${parsed[0].info.lines}: the first row must be a header naming the columns (got ${header.map((c) => JSON.stringify(c)).join(', ')})`,
+    );
+  const body = parsed.slice(1);
+  const cols = header.length;
+  const colName = (c: number): string => `'${header[c]}'`;
+  const pick = (spec: string | undefined, what: string): number | undefined => {
+    if (spec === undefined) return undefined;
+    const named = header.indexOf(spec);
+    if (named >= 0) return named;
+    if (/^\d+$/.test(spec)) {
+      const i = Number(spec);
+      if (i >= cols) fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
+      return i;
+    }
+    return fail(`${src}: no ${what} column named '${spec}' (columns: ${header.join(', ')})`);
+  };
+  const idCol = pick(opts.idColumn, 'id');
+  const valueColGiven = pick(opts.valueColumn, 'value');
+  let dateCol = pick(opts.dateColumn, 'date');
+  if (idCol !== undefined && dateCol === idCol)
+    fail(`${src}: the id and date columns are the same column (${colName(idCol)})`);
+  if (idCol !== undefined && valueColGiven === idCol)
+    fail(`${src}: the id and value columns are the same column (${colName(idCol)})`);
+  const sample = body.slice(0, 50).map((p) => p.record);
+  const free = [...Array(cols).keys()].filter((c) => c !== idCol && c !== valueColGiven);
+  const datesOrIntegers = (c: number): boolean =>
+    sample.every((r) => parseDate(r[c]) !== null) || sample.every((r) => isInteger(r[c]));
+  if (dateCol === undefined) {
+    dateCol =
+      free.find((c) => DATE_HEADER.test(header[c]) && !INDEX_HEADER.test(header[c])) ??
+      free.find((c) => INDEX_HEADER.test(header[c])) ??
+      // Wide: the first column of dates or integers; long: a remaining column of dates (an integer one is ambiguous
+      // with a value column, so it must be named or given).
+      (opts.wide
+        ? free.find((c) => datesOrIntegers(c))
+        : free.find(
+            (c) => sample.every((r) => parseDate(r[c]) !== null) && !sample.every((r) => isNumber(r[c])),
+          ));
+  }
+  if (opts.wide && dateCol === undefined)
+    fail(
+      `${src}: a wide file needs a date (or integer index) column beside its series columns; give --date-column (columns: ${header.join(', ')})`,
+    );
+  if (dateCol !== undefined && valueColGiven === dateCol)
+    fail(`${src}: the date and value columns are the same column (${colName(dateCol)})`);
+
+  // The date column: every cell a date, or every cell an integer position.
+  let indexed = false;
+  if (dateCol !== undefined) {
+    const dc = dateCol;
+    const allDates = body.every((p) => parseDate(p.record[dc]) !== null);
+    indexed = !allDates && body.every((p) => isInteger(p.record[dc]));
+    if (!allDates && !indexed) {
+      const dated = body.some((p) => parseDate(p.record[dc]) !== null && !isInteger(p.record[dc]));
+      const bad = body.find((p) => (dated ? parseDate(p.record[dc]) === null : !isInteger(p.record[dc])))!;
+      fail(
+        `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? 'a date like YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM' : 'an integer position'}`,
+      );
+    }
+  }
+  const badValue = (line: number, c: number, cell: string): never =>
+    fail(`${src}, line ${line}, column ${colName(c)}: value ${JSON.stringify(cell)} is not a number`);
+
+  const groups = new Map<string, Cell[]>();
+  let valueCol: number | undefined;
+  if (!opts.wide) {
+    const ic = idCol!;
+    valueCol =
+      valueColGiven ?? [...free].reverse().find((c) => c !== dateCol && sample.some((r) => isNumber(r[c])));
+    if (valueCol === undefined)
+      return fail(
+        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${header.join(', ')})`,
+      );
+    const vc = valueCol;
+    for (const p of body) {
+      const id = p.record[ic];
+      if (id === '') fail(`${src}, line ${p.info.lines}, column ${colName(ic)}: the series id is empty`);
+      const v = valueOf(p.record[vc]);
+      if (v === null) badValue(p.info.lines, vc, p.record[vc]);
+      const g = groups.get(id) ?? groups.set(id, []).get(id)!;
+      g.push({ value: v!, date: dateCol === undefined ? '' : p.record[dateCol], line: p.info.lines });
+    }
+  } else {
+    const dc = dateCol!;
+    const seriesCols = [...Array(cols).keys()].filter((c) => c !== dc);
+    if (seriesCols.length === 0)
+      fail(`${src}: a wide file needs at least one series column beside the date column`);
+    for (const c of seriesCols) {
+      if (groups.has(header[c]))
+        fail(
+          `${src}: two series columns are named ${colName(c)} (columns ${header.indexOf(header[c])} and ${c})`,
+        );
+      const cells: Cell[] = [];
+      for (const p of body) {
+        const v = valueOf(p.record[c]);
+        if (v === null) badValue(p.info.lines, c, p.record[c]);
+        cells.push({ value: v!, date: p.record[dc], line: p.info.lines });
+      }
+      groups.set(header[c], cells);
+    }
+  }
+
+  const series: PanelSeries[] = [];
+  for (const [id, raw] of groups) {
+    const label = opts.wide ? `series '${id}'` : `series ${JSON.stringify(id)}`;
+    let cells = raw;
+    // Order: by date or position (long-format rows may come in any order); duplicates are bad input.
+    if (dateCol !== undefined) {
+      const key = (c: Cell): number => (indexed ? Number(c.date) : parseDate(c.date)!.ms);
+      cells = [...raw].sort((a, b) => key(a) - key(b));
+      for (let i = 1; i < cells.length; i++)
+        if (key(cells[i]) === key(cells[i - 1]))
+          fail(
+            `${src}: duplicate rows for ${label} at ${colName(dateCol)} ${cells[i].date}: lines ${Math.min(cells[i - 1].line, cells[i].line)} and ${Math.max(cells[i - 1].line, cells[i].line)}`,
+          );
+    }
+    // Wide files pad shorter series with empty cells before their start and after their end.
+    if (opts.wide) {
+      let a = 0;
+      let b = cells.length;
+      while (a < b && cells[a].value === 'missing') a++;
+      while (b > a && cells[b - 1].value === 'missing') b--;
+      cells = cells.slice(a, b);
+    }
+    series.push(seriesOfCells(id, label, cells, indexed, dateCol, header, opts, src));
+  }
+  return {
+    format: opts.wide ? 'wide' : 'long',
+    idName: idCol !== undefined ? header[idCol] : 'id',
+    ...(dateCol !== undefined ? { dateName: header[dateCol] } : {}),
+    indexed,
+    series,
+  };
+}
+
+/** One series from its sorted cells, or the reason it cannot be forecast. */
+function seriesOfCells(
+  id: string,
+  label: string,
+  cells: Cell[],
+  indexed: boolean,
+  dateCol: number | undefined,
+  header: readonly string[],
+  opts: PanelCsvOptions,
+  src: string,
+): PanelSeries {
+  if (cells.length === 0) return { id, error: `${label} has no values` };
+  const inf = cells.find((c) => c.value === 'non-finite');
+  if (inf) return { id, error: `${label}: a non-finite value on line ${inf.line}` };
+  const missing = cells.filter((c) => c.value === 'missing');
+  if (missing.length > 0 && (opts.interpolate !== true || dateCol === undefined))
+    return {
+      id,
+      error: `${label}: ${missing.length} missing value(s) (line ${missing
+        .slice(0, 3)
+        .map((c) => c.line)
+        .join(
+          ', ',
+        )}${missing.length > 3 ? ', …' : ''})${dateCol !== undefined ? '; pass --interpolate to fill them' : ''}`,
+    };
+  const kept = cells.filter((c) => c.value !== 'missing');
+  const values = kept.map((c) => c.value as number);
+  const lines = kept.map((c) => c.line);
+  const name = id;
+  if (dateCol === undefined)
+    return { id, series: { dates: values.map((_, i) => `t${i + 1}`), values, name, lines } };
+  if (indexed) {
+    // Integer positions: consecutive (gaps filled linearly with --interpolate), labelled by their number.
+    const ts = kept.map((c) => Number(c.date));
+    const dates: string[] = [];
+    const out: number[] = [];
+    const outLines: number[] = [];
+    let interpolated = 0;
+    for (let i = 0; i < ts.length; i++) {
+      const gap = i > 0 ? ts[i] - ts[i - 1] - 1 : 0;
+      if (gap > 0 && opts.interpolate !== true)
+        return {
+          id,
+          error: `${label}: ${header[dateCol]} jumps from ${ts[i - 1]} to ${ts[i]} (line ${lines[i]}); fix the data or pass --interpolate`,
+        };
+      for (let g = 1; g <= gap; g++) {
+        dates.push(String(ts[i - 1] + g));
+        out.push(values[i - 1] + ((values[i] - values[i - 1]) * g) / (gap + 1));
+        outLines.push(0);
+        interpolated++;
+      }
+      dates.push(String(ts[i]));
+      out.push(values[i]);
+      outLines.push(lines[i]);
+    }
+    return {
+      id,
+      series: { dates, values: out, name, lines: outLines, ...(interpolated ? { interpolated } : {}) },
+    };
+  }
+  try {
+    return {
+      id,
+      series: seriesFromCells(
+        kept.map((c) => c.date),
+        values,
+        lines,
+        name,
+        { source: `${src}, ${label}`, interpolate: opts.interpolate, column: `'${header[dateCol]}'` },
+      ),
+    };
+  } catch (e) {
+    if (e instanceof SeriesInputError) return { id, error: e.message };
+    throw e;
+  }
+}
+
+/** What every series of a run is forecast with (plain data: it travels to worker threads). */
+export interface PanelSettings {
+  /** Season for every series; default: from each series' dates (undated series then need it). */
+  season?: number;
+  /** Default: one season (12 without one). */
+  horizon?: number;
+  /** 0 = forecast the future; default: the horizon. */
+  holdout?: number;
+  /** Network input window; default two seasons. */
+  lookback?: number;
+  method: MethodChoice;
+  candidates: CandidateName[];
+  folds: number;
+  step?: number;
+  /** Interval levels in (0, 1). */
+  levels: number[];
+  transform: TransformKind | 'auto';
+  /** The network options that do not depend on the series (season, horizon, lookback are set per series). */
+  network: Omit<NetworkOptions, 'season' | 'horizon' | 'lookback'>;
+  /** More methods scored on the hold-out beside the candidates. */
+  baselines: BaselineName[];
+}
+
+export interface HeldOutInterval {
+  /** Percent. */
+  level: number;
+  /** Share of the held-out points inside. */
+  coverage: number;
+  winkler: number;
+}
+
+/** One series' forecast: the chosen method's point forecast and intervals, and its hold-out scores. */
+export interface SeriesForecast {
+  id: string;
+  points: number;
+  frequency?: string;
+  season: number;
+  horizon: number;
+  method: string;
+  /** The methods the combination averages, when it was chosen. */
+  combination?: string[];
+  dates: string[];
+  forecast: number[];
+  intervals: { level: number; lower: number[]; upper: number[] }[];
+  actual?: number[];
+  /** Hold-out metrics of every method forecast (the chosen one and the others on the same split). */
+  metrics?: Record<string, Metrics>;
+  heldOutIntervals?: HeldOutInterval[];
+  notes: string[];
+  /** Wall seconds of this series' fit and forecast. */
+  seconds: number;
+}
+
+export interface SeriesFailure {
+  id: string;
+  error: string;
+}
+
+export type SeriesOutcome = SeriesForecast | SeriesFailure;
+
+export const isFailure = (r: SeriesOutcome): r is SeriesFailure => 'error' in r;
+
+/** The season a series is forecast with: the given one, else its frequency's; an undated series needs it given. */
+export function seasonOf(s: TimeSeries, season?: number): number {
+  if (season !== undefined) return season;
+  if (!s.frequency)
+    throw new SeriesInputError(
+      'the series has no dates, so its season is unknown; give --season N (1 for none) or a date column',
+    );
+  return SEASON_OF_FREQUENCY[s.frequency];
+}
+
+/** The labels of the n points after an undated series: the next integer positions, else t-labels. */
+function labelsAfter(s: TimeSeries, n: number): string[] {
+  const last = s.dates[s.dates.length - 1];
+  if (!s.frequency && last !== undefined && /^-?\d+$/.test(last))
+    return Array.from({ length: n }, (_, i) => String(Number(last) + i + 1));
+  return datesAfter(s.dates, n, s.frequency);
+}
+
+/**
+ * One series through the single-series pipeline of `recur forecast` (the same checks, defaults and options): backtest
+ * choice on the training part, final fit, conformal intervals, and with a hold-out every method's scores on it.
+ */
+export async function forecastPanelSeries(
+  id: string,
+  series: TimeSeries,
+  o: PanelSettings,
+): Promise<SeriesForecast> {
+  const t0 = Date.now();
+  checkSeries(series, 4, `series ${id}`);
+  const season = seasonOf(series, o.season);
+  const horizon = o.horizon ?? (season > 1 ? season : 12);
+  const holdout = o.holdout ?? horizon;
+  const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
+  const notes: string[] = [];
+  let method = o.method;
+  if (method === 'hybrid' && season < 2) {
+    notes.push(`the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
+    method = 'network';
+  }
+  for (const [flag, on] of [
+    ['--log', o.network.log],
+    [`--transform ${o.transform}`, o.transform === 'log' || o.transform === 'box-cox'],
+  ] as const)
+    if (on) {
+      const i = series.values.findIndex((v) => !(v > 0));
+      if (i >= 0)
+        throw new SeriesInputError(`${flag} needs values > 0, got ${series.values[i]} at ${series.dates[i]}`);
+    }
+  const differencing: Differencing =
+    o.network.differencing === 'seasonal' && season <= 1 ? 'first' : o.network.differencing;
+  const net: NetworkOptions = { ...o.network, method: 'network', season, horizon, lookback, differencing };
+  checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
+  const trainEnd = series.values.length - holdout;
+  const train = series.values.slice(0, trainEnd);
+  const candidates = method === 'auto' || method === COMBINATION ? o.candidates : [method];
+  const res = await autoForecast(train, {
+    horizon,
+    season,
+    method,
+    candidates,
+    folds: o.folds,
+    step: o.step,
+    levels: o.levels,
+    network: net,
+    transform: o.transform,
+    threads: 1,
+    fitAll: holdout > 0,
+  });
+  if (res.noBacktest)
+    notes.push(`no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
+  if (res.backtest) for (const [name, why] of res.backtest.skipped) notes.push(`${name}: skipped: ${why}`);
+  notes.push(...res.notes);
+  for (const [name, why] of res.failed) notes.push(`${name}: failed on the training part: ${why}`);
+  const forecasts = res.forecasts;
+  const extra = holdout > 0 ? o.baselines.filter((b) => !forecasts.has(b)) : [];
+  if (extra.length > 0) {
+    const r = await baselineForecasts(train, horizon, season, extra);
+    for (const [name, f] of r.forecasts) forecasts.set(name, f);
+    for (const [name, why] of r.skipped) notes.push(`${name}: skipped: ${why}`);
+  }
+  const dates = holdout > 0 ? series.dates.slice(trainEnd) : labelsAfter(series, horizon);
+  const out: SeriesForecast = {
+    id,
+    points: series.values.length,
+    ...(series.frequency ? { frequency: series.frequency } : {}),
+    season,
+    horizon,
+    method: res.chosen,
+    ...(res.chosen === COMBINATION ? { combination: res.backtest!.combination } : {}),
+    dates,
+    forecast: res.point,
+    intervals: res.intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
+    notes,
+    seconds: 0,
+  };
+  if (holdout > 0) {
+    const actual = series.values.slice(trainEnd);
+    out.actual = actual;
+    out.metrics = Object.fromEntries(
+      [...forecasts].map(([name, f]) => [name, metrics(actual, f, train, season)] as const),
+    );
+    out.heldOutIntervals = res.intervals.map((iv) => ({
+      level: iv.level * 100,
+      coverage: actual.filter((a, i) => a >= iv.lower[i] && a <= iv.upper[i]).length / actual.length,
+      winkler:
+        actual.reduce((s, a, i) => s + winkler(iv.lower[i], iv.upper[i], a, iv.level), 0) / actual.length,
+    }));
+  }
+  out.seconds = (Date.now() - t0) / 1000;
+  return out;
+}
+
+/** The name of the chosen method's row in the aggregate. */
+export const DEFAULT_ROW = 'default';
+
+export interface AggregateRow {
+  /** DEFAULT_ROW for the chosen method of each series, else a method's name. */
+  method: string;
+  /** Series with a finite score for this method. */
+  series: number;
+  smape: number;
+  mase: number;
+  /** The default's means on the same series (absent on the default's own row). */
+  defaultSmape?: number;
+  defaultMase?: number;
+  /** How many series chose this method. */
+  chosen: number;
+}
+
+export interface PanelSummary {
+  series: number;
+  forecast: number;
+  failed: number;
+  /** Series with hold-out scores. */
+  scored: number;
+  rows: AggregateRow[];
+  /** Mean held-out coverage and Winkler score of the default's intervals, per level (percent). */
+  coverage: { level: number; series: number; coverage: number; winkler: number }[];
+  /** Mean wall seconds per forecast series. */
+  meanSeconds: number;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The aggregate over series, the shape of the M3 bench's table: the default (each series' chosen method) and every
+ * other method scored on the hold-out, each with the default's mean on the same series; a score that is not finite
+ * (MASE of a series whose training part has no seasonal-naive error) leaves that series out of that method's row.
+ */
+export function summarizePanel(outcomes: readonly SeriesOutcome[]): PanelSummary {
+  const done = outcomes.filter((r): r is SeriesForecast => !isFailure(r));
+  const scored = done.filter((r) => r.metrics !== undefined);
+  const methods: string[] = [];
+  for (const r of scored) for (const m of Object.keys(r.metrics!)) if (!methods.includes(m)) methods.push(m);
+  const usable = (m: Metrics | undefined): m is Metrics =>
+    m !== undefined && Number.isFinite(m.smape) && Number.isFinite(m.mase);
+  const rows: AggregateRow[] = [];
+  const own = scored.filter((r) => usable(r.metrics![r.method]));
+  if (own.length > 0)
+    rows.push({
+      method: DEFAULT_ROW,
+      series: own.length,
+      smape: mean(own.map((r) => r.metrics![r.method].smape)),
+      mase: mean(own.map((r) => r.metrics![r.method].mase)),
+      chosen: own.length,
+    });
+  for (const m of methods) {
+    const rs = scored.filter((r) => usable(r.metrics![m]) && usable(r.metrics![r.method]));
+    if (rs.length === 0) continue;
+    rows.push({
+      method: m,
+      series: rs.length,
+      smape: mean(rs.map((r) => r.metrics![m].smape)),
+      mase: mean(rs.map((r) => r.metrics![m].mase)),
+      defaultSmape: mean(rs.map((r) => r.metrics![r.method].smape)),
+      defaultMase: mean(rs.map((r) => r.metrics![r.method].mase)),
+      chosen: done.filter((r) => r.method === m).length,
+    });
+  }
+  // Chosen methods never scored on a hold-out (holdout 0) still count.
+  if (scored.length === 0)
+    for (const r of done) {
+      const row = rows.find((x) => x.method === r.method);
+      if (row) row.chosen++;
+      else rows.push({ method: r.method, series: 0, smape: NaN, mase: NaN, chosen: 1 });
+    }
+  const levels = [...new Set(scored.flatMap((r) => (r.heldOutIntervals ?? []).map((i) => i.level)))].sort(
+    (a, b) => a - b,
+  );
+  const coverage = levels.map((level) => {
+    const iv = scored.flatMap((r) => (r.heldOutIntervals ?? []).filter((i) => i.level === level));
+    return {
+      level,
+      series: iv.length,
+      coverage: mean(iv.map((i) => i.coverage)),
+      winkler: mean(iv.map((i) => i.winkler)),
+    };
+  });
+  return {
+    series: outcomes.length,
+    forecast: done.length,
+    failed: outcomes.length - done.length,
+    scored: scored.length,
+    rows,
+    coverage,
+    meanSeconds: done.length ? mean(done.map((r) => r.seconds)) : 0,
+  };
+}

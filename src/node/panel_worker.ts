@@ -1,0 +1,27 @@
+/**
+ * A worker thread of src/node/forecast_panel.ts: forecasts the series it is sent, one at a time, and answers each with
+ * its forecast or the reason it failed (a failure is the series', never the run's).
+ */
+import { parentPort } from 'node:worker_threads';
+import './index.js'; // the wasm flags and model savers, as in the CLI process
+import './forecast.js'; // the Node loaders of the baselines' wasm, SARIMA in its own thread
+import { forecastPanelSeries, type PanelSettings } from '../forecast/panel.js';
+import type { TimeSeries } from '../forecast/series.js';
+
+export interface PanelJob {
+  index: number;
+  id: string;
+  series: TimeSeries;
+  settings: PanelSettings;
+}
+
+parentPort!.on('message', (job: PanelJob) => {
+  forecastPanelSeries(job.id, job.series, job.settings).then(
+    (result) => parentPort!.postMessage({ index: job.index, result }),
+    (e: unknown) =>
+      parentPort!.postMessage({
+        index: job.index,
+        result: { id: job.id, error: e instanceof Error ? e.message : String(e) },
+      }),
+  );
+});
