@@ -17,6 +17,7 @@ import { kernels } from '../src/core/backend.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { reportError, UsageError } from '../src/cli/output.js';
 import * as L from '../src/layers/index.js';
+import { setMinSplitWork } from '../src/models/pool_model.js';
 import { Sequential, setParallelRunner, type BatchDataset } from '../src/models/sequential.js';
 import { installWorkerPool } from '../src/node/pool.js';
 import { createParallelRunner } from '../src/parallel/pool.js';
@@ -320,6 +321,8 @@ describe('evaluate on the worker pool', () => {
         terminate: () => worker.terminate(),
       };
     });
+    // This test counts the batches the pool scores: split every batch, however small (as scripts/test.mjs does).
+    setMinSplitWork(0);
     setParallelRunner({
       ...runner,
       losses: (...args) => {

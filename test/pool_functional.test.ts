@@ -17,7 +17,12 @@ import {
   type Functional,
   type SymbolicTensor,
 } from '../src/models/functional.js';
-import { parallelRunner, setParallelRunner, type ParallelRunner } from '../src/models/pool_model.js';
+import {
+  parallelRunner,
+  setMinSplitWork,
+  setParallelRunner,
+  type ParallelRunner,
+} from '../src/models/pool_model.js';
 import type { EpochProgress } from '../src/models/sequential.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
@@ -25,6 +30,9 @@ import { G2P_SETTINGS, buildSeq2SeqModel, type Seq2SeqSettings } from '../src/se
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { kernels } from '../src/core/backend.js';
 import { maxAbsDiff } from './helpers.js';
+
+// These tests count the batches the pool trains: split every batch, however small (as scripts/test.mjs does for all).
+setMinSplitWork(0);
 
 /** Pairs of random letter strings (2–7 letters) and their reversal with a letter shift: lengths vary per batch. */
 function makeData(): { data: PairDataset; vocab: [number, number] } {
