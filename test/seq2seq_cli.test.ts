@@ -234,6 +234,141 @@ describe('recur seq2seq', () => {
     }
   });
 
+  /** The log.csv columns of a run, one array of numbers per column asked for. */
+  const columns = (dir: string, keys: string[]): number[][] => {
+    const [head, ...rows] = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');
+    const cols = head.split(',');
+    return keys.map((k) => {
+      assert.ok(cols.includes(k), `${dir}/log.csv has no ${k} column`);
+      return rows.map((r) => Number(r.split(',')[cols.indexOf(k)]));
+    });
+  };
+  /**
+   * The learning rate of every epoch that ReduceLROnPlateau (mode min, minDelta 1e-4, floor 1e-5) gives from the
+   * monitored values: the rule stated independently of the callback's code, to check the logged lr column against.
+   */
+  const expectedRates = (monitored: number[], lr: number, patience: number, factor: number): number[] => {
+    const rates: number[] = [];
+    let best = Infinity;
+    let wait = 0;
+    for (const v of monitored) {
+      rates.push(lr);
+      if (v < best - 1e-4) {
+        best = v;
+        wait = 0;
+      } else if (++wait >= patience && lr > 1e-5) {
+        lr = Math.max(lr * factor, 1e-5);
+        wait = 0;
+      }
+    }
+    return rates;
+  };
+  // A model too small to get a held-out sequence exactly right in a few epochs: val_wer stays at 1 (a plateau)
+  // while val_loss keeps falling — the case where only a val_wer monitor cuts.
+  const plateau = ['--units', '4', '--embedding', '4', '--batch-size', '8', '--seed', '3', '--epochs', '4'];
+
+  it('--lr-monitor val_wer cuts the learning rate when val_wer plateaus; val_loss does not', () => {
+    const byWer = join(root, 'lr-wer');
+    const byLoss = join(root, 'lr-loss');
+    const schedule = ['--lr-patience', '2', '--lr-factor', '0.25'];
+    const w = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      byWer,
+      ...plateau,
+      ...schedule,
+      '--lr-monitor',
+      'val_wer',
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    const l = run(['seq2seq', 'train', pairs, '--out', byLoss, ...plateau, ...schedule, '--quiet']);
+    assert.equal(l.code, 0, l.stderr);
+    const [werW, lrW] = columns(byWer, ['val_wer', 'lr']);
+    const [lossL, lrL] = columns(byLoss, ['val_loss', 'lr']);
+    // The data this test needs: a flat val_wer, a falling val_loss.
+    assert.deepEqual(werW, [1, 1, 1, 1]);
+    for (let e = 1; e < lossL.length; e++) assert.ok(lossL[e] < lossL[e - 1] - 1e-4, `val_loss ${lossL}`);
+    assert.deepEqual(lrW, expectedRates(werW, 0.002, 2, 0.25));
+    assert.deepEqual(lrW, [0.002, 0.002, 0.002, 0.0005]); // the cut after epoch 3 (patience 2)
+    assert.deepEqual(lrL, [0.002, 0.002, 0.002, 0.002]);
+    assert.match(
+      w.stderr,
+      /Epoch 3: ReduceLROnPlateau \(val_wer\) reducing learning rate from 0\.00200 to 0\.000500/,
+    );
+    const settings = (dir: string): Record<string, unknown> =>
+      (
+        JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: { settings: Record<string, unknown> };
+        }
+      ).userDefinedMetadata.settings;
+    const sw = settings(byWer);
+    assert.deepEqual([sw.lrMonitor, sw.lrPatience, sw.lrFactor], ['val_wer', 2, 0.25]);
+    // The default schedule, as stored for a run given no schedule flag.
+    const sd = settings(join(root, 'whole-1'));
+    assert.deepEqual([sd.lrMonitor, sd.lrPatience, sd.lrFactor], ['val_loss', 1, 0.5]);
+  });
+
+  it('a run monitoring val_wer, interrupted before its cut and resumed, cuts and trains as the whole run', () => {
+    const whole = join(root, 'lr-wer');
+    const parted = join(root, 'lr-wer-parted');
+    const args = [
+      ...plateau,
+      '--lr-patience',
+      '2',
+      '--lr-factor',
+      '0.25',
+      '--lr-monitor',
+      'val_wer',
+      '--quiet',
+    ];
+    // 4 batches an epoch: stopped in epoch 3, after epoch 2 left the schedule waiting one epoch for its cut.
+    const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...args], {
+      env: { RECUR_TEST_INTERRUPT_AFTER: '10' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.equal(columns(parted, ['lr'])[0].length, 2);
+    // The checkpoint keeps the schedule: resuming needs no schedule flag, and a different one is bad usage.
+    const other = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      parted,
+      ...plateau,
+      '--resume',
+      '--lr-monitor',
+      'val_loss',
+    ]);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /--lr-monitor val_loss with --resume: the checkpoint's run uses val_wer/);
+    assert.doesNotMatch(other.stderr, /\n\s+at /);
+    const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...plateau, '--quiet', '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const keys = ['loss', 'val_loss', 'val_wer', 'lr'];
+    assert.deepEqual(columns(parted, keys), columns(whole, keys));
+    assert.deepEqual(columns(parted, ['lr'])[0], [0.002, 0.002, 0.002, 0.0005]);
+  });
+
+  it('a bad --lr-monitor, --lr-patience or --lr-factor is bad usage naming the flag and what it takes', () => {
+    for (const [flag, value, expected] of [
+      ['--lr-monitor', 'val_acc', /--lr-monitor must be val_loss or val_wer, got 'val_acc'/],
+      ['--lr-patience', '0', /--lr-patience must be/],
+      ['--lr-patience', '1.5', /--lr-patience must be/],
+      ['--lr-factor', '0', /--lr-factor must be a number above 0 and below 1, got '0'/],
+      ['--lr-factor', '1', /--lr-factor must be a number above 0 and below 1, got '1'/],
+      ['--lr-factor', '-0.5', /--lr-factor must be a number above 0 and below 1/],
+      ['--lr-factor', 'half', /--lr-factor must be a number above 0 and below 1, got 'half'/],
+    ] as const) {
+      const r = run(['seq2seq', 'train', pairs, '--out', join(root, 'bad-lr'), flag, value, '--quiet']);
+      assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.ok(!existsSync(join(root, 'bad-lr', 'model.json')));
+    }
+  });
+
   it('--threads must be a whole number of threads', () => {
     const r = run([
       'seq2seq',

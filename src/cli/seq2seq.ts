@@ -37,6 +37,7 @@ import {
   buildSeq2SeqModel,
   checkSettings,
   type AttentionKind,
+  type LrMonitor,
   type Seq2SeqSettings,
 } from '../seq2seq/model.js';
 import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
@@ -89,6 +90,9 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   encoderDropout?: number;
   recurrentDropout?: number;
   labelSmoothing?: number;
+  lrMonitor?: LrMonitor;
+  lrPatience?: number;
+  lrFactor?: number;
   optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
   lr?: number;
   clipnorm?: number;
@@ -120,6 +124,9 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.encoderDropout !== undefined && { encoderDropout: o.encoderDropout }),
     ...(o.recurrentDropout !== undefined && { recurrentDropout: o.recurrentDropout }),
     ...(o.labelSmoothing !== undefined && { labelSmoothing: o.labelSmoothing }),
+    ...(o.lrMonitor !== undefined && { lrMonitor: o.lrMonitor }),
+    ...(o.lrPatience !== undefined && { lrPatience: o.lrPatience }),
+    ...(o.lrFactor !== undefined && { lrFactor: o.lrFactor }),
     ...(o.optimizer !== undefined && { optimizer: o.optimizer }),
     ...(o.lr !== undefined && { learningRate: o.lr }),
     ...(o.clipnorm !== undefined && { clipnorm: o.clipnorm }),
@@ -140,6 +147,23 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/**
+ * The learning-rate schedule of a resumed run is the checkpoint's: a schedule flag that says otherwise is bad usage
+ * (silently ignoring it would make the user believe the run continues with their schedule).
+ */
+function checkResumedSchedule(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
+  const given: [string, unknown, unknown][] = [
+    ['--lr-monitor', o.lrMonitor, s.lrMonitor],
+    ['--lr-patience', o.lrPatience, s.lrPatience],
+    ['--lr-factor', o.lrFactor, s.lrFactor],
+  ];
+  for (const [flag, value, saved] of given)
+    if (value !== undefined && value !== saved)
+      throw new UsageError(
+        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its schedule)`,
+      );
 }
 
 /** Token count of a text in a mode (for the length limits). */
@@ -217,6 +241,7 @@ export async function seq2seqTrain(
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     if ((meta.data === CMUDICT) !== g2p)
       throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}; give the same data`);
+    checkResumedSchedule(o, settings);
     progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
     app.model.trainRng.setState(state.trainRng);
   } else settings = settingsFrom(o, g2p);
@@ -272,14 +297,16 @@ export async function seq2seqTrain(
   const valExamples = splits.validation.slice(0, VALIDATION_DECODES);
 
   const history: Record<string, number>[] = state?.history ?? [];
+  // The monitor, patience and factor are settings (in the model files), so a resumed run cuts exactly as it would have.
   const reduceLr = new ReduceLROnPlateau({
-    monitor: 'val_loss',
-    factor: 0.5,
-    patience: 1,
+    monitor: settings.lrMonitor,
+    mode: 'min',
+    factor: settings.lrFactor,
+    patience: settings.lrPatience,
     minLr: 1e-5,
     onReduce: (epoch, a, b) =>
       out.info(
-        `Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate from ${a.toPrecision(3)} to ${b.toPrecision(3)}`,
+        `Epoch ${epoch + 1}: ReduceLROnPlateau (${settings.lrMonitor}) reducing learning rate from ${a.toPrecision(3)} to ${b.toPrecision(3)}`,
       ),
   });
   if (state) reduceLr.setState(state.reduceLr);

@@ -1,5 +1,5 @@
 /** The flags of `recur seq2seq train|eval|predict` (commander), kept beside main.ts so main.ts stays a table. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   MAX_SEED,
   choiceFlag,
@@ -9,8 +9,23 @@ import {
   threadsFlag,
   timeLimitOption,
 } from './flags.js';
+import { LR_MONITORS } from '../seq2seq/model.js';
 import { makeOutput } from './output.js';
 import { loadCommand } from './load_command.js';
+
+/** A learning-rate cut: strictly between 0 (which would stop learning) and 1 (which would not cut). */
+const lrFactorFlag = (v: string): number => {
+  const bad = (): InvalidArgumentError =>
+    new InvalidArgumentError(`--lr-factor must be a number above 0 and below 1, got '${v}'`);
+  let f: number;
+  try {
+    f = numFlag('--lr-factor', 0, 1)(v);
+  } catch {
+    throw bad();
+  }
+  if (f === 0 || f === 1) throw bad();
+  return f;
+};
 
 const int = (flag: string, min = 1, max = 1_000_000_000): ((v: string) => number) => intFlag(flag, min, max);
 
@@ -94,6 +109,21 @@ export function registerSeq2Seq(program: Command): void {
       choiceFlag('--optimizer', ['adam', 'rmsprop', 'sgd', 'adagrad']),
     )
     .option('--lr <rate>', 'learning rate (default 0.002)', numFlag('--lr', 1e-9, 10))
+    .option(
+      '--lr-monitor <name>',
+      'what cuts the learning rate (ReduceLROnPlateau): val_loss, or val_wer, the held-out sequence error (default val_loss)',
+      choiceFlag('--lr-monitor', LR_MONITORS),
+    )
+    .option(
+      '--lr-patience <n>',
+      'epochs without improvement of the --lr-monitor before a cut (default 1)',
+      int('--lr-patience', 1, 1000),
+    )
+    .option(
+      '--lr-factor <f>',
+      'a cut multiplies the learning rate by f, above 0 and below 1 (default 0.5)',
+      lrFactorFlag,
+    )
     .option('--clipnorm <x>', 'clip each gradient norm (default 5)', numFlag('--clipnorm', 1e-9, 1e9))
     .option(
       '--source-tokens <mode>',

@@ -30,6 +30,9 @@ import { TOKEN_MODES } from './tokenizer.js';
 
 export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
+/** The quantities the learning-rate schedule can watch (both logged every epoch by seq2seq training). */
+export const LR_MONITORS = ['val_loss', 'val_wer'] as const;
+export type LrMonitor = (typeof LR_MONITORS)[number];
 
 /** Everything that defines a seq2seq run; stored in the model's files. */
 export const Seq2SeqSettingsSchema = z.object({
@@ -50,6 +53,15 @@ export const Seq2SeqSettingsSchema = z.object({
   recurrentDropout: z.number().min(0).max(0.95).default(0),
   /** Keras's label_smoothing of the cross-entropy: targets (1 − ε)·onehot + ε/V. Older files: 0. */
   labelSmoothing: z.number().min(0).max(0.5).default(0),
+  /**
+   * What ReduceLROnPlateau watches: the validation loss, or the held-out sequence error decoded after every epoch
+   * (which keeps falling, so cuts, when a smoothed or over-confident loss says otherwise). Older files: val_loss.
+   */
+  lrMonitor: z.enum(LR_MONITORS).default('val_loss'),
+  /** Epochs without improvement of lrMonitor before the learning rate is cut. Older files: 1. */
+  lrPatience: z.number().int().min(1).max(1000).default(1),
+  /** The cut: learning rate × lrFactor (never below 1e-5). Older files: 0.5. */
+  lrFactor: z.number().gt(0).lt(1).default(0.5),
   optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
@@ -84,6 +96,9 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   encoderDropout: 0,
   recurrentDropout: 0,
   labelSmoothing: 0,
+  lrMonitor: 'val_loss',
+  lrPatience: 1,
+  lrFactor: 0.5,
   optimizer: 'adam',
   learningRate: 0.002,
   clipnorm: 5,

@@ -95,7 +95,8 @@ GPUs).
 The recipe is the one recur seq2seq train used (the settings in start/model.json, the pairs encoded and split in
 seq2seq_data.json): teacher forcing, the cross-entropy of the next token over the real (unpadded) target steps, the
 same optimizer, learning rate and clipping of each gradient's norm, batch size (per process), and recur's
-ReduceLROnPlateau on val_loss (factor 0.5, patience 1, min lr 1e-5). After every epoch in which val_loss improves,
+ReduceLROnPlateau on val_loss (the run's lrFactor and lrPatience, 0.5 and 1 by default; min lr 1e-5; a run that cut on
+val_wer, which needs greedy decoding this script does not do, cuts on val_loss here). After every epoch in which val_loss improves,
 process 0 writes the model to --out as a recur seq2seq directory (atomically), which 'recur seq2seq eval/predict OUT'
 read. (recur itself keeps the epoch with the best val_wer of greedy decodes; this script keeps the best val_loss.)
 --out also gets log.csv and this script's checkpoints (--resume).
@@ -156,7 +157,7 @@ def main():
     model.load_recur_weights(arrays)
     net = run.wrap(model)
     opt = make_optimizer(s, model.parameters())
-    plateau = ReduceLROnPlateau(factor=0.5, patience=1, min_lr=1e-5)
+    plateau = ReduceLROnPlateau(factor=s.get("lrFactor", 0.5), patience=s.get("lrPatience", 1), min_lr=1e-5)
 
     # Training state, or the checkpoint's.
     st = run.resume(model, opt, {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "sums": [0.0, 0.0]},
