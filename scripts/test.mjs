@@ -6,12 +6,13 @@
  *   node scripts/test.mjs wasm        every test file, on the default kernels (WebAssembly SIMD) — what users run
  *   node scripts/test.mjs reference   the numerical files again on the reference kernels (RECUR_KERNELS=reference),
  *                                     the plain TypeScript oracle: layers, models, gradients, decoders, file numerics
+ *   node scripts/test.mjs both        the two at once (what `npm test` runs); the reference set's output comes last
  *
  * Files that drive the CLI, the server, loaders' fuzzing or the worker pool exercise kernels only through code the
  * numerical files already cover on both sets, so they run once. Every test file must be listed in exactly one of the
  * two lists below: a new file fails this script until someone decides where it belongs.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,8 +84,8 @@ const ONCE = [
 ];
 
 const set = process.argv[2];
-if (set !== 'wasm' && set !== 'reference') {
-  process.stderr.write('usage: node scripts/test.mjs wasm|reference\n');
+if (set !== 'wasm' && set !== 'reference' && set !== 'both') {
+  process.stderr.write('usage: node scripts/test.mjs wasm|reference|both\n');
   process.exit(2);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,17 +108,37 @@ if (unlisted.length || missing.length || twice.length) {
   if (twice.length) process.stderr.write(`scripts/test.mjs: listed twice: ${twice.join(', ')}\n`);
   process.exit(2);
 }
-const files = (set === 'wasm' ? present : NUMERICAL).map((f) => join(dir, `${f}.test.js`));
 // Every batch is split however small (recur/node reads RECUR_MIN_SPLIT_WORK), so each test that asks for threads runs
 // the worker pool; test/pool_small_batches.test.ts checks the default threshold itself.
-const env = {
+const envOf = (kernels) => ({
   ...process.env,
   RECUR_MIN_SPLIT_WORK: '0',
-  ...(set === 'reference' ? { RECUR_KERNELS: 'reference' } : {}),
-};
-const reporter = set === 'wasm' ? 'spec' : 'dot';
-const r = spawnSync(process.execPath, ['--test', `--test-reporter=${reporter}`, ...files], {
-  stdio: 'inherit',
-  env,
+  ...(kernels === 'reference' ? { RECUR_KERNELS: 'reference' } : {}),
 });
-process.exit(r.status ?? 1);
+const argsOf = (kernels) => [
+  '--test',
+  `--test-reporter=${kernels === 'wasm' ? 'spec' : 'dot'}`,
+  ...(kernels === 'wasm' ? present : NUMERICAL).map((f) => join(dir, `${f}.test.js`)),
+];
+
+if (set !== 'both') {
+  const r = spawnSync(process.execPath, argsOf(set), { stdio: 'inherit', env: envOf(set) });
+  process.exit(r.status ?? 1);
+}
+
+// Both sets at once: the command-line tests wait on child processes much of the time, and the reference set is one
+// CPU-bound process, so on two cores they overlap instead of queueing. The reference set's dots are printed after.
+const reference = spawn(process.execPath, argsOf('reference'), {
+  env: envOf('reference'),
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let referenceOutput = '';
+reference.stdout.on('data', (d) => (referenceOutput += d));
+reference.stderr.on('data', (d) => (referenceOutput += d));
+const exited = (child) => new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+const wasm = spawn(process.execPath, argsOf('wasm'), { env: envOf('wasm'), stdio: 'inherit' });
+const [wasmCode, referenceCode] = await Promise.all([exited(wasm), exited(reference)]);
+process.stdout.write(
+  `\n# the numerical files on the reference kernels (RECUR_KERNELS=reference)\n${referenceOutput}`,
+);
+process.exit(wasmCode !== 0 ? wasmCode : referenceCode);
