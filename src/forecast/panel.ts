@@ -10,7 +10,6 @@
  * with the reason, the others go on): missing values (empty, NA, NaN) unless --interpolate, non-finite values (inf),
  * gaps in its dates, too few points, a constant series, and anything its forecast fails on.
  */
-import { parse } from 'csv-parse/sync';
 import { autoForecast, COMBINATION, type CandidateName, type MethodChoice } from './auto.js';
 import { baselineForecasts, type BaselineName } from './baselines.js';
 import { winkler } from './conformal.js';
@@ -18,6 +17,7 @@ import { metrics, type Metrics } from './metrics.js';
 import type { NetworkOptions } from './network.js';
 import {
   checkSeries,
+  csvRecords,
   datesAfter,
   parseDate,
   SEASON_OF_FREQUENCY,
@@ -102,17 +102,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     );
   if (!opts.wide && opts.idColumn === undefined)
     fail(`${src}: give --id-column (long format) or --wide to read many series`);
-  if (text.trim() === '') fail(`${src} is empty`);
-  if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
-  let parsed: { record: string[]; info: { lines: number } }[] = [];
-  try {
-    parsed = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
-      record: string[];
-      info: { lines: number };
-    }[];
-  } catch (e) {
-    fail(`${src}: ${(e as Error).message}`);
-  }
+  const parsed = csvRecords(text, src);
   if (parsed.length < 2) fail(`${src} has no data rows under a header`);
   const header = parsed[0].record;
   if (header.some((c) => isNumber(c) || c === ''))

@@ -162,22 +162,29 @@ function isNumber(cell: string): boolean {
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
 
-export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries {
-  const src = opts.source ?? 'CSV';
+/** A CSV's rows, each with its line number in the file (one series or many); empty, binary or malformed text fails. */
+export function csvRecords(text: string, src: string): { record: string[]; info: { lines: number } }[] {
   const fail = (msg: string): never => {
     throw new SeriesInputError(msg);
   };
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
-  let parsed: { record: string[]; info: { lines: number } }[] = [];
   try {
-    parsed = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
+    return parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
       record: string[];
       info: { lines: number };
     }[];
   } catch (e) {
-    fail(`${src}: ${(e as Error).message}`);
+    return fail(`${src}: ${(e as Error).message}`);
   }
+}
+
+export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries {
+  const src = opts.source ?? 'CSV';
+  const fail = (msg: string): never => {
+    throw new SeriesInputError(msg);
+  };
+  const parsed = csvRecords(text, src);
   if (parsed.length === 0) fail(`${src} has no rows`);
   const rows = parsed.map((p) => p.record);
   // A header row is one whose cells are neither numbers nor dates while the next row has some.
