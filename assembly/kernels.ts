@@ -659,6 +659,29 @@ export function addInPlace(x: usize, y: usize, n: i32): void {
   for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) + load<f32>(y + (<usize>i << 2)));
 }
 
+/**
+ * from + Σ x[i]², one element at a time in index order in f64 (bit for bit the reference's sum). Four floats that are
+ * all zero are skipped with one vector test: adding +0 changes nothing, and most of an embedding's gradient is zero rows.
+ */
+export function sumOfSquares(x: usize, n: i32, from: f64): f64 {
+  const n4 = n & ~3;
+  let s = from;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const p = x + (<usize>i << 2);
+    if (!v128.any_true(v128.load(p))) continue;
+    for (let j = 0; j < 4; j++) {
+      const v = <f64>load<f32>(p + (<usize>j << 2));
+      s += v * v;
+    }
+  }
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    s += v * v;
+  }
+  return s;
+}
+
 /** dst[C, R] = src[R, C]ᵀ (dense), in 4×4 blocks: four row loads, a register transpose, four row stores. */
 export function transpose(R: i32, C: i32, src: usize, dst: usize): void {
   transposeStrided(R, C, src, <usize>C << 2, dst, <usize>R << 2);

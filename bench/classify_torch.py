@@ -5,15 +5,15 @@ final states of both directions -> Linear(128, 1), binary cross-entropy on the l
 gradient's global norm clipped at 5: recur's `classifierSettings(2, {embeddingDim: 64, units: 64, dropout: 0})`.
 
 Usage (run with /usr/bin/python3, the Python that has torch):
-  OPENBLAS_NUM_THREADS=<n> python3 classify_torch.py --batches FILE [--threads N] [--train-batches B]
-  OPENBLAS_NUM_THREADS=<n> python3 classify_torch.py --tsv train.tsv [--threads N] [--train-batches B]
+  OPENBLAS_NUM_THREADS=<n> python3 classify_torch.py --batches FILE [--threads N] [--train-batches B] [--passes P]
+  OPENBLAS_NUM_THREADS=<n> python3 classify_torch.py --tsv train.tsv [--threads N] [--train-batches B] [--passes P]
 
 --batches FILE is the JSON bench/classify.ts writes: {"vocab": V, "batches": [{"rows": R, "steps": T, "ids": [...R*T
 token ids, right-padded with 0...], "labels": [...R...]}, ...]} — the very padded, length-bucketed batches recur
 trains on in the same run. --tsv tokenizes a `sentence<TAB>label` file itself (lowercased words and punctuation
 marks, first 8,192 rows, at most 64 tokens) and buckets it the same way, for a standalone run.
 
-Prints one JSON line: torch's version and threads, training sequences/s over B batches after 3 warm-up batches,
+Prints one JSON line: torch's version and threads, training sequences/s over P passes of B batches after one untimed pass,
 prediction sequences/s over every batch (no gradients), each also per CPU-second of the process (all threads: the
 cost whatever else runs on the machine), and the sequences counted.
 """
@@ -92,6 +92,7 @@ def main():
     src.add_argument("--tsv")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train-batches", type=int, default=60)
+    ap.add_argument("--passes", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -112,13 +113,14 @@ def main():
         opt.step()
 
     train = batches[: min(a.train_batches, len(batches))]
-    for b in train[:3]:
-        step(b)  # warm-up
-    t0, c0 = time.perf_counter(), time.process_time()
     for b in train:
-        step(b)
+        step(b)  # warm-up: one untimed pass, as recur gets
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(a.passes):
+        for b in train:
+            step(b)
     train_seconds, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-    trained = sum(b[0].shape[0] for b in train)
+    trained = a.passes * sum(b[0].shape[0] for b in train)
 
     model.eval()
     t0, c0 = time.perf_counter(), time.process_time()

@@ -192,6 +192,24 @@ for (const variant of variants) {
       }
     });
 
+    it('sumOfSquares: bit for bit the reference, zero runs skipped or not', () => {
+      const rng = new Random(13);
+      for (const n of [...SIZES, 1000]) {
+        for (const zeros of [0, 0.5, 0.97]) {
+          const x = rand(k, n + 5, rng, rng.next() < 0.7);
+          // Zero runs of every length and alignment, and -0, as an embedding's gradient has them.
+          for (let i = 0; i < x.length; i++) if (rng.next() < zeros) x[i] = rng.next() < 0.1 ? -0 : 0;
+          for (const off of [0, 1, 3]) {
+            const from = off * 0.25;
+            const got = k.sumOfSquares(x, off, n, from);
+            assert.equal(got, ref.sumOfSquares(x, off, n, from), `sumOfSquares n=${n} zeros=${zeros} off=${off}`);
+          }
+        }
+      }
+      const nan = Float32Array.of(0, 0, 0, 0, 0, NaN, 0, 0, 1);
+      assert.ok(Number.isNaN(k.sumOfSquares(nan, 0, nan.length, 0)), 'a NaN reaches the sum');
+    });
+
     it('activations, backward, bias, row sums, masks', () => {
       const rng = new Random(2);
       for (const M of [1, 3, 17]) {

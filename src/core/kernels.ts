@@ -336,6 +336,13 @@ export interface KernelCalls {
   addInPlace(x: Float32Array, xOff: number, y: Float32Array, yOff: number, n: number): void;
 
   /**
+   * from + Σ x[xOff + i]² for i < n, in double precision, added one element at a time in index order: the same number,
+   * bit for bit, on every kernel set (a gradient-norm clipping scale must not depend on the kernels). A kernel may skip
+   * zeros (adding +0 leaves a sum unchanged), which is most of an embedding's gradient.
+   */
+  sumOfSquares(x: Float32Array, xOff: number, n: number, from: number): number;
+
+  /**
    * Lays out B[K, N] (row stride ldb) as the GEMM's packed path reads it — gemmPackedBLength(K, N) floats — for a B
    * multiplied many times unchanged (a recurrent kernel U, once per timestep).
    */

@@ -381,6 +381,15 @@ export const referenceKernels: Kernels = {
     for (let i = 0; i < n; i++) x[xOff + i] += y[yOff + i];
   },
 
+  sumOfSquares(x, xOff, n, from) {
+    let sq = from;
+    for (let i = 0; i < n; i++) {
+      const v = x[xOff + i];
+      sq += v * v;
+    }
+    return sq;
+  },
+
   // The reference GEMM has no packed layout: the "packed" copy is B itself, row by row, and the product ignores it.
   packGemmB(K, N, B, bOff, ldb, out, outOff) {
     const N8 = N - (N % 8);

@@ -15,7 +15,7 @@
  * their public graph hooks (forwardMany/backwardMany): whatever the recurrent layers learn to take (masks) flows
  * through. It cannot step: the backward direction needs the whole sequence.
  */
-import { allocUninitialized } from '../core/backend.js';
+import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -263,14 +263,9 @@ export class Bidirectional extends Layer {
       Array.from({ length: k }, (_, i) => d[i] ?? null);
     const gf = this.forwardLayer.backwardMany([dyf, ...pad(states.slice(0, k))]);
     const gb = this.backwardLayer.backwardMany([dyb, ...pad(states.slice(k))]);
-    let dx = gf[0];
-    if (dx && gb[0]) {
-      const a = dx.data;
-      const b = gb[0].data;
-      const sum = allocUninitialized(a.length);
-      for (let i = 0; i < a.length; i++) sum[i] = a[i] + b[i];
-      dx = new Tensor(sum, dx.shape);
-    }
+    // Both directions read x: their input gradients add up (into the forward direction's, a fresh buffer).
+    const dx = gf[0];
+    if (dx && gb[0]) kernels().addInPlace(dx.data, 0, gb[0].data, 0, dx.size);
     return [dx, ...gf.slice(1), ...gb.slice(1)];
   }
 

@@ -509,15 +509,16 @@ export abstract class RNN extends Layer {
     } else {
       const xs = x.data;
       const xtm = allocUninitialized(T * N * D);
-      for (let s = 0; s < T; s++) {
-        const t = this.goBackwards ? T - 1 - s : s;
-        for (let n = 0; n < N; n++) {
-          const src = (n * T + t) * D;
-          const dst = (s * N + n) * D;
-          if (this.inMask) for (let d = 0; d < D; d++) xtm[dst + d] = xs[src + d] * this.inMask[n * D + d];
-          else xtm.set(xs.subarray(src, src + D), dst);
+      if (this.inMask) {
+        for (let s = 0; s < T; s++) {
+          const t = this.goBackwards ? T - 1 - s : s;
+          for (let n = 0; n < N; n++) {
+            const src = (n * T + t) * D;
+            const dst = (s * N + n) * D;
+            for (let d = 0; d < D; d++) xtm[dst + d] = xs[src + d] * this.inMask[n * D + d];
+          }
         }
-      }
+      } else k.gatherRows(this.timeMajorRows(N, T, false), T * N, xs, D, xtm, null, false);
       k.gemm(false, false, T * N, GH, D, xtm, 0, D, W, 0, GH, xp, 0, GH, false);
       this.xTM = xtm;
       this.idxTM = null;
@@ -543,6 +544,23 @@ export abstract class RNN extends Layer {
         y.set(this.hs.subarray(((s + 1) * N + n) * H, ((s + 1) * N + n + 1) * H), (n * T + s) * H);
     }
     return new Tensor(y, [N, T, H]);
+  }
+
+  /**
+   * Row indices between the batch-major input [N, T, ·] and the time-major rows in processing order [T·N, ·] (reversed
+   * in time for goBackwards), for gatherRows: to time-major (`back` false: row s·N + n reads row n·T + t), or back to
+   * batch-major (`back` true: row n·T + t reads row s·N + n). One gather in place of T·N row copies in JavaScript.
+   */
+  private timeMajorRows(N: number, T: number, back: boolean): Int32Array {
+    const idx = allocInt32(T * N);
+    for (let s = 0; s < T; s++) {
+      const t = this.goBackwards ? T - 1 - s : s;
+      for (let n = 0; n < N; n++) {
+        if (back) idx[n * T + t] = s * N + n;
+        else idx[s * N + n] = n * T + t;
+      }
+    }
+    return idx;
   }
 
   /** The [N, T] input mask in processing order [T·N], or null when it masks nothing. */
@@ -692,15 +710,16 @@ export abstract class RNN extends Layer {
     const dxtm = allocUninitialized(T * N * D);
     k.gemm(false, true, T * N, D, GH, dxp, 0, GH, kernel.value, 0, GH, dxtm, 0, D, false);
     const dx = allocUninitialized(N * T * D);
-    for (let s = 0; s < T; s++) {
-      const t = this.goBackwards ? T - 1 - s : s;
-      for (let n = 0; n < N; n++) {
-        const src = (s * N + n) * D;
-        const dst = (n * T + t) * D;
-        if (this.inMask) for (let d = 0; d < D; d++) dx[dst + d] = dxtm[src + d] * this.inMask[n * D + d];
-        else dx.set(dxtm.subarray(src, src + D), dst);
+    if (this.inMask) {
+      for (let s = 0; s < T; s++) {
+        const t = this.goBackwards ? T - 1 - s : s;
+        for (let n = 0; n < N; n++) {
+          const src = (s * N + n) * D;
+          const dst = (n * T + t) * D;
+          for (let d = 0; d < D; d++) dx[dst + d] = dxtm[src + d] * this.inMask[n * D + d];
+        }
       }
-    }
+    } else k.gatherRows(this.timeMajorRows(N, T, true), T * N, dxtm, D, dx, null, false);
     return new Tensor(dx, [N, T, D]);
   }
 

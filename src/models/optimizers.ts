@@ -90,18 +90,12 @@ function checkPositive(where: string, key: string, v: number | undefined): void 
 }
 
 /**
- * `from` + Σ x² in double precision, added element by element in order (one running sum over several weights, as
- * before, so the clipping scale is bit-for-bit what it was). An indexed loop: `for…of` over a Float32Array view of the
- * shared wasm memory was 5–10× slower (≈ 20 ms a step for a 20k-word embedding's gradient, more than the whole
- * forward and backward pass of a batch of short texts).
+ * `from` + Σ x² in double precision, element by element in order (one running sum over several weights, so the
+ * clipping scale is bit for bit the same on every kernel set). The wasm kernel skips zeros: an embedding's gradient
+ * is mostly zero rows, and a JS loop over it cost as much as a short batch's whole backward pass.
  */
 function sumOfSquares(x: Float32Array, from = 0): number {
-  let sq = from;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    sq += v * v;
-  }
-  return sq;
+  return kernels().sumOfSquares(x, 0, x.length, from);
 }
 
 export abstract class Optimizer {

@@ -120,9 +120,10 @@ export function parallelRunner(): ParallelRunner | null {
 /**
  * The least work (see splitWork) for which a batch of a model without carried state is split across threads. Below
  * it, the messages, the other thread's wake-up and the join cost more than halving the compute saves, so the batch
- * runs on this thread alone: bench/pool_small_batches.ts measured it (BENCHMARKS.md, "Small batches on the pool").
+ * runs on this thread alone: bench/pool_small_batches.ts measured it on the idle machine (BENCHMARKS.md, "The split
+ * threshold on the idle machine": 12 M broke even, 23 M gained 1.4×).
  */
-export const MIN_SPLIT_WORK = 64e6;
+export const MIN_SPLIT_WORK = 16e6;
 
 let minSplitWork = MIN_SPLIT_WORK;
 

@@ -276,6 +276,13 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
     this.endCall(m);
   },
 
+  sumOfSquares(x, xOff, n, from) {
+    const m = this.beginScope();
+    const r = this.x.sumOfSquares(this.ptr(x, false) + xOff * 4, n, from);
+    this.endCall(m);
+    return r;
+  },
+
   gruResetGate(N, H, xp, xpOff, hm, hmOff, rh, rhOff, recAct) {
     const m = this.beginScope();
     this.x.gruResetGate(
