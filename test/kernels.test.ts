@@ -202,7 +202,11 @@ for (const variant of variants) {
           for (const off of [0, 1, 3]) {
             const from = off * 0.25;
             const got = k.sumOfSquares(x, off, n, from);
-            assert.equal(got, ref.sumOfSquares(x, off, n, from), `sumOfSquares n=${n} zeros=${zeros} off=${off}`);
+            assert.equal(
+              got,
+              ref.sumOfSquares(x, off, n, from),
+              `sumOfSquares n=${n} zeros=${zeros} off=${off}`,
+            );
           }
         }
       }
