@@ -507,18 +507,7 @@ export abstract class RNN extends Layer {
       this.idxScale = scale;
       this.xTM = null;
     } else {
-      const xs = x.data;
-      const xtm = allocUninitialized(T * N * D);
-      if (this.inMask) {
-        for (let s = 0; s < T; s++) {
-          const t = this.goBackwards ? T - 1 - s : s;
-          for (let n = 0; n < N; n++) {
-            const src = (n * T + t) * D;
-            const dst = (s * N + n) * D;
-            for (let d = 0; d < D; d++) xtm[dst + d] = xs[src + d] * this.inMask[n * D + d];
-          }
-        }
-      } else k.gatherRows(this.timeMajorRows(N, T, false), T * N, xs, D, xtm, null, false);
+      const xtm = this.reorderRows(x.data, N, T, D, false);
       k.gemm(false, false, T * N, GH, D, xtm, 0, D, W, 0, GH, xp, 0, GH, false);
       this.xTM = xtm;
       this.idxTM = null;
@@ -547,20 +536,25 @@ export abstract class RNN extends Layer {
   }
 
   /**
-   * Row indices between the batch-major input [N, T, ·] and the time-major rows in processing order [T·N, ·] (reversed
-   * in time for goBackwards), for gatherRows: to time-major (`back` false: row s·N + n reads row n·T + t), or back to
-   * batch-major (`back` true: row n·T + t reads row s·N + n). One gather in place of T·N row copies in JavaScript.
+   * Rows of D floats from batch-major [N, T, D] to time-major in processing order [T·N, D] (reversed in time for
+   * goBackwards), or `back` from time-major to batch-major (the input gradient), times the input dropout mask when
+   * there is one. Unmasked, one gather in wasm: T·N row copies in JavaScript cost as much as a short batch's GEMMs.
    */
-  private timeMajorRows(N: number, T: number, back: boolean): Int32Array {
-    const idx = allocInt32(T * N);
+  private reorderRows(src: Float32Array, N: number, T: number, D: number, back: boolean): Float32Array {
+    const out = allocUninitialized(T * N * D);
+    const mask = this.inMask;
+    const idx = mask ? null : allocInt32(T * N);
     for (let s = 0; s < T; s++) {
       const t = this.goBackwards ? T - 1 - s : s;
       for (let n = 0; n < N; n++) {
-        if (back) idx[n * T + t] = s * N + n;
-        else idx[s * N + n] = n * T + t;
+        const from = back ? s * N + n : n * T + t;
+        const to = back ? n * T + t : s * N + n;
+        if (idx) idx[to] = from;
+        else for (let d = 0; d < D; d++) out[to * D + d] = src[from * D + d] * mask![n * D + d];
       }
     }
-    return idx;
+    if (idx) kernels().gatherRows(idx, T * N, src, D, out, null, false);
+    return out;
   }
 
   /** The [N, T] input mask in processing order [T·N], or null when it masks nothing. */
@@ -709,18 +703,7 @@ export abstract class RNN extends Layer {
     k.gemm(true, false, D, GH, T * N, xtm, 0, D, dxp, 0, GH, kernel.grad, 0, GH, true);
     const dxtm = allocUninitialized(T * N * D);
     k.gemm(false, true, T * N, D, GH, dxp, 0, GH, kernel.value, 0, GH, dxtm, 0, D, false);
-    const dx = allocUninitialized(N * T * D);
-    if (this.inMask) {
-      for (let s = 0; s < T; s++) {
-        const t = this.goBackwards ? T - 1 - s : s;
-        for (let n = 0; n < N; n++) {
-          const src = (s * N + n) * D;
-          const dst = (n * T + t) * D;
-          for (let d = 0; d < D; d++) dx[dst + d] = dxtm[src + d] * this.inMask[n * D + d];
-        }
-      }
-    } else k.gatherRows(this.timeMajorRows(N, T, true), T * N, dxtm, D, dx, null, false);
-    return new Tensor(dx, [N, T, D]);
+    return new Tensor(this.reorderRows(dxtm, N, T, D, true), [N, T, D]);
   }
 
   /**
