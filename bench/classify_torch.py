@@ -13,7 +13,7 @@ token ids, right-padded with 0...], "labels": [...R...]}, ...]} — the very pad
 trains on in the same run. --tsv tokenizes a `sentence<TAB>label` file itself (lowercased words and punctuation
 marks, first 8,192 rows, at most 64 tokens) and buckets it the same way, for a standalone run.
 
-Prints one JSON line: torch's version and threads, training sequences/s over P passes of B batches after one untimed pass,
+Prints one JSON line: torch's version and threads, training sequences/s (the median of P timed passes over B batches, after one untimed pass),
 prediction sequences/s over every batch (no gradients), each also per CPU-second of the process (all threads: the
 cost whatever else runs on the machine), and the sequences counted.
 """
@@ -21,6 +21,7 @@ import argparse
 import json
 import random
 import re
+import statistics
 import time
 
 import numpy as np
@@ -115,12 +116,15 @@ def main():
     train = batches[: min(a.train_batches, len(batches))]
     for b in train:
         step(b)  # warm-up: one untimed pass, as recur gets
-    t0, c0 = time.perf_counter(), time.process_time()
+    per_pass = sum(b[0].shape[0] for b in train)
+    rates, cpu_rates = [], []
     for _ in range(a.passes):
+        t0, c0 = time.perf_counter(), time.process_time()
         for b in train:
             step(b)
-    train_seconds, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-    trained = a.passes * sum(b[0].shape[0] for b in train)
+        rates.append(per_pass / (time.perf_counter() - t0))
+        cpu_rates.append(per_pass / (time.process_time() - c0))
+    trained = a.passes * per_pass
 
     model.eval()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -135,8 +139,9 @@ def main():
                 "version": torch.__version__,
                 "threads": torch.get_num_threads(),
                 "train_sequences": trained,
-                "train_per_sec": trained / train_seconds,
-                "train_per_cpu_sec": trained / train_cpu,
+                "train_per_sec": statistics.median(rates),
+                "train_per_cpu_sec": statistics.median(cpu_rates),
+                "train_pass_rates": rates,
                 "predict_sequences": predicted,
                 "predict_per_sec": predicted / predict_seconds,
                 "predict_per_cpu_sec": predicted / predict_cpu,
