@@ -380,6 +380,13 @@ describe('recur classify train --ensemble', () => {
       assert.equal(r.code, 2, v);
       assert.match(r.stderr, /--ensemble/);
     }
+    // Data that fails before member 1 trains: exit 2, and no directory left behind (not even an empty members/).
+    const oneClass = join(dir, 'one-class.csv');
+    writeFileSync(oneClass, 'text,label\nhello there,a\nhi you,a\n');
+    const failed = runCli(['classify', 'train', oneClass, '--out', join(dir, 'never'), '--ensemble', '3']);
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /only one class/);
+    assert.equal(existsSync(join(dir, 'never')), false);
     const resumed = runCli(['classify', 'train', '--out', ens, '--resume', '--ensemble', '4']);
     assert.equal(resumed.code, 2);
     assert.match(resumed.stderr, /--ensemble 4: .* ensemble of 3 members/);

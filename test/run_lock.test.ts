@@ -3,7 +3,7 @@
  * taken over, another host's lock is respected, and the lock leaves nothing behind.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -50,6 +50,36 @@ test('the lock creates the directory, records this process, and release leaves n
   lock.release();
   assert.equal(existsSync(dir), false, 'a directory the lock created and nobody used is removed');
   lock.release(); // idempotent
+});
+
+test('release removes the missing parents it created too, innermost first, and only while they are empty', () => {
+  const base = join(root, 'nested');
+  const outer = acquireRunLock(join(base, 'a', 'b'), 'outer');
+  const inner = acquireRunLock(join(base, 'a', 'b', 'members', '1'), 'inner');
+  inner.release();
+  assert.deepEqual(
+    readdirSync(join(base, 'a', 'b')),
+    [LOCK_FILE],
+    'members/1 and members/ go with the inner lock',
+  );
+  outer.release();
+  assert.equal(existsSync(base), false, 'every directory the outer lock made goes too');
+  // A parent that holds something else stays.
+  const lock = acquireRunLock(join(base, 'c', 'd'), 'x');
+  writeFileSync(join(base, 'c', 'notes.txt'), 'mine');
+  lock.release();
+  assert.deepEqual(readdirSync(join(base, 'c')), ['notes.txt']);
+});
+
+test('at exit the locks still held are released newest first: nested run directories leave nothing behind', () => {
+  const dir = join(root, 'at-exit');
+  const script =
+    `import { acquireRunLock } from ${JSON.stringify(new URL('../src/node/run_lock.js', import.meta.url).href)};\n` +
+    `acquireRunLock(${JSON.stringify(join(dir, 'run'))}, 'outer');\n` +
+    `acquireRunLock(${JSON.stringify(join(dir, 'run', 'members', '1'))}, 'inner');\n`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(existsSync(dir), false, 'the outer directory, emptied by the inner release, is removed');
 });
 
 test('release keeps a directory that existed before, and whatever was put in it', () => {

@@ -20,7 +20,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { processAlive } from './run_files.js';
 
@@ -76,11 +76,24 @@ function holder(path: string): string | null {
 }
 
 /**
- * Takes `dir`'s lock for this process (creating `dir` if needed), or throws InvalidInputError naming the run that
- * holds it. `command` is recorded for that message.
+ * The releases of the locks this process holds, in the order taken. At exit they run newest first, so a lock taken
+ * inside another's directory (an ensemble member's, in DIR/members/K) lets go of its directories before the outer one
+ * looks whether its own is empty.
+ */
+const heldLocks: (() => void)[] = [];
+let exitHandlerInstalled = false;
+function releaseAllAtExit(): void {
+  while (heldLocks.length > 0) heldLocks[heldLocks.length - 1]();
+}
+
+/**
+ * Takes `dir`'s lock for this process (creating `dir`, and its missing parents, if needed), or throws
+ * InvalidInputError naming the run that holds it. `command` is recorded for that message. Releasing it removes the
+ * lock file and then each directory it created that is still empty, innermost first.
  */
 export function acquireRunLock(dir: string, command: string): RunLock {
-  const created = !existsSync(dir);
+  const created: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) created.push(d);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
   const content: LockContent = {
@@ -114,11 +127,18 @@ export function acquireRunLock(dir: string, command: string): RunLock {
   const release = (): void => {
     if (!held) return;
     held = false;
-    process.off('exit', release);
+    heldLocks.splice(heldLocks.indexOf(release), 1);
     const lock = existsSync(path) ? readLock(path) : null;
     if (lock?.pid === process.pid && lock.host === content.host) unlinkSync(path);
-    if (created && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+    for (const d of created) {
+      if (!existsSync(d) || readdirSync(d).length > 0) break;
+      rmdirSync(d);
+    }
   };
-  process.on('exit', release);
+  heldLocks.push(release);
+  if (!exitHandlerInstalled) {
+    process.on('exit', releaseAllAtExit);
+    exitHandlerInstalled = true;
+  }
   return { release };
 }
