@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:cells` (node dist/bench/cells.js) — the seed recipe with each other cell against PyTorch (issue #18 item 3): GRU with
+ * reset_after true (Keras 2+'s default, PyTorch's own equations) and false (Keras 1 / tfjs), and SimpleRNN, each
+ * 128 units over 40-char windows → Dense(vocab) softmax, RMSprop 0.01, batch 128 — against PyTorch's nn.GRU and nn.RNN
+ * (bench/cells_torch.py, /usr/bin/python3 with torch) on the same shapes, in the same run. recur's rate is the median
+ * of 5 timed passes of 20 batches after one untimed pass, on 1 thread and on all cores; PyTorch's is the same median
+ * at its fastest split of the cores (torch threads × OpenBLAS threads, every pair tried). Corpus:
+ * ../shared/data/sherlock.txt when present, else Moby Dick. Flags: --batches N, --passes N, --json.
+ */
+import '../src/node/index.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Dense, GRU, SimpleRNN } from '../src/layers/index.js';
+import type { Layer } from '../src/layers/layer.js';
+import { RMSprop } from '../src/models/optimizers.js';
+import { Sequential } from '../src/models/sequential.js';
+import { shutdownWorkerPool } from '../src/node/pool.js';
+import { mobyDick, readTextFile } from '../src/node/text_file.js';
+import { TextCorpus } from '../src/text/corpus.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const SHERLOCK = join(root, '..', 'shared', 'data', 'sherlock.txt');
+const MAXLEN = 40;
+const BATCH = 128;
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const BATCHES = flag('--batches', 20);
+const PASSES = flag('--passes', 5);
+const CORES = availableParallelism();
+
+const corpus = TextCorpus.fromText(existsSync(SHERLOCK) ? readTextFile(SHERLOCK) : mobyDick());
+const V = corpus.vocabulary.size;
+const batches = [
+  ...corpus.windows({ maxlen: MAXLEN, step: 3, batchSize: BATCH, seed: 1, maxBatches: BATCHES }).batches(0),
+];
+
+interface Cell {
+  name: string;
+  torch: 'gru' | 'rnn';
+  layer: () => Layer;
+}
+const CELLS: Cell[] = [
+  {
+    name: 'GRU, reset_after=true',
+    torch: 'gru',
+    layer: () => new GRU({ units: 128, resetAfter: true, inputShape: [MAXLEN, V] }),
+  },
+  {
+    name: 'GRU, reset_after=false',
+    torch: 'gru',
+    layer: () => new GRU({ units: 128, resetAfter: false, inputShape: [MAXLEN, V] }),
+  },
+  {
+    name: 'SimpleRNN (tanh)',
+    torch: 'rnn',
+    layer: () => new SimpleRNN({ units: 128, inputShape: [MAXLEN, V] }),
+  },
+];
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+
+async function recurRate(cell: Cell, threads: number): Promise<{ rate: number; passes: number[] }> {
+  const m = new Sequential({
+    seed: 1,
+    layers: [cell.layer(), new Dense({ units: V, activation: 'softmax' })],
+  });
+  m.compile({ optimizer: new RMSprop({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
+  m.threads = threads;
+  const data = { batchesPerEpoch: batches.length, batches: () => batches };
+  await m.fitDataset(data, { epochs: 1 }); // untimed
+  const passes: number[] = [];
+  for (let p = 0; p < PASSES; p++) {
+    const t0 = performance.now();
+    await m.fitDataset(data, { epochs: 1 });
+    passes.push((batches.length * BATCH) / ((performance.now() - t0) / 1000));
+  }
+  return { rate: median(passes), passes };
+}
+
+function torchRate(cell: Cell): { rate: number; setting: string; version: string } | null {
+  const python = '/usr/bin/python3';
+  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) return null;
+  let best: { rate: number; setting: string; version: string } | null = null;
+  for (const torchThreads of [...new Set([1, CORES])])
+    for (const blasThreads of [...new Set([1, CORES])]) {
+      const r = spawnSync(
+        python,
+        [
+          join(root, 'bench', 'cells_torch.py'),
+          ...['--cell', cell.torch, '--vocab', String(V), '--threads', String(torchThreads)],
+          ...['--batches', String(BATCHES), '--passes', String(PASSES)],
+        ],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            OPENBLAS_NUM_THREADS: String(blasThreads),
+            OMP_NUM_THREADS: String(torchThreads),
+          },
+        },
+      );
+      if (r.status !== 0) {
+        console.error(
+          `PyTorch ${cell.torch} failed (torch ${torchThreads}, OpenBLAS ${blasThreads}):\n${r.stderr}`,
+        );
+        continue;
+      }
+      const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        train: number;
+        passes: number[];
+        version: string;
+      };
+      const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
+      console.error(
+        `PyTorch nn.${cell.torch.toUpperCase()}, ${setting}: ${fmt(t.train)} samples/s (passes ${t.passes.map(fmt).join(', ')})`,
+      );
+      if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
+    }
+  return best;
+}
+
+const rows: Record<string, unknown>[] = [];
+console.log(
+  `Corpus ${existsSync(SHERLOCK) ? 'sherlock.txt' : 'Moby Dick'} (vocabulary ${V}); ${BATCHES} batches of ${BATCH} a pass, median of ${PASSES} passes`,
+);
+console.log(`| cell | recur, 1 thread | recur, ${CORES} threads | PyTorch (best split) | recur ÷ PyTorch |`);
+console.log('| --- | --: | --: | --: | --: |');
+for (const cell of CELLS) {
+  const one = await recurRate(cell, 1);
+  const all = await recurRate(cell, CORES);
+  console.error(
+    `recur ${cell.name}: 1 thread ${fmt(one.rate)} (passes ${one.passes.map(fmt).join(', ')}), ${CORES} threads ${fmt(all.rate)} (passes ${all.passes.map(fmt).join(', ')})`,
+  );
+  const torch = torchRate(cell);
+  const best = Math.max(one.rate, all.rate);
+  console.log(
+    `| ${cell.name} | ${fmt(one.rate)} | ${fmt(all.rate)} | ${torch ? `${fmt(torch.rate)} (${torch.setting})` : 'skipped'} | ${torch ? `${(best / torch.rate).toFixed(2)}×` : ''} |`,
+  );
+  rows.push({
+    cell: cell.name,
+    recur1: one.rate,
+    recurAll: all.rate,
+    torch: torch?.rate ?? null,
+    torchSetting: torch?.setting ?? null,
+    torchVersion: torch?.version ?? null,
+  });
+}
+await shutdownWorkerPool();
+if (args.includes('--json'))
+  console.log(JSON.stringify({ date: new Date().toISOString(), cores: CORES, vocab: V, rows }));
