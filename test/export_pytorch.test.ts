@@ -33,6 +33,7 @@ import {
 } from '../src/export/pytorch_layout.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
+import { cosineDecay } from '../src/models/callbacks.js';
 import { functionalTopology } from '../src/models/functional_serialization.js';
 import { layerToKeras } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -935,6 +936,58 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
       },
     );
   }
+
+  it(
+    "an encoder–decoder with --lr-schedule cosine and --ema: train.py follows recur's cosine by the step, across a resume; the average is said not to be exported",
+    { skip: skipTorch },
+    () => {
+      const tsv = join(dir, 'cosine-pairs.tsv');
+      writeFileSync(tsv, pairs(120, 5));
+      const small = ['--units', '4', '--embedding', '5', '--batch-size', '4', '--threads', '1'];
+      const m = join(dir, 'cosine-ema-model');
+      const args = [
+        '--epochs',
+        '1',
+        '--lr-schedule',
+        'cosine',
+        '--ema',
+        '0.9',
+        '--lr',
+        '0.01',
+        ...small,
+        '-q',
+      ];
+      const r = run(['seq2seq', 'train', tsv, '--out', m, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      const project = join(dir, 'cosine-project');
+      const e = run(['export', 'pytorch', m, project]);
+      assert.equal(e.code, 0, e.stderr);
+      assert.match(e.stderr, /note: the run's weight average \(--ema 0\.9\) is not exported/);
+      const n = (
+        JSON.parse(readFileSync(join(project, 'seq2seq_data.json'), 'utf8')) as {
+          train: { sources: number[][] };
+        }
+      ).train.sources.length;
+      const perEpoch = Math.ceil(n / 4);
+      const out = join(project, 'run');
+      // Python trains 2 epochs of the 1-epoch cosine: the second stays at 0; stopped and resumed mid-epoch 1.
+      py(project, ['train.py', '--out', out, '--epochs', '2', '--max-steps', '2']);
+      py(project, ['train.py', '--out', out, '--epochs', '2', '--resume']);
+      const [head, ...rows] = readFileSync(join(out, 'log.csv'), 'utf8').trim().split('\n');
+      const lr = rows.map((row) => Number(row.split(',')[head.split(',').indexOf('lr')]));
+      // The rate of each epoch's last step (0-based step perEpoch·(e + 1) − 1), as recur's cosineDecay gives it.
+      const want = [0, 1].map((ep) =>
+        cosineDecay(perEpoch * (ep + 1) - 1, { initialLearningRate: 0.01, decaySteps: perEpoch }),
+      );
+      assert.equal(lr.length, 2);
+      lr.forEach((x, i) =>
+        assert.ok(Math.abs(x - want[i]) < 1e-12, `epoch ${i + 1}: lr ${x}, want ${want[i]}`),
+      );
+      // recur's own run logged the same rate for its one epoch.
+      const [rh, rr] = readFileSync(join(m, 'log.csv'), 'utf8').trim().split('\n');
+      assert.ok(Math.abs(Number(rr.split(',')[rh.split(',').indexOf('lr')]) - want[0]) < 1e-12);
+    },
+  );
 
   it(
     "an encoder–decoder: seq2seq_data.json is recur's split; train.py trains it, stops, resumes, and under a 2-process torchrun; recur seq2seq reads the result",

@@ -12,7 +12,9 @@ import {
   LambdaCallback,
   LearningRateScheduler,
   ReduceLROnPlateau,
+  StepLearningRateScheduler,
   TerminateOnNaN,
+  cosineDecay,
 } from '../src/models/callbacks.js';
 import { computeLoss } from '../src/models/losses.js';
 import { SGD } from '../src/models/optimizers.js';
@@ -247,6 +249,59 @@ describe('training', () => {
     const bad = new LearningRateScheduler(() => NaN);
     bad.setModel(model);
     await assert.rejects(bad.onEpochBegin(0), /schedule gave NaN for epoch 1/);
+  });
+
+  it('cosineDecay: the warm-up line, the half cosine and the floor, at hand-computed steps', () => {
+    const c = { initialLearningRate: 0.1, decaySteps: 8 };
+    // lr0 · ½(1 + cos(π·step/8)) at the quarter points, then held at the end (min 0).
+    assertClose(
+      [0, 2, 4, 6, 8, 9, 100].map((s) => cosineDecay(s, c)),
+      [0.1, 0.1 * (0.5 + Math.SQRT1_2 / 2), 0.05, 0.1 * (0.5 - Math.SQRT1_2 / 2), 0, 0, 0],
+      1e-12,
+      'cosine',
+    );
+    // Monotone non-increasing after the warm-up.
+    for (let s = 1; s <= 10; s++) assert.ok(cosineDecay(s, c) <= cosineDecay(s - 1, c));
+    const w = { initialLearningRate: 0.1, decaySteps: 4, warmupSteps: 4, minLearningRate: 0.02 };
+    assertClose(
+      [0, 1, 3, 4, 6, 8, 20].map((s) => cosineDecay(s, w)),
+      [0.025, 0.05, 0.1, 0.1, 0.06, 0.02, 0.02],
+      1e-12,
+      'warm-up then cosine to the floor',
+    );
+    assert.throws(() => cosineDecay(-1, c), /step must be an integer ≥ 0/);
+    assert.throws(() => cosineDecay(1.5, c), /step must be an integer ≥ 0/);
+    assert.throws(() => cosineDecay(0, { ...c, decaySteps: 0 }), /decaySteps must be an integer ≥ 1/);
+    assert.throws(
+      () => cosineDecay(0, { ...c, minLearningRate: 0.2 }),
+      /minLearningRate ≤ initialLearningRate/,
+    );
+  });
+
+  it("StepLearningRateScheduler sets every batch's rate from the optimizer's step count, across fits", async () => {
+    const model = toyModel(6);
+    model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'sparseCategoricalCrossentropy' });
+    const { x, y } = toyData(4, 3);
+    const seen: number[] = [];
+    const schedule = (step: number): number => cosineDecay(step, { initialLearningRate: 0.1, decaySteps: 5 });
+    const callbacks = [
+      new StepLearningRateScheduler(schedule),
+      new LambdaCallback({ onBatchBegin: () => void seen.push(model.optimizer!.learningRate) }),
+    ];
+    await model.fit(x, y, { epochs: 2, batchSize: 2, callbacks });
+    // A second fit (as a resumed run) continues from the optimizer's iterations, not from step 0.
+    await model.fit(x, y, { epochs: 1, batchSize: 2, callbacks });
+    assert.equal(model.optimizer!.iterations, 6);
+    assertClose(
+      seen,
+      [0, 1, 2, 3, 4, 5].map((s) => schedule(s)),
+      1e-12,
+      'rates per batch',
+    );
+    assert.ok(seen[0] === 0.1 && seen[5] === 0);
+    const bad = new StepLearningRateScheduler(() => -1);
+    bad.setModel(model);
+    await assert.rejects(bad.onBatchBegin(), /schedule gave -1 for step 7/);
   });
 
   it('EarlyStopping stops and restores the best weights; a missing val_loss warns once', async () => {

@@ -141,4 +141,62 @@ describe('optimizer rules', () => {
     assert.deepEqual(copy.getConfig(), outside.getConfig());
     assert.throws(() => new RMSprop({ epsilonOutsides: true } as never), /epsilonOutsides/);
   });
+  it('emaMomentum keeps the moving average of the weights (first update copies), swaps it in and out, and saves it', () => {
+    const GR = [...GRADS, [0.2, 0.1, -3e-4], [0.05, -0.4, 1e-4]];
+    const [lr, m] = [0.1, 0.75];
+    // Plain SGD steps; the average in float64: a = w after the first step, then a ← m·a + (1 − m)·w.
+    const path = W0.map((w0, i) => {
+      let w = w0;
+      let a = 0;
+      GR.forEach((g, t) => {
+        w -= lr * g[i];
+        a = t === 0 ? w : m * a + (1 - m) * w;
+      });
+      return { w, a };
+    });
+    const opt = new SGD({ learningRate: lr, emaMomentum: m });
+    const w = new Weight('w', [3], Float32Array.from(W0), true);
+    const frozen = new Weight('f', [3], Float32Array.from([7, 8, 9]), false);
+    const named = [
+      { name: 'w', weight: w },
+      { name: 'f', weight: frozen },
+    ];
+    assert.throws(() => opt.swapAverages(named), /no moving average of 'w' yet/);
+    // Two steps, a save and a restore into a fresh optimizer (as a resumed run), then two more.
+    for (const g of GR.slice(0, 2)) {
+      w.grad.set(g);
+      opt.applyGradients(named);
+    }
+    const resumed = createOptimizer('SGD', opt.getConfig());
+    assert.equal(resumed.emaMomentum, m);
+    resumed.setWeights(opt.getWeights());
+    for (const g of GR.slice(2)) {
+      w.grad.set(g);
+      resumed.applyGradients(named);
+    }
+    close(
+      Array.from(w.value),
+      path.map((p) => p.w),
+      'weights',
+    );
+    const raw = Array.from(w.value);
+    resumed.swapAverages(named);
+    close(
+      Array.from(w.value),
+      path.map((p) => p.a),
+      'averaged weights',
+    );
+    assert.notDeepEqual(Array.from(w.value), raw);
+    assert.deepEqual(Array.from(frozen.value), [7, 8, 9]); // not trainable: not averaged, not swapped
+    resumed.swapAverages(named);
+    assert.deepEqual(Array.from(w.value), raw);
+    // The average is an optimizer slot ('w/ema'), and no average means no slot and no config key.
+    assert.ok(resumed.getWeights().some((v) => v.name === 'w/ema'));
+    const plain = new SGD({ learningRate: lr });
+    assert.equal('emaMomentum' in plain.getConfig(), false);
+    assert.throws(() => plain.swapAverages(named), /swapAverages needs an optimizer with emaMomentum/);
+    assert.throws(() => plain.setWeights(resumed.getWeights()), /unknown optimizer slot 'w\/ema'/);
+    for (const bad of [1, -0.1, NaN])
+      assert.throws(() => new Adam({ emaMomentum: bad }), /'emaMomentum' must be a number in \[0, 1\)/);
+  });
 });

@@ -351,6 +351,109 @@ describe('recur seq2seq', () => {
     assert.deepEqual(columns(parted, ['lr'])[0], [0.002, 0.002, 0.002, 0.0005]);
   });
 
+  /** The weights of a model directory, by name (model.json's manifest over its .bin). */
+  const weightsOf = (dir: string): Map<string, Float32Array> => {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[];
+    };
+    const out = new Map<string, Float32Array>();
+    for (const group of json.weightsManifest) {
+      const buf = Buffer.concat(group.paths.map((p) => readFileSync(join(dir, p))));
+      let at = 0;
+      for (const w of group.weights) {
+        const n = w.shape.reduce((a, b) => a * b, 1);
+        out.set(w.name, new Float32Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + 4 * n)));
+        at += 4 * n;
+      }
+    }
+    return out;
+  };
+
+  // 32 training sources in batches of 8: 4 steps an epoch, 12 over the 3 epochs the cosine anneals over.
+  const averaged = [...small, '--epochs', '3', '--lr-schedule', 'cosine', '--ema', '0.9', '--quiet'];
+
+  it('--lr-schedule cosine anneals by the step over --epochs; --ema validates the averaged weights', () => {
+    const dir = join(root, 'cosine-ema');
+    const r = run(['seq2seq', 'train', pairs, '--out', dir, ...averaged]);
+    assert.equal(r.code, 0, r.stderr);
+    const [lr] = columns(dir, ['lr']);
+    // The logged rate is the last step's of each epoch: steps 3, 7 and 11 of 12, from --lr 0.01.
+    const cosine = (step: number): number => 0.01 * 0.5 * (1 + Math.cos((Math.PI * step) / 12));
+    lr.forEach((x, e) => assert.ok(Math.abs(x - cosine(4 * e + 3)) < 1e-12, `epoch ${e + 1}: ${x}`));
+    const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: { settings: Record<string, unknown> };
+    };
+    const s = meta.userDefinedMetadata.settings;
+    assert.deepEqual([s.lrSchedule, s.lrDecayEpochs, s.ema], ['cosine', 3, 0.9]);
+    // The checkpoint keeps the raw weights and their average, an optimizer slot.
+    const ckpt = weightsOf(join(dir, 'checkpoint'));
+    assert.ok(ckpt.has('optimizer/next_token/kernel/ema'), [...ckpt.keys()].join(', '));
+    // Without --ema, the same run's epochs validate the raw weights: other validation figures.
+    const rawDir = join(root, 'cosine-raw');
+    const noAvg = averaged.filter((a, i) => a !== '--ema' && averaged[i - 1] !== '--ema');
+    assert.equal(run(['seq2seq', 'train', pairs, '--out', rawDir, ...noAvg]).code, 0);
+    assert.deepEqual(columns(rawDir, ['loss', 'lr']), columns(dir, ['loss', 'lr'])); // training is the same
+    assert.notDeepEqual(columns(rawDir, ['val_loss']), columns(dir, ['val_loss']));
+  });
+
+  for (const stop of ['RECUR_TEST_INTERRUPT_AFTER', 'RECUR_TEST_KILL_AFTER'])
+    it(`a cosine run with --ema stopped mid-epoch (${stop}) resumes exactly`, () => {
+      const whole = join(root, 'cosine-ema');
+      const parted = join(root, `cosine-ema-${stop}`);
+      // After 6 steps: mid epoch 2 (Ctrl-C saves there; kill -9 resumes from the end of epoch 1).
+      const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...averaged], {
+        env: { [stop]: '6' },
+      });
+      assert.notEqual(stopped.code, 0, stopped.stderr);
+      if (stop === 'RECUR_TEST_KILL_AFTER') {
+        // Killed in epoch 2: the files are epoch 1's. Its best model is the average, which the checkpoint keeps
+        // beside the raw weights it trains on.
+        const best = weightsOf(parted);
+        const ckpt = weightsOf(join(parted, 'checkpoint'));
+        const name = 'next_token/kernel';
+        assert.deepEqual(best.get(name), ckpt.get(`optimizer/${name}/ema`));
+        assert.notDeepEqual(best.get(name), ckpt.get(name));
+      }
+      // The schedule and the average are the checkpoint's: a different one is bad usage.
+      for (const [flag, value, saved] of [
+        ['--ema', '0.99', '0.9'],
+        ['--lr-schedule', 'plateau', 'cosine'],
+      ]) {
+        const other = run(['seq2seq', 'train', pairs, '--out', parted, '--resume', flag, value, '--quiet']);
+        assert.equal(other.code, 2, other.stderr);
+        assert.match(
+          other.stderr,
+          new RegExp(`${flag} ${value} with --resume: the checkpoint's run uses ${saved}`),
+        );
+      }
+      const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...averaged, '--resume']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const keys = ['loss', 'val_loss', 'val_wer', 'lr'];
+      assert.deepEqual(columns(parted, keys), columns(whole, keys));
+      assert.deepEqual(weightsOf(parted), weightsOf(whole));
+      assert.deepEqual(weightsOf(join(parted, 'checkpoint')), weightsOf(join(whole, 'checkpoint')));
+    });
+
+  it('plateau-only flags with the cosine schedule, or a bad --ema or --lr-schedule, are bad usage', () => {
+    for (const [args, expected] of [
+      [['--lr-schedule', 'cosine', '--lr-patience', '2'], /--lr-patience applies to --lr-schedule plateau/],
+      [
+        ['--lr-schedule', 'cosine', '--lr-monitor', 'val_wer'],
+        /--lr-monitor applies to --lr-schedule plateau/,
+      ],
+      [['--lr-schedule', 'step'], /--lr-schedule must be plateau or cosine, got 'step'/],
+      [['--ema', '1'], /--ema must be a number above 0 and below 1, got '1'/],
+      [['--ema', '0'], /--ema must be a number above 0 and below 1, got '0'/],
+      [['--ema', 'x'], /--ema must be a number above 0 and below 1, got 'x'/],
+    ] as const) {
+      const r = run(['seq2seq', 'train', pairs, '--out', join(root, 'bad-sched'), ...args, '--quiet']);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.ok(!existsSync(join(root, 'bad-sched', 'model.json')));
+    }
+  });
+
   it('a bad --lr-monitor, --lr-patience or --lr-factor is bad usage naming the flag and what it takes', () => {
     for (const [flag, value, expected] of [
       ['--lr-monitor', 'val_acc', /--lr-monitor must be val_loss or val_wer, got 'val_acc'/],

@@ -144,7 +144,12 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     kind: 'seq2seq',
     model: app.model,
     metadata: withoutState(meta),
-    notes: [],
+    notes:
+      app.settings.ema !== null
+        ? [
+            `the run's weight average (--ema ${app.settings.ema}) is not exported: train.py trains, validates and saves the raw weights`,
+          ]
+        : [],
     extra: { 'seq2seq_data.json': JSON.stringify(encoded) + '\n' },
     what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${valPairs.length} validation pairs`,
     train: `python ${join(outDir, 'train.py')} --epochs 20 --out run`,

@@ -19,7 +19,9 @@ import {
   Callback,
   LambdaCallback,
   ReduceLROnPlateau,
+  StepLearningRateScheduler,
   TerminateOnNaN,
+  cosineDecay,
   type Logs,
 } from '../models/callbacks.js';
 import type { Functional } from '../models/functional.js';
@@ -38,6 +40,7 @@ import {
   checkSettings,
   type AttentionKind,
   type LrMonitor,
+  type LrSchedule,
   type Seq2SeqSettings,
 } from '../seq2seq/model.js';
 import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
@@ -93,6 +96,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   lrMonitor?: LrMonitor;
   lrPatience?: number;
   lrFactor?: number;
+  lrSchedule?: LrSchedule;
+  ema?: number;
   optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
   lr?: number;
   clipnorm?: number;
@@ -127,6 +132,10 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.lrMonitor !== undefined && { lrMonitor: o.lrMonitor }),
     ...(o.lrPatience !== undefined && { lrPatience: o.lrPatience }),
     ...(o.lrFactor !== undefined && { lrFactor: o.lrFactor }),
+    ...(o.lrSchedule !== undefined && { lrSchedule: o.lrSchedule }),
+    ...(o.ema !== undefined && { ema: o.ema }),
+    // The cosine schedule anneals over the run's epochs, fixed when it starts.
+    lrDecayEpochs: (o.lrSchedule ?? base.lrSchedule) === 'cosine' ? o.epochs : null,
     ...(o.optimizer !== undefined && { optimizer: o.optimizer }),
     ...(o.lr !== undefined && { learningRate: o.lr }),
     ...(o.clipnorm !== undefined && { clipnorm: o.clipnorm }),
@@ -138,6 +147,16 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.maxTargetLength !== undefined && { maxTargetLength: o.maxTargetLength }),
     ...(o.vocabSize !== undefined && { vocabularySize: o.vocabSize }),
   };
+  if (s.lrSchedule === 'cosine')
+    for (const [flag, value] of [
+      ['--lr-monitor', o.lrMonitor],
+      ['--lr-patience', o.lrPatience],
+      ['--lr-factor', o.lrFactor],
+    ] as const)
+      if (value !== undefined)
+        throw new UsageError(
+          `${flag} applies to --lr-schedule plateau; the cosine schedule anneals by the step and watches nothing`,
+        );
   if (o.vocabSize !== undefined && s.sourceMode !== 'words' && s.targetMode !== 'words')
     throw new UsageError(
       '--vocab-size applies to word tokens, and neither side is words (see --source-tokens)',
@@ -155,6 +174,8 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
  */
 function checkResumedSchedule(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
   const given: [string, unknown, unknown][] = [
+    ['--lr-schedule', o.lrSchedule, s.lrSchedule],
+    ['--ema', o.ema, s.ema ?? 'no weight average'],
     ['--lr-monitor', o.lrMonitor, s.lrMonitor],
     ['--lr-patience', o.lrPatience, s.lrPatience],
     ['--lr-factor', o.lrFactor, s.lrFactor],
@@ -162,7 +183,7 @@ function checkResumedSchedule(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void 
   for (const [flag, value, saved] of given)
     if (value !== undefined && value !== saved)
       throw new UsageError(
-        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its schedule)`,
+        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its schedule and weight average)`,
       );
 }
 
@@ -310,6 +331,15 @@ export async function seq2seqTrain(
       ),
   });
   if (state) reduceLr.setState(state.reduceLr);
+  // cosine: the rate of every step from the step count (the optimizer's, in the checkpoint), over the epochs fixed
+  // when the run started, whatever --epochs a resumed run is given.
+  const cosineSteps = (settings.lrDecayEpochs ?? 0) * dataset.batchesPerEpoch;
+  const schedule: Callback =
+    settings.lrSchedule === 'cosine'
+      ? new StepLearningRateScheduler((step) =>
+          cosineDecay(step, { initialLearningRate: settings.learningRate, decaySteps: cosineSteps }),
+        )
+      : reduceLr;
   const best = new ModelCheckpoint({
     filepath: outDir,
     monitor: 'val_wer',
@@ -344,6 +374,19 @@ export async function seq2seqTrain(
   // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
   const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const startEpoch = state?.epoch ?? 0;
+  // With --ema, the weight average stands in for the weights from validation (loss and decoding) to the best-model
+  // save, and the raw weights are back before the checkpoint (which keeps both: the average is an optimizer slot).
+  const swapAverages = (): void => model.optimizer!.swapAverages(model.namedWeights());
+  const valBatches = new PairDataset(valData, { batchSize: settings.batchSize, seed: 0, shuffle: false });
+  const averageIn = new LambdaCallback({
+    onEpochEnd: async (_e, logs: Logs) => {
+      swapAverages();
+      // fit's own validation would have scored the raw weights, so the averaged run validates here instead.
+      for (const [k, v] of Object.entries(await model.evaluateDataset(valBatches))) logs[`val_${k}`] = v;
+    },
+  });
+  const averageOut = new LambdaCallback({ onEpochEnd: () => swapAverages() });
+  const averaged = settings.ema !== null;
   // Before the checkpoint callbacks see the logs: the held-out sequence error, decoded greedily.
   const validationWer = new LambdaCallback({
     onEpochEnd: (_e, logs: Logs) => {
@@ -381,21 +424,22 @@ export async function seq2seqTrain(
   );
   if (!o.resume) model.summary((l) => out.info(l));
   const callbacks: Callback[] = [
+    ...(averaged ? [averageIn] : []),
     validationWer, // first: every later callback (the progress line included) sees val_wer
     ...(out.progress ? [new ProgressBar()] : []),
     terminateOnNaN,
-    reduceLr,
+    schedule,
     best,
+    ...(averaged ? [averageOut] : []),
     recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
-  const valBatches = new PairDataset(valData, { batchSize: settings.batchSize, seed: 0, shuffle: false });
   try {
     await model.fitDataset(dataset, {
       epochs: o.resume ? Math.max(o.epochs, startEpoch) : o.epochs,
       initialEpoch: startEpoch,
       ...(resumeFrom ? { resumeFrom } : {}),
-      validationData: valBatches,
+      ...(averaged ? {} : { validationData: valBatches }),
       batchSize: settings.batchSize,
       callbacks,
     });
@@ -426,7 +470,12 @@ export async function seq2seqTrain(
     });
     if (code !== null) return code;
   }
-  if (!isModelDir(outDir)) save(outDir);
+  if (!isModelDir(outDir)) {
+    // No epoch finished (a stop in the first): the model as it is, averaged when the run averages.
+    if (averaged && model.optimizer!.iterations > 0) swapAverages();
+    save(outDir);
+    if (averaged && model.optimizer!.iterations > 0) swapAverages();
+  }
   // The held-out test split, on the best model.
   const bestModel = Seq2Seq.fromMetadata(loadFunctionalModel(outDir).model, app.metadata());
   const test = bestModel.evaluate(splits.test);

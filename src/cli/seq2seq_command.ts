@@ -9,10 +9,17 @@ import {
   threadsFlag,
   timeLimitOption,
 } from './flags.js';
-import { LR_MONITORS } from '../seq2seq/model.js';
+import { LR_MONITORS, LR_SCHEDULES } from '../seq2seq/model.js';
 import { makeOutput } from './output.js';
 import { loadCommand } from './load_command.js';
 
+/** A weight-average momentum: above 0 (0 would be the raw weights) and below 1 (which would never move). */
+const emaFlag = (v: string): number => {
+  const x = Number(v);
+  if (v.trim() === '' || !(x > 0 && x < 1))
+    throw new InvalidArgumentError(`--ema must be a number above 0 and below 1, got '${v}'`);
+  return x;
+};
 /** A learning-rate cut: strictly between 0 (which would stop learning) and 1 (which would not cut). */
 const lrFactorFlag = (v: string): number => {
   const bad = (): InvalidArgumentError =>
@@ -109,6 +116,16 @@ export function registerSeq2Seq(program: Command): void {
       choiceFlag('--optimizer', ['adam', 'rmsprop', 'sgd', 'adagrad']),
     )
     .option('--lr <rate>', 'learning rate (default 0.002)', numFlag('--lr', 1e-9, 10))
+    .option(
+      '--ema <momentum>',
+      'average the weights (exponential moving average with this momentum, e.g. 0.999) for validation, the saved model and the test (default: off)',
+      emaFlag,
+    )
+    .option(
+      '--lr-schedule <name>',
+      'plateau: cut the learning rate when --lr-monitor stalls; cosine: anneal it from --lr to 0 over --epochs, by the step (default plateau)',
+      choiceFlag('--lr-schedule', LR_SCHEDULES),
+    )
     .option(
       '--lr-monitor <name>',
       'what cuts the learning rate (ReduceLROnPlateau): val_loss, or val_wer, the held-out sequence error (default val_loss)',

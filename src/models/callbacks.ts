@@ -300,6 +300,65 @@ export class LearningRateScheduler extends Callback {
   }
 }
 
+export interface CosineDecayArgs {
+  /** The rate at the end of the warm-up (or at step 0 without one). */
+  initialLearningRate: number;
+  /** Steps of the cosine half-wave after the warm-up; from then on the rate stays at minLearningRate. */
+  decaySteps: number;
+  /** Steps of linear warm-up from initialLearningRate / warmupSteps up to initialLearningRate (default 0). */
+  warmupSteps?: number;
+  /** Where the cosine ends (default 0). */
+  minLearningRate?: number;
+}
+
+/**
+ * The learning rate of optimisation step `step` (0-based: the optimizer's `iterations` before the step) under cosine
+ * annealing (Loshchilov & Hutter's SGDR without restarts; Keras's CosineDecay with warm-up):
+ *   warm-up  step < w:  lr0 · (step + 1) / w
+ *   decay    p = min(1, (step − w) / decaySteps):  min + (lr0 − min) · ½ · (1 + cos(π p))
+ * A function of the step alone, so a run resumed from a checkpoint (which keeps `iterations`) continues the schedule
+ * exactly.
+ */
+export function cosineDecay(step: number, args: CosineDecayArgs): number {
+  const { initialLearningRate: lr0, decaySteps } = args;
+  const warmup = args.warmupSteps ?? 0;
+  const min = args.minLearningRate ?? 0;
+  if (!(Number.isInteger(step) && step >= 0))
+    throw new Error(`cosineDecay: step must be an integer ≥ 0, got ${step}`);
+  if (!(Number.isInteger(decaySteps) && decaySteps >= 1))
+    throw new Error(`cosineDecay: decaySteps must be an integer ≥ 1, got ${decaySteps}`);
+  if (!(Number.isInteger(warmup) && warmup >= 0))
+    throw new Error(`cosineDecay: warmupSteps must be an integer ≥ 0, got ${warmup}`);
+  if (!(lr0 > 0 && Number.isFinite(lr0) && min >= 0 && min <= lr0))
+    throw new Error(
+      `cosineDecay: need 0 ≤ minLearningRate ≤ initialLearningRate, finite, got ${min} and ${lr0}`,
+    );
+  if (step < warmup) return (lr0 * (step + 1)) / warmup;
+  const p = Math.min(1, (step - warmup) / decaySteps);
+  return min + (lr0 - min) * 0.5 * (1 + Math.cos(Math.PI * p));
+}
+
+/**
+ * Sets the learning rate before every batch to `schedule(step)`, where step is the optimizer's `iterations` (updates
+ * applied so far; saved with the optimizer's state). The per-step counterpart of LearningRateScheduler: the rate
+ * depends on how far training has gone, not on the epoch or the history, so resuming mid-epoch is exact.
+ */
+export class StepLearningRateScheduler extends Callback {
+  constructor(private readonly schedule: (step: number) => number) {
+    super();
+  }
+  override async onBatchBegin(): Promise<void> {
+    const optimizer = this.model?.optimizer;
+    if (!optimizer) return;
+    const rate = this.schedule(optimizer.iterations);
+    if (!Number.isFinite(rate) || rate < 0)
+      throw new InvalidInputError(
+        `StepLearningRateScheduler: the schedule gave ${rate} for step ${optimizer.iterations + 1}; a rate must be a finite number ≥ 0`,
+      );
+    optimizer.learningRate = rate;
+  }
+}
+
 /** Stops training as soon as a batch loss is NaN or infinite. */
 export class TerminateOnNaN extends Callback {
   terminatedAt: number | null = null;

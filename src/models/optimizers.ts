@@ -21,6 +21,13 @@ export interface OptimizerArgs {
   globalClipnorm?: number;
   /** Clip every gradient element to [−clipvalue, clipvalue]. */
   clipvalue?: number;
+  /**
+   * Keep an exponential moving average of every trainable weight (Polyak averaging; Keras 3's `use_ema` with
+   * `ema_momentum`): after each update, average ← m·average + (1 − m)·weight, the first update copying the weight.
+   * The averages are an optimizer slot ('ema'), so they are saved and restored with its state; swapAverages() puts
+   * them into the model for evaluation and back. In [0, 1); saved in the config only when set.
+   */
+  emaMomentum?: number;
 }
 export interface SGDArgs extends OptimizerArgs {
   momentum?: number;
@@ -79,7 +86,14 @@ export interface SlotValue {
 }
 
 function checkKeys(where: string, args: object, allowed: string[]): void {
-  const known = new Set([...allowed, 'learningRate', 'clipnorm', 'globalClipnorm', 'clipvalue']);
+  const known = new Set([
+    ...allowed,
+    'learningRate',
+    'clipnorm',
+    'globalClipnorm',
+    'clipvalue',
+    'emaMomentum',
+  ]);
   for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`${where}: unknown option '${k}'`);
 }
 
@@ -104,9 +118,12 @@ export abstract class Optimizer {
   readonly clipnorm?: number;
   readonly globalClipnorm?: number;
   readonly clipvalue?: number;
+  readonly emaMomentum?: number;
   /** Updates applied so far (Keras `iterations`). */
   iterations = 0;
   protected slots = new Map<string, Float32Array[]>();
+  /** Weights whose slots were just allocated: their average starts as a copy of the weight after this update. */
+  private readonly fresh = new Set<string>();
 
   constructor(args: OptimizerArgs, defaultLr: number, where: string) {
     this.learningRate = args.learningRate ?? defaultLr;
@@ -117,10 +134,20 @@ export abstract class Optimizer {
     this.clipnorm = args.clipnorm;
     this.globalClipnorm = args.globalClipnorm;
     this.clipvalue = args.clipvalue;
+    if (args.emaMomentum !== undefined) {
+      const m = args.emaMomentum;
+      if (!(typeof m === 'number' && m >= 0 && m < 1))
+        throw new Error(`${where}: 'emaMomentum' must be a number in [0, 1), got ${JSON.stringify(m)}`);
+      this.emaMomentum = m;
+    }
   }
 
   /** Slot names per weight, in order (e.g. ['rms', 'momentum']). */
   protected abstract slotNames(): string[];
+  /** The update's slots, then the weight average when there is one (the update never sees it). */
+  private allSlotNames(): string[] {
+    return this.emaMomentum === undefined ? this.slotNames() : [...this.slotNames(), 'ema'];
+  }
   protected abstract initialSlot(slot: string): number;
   protected abstract update(w: Float32Array, g: Float32Array, slots: Float32Array[], t: number): void;
 
@@ -128,10 +155,13 @@ export abstract class Optimizer {
     let s = this.slots.get(nw.name);
     if (!s) {
       // Slots live in kernel memory, next to the weights, for the fused update kernels.
-      s = this.slotNames().map((n) =>
-        kernels().allocPersistent(nw.weight.value.length).fill(this.initialSlot(n)),
+      s = this.allSlotNames().map((n) =>
+        kernels()
+          .allocPersistent(nw.weight.value.length)
+          .fill(n === 'ema' ? 0 : this.initialSlot(n)),
       );
       this.slots.set(nw.name, s);
+      this.fresh.add(nw.name);
     }
     return s;
   }
@@ -159,14 +189,47 @@ export abstract class Optimizer {
         const c = this.clipvalue;
         for (let i = 0; i < g.length; i++) g[i] = Math.min(c, Math.max(-c, g[i]));
       }
-      this.update(nw.weight.value, g, this.slotsFor(nw), this.iterations);
+      const slots = this.slotsFor(nw);
+      this.update(nw.weight.value, g, slots, this.iterations);
+      if (this.emaMomentum !== undefined) {
+        const avg = slots[slots.length - 1];
+        const w = nw.weight.value;
+        if (this.fresh.has(nw.name)) avg.set(w);
+        else {
+          const m = this.emaMomentum;
+          for (let i = 0; i < w.length; i++) avg[i] = m * avg[i] + (1 - m) * w[i];
+        }
+      }
+    }
+    this.fresh.clear();
+  }
+
+  /**
+   * Exchanges every trainable weight's values with its moving average, in place (so replicas reading the weights'
+   * memory see the swap): call once to evaluate or save the averaged model, and once more to continue training.
+   * Needs emaMomentum and at least one update (before any, there is no average).
+   */
+  swapAverages(weights: readonly NamedWeight[]): void {
+    if (this.emaMomentum === undefined)
+      throw new Error(`${this.className}: swapAverages needs an optimizer with emaMomentum`);
+    for (const nw of weights) {
+      if (!nw.weight.trainable) continue;
+      const s = this.slots.get(nw.name);
+      if (!s) throw new Error(`${this.className}: no moving average of '${nw.name}' yet (no update applied)`);
+      const avg = s[s.length - 1];
+      const w = nw.weight.value;
+      for (let i = 0; i < w.length; i++) {
+        const t = w[i];
+        w[i] = avg[i];
+        avg[i] = t;
+      }
     }
   }
 
   /** Optimizer state for saving: the iteration count and every slot, named `weight/slot`. */
   getWeights(): SlotValue[] {
     const out: SlotValue[] = [{ name: 'iter', shape: [], value: Float32Array.of(this.iterations) }];
-    const names = this.slotNames();
+    const names = this.allSlotNames();
     for (const [wname, slots] of this.slots) {
       slots.forEach((v, i) =>
         out.push({ name: `${wname}/${names[i]}`, shape: [v.length], value: v.slice() }),
@@ -176,8 +239,9 @@ export abstract class Optimizer {
   }
 
   setWeights(values: readonly SlotValue[]): void {
-    const names = this.slotNames();
+    const names = this.allSlotNames();
     this.slots.clear();
+    this.fresh.clear();
     for (const v of values) {
       if (v.name === 'iter') {
         this.iterations = Math.round(v.value[0]);
@@ -201,6 +265,7 @@ export abstract class Optimizer {
     if (this.clipnorm !== undefined) c.clipnorm = this.clipnorm;
     if (this.globalClipnorm !== undefined) c.globalClipnorm = this.globalClipnorm;
     if (this.clipvalue !== undefined) c.clipvalue = this.clipvalue;
+    if (this.emaMomentum !== undefined) c.emaMomentum = this.emaMomentum;
     return c;
   }
 }

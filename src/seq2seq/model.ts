@@ -33,6 +33,12 @@ export type AttentionKind = (typeof ATTENTION_KINDS)[number];
 /** The quantities the learning-rate schedule can watch (both logged every epoch by seq2seq training). */
 export const LR_MONITORS = ['val_loss', 'val_wer'] as const;
 export type LrMonitor = (typeof LR_MONITORS)[number];
+/**
+ * How the learning rate moves: 'plateau' cuts it when lrMonitor stalls (ReduceLROnPlateau); 'cosine' anneals it
+ * from learningRate to 0 over lrDecayEpochs by the optimisation step (no monitor).
+ */
+export const LR_SCHEDULES = ['plateau', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
 
 /** Everything that defines a seq2seq run; stored in the model's files. */
 export const Seq2SeqSettingsSchema = z.object({
@@ -62,6 +68,18 @@ export const Seq2SeqSettingsSchema = z.object({
   lrPatience: z.number().int().min(1).max(1000).default(1),
   /** The cut: learning rate × lrFactor (never below 1e-5). Older files: 0.5. */
   lrFactor: z.number().gt(0).lt(1).default(0.5),
+  /** The schedule (lrMonitor, lrPatience and lrFactor are plateau's). Older files: plateau. */
+  lrSchedule: z.enum(LR_SCHEDULES).default('plateau'),
+  /**
+   * cosine: the epochs over which the rate anneals to 0 (the run's --epochs when it started; fixed for the run, so a
+   * resumed run follows the same curve). null for plateau. Older files: null.
+   */
+  lrDecayEpochs: z.number().int().min(1).max(100000).nullable().default(null),
+  /**
+   * Momentum of the exponential moving average of the weights (Polyak averaging) that validation, the saved best
+   * model and the test use; null: the raw weights. Older files: null.
+   */
+  ema: z.number().gt(0).lt(1).nullable().default(null),
   optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
@@ -99,6 +117,9 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   lrMonitor: 'val_loss',
   lrPatience: 1,
   lrFactor: 0.5,
+  lrSchedule: 'plateau',
+  lrDecayEpochs: null,
+  ema: null,
   optimizer: 'adam',
   learningRate: 0.002,
   clipnorm: 5,
@@ -127,6 +148,10 @@ export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSe
     const issue = r.error.issues[0];
     throw new InvalidInputError(`${where}: ${issue.path.join('.')}: ${issue.message}`);
   }
+  if ((r.data.lrSchedule === 'cosine') !== (r.data.lrDecayEpochs !== null))
+    throw new InvalidInputError(
+      `${where}: lrDecayEpochs: ${r.data.lrSchedule === 'cosine' ? 'the cosine schedule needs its epochs' : 'only the cosine schedule has decay epochs'}`,
+    );
   return r.data;
 }
 
@@ -238,6 +263,7 @@ export function compileSeq2SeqModel(m: Functional, s: Seq2SeqSettings): void {
     optimizer: createOptimizer(s.optimizer, {
       learningRate: s.learningRate,
       ...(s.clipnorm !== null ? { clipnorm: s.clipnorm } : {}),
+      ...(s.ema !== null ? { emaMomentum: s.ema } : {}),
     }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],

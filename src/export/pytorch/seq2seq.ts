@@ -18,7 +18,7 @@ saved vocabularies and split as \`recur seq2seq train\` split them. The Python f
 | \`recur_io.py\` | reading and writing recur model directories (model.json + weights) with numpy                       |
 | \`optim.py\`    | recur's optimizers (RMSprop and Adagrad with ε where Keras puts it) and ReduceLROnPlateau            |
 | \`run.py\`      | what every train.py shares: flags, torchrun processes, checkpoints and --resume, log.csv           |
-| \`train.py\`    | training: masked next-token cross-entropy, clipping, ReduceLROnPlateau, save-best on val_loss         |
+| \`train.py\`    | training: masked next-token cross-entropy, clipping, ReduceLROnPlateau or cosine, save-best on val_loss |
 
 ## Train
 
@@ -96,11 +96,15 @@ The recipe is the one recur seq2seq train used (the settings in start/model.json
 seq2seq_data.json): teacher forcing, the cross-entropy of the next token over the real (unpadded) target steps, the
 same optimizer, learning rate and clipping of each gradient's norm, batch size (per process), and recur's
 ReduceLROnPlateau on val_loss (the run's lrFactor and lrPatience, 0.5 and 1 by default; min lr 1e-5; a run that cut on
-val_wer, which needs greedy decoding this script does not do, cuts on val_loss here). After every epoch in which val_loss improves,
+val_wer, which needs greedy decoding this script does not do, cuts on val_loss here), or, for a run with lrSchedule
+'cosine', recur's cosine annealing from the learning rate to 0 over lrDecayEpochs, set before every step from the step
+count (so --resume continues it exactly). A run's weight average (ema) is not exported: this script trains, validates
+and saves the raw weights. After every epoch in which val_loss improves,
 process 0 writes the model to --out as a recur seq2seq directory (atomically), which 'recur seq2seq eval/predict OUT'
 read. (recur itself keeps the epoch with the best val_wer of greedy decodes; this script keeps the best val_loss.)
 --out also gets log.csv and this script's checkpoints (--resume).
 """
+import math
 import os
 import sys
 import time
@@ -158,6 +162,12 @@ def main():
     net = run.wrap(model)
     opt = make_optimizer(s, model.parameters())
     plateau = ReduceLROnPlateau(factor=s.get("lrFactor", 0.5), patience=s.get("lrPatience", 1), min_lr=1e-5)
+    cosine = s.get("lrSchedule", "plateau") == "cosine"
+
+    def cosine_lr(step, steps_per_epoch):
+        """recur's cosineDecay: lr0 · ½(1 + cos(π·min(1, step / (lrDecayEpochs · steps per epoch))))."""
+        p = min(1.0, step / (s["lrDecayEpochs"] * steps_per_epoch))
+        return s["learningRate"] * 0.5 * (1 + math.cos(math.pi * p))
 
     # Training state, or the checkpoint's.
     st = run.resume(model, opt, {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "sums": [0.0, 0.0]},
@@ -199,6 +209,9 @@ def main():
             if b < st["batch"]:
                 continue
             src, prev, following = src.to(device), prev.to(device), following.to(device)
+            if cosine:
+                for g in opt.param_groups:
+                    g["lr"] = cosine_lr(st["step"], len(batches))
             loss = masked_loss(net(src, prev), following)
             opt.zero_grad()
             loss.backward()
@@ -229,7 +242,8 @@ def main():
             run.save_model(template, model)
             run.say(f"Epoch {epoch + 1}: val_loss improved to {logs['val_loss']:.4f}, saved {a.out}")
         run.log(epoch, logs)
-        plateau.step(logs["val_loss"], opt)
+        if not cosine:
+            plateau.step(logs["val_loss"], opt)
         st["epoch"], st["batch"] = epoch + 1, 0
         run.save_checkpoint(model, opt, st, plateau)
     run.finish()
