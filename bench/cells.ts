@@ -8,7 +8,6 @@
  * ../shared/data/sherlock.txt when present, else Moby Dick. Flags: --batches N, --passes N, --json.
  */
 import '../src/node/index.js';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,6 +19,7 @@ import { Sequential } from '../src/models/sequential.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { mobyDick, readTextFile } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
+import { hasTorch, median, torchSplits } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -64,7 +64,6 @@ const CELLS: Cell[] = [
   },
 ];
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
 
 async function recurRate(cell: Cell, threads: number): Promise<{ rate: number; passes: number[] }> {
@@ -86,44 +85,23 @@ async function recurRate(cell: Cell, threads: number): Promise<{ rate: number; p
 }
 
 function torchRate(cell: Cell): { rate: number; setting: string; version: string } | null {
-  const python = '/usr/bin/python3';
-  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) return null;
+  if (!hasTorch()) return null;
   let best: { rate: number; setting: string; version: string } | null = null;
-  for (const torchThreads of [...new Set([1, CORES])])
-    for (const blasThreads of [...new Set([1, CORES])]) {
-      const r = spawnSync(
-        python,
-        [
-          join(root, 'bench', 'cells_torch.py'),
-          ...['--cell', cell.torch, '--vocab', String(V), '--threads', String(torchThreads)],
-          ...['--batches', String(BATCHES), '--passes', String(PASSES)],
-        ],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            OPENBLAS_NUM_THREADS: String(blasThreads),
-            OMP_NUM_THREADS: String(torchThreads),
-          },
-        },
-      );
-      if (r.status !== 0) {
-        console.error(
-          `PyTorch ${cell.torch} failed (torch ${torchThreads}, OpenBLAS ${blasThreads}):\n${r.stderr}`,
-        );
-        continue;
-      }
-      const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
-        train: number;
-        passes: number[];
-        version: string;
-      };
-      const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
-      console.error(
-        `PyTorch nn.${cell.torch.toUpperCase()}, ${setting}: ${fmt(t.train)} samples/s (passes ${t.passes.map(fmt).join(', ')})`,
-      );
-      if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
-    }
+  const runs = torchSplits<{ train: number; passes: number[]; version: string }>(
+    join(root, 'bench', 'cells_torch.py'),
+    (threads) => [
+      ...['--cell', cell.torch, '--vocab', String(V), '--threads', String(threads)],
+      ...['--batches', String(BATCHES), '--passes', String(PASSES)],
+    ],
+    `PyTorch nn.${cell.torch.toUpperCase()}`,
+  );
+  for (const { torchThreads, blasThreads, result: t } of runs) {
+    const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
+    console.error(
+      `PyTorch nn.${cell.torch.toUpperCase()}, ${setting}: ${fmt(t.train)} samples/s (passes ${t.passes.map(fmt).join(', ')})`,
+    );
+    if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
+  }
   return best;
 }
 

@@ -34,6 +34,7 @@ import {
 import { Tensor, type IndexTensor } from '../src/core/tensor.js';
 import { loadTable, spamAssassin } from '../src/node/classify_data.js';
 import { defaultThreads, shutdownWorkerPool } from '../src/node/pool.js';
+import { PYTHON, hasTorch, median, torchSplits } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -151,9 +152,8 @@ function torchRun(
   vocab: number,
   trainBatches: number,
 ): TorchSpeed | null {
-  const python = '/usr/bin/python3';
-  if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
-    console.error('PyTorch: skipped (/usr/bin/python3 cannot import torch)');
+  if (!hasTorch()) {
+    console.error(`PyTorch: skipped (${PYTHON} cannot import torch)`);
     return null;
   }
   const dir = mkdtempSync(join(tmpdir(), 'recur-bench-torch-'));
@@ -170,41 +170,17 @@ function torchRun(
       })),
     }),
   );
-  // torch's intra-op threads × OpenBLAS's threads: both at all cores oversubscribes them, so every split of the cores
-  // is tried and the fastest training kept (as bench/torch_recipe.py does for the text recipe).
-  const cores = defaultThreads();
-  const settings = [...new Set([cores, 1])].flatMap((torchThreads) =>
-    [...new Set([1, cores])].map((blasThreads) => ({ torchThreads, blasThreads })),
-  );
+  // Every split of the cores, the fastest training kept (as bench/torch_recipe.py does for the text recipe).
   let t: (Omit<TorchSpeed, 'blas'> & { openblas_threads: number }) | null = null;
-  for (const { torchThreads, blasThreads } of settings) {
-    const r = spawnSync(
-      python,
-      [
-        join(root, 'bench', 'classify_torch.py'),
-        '--batches',
-        file,
-        '--threads',
-        String(torchThreads),
-        '--train-batches',
-        String(trainBatches),
-        '--passes',
-        String(TIMED_PASSES),
-      ],
-      {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          OPENBLAS_NUM_THREADS: String(blasThreads),
-          OMP_NUM_THREADS: String(torchThreads),
-        },
-      },
-    );
-    if (r.status !== 0) {
-      console.error(`PyTorch run failed (exit ${r.status}):\n${r.stderr}`);
-      continue;
-    }
-    const run = JSON.parse(r.stdout.trim().split('\n').pop()!) as Omit<TorchSpeed, 'blas'>;
+  const runs = torchSplits<Omit<TorchSpeed, 'blas'>>(
+    join(root, 'bench', 'classify_torch.py'),
+    (threads) => [
+      ...['--batches', file, '--threads', String(threads)],
+      ...['--train-batches', String(trainBatches), '--passes', String(TIMED_PASSES)],
+    ],
+    'PyTorch run',
+  );
+  for (const { torchThreads, blasThreads, result: run } of runs) {
     console.error(
       `PyTorch, ${torchThreads} torch thread(s), OpenBLAS ${blasThreads}: ${fmt(run.train_per_sec)} train sequences/s (median of passes ${run.train_pass_rates.map(fmt).join(', ')})`,
     );
@@ -212,7 +188,7 @@ function torchRun(
   }
   rmSync(dir, { recursive: true, force: true });
   if (!t) return null;
-  const blas = spawnSync(python, ['-c', 'import torch; print(torch.__config__.show())'], {
+  const blas = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__config__.show())'], {
     encoding: 'utf8',
   });
   const info = /BLAS_INFO=(\w+)/.exec(blas.stdout)?.[1] ?? 'unknown';
@@ -231,7 +207,6 @@ function libblasTarget(): string {
 }
 
 const f4 = (v: number): string => v.toFixed(4);
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
 

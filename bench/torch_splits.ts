@@ -1,0 +1,55 @@
+/**
+ * PyTorch beside recur in the benches: whether /usr/bin/python3 has torch, and a bench script run once per split of
+ * the cores — torch's intra-op threads × OpenBLAS's threads, since both at all cores oversubscribes them — so each
+ * bench can keep PyTorch's fastest setting. Also the median the benches report (this VM's runs are noisy).
+ */
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+
+export const PYTHON = '/usr/bin/python3';
+
+export function hasTorch(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+}
+
+export interface TorchSplitRun<T> {
+  torchThreads: number;
+  blasThreads: number;
+  /** The script's last stdout line, parsed as JSON. */
+  result: T;
+}
+
+/**
+ * Runs `python3 script ...args(torchThreads)` with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set, for every pair of
+ * 1 and all cores; a failed run is reported on stderr (with `what`) and left out.
+ */
+export function torchSplits<T>(
+  script: string,
+  args: (torchThreads: number) => string[],
+  what: string,
+): TorchSplitRun<T>[] {
+  const cores = availableParallelism();
+  const runs: TorchSplitRun<T>[] = [];
+  for (const torchThreads of [...new Set([cores, 1])])
+    for (const blasThreads of [...new Set([1, cores])]) {
+      const r = spawnSync(PYTHON, [script, ...args(torchThreads)], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          OPENBLAS_NUM_THREADS: String(blasThreads),
+          OMP_NUM_THREADS: String(torchThreads),
+        },
+      });
+      if (r.status !== 0) {
+        console.error(
+          `${what} failed (torch ${torchThreads}, OpenBLAS ${blasThreads}; exit ${r.status}):\n${r.stderr}`,
+        );
+        continue;
+      }
+      runs.push({ torchThreads, blasThreads, result: JSON.parse(r.stdout.trim().split('\n').pop()!) as T });
+    }
+  return runs;
+}
+
+export const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
