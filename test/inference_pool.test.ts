@@ -1,8 +1,9 @@
 /**
  * The inference pool (src/inference/pool.ts) on Node worker threads: generation streams give the same text as the
  * one-thread GenerationBatcher for the same model, prime and seed, and are spread over the workers by their active
- * streams; classify and decode shards re-join to exactly the one-thread answers (greedy and beam); a bad model, a bad
- * request and a crashed worker each give a clear error while the pool keeps working.
+ * streams; classify and decode jobs of whole batches, dealt to whichever worker is free, re-join to exactly the
+ * one-thread answers (greedy and beam); a bad model, a bad request and a crashed worker each give a clear error while the pool
+ * keeps working.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -40,13 +40,23 @@ export function classifyTexts(
   tokenizer: Tokenizer = Tokenizer.fromJSON(meta.tokenizer),
   threshold = 0.5,
 ): TextClassification[] {
-  const K = meta.classes.length;
   const p = ensembleProbabilities(
     model,
     texts.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating)),
-    K,
+    meta.classes.length,
     batchSize,
   );
+  return classificationsOf(meta, texts, p, threshold);
+}
+
+/** `texts`' classifications from their class probabilities p [texts × classes], as classifyTexts returns them. */
+export function classificationsOf(
+  meta: ClassifierMetadata,
+  texts: readonly string[],
+  p: Float32Array,
+  threshold = 0.5,
+): TextClassification[] {
+  const K = meta.classes.length;
   const best = argmaxRows(p, K);
   return texts.map((text, i) => {
     const probabilities = Object.fromEntries(meta.classes.map((c, k) => [c, p[i * K + k]]));

@@ -6,16 +6,17 @@
  *  - generation: each new stream goes to the worker with the fewest active streams; a worker batches its streams
  *    into shared stateful steps (GenerationBatcher), and characters stream back as they are sampled. A stream's text
  *    depends only on its model, prime, options and seed, so it equals the one-thread text.
- *  - classify / decode: the inputs are split into contiguous shards, one per worker, cut where the one-thread run cuts
- *    its batches (classify: its batches in order of token length; decode: its batches in input order), so every worker
- *    computes exactly the batches the one-thread run would, and the re-joined results are identical to it.
+ *  - classify / decode: the inputs are cut into the batches the one-thread run cuts (classify: its batches in order of
+ *    token length; decode: its batches in input order), jobs of whole batches dealt to whichever worker is free,
+ *    costliest first; every batch is computed exactly as the one-thread run computes it, so the re-joined
+ *    results are identical to it.
  *
  * Generic over the worker API (InferencePort): src/node/inference_pool.ts spawns Node worker threads,
  * src/web/inference_pool.ts Web Workers. A worker that dies (crash, out of memory) fails the jobs it was running with
  * a clear error and is replaced, with every model loaded again, so later jobs still run.
  */
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
-import type { TextClassification } from '../classify/predict.js';
+import { classificationsOf, type TextClassification } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -77,6 +78,12 @@ interface ModelEntry extends PooledModel {
   payload: ModelPayload;
   classifier?: { meta: ClassifierMetadata; tokenizer: ClassifyTokenizer };
 }
+
+/**
+ * Classify and decode jobs per worker: each job pays a fixed cost (a seq2seq decode builds its steppers, packing the
+ * weights), so a job is several batches, but enough jobs that a free worker can take over from a slow one.
+ */
+const JOBS_PER_WORKER = 4;
 
 export class InferencePool {
   private readonly slots: Slot[] = [];
@@ -275,9 +282,9 @@ export class InferencePool {
   }
 
   /**
-   * Labels `texts` with a classifier, in their order: the texts are sorted by token length as `classifyTexts` does,
-   * cut into its batches, and whole batches are dealt to the workers in contiguous runs, so each worker runs
-   * `classifyTexts` on exactly the batches the one-thread call would — the same numbers.
+   * Labels `texts` with a classifier, in their order: the texts are encoded here, sorted by token length as
+   * `classifyTexts` does and cut into its batches; runs of whole batches are the workers' jobs (they return class
+   * probabilities), so every batch is the one the one-thread call computes — the same numbers.
    */
   async classify(
     model: PooledModel,
@@ -287,32 +294,45 @@ export class InferencePool {
     const { meta, tokenizer } = this.entry(model, 'classify').classifier!;
     if (!(Number.isInteger(batchSize) && batchSize > 0))
       throw new InvalidInputError(`batchSize must be a positive integer, got ${batchSize}`);
-    const lengths = texts.map(
-      (t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating).length,
+    const sequences = texts.map((t) =>
+      tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating),
     );
-    const order = Array.from(texts, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
-    const shards = shardRuns(order.length, batchSize, this.threads);
-    const parts = await Promise.all(
-      shards.map(([from, to], w) => {
-        const rows = order.slice(from, to);
-        const slot = this.slots[w];
-        return this.post(slot, (id) => ({
+    const order = Array.from(texts, (_, i) => i).sort(
+      (a, b) => sequences[a].length - sequences[b].length || a - b,
+    );
+    // Jobs of whole batches of the one-thread run, their rows in that run's order (so the worker's own length sort
+    // keeps them as they are); a padded batch costs its rows × its longest text.
+    const jobs = shardRuns(order.length, batchSize, this.threads * JOBS_PER_WORKER);
+    const cost = (from: number, to: number): number => {
+      let c = 0;
+      for (let b = from; b < to; b += batchSize) {
+        const end = Math.min(to, b + batchSize);
+        c += (end - b) * sequences[order[end - 1]].length;
+      }
+      return c;
+    };
+    const K = meta.classes.length;
+    const parts = await this.deal(
+      jobs.map(([from, to]) => cost(from, to)),
+      (j, slot) =>
+        this.post(slot, (id) => ({
           type: 'classify',
           id,
           modelId: model.id,
-          texts: rows.map((r) => texts[r]),
+          sequences: order.slice(jobs[j][0], jobs[j][1]).map((r) => sequences[r]),
           batchSize,
-        })).then((res) => ({ rows, res: res as TextClassification[] }));
-      }),
+        })) as Promise<Float32Array>,
     );
-    const out = new Array<TextClassification>(texts.length);
-    for (const { rows, res } of parts) rows.forEach((r, i) => (out[r] = res[i]));
-    return out;
+    const p = new Float32Array(texts.length * K);
+    parts.forEach((part, j) =>
+      order.slice(jobs[j][0], jobs[j][1]).forEach((r, i) => p.set(part.subarray(i * K, (i + 1) * K), r * K)),
+    );
+    return classificationsOf(meta, texts, p);
   }
 
   /**
-   * Decodes `sources` with a seq2seq model (greedy, or beam search with `beam` > 1), in their order: contiguous
-   * shards of whole decoding batches, one per worker, each decoded by `Seq2Seq.predict` — the one-thread answers.
+   * Decodes `sources` with a seq2seq model (greedy, or beam search with `beam` > 1), in their order: runs of
+   * whole decoding batches of the one-thread run are workers' `Seq2Seq.predict` calls — the one-thread answers.
    */
   async decode(
     model: PooledModel,
@@ -341,20 +361,44 @@ export class InferencePool {
     const batchSize = opts.batchSize ?? DECODE_DEFAULTS.batchSize;
     if (!(Number.isInteger(batchSize) && batchSize > 0))
       throw new InvalidInputError(`batchSize must be a positive integer, got ${batchSize}`);
-    const shards = shardRuns(sources.length, batchSize, this.threads);
-    const parts = await Promise.all(
-      shards.map(([from, to], w) =>
-        this.post(this.slots[w], (id) => ({
+    // Jobs of whole decoding batches of the one-thread run (input order); their cost grows with their sources' lengths.
+    const runs = shardRuns(sources.length, batchSize, this.threads * JOBS_PER_WORKER);
+    const parts = await this.deal(
+      runs.map(([from, to]) => sources.slice(from, to).reduce((c, s) => c + s.length + 1, 0)),
+      (b, slot) =>
+        this.post(slot, (id) => ({
           type: 'decode',
           id,
           modelId: model.id,
-          sources: sources.slice(from, to),
+          sources: sources.slice(runs[b][0], runs[b][1]),
           opts: { ...opts, batchSize },
           raw,
-        })),
-      ),
+        })) as Promise<Seq2SeqPrediction[] | Translation[]>,
     );
     return (parts as Seq2SeqPrediction[][]).flat();
+  }
+
+  /**
+   * Runs one job per entry of `costs` over the workers, each worker taking the next job as soon as its last one is
+   * done, costliest first: the work balances over uneven jobs and over a worker slowed by other work (a contiguous
+   * half each left one worker with 69 % of a length-sorted classify run). Results come back in job order.
+   */
+  private async deal<R>(
+    costs: readonly number[],
+    run: (job: number, slot: Slot) => Promise<R>,
+  ): Promise<R[]> {
+    const queue = costs.map((_, j) => j).sort((a, b) => costs[b] - costs[a] || a - b);
+    const results = new Array<R>(costs.length);
+    let next = 0;
+    const worker = async (w: number): Promise<void> => {
+      while (next < queue.length) {
+        const job = queue[next++];
+        // The slot is looked up per job: a worker that died was replaced in its place.
+        results[job] = await run(job, this.slots[w]);
+      }
+    };
+    await Promise.all(this.slots.slice(0, Math.min(this.threads, queue.length)).map((_, w) => worker(w)));
+    return results;
   }
 
   /** Stops every worker; jobs still running reject. */
@@ -373,20 +417,20 @@ export class InferencePool {
 }
 
 /**
- * Contiguous runs [from, to) of n items for at most `workers` workers, cut only at multiples of `batch` (whole
- * batches), as even as whole batches allow; empty runs are left out.
+ * Contiguous runs [from, to) of n items, at most `runs` of them, cut only at multiples of `batch` (whole batches), as
+ * even as whole batches allow; empty runs are left out.
  */
-export function shardRuns(n: number, batch: number, workers: number): [number, number][] {
+export function shardRuns(n: number, batch: number, runs: number): [number, number][] {
   const batches = Math.ceil(n / batch);
-  const per = Math.floor(batches / workers);
-  const extra = batches % workers;
-  const runs: [number, number][] = [];
+  const per = Math.floor(batches / runs);
+  const extra = batches % runs;
+  const out: [number, number][] = [];
   let b = 0;
-  for (let w = 0; w < workers && b < batches; w++) {
-    const take = per + (w < extra ? 1 : 0);
+  for (let r = 0; r < runs && b < batches; r++) {
+    const take = per + (r < extra ? 1 : 0);
     if (take === 0) continue;
-    runs.push([b * batch, Math.min(n, (b + take) * batch)]);
+    out.push([b * batch, Math.min(n, (b + take) * batch)]);
     b += take;
   }
-  return runs;
+  return out;
 }

@@ -5,7 +5,6 @@
  */
 import type { WeightFile } from '../models/serialization.js';
 import type { Seq2SeqPrediction, Translation } from '../seq2seq/seq2seq.js';
-import type { TextClassification } from '../classify/predict.js';
 
 /** The tasks whose models a worker can hold. Forecasters stay on the caller (see src/node/server.ts). */
 export type InferenceKind = 'text' | 'classify' | 'seq2seq';
@@ -48,11 +47,13 @@ export type InferenceRequest =
   | { type: 'load'; id: number; modelId: number; model: ModelPayload; kernels: string }
   | { type: 'generate'; id: number; modelId: number; job: GenerationJob }
   | { type: 'abort'; id: number }
-  | { type: 'classify'; id: number; modelId: number; texts: string[]; batchSize: number }
+  /** Token ids of the texts (the pool encodes them once), in the order the one-thread run batches them. */
+  | { type: 'classify'; id: number; modelId: number; sequences: Int32Array[]; batchSize: number }
   /** `raw`: decode the sources as given (Seq2Seq.translate, as evaluation does), else as predict does. */
   | { type: 'decode'; id: number; modelId: number; sources: string[]; opts: DecodeJob; raw: boolean };
 
-export type InferenceResult = null | string | TextClassification[] | Seq2SeqPrediction[] | Translation[];
+/** classify: the class probabilities [sequences × classes]. */
+export type InferenceResult = null | string | Float32Array | Seq2SeqPrediction[] | Translation[];
 
 export type InferenceReply =
   | { type: 'started'; id: number }

@@ -11,9 +11,8 @@
  * the reference kernels under RECUR_KERNELS=reference), exactly those a one-thread run uses.
  */
 import type { ClassifierModels } from '../classify/ensemble.js';
-import { classifyTexts } from '../classify/predict.js';
+import { ensembleProbabilities } from '../classify/ensemble.js';
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
-import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { kernels, setKernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import { referenceKernels } from '../core/reference_kernels.js';
@@ -28,7 +27,7 @@ import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } 
 
 type Held =
   | { kind: 'text'; batcher: GenerationBatcher }
-  | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata; tokenizer: ClassifyTokenizer }
+  | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata }
   | { kind: 'seq2seq'; app: Seq2Seq };
 
 /** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
@@ -72,7 +71,6 @@ function rebuild(p: ModelPayload): Held {
       kind: 'classify',
       model: others.length > 0 ? [loaded.model, ...others] : loaded.model,
       meta,
-      tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer),
     };
   }
   const meta = parseTextMetadata(loaded.metadata, p.file);
@@ -157,7 +155,7 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
           return;
         case 'classify': {
           const c = held(msg.modelId, 'classify');
-          result = classifyTexts(c.model, c.meta, msg.texts, msg.batchSize, c.tokenizer);
+          result = ensembleProbabilities(c.model, msg.sequences, c.meta.classes.length, msg.batchSize);
           break;
         }
         case 'decode': {
