@@ -23,7 +23,7 @@ import { SGD } from '../src/models/optimizers.js';
 import { parseFunctionalModelJson } from '../src/models/functional_serialization.js';
 import { loadFunctionalModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { PairDataset, encodePairs, pairBatch, sourceBatch } from '../src/seq2seq/data.js';
-import { beamDecode, greedyDecode, lengthPenalty } from '../src/seq2seq/decode.js';
+import { beamDecode, decodingOrder, greedyDecode, lengthPenalty } from '../src/seq2seq/decode.js';
 import { bleu, chrF } from '../src/seq2seq/metrics.js';
 import {
   G2P_SETTINGS,
@@ -331,6 +331,20 @@ describe('decoding', () => {
       assert.ok(Math.abs(d.score - b[i].score) < 1e-5); // row counts differ: float sums may round apart
       assert.deepEqual(Array.from(d.ids), Array.from(one[i].ids));
     });
+  });
+
+  it('decodes in order of source length (ties in input order) and answers in input order', () => {
+    const ids = (n: number): Int32Array => new Int32Array(n).fill(5);
+    assert.deepEqual(Array.from(decodingOrder([ids(3), ids(1), ids(3), ids(2), ids(1)])), [1, 4, 3, 0, 2]);
+    const m = tiny();
+    const data = randomPairs(11, 7, 6, 23, 6);
+    assert.ok(new Set(data.sources.map((s) => s.length)).size > 2, 'sources of several lengths');
+    // The same sources in reverse: batched by length again, each answer comes back at its source's place.
+    const forward = greedyDecode(m, data.sources, { maxLength: 8, batchSize: 3 });
+    const backward = greedyDecode(m, [...data.sources].reverse(), { maxLength: 8, batchSize: 3 }).reverse();
+    forward.forEach((d, i) =>
+      assert.deepEqual(Array.from(d.ids), Array.from(backward[i].ids), `source ${i}`),
+    );
   });
 
   it('wider beams never score worse than greedy (α = 0)', () => {

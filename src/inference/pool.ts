@@ -20,8 +20,15 @@ import { classificationsOf, type TextClassification } from '../classify/predict.
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
-import { DECODE_DEFAULTS } from '../seq2seq/decode.js';
-import type { Seq2SeqPrediction, Translation } from '../seq2seq/seq2seq.js';
+import { DECODE_DEFAULTS, decodingOrder } from '../seq2seq/decode.js';
+import { Tokenizer as Seq2SeqTokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
+import {
+  parseSeq2SeqMetadata,
+  typedSources,
+  type Seq2SeqMetadata,
+  type Seq2SeqPrediction,
+  type Translation,
+} from '../seq2seq/seq2seq.js';
 import type {
   DecodeJob,
   GenerationJob,
@@ -77,6 +84,8 @@ interface Slot {
 interface ModelEntry extends PooledModel {
   payload: ModelPayload;
   classifier?: { meta: ClassifierMetadata; tokenizer: ClassifyTokenizer };
+  /** A seq2seq model's source side: what decoding's length order is computed from. */
+  seq2seq?: { meta: Seq2SeqMetadata; source: Seq2SeqTokenizer };
 }
 
 /**
@@ -206,6 +215,21 @@ export class InferencePool {
           : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
       }
       entry.classifier = { meta, tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer) };
+    }
+    if (payload.kind === 'seq2seq') {
+      let meta: Seq2SeqMetadata;
+      try {
+        const raw = JSON.parse(payload.json) as { userDefinedMetadata?: Record<string, unknown> };
+        meta = parseSeq2SeqMetadata(raw.userDefinedMetadata ?? {}, payload.file);
+      } catch (e) {
+        throw e instanceof InvalidInputError
+          ? e
+          : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
+      }
+      entry.seq2seq = {
+        meta,
+        source: new Seq2SeqTokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens),
+      };
     }
     await Promise.all(
       this.slots.map((s) =>
@@ -357,25 +381,30 @@ export class InferencePool {
     opts: DecodeJob,
     raw: boolean,
   ): Promise<Seq2SeqPrediction[] | Translation[]> {
-    this.entry(model, 'seq2seq');
+    const { meta, source } = this.entry(model, 'seq2seq').seq2seq!;
     const batchSize = opts.batchSize ?? DECODE_DEFAULTS.batchSize;
     if (!(Number.isInteger(batchSize) && batchSize > 0))
       throw new InvalidInputError(`batchSize must be a positive integer, got ${batchSize}`);
-    // Jobs of whole decoding batches of the one-thread run (input order); their cost grows with their sources' lengths.
+    // Decoding's own length order (src/seq2seq/decode.ts), from the ids the worker will read: jobs are runs of whole
+    // batches of it, sent in that order, so the worker's stable sort keeps them and decodes exactly those batches.
+    const ids = (raw ? sources : typedSources(meta.data, sources)).map((t) => source.encode(t, 'unk'));
+    const order = decodingOrder(ids);
     const runs = shardRuns(sources.length, batchSize, this.threads * JOBS_PER_WORKER);
     const parts = await this.deal(
-      runs.map(([from, to]) => sources.slice(from, to).reduce((c, s) => c + s.length + 1, 0)),
-      (b, slot) =>
+      runs.map(([from, to]) => order.subarray(from, to).reduce((c, i) => c + ids[i].length + 1, 0)),
+      (j, slot) =>
         this.post(slot, (id) => ({
           type: 'decode',
           id,
           modelId: model.id,
-          sources: sources.slice(runs[b][0], runs[b][1]),
+          sources: Array.from(order.subarray(runs[j][0], runs[j][1]), (i) => sources[i]),
           opts: { ...opts, batchSize },
           raw,
-        })) as Promise<Seq2SeqPrediction[] | Translation[]>,
+        })) as Promise<(Seq2SeqPrediction | Translation)[]>,
     );
-    return (parts as Seq2SeqPrediction[][]).flat();
+    const out = new Array<Seq2SeqPrediction | Translation>(sources.length);
+    parts.forEach((part, j) => part.forEach((p, k) => (out[order[runs[j][0] + k]] = p)));
+    return out as Seq2SeqPrediction[] | Translation[];
   }
 
   /**

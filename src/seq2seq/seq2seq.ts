@@ -48,6 +48,11 @@ export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: strin
   return r.data as Seq2SeqMetadata;
 }
 
+/** Sources as a user types them, as the model reads them: a G2P model's trimmed and lowercased (as it was trained). */
+export function typedSources(data: string, sources: readonly string[]): readonly string[] {
+  return data === CMUDICT_DATA ? sources.map((t) => t.trim().toLowerCase()) : sources;
+}
+
 export interface TranslateOptions {
   /** Beam width; 1 (default) decodes greedily. */
   beam?: number;
@@ -147,7 +152,7 @@ export class Seq2Seq {
    * model's are trimmed and lowercased first, as it was trained), decoded with `opts`.
    */
   predict(sources: readonly string[], opts: TranslateOptions = {}): Seq2SeqPrediction[] {
-    const texts = this.data === CMUDICT_DATA ? sources.map((t) => t.trim().toLowerCase()) : sources;
+    const texts = typedSources(this.data, sources);
     return this.translate(texts, opts).map((t) => ({ source: t.source, output: t.output, score: t.score }));
   }
 
