@@ -14,10 +14,14 @@
  *   additive:  δP_ijd = δS_ij · w_d · (1 − E_ijd²) with E = tanh(Q_i + K_j);  δQ_id = Σ_j δP, δK_jd = Σ_i δP, δw_d = Σ δS ⊙ E
  *   and with no key input δV gets δK too.
  *
- * Memory per batch: A (and Q·Kᵀ) N·Tq·Tv floats; the additive form keeps E, N·Tq·Tv·D. Arithmetic is float64 inside.
+ * The products (Q·Kᵀ, A·V and their gradients) are GEMM kernel calls, one per batch row b (float32, like every other
+ * layer); the softmax and δS rows sum in float64. The additive scores are a float64 loop (Keras's tanh form has no
+ * product to hand to a kernel).
+ *
+ * Memory per batch: A (and Q·Kᵀ) N·Tq·Tv floats; the additive form keeps E, N·Tq·Tv·D.
  * Attention dropout (Keras `dropout`) is not supported: only 0 is accepted.
  */
-import { allocUninitialized, kernels } from '../core/backend.js';
+import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 import { initialize, initializerSpec } from './initializers.js';
@@ -57,7 +61,7 @@ abstract class BaseAttention extends Layer {
   protected q: Float32Array = new Float32Array(0);
   protected k: Float32Array = new Float32Array(0);
   protected v: Float32Array = new Float32Array(0);
-  protected a: Float64Array = new Float64Array(0);
+  protected a: Float32Array = new Float32Array(0);
   private keyGiven = false;
   /** The query's and the value's masks of the last forward ([N, Tq], [N, Tv]), when given. */
   private qMask: Uint8Array | null = null;
@@ -78,10 +82,10 @@ abstract class BaseAttention extends Layer {
       throw new Error(`${prefix} '${this.name}': attention dropout is not supported (got ${args.dropout})`);
   }
 
-  /** Raw scores S [N·Tq·Tv] from the cached q, k (float64); caches what scoresBackward needs. */
-  protected abstract scores(): Float64Array;
-  /** Accumulates weight gradients; returns δQ [N·Tq·D] and δK [N·Tv·D] from δS. */
-  protected abstract scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array };
+  /** Raw scores S [N·Tq·Tv] from the cached q, k; caches what scoresBackward needs. */
+  protected abstract scores(): ArrayLike<number>;
+  /** Accumulates weight gradients; returns δQ [N·Tq·D] and δK [N·Tv·D] (kernel memory) from δS. */
+  protected abstract scoresBackward(dS: Float32Array): { dq: Float32Array; dk: Float32Array };
 
   override computeOutputShapes(inputShapes: LayerShape[]): LayerShape[] {
     const where = `${this.className} '${this.name}'`;
@@ -146,25 +150,36 @@ abstract class BaseAttention extends Layer {
     this.qMask = maskData(opts?.masks?.[0] ?? null, N, Tq, where, 'query');
     this.vMask = maskData(opts?.masks?.[1] ?? null, N, Tv, where, 'value');
     const S = this.scores();
-    // Softmax over the visible j (causal: only j ≤ i; masked: real value steps only), then O = A·V.
-    const A = new Float64Array(N * Tq * Tv);
-    const out = allocUninitialized(N * Tq * Dv);
+    // Softmax over the visible j (causal: only j ≤ i; masked: real value steps only); a padded query row keeps
+    // A = 0, so its output is 0. Then O_b = A_b·V_b.
+    const A = alloc(N * Tq * Tv);
     for (let b = 0; b < N; b++)
       for (let i = 0; i < Tq; i++) {
+        if (this.qMask && !this.qMask[b * Tq + i]) continue;
         const r = (b * Tq + i) * Tv;
         const last = this.useCausalMask ? Math.min(i, Tv - 1) : Tv - 1;
-        const o = (b * Tq + i) * Dv;
-        if (this.qMask && !this.qMask[b * Tq + i]) {
-          out.fill(0, o, o + Dv);
-          continue;
-        }
         softmaxRow(S, r, A, r, last, this.vMask, b * Tv);
-        for (let d = 0; d < Dv; d++) {
-          let acc = 0;
-          for (let j = 0; j <= last; j++) acc += A[r + j] * this.v[(b * Tv + j) * Dv + d];
-          out[o + d] = acc;
-        }
       }
+    const out = allocUninitialized(N * Tq * Dv);
+    const kern = kernels();
+    for (let b = 0; b < N; b++)
+      kern.gemm(
+        false,
+        false,
+        Tq,
+        Dv,
+        Tv,
+        A,
+        b * Tq * Tv,
+        Tv,
+        this.v,
+        b * Tv * Dv,
+        Dv,
+        out,
+        b * Tq * Dv,
+        Dv,
+        false,
+      );
     this.a = A;
     return [new Tensor(out, [N, Tq, Dv])];
   }
@@ -174,8 +189,19 @@ abstract class BaseAttention extends Layer {
     return [inputMasks[0] ?? null];
   }
 
-  /** Score of query row q[qo…qo+D) against key row k[ko…ko+D), exactly as `scores` computes it. */
-  protected abstract pairScore(q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number): number;
+  /**
+   * One step's scores: the M query rows from q[qo…] against the Tv key rows from k[ko…] into out [M, Tv], as `scores`
+   * computes them.
+   */
+  protected abstract stepScores(
+    q: Float32Array,
+    qo: number,
+    M: number,
+    k: Float32Array,
+    ko: number,
+    Tv: number,
+    out: Float32Array,
+  ): void;
 
   override stepInputSize(): number {
     if (!this.inputShapes) throw new Error(`${this.className} '${this.name}' is used before it is built`);
@@ -209,7 +235,7 @@ abstract class BaseAttention extends Layer {
     s.value = v.value.data;
     s.key = k.value.data;
     s.Tv = Tv;
-    s.scores = new Float64Array(Tv);
+    s.reserve(Tv);
     s.mask = maskData(v.mask, N, Tv, where, 'value');
     if (Dv !== s.width) throw new Error(`${where}: value width ${Dv}, expected ${s.width}`);
     for (let r = 0; r < s.rows; r++)
@@ -226,17 +252,17 @@ abstract class BaseAttention extends Layer {
     const q = inputs[0];
     if (inputs.length !== 1 || !(q instanceof Float32Array) || q.length !== s.rows * D)
       throw new Error(`${where}: expected one query of ${s.rows}×${D} floats per step`);
-    const { Tv, width: Dv, value, key, scores, out } = s;
-    const last = Tv - 1;
-    for (let r = 0; r < s.rows; r++) {
+    const { Tv, width: Dv, value, key, scores, weights, out } = s;
+    const k = kernels();
+    // Consecutive rows reading the same encoder row (a source's beams) share one product per step.
+    for (let r = 0; r < s.rows;) {
       const b = s.rowSource[r];
-      for (let j = 0; j < Tv; j++) scores[j] = this.pairScore(q, r * D, key!, (b * Tv + j) * D);
-      softmaxRow(scores, 0, scores, 0, last, s.mask, b * Tv);
-      for (let d = 0; d < Dv; d++) {
-        let acc = 0;
-        for (let j = 0; j <= last; j++) acc += scores[j] * value![(b * Tv + j) * Dv + d];
-        out[r * Dv + d] = acc;
-      }
+      let M = 1;
+      while (r + M < s.rows && s.rowSource[r + M] === b) M++;
+      this.stepScores(q, r * D, M, key!, b * Tv * D, Tv, scores);
+      for (let i = 0; i < M; i++) softmaxRow(scores, i * Tv, weights, i * Tv, Tv - 1, s.mask, b * Tv);
+      k.gemm(false, false, M, Dv, Tv, weights, 0, Tv, value!, b * Tv * Dv, Dv, out, r * Dv, Dv, false);
+      r += M;
     }
     return [out];
   }
@@ -255,29 +281,56 @@ abstract class BaseAttention extends Layer {
     const dO = dys[0];
     if (!dO) throw new Error(`${this.className} '${this.name}': backward without an output gradient`);
     const { N, Tq, Tv, D, Dv, a: A } = this;
-    const dS = new Float64Array(N * Tq * Tv);
-    const dv = new Float64Array(N * Tv * Dv);
-    for (let b = 0; b < N; b++)
-      for (let i = 0; i < Tq; i++) {
-        const r = (b * Tq + i) * Tv;
-        const o = (b * Tq + i) * Dv;
-        if (this.qMask && !this.qMask[b * Tq + i]) continue; // a zeroed output: no gradient
-        let dot = 0;
-        for (let j = 0; j < Tv; j++) {
-          let dA = 0;
-          const vo = (b * Tv + j) * Dv;
-          for (let d = 0; d < Dv; d++) {
-            dA += dO.data[o + d] * this.v[vo + d];
-            dv[vo + d] += A[r + j] * dO.data[o + d];
-          }
-          dS[r + j] = dA;
-          dot += A[r + j] * dA;
-        }
-        for (let j = 0; j < Tv; j++) dS[r + j] = A[r + j] * (dS[r + j] - dot);
-      }
+    const k = kernels();
+    // δA_b = δO_b·V_bᵀ and δV_b = A_bᵀ·δO_b (a padded query row has A = 0: it adds nothing to δV, nor to δS below).
+    const dA = allocUninitialized(N * Tq * Tv);
+    const dV = allocUninitialized(N * Tv * Dv);
+    for (let b = 0; b < N; b++) {
+      k.gemm(
+        false,
+        true,
+        Tq,
+        Tv,
+        Dv,
+        dO.data,
+        b * Tq * Dv,
+        Dv,
+        this.v,
+        b * Tv * Dv,
+        Dv,
+        dA,
+        b * Tq * Tv,
+        Tv,
+        false,
+      );
+      k.gemm(
+        true,
+        false,
+        Tv,
+        Dv,
+        Tq,
+        A,
+        b * Tq * Tv,
+        Tv,
+        dO.data,
+        b * Tq * Dv,
+        Dv,
+        dV,
+        b * Tv * Dv,
+        Dv,
+        false,
+      );
+    }
+    // δS_ij = A_ij (δA_ij − Σ_j' A_ij' δA_ij'), the row sums in float64.
+    const dS = allocUninitialized(N * Tq * Tv);
+    for (let r = 0; r < N * Tq * Tv; r += Tv) {
+      let dot = 0;
+      for (let j = 0; j < Tv; j++) dot += A[r + j] * dA[r + j];
+      for (let j = 0; j < Tv; j++) dS[r + j] = A[r + j] * (dA[r + j] - dot);
+    }
     const { dq, dk } = this.scoresBackward(dS);
-    const dvOut = allocUninitialized(N * Tv * Dv);
-    for (let i = 0; i < dvOut.length; i++) dvOut[i] = dv[i] + (this.keyGiven ? 0 : dk[i]);
+    if (!this.keyGiven) k.addInPlace(dV, 0, dk, 0, dV.length);
+    const dvOut = dV;
     const grads: Tensor[] = [new Tensor(dq, [N, Tq, D]), new Tensor(dvOut, [N, Tv, Dv])];
     if (this.keyGiven) grads.push(new Tensor(dk, [N, Tv, D]));
     return grads;
@@ -297,7 +350,7 @@ export class Attention extends BaseAttention {
   static readonly className = 'Attention';
   readonly className = 'Attention';
   readonly scoreMode = 'dot';
-  private qk: Float64Array = new Float64Array(0);
+  private qk: Float32Array = new Float32Array(0);
 
   constructor(args: AttentionArgs = {}) {
     super(args, 'attention', ['scoreMode'], false);
@@ -319,48 +372,56 @@ export class Attention extends BaseAttention {
     return this.useScale ? this.weights[0].value[0] : 1;
   }
 
-  protected pairScore(q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number): number {
+  protected stepScores(
+    q: Float32Array,
+    qo: number,
+    M: number,
+    k: Float32Array,
+    ko: number,
+    Tv: number,
+    out: Float32Array,
+  ): void {
     const D = this.inputShapes![0][1] as number;
-    let s = 0;
-    for (let d = 0; d < D; d++) s += q[qo + d] * k[ko + d];
+    kernels().gemm(false, true, M, Tv, D, q, qo, D, k, ko, D, out, 0, Tv, false);
     const scale = this.scale();
-    return scale === 1 ? s : s * scale;
+    if (scale !== 1) for (let j = 0; j < M * Tv; j++) out[j] *= scale;
   }
 
-  protected scores(): Float64Array {
+  /** QK_b = Q_b·K_bᵀ; S = scale · QK. */
+  protected scores(): Float32Array {
     const { N, Tq, Tv, D, q, k } = this;
-    const qk = new Float64Array(N * Tq * Tv);
+    const qk = allocUninitialized(N * Tq * Tv);
     for (let b = 0; b < N; b++)
-      for (let i = 0; i < Tq; i++)
-        for (let j = 0; j < Tv; j++) {
-          let s = 0;
-          for (let d = 0; d < D; d++) s += q[(b * Tq + i) * D + d] * k[(b * Tv + j) * D + d];
-          qk[(b * Tq + i) * Tv + j] = s;
-        }
+      kernels().gemm(false, true, Tq, Tv, D, q, b * Tq * D, D, k, b * Tv * D, D, qk, b * Tq * Tv, Tv, false);
     this.qk = qk;
     const s = this.scale();
-    return s === 1 ? qk : qk.map((x) => x * s);
+    if (s === 1) return qk;
+    const S = allocUninitialized(qk.length);
+    for (let i = 0; i < qk.length; i++) S[i] = qk[i] * s;
+    return S;
   }
 
-  protected scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array } {
+  /** δQ_b = s·δS_b·K_b, δK_b = s·δS_bᵀ·Q_b, δs = Σ δS ⊙ QK. */
+  protected scoresBackward(dS: Float32Array): { dq: Float32Array; dk: Float32Array } {
     const { N, Tq, Tv, D, q, k } = this;
     const s = this.scale();
-    const dq = new Float64Array(N * Tq * D);
-    const dk = new Float64Array(N * Tv * D);
-    let ds = 0;
-    for (let b = 0; b < N; b++)
-      for (let i = 0; i < Tq; i++)
-        for (let j = 0; j < Tv; j++) {
-          const g = dS[(b * Tq + i) * Tv + j];
-          if (g === 0) continue;
-          ds += g * this.qk[(b * Tq + i) * Tv + j];
-          for (let d = 0; d < D; d++) {
-            dq[(b * Tq + i) * D + d] += s * g * k[(b * Tv + j) * D + d];
-            dk[(b * Tv + j) * D + d] += s * g * q[(b * Tq + i) * D + d];
-          }
-        }
-    if (this.useScale && this.weights[0].trainable) this.weights[0].grad[0] += ds;
-    return { dq: toKernelMemory(dq), dk: toKernelMemory(dk) };
+    const dq = allocUninitialized(N * Tq * D);
+    const dk = allocUninitialized(N * Tv * D);
+    const kern = kernels();
+    for (let b = 0; b < N; b++) {
+      kern.gemm(false, false, Tq, D, Tv, dS, b * Tq * Tv, Tv, k, b * Tv * D, D, dq, b * Tq * D, D, false);
+      kern.gemm(true, false, Tv, D, Tq, dS, b * Tq * Tv, Tv, q, b * Tq * D, D, dk, b * Tv * D, D, false);
+    }
+    if (s !== 1) {
+      for (let i = 0; i < dq.length; i++) dq[i] *= s;
+      for (let i = 0; i < dk.length; i++) dk[i] *= s;
+    }
+    if (this.useScale && this.weights[0].trainable) {
+      let ds = 0;
+      for (let i = 0; i < dS.length; i++) ds += dS[i] * this.qk[i];
+      this.weights[0].grad[0] += ds;
+    }
+    return { dq, dk };
   }
 
   override getConfig(): Record<string, unknown> {
@@ -412,15 +473,26 @@ export class AdditiveAttention extends BaseAttention {
     return S;
   }
 
-  protected pairScore(q: ArrayLike<number>, qo: number, k: ArrayLike<number>, ko: number): number {
+  protected stepScores(
+    q: Float32Array,
+    qo: number,
+    M: number,
+    k: Float32Array,
+    ko: number,
+    Tv: number,
+    out: Float32Array,
+  ): void {
     const w = this.useScale ? this.weights[0].value : null;
     const D = this.inputShapes![0][1] as number;
-    let s = 0;
-    for (let d = 0; d < D; d++) s += (w ? w[d] : 1) * Math.tanh(q[qo + d] + k[ko + d]);
-    return s;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < Tv; j++) {
+        let s = 0;
+        for (let d = 0; d < D; d++) s += (w ? w[d] : 1) * Math.tanh(q[qo + i * D + d] + k[ko + j * D + d]);
+        out[i * Tv + j] = s;
+      }
   }
 
-  protected scoresBackward(dS: Float64Array): { dq: Float32Array; dk: Float32Array } {
+  protected scoresBackward(dS: Float32Array): { dq: Float32Array; dk: Float32Array } {
     const { N, Tq, Tv, D, e } = this;
     const w = this.useScale ? this.weights[0].value : null;
     const dq = new Float64Array(N * Tq * D);
@@ -454,22 +526,31 @@ export class AttentionStepState extends StepState {
   key: Float32Array | null = null;
   mask: Uint8Array | null = null;
   Tv = 0;
-  scores: Float64Array = new Float64Array(0);
+  /** Scores and attention weights of up to `rows` rows (kernel memory, for the GEMMs), at least rows × Tv long. */
+  scores: Float32Array = new Float32Array(0);
+  weights: Float32Array = new Float32Array(0);
   constructor(layer: Layer, rows: number, width: number, opts: StepOptions) {
     super(layer, rows, width, opts);
     this.out = kernels().allocPersistent(rows * width); // kernel memory: the next layer's product reads it in place
     this.rowSource = new Int32Array(rows);
   }
+
+  /** Room for Tv value steps: buffers grow (rarely: to the longest source bound so far), never shrink. */
+  reserve(Tv: number): void {
+    if (this.scores.length >= this.rows * Tv) return;
+    this.scores = kernels().allocPersistent(this.rows * Tv);
+    this.weights = kernels().allocPersistent(this.rows * Tv);
+  }
 }
 
 /**
  * Softmax of S[r…r+last] into A[a…a+last] over the visible steps (mask[m + j] set, or all when no mask or no step is
- * visible); hidden steps get 0. Float64, as the forward pass.
+ * visible); hidden steps get 0. Float64 inside.
  */
 function softmaxRow(
-  S: Float64Array,
+  S: ArrayLike<number>,
   r: number,
-  A: Float64Array,
+  A: Float32Array,
   a: number,
   last: number,
   mask: Uint8Array | null,

@@ -11,7 +11,7 @@
  * so beam search runs rows = B × width. `reorder(parents)` lets row r continue from row parents[r] (a beam's parent).
  * A stepper snapshots the weights into step layouts: make a new one after training further.
  */
-import { kernels, scoped } from '../core/backend.js';
+import { kernels, persistentCopy, scoped } from '../core/backend.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import type { StepConstant, StepInput, StepState } from '../layers/layer.js';
 import type { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
@@ -125,7 +125,8 @@ export class GraphStepper {
             );
           const m = masks.get(x);
           constants.set(x, {
-            value: v.clone(),
+            // Kernel memory, so a layer's steps hand it to kernels in place (a plain copy is staged on every call).
+            value: new Tensor(persistentCopy(v.data), v.shape),
             mask: m ? { data: m.data.slice(), shape: m.shape } : null,
           });
         }
