@@ -1,21 +1,26 @@
 /**
- * `npm run bench:forecast:m3` — recur's default forecaster (`--method auto`: backtest over network, hybrid, ETS, SARIMA,
- * Theta, seasonal naive and the mean of the best 3, conformal 80/95% intervals) on the M3 competition's monthly series
- * (../shared/eval/m3; see its README): each series' training part is everything but its last 18 points, the forecast
- * is scored on those 18 with sMAPE (200|e|/(|y|+|ŷ|)) and MASE (seasonal naive scale, m = 12), the same as the
- * README's baselines. The choice and the calibration see the training part only.
+ * `npm run bench:forecast:m3` — recur's default for many series (`ets+theta+global`: the mean of ETS, Theta and one
+ * global LSTM trained across all the series, src/forecast/global.ts; conformal 80/95% intervals from its backtest) on
+ * the M3 competition's monthly series (../shared/eval/m3; see its README): each series' training part is everything but
+ * its last 18 points, the forecast is scored on those 18 with sMAPE (200|e|/(|y|+|ŷ|)) and MASE (seasonal naive scale,
+ * m = 12), the same as the README's baselines. The choice, the global network and the calibration see the training
+ * parts only (the network's backtest model sees each series only up to its first fold origin).
  *
  *   node dist/bench/forecast_m3.js                 the 100-series sample (every 14.28th series of the 1,428, in order)
  *   node dist/bench/forecast_m3.js --all           all 1,428
- *   --workers N      worker threads (default 2)           --candidates a,b,c   what auto chooses from (default all)
- *   --seeds N        network ensemble size (default 5)    --limit N            the first N series of the selection
+ *   --workers N          worker threads (default 2)        --limit N            the first N series of the selection
+ *   --method M           default ets+theta+global; auto chooses per series (every method is scored either way)
+ *   --candidates a,b,c   default ets,theta,seasonal naive,global (network, hybrid, sarima: the per-series ones)
+ *   --seeds N            per-series network ensemble size  --global-seeds N      global network members (default 3)
+ *   --global-epochs N    (default 20)                      --global-windows N    windows per series (default all)
  *   --out FILE       one JSON line per series, appended as each finishes (a stopped run keeps what it did)
  *   --summarize FILE print the tables from such a file (no fitting)
  *
  * The whole long-format file is read by the same reader as `recur forecast monthly.csv --id-column id --season 12
  * --horizon 18` (src/forecast/panel.ts) and the series run through the same many-series path (src/node/forecast_panel.ts:
- * one worker thread per core, each series the single-series pipeline); this file only picks the sample and prints the
- * M3 table.
+ * the global network first, in this thread, then one worker thread per core, each series the single-series pipeline
+ * with the network's forecasts as a candidate); this file only picks the sample and prints the M3 tables (held-out,
+ * and the backtest's, on which the default was chosen).
  */
 import '../src/node/index.js';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -125,6 +130,7 @@ async function parent(): Promise<void> {
   if (!PANEL_METHODS.includes(method)) throw new Error(`unknown method ${method}`);
   const globalEpochs = flag('--global-epochs');
   const globalSeeds = flag('--global-seeds');
+  const globalWindows = flag('--global-windows');
   const settings: PanelSettings = {
     season: SEASON,
     horizon: H,
@@ -142,6 +148,7 @@ async function parent(): Promise<void> {
     global: {
       ...(globalEpochs ? { epochs: Number(globalEpochs) } : {}),
       ...(globalSeeds ? { seeds: Array.from({ length: Number(globalSeeds) }, (_, i) => i + 1) } : {}),
+      ...(globalWindows ? { windowsPerSeries: Number(globalWindows) } : {}),
     },
   };
   const items = ids.map((id) => {

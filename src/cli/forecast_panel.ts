@@ -1,6 +1,7 @@
 /**
  * `recur forecast FILE --id-column ID` (long format) or `recur forecast FILE --wide`: many series in one command. Each
- * series runs the single-series pipeline (backtest choice, conformal intervals, hold-out scores) in a worker thread;
+ * series runs the single-series pipeline (backtest choice, conformal intervals, hold-out scores) in a worker thread,
+ * by default with one global network trained across all the series first (its own progress bar over epochs);
  * a progress bar counts series; the output file holds every series' forecast in long format; the report gives each
  * series' scores and the aggregate over series (the M3 bench's table). A series that cannot be forecast is reported
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
@@ -33,7 +34,7 @@ import {
 import { SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import type { GlobalProgress } from '../forecast/global.js';
+import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import { parseLevels, readCsvText, seedsOf, type ForecastCliOptions } from './forecast.js';
 import { UsageError, type Output } from './output.js';
@@ -107,10 +108,10 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
       scaling: oneOf('--scaling', o.scaling, ['standard', 'minmax'] as Scaling[]),
     },
     baselines,
-    // The global network: one reproducible model per --seed (default 1), the same cell and size flags as the others
-    // only when given (its own defaults otherwise: global.ts).
+    // The global network: an ensemble of --seeds members (default 3) from --seed (default 1), so one --seed gives one
+    // reproducible run; --epochs and --units apply to it only when given (its own defaults otherwise: global.ts).
     global: {
-      seeds: [o.seed ?? 1],
+      seeds: Array.from({ length: o.seeds ?? GLOBAL_DEFAULTS.seedCount }, (_, i) => (o.seed ?? 1) + i),
       ...(o.epochs !== FORECAST_DEFAULTS.epochs ? { epochs: o.epochs } : {}),
       ...(o.units !== FORECAST_DEFAULTS.units ? { units: o.units } : {}),
     },

@@ -300,7 +300,7 @@ program
   .option('--epochs <n>', 'training epochs per seed', int('--epochs', 1, 1_000_000), FORECAST_DEFAULTS.epochs)
   .option(
     '--seeds <n>',
-    `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed)`,
+    `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed; the global network of many series: 3)`,
     int('--seeds', 1, 1000),
   )
   .option(

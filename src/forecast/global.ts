@@ -32,7 +32,7 @@ export interface GlobalOptions {
   learningRate: number;
   /** Ensemble members (each a full model); their forecasts are averaged (median-free: the mean in log space). */
   seeds: number[];
-  /** The most recent training windows taken from each series (the oldest history matters least). */
+  /** The most recent training windows taken from each series (default: all of them). */
   windowsPerSeries: number;
   /** The fewest points a window's history may have. */
   minHistory: number;
@@ -45,8 +45,8 @@ export const GLOBAL_DEFAULTS = {
   epochs: 20,
   batchSize: 64,
   learningRate: 0.003,
-  windowsPerSeries: 48,
-  seedCount: 1,
+  windowsPerSeries: Number.POSITIVE_INFINITY,
+  seedCount: 3,
 } as const;
 
 /** The defaults for a season and horizon: two seasons (or the horizon, if longer) of lookback. */

@@ -1,7 +1,9 @@
 /**
  * Many series at once ("a panel"): reading them from a long-format CSV (one row per series and date: an id column, a
  * date or index column, a value column) or a wide CSV (a date column and one value column per series); forecasting
- * each one with the same pipeline as a single series (backtest choice, conformal intervals, hold-out scores); and the
+ * each one with the same pipeline as a single series (backtest choice, conformal intervals, hold-out scores) — with,
+ * by default, the panel's global network (global.ts, trained across the series beforehand) as a candidate and the mean
+ * of ETS, Theta and that network as the method; and the
  * aggregate over series (mean MASE / sMAPE / coverage of the default and of each other method on the same series, and
  * how often each method was chosen). Browser-safe: the fan-out over processes is src/node/forecast_panel.ts.
  *
