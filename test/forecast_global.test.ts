@@ -54,6 +54,22 @@ function panel(count: number, seed: number): number[][] {
 
 const SERIES = panel(24, 7);
 const FAST = { units: 16, epochs: 12, batchSize: 32, learningRate: 0.01, seeds: [3] };
+/** Per-series network options a PanelSettings needs (no per-series network runs in these tests). */
+const NETWORK: PanelSettings['network'] = {
+  method: 'network',
+  cell: 'lstm',
+  units: 4,
+  layers: 1,
+  dropout: 0,
+  strategy: 'direct',
+  epochs: 1,
+  batchSize: 16,
+  learningRate: 0.01,
+  seeds: [1],
+  log: false,
+  differencing: 'seasonal',
+  scaling: 'standard',
+};
 
 describe('global network', () => {
   it('beats seasonal naive on the held-out points of a generated seasonal panel', async () => {
@@ -102,6 +118,13 @@ describe('global network', () => {
     for (let h = 0; h < H; h++) assert.ok(Math.abs(y.data[h] - (Math.log(13 + h) - Math.log(12))) < 1e-6);
     // No position features without dates.
     assert.deepEqual([x.data[2], x.data[3]], [0, 0]);
+    // With the season position of the first point (phase 3: April), each step's month on the unit circle.
+    const dated = globalWindows([{ values, phase: 3 }], o).x.data;
+    for (const k of [0, 5, 7]) {
+      const month = (3 - 8 + k + 3 + 12) % 12;
+      assert.ok(Math.abs(dated[k * F + 2] - Math.sin((2 * Math.PI * month) / 12)) < 1e-6, `step ${k}`);
+      assert.ok(Math.abs(dated[k * F + 3] - Math.cos((2 * Math.PI * month) / 12)) < 1e-6, `step ${k}`);
+    }
   });
 
   it('no leak: changing the last fold targets of a series changes no backtest forecast (only the final model)', async () => {
@@ -132,21 +155,7 @@ describe('global network', () => {
       folds: 3,
       levels: [0.8],
       transform: 'none',
-      network: {
-        method: 'network',
-        cell: 'lstm',
-        units: 4,
-        layers: 1,
-        dropout: 0,
-        strategy: 'direct',
-        epochs: 1,
-        batchSize: 16,
-        learningRate: 0.01,
-        seeds: [1],
-        log: false,
-        differencing: 'seasonal',
-        scaling: 'standard',
-      },
+      network: NETWORK,
       baselines: [],
       global: { ...FAST, epochs: 3 },
     };
@@ -184,6 +193,40 @@ describe('global network', () => {
     assert.equal(r.forecasts[0].final.length, H);
     assert.ok(r.forecasts[0].final.every((v) => Number.isFinite(v) && v > 0));
     assert.equal(r.forecasts[0].noBacktest, 'no series has a backtest');
+  });
+
+  it('a panel too short for the network: the default mean falls back to auto over the rest, and says so', async () => {
+    const short = SERIES[0];
+    assert.equal(short.length, 2 * M + H);
+    const settings = {
+      season: M,
+      horizon: H,
+      method: 'ets+theta+global',
+      candidates: ['ets', 'theta', 'global'],
+      folds: 2,
+      levels: [0.8],
+      transform: 'none',
+      network: { ...NETWORK },
+      baselines: [],
+      global: { ...FAST, epochs: 1, minHistory: 12, lookback: 24 },
+    } as PanelSettings;
+    const series = { dates: short.map((_, t) => String(t + 1)), values: short } as TimeSeries;
+    // With a horizon of 6 and 12 points of history at least, a training part of 24 has windows: ask for more.
+    const stage = await globalStage([{ id: 'short', series }], {
+      ...settings,
+      global: { ...settings.global, minHistory: 20 },
+    });
+    assert.match(stage.errors[0]!, /no series is long enough for a training window/);
+    const r = await forecastPanelSeries('short', series, settings, stage.forecasts[0], stage.errors[0]);
+    assert.ok(r.method === 'ets' || r.method === 'theta' || r.method === 'combination', r.method);
+    assert.ok(
+      r.notes.some((n) => /ets\+theta\+global falls back to auto over the rest/.test(n)),
+      r.notes.join('; '),
+    );
+    await assert.rejects(
+      forecastPanelSeries('short', series, { ...settings, method: 'global' }, undefined, stage.errors[0]),
+      /the global network has no forecast for this series/,
+    );
   });
 
   it('a panel too short for the backtest model: no fold forecasts, and it says why', async () => {

@@ -557,12 +557,14 @@ export async function forecastPanelSeries(
           : [method as CandidateName];
   const globalFns = new Map<string, ForecastFn>();
   if (wanted.includes(GLOBAL)) {
+    const why = globalError ?? 'the global network was not trained';
     if (global) globalFns.set(GLOBAL, globalCandidate(global, train.length));
-    else if (method === GLOBAL || method in PANEL_MEANS)
-      throw new Error(
-        `the global network has no forecast for this series: ${globalError ?? 'it was not trained'}`,
-      );
-    else notes.push(`global: skipped: ${globalError ?? 'the global network was not trained'}`);
+    else if (method === GLOBAL) throw new Error(`the global network has no forecast for this series: ${why}`);
+    else if (method in PANEL_MEANS) {
+      // A mean without its network (a panel too short to train it): the choice by backtest among the rest.
+      notes.push(`global: skipped: ${why}; ${method} falls back to auto over the rest`);
+      method = 'auto';
+    } else notes.push(`global: skipped: ${why}`);
   }
   const candidates = wanted.filter((c): c is CandidateName => c !== GLOBAL);
   const fixed = method === GLOBAL || method in PANEL_MEANS ? method : undefined;
