@@ -1,21 +1,26 @@
 /**
- * `npm run bench:forecast:m3` — recur's default forecaster (`--method auto`: backtest over network, hybrid, ETS, SARIMA,
- * Theta, seasonal naive and the mean of the best 3, conformal 80/95% intervals) on the M3 competition's monthly series
- * (../shared/eval/m3; see its README): each series' training part is everything but its last 18 points, the forecast
- * is scored on those 18 with sMAPE (200|e|/(|y|+|ŷ|)) and MASE (seasonal naive scale, m = 12), the same as the
- * README's baselines. The choice and the calibration see the training part only.
+ * `npm run bench:forecast:m3` — recur's default for many series (`ets+theta+global`: the mean of ETS, Theta and one
+ * global LSTM trained across all the series, src/forecast/global.ts; conformal 80/95% intervals from its backtest) on
+ * the M3 competition's monthly series (../shared/eval/m3; see its README): each series' training part is everything but
+ * its last 18 points, the forecast is scored on those 18 with sMAPE (200|e|/(|y|+|ŷ|)) and MASE (seasonal naive scale,
+ * m = 12), the same as the README's baselines. The choice, the global network and the calibration see the training
+ * parts only (the network's backtest model sees each series only up to its first fold origin).
  *
  *   node dist/bench/forecast_m3.js                 the 100-series sample (every 14.28th series of the 1,428, in order)
  *   node dist/bench/forecast_m3.js --all           all 1,428
- *   --workers N      worker threads (default 2)           --candidates a,b,c   what auto chooses from (default all)
- *   --seeds N        network ensemble size (default 5)    --limit N            the first N series of the selection
+ *   --workers N          worker threads (default 2)        --limit N            the first N series of the selection
+ *   --method M           default ets+theta+global; auto chooses per series (every method is scored either way)
+ *   --candidates a,b,c   default ets,theta,seasonal naive,global (network, hybrid, sarima: the per-series ones)
+ *   --seeds N            per-series network ensemble size  --global-seeds N      global network members (default 3)
+ *   --global-epochs N    (default 20)                      --global-windows N    windows per series (default all)
  *   --out FILE       one JSON line per series, appended as each finishes (a stopped run keeps what it did)
  *   --summarize FILE print the tables from such a file (no fitting)
  *
  * The whole long-format file is read by the same reader as `recur forecast monthly.csv --id-column id --season 12
  * --horizon 18` (src/forecast/panel.ts) and the series run through the same many-series path (src/node/forecast_panel.ts:
- * one worker thread per core, each series the single-series pipeline); this file only picks the sample and prints the
- * M3 table.
+ * the global network first, in this thread, then one worker thread per core, each series the single-series pipeline
+ * with the network's forecasts as a candidate); this file only picks the sample and prints the M3 tables (held-out,
+ * and the backtest's, on which the default was chosen).
  */
 import '../src/node/index.js';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,10 +28,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { Random } from '../src/core/random.js';
-import { CANDIDATES, COMBINATION, type CandidateName } from '../src/forecast/auto.js';
+import { COMBINATION } from '../src/forecast/auto.js';
 import { FORECAST_DEFAULTS } from '../src/forecast/network.js';
-import { isFailure, parsePanelCsv, type PanelSettings, type SeriesForecast } from '../src/forecast/panel.js';
-import { forecastPanel } from '../src/node/forecast_panel.js';
+import {
+  isFailure,
+  PANEL_CANDIDATES,
+  PANEL_DEFAULT_CANDIDATES,
+  PANEL_DEFAULT_METHOD,
+  PANEL_METHODS,
+  parsePanelCsv,
+  PANEL_MEANS,
+  type PanelCandidate,
+  type PanelMethod,
+  type PanelSettings,
+  type SeriesForecast,
+} from '../src/forecast/panel.js';
+import { forecastPanel, type GlobalStage } from '../src/node/forecast_panel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const M3 = join(here, '..', '..', '..', 'shared', 'eval', 'm3');
@@ -46,6 +63,8 @@ interface SeriesResult {
   mase: Record<string, number>;
   /** Of the chosen method's intervals on the 18 test points: share inside and mean Winkler score, per level. */
   intervals: { level: number; coverage: number; winkler: number }[];
+  /** Backtest (inside the training part) sMAPE / MASE per method and fold. */
+  backtest?: SeriesForecast['backtest'];
 }
 
 function flag(name: string): string | undefined {
@@ -70,6 +89,7 @@ function asResult(r: SeriesForecast, category: string): SeriesResult {
     smape,
     mase,
     intervals: (r.heldOutIntervals ?? []).map((i) => ({ ...i, level: i.level / 100 })),
+    ...(r.backtest ? { backtest: r.backtest } : {}),
   };
 }
 
@@ -104,12 +124,17 @@ async function parent(): Promise<void> {
   }
   const workers = Number(flag('--workers') ?? 2);
   const seeds = Number(flag('--seeds') ?? FORECAST_DEFAULTS.seedCount);
-  const candidates = (flag('--candidates')?.split(',') ?? CANDIDATES) as CandidateName[];
-  for (const c of candidates) if (!CANDIDATES.includes(c)) throw new Error(`unknown candidate ${c}`);
+  const candidates = (flag('--candidates')?.split(',') ?? PANEL_DEFAULT_CANDIDATES) as PanelCandidate[];
+  for (const c of candidates) if (!PANEL_CANDIDATES.includes(c)) throw new Error(`unknown candidate ${c}`);
+  const method = (flag('--method') ?? PANEL_DEFAULT_METHOD) as PanelMethod;
+  if (!PANEL_METHODS.includes(method)) throw new Error(`unknown method ${method}`);
+  const globalEpochs = flag('--global-epochs');
+  const globalSeeds = flag('--global-seeds');
+  const globalWindows = flag('--global-windows');
   const settings: PanelSettings = {
     season: SEASON,
     horizon: H,
-    method: 'auto',
+    method,
     candidates,
     folds: 5,
     levels: LEVELS,
@@ -120,6 +145,11 @@ async function parent(): Promise<void> {
       seeds: Array.from({ length: seeds }, (_, i) => i + 1),
     },
     baselines: [],
+    global: {
+      ...(globalEpochs ? { epochs: Number(globalEpochs) } : {}),
+      ...(globalSeeds ? { seeds: Array.from({ length: Number(globalSeeds) }, (_, i) => i + 1) } : {}),
+      ...(globalWindows ? { windowsPerSeries: Number(globalWindows) } : {}),
+    },
   };
   const items = ids.map((id) => {
     const s = byId.get(id);
@@ -132,8 +162,18 @@ async function parent(): Promise<void> {
   const out = flag('--out');
   if (out) writeFileSync(out, '');
   let done = 0;
+  const c0 = process.cpuUsage();
+  let stages: GlobalStage[] = [];
   await forecastPanel(items, settings, {
     workers,
+    onGlobalEpoch: (p) =>
+      process.stderr.write(
+        `\rglobal network, ${p.stage}: member ${p.member + 1}/${p.members}, epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)}   `,
+      ),
+    onGlobalStage: (g) => {
+      stages = g;
+      process.stderr.write('\n');
+    },
     onResult: (r) => {
       done++;
       if (isFailure(r)) errors.push(`${r.id}: ${r.error}`);
@@ -151,10 +191,57 @@ async function parent(): Promise<void> {
   process.stderr.write('\n');
   for (const e of errors) console.error(`failed: ${e}`);
   const wall = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   console.log(
-    `${results.length} of ${ids.length} M3 monthly series (${all ? 'all' : 'the 100-series sample'}), h = 18; candidates ${candidates.join(', ')}; networks ${seeds} seed(s); ${workers} worker thread(s); wall ${(wall / 60).toFixed(1)} min`,
+    `${results.length} of ${ids.length} M3 monthly series (${all ? 'all' : 'the 100-series sample'}), h = 18; method ${method}; candidates ${candidates.join(', ')}; per-series networks ${seeds} seed(s); ${workers} worker thread(s); wall ${(wall / 60).toFixed(1)} min, CPU ${((cpu.user + cpu.system) / 60e6).toFixed(1)} min (the process, all threads)`,
   );
+  for (const g of stages)
+    console.log(
+      `global network: ${g.error ? `failed: ${g.error}` : `${g.backtestWindows} backtest + ${g.finalWindows} final training windows, ${g.seconds.toFixed(0)} s wall, ${g.cpuSeconds.toFixed(0)} CPU s`}`,
+    );
   summarize(results, candidates);
+}
+
+/**
+ * The backtest table (inside the training parts only; never the test window): each method's mean sMAPE / MASE over
+ * the series where it ran on every fold, and — to compare a fixed method with choosing per series honestly — every
+ * method scored on each series' last fold, with "auto" choosing by the earlier folds' MASE.
+ */
+function backtestSummary(results: SeriesResult[]): void {
+  const rs = results.filter((r) => r.backtest !== undefined);
+  if (rs.length === 0) return;
+  const methods: string[] = [];
+  for (const r of rs) for (const m of Object.keys(r.backtest!)) if (!methods.includes(m)) methods.push(m);
+  const both = rs.filter((r) => methods.every((m) => m in r.backtest!));
+  console.log('');
+  console.log(
+    `Backtest (5 rolling origins inside each training part), the ${both.length} series where every method ran:`,
+  );
+  console.log('| method | mean sMAPE | mean MASE | last fold sMAPE | last fold MASE |');
+  console.log('|---|---:|---:|---:|---:|');
+  const last = (r: SeriesResult, m: string): { smape: number; mase: number } => {
+    const f = r.backtest![m].folds;
+    return f[f.length - 1];
+  };
+  for (const m of methods)
+    console.log(
+      `| ${m} | ${mean(both.map((r) => r.backtest![m].smape)).toFixed(2)} | ${mean(both.map((r) => r.backtest![m].mase)).toFixed(3)} | ${mean(both.map((r) => last(r, m).smape)).toFixed(2)} | ${mean(both.map((r) => last(r, m).mase)).toFixed(3)} |`,
+    );
+  // auto chosen on folds 1..k-1 (lowest mean MASE), scored on fold k.
+  const picked = both
+    .filter((r) => r.backtest![methods[0]].folds.length >= 2)
+    .map((r) => {
+      const early = (m: string): number => {
+        const f = r.backtest![m].folds;
+        return mean(f.slice(0, -1).map((x) => x.mase));
+      };
+      const best = methods.reduce((a, b) => (early(b) < early(a) ? b : a));
+      return last(r, best);
+    });
+  if (picked.length > 0)
+    console.log(
+      `| auto, chosen per series on the earlier folds (${picked.length} series) | | | ${mean(picked.map((p) => p.smape)).toFixed(2)} | ${mean(picked.map((p) => p.mase)).toFixed(3)} |`,
+    );
 }
 
 function summarize(results: SeriesResult[], candidates: readonly string[]): void {
@@ -167,7 +254,7 @@ function summarize(results: SeriesResult[], candidates: readonly string[]): void
     '| method | series | mean sMAPE | mean MASE | auto on the same series: sMAPE / MASE | chosen by auto |',
   );
   console.log('|---|---:|---:|---:|---:|---:|');
-  const methods = ['auto', ...candidates, COMBINATION];
+  const methods = ['auto', ...candidates, COMBINATION, ...Object.keys(PANEL_MEANS)];
   for (const m of methods) {
     const rs = results.filter((r) => m in r.smape);
     if (rs.length === 0) continue;
@@ -177,7 +264,7 @@ function summarize(results: SeriesResult[], candidates: readonly string[]): void
         ? ''
         : `${mean(rs.map((r) => r.smape.auto)).toFixed(2)} / ${mean(rs.map((r) => r.mase.auto)).toFixed(3)}`;
     console.log(
-      `| ${m === 'auto' ? '**auto (default)**' : m} | ${rs.length} | ${mean(rs.map((r) => r.smape[m])).toFixed(2)} | ${mean(rs.map((r) => r.mase[m])).toFixed(3)} | ${same} | ${chosen} |`,
+      `| ${m === 'auto' ? '**default**' : m} | ${rs.length} | ${mean(rs.map((r) => r.smape[m])).toFixed(2)} | ${mean(rs.map((r) => r.mase[m])).toFixed(3)} | ${same} | ${chosen} |`,
     );
   }
   console.log('| Naive2, published (all 1,428) | | 16.91 | | | |');
@@ -190,6 +277,7 @@ function summarize(results: SeriesResult[], candidates: readonly string[]): void
       `- ${level * 100}% interval of the chosen method on the test points: coverage ${(100 * mean(iv.map((i) => i.coverage))).toFixed(1)}% (${iv.length} series), mean Winkler score ${mean(iv.map((i) => i.winkler)).toFixed(1)}`,
     );
   }
+  backtestSummary(results);
 }
 
 if (flag('--summarize')) {
@@ -198,5 +286,5 @@ if (flag('--summarize')) {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as SeriesResult);
   console.log(`${results.length} M3 monthly series from ${flag('--summarize')}`);
-  summarize(results, (flag('--candidates')?.split(',') ?? CANDIDATES) as string[]);
+  summarize(results, (flag('--candidates')?.split(',') ?? PANEL_DEFAULT_CANDIDATES) as string[]);
 } else await parent();

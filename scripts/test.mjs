@@ -23,6 +23,7 @@ const NUMERICAL = [
   'attention',
   'bidirectional',
   'classify',
+  'forecast_global',
   'functional',
   'gradcheck',
   'inference_pool',

@@ -506,3 +506,57 @@ describe('forecast many series: undated series and Ctrl-C', () => {
     assert.equal(rows.length, 1 + 6 * summary.forecast);
   });
 });
+
+describe('forecast many series: the global network (the default for many series)', () => {
+  const strip = (lines: Record<string, unknown>[]): Record<string, unknown>[] =>
+    lines.filter((l) => 'id' in l).map(({ seconds: _s, ...rest }) => rest);
+
+  it('by default: one network trained across the series, averaged with ETS and Theta; reproducible; --method global', () => {
+    const long = write('global.csv', longCsv());
+    const args = ['forecast', long, '--id-column', 'id', '--horizon', '6', '--epochs', '3', '--threads', '1'];
+    const r = runCli([...args, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = jsonLines(r.stdout);
+    const stage = lines.find((l) => 'global' in l)!.global as {
+      series: number;
+      backtestWindows: number;
+      finalWindows: number;
+    };
+    assert.equal(stage.series, 3);
+    assert.ok(stage.backtestWindows > 0 && stage.finalWindows > stage.backtestWindows, JSON.stringify(stage));
+    const series = lines.filter((l) => 'id' in l) as unknown as SeriesForecast[];
+    assert.equal(series.length, 3);
+    for (const s of series) {
+      assert.equal(s.method, 'ets+theta+global', s.notes.join('; '));
+      for (const m of ['ets', 'theta', 'global', 'ets+theta+global', 'naive', 'drift'])
+        assert.ok(m in s.metrics!, `${s.id}: ${m} scored on the hold-out`);
+      assert.ok('global' in s.backtest! && 'ets+theta+global' in s.backtest!, `${s.id}: backtested`);
+      assert.equal(s.intervals.length, 2);
+    }
+    // The same command again: the same forecasts (the global network is seeded).
+    assert.deepEqual(strip(jsonLines(runCli([...args, '--json']).stdout)), strip(lines));
+    // The global network alone.
+    const g = runCli([...args, '--method', 'global', '--json']);
+    assert.equal(g.code, 0, g.stderr);
+    for (const s of jsonLines(g.stdout).filter((l) => 'id' in l) as unknown as SeriesForecast[]) {
+      assert.equal(s.method, 'global');
+      assert.deepEqual(Object.keys(s.backtest!), ['global']);
+    }
+    // The human report names the global stage.
+    const h = runCli(args);
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(
+      h.stderr,
+      /global network \(season 12, horizon 6, 3 series\): trained on \d+ windows for the backtest and \d+ for the forecasts/,
+    );
+    assert.match(h.stderr, /method ets\+theta\+global \(the mean of ets, theta, global\)/);
+  });
+
+  it('--candidates without the global network: auto among them, no global stage', () => {
+    const long = write('noglobal.csv', longCsv());
+    const r = runCli(['forecast', long, '--id-column', 'id', ...FAST]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /method auto of ets, theta, seasonal naive;/);
+    assert.doesNotMatch(r.stderr, /global network/);
+  });
+});

@@ -41,8 +41,9 @@ export interface ForecastCliOptions {
   horizon?: number;
   holdout?: number;
   lookback?: number;
-  method: string;
-  candidates: string;
+  /** Default: 'auto' (one series); the panel default with many (forecast_panel.ts). */
+  method?: string;
+  candidates?: string;
   folds: number;
   step?: number;
   level: string;
@@ -58,7 +59,7 @@ export interface ForecastCliOptions {
   log: boolean;
   differencing: string;
   scaling: string;
-  baselines: string;
+  baselines?: string;
   output?: string;
   chart?: string;
   save?: string;
@@ -277,7 +278,7 @@ export async function forecast(
   if (!(lookback >= 1)) throw new UsageError(`--lookback must be ≥ 1, got ${lookback}`);
   const seeds = seedsOf(o);
   const levels = parseLevels(o.level);
-  let method = oneOf('--method', o.method, METHODS);
+  let method = oneOf('--method', o.method ?? 'auto', METHODS);
   if (method === 'hybrid' && season < 2) {
     out.info(`note: the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
     method = 'network';
@@ -301,16 +302,16 @@ export async function forecast(
   ] as Differencing[]);
   const candidates: CandidateName[] =
     method === 'auto' || method === COMBINATION
-      ? o.candidates === 'all'
+      ? (o.candidates ?? 'all') === 'all'
         ? CANDIDATES
-        : o.candidates.split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES))
+        : (o.candidates ?? 'all').split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES))
       : [method];
   const which = (
-    o.baselines === 'none'
+    (o.baselines ?? 'all') === 'none'
       ? []
-      : o.baselines === 'all'
+      : (o.baselines ?? 'all') === 'all'
         ? BASELINES
-        : o.baselines.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
+        : (o.baselines ?? 'all').split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
   ) as BaselineName[];
   const net: NetworkOptions = {
     method: 'network',

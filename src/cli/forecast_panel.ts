@@ -1,6 +1,7 @@
 /**
  * `recur forecast FILE --id-column ID` (long format) or `recur forecast FILE --wide`: many series in one command. Each
- * series runs the single-series pipeline (backtest choice, conformal intervals, hold-out scores) in a worker thread;
+ * series runs the single-series pipeline (backtest choice, conformal intervals, hold-out scores) in a worker thread,
+ * by default with one global network trained across all the series first (its own progress bar over epochs);
  * a progress bar counts series; the output file holds every series' forecast in long format; the report gives each
  * series' scores and the aggregate over series (the M3 bench's table). A series that cannot be forecast is reported
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
@@ -8,12 +9,19 @@
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { CANDIDATES, COMBINATION, type CandidateName, type MethodChoice } from '../forecast/auto.js';
+import { COMBINATION } from '../forecast/auto.js';
 import { BASELINES, type BaselineName } from '../forecast/baselines.js';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import {
   DEFAULT_ROW,
   isFailure,
+  PANEL_CANDIDATES,
+  PANEL_DEFAULT_BASELINES,
+  PANEL_DEFAULT_CANDIDATES,
+  PANEL_DEFAULT_METHOD,
+  PANEL_MEANS,
+  PANEL_METHODS,
+  type PanelCandidate,
   parsePanelCsv,
   summarizePanel,
   type Panel,
@@ -26,6 +34,7 @@ import {
 import { SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
+import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import { parseLevels, readCsvText, seedsOf, type ForecastCliOptions } from './forecast.js';
 import { UsageError, type Output } from './output.js';
@@ -49,17 +58,28 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
     throw new UsageError(`--holdout must be 0 (forecast the future) or equal to --horizon (${o.horizon})`);
   if (o.holdout !== undefined && o.horizon === undefined && o.holdout !== 0)
     throw new UsageError('--holdout other than 0 needs --horizon (the same number) with many series');
-  const method = oneOf('--method', o.method, ['auto', ...CANDIDATES, COMBINATION] as const) as MethodChoice;
-  const candidates: CandidateName[] =
-    o.candidates === 'all'
-      ? CANDIDATES
-      : o.candidates.split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES));
+  const candidates: PanelCandidate[] =
+    o.candidates === undefined
+      ? PANEL_DEFAULT_CANDIDATES
+      : o.candidates === 'all'
+        ? PANEL_CANDIDATES
+        : o.candidates.split(',').map((c) => oneOf('--candidates', c.trim(), PANEL_CANDIDATES));
+  // Without --method: the default mean when its members are candidates, else the choice by backtest among them.
+  const method = oneOf(
+    '--method',
+    o.method ??
+      (['ets', 'theta', 'global'].every((c) => candidates.includes(c as PanelCandidate))
+        ? PANEL_DEFAULT_METHOD
+        : 'auto'),
+    PANEL_METHODS,
+  );
+  const baselineList = o.baselines ?? PANEL_DEFAULT_BASELINES.join(',');
   const baselines = (
-    o.baselines === 'none'
+    baselineList === 'none'
       ? []
-      : o.baselines === 'all'
+      : baselineList === 'all'
         ? BASELINES
-        : o.baselines.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
+        : baselineList.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
   ) as BaselineName[];
   return {
     ...(o.season !== undefined ? { season: o.season } : {}),
@@ -88,6 +108,13 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
       scaling: oneOf('--scaling', o.scaling, ['standard', 'minmax'] as Scaling[]),
     },
     baselines,
+    // The global network: an ensemble of --seeds members (default 3) from --seed (default 1), so one --seed gives one
+    // reproducible run; --epochs and --units apply to it only when given (its own defaults otherwise: global.ts).
+    global: {
+      seeds: Array.from({ length: o.seeds ?? GLOBAL_DEFAULTS.seedCount }, (_, i) => (o.seed ?? 1) + i),
+      ...(o.epochs !== FORECAST_DEFAULTS.epochs ? { epochs: o.epochs } : {}),
+      ...(o.units !== FORECAST_DEFAULTS.units ? { units: o.units } : {}),
+    },
   };
 }
 
@@ -255,6 +282,50 @@ function seriesProgress(
   };
 }
 
+/** Progress of the global network's training: a bar over its epochs on a terminal, a line every 5 epochs otherwise. */
+function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): void; stop(): void } {
+  if (!out.progress) return { tick: () => undefined, stop: () => undefined };
+  const t0 = Date.now();
+  let bar: cliProgress.SingleBar | undefined;
+  let stopped = false;
+  return {
+    tick: (p) => {
+      if (stopped) return;
+      const total = 2 * p.members * p.epochs;
+      const done = (p.stage === 'final' ? p.members * p.epochs : 0) + p.member * p.epochs + p.epoch;
+      if (process.stderr.isTTY !== true) {
+        if (p.epoch % 5 === 0 || p.epoch === p.epochs)
+          out.info(
+            `global network, ${p.stage} fit${p.members > 1 ? ` ${p.member + 1}/${p.members}` : ''}: epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+          );
+        return;
+      }
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format:
+              ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss}',
+            barCompleteChar: '=',
+            barIncompleteChar: '.',
+            barsize: 30,
+            hideCursor: false,
+            clearOnComplete: true,
+            fps: 5,
+          },
+          cliProgress.Presets.legacy,
+        );
+        bar.start(total, 0, { stage: p.stage, loss: '—' });
+      }
+      bar.update(done, { stage: p.stage, loss: p.loss.toFixed(4) });
+    },
+    stop: () => {
+      stopped = true;
+      bar?.stop();
+    },
+  };
+}
+
 export async function forecastPanelCommand(
   file: string | undefined,
   o: ForecastCliOptions,
@@ -270,7 +341,7 @@ export async function forecastPanelCommand(
       `${file}: the series have no dates (${panel.indexed ? `'${panel.dateName}' holds positions, not dates` : 'no date column was found'}), so their season is unknown; give --season N (1 for none) or a date column`,
     );
   out.info(
-    `${file}: ${panel.format} format, ${panel.series.length} series (${panel.format === 'long' ? `id column '${panel.idName}', ` : ''}${panel.dateName ? `${panel.indexed ? 'index' : 'date'} column '${panel.dateName}'` : 'no date column: in file order'}); method ${settings.method}${settings.method === 'auto' || settings.method === COMBINATION ? ` of ${settings.candidates.join(', ')}` : ''}; ${workers} worker thread(s)`,
+    `${file}: ${panel.format} format, ${panel.series.length} series (${panel.format === 'long' ? `id column '${panel.idName}', ` : ''}${panel.dateName ? `${panel.indexed ? 'index' : 'date'} column '${panel.dateName}'` : 'no date column: in file order'}); method ${settings.method}${settings.method === 'auto' || settings.method === COMBINATION ? ` of ${settings.candidates.join(', ')}` : settings.method in PANEL_MEANS ? ` (the mean of ${PANEL_MEANS[settings.method].join(', ')})` : ''}; ${workers} worker thread(s)`,
   );
   const unread: SeriesFailure[] = unreadable.map((s) => ({ id: s.id, error: s.error! }));
   const outcomes: SeriesOutcome[] = [...unread];
@@ -285,7 +356,8 @@ export async function forecastPanelCommand(
     controller.abort();
   };
   process.once('SIGINT', onSigint);
-  const progress = seriesProgress(out, ready.length);
+  const globalBar = globalProgress(out);
+  let progress: ReturnType<typeof seriesProgress> | undefined;
   let run;
   try {
     run = await forecastPanel(
@@ -294,7 +366,21 @@ export async function forecastPanelCommand(
       {
         workers,
         signal: controller.signal,
+        onGlobalEpoch: (p) => globalBar.tick(p),
+        onGlobalStage: (stages) => {
+          globalBar.stop();
+          for (const g of stages) {
+            out.info(
+              g.error
+                ? `global network (season ${g.season}, horizon ${g.horizon}, ${g.series} series): failed: ${g.error}`
+                : `global network (season ${g.season}, horizon ${g.horizon}, ${g.series} series): trained on ${g.backtestWindows} windows for the backtest and ${g.finalWindows} for the forecasts in ${g.seconds.toFixed(1)} s (${g.cpuSeconds.toFixed(1)} CPU s)`,
+            );
+            out.json({ global: g });
+          }
+          progress = seriesProgress(out, ready.length);
+        },
         onResult: (r) => {
+          progress ??= seriesProgress(out, ready.length);
           if (isFailure(r)) failed++;
           progress.tick(r, failed);
           out.json({ ...r });
@@ -302,7 +388,8 @@ export async function forecastPanelCommand(
       },
     );
   } finally {
-    progress.stop();
+    globalBar.stop();
+    progress?.stop();
     process.off('SIGINT', onSigint);
   }
   // In input order: the unreadable ones first were reported already; the rest as the file listed them.

@@ -261,13 +261,11 @@ program
   .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
   .option(
     '--method <m>',
-    "'auto' (the best by mean backtest MASE), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, 'seasonal naive' or combination (mean of the best 3)",
-    'auto',
+    "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
   )
   .option(
     '--candidates <list>',
-    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, seasonal naive; or 'all'",
-    'all',
+    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, seasonal naive (many series also: global); or 'all' (default: all for one series; ets,theta,seasonal naive,global for many)",
   )
   .option('--folds <n>', 'rolling-origin backtest folds inside the training part', int('--folds', 1, 1000), 5)
   .option(
@@ -302,7 +300,7 @@ program
   .option('--epochs <n>', 'training epochs per seed', int('--epochs', 1, 1_000_000), FORECAST_DEFAULTS.epochs)
   .option(
     '--seeds <n>',
-    `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed)`,
+    `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed; the global network of many series: 3)`,
     int('--seeds', 1, 1000),
   )
   .option(
@@ -319,8 +317,7 @@ program
   .option('--scaling <s>', "'standard' or 'minmax' (fitted on the training part)", FORECAST_DEFAULTS.scaling)
   .option(
     '--baselines <list>',
-    "more methods to score on the hold-out: naive, seasonal naive, drift, ets, sarima, theta; or 'all' / 'none'",
-    'all',
+    "more methods to score on the hold-out: naive, seasonal naive, drift, ets, sarima, theta; or 'all' / 'none' (default: all for one series; naive,drift for many)",
   )
   .option('--output <file>', 'write the forecast as .csv or .json')
   .option(

@@ -200,6 +200,8 @@ export async function backtestCandidates(
   plan: FoldPlan,
   candidates: ReadonlyMap<string, ForecastFn>,
   onFold?: (name: string, fold: number) => void,
+  /** Fixed means scored beside the combination: name → members (scored when every member ran). */
+  means: Readonly<Record<string, readonly string[]>> = {},
 ): Promise<BacktestOutcome> {
   const results = new Map<string, CandidateResult>();
   const skipped = new Map<string, string>();
@@ -227,6 +229,13 @@ export async function backtestCandidates(
     );
     results.set(COMBINATION, score(values, plan.origins, horizon, season, fs));
   }
+  for (const [name, members] of Object.entries(means))
+    if (members.length > 0 && members.every((n) => results.has(n))) {
+      const fs = plan.origins.map((_, k) =>
+        averageForecasts(members.map((n) => results.get(n)!.forecasts[k])),
+      );
+      results.set(name, score(values, plan.origins, horizon, season, fs));
+    }
   if (results.size === 0)
     throw new Error(
       `every candidate failed in the backtest: ${[...skipped].map(([n, why]) => `${n}: ${why}`).join('; ')}`,
@@ -259,6 +268,15 @@ export interface AutoOptions {
   /** Also fit every backtested candidate on the whole training part (to score them all on a hold-out). */
   fitAll?: boolean;
   onFold?: (name: string, fold: number) => void;
+  /**
+   * Candidates beyond the per-series ones, by name (the panel's global network, whose forecasts are computed for the
+   * whole panel beforehand); backtested as they are (no transform variants).
+   */
+  extra?: ReadonlyMap<string, ForecastFn>;
+  /** Fixed means of candidates (name → members), scored and forecast like the combination. */
+  means?: Readonly<Record<string, readonly string[]>>;
+  /** Use this candidate, extra one or mean rather than the backtest's best (`method` must be 'auto'). */
+  fixed?: string;
   /** Called once the folds are planned (before the backtest runs). */
   onPlan?: (plan: FoldPlan) => void;
 }
@@ -301,6 +319,9 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   const names: CandidateName[] =
     o.method === 'auto' || o.method === COMBINATION ? [...o.candidates] : [o.method];
   const tf = o.transform ?? 'none';
+  const means = o.means ?? {};
+  if (o.fixed !== undefined && o.method !== 'auto')
+    throw new Error(`a fixed choice (${o.fixed}) needs method 'auto', got '${o.method}'`);
   const positive = train.every((v) => v > 0);
   if (tf !== 'none' && tf !== 'auto' && !positive) throw new Error(`the ${tf} transform needs values > 0`);
   // Each candidate as is and/or on the transformed series, by name: 'ets', 'ets (box-cox)', …
@@ -311,6 +332,7 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
       const kind = tf === 'auto' ? 'box-cox' : tf;
       if (kind !== 'none' && positive) m.set(`${c} (${kind})`, withTransform(fns[c], kind, season));
     }
+    for (const [name, fn] of o.extra ?? []) m.set(name, fn);
     return m;
   };
   const fns = variants(candidateFns(season, o.network, threads));
@@ -330,11 +352,13 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   let bt: BacktestOutcome | null = null;
   if (plan) {
     o.onPlan?.(plan);
-    bt = await backtestCandidates(train, horizon, season, plan, fns, o.onFold);
+    bt = await backtestCandidates(train, horizon, season, plan, fns, o.onFold, means);
   }
   // A fixed method with several transforms: the best of its variants; auto without a backtest: Theta as is.
   let chosen: string = fns.size === 1 ? [...fns.keys()][0] : o.method;
   if (o.method === 'auto') chosen = bt ? bt.best : 'theta';
+  // A fixed choice holds when it ran in the backtest; without a backtest a single candidate can still be fitted.
+  if (o.fixed !== undefined && (!bt || bt.results.has(o.fixed))) chosen = o.fixed;
   else if (o.method !== COMBINATION && fns.size > 1 && bt) {
     const ran = [...bt.results.keys()].filter((n) => n !== COMBINATION);
     if (ran.length > 0)
@@ -363,8 +387,8 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   const finalFns = variants(candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f)));
   if (o.method === 'auto' && !bt && !finalFns.has('theta'))
     finalFns.set('theta', candidateFns(season, o.network).theta);
-  const members = chosen === COMBINATION ? bt!.combination : [chosen];
-  const others = o.fitAll && bt ? [...bt.results.keys()].filter((n) => n !== COMBINATION) : [];
+  const members = chosen === COMBINATION ? bt!.combination : chosen in means ? [...means[chosen]] : [chosen];
+  const others = o.fitAll && bt ? [...bt.results.keys()].filter((n) => finalFns.has(n)) : [];
   const forecasts = new Map<string, number[]>();
   const failed = new Map<string, string>();
   for (const name of new Set([...members, ...others])) {
@@ -378,6 +402,9 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     if (!forecasts.has(m)) throw new Error(`${m} failed on the training part: ${failed.get(m)}`);
   if (bt && bt.combination.length >= 2 && bt.combination.every((n) => forecasts.has(n)))
     forecasts.set(COMBINATION, averageForecasts(bt.combination.map((n) => forecasts.get(n)!)));
+  for (const [name, ms] of Object.entries(means))
+    if ((bt?.results.has(name) || chosen === name) && ms.every((n) => forecasts.has(n)))
+      forecasts.set(name, averageForecasts(ms.map((n) => forecasts.get(n)!)));
   const point = forecasts.get(chosen)!;
   return {
     plan,

@@ -1,7 +1,9 @@
 /**
  * Many series at once ("a panel"): reading them from a long-format CSV (one row per series and date: an id column, a
  * date or index column, a value column) or a wide CSV (a date column and one value column per series); forecasting
- * each one with the same pipeline as a single series (backtest choice, conformal intervals, hold-out scores); and the
+ * each one with the same pipeline as a single series (backtest choice, conformal intervals, hold-out scores) — with,
+ * by default, the panel's global network (global.ts, trained across the series beforehand) as a candidate and the mean
+ * of ETS, Theta and that network as the method; and the
  * aggregate over series (mean MASE / sMAPE / coverage of the default and of each other method on the same series, and
  * how often each method was chosen). Browser-safe: the fan-out over processes is src/node/forecast_panel.ts.
  *
@@ -10,7 +12,17 @@
  * with the reason, the others go on): missing values (empty, NA, NaN) unless --interpolate, non-finite values (inf),
  * gaps in its dates, too few points, a constant series, and anything its forecast fails on.
  */
-import { autoForecast, COMBINATION, type CandidateName, type MethodChoice } from './auto.js';
+import {
+  autoForecast,
+  CANDIDATES,
+  COMBINATION,
+  minTrainLengths,
+  planFolds,
+  type CandidateName,
+  type ForecastFn,
+  type MethodChoice,
+} from './auto.js';
+import type { GlobalOptions, GlobalSeriesForecasts } from './global.js';
 import { baselineForecasts, type BaselineName } from './baselines.js';
 import { winkler } from './conformal.js';
 import { metrics, type Metrics } from './metrics.js';
@@ -319,6 +331,39 @@ function seriesOfCells(
   }
 }
 
+/** The global network: one model trained across every series of the panel (global.ts), a candidate like the others. */
+export const GLOBAL = 'global';
+/** The fixed mean of ETS, Theta and the global network's forecasts. */
+export const STAT_GLOBAL_MEAN = 'ets+theta+global';
+/** The fixed mean of Theta and the global network's forecasts. */
+export const THETA_GLOBAL_MEAN = 'theta+global';
+/** The fixed means a panel can use, by name: their members. */
+export const PANEL_MEANS: Readonly<Record<string, readonly PanelCandidate[]>> = {
+  [STAT_GLOBAL_MEAN]: ['ets', 'theta', 'global'],
+  [THETA_GLOBAL_MEAN]: ['theta', 'global'],
+};
+export type PanelCandidate = CandidateName | typeof GLOBAL;
+export const PANEL_CANDIDATES: PanelCandidate[] = [...CANDIDATES, GLOBAL];
+/**
+ * A panel's default candidates: the cheap statistical methods and the global network (the per-series networks cost a
+ * minute a series; they remain `--candidates` options). SARIMA is left out: its search costs more than the rest of a
+ * series together and it was the worst statistical method on M3 (BENCHMARKS.md).
+ */
+export const PANEL_DEFAULT_CANDIDATES: PanelCandidate[] = ['ets', 'theta', 'seasonal naive', GLOBAL];
+export type PanelMethod = MethodChoice | typeof GLOBAL | typeof STAT_GLOBAL_MEAN | typeof THETA_GLOBAL_MEAN;
+export const PANEL_METHODS: PanelMethod[] = [
+  'auto',
+  ...CANDIDATES,
+  COMBINATION,
+  GLOBAL,
+  STAT_GLOBAL_MEAN,
+  THETA_GLOBAL_MEAN,
+];
+/** A panel's default method: the fixed mean (BENCHMARKS.md, M3: it won the sample's backtest). */
+export const PANEL_DEFAULT_METHOD: PanelMethod = STAT_GLOBAL_MEAN;
+/** A panel's default extra hold-out baselines: the cheap ones (SARIMA would cost more than the default itself). */
+export const PANEL_DEFAULT_BASELINES: BaselineName[] = ['naive', 'drift'];
+
 /** What every series of a run is forecast with (plain data: it travels to worker threads). */
 export interface PanelSettings {
   /** Season for every series; default: from each series' dates (undated series then need it). */
@@ -329,8 +374,8 @@ export interface PanelSettings {
   holdout?: number;
   /** Network input window; default two seasons. */
   lookback?: number;
-  method: MethodChoice;
-  candidates: CandidateName[];
+  method: PanelMethod;
+  candidates: PanelCandidate[];
   folds: number;
   step?: number;
   /** Interval levels in (0, 1). */
@@ -340,6 +385,14 @@ export interface PanelSettings {
   network: Omit<NetworkOptions, 'season' | 'horizon' | 'lookback'>;
   /** More methods scored on the hold-out beside the candidates. */
   baselines: BaselineName[];
+  /** The global network's options (season, horizon: each series'; the rest default to global.ts's). */
+  global?: Partial<Omit<GlobalOptions, 'season' | 'horizon'>>;
+}
+
+/** Whether a run needs the global network (trained on the whole panel before the series are forecast). */
+export function needsGlobal(o: PanelSettings): boolean {
+  if (o.method === GLOBAL || o.method in PANEL_MEANS) return true;
+  return (o.method === 'auto' || o.method === COMBINATION) && o.candidates.includes(GLOBAL);
 }
 
 export interface HeldOutInterval {
@@ -368,7 +421,9 @@ export interface SeriesForecast {
   metrics?: Record<string, Metrics>;
   heldOutIntervals?: HeldOutInterval[];
   notes: string[];
-  /** Wall seconds of this series' fit and forecast. */
+  /** Backtest scores of every method that ran on every fold (what the choice was made on): means and per fold. */
+  backtest?: Record<string, { mase: number; smape: number; folds: { mase: number; smape: number }[] }>;
+  /** Wall seconds of this series' fit and forecast (the global network's training, shared, not included). */
   seconds: number;
 }
 
@@ -399,23 +454,82 @@ function labelsAfter(s: TimeSeries, n: number): string[] {
   return datesAfter(s.dates, n, s.frequency);
 }
 
+/** A series' split as the panel forecasts it: season, horizon, its training part and its backtest fold origins. */
+export interface PanelSeriesPlan {
+  season: number;
+  horizon: number;
+  holdout: number;
+  train: number[];
+  /** Backtest fold origins (indices into train); empty when the training part is too short for a backtest. */
+  origins: number[];
+  /** Season position of the first point (0 = January / Q1), from its dates; absent for other frequencies. */
+  phase?: number;
+}
+
+/** The split and fold plan of one series, exactly as forecastPanelSeries (autoForecast) makes them. */
+export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings): PanelSeriesPlan {
+  checkSeries(series, 4, `series ${id}`);
+  const season = seasonOf(series, o.season);
+  const horizon = o.horizon ?? (season > 1 ? season : 12);
+  const holdout = o.holdout ?? horizon;
+  checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
+  const train = series.values.slice(0, series.values.length - holdout);
+  let origins: number[] = [];
+  try {
+    origins = planFolds(
+      train.length,
+      horizon,
+      o.folds,
+      o.step ?? Math.max(1, Math.floor(horizon / 3)),
+      minTrainLengths(season),
+    ).origins;
+  } catch {
+    // Too short for a backtest: the global network then only forecasts the series.
+  }
+  const first = series.dates[0] ?? '';
+  const month = /^\d{4}-(\d{2})/.exec(first);
+  const quarter = /^\d{4}-Q([1-4])$/i.exec(first);
+  const phase =
+    series.frequency === 'monthly' && season === 12 && month
+      ? Number(month[1]) - 1
+      : series.frequency === 'quarterly' && season === 4 && quarter
+        ? Number(quarter[1]) - 1
+        : undefined;
+  return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
+}
+
+/** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
+function globalCandidate(g: GlobalSeriesForecasts, trainLength: number): ForecastFn {
+  return (t, h) => {
+    const f = t.length === trainLength ? g.final : g.folds[g.origins.indexOf(t.length)];
+    if (!f || f.length !== h)
+      throw new Error(
+        g.noBacktest !== undefined
+          ? `no backtest for the global network: ${g.noBacktest}`
+          : `the global network has no forecast from origin ${t.length}`,
+      );
+    return Promise.resolve([...f]);
+  };
+}
+
 /**
  * One series through the single-series pipeline of `recur forecast` (the same checks, defaults and options): backtest
- * choice on the training part, final fit, conformal intervals, and with a hold-out every method's scores on it.
+ * choice on the training part, final fit, conformal intervals, and with a hold-out every method's scores on it. With
+ * the global network among the candidates, `global` holds its forecasts for this series (computed for the whole panel
+ * beforehand, honestly: see global.ts), or `globalError` why there are none.
  */
 export async function forecastPanelSeries(
   id: string,
   series: TimeSeries,
   o: PanelSettings,
+  global?: GlobalSeriesForecasts,
+  globalError?: string,
 ): Promise<SeriesForecast> {
   const t0 = Date.now();
-  checkSeries(series, 4, `series ${id}`);
-  const season = seasonOf(series, o.season);
-  const horizon = o.horizon ?? (season > 1 ? season : 12);
-  const holdout = o.holdout ?? horizon;
+  const { season, horizon, holdout, train } = panelSeriesPlan(id, series, o);
   const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
   const notes: string[] = [];
-  let method = o.method;
+  let method: PanelMethod = o.method;
   if (method === 'hybrid' && season < 2) {
     notes.push(`the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
     method = 'network';
@@ -432,15 +546,39 @@ export async function forecastPanelSeries(
   const differencing: Differencing =
     o.network.differencing === 'seasonal' && season <= 1 ? 'first' : o.network.differencing;
   const net: NetworkOptions = { ...o.network, method: 'network', season, horizon, lookback, differencing };
-  checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
   const trainEnd = series.values.length - holdout;
-  const train = series.values.slice(0, trainEnd);
-  const candidates = method === 'auto' || method === COMBINATION ? o.candidates : [method];
+  const wanted: PanelCandidate[] =
+    method === 'auto' || method === COMBINATION
+      ? o.candidates
+      : method === GLOBAL
+        ? [GLOBAL]
+        : method in PANEL_MEANS
+          ? [...PANEL_MEANS[method]]
+          : [method as CandidateName];
+  const globalFns = new Map<string, ForecastFn>();
+  if (wanted.includes(GLOBAL)) {
+    const why = globalError ?? 'the global network was not trained';
+    if (global) globalFns.set(GLOBAL, globalCandidate(global, train.length));
+    else if (method === GLOBAL) throw new Error(`the global network has no forecast for this series: ${why}`);
+    else if (method in PANEL_MEANS) {
+      // A mean without its network (a panel too short to train it): the choice by backtest among the rest.
+      notes.push(`global: skipped: ${why}; ${method} falls back to auto over the rest`);
+      method = 'auto';
+    } else notes.push(`global: skipped: ${why}`);
+  }
+  const candidates = wanted.filter((c): c is CandidateName => c !== GLOBAL);
+  const fixed = method === GLOBAL || method in PANEL_MEANS ? method : undefined;
   const res = await autoForecast(train, {
     horizon,
     season,
-    method,
+    method: fixed !== undefined ? 'auto' : (method as MethodChoice),
     candidates,
+    extra: globalFns,
+    // Every fixed mean whose members are candidates is scored (and can be chosen by auto).
+    means: Object.fromEntries(
+      Object.entries(PANEL_MEANS).filter(([, ms]) => ms.every((m) => wanted.includes(m))),
+    ),
+    ...(fixed !== undefined ? { fixed } : {}),
     folds: o.folds,
     step: o.step,
     levels: o.levels,
@@ -449,12 +587,17 @@ export async function forecastPanelSeries(
     threads: 1,
     fitAll: holdout > 0,
   });
+  if (fixed !== undefined && res.chosen !== fixed)
+    notes.push(`${fixed} did not run in the backtest (see above); using the backtest's best, ${res.chosen}`);
   if (res.noBacktest)
     notes.push(`no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
   if (res.backtest) for (const [name, why] of res.backtest.skipped) notes.push(`${name}: skipped: ${why}`);
   notes.push(...res.notes);
   for (const [name, why] of res.failed) notes.push(`${name}: failed on the training part: ${why}`);
   const forecasts = res.forecasts;
+  // The global network is scored on the hold-out even when it had no backtest (so was not a candidate there).
+  if (holdout > 0 && global && !forecasts.has(GLOBAL) && wanted.includes(GLOBAL))
+    forecasts.set(GLOBAL, [...global.final]);
   const extra = holdout > 0 ? o.baselines.filter((b) => !forecasts.has(b)) : [];
   if (extra.length > 0) {
     const r = await baselineForecasts(train, horizon, season, extra);
@@ -474,6 +617,20 @@ export async function forecastPanelSeries(
     forecast: res.point,
     intervals: res.intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
     notes,
+    ...(res.backtest
+      ? {
+          backtest: Object.fromEntries(
+            [...res.backtest.results].map(([name, r]) => [
+              name,
+              {
+                mase: r.mean.mase,
+                smape: r.mean.smape,
+                folds: r.folds.map((f) => ({ mase: f.mase, smape: f.smape })),
+              },
+            ]),
+          ),
+        }
+      : {}),
     seconds: 0,
   };
   if (holdout > 0) {

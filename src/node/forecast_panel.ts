@@ -5,9 +5,89 @@
  * what finished.
  */
 import { Worker } from 'node:worker_threads';
-import type { PanelSettings, SeriesOutcome } from '../forecast/panel.js';
+import {
+  globalOptions,
+  panelGlobalForecasts,
+  type GlobalProgress,
+  type GlobalSeriesForecasts,
+} from '../forecast/global.js';
+import { needsGlobal, panelSeriesPlan, type PanelSettings, type SeriesOutcome } from '../forecast/panel.js';
 import type { TimeSeries } from '../forecast/series.js';
 import type { PanelJob } from './panel_worker.js';
+
+/** What the global network's stage did: one entry per (season, horizon) group of series. */
+export interface GlobalStage {
+  season: number;
+  horizon: number;
+  series: number;
+  backtestWindows: number;
+  finalWindows: number;
+  /** Wall and CPU seconds of both fits and all the forecasts (this process). */
+  seconds: number;
+  cpuSeconds: number;
+  error?: string;
+}
+
+/**
+ * Trains the global network(s) of a panel in this thread — one per (season, horizon), since its input and output sizes
+ * depend on them — and returns each series' forecasts (or why it has none). Series whose split fails are left out
+ * (their own forecast reports the reason).
+ */
+export async function globalStage(
+  items: readonly { id: string; series: TimeSeries }[],
+  settings: PanelSettings,
+  onEpoch?: GlobalProgress,
+): Promise<{
+  forecasts: (GlobalSeriesForecasts | undefined)[];
+  errors: (string | undefined)[];
+  stages: GlobalStage[];
+}> {
+  const forecasts: (GlobalSeriesForecasts | undefined)[] = items.map(() => undefined);
+  const errors: (string | undefined)[] = items.map(() => undefined);
+  const groups = new Map<string, { index: number; plan: ReturnType<typeof panelSeriesPlan> }[]>();
+  items.forEach((it, index) => {
+    try {
+      const plan = panelSeriesPlan(it.id, it.series, settings);
+      const key = `${plan.season}/${plan.horizon}`;
+      (groups.get(key) ?? groups.set(key, []).get(key)!).push({ index, plan });
+    } catch (e) {
+      errors[index] = e instanceof Error ? e.message : String(e);
+    }
+  });
+  const stages: GlobalStage[] = [];
+  for (const group of groups.values()) {
+    const { season, horizon } = group[0].plan;
+    const t0 = Date.now();
+    const c0 = process.cpuUsage();
+    const stage: GlobalStage = {
+      season,
+      horizon,
+      series: group.length,
+      backtestWindows: 0,
+      finalWindows: 0,
+      seconds: 0,
+      cpuSeconds: 0,
+    };
+    try {
+      const r = await panelGlobalForecasts(
+        group.map((g) => ({ train: g.plan.train, origins: g.plan.origins, phase: g.plan.phase })),
+        globalOptions(season, horizon, settings.global),
+        onEpoch,
+      );
+      group.forEach((g, k) => (forecasts[g.index] = r.forecasts[k]));
+      stage.backtestWindows = r.backtestWindows;
+      stage.finalWindows = r.finalWindows;
+    } catch (e) {
+      stage.error = e instanceof Error ? e.message : String(e);
+      for (const g of group) errors[g.index] = stage.error;
+    }
+    const c = process.cpuUsage(c0);
+    stage.seconds = (Date.now() - t0) / 1000;
+    stage.cpuSeconds = (c.user + c.system) / 1e6;
+    stages.push(stage);
+  }
+  return { forecasts, errors, stages };
+}
 
 export interface PanelRunOptions {
   /** Worker threads (default 1; never more than the series). */
@@ -16,19 +96,43 @@ export interface PanelRunOptions {
   onResult?: (r: SeriesOutcome, index: number) => void;
   /** Stops the run: running series are abandoned, finished ones kept. */
   signal?: AbortSignal;
+  /** The global network's training progress (when the settings use it). */
+  onGlobalEpoch?: GlobalProgress;
+  /** Called when the global network's stage is done, before the series are forecast. */
+  onGlobalStage?: (stages: GlobalStage[]) => void;
 }
 
 export interface PanelRun {
   /** The outcome of each input series in input order; undefined for those not finished when the run was stopped. */
   outcomes: (SeriesOutcome | undefined)[];
   stopped: boolean;
+  /** The global network's stage, when the settings use it. */
+  global?: GlobalStage[];
 }
 
-/** Forecasts every series; resolves when all are done or the signal stops the run. */
-export function forecastPanel(
+/**
+ * Forecasts every series; resolves when all are done or the signal stops the run. When the settings use the global
+ * network, it is trained first (in this thread), then the series fan out with their share of its forecasts.
+ */
+export async function forecastPanel(
   items: readonly { id: string; series: TimeSeries }[],
   settings: PanelSettings,
   o: PanelRunOptions = {},
+): Promise<PanelRun> {
+  if (!needsGlobal(settings) || items.length === 0) return fanOut(items, settings, o);
+  const g = await globalStage(items, settings, o.onGlobalEpoch);
+  o.onGlobalStage?.(g.stages);
+  if (o.signal?.aborted) return { outcomes: items.map(() => undefined), stopped: true, global: g.stages };
+  const run = await fanOut(items, settings, o, g.forecasts, g.errors);
+  return { ...run, global: g.stages };
+}
+
+function fanOut(
+  items: readonly { id: string; series: TimeSeries }[],
+  settings: PanelSettings,
+  o: PanelRunOptions,
+  global?: readonly (GlobalSeriesForecasts | undefined)[],
+  globalErrors?: readonly (string | undefined)[],
 ): Promise<PanelRun> {
   const outcomes: (SeriesOutcome | undefined)[] = new Array<SeriesOutcome | undefined>(items.length);
   const n = Math.max(1, Math.min(o.workers ?? 1, items.length));
@@ -73,6 +177,8 @@ export function forecastPanel(
           id: items[current].id,
           series: items[current].series,
           settings,
+          ...(global?.[current] ? { global: global[current] } : {}),
+          ...(globalErrors?.[current] ? { globalError: globalErrors[current] } : {}),
         };
         w.postMessage(job);
       };

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import './index.js'; // the wasm flags and model savers, as in the CLI process
 import './forecast.js'; // the Node loaders of the baselines' wasm, SARIMA in its own thread
 import { forecastPanelSeries, type PanelSettings } from '../forecast/panel.js';
+import type { GlobalSeriesForecasts } from '../forecast/global.js';
 import type { TimeSeries } from '../forecast/series.js';
 
 export interface PanelJob {
@@ -13,10 +14,13 @@ export interface PanelJob {
   id: string;
   series: TimeSeries;
   settings: PanelSettings;
+  /** The global network's forecasts for this series, when the settings use it (or why there are none). */
+  global?: GlobalSeriesForecasts;
+  globalError?: string;
 }
 
 parentPort!.on('message', (job: PanelJob) => {
-  forecastPanelSeries(job.id, job.series, job.settings).then(
+  forecastPanelSeries(job.id, job.series, job.settings, job.global, job.globalError).then(
     (result) => parentPort!.postMessage({ index: job.index, result }),
     (e: unknown) =>
       parentPort!.postMessage({
