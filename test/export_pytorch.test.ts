@@ -876,6 +876,7 @@ with torch.no_grad():
       { attention: 'bahdanau', cell: 'gru', encoderLayers: 2 },
     ],
     ['one-direction LSTM encoder, no attention', { attention: 'none', bidirectional: false }],
+    ['BiLSTM encoder, Luong attention, post-attention LSTM', { attention: 'luong', postAttentionUnits: 5 }],
   ];
   const SEQ2SEQ_FORWARD = String.raw`
 import json, sys

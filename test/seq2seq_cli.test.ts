@@ -234,6 +234,71 @@ describe('recur seq2seq', () => {
     }
   });
 
+  it('--post-attention puts an RNN after the attention; the model predicts greedily and with a beam', () => {
+    const dir = join(root, 'post-attention');
+    const t = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      dir,
+      '--epochs',
+      '2',
+      ...small,
+      '--post-attention',
+      '10',
+      '--quiet',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { layers: { name: string; config: { units?: number } }[] } };
+      userDefinedMetadata: { settings: { postAttentionUnits: number | null } };
+    };
+    assert.equal(json.userDefinedMetadata.settings.postAttentionUnits, 10);
+    const layer = json.modelTopology.config.layers.find((l) => l.name === 'post_attention_lstm');
+    assert.equal(layer?.config.units, 10);
+    assert.ok(!json.modelTopology.config.layers.some((l) => l.name === 'attentional'));
+    for (const beam of ['1', '3']) {
+      const p = run([
+        'seq2seq',
+        'predict',
+        dir,
+        '--beam',
+        beam,
+        '--json',
+        'the cat and the dog',
+        'the sun and the fish',
+      ]);
+      assert.equal(p.code, 0, p.stderr);
+      const lines = p.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { source: string; output: string });
+      assert.deepEqual(
+        lines.map((l) => l.source),
+        ['the cat and the dog', 'the sun and the fish'],
+      );
+      assert.ok(lines.every((l) => typeof l.output === 'string'));
+    }
+    const e = run(['seq2seq', 'eval', dir, '--beam', '2', '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    const scores = JSON.parse(e.stdout.trim().split('\n').pop()!) as { wer: number };
+    assert.ok(scores.wer >= 0 && scores.wer <= 1);
+  });
+
+  it('a bad --post-attention, or one without attention, is bad usage naming the flag', () => {
+    for (const extra of [
+      ['--post-attention', '0'],
+      ['--post-attention', 'x'],
+      ['--post-attention', '8', '--attention', 'none'],
+    ]) {
+      const r = run(['seq2seq', 'train', pairs, '--out', join(root, 'bad-post'), ...extra, '--quiet']);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--post-attention/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
   /** The log.csv columns of a run, one array of numbers per column asked for. */
   const columns = (dir: string, keys: string[]): number[][] => {
     const [head, ...rows] = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');

@@ -5,7 +5,9 @@
  * exactness of Functional.fitDataset, a save/load round trip that decodes identically, and TensorFlow.js loading the
  * attention-free models recur saves (tfjs has no Attention layer) with the same predictions under masks. The
  * regularisation options (embedding, encoder-output and recurrent dropout, label smoothing): finite differences in
- * training mode with the masks fixed, inference untouched, files round-trip, older settings load with them off.
+ * training mode with the masks fixed, inference untouched, files round-trip, older settings load with them off. The
+ * post-attention RNN: finite differences, step = forward, greedy = the forward pass's argmax on its own output, beam
+ * = brute force, decoding steps it once per token (no prefix re-run), save/load round trip.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +34,7 @@ import {
   type Seq2SeqSettings,
 } from '../src/seq2seq/model.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
-import { END, PAD, START, Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { END, PAD, START, UNK, Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { randomTensor } from './helpers.js';
 
 const dirs: string[] = [];
@@ -88,6 +90,11 @@ const VARIANTS: [string, Partial<Seq2SeqSettings>][] = [
   [
     '2-layer LSTM, no attention (lstm_seq2seq)',
     { bidirectional: false, attention: 'none', encoderLayers: 2 },
+  ],
+  ['BiLSTM + Luong + post-attention LSTM', { postAttentionUnits: 6 }],
+  [
+    '2-layer BiGRU + Bahdanau + post-attention GRU',
+    { cell: 'gru', attention: 'bahdanau', encoderLayers: 2, postAttentionUnits: 4 },
   ],
 ];
 
@@ -526,6 +533,7 @@ const REGULARISED: Partial<Seq2SeqSettings> = {
 const REGULARISED_VARIANTS: [string, Partial<Seq2SeqSettings>][] = [
   ['BiLSTM + Luong', REGULARISED],
   ['2-layer BiGRU + Bahdanau', { ...REGULARISED, cell: 'gru', attention: 'bahdanau', encoderLayers: 2 }],
+  ['BiLSTM + Luong + post-attention LSTM', { ...REGULARISED, postAttentionUnits: 6 }],
 ];
 
 describe('regularisation', () => {
@@ -679,6 +687,155 @@ describe('regularisation', () => {
     assert.throws(
       () => m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', labelSmoothing: 1 }),
       /compile: labelSmoothing must be a number in \[0, 1\)/,
+    );
+  });
+});
+
+describe('post-attention RNN (GNMT-style: [decoder, context] → RNN → softmax)', () => {
+  const POST: Partial<Seq2SeqSettings> = { postAttentionUnits: 6 };
+
+  it('replaces the tanh Dense by a recurrent layer of its units; off adds nothing; needs attention', () => {
+    const m = tiny(POST);
+    const names = m.layers.map((l) => l.name);
+    assert.ok(names.includes('post_attention_lstm'), names.join(', '));
+    assert.ok(!names.includes('attentional'));
+    const layer = m.layers.find((l) => l.name === 'post_attention_lstm')!;
+    assert.equal((layer.getConfig() as { units: number }).units, 6);
+    assert.equal(
+      tiny({ ...POST, cell: 'gru' }).layers.some((l) => l.name === 'post_attention_gru'),
+      true,
+    );
+    const plain = tiny({}).layers.map((l) => l.name);
+    assert.ok(plain.includes('attentional') && !plain.some((n) => n.startsWith('post_attention')));
+    assert.throws(
+      () => buildSeq2SeqModel({ ...G2P_SETTINGS, attention: 'none', postAttentionUnits: 8 }, 7, 6),
+      /seq2seq settings: postAttentionUnits: a post-attention layer needs attention/,
+    );
+    assert.throws(
+      () => buildSeq2SeqModel({ ...G2P_SETTINGS, postAttentionUnits: 0 }, 7, 6),
+      /seq2seq settings: postAttentionUnits/,
+    );
+  });
+
+  it('greedy step decoding equals the argmax of the full-sequence model fed its own output', () => {
+    const m = tiny(POST);
+    // Random weights rarely pick <end>: raise its output bias so that outputs of several lengths end before maxLength.
+    const bias = m.namedWeights().find((w) => w.name.includes('next_token') && w.name.endsWith('bias'))!;
+    bias.weight.value[END] += 0.8;
+    const data = randomPairs(12, 7, 6, 41);
+    const maxLength = 7;
+    const greedy = greedyDecode(m, data.sources, { maxLength, batchSize: 4 });
+    // Teacher-force the greedy outputs: previous = <start> + output, and the model's argmax over the tokens a decoder
+    // may emit must give each output token back, then <end> (unless the output was cut at maxLength).
+    const forced = { sources: data.sources, targets: greedy.map((g) => g.ids) };
+    const { xs } = pairBatch(
+      forced,
+      greedy.map((_, i) => i),
+    );
+    const full = m.predict(xs) as Tensor;
+    const [, T, V] = full.shape;
+    let ended = 0;
+    greedy.forEach((g, n) => {
+      const want = g.ids.length < maxLength ? [...g.ids, END] : [...g.ids];
+      if (g.ids.length < maxLength) ended++;
+      want.forEach((w, t) => {
+        let best = -1;
+        for (let v = 0; v < V; v++) {
+          if (v === PAD || v === START || v === UNK) continue; // never emitted
+          if (best < 0 || full.data[(n * T + t) * V + v] > full.data[(n * T + t) * V + best]) best = v;
+        }
+        assert.equal(best, w, `source ${n} step ${t}`);
+      });
+    });
+    assert.ok(ended > 0, 'some outputs end with <end>');
+    assert.ok(greedy.some((g) => g.ids.length > 1 && g.ids.length < maxLength));
+  });
+
+  it('decodes on the layers’ step: the post-attention RNN steps once per token and never re-runs the prefix', () => {
+    const m = tiny(POST);
+    const layer = m.layers.find((l) => l.name === 'post_attention_lstm')!;
+    const calls = { step: 0, full: 0 };
+    const stepMany = layer.stepMany.bind(layer);
+    const forwardMany = layer.forwardMany.bind(layer);
+    layer.stepMany = (ins, state) => {
+      calls.step++;
+      return stepMany(ins, state);
+    };
+    layer.forwardMany = (xs, opts) => {
+      calls.full++;
+      return forwardMany(xs, opts);
+    };
+    const data = randomPairs(3, 7, 6, 9);
+    const stepper = new GraphStepper(m, 3, { stepInput: 'previous' });
+    stepper.start([sourceBatch(data.sources)]);
+    for (let t = 0; t < 5; t++) stepper.step(Int32Array.from([START, 4, 5]));
+    assert.deepEqual(calls, { step: 5, full: 0 });
+    beamDecode(m, data.sources, { width: 3, maxLength: 4 });
+    assert.equal(calls.full, 0);
+    assert.ok(calls.step > 5 && calls.step <= 5 + 4);
+  });
+
+  it('beam search as wide as the search space finds the brute-force best', () => {
+    const m = tiny(POST, 7, 6);
+    const data = randomPairs(3, 7, 6, 35);
+    for (const alpha of [0, 0.6]) {
+      const out = beamDecode(m, data.sources, { width: 16, maxLength: 3, lengthPenalty: alpha });
+      data.sources.forEach((s, i) => {
+        const bf = bruteForce(m, s, 3, alpha);
+        assert.deepEqual(Array.from(out[i].ids), bf.ids, `source ${i}, α ${alpha}`);
+        assert.ok(Math.abs(out[i].score - bf.score) < 1e-5);
+      });
+    }
+  });
+
+  it('saves and loads: the same layer config, predictions and decodes; the setting round-trips, older files read null', () => {
+    const m = tiny(POST);
+    const data = randomPairs(5, 7, 6, 3);
+    const { xs } = pairBatch(data, [0, 1, 2, 3, 4]);
+    const dir = mkdtempSync(join(tmpdir(), 'recur-s2s-post-'));
+    dirs.push(dir);
+    const settings = Seq2SeqSettingsSchema.parse({ ...G2P_SETTINGS, ...POST, units: 5, embeddingDim: 4 });
+    const app = new Seq2Seq(
+      m,
+      settings,
+      Tokenizer.fit(['ab'], 'chars'),
+      Tokenizer.fit(['a b'], 'words'),
+      3,
+      'x',
+    );
+    saveModel(m, dir, { metadata: app.metadata() as unknown as Record<string, unknown> });
+    const loaded = loadFunctionalModel(dir);
+    const config = (f: Functional): unknown =>
+      f.layers.find((l) => l.name === 'post_attention_lstm')!.getConfig();
+    assert.deepEqual(config(loaded.model), config(m));
+    assert.deepEqual(
+      Array.from((loaded.model.predict(xs) as Tensor).data),
+      Array.from((m.predict(xs) as Tensor).data),
+    );
+    for (const d of [
+      (x: Functional) => greedyDecode(x, data.sources, { maxLength: 6 }),
+      (x: Functional) => beamDecode(x, data.sources, { maxLength: 6, width: 3 }),
+    ]) {
+      const a = d(m);
+      const b = d(loaded.model);
+      a.forEach((x, i) => {
+        assert.deepEqual(Array.from(x.ids), Array.from(b[i].ids));
+        assert.equal(x.score, b[i].score);
+      });
+    }
+    const meta = parseSeq2SeqMetadata(loaded.metadata, dir);
+    assert.equal(meta.settings.postAttentionUnits, 6);
+    assert.deepEqual(meta.settings, settings);
+    const old = JSON.parse(JSON.stringify(loaded.metadata)) as { settings: Record<string, unknown> };
+    delete old.settings.postAttentionUnits;
+    assert.equal(parseSeq2SeqMetadata(old, 'old').settings.postAttentionUnits, null);
+    assert.throws(
+      () =>
+        parseSeq2SeqMetadata(
+          { ...loaded.metadata, settings: { ...settings, postAttentionUnits: -1 } },
+          'bad',
+        ),
+      /bad: model\.json: userDefinedMetadata\.settings\.postAttentionUnits/,
     );
   });
 });

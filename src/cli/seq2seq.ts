@@ -98,6 +98,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   lrFactor?: number;
   lrSchedule?: LrSchedule;
   ema?: number;
+  postAttention?: number;
   optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
   lr?: number;
   clipnorm?: number;
@@ -134,6 +135,7 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.lrFactor !== undefined && { lrFactor: o.lrFactor }),
     ...(o.lrSchedule !== undefined && { lrSchedule: o.lrSchedule }),
     ...(o.ema !== undefined && { ema: o.ema }),
+    ...(o.postAttention !== undefined && { postAttentionUnits: o.postAttention }),
     // The cosine schedule anneals over the run's epochs, fixed when it starts.
     lrDecayEpochs: (o.lrSchedule ?? base.lrSchedule) === 'cosine' ? o.epochs : null,
     ...(o.optimizer !== undefined && { optimizer: o.optimizer }),
@@ -157,6 +159,10 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
         throw new UsageError(
           `${flag} applies to --lr-schedule plateau; the cosine schedule anneals by the step and watches nothing`,
         );
+  if (o.postAttention !== undefined && s.attention === 'none')
+    throw new UsageError(
+      '--post-attention reads the attention context: it needs --attention luong or bahdanau',
+    );
   if (o.vocabSize !== undefined && s.sourceMode !== 'words' && s.targetMode !== 'words')
     throw new UsageError(
       '--vocab-size applies to word tokens, and neither side is words (see --source-tokens)',

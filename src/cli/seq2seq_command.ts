@@ -84,6 +84,11 @@ export function registerSeq2Seq(program: Command): void {
       'luong, bahdanau or none (the Keras lstm_seq2seq shape)',
       choiceFlag('--attention', ['luong', 'bahdanau', 'none']),
     )
+    .option(
+      '--post-attention <n>',
+      'a recurrent layer of n units after the attention, reading [decoder, context] at every step, in place of the tanh Dense (default: off)',
+      int('--post-attention', 1, 8192),
+    )
     .option('--embedding <n>', 'embedding size (default 64)', int('--embedding', 1, 8192))
     .option(
       '--dropout <rate>',

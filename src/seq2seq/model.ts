@@ -9,6 +9,9 @@
  *   attention 'luong':     context = Attention(decoded, outputs)         (dot scores, Luong et al. 2015)
  *   attention 'bahdanau':  context = AdditiveAttention(decoded, outputs) (additive scores, Bahdanau et al. 2015)
  *                          then Concatenate(decoded, context) → Dense tanh (the attentional state) → Dropout → softmax
+ *   postAttentionUnits N:  Concatenate(decoded, context) → RNN(N) (GNMT-style, Wu et al. 2016) → Dropout → softmax
+ *                          in place of the tanh Dense: a recurrent layer that sees the context at every step, so it
+ *                          can follow the (monotone, for G2P) alignment that the decoder RNN itself never sees.
  *
  * The decoder has as many units as the encoder's states (2 × units for a bidirectional encoder), so the states carry
  * over without a projection and the dot scores compare like with like. The encoder's padding mask reaches the
@@ -80,6 +83,11 @@ export const Seq2SeqSettingsSchema = z.object({
    * model and the test use; null: the raw weights. Older files: null.
    */
   ema: z.number().gt(0).lt(1).nullable().default(null),
+  /**
+   * Units of a recurrent layer (the same cell) after the attention, reading [decoder output, context] at every step
+   * in place of the tanh Dense; null: the Dense (Luong's attentional state). Needs attention. Older files: null.
+   */
+  postAttentionUnits: z.number().int().min(1).max(8192).nullable().default(null),
   optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
@@ -120,6 +128,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   lrSchedule: 'plateau',
   lrDecayEpochs: null,
   ema: null,
+  postAttentionUnits: null,
   optimizer: 'adam',
   learningRate: 0.002,
   clipnorm: 5,
@@ -151,6 +160,10 @@ export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSe
   if ((r.data.lrSchedule === 'cosine') !== (r.data.lrDecayEpochs !== null))
     throw new InvalidInputError(
       `${where}: lrDecayEpochs: ${r.data.lrSchedule === 'cosine' ? 'the cosine schedule needs its epochs' : 'only the cosine schedule has decay epochs'}`,
+    );
+  if (r.data.postAttentionUnits !== null && r.data.attention === 'none')
+    throw new InvalidInputError(
+      `${where}: postAttentionUnits: a post-attention layer needs attention (luong or bahdanau)`,
     );
   return r.data;
 }
@@ -244,9 +257,15 @@ export function buildSeq2SeqModel(
       decoded,
       context,
     ]) as SymbolicTensor;
-    features = new Dense({ units: H, activation: 'tanh', name: 'attentional' }).apply(
-      joined,
-    ) as SymbolicTensor;
+    features =
+      s.postAttentionUnits === null
+        ? (new Dense({ units: H, activation: 'tanh', name: 'attentional' }).apply(joined) as SymbolicTensor)
+        : (recurrentLayer(s.cell, {
+            units: s.postAttentionUnits,
+            returnSequences: true,
+            recurrentDropout: s.recurrentDropout,
+            name: `post_attention_${s.cell}`,
+          }).apply(joined) as SymbolicTensor);
   }
   if (s.dropout > 0)
     features = new Dropout({ rate: s.dropout, name: 'output_dropout' }).apply(features) as SymbolicTensor;
