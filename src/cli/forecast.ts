@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import cliProgress from 'cli-progress';
+import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
 import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/baselines.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
@@ -190,19 +190,7 @@ export function seedsOf(o: { seed?: number; seeds?: number }): number[] {
 /** A progress bar over the backtest's fits on a terminal; one line per finished candidate otherwise. */
 function backtestProgress(out: Output, total: number): { tick(name: string): void; stop(): void } {
   if (!out.progress || process.stderr.isTTY !== true) return { tick: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: ' backtest {value}/{total} fits [{bar}] {eta_formatted} - {name}',
-      barCompleteChar: '=',
-      barIncompleteChar: '.',
-      barsize: 30,
-      hideCursor: false,
-      clearOnComplete: true,
-      fps: 5,
-    },
-    cliProgress.Presets.legacy,
-  );
+  const bar = progressBar(' backtest {value}/{total} fits [{bar}] {eta_formatted} - {name}');
   bar.start(total, 0, { name: '' });
   return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
 }

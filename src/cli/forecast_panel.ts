@@ -8,7 +8,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { progressBar } from '../node/callbacks.js';
 import { COMBINATION } from '../forecast/auto.js';
 import { BASELINES, type BaselineName } from '../forecast/baselines.js';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
@@ -257,19 +258,10 @@ function seriesProgress(
       stop: () => undefined,
     };
   }
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: ' {value}/{total} series [{bar}] ETA {eta_formatted} - {rate} series/min, {failed} failed',
-      barCompleteChar: '=',
-      barIncompleteChar: '.',
-      barsize: 30,
-      hideCursor: false,
-      clearOnComplete: true,
-      fps: 5,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.legacy,
+  const bar = progressBar(
+    ' {value}/{total} series [{bar}] ETA {eta_formatted} - {rate} series/min, {failed} failed',
+    process.stderr,
+    { etaBuffer: 50 },
   );
   bar.start(total, 0, { rate: '0.0', failed: 0 });
   let done = 0;
@@ -301,19 +293,8 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
         return;
       }
       if (!bar) {
-        bar = new cliProgress.SingleBar(
-          {
-            stream: process.stderr,
-            format:
-              ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss}',
-            barCompleteChar: '=',
-            barIncompleteChar: '.',
-            barsize: 30,
-            hideCursor: false,
-            clearOnComplete: true,
-            fps: 5,
-          },
-          cliProgress.Presets.legacy,
+        bar = progressBar(
+          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss}',
         );
         bar.start(total, 0, { stage: p.stage, loss: '—' });
       }

@@ -6,6 +6,31 @@ import type { Sequential } from '../models/sequential.js';
 import { writeFileAtomic } from './atomic.js';
 import { saveModel } from './model_io.js';
 
+/**
+ * The one look of recur's progress bars (training, backtests, series, the global network): `format` is cli-progress's
+ * template; `options` adds to or overrides the common ones (e.g. a longer etaBuffer).
+ */
+export function progressBar(
+  format: string,
+  stream: NodeJS.WritableStream = process.stderr,
+  options: cliProgress.Options = {},
+): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      stream,
+      format,
+      barCompleteChar: '=',
+      barIncompleteChar: '.',
+      barsize: 30,
+      hideCursor: false,
+      clearOnComplete: true,
+      fps: 5,
+      ...options,
+    },
+    cliProgress.Presets.legacy,
+  );
+}
+
 export interface ModelCheckpointArgs {
   /** Directory to save into; may contain {epoch} and any log key, e.g. 'ckpt/e{epoch}-{loss}'. */
   filepath: string;
@@ -145,18 +170,9 @@ export class ProgressBar extends Callback {
     this.epochStart = Date.now();
     this.started = Date.now();
     if (this.stream.isTTY && p?.steps) {
-      this.bar = new cliProgress.SingleBar(
-        {
-          stream: this.stream,
-          format: ' {value}/{total} [{bar}] - ETA: {eta} - loss: {loss} - {speed} samples/s',
-          barCompleteChar: '=',
-          barIncompleteChar: '.',
-          barsize: 30,
-          hideCursor: false,
-          clearOnComplete: true,
-          fps: 5,
-        },
-        cliProgress.Presets.legacy,
+      this.bar = progressBar(
+        ' {value}/{total} [{bar}] - ETA: {eta} - loss: {loss} - {speed} samples/s',
+        this.stream,
       );
       this.bar.start(p.steps, 0, { loss: '-', speed: '-', eta: '--:--' });
     }
