@@ -205,27 +205,11 @@ export class InferencePool {
     const id = this.models.length + 1;
     const entry: ModelEntry = { id, kind: payload.kind, file: payload.file, payload };
     if (payload.kind === 'classify') {
-      let meta: ClassifierMetadata;
-      try {
-        const raw = JSON.parse(payload.json) as { userDefinedMetadata?: Record<string, unknown> };
-        meta = parseClassifierMetadata(raw.userDefinedMetadata ?? {}, payload.file);
-      } catch (e) {
-        throw e instanceof InvalidInputError
-          ? e
-          : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
-      }
+      const meta = payloadMetadata(payload, parseClassifierMetadata);
       entry.classifier = { meta, tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer) };
     }
     if (payload.kind === 'seq2seq') {
-      let meta: Seq2SeqMetadata;
-      try {
-        const raw = JSON.parse(payload.json) as { userDefinedMetadata?: Record<string, unknown> };
-        meta = parseSeq2SeqMetadata(raw.userDefinedMetadata ?? {}, payload.file);
-      } catch (e) {
-        throw e instanceof InvalidInputError
-          ? e
-          : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
-      }
+      const meta = payloadMetadata(payload, parseSeq2SeqMetadata);
       entry.seq2seq = {
         meta,
         source: new Seq2SeqTokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens),
@@ -442,6 +426,21 @@ export class InferencePool {
       job.reject(new Error('the inference pool was shut down'));
     }
     await Promise.all(slots.map((s) => s.port.terminate()));
+  }
+}
+
+/** A payload's recur metadata read by `parse`; any failure is bad input naming the model's file. */
+function payloadMetadata<M>(
+  payload: ModelPayload,
+  parse: (meta: Record<string, unknown>, where: string) => M,
+): M {
+  try {
+    const raw = JSON.parse(payload.json) as { userDefinedMetadata?: Record<string, unknown> };
+    return parse(raw.userDefinedMetadata ?? {}, payload.file);
+  } catch (e) {
+    throw e instanceof InvalidInputError
+      ? e
+      : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
   }
 }
 
