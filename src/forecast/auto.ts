@@ -304,6 +304,11 @@ export interface AutoResult {
   fitted: Map<string, RNNForecaster>;
 }
 
+/** Points between backtest origins unless --step says: a third of the horizon. */
+export function defaultFoldStep(horizon: number): number {
+  return Math.max(1, Math.floor(horizon / 3));
+}
+
 /** The minimum training lengths the folds are planned with: two seasons (and SARIMA's orders), else one season. */
 export function minTrainLengths(season: number): number[] {
   return [Math.max(2 * season, 24), Math.max(season + 1, 6)];
@@ -343,7 +348,7 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
       train.length,
       horizon,
       o.folds,
-      o.step ?? Math.max(1, Math.floor(horizon / 3)),
+      o.step ?? defaultFoldStep(horizon),
       minTrainLengths(season),
     );
   } catch (e) {

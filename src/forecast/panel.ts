@@ -16,6 +16,7 @@ import {
   autoForecast,
   CANDIDATES,
   COMBINATION,
+  defaultFoldStep,
   minTrainLengths,
   planFolds,
   type CandidateName,
@@ -480,7 +481,7 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
       train.length,
       horizon,
       o.folds,
-      o.step ?? Math.max(1, Math.floor(horizon / 3)),
+      o.step ?? defaultFoldStep(horizon),
       minTrainLengths(season),
     ).origins;
   } catch {
