@@ -274,8 +274,17 @@ describe('recur classify train --ensemble', () => {
       const neg = members.reduce((s, m) => s + m[i].probabilities.neg, 0);
       if ((pos > neg ? 'pos' : 'neg') === label) right++;
     });
-    const report = JSON.parse(runCliOk(['classify', 'eval', ens, csv, '--json'])) as { accuracy: number };
+    const report = JSON.parse(runCliOk(['classify', 'eval', ens, csv, '--json'])) as {
+      accuracy: number;
+      members: { member: number; accuracy: number }[];
+    };
     assert.equal(report.accuracy, right / truth.length);
+    // ...and each member alone, as its own predictions score.
+    assert.deepEqual(
+      report.members.map((m) => [m.member, m.accuracy]),
+      members.map((m, k) => [k + 1, m.filter((p, i) => p.label === truth[i]).length / truth.length]),
+    );
+    assert.match(runCliOk(['classify', 'eval', ens, csv]), /each member alone:/);
   });
 
   it('resumes exactly after Ctrl-C or kill -9 in any member, before or after a checkpoint', () => {

@@ -74,14 +74,14 @@ import {
   type LoadedTexts,
 } from '../node/classify_data.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
-import { isEnsembleDir, loadClassifierDir } from '../node/classifier_dir.js';
+import { isEnsembleDir, loadClassifierDir, type LoadedClassifier } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import type { BudgetOptions } from './flags.js';
 import { UsageError, type Output } from './output.js';
-import { classifyTrainEnsemble } from './classify_ensemble.js';
+import { classifyTrainEnsemble, memberFigures, memberTable } from './classify_ensemble.js';
 import {
   EpochRecorder,
   TrainingBudget,
@@ -355,13 +355,14 @@ function loadClassifier(dir: string): {
   model: ClassifierModels;
   meta: ClassifierMetadata;
   tokenizer: Tokenizer;
+  loaded: LoadedClassifier;
 } {
   if (!isModelDir(dir) && !isEnsembleDir(dir))
     throw new UsageError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
     );
   const c = loadClassifierDir(dir);
-  return { model: c.models, meta: c.meta, tokenizer: c.tokenizer };
+  return { model: c.models, meta: c.meta, tokenizer: c.tokenizer, loaded: c };
 }
 
 /** The training data a model's metadata names, checked against its fingerprint; null (with why) when unavailable. */
@@ -739,9 +740,10 @@ export function classifyEval(
   o: ClassifyEvalOptions,
   out: Output,
 ): number {
-  const { model, meta, tokenizer } = loadClassifier(dir);
+  const { model, meta, tokenizer, loaded } = loadClassifier(dir);
   const classes = meta.classes;
   const { data: source, why } = trainingDataOf(meta);
+  const ensemble = Array.isArray(model);
   const multiLabel = meta.settings.multiLabel;
   if (o.threshold !== undefined && !multiLabel)
     throw new UsageError(`${dir}: --threshold applies to multi-label classifiers; this one is single-label`);
@@ -784,8 +786,14 @@ export function classifyEval(
       ...multiLabelNetworkReport(model, classes, s.sequences, s.targets, threshold, o.batchSize),
       baselines: mlBaselines,
     };
-    if (o.json) out.json(report as unknown as Record<string, unknown>);
-    else print(multiLabelTable(report, classes, `${what}: ${s.texts.length} texts`));
+    const members = ensemble
+      ? memberFigures(loaded, s.sequences, { targets: s.targets }, threshold, o.batchSize)
+      : undefined;
+    if (o.json) out.json({ ...report, ...(members && { members }) });
+    else {
+      print(multiLabelTable(report, classes, `${what}: ${s.texts.length} texts`));
+      if (members) print(memberTable(members));
+    }
     return 0;
   }
   let baselines: EvaluationReport['baselines'] = null;
@@ -803,8 +811,14 @@ export function classifyEval(
     ...networkReport(model, classes, s.sequences, s.labels, o.batchSize),
     baselines,
   };
-  if (o.json) out.json(report as unknown as Record<string, unknown>);
-  else print(reportTable(report, classes, `${what}: ${s.labels.length} texts`));
+  const members = ensemble
+    ? memberFigures(loaded, s.sequences, { labels: s.labels }, 0.5, o.batchSize)
+    : undefined;
+  if (o.json) out.json({ ...report, ...(members && { members }) });
+  else {
+    print(reportTable(report, classes, `${what}: ${s.labels.length} texts`));
+    if (members) print(memberTable(members));
+  }
   return 0;
 }
 

@@ -30,7 +30,7 @@ import {
 } from '../classify/evaluate.js';
 import { parseClassifierMetadata } from '../classify/metadata.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { loadClassifierDir, readEnsembleRecord } from '../node/classifier_dir.js';
+import { loadClassifierDir, readEnsembleRecord, type LoadedClassifier } from '../node/classifier_dir.js';
 import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
 import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
@@ -228,8 +228,6 @@ function scoreEnsemble(
   if (meta.data.testSource !== null) testData = loadLabelledTexts(meta.data.testSource, columnsOf(meta));
   if (testData.texts.length === 0) return;
   const test = prepare(testData, meta.classes, c.tokenizer, meta.settings);
-  const seeds = c.ensemble?.memberSeeds ?? [];
-  const memberNo = c.memberDirs.map((d) => Number(d.slice(d.lastIndexOf('/') + 1)));
   const title = `Test set (${test.texts.length} texts${meta.data.testSource ? `, ${meta.data.testSource}` : ''}), ensemble of ${members.length} (best model of each member by ${meta.settings.monitor}):`;
   const times = { train_seconds: trainSeconds, train_cpu_seconds: cpuSeconds };
   if (test.targets) {
@@ -244,23 +242,10 @@ function scoreEnsemble(
         test.targets,
       ),
     };
-    const each = members.map((m, i) => {
-      const r = multiLabelNetworkReport(m, meta.classes, test.sequences, test.targets!);
-      return {
-        member: memberNo[i],
-        seed: seeds[memberNo[i] - 1],
-        micro_f1: r.micro_f1,
-        macro_f1: r.macro_f1,
-      };
-    });
+    const each = memberFigures(c, test.sequences, { targets: test.targets });
     if (!o.json && !o.quiet) {
       process.stdout.write(multiLabelTable(report, meta.classes, title) + '\n');
-      process.stdout.write(
-        memberTable(
-          each.map((e) => [e.member, e.seed, e.micro_f1.toFixed(4), e.macro_f1.toFixed(4)]),
-          ['micro-F1', 'macro-F1'],
-        ) + '\n',
-      );
+      process.stdout.write(memberTable(each) + '\n');
     }
     out.json({ event: 'test', ...times, ...report, members: each });
     return;
@@ -275,30 +260,63 @@ function scoreEnsemble(
       meta.classes.length,
     ),
   };
-  const each = members.map((m, i) => {
-    const r = networkReport(m, meta.classes, test.sequences, test.labels);
-    return { member: memberNo[i], seed: seeds[memberNo[i] - 1], accuracy: r.accuracy, macro_f1: r.macro_f1 };
-  });
+  const each = memberFigures(c, test.sequences, { labels: test.labels });
   if (!o.json && !o.quiet) {
     process.stdout.write(reportTable(report, meta.classes, title) + '\n');
-    process.stdout.write(
-      memberTable(
-        each.map((e) => [e.member, e.seed, `${(e.accuracy * 100).toFixed(1)}%`, e.macro_f1.toFixed(4)]),
-        ['accuracy', 'macro-F1'],
-      ) + '\n',
-    );
+    process.stdout.write(memberTable(each) + '\n');
   }
   out.json({ event: 'test', ...times, ...report, members: each });
 }
 
-/** The members' own test figures, one row each, after the ensemble's table. */
-function memberTable(rows: (string | number | undefined)[][], columns: string[]): string {
+/** One member's own figures on the evaluation set: what averaging bought over it. */
+export interface MemberFigures {
+  member: number;
+  seed: number | undefined;
+  accuracy?: number;
+  micro_f1?: number;
+  macro_f1: number;
+}
+
+/**
+ * Each member of a loaded ensemble alone on the same sequences: accuracy and macro-F1 (single-label) or micro- and
+ * macro-F1 (multi-label, at `threshold`).
+ */
+export function memberFigures(
+  c: LoadedClassifier,
+  sequences: readonly Int32Array[],
+  truth: { labels: Int32Array } | { targets: Uint8Array },
+  threshold = 0.5,
+  batchSize?: number,
+): MemberFigures[] {
+  const members = Array.isArray(c.models) ? c.models : [c.models];
+  const seeds = c.ensemble?.memberSeeds ?? [];
+  const classes = c.meta.classes;
+  return members.map((m, i) => {
+    const d = c.memberDirs[i];
+    const member = Number(d.slice(d.lastIndexOf('/') + 1));
+    const seed = seeds[member - 1];
+    if ('targets' in truth) {
+      const r = multiLabelNetworkReport(m, classes, sequences, truth.targets, threshold, batchSize);
+      return { member, seed, micro_f1: r.micro_f1, macro_f1: r.macro_f1 };
+    }
+    const r = networkReport(m, classes, sequences, truth.labels, batchSize);
+    return { member, seed, accuracy: r.accuracy, macro_f1: r.macro_f1 };
+  });
+}
+
+/** The members' own figures, one row each, after the ensemble's table. */
+export function memberTable(each: readonly MemberFigures[]): string {
+  const multiLabel = each.length > 0 && each[0].micro_f1 !== undefined;
+  const columns = multiLabel ? ['micro-F1', 'macro-F1'] : ['accuracy', 'macro-F1'];
   const lines = [
     '',
     'each member alone:',
     ['member', 'seed', ...columns].map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(12))).join('  '),
   ];
-  for (const r of rows)
-    lines.push(r.map((c, i) => (i === 0 ? String(c).padEnd(8) : String(c ?? '').padStart(12))).join('  '));
+  for (const e of each) {
+    const first = multiLabel ? e.micro_f1!.toFixed(4) : `${(e.accuracy! * 100).toFixed(1)}%`;
+    const r = [String(e.member), String(e.seed ?? ''), first, e.macro_f1.toFixed(4)];
+    lines.push(r.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(12))).join('  '));
+  }
   return lines.join('\n');
 }
