@@ -215,3 +215,40 @@ describe('bad input is rejected with the layer, expected and actual', () => {
     );
   });
 });
+
+describe('building a model whose weights follow (a file being loaded)', () => {
+  it('leaves drawn weights at zero; loading gives the saved weights', () => {
+    const make = (weightsFollow: boolean): Sequential =>
+      new Sequential({
+        seed: 3,
+        weightsFollow,
+        layers: [new L.LSTM({ units: 8, inputShape: [5, 4] }), new L.Dense({ units: 3 })],
+      });
+    const loaded = make(true);
+    loaded.build();
+    // Drawn initialisers give zeros (a constant one, like the LSTM's unit forget bias, still applies).
+    const kernels = loaded.namedWeights().filter(({ name }) => name.endsWith('kernel'));
+    assert.equal(kernels.length, 3);
+    for (const { name, weight } of kernels)
+      assert.ok(
+        weight.value.every((v) => v === 0),
+        `${name} should be zero`,
+      );
+    const drawn = make(false);
+    drawn.build();
+    assert.ok(drawn.namedWeights().some(({ weight }) => weight.value.some((v) => v !== 0)));
+    // Saved and loaded: every weight comes from the file, none from the (skipped) initialisation.
+    const dir = mkdtempSync(join(tmpdir(), 'recur-follow-'));
+    try {
+      saveModel(drawn, dir);
+      const back = loadModel(dir).model;
+      const want = drawn.namedWeights();
+      back.namedWeights().forEach(({ name, weight }, i) => {
+        assert.equal(name, want[i].name);
+        assert.deepEqual(weight.value, want[i].weight.value);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

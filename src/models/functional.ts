@@ -34,6 +34,7 @@ import {
   type SequenceMask,
 } from '../layers/layer.js';
 import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
+import { WeightsToFollow } from '../layers/initializers.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import {
   accuracy,
@@ -133,6 +134,11 @@ export interface FunctionalArgs {
   name?: string;
   /** Seed for weight initialisation, shuffling and dropout. Random when omitted. */
   seed?: number;
+  /**
+   * The caller sets every weight right after building (a model file being loaded, a worker's replica): building then
+   * leaves the weights at zero instead of drawing them (src/layers/initializers.ts WeightsToFollow).
+   */
+  weightsFollow?: boolean;
 }
 
 /** Per-output losses: one for all, a list in output order, or a dict keyed by output (layer) name. */
@@ -220,6 +226,8 @@ export class Functional implements CallbackModel, PoolModel {
   labelSmoothing = 0;
   readonly seed: number;
   readonly initRng: Random;
+  /** The first build leaves weights at zero: the caller sets them all (SequentialArgs.weightsFollow). */
+  private weightsFollow: boolean;
   readonly trainRng: Random;
   /** How many consumers each symbolic tensor has (nodes inside the model, plus model outputs). */
   private readonly consumers = new Map<SymbolicTensor, number>();
@@ -235,10 +243,11 @@ export class Functional implements CallbackModel, PoolModel {
   } | null = null;
 
   constructor(args: FunctionalArgs) {
-    checkOptionKeys('model', args, ['inputs', 'outputs', 'seed']);
+    checkOptionKeys('model', args, ['inputs', 'outputs', 'seed', 'weightsFollow']);
     this.name = args.name ?? 'model';
     this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
     this.initRng = new Random(this.seed);
+    this.weightsFollow = args.weightsFollow ?? false;
     this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);
     this.inputs = Array.isArray(args.inputs) ? [...args.inputs] : [args.inputs];
     this.outputs = Array.isArray(args.outputs) ? [...args.outputs] : [args.outputs];
@@ -308,12 +317,14 @@ export class Functional implements CallbackModel, PoolModel {
   /** Creates every layer's weights from the symbolic shapes. */
   build(): void {
     if (this.built) return;
+    const rng = this.weightsFollow ? new WeightsToFollow(this.seed) : this.initRng;
+    this.weightsFollow = false;
     for (const node of this.nodes) {
       const l = node.layer;
       if (l.built || node.inputs.length === 0) continue;
       const shapes = node.inputs.map((x) => x.shape.slice(1));
       try {
-        l.buildMany(shapes, this.initRng);
+        l.buildMany(shapes, rng);
       } catch (e) {
         throw new Error(`model '${this.name}': building layer '${l.name}': ${(e as Error).message}`);
       }

@@ -172,7 +172,7 @@ export function deserializeFunctional(
   const cfg = parsed.data;
   const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const recur = (metadata.recur ?? {}) as Partial<FunctionalRecurMetadata>;
-  const model = functionalFromConfig(cfg, where, typeof recur.seed === 'number' ? recur.seed : 0);
+  const model = functionalFromConfig(cfg, where, typeof recur.seed === 'number' ? recur.seed : 0, true);
   model.build();
   const values = readWeights(json, weightData, where);
   for (const nw of model.namedWeights()) {
@@ -215,7 +215,12 @@ export type FunctionalConfig = z.infer<typeof functionalConfig>;
  * registry, connected by their inbound nodes (a recurrent layer's extra inbound tensors are its initial states).
  * Shared by the tfjs reader here and the Keras reader (src/keras), which first translates Keras 3's layout.
  */
-export function functionalFromConfig(cfg: FunctionalConfig, where: string, seed: number): Functional {
+export function functionalFromConfig(
+  cfg: FunctionalConfig,
+  where: string,
+  seed: number,
+  weightsFollow = false,
+): Functional {
   const tensors = new Map<string, SymbolicTensor[]>();
   const pending = [...cfg.layers];
   // Keras lists layers in topological order; loop anyway until no entry can be placed.
@@ -274,6 +279,7 @@ export function functionalFromConfig(cfg: FunctionalConfig, where: string, seed:
     inputs: cfg.input_layers.map((r) => pick(r, 'input_layers entry')),
     outputs: cfg.output_layers.map((r) => pick(r, 'output_layers entry')),
     seed,
+    weightsFollow,
   });
   model.build();
   return model;

@@ -17,6 +17,7 @@ import {
 } from '../core/tensor.js';
 import { describeStateShapes, type Layer, type LayerShape, type SequenceMask } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
+import { WeightsToFollow } from '../layers/initializers.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
@@ -44,6 +45,11 @@ export interface SequentialArgs {
   name?: string;
   /** Seed for weight initialisation, shuffling and dropout. Random when omitted. */
   seed?: number;
+  /**
+   * The caller sets every weight right after building (a model file being loaded, a worker's replica): building then
+   * leaves the weights at zero instead of drawing them (src/layers/initializers.ts WeightsToFollow).
+   */
+  weightsFollow?: boolean;
 }
 
 export interface CompileArgs {
@@ -145,6 +151,8 @@ export class Sequential implements CallbackModel, PoolModel {
   readonly seed: number;
   /** Draws for initialisers. */
   readonly initRng: Random;
+  /** The first build leaves weights at zero: the caller sets them all (SequentialArgs.weightsFollow). */
+  private weightsFollow: boolean;
   /** Draws for shuffling and dropout (saved for an exact resume). */
   readonly trainRng: Random;
   private built = false;
@@ -153,6 +161,7 @@ export class Sequential implements CallbackModel, PoolModel {
     this.name = args.name ?? 'sequential';
     this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
     this.initRng = new Random(this.seed);
+    this.weightsFollow = args.weightsFollow ?? false;
     this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);
     for (const l of args.layers ?? []) this.add(l);
   }
@@ -206,9 +215,11 @@ export class Sequential implements CallbackModel, PoolModel {
     const shape = inputShape ?? this.inputShape();
     if (!shape) throw new Error(`model '${this.name}': the first layer needs an inputShape to build`);
     const shapes = this.outputShapes(shape);
+    const rng = this.weightsFollow ? new WeightsToFollow(this.seed) : this.initRng;
+    this.weightsFollow = false;
     let s = shape;
     this.layers.forEach((l, i) => {
-      if (!l.built) l.build(s, this.initRng);
+      if (!l.built) l.build(s, rng);
       s = shapes[i];
     });
     this.built = true;

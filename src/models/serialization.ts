@@ -556,6 +556,8 @@ export function deserializeModel(
   const model = new Sequential({
     name: topo.config.name,
     seed: typeof recur.seed === 'number' ? recur.seed : 0,
+    // Every weight is read from the file below (a missing one is an error).
+    weightsFollow: true,
   });
   let pendingShape: unknown = null;
   const layerFields: string[] = [];
