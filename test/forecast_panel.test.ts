@@ -535,6 +535,14 @@ describe('forecast many series: the global network (the default for many series)
     }
     // The same command again: the same forecasts (the global network is seeded).
     assert.deepEqual(strip(jsonLines(runCli([...args, '--json']).stdout)), strip(lines));
+    // The rows in reverse order (so the series come in another order): the same forecast for every series.
+    const [header, ...rows] = longCsv().trim().split('\n');
+    const reversed = write('global-reversed.csv', [header, ...rows.reverse()].join('\n') + '\n');
+    const byId = (ls: Record<string, unknown>[]): Record<string, unknown>[] =>
+      strip(ls).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    const again = jsonLines(runCli(['forecast', reversed, ...args.slice(2), '--json']).stdout);
+    assert.notEqual(again.filter((l) => 'id' in l)[0].id, series[0].id);
+    assert.deepEqual(byId(again), byId(lines));
     // The global network alone.
     const g = runCli([...args, '--method', 'global', '--json']);
     assert.equal(g.code, 0, g.stderr);

@@ -56,6 +56,11 @@ export async function globalStage(
   });
   const stages: GlobalStage[] = [];
   for (const group of groups.values()) {
+    // The network sees the series in the order of their ids, not of the file: reordering rows or columns changes
+    // no forecast.
+    group.sort((a, b) =>
+      items[a.index].id < items[b.index].id ? -1 : items[a.index].id > items[b.index].id ? 1 : 0,
+    );
     const { season, horizon } = group[0].plan;
     const t0 = Date.now();
     const c0 = process.cpuUsage();
