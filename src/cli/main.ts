@@ -9,6 +9,7 @@ import {
   choiceFlag,
   cpuTimeLimitOption,
   intFlag,
+  intListFlag,
   listFlag,
   numFlag,
   threadsFlag,
@@ -248,9 +249,9 @@ program
   .option('--date-column <name|index>', 'column of dates (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
-    '--season <n>',
-    'season length (default: from the dates: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
-    int('--season', 1, 10_000),
+    '--season <n[,m…]>',
+    'season length, or several (7,365: the first is the primary season; ETS decomposes by every one the data supports) (default: from the dates: 24,168 hourly, 7,365 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
+    intListFlag('--season', 1, 10_000),
   )
   .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon', 1, 100_000))
   .option(
