@@ -23,7 +23,10 @@ import { parseMonthlyCsv } from '../src/forecast/series.js';
 import { usBirthsDaily, usBirthsMonthly } from '../src/node/text_file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MILK = join(here, '..', '..', '..', 'shared', 'data', 'milk.csv');
+// ../shared beside the checkout (a git worktree elsewhere gives the file with --milk FILE).
+const milkFlag = process.argv.indexOf('--milk');
+const MILK =
+  milkFlag > 0 ? process.argv[milkFlag + 1] : join(here, '..', '..', '..', 'shared', 'data', 'milk.csv');
 const cpuSeconds = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
