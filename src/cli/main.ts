@@ -262,11 +262,11 @@ program
   .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
   .option(
     '--method <m>',
-    "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
+    "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, damped (damped-trend exponential smoothing), 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
   )
   .option(
     '--candidates <list>',
-    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, seasonal naive (many series also: global); or 'all' (default: all for one series; ets,theta,seasonal naive,global for many)",
+    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, damped, seasonal naive (many series also: global); or 'all' (default: all for one series; ets,theta,seasonal naive,global for many)",
   )
   .option('--folds <n>', 'rolling-origin backtest folds inside the training part', int('--folds', 1, 1000), 5)
   .option(
