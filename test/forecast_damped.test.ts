@@ -172,4 +172,30 @@ describe('damped trend as a candidate', () => {
       r.backtest!.results.get('damped')!.mean.mase < r.backtest!.results.get('seasonal naive')!.mean.mase,
     );
   });
+
+  it("auto takes the backtest's best, the combination included", async () => {
+    // A line: two extras 5 above and 5 below its extrapolation, and seasonal naive (12 behind): their mean is off by
+    // 4, so the combination beats every member, and auto must choose it.
+    const line = Array.from({ length: 96 }, (_, t) => 10 + t);
+    const shifted =
+      (by: number): ((t: readonly number[], h: number) => Promise<number[]>) =>
+      (t, h) =>
+        Promise.resolve(Array.from({ length: h }, (_, i) => t[t.length - 1] + i + 1 + by));
+    const r = await autoForecast(line, {
+      horizon: 12,
+      season: 12,
+      method: 'auto',
+      candidates: ['seasonal naive'],
+      extra: new Map([
+        ['high', shifted(5)],
+        ['low', shifted(-5)],
+      ]),
+      folds: 3,
+      levels: [0.8],
+      network: net,
+    });
+    assert.equal(r.backtest!.best, 'combination');
+    assert.equal(r.chosen, 'combination');
+    r.point.forEach((v, i) => assert.ok(Math.abs(v - (106 + i - 4)) < 1e-9, `${i}: ${v}`));
+  });
 });
