@@ -1,21 +1,143 @@
 /**
- * `npm run bench:forecast` — forecast accuracy of the default forecaster (hybrid: ETS + LSTM on its residuals) and
- * of the plain network, next to seasonal naive, ETS and SARIMA, on several monthly series: milk production
- * (../shared, when present), US births (embedded) and three generated series. For each: the hold-out of the last 12
- * months and a 5-origin rolling backtest. Networks are 5-seed ensembles; the spread of the single seeds is reported.
+ * `npm run bench:forecast` — the single-series quality goal of issue #16 and the daily multi-season check:
+ *
+ *   (default)   the default pipeline (`recur forecast`'s auto: backtest choice among every candidate, conformal
+ *               intervals) re-run from 5 outer origins a year apart on milk (../shared, when present) and monthly US
+ *               births, scored on the 12 months after each origin against ETS, SARIMA, Theta and the damped trend fitted
+ *               on the same training parts; the intervals' coverage of those points; CPU time.
+ *   --daily     daily US births (weekly and yearly seasons): every statistical candidate's backtest and test-window
+ *               MASE with ETS's MSTL on the weekly season alone and on weekly + yearly.
+ *   --legacy    the former table: the fixed hybrid and network against seasonal naive, ETS and SARIMA (RMSE).
  */
 import '../src/node/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random } from '../src/core/random.js';
+import { autoForecast, CANDIDATES, type CandidateName } from '../src/forecast/auto.js';
+import { etsSeasons } from '../src/forecast/baselines.js';
+import { metrics } from '../src/forecast/metrics.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
 import { backtest, evaluateSplit } from '../src/forecast/pipeline.js';
 import { parseMonthlyCsv } from '../src/forecast/series.js';
-import { usBirthsMonthly } from '../src/node/text_file.js';
+import { usBirthsDaily, usBirthsMonthly } from '../src/node/text_file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MILK = join(here, '..', '..', '..', 'shared', 'data', 'milk.csv');
+// ../shared beside the checkout (a git worktree elsewhere gives the file with --milk FILE).
+const milkFlag = process.argv.indexOf('--milk');
+const MILK =
+  milkFlag > 0 ? process.argv[milkFlag + 1] : join(here, '..', '..', '..', 'shared', 'data', 'milk.csv');
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function networkOptions(season: number, horizon: number): NetworkOptions {
+  return {
+    ...FORECAST_DEFAULTS,
+    method: 'network',
+    season,
+    lookback: 2 * season,
+    horizon,
+    seeds: [1, 2, 3, 4, 5],
+  };
+}
+
+/** The default from `outer` origins a horizon apart (the last window ends the series); every fit sees only its past. */
+async function singleSeriesGoal(
+  name: string,
+  values: readonly number[],
+  season = 12,
+  horizon = 12,
+  outer = 5,
+) {
+  const baselines: CandidateName[] = ['ets', 'sarima', 'theta', 'damped'];
+  const mase = new Map<string, number[]>();
+  const inside = { 0.8: 0, 0.95: 0 };
+  let points = 0;
+  const chosen: string[] = [];
+  const t0 = cpuSeconds();
+  for (let k = outer; k >= 1; k--) {
+    const origin = values.length - k * horizon;
+    const train = values.slice(0, origin);
+    const actual = values.slice(origin, origin + horizon);
+    const r = await autoForecast(train, {
+      horizon,
+      season,
+      method: 'auto',
+      candidates: CANDIDATES,
+      folds: 5,
+      levels: [0.8, 0.95],
+      network: networkOptions(season, horizon),
+      transform: 'none',
+      fitAll: true,
+    });
+    chosen.push(r.chosen);
+    const score = (key: string, f: readonly number[]): void => {
+      mase.set(key, [...(mase.get(key) ?? []), metrics(actual, f, train, season).mase]);
+    };
+    score('default', r.point);
+    for (const b of baselines) {
+      const f = r.forecasts.get(b);
+      if (f) score(b, f);
+    }
+    for (const iv of r.intervals)
+      inside[iv.level as 0.8 | 0.95] += actual.filter((a, i) => a >= iv.lower[i] && a <= iv.upper[i]).length;
+    points += actual.length;
+    console.error(`${name}: origin ${origin} done, chose ${r.chosen}`);
+  }
+  const cpu = cpuSeconds() - t0;
+  const m = (key: string): number => mean(mase.get(key) ?? [NaN]);
+  const statistical = ['ets', 'sarima', 'theta'].filter((b) => (mase.get(b)?.length ?? 0) === outer);
+  const best = statistical.sort((a, b) => m(a) - m(b))[0];
+  // The default minus the best baseline, origin by origin: its mean and standard error say what noise is.
+  const diff = mase.get('default')!.map((v, k) => v - mase.get(best)![k]);
+  const se = Math.sqrt(diff.reduce((s, d) => s + (d - mean(diff)) ** 2, 0) / (outer - 1) / outer);
+  console.error(
+    `${name}: MASE per origin: ${[...mase].map(([k, v]) => `${k} ${v.map((x) => x.toFixed(3)).join(' ')}`).join('; ')}`,
+  );
+  console.log(
+    `| ${name} | ${m('default').toFixed(3)} | ${baselines.map((b) => m(b).toFixed(3)).join(' | ')} | ${best} ${m(best).toFixed(3)} | ${mean(diff) >= 0 ? '+' : ''}${mean(diff).toFixed(3)} ± ${se.toFixed(3)} | ${((100 * inside[0.8]) / points).toFixed(1)}% | ${((100 * inside[0.95]) / points).toFixed(1)}% | ${chosen.join(', ')} | ${cpu.toFixed(0)} |`,
+  );
+}
+
+/** Daily births: the statistical candidates with ETS on the weekly season alone, then on weekly + yearly. */
+async function dailyBirths(horizon = 28, folds = 12, step = 28) {
+  const { values } = usBirthsDaily();
+  const train = values.slice(0, values.length - horizon);
+  const actual = values.slice(values.length - horizon);
+  const candidates: CandidateName[] = ['ets', 'theta', 'damped', 'seasonal naive'];
+  console.log(
+    `| seasons | ETS's MSTL used | ${candidates.map((c) => `${c} backtest / test`).join(' | ')} | CPU s |`,
+  );
+  console.log(`|---|---|${candidates.map(() => '---:').join('|')}|---:|`);
+  for (const seasons of [[7], [7, 365]]) {
+    const t0 = cpuSeconds();
+    const r = await autoForecast(train, {
+      horizon,
+      season: 7,
+      seasons,
+      method: 'auto',
+      candidates,
+      folds,
+      step,
+      levels: [0.8, 0.95],
+      network: networkOptions(7, horizon),
+      transform: 'none',
+      fitAll: true,
+    });
+    const cells = candidates.map((c) => {
+      const bt = r.backtest?.results.get(c)?.mean.mase;
+      const f = r.forecasts.get(c);
+      const test = f ? metrics(actual, f, train, 7).mase : NaN;
+      return `${bt?.toFixed(3) ?? '—'} / ${test.toFixed(3)}`;
+    });
+    console.log(
+      `| ${seasons.join(', ')} | ${etsSeasons(train, seasons).used.join(', ')} | ${cells.join(' | ')} | ${(cpuSeconds() - t0).toFixed(1)} |`,
+    );
+  }
+}
 
 function generated(kind: number, n = 180): number[] {
   const rng = new Random(100 + kind);
@@ -29,57 +151,70 @@ function generated(kind: number, n = 180): number[] {
   });
 }
 
-const series: [string, number[]][] = [];
-if (existsSync(MILK)) series.push(['milk (1962–1975)', parseMonthlyCsv(readFileSync(MILK, 'utf8')).values]);
-series.push(['US births (1969–1988)', usBirthsMonthly().values]);
-series.push(
-  ['generated: trend + season', generated(0)],
-  ['generated: growth × season + AR', generated(1)],
-  ['generated: level shift + AR', generated(2)],
-);
-
-const base = (method: 'hybrid' | 'network'): NetworkOptions => ({
-  ...FORECAST_DEFAULTS,
-  method,
-  season: 12,
-  lookback: 24,
-  horizon: 12,
-  seeds: [1, 2, 3, 4, 5],
-});
-const baselines = ['seasonal naive', 'ets', 'sarima'] as const;
-const f = (x: number): string => x.toFixed(2);
-
-console.log('| series | split | hybrid (default) | network | seasonal naive | ETS | SARIMA |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
-for (const [name, values] of series) {
-  const t0 = Date.now();
-  const hold: Record<string, string> = {};
-  for (const method of ['hybrid', 'network'] as const) {
-    const r = await evaluateSplit(
-      values,
-      values.length - 12,
-      base(method),
-      method === 'hybrid' ? baselines : [],
-    );
-    const seedRmse = r.network.members.map((m) =>
-      Math.sqrt(m.reduce((s, v, i) => s + (v - r.actual[i]) ** 2, 0) / 12),
-    );
-    const mu = seedRmse.reduce((a, b) => a + b, 0) / seedRmse.length;
-    const sd = Math.sqrt(seedRmse.reduce((a, b) => a + (b - mu) ** 2, 0) / seedRmse.length);
-    hold[method] = `${f(r.metrics.get('network')!.rmse)} (seeds ${f(mu)} ± ${f(sd)})`;
-    if (method === 'hybrid') for (const b of baselines) hold[b] = f(r.metrics.get(b)!.rmse);
-  }
-  console.log(
-    `| ${name} | hold-out, last 12 | ${hold.hybrid} | ${hold.network} | ${hold['seasonal naive']} | ${hold.ets} | ${hold.sarima} |`,
+async function legacyTable() {
+  const series: [string, number[]][] = [];
+  if (existsSync(MILK)) series.push(['milk (1962–1975)', parseMonthlyCsv(readFileSync(MILK, 'utf8')).values]);
+  series.push(['US births (1969–1988)', usBirthsMonthly().values]);
+  series.push(
+    ['generated: trend + season', generated(0)],
+    ['generated: growth × season + AR', generated(1)],
+    ['generated: level shift + AR', generated(2)],
   );
-  const bt: Record<string, string> = {};
-  for (const method of ['hybrid', 'network'] as const) {
-    const r = await backtest(values, 5, base(method), method === 'hybrid' ? baselines : []);
-    bt[method] = f(r.mean.get('network')!.rmse);
-    if (method === 'hybrid') for (const b of baselines) bt[b] = f(r.mean.get(b)!.rmse);
+
+  const base = (method: 'hybrid' | 'network'): NetworkOptions => ({
+    ...FORECAST_DEFAULTS,
+    method,
+    season: 12,
+    lookback: 24,
+    horizon: 12,
+    seeds: [1, 2, 3, 4, 5],
+  });
+  const baselines = ['seasonal naive', 'ets', 'sarima'] as const;
+  const f = (x: number): string => x.toFixed(2);
+
+  console.log('| series | split | hybrid (default) | network | seasonal naive | ETS | SARIMA |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const [name, values] of series) {
+    const t0 = Date.now();
+    const hold: Record<string, string> = {};
+    for (const method of ['hybrid', 'network'] as const) {
+      const r = await evaluateSplit(
+        values,
+        values.length - 12,
+        base(method),
+        method === 'hybrid' ? baselines : [],
+      );
+      const seedRmse = r.network.members.map((m) =>
+        Math.sqrt(m.reduce((s, v, i) => s + (v - r.actual[i]) ** 2, 0) / 12),
+      );
+      const mu = seedRmse.reduce((a, b) => a + b, 0) / seedRmse.length;
+      const sd = Math.sqrt(seedRmse.reduce((a, b) => a + (b - mu) ** 2, 0) / seedRmse.length);
+      hold[method] = `${f(r.metrics.get('network')!.rmse)} (seeds ${f(mu)} ± ${f(sd)})`;
+      if (method === 'hybrid') for (const b of baselines) hold[b] = f(r.metrics.get(b)!.rmse);
+    }
+    console.log(
+      `| ${name} | hold-out, last 12 | ${hold.hybrid} | ${hold.network} | ${hold['seasonal naive']} | ${hold.ets} | ${hold.sarima} |`,
+    );
+    const bt: Record<string, string> = {};
+    for (const method of ['hybrid', 'network'] as const) {
+      const r = await backtest(values, 5, base(method), method === 'hybrid' ? baselines : []);
+      bt[method] = f(r.mean.get('network')!.rmse);
+      if (method === 'hybrid') for (const b of baselines) bt[b] = f(r.mean.get(b)!.rmse);
+    }
+    console.log(
+      `| ${name} | backtest, 5 origins | ${bt.hybrid} | ${bt.network} | ${bt['seasonal naive']} | ${bt.ets} | ${bt.sarima} |`,
+    );
+    console.error(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
+}
+
+if (process.argv.includes('--legacy')) await legacyTable();
+else if (process.argv.includes('--daily')) await dailyBirths();
+else {
   console.log(
-    `| ${name} | backtest, 5 origins | ${bt.hybrid} | ${bt.network} | ${bt['seasonal naive']} | ${bt.ets} | ${bt.sarima} |`,
+    '| series | default | ETS | SARIMA | Theta | damped | best of ETS/SARIMA/Theta | default − best (± s.e.) | 80% coverage | 95% coverage | chosen per origin | CPU s |',
   );
-  console.error(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log('|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|');
+  if (existsSync(MILK)) await singleSeriesGoal('milk', parseMonthlyCsv(readFileSync(MILK, 'utf8')).values);
+  await singleSeriesGoal('US births (monthly)', usBirthsMonthly().values);
 }

@@ -63,6 +63,8 @@ const ONCE = [
   'export_pytorch',
   'forecast',
   'forecast_auto',
+  'forecast_damped',
+  'forecast_seasons',
   'forecast_input',
   'forecast_panel',
   'keras_fuzz',

@@ -37,6 +37,17 @@ export function intFlag(flag: string, min: number, max: number): (v: string) => 
   };
 }
 
+/** Comma-separated distinct integers in [min, max] (`--season 7,365`), in the order given. */
+export function intListFlag(flag: string, min: number, max: number): (v: string) => number[] {
+  const one = intFlag(flag, min, max);
+  return (v) => {
+    const list = v.split(',').map((t) => one(t));
+    if (new Set(list).size !== list.length)
+      throw new InvalidArgumentError(`${flag} lists a value twice, got '${v}'`);
+    return list;
+  };
+}
+
 /** A finite number flag in [min, max]. */
 export function numFlag(flag: string, min: number, max: number): (v: string) => number {
   const schema = numberText.pipe(z.number().min(min).max(max));

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
-import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/baselines.js';
+import { BASELINES, baselineForecasts, etsSeasons, type BaselineName } from '../forecast/baselines.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
@@ -18,7 +18,7 @@ import {
   checkSeries,
   datesAfter,
   parseSeriesCsv,
-  SEASON_OF_FREQUENCY,
+  seasonsOfFrequency,
   SeriesInputError,
   type TimeSeries,
 } from '../forecast/series.js';
@@ -37,7 +37,8 @@ export interface ForecastCliOptions {
   valueColumn?: string;
   dateColumn?: string;
   interpolate: boolean;
-  season?: number;
+  /** The season, or several (the first is the primary one). */
+  season?: number[];
   horizon?: number;
   holdout?: number;
   lookback?: number;
@@ -249,7 +250,9 @@ export async function forecast(
     throw new UsageError(
       `${label}: the series has no dates (no date column was found), so its season is unknown; give --season N (1 for none) or a date column`,
     );
-  const season = o.season ?? SEASON_OF_FREQUENCY[series.frequency!];
+  // Several seasons (7,365): the first is the primary one; ETS's MSTL also decomposes by the rest.
+  const seasons = o.season ?? seasonsOfFrequency(series.frequency!);
+  const season = seasons[0];
   const seasonFrom = o.season ? '' : ` (from the ${series.frequency} dates)`;
   if (o.log) {
     const i = series.values.findIndex((v) => !(v > 0));
@@ -330,7 +333,7 @@ export async function forecast(
   const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
@@ -338,6 +341,7 @@ export async function forecast(
   const res = await autoForecast(train, {
     horizon,
     season,
+    seasons,
     method,
     candidates,
     folds: o.folds,
@@ -380,6 +384,12 @@ export async function forecast(
       `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${c.winkler.toFixed(2)}`,
     );
   for (const [name, why] of res.failed) out.info(`${name}: failed on the training part: ${why}`);
+  // Which seasons ETS's MSTL decomposed the (final) training part by, when there was a choice.
+  const ets = seasons.length > 1 && candidates.includes('ets') ? etsSeasons(train, seasons) : null;
+  if (ets)
+    out.info(
+      `ets: MSTL on the training part with season(s) ${ets.used.join(', ') || 'none'}${ets.dropped.map((d) => `; ${d.season} left out: ${d.why}`).join('')}`,
+    );
   const forecasts = res.forecasts;
   const point = res.point;
   const intervals = res.intervals;
@@ -462,6 +472,7 @@ export async function forecast(
     transform,
     ...(chosen === COMBINATION ? { combination: bt!.combination } : {}),
     season,
+    ...(seasons.length > 1 ? { seasons, ...(ets ? { etsSeasons: ets.used } : {}) } : {}),
     horizon,
     dates,
     forecast: point,

@@ -83,7 +83,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
         : baselineList.split(',').map((b) => oneOf('--baselines', b.trim(), BASELINES))
   ) as BaselineName[];
   return {
-    ...(o.season !== undefined ? { season: o.season } : {}),
+    ...(o.season !== undefined ? { season: o.season[0], seasons: o.season } : {}),
     ...(o.horizon !== undefined ? { horizon: o.horizon } : {}),
     ...(o.holdout !== undefined ? { holdout: o.holdout } : {}),
     ...(o.lookback !== undefined ? { lookback: o.lookback } : {}),

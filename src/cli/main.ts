@@ -9,6 +9,7 @@ import {
   choiceFlag,
   cpuTimeLimitOption,
   intFlag,
+  intListFlag,
   listFlag,
   numFlag,
   threadsFlag,
@@ -248,9 +249,9 @@ program
   .option('--date-column <name|index>', 'column of dates (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
-    '--season <n>',
-    'season length (default: from the dates: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
-    int('--season', 1, 10_000),
+    '--season <n[,m…]>',
+    'season length, or several (7,365: the first is the primary season; ETS decomposes by every one the data supports) (default: from the dates: 24,168 hourly, 7,365 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
+    intListFlag('--season', 1, 10_000),
   )
   .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon', 1, 100_000))
   .option(
@@ -261,11 +262,11 @@ program
   .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
   .option(
     '--method <m>',
-    "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
+    "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, damped (damped-trend exponential smoothing), 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
   )
   .option(
     '--candidates <list>',
-    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, seasonal naive (many series also: global); or 'all' (default: all for one series; ets,theta,seasonal naive,global for many)",
+    "what auto chooses from, comma-separated: network, hybrid, ets, sarima, theta, damped, seasonal naive (many series also: global); or 'all' (default: all for one series; ets,theta,seasonal naive,global for many)",
   )
   .option('--folds <n>', 'rolling-origin backtest folds inside the training part', int('--folds', 1, 1000), 5)
   .option(

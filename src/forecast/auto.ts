@@ -18,9 +18,18 @@ import {
 import { RNNForecaster, type NetworkOptions } from './network.js';
 import { withTransform, type TransformKind } from './boxcox.js';
 import { thetaForecast } from './theta.js';
+import { dampedForecast } from './damped.js';
 
-export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'seasonal naive';
-export const CANDIDATES: CandidateName[] = ['network', 'hybrid', 'ets', 'sarima', 'theta', 'seasonal naive'];
+export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'damped' | 'seasonal naive';
+export const CANDIDATES: CandidateName[] = [
+  'network',
+  'hybrid',
+  'ets',
+  'sarima',
+  'theta',
+  'damped',
+  'seasonal naive',
+];
 /** The name of the combination candidate: the mean of the best few single methods' forecasts. */
 export const COMBINATION = 'combination';
 /** How many of the best single methods the combination averages. */
@@ -67,19 +76,24 @@ export function networkCandidate(
   };
 }
 
-/** The candidates' forecasting functions. */
+/**
+ * The candidates' forecasting functions. `seasons` (first = `season`) are the periods ETS's MSTL may use beside the
+ * primary one; the other methods use `season` alone.
+ */
 export function candidateFns(
   season: number,
   network: NetworkOptions,
   threads = 1,
   onNetworkFit?: (f: RNNForecaster) => void,
+  seasons: readonly number[] = [season],
 ): Record<CandidateName, ForecastFn> {
   return {
     network: networkCandidate({ ...network, method: 'network' }, threads, onNetworkFit),
     hybrid: networkCandidate({ ...network, method: 'hybrid' }, threads, onNetworkFit),
-    ets: (t, h) => etsForecast(t, h, season),
+    ets: (t, h) => etsForecast(t, h, season, seasons),
     sarima: (t, h) => sarimaForecast(t, h, season),
     theta: (t, h) => Promise.resolve(thetaForecast(t, h, season)),
+    damped: (t, h) => Promise.resolve(dampedForecast(t, h, season)),
     'seasonal naive': (t, h) => {
       if (t.length < season) throw new Error(`seasonal naive needs a full season (${season} points)`);
       return Promise.resolve(seasonalNaive(t, h, season));
@@ -249,7 +263,10 @@ export type MethodChoice = 'auto' | CandidateName | typeof COMBINATION;
 
 export interface AutoOptions {
   horizon: number;
+  /** The primary season: seasonal naive, Theta, the damped trend, SARIMA, the networks and MASE use it. */
   season: number;
+  /** Every season ETS's MSTL may use (first = `season`; each used where the fold's data supports it). */
+  seasons?: readonly number[];
   /** 'auto': the lowest mean backtest MASE among `candidates` and their combination. */
   method: MethodChoice;
   candidates: readonly CandidateName[];
@@ -340,7 +357,10 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     for (const [name, fn] of o.extra ?? []) m.set(name, fn);
     return m;
   };
-  const fns = variants(candidateFns(season, o.network, threads));
+  const seasons = o.seasons ?? [season];
+  if (seasons[0] !== season)
+    throw new Error(`the first of the seasons (${seasons.join(', ')}) must be ${season}`);
+  const fns = variants(candidateFns(season, o.network, threads, undefined, seasons));
   let plan: FoldPlan | null = null;
   let noBacktest: string | undefined;
   try {
@@ -364,7 +384,8 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   if (o.method === 'auto') chosen = bt ? bt.best : 'theta';
   // A fixed choice holds when it ran in the backtest; without a backtest a single candidate can still be fitted.
   if (o.fixed !== undefined && (!bt || bt.results.has(o.fixed))) chosen = o.fixed;
-  else if (o.method !== COMBINATION && fns.size > 1 && bt) {
+  // (auto keeps the backtest's best, the combination included.)
+  else if (o.method !== 'auto' && o.method !== COMBINATION && fns.size > 1 && bt) {
     const ran = [...bt.results.keys()].filter((n) => n !== COMBINATION);
     if (ran.length > 0)
       chosen = ran.sort((a, b) => bt.results.get(a)!.mean.mase - bt.results.get(b)!.mean.mase)[0];
@@ -389,7 +410,9 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     }
 
   const fitted = new Map<string, RNNForecaster>();
-  const finalFns = variants(candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f)));
+  const finalFns = variants(
+    candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f), seasons),
+  );
   if (o.method === 'auto' && !bt && !finalFns.has('theta'))
     finalFns.set('theta', candidateFns(season, o.network).theta);
   const members = chosen === COMBINATION ? bt!.combination : chosen in means ? [...means[chosen]] : [chosen];

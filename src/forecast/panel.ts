@@ -34,6 +34,7 @@ import {
   datesAfter,
   parseDate,
   SEASON_OF_FREQUENCY,
+  seasonsOfFrequency,
   SeriesInputError,
   seriesFromCells,
   type TimeSeries,
@@ -369,6 +370,8 @@ export const PANEL_DEFAULT_BASELINES: BaselineName[] = ['naive', 'drift'];
 export interface PanelSettings {
   /** Season for every series; default: from each series' dates (undated series then need it). */
   season?: number;
+  /** Every season (first = `season`) ETS's MSTL may use; default: `season` given, else each series' frequency's. */
+  seasons?: number[];
   /** Default: one season (12 without one). */
   horizon?: number;
   /** 0 = forecast the future; default: the horizon. */
@@ -572,6 +575,9 @@ export async function forecastPanelSeries(
   const res = await autoForecast(train, {
     horizon,
     season,
+    seasons:
+      o.seasons ??
+      (o.season === undefined && series.frequency ? seasonsOfFrequency(series.frequency) : [season]),
     method: fixed !== undefined ? 'auto' : (method as MethodChoice),
     candidates,
     extra: globalFns,

@@ -43,28 +43,144 @@ export function seasonalIndices(
   season: number,
   kind: 'multiplicative' | 'additive',
 ): number[] {
-  const n = train.length;
   const m = season;
-  const half = Math.floor(m / 2);
   const sums = new Array<number>(m).fill(0);
   const counts = new Array<number>(m).fill(0);
-  for (let t = half; t < n - half; t++) {
-    // Centred moving average: an m-term mean for odd m, a 2×m mean (half weights at the ends) for even m.
-    let s = 0;
-    if (m % 2 === 1) {
-      for (let k = -half; k <= half; k++) s += train[t + k];
-      s /= m;
-    } else {
-      for (let k = -half + 1; k <= half - 1; k++) s += train[t + k];
-      s = (s + 0.5 * (train[t - half] + train[t + half])) / m;
-    }
+  const { start, trend } = centredMovingAverage(train, m);
+  trend.forEach((s, i) => {
+    const t = start + i;
     sums[t % m] += kind === 'multiplicative' ? train[t] / s : train[t] - s;
     counts[t % m]++;
-  }
+  });
   const idx = sums.map((s, p) => (counts[p] > 0 ? s / counts[p] : kind === 'multiplicative' ? 1 : 0));
   const mean = idx.reduce((a, b) => a + b, 0) / m;
   return kind === 'multiplicative' ? idx.map((v) => v / mean) : idx.map((v) => v - mean);
 }
+
+/**
+ * The centred moving average of one season at the points start … n−1−start (start = ⌊m/2⌋): an m-term mean for odd
+ * m, a 2×m mean (half weights at the ends) for even m — the trend of a classical decomposition.
+ */
+export function centredMovingAverage(x: readonly number[], m: number): { start: number; trend: number[] } {
+  const half = Math.floor(m / 2);
+  const trend: number[] = [];
+  // A running sum of the m − 1 (even m) or m (odd m) inner terms.
+  const inner = m % 2 === 1 ? half : half - 1;
+  let s = 0;
+  for (let k = 0; k < 2 * inner + 1 && k < x.length; k++) s += x[k + half - inner];
+  for (let t = half; t < x.length - half; t++) {
+    if (t > half) s += x[t + inner] - x[t - inner - 1];
+    trend.push(m % 2 === 1 ? s / m : (s + 0.5 * (x[t - half] + x[t + half])) / m);
+  }
+  return { start: half, trend };
+}
+
+/**
+ * The stable-seasonality F test (as X-11's): one-way analysis of variance of the detrended values (each minus its
+ * centred moving average of one season) grouped by position in the season. Unlike the ACF test it keeps its power for
+ * long, smooth seasons (a yearly cycle in daily data, whose neighbouring autocorrelations swamp Bartlett's standard
+ * error). Returns the F statistic, its degrees of freedom and the upper-tail probability (Paulson's normal
+ * approximation of the F distribution). Needs two full seasons and a season ≥ 2; otherwise p = 1.
+ */
+export function seasonalFTest(
+  train: readonly number[],
+  season: number,
+): { f: number; df1: number; df2: number; p: number } {
+  const m = season;
+  const none = { f: 0, df1: Math.max(0, m - 1), df2: 0, p: 1 };
+  if (m < 2 || train.length < 2 * m) return none;
+  const { start, trend } = centredMovingAverage(train, m);
+  const sums = new Array<number>(m).fill(0);
+  const counts = new Array<number>(m).fill(0);
+  const d = trend.map((s, i) => train[start + i] - s);
+  d.forEach((v, i) => {
+    sums[(start + i) % m] += v;
+    counts[(start + i) % m]++;
+  });
+  const mean = d.reduce((a, b) => a + b, 0) / d.length;
+  let between = 0;
+  let within = 0;
+  d.forEach((v, i) => {
+    const p = (start + i) % m;
+    within += (v - sums[p] / counts[p]) ** 2;
+  });
+  for (let p = 0; p < m; p++) if (counts[p] > 0) between += counts[p] * (sums[p] / counts[p] - mean) ** 2;
+  const groups = counts.filter((c) => c > 0).length;
+  const df1 = groups - 1;
+  const df2 = d.length - groups;
+  if (df1 < 1 || df2 < 1) return none;
+  if (within === 0) return { f: between > 0 ? Infinity : 0, df1, df2, p: between > 0 ? 0 : 1 };
+  const f = between / df1 / (within / df2);
+  // Neighbouring positions are not independent (a persistent series wanders smoothly within a cycle, and with two or
+  // three cycles that wander looks like a season): shrink both degrees of freedom by the Greenhouse–Geisser ε of
+  // the residuals' autocorrelation across positions (estimated from the within-position residuals, stationary).
+  const e = d.map((v, i) => v - sums[(start + i) % m] / counts[(start + i) % m]);
+  const eps = greenhouseGeisser(autocorrelations(e, m - 1));
+  return { f, df1: eps * df1, df2: eps * df2, p: fUpperTail(f, eps * df1, eps * df2) };
+}
+
+/** ρ_0 … ρ_maxLag of a zero-mean series (the biased estimator; 0 beyond the data). */
+function autocorrelations(e: readonly number[], maxLag: number): number[] {
+  const n = e.length;
+  let c0 = 0;
+  for (const v of e) c0 += v * v;
+  const out = [1];
+  for (let k = 1; k <= maxLag; k++) {
+    let c = 0;
+    for (let t = k; t < n; t++) c += e[t] * e[t - k];
+    out.push(c0 === 0 ? 0 : c / c0);
+  }
+  return out;
+}
+
+/**
+ * Greenhouse–Geisser ε = tr(A)² / ((m−1) tr(A²)) for A = C R C, R the m×m Toeplitz correlation matrix of ρ and C
+ * the centring matrix: 1 for independent positions, down to 1/(m−1) for perfectly correlated ones.
+ */
+export function greenhouseGeisser(rho: readonly number[]): number {
+  const m = rho.length;
+  if (m < 2) return 1;
+  const r = (i: number, j: number): number => rho[Math.abs(i - j)];
+  // Row means of R (= column means, R is symmetric) and the grand mean.
+  const rowMean = Array.from({ length: m }, (_, i) => {
+    let s = 0;
+    for (let j = 0; j < m; j++) s += r(i, j);
+    return s / m;
+  });
+  const grand = rowMean.reduce((a, b) => a + b, 0) / m;
+  let trace = 0;
+  let trace2 = 0;
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < m; j++) {
+      const a = r(i, j) - rowMean[i] - rowMean[j] + grand;
+      if (i === j) trace += a;
+      trace2 += a * a;
+    }
+  if (trace2 === 0) return 1;
+  return Math.min(1, Math.max(1 / (m - 1), (trace * trace) / ((m - 1) * trace2)));
+}
+
+/** P(F_{d1,d2} > f) by Paulson's (1942) normal approximation (good to about 0.01 for d2 ≥ 3). */
+export function fUpperTail(f: number, d1: number, d2: number): number {
+  const a = 2 / (9 * d1);
+  const b = 2 / (9 * d2);
+  const c = Math.cbrt(f);
+  const z = ((1 - b) * c - (1 - a)) / Math.sqrt(b * c * c + a);
+  return 1 - normalCdf(z);
+}
+
+/** Φ(z), by the complementary error function (Numerical Recipes' erfc, relative error below 1.2e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const poly = ERFC_COEFFICIENTS.reduceRight((acc, c) => c + t * acc, 0);
+  const erfc = t * Math.exp(-x * x + poly);
+  return z >= 0 ? 1 - erfc / 2 : erfc / 2;
+}
+const ERFC_COEFFICIENTS = [
+  -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+  -0.82215223, 0.17087277,
+];
 
 /** A seasonal adjustment fitted on a training part: remove it from the data, put it back on forecasts. */
 export interface SeasonalAdjustment {
@@ -98,4 +214,18 @@ export function reseasonalize(a: SeasonalAdjustment, n: number, forecast: readon
     const s = a.indices[(n + h) % a.season];
     return a.kind === 'multiplicative' ? f * s : f + s;
   });
+}
+
+/**
+ * `forecast` (h points of a non-seasonal method) run on the seasonally adjusted training part, its forecast
+ * reseasonalised: the M3 way of giving Theta, the damped trend and the like a season.
+ */
+export function onSeasonallyAdjusted(
+  train: readonly number[],
+  h: number,
+  season: number,
+  forecast: (adjusted: number[]) => number[],
+): number[] {
+  const sa = fitSeasonalAdjustment(train, season);
+  return reseasonalize(sa, train.length, forecast(adjust(sa, train)));
 }

@@ -18,6 +18,17 @@ export const SEASON_OF_FREQUENCY: Record<Frequency, number> = {
   yearly: 1,
 };
 
+/** Further seasons a frequency implies: ETS's MSTL uses each where the training part supports it (baselines.ts). */
+export const EXTRA_SEASONS_OF_FREQUENCY: Readonly<Partial<Record<Frequency, readonly number[]>>> = {
+  hourly: [168],
+  daily: [365],
+};
+
+/** Every season a frequency implies, the primary one first. */
+export function seasonsOfFrequency(f: Frequency): number[] {
+  return [SEASON_OF_FREQUENCY[f], ...(EXTRA_SEASONS_OF_FREQUENCY[f] ?? [])];
+}
+
 export interface TimeSeries {
   /** One label per point at the series' frequency (2000, 2000-Q1, 2000-01, 2000-01-31, 2000-01-31 13:00), or t1, t2… */
   dates: string[];

@@ -4,7 +4,7 @@
  * classical multiplicative decomposition — seasonality.ts), simple exponential smoothing plus a drift of half the
  * slope of the linear trend; the forecast is then reseasonalised.
  */
-import { adjust, fitSeasonalAdjustment, reseasonalize } from './seasonality.js';
+import { onSeasonallyAdjusted } from './seasonality.js';
 
 export interface SesFit {
   alpha: number;
@@ -84,16 +84,15 @@ export function linearSlope(x: readonly number[]): number {
 /** Theta forecast of the `h` points after `train`; `season` is used only if the seasonality test finds it. */
 export function thetaForecast(train: readonly number[], h: number, season: number): number[] {
   if (train.length < 3) throw new Error(`Theta needs at least 3 points, got ${train.length}`);
-  const sa = fitSeasonalAdjustment(train, season);
-  const x = adjust(sa, train);
-  const n = x.length;
-  const ses = fitSes(x);
-  const drift = linearSlope(x) / 2;
-  const a = ses.alpha;
-  // thetaf: ℓ_n + b/2 · (i + (1 − (1−α)^n) / α), i = 0 … h−1.
-  const offset = (1 - (1 - a) ** n) / a;
-  const f = Array.from({ length: h }, (_, i) => ses.level + drift * (i + offset));
-  const out = reseasonalize(sa, n, f);
+  const out = onSeasonallyAdjusted(train, h, season, (x) => {
+    const n = x.length;
+    const ses = fitSes(x);
+    const drift = linearSlope(x) / 2;
+    const a = ses.alpha;
+    // thetaf: ℓ_n + b/2 · (i + (1 − (1−α)^n) / α), i = 0 … h−1.
+    const offset = (1 - (1 - a) ** n) / a;
+    return Array.from({ length: h }, (_, i) => ses.level + drift * (i + offset));
+  });
   if (out.some((v) => !Number.isFinite(v))) throw new Error('Theta produced a non-finite forecast');
   return out;
 }

@@ -63,6 +63,7 @@ export {
   parseDate,
   datesAfter,
   SEASON_OF_FREQUENCY,
+  seasonsOfFrequency,
   SeriesInputError,
   type Frequency,
   type TimeSeries,
@@ -74,6 +75,7 @@ export {
   seasonalNaive,
   drift,
   etsForecast,
+  etsSeasons,
   sarimaForecast,
   baselineForecasts,
   setBaselineLoaders,
@@ -96,10 +98,17 @@ export {
 export { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 export { thetaForecast, fitSes, linearSlope, type SesFit } from '../forecast/theta.js';
 export {
+  dampedForecast,
+  fitDampedTrend,
+  dampedTrendForecast,
+  type DampedTrendFit,
+} from '../forecast/damped.js';
+export {
   acf,
   isSeasonal,
   seasonalIndices,
   fitSeasonalAdjustment,
+  seasonalFTest,
   type SeasonalAdjustment,
 } from '../forecast/seasonality.js';
 export {

