@@ -170,7 +170,7 @@ const csvCell = (v: string | number): string => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
+export function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
   if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
   else
     writeFileAtomic(
@@ -193,7 +193,7 @@ const fixed = (v: number | undefined, d: number): string =>
   v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d);
 
 /** Per-series table: method chosen, hold-out MASE / sMAPE / RMSE, interval coverage per level. */
-function seriesTable(results: readonly SeriesForecast[], levels: readonly number[]): string {
+export function seriesTable(results: readonly SeriesForecast[], levels: readonly number[]): string {
   const held = results.some((r) => r.metrics);
   const head = held
     ? ['series', 'points', 'method', 'MASE', 'sMAPE %', 'RMSE', ...levels.map((l) => `${pct(l * 100)}% cov`)]

@@ -448,7 +448,7 @@ export function seasonOf(s: TimeSeries, season?: number): number {
 }
 
 /** The labels of the n points after an undated series: the next integer positions, else t-labels. */
-function labelsAfter(s: TimeSeries, n: number): string[] {
+export function labelsAfter(s: TimeSeries, n: number): string[] {
   const last = s.dates[s.dates.length - 1];
   if (!s.frequency && last !== undefined && /^-?\d+$/.test(last))
     return Array.from({ length: n }, (_, i) => String(Number(last) + i + 1));
@@ -487,16 +487,20 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
   } catch {
     // Too short for a backtest: the global network then only forecasts the series.
   }
+  const phase = seasonPhase(series, season);
+  return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
+}
+
+/** Season position of a series' first point (0 = January / Q1), from its dates; undefined for other frequencies. */
+export function seasonPhase(series: TimeSeries, season: number): number | undefined {
   const first = series.dates[0] ?? '';
   const month = /^\d{4}-(\d{2})/.exec(first);
   const quarter = /^\d{4}-Q([1-4])$/i.exec(first);
-  const phase =
-    series.frequency === 'monthly' && season === 12 && month
-      ? Number(month[1]) - 1
-      : series.frequency === 'quarterly' && season === 4 && quarter
-        ? Number(quarter[1]) - 1
-        : undefined;
-  return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
+  return series.frequency === 'monthly' && season === 12 && month
+    ? Number(month[1]) - 1
+    : series.frequency === 'quarterly' && season === 4 && quarter
+      ? Number(quarter[1]) - 1
+      : undefined;
 }
 
 /** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
