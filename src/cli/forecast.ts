@@ -239,17 +239,17 @@ export async function forecast(
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
+  // Forecast again from a saved forecaster, without retraining (`recur forecast predict DIR CSV`).
+  if (o.model) {
+    const { forecastPredict } = await import('./forecast_predict.js');
+    return forecastPredict(o.model, file, o, out);
+  }
   // Many series in one file: each through this pipeline, in parallel (forecast_panel.ts).
   if (o.idColumn !== undefined || o.wide === true) {
     const { forecastPanelCommand } = await import('./forecast_panel.js');
     return forecastPanelCommand(file, o, out);
   }
   const threads = o.threads ?? 1;
-  // Forecast again from a saved forecaster, without retraining (`recur forecast predict DIR CSV`).
-  if (o.model) {
-    const { forecastPredict } = await import('./forecast_predict.js');
-    return forecastPredict(o.model, file, o, out);
-  }
   const saveDir = savedDirOf(o);
 
   const { series, label } = readSeries(file, o);

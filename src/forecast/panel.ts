@@ -27,7 +27,8 @@ import type { GlobalOptions, GlobalSeriesForecasts } from './global.js';
 import { baselineForecasts, type BaselineName } from './baselines.js';
 import { winkler } from './conformal.js';
 import { metrics, type Metrics } from './metrics.js';
-import type { NetworkOptions } from './network.js';
+import type { NetworkOptions, RNNForecaster } from './network.js';
+import { savedSeriesOf, type SavedNetworkRef, type SavedSeries } from './saved.js';
 import {
   checkSeries,
   csvRecords,
@@ -388,6 +389,8 @@ export interface PanelSettings {
   baselines: BaselineName[];
   /** The global network's options (season, horizon: each series'; the rest default to global.ts's). */
   global?: Partial<Omit<GlobalOptions, 'season' | 'horizon'>>;
+  /** Keep each series' chosen forecaster (SeriesForecast.saved), to save the panel's forecaster. */
+  keep?: boolean;
 }
 
 /** Whether a run needs the global network (trained on the whole panel before the series are forecast). */
@@ -426,6 +429,8 @@ export interface SeriesForecast {
   backtest?: Record<string, { mase: number; smape: number; folds: { mase: number; smape: number }[] }>;
   /** Wall seconds of this series' fit and forecast (the global network's training, shared, not included). */
   seconds: number;
+  /** With `keep`: the chosen forecaster, and where its networks were saved. */
+  saved?: SavedSeries & { networks: SavedNetworkRef[] };
 }
 
 export interface SeriesFailure {
@@ -529,6 +534,8 @@ export async function forecastPanelSeries(
   o: PanelSettings,
   global?: GlobalSeriesForecasts,
   globalError?: string,
+  /** With `keep`, saves the chosen forecaster's networks (by member name) and says where. */
+  saveNetworks?: (s: SavedSeries, networks: ReadonlyMap<string, RNNForecaster>) => SavedNetworkRef[],
 ): Promise<SeriesForecast> {
   const t0 = Date.now();
   const { season, horizon, holdout, train } = panelSeriesPlan(id, series, o);
@@ -638,6 +645,16 @@ export async function forecastPanelSeries(
       : {}),
     seconds: 0,
   };
+  if (o.keep) {
+    const k = savedSeriesOf(id, res, train, {
+      season,
+      horizon,
+      ...(series.frequency ? { frequency: series.frequency } : {}),
+    });
+    if (k.networks.size > 0 && !saveNetworks)
+      throw new Error(`no place to save the networks of series ${id}`);
+    out.saved = { ...k.series, networks: k.networks.size > 0 ? saveNetworks!(k.series, k.networks) : [] };
+  }
   if (holdout > 0) {
     const actual = series.values.slice(trainEnd);
     out.actual = actual;

@@ -12,6 +12,7 @@ import { intervalAround, type Interval } from './conformal.js';
 import { maseScale } from './metrics.js';
 import { FORECAST_DEFAULTS, type RNNForecaster, type NetworkOptions } from './network.js';
 import type { Frequency } from './series.js';
+import type { FittedTransform } from './transforms.js';
 
 /** A single method a saved forecast is made of: a per-series candidate or the panel's global network. */
 export type SavedMethod = CandidateName | 'global';
@@ -30,6 +31,16 @@ export interface SavedMember {
 export interface SavedInterval {
   level: number;
   halfWidths: number[];
+}
+
+/** A saved network (one or several seed members) of a series' point forecast. */
+export interface SavedNetworkRef {
+  /** The member of the point forecast it is ('network', 'hybrid (box-cox)'). */
+  member: string;
+  /** Its directory, relative to the forecaster's: member-<i>/ under it. */
+  dir: string;
+  options: NetworkOptions;
+  scaling: FittedTransform;
 }
 
 /** One series' chosen forecaster. */
@@ -172,6 +183,21 @@ export async function forecastSaved(
   const point =
     s.members.length === 1 ? members.get(s.members[0].name)! : averageForecasts([...members.values()]);
   return { point, members };
+}
+
+/**
+ * What a panel forecasts a series it never saw with: the method most of its series chose among those without a
+ * per-series network (a new series has none), with that method's members; Theta when there is none.
+ */
+export function panelFallback(series: readonly SavedSeries[]): { method: string; members: SavedMember[] } {
+  const usable = series.filter((s) => !s.members.some(isNetworkMember));
+  const counts = new Map<string, number>();
+  for (const s of usable) counts.set(s.method, (counts.get(s.method) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [m, c] of counts) if (best === undefined || c > counts.get(best)!) best = m;
+  if (best === undefined)
+    return { method: 'theta', members: [{ name: 'theta', method: 'theta', transform: 'none' }] };
+  return { method: best, members: usable.find((s) => s.method === best)!.members };
 }
 
 /** The saved intervals around a point forecast, at `levels` (0…1) or every saved level. */

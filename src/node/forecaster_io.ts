@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
 import { maseScale } from '../forecast/metrics.js';
 import { RNNForecaster, type NetworkOptions } from '../forecast/network.js';
-import { isNetworkMember, SAVED_METHODS, type SavedSeries } from '../forecast/saved.js';
+import { isNetworkMember, SAVED_METHODS, type SavedNetworkRef, type SavedSeries } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
@@ -222,15 +222,7 @@ export function loadForecaster(dir: string): {
 /** The manifest's name in a forecaster directory. */
 export const FORECASTER_FILE = 'forecaster.json';
 
-/** A saved network (one or several seed members) of a series' point forecast. */
-export interface SavedNetworkRef {
-  /** The member of the point forecast it is ('network', 'hybrid (box-cox)'). */
-  member: string;
-  /** Its directory, relative to the forecaster's: member-<i>/ under it. */
-  dir: string;
-  options: NetworkOptions;
-  scaling: FittedTransform;
-}
+export type { SavedNetworkRef } from '../forecast/saved.js';
 
 /** A series' saved forecaster in the manifest. */
 export interface SavedSeriesEntry extends SavedSeries {
