@@ -346,7 +346,9 @@ forecastCommand
     false,
   )
   .option('-q, --quiet', 'print only the metrics table', false)
-  .action(async (file: string | undefined, opts) => {
+  .action(async (file: string | undefined, opts, cmd: Command) => {
+    // --model forecasts at the saved levels unless --level picks some.
+    if (opts.model !== undefined && cmd.getOptionValueSource('level') !== 'cli') delete opts.level;
     const { forecast } = await loadCommand(() => import('./forecast.js'));
     process.exitCode = await forecast(file, opts, makeOutput(opts));
   });
@@ -380,7 +382,7 @@ forecastCommand
     const opts = { ...own };
     for (const [k, v] of Object.entries(parent.opts()))
       if (parent.getOptionValueSource(k) === 'cli') {
-        if (!(k in own)) {
+        if (!cmd.options.some((x) => x.attributeName() === k)) {
           const flag = parent.options.find((x) => x.attributeName() === k)?.long ?? k;
           throw new UsageError(`${flag} does not apply to 'recur forecast predict'`);
         }
