@@ -218,6 +218,16 @@ describe('forecast predict: one series', () => {
     assert.equal(readFileSync(join(d, 'network-0', 'member-0', 'mine.txt'), 'utf8'), 'mine too');
     assert.deepEqual(readdirSync(join(d, 'network-0', 'member-0')), ['mine.txt']);
     assert.equal(loadForecasterDir(d).manifest.series[0].method, 'theta');
+    // What a stopped panel save leaves (member directories, no manifest) is recur's: replaced with --overwrite only.
+    const stopped = join(dir, 'stopped');
+    mkdirSync(join(stopped, 'series-0', 'network-0', 'member-0'), { recursive: true });
+    writeFileSync(join(stopped, 'series-0', 'network-0', 'member-0', 'model.json'), '{}');
+    bad(
+      [seriesFile, ...fast, '--out', stopped],
+      /part of a forecaster whose save was stopped; pass --overwrite/,
+    );
+    ok([seriesFile, ...fast, '--out', stopped, '--overwrite']);
+    assert.deepEqual(readdirSync(stopped), ['forecaster.json']);
     // --save is the older name of --out.
     ok([seriesFile, ...fast, '--save', join(dir, 'saved-old-name')]);
     assert.ok(existsSync(join(dir, 'saved-old-name', 'forecaster.json')));

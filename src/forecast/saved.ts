@@ -12,7 +12,7 @@ import { intervalAround, type Interval } from './conformal.js';
 import { maseScale } from './metrics.js';
 import { FORECAST_DEFAULTS, type RNNForecaster, type NetworkOptions } from './network.js';
 import type { Frequency } from './series.js';
-import type { FittedTransform } from './transforms.js';
+import { lag, type FittedTransform } from './transforms.js';
 
 /** A single method a saved forecast is made of: a per-series candidate or the panel's global network. */
 export type SavedMethod = CandidateName | 'global';
@@ -124,17 +124,8 @@ export function minHistory(s: SavedSeries, networks: ReadonlyMap<string, RNNFore
   for (const m of s.members) {
     const f = networks.get(m.name);
     if (!f) continue;
-    // … and a network's lookback window after its differencing.
-    const o = f.opts;
-    const lag =
-      o.method === 'hybrid'
-        ? 0
-        : o.differencing === 'seasonal'
-          ? o.season
-          : o.differencing === 'first'
-            ? 1
-            : 0;
-    n = Math.max(n, o.lookback + lag);
+    // … and a network's lookback window after its differencing (the hybrid's residuals are not differenced).
+    n = Math.max(n, f.opts.lookback + (f.opts.method === 'hybrid' ? 0 : lag(f.opts)));
   }
   return n;
 }

@@ -553,14 +553,18 @@ const SERIES_SUBDIR_RE = /^network-\d+$/;
 export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   if (!existsSync(dir)) return;
   if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is a file; give a directory for the forecaster`);
-  if (readdirSync(dir).length === 0) return;
-  if (!existsSync(join(dir, FORECASTER_FILE)))
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  const isManifest = (n: string): boolean => n === FORECASTER_FILE;
+  const complete = entries.includes(FORECASTER_FILE);
+  // Without a manifest, only what a stopped save of recur's leaves (its member directories, a manifest's temp file).
+  if (!complete && !entries.every((n) => TOP_DIR_RE.test(n) || isOwnTemp(n, isManifest)))
     throw new Error(
       `${dir} is not empty and holds no saved forecaster (no ${FORECASTER_FILE}); recur writes only into a new or empty directory or one it wrote — give another directory`,
     );
   if (!overwrite)
     throw new Error(
-      `${dir} already holds a saved forecaster; pass --overwrite to replace it, or give another directory`,
+      `${dir} already holds ${complete ? 'a saved forecaster' : 'part of a forecaster whose save was stopped'}; pass --overwrite to replace it, or give another directory`,
     );
   const refusal = overwriteRefusal(dir);
   if (refusal) throw new Error(`--overwrite: ${refusal}; give a directory of its own`);
