@@ -94,7 +94,7 @@ export function readCsvText(file: string): string {
 
 export function readSeries(
   file: string | undefined,
-  o: ForecastCliOptions,
+  o: Pick<ForecastCliOptions, 'valueColumn' | 'dateColumn' | 'interpolate'>,
 ): { series: TimeSeries; label: string } {
   if (!file)
     return {

@@ -73,11 +73,13 @@ export async function forecastPredict(
   const loaded = usage(() => loadForecasterDir(dir));
   for (const n of loaded.notes) out.info(`note: ${n}`);
   const m = loaded.manifest;
+  // The training file's layout, unless the flags give one (--id-column or --wide: then the columns are the flags').
+  const own = o.idColumn !== undefined || o.wide === true;
   const layout = {
-    idColumn: o.idColumn ?? m.layout.idColumn,
-    wide: o.wide === true || m.layout.wide === true,
-    valueColumn: o.valueColumn ?? m.layout.valueColumn,
-    dateColumn: o.dateColumn ?? m.layout.dateColumn,
+    idColumn: own ? o.idColumn : m.layout.idColumn,
+    wide: own ? o.wide === true : m.layout.wide === true,
+    valueColumn: own ? o.valueColumn : (o.valueColumn ?? m.layout.valueColumn),
+    dateColumn: own ? o.dateColumn : (o.dateColumn ?? m.layout.dateColumn),
     interpolate: o.interpolate === true || m.layout.interpolate,
   };
   if (m.kind === 'panel') {
@@ -95,10 +97,7 @@ export async function forecastPredict(
   let series: TimeSeries;
   let label: string;
   if (file) {
-    ({ series, label } = readSeries(file, {
-      ...layout,
-      interpolate: layout.interpolate,
-    } as ForecastCliOptions));
+    ({ series, label } = readSeries(file, layout));
     if (series.otherColumns)
       out.info(
         `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one`,
