@@ -325,6 +325,30 @@ describe('forecast predict: a panel', () => {
   });
 });
 
+describe('forecast predict: a panel of per-series networks', () => {
+  it('each worker saves its series network; predict reproduces every forecast', () => {
+    const pn = join(dir, 'panel-networks');
+    const file = write('panel-n.csv', panelCsv(IDS, 48));
+    const args = ['--id-column', 'id', '--horizon', '6', '--holdout', '0', '--method', 'network'];
+    const fast = ['--epochs', '2', '--seeds', '1', '--folds', '2', '--threads', '2'];
+    const lines = (text: string): (SeriesJson & { id?: string })[] =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as SeriesJson & { id?: string });
+    const trained = lines(ok([file, ...args, ...fast, '--out', pn, '--json'])).filter((l) => l.forecast);
+    assert.equal(trained.length, 3);
+    const { manifest } = loadForecasterDir(pn);
+    assert.ok(
+      manifest.series.every(
+        (s) => s.networks.length === 1 && /^series-\d+\/network-0$/.test(s.networks[0].dir),
+      ),
+    );
+    const again = lines(ok(['predict', pn, file, '--json'])).filter((l) => l.forecast);
+    for (const t of trained) assert.deepEqual(again.find((a) => a.id === t.id)!.forecast, t.forecast, t.id);
+  });
+});
+
 describe('the manifest loader under damage (seeded fuzz)', () => {
   it('byte damage and wrong values in forecaster.json give clean errors or a forecaster that forecasts', async () => {
     // A single-series forecaster with a network, and the panel one of the test above.
