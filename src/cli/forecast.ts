@@ -133,12 +133,20 @@ export function layoutOf(o: ForecastCliOptions): ForecasterLayout {
   };
 }
 
-/** A failure of `f` is bad usage (exit 2) with its message. */
+/** A failure of `f` (a throw, or a rejection of the promise it returns) is bad usage (exit 2) with its message. */
 export function usage<T>(f: () => T): T {
+  const asUsageError = (e: unknown): UsageError => new UsageError(e instanceof Error ? e.message : String(e));
   try {
-    return f();
+    const r = f();
+    return (
+      r instanceof Promise
+        ? r.catch((e: unknown) => {
+            throw asUsageError(e);
+          })
+        : r
+    ) as T;
   } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
+    throw asUsageError(e);
   }
 }
 

@@ -124,7 +124,7 @@ export async function forecastPredict(
   out.info(
     `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained, statistical methods re-estimated on this history`,
   );
-  const { point } = await usageOf(() => forecastSaved(s, series.values, networks));
+  const { point } = await usage(() => forecastSaved(s, series.values, networks)); // a failure here is the input's: exit 2
   const intervals = savedIntervals(s.intervals, point, levels);
   if (s.intervals.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
   const dates = datesAfter(series.dates, s.horizon, series.frequency);
@@ -164,15 +164,6 @@ export async function forecastPredict(
     );
   }
   return 0;
-}
-
-/** A failure of the forecast itself (a network's input, a transform on values ≤ 0) is the input's: exit 2. */
-async function usageOf<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
 }
 
 /** What an unseen series is forecast with: the panel's fallback, season and horizon of the seen series like it. */
