@@ -106,7 +106,9 @@ export async function forecastPredict(
     series = { ...m.history!, name: s.id, ...(s.frequency ? { frequency: s.frequency } : {}) };
     label = `${dir} (the history it was fitted on)`;
   }
-  if ((series.frequency ?? undefined) !== (s.frequency ?? undefined))
+  // A version-1 directory saved before recur knew frequencies records none: nothing to check it against.
+  const unknown = loaded.version === 1 && s.frequency === undefined;
+  if (!unknown && (series.frequency ?? undefined) !== (s.frequency ?? undefined))
     throw new UsageError(
       `${label}: has ${freq(series.frequency)}, but the forecaster was trained on ${freq(s.frequency)}; forecast series of the same frequency`,
     );
