@@ -67,6 +67,7 @@ const ONCE = [
   'forecast_seasons',
   'forecast_input',
   'forecast_panel',
+  'forecast_predict',
   'keras_fuzz',
   'keras_train',
   'large_inputs',

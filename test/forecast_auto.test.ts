@@ -471,7 +471,6 @@ describe('recur forecast: auto, intervals, dates (CLI)', () => {
       [['--level', '80,'], /--level takes percentages/],
       [['--method', 'magic'], /--method must be one of auto, network/],
       [['--candidates', 'ets,prophet'], /--candidates must be one of .*got 'prophet'/],
-      [['--save', join(dir, 'fc')], /--save saves a network forecaster/],
       [['--folds', '0'], /--folds must be an integer from 1/],
     ] as [string[], RegExp][]) {
       const r = run([file, ...args]);

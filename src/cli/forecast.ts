@@ -2,8 +2,8 @@
  * `recur forecast [series.csv]` — choose a forecaster by rolling-origin backtest inside the training part (network,
  * hybrid, ETS, SARIMA, Theta, seasonal naive and the average of the best few, scored by MASE), forecast the held-out
  * last `horizon` points (or, with --holdout 0, the future) with conformal prediction intervals calibrated on the
- * backtest errors, and report every method on the same split. CSV/JSON output, SVG chart, a terminal chart, and a
- * saved network forecaster that can forecast again without retraining (--model).
+ * backtest errors, and report every method on the same split. CSV/JSON output, SVG chart, a terminal chart, and the
+ * chosen forecaster saved (--out) to forecast again from new data without retraining (forecast_predict.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -11,7 +11,7 @@ import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
 import { BASELINES, baselineForecasts, etsSeasons, type BaselineName } from '../forecast/baselines.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
-import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
+import { winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
@@ -25,7 +25,13 @@ import {
 import { isSeasonal } from '../forecast/seasonality.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import '../node/forecast.js'; // installs the Node loaders of the baselines' wasm
-import { loadForecaster, saveForecaster } from '../node/forecaster_io.js';
+import {
+  type ForecasterLayout,
+  prepareForecasterDir,
+  saveSeriesNetworks,
+  writeForecasterManifest,
+} from '../node/forecaster_io.js';
+import { savedSeriesOf } from '../forecast/saved.js';
 import { usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
 
@@ -63,7 +69,10 @@ export interface ForecastCliOptions {
   baselines?: string;
   output?: string;
   chart?: string;
+  /** Save the chosen forecaster in this directory (`--save` is its older name). */
+  out?: string;
   save?: string;
+  overwrite?: boolean;
   model?: string;
   threads?: number;
   json: boolean;
@@ -84,7 +93,10 @@ export function readCsvText(file: string): string {
   }
 }
 
-function readSeries(file: string | undefined, o: ForecastCliOptions): { series: TimeSeries; label: string } {
+export function readSeries(
+  file: string | undefined,
+  o: Pick<ForecastCliOptions, 'valueColumn' | 'dateColumn' | 'interpolate'>,
+): { series: TimeSeries; label: string } {
   if (!file)
     return {
       series: { ...usBirthsMonthly(), frequency: 'monthly' },
@@ -104,8 +116,43 @@ function readSeries(file: string | undefined, o: ForecastCliOptions): { series: 
   };
 }
 
+/** The directory --out (or its older name --save) saves the forecaster in; both at once must agree. */
+export function savedDirOf(o: ForecastCliOptions): string | undefined {
+  if (o.out !== undefined && o.save !== undefined && o.out !== o.save)
+    throw new UsageError('--save is the older name of --out; give one of them');
+  return o.out ?? o.save;
+}
+
+/** How the training file was read, for `forecast predict` to read new files the same way. */
+export function layoutOf(o: ForecastCliOptions): ForecasterLayout {
+  return {
+    ...(o.idColumn !== undefined ? { idColumn: o.idColumn } : {}),
+    ...(o.wide === true ? { wide: true } : {}),
+    ...(o.dateColumn !== undefined ? { dateColumn: o.dateColumn } : {}),
+    ...(o.valueColumn !== undefined ? { valueColumn: o.valueColumn } : {}),
+    interpolate: o.interpolate,
+  };
+}
+
+/** A failure of `f` (a throw, or a rejection of the promise it returns) is bad usage (exit 2) with its message. */
+export function usage<T>(f: () => T): T {
+  const asUsageError = (e: unknown): UsageError => new UsageError(e instanceof Error ? e.message : String(e));
+  try {
+    const r = f();
+    return (
+      r instanceof Promise
+        ? r.catch((e: unknown) => {
+            throw asUsageError(e);
+          })
+        : r
+    ) as T;
+  } catch (e) {
+    throw asUsageError(e);
+  }
+}
+
 /** Bad input found by the library (series.ts) is a usage error: exit 2. */
-function asUsage<T>(f: () => T): T {
+export function asUsage<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -149,10 +196,10 @@ function table(rows: [string, Metrics][], mark?: string): string {
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }
 
-const pct = (level: number): string => String(Math.round(level * 1000) / 10);
+export const pct = (level: number): string => String(Math.round(level * 1000) / 10);
 
 /** Rows of the forecast file: date, forecast, lower_L/upper_L per level, and the actual when held out. */
-function forecastRows(
+export function forecastRows(
   dates: string[],
   forecast: readonly number[],
   intervals: readonly Interval[],
@@ -169,7 +216,7 @@ function forecastRows(
   });
 }
 
-function writeForecast(path: string, rows: Record<string, string | number>[]): void {
+export function writeForecast(path: string, rows: Record<string, string | number>[]): void {
   if (extname(path).toLowerCase() === '.json') writeFileSync(path, JSON.stringify(rows, null, 1) + '\n');
   else {
     const keys = Object.keys(rows[0]);
@@ -196,48 +243,23 @@ function backtestProgress(out: Output, total: number): { tick(name: string): voi
   return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
 }
 
-async function forecastFromSaved(
-  file: string | undefined,
-  o: ForecastCliOptions,
-  out: Output,
-): Promise<number> {
-  const { forecaster, history, notes, intervals: widths } = loadForecaster(o.model!);
-  for (const n of notes) out.info(`note: ${n}`);
-  const series = file ? readSeries(file, o).series : history;
-  const f = await forecaster.predict(series.values);
-  const dates = datesAfter(series.dates, forecaster.opts.horizon, series.frequency);
-  const intervals = widths.map((w) => intervalAround(f.mean, w.halfWidths, w.level));
-  if (widths.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
-  const rows = forecastRows(dates, f.mean, intervals, null);
-  if (o.output) writeForecast(o.output, rows);
-  if (o.json)
-    out.json({
-      dates,
-      forecast: f.mean,
-      intervals: intervals.map((iv) => ({ ...iv, level: iv.level * 100 })),
-    });
-  else
-    rows.forEach((r, i) =>
-      process.stdout.write(
-        `${dates[i]}  ${f.mean[i].toFixed(2)}${intervals.map((iv) => `  ${pct(iv.level)}%: ${iv.lower[i].toFixed(2)} … ${iv.upper[i].toFixed(2)}`).join('')}\n`,
-      ),
-    );
-  return 0;
-}
-
 export async function forecast(
   file: string | undefined,
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
+  // Forecast again from a saved forecaster, without retraining (`recur forecast predict DIR CSV`).
+  if (o.model) {
+    const { forecastPredict } = await import('./forecast_predict.js');
+    return forecastPredict(o.model, file, o, out);
+  }
   // Many series in one file: each through this pipeline, in parallel (forecast_panel.ts).
   if (o.idColumn !== undefined || o.wide === true) {
     const { forecastPanelCommand } = await import('./forecast_panel.js');
     return forecastPanelCommand(file, o, out);
   }
   const threads = o.threads ?? 1;
-  // Forecast again from a saved forecaster, without retraining.
-  if (o.model) return forecastFromSaved(file, o, out);
+  const saveDir = savedDirOf(o);
 
   const { series, label } = readSeries(file, o);
   if (series.otherColumns)
@@ -275,10 +297,8 @@ export async function forecast(
     method = 'network';
   }
   const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
-  if (o.save && ((method !== 'network' && method !== 'hybrid') || transform !== 'none'))
-    throw new UsageError(
-      '--save saves a network forecaster: give --method network or --method hybrid (and no --transform) with it',
-    );
+  // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
+  if (saveDir) usage(() => prepareForecasterDir(saveDir, o.overwrite === true));
   if (transform === 'log' || transform === 'box-cox') {
     const i = series.values.findIndex((v) => !(v > 0));
     if (i >= 0)
@@ -393,8 +413,6 @@ export async function forecast(
   const forecasts = res.forecasts;
   const point = res.point;
   const intervals = res.intervals;
-  const widths = res.widths;
-  const fitted = res.fitted;
   const failed = res.failed;
   // Reference baselines for the hold-out table that are not candidates (naive, drift, …).
   const baselines = holdout > 0 ? which.filter((b) => !forecasts.has(b)) : [];
@@ -447,19 +465,26 @@ export async function forecast(
   const fileRows = forecastRows(dates, point, intervals, actual);
   if (o.output) writeForecast(o.output, fileRows);
   if (o.chart) writeFileSync(o.chart, await forecastSvg(chart));
-  if (o.save) {
-    const f = fitted.get(chosen);
-    if (!f) throw new Error(`no fitted ${chosen} forecaster to save`);
-    saveForecaster(
-      f,
-      {
-        name: series.name,
-        dates: series.dates.slice(0, trainEnd),
-        values: series.values.slice(0, trainEnd),
-        ...(series.frequency ? { frequency: series.frequency } : {}),
-      },
-      o.save,
-      widths,
+  if (saveDir) {
+    const saved = savedSeriesOf(series.name, res, train, {
+      season,
+      seasons,
+      horizon,
+      ...(series.frequency ? { frequency: series.frequency } : {}),
+    });
+    const networks = saveSeriesNetworks(saveDir, '', saved.series, saved.networks);
+    writeForecasterManifest(saveDir, {
+      format: 'recur-forecaster',
+      version: 2,
+      kind: 'series',
+      saved: new Date().toISOString(),
+      layout: layoutOf(o),
+      settings: { method, candidates, transform, levels, folds: o.folds, season, horizon, lookback },
+      series: [{ ...saved.series, networks }],
+      history: { dates: series.dates.slice(0, trainEnd), values: train },
+    });
+    out.info(
+      `saved the ${chosen} forecaster to ${saveDir}${networks.length ? ` (${networks.length} network(s))` : ''}; forecast from new data with 'recur forecast predict ${saveDir} CSV'`,
     );
   }
   out.json({

@@ -37,7 +37,25 @@ import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
-import { parseLevels, readCsvText, seedsOf, type ForecastCliOptions } from './forecast.js';
+import {
+  layoutOf,
+  parseLevels,
+  readCsvText,
+  savedDirOf,
+  seedsOf,
+  usage,
+  type ForecastCliOptions,
+} from './forecast.js';
+import {
+  globalKey,
+  prepareForecasterDir,
+  saveNetworkMembers,
+  writeForecasterManifest,
+  type SavedGlobal,
+} from '../node/forecaster_io.js';
+import type { GlobalForecaster } from '../forecast/global.js';
+import { panelFallback } from '../forecast/saved.js';
+import { join } from 'node:path';
 import { UsageError, type Output } from './output.js';
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
@@ -48,13 +66,8 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
 
 /** The run's settings from the flags, checked the way the single-series command checks them. */
 export function panelSettings(o: ForecastCliOptions): PanelSettings {
-  for (const [flag, set] of [
-    ['--chart', o.chart],
-    ['--save', o.save],
-    ['--model', o.model],
-  ] as const)
-    if (set !== undefined)
-      throw new UsageError(`${flag} works on one series; it cannot be used with --id-column or --wide`);
+  if (o.chart !== undefined)
+    throw new UsageError('--chart works on one series; it cannot be used with --id-column or --wide');
   if (o.holdout !== undefined && o.horizon !== undefined && o.holdout !== 0 && o.holdout !== o.horizon)
     throw new UsageError(`--holdout must be 0 (forecast the future) or equal to --horizon (${o.horizon})`);
   if (o.holdout !== undefined && o.horizon === undefined && o.holdout !== 0)
@@ -116,6 +129,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
       ...(o.epochs !== FORECAST_DEFAULTS.epochs ? { epochs: o.epochs } : {}),
       ...(o.units !== FORECAST_DEFAULTS.units ? { units: o.units } : {}),
     },
+    ...(savedDirOf(o) !== undefined ? { keep: true } : {}),
   };
 }
 
@@ -170,7 +184,7 @@ const csvCell = (v: string | number): string => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
+export function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
   if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
   else
     writeFileAtomic(
@@ -193,7 +207,7 @@ const fixed = (v: number | undefined, d: number): string =>
   v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d);
 
 /** Per-series table: method chosen, hold-out MASE / sMAPE / RMSE, interval coverage per level. */
-function seriesTable(results: readonly SeriesForecast[], levels: readonly number[]): string {
+export function seriesTable(results: readonly SeriesForecast[], levels: readonly number[]): string {
   const held = results.some((r) => r.metrics);
   const head = held
     ? ['series', 'points', 'method', 'MASE', 'sMAPE %', 'RMSE', ...levels.map((l) => `${pct(l * 100)}% cov`)]
@@ -313,6 +327,9 @@ export async function forecastPanelCommand(
   out: Output,
 ): Promise<number> {
   const settings = panelSettings(o);
+  const saveDir = savedDirOf(o);
+  // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
+  if (saveDir) usage(() => prepareForecasterDir(saveDir, o.overwrite === true));
   const panel = readPanel(file, o);
   const ready = panel.series.filter((s) => s.series !== undefined);
   const unreadable = panel.series.filter((s) => s.error !== undefined);
@@ -347,6 +364,7 @@ export async function forecastPanelCommand(
       {
         workers,
         signal: controller.signal,
+        ...(saveDir !== undefined ? { saveDir } : {}),
         onGlobalEpoch: (p) => globalBar.tick(p),
         onGlobalStage: (stages) => {
           globalBar.stop();
@@ -405,7 +423,58 @@ export async function forecastPanelCommand(
   out.info(
     `${results.length} of ${panel.series.length} series forecast, ${failures.length} failed${run.stopped ? `, ${notDone} not run (stopped)` : ''}; mean ${summary.meanSeconds.toFixed(2)} s per series in its worker`,
   );
+  if (saveDir && !run.stopped && results.length > 0)
+    savePanel(saveDir, o, settings, results, run.globalModels, out);
   out.json({ summary: { ...summary, stopped: run.stopped, notRun: notDone } });
   if (run.stopped) return 130;
   return results.length > 0 ? 0 : 1;
+}
+
+/**
+ * Saves the panel's forecaster: the global networks of the final forecasts (one per season and horizon), every
+ * forecast series' chosen forecaster (its networks were saved by its worker), the fallback for unseen ids, and the
+ * manifest last. Series that failed are not saved; predicting them later uses the fallback.
+ */
+function savePanel(
+  dir: string,
+  o: ForecastCliOptions,
+  settings: PanelSettings,
+  results: readonly SeriesForecast[],
+  globalModels: ReadonlyMap<string, GlobalForecaster> | undefined,
+  out: Output,
+): void {
+  const series = results.map((r) => r.saved!);
+  const used = new Set(
+    series
+      .filter((s) => s.members.some((m) => m.method === 'global'))
+      .map((s) => globalKey(s.season, s.horizon)),
+  );
+  const global: SavedGlobal[] = [];
+  for (const [key, g] of globalModels ?? []) {
+    if (!used.has(key)) continue;
+    const rel = `global-${key}`;
+    saveNetworkMembers(g.models, join(dir, rel));
+    const opts = g.opts;
+    global.push({
+      dir: rel,
+      options: {
+        ...opts,
+        windowsPerSeries: Number.isFinite(opts.windowsPerSeries) ? opts.windowsPerSeries : null,
+      },
+    });
+  }
+  const fallback = panelFallback(series);
+  writeForecasterManifest(dir, {
+    format: 'recur-forecaster',
+    version: 2,
+    kind: 'panel',
+    saved: new Date().toISOString(),
+    layout: layoutOf(o),
+    settings: { ...settings, network: undefined, global: undefined, keep: undefined },
+    series,
+    panel: { method: settings.method, fallback, global },
+  });
+  out.info(
+    `saved the panel's forecaster (${series.length} series${global.length ? `, ${global.length} global network(s)` : ''}; unseen ids: ${fallback.method}) to ${dir}; forecast from new data with 'recur forecast predict ${dir} CSV'`,
+  );
 }

@@ -16,7 +16,8 @@ import {
   timeLimitOption,
 } from './flags.js';
 import { loadCommand } from './load_command.js';
-import { makeOutput, reportError } from './output.js';
+import { makeOutput, reportError, UsageError } from './output.js';
+import type { PredictCliOptions } from './forecast_predict.js';
 import type { TrainOptions } from './train.js';
 import { registerSeq2Seq } from './seq2seq_command.js';
 
@@ -231,8 +232,8 @@ program
     process.exitCode = exportModel(format, dir, outDir, makeOutput(opts));
   });
 
-program
-  .command('forecast')
+const forecastCommand = program.command('forecast');
+forecastCommand
   .description(
     'forecast a time series (hourly … yearly): choose among networks and statistical methods by backtest, with prediction intervals (default: US births)',
   )
@@ -325,8 +326,16 @@ program
     '--chart <file.svg>',
     'write a chart of history, actuals, forecast with its interval and the best other method',
   )
-  .option('--save <dir>', 'save the fitted network forecaster (with --method network or hybrid)')
-  .option('--model <dir>', 'forecast with a saved forecaster instead of training')
+  .option(
+    '--out <dir>',
+    "save the chosen forecaster (any method; one series or a panel) to forecast new data later with 'recur forecast predict DIR CSV'",
+  )
+  .option('--save <dir>', 'the older name of --out')
+  .option('--overwrite', 'replace a forecaster already saved in --out (only its own files)', false)
+  .option(
+    '--model <dir>',
+    'forecast with a saved forecaster instead of training (the same as recur forecast predict DIR [CSV])',
+  )
   .option(
     '--threads <n>',
     'worker threads (many series: series forecast in parallel, default all cores)',
@@ -338,9 +347,55 @@ program
     false,
   )
   .option('-q, --quiet', 'print only the metrics table', false)
-  .action(async (file: string | undefined, opts) => {
+  .action(async (file: string | undefined, opts, cmd: Command) => {
+    // --model forecasts at the saved levels unless --level picks some.
+    if (opts.model !== undefined && cmd.getOptionValueSource('level') !== 'cli') delete opts.level;
     const { forecast } = await loadCommand(() => import('./forecast.js'));
     process.exitCode = await forecast(file, opts, makeOutput(opts));
+  });
+forecastCommand
+  .command('predict')
+  .description(
+    "forecast the saved horizon after the end of new history with a forecaster saved by 'recur forecast … --out DIR', without retraining: networks run as trained, statistical methods (ETS, Theta, SARIMA, seasonal naive) are re-estimated on the new history; a panel's unseen ids get its fallback method",
+  )
+  .argument('<dir>', "a directory saved by 'recur forecast … --out DIR' (or --save)")
+  .argument(
+    '[series-csv]',
+    "new history, in the training file's layout (default: the saved history, one series)",
+  )
+  .option('--id-column <name|index>', 'long format: the id column (default: the one used in training)')
+  .option('--wide', 'wide format (default: as in training)', false)
+  .option('--date-column <name|index>', 'column of dates (default: as in training, else detected)')
+  .option('--value-column <name|index>', 'column of values (default: as in training, else the last numeric)')
+  .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)', false)
+  .option('--level <list>', 'interval levels in percent, among those saved (default: every saved level)')
+  .option('--output <file>', 'write the forecast as .csv or .json')
+  .option(
+    '--chart <file.svg>',
+    'write a chart of the history and the forecast with its interval (one series)',
+  )
+  .option('--json', 'print JSON (a panel: one line per series and a summary line)', false)
+  .option('-q, --quiet', 'print only the forecast', false)
+  .action(async (dir: string, file: string | undefined, own: Record<string, unknown>, cmd: Command) => {
+    // Commander gives flags that `forecast` also has (--json, --output, …) to `forecast`, wherever they stand: they
+    // are taken back here; one of `forecast`'s training flags is an error, not silently ignored.
+    const parent = cmd.parent!;
+    const opts = { ...own };
+    for (const [k, v] of Object.entries(parent.opts()))
+      if (parent.getOptionValueSource(k) === 'cli') {
+        if (!cmd.options.some((x) => x.attributeName() === k)) {
+          const flag = parent.options.find((x) => x.attributeName() === k)?.long ?? k;
+          throw new UsageError(`${flag} does not apply to 'recur forecast predict'`);
+        }
+        opts[k] = v;
+      }
+    const { forecastPredict } = await loadCommand(() => import('./forecast_predict.js'));
+    process.exitCode = await forecastPredict(
+      dir,
+      file,
+      opts as unknown as PredictCliOptions,
+      makeOutput(opts),
+    );
   });
 
 registerClassify(program);

@@ -317,7 +317,9 @@ export interface AutoResult {
   coverage: CoverageResult[];
   /** Levels without an interval, and why. */
   notes: string[];
-  /** The fitted network forecasters of the final fit, by method (to save one). */
+  /** The single methods whose mean is `point` (the chosen one alone, or the members of its combination or mean). */
+  members: string[];
+  /** The fitted network forecasters of the final fit, by candidate variant ('network', 'hybrid (box-cox)', …). */
   fitted: Map<string, RNNForecaster>;
 }
 
@@ -409,10 +411,10 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
       }
     }
 
+  // By the variant being fitted ('network', 'network (box-cox)', …): a saved forecaster needs the chosen one's.
   const fitted = new Map<string, RNNForecaster>();
-  const finalFns = variants(
-    candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f), seasons),
-  );
+  let fitting = '';
+  const finalFns = variants(candidateFns(season, o.network, threads, (f) => fitted.set(fitting, f), seasons));
   if (o.method === 'auto' && !bt && !finalFns.has('theta'))
     finalFns.set('theta', candidateFns(season, o.network).theta);
   const members = chosen === COMBINATION ? bt!.combination : chosen in means ? [...means[chosen]] : [chosen];
@@ -421,6 +423,7 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   const failed = new Map<string, string>();
   for (const name of new Set([...members, ...others])) {
     try {
+      fitting = name;
       forecasts.set(name, await finalFns.get(name)!(train, horizon));
     } catch (e) {
       failed.set(name, e instanceof Error ? e.message : String(e));
@@ -446,6 +449,7 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     widths,
     coverage,
     notes,
+    members,
     fitted,
   };
 }

@@ -64,13 +64,18 @@ export function guerreroLambda(x: readonly number[], season: number, lower = -1,
   return cv(l) < bestCv ? l : best;
 }
 
+/** The λ `withTransform` fits on a training part: 0 for the log, Guerrero's for Box-Cox. */
+export function lambdaFor(kind: 'log' | 'box-cox', train: readonly number[], season: number): number {
+  return kind === 'log' ? 0 : guerreroLambda(train, season);
+}
+
 /** `fn` on the transformed series (λ fitted on each training part it is given), its forecast transformed back. */
 export function withTransform(fn: ForecastFn, kind: TransformKind, season: number): ForecastFn {
   if (kind === 'none') return fn;
   return async (train, h) => {
     const i = train.findIndex((v) => !(v > 0));
     if (i >= 0) throw new Error(`the ${kind} transform needs values > 0; value ${i + 1} is ${train[i]}`);
-    const lambda = kind === 'log' ? 0 : guerreroLambda(train, season);
+    const lambda = lambdaFor(kind, train, season);
     const f = invBoxCox(await fn(boxCox(train, lambda), h), lambda);
     if (f.some((v) => !Number.isFinite(v)))
       throw new Error(`a non-finite forecast after the ${kind} transform`);

@@ -271,7 +271,13 @@ export async function panelGlobalForecasts(
   items: readonly GlobalSeriesInput[],
   o: GlobalOptions,
   onEpoch?: GlobalProgress,
-): Promise<{ forecasts: GlobalSeriesForecasts[]; backtestWindows: number; finalWindows: number }> {
+): Promise<{
+  forecasts: GlobalSeriesForecasts[];
+  backtestWindows: number;
+  finalWindows: number;
+  /** The model of the final forecasts (to save it). */
+  model: GlobalForecaster;
+}> {
   const withFolds = items.filter((s) => s.origins.length > 0);
   const folds: number[][][] = items.map(() => []);
   let backtestWindows = 0;
@@ -313,5 +319,6 @@ export async function panelGlobalForecasts(
     })),
     backtestWindows,
     finalWindows: final.windows,
+    model: final,
   };
 }

@@ -27,7 +27,8 @@ import type { GlobalOptions, GlobalSeriesForecasts } from './global.js';
 import { baselineForecasts, type BaselineName } from './baselines.js';
 import { winkler } from './conformal.js';
 import { metrics, type Metrics } from './metrics.js';
-import type { NetworkOptions } from './network.js';
+import type { NetworkOptions, RNNForecaster } from './network.js';
+import { savedSeriesOf, type SavedNetworkRef, type SavedSeries } from './saved.js';
 import {
   checkSeries,
   csvRecords,
@@ -391,6 +392,8 @@ export interface PanelSettings {
   baselines: BaselineName[];
   /** The global network's options (season, horizon: each series'; the rest default to global.ts's). */
   global?: Partial<Omit<GlobalOptions, 'season' | 'horizon'>>;
+  /** Keep each series' chosen forecaster (SeriesForecast.saved), to save the panel's forecaster. */
+  keep?: boolean;
 }
 
 /** Whether a run needs the global network (trained on the whole panel before the series are forecast). */
@@ -429,6 +432,8 @@ export interface SeriesForecast {
   backtest?: Record<string, { mase: number; smape: number; folds: { mase: number; smape: number }[] }>;
   /** Wall seconds of this series' fit and forecast (the global network's training, shared, not included). */
   seconds: number;
+  /** With `keep`: the chosen forecaster, and where its networks were saved. */
+  saved?: SavedSeries & { networks: SavedNetworkRef[] };
 }
 
 export interface SeriesFailure {
@@ -451,7 +456,7 @@ export function seasonOf(s: TimeSeries, season?: number): number {
 }
 
 /** The labels of the n points after an undated series: the next integer positions, else t-labels. */
-function labelsAfter(s: TimeSeries, n: number): string[] {
+export function labelsAfter(s: TimeSeries, n: number): string[] {
   const last = s.dates[s.dates.length - 1];
   if (!s.frequency && last !== undefined && /^-?\d+$/.test(last))
     return Array.from({ length: n }, (_, i) => String(Number(last) + i + 1));
@@ -490,16 +495,20 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
   } catch {
     // Too short for a backtest: the global network then only forecasts the series.
   }
+  const phase = seasonPhase(series, season);
+  return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
+}
+
+/** Season position of a series' first point (0 = January / Q1), from its dates; undefined for other frequencies. */
+export function seasonPhase(series: TimeSeries, season: number): number | undefined {
   const first = series.dates[0] ?? '';
   const month = /^\d{4}-(\d{2})/.exec(first);
   const quarter = /^\d{4}-Q([1-4])$/i.exec(first);
-  const phase =
-    series.frequency === 'monthly' && season === 12 && month
-      ? Number(month[1]) - 1
-      : series.frequency === 'quarterly' && season === 4 && quarter
-        ? Number(quarter[1]) - 1
-        : undefined;
-  return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
+  return series.frequency === 'monthly' && season === 12 && month
+    ? Number(month[1]) - 1
+    : series.frequency === 'quarterly' && season === 4 && quarter
+      ? Number(quarter[1]) - 1
+      : undefined;
 }
 
 /** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
@@ -528,6 +537,8 @@ export async function forecastPanelSeries(
   o: PanelSettings,
   global?: GlobalSeriesForecasts,
   globalError?: string,
+  /** With `keep`, saves the chosen forecaster's networks (by member name) and says where. */
+  saveNetworks?: (s: SavedSeries, networks: ReadonlyMap<string, RNNForecaster>) => SavedNetworkRef[],
 ): Promise<SeriesForecast> {
   const t0 = Date.now();
   const { season, horizon, holdout, train } = panelSeriesPlan(id, series, o);
@@ -572,12 +583,13 @@ export async function forecastPanelSeries(
   }
   const candidates = wanted.filter((c): c is CandidateName => c !== GLOBAL);
   const fixed = method === GLOBAL || method in PANEL_MEANS ? method : undefined;
+  const seasons =
+    o.seasons ??
+    (o.season === undefined && series.frequency ? seasonsOfFrequency(series.frequency) : [season]);
   const res = await autoForecast(train, {
     horizon,
     season,
-    seasons:
-      o.seasons ??
-      (o.season === undefined && series.frequency ? seasonsOfFrequency(series.frequency) : [season]),
+    seasons,
     method: fixed !== undefined ? 'auto' : (method as MethodChoice),
     candidates,
     extra: globalFns,
@@ -640,6 +652,17 @@ export async function forecastPanelSeries(
       : {}),
     seconds: 0,
   };
+  if (o.keep) {
+    const k = savedSeriesOf(id, res, train, {
+      season,
+      seasons,
+      horizon,
+      ...(series.frequency ? { frequency: series.frequency } : {}),
+    });
+    if (k.networks.size > 0 && !saveNetworks)
+      throw new Error(`no place to save the networks of series ${id}`);
+    out.saved = { ...k.series, networks: k.networks.size > 0 ? saveNetworks!(k.series, k.networks) : [] };
+  }
   if (holdout > 0) {
     const actual = series.values.slice(trainEnd);
     out.actual = actual;

@@ -20,7 +20,8 @@ export interface FittedTransform extends TransformSpec {
   scale: number;
 }
 
-function lag(spec: TransformSpec): number {
+/** The points differencing takes off the start of a series (its lag). */
+export function lag(spec: TransformSpec): number {
   return spec.differencing === 'seasonal' ? spec.season : spec.differencing === 'first' ? 1 : 0;
 }
 

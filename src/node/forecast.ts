@@ -149,3 +149,13 @@ export {
   type SeriesOutcome,
 } from '../forecast/panel.js';
 export { forecastPanel, type PanelRun, type PanelRunOptions } from './forecast_panel.js';
+export {
+  forecastSaved,
+  savedSeriesOf,
+  savedIntervals,
+  panelFallback,
+  scaledWidths,
+  type SavedSeries,
+  type SavedMember,
+  type SavedInterval,
+} from '../forecast/saved.js';

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import {
+  GlobalForecaster,
   globalOptions,
   panelGlobalForecasts,
   type GlobalProgress,
@@ -41,6 +42,7 @@ export async function globalStage(
   forecasts: (GlobalSeriesForecasts | undefined)[];
   errors: (string | undefined)[];
   stages: GlobalStage[];
+  models: Map<string, GlobalForecaster>;
 }> {
   const forecasts: (GlobalSeriesForecasts | undefined)[] = items.map(() => undefined);
   const errors: (string | undefined)[] = items.map(() => undefined);
@@ -55,6 +57,7 @@ export async function globalStage(
     }
   });
   const stages: GlobalStage[] = [];
+  const models = new Map<string, GlobalForecaster>();
   for (const group of groups.values()) {
     // The network sees the series in the order of their ids, not of the file: reordering rows or columns changes
     // no forecast.
@@ -80,6 +83,7 @@ export async function globalStage(
         onEpoch,
       );
       group.forEach((g, k) => (forecasts[g.index] = r.forecasts[k]));
+      models.set(`${season}x${horizon}`, r.model);
       stage.backtestWindows = r.backtestWindows;
       stage.finalWindows = r.finalWindows;
     } catch (e) {
@@ -91,7 +95,7 @@ export async function globalStage(
     stage.cpuSeconds = (c.user + c.system) / 1e6;
     stages.push(stage);
   }
-  return { forecasts, errors, stages };
+  return { forecasts, errors, stages, models };
 }
 
 export interface PanelRunOptions {
@@ -105,6 +109,8 @@ export interface PanelRunOptions {
   onGlobalEpoch?: GlobalProgress;
   /** Called when the global network's stage is done, before the series are forecast. */
   onGlobalStage?: (stages: GlobalStage[]) => void;
+  /** With settings.keep: the forecaster directory the series' networks are saved in. */
+  saveDir?: string;
 }
 
 export interface PanelRun {
@@ -113,6 +119,8 @@ export interface PanelRun {
   stopped: boolean;
   /** The global network's stage, when the settings use it. */
   global?: GlobalStage[];
+  /** The global networks of the final forecasts, by season and horizon ('12x18'). */
+  globalModels?: Map<string, GlobalForecaster>;
 }
 
 /**
@@ -127,9 +135,10 @@ export async function forecastPanel(
   if (!needsGlobal(settings) || items.length === 0) return fanOut(items, settings, o);
   const g = await globalStage(items, settings, o.onGlobalEpoch);
   o.onGlobalStage?.(g.stages);
-  if (o.signal?.aborted) return { outcomes: items.map(() => undefined), stopped: true, global: g.stages };
+  if (o.signal?.aborted)
+    return { outcomes: items.map(() => undefined), stopped: true, global: g.stages, globalModels: g.models };
   const run = await fanOut(items, settings, o, g.forecasts, g.errors);
-  return { ...run, global: g.stages };
+  return { ...run, global: g.stages, globalModels: g.models };
 }
 
 function fanOut(
@@ -184,6 +193,7 @@ function fanOut(
           settings,
           ...(global?.[current] ? { global: global[current] } : {}),
           ...(globalErrors?.[current] ? { globalError: globalErrors[current] } : {}),
+          ...(o.saveDir !== undefined ? { saveDir: o.saveDir } : {}),
         };
         w.postMessage(job);
       };

@@ -1,18 +1,32 @@
 /**
- * A fitted forecaster on disk: one TensorFlow.js-format model directory per ensemble member, and forecaster.json
- * with the options, the fitted preprocessing and the history it was fitted on — enough to forecast again later
- * without retraining. Loading checks forecaster.json against a zod schema and every member model as loadModel does
- * (sha256, shapes, finite weights).
+ * A fitted forecaster on disk. Version 2 (`recur forecast … --out DIR`): forecaster.json, a zod-checked manifest of
+ * what was chosen for one series or for every series of a panel (src/forecast/saved.ts: the members of the point
+ * forecast, their transforms, the calibrated interval half-widths, frequency, season, horizon, the file layout), and one
+ * TensorFlow.js-format model directory per network ensemble member:
+ *
+ *   DIR/forecaster.json                        the manifest (written last, atomically)
+ *   DIR/network-<k>/member-<i>/                one series: the k-th member of the point forecast, if a network
+ *   DIR/series-<j>/network-<k>/member-<i>/     a panel: the j-th saved series' network members
+ *   DIR/global-<season>x<horizon>/member-<i>/  a panel: the global network of that season and horizon
+ *
+ * Version 1 (`--save` before #16: one network or hybrid, DIR/forecaster.json and DIR/member-<i>/) still loads.
+ * Loading checks the manifest against a schema and every member model as loadModel does (sha256, shapes, finite
+ * weights). `--overwrite` deletes only these names (prepareForecasterDir); anything else in DIR stays.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
+import { maseScale } from '../forecast/metrics.js';
 import { RNNForecaster, type NetworkOptions } from '../forecast/network.js';
+import { isNetworkMember, SAVED_METHODS, type SavedNetworkRef, type SavedSeries } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
+import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
 import { writeFileAtomic } from './atomic.js';
 import { loadModel, saveModel } from './model_io.js';
+import { isModelFileName, isOwnTemp, isRealDirectory, overwriteRefusal, plainEntries } from './run_files.js';
 
 interface ForecasterFile {
   format: 'recur-forecaster';
@@ -24,11 +38,8 @@ interface ForecasterFile {
   intervals?: SavedInterval[];
 }
 
-/** A prediction interval saved with a forecaster: level (0…1) and the half-width at each horizon step. */
-export interface SavedInterval {
-  level: number;
-  halfWidths: number[];
-}
+export type { SavedInterval } from '../forecast/saved.js';
+import type { SavedInterval } from '../forecast/saved.js';
 
 export function saveForecaster(
   f: RNNForecaster,
@@ -93,57 +104,74 @@ const forecasterFileSchema = z.looseObject({
     .optional(),
 });
 
-/**
- * Loads a forecaster saved with saveForecaster. Its member models go through loadModel, so damaged or non-finite
- * weights are refused; `notes` collects what could not be verified (members saved before recur recorded sha256).
- */
-export function loadForecaster(dir: string): {
-  forecaster: RNNForecaster;
-  history: MonthlySeries;
-  notes: string[];
-  intervals: SavedInterval[];
-} {
-  const path = join(dir, 'forecaster.json');
+/** forecaster.json's JSON; a missing or unparsable file is an error naming it. */
+function readManifest(dir: string): unknown {
+  const path = join(dir, FORECASTER_FILE);
   if (!existsSync(path))
-    throw new Error(`${dir}: no forecaster.json here; save one with 'recur forecast … --save ${dir}'`);
-  let raw: unknown;
+    throw new ModelFileError(
+      path,
+      FORECASTER_FILE,
+      'missing',
+      `${dir}: no ${FORECASTER_FILE} here; save a forecaster with 'recur forecast … --out ${dir}'`,
+    );
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new ModelFileError(
       path,
-      'forecaster.json',
+      FORECASTER_FILE,
       `not valid JSON (${(e as Error).message})`,
       `${path}: not valid JSON (${(e as Error).message})`,
     );
   }
-  const r = forecasterFileSchema.safeParse(raw, { reportInput: true });
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const got =
-      'input' in issue && issue.input !== undefined
-        ? `, got ${JSON.stringify(issue.input)?.slice(0, 60)}`
-        : ' (missing)';
-    throw new ModelFileError(
-      path,
-      fieldPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))) || '(the whole file)',
-      `${issue.message.replace(/^Invalid input: /, '')}${got}; not a recur forecaster file?`,
-    );
+}
+
+/** `raw` checked against `schema`; the first problem is an error naming the field and what was expected. */
+function checked<T>(schema: z.ZodType<T>, raw: unknown, path: string): T {
+  const r = schema.safeParse(raw, { reportInput: true });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const got =
+    'input' in issue && issue.input !== undefined
+      ? `, got ${JSON.stringify(issue.input)?.slice(0, 60)}`
+      : ' (missing)';
+  throw new ModelFileError(
+    path,
+    fieldPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))) || '(the whole file)',
+    `${issue.message.replace(/^Invalid input: /, '')}${got}; not a recur forecaster file?`,
+  );
+}
+
+/** The members of a saved network, loaded as loadModel loads them; `notes` gets what could not be verified. */
+function loadMembers(dir: string, count: number, notes: string[]): Sequential[] {
+  const models: Sequential[] = [];
+  for (let i = 0; i < count; i++) {
+    const loaded = loadModel(join(dir, `member-${i}`));
+    models.push(loaded.model);
+    notes.push(...loaded.notes);
   }
+  return models;
+}
+
+/** One line for a whole ensemble's notes: its members were saved together, so what holds for one holds for all. */
+function summarize(notes: string[]): string[] {
+  return notes.length > 1
+    ? [`${notes[0]} (and ${notes.length - 1} more notes for the other member models)`]
+    : notes;
+}
+
+/** A version-1 directory (one network or hybrid, `--save` before #16). */
+function loadV1(
+  dir: string,
+  raw: unknown,
+): { forecaster: RNNForecaster; history: MonthlySeries; notes: string[]; intervals: SavedInterval[] } {
+  const path = join(dir, FORECASTER_FILE);
+  checked(forecasterFileSchema, raw, path);
   const file = raw as ForecasterFile;
   const f = new RNNForecaster(file.options);
   f.transform = file.transform;
   const notes: string[] = [];
-  for (let i = 0; i < file.options.seeds.length; i++) {
-    const loaded = loadModel(join(dir, `member-${i}`));
-    f.models.push(loaded.model);
-    notes.push(...loaded.notes);
-  }
-  // One line for the whole ensemble: its members were saved together, so what holds for one holds for all.
-  const summary =
-    notes.length > 1
-      ? [`${notes[0]} (and ${notes.length - 1} more notes for the other member models)`]
-      : notes;
+  f.models.push(...loadMembers(dir, file.options.seeds.length, notes));
   const intervals = file.intervals ?? [];
   for (const [i, iv] of intervals.entries())
     if (iv.halfWidths.length !== file.options.horizon)
@@ -152,5 +180,443 @@ export function loadForecaster(dir: string): {
         `intervals[${i}].halfWidths`,
         `expected ${file.options.horizon} half-widths (the horizon), got ${iv.halfWidths.length}`,
       );
-  return { forecaster: f, history: file.history, notes: summary, intervals };
+  return { forecaster: f, history: file.history, notes: summarize(notes), intervals };
+}
+
+/**
+ * Loads a single network or hybrid forecaster (what `recur serve` serves): a version-1 directory, or a version-2 one
+ * whose forecast is one network without a transform. Member models go through loadModel, so damaged or non-finite
+ * weights are refused; `notes` collects what could not be verified (members saved before recur recorded sha256).
+ */
+export function loadForecaster(dir: string): {
+  forecaster: RNNForecaster;
+  history: MonthlySeries;
+  notes: string[];
+  intervals: SavedInterval[];
+} {
+  const raw = readManifest(dir);
+  if ((raw as { version?: unknown } | null)?.version !== 2) return loadV1(dir, raw);
+  const d = loadForecasterDir(dir);
+  const s = d.manifest.series[0];
+  const net = d.networks.get(s.id)?.get(s.members[0].name);
+  if (d.manifest.kind !== 'series' || s.members.length !== 1 || !net || s.members[0].transform !== 'none')
+    throw new ModelFileError(
+      join(dir, FORECASTER_FILE),
+      'series',
+      `a saved ${d.manifest.kind === 'panel' ? 'panel' : s.method} forecaster; only a single network or hybrid without a transform is served here (forecast with 'recur forecast predict ${dir} CSV')`,
+    );
+  const h = d.manifest.history!;
+  return {
+    forecaster: net,
+    history: {
+      name: s.id,
+      dates: h.dates,
+      values: h.values,
+      ...(s.frequency ? { frequency: s.frequency } : {}),
+    },
+    notes: d.notes,
+    intervals: s.intervals,
+  };
+}
+
+/** The manifest's name in a forecaster directory. */
+export const FORECASTER_FILE = 'forecaster.json';
+
+export type { SavedNetworkRef } from '../forecast/saved.js';
+
+/** A series' saved forecaster in the manifest. */
+export interface SavedSeriesEntry extends SavedSeries {
+  /** Season position of the first training point (the global network's input), when the dates give it. */
+  phase?: number;
+  networks: SavedNetworkRef[];
+}
+
+/** A panel's global network of one season and horizon. */
+export interface SavedGlobal {
+  dir: string;
+  /** windowsPerSeries null: all of them (JSON has no Infinity). */
+  options: Omit<GlobalOptions, 'windowsPerSeries'> & { windowsPerSeries: number | null };
+}
+
+/** How the training file was read (the prediction reads new files the same way unless told otherwise). */
+export interface ForecasterLayout {
+  idColumn?: string;
+  wide?: boolean;
+  dateColumn?: string;
+  valueColumn?: string;
+  interpolate: boolean;
+}
+
+export interface ForecasterManifest {
+  format: 'recur-forecaster';
+  version: 2;
+  kind: 'series' | 'panel';
+  /** When it was saved (ISO 8601). */
+  saved: string;
+  layout: ForecasterLayout;
+  /** The options of the training run, as given (for the record). */
+  settings: Record<string, unknown>;
+  series: SavedSeriesEntry[];
+  /** One series: the training part it was fitted on (`--model DIR` without a CSV forecasts after it). */
+  history?: { dates: string[]; values: number[] };
+  panel?: {
+    /** The panel's method ('ets+theta+global', 'auto', …). */
+    method: string;
+    /** What a series not seen in training is forecast with (the panel's default, statistical methods re-fitted). */
+    fallback: { method: string; members: SavedSeries['members'] };
+    global: SavedGlobal[];
+  };
+}
+
+const posInt = z
+  .number()
+  .int({ error: 'expected an integer' })
+  .min(1, { error: 'expected a positive integer' });
+const finite = z.number({ error: 'expected a finite number' });
+/** A relative directory recur wrote: lower-case names of its own, never '..' or absolute. */
+const relDir = z
+  .string()
+  .regex(/^(series-\d+\/)?(network-\d+|global-\d+x\d+)$/, { error: 'expected a directory recur names' });
+const seeds = z
+  .array(z.number().int().min(0), { error: 'expected an array of integer seeds' })
+  .min(1, { error: 'expected at least one seed' })
+  .max(1000, { error: 'expected at most 1000 seeds' });
+const transformKind = z.enum(['none', 'log', 'box-cox']);
+const networkOptions = z.looseObject({
+  method: z.enum(['network', 'hybrid']),
+  cell: z.enum(['lstm', 'gru', 'simple-rnn']),
+  units: posInt,
+  layers: posInt,
+  dropout: z.number().min(0).max(1),
+  lookback: posInt,
+  horizon: posInt,
+  strategy: z.enum(['direct', 'recursive']),
+  epochs: posInt,
+  batchSize: posInt,
+  learningRate: finite,
+  seeds,
+  log: z.boolean(),
+  differencing: z.enum(['none', 'first', 'seasonal']),
+  season: posInt,
+  scaling: z.enum(['standard', 'minmax']),
+});
+const member = z.object({
+  name: z.string().min(1),
+  method: z.enum(SAVED_METHODS as [string, ...string[]]),
+  transform: transformKind,
+  lambda: finite.optional(),
+});
+const interval = z.object({
+  level: z
+    .number()
+    .gt(0, { error: 'expected a level in (0, 1)' })
+    .lt(1, { error: 'expected a level in (0, 1)' }),
+  halfWidths: z.array(z.number().min(0, { error: 'expected a finite half-width ≥ 0' }), {
+    error: 'expected an array of half-widths',
+  }),
+});
+const seriesEntry = z.object({
+  id: z.string(),
+  frequency: z.enum(['hourly', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly']).optional(),
+  season: posInt,
+  seasons: z.array(posInt).min(2).optional(),
+  horizon: posInt,
+  method: z.string().min(1),
+  members: z.array(member).min(1, { error: 'expected at least one member' }),
+  intervals: z.array(interval),
+  scale: z.number().min(0),
+  points: posInt,
+  phase: z.number().int().min(0).optional(),
+  networks: z.array(
+    z.object({
+      member: z.string(),
+      dir: relDir,
+      options: networkOptions,
+      scaling: z.looseObject({
+        log: z.boolean(),
+        differencing: z.enum(['none', 'first', 'seasonal']),
+        season: posInt,
+        scaling: z.enum(['standard', 'minmax']),
+        center: finite,
+        scale: finite,
+      }),
+    }),
+  ),
+});
+const manifestSchema = z.object({
+  format: z.literal('recur-forecaster', { error: 'expected "recur-forecaster"' }),
+  version: z.literal(2, { error: 'expected 2' }),
+  kind: z.enum(['series', 'panel']),
+  saved: z.string(),
+  layout: z.object({
+    idColumn: z.string().optional(),
+    wide: z.boolean().optional(),
+    dateColumn: z.string().optional(),
+    valueColumn: z.string().optional(),
+    interpolate: z.boolean(),
+  }),
+  settings: z.record(z.string(), z.unknown()),
+  series: z.array(seriesEntry).min(1, { error: 'expected at least one series' }),
+  history: z
+    .object({
+      dates: z.array(z.string()),
+      values: z.array(finite, { error: 'expected an array of numbers' }),
+    })
+    .optional(),
+  panel: z
+    .object({
+      method: z.string(),
+      fallback: z.object({ method: z.string(), members: z.array(member).min(1) }),
+      global: z.array(
+        z.object({
+          dir: relDir,
+          options: z.looseObject({
+            season: posInt,
+            horizon: posInt,
+            lookback: posInt,
+            cell: z.enum(['lstm', 'gru', 'simple-rnn']),
+            units: posInt,
+            epochs: posInt,
+            batchSize: posInt,
+            learningRate: finite,
+            seeds,
+            windowsPerSeries: posInt.nullable(),
+            minHistory: posInt,
+          }),
+        }),
+      ),
+    })
+    .optional(),
+});
+
+/** The key of a global network: its season and horizon. */
+export const globalKey = (season: number, horizon: number): string => `${season}x${horizon}`;
+
+/** A loaded forecaster directory: the manifest, every series' networks (by id, then member) and the global networks. */
+export interface LoadedForecasterDir {
+  manifest: ForecasterManifest;
+  networks: Map<string, Map<string, RNNForecaster>>;
+  globals: Map<string, GlobalForecaster>;
+  /** The version the directory was saved in (1: a network or hybrid from before #16). */
+  version: 1 | 2;
+  notes: string[];
+}
+
+/** What the manifest says must hold beyond its schema: sizes agree, every member it names is there. */
+function crossCheck(m: ForecasterManifest, path: string): void {
+  const fail = (field: string, detail: string): never => {
+    throw new ModelFileError(path, field, detail);
+  };
+  if (m.kind === 'series' && (m.series.length !== 1 || !m.history))
+    fail('series', 'a single-series forecaster has one series and its history');
+  if (m.kind === 'panel' && !m.panel) fail('panel', 'a panel forecaster needs its panel section (missing)');
+  const ids = new Set<string>();
+  m.series.forEach((s, i) => {
+    if (ids.has(s.id)) fail(`series[${i}].id`, `series ${JSON.stringify(s.id)} is saved twice`);
+    ids.add(s.id);
+    if (s.seasons && s.seasons[0] !== s.season)
+      fail(
+        `series[${i}].seasons`,
+        `expected the primary season ${s.season} first, got ${s.seasons.join(', ')}`,
+      );
+    s.intervals.forEach((iv, k) => {
+      if (iv.halfWidths.length !== s.horizon)
+        fail(
+          `series[${i}].intervals[${k}].halfWidths`,
+          `expected ${s.horizon} half-widths (the horizon), got ${iv.halfWidths.length}`,
+        );
+    });
+    s.members.forEach((mb, k) => {
+      if (isNetworkMember(mb) && !s.networks.some((n) => n.member === mb.name))
+        fail(`series[${i}].members[${k}]`, `the network member '${mb.name}' has no saved network`);
+      if (isNetworkMember(mb) && mb.transform !== 'none' && mb.lambda === undefined)
+        fail(`series[${i}].members[${k}].lambda`, 'a network on a transform needs its λ (missing)');
+      if (
+        mb.method === 'global' &&
+        !m.panel?.global.some((g) => g.options.season === s.season && g.options.horizon === s.horizon)
+      )
+        fail(`series[${i}].members[${k}]`, `no global network of season ${s.season}, horizon ${s.horizon}`);
+    });
+    s.networks.forEach((n, k) => {
+      if (n.options.horizon !== s.horizon)
+        fail(
+          `series[${i}].networks[${k}].options.horizon`,
+          `expected ${s.horizon} (the series' horizon), got ${n.options.horizon}`,
+        );
+    });
+  });
+}
+
+/**
+ * Loads a forecaster directory of either version: the manifest checked against its schema and for consistency, every
+ * network's members through loadModel.
+ */
+export function loadForecasterDir(dir: string): LoadedForecasterDir {
+  const raw = readManifest(dir);
+  const path = join(dir, FORECASTER_FILE);
+  if ((raw as { version?: unknown } | null)?.version !== 2) {
+    const v1 = loadV1(dir, raw);
+    const o = v1.forecaster.opts;
+    const name = v1.history.name || 'series';
+    const memberName = o.method;
+    return {
+      manifest: {
+        format: 'recur-forecaster',
+        version: 2,
+        kind: 'series',
+        saved: '',
+        layout: { interpolate: false },
+        settings: {},
+        series: [
+          {
+            id: name,
+            ...(v1.history.frequency ? { frequency: v1.history.frequency } : {}),
+            season: o.season,
+            horizon: o.horizon,
+            method: memberName,
+            members: [{ name: memberName, method: memberName, transform: 'none' }],
+            intervals: v1.intervals,
+            scale: maseScale(v1.history.values, o.season),
+            points: v1.history.values.length,
+            networks: [],
+          },
+        ],
+        history: { dates: v1.history.dates, values: v1.history.values },
+      },
+      networks: new Map([[name, new Map([[memberName, v1.forecaster]])]]),
+      globals: new Map(),
+      version: 1,
+      notes: v1.notes,
+    };
+  }
+  const m = checked(manifestSchema, raw, path) as ForecasterManifest;
+  crossCheck(m, path);
+  const notes: string[] = [];
+  const networks = new Map<string, Map<string, RNNForecaster>>();
+  for (const s of m.series) {
+    const byMember = new Map<string, RNNForecaster>();
+    for (const n of s.networks) {
+      const f = new RNNForecaster(n.options);
+      f.transform = n.scaling;
+      f.models.push(...loadMembers(join(dir, n.dir), n.options.seeds.length, notes));
+      byMember.set(n.member, f);
+    }
+    networks.set(s.id, byMember);
+  }
+  const globals = new Map<string, GlobalForecaster>();
+  for (const g of m.panel?.global ?? []) {
+    const o = g.options;
+    const f = new GlobalForecaster({
+      ...o,
+      windowsPerSeries: o.windowsPerSeries ?? Number.POSITIVE_INFINITY,
+    });
+    f.models.push(...loadMembers(join(dir, g.dir), o.seeds.length, notes));
+    globals.set(globalKey(o.season, o.horizon), f);
+  }
+  return { manifest: m, networks, globals, version: 2, notes: summarize(notes) };
+}
+
+/** Saves the seed members of a network (a series' or the global one) under `dir`/member-<i>. */
+export function saveNetworkMembers(models: readonly Sequential[], dir: string): void {
+  models.forEach((m, i) =>
+    saveModel(m, join(dir, `member-${i}`), { includeOptimizer: false, metadata: { task: 'forecast' } }),
+  );
+}
+
+/**
+ * Saves a series' networks (by member name) under `dir`/`prefix`network-<k>, k the member's place in the point
+ * forecast, and returns their manifest entries.
+ */
+export function saveSeriesNetworks(
+  dir: string,
+  prefix: string,
+  s: SavedSeries,
+  networks: ReadonlyMap<string, RNNForecaster>,
+): SavedNetworkRef[] {
+  const refs: SavedNetworkRef[] = [];
+  s.members.forEach((m, k) => {
+    const f = networks.get(m.name);
+    if (!f) return;
+    if (!f.transform) throw new Error(`the ${m.name} network is not fitted`);
+    const rel = `${prefix}network-${k}`;
+    saveNetworkMembers(f.models, join(dir, rel));
+    refs.push({ member: m.name, dir: rel, options: f.opts, scaling: f.transform });
+  });
+  return refs;
+}
+
+/** The directory names recur writes in a forecaster directory (see the header), at the top and under series-<j>. */
+const TOP_DIR_RE = /^(member-\d+|network-\d+|global-\d+x\d+|series-\d+)$/;
+const MEMBER_DIR_RE = /^member-\d+$/;
+const SERIES_SUBDIR_RE = /^network-\d+$/;
+
+/**
+ * Readies `dir` for a forecaster: a missing or empty directory is fine; one holding a forecaster is replaced only with
+ * `overwrite` — and then only recur's own files in it are deleted (forecaster.json and the model files of the member
+ * directories it names), anything else stays; a directory with other content and no forecaster.json is refused:
+ * recur did not write it. Errors are the caller's (bad usage).
+ */
+export function prepareForecasterDir(dir: string, overwrite: boolean): void {
+  if (!existsSync(dir)) return;
+  if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is a file; give a directory for the forecaster`);
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  const isManifest = (n: string): boolean => n === FORECASTER_FILE;
+  const complete = entries.includes(FORECASTER_FILE);
+  // Without a manifest, only what a stopped save of recur's leaves (its member directories, a manifest's temp file).
+  if (!complete && !entries.every((n) => TOP_DIR_RE.test(n) || isOwnTemp(n, isManifest)))
+    throw new Error(
+      `${dir} is not empty and holds no saved forecaster (no ${FORECASTER_FILE}); recur writes only into a new or empty directory or one it wrote — give another directory`,
+    );
+  if (!overwrite)
+    throw new Error(
+      `${dir} already holds ${complete ? 'a saved forecaster' : 'part of a forecaster whose save was stopped'}; pass --overwrite to replace it, or give another directory`,
+    );
+  const refusal = overwriteRefusal(dir);
+  if (refusal) throw new Error(`--overwrite: ${refusal}; give a directory of its own`);
+  removeForecasterFiles(dir);
+}
+
+/** Deletes recur's files in a forecaster directory (see prepareForecasterDir); returns the deleted paths. */
+export function removeForecasterFiles(dir: string): string[] {
+  const removed: string[] = [];
+  const unlink = (p: string): void => {
+    unlinkSync(p);
+    removed.push(p);
+  };
+  const rmdirIfEmpty = (p: string): void => {
+    if (isRealDirectory(p) && readdirSync(p).length === 0) {
+      rmdirSync(p);
+      removed.push(p);
+    }
+  };
+  const clearModelDir = (p: string): void => {
+    for (const n of plainEntries(p))
+      if (isModelFileName(n) || isOwnTemp(n, isModelFileName)) unlink(join(p, n));
+    rmdirIfEmpty(p);
+  };
+  const clearNetworkDir = (p: string): void => {
+    for (const n of readdirSync(p))
+      if (MEMBER_DIR_RE.test(n) && isRealDirectory(join(p, n))) clearModelDir(join(p, n));
+    rmdirIfEmpty(p);
+  };
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (!TOP_DIR_RE.test(n) || !isRealDirectory(p)) continue;
+    if (MEMBER_DIR_RE.test(n)) clearModelDir(p);
+    else if (n.startsWith('series-')) {
+      for (const k of readdirSync(p))
+        if (SERIES_SUBDIR_RE.test(k) && isRealDirectory(join(p, k))) clearNetworkDir(join(p, k));
+      rmdirIfEmpty(p);
+    } else clearNetworkDir(p);
+  }
+  const isManifest = (n: string): boolean => n === FORECASTER_FILE;
+  for (const n of plainEntries(dir)) if (isManifest(n) || isOwnTemp(n, isManifest)) unlink(join(dir, n));
+  return removed;
+}
+
+/** Writes the manifest (last, atomically: a directory with a manifest is complete). */
+export function writeForecasterManifest(dir: string, m: ForecasterManifest): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, FORECASTER_FILE), JSON.stringify(m, null, 1) + '\n');
 }

@@ -37,7 +37,16 @@ export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
 export { InferencePool, createInferencePool, readModelPayload, withInferencePool } from './inference_pool.js';
 export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';
 export { readTextFile, mobyDick, usBirthsDaily, usBirthsMonthly } from './text_file.js';
-export { saveForecaster, loadForecaster } from './forecaster_io.js';
+export {
+  saveForecaster,
+  loadForecaster,
+  loadForecasterDir,
+  prepareForecasterDir,
+  saveSeriesNetworks,
+  writeForecasterManifest,
+  type ForecasterManifest,
+  type LoadedForecasterDir,
+} from './forecaster_io.js';
 /** Time-series forecasting (its baselines load @bsull/augurs' wasm from node_modules, so it lives here). */
 export * as forecast from './forecast.js';
 /** A classifier directory, one model or a seed ensemble (members' class probabilities averaged), behind one loader. */

@@ -8,6 +8,7 @@ import './forecast.js'; // the Node loaders of the baselines' wasm, SARIMA in it
 import { forecastPanelSeries, type PanelSettings } from '../forecast/panel.js';
 import type { GlobalSeriesForecasts } from '../forecast/global.js';
 import type { TimeSeries } from '../forecast/series.js';
+import { saveSeriesNetworks } from './forecaster_io.js';
 
 export interface PanelJob {
   index: number;
@@ -17,10 +18,22 @@ export interface PanelJob {
   /** The global network's forecasts for this series, when the settings use it (or why there are none). */
   global?: GlobalSeriesForecasts;
   globalError?: string;
+  /** With settings.keep: the forecaster directory its networks are saved in (under series-<index>/). */
+  saveDir?: string;
 }
 
 parentPort!.on('message', (job: PanelJob) => {
-  forecastPanelSeries(job.id, job.series, job.settings, job.global, job.globalError).then(
+  const saveDir = job.saveDir;
+  forecastPanelSeries(
+    job.id,
+    job.series,
+    job.settings,
+    job.global,
+    job.globalError,
+    saveDir === undefined
+      ? undefined
+      : (s, networks) => saveSeriesNetworks(saveDir, `series-${job.index}/`, s, networks),
+  ).then(
     (result) => parentPort!.postMessage({ index: job.index, result }),
     (e: unknown) =>
       parentPort!.postMessage({

@@ -28,6 +28,11 @@ export const LOG_FILE = 'log.csv';
 /** Files saveModel writes in a model directory (the old single `weights.bin` included). */
 const MODEL_FILE_RE = /^(model\.json|weights(-[0-9a-f]+)?\.bin)$/;
 
+/** Whether saveModel writes a file of this name in a model directory. */
+export function isModelFileName(name: string): boolean {
+  return MODEL_FILE_RE.test(name);
+}
+
 /** Whether recur writes a file of this name directly in a run directory. */
 export function isRunFileName(name: string): boolean {
   return MODEL_FILE_RE.test(name) || name === LOG_FILE || name === ENSEMBLE_FILE;
@@ -71,7 +76,7 @@ export function isCheckpointFileName(name: string): boolean {
 }
 
 /** Whether this is a temp name of an atomic write of one of recur's files (`ours` tells which names are recur's). */
-function isOwnTemp(name: string, ours: (n: string) => boolean): boolean {
+export function isOwnTemp(name: string, ours: (n: string) => boolean): boolean {
   const t = parseAtomicTempName(name);
   return t !== null && ours(t.target);
 }
@@ -89,7 +94,7 @@ export function processAlive(pid: number): boolean {
 }
 
 /** Entries of dir that are plain files or symbolic links (never followed), by name. */
-function plainEntries(dir: string): string[] {
+export function plainEntries(dir: string): string[] {
   if (!isRealDirectory(dir)) return [];
   return readdirSync(dir).filter((n) => {
     const st = lstatSync(join(dir, n));
@@ -97,7 +102,7 @@ function plainEntries(dir: string): string[] {
   });
 }
 
-function isRealDirectory(p: string): boolean {
+export function isRealDirectory(p: string): boolean {
   return existsSync(p) && lstatSync(p).isDirectory();
 }
 

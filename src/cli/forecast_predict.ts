@@ -1,0 +1,326 @@
+/**
+ * `recur forecast predict DIR CSV` (and `recur forecast CSV --model DIR`): forecasts the saved horizon from the end of
+ * new history with a forecaster saved by `recur forecast … --out DIR`, without retraining any network. The new file is
+ * read with the layout the forecaster was trained on (id/date/value columns, long or wide) unless flags say otherwise,
+ * and checked: the frequency must be the saved one and the history long enough for the lookback. Statistical members
+ * are re-estimated on the new history (they are fit-as-you-forecast); networks run as trained. In a panel, an id not
+ * seen in training is forecast with the panel's fallback (the global network is global) and its intervals are scaled
+ * from the seen series'. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
+ */
+import { writeFileSync } from 'node:fs';
+import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
+import type { GlobalForecaster } from '../forecast/global.js';
+import { labelsAfter, parsePanelCsv, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
+import {
+  forecastSaved,
+  minHistory,
+  savedIntervals,
+  scaledWidths,
+  type SavedInterval,
+  type SavedSeries,
+} from '../forecast/saved.js';
+import { datesAfter, SeriesInputError, type TimeSeries } from '../forecast/series.js';
+import {
+  globalKey,
+  loadForecasterDir,
+  type ForecasterManifest,
+  type LoadedForecasterDir,
+} from '../node/forecaster_io.js';
+import {
+  asUsage,
+  forecastRows,
+  parseLevels,
+  pct,
+  readCsvText,
+  readSeries,
+  usage,
+  writeForecast,
+  type ForecastCliOptions,
+} from './forecast.js';
+import { panelRows, seriesTable, writeRows } from './forecast_panel.js';
+import { UsageError, type Output } from './output.js';
+
+export interface PredictCliOptions extends Pick<
+  ForecastCliOptions,
+  'idColumn' | 'wide' | 'valueColumn' | 'dateColumn' | 'output' | 'chart' | 'json'
+> {
+  interpolate?: boolean;
+  /** A subset of the saved levels ('80,95'); default: every saved level. */
+  level?: string;
+}
+
+/** The requested levels (0…1), each one the forecaster was saved with; undefined: all of them. */
+function pickLevels(text: string | undefined, saved: readonly number[]): number[] | undefined {
+  if (text === undefined) return undefined;
+  const levels = parseLevels(text);
+  const missing = levels.filter((l) => !saved.some((s) => Math.abs(s - l) < 1e-9));
+  if (missing.length > 0)
+    throw new UsageError(
+      `--level ${missing.map((l) => pct(l)).join(',')}: the forecaster was saved with intervals at ${saved.length ? saved.map((l) => pct(l)).join(', ') : 'no level'} only`,
+    );
+  return levels;
+}
+
+/** A message naming the frequency, or its absence. */
+const freq = (f: string | undefined): string => (f ? `${f} dates` : 'no dates');
+
+export async function forecastPredict(
+  dir: string,
+  file: string | undefined,
+  o: PredictCliOptions,
+  out: Output,
+): Promise<number> {
+  const loaded = usage(() => loadForecasterDir(dir));
+  for (const n of loaded.notes) out.info(`note: ${n}`);
+  const m = loaded.manifest;
+  // The training file's layout, unless the flags give one (--id-column or --wide: then the columns are the flags').
+  const own = o.idColumn !== undefined || o.wide === true;
+  const layout = {
+    idColumn: own ? o.idColumn : m.layout.idColumn,
+    wide: own ? o.wide === true : m.layout.wide === true,
+    valueColumn: own ? o.valueColumn : (o.valueColumn ?? m.layout.valueColumn),
+    dateColumn: own ? o.dateColumn : (o.dateColumn ?? m.layout.dateColumn),
+    interpolate: o.interpolate === true || m.layout.interpolate,
+  };
+  if (m.kind === 'panel') {
+    if (o.chart) throw new UsageError('--chart draws one series; it cannot be used with a panel forecaster');
+    if (!file)
+      throw new UsageError(`${dir} holds a panel forecaster: give the CSV of the series to forecast`);
+    return predictPanel(loaded, file, { ...o, ...layout }, out);
+  }
+  if (layout.idColumn !== undefined || layout.wide)
+    throw new UsageError(
+      `${dir} holds a single-series forecaster; --id-column and --wide read many series (save a panel forecaster with them)`,
+    );
+  const s = m.series[0];
+  const networks = loaded.networks.get(s.id) ?? new Map();
+  let series: TimeSeries;
+  let label: string;
+  if (file) {
+    ({ series, label } = readSeries(file, layout));
+    if (series.otherColumns)
+      out.info(
+        `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one`,
+      );
+  } else {
+    series = { ...m.history!, name: s.id, ...(s.frequency ? { frequency: s.frequency } : {}) };
+    label = `${dir} (the history it was fitted on)`;
+  }
+  // A version-1 directory saved before recur knew frequencies records none: nothing to check it against.
+  const unknown = loaded.version === 1 && s.frequency === undefined;
+  if (!unknown && (series.frequency ?? undefined) !== (s.frequency ?? undefined))
+    throw new UsageError(
+      `${label}: has ${freq(series.frequency)}, but the forecaster was trained on ${freq(s.frequency)}; forecast series of the same frequency`,
+    );
+  const need = minHistory(s, networks);
+  asUsage(() => {
+    if (series.values.length < need)
+      throw new SeriesInputError(
+        `${label}: ${series.values.length} points are too few for this forecaster: it needs at least ${need} (two seasons of ${s.season}${need > Math.max(2 * s.season, 8) ? ' and the networks’ lookback' : ''})`,
+      );
+  });
+  const levels = pickLevels(
+    o.level,
+    s.intervals.map((w) => w.level),
+  );
+  out.info(
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained, statistical methods re-estimated on this history`,
+  );
+  const { point } = await usage(() => forecastSaved(s, series.values, networks)); // a failure here is the input's: exit 2
+  const intervals = savedIntervals(s.intervals, point, levels);
+  if (s.intervals.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
+  const dates = datesAfter(series.dates, s.horizon, series.frequency);
+  const rows = forecastRows(dates, point, intervals, null);
+  if (o.output) writeForecast(o.output, rows);
+  const band = intervals[intervals.length - 1];
+  const chart: ChartData = {
+    title: `${series.name}: saved ${s.method} forecast${band ? ` with its ${pct(band.level)}% interval` : ''}`,
+    dates: series.dates,
+    values: series.values,
+    start: series.values.length,
+    forecast: point,
+    lower: band?.lower ?? point,
+    upper: band?.upper ?? point,
+    frequency: series.frequency,
+    label: `${s.method} forecast`,
+  };
+  if (o.chart) writeFileSync(o.chart, await forecastSvg(chart));
+  if (o.json)
+    out.json({
+      series: label,
+      ...(series.frequency ? { frequency: series.frequency } : {}),
+      method: s.method,
+      members: s.members.map((x) => x.name),
+      season: s.season,
+      horizon: s.horizon,
+      dates,
+      forecast: point,
+      intervals: intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
+    });
+  else {
+    out.info('\n' + terminalChart(chart, 36, process.stderr.isTTY === true));
+    rows.forEach((_, i) =>
+      process.stdout.write(
+        `${dates[i]}  ${point[i].toFixed(2)}${intervals.map((iv) => `  ${pct(iv.level)}%: ${iv.lower[i].toFixed(2)} … ${iv.upper[i].toFixed(2)}`).join('')}\n`,
+      ),
+    );
+  }
+  return 0;
+}
+
+/** What an unseen series is forecast with: the panel's fallback, season and horizon of the seen series like it. */
+function fallbackFor(m: ForecasterManifest, s: TimeSeries): SavedSeries | undefined {
+  const like = m.series.find((x) => (x.frequency ?? undefined) === (s.frequency ?? undefined));
+  if (!like) return undefined;
+  return {
+    id: s.name,
+    ...(like.frequency ? { frequency: like.frequency } : {}),
+    season: like.season,
+    horizon: like.horizon,
+    method: m.panel!.fallback.method,
+    members: m.panel!.fallback.members,
+    intervals: [],
+    scale: 0,
+    points: 0,
+  };
+}
+
+async function predictPanel(
+  loaded: LoadedForecasterDir,
+  file: string,
+  o: PredictCliOptions,
+  out: Output,
+): Promise<number> {
+  const m = loaded.manifest;
+  const panel = asUsage(() =>
+    parsePanelCsv(readCsvText(file), {
+      idColumn: o.idColumn,
+      wide: o.wide,
+      dateColumn: o.dateColumn,
+      valueColumn: o.valueColumn,
+      interpolate: o.interpolate,
+      source: file,
+    }),
+  );
+  const savedLevels = [...new Set(m.series.flatMap((s) => s.intervals.map((w) => w.level)))].sort(
+    (a, b) => a - b,
+  );
+  const levels = pickLevels(o.level, savedLevels);
+  const byId = new Map(m.series.map((s) => [s.id, s]));
+  const fallback = m.panel!.fallback;
+  out.info(
+    `${file}: ${panel.format} format, ${panel.series.length} series; saved panel forecaster (${m.panel!.method}, ${m.series.length} series) — networks as trained, statistical methods re-estimated on each history; unseen ids: ${fallback.method}`,
+  );
+  // Each series' saved forecaster (its own, or the fallback for an id not seen in training), checked.
+  interface Job {
+    id: string;
+    series: TimeSeries;
+    saved: SavedSeries;
+    seen: boolean;
+    widths: SavedInterval[];
+  }
+  const jobs: Job[] = [];
+  const failures: { id: string; error: string }[] = [];
+  let unseen = 0;
+  for (const p of panel.series) {
+    if (!p.series) {
+      failures.push({ id: p.id, error: p.error! });
+      continue;
+    }
+    const own = byId.get(p.id);
+    const saved = own ?? fallbackFor(m, p.series);
+    if (!saved || (saved.frequency ?? undefined) !== (p.series.frequency ?? undefined))
+      throw new UsageError(
+        `${file}: series ${JSON.stringify(p.id)} has ${freq(p.series.frequency)}, but the forecaster was trained on ${freq(own?.frequency ?? m.series[0].frequency)}; forecast series of the same frequency`,
+      );
+    const need = minHistory(saved, loaded.networks.get(p.id) ?? new Map());
+    if (p.series.values.length < need) {
+      failures.push({
+        id: p.id,
+        error: `${p.series.values.length} points are too few for its saved forecaster: it needs at least ${need}`,
+      });
+      continue;
+    }
+    if (!own) unseen++;
+    const widths = own
+      ? own.intervals
+      : scaledWidths(
+          m.series.filter((x) => x.method === saved.method).length > 0
+            ? m.series.filter((x) => x.method === saved.method)
+            : m.series,
+          p.series.values,
+          saved.season,
+          saved.horizon,
+        );
+    jobs.push({ id: p.id, series: p.series, saved, seen: own !== undefined, widths });
+  }
+  if (unseen > 0)
+    out.info(
+      `${unseen} series not seen in training: forecast with the panel's fallback, ${fallback.method}${fallback.members.some((x) => x.method === 'global') ? ' (the global network is global: it forecasts any series)' : ''}, their intervals scaled from the seen series' (median width relative to MASE's scale)`,
+    );
+  // The global networks' forecasts, one batch per network (as the training run made its final forecasts).
+  const globalOf = new Map<Job, number[]>();
+  const groups = new Map<string, Job[]>();
+  for (const j of jobs)
+    if (j.saved.members.some((x) => x.method === 'global')) {
+      const key = globalKey(j.saved.season, j.saved.horizon);
+      (groups.get(key) ?? groups.set(key, []).get(key)!).push(j);
+    }
+  for (const [key, group] of groups) {
+    const g: GlobalForecaster | undefined = loaded.globals.get(key);
+    // forecastSaved then fails these series, each with its reason.
+    if (!g) continue;
+    const fs = g.predict(
+      group.map((j) => ({ values: j.series.values, phase: seasonPhase(j.series, j.saved.season) })),
+    );
+    group.forEach((j, k) => globalOf.set(j, fs[k]));
+  }
+  const results: SeriesForecast[] = [];
+  for (const j of jobs) {
+    const t0 = Date.now();
+    try {
+      const { point } = await forecastSaved(
+        j.saved,
+        j.series.values,
+        loaded.networks.get(j.id) ?? new Map(),
+        globalOf.get(j),
+      );
+      const intervals = savedIntervals(j.widths, point, levels);
+      const r: SeriesForecast = {
+        id: j.id,
+        points: j.series.values.length,
+        ...(j.series.frequency ? { frequency: j.series.frequency } : {}),
+        season: j.saved.season,
+        horizon: j.saved.horizon,
+        method: j.saved.method,
+        dates: labelsAfter(j.series, j.saved.horizon),
+        forecast: point,
+        intervals: intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
+        notes: j.seen ? [] : [`not seen in training: forecast with ${j.saved.method}, intervals scaled`],
+        seconds: (Date.now() - t0) / 1000,
+      };
+      results.push(r);
+      out.json({ ...r, seen: j.seen });
+    } catch (e) {
+      failures.push({ id: j.id, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  for (const f of failures) {
+    out.info(`${f.id}: failed: ${f.error}`);
+    out.json({ id: f.id, error: f.error });
+  }
+  const shown = levels ?? savedLevels;
+  if (o.output && results.length > 0) {
+    const rows = panelRows(panel, results, shown);
+    writeRows(o.output, rows, Object.keys(rows[0]));
+    out.info(`wrote ${rows.length} forecast rows of ${results.length} series to ${o.output}`);
+  }
+  if (!o.json && results.length > 0) process.stdout.write(seriesTable(results, shown) + '\n');
+  out.info(
+    `${results.length} of ${panel.series.length} series forecast (${unseen} not seen in training), ${failures.length} failed`,
+  );
+  out.json({
+    summary: { series: panel.series.length, forecast: results.length, unseen, failed: failures.length },
+  });
+  return results.length > 0 ? 0 : 1;
+}
