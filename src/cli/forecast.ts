@@ -13,6 +13,7 @@ import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/bas
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
+import type { RegressionFit } from '../forecast/regressors.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
@@ -37,6 +38,8 @@ export interface ForecastCliOptions {
   valueColumn?: string;
   dateColumn?: string;
   interpolate: boolean;
+  /** Covariate columns, comma-separated (regressors.ts). */
+  regressors?: string;
   season?: number;
   horizon?: number;
   holdout?: number;
@@ -97,10 +100,19 @@ function readSeries(file: string | undefined, o: ForecastCliOptions): { series: 
         dateColumn: o.dateColumn,
         interpolate: o.interpolate,
         source: file,
+        ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
       }),
     ),
     label: file,
   };
+}
+
+/** `--regressors temp,promo` → ['temp', 'promo']. */
+export function regressorNames(text: string): string[] {
+  const names = text.split(',').map((t) => t.trim());
+  if (names.some((n) => n === ''))
+    throw new UsageError(`--regressors takes column names separated by commas (temp,promo), got '${text}'`);
+  return names;
 }
 
 /** Bad input found by the library (series.ts) is a usage error: exit 2. */
@@ -235,6 +247,15 @@ export async function forecast(
     return forecastPanelCommand(file, o, out);
   }
   const threads = o.threads ?? 1;
+  if (o.regressors !== undefined)
+    for (const [flag, set] of [
+      ['--save', o.save],
+      ['--model', o.model],
+    ] as const)
+      if (set !== undefined)
+        throw new UsageError(
+          `${flag} with --regressors: saving a forecaster with regressors is not supported yet`,
+        );
   // Forecast again from a saved forecaster, without retraining.
   if (o.model) return forecastFromSaved(file, o, out);
 
@@ -258,10 +279,14 @@ export async function forecast(
         `${label}${series.lines?.[i] ? `, line ${series.lines[i]}` : `, point ${i + 1}`}: --log needs values > 0, got ${series.values[i]}`,
       );
   }
-  const horizon = o.horizon ?? (season > 1 ? season : 12);
-  const holdout = o.holdout ?? horizon;
+  // With regressors, rows after the last value give the horizon and, unless --holdout says, are what is forecast.
+  const cov = series.covariates;
+  const futureRows = cov?.futureDates.length ?? 0;
+  const horizon = o.horizon ?? (futureRows > 0 ? futureRows : season > 1 ? season : 12);
+  const holdout = o.holdout ?? (futureRows > 0 ? 0 : horizon);
   if (holdout !== 0 && holdout !== horizon)
     throw new UsageError(`--holdout must be 0 (forecast the future) or equal to --horizon (${horizon})`);
+  const covariateRows = cov ? knownCovariates(series, horizon, holdout, label, out) : undefined;
   const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
   if (!(lookback >= 1)) throw new UsageError(`--lookback must be ≥ 1, got ${lookback}`);
   const seeds = seedsOf(o);
@@ -330,7 +355,7 @@ export async function forecast(
   const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')} (${futureRows} row(s) of known future after the last value)` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
@@ -347,6 +372,7 @@ export async function forecast(
     transform,
     threads,
     fitAll: holdout > 0,
+    ...(covariateRows ? { regressors: covariateRows } : {}),
     onPlan: (plan) => {
       if (plan.note) out.info(`note: backtest ${plan.note}`);
       out.info(
@@ -354,7 +380,10 @@ export async function forecast(
       );
       progress = backtestProgress(
         out,
-        candidates.length * plan.origins.length * (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1),
+        candidates.length *
+          plan.origins.length *
+          (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1) *
+          (covariateRows ? 2 : 1),
       );
     },
     onFold: (name) => progress?.tick(name),
@@ -380,6 +409,8 @@ export async function forecast(
       `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${c.winkler.toFixed(2)}`,
     );
   for (const [name, why] of res.failed) out.info(`${name}: failed on the training part: ${why}`);
+  const regression = cov ? regressionReport(res, cov.names) : undefined;
+  if (regression) out.info(regression.text);
   const forecasts = res.forecasts;
   const point = res.point;
   const intervals = res.intervals;
@@ -481,6 +512,88 @@ export async function forecast(
     metrics: Object.fromEntries(held),
     ...(heldIntervals.length ? { heldOutIntervals: heldIntervals } : {}),
     ...(failed.size > 0 ? { failed: Object.fromEntries(failed) } : {}),
+    ...(regression ? { regressors: regression.json } : {}),
   });
   return 0;
+}
+
+/**
+ * The covariate rows the forecast uses: the history's, and with --holdout 0 the `horizon` rows after it, each of whose
+ * cells must be given (else a usage error naming the column and the first date without a value).
+ */
+function knownCovariates(
+  series: TimeSeries,
+  horizon: number,
+  holdout: number,
+  label: string,
+  out: Output,
+): number[][] {
+  const cov = series.covariates!;
+  const n = series.values.length;
+  if (holdout > 0) {
+    if (cov.futureDates.length > 0)
+      out.info(
+        `note: the ${cov.futureDates.length} row(s) after the last value (${cov.futureDates[0]} …) are not forecast with --holdout ${holdout}; --holdout 0 forecasts them`,
+      );
+    return cov.x.slice(0, n);
+  }
+  const dates = [
+    ...cov.futureDates,
+    ...datesAfter(series.dates, horizon, series.frequency).slice(cov.futureDates.length),
+  ];
+  for (const [j, name] of cov.names.entries()) {
+    const t = Array.from({ length: horizon }, (_, h) => h).find((h) => !Number.isFinite(cov.x[n + h]?.[j]));
+    if (t !== undefined)
+      throw new UsageError(
+        `${label}: a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${dates[t]}${cov.futureLines[t] ? ` (line ${cov.futureLines[t]})` : ''}${moreRowsHint(cov.futureDates.length, horizon)}`,
+      );
+  }
+  return cov.x.slice(0, n + horizon);
+}
+
+const moreRowsHint = (rows: number, horizon: number): string =>
+  rows < horizon ? `; the file has ${rows} such row(s): add rows or give --horizon ${rows}` : '';
+
+/** The regressions of the method chosen (or of its members), with β per unit and per standard deviation. */
+function regressionReport(
+  res: {
+    chosen: string;
+    backtest: { combination: string[]; results: Map<string, { mean: Metrics }> } | null;
+    regressions: Map<string, RegressionFit>;
+  },
+  names: readonly string[],
+): { text: string; json: Record<string, unknown> } {
+  const members = res.chosen === COMBINATION ? (res.backtest?.combination ?? []) : [res.chosen];
+  const used = members.filter((m) => res.regressions.has(m));
+  // Not used: the regression of the best method with the regressors by backtest, for reference.
+  const mase = (m: string): number => res.backtest?.results.get(m)?.mean.mase ?? Infinity;
+  const shown =
+    used.length > 0 ? used : [...res.regressions.keys()].sort((a, b) => mase(a) - mase(b)).slice(0, 1);
+  const lines = shown.map((m) => {
+    const f = res.regressions.get(m)!;
+    const scale = /\((log|box-cox)\)/.exec(m)?.[1];
+    return `  ${m}${scale ? ` (on the ${scale} scale)` : ''}: ${names.map((n, j) => `${n} ${f.perUnit[j].toPrecision(4)} per unit, ${f.standardised[j].toPrecision(4)} per sd`).join('; ')} (β estimated at lag ${f.lag})`;
+  });
+  const head =
+    used.length > 0
+      ? `\nRegressors ${names.join(', ')}: used by ${used.join(', ')}; effect on the ${res.chosen === COMBINATION ? 'forecast of each member' : 'forecast'}, fitted on the training part:`
+      : `\nRegressors ${names.join(', ')}: not used — the backtest preferred ${res.chosen}${shown.length > 0 ? '; for reference:' : ''}`;
+  return {
+    text: [head, ...lines].join('\n'),
+    json: {
+      names,
+      usedBy: used,
+      fits: Object.fromEntries(
+        shown.map((m) => {
+          const f = res.regressions.get(m)!;
+          return [
+            m,
+            Object.fromEntries(
+              names.map((n, j) => [n, { perUnit: f.perUnit[j], standardised: f.standardised[j] }]),
+            ),
+          ];
+        }),
+      ),
+    },
+  };
 }

@@ -248,6 +248,10 @@ program
   .option('--date-column <name|index>', 'column of dates (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
+    '--regressors <list>',
+    'numeric columns used as covariates, comma-separated; rows after the last value, with the value cell empty, give their known future (the horizon)',
+  )
+  .option(
     '--season <n>',
     'season length (default: from the dates: 24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
     int('--season', 1, 10_000),

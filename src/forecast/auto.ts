@@ -18,6 +18,7 @@ import {
 import { RNNForecaster, type NetworkOptions } from './network.js';
 import { withTransform, type TransformKind } from './boxcox.js';
 import { thetaForecast } from './theta.js';
+import { withRegressors, withRegressorsName, type RegressionFit } from './regressors.js';
 
 export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'seasonal naive';
 export const CANDIDATES: CandidateName[] = ['network', 'hybrid', 'ets', 'sarima', 'theta', 'seasonal naive'];
@@ -279,6 +280,11 @@ export interface AutoOptions {
   fixed?: string;
   /** Called once the folds are planned (before the backtest runs). */
   onPlan?: (plan: FoldPlan) => void;
+  /**
+   * Covariates with known values (regressors.ts), one row per point of the training part and then of the horizon:
+   * every candidate is then backtested both without and with them ('ets' and 'ets + x').
+   */
+  regressors?: readonly (readonly number[])[];
 }
 
 export interface AutoResult {
@@ -302,6 +308,8 @@ export interface AutoResult {
   notes: string[];
   /** The fitted network forecasters of the final fit, by method (to save one). */
   fitted: Map<string, RNNForecaster>;
+  /** The regressions of the final fit of each method with covariates ('ets + x'), by method. */
+  regressions: Map<string, RegressionFit>;
 }
 
 /** Points between backtest origins unless --step says: a third of the horizon. */
@@ -329,14 +337,34 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     throw new Error(`a fixed choice (${o.fixed}) needs method 'auto', got '${o.method}'`);
   const positive = train.every((v) => v > 0);
   if (tf !== 'none' && tf !== 'auto' && !positive) throw new Error(`the ${tf} transform needs values > 0`);
-  // Each candidate as is and/or on the transformed series, by name: 'ets', 'ets (box-cox)', …
-  const variants = (fns: Record<CandidateName, ForecastFn>): Map<string, ForecastFn> => {
+  const x = o.regressors;
+  if (x && x.length < train.length + horizon)
+    throw new Error(
+      `the covariates have ${x.length} rows; ${train.length} training points and a horizon of ${horizon} need ${train.length + horizon}`,
+    );
+  // Each candidate as is and/or on the transformed series, without and with the covariates, by name: 'ets',
+  // 'ets (box-cox)', 'ets + x', 'ets (box-cox) + x', … (the transform is applied first, the regression inside it).
+  const variants = (
+    fns: Record<CandidateName, ForecastFn>,
+    fits?: Map<string, RegressionFit>,
+  ): Map<string, ForecastFn> => {
     const m = new Map<string, ForecastFn>();
-    for (const c of names) {
-      if (tf === 'none' || tf === 'auto') m.set(c, fns[c]);
-      const kind = tf === 'auto' ? 'box-cox' : tf;
-      if (kind !== 'none' && positive) m.set(`${c} (${kind})`, withTransform(fns[c], kind, season));
-    }
+    const kind = tf === 'auto' ? 'box-cox' : tf;
+    const kinds: TransformKind[] = [
+      ...(tf === 'none' || tf === 'auto' ? (['none'] as const) : []),
+      ...(kind !== 'none' && positive ? [kind] : []),
+    ];
+    for (const c of names)
+      for (const covariates of x ? [false, true] : [false])
+        for (const k of kinds) {
+          const plain = k === 'none' ? c : `${c} (${k})`;
+          const name = covariates ? withRegressorsName(plain) : plain;
+          const fn =
+            covariates && x
+              ? withRegressors(fns[c], x, season >= 2 ? season : 1, (f) => fits?.set(name, f))
+              : fns[c];
+          m.set(name, withTransform(fn, k, season));
+        }
     for (const [name, fn] of o.extra ?? []) m.set(name, fn);
     return m;
   };
@@ -389,7 +417,11 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     }
 
   const fitted = new Map<string, RNNForecaster>();
-  const finalFns = variants(candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f)));
+  const regressions = new Map<string, RegressionFit>();
+  const finalFns = variants(
+    candidateFns(season, o.network, threads, (f) => fitted.set(f.opts.method, f)),
+    regressions,
+  );
   if (o.method === 'auto' && !bt && !finalFns.has('theta'))
     finalFns.set('theta', candidateFns(season, o.network).theta);
   const members = chosen === COMBINATION ? bt!.combination : chosen in means ? [...means[chosen]] : [chosen];
@@ -424,5 +456,6 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     coverage,
     notes,
     fitted,
+    regressions,
   };
 }
