@@ -13,7 +13,7 @@ import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/bas
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
-import type { RegressionFit } from '../forecast/regressors.js';
+import { regressionSummary, type RegressionFit, type RegressionSummary } from '../forecast/regressors.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
@@ -562,38 +562,24 @@ function regressionReport(
     regressions: Map<string, RegressionFit>;
   },
   names: readonly string[],
-): { text: string; json: Record<string, unknown> } {
+): { text: string; json: RegressionSummary } {
   const members = res.chosen === COMBINATION ? (res.backtest?.combination ?? []) : [res.chosen];
-  const used = members.filter((m) => res.regressions.has(m));
-  // Not used: the regression of the best method with the regressors by backtest, for reference.
-  const mase = (m: string): number => res.backtest?.results.get(m)?.mean.mase ?? Infinity;
-  const shown =
-    used.length > 0 ? used : [...res.regressions.keys()].sort((a, b) => mase(a) - mase(b)).slice(0, 1);
-  const lines = shown.map((m) => {
-    const f = res.regressions.get(m)!;
+  const summary = regressionSummary(
+    names,
+    members,
+    res.regressions,
+    (m) => res.backtest?.results.get(m)?.mean.mase ?? Infinity,
+  );
+  const lines = Object.entries(summary.fits).map(([m, fit]) => {
     const scale = /\((log|box-cox)\)/.exec(m)?.[1];
-    return `  ${m}${scale ? ` (on the ${scale} scale)` : ''}: ${names.map((n, j) => `${n} ${f.perUnit[j].toPrecision(4)} per unit, ${f.standardised[j].toPrecision(4)} per sd`).join('; ')} (β estimated at lag ${f.lag})`;
+    const terms = Object.entries(fit).map(
+      ([n, b]) => `${n} ${b.perUnit.toPrecision(4)} per unit, ${b.standardised.toPrecision(4)} per sd`,
+    );
+    return `  ${m}${scale ? ` (on the ${scale} scale)` : ''}: ${terms.join('; ')} (β estimated on differences at lag ${Object.values(fit)[0]?.lag})`;
   });
   const head =
-    used.length > 0
-      ? `\nRegressors ${names.join(', ')}: used by ${used.join(', ')}; effect on the ${res.chosen === COMBINATION ? 'forecast of each member' : 'forecast'}, fitted on the training part:`
-      : `\nRegressors ${names.join(', ')}: not used — the backtest preferred ${res.chosen}${shown.length > 0 ? '; for reference:' : ''}`;
-  return {
-    text: [head, ...lines].join('\n'),
-    json: {
-      names,
-      usedBy: used,
-      fits: Object.fromEntries(
-        shown.map((m) => {
-          const f = res.regressions.get(m)!;
-          return [
-            m,
-            Object.fromEntries(
-              names.map((n, j) => [n, { perUnit: f.perUnit[j], standardised: f.standardised[j] }]),
-            ),
-          ];
-        }),
-      ),
-    },
-  };
+    summary.usedBy.length > 0
+      ? `\nRegressors ${names.join(', ')}: used by ${summary.usedBy.join(', ')}; their effect on the forecast, fitted on the training part:`
+      : `\nRegressors ${names.join(', ')}: not used — the backtest preferred ${res.chosen}${lines.length > 0 ? '; for reference:' : ''}`;
+  return { text: [head, ...lines].join('\n'), json: summary };
 }

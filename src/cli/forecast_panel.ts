@@ -37,7 +37,7 @@ import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
-import { parseLevels, readCsvText, seedsOf, type ForecastCliOptions } from './forecast.js';
+import { parseLevels, readCsvText, regressorNames, seedsOf, type ForecastCliOptions } from './forecast.js';
 import { UsageError, type Output } from './output.js';
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
@@ -69,7 +69,8 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
   const method = oneOf(
     '--method',
     o.method ??
-      (['ets', 'theta', 'global'].every((c) => candidates.includes(c as PanelCandidate))
+      (o.regressors === undefined &&
+      ['ets', 'theta', 'global'].every((c) => candidates.includes(c as PanelCandidate))
         ? PANEL_DEFAULT_METHOD
         : 'auto'),
     PANEL_METHODS,
@@ -130,6 +131,7 @@ export function readPanel(file: string | undefined, o: ForecastCliOptions): Pane
       valueColumn: o.valueColumn,
       interpolate: o.interpolate,
       source: file,
+      ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
     });
   } catch (e) {
     if (e instanceof SeriesInputError) throw new UsageError(e.message);

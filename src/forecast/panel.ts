@@ -35,11 +35,14 @@ import {
   parseDate,
   SEASON_OF_FREQUENCY,
   SeriesInputError,
+  regressorColumns,
   seriesFromCells,
+  splitKnownFuture,
   type TimeSeries,
 } from './series.js';
 import type { Differencing } from './transforms.js';
 import type { TransformKind } from './boxcox.js';
+import { regressionSummary, withRegressorsName, type RegressionSummary } from './regressors.js';
 
 export interface PanelCsvOptions {
   /** Long format: the column naming each row's series (header name or 0-based index). */
@@ -54,6 +57,11 @@ export interface PanelCsvOptions {
   interpolate?: boolean;
   /** Name used in messages (the file path). */
   source?: string;
+  /**
+   * Long format: covariate columns (regressors.ts), one value per row; each series' rows after its last value, with
+   * the value cell empty, give the covariates' known future.
+   */
+  regressors?: readonly string[];
 }
 
 /** One series of a panel: its points, or why it cannot be forecast (the rest of the panel goes on). */
@@ -95,6 +103,8 @@ interface Cell {
   value: number | 'missing' | 'non-finite';
   date: string;
   line: number;
+  /** The covariates' values (NaN: missing). */
+  x: number[];
 }
 
 /**
@@ -115,6 +125,10 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     );
   if (!opts.wide && opts.idColumn === undefined)
     fail(`${src}: give --id-column (long format) or --wide to read many series`);
+  if (opts.wide && (opts.regressors?.length ?? 0) > 0)
+    fail(
+      `${src}: --regressors needs one row per series and date (long format, --id-column): a wide file's columns are series`,
+    );
   const parsed = csvRecords(text, src);
   if (parsed.length < 2) fail(`${src} has no data rows under a header`);
   const header = parsed[0].record;
@@ -165,6 +179,21 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     );
   if (dateCol !== undefined && valueColGiven === dateCol)
     fail(`${src}: the date and value columns are the same column (${colName(dateCol)})`);
+  const regressorCols = regressorColumns(opts.regressors, header, src, [
+    [idCol, 'id'],
+    [dateCol, 'date'],
+    [valueColGiven, 'value'],
+  ]);
+  /** A row's covariates: numbers, NaN where missing; anything else stops the file. */
+  const covariatesOf = (record: readonly string[], line: number): number[] =>
+    regressorCols.map((c) => {
+      const v = valueOf(record[c]);
+      if (typeof v === 'number') return v;
+      if (v === 'missing') return NaN;
+      return fail(
+        `${src}, line ${line}, column ${colName(c)}: regressor value ${JSON.stringify(record[c])} is not a number`,
+      );
+    });
 
   // The date column: every cell a date, or every cell an integer position.
   let indexed = false;
@@ -188,7 +217,10 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   if (!opts.wide) {
     const ic = idCol!;
     valueCol =
-      valueColGiven ?? [...free].reverse().find((c) => c !== dateCol && sample.some((r) => isNumber(r[c])));
+      valueColGiven ??
+      [...free]
+        .reverse()
+        .find((c) => c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c])));
     if (valueCol === undefined)
       return fail(
         `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${header.join(', ')})`,
@@ -200,7 +232,12 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       const v = valueOf(p.record[vc]);
       if (v === null) badValue(p.info.lines, vc, p.record[vc]);
       const g = groups.get(id) ?? groups.set(id, []).get(id)!;
-      g.push({ value: v!, date: dateCol === undefined ? '' : p.record[dateCol], line: p.info.lines });
+      g.push({
+        value: v!,
+        date: dateCol === undefined ? '' : p.record[dateCol],
+        line: p.info.lines,
+        x: covariatesOf(p.record, p.info.lines),
+      });
     }
   } else {
     const dc = dateCol!;
@@ -216,7 +253,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       for (const p of body) {
         const v = valueOf(p.record[c]);
         if (v === null) badValue(p.info.lines, c, p.record[c]);
-        cells.push({ value: v!, date: p.record[dc], line: p.info.lines });
+        cells.push({ value: v!, date: p.record[dc], line: p.info.lines, x: [] });
       }
       groups.set(header[c], cells);
     }
@@ -244,7 +281,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       while (b > a && cells[b - 1].value === 'missing') b--;
       cells = cells.slice(a, b);
     }
-    series.push(seriesOfCells(id, label, cells, indexed, dateCol, header, opts, src));
+    series.push(seriesOfCells(id, label, cells, indexed, dateCol, header, opts, src, opts.regressors));
   }
   return {
     format: opts.wide ? 'wide' : 'long',
@@ -265,11 +302,16 @@ function seriesOfCells(
   header: readonly string[],
   opts: PanelCsvOptions,
   src: string,
+  regressors: readonly string[] = [],
 ): PanelSeries {
   if (cells.length === 0) return { id, error: `${label} has no values` };
   const inf = cells.find((c) => c.value === 'non-finite');
   if (inf) return { id, error: `${label}: a non-finite value on line ${inf.line}` };
-  const missing = cells.filter((c) => c.value === 'missing');
+  // With covariates, the rows after the last value are the known future: kept aside from the missing-value checks.
+  let end = cells.length;
+  if (regressors.length > 0) while (end > 0 && cells[end - 1].value === 'missing') end--;
+  const future = cells.slice(end);
+  const missing = cells.slice(0, end).filter((c) => c.value === 'missing');
   if (missing.length > 0 && (opts.interpolate !== true || dateCol === undefined))
     return {
       id,
@@ -280,18 +322,31 @@ function seriesOfCells(
           ', ',
         )}${missing.length > 3 ? ', …' : ''})${dateCol !== undefined ? '; pass --interpolate to fill them' : ''}`,
     };
-  const kept = cells.filter((c) => c.value !== 'missing');
-  const values = kept.map((c) => c.value as number);
+  // The future rows' values are NaN: the covariates' split (splitKnownFuture) takes them off again.
+  const kept = [...cells.slice(0, end).filter((c) => c.value !== 'missing'), ...future];
+  const values = kept.map((c) => (c.value === 'missing' ? NaN : (c.value as number)));
+  const columns = regressors.map((_, j) => kept.map((c) => c.x[j]));
   const lines = kept.map((c) => c.line);
   const name = id;
+  const split = (s: TimeSeries, cols: readonly (readonly number[])[]): PanelSeries => {
+    if (regressors.length === 0) return { id, series: s };
+    try {
+      return { id, series: splitKnownFuture(s, regressors, cols, `${src}, ${label}`) };
+    } catch (e) {
+      if (e instanceof SeriesInputError) return { id, error: e.message };
+      throw e;
+    }
+  };
   if (dateCol === undefined)
-    return { id, series: { dates: values.map((_, i) => `t${i + 1}`), values, name, lines } };
+    return split({ dates: values.map((_, i) => `t${i + 1}`), values, name, lines }, columns);
   if (indexed) {
     // Integer positions: consecutive (gaps filled linearly with --interpolate), labelled by their number.
     const ts = kept.map((c) => Number(c.date));
     const dates: string[] = [];
-    const out: number[] = [];
     const outLines: number[] = [];
+    // The values and each covariate, filled in alike.
+    const tracks = [values, ...columns];
+    const outs: number[][] = tracks.map(() => []);
     let interpolated = 0;
     for (let i = 0; i < ts.length; i++) {
       const gap = i > 0 ? ts[i] - ts[i - 1] - 1 : 0;
@@ -302,30 +357,32 @@ function seriesOfCells(
         };
       for (let g = 1; g <= gap; g++) {
         dates.push(String(ts[i - 1] + g));
-        out.push(values[i - 1] + ((values[i] - values[i - 1]) * g) / (gap + 1));
+        tracks.forEach((v, k) => outs[k].push(v[i - 1] + ((v[i] - v[i - 1]) * g) / (gap + 1)));
         outLines.push(0);
         interpolated++;
       }
       dates.push(String(ts[i]));
-      out.push(values[i]);
+      tracks.forEach((v, k) => outs[k].push(v[i]));
       outLines.push(lines[i]);
     }
-    return {
-      id,
-      series: { dates, values: out, name, lines: outLines, ...(interpolated ? { interpolated } : {}) },
-    };
+    return split(
+      { dates, values: outs[0], name, lines: outLines, ...(interpolated ? { interpolated } : {}) },
+      outs.slice(1),
+    );
   }
   try {
-    return {
-      id,
-      series: seriesFromCells(
+    const fromCells = (vs: readonly number[]): TimeSeries =>
+      seriesFromCells(
         kept.map((c) => c.date),
-        values,
+        vs,
         lines,
         name,
         { source: `${src}, ${label}`, interpolate: opts.interpolate, column: `'${header[dateCol]}'` },
-      ),
-    };
+      );
+    return split(
+      fromCells(values),
+      columns.map((c) => fromCells(c).values),
+    );
   } catch (e) {
     if (e instanceof SeriesInputError) return { id, error: e.message };
     throw e;
@@ -422,6 +479,8 @@ export interface SeriesForecast {
   metrics?: Record<string, Metrics>;
   heldOutIntervals?: HeldOutInterval[];
   notes: string[];
+  /** With covariates: which methods used them and their β (regressors.ts). */
+  regressors?: RegressionSummary;
   /** Backtest scores of every method that ran on every fold (what the choice was made on): means and per fold. */
   backtest?: Record<string, { mase: number; smape: number; folds: { mase: number; smape: number }[] }>;
   /** Wall seconds of this series' fit and forecast (the global network's training, shared, not included). */
@@ -471,9 +530,12 @@ export interface PanelSeriesPlan {
 export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings): PanelSeriesPlan {
   checkSeries(series, 4, `series ${id}`);
   const season = seasonOf(series, o.season);
-  const horizon = o.horizon ?? (season > 1 ? season : 12);
-  const holdout = o.holdout ?? horizon;
+  // With covariates, the rows after the last value give the horizon and, unless --holdout says, are forecast.
+  const future = series.covariates?.futureDates.length ?? 0;
+  const horizon = o.horizon ?? (future > 0 ? future : season > 1 ? season : 12);
+  const holdout = o.holdout ?? (future > 0 ? 0 : horizon);
   checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
+  if (series.covariates && holdout === 0) knownFutureRows(series, horizon);
   const train = series.values.slice(0, series.values.length - holdout);
   let origins: number[] = [];
   try {
@@ -497,6 +559,23 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
         ? Number(quarter[1]) - 1
         : undefined;
   return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
+}
+
+/**
+ * The covariate rows a forecast of `horizon` points after the history uses; a missing one is bad input naming the
+ * regressor and the first date without a value.
+ */
+export function knownFutureRows(series: TimeSeries, horizon: number): number[][] {
+  const cov = series.covariates!;
+  const n = series.values.length;
+  const dates = [...cov.futureDates, ...labelsAfter(series, horizon).slice(cov.futureDates.length)];
+  for (const [j, name] of cov.names.entries())
+    for (let h = 0; h < horizon; h++)
+      if (!Number.isFinite(cov.x[n + h]?.[j]))
+        throw new SeriesInputError(
+          `a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${dates[h]}${cov.futureLines[h] ? ` (line ${cov.futureLines[h]})` : ''}${cov.futureDates.length < horizon ? `; there are ${cov.futureDates.length} such row(s)` : ''}`,
+        );
+  return cov.x.slice(0, n + horizon);
 }
 
 /** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
@@ -569,16 +648,35 @@ export async function forecastPanelSeries(
   }
   const candidates = wanted.filter((c): c is CandidateName => c !== GLOBAL);
   const fixed = method === GLOBAL || method in PANEL_MEANS ? method : undefined;
+  // Covariates: the training part's rows and, with no hold-out, the known future's (the hold-out's otherwise).
+  const cov = series.covariates;
+  const x = cov
+    ? holdout === 0
+      ? knownFutureRows(series, horizon)
+      : cov.x.slice(0, series.values.length)
+    : undefined;
+  if (cov && holdout > 0 && cov.futureDates.length > 0)
+    notes.push(`the ${cov.futureDates.length} row(s) after the last value are not forecast with a hold-out`);
+  // Every fixed mean whose members are candidates is scored (and can be chosen by auto); with covariates, also each
+  // mean with its per-series members on them (the global network sees the series only).
+  const meanMembers = Object.entries(PANEL_MEANS).filter(([, ms]) => ms.every((m) => wanted.includes(m)));
+  const meansUsed: Record<string, readonly string[]> = Object.fromEntries([
+    ...meanMembers,
+    ...(x
+      ? meanMembers.map(([name, ms]) => [
+          withRegressorsName(name),
+          ms.map((m) => (m === GLOBAL ? m : withRegressorsName(m))),
+        ])
+      : []),
+  ]);
   const res = await autoForecast(train, {
     horizon,
     season,
     method: fixed !== undefined ? 'auto' : (method as MethodChoice),
     candidates,
     extra: globalFns,
-    // Every fixed mean whose members are candidates is scored (and can be chosen by auto).
-    means: Object.fromEntries(
-      Object.entries(PANEL_MEANS).filter(([, ms]) => ms.every((m) => wanted.includes(m))),
-    ),
+    means: meansUsed,
+    ...(x ? { regressors: x } : {}),
     ...(fixed !== undefined ? { fixed } : {}),
     folds: o.folds,
     step: o.step,
@@ -618,6 +716,20 @@ export async function forecastPanelSeries(
     forecast: res.point,
     intervals: res.intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
     notes,
+    ...(cov
+      ? {
+          regressors: regressionSummary(
+            cov.names,
+            res.chosen === COMBINATION
+              ? res.backtest!.combination
+              : res.chosen in meansUsed
+                ? [...meansUsed[res.chosen]]
+                : [res.chosen],
+            res.regressions,
+            (m) => res.backtest?.results.get(m)?.mean.mase ?? Infinity,
+          ),
+        }
+      : {}),
     ...(res.backtest
       ? {
           backtest: Object.fromEntries(

@@ -161,3 +161,42 @@ export function withRegressors(
 
 /** The name of a candidate forecast with the covariates. */
 export const withRegressorsName = (name: string): string => `${name} + x`;
+
+/** What a forecast reports of its regressions: which methods used the covariates, and their β. */
+export interface RegressionSummary {
+  names: string[];
+  /** The chosen method, or the members of the chosen mean, that forecast with the covariates. */
+  usedBy: string[];
+  /** β per covariate of each method in usedBy — or, when none, of the best method with covariates, for reference. */
+  fits: Record<string, Record<string, { perUnit: number; standardised: number; lag: number }>>;
+}
+
+/**
+ * The regressions behind a forecast: those of `members` (the chosen method, or what its mean averages) that used the
+ * covariates; when none did, the one of the method with covariates whose backtest MASE (`mase`) is lowest.
+ */
+export function regressionSummary(
+  names: readonly string[],
+  members: readonly string[],
+  regressions: ReadonlyMap<string, RegressionFit>,
+  mase: (method: string) => number,
+): RegressionSummary {
+  const usedBy = members.filter((m) => regressions.has(m));
+  const shown =
+    usedBy.length > 0 ? usedBy : [...regressions.keys()].sort((a, b) => mase(a) - mase(b)).slice(0, 1);
+  return {
+    names: [...names],
+    usedBy,
+    fits: Object.fromEntries(
+      shown.map((m) => {
+        const f = regressions.get(m)!;
+        return [
+          m,
+          Object.fromEntries(
+            names.map((n, j) => [n, { perUnit: f.perUnit[j], standardised: f.standardised[j], lag: f.lag }]),
+          ),
+        ];
+      }),
+    ),
+  };
+}
