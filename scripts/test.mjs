@@ -65,6 +65,7 @@ const ONCE = [
   'forecast_auto',
   'forecast_input',
   'forecast_panel',
+  'forecast_regressors',
   'keras_fuzz',
   'keras_train',
   'large_inputs',

@@ -392,7 +392,8 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   if (o.method === 'auto') chosen = bt ? bt.best : 'theta';
   // A fixed choice holds when it ran in the backtest; without a backtest a single candidate can still be fitted.
   if (o.fixed !== undefined && (!bt || bt.results.has(o.fixed))) chosen = o.fixed;
-  else if (o.method !== COMBINATION && fns.size > 1 && bt) {
+  // (auto keeps the backtest's best, the combination or a mean included).
+  else if (o.method !== 'auto' && o.method !== COMBINATION && fns.size > 1 && bt) {
     const ran = [...bt.results.keys()].filter((n) => n !== COMBINATION);
     if (ran.length > 0)
       chosen = ran.sort((a, b) => bt.results.get(a)!.mean.mase - bt.results.get(b)!.mean.mase)[0];

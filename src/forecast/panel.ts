@@ -119,16 +119,16 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     fail(
       `${src}: --wide and --id-column contradict each other: a wide file has one column per series, a long one an id column`,
     );
+  if (opts.wide && (opts.regressors?.length ?? 0) > 0)
+    fail(
+      `${src}: --regressors needs one row per series and date (long format, --id-column): a wide file's columns are series`,
+    );
   if (opts.wide && opts.valueColumn !== undefined)
     fail(
       `${src}: --value-column does not apply to a wide file (every column but the date column is a series)`,
     );
   if (!opts.wide && opts.idColumn === undefined)
     fail(`${src}: give --id-column (long format) or --wide to read many series`);
-  if (opts.wide && (opts.regressors?.length ?? 0) > 0)
-    fail(
-      `${src}: --regressors needs one row per series and date (long format, --id-column): a wide file's columns are series`,
-    );
   const parsed = csvRecords(text, src);
   if (parsed.length < 2) fail(`${src} has no data rows under a header`);
   const header = parsed[0].record;
