@@ -355,7 +355,7 @@ export async function forecast(
   const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')} (${futureRows} row(s) of known future after the last value)` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season ${season}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')}${futureRows > 0 ? ` (${futureRows} row(s) of known future after the last value)` : ''}` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.

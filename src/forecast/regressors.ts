@@ -29,7 +29,7 @@ export interface RegressionFit {
   standardised: number[];
   /** Effect of one unit of each covariate (0 for a covariate that does not vary). */
   perUnit: number[];
-  /** The differencing lag β was estimated at. */
+  /** The differencing lag β was estimated at (0: on levels). */
   lag: number;
 }
 
@@ -67,9 +67,12 @@ function solveSpd(a: number[][], v: number[]): number[] {
 /**
  * β of `y` (n points) on the covariates `x` (their first n rows), estimated on the `lag`-differenced series (the
  * season, or 1) — as a regression with ARIMA errors is when its errors need differencing: on levels, a trend or a
- * season the covariates do not explain swamps their effect (measured on synthetic series with a linear or random-walk
- * trend and a season, the error of β was 2–15× larger on levels; BENCHMARKS.md). Least squares with an intercept (the
- * drift) on the standardised differenced covariates, ridge-stabilised. Too few points for the lag: lag 1.
+ * season the covariates do not explain swamps their effect. Measured (npm run bench:forecast:regressors, BENCHMARKS.md):
+ * over 12 kinds of synthetic monthly series, β's error on levels was the largest in 11 (up to 37× that at the seasonal
+ * lag); first differences do best on random-walk levels but fail on a seasonal covariate (4.3 vs 1.8): the seasonal lag
+ * has the smallest worst case. Least squares with an intercept (the
+ * drift) on the standardised differenced covariates, ridge-stabilised. Too few points for the lag: lag 1; lag 0: on
+ * levels.
  */
 export function fitRegression(
   y: readonly number[],
@@ -80,10 +83,11 @@ export function fitRegression(
   const k = x[0]?.length ?? 0;
   if (x.length < n) throw new Error(`the covariates have ${x.length} rows for ${n} points`);
   if (n - 1 < k + 2) throw new Error(`${n} points are too few to fit ${k} regressor(s) (it needs ${k + 3})`);
-  const d = n - lag >= k + 3 ? lag : 1;
+  const d = lag === 0 ? 0 : n - lag >= k + 3 ? lag : 1;
   const m = n - d;
-  const dx = (t: number, j: number): number => x[t + d][j] - x[t][j];
-  const dy = (t: number): number => y[t + d] - y[t];
+  // Lag 0: on levels (what the bench compares against).
+  const dx = (t: number, j: number): number => (d === 0 ? x[t][j] : x[t + d][j] - x[t][j]);
+  const dy = (t: number): number => (d === 0 ? y[t] : y[t + d] - y[t]);
   const column = (f: (t: number) => number): { mean: number; sd: number } => {
     let s = 0;
     for (let t = 0; t < m; t++) s += f(t);
