@@ -332,7 +332,7 @@ describe('recur forecast --regressors', () => {
         'too-long.csv',
         salesCsv(108, 12),
         ['--horizon', '14'],
-        /regressor 'promo' has none for 2010-01; the file has 12 such row\(s\)/,
+        /regressor 'promo' has none for 2010-01; there are 12 such row\(s\): add rows or give --horizon 12/,
       ],
       [
         'no-future.csv',

@@ -13,7 +13,12 @@ import { BASELINES, baselineForecasts, type BaselineName } from '../forecast/bas
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import { intervalAround, winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
-import { regressionSummary, type RegressionFit, type RegressionSummary } from '../forecast/regressors.js';
+import {
+  knownFutureRows,
+  regressionSummary,
+  type RegressionFit,
+  type RegressionSummary,
+} from '../forecast/regressors.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
@@ -529,30 +534,22 @@ function knownCovariates(
   out: Output,
 ): number[][] {
   const cov = series.covariates!;
-  const n = series.values.length;
   if (holdout > 0) {
     if (cov.futureDates.length > 0)
       out.info(
         `note: the ${cov.futureDates.length} row(s) after the last value (${cov.futureDates[0]} …) are not forecast with --holdout ${holdout}; --holdout 0 forecasts them`,
       );
-    return cov.x.slice(0, n);
+    return cov.x.slice(0, series.values.length);
   }
-  const dates = [
-    ...cov.futureDates,
-    ...datesAfter(series.dates, horizon, series.frequency).slice(cov.futureDates.length),
-  ];
-  for (const [j, name] of cov.names.entries()) {
-    const t = Array.from({ length: horizon }, (_, h) => h).find((h) => !Number.isFinite(cov.x[n + h]?.[j]));
-    if (t !== undefined)
-      throw new UsageError(
-        `${label}: a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${dates[t]}${cov.futureLines[t] ? ` (line ${cov.futureLines[t]})` : ''}${moreRowsHint(cov.futureDates.length, horizon)}`,
-      );
-  }
-  return cov.x.slice(0, n + horizon);
+  return asUsage(() => {
+    try {
+      return knownFutureRows(series, horizon, datesAfter(series.dates, horizon, series.frequency));
+    } catch (e) {
+      if (e instanceof SeriesInputError) throw new SeriesInputError(`${label}: ${e.message}`);
+      throw e;
+    }
+  });
 }
-
-const moreRowsHint = (rows: number, horizon: number): string =>
-  rows < horizon ? `; the file has ${rows} such row(s): add rows or give --horizon ${rows}` : '';
 
 /** The regressions of the method chosen (or of its members), with β per unit and per standard deviation. */
 function regressionReport(

@@ -42,7 +42,12 @@ import {
 } from './series.js';
 import type { Differencing } from './transforms.js';
 import type { TransformKind } from './boxcox.js';
-import { regressionSummary, withRegressorsName, type RegressionSummary } from './regressors.js';
+import {
+  knownFutureRows,
+  regressionSummary,
+  withRegressorsName,
+  type RegressionSummary,
+} from './regressors.js';
 
 export interface PanelCsvOptions {
   /** Long format: the column naming each row's series (header name or 0-based index). */
@@ -535,7 +540,7 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
   const horizon = o.horizon ?? (future > 0 ? future : season > 1 ? season : 12);
   const holdout = o.holdout ?? (future > 0 ? 0 : horizon);
   checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
-  if (series.covariates && holdout === 0) knownFutureRows(series, horizon);
+  if (series.covariates && holdout === 0) knownFutureRows(series, horizon, labelsAfter(series, horizon));
   const train = series.values.slice(0, series.values.length - holdout);
   let origins: number[] = [];
   try {
@@ -559,23 +564,6 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
         ? Number(quarter[1]) - 1
         : undefined;
   return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
-}
-
-/**
- * The covariate rows a forecast of `horizon` points after the history uses; a missing one is bad input naming the
- * regressor and the first date without a value.
- */
-export function knownFutureRows(series: TimeSeries, horizon: number): number[][] {
-  const cov = series.covariates!;
-  const n = series.values.length;
-  const dates = [...cov.futureDates, ...labelsAfter(series, horizon).slice(cov.futureDates.length)];
-  for (const [j, name] of cov.names.entries())
-    for (let h = 0; h < horizon; h++)
-      if (!Number.isFinite(cov.x[n + h]?.[j]))
-        throw new SeriesInputError(
-          `a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${dates[h]}${cov.futureLines[h] ? ` (line ${cov.futureLines[h]})` : ''}${cov.futureDates.length < horizon ? `; there are ${cov.futureDates.length} such row(s)` : ''}`,
-        );
-  return cov.x.slice(0, n + horizon);
 }
 
 /** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
@@ -652,7 +640,7 @@ export async function forecastPanelSeries(
   const cov = series.covariates;
   const x = cov
     ? holdout === 0
-      ? knownFutureRows(series, horizon)
+      ? knownFutureRows(series, horizon, labelsAfter(series, horizon))
       : cov.x.slice(0, series.values.length)
     : undefined;
   if (cov && holdout > 0 && cov.futureDates.length > 0)

@@ -12,6 +12,7 @@
  * Browser-safe.
  */
 import type { ForecastFn } from './auto.js';
+import { SeriesInputError, type TimeSeries } from './series.js';
 
 /** Covariates of one series: names and values per time point (history first, then the known future). */
 export interface Regressors {
@@ -203,4 +204,23 @@ export function regressionSummary(
       }),
     ),
   };
+}
+
+/**
+ * The covariate rows a forecast of `horizon` points after a series' history uses (history, then known future); a
+ * missing one is bad input naming the regressor and the first date without a value. `after` labels the points after
+ * the history (for dates beyond the file's rows).
+ */
+export function knownFutureRows(series: TimeSeries, horizon: number, after: readonly string[]): number[][] {
+  const cov = series.covariates;
+  if (!cov) throw new Error('the series has no covariates');
+  const n = series.values.length;
+  const rows = cov.futureDates.length;
+  for (const [j, name] of cov.names.entries())
+    for (let h = 0; h < horizon; h++)
+      if (!Number.isFinite(cov.x[n + h]?.[j]))
+        throw new SeriesInputError(
+          `a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${cov.futureDates[h] ?? after[h]}${cov.futureLines[h] ? ` (line ${cov.futureLines[h]})` : ''}${rows < horizon ? `; there are ${rows} such row(s): add rows or give --horizon ${rows}` : ''}`,
+        );
+  return cov.x.slice(0, n + horizon);
 }
