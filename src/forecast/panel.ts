@@ -32,6 +32,7 @@ import {
   checkSeries,
   csvRecords,
   datesAfter,
+  MISSING_CELL,
   parseDate,
   SEASON_OF_FREQUENCY,
   SeriesInputError,
@@ -89,8 +90,6 @@ export interface Panel {
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
 const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
-/** Cells read as a missing value (one series fails, or is interpolated with --interpolate), not as bad input. */
-const MISSING = /^(|na|n\/a|nan|null|none|-)$/i;
 const NON_FINITE = /^[+-]?(inf|infinity)$/i;
 
 const isNumber = (cell: string): boolean => cell.trim() !== '' && Number.isFinite(Number(cell));
@@ -99,7 +98,8 @@ const isInteger = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 /** A value cell: a number, a missing value, a non-finite value (fails its series), or bad input (null). */
 function valueOf(cell: string): number | 'missing' | 'non-finite' | null {
   if (isNumber(cell)) return Number(cell);
-  if (MISSING.test(cell.trim())) return 'missing';
+  // A missing value fails its series (or is interpolated with --interpolate); it is not bad input.
+  if (MISSING_CELL.test(cell.trim())) return 'missing';
   if (NON_FINITE.test(cell.trim())) return 'non-finite';
   return null;
 }

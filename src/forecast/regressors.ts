@@ -65,6 +65,16 @@ function solveSpd(a: number[][], v: number[]): number[] {
   return b;
 }
 
+/** Mean and (population) standard deviation of f(0) … f(count − 1). */
+function meanSd(count: number, f: (t: number) => number): { mean: number; sd: number } {
+  let s = 0;
+  for (let t = 0; t < count; t++) s += f(t);
+  const mean = s / count;
+  let v = 0;
+  for (let t = 0; t < count; t++) v += (f(t) - mean) ** 2;
+  return { mean, sd: Math.sqrt(v / count) };
+}
+
 /**
  * β of `y` (n points) on the covariates `x` (their first n rows), estimated on the `lag`-differenced series (the
  * season, or 1) — as a regression with ARIMA errors is when its errors need differencing: on levels, a trend or a
@@ -89,19 +99,11 @@ export function fitRegression(
   // Lag 0: on levels (what the bench compares against).
   const dx = (t: number, j: number): number => (d === 0 ? x[t][j] : x[t + d][j] - x[t][j]);
   const dy = (t: number): number => (d === 0 ? y[t] : y[t + d] - y[t]);
-  const column = (f: (t: number) => number): { mean: number; sd: number } => {
-    let s = 0;
-    for (let t = 0; t < m; t++) s += f(t);
-    const mean = s / m;
-    let v = 0;
-    for (let t = 0; t < m; t++) v += (f(t) - mean) ** 2;
-    return { mean, sd: Math.sqrt(v / m) };
-  };
-  const diffs = Array.from({ length: k }, (_, j) => column((t) => dx(t, j)));
+  const diffs = Array.from({ length: k }, (_, j) => meanSd(m, (t) => dx(t, j)));
   // Columns whose differences have no spread on this part (a promotion never run before a fold's origin): β = 0.
   const live = diffs.map((c) => c.sd > 1e-12);
   const z = (t: number, j: number): number => (live[j] ? (dx(t, j) - diffs[j].mean) / diffs[j].sd : 0);
-  const yMean = column(dy).mean;
+  const yMean = meanSd(m, dy).mean;
   const a = Array.from({ length: k }, (_, i) =>
     Array.from({ length: k }, (_, j) => {
       let s = i === j ? RIDGE * m : 0;
@@ -115,14 +117,7 @@ export function fitRegression(
     return s;
   });
   const perUnit = solveSpd(a, v).map((b, j) => (live[j] ? b / diffs[j].sd : 0));
-  const levels = Array.from({ length: k }, (_, j) => {
-    let s = 0;
-    for (let t = 0; t < n; t++) s += x[t][j];
-    const mean = s / n;
-    let q = 0;
-    for (let t = 0; t < n; t++) q += (x[t][j] - mean) ** 2;
-    return { mean, sd: Math.sqrt(q / n) };
-  });
+  const levels = Array.from({ length: k }, (_, j) => meanSd(n, (t) => x[t][j]));
   return {
     means: levels.map((c) => c.mean),
     sds: levels.map((c) => c.sd),

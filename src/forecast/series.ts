@@ -317,8 +317,8 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   return others.length > 0 ? { ...s, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) } : s;
 }
 
-/** A regressor cell that is empty or says it is missing. */
-const MISSING_CELL = /^(|na|n\/a|nan|null|none|-)$/i;
+/** A cell that is empty or says it is missing (a covariate's here; a value's in a panel). */
+export const MISSING_CELL = /^(|na|n\/a|nan|null|none|-)$/i;
 
 /**
  * The columns of `names` (header names): each must exist, once, and not be a column already used as `used`.
