@@ -3,23 +3,17 @@
  * values are known (a price, a promotion, a temperature forecast), any forecasting method forecasts what the
  * regression leaves, and the regression's part is added back over the horizon:
  *
- *   y_t = c + z_t·β + r_t,   ŷ_{T+h} = forecast of r at T+h + c + z_{T+h}·β
+ *   r_t = y_t − (x_t − x̄)·β,   ŷ_{T+h} = (the method's forecast of r at T+h) + (x_{T+h} − x̄)·β
  *
- * with z the covariates standardised on the training part. β is estimated by ridge-stabilised least squares on the
- * training part only, so wrapping a candidate (withRegressors) keeps the backtest honest: each fold fits its own β on
- * the data before its origin. The residual keeps the target's level (only the covariates' deviation from their
- * training mean is removed), so methods that need positive values (Theta's multiplicative decomposition) still work.
+ * with x̄ the covariates' training means. β is estimated by ridge-stabilised least squares (intercept, standardised
+ * covariates) on the seasonally differenced training part (fitRegression says why), on the training part only, so
+ * wrapping a candidate (withRegressors) keeps the backtest honest: each fold fits its own β on the data before its
+ * origin. The residual keeps the target's level (only the covariates' deviation from their training mean is removed),
+ * so methods that need positive values (Theta's multiplicative decomposition) still work.
  * Browser-safe.
  */
 import type { ForecastFn } from './auto.js';
 import { SeriesInputError, type TimeSeries } from './series.js';
-
-/** Covariates of one series: names and values per time point (history first, then the known future). */
-export interface Regressors {
-  names: string[];
-  /** x[t][j]: covariate j at point t, for every point of the history and then of the known future. */
-  x: number[][];
-}
 
 /** A fitted regression: what it removes from the target and adds back to a forecast. */
 export interface RegressionFit {
