@@ -21,7 +21,7 @@ import {
 import { seasonalNaive } from '../src/forecast/baselines.js';
 import { metrics } from '../src/forecast/metrics.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
-import { parsePanelCsv } from '../src/forecast/panel.js';
+import { globalInput, panelSeriesPlan, parsePanelCsv, type PanelSettings } from '../src/forecast/panel.js';
 import { fitRegression, withRegressors } from '../src/forecast/regressors.js';
 import { parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
 import { runCli } from './cli_helpers.js';
@@ -423,6 +423,81 @@ describe('recur forecast --regressors', () => {
     const b = byId.get('b') as { backtest: Record<string, { mase: number }> };
     assert.ok(b.backtest['ets + x'].mase > 0.9 * b.backtest.ets.mase, 'no effect, no gain');
     assert.match(byId.get('c')!.error as string, /regressor 'promo' has none for 2009-07/);
+  });
+});
+
+describe('the global network with covariates', () => {
+  const settings: PanelSettings = {
+    method: 'auto',
+    candidates: ['ets', 'global'],
+    folds: 3,
+    levels: [0.8],
+    transform: 'none',
+    network: { ...NET },
+    baselines: [],
+  };
+  const panelOf = (y: readonly number[], x: readonly number[]): string =>
+    'id,month,promo,sales\n' + y.map((v, t) => `a,${monthly(t)},${x[t]},${v}`).join('\n') + '\n';
+
+  it('forecasts a residual: the backtest model sees a regression fitted before the first origin only', () => {
+    const { y, x } = synthetic(120, 12, 3);
+    const series = parsePanelCsv(panelOf(y, x), { idColumn: 'id', regressors: ['promo'] }).series[0].series!;
+    const plan = panelSeriesPlan('a', series, { ...settings, horizon: 12 });
+    const g = globalInput(series, plan);
+    const o = plan.origins[0];
+    const y2 = y.map((v, t) => (t >= o ? v + 40 * Math.cos(t) : v));
+    const series2 = parsePanelCsv(panelOf(y2, x), { idColumn: 'id', regressors: ['promo'] }).series[0]
+      .series!;
+    const g2 = globalInput(series2, panelSeriesPlan('a', series2, { ...settings, horizon: 12 }));
+    assert.deepEqual(g2.input.backtestTrain!.slice(0, o), g.input.backtestTrain!.slice(0, o));
+    assert.notDeepEqual(g2.input.train, g.input.train);
+    // Restoring adds the regression's part: about 3·(x − x̄) on the forecast rows of a zero forecast.
+    const zero = {
+      origins: plan.origins,
+      folds: plan.origins.map(() => new Array<number>(12).fill(0)),
+      final: new Array<number>(12).fill(0),
+    };
+    const r = g.restore(zero);
+    const n = plan.train.length;
+    const mean = x.slice(0, n).reduce((a, b) => a + b, 0) / n;
+    r.final.forEach((v, h) => assert.ok(Math.abs(v - 3 * (x[n + h] - mean)) < 0.5, `final ${h}: ${v}`));
+    r.folds[1].forEach((v, h) =>
+      assert.ok(Math.abs(v - 3 * (x[plan.origins[1] + h] - mean)) < 1, `fold ${h}: ${v}`),
+    );
+  });
+
+  it('runs as global + x in a panel', () => {
+    const rows = ['id,month,promo,sales'];
+    for (const id of ['a', 'b']) {
+      const { y, x } = synthetic(120, id.charCodeAt(0) + 40, 3);
+      for (let t = 0; t < 120; t++) rows.push(`${id},${monthly(t)},${x[t].toFixed(4)},${y[t].toFixed(3)}`);
+    }
+    const r = runCli([
+      'forecast',
+      write('global.csv', rows.join('\n') + '\n'),
+      '--id-column',
+      'id',
+      '--regressors',
+      'promo',
+      '--horizon',
+      '12',
+      '--holdout',
+      '12',
+      '--epochs',
+      '2',
+      '--seeds',
+      '1',
+      '--threads',
+      '1',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const a = JSON.parse(r.stdout.split('\n')[1]) as {
+      backtest: Record<string, unknown>;
+      metrics: Record<string, unknown>;
+    };
+    assert.ok('global + x' in a.backtest && !('global' in a.backtest), Object.keys(a.backtest).join(', '));
+    assert.ok('ets+theta+global + x' in a.backtest && 'global + x' in a.metrics);
   });
 });
 

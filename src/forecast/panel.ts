@@ -23,7 +23,7 @@ import {
   type ForecastFn,
   type MethodChoice,
 } from './auto.js';
-import type { GlobalOptions, GlobalSeriesForecasts } from './global.js';
+import type { GlobalOptions, GlobalSeriesForecasts, GlobalSeriesInput } from './global.js';
 import { baselineForecasts, type BaselineName } from './baselines.js';
 import { winkler } from './conformal.js';
 import { metrics, type Metrics } from './metrics.js';
@@ -44,9 +44,12 @@ import {
 import type { Differencing } from './transforms.js';
 import type { TransformKind } from './boxcox.js';
 import {
+  fitRegression,
   knownFutureRows,
+  regressionPart,
   regressionSummary,
   withRegressorsName,
+  type RegressionFit,
   type RegressionSummary,
 } from './regressors.js';
 
@@ -566,6 +569,59 @@ export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings
   return { season, horizon, holdout, train, origins, ...(phase !== undefined ? { phase } : {}) };
 }
 
+/** A series' covariate rows as its forecast uses them: the training part's and the horizon's (future or hold-out). */
+function covariateRows(series: TimeSeries, plan: PanelSeriesPlan): number[][] | undefined {
+  const cov = series.covariates;
+  if (!cov) return undefined;
+  return plan.holdout === 0
+    ? knownFutureRows(series, plan.horizon, labelsAfter(series, plan.horizon))
+    : cov.x.slice(0, series.values.length);
+}
+
+/**
+ * The global network's input for one series and how to turn its forecasts back. Without covariates: the training
+ * part as it is. With them, the network forecasts what a per-series regression leaves (regressors.ts), honestly: the
+ * backtest model sees the residual of a regression fitted before the first fold origin, the final model that of one
+ * fitted on the whole training part; each regression's part of the forecast rows is added back to its forecasts. A
+ * part too short to fit a regression on leaves that model without it.
+ */
+export function globalInput(
+  series: TimeSeries,
+  plan: PanelSeriesPlan,
+): { input: GlobalSeriesInput; restore(f: GlobalSeriesForecasts): GlobalSeriesForecasts } {
+  const base = {
+    train: plan.train,
+    origins: plan.origins,
+    ...(plan.phase !== undefined ? { phase: plan.phase } : {}),
+  };
+  const x = covariateRows(series, plan);
+  if (!x) return { input: base, restore: (f) => f };
+  const lag = plan.season >= 2 ? plan.season : 1;
+  const fitOn = (n: number): RegressionFit | null => {
+    try {
+      return fitRegression(plan.train.slice(0, n), x, lag);
+    } catch {
+      return null;
+    }
+  };
+  const part = (fit: RegressionFit | null, t: number): number => (fit ? regressionPart(fit, x[t]) : 0);
+  const backtestFit = plan.origins.length > 0 ? fitOn(plan.origins[0]) : null;
+  const finalFit = fitOn(plan.train.length);
+  const n = plan.train.length;
+  return {
+    input: {
+      ...base,
+      train: plan.train.map((v, t) => v - part(finalFit, t)),
+      backtestTrain: plan.train.map((v, t) => v - part(backtestFit, t)),
+    },
+    restore: (f) => ({
+      ...f,
+      folds: f.folds.map((fold, k) => fold.map((v, h) => v + part(backtestFit, f.origins[k] + h))),
+      final: f.final.map((v, h) => v + part(finalFit, n + h)),
+    }),
+  };
+}
+
 /** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
 function globalCandidate(g: GlobalSeriesForecasts, trainLength: number): ForecastFn {
   return (t, h) => {
@@ -594,7 +650,8 @@ export async function forecastPanelSeries(
   globalError?: string,
 ): Promise<SeriesForecast> {
   const t0 = Date.now();
-  const { season, horizon, holdout, train } = panelSeriesPlan(id, series, o);
+  const plan = panelSeriesPlan(id, series, o);
+  const { season, horizon, holdout, train } = plan;
   const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
   const notes: string[] = [];
   let method: PanelMethod = o.method;
@@ -624,9 +681,12 @@ export async function forecastPanelSeries(
           ? [...PANEL_MEANS[method]]
           : [method as CandidateName];
   const globalFns = new Map<string, ForecastFn>();
+  const cov = series.covariates;
+  // With covariates the global network forecast the regression's residual (globalInput): it is 'global + x'.
+  const globalName = cov ? withRegressorsName(GLOBAL) : GLOBAL;
   if (wanted.includes(GLOBAL)) {
     const why = globalError ?? 'the global network was not trained';
-    if (global) globalFns.set(GLOBAL, globalCandidate(global, train.length));
+    if (global) globalFns.set(globalName, globalCandidate(global, train.length));
     else if (method === GLOBAL) throw new Error(`the global network has no forecast for this series: ${why}`);
     else if (method in PANEL_MEANS) {
       // A mean without its network (a panel too short to train it): the choice by backtest among the rest.
@@ -635,14 +695,11 @@ export async function forecastPanelSeries(
     } else notes.push(`global: skipped: ${why}`);
   }
   const candidates = wanted.filter((c): c is CandidateName => c !== GLOBAL);
-  const fixed = method === GLOBAL || method in PANEL_MEANS ? method : undefined;
+  // A fixed global method or mean: its version with the covariates when there are some.
+  const fixed =
+    method === GLOBAL || method in PANEL_MEANS ? (cov ? withRegressorsName(method) : method) : undefined;
   // Covariates: the training part's rows and, with no hold-out, the known future's (the hold-out's otherwise).
-  const cov = series.covariates;
-  const x = cov
-    ? holdout === 0
-      ? knownFutureRows(series, horizon, labelsAfter(series, horizon))
-      : cov.x.slice(0, series.values.length)
-    : undefined;
+  const x = covariateRows(series, plan);
   if (cov && holdout > 0 && cov.futureDates.length > 0)
     notes.push(`the ${cov.futureDates.length} row(s) after the last value are not forecast with a hold-out`);
   // Every fixed mean whose members are candidates is scored (and can be chosen by auto); with covariates, also each
@@ -651,10 +708,7 @@ export async function forecastPanelSeries(
   const meansUsed: Record<string, readonly string[]> = Object.fromEntries([
     ...meanMembers,
     ...(x
-      ? meanMembers.map(([name, ms]) => [
-          withRegressorsName(name),
-          ms.map((m) => (m === GLOBAL ? m : withRegressorsName(m))),
-        ])
+      ? meanMembers.map(([name, ms]) => [withRegressorsName(name), ms.map((m) => withRegressorsName(m))])
       : []),
   ]);
   const res = await autoForecast(train, {
@@ -683,8 +737,8 @@ export async function forecastPanelSeries(
   for (const [name, why] of res.failed) notes.push(`${name}: failed on the training part: ${why}`);
   const forecasts = res.forecasts;
   // The global network is scored on the hold-out even when it had no backtest (so was not a candidate there).
-  if (holdout > 0 && global && !forecasts.has(GLOBAL) && wanted.includes(GLOBAL))
-    forecasts.set(GLOBAL, [...global.final]);
+  if (holdout > 0 && global && !forecasts.has(globalName) && wanted.includes(GLOBAL))
+    forecasts.set(globalName, [...global.final]);
   const extra = holdout > 0 ? o.baselines.filter((b) => !forecasts.has(b)) : [];
   if (extra.length > 0) {
     const r = await baselineForecasts(train, horizon, season, extra);
