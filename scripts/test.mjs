@@ -68,6 +68,7 @@ const ONCE = [
   'forecast_input',
   'forecast_panel',
   'forecast_predict',
+  'forecast_regressors',
   'keras_fuzz',
   'keras_train',
   'large_inputs',

@@ -13,6 +13,12 @@ import { BASELINES, baselineForecasts, etsSeasons, type BaselineName } from '../
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import { winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
+import {
+  knownFutureRows,
+  regressionSummary,
+  type RegressionFit,
+  type RegressionSummary,
+} from '../forecast/regressors.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
@@ -43,6 +49,8 @@ export interface ForecastCliOptions {
   valueColumn?: string;
   dateColumn?: string;
   interpolate: boolean;
+  /** Covariate columns, comma-separated (regressors.ts). */
+  regressors?: string;
   /** The season, or several (the first is the primary one). */
   season?: number[];
   horizon?: number;
@@ -95,7 +103,7 @@ export function readCsvText(file: string): string {
 
 export function readSeries(
   file: string | undefined,
-  o: Pick<ForecastCliOptions, 'valueColumn' | 'dateColumn' | 'interpolate'>,
+  o: Pick<ForecastCliOptions, 'valueColumn' | 'dateColumn' | 'interpolate' | 'regressors'>,
 ): { series: TimeSeries; label: string } {
   if (!file)
     return {
@@ -110,6 +118,7 @@ export function readSeries(
         dateColumn: o.dateColumn,
         interpolate: o.interpolate,
         source: file,
+        ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
       }),
     ),
     label: file,
@@ -149,6 +158,14 @@ export function usage<T>(f: () => T): T {
   } catch (e) {
     throw asUsageError(e);
   }
+}
+
+/** `--regressors temp,promo` → ['temp', 'promo']. */
+export function regressorNames(text: string): string[] {
+  const names = text.split(',').map((t) => t.trim());
+  if (names.some((n) => n === ''))
+    throw new UsageError(`--regressors takes column names separated by commas (temp,promo), got '${text}'`);
+  return names;
 }
 
 /** Bad input found by the library (series.ts) is a usage error: exit 2. */
@@ -248,6 +265,16 @@ export async function forecast(
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
+  if (o.regressors !== undefined)
+    for (const [flag, set] of [
+      ['--out', o.out],
+      ['--save', o.save],
+      ['--model', o.model],
+    ] as const)
+      if (set !== undefined)
+        throw new UsageError(
+          `${flag} with --regressors: saving a forecaster with regressors is not supported yet`,
+        );
   // Forecast again from a saved forecaster, without retraining (`recur forecast predict DIR CSV`).
   if (o.model) {
     const { forecastPredict } = await import('./forecast_predict.js');
@@ -283,10 +310,14 @@ export async function forecast(
         `${label}${series.lines?.[i] ? `, line ${series.lines[i]}` : `, point ${i + 1}`}: --log needs values > 0, got ${series.values[i]}`,
       );
   }
-  const horizon = o.horizon ?? (season > 1 ? season : 12);
-  const holdout = o.holdout ?? horizon;
+  // With regressors, rows after the last value give the horizon and, unless --holdout says, are what is forecast.
+  const cov = series.covariates;
+  const futureRows = cov?.futureDates.length ?? 0;
+  const horizon = o.horizon ?? (futureRows > 0 ? futureRows : season > 1 ? season : 12);
+  const holdout = o.holdout ?? (futureRows > 0 ? 0 : horizon);
   if (holdout !== 0 && holdout !== horizon)
     throw new UsageError(`--holdout must be 0 (forecast the future) or equal to --horizon (${horizon})`);
+  const covariateRows = cov ? knownCovariates(series, horizon, holdout, label, out) : undefined;
   const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
   if (!(lookback >= 1)) throw new UsageError(`--lookback must be ≥ 1, got ${lookback}`);
   const seeds = seedsOf(o);
@@ -353,7 +384,7 @@ export async function forecast(
   const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')}${futureRows > 0 ? ` (${futureRows} row(s) of known future after the last value)` : ''}` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
@@ -371,6 +402,7 @@ export async function forecast(
     transform,
     threads,
     fitAll: holdout > 0,
+    ...(covariateRows ? { regressors: covariateRows } : {}),
     onPlan: (plan) => {
       if (plan.note) out.info(`note: backtest ${plan.note}`);
       out.info(
@@ -378,7 +410,10 @@ export async function forecast(
       );
       progress = backtestProgress(
         out,
-        candidates.length * plan.origins.length * (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1),
+        candidates.length *
+          plan.origins.length *
+          (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1) *
+          (covariateRows ? 2 : 1),
       );
     },
     onFold: (name) => progress?.tick(name),
@@ -410,6 +445,8 @@ export async function forecast(
     out.info(
       `ets: MSTL on the training part with season(s) ${ets.used.join(', ') || 'none'}${ets.dropped.map((d) => `; ${d.season} left out: ${d.why}`).join('')}`,
     );
+  const regression = cov ? regressionReport(res, cov.names) : undefined;
+  if (regression) out.info(regression.text);
   const forecasts = res.forecasts;
   const point = res.point;
   const intervals = res.intervals;
@@ -517,6 +554,66 @@ export async function forecast(
     metrics: Object.fromEntries(held),
     ...(heldIntervals.length ? { heldOutIntervals: heldIntervals } : {}),
     ...(failed.size > 0 ? { failed: Object.fromEntries(failed) } : {}),
+    ...(regression ? { regressors: regression.json } : {}),
   });
   return 0;
+}
+
+/**
+ * The covariate rows the forecast uses: the history's, and with --holdout 0 the `horizon` rows after it, each of whose
+ * cells must be given (else a usage error naming the column and the first date without a value).
+ */
+function knownCovariates(
+  series: TimeSeries,
+  horizon: number,
+  holdout: number,
+  label: string,
+  out: Output,
+): number[][] {
+  const cov = series.covariates!;
+  if (holdout > 0) {
+    if (cov.futureDates.length > 0)
+      out.info(
+        `note: the ${cov.futureDates.length} row(s) after the last value (${cov.futureDates[0]} …) are not forecast with --holdout ${holdout}; --holdout 0 forecasts them`,
+      );
+    return cov.x.slice(0, series.values.length);
+  }
+  return asUsage(() => {
+    try {
+      return knownFutureRows(series, horizon, datesAfter(series.dates, horizon, series.frequency));
+    } catch (e) {
+      if (e instanceof SeriesInputError) throw new SeriesInputError(`${label}: ${e.message}`);
+      throw e;
+    }
+  });
+}
+
+/** The regressions of the method chosen (or of its members), with β per unit and per standard deviation. */
+function regressionReport(
+  res: {
+    chosen: string;
+    backtest: { combination: string[]; results: Map<string, { mean: Metrics }> } | null;
+    regressions: Map<string, RegressionFit>;
+  },
+  names: readonly string[],
+): { text: string; json: RegressionSummary } {
+  const members = res.chosen === COMBINATION ? (res.backtest?.combination ?? []) : [res.chosen];
+  const summary = regressionSummary(
+    names,
+    members,
+    res.regressions,
+    (m) => res.backtest?.results.get(m)?.mean.mase ?? Infinity,
+  );
+  const lines = Object.entries(summary.fits).map(([m, fit]) => {
+    const scale = /\((log|box-cox)\)/.exec(m)?.[1];
+    const terms = Object.entries(fit).map(
+      ([n, b]) => `${n} ${b.perUnit.toPrecision(4)} per unit, ${b.standardised.toPrecision(4)} per sd`,
+    );
+    return `  ${m}${scale ? ` (on the ${scale} scale)` : ''}: ${terms.join('; ')} (β estimated on differences at lag ${Object.values(fit)[0]?.lag})`;
+  });
+  const head =
+    summary.usedBy.length > 0
+      ? `\nRegressors ${names.join(', ')}: used by ${summary.usedBy.join(', ')}; their effect on the forecast, fitted on the training part:`
+      : `\nRegressors ${names.join(', ')}: not used — the backtest preferred ${res.chosen}${lines.length > 0 ? '; for reference:' : ''}`;
+  return { text: [head, ...lines].join('\n'), json: summary };
 }

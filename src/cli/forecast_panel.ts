@@ -41,6 +41,7 @@ import {
   layoutOf,
   parseLevels,
   readCsvText,
+  regressorNames,
   savedDirOf,
   seedsOf,
   usage,
@@ -82,7 +83,8 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
   const method = oneOf(
     '--method',
     o.method ??
-      (['ets', 'theta', 'global'].every((c) => candidates.includes(c as PanelCandidate))
+      (o.regressors === undefined &&
+      ['ets', 'theta', 'global'].every((c) => candidates.includes(c as PanelCandidate))
         ? PANEL_DEFAULT_METHOD
         : 'auto'),
     PANEL_METHODS,
@@ -144,6 +146,7 @@ export function readPanel(file: string | undefined, o: ForecastCliOptions): Pane
       valueColumn: o.valueColumn,
       interpolate: o.interpolate,
       source: file,
+      ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
     });
   } catch (e) {
     if (e instanceof SeriesInputError) throw new UsageError(e.message);

@@ -250,6 +250,10 @@ forecastCommand
   .option('--date-column <name|index>', 'column of dates (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
+    '--regressors <list>',
+    'numeric columns used as covariates, comma-separated; rows after the last value, with the value cell empty, give their known future (the horizon)',
+  )
+  .option(
     '--season <n[,m…]>',
     'season length, or several (7,365: the first is the primary season; ETS decomposes by every one the data supports) (default: from the dates: 24,168 hourly, 7,365 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
     intListFlag('--season', 1, 10_000),

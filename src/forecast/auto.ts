@@ -19,6 +19,7 @@ import { RNNForecaster, type NetworkOptions } from './network.js';
 import { withTransform, type TransformKind } from './boxcox.js';
 import { thetaForecast } from './theta.js';
 import { dampedForecast } from './damped.js';
+import { withRegressors, withRegressorsName, type RegressionFit } from './regressors.js';
 
 export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'damped' | 'seasonal naive';
 export const CANDIDATES: CandidateName[] = [
@@ -296,6 +297,11 @@ export interface AutoOptions {
   fixed?: string;
   /** Called once the folds are planned (before the backtest runs). */
   onPlan?: (plan: FoldPlan) => void;
+  /**
+   * Covariates with known values (regressors.ts), one row per point of the training part and then of the horizon:
+   * every candidate is then backtested both without and with them ('ets' and 'ets + x').
+   */
+  regressors?: readonly (readonly number[])[];
 }
 
 export interface AutoResult {
@@ -321,6 +327,8 @@ export interface AutoResult {
   members: string[];
   /** The fitted network forecasters of the final fit, by candidate variant ('network', 'hybrid (box-cox)', …). */
   fitted: Map<string, RNNForecaster>;
+  /** The regressions of the final fit of each method with covariates ('ets + x'), by method. */
+  regressions: Map<string, RegressionFit>;
 }
 
 /** Points between backtest origins unless --step says: a third of the horizon. */
@@ -348,14 +356,34 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     throw new Error(`a fixed choice (${o.fixed}) needs method 'auto', got '${o.method}'`);
   const positive = train.every((v) => v > 0);
   if (tf !== 'none' && tf !== 'auto' && !positive) throw new Error(`the ${tf} transform needs values > 0`);
-  // Each candidate as is and/or on the transformed series, by name: 'ets', 'ets (box-cox)', …
-  const variants = (fns: Record<CandidateName, ForecastFn>): Map<string, ForecastFn> => {
+  const x = o.regressors;
+  if (x && x.length < train.length + horizon)
+    throw new Error(
+      `the covariates have ${x.length} rows; ${train.length} training points and a horizon of ${horizon} need ${train.length + horizon}`,
+    );
+  // Each candidate as is and/or on the transformed series, without and with the covariates, by name: 'ets',
+  // 'ets (box-cox)', 'ets + x', 'ets (box-cox) + x', … (the transform is applied first, the regression inside it).
+  const variants = (
+    fns: Record<CandidateName, ForecastFn>,
+    fits?: Map<string, RegressionFit>,
+  ): Map<string, ForecastFn> => {
     const m = new Map<string, ForecastFn>();
-    for (const c of names) {
-      if (tf === 'none' || tf === 'auto') m.set(c, fns[c]);
-      const kind = tf === 'auto' ? 'box-cox' : tf;
-      if (kind !== 'none' && positive) m.set(`${c} (${kind})`, withTransform(fns[c], kind, season));
-    }
+    const kind = tf === 'auto' ? 'box-cox' : tf;
+    const kinds: TransformKind[] = [
+      ...(tf === 'none' || tf === 'auto' ? (['none'] as const) : []),
+      ...(kind !== 'none' && positive ? [kind] : []),
+    ];
+    for (const c of names)
+      for (const covariates of x ? [false, true] : [false])
+        for (const k of kinds) {
+          const plain = k === 'none' ? c : `${c} (${k})`;
+          const name = covariates ? withRegressorsName(plain) : plain;
+          const fn =
+            covariates && x
+              ? withRegressors(fns[c], x, season >= 2 ? season : 1, (f) => fits?.set(name, f))
+              : fns[c];
+          m.set(name, withTransform(fn, k, season));
+        }
     for (const [name, fn] of o.extra ?? []) m.set(name, fn);
     return m;
   };
@@ -386,7 +414,7 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   if (o.method === 'auto') chosen = bt ? bt.best : 'theta';
   // A fixed choice holds when it ran in the backtest; without a backtest a single candidate can still be fitted.
   if (o.fixed !== undefined && (!bt || bt.results.has(o.fixed))) chosen = o.fixed;
-  // (auto keeps the backtest's best, the combination included.)
+  // (auto keeps the backtest's best, the combination or a mean included).
   else if (o.method !== 'auto' && o.method !== COMBINATION && fns.size > 1 && bt) {
     const ran = [...bt.results.keys()].filter((n) => n !== COMBINATION);
     if (ran.length > 0)
@@ -414,7 +442,11 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   // By the variant being fitted ('network', 'network (box-cox)', …): a saved forecaster needs the chosen one's.
   const fitted = new Map<string, RNNForecaster>();
   let fitting = '';
-  const finalFns = variants(candidateFns(season, o.network, threads, (f) => fitted.set(fitting, f), seasons));
+  const regressions = new Map<string, RegressionFit>();
+  const finalFns = variants(
+    candidateFns(season, o.network, threads, (f) => fitted.set(fitting, f), seasons),
+    regressions,
+  );
   if (o.method === 'auto' && !bt && !finalFns.has('theta'))
     finalFns.set('theta', candidateFns(season, o.network).theta);
   const members = chosen === COMBINATION ? bt!.combination : chosen in means ? [...means[chosen]] : [chosen];
@@ -451,5 +483,6 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     notes,
     members,
     fitted,
+    regressions,
   };
 }

@@ -250,6 +250,11 @@ export interface GlobalSeriesInput {
   phase?: number;
   /** Fold origins (indices into train), ascending; empty when the series has no backtest. */
   origins: readonly number[];
+  /**
+   * What the backtest model is trained on and forecasts the folds from, when it differs from `train` (a series with
+   * covariates: the residual of a regression fitted before the first origin; panel.ts).
+   */
+  backtestTrain?: readonly number[];
 }
 
 /** The global model's forecasts for one series: per fold origin (the backtest) and after the training part. */
@@ -282,7 +287,7 @@ export async function panelGlobalForecasts(
   const folds: number[][][] = items.map(() => []);
   let backtestWindows = 0;
   const cut = items.map((s) => ({
-    values: s.train.slice(0, s.origins.length > 0 ? s.origins[0] : 0),
+    values: (s.backtestTrain ?? s.train).slice(0, s.origins.length > 0 ? s.origins[0] : 0),
     phase: s.phase,
   }));
   // The backtest model needs a window whose target ends before some series' first fold origin; a panel of short
@@ -301,7 +306,7 @@ export async function panelGlobalForecasts(
     const jobs: { i: number; history: GlobalPart }[] = [];
     items.forEach((s, i) => {
       for (const origin of s.origins)
-        jobs.push({ i, history: { values: s.train.slice(0, origin), phase: s.phase } });
+        jobs.push({ i, history: { values: (s.backtestTrain ?? s.train).slice(0, origin), phase: s.phase } });
     });
     const fs = bt.predict(jobs.map((j) => j.history));
     jobs.forEach((j, k) => folds[j.i].push(fs[k]));

@@ -23,7 +23,7 @@ import {
   type ForecastFn,
   type MethodChoice,
 } from './auto.js';
-import type { GlobalOptions, GlobalSeriesForecasts } from './global.js';
+import type { GlobalOptions, GlobalSeriesForecasts, GlobalSeriesInput } from './global.js';
 import { baselineForecasts, type BaselineName } from './baselines.js';
 import { winkler } from './conformal.js';
 import { metrics, type Metrics } from './metrics.js';
@@ -33,15 +33,27 @@ import {
   checkSeries,
   csvRecords,
   datesAfter,
+  MISSING_CELL,
   parseDate,
   SEASON_OF_FREQUENCY,
   seasonsOfFrequency,
   SeriesInputError,
+  regressorColumns,
   seriesFromCells,
+  splitKnownFuture,
   type TimeSeries,
 } from './series.js';
 import type { Differencing } from './transforms.js';
 import type { TransformKind } from './boxcox.js';
+import {
+  fitRegression,
+  knownFutureRows,
+  regressionPart,
+  regressionSummary,
+  withRegressorsName,
+  type RegressionFit,
+  type RegressionSummary,
+} from './regressors.js';
 
 export interface PanelCsvOptions {
   /** Long format: the column naming each row's series (header name or 0-based index). */
@@ -56,6 +68,11 @@ export interface PanelCsvOptions {
   interpolate?: boolean;
   /** Name used in messages (the file path). */
   source?: string;
+  /**
+   * Long format: covariate columns (regressors.ts), one value per row; each series' rows after its last value, with
+   * the value cell empty, give the covariates' known future.
+   */
+  regressors?: readonly string[];
 }
 
 /** One series of a panel: its points, or why it cannot be forecast (the rest of the panel goes on). */
@@ -78,8 +95,6 @@ export interface Panel {
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
 const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
-/** Cells read as a missing value (one series fails, or is interpolated with --interpolate), not as bad input. */
-const MISSING = /^(|na|n\/a|nan|null|none|-)$/i;
 const NON_FINITE = /^[+-]?(inf|infinity)$/i;
 
 const isNumber = (cell: string): boolean => cell.trim() !== '' && Number.isFinite(Number(cell));
@@ -88,7 +103,8 @@ const isInteger = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 /** A value cell: a number, a missing value, a non-finite value (fails its series), or bad input (null). */
 function valueOf(cell: string): number | 'missing' | 'non-finite' | null {
   if (isNumber(cell)) return Number(cell);
-  if (MISSING.test(cell.trim())) return 'missing';
+  // A missing value fails its series (or is interpolated with --interpolate); it is not bad input.
+  if (MISSING_CELL.test(cell.trim())) return 'missing';
   if (NON_FINITE.test(cell.trim())) return 'non-finite';
   return null;
 }
@@ -97,6 +113,8 @@ interface Cell {
   value: number | 'missing' | 'non-finite';
   date: string;
   line: number;
+  /** The covariates' values (NaN: missing). */
+  x: number[];
 }
 
 /**
@@ -110,6 +128,10 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   if (opts.wide && opts.idColumn !== undefined)
     fail(
       `${src}: --wide and --id-column contradict each other: a wide file has one column per series, a long one an id column`,
+    );
+  if (opts.wide && (opts.regressors?.length ?? 0) > 0)
+    fail(
+      `${src}: --regressors needs one row per series and date (long format, --id-column): a wide file's columns are series`,
     );
   if (opts.wide && opts.valueColumn !== undefined)
     fail(
@@ -167,6 +189,21 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     );
   if (dateCol !== undefined && valueColGiven === dateCol)
     fail(`${src}: the date and value columns are the same column (${colName(dateCol)})`);
+  const regressorCols = regressorColumns(opts.regressors, header, src, [
+    [idCol, 'id'],
+    [dateCol, 'date'],
+    [valueColGiven, 'value'],
+  ]);
+  /** A row's covariates: numbers, NaN where missing; anything else stops the file. */
+  const covariatesOf = (record: readonly string[], line: number): number[] =>
+    regressorCols.map((c) => {
+      const v = valueOf(record[c]);
+      if (typeof v === 'number') return v;
+      if (v === 'missing') return NaN;
+      return fail(
+        `${src}, line ${line}, column ${colName(c)}: regressor value ${JSON.stringify(record[c])} is not a number`,
+      );
+    });
 
   // The date column: every cell a date, or every cell an integer position.
   let indexed = false;
@@ -190,7 +227,10 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   if (!opts.wide) {
     const ic = idCol!;
     valueCol =
-      valueColGiven ?? [...free].reverse().find((c) => c !== dateCol && sample.some((r) => isNumber(r[c])));
+      valueColGiven ??
+      [...free]
+        .reverse()
+        .find((c) => c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c])));
     if (valueCol === undefined)
       return fail(
         `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${header.join(', ')})`,
@@ -202,7 +242,12 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       const v = valueOf(p.record[vc]);
       if (v === null) badValue(p.info.lines, vc, p.record[vc]);
       const g = groups.get(id) ?? groups.set(id, []).get(id)!;
-      g.push({ value: v!, date: dateCol === undefined ? '' : p.record[dateCol], line: p.info.lines });
+      g.push({
+        value: v!,
+        date: dateCol === undefined ? '' : p.record[dateCol],
+        line: p.info.lines,
+        x: covariatesOf(p.record, p.info.lines),
+      });
     }
   } else {
     const dc = dateCol!;
@@ -218,7 +263,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       for (const p of body) {
         const v = valueOf(p.record[c]);
         if (v === null) badValue(p.info.lines, c, p.record[c]);
-        cells.push({ value: v!, date: p.record[dc], line: p.info.lines });
+        cells.push({ value: v!, date: p.record[dc], line: p.info.lines, x: [] });
       }
       groups.set(header[c], cells);
     }
@@ -246,7 +291,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       while (b > a && cells[b - 1].value === 'missing') b--;
       cells = cells.slice(a, b);
     }
-    series.push(seriesOfCells(id, label, cells, indexed, dateCol, header, opts, src));
+    series.push(seriesOfCells(id, label, cells, indexed, dateCol, header, opts, src, opts.regressors));
   }
   return {
     format: opts.wide ? 'wide' : 'long',
@@ -267,11 +312,16 @@ function seriesOfCells(
   header: readonly string[],
   opts: PanelCsvOptions,
   src: string,
+  regressors: readonly string[] = [],
 ): PanelSeries {
   if (cells.length === 0) return { id, error: `${label} has no values` };
   const inf = cells.find((c) => c.value === 'non-finite');
   if (inf) return { id, error: `${label}: a non-finite value on line ${inf.line}` };
-  const missing = cells.filter((c) => c.value === 'missing');
+  // With covariates, the rows after the last value are the known future: kept aside from the missing-value checks.
+  let end = cells.length;
+  if (regressors.length > 0) while (end > 0 && cells[end - 1].value === 'missing') end--;
+  const future = cells.slice(end);
+  const missing = cells.slice(0, end).filter((c) => c.value === 'missing');
   if (missing.length > 0 && (opts.interpolate !== true || dateCol === undefined))
     return {
       id,
@@ -282,18 +332,31 @@ function seriesOfCells(
           ', ',
         )}${missing.length > 3 ? ', …' : ''})${dateCol !== undefined ? '; pass --interpolate to fill them' : ''}`,
     };
-  const kept = cells.filter((c) => c.value !== 'missing');
-  const values = kept.map((c) => c.value as number);
+  // The future rows' values are NaN: the covariates' split (splitKnownFuture) takes them off again.
+  const kept = [...cells.slice(0, end).filter((c) => c.value !== 'missing'), ...future];
+  const values = kept.map((c) => (c.value === 'missing' ? NaN : (c.value as number)));
+  const columns = regressors.map((_, j) => kept.map((c) => c.x[j]));
   const lines = kept.map((c) => c.line);
   const name = id;
+  const split = (s: TimeSeries, cols: readonly (readonly number[])[]): PanelSeries => {
+    if (regressors.length === 0) return { id, series: s };
+    try {
+      return { id, series: splitKnownFuture(s, regressors, cols, `${src}, ${label}`) };
+    } catch (e) {
+      if (e instanceof SeriesInputError) return { id, error: e.message };
+      throw e;
+    }
+  };
   if (dateCol === undefined)
-    return { id, series: { dates: values.map((_, i) => `t${i + 1}`), values, name, lines } };
+    return split({ dates: values.map((_, i) => `t${i + 1}`), values, name, lines }, columns);
   if (indexed) {
     // Integer positions: consecutive (gaps filled linearly with --interpolate), labelled by their number.
     const ts = kept.map((c) => Number(c.date));
     const dates: string[] = [];
-    const out: number[] = [];
     const outLines: number[] = [];
+    // The values and each covariate, filled in alike.
+    const tracks = [values, ...columns];
+    const outs: number[][] = tracks.map(() => []);
     let interpolated = 0;
     for (let i = 0; i < ts.length; i++) {
       const gap = i > 0 ? ts[i] - ts[i - 1] - 1 : 0;
@@ -304,30 +367,32 @@ function seriesOfCells(
         };
       for (let g = 1; g <= gap; g++) {
         dates.push(String(ts[i - 1] + g));
-        out.push(values[i - 1] + ((values[i] - values[i - 1]) * g) / (gap + 1));
+        tracks.forEach((v, k) => outs[k].push(v[i - 1] + ((v[i] - v[i - 1]) * g) / (gap + 1)));
         outLines.push(0);
         interpolated++;
       }
       dates.push(String(ts[i]));
-      out.push(values[i]);
+      tracks.forEach((v, k) => outs[k].push(v[i]));
       outLines.push(lines[i]);
     }
-    return {
-      id,
-      series: { dates, values: out, name, lines: outLines, ...(interpolated ? { interpolated } : {}) },
-    };
+    return split(
+      { dates, values: outs[0], name, lines: outLines, ...(interpolated ? { interpolated } : {}) },
+      outs.slice(1),
+    );
   }
   try {
-    return {
-      id,
-      series: seriesFromCells(
+    const fromCells = (vs: readonly number[]): TimeSeries =>
+      seriesFromCells(
         kept.map((c) => c.date),
-        values,
+        vs,
         lines,
         name,
         { source: `${src}, ${label}`, interpolate: opts.interpolate, column: `'${header[dateCol]}'` },
-      ),
-    };
+      );
+    return split(
+      fromCells(values),
+      columns.map((c) => fromCells(c).values),
+    );
   } catch (e) {
     if (e instanceof SeriesInputError) return { id, error: e.message };
     throw e;
@@ -428,6 +493,8 @@ export interface SeriesForecast {
   metrics?: Record<string, Metrics>;
   heldOutIntervals?: HeldOutInterval[];
   notes: string[];
+  /** With covariates: which methods used them and their β (regressors.ts). */
+  regressors?: RegressionSummary;
   /** Backtest scores of every method that ran on every fold (what the choice was made on): means and per fold. */
   backtest?: Record<string, { mase: number; smape: number; folds: { mase: number; smape: number }[] }>;
   /** Wall seconds of this series' fit and forecast (the global network's training, shared, not included). */
@@ -479,9 +546,12 @@ export interface PanelSeriesPlan {
 export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings): PanelSeriesPlan {
   checkSeries(series, 4, `series ${id}`);
   const season = seasonOf(series, o.season);
-  const horizon = o.horizon ?? (season > 1 ? season : 12);
-  const holdout = o.holdout ?? horizon;
+  // With covariates, the rows after the last value give the horizon and, unless --holdout says, are forecast.
+  const future = series.covariates?.futureDates.length ?? 0;
+  const horizon = o.horizon ?? (future > 0 ? future : season > 1 ? season : 12);
+  const holdout = o.holdout ?? (future > 0 ? 0 : horizon);
   checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
+  if (series.covariates && holdout === 0) knownFutureRows(series, horizon, labelsAfter(series, horizon));
   const train = series.values.slice(0, series.values.length - holdout);
   let origins: number[] = [];
   try {
@@ -509,6 +579,59 @@ export function seasonPhase(series: TimeSeries, season: number): number | undefi
     : series.frequency === 'quarterly' && season === 4 && quarter
       ? Number(quarter[1]) - 1
       : undefined;
+}
+
+/** A series' covariate rows as its forecast uses them: the training part's and the horizon's (future or hold-out). */
+function covariateRows(series: TimeSeries, plan: PanelSeriesPlan): number[][] | undefined {
+  const cov = series.covariates;
+  if (!cov) return undefined;
+  return plan.holdout === 0
+    ? knownFutureRows(series, plan.horizon, labelsAfter(series, plan.horizon))
+    : cov.x.slice(0, series.values.length);
+}
+
+/**
+ * The global network's input for one series and how to turn its forecasts back. Without covariates: the training
+ * part as it is. With them, the network forecasts what a per-series regression leaves (regressors.ts), honestly: the
+ * backtest model sees the residual of a regression fitted before the first fold origin, the final model that of one
+ * fitted on the whole training part; each regression's part of the forecast rows is added back to its forecasts. A
+ * part too short to fit a regression on leaves that model without it.
+ */
+export function globalInput(
+  series: TimeSeries,
+  plan: PanelSeriesPlan,
+): { input: GlobalSeriesInput; restore(f: GlobalSeriesForecasts): GlobalSeriesForecasts } {
+  const base = {
+    train: plan.train,
+    origins: plan.origins,
+    ...(plan.phase !== undefined ? { phase: plan.phase } : {}),
+  };
+  const x = covariateRows(series, plan);
+  if (!x) return { input: base, restore: (f) => f };
+  const lag = plan.season >= 2 ? plan.season : 1;
+  const fitOn = (n: number): RegressionFit | null => {
+    try {
+      return fitRegression(plan.train.slice(0, n), x, lag);
+    } catch {
+      return null;
+    }
+  };
+  const part = (fit: RegressionFit | null, t: number): number => (fit ? regressionPart(fit, x[t]) : 0);
+  const backtestFit = plan.origins.length > 0 ? fitOn(plan.origins[0]) : null;
+  const finalFit = fitOn(plan.train.length);
+  const n = plan.train.length;
+  return {
+    input: {
+      ...base,
+      train: plan.train.map((v, t) => v - part(finalFit, t)),
+      backtestTrain: plan.train.map((v, t) => v - part(backtestFit, t)),
+    },
+    restore: (f) => ({
+      ...f,
+      folds: f.folds.map((fold, k) => fold.map((v, h) => v + part(backtestFit, f.origins[k] + h))),
+      final: f.final.map((v, h) => v + part(finalFit, n + h)),
+    }),
+  };
 }
 
 /** The global network's precomputed forecasts as a candidate: by the length of the history it is asked about. */
@@ -541,7 +664,8 @@ export async function forecastPanelSeries(
   saveNetworks?: (s: SavedSeries, networks: ReadonlyMap<string, RNNForecaster>) => SavedNetworkRef[],
 ): Promise<SeriesForecast> {
   const t0 = Date.now();
-  const { season, horizon, holdout, train } = panelSeriesPlan(id, series, o);
+  const plan = panelSeriesPlan(id, series, o);
+  const { season, horizon, holdout, train } = plan;
   const lookback = o.lookback ?? (season > 1 ? 2 * season : 12);
   const notes: string[] = [];
   let method: PanelMethod = o.method;
@@ -571,9 +695,12 @@ export async function forecastPanelSeries(
           ? [...PANEL_MEANS[method]]
           : [method as CandidateName];
   const globalFns = new Map<string, ForecastFn>();
+  const cov = series.covariates;
+  // With covariates the global network forecast the regression's residual (globalInput): it is 'global + x'.
+  const globalName = cov ? withRegressorsName(GLOBAL) : GLOBAL;
   if (wanted.includes(GLOBAL)) {
     const why = globalError ?? 'the global network was not trained';
-    if (global) globalFns.set(GLOBAL, globalCandidate(global, train.length));
+    if (global) globalFns.set(globalName, globalCandidate(global, train.length));
     else if (method === GLOBAL) throw new Error(`the global network has no forecast for this series: ${why}`);
     else if (method in PANEL_MEANS) {
       // A mean without its network (a panel too short to train it): the choice by backtest among the rest.
@@ -582,7 +709,22 @@ export async function forecastPanelSeries(
     } else notes.push(`global: skipped: ${why}`);
   }
   const candidates = wanted.filter((c): c is CandidateName => c !== GLOBAL);
-  const fixed = method === GLOBAL || method in PANEL_MEANS ? method : undefined;
+  // A fixed global method or mean: its version with the covariates when there are some.
+  const fixed =
+    method === GLOBAL || method in PANEL_MEANS ? (cov ? withRegressorsName(method) : method) : undefined;
+  // Covariates: the training part's rows and, with no hold-out, the known future's (the hold-out's otherwise).
+  const x = covariateRows(series, plan);
+  if (cov && holdout > 0 && cov.futureDates.length > 0)
+    notes.push(`the ${cov.futureDates.length} row(s) after the last value are not forecast with a hold-out`);
+  // Every fixed mean whose members are candidates is scored (and can be chosen by auto); with covariates, also each
+  // mean with its per-series members on them (the global network sees the series only).
+  const meanMembers = Object.entries(PANEL_MEANS).filter(([, ms]) => ms.every((m) => wanted.includes(m)));
+  const meansUsed: Record<string, readonly string[]> = Object.fromEntries([
+    ...meanMembers,
+    ...(x
+      ? meanMembers.map(([name, ms]) => [withRegressorsName(name), ms.map((m) => withRegressorsName(m))])
+      : []),
+  ]);
   const seasons =
     o.seasons ??
     (o.season === undefined && series.frequency ? seasonsOfFrequency(series.frequency) : [season]);
@@ -593,10 +735,8 @@ export async function forecastPanelSeries(
     method: fixed !== undefined ? 'auto' : (method as MethodChoice),
     candidates,
     extra: globalFns,
-    // Every fixed mean whose members are candidates is scored (and can be chosen by auto).
-    means: Object.fromEntries(
-      Object.entries(PANEL_MEANS).filter(([, ms]) => ms.every((m) => wanted.includes(m))),
-    ),
+    means: meansUsed,
+    ...(x ? { regressors: x } : {}),
     ...(fixed !== undefined ? { fixed } : {}),
     folds: o.folds,
     step: o.step,
@@ -615,8 +755,8 @@ export async function forecastPanelSeries(
   for (const [name, why] of res.failed) notes.push(`${name}: failed on the training part: ${why}`);
   const forecasts = res.forecasts;
   // The global network is scored on the hold-out even when it had no backtest (so was not a candidate there).
-  if (holdout > 0 && global && !forecasts.has(GLOBAL) && wanted.includes(GLOBAL))
-    forecasts.set(GLOBAL, [...global.final]);
+  if (holdout > 0 && global && !forecasts.has(globalName) && wanted.includes(GLOBAL))
+    forecasts.set(globalName, [...global.final]);
   const extra = holdout > 0 ? o.baselines.filter((b) => !forecasts.has(b)) : [];
   if (extra.length > 0) {
     const r = await baselineForecasts(train, horizon, season, extra);
@@ -636,6 +776,20 @@ export async function forecastPanelSeries(
     forecast: res.point,
     intervals: res.intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
     notes,
+    ...(cov
+      ? {
+          regressors: regressionSummary(
+            cov.names,
+            res.chosen === COMBINATION
+              ? res.backtest!.combination
+              : res.chosen in meansUsed
+                ? [...meansUsed[res.chosen]]
+                : [res.chosen],
+            res.regressions,
+            (m) => res.backtest?.results.get(m)?.mean.mase ?? Infinity,
+          ),
+        }
+      : {}),
     ...(res.backtest
       ? {
           backtest: Object.fromEntries(

@@ -45,6 +45,18 @@ export interface TimeSeries {
   interpolated?: number;
   /** Other numeric columns of the file, when the value column was chosen by default (the last numeric one). */
   otherColumns?: string[];
+  /** Regressor columns (CsvOptions.regressors): their values over the history and the rows after it. */
+  covariates?: Covariates;
+}
+
+/** Covariates read beside a series: one row per point of the history, then one per row after its last value. */
+export interface Covariates {
+  names: string[];
+  /** x[t][j]: covariate j at point t (history, then future); NaN where a future row leaves the cell empty. */
+  x: number[][];
+  /** Labels and source lines of the rows after the last value (the known future), in time order. */
+  futureDates: string[];
+  futureLines: number[];
 }
 /** The former name, kept for existing callers. */
 export type MonthlySeries = TimeSeries;
@@ -58,6 +70,11 @@ export interface CsvOptions {
   interpolate?: boolean;
   /** Name used in messages (the file path). */
   source?: string;
+  /**
+   * Covariate columns (header names): read beside the values; rows after the last value may leave the value cell
+   * empty to give the covariates' known future.
+   */
+  regressors?: readonly string[];
 }
 
 /** Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. */
@@ -221,11 +238,15 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   };
   let dateCol = pick(opts.dateColumn, 'date');
   let valueCol = pick(opts.valueColumn, 'value');
+  const regressorCols = regressorColumns(opts.regressors, header, src, [
+    [dateCol, 'date'],
+    [valueCol, 'value'],
+  ]);
   const sample = body.slice(0, 20);
   if (dateCol === undefined && cols > 1) {
     // A column named like a date, else the first column holding text or dates: either way it is then parsed strictly,
     // so bad dates are reported rather than the column (or its rows) being passed over.
-    const candidates = [...Array(cols).keys()].filter((c) => c !== valueCol);
+    const candidates = [...Array(cols).keys()].filter((c) => c !== valueCol && !regressorCols.includes(c));
     dateCol =
       candidates.find((c) => header !== null && DATE_HEADER.test(header[c])) ??
       candidates.find((c) => sample.some((r) => !isNumber(r[c])));
@@ -233,7 +254,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   const chosenByDefault = valueCol === undefined;
   if (valueCol === undefined) {
     for (let c = cols - 1; c >= 0; c--) {
-      if (c !== dateCol && sample.some((r) => isNumber(r[c]))) {
+      if (c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c]))) {
         valueCol = c;
         break;
       }
@@ -245,9 +266,13 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     );
   const vc = valueCol;
   const colName = (c: number): string => `'${header?.[c] ?? c}'`;
+  if (dateCol !== undefined && regressorCols.includes(dateCol))
+    fail(`${src}: the date column ${colName(dateCol)} cannot be a regressor`);
   const values: number[] = [];
   body.forEach((r, i) => {
     const cell = r[vc];
+    // With regressors, an empty value is a row of the known future (checked to be after the last value below).
+    if (regressorCols.length > 0 && cell === '') return void values.push(NaN);
     if (!isNumber(cell))
       fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
@@ -255,22 +280,133 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     values.push(Number(cell));
   });
   const name = header?.[vc] ?? `column ${vc}`;
+  const regressorCells = regressorCols.map((c) =>
+    body.map((r, i) => {
+      const cell = r[c];
+      if (isNumber(cell)) return Number(cell);
+      if (MISSING_CELL.test(cell)) return NaN;
+      return fail(
+        `${src}, line ${bodyLines[i]}: regressor ${colName(c)} has ${JSON.stringify(cell)}, not a number`,
+      );
+    }),
+  );
+  const withCovariates = (s: TimeSeries, columns: number[][]): TimeSeries =>
+    regressorCols.length === 0
+      ? s
+      : splitKnownFuture(
+          s,
+          regressorCols.map((c) => header![c]),
+          columns,
+          src,
+        );
   if (dateCol === undefined) {
     // No dates: consecutive points, labelled by position.
-    return { dates: values.map((_, i) => `t${i + 1}`), values, name, lines: bodyLines };
+    return withCovariates(
+      { dates: values.map((_, i) => `t${i + 1}`), values, name, lines: bodyLines },
+      regressorCells,
+    );
   }
   const dc = dateCol;
   const others = chosenByDefault
-    ? [...Array(cols).keys()].filter((c) => c !== vc && c !== dc && sample.every((r) => isNumber(r[c])))
+    ? [...Array(cols).keys()].filter(
+        (c) => c !== vc && c !== dc && !regressorCols.includes(c) && sample.every((r) => isNumber(r[c])),
+      )
     : [];
-  const s = seriesFromCells(
-    body.map((r) => r[dc]),
-    values,
-    bodyLines,
-    name,
-    { source: src, interpolate: opts.interpolate, column: colName(dc) },
+  const cellsOf = (vs: readonly number[], column: string): TimeSeries =>
+    seriesFromCells(
+      body.map((r) => r[dc]),
+      vs,
+      bodyLines,
+      name,
+      { source: src, interpolate: opts.interpolate, column },
+    );
+  // Each regressor through the same ordering and gap filling as the values, so the points stay aligned.
+  const s = withCovariates(
+    cellsOf(values, colName(dc)),
+    regressorCells.map((vs) => cellsOf(vs, colName(dc)).values),
   );
   return others.length > 0 ? { ...s, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) } : s;
+}
+
+/** A cell that is empty or says it is missing (a covariate's here; a value's in a panel). */
+export const MISSING_CELL = /^(|na|n\/a|nan|null|none|-)$/i;
+
+/**
+ * The columns of `names` (header names): each must exist, once, and not be a column already used as `used`.
+ */
+export function regressorColumns(
+  names: readonly string[] | undefined,
+  header: readonly string[] | null,
+  src: string,
+  used: readonly (readonly [number | undefined, string])[],
+): number[] {
+  if (!names || names.length === 0) return [];
+  if (!header)
+    throw new SeriesInputError(`${src}: regressors are named by the header row, and the file has none`);
+  const cols: number[] = [];
+  for (const name of names) {
+    const c = header.indexOf(name);
+    if (c < 0)
+      throw new SeriesInputError(
+        `${src}: no regressor column named '${name}' (columns: ${header.join(', ')})`,
+      );
+    if (cols.includes(c)) throw new SeriesInputError(`${src}: regressor '${name}' is named twice`);
+    for (const [u, what] of used)
+      if (u === c)
+        throw new SeriesInputError(`${src}: '${name}' is the ${what} column; it cannot be a regressor`);
+    cols.push(c);
+  }
+  return cols;
+}
+
+/**
+ * Splits a series read with NaN for empty value cells into its history (up to the last value) and the rows after it,
+ * whose covariates are the known future. An empty value inside the history, or a missing covariate there, is an error
+ * naming the lines. `columns[j]` holds covariate j at every point of `s` (aligned, in time order).
+ */
+export function splitKnownFuture(
+  s: TimeSeries,
+  names: readonly string[],
+  columns: readonly (readonly number[])[],
+  src: string,
+): TimeSeries {
+  const lineOf = (t: number): string =>
+    s.lines?.[t] ? `line ${s.lines[t]}` : `${s.dates[t]} (between lines, interpolated)`;
+  let end = s.values.length;
+  while (end > 0 && Number.isNaN(s.values[end - 1])) end--;
+  const inner = s.values.slice(0, end).flatMap((v, t) => (Number.isNaN(v) ? [t] : []));
+  if (inner.length > 0)
+    throw new SeriesInputError(
+      `${src}: ${inner.length} empty value(s) before the last value (${inner
+        .slice(0, 5)
+        .map(lineOf)
+        .join(
+          ', ',
+        )}); only the rows after the last value may leave it empty (they give the regressors' known future)`,
+    );
+  for (const [j, col] of columns.entries()) {
+    const gaps = col.slice(0, end).flatMap((v, t) => (Number.isNaN(v) ? [t] : []));
+    if (gaps.length > 0)
+      throw new SeriesInputError(
+        `${src}: regressor '${names[j]}' is missing on ${gaps.length} row(s) of the history: ${gaps
+          .slice(0, 5)
+          .map(lineOf)
+          .join(', ')}${gaps.length > 5 ? ', …' : ''}`,
+      );
+  }
+  const lines = s.lines ?? s.values.map(() => 0);
+  return {
+    ...s,
+    dates: s.dates.slice(0, end),
+    values: s.values.slice(0, end),
+    lines: lines.slice(0, end),
+    covariates: {
+      names: [...names],
+      x: s.values.map((_, t) => columns.map((c) => c[t])),
+      futureDates: s.dates.slice(end),
+      futureLines: lines.slice(end),
+    },
+  };
 }
 
 /**

@@ -12,7 +12,13 @@ import {
   type GlobalProgress,
   type GlobalSeriesForecasts,
 } from '../forecast/global.js';
-import { needsGlobal, panelSeriesPlan, type PanelSettings, type SeriesOutcome } from '../forecast/panel.js';
+import {
+  globalInput,
+  needsGlobal,
+  panelSeriesPlan,
+  type PanelSettings,
+  type SeriesOutcome,
+} from '../forecast/panel.js';
 import type { TimeSeries } from '../forecast/series.js';
 import type { PanelJob } from './panel_worker.js';
 
@@ -77,12 +83,14 @@ export async function globalStage(
       cpuSeconds: 0,
     };
     try {
+      // Series with covariates: the network forecasts a regression's residual, the regression added back after.
+      const inputs = group.map((g) => globalInput(items[g.index].series, g.plan));
       const r = await panelGlobalForecasts(
-        group.map((g) => ({ train: g.plan.train, origins: g.plan.origins, phase: g.plan.phase })),
+        inputs.map((p) => p.input),
         globalOptions(season, horizon, settings.global),
         onEpoch,
       );
-      group.forEach((g, k) => (forecasts[g.index] = r.forecasts[k]));
+      group.forEach((g, k) => (forecasts[g.index] = inputs[k].restore(r.forecasts[k])));
       models.set(`${season}x${horizon}`, r.model);
       stage.backtestWindows = r.backtestWindows;
       stage.finalWindows = r.finalWindows;
