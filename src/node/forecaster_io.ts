@@ -63,6 +63,17 @@ export function saveForecaster(
   writeFileAtomic(join(dir, 'forecaster.json'), JSON.stringify(file, null, 1) + '\n');
 }
 
+/** A saved conformal interval: its level and a half-width per horizon step. */
+const interval = z.object({
+  level: z
+    .number()
+    .gt(0, { error: 'expected a level in (0, 1)' })
+    .lt(1, { error: 'expected a level in (0, 1)' }),
+  halfWidths: z.array(z.number().min(0, { error: 'expected a finite half-width ≥ 0' }), {
+    error: 'expected an array of half-widths',
+  }),
+});
+
 /**
  * What loadForecaster relies on in forecaster.json (the rest is passed on as written): checked so that a damaged
  * file is an error naming the field, never NaN forecasts.
@@ -88,20 +99,7 @@ const forecasterFileSchema = z.looseObject({
       error: 'expected an array of numbers',
     }),
   }),
-  intervals: z
-    .array(
-      z.object({
-        level: z
-          .number()
-          .gt(0, { error: 'expected a level in (0, 1)' })
-          .lt(1, { error: 'expected a level in (0, 1)' }),
-        halfWidths: z.array(z.number().min(0, { error: 'expected a finite half-width ≥ 0' }), {
-          error: 'expected an array of half-widths',
-        }),
-      }),
-      { error: 'expected an array of intervals' },
-    )
-    .optional(),
+  intervals: z.array(interval, { error: 'expected an array of intervals' }).optional(),
 });
 
 /** forecaster.json's JSON; a missing or unparsable file is an error naming it. */
@@ -305,15 +303,6 @@ const member = z.object({
   method: z.enum(SAVED_METHODS as [string, ...string[]]),
   transform: transformKind,
   lambda: finite.optional(),
-});
-const interval = z.object({
-  level: z
-    .number()
-    .gt(0, { error: 'expected a level in (0, 1)' })
-    .lt(1, { error: 'expected a level in (0, 1)' }),
-  halfWidths: z.array(z.number().min(0, { error: 'expected a finite half-width ≥ 0' }), {
-    error: 'expected an array of half-widths',
-  }),
 });
 const seriesEntry = z.object({
   id: z.string(),
