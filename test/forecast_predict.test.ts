@@ -457,6 +457,24 @@ describe('forecast predict: with regressors', () => {
       /regressor 'promo' has none for 2008-06; there are 5 such row\(s\): add rows \(the forecaster was saved with horizon 12\)/,
     );
     bad(['--model', out, '--json'], /forecasts with regressors promo: give a CSV/);
+    // A network member with covariates needs its regression, of one value per regressor.
+    const netX = join(dir, 'net-x');
+    const manifest = readFileSync(join(netX, 'forecaster.json'), 'utf8');
+    const m = JSON.parse(manifest) as { series: { members: { regression?: { means: number[] } }[] }[] };
+    m.series[0].members[0].regression!.means.push(1);
+    writeFileSync(join(netX, 'forecaster.json'), JSON.stringify(m));
+    bad(
+      ['predict', netX, xFile],
+      /series\[0\]\.members\[0\]\.regression\.means: expected 1 value\(s\) \(one per regressor\), got 2/,
+    );
+    delete m.series[0].members[0].regression;
+    writeFileSync(join(netX, 'forecaster.json'), JSON.stringify(m));
+    bad(
+      ['predict', netX, xFile],
+      /members\[0\]\.regression: the network member 'network \+ x' with regressors needs/,
+    );
+    writeFileSync(join(netX, 'forecaster.json'), manifest);
+    ok(['predict', netX, xFile]);
     bad(
       [xFile, '--model', out, '--regressors', 'price'],
       /--regressors price: the forecaster was saved with regressors promo/,

@@ -5,7 +5,8 @@
  * and checked: the frequency must be the saved one and the history long enough for the lookback. Statistical members
  * are re-estimated on the new history (they are fit-as-you-forecast); networks run as trained. In a panel, an id not
  * seen in training is forecast with the panel's fallback (the global network is global) and its intervals are scaled
- * from the seen series'. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
+ * from the seen series'. A forecaster saved with --regressors reads the same covariate columns, with their known
+ * future after each history (the saved horizon's rows); its networks apply the regressions they were trained with. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
  */
 import { writeFileSync } from 'node:fs';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';

@@ -4,7 +4,9 @@
  * the members of the combination or of a panel's fixed mean), each with its transform; the conformal half-widths
  * calibrated on its backtest; and, for a network member, the fitted network (its weights are saved beside it by
  * src/node/forecaster_io.ts). Forecasting from new history re-estimates the statistical methods on it — ETS, Theta,
- * SARIMA and seasonal naive are fit-as-you-forecast methods — and runs the networks as they were trained. Browser-safe.
+ * SARIMA and seasonal naive are fit-as-you-forecast methods — and runs the networks as they were trained. With
+ * covariates ('ets + x'), a statistical member re-estimates its regression too; a network member keeps the regression it
+ * was trained with (saved with it) and forecasts what it leaves of the new history. Browser-safe.
  */
 import { averageForecasts, candidateFns, CANDIDATES, type AutoResult, type CandidateName } from './auto.js';
 import { boxCox, invBoxCox, lambdaFor, withTransform, type TransformKind } from './boxcox.js';

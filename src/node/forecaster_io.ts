@@ -1,7 +1,8 @@
 /**
  * A fitted forecaster on disk. Version 2 (`recur forecast … --out DIR`): forecaster.json, a zod-checked manifest of
  * what was chosen for one series or for every series of a panel (src/forecast/saved.ts: the members of the point
- * forecast, their transforms, the calibrated interval half-widths, frequency, season, horizon, the file layout), and one
+ * forecast, their transforms and covariate regressions, the calibrated interval half-widths, frequency, season, horizon,
+ * the file layout with the covariate columns), and one
  * TensorFlow.js-format model directory per network ensemble member:
  *
  *   DIR/forecaster.json                        the manifest (written last, atomically)
