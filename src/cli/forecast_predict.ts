@@ -15,7 +15,8 @@ import { labelsAfter, parsePanelCsv, seasonPhase, type SeriesForecast } from '..
 import {
   regressionIfFits,
   regressionLag,
-  regressionPart,
+  regressionResidual,
+  withRegressionPart,
   type RegressionFit,
 } from '../forecast/regressors.js';
 import {
@@ -146,12 +147,12 @@ export async function forecastPredict(
     o.level,
     s.intervals.map((w) => w.level),
   );
-  const x = usesCovariates(s) ? futureCovariates(series, s.horizon, label, true) : undefined;
+  const covariates = usesCovariates(s) ? futureCovariates(series, s.horizon, label, true) : undefined;
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained${x ? ' (with their regressions)' : ''}, statistical methods re-estimated on this history${x ? `; regressors ${m.layout.regressors!.join(', ')}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained${covariates ? ' (with their regressions)' : ''}, statistical methods re-estimated on this history${covariates ? `; regressors ${m.layout.regressors!.join(', ')}` : ''}`,
   );
   // A failure here is the input's: exit 2.
-  const { point } = await usage(() => forecastSaved(s, series.values, networks, undefined, x));
+  const { point } = await usage(() => forecastSaved(s, series.values, networks, undefined, covariates));
   const intervals = savedIntervals(s.intervals, point, levels);
   if (s.intervals.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
   const dates = datesAfter(series.dates, s.horizon, series.frequency);
@@ -176,6 +177,7 @@ export async function forecastPredict(
       ...(series.frequency ? { frequency: series.frequency } : {}),
       method: s.method,
       members: s.members.map((x) => x.name),
+      ...(covariates ? { regressors: m.layout.regressors } : {}),
       season: s.season,
       horizon: s.horizon,
       dates,
@@ -208,11 +210,6 @@ function globalRegression(j: {
   if (!m?.covariates || !j.x) return null;
   if (j.seen) return m.regression ?? null;
   return regressionIfFits(j.series.values, j.x, regressionLag(j.saved.season));
-}
-
-/** What the regression `fit` leaves of `values` (their covariate rows `x`); the values themselves without one. */
-function residual(values: readonly number[], fit: RegressionFit | null, x?: number[][]): readonly number[] {
-  return fit && x ? values.map((v, t) => v - regressionPart(fit, x[t])) : values;
 }
 
 /** What an unseen series is forecast with: the panel's fallback, season and horizon of the seen series like it. */
@@ -257,7 +254,7 @@ async function predictPanel(
   const byId = new Map(m.series.map((s) => [s.id, s]));
   const fallback = m.panel!.fallback;
   out.info(
-    `${file}: ${panel.format} format, ${panel.series.length} series; saved panel forecaster (${m.panel!.method}, ${m.series.length} series) — networks as trained, statistical methods re-estimated on each history; unseen ids: ${fallback.method}`,
+    `${file}: ${panel.format} format, ${panel.series.length} series; saved panel forecaster (${m.panel!.method}, ${m.series.length} series) — networks as trained, statistical methods re-estimated on each history; unseen ids: ${fallback.method}${m.layout.regressors ? `; regressors ${m.layout.regressors.join(', ')}` : ''}`,
   );
   // Each series' saved forecaster (its own, or the fallback for an id not seen in training), checked.
   interface Job {
@@ -332,14 +329,13 @@ async function predictPanel(
     const fits = group.map((j) => globalRegression(j));
     const fs = g.predict(
       group.map((j, k) => ({
-        values: residual(j.series.values, fits[k], j.x),
+        values: fits[k] ? regressionResidual(fits[k], j.series.values, j.x!) : j.series.values,
         phase: seasonPhase(j.series, j.saved.season),
       })),
     );
     group.forEach((j, k) => {
       const fit = fits[k];
-      const n = j.series.values.length;
-      globalOf.set(j, fit ? fs[k].map((v, h) => v + regressionPart(fit, j.x![n + h])) : fs[k]);
+      globalOf.set(j, fit ? withRegressionPart(fit, fs[k], j.x!, j.series.values.length) : fs[k]);
     });
   }
   const results: SeriesForecast[] = [];

@@ -141,6 +141,25 @@ export function regressionPart(fit: RegressionFit, row: readonly number[]): numb
   return s;
 }
 
+/** What the regression leaves of `values` (x: their covariate rows). */
+export function regressionResidual(
+  fit: RegressionFit,
+  values: readonly number[],
+  x: readonly (readonly number[])[],
+): number[] {
+  return values.map((v, t) => v - regressionPart(fit, x[t]));
+}
+
+/** A forecast of the residual from point n on, with the regression's part of those points (x[n + h]) added back. */
+export function withRegressionPart(
+  fit: RegressionFit,
+  forecast: readonly number[],
+  x: readonly (readonly number[])[],
+  n: number,
+): number[] {
+  return forecast.map((v, h) => v + regressionPart(fit, x[n + h]));
+}
+
 /**
  * `fn` with the covariates: fitted on a training part of n points, it regresses those points on x[0, n) (β at
  * differencing lag `lag`), forecasts
@@ -160,9 +179,7 @@ export function withRegressors(
       throw new Error(`the covariates reach point ${x.length}; forecasting ${h} after ${n} needs ${n + h}`);
     const fit = fitRegression(train, x, lag);
     onFit?.(fit);
-    const residual = train.map((v, t) => v - regressionPart(fit, x[t]));
-    const f = await fn(residual, h);
-    return f.map((v, i) => v + regressionPart(fit, x[n + i]));
+    return withRegressionPart(fit, await fn(regressionResidual(fit, train, x), h), x, n);
   };
 }
 

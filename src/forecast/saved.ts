@@ -13,7 +13,13 @@ import { boxCox, invBoxCox, lambdaFor, withTransform, type TransformKind } from 
 import { intervalAround, type Interval } from './conformal.js';
 import { maseScale } from './metrics.js';
 import { FORECAST_DEFAULTS, type RNNForecaster, type NetworkOptions } from './network.js';
-import { regressionLag, regressionPart, withRegressors, type RegressionFit } from './regressors.js';
+import {
+  regressionLag,
+  regressionResidual,
+  withRegressionPart,
+  withRegressors,
+  type RegressionFit,
+} from './regressors.js';
 import type { Frequency } from './series.js';
 import { lag, type FittedTransform } from './transforms.js';
 
@@ -211,9 +217,8 @@ export async function forecastSaved(
       // With the covariates the network forecasts what its regression leaves (withRegressors, inside the transform).
       const reg = x ? m.regression : undefined;
       if (x && !reg) throw new Error(`the ${m.name} network of series ${s.id} has no saved regression`);
-      const input = reg ? scaled.map((v, t) => v - regressionPart(reg, x![t])) : scaled;
-      const out = (await net.predict(input)).mean;
-      const z = reg ? out.map((v, h) => v + regressionPart(reg, x![n + h])) : out;
+      const out = (await net.predict(reg ? regressionResidual(reg, scaled, x!) : scaled)).mean;
+      const z = reg ? withRegressionPart(reg, out, x!, n) : out;
       f = m.transform === 'none' ? z : invBoxCox(z, m.lambda!);
     } else {
       const fn = candidateFns(
