@@ -17,7 +17,7 @@ import { Random } from '../src/core/random.js';
 import { FORECAST_DEFAULTS, RNNForecaster } from '../src/forecast/network.js';
 import { forecastSaved } from '../src/forecast/saved.js';
 import { thetaForecast } from '../src/forecast/theta.js';
-import { loadForecasterDir, saveForecaster } from '../src/node/forecaster_io.js';
+import { loadForecaster, loadForecasterDir, saveForecaster } from '../src/node/forecaster_io.js';
 import '../src/node/forecast.js';
 import { runCli, type CliResult } from './cli_helpers.js';
 import { mutateBytes } from './fuzz_helpers.js';
@@ -386,6 +386,162 @@ describe('forecast predict: a panel of per-series networks', () => {
   });
 });
 
+/** Seasonal + trend + effect·promo + noise, promo random and known `future` rows ahead (value cell empty there). */
+function promoCsv(ids: readonly string[], n: number, future: number, effect = 12): string {
+  const rows: string[] = [];
+  ids.forEach((id, k) => {
+    const rng = new Random(11 + k);
+    for (let t = 0; t < n + future; t++) {
+      const promo = rng.normal();
+      const y =
+        100 + 10 * k + 0.2 * t + 10 * Math.sin((2 * Math.PI * t) / 12) + effect * promo + 0.5 * rng.normal();
+      rows.push(
+        `${ids.length > 1 ? `${id},` : ''}${month(t)},${promo.toFixed(4)},${t < n ? y.toFixed(3) : ''}`,
+      );
+    }
+  });
+  return `${ids.length > 1 ? 'id,' : ''}month,promo,sales\n` + rows.join('\n') + '\n';
+}
+
+describe('forecast predict: with regressors', () => {
+  const xFile = write('promo.csv', promoCsv(['s'], 96, 12));
+  const X = ['--regressors', 'promo', '--value-column', 'sales', '--folds', '3'];
+  it('ETS + x: the regression is re-estimated with ETS on the new history; the round trip is exact', async () => {
+    const out = join(dir, 'ets-x');
+    const trained = JSON.parse(ok([xFile, ...X, '--method', 'ets', '--out', out, '--json'])) as SeriesJson;
+    assert.equal(trained.method, 'ets + x');
+    const { manifest } = loadForecasterDir(out);
+    assert.deepEqual(manifest.layout.regressors, ['promo']);
+    assert.deepEqual(manifest.series[0].members, [
+      { name: 'ets + x', method: 'ets', transform: 'none', covariates: true },
+    ]);
+    const again = JSON.parse(ok(['predict', out, xFile, '--json'])) as SeriesJson;
+    assert.deepEqual(again.forecast, trained.forecast);
+    assert.deepEqual(again.intervals, trained.intervals);
+    assert.deepEqual(again.dates, trained.dates);
+    // Three more months of history: forecast from the new end, β re-estimated with ETS on it.
+    const longer = write('promo99.csv', promoCsv(['s'], 99, 12));
+    const extended = JSON.parse(ok(['predict', out, longer, '--json'])) as SeriesJson;
+    assert.equal(extended.dates[0], month(99));
+    assert.equal(extended.forecast.length, 12);
+    assert.notDeepEqual(extended.forecast, trained.forecast);
+    // --model with the same --regressors is the same thing.
+    const model = JSON.parse(ok([xFile, '--model', out, '--regressors', 'promo', '--json'])) as SeriesJson;
+    assert.deepEqual(model.forecast, trained.forecast);
+  });
+  it('network + x: the network runs as trained on what its saved regression leaves, bit for bit', () => {
+    const out = join(dir, 'net-x');
+    const trained = JSON.parse(
+      ok([xFile, ...X, '--method', 'network', '--epochs', '3', '--seeds', '1', '--out', out, '--json']),
+    ) as SeriesJson;
+    assert.equal(trained.method, 'network + x');
+    const member = loadForecasterDir(out).manifest.series[0].members[0];
+    assert.equal(member.covariates, true);
+    assert.equal(member.regression!.lag, 12);
+    assert.ok(Math.abs(member.regression!.perUnit[0] - 12) < 1, `β ${member.regression!.perUnit[0]}`);
+    const again = JSON.parse(ok(['predict', out, xFile, '--json'])) as SeriesJson;
+    assert.deepEqual(again.forecast, trained.forecast);
+    assert.deepEqual(again.intervals, trained.intervals);
+    // recur serve serves single networks only: one with regressors cannot be, and says so.
+    assert.throws(() => loadForecaster(out), /without a transform or regressors is served here/);
+  });
+  it('missing regressors, too few known future rows: exit 2 with one line naming them', () => {
+    const out = join(dir, 'ets-x');
+    const noPromo = write(
+      'nopromo.csv',
+      'month,sales\n' + series.map((v, t) => `${month(t)},${v}`).join('\n') + '\n',
+    );
+    bad(['predict', out, noPromo], /promo/);
+    bad(
+      ['predict', out, write('promo-short.csv', promoCsv(['s'], 96, 5))],
+      /regressor 'promo' has none for 2008-06; there are 5 such row\(s\): add rows \(the forecaster was saved with horizon 12\)/,
+    );
+    bad(['--model', out, '--json'], /forecasts with regressors promo: give a CSV/);
+    // A network member with covariates needs its regression, of one value per regressor.
+    const netX = join(dir, 'net-x');
+    const manifest = readFileSync(join(netX, 'forecaster.json'), 'utf8');
+    const m = JSON.parse(manifest) as { series: { members: { regression?: { means: number[] } }[] }[] };
+    m.series[0].members[0].regression!.means.push(1);
+    writeFileSync(join(netX, 'forecaster.json'), JSON.stringify(m));
+    bad(
+      ['predict', netX, xFile],
+      /series\[0\]\.members\[0\]\.regression\.means: expected 1 value\(s\) \(one per regressor\), got 2/,
+    );
+    delete m.series[0].members[0].regression;
+    writeFileSync(join(netX, 'forecaster.json'), JSON.stringify(m));
+    bad(
+      ['predict', netX, xFile],
+      /members\[0\]\.regression: the network member 'network \+ x' with regressors needs/,
+    );
+    writeFileSync(join(netX, 'forecaster.json'), manifest);
+    ok(['predict', netX, xFile]);
+    bad(
+      [xFile, '--model', out, '--regressors', 'price'],
+      /--regressors price: the forecaster was saved with regressors promo/,
+    );
+  });
+  it('a panel with the global network + x: seen series reproduce exactly; an unseen one fits its own regression', () => {
+    const pdir = join(dir, 'panel-x');
+    const file = write('panel-x.csv', promoCsv(IDS, 60, 6));
+    const lines = (text: string): (SeriesJson & { id?: string; seen?: boolean })[] =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as SeriesJson & { id?: string; seen?: boolean });
+    const trained = lines(
+      ok([
+        file,
+        ...X,
+        '--id-column',
+        'id',
+        '--method',
+        'global',
+        '--epochs',
+        '3',
+        '--seeds',
+        '1',
+        '--out',
+        pdir,
+        '--json',
+      ]),
+    ).filter((l) => l.id && l.forecast);
+    assert.equal(trained.length, 3);
+    const { manifest } = loadForecasterDir(pdir);
+    for (const s of manifest.series) {
+      assert.equal(s.method, 'global + x');
+      assert.equal(s.members[0].regression!.perUnit.length, 1);
+    }
+    assert.deepEqual(manifest.panel!.fallback.members, [
+      { name: 'global + x', method: 'global', transform: 'none', covariates: true },
+    ]);
+    const more = write('panel-x4.csv', promoCsv([...IDS, 'west'], 60, 6));
+    const predicted = lines(ok(['predict', pdir, more, '--json'])).filter((l) => l.id && l.forecast);
+    for (const t of trained) {
+      const p = predicted.find((x) => x.id === t.id)!;
+      assert.equal(p.seen, true);
+      assert.deepEqual(p.forecast, t.forecast, t.id);
+      assert.deepEqual(p.intervals, t.intervals, t.id);
+    }
+    const west = predicted.find((x) => x.id === 'west')!;
+    assert.equal(west.seen, false);
+    assert.equal(west.method, 'global + x');
+    assert.ok(west.forecast.length === 6 && west.forecast.every(Number.isFinite));
+    // A series without enough known future fails alone (as in training); a file without the column is exit 2.
+    const short = promoCsv(['north'], 60, 2)
+      .split('\n')
+      .slice(1)
+      .map((l) => (l ? `north,${l}` : l));
+    const mixed = write(
+      'panel-x-short.csv',
+      [...promoCsv(IDS.slice(1), 60, 6).trimEnd().split('\n'), ...short].join('\n'),
+    );
+    const r = run(['predict', pdir, mixed]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /north: failed: .*regressor 'promo' has none for 2005-03/);
+    bad(['predict', pdir, file.replace('panel-x', 'panel')], /promo/);
+  });
+});
+
 describe('the manifest loader under damage (seeded fuzz)', () => {
   it('byte damage and wrong values in forecaster.json give clean errors or a forecaster that forecasts', async () => {
     // A single-series forecaster with a network, and the panel one of the test above.
@@ -394,7 +550,8 @@ describe('the manifest loader under damage (seeded fuzz)', () => {
     const rng = new Random(7);
     let loaded = 0;
     let refused = 0;
-    for (const target of [single, join(dir, 'panel')]) {
+    // With the saved forecasters with regressors of the tests above (their regressions and covariate flags damaged too).
+    for (const target of [single, join(dir, 'panel'), join(dir, 'net-x'), join(dir, 'panel-x')]) {
       if (!existsSync(join(target, 'forecaster.json'))) continue;
       const file = join(target, 'forecaster.json');
       const original = readFileSync(file);
@@ -417,6 +574,9 @@ describe('the manifest loader under damage (seeded fuzz)', () => {
             history,
             d.networks.get(s.id) ?? new Map(),
             g?.predict([{ values: history }])[0],
+            Array.from({ length: 60 + s.horizon }, (_, t) =>
+              (d.manifest.layout.regressors ?? []).map((_, j) => Math.sin(t + j)),
+            ),
           ).catch((e: unknown) => {
             assert.ok(e instanceof Error && !(e instanceof TypeError), `mutation ${i}: ${String(e)}`);
           });

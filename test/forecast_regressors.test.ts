@@ -362,18 +362,6 @@ describe('recur forecast --regressors', () => {
       ],
       ['twice.csv', salesCsv(108, 12), ['--regressors', 'promo,promo'], /'promo' is named twice/],
       ['empty-name.csv', salesCsv(108, 12), ['--regressors', 'promo,'], /--regressors takes column names/],
-      [
-        'save.csv',
-        salesCsv(108, 12),
-        ['--save', join(dir, 'model')],
-        /saving a forecaster with regressors is not supported yet/,
-      ],
-      [
-        'out.csv',
-        salesCsv(108, 12),
-        ['--out', join(dir, 'model')],
-        /--out with --regressors: saving a forecaster with regressors is not supported yet/,
-      ],
       ['wide.csv', salesCsv(108, 12), ['--wide'], /--regressors needs one row per series and date/],
     ];
     for (const [name, text, flags, message] of cases) {

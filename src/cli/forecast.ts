@@ -132,7 +132,7 @@ export function savedDirOf(o: ForecastCliOptions): string | undefined {
   return o.out ?? o.save;
 }
 
-/** How the training file was read, for `forecast predict` to read new files the same way. */
+/** How the training file was read (covariate columns included), for `forecast predict` to read new files alike. */
 export function layoutOf(o: ForecastCliOptions): ForecasterLayout {
   return {
     ...(o.idColumn !== undefined ? { idColumn: o.idColumn } : {}),
@@ -140,6 +140,7 @@ export function layoutOf(o: ForecastCliOptions): ForecasterLayout {
     ...(o.dateColumn !== undefined ? { dateColumn: o.dateColumn } : {}),
     ...(o.valueColumn !== undefined ? { valueColumn: o.valueColumn } : {}),
     interpolate: o.interpolate,
+    ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
   };
 }
 
@@ -265,16 +266,6 @@ export async function forecast(
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
-  if (o.regressors !== undefined)
-    for (const [flag, set] of [
-      ['--out', o.out],
-      ['--save', o.save],
-      ['--model', o.model],
-    ] as const)
-      if (set !== undefined)
-        throw new UsageError(
-          `${flag} with --regressors: saving a forecaster with regressors is not supported yet`,
-        );
   // Forecast again from a saved forecaster, without retraining (`recur forecast predict DIR CSV`).
   if (o.model) {
     const { forecastPredict } = await import('./forecast_predict.js');
@@ -578,9 +569,27 @@ function knownCovariates(
       );
     return cov.x.slice(0, series.values.length);
   }
+  return futureCovariates(series, horizon, label);
+}
+
+/**
+ * The covariate rows of the history and of the `horizon` points after it (knownFutureRows); a missing one is bad
+ * usage naming the file, the regressor and the first date without a value.
+ */
+export function futureCovariates(
+  series: TimeSeries,
+  horizon: number,
+  label: string,
+  savedHorizon = false,
+): number[][] {
   return asUsage(() => {
     try {
-      return knownFutureRows(series, horizon, datesAfter(series.dates, horizon, series.frequency));
+      return knownFutureRows(
+        series,
+        horizon,
+        datesAfter(series.dates, horizon, series.frequency),
+        savedHorizon,
+      );
     } catch (e) {
       if (e instanceof SeriesInputError) throw new SeriesInputError(`${label}: ${e.message}`);
       throw e;

@@ -5,17 +5,26 @@
  * and checked: the frequency must be the saved one and the history long enough for the lookback. Statistical members
  * are re-estimated on the new history (they are fit-as-you-forecast); networks run as trained. In a panel, an id not
  * seen in training is forecast with the panel's fallback (the global network is global) and its intervals are scaled
- * from the seen series'. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
+ * from the seen series'. A forecaster saved with --regressors reads the same covariate columns, with their known
+ * future after each history (the saved horizon's rows); its networks apply the regressions they were trained with. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
  */
 import { writeFileSync } from 'node:fs';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import type { GlobalForecaster } from '../forecast/global.js';
 import { labelsAfter, parsePanelCsv, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
 import {
+  regressionIfFits,
+  regressionLag,
+  regressionResidual,
+  withRegressionPart,
+  type RegressionFit,
+} from '../forecast/regressors.js';
+import {
   forecastSaved,
   minHistory,
   savedIntervals,
   scaledWidths,
+  usesCovariates,
   type SavedInterval,
   type SavedSeries,
 } from '../forecast/saved.js';
@@ -29,10 +38,12 @@ import {
 import {
   asUsage,
   forecastRows,
+  futureCovariates,
   parseLevels,
   pct,
   readCsvText,
   readSeries,
+  regressorNames,
   usage,
   writeForecast,
   type ForecastCliOptions,
@@ -42,7 +53,7 @@ import { UsageError, type Output } from './output.js';
 
 export interface PredictCliOptions extends Pick<
   ForecastCliOptions,
-  'idColumn' | 'wide' | 'valueColumn' | 'dateColumn' | 'output' | 'chart' | 'json'
+  'idColumn' | 'wide' | 'valueColumn' | 'dateColumn' | 'output' | 'chart' | 'json' | 'regressors'
 > {
   interpolate?: boolean;
   /** A subset of the saved levels ('80,95'); default: every saved level. */
@@ -81,7 +92,16 @@ export async function forecastPredict(
     valueColumn: own ? o.valueColumn : (o.valueColumn ?? m.layout.valueColumn),
     dateColumn: own ? o.dateColumn : (o.dateColumn ?? m.layout.dateColumn),
     interpolate: o.interpolate === true || m.layout.interpolate,
+    // The covariate columns are the training file's: a new file carries them (`--model DIR --regressors` must agree).
+    regressors: m.layout.regressors?.join(','),
   };
+  if (
+    o.regressors !== undefined &&
+    regressorNames(o.regressors).join(',') !== (m.layout.regressors ?? []).join(',')
+  )
+    throw new UsageError(
+      `--regressors ${o.regressors}: the forecaster was saved ${m.layout.regressors ? `with regressors ${m.layout.regressors.join(',')}` : 'without regressors'}; leave --regressors out (the saved ones are read)`,
+    );
   if (m.kind === 'panel') {
     if (o.chart) throw new UsageError('--chart draws one series; it cannot be used with a panel forecaster');
     if (!file)
@@ -103,6 +123,10 @@ export async function forecastPredict(
         `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one`,
       );
   } else {
+    if (usesCovariates(s))
+      throw new UsageError(
+        `${dir} forecasts with regressors ${m.layout.regressors!.join(', ')}: give a CSV with the history, its regressors and their values on the ${s.horizon} row(s) after the last value`,
+      );
     series = { ...m.history!, name: s.id, ...(s.frequency ? { frequency: s.frequency } : {}) };
     label = `${dir} (the history it was fitted on)`;
   }
@@ -123,10 +147,12 @@ export async function forecastPredict(
     o.level,
     s.intervals.map((w) => w.level),
   );
+  const covariates = usesCovariates(s) ? futureCovariates(series, s.horizon, label, true) : undefined;
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained, statistical methods re-estimated on this history`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained${covariates ? ' (with their regressions)' : ''}, statistical methods re-estimated on this history${covariates ? `; regressors ${m.layout.regressors!.join(', ')}` : ''}`,
   );
-  const { point } = await usage(() => forecastSaved(s, series.values, networks)); // a failure here is the input's: exit 2
+  // A failure here is the input's: exit 2.
+  const { point } = await usage(() => forecastSaved(s, series.values, networks, undefined, covariates));
   const intervals = savedIntervals(s.intervals, point, levels);
   if (s.intervals.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
   const dates = datesAfter(series.dates, s.horizon, series.frequency);
@@ -151,6 +177,7 @@ export async function forecastPredict(
       ...(series.frequency ? { frequency: series.frequency } : {}),
       method: s.method,
       members: s.members.map((x) => x.name),
+      ...(covariates ? { regressors: m.layout.regressors } : {}),
       season: s.season,
       horizon: s.horizon,
       dates,
@@ -166,6 +193,23 @@ export async function forecastPredict(
     );
   }
   return 0;
+}
+
+/**
+ * The regression of a series' 'global + x' member: the one saved with it (a series seen in training; none when its
+ * training part was too short for one), or for an unseen series one fitted on its history, as training fitted the
+ * seen series' on theirs (globalInput). Null: the network sees the series itself.
+ */
+function globalRegression(j: {
+  saved: SavedSeries;
+  seen: boolean;
+  series: TimeSeries;
+  x?: number[][];
+}): RegressionFit | null {
+  const m = j.saved.members.find((x) => x.method === 'global');
+  if (!m?.covariates || !j.x) return null;
+  if (j.seen) return m.regression ?? null;
+  return regressionIfFits(j.series.values, j.x, regressionLag(j.saved.season));
 }
 
 /** What an unseen series is forecast with: the panel's fallback, season and horizon of the seen series like it. */
@@ -200,6 +244,7 @@ async function predictPanel(
       valueColumn: o.valueColumn,
       interpolate: o.interpolate,
       source: file,
+      ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
     }),
   );
   const savedLevels = [...new Set(m.series.flatMap((s) => s.intervals.map((w) => w.level)))].sort(
@@ -209,7 +254,7 @@ async function predictPanel(
   const byId = new Map(m.series.map((s) => [s.id, s]));
   const fallback = m.panel!.fallback;
   out.info(
-    `${file}: ${panel.format} format, ${panel.series.length} series; saved panel forecaster (${m.panel!.method}, ${m.series.length} series) — networks as trained, statistical methods re-estimated on each history; unseen ids: ${fallback.method}`,
+    `${file}: ${panel.format} format, ${panel.series.length} series; saved panel forecaster (${m.panel!.method}, ${m.series.length} series) — networks as trained, statistical methods re-estimated on each history; unseen ids: ${fallback.method}${m.layout.regressors ? `; regressors ${m.layout.regressors.join(', ')}` : ''}`,
   );
   // Each series' saved forecaster (its own, or the fallback for an id not seen in training), checked.
   interface Job {
@@ -218,6 +263,8 @@ async function predictPanel(
     saved: SavedSeries;
     seen: boolean;
     widths: SavedInterval[];
+    /** Covariate rows of the history and the horizon, when a member uses them. */
+    x?: number[][];
   }
   const jobs: Job[] = [];
   const failures: { id: string; error: string }[] = [];
@@ -241,6 +288,14 @@ async function predictPanel(
       });
       continue;
     }
+    let x: number[][] | undefined;
+    if (usesCovariates(saved))
+      try {
+        x = futureCovariates(p.series, saved.horizon, `series ${p.id}`, true);
+      } catch (e) {
+        failures.push({ id: p.id, error: e instanceof Error ? e.message : String(e) });
+        continue;
+      }
     if (!own) unseen++;
     const widths = own
       ? own.intervals
@@ -252,11 +307,11 @@ async function predictPanel(
           saved.season,
           saved.horizon,
         );
-    jobs.push({ id: p.id, series: p.series, saved, seen: own !== undefined, widths });
+    jobs.push({ id: p.id, series: p.series, saved, seen: own !== undefined, widths, ...(x ? { x } : {}) });
   }
   if (unseen > 0)
     out.info(
-      `${unseen} series not seen in training: forecast with the panel's fallback, ${fallback.method}${fallback.members.some((x) => x.method === 'global') ? ' (the global network is global: it forecasts any series)' : ''}, their intervals scaled from the seen series' (median width relative to MASE's scale)`,
+      `${unseen} series not seen in training: forecast with the panel's fallback, ${fallback.method}${fallback.members.some((x) => x.method === 'global') ? ` (the global network is global: it forecasts any series${fallback.members.some((x) => x.method === 'global' && x.covariates) ? ", with a regression fitted on each one's history" : ''})` : ''}, their intervals scaled from the seen series' (median width relative to MASE's scale)`,
     );
   // The global networks' forecasts, one batch per network (as the training run made its final forecasts).
   const globalOf = new Map<Job, number[]>();
@@ -270,10 +325,18 @@ async function predictPanel(
     const g: GlobalForecaster | undefined = loaded.globals.get(key);
     // forecastSaved then fails these series, each with its reason.
     if (!g) continue;
+    // 'global + x': the network forecasts what the series' regression leaves, the regression's part added back.
+    const fits = group.map((j) => globalRegression(j));
     const fs = g.predict(
-      group.map((j) => ({ values: j.series.values, phase: seasonPhase(j.series, j.saved.season) })),
+      group.map((j, k) => ({
+        values: fits[k] ? regressionResidual(fits[k], j.series.values, j.x!) : j.series.values,
+        phase: seasonPhase(j.series, j.saved.season),
+      })),
     );
-    group.forEach((j, k) => globalOf.set(j, fs[k]));
+    group.forEach((j, k) => {
+      const fit = fits[k];
+      globalOf.set(j, fit ? withRegressionPart(fit, fs[k], j.x!, j.series.values.length) : fs[k]);
+    });
   }
   const results: SeriesForecast[] = [];
   for (const j of jobs) {
@@ -284,6 +347,7 @@ async function predictPanel(
         j.series.values,
         loaded.networks.get(j.id) ?? new Map(),
         globalOf.get(j),
+        j.x,
       );
       const intervals = savedIntervals(j.widths, point, levels);
       const r: SeriesForecast = {

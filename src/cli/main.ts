@@ -365,7 +365,7 @@ forecastCommand
   .argument('<dir>', "a directory saved by 'recur forecast … --out DIR' (or --save)")
   .argument(
     '[series-csv]',
-    "new history, in the training file's layout (default: the saved history, one series)",
+    "new history, in the training file's layout, with its regressor columns and their known future if it was saved with --regressors (default: the saved history, one series)",
   )
   .option('--id-column <name|index>', 'long format: the id column (default: the one used in training)')
   .option('--wide', 'wide format (default: as in training)', false)

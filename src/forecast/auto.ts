@@ -19,7 +19,7 @@ import { RNNForecaster, type NetworkOptions } from './network.js';
 import { withTransform, type TransformKind } from './boxcox.js';
 import { thetaForecast } from './theta.js';
 import { dampedForecast } from './damped.js';
-import { withRegressors, withRegressorsName, type RegressionFit } from './regressors.js';
+import { regressionLag, withRegressors, withRegressorsName, type RegressionFit } from './regressors.js';
 
 export type CandidateName = 'network' | 'hybrid' | 'ets' | 'sarima' | 'theta' | 'damped' | 'seasonal naive';
 export const CANDIDATES: CandidateName[] = [
@@ -380,7 +380,7 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
           const name = covariates ? withRegressorsName(plain) : plain;
           const fn =
             covariates && x
-              ? withRegressors(fns[c], x, season >= 2 ? season : 1, (f) => fits?.set(name, f))
+              ? withRegressors(fns[c], x, regressionLag(season), (f) => fits?.set(name, f))
               : fns[c];
           m.set(name, withTransform(fn, k, season));
         }

@@ -46,8 +46,9 @@ import {
 import type { Differencing } from './transforms.js';
 import type { TransformKind } from './boxcox.js';
 import {
-  fitRegression,
   knownFutureRows,
+  regressionIfFits,
+  regressionLag,
   regressionPart,
   regressionSummary,
   withRegressorsName,
@@ -608,14 +609,8 @@ export function globalInput(
   };
   const x = covariateRows(series, plan);
   if (!x) return { input: base, restore: (f) => f };
-  const lag = plan.season >= 2 ? plan.season : 1;
-  const fitOn = (n: number): RegressionFit | null => {
-    try {
-      return fitRegression(plan.train.slice(0, n), x, lag);
-    } catch {
-      return null;
-    }
-  };
+  const fitOn = (n: number): RegressionFit | null =>
+    regressionIfFits(plan.train.slice(0, n), x, regressionLag(plan.season));
   const part = (fit: RegressionFit | null, t: number): number => (fit ? regressionPart(fit, x[t]) : 0);
   const backtestFit = plan.origins.length > 0 ? fitOn(plan.origins[0]) : null;
   const finalFit = fitOn(plan.train.length);
@@ -807,11 +802,15 @@ export async function forecastPanelSeries(
     seconds: 0,
   };
   if (o.keep) {
+    // 'global + x': the regression whose residual the final global network forecast (globalInput's, refitted alike).
+    const globalFit =
+      x && res.members.includes(globalName) ? regressionIfFits(train, x, regressionLag(season)) : null;
     const k = savedSeriesOf(id, res, train, {
       season,
       seasons,
       horizon,
       ...(series.frequency ? { frequency: series.frequency } : {}),
+      ...(globalFit ? { globalRegression: { name: globalName, fit: globalFit } } : {}),
     });
     if (k.networks.size > 0 && !saveNetworks)
       throw new Error(`no place to save the networks of series ${id}`);

@@ -121,11 +121,43 @@ export function fitRegression(
   };
 }
 
+/** fitRegression, or null when the points are too few for it (the global network then sees the series itself). */
+export function regressionIfFits(
+  y: readonly number[],
+  x: readonly (readonly number[])[],
+  lag: number,
+): RegressionFit | null {
+  try {
+    return fitRegression(y, x, lag);
+  } catch {
+    return null;
+  }
+}
+
 /** The regression's part of point t: the covariates' deviation from their training means times β. */
 export function regressionPart(fit: RegressionFit, row: readonly number[]): number {
   let s = 0;
   for (let j = 0; j < row.length; j++) s += (row[j] - fit.means[j]) * fit.perUnit[j];
   return s;
+}
+
+/** What the regression leaves of `values` (x: their covariate rows). */
+export function regressionResidual(
+  fit: RegressionFit,
+  values: readonly number[],
+  x: readonly (readonly number[])[],
+): number[] {
+  return values.map((v, t) => v - regressionPart(fit, x[t]));
+}
+
+/** A forecast of the residual from point n on, with the regression's part of those points (x[n + h]) added back. */
+export function withRegressionPart(
+  fit: RegressionFit,
+  forecast: readonly number[],
+  x: readonly (readonly number[])[],
+  n: number,
+): number[] {
+  return forecast.map((v, h) => v + regressionPart(fit, x[n + h]));
 }
 
 /**
@@ -147,11 +179,12 @@ export function withRegressors(
       throw new Error(`the covariates reach point ${x.length}; forecasting ${h} after ${n} needs ${n + h}`);
     const fit = fitRegression(train, x, lag);
     onFit?.(fit);
-    const residual = train.map((v, t) => v - regressionPart(fit, x[t]));
-    const f = await fn(residual, h);
-    return f.map((v, i) => v + regressionPart(fit, x[n + i]));
+    return withRegressionPart(fit, await fn(regressionResidual(fit, train, x), h), x, n);
   };
 }
+
+/** The differencing lag β is estimated at for a series of this season (fitRegression says why): the season, or 1. */
+export const regressionLag = (season: number): number => (season >= 2 ? season : 1);
 
 /** The name of a candidate forecast with the covariates. */
 export const withRegressorsName = (name: string): string => `${name} + x`;
@@ -200,7 +233,13 @@ export function regressionSummary(
  * missing one is bad input naming the regressor and the first date without a value. `after` labels the points after
  * the history (for dates beyond the file's rows).
  */
-export function knownFutureRows(series: TimeSeries, horizon: number, after: readonly string[]): number[][] {
+export function knownFutureRows(
+  series: TimeSeries,
+  horizon: number,
+  after: readonly string[],
+  /** The horizon is a saved forecaster's (it cannot be shortened: `recur forecast predict`). */
+  savedHorizon = false,
+): number[][] {
   const cov = series.covariates;
   if (!cov) throw new Error('the series has no covariates');
   const n = series.values.length;
@@ -209,7 +248,7 @@ export function knownFutureRows(series: TimeSeries, horizon: number, after: read
     for (let h = 0; h < horizon; h++)
       if (!Number.isFinite(cov.x[n + h]?.[j]))
         throw new SeriesInputError(
-          `a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${cov.futureDates[h] ?? after[h]}${cov.futureLines[h] ? ` (line ${cov.futureLines[h]})` : ''}${rows < horizon ? `; there are ${rows} such row(s): add rows or give --horizon ${rows}` : ''}`,
+          `a forecast of ${horizon} point(s) needs the regressors' values on the ${horizon} row(s) after the last value (${series.dates[n - 1]}), with the value cell empty; regressor '${name}' has none for ${cov.futureDates[h] ?? after[h]}${cov.futureLines[h] ? ` (line ${cov.futureLines[h]})` : ''}${rows < horizon ? `; there are ${rows} such row(s): ${savedHorizon ? `add rows (the forecaster was saved with horizon ${horizon})` : `add rows or give --horizon ${rows}`}` : ''}`,
         );
   return cov.x.slice(0, n + horizon);
 }

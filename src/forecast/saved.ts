@@ -4,13 +4,22 @@
  * the members of the combination or of a panel's fixed mean), each with its transform; the conformal half-widths
  * calibrated on its backtest; and, for a network member, the fitted network (its weights are saved beside it by
  * src/node/forecaster_io.ts). Forecasting from new history re-estimates the statistical methods on it — ETS, Theta,
- * SARIMA and seasonal naive are fit-as-you-forecast methods — and runs the networks as they were trained. Browser-safe.
+ * SARIMA and seasonal naive are fit-as-you-forecast methods — and runs the networks as they were trained. With
+ * covariates ('ets + x'), a statistical member re-estimates its regression too; a network member keeps the regression it
+ * was trained with (saved with it) and forecasts what it leaves of the new history. Browser-safe.
  */
 import { averageForecasts, candidateFns, CANDIDATES, type AutoResult, type CandidateName } from './auto.js';
 import { boxCox, invBoxCox, lambdaFor, withTransform, type TransformKind } from './boxcox.js';
 import { intervalAround, type Interval } from './conformal.js';
 import { maseScale } from './metrics.js';
 import { FORECAST_DEFAULTS, type RNNForecaster, type NetworkOptions } from './network.js';
+import {
+  regressionLag,
+  regressionResidual,
+  withRegressionPart,
+  withRegressors,
+  type RegressionFit,
+} from './regressors.js';
 import type { Frequency } from './series.js';
 import { lag, type FittedTransform } from './transforms.js';
 
@@ -25,6 +34,15 @@ export interface SavedMember {
   transform: TransformKind;
   /** A network on a transform: λ fitted on its training part (a statistical member fits λ on each new history). */
   lambda?: number;
+  /** A member with the covariates ('ets + x', 'network (box-cox) + x', 'global + x'; regressors.ts). */
+  covariates?: boolean;
+  /**
+   * A network member with the covariates: the regression it was trained with (on the transformed scale), applied
+   * again as trained — the network forecasts what it leaves. Absent for statistical members (re-estimated on each new
+   * history) and for 'global + x' of a series whose training part was too short for a regression (the network saw
+   * the series itself).
+   */
+  regression?: RegressionFit;
 }
 
 /** A conformal interval of a saved forecaster: level (0…1) and the half-width at each horizon step. */
@@ -64,36 +82,59 @@ export interface SavedSeries {
 }
 
 const VARIANT = /^(.+) \((log|box-cox)\)$/;
+const WITH_COVARIATES = / \+ x$/;
 
 /**
- * The member of a candidate variant's name ('ets', 'hybrid (box-cox)', 'global'), with the λ a network on a transform
- * was fitted with (withTransform fits it on the training part, so it is recomputed here from the same part).
+ * The member of a candidate variant's name ('ets', 'hybrid (box-cox)', 'ets (box-cox) + x', 'global + x'), with the λ
+ * a network on a transform was fitted with (withTransform fits it on the training part, so it is recomputed here from
+ * the same part) and, for a network with the covariates, the regression it was trained with (`regressions`, by name).
  */
-export function savedMember(name: string, train: readonly number[], season: number): SavedMember {
-  const m = VARIANT.exec(name);
-  const method = (m ? m[1] : name) as SavedMethod;
+export function savedMember(
+  name: string,
+  train: readonly number[],
+  season: number,
+  regressions: ReadonlyMap<string, RegressionFit> = new Map(),
+): SavedMember {
+  const covariates = WITH_COVARIATES.test(name);
+  const variant = name.replace(WITH_COVARIATES, '');
+  const m = VARIANT.exec(variant);
+  const method = (m ? m[1] : variant) as SavedMethod;
   const transform = (m ? m[2] : 'none') as TransformKind;
   if (!SAVED_METHODS.includes(method)) throw new Error(`cannot save a forecaster of method '${name}'`);
   const network = method === 'network' || method === 'hybrid';
+  const regression = regressions.get(name);
+  if (covariates && network && !regression) throw new Error(`no regression of ${name} to save`);
   return {
     name,
     method,
     transform,
     ...(network && transform !== 'none' ? { lambda: lambdaFor(transform, train, season) } : {}),
+    ...(covariates ? { covariates: true } : {}),
+    ...(covariates && (network || method === 'global') && regression ? { regression } : {}),
   };
 }
 
 /**
- * What a run of autoForecast chose, as a saved series: its members (with λ for networks on a transform), intervals and
- * scale; `networks` are the fitted networks among the members, by member name (their weights are saved beside).
+ * What a run of autoForecast chose, as a saved series: its members (with λ for networks on a transform, the regression
+ * of networks with the covariates), intervals and scale; `networks` are the fitted networks among the members, by
+ * member name (their weights are saved beside). `globalRegression`: the regression the global network's input was the
+ * residual of (globalInput), for a 'global + x' member.
  */
 export function savedSeriesOf(
   id: string,
   res: AutoResult,
   train: readonly number[],
-  o: { season: number; seasons?: readonly number[]; horizon: number; frequency?: Frequency },
+  o: {
+    season: number;
+    seasons?: readonly number[];
+    horizon: number;
+    frequency?: Frequency;
+    globalRegression?: { name: string; fit: RegressionFit };
+  },
 ): { series: SavedSeries; networks: Map<string, RNNForecaster> } {
-  const members = res.members.map((n) => savedMember(n, train, o.season));
+  const regressions = new Map(res.regressions);
+  if (o.globalRegression) regressions.set(o.globalRegression.name, o.globalRegression.fit);
+  const members = res.members.map((n) => savedMember(n, train, o.season, regressions));
   const networks = new Map<string, RNNForecaster>();
   for (const m of members)
     if (isNetworkMember(m)) {
@@ -141,16 +182,25 @@ function unusedNetwork(season: number, horizon: number): NetworkOptions {
 /**
  * The saved forecaster's point forecast of the `horizon` points after `values`: each member's forecast — a
  * statistical method re-estimated on `values`, a network run as trained (`networks`, by member name), the global
- * network's forecast `global` — and their mean.
+ * network's forecast `global` (its regression already added back) — and their mean. `covariates`: the covariate rows
+ * of the history and then of the horizon, for members with the covariates (a statistical one re-estimates its
+ * regression with the method; a network's is applied as it was trained).
  */
 export async function forecastSaved(
   s: SavedSeries,
   values: readonly number[],
   networks: ReadonlyMap<string, RNNForecaster>,
   global?: readonly number[],
+  covariates?: readonly (readonly number[])[],
 ): Promise<{ point: number[]; members: Map<string, number[]> }> {
   const members = new Map<string, number[]>();
+  const n = values.length;
   for (const m of s.members) {
+    const x = m.covariates ? covariates : undefined;
+    if (m.covariates && (!x || x.length < n + s.horizon))
+      throw new Error(
+        `${m.name} needs the regressors' values of the history and the ${s.horizon} points after it`,
+      );
     let f: number[];
     if (m.method === 'global') {
       if (!global) throw new Error(`no global network forecast for series ${s.id}`);
@@ -163,8 +213,12 @@ export async function forecastSaved(
         if (i >= 0)
           throw new Error(`the ${m.transform} transform needs values > 0; value ${i + 1} is ${values[i]}`);
       }
-      const x = m.transform === 'none' ? values : boxCox(values, m.lambda!);
-      const z = (await net.predict(x)).mean;
+      const scaled = m.transform === 'none' ? values : boxCox(values, m.lambda!);
+      // With the covariates the network forecasts what its regression leaves (withRegressors, inside the transform).
+      const reg = x ? m.regression : undefined;
+      if (x && !reg) throw new Error(`the ${m.name} network of series ${s.id} has no saved regression`);
+      const out = (await net.predict(reg ? regressionResidual(reg, scaled, x!) : scaled)).mean;
+      const z = reg ? withRegressionPart(reg, out, x!, n) : out;
       f = m.transform === 'none' ? z : invBoxCox(z, m.lambda!);
     } else {
       const fn = candidateFns(
@@ -174,7 +228,8 @@ export async function forecastSaved(
         undefined,
         s.seasons ?? [s.season],
       )[m.method];
-      f = await withTransform(fn, m.transform, s.season)(values, s.horizon);
+      const withX = x ? withRegressors(fn, x, regressionLag(s.season)) : fn;
+      f = await withTransform(withX, m.transform, s.season)(values, s.horizon);
     }
     if (f.length !== s.horizon || f.some((v) => !Number.isFinite(v)))
       throw new Error(`${m.name} made a non-finite or short forecast`);
@@ -184,6 +239,10 @@ export async function forecastSaved(
     s.members.length === 1 ? members.get(s.members[0].name)! : averageForecasts([...members.values()]);
   return { point, members };
 }
+
+/** Whether any member of a saved series forecasts with the covariates. */
+export const usesCovariates = (s: Pick<SavedSeries, 'members'>): boolean =>
+  s.members.some((m) => m.covariates);
 
 /**
  * What a panel forecasts a series it never saw with: the method most of its series chose among those without a
@@ -197,7 +256,9 @@ export function panelFallback(series: readonly SavedSeries[]): { method: string;
   for (const [m, c] of counts) if (best === undefined || c > counts.get(best)!) best = m;
   if (best === undefined)
     return { method: 'theta', members: [{ name: 'theta', method: 'theta', transform: 'none' }] };
-  return { method: best, members: usable.find((s) => s.method === best)!.members };
+  // Without a seen series' own regression: an unseen series' 'global + x' fits one on its history.
+  const members = usable.find((s) => s.method === best)!.members.map(({ regression: _, ...m }) => m);
+  return { method: best, members };
 }
 
 /** The saved intervals around a point forecast, at `levels` (0…1) or every saved level. */

@@ -1,7 +1,8 @@
 /**
  * A fitted forecaster on disk. Version 2 (`recur forecast … --out DIR`): forecaster.json, a zod-checked manifest of
  * what was chosen for one series or for every series of a panel (src/forecast/saved.ts: the members of the point
- * forecast, their transforms, the calibrated interval half-widths, frequency, season, horizon, the file layout), and one
+ * forecast, their transforms and covariate regressions, the calibrated interval half-widths, frequency, season, horizon,
+ * the file layout with the covariate columns), and one
  * TensorFlow.js-format model directory per network ensemble member:
  *
  *   DIR/forecaster.json                        the manifest (written last, atomically)
@@ -19,7 +20,13 @@ import { z } from 'zod';
 import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
 import { maseScale } from '../forecast/metrics.js';
 import { RNNForecaster, type NetworkOptions } from '../forecast/network.js';
-import { isNetworkMember, SAVED_METHODS, type SavedNetworkRef, type SavedSeries } from '../forecast/saved.js';
+import {
+  isNetworkMember,
+  SAVED_METHODS,
+  type SavedMember,
+  type SavedNetworkRef,
+  type SavedSeries,
+} from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
@@ -197,11 +204,17 @@ export function loadForecaster(dir: string): {
   const d = loadForecasterDir(dir);
   const s = d.manifest.series[0];
   const net = d.networks.get(s.id)?.get(s.members[0].name);
-  if (d.manifest.kind !== 'series' || s.members.length !== 1 || !net || s.members[0].transform !== 'none')
+  if (
+    d.manifest.kind !== 'series' ||
+    s.members.length !== 1 ||
+    !net ||
+    s.members[0].transform !== 'none' ||
+    s.members[0].covariates
+  )
     throw new ModelFileError(
       join(dir, FORECASTER_FILE),
       'series',
-      `a saved ${d.manifest.kind === 'panel' ? 'panel' : s.method} forecaster; only a single network or hybrid without a transform is served here (forecast with 'recur forecast predict ${dir} CSV')`,
+      `a saved ${d.manifest.kind === 'panel' ? 'panel' : s.method} forecaster; only a single network or hybrid without a transform or regressors is served here (forecast with 'recur forecast predict ${dir} CSV')`,
     );
   const h = d.manifest.history!;
   return {
@@ -243,6 +256,8 @@ export interface ForecasterLayout {
   dateColumn?: string;
   valueColumn?: string;
   interpolate: boolean;
+  /** The covariate columns (--regressors): a new file carries them, with the known future after each history. */
+  regressors?: string[];
 }
 
 export interface ForecasterManifest {
@@ -298,11 +313,22 @@ const networkOptions = z.looseObject({
   season: posInt,
   scaling: z.enum(['standard', 'minmax']),
 });
+const finiteArray = z.array(finite, { error: 'expected an array of numbers' });
 const member = z.object({
   name: z.string().min(1),
   method: z.enum(SAVED_METHODS as [string, ...string[]]),
   transform: transformKind,
   lambda: finite.optional(),
+  covariates: z.boolean().optional(),
+  regression: z
+    .object({
+      means: finiteArray,
+      sds: finiteArray,
+      standardised: finiteArray,
+      perUnit: finiteArray,
+      lag: z.number().int().min(0, { error: 'expected an integer ≥ 0' }),
+    })
+    .optional(),
 });
 const seriesEntry = z.object({
   id: z.string(),
@@ -343,6 +369,7 @@ const manifestSchema = z.object({
     dateColumn: z.string().optional(),
     valueColumn: z.string().optional(),
     interpolate: z.boolean(),
+    regressors: z.array(z.string().min(1)).min(1).optional(),
   }),
   settings: z.record(z.string(), z.unknown()),
   series: z.array(seriesEntry).min(1, { error: 'expected at least one series' }),
@@ -399,6 +426,26 @@ function crossCheck(m: ForecasterManifest, path: string): void {
   if (m.kind === 'series' && (m.series.length !== 1 || !m.history))
     fail('series', 'a single-series forecaster has one series and its history');
   if (m.kind === 'panel' && !m.panel) fail('panel', 'a panel forecaster needs its panel section (missing)');
+  const regressors = m.layout.regressors?.length ?? 0;
+  const checkMember = (mb: SavedMember, field: string): void => {
+    if (mb.covariates && regressors === 0)
+      fail(`${field}.covariates`, `'${mb.name}' forecasts with regressors, but layout.regressors names none`);
+    if (mb.covariates && isNetworkMember(mb) && !mb.regression)
+      fail(
+        `${field}.regression`,
+        `the network member '${mb.name}' with regressors needs its regression (missing)`,
+      );
+    if (mb.regression && !mb.covariates)
+      fail(`${field}.regression`, `'${mb.name}' has a regression but no covariates`);
+    if (mb.regression)
+      for (const k of ['means', 'sds', 'standardised', 'perUnit'] as const)
+        if (mb.regression[k].length !== regressors)
+          fail(
+            `${field}.regression.${k}`,
+            `expected ${regressors} value(s) (one per regressor), got ${mb.regression[k].length}`,
+          );
+  };
+  m.panel?.fallback.members.forEach((mb, k) => checkMember(mb, `panel.fallback.members[${k}]`));
   const ids = new Set<string>();
   m.series.forEach((s, i) => {
     if (ids.has(s.id)) fail(`series[${i}].id`, `series ${JSON.stringify(s.id)} is saved twice`);
@@ -416,6 +463,7 @@ function crossCheck(m: ForecasterManifest, path: string): void {
         );
     });
     s.members.forEach((mb, k) => {
+      checkMember(mb, `series[${i}].members[${k}]`);
       if (isNetworkMember(mb) && !s.networks.some((n) => n.member === mb.name))
         fail(`series[${i}].members[${k}]`, `the network member '${mb.name}' has no saved network`);
       if (isNetworkMember(mb) && mb.transform !== 'none' && mb.lambda === undefined)
