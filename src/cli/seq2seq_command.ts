@@ -177,6 +177,11 @@ export function registerSeq2Seq(program: Command): void {
       'seed of the split, the weights and the shuffling (default 1)',
       int('--seed', 0, MAX_SEED),
     )
+    .option(
+      '--init-seed <n>',
+      'seed of the initial weights, batch order and dropout only, so models of different --init-seed share the --seed split (default: --seed)',
+      int('--init-seed', 0, MAX_SEED),
+    )
     .addOption(timeLimitOption())
     .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads each batch is split across (default: all cores)', threadsFlag())
