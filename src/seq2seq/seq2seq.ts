@@ -88,6 +88,9 @@ export interface Seq2SeqScores {
 }
 
 export class Seq2Seq {
+  /** The models decoding reads: [model], or a seed ensemble's members (model is member 1). */
+  readonly members: readonly Functional[];
+
   constructor(
     readonly model: Functional,
     readonly settings: Seq2SeqSettings,
@@ -96,9 +99,18 @@ export class Seq2Seq {
     /** Longest target in the training data. */
     readonly longestTarget: number,
     readonly data: string,
-  ) {}
+    /** A seed ensemble's members after the first (the same tokenizers; their probabilities are averaged). */
+    others: readonly Functional[] = [],
+  ) {
+    this.members = [model, ...others];
+  }
 
-  static fromMetadata(model: Functional, meta: Seq2SeqMetadata): Seq2Seq {
+  /** The model of `meta` (member 1's for an ensemble), with an ensemble's other members. */
+  static fromMetadata(
+    model: Functional,
+    meta: Seq2SeqMetadata,
+    others: readonly Functional[] = [],
+  ): Seq2Seq {
     return new Seq2Seq(
       model,
       meta.settings,
@@ -106,6 +118,7 @@ export class Seq2Seq {
       new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens),
       meta.longestTarget,
       meta.data,
+      others,
     );
   }
 
@@ -130,8 +143,8 @@ export class Seq2Seq {
     const maxLength = opts.maxLength ?? this.longestTarget + DECODE_MARGIN;
     const beam = opts.beam ?? 1;
     return beam === 1
-      ? greedyDecode(this.model, sources, { maxLength, batchSize: opts.batchSize })
-      : beamDecode(this.model, sources, {
+      ? greedyDecode(this.members, sources, { maxLength, batchSize: opts.batchSize })
+      : beamDecode(this.members, sources, {
           maxLength,
           width: beam,
           lengthPenalty: opts.lengthPenalty,
