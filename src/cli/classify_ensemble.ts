@@ -85,7 +85,10 @@ export async function classifyTrainEnsemble(
       seed,
       memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(seed, k + 1)),
       members: [],
-      training: { data: file !== undefined ? resolve(file) : null, options: trainingOptionsOf(o, seed, ['test']) },
+      training: {
+        data: file !== undefined ? resolve(file) : null,
+        options: trainingOptionsOf(o, seed, ['test']),
+      },
     };
     writeEnsembleRecord(outDir, rec);
   }

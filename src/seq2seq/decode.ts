@@ -252,7 +252,11 @@ interface Hyp {
 }
 
 /** Beam-search decoding of every source; width 1 is greedy. */
-export function beamDecode(model: DecodeModels, sources: readonly Int32Array[], opts: BeamOptions): Decoded[] {
+export function beamDecode(
+  model: DecodeModels,
+  sources: readonly Int32Array[],
+  opts: BeamOptions,
+): Decoded[] {
   const bs = checkOptions(opts);
   const W = opts.width;
   if (!(Number.isInteger(W) && W >= 1))

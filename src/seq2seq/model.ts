@@ -108,6 +108,11 @@ export const Seq2SeqSettingsSchema = z.object({
     .max(2 ** 32 - 1)
     .nullable()
     .default(null),
+  /**
+   * Held-out sources decoded greedily after every epoch for val_wer (the best-model choice and a val_wer schedule):
+   * the first n of the validation split, or all of it (null). Older files: 1000.
+   */
+  validationWords: z.number().int().min(1).nullable().default(1000),
   sourceMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   targetMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
@@ -146,6 +151,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   batchSize: 64,
   seed: 1,
   initSeed: null,
+  validationWords: 1000,
   sourceMode: 'chars',
   targetMode: 'symbols',
   maxSourceLength: 40,

@@ -106,11 +106,7 @@ export class Seq2Seq {
   }
 
   /** The model of `meta` (member 1's for an ensemble), with an ensemble's other members. */
-  static fromMetadata(
-    model: Functional,
-    meta: Seq2SeqMetadata,
-    others: readonly Functional[] = [],
-  ): Seq2Seq {
+  static fromMetadata(model: Functional, meta: Seq2SeqMetadata, others: readonly Functional[] = []): Seq2Seq {
     return new Seq2Seq(
       model,
       meta.settings,
