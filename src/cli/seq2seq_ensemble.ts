@@ -73,9 +73,9 @@ export async function seq2seqTrainEnsemble(
   }
   const N = rec.size;
   const data = rec.training.data ?? undefined;
-  // A resumed run trains the first command's epochs, or more when asked (the flag's default never cuts them).
+  // A resumed run trains the epochs of the first command (whose members were planned with them).
   const stored = rec.training.options.epochs;
-  const epochs = o.resume && typeof stored === 'number' ? Math.max(stored, o.epochs) : o.epochs;
+  const epochs = o.resume && typeof stored === 'number' ? stored : o.epochs;
   const runtime = {
     out: outDir,
     overwrite: false,
