@@ -641,6 +641,26 @@ describe('scores', () => {
     assert.equal(g2p.evaluate(examples).bleu, undefined);
     assert.equal(typeof g2p.evaluate(examples, { textMetrics: true }).bleu, 'number');
   });
+
+  it("scores without stress when asked: the tokens' trailing digits dropped from outputs and references", () => {
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'AH0', 'AH1', 'B', 'T']);
+    const app = new Seq2Seq(tiny({}, 7, 8), G2P_SETTINGS, Tokenizer.fit(['ab'], 'chars'), tgt, 4, 'x.tsv');
+    const examples = [
+      { source: 'ab', targets: ['AH1 B'] },
+      { source: 'ba', targets: ['B AH0 T', 'B T'] },
+    ];
+    const out = [
+      { source: 'ab', output: 'AH0 B', tokens: ['AH0', 'B'], score: 0 },
+      { source: 'ba', output: 'B AH1', tokens: ['B', 'AH1'], score: 0 },
+    ];
+    const stressed = app.score(examples, out);
+    assert.equal(stressed.wer, 1);
+    const unstressed = app.score(examples, out, { ignoreStress: true });
+    assert.equal(unstressed.wer, 0.5); // AH0 B = AH1 B without stress; B AH ≠ B AH T, B T
+    // 0 edits of 2, then 1 edit from either reference (a tie: the shorter one, 2 tokens, counts).
+    assert.ok(Math.abs(unstressed.ter - 1 / 4) < 1e-12);
+    assert.ok(Math.abs(stressed.ter - 2 / 4) < 1e-12);
+  });
 });
 
 /** Every regulariser on, strongly enough that each mask bites on a tiny model. */

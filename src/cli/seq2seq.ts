@@ -578,6 +578,8 @@ export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   split: 'test' | 'validation';
   limit?: number;
   bleu: boolean;
+  /** Score without stress: trailing digits of the tokens (ARPAbet's AH0 → AH) dropped from outputs and references. */
+  ignoreStress?: boolean;
   batchSize: number;
   /** Worker threads (default all cores); the examples' batches are split over them, with the one-thread scores. */
   threads?: number;
@@ -620,7 +622,10 @@ export async function seq2seqEval(
   else examples = heldOutExamples(dir, app, o.split, o, out);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize };
-  const metrics = o.bleu ? { textMetrics: true } : {};
+  const metrics = {
+    ...(o.bleu ? { textMetrics: true } : {}),
+    ...(o.ignoreStress ? { ignoreStress: true } : {}),
+  };
   const started = Date.now();
   const work = { threads: o.threads ?? defaultThreads(), items: examples.length, batchSize: o.batchSize };
   const sources = examples.map((e) => e.source);

@@ -233,6 +233,11 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option('--limit <n>', 'score only the first n sources', int('--limit'))
     .option('--bleu', 'also compute BLEU and chrF', false)
+    .option(
+      '--ignore-stress',
+      "score without lexical stress: drop the tokens' trailing digits (ARPAbet AH0 → AH) from outputs and references, as the published CMUdict G2P figures do",
+      false,
+    )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())

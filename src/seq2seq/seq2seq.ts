@@ -171,7 +171,7 @@ export class Seq2Seq {
    */
   evaluate(
     examples: readonly Example[],
-    opts: TranslateOptions & { textMetrics?: boolean } = {},
+    opts: TranslateOptions & { textMetrics?: boolean; ignoreStress?: boolean } = {},
   ): Seq2SeqScores {
     const started = Date.now();
     const out = this.translate(
@@ -188,11 +188,14 @@ export class Seq2Seq {
   score(
     examples: readonly Example[],
     out: readonly Translation[],
-    opts: { textMetrics?: boolean } = {},
+    opts: { textMetrics?: boolean; ignoreStress?: boolean } = {},
     started = Date.now(),
   ): Seq2SeqScores {
-    const hyps = out.map((o) => o.tokens);
-    const refs = examples.map((e) => e.targets.map((t) => this.target.split(t)));
+    // Without stress: ARPAbet vowels lose their stress digit (AH0 → AH) on both sides before comparing.
+    const unstressed = (tokens: string[]): string[] =>
+      opts.ignoreStress ? tokens.map((t) => t.replace(/[0-9]+$/, '')) : tokens;
+    const hyps = out.map((o) => unstressed(o.tokens));
+    const refs = examples.map((e) => e.targets.map((t) => unstressed(this.target.split(t))));
     const scores: Seq2SeqScores = {
       wer: sequenceErrorRate(hyps, refs),
       ter: tokenErrorRate(hyps, refs),
