@@ -14,6 +14,7 @@ import { Random } from '../src/core/random.js';
 import { ENSEMBLE_FILE, memberSeed, parseEnsembleRecord } from '../src/models/seed_ensemble.js';
 import { loadFunctionalModel } from '../src/node/model_io.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
+import { loadServedModels, type Seq2SeqServed } from '../src/node/server.js';
 import { parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { runCli, runCliOk } from './cli_helpers.js';
 
@@ -116,6 +117,10 @@ describe('recur seq2seq train --ensemble', () => {
     const loaded = loadSeq2SeqDir(ens);
     assert.equal(loaded.app.members.length, 2);
     assert.equal(loaded.ensemble?.size, 2);
+    // recur serve takes the directory as a seq2seq model with both members.
+    const [served] = loadServedModels([ens]);
+    assert.equal(served.kind, 'seq2seq');
+    assert.equal((served as Seq2SeqServed).app.members.length, 2);
   });
 
   it('eval and predict take the ensemble directory; the pool answers as one thread', () => {
