@@ -181,6 +181,9 @@ describe('recur seq2seq train --ensemble', () => {
       runCliOk(['seq2seq', 'train', '--out', part, '--resume', '--threads', '1', '-q']);
       assert.deepEqual(snapshot(part, 2), whole);
     }
+    const seeded = runCli(train(join(root, 'seeded'), '--ensemble', '2', '--init-seed', '5'));
+    assert.equal(seeded.code, 2);
+    assert.match(seeded.stderr, /--init-seed with --ensemble/);
     const other = runCli(['seq2seq', 'train', '--out', ens, '--resume', '--ensemble', '3', '-q']);
     assert.equal(other.code, 2);
     assert.match(other.stderr, /holds an ensemble of 2 members/);

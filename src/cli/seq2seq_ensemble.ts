@@ -45,6 +45,10 @@ export async function seq2seqTrainEnsemble(
   out: Output,
 ): Promise<number> {
   const outDir = seq2seqOutDir(file, o);
+  if (o.initSeed !== undefined)
+    throw new UsageError(
+      '--init-seed with --ensemble: each member takes its own seed, drawn from --seed; leave --init-seed out',
+    );
   prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file]);
   let rec: Seq2SeqEnsembleRecord;
   if (o.resume) {
