@@ -79,6 +79,7 @@ const ONCE = [
   'resume',
   'run_lock',
   'seq2seq_cli',
+  'seq2seq_ensemble',
   'serve',
   'serve_pool',
   'serve_predict',

@@ -7,7 +7,9 @@
  * regularisation options (embedding, encoder-output and recurrent dropout, label smoothing): finite differences in
  * training mode with the masks fixed, inference untouched, files round-trip, older settings load with them off. The
  * post-attention RNN: finite differences, step = forward, greedy = the forward pass's argmax on its own output, beam
- * = brute force, decoding steps it once per token (no prefix re-run), save/load round trip.
+ * = brute force, decoding steps it once per token (no prefix re-run), save/load round trip. Seed ensembles: one member
+ * decodes as the model, two follow their averaged distribution (greedy and beam search against brute force on each
+ * member's whole forward pass).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,7 +44,7 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6): Functional {
+function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6, weightSeed = 11): Functional {
   const s: Seq2SeqSettings = {
     ...G2P_SETTINGS,
     units: 5,
@@ -59,7 +61,7 @@ function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6): Functio
   };
   const m = buildSeq2SeqModel(s, Vs, Vt);
   // Larger weights than the initialisers give, so the outputs depend strongly on every input.
-  const rng = new Random(11);
+  const rng = new Random(weightSeed);
   m.setWeights(m.getWeights().map((w) => randomTensor([...w.shape], rng, 0.8)));
   return m;
 }
@@ -363,6 +365,125 @@ describe('decoding', () => {
   });
 });
 
+/**
+ * The next-token log-probabilities of a seed ensemble after `prefix`, computed the slow way: each member's whole
+ * forward pass on [source, <start> + prefix] (no stepper), its last step's probabilities averaged in float64.
+ */
+function averagedLogProbs(members: Functional[], source: Int32Array, prefix: number[]): Float64Array {
+  const previous = new IndexTensor(Int32Array.from([START, ...prefix]), [1, prefix.length + 1]);
+  let mean: Float64Array | null = null;
+  for (const m of members) {
+    const p = m.predict([sourceBatch([source]), previous]) as Tensor; // [1, T, V] probabilities
+    const V = p.shape[2];
+    const last = p.data.subarray(prefix.length * V, (prefix.length + 1) * V);
+    mean ??= new Float64Array(V);
+    for (let v = 0; v < V; v++) mean[v] += last[v] / members.length;
+  }
+  return mean!.map(Math.log);
+}
+
+describe('seed ensembles (members decoded with their next-token probabilities averaged)', () => {
+  const emittable = (v: number): boolean => v !== PAD && v !== START && v !== UNK;
+
+  it('an ensemble of one decodes exactly as its member; of two copies, as the member', () => {
+    const m = tiny({ postAttentionUnits: 4 });
+    const data = randomPairs(7, 7, 6, 41, 6);
+    for (const d of [
+      (x: Functional | Functional[]) => greedyDecode(x, data.sources, { maxLength: 7, batchSize: 3 }),
+      (x: Functional | Functional[]) => beamDecode(x, data.sources, { maxLength: 7, width: 3 }),
+    ]) {
+      const alone = d(m);
+      const one = d([m]);
+      const two = d([m, m]);
+      alone.forEach((a, i) => {
+        assert.deepEqual(Array.from(one[i].ids), Array.from(a.ids), `source ${i}`);
+        assert.equal(one[i].score, a.score);
+        assert.deepEqual(Array.from(two[i].ids), Array.from(a.ids), `source ${i} (two copies)`);
+        assert.ok(Math.abs(two[i].score - a.score) < 1e-9, `${two[i].score} vs ${a.score}`);
+      });
+    }
+  });
+
+  it('greedy decoding of two members follows the argmax of their averaged distribution (brute force)', () => {
+    const a = tiny({}, 7, 6, 11);
+    const b = tiny({}, 7, 6, 12);
+    const data = randomPairs(6, 7, 6, 43, 5);
+    const maxLength = 6;
+    const got = greedyDecode([a, b], data.sources, { maxLength, batchSize: 4 });
+    let differs = 0;
+    data.sources.forEach((source, i) => {
+      const ids: number[] = [];
+      let score = 0;
+      for (let t = 0; t < maxLength; t++) {
+        const lp = averagedLogProbs([a, b], source, ids);
+        let best = -1;
+        for (let v = 0; v < lp.length; v++) if (emittable(v) && (best < 0 || lp[v] > lp[best])) best = v;
+        score += lp[best];
+        if (best === END) break;
+        ids.push(best);
+      }
+      assert.deepEqual(Array.from(got[i].ids), ids, `source ${i}`);
+      assert.ok(Math.abs(got[i].score - score) < 1e-5, `source ${i}: ${got[i].score} vs ${score}`);
+      const alone = greedyDecode(a, [source], { maxLength })[0];
+      if (alone.ids.join() !== ids.join() || Math.abs(alone.score - score) > 1e-3) differs++;
+    });
+    assert.ok(
+      differs > 0,
+      'the second member changes the decoding (the test would not see a member ignored)',
+    );
+  });
+
+  it('beam search of two members as wide as the search space finds the brute-force best of the average', () => {
+    const members = [
+      tiny({ cell: 'gru', attention: 'bahdanau' }, 7, 6, 5),
+      tiny({ cell: 'gru', attention: 'bahdanau' }, 7, 6, 6),
+    ];
+    const data = randomPairs(3, 7, 6, 47);
+    const maxLen = 3;
+    for (const alpha of [0, 0.6]) {
+      const out = beamDecode(members, data.sources, { width: 16, maxLength: maxLen, lengthPenalty: alpha });
+      data.sources.forEach((source, i) => {
+        let best = { ids: [] as number[], score: -Infinity };
+        const visit = (prefix: number[], logp: number): void => {
+          const lp = averagedLogProbs(members, source, prefix);
+          for (let v = 0; v < lp.length; v++) {
+            if (!emittable(v)) continue;
+            const total = logp + lp[v];
+            if (v === END || prefix.length + 1 === maxLen) {
+              const ids = v === END ? prefix : [...prefix, v];
+              const score = total / lengthPenalty(v === END ? prefix.length + 1 : maxLen, alpha);
+              if (score > best.score) best = { ids, score };
+            } else visit([...prefix, v], total);
+          }
+        };
+        visit([], 0);
+        assert.deepEqual(Array.from(out[i].ids), best.ids, `source ${i}, α ${alpha}`);
+        assert.ok(
+          Math.abs(out[i].score - best.score) < 1e-5,
+          `source ${i}, α ${alpha}: ${out[i].score} vs ${best.score}`,
+        );
+      });
+    }
+  });
+
+  it('Seq2Seq decodes with all its members; members with different vocabularies are refused', () => {
+    const a = tiny({}, 7, 6, 11);
+    const b = tiny({}, 7, 6, 12);
+    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
+    const app = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [b]);
+    assert.equal(app.members.length, 2);
+    const ids = app.encodeSources(['abc', 'ca']);
+    const want = greedyDecode([a, b], ids, { maxLength: 4 + 10 });
+    app.decodeIds(ids).forEach((d, i) => assert.deepEqual(Array.from(d.ids), Array.from(want[i].ids)));
+    assert.throws(
+      () => greedyDecode([a, tiny({}, 7, 7)], ids, { maxLength: 3 }),
+      /member 2 has 7 output tokens, member 1 6/,
+    );
+    assert.throws(() => greedyDecode([], ids, { maxLength: 3 }), /no models/);
+  });
+});
+
 describe('training', () => {
   it('fitDataset resumed mid-epoch gives the weights and logs of an uninterrupted run', async () => {
     const pairs = Array.from({ length: 40 }, (_, i) => ({
@@ -519,6 +640,26 @@ describe('scores', () => {
     );
     assert.equal(g2p.evaluate(examples).bleu, undefined);
     assert.equal(typeof g2p.evaluate(examples, { textMetrics: true }).bleu, 'number');
+  });
+
+  it("scores without stress when asked: the tokens' trailing digits dropped from outputs and references", () => {
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'AH0', 'AH1', 'B', 'T']);
+    const app = new Seq2Seq(tiny({}, 7, 8), G2P_SETTINGS, Tokenizer.fit(['ab'], 'chars'), tgt, 4, 'x.tsv');
+    const examples = [
+      { source: 'ab', targets: ['AH1 B'] },
+      { source: 'ba', targets: ['B AH0 T', 'B T'] },
+    ];
+    const out = [
+      { source: 'ab', output: 'AH0 B', tokens: ['AH0', 'B'], score: 0 },
+      { source: 'ba', output: 'B AH1', tokens: ['B', 'AH1'], score: 0 },
+    ];
+    const stressed = app.score(examples, out);
+    assert.equal(stressed.wer, 1);
+    const unstressed = app.score(examples, out, { ignoreStress: true });
+    assert.equal(unstressed.wer, 0.5); // AH0 B = AH1 B without stress; B AH ≠ B AH T, B T
+    // 0 edits of 2, then 1 edit from either reference (a tie: the shorter one, 2 tokens, counts).
+    assert.ok(Math.abs(unstressed.ter - 1 / 4) < 1e-12);
+    assert.ok(Math.abs(stressed.ter - 2 / 4) < 1e-12);
   });
 });
 

@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { encodeLabelSets, encodeLabels, type LabelledTexts } from '../classify/dataset.js';
-import { ENSEMBLE_FILE, MEMBERS_DIR, memberSeed, type EnsembleRecord } from '../classify/ensemble.js';
+import { MEMBERS_DIR, memberSeed, type EnsembleRecord } from '../classify/ensemble.js';
 import {
   baselineScores,
   multiLabelBaselineScores,
@@ -29,7 +29,6 @@ import {
   type MultiLabelEvaluationReport,
 } from '../classify/evaluate.js';
 import { parseClassifierMetadata } from '../classify/metadata.js';
-import { writeFileAtomic } from '../node/atomic.js';
 import { loadClassifierDir, readEnsembleRecord, type LoadedClassifier } from '../node/classifier_dir.js';
 import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
@@ -46,44 +45,8 @@ import {
   type ClassifyTrainOptions,
 } from './classify.js';
 import { UsageError, type Output } from './output.js';
+import { memberOutput, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
-
-/** The flags of the command running now (never stored: a resumed run may change them). */
-const RUNTIME_FLAGS = [
-  'out',
-  'resume',
-  'overwrite',
-  'json',
-  'quiet',
-  'threads',
-  'timeLimit',
-  'cpuTimeLimit',
-  'ensemble',
-];
-
-/** The flags that shape the members (stored in ensemble.json), with --test as an absolute path. */
-function trainingOptionsOf(o: ClassifyTrainOptions, seed: number): Record<string, unknown> {
-  const kept = Object.entries(o).filter(([k, v]) => !RUNTIME_FLAGS.includes(k) && v !== undefined);
-  return {
-    ...Object.fromEntries(kept),
-    ...(o.test !== undefined ? { test: resolve(o.test) } : {}),
-    seed,
-  };
-}
-
-/** A member's output: every JSON line says which member it is about. */
-function memberOutput(out: Output, index: number, count: number): Output {
-  return {
-    progress: out.progress,
-    info: (l) => out.info(l),
-    sample: (t, x) => out.sample(t, x),
-    json: (obj) => out.json({ member: index, members: count, ...obj }),
-  };
-}
-
-function writeRecord(outDir: string, rec: EnsembleRecord): void {
-  writeFileAtomic(join(outDir, ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
-}
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
 function memberFinished(dir: string, epochs: number | undefined): boolean {
@@ -122,9 +85,12 @@ export async function classifyTrainEnsemble(
       seed,
       memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(seed, k + 1)),
       members: [],
-      training: { data: file !== undefined ? resolve(file) : null, options: trainingOptionsOf(o, seed) },
+      training: {
+        data: file !== undefined ? resolve(file) : null,
+        options: trainingOptionsOf(o, seed, ['test']),
+      },
     };
-    writeRecord(outDir, rec);
+    writeEnsembleRecord(outDir, rec);
   }
   const N = rec.size;
   const runtime = {
@@ -189,10 +155,10 @@ export async function classifyTrainEnsemble(
     }
     finished.push(k);
     rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
-    writeRecord(outDir, rec);
+    writeEnsembleRecord(outDir, rec);
   }
   rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
-  writeRecord(outDir, rec);
+  writeEnsembleRecord(outDir, rec);
   const trainSeconds = (Date.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;

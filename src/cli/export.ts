@@ -182,7 +182,7 @@ function taskOf(dir: string): unknown {
 function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   if (isEnsembleDir(dir))
     throw new UsageError(
-      `${dir} is a seed ensemble of classifiers; a PyTorch project trains one model: export one member, e.g. ${join(dir, MEMBERS_DIR, '1')}`,
+      `${dir} is a seed ensemble; a PyTorch project trains one model: export one member, e.g. ${join(dir, MEMBERS_DIR, '1')}`,
     );
   if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
   if (taskOf(dir) === 'seq2seq') return seq2seqSource(dir, outDir, out);

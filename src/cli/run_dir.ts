@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { isModelDir } from '../node/model_io.js';
-import { ENSEMBLE_FILE } from '../classify/ensemble.js';
+import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import {
   CHECKPOINT_DIR,
   isRunFileName,
@@ -23,8 +23,8 @@ import { UsageError, type Output } from './output.js';
 /**
  * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
  * recur writes into outDir). Takes the directory's lock for the rest of the process (one run per directory), so it
- * is created if missing. Returns the checkpoint directory. `ensembleRun`: the run trains a classifier seed ensemble
- * (src/cli/classify_ensemble.ts), whose --resume needs its ensemble.json rather than a checkpoint here.
+ * is created if missing. Returns the checkpoint directory. `ensembleRun`: the run trains a seed ensemble
+ * (src/cli/classify_ensemble.ts, src/cli/seq2seq_ensemble.ts), whose --resume needs its ensemble.json rather than a checkpoint here.
  */
 export function prepareRunDir(
   outDir: string,

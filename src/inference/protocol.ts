@@ -17,8 +17,9 @@ export interface ModelPayload {
   json: string;
   weights: WeightFile[];
   /**
-   * A classifier seed ensemble: its members after the first (this payload's own file, json and weights are member
-   * 1's); the worker averages all members' class probabilities (src/classify/ensemble.ts).
+   * A seed ensemble (classifier or seq2seq): its members after the first (this payload's own file, json and weights
+   * are member 1's); the worker averages all members' class probabilities (src/classify/ensemble.ts) or next-token
+   * probabilities (src/seq2seq/decode.ts).
    */
   ensemble?: { file: string; json: string; weights: WeightFile[] }[];
   /** Streams stepped together per worker (text models; GenerationBatcher's maxBatch). */

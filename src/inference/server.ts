@@ -30,43 +30,48 @@ type Held =
   | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata }
   | { kind: 'seq2seq'; app: Seq2Seq };
 
-/** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
-export function holdModel(p: ModelPayload): Held {
+/** Runs `build`; any problem is bad input (an InvalidInputError) naming `file`. */
+function namingFile<T>(file: string, build: () => T): T {
   try {
-    return rebuild(p);
+    return build();
   } catch (e) {
     const message = (e as Error).message ?? String(e);
-    throw new InvalidInputError(message.includes(p.file) ? message : `${p.file}: ${message}`);
+    throw new InvalidInputError(message.includes(file) ? message : `${file}: ${message}`);
   }
+}
+
+/** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
+export function holdModel(p: ModelPayload): Held {
+  return namingFile(p.file, () => rebuild(p));
 }
 
 function rebuild(p: ModelPayload): Held {
   if (p.kind === 'seq2seq') {
-    const json = parseFunctionalModelJson(p.json, p.file);
-    const bytes = new Uint8Array(p.weights.reduce((n, w) => n + w.data.length, 0));
-    let at = 0;
-    for (const w of p.weights) {
-      bytes.set(w.data, at);
-      at += w.data.length;
-    }
-    const loaded = deserializeFunctional(json, bytes, p.file);
+    const functional = (m: { file: string; json: string; weights: ModelPayload['weights'] }) => {
+      const json = parseFunctionalModelJson(m.json, m.file);
+      const bytes = new Uint8Array(m.weights.reduce((n, w) => n + w.data.length, 0));
+      let at = 0;
+      for (const w of m.weights) {
+        bytes.set(w.data, at);
+        at += w.data.length;
+      }
+      return deserializeFunctional(json, bytes, m.file);
+    };
+    const loaded = functional(p);
+    // A seed ensemble's other members (the caller's loader checked they share tokens, split and data).
+    const others = (p.ensemble ?? []).map((m) => namingFile(m.file, () => functional(m).model));
     return {
       kind: 'seq2seq',
-      app: Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, p.file)),
+      app: Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, p.file), others),
     };
   }
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
   if (p.kind === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, p.file);
     // An ensemble's other members (the caller's loader checked they share classes and tokenizer).
-    const others = (p.ensemble ?? []).map((m) => {
-      try {
-        return deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model;
-      } catch (e) {
-        const message = (e as Error).message ?? String(e);
-        throw new InvalidInputError(message.includes(m.file) ? message : `${m.file}: ${message}`);
-      }
-    });
+    const others = (p.ensemble ?? []).map((m) =>
+      namingFile(m.file, () => deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model),
+    );
     return {
       kind: 'classify',
       model: others.length > 0 ? [loaded.model, ...others] : loaded.model,

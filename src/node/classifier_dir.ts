@@ -5,19 +5,13 @@
  * (src/classify/metadata.ts); an ensemble directory holds ensemble.json (src/classify/ensemble.ts) and its members,
  * each such a directory, in members/1 … members/N.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  ENSEMBLE_FILE,
-  parseEnsembleRecord,
-  type ClassifierModels,
-  type EnsembleRecord,
-} from '../classify/ensemble.js';
+import type { ClassifierModels, EnsembleRecord } from '../classify/ensemble.js';
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { Sequential } from '../models/sequential.js';
 import { isModelDir, loadModel } from './model_io.js';
+import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
 /** A loaded classifier: one model, or an ensemble's members (which share classes, tokenizer and text length). */
 export interface LoadedClassifier {
@@ -33,21 +27,11 @@ export interface LoadedClassifier {
   ensemble: EnsembleRecord | null;
 }
 
-/** Whether `dir` is a classifier seed ensemble (holds ensemble.json). */
-export function isEnsembleDir(dir: string): boolean {
-  return existsSync(join(dir, ENSEMBLE_FILE));
-}
+export { isEnsembleDir } from './seed_ensemble_dir.js';
 
-/** An ensemble directory's record, checked (InvalidInputError naming the file). */
+/** A classifier ensemble directory's record, checked (InvalidInputError naming the file). */
 export function readEnsembleRecord(dir: string): EnsembleRecord {
-  const file = join(dir, ENSEMBLE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InvalidInputError(`${file}: cannot be read (${(e as Error).message})`);
-  }
-  return parseEnsembleRecord(text, file);
+  return readEnsembleFile(dir, 'recur-classifier-ensemble');
 }
 
 /**
@@ -55,20 +39,7 @@ export function readEnsembleRecord(dir: string): EnsembleRecord {
  * (each checked to hold a model.json).
  */
 export function classifierMemberDirs(dir: string): string[] {
-  if (!isEnsembleDir(dir)) return [dir];
-  const rec = readEnsembleRecord(dir);
-  if (rec.members.length === 0)
-    throw new InvalidInputError(
-      `${join(dir, ENSEMBLE_FILE)}: no finished members yet; continue the run with recur classify train --out ${dir} --resume`,
-    );
-  return rec.members.map((m) => {
-    const d = join(dir, m);
-    if (!isModelDir(d))
-      throw new InvalidInputError(
-        `${d}: member listed in ${join(dir, ENSEMBLE_FILE)} has no model.json (missing or damaged ensemble)`,
-      );
-    return d;
-  });
+  return ensembleMemberDirs(dir, 'recur-classifier-ensemble', 'recur classify train');
 }
 
 /** Why two members' metadata cannot be averaged, or null when they can. */

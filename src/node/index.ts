@@ -57,6 +57,8 @@ export {
   readEnsembleRecord,
   type LoadedClassifier,
 } from './classifier_dir.js';
+/** A seq2seq model directory, one model or a seed ensemble (members' next-token probabilities averaged). */
+export { loadSeq2SeqDir, seq2seqMemberDirs, type LoadedSeq2Seq } from './seq2seq_dir.js';
 /** Labelled texts for classification: CSV/TSV, JSON Lines, class folders, and the SpamAssassin corpus. */
 export {
   spamAssassin,

@@ -10,6 +10,7 @@ import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/p
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
 import { classifierMemberDirs } from './classifier_dir.js';
 import { modelJsonPath, readModelFiles } from './model_io.js';
+import { seq2seqMemberDirs } from './seq2seq_dir.js';
 
 export { InferencePool } from '../inference/pool.js';
 
@@ -41,7 +42,7 @@ export function createInferencePool(threads = availableParallelism()): Inference
 
 /**
  * What a pool needs to load the model in `dir`: model.json's text and its weights files (checked as loadModel does).
- * A classifier seed ensemble's payload is member 1's, with the other members in `ensemble`.
+ * A seed ensemble's (classifier or seq2seq) payload is member 1's, with the other members in `ensemble`.
  */
 export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: number): ModelPayload {
   const one = (d: string): { file: string; json: string; weights: ModelPayload['weights'] } => {
@@ -53,7 +54,8 @@ export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: nu
       weights: weightFiles.map((w) => ({ path: w.path, data: w.data })),
     };
   };
-  const [head, ...rest] = kind === 'classify' ? classifierMemberDirs(dir) : [dir];
+  const [head, ...rest] =
+    kind === 'classify' ? classifierMemberDirs(dir) : kind === 'seq2seq' ? seq2seqMemberDirs(dir) : [dir];
   return {
     kind,
     ...one(head),

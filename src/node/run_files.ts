@@ -17,7 +17,7 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
-import { ENSEMBLE_FILE, MEMBERS_DIR } from '../classify/ensemble.js';
+import { ENSEMBLE_FILE, MEMBERS_DIR } from '../models/seed_ensemble.js';
 import { parseAtomicTempName } from './atomic.js';
 
 /** The checkpoint's subdirectory of a run directory. */

@@ -31,15 +31,17 @@ import { InvalidInputError } from '../core/errors.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
-import { CMUDICT_DATA, DECODE_MARGIN, Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
+import { CMUDICT_DATA, DECODE_MARGIN, type Seq2Seq } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
 import { loadForecaster } from './forecaster_io.js';
 import { isEnsembleDir, loadClassifierDir } from './classifier_dir.js';
+import { claimedEnsembleFormat } from './seed_ensemble_dir.js';
+import { loadSeq2SeqDir } from './seq2seq_dir.js';
 import { readModelPayload } from './inference_pool.js';
-import { loadFunctionalModel, loadModel } from './model_io.js';
+import { loadModel } from './model_io.js';
 
 /** Request limits: wide enough for real use, narrow enough that one request cannot hold the server. */
 export const SERVE_LIMITS = {
@@ -118,8 +120,8 @@ function loading<T>(load: () => T): T {
 
 /**
  * Loads the model directories `recur serve` is given: text models (model.json with a text vocabulary), forecasters
- * (forecaster.json), classifiers and seq2seq models (model.json with task 'classify' / 'seq2seq'; a classifier seed
- * ensemble's ensemble.json), and any other recur
+ * (forecaster.json), classifiers and seq2seq models (model.json with task 'classify' / 'seq2seq'; a classifier or
+ * seq2seq seed ensemble's ensemble.json), and any other recur
  * model (listed with its task, refused by the endpoints). Names are the
  * directories' base names, made unique with a suffix. A directory that holds no model is an InvalidInputError.
  */
@@ -140,6 +142,10 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
         throw new InvalidInputError((e as Error).message);
       }
       served.push({ kind: 'forecaster', name, dir, forecaster: loaded.forecaster, history: loaded.history });
+      continue;
+    }
+    if (isEnsembleDir(dir) && claimedEnsembleFormat(dir) === 'recur-seq2seq-ensemble') {
+      served.push({ kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app });
       continue;
     }
     if (isEnsembleDir(dir)) {
@@ -165,11 +171,7 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
       continue;
     }
     if (task === 'seq2seq') {
-      const loaded = loading(() => loadFunctionalModel(dir));
-      const app = loading(() =>
-        Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, dir)),
-      );
-      served.push({ kind: 'seq2seq', name, dir, app });
+      served.push({ kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app });
       continue;
     }
     if (task !== 'text') {

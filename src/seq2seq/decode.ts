@@ -12,6 +12,10 @@
  * lp(L) = ((5 + L) / 6)^α of Wu et al. (2016) (α = 0: plain log-probability). The search stops when no open prefix
  * can beat the best finished one (log-probabilities only fall and lp only grows, so an open prefix's best is its score
  * / lp(maxLength)), or at maxLength. <pad>, <start> and <unk> are never emitted.
+ *
+ * Seed ensembles: given several models (members trained on one split), both searches read the log of the members'
+ * MEAN next-token probability, log((1/K) Σ_k p_k), instead of one model's log p. Every member keeps its own stepper
+ * (its states and attention memory), all fed the same tokens and reordered with the same beam parents in lock-step.
  */
 import type { Functional } from '../models/functional.js';
 import { GraphStepper } from '../models/graph_stepper.js';
@@ -43,13 +47,88 @@ const emittable = (v: number): boolean => v !== PAD && v !== START && v !== UNK;
 
 export const DECODE_DEFAULTS = { batchSize: 64, lengthPenalty: 0.6 } as const;
 
-/** A cache of steppers by row count (a stepper allocates its buffers once). */
+/** The model decoded: one, or the members of a seed ensemble (their next-token probabilities averaged). */
+export type DecodeModels = Functional | readonly Functional[];
+
+/** The models of `m`, as a list. */
+export function decodeMembers(m: DecodeModels): readonly Functional[] {
+  const list = Array.isArray(m) ? (m as readonly Functional[]) : [m as Functional];
+  if (list.length === 0) throw new Error('decode: no models');
+  return list;
+}
+
+/**
+ * The members' steppers over the same rows, stepped in lock-step; each step gives the log of the members' mean
+ * next-token probabilities per row (one member: its log-softmax).
+ */
+class MemberSteppers {
+  private readonly steppers: GraphStepper[];
+  readonly outputSize: number;
+  /** The step's log-probabilities [rows × outputSize] (reused: read before the next step). */
+  private readonly logp: Float64Array;
+  /** Member k's log-softmax of the step (members after the first only). */
+  private readonly memberLogp: Float64Array[];
+
+  constructor(
+    models: readonly Functional[],
+    readonly rows: number,
+  ) {
+    this.steppers = models.map((m) => new GraphStepper(m, rows, { stepInput: 'previous' }));
+    this.outputSize = this.steppers[0].outputSize;
+    for (const [k, s] of this.steppers.entries())
+      if (s.outputSize !== this.outputSize)
+        throw new Error(
+          `decode: ensemble member ${k + 1} has ${s.outputSize} output tokens, member 1 ${this.outputSize}`,
+        );
+    this.logp = new Float64Array(rows * this.outputSize);
+    this.memberLogp = this.steppers.slice(1).map(() => new Float64Array(rows * this.outputSize));
+  }
+
+  start(sources: readonly Int32Array[], rowSource?: Int32Array): void {
+    const batch = sourceBatch(sources);
+    for (const s of this.steppers) s.start([batch], rowSource);
+  }
+
+  /** Feeds one token per row to every member; returns log((1/K) Σ_k p_k) for every row and token. */
+  step(ids: Int32Array): Float64Array {
+    const V = this.outputSize;
+    const K = this.steppers.length;
+    const first = this.steppers[0].step(ids);
+    for (let r = 0; r < this.rows; r++) logSoftmax(first, r * V, V, this.logp, r * V);
+    if (K === 1) return this.logp;
+    for (let k = 1; k < K; k++) {
+      const logits = this.steppers[k].step(ids);
+      for (let r = 0; r < this.rows; r++) logSoftmax(logits, r * V, V, this.memberLogp[k - 1], r * V);
+    }
+    // log-mean-exp over the members, from the largest term (exact for probabilities far below 1).
+    const logK = Math.log(K);
+    for (let i = 0; i < this.logp.length; i++) {
+      let max = this.logp[i];
+      for (const m of this.memberLogp) max = Math.max(max, m[i]);
+      if (max === -Infinity) continue;
+      let sum = Math.exp(this.logp[i] - max);
+      for (const m of this.memberLogp) sum += Math.exp(m[i] - max);
+      this.logp[i] = max + Math.log(sum) - logK;
+    }
+    return this.logp;
+  }
+
+  /** Row r continues from row parents[r], in every member. */
+  reorder(parents: Int32Array): void {
+    for (const s of this.steppers) s.reorder(parents);
+  }
+}
+
+/** A cache of member steppers by row count (a stepper allocates its buffers once). */
 class Steppers {
-  private readonly byRows = new Map<number, GraphStepper>();
-  constructor(private readonly model: Functional) {}
-  get(rows: number): GraphStepper {
+  private readonly byRows = new Map<number, MemberSteppers>();
+  private readonly models: readonly Functional[];
+  constructor(models: DecodeModels) {
+    this.models = decodeMembers(models);
+  }
+  get(rows: number): MemberSteppers {
     let s = this.byRows.get(rows);
-    if (!s) this.byRows.set(rows, (s = new GraphStepper(this.model, rows, { stepInput: 'previous' })));
+    if (!s) this.byRows.set(rows, (s = new MemberSteppers(this.models, rows)));
     return s;
   }
 }
@@ -62,14 +141,14 @@ export function decodingOrder(sources: readonly Int32Array[]): Int32Array {
   return Int32Array.from(sources, (_, i) => i).sort((a, b) => sources[a].length - sources[b].length || a - b);
 }
 
-/** Natural-log softmax of one row of logits into out. */
-function logSoftmax(logits: Float32Array, o: number, V: number, out: Float64Array): void {
+/** Natural-log softmax of one row of logits (from offset o) into out (from offset at). */
+function logSoftmax(logits: Float32Array, o: number, V: number, out: Float64Array, at: number): void {
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, logits[o + v]);
   let sum = 0;
   for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
   const lse = max + Math.log(sum);
-  for (let v = 0; v < V; v++) out[v] = logits[o + v] - lse;
+  for (let v = 0; v < V; v++) out[at + v] = logits[o + v] - lse;
 }
 
 function checkOptions(o: DecodeOptions): number {
@@ -83,7 +162,7 @@ function checkOptions(o: DecodeOptions): number {
 
 /** Greedy decoding of every source (token ids, no padding). */
 export function greedyDecode(
-  model: Functional,
+  model: DecodeModels,
   sources: readonly Int32Array[],
   opts: DecodeOptions,
 ): Decoded[] {
@@ -96,25 +175,23 @@ export function greedyDecode(
     const batch = Array.from(picked, (j) => sources[j]);
     const B = batch.length;
     const stepper = steppers.get(B);
-    stepper.start([sourceBatch(batch)]);
+    stepper.start(batch);
     const V = stepper.outputSize;
-    const logp = new Float64Array(V);
     const ids = new Int32Array(B).fill(START);
     const tokens: number[][] = batch.map(() => []);
     const scores = new Float64Array(B);
     const done = new Uint8Array(B);
     let open = B;
     for (let t = 0; t < opts.maxLength && open > 0; t++) {
-      const logits = stepper.step(ids);
+      const logp = stepper.step(ids);
       for (let r = 0; r < B; r++) {
         if (done[r]) continue;
         let best = -1;
         for (let v = 0; v < V; v++) {
           if (!emittable(v)) continue;
-          if (best < 0 || logits[r * V + v] > logits[r * V + best]) best = v;
+          if (best < 0 || logp[r * V + v] > logp[r * V + best]) best = v;
         }
-        logSoftmax(logits, r * V, V, logp);
-        scores[r] += logp[best];
+        scores[r] += logp[r * V + best];
         ids[r] = best;
         if (best === END) {
           done[r] = 1;
@@ -175,7 +252,11 @@ interface Hyp {
 }
 
 /** Beam-search decoding of every source; width 1 is greedy. */
-export function beamDecode(model: Functional, sources: readonly Int32Array[], opts: BeamOptions): Decoded[] {
+export function beamDecode(
+  model: DecodeModels,
+  sources: readonly Int32Array[],
+  opts: BeamOptions,
+): Decoded[] {
   const bs = checkOptions(opts);
   const W = opts.width;
   if (!(Number.isInteger(W) && W >= 1))
@@ -193,11 +274,10 @@ export function beamDecode(model: Functional, sources: readonly Int32Array[], op
     const rows = B * W;
     const stepper = steppers.get(rows);
     stepper.start(
-      [sourceBatch(batch)],
+      batch,
       Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
     );
     const V = stepper.outputSize;
-    const logp = new Float64Array(V);
     // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses with their scores.
     let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
     const best: ({ hyp: Hyp; score: number } | null)[] = batch.map(() => null);
@@ -205,14 +285,14 @@ export function beamDecode(model: Functional, sources: readonly Int32Array[], op
     const parents = new Int32Array(rows);
     const top = new TopK(2 * W);
     for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
-      const logits = stepper.step(ids);
+      const logp = stepper.step(ids);
       const next: Hyp[][] = [];
       for (let b = 0; b < B; b++) {
         // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
         top.clear();
         beams[b].forEach((h, k) => {
-          logSoftmax(logits, (b * W + k) * V, V, logp);
-          for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[v], k, v);
+          const o = (b * W + k) * V;
+          for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[o + v], k, v);
         });
         const cands = top.sorted();
         const kept: Hyp[] = [];

@@ -97,6 +97,22 @@ export const Seq2SeqSettingsSchema = z.object({
     .int()
     .min(0)
     .max(2 ** 32 - 1),
+  /**
+   * Seed of the initial weights, the batch order and the dropout masks; null: `seed`, which always draws the data
+   * split (so models of different initSeeds — a seed ensemble's members — share one split). Older files: null.
+   */
+  initSeed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .nullable()
+    .default(null),
+  /**
+   * Held-out sources decoded greedily after every epoch for val_wer (the best-model choice and a val_wer schedule):
+   * the first n of the validation split, or all of it (null). Older files: 1000.
+   */
+  validationWords: z.number().int().min(1).nullable().default(1000),
   sourceMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   targetMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
@@ -134,6 +150,8 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   clipnorm: 5,
   batchSize: 64,
   seed: 1,
+  initSeed: null,
+  validationWords: 1000,
   sourceMode: 'chars',
   targetMode: 'symbols',
   maxSourceLength: 40,
@@ -149,6 +167,11 @@ export const PAIRS_SETTINGS: Seq2SeqSettings = {
   maxSourceLength: 60,
   maxTargetLength: 60,
 };
+
+/** The seed of a run's initial weights, batch order and dropout (the split's is always `seed`). */
+export function trainingSeed(s: Pick<Seq2SeqSettings, 'seed' | 'initSeed'>): number {
+  return s.initSeed ?? s.seed;
+}
 
 /** Settings checked against the schema; a bad value is an InvalidInputError naming the field. */
 export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSettings {
@@ -272,7 +295,7 @@ export function buildSeq2SeqModel(
   const next = new Dense({ units: targetVocab, activation: 'softmax', name: 'next_token' }).apply(
     features,
   ) as SymbolicTensor;
-  const m = model({ inputs: [source, previous], outputs: next, seed: s.seed, name: 'seq2seq' });
+  const m = model({ inputs: [source, previous], outputs: next, seed: trainingSeed(s), name: 'seq2seq' });
   compileSeq2SeqModel(m, s);
   return m;
 }

@@ -88,6 +88,9 @@ export interface Seq2SeqScores {
 }
 
 export class Seq2Seq {
+  /** The models decoding reads: [model], or a seed ensemble's members (model is member 1). */
+  readonly members: readonly Functional[];
+
   constructor(
     readonly model: Functional,
     readonly settings: Seq2SeqSettings,
@@ -96,9 +99,14 @@ export class Seq2Seq {
     /** Longest target in the training data. */
     readonly longestTarget: number,
     readonly data: string,
-  ) {}
+    /** A seed ensemble's members after the first (the same tokenizers; their probabilities are averaged). */
+    others: readonly Functional[] = [],
+  ) {
+    this.members = [model, ...others];
+  }
 
-  static fromMetadata(model: Functional, meta: Seq2SeqMetadata): Seq2Seq {
+  /** The model of `meta` (member 1's for an ensemble), with an ensemble's other members. */
+  static fromMetadata(model: Functional, meta: Seq2SeqMetadata, others: readonly Functional[] = []): Seq2Seq {
     return new Seq2Seq(
       model,
       meta.settings,
@@ -106,6 +114,7 @@ export class Seq2Seq {
       new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens),
       meta.longestTarget,
       meta.data,
+      others,
     );
   }
 
@@ -130,8 +139,8 @@ export class Seq2Seq {
     const maxLength = opts.maxLength ?? this.longestTarget + DECODE_MARGIN;
     const beam = opts.beam ?? 1;
     return beam === 1
-      ? greedyDecode(this.model, sources, { maxLength, batchSize: opts.batchSize })
-      : beamDecode(this.model, sources, {
+      ? greedyDecode(this.members, sources, { maxLength, batchSize: opts.batchSize })
+      : beamDecode(this.members, sources, {
           maxLength,
           width: beam,
           lengthPenalty: opts.lengthPenalty,
@@ -162,7 +171,7 @@ export class Seq2Seq {
    */
   evaluate(
     examples: readonly Example[],
-    opts: TranslateOptions & { textMetrics?: boolean } = {},
+    opts: TranslateOptions & { textMetrics?: boolean; ignoreStress?: boolean } = {},
   ): Seq2SeqScores {
     const started = Date.now();
     const out = this.translate(
@@ -179,11 +188,14 @@ export class Seq2Seq {
   score(
     examples: readonly Example[],
     out: readonly Translation[],
-    opts: { textMetrics?: boolean } = {},
+    opts: { textMetrics?: boolean; ignoreStress?: boolean } = {},
     started = Date.now(),
   ): Seq2SeqScores {
-    const hyps = out.map((o) => o.tokens);
-    const refs = examples.map((e) => e.targets.map((t) => this.target.split(t)));
+    // Without stress: ARPAbet vowels lose their stress digit (AH0 → AH) on both sides before comparing.
+    const unstressed = (tokens: string[]): string[] =>
+      opts.ignoreStress ? tokens.map((t) => t.replace(/[0-9]+$/, '')) : tokens;
+    const hyps = out.map((o) => unstressed(o.tokens));
+    const refs = examples.map((e) => e.targets.map((t) => unstressed(this.target.split(t))));
     const scores: Seq2SeqScores = {
       wer: sequenceErrorRate(hyps, refs),
       ter: tokenErrorRate(hyps, refs),

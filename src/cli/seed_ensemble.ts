@@ -1,0 +1,55 @@
+/**
+ * What the seed-ensemble training commands share (`recur classify train --ensemble N`, src/cli/classify_ensemble.ts;
+ * `recur seq2seq train --ensemble N`, src/cli/seq2seq_ensemble.ts): the training flags kept in ensemble.json, the
+ * members' tagged output, and writing the record.
+ */
+import { join, resolve } from 'node:path';
+import { ENSEMBLE_FILE, type EnsembleRecord } from '../models/seed_ensemble.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import type { Output } from './output.js';
+
+/** The flags of the command running now (never stored: a resumed run may change them). */
+const RUNTIME_FLAGS = [
+  'out',
+  'resume',
+  'overwrite',
+  'json',
+  'quiet',
+  'threads',
+  'timeLimit',
+  'cpuTimeLimit',
+  'ensemble',
+];
+
+/** The flags that shape the members (stored in ensemble.json), with `paths` made absolute, and the run's seed. */
+export function trainingOptionsOf(
+  o: object,
+  seed: number,
+  paths: readonly string[] = [],
+): Record<string, unknown> {
+  const kept = Object.entries(o).filter(([k, v]) => !RUNTIME_FLAGS.includes(k) && v !== undefined);
+  return {
+    ...Object.fromEntries(kept),
+    ...Object.fromEntries(
+      paths.flatMap((k) => {
+        const v = (o as Record<string, unknown>)[k];
+        return typeof v === 'string' ? [[k, resolve(v)]] : [];
+      }),
+    ),
+    seed,
+  };
+}
+
+/** A member's output: every JSON line says which member it is about. */
+export function memberOutput(out: Output, index: number, count: number): Output {
+  return {
+    progress: out.progress,
+    info: (l) => out.info(l),
+    sample: (t, x) => out.sample(t, x),
+    json: (obj) => out.json({ member: index, members: count, ...obj }),
+  };
+}
+
+export function writeEnsembleRecord(outDir: string, rec: EnsembleRecord): void {
+  writeFileAtomic(join(outDir, ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+}

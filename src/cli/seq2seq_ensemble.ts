@@ -1,0 +1,188 @@
+/**
+ * `recur seq2seq train --ensemble N`: a seed ensemble — N encoder–decoders trained one after the other on ONE split
+ * (the run's --seed draws the train / validation / test split), each from its own member seed (initial weights,
+ * batch order, dropout: the member's settings.initSeed; src/models/seed_ensemble.ts memberSeed), each exactly as a
+ * single model is trained (best checkpoint by val_wer, learning-rate schedule, resume). Decoding the ensemble reads
+ * the log of the members' mean next-token probabilities, greedy or beam search (src/seq2seq/decode.ts).
+ *
+ * Directory layout (the classifier ensembles' own, src/cli/classify_ensemble.ts):
+ *   DIR/ensemble.json            size, seeds, the finished members, and the training flags (for --resume)
+ *   DIR/members/K/               member K: a normal seq2seq run directory (model.json + weights, checkpoint/, log.csv),
+ *                                usable on its own by every seq2seq command
+ *
+ * Budget: --cpu-time-limit / --time-limit are the whole run's, split evenly between the members it trains (each
+ * member's share ends that member, which then joins the ensemble, and the next starts). Resume: a finished member
+ * is kept, one with a checkpoint continues from it exactly, one without starts afresh; a resumed run's budget, if
+ * given, is split between the members it still trains.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MEMBERS_DIR, memberSeed } from '../models/seed_ensemble.js';
+import { isModelDir, loadFunctionalModel } from '../node/model_io.js';
+import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
+import {
+  loadSeq2SeqDir,
+  readSeq2SeqEnsembleRecord,
+  type Seq2SeqEnsembleRecord,
+} from '../node/seq2seq_dir.js';
+import { Seq2Seq, parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
+import { UsageError, type Output } from './output.js';
+import { TrainingBudget, prepareRunDir } from './run_dir.js';
+import { memberOutput, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
+import { heldOutExamples, seq2seqOutDir, trainSeq2Seq, type Seq2SeqTrainOptions } from './seq2seq.js';
+
+/** Whether member `dir`'s checkpoint is that of a run that trained all its epochs (and its model is saved). */
+function memberFinished(dir: string, epochs: number): boolean {
+  const ckpt = join(dir, CHECKPOINT_DIR);
+  if (!isModelDir(ckpt) || !isModelDir(dir)) return false;
+  const state = parseSeq2SeqMetadata(loadFunctionalModel(ckpt).metadata, ckpt).state;
+  return state !== undefined && state.batch === 0 && state.epoch >= epochs;
+}
+
+export async function seq2seqTrainEnsemble(
+  file: string | undefined,
+  o: Seq2SeqTrainOptions,
+  out: Output,
+): Promise<number> {
+  const outDir = seq2seqOutDir(file, o);
+  if (o.initSeed !== undefined)
+    throw new UsageError(
+      '--init-seed with --ensemble: each member takes its own seed, drawn from --seed; leave --init-seed out',
+    );
+  prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file]);
+  let rec: Seq2SeqEnsembleRecord;
+  if (o.resume) {
+    rec = readSeq2SeqEnsembleRecord(outDir);
+    if (o.ensemble !== undefined && o.ensemble !== rec.size)
+      throw new UsageError(
+        `--ensemble ${o.ensemble}: ${outDir} holds an ensemble of ${rec.size} members; resume it without --ensemble or with --ensemble ${rec.size}`,
+      );
+    if (file !== undefined && resolve(file) !== rec.training.data)
+      throw new UsageError(
+        `--resume: the ensemble was trained on ${rec.training.data ?? 'CMUdict'}, not ${file}`,
+      );
+  } else {
+    const size = o.ensemble ?? 1;
+    const seed = o.seed ?? 1;
+    rec = {
+      format: 'recur-seq2seq-ensemble',
+      version: 1,
+      size,
+      seed,
+      memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(seed, k + 1)),
+      members: [],
+      training: { data: file !== undefined ? resolve(file) : null, options: trainingOptionsOf(o, seed) },
+    };
+    writeEnsembleRecord(outDir, rec);
+  }
+  const N = rec.size;
+  const data = rec.training.data ?? undefined;
+  // A resumed run trains the epochs of the first command (whose members were planned with them).
+  const stored = rec.training.options.epochs;
+  const epochs = o.resume && typeof stored === 'number' ? stored : o.epochs;
+  const runtime = {
+    out: outDir,
+    overwrite: false,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+  };
+  const listed = (k: number): boolean => rec.members.includes(`${MEMBERS_DIR}/${k}`);
+  const done = (k: number): boolean =>
+    listed(k) || memberFinished(join(outDir, MEMBERS_DIR, String(k)), epochs);
+  const toTrain = Array.from({ length: N }, (_, i) => i + 1).filter((k) => !done(k));
+  const batchCounter = { n: 0 };
+  const finished: number[] = [];
+  const started = Date.now();
+  const cpuStarted = process.cpuUsage();
+  for (let k = 1; k <= N; k++) {
+    const dir = join(outDir, MEMBERS_DIR, String(k));
+    if (!toTrain.includes(k)) {
+      finished.push(k);
+      continue;
+    }
+    const resumeMember = isModelDir(join(dir, CHECKPOINT_DIR));
+    // A member killed before its first checkpoint starts over: only recur's own files go.
+    if (!resumeMember && existsSync(dir)) removeRunFiles(dir);
+    const seed = rec.memberSeeds[k - 1];
+    out.info(`Member ${k}/${N} (seed ${seed})${resumeMember ? ': resuming' : ''}`);
+    const mo: Seq2SeqTrainOptions = resumeMember
+      ? { ...runtime, resume: true, epochs, skipBad: o.skipBad }
+      : {
+          ...(rec.training.options as Partial<Seq2SeqTrainOptions>),
+          epochs,
+          ...runtime,
+          seed: rec.seed,
+          resume: false,
+          skipBad: (rec.training.options.skipBad as boolean | undefined) ?? false,
+        };
+    // This member's even share of what is left of the budget.
+    const share = toTrain.length;
+    const budget = new TrainingBudget({
+      ...(o.timeLimit !== undefined ? { timeLimit: o.timeLimit / share } : {}),
+      ...(o.cpuTimeLimit !== undefined ? { cpuTimeLimit: o.cpuTimeLimit / share } : {}),
+    });
+    let r: Awaited<ReturnType<typeof trainSeq2Seq>>;
+    try {
+      r = await trainSeq2Seq(data, mo, memberOutput(out, k, N), {
+        index: k,
+        count: N,
+        seed,
+        dir,
+        ensembleDir: outDir,
+        budget,
+        batchCounter,
+      });
+    } catch (e) {
+      // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.
+      if (!o.resume && k === 1 && !isModelDir(join(dir, CHECKPOINT_DIR))) removeEnsembleFiles(outDir);
+      throw e;
+    }
+    if (typeof r === 'number') return r;
+    finished.push(k);
+    rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
+    writeEnsembleRecord(outDir, rec);
+  }
+  rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
+  writeEnsembleRecord(outDir, rec);
+  const cpu = process.cpuUsage(cpuStarted);
+  scoreEnsemble(outDir, o, out, (Date.now() - started) / 1000, (cpu.user + cpu.system) / 1e6);
+  out.info(
+    `Done. Ensemble of ${finished.length}: ${outDir}. Try: recur seq2seq predict ${outDir} ${data === undefined ? 'hello' : '"some text"'}`,
+  );
+  return 0;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+/** The ensemble on the test split, greedy (and each member alone, to show what averaging bought). */
+function scoreEnsemble(
+  outDir: string,
+  o: Seq2SeqTrainOptions,
+  out: Output,
+  trainSeconds: number,
+  cpuSeconds: number,
+): void {
+  const { app, memberDirs } = loadSeq2SeqDir(outDir);
+  const test = heldOutExamples(outDir, app, 'test', o, out);
+  if (test.length === 0) return;
+  const ensemble = app.evaluate(test);
+  const each = app.members.map((m, i): Seq2SeqScores & { member: string } => ({
+    member: memberDirs[i],
+    ...new Seq2Seq(m, app.settings, app.source, app.target, app.longestTarget, app.data).evaluate(test),
+  }));
+  out.info(
+    `Test (${ensemble.n} held-out sources, greedy), ensemble of ${app.members.length}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +
+      (ensemble.bleu !== undefined
+        ? `, BLEU ${ensemble.bleu.toFixed(2)}, chrF ${ensemble.chrf!.toFixed(2)}`
+        : '') +
+      `; each member alone: ${each.map((e) => pct(e.wer)).join(', ')}`,
+  );
+  out.json({
+    event: 'test',
+    train_seconds: trainSeconds,
+    train_cpu_seconds: cpuSeconds,
+    ...ensemble,
+    members: each.map(({ member, wer, ter }) => ({ member, wer, ter })),
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * The directory record of a seed ensemble, whatever its models are (classifiers, seq2seq): N members trained on ONE
+ * data split (the run's seed), each from its own member seed, kept as ordinary model directories members/1 … N
+ * beside an ensemble.json that lists the finished ones. Browser-safe: the files are read in src/node.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+
+/** The file in an ensemble directory that lists its members. */
+export const ENSEMBLE_FILE = 'ensemble.json';
+/** The members' directories under an ensemble directory: members/1 … members/N. */
+export const MEMBERS_DIR = 'members';
+
+/** What an ensemble.json's `format` says its members are. */
+export const ENSEMBLE_FORMATS = ['recur-classifier-ensemble', 'recur-seq2seq-ensemble'] as const;
+export type EnsembleFormat = (typeof ENSEMBLE_FORMATS)[number];
+
+/**
+ * Member k's seed (k from 1): member 1 trains with the run's --seed itself (so member 1 of any ensemble is the single
+ * model of that seed), the others with a 31-bit hash of the seed and k. The data split always uses the run's seed.
+ */
+export function memberSeed(seed: number, k: number): number {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`memberSeed: member ${k} (members count from 1)`);
+  if (k === 1) return seed;
+  // murmur3's 32-bit finalizer over the seed mixed with k: nearby seeds and members give unrelated values.
+  let h = (seed ^ Math.imul(k, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 1;
+}
+
+/**
+ * ensemble.json: the planned size and the run's seed, and the members that make up the ensemble now (directories
+ * relative to the ensemble's, each a normal model directory), in member order.
+ */
+export interface EnsembleRecord<F extends EnsembleFormat = EnsembleFormat> {
+  format: F;
+  version: 1;
+  /** Members planned (--ensemble N). */
+  size: number;
+  /** The run's --seed: the data split, and member 1's seed. */
+  seed: number;
+  /** Member seeds, one per planned member. */
+  memberSeeds: number[];
+  /** The finished members' directories (relative), e.g. "members/1"; fewer than `size` if the run was cut short. */
+  members: string[];
+  /**
+   * How members are trained, so a resumed run starts its remaining members exactly as the first: the data file
+   * (absolute; null: the default data) and the training flags of the first command (camelCase names).
+   */
+  training: { data: string | null; options: Record<string, unknown> };
+}
+
+const ENSEMBLE_RECORD = z.strictObject({
+  format: z.enum(ENSEMBLE_FORMATS),
+  version: z.literal(1),
+  size: z.number().int().min(1),
+  seed: z.number().int().min(0),
+  memberSeeds: z.array(z.number().int().min(0)),
+  members: z.array(z.string().regex(/^members\/[1-9][0-9]*$/, 'a path members/K')),
+  training: z.strictObject({ data: z.string().nullable(), options: z.record(z.string(), z.unknown()) }),
+});
+
+/**
+ * ensemble.json's text, checked, of an ensemble of `format` (another kind's is an error saying what it holds);
+ * `where` names the file in errors (InvalidInputError naming the field).
+ */
+export function parseEnsembleRecord<F extends EnsembleFormat>(
+  text: string,
+  where: string,
+  format: F,
+): EnsembleRecord<F> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
+  }
+  const r = ENSEMBLE_RECORD.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InvalidInputError(
+      `${where}: ${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`,
+    );
+  }
+  if (r.data.format !== format)
+    throw new InvalidInputError(
+      `${where}: format: this is a ${r.data.format.replace(/^recur-|-ensemble$/g, '')} ensemble, not a ${format.replace(/^recur-|-ensemble$/g, '')} one`,
+    );
+  const rec = r.data as EnsembleRecord<F>;
+  if (rec.memberSeeds.length !== rec.size)
+    throw new InvalidInputError(
+      `${where}: memberSeeds: ${rec.memberSeeds.length} seeds for an ensemble of size ${rec.size}`,
+    );
+  const seen = new Set<string>();
+  for (const [i, m] of rec.members.entries()) {
+    const k = Number(m.slice(MEMBERS_DIR.length + 1));
+    if (k > rec.size) throw new InvalidInputError(`${where}: members.${i}: ${m} is past size ${rec.size}`);
+    if (seen.has(m)) throw new InvalidInputError(`${where}: members.${i}: ${m} is listed twice`);
+    seen.add(m);
+  }
+  return rec;
+}

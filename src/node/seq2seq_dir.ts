@@ -1,0 +1,86 @@
+/**
+ * A seq2seq model directory on disk, single model or seed ensemble (src/models/seed_ensemble.ts), behind one loader:
+ * `seq2seq eval`, `seq2seq predict`, `recur serve` and the inference pool's payload never ask which it is. An
+ * ensemble decodes with the log of its members' mean next-token probabilities (src/seq2seq/decode.ts).
+ */
+import { InvalidInputError } from '../core/errors.js';
+import type { EnsembleRecord } from '../models/seed_ensemble.js';
+import type { Functional } from '../models/functional.js';
+import { Seq2Seq, parseSeq2SeqMetadata, type Seq2SeqMetadata } from '../seq2seq/seq2seq.js';
+import { isModelDir, loadFunctionalModel } from './model_io.js';
+import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
+
+export type Seq2SeqEnsembleRecord = EnsembleRecord<'recur-seq2seq-ensemble'>;
+
+export interface LoadedSeq2Seq {
+  /** The model (an ensemble: all its members, member 1 as `app.model`). */
+  app: Seq2Seq;
+  /** The metadata (an ensemble's: member 1's, whose split seed, data and tokenizers are the ensemble's). */
+  meta: Seq2SeqMetadata;
+  metadata: Record<string, unknown>;
+  /** The model directories: [dir] for a single model, the members' for an ensemble. */
+  memberDirs: string[];
+  /** The ensemble's record, or null for a single model. */
+  ensemble: Seq2SeqEnsembleRecord | null;
+}
+
+/** A seq2seq ensemble directory's record, checked (InvalidInputError naming the file). */
+export function readSeq2SeqEnsembleRecord(dir: string): Seq2SeqEnsembleRecord {
+  return readEnsembleFile(dir, 'recur-seq2seq-ensemble');
+}
+
+/** The model directories of the seq2seq model in `dir`: [dir], or an ensemble's listed members'. */
+export function seq2seqMemberDirs(dir: string): string[] {
+  return ensembleMemberDirs(dir, 'recur-seq2seq-ensemble', 'recur seq2seq train');
+}
+
+/** Why two members cannot decode together, or null when they can (the same tokens, split and data). */
+function mismatch(a: Seq2SeqMetadata, b: Seq2SeqMetadata): string | null {
+  const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
+  if (!same(a.sourceTokens, b.sourceTokens)) return 'its source tokens differ from member 1';
+  if (!same(a.targetTokens, b.targetTokens)) return 'its target tokens differ from member 1';
+  for (const k of ['sourceMode', 'targetMode', 'seed'] as const)
+    if (a.settings[k] !== b.settings[k]) return `its settings.${k} differs from member 1`;
+  if (a.data !== b.data) return `it was trained on ${b.data}, member 1 on ${a.data}`;
+  return null;
+}
+
+/**
+ * Loads the seq2seq model in `dir`, a single model or a seed ensemble. Errors are bad input (exit 2) naming the
+ * directory or member file: not a seq2seq model, a member missing or damaged, members that disagree.
+ */
+export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
+  const ensemble = isEnsembleDir(dir) ? readSeq2SeqEnsembleRecord(dir) : null;
+  if (!ensemble && !isModelDir(dir))
+    throw new InvalidInputError(
+      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur seq2seq train`,
+    );
+  const memberDirs = seq2seqMemberDirs(dir);
+  const models: Functional[] = [];
+  let first: { meta: Seq2SeqMetadata; metadata: Record<string, unknown> } | null = null;
+  for (const d of memberDirs) {
+    let loaded: ReturnType<typeof loadFunctionalModel>;
+    try {
+      loaded = loadFunctionalModel(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code && !(e instanceof InvalidInputError)) throw e;
+      const message = (e as Error).message;
+      throw new InvalidInputError(message.includes(d) ? message : `${d}: ${message}`);
+    }
+    const meta = parseSeq2SeqMetadata(loaded.metadata, d);
+    if (first) {
+      const why = mismatch(first.meta, meta);
+      if (why)
+        throw new InvalidInputError(`${d}: this ensemble member cannot decode with the others: ${why}`);
+    } else first = { meta, metadata: loaded.metadata };
+    models.push(loaded.model);
+  }
+  const { meta, metadata } = first!;
+  return {
+    app: Seq2Seq.fromMetadata(models[0], meta, models.slice(1)),
+    meta,
+    metadata,
+    memberDirs,
+    ensemble,
+  };
+}
