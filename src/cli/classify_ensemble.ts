@@ -16,10 +16,10 @@
  * its best model so far, as a single model would end.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { encodeLabelSets, encodeLabels, type LabelledTexts } from '../classify/dataset.js';
-import { MEMBERS_DIR, memberSeed, type EnsembleRecord } from '../classify/ensemble.js';
+import { MEMBERS_DIR } from '../classify/ensemble.js';
 import {
   baselineScores,
   multiLabelBaselineScores,
@@ -44,8 +44,8 @@ import {
   trainingDataOf,
   type ClassifyTrainOptions,
 } from './classify.js';
-import { UsageError, type Output } from './output.js';
-import { memberOutput, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
+import type { Output } from './output.js';
+import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
@@ -64,34 +64,14 @@ export async function classifyTrainEnsemble(
 ): Promise<number> {
   const outDir = o.out ?? join('runs', dataName(file));
   prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file, o.test]);
-  let rec: EnsembleRecord;
-  if (o.resume) {
-    rec = readEnsembleRecord(outDir);
-    if (o.ensemble !== undefined && o.ensemble !== rec.size)
-      throw new UsageError(
-        `--ensemble ${o.ensemble}: ${outDir} holds an ensemble of ${rec.size} members; resume it without --ensemble or with --ensemble ${rec.size}`,
-      );
-    if (file !== undefined && resolve(file) !== rec.training.data)
-      throw new UsageError(
-        `--resume: the ensemble was trained on ${rec.training.data ?? 'the SpamAssassin corpus'}, not ${file}`,
-      );
-  } else {
-    const size = o.ensemble ?? 1;
-    const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
-    rec = {
-      format: 'recur-classifier-ensemble',
-      version: 1,
-      size,
-      seed,
-      memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(seed, k + 1)),
-      members: [],
-      training: {
-        data: file !== undefined ? resolve(file) : null,
-        options: trainingOptionsOf(o, seed, ['test']),
-      },
-    };
-    writeEnsembleRecord(outDir, rec);
-  }
+  const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
+  let rec = openEnsembleRecord(outDir, o, file, {
+    format: 'recur-classifier-ensemble',
+    read: readEnsembleRecord,
+    defaultData: 'the SpamAssassin corpus',
+    seed,
+    options: trainingOptionsOf(o, seed, ['test']),
+  });
   const N = rec.size;
   const runtime = {
     out: outDir,

@@ -4,9 +4,14 @@
  * members' tagged output, and writing the record.
  */
 import { join, resolve } from 'node:path';
-import { ENSEMBLE_FILE, type EnsembleRecord } from '../models/seed_ensemble.js';
+import {
+  ENSEMBLE_FILE,
+  memberSeed,
+  type EnsembleFormat,
+  type EnsembleRecord,
+} from '../models/seed_ensemble.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import type { Output } from './output.js';
+import { UsageError, type Output } from './output.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
 const RUNTIME_FLAGS = [
@@ -52,4 +57,48 @@ export function memberOutput(out: Output, index: number, count: number): Output 
 
 export function writeEnsembleRecord(outDir: string, rec: EnsembleRecord): void {
   writeFileAtomic(join(outDir, ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+}
+
+/**
+ * The record an ensemble run works to. On --resume: the one in `outDir`, which --ensemble (if given) and the data file
+ * (if given) must match. Otherwise a new one for --ensemble members from `seed` (member 1's seed is `seed` itself),
+ * written before any member trains.
+ */
+export function openEnsembleRecord<F extends EnsembleFormat>(
+  outDir: string,
+  o: { resume?: boolean; ensemble?: number },
+  file: string | undefined,
+  run: {
+    format: F;
+    read: (dir: string) => EnsembleRecord<F>;
+    /** What the run trains on without a data file ('CMUdict'). */
+    defaultData: string;
+    seed: number;
+    options: Record<string, unknown>;
+  },
+): EnsembleRecord<F> {
+  if (o.resume) {
+    const rec = run.read(outDir);
+    if (o.ensemble !== undefined && o.ensemble !== rec.size)
+      throw new UsageError(
+        `--ensemble ${o.ensemble}: ${outDir} holds an ensemble of ${rec.size} members; resume it without --ensemble or with --ensemble ${rec.size}`,
+      );
+    if (file !== undefined && resolve(file) !== rec.training.data)
+      throw new UsageError(
+        `--resume: the ensemble was trained on ${rec.training.data ?? run.defaultData}, not ${file}`,
+      );
+    return rec;
+  }
+  const size = o.ensemble ?? 1;
+  const rec: EnsembleRecord<F> = {
+    format: run.format,
+    version: 1,
+    size,
+    seed: run.seed,
+    memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(run.seed, k + 1)),
+    members: [],
+    training: { data: file !== undefined ? resolve(file) : null, options: run.options },
+  };
+  writeEnsembleRecord(outDir, rec);
+  return rec;
 }

@@ -16,19 +16,15 @@
  * given, is split between the members it still trains.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { MEMBERS_DIR, memberSeed } from '../models/seed_ensemble.js';
+import { join } from 'node:path';
+import { MEMBERS_DIR } from '../models/seed_ensemble.js';
 import { isModelDir, loadFunctionalModel } from '../node/model_io.js';
 import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
-import {
-  loadSeq2SeqDir,
-  readSeq2SeqEnsembleRecord,
-  type Seq2SeqEnsembleRecord,
-} from '../node/seq2seq_dir.js';
+import { loadSeq2SeqDir, readSeq2SeqEnsembleRecord } from '../node/seq2seq_dir.js';
 import { Seq2Seq, parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
 import { UsageError, type Output } from './output.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
-import { memberOutput, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
+import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
 import { heldOutExamples, seq2seqOutDir, trainSeq2Seq, type Seq2SeqTrainOptions } from './seq2seq.js';
 
 /** Whether member `dir`'s checkpoint is that of a run that trained all its epochs (and its model is saved). */
@@ -50,31 +46,14 @@ export async function seq2seqTrainEnsemble(
       '--init-seed with --ensemble: each member takes its own seed, drawn from --seed; leave --init-seed out',
     );
   prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file]);
-  let rec: Seq2SeqEnsembleRecord;
-  if (o.resume) {
-    rec = readSeq2SeqEnsembleRecord(outDir);
-    if (o.ensemble !== undefined && o.ensemble !== rec.size)
-      throw new UsageError(
-        `--ensemble ${o.ensemble}: ${outDir} holds an ensemble of ${rec.size} members; resume it without --ensemble or with --ensemble ${rec.size}`,
-      );
-    if (file !== undefined && resolve(file) !== rec.training.data)
-      throw new UsageError(
-        `--resume: the ensemble was trained on ${rec.training.data ?? 'CMUdict'}, not ${file}`,
-      );
-  } else {
-    const size = o.ensemble ?? 1;
-    const seed = o.seed ?? 1;
-    rec = {
-      format: 'recur-seq2seq-ensemble',
-      version: 1,
-      size,
-      seed,
-      memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(seed, k + 1)),
-      members: [],
-      training: { data: file !== undefined ? resolve(file) : null, options: trainingOptionsOf(o, seed) },
-    };
-    writeEnsembleRecord(outDir, rec);
-  }
+  const seed = o.seed ?? 1;
+  let rec = openEnsembleRecord(outDir, o, file, {
+    format: 'recur-seq2seq-ensemble',
+    read: readSeq2SeqEnsembleRecord,
+    defaultData: 'CMUdict',
+    seed,
+    options: trainingOptionsOf(o, seed),
+  });
   const N = rec.size;
   const data = rec.training.data ?? undefined;
   // A resumed run trains the epochs of the first command (whose members were planned with them).
