@@ -135,7 +135,12 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
   };
 }
 
-export function readPanel(file: string | undefined, o: ForecastCliOptions): Panel {
+export function readPanel(
+  file: string | undefined,
+  o: Pick<ForecastCliOptions, 'idColumn' | 'wide' | 'dateColumn' | 'valueColumn' | 'regressors'> & {
+    interpolate?: boolean;
+  },
+): Panel {
   if (!file) throw new UsageError('--id-column and --wide need a CSV file of many series');
   const text = readCsvText(file);
   try {

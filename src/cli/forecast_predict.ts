@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import type { GlobalForecaster } from '../forecast/global.js';
-import { labelsAfter, parsePanelCsv, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
+import { labelsAfter, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
 import {
   regressionIfFits,
   regressionLag,
@@ -41,14 +41,13 @@ import {
   futureCovariates,
   parseLevels,
   pct,
-  readCsvText,
   readSeries,
   regressorNames,
   usage,
   writeForecast,
   type ForecastCliOptions,
 } from './forecast.js';
-import { panelRows, seriesTable, writeRows } from './forecast_panel.js';
+import { panelRows, readPanel, seriesTable, writeRows } from './forecast_panel.js';
 import { UsageError, type Output } from './output.js';
 
 export interface PredictCliOptions extends Pick<
@@ -236,17 +235,7 @@ async function predictPanel(
   out: Output,
 ): Promise<number> {
   const m = loaded.manifest;
-  const panel = asUsage(() =>
-    parsePanelCsv(readCsvText(file), {
-      idColumn: o.idColumn,
-      wide: o.wide,
-      dateColumn: o.dateColumn,
-      valueColumn: o.valueColumn,
-      interpolate: o.interpolate,
-      source: file,
-      ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
-    }),
-  );
+  const panel = readPanel(file, o);
   const savedLevels = [...new Set(m.series.flatMap((s) => s.intervals.map((w) => w.level)))].sort(
     (a, b) => a - b,
   );
