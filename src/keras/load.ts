@@ -69,7 +69,10 @@ function parseJsonAttr(v: unknown, where: string, name: string): Json {
   }
 }
 
-/** The recur model a translated config describes, with fresh weights. */
+/**
+ * The recur model a translated config describes, its weights left at zero rather than drawn: applyWeights sets every
+ * one from the file (a layer the file gives no weights is an error there).
+ */
 export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
   if (cfg.kind === 'functional') {
     return functionalFromConfig(
@@ -89,9 +92,10 @@ export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
       },
       where,
       0,
+      true,
     );
   }
-  const model = new Sequential({ name: cfg.name, seed: 0 });
+  const model = new Sequential({ name: cfg.name, seed: 0, weightsFollow: true });
   let pendingShape: Json | undefined;
   for (const l of cfg.layers) {
     if (l.className === 'InputLayer') {
