@@ -24,6 +24,7 @@ const NUMERICAL = [
   'bidirectional',
   'classify',
   'forecast_global',
+  'forecast_global_pool',
   'functional',
   'gradcheck',
   'inference_pool',

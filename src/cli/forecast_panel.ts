@@ -302,11 +302,17 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
   const t0 = Date.now();
   let bar: cliProgress.SingleBar | undefined;
   let stopped = false;
+  // Epochs finished over both models' members (with several threads they train at once, so ticks interleave); each
+  // (season, horizon) group of series adds its own two models.
+  let done = 0;
+  let total = 0;
   return {
     tick: (p) => {
       if (stopped) return;
-      const total = 2 * p.members * p.epochs;
-      const done = (p.stage === 'final' ? p.members * p.epochs : 0) + p.member * p.epochs + p.epoch;
+      if (++done > total) {
+        total += 2 * p.members * p.epochs;
+        bar?.setTotal(total);
+      }
       if (process.stderr.isTTY !== true) {
         if (p.epoch % 5 === 0 || p.epoch === p.epochs)
           out.info(

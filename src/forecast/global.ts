@@ -119,8 +119,9 @@ function fillWindow(
   }
 }
 
-function buildModel(o: GlobalOptions, seed: number): Sequential {
-  const model = new Sequential({ seed, name: 'global_forecaster' });
+/** A member's network; `weightsFollow`: its weights are about to be set, so none are drawn. */
+export function globalMemberModel(o: GlobalOptions, seed: number, weightsFollow = false): Sequential {
+  const model = new Sequential({ seed, name: 'global_forecaster', weightsFollow });
   model.add(recurrentLayer(o.cell, { units: o.units, inputShape: [o.lookback, GLOBAL_FEATURES] }));
   model.add(new Dense({ units: o.horizon }));
   model.compile({ optimizer: new Adam({ learningRate: o.learningRate }), loss: 'meanAbsoluteError' });
@@ -168,6 +169,50 @@ export type GlobalProgress = (p: {
   loss: number;
 }) => void;
 
+/** One ensemble member's training: plain data, so that it can be sent to a worker thread. */
+export interface GlobalMemberJob {
+  options: GlobalOptions;
+  seed: number;
+  /** The windows of globalWindows: `count` × lookback × GLOBAL_FEATURES inputs, `count` × horizon targets. */
+  x: Float32Array;
+  y: Float32Array;
+  count: number;
+}
+
+/** Trains a member; `onEpoch` hears each epoch's loss (1-based epoch). */
+export type GlobalMemberTrainer = (
+  job: GlobalMemberJob,
+  onEpoch: (epoch: number, loss: number) => void,
+) => Promise<Sequential>;
+
+/** Trains a member in this thread (single-threaded, so its weights are the same wherever it runs). */
+export async function trainGlobalMember(
+  job: GlobalMemberJob,
+  onEpoch: (epoch: number, loss: number) => void,
+): Promise<Sequential> {
+  const o = job.options;
+  const m = globalMemberModel(o, job.seed);
+  await m.fit(
+    new Tensor(job.x, [job.count, o.lookback, GLOBAL_FEATURES]),
+    new Tensor(job.y, [job.count, o.horizon]),
+    {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      shuffle: true,
+      threads: 1,
+      callbacks: {
+        onEpochEnd: (epoch, logs) => {
+          const loss = Number(logs.loss);
+          if (!Number.isFinite(loss))
+            throw new Error(`the global network's loss became ${loss} at epoch ${epoch + 1}`);
+          onEpoch(epoch + 1, loss);
+        },
+      },
+    },
+  );
+  return m;
+}
+
 /** A global network fitted on a panel's training parts. */
 export class GlobalForecaster {
   readonly models: Sequential[] = [];
@@ -179,8 +224,16 @@ export class GlobalForecaster {
     if (opts.seeds.length === 0) throw new Error('the global network needs at least one seed');
   }
 
-  /** Fits every ensemble member on windows of `parts` (each series' data the model may see, nothing after it). */
-  async fit(parts: readonly GlobalPart[], onEpoch?: GlobalProgress, stage = 'fit'): Promise<void> {
+  /**
+   * Fits every ensemble member on windows of `parts` (each series' data the model may see, nothing after it): one
+   * after another in this thread, or all at once through `train` (src/node/global_pool.ts: worker threads).
+   */
+  async fit(
+    parts: readonly GlobalPart[],
+    onEpoch?: GlobalProgress,
+    stage = 'fit',
+    train?: GlobalMemberTrainer,
+  ): Promise<void> {
     const { x, y, count } = globalWindows(parts, this.opts);
     if (count === 0)
       throw new Error(
@@ -189,24 +242,17 @@ export class GlobalForecaster {
     this.windows = count;
     this.models.length = 0;
     const o = this.opts;
-    for (const [member, seed] of o.seeds.entries()) {
-      const m = buildModel(o, seed);
-      await m.fit(x, y, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        shuffle: true,
-        threads: 1,
-        callbacks: {
-          onEpochEnd: (epoch, logs) => {
-            const loss = Number(logs.loss);
-            if (!Number.isFinite(loss))
-              throw new Error(`the global network's loss became ${loss} at epoch ${epoch + 1}`);
-            onEpoch?.({ stage, member, members: o.seeds.length, epoch: epoch + 1, epochs: o.epochs, loss });
-          },
-        },
-      });
-      this.models.push(m);
+    const job = (seed: number): GlobalMemberJob => ({ options: o, seed, x: x.data, y: y.data, count });
+    const progress =
+      (member: number) =>
+      (epoch: number, loss: number): void =>
+        onEpoch?.({ stage, member, members: o.seeds.length, epoch, epochs: o.epochs, loss });
+    if (train) {
+      this.models.push(...(await Promise.all(o.seeds.map((seed, k) => train(job(seed), progress(k))))));
+      return;
     }
+    for (const [member, seed] of o.seeds.entries())
+      this.models.push(await trainGlobalMember(job(seed), progress(member)));
   }
 
   /**
@@ -276,6 +322,7 @@ export async function panelGlobalForecasts(
   items: readonly GlobalSeriesInput[],
   o: GlobalOptions,
   onEpoch?: GlobalProgress,
+  train?: GlobalMemberTrainer,
 ): Promise<{
   forecasts: GlobalSeriesForecasts[];
   backtestWindows: number;
@@ -299,9 +346,17 @@ export async function panelGlobalForecasts(
       : cut.some((c) => c.values.length >= need)
         ? undefined
         : `no series has ${need} points before its first backtest origin to train the backtest model on`;
-  if (noBacktest === undefined) {
-    const bt = new GlobalForecaster(o);
-    await bt.fit(cut, onEpoch, 'backtest');
+  const bt = noBacktest === undefined ? new GlobalForecaster(o) : undefined;
+  const final = new GlobalForecaster(o);
+  const whole = items.map((s) => ({ values: s.train, phase: s.phase }));
+  // With a trainer, the two models' members all train at once; in this thread, one after the other.
+  const fits = [
+    (): Promise<void> => bt?.fit(cut, onEpoch, 'backtest', train) ?? Promise.resolve(),
+    (): Promise<void> => final.fit(whole, onEpoch, 'final', train),
+  ];
+  if (train) await Promise.all(fits.map((f) => f()));
+  else for (const f of fits) await f();
+  if (bt) {
     backtestWindows = bt.windows;
     const jobs: { i: number; history: GlobalPart }[] = [];
     items.forEach((s, i) => {
@@ -311,9 +366,6 @@ export async function panelGlobalForecasts(
     const fs = bt.predict(jobs.map((j) => j.history));
     jobs.forEach((j, k) => folds[j.i].push(fs[k]));
   }
-  const final = new GlobalForecaster(o);
-  const whole = items.map((s) => ({ values: s.train, phase: s.phase }));
-  await final.fit(whole, onEpoch, 'final');
   const finals = final.predict(whole);
   return {
     forecasts: items.map((s, i) => ({

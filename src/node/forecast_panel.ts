@@ -20,6 +20,7 @@ import {
   type SeriesOutcome,
 } from '../forecast/panel.js';
 import type { TimeSeries } from '../forecast/series.js';
+import { globalMemberPool } from './global_pool.js';
 import type { PanelJob } from './panel_worker.js';
 
 /** What the global network's stage did: one entry per (season, horizon) group of series. */
@@ -36,14 +37,17 @@ export interface GlobalStage {
 }
 
 /**
- * Trains the global network(s) of a panel in this thread — one per (season, horizon), since its input and output sizes
- * depend on them — and returns each series' forecasts (or why it has none). Series whose split fails are left out
+ * Trains the global network(s) of a panel — one per (season, horizon), since its input and output sizes depend on
+ * them — in this thread, or with `threads` > 1 on worker threads (src/node/global_pool.ts; the same forecasts), and
+ * returns each series' forecasts (or why it has none). Series whose split fails are left out
  * (their own forecast reports the reason).
  */
 export async function globalStage(
   items: readonly { id: string; series: TimeSeries }[],
   settings: PanelSettings,
   onEpoch?: GlobalProgress,
+  threads = 1,
+  signal?: AbortSignal,
 ): Promise<{
   forecasts: (GlobalSeriesForecasts | undefined)[];
   errors: (string | undefined)[];
@@ -64,7 +68,18 @@ export async function globalStage(
   });
   const stages: GlobalStage[] = [];
   const models = new Map<string, GlobalForecaster>();
-  for (const group of groups.values()) {
+  // Several threads: every member of a group's backtest and final models trains at once, one per worker.
+  const pool = threads > 1 && groups.size > 0 ? globalMemberPool(threads, signal) : undefined;
+  try {
+    for (const group of groups.values()) await trainGroup(group);
+  } finally {
+    await pool?.close();
+  }
+  return { forecasts, errors, stages, models };
+
+  async function trainGroup(
+    group: { index: number; plan: ReturnType<typeof panelSeriesPlan> }[],
+  ): Promise<void> {
     // The network sees the series in the order of their ids, not of the file: reordering rows or columns changes
     // no forecast.
     group.sort((a, b) =>
@@ -89,6 +104,7 @@ export async function globalStage(
         inputs.map((p) => p.input),
         globalOptions(season, horizon, settings.global),
         onEpoch,
+        pool?.train,
       );
       group.forEach((g, k) => (forecasts[g.index] = inputs[k].restore(r.forecasts[k])));
       models.set(`${season}x${horizon}`, r.model);
@@ -103,7 +119,6 @@ export async function globalStage(
     stage.cpuSeconds = (c.user + c.system) / 1e6;
     stages.push(stage);
   }
-  return { forecasts, errors, stages, models };
 }
 
 export interface PanelRunOptions {
@@ -141,7 +156,7 @@ export async function forecastPanel(
   o: PanelRunOptions = {},
 ): Promise<PanelRun> {
   if (!needsGlobal(settings) || items.length === 0) return fanOut(items, settings, o);
-  const g = await globalStage(items, settings, o.onGlobalEpoch);
+  const g = await globalStage(items, settings, o.onGlobalEpoch, o.workers ?? 1, o.signal);
   o.onGlobalStage?.(g.stages);
   if (o.signal?.aborted)
     return { outcomes: items.map(() => undefined), stopped: true, global: g.stages, globalModels: g.models };
