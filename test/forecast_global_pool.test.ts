@@ -15,6 +15,7 @@ import {
   type GlobalProgress,
   type GlobalSeriesInput,
 } from '../src/forecast/global.js';
+import { FORECAST_DEFAULTS } from '../src/forecast/network.js';
 import type { PanelSettings } from '../src/forecast/panel.js';
 import type { TimeSeries } from '../src/forecast/series.js';
 import { globalMemberPool } from '../src/node/global_pool.js';
@@ -87,21 +88,8 @@ describe('global network on worker threads', () => {
       folds: 2,
       levels: [0.8],
       transform: 'none',
-      network: {
-        method: 'network',
-        cell: 'lstm',
-        units: 4,
-        layers: 1,
-        dropout: 0,
-        strategy: 'direct',
-        epochs: 1,
-        batchSize: 16,
-        learningRate: 0.01,
-        seeds: [1],
-        log: false,
-        differencing: 'seasonal',
-        scaling: 'standard',
-      },
+      // No per-series network runs here: its settings are the defaults.
+      network: { ...FORECAST_DEFAULTS, method: 'network', seeds: [1] },
       baselines: [],
       global: FAST,
     };
