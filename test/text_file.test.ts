@@ -2,7 +2,8 @@
  * Reading a training text in pieces (textFileChunks → TextCorpus.fromChunks), so a large corpus is never one string:
  * the pieces must make exactly the text readTextFile gives — BOM stripped, CRLF normalised, characters never split
  * across blocks — and fail with the same error on the same damaged file; the corpus built from them must equal the
- * one built from the whole string. Seeded fuzzing over damaged files, and block sizes down to 1 byte.
+ * one built from the whole string. Seeded fuzzing over damaged files, and block sizes down to 1 byte. readTextCorpus
+ * (the same reading on a worker thread) must give the same corpus, or the same error, as reading on this thread.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { readTextFile, textFileChunks } from '../src/node/text_file.js';
+import { readTextCorpus } from '../src/node/corpus_file.js';
+import { readTextFile, TextFileError, textFileChunks } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { mutateBytes } from './fuzz_helpers.js';
@@ -121,5 +123,103 @@ describe('TextCorpus.fromChunks', () => {
     assert.ok(TextCorpus.fromChunks(() => ['hello\n']).data instanceof Uint8Array);
     const wide = Array.from({ length: 300 }, (_, i) => String.fromCharCode(0x4e00 + i)).join('');
     assert.ok(TextCorpus.fromChunks(() => [wide], { lowercase: false }).data instanceof Uint16Array);
+  });
+});
+
+/** The corpus (vocabulary, array type, indices) or the error (class and message) of a reading. */
+async function corpusOutcome(read: () => TextCorpus | Promise<TextCorpus>): Promise<{
+  chars?: readonly string[];
+  type?: string;
+  data?: number[];
+  error?: string;
+  textFileError?: boolean;
+}> {
+  try {
+    const c = await read();
+    return { chars: c.vocabulary.chars, type: c.data.constructor.name, data: [...c.data] };
+  } catch (e) {
+    return { error: (e as Error).message, textFileError: e instanceof TextFileError };
+  }
+}
+
+describe('readTextCorpus: fromChunks(textFileChunks(…)) on a worker thread', () => {
+  const here = (path: string, opts: Parameters<typeof readTextCorpus>[1] = {}, block?: number): TextCorpus =>
+    TextCorpus.fromChunks(textFileChunks(path, block), opts);
+
+  it('the same vocabulary and indices as on this thread, lowercased or not, for any block size', async () => {
+    const path = file(SAMPLE.repeat(5));
+    for (const lowercase of [true, false])
+      for (const block of [3, 64, undefined]) {
+        const want = await corpusOutcome(() => here(path, { lowercase }, block));
+        assert.ok(want.data && want.data.length > 0);
+        assert.deepEqual(await corpusOutcome(() => readTextCorpus(path, { lowercase }, block)), want);
+      }
+  });
+
+  it('two bytes per character beyond 256 characters', async () => {
+    const wide = Array.from({ length: 300 }, (_, i) => String.fromCharCode(0x4e00 + i)).join('') + '\n';
+    const c = await readTextCorpus(file(wide), { lowercase: false });
+    assert.ok(c.data instanceof Uint16Array);
+    assert.deepEqual([...c.data], [...here(file(wide), { lowercase: false }).data]);
+  });
+
+  it("with a given vocabulary: that very object, an unknown character's error, or left out with unknown: 'skip'", async () => {
+    const vocabulary = new Vocabulary('abc\n');
+    const c = await readTextCorpus(file('ab\nca\n'), { vocabulary });
+    assert.equal(c.vocabulary, vocabulary);
+    assert.deepEqual([...c.data], [1, 2, 0, 3, 1, 0]);
+    const unknown = file('ab\ncxa\n');
+    await assert.rejects(readTextCorpus(unknown, { vocabulary }), (e: Error) => {
+      assert.ok(!(e instanceof TextFileError));
+      assert.match(e.message, /outside the model's vocabulary: "x" \(first at character 4\)/);
+      return true;
+    });
+    const skipped = await readTextCorpus(file('ab😀\ncxa\n'), { vocabulary, unknown: 'skip' });
+    assert.deepEqual([...skipped.data], [1, 2, 0, 3, 1, 0]);
+  });
+
+  it('missing, directory, empty, binary and non-UTF-8 files: the same TextFileError as on this thread', async () => {
+    const cases = [
+      join(dir, 'missing.txt'),
+      dir,
+      file(''),
+      file('ab\u0000c'),
+      file(Uint8Array.of(0x61, 0xff, 0x0a)),
+    ];
+    for (const path of cases) {
+      const want = await corpusOutcome(() => here(path));
+      assert.equal(want.textFileError, true, path);
+      assert.deepEqual(await corpusOutcome(() => readTextCorpus(path)), want);
+    }
+  });
+
+  it('seeded fuzz: damaged files give the same corpus or the same error as reading on this thread', async () => {
+    const rng = new Random(20261204);
+    const original = new TextEncoder().encode(SAMPLE.repeat(3));
+    const seen = { corpus: 0, error: 0 };
+    for (let k = 0; k < 24; k++) {
+      const { name, bytes } = mutateBytes(original, rng);
+      const path = file(bytes);
+      const block = 1 + rng.int(40);
+      const lowercase = rng.int(2) === 0;
+      const want = await corpusOutcome(() => here(path, { lowercase }, block));
+      assert.deepEqual(
+        await corpusOutcome(() => readTextCorpus(path, { lowercase }, block)),
+        want,
+        `case ${k} (${name})`,
+      );
+      seen[want.error === undefined ? 'corpus' : 'error']++;
+    }
+    assert.ok(seen.corpus > 0 && seen.error > 0, JSON.stringify(seen));
+  });
+
+  it('TextCorpus.fromEncoded refuses an index outside the vocabulary', () => {
+    const vocabulary = new Vocabulary('ab');
+    assert.deepEqual([...TextCorpus.fromEncoded(vocabulary, Uint8Array.of(1, 0, 1)).data], [1, 0, 1]);
+    assert.throws(
+      () => TextCorpus.fromEncoded(vocabulary, Uint8Array.of(0, 2)),
+      /index 2 at character 1 is outside the vocabulary of 2 characters/,
+    );
+    assert.throws(() => TextCorpus.fromEncoded(vocabulary, Int32Array.of(-1)), /index -1 at character 0/);
   });
 });

@@ -4,7 +4,8 @@
  * on this machine's Node 20), and each command loads only what it uses.
  */
 export async function loadCommand<M>(load: () => Promise<M>): Promise<M> {
-  // recur's Node half first: the worker pool and model.save(path) are installed by importing it.
-  await import('../node/index.js');
+  // What recur's Node half installs (the worker pool, model.save(path)), not all of recur/node: the command's module
+  // imports the rest it needs.
+  await import('../node/install.js');
   return load();
 }

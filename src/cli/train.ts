@@ -24,6 +24,7 @@ import {
   writeCarriedStates,
   type CarriedStatesRef,
 } from '../node/carried_states.js';
+import { readTextCorpus } from '../node/corpus_file.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
@@ -166,10 +167,13 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const ckptDir = prepareRunDir(outDir, o, [file, o.from]);
 
   // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
-  // rebuild the tutorial's vocabulary).
-  let text: () => Iterable<string>;
-  if (file) text = textFileChunks(file);
-  else {
+  // rebuild the tutorial's vocabulary). A file is read on a worker thread (readTextCorpus), which also leaves
+  // reading's garbage off this thread's heap; textFileChunks here refuses a missing or empty file at once.
+  let text: (() => Iterable<string>) | null;
+  if (file) {
+    textFileChunks(file);
+    text = null;
+  } else {
     const moby = mobyDick();
     text = () => [moby];
   }
@@ -212,10 +216,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
 
   let corpus: TextCorpus;
   try {
-    corpus = TextCorpus.fromChunks(text, {
-      lowercase: settings.lowercase,
-      vocabulary: meta ? vocabularyOf(meta) : fromVocabulary,
-    });
+    const opts = { lowercase: settings.lowercase, vocabulary: meta ? vocabularyOf(meta) : fromVocabulary };
+    corpus = text ? TextCorpus.fromChunks(text, opts) : await readTextCorpus(file!, opts);
   } catch (e) {
     if (e instanceof TextFileError) throw e; // a NUL byte or bad UTF-8 found while reading: bad input, named already
     throw new Error(

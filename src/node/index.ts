@@ -1,12 +1,6 @@
 /** Node-only parts of recur: model files on disk, worker threads, checkpoints, logging callbacks. */
-import './wasm_flags.js';
-import { installModelSaver } from '../models/model_saver.js';
-import { saveAnyModel } from './keras_io.js';
-import { installWorkerPool } from './pool.js';
-
-installWorkerPool();
-// model.save(path) writes files from here on (the format by the path's extension).
-installModelSaver(saveAnyModel);
+// Worker threads for fit({threads}) and model.save(path) to files.
+import './install.js';
 
 /*
  * Model files: `loadModel(pathOrBytes)` reads every format (a recur/tfjs directory or its model.json, a Keras

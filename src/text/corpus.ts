@@ -119,6 +119,22 @@ export class TextCorpus {
     return new TextCorpus(vocabulary, at < length ? data.subarray(0, at) : data);
   }
 
+  /**
+   * A corpus over a text already encoded with `vocabulary` — by fromChunks on another thread, as
+   * src/node/corpus_file.ts does. The array is used as it is, not copied; an index outside the vocabulary is refused.
+   */
+  static fromEncoded(vocabulary: Vocabulary, data: Uint8Array | Uint16Array | Int32Array): TextCorpus {
+    const V = vocabulary.size;
+    for (let i = 0; i < data.length; i++) {
+      const c = data[i];
+      if (!(c >= 0 && c < V))
+        throw new Error(
+          `encoded text: index ${c} at character ${i} is outside the vocabulary of ${V} characters`,
+        );
+    }
+    return new TextCorpus(vocabulary, data);
+  }
+
   get length(): number {
     return this.data.length;
   }
