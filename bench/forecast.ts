@@ -49,6 +49,9 @@ interface GoalOptions {
   /** Inner backtest folds and step (the default's: 5, a third of the horizon). */
   folds: number;
   step?: number;
+  /** Outer origins and the points between them (default 5, a horizon apart: disjoint test windows). */
+  outer: number;
+  outerStep?: number;
   /** Appends one JSON line per outer origin (actuals, forecasts, the chosen method's backtest residuals, AICs). */
   dump?: string;
 }
@@ -63,7 +66,8 @@ function meanDiff(a: readonly number[], b: readonly number[]): { mean: number; s
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
 /**
- * The default from `outer` origins a horizon apart (the last window ends the series); every fit sees only its past.
+ * The default from `o.outer` origins `o.outerStep` apart (default a horizon: disjoint windows; the last window ends the
+ * series); every fit sees only its past.
  * Two bars: the best of ETS/SARIMA/Theta on these windows (hindsight), and the one of them with the lowest AIC on each
  * origin's training part (forecast_aic.ts: the issue's bar).
  */
@@ -73,8 +77,9 @@ async function singleSeriesGoal(
   o: GoalOptions,
   season = 12,
   horizon = 12,
-  outer = 5,
 ) {
+  const outer = o.outer;
+  const outerStep = o.outerStep ?? horizon;
   const baselines: CandidateName[] = ['ets', 'sarima', 'theta', 'damped'];
   const mase = new Map<string, number[]>();
   const inside = { 0.8: 0, 0.95: 0 };
@@ -82,8 +87,8 @@ async function singleSeriesGoal(
   const chosen: string[] = [];
   const aicPicks: string[] = [];
   let cpu = 0;
-  for (let k = outer; k >= 1; k--) {
-    const origin = values.length - k * horizon;
+  for (let k = outer - 1; k >= 0; k--) {
+    const origin = values.length - horizon - k * outerStep;
     const train = values.slice(0, origin);
     const actual = values.slice(origin, origin + horizon);
     const t0 = cpuSeconds();
@@ -269,6 +274,8 @@ else {
   const step = flag('--step');
   const o: GoalOptions = {
     folds: Number(flag('--folds') ?? 5),
+    outer: Number(flag('--outer') ?? 5),
+    ...(flag('--outer-step') ? { outerStep: Number(flag('--outer-step')) } : {}),
     ...(step ? { step: Number(step) } : {}),
     ...(flag('--dump') ? { dump: flag('--dump') } : {}),
   };
