@@ -5,6 +5,12 @@
  *               intervals) re-run from 5 outer origins a year apart on milk (../shared, when present) and monthly US
  *               births, scored on the 12 months after each origin against ETS, SARIMA, Theta and the damped trend fitted
  *               on the same training parts; the intervals' coverage of those points; CPU time.
+ *               Two bars: the best of ETS/SARIMA/Theta on those windows (hindsight) and the one with the lowest AIC on each
+ *               origin's training part (forecast_aic.ts: the issue's bar). --folds N, --step S: the inner backtest;
+ *               --outer N, --outer-step S: more (overlapping) outer origins; --series milk|births; --dump FILE: one
+ *               JSON line per origin (actuals, forecasts, the chosen method's backtest residuals, AICs).
+ *   --intervals FILE   from such a dump: the 80/95% coverage of the outer points under three conformal rules (the
+ *               default's, always pooling ±2 steps, one quantile of errors standardised per step).
  *   --daily     daily US births (weekly and yearly seasons): every statistical candidate's backtest and test-window
  *               MASE with ETS's MSTL on the weekly season alone and on weekly + yearly.
  *   --legacy    the former table: the fixed hybrid and network against seasonal naive, ETS and SARIMA (RMSE).
@@ -16,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Random } from '../src/core/random.js';
 import { autoForecast, CANDIDATES, type CandidateName } from '../src/forecast/auto.js';
 import { etsSeasons } from '../src/forecast/baselines.js';
+import { conformalHalfWidths, conformalRank } from '../src/forecast/conformal.js';
 import { maseScale, metrics } from '../src/forecast/metrics.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
 import { backtest, evaluateSplit } from '../src/forecast/pipeline.js';
@@ -264,7 +271,69 @@ async function legacyTable() {
   }
 }
 
-if (process.argv.includes('--legacy')) await legacyTable();
+/** Half-widths per step by one quantile of all the folds' errors, each divided by its step's smoothed RMS. */
+function standardisedHalfWidths(residuals: readonly (readonly number[])[], level: number): number[] {
+  const H = residuals[0].length;
+  const rms = Array.from({ length: H }, (_, h) => Math.sqrt(mean(residuals.map((r) => r[h] ** 2))));
+  const scale = rms.map((_, h) => mean(rms.slice(Math.max(0, h - 1), h + 2)));
+  const z = residuals.flatMap((r) => r.map((v, h) => Math.abs(v) / scale[h])).sort((a, b) => a - b);
+  const k = conformalRank(z.length, level) ?? z.length;
+  return scale.map((s) => s * z[k - 1]);
+}
+
+/** Half-widths per step from the errors of steps h−2 … h+2 (every fold), rank ⌈(n+1)·level⌉. */
+function pooledHalfWidths(residuals: readonly (readonly number[])[], level: number): number[] {
+  const H = residuals[0].length;
+  return Array.from({ length: H }, (_, h) => {
+    const e = residuals
+      .flatMap((r) => r.slice(Math.max(0, h - 2), h + 3).map(Math.abs))
+      .sort((a, b) => a - b);
+    return e[(conformalRank(e.length, level) ?? e.length) - 1];
+  });
+}
+
+/** `--intervals FILE`: the outer points' coverage under each rule, per series of a `--dump` file. */
+function intervalRules(file: string): void {
+  interface Dumped {
+    series: string;
+    actual: number[];
+    point: number[];
+    residuals: number[][];
+  }
+  const rows = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Dumped);
+  const rules: [string, (r: readonly (readonly number[])[], level: number) => number[]][] = [
+    ['default rule', conformalHalfWidths],
+    ['pooled ±2 steps', pooledHalfWidths],
+    ['standardised', standardisedHalfWidths],
+  ];
+  console.log('| series | folds | rule | 80% coverage | 95% coverage |');
+  console.log('|---|---:|---|---:|---:|');
+  for (const series of new Set(rows.map((r) => r.series))) {
+    const mine = rows.filter((r) => r.series === series);
+    for (const [name, rule] of rules) {
+      const cov = [0.8, 0.95].map((level) => {
+        let inside = 0;
+        let points = 0;
+        for (const r of mine) {
+          const w = rule(r.residuals, level);
+          r.actual.forEach((a, h) => {
+            if (Math.abs(a - r.point[h]) <= w[h]) inside++;
+            points++;
+          });
+        }
+        return `${((100 * inside) / points).toFixed(1)}%`;
+      });
+      console.log(`| ${series} | ${mine[0].residuals.length} | ${name} | ${cov.join(' | ')} |`);
+    }
+  }
+}
+
+if (process.argv.includes('--intervals'))
+  intervalRules(process.argv[process.argv.indexOf('--intervals') + 1]);
+else if (process.argv.includes('--legacy')) await legacyTable();
 else if (process.argv.includes('--daily')) await dailyBirths();
 else {
   const flag = (name: string): string | undefined => {
