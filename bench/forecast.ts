@@ -9,6 +9,7 @@
  *               origin's training part (forecast_aic.ts: the issue's bar). --folds N, --step S: the inner backtest;
  *               --outer N, --outer-step S: more (overlapping) outer origins; --series milk|births; --dump FILE: one
  *               JSON line per origin (actuals, forecasts, the chosen method's backtest residuals, AICs).
+ *   --aic-from FILE    from such a dump: the AIC bar recomputed (nothing else refitted).
  *   --intervals FILE   from such a dump: the 80/95% coverage of the outer points under three conformal rules (the
  *               default's, always pooling ±2 steps, one quantile of errors standardised per step).
  *   --daily     daily US births (weekly and yearly seasons): every statistical candidate's backtest and test-window
@@ -331,7 +332,53 @@ function intervalRules(file: string): void {
   }
 }
 
-if (process.argv.includes('--intervals'))
+/**
+ * `--aic-from FILE`: the AIC bar recomputed for every origin of a `--dump` file (the default and the baselines are not
+ * refitted: their dumped forecasts are scored), for when the AIC's footing changes.
+ */
+async function aicFromDump(file: string): Promise<void> {
+  interface Dumped {
+    series: string;
+    origin: number;
+    actual: number[];
+    point: number[];
+    forecasts: Record<string, number[]>;
+  }
+  const rows = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Dumped);
+  const values = (series: string): readonly number[] =>
+    series === 'milk' ? parseMonthlyCsv(readFileSync(MILK, 'utf8')).values : usBirthsMonthly().values;
+  console.log('| series | origins | default | AIC pick (per origin) | default − AIC pick (± s.e.) |');
+  console.log('|---|---:|---:|---|---:|');
+  for (const series of new Set(rows.map((r) => r.series))) {
+    const v = values(series);
+    const own: number[] = [];
+    const bar: number[] = [];
+    const picks: string[] = [];
+    for (const r of rows.filter((x) => x.series === series)) {
+      const train = v.slice(0, r.origin);
+      const aics = await statisticalAics(train, 12);
+      const pick = [...aics.fits].filter(([n]) => r.forecasts[n]).sort((a, b) => a[1].aic - b[1].aic)[0][0];
+      picks.push(pick);
+      own.push(metrics(r.actual, r.point, train, 12).mase);
+      bar.push(metrics(r.actual, r.forecasts[pick], train, 12).mase);
+      console.error(
+        `${series}: origin ${r.origin}: ${[...aics.fits].map(([n, f]) => `${n} ${f.aic.toFixed(1)}`).join(', ')} → ${pick}`,
+      );
+    }
+    const d = meanDiff(own, bar);
+    const counts = [...new Set(picks)].map((p) => `${p} ×${picks.filter((x) => x === p).length}`).join(', ');
+    console.log(
+      `| ${series} | ${own.length} | ${mean(own).toFixed(3)} | ${mean(bar).toFixed(3)} (${counts}) | ${signed(d.mean)} ± ${d.se.toFixed(3)} |`,
+    );
+  }
+}
+
+if (process.argv.includes('--aic-from'))
+  await aicFromDump(process.argv[process.argv.indexOf('--aic-from') + 1]);
+else if (process.argv.includes('--intervals'))
   intervalRules(process.argv[process.argv.indexOf('--intervals') + 1]);
 else if (process.argv.includes('--legacy')) await legacyTable();
 else if (process.argv.includes('--daily')) await dailyBirths();

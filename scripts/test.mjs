@@ -62,6 +62,7 @@ const ONCE = [
   'examples',
   'export_pytorch',
   'forecast',
+  'forecast_aic',
   'forecast_auto',
   'forecast_damped',
   'forecast_seasons',
