@@ -5,7 +5,7 @@
  * The three are fitted by three libraries, and only one (the `arima` package, in its verbose report) gives a
  * likelihood, on its differenced series. AICs on different data (differenced or not, seasonally adjusted or not) are
  * not comparable, so every method is put on one footing here: the Gaussian likelihood of its own one-step-ahead
- * in-sample errors on the original scale, over the same points (every point after the first 2m + 3, the most
+ * errors on the original scale (in-sample for Theta and SARIMA, refitted at every point for ETS), over the same points (every point after the first 2m + 3, the most
  * SARIMA's conditional likelihood sets aside: d + Dm + p + Pm with d, D, P ≤ 1, p ≤ 2), with the parameters it estimated:
  *
  *   Theta   the one-step forecasts of the fitted thetaf model (SES level plus its drift term, on the seasonally
@@ -15,7 +15,7 @@
  *           parameter counted (refitting pays for the rest) — −2 log-likelihood + 2 estimates the same expected
  *           out-of-sample −2 log-likelihood that AIC does, a little pessimistically (earlier fits see less data).
  *   SARIMA  the orders and coefficients AutoARIMA chose (parsed from its verbose report), its one-step errors
- *           recomputed by the conditional-sum-of-squares recursion; k = p + q + P + Q (+1 with a mean). The recursion
+ *           recomputed by the conditional-sum-of-squares recursion; k = p + q + P + Q (+1 with a drift). The recursion
  *           is checked against the package's own σ² (it must agree within 20%, else this throws).
  *
  * AIC = N log(2π SSE / N) + N + 2(k + 1) (σ² counted), N the common points.
@@ -29,9 +29,9 @@ import { fitSes, linearSlope } from '../src/forecast/theta.js';
 
 export interface AicFit {
   aic: number;
-  /** Estimated parameters (σ² not counted). */
+  /** Estimated parameters counted (σ² not included; 0 for ETS, whose refits pay for theirs). */
   k: number;
-  /** What was fitted, for the log: 'AAN + season 12', 'ARIMA(2,0,0)(0,1,1)12', … */
+  /** What was fitted, for the log: 'ETS(·,A,N) on STL season 12 …', 'ARIMA(2,0,0)(0,1,1)12 …', … */
   model: string;
 }
 
