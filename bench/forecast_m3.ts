@@ -1,7 +1,7 @@
 /**
  * `npm run bench:forecast:m3` — recur's default for many series (`ets+theta+global`: the mean of ETS, Theta and one
  * global LSTM trained across all the series, src/forecast/global.ts; conformal 80/95% intervals from its backtest) on
- * the M3 competition's monthly series (../shared/eval/m3; see its README): each series' training part is everything but
+ * the M3 competition's monthly series (../shared/eval/m3, or M3_DIR; see its README): each series' training part is everything but
  * its last 18 points, the forecast is scored on those 18 with sMAPE (200|e|/(|y|+|ŷ|)) and MASE (seasonal naive scale,
  * m = 12), the same as the README's baselines. The choice, the global network and the calibration see the training
  * parts only (the network's backtest model sees each series only up to its first fold origin).
@@ -46,7 +46,8 @@ import {
 import { forecastPanel, type GlobalStage } from '../src/node/forecast_panel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const M3 = join(here, '..', '..', '..', 'shared', 'eval', 'm3');
+// ../shared beside the checkout, or M3_DIR (a git worktree elsewhere), as bench/forecast_saved_m3.py.
+const M3 = process.env.M3_DIR ?? join(here, '..', '..', '..', 'shared', 'eval', 'm3');
 const H = 18;
 const SEASON = 12;
 const LEVELS = [0.8, 0.95];

@@ -63,6 +63,7 @@ const ONCE = [
   'examples',
   'export_pytorch',
   'forecast',
+  'forecast_aic',
   'forecast_auto',
   'forecast_damped',
   'forecast_seasons',
