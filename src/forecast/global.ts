@@ -135,10 +135,14 @@ export interface GlobalPart {
   phase?: number;
 }
 
-/** The training windows of a panel: from each series, its `windowsPerSeries` most recent forecast origins. */
+/**
+ * The training windows of a panel: from each series, its `windowsPerSeries` most recent forecast origins. `alloc`
+ * makes the arrays (shared memory, when worker threads train on them).
+ */
 export function globalWindows(
   parts: readonly GlobalPart[],
   o: GlobalOptions,
+  alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
 ): { x: Tensor; y: Tensor; count: number } {
   const H = o.horizon;
   const F = o.lookback * GLOBAL_FEATURES;
@@ -150,8 +154,8 @@ export function globalWindows(
     for (let origin = first; origin <= z.length - H; origin++) picked.push({ z, origin, phase });
   }
   const n = picked.length;
-  const x = new Float32Array(n * F);
-  const y = new Float32Array(n * H);
+  const x = alloc(n * F);
+  const y = alloc(n * H);
   picked.forEach(({ z, origin, phase }, i) => {
     fillWindow(x, i * F, z, origin, o, phase);
     for (let h = 0; h < H; h++) y[i * H + h] = z[origin + h] - z[origin - 1];
@@ -234,7 +238,12 @@ export class GlobalForecaster {
     stage = 'fit',
     train?: GlobalMemberTrainer,
   ): Promise<void> {
-    const { x, y, count } = globalWindows(parts, this.opts);
+    // Members trained elsewhere read the windows from shared memory rather than each getting a copy.
+    const shared =
+      train && typeof SharedArrayBuffer === 'function'
+        ? (length: number) => new Float32Array(new SharedArrayBuffer(4 * length))
+        : undefined;
+    const { x, y, count } = globalWindows(parts, this.opts, shared);
     if (count === 0)
       throw new Error(
         `no series is long enough for a training window (each needs ${this.opts.minHistory + this.opts.horizon} points)`,

@@ -32,10 +32,12 @@ export function globalMemberPool(threads: number, signal?: AbortSignal): GlobalM
   let closed = false;
 
   const fail = (p: Pending, why: string): void => p.reject(new Error(why));
-  // The members of a model train on the same windows: each array goes to shared memory once, and every worker reads
-  // that copy (posting the plain array would clone it per member: ≈ 40 MB each on the M3 panel).
+  // The members of a model train on the same windows: each array is in shared memory (GlobalForecaster.fit puts it
+  // there, or it is copied there once) and every worker reads it (posting a plain array would clone it per member:
+  // ≈ 40 MB each on the M3 panel).
   const sharedCopies = new WeakMap<Float32Array, Float32Array>();
   const shared = (a: Float32Array): Float32Array => {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
     let c = sharedCopies.get(a);
     if (!c) {
       c = new Float32Array(new SharedArrayBuffer(a.byteLength));
