@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
 import type { Metrics } from '../src/forecast/metrics.js';
 import {
   parsePanelCsv,
@@ -20,6 +21,7 @@ import {
 } from '../src/forecast/panel.js';
 import { SeriesInputError } from '../src/forecast/series.js';
 import { CLI, runCli } from './cli_helpers.js';
+import { JUNK_CELLS, damageCells } from './fuzz_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-panel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -328,35 +330,12 @@ describe('forecast many series: failures of one series and bad input', () => {
   });
 
   it('the panel reader either reads a file or throws SeriesInputError (seeded fuzz of cells)', () => {
-    let seed = 16;
-    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const junk = [
-      '',
-      'NA',
-      'inf',
-      '-',
-      'x',
-      '1e400',
-      '2000-13',
-      '"',
-      ',',
-      '0',
-      '-5.5',
-      '2001-02',
-      'id',
-      '  ',
-    ];
+    const rng = new Random(16);
+    const junk = [...JUNK_CELLS, 'id'];
     const base = longCsv().split('\n');
     for (let i = 0; i < 300; i++) {
-      const lines = [...base];
-      for (let m = 0; m < 1 + Math.floor(rand() * 3); m++) {
-        const li = Math.floor(rand() * (lines.length - 1));
-        const cells = lines[li].split(',');
-        cells[Math.floor(rand() * cells.length)] = junk[Math.floor(rand() * junk.length)];
-        lines[li] = cells.join(',');
-      }
-      const text = lines.join('\n');
-      const opts = rand() < 0.5 ? { idColumn: 'id' } : { idColumn: 'id', interpolate: true };
+      const text = damageCells(base, rng, junk).join('\n');
+      const opts = rng.int(2) === 0 ? { idColumn: 'id' } : { idColumn: 'id', interpolate: true };
       try {
         const p = parsePanelCsv(text, { ...opts, source: 'f.csv' });
         for (const s of p.series) {

@@ -25,6 +25,7 @@ import { globalInput, panelSeriesPlan, parsePanelCsv, type PanelSettings } from 
 import { fitRegression, withRegressors } from '../src/forecast/regressors.js';
 import { parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
 import { runCli } from './cli_helpers.js';
+import { JUNK_CELLS, damageCells } from './fuzz_helpers.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 const monthly = (t: number): string => `${2000 + Math.floor(t / 12)}-${pad((t % 12) + 1)}`;
@@ -497,24 +498,8 @@ describe('the global network with covariates', () => {
 
 describe('the CSV readers with regressors (seeded fuzz of cells)', () => {
   it('read a file or throw SeriesInputError naming it', () => {
-    let seed = 61;
-    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const junk = [
-      '',
-      'NA',
-      'inf',
-      '-',
-      'x',
-      '1e400',
-      '2000-13',
-      '"',
-      ',',
-      '0',
-      '-5.5',
-      '2001-02',
-      'promo',
-      '  ',
-    ];
+    const rng = new Random(61);
+    const junk = [...JUNK_CELLS, 'promo'];
     const one = salesCsv(40, 6).split('\n');
     const long = [
       'id,month,promo,sales',
@@ -534,15 +519,8 @@ describe('the CSV readers with regressors (seeded fuzz of cells)', () => {
     ];
     for (let i = 0; i < 300; i++) {
       const panel = i % 2 === 1;
-      const lines = [...(panel ? long : one)];
-      for (let m = 0; m < 1 + Math.floor(rand() * 3); m++) {
-        const li = Math.floor(rand() * (lines.length - 1));
-        const cells = lines[li].split(',');
-        cells[Math.floor(rand() * cells.length)] = junk[Math.floor(rand() * junk.length)];
-        lines[li] = cells.join(',');
-      }
-      const text = lines.join('\n');
-      const interpolate = rand() < 0.5;
+      const text = damageCells(panel ? long : one, rng, junk).join('\n');
+      const interpolate = rng.int(2) === 0;
       try {
         if (panel) {
           const p = parsePanelCsv(text, {

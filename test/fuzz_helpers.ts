@@ -1,4 +1,4 @@
-/** Input damage shared by the seeded fuzz tests (cli_fuzz, classify_fuzz). */
+/** Input damage shared by the seeded fuzz tests (cli_fuzz, classify_fuzz, the forecast CSV readers'). */
 import type { Random } from '../src/core/random.js';
 
 /** Damaged variants of a byte string: random bytes, truncations, byte flips, Latin-1 re-encoding, inserted NULs. */
@@ -29,4 +29,33 @@ export function mutateBytes(original: Uint8Array, rng: Random): { name: string; 
     default:
       return { name: 'empty', bytes: new Uint8Array(0) };
   }
+}
+
+/** What the CSV fuzz tests write over a cell: empty, missing-value words, non-numbers, numbers and dates out of range. */
+export const JUNK_CELLS = [
+  '',
+  'NA',
+  'inf',
+  '-',
+  'x',
+  '1e400',
+  '2000-13',
+  '"',
+  ',',
+  '0',
+  '-5.5',
+  '2001-02',
+  '  ',
+];
+
+/** A copy of a CSV's lines with 1–3 cells (never the last line's) overwritten, each by one of `junk`. */
+export function damageCells(lines: readonly string[], rng: Random, junk: readonly string[]): string[] {
+  const out = [...lines];
+  for (let m = 0; m < 1 + rng.int(3); m++) {
+    const li = rng.int(out.length - 1);
+    const cells = out[li].split(',');
+    cells[rng.int(cells.length)] = junk[rng.int(junk.length)];
+    out[li] = cells.join(',');
+  }
+  return out;
 }
