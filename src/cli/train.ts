@@ -28,7 +28,7 @@ import { readTextCorpus } from '../node/corpus_file.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
-import { mobyDick, readTextFile, TextFileError, textFileChunks } from '../node/text_file.js';
+import { checkTextFile, mobyDick, readTextFile, TextFileError } from '../node/text_file.js';
 import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
 import type { Vocabulary } from '../text/vocabulary.js';
@@ -168,10 +168,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
 
   // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
   // rebuild the tutorial's vocabulary). A file is read on a worker thread (readTextCorpus), which also leaves
-  // reading's garbage off this thread's heap; textFileChunks here refuses a missing or empty file at once.
+  // reading's garbage off this thread's heap; a missing or empty file is refused here, at once.
   let text: (() => Iterable<string>) | null;
   if (file) {
-    textFileChunks(file);
+    checkTextFile(file);
     text = null;
   } else {
     const moby = mobyDick();

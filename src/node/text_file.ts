@@ -53,6 +53,12 @@ export function readTextFile(path: string): string {
 /** Bytes read at a time by textFileChunks. */
 const BLOCK_BYTES = 64 << 10;
 
+/** Refuses a text file that is missing, unreadable or empty (a TextFileError naming it), before any reading. */
+export function checkTextFile(path: string): void {
+  const size = checkedOpen(path, () => statSync(path).size);
+  if (size === 0) throw new TextFileError(`${path} is empty`);
+}
+
 /**
  * The text of a file as pieces, for TextCorpus.fromChunks: each call of the returned function reads the file again,
  * block by block, and yields the same pieces as readTextFile's text split after line ends (or, in a very long line,
@@ -60,8 +66,7 @@ const BLOCK_BYTES = 64 << 10;
  * empty files are refused at once; a NUL byte or invalid UTF-8 when the reading reaches it.
  */
 export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => Iterable<string> {
-  const size = checkedOpen(path, () => statSync(path).size);
-  if (size === 0) throw new TextFileError(`${path} is empty`);
+  checkTextFile(path);
   return function* pieces(): Iterable<string> {
     const fd = checkedOpen(path, () => openSync(path, 'r'));
     try {
