@@ -8,6 +8,10 @@
  *   decoding: greedy words/s of recur's graph stepper against tfjs (an encoder model and a one-step decoder model
  *             sharing the layers, one predict per output token for the batch of 64), both with random weights so both
  *             decode maxLength tokens per word; with --model, the trained model's held-out words/s greedy and beam 5;
+ *   inference pool: with --model, `--pool-words N` (default 20,000) training-split words decoded greedily and with
+ *             beam 5 the way `recur seq2seq predict` does (in-process on one thread, then on the inference pool
+ *             with every core, start-up and model loading included), against fitDataset's pairs/s on every core
+ *             (issue #18 item 6: inference at ≥ 3× training throughput);
  *   quality:  with --model (a `recur seq2seq train` directory), its WER and PER on the held-out test words, greedy
  *             and beam 5.
  *
@@ -18,6 +22,7 @@
  * Prints human lines on stderr and one JSON object on stdout.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -25,6 +30,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { kernels } from '../src/core/backend.js';
 import type { IndexTensor } from '../src/core/tensor.js';
 import type { Functional, FunctionalBatch } from '../src/models/functional.js';
+import { withInferencePool } from '../src/node/inference_pool.js';
 import { installWorkerPool, shutdownWorkerPool } from '../src/node/pool.js';
 import { loadFunctionalModel } from '../src/node/model_io.js';
 import { cmudict, readPairsFile } from '../src/node/seq2seq_files.js';
@@ -43,6 +49,8 @@ const arg = (name: string): string | undefined => {
 const BATCHES = Number(arg('--batches') ?? 20);
 const WORDS = Number(arg('--words') ?? 1000);
 const THREAD_ROUNDS = Number(arg('--threads-rounds') ?? 2);
+const POOL_WORDS = Number(arg('--pool-words') ?? 20000);
+const CORES = availableParallelism();
 const modelDir = arg('--model');
 const fraModelDir = arg('--fra-model');
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -97,17 +105,22 @@ function recurTrain(): number {
  * Target tokens/s of fitDataset over the same batches with `threads` (a fresh model each time; two warm-up batches
  * first, which also start the pool's workers and build their replicas).
  */
-async function recurFitTokensPerSec(threads: number): Promise<{ wall: number; cpu: number }> {
+async function recurFitTokensPerSec(threads: number): Promise<{ wall: number; cpu: number; pairs: number }> {
   const m = buildSeq2SeqModel(s, app.source.size, app.target.size);
   const served = (bs: FunctionalBatch[]) => ({ batchesPerEpoch: bs.length, batches: () => bs });
   await m.fitDataset(served(batches.slice(0, 2)), { threads });
   let tokens = 0;
-  for (const b of batches.slice(2)) tokens += tokensOf(b);
+  let pairs = 0;
+  for (const b of batches.slice(2)) {
+    tokens += tokensOf(b);
+    pairs += b.ys[0].shape[0];
+  }
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   await m.fitDataset(served(batches.slice(2)), { threads });
   const c = process.cpuUsage(c0);
-  return { wall: tokens / ((performance.now() - t0) / 1000), cpu: tokens / ((c.user + c.system) / 1e6) };
+  const seconds = (performance.now() - t0) / 1000;
+  return { wall: tokens / seconds, cpu: tokens / ((c.user + c.system) / 1e6), pairs: pairs / seconds };
 }
 
 const testSources = app.encodeSources(splits.test.slice(0, WORDS).map((e) => e.source));
@@ -247,11 +260,11 @@ const rTrain = recurTrain();
 log(`recur training: ${fmt(rTrain)} target tokens/s`);
 // Threads 1 and 2 alternate, so a change in the machine's load hits both alike; the ratio is of the sums.
 installWorkerPool();
-const perThreads: Record<number, { wall: number; cpu: number }[]> = { 1: [], 2: [] };
+const perThreads: Record<number, { wall: number; cpu: number; pairs: number }[]> = { 1: [], 2: [] };
 for (let r = 0; r < THREAD_ROUNDS; r++)
   for (const t of [1, 2]) perThreads[t].push(await recurFitTokensPerSec(t));
 await shutdownWorkerPool();
-const mean = (t: number, k: 'wall' | 'cpu'): number =>
+const mean = (t: number, k: 'wall' | 'cpu' | 'pairs'): number =>
   perThreads[t].reduce((a, b) => a + b[k], 0) / perThreads[t].length;
 const [fit1, fit2, cpu1, cpu2] = [mean(1, 'wall'), mean(2, 'wall'), mean(1, 'cpu'), mean(2, 'cpu')];
 log(
@@ -282,6 +295,46 @@ if (modelDir) {
   const b = recurDecode(model, 5, Math.min(WORDS, 300));
   log(`recur trained model: greedy ${fmt(g)} words/s, beam 5 ${fmt(b)} words/s`);
   Object.assign(result, { recurGreedyWordsPerSec: g, recurBeam5WordsPerSec: b });
+  Object.assign(result, await poolDecoding(modelDir, mean(2, 'pairs')));
+}
+
+/**
+ * `recur seq2seq predict`'s two paths on POOL_WORDS training words: in-process on one thread, and on the inference
+ * pool with every core (timed from creating the pool, so starting its workers and loading the model count), greedy
+ * and beam 5; each against fitDataset's pairs/s on two threads measured above.
+ */
+async function poolDecoding(dir: string, trainPairsPerSec: number): Promise<Record<string, number>> {
+  const texts = splits.train.slice(0, POOL_WORDS).map((e) => e.source);
+  const out: Record<string, number> = { poolWords: texts.length, trainPairsPerSec };
+  log(`recur fitDataset on ${Math.min(2, CORES)} threads: ${fmt(trainPairsPerSec)} pairs/s`);
+  for (const beam of [1, 5]) {
+    const decode = { beam, batchSize: 64 };
+    const what = beam === 1 ? 'greedy' : 'beam 5';
+    const words = beam === 1 ? texts : texts.slice(0, Math.ceil(texts.length / 4));
+    let t0 = performance.now();
+    const inProcess = app.predict(words, decode);
+    const one = words.length / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    const pooled = await withInferencePool(
+      dir,
+      'seq2seq',
+      { threads: CORES, items: words.length, batchSize: 64 },
+      (pool, m) => pool.decode(m, words, decode),
+    );
+    const all = words.length / ((performance.now() - t0) / 1000);
+    if (pooled && pooled.some((p, i) => p.output !== inProcess[i].output))
+      throw new Error(`pool decoding (${what}) differs from one thread's`);
+    log(
+      `recur seq2seq predict, ${what}, ${fmt(words.length)} words: one thread ${fmt(one)} words/s, ` +
+        `inference pool (${CORES} threads) ${fmt(all)} words/s → ${(all / one).toFixed(2)}× one thread, ` +
+        `${(all / trainPairsPerSec).toFixed(2)}× training pairs/s`,
+    );
+    const key = beam === 1 ? 'Greedy' : 'Beam5';
+    out[`predict${key}OneThreadWordsPerSec`] = one;
+    out[`predict${key}PoolWordsPerSec`] = all;
+    out[`predict${key}PoolVsTraining`] = all / trainPairsPerSec;
+  }
+  return out;
 }
 
 setWasmPaths(join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + '/');

@@ -1,7 +1,8 @@
 /**
  * The model side of seq2seq: the masked loss (finite differences through a whole encoder–decoder, and padding that
  * cannot matter), attention under masks (gradient check, masked value steps get no weight), the graph stepper against
- * the full-sequence forward pass, greedy = beam width 1, beam search against brute-force enumeration, resume
+ * the full-sequence forward pass, narrowing a stepper to fewer rows (exact), greedy decoding that narrows against the
+ * plain loop over all rows (bit-identical), greedy = beam width 1, beam search against brute-force enumeration, resume
  * exactness of Functional.fitDataset, a save/load round trip that decodes identically, and TensorFlow.js loading the
  * attention-free models recur saves (tfjs has no Attention layer) with the same predictions under masks. The
  * regularisation options (embedding, encoder-output and recurrent dropout, label smoothing): finite differences in
@@ -23,7 +24,7 @@ import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import { AdditiveAttention, Attention } from '../src/layers/attention.js';
 import { Functional } from '../src/models/functional.js';
 import { GraphStepper } from '../src/models/graph_stepper.js';
-import { SGD } from '../src/models/optimizers.js';
+import { Adam, SGD } from '../src/models/optimizers.js';
 import { parseFunctionalModelJson } from '../src/models/functional_serialization.js';
 import { loadFunctionalModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { PairDataset, encodePairs, pairBatch, sourceBatch } from '../src/seq2seq/data.js';
@@ -258,6 +259,85 @@ describe('graph stepper', () => {
       }
     });
   }
+
+  for (const [name, o] of VARIANTS) {
+    it(`narrowInto continues the chosen rows exactly as the wider stepper does (${name})`, () => {
+      const m = tiny(o);
+      const data = randomPairs(12, 7, 6, 31);
+      const rng = new Random(5);
+      const wide = new GraphStepper(m, 12, { stepInput: 'previous' });
+      wide.start([sourceBatch(data.sources)]);
+      const tokens = (n: number): Int32Array => Int32Array.from({ length: n }, () => 4 + rng.int(2));
+      for (let t = 0; t < 3; t++) wide.step(t === 0 ? new Int32Array(12).fill(START) : tokens(12));
+      const kept = Int32Array.from([9, 2, 7]);
+      const narrow = new GraphStepper(m, 4, { stepInput: 'previous' });
+      wide.narrowInto(narrow, kept);
+      const V = wide.outputSize;
+      for (let t = 0; t < 3; t++) {
+        const ids = tokens(12);
+        const w = wide.step(ids).slice();
+        const n = narrow.step(Int32Array.from([...kept, kept[0]], (r) => ids[r]));
+        kept.forEach((r, i) =>
+          assert.deepEqual(
+            Array.from(n.subarray(i * V, (i + 1) * V)),
+            Array.from(w.subarray(r * V, (r + 1) * V)),
+            `step ${t}: narrowed row ${i} (wide row ${r})`,
+          ),
+        );
+      }
+      assert.throws(
+        () => wide.narrowInto(narrow, Int32Array.from([0, 1, 2, 3, 4])),
+        /5 rows for a stepper of 4/,
+      );
+    });
+  }
+
+  it('greedy decoding steps fewer rows as rows end, with the outputs and scores of stepping them all', () => {
+    // Trained briefly to copy (target length = source length), so that rows end at different steps.
+    const m = tiny();
+    m.compile({ optimizer: new Adam({ learningRate: 0.05 }), loss: 'sparseCategoricalCrossentropy' });
+    const data = randomPairs(40, 7, 6, 41, 6);
+    data.targets = data.sources.map((x) => x.map((v) => 4 + ((v - 4) % 2)));
+    const all = pairBatch(data, Array.from(data.sources.keys()));
+    for (let i = 0; i < 60; i++) m.trainOnBatch(all.xs, all.ys);
+    const maxLength = 9;
+    // The plain loop: one stepper of all 40 rows, every row stepped until the last one ends.
+    const stepper = new GraphStepper(m, 40, { stepInput: 'previous' });
+    const order = decodingOrder(data.sources);
+    stepper.start([sourceBatch(Array.from(order, (j) => data.sources[j]))]);
+    const V = stepper.outputSize;
+    const ids = new Int32Array(40).fill(START);
+    const plain = Array.from({ length: 40 }, () => ({ ids: [] as number[], score: 0, done: false }));
+    const ended: number[] = [];
+    for (let t = 0; t < maxLength && plain.some((p) => !p.done); t++) {
+      const logits = stepper.step(ids);
+      plain.forEach((p, r) => {
+        if (p.done) return;
+        const row = logits.subarray(r * V, (r + 1) * V);
+        let max = -Infinity;
+        for (const x of row) max = Math.max(max, x);
+        let sum = 0;
+        for (const x of row) sum += Math.exp(x - max);
+        let best = -1;
+        for (let v = 0; v < V; v++)
+          if (v !== PAD && v !== START && v !== UNK && (best < 0 || row[v] > row[best])) best = v;
+        p.score += row[best] - (max + Math.log(sum));
+        ids[r] = best;
+        if (best === END) p.done = true;
+        else p.ids.push(best);
+      });
+      ended.push(plain.filter((p) => p.done).length);
+    }
+    assert.ok(
+      ended.some((n) => n >= 20 && n <= 36),
+      `some step leaves 4–20 rows open, so decoding narrows (ended per step: ${ended.join(', ')})`,
+    );
+    const g = greedyDecode(m, data.sources, { maxLength, batchSize: 64 });
+    order.forEach((j, r) => {
+      assert.deepEqual(Array.from(g[j].ids), plain[r].ids, `source ${j}`);
+      assert.equal(g[j].score, plain[r].score, `source ${j}`);
+    });
+  });
 
   it('decodes rows of the same source identically and follows reorder', () => {
     const m = tiny();

@@ -277,6 +277,19 @@ abstract class BaseAttention extends Layer {
     for (let r = 0; r < s.rows; r++) s.rowSource[r] = from[parents[r]];
   }
 
+  /** Also carries the bound encoder outputs and mask, and which of them each copied row reads. */
+  override copyStepRows(from: StepState, to: StepState, rows: Int32Array): void {
+    const f = this.ownState(from, AttentionStepState);
+    const t = this.ownState(to, AttentionStepState);
+    super.copyStepRows(from, to, rows);
+    t.value = f.value;
+    t.key = f.key;
+    t.mask = f.mask;
+    t.Tv = f.Tv;
+    t.reserve(f.Tv);
+    for (let i = 0; i < rows.length; i++) t.rowSource[i] = f.rowSource[rows[i]];
+  }
+
   override backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
     const dO = dys[0];
     if (!dO) throw new Error(`${this.className} '${this.name}': backward without an output gradient`);

@@ -417,6 +417,28 @@ export abstract class Layer {
     }
   }
 
+  /**
+   * Row i of `to` continues what row rows[i] of `from` carried (to.rows ≥ rows.length; to's later rows are left as
+   * they are): both states of this layer, e.g. of steppers with different row counts, so a decoder can go on with
+   * fewer rows once most of its rows have finished. The default copies the state buffers; layers keeping more per row
+   * (what `bindStepConstants` bound) override it, as they do `reorderStepRows`.
+   */
+  copyStepRows(from: StepState, to: StepState, rows: Int32Array): void {
+    this.ownState(from, StepState);
+    this.ownState(to, StepState);
+    if (rows.length > to.rows)
+      throw new Error(`layer '${this.name}': ${rows.length} rows do not fit a step state of ${to.rows}`);
+    const n = this.stateSize();
+    from.states.forEach((src, k) => {
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        if (!(r >= 0 && r < from.rows))
+          throw new Error(`layer '${this.name}': row ${r} is outside [0, ${from.rows})`);
+        to.states[k].set(src.subarray(r * n, (r + 1) * n), i * n);
+      }
+    });
+  }
+
   /** Zeroes the state of every row, or of one row. */
   resetState(state: StepState, row?: number): void {
     this.ownState(state, StepState);

@@ -11,7 +11,7 @@
  * so beam search runs rows = B × width. `reorder(parents)` lets row r continue from row parents[r] (a beam's parent).
  * A stepper snapshots the weights into step layouts: make a new one after training further.
  */
-import { kernels, persistentCopy, scoped } from '../core/backend.js';
+import { kernels, scoped } from '../core/backend.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import type { StepConstant, StepInput, StepState } from '../layers/layer.js';
 import type { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
@@ -37,6 +37,12 @@ export class GraphStepper {
   private readonly stepped = new Set<SymbolicTensor>();
   private readonly states = new Map<LayerNode, StepState>();
   private readonly ids: Int32Array;
+  /**
+   * Kernel memory each constant is copied into, kept across starts and grown only when a batch needs more: a fresh
+   * persistent buffer per start is reclaimed only by the garbage collector, so decoding many batches grew the memory
+   * and zero-filled new pages every batch.
+   */
+  private readonly constantBuffers = new Map<SymbolicTensor, Float32Array>();
   private started = false;
 
   constructor(
@@ -126,7 +132,7 @@ export class GraphStepper {
           const m = masks.get(x);
           constants.set(x, {
             // Kernel memory, so a layer's steps hand it to kernels in place (a plain copy is staged on every call).
-            value: new Tensor(persistentCopy(v.data), v.shape),
+            value: new Tensor(this.constantCopy(x, v.data), v.shape),
             mask: m ? { data: m.data.slice(), shape: m.shape } : null,
           });
         }
@@ -136,6 +142,19 @@ export class GraphStepper {
       node.layer.bindStepConstants(this.states.get(node)!, c, source);
     }
     this.started = true;
+  }
+
+  /** `data` copied into x's constant buffer (the previous start's binding is overwritten: start rebinds all). */
+  private constantCopy(x: SymbolicTensor, data: Float32Array): Float32Array {
+    let buf = this.constantBuffers.get(x);
+    if (!buf || buf.length < data.length) {
+      // Batches come in order of source length, so growing by half again reallocates a few times per decode.
+      buf = kernels().allocPersistent(Math.max(data.length, Math.ceil((buf?.length ?? 0) * 1.5)));
+      this.constantBuffers.set(x, buf);
+    }
+    const view = buf.subarray(0, data.length);
+    view.set(data);
+    return view;
   }
 
   /** Feeds one token id per row; returns the output [rows, outputSize] (a reused buffer: copy what you keep). */
@@ -151,6 +170,25 @@ export class GraphStepper {
       node.outputs.forEach((y, i) => values.set(y, outs[i]));
     }
     return values.get(this.output) as Float32Array;
+  }
+
+  /**
+   * Continues `rows` of this stepper on `to`, a stepper of the same model with at least as many rows: row i of `to`
+   * carries on from rows[i] here (its states and the source row it reads); `to`'s rows past rows.length repeat rows[0],
+   * and their outputs mean nothing. Greedy decoding does this when most rows of a batch have ended, so that it steps
+   * fewer rows. `to` reads this stepper's encoder outputs: start this stepper again only once `to` is done with them.
+   */
+  narrowInto(to: GraphStepper, rows: Int32Array): void {
+    if (!this.started) throw new Error('GraphStepper.narrowInto: call start() with the sources first');
+    if (to.model !== this.model)
+      throw new Error('GraphStepper.narrowInto: the steppers run different models');
+    if (rows.length === 0 || rows.length > to.rows)
+      throw new Error(`GraphStepper.narrowInto: ${rows.length} rows for a stepper of ${to.rows}`);
+    const padded = new Int32Array(to.rows).fill(rows[0]);
+    padded.set(rows);
+    for (const node of this.stepNodes)
+      node.layer.copyStepRows(this.states.get(node)!, to.states.get(node)!, padded);
+    to.started = true;
   }
 
   /** Row r continues from what row parents[r] carried (beam search). */
