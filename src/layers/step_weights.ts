@@ -18,6 +18,12 @@ export type StepProduct = (
   accumulate: boolean,
 ) => void;
 
+/**
+ * The fewest rows whose step products run on the GEMM (packed-B) kernel; fewer run on the GEMV, whose sums may round
+ * differently. A row's product is the same for any row count from here up.
+ */
+export const STEP_GEMM_ROWS = 4;
+
 /** The product by W[K, N] (at wOff, row stride ldw) for `rows` rows, with W copied now into its step layout. */
 export function stepProduct(
   W: Float32Array,
@@ -28,7 +34,7 @@ export function stepProduct(
   rows: number,
 ): StepProduct {
   const k = kernels();
-  if (rows >= 4) {
+  if (rows >= STEP_GEMM_ROWS) {
     const packedB = k.allocPersistent(gemmPackedBLength(K, N));
     k.packGemmB(K, N, W, wOff, ldw, packedB, 0);
     return (x, out, outOff, ldo, acc) =>
