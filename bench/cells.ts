@@ -19,7 +19,7 @@ import { Sequential } from '../src/models/sequential.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { mobyDick, readTextFile } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
-import { hasTorch, median, torchSplits } from './torch_splits.js';
+import { bestTorchSplit, median } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -85,24 +85,15 @@ async function recurRate(cell: Cell, threads: number): Promise<{ rate: number; p
 }
 
 function torchRate(cell: Cell): { rate: number; setting: string; version: string } | null {
-  if (!hasTorch()) return null;
-  let best: { rate: number; setting: string; version: string } | null = null;
-  const runs = torchSplits<{ train: number; passes: number[]; version: string }>(
+  return bestTorchSplit(
     join(root, 'bench', 'cells_torch.py'),
     (threads) => [
       ...['--cell', cell.torch, '--vocab', String(V), '--threads', String(threads)],
       ...['--batches', String(BATCHES), '--passes', String(PASSES)],
     ],
     `PyTorch nn.${cell.torch.toUpperCase()}`,
+    'samples/s',
   );
-  for (const { torchThreads, blasThreads, result: t } of runs) {
-    const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
-    console.error(
-      `PyTorch nn.${cell.torch.toUpperCase()}, ${setting}: ${fmt(t.train)} samples/s (passes ${t.passes.map(fmt).join(', ')})`,
-    );
-    if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
-  }
-  return best;
 }
 
 const rows: Record<string, unknown>[] = [];

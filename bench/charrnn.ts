@@ -17,7 +17,7 @@ import { shutdownWorkerPool } from '../src/node/pool.js';
 import { mobyDick, readTextFile } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { buildTextModel, compileTextModel, textSettings } from '../src/text/recipes.js';
-import { hasTorch, median, torchSplits } from './torch_splits.js';
+import { bestTorchSplit, median } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -54,24 +54,15 @@ async function recurRate(batchSize: number, threads: number): Promise<{ rate: nu
 }
 
 function torchRate(batchSize: number): { rate: number; setting: string; version: string } | null {
-  if (!hasTorch()) return null;
-  let best: { rate: number; setting: string; version: string } | null = null;
-  const runs = torchSplits<{ train: number; passes: number[]; version: string }>(
+  return bestTorchSplit(
     join(root, 'bench', 'charrnn_torch.py'),
     (threads) => [
       ...['--vocab', String(V), '--threads', String(threads), '--batch', String(batchSize)],
       ...['--batches', String(BATCHES), '--passes', String(PASSES)],
     ],
-    'PyTorch char-rnn',
+    `PyTorch char-rnn, batch ${batchSize}`,
+    'chars/s',
   );
-  for (const { torchThreads, blasThreads, result: t } of runs) {
-    const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
-    console.error(
-      `PyTorch, batch ${batchSize}, ${setting}: ${fmt(t.train)} chars/s (passes ${t.passes.map(fmt).join(', ')})`,
-    );
-    if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
-  }
-  return best;
 }
 
 const rows: Record<string, unknown>[] = [];

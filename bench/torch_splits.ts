@@ -53,3 +53,31 @@ export function torchSplits<T>(
 
 export const median = (xs: readonly number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** What the benches' PyTorch scripts print: the median rate of their timed passes, each pass's rate, torch's version. */
+export interface TorchRateResult {
+  train: number;
+  passes: number[];
+  version: string;
+}
+
+/**
+ * PyTorch's fastest split of the cores for a bench script that prints a TorchRateResult (null without torch): every
+ * split's rate is logged on stderr as `${what}, <split>: <rate> ${unit}`.
+ */
+export function bestTorchSplit(
+  script: string,
+  args: (torchThreads: number) => string[],
+  what: string,
+  unit: string,
+): { rate: number; setting: string; version: string } | null {
+  if (!hasTorch()) return null;
+  const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+  let best: { rate: number; setting: string; version: string } | null = null;
+  for (const { torchThreads, blasThreads, result: t } of torchSplits<TorchRateResult>(script, args, what)) {
+    const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
+    console.error(`${what}, ${setting}: ${fmt(t.train)} ${unit} (passes ${t.passes.map(fmt).join(', ')})`);
+    if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
+  }
+  return best;
+}
