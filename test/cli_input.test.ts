@@ -232,6 +232,12 @@ describe('recur CLI: bad usage and bad input', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--debug/);
     assert.equal(run(['train', '--help']).code, 0);
+    const version = run(['--version']);
+    assert.equal(version.code, 0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(version.stdout.trim(), pkg.version);
 
     const missing = join(dir, 'missing.txt');
     const plain = run(['evaluate', model, missing]);

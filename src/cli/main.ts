@@ -2,6 +2,7 @@
 /** The `recur` command line. */
 import '../node/wasm_flags.js';
 import { Command, CommanderError } from 'commander';
+import { RECUR_VERSION } from '../core/version.js';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import { registerClassify } from './classify_command.js';
 import {
@@ -39,6 +40,7 @@ const program = new Command();
 program
   .name('recur')
   .description('Recurrent neural networks for text and time series — train, generate, evaluate.')
+  .version(RECUR_VERSION, '-V, --version', 'print the version')
   .option('--debug', 'print stack traces of errors')
   // Usage errors exit 2 like every bad input (commander's default is 1); see reportError.
   .exitOverride()

@@ -12,6 +12,7 @@
  */
 import { sha256Hex, sha256HexOfText } from '../core/sha256.js';
 import { Tensor, shapeToString } from '../core/tensor.js';
+import { RECUR_VERSION } from '../core/version.js';
 import { activationName, activationToKeras } from '../layers/activations.js';
 // Through the index, so every layer module has registered itself.
 import { deserializeLayer, isLayerSpec, layerRegistration, type LayerSpec } from '../layers/index.js';
@@ -21,7 +22,7 @@ import { createOptimizer, type NamedWeight, type Optimizer, type SlotValue } fro
 import { Sequential } from './sequential.js';
 
 export const FORMAT_VERSION = 1;
-export const GENERATED_BY = 'recur 0.1.0';
+export const GENERATED_BY = `recur ${RECUR_VERSION}`;
 
 export interface WeightSpec {
   name: string;
