@@ -505,3 +505,26 @@ for (const variant of variants) {
     });
   });
 }
+
+describe('wasm kernel memory past 2 GiB', () => {
+  // The allocator's bump pointer was an int32: an allocation past 2 GiB got a negative address and failed with a
+  // bare RangeError, though the memory reserves 4 GiB and the CLI's memory estimate allows up to that.
+  it('allocates and computes above the 2 GiB line, and refuses what passes 4 GiB with the sizes', () => {
+    const k = createWasmKernels()!;
+    // Uninitialised, so the pages below are reserved but never touched (nothing is committed).
+    k.allocUninitialized((2 ** 31 + 2 ** 20) / 4);
+    const x = k.allocPersistent(1000).fill(1.5);
+    const y = k.allocPersistent(1000);
+    y.forEach((_, i) => (y[i] = i));
+    assert.ok(x.byteOffset > 2 ** 31 && y.byteOffset > x.byteOffset, `x at ${x.byteOffset}`);
+    k.addInPlace(x, 0, y, 0, 1000);
+    assert.equal(x[999], 1000.5);
+    assert.equal(x[0], 1.5);
+    const before = k.memoryBytes;
+    assert.throws(
+      () => k.allocUninitialized(2 ** 29),
+      /cannot allocate 2048 MiB more: \d+ MiB are in use of the 4096 MiB/,
+    );
+    assert.equal(k.memoryBytes, before, 'a refused allocation leaves the pointer where it was');
+  });
+});

@@ -36,7 +36,7 @@ export const HEAP_BASE_PAGES = 17;
 /** Byte address where allocations start. */
 export const HEAP_BASE = HEAP_BASE_PAGES * WASM_PAGE;
 
-/** Byte address of the allocator's header (the shared bump pointer, an i32), the 64 bytes below HEAP_BASE. */
+/** Byte address of the allocator's header (the shared bump pointer, a u32), the 64 bytes below HEAP_BASE. */
 export const HEADER_ADDR = HEAP_BASE - 64;
 
 /** The module's maximum memory in pages (4 GiB, the wasm32 limit; reserved as address space, not committed). */

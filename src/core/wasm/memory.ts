@@ -15,6 +15,10 @@ import type { KernelMemory } from '../kernels.js';
 
 const CHUNK = 8 << 20;
 const ALIGN = 64;
+/** One past the last byte a wasm32 address reaches (4 GiB). */
+const ADDRESS_LIMIT = 2 ** 32;
+
+const mib = (bytes: number): string => `${Math.round(bytes / 2 ** 20)} MiB`;
 
 export type Typed = Float32Array | Int32Array;
 
@@ -30,7 +34,8 @@ interface Staged {
 }
 
 export class WasmArena implements KernelMemory {
-  private readonly header: Int32Array;
+  /** The shared bump pointer, unsigned: wasm32 addresses run to 4 GiB, past an Int32Array's 2 GiB. */
+  private readonly header: Uint32Array;
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   /** The buffer of the latest allocation: most kernel arguments are views of it. */
   private newestBuffer: ArrayBufferLike | null = null;
@@ -57,19 +62,30 @@ export class WasmArena implements KernelMemory {
   ) {
     if (memory.buffer.byteLength < HEAP_BASE)
       memory.grow(Math.ceil((HEAP_BASE - memory.buffer.byteLength) / WASM_PAGE));
-    this.header = new Int32Array(memory.buffer, HEADER_ADDR, 4);
+    this.header = new Uint32Array(memory.buffer, HEADER_ADDR, 4);
     if (init) Atomics.store(this.header, 0, HEAP_BASE);
     this.buffers.add(memory.buffer);
   }
 
-  /** Carves `bytes` from the shared bump pointer, growing the memory when needed. */
+  /**
+   * Carves `bytes` from the shared bump pointer, growing the memory when needed. The pointer moves only when the
+   * allocation fits in the 32-bit address space: a failed one leaves it, and the memory, as they were.
+   */
   private carve(bytes: number): number {
     const size = Math.ceil(bytes / ALIGN) * ALIGN;
-    const ptr = Atomics.add(this.header, 0, size);
-    const end = ptr + size;
-    const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
-    return ptr;
+    for (;;) {
+      const ptr = Atomics.load(this.header, 0);
+      const end = ptr + size;
+      if (end >= ADDRESS_LIMIT)
+        throw new RangeError(
+          `kernel memory: cannot allocate ${mib(size)} more: ${mib(ptr)} are in use of the ${mib(ADDRESS_LIMIT)} ` +
+            'WebAssembly can address (use a smaller model or batch, or fewer threads)',
+        );
+      if (Atomics.compareExchange(this.header, 0, ptr, end) !== ptr) continue;
+      const have = this.memory.buffer.byteLength;
+      if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
+      return ptr;
+    }
   }
 
   private bytesFor(n: number): number {
