@@ -292,6 +292,41 @@ describe('graph stepper', () => {
     });
   }
 
+  for (const [name, o] of [
+    ...VARIANTS,
+    ['BiLSTM + Luong, embedding dropout', { embeddingDropout: 0.3 }],
+  ] as const) {
+    it(`folds the decoder's Embedding into the layer reading it, with the same outputs (${name})`, () => {
+      const m = tiny(o);
+      const data = randomPairs(8, 7, 6, 41);
+      const rng = new Random(6);
+      for (const rows of [8, 2]) {
+        const folded = new GraphStepper(m, rows, { stepInput: 'previous' });
+        const plain = new GraphStepper(m, rows, { stepInput: 'previous', foldLookups: false });
+        // A Dropout between the Embedding and its reader (identity when stepping) is not folded through.
+        const foldable = !('embeddingDropout' in o);
+        assert.deepEqual(
+          folded.steppedLayers,
+          plain.steppedLayers.filter((l) => !(foldable && l === 'target_embedding')),
+        );
+        assert.ok(plain.steppedLayers.includes('target_embedding'));
+        const sources = sourceBatch(data.sources.slice(0, rows));
+        folded.start([sources]);
+        plain.start([sources]);
+        for (let t = 0; t < 4; t++) {
+          const ids = Int32Array.from({ length: rows }, () => (t === 0 ? START : 4 + rng.int(2)));
+          const a = Array.from(folded.step(ids));
+          const b = Array.from(plain.step(ids));
+          if (rows >= 4) assert.deepEqual(a, b, `${rows} rows, step ${t}`);
+          else
+            a.forEach((v, i) =>
+              assert.ok(Math.abs(v - b[i]) < 1e-5, `${rows} rows, step ${t}: ${v} vs ${b[i]}`),
+            );
+        }
+      }
+    });
+  }
+
   it('greedy decoding steps fewer rows as rows end, with the outputs and scores of stepping them all', () => {
     // Trained briefly to copy (target length = source length), so that rows end at different steps.
     const m = tiny();

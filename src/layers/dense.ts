@@ -31,7 +31,7 @@ import {
   type StepOptions,
 } from './layer.js';
 import { registerLayer } from './registry.js';
-import { gatherTable, stepProduct, type StepProduct } from './step_weights.js';
+import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -167,6 +167,11 @@ export class Dense extends Layer {
     return new Tensor(dx, x.shape);
   }
 
+  /** Token inputs are a gather from a table of input projections, and that table can fold in an Embedding's. */
+  override acceptsStepLookup(): boolean {
+    return true;
+  }
+
   override createStepState(rows: number, opts: StepOptions = {}): DenseStepState {
     const D = this.stepInputSize();
     const U = this.units;
@@ -179,7 +184,7 @@ export class Dense extends Layer {
       rows,
       opts,
       tokens ? null : stepProduct(W, 0, U, D, U, rows),
-      tokens ? gatherTable(W, D, U, bias) : null,
+      tokens ? stepInputTable(opts.lookup, W, D, U, bias) : null,
       !skip,
     );
   }

@@ -24,6 +24,7 @@ import {
   type LayerShape,
   type SequenceMask,
   type StepInput,
+  type StepLookup,
   type StepOptions,
 } from './layer.js';
 import { registerLayer } from './registry.js';
@@ -126,6 +127,11 @@ export class Embedding extends Layer {
   /** Ids range over inputDim (the input shape's last axis is time, not features). */
   override stepInputSize(): number {
     return this.inputDim;
+  }
+
+  /** A step is a lookup: its output for id v is row v of the embeddings. */
+  override stepLookup(): StepLookup {
+    return { table: this.weights[0].value, ids: this.inputDim };
   }
 
   override createStepState(rows: number, opts: StepOptions = {}): EmbeddingStepState {

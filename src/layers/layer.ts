@@ -92,8 +92,19 @@ export type StepInput = Int32Array | Float32Array;
 export interface StepOptions {
   /** The input is token ids (an Int32Array, best in kernel memory: kernels().allocInt32) instead of floats. */
   tokens?: boolean;
+  /**
+   * With `tokens`: id v stands for row v of this lookup (an Embedding's table) as the layer's float input. A layer
+   * whose `acceptsStepLookup()` is true folds it into its own input weights once, so a step gathers one row.
+   */
+  lookup?: StepLookup;
   /** Leave out a final softmax/sigmoid and output logits (for sampling). */
   logits?: boolean;
+}
+
+/** A token lookup as a step input: row v of `table` [ids, width] is token v's input vector. */
+export interface StepLookup {
+  readonly table: Float32Array;
+  readonly ids: number;
 }
 
 /**
@@ -349,6 +360,19 @@ export abstract class Layer {
     return out[out.length - 1] as number;
   }
 
+  /**
+   * When a step's output is row `id` of a fixed table for each token id (an Embedding), that table [ids, width]: a
+   * layer reading it can fold the lookup into its own step (StepOptions.lookup). Null for everything else.
+   */
+  stepLookup(): StepLookup | null {
+    return null;
+  }
+
+  /** Whether createStepState takes a StepOptions.lookup (token ids standing for rows of an Embedding's table). */
+  acceptsStepLookup(): boolean {
+    return false;
+  }
+
   /** Floats per row of one step's input (float inputs) or the id range (token inputs): the input's last axis. */
   stepInputSize(): number {
     if (!this.inputShape) throw new Error(`layer '${this.name}' is used before it is built`);
@@ -477,7 +501,7 @@ export abstract class Layer {
 
   /** Throws unless `input` is what `state` was made for: rows token ids in range, or rows × stepInputSize floats. */
   protected checkStepInput(input: StepInput, state: StepState): void {
-    const D = this.stepInputSize();
+    const D = state.opts.lookup?.ids ?? this.stepInputSize();
     if (state.opts.tokens) {
       if (!(input instanceof Int32Array) || input.length !== state.rows) {
         throw new Error(`layer '${this.name}': expected ${state.rows} token ids (an Int32Array) per step`);

@@ -54,7 +54,7 @@ import {
   type StepInput,
   type StepOptions,
 } from './layer.js';
-import { gatherTable, stepProduct, type StepProduct } from './step_weights.js';
+import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
 
 export interface RNNArgs extends LayerArgs {
   units: number;
@@ -304,6 +304,11 @@ export abstract class RNN extends Layer {
     return this.units;
   }
 
+  /** Token inputs are a gather from a table of input projections, and that table can fold in an Embedding's. */
+  override acceptsStepLookup(): boolean {
+    return true;
+  }
+
   override createStepState(rows: number, opts: StepOptions = {}): RecurrentStepState {
     if (this.goBackwards)
       throw new Error(`layer '${this.name}' runs backwards in time and cannot be run step by step`);
@@ -318,7 +323,7 @@ export abstract class RNN extends Layer {
       opts,
       this.gates,
       tokens ? null : stepProduct(W, 0, GH, D, GH, rows),
-      tokens ? gatherTable(W, D, GH, bias) : null,
+      tokens ? stepInputTable(opts.lookup, W, D, GH, bias) : null,
       this.stepRecurrentProduct(rows),
     );
   }

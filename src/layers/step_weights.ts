@@ -8,6 +8,7 @@
  */
 import { kernels } from '../core/backend.js';
 import { gemmPackedBLength, gemvPanelsLength } from '../core/kernels.js';
+import type { StepLookup } from './layer.js';
 
 /** out[rows, N] (+)= x[rows, K] · W (row stride ldo in out, from outOff), for a W fixed while stepping. */
 export type StepProduct = (
@@ -43,6 +44,33 @@ export function stepProduct(
   const packed = k.allocPersistent(gemvPanelsLength(K, N));
   k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
   return (x, out, outOff, ldo, acc) => k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
+}
+
+/**
+ * The gather table of a step's input projection x·W + b (W [K, N]) for token inputs: W's rows plus the bias for
+ * one-hot ids, or for a lookup (ids standing for rows of an Embedding's table E [ids, K]) E·W + b, multiplied once by
+ * the GEMM kernel a step of STEP_GEMM_ROWS or more rows uses — so a gathered row equals that step's product of the
+ * looked-up vector bit for bit, and the step skips a [rows, K]·[K, N] product.
+ */
+export function stepInputTable(
+  lookup: StepLookup | undefined,
+  W: Float32Array,
+  K: number,
+  N: number,
+  bias: Float32Array | null,
+): Float32Array {
+  if (!lookup) return gatherTable(W, K, N, bias);
+  if (lookup.table.length < lookup.ids * K)
+    throw new Error(`a step lookup of ${lookup.ids} ids needs rows of ${K} floats, the input width`);
+  const k = kernels();
+  // Whole multiples of the GEMM's row block, so no id falls in a ragged tail the kernel may sum in another order.
+  const rows = Math.ceil(lookup.ids / STEP_GEMM_ROWS) * STEP_GEMM_ROWS;
+  const E = k.allocPersistent(rows * K);
+  E.set(lookup.table.subarray(0, lookup.ids * K));
+  const table = k.allocPersistent(rows * N);
+  stepProduct(W, 0, N, K, N, rows)(E, table, 0, N, false);
+  if (bias) k.addBias(table, 0, lookup.ids, N, N, bias, 0);
+  return table.subarray(0, lookup.ids * N);
 }
 
 /** A copy of W [rows, cols] with bias[0..cols) added to every row, in kernel memory (or W itself without a bias). */

@@ -14,6 +14,7 @@ import {
   type LayerArgs,
   type LayerShape,
   type StepInput,
+  type StepLookup,
   type StepOptions,
 } from './layer.js';
 import { deserializeLayer, registerLayer, serializeLayer, type LayerSpec } from './registry.js';
@@ -90,6 +91,14 @@ export class TimeDistributed extends Layer {
 
   override step(input: StepInput, state: StepState): Float32Array {
     return this.layer.step(input, state);
+  }
+
+  override stepLookup(): StepLookup | null {
+    return this.layer.stepLookup();
+  }
+
+  override acceptsStepLookup(): boolean {
+    return this.layer.acceptsStepLookup();
   }
 
   override resetState(state: StepState, row?: number): void {
