@@ -327,6 +327,13 @@ describe('graph stepper', () => {
     });
   }
 
+  it('does not fold a lookup whose table would cost more than a few steps (a word vocabulary)', () => {
+    const m = tiny({}, 7, 40);
+    // 40 target ids: folded for 5 rows (40 ≤ 8 × 5), not for 4.
+    assert.ok(!new GraphStepper(m, 5, { stepInput: 'previous' }).steppedLayers.includes('target_embedding'));
+    assert.ok(new GraphStepper(m, 4, { stepInput: 'previous' }).steppedLayers.includes('target_embedding'));
+  });
+
   it('greedy decoding steps fewer rows as rows end, with the outputs and scores of stepping them all', () => {
     // Trained briefly to copy (target length = source length), so that rows end at different steps.
     const m = tiny();

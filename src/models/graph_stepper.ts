@@ -28,11 +28,19 @@ export interface GraphStepperArgs {
   logits?: boolean;
   /**
    * Fold token lookups into the layers reading them (default true): an Embedding feeding an RNN or Dense becomes
-   * one gathered row of E·W + b per step instead of a [rows, E]·[E, N] product. Outputs are the same bit for bit on
+   * one gathered row of E·W + b per step instead of a [rows, E]·[E, N] product (small vocabularies only: see
+   * LOOKUP_FOLD_STEPS). Outputs are the same bit for bit on
    * 4 rows or more; below that the unfolded product runs on the GEMV, whose sums may round differently.
    */
   foldLookups?: boolean;
 }
+
+/**
+ * A token lookup is folded only when its table costs at most this many steps' input products (ids ≤ this × rows): a
+ * character or phoneme vocabulary always is; a word vocabulary of thousands is not — its E·W table would be tens of
+ * megabytes per stepper and take hundreds of steps to pay back.
+ */
+const LOOKUP_FOLD_STEPS = 8;
 
 export class GraphStepper {
   /** The input stepped token by token, and the model inputs fed once per start (in model order). */
@@ -107,10 +115,10 @@ export class GraphStepper {
         node.layer.acceptsStepLookup()
           ? from.layer.stepLookup()
           : null;
-      if (lookup) this.lookups.set(node, lookup);
+      if (lookup && lookup.ids <= LOOKUP_FOLD_STEPS * rows) this.lookups.set(node, lookup);
       this.reads.set(
         node,
-        stepped.map((x) => (lookup ? this.stepInput : x)),
+        stepped.map((x) => (this.lookups.has(node) ? this.stepInput : x)),
       );
     }
     // Nodes nothing reads any more (the folded Embeddings) are not stepped.
