@@ -195,7 +195,10 @@ describe('InferencePool on worker threads', () => {
     const texts = manyTexts(90, 8).join('\n') + '\n';
     const en = ['cat', 'dog', 'bird', 'fish', 'zebra'];
     const rng = new Random(10);
-    const sources = Array.from({ length: 40 }, () => `the ${en[rng.int(5)]} and the ${en[rng.int(5)]}`);
+    // The last has a word the model never saw: pooled answers name it as one thread's do.
+    const sources = Array.from({ length: 40 }, (_, i) =>
+      i === 39 ? 'the quokka and the cat' : `the ${en[rng.int(5)]} and the ${en[rng.int(5)]}`,
+    );
     // --threads allows at most this machine's cores, which may be two.
     for (const threads of ['2']) {
       const one = run(['classify', 'predict', labels, '-b', '8', '--json', '--threads', '1'], texts);
@@ -208,6 +211,7 @@ describe('InferencePool on worker threads', () => {
         const args = ['seq2seq', 'predict', phrases, '-b', '8', '--beam', beam, '--json'];
         const single = run([...args, '--threads', '1'], sources.join('\n'));
         assert.equal(single.trim().split('\n').length, 40);
+        assert.match(single.trim().split('\n')[39], /"unknown":\["quokka"\]/);
         assert.equal(run([...args, '--threads', threads], sources.join('\n')), single);
       }
       const evalArgs = ['seq2seq', 'eval', phrases, join(dir, 'pairs.tsv'), '-b', '4', '--json', '--bleu'];

@@ -9,6 +9,7 @@ import { cmudict } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs, pairBatch } from '../src/seq2seq/data.js';
 import { bleu, chrF, editDistance, sequenceErrorRate, tokenErrorRate } from '../src/seq2seq/metrics.js';
 import { groupExamples, parseCmudict, parseTsvPairs, splitExamples } from '../src/seq2seq/pairs.js';
+import { CMUDICT_DATA, typedSources } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, Tokenizer, UNK } from '../src/seq2seq/tokenizer.js';
 
 const toks = (s: string): string[] => (s === '' ? [] : s.split(' '));
@@ -99,6 +100,22 @@ describe('pairs', () => {
     }
     assert.equal(seen.size, 1000);
     assert.notDeepEqual(splitExamples(many, 8).test, s1.test);
+  });
+
+  it("reads typed words as CMUdict spells them (trimmed, lowercase, accents off); other models' sources as given", () => {
+    assert.deepEqual(typedSources(CMUDICT_DATA, [' Café ', 'NAÏVE', "O'Neil", 'Ångström']), [
+      'cafe',
+      'naive',
+      "o'neil",
+      'angstrom',
+    ]);
+    assert.deepEqual(typedSources('pairs.tsv', [' Café ']), [' Café ']);
+  });
+
+  it('names the tokens a tokenizer does not know, once each', () => {
+    const t = Tokenizer.fit(['abc'], 'chars');
+    assert.deepEqual(t.unknownTokens('abxcxy'), ['x', 'y']);
+    assert.deepEqual(t.unknownTokens('cab'), []);
   });
 
   it('parses CMUdict: lowercase letters, stress kept, alternates accepted, punctuated entries left out', () => {

@@ -94,6 +94,24 @@ describe('recur seq2seq', () => {
     });
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.equal(stdin.stdout.trim().split('\n').length, 2);
+    assert.equal(stdin.stderr, '', 'no note when every token is known');
+
+    // Words the model never saw are read as unknown and named: in each JSON line, or in one note on stderr.
+    const odd = ['the quokka and the dog', 'the cat and the dog', 'a quokka ate a kiwi'];
+    const j = run(['seq2seq', 'predict', out, ...odd, '--json']);
+    assert.equal(j.code, 0, j.stderr);
+    const unknown = j.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { unknown?: string[] }).unknown);
+    assert.deepEqual(unknown, [['quokka'], undefined, ['a', 'quokka', 'ate', 'kiwi']]);
+    const plain = run(['seq2seq', 'predict', out, ...odd]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout.trim().split('\n').length, 3);
+    assert.equal(
+      plain.stderr,
+      "recur: 2 of 3 sources had tokens the model never saw, read as unknown: 'quokka' (2 sources), 'a', 'ate', 'kiwi'\n",
+    );
   });
 
   it('refuses to overwrite a model unless told, and then deletes only its own files', () => {

@@ -684,5 +684,19 @@ export async function seq2seqPredict(
     (await withInferencePool(dir, 'seq2seq', work, (pool, m) => pool.decode(m, texts, decode))) ??
     app.predict(texts, decode);
   for (const t of outs) process.stdout.write(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
+  // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
+  const unknown = new Map<string, number>();
+  let sourcesWithUnknown = 0;
+  for (const t of outs) {
+    if (!t.unknown) continue;
+    sourcesWithUnknown++;
+    for (const u of t.unknown) unknown.set(u, (unknown.get(u) ?? 0) + 1);
+  }
+  if (!o.json && sourcesWithUnknown > 0) {
+    const listed = [...unknown].map(([u, n]) => `'${u}'${n > 1 ? ` (${n} sources)` : ''}`).join(', ');
+    process.stderr.write(
+      `recur: ${sourcesWithUnknown} of ${outs.length} sources had tokens the model never saw, read as unknown: ${listed}\n`,
+    );
+  }
   return 0;
 }

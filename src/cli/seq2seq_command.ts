@@ -258,7 +258,11 @@ export function registerSeq2Seq(program: Command): void {
       numFlag('--length-penalty', 0, 10),
     )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
-    .option('--json', 'one {source, output, score} per line', false)
+    .option(
+      '--json',
+      'one {source, output, score, unknown?} per line (unknown: tokens the model never saw)',
+      false,
+    )
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, sources: string[], opts) => {
       const { seq2seqPredict } = await loadCommand(() => import('./seq2seq.js'));

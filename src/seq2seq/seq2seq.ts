@@ -48,9 +48,20 @@ export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: strin
   return r.data as Seq2SeqMetadata;
 }
 
-/** Sources as a user types them, as the model reads them: a G2P model's trimmed and lowercased (as it was trained). */
+/**
+ * Sources as a user types them, as the model reads them: a G2P model's trimmed and lowercased (as it was trained),
+ * with accents taken off (CMUdict spells café and naïve "cafe" and "naive": its letters are a–z and the apostrophe).
+ */
 export function typedSources(data: string, sources: readonly string[]): readonly string[] {
-  return data === CMUDICT_DATA ? sources.map((t) => t.trim().toLowerCase()) : sources;
+  return data === CMUDICT_DATA
+    ? sources.map((t) =>
+        t
+          .trim()
+          .toLowerCase()
+          .normalize('NFD')
+          .replace(/\p{M}+/gu, ''),
+      )
+    : sources;
 }
 
 export interface TranslateOptions {
@@ -74,6 +85,8 @@ export interface Seq2SeqPrediction {
   source: string;
   output: string;
   score: number;
+  /** The source's tokens the model never saw, read as <unk> (present only when there are some). */
+  unknown?: string[];
 }
 
 export interface Seq2SeqScores {
@@ -162,7 +175,15 @@ export class Seq2Seq {
    */
   predict(sources: readonly string[], opts: TranslateOptions = {}): Seq2SeqPrediction[] {
     const texts = typedSources(this.data, sources);
-    return this.translate(texts, opts).map((t) => ({ source: t.source, output: t.output, score: t.score }));
+    return this.translate(texts, opts).map((t) => {
+      const unknown = this.source.unknownTokens(t.source);
+      return {
+        source: t.source,
+        output: t.output,
+        score: t.score,
+        ...(unknown.length > 0 ? { unknown } : {}),
+      };
+    });
   }
 
   /**

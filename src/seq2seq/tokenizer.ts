@@ -88,6 +88,16 @@ export class Tokenizer {
     return ids;
   }
 
+  /** The distinct tokens of a text this tokenizer does not know (what `encode(text, 'unk')` reads as <unk>). */
+  unknownTokens(text: string): string[] {
+    const unknown = new Set<string>();
+    for (const t of this.split(text)) {
+      const id = this.index.get(t);
+      if (id === undefined || id < SPECIAL_TOKENS.length) unknown.add(t);
+    }
+    return [...unknown];
+  }
+
   /** The tokens of ids, stopping at <end> and leaving out <pad> and <start>. */
   decodeTokens(ids: ArrayLike<number>): string[] {
     const out: string[] = [];
