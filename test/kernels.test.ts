@@ -10,6 +10,7 @@ import {
   Act,
   gemmPackedBLength,
   gemvPanelsLength,
+  MemoryOwner,
   type KernelCalls,
   type KernelMemory,
   type Kernels,
@@ -36,6 +37,8 @@ const memoryMethods: Record<keyof KernelMemory, true> = {
   allocPersistent: true,
   beginScope: true,
   endScope: true,
+  ownedBy: true,
+  release: true,
 };
 const kernelCalls = Object.keys(ref).filter(
   (name) => name !== 'name' && !(name in memoryMethods),
@@ -526,5 +529,39 @@ describe('wasm kernel memory past 2 GiB', () => {
       /cannot allocate 2048 MiB more: \d+ MiB are in use of the 4096 MiB/,
     );
     assert.equal(k.memoryBytes, before, 'a refused allocation leaves the pointer where it was');
+  });
+});
+
+describe('kernel memory owned by its user', () => {
+  it('release gives owned buffers back at once, for reuse; buffers made outside the owner stay', () => {
+    const k = createWasmKernels()!;
+    const owner = new MemoryOwner();
+    const kept = k.allocPersistent(500).fill(3);
+    const owned = k.ownedBy(owner, () => [k.allocPersistent(1000), k.allocInt32(64)]);
+    const outside = k.allocPersistent(1000);
+    assert.equal(owner.held.length, 2);
+    const high = k.memoryBytes;
+    k.release(owner);
+    assert.equal(owner.held.length, 0);
+    // Many owners later, the same two sizes come back from the free list: the pointer has not moved.
+    for (let i = 0; i < 100; i++) {
+      const o = new MemoryOwner();
+      const [a] = k.ownedBy(o, () => [k.allocPersistent(1000).fill(9), k.allocInt32(64)]);
+      assert.equal(a.byteOffset, owned[0].byteOffset);
+      k.release(o);
+    }
+    assert.equal(k.memoryBytes, high);
+    // Fresh buffers come zeroed even from reused memory, and what no owner held was not touched.
+    assert.ok(k.ownedBy(new MemoryOwner(), () => k.allocPersistent(1000)).every((v) => v === 0));
+    assert.ok(kept.every((v) => v === 3));
+    assert.notEqual(outside.byteOffset, owned[0].byteOffset);
+    // Scoped allocations inside an owner are the scope's, not the owner's.
+    const o = new MemoryOwner();
+    k.ownedBy(o, () => {
+      const mark = k.beginScope();
+      k.alloc(10);
+      k.endScope(mark);
+    });
+    assert.equal(o.held.length, 0);
   });
 });

@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { scoped } from '../src/core/backend.js';
+import { kernels, scoped } from '../src/core/backend.js';
+import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import { AdditiveAttention, Attention } from '../src/layers/attention.js';
@@ -326,6 +327,28 @@ describe('graph stepper', () => {
       }
     });
   }
+
+  it("decoding gives its steppers' kernel memory back: many calls keep it flat; a disposed stepper refuses work", () => {
+    const m = tiny({}, 7, 6);
+    const data = randomPairs(10, 7, 6, 51);
+    const opts = { maxLength: 8, batchSize: 4 };
+    const first = greedyDecode(m, data.sources, opts);
+    beamDecode(m, data.sources, { ...opts, width: 3 });
+    const k = kernels();
+    const high = k instanceof WasmKernels ? k.memoryBytes : 0;
+    for (let i = 0; i < 30; i++) {
+      assert.deepEqual(greedyDecode(m, data.sources, opts), first);
+      beamDecode(m, data.sources, { ...opts, width: 3 });
+    }
+    // The reference kernels' buffers are plain arrays, reclaimed by the garbage collector.
+    if (k instanceof WasmKernels) assert.equal(k.memoryBytes, high, 'kernel memory grew with the calls');
+    const stepper = new GraphStepper(m, 4, { stepInput: 'previous' });
+    stepper.start([sourceBatch(data.sources.slice(0, 4))]);
+    stepper.step(new Int32Array(4).fill(START));
+    stepper.dispose();
+    assert.throws(() => stepper.step(new Int32Array(4).fill(START)), /the stepper was disposed/);
+    assert.throws(() => stepper.start([sourceBatch(data.sources.slice(0, 4))]), /the stepper was disposed/);
+  });
 
   it('does not fold a lookup whose table would cost more than a few steps (a word vocabulary)', () => {
     const m = tiny({}, 7, 40);

@@ -1,7 +1,9 @@
 /** Text tools: vocabulary, window datasets, sampling, stateful stepping and generation. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { kernels } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
+import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { IndexTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -249,6 +251,15 @@ describe('generation', () => {
       /outside the model's vocabulary: "z", "b"/,
     );
     assert.throws(() => gen.generate({ prime: '', length: 5 }), /prime text is empty/);
+
+    // Each call's stepper gives its kernel memory back: generating again and again keeps it flat.
+    const k = kernels();
+    const high = k instanceof WasmKernels ? k.memoryBytes : 0;
+    for (let i = 0; i < 50; i++) gen.generateMany([0.2, 1.0], { prime: 'The cat', length: 5, seed: i });
+    if (k instanceof WasmKernels) assert.equal(k.memoryBytes, high, 'kernel memory grew with the calls');
+    const stepper = new Stepper(model, 2);
+    stepper.dispose();
+    assert.throws(() => stepper.step(new Int32Array(2)), /the stepper was disposed/);
   });
   it('with a window, every character equals the recipe: a fresh-state run over exactly the last window characters', () => {
     const corpus = TextCorpus.fromText(TEXT);

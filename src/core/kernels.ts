@@ -54,6 +54,20 @@ export interface KernelMemory {
   beginScope(): number;
   /** Releases everything allocated since the matching beginScope, which must be the innermost open scope. */
   endScope(mark: number): void;
+  /**
+   * Runs `make` with the long-lived buffers it allocates (allocPersistent, and alloc/allocInt32 outside any scope)
+   * held by `owner` as well: `release(owner)` then gives them back at once. Without it they return only when the
+   * garbage collector finds them unreferenced, which a process whose JavaScript heap barely grows (a server decoding
+   * request after request) may not do before the kernel memory runs out.
+   */
+  ownedBy<T>(owner: MemoryOwner, make: () => T): T;
+  /** Gives back every buffer `owner` holds, for reuse; nothing may read or write them after. */
+  release(owner: MemoryOwner): void;
+}
+
+/** The long-lived kernel buffers made under `KernelMemory.ownedBy`, given back together by `release`. */
+export class MemoryOwner {
+  readonly held: (Float32Array | Int32Array)[] = [];
 }
 
 /** The kernels proper: each call's contract, declared once for every implementation. */

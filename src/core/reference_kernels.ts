@@ -58,6 +58,9 @@ export const referenceKernels: Kernels = {
   allocPersistent: (n) => new Float32Array(n),
   beginScope: () => 0,
   endScope: () => undefined,
+  // Plain arrays: the garbage collector reclaims them, owned or not.
+  ownedBy: (_owner, make) => make(),
+  release: (owner) => void (owner.held.length = 0),
 
   gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) {
     if (!accumulate) {

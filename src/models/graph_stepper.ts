@@ -14,6 +14,7 @@
  * step skips its input product (≈ 6 % of G2P decoding) with the same outputs.
  */
 import { kernels, scoped } from '../core/backend.js';
+import { MemoryOwner } from '../core/kernels.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import type { StepConstant, StepInput, StepLookup, StepState } from '../layers/layer.js';
 import type { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
@@ -65,6 +66,9 @@ export class GraphStepper {
    */
   private readonly constantBuffers = new Map<SymbolicTensor, Float32Array>();
   private started = false;
+  private disposed = false;
+  /** Holds every long-lived kernel buffer this stepper allocates, for dispose. */
+  private readonly owner = new MemoryOwner();
 
   constructor(
     readonly model: Functional,
@@ -124,17 +128,34 @@ export class GraphStepper {
     // Nodes nothing reads any more (the folded Embeddings) are not stepped.
     const read = new Set([this.output, ...[...this.reads.values()].flat()]);
     this.stepNodes = this.stepNodes.filter((node) => node.outputs.some((y) => read.has(y)));
-    for (const node of this.stepNodes) {
-      const lookup = this.lookups.get(node);
-      const tokens = lookup !== undefined || node.inputs.some((x) => x === this.stepInput);
-      this.states.set(
-        node,
-        node.layer.createStepState(rows, { tokens, lookup, logits: logits && node === this.output.node }),
-      );
-    }
+    this.ids = kernels().ownedBy(this.owner, () => {
+      for (const node of this.stepNodes) {
+        const lookup = this.lookups.get(node);
+        const tokens = lookup !== undefined || node.inputs.some((x) => x === this.stepInput);
+        this.states.set(
+          node,
+          node.layer.createStepState(rows, { tokens, lookup, logits: logits && node === this.output.node }),
+        );
+      }
+      return kernels().allocInt32(rows);
+    });
     this.outputSize = this.states.get(this.output.node)!.width;
     this.steppedLayers = this.stepNodes.map((node) => node.layer.name);
-    this.ids = kernels().allocInt32(rows);
+  }
+
+  /**
+   * Gives this stepper's kernel memory back at once (its step states, packed weights and bound constants) instead of
+   * when the garbage collector finds the stepper unreferenced; the stepper cannot be used after. Decoding disposes
+   * of its steppers, so a server decoding request after request keeps its memory flat.
+   */
+  dispose(): void {
+    this.disposed = true;
+    this.started = false;
+    kernels().release(this.owner);
+  }
+
+  private checkUsable(what: string): void {
+    if (this.disposed) throw new Error(`GraphStepper.${what}: the stepper was disposed`);
   }
 
   /**
@@ -143,6 +164,7 @@ export class GraphStepper {
    * layer starts afresh (recurrent states from the bound initial states, or zero).
    */
   start(inputs: TensorsArg, rowSource?: Int32Array): void {
+    this.checkUsable('start');
     const where = `GraphStepper of model '${this.model.name}'`;
     const list: AnyTensor[] = Array.isArray(inputs)
       ? inputs
@@ -182,10 +204,13 @@ export class GraphStepper {
           });
         }
     });
-    for (const node of this.stepNodes) {
-      const c = node.inputs.map((x) => (this.stepped.has(x) ? null : constants.get(x)!));
-      node.layer.bindStepConstants(this.states.get(node)!, c, source);
-    }
+    // Binding may allocate per-state buffers (an attention's scores): this stepper's, like its states.
+    kernels().ownedBy(this.owner, () => {
+      for (const node of this.stepNodes) {
+        const c = node.inputs.map((x) => (this.stepped.has(x) ? null : constants.get(x)!));
+        node.layer.bindStepConstants(this.states.get(node)!, c, source);
+      }
+    });
     this.started = true;
   }
 
@@ -194,7 +219,8 @@ export class GraphStepper {
     let buf = this.constantBuffers.get(x);
     if (!buf || buf.length < data.length) {
       // Batches come in order of source length, so growing by half again reallocates a few times per decode.
-      buf = kernels().allocPersistent(Math.max(data.length, Math.ceil((buf?.length ?? 0) * 1.5)));
+      const n = Math.max(data.length, Math.ceil((buf?.length ?? 0) * 1.5));
+      buf = kernels().ownedBy(this.owner, () => kernels().allocPersistent(n));
       this.constantBuffers.set(x, buf);
     }
     const view = buf.subarray(0, data.length);
@@ -204,6 +230,7 @@ export class GraphStepper {
 
   /** Feeds one token id per row; returns the output [rows, outputSize] (a reused buffer: copy what you keep). */
   step(ids: Int32Array): Float32Array {
+    this.checkUsable('step');
     if (!this.started) throw new Error('GraphStepper.step: call start() with the sources first');
     if (ids.length !== this.rows)
       throw new Error(`GraphStepper.step: expected ${this.rows} token ids, got ${ids.length}`);
@@ -224,15 +251,20 @@ export class GraphStepper {
    * fewer rows. `to` reads this stepper's encoder outputs: start this stepper again only once `to` is done with them.
    */
   narrowInto(to: GraphStepper, rows: Int32Array): void {
+    this.checkUsable('narrowInto');
     if (!this.started) throw new Error('GraphStepper.narrowInto: call start() with the sources first');
     if (to.model !== this.model)
       throw new Error('GraphStepper.narrowInto: the steppers run different models');
     if (rows.length === 0 || rows.length > to.rows)
       throw new Error(`GraphStepper.narrowInto: ${rows.length} rows for a stepper of ${to.rows}`);
+    to.checkUsable('narrowInto');
     const padded = new Int32Array(to.rows).fill(rows[0]);
     padded.set(rows);
-    for (const node of this.stepNodes)
-      node.layer.copyStepRows(this.states.get(node)!, to.states.get(node)!, padded);
+    // Copying may grow `to`'s per-state buffers (an attention's scores): `to`'s, like its states.
+    kernels().ownedBy(to.owner, () => {
+      for (const node of this.stepNodes)
+        node.layer.copyStepRows(this.states.get(node)!, to.states.get(node)!, padded);
+    });
     to.started = true;
   }
 

@@ -10,6 +10,7 @@
  * snapshot of the model's weights — make a new one after training further.
  */
 import { kernels } from '../core/backend.js';
+import { MemoryOwner } from '../core/kernels.js';
 import type { Layer, StepState } from '../layers/layer.js';
 import type { Sequential } from './sequential.js';
 
@@ -19,6 +20,8 @@ export class Stepper {
   /** The ids of the current step, in kernel memory (a caller's array would be staged into it on every call). */
   private readonly ids: Int32Array;
   readonly outputSize: number;
+  private readonly owner = new MemoryOwner();
+  private disposed = false;
 
   /** @param logits when true (default) the last softmax/sigmoid is skipped and logits are returned. */
   constructor(
@@ -27,13 +30,23 @@ export class Stepper {
     logits = true,
   ) {
     if (!model.isBuilt) model.build();
-    this.ids = kernels().allocInt32(batch);
     this.layers = model.layers;
     const last = this.layers.length - 1;
-    this.states = this.layers.map((l, i) =>
-      l.createStepState(batch, { tokens: i === 0, logits: logits && i === last }),
-    );
+    [this.ids, this.states] = kernels().ownedBy(this.owner, () => [
+      kernels().allocInt32(batch),
+      this.layers.map((l, i) => l.createStepState(batch, { tokens: i === 0, logits: logits && i === last })),
+    ]);
     this.outputSize = this.states[last].width;
+  }
+
+  /**
+   * Gives the stepper's kernel memory (states, packed weights) back at once instead of when the garbage collector
+   * finds it unreferenced; the stepper cannot be used after. A process generating again and again disposes of its
+   * steppers so that its memory stays flat.
+   */
+  dispose(): void {
+    this.disposed = true;
+    kernels().release(this.owner);
   }
 
   /** Clears every recurrent state. */
@@ -69,6 +82,7 @@ export class Stepper {
 
   /** Feeds token ids[b] for each stream; returns [batch, outputSize] (a reused buffer: copy what you keep). */
   step(ids: Int32Array): Float32Array {
+    if (this.disposed) throw new Error('Stepper.step: the stepper was disposed');
     if (ids.length !== this.batch)
       throw new Error(`Stepper.step: expected ${this.batch} token ids, got ${ids.length}`);
     this.ids.set(ids);

@@ -66,12 +66,22 @@ export class TextGenerator {
     for (const t of temperatures) checkSampleOptions({ temperature: t });
     if (!(Number.isInteger(opts.length) && opts.length >= 0))
       throw new Error(`length must be a non-negative integer, got ${opts.length}`);
+    const ids = this.primeIds(opts.prime);
+    // Its kernel memory goes back when the samples are done: generating again and again stays flat.
+    const stepper = new Stepper(this.model, temperatures.length * (this.window ?? 1));
+    try {
+      return this.sample(stepper, temperatures, opts, ids);
+    } finally {
+      stepper.dispose();
+    }
+  }
+
+  /** The samples of generateMany, on `stepper` (one stream per sample, or a window's worth per sample). */
+  private sample(stepper: Stepper, temperatures: number[], opts: GenerateOptions, ids: Int32Array): string[] {
     const B = temperatures.length;
     const V = this.vocabulary.size;
-    const ids = this.primeIds(opts.prime);
     const L = this.window;
     const streams = L ?? 1;
-    const stepper = new Stepper(this.model, B * streams);
     if (stepper.outputSize !== V) {
       throw new Error(
         `the model outputs ${stepper.outputSize} values per step but the vocabulary has ${V} characters`,

@@ -11,7 +11,7 @@
  * Arrays that are not in wasm memory still work: a kernel call stages them through the arena (slower, same results).
  */
 import { HEADER_ADDR, HEAP_BASE, WASM_PAGE } from '../kernel_constants.js';
-import type { KernelMemory } from '../kernels.js';
+import type { KernelMemory, MemoryOwner } from '../kernels.js';
 
 const CHUNK = 8 << 20;
 const ALIGN = 64;
@@ -46,11 +46,11 @@ export class WasmArena implements KernelMemory {
   private readonly markOffset: number[] = [];
   private depth = 0;
   private readonly free = new Map<number, number[]>();
-  private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
-    const list = this.free.get(bytes) ?? [];
-    list.push(ptr);
-    this.free.set(bytes, list);
-  });
+  private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) =>
+    this.giveBack(ptr, bytes),
+  );
+  /** Who holds the long-lived buffers allocated now (ownedBy), besides the garbage collector. */
+  private owner: MemoryOwner | null = null;
   private readonly staged: Staged[] = [];
 
   /**
@@ -139,8 +139,36 @@ export class WasmArena implements KernelMemory {
     const { ptr, buffer, permanent, bytes } = this.rawAlloc(n, persistent);
     const v = make(buffer, ptr, n);
     if (zero) v.fill(0);
-    if (permanent) this.registry.register(v, { ptr, bytes });
+    if (permanent) {
+      // The view is its own unregister token: release() takes an owned buffer back from the registry.
+      this.registry.register(v, { ptr, bytes }, v);
+      this.owner?.held.push(v);
+    }
     return v;
+  }
+
+  private giveBack(ptr: number, bytes: number): void {
+    const list = this.free.get(bytes) ?? [];
+    list.push(ptr);
+    this.free.set(bytes, list);
+  }
+
+  ownedBy<T>(owner: MemoryOwner, make: () => T): T {
+    const outer = this.owner;
+    this.owner = owner;
+    try {
+      return make();
+    } finally {
+      this.owner = outer;
+    }
+  }
+
+  release(owner: MemoryOwner): void {
+    for (const v of owner.held) {
+      // Unregistered, so the collector never gives it back a second time.
+      if (this.registry.unregister(v)) this.giveBack(v.byteOffset, this.bytesFor(v.length));
+    }
+    owner.held.length = 0;
   }
 
   alloc(n: number): Float32Array {
