@@ -355,6 +355,20 @@ describe('graph stepper', () => {
     // 40 target ids: folded for 5 rows (40 ≤ 8 × 5), not for 4.
     assert.ok(!new GraphStepper(m, 5, { stepInput: 'previous' }).steppedLayers.includes('target_embedding'));
     assert.ok(new GraphStepper(m, 4, { stepInput: 'previous' }).steppedLayers.includes('target_embedding'));
+    // Greedy batches of 16 narrow from folded steppers (16 and 8 rows) to an unfolded one (4 rows), with the
+    // outputs of batches of 4, never folded. Trained briefly to copy, so that rows end at different steps.
+    m.compile({ optimizer: new Adam({ learningRate: 0.05 }), loss: 'sparseCategoricalCrossentropy' });
+    const data = randomPairs(40, 7, 40, 61, 6);
+    data.targets = data.sources.map((x) => x.map((v) => v + 10));
+    const all = pairBatch(data, Array.from(data.sources.keys()));
+    for (let i = 0; i < 60; i++) m.trainOnBatch(all.xs, all.ys);
+    const opts = { maxLength: 9 };
+    const wide = greedyDecode(m, data.sources, { ...opts, batchSize: 16 });
+    assert.ok(
+      new Set(wide.map((d) => d.ids.length)).size > 2,
+      'rows end at different steps, so batches narrow',
+    );
+    assert.deepEqual(wide, greedyDecode(m, data.sources, { ...opts, batchSize: 4 }));
   });
 
   it('greedy decoding steps fewer rows as rows end, with the outputs and scores of stepping them all', () => {

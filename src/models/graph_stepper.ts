@@ -30,8 +30,8 @@ export interface GraphStepperArgs {
   /**
    * Fold token lookups into the layers reading them (default true): an Embedding feeding an RNN or Dense becomes
    * one gathered row of E·W + b per step instead of a [rows, E]·[E, N] product (small vocabularies only: see
-   * LOOKUP_FOLD_STEPS). Outputs are the same bit for bit on
-   * 4 rows or more; below that the unfolded product runs on the GEMV, whose sums may round differently.
+   * LOOKUP_FOLD_STEPS). Outputs are the same bit for bit on 4 rows or more; below that the unfolded product runs on
+   * the GEMV, whose sums may round differently.
    */
   foldLookups?: boolean;
 }
@@ -262,8 +262,11 @@ export class GraphStepper {
     padded.set(rows);
     // Copying may grow `to`'s per-state buffers (an attention's scores): `to`'s, like its states.
     kernels().ownedBy(to.owner, () => {
-      for (const node of this.stepNodes)
-        node.layer.copyStepRows(this.states.get(node)!, to.states.get(node)!, padded);
+      for (const node of this.stepNodes) {
+        // A lookup one of the two steppers folded away is stateless: nothing to carry.
+        const target = to.states.get(node);
+        if (target) node.layer.copyStepRows(this.states.get(node)!, target, padded);
+      }
     });
     to.started = true;
   }
