@@ -234,6 +234,36 @@ describe('attention under masks', () => {
   }
 });
 
+describe('inference folds the source Embedding into the encoder', () => {
+  for (const [name, o] of VARIANTS) {
+    it(`predicts as the unfolded graph does, masks included (${name})`, () => {
+      const m = tiny(o);
+      const data = randomPairs(9, 7, 6, 71, 6);
+      const { xs } = pairBatch(data, Array.from(data.sources.keys()));
+      const feeds = new Map(m.inputs.map((x, i) => [x, xs[i]] as const));
+      // The first reader of the source embedding records whether it was handed the lookup.
+      const reader = m.nodes.find((n) => n.inputs.some((x) => x.node.layer.name === 'source_embedding'))!;
+      const seen: boolean[] = [];
+      const forwardMany = reader.layer.forwardMany.bind(reader.layer);
+      reader.layer.forwardMany = (ins, opts) => {
+        seen.push(opts.inputLookup !== undefined);
+        return forwardMany(ins, opts);
+      };
+      const run = (training: boolean): number[] =>
+        scoped(() =>
+          Array.from((m.runNodes(feeds, m.nodes, { training }).values.get(m.outputs[0]) as Tensor).data),
+        );
+      // No dropout in these models, so the training-mode pass is the same function, unfolded.
+      const unfolded = run(true);
+      const folded = run(false);
+      assert.deepEqual(seen, [false, true]);
+      folded.forEach((v, i) =>
+        assert.ok(Math.abs(v - unfolded[i]) < 1e-6, `output ${i}: ${v} vs ${unfolded[i]}`),
+      );
+    });
+  }
+});
+
 describe('graph stepper', () => {
   for (const [name, o] of VARIANTS) {
     it(`steps the decoder exactly as the full-sequence forward pass (${name})`, () => {

@@ -157,6 +157,11 @@ export class Bidirectional extends Layer {
     return this.computeOutputShapes([inputShape])[0];
   }
 
+  /** Both directions read the same lookup (ForwardOptions pass through to them). */
+  override acceptsInputLookup(): boolean {
+    return true;
+  }
+
   forward(x: AnyTensor, opts: ForwardOptions): Tensor {
     this.checkSingleOutput();
     return this.forwardMany([x], opts)[0];

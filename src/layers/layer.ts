@@ -68,6 +68,11 @@ export interface ForwardOptions {
   mask?: SequenceMask | null;
   /** The masks of all of a graph node's inputs, in order (multi-input layers: attention reads the value's mask). */
   masks?: readonly (SequenceMask | null)[];
+  /**
+   * Inference only: the int32 input stands for rows of this lookup (an Embedding that Functional.runNodes folded into
+   * a layer whose `acceptsInputLookup()` is true), so the layer can gather rows of the lookup times its own kernel.
+   */
+  inputLookup?: StepLookup;
 }
 
 /**
@@ -370,6 +375,11 @@ export abstract class Layer {
 
   /** Whether createStepState takes a StepOptions.lookup (token ids standing for rows of an Embedding's table). */
   acceptsStepLookup(): boolean {
+    return false;
+  }
+
+  /** Whether forward takes ForwardOptions.inputLookup at inference (ids standing for rows of an Embedding's table). */
+  acceptsInputLookup(): boolean {
     return false;
   }
 

@@ -238,6 +238,11 @@ export abstract class RNN extends Layer {
     return true;
   }
 
+  /** At inference an Embedding before it folds in: its ids gather rows of E·W (see run). */
+  override acceptsInputLookup(): boolean {
+    return true;
+  }
+
   /** Shape of the bias weight. */
   protected biasShape(): number[] {
     return [this.gates * this.units];
@@ -495,8 +500,11 @@ export abstract class RNN extends Layer {
     const W = this.weights[0].value;
     const xp = allocUninitialized(T * N * GH);
     this.xWasIndex = x instanceof IndexTensor;
+    const lookup = opts.inputLookup;
+    if (lookup && training)
+      throw new Error(`${this.className} '${this.name}': a folded input lookup is for inference only`);
     if (x instanceof IndexTensor) {
-      checkIndices(x, D, this.name);
+      checkIndices(x, lookup?.ids ?? D, this.name);
       const idx = allocInt32(T * N);
       const scale = this.inMask ? alloc(T * N) : null;
       for (let s = 0; s < T; s++) {
@@ -507,7 +515,18 @@ export abstract class RNN extends Layer {
           if (scale) scale[s * N + n] = this.inMask![n * D + id];
         }
       }
-      k.gatherRows(idx, T * N, W, GH, xp, scale, false);
+      if (!lookup) k.gatherRows(idx, T * N, W, GH, xp, scale, false);
+      else if (lookup.ids <= T * N) {
+        // Fewer distinct ids than steps: project each once (E·W), then gather the projections.
+        const table = allocUninitialized(lookup.ids * GH);
+        k.gemm(false, false, lookup.ids, GH, D, lookup.table, 0, D, W, 0, GH, table, 0, GH, false);
+        k.gatherRows(idx, T * N, table, GH, xp, null, false);
+      } else {
+        // A large vocabulary: look up the steps' vectors and multiply them, as the unfolded layers would.
+        const looked = allocUninitialized(T * N * D);
+        k.gatherRows(idx, T * N, lookup.table, D, looked, null, false);
+        k.gemm(false, false, T * N, GH, D, looked, 0, D, W, 0, GH, xp, 0, GH, false);
+      }
       this.idxTM = idx;
       this.idxScale = scale;
       this.xTM = null;
