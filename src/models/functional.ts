@@ -559,10 +559,7 @@ export class Functional implements CallbackModel, PoolModel {
         users.length > 0 &&
         users.every(
           (n) =>
-            running.has(n) &&
-            n.inputs[0] === y &&
-            n.inputs.indexOf(y, 1) < 0 &&
-            n.layer.acceptsInputLookup(),
+            running.has(n) && n.inputs[0] === y && n.inputs.indexOf(y, 1) < 0 && n.layer.acceptsInputLookup(),
         );
       if (!foldable) continue;
       skipped.add(node);
