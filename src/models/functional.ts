@@ -553,6 +553,8 @@ export class Functional implements CallbackModel, PoolModel {
     for (const node of nodes) {
       if (node.outputs.length !== 1 || node.inputs.length !== 1 || !node.layer.stepLookup()) continue;
       const y = node.outputs[0];
+      // Ids [batch, time] looked up into [batch, time, width]: what a recurrent layer reads.
+      if (node.inputs[0].shape.length !== 2 || y.shape.length !== 3) continue;
       if (this.outputs.includes(y)) continue;
       const users = this.nodes.filter((n) => n.inputs.includes(y));
       const foldable =
