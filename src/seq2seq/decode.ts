@@ -175,6 +175,35 @@ function checkOptions(o: DecodeOptions): number {
 }
 
 /**
+ * Decodes `sources` in batches of `batchSize` in decoding order (decodingOrder), each by `decodeBatch` (its results
+ * in the batch's order), and answers in the sources' order. The steppers give their kernel memory back at the end:
+ * a server decoding request after request would otherwise outgrow it.
+ */
+function decodeInBatches(
+  model: DecodeModels,
+  sources: readonly Int32Array[],
+  batchSize: number,
+  decodeBatch: (steppers: Steppers, batch: Int32Array[]) => Decoded[],
+): Decoded[] {
+  const steppers = new Steppers(model);
+  try {
+    const out = new Array<Decoded>(sources.length);
+    const order = decodingOrder(sources);
+    for (let i = 0; i < sources.length; i += batchSize) {
+      const picked = order.subarray(i, i + batchSize);
+      const decoded = decodeBatch(
+        steppers,
+        Array.from(picked, (j) => sources[j]),
+      );
+      picked.forEach((j, r) => (out[j] = decoded[r]));
+    }
+    return out;
+  } finally {
+    steppers.dispose();
+  }
+}
+
+/**
  * The rows a greedy batch with `open` unfinished rows steps on: the next power of two, at least STEP_GEMM_ROWS, so
  * every step product stays on the GEMM kernel and narrowing never changes an output.
  */
@@ -194,63 +223,51 @@ export function greedyDecode(
   sources: readonly Int32Array[],
   opts: DecodeOptions,
 ): Decoded[] {
-  const bs = checkOptions(opts);
-  const steppers = new Steppers(model);
-  try {
-    const out = new Array<Decoded>(sources.length);
-    const order = decodingOrder(sources);
-    for (let i = 0; i < sources.length; i += bs) {
-      const picked = order.subarray(i, i + bs);
-      const batch = Array.from(picked, (j) => sources[j]);
-      const B = batch.length;
-      let stepper = steppers.get(B);
-      stepper.start(batch);
-      const V = stepper.outputSize;
-      // rowOf[i]: the batch row that stepper row i decodes (-1: a narrowed stepper's padding row).
-      let rowOf = Int32Array.from(batch, (_, r) => r);
-      let ids = new Int32Array(B).fill(START);
-      const tokens: number[][] = batch.map(() => []);
-      const scores = new Float64Array(B);
-      const done = new Uint8Array(B);
-      let open = B;
-      for (let t = 0; t < opts.maxLength && open > 0; t++) {
-        const logp = stepper.step(ids);
-        for (let i = 0; i < stepper.rows; i++) {
-          const r = rowOf[i];
-          if (r < 0 || done[r]) continue;
-          let best = -1;
-          for (let v = 0; v < V; v++) {
-            if (!emittable(v)) continue;
-            if (best < 0 || logp[i * V + v] > logp[i * V + best]) best = v;
-          }
-          scores[r] += logp[i * V + best];
-          ids[i] = best;
-          if (best === END) {
-            done[r] = 1;
-            open--;
-          } else tokens[r].push(best);
+  return decodeInBatches(model, sources, checkOptions(opts), (steppers, batch) => {
+    const B = batch.length;
+    let stepper = steppers.get(B);
+    stepper.start(batch);
+    const V = stepper.outputSize;
+    // rowOf[i]: the batch row that stepper row i decodes (-1: a narrowed stepper's padding row).
+    let rowOf = Int32Array.from(batch, (_, r) => r);
+    let ids = new Int32Array(B).fill(START);
+    const tokens: number[][] = batch.map(() => []);
+    const scores = new Float64Array(B);
+    const done = new Uint8Array(B);
+    let open = B;
+    for (let t = 0; t < opts.maxLength && open > 0; t++) {
+      const logp = stepper.step(ids);
+      for (let i = 0; i < stepper.rows; i++) {
+        const r = rowOf[i];
+        if (r < 0 || done[r]) continue;
+        let best = -1;
+        for (let v = 0; v < V; v++) {
+          if (!emittable(v)) continue;
+          if (best < 0 || logp[i * V + v] > logp[i * V + best]) best = v;
         }
-        const rows = narrowedRows(open);
-        if (open > 0 && 2 * rows <= stepper.rows) {
-          const live = Int32Array.from(rowOf.keys()).filter((k) => rowOf[k] >= 0 && !done[rowOf[k]]);
-          const next = steppers.get(rows);
-          stepper.narrowInto(next, live);
-          const nextIds = new Int32Array(rows).fill(ids[live[0]]);
-          const nextRowOf = new Int32Array(rows).fill(-1);
-          live.forEach((k, j) => {
-            nextIds[j] = ids[k];
-            nextRowOf[j] = rowOf[k];
-          });
-          [stepper, ids, rowOf] = [next, nextIds, nextRowOf];
-        }
+        scores[r] += logp[i * V + best];
+        ids[i] = best;
+        if (best === END) {
+          done[r] = 1;
+          open--;
+        } else tokens[r].push(best);
       }
-      picked.forEach((j, r) => (out[j] = { ids: Int32Array.from(tokens[r]), score: scores[r] }));
+      const rows = narrowedRows(open);
+      if (open > 0 && 2 * rows <= stepper.rows) {
+        const live = Int32Array.from(rowOf.keys()).filter((k) => rowOf[k] >= 0 && !done[rowOf[k]]);
+        const next = steppers.get(rows);
+        stepper.narrowInto(next, live);
+        const nextIds = new Int32Array(rows).fill(ids[live[0]]);
+        const nextRowOf = new Int32Array(rows).fill(-1);
+        live.forEach((k, j) => {
+          nextIds[j] = ids[k];
+          nextRowOf[j] = rowOf[k];
+        });
+        [stepper, ids, rowOf] = [next, nextIds, nextRowOf];
+      }
     }
-    return out;
-  } finally {
-    // Their kernel memory at once: a server decoding request after request would otherwise outgrow it.
-    steppers.dispose();
-  }
+    return tokens.map((t, r) => ({ ids: Int32Array.from(t), score: scores[r] }));
+  });
 }
 
 /** The GNMT length penalty ((5 + L) / 6)^α. */
@@ -313,82 +330,70 @@ export function beamDecode(
   const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
   if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
   const maxLen = opts.maxLength;
-  const steppers = new Steppers(model);
-  try {
-    const out = new Array<Decoded>(sources.length);
-    const order = decodingOrder(sources);
-    for (let i = 0; i < sources.length; i += bs) {
-      const picked = order.subarray(i, i + bs);
-      const batch = Array.from(picked, (j) => sources[j]);
-      const B = batch.length;
-      const rows = B * W;
-      const stepper = steppers.get(rows);
-      stepper.start(
-        batch,
-        Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
-      );
-      const V = stepper.outputSize;
-      // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses with their scores.
-      let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
-      const best: ({ hyp: Hyp; score: number } | null)[] = batch.map(() => null);
-      const ids = new Int32Array(rows).fill(START);
-      const parents = new Int32Array(rows);
-      const top = new TopK(2 * W);
-      for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
-        const logp = stepper.step(ids);
-        const next: Hyp[][] = [];
-        for (let b = 0; b < B; b++) {
-          // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
-          top.clear();
-          beams[b].forEach((h, k) => {
-            const o = (b * W + k) * V;
-            for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[o + v], k, v);
-          });
-          const cands = top.sorted();
-          const kept: Hyp[] = [];
-          /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
-          const finish = (hyp: Hyp, scored: number): void => {
-            const score = hyp.logp / lengthPenalty(scored, alpha);
-            if (!best[b] || score > best[b]!.score) best[b] = { hyp, score };
-          };
-          for (const c of cands) {
-            if (kept.length === W) break;
-            const parent = beams[b][c.k];
-            if (c.v === END) {
-              finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1);
-              continue;
-            }
-            const hyp = { tokens: [...parent.tokens, c.v], logp: c.logp };
-            if (hyp.tokens.length === maxLen) {
-              finish(hyp, maxLen); // truncated at maxLength: scored over its tokens
-              continue;
-            }
-            parents[b * W + kept.length] = b * W + c.k;
-            ids[b * W + kept.length] = c.v;
-            kept.push(hyp);
-          }
-          // An open prefix can at best keep its log-probability and reach the longest length: stop when none beats
-          // the best finished hypothesis.
-          const bound = (h: Hyp): number => h.logp / lengthPenalty(maxLen, alpha);
-          next.push(best[b] && kept.every((h) => bound(h) <= best[b]!.score) ? [] : kept);
-          for (let k = next[b].length; k < W; k++) {
-            parents[b * W + k] = b * W; // idle rows: any valid state and token
-            ids[b * W + k] = END;
-          }
-        }
-        beams = next;
-        stepper.reorder(parents);
-      }
+  return decodeInBatches(model, sources, bs, (steppers, batch) => {
+    const B = batch.length;
+    const rows = B * W;
+    const stepper = steppers.get(rows);
+    stepper.start(
+      batch,
+      Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
+    );
+    const V = stepper.outputSize;
+    // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses with their scores.
+    let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
+    const best: ({ hyp: Hyp; score: number } | null)[] = batch.map(() => null);
+    const ids = new Int32Array(rows).fill(START);
+    const parents = new Int32Array(rows);
+    const top = new TopK(2 * W);
+    for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
+      const logp = stepper.step(ids);
+      const next: Hyp[][] = [];
       for (let b = 0; b < B; b++) {
-        const r = best[b];
-        out[picked[b]] = r
-          ? { ids: Int32Array.from(r.hyp.tokens), score: r.score }
-          : { ids: new Int32Array(0), score: -Infinity };
+        // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
+        top.clear();
+        beams[b].forEach((h, k) => {
+          const o = (b * W + k) * V;
+          for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[o + v], k, v);
+        });
+        const cands = top.sorted();
+        const kept: Hyp[] = [];
+        /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
+        const finish = (hyp: Hyp, scored: number): void => {
+          const score = hyp.logp / lengthPenalty(scored, alpha);
+          if (!best[b] || score > best[b]!.score) best[b] = { hyp, score };
+        };
+        for (const c of cands) {
+          if (kept.length === W) break;
+          const parent = beams[b][c.k];
+          if (c.v === END) {
+            finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1);
+            continue;
+          }
+          const hyp = { tokens: [...parent.tokens, c.v], logp: c.logp };
+          if (hyp.tokens.length === maxLen) {
+            finish(hyp, maxLen); // truncated at maxLength: scored over its tokens
+            continue;
+          }
+          parents[b * W + kept.length] = b * W + c.k;
+          ids[b * W + kept.length] = c.v;
+          kept.push(hyp);
+        }
+        // An open prefix can at best keep its log-probability and reach the longest length: stop when none beats
+        // the best finished hypothesis.
+        const bound = (h: Hyp): number => h.logp / lengthPenalty(maxLen, alpha);
+        next.push(best[b] && kept.every((h) => bound(h) <= best[b]!.score) ? [] : kept);
+        for (let k = next[b].length; k < W; k++) {
+          parents[b * W + k] = b * W; // idle rows: any valid state and token
+          ids[b * W + k] = END;
+        }
       }
+      beams = next;
+      stepper.reorder(parents);
     }
-    return out;
-  } finally {
-    // Their kernel memory at once: a server decoding request after request would otherwise outgrow it.
-    steppers.dispose();
-  }
+    return best.map((r) =>
+      r
+        ? { ids: Int32Array.from(r.hyp.tokens), score: r.score }
+        : { ids: new Int32Array(0), score: -Infinity },
+    );
+  });
 }
