@@ -19,7 +19,7 @@ import { Sequential } from '../src/models/sequential.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { mobyDick, readTextFile } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
-import { bestTorchSplit, median } from './torch_splits.js';
+import { bestTorchSplit, median, torchComparisonRow, type RecurRates } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -64,9 +64,7 @@ const CELLS: Cell[] = [
   },
 ];
 
-const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
-
-async function recurRate(cell: Cell, threads: number): Promise<{ rate: number; passes: number[] }> {
+async function recurRate(cell: Cell, threads: number): Promise<RecurRates> {
   const m = new Sequential({
     seed: 1,
     layers: [cell.layer(), new Dense({ units: V, activation: 'softmax' })],
@@ -105,22 +103,7 @@ console.log('| --- | --: | --: | --: | --: |');
 for (const cell of CELLS) {
   const one = await recurRate(cell, 1);
   const all = await recurRate(cell, CORES);
-  console.error(
-    `recur ${cell.name}: 1 thread ${fmt(one.rate)} (passes ${one.passes.map(fmt).join(', ')}), ${CORES} threads ${fmt(all.rate)} (passes ${all.passes.map(fmt).join(', ')})`,
-  );
-  const torch = torchRate(cell);
-  const best = Math.max(one.rate, all.rate);
-  console.log(
-    `| ${cell.name} | ${fmt(one.rate)} | ${fmt(all.rate)} | ${torch ? `${fmt(torch.rate)} (${torch.setting})` : 'skipped'} | ${torch ? `${(best / torch.rate).toFixed(2)}×` : ''} |`,
-  );
-  rows.push({
-    cell: cell.name,
-    recur1: one.rate,
-    recurAll: all.rate,
-    torch: torch?.rate ?? null,
-    torchSetting: torch?.setting ?? null,
-    torchVersion: torch?.version ?? null,
-  });
+  rows.push(torchComparisonRow('cell', cell.name, one, all, torchRate(cell)));
 }
 await shutdownWorkerPool();
 if (args.includes('--json'))

@@ -17,7 +17,7 @@ import { shutdownWorkerPool } from '../src/node/pool.js';
 import { mobyDick, readTextFile } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { buildTextModel, compileTextModel, textSettings } from '../src/text/recipes.js';
-import { bestTorchSplit, median } from './torch_splits.js';
+import { bestTorchSplit, median, torchComparisonRow, type RecurRates } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -33,9 +33,8 @@ const BATCH_SIZES = flag('--batch', '32').split(',').map(Number);
 const CORES = availableParallelism();
 const corpus = TextCorpus.fromText(existsSync(SHERLOCK) ? readTextFile(SHERLOCK) : mobyDick());
 const V = corpus.vocabulary.size;
-const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
 
-async function recurRate(batchSize: number, threads: number): Promise<{ rate: number; passes: number[] }> {
+async function recurRate(batchSize: number, threads: number): Promise<RecurRates> {
   const s = textSettings('char-rnn', { batchSize, seed: 1 });
   const model = buildTextModel(s, V);
   compileTextModel(model, s);
@@ -76,22 +75,7 @@ console.log('| --- | --: | --: | --: | --: |');
 for (const batchSize of BATCH_SIZES) {
   const one = await recurRate(batchSize, 1);
   const all = await recurRate(batchSize, CORES);
-  console.error(
-    `recur, batch ${batchSize}: 1 thread ${fmt(one.rate)} (passes ${one.passes.map(fmt).join(', ')}), ${CORES} threads ${fmt(all.rate)} (passes ${all.passes.map(fmt).join(', ')})`,
-  );
-  const torch = torchRate(batchSize);
-  const best = Math.max(one.rate, all.rate);
-  console.log(
-    `| ${batchSize} | ${fmt(one.rate)} | ${fmt(all.rate)} | ${torch ? `${fmt(torch.rate)} (${torch.setting})` : 'skipped'} | ${torch ? `${(best / torch.rate).toFixed(2)}×` : ''} |`,
-  );
-  rows.push({
-    batchSize,
-    recur1: one.rate,
-    recurAll: all.rate,
-    torch: torch?.rate ?? null,
-    torchSetting: torch?.setting ?? null,
-    torchVersion: torch?.version ?? null,
-  });
+  rows.push(torchComparisonRow('batchSize', batchSize, one, all, torchRate(batchSize)));
 }
 await shutdownWorkerPool();
 if (args.includes('--json'))

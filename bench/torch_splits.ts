@@ -51,6 +51,8 @@ export function torchSplits<T>(
   return runs;
 }
 
+export const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+
 export const median = (xs: readonly number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -72,7 +74,6 @@ export function bestTorchSplit(
   unit: string,
 ): { rate: number; setting: string; version: string } | null {
   if (!hasTorch()) return null;
-  const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
   let best: { rate: number; setting: string; version: string } | null = null;
   for (const { torchThreads, blasThreads, result: t } of torchSplits<TorchRateResult>(script, args, what)) {
     const setting = `torch ${torchThreads} × OpenBLAS ${blasThreads}`;
@@ -80,4 +81,40 @@ export function bestTorchSplit(
     if (!best || t.train > best.rate) best = { rate: t.train, setting, version: t.version };
   }
   return best;
+}
+
+/** recur's training rate on one thread and on every core: the median and each timed pass's rate. */
+export interface RecurRates {
+  rate: number;
+  passes: number[];
+}
+
+/**
+ * One row of a bench's recur-against-PyTorch table: recur's rates logged on stderr (with each pass), the markdown row
+ * printed on stdout (the faster of recur's two rates against PyTorch's best split), and the row returned for --json
+ * under `key: value`.
+ */
+export function torchComparisonRow(
+  key: string,
+  value: string | number,
+  one: RecurRates,
+  all: RecurRates,
+  torch: { rate: number; setting: string; version: string } | null,
+): Record<string, unknown> {
+  const cores = availableParallelism();
+  console.error(
+    `recur, ${key} ${value}: 1 thread ${fmt(one.rate)} (passes ${one.passes.map(fmt).join(', ')}), ${cores} threads ${fmt(all.rate)} (passes ${all.passes.map(fmt).join(', ')})`,
+  );
+  const best = Math.max(one.rate, all.rate);
+  console.log(
+    `| ${value} | ${fmt(one.rate)} | ${fmt(all.rate)} | ${torch ? `${fmt(torch.rate)} (${torch.setting})` : 'skipped'} | ${torch ? `${(best / torch.rate).toFixed(2)}×` : ''} |`,
+  );
+  return {
+    [key]: value,
+    recur1: one.rate,
+    recurAll: all.rate,
+    torch: torch?.rate ?? null,
+    torchSetting: torch?.setting ?? null,
+    torchVersion: torch?.version ?? null,
+  };
 }
