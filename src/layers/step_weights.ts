@@ -6,7 +6,7 @@
  * nothing and allocates nothing. For token inputs, `gatherTable` folds the input bias into a copy of W's rows, so a
  * step's input projection x·W + b is a single row gather.
  */
-import { kernels } from '../core/backend.js';
+import { kernels, scoped } from '../core/backend.js';
 import { gemmPackedBLength, gemvPanelsLength } from '../core/kernels.js';
 import type { StepLookup } from './layer.js';
 
@@ -65,10 +65,16 @@ export function stepInputTable(
   const k = kernels();
   // Whole multiples of the GEMM's row block, so no id falls in a ragged tail the kernel may sum in another order.
   const rows = Math.ceil(lookup.ids / STEP_GEMM_ROWS) * STEP_GEMM_ROWS;
-  const E = k.allocPersistent(rows * K);
-  E.set(lookup.table.subarray(0, lookup.ids * K));
   const table = k.allocPersistent(rows * N);
-  stepProduct(W, 0, N, K, N, rows)(E, table, 0, N, false);
+  // The padded copy of E and W's packing are needed only for this product: scoped, so the stepper keeps the table
+  // alone (an unfolded step would keep the packed W instead).
+  scoped(() => {
+    const E = k.alloc(rows * K);
+    E.set(lookup.table.subarray(0, lookup.ids * K));
+    const packedB = k.alloc(gemmPackedBLength(K, N));
+    k.packGemmB(K, N, W, 0, N, packedB, 0);
+    k.gemmPackedB(false, rows, N, K, E, 0, K, W, 0, N, packedB, 0, table, 0, N, false);
+  });
   if (bias) k.addBias(table, 0, lookup.ids, N, N, bias, 0);
   return table.subarray(0, lookup.ids * N);
 }
