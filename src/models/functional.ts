@@ -206,7 +206,15 @@ export interface FunctionalFitDatasetArgs {
 
 export const FUNCTIONAL_FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
 
+/** Inference folds of a list of nodes (Functional.inputFolds): readers given a lookup's ids, lookups not run. */
+interface InputFolds {
+  readers: Map<LayerNode, LayerNode>;
+  skipped: Set<LayerNode>;
+}
+
 export class Functional implements CallbackModel, PoolModel {
+  /** inputFolds' answer per node list (the graph does not change once built). */
+  private readonly inputFoldsOf = new WeakMap<readonly LayerNode[], InputFolds>();
   readonly className = 'Functional';
   readonly name: string;
   readonly inputs: SymbolicTensor[];
@@ -543,10 +551,10 @@ export class Functional implements CallbackModel, PoolModel {
    * decoding, the encoder's input product); the lookup itself only computes its mask. A lookup that is a model
    * output, or that any other layer reads, is left as it is.
    */
-  private inputFolds(nodes: readonly LayerNode[]): {
-    readers: Map<LayerNode, LayerNode>;
-    skipped: Set<LayerNode>;
-  } {
+  private inputFolds(nodes: readonly LayerNode[]): InputFolds {
+    // The same node lists come back batch after batch (the whole graph; a stepper's fixed side): decided once each.
+    const known = this.inputFoldsOf.get(nodes);
+    if (known) return known;
     const readers = new Map<LayerNode, LayerNode>();
     const skipped = new Set<LayerNode>();
     const running = new Set(nodes);
@@ -567,7 +575,9 @@ export class Functional implements CallbackModel, PoolModel {
       skipped.add(node);
       for (const n of users) readers.set(n, node);
     }
-    return { readers, skipped };
+    const folds = { readers, skipped };
+    this.inputFoldsOf.set(nodes, folds);
+    return folds;
   }
 
   /** Runs the graph backward from the output gradients, summing gradients where a tensor feeds several layers. */
