@@ -31,6 +31,7 @@ const NUMERICAL = [
   'keras_files',
   'keras_real',
   'kernels',
+  'lookup_projection',
   'losses',
   'masking',
   'merge',

@@ -15,6 +15,7 @@ import {
   SpatialDropout1D,
 } from '../layers/index.js';
 import { recurrentLayer } from '../layers/recurrent_factory.js';
+import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { createOptimizer } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { bucketedBatches } from './dataset.js';
@@ -315,21 +316,25 @@ export function predictProbabilities(
   batchSize = 128,
 ): Float32Array {
   const out = new Float32Array(sequences.length * classes);
-  for (const { rows, xs } of bucketedBatches(sequences, { batchSize, shuffle: false })) {
-    // One allocation scope per batch: the forward pass's buffers (for a BiLSTM returning sequences of 400-token
-    // emails, tens of MB a batch) are released at once instead of waiting for the garbage collector, which let kernel
-    // memory pass 2 GB over a SpamAssassin run's validation passes. The probabilities are copied out inside it.
-    scoped(() => {
-      const p = model.predict(xs, { batchSize: rows.length }).data;
-      const width = p.length / rows.length;
-      rows.forEach((r, i) => {
-        if (width === 1) {
-          out[r * classes] = 1 - p[i];
-          out[r * classes + 1] = p[i];
-        } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+  // The weights stay as they are for the whole call: an Embedding folded into the RNN after it projects each word
+  // once, not once per batch (layers/lookup_projection.ts).
+  withFrozenWeights(() => {
+    for (const { rows, xs } of bucketedBatches(sequences, { batchSize, shuffle: false })) {
+      // One allocation scope per batch: the forward pass's buffers (for a BiLSTM returning sequences of 400-token
+      // emails, tens of MB a batch) are released at once instead of waiting for the garbage collector, which let kernel
+      // memory pass 2 GB over a SpamAssassin run's validation passes. The probabilities are copied out inside it.
+      scoped(() => {
+        const p = model.predict(xs, { batchSize: rows.length }).data;
+        const width = p.length / rows.length;
+        rows.forEach((r, i) => {
+          if (width === 1) {
+            out[r * classes] = 1 - p[i];
+            out[r * classes + 1] = p[i];
+          } else out.set(p.subarray(i * width, (i + 1) * width), r * classes);
+        });
       });
-    });
-  }
+    }
+  });
   for (const v of out)
     if (!Number.isFinite(v))
       throw new Error('the model predicted a non-finite probability; its weights are damaged');

@@ -54,6 +54,7 @@ import {
   type StepInput,
   type StepOptions,
 } from './layer.js';
+import { LookupProjection } from './lookup_projection.js';
 import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
 
 export interface RNNArgs extends LayerArgs {
@@ -204,6 +205,8 @@ export abstract class RNN extends Layer {
   protected uT: Float32Array = new Float32Array(0);
   private uTPacked: Float32Array = new Float32Array(0);
   private xWasIndex = false;
+  /** An Embedding folded in at inference (ForwardOptions.inputLookup): its projected rows. */
+  private readonly lookupProjection = new LookupProjection();
 
   constructor(args: RNNArgs, prefix: string, extraKeys: readonly string[]) {
     super(args, prefix);
@@ -501,6 +504,7 @@ export abstract class RNN extends Layer {
     const xp = allocUninitialized(T * N * GH);
     this.xWasIndex = x instanceof IndexTensor;
     const lookup = opts.inputLookup;
+    let biasAdded = false;
     if (lookup && training)
       throw new Error(`${this.className} '${this.name}': a folded input lookup is for inference only`);
     if (x instanceof IndexTensor) {
@@ -516,16 +520,11 @@ export abstract class RNN extends Layer {
         }
       }
       if (!lookup) k.gatherRows(idx, T * N, W, GH, xp, scale, false);
-      else if (lookup.ids <= T * N) {
-        // Fewer distinct ids than steps: project each once (E·W), then gather the projections.
-        const table = allocUninitialized(lookup.ids * GH);
-        k.gemm(false, false, lookup.ids, GH, D, lookup.table, 0, D, W, 0, GH, table, 0, GH, false);
-        k.gatherRows(idx, T * N, table, GH, xp, null, false);
-      } else {
-        // A large vocabulary: look up the steps' vectors and multiply them, as the unfolded layers would.
-        const looked = allocUninitialized(T * N * D);
-        k.gatherRows(idx, T * N, lookup.table, D, looked, null, false);
-        k.gemm(false, false, T * N, GH, D, looked, 0, D, W, 0, GH, xp, 0, GH, false);
+      else {
+        // Each distinct id projected once (E·W + b), then gathered; the bias is in the rows.
+        const bias = this.useBias ? this.weights[2].value : null;
+        this.lookupProjection.project(lookup, W, bias, D, GH, idx, T * N, xp);
+        biasAdded = true;
       }
       this.idxTM = idx;
       this.idxScale = scale;
@@ -536,7 +535,7 @@ export abstract class RNN extends Layer {
       this.xTM = xtm;
       this.idxTM = null;
     }
-    if (this.useBias) k.addBias(xp, 0, T * N, GH, GH, this.weights[2].value, 0);
+    if (this.useBias && !biasAdded) k.addBias(xp, 0, T * N, GH, GH, this.weights[2].value, 0);
 
     this.hs = allocUninitialized((T + 1) * N * H);
     this.hs.set(h0);

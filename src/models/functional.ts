@@ -35,6 +35,7 @@ import {
 } from '../layers/layer.js';
 import { LayerNode, SymbolicTensor, sourceNode, type SymbolicDtype } from '../layers/symbolic.js';
 import { WeightsToFollow } from '../layers/initializers.js';
+import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import {
   accuracy,
@@ -762,18 +763,20 @@ export class Functional implements CallbackModel, PoolModel {
     const N = xs[0].shape[0];
     const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     const parts: Tensor[][] = this.outputs.map(() => []);
-    for (let i = 0; i < N; i += bs) {
-      const end = Math.min(N, i + bs);
-      scoped(() => {
-        const values = this.forwardAll(
-          xs.map((t) => t.sliceRows(i, end)),
-          false,
-          0,
-          new Set(),
-        );
-        this.outputs.forEach((y, k) => parts[k].push((values.values.get(y) as Tensor).clone()));
-      });
-    }
+    withFrozenWeights(() => {
+      for (let i = 0; i < N; i += bs) {
+        const end = Math.min(N, i + bs);
+        scoped(() => {
+          const values = this.forwardAll(
+            xs.map((t) => t.sliceRows(i, end)),
+            false,
+            0,
+            new Set(),
+          );
+          this.outputs.forEach((y, k) => parts[k].push((values.values.get(y) as Tensor).clone()));
+        });
+      }
+    });
     const outs = parts.map((p) => joinRows(p));
     return outs.length === 1 ? outs[0] : outs;
   }
@@ -786,25 +789,27 @@ export class Functional implements CallbackModel, PoolModel {
     const ys = this.targetList(y, N, 'evaluate');
     const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     const sums: Logs = {};
-    for (let i = 0; i < N; i += bs) {
-      const end = Math.min(N, i + bs);
-      const logs = scoped(() => {
-        const logits = this.logitsNodes();
-        const values = this.forwardAll(
-          xs.map((t) => t.sliceRows(i, end)),
-          false,
-          0,
-          logits,
-        );
-        return this.lossLogs(
-          values,
-          ys.map((t) => t.sliceRows(i, end)),
-          logits,
-          null,
-        );
-      });
-      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * (end - i);
-    }
+    withFrozenWeights(() => {
+      for (let i = 0; i < N; i += bs) {
+        const end = Math.min(N, i + bs);
+        const logs = scoped(() => {
+          const logits = this.logitsNodes();
+          const values = this.forwardAll(
+            xs.map((t) => t.sliceRows(i, end)),
+            false,
+            0,
+            logits,
+          );
+          return this.lossLogs(
+            values,
+            ys.map((t) => t.sliceRows(i, end)),
+            logits,
+            null,
+          );
+        });
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * (end - i);
+      }
+    });
     for (const k of Object.keys(sums)) sums[k] /= N;
     return sums;
   }

@@ -15,9 +15,16 @@ import {
   sizeOf,
   type AnyTensor,
 } from '../core/tensor.js';
-import { describeStateShapes, type Layer, type LayerShape, type SequenceMask } from '../layers/layer.js';
+import {
+  describeStateShapes,
+  type Layer,
+  type LayerShape,
+  type SequenceMask,
+  type StepLookup,
+} from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
 import { WeightsToFollow } from '../layers/initializers.js';
+import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
 import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
@@ -272,9 +279,32 @@ export class Sequential implements CallbackModel, PoolModel {
     // Keras masking: each layer gets its input's mask and says what its output's is (null unless a layer makes one).
     let mask: SequenceMask | null = null;
     const last = this.layers.length - 1;
+    let lookup: StepLookup | null = null;
     this.layers.forEach((l, i) => {
       const input: AnyTensor = h;
-      h = l.forward(input, { training, seed, rowOffset, logits: logits && i === last, mask });
+      // At inference an Embedding before a layer that takes a folded lookup only computes its mask, and that layer
+      // reads the ids (as Functional.inputFolds does): it gathers projected rows of the table.
+      const folds =
+        !training &&
+        i < last &&
+        input instanceof IndexTensor &&
+        input.shape.length === 2 &&
+        this.layers[i + 1].acceptsInputLookup();
+      const table = folds ? l.stepLookup() : null;
+      if (table) {
+        lookup = table;
+        mask = l.computeMask(input, mask);
+        return;
+      }
+      h = l.forward(input, {
+        training,
+        seed,
+        rowOffset,
+        logits: logits && i === last,
+        mask,
+        ...(lookup ? { inputLookup: lookup } : {}),
+      });
+      lookup = null;
       mask = l.computeMask(input, mask);
     });
     return h as unknown as Tensor;
@@ -432,8 +462,10 @@ export class Sequential implements CallbackModel, PoolModel {
     const parts: Tensor[] = [];
     // One allocation scope per batch, the output copied out: kernel memory stays one batch's worth however many
     // rows there are (unscoped, a large prediction grew the wasm heap past its 2 GB addressable range).
-    for (let i = 0; i < N; i += bs)
-      parts.push(scoped(() => this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false).clone()));
+    withFrozenWeights(() => {
+      for (let i = 0; i < N; i += bs)
+        parts.push(scoped(() => this.forwardAll(x.sliceRows(i, Math.min(N, i + bs)), false, false).clone()));
+    });
     if (parts.length === 1) return parts[0];
     const rowShape = parts[0].shape.slice(1);
     const out = new Float32Array(N * sizeOf(rowShape));
@@ -453,11 +485,13 @@ export class Sequential implements CallbackModel, PoolModel {
     const N = x.shape[0];
     const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
     const sums: Logs = {};
-    for (let i = 0; i < N; i += bs) {
-      const end = Math.min(N, i + bs);
-      const logs = this.evaluateBatch(x.sliceRows(i, end), y.sliceRows(i, end), loss);
-      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * (end - i);
-    }
+    withFrozenWeights(() => {
+      for (let i = 0; i < N; i += bs) {
+        const end = Math.min(N, i + bs);
+        const logs = this.evaluateBatch(x.sliceRows(i, end), y.sliceRows(i, end), loss);
+        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * (end - i);
+      }
+    });
     for (const k of Object.keys(sums)) sums[k] /= N;
     return sums;
   }

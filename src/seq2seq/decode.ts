@@ -18,6 +18,7 @@
  * (its states and attention memory), all fed the same tokens and reordered with the same beam parents in lock-step.
  */
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
+import { withFrozenWeights } from '../layers/frozen_weights.js';
 import type { Functional } from '../models/functional.js';
 import { GraphStepper } from '../models/graph_stepper.js';
 import { sourceBatch } from './data.js';
@@ -189,14 +190,17 @@ function decodeInBatches(
   try {
     const out = new Array<Decoded>(sources.length);
     const order = decodingOrder(sources);
-    for (let i = 0; i < sources.length; i += batchSize) {
-      const picked = order.subarray(i, i + batchSize);
-      const decoded = decodeBatch(
-        steppers,
-        Array.from(picked, (j) => sources[j]),
-      );
-      picked.forEach((j, r) => (out[j] = decoded[r]));
-    }
+    // Weights are fixed while decoding: a word-level encoder's folded Embedding projects each word once.
+    withFrozenWeights(() => {
+      for (let i = 0; i < sources.length; i += batchSize) {
+        const picked = order.subarray(i, i + batchSize);
+        const decoded = decodeBatch(
+          steppers,
+          Array.from(picked, (j) => sources[j]),
+        );
+        picked.forEach((j, r) => (out[j] = decoded[r]));
+      }
+    });
     return out;
   } finally {
     steppers.dispose();
