@@ -178,7 +178,7 @@ describe('LookupProjection', () => {
       const idx = kernels().allocInt32(ids.length);
       idx.set(ids);
       const out = kernels().alloc(ids.length * GH);
-      p.project(lookup, W, b, D, GH, idx, ids.length, out);
+      p.project({ lookup, kernel: W, bias: b, inputWidth: D, width: GH }, idx, ids.length, out);
       const want = expected(idx);
       out.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `[${i}] ${v} vs ${want[i]}`));
       return Float32Array.from(out);
@@ -236,8 +236,18 @@ describe('LookupProjection', () => {
           idx.set([1, 2, 2, 3]);
           const out = kernels().alloc(4 * GH);
           // A vocabulary `big` ids large (the rows used are all < V, so the small table serves the gathers).
-          p.project({ ...wide, ids: big }, W, b, D, GH, idx, 4, out);
-          p.project({ ...wide, ids: big }, W, b, D, GH, idx, 4, out);
+          p.project(
+            { lookup: { ...wide, ids: big }, kernel: W, bias: b, inputWidth: D, width: GH },
+            idx,
+            4,
+            out,
+          );
+          p.project(
+            { lookup: { ...wide, ids: big }, kernel: W, bias: b, inputWidth: D, width: GH },
+            idx,
+            4,
+            out,
+          );
           const want = expected(idx);
           out.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6));
         }),

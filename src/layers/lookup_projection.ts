@@ -18,6 +18,19 @@ import type { StepLookup } from './layer.js';
 /** The largest table kept across batches: 64 MB (a 16k-word vocabulary for an LSTM(256)'s 1,024 gate columns). */
 export const CACHED_PROJECTION_FLOATS = 1 << 24;
 
+/** What a projected row is made of: E (the lookup), W and b, and their widths D and G·H. */
+export interface LookupWeights {
+  readonly lookup: StepLookup;
+  /** W [D, G·H]. */
+  readonly kernel: Float32Array;
+  /** b [G·H], or null for a layer without bias. */
+  readonly bias: Float32Array | null;
+  /** D: the lookup's row width and W's row count. */
+  readonly inputWidth: number;
+  /** G·H: a projected row's width. */
+  readonly width: number;
+}
+
 interface CachedProjection {
   readonly epoch: number;
   readonly embedding: Float32Array;
@@ -31,23 +44,12 @@ interface CachedProjection {
 export class LookupProjection {
   private cached: CachedProjection | null = null;
 
-  /**
-   * out[i] = E[ids[i]]·W (+ b) for i < count: rows of G·H = `width` floats. `inputWidth` is D, the lookup's row
-   * width and W's row count.
-   */
-  project(
-    lookup: StepLookup,
-    kernel: Float32Array,
-    bias: Float32Array | null,
-    inputWidth: number,
-    width: number,
-    ids: Int32Array,
-    count: number,
-    out: Float32Array,
-  ): void {
+  /** out[i] = E[ids[i]]·W (+ b) for i < count (rows of G·H floats). */
+  project(w: LookupWeights, ids: Int32Array, count: number, out: Float32Array): void {
     const epoch = frozenEpoch();
+    const { lookup, kernel, width } = w;
     if (epoch === null || lookup.ids * width > CACHED_PROJECTION_FLOATS) {
-      this.projectBatch(lookup, kernel, bias, inputWidth, width, ids, count, out);
+      projectBatch(w, ids, count, out);
       return;
     }
     let c = this.cached;
@@ -73,7 +75,7 @@ export class LookupProjection {
     if (U > 0) {
       try {
         const rows = allocUninitialized(U * width);
-        projectRows(lookup, kernel, bias, inputWidth, width, missing, U, rows);
+        projectRows(w, missing, U, rows);
         for (let u = 0; u < U; u++) c.rows.set(rows.subarray(u * width, (u + 1) * width), missing[u] * width);
       } catch (e) {
         this.cached = null; // rows marked projected may not be
@@ -82,51 +84,34 @@ export class LookupProjection {
     }
     kernels().gatherRows(ids, count, c.rows, width, out, null, false);
   }
+}
 
-  /** Without a kept table: the batch's distinct ids projected, then gathered. */
-  private projectBatch(
-    lookup: StepLookup,
-    kernel: Float32Array,
-    bias: Float32Array | null,
-    inputWidth: number,
-    width: number,
-    ids: Int32Array,
-    count: number,
-    out: Float32Array,
-  ): void {
-    const slot = allocInt32(lookup.ids).fill(-1);
-    const distinct = allocInt32(count);
-    const slots = allocInt32(count);
-    let U = 0;
-    for (let i = 0; i < count; i++) {
-      const id = ids[i];
-      let s = slot[id];
-      if (s < 0) {
-        s = slot[id] = U;
-        distinct[U++] = id;
-      }
-      slots[i] = s;
+/** Without a kept table: the batch's distinct ids projected, then gathered. */
+function projectBatch(w: LookupWeights, ids: Int32Array, count: number, out: Float32Array): void {
+  const slot = allocInt32(w.lookup.ids).fill(-1);
+  const distinct = allocInt32(count);
+  const slots = allocInt32(count);
+  let U = 0;
+  for (let i = 0; i < count; i++) {
+    const id = ids[i];
+    let s = slot[id];
+    if (s < 0) {
+      s = slot[id] = U;
+      distinct[U++] = id;
     }
-    const rows = allocUninitialized(U * width);
-    projectRows(lookup, kernel, bias, inputWidth, width, distinct, U, rows);
-    kernels().gatherRows(slots, count, rows, width, out, null, false);
+    slots[i] = s;
   }
+  const rows = allocUninitialized(U * w.width);
+  projectRows(w, distinct, U, rows);
+  kernels().gatherRows(slots, count, rows, w.width, out, null, false);
 }
 
 /** rows[u] = E[ids[u]]·W (+ b) for u < U. */
-function projectRows(
-  lookup: StepLookup,
-  kernel: Float32Array,
-  bias: Float32Array | null,
-  D: number,
-  GH: number,
-  ids: Int32Array,
-  U: number,
-  rows: Float32Array,
-): void {
+function projectRows(w: LookupWeights, ids: Int32Array, U: number, rows: Float32Array): void {
   const k = kernels();
+  const { inputWidth: D, width: GH } = w;
   const looked = allocUninitialized(U * D);
-  k.gatherRows(ids, U, lookup.table, D, looked, null, false);
-  k.gemm(false, false, U, GH, D, looked, 0, D, kernel, 0, GH, rows, 0, GH, false);
-  if (bias) k.addBias(rows, 0, U, GH, GH, bias, 0);
+  k.gatherRows(ids, U, w.lookup.table, D, looked, null, false);
+  k.gemm(false, false, U, GH, D, looked, 0, D, w.kernel, 0, GH, rows, 0, GH, false);
+  if (w.bias) k.addBias(rows, 0, U, GH, GH, w.bias, 0);
 }

@@ -523,7 +523,7 @@ export abstract class RNN extends Layer {
       else {
         // Each distinct id projected once (E·W + b), then gathered; the bias is in the rows.
         const bias = this.useBias ? this.weights[2].value : null;
-        this.lookupProjection.project(lookup, W, bias, D, GH, idx, T * N, xp);
+        this.lookupProjection.project({ lookup, kernel: W, bias, inputWidth: D, width: GH }, idx, T * N, xp);
         biasAdded = true;
       }
       this.idxTM = idx;
