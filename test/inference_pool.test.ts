@@ -170,6 +170,10 @@ describe('InferencePool on worker threads', () => {
       const one = classifyTexts(loaded.model, meta, texts, batch);
       assert.deepEqual(await pool.classify(model, texts, batch), one);
     }
+    // Later jobs reuse the words the worker's layers projected for earlier ones (its model's scope stays open),
+    // and add the new ones.
+    const more = manyTexts(60, 9);
+    assert.deepEqual(await pool.classify(model, more, 16), classifyTexts(loaded.model, meta, more, 16));
     assert.deepEqual(await pool.classify(model, [], 16), []);
   });
 

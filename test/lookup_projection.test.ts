@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { kernels, scoped } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
-import { frozenEpoch, withFrozenWeights } from '../src/layers/frozen_weights.js';
+import { FrozenWeights, frozenEpoch, withFrozenWeights } from '../src/layers/frozen_weights.js';
 import * as L from '../src/layers/index.js';
 import type { Layer, SequenceMask } from '../src/layers/layer.js';
 import { CACHED_PROJECTION_FLOATS, LookupProjection } from '../src/layers/lookup_projection.js';
@@ -225,6 +225,23 @@ describe('LookupProjection', () => {
     );
   });
 
+  it('in a FrozenWeights held open, keeps projected rows from run to run until it is closed', () => {
+    const p = new LookupProjection();
+    const held = new FrozenWeights();
+    assert.deepEqual(
+      gemmRows(() => {
+        held.run(() => project(p, [7, 8, 8]));
+        held.run(() => project(p, [8, 7, 9]));
+      }),
+      [2, 1],
+    );
+    held.close();
+    assert.deepEqual(
+      gemmRows(() => withFrozenWeights(() => project(p, [7, 8]))),
+      [2],
+    );
+  });
+
   it('does not keep a table larger than CACHED_PROJECTION_FLOATS; projects per batch instead', () => {
     const p = new LookupProjection();
     const wide = { table, ids: V };
@@ -254,6 +271,23 @@ describe('LookupProjection', () => {
       ),
     );
     assert.deepEqual(rows, [3, 3]);
+  });
+});
+
+describe('FrozenWeights held open', () => {
+  it('keeps one epoch over many runs, runs inside an open scope in that one, and cannot be entered once closed', () => {
+    const held = new FrozenWeights();
+    const a = held.run(() => frozenEpoch());
+    assert.equal(
+      held.run(() => frozenEpoch()),
+      a,
+    );
+    assert.equal(frozenEpoch(), null);
+    const outer = withFrozenWeights(() => [frozenEpoch(), held.run(() => frozenEpoch())]);
+    assert.equal(outer[1], outer[0]);
+    assert.notEqual(outer[0], a);
+    held.close();
+    assert.throws(() => held.run(() => 1), /closed/);
   });
 });
 

@@ -20,12 +20,18 @@ import { createWasmKernels } from '../core/wasm/load.js';
 import { deserializeFunctional, parseFunctionalModelJson } from '../models/functional_serialization.js';
 import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
+import { FrozenWeights } from '../layers/frozen_weights.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../text/metadata.js';
 import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } from './protocol.js';
 
-type Held =
+/**
+ * A worker's models are never trained: each holds one frozen-weights scope open for its life, so what its layers
+ * derive from their weights (a classifier's projected word rows) is made once, not once per job.
+ */
+type Held = HeldModel & { frozen: FrozenWeights };
+type HeldModel =
   | { kind: 'text'; batcher: GenerationBatcher }
   | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata }
   | { kind: 'seq2seq'; app: Seq2Seq };
@@ -42,10 +48,10 @@ function namingFile<T>(file: string, build: () => T): T {
 
 /** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
 export function holdModel(p: ModelPayload): Held {
-  return namingFile(p.file, () => rebuild(p));
+  return { ...namingFile(p.file, () => rebuild(p)), frozen: new FrozenWeights() };
 }
 
-function rebuild(p: ModelPayload): Held {
+function rebuild(p: ModelPayload): HeldModel {
   if (p.kind === 'seq2seq') {
     const functional = (m: { file: string; json: string; weights: ModelPayload['weights'] }) => {
       const json = parseFunctionalModelJson(m.json, m.file);
@@ -160,12 +166,16 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
           return;
         case 'classify': {
           const c = held(msg.modelId, 'classify');
-          result = ensembleProbabilities(c.model, msg.sequences, c.meta.classes.length, msg.batchSize);
+          result = c.frozen.run(() =>
+            ensembleProbabilities(c.model, msg.sequences, c.meta.classes.length, msg.batchSize),
+          );
           break;
         }
         case 'decode': {
-          const { app } = held(msg.modelId, 'seq2seq');
-          result = msg.raw ? app.translate(msg.sources, msg.opts) : app.predict(msg.sources, msg.opts);
+          const { app, frozen } = held(msg.modelId, 'seq2seq');
+          result = frozen.run(() =>
+            msg.raw ? app.translate(msg.sources, msg.opts) : app.predict(msg.sources, msg.opts),
+          );
           break;
         }
       }
