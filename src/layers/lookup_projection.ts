@@ -4,9 +4,10 @@
  * are gathered rows of that table instead of a GEMM over every step's looked-up vector.
  *
  * Only the ids a batch uses are projected: with U distinct ids among its T·N steps that is U·D·G·H multiply-adds
- * instead of T·N·D·G·H (a batch of 256 short reviews uses each frequent word dozens of times). Inside
- * withFrozenWeights the projected rows are also kept from batch to batch in a [V, G·H] table (when it fits in
- * CACHED_PROJECTION_FLOATS), so over a whole prediction each id is projected once.
+ * instead of T·N·D·G·H (a batch of 256 short reviews uses each frequent word dozens of times). Inside a
+ * frozen-weights scope the projected rows are also kept from batch to batch in a [V, G·H] table (when it fits in
+ * CACHED_PROJECTION_FLOATS), so over a whole prediction each id is projected once. The table is made at the scope's
+ * second batch: a one-batch call (a server's request for one text) would only pay for zeroing it.
  *
  * A row is computed by the same GEMM (per-row results do not depend on the rows around it) and the same bias add as
  * the unfolded path, so XP is bit for bit what the Embedding and a GEMM over the looked-up vectors give.
@@ -43,6 +44,8 @@ interface CachedProjection {
 /** One recurrent layer's folded lookup: writes XP rows for token ids. */
 export class LookupProjection {
   private cached: CachedProjection | null = null;
+  /** The scope whose first batch was projected without a table. */
+  private firstBatchOf: number | null = null;
 
   /** out[i] = E[ids[i]]·W (+ b) for i < count (rows of G·H floats). */
   project(w: LookupWeights, ids: Int32Array, count: number, out: Float32Array): void {
@@ -54,6 +57,11 @@ export class LookupProjection {
     }
     let c = this.cached;
     if (!c || c.epoch !== epoch || c.embedding !== lookup.table || c.kernel !== kernel) {
+      if (this.firstBatchOf !== epoch) {
+        this.firstBatchOf = epoch;
+        projectBatch(w, ids, count, out);
+        return;
+      }
       c = kernels().ownedBy(frozenMemoryOwner(), () => ({
         epoch,
         embedding: lookup.table,
@@ -88,18 +96,32 @@ export class LookupProjection {
 
 /** Without a kept table: the batch's distinct ids projected, then gathered. */
 function projectBatch(w: LookupWeights, ids: Int32Array, count: number, out: Float32Array): void {
-  const slot = allocInt32(w.lookup.ids).fill(-1);
   const distinct = allocInt32(count);
   const slots = allocInt32(count);
   let U = 0;
-  for (let i = 0; i < count; i++) {
-    const id = ids[i];
-    let s = slot[id];
-    if (s < 0) {
-      s = slot[id] = U;
-      distinct[U++] = id;
+  if (count * 8 < w.lookup.ids) {
+    // A few steps of a large vocabulary (one short text): a map, not a vocabulary-sized array to fill.
+    const slot = new Map<number, number>();
+    for (let i = 0; i < count; i++) {
+      const id = ids[i];
+      let s = slot.get(id);
+      if (s === undefined) {
+        slot.set(id, (s = U));
+        distinct[U++] = id;
+      }
+      slots[i] = s;
     }
-    slots[i] = s;
+  } else {
+    const slot = allocInt32(w.lookup.ids).fill(-1);
+    for (let i = 0; i < count; i++) {
+      const id = ids[i];
+      let s = slot[id];
+      if (s < 0) {
+        s = slot[id] = U;
+        distinct[U++] = id;
+      }
+      slots[i] = s;
+    }
   }
   const rows = allocUninitialized(U * w.width);
   projectRows(w, distinct, U, rows);
