@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ChunkedWriter } from '../src/cli/output.js';
 import { loadModel } from '../src/node/model_io.js';
 import { pseudoText, runCli, type CliResult } from './cli_helpers.js';
 
@@ -110,6 +111,12 @@ describe('recur CLI', () => {
         .stdout,
       g.stdout,
     );
+
+    // The streamed characters (written in chunks) are the text --json reports, none lost or repeated.
+    const long = ['generate', out, '--length', '700', '--seed', '4', '--prime', 'the whale'];
+    const streamed = run(long).stdout;
+    const reported = JSON.parse(run([...long, '--json']).stdout) as { prime: string; text: string };
+    assert.equal(streamed, `${reported.prime}${reported.text}\n`);
 
     const e = run(['evaluate', out, textFile, '--json']);
     assert.equal(e.code, 0, e.stderr);
@@ -247,5 +254,27 @@ describe('recur CLI', () => {
     writeFileSync(join(dir, 'broken', 'model.json'), '{"modelTopology": 5');
     bad(['generate', join(dir, 'broken')], /model\.json: not valid JSON/);
     bad(['evaluate', out, join(dir, 'latin1.txt')], /not valid UTF-8/);
+  });
+});
+
+describe('ChunkedWriter (stdout in chunks)', () => {
+  it('writes a chunk once it holds maxChars characters, the rest on flush, in order', () => {
+    const chunks: string[] = [];
+    const w = new ChunkedWriter(4, Infinity, (c) => chunks.push(c));
+    for (const c of 'abcdefghij') w.add(c);
+    assert.deepEqual(chunks, ['abcd', 'efgh']);
+    w.flush();
+    w.flush(); // nothing left: no empty write
+    assert.deepEqual(chunks, ['abcd', 'efgh', 'ij']);
+    w.add('a long line\n');
+    assert.deepEqual(chunks.at(-1), 'a long line\n');
+  });
+
+  it('writes what it holds once maxMs have passed, so streamed text keeps appearing', () => {
+    const chunks: string[] = [];
+    const w = new ChunkedWriter(1000, 0, (c) => chunks.push(c));
+    w.add('x');
+    w.add('y');
+    assert.deepEqual(chunks, ['x', 'y']);
   });
 });

@@ -80,7 +80,7 @@ import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import type { BudgetOptions } from './flags.js';
-import { UsageError, type Output } from './output.js';
+import { ChunkedWriter, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
 import { classifyTrainEnsemble, memberFigures, memberTable } from './classify_ensemble.js';
 import {
   EpochRecorder,
@@ -838,7 +838,6 @@ export async function classifyPredict(
   dir: string,
   texts: string[],
   o: ClassifyPredictOptions,
-  out: Output,
 ): Promise<number> {
   const { model, meta, tokenizer } = loadClassifier(dir);
   const multiLabel = meta.settings.multiLabel;
@@ -866,18 +865,20 @@ export async function classifyPredict(
     (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
     classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
   const sep = meta.data.labelSeparator ?? '|';
+  const lines = new ChunkedWriter(OUTPUT_CHUNK_CHARS, Infinity);
   for (const r of results) {
     const oneLine = r.text.replace(/\s+/g, ' ').slice(0, 100);
     if (multiLabel) {
       // The threshold is applied here, on the probabilities, so the worker pool's answers need no threshold.
       const labels = labelsAtThreshold(r.probabilities, threshold);
-      if (o.json) out.json({ ...r, labels, threshold });
+      if (o.json) lines.add(JSON.stringify({ ...r, labels, threshold }) + '\n');
       else
-        print(
-          `${labels.length > 0 ? labels.join(sep) : '(none)'}\t${labels.map((l) => r.probabilities[l].toFixed(4)).join(sep) || '-'}\t${oneLine}`,
+        lines.add(
+          `${labels.length > 0 ? labels.join(sep) : '(none)'}\t${labels.map((l) => r.probabilities[l].toFixed(4)).join(sep) || '-'}\t${oneLine}\n`,
         );
-    } else if (o.json) out.json({ ...r });
-    else print(`${r.label}\t${r.probability.toFixed(4)}\t${r.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+    } else if (o.json) lines.add(JSON.stringify({ ...r }) + '\n');
+    else lines.add(`${r.label}\t${r.probability.toFixed(4)}\t${oneLine}\n`);
   }
+  lines.flush();
   return 0;
 }

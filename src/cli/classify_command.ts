@@ -218,6 +218,6 @@ export function registerClassify(program: Command): void {
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, texts: string[], opts) => {
       const { classifyPredict } = await loadCommand(() => import('./classify.js'));
-      process.exitCode = await classifyPredict(dir, texts, opts, makeOutput(opts));
+      process.exitCode = await classifyPredict(dir, texts, opts);
     });
 }

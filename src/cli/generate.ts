@@ -9,7 +9,7 @@ import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { readTextFile } from '../node/text_file.js';
 import { TextGenerator } from '../text/generator.js';
 import { Vocabulary } from '../text/vocabulary.js';
-import { UsageError, type Output } from './output.js';
+import { ChunkedWriter, UsageError, type Output } from './output.js';
 import { vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import { loadTextModel } from './text_model.js';
 
@@ -118,15 +118,21 @@ export async function generate(
   const gen = new TextGenerator(model, vocab, parts.lowercase, o.exactWindow ? parts.window! : undefined);
   if (!json) process.stdout.write(lowered);
   const t0 = Date.now();
-  const text = gen.generate({
-    prime,
-    length: o.length,
-    temperature: o.temperature,
-    topK: o.topK,
-    topP: o.topP,
-    seed: o.seed,
-    onChar: json ? undefined : (c) => process.stdout.write(c),
-  });
+  const streamed = new ChunkedWriter();
+  let text: string;
+  try {
+    text = gen.generate({
+      prime,
+      length: o.length,
+      temperature: o.temperature,
+      topK: o.topK,
+      topP: o.topP,
+      seed: o.seed,
+      onChar: json ? undefined : (c) => streamed.add(c),
+    });
+  } finally {
+    streamed.flush();
+  }
   if (json) out.json({ prime: lowered, text, temperature: o.temperature, seconds: (Date.now() - t0) / 1000 });
   else process.stdout.write('\n');
   return 0;
