@@ -15,6 +15,7 @@ import { InferencePool, type InferencePort } from '../src/inference/pool.js';
 import { createInferencePool } from '../src/node/inference_pool.js';
 import {
   attachInferencePool,
+  SERVE_LIMITS,
   createServeApp,
   loadServedModels,
   type ServeApp,
@@ -24,6 +25,8 @@ import { CLI, pseudoText, WHALE_WORDS } from './cli_helpers.js';
 import { sseEvents, listen } from './serve_helpers.js';
 
 const book = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
+/** Characters of each of the 32 concurrent streams: seconds of work, cancelled by the test long before the end. */
+const LONG_STREAM = 5_000_000;
 
 describe('recur serve on the inference pool', () => {
   let dir = '';
@@ -59,7 +62,9 @@ describe('recur serve on the inference pool', () => {
     await attachInferencePool(served, pool);
     pooledText = served[0] as TextServed;
     assert.ok(pooledText.pooled);
-    pooled = createServeApp({ served, pool });
+    // Streams long enough that none can finish while the test looks at them (20,000 characters of this small model
+    // took under 0.7 s on two fast cores, so a stream could end before all 32 had started).
+    pooled = createServeApp({ served, pool, limits: { ...SERVE_LIMITS, length: LONG_STREAM } });
     local = createServeApp({ served: loadServedModels([textModel]) });
     pooledBase = await listen(pooled);
     localBase = await listen(local);
@@ -100,7 +105,7 @@ describe('recur serve on the inference pool', () => {
     let finished = 0;
     const responses = await Promise.all(
       aborts.map((a, i) =>
-        post(pooledBase, { prime: 'the sea', length: 20_000, seed: i, stream: true }, a.signal),
+        post(pooledBase, { prime: 'the sea', length: LONG_STREAM, seed: i, stream: true }, a.signal),
       ),
     );
     const bodies = responses.map((r) => {
