@@ -25,7 +25,7 @@ import { CLI, pseudoText, WHALE_WORDS } from './cli_helpers.js';
 import { sseEvents, listen } from './serve_helpers.js';
 
 const book = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
-/** Characters of each of the 32 concurrent streams: seconds of work, cancelled by the test long before the end. */
+/** Characters of a stream the test stops (cancels, or kills its worker): seconds of work, never finished. */
 const LONG_STREAM = 5_000_000;
 
 describe('recur serve on the inference pool', () => {
@@ -149,11 +149,12 @@ describe('recur serve on the inference pool', () => {
     }, 1);
     const served = loadServedModels([textModel]);
     await attachInferencePool(served, crashy);
-    const app = createServeApp({ served, pool: crashy });
+    const app = createServeApp({ served, pool: crashy, limits: { ...SERVE_LIMITS, length: LONG_STREAM } });
     const base = await listen(app);
     try {
-      const whole = post(base, { prime: 'the', length: 20_000, seed: 1 });
-      const streamed = await post(base, { prime: 'the', length: 20_000, seed: 2, stream: true });
+      // Both still running when the worker is killed, however fast the machine.
+      const whole = post(base, { prime: 'the', length: LONG_STREAM, seed: 1 });
+      const streamed = await post(base, { prime: 'the', length: LONG_STREAM, seed: 2, stream: true });
       while (crashy.activeStreams < 2) await new Promise((r) => setTimeout(r, 10));
       await threads[0].terminate();
       const r = await whole;
