@@ -15,8 +15,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ChunkedWriter } from '../src/cli/output.js';
 import { loadModel } from '../src/node/model_io.js';
+import { ChunkedText } from '../src/text/chunked_text.js';
 import { pseudoText, runCli, type CliResult } from './cli_helpers.js';
 
 const TINY = [
@@ -257,10 +257,10 @@ describe('recur CLI', () => {
   });
 });
 
-describe('ChunkedWriter (stdout in chunks)', () => {
+describe('ChunkedText (streamed text in chunks)', () => {
   it('writes a chunk once it holds maxChars characters, the rest on flush, in order', () => {
     const chunks: string[] = [];
-    const w = new ChunkedWriter(4, Infinity, (c) => chunks.push(c));
+    const w = new ChunkedText((c) => chunks.push(c), 4, Infinity);
     for (const c of 'abcdefghij') w.add(c);
     assert.deepEqual(chunks, ['abcd', 'efgh']);
     w.flush();
@@ -272,7 +272,7 @@ describe('ChunkedWriter (stdout in chunks)', () => {
 
   it('writes what it holds once maxMs have passed, so streamed text keeps appearing', () => {
     const chunks: string[] = [];
-    const w = new ChunkedWriter(1000, 0, (c) => chunks.push(c));
+    const w = new ChunkedText((c) => chunks.push(c), 1000, 0);
     w.add('x');
     w.add('y');
     assert.deepEqual(chunks, ['x', 'y']);

@@ -80,7 +80,7 @@ import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import type { BudgetOptions } from './flags.js';
-import { ChunkedWriter, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
+import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
 import { classifyTrainEnsemble, memberFigures, memberTable } from './classify_ensemble.js';
 import {
   EpochRecorder,
@@ -865,7 +865,7 @@ export async function classifyPredict(
     (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
     classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
   const sep = meta.data.labelSeparator ?? '|';
-  const lines = new ChunkedWriter(OUTPUT_CHUNK_CHARS, Infinity);
+  const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   for (const r of results) {
     const oneLine = r.text.replace(/\s+/g, ' ').slice(0, 100);
     if (multiLabel) {

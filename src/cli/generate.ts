@@ -9,7 +9,7 @@ import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { readTextFile } from '../node/text_file.js';
 import { TextGenerator } from '../text/generator.js';
 import { Vocabulary } from '../text/vocabulary.js';
-import { ChunkedWriter, UsageError, type Output } from './output.js';
+import { stdoutChunks, UsageError, type Output } from './output.js';
 import { vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import { loadTextModel } from './text_model.js';
 
@@ -118,7 +118,7 @@ export async function generate(
   const gen = new TextGenerator(model, vocab, parts.lowercase, o.exactWindow ? parts.window! : undefined);
   if (!json) process.stdout.write(lowered);
   const t0 = Date.now();
-  const streamed = new ChunkedWriter();
+  const streamed = stdoutChunks();
   let text: string;
   try {
     text = gen.generate({

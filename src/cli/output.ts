@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import { TextFileError } from '../node/text_file.js';
+import { ChunkedText } from '../text/chunked_text.js';
 
 /** Bad usage or bad input: exit code 2. */
 export class UsageError extends Error {}
@@ -76,33 +77,7 @@ export function makeOutput(opts: { quiet?: boolean; json?: boolean }): Output {
 /** The chunk size for a command's result lines, written when they are all known (64 K characters). */
 export const OUTPUT_CHUNK_CHARS = 1 << 16;
 
-/**
- * Text for stdout gathered into chunks: a write per character or per line (a system call and the stream's
- * bookkeeping, ≈ 5 µs each) cost the CLI's generation as much as generating the character. A chunk goes out once it
- * holds `maxChars` characters or `maxMs` have passed since the last one, so streamed text still appears as it is
- * made; `flush()` writes the rest.
- */
-export class ChunkedWriter {
-  private parts: string[] = [];
-  private size = 0;
-  private last = performance.now();
-
-  constructor(
-    private readonly maxChars = 256,
-    private readonly maxMs = 20,
-    private readonly write: (chunk: string) => void = (chunk) => process.stdout.write(chunk),
-  ) {}
-
-  add(text: string): void {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= this.maxChars || performance.now() - this.last >= this.maxMs) this.flush();
-  }
-
-  flush(): void {
-    if (this.parts.length > 0) this.write(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-    this.last = performance.now();
-  }
+/** Text for stdout in chunks (ChunkedText): by default 256 characters or 20 ms, for text streamed as it is made. */
+export function stdoutChunks(maxChars = 256, maxMs = 20): ChunkedText {
+  return new ChunkedText((chunk) => process.stdout.write(chunk), maxChars, maxMs);
 }

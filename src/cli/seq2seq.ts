@@ -57,7 +57,7 @@ import {
 import { Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
-import { ChunkedWriter, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
+import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
 import {
   EpochRecorder,
   TrainingBudget,
@@ -683,7 +683,7 @@ export async function seq2seqPredict(
   const outs =
     (await withInferencePool(dir, 'seq2seq', work, (pool, m) => pool.decode(m, texts, decode))) ??
     app.predict(texts, decode);
-  const lines = new ChunkedWriter(OUTPUT_CHUNK_CHARS, Infinity);
+  const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   for (const t of outs) lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
   lines.flush();
   // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.

@@ -18,6 +18,7 @@ import { parseModelJson } from '../../models/model_file.js';
 import type { BatchDataset, EpochProgress, Sequential } from '../../models/sequential.js';
 import { deserializeModel, modelJsonFor, serializeModel } from '../../models/serialization.js';
 import { TextCorpus } from '../../text/corpus.js';
+import { ChunkedText } from '../../text/chunked_text.js';
 import { TextGenerator } from '../../text/generator.js';
 import { parseTextMetadata, textMetadata, vocabularyOf, type TextSettings } from '../../text/metadata.js';
 import {
@@ -252,8 +253,8 @@ function generate(g: GenerateRequest): void {
       `the prime has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(', ')}`,
     );
   // Characters go out in small batches (one message per ~30 ms), so a long text does not flood the page.
-  let buffer = '';
-  let last = performance.now();
+  // The page gets the text every 30 ms, not a message per character.
+  const chars = new ChunkedText((text) => post({ type: 'chars', id: g.id, text }), Infinity, 30);
   const gen = new TextGenerator(t.model, t.vocabulary, t.settings.lowercase);
   const text = gen.generate({
     prime,
@@ -262,16 +263,9 @@ function generate(g: GenerateRequest): void {
     topK: g.topK,
     topP: g.topP,
     seed: g.seed,
-    onChar: (c) => {
-      buffer += c;
-      if (performance.now() - last > 30) {
-        post({ type: 'chars', id: g.id, text: buffer });
-        buffer = '';
-        last = performance.now();
-      }
-    },
+    onChar: (c) => chars.add(c),
   });
-  if (buffer) post({ type: 'chars', id: g.id, text: buffer });
+  chars.flush();
   post({ type: 'generated', id: g.id, prime: lowered, text });
 }
 
