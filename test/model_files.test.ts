@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { sha256Hex } from '../src/core/sha256.js';
+import { installSha256Hex, installedSha256Hex, sha256Hex, sha256HexPortable } from '../src/core/sha256.js';
 import { RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import * as L from '../src/layers/index.js';
 import { KERAS_RECIPE, buildTextModel } from '../src/text/recipes.js';
@@ -34,6 +34,8 @@ import {
 import { Sequential } from '../src/models/sequential.js';
 import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
 import { loadModel, saveModel } from '../src/node/model_io.js';
+import { nodeSha256Hex } from '../src/node/native_sha256.js';
+import '../src/node/install.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { randomIndices, randomTensor } from './helpers.js';
 import { runCli as run } from './cli_helpers.js';
@@ -105,8 +107,8 @@ function assertModelFileError(fn: () => unknown, file: string, message: RegExp):
   return caught;
 }
 
-describe('sha256 (pure TypeScript)', () => {
-  it('equals node:crypto on random inputs of every length around the block boundaries', () => {
+describe('sha256', () => {
+  it('the portable one equals node:crypto on random inputs of every length around the block boundaries', () => {
     const rng = new Random(7);
     const lengths = [
       ...Array.from({ length: 200 }, (_, i) => i),
@@ -115,17 +117,38 @@ describe('sha256 (pure TypeScript)', () => {
     ];
     for (const n of lengths) {
       const bytes = Uint8Array.from({ length: n }, () => rng.int(256));
-      assert.equal(sha256Hex(bytes), createHash('sha256').update(bytes).digest('hex'), `length ${n}`);
+      assert.equal(sha256HexPortable(bytes), createHash('sha256').update(bytes).digest('hex'), `length ${n}`);
     }
     assert.equal(
-      sha256Hex(new TextEncoder().encode('abc')),
+      sha256HexPortable(new TextEncoder().encode('abc')),
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
   });
-  it('hashes a subarray by its own bytes', () => {
+  it('hashes a subarray by its own bytes, the portable and the installed one alike', () => {
     const big = Uint8Array.from({ length: 300 }, (_, i) => i & 255);
     const part = big.subarray(17, 217);
-    assert.equal(sha256Hex(part), createHash('sha256').update(part).digest('hex'));
+    const want = createHash('sha256').update(part).digest('hex');
+    assert.equal(sha256HexPortable(part), want);
+    assert.equal(sha256Hex(part), want);
+  });
+  it('recur/node installs the native one; null goes back to the portable one', () => {
+    assert.equal(installedSha256Hex(), nodeSha256Hex);
+    const calls: number[] = [];
+    const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 255);
+    try {
+      installSha256Hex((b) => {
+        calls.push(b.length);
+        return nodeSha256Hex(b);
+      });
+      assert.equal(sha256Hex(bytes), sha256HexPortable(bytes));
+      assert.deepEqual(calls, [1000]);
+      installSha256Hex(null);
+      assert.equal(installedSha256Hex(), null);
+      assert.equal(sha256Hex(bytes), sha256HexPortable(bytes));
+      assert.deepEqual(calls, [1000]);
+    } finally {
+      installSha256Hex(nodeSha256Hex);
+    }
   });
 });
 

@@ -7,6 +7,7 @@
  * explicitly in a StepState, so stateful generation and decoders run any stack as a plain loop over its layers.
  */
 import { kernels, persistentCopy } from '../core/backend.js';
+import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
@@ -27,9 +28,9 @@ export interface LayerArgs {
 
 /** A weight with its gradient buffer. `name` is the short Keras name ('kernel'); files use `layer/kernel`. */
 export class Weight {
-  readonly grad: Float32Array;
   /** Lives in kernel memory (wasm memory for the fast kernels). */
   private current: Float32Array;
+  private gradient: Float32Array | null = null;
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
@@ -37,10 +38,18 @@ export class Weight {
     public trainable = true,
   ) {
     this.current = persistentCopy(initial);
-    this.grad = kernels().allocPersistent(initial.length);
   }
   get value(): Float32Array {
     return this.current;
+  }
+  /**
+   * ∂loss/∂weight, zeroed when first asked for: a model that only predicts (a loaded model, an inference worker's)
+   * never holds gradient memory, which was as large as its weights. Owned by no caller's MemoryOwner, as the weight.
+   */
+  get grad(): Float32Array {
+    return (this.gradient ??= kernels().ownedBy(new MemoryOwner(), () =>
+      kernels().allocPersistent(this.current.length),
+    ));
   }
   /** Makes this weight a view of another buffer of the same size (worker replicas share the main model's weights). */
   bindValue(view: Float32Array): void {

@@ -175,7 +175,10 @@ export abstract class Optimizer {
       const norm = Math.sqrt(sq);
       if (norm > this.globalClipnorm) {
         const s = this.globalClipnorm / norm;
-        for (const { weight } of trainable) for (let i = 0; i < weight.grad.length; i++) weight.grad[i] *= s;
+        for (const { weight } of trainable) {
+          const g = weight.grad;
+          for (let i = 0; i < g.length; i++) g[i] *= s;
+        }
       }
     }
     this.iterations++;

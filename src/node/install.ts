@@ -5,6 +5,7 @@
  * forecasters, the chart code (vega), the inference pool and the data loaders, ≈ 20 MB of heap in every command.
  */
 import './wasm_flags.js';
+import './native_sha256.js';
 import { installModelSaver } from '../models/model_saver.js';
 import { saveAnyModel } from './keras_io.js';
 import { installWorkerPool } from './pool.js';
