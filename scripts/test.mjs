@@ -73,6 +73,7 @@ const ONCE = [
   'forecast_predict',
   'forecast_regressors',
   'keras_fuzz',
+  'kernel_memory_gc',
   'keras_train',
   'large_inputs',
   'model_files',

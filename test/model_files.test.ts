@@ -34,7 +34,7 @@ import {
 import { Sequential } from '../src/models/sequential.js';
 import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
 import { loadModel, saveModel } from '../src/node/model_io.js';
-import { nodeSha256Hex } from '../src/node/native_sha256.js';
+import { nodeSha256Hex } from '../src/node/runtime_hooks.js';
 import '../src/node/install.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { randomIndices, randomTensor } from './helpers.js';

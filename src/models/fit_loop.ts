@@ -206,5 +206,8 @@ export async function runFitLoop<B>(
     for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
   }
   for (const c of callbacks) await c.onTrainEnd({});
+  // Every fit gives the event loop a turn, however short: a program training model after model in a loop gets the
+  // finalizers that give dropped models' kernel memory back (src/core/wasm/memory.ts, installGarbageCollector).
+  await tick();
   return history;
 }

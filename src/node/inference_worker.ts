@@ -1,6 +1,5 @@
 /** Entry of a Node worker thread of the inference pool: connects the inference server to this thread's port. */
-import './wasm_flags.js';
-import './native_sha256.js';
+import './runtime_hooks.js';
 import { parentPort } from 'node:worker_threads';
 import { inferenceServer } from '../inference/server.js';
 import type { InferenceRequest } from '../inference/protocol.js';

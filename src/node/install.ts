@@ -4,8 +4,7 @@
  * (src/cli/load_command.ts) and each command imports what it uses: recur/node's index would also load the
  * forecasters, the chart code (vega), the inference pool and the data loaders, ≈ 20 MB of heap in every command.
  */
-import './wasm_flags.js';
-import './native_sha256.js';
+import './runtime_hooks.js';
 import { installModelSaver } from '../models/model_saver.js';
 import { saveAnyModel } from './keras_io.js';
 import { installWorkerPool } from './pool.js';

@@ -1,6 +1,5 @@
 /** Entry of a Node worker thread of the pool: connects the replica server to this thread's message port. */
-import './wasm_flags.js';
-import './native_sha256.js';
+import './runtime_hooks.js';
 import { parentPort } from 'node:worker_threads';
 import { replicaServer } from '../parallel/replica_server.js';
 import type { PoolRequest } from '../parallel/protocol.js';
