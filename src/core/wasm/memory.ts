@@ -29,14 +29,14 @@ let collectionStep = 64 << 20;
 let collectGarbage: (() => void) | null = null;
 
 /**
- * Installs a full garbage collection for the kernel memory to ask for before it grows (src/node installs V8's), and
- * optionally the step between two (tests make it small).
+ * Installs a full garbage collection for the kernel memory to ask for after each step of long-lived buffers it hands
+ * out (src/node installs V8's), and optionally the step (tests make it small).
  *
  * Why: a dropped model's weights go back to the kernel memory only when the collector finds its Float32Arrays
  * unreachable, and the collector runs when the JavaScript heap grows — which hardly happens when a program trains
- * model after model, since each model's bulk is kernel memory. Measured: 400 LSTM(200) models trained one after
- * another in an async loop grew the kernel memory to 326 MB (0.8 MB a model, about 5,000 models to the 4 GiB wasm
- * can address); with these collections, it stays at 78 MB over 1,200 models. The buffers return in the finalizers a
+ * model after model, since each model's bulk is kernel memory. Measured (`npm run bench:models`): 400 LSTM(200)
+ * models trained one after another grew the kernel memory to 1,031 MB (2.6 MB a model: about 1,600 reach the 4 GiB
+ * wasm can address); with these collections it stays at 78 MB. The buffers return in the finalizers a
  * collection schedules, which run when the event loop gets a turn: every fit gives it one (src/models/fit_loop.ts),
  * but a synchronous loop that builds model after model without yielding still grows.
  */
