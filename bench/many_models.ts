@@ -59,7 +59,7 @@ for (let i = 1; i <= models; i++) {
   await m.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0, threads: 1 });
   if (i % every === 0)
     rows.push(
-      `| ${collect ? 'collections' : 'none'} | ${i} | ${mb(k.memoryBytes)} | ${mb(process.memoryUsage().rss)} | ` +
+      `| ${collect ? 'yes' : 'none'} | ${i} | ${mb(k.memoryBytes)} | ${mb(process.memoryUsage().rss)} | ` +
         `${((performance.now() - t0) / 1000).toFixed(1)} |`,
     );
 }

@@ -19,12 +19,8 @@ import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { createOptimizer } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { bucketedBatches } from './dataset.js';
-import {
-  TOKENIZER_DEFAULTS,
-  checkTokenizerOptions,
-  type TokenizerOptions,
-  type Truncating,
-} from './tokenizer.js';
+import { checkTokenizerOptions, type TokenizerOptions, type Truncating } from './tokenizer.js';
+import { CLASSIFIER_DEFAULTS } from './defaults.js';
 
 export type ClassifierCell = 'lstm' | 'gru';
 export type ClassifierOutput = 'softmax' | 'sigmoid';
@@ -83,35 +79,7 @@ export interface ClassifierSettings {
   seed: number;
 }
 
-/**
- * The default recipe: words, 20k vocabulary, 400 tokens, 64-d embedding, BiLSTM(64) max-pooled over time, Adam 3e-3,
- * batch 32.
- */
-export const CLASSIFIER_DEFAULTS: Omit<ClassifierSettings, 'seed' | 'output' | 'multiLabel'> = {
-  tokenizer: TOKENIZER_DEFAULTS,
-  maxLength: 400,
-  truncating: 'pre',
-  embeddingDim: 64,
-  cell: 'lstm',
-  units: 64,
-  layers: 1,
-  bidirectional: true,
-  dropout: 0.2,
-  embeddingDropout: null,
-  // Max over time: on SpamAssassin it beat the final state on each of 3 seeds (BENCHMARKS.md, issue #12).
-  pooling: 'max',
-  classWeight: null,
-  optimizer: 'adam',
-  learningRate: 0.003,
-  lrDecay: 1,
-  clipnorm: 5,
-  batchSize: 32,
-  epochs: 8,
-  patience: 2,
-  monitor: 'val_macro_f1',
-  validationSplit: 0.1,
-  testSplit: 0.1,
-};
+export { CLASSIFIER_DEFAULTS };
 
 export type ClassifierOverrides = Partial<Omit<ClassifierSettings, 'tokenizer'>> & {
   tokenizer?: Partial<TokenizerOptions>;

@@ -1,6 +1,7 @@
 /** The flags of `recur classify train | eval | predict` (commander), each numeric flag with a checked range. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { CLASSIFIER_DEFAULTS, type ClassWeightSpec } from '../classify/model.js';
+import { CLASSIFIER_DEFAULTS } from '../classify/defaults.js';
+import type { ClassWeightSpec } from '../classify/model.js';
 import { loadCommand } from './load_command.js';
 import {
   MAX_SEED,

@@ -3,7 +3,7 @@
 import '../node/wasm_flags.js';
 import { Command, CommanderError } from 'commander';
 import { RECUR_VERSION } from '../core/version.js';
-import { FORECAST_DEFAULTS } from '../forecast/network.js';
+import { FORECAST_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
 import {
   MAX_SEED,

@@ -9,7 +9,7 @@ import {
   threadsFlag,
   timeLimitOption,
 } from './flags.js';
-import { LR_MONITORS, LR_SCHEDULES } from '../seq2seq/model.js';
+import { LR_MONITORS, LR_SCHEDULES } from '../seq2seq/lr_options.js';
 import { makeOutput } from './output.js';
 import { loadCommand } from './load_command.js';
 

@@ -17,6 +17,7 @@ import {
   type FittedTransform,
   type TransformSpec,
 } from './transforms.js';
+import { FORECAST_DEFAULTS } from './defaults.js';
 
 export interface NetworkOptions extends TransformSpec {
   /**
@@ -37,22 +38,7 @@ export interface NetworkOptions extends TransformSpec {
   seeds: number[];
 }
 
-/** Defaults, chosen by rolling-origin backtests on several monthly series (see BENCHMARKS.md). */
-export const FORECAST_DEFAULTS = {
-  method: 'hybrid',
-  cell: 'lstm',
-  units: 32,
-  layers: 1,
-  dropout: 0,
-  strategy: 'direct',
-  epochs: 100,
-  batchSize: 16,
-  learningRate: 0.005,
-  log: false,
-  differencing: 'seasonal',
-  scaling: 'standard',
-  seedCount: 5,
-} as const;
+export { FORECAST_DEFAULTS };
 
 export interface EnsembleForecast {
   mean: number[];

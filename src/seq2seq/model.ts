@@ -30,18 +30,11 @@ import type { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, input, model } from '../models/functional.js';
 import { createOptimizer } from '../models/optimizers.js';
 import { TOKEN_MODES } from './tokenizer.js';
+import { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule } from './lr_options.js';
 
 export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
-/** The quantities the learning-rate schedule can watch (both logged every epoch by seq2seq training). */
-export const LR_MONITORS = ['val_loss', 'val_wer'] as const;
-export type LrMonitor = (typeof LR_MONITORS)[number];
-/**
- * How the learning rate moves: 'plateau' cuts it when lrMonitor stalls (ReduceLROnPlateau); 'cosine' anneals it
- * from learningRate to 0 over lrDecayEpochs by the optimisation step (no monitor).
- */
-export const LR_SCHEDULES = ['plateau', 'cosine'] as const;
-export type LrSchedule = (typeof LR_SCHEDULES)[number];
+export { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule };
 
 /** Everything that defines a seq2seq run; stored in the model's files. */
 export const Seq2SeqSettingsSchema = z.object({
