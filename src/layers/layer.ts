@@ -31,23 +31,28 @@ export class Weight {
   /** Lives in kernel memory (wasm memory for the fast kernels). */
   private current: Float32Array;
   private gradient: Float32Array | null = null;
+  /** Holds the buffers this weight allocated (value, gradient), so `dispose` gives them back at once. */
+  private readonly memory = new MemoryOwner();
+  private disposed = false;
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
     initial: ArrayLike<number>,
     public trainable = true,
   ) {
-    this.current = persistentCopy(initial);
+    this.current = kernels().ownedBy(this.memory, () => persistentCopy(initial));
   }
   get value(): Float32Array {
+    if (this.disposed) throw new Error(`weight '${this.name}' was disposed with its model`);
     return this.current;
   }
   /**
    * ∂loss/∂weight, zeroed when first asked for: a model that only predicts (a loaded model, an inference worker's)
-   * never holds gradient memory, which was as large as its weights. Owned by no caller's MemoryOwner, as the weight.
+   * never holds gradient memory, which was as large as its weights.
    */
   get grad(): Float32Array {
-    return (this.gradient ??= kernels().ownedBy(new MemoryOwner(), () =>
+    if (this.disposed) throw new Error(`weight '${this.name}' was disposed with its model`);
+    return (this.gradient ??= kernels().ownedBy(this.memory, () =>
       kernels().allocPersistent(this.current.length),
     ));
   }
@@ -56,6 +61,13 @@ export class Weight {
     if (view.length !== this.current.length)
       throw new Error(`weight '${this.name}': cannot bind ${view.length} values to ${this.current.length}`);
     this.current = view;
+  }
+  /** Gives back the kernel memory this weight allocated, for reuse; the weight is unusable after (it throws). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.gradient = null;
+    kernels().release(this.memory);
   }
 }
 
@@ -218,6 +230,11 @@ export abstract class Layer {
   inputShape: LayerShape | null = null;
   /** Identifies this layer's random stream; a model sets it to the layer's position (names may differ per process). */
   randomSalt: number | null = null;
+  /**
+   * How many models hold this layer and have not been disposed: a model's `dispose` gives back a layer's weights
+   * only when it was the last (functional models may share layers).
+   */
+  modelsHolding = 0;
 
   constructor(args: LayerArgs, defaultPrefix: string) {
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
@@ -544,6 +561,14 @@ export abstract class Layer {
 
   countParams(): number {
     return this.weights.reduce((s, w) => s + w.value.length, 0);
+  }
+
+  /**
+   * Gives back the kernel memory of this layer's weights (a wrapper's include its inner layers'), for reuse. Models
+   * call it from their own `dispose` for the layers no other live model holds; the layer is unusable after.
+   */
+  dispose(): void {
+    for (const w of this.weights) w.dispose();
   }
 
   zeroGrads(): void {

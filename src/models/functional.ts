@@ -241,6 +241,7 @@ export class Functional implements CallbackModel, PoolModel {
   /** How many consumers each symbolic tensor has (nodes inside the model, plus model outputs). */
   private readonly consumers = new Map<SymbolicTensor, number>();
   private built = false;
+  private disposed = false;
   /** Threads used by fit and evaluateDataset (1 = this thread only). */
   threads = 1;
   /** A forward pass waiting for its shardFinish (see PoolModel). */
@@ -303,9 +304,25 @@ export class Functional implements CallbackModel, PoolModel {
     for (const n of this.nodes)
       for (const x of n.inputs) this.consumers.set(x, (this.consumers.get(x) ?? 0) + 1);
     for (const y of this.outputs) this.consumers.set(y, (this.consumers.get(y) ?? 0) + 1);
-    this.layers.forEach((l, i) => (l.randomSalt = i));
+    this.layers.forEach((l, i) => {
+      l.randomSalt = i;
+      l.modelsHolding++;
+    });
     // Every shape is known from the graph, so weights exist from the start (as Keras builds layers on apply).
     this.build();
+  }
+
+  /**
+   * Gives back the kernel memory of this model's weights (values and gradients) and of its optimizer's slots at
+   * once, for reuse, instead of when the garbage collector finds them unreachable (a loop that builds models without
+   * yielding to the event loop, or a server). A layer that another model not yet disposed holds keeps its weights.
+   * The model is unusable after (its weights throw); disposing twice does nothing.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const l of this.layers) if (--l.modelsHolding === 0) l.dispose();
+    this.optimizer?.dispose();
   }
 
   /** Names of the outputs (Keras: the producing layer's name), for loss dicts and per-output logs. */

@@ -11,6 +11,7 @@
  * Gradient clipping before the update, as Keras: clipnorm (per weight), globalClipnorm (all weights), clipvalue.
  */
 import { kernels } from '../core/backend.js';
+import { MemoryOwner } from '../core/kernels.js';
 import type { Weight } from '../layers/layer.js';
 
 export interface OptimizerArgs {
@@ -122,6 +123,8 @@ export abstract class Optimizer {
   /** Updates applied so far (Keras `iterations`). */
   iterations = 0;
   protected slots = new Map<string, Float32Array[]>();
+  /** Holds the slots' kernel memory, given back at once by `dispose` (and when setWeights replaces the slots). */
+  private slotMemory = new MemoryOwner();
   /** Weights whose slots were just allocated: their average starts as a copy of the weight after this update. */
   private readonly fresh = new Set<string>();
 
@@ -155,10 +158,12 @@ export abstract class Optimizer {
     let s = this.slots.get(nw.name);
     if (!s) {
       // Slots live in kernel memory, next to the weights, for the fused update kernels.
-      s = this.allSlotNames().map((n) =>
-        kernels()
-          .allocPersistent(nw.weight.value.length)
-          .fill(n === 'ema' ? 0 : this.initialSlot(n)),
+      s = kernels().ownedBy(this.slotMemory, () =>
+        this.allSlotNames().map((n) =>
+          kernels()
+            .allocPersistent(nw.weight.value.length)
+            .fill(n === 'ema' ? 0 : this.initialSlot(n)),
+        ),
       );
       this.slots.set(nw.name, s);
       this.fresh.add(nw.name);
@@ -229,6 +234,17 @@ export abstract class Optimizer {
     }
   }
 
+  /**
+   * Gives back the slots' kernel memory, for reuse (a model's `dispose` calls it). The iteration count stays; slots
+   * start afresh if the optimizer updates again.
+   */
+  dispose(): void {
+    kernels().release(this.slotMemory);
+    this.slotMemory = new MemoryOwner();
+    this.slots.clear();
+    this.fresh.clear();
+  }
+
   /** Optimizer state for saving: the iteration count and every slot, named `weight/slot`. */
   getWeights(): SlotValue[] {
     const out: SlotValue[] = [{ name: 'iter', shape: [], value: Float32Array.of(this.iterations) }];
@@ -243,8 +259,7 @@ export abstract class Optimizer {
 
   setWeights(values: readonly SlotValue[]): void {
     const names = this.allSlotNames();
-    this.slots.clear();
-    this.fresh.clear();
+    this.dispose();
     for (const v of values) {
       if (v.name === 'iter') {
         this.iterations = Math.round(v.value[0]);
@@ -256,7 +271,9 @@ export abstract class Optimizer {
       if (slot < 0) throw new Error(`${this.className}: unknown optimizer slot '${v.name}'`);
       let s = this.slots.get(wname);
       if (!s) {
-        s = names.map(() => kernels().allocPersistent(v.value.length));
+        s = kernels().ownedBy(this.slotMemory, () =>
+          names.map(() => kernels().allocPersistent(v.value.length)),
+        );
         this.slots.set(wname, s);
       }
       s[slot].set(v.value);

@@ -163,6 +163,7 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Draws for shuffling and dropout (saved for an exact resume). */
   readonly trainRng: Random;
   private built = false;
+  private disposed = false;
 
   constructor(args: SequentialArgs = {}) {
     this.name = args.name ?? 'sequential';
@@ -187,8 +188,22 @@ export class Sequential implements CallbackModel, PoolModel {
     }
     layer.randomSalt = this.layers.length;
     this.layers.push(layer);
+    layer.modelsHolding++;
     const shape = this.inputShape();
     if (shape) this.outputShapes(shape);
+  }
+
+  /**
+   * Gives back the kernel memory of this model's weights (values and gradients) and of its optimizer's slots at
+   * once, for reuse, instead of when the garbage collector finds them unreachable (a loop that builds models without
+   * yielding to the event loop, or a server). A layer that another model not yet disposed holds keeps its weights.
+   * The model is unusable after (its weights throw); disposing twice does nothing.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const l of this.layers) if (--l.modelsHolding === 0) l.dispose();
+    this.optimizer?.dispose();
   }
 
   /** The input shape (without batch) declared on the first layer, if any. */
