@@ -21,6 +21,20 @@ import { collectGarbage } from '../src/node/runtime_hooks.js';
 
 const MB = 2 ** 20;
 
+/** N sequences of T steps of D features, and one target each: enough to train a small regressor on. */
+function regression(N: number, T: number, D: number): { x: Tensor; y: Tensor } {
+  return {
+    x: new Tensor(
+      Float32Array.from({ length: N * T * D }, (_, i) => Math.sin(i)),
+      [N, T, D],
+    ),
+    y: new Tensor(
+      Float32Array.from({ length: N }, (_, i) => Math.cos(i)),
+      [N, 1],
+    ),
+  };
+}
+
 describe('kernel memory: garbage collections as it is handed out', () => {
   after(() => installGarbageCollector(collectGarbage, 64 * MB));
 
@@ -46,14 +60,7 @@ describe('kernel memory: garbage collections as it is handed out', () => {
     installGarbageCollector(collectGarbage, MB);
     const k = kernels();
     assert.ok(k instanceof WasmKernels, 'this test runs on the wasm kernels');
-    const x = new Tensor(
-      Float32Array.from({ length: 16 * 5 * 8 }, (_, i) => Math.sin(i)),
-      [16, 5, 8],
-    );
-    const y = new Tensor(
-      Float32Array.from({ length: 16 }, (_, i) => Math.cos(i)),
-      [16, 1],
-    );
+    const { x, y } = regression(16, 5, 8);
     const train = async (seed: number): Promise<void> => {
       const m = new Sequential({
         seed,
@@ -72,14 +79,7 @@ describe('kernel memory: garbage collections as it is handed out', () => {
 });
 
 describe('model.dispose()', () => {
-  const x = new Tensor(
-    Float32Array.from({ length: 8 * 5 * 3 }, (_, i) => Math.sin(i)),
-    [8, 5, 3],
-  );
-  const y = new Tensor(
-    Float32Array.from({ length: 8 }, (_, i) => Math.cos(i)),
-    [8, 1],
-  );
+  const { x, y } = regression(8, 5, 3);
   const sequential = (seed: number): Sequential => {
     const m = new Sequential({
       seed,
