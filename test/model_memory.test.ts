@@ -14,6 +14,7 @@ import { createWasmKernels } from '../src/core/wasm/load.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { installGarbageCollector } from '../src/core/wasm/memory.js';
 import { Dense, LSTM } from '../src/layers/index.js';
+import { Weight } from '../src/layers/layer.js';
 import { Sequential } from '../src/models/sequential.js';
 import { input, model } from '../src/models/functional.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
@@ -131,6 +132,20 @@ describe('model.dispose()', () => {
     await assert.rejects(
       m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, threads: 1 }),
       /was disposed with its model/,
+    );
+  });
+
+  it("a weight bound to another buffer (a worker replica's) gives its own back at once", () => {
+    const k = wasm();
+    const w = new Weight('kernel', [1000], new Float32Array(1000));
+    const own = w.value.byteOffset;
+    const shared = k.allocPersistent(1000).fill(2);
+    w.bindValue(shared);
+    assert.equal(w.value, shared);
+    assert.equal(
+      k.allocPersistent(1000).byteOffset,
+      own,
+      'the next buffer of that size is the one given back',
     );
   });
 

@@ -31,8 +31,9 @@ export class Weight {
   /** Lives in kernel memory (wasm memory for the fast kernels). */
   private current: Float32Array;
   private gradient: Float32Array | null = null;
-  /** Holds the buffers this weight allocated (value, gradient), so `dispose` gives them back at once. */
-  private readonly memory = new MemoryOwner();
+  /** Hold the buffers this weight allocated, so `bindValue` and `dispose` give them back at once. */
+  private readonly valueMemory = new MemoryOwner();
+  private readonly gradientMemory = new MemoryOwner();
   private disposed = false;
   constructor(
     readonly name: string,
@@ -40,7 +41,7 @@ export class Weight {
     initial: ArrayLike<number>,
     public trainable = true,
   ) {
-    this.current = kernels().ownedBy(this.memory, () => persistentCopy(initial));
+    this.current = kernels().ownedBy(this.valueMemory, () => persistentCopy(initial));
   }
   get value(): Float32Array {
     if (this.disposed) throw new Error(`weight '${this.name}' was disposed with its model`);
@@ -52,22 +53,27 @@ export class Weight {
    */
   get grad(): Float32Array {
     if (this.disposed) throw new Error(`weight '${this.name}' was disposed with its model`);
-    return (this.gradient ??= kernels().ownedBy(this.memory, () =>
+    return (this.gradient ??= kernels().ownedBy(this.gradientMemory, () =>
       kernels().allocPersistent(this.current.length),
     ));
   }
-  /** Makes this weight a view of another buffer of the same size (worker replicas share the main model's weights). */
+  /**
+   * Makes this weight a view of another buffer of the same size (worker replicas share the main model's weights),
+   * giving back the buffer it allocated: the owner would otherwise keep it for the replica's life.
+   */
   bindValue(view: Float32Array): void {
     if (view.length !== this.current.length)
       throw new Error(`weight '${this.name}': cannot bind ${view.length} values to ${this.current.length}`);
     this.current = view;
+    kernels().release(this.valueMemory);
   }
   /** Gives back the kernel memory this weight allocated, for reuse; the weight is unusable after (it throws). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.gradient = null;
-    kernels().release(this.memory);
+    kernels().release(this.valueMemory);
+    kernels().release(this.gradientMemory);
   }
 }
 
