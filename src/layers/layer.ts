@@ -577,6 +577,11 @@ export abstract class Layer {
     for (const w of this.weights) w.dispose();
   }
 
+  /** A model that held this layer is disposed: the last one to let go gives back the layer's weights. */
+  release(): void {
+    if (--this.modelsHolding === 0) this.dispose();
+  }
+
   zeroGrads(): void {
     for (const w of this.weights) w.grad.fill(0);
   }

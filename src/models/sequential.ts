@@ -202,7 +202,7 @@ export class Sequential implements CallbackModel, PoolModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const l of this.layers) if (--l.modelsHolding === 0) l.dispose();
+    for (const l of this.layers) l.release();
     this.optimizer?.dispose();
   }
 
