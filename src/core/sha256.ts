@@ -102,7 +102,10 @@ export function sha256Hex(bytes: Uint8Array): string {
   return nativeSha256Hex ? nativeSha256Hex(bytes) : sha256HexPortable(bytes);
 }
 
-/** This file's SHA-256, whatever is installed: every runtime has it, and it is the oracle the native one is tested against. */
+/**
+ * This file's SHA-256, whatever is installed: every runtime has it, and it is the oracle the native one is tested
+ * against.
+ */
 export function sha256HexPortable(bytes: Uint8Array): string {
   const h = Int32Array.from([
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,

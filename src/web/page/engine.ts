@@ -253,7 +253,6 @@ function generate(g: GenerateRequest): void {
       `the prime has characters the model never saw: ${unknown.map((c) => JSON.stringify(c)).join(', ')}`,
     );
   // Characters go out in small batches (one message per ~30 ms), so a long text does not flood the page.
-  // The page gets the text every 30 ms, not a message per character.
   const chars = new ChunkedText((text) => post({ type: 'chars', id: g.id, text }), Infinity, 30);
   const gen = new TextGenerator(t.model, t.vocabulary, t.settings.lowercase);
   const text = gen.generate({
