@@ -163,6 +163,36 @@ describe('recur seq2seq train --ensemble', () => {
     assert.equal((test.members as unknown[]).length, 2);
   });
 
+  it('--target-order both: odd members write forward, even members reversed; the ensemble decodes by agreement', () => {
+    const both = join(root, 'both');
+    runCliOk(train(both, '--ensemble', '2', '--target-order', 'both'));
+    const metas = [1, 2].map((k) => {
+      const d = join(both, 'members', String(k));
+      return parseSeq2SeqMetadata(loadFunctionalModel(d).metadata, d);
+    });
+    assert.deepEqual(
+      metas.map((m) => m.settings.targetOrder),
+      ['forward', 'reversed'],
+    );
+    // Member 1 is the forward run of the seed, as in a one-order ensemble.
+    assert.deepEqual(losses(join(both, 'members', '1')), losses(single));
+    assert.deepEqual(loadSeq2SeqDir(both).app.memberOrders, ['forward', 'reversed']);
+    for (const beam of ['1', '3']) {
+      const args = ['seq2seq', 'eval', both, pairs, '--json', '--beam', beam, '--batch-size', '4'];
+      const one = JSON.parse(runCliOk([...args, '--threads', '1'])) as Record<string, number>;
+      const two = JSON.parse(runCliOk([...args, '--threads', '2'])) as Record<string, number>;
+      assert.deepEqual({ ...one, seconds: 0 }, { ...two, seconds: 0 }, `beam ${beam}`);
+    }
+    // The reversed member alone answers in reading order: its outputs are French word for word.
+    const alone = jsonLines(
+      runCliOk(['seq2seq', 'predict', join(both, 'members', '2'), 'the cat and the dog', '--json']),
+    );
+    assert.match(alone[0].output as string, /^le /);
+    const r = runCli(train(join(root, 'both-single'), '--target-order', 'both'));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--target-order both .*--ensemble 2 or more/);
+  });
+
   it('resumes exactly after Ctrl-C or kill -9 in any member, before or after a checkpoint', () => {
     const whole = snapshot(ens, 2);
     const cases: [string, string, number][] = [

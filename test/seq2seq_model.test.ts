@@ -29,7 +29,15 @@ import { Adam, SGD } from '../src/models/optimizers.js';
 import { parseFunctionalModelJson } from '../src/models/functional_serialization.js';
 import { loadFunctionalModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { PairDataset, encodePairs, pairBatch, sourceBatch } from '../src/seq2seq/data.js';
-import { beamDecode, decodingOrder, greedyDecode, lengthPenalty } from '../src/seq2seq/decode.js';
+import {
+  agreementDecode,
+  beamDecode,
+  decodingOrder,
+  greedyDecode,
+  lengthPenalty,
+  nBestDecode,
+  scoreTargets,
+} from '../src/seq2seq/decode.js';
 import { bleu, chrF } from '../src/seq2seq/metrics.js';
 import {
   G2P_SETTINGS,
@@ -46,7 +54,13 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6, weightSeed = 11): Functional {
+function tiny(
+  overrides: Partial<Seq2SeqSettings> = {},
+  Vs = 7,
+  Vt = 6,
+  weightSeed = 11,
+  weightScale = 0.8,
+): Functional {
   const s: Seq2SeqSettings = {
     ...G2P_SETTINGS,
     units: 5,
@@ -64,7 +78,7 @@ function tiny(overrides: Partial<Seq2SeqSettings> = {}, Vs = 7, Vt = 6, weightSe
   const m = buildSeq2SeqModel(s, Vs, Vt);
   // Larger weights than the initialisers give, so the outputs depend strongly on every input.
   const rng = new Random(weightSeed);
-  m.setWeights(m.getWeights().map((w) => randomTensor([...w.shape], rng, 0.8)));
+  m.setWeights(m.getWeights().map((w) => randomTensor([...w.shape], rng, weightScale)));
   return m;
 }
 
@@ -660,7 +674,7 @@ describe('seed ensembles (members decoded with their next-token probabilities av
     const b = tiny({}, 7, 6, 12);
     const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
     const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
-    const app = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [b]);
+    const app = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [{ model: b, targetOrder: 'forward' }]);
     assert.equal(app.members.length, 2);
     const ids = app.encodeSources(['abc', 'ca']);
     const want = greedyDecode([a, b], ids, { maxLength: 4 + 10 });
@@ -670,6 +684,160 @@ describe('seed ensembles (members decoded with their next-token probabilities av
       /member 2 has 7 output tokens, member 1 6/,
     );
     assert.throws(() => greedyDecode([], ids, { maxLength: 3 }), /no models/);
+  });
+});
+
+/** Every output of at most maxLen tokens with its (length-penalised) score under the members' average, best first. */
+function allOutputs(
+  members: Functional[],
+  source: Int32Array,
+  maxLen: number,
+  alpha: number,
+): { ids: number[]; score: number; logp: number }[] {
+  const all: { ids: number[]; score: number; logp: number }[] = [];
+  const visit = (prefix: number[], logp: number): void => {
+    const lp = averagedLogProbs(members, source, prefix);
+    for (let v = 0; v < lp.length; v++) {
+      if (v === PAD || v === START || v === UNK) continue;
+      const total = logp + lp[v];
+      if (v === END || prefix.length + 1 === maxLen) {
+        const ids = v === END ? prefix : [...prefix, v];
+        const scored = v === END ? prefix.length + 1 : maxLen;
+        all.push({ ids, score: total / lengthPenalty(scored, alpha), logp: total });
+      } else visit([...prefix, v], total);
+    }
+  };
+  visit([], 0);
+  return all.sort((x, y) => y.score - x.score);
+}
+
+/** log P(target + <end> | source) under the members' average, from their whole forward passes. */
+function targetLogProb(members: Functional[], source: Int32Array, target: number[]): number {
+  let logp = 0;
+  for (let t = 0; t <= target.length; t++)
+    logp += averagedLogProbs(members, source, target.slice(0, t))[t < target.length ? target[t] : END];
+  return logp;
+}
+
+describe('target order: right-to-left decoders, n-best lists, teacher-forced scores and agreement decoding', () => {
+  it('scoreTargets gives log P(target + <end>) of one model or an ensemble, in any batch rows; greedy outputs score as greedy did', () => {
+    const members = [tiny({}, 7, 6, 11), tiny({}, 7, 6, 12)];
+    const data = randomPairs(7, 7, 6, 51, 5);
+    for (const m of [[members[0]], members]) {
+      const want = data.sources.map((s, i) => targetLogProb(m, s, Array.from(data.targets[i])));
+      for (const rows of [2, 3, 16]) {
+        const got = scoreTargets(m, data.sources, data.targets, rows);
+        want.forEach((w, i) =>
+          assert.ok(Math.abs(got[i] - w) < 1e-4, `rows ${rows}, pair ${i}: ${got[i]} vs ${w}`),
+        );
+      }
+      const g = greedyDecode(m, data.sources, { maxLength: 8 });
+      const again = scoreTargets(
+        m,
+        data.sources,
+        g.map((d) => d.ids),
+        4,
+      );
+      g.forEach((d, i) => {
+        if (d.ids.length < 8) assert.ok(Math.abs(again[i] - d.score) < 1e-4, `greedy ${i}`);
+      });
+    }
+    assert.throws(
+      () => scoreTargets(members, data.sources, data.targets.slice(1), 4),
+      /7 sources but 6 targets/,
+    );
+  });
+
+  it('nBestDecode as wide as the search space lists the brute-force best outputs in order; its first is beamDecode', () => {
+    const members = [tiny({}, 7, 6, 5), tiny({}, 7, 6, 6)];
+    const data = randomPairs(3, 7, 6, 53);
+    for (const alpha of [0, 0.6]) {
+      const lists = nBestDecode(members, data.sources, { width: 16, maxLength: 3, lengthPenalty: alpha }, 5);
+      const first = beamDecode(members, data.sources, { width: 16, maxLength: 3, lengthPenalty: alpha });
+      data.sources.forEach((source, i) => {
+        const want = allOutputs(members, source, 3, alpha).slice(0, 5);
+        assert.equal(lists[i].length, 5);
+        lists[i].forEach((d, k) => {
+          assert.deepEqual(Array.from(d.ids), want[k].ids, `source ${i}, α ${alpha}, rank ${k}`);
+          assert.ok(Math.abs(d.score - want[k].score) < 1e-5);
+        });
+        assert.deepEqual(Array.from(first[i].ids), Array.from(lists[i][0].ids));
+      });
+    }
+    assert.throws(() => nBestDecode(members, data.sources, { width: 2, maxLength: 3 }, 3), /nBest must be/);
+  });
+
+  it("agreement decoding picks, among both sides' candidates, the best mean of the two sides' log-probabilities", () => {
+    // Weights large enough that the sides disagree (smaller ones all prefer the shortest outputs).
+    const forward = [tiny({}, 7, 6, 21, 1.5), tiny({}, 7, 6, 22, 1.5)];
+    const reversed = [tiny({}, 7, 6, 23, 1.5)];
+    const data = randomPairs(8, 7, 6, 55, 5);
+    const maxLength = 4;
+    const rev = (ids: ArrayLike<number>): number[] => Array.from(ids).reverse();
+    let changed = 0;
+    for (const [width, alpha] of [
+      [1, 0.6],
+      [3, 0],
+      [3, 0.6],
+    ]) {
+      const opts = { width, maxLength, lengthPenalty: alpha, batchSize: 3 };
+      const got = agreementDecode(forward, reversed, data.sources, opts);
+      data.sources.forEach((source, i) => {
+        // Each side's candidates (brute force: its `width` best; greedy for width 1), in reading order.
+        const side = (m: Functional[]): number[][] =>
+          width === 1
+            ? [Array.from(greedyDecode(m, [source], { maxLength })[0].ids)]
+            : allOutputs(m, source, maxLength, alpha)
+                .slice(0, width)
+                .map((o) => o.ids);
+        const cands = [...side(forward), ...side(reversed).map(rev)];
+        let best = { ids: [] as number[], score: -Infinity };
+        for (const y of cands) {
+          const mean = (targetLogProb(forward, source, y) + targetLogProb(reversed, source, rev(y))) / 2;
+          const score = mean / lengthPenalty(y.length + 1, alpha);
+          if (score > best.score + 1e-9) best = { ids: y, score };
+        }
+        assert.deepEqual(Array.from(got[i].ids), best.ids, `source ${i}, width ${width}, α ${alpha}`);
+        assert.ok(Math.abs(got[i].score - best.score) < 1e-4, `${got[i].score} vs ${best.score}`);
+        const alone = beamDecode(forward, [source], opts)[0];
+        if (best.ids.join() !== Array.from(alone.ids).join()) changed++;
+      });
+    }
+    assert.ok(changed > 0, 'the reversed side changes some answers (the test would see it ignored)');
+  });
+
+  it('Seq2Seq: a reversed model learns targets right to left and answers in reading order; both orders agree', () => {
+    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
+    const a = tiny({}, 7, 6, 31);
+    const b = tiny({}, 7, 6, 32);
+    const reversedSettings: Seq2SeqSettings = { ...G2P_SETTINGS, targetOrder: 'reversed' };
+    const app = new Seq2Seq(b, reversedSettings, src, tgt, 4, 'x.tsv');
+    const pairs = app.encodePairs([{ source: 'abc', target: 'X Y Y' }]);
+    assert.deepEqual(Array.from(pairs.targets[0]), [5, 5, 4]);
+    assert.deepEqual(Array.from(pairs.sources[0]), [4, 5, 6]);
+    const ids = app.encodeSources(['abc', 'ca', 'b']);
+    const plain = greedyDecode(b, ids, { maxLength: 14 });
+    app.decodeIds(ids).forEach((d, i) => assert.deepEqual(Array.from(d.ids), rev(plain[i].ids)));
+    const beam = beamDecode(b, ids, { maxLength: 14, width: 3 });
+    app.decodeIds(ids, { beam: 3 }).forEach((d, i) => assert.deepEqual(Array.from(d.ids), rev(beam[i].ids)));
+
+    const both = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [{ model: b, targetOrder: 'reversed' }]);
+    assert.deepEqual(both.memberOrders, ['forward', 'reversed']);
+    assert.equal(both.member(1).settings.targetOrder, 'reversed');
+    for (const beamWidth of [1, 3]) {
+      const want = agreementDecode([a], [b], ids, { maxLength: 14, width: beamWidth });
+      both
+        .decodeIds(ids, { beam: beamWidth })
+        .forEach((d, i) => assert.deepEqual(Array.from(d.ids), Array.from(want[i].ids)));
+    }
+    // Older files have no targetOrder: forward.
+    const older: Partial<Seq2SeqSettings> = { ...G2P_SETTINGS };
+    delete older.targetOrder;
+    assert.equal(Seq2SeqSettingsSchema.parse(older).targetOrder, 'forward');
+    function rev(x: Int32Array): number[] {
+      return Array.from(x).reverse();
+    }
   });
 });
 

@@ -21,7 +21,6 @@ import { writeFileAtomic } from '../node/atomic.js';
 import { MEMBERS_DIR } from '../classify/ensemble.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
-import { encodePairs } from '../seq2seq/data.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
 import { examplePairs } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
@@ -129,16 +128,13 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     withinLimits(loadExamples(file, { skipBad: true }, app.settings, out), app.settings),
     app.settings.seed,
   );
-  const train = encodePairs(examplePairs(splits.train), app.source, app.target);
-  const valPairs = examplePairs(splits.validation);
+  const train = app.encodePairs(examplePairs(splits.train));
+  const validation = app.encodePairs(examplePairs(splits.validation), 'unk');
   const list = (xs: Int32Array[]): number[][] => xs.map((x) => Array.from(x));
   const encoded = {
     source: app.data,
     train: { sources: list(train.sources), targets: list(train.targets) },
-    validation: {
-      sources: list(valPairs.map((p) => app.source.encode(p.source, 'unk'))),
-      targets: list(valPairs.map((p) => app.target.encode(p.target, 'unk'))),
-    },
+    validation: { sources: list(validation.sources), targets: list(validation.targets) },
   };
   return {
     kind: 'seq2seq',
@@ -151,7 +147,7 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
           ]
         : [],
     extra: { 'seq2seq_data.json': JSON.stringify(encoded) + '\n' },
-    what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${valPairs.length} validation pairs`,
+    what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${validation.sources.length} validation pairs`,
     train: `python ${join(outDir, 'train.py')} --epochs 20 --out run`,
   };
 }

@@ -34,7 +34,7 @@ import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
 import { loadSeq2SeqDir } from '../node/seq2seq_dir.js';
 import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
-import { PairDataset, encodePairs, targetTokens } from '../seq2seq/data.js';
+import { PairDataset, targetTokens } from '../seq2seq/data.js';
 import {
   G2P_SETTINGS,
   PAIRS_SETTINGS,
@@ -101,6 +101,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   lrSchedule?: LrSchedule;
   ema?: number;
   postAttention?: number;
+  /** The decoder's target order; 'both': an ensemble's odd members forward, its even members reversed. */
+  targetOrder?: 'forward' | 'reversed' | 'both';
   optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
   lr?: number;
   clipnorm?: number;
@@ -144,6 +146,7 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
     ...(o.lrSchedule !== undefined && { lrSchedule: o.lrSchedule }),
     ...(o.ema !== undefined && { ema: o.ema }),
     ...(o.postAttention !== undefined && { postAttentionUnits: o.postAttention }),
+    ...(o.targetOrder === 'reversed' && { targetOrder: 'reversed' as const }),
     // The cosine schedule anneals over the run's epochs, fixed when it starts.
     lrDecayEpochs: (o.lrSchedule ?? base.lrSchedule) === 'cosine' ? o.epochs : null,
     ...(o.optimizer !== undefined && { optimizer: o.optimizer }),
@@ -324,6 +327,13 @@ export async function trainSeq2Seq(
     settings = settingsFrom(o, g2p);
     // A member's own seed draws its weights, batch order and dropout; the split stays the run's --seed.
     if (member && member.seed !== settings.seed) settings = { ...settings, initSeed: member.seed };
+    if (o.targetOrder === 'both') {
+      if (!member)
+        throw new UsageError(
+          '--target-order both makes an ensemble of both orders: give --ensemble 2 or more (or forward / reversed)',
+        );
+      settings = { ...settings, targetOrder: member.index % 2 === 1 ? 'forward' : 'reversed' };
+    }
   }
 
   const all = withinLimits(loadExamples(file, o, settings, out), settings);
@@ -361,7 +371,7 @@ export async function trainSeq2Seq(
   model.threads = threads;
   let trainData;
   try {
-    trainData = encodePairs(trainPairs, app.source, app.target);
+    trainData = app.encodePairs(trainPairs);
   } catch (e) {
     throw new InvalidInputError(
       `${file ?? CMUDICT}: ${(e as Error).message} (not in the resumed model's vocabulary)`,
@@ -370,10 +380,7 @@ export async function trainSeq2Seq(
   const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: trainingSeed(settings) });
   const valPairs = examplePairs(splits.validation);
   // Validation targets may hold symbols the training data never had: those become <unk>.
-  const valData = {
-    sources: valPairs.map((p) => app.source.encode(p.source, 'unk')),
-    targets: valPairs.map((p) => app.target.encode(p.target, 'unk')),
-  };
+  const valData = app.encodePairs(valPairs, 'unk');
   const valExamples =
     settings.validationWords === null
       ? splits.validation

@@ -92,6 +92,11 @@ export function registerSeq2Seq(program: Command): void {
       'a recurrent layer of n units after the attention, reading [decoder, context] at every step, in place of the tanh Dense (default: off)',
       int('--post-attention', 1, 8192),
     )
+    .option(
+      '--target-order <order>',
+      "forward, reversed (the decoder writes the target right to left) or both (an ensemble's odd members forward, even members reversed, decoded by agreement: each side's best outputs rescored by all members; needs --ensemble 2 or more) (default forward)",
+      choiceFlag('--target-order', ['forward', 'reversed', 'both']),
+    )
     .option('--embedding <n>', 'embedding size (default 64)', int('--embedding', 1, 8192))
     .option(
       '--dropout <rate>',

@@ -21,7 +21,7 @@ import { MEMBERS_DIR } from '../models/seed_ensemble.js';
 import { isModelDir, loadFunctionalModel } from '../node/model_io.js';
 import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
 import { loadSeq2SeqDir, readSeq2SeqEnsembleRecord } from '../node/seq2seq_dir.js';
-import { Seq2Seq, parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
+import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
 import { UsageError, type Output } from './output.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
 import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
@@ -146,9 +146,9 @@ function scoreEnsemble(
   const test = heldOutExamples(outDir, app, 'test', o, out);
   if (test.length === 0) return;
   const ensemble = app.evaluate(test);
-  const each = app.members.map((m, i): Seq2SeqScores & { member: string } => ({
+  const each = app.members.map((_, i): Seq2SeqScores & { member: string } => ({
     member: memberDirs[i],
-    ...new Seq2Seq(m, app.settings, app.source, app.target, app.longestTarget, app.data).evaluate(test),
+    ...app.member(i).evaluate(test),
   }));
   out.info(
     `Test (${ensemble.n} held-out sources, greedy), ensemble of ${app.members.length}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +

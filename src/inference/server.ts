@@ -65,7 +65,15 @@ function rebuild(p: ModelPayload): HeldModel {
     };
     const loaded = functional(p);
     // A seed ensemble's other members (the caller's loader checked they share tokens, split and data).
-    const others = (p.ensemble ?? []).map((m) => namingFile(m.file, () => functional(m).model));
+    const others = (p.ensemble ?? []).map((m) =>
+      namingFile(m.file, () => {
+        const other = functional(m);
+        return {
+          model: other.model,
+          targetOrder: parseSeq2SeqMetadata(other.metadata, m.file).settings.targetOrder,
+        };
+      }),
+    );
     return {
       kind: 'seq2seq',
       app: Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, p.file), others),

@@ -5,8 +5,12 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { EnsembleRecord } from '../models/seed_ensemble.js';
-import type { Functional } from '../models/functional.js';
-import { Seq2Seq, parseSeq2SeqMetadata, type Seq2SeqMetadata } from '../seq2seq/seq2seq.js';
+import {
+  Seq2Seq,
+  parseSeq2SeqMetadata,
+  type Seq2SeqMember,
+  type Seq2SeqMetadata,
+} from '../seq2seq/seq2seq.js';
 import { isModelDir, loadFunctionalModel } from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
@@ -56,7 +60,7 @@ export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur seq2seq train`,
     );
   const memberDirs = seq2seqMemberDirs(dir);
-  const models: Functional[] = [];
+  const models: Seq2SeqMember[] = [];
   let first: { meta: Seq2SeqMetadata; metadata: Record<string, unknown> } | null = null;
   for (const d of memberDirs) {
     let loaded: ReturnType<typeof loadFunctionalModel>;
@@ -73,11 +77,11 @@ export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
       if (why)
         throw new InvalidInputError(`${d}: this ensemble member cannot decode with the others: ${why}`);
     } else first = { meta, metadata: loaded.metadata };
-    models.push(loaded.model);
+    models.push({ model: loaded.model, targetOrder: meta.settings.targetOrder });
   }
   const { meta, metadata } = first!;
   return {
-    app: Seq2Seq.fromMetadata(models[0], meta, models.slice(1)),
+    app: Seq2Seq.fromMetadata(models[0].model, meta, models.slice(1)),
     meta,
     metadata,
     memberDirs,

@@ -16,6 +16,10 @@
  * Seed ensembles: given several models (members trained on one split), both searches read the log of the members'
  * MEAN next-token probability, log((1/K) Σ_k p_k), instead of one model's log p. Every member keeps its own stepper
  * (its states and attention memory), all fed the same tokens and reordered with the same beam parents in lock-step.
+ *
+ * Both target orders: members that write the target right to left (settings.targetOrder 'reversed') cannot share a
+ * search with left-to-right ones, so an ensemble of both orders decodes by agreement (agreementDecode): each side's
+ * n-best list (nBestDecode) is rescored by both sides, teacher-forced (scoreTargets).
  */
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
@@ -180,15 +184,15 @@ function checkOptions(o: DecodeOptions): number {
  * in the batch's order), and answers in the sources' order. The steppers give their kernel memory back at the end:
  * a server decoding request after request would otherwise outgrow it.
  */
-function decodeInBatches(
+function decodeInBatches<R>(
   model: DecodeModels,
   sources: readonly Int32Array[],
   batchSize: number,
-  decodeBatch: (steppers: Steppers, batch: Int32Array[]) => Decoded[],
-): Decoded[] {
+  decodeBatch: (steppers: Steppers, batch: Int32Array[]) => R[],
+): R[] {
   const steppers = new Steppers(model);
   try {
-    const out = new Array<Decoded>(sources.length);
+    const out = new Array<R>(sources.length);
     const order = decodingOrder(sources);
     // Weights are fixed while decoding: a word-level encoder's folded Embedding projects each word once.
     withFrozenWeights(() => {
@@ -327,10 +331,26 @@ export function beamDecode(
   sources: readonly Int32Array[],
   opts: BeamOptions,
 ): Decoded[] {
+  return nBestDecode(model, sources, opts, 1).map((list) => list[0]);
+}
+
+/**
+ * Beam search keeping each source's `nBest` (≤ width) best finished hypotheses, best first: it stops once every open
+ * prefix's bound is below the nBest-th finished score (nBest 1: below the best, beamDecode's rule). A source that
+ * finished nothing gets one empty output scored −∞.
+ */
+export function nBestDecode(
+  model: DecodeModels,
+  sources: readonly Int32Array[],
+  opts: BeamOptions,
+  nBest: number,
+): Decoded[][] {
   const bs = checkOptions(opts);
   const W = opts.width;
   if (!(Number.isInteger(W) && W >= 1))
     throw new Error(`decode: beam width must be a positive integer, got ${W}`);
+  if (!(Number.isInteger(nBest) && nBest >= 1 && nBest <= W))
+    throw new Error(`decode: nBest must be an integer from 1 to the beam width ${W}, got ${nBest}`);
   const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
   if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
   const maxLen = opts.maxLength;
@@ -343,9 +363,9 @@ export function beamDecode(
       Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
     );
     const V = stepper.outputSize;
-    // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses with their scores.
+    // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses, best first.
     let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
-    const best: ({ hyp: Hyp; score: number } | null)[] = batch.map(() => null);
+    const best: { hyp: Hyp; score: number }[][] = batch.map(() => []);
     const ids = new Int32Array(rows).fill(START);
     const parents = new Int32Array(rows);
     const top = new TopK(2 * W);
@@ -361,10 +381,18 @@ export function beamDecode(
         });
         const cands = top.sorted();
         const kept: Hyp[] = [];
+        const done = best[b];
         /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
         const finish = (hyp: Hyp, scored: number): void => {
           const score = hyp.logp / lengthPenalty(scored, alpha);
-          if (!best[b] || score > best[b]!.score) best[b] = { hyp, score };
+          if (done.length === nBest && score <= done[nBest - 1].score) return;
+          // Ties keep the earlier finished first.
+          let i = done.length < nBest ? done.length : nBest - 1;
+          done[i] = { hyp, score };
+          while (i > 0 && done[i - 1].score < score) {
+            [done[i - 1], done[i]] = [done[i], done[i - 1]];
+            i--;
+          }
         };
         for (const c of cands) {
           if (kept.length === W) break;
@@ -383,9 +411,10 @@ export function beamDecode(
           kept.push(hyp);
         }
         // An open prefix can at best keep its log-probability and reach the longest length: stop when none beats
-        // the best finished hypothesis.
+        // the nBest-th finished hypothesis.
         const bound = (h: Hyp): number => h.logp / lengthPenalty(maxLen, alpha);
-        next.push(best[b] && kept.every((h) => bound(h) <= best[b]!.score) ? [] : kept);
+        const full = done.length === nBest;
+        next.push(full && kept.every((h) => bound(h) <= done[nBest - 1].score) ? [] : kept);
         for (let k = next[b].length; k < W; k++) {
           parents[b * W + k] = b * W; // idle rows: any valid state and token
           ids[b * W + k] = END;
@@ -394,10 +423,115 @@ export function beamDecode(
       beams = next;
       stepper.reorder(parents);
     }
-    return best.map((r) =>
-      r
-        ? { ids: Int32Array.from(r.hyp.tokens), score: r.score }
-        : { ids: new Int32Array(0), score: -Infinity },
+    return best.map((list) =>
+      list.length > 0
+        ? list.map((r) => ({ ids: Int32Array.from(r.hyp.tokens), score: r.score }))
+        : [{ ids: new Int32Array(0), score: -Infinity }],
     );
+  });
+}
+
+/**
+ * log P(target + <end> | source) of every (source, target) pair under `model` (an ensemble: the log of its members'
+ * mean next-token probability at every step, what its searches read), teacher-forced on the steppers: pairs run as
+ * rows of `rows`, in order of source length, and come back in the pairs' order.
+ */
+export function scoreTargets(
+  model: DecodeModels,
+  sources: readonly Int32Array[],
+  targets: readonly Int32Array[],
+  rows: number,
+): Float64Array {
+  if (targets.length !== sources.length)
+    throw new Error(`scoreTargets: ${sources.length} sources but ${targets.length} targets`);
+  if (!(Number.isInteger(rows) && rows >= 1))
+    throw new Error(`scoreTargets: rows must be a positive integer, got ${rows}`);
+  const out = new Float64Array(sources.length);
+  const order = decodingOrder(sources);
+  const steppers = new Steppers(model);
+  try {
+    withFrozenWeights(() => {
+      for (let i = 0; i < sources.length; i += rows) {
+        const picked = order.subarray(i, i + rows);
+        // A short last batch keeps the stepper's rows: its idle rows repeat the first pair, and are not read.
+        const pairOf = Int32Array.from({ length: rows }, (_, r) => picked[r < picked.length ? r : 0]);
+        const stepper = steppers.get(rows);
+        stepper.start(Array.from(pairOf, (j) => sources[j]));
+        const V = stepper.outputSize;
+        const T = picked.reduce((m, j) => Math.max(m, targets[j].length), 0) + 1;
+        const ids = new Int32Array(rows).fill(START);
+        for (let t = 0; t < T; t++) {
+          const logp = stepper.step(ids);
+          for (let r = 0; r < picked.length; r++) {
+            const y = targets[pairOf[r]];
+            if (t > y.length) continue;
+            const token = t < y.length ? y[t] : END;
+            out[pairOf[r]] += logp[r * V + token];
+            ids[r] = token;
+          }
+        }
+      }
+    });
+    return out;
+  } finally {
+    steppers.dispose();
+  }
+}
+
+/**
+ * Agreement decoding of an ensemble of both target orders (Liu et al. 2016, "Agreement on target-bidirectional
+ * LSTMs"): members that write left to right (`forward`) and right to left (`reversed`) make different mistakes, so
+ * each side proposes its candidates — its greedy output (width 1) or its `width` best by beam search — and every
+ * candidate is scored by both sides, log P_forward(y) and log P_reversed(reverse y) (each side's members averaged as
+ * its search averages them). The answer is the candidate of the best mean, over lp(|y| + 1) (the length penalty of
+ * beam search). Outputs are in reading order.
+ */
+export function agreementDecode(
+  forward: DecodeModels,
+  reversed: DecodeModels,
+  sources: readonly Int32Array[],
+  opts: BeamOptions,
+): Decoded[] {
+  const bs = checkOptions(opts);
+  const W = opts.width;
+  const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
+  if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
+  const propose = (m: DecodeModels): Decoded[][] =>
+    W === 1 ? greedyDecode(m, sources, opts).map((d) => [d]) : nBestDecode(m, sources, opts, W);
+  const fromForward = propose(forward);
+  const fromReversed = propose(reversed);
+  // The distinct candidates of every source, in reading order.
+  const candSource: Int32Array[] = [];
+  const candTarget: Int32Array[] = [];
+  const firstCand = new Int32Array(sources.length + 1);
+  sources.forEach((src, i) => {
+    firstCand[i] = candTarget.length;
+    const seen = new Set<string>();
+    const offer = (ids: Int32Array): void => {
+      const key = ids.join(',');
+      if (seen.has(key)) return;
+      seen.add(key);
+      candSource.push(src);
+      candTarget.push(ids);
+    };
+    for (const d of fromForward[i]) offer(d.ids);
+    for (const d of fromReversed[i]) offer(d.ids.slice().reverse());
+  });
+  firstCand[sources.length] = candTarget.length;
+  const rows = bs * 2 * W;
+  const lpForward = scoreTargets(forward, candSource, candTarget, rows);
+  const lpReversed = scoreTargets(
+    reversed,
+    candSource,
+    candTarget.map((y) => y.slice().reverse()),
+    rows,
+  );
+  return sources.map((_, i) => {
+    let best: Decoded = { ids: new Int32Array(0), score: -Infinity };
+    for (let c = firstCand[i]; c < firstCand[i + 1]; c++) {
+      const score = (lpForward[c] + lpReversed[c]) / 2 / lengthPenalty(candTarget[c].length + 1, alpha);
+      if (score > best.score) best = { ids: candTarget[c], score };
+    }
+    return best;
   });
 }

@@ -33,6 +33,8 @@ import { TOKEN_MODES } from './tokenizer.js';
 import { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule } from './lr_options.js';
 
 export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
+export const TARGET_ORDERS = ['forward', 'reversed'] as const;
+export type TargetOrder = (typeof TARGET_ORDERS)[number];
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
 export { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule };
 
@@ -113,6 +115,12 @@ export const Seq2SeqSettingsSchema = z.object({
   maxTargetLength: z.number().int().min(1).max(100000),
   /** Most tokens kept in each word-level vocabulary (the most frequent; the rest read as <unk>); null: all. */
   vocabularySize: z.number().int().min(5).max(10_000_000).nullable().default(null),
+  /**
+   * The order the decoder writes its target in: 'reversed' learns it right to left (its outputs are turned back
+   * before anyone sees them) — the partner of a left-to-right model in an agreement ensemble (src/seq2seq/decode.ts
+   * agreementDecode). Older files: forward.
+   */
+  targetOrder: z.enum(TARGET_ORDERS).default('forward'),
 });
 export type Seq2SeqSettings = z.infer<typeof Seq2SeqSettingsSchema>;
 /** Settings as given: the options added later (with schema defaults) may be left out. */
@@ -150,6 +158,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   maxSourceLength: 40,
   maxTargetLength: 40,
   vocabularySize: null,
+  targetOrder: 'forward',
 };
 
 /** The defaults for pairs from a file (translation-like): word targets, characters in. */

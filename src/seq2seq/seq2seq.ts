@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import type { Functional } from '../models/functional.js';
 import type { TrainingState } from '../text/metadata.js';
-import { beamDecode, greedyDecode, type Decoded } from './decode.js';
+import type { EncodedPairs } from './data.js';
+import { agreementDecode, beamDecode, greedyDecode, type Decoded } from './decode.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate } from './metrics.js';
-import { Seq2SeqSettingsSchema, type Seq2SeqSettings } from './model.js';
+import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
 import { Tokenizer, type TokenMode } from './tokenizer.js';
 
@@ -100,9 +101,17 @@ export interface Seq2SeqScores {
   seconds: number;
 }
 
+/** An ensemble member after the first: its model and the order its decoder writes the target in. */
+export interface Seq2SeqMember {
+  model: Functional;
+  targetOrder: TargetOrder;
+}
+
 export class Seq2Seq {
   /** The models decoding reads: [model], or a seed ensemble's members (model is member 1). */
   readonly members: readonly Functional[];
+  /** Each member's target order (member 1's is settings.targetOrder). */
+  readonly memberOrders: readonly TargetOrder[];
 
   constructor(
     readonly model: Functional,
@@ -112,14 +121,28 @@ export class Seq2Seq {
     /** Longest target in the training data. */
     readonly longestTarget: number,
     readonly data: string,
-    /** A seed ensemble's members after the first (the same tokenizers; their probabilities are averaged). */
-    others: readonly Functional[] = [],
+    /**
+     * A seed ensemble's members after the first (the same tokenizers): the members of one target order average
+     * their next-token probabilities; members of both orders decode by agreement (decodeIds).
+     */
+    others: readonly Seq2SeqMember[] = [],
   ) {
-    this.members = [model, ...others];
+    this.members = [model, ...others.map((m) => m.model)];
+    this.memberOrders = [settings.targetOrder, ...others.map((m) => m.targetOrder)];
+  }
+
+  /** Member i (0-based) alone, with its own target order. */
+  member(i: number): Seq2Seq {
+    const settings = { ...this.settings, targetOrder: this.memberOrders[i] };
+    return new Seq2Seq(this.members[i], settings, this.source, this.target, this.longestTarget, this.data);
   }
 
   /** The model of `meta` (member 1's for an ensemble), with an ensemble's other members. */
-  static fromMetadata(model: Functional, meta: Seq2SeqMetadata, others: readonly Functional[] = []): Seq2Seq {
+  static fromMetadata(
+    model: Functional,
+    meta: Seq2SeqMetadata,
+    others: readonly Seq2SeqMember[] = [],
+  ): Seq2Seq {
     return new Seq2Seq(
       model,
       meta.settings,
@@ -143,22 +166,43 @@ export class Seq2Seq {
     };
   }
 
+  /**
+   * Pairs as the model learns them: targets in its decoder's order (right to left for a 'reversed' model). With
+   * 'unk', tokens the tokenizers never saw become <unk> (held-out pairs); without, they are an error.
+   */
+  encodePairs(pairs: readonly { source: string; target: string }[], unknown?: 'error' | 'unk'): EncodedPairs {
+    const reversed = this.settings.targetOrder === 'reversed';
+    return {
+      sources: pairs.map((p) => this.source.encode(p.source, unknown)),
+      targets: pairs.map((p) => {
+        const ids = this.target.encode(p.target, unknown);
+        return reversed ? ids.reverse() : ids;
+      }),
+    };
+  }
+
   /** Source ids; characters or symbols the model never saw become <unk>. */
   encodeSources(texts: readonly string[]): Int32Array[] {
     return texts.map((t) => this.source.encode(t, 'unk'));
   }
 
+  /**
+   * Decodes source ids into target ids (in reading order, whatever order the decoders write in). Members of one
+   * order decode together (mean next-token probabilities); an ensemble of both orders decodes by agreement.
+   */
   decodeIds(sources: readonly Int32Array[], opts: TranslateOptions = {}): Decoded[] {
     const maxLength = opts.maxLength ?? this.longestTarget + DECODE_MARGIN;
-    const beam = opts.beam ?? 1;
-    return beam === 1
-      ? greedyDecode(this.members, sources, { maxLength, batchSize: opts.batchSize })
-      : beamDecode(this.members, sources, {
-          maxLength,
-          width: beam,
-          lengthPenalty: opts.lengthPenalty,
-          batchSize: opts.batchSize,
-        });
+    const width = opts.beam ?? 1;
+    const { lengthPenalty, batchSize } = opts;
+    const forward = this.members.filter((_, i) => this.memberOrders[i] === 'forward');
+    const reversed = this.members.filter((_, i) => this.memberOrders[i] === 'reversed');
+    if (forward.length > 0 && reversed.length > 0)
+      return agreementDecode(forward, reversed, sources, { maxLength, width, lengthPenalty, batchSize });
+    const decoded =
+      width === 1
+        ? greedyDecode(this.members, sources, { maxLength, batchSize })
+        : beamDecode(this.members, sources, { maxLength, width, lengthPenalty, batchSize });
+    return reversed.length > 0 ? decoded.map((d) => ({ ...d, ids: d.ids.slice().reverse() })) : decoded;
   }
 
   translate(texts: readonly string[], opts: TranslateOptions = {}): Translation[] {
