@@ -142,6 +142,13 @@ describe('recur seq2seq', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /bad\.tsv: line 21: expected source<TAB>target, found no tab/);
     assert.doesNotMatch(r.stderr, /^\s+at /m);
+    // Too few sources for a validation and a test split: named, before any run directory is made.
+    const few = join(root, 'few.tsv');
+    writeFileSync(few, 'a\tA\nb\tB\nc\tC\nd\tD\n');
+    const f = run(['seq2seq', 'train', few, '--out', join(root, 'few-run'), ...small, '--epochs', '1']);
+    assert.equal(f.code, 2);
+    assert.match(f.stderr, /few\.tsv: need at least 10 distinct sources .*got 4/);
+    assert.ok(!existsSync(join(root, 'few-run', 'model.json')));
     const s = run([
       'seq2seq',
       'train',

@@ -127,6 +127,7 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
   const splits = splitsOf(
     withinLimits(loadExamples(file, { skipBad: true }, app.settings, out), app.settings),
     app.settings.seed,
+    app.data,
   );
   const train = app.encodePairs(examplePairs(splits.train));
   const validation = app.encodePairs(examplePairs(splits.validation), 'unk');

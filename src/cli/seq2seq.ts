@@ -250,10 +250,15 @@ export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[]
   );
 }
 
-export function splitsOf(examples: Example[], seed: number): Splits {
-  if (examples.length < 3)
-    throw new InvalidInputError(`need at least 3 distinct sources to split, got ${examples.length}`);
-  return splitExamples(examples, seed);
+/** The train / validation / test splits of `data`'s examples (named in the error when they are too few). */
+export function splitsOf(examples: Example[], seed: number, data: string): Splits {
+  const splits = splitExamples(examples, seed);
+  // 5 % of fewer than 10 sources rounds to none: validation (val_wer, the best model) and the test need one each.
+  if (splits.validation.length === 0 || splits.test.length === 0)
+    throw new InvalidInputError(
+      `${data}: need at least 10 distinct sources (5 % each for validation and test), got ${examples.length}`,
+    );
+  return splits;
 }
 
 function pct(x: number): string {
@@ -337,7 +342,7 @@ export async function trainSeq2Seq(
   }
 
   const all = withinLimits(loadExamples(file, o, settings, out), settings);
-  const splits = splitsOf(all, settings.seed);
+  const splits = splitsOf(all, settings.seed, file ?? CMUDICT);
   const trainPairs = examplePairs(splits.train);
   if (!app) {
     // reduce, not Math.max(...): spreading 100,000s of lengths overflows the call stack.
@@ -576,7 +581,7 @@ export function heldOutExamples(
       `${dir} was trained on ${app.data}, which is not here; give the pairs to evaluate on`,
     );
   const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
-  return splitsOf(withinLimits(all, app.settings), app.settings.seed)[split];
+  return splitsOf(withinLimits(all, app.settings), app.settings.seed, app.data)[split];
 }
 
 export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
