@@ -434,6 +434,22 @@ describe('recur seq2seq', () => {
     assert.equal(other.code, 2, other.stderr);
     assert.match(other.stderr, /--lr-monitor val_loss with --resume: the checkpoint's run uses val_wer/);
     assert.doesNotMatch(other.stderr, /\n\s+at /);
+    const order = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      parted,
+      ...plateau,
+      '--resume',
+      '--target-order',
+      'reversed',
+    ]);
+    assert.equal(order.code, 2, order.stderr);
+    assert.match(
+      order.stderr,
+      /--target-order reversed with --resume: the checkpoint's decoder writes its target forward/,
+    );
     const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...plateau, '--quiet', '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);
     const keys = ['loss', 'val_loss', 'val_wer', 'lr'];

@@ -326,6 +326,10 @@ export async function trainSeq2Seq(
     if ((meta.data === CMUDICT) !== g2p)
       throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}; give the same data`);
     checkResumedSchedule(o, settings);
+    if (o.targetOrder !== undefined && o.targetOrder !== settings.targetOrder)
+      throw new UsageError(
+        `--target-order ${o.targetOrder} with --resume: the checkpoint's decoder writes its target ${settings.targetOrder}; leave the flag out`,
+      );
     progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
     app.model.trainRng.setState(state.trainRng);
   } else {
