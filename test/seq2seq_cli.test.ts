@@ -419,37 +419,20 @@ describe('recur seq2seq', () => {
     });
     assert.equal(stopped.code, 130, stopped.stderr);
     assert.equal(columns(parted, ['lr'])[0].length, 2);
-    // The checkpoint keeps the schedule: resuming needs no schedule flag, and a different one is bad usage.
-    const other = run([
-      'seq2seq',
-      'train',
-      pairs,
-      '--out',
-      parted,
-      ...plateau,
-      '--resume',
-      '--lr-monitor',
-      'val_loss',
-    ]);
-    assert.equal(other.code, 2, other.stderr);
-    assert.match(other.stderr, /--lr-monitor val_loss with --resume: the checkpoint's run uses val_wer/);
-    assert.doesNotMatch(other.stderr, /\n\s+at /);
-    const order = run([
-      'seq2seq',
-      'train',
-      pairs,
-      '--out',
-      parted,
-      ...plateau,
-      '--resume',
-      '--target-order',
-      'reversed',
-    ]);
-    assert.equal(order.code, 2, order.stderr);
-    assert.match(
-      order.stderr,
-      /--target-order reversed with --resume: the checkpoint's decoder writes its target forward/,
-    );
+    // The checkpoint keeps the schedule and the target order: resuming needs no flag, and a different one is bad usage.
+    for (const [flag, value, message] of [
+      ['--lr-monitor', 'val_loss', /--lr-monitor val_loss with --resume: the checkpoint's run uses val_wer/],
+      [
+        '--target-order',
+        'reversed',
+        /--target-order reversed with --resume: the checkpoint's decoder writes its target forward/,
+      ],
+    ] as const) {
+      const other = run(['seq2seq', 'train', pairs, '--out', parted, ...plateau, '--resume', flag, value]);
+      assert.equal(other.code, 2, other.stderr);
+      assert.match(other.stderr, message);
+      assert.doesNotMatch(other.stderr, /\n\s+at /);
+    }
     const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...plateau, '--quiet', '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);
     const keys = ['loss', 'val_loss', 'val_wer', 'lr'];

@@ -15,14 +15,25 @@ export interface EncodedPairs {
   targets: Int32Array[];
 }
 
+export interface EncodeOptions {
+  /** Tokens a tokenizer never saw: an error, or <unk> (held-out pairs). Default: the tokenizer's own default. */
+  unknown?: 'error' | 'unk';
+  /** Targets right to left, for a decoder that writes them in that order. Default false. */
+  reversed?: boolean;
+}
+
 export function encodePairs(
   pairs: readonly { source: string; target: string }[],
   sourceTokenizer: Tokenizer,
   targetTokenizer: Tokenizer,
+  opts: EncodeOptions = {},
 ): EncodedPairs {
   return {
-    sources: pairs.map((p) => sourceTokenizer.encode(p.source)),
-    targets: pairs.map((p) => targetTokenizer.encode(p.target)),
+    sources: pairs.map((p) => sourceTokenizer.encode(p.source, opts.unknown)),
+    targets: pairs.map((p) => {
+      const ids = targetTokenizer.encode(p.target, opts.unknown);
+      return opts.reversed ? ids.reverse() : ids;
+    }),
   };
 }
 

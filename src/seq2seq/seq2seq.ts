@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import type { Functional } from '../models/functional.js';
 import type { TrainingState } from '../text/metadata.js';
-import type { EncodedPairs } from './data.js';
+import { encodePairs, type EncodedPairs } from './data.js';
 import { agreementDecode, beamDecode, greedyDecode, type Decoded } from './decode.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate } from './metrics.js';
 import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
@@ -168,17 +168,14 @@ export class Seq2Seq {
 
   /**
    * Pairs as the model learns them: targets in its decoder's order (right to left for a 'reversed' model). With
-   * 'unk', tokens the tokenizers never saw become <unk> (held-out pairs); without, they are an error.
+   * 'unk', tokens the tokenizers never saw become <unk> (held-out pairs); without, each tokenizer's default applies
+   * (an error for characters and symbols).
    */
   encodePairs(pairs: readonly { source: string; target: string }[], unknown?: 'error' | 'unk'): EncodedPairs {
-    const reversed = this.settings.targetOrder === 'reversed';
-    return {
-      sources: pairs.map((p) => this.source.encode(p.source, unknown)),
-      targets: pairs.map((p) => {
-        const ids = this.target.encode(p.target, unknown);
-        return reversed ? ids.reverse() : ids;
-      }),
-    };
+    return encodePairs(pairs, this.source, this.target, {
+      unknown,
+      reversed: this.settings.targetOrder === 'reversed',
+    });
   }
 
   /** Source ids; characters or symbols the model never saw become <unk>. */
