@@ -43,6 +43,7 @@ const NUMERICAL = [
   'serialization',
   'seq2seq',
   'seq2seq_model',
+  'chunk_aligner',
   'step',
   'text',
   'tfjs',
