@@ -419,9 +419,13 @@ describe('recur seq2seq', () => {
     });
     assert.equal(stopped.code, 130, stopped.stderr);
     assert.equal(columns(parted, ['lr'])[0].length, 2);
-    // The checkpoint keeps the schedule and the target order: resuming needs no flag, and a different one is bad usage.
+    // The checkpoint keeps the model, the schedule and the target order: resuming needs no flag, the same flags are
+    // fine (plateau's are given again below), and a different one is bad usage.
     for (const [flag, value, message] of [
       ['--lr-monitor', 'val_loss', /--lr-monitor val_loss with --resume: the checkpoint's run uses val_wer/],
+      ['--units', '8', /--units 8 with --resume: the checkpoint's run uses 4; leave the flag out/],
+      ['--cell', 'gru', /--cell gru with --resume: the checkpoint's run uses lstm/],
+      ['--label-smoothing', '0.2', /--label-smoothing 0.2 with --resume: the checkpoint's run uses 0/],
       [
         '--target-order',
         'reversed',

@@ -217,6 +217,21 @@ describe('recur seq2seq train --ensemble', () => {
     const other = runCli(['seq2seq', 'train', '--out', ens, '--resume', '--ensemble', '3', '-q']);
     assert.equal(other.code, 2);
     assert.match(other.stderr, /holds an ensemble of 2 members/);
+    // The members keep the first command's model: its flags again are fine, a different one is bad usage.
+    runCliOk([...train(ens, '--ensemble', '2'), '--resume']);
+    for (const [flag, value, message] of [
+      ['--units', '6', /--units 6 with --resume: the checkpoint's run uses 8/],
+      [
+        '--target-order',
+        'reversed',
+        /--target-order reversed with --resume: the ensemble's members were planned with forward/,
+      ],
+    ] as const) {
+      const changed = runCli([...train(ens, '--ensemble', '2'), '--resume', flag, value]);
+      assert.equal(changed.code, 2, changed.stderr);
+      assert.match(changed.stderr, message);
+    }
+    assert.deepEqual(snapshot(ens, 2), whole);
   });
 
   it('--val-words decodes the first n validation sources, or all; resumed runs keep theirs', () => {

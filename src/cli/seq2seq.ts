@@ -125,7 +125,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
 }
 
 /** The settings: a recipe's defaults with the flags applied (checked; a bad value is bad usage). */
-function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
+export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
   const base = g2p ? G2P_SETTINGS : PAIRS_SETTINGS;
   const s = {
     ...base,
@@ -188,11 +188,37 @@ function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
 }
 
 /**
- * The learning-rate schedule of a resumed run is the checkpoint's: a schedule flag that says otherwise is bad usage
- * (silently ignoring it would make the user believe the run continues with their schedule).
+ * A resumed run is the checkpoint's run: its model, data settings and schedule come from the checkpoint. A flag that
+ * says otherwise is bad usage — ignoring it would make the user believe the run continues with their setting (a
+ * wider model, another schedule). Flags repeating the checkpoint's value are fine; --epochs, the budgets and
+ * --threads may change.
  */
-function checkResumedSchedule(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
+export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
   const given: [string, unknown, unknown][] = [
+    ['--units', o.units, s.units],
+    ['--layers', o.layers, s.encoderLayers],
+    ['--cell', o.cell, s.cell],
+    // --no-bidirectional is the flag; commander's default (true) is not a choice the user made.
+    ['--no-bidirectional', o.bidirectional === false ? false : undefined, s.bidirectional],
+    ['--attention', o.attention, s.attention],
+    ['--post-attention', o.postAttention, s.postAttentionUnits ?? 'no post-attention layer'],
+    ['--embedding', o.embedding, s.embeddingDim],
+    ['--dropout', o.dropout, s.dropout],
+    ['--embedding-dropout', o.embeddingDropout, s.embeddingDropout],
+    ['--encoder-dropout', o.encoderDropout, s.encoderDropout],
+    ['--recurrent-dropout', o.recurrentDropout, s.recurrentDropout],
+    ['--label-smoothing', o.labelSmoothing, s.labelSmoothing],
+    ['--optimizer', o.optimizer, s.optimizer],
+    ['--lr', o.lr, s.learningRate],
+    ['--clipnorm', o.clipnorm, s.clipnorm ?? 'no clipping'],
+    ['--batch-size', o.batchSize, s.batchSize],
+    ['--source-tokens', o.sourceTokens, s.sourceMode],
+    ['--target-tokens', o.targetTokens, s.targetMode],
+    ['--max-source-length', o.maxSourceLength, s.maxSourceLength],
+    ['--max-target-length', o.maxTargetLength, s.maxTargetLength],
+    ['--vocab-size', o.vocabSize, s.vocabularySize ?? 'no cap'],
+    ['--seed', o.seed, s.seed],
+    ['--init-seed', o.initSeed, trainingSeed(s)],
     ['--lr-schedule', o.lrSchedule, s.lrSchedule],
     ['--ema', o.ema, s.ema ?? 'no weight average'],
     ['--lr-monitor', o.lrMonitor, s.lrMonitor],
@@ -203,8 +229,12 @@ function checkResumedSchedule(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void 
   for (const [flag, value, saved] of given)
     if (value !== undefined && value !== saved)
       throw new UsageError(
-        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its schedule and weight average)`,
+        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its model, data settings and schedule)`,
       );
+  if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)
+    throw new UsageError(
+      `--target-order ${o.targetOrder} with --resume: the checkpoint's decoder writes its target ${s.targetOrder}; leave the flag out`,
+    );
 }
 
 /** Token count of a text in a mode (for the length limits). */
@@ -325,11 +355,7 @@ export async function trainSeq2Seq(
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     if ((meta.data === CMUDICT) !== g2p)
       throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}; give the same data`);
-    checkResumedSchedule(o, settings);
-    if (o.targetOrder !== undefined && o.targetOrder !== settings.targetOrder)
-      throw new UsageError(
-        `--target-order ${o.targetOrder} with --resume: the checkpoint's decoder writes its target ${settings.targetOrder}; leave the flag out`,
-      );
+    checkResumedFlags(o, settings);
     progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
     app.model.trainRng.setState(state.trainRng);
   } else {

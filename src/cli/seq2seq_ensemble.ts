@@ -25,7 +25,14 @@ import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js'
 import { UsageError, type Output } from './output.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
 import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
-import { heldOutExamples, seq2seqOutDir, trainSeq2Seq, type Seq2SeqTrainOptions } from './seq2seq.js';
+import {
+  checkResumedFlags,
+  heldOutExamples,
+  settingsFrom,
+  seq2seqOutDir,
+  trainSeq2Seq,
+  type Seq2SeqTrainOptions,
+} from './seq2seq.js';
 
 /** Whether member `dir`'s checkpoint is that of a run that trained all its epochs (and its model is saved). */
 function memberFinished(dir: string, epochs: number): boolean {
@@ -56,6 +63,20 @@ export async function seq2seqTrainEnsemble(
   });
   const N = rec.size;
   const data = rec.training.data ?? undefined;
+  if (o.resume) {
+    // The members train with the first command's flags: a model or schedule flag saying otherwise is refused, as a
+    // single run's resume refuses it (the settings are those the stored flags give, the order the stored one).
+    const first = rec.training.options as Partial<Seq2SeqTrainOptions>;
+    checkResumedFlags(
+      { ...o, targetOrder: undefined },
+      settingsFrom({ ...first, epochs: o.epochs, resume: false, overwrite: false, skipBad: false }, !data),
+    );
+    const order = first.targetOrder ?? 'forward';
+    if (o.targetOrder !== undefined && o.targetOrder !== order)
+      throw new UsageError(
+        `--target-order ${o.targetOrder} with --resume: the ensemble's members were planned with ${order}; leave the flag out`,
+      );
+  }
   // A resumed run trains the epochs of the first command (whose members were planned with them).
   const stored = rec.training.options.epochs;
   const epochs = o.resume && typeof stored === 'number' ? stored : o.epochs;
