@@ -2,7 +2,8 @@
  * `npm run bench` — the seed recipe's speed against the peers, in one run on this machine:
  *   recur (1 thread, all threads), @tensorflow/tfjs wasm and cpu backends, and PyTorch when /usr/bin/python3 has it.
  * Measures training samples/s (LSTM(128) → Dense(vocab) softmax, RMSprop(0.01), batch 128, 40-char windows),
- * generation chars/s (recur: stateful, one step per char; tfjs: the recipe's re-run of the 40-char window per char),
+ * generation chars/s (recur: stateful, one step per char, on one thread and with a step helper computing each step's
+ * recurrent product on a second; tfjs: the recipe's re-run of the 40-char window per char),
  * and peak RSS of a full recur training epoch (a child process). recur figures are medians of 5 timed runs (the spread
  * is printed and saved). Prints a Markdown table and writes
  * bench/results.json. Corpus: ../shared/data/sherlock.txt when present, else Moby Dick.
@@ -21,6 +22,8 @@ import { Dense, LSTM } from '../src/layers/index.js';
 import { RMSprop } from '../src/models/optimizers.js';
 import { Sequential } from '../src/models/sequential.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
+import { startStepHelper } from '../src/node/step_helper.js';
+import type { StepHelper } from '../src/parallel/step_helper.js';
 import { mobyDick, readTextFile } from '../src/node/text_file.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { TextGenerator } from '../src/text/generator.js';
@@ -88,18 +91,23 @@ async function recurTrain(threads: number, n: number): Promise<number> {
   return summarize(rates);
 }
 
-/** chars/s of stateful generation, or with `window` of exact-window generation (recipe-identical numbers). */
-function recurGenerate(chars: number, window?: number): number {
+/**
+ * chars/s of stateful generation, or with `window` of exact-window generation (recipe-identical numbers); with a
+ * step helper, its recurrent products on a second thread (the same text: checked).
+ */
+function recurGenerate(chars: number, window?: number, helper: StepHelper | null = null): number {
   const m = recurModel();
   m.build();
   const gen = new TextGenerator(m, corpus.vocabulary, true, window);
   const prime = corpus.windowText(0, MAXLEN, STEP);
   // Warm-up long enough for V8 to tier the kernels and the loop up to optimised code.
-  gen.generate({ prime, length: Math.min(chars, 5000), temperature: 0.5, seed: 1 });
+  const first = gen.generate({ prime, length: Math.min(chars, 5000), temperature: 0.5, seed: 1, helper });
+  if (helper && first !== gen.generate({ prime, length: Math.min(chars, 5000), temperature: 0.5, seed: 1 }))
+    throw new Error('generation with the step helper differs from generation without it');
   const rates: number[] = [];
   for (let r = 0; r < REPEATS; r++) {
     const t0 = performance.now();
-    gen.generate({ prime, length: chars, temperature: 0.5, seed: 1 });
+    gen.generate({ prime, length: chars, temperature: 0.5, seed: 1, helper });
     rates.push(chars / ((performance.now() - t0) / 1000));
   }
   return summarize(rates);
@@ -267,6 +275,13 @@ const rN = await recurTrain(cores, 40);
 console.error(`recur ${cores} threads: ${fmt(rN)} samples/s (median; runs ${spreads.at(-1)})`);
 const rGen = recurGenerate(50000);
 console.error(`recur generation: ${fmt(rGen)} chars/s (median; runs ${spreads.at(-1)})`);
+const helper = cores > 1 ? startStepHelper(cores) : null;
+for (let waited = 0; helper && !helper.ready && waited < 10_000; waited += 10)
+  await new Promise((r) => setTimeout(r, 10));
+const rGenHelper = helper ? recurGenerate(50000, undefined, helper) : null;
+helper?.close();
+if (rGenHelper !== null)
+  console.error(`recur generation, step helper: ${fmt(rGenHelper)} chars/s (median; runs ${spreads.at(-1)})`);
 const rGenWindow = recurGenerate(5000, MAXLEN);
 console.error(`recur exact-window generation: ${fmt(rGenWindow)} chars/s (median; runs ${spreads.at(-1)})`);
 await shutdownWorkerPool();
@@ -292,7 +307,9 @@ const rows = [
   [
     `recur, ${cores} threads`,
     fmt(rN),
-    fmt(rGenWindow) + ' (exact window)',
+    (rGenHelper !== null ? `${fmt(rGenHelper)} (stateful, step helper); ` : '') +
+      fmt(rGenWindow) +
+      ' (exact window)',
     ratio(rN, wasm),
     ratio(rN, torch?.train ?? null),
   ],
@@ -329,6 +346,7 @@ writeFileSync(
       recur1: r1,
       recurN: rN,
       recurGenerate: rGen,
+      recurGenerateHelper: rGenHelper,
       recurGenerateWindow: rGenWindow,
       recurRuns: spreads,
       tfjsWasm: wasm,

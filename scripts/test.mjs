@@ -88,6 +88,7 @@ const ONCE = [
   'serve',
   'serve_pool',
   'serve_predict',
+  'step_helper',
   'text_file',
   'text_recipes',
   'time_limit',

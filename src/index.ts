@@ -44,7 +44,8 @@ export {
   OPTIMIZER_DEFAULTS,
 } from './models/optimizers.js';
 export { computeLoss, computeMaskedLoss, lossName, type LossName } from './models/losses.js';
-export { Stepper } from './models/stepper.js';
+export { Stepper, type StepAheadRunner } from './models/stepper.js';
+export { StepHelper, runStepHelper, stepHelperControl } from './parallel/step_helper.js';
 export { GraphStepper, type GraphStepperArgs } from './models/graph_stepper.js';
 export {
   Functional,

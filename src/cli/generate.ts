@@ -7,6 +7,7 @@ import { corpusWindow, kerasCharacterModel } from '../keras/text_model.js';
 import type { Sequential } from '../models/sequential.js';
 import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { readTextFile } from '../node/text_file.js';
+import { startStepHelper } from '../node/step_helper.js';
 import { TextGenerator } from '../text/generator.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { stdoutChunks, UsageError, type Output } from './output.js';
@@ -25,7 +26,12 @@ export interface GenerateCliOptions {
   corpus?: string;
   /** Keras models: the vocabulary's characters. */
   chars?: string;
+  /** Threads (default: all cores); 2 or more start a step helper for one-stream generation. */
+  threads?: number;
 }
+
+/** Below this many characters a helper thread would not start in time to pay for itself. */
+const HELPER_MIN_LENGTH = 2000;
 
 /** What generation needs of a model: the model, its vocabulary and settings. */
 interface TextModelParts {
@@ -119,9 +125,12 @@ export async function generate(
   if (!json) process.stdout.write(lowered);
   const t0 = Date.now();
   const streamed = stdoutChunks();
+  // One stream of one sample: its recurrent products can run on a second core (the window's streams run batched).
+  const helper = !o.exactWindow && o.length >= HELPER_MIN_LENGTH ? startStepHelper(o.threads) : null;
   let text: string;
   try {
     text = gen.generate({
+      helper,
       prime,
       length: o.length,
       temperature: o.temperature,
@@ -131,6 +140,7 @@ export async function generate(
       onChar: json ? undefined : (c) => streamed.add(c),
     });
   } finally {
+    helper?.close();
     streamed.flush();
   }
   if (json) out.json({ prime: lowered, text, temperature: o.temperature, seconds: (Date.now() - t0) / 1000 });

@@ -164,6 +164,11 @@ program
   )
   .option('--corpus <file>', "Keras models: the training text; the vocabulary is rebuilt the tutorial's way")
   .option('--chars <chars>', "Keras models: the vocabulary's characters (sorted, as the tutorial sorts them)")
+  .option(
+    '--threads <n>',
+    "threads (default: all cores): with 2 or more, a second thread computes each step's recurrent product while the next character is sampled (the same text)",
+    threadsFlag(),
+  )
   .option('--json', 'print one JSON object instead of streaming', false)
   .action(async (dir: string, opts) => {
     const { generate } = await loadCommand(() => import('./generate.js'));

@@ -100,7 +100,7 @@ export class GRU extends RNN {
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
     if (this.resetAfter) {
-      s.recurrentProduct!(h, aux, 0, 3 * H, false);
+      s.recurrent(aux, 3 * H, false);
       if (this.useBias) k.addBias(aux, 0, B, 3 * H, 3 * H, this.weights[2].value, 3 * H);
       k.gruCellForward(B, H, xp, 0, aux, 0, h, 0, hNext, 0, act, rec);
     } else {

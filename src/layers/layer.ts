@@ -133,6 +133,20 @@ export interface StepOptions {
   logits?: boolean;
 }
 
+/**
+ * A product a layer's next step needs that depends only on the layer's state (h·U of a recurrent layer): out[rows, N] =
+ * x[rows, K] · W, with W in the GEMV's panels (Kernels.packGemvPanels) and all three in kernel memory, so another
+ * thread can compute it between steps (src/parallel/step_helper.ts) with the same kernel, to the same floats.
+ */
+export interface StepAheadProduct {
+  rows: number;
+  N: number;
+  K: number;
+  x: Float32Array;
+  packed: Float32Array;
+  out: Float32Array;
+}
+
 /** A token lookup as a step input: row v of `table` [ids, width] is token v's input vector. */
 export interface StepLookup {
   readonly table: Float32Array;
@@ -460,6 +474,22 @@ export abstract class Layer {
       throw new Error(
         `layer '${this.name}' (${this.className}) cannot read a fixed (encoder-side) input while stepping`,
       );
+  }
+
+  /**
+   * The product of this layer's next step that depends only on its state, for a caller to compute ahead — between
+   * steps, on another thread — or null (the default: nothing to hand over). Handing it out promises that the next
+   * `step` reads `out` instead of computing the product, so the caller must have written `out` before that step, or
+   * call `cancelStepAhead` (as it must whenever it changes the state in between).
+   */
+  stepAhead(state: StepState): StepAheadProduct | null {
+    void state;
+    return null;
+  }
+
+  /** Takes back a product handed out by stepAhead: the next step computes it itself. */
+  cancelStepAhead(state: StepState): void {
+    void state;
   }
 
   /** Graph form of step: the stepped inputs in input order → the node's outputs for this step. */

@@ -110,7 +110,7 @@ export class LSTM extends RNN {
     const H = this.units;
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
-    s.recurrentProduct!(s.states[0], s.xp, 0, 4 * H, true);
+    s.recurrent(s.xp, 4 * H, true);
     kernels().lstmCellForward(s.rows, H, s.xp, 0, s.states[1], 0, s.next[1], 0, s.next[0], 0, act, rec);
     s.swap();
   }

@@ -52,6 +52,7 @@ import {
   type SequenceMask,
   type StepConstant,
   type StepInput,
+  type StepAheadProduct,
   type StepOptions,
 } from './layer.js';
 import { LookupProjection } from './lookup_projection.js';
@@ -127,6 +128,9 @@ export class RecurrentStepState extends StepState {
   readonly aux: Float32Array;
   /** Where a step writes the new states; `swap()` makes them current. */
   readonly next: Float32Array[];
+  /** [1, G·H]: h·U computed ahead of the step by another thread (RNN.stepAhead), when `aheadValid`. */
+  readonly ahead: Float32Array | null;
+  aheadValid = false;
 
   constructor(
     layer: RNN,
@@ -146,6 +150,23 @@ export class RecurrentStepState extends StepState {
     this.xp = k.allocPersistent(rows * gates * layer.units);
     this.aux = k.allocPersistent(rows * gates * layer.units);
     this.next = this.states.map(() => k.allocPersistent(n));
+    this.ahead = recurrentProduct?.panels && rows === 1 ? k.allocPersistent(gates * layer.units) : null;
+  }
+
+  /**
+   * out[rows, ldo] (+)= h·U: the product computed ahead by another thread (used once), or computed now. Either way the
+   * same kernel sums the same panels, and out + (h·U) is one float add per element, so both give the same floats.
+   */
+  recurrent(out: Float32Array, ldo: number, accumulate: boolean): void {
+    if (!(this.aheadValid && this.ahead)) {
+      this.recurrentProduct!(this.states[0], out, 0, ldo, accumulate);
+      return;
+    }
+    this.aheadValid = false;
+    const n = this.ahead.length;
+    if (ldo !== n) throw new Error('RecurrentStepState.recurrent: a product ahead is one row of G·H');
+    if (accumulate) kernels().addInPlace(out, 0, this.ahead, 0, n);
+    else out.set(this.ahead);
   }
 
   /** Makes the computed states current (no copy: the buffers trade places). */
@@ -340,6 +361,19 @@ export abstract class RNN extends Layer {
   protected stepRecurrentProduct(rows: number): StepProduct | null {
     const GH = this.gates * this.units;
     return stepProduct(this.weights[1].value, 0, GH, this.units, GH, rows);
+  }
+
+  /** h·U of the next step, for one stream (U in GEMV panels: one-stream generation). */
+  override stepAhead(state: StepState): StepAheadProduct | null {
+    const s = this.ownState(state, RecurrentStepState);
+    const panels = s.recurrentProduct?.panels;
+    if (!panels || !s.ahead) return null;
+    s.aheadValid = true;
+    return { rows: 1, N: panels.N, K: panels.K, x: s.states[0], packed: panels.packed, out: s.ahead };
+  }
+
+  override cancelStepAhead(state: StepState): void {
+    this.ownState(state, RecurrentStepState).aheadValid = false;
   }
 
   override step(input: StepInput, state: StepState): Float32Array {

@@ -41,7 +41,7 @@ export class SimpleRNN extends RNN {
 
   protected stepCell(s: RecurrentStepState): void {
     const H = this.units;
-    s.recurrentProduct!(s.states[0], s.xp, 0, H, true);
+    s.recurrent(s.xp, H, true);
     kernels().activate(activationCode(this.activation), s.xp, 0, s.rows, H, H);
     s.next[0].set(s.xp.subarray(0, s.rows * H));
     s.swap();

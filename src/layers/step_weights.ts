@@ -10,14 +10,18 @@ import { kernels, scoped } from '../core/backend.js';
 import { gemmPackedBLength, gemvPanelsLength } from '../core/kernels.js';
 import type { StepLookup } from './layer.js';
 
-/** out[rows, N] (+)= x[rows, K] · W (row stride ldo in out, from outOff), for a W fixed while stepping. */
-export type StepProduct = (
+/**
+ * out[rows, N] (+)= x[rows, K] · W (row stride ldo in out, from outOff), for a W fixed while stepping. `panels`: W in
+ * the GEMV's panels, when the product runs on the GEMV (fewer than STEP_GEMM_ROWS rows) — what another thread needs to
+ * compute the same product (Layer.stepAhead).
+ */
+export type StepProduct = ((
   x: Float32Array,
   out: Float32Array,
   outOff: number,
   ldo: number,
   accumulate: boolean,
-) => void;
+) => void) & { readonly panels?: { packed: Float32Array; K: number; N: number } };
 
 /**
  * The fewest rows whose step products run on the GEMM (packed-B) kernel; fewer run on the GEMV, whose sums may round
@@ -43,7 +47,9 @@ export function stepProduct(
   }
   const packed = k.allocPersistent(gemvPanelsLength(K, N));
   k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
-  return (x, out, outOff, ldo, acc) => k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
+  const product = (x: Float32Array, out: Float32Array, outOff: number, ldo: number, acc: boolean): void =>
+    k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
+  return Object.assign(product, { panels: { packed, K, N } });
 }
 
 /**

@@ -11,8 +11,21 @@
  */
 import { kernels } from '../core/backend.js';
 import { MemoryOwner } from '../core/kernels.js';
-import type { Layer, StepState } from '../layers/layer.js';
+import type { Layer, StepAheadProduct, StepState } from '../layers/layer.js';
 import type { Sequential } from './sequential.js';
+
+/**
+ * Another thread that computes the products a step hands ahead (Layer.stepAhead) while the caller samples: the step
+ * helper of src/parallel/step_helper.ts (started by src/node/step_helper.ts).
+ */
+export interface StepAheadRunner {
+  /** Whether it can take products now (a helper thread takes a moment to start; until then the stepper waits not). */
+  readonly ready: boolean;
+  /** Starts a product (its input stays unchanged, its output unread, until waitFor its ticket). Returns the ticket. */
+  submit(product: StepAheadProduct): number;
+  /** Returns once the product of `ticket` is written. */
+  waitFor(ticket: number): void;
+}
 
 export class Stepper {
   private readonly layers: readonly Layer[];
@@ -22,6 +35,9 @@ export class Stepper {
   readonly outputSize: number;
   private readonly owner = new MemoryOwner();
   private disposed = false;
+  private helper: StepAheadRunner | null = null;
+  /** Per layer: the helper's ticket for the product its next step reads, or 0 (none out). */
+  private readonly tickets: number[];
 
   /** @param logits when true (default) the last softmax/sigmoid is skipped and logits are returned. */
   constructor(
@@ -37,6 +53,7 @@ export class Stepper {
       this.layers.map((l, i) => l.createStepState(batch, { tokens: i === 0, logits: logits && i === last })),
     ]);
     this.outputSize = this.states[last].width;
+    this.tickets = this.layers.map(() => 0);
   }
 
   /**
@@ -45,12 +62,33 @@ export class Stepper {
    * steppers so that its memory stays flat.
    */
   dispose(): void {
+    this.settle();
     this.disposed = true;
     kernels().release(this.owner);
   }
 
+  /**
+   * Lets `helper` compute, after each step, the products of the next one that depend only on the state (h·U), while
+   * the caller samples the next token; null computes everything on this thread. Same outputs either way.
+   */
+  useHelper(helper: StepAheadRunner | null): void {
+    this.settle();
+    this.helper = helper;
+  }
+
+  /** Waits for products out on the helper and takes them back: the state is about to change outside a step. */
+  private settle(): void {
+    this.layers.forEach((l, i) => {
+      if (this.tickets[i] === 0) return;
+      this.helper!.waitFor(this.tickets[i]);
+      this.tickets[i] = 0;
+      l.cancelStepAhead(this.states[i]);
+    });
+  }
+
   /** Clears every recurrent state. */
   reset(): void {
+    this.settle();
     this.layers.forEach((l, i) => l.resetState(this.states[i]));
   }
 
@@ -58,6 +96,7 @@ export class Stepper {
   resetRow(row: number): void {
     if (!(Number.isInteger(row) && row >= 0 && row < this.batch))
       throw new Error(`Stepper.resetRow: row ${row} is outside [0, ${this.batch})`);
+    this.settle();
     this.layers.forEach((l, i) => l.resetState(this.states[i], row));
   }
 
@@ -72,6 +111,8 @@ export class Stepper {
       throw new Error(`Stepper.copyRow: row ${row} is outside [0, ${this.batch})`);
     if (!(Number.isInteger(toRow) && toRow >= 0 && toRow < to.batch))
       throw new Error(`Stepper.copyRow: target row ${toRow} is outside [0, ${to.batch})`);
+    this.settle();
+    to.settle();
     this.states.forEach((st, i) =>
       st.states.forEach((src, k) => {
         const n = src.length / this.batch;
@@ -87,7 +128,21 @@ export class Stepper {
       throw new Error(`Stepper.step: expected ${this.batch} token ids, got ${ids.length}`);
     this.ids.set(ids);
     let x: Int32Array | Float32Array = this.ids;
-    for (let i = 0; i < this.layers.length; i++) x = this.layers[i].step(x, this.states[i]);
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      const state = this.states[i];
+      if (this.tickets[i] !== 0) {
+        // This step reads the product computed ahead.
+        this.helper!.waitFor(this.tickets[i]);
+        this.tickets[i] = 0;
+      }
+      x = layer.step(x, state);
+      // Handed over at once, so that it runs while the layers above, the sampling and the next input's lookup do.
+      if (this.helper?.ready) {
+        const p = layer.stepAhead(state);
+        if (p) this.tickets[i] = this.helper.submit(p);
+      }
+    }
     return x as Float32Array;
   }
 }

@@ -28,6 +28,7 @@ export {
   type ModelFormat,
 } from './keras_io.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
+export { startStepHelper } from './step_helper.js';
 export { InferencePool, createInferencePool, readModelPayload, withInferencePool } from './inference_pool.js';
 export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';
 export { readTextFile, mobyDick, usBirthsDaily, usBirthsMonthly } from './text_file.js';

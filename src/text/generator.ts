@@ -4,7 +4,7 @@
  * every character). Several samples — e.g. the recipe's four temperatures — run together as one batch.
  */
 import { Random } from '../core/random.js';
-import { Stepper } from '../models/stepper.js';
+import { Stepper, type StepAheadRunner } from '../models/stepper.js';
 import type { Sequential } from '../models/sequential.js';
 import { checkSampleOptions, sampleFromLogits, type SampleOptions } from './sampling.js';
 import type { Vocabulary } from './vocabulary.js';
@@ -18,6 +18,12 @@ export interface GenerateOptions extends SampleOptions {
   seed?: number;
   /** Called with each generated character as soon as it exists (streaming output). */
   onChar?: (c: string) => void;
+  /**
+   * A second thread for one-stream generation (`startStepHelper` of recur/node): it computes each step's recurrent
+   * product while this thread samples. The same text, faster; ignored for batched streams (several temperatures, a
+   * window), whose steps run on the GEMM.
+   */
+  helper?: StepAheadRunner | null;
 }
 
 export class TextGenerator {
@@ -69,6 +75,7 @@ export class TextGenerator {
     const ids = this.primeIds(opts.prime);
     // Its kernel memory goes back when the samples are done: generating again and again stays flat.
     const stepper = new Stepper(this.model, temperatures.length * (this.window ?? 1));
+    if (opts.helper) stepper.useHelper(opts.helper);
     try {
       return this.sample(stepper, temperatures, opts, ids);
     } finally {
