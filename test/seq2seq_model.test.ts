@@ -742,6 +742,14 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
         if (d.ids.length < 8) assert.ok(Math.abs(again[i] - d.score) < 1e-4, `greedy ${i}`);
       });
     }
+    // Several targets of one source (an n-best list: the same array) share its encoding, with the same scores.
+    const shared = data.sources.flatMap((s) => [s, s, s]);
+    const other = randomPairs(shared.length, 7, 6, 52, 5).targets;
+    const want = shared.map((s, i) => targetLogProb(members, s, Array.from(other[i])));
+    for (const rows of [4, 9]) {
+      const got = scoreTargets(members, shared, other, rows);
+      want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) < 1e-4, `shared, rows ${rows}, ${i}`));
+    }
     assert.throws(
       () => scoreTargets(members, data.sources, data.targets.slice(1), 4),
       /7 sources but 6 targets/,

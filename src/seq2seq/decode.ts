@@ -456,7 +456,18 @@ export function scoreTargets(
         // A short last batch keeps the stepper's rows: its idle rows repeat the first pair, and are not read.
         const pairOf = Int32Array.from({ length: rows }, (_, r) => picked[r < picked.length ? r : 0]);
         const stepper = steppers.get(rows);
-        stepper.start(Array.from(pairOf, (j) => sources[j]));
+        // Rows of one source (the candidates of an n-best list: the same array) share one run of the encoder.
+        const distinct: Int32Array[] = [];
+        const slot = new Map<Int32Array, number>();
+        const rowSource = Int32Array.from(pairOf, (j) => {
+          let k = slot.get(sources[j]);
+          if (k === undefined) {
+            k = distinct.push(sources[j]) - 1;
+            slot.set(sources[j], k);
+          }
+          return k;
+        });
+        stepper.start(distinct, rowSource);
         const V = stepper.outputSize;
         const T = picked.reduce((m, j) => Math.max(m, targets[j].length), 0) + 1;
         const ids = new Int32Array(rows).fill(START);
