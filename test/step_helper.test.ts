@@ -1,6 +1,6 @@
 /**
- * The step helper (src/parallel/step_helper.ts): a second thread computing each step's recurrent product ahead, while
- * the caller samples. Generation and raw steps must give the same floats with and without it — for every cell, a
+ * The step helper (src/parallel/step_helper.ts): a second thread computing most of each step's recurrent product ahead,
+ * while the caller samples and computes the rest. Generation and raw steps must give the same floats with and without it — for every cell, a
  * stack, an Embedding input — across the state changes a caller makes between steps (reset, resetRow, copyRow), before
  * the helper thread is ready and after it is closed.
  */
@@ -12,7 +12,7 @@ import type { Layer } from '../src/layers/layer.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
 import { startStepHelper } from '../src/node/step_helper.js';
-import type { StepHelper } from '../src/parallel/step_helper.js';
+import { StepHelper, markStepHelperReady, stepHelperControl } from '../src/parallel/step_helper.js';
 import { TextGenerator } from '../src/text/generator.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
@@ -103,6 +103,19 @@ describe('step helper', () => {
     const gen = new TextGenerator(modelOf('lstm'), vocabulary, false);
     const opts = { prime: 'ab', length: 50, seed: 3 };
     assert.deepEqual(gen.generateMany([0.5, 1], { ...opts, helper }), gen.generateMany([0.5, 1], opts));
+  });
+
+  it('a helper that never gets to a product: the stepper takes each one back and runs it itself, to the same text', () => {
+    // A control block marked ready with no thread behind it: every product is taken back after the short spin.
+    const control = stepHelperControl();
+    markStepHelperReady(control);
+    const away = new StepHelper(control);
+    const gen = new TextGenerator(modelOf('two LSTMs and dropout'), vocabulary, false);
+    const opts = { prime: 'abc', length: 3, temperature: 1, seed: 5 };
+    assert.equal(gen.generate({ ...opts, helper: away }), gen.generate(opts));
+    assert.ok(away.reclaimed > 0, 'products were taken back');
+    // With nothing written back, the backlog grows until the stepper stops handing products over.
+    assert.equal(away.ready, false);
   });
 
   it('one thread gives no helper; a closed helper takes no work and the stepper computes alone', () => {

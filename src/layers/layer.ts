@@ -134,9 +134,10 @@ export interface StepOptions {
 }
 
 /**
- * A product a layer's next step needs that depends only on the layer's state (h·U of a recurrent layer): out[rows, N] =
- * x[rows, K] · W, with W in the GEMV's panels (Kernels.packGemvPanels) and all three in kernel memory, so another
- * thread can compute it between steps (src/parallel/step_helper.ts) with the same kernel, to the same floats.
+ * A product a layer's next step needs that depends only on the layer's state (part of h·U, for a recurrent layer):
+ * out[rows, N] = x[rows, K] · W, with W in the GEMV's panels (Kernels.packGemvPanels) and all three in kernel memory,
+ * so another thread can compute it between steps (src/parallel/step_helper.ts) with the same kernel, to the same
+ * floats.
  */
 export interface StepAheadProduct {
   rows: number;
@@ -477,13 +478,14 @@ export abstract class Layer {
   }
 
   /**
-   * The product of this layer's next step that depends only on its state, for a caller to compute ahead — between
+   * A product of this layer's next step that depends only on its state, for a caller to compute ahead — between
    * steps, on another thread — or null (the default: nothing to hand over). Handing it out promises that the next
-   * `step` reads `out` instead of computing the product, so the caller must have written `out` before that step, or
-   * call `cancelStepAhead` (as it must whenever it changes the state in between).
+   * `step` calls `ready()` (which returns once the caller has written `out`) and reads `out` instead of computing
+   * that product; the caller calls `cancelStepAhead` instead whenever it changes the state in between.
    */
-  stepAhead(state: StepState): StepAheadProduct | null {
+  stepAhead(state: StepState, ready: () => void): StepAheadProduct | null {
     void state;
+    void ready;
     return null;
   }
 

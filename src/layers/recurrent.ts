@@ -27,7 +27,7 @@
  * gates and the weights get nothing from them.
  */
 import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy } from '../core/backend.js';
-import { gemmPackedBLength } from '../core/kernels.js';
+import { GEMV_PANEL, gemmPackedBLength } from '../core/kernels.js';
 import { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
@@ -120,6 +120,12 @@ export interface CallOptions {
   mask?: SequenceMask | null;
 }
 
+/**
+ * The share of h·U one-stream generation hands to another thread (RNN.stepAhead), rounded to GEMV panels: the rest is
+ * computed at the step while that thread works (measured: BENCHMARKS.md, "Generation on two cores").
+ */
+const AHEAD_SHARE = 0.7;
+
 /** A recurrent layer's step state: h (and c), the buffers a step computes them into, scratch and step weights. */
 export class RecurrentStepState extends StepState {
   /** [rows, G·H]: the input projection, then the gate pre-activations. */
@@ -128,9 +134,14 @@ export class RecurrentStepState extends StepState {
   readonly aux: Float32Array;
   /** Where a step writes the new states; `swap()` makes them current. */
   readonly next: Float32Array[];
-  /** [1, G·H]: h·U computed ahead of the step by another thread (RNN.stepAhead), when `aheadValid`. */
+  /**
+   * [1, aheadColumns]: the first columns of h·U, computed ahead of the step by another thread (RNN.stepAhead) when
+   * `aheadValid`; `aheadReady` returns once they are written. The step computes the other columns meanwhile.
+   */
   readonly ahead: Float32Array | null;
+  readonly aheadColumns: number;
   aheadValid = false;
+  aheadReady: () => void = () => {};
 
   constructor(
     layer: RNN,
@@ -150,22 +161,35 @@ export class RecurrentStepState extends StepState {
     this.xp = k.allocPersistent(rows * gates * layer.units);
     this.aux = k.allocPersistent(rows * gates * layer.units);
     this.next = this.states.map(() => k.allocPersistent(n));
-    this.ahead = recurrentProduct?.panels && rows === 1 ? k.allocPersistent(gates * layer.units) : null;
+    // The other thread's share: while it multiplies these columns, this thread samples and multiplies the rest.
+    const GH = gates * layer.units;
+    this.aheadColumns = Math.min(GH, Math.round((GH * AHEAD_SHARE) / GEMV_PANEL) * GEMV_PANEL);
+    this.ahead =
+      recurrentProduct?.panels && rows === 1 && this.aheadColumns > 0
+        ? k.allocPersistent(this.aheadColumns)
+        : null;
   }
 
   /**
-   * out[rows, ldo] (+)= h·U: the product computed ahead by another thread (used once), or computed now. Either way the
-   * same kernel sums the same panels, and out + (h·U) is one float add per element, so both give the same floats.
+   * out[rows, ldo] (+)= h·U: all of it computed now, or — with a product ahead — the columns after `aheadColumns` now
+   * and the first ones read from the other thread's product (used once). Each column is summed by the same kernel
+   * over the same panel, and out + (h·U) is one float add per element, so both ways give the same floats.
    */
   recurrent(out: Float32Array, ldo: number, accumulate: boolean): void {
-    if (!(this.aheadValid && this.ahead)) {
+    const panels = this.recurrentProduct?.panels;
+    if (!(this.aheadValid && this.ahead && panels)) {
       this.recurrentProduct!(this.states[0], out, 0, ldo, accumulate);
       return;
     }
     this.aheadValid = false;
-    const n = this.ahead.length;
-    if (ldo !== n) throw new Error('RecurrentStepState.recurrent: a product ahead is one row of G·H');
-    if (accumulate) kernels().addInPlace(out, 0, this.ahead, 0, n);
+    const { N, K, packed } = panels;
+    const Na = this.aheadColumns;
+    if (ldo !== N) throw new Error('RecurrentStepState.recurrent: a product ahead is one row of G·H');
+    const k = kernels();
+    // Columns Na… start at panel Na / GEMV_PANEL of the packed U.
+    if (Na < N) k.gemvPacked(1, N - Na, K, this.states[0], 0, K, packed, Na * K, out, Na, ldo, accumulate);
+    this.aheadReady();
+    if (accumulate) k.addInPlace(out, 0, this.ahead, 0, Na);
     else out.set(this.ahead);
   }
 
@@ -363,13 +387,14 @@ export abstract class RNN extends Layer {
     return stepProduct(this.weights[1].value, 0, GH, this.units, GH, rows);
   }
 
-  /** h·U of the next step, for one stream (U in GEMV panels: one-stream generation). */
-  override stepAhead(state: StepState): StepAheadProduct | null {
+  /** The first columns of the next step's h·U, for one stream (U in GEMV panels: one-stream generation). */
+  override stepAhead(state: StepState, ready: () => void): StepAheadProduct | null {
     const s = this.ownState(state, RecurrentStepState);
     const panels = s.recurrentProduct?.panels;
     if (!panels || !s.ahead) return null;
     s.aheadValid = true;
-    return { rows: 1, N: panels.N, K: panels.K, x: s.states[0], packed: panels.packed, out: s.ahead };
+    s.aheadReady = ready;
+    return { rows: 1, N: s.aheadColumns, K: panels.K, x: s.states[0], packed: panels.packed, out: s.ahead };
   }
 
   override cancelStepAhead(state: StepState): void {

@@ -131,16 +131,18 @@ export class Stepper {
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i];
       const state = this.states[i];
+      // A layer with a product out waits for it itself (the `ready` it was given), after its own share of the work.
+      x = layer.step(x, state);
       if (this.tickets[i] !== 0) {
-        // This step reads the product computed ahead.
         this.helper!.waitFor(this.tickets[i]);
         this.tickets[i] = 0;
       }
-      x = layer.step(x, state);
       // Handed over at once, so that it runs while the layers above, the sampling and the next input's lookup do.
       if (this.helper?.ready) {
-        const p = layer.stepAhead(state);
-        if (p) this.tickets[i] = this.helper.submit(p);
+        const helper = this.helper;
+        let ticket = 0;
+        const p = layer.stepAhead(state, () => helper.waitFor(ticket));
+        if (p) ticket = this.tickets[i] = helper.submit(p);
       }
     }
     return x as Float32Array;

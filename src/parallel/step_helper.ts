@@ -8,12 +8,15 @@
  *
  * The handshake is a few integers in a SharedArrayBuffer, spun on with Atomics (a message or Atomics.wait round trip
  * costs more than the product): the main thread writes the jobs and bumps SEQ; the helper, spinning on SEQ, runs them
- * and counts DONE up to SEQ. Between generations the helper sleeps in Atomics.wait (after SPIN_LIMIT idle spins) and is
+ * and counts DONE up to SEQ. A product the helper has not started when the main thread needs it — the helper's core
+ * busy with other threads — is taken back (a compare-and-swap on its slot decides who runs it) and run by the main
+ * thread, so a step never waits for the helper's next time slice. Between generations the helper sleeps in Atomics.wait (after SPIN_LIMIT idle spins) and is
  * woken by the next job's notify, so an idle helper costs no CPU. Jobs carry byte addresses in the shared kernel
  * memory: the helper instantiates the wasm kernels over that memory (like the pool's workers).
  *
  * Browser-safe: the worker itself is made by an adapter (src/node/step_helper.ts) that runs `runStepHelper`.
  */
+import { kernels } from '../core/backend.js';
 import type { WasmKernels } from '../core/wasm/wasm_kernels.js';
 import type { StepAheadProduct } from '../layers/layer.js';
 import type { StepAheadRunner } from '../models/stepper.js';
@@ -25,21 +28,39 @@ const STOP = 2;
 const ERROR = 3;
 /** Set by the helper thread when its loop runs: until then the stepper computes everything itself. */
 const READY = 4;
-const JOB_BASE = 5;
-/** Per product: rows, N, K, x byte address, packed byte address, out byte address. */
-const JOB_WORDS = 6;
 /** Products out at once (a ring: one per recurrent layer of a stack is out at a time). */
 export const STEP_HELPER_MAX_JOBS = 16;
+/** Per ring slot, who runs its product: POSTED until the helper (TAKEN) or the main thread (RECLAIMED) claims it. */
+const CLAIM_BASE = 5;
+const POSTED = 0;
+const TAKEN = 1;
+const RECLAIMED = 2;
+const JOB_BASE = CLAIM_BASE + STEP_HELPER_MAX_JOBS;
+/** Per product: rows, N, K, x byte address, packed byte address, out byte address. */
+const JOB_WORDS = 6;
 export const STEP_HELPER_CONTROL_WORDS = JOB_BASE + JOB_WORDS * STEP_HELPER_MAX_JOBS;
 /** Idle spins before the helper sleeps until notified (≈ tens of microseconds). */
 const SPIN_LIMIT = 20_000;
 /** A product takes microseconds: a helper silent this long has died (its thread ended or was killed). */
 const STALL_MS = 10_000;
+/**
+ * Spins of a waiting main thread before it takes back a product the helper has not started (≈ 20 µs): the helper's
+ * core may be busy with something else (the runtime's own threads), and a step should not wait for a time slice.
+ */
+const RECLAIM_SPINS = 2000;
 
 /** The main thread's side: hand products over, wait for them. */
 export class StepHelper implements StepAheadRunner {
   private seq = 0;
   private closed = false;
+  /** The products of the ring's slots, to run here when taken back. */
+  private readonly products: (StepAheadProduct | null)[] = new Array<StepAheadProduct | null>(
+    STEP_HELPER_MAX_JOBS,
+  ).fill(null);
+  /** Per slot, the last ticket this thread took back and ran itself (waiting for it again returns at once). */
+  private readonly reclaimedTicket = new Int32Array(STEP_HELPER_MAX_JOBS);
+  /** Products this thread took back and ran itself (for tests and measurements). */
+  reclaimed = 0;
 
   /** @param control STEP_HELPER_CONTROL_WORDS Int32s over a SharedArrayBuffer the helper thread also holds. */
   constructor(
@@ -52,7 +73,12 @@ export class StepHelper implements StepAheadRunner {
 
   /** Whether the helper thread is running its loop (a new helper takes tens of milliseconds to start). */
   get ready(): boolean {
-    return !this.closed && Atomics.load(this.control, READY) === 1;
+    // A helper far behind (its core busy elsewhere) gets no more work until it catches up.
+    return (
+      !this.closed &&
+      Atomics.load(this.control, READY) === 1 &&
+      this.seq - Atomics.load(this.control, DONE) < STEP_HELPER_MAX_JOBS / 2
+    );
   }
 
   /**
@@ -61,28 +87,44 @@ export class StepHelper implements StepAheadRunner {
    */
   submit(p: StepAheadProduct): number {
     if (!this.ready) throw new Error('StepHelper: the helper is not running (check ready before submitting)');
-    // A full ring: the oldest product must be written before its slot is reused.
-    this.waitFor(this.seq - STEP_HELPER_MAX_JOBS + 1);
     const c = this.control;
-    const o = JOB_BASE + (this.seq % STEP_HELPER_MAX_JOBS) * JOB_WORDS;
+    const slot = this.seq % STEP_HELPER_MAX_JOBS;
+    const o = JOB_BASE + slot * JOB_WORDS;
     c[o] = p.rows;
     c[o + 1] = p.N;
     c[o + 2] = p.K;
     c[o + 3] = p.x.byteOffset;
     c[o + 4] = p.packed.byteOffset;
     c[o + 5] = p.out.byteOffset;
+    this.products[slot] = p;
+    Atomics.store(c, CLAIM_BASE + slot, POSTED);
     this.seq++;
-    // The store publishes the job words written before it (Atomics are sequentially consistent).
+    // The store publishes the words written before it (Atomics are sequentially consistent).
     Atomics.store(c, SEQ, this.seq);
     Atomics.notify(c, SEQ, 1);
     return this.seq;
   }
 
-  /** Returns once the product of `ticket` (and every one before it) is written. */
+  /**
+   * Returns once the product of `ticket` is written — by the helper, or by this thread when the helper has not started
+   * it after a short spin (same kernel, same floats).
+   */
   waitFor(ticket: number): void {
     const c = this.control;
+    const slot = (ticket - 1) % STEP_HELPER_MAX_JOBS;
+    if (this.reclaimedTicket[slot] === ticket) return;
     for (let spins = 1; Atomics.load(c, DONE) < ticket; spins++) {
-      // Spin: a product takes microseconds. Now and then, check that the helper has not died.
+      if (
+        spins === RECLAIM_SPINS &&
+        Atomics.compareExchange(c, CLAIM_BASE + slot, POSTED, RECLAIMED) === POSTED
+      ) {
+        const p = this.products[slot]!;
+        this.reclaimed++;
+        this.reclaimedTicket[slot] = ticket;
+        kernels().gemvPacked(p.rows, p.N, p.K, p.x, 0, p.K, p.packed, 0, p.out, 0, p.N, false);
+        return;
+      }
+      // Now and then, check that the helper (which has the product) has not died.
       if ((spins & 0xfffff) === 0) {
         const started = Date.now();
         while (Atomics.load(c, DONE) < ticket)
@@ -98,9 +140,15 @@ export class StepHelper implements StepAheadRunner {
     }
   }
 
-  /** Returns once every submitted product is written. */
+  /** Returns once every submitted product is written or taken back (the helper has passed them all). */
   wait(): void {
-    this.waitFor(this.seq);
+    const c = this.control;
+    const started = Date.now();
+    while (Atomics.load(c, DONE) < this.seq)
+      if (Date.now() - started > STALL_MS) {
+        this.closed = true;
+        throw new Error(`StepHelper: the helper thread did not answer in ${STALL_MS / 1000} s`);
+      }
   }
 
   /** Stops the helper thread (after its pending products); the helper cannot be used after. */
@@ -122,7 +170,7 @@ export function runStepHelper(control: Int32Array, kernels: WasmKernels): void {
   const x = kernels.x;
   const scratch = kernels.packScratch();
   let done = Atomics.load(control, DONE);
-  Atomics.store(control, READY, 1);
+  markStepHelperReady(control);
   for (;;) {
     let spins = 0;
     while (Atomics.load(control, SEQ) === done) {
@@ -132,16 +180,24 @@ export function runStepHelper(control: Int32Array, kernels: WasmKernels): void {
         spins = 0;
       }
     }
-    const o = JOB_BASE + (done % STEP_HELPER_MAX_JOBS) * JOB_WORDS;
-    try {
-      const [rows, N, K] = [control[o], control[o + 1], control[o + 2]];
-      x.gemvPacked(rows, N, K, control[o + 3], K, control[o + 4], control[o + 5], N, 0, scratch);
-    } catch {
-      Atomics.store(control, ERROR, 1);
-    }
+    const slot = done % STEP_HELPER_MAX_JOBS;
+    const o = JOB_BASE + slot * JOB_WORDS;
+    // Unless the main thread took it back while this thread was away.
+    if (Atomics.compareExchange(control, CLAIM_BASE + slot, POSTED, TAKEN) === POSTED)
+      try {
+        const [rows, N, K] = [control[o], control[o + 1], control[o + 2]];
+        x.gemvPacked(rows, N, K, control[o + 3], K, control[o + 4], control[o + 5], N, 0, scratch);
+      } catch {
+        Atomics.store(control, ERROR, 1);
+      }
     done++;
     Atomics.store(control, DONE, done);
   }
+}
+
+/** Tells the main thread that a helper loop serves `control` (runStepHelper does, as it starts). */
+export function markStepHelperReady(control: Int32Array): void {
+  Atomics.store(control, READY, 1);
 }
 
 /** A control block for a new helper. */
