@@ -1,18 +1,20 @@
 /**
  * A second core for one-stream generation. Stateful generation is a chain of one-row steps, too short to split a batch
  * over threads (≈ 6 µs a character for the LSTM(128) recipe), but half of each step — the recurrent product h_t·U for
- * step t + 1 — depends only on the state, not on the character sampled from step t. So the stepper hands that product
- * to a helper thread as soon as step t ends, samples the next character meanwhile, and at step t + 1 waits for it and
- * adds it in (src/models/stepper.ts, RecurrentStepState.recurrent). The helper runs the same packed GEMV kernel on the
- * same panels, so every sum is the same float and generation is bit-identical with or without it.
+ * step t + 1 — depends only on the state, not on the character sampled from step t. So the stepper hands most of that
+ * product to a helper thread as soon as step t ends, samples the next character and computes the rest meanwhile, and
+ * at step t + 1 waits for the helper's part (src/models/stepper.ts, RecurrentStepState.recurrent). The helper runs the
+ * same packed GEMV kernel on the same panels, so every sum is the same float and generation is bit-identical with or
+ * without it.
  *
  * The handshake is a few integers in a SharedArrayBuffer, spun on with Atomics (a message or Atomics.wait round trip
  * costs more than the product): the main thread writes the jobs and bumps SEQ; the helper, spinning on SEQ, runs them
  * and counts DONE up to SEQ. A product the helper has not started when the main thread needs it — the helper's core
  * busy with other threads — is taken back (a compare-and-swap on its slot decides who runs it) and run by the main
- * thread, so a step never waits for the helper's next time slice. Between generations the helper sleeps in Atomics.wait (after SPIN_LIMIT idle spins) and is
- * woken by the next job's notify, so an idle helper costs no CPU. Jobs carry byte addresses in the shared kernel
- * memory: the helper instantiates the wasm kernels over that memory (like the pool's workers).
+ * thread, so a step never waits for the helper's next time slice. Between generations the helper sleeps in
+ * Atomics.wait (after SPIN_LIMIT idle spins) and is woken by the next job's notify, so an idle helper costs no CPU.
+ * Jobs carry byte addresses in the shared kernel memory: the helper instantiates the wasm kernels over that memory
+ * (like the pool's workers).
  *
  * Browser-safe: the worker itself is made by an adapter (src/node/step_helper.ts) that runs `runStepHelper`.
  */
