@@ -99,7 +99,7 @@ describe('training budgets', () => {
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.ok(
         jsonLines(resumed.stdout).some((e) => e.event === 'time-limit'),
-        'the resumed run has its own budget',
+        `the resumed run has its own budget; its output ends:\n${resumed.stdout.slice(-1500)}\n${resumed.stderr.slice(-500)}`,
       );
     });
   }
