@@ -22,7 +22,13 @@ const stamp = buildStamp(
   root,
   'web',
   ['src', 'scripts/build-web.mjs', 'package-lock.json'],
-  ['dist/web/index.html', 'dist/web/app.js', 'dist/web/engine.js', 'dist/web/pool-worker.js'],
+  [
+    'dist/web/index.html',
+    'dist/web/app.js',
+    'dist/web/engine.js',
+    'dist/web/pool-worker.js',
+    'dist/web/step-helper-worker.js',
+  ],
 );
 if (stamp.fresh) {
   process.stdout.write(`build:web: ${out} is up to date\n`);
@@ -38,6 +44,7 @@ await build({
     app: join(page, 'main.ts'),
     engine: join(page, 'engine.ts'),
     'pool-worker': join(root, 'src', 'web', 'worker.ts'),
+    'step-helper-worker': join(root, 'src', 'web', 'step_helper_worker.ts'),
   },
   outdir: out,
   bundle: true,

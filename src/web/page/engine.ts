@@ -37,6 +37,7 @@ import { GRU } from '../../layers/gru.js';
 import { LSTM } from '../../layers/lstm.js';
 import { RNN } from '../../layers/recurrent.js';
 import { defaultThreads, installWebWorkerPool } from '../pool.js';
+import { startWebStepHelper } from '../step_helper.js';
 import type {
   EngineReply,
   EngineRequest,
@@ -57,6 +58,9 @@ const MAX_THREADS = 4;
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 const pool = installWebWorkerPool(new URL('./pool-worker.js', import.meta.url));
 const threads = pool ? Math.max(1, Math.min(defaultThreads(), MAX_THREADS)) : 1;
+// One stream of generation uses a second core: the helper computes each step's recurrent product while the next
+// character is sampled (the same text). It sleeps between generations.
+const stepHelper = startWebStepHelper(threads, new URL('./step-helper-worker.js', import.meta.url));
 
 /** The text model the page works with: trained here or loaded from files. */
 interface TextModel {
@@ -263,6 +267,7 @@ function generate(g: GenerateRequest): void {
     topP: g.topP,
     seed: g.seed,
     onChar: (c) => chars.add(c),
+    helper: stepHelper,
   });
   chars.flush();
   post({ type: 'generated', id: g.id, prime: lowered, text });
@@ -482,6 +487,6 @@ post({
   kernels: kernels().name,
   threads,
   note: isolated
-    ? `${threads} Web Worker thread(s), ${kernels().name} kernels`
+    ? `${threads} Web Worker thread(s)${stepHelper ? ' and a step helper' : ''}, ${kernels().name} kernels`
     : `this page is not cross-origin isolated (no COOP/COEP headers), so it trains on one worker with the ${kernels().name} kernels`,
 });
