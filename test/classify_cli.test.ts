@@ -285,7 +285,11 @@ describe('recur classify', () => {
     const part = join(dir, 'part');
     const stopped = run(args(part), { env: { RECUR_TEST_INTERRUPT_AFTER: '30' } });
     assert.equal(stopped.code, 130, stopped.stderr);
-    const resumed = run(['classify', 'train', csv, '--out', part, '--resume', '--threads', '1', '-q']);
+    // The checkpoint keeps the model: a different flag is refused, the same ones are fine (SMALL, given again).
+    const changed = run(['classify', 'train', csv, '--out', part, '--resume', '-q', '--units', '12']);
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(changed.stderr, /--units 12 with --resume: the checkpoint's run uses 8; leave the flag out/);
+    const resumed = run(['classify', 'train', csv, '--out', part, '--resume', '-q', ...SMALL]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const w1 = loadModel(join(whole, 'checkpoint')).model.getWeights();
     const w2 = loadModel(join(part, 'checkpoint')).model.getWeights();

@@ -164,6 +164,13 @@ describe('recur CLI', () => {
     assert.equal(first.code, 130, first.stderr);
     const meta = loadModel(join(b, 'checkpoint')).metadata as { state: { epoch: number; batch: number } };
     assert.deepEqual([meta.state.epoch, meta.state.batch], [0, 7]);
+    // The checkpoint keeps the model: a flag that says otherwise is refused before anything is touched.
+    const changed = run(['train', textFile, '--out', b, '--resume', '--epochs', '2', '-q', '--units', '24']);
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(
+      changed.stderr,
+      /--units 24 with --resume: the checkpoint's run uses 16; leave the flag out/,
+    );
     const second = run(['train', textFile, '--out', b, '--resume', '--epochs', '2', '-q', '--threads', '2']);
     assert.equal(second.code, 0, second.stderr);
     const wa = loadModel(join(a, 'checkpoint')).model.getWeights();

@@ -90,6 +90,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  refuseChangedFlags,
 } from './run_dir.js';
 
 export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
@@ -477,8 +478,38 @@ export async function trainClassifier(
   const classes =
     meta?.classes ?? (multiLabel ? multiLabelsOf(data, labelField) : classesOf(data, labelField));
   let settings: ClassifierSettings;
-  if (meta) settings = { ...meta.settings, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
-  else {
+  if (meta) {
+    const saved = meta.settings;
+    refuseChangedFlags([
+      ['--level', o.level, saved.tokenizer.level],
+      ['--no-lowercase', o.lowercase === false ? false : undefined, saved.tokenizer.lowercase],
+      ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
+      ['--max-vocab', o.maxVocab, saved.tokenizer.maxVocab ?? 'no cap'],
+      ['--min-count', o.minCount, saved.tokenizer.minCount],
+      ['--max-length', o.maxLength, saved.maxLength],
+      ['--truncating', o.truncating, saved.truncating],
+      ['--embedding-dim', o.embeddingDim, saved.embeddingDim],
+      ['--cell', o.cell, saved.cell],
+      ['--units', o.units, saved.units],
+      ['--layers', o.layers, saved.layers],
+      ['--no-bidirectional', o.bidirectional === false ? false : undefined, saved.bidirectional],
+      ['--dropout', o.dropout, saved.dropout],
+      ['--embedding-dropout', o.embeddingDropout, saved.embeddingDropout ?? 'none'],
+      ['--pooling', o.pooling, saved.pooling],
+      ['--output', o.output, saved.output],
+      ['--optimizer', o.optimizer, saved.optimizer],
+      ['--lr', o.lr, saved.learningRate],
+      ['--lr-decay', o.lrDecay, saved.lrDecay],
+      ['--clipnorm', o.clipnorm, saved.clipnorm ?? 'no clipping'],
+      ['--batch-size', o.batchSize, saved.batchSize],
+      ['--patience', o.patience, saved.patience],
+      ['--monitor', o.monitor, saved.monitor],
+      ['--validation-split', o.validationSplit, saved.validationSplit],
+      ['--test-split', o.testSplit, saved.testSplit],
+      ['--seed', o.seed, saved.seed],
+    ]);
+    settings = { ...saved, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
+  } else {
     try {
       settings = classifierSettings(classes.length, overridesOf(o));
     } catch (e) {

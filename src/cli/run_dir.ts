@@ -230,6 +230,19 @@ export class EpochRecorder extends Callback {
 }
 
 /**
+ * A resumed run is the checkpoint's run: its model, data settings and schedule come from the checkpoint. A flag given
+ * with --resume whose value differs from the checkpoint's is bad usage — ignoring it would make the user believe the
+ * run continues with their setting. Each entry: [flag, the value given (undefined: not given), the checkpoint's].
+ */
+export function refuseChangedFlags(given: readonly (readonly [string, unknown, unknown])[]): void {
+  for (const [flag, value, saved] of given)
+    if (value !== undefined && value !== saved)
+      throw new UsageError(
+        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its model, data settings and schedule)`,
+      );
+}
+
+/**
  * Says where a stopped run's checkpoint is and how to continue, on the terminal and as a JSON event ('interrupted',
  * or 'time-limit' when the budget ran out). `endOfEpoch` is a stop on an epoch's last batch, whose end-of-epoch
  * checkpoint is the one on disk (`epoch` then counts finished epochs). Returns the exit code the command ends with

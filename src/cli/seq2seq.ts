@@ -66,6 +66,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  refuseChangedFlags,
 } from './run_dir.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
@@ -226,11 +227,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--lr-factor', o.lrFactor, s.lrFactor],
     ['--val-words', o.valWords === 'all' ? null : o.valWords, s.validationWords],
   ];
-  for (const [flag, value, saved] of given)
-    if (value !== undefined && value !== saved)
-      throw new UsageError(
-        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its model, data settings and schedule)`,
-      );
+  refuseChangedFlags(given);
   if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)
     throw new UsageError(
       `--target-order ${o.targetOrder} with --resume: the checkpoint's decoder writes its target ${s.targetOrder}; leave the flag out`,

@@ -62,6 +62,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  refuseChangedFlags,
 } from './run_dir.js';
 
 export interface TrainOptions extends BudgetOptions {
@@ -210,6 +211,27 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     if (progress?.carriedStates !== undefined)
       carriedStates = loadCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
     model.trainRng.setState(state.trainRng);
+    // --recipe has a default, so only its differing flags tell; the recipe itself comes with the checkpoint.
+    refuseChangedFlags([
+      ['--cell', o.cell, settings.cell],
+      ['--units', o.units, settings.units],
+      ['--layers', o.layers, settings.layers],
+      ['--maxlen', o.maxlen, settings.maxlen],
+      ['--step', o.step, settings.step],
+      ['--seq-length', o.seqLength, settings.seqLength],
+      ['--batch-size', o.batchSize, settings.batchSize],
+      ['--dropout', o.dropout, settings.dropout],
+      ['--optimizer', o.optimizer, settings.optimizer],
+      ['--lr', o.lr, settings.learningRate],
+      ['--clipnorm', o.clipnorm, settings.clipnorm ?? 'no clipping'],
+      ['--validation-split', o.validationSplit, settings.validationSplit],
+      ['--no-lowercase', o.lowercase === false ? false : undefined, settings.lowercase],
+      ['--init', o.init, settings.init ?? 'keras'],
+      ['--rmsprop-epsilon', o.rmspropEpsilon, settings.rmspropEpsilon ?? 'inside'],
+      // Its default (true) is always there: only false says the user chose it.
+      ['--gru-reset-after', o.gruResetAfter === false ? false : undefined, settings.gruResetAfter ?? true],
+      ['--seed', o.seed, settings.seed],
+    ]);
   } else {
     settings = settingsFrom(o, source);
   }
