@@ -432,6 +432,38 @@ export async function classifyTrain(
   return typeof r === 'number' ? r : 0;
 }
 
+/** A resumed classifier (or ensemble member) keeps the checkpoint's settings: a flag that differs is bad usage. */
+export function checkResumedClassifierFlags(o: ClassifyTrainOptions, saved: ClassifierSettings): void {
+  refuseChangedFlags([
+    ['--level', o.level, saved.tokenizer.level],
+    ['--no-lowercase', o.lowercase === false ? false : undefined, saved.tokenizer.lowercase],
+    ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
+    ['--max-vocab', o.maxVocab, saved.tokenizer.maxVocab ?? 'no cap'],
+    ['--min-count', o.minCount, saved.tokenizer.minCount],
+    ['--max-length', o.maxLength, saved.maxLength],
+    ['--truncating', o.truncating, saved.truncating],
+    ['--embedding-dim', o.embeddingDim, saved.embeddingDim],
+    ['--cell', o.cell, saved.cell],
+    ['--units', o.units, saved.units],
+    ['--layers', o.layers, saved.layers],
+    ['--no-bidirectional', o.bidirectional === false ? false : undefined, saved.bidirectional],
+    ['--dropout', o.dropout, saved.dropout],
+    ['--embedding-dropout', o.embeddingDropout, saved.embeddingDropout ?? 'none'],
+    ['--pooling', o.pooling, saved.pooling],
+    ['--output', o.output, saved.output],
+    ['--optimizer', o.optimizer, saved.optimizer],
+    ['--lr', o.lr, saved.learningRate],
+    ['--lr-decay', o.lrDecay, saved.lrDecay],
+    ['--clipnorm', o.clipnorm, saved.clipnorm ?? 'no clipping'],
+    ['--batch-size', o.batchSize, saved.batchSize],
+    ['--patience', o.patience, saved.patience],
+    ['--monitor', o.monitor, saved.monitor],
+    ['--validation-split', o.validationSplit, saved.validationSplit],
+    ['--test-split', o.testSplit, saved.testSplit],
+    ['--seed', o.seed, saved.seed],
+  ]);
+}
+
 /**
  * Trains one classifier into `o.out` (or, with `member`, into the member's directory), then — a single model — scores
  * it on the test split next to the baselines. Returns the exit code, or for a member how its training ended.
@@ -480,34 +512,7 @@ export async function trainClassifier(
   let settings: ClassifierSettings;
   if (meta) {
     const saved = meta.settings;
-    refuseChangedFlags([
-      ['--level', o.level, saved.tokenizer.level],
-      ['--no-lowercase', o.lowercase === false ? false : undefined, saved.tokenizer.lowercase],
-      ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
-      ['--max-vocab', o.maxVocab, saved.tokenizer.maxVocab ?? 'no cap'],
-      ['--min-count', o.minCount, saved.tokenizer.minCount],
-      ['--max-length', o.maxLength, saved.maxLength],
-      ['--truncating', o.truncating, saved.truncating],
-      ['--embedding-dim', o.embeddingDim, saved.embeddingDim],
-      ['--cell', o.cell, saved.cell],
-      ['--units', o.units, saved.units],
-      ['--layers', o.layers, saved.layers],
-      ['--no-bidirectional', o.bidirectional === false ? false : undefined, saved.bidirectional],
-      ['--dropout', o.dropout, saved.dropout],
-      ['--embedding-dropout', o.embeddingDropout, saved.embeddingDropout ?? 'none'],
-      ['--pooling', o.pooling, saved.pooling],
-      ['--output', o.output, saved.output],
-      ['--optimizer', o.optimizer, saved.optimizer],
-      ['--lr', o.lr, saved.learningRate],
-      ['--lr-decay', o.lrDecay, saved.lrDecay],
-      ['--clipnorm', o.clipnorm, saved.clipnorm ?? 'no clipping'],
-      ['--batch-size', o.batchSize, saved.batchSize],
-      ['--patience', o.patience, saved.patience],
-      ['--monitor', o.monitor, saved.monitor],
-      ['--validation-split', o.validationSplit, saved.validationSplit],
-      ['--test-split', o.testSplit, saved.testSplit],
-      ['--seed', o.seed, saved.seed],
-    ]);
+    checkResumedClassifierFlags(o, saved);
     settings = { ...saved, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
   } else {
     try {

@@ -34,6 +34,7 @@ import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
 import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
 import {
+  checkResumedClassifierFlags,
   columnsOf,
   finishedState,
   multiLabelTable,
@@ -73,6 +74,15 @@ export async function classifyTrainEnsemble(
     options: trainingOptionsOf(o, seed, ['test']),
   });
   const N = rec.size;
+  if (o.resume) {
+    // The members keep the first command's settings: a flag that differs from a trained member's is refused (before
+    // any member has a checkpoint, the stored flags alone decide and nothing has been trained).
+    const trained = Array.from({ length: N }, (_, i) => join(outDir, MEMBERS_DIR, String(i + 1)))
+      .flatMap((d) => [join(d, CHECKPOINT_DIR), d])
+      .find((d) => isModelDir(d));
+    if (trained)
+      checkResumedClassifierFlags(o, parseClassifierMetadata(loadModel(trained).metadata, trained).settings);
+  }
   const runtime = {
     out: outDir,
     overwrite: false,
