@@ -43,7 +43,6 @@ const NUMERICAL = [
   'serialization',
   'seq2seq',
   'seq2seq_model',
-  'chunk_aligner',
   'step',
   'text',
   'tfjs',
@@ -52,6 +51,7 @@ const NUMERICAL = [
 
 /** Run once, on the default kernels. */
 const ONCE = [
+  'chunk_aligner',
   'carried_states_fuzz',
   'classify_cli',
   'classify_ensemble',

@@ -45,7 +45,13 @@ export {
 } from './models/optimizers.js';
 export { computeLoss, computeMaskedLoss, lossName, type LossName } from './models/losses.js';
 export { Stepper, type StepAheadRunner } from './models/stepper.js';
-export { StepHelper, runStepHelper, stepHelperControl } from './parallel/step_helper.js';
+export {
+  StepHelper,
+  newStepHelper,
+  runStepHelper,
+  stepHelperControl,
+  type StepHelperInit,
+} from './parallel/step_helper.js';
 export { GraphStepper, type GraphStepperArgs } from './models/graph_stepper.js';
 export {
   Functional,

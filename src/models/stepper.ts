@@ -38,6 +38,8 @@ export class Stepper {
   private helper: StepAheadRunner | null = null;
   /** Per layer: the helper's ticket for the product its next step reads, or 0 (none out). */
   private readonly tickets: number[];
+  /** Per layer: what its step calls before reading the product (made once: a step allocates nothing). */
+  private readonly ready: (() => void)[];
 
   /** @param logits when true (default) the last softmax/sigmoid is skipped and logits are returned. */
   constructor(
@@ -54,6 +56,7 @@ export class Stepper {
     ]);
     this.outputSize = this.states[last].width;
     this.tickets = this.layers.map(() => 0);
+    this.ready = this.layers.map((_, i) => () => this.helper!.waitFor(this.tickets[i]));
   }
 
   /**
@@ -131,18 +134,13 @@ export class Stepper {
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i];
       const state = this.states[i];
-      // A layer with a product out waits for it itself (the `ready` it was given), after its own share of the work.
+      // A layer with a product out waits for it itself (its `ready`), after its own share of the work.
       x = layer.step(x, state);
-      if (this.tickets[i] !== 0) {
-        this.helper!.waitFor(this.tickets[i]);
-        this.tickets[i] = 0;
-      }
+      this.tickets[i] = 0;
       // Handed over at once, so that it runs while the layers above, the sampling and the next input's lookup do.
       if (this.helper?.ready) {
-        const helper = this.helper;
-        let ticket = 0;
-        const p = layer.stepAhead(state, () => helper.waitFor(ticket));
-        if (p) ticket = this.tickets[i] = helper.submit(p);
+        const p = layer.stepAhead(state, this.ready[i]);
+        if (p) this.tickets[i] = this.helper.submit(p);
       }
     }
     return x as Float32Array;

@@ -7,17 +7,15 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { kernels } from '../core/backend.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { StepHelper, stepHelperControl } from '../parallel/step_helper.js';
+import { newStepHelper, type StepHelper } from '../parallel/step_helper.js';
 
 /** A started helper, or null when the kernels are not wasm or `threads` (default: the cores) is below 2. */
 export function startStepHelper(threads = availableParallelism()): StepHelper | null {
   const k = kernels();
   if (!(k instanceof WasmKernels) || threads < 2) return null;
-  const control = stepHelperControl();
-  const worker = new Worker(new URL('./step_helper_worker.js', import.meta.url), {
-    workerData: { module: k.module, memory: k.memory, variant: k.variant, control },
-  });
+  const { init, helper } = newStepHelper(k);
+  const worker = new Worker(new URL('./step_helper_worker.js', import.meta.url), { workerData: init });
   // The helper never keeps the process alive; close() stops its loop, and the thread ends with it.
   worker.unref();
-  return new StepHelper(control);
+  return helper;
 }

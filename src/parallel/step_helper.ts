@@ -16,10 +16,11 @@
  * Jobs carry byte addresses in the shared kernel memory: the helper instantiates the wasm kernels over that memory
  * (like the pool's workers).
  *
- * Browser-safe: the worker itself is made by an adapter (src/node/step_helper.ts) that runs `runStepHelper`.
+ * Browser-safe: the worker itself is made by an adapter (src/node/step_helper.ts, src/web/step_helper.ts) whose entry
+ * runs `runStepHelper`.
  */
 import { kernels } from '../core/backend.js';
-import type { WasmKernels } from '../core/wasm/wasm_kernels.js';
+import { WasmKernels } from '../core/wasm/wasm_kernels.js';
 import type { StepAheadProduct } from '../layers/layer.js';
 import type { StepAheadRunner } from '../models/stepper.js';
 
@@ -164,11 +165,33 @@ export class StepHelper implements StepAheadRunner {
   }
 }
 
+/** What a helper thread is started with (Node's workerData, or a Web Worker's first message). */
+export interface StepHelperInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  variant: 'simd' | 'relaxed';
+  control: Int32Array;
+}
+
+/** The init of a new helper for `k`'s shared memory, and its main-thread side over the same control block. */
+export function newStepHelper(
+  k: WasmKernels,
+  onClose?: () => void,
+): { init: StepHelperInit; helper: StepHelper } {
+  const control = stepHelperControl();
+  return {
+    init: { module: k.module, memory: k.memory, variant: k.variant, control },
+    helper: new StepHelper(control, onClose),
+  };
+}
+
 /**
- * The helper thread's loop: runs each submitted product in order, until told to stop. `kernels` are wasm kernels
- * instantiated over the main thread's shared memory. Blocks its thread: give it a worker of its own.
+ * The helper thread's loop: instantiates the wasm kernels over the main thread's shared memory, then runs each
+ * submitted product in order until told to stop. Blocks its thread: give it a worker of its own.
  */
-export function runStepHelper(control: Int32Array, kernels: WasmKernels): void {
+export function runStepHelper(init: StepHelperInit): void {
+  const { control } = init;
+  const kernels = new WasmKernels(init.module, init.memory, init.variant, false);
   const x = kernels.x;
   const scratch = kernels.packScratch();
   let done = Atomics.load(control, DONE);

@@ -5,7 +5,7 @@
  */
 import { kernels } from '../core/backend.js';
 import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { StepHelper, stepHelperControl } from '../parallel/step_helper.js';
+import { newStepHelper, type StepHelper } from '../parallel/step_helper.js';
 
 /**
  * A started helper, or null (no isolation, no Worker, the reference kernels, or fewer than 2 `threads`).
@@ -18,8 +18,8 @@ export function startWebStepHelper(
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const k = kernels();
   if (!isolated || typeof Worker === 'undefined' || !(k instanceof WasmKernels) || threads < 2) return null;
-  const control = stepHelperControl();
   const worker = new Worker(workerUrl, { type: 'module' });
-  worker.postMessage({ module: k.module, memory: k.memory, variant: k.variant, control });
-  return new StepHelper(control, () => worker.terminate());
+  const { init, helper } = newStepHelper(k, () => worker.terminate());
+  worker.postMessage(init);
+  return helper;
 }

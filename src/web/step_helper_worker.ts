@@ -1,16 +1,8 @@
 /**
- * Entry of the browser Web Worker of a step helper (src/web/step_helper.ts): its first message carries the kernel
- * module, the shared memory and the control block; it then runs the helper loop until stopped.
+ * Entry of the browser Web Worker of a step helper (src/web/step_helper.ts): its first message is the helper's init
+ * (kernel module, shared memory, control block); it then runs the helper loop until stopped.
  */
-import { WasmKernels } from '../core/wasm/wasm_kernels.js';
-import { runStepHelper } from '../parallel/step_helper.js';
-
-interface StepHelperInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  variant: 'simd' | 'relaxed';
-  control: Int32Array;
-}
+import { runStepHelper, type StepHelperInit } from '../parallel/step_helper.js';
 
 const scope = globalThis as unknown as {
   addEventListener(
@@ -23,8 +15,7 @@ const scope = globalThis as unknown as {
 scope.addEventListener(
   'message',
   (e) => {
-    const init = e.data;
-    runStepHelper(init.control, new WasmKernels(init.module, init.memory, init.variant, false));
+    runStepHelper(e.data);
     scope.close();
   },
   { once: true },
