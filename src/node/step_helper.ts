@@ -17,5 +17,8 @@ export function startStepHelper(threads = availableParallelism()): StepHelper | 
   const worker = new Worker(new URL('./step_helper_worker.js', import.meta.url), { workerData: init });
   // The helper never keeps the process alive; close() stops its loop, and the thread ends with it.
   worker.unref();
+  // A helper that fails to start never becomes ready, so the stepper computes alone (the same text); one that dies
+  // holding a product is reported by the waiting step. Neither may crash the process with an unhandled 'error'.
+  worker.on('error', () => {});
   return helper;
 }
