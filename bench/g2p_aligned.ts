@@ -4,7 +4,7 @@
  * seq2seq runs are: seed 1's split, validation WER on the first 1,000 validation words after every epoch, CPU minutes.
  *
  * Both models read the letters and write one label per letter: the letter's chunk of 0–2 phonemes, from the EM
- * alignment of bench/chunk_aligner.ts fitted on the training pairs (pairs it cannot align are left out).
+ * alignment of src/seq2seq/aligner.ts fitted on the training pairs (pairs it cannot align are left out).
  *   tagger: Embedding(64) → BiLSTM(units) × layers → Dense softmax — every letter's label independently (Yao & Zweig
  *           2015's "bidirectional LSTM with alignment"); decoding is the argmax at each letter.
  *   hard:   the same encoder, then an LSTM(256) decoder reading [encoder output at letter t, embedding of label t − 1]
@@ -30,7 +30,7 @@ import { PairDataset, sourceBatch } from '../src/seq2seq/data.js';
 import { sequenceErrorRate } from '../src/seq2seq/metrics.js';
 import { examplePairs, splitExamples, type Example } from '../src/seq2seq/pairs.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
-import { ChunkAligner } from './chunk_aligner.js';
+import { ChunkAligner } from '../src/seq2seq/aligner.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)

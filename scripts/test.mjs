@@ -52,6 +52,7 @@ const NUMERICAL = [
 /** Run once, on the default kernels. */
 const ONCE = [
   'chunk_aligner',
+  'joint_ngram',
   'carried_states_fuzz',
   'classify_cli',
   'classify_ensemble',

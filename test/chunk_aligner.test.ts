@@ -1,12 +1,12 @@
 /**
- * The EM chunk aligner (bench/chunk_aligner.ts): it recovers a hidden letter → chunk mapping from words alone, its
+ * The EM chunk aligner (src/seq2seq/aligner.ts): it recovers a hidden letter → chunk mapping from words alone, its
  * Viterbi segmentation is the best of every segmentation enumerated by brute force, EM never lowers the likelihood,
  * and pairs with no segmentation are reported, not forced.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { ChunkAligner, type AlignablePair } from '../bench/chunk_aligner.js';
+import { ChunkAligner, type AlignablePair } from '../src/seq2seq/aligner.js';
 
 /** A toy spelling: each letter 0…7 sounds as a fixed chunk of 0–2 of the target symbols 0…5. */
 const SOUNDS: number[][] = [[0], [1], [], [2, 3], [4], [5], [0, 4], []];

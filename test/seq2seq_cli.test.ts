@@ -565,6 +565,131 @@ describe('recur seq2seq', () => {
     }
   });
 
+  it('--joint-ngram fits a joint n-gram beside the model, which eval and predict use (on the pool too)', () => {
+    // A spelling rule to learn: a → A, b → B B, c → nothing, d → D.
+    const rng = new Random(8);
+    const sound: Record<string, string[]> = { a: ['A'], b: ['B', 'B'], c: [], d: ['D'] };
+    const words = new Set<string>();
+    while (words.size < 300)
+      words.add(Array.from({ length: 2 + rng.int(5) }, () => 'abcd'[rng.int(4)]).join(''));
+    const spelled = [...words].filter((w) => [...w].some((ch) => ch !== 'c'));
+    const file = join(root, 'spell.tsv');
+    writeFileSync(
+      file,
+      spelled.map((w) => `${w}\t${[...w].flatMap((ch) => sound[ch]).join(' ')}`).join('\n') + '\n',
+    );
+    const tokens = ['--source-tokens', 'chars', '--target-tokens', 'symbols'];
+    const dir = join(root, 'spell');
+    const t = run([
+      'seq2seq',
+      'train',
+      file,
+      '--out',
+      dir,
+      '--epochs',
+      '1',
+      ...small,
+      ...tokens,
+      '--joint-ngram',
+      '3',
+      '--json',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const fitted = t.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string>)
+      .find((l) => l.event === 'joint_ngram')!;
+    assert.equal(fitted.order, 3);
+    assert.equal(fitted.unaligned, 0);
+    assert.equal(fitted.graphones, 4);
+    assert.ok(existsSync(join(dir, 'joint-ngram.json')));
+    // One epoch of a tiny model knows little; its n-gram knows the rule.
+    const evalJson = (...args: string[]): Record<string, number> => {
+      const e = run(['seq2seq', 'eval', dir, file, '--json', '--batch-size', '16', ...args]);
+      assert.equal(e.code, 0, e.stderr);
+      return JSON.parse(e.stdout) as Record<string, number>;
+    };
+    const hybrid = evalJson('--threads', '1');
+    const alone = evalJson('--threads', '1', '--ngram-weight', '0');
+    assert.ok(hybrid.wer < 0.05 && alone.wer > 0.5, `with the n-gram ${hybrid.wer}, without ${alone.wer}`);
+    // The pool's workers load the n-gram with the model: the same answers on two threads.
+    assert.deepEqual({ ...evalJson('--threads', '2'), seconds: 0 }, { ...hybrid, seconds: 0 });
+    const p = run(['seq2seq', 'predict', dir, 'abd', 'dcb', '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.deepEqual(
+      p.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { output: string }).output),
+      ['A B B D', 'D B B'],
+    );
+
+    // A model trained without one gets one from `seq2seq ngram`, which will not replace it unless told.
+    const plain = join(root, 'spell-plain');
+    assert.equal(
+      run(['seq2seq', 'train', file, '--out', plain, '--epochs', '1', ...small, ...tokens, '-q']).code,
+      0,
+    );
+    assert.ok(!existsSync(join(plain, 'joint-ngram.json')));
+    assert.equal(run(['seq2seq', 'ngram', plain, '--order', '3', '-q']).code, 0);
+    assert.equal(
+      readFileSync(join(plain, 'joint-ngram.json'), 'utf8'),
+      readFileSync(join(dir, 'joint-ngram.json'), 'utf8'),
+    );
+    const again = run(['seq2seq', 'ngram', plain, '--order', '3', '-q']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /joint-ngram\.json exists; give --overwrite/);
+    assert.equal(run(['seq2seq', 'ngram', plain, '--order', '2', '--overwrite', '-q']).code, 0);
+    // --overwrite of the run deletes it with the model's other files.
+    assert.equal(
+      run([
+        'seq2seq',
+        'train',
+        file,
+        '--out',
+        plain,
+        '--epochs',
+        '1',
+        ...small,
+        ...tokens,
+        '--overwrite',
+        '-q',
+      ]).code,
+      0,
+    );
+    assert.ok(!existsSync(join(plain, 'joint-ngram.json')));
+
+    // Pairs the aligner cannot segment (three target words per source word) are bad input for it.
+    const long = join(root, 'long-targets.tsv');
+    writeFileSync(
+      long,
+      Array.from({ length: 40 }, (_, i) => `w${i % 7} v${i}\tx y z x y z${i}`).join('\n') + '\n',
+    );
+    const bad = run([
+      'seq2seq',
+      'train',
+      long,
+      '--out',
+      join(root, 'long-ngram'),
+      ...small,
+      '--joint-ngram',
+      '3',
+      '-q',
+    ]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /long-targets\.tsv: the aligner could segment only 0 of \d+ training pairs.*--joint-ngram 0/,
+    );
+    // A damaged file is named when the model loads.
+    writeFileSync(join(dir, 'joint-ngram.json'), '{"format":"recur-joint-ngram","version":1}');
+    const damaged = run(['seq2seq', 'predict', dir, 'abd']);
+    assert.equal(damaged.code, 2);
+    assert.match(damaged.stderr, /joint-ngram\.json: order/);
+    assert.doesNotMatch(damaged.stderr, /\n\s+at /);
+  });
+
   it('--threads must be a whole number of threads', () => {
     const r = run([
       'seq2seq',

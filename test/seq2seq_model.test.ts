@@ -45,6 +45,7 @@ import {
   buildSeq2SeqModel,
   type Seq2SeqSettings,
 } from '../src/seq2seq/model.js';
+import { fitJointNgram } from '../src/seq2seq/joint_ngram.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, UNK, Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { randomTensor } from './helpers.js';
@@ -846,6 +847,80 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     function rev(x: Int32Array): number[] {
       return Array.from(x).reverse();
     }
+  });
+
+  it('Seq2Seq with a joint n-gram: candidates of both models, each scored by both (rescoreDecode)', () => {
+    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
+    const a = tiny({}, 7, 6, 41);
+    const b = tiny({}, 7, 6, 42);
+    // a → X, b → Y Y, c → nothing: an n-gram that knows the rule well.
+    const sound: Record<string, number[]> = { a: [4], b: [5, 5], c: [] };
+    const rng = new Random(6);
+    const words = Array.from({ length: 400 }, () =>
+      Array.from({ length: 1 + rng.int(4) }, () => 'abc'[rng.int(3)]).join(''),
+    );
+    const { model } = fitJointNgram(
+      words.map((w) => ({
+        source: src.encode(w),
+        target: Int32Array.from([...w].flatMap((ch) => sound[ch])),
+      })),
+      src.size,
+      tgt.size,
+      3,
+    );
+    const sources = ['abc', 'ca', 'b', 'cab', 'bba'].map((w) => src.encode(w));
+    const plainApp = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [
+      { model: b, targetOrder: 'reversed' },
+    ]);
+    const withNgram = plainApp.withJointNgram({ model, weight: 0.3 });
+    for (const beam of [1, 3]) {
+      // Weight 0 is decoding without it.
+      assert.deepEqual(
+        withNgram.decodeIds(sources, { beam, ngramWeight: 0 }),
+        plainApp.decodeIds(sources, { beam }),
+      );
+      // The rule: with the n-gram weighted heavily, every answer is its own best.
+      withNgram.decodeIds(sources, { beam, ngramWeight: 50 }).forEach((d, i) => {
+        assert.deepEqual(Array.from(d.ids), Array.from(model.nBest(sources[i], 1)[0].target), `beam ${beam}`);
+      });
+      // In between: the best mean of the sides' length-normalised log-probabilities plus weight · log p_ngram over
+      // the candidates of all three.
+      const alpha = 0.6;
+      const got = withNgram.decodeIds(sources, { beam });
+      const forwardList =
+        beam === 1
+          ? greedyDecode(a, sources, { maxLength: 14 }).map((d) => [d])
+          : nBestDecode(a, sources, { maxLength: 14, width: beam }, beam);
+      const reversedList =
+        beam === 1
+          ? greedyDecode(b, sources, { maxLength: 14 }).map((d) => [d])
+          : nBestDecode(b, sources, { maxLength: 14, width: beam }, beam);
+      sources.forEach((source, i) => {
+        const cands = [
+          ...forwardList[i].map((d) => Array.from(d.ids)),
+          ...reversedList[i].map((d) => Array.from(d.ids).reverse()),
+          ...model.nBest(source, beam).map((d) => Array.from(d.target)),
+        ];
+        let best = { ids: [] as number[], score: -Infinity };
+        for (const y of cands) {
+          const mean = (targetLogProb([a], source, y) + targetLogProb([b], source, [...y].reverse())) / 2;
+          const lp = model.logJoint(source, Int32Array.from(y));
+          const score = mean / lengthPenalty(y.length + 1, alpha) + 0.3 * Math.max(lp, -1e4);
+          if (score > best.score + 1e-9) best = { ids: y, score };
+        }
+        assert.deepEqual(Array.from(got[i].ids), best.ids, `source ${i}, beam ${beam}`);
+        assert.ok(Math.abs(got[i].score - best.score) < 1e-4, `${got[i].score} vs ${best.score}`);
+      });
+    }
+    // One side (a forward model alone) with the n-gram, and a source the n-gram cannot spell (<unk>): the model's.
+    const single = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [], { model, weight: 0.3 });
+    const unknown = [Int32Array.from([3, 3])];
+    assert.deepEqual(
+      Array.from(single.decodeIds(unknown)[0].ids),
+      Array.from(greedyDecode(a, unknown, { maxLength: 14 })[0].ids),
+    );
+    assert.equal(single.member(0).jointNgram, null);
   });
 });
 

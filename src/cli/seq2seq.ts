@@ -32,11 +32,11 @@ import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js'
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
-import { loadSeq2SeqDir } from '../node/seq2seq_dir.js';
+import { loadSeq2SeqDir, readJointNgram, writeJointNgram } from '../node/seq2seq_dir.js';
 import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, targetTokens } from '../seq2seq/data.js';
 import {
-  G2P_SETTINGS,
+  G2P_RECIPE_SETTINGS,
   PAIRS_SETTINGS,
   buildSeq2SeqModel,
   checkSettings,
@@ -46,6 +46,7 @@ import {
   type LrSchedule,
   type Seq2SeqSettings,
 } from '../seq2seq/model.js';
+import { JOINT_NGRAM_DEFAULTS, JOINT_NGRAM_FILE, fitJointNgram } from '../seq2seq/joint_ngram.js';
 import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
 import {
   CMUDICT_DATA,
@@ -119,6 +120,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   valWords?: number | 'all';
   /** Members of a seed ensemble (default 1: one model). */
   ensemble?: number;
+  /** Order of the joint n-gram fitted beside the model; 0: none (default 6 for G2P, 0 for pairs files). */
+  jointNgram?: number;
   /** Worker threads each batch is split across (default: all cores). */
   threads?: number;
   resume: boolean;
@@ -127,7 +130,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
 
 /** The settings: a recipe's defaults with the flags applied (checked; a bad value is bad usage). */
 export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSettings {
-  const base = g2p ? G2P_SETTINGS : PAIRS_SETTINGS;
+  const base = g2p ? G2P_RECIPE_SETTINGS : PAIRS_SETTINGS;
   const s = {
     ...base,
     ...(o.cell !== undefined && { cell: o.cell }),
@@ -297,11 +300,24 @@ export function seq2seqOutDir(file: string | undefined, o: Seq2SeqTrainOptions):
   return o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'seq2seq' : 'g2p');
 }
 
+/** Members of the G2P default recipe's ensemble. */
+export const G2P_DEFAULT_MEMBERS = 2;
+
 export async function seq2seqTrain(
   file: string | undefined,
   o: Seq2SeqTrainOptions,
   out: Output,
 ): Promise<number> {
+  // G2P's default recipe is an ensemble of G2P_DEFAULT_MEMBERS, of both target orders (a resumed run is what it was).
+  if (!file && !o.resume) {
+    // --init-seed names one model's seed: with it, the default is that one model.
+    const ensemble = o.ensemble ?? (o.initSeed !== undefined ? 1 : G2P_DEFAULT_MEMBERS);
+    o = {
+      ...o,
+      ensemble,
+      ...(ensemble > 1 && o.targetOrder === undefined ? { targetOrder: 'both' as const } : {}),
+    };
+  }
   if ((o.ensemble ?? 1) > 1 || (o.resume && isEnsembleDir(seq2seqOutDir(file, o))))
     return seq2seqTrainEnsemble(file, o, out);
   const r = await trainSeq2Seq(file, o, out);
@@ -409,6 +425,23 @@ export async function trainSeq2Seq(
       `${file ?? CMUDICT}: ${(e as Error).message} (not in the resumed model's vocabulary)`,
     );
   }
+  // Created before the joint n-gram is fitted, so that its CPU time counts against the run's budget.
+  const budget = member?.budget ?? new TrainingBudget(o);
+  const ngramOrder = o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0);
+  const ngramDir = member?.ensembleDir ?? outDir;
+  // Fitted once per run (an ensemble's beside its ensemble.json); a resumed run keeps the one it has.
+  if (ngramOrder > 0 && !existsSync(join(ngramDir, JOINT_NGRAM_FILE))) {
+    mkdirSync(ngramDir, { recursive: true });
+    fitAndWriteJointNgram(
+      ngramDir,
+      app,
+      trainPairs,
+      file ?? CMUDICT,
+      ngramOrder,
+      JOINT_NGRAM_DEFAULTS.weight,
+      out,
+    );
+  }
   const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: trainingSeed(settings) });
   const valPairs = examplePairs(splits.validation);
   // Validation targets may hold symbols the training data never had: those become <unk>.
@@ -471,7 +504,6 @@ export async function trainSeq2Seq(
   const terminateOnNaN = new TerminateOnNaN();
   const tokensPerEpoch = targetTokens(trainData);
 
-  const budget = member?.budget ?? new TrainingBudget(o);
   // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
   const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const startEpoch = state?.epoch ?? 0;
@@ -582,7 +614,12 @@ export async function trainSeq2Seq(
   // A member is scored with the others, as the ensemble (src/cli/seq2seq_ensemble.ts).
   if (member) return 'finished';
   // The held-out test split, on the best model.
-  const bestModel = Seq2Seq.fromMetadata(loadFunctionalModel(outDir).model, app.metadata());
+  const bestModel = Seq2Seq.fromMetadata(
+    loadFunctionalModel(outDir).model,
+    app.metadata(),
+    [],
+    readJointNgram(outDir, app.metadata()),
+  );
   const test = bestModel.evaluate(splits.test);
   out.info(
     `Test (${test.n} held-out sources, greedy): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
@@ -595,11 +632,82 @@ export async function trainSeq2Seq(
   return 0;
 }
 
+/**
+ * Aligns the training pairs, fits the joint n-gram of `order` on them and writes it beside the model in `dir`. Data
+ * the aligner mostly cannot segment (more than two target tokens per source token: translation, say) is bad input.
+ */
+function fitAndWriteJointNgram(
+  dir: string,
+  app: Seq2Seq,
+  trainPairs: readonly { source: string; target: string }[],
+  data: string,
+  order: number,
+  weight: number,
+  out: Output,
+): void {
+  const started = Date.now();
+  // Reading order, whatever order the decoder writes in: the n-gram scores outputs as they read.
+  const pairs = trainPairs.map((p) => ({
+    source: app.source.encode(p.source),
+    target: app.target.encode(p.target),
+  }));
+  const fitted = fitJointNgram(pairs, app.source.size, app.target.size, order);
+  const aligned = pairs.length - fitted.unaligned;
+  if (aligned < pairs.length / 2)
+    throw new InvalidInputError(
+      `${data}: the aligner could segment only ${aligned} of ${pairs.length} training pairs into 0–2 target tokens per source token; ` +
+        'a joint n-gram suits monotone tasks such as pronunciation: give --joint-ngram 0',
+    );
+  writeJointNgram(dir, { model: fitted.model, weight }, app.metadata());
+  const seconds = (Date.now() - started) / 1000;
+  out.info(
+    `Joint n-gram (order ${order}): ${fitted.model.graphones.length} graphones, ${fitted.model.size.toLocaleString('en-US')} n-grams ` +
+      `from ${aligned.toLocaleString('en-US')} aligned pairs (${fitted.unaligned} not alignable) in ${seconds.toFixed(1)} s, saved ${join(dir, JOINT_NGRAM_FILE)}`,
+  );
+  out.json({
+    event: 'joint_ngram',
+    order,
+    graphones: fitted.model.graphones.length,
+    ngrams: fitted.model.size,
+    pairs: aligned,
+    unaligned: fitted.unaligned,
+    seconds,
+  });
+}
+
+export interface Seq2SeqNgramOptions extends Seq2SeqDataOptions {
+  order: number;
+  weight: number;
+  overwrite: boolean;
+}
+
+/** `recur seq2seq ngram DIR`: a joint n-gram for a model trained without one, on its own training split. */
+export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Output): Promise<number> {
+  const { app } = loadSeq2SeqDir(dir);
+  const file = join(dir, JOINT_NGRAM_FILE);
+  if (existsSync(file) && !o.overwrite)
+    throw new UsageError(`${file} exists; give --overwrite to replace it`);
+  const trainPairs = examplePairs(heldOutSplit(dir, app, 'train', o, out));
+  fitAndWriteJointNgram(dir, app, trainPairs, app.data, o.order, o.weight, out);
+  return 0;
+}
+
 /** A held-out split of a model's training data, drawn again with its split seed (the file as training read it). */
 export function heldOutExamples(
   dir: string,
   app: Seq2Seq,
   split: 'test' | 'validation',
+  o: Seq2SeqDataOptions,
+  out: Output,
+): Example[] {
+  return heldOutSplit(dir, app, split, o, out);
+}
+
+/** One split of a model's data, drawn again with its split seed. */
+function heldOutSplit(
+  dir: string,
+  app: Seq2Seq,
+  split: 'train' | 'test' | 'validation',
   o: Seq2SeqDataOptions,
   out: Output,
 ): Example[] {
@@ -620,6 +728,8 @@ export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   /** Score without stress: trailing digits of the tokens (ARPAbet's AH0 → AH) dropped from outputs and references. */
   ignoreStress?: boolean;
   batchSize: number;
+  /** The joint n-gram's weight (default: the model's own; 0: without it). */
+  ngramWeight?: number;
   /** Worker threads (default all cores); the examples' batches are split over them, with the one-thread scores. */
   threads?: number;
 }
@@ -660,7 +770,12 @@ export async function seq2seqEval(
     );
   else examples = heldOutExamples(dir, app, o.split, o, out);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
-  const decode = { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize };
+  const decode = {
+    beam: o.beam,
+    lengthPenalty: o.lengthPenalty,
+    batchSize: o.batchSize,
+    ...(o.ngramWeight !== undefined ? { ngramWeight: o.ngramWeight } : {}),
+  };
   const metrics = {
     ...(o.bleu ? { textMetrics: true } : {}),
     ...(o.ignoreStress ? { ignoreStress: true } : {}),
@@ -701,6 +816,8 @@ export interface Seq2SeqPredictOptions {
   beam: number;
   lengthPenalty?: number;
   batchSize: number;
+  /** The joint n-gram's weight (default: the model's own; 0: without it). */
+  ngramWeight?: number;
   json: boolean;
   /** Worker threads (default all cores); the sources' batches are split over them, with the one-thread outputs. */
   threads?: number;
@@ -717,7 +834,12 @@ export async function seq2seqPredict(
     texts = readFileSync(0, 'utf8')
       .split(/\r?\n/)
       .filter((l) => l.trim() !== '');
-  const decode = { beam: o.beam, lengthPenalty: o.lengthPenalty, batchSize: o.batchSize };
+  const decode = {
+    beam: o.beam,
+    lengthPenalty: o.lengthPenalty,
+    batchSize: o.batchSize,
+    ...(o.ngramWeight !== undefined ? { ngramWeight: o.ngramWeight } : {}),
+  };
   const work = { threads: o.threads ?? defaultThreads(), items: texts.length, batchSize: o.batchSize };
   const outs =
     (await withInferencePool(dir, 'seq2seq', work, (pool, m) => pool.decode(m, texts, decode))) ??

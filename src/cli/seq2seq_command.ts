@@ -94,13 +94,13 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--target-order <order>',
-      "forward, reversed (the decoder writes the target right to left) or both (an ensemble's odd members forward, even members reversed, decoded by agreement: each side's best outputs rescored by all members; needs --ensemble 2 or more) (default forward)",
+      "forward, reversed (the decoder writes the target right to left) or both (an ensemble's odd members forward, even members reversed, decoded by agreement: each side's best outputs rescored by all members; needs --ensemble 2 or more) (default: both for the G2P ensemble, else forward)",
       choiceFlag('--target-order', ['forward', 'reversed', 'both']),
     )
     .option('--embedding <n>', 'embedding size (default 64)', int('--embedding', 1, 8192))
     .option(
       '--dropout <rate>',
-      'dropout between encoder layers and before the output (default 0.1)',
+      'dropout between encoder layers and before the output (default 0.2 for G2P, 0.1 for pairs files)',
       numFlag('--dropout', 0, 0.95),
     )
     .option(
@@ -120,7 +120,7 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--label-smoothing <e>',
-      'label smoothing of the cross-entropy: targets (1 − e)·one-hot + e/vocabulary (default 0)',
+      'label smoothing of the cross-entropy: targets (1 − e)·one-hot + e/vocabulary (default 0.1 for G2P, 0 for pairs files)',
       numFlag('--label-smoothing', 0, 0.5),
     )
     .option(
@@ -141,7 +141,7 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--lr-monitor <name>',
-      'what cuts the learning rate (ReduceLROnPlateau): val_loss, or val_wer, the held-out sequence error (default val_loss)',
+      'what cuts the learning rate (ReduceLROnPlateau): val_loss, or val_wer, the held-out sequence error (default val_wer for G2P, val_loss for pairs files)',
       choiceFlag('--lr-monitor', LR_MONITORS),
     )
     .option(
@@ -197,8 +197,13 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--ensemble <n>',
-      'train a seed ensemble of n members on one split (each its own --init-seed), decoded with their next-token probabilities averaged; --cpu-time-limit / --time-limit are split evenly between the members (default 1: one model)',
+      'train a seed ensemble of n members on one split (each its own --init-seed), decoded with their next-token probabilities averaged; --cpu-time-limit / --time-limit are split evenly between the members (default 2 for G2P, of both target orders; 1, one model, for pairs files or with --init-seed)',
       int('--ensemble', 1, 1000),
+    )
+    .option(
+      '--joint-ngram <order>',
+      'also fit a joint-sequence n-gram of this order on the aligned pairs (each source token → 0–2 target tokens; for monotone tasks such as pronunciation), which decoding adds to the encoder–decoders; 0 = none (default 6 for G2P, 0 for pairs files)',
+      int('--joint-ngram', 0, 12),
     )
     .addOption(timeLimitOption())
     .addOption(cpuTimeLimitOption())
@@ -243,6 +248,11 @@ export function registerSeq2Seq(program: Command): void {
       "score without lexical stress: drop the tokens' trailing digits (ARPAbet AH0 → AH) from outputs and references, as the published CMUdict G2P figures do",
       false,
     )
+    .option(
+      '--ngram-weight <w>',
+      "weight of the model's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it)",
+      numFlag('--ngram-weight', 0, 100),
+    )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
@@ -262,6 +272,11 @@ export function registerSeq2Seq(program: Command): void {
       'beam length-penalty exponent α (0 = none)',
       numFlag('--length-penalty', 0, 10),
     )
+    .option(
+      '--ngram-weight <w>',
+      "weight of the model's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it)",
+      numFlag('--ngram-weight', 0, 100),
+    )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option(
       '--json',
@@ -272,5 +287,23 @@ export function registerSeq2Seq(program: Command): void {
     .action(async (dir: string, sources: string[], opts) => {
       const { seq2seqPredict } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqPredict(dir, sources, opts);
+    });
+
+  dataFlags(
+    s2s
+      .command('ngram')
+      .description(
+        "fit a model's joint-sequence n-gram on its training pairs and save it beside the model (DIR/joint-ngram.json), for a model trained without one",
+      )
+      .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)'),
+  )
+    .option('--order <n>', 'n-gram order (default 6)', int('--order', 1, 12), 6)
+    .option('--weight <w>', 'its weight in decoding (default 0.3)', numFlag('--weight', 0, 100), 0.3)
+    .option('--overwrite', 'replace the joint n-gram the model already has', false)
+    .option('-q, --quiet', 'print nothing but errors', false)
+    .option('--json', 'one JSON object on stdout', false)
+    .action(async (dir: string, opts) => {
+      const { seq2seqNgram } = await loadCommand(() => import('./seq2seq.js'));
+      process.exitCode = await seq2seqNgram(dir, opts, makeOutput(opts));
     });
 }

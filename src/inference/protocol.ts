@@ -22,6 +22,8 @@ export interface ModelPayload {
    * probabilities (src/seq2seq/decode.ts).
    */
   ensemble?: { file: string; json: string; weights: WeightFile[] }[];
+  /** A seq2seq model's joint n-gram file (src/seq2seq/joint_ngram.ts), when it has one. */
+  jointNgram?: { file: string; json: string };
   /** Streams stepped together per worker (text models; GenerationBatcher's maxBatch). */
   maxBatch?: number;
 }
@@ -41,6 +43,8 @@ export interface DecodeJob {
   lengthPenalty?: number;
   maxLength?: number;
   batchSize?: number;
+  /** The joint n-gram's weight (a seq2seq model with one; 0 decodes without it). */
+  ngramWeight?: number;
 }
 
 export type InferenceRequest =

@@ -21,6 +21,7 @@ import { deserializeFunctional, parseFunctionalModelJson } from '../models/funct
 import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
 import { FrozenWeights } from '../layers/frozen_weights.js';
+import { jointNgramFromJson } from '../seq2seq/joint_ngram.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../text/metadata.js';
@@ -74,10 +75,11 @@ function rebuild(p: ModelPayload): HeldModel {
         };
       }),
     );
-    return {
-      kind: 'seq2seq',
-      app: Seq2Seq.fromMetadata(loaded.model, parseSeq2SeqMetadata(loaded.metadata, p.file), others),
-    };
+    const meta = parseSeq2SeqMetadata(loaded.metadata, p.file);
+    const ngram = p.jointNgram
+      ? jointNgramFromJson(p.jointNgram.json, meta.sourceTokens, meta.targetTokens, p.jointNgram.file)
+      : null;
+    return { kind: 'seq2seq', app: Seq2Seq.fromMetadata(loaded.model, meta, others, ngram) };
   }
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
   if (p.kind === 'classify') {

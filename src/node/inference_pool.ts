@@ -3,11 +3,13 @@
  * model.json's text and the weights files it names, read with the same checks as loading the model here.
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort, type PooledModel } from '../inference/pool.js';
 import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/protocol.js';
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
+import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { classifierMemberDirs } from './classifier_dir.js';
 import { modelJsonPath, readModelFiles } from './model_io.js';
 import { seq2seqMemberDirs } from './seq2seq_dir.js';
@@ -56,10 +58,14 @@ export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: nu
   };
   const [head, ...rest] =
     kind === 'classify' ? classifierMemberDirs(dir) : kind === 'seq2seq' ? seq2seqMemberDirs(dir) : [dir];
+  const ngramFile = join(dir, JOINT_NGRAM_FILE);
   return {
     kind,
     ...one(head),
     ...(rest.length > 0 ? { ensemble: rest.map(one) } : {}),
+    ...(kind === 'seq2seq' && existsSync(ngramFile)
+      ? { jointNgram: { file: ngramFile, json: readFileSync(ngramFile, 'utf8') } }
+      : {}),
     ...(maxBatch ? { maxBatch } : {}),
   };
 }

@@ -5,6 +5,7 @@
  *
  *   <dir>/model.json, <dir>/weights-<hex>.bin              the best model (saveModel)
  *   <dir>/log.csv                                           one row per epoch (CSVLogger)
+ *   <dir>/joint-ngram.json                                  a seq2seq model's joint n-gram (seq2seq/joint_ngram.ts)
  *   <dir>/checkpoint/model.json, …/weights-<hex>.bin        the resumable state (saveModel)
  *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
@@ -18,6 +19,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
 import { ENSEMBLE_FILE, MEMBERS_DIR } from '../models/seed_ensemble.js';
+import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { parseAtomicTempName } from './atomic.js';
 
 /** The checkpoint's subdirectory of a run directory. */
@@ -35,7 +37,7 @@ export function isModelFileName(name: string): boolean {
 
 /** Whether recur writes a file of this name directly in a run directory. */
 export function isRunFileName(name: string): boolean {
-  return MODEL_FILE_RE.test(name) || name === LOG_FILE || name === ENSEMBLE_FILE;
+  return MODEL_FILE_RE.test(name) || name === LOG_FILE || name === ENSEMBLE_FILE || name === JOINT_NGRAM_FILE;
 }
 
 /** A member's directory name under <dir>/members. */

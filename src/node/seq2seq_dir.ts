@@ -11,6 +11,15 @@ import {
   type Seq2SeqMember,
   type Seq2SeqMetadata,
 } from '../seq2seq/seq2seq.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  JOINT_NGRAM_FILE,
+  jointNgramFromJson,
+  jointNgramToJson,
+  type WeightedJointNgram,
+} from '../seq2seq/joint_ngram.js';
+import { writeFileAtomic } from './atomic.js';
 import { isModelDir, loadFunctionalModel } from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
@@ -49,6 +58,18 @@ function mismatch(a: Seq2SeqMetadata, b: Seq2SeqMetadata): string | null {
   return null;
 }
 
+/** The joint n-gram beside a seq2seq model or ensemble (DIR/joint-ngram.json), or null when it has none. */
+export function readJointNgram(dir: string, meta: Seq2SeqMetadata): WeightedJointNgram | null {
+  const file = join(dir, JOINT_NGRAM_FILE);
+  if (!existsSync(file)) return null;
+  return jointNgramFromJson(readFileSync(file, 'utf8'), meta.sourceTokens, meta.targetTokens, file);
+}
+
+/** Writes a model's joint n-gram beside it (atomically). */
+export function writeJointNgram(dir: string, ngram: WeightedJointNgram, meta: Seq2SeqMetadata): void {
+  writeFileAtomic(join(dir, JOINT_NGRAM_FILE), jointNgramToJson(ngram, meta.sourceTokens, meta.targetTokens));
+}
+
 /**
  * Loads the seq2seq model in `dir`, a single model or a seed ensemble. Errors are bad input (exit 2) naming the
  * directory or member file: not a seq2seq model, a member missing or damaged, members that disagree.
@@ -81,7 +102,7 @@ export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
   }
   const { meta, metadata } = first!;
   return {
-    app: Seq2Seq.fromMetadata(models[0].model, meta, models.slice(1)),
+    app: Seq2Seq.fromMetadata(models[0].model, meta, models.slice(1), readJointNgram(dir, meta)),
     meta,
     metadata,
     memberDirs,

@@ -489,28 +489,51 @@ export function scoreTargets(
   }
 }
 
+/** The extra model's score of a candidate it gives no probability (so the decoders still rank such candidates). */
+const EXTRA_SCORE_FLOOR = -1e4;
+
+/** A model outside the decoders that proposes and scores candidates (the joint n-gram of joint_ngram.ts). */
+export interface CandidateScorer {
+  /** Up to `n` outputs for a source (reading order), best first. */
+  propose(source: Int32Array, n: number): Int32Array[];
+  /** Its log-score of a (source, output) pair. */
+  score(source: Int32Array, target: Int32Array): number;
+  /** What its score is multiplied by before it is added to the decoders'. */
+  weight: number;
+}
+
+/** Decoders of one target order: they propose together and score together (their members averaged). */
+export interface DecodingSide {
+  models: DecodeModels;
+  /** The decoders write right to left: their candidates are reversed to reading order, and scored reversed. */
+  reversed: boolean;
+}
+
 /**
- * Agreement decoding of an ensemble of both target orders (Liu et al. 2016, "Agreement on target-bidirectional
- * LSTMs"): members that write left to right (`forward`) and right to left (`reversed`) make different mistakes, so
- * each side proposes its candidates — its greedy output (width 1) or its `width` best by beam search — and every
- * candidate is scored by both sides, log P_forward(y) and log P_reversed(reverse y) (each side's members averaged as
- * its search averages them). The answer is the candidate of the best mean, over lp(|y| + 1) (the length penalty of
- * beam search). Outputs are in reading order.
+ * Decoding by rescoring candidates. Each side proposes — its greedy output (width 1) or its `width` best by beam
+ * search — and so does `extra` (its best, or its `width` best). Every distinct candidate y is then scored by every
+ * side (teacher-forced, members averaged as its search averages them) and the answer maximises
+ *
+ *   mean over sides of log P_side(y) / lp(|y| + 1)  +  extra.weight · extra.score(source, y)
+ *
+ * (lp: beam search's length penalty). With a forward and a reversed side and no extra, this is agreement decoding
+ * (Liu et al. 2016, "Agreement on target-bidirectional LSTMs"): the two orders make different mistakes. With a joint
+ * n-gram as extra, it is the hybrid of Rao et al. 2015. Outputs are in reading order.
  */
-export function agreementDecode(
-  forward: DecodeModels,
-  reversed: DecodeModels,
+export function rescoreDecode(
+  sides: readonly DecodingSide[],
   sources: readonly Int32Array[],
   opts: BeamOptions,
+  extra?: CandidateScorer,
 ): Decoded[] {
   const bs = checkOptions(opts);
   const W = opts.width;
   const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
   if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
+  if (sides.length === 0) throw new Error('decode: rescoring needs at least one side of decoders');
   const propose = (m: DecodeModels): Decoded[][] =>
     W === 1 ? greedyDecode(m, sources, opts).map((d) => [d]) : nBestDecode(m, sources, opts, W);
-  const fromForward = propose(forward);
-  const fromReversed = propose(reversed);
+  const proposals = sides.map((side) => propose(side.models));
   // The distinct candidates of every source, in reading order.
   const candSource: Int32Array[] = [];
   const candTarget: Int32Array[] = [];
@@ -525,24 +548,49 @@ export function agreementDecode(
       candSource.push(src);
       candTarget.push(ids);
     };
-    for (const d of fromForward[i]) offer(d.ids);
-    for (const d of fromReversed[i]) offer(d.ids.slice().reverse());
+    sides.forEach((side, k) => {
+      for (const d of proposals[k][i]) offer(side.reversed ? d.ids.slice().reverse() : d.ids);
+    });
+    if (extra) for (const ids of extra.propose(src, W)) offer(ids);
   });
   firstCand[sources.length] = candTarget.length;
   const rows = bs * 2 * W;
-  const lpForward = scoreTargets(forward, candSource, candTarget, rows);
-  const lpReversed = scoreTargets(
-    reversed,
-    candSource,
-    candTarget.map((y) => y.slice().reverse()),
-    rows,
+  const lp = sides.map((side) =>
+    scoreTargets(
+      side.models,
+      candSource,
+      side.reversed ? candTarget.map((y) => y.slice().reverse()) : candTarget,
+      rows,
+    ),
   );
+  const extraScore = extra ? Float64Array.from(candTarget, (y, c) => extra.score(candSource[c], y)) : null;
   return sources.map((_, i) => {
     let best: Decoded = { ids: new Int32Array(0), score: -Infinity };
     for (let c = firstCand[i]; c < firstCand[i + 1]; c++) {
-      const score = (lpForward[c] + lpReversed[c]) / 2 / lengthPenalty(candTarget[c].length + 1, alpha);
+      let sum = 0;
+      for (const l of lp) sum += l[c];
+      let score = sum / sides.length / lengthPenalty(candTarget[c].length + 1, alpha);
+      // A candidate the extra model cannot spell at all is not ruled out: it gets a floor, below any it can.
+      if (extraScore) score += extra!.weight * Math.max(extraScore[c], EXTRA_SCORE_FLOOR);
       if (score > best.score) best = { ids: candTarget[c], score };
     }
     return best;
   });
+}
+
+/** Agreement decoding of decoders of both target orders (rescoreDecode with the two sides). */
+export function agreementDecode(
+  forward: DecodeModels,
+  reversed: DecodeModels,
+  sources: readonly Int32Array[],
+  opts: BeamOptions,
+): Decoded[] {
+  return rescoreDecode(
+    [
+      { models: forward, reversed: false },
+      { models: reversed, reversed: true },
+    ],
+    sources,
+    opts,
+  );
 }

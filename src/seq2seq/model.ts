@@ -161,6 +161,18 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   targetOrder: 'forward',
 };
 
+/**
+ * `recur seq2seq train`'s defaults for G2P (no pairs file): the model of G2P_SETTINGS with the regularisation and
+ * schedule measured best in issue #13's budget (BENCHMARKS.md, "Sequence to sequence"). The CLI also makes the G2P
+ * default a two-member ensemble of both target orders with a joint n-gram (src/cli/seq2seq.ts).
+ */
+export const G2P_RECIPE_SETTINGS: Seq2SeqSettings = {
+  ...G2P_SETTINGS,
+  dropout: 0.2,
+  labelSmoothing: 0.1,
+  lrMonitor: 'val_wer',
+};
+
 /** The defaults for pairs from a file (translation-like): word targets, characters in. */
 export const PAIRS_SETTINGS: Seq2SeqSettings = {
   ...G2P_SETTINGS,

@@ -8,7 +8,8 @@ import { InvalidInputError } from '../core/errors.js';
 import type { Functional } from '../models/functional.js';
 import type { TrainingState } from '../text/metadata.js';
 import { encodePairs, type EncodedPairs } from './data.js';
-import { agreementDecode, beamDecode, greedyDecode, type Decoded } from './decode.js';
+import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
+import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate } from './metrics.js';
 import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
@@ -72,6 +73,8 @@ export interface TranslateOptions {
   /** Most output tokens (default: the longest training target + DECODE_MARGIN). */
   maxLength?: number;
   batchSize?: number;
+  /** The joint n-gram's weight, when the model has one (default: the file's); 0 decodes without it. */
+  ngramWeight?: number;
 }
 
 export interface Translation {
@@ -126,12 +129,31 @@ export class Seq2Seq {
      * their next-token probabilities; members of both orders decode by agreement (decodeIds).
      */
     others: readonly Seq2SeqMember[] = [],
+    /** A joint n-gram over the same tokens (joint_ngram.ts): decoding adds its opinion of every candidate. */
+    readonly jointNgram: WeightedJointNgram | null = null,
   ) {
     this.members = [model, ...others.map((m) => m.model)];
     this.memberOrders = [settings.targetOrder, ...others.map((m) => m.targetOrder)];
   }
 
-  /** Member i (0-based) alone, with its own target order. */
+  /** The same models decoding with `ngram` (null: without one). */
+  withJointNgram(ngram: WeightedJointNgram | null): Seq2Seq {
+    const others = this.members
+      .slice(1)
+      .map((model, i) => ({ model, targetOrder: this.memberOrders[i + 1] }));
+    return new Seq2Seq(
+      this.model,
+      this.settings,
+      this.source,
+      this.target,
+      this.longestTarget,
+      this.data,
+      others,
+      ngram,
+    );
+  }
+
+  /** Member i (0-based) alone, with its own target order (and no joint n-gram). */
   member(i: number): Seq2Seq {
     const settings = { ...this.settings, targetOrder: this.memberOrders[i] };
     return new Seq2Seq(this.members[i], settings, this.source, this.target, this.longestTarget, this.data);
@@ -142,6 +164,7 @@ export class Seq2Seq {
     model: Functional,
     meta: Seq2SeqMetadata,
     others: readonly Seq2SeqMember[] = [],
+    jointNgram: WeightedJointNgram | null = null,
   ): Seq2Seq {
     return new Seq2Seq(
       model,
@@ -151,6 +174,7 @@ export class Seq2Seq {
       meta.longestTarget,
       meta.data,
       others,
+      jointNgram,
     );
   }
 
@@ -193,8 +217,24 @@ export class Seq2Seq {
     const { lengthPenalty, batchSize } = opts;
     const forward = this.members.filter((_, i) => this.memberOrders[i] === 'forward');
     const reversed = this.members.filter((_, i) => this.memberOrders[i] === 'reversed');
-    if (forward.length > 0 && reversed.length > 0)
-      return agreementDecode(forward, reversed, sources, { maxLength, width, lengthPenalty, batchSize });
+    const ngram = this.jointNgram;
+    const weight = opts.ngramWeight ?? ngram?.weight ?? 0;
+    if (!(weight >= 0)) throw new Error(`decode: the n-gram weight must be ≥ 0, got ${weight}`);
+    const extra: CandidateScorer | undefined =
+      ngram && weight > 0
+        ? {
+            propose: (source, n) => ngram.model.nBest(source, n).map((s) => s.target),
+            score: (source, target) => ngram.model.logJoint(source, target),
+            weight,
+          }
+        : undefined;
+    if ((forward.length > 0 && reversed.length > 0) || extra) {
+      const sides = [
+        ...(forward.length > 0 ? [{ models: forward, reversed: false }] : []),
+        ...(reversed.length > 0 ? [{ models: reversed, reversed: true }] : []),
+      ];
+      return rescoreDecode(sides, sources, { maxLength, width, lengthPenalty, batchSize }, extra);
+    }
     const decoded =
       width === 1
         ? greedyDecode(this.members, sources, { maxLength, batchSize })

@@ -1,6 +1,6 @@
 /**
  * Monotone alignment of source tokens to chunks of target tokens, learned by expectation–maximisation — what turns
- * grapheme-to-phoneme pairs into one label per letter for a tagger (bench/g2p_aligned.ts):
+ * grapheme-to-phoneme pairs into graphone sequences for the joint n-gram (joint_ngram.ts):
  *
  *   p h o n e      source tokens s_1 … s_S
  *   F - OW1 N -    each s_i emits a chunk c_i of 0 … maxChunk target tokens, in order: c_1 … c_S = the target

@@ -1,0 +1,154 @@
+/**
+ * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test]` — issue #13's
+ * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
+ * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
+ *
+ * Candidates of a word: each side's beam-5 list and the n-gram's 5 best. Each is scored by the forward and reversed
+ * members (teacher-forced) and by the n-gram; the answer maximises agreement's score (the sides' mean over the length
+ * penalty) + w · log p_ngram. w is chosen on the first half of the words and reported on the second.
+ */
+import '../src/node/install.js';
+import { cmudict } from '../src/node/seq2seq_files.js';
+import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
+import { lengthPenalty, nBestDecode, scoreTargets } from '../src/seq2seq/decode.js';
+import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
+import { Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { ChunkAligner } from '../src/seq2seq/aligner.js';
+import { JointNgram } from '../src/seq2seq/joint_ngram.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const order = Number(args.get('order') ?? 6);
+const words = Number(args.get('words') ?? 6194);
+const split = (args.get('split') ?? 'validation') as 'validation' | 'test';
+const ensembleDir = args.get('ensemble');
+const width = Number(args.get('width') ?? 64);
+
+const splits = splitExamples(
+  cmudict().examples.filter((e) => e.source.length <= 40),
+  1,
+);
+const trainPairs = examplePairs(splits.train);
+const loaded = ensembleDir ? loadSeq2SeqDir(ensembleDir) : null;
+const src =
+  loaded?.app.source ??
+  Tokenizer.fit(
+    trainPairs.map((p) => p.source),
+    'chars',
+  );
+const tgt =
+  loaded?.app.target ??
+  Tokenizer.fit(
+    trainPairs.map((p) => p.target),
+    'symbols',
+  );
+const t0 = Date.now();
+const encoded = trainPairs.map((p) => ({ source: src.encode(p.source), target: tgt.encode(p.target) }));
+const aligner = ChunkAligner.fit(encoded, src.size, tgt.size);
+const aligned: { source: Int32Array; chunks: Int32Array[] }[] = [];
+for (const p of encoded) {
+  const chunks = aligner.align(p.source, p.target);
+  if (chunks) aligned.push({ source: p.source, chunks });
+}
+const t1 = Date.now();
+const ngram = JointNgram.fit(aligned, order);
+const t2 = Date.now();
+console.log(
+  `aligned ${aligned.length}/${encoded.length} pairs in ${((t1 - t0) / 1000).toFixed(1)} s; ` +
+    `${ngram.graphones.length} graphones; order ${order}: ${ngram.size} contexts in ${((t2 - t1) / 1000).toFixed(1)} s`,
+);
+
+const examples = splits[split].slice(0, words);
+const sources = examples.map((e) => src.encode(e.source, 'unk'));
+const refs = examples.map((e) => new Set(e.targets));
+const text = (ids: Int32Array): string => Array.from(ids, (i) => tgt.tokens[i]).join(' ');
+const t3 = Date.now();
+const nbest = sources.map((s) => ngram.nBest(s, 5, width));
+const t4 = Date.now();
+const alone = examples.filter((_, i) => !refs[i].has(text(nbest[i][0]?.target ?? new Int32Array(0)))).length;
+const oracle = examples.filter((_, i) => !nbest[i].some((d) => refs[i].has(text(d.target)))).length;
+console.log(
+  `n-gram alone on ${examples.length} ${split} words: WER ${((100 * alone) / examples.length).toFixed(2)} %, ` +
+    `5-best oracle ${((100 * oracle) / examples.length).toFixed(2)} %, ${((t4 - t3) / 1000).toFixed(1)} s`,
+);
+
+if (loaded) {
+  const app = loaded.app;
+  const fwd = app.members.filter((_, i) => app.memberOrders[i] === 'forward');
+  const rev = app.members.filter((_, i) => app.memberOrders[i] === 'reversed');
+  const maxLength = app.longestTarget + 10;
+  const lists = [
+    nBestDecode(fwd, sources, { width: 5, maxLength }, 5),
+    ...(rev.length > 0 ? [nBestDecode(rev, sources, { width: 5, maxLength }, 5)] : []),
+  ];
+  const candSource: Int32Array[] = [];
+  const candTarget: Int32Array[] = [];
+  const first: number[] = [];
+  sources.forEach((s, i) => {
+    first.push(candTarget.length);
+    const seen = new Set<string>();
+    const offer = (ids: Int32Array): void => {
+      const key = ids.join(',');
+      if (seen.has(key)) return;
+      seen.add(key);
+      candSource.push(s);
+      candTarget.push(ids);
+    };
+    for (const d of lists[0][i]) offer(d.ids);
+    if (lists[1]) for (const d of lists[1][i]) offer(d.ids.slice().reverse());
+    for (const d of nbest[i]) offer(d.target);
+  });
+  first.push(candTarget.length);
+  const lpF = scoreTargets(fwd, candSource, candTarget, 640);
+  const lpR =
+    rev.length > 0
+      ? scoreTargets(
+          rev,
+          candSource,
+          candTarget.map((y) => y.slice().reverse()),
+          640,
+        )
+      : lpF;
+  const lpJ = Float64Array.from(candTarget, (y, c) => ngram.logJoint(candSource[c], y));
+  const t5 = Date.now();
+  console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
+  const errors = (w: number, from: number, to: number): number => {
+    let wrong = 0;
+    for (let i = from; i < to; i++) {
+      let best = -Infinity;
+      let pick = -1;
+      for (let c = first[i]; c < first[i + 1]; c++) {
+        const neural = (lpF[c] + lpR[c]) / 2 / lengthPenalty(candTarget[c].length + 1, 0.6);
+        const s = neural + w * (lpJ[c] === -Infinity ? -1e9 : lpJ[c]);
+        if (s > best) {
+          best = s;
+          pick = c;
+        }
+      }
+      if (!refs[i].has(text(candTarget[pick]))) wrong++;
+    }
+    return wrong;
+  };
+  const half = Math.floor(examples.length / 2);
+  const grid = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1];
+  let bestW = 0;
+  let bestErr = Infinity;
+  for (const w of grid) {
+    const e1 = errors(w, 0, half);
+    const e2 = errors(w, half, examples.length);
+    console.log(
+      `w ${w}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * e2) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + e2)) / examples.length).toFixed(2)} %`,
+    );
+    if (e1 < bestErr) {
+      bestErr = e1;
+      bestW = w;
+    }
+  }
+  const e2 = errors(bestW, half, examples.length);
+  console.log(
+    `chosen on the first half: w ${bestW}; second half ${((100 * e2) / (examples.length - half)).toFixed(2)} % ` +
+      `(w 0: ${((100 * errors(0, half, examples.length)) / (examples.length - half)).toFixed(2)} %)`,
+  );
+}
+process.exit(0);

@@ -1,0 +1,476 @@
+/**
+ * A joint-sequence ("graphone") n-gram model for monotone transduction — pronunciation, transliteration — and the
+ * third opinion recur's G2P decoding adds to its encoder–decoders (Bisani & Ney 2008; Rao et al. 2015 combine one
+ * with an LSTM for their best CMUdict result).
+ *
+ * Each source token and the chunk of 0–2 target tokens the EM aligner gives it (aligner.ts) form one graphone:
+ *
+ *   p h o n e      →   p:F  h:∅  o:OW1  n:N  e:∅
+ *
+ * A pair is the sequence g_1 … g_S <end> of its graphones, and the model an order-N interpolated modified
+ * Kneser–Ney n-gram over them (Chen & Goodman 1998): with h the last N−1 graphones, a(h·w) the count of h·w (raw at
+ * the highest order and at the start of a pair, else its number of distinct left neighbours), h′ h without its
+ * oldest graphone and D_n(c) the order's discount for count c (1, 2, 3+, from the counts of counts),
+ *
+ *   p(w | h) = (max(a(h·w) − D(a), 0) + γ(h) · p(w | h′)) / Σ_v a(h·v),    γ(h) = Σ_v D(a(h·v)),
+ *
+ * down to the uniform distribution over graphones and <end>. A context never seen has its suffix's distribution, so
+ * decoding's state is the trie node of the longest seen suffix of the history.
+ *
+ *   logJoint(s, t)  log Σ_alignments p(g_1 … g_S <end>): the pair's probability over every graphone path that spells
+ *                   s and t (a beam of `width` states per source position)
+ *   nBest(s, n)     the n targets of highest probability, by beam search over graphones
+ *
+ * The counts live in a trie of every n-gram up to order N: for CMUdict's 119,252 aligned pairs at N = 6,
+ * ≈ 2.4 M nodes, ≈ 40 bytes each in typed arrays and the child map; built in a few seconds. A saved model keeps
+ * only its graphones and the training sequences, and is rebuilt on load.
+ */
+
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
+import { ChunkAligner } from './aligner.js';
+
+/** One graphone: a source token and the target tokens it emits (possibly none). */
+export interface Graphone {
+  source: number;
+  chunk: Int32Array;
+}
+
+export interface AlignedPair {
+  source: Int32Array;
+  /** One chunk of target tokens per source token. */
+  chunks: readonly Int32Array[];
+}
+
+export interface Scored {
+  target: Int32Array;
+  logp: number;
+}
+
+/**
+ * order: the n-gram's; width: states kept per source position; weight: how much of log p_ngram decoding adds to the
+ * encoder–decoders' length-normalised log-probability (chosen on seed 1's CMUdict validation words, BENCHMARKS.md).
+ */
+export const JOINT_NGRAM_DEFAULTS = { order: 6, width: 64, weight: 0.3 } as const;
+
+/** The file beside model.json (or ensemble.json) that holds a model's joint n-gram. */
+export const JOINT_NGRAM_FILE = 'joint-ngram.json';
+
+/** Growable Int32 column. */
+class Column {
+  data: Int32Array;
+  constructor(capacity: number) {
+    this.data = new Int32Array(capacity);
+  }
+  ensure(n: number): void {
+    if (n <= this.data.length) return;
+    const bigger = new Int32Array(Math.max(n, this.data.length * 2));
+    bigger.set(this.data);
+    this.data = bigger;
+  }
+}
+
+export class JointNgram {
+  readonly graphones: readonly Graphone[];
+  /** The training pairs as graphone ids: what a saved model keeps. */
+  readonly sequences: readonly Int32Array[];
+  /** Graphone ids by source token. */
+  private readonly bySource: Int32Array[] = [];
+  private readonly EOS: number;
+  private readonly BOS: number;
+  /** Tokens of the trie: graphones, <end>, <start>. */
+  private readonly V: number;
+  // The trie: node 0 is the empty context.
+  private readonly parent: Int32Array;
+  private readonly token: Int32Array;
+  private readonly depth: Uint8Array;
+  /** The node of the n-gram without its oldest token (−1 for the root). */
+  private readonly suffix: Int32Array;
+  /** Kneser–Ney counts a(·) of each node's n-gram. */
+  private readonly adjusted: Int32Array;
+  /** As a context: Σ_v a(h·v) and γ(h). */
+  private readonly total: Float64Array;
+  private readonly gamma: Float64Array;
+  /** Discounts by order: discount[n·4 + min(c, 3)]. */
+  private readonly discount: Float64Array;
+  private readonly children = new Map<number, number>();
+  private readonly probCache = new Map<number, number>();
+  private readonly nextCache = new Map<number, number>();
+  private readonly startNode: number;
+
+  constructor(
+    readonly order: number,
+    graphones: readonly Graphone[],
+    sequences: readonly Int32Array[],
+  ) {
+    if (!(Number.isInteger(order) && order >= 1 && order <= 12))
+      throw new Error(`JointNgram: order must be an integer from 1 to 12, got ${order}`);
+    this.graphones = graphones;
+    this.sequences = sequences;
+    const G = graphones.length;
+    this.EOS = G;
+    this.BOS = G + 1;
+    this.V = G + 2;
+    const bySource: number[][] = [];
+    graphones.forEach((g, id) => (bySource[g.source] ??= []).push(id));
+    this.bySource = Array.from(bySource, (ids) => Int32Array.from(ids ?? []));
+    const N = order;
+    const V = this.V;
+    const parent = new Column(1 << 16);
+    const token = new Column(1 << 16);
+    const raw = new Column(1 << 16);
+    parent.data[0] = -1;
+    token.data[0] = -1;
+    let nodes = 1;
+    const childOf = (node: number, w: number): number => {
+      const key = node * V + w;
+      let c = this.children.get(key);
+      if (c === undefined) {
+        c = nodes++;
+        parent.ensure(nodes);
+        token.ensure(nodes);
+        raw.ensure(nodes);
+        parent.data[c] = node;
+        token.data[c] = w;
+        this.children.set(key, c);
+      }
+      return c;
+    };
+    for (const seq of sequences) {
+      const s = [this.BOS, ...seq, this.EOS];
+      for (let i = 0; i < s.length; i++) {
+        let node = 0;
+        for (let d = 0; d < N && i + d < s.length; d++) {
+          node = childOf(node, s[i + d]);
+          raw.data[node]++;
+        }
+      }
+    }
+    this.parent = parent.data.slice(0, nodes);
+    this.token = token.data.slice(0, nodes);
+    this.depth = new Uint8Array(nodes);
+    this.suffix = new Int32Array(nodes).fill(-1);
+    const startsWithBos = new Uint8Array(nodes);
+    // A parent is always made before its children, so one pass in node order sees each parent's fields first.
+    for (let n = 1; n < nodes; n++) {
+      const p = this.parent[n];
+      this.depth[n] = this.depth[p] + 1;
+      startsWithBos[n] = p === 0 ? Number(this.token[n] === this.BOS) : startsWithBos[p];
+      this.suffix[n] = p === 0 ? 0 : this.children.get(this.suffix[p] * V + this.token[n])!;
+    }
+    // Kneser–Ney counts: raw at the highest order and for n-grams that start a pair (nothing to their left), else
+    // the number of distinct tokens seen to their left.
+    const leftNeighbours = new Int32Array(nodes);
+    for (let n = 1; n < nodes; n++) if (this.depth[n] >= 2) leftNeighbours[this.suffix[n]]++;
+    this.adjusted = new Int32Array(nodes);
+    for (let n = 1; n < nodes; n++)
+      this.adjusted[n] = this.depth[n] === N || startsWithBos[n] ? raw.data[n] : leftNeighbours[n];
+    // Discounts per order from the counts of counts (<start> is never predicted, so never counted).
+    const countsOfCounts = new Float64Array((N + 1) * 5);
+    for (let n = 1; n < nodes; n++) {
+      if (this.token[n] === this.BOS) continue;
+      const a = this.adjusted[n];
+      if (a <= 4) countsOfCounts[this.depth[n] * 5 + a]++;
+    }
+    this.discount = new Float64Array((N + 1) * 4);
+    for (let d = 1; d <= N; d++) {
+      const n = (c: number): number => countsOfCounts[d * 5 + c];
+      const Y = n(1) + 2 * n(2) > 0 ? n(1) / (n(1) + 2 * n(2)) : 0.5;
+      const D = (c: number): number =>
+        n(c) > 0 ? Math.min(c, Math.max(0, c - ((c + 1) * Y * n(c + 1)) / n(c))) : Y;
+      this.discount[d * 4 + 1] = D(1);
+      this.discount[d * 4 + 2] = D(2);
+      this.discount[d * 4 + 3] = D(3);
+    }
+    this.total = new Float64Array(nodes);
+    this.gamma = new Float64Array(nodes);
+    for (let n = 1; n < nodes; n++) {
+      if (this.token[n] === this.BOS) continue;
+      const a = this.adjusted[n];
+      const p = this.parent[n];
+      this.total[p] += a;
+      this.gamma[p] += this.discount[this.depth[n] * 4 + Math.min(a, 3)];
+    }
+    this.startNode = this.children.get(this.BOS)!;
+  }
+
+  /** Aligned pairs → graphones (numbered as first met) and the model. */
+  static fit(aligned: readonly AlignedPair[], order: number = JOINT_NGRAM_DEFAULTS.order): JointNgram {
+    const ids = new Map<string, number>();
+    const graphones: Graphone[] = [];
+    const sequences = aligned.map((a) =>
+      Int32Array.from(a.source, (s, i) => {
+        const key = `${s}|${a.chunks[i].join(',')}`;
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = graphones.push({ source: s, chunk: Int32Array.from(a.chunks[i]) }) - 1;
+          ids.set(key, id);
+        }
+        return id;
+      }),
+    );
+    return new JointNgram(order, graphones, sequences);
+  }
+
+  /** Nodes of the trie (n-grams of every order up to N, and the root). */
+  get size(): number {
+    return this.parent.length;
+  }
+
+  /** p(w | context node), memoised. */
+  private prob(node: number, w: number): number {
+    if (node < 0) return 1 / (this.V - 1); // uniform over graphones and <end>
+    const key = node * this.V + w;
+    const cached = this.probCache.get(key);
+    if (cached !== undefined) return cached;
+    const lower = this.prob(this.suffix[node], w);
+    let p = lower;
+    if (this.total[node] > 0) {
+      const child = this.children.get(key);
+      const a = child === undefined ? 0 : this.adjusted[child];
+      const D = a === 0 ? 0 : this.discount[(this.depth[node] + 1) * 4 + Math.min(a, 3)];
+      p = (Math.max(a - D, 0) + this.gamma[node] * lower) / this.total[node];
+    }
+    this.probCache.set(key, p);
+    return p;
+  }
+
+  /** The context after `w` follows context `node`: the node of the longest seen suffix of node·w. */
+  private advance(node: number, w: number): number {
+    const key = node * this.V + w;
+    const known = this.nextCache.get(key);
+    if (known !== undefined) return known;
+    let c = node;
+    let next = 0;
+    for (; c >= 0; c = this.suffix[c]) {
+      const child = this.children.get(c * this.V + w);
+      if (child === undefined) continue;
+      next = this.depth[child] === this.order ? this.suffix[child] : child;
+      break;
+    }
+    this.nextCache.set(key, next);
+    return next;
+  }
+
+  /** log p(w | node): −∞ for a graphone the model gives no mass (never: the uniform floor is positive). */
+  private logProb(node: number, w: number): number {
+    return Math.log(this.prob(node, w));
+  }
+
+  /**
+   * log p(w | <start> history) for every outcome w: the graphones by id, then <end> (the last entry). For tests and
+   * inspection; decoding reads the same numbers through the trie's states.
+   */
+  nextLogProbs(history: readonly number[]): Float64Array {
+    let node = this.startNode;
+    for (const g of history) {
+      if (!(Number.isInteger(g) && g >= 0 && g < this.EOS))
+        throw new Error(`JointNgram: history holds ${g}, not a graphone id below ${this.EOS}`);
+      node = this.advance(node, g);
+    }
+    return Float64Array.from({ length: this.EOS + 1 }, (_, w) => this.logProb(node, w));
+  }
+
+  /**
+   * log Σ p(g_1 … g_S <end>) over the graphone paths that spell `source` as `target` (the `width` most probable
+   * states kept per source position), or −Infinity when none does.
+   */
+  logJoint(source: Int32Array, target: Int32Array, width: number = JOINT_NGRAM_DEFAULTS.width): number {
+    const T = target.length;
+    // States: (context node, target tokens consumed) → log-probability, summed over the paths reaching them.
+    let states = new Map<number, number>([[this.startNode * (T + 1), 0]]);
+    for (let i = 0; i < source.length; i++) {
+      const next = new Map<number, number>();
+      const options = this.bySource[source[i]] ?? new Int32Array(0);
+      for (const [state, lp] of states) {
+        const node = Math.floor(state / (T + 1));
+        const j = state % (T + 1);
+        for (const g of options) {
+          const chunk = this.graphones[g].chunk;
+          if (j + chunk.length > T) continue;
+          let spells = true;
+          for (let k = 0; k < chunk.length; k++) if (chunk[k] !== target[j + k]) spells = false;
+          if (!spells) continue;
+          const key = this.advance(node, g) * (T + 1) + j + chunk.length;
+          const v = lp + this.logProb(node, g);
+          const old = next.get(key);
+          next.set(key, old === undefined ? v : logAdd(old, v));
+        }
+      }
+      states = keepBest(next, width);
+    }
+    let total = -Infinity;
+    for (const [state, lp] of states)
+      if (state % (T + 1) === T)
+        total = logAdd(total, lp + this.logProb(Math.floor(state / (T + 1)), this.EOS));
+    return total;
+  }
+
+  /**
+   * The `n` most probable targets of `source`, best first, each with log p(source, target) summed over the paths the
+   * beam (`width` hypotheses per source position) kept; fewer when the beam holds fewer distinct targets.
+   */
+  nBest(source: Int32Array, n: number, width: number = JOINT_NGRAM_DEFAULTS.width): Scored[] {
+    interface Hyp {
+      node: number;
+      lp: number;
+      out: number[];
+      key: string;
+    }
+    let hyps: Hyp[] = [{ node: this.startNode, lp: 0, out: [], key: '' }];
+    for (let i = 0; i < source.length; i++) {
+      const merged = new Map<string, Hyp>();
+      const options = this.bySource[source[i]] ?? new Int32Array(0);
+      for (const h of hyps)
+        for (const g of options) {
+          const node = this.advance(h.node, g);
+          const lp = h.lp + this.logProb(h.node, g);
+          const chunk = this.graphones[g].chunk;
+          const key = chunk.length === 0 ? h.key : `${h.key}${chunk.join(' ')} `;
+          // Paths with the same context and output so far are one hypothesis: their probabilities add.
+          const id = `${node}|${key}`;
+          const old = merged.get(id);
+          if (old) old.lp = logAdd(old.lp, lp);
+          else merged.set(id, { node, lp, out: chunk.length === 0 ? h.out : [...h.out, ...chunk], key });
+        }
+      hyps = [...merged.values()].sort((a, b) => b.lp - a.lp).slice(0, width);
+    }
+    const byTarget = new Map<string, Scored>();
+    for (const h of hyps) {
+      const lp = h.lp + this.logProb(h.node, this.EOS);
+      const old = byTarget.get(h.key);
+      if (old) old.logp = logAdd(old.logp, lp);
+      else byTarget.set(h.key, { target: Int32Array.from(h.out), logp: lp });
+    }
+    return [...byTarget.values()].sort((a, b) => b.logp - a.logp).slice(0, n);
+  }
+}
+
+function logAdd(a: number, b: number): number {
+  if (a === -Infinity) return b;
+  if (b === -Infinity) return a;
+  const m = Math.max(a, b);
+  return m + Math.log1p(Math.exp(-Math.abs(a - b)));
+}
+
+/** The `width` highest entries of a state map (all of them when it holds no more). */
+function keepBest(states: Map<number, number>, width: number): Map<number, number> {
+  if (states.size <= width) return states;
+  const all = [...states].sort((a, b) => b[1] - a[1]);
+  return new Map(all.slice(0, width));
+}
+
+/** A joint n-gram and the weight decoding gives it. */
+export interface WeightedJointNgram {
+  model: JointNgram;
+  weight: number;
+}
+
+export interface FittedJointNgram {
+  model: JointNgram;
+  /** Pairs the aligner could not segment (more than 2 target tokens per source token), left out. */
+  unaligned: number;
+}
+
+/** Aligns the pairs (aligner.ts, EM) and fits the n-gram on their graphones. */
+export function fitJointNgram(
+  pairs: readonly { source: Int32Array; target: Int32Array }[],
+  sourceVocab: number,
+  targetVocab: number,
+  order: number = JOINT_NGRAM_DEFAULTS.order,
+): FittedJointNgram {
+  const aligner = ChunkAligner.fit(pairs, sourceVocab, targetVocab);
+  const aligned: AlignedPair[] = [];
+  for (const p of pairs) {
+    const chunks = aligner.align(p.source, p.target);
+    if (chunks) aligned.push({ source: p.source, chunks });
+  }
+  return { model: JointNgram.fit(aligned, order), unaligned: pairs.length - aligned.length };
+}
+
+const JointNgramFileSchema = z.strictObject({
+  format: z.literal('recur-joint-ngram'),
+  version: z.literal(1),
+  order: z.number().int().min(1).max(12),
+  weight: z.number().min(0).max(100),
+  /** [source token, [target tokens]] per graphone, numbered from 0. */
+  graphones: z.array(z.tuple([z.string(), z.array(z.string()).max(8)])).min(1),
+  /** The training pairs: graphone ids in base 36, separated by spaces; pairs separated by commas. */
+  sequences: z.string(),
+});
+
+/** The JSON text of a joint n-gram file, its graphones named by the tokenizers' tokens. */
+export function jointNgramToJson(
+  m: WeightedJointNgram,
+  sourceTokens: readonly string[],
+  targetTokens: readonly string[],
+): string {
+  return JSON.stringify({
+    format: 'recur-joint-ngram',
+    version: 1,
+    order: m.model.order,
+    weight: m.weight,
+    graphones: m.model.graphones.map((g) => [
+      sourceTokens[g.source],
+      Array.from(g.chunk, (t) => targetTokens[t]),
+    ]),
+    sequences: m.model.sequences.map((s) => Array.from(s, (g) => g.toString(36)).join(' ')).join(','),
+  });
+}
+
+/**
+ * Reads a joint n-gram file written for a model with these tokens; anything wrong is an InvalidInputError naming
+ * `where` and the field.
+ */
+export function jointNgramFromJson(
+  text: string,
+  sourceTokens: readonly string[],
+  targetTokens: readonly string[],
+  where: string,
+): WeightedJointNgram {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidInputError(`${where}: not JSON (${(e as Error).message})`);
+  }
+  const parsed = JointNgramFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidInputError(`${where}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
+  }
+  const f = parsed.data;
+  const sourceIds = new Map(sourceTokens.map((t, i) => [t, i]));
+  const targetIds = new Map(targetTokens.map((t, i) => [t, i]));
+  const graphones = f.graphones.map(([s, chunk], i): Graphone => {
+    const source = sourceIds.get(s);
+    if (source === undefined)
+      throw new InvalidInputError(
+        `${where}: graphones.${i}: source token ${JSON.stringify(s)} is not the model's`,
+      );
+    return {
+      source,
+      chunk: Int32Array.from(chunk, (t, k) => {
+        const id = targetIds.get(t);
+        if (id === undefined)
+          throw new InvalidInputError(
+            `${where}: graphones.${i}.1.${k}: target token ${JSON.stringify(t)} is not the model's`,
+          );
+        return id;
+      }),
+    };
+  });
+  const sequences = f.sequences === '' ? [] : f.sequences.split(',');
+  const decoded = sequences.map((pair, p) =>
+    Int32Array.from(pair.split(' '), (g) => {
+      const id = /^[0-9a-z]+$/.test(g) ? parseInt(g, 36) : NaN;
+      if (!(id < graphones.length))
+        throw new InvalidInputError(
+          `${where}: sequences: pair ${p + 1} names graphone ${JSON.stringify(g)}; expected base-36 ids below ${graphones.length}`,
+        );
+      return id;
+    }),
+  );
+  if (decoded.length === 0) throw new InvalidInputError(`${where}: sequences: no training pairs`);
+  return { model: new JointNgram(f.order, graphones, decoded), weight: f.weight };
+}

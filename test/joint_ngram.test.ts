@@ -1,0 +1,251 @@
+/**
+ * The joint n-gram (src/seq2seq/joint_ngram.ts) against a plain reference: every next-graphone distribution equals
+ * interpolated modified Kneser–Ney computed from counts kept in string-keyed maps, and sums to 1; logJoint equals the
+ * sum over every graphone path enumerated by brute force; nBest's best is the brute-force argmax; the file round-trips
+ * and its loader, fuzzed with a seeded generator, either loads or names what is wrong. Decoding with the n-gram
+ * (rescoreDecode's extra scorer) is tested in seq2seq_model.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { Random } from '../src/core/random.js';
+import {
+  JointNgram,
+  fitJointNgram,
+  jointNgramFromJson,
+  jointNgramToJson,
+  type Graphone,
+} from '../src/seq2seq/joint_ngram.js';
+
+/** Letters 0…5 and what each may sound as (target symbols 0…4): several choices, so contexts matter. */
+const OPTIONS: number[][][] = [[[0]], [[1], []], [[2, 3], [2]], [[4]], [[0, 1], [1]], [[]]];
+
+function graphoneTable(): Graphone[] {
+  const g: Graphone[] = [];
+  OPTIONS.forEach((opts, letter) =>
+    opts.forEach((c) => g.push({ source: letter, chunk: Int32Array.from(c) })),
+  );
+  return g;
+}
+
+/** Random words as graphone sequences, with a context rule (a letter after 2 takes its second option) to learn. */
+function sequences(n: number, seed: number, graphones: Graphone[]): Int32Array[] {
+  const rng = new Random(seed);
+  const idOf = (letter: number, option: number): number =>
+    graphones.findIndex((g) => g.source === letter && g.chunk.join() === OPTIONS[letter][option].join());
+  return Array.from({ length: n }, () => {
+    const len = 1 + rng.int(5);
+    const out: number[] = [];
+    let prev = -1;
+    for (let i = 0; i < len; i++) {
+      const letter = rng.int(OPTIONS.length);
+      const option = OPTIONS[letter].length > 1 && (prev === 2 || rng.next() < 0.2) ? 1 : 0;
+      out.push(idOf(letter, option));
+      prev = letter;
+    }
+    return Int32Array.from(out);
+  });
+}
+
+/** Interpolated modified Kneser–Ney from string-keyed counts: the equations of joint_ngram.ts's header, plainly. */
+function referenceLogProbs(
+  seqs: readonly Int32Array[],
+  order: number,
+  G: number,
+): (history: number[]) => number[] {
+  const BOS = 'S';
+  const EOS = String(G);
+  const windows: Map<string, number>[] = Array.from({ length: order + 1 }, () => new Map());
+  for (const seq of seqs) {
+    const s = [BOS, ...Array.from(seq, String), EOS];
+    for (let i = 0; i < s.length; i++)
+      for (let k = 1; k <= order && i + k <= s.length; k++) {
+        const key = s.slice(i, i + k).join(' ');
+        windows[k].set(key, (windows[k].get(key) ?? 0) + 1);
+      }
+  }
+  const adjusted: Map<string, number>[] = windows.map(() => new Map());
+  for (let k = 1; k <= order; k++)
+    for (const [key, raw] of windows[k]) {
+      if (k === order || key.startsWith(BOS)) {
+        adjusted[k].set(key, raw);
+        continue;
+      }
+      let left = 0;
+      for (const longer of windows[k + 1].keys()) if (longer.slice(longer.indexOf(' ') + 1) === key) left++;
+      adjusted[k].set(key, left);
+    }
+  const discounts: number[][] = [[]];
+  for (let k = 1; k <= order; k++) {
+    const n = [0, 0, 0, 0, 0];
+    for (const [key, a] of adjusted[k]) if (!key.endsWith(BOS) && a <= 4) n[a]++;
+    const Y = n[1] + 2 * n[2] > 0 ? n[1] / (n[1] + 2 * n[2]) : 0.5;
+    const D = (c: number): number =>
+      n[c] > 0 ? Math.min(c, Math.max(0, c - ((c + 1) * Y * n[c + 1]) / n[c])) : Y;
+    discounts.push([0, D(1), D(2), D(3)]);
+  }
+  const outcomes = Array.from({ length: G + 1 }, (_, w) => String(w));
+  const p = (h: string[], w: string): number => {
+    const lower = h.length === 0 ? 1 / (G + 1) : p(h.slice(1), w);
+    const k = h.length + 1;
+    let total = 0;
+    let gamma = 0;
+    for (const v of outcomes) {
+      const a = adjusted[k].get([...h, v].join(' ')) ?? 0;
+      if (a === 0) continue;
+      total += a;
+      gamma += discounts[k][Math.min(a, 3)];
+    }
+    if (total === 0) return lower;
+    const a = adjusted[k].get([...h, w].join(' ')) ?? 0;
+    const d = a === 0 ? 0 : discounts[k][Math.min(a, 3)];
+    return (Math.max(a - d, 0) + gamma * lower) / total;
+  };
+  const top = (h: string[]): number[] => outcomes.map((w) => Math.log(p(h, w)));
+  return (history) => {
+    const full = [BOS, ...history.map(String)];
+    return top(order === 1 ? [] : full.slice(-(order - 1)));
+  };
+}
+
+describe('JointNgram', () => {
+  const graphones = graphoneTable();
+  const G = graphones.length;
+  const seqs = sequences(300, 1, graphones);
+
+  it('gives every next graphone the Kneser–Ney probability of the plain reference, summing to 1', () => {
+    const rng = new Random(2);
+    for (const order of [1, 2, 3, 4]) {
+      const model = new JointNgram(order, graphones, seqs);
+      const reference = referenceLogProbs(seqs, order, G);
+      for (let trial = 0; trial < 40; trial++) {
+        // Seen histories (prefixes of training words) and unseen ones.
+        const history =
+          trial % 2 === 0
+            ? Array.from(seqs[rng.int(seqs.length)].slice(0, rng.int(4)))
+            : Array.from({ length: rng.int(5) }, () => rng.int(G));
+        const got = model.nextLogProbs(history);
+        const want = reference(history);
+        assert.equal(got.length, G + 1);
+        for (let w = 0; w <= G; w++)
+          assert.ok(Math.abs(got[w] - want[w]) < 1e-12, `order ${order}, history ${history}, w ${w}`);
+        const sum = got.reduce((s, l) => s + Math.exp(l), 0);
+        assert.ok(Math.abs(sum - 1) < 1e-12, `order ${order}: Σ p = ${sum}`);
+      }
+    }
+  });
+
+  /** Every graphone path spelling a letter sequence: [path, target, log p(path, <end>)]. */
+  function paths(model: JointNgram, letters: number[]): { path: number[]; target: string; logp: number }[] {
+    const out: { path: number[]; target: string; logp: number }[] = [];
+    const walk = (i: number, path: number[], logp: number): void => {
+      if (i === letters.length) {
+        const target = path.flatMap((g) => Array.from(graphones[g].chunk)).join(' ');
+        out.push({ path, target, logp: logp + model.nextLogProbs(path)[G] });
+        return;
+      }
+      const next = model.nextLogProbs(path);
+      graphones.forEach((g, id) => {
+        if (g.source === letters[i]) walk(i + 1, [...path, id], logp + next[id]);
+      });
+    };
+    walk(0, [], 0);
+    return out;
+  }
+
+  const logSum = (xs: number[]): number => {
+    const m = Math.max(...xs);
+    return m === -Infinity ? m : m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
+  };
+
+  it('sums the probability of every graphone path of a pair (logJoint), and proposes the most probable target', () => {
+    const rng = new Random(3);
+    const model = new JointNgram(3, graphones, seqs);
+    for (let trial = 0; trial < 30; trial++) {
+      const letters = Array.from({ length: 1 + rng.int(5) }, () => rng.int(OPTIONS.length));
+      const all = paths(model, letters);
+      const byTarget = new Map<string, number[]>();
+      for (const p of all) byTarget.set(p.target, [...(byTarget.get(p.target) ?? []), p.logp]);
+      const source = Int32Array.from(letters);
+      for (const [target, lps] of byTarget) {
+        const ids = Int32Array.from(target === '' ? [] : target.split(' ').map(Number));
+        const got = model.logJoint(source, ids, 10_000);
+        assert.ok(Math.abs(got - logSum(lps)) < 1e-9, `${letters} → ${target}: ${got} vs ${logSum(lps)}`);
+      }
+      // A target no path spells has no probability.
+      assert.equal(model.logJoint(source, Int32Array.from([4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4])), -Infinity);
+      const best = [...byTarget].map(([t, lps]) => ({ t, lp: logSum(lps) })).sort((a, b) => b.lp - a.lp);
+      const proposed = model.nBest(source, 3, 10_000);
+      assert.equal(proposed[0].target.join(' '), best[0].t, `${letters}`);
+      assert.ok(Math.abs(proposed[0].logp - best[0].lp) < 1e-9);
+      assert.ok(proposed.length <= 3 && proposed.every((p, i) => i === 0 || p.logp <= proposed[i - 1].logp));
+    }
+  });
+
+  it('learns from aligned pairs: fitJointNgram aligns, then the context rule shows in its proposals', () => {
+    const rng = new Random(4);
+    // Letter 2 after letter 2 sounds as [2] alone; elsewhere as [2, 3].
+    const pairs = Array.from({ length: 2000 }, () => {
+      const letters = Array.from({ length: 2 + rng.int(4) }, () => rng.int(4));
+      const target = letters.flatMap((l, i) => (l === 2 ? (letters[i - 1] === 2 ? [2] : [2, 3]) : [l]));
+      return { source: Int32Array.from(letters), target: Int32Array.from(target) };
+    });
+    const { model, unaligned } = fitJointNgram(pairs, 4, 4, 3);
+    assert.equal(unaligned, 0);
+    assert.deepEqual(Array.from(model.nBest(Int32Array.from([1, 2, 2, 0]), 1)[0].target), [1, 2, 3, 2, 0]);
+    assert.deepEqual(Array.from(model.nBest(Int32Array.from([2, 0, 2]), 1)[0].target), [2, 3, 0, 2, 3]);
+  });
+
+  it('round-trips through its file, and names what is wrong with a bad one (seeded fuzz)', () => {
+    const model = new JointNgram(3, graphones, seqs);
+    const sourceTokens = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const targetTokens = ['P', 'Q', 'R', 'S', 'T'];
+    const text = jointNgramToJson({ model, weight: 0.25 }, sourceTokens, targetTokens);
+    const back = jointNgramFromJson(text, sourceTokens, targetTokens, 'j.json');
+    assert.equal(back.weight, 0.25);
+    assert.equal(back.model.order, 3);
+    assert.deepEqual(back.model.nextLogProbs([0, 2]), model.nextLogProbs([0, 2]));
+    // Tokens the model does not have are named.
+    assert.throws(
+      () => jointNgramFromJson(text, sourceTokens, ['P', 'Q', 'R', 'S'], 'j.json'),
+      (e: Error) =>
+        e instanceof InvalidInputError && /j\.json: graphones\.\d+\.1\.\d+: target token "T"/.test(e.message),
+    );
+    assert.throws(
+      () => jointNgramFromJson('{"format":"recur-joint-ngram"}', sourceTokens, targetTokens, 'j.json'),
+      (e: Error) => e instanceof InvalidInputError && /^j\.json: version/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        jointNgramFromJson(
+          text.replace(/"sequences":"[^,]*/, '"sequences":"zz'),
+          sourceTokens,
+          targetTokens,
+          'j.json',
+        ),
+      (e: Error) => e instanceof InvalidInputError && /sequences: pair 1 names graphone "zz"/.test(e.message),
+    );
+    const rng = new Random(5);
+    const alphabet = '{}[]",:0123456789abcz -.ePQ';
+    let loaded = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const chars = [...text];
+      for (let k = 1 + rng.int(3); k > 0; k--) {
+        const at = rng.int(chars.length);
+        const op = rng.int(3);
+        if (op === 0) chars.splice(at, 1);
+        else if (op === 1) chars.splice(at, 0, alphabet[rng.int(alphabet.length)]);
+        else chars[at] = alphabet[rng.int(alphabet.length)];
+      }
+      try {
+        const m = jointNgramFromJson(chars.join(''), sourceTokens, targetTokens, 'fuzz.json');
+        assert.ok(m.model.nextLogProbs([]).every((l) => Number.isFinite(l)));
+        loaded++;
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, `trial ${trial}: ${(e as Error).stack}`);
+        assert.match((e as Error).message, /^fuzz\.json: /);
+      }
+    }
+    assert.ok(loaded > 0 && loaded < 300, `${loaded} of 300 mutated files loaded`);
+  });
+});
