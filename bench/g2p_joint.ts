@@ -23,7 +23,7 @@ const order = Number(args.get('order') ?? 6);
 const words = Number(args.get('words') ?? 6194);
 const split = (args.get('split') ?? 'validation') as 'validation' | 'test';
 const ensembleDir = args.get('ensemble');
-const width = Number(args.get('width') ?? 64);
+const width = Number(args.get('width') ?? 32);
 
 const splits = splitExamples(
   cmudict().examples.filter((e) => e.source.length <= 40),

@@ -682,6 +682,11 @@ describe('recur seq2seq', () => {
       bad.stderr,
       /long-targets\.tsv: the aligner could segment only 0 of \d+ training pairs.*--joint-ngram 0/,
     );
+    // A resumed run keeps its n-gram: another order is refused, the same one accepted.
+    const other = run(['seq2seq', 'train', file, '--out', dir, '--resume', '--joint-ngram', '4', '-q']);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /--joint-ngram 4 with --resume: the run's joint n-gram has order 3/);
+    assert.equal(run(['seq2seq', 'train', file, '--out', dir, '--resume', '--joint-ngram', '3', '-q']).code, 0);
     // A damaged file is named when the model loads.
     writeFileSync(join(dir, 'joint-ngram.json'), '{"format":"recur-joint-ngram","version":1}');
     const damaged = run(['seq2seq', 'predict', dir, 'abd']);

@@ -430,7 +430,15 @@ export async function trainSeq2Seq(
   const ngramOrder = o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0);
   const ngramDir = member?.ensembleDir ?? outDir;
   // Fitted once per run (an ensemble's beside its ensemble.json); a resumed run keeps the one it has.
-  if (ngramOrder > 0 && !existsSync(join(ngramDir, JOINT_NGRAM_FILE))) {
+  const ngramFile = join(ngramDir, JOINT_NGRAM_FILE);
+  if (o.resume && o.jointNgram !== undefined && existsSync(ngramFile)) {
+    const saved = readJointNgram(ngramDir, app.metadata())?.model.order;
+    if (saved !== o.jointNgram)
+      throw new UsageError(
+        `--joint-ngram ${o.jointNgram} with --resume: the run's joint n-gram has order ${saved}; leave the flag out (or fit another with recur seq2seq ngram --overwrite)`,
+      );
+  }
+  if (ngramOrder > 0 && !existsSync(ngramFile)) {
     mkdirSync(ngramDir, { recursive: true });
     fitAndWriteJointNgram(
       ngramDir,
@@ -622,7 +630,7 @@ export async function trainSeq2Seq(
   );
   const test = bestModel.evaluate(splits.test);
   out.info(
-    `Test (${test.n} held-out sources, greedy): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
+    `Test (${test.n} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
       (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
   );
   out.json({ event: 'test', ...test });

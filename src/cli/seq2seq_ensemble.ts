@@ -155,7 +155,7 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
 }
 
-/** The ensemble on the test split, greedy (and each member alone, to show what averaging bought). */
+/** The ensemble on the test split, greedy (and each member alone, to show what averaging and the n-gram bought). */
 function scoreEnsemble(
   outDir: string,
   o: Seq2SeqTrainOptions,
@@ -172,7 +172,7 @@ function scoreEnsemble(
     ...app.member(i).evaluate(test),
   }));
   out.info(
-    `Test (${ensemble.n} held-out sources, greedy), ensemble of ${app.members.length}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +
+    `Test (${ensemble.n} held-out sources, greedy), ensemble of ${app.members.length}${app.jointNgram ? ' with its joint n-gram' : ''}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +
       (ensemble.bleu !== undefined
         ? `, BLEU ${ensemble.bleu.toFixed(2)}, chrF ${ensemble.chrf!.toFixed(2)}`
         : '') +
