@@ -686,7 +686,10 @@ describe('recur seq2seq', () => {
     const other = run(['seq2seq', 'train', file, '--out', dir, '--resume', '--joint-ngram', '4', '-q']);
     assert.equal(other.code, 2);
     assert.match(other.stderr, /--joint-ngram 4 with --resume: the run's joint n-gram has order 3/);
-    assert.equal(run(['seq2seq', 'train', file, '--out', dir, '--resume', '--joint-ngram', '3', '-q']).code, 0);
+    assert.equal(
+      run(['seq2seq', 'train', file, '--out', dir, '--resume', '--joint-ngram', '3', '-q']).code,
+      0,
+    );
     // A damaged file is named when the model loads.
     writeFileSync(join(dir, 'joint-ngram.json'), '{"format":"recur-joint-ngram","version":1}');
     const damaged = run(['seq2seq', 'predict', dir, 'abd']);
