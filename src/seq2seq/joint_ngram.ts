@@ -97,6 +97,9 @@ export class JointNgram {
   private readonly probCache = new Map<number, number>();
   private readonly nextCache = new Map<number, number>();
   private readonly startNode: number;
+  /** Each graphone's chunk as a number (0: empty), and how many distinct chunks there are. */
+  private readonly chunkId: Int32Array;
+  private readonly chunkCount: number;
 
   constructor(
     readonly order: number,
@@ -114,6 +117,15 @@ export class JointNgram {
     const bySource: number[][] = [];
     graphones.forEach((g, id) => (bySource[g.source] ??= []).push(id));
     this.bySource = Array.from(bySource, (ids) => Int32Array.from(ids ?? []));
+    // Distinct chunks numbered from 1 (0: the empty chunk), for nBest's interned outputs.
+    const chunkIds = new Map<string, number>([['', 0]]);
+    this.chunkId = Int32Array.from(graphones, (g) => {
+      const key = g.chunk.join(',');
+      let id = chunkIds.get(key);
+      if (id === undefined) chunkIds.set(key, (id = chunkIds.size));
+      return id;
+    });
+    this.chunkCount = chunkIds.size;
     const N = order;
     const V = this.V;
     const parent = new Column(1 << 16);
@@ -311,40 +323,76 @@ export class JointNgram {
    * beam (`width` hypotheses per source position) kept; fewer when the beam holds fewer distinct targets.
    */
   nBest(source: Int32Array, n: number, width: number = JOINT_NGRAM_DEFAULTS.width): Scored[] {
-    interface Hyp {
-      node: number;
-      lp: number;
-      out: number[];
-      key: string;
-    }
-    let hyps: Hyp[] = [{ node: this.startNode, lp: 0, out: [], key: '' }];
+    // Outputs so far are interned as ids (0: empty; one more chunk makes a child id), so that paths with the same
+    // context and output merge on a number: their probabilities add.
+    const parentOut = [-1];
+    const lastChunk = [-1];
+    const outIds = new Map<number, number>();
+    const extend = (out: number, g: number): number => {
+      const chunk = this.chunkId[g];
+      if (chunk === 0) return out;
+      const key = out * this.chunkCount + chunk;
+      let id = outIds.get(key);
+      if (id === undefined) {
+        if (parentOut.length === OUT_IDS)
+          throw new Error('JointNgram.nBest: too many distinct outputs for one source');
+        id = parentOut.push(out) - 1;
+        lastChunk.push(g);
+        outIds.set(key, id);
+      }
+      return id;
+    };
+    let nodes = [this.startNode];
+    let outs = [0];
+    let lps = [0];
     for (let i = 0; i < source.length; i++) {
-      const merged = new Map<string, Hyp>();
+      const at = new Map<number, number>();
+      const nextNodes: number[] = [];
+      const nextOuts: number[] = [];
+      const nextLps: number[] = [];
       const options = this.bySource[source[i]] ?? new Int32Array(0);
-      for (const h of hyps)
+      for (let h = 0; h < nodes.length; h++)
         for (const g of options) {
-          const node = this.advance(h.node, g);
-          const lp = h.lp + this.logProb(h.node, g);
-          const chunk = this.graphones[g].chunk;
-          const key = chunk.length === 0 ? h.key : `${h.key}${chunk.join(' ')} `;
-          // Paths with the same context and output so far are one hypothesis: their probabilities add.
-          const id = `${node}|${key}`;
-          const old = merged.get(id);
-          if (old) old.lp = logAdd(old.lp, lp);
-          else merged.set(id, { node, lp, out: chunk.length === 0 ? h.out : [...h.out, ...chunk], key });
+          const node = this.advance(nodes[h], g);
+          const lp = lps[h] + this.logProb(nodes[h], g);
+          const out = extend(outs[h], g);
+          const key = node * OUT_IDS + out;
+          const k = at.get(key);
+          if (k !== undefined) nextLps[k] = logAdd(nextLps[k], lp);
+          else {
+            at.set(key, nextLps.length);
+            nextNodes.push(node);
+            nextOuts.push(out);
+            nextLps.push(lp);
+          }
         }
-      hyps = [...merged.values()].sort((a, b) => b.lp - a.lp).slice(0, width);
+      const kept = Array.from(nextLps.keys())
+        .sort((a, b) => nextLps[b] - nextLps[a])
+        .slice(0, width);
+      nodes = kept.map((k) => nextNodes[k]);
+      outs = kept.map((k) => nextOuts[k]);
+      lps = kept.map((k) => nextLps[k]);
     }
-    const byTarget = new Map<string, Scored>();
-    for (const h of hyps) {
-      const lp = h.lp + this.logProb(h.node, this.EOS);
-      const old = byTarget.get(h.key);
-      if (old) old.logp = logAdd(old.logp, lp);
-      else byTarget.set(h.key, { target: Int32Array.from(h.out), logp: lp });
+    const byTarget = new Map<number, number>();
+    for (let h = 0; h < nodes.length; h++) {
+      const lp = lps[h] + this.logProb(nodes[h], this.EOS);
+      const old = byTarget.get(outs[h]);
+      byTarget.set(outs[h], old === undefined ? lp : logAdd(old, lp));
     }
-    return [...byTarget.values()].sort((a, b) => b.logp - a.logp).slice(0, n);
+    const tokens = (out: number): Int32Array => {
+      const chunks: Int32Array[] = [];
+      for (let o = out; o > 0; o = parentOut[o]) chunks.push(this.graphones[lastChunk[o]].chunk);
+      return Int32Array.from(chunks.reverse().flatMap((c) => Array.from(c)));
+    };
+    return [...byTarget]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([out, logp]) => ({ target: tokens(out), logp }));
   }
 }
+
+/** Distinct outputs nBest can number for one source (≤ its length × width × graphones of a letter: far fewer). */
+const OUT_IDS = 1 << 21;
 
 function logAdd(a: number, b: number): number {
   if (a === -Infinity) return b;
