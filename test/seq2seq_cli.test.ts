@@ -613,6 +613,8 @@ describe('recur seq2seq', () => {
     const hybrid = evalJson('--threads', '1');
     const alone = evalJson('--threads', '1', '--ngram-weight', '0');
     assert.ok(hybrid.wer < 0.05 && alone.wer > 0.5, `with the n-gram ${hybrid.wer}, without ${alone.wer}`);
+    const table = run(['seq2seq', 'eval', dir, file, '--beam', '2']);
+    assert.match(table.stdout, /decoding\s+beam 2 \+ joint n-gram \(order 3, weight 0\.3\)/);
     // The pool's workers load the n-gram with the model: the same answers on two threads.
     assert.deepEqual({ ...evalJson('--threads', '2'), seconds: 0 }, { ...hybrid, seconds: 0 });
     const p = run(['seq2seq', 'predict', dir, 'abd', 'dcb', '--json']);

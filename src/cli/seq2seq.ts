@@ -811,13 +811,19 @@ export async function seq2seqEval(
         : []),
       [
         'decoding',
-        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
+        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(app, o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
       ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   }
   return 0;
+}
+
+/** How decoding uses the model's joint n-gram, for the eval table: '' when it has none or it is off. */
+function ngramNote(app: Seq2Seq, weight: number | undefined): string {
+  const w = weight ?? app.jointNgram?.weight ?? 0;
+  return app.jointNgram && w > 0 ? ` + joint n-gram (order ${app.jointNgram.model.order}, weight ${w})` : '';
 }
 
 export interface Seq2SeqPredictOptions {
