@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test]` — issue #13's
+ * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--ignore-stress 1]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -61,8 +61,11 @@ console.log(
 
 const examples = splits[split].slice(0, words);
 const sources = examples.map((e) => src.encode(e.source, 'unk'));
-const refs = examples.map((e) => new Set(e.targets));
-const text = (ids: Int32Array): string => Array.from(ids, (i) => tgt.tokens[i]).join(' ');
+// --ignore-stress 1: outputs and references compared without ARPAbet's stress digits.
+const unstressed = args.get('ignore-stress') === '1';
+const strip = (t: string): string => (unstressed ? t.replace(/[0-9]+(?= |$)/g, '') : t);
+const refs = examples.map((e) => new Set(e.targets.map(strip)));
+const text = (ids: Int32Array): string => strip(Array.from(ids, (i) => tgt.tokens[i]).join(' '));
 const t3 = Date.now();
 const nbest = sources.map((s) => ngram.nBest(s, 5, width));
 const t4 = Date.now();
