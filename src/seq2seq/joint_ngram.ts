@@ -94,7 +94,13 @@ export class JointNgram {
   private readonly gamma: Float64Array;
   /** Discounts by order: discount[n·4 + min(c, 3)]. */
   private readonly discount: Float64Array;
-  private readonly children = new Map<number, number>();
+  /**
+   * The trie's edges, sorted by parent then token (a node's children are one run, searched by bisection): a lookup
+   * touches a few neighbouring entries instead of a hash table of a million.
+   */
+  private readonly childStart: Int32Array;
+  private readonly childToken: Int32Array;
+  private readonly childNode: Int32Array;
   /** log p(token | parent context) of each node's n-gram, interpolated down to the uniform distribution. */
   private readonly logProbChild: Float64Array;
   /** log of a context's backoff weight γ(h) / Σ_v a(h·v) (0 for a context that has seen nothing). */
@@ -137,9 +143,10 @@ export class JointNgram {
     parent.data[0] = -1;
     token.data[0] = -1;
     let nodes = 1;
+    const children = new Map<number, number>();
     const childOf = (node: number, w: number): number => {
       const key = node * V + w;
-      let c = this.children.get(key);
+      let c = children.get(key);
       if (c === undefined) {
         c = nodes++;
         parent.ensure(nodes);
@@ -147,7 +154,7 @@ export class JointNgram {
         raw.ensure(nodes);
         parent.data[c] = node;
         token.data[c] = w;
-        this.children.set(key, c);
+        children.set(key, c);
       }
       return c;
     };
@@ -171,7 +178,7 @@ export class JointNgram {
       const p = this.parent[n];
       this.depth[n] = this.depth[p] + 1;
       startsWithBos[n] = p === 0 ? Number(this.token[n] === this.BOS) : startsWithBos[p];
-      this.suffix[n] = p === 0 ? 0 : this.children.get(this.suffix[p] * V + this.token[n])!;
+      this.suffix[n] = p === 0 ? 0 : children.get(this.suffix[p] * V + this.token[n])!;
     }
     // Kneser–Ney counts: raw at the highest order and for n-grams that start a pair (nothing to their left), else
     // the number of distinct tokens seen to their left.
@@ -206,6 +213,19 @@ export class JointNgram {
       this.total[p] += a;
       this.gamma[p] += this.discount[this.depth[n] * 4 + Math.min(a, 3)];
     }
+    // The edges in (parent, token) order.
+    const keys = Float64Array.from(children.keys()).sort();
+    this.childStart = new Int32Array(nodes + 1);
+    this.childToken = new Int32Array(keys.length);
+    this.childNode = new Int32Array(keys.length);
+    keys.forEach((key, i) => {
+      const p = Math.floor(key / V);
+      this.childToken[i] = key - p * V;
+      this.childNode[i] = children.get(key)!;
+      this.childStart[p + 1]++;
+    });
+    for (let n = 0; n < nodes; n++) this.childStart[n + 1] += this.childStart[n];
+    this.startNode = children.get(this.BOS)!;
     // The backoff form, orders in increasing depth so that every lower probability is ready when a node needs it.
     this.logBackoff = Float64Array.from(this.total, (t, n) => (t > 0 ? Math.log(this.gamma[n] / t) : 0));
     this.logProbChild = new Float64Array(nodes);
@@ -218,7 +238,6 @@ export class JointNgram {
         const D = this.discount[d * 4 + Math.min(a, 3)];
         this.logProbChild[n] = Math.log((Math.max(a - D, 0) + this.gamma[c] * lower) / this.total[c]);
       }
-    this.startNode = this.children.get(this.BOS)!;
   }
 
   /** Aligned pairs → graphones (numbered as first met) and the model. */
@@ -251,11 +270,25 @@ export class JointNgram {
   private logProb(node: number, w: number): number {
     let acc = 0;
     for (let c = node; c >= 0; c = this.suffix[c]) {
-      const child = this.children.get(c * this.V + w);
-      if (child !== undefined) return acc + this.logProbChild[child];
+      const child = this.child(c, w);
+      if (child >= 0) return acc + this.logProbChild[child];
       acc += this.logBackoff[c];
     }
     return acc - Math.log(this.V - 1); // uniform over graphones and <end>
+  }
+
+  /** The child of `node` by token `w`, or −1. */
+  private child(node: number, w: number): number {
+    let lo = this.childStart[node];
+    let hi = this.childStart[node + 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const t = this.childToken[mid];
+      if (t === w) return this.childNode[mid];
+      if (t < w) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
   }
 
   /** log p(w | node) of the last `follow` call. */
@@ -268,8 +301,8 @@ export class JointNgram {
   private follow(node: number, w: number): number {
     let acc = 0;
     for (let c = node; c >= 0; c = this.suffix[c]) {
-      const child = this.children.get(c * this.V + w);
-      if (child !== undefined) {
+      const child = this.child(c, w);
+      if (child >= 0) {
         this.followedLogProb = acc + this.logProbChild[child];
         return this.depth[child] === this.order ? this.suffix[child] : child;
       }
@@ -282,8 +315,8 @@ export class JointNgram {
   /** The context after `w` follows context `node`: the node of the longest seen suffix of node·w. */
   private advance(node: number, w: number): number {
     for (let c = node; c >= 0; c = this.suffix[c]) {
-      const child = this.children.get(c * this.V + w);
-      if (child !== undefined) return this.depth[child] === this.order ? this.suffix[child] : child;
+      const child = this.child(c, w);
+      if (child >= 0) return this.depth[child] === this.order ? this.suffix[child] : child;
     }
     return 0;
   }
