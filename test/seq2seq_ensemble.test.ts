@@ -226,6 +226,7 @@ describe('recur seq2seq train --ensemble', () => {
         'reversed',
         /--target-order reversed with --resume: the ensemble's members were planned with forward/,
       ],
+      ['--joint-ngram', '3', /--joint-ngram 3 with --resume: the ensemble was started with 0/],
     ] as const) {
       const changed = runCli([...train(ens, '--ensemble', '2'), '--resume', flag, value]);
       assert.equal(changed.code, 2, changed.stderr);

@@ -18,6 +18,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEMBERS_DIR } from '../models/seed_ensemble.js';
+import { JOINT_NGRAM_DEFAULTS } from '../seq2seq/joint_ngram.js';
 import { isModelDir, loadFunctionalModel } from '../node/model_io.js';
 import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
 import { loadSeq2SeqDir, readSeq2SeqEnsembleRecord } from '../node/seq2seq_dir.js';
@@ -75,6 +76,13 @@ export async function seq2seqTrainEnsemble(
     if (o.targetOrder !== undefined && o.targetOrder !== order)
       throw new UsageError(
         `--target-order ${o.targetOrder} with --resume: the ensemble's members were planned with ${order}; leave the flag out`,
+      );
+    // The joint n-gram: the order the first command gave (or its data's default), which members resumed after it
+    // was written keep.
+    const ngram = first.jointNgram ?? (data ? 0 : JOINT_NGRAM_DEFAULTS.order);
+    if (o.jointNgram !== undefined && o.jointNgram !== ngram)
+      throw new UsageError(
+        `--joint-ngram ${o.jointNgram} with --resume: the ensemble was started with ${ngram}; leave the flag out`,
       );
   }
   // A resumed run trains the epochs of the first command (whose members were planned with them).
