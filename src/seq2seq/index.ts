@@ -6,3 +6,5 @@ export * from './model.js';
 export * from './decode.js';
 export * from './metrics.js';
 export * from './seq2seq.js';
+export * from './aligner.js';
+export * from './joint_ngram.js';
