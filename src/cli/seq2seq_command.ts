@@ -297,8 +297,8 @@ export function registerSeq2Seq(program: Command): void {
       )
       .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)'),
   )
-    .option('--order <n>', 'n-gram order (default 6)', int('--order', 1, 12), 6)
-    .option('--weight <w>', 'its weight in decoding (default 0.3)', numFlag('--weight', 0, 100), 0.3)
+    .option('--order <n>', 'n-gram order', int('--order', 1, 12), 6)
+    .option('--weight <w>', 'its weight in decoding', numFlag('--weight', 0, 100), 0.3)
     .option('--overwrite', 'replace the joint n-gram the model already has', false)
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object on stdout', false)
