@@ -32,7 +32,12 @@ import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js'
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
-import { loadSeq2SeqDir, readJointNgram, writeJointNgram } from '../node/seq2seq_dir.js';
+import {
+  loadSeq2SeqDir,
+  readJointNgram,
+  readJointNgramHeader,
+  writeJointNgram,
+} from '../node/seq2seq_dir.js';
 import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, targetTokens } from '../seq2seq/data.js';
 import {
@@ -767,7 +772,8 @@ export async function seq2seqEval(
   out: Output,
   json: boolean,
 ): Promise<number> {
-  const { app } = loadSeq2SeqDir(dir);
+  // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
+  const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   let examples: Example[];
   if (file)
     examples = loadExamples(
@@ -796,7 +802,7 @@ export async function seq2seqEval(
   );
   const scores: Seq2SeqScores = translated
     ? app.score(examples, translated, metrics, started)
-    : app.evaluate(examples, { ...decode, ...metrics });
+    : app.withJointNgram(readJointNgram(dir, meta)).evaluate(examples, { ...decode, ...metrics });
   if (json) process.stdout.write(JSON.stringify(scores) + '\n');
   else {
     const rows: [string, string][] = [
@@ -811,7 +817,7 @@ export async function seq2seqEval(
         : []),
       [
         'decoding',
-        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(app, o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
+        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
       ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
@@ -821,9 +827,9 @@ export async function seq2seqEval(
 }
 
 /** How decoding uses the model's joint n-gram, for the eval table: '' when it has none or it is off. */
-function ngramNote(app: Seq2Seq, weight: number | undefined): string {
-  const w = weight ?? app.jointNgram?.weight ?? 0;
-  return app.jointNgram && w > 0 ? ` + joint n-gram (order ${app.jointNgram.model.order}, weight ${w})` : '';
+function ngramNote(ngram: { order: number; weight: number } | null, weight: number | undefined): string {
+  const w = weight ?? ngram?.weight ?? 0;
+  return ngram && w > 0 ? ` + joint n-gram (order ${ngram.order}, weight ${w})` : '';
 }
 
 export interface Seq2SeqPredictOptions {
@@ -842,7 +848,8 @@ export async function seq2seqPredict(
   sources: string[],
   o: Seq2SeqPredictOptions,
 ): Promise<number> {
-  const { app } = loadSeq2SeqDir(dir);
+  // As in eval: the n-gram is built here only when this thread decodes.
+  const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   let texts = sources;
   if (texts.length === 0)
     texts = readFileSync(0, 'utf8')
@@ -857,7 +864,7 @@ export async function seq2seqPredict(
   const work = { threads: o.threads ?? defaultThreads(), items: texts.length, batchSize: o.batchSize };
   const outs =
     (await withInferencePool(dir, 'seq2seq', work, (pool, m) => pool.decode(m, texts, decode))) ??
-    app.predict(texts, decode);
+    app.withJointNgram(readJointNgram(dir, meta)).predict(texts, decode);
   const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   for (const t of outs) lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
   lines.flush();

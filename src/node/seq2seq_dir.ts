@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   JOINT_NGRAM_FILE,
   jointNgramFromJson,
+  jointNgramHeader,
   jointNgramToJson,
   type WeightedJointNgram,
 } from '../seq2seq/joint_ngram.js';
@@ -65,6 +66,12 @@ export function readJointNgram(dir: string, meta: Seq2SeqMetadata): WeightedJoin
   return jointNgramFromJson(readFileSync(file, 'utf8'), meta.sourceTokens, meta.targetTokens, file);
 }
 
+/** The order and weight of the joint n-gram beside a model (checked, not built), or null when it has none. */
+export function readJointNgramHeader(dir: string): { order: number; weight: number } | null {
+  const file = join(dir, JOINT_NGRAM_FILE);
+  return existsSync(file) ? jointNgramHeader(readFileSync(file, 'utf8'), file) : null;
+}
+
 /** Writes a model's joint n-gram beside it (atomically). */
 export function writeJointNgram(dir: string, ngram: WeightedJointNgram, meta: Seq2SeqMetadata): void {
   writeFileAtomic(join(dir, JOINT_NGRAM_FILE), jointNgramToJson(ngram, meta.sourceTokens, meta.targetTokens));
@@ -72,9 +79,11 @@ export function writeJointNgram(dir: string, ngram: WeightedJointNgram, meta: Se
 
 /**
  * Loads the seq2seq model in `dir`, a single model or a seed ensemble. Errors are bad input (exit 2) naming the
- * directory or member file: not a seq2seq model, a member missing or damaged, members that disagree.
+ * directory or member file: not a seq2seq model, a member missing or damaged, members that disagree. With
+ * `jointNgram: false` the model comes without its joint n-gram (a caller whose decoding runs on the pool's workers,
+ * which load their own, need not build one).
  */
-export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
+export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {}): LoadedSeq2Seq {
   const ensemble = isEnsembleDir(dir) ? readSeq2SeqEnsembleRecord(dir) : null;
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
@@ -102,7 +111,12 @@ export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
   }
   const { meta, metadata } = first!;
   return {
-    app: Seq2Seq.fromMetadata(models[0].model, meta, models.slice(1), readJointNgram(dir, meta)),
+    app: Seq2Seq.fromMetadata(
+      models[0].model,
+      meta,
+      models.slice(1),
+      opts.jointNgram === false ? null : readJointNgram(dir, meta),
+    ),
     meta,
     metadata,
     memberDirs,

@@ -519,16 +519,10 @@ export function jointNgramToJson(
   });
 }
 
-/**
- * Reads a joint n-gram file written for a model with these tokens; anything wrong is an InvalidInputError naming
- * `where` and the field.
- */
-export function jointNgramFromJson(
-  text: string,
-  sourceTokens: readonly string[],
-  targetTokens: readonly string[],
-  where: string,
-): WeightedJointNgram {
+type JointNgramFile = z.infer<typeof JointNgramFileSchema>;
+
+/** A joint n-gram file's JSON, checked against its schema (an InvalidInputError naming `where` and the field). */
+function parseJointNgramFile(text: string, where: string): JointNgramFile {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -540,7 +534,26 @@ export function jointNgramFromJson(
     const issue = parsed.error.issues[0];
     throw new InvalidInputError(`${where}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
   }
-  const f = parsed.data;
+  return parsed.data;
+}
+
+/** A joint n-gram file's order and weight, checked, without building the model (what a table reports). */
+export function jointNgramHeader(text: string, where: string): { order: number; weight: number } {
+  const f = parseJointNgramFile(text, where);
+  return { order: f.order, weight: f.weight };
+}
+
+/**
+ * Reads a joint n-gram file written for a model with these tokens; anything wrong is an InvalidInputError naming
+ * `where` and the field.
+ */
+export function jointNgramFromJson(
+  text: string,
+  sourceTokens: readonly string[],
+  targetTokens: readonly string[],
+  where: string,
+): WeightedJointNgram {
+  const f = parseJointNgramFile(text, where);
   const sourceIds = new Map(sourceTokens.map((t, i) => [t, i]));
   const targetIds = new Map(targetTokens.map((t, i) => [t, i]));
   const graphones = f.graphones.map(([s, chunk], i): Graphone => {
