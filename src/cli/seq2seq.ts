@@ -437,7 +437,7 @@ export async function trainSeq2Seq(
   // Fitted once per run (an ensemble's beside its ensemble.json); a resumed run keeps the one it has.
   const ngramFile = join(ngramDir, JOINT_NGRAM_FILE);
   if (o.resume && o.jointNgram !== undefined && existsSync(ngramFile)) {
-    const saved = readJointNgram(ngramDir, app.metadata())?.model.order;
+    const saved = readJointNgramHeader(ngramDir)?.order;
     if (saved !== o.jointNgram)
       throw new UsageError(
         `--joint-ngram ${o.jointNgram} with --resume: the run's joint n-gram has order ${saved}; leave the flag out (or fit another with recur seq2seq ngram --overwrite)`,
@@ -659,6 +659,9 @@ function fitAndWriteJointNgram(
   out: Output,
 ): void {
   const started = Date.now();
+  out.info(
+    `Aligning ${trainPairs.length.toLocaleString('en-US')} training pairs and fitting a joint n-gram (order ${order})…`,
+  );
   // Reading order, whatever order the decoder writes in: the n-gram scores outputs as they read.
   const pairs = trainPairs.map((p) => ({
     source: app.source.encode(p.source),
@@ -696,28 +699,18 @@ export interface Seq2SeqNgramOptions extends Seq2SeqDataOptions {
 
 /** `recur seq2seq ngram DIR`: a joint n-gram for a model trained without one, on its own training split. */
 export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Output): Promise<number> {
-  const { app } = loadSeq2SeqDir(dir);
   const file = join(dir, JOINT_NGRAM_FILE);
   if (existsSync(file) && !o.overwrite)
     throw new UsageError(`${file} exists; give --overwrite to replace it`);
-  const trainPairs = examplePairs(heldOutSplit(dir, app, 'train', o, out));
+  // The networks' tokenizers and split only: the n-gram being replaced is not built.
+  const { app } = loadSeq2SeqDir(dir, { jointNgram: false });
+  const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out));
   fitAndWriteJointNgram(dir, app, trainPairs, app.data, o.order, o.weight, out);
   return 0;
 }
 
-/** A held-out split of a model's training data, drawn again with its split seed (the file as training read it). */
+/** One split of a model's data, drawn again with its split seed (the file as training read it). */
 export function heldOutExamples(
-  dir: string,
-  app: Seq2Seq,
-  split: 'test' | 'validation',
-  o: Seq2SeqDataOptions,
-  out: Output,
-): Example[] {
-  return heldOutSplit(dir, app, split, o, out);
-}
-
-/** One split of a model's data, drawn again with its split seed. */
-function heldOutSplit(
   dir: string,
   app: Seq2Seq,
   split: 'train' | 'test' | 'validation',
@@ -726,7 +719,7 @@ function heldOutSplit(
 ): Example[] {
   if (app.data !== CMUDICT && !existsSync(app.data))
     throw new UsageError(
-      `${dir} was trained on ${app.data}, which is not here; give the pairs to evaluate on`,
+      `${dir} was trained on ${app.data}, which is not here${split === 'train' ? '' : '; give the pairs to evaluate on'}`,
     );
   const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
   return splitsOf(withinLimits(all, app.settings), app.settings.seed, app.data)[split];

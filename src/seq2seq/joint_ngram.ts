@@ -82,19 +82,10 @@ export class JointNgram {
   private readonly BOS: number;
   /** Tokens of the trie: graphones, <end>, <start>. */
   private readonly V: number;
-  // The trie: node 0 is the empty context.
-  private readonly parent: Int32Array;
-  private readonly token: Int32Array;
+  // The trie (node 0 is the empty context), as decoding reads it; the counts it is computed from are the build's.
   private readonly depth: Uint8Array;
   /** The node of the n-gram without its oldest token (−1 for the root). */
   private readonly suffix: Int32Array;
-  /** Kneser–Ney counts a(·) of each node's n-gram. */
-  private readonly adjusted: Int32Array;
-  /** As a context: Σ_v a(h·v) and γ(h). */
-  private readonly total: Float64Array;
-  private readonly gamma: Float64Array;
-  /** Discounts by order: discount[n·4 + min(c, 3)]. */
-  private readonly discount: Float64Array;
   /**
    * The trie's edges, sorted by parent then token (a node's children are one run, searched by bisection): a lookup
    * touches a few neighbouring entries instead of a hash table of a million.
@@ -169,50 +160,50 @@ export class JointNgram {
         }
       }
     }
-    this.parent = parent.data.slice(0, nodes);
-    this.token = token.data.slice(0, nodes);
+    const parents = parent.data.subarray(0, nodes);
+    const tokens = token.data.subarray(0, nodes);
     this.depth = new Uint8Array(nodes);
     this.suffix = new Int32Array(nodes).fill(-1);
     const startsWithBos = new Uint8Array(nodes);
     // A parent is always made before its children, so one pass in node order sees each parent's fields first.
     for (let n = 1; n < nodes; n++) {
-      const p = this.parent[n];
+      const p = parents[n];
       this.depth[n] = this.depth[p] + 1;
-      startsWithBos[n] = p === 0 ? Number(this.token[n] === this.BOS) : startsWithBos[p];
-      this.suffix[n] = p === 0 ? 0 : children.get(this.suffix[p] * V + this.token[n])!;
+      startsWithBos[n] = p === 0 ? Number(tokens[n] === this.BOS) : startsWithBos[p];
+      this.suffix[n] = p === 0 ? 0 : children.get(this.suffix[p] * V + tokens[n])!;
     }
     // Kneser–Ney counts: raw at the highest order and for n-grams that start a pair (nothing to their left), else
     // the number of distinct tokens seen to their left.
     const leftNeighbours = new Int32Array(nodes);
     for (let n = 1; n < nodes; n++) if (this.depth[n] >= 2) leftNeighbours[this.suffix[n]]++;
-    this.adjusted = new Int32Array(nodes);
+    const adjusted = new Int32Array(nodes);
     for (let n = 1; n < nodes; n++)
-      this.adjusted[n] = this.depth[n] === N || startsWithBos[n] ? raw.data[n] : leftNeighbours[n];
+      adjusted[n] = this.depth[n] === N || startsWithBos[n] ? raw.data[n] : leftNeighbours[n];
     // Discounts per order from the counts of counts (<start> is never predicted, so never counted).
     const countsOfCounts = new Float64Array((N + 1) * 5);
     for (let n = 1; n < nodes; n++) {
-      if (this.token[n] === this.BOS) continue;
-      const a = this.adjusted[n];
+      if (tokens[n] === this.BOS) continue;
+      const a = adjusted[n];
       if (a <= 4) countsOfCounts[this.depth[n] * 5 + a]++;
     }
-    this.discount = new Float64Array((N + 1) * 4);
+    const discount = new Float64Array((N + 1) * 4);
     for (let d = 1; d <= N; d++) {
       const n = (c: number): number => countsOfCounts[d * 5 + c];
       const Y = n(1) + 2 * n(2) > 0 ? n(1) / (n(1) + 2 * n(2)) : 0.5;
       const D = (c: number): number =>
         n(c) > 0 ? Math.min(c, Math.max(0, c - ((c + 1) * Y * n(c + 1)) / n(c))) : Y;
-      this.discount[d * 4 + 1] = D(1);
-      this.discount[d * 4 + 2] = D(2);
-      this.discount[d * 4 + 3] = D(3);
+      discount[d * 4 + 1] = D(1);
+      discount[d * 4 + 2] = D(2);
+      discount[d * 4 + 3] = D(3);
     }
-    this.total = new Float64Array(nodes);
-    this.gamma = new Float64Array(nodes);
+    const total = new Float64Array(nodes);
+    const gamma = new Float64Array(nodes);
     for (let n = 1; n < nodes; n++) {
-      if (this.token[n] === this.BOS) continue;
-      const a = this.adjusted[n];
-      const p = this.parent[n];
-      this.total[p] += a;
-      this.gamma[p] += this.discount[this.depth[n] * 4 + Math.min(a, 3)];
+      if (tokens[n] === this.BOS) continue;
+      const a = adjusted[n];
+      const p = parents[n];
+      total[p] += a;
+      gamma[p] += discount[this.depth[n] * 4 + Math.min(a, 3)];
     }
     // The edges in (parent, token) order.
     const keys = Float64Array.from(children.keys()).sort();
@@ -228,16 +219,16 @@ export class JointNgram {
     for (let n = 0; n < nodes; n++) this.childStart[n + 1] += this.childStart[n];
     this.startNode = children.get(this.BOS)!;
     // The backoff form, orders in increasing depth so that every lower probability is ready when a node needs it.
-    this.logBackoff = Float64Array.from(this.total, (t, n) => (t > 0 ? Math.log(this.gamma[n] / t) : 0));
+    this.logBackoff = Float64Array.from(total, (t, n) => (t > 0 ? Math.log(gamma[n] / t) : 0));
     this.logProbChild = new Float64Array(nodes);
     for (let d = 1; d <= N; d++)
       for (let n = 1; n < nodes; n++) {
-        if (this.depth[n] !== d || this.token[n] === this.BOS) continue;
-        const c = this.parent[n];
-        const a = this.adjusted[n];
-        const lower = c === 0 ? 1 / (this.V - 1) : Math.exp(this.logProb(this.suffix[c], this.token[n]));
-        const D = this.discount[d * 4 + Math.min(a, 3)];
-        this.logProbChild[n] = Math.log((Math.max(a - D, 0) + this.gamma[c] * lower) / this.total[c]);
+        if (this.depth[n] !== d || tokens[n] === this.BOS) continue;
+        const c = parents[n];
+        const a = adjusted[n];
+        const lower = c === 0 ? 1 / (this.V - 1) : Math.exp(this.logProb(this.suffix[c], tokens[n]));
+        const D = discount[d * 4 + Math.min(a, 3)];
+        this.logProbChild[n] = Math.log((Math.max(a - D, 0) + gamma[c] * lower) / total[c]);
       }
   }
 
@@ -261,7 +252,7 @@ export class JointNgram {
 
   /** Nodes of the trie (n-grams of every order up to N, and the root). */
   get size(): number {
-    return this.parent.length;
+    return this.depth.length;
   }
 
   /**
@@ -296,8 +287,8 @@ export class JointNgram {
   private followedLogProb = 0;
 
   /**
-   * advance and logProb in one walk (both stop at the first context on the suffix chain that has seen w): returns
-   * the context after w, and leaves log p(w | node) in followedLogProb.
+   * The context after `w` follows context `node` — the node of the longest seen suffix of node·w — with log p(w | node)
+   * left in followedLogProb: one walk down the suffix chain, to the first context that has seen w.
    */
   private follow(node: number, w: number): number {
     let acc = 0;
@@ -313,15 +304,6 @@ export class JointNgram {
     return 0;
   }
 
-  /** The context after `w` follows context `node`: the node of the longest seen suffix of node·w. */
-  private advance(node: number, w: number): number {
-    for (let c = node; c >= 0; c = this.suffix[c]) {
-      const child = this.child(c, w);
-      if (child >= 0) return this.depth[child] === this.order ? this.suffix[child] : child;
-    }
-    return 0;
-  }
-
   /**
    * log p(w | <start> history) for every outcome w: the graphones by id, then <end> (the last entry). For tests and
    * inspection; decoding reads the same numbers through the trie's states.
@@ -331,7 +313,7 @@ export class JointNgram {
     for (const g of history) {
       if (!(Number.isInteger(g) && g >= 0 && g < this.EOS))
         throw new Error(`JointNgram: history holds ${g}, not a graphone id below ${this.EOS}`);
-      node = this.advance(node, g);
+      node = this.follow(node, g);
     }
     return Float64Array.from({ length: this.EOS + 1 }, (_, w) => this.logProb(node, w));
   }
