@@ -90,6 +90,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
 
@@ -436,7 +437,7 @@ export async function classifyTrain(
 export function checkResumedClassifierFlags(o: ClassifyTrainOptions, saved: ClassifierSettings): void {
   refuseChangedFlags([
     ['--level', o.level, saved.tokenizer.level],
-    ['--no-lowercase', o.lowercase === false ? false : undefined, saved.tokenizer.lowercase],
+    ['--no-lowercase', givenIfOff(o.lowercase), saved.tokenizer.lowercase],
     ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
     ['--max-vocab', o.maxVocab, saved.tokenizer.maxVocab ?? 'no cap'],
     ['--min-count', o.minCount, saved.tokenizer.minCount],
@@ -446,7 +447,7 @@ export function checkResumedClassifierFlags(o: ClassifyTrainOptions, saved: Clas
     ['--cell', o.cell, saved.cell],
     ['--units', o.units, saved.units],
     ['--layers', o.layers, saved.layers],
-    ['--no-bidirectional', o.bidirectional === false ? false : undefined, saved.bidirectional],
+    ['--no-bidirectional', givenIfOff(o.bidirectional), saved.bidirectional],
     ['--dropout', o.dropout, saved.dropout],
     ['--embedding-dropout', o.embeddingDropout, saved.embeddingDropout ?? 'none'],
     ['--pooling', o.pooling, saved.pooling],

@@ -230,6 +230,14 @@ export class EpochRecorder extends Callback {
 }
 
 /**
+ * A boolean flag whose default commander always fills in (`--no-lowercase`, `--gru-reset-after`): only `false` says
+ * the user gave it, so that is the only value refuseChangedFlags should compare.
+ */
+export function givenIfOff(value: boolean | undefined): false | undefined {
+  return value === false ? false : undefined;
+}
+
+/**
  * A resumed run is the checkpoint's run: its model, data settings and schedule come from the checkpoint. A flag given
  * with --resume whose value differs from the checkpoint's is bad usage — ignoring it would make the user believe the
  * run continues with their setting. Each entry: [flag, the value given (undefined: not given), the checkpoint's].

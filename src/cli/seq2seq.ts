@@ -72,6 +72,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
@@ -208,7 +209,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--layers', o.layers, s.encoderLayers],
     ['--cell', o.cell, s.cell],
     // --no-bidirectional is the flag; commander's default (true) is not a choice the user made.
-    ['--no-bidirectional', o.bidirectional === false ? false : undefined, s.bidirectional],
+    ['--no-bidirectional', givenIfOff(o.bidirectional), s.bidirectional],
     ['--attention', o.attention, s.attention],
     ['--post-attention', o.postAttention, s.postAttentionUnits ?? 'no post-attention layer'],
     ['--embedding', o.embedding, s.embeddingDim],

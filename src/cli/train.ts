@@ -62,6 +62,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
 
@@ -225,11 +226,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       ['--lr', o.lr, settings.learningRate],
       ['--clipnorm', o.clipnorm, settings.clipnorm ?? 'no clipping'],
       ['--validation-split', o.validationSplit, settings.validationSplit],
-      ['--no-lowercase', o.lowercase === false ? false : undefined, settings.lowercase],
+      ['--no-lowercase', givenIfOff(o.lowercase), settings.lowercase],
       ['--init', o.init, settings.init ?? 'keras'],
       ['--rmsprop-epsilon', o.rmspropEpsilon, settings.rmspropEpsilon ?? 'inside'],
       // Its default (true) is always there: only false says the user chose it.
-      ['--gru-reset-after', o.gruResetAfter === false ? false : undefined, settings.gruResetAfter ?? true],
+      ['--gru-reset-after', givenIfOff(o.gruResetAfter), settings.gruResetAfter ?? true],
       ['--seed', o.seed, settings.seed],
     ]);
   } else {
