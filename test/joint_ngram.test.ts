@@ -225,6 +225,27 @@ describe('JointNgram', () => {
         ),
       (e: Error) => e instanceof InvalidInputError && /sequences: pair 1 names graphone "zz"/.test(e.message),
     );
+    // The sequences are read character by character: every malformed id is named whole, in its pair.
+    for (const [sequencesField, pair, id] of [
+      ['1 -3 2,0', 1, '-3'],
+      ['1 2,0  1', 2, ''],
+      ['1 2,', 2, ''],
+      ['1 2,0 1x', 2, '1x'],
+    ] as const) {
+      assert.throws(
+        () =>
+          jointNgramFromJson(
+            text.replace(/"sequences":"[^"]*"/, `"sequences":"${sequencesField}"`),
+            sourceTokens,
+            targetTokens,
+            'j.json',
+          ),
+        (e: Error) =>
+          e instanceof InvalidInputError &&
+          e.message.includes(`sequences: pair ${pair} names graphone ${JSON.stringify(id)}`),
+        sequencesField,
+      );
+    }
     const rng = new Random(5);
     const alphabet = '{}[]",:0123456789abcz -.ePQ';
     let loaded = 0;
