@@ -1,5 +1,6 @@
 /**
- * `npm run test:browser` — recur in a real browser: serves the repository with the headers that make a page
+ * `npm run test:browser` — recur in a real browser: bundles test/browser/check_page.ts with esbuild as a user's
+ * bundler would bundle `recur` and `recur/web`, serves it and the repository with the headers that make a page
  * cross-origin isolated (COOP/COEP, needed for SharedArrayBuffer), opens test/browser/page.html in headless Chromium
  * through playwright-core, and checks that the page ran the wasm kernels, installed the Web Worker pool, and that
  * training with 2 threads (Web Workers) matches 1 thread within float tolerance.
@@ -11,7 +12,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import type { PageResult } from './check_page.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -21,6 +24,30 @@ if (!existsSync(browserPath)) {
   );
   process.exit(1);
 }
+
+// The page's script, bundled (the compiled library imports zod and other packages by bare name, which a browser
+// cannot resolve); the bundle options are the page build's (scripts/build-web.mjs).
+const bundled = await build({
+  entryPoints: [join(root, 'dist', 'test', 'browser', 'check_page.js')],
+  bundle: true,
+  write: false,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  external: ['arima'],
+  plugins: [
+    {
+      name: 'csv-parse-browser',
+      setup(b) {
+        b.onResolve({ filter: /^csv-parse\/sync$/ }, () => ({
+          path: join(root, 'node_modules', 'csv-parse', 'dist', 'esm', 'sync.js'),
+        }));
+      },
+    },
+  ],
+  logLevel: 'warning',
+});
+const pageScript = bundled.outputFiles[0].contents;
 
 const types: Record<string, string> = {
   '.html': 'text/html',
@@ -33,41 +60,32 @@ const server = createServer((req, res) => {
     res.writeHead(204).end();
     return;
   }
+  const isolation = {
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-embedder-policy': 'require-corp',
+  };
+  if (url.pathname === '/check/page.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript', ...isolation }).end(pageScript);
+    return;
+  }
   const path = normalize(join(root, decodeURIComponent(url.pathname)));
   if (!path.startsWith(root) || !existsSync(path)) {
     res.writeHead(404).end();
     return;
   }
-  res.writeHead(200, {
-    'content-type': types[extname(path)] ?? 'application/octet-stream',
-    'cross-origin-opener-policy': 'same-origin',
-    'cross-origin-embedder-policy': 'require-corp',
-  });
+  res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream', ...isolation });
   res.end(readFileSync(path));
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
-
-interface Run {
-  loss: number[];
-  weights: number[][];
-  ms: number;
-}
-interface PageResult {
-  error?: string;
-  crossOriginIsolated: boolean;
-  kernels: string;
-  installed: boolean;
-  cores: number;
-  one: Run;
-  two: Run;
-}
 
 const browser = await chromium.launch({ executablePath: browserPath });
 let failed = false;
 try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(`[page] ${m.text()}`));
+  // An error the page's script throws while loading would otherwise show only as the wait's timeout.
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
   await page.goto(`http://127.0.0.1:${port}/test/browser/page.html`);
   await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, {
     timeout: 120_000,
