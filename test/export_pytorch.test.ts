@@ -939,7 +939,7 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
   }
 
   it(
-    "an encoder–decoder with --lr-schedule cosine and --ema: train.py follows recur's cosine by the step, across a resume; the average is said not to be exported",
+    "an encoder–decoder with --lr-schedule cosine, --ema and a joint n-gram: train.py follows recur's cosine by the step, across a resume; the average and the n-gram are said not to be exported",
     { skip: skipTorch },
     () => {
       const tsv = join(dir, 'cosine-pairs.tsv');
@@ -955,6 +955,8 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
         '0.9',
         '--lr',
         '0.01',
+        '--joint-ngram',
+        '2',
         ...small,
         '-q',
       ];
@@ -964,6 +966,7 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
       const e = run(['export', 'pytorch', m, project]);
       assert.equal(e.code, 0, e.stderr);
       assert.match(e.stderr, /note: the run's weight average \(--ema 0\.9\) is not exported/);
+      assert.match(e.stderr, /note: the joint n-gram \(joint-ngram\.json\) is not exported/);
       const n = (
         JSON.parse(readFileSync(join(project, 'seq2seq_data.json'), 'utf8')) as {
           train: { sources: number[][] };

@@ -22,6 +22,7 @@ import { MEMBERS_DIR } from '../classify/ensemble.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
+import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { examplePairs } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
@@ -141,12 +142,18 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     kind: 'seq2seq',
     model: app.model,
     metadata: withoutState(meta),
-    notes:
-      app.settings.ema !== null
+    notes: [
+      ...(app.settings.ema !== null
         ? [
             `the run's weight average (--ema ${app.settings.ema}) is not exported: train.py trains, validates and saves the raw weights`,
           ]
-        : [],
+        : []),
+      ...(existsSync(join(dir, JOINT_NGRAM_FILE))
+        ? [
+            `the joint n-gram (${JOINT_NGRAM_FILE}) is not exported: train.py trains the encoder–decoder alone, which recur decodes without it at --ngram-weight 0`,
+          ]
+        : []),
+    ],
     extra: { 'seq2seq_data.json': JSON.stringify(encoded) + '\n' },
     what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${validation.sources.length} validation pairs`,
     train: `python ${join(outDir, 'train.py')} --epochs 20 --out run`,
