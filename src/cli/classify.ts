@@ -408,6 +408,11 @@ export interface EnsembleMemberRun {
   dir: string;
   budget: TrainingBudget;
   batchCounter: { n: number };
+  /**
+   * The flags of a --resume command that found no member checkpoint: checked against the settings the first
+   * command's flags give, as a checkpoint's settings are checked.
+   */
+  resumeFlags?: ClassifyTrainOptions;
 }
 
 /** How a member's training ended: finished, stopped by the time budget (with its best model so far), or an exit code. */
@@ -521,6 +526,7 @@ export async function trainClassifier(
     } catch (e) {
       flagError(e);
     }
+    if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings);
   }
   const testSource = meta ? meta.data.testSource : o.test !== undefined ? resolve(o.test) : null;
 

@@ -74,14 +74,17 @@ export async function classifyTrainEnsemble(
     options: trainingOptionsOf(o, seed, ['test']),
   });
   const N = rec.size;
+  // The members keep the first command's settings: a flag given with --resume that differs from a trained member's
+  // is refused; before any member has a checkpoint, from those the stored flags give (once the data says how many
+  // classes there are: in the member's run, resumeFlags).
+  let resumeFlags: ClassifyTrainOptions | undefined;
   if (o.resume) {
-    // The members keep the first command's settings: a flag that differs from a trained member's is refused (before
-    // any member has a checkpoint, the stored flags alone decide and nothing has been trained).
     const trained = Array.from({ length: N }, (_, i) => join(outDir, MEMBERS_DIR, String(i + 1)))
       .flatMap((d) => [join(d, CHECKPOINT_DIR), d])
       .find((d) => isModelDir(d));
     if (trained)
       checkResumedClassifierFlags(o, parseClassifierMetadata(loadModel(trained).metadata, trained).settings);
+    else resumeFlags = o;
   }
   const runtime = {
     out: outDir,
@@ -130,6 +133,7 @@ export async function classifyTrainEnsemble(
         dir,
         budget,
         batchCounter,
+        ...(resumeFlags ? { resumeFlags } : {}),
       });
     } catch (e) {
       // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.
