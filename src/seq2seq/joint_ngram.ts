@@ -49,10 +49,11 @@ export interface Scored {
 }
 
 /**
- * order: the n-gram's; width: states kept per source position; weight: how much of log p_ngram decoding adds to the
- * encoder–decoders' length-normalised log-probability (chosen on seed 1's CMUdict validation words, BENCHMARKS.md).
+ * order: the n-gram's; width: states kept per source position (16 gives the validation words the WER of 32 and 64 in
+ * half the time); weight: how much of log p_ngram decoding adds to the encoder–decoders' length-normalised
+ * log-probability (all chosen on seed 1's CMUdict validation words, BENCHMARKS.md).
  */
-export const JOINT_NGRAM_DEFAULTS = { order: 6, width: 32, weight: 0.3 } as const;
+export const JOINT_NGRAM_DEFAULTS = { order: 6, width: 16, weight: 0.3 } as const;
 
 /** The file beside model.json (or ensemble.json) that holds a model's joint n-gram. */
 export const JOINT_NGRAM_FILE = 'joint-ngram.json';
