@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { browserBundleOptions } from './browser_bundle.mjs';
 import { buildStamp } from './build_stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,7 +22,7 @@ const require = createRequire(import.meta.url);
 const stamp = buildStamp(
   root,
   'web',
-  ['src', 'scripts/build-web.mjs', 'package-lock.json'],
+  ['src', 'scripts/build-web.mjs', 'scripts/browser_bundle.mjs', 'package-lock.json'],
   [
     'dist/web/index.html',
     'dist/web/app.js',
@@ -47,27 +48,10 @@ await build({
     'step-helper-worker': join(root, 'src', 'web', 'step_helper_worker.ts'),
   },
   outdir: out,
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
+  ...browserBundleOptions(root),
   minify: true,
   sourcemap: true,
   legalComments: 'linked',
-  // SARIMA's emscripten module is never loaded in the page (its fit cannot be interrupted); keep it out of the bundle.
-  external: ['arima'],
-  plugins: [
-    {
-      // csv-parse's Node build uses Buffer; its browser build carries its own.
-      name: 'csv-parse-browser',
-      setup(b) {
-        b.onResolve({ filter: /^csv-parse\/sync$/ }, () => ({
-          path: join(root, 'node_modules', 'csv-parse', 'dist', 'esm', 'sync.js'),
-        }));
-      },
-    },
-  ],
-  logLevel: 'warning',
 });
 
 for (const f of ['index.html', 'style.css']) copyFileSync(join(page, f), join(out, f));

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { PageResult } from './check_page.js';
@@ -25,27 +25,16 @@ if (!existsSync(browserPath)) {
   process.exit(1);
 }
 
-// The page's script, bundled (the compiled library imports zod and other packages by bare name, which a browser
-// cannot resolve); the bundle options are the page build's (scripts/build-web.mjs).
+// The page's script, bundled as the page build bundles the library (the compiled library imports zod and other
+// packages by bare name, which a browser cannot resolve).
+// scripts/ is not compiled into dist/: import it from the repository.
+const { browserBundleOptions } = (await import(
+  pathToFileURL(join(root, 'scripts', 'browser_bundle.mjs')).href
+)) as typeof import('../../scripts/browser_bundle.mjs');
 const bundled = await build({
   entryPoints: [join(root, 'dist', 'test', 'browser', 'check_page.js')],
-  bundle: true,
+  ...browserBundleOptions(root),
   write: false,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  external: ['arima'],
-  plugins: [
-    {
-      name: 'csv-parse-browser',
-      setup(b) {
-        b.onResolve({ filter: /^csv-parse\/sync$/ }, () => ({
-          path: join(root, 'node_modules', 'csv-parse', 'dist', 'esm', 'sync.js'),
-        }));
-      },
-    },
-  ],
-  logLevel: 'warning',
 });
 const pageScript = bundled.outputFiles[0].contents;
 
