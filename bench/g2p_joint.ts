@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--ignore-stress 1]` — #13's
+ * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -14,7 +14,7 @@ import { lengthPenalty, nBestDecode, scoreTargets } from '../src/seq2seq/decode.
 import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { ChunkAligner } from '../src/seq2seq/aligner.js';
-import { JointNgram } from '../src/seq2seq/joint_ngram.js';
+import { JOINT_NGRAM_DEFAULTS, JointNgram } from '../src/seq2seq/joint_ngram.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -23,7 +23,8 @@ const order = Number(args.get('order') ?? 6);
 const words = Number(args.get('words') ?? 6194);
 const split = (args.get('split') ?? 'validation') as 'validation' | 'test';
 const ensembleDir = args.get('ensemble');
-const width = Number(args.get('width') ?? 32);
+// The n-gram's beam, for its proposals and its scores alike (the product's default unless given).
+const width = Number(args.get('width') ?? JOINT_NGRAM_DEFAULTS.width);
 
 const splits = splitExamples(
   cmudict().examples.filter((e) => e.source.length <= 40),
@@ -113,7 +114,7 @@ if (loaded) {
           640,
         )
       : lpF;
-  const lpJ = Float64Array.from(candTarget, (y, c) => ngram.logJoint(candSource[c], y));
+  const lpJ = Float64Array.from(candTarget, (y, c) => ngram.logJoint(candSource[c], y, width));
   const t5 = Date.now();
   console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
   const errors = (w: number, from: number, to: number): number => {
