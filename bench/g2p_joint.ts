@@ -55,6 +55,24 @@ for (const p of encoded) {
 const t1 = Date.now();
 const ngram = JointNgram.fit(aligned, order);
 const t2 = Date.now();
+// --unstressed-weights u1,u2,…: a second n-gram over the same alignments with ARPAbet's stress digits dropped from
+// the targets, its log-probability of each candidate (stripped too) added with weight u beside the first's.
+const unstressedWeights = (args.get('unstressed-weights') ?? '0').split(',').map(Number);
+const stripId = Int32Array.from(tgt.tokens, () => 0);
+{
+  const ids = new Map<string, number>();
+  tgt.tokens.forEach((t, i) => {
+    const bare = t.replace(/[0-9]+$/, '');
+    if (!ids.has(bare)) ids.set(bare, ids.size);
+    stripId[i] = ids.get(bare) as number;
+  });
+}
+const unstressedNgram = unstressedWeights.some((u) => u !== 0)
+  ? JointNgram.fit(
+      aligned.map((a) => ({ source: a.source, chunks: a.chunks.map((c) => c.map((id) => stripId[id])) })),
+      order,
+    )
+  : null;
 console.log(
   `aligned ${aligned.length}/${encoded.length} pairs in ${((t1 - t0) / 1000).toFixed(1)} s; ` +
     `${ngram.graphones.length} graphones; order ${order}: ${ngram.size} contexts in ${((t2 - t1) / 1000).toFixed(1)} s`,
@@ -115,16 +133,20 @@ if (loaded) {
         )
       : lpF;
   const lpJ = Float64Array.from(candTarget, (y, c) => ngram.logJoint(candSource[c], y, width));
+  const lpU = Float64Array.from(candTarget, (y, c) =>
+    unstressedNgram ? unstressedNgram.logJoint(candSource[c], y.map((id) => stripId[id]), width) : 0,
+  );
   const t5 = Date.now();
   console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
-  const errors = (w: number, from: number, to: number): number => {
+  const floor = (l: number): number => (l === -Infinity ? -1e9 : l);
+  const errors = (w: number, from: number, to: number, u = 0): number => {
     let wrong = 0;
     for (let i = from; i < to; i++) {
       let best = -Infinity;
       let pick = -1;
       for (let c = first[i]; c < first[i + 1]; c++) {
         const neural = (lpF[c] + lpR[c]) / 2 / lengthPenalty(candTarget[c].length + 1, 0.6);
-        const s = neural + w * (lpJ[c] === -Infinity ? -1e9 : lpJ[c]);
+        const s = neural + w * floor(lpJ[c]) + (u === 0 ? 0 : u * floor(lpU[c]));
         if (s > best) {
           best = s;
           pick = c;
@@ -154,5 +176,21 @@ if (loaded) {
     `chosen on the first half: w ${bestW}; second half ${((100 * e2) / (examples.length - half)).toFixed(2)} % ` +
       `(w 0: ${((100 * errors(0, half, examples.length)) / (examples.length - half)).toFixed(2)} %)`,
   );
+  if (unstressedNgram) {
+    let best = { w: 0, u: 0, e: Infinity };
+    for (const w of grid)
+      for (const u of unstressedWeights) {
+        const e1 = errors(w, 0, half, u);
+        const eb = errors(w, half, examples.length, u);
+        console.log(
+          `w ${w}, u ${u}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * eb) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + eb)) / examples.length).toFixed(2)} %`,
+        );
+        if (e1 < best.e) best = { w, u, e: e1 };
+      }
+    const eu = errors(best.w, half, examples.length, best.u);
+    console.log(
+      `with the unstressed n-gram, chosen on the first half: w ${best.w}, u ${best.u}; second half ${((100 * eu) / (examples.length - half)).toFixed(2)} %`,
+    );
+  }
 }
 process.exit(0);
