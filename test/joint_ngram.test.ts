@@ -14,6 +14,7 @@ import {
   fitJointNgram,
   jointNgramFromJson,
   jointNgramToJson,
+  topIndices,
   type Graphone,
 } from '../src/seq2seq/joint_ngram.js';
 
@@ -107,6 +108,27 @@ function referenceLogProbs(
     return top(order === 1 ? [] : full.slice(-(order - 1)));
   };
 }
+
+describe("topIndices (nBest's beam cut)", () => {
+  it('keeps what a stable descending sort cut to k keeps, ties in index order', () => {
+    const rng = new Random(11);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = Math.floor(rng.next() * 40);
+      // Few distinct values, so ties are common.
+      const values = Array.from(
+        { length: n },
+        () => Math.floor(rng.next() * 6) - 3 - (rng.next() < 0.1 ? 0.5 : 0),
+      );
+      const k = 1 + Math.floor(rng.next() * 12);
+      const sorted = Array.from(values.keys())
+        .sort((a, b) => values[b] - values[a])
+        .slice(0, k);
+      assert.deepEqual(topIndices(values, k), sorted, `values ${values.join(',')}, k ${k}`);
+    }
+    assert.deepEqual(topIndices([], 3), []);
+    assert.deepEqual(topIndices([1, 2], 0), []);
+  });
+});
 
 describe('JointNgram', () => {
   const graphones = graphoneTable();

@@ -448,9 +448,7 @@ export class JointNgram {
             nextLps.push(lp);
           }
         }
-      const kept = Array.from(nextLps.keys())
-        .sort((a, b) => nextLps[b] - nextLps[a])
-        .slice(0, width);
+      const kept = topIndices(nextLps, width);
       nodes = kept.map((k) => nextNodes[k]);
       outs = kept.map((k) => nextOuts[k]);
       lps = kept.map((k) => nextLps[k]);
@@ -481,6 +479,24 @@ function logAdd(a: number, b: number): number {
   if (b === -Infinity) return a;
   const m = Math.max(a, b);
   return m + Math.log1p(Math.exp(-Math.abs(a - b)));
+}
+
+/**
+ * The indices of the `k` largest values, largest first, ties in index order: what a stable sort by value, descending,
+ * cut to k gives, without sorting the hundreds of expansions a beam step makes to keep a few.
+ */
+export function topIndices(values: readonly number[], k: number): number[] {
+  const kept: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (kept.length === k && !(v > values[kept[k - 1]])) continue;
+    // After every kept value ≥ v: an equal value found earlier stays ahead.
+    let at = kept.length;
+    while (at > 0 && values[kept[at - 1]] < v) at--;
+    kept.splice(at, 0, i);
+    if (kept.length > k) kept.pop();
+  }
+  return kept;
 }
 
 /** The `width` highest entries of a state map (all of them when it holds no more). */
