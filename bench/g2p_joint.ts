@@ -134,7 +134,13 @@ if (loaded) {
       : lpF;
   const lpJ = Float64Array.from(candTarget, (y, c) => ngram.logJoint(candSource[c], y, width));
   const lpU = Float64Array.from(candTarget, (y, c) =>
-    unstressedNgram ? unstressedNgram.logJoint(candSource[c], y.map((id) => stripId[id]), width) : 0,
+    unstressedNgram
+      ? unstressedNgram.logJoint(
+          candSource[c],
+          y.map((id) => stripId[id]),
+          width,
+        )
+      : 0,
   );
   const t5 = Date.now();
   console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
