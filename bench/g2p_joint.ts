@@ -1,5 +1,6 @@
 /**
- * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]` — #13's
+ * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
+ * [--unstressed-weights u1,u2,…]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -15,6 +16,7 @@ import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { ChunkAligner } from '../src/seq2seq/aligner.js';
 import { JOINT_NGRAM_DEFAULTS, JointNgram } from '../src/seq2seq/joint_ngram.js';
+import { withoutStress } from '../src/seq2seq/metrics.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -62,7 +64,7 @@ const stripId = Int32Array.from(tgt.tokens, () => 0);
 {
   const ids = new Map<string, number>();
   tgt.tokens.forEach((t, i) => {
-    const bare = t.replace(/[0-9]+$/, '');
+    const bare = withoutStress(t);
     if (!ids.has(bare)) ids.set(bare, ids.size);
     stripId[i] = ids.get(bare) as number;
   });
@@ -82,7 +84,7 @@ const examples = splits[split].slice(0, words);
 const sources = examples.map((e) => src.encode(e.source, 'unk'));
 // --ignore-stress 1: outputs and references compared without ARPAbet's stress digits.
 const unstressed = args.get('ignore-stress') === '1';
-const strip = (t: string): string => (unstressed ? t.replace(/[0-9]+(?= |$)/g, '') : t);
+const strip = (t: string): string => (unstressed ? t.split(' ').map(withoutStress).join(' ') : t);
 const refs = examples.map((e) => new Set(e.targets.map(strip)));
 const text = (ids: Int32Array): string => strip(Array.from(ids, (i) => tgt.tokens[i]).join(' '));
 const t3 = Date.now();

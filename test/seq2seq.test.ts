@@ -7,7 +7,14 @@ import { describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { cmudict } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs, pairBatch } from '../src/seq2seq/data.js';
-import { bleu, chrF, editDistance, sequenceErrorRate, tokenErrorRate } from '../src/seq2seq/metrics.js';
+import {
+  bleu,
+  chrF,
+  editDistance,
+  sequenceErrorRate,
+  tokenErrorRate,
+  withoutStress,
+} from '../src/seq2seq/metrics.js';
 import { groupExamples, parseCmudict, parseTsvPairs, splitExamples } from '../src/seq2seq/pairs.js';
 import { CMUDICT_DATA, typedSources } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, Tokenizer, UNK } from '../src/seq2seq/tokenizer.js';
@@ -184,6 +191,17 @@ describe('batches', () => {
 });
 
 describe('metrics', () => {
+  it('drops only the stress digit of an ARPAbet token', () => {
+    assert.deepEqual(['AH0', 'EY1', 'OW2', 'K', 'ZH', ''].map(withoutStress), [
+      'AH',
+      'EY',
+      'OW',
+      'K',
+      'ZH',
+      '',
+    ]);
+  });
+
   it('edit distance', () => {
     assert.equal(editDistance(toks('a b c'), toks('a b c')), 0);
     assert.equal(editDistance(toks('k i t t e n'), toks('s i t t i n g')), 3);

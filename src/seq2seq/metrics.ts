@@ -12,6 +12,11 @@
  *     sides have n-grams of, then F_β; per output the reference with the best sentence-level chrF is used; ×100.
  */
 
+/** An ARPAbet token without its stress digit (AH0 → AH, K → K): how G2P is scored "without stress". */
+export function withoutStress(token: string): string {
+  return token.replace(/[0-9]+$/, '');
+}
+
 /** Levenshtein distance between token lists (unit costs). */
 export function editDistance(a: readonly string[], b: readonly string[]): number {
   let prev = new Int32Array(b.length + 1);

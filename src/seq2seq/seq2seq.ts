@@ -10,7 +10,7 @@ import type { TrainingState } from '../text/metadata.js';
 import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
-import { bleu, chrF, sequenceErrorRate, tokenErrorRate } from './metrics.js';
+import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
 import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
 import { Tokenizer, type TokenMode } from './tokenizer.js';
@@ -295,7 +295,7 @@ export class Seq2Seq {
   ): Seq2SeqScores {
     // Without stress: ARPAbet vowels lose their stress digit (AH0 → AH) on both sides before comparing.
     const unstressed = (tokens: string[]): string[] =>
-      opts.ignoreStress ? tokens.map((t) => t.replace(/[0-9]+$/, '')) : tokens;
+      opts.ignoreStress ? tokens.map(withoutStress) : tokens;
     const hyps = out.map((o) => unstressed(o.tokens));
     const refs = examples.map((e) => e.targets.map((t) => unstressed(this.target.split(t))));
     const scores: Seq2SeqScores = {
