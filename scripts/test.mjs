@@ -20,6 +20,7 @@ import process from 'node:process';
 
 /** Run on both kernel sets. */
 const NUMERICAL = [
+  'prefix_steps',
   'attention',
   'bidirectional',
   'classify',

@@ -1,5 +1,6 @@
 /** Test helpers: random data, finite-difference gradient checks, comparisons. */
 import assert from 'node:assert/strict';
+import { scoped } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import type { Layer, SequenceMask } from '../src/layers/layer.js';
@@ -136,4 +137,22 @@ export function gradCheckLayer(
     kinks <= checked * 0.2,
     `${layer.name}: ${kinks} of ${checked} entries sit on a kink; check is too weak`,
   );
+}
+
+/**
+ * The layers' sequence forward at inference, one after another with Keras masking and nothing folded or stepped:
+ * the oracle for Sequential.predict's inference paths (an Embedding folded into the layer after it, distinct
+ * prefixes stepped once).
+ */
+export function layerByLayer(layers: readonly Layer[], x: AnyTensor): Float32Array {
+  return scoped(() => {
+    let h: AnyTensor = x;
+    let mask: SequenceMask | null = null;
+    for (const l of layers) {
+      const inp = h;
+      h = l.forward(inp, { training: false, seed: 0, mask });
+      mask = l.computeMask(inp, mask);
+    }
+    return Float32Array.from((h as Tensor).data);
+  });
 }

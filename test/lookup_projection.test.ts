@@ -10,14 +10,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { kernels, scoped } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
-import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor } from '../src/core/tensor.js';
 import { FrozenWeights, frozenEpoch, withFrozenWeights } from '../src/layers/frozen_weights.js';
 import * as L from '../src/layers/index.js';
-import type { Layer, SequenceMask } from '../src/layers/layer.js';
+import type { Layer } from '../src/layers/layer.js';
 import { CACHED_PROJECTION_FLOATS, LookupProjection } from '../src/layers/lookup_projection.js';
 import { input, model } from '../src/models/functional.js';
 import { SGD } from '../src/models/optimizers.js';
 import { Sequential } from '../src/models/sequential.js';
+import { layerByLayer } from './helpers.js';
 
 const V = 23;
 const T = 7;
@@ -34,20 +35,6 @@ function idRows(n: number, seed: number): IndexTensor {
     for (let t = 0; t < len; t++) data[r * T + t] = 1 + rng.int(top);
   }
   return new IndexTensor(data, [n, T]);
-}
-
-/** The layers run one by one without folding: what Sequential.predict computed before the fold. */
-function unfolded(layers: readonly Layer[], x: AnyTensor): Float32Array {
-  return scoped(() => {
-    let h: AnyTensor = x;
-    let mask: SequenceMask | null = null;
-    for (const l of layers) {
-      const inp = h;
-      h = l.forward(inp, { training: false, seed: 0, mask });
-      mask = l.computeMask(inp, mask);
-    }
-    return Float32Array.from((h as Tensor).data);
-  });
 }
 
 const READERS: [string, () => Layer][] = [
@@ -78,7 +65,7 @@ function assertPredictsUnfolded(m: Sequential, x: IndexTensor): Float32Array {
   const width = folded.length / x.shape[0];
   for (let i = 0; i < x.shape[0]; i += 4) {
     const end = Math.min(x.shape[0], i + 4);
-    const plain = unfolded(m.layers, x.sliceRows(i, end));
+    const plain = layerByLayer(m.layers, x.sliceRows(i, end));
     assert.deepEqual(folded.subarray(i * width, end * width), plain, `rows ${i}…${end - 1}`);
   }
   return Float32Array.from(folded);
@@ -113,7 +100,7 @@ describe('an Embedding folded into the recurrent layer after it', () => {
   it('gives the same outputs for one short text of a large vocabulary (its distinct ids kept in a map)', () => {
     const m = stack(new L.GRU({ units: 4 }), 5, 5000);
     const x = new IndexTensor(Int32Array.from([4321, 17, 4999, 17, 2, 0, 0]), [1, T]);
-    assert.deepEqual(m.predict(x).data, unfolded(m.layers, x));
+    assert.deepEqual(m.predict(x).data, layerByLayer(m.layers, x));
     // One text per call, as a server answers, in a frozen scope of a few one-row batches.
     const three = new IndexTensor(Int32Array.from([...x.data, 1, 2, 3, 4999, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9]), [
       3,
@@ -121,7 +108,7 @@ describe('an Embedding folded into the recurrent layer after it', () => {
     ]);
     const folded = m.predict(three, { batchSize: 1 }).data;
     for (let r = 0; r < 3; r++)
-      assert.deepEqual(folded.subarray(r * 3, r * 3 + 3), unfolded(m.layers, three.sliceRows(r, r + 1)));
+      assert.deepEqual(folded.subarray(r * 3, r * 3 + 3), layerByLayer(m.layers, three.sliceRows(r, r + 1)));
   });
 
   it('sees weights trained between two predictions (nothing kept from one scope to the next)', () => {
@@ -157,7 +144,7 @@ describe('an Embedding folded into the recurrent layer after it', () => {
     const folded = (m.predict(x, { batchSize: 4 }) as Tensor).data;
     for (let i = 0; i < 11; i += 4) {
       const end = Math.min(11, i + 4);
-      assert.deepEqual(folded.subarray(i * 2, end * 2), unfolded([emb, gru, dense], x.sliceRows(i, end)));
+      assert.deepEqual(folded.subarray(i * 2, end * 2), layerByLayer([emb, gru, dense], x.sliceRows(i, end)));
     }
   });
 });

@@ -8,7 +8,7 @@ import { IndexTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
-import { Permutation, TextCorpus } from '../src/text/corpus.js';
+import { ALIKE_BLOCK, Permutation, TextCorpus } from '../src/text/corpus.js';
 import { TextGenerator } from '../src/text/generator.js';
 import { sampleFromLogits } from '../src/text/sampling.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
@@ -78,6 +78,38 @@ describe('corpus', () => {
       ...train.windows({ maxlen: 10, step: 1, batchSize: 1000, shuffle: false }).batches(0),
     ][0];
     assert.equal(lastTrain.xs.shape[0], train.length - 10);
+  });
+  it('alikeTogether: every window once, sorted by its characters within each block, targets alongside', () => {
+    // Two blocks: 65,536 windows and the rest.
+    const rng = new Random(5);
+    const text = Array.from({ length: ALIKE_BLOCK + 5_000 }, () => 'abc'[rng.int(3)]).join('');
+    const big = TextCorpus.fromText(text);
+    const maxlen = 6;
+    const data = big.windows({ maxlen, step: 1, batchSize: 4096, shuffle: false, alikeTogether: true });
+    const rows: string[] = [];
+    for (const { xs, ys } of data.batches(0) as Iterable<{ xs: IndexTensor; ys: IndexTensor }>)
+      for (let r = 0; r < ys.shape[0]; r++)
+        rows.push(big.vocabulary.decode([...xs.data.subarray(r * maxlen, (r + 1) * maxlen), ys.data[r]]));
+    const n = big.windowCount(maxlen, 1);
+    assert.equal(rows.length, n);
+    const all = Array.from({ length: n }, (_, w) => text.slice(w, w + maxlen + 1));
+    assert.deepEqual([...rows].sort(), [...all].sort(), 'each window (with its target) once');
+    for (const [from, to] of [
+      [0, ALIKE_BLOCK],
+      [ALIKE_BLOCK, n],
+    ]) {
+      const block = rows.slice(from, to).map((w) => w.slice(0, maxlen));
+      assert.deepEqual(block, [...block].sort(), `block ${from}…${to} sorted`);
+      assert.deepEqual(
+        [...rows.slice(from, to)].sort(),
+        [...all.slice(from, to)].sort(),
+        'a block holds its own windows',
+      );
+    }
+    assert.throws(
+      () => big.windows({ maxlen, step: 1, batchSize: 8, alikeTogether: true }),
+      /alikeTogether serves the windows unshuffled/,
+    );
   });
   it('char-rnn streams: y is x shifted by one inside each stream', () => {
     const [first] = [...corpus.streams({ seqLength: 12, batchSize: 4 }).batches(0)] as {

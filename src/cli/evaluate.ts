@@ -102,7 +102,14 @@ export async function evaluate(
       throw new UsageError(
         `${file}: the text has ${corpus.length} usable characters; the model needs at least ${s.maxlen + 1}`,
       );
-    const data = corpus.windows({ maxlen: s.maxlen, step, batchSize: o.batchSize, shuffle: false });
+    // Alike windows together: the model steps each distinct beginning once (the mean loss is the same).
+    const data = corpus.windows({
+      maxlen: s.maxlen,
+      step,
+      batchSize: o.batchSize,
+      shuffle: false,
+      alikeTogether: true,
+    });
     loss = (await model.evaluateDataset(data)).loss;
     samples = data.samplesPerEpoch ?? 0;
     windows = samples;

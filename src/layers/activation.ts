@@ -92,9 +92,9 @@ export class Activation extends Layer {
   override step(input: StepInput, state: StepState): Float32Array {
     const s = this.ownState(state, ActivationStepState);
     this.checkStepInput(input, s);
-    s.out.set(input as Float32Array);
+    s.out.set((input as Float32Array).subarray(0, s.active * s.width));
     const logits = s.opts.logits === true && (this.activation === 'softmax' || this.activation === 'sigmoid');
-    if (!logits) kernels().activate(activationCode(this.activation), s.out, 0, s.rows, s.width, s.width);
+    if (!logits) kernels().activate(activationCode(this.activation), s.out, 0, s.active, s.width, s.width);
     return s.out;
   }
 

@@ -194,10 +194,10 @@ export class Dense extends Layer {
     this.checkStepInput(input, s);
     const k = kernels();
     const U = this.units;
-    const B = s.rows;
+    const B = s.active;
     if (s.table) k.gatherRows(input as Int32Array, B, s.table, U, s.out, null, false);
     else {
-      s.product!(input as Float32Array, s.out, 0, U, false);
+      s.product!(input as Float32Array, s.out, 0, U, false, B);
       if (this.useBias) k.addBias(s.out, 0, B, U, U, this.weights[1].value, 0);
     }
     if (s.activate) k.activate(activationCode(this.activation), s.out, 0, B, U, U);

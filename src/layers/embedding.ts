@@ -144,7 +144,7 @@ export class Embedding extends Layer {
     this.checkStepInput(input, s);
     kernels().gatherRows(
       input as Int32Array,
-      s.rows,
+      s.active,
       this.weights[0].value,
       this.outputDim,
       s.out,

@@ -92,7 +92,7 @@ export class GRU extends RNN {
   protected stepCell(s: RecurrentStepState): void {
     const k = kernels();
     const H = this.units;
-    const B = s.rows;
+    const B = s.active;
     const h = s.states[0];
     const hNext = s.next[0];
     const xp = s.xp;

@@ -168,6 +168,13 @@ export class StepState {
    */
   readonly states: Float32Array[];
 
+  /**
+   * How many leading rows the next steps must compute (default: all). A caller stepping fewer streams for a while —
+   * the shared-prefix forward (src/models/prefix_steps.ts) steps one row per distinct prefix — lowers it; a step
+   * computes at least these rows, and whatever it leaves in the rows after them is not to be read.
+   */
+  active: number;
+
   constructor(
     /** The layer that made this state (a state is used only with its own layer). */
     readonly layer: Layer,
@@ -178,6 +185,7 @@ export class StepState {
   ) {
     const size = layer.stateSize();
     this.states = layer.stateNames.map(() => kernels().allocPersistent(rows * size));
+    this.active = rows;
   }
 }
 
@@ -580,7 +588,7 @@ export abstract class Layer {
       if (!(input instanceof Int32Array) || input.length !== state.rows) {
         throw new Error(`layer '${this.name}': expected ${state.rows} token ids (an Int32Array) per step`);
       }
-      for (let i = 0; i < input.length; i++) {
+      for (let i = 0; i < state.active; i++) {
         if (input[i] < 0 || input[i] >= D) {
           throw new Error(`layer '${this.name}': token id ${input[i]} of row ${i} is outside [0, ${D})`);
         }

@@ -111,7 +111,7 @@ export class LSTM extends RNN {
     const act = activationCode(this.activation);
     const rec = activationCode(this.recurrentActivation);
     s.recurrent(s.xp, 4 * H, true);
-    kernels().lstmCellForward(s.rows, H, s.xp, 0, s.states[1], 0, s.next[1], 0, s.next[0], 0, act, rec);
+    kernels().lstmCellForward(s.active, H, s.xp, 0, s.states[1], 0, s.next[1], 0, s.next[0], 0, act, rec);
     s.swap();
   }
 

@@ -178,7 +178,7 @@ export class RecurrentStepState extends StepState {
   recurrent(out: Float32Array, ldo: number, accumulate: boolean): void {
     const panels = this.recurrentProduct?.panels;
     if (!(this.aheadValid && this.ahead && panels)) {
-      this.recurrentProduct!(this.states[0], out, 0, ldo, accumulate);
+      this.recurrentProduct!(this.states[0], out, 0, ldo, accumulate, this.active);
       return;
     }
     this.aheadValid = false;
@@ -405,10 +405,10 @@ export abstract class RNN extends Layer {
     const s = this.ownState(state, RecurrentStepState);
     this.checkStepInput(input, s);
     const GH = this.gates * this.units;
-    if (s.table) kernels().gatherRows(input as Int32Array, s.rows, s.table, GH, s.xp, null, false);
+    if (s.table) kernels().gatherRows(input as Int32Array, s.active, s.table, GH, s.xp, null, false);
     else {
-      s.inputProduct!(input as Float32Array, s.xp, 0, GH, false);
-      if (this.useBias) kernels().addBias(s.xp, 0, s.rows, GH, GH, this.weights[2].value, 0);
+      s.inputProduct!(input as Float32Array, s.xp, 0, GH, false, s.active);
+      if (this.useBias) kernels().addBias(s.xp, 0, s.active, GH, GH, this.weights[2].value, 0);
     }
     this.stepCell(s);
     return s.states[0];

@@ -42,8 +42,8 @@ export class SimpleRNN extends RNN {
   protected stepCell(s: RecurrentStepState): void {
     const H = this.units;
     s.recurrent(s.xp, H, true);
-    kernels().activate(activationCode(this.activation), s.xp, 0, s.rows, H, H);
-    s.next[0].set(s.xp.subarray(0, s.rows * H));
+    kernels().activate(activationCode(this.activation), s.xp, 0, s.active, H, H);
+    s.next[0].set(s.xp.subarray(0, s.active * H));
     s.swap();
   }
 

@@ -11,7 +11,8 @@ import { gemmPackedBLength, gemvPanelsLength } from '../core/kernels.js';
 import type { StepLookup } from './layer.js';
 
 /**
- * out[rows, N] (+)= x[rows, K] · W (row stride ldo in out, from outOff), for a W fixed while stepping. `panels`: W in
+ * out[rows, N] (+)= x[rows, K] · W (row stride ldo in out, from outOff), for a W fixed while stepping; `rows` (at most
+ * the rows it was made for, which is the default) computes only the leading rows (StepState.active). `panels`: W in
  * the GEMV's panels, when the product runs on the GEMV (fewer than STEP_GEMM_ROWS rows) — what another thread needs to
  * compute the same product (Layer.stepAhead).
  */
@@ -21,6 +22,7 @@ export type StepProduct = ((
   outOff: number,
   ldo: number,
   accumulate: boolean,
+  rows?: number,
 ) => void) & { readonly panels?: { packed: Float32Array; K: number; N: number } };
 
 /**
@@ -42,13 +44,19 @@ export function stepProduct(
   if (rows >= STEP_GEMM_ROWS) {
     const packedB = k.allocPersistent(gemmPackedBLength(K, N));
     k.packGemmB(K, N, W, wOff, ldw, packedB, 0);
-    return (x, out, outOff, ldo, acc) =>
-      k.gemmPackedB(false, rows, N, K, x, 0, K, W, wOff, ldw, packedB, 0, out, outOff, ldo, acc);
+    return (x, out, outOff, ldo, acc, active = rows) =>
+      k.gemmPackedB(false, active, N, K, x, 0, K, W, wOff, ldw, packedB, 0, out, outOff, ldo, acc);
   }
   const packed = k.allocPersistent(gemvPanelsLength(K, N));
   k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
-  const product = (x: Float32Array, out: Float32Array, outOff: number, ldo: number, acc: boolean): void =>
-    k.gemvPacked(rows, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
+  const product = (
+    x: Float32Array,
+    out: Float32Array,
+    outOff: number,
+    ldo: number,
+    acc: boolean,
+    active = rows,
+  ): void => k.gemvPacked(active, N, K, x, 0, K, packed, 0, out, outOff, ldo, acc);
   return Object.assign(product, { panels: { packed, K, N } });
 }
 

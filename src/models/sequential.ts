@@ -42,6 +42,8 @@ import {
 import { layerToKeras } from './serialization.js';
 import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
+import { forwardByPrefixes, prefixStepTop } from './prefix_steps.js';
+import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
 
 export type { EpochProgress } from './fit_loop.js';
 
@@ -188,6 +190,7 @@ export class Sequential implements CallbackModel, PoolModel {
     }
     layer.randomSalt = this.layers.length;
     this.layers.push(layer);
+    this.prefixTop = undefined;
     layer.modelsHolding++;
     const shape = this.inputShape();
     if (shape) this.outputShapes(shape);
@@ -289,13 +292,32 @@ export class Sequential implements CallbackModel, PoolModel {
     return this.layers.flatMap((l) => l.weights.map((w) => ({ name: `${l.name}/${w.name}`, weight: w })));
   }
 
+  /** prefixStepTop of the layers (computed once they are all added and built), or undefined until asked. */
+  private prefixTop: number | undefined;
+
+  /**
+   * At inference, token windows [N, T] go through the recurrent layers by distinct prefixes (prefix_steps.ts) when
+   * the stack allows it: the same outputs, fewer steps when windows begin alike. Returns the index of the first layer
+   * still to run and its input, or null for the sequence forward.
+   */
+  private prefixForward(x: AnyTensor, training: boolean): { next: number; h: Tensor } | null {
+    if (training || !(x instanceof IndexTensor) || x.shape.length !== 2 || x.shape[0] < STEP_GEMM_ROWS)
+      return null;
+    if (this.layers[0].computeMask(x, null) !== null) return null;
+    this.prefixTop ??= prefixStepTop(this.layers, this.outputShapes(this.inputShape()!));
+    if (this.prefixTop < 0) return null;
+    return { next: this.prefixTop + 1, h: forwardByPrefixes(this.layers, this.prefixTop, x) };
+  }
+
   private forwardAll(x: AnyTensor, training: boolean, logits: boolean, seed = 0, rowOffset = 0): Tensor {
-    let h: AnyTensor = x;
+    const byPrefixes = this.prefixForward(x, training);
+    let h: AnyTensor = byPrefixes?.h ?? x;
     // Keras masking: each layer gets its input's mask and says what its output's is (null unless a layer makes one).
     let mask: SequenceMask | null = null;
     const last = this.layers.length - 1;
     let lookup: StepLookup | null = null;
     this.layers.forEach((l, i) => {
+      if (byPrefixes && i < byPrefixes.next) return;
       const input: AnyTensor = h;
       // At inference an Embedding before a layer that takes a folded lookup only computes its mask, and that layer
       // reads the ids (as Functional.inputFolds does): it gathers projected rows of the table.

@@ -38,7 +38,16 @@ export interface WindowOptions {
   skipBatches?: number;
   /** Cap the batches of each epoch (quick runs). */
   maxBatches?: number;
+  /**
+   * Serve the windows (unshuffled) sorted by their characters, block by block of ALIKE_BLOCK windows, so that
+   * windows beginning alike share a batch: inference then steps each distinct prefix once (src/models/prefix_steps.ts).
+   * For scoring, where the order of the windows does not matter.
+   */
+  alikeTogether?: boolean;
 }
+
+/** Windows sorted together by alikeTogether: 65,536 (256 KB of window numbers at a time, whatever the text's size). */
+export const ALIKE_BLOCK = 65_536;
 
 export interface StreamOptions {
   seqLength: number;
@@ -172,8 +181,11 @@ export class TextCorpus {
     const batches = Math.min(perEpoch, opts.maxBatches ?? Infinity);
     const data = this.data;
     const shuffle = opts.shuffle ?? true;
+    if (shuffle && opts.alikeTogether)
+      throw new Error('windows: alikeTogether serves the windows unshuffled');
     const seed = opts.seed ?? 0;
     let skip = opts.skipBatches ?? 0;
+    const alike = opts.alikeTogether ? new AlikeOrder(data, n, maxlen, step) : null;
     return {
       batchesPerEpoch: batches,
       samplesPerEpoch: Math.min(n, batches * batchSize),
@@ -187,7 +199,7 @@ export class TextCorpus {
           const x = new Int32Array(B * maxlen);
           const y = new Int32Array(B);
           for (let r = 0; r < B; r++) {
-            const w = shuffle ? perm.at(start + r) : start + r;
+            const w = shuffle ? perm.at(start + r) : alike ? alike.at(start + r) : start + r;
             const off = w * step;
             for (let t = 0; t < maxlen; t++) x[r * maxlen + t] = data[off + t];
             y[r] = data[off + maxlen];
@@ -263,5 +275,42 @@ export class Permutation {
       x = l * 2 ** this.half + r;
     } while (x >= this.n);
     return x;
+  }
+}
+
+/** Window numbers sorted by the windows' characters within each block of ALIKE_BLOCK, computed a block at a time. */
+class AlikeOrder {
+  private block = -1;
+  private order = new Int32Array(0);
+
+  constructor(
+    private readonly data: Uint8Array | Uint16Array | Int32Array,
+    private readonly n: number,
+    private readonly maxlen: number,
+    private readonly step: number,
+  ) {}
+
+  /** The window served j-th. */
+  at(j: number): number {
+    const block = Math.floor(j / ALIKE_BLOCK);
+    if (block !== this.block) this.sortBlock(block);
+    return this.order[j - block * ALIKE_BLOCK];
+  }
+
+  private sortBlock(block: number): void {
+    const { data, maxlen, step } = this;
+    const first = block * ALIKE_BLOCK;
+    const order = Int32Array.from({ length: Math.min(ALIKE_BLOCK, this.n - first) }, (_, i) => first + i);
+    order.sort((a, b) => {
+      const oa = a * step;
+      const ob = b * step;
+      for (let t = 0; t < maxlen; t++) {
+        const d = data[oa + t] - data[ob + t];
+        if (d !== 0) return d;
+      }
+      return a - b;
+    });
+    this.block = block;
+    this.order = order;
   }
 }

@@ -223,7 +223,14 @@ export function textDatasets(
       maxBatches: opts.maxBatches,
     }),
     validation: validation
-      ? validation.windows({ maxlen: s.maxlen, step: s.step, batchSize: 512, shuffle: false })
+      ? // Alike windows together: validation steps each distinct beginning once (src/models/prefix_steps.ts).
+        validation.windows({
+          maxlen: s.maxlen,
+          step: s.step,
+          batchSize: 512,
+          shuffle: false,
+          alikeTogether: true,
+        })
       : undefined,
   };
 }
