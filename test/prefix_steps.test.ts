@@ -108,7 +108,7 @@ describe('shared-prefix forward', () => {
         const want = layerByLayer(m.layers, x);
         assert.deepEqual(m.predict(x).data, want, `predict, ${x.shape[0]} rows`);
         // The prefix path alone, up to its top layer, against the sequence forward up to there.
-        const mid = scoped(() => Float32Array.from(forwardByPrefixes(m.layers, top, x).data));
+        const mid = scoped(() => Float32Array.from(forwardByPrefixes(m.layers, top, x)!.data));
         assert.deepEqual(mid, layerByLayer(m.layers.slice(0, top + 1), x));
       }
     });
@@ -141,6 +141,22 @@ describe('shared-prefix forward', () => {
     });
     m.build([T, V]);
     assert.equal(prefixStepTop(m.layers, m.outputShapes(inputShapeOf(m.layers))), -1);
+  });
+
+  it('a word vocabulary is left to the sequence forward (its token table would cost more than it saves)', () => {
+    const words = 5_000;
+    const layers = [new L.Embedding({ inputDim: words, outputDim: 4 }), new L.LSTM({ units: 3 })];
+    const m = new Sequential({ layers, seed: 8 });
+    m.build([T]);
+    const top = prefixStepTop(m.layers, m.outputShapes([T]));
+    assert.equal(top, 1);
+    const rng = new Random(2);
+    const x = new IndexTensor(
+      Int32Array.from({ length: 8 * T }, () => rng.int(words)),
+      [8, T],
+    );
+    assert.equal(forwardByPrefixes(m.layers, top, x), null, '8 rows: a table of 5,000 ids is not made');
+    assert.deepEqual(m.predict(x).data, layerByLayer(m.layers, x));
   });
 
   it('a masked Embedding falls back to the sequence forward', () => {

@@ -89,9 +89,10 @@ function sortRows(ids: Int32Array, N: number, T: number): { order: Int32Array; p
 
 /**
  * The output of layers[top] (its last step) for every row of x [N, T] of token ids, computed by distinct prefixes:
- * [N, width]. `top` is prefixStepTop's; the layers above it are the caller's to run.
+ * [N, width] — or null when a token table per call would cost more than it saves (a word vocabulary), for the
+ * sequence forward to run instead. `top` is prefixStepTop's; the layers above it are the caller's to run.
  */
-export function forwardByPrefixes(layers: readonly Layer[], top: number, x: IndexTensor): Tensor {
+export function forwardByPrefixes(layers: readonly Layer[], top: number, x: IndexTensor): Tensor | null {
   const [N, T] = x.shape;
   if (x.shape.length !== 2 || N < 1 || T < 1)
     throw new Error(`forwardByPrefixes: expected token ids [N, T], got [${x.shape.join(', ')}]`);
@@ -99,14 +100,19 @@ export function forwardByPrefixes(layers: readonly Layer[], top: number, x: Inde
   const capacity = Math.ceil(N / STEP_GEMM_ROWS) * STEP_GEMM_ROWS;
   // An Embedding whose rows the next layer can gather pre-multiplied is folded into it (as the sequence forward does).
   const lookup = top > 0 ? layers[0].stepLookup() : null;
-  const fold = lookup !== null && layers[1].acceptsStepLookup() && lookup.ids <= LOOKUP_FOLD_STEPS * capacity;
+  const fold = lookup !== null && layers[1].acceptsStepLookup();
+  // That table (or a first recurrent layer's W + b, for one-hot ids) is made per call: worth it for a vocabulary of
+  // a few steps' rows (characters, phonemes), not for thousands of words, whose projections the sequence forward
+  // keeps from batch to batch in a frozen-weights scope.
+  const tableRows = fold ? lookup.ids : lookup ? 0 : layers[0].stepInputSize();
+  if (tableRows > LOOKUP_FOLD_STEPS * capacity) return null;
   const stepped = layers.slice(fold ? 1 : 0, top + 1);
   const owner = new MemoryOwner();
   try {
     const [tokens, states] = kernels().ownedBy(owner, (): [Int32Array, StepState[]] => [
       kernels().allocInt32(capacity),
       stepped.map((l, i) =>
-        l.createStepState(capacity, i === 0 ? { tokens: true, ...(fold ? { lookup: lookup! } : {}) } : {}),
+        l.createStepState(capacity, i === 0 ? { tokens: true, ...(fold ? { lookup } : {}) } : {}),
       ),
     ]);
     stepped.forEach((l, i) => l.resetState(states[i]));

@@ -306,7 +306,8 @@ export class Sequential implements CallbackModel, PoolModel {
     if (this.layers[0].computeMask(x, null) !== null) return null;
     this.prefixTop ??= prefixStepTop(this.layers, this.outputShapes(this.inputShape()!));
     if (this.prefixTop < 0) return null;
-    return { next: this.prefixTop + 1, h: forwardByPrefixes(this.layers, this.prefixTop, x) };
+    const h = forwardByPrefixes(this.layers, this.prefixTop, x);
+    return h && { next: this.prefixTop + 1, h };
   }
 
   private forwardAll(x: AnyTensor, training: boolean, logits: boolean, seed = 0, rowOffset = 0): Tensor {
