@@ -33,6 +33,7 @@ export {
   type Batch,
   type BatchDataset,
 } from './models/sequential.js';
+export type { EvaluateDatasetOptions } from './models/fit_loop.js';
 export * from './models/callbacks.js';
 export {
   SGD,

@@ -127,6 +127,10 @@ describe('recur CLI', () => {
       Math.abs(m.bits_per_char - m.loss / Math.LN2) < 1e-9 &&
         Math.abs(m.perplexity - Math.exp(m.loss)) < 1e-6,
     );
+    const quiet = run(['evaluate', out, textFile, '--quiet']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.match(quiet.stdout, new RegExp(`^loss ${m.loss.toFixed(4)} nats/char · `));
     // The saved model loads as a TensorFlow.js LayersModel file set too (checked in tfjs.test); here: in recur.
     assert.equal(loadModel(out).model.layers[0].className, 'LSTM');
   });

@@ -19,6 +19,9 @@ import {
 import { computeLoss } from '../src/models/losses.js';
 import { SGD } from '../src/models/optimizers.js';
 import { Sequential, type BatchDataset } from '../src/models/sequential.js';
+import { input, model, type Functional } from '../src/models/functional.js';
+import type { SymbolicTensor } from '../src/layers/symbolic.js';
+import type { Logs } from '../src/models/callbacks.js';
 import { assertClose, oneHot, randomIndices, randomTensor } from './helpers.js';
 
 const T = 4;
@@ -374,5 +377,44 @@ describe('training', () => {
     assert.notDeepEqual(a.data, b.data);
     model.resetStates();
     assert.deepEqual(model.predict(x).data, a.data);
+  });
+});
+
+describe('evaluateDataset', () => {
+  it('reports each batch (its logs and rows) and stops at maxBatches; Sequential and functional alike', async () => {
+    const rng = new Random(4);
+    const xs = [0, 1, 2].map(() => randomTensor([5, 3, 2], rng));
+    const ys = [0, 1, 2].map(() => randomTensor([5, 4], rng));
+    const seq = new Sequential({ layers: [new L.LSTM({ units: 4, inputShape: [3, 2] })], seed: 1 });
+    seq.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
+    const x = input({ shape: [3, 2] });
+    const fun = model({ inputs: x, outputs: new L.LSTM({ units: 4 }).apply(x) as SymbolicTensor });
+    fun.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
+    for (const m of [seq, fun]) {
+      const seen: [number, number, number][] = [];
+      const data = { batches: () => xs.map((b, i) => ({ xs: [b], ys: [ys[i]] })) };
+      const flat = { batches: () => xs.map((b, i) => ({ xs: b, ys: ys[i] })) };
+      const onBatchEnd = (batch: number, logs: Logs): void => void seen.push([batch, logs.size!, logs.loss]);
+      const all =
+        m instanceof Sequential
+          ? await m.evaluateDataset(flat, { onBatchEnd })
+          : await (m as Functional).evaluateDataset(data, { onBatchEnd });
+      assert.deepEqual(
+        seen.map(([b, n]) => [b, n]),
+        [
+          [0, 5],
+          [1, 5],
+          [2, 5],
+        ],
+      );
+      assertClose([all.loss], [seen.reduce((s, [, , l]) => s + l, 0) / 3], 1e-12, 'mean of the batches');
+      seen.length = 0;
+      const two =
+        m instanceof Sequential
+          ? await m.evaluateDataset(flat, { onBatchEnd, maxBatches: 2 })
+          : await (m as Functional).evaluateDataset(data, { onBatchEnd, maxBatches: 2 });
+      assert.equal(seen.length, 2);
+      assertClose([two.loss], [(seen[0][2] + seen[1][2]) / 2], 1e-12, 'the first two batches');
+    }
   });
 });

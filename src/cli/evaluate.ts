@@ -3,9 +3,12 @@
  * worker pool like training. Characters the model never saw are left out and counted (or refused with
  * `--unknown error`), so a model can be scored on another book.
  */
+import type { EvaluateDatasetOptions } from '../models/fit_loop.js';
+import type { Sequential } from '../models/sequential.js';
+import { clock, progressBar } from '../node/callbacks.js';
 import { defaultThreads } from '../node/pool.js';
 import { textFileChunks } from '../node/text_file.js';
-import { TextCorpus } from '../text/corpus.js';
+import { TextCorpus, type SyncBatchDataset } from '../text/corpus.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
@@ -41,6 +44,45 @@ export function findUnknown(pieces: Iterable<string>, vocab: Vocabulary): Unknow
     }
   }
   return { count, distinct: [...distinct], first };
+}
+
+/**
+ * A progress bar over the batches (the running loss, windows/s, ETA) on stderr, when the output shows progress and
+ * stderr is a terminal: evaluateDataset's options, and `stop` to clear it (also when scoring fails).
+ */
+function progressOf(data: SyncBatchDataset, out: Output): EvaluateDatasetOptions & { stop(): void } {
+  const total = data.batchesPerEpoch;
+  if (!out.progress || !process.stderr.isTTY || !total) return { stop: () => {} };
+  const bar = progressBar(
+    ' {value}/{total} batches [{bar}] - ETA: {eta_clock} - loss: {loss} - {speed} windows/s',
+  );
+  const started = Date.now();
+  let rows = 0;
+  let lossSum = 0;
+  bar.start(total, 0, { loss: '-', speed: '-', eta_clock: '--:--' });
+  return {
+    stop: () => bar.stop(),
+    onBatchEnd: (batch, logs) => {
+      rows += logs.size ?? 0;
+      lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
+      const secs = (Date.now() - started) / 1000;
+      bar.update(batch + 1, {
+        loss: (lossSum / Math.max(1, rows)).toFixed(4),
+        speed: Math.round(rows / Math.max(secs, 1e-9)).toLocaleString('en-US'),
+        eta_clock: clock(((total - batch - 1) * secs) / (batch + 1)),
+      });
+    },
+  };
+}
+
+/** The model's mean loss over the dataset's batches, with the progress bar. */
+async function scoreWithProgress(model: Sequential, data: SyncBatchDataset, out: Output): Promise<number> {
+  const progress = progressOf(data, out);
+  try {
+    return (await model.evaluateDataset(data, progress)).loss;
+  } finally {
+    progress.stop();
+  }
 }
 
 export async function evaluate(
@@ -93,7 +135,7 @@ export async function evaluate(
       );
     const data = corpus.streams({ seqLength: s.seqLength, batchSize: s.batchSize });
     model.resetStates();
-    loss = (await model.evaluateDataset(data)).loss;
+    loss = await scoreWithProgress(model, data, out);
     windows = data.samplesPerEpoch ?? 0;
     samples = windows * s.seqLength;
   } else {
@@ -110,7 +152,7 @@ export async function evaluate(
       shuffle: false,
       alikeTogether: true,
     });
-    loss = (await model.evaluateDataset(data)).loss;
+    loss = await scoreWithProgress(model, data, out);
     samples = data.samplesPerEpoch ?? 0;
     windows = samples;
   }

@@ -215,7 +215,8 @@ program
     'skip',
   )
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
-  .option('--json', 'print JSON', false)
+  .option('-q, --quiet', 'no progress bar: print only the result and errors', false)
+  .option('--json', 'print the result as JSON (and no progress bar)', false)
   .action(async (dir: string, file: string, opts) => {
     const { evaluate } = await loadCommand(() => import('./evaluate.js'));
     process.exitCode = await evaluate(dir, file, opts, makeOutput(opts), opts.json);

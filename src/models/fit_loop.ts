@@ -15,6 +15,14 @@ import {
 } from './callbacks.js';
 import type { CarriedStates } from './pool_model.js';
 
+/** Options of evaluateDataset (Sequential and functional models). */
+export interface EvaluateDatasetOptions {
+  /** Score at most this many batches. */
+  maxBatches?: number;
+  /** Called after each batch with its logs and its rows (`size`): for a progress display. */
+  onBatchEnd?: (batch: number, logs: Logs) => void;
+}
+
 /**
  * How far an epoch got: the state an interrupted fit needs to continue exactly. Plain numbers, so it can be stored as
  * JSON in a checkpoint — all but a stateful model's `states`, which are tensors.

@@ -60,7 +60,12 @@ import {
   type ShardBatch,
   type ShardForwardOptions,
 } from './pool_model.js';
-import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
+import {
+  checkEpochProgress,
+  runFitLoop,
+  type EpochProgress,
+  type EvaluateDatasetOptions,
+} from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
@@ -941,11 +946,13 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /** Mean loss (and metrics) over a dataset's batches (epoch 0), each weighted by its rows. */
-  async evaluateDataset(dataset: FunctionalDataset): Promise<Logs> {
+  async evaluateDataset(dataset: FunctionalDataset, opts: EvaluateDatasetOptions = {}): Promise<Logs> {
     this.requireCompiled('evaluateDataset');
     const sums: Logs = {};
     let seen = 0;
+    let batch = 0;
     for await (const { xs: bx, ys: by } of dataset.batches(0)) {
+      if (batch >= (opts.maxBatches ?? Infinity)) break;
       const n = bx[0].shape[0];
       const logs = this.useThreads(n, this.inputList(bx, 'evaluateDataset'))
         ? await parallelRunner()!.losses(
@@ -956,6 +963,7 @@ export class Functional implements CallbackModel, PoolModel {
         : this.evaluate(bx, by, { batchSize: Math.max(1, n) });
       for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * n;
       seen += n;
+      opts.onBatchEnd?.(batch++, { ...logs, size: n });
     }
     if (seen === 0) throw new Error('evaluateDataset: the dataset served no batches');
     for (const k of Object.keys(sums)) sums[k] /= seen;

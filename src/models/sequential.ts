@@ -40,7 +40,12 @@ import {
   type ShardForwardOptions,
 } from './pool_model.js';
 import { layerToKeras } from './serialization.js';
-import { checkEpochProgress, runFitLoop, type EpochProgress } from './fit_loop.js';
+import {
+  checkEpochProgress,
+  runFitLoop,
+  type EpochProgress,
+  type EvaluateDatasetOptions,
+} from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
 import { forwardByPrefixes, prefixStepTop } from './prefix_steps.js';
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
@@ -545,8 +550,9 @@ export class Sequential implements CallbackModel, PoolModel {
   }
 
   /** Evaluates a batch stream: mean loss weighted by batch size. */
-  async evaluateDataset(data: BatchDataset, maxBatches = Infinity): Promise<Logs> {
+  async evaluateDataset(data: BatchDataset, opts: EvaluateDatasetOptions = {}): Promise<Logs> {
     const { loss } = this.requireCompiled('evaluateDataset');
+    const maxBatches = opts.maxBatches ?? Infinity;
     const sums: Logs = {};
     let n = 0;
     let b = 0;
@@ -554,15 +560,13 @@ export class Sequential implements CallbackModel, PoolModel {
       if (b++ >= maxBatches) break;
       this.buildFor(xs);
       const rows = xs.shape[0];
-      if (this.useThreads(rows, xs)) {
-        // On the pool, like training: each thread scores its shard of the batch.
-        const logs = await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads);
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
-      } else {
-        const logs = this.evaluateBatch(xs, ys, loss);
-        for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
-      }
+      // On the pool, like training: each thread scores its shard of the batch.
+      const logs = this.useThreads(rows, xs)
+        ? await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads)
+        : this.evaluateBatch(xs, ys, loss);
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v * rows;
       n += rows;
+      opts.onBatchEnd?.(b - 1, { ...logs, size: rows });
     }
     if (n === 0) throw new Error('evaluateDataset: the dataset produced no batches');
     for (const k of Object.keys(sums)) sums[k] /= n;

@@ -131,7 +131,8 @@ export class CSVLogger extends Callback {
   }
 }
 
-function clock(seconds: number): string {
+/** Seconds as m:ss or h:mm:ss for an ETA ("--:--" when unknown). */
+export function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
@@ -171,10 +172,10 @@ export class ProgressBar extends Callback {
     this.started = Date.now();
     if (this.stream.isTTY && p?.steps) {
       this.bar = progressBar(
-        ' {value}/{total} [{bar}] - ETA: {eta} - loss: {loss} - {speed} samples/s',
+        ' {value}/{total} [{bar}] - ETA: {eta_clock} - loss: {loss} - {speed} samples/s',
         this.stream,
       );
-      this.bar.start(p.steps, 0, { loss: '-', speed: '-', eta: '--:--' });
+      this.bar.start(p.steps, 0, { loss: '-', speed: '-', eta_clock: '--:--' });
     }
   }
   override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
@@ -189,7 +190,7 @@ export class ProgressBar extends Callback {
     this.bar.update(batch + 1, {
       loss: (this.lossSum / Math.max(1, this.samples)).toFixed(4),
       speed: Math.round(speed).toLocaleString('en-US'),
-      eta: clock(eta),
+      eta_clock: clock(eta),
     });
   }
   override async onEpochEnd(_epoch: number, logs: Logs): Promise<void> {
