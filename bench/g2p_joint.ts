@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
- * [--unstressed-weights u1,u2,…]` — #13's
+ * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -144,17 +144,43 @@ if (loaded) {
         )
       : 0,
   );
+  // --stress-model DIR --stress-weights s1,s2,…: a model of the stress pattern alone (a `recur seq2seq train` of
+  // word → its vowels' stress digits, e.g. "0 1 0", "none" without a vowel), its log-probability of each candidate's
+  // pattern added with weight s.
+  const stressDir = args.get('stress-model');
+  const stressWeights = (args.get('stress-weights') ?? '0').split(',').map(Number);
+  const lpS = new Float64Array(candTarget.length);
+  if (stressDir) {
+    const stress = loadSeq2SeqDir(stressDir).app;
+    const pattern = (y: Int32Array): string => {
+      const digits = Array.from(y, (id) => /\d$/.exec(tgt.tokens[id])?.[0]).filter((d) => d !== undefined);
+      return digits.length > 0 ? digits.join(' ') : 'none';
+    };
+    const stressSources = candSource.map((s) => stress.source.encode(src.decode(s), 'unk'));
+    lpS.set(
+      scoreTargets(
+        stress.members,
+        stressSources,
+        candTarget.map((y) => stress.target.encode(pattern(y), 'unk')),
+        640,
+      ),
+    );
+  }
   const t5 = Date.now();
   console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
   const floor = (l: number): number => (l === -Infinity ? -1e9 : l);
-  const errors = (w: number, from: number, to: number, u = 0): number => {
+  const errors = (w: number, from: number, to: number, u = 0, sw = 0): number => {
     let wrong = 0;
     for (let i = from; i < to; i++) {
       let best = -Infinity;
       let pick = -1;
       for (let c = first[i]; c < first[i + 1]; c++) {
         const neural = (lpF[c] + lpR[c]) / 2 / lengthPenalty(candTarget[c].length + 1, 0.6);
-        const s = neural + w * floor(lpJ[c]) + (u === 0 ? 0 : u * floor(lpU[c]));
+        const s =
+          neural +
+          w * floor(lpJ[c]) +
+          (u === 0 ? 0 : u * floor(lpU[c])) +
+          (sw === 0 ? 0 : sw * floor(lpS[c]));
         if (s > best) {
           best = s;
           pick = c;
@@ -198,6 +224,22 @@ if (loaded) {
     const eu = errors(best.w, half, examples.length, best.u);
     console.log(
       `with the unstressed n-gram, chosen on the first half: w ${best.w}, u ${best.u}; second half ${((100 * eu) / (examples.length - half)).toFixed(2)} %`,
+    );
+  }
+  if (stressDir) {
+    let best = { w: 0, sw: 0, e: Infinity };
+    for (const w of grid)
+      for (const sw of stressWeights) {
+        const e1 = errors(w, 0, half, 0, sw);
+        const eb = errors(w, half, examples.length, 0, sw);
+        console.log(
+          `w ${w}, s ${sw}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * eb) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + eb)) / examples.length).toFixed(2)} %`,
+        );
+        if (e1 < best.e) best = { w, sw, e: e1 };
+      }
+    const es = errors(best.w, half, examples.length, 0, best.sw);
+    console.log(
+      `with the stress model, chosen on the first half: w ${best.w}, s ${best.sw}; second half ${((100 * es) / (examples.length - half)).toFixed(2)} %`,
     );
   }
 }
