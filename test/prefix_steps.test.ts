@@ -11,7 +11,7 @@ import { Random } from '../src/core/random.js';
 import { IndexTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
-import { forwardByPrefixes, prefixStepTop } from '../src/models/prefix_steps.js';
+import { forwardByPrefixes, prefixStepRows, prefixStepTop } from '../src/models/prefix_steps.js';
 import { Sequential } from '../src/models/sequential.js';
 import { layerByLayer } from './helpers.js';
 
@@ -138,6 +138,24 @@ describe('shared-prefix forward', () => {
         `seed ${seed}: ${layers.map((l) => l.className).join(' → ')}`,
       );
     }
+  });
+
+  it('prefixStepRows counts the distinct prefixes of each step, in whole row blocks', () => {
+    // Rows (T 3): a a b · a a c · a b a · b a a · a a b (a repeat) → step 0: {a, b} = 2 → 4; step 1: {aa, ab, ba} = 3
+    // → 4; step 2: {aab, aac, aba, baa} = 4 → 4.
+    const rows = ['aab', 'aac', 'aba', 'baa', 'aab'];
+    const x = new IndexTensor(
+      Int32Array.from(rows.join(''), (c) => c.charCodeAt(0) - 97),
+      [5, 3],
+    );
+    assert.equal(prefixStepRows(x), 12);
+    // Eight rows that share nothing: 8 a step; eight alike: one block of 4 a step.
+    const distinct = new IndexTensor(
+      Int32Array.from({ length: 8 * 3 }, (_, i) => Math.floor(i / 3)),
+      [8, 3],
+    );
+    assert.equal(prefixStepRows(distinct), 24);
+    assert.equal(prefixStepRows(new IndexTensor(new Int32Array(8 * 3), [8, 3])), 12);
   });
 
   it('rows that are all alike, and rows that share nothing', () => {

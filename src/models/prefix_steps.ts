@@ -16,7 +16,8 @@
  *
  * Cost: Σ_t n_t rows of steps instead of N·T (n_t = distinct (t+1)-prefixes ≤ N), plus one state row copied per
  * group that parts; memory: the layers' step states for N rows (their buffers of [N, G·H] and [N, H]). On windows of
- * Sherlock Holmes every 3 characters, sorted before batching, Σ_t n_t is ≈ 0.86 of N·T in shards of 256 rows.
+ * Sherlock Holmes every 3 characters, sorted before batching, Σ_t n_t is 0.864 of N·T in shards of 256 rows
+ * (bench/prefix_share.ts; prefixStepRows counts it).
  *
  * Each slot's steps are the sequence forward's for its rows: the same gather of the input table, the same packed
  * GEMM (on ≥ STEP_GEMM_ROWS rows, whose per-row sums do not depend on the rows beside them) and the same cell — so
@@ -85,6 +86,26 @@ function sortRows(ids: Int32Array, N: number, T: number): { order: Int32Array; p
     parts[i] = t; // T: the same ids as the row before, never parted
   }
   return { order, parts };
+}
+
+/**
+ * The rows the shared-prefix forward steps for x [N, T] of token ids, over all T steps — Σ_t n_t, each step's
+ * distinct prefixes rounded up to whole GEMM row blocks — against N·T for the sequence forward: what it saves.
+ */
+export function prefixStepRows(x: IndexTensor): number {
+  const [N, T] = x.shape;
+  const capacity = Math.ceil(N / STEP_GEMM_ROWS) * STEP_GEMM_ROWS;
+  const { parts } = sortRows(x.data, N, T);
+  // Rows parting at step t (parts[i] = t) add a group from step t on.
+  const partingAt = new Int32Array(T + 1);
+  for (let i = 1; i < N; i++) partingAt[parts[i]]++;
+  let groups = 1;
+  let rows = 0;
+  for (let t = 0; t < T; t++) {
+    groups += partingAt[t];
+    rows += Math.min(capacity, Math.ceil(groups / STEP_GEMM_ROWS) * STEP_GEMM_ROWS);
+  }
+  return rows;
 }
 
 /**
