@@ -3,9 +3,8 @@
  * worker pool like training. Characters the model never saw are left out and counted (or refused with
  * `--unknown error`), so a model can be scored on another book.
  */
-import type { EvaluateDatasetOptions } from '../models/fit_loop.js';
 import type { Sequential } from '../models/sequential.js';
-import { clock, progressBar } from '../node/callbacks.js';
+import { BatchProgress } from '../node/callbacks.js';
 import { defaultThreads } from '../node/pool.js';
 import { textFileChunks } from '../node/text_file.js';
 import { TextCorpus, type SyncBatchDataset } from '../text/corpus.js';
@@ -46,40 +45,16 @@ export function findUnknown(pieces: Iterable<string>, vocab: Vocabulary): Unknow
   return { count, distinct: [...distinct], first };
 }
 
-/**
- * A progress bar over the batches (the running loss, windows/s, ETA) on stderr, when the output shows progress and
- * stderr is a terminal: evaluateDataset's options, and `stop` to clear it (also when scoring fails).
- */
-function progressOf(data: SyncBatchDataset, out: Output): EvaluateDatasetOptions & { stop(): void } {
-  const total = data.batchesPerEpoch;
-  if (!out.progress || !process.stderr.isTTY || !total) return { stop: () => {} };
-  const bar = progressBar(
-    ' {value}/{total} batches [{bar}] - ETA: {eta_clock} - loss: {loss} - {speed} windows/s',
-  );
-  const started = Date.now();
-  let rows = 0;
-  let lossSum = 0;
-  bar.start(total, 0, { loss: '-', speed: '-', eta_clock: '--:--' });
-  return {
-    stop: () => bar.stop(),
-    onBatchEnd: (batch, logs) => {
-      rows += logs.size ?? 0;
-      lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
-      const secs = (Date.now() - started) / 1000;
-      bar.update(batch + 1, {
-        loss: (lossSum / Math.max(1, rows)).toFixed(4),
-        speed: Math.round(rows / Math.max(secs, 1e-9)).toLocaleString('en-US'),
-        eta_clock: clock(((total - batch - 1) * secs) / (batch + 1)),
-      });
-    },
-  };
-}
-
-/** The model's mean loss over the dataset's batches, with the progress bar. */
+/** The model's mean loss over the dataset's batches, with a progress bar on a terminal (not with --quiet/--json). */
 async function scoreWithProgress(model: Sequential, data: SyncBatchDataset, out: Output): Promise<number> {
-  const progress = progressOf(data, out);
+  const progress = new BatchProgress(
+    data.batchesPerEpoch ?? 0,
+    'windows',
+    process.stderr,
+    out.progress && process.stderr.isTTY,
+  );
   try {
-    return (await model.evaluateDataset(data, progress)).loss;
+    return (await model.evaluateDataset(data, { onBatchEnd: (b, logs) => progress.add(b, logs) })).loss;
   } finally {
     progress.stop();
   }

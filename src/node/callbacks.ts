@@ -132,7 +132,7 @@ export class CSVLogger extends Callback {
 }
 
 /** Seconds as m:ss or h:mm:ss for an ETA ("--:--" when unknown). */
-export function clock(seconds: number): string {
+function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
@@ -148,12 +148,7 @@ export function clock(seconds: number): string {
  * epoch. Without a terminal it prints only the summary lines.
  */
 export class ProgressBar extends Callback {
-  private bar: cliProgress.SingleBar | null = null;
-  private started = 0;
-  private samples = 0;
-  private lossSum = 0;
-  /** Batches trained since the epoch (or its resumption) began: a resumed epoch's batch numbers start part-way. */
-  private done = 0;
+  private progress: BatchProgress | null = null;
   private epochStart = 0;
   /** `label` goes before each epoch's heading, e.g. 'Member 2/5 · ' for a seed ensemble's member. */
   constructor(
@@ -165,46 +160,72 @@ export class ProgressBar extends Callback {
   override async onEpochBegin(epoch: number): Promise<void> {
     const p = this.params;
     this.stream.write(`${this.label}Epoch ${epoch + 1}/${p?.epochs ?? '?'}\n`);
-    this.samples = 0;
-    this.lossSum = 0;
-    this.done = 0;
     this.epochStart = Date.now();
-    this.started = Date.now();
-    if (this.stream.isTTY && p?.steps) {
-      this.bar = progressBar(
-        ' {value}/{total} [{bar}] - ETA: {eta_clock} - loss: {loss} - {speed} samples/s',
-        this.stream,
-      );
-      this.bar.start(p.steps, 0, { loss: '-', speed: '-', eta_clock: '--:--' });
-    }
+    this.progress = new BatchProgress(p?.steps ?? 0, 'samples', this.stream, this.stream.isTTY);
   }
   override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
-    this.samples += logs.size ?? 0;
-    this.lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
-    this.done++;
-    if (!this.bar) return;
-    const secs = (Date.now() - this.started) / 1000;
-    const speed = this.samples / Math.max(secs, 1e-9);
-    const steps = this.params?.steps ?? 0;
-    const eta = ((steps - batch - 1) * secs) / this.done;
-    this.bar.update(batch + 1, {
-      loss: (this.lossSum / Math.max(1, this.samples)).toFixed(4),
-      speed: Math.round(speed).toLocaleString('en-US'),
-      eta_clock: clock(eta),
-    });
+    this.progress?.add(batch, logs);
   }
   override async onEpochEnd(_epoch: number, logs: Logs): Promise<void> {
-    this.bar?.stop();
-    this.bar = null;
+    this.progress?.stop();
+    const samples = this.progress?.rows ?? 0;
+    this.progress = null;
     const secs = (Date.now() - this.epochStart) / 1000;
     const parts = Object.entries(logs).map(
       ([k, v]) => `${k}: ${k === 'lr' ? v.toPrecision(3) : v.toFixed(4)}`,
     );
     this.stream.write(
-      ` ${clock(secs)} - ${Math.round(this.samples / Math.max(secs, 1e-9)).toLocaleString('en-US')} samples/s - ${parts.join(' - ')}\n`,
+      ` ${clock(secs)} - ${Math.round(samples / Math.max(secs, 1e-9)).toLocaleString('en-US')} samples/s - ${parts.join(' - ')}\n`,
     );
   }
   override async onTrainEnd(): Promise<void> {
+    this.progress?.stop();
+    this.progress = null;
+  }
+}
+
+/**
+ * One pass over `total` batches (a training epoch, or `recur evaluate`'s scoring): the rows and mean loss so far, and
+ * — when `show` and there is a total — a bar with the batch, the ETA, the mean loss and rows/s (`unit`/s). Its ETA
+ * counts only the batches seen since it started, so an epoch resumed part-way estimates from its own pace.
+ */
+export class BatchProgress {
+  rows = 0;
+  private lossSum = 0;
+  private done = 0;
+  private readonly started = Date.now();
+  private bar: cliProgress.SingleBar | null = null;
+
+  constructor(
+    private readonly total: number,
+    private readonly unit: string,
+    stream: NodeJS.WritableStream = process.stderr,
+    show = true,
+  ) {
+    if (!show || total <= 0) return;
+    this.bar = progressBar(
+      ` {value}/{total} [{bar}] - ETA: {eta_clock} - loss: {loss} - {speed} ${unit}/s`,
+      stream,
+    );
+    this.bar.start(total, 0, { loss: '-', speed: '-', eta_clock: '--:--' });
+  }
+
+  /** Batch `batch` (numbered from the pass's first, a resumed one's included) is done, with its logs and `size`. */
+  add(batch: number, logs: Logs): void {
+    this.rows += logs.size ?? 0;
+    this.lossSum += (logs.loss ?? 0) * (logs.size ?? 0);
+    this.done++;
+    if (!this.bar) return;
+    const secs = (Date.now() - this.started) / 1000;
+    this.bar.update(batch + 1, {
+      loss: (this.lossSum / Math.max(1, this.rows)).toFixed(4),
+      speed: Math.round(this.rows / Math.max(secs, 1e-9)).toLocaleString('en-US'),
+      eta_clock: clock(((this.total - batch - 1) * secs) / this.done),
+    });
+  }
+
+  /** Clears the bar (also when the pass failed); the counts stay readable. */
+  stop(): void {
     this.bar?.stop();
     this.bar = null;
   }
