@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/g2p_aligned.js --model tagger|hard [--epochs N] [--cpu MIN] [--units N] [--layers N]` — the
+ * `node dist/bench/g2p_aligned.js --model tagger|hard [--epochs N] [--cpu MIN] [--units N] [--layers N] [--save DIR]` — the
  * alignment-based alternatives to the attention encoder–decoder on CMUdict G2P (issue #13), measured the way the
  * seq2seq runs are: seed 1's split, validation WER on the first 1,000 validation words after every epoch, CPU minutes.
  *
@@ -13,6 +13,7 @@
  * Both: dropout 0.2, label smoothing 0.1, Adam 0.002 with clipnorm 5, batches of 64 bucketed by length, and the
  * learning rate halved when val_wer does not improve (the budget recipe's schedule). Prints one line per epoch.
  */
+import { join } from 'node:path';
 import { Tensor, IndexTensor } from '../src/core/tensor.js';
 import { Bidirectional } from '../src/layers/bidirectional.js';
 import { Dense } from '../src/layers/dense.js';
@@ -25,6 +26,8 @@ import { LambdaCallback, ReduceLROnPlateau, type Logs } from '../src/models/call
 import { input, model, type Functional, type FunctionalBatch } from '../src/models/functional.js';
 import { createOptimizer } from '../src/models/optimizers.js';
 import '../src/node/install.js';
+import { writeFileAtomic } from '../src/node/atomic.js';
+import { saveModel } from '../src/node/model_io.js';
 import { cmudict } from '../src/node/seq2seq_files.js';
 import { PairDataset, sourceBatch } from '../src/seq2seq/data.js';
 import { sequenceErrorRate } from '../src/seq2seq/metrics.js';
@@ -42,6 +45,8 @@ const cpuMinutes = Number(args.get('cpu') ?? 30);
 const units = Number(args.get('units') ?? 128);
 const layers = Number(args.get('layers') ?? 2);
 const threads = Number(args.get('threads') ?? 2);
+// --save DIR: the tagger at its best validation epoch (model.json + weights) and labels.json, its labels' phonemes.
+const saveDir = args.get('save');
 
 const splits = splitExamples(
   cmudict().examples.filter((e) => e.source.length <= 40),
@@ -191,6 +196,7 @@ const wer = (examples: readonly Example[]): number =>
 
 const validation = splits.validation.slice(0, 1000);
 const started = Date.now();
+let bestWer = Infinity;
 const cpu0 = process.cpuUsage();
 const perEpoch = new LambdaCallback({
   onEpochEnd: (epoch: number, logs: Logs) => {
@@ -201,6 +207,12 @@ const perEpoch = new LambdaCallback({
       `epoch ${epoch + 1}: loss ${logs.loss.toFixed(4)}, val WER ${(100 * logs.val_wer).toFixed(1)} %, ` +
         `lr ${m.optimizer!.learningRate}, ${((Date.now() - started) / 1000).toFixed(0)} s, ${cpu.toFixed(1)} CPU-min`,
     );
+    if (saveDir && logs.val_wer < bestWer) {
+      bestWer = logs.val_wer;
+      saveModel(m, saveDir);
+      const labels = labelTokens.map((c) => c.map((id) => tgt.tokens[id]).join(' '));
+      writeFileAtomic(join(saveDir, 'labels.json'), JSON.stringify({ labels, epoch: epoch + 1 }) + '\n');
+    }
     if (cpu >= cpuMinutes) m.stopTraining = true;
   },
 });

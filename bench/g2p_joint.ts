@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
- * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…]` — #13's
+ * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,…]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -17,6 +17,7 @@ import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { ChunkAligner } from '../src/seq2seq/aligner.js';
 import { JOINT_NGRAM_DEFAULTS, JointNgram } from '../src/seq2seq/joint_ngram.js';
 import { withoutStress } from '../src/seq2seq/metrics.js';
+import { taggerOpinion } from './g2p_tagger_score.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -106,8 +107,27 @@ if (loaded) {
     nBestDecode(fwd, sources, { width: 5, maxLength }, 5),
     ...(rev.length > 0 ? [nBestDecode(rev, sources, { width: 5, maxLength }, 5)] : []),
   ];
+  // --tagger DIR --tagger-weights t1,t2,…: a letter tagger of bench/g2p_aligned.ts (--save), its answer one more
+  // candidate and its log-probability of each candidate, summed over the cuttings, added with weight t.
+  const taggerDir = args.get('tagger');
+  const taggerWeights = (args.get('tagger-weights') ?? '0').split(',').map(Number);
+  const tagger = taggerDir
+    ? taggerOpinion(
+        taggerDir,
+        Tokenizer.fit(
+          trainPairs.map((p) => p.source),
+          'chars',
+        ),
+        examples.map((e) => e.source),
+      )
+    : null;
+  if (tagger) {
+    const wrongAlone = examples.filter((_, i) => !refs[i].has(strip(tagger.answers[i].join(' ')))).length;
+    console.log(`tagger alone: WER ${((100 * wrongAlone) / examples.length).toFixed(2)} %`);
+  }
   const candSource: Int32Array[] = [];
   const candTarget: Int32Array[] = [];
+  const candWord: number[] = [];
   const first: number[] = [];
   sources.forEach((s, i) => {
     first.push(candTarget.length);
@@ -118,10 +138,12 @@ if (loaded) {
       seen.add(key);
       candSource.push(s);
       candTarget.push(ids);
+      candWord.push(i);
     };
     for (const d of lists[0][i]) offer(d.ids);
     if (lists[1]) for (const d of lists[1][i]) offer(d.ids.slice().reverse());
     for (const d of nbest[i]) offer(d.target);
+    if (tagger) offer(tgt.encode(tagger.answers[i].join(' '), 'unk'));
   });
   first.push(candTarget.length);
   const lpF = scoreTargets(fwd, candSource, candTarget, 640);
@@ -166,10 +188,18 @@ if (loaded) {
       ),
     );
   }
+  const lpT = Float64Array.from(candTarget, (y, c) =>
+    tagger
+      ? tagger.logScore(
+          candWord[c],
+          Array.from(y, (id) => tgt.tokens[id]),
+        )
+      : 0,
+  );
   const t5 = Date.now();
   console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
   const floor = (l: number): number => (l === -Infinity ? -1e9 : l);
-  const errors = (w: number, from: number, to: number, u = 0, sw = 0): number => {
+  const errors = (w: number, from: number, to: number, u = 0, sw = 0, tw = 0): number => {
     let wrong = 0;
     for (let i = from; i < to; i++) {
       let best = -Infinity;
@@ -180,7 +210,8 @@ if (loaded) {
           neural +
           w * floor(lpJ[c]) +
           (u === 0 ? 0 : u * floor(lpU[c])) +
-          (sw === 0 ? 0 : sw * floor(lpS[c]));
+          (sw === 0 ? 0 : sw * floor(lpS[c])) +
+          (tw === 0 ? 0 : tw * floor(lpT[c]));
         if (s > best) {
           best = s;
           pick = c;
@@ -240,6 +271,22 @@ if (loaded) {
     const es = errors(best.w, half, examples.length, 0, best.sw);
     console.log(
       `with the stress model, chosen on the first half: w ${best.w}, s ${best.sw}; second half ${((100 * es) / (examples.length - half)).toFixed(2)} %`,
+    );
+  }
+  if (tagger) {
+    let best = { w: 0, tw: 0, e: Infinity };
+    for (const w of grid)
+      for (const tw of taggerWeights) {
+        const e1 = errors(w, 0, half, 0, 0, tw);
+        const eb = errors(w, half, examples.length, 0, 0, tw);
+        console.log(
+          `w ${w}, t ${tw}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * eb) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + eb)) / examples.length).toFixed(2)} %`,
+        );
+        if (e1 < best.e) best = { w, tw, e: e1 };
+      }
+    const et = errors(best.w, half, examples.length, 0, 0, best.tw);
+    console.log(
+      `with the tagger, chosen on the first half: w ${best.w}, t ${best.tw}; second half ${((100 * et) / (examples.length - half)).toFixed(2)} %`,
     );
   }
 }

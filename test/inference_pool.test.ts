@@ -16,11 +16,12 @@ import { parseClassifierMetadata } from '../src/classify/metadata.js';
 import { classifyTexts } from '../src/classify/predict.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
-import { InferencePool, shardRuns, type InferencePort } from '../src/inference/pool.js';
+import { InferencePool, decodingRuns, shardRuns, type InferencePort } from '../src/inference/pool.js';
 import { holdModel } from '../src/inference/server.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
+import { decodingOrder } from '../src/seq2seq/decode.js';
 import { mutateBytes } from './fuzz_helpers.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
@@ -52,6 +53,30 @@ describe('shardRuns', () => {
     ]);
     assert.deepEqual(shardRuns(3, 8, 4), [[0, 3]]);
     assert.deepEqual(shardRuns(0, 8, 4), []);
+  });
+});
+
+describe('decodingRuns', () => {
+  it("cuts decoding's length order into runs of at most 4 whole batches, at least 4 a thread", () => {
+    const rng = new Random(3);
+    for (const [n, batch, threads, expected] of [
+      [100, 8, 2, 8], // 13 batches: 4 runs a thread
+      [1000, 8, 2, 32], // 125 batches: ≤ 4 a run
+      [5, 8, 2, 1],
+      [0, 8, 1, 0],
+    ]) {
+      const ids = Array.from({ length: n }, () =>
+        Int32Array.from({ length: 1 + rng.int(9) }, () => 1 + rng.int(5)),
+      );
+      const runs = decodingRuns(ids, batch, threads);
+      assert.equal(runs.length, expected);
+      // Together, decoding's own order, each run whole batches but the last.
+      assert.deepEqual(
+        runs.flatMap((r) => Array.from(r)),
+        Array.from(decodingOrder(ids)),
+      );
+      runs.slice(0, -1).forEach((r) => assert.ok(r.length % batch === 0 && r.length <= 4 * batch));
+    }
   });
 });
 
@@ -186,7 +211,26 @@ describe('InferencePool on worker threads', () => {
     const model = await pool.load(readModelPayload(phrases, 'seq2seq'));
     for (const beam of [1, 3]) {
       const opts = { beam, batchSize: 8 };
-      assert.deepEqual(await pool.decode(model, sources, opts), app.predict(sources, opts));
+      const one = app.predict(sources, opts);
+      const reported: number[] = [];
+      assert.deepEqual(await pool.decode(model, sources, opts, (n) => reported.push(n)), one);
+      // Progress: one report a job, every source once.
+      const runs = decodingRuns(app.encodeSources(sources), 8, 2);
+      assert.equal(reported.length, runs.length);
+      assert.equal(
+        reported.reduce((a, b) => a + b, 0),
+        sources.length,
+      );
+      // Each run decoded alone on this thread (the CLI's one-thread path) gives the same outputs.
+      const byRuns = new Array<unknown>(sources.length);
+      for (const run of decodingRuns(app.encodeSources(sources), 8, 1))
+        app
+          .predict(
+            Array.from(run, (i) => sources[i]),
+            opts,
+          )
+          .forEach((p, k) => (byRuns[run[k]] = p));
+      assert.deepEqual(byRuns, one);
     }
   });
 

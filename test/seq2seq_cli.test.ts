@@ -75,7 +75,7 @@ describe('recur seq2seq', () => {
     const scores = JSON.parse(e.stdout) as Record<string, number>;
     assert.deepEqual(Object.keys(scores).sort(), ['bleu', 'chrf', 'n', 'seconds', 'ter', 'wer']);
     assert.ok(scores.wer >= 0 && scores.wer <= 1 && scores.n === 36); // 6 × 6 distinct sources at most
-    const table = run(['seq2seq', 'eval', out, pairs, '--beam', '3']);
+    const table = run(['seq2seq', 'eval', out, pairs, '--beam', '3', '--quiet']);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /sequence error \(WER\)\s+\d+\.\d+%/);
     assert.match(table.stdout, /beam 3/);
@@ -89,7 +89,7 @@ describe('recur seq2seq', () => {
     assert.equal(preds.length, 2);
     assert.equal(preds[0].source, 'the cat and the dog');
     assert.equal(typeof preds[0].output, 'string');
-    const stdin = run(['seq2seq', 'predict', out, '--beam', '2'], {
+    const stdin = run(['seq2seq', 'predict', out, '--beam', '2', '--quiet'], {
       input: 'the cat and the dog\n\nthe fish and the sun\n',
     });
     assert.equal(stdin.code, 0, stdin.stderr);

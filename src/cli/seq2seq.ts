@@ -27,7 +27,6 @@ import {
 import type { Functional } from '../models/functional.js';
 import type { EpochProgress } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
-import { withInferencePool } from '../node/inference_pool.js';
 import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
@@ -75,6 +74,7 @@ import {
   givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
+import { predictAll, translateAll, evaluateHere } from './seq2seq_decoding.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
 
@@ -634,7 +634,7 @@ export async function trainSeq2Seq(
     [],
     readJointNgram(outDir, app.metadata()),
   );
-  const test = bestModel.evaluate(splits.test);
+  const test = await evaluateHere(bestModel, splits.test, out.progress);
   out.info(
     `Test (${test.n} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
       (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
@@ -789,14 +789,18 @@ export async function seq2seqEval(
     ...(o.ignoreStress ? { ignoreStress: true } : {}),
   };
   const started = Date.now();
-  const work = { threads: o.threads ?? defaultThreads(), items: examples.length, batchSize: o.batchSize };
-  const sources = examples.map((e) => e.source);
-  const translated = await withInferencePool(dir, 'seq2seq', work, (pool, m) =>
-    pool.translate(m, sources, decode),
+  const translated = await translateAll(
+    app,
+    examples.map((e) => e.source),
+    decode,
+    {
+      dir,
+      threads: o.threads ?? defaultThreads(),
+      here: () => app.withJointNgram(readJointNgram(dir, meta)),
+      show: out.progress,
+    },
   );
-  const scores: Seq2SeqScores = translated
-    ? app.score(examples, translated, metrics, started)
-    : app.withJointNgram(readJointNgram(dir, meta)).evaluate(examples, { ...decode, ...metrics });
+  const scores: Seq2SeqScores = app.score(examples, translated, metrics, started);
   if (json) process.stdout.write(JSON.stringify(scores) + '\n');
   else {
     const rows: [string, string][] = [
@@ -833,6 +837,8 @@ export interface Seq2SeqPredictOptions {
   /** The joint n-gram's weight (default: the model's own; 0: without it). */
   ngramWeight?: number;
   json: boolean;
+  /** No progress bar. */
+  quiet?: boolean;
   /** Worker threads (default all cores); the sources' batches are split over them, with the one-thread outputs. */
   threads?: number;
 }
@@ -855,10 +861,12 @@ export async function seq2seqPredict(
     batchSize: o.batchSize,
     ...(o.ngramWeight !== undefined ? { ngramWeight: o.ngramWeight } : {}),
   };
-  const work = { threads: o.threads ?? defaultThreads(), items: texts.length, batchSize: o.batchSize };
-  const outs =
-    (await withInferencePool(dir, 'seq2seq', work, (pool, m) => pool.decode(m, texts, decode))) ??
-    app.withJointNgram(readJointNgram(dir, meta)).predict(texts, decode);
+  const outs = await predictAll(app, texts, decode, {
+    dir,
+    threads: o.threads ?? defaultThreads(),
+    here: () => app.withJointNgram(readJointNgram(dir, meta)),
+    show: !o.json && !o.quiet,
+  });
   const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   for (const t of outs) lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
   lines.flush();

@@ -255,10 +255,17 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
+    .option('-q, --quiet', 'no progress bar: print only the result and errors', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, file: string | undefined, opts) => {
       const { seq2seqEval } = await loadCommand(() => import('./seq2seq.js'));
-      process.exitCode = await seq2seqEval(dir, file, opts, makeOutput({ quiet: opts.json }), opts.json);
+      process.exitCode = await seq2seqEval(
+        dir,
+        file,
+        opts,
+        makeOutput({ quiet: opts.json || opts.quiet }),
+        opts.json,
+      );
     });
 
   s2s
@@ -283,6 +290,7 @@ export function registerSeq2Seq(program: Command): void {
       'one {source, output, score, unknown?} per line (unknown: tokens the model never saw)',
       false,
     )
+    .option('-q, --quiet', 'no progress bar: print only the outputs and errors', false)
     .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
     .action(async (dir: string, sources: string[], opts) => {
       const { seq2seqPredict } = await loadCommand(() => import('./seq2seq.js'));

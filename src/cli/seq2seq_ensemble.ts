@@ -24,6 +24,7 @@ import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run
 import { loadSeq2SeqDir, readSeq2SeqEnsembleRecord } from '../node/seq2seq_dir.js';
 import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
 import { UsageError, type Output } from './output.js';
+import { evaluateHere } from './seq2seq_decoding.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
 import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
 import {
@@ -152,7 +153,7 @@ export async function seq2seqTrainEnsemble(
   rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
   writeEnsembleRecord(outDir, rec);
   const cpu = process.cpuUsage(cpuStarted);
-  scoreEnsemble(outDir, o, out, (Date.now() - started) / 1000, (cpu.user + cpu.system) / 1e6);
+  await scoreEnsemble(outDir, o, out, (Date.now() - started) / 1000, (cpu.user + cpu.system) / 1e6);
   out.info(
     `Done. Ensemble of ${finished.length}: ${outDir}. Try: recur seq2seq predict ${outDir} ${data === undefined ? 'hello' : '"some text"'}`,
   );
@@ -164,21 +165,20 @@ function pct(x: number): string {
 }
 
 /** The ensemble on the test split, greedy (and each member alone, to show what averaging and the n-gram bought). */
-function scoreEnsemble(
+async function scoreEnsemble(
   outDir: string,
   o: Seq2SeqTrainOptions,
   out: Output,
   trainSeconds: number,
   cpuSeconds: number,
-): void {
+): Promise<void> {
   const { app, memberDirs } = loadSeq2SeqDir(outDir);
   const test = heldOutExamples(outDir, app, 'test', o, out);
   if (test.length === 0) return;
-  const ensemble = app.evaluate(test);
-  const each = app.members.map((_, i): Seq2SeqScores & { member: string } => ({
-    member: memberDirs[i],
-    ...app.member(i).evaluate(test),
-  }));
+  const ensemble = await evaluateHere(app, test, out.progress);
+  const each: (Seq2SeqScores & { member: string })[] = [];
+  for (let i = 0; i < app.members.length; i++)
+    each.push({ member: memberDirs[i], ...(await evaluateHere(app.member(i), test, out.progress)) });
   out.info(
     `Test (${ensemble.n} held-out sources, greedy), ensemble of ${app.members.length}${app.jointNgram ? ' with its joint n-gram' : ''}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +
       (ensemble.bleu !== undefined

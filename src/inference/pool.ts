@@ -346,8 +346,9 @@ export class InferencePool {
     model: PooledModel,
     sources: readonly string[],
     opts: DecodeJob = {},
+    onDecoded?: (count: number) => void,
   ): Promise<Seq2SeqPrediction[]> {
-    return (await this.decodeShards(model, sources, opts, false)) as Seq2SeqPrediction[];
+    return (await this.decodeShards(model, sources, opts, false, onDecoded)) as Seq2SeqPrediction[];
   }
 
   /** `Seq2Seq.translate` (the sources as given, with output tokens: what evaluation scores) over the workers. */
@@ -355,15 +356,18 @@ export class InferencePool {
     model: PooledModel,
     sources: readonly string[],
     opts: DecodeJob = {},
+    onDecoded?: (count: number) => void,
   ): Promise<Translation[]> {
-    return (await this.decodeShards(model, sources, opts, true)) as Translation[];
+    return (await this.decodeShards(model, sources, opts, true, onDecoded)) as Translation[];
   }
 
+  /** `onDecoded(n)`: a job of n sources came back (a caller's progress). */
   private async decodeShards(
     model: PooledModel,
     sources: readonly string[],
     opts: DecodeJob,
     raw: boolean,
+    onDecoded?: (count: number) => void,
   ): Promise<Seq2SeqPrediction[] | Translation[]> {
     const { meta, source } = this.entry(model, 'seq2seq').seq2seq!;
     const batchSize = opts.batchSize ?? DECODE_DEFAULTS.batchSize;
@@ -372,22 +376,24 @@ export class InferencePool {
     // Decoding's own length order (src/seq2seq/decode.ts), from the ids the worker will read: jobs are runs of whole
     // batches of it, sent in that order, so the worker's stable sort keeps them and decodes exactly those batches.
     const ids = (raw ? sources : typedSources(meta.data, sources)).map((t) => source.encode(t, 'unk'));
-    const order = decodingOrder(ids);
-    const runs = shardRuns(sources.length, batchSize, this.threads * JOBS_PER_WORKER);
+    const runs = decodingRuns(ids, batchSize, this.threads);
     const parts = await this.deal(
-      runs.map(([from, to]) => order.subarray(from, to).reduce((c, i) => c + ids[i].length + 1, 0)),
-      (j, slot) =>
-        this.post(slot, (id) => ({
+      runs.map((run) => run.reduce((c, i) => c + ids[i].length + 1, 0)),
+      async (j, slot) => {
+        const part = (await this.post(slot, (id) => ({
           type: 'decode',
           id,
           modelId: model.id,
-          sources: Array.from(order.subarray(runs[j][0], runs[j][1]), (i) => sources[i]),
+          sources: Array.from(runs[j], (i) => sources[i]),
           opts: { ...opts, batchSize },
           raw,
-        })) as Promise<(Seq2SeqPrediction | Translation)[]>,
+        }))) as (Seq2SeqPrediction | Translation)[];
+        onDecoded?.(part.length);
+        return part;
+      },
     );
     const out = new Array<Seq2SeqPrediction | Translation>(sources.length);
-    parts.forEach((part, j) => part.forEach((p, k) => (out[order[runs[j][0] + k]] = p)));
+    parts.forEach((part, j) => part.forEach((p, k) => (out[runs[j][k]] = p)));
     return out as Seq2SeqPrediction[] | Translation[];
   }
 
@@ -442,6 +448,22 @@ function payloadMetadata<M>(
       ? e
       : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
   }
+}
+
+/** At most this many decoding batches in one job, so that a caller's progress moves every few batches. */
+const DECODE_RUN_BATCHES = 4;
+
+/**
+ * The decoding jobs of source ids: runs of whole batches of decoding's own length order (src/seq2seq/decode.ts), at
+ * least JOBS_PER_WORKER per thread and at most DECODE_RUN_BATCHES batches each. Each run decoded alone (a worker's
+ * `Seq2Seq.predict` call, or this thread's) gives the outputs of the one call over all sources: its stable sort keeps
+ * the run's order, so it decodes exactly those batches.
+ */
+export function decodingRuns(ids: readonly Int32Array[], batchSize: number, threads: number): Int32Array[] {
+  const order = decodingOrder(ids);
+  const batches = Math.ceil(ids.length / batchSize);
+  const runs = Math.max(threads * JOBS_PER_WORKER, Math.ceil(batches / DECODE_RUN_BATCHES));
+  return shardRuns(ids.length, batchSize, runs).map(([from, to]) => order.subarray(from, to));
 }
 
 /**

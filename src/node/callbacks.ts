@@ -185,6 +185,43 @@ export class ProgressBar extends Callback {
 }
 
 /**
+ * Work counted in items (sources decoded, …): when `show`, a bar with the items done, the ETA and items/s (`unit`/s).
+ * `add(n)` as each part of the work finishes.
+ */
+export class CountProgress {
+  private done = 0;
+  private readonly started = Date.now();
+  private bar: cliProgress.SingleBar | null = null;
+
+  constructor(
+    private readonly total: number,
+    unit: string,
+    stream: NodeJS.WritableStream = process.stderr,
+    show = true,
+  ) {
+    if (!show || total <= 0) return;
+    this.bar = progressBar(` {value}/{total} ${unit} [{bar}] - ETA: {eta_clock} - {speed} ${unit}/s`, stream);
+    this.bar.start(total, 0, { speed: '-', eta_clock: '--:--' });
+  }
+
+  add(count: number): void {
+    this.done += count;
+    if (!this.bar) return;
+    const secs = (Date.now() - this.started) / 1000;
+    this.bar.update(this.done, {
+      speed: Math.round(this.done / Math.max(secs, 1e-9)).toLocaleString('en-US'),
+      eta_clock: clock(((this.total - this.done) * secs) / Math.max(this.done, 1)),
+    });
+  }
+
+  /** Clears the bar (also when the work failed). */
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+/**
  * One pass over `total` batches (a training epoch, or `recur evaluate`'s scoring): the rows and mean loss so far, and
  * — when `show` and there is a total — a bar with the batch, the ETA, the mean loss and rows/s (`unit`/s). Its ETA
  * counts only the batches seen since it started, so an epoch resumed part-way estimates from its own pace.

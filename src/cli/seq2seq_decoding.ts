@@ -1,0 +1,149 @@
+/**
+ * Decoding many sources from the CLI (`seq2seq eval`, `predict`, a training run's test scores) with a progress bar:
+ * on the inference pool when there are threads and work for it, otherwise on this thread in the pool's own runs of
+ * whole batches, which give the outputs of one call over all the sources.
+ */
+import { decodingRuns, type InferencePool, type PooledModel } from '../inference/pool.js';
+import { CountProgress } from '../node/callbacks.js';
+import { withInferencePool } from '../node/inference_pool.js';
+import { DECODE_DEFAULTS } from '../seq2seq/decode.js';
+import type { Example } from '../seq2seq/pairs.js';
+import {
+  typedSources,
+  type Seq2Seq,
+  type Seq2SeqPrediction,
+  type Seq2SeqScores,
+  type TranslateOptions,
+  type Translation,
+} from '../seq2seq/seq2seq.js';
+
+/** The sources' progress bar: on a terminal, unless the command is quiet or prints JSON. */
+export function sourcesProgress(total: number, show: boolean): CountProgress {
+  return new CountProgress(total, 'sources', process.stderr, show && process.stderr.isTTY === true);
+}
+
+/** Decodes `run` (indices into the sources) with `decodeRun`, run after run, reporting each; the bar draws between. */
+async function decodeHere<T>(
+  ids: readonly Int32Array[],
+  batchSize: number,
+  decodeRun: (run: Int32Array) => T[],
+  progress: CountProgress,
+): Promise<T[]> {
+  const out = new Array<T>(ids.length);
+  for (const run of decodingRuns(ids, batchSize, 1)) {
+    decodeRun(run).forEach((t, k) => (out[run[k]] = t));
+    progress.add(run.length);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return out;
+}
+
+export interface PooledDecoding {
+  /** The model's directory, which the pool's workers load. */
+  dir: string;
+  threads: number;
+  /** The model on this thread, with its joint n-gram (only built when this thread decodes). */
+  here: () => Seq2Seq;
+  /** The bar's visibility (on a terminal only). */
+  show: boolean;
+}
+
+/**
+ * Decodes `texts` (`read`: as the model reads them) on the pool with `pooled`, or here run by run with `decodeRun`.
+ */
+async function decodeAll<T>(
+  app: Seq2Seq,
+  texts: readonly string[],
+  read: readonly string[],
+  batchSize: number,
+  where: PooledDecoding,
+  pooled: (pool: InferencePool, model: PooledModel, onDecoded: (n: number) => void) => Promise<T[]>,
+  decodeRun: (model: Seq2Seq, texts: string[]) => T[],
+): Promise<T[]> {
+  const progress = sourcesProgress(texts.length, where.show);
+  try {
+    const work = { threads: where.threads, items: texts.length, batchSize };
+    const fromPool = await withInferencePool(where.dir, 'seq2seq', work, (pool, m) =>
+      pooled(pool, m, (n) => progress.add(n)),
+    );
+    if (fromPool) return fromPool;
+    const model = where.here();
+    const ids = read.map((t) => app.source.encode(t, 'unk'));
+    return await decodeHere(
+      ids,
+      batchSize,
+      (run) =>
+        decodeRun(
+          model,
+          Array.from(run, (i) => texts[i]),
+        ),
+      progress,
+    );
+  } finally {
+    progress.stop();
+  }
+}
+
+/** `Seq2Seq.translate` of the texts as given (what evaluation scores). */
+export function translateAll(
+  app: Seq2Seq,
+  texts: readonly string[],
+  decode: TranslateOptions,
+  where: PooledDecoding,
+): Promise<Translation[]> {
+  return decodeAll(
+    app,
+    texts,
+    texts,
+    decode.batchSize ?? DECODE_DEFAULTS.batchSize,
+    where,
+    (pool, m, onDecoded) => pool.translate(m, texts, decode, onDecoded),
+    (model, run) => model.translate(run, decode),
+  );
+}
+
+/** `Seq2Seq.predict` of sources as a user types them (what `predict` prints). */
+export function predictAll(
+  app: Seq2Seq,
+  texts: readonly string[],
+  decode: TranslateOptions,
+  where: PooledDecoding,
+): Promise<Seq2SeqPrediction[]> {
+  return decodeAll(
+    app,
+    texts,
+    typedSources(app.data, texts),
+    decode.batchSize ?? DECODE_DEFAULTS.batchSize,
+    where,
+    (pool, m, onDecoded) => pool.decode(m, texts, decode, onDecoded),
+    (model, run) => model.predict(run, decode),
+  );
+}
+
+/** `app.evaluate(examples)` on this thread (greedy), with the bar. */
+export async function evaluateHere(
+  app: Seq2Seq,
+  examples: readonly Example[],
+  show: boolean,
+): Promise<Seq2SeqScores> {
+  const started = Date.now();
+  const progress = sourcesProgress(examples.length, show);
+  try {
+    const texts = examples.map((e) => e.source);
+    const ids = texts.map((t) => app.source.encode(t, 'unk'));
+    const batchSize = DECODE_DEFAULTS.batchSize;
+    const out = await decodeHere(
+      ids,
+      batchSize,
+      (run) =>
+        app.translate(
+          Array.from(run, (i) => texts[i]),
+          {},
+        ),
+      progress,
+    );
+    return app.score(examples, out, {}, started);
+  } finally {
+    progress.stop();
+  }
+}
