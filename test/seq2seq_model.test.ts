@@ -732,6 +732,18 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
           assert.ok(Math.abs(got[i] - w) < 1e-4, `rows ${rows}, pair ${i}: ${got[i]} vs ${w}`),
         );
       }
+      // A short last batch steps on fewer rows than `rows`: every copy of a pair scores the same, to the bit,
+      // whether it fell in a full batch of 64 or the short one after it.
+      const copies = 10;
+      const many = scoreTargets(
+        m,
+        data.sources.flatMap((src) => Array.from({ length: copies }, () => src.slice())),
+        data.targets.flatMap((y) => Array.from({ length: copies }, () => y)),
+        64,
+      );
+      for (let i = 0; i < data.sources.length; i++)
+        for (let c = 1; c < copies; c++)
+          assert.equal(many[i * copies + c], many[i * copies], `pair ${i} copy ${c}`);
       const g = greedyDecode(m, data.sources, { maxLength: 8 });
       const again = scoreTargets(
         m,

@@ -453,9 +453,11 @@ export function scoreTargets(
     withFrozenWeights(() => {
       for (let i = 0; i < sources.length; i += rows) {
         const picked = order.subarray(i, i + rows);
-        // A short last batch keeps the stepper's rows: its idle rows repeat the first pair, and are not read.
-        const pairOf = Int32Array.from({ length: rows }, (_, r) => picked[r < picked.length ? r : 0]);
-        const stepper = steppers.get(rows);
+        // A short last batch steps on the fewest rows greedy decoding would narrow it to (so each row's products are
+        // the same): a call with a few candidates costs a few rows, not `rows`. Idle rows repeat the first pair.
+        const R = picked.length < rows ? Math.min(rows, narrowedRows(picked.length)) : rows;
+        const pairOf = Int32Array.from({ length: R }, (_, r) => picked[r < picked.length ? r : 0]);
+        const stepper = steppers.get(R);
         // Rows of one source (the candidates of an n-best list: the same array) share one run of the encoder.
         const distinct: Int32Array[] = [];
         const slot = new Map<Int32Array, number>();
@@ -470,7 +472,7 @@ export function scoreTargets(
         stepper.start(distinct, rowSource);
         const V = stepper.outputSize;
         const T = picked.reduce((m, j) => Math.max(m, targets[j].length), 0) + 1;
-        const ids = new Int32Array(rows).fill(START);
+        const ids = new Int32Array(R).fill(START);
         for (let t = 0; t < T; t++) {
           const logp = stepper.step(ids);
           for (let r = 0; r < picked.length; r++) {
