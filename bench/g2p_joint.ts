@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
- * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,…]` — #13's
+ * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,… --tagger-nbest K]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -111,6 +111,8 @@ if (loaded) {
   // candidate and its log-probability of each candidate, summed over the cuttings, added with weight t.
   const taggerDir = args.get('tagger');
   const taggerWeights = (args.get('tagger-weights') ?? '0').split(',').map(Number);
+  // --tagger-nbest K: the tagger's K best answers join the candidates (default 1, its answer).
+  const taggerNbest = Number(args.get('tagger-nbest') ?? 1);
   const tagger = taggerDir
     ? taggerOpinion(
         taggerDir,
@@ -143,7 +145,7 @@ if (loaded) {
     for (const d of lists[0][i]) offer(d.ids);
     if (lists[1]) for (const d of lists[1][i]) offer(d.ids.slice().reverse());
     for (const d of nbest[i]) offer(d.target);
-    if (tagger) offer(tgt.encode(tagger.answers[i].join(' '), 'unk'));
+    if (tagger) for (const y of tagger.nBest(i, taggerNbest)) offer(tgt.encode(y.join(' '), 'unk'));
   });
   first.push(candTarget.length);
   const lpF = scoreTargets(fwd, candSource, candTarget, 640);

@@ -19,6 +19,8 @@ export interface TaggerOpinion {
   readonly answers: string[][];
   /** log p_tagger(phonemes | word i), −Infinity when no cutting uses known labels. */
   logScore(i: number, phonemes: readonly string[]): number;
+  /** Word i's k most probable label sequences, as phonemes (best first; letters are independent, so a beam is exact). */
+  nBest(i: number, k: number): string[][];
 }
 
 export function taggerOpinion(dir: string, source: Tokenizer, words: readonly string[]): TaggerOpinion {
@@ -80,5 +82,19 @@ export function taggerOpinion(dir: string, source: Tokenizer, words: readonly st
     }
     return alpha[m] === 0 ? -Infinity : logScale + Math.log(alpha[m]);
   };
-  return { probabilities, answers, logScore };
+  const nBest = (i: number, k: number): string[][] => {
+    const p = probabilities[i];
+    const n = p.length / L;
+    let beam: { logp: number; labels: number[] }[] = [{ logp: 0, labels: [] }];
+    for (let t = 0; t < n; t++) {
+      const next: { logp: number; labels: number[] }[] = [];
+      for (const h of beam)
+        for (let l = 1; l < L; l++)
+          next.push({ logp: h.logp + Math.log(p[t * L + l]), labels: [...h.labels, l] });
+      next.sort((a, b) => b.logp - a.logp);
+      beam = next.slice(0, k);
+    }
+    return beam.map((h) => h.labels.flatMap((l) => (labels[l] === '' ? [] : labels[l].split(' '))));
+  };
+  return { probabilities, answers, logScore, nBest };
 }
