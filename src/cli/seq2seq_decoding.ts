@@ -17,9 +17,17 @@ import {
   type Translation,
 } from '../seq2seq/seq2seq.js';
 
-/** The sources' progress bar: on a terminal, unless the command is quiet or prints JSON. */
-export function sourcesProgress(total: number, show: boolean): CountProgress {
-  return new CountProgress(total, 'sources', process.stderr, show && process.stderr.isTTY === true);
+/**
+ * The sources' progress bar: on a terminal, unless the command is quiet or prints JSON, and only for more than one
+ * batch of sources (a few words would only flash it).
+ */
+function sourcesProgress(total: number, batchSize: number, show: boolean): CountProgress {
+  return new CountProgress(
+    total,
+    'sources',
+    process.stderr,
+    show && total > batchSize && process.stderr.isTTY === true,
+  );
 }
 
 /** Decodes `run` (indices into the sources) with `decodeRun`, run after run, reporting each; the bar draws between. */
@@ -60,7 +68,7 @@ async function decodeAll<T>(
   pooled: (pool: InferencePool, model: PooledModel, onDecoded: (n: number) => void) => Promise<T[]>,
   decodeRun: (model: Seq2Seq, texts: string[]) => T[],
 ): Promise<T[]> {
-  const progress = sourcesProgress(texts.length, where.show);
+  const progress = sourcesProgress(texts.length, batchSize, where.show);
   try {
     const work = { threads: where.threads, items: texts.length, batchSize };
     const fromPool = await withInferencePool(where.dir, 'seq2seq', work, (pool, m) =>
@@ -127,11 +135,11 @@ export async function evaluateHere(
   show: boolean,
 ): Promise<Seq2SeqScores> {
   const started = Date.now();
-  const progress = sourcesProgress(examples.length, show);
+  const batchSize = DECODE_DEFAULTS.batchSize;
+  const progress = sourcesProgress(examples.length, batchSize, show);
   try {
     const texts = examples.map((e) => e.source);
     const ids = texts.map((t) => app.source.encode(t, 'unk'));
-    const batchSize = DECODE_DEFAULTS.batchSize;
     const out = await decodeHere(
       ids,
       batchSize,
