@@ -16,7 +16,13 @@ import { parseClassifierMetadata } from '../src/classify/metadata.js';
 import { classifyTexts } from '../src/classify/predict.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
-import { InferencePool, decodingRuns, shardRuns, type InferencePort } from '../src/inference/pool.js';
+import {
+  DECODE_RUN_BATCHES,
+  InferencePool,
+  decodingRuns,
+  shardRuns,
+  type InferencePort,
+} from '../src/inference/pool.js';
 import { holdModel } from '../src/inference/server.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
@@ -57,25 +63,26 @@ describe('shardRuns', () => {
 });
 
 describe('decodingRuns', () => {
-  it("cuts decoding's length order into runs of at most 4 whole batches, at least 4 a thread", () => {
+  it("cuts decoding's length order into runs of whole batches: at least 4 a thread, at most maxBatches batches each", () => {
     const rng = new Random(3);
-    for (const [n, batch, threads, expected] of [
-      [100, 8, 2, 8], // 13 batches: 4 runs a thread
-      [1000, 8, 2, 32], // 125 batches: ≤ 4 a run
-      [5, 8, 2, 1],
-      [0, 8, 1, 0],
+    for (const [n, batch, threads, maxBatches, expected] of [
+      [100, 8, 2, 4, 8], // 13 batches: 4 runs a thread
+      [1000, 8, 2, 4, 32], // 125 batches: ≤ 4 a run
+      [1000, 8, 2, Infinity, 8], // no cap (no one watching progress): 4 runs a thread
+      [5, 8, 2, 4, 1],
+      [0, 8, 1, 4, 0],
     ]) {
       const ids = Array.from({ length: n }, () =>
         Int32Array.from({ length: 1 + rng.int(9) }, () => 1 + rng.int(5)),
       );
-      const runs = decodingRuns(ids, batch, threads);
+      const runs = decodingRuns(ids, batch, threads, maxBatches);
       assert.equal(runs.length, expected);
       // Together, decoding's own order, each run whole batches but the last.
       assert.deepEqual(
         runs.flatMap((r) => Array.from(r)),
         Array.from(decodingOrder(ids)),
       );
-      runs.slice(0, -1).forEach((r) => assert.ok(r.length % batch === 0 && r.length <= 4 * batch));
+      runs.slice(0, -1).forEach((r) => assert.ok(r.length % batch === 0 && r.length <= maxBatches * batch));
     }
   });
 });
@@ -212,10 +219,11 @@ describe('InferencePool on worker threads', () => {
     for (const beam of [1, 3]) {
       const opts = { beam, batchSize: 8 };
       const one = app.predict(sources, opts);
+      assert.deepEqual(await pool.decode(model, sources, opts), one);
       const reported: number[] = [];
       assert.deepEqual(await pool.decode(model, sources, opts, (n) => reported.push(n)), one);
       // Progress: one report a job, every source once.
-      const runs = decodingRuns(app.encodeSources(sources), 8, 2);
+      const runs = decodingRuns(app.encodeSources(sources), 8, 2, DECODE_RUN_BATCHES);
       assert.equal(reported.length, runs.length);
       assert.equal(
         reported.reduce((a, b) => a + b, 0),
@@ -223,7 +231,7 @@ describe('InferencePool on worker threads', () => {
       );
       // Each run decoded alone on this thread (the CLI's one-thread path) gives the same outputs.
       const byRuns = new Array<unknown>(sources.length);
-      for (const run of decodingRuns(app.encodeSources(sources), 8, 1))
+      for (const run of decodingRuns(app.encodeSources(sources), 8, 1, DECODE_RUN_BATCHES))
         app
           .predict(
             Array.from(run, (i) => sources[i]),

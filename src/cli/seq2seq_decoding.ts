@@ -3,7 +3,7 @@
  * on the inference pool when there are threads and work for it, otherwise on this thread in the pool's own runs of
  * whole batches, which give the outputs of one call over all the sources.
  */
-import { decodingRuns, type InferencePool, type PooledModel } from '../inference/pool.js';
+import { DECODE_RUN_BATCHES, decodingRuns, type InferencePool, type PooledModel } from '../inference/pool.js';
 import { CountProgress } from '../node/callbacks.js';
 import { withInferencePool } from '../node/inference_pool.js';
 import { DECODE_DEFAULTS } from '../seq2seq/decode.js';
@@ -30,7 +30,10 @@ function sourcesProgress(total: number, batchSize: number, show: boolean): Count
   );
 }
 
-/** Decodes `run` (indices into the sources) with `decodeRun`, run after run, reporting each; the bar draws between. */
+/**
+ * Decodes the sources with `decodeRun` (given indices into them): in one call, or — when the bar shows — run after
+ * run of a few batches, reporting each, the bar drawing between them.
+ */
 async function decodeHere<T>(
   ids: readonly Int32Array[],
   batchSize: number,
@@ -38,7 +41,12 @@ async function decodeHere<T>(
   progress: CountProgress,
 ): Promise<T[]> {
   const out = new Array<T>(ids.length);
-  for (const run of decodingRuns(ids, batchSize, 1)) {
+  if (!progress.shown) {
+    const all = Int32Array.from(ids, (_, i) => i);
+    decodeRun(all).forEach((t, i) => (out[i] = t));
+    return out;
+  }
+  for (const run of decodingRuns(ids, batchSize, 1, DECODE_RUN_BATCHES)) {
     decodeRun(run).forEach((t, k) => (out[run[k]] = t));
     progress.add(run.length);
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -65,14 +73,14 @@ async function decodeAll<T>(
   read: readonly string[],
   batchSize: number,
   where: PooledDecoding,
-  pooled: (pool: InferencePool, model: PooledModel, onDecoded: (n: number) => void) => Promise<T[]>,
+  pooled: (pool: InferencePool, model: PooledModel, onDecoded?: (n: number) => void) => Promise<T[]>,
   decodeRun: (model: Seq2Seq, texts: string[]) => T[],
 ): Promise<T[]> {
   const progress = sourcesProgress(texts.length, batchSize, where.show);
   try {
     const work = { threads: where.threads, items: texts.length, batchSize };
     const fromPool = await withInferencePool(where.dir, 'seq2seq', work, (pool, m) =>
-      pooled(pool, m, (n) => progress.add(n)),
+      pooled(pool, m, progress.shown ? (n) => progress.add(n) : undefined),
     );
     if (fromPool) return fromPool;
     const model = where.here();

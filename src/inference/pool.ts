@@ -376,7 +376,8 @@ export class InferencePool {
     // Decoding's own length order (src/seq2seq/decode.ts), from the ids the worker will read: jobs are runs of whole
     // batches of it, sent in that order, so the worker's stable sort keeps them and decodes exactly those batches.
     const ids = (raw ? sources : typedSources(meta.data, sources)).map((t) => source.encode(t, 'unk'));
-    const runs = decodingRuns(ids, batchSize, this.threads);
+    // Jobs of a few batches only when a caller watches progress: each job pays for its own steppers.
+    const runs = decodingRuns(ids, batchSize, this.threads, onDecoded ? DECODE_RUN_BATCHES : Infinity);
     const parts = await this.deal(
       runs.map((run) => run.reduce((c, i) => c + ids[i].length + 1, 0)),
       async (j, slot) => {
@@ -450,19 +451,24 @@ function payloadMetadata<M>(
   }
 }
 
-/** At most this many decoding batches in one job, so that a caller's progress moves every few batches. */
-const DECODE_RUN_BATCHES = 4;
+/** At most this many decoding batches in one job when a caller shows progress, so that it moves every few batches. */
+export const DECODE_RUN_BATCHES = 4;
 
 /**
  * The decoding jobs of source ids: runs of whole batches of decoding's own length order (src/seq2seq/decode.ts), at
- * least JOBS_PER_WORKER per thread and at most DECODE_RUN_BATCHES batches each. Each run decoded alone (a worker's
+ * least JOBS_PER_WORKER per thread and at most `maxBatches` batches each. Each run decoded alone (a worker's
  * `Seq2Seq.predict` call, or this thread's) gives the outputs of the one call over all sources: its stable sort keeps
  * the run's order, so it decodes exactly those batches.
  */
-export function decodingRuns(ids: readonly Int32Array[], batchSize: number, threads: number): Int32Array[] {
+export function decodingRuns(
+  ids: readonly Int32Array[],
+  batchSize: number,
+  threads: number,
+  maxBatches = Infinity,
+): Int32Array[] {
   const order = decodingOrder(ids);
   const batches = Math.ceil(ids.length / batchSize);
-  const runs = Math.max(threads * JOBS_PER_WORKER, Math.ceil(batches / DECODE_RUN_BATCHES));
+  const runs = Math.max(threads * JOBS_PER_WORKER, Math.ceil(batches / maxBatches));
   return shardRuns(ids.length, batchSize, runs).map(([from, to]) => order.subarray(from, to));
 }
 

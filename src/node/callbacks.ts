@@ -204,6 +204,11 @@ export class CountProgress {
     this.bar.start(total, 0, { speed: '-', eta_clock: '--:--' });
   }
 
+  /** Whether a bar is drawn (a caller may skip work done only for it). */
+  get shown(): boolean {
+    return this.bar !== null;
+  }
+
   add(count: number): void {
     this.done += count;
     if (!this.bar) return;
