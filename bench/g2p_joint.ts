@@ -1,5 +1,6 @@
 /**
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
+ * [--train-fraction f] [--train-on-validation 1]
  * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,… --tagger-nbest K]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
@@ -12,7 +13,7 @@ import '../src/node/install.js';
 import { cmudict } from '../src/node/seq2seq_files.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { lengthPenalty, nBestDecode, scoreTargets } from '../src/seq2seq/decode.js';
-import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
+import { examplePairs, splitExamples, trainingExamples } from '../src/seq2seq/pairs.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { ChunkAligner } from '../src/seq2seq/aligner.js';
 import { JOINT_NGRAM_DEFAULTS, JointNgram } from '../src/seq2seq/joint_ngram.js';
@@ -33,7 +34,17 @@ const splits = splitExamples(
   cmudict().examples.filter((e) => e.source.length <= 40),
   1,
 );
-const trainPairs = examplePairs(splits.train);
+// --train-fraction f: the n-gram fitted on the first f of the training words (data scaling); --train-on-validation 1:
+// on the training and validation words, as a `--train-on-validation` refit fits it.
+if (args.get('train-on-validation') === '1' && split === 'validation')
+  throw new Error('--train-on-validation 1 trains on the validation words: give --split test');
+const trainWords = splits.train.slice(
+  0,
+  Math.round(splits.train.length * Number(args.get('train-fraction') ?? 1)),
+);
+const trainPairs = examplePairs(
+  trainingExamples({ ...splits, train: trainWords }, args.get('train-on-validation') === '1'),
+);
 const loaded = ensembleDir ? loadSeq2SeqDir(ensembleDir) : null;
 const src =
   loaded?.app.source ??

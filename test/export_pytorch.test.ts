@@ -994,6 +994,42 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
   );
 
   it(
+    'an encoder–decoder refit with --train-on-validation: train.py trains on the same pairs (the validation split among them), validates nothing and saves every epoch',
+    { skip: skipTorch },
+    () => {
+      const tsv = join(dir, 'refit-pairs.tsv');
+      writeFileSync(tsv, pairs(120, 5));
+      const small = ['--units', '4', '--embedding', '5', '--batch-size', '4', '--threads', '1'];
+      const plainModel = join(dir, 'refit-plain');
+      const refitModel = join(dir, 'refit-model');
+      const cosine = ['--epochs', '1', '--lr-schedule', 'cosine', ...small, '-q'];
+      assert.equal(run(['seq2seq', 'train', tsv, '--out', plainModel, ...cosine]).code, 0);
+      const t = run(['seq2seq', 'train', tsv, '--out', refitModel, ...cosine, '--train-on-validation']);
+      assert.equal(t.code, 0, t.stderr);
+      type Data = { train: { sources: number[][] }; validation: { sources: number[][] } };
+      const exported = (model: string, project: string): { data: Data; stderr: string } => {
+        const e = run(['export', 'pytorch', model, project]);
+        assert.equal(e.code, 0, e.stderr);
+        const data = JSON.parse(readFileSync(join(project, 'seq2seq_data.json'), 'utf8')) as Data;
+        return { data, stderr: e.stderr };
+      };
+      const plain = exported(plainModel, join(dir, 'refit-plain-project')).data;
+      const project = join(dir, 'refit-project');
+      const { data: refit, stderr } = exported(refitModel, project);
+      assert.match(stderr, /note: the run trained on its validation split too \(--train-on-validation\)/);
+      assert.ok(plain.validation.sources.length > 0);
+      assert.equal(refit.validation.sources.length, 0);
+      assert.deepEqual(refit.train.sources, [...plain.train.sources, ...plain.validation.sources]);
+      const out = join(project, 'run');
+      const said = py(project, ['train.py', '--out', out, '--epochs', '2']);
+      assert.match(said, /Epoch 2: saved .* \(no validation: the last epoch is the model\)/);
+      const head = readFileSync(join(out, 'log.csv'), 'utf8').split('\n')[0];
+      assert.doesNotMatch(head, /val_/);
+      assert.ok(existsSync(join(out, 'model.json')));
+    },
+  );
+
+  it(
     "an encoder–decoder: seq2seq_data.json is recur's split; train.py trains it, stops, resumes, and under a 2-process torchrun; recur seq2seq reads the result",
     { skip: skipTorch },
     () => {

@@ -15,7 +15,14 @@ import {
   tokenErrorRate,
   withoutStress,
 } from '../src/seq2seq/metrics.js';
-import { groupExamples, parseCmudict, parseTsvPairs, splitExamples } from '../src/seq2seq/pairs.js';
+import {
+  groupExamples,
+  parseCmudict,
+  parseTsvPairs,
+  splitExamples,
+  trainingExamples,
+} from '../src/seq2seq/pairs.js';
+import { G2P_SETTINGS, checkSettings } from '../src/seq2seq/model.js';
 import { CMUDICT_DATA, typedSources } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, Tokenizer, UNK } from '../src/seq2seq/tokenizer.js';
 
@@ -107,6 +114,25 @@ describe('pairs', () => {
     }
     assert.equal(seen.size, 1000);
     assert.notDeepEqual(splitExamples(many, 8).test, s1.test);
+  });
+
+  it('a final refit trains on the validation split after the training split, never on the test split', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ source: `w${i}`, targets: ['t'] }));
+    const s = splitExamples(many, 3);
+    assert.equal(trainingExamples(s, false), s.train);
+    assert.deepEqual(trainingExamples(s, true), [...s.train, ...s.validation]);
+    // The settings say so, and only with the cosine schedule: nothing is left to validate for a plateau.
+    const cosine = { ...G2P_SETTINGS, lrSchedule: 'cosine', lrDecayEpochs: 20, trainOnValidation: true };
+    assert.equal(checkSettings(cosine).trainOnValidation, true);
+    assert.throws(
+      () => checkSettings({ ...G2P_SETTINGS, trainOnValidation: true }),
+      (e: Error) =>
+        e instanceof InvalidInputError && /trainOnValidation: .*needs lrSchedule cosine/.test(e.message),
+    );
+    // Files written before the setting read as runs that validated.
+    const older: Partial<typeof G2P_SETTINGS> = { ...G2P_SETTINGS };
+    delete older.trainOnValidation;
+    assert.equal(checkSettings(older).trainOnValidation, false);
   });
 
   it("reads typed words as CMUdict spells them (trimmed, lowercase, accents off); other models' sources as given", () => {

@@ -527,6 +527,91 @@ describe('recur seq2seq', () => {
       assert.deepEqual(weightsOf(join(parted, 'checkpoint')), weightsOf(join(whole, 'checkpoint')));
     });
 
+  // The 36 distinct sources split 32 / 2 / 2: a refit trains on 34, 5 steps of 8 an epoch (4 without validation).
+  const refit = [...small, '--epochs', '3', '--lr-schedule', 'cosine', '--train-on-validation', '--quiet'];
+
+  it('--train-on-validation: a final refit trains on the validation split too, validates nothing and keeps the last epoch', () => {
+    const dir = join(root, 'refit');
+    const r = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      dir,
+      ...refit.filter((a) => a !== '--quiet'),
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const cols = readFileSync(join(dir, 'log.csv'), 'utf8').split('\n')[0].split(',');
+    assert.deepEqual(cols, ['epoch', 'acc', 'loss', 'lr']);
+    // The cosine's rates at the end of each epoch count the steps: 5 an epoch, so the validation pairs were trained on.
+    const [lr] = columns(dir, ['lr']);
+    const cosine = (step: number): number => 0.01 * 0.5 * (1 + Math.cos((Math.PI * step) / 15));
+    lr.forEach((x, e) => assert.ok(Math.abs(x - cosine(5 * e + 4)) < 1e-12, `epoch ${e + 1}: ${x}`));
+    // Every epoch is saved: the model is the last epoch's weights, which the end-of-run checkpoint also holds.
+    const model = weightsOf(dir);
+    const ckpt = weightsOf(join(dir, 'checkpoint'));
+    for (const [name, w] of model) assert.deepEqual(w, ckpt.get(name), name);
+    const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: { settings: Record<string, unknown> };
+    };
+    assert.equal(meta.userDefinedMetadata.settings.trainOnValidation, true);
+    // The test split is still held out and scored; the validation split is not there to evaluate on.
+    assert.ok(r.stdout.split('\n').some((l) => l.includes('"event":"test"')));
+    assert.equal(run(['seq2seq', 'eval', dir, pairs, '--json']).code, 0);
+    const onVal = run(['seq2seq', 'eval', dir, '--split', 'validation']);
+    assert.equal(onVal.code, 2, onVal.stderr);
+    assert.match(
+      onVal.stderr,
+      /was trained on its validation split too \(--train-on-validation\): evaluate it on the test split/,
+    );
+  });
+
+  it('--train-on-validation killed mid-epoch (kill -9) resumes exactly', () => {
+    const whole = join(root, 'refit');
+    const parted = join(root, 'refit-killed');
+    const stopped = run(['seq2seq', 'train', pairs, '--out', parted, ...refit], {
+      env: { RECUR_TEST_KILL_AFTER: '7' },
+    });
+    assert.notEqual(stopped.code, 0, stopped.stderr);
+    const resumed = run(['seq2seq', 'train', pairs, '--out', parted, '--resume', '--quiet']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(columns(parted, ['loss', 'lr']), columns(whole, ['loss', 'lr']));
+    assert.deepEqual(weightsOf(parted), weightsOf(whole));
+  });
+
+  it('--train-on-validation without the cosine schedule, with --val-words, or added on resume is bad usage', () => {
+    for (const [args, expected] of [
+      [
+        ['--train-on-validation'],
+        /--train-on-validation leaves no validation words to cut the learning rate on: give --lr-schedule cosine/,
+      ],
+      [
+        ['--train-on-validation', '--lr-schedule', 'cosine', '--val-words', '5'],
+        /--val-words has nothing to decode with --train-on-validation/,
+      ],
+    ] as const) {
+      const r = run(['seq2seq', 'train', pairs, '--out', join(root, 'bad-refit'), ...args, '--quiet']);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+      assert.ok(!existsSync(join(root, 'bad-refit', 'model.json')));
+    }
+    // A run that validated cannot turn into a refit half way.
+    const plain = join(root, 'cosine-raw');
+    const r = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      plain,
+      '--resume',
+      '--train-on-validation',
+      '--quiet',
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--train-on-validation true with --resume: the checkpoint's run uses false/);
+  });
+
   it('plateau-only flags with the cosine schedule, or a bad --ema or --lr-schedule, are bad usage', () => {
     for (const [args, expected] of [
       [['--lr-schedule', 'cosine', '--lr-patience', '2'], /--lr-patience applies to --lr-schedule plateau/],

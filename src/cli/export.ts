@@ -23,7 +23,7 @@ import { isEnsembleDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
 import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
-import { examplePairs } from '../seq2seq/pairs.js';
+import { examplePairs, trainingExamples } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
 import { loadApp, loadExamples, splitsOf, withinLimits } from './seq2seq.js';
@@ -130,8 +130,10 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     app.settings.seed,
     app.data,
   );
-  const train = app.encodePairs(examplePairs(splits.train));
-  const validation = app.encodePairs(examplePairs(splits.validation), 'unk');
+  // A --train-on-validation run trained on the validation split too: train.py does the same and validates nothing.
+  const refit = app.settings.trainOnValidation;
+  const train = app.encodePairs(examplePairs(trainingExamples(splits, refit)));
+  const validation = app.encodePairs(examplePairs(refit ? [] : splits.validation), 'unk');
   const list = (xs: Int32Array[]): number[][] => xs.map((x) => Array.from(x));
   const encoded = {
     source: app.data,
@@ -146,6 +148,11 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
       ...(app.settings.ema !== null
         ? [
             `the run's weight average (--ema ${app.settings.ema}) is not exported: train.py trains, validates and saves the raw weights`,
+          ]
+        : []),
+      ...(refit
+        ? [
+            'the run trained on its validation split too (--train-on-validation): so does train.py, which validates nothing and saves every epoch',
           ]
         : []),
       ...(existsSync(join(dir, JOINT_NGRAM_FILE))

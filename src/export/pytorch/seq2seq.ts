@@ -154,6 +154,7 @@ def main():
     s = template["userDefinedMetadata"]["settings"]
     pairs = pairdata.load(a.data)
     train_set, val_set = pairdata.Pairs(pairs["train"]), pairdata.Pairs(pairs["validation"])
+    validating = len(val_set) > 0
     seed = s["seed"] if a.seed is None else a.seed
     torch.manual_seed(seed * 1000 + run.rank)
 
@@ -233,11 +234,16 @@ def main():
             break
         loss, sums = run.epoch_loss(sums, epoch)
         logs = {"loss": loss}
-        logs.update(validate())
+        if validating:
+            logs.update(validate())
         logs["lr"] = opt.param_groups[0]["lr"]
         run.epoch_line(epoch, a.epochs, logs, sums[1].item() - seen_before * run.world, time.time() - start,
                        "target tokens")
-        if logs["val_loss"] < st["best"]:
+        if not validating:
+            # recur's --train-on-validation: no validation split, so the last epoch is the model.
+            run.save_model(template, model)
+            run.say(f"Epoch {epoch + 1}: saved {a.out} (no validation: the last epoch is the model)")
+        elif logs["val_loss"] < st["best"]:
             st["best"] = logs["val_loss"]
             run.save_model(template, model)
             run.say(f"Epoch {epoch + 1}: val_loss improved to {logs['val_loss']:.4f}, saved {a.out}")
