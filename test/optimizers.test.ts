@@ -141,6 +141,13 @@ describe('optimizer rules', () => {
     assert.deepEqual(copy.getConfig(), outside.getConfig());
     assert.throws(() => new RMSprop({ epsilonOutsides: true } as never), /epsilonOutsides/);
   });
+  it('a learning rate of 0 (where a cosine schedule ends) is a config that loads; a negative or NaN one is not', () => {
+    const ended = new Adam({ learningRate: 0.01 });
+    ended.learningRate = 0;
+    assert.equal((createOptimizer('Adam', ended.getConfig()) as Adam).learningRate, 0);
+    for (const bad of [-0.01, NaN, Infinity])
+      assert.throws(() => new Adam({ learningRate: bad }), /'learningRate' must be a number ≥ 0/);
+  });
   it('emaMomentum keeps the moving average of the weights (first update copies), swaps it in and out, and saves it', () => {
     const GR = [...GRADS, [0.2, 0.1, -3e-4], [0.05, -0.4, 1e-4]];
     const [lr, m] = [0.1, 0.75];

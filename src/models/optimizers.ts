@@ -130,7 +130,15 @@ export abstract class Optimizer {
 
   constructor(args: OptimizerArgs, defaultLr: number, where: string) {
     this.learningRate = args.learningRate ?? defaultLr;
-    checkPositive(where, 'learningRate', this.learningRate);
+    // 0 is a rate (Keras takes it): where a cosine schedule ends, and what a model saved there holds.
+    if (!(
+      typeof this.learningRate === 'number' &&
+      this.learningRate >= 0 &&
+      Number.isFinite(this.learningRate)
+    ))
+      throw new Error(
+        `${where}: 'learningRate' must be a number ≥ 0, got ${JSON.stringify(this.learningRate)}`,
+      );
     checkPositive(where, 'clipnorm', args.clipnorm);
     checkPositive(where, 'globalClipnorm', args.globalClipnorm);
     checkPositive(where, 'clipvalue', args.clipvalue);
