@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
- * [--train-fraction f] [--train-on-validation 1]
+ * [--train-fraction f] [--train-on-validation 1] [--reversed-weights r1,r2,…]
  * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,… --tagger-nbest K]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
@@ -81,6 +81,19 @@ const stripId = Int32Array.from(tgt.tokens, () => 0);
     stripId[i] = ids.get(bare) as number;
   });
 }
+// --reversed-weights r1,r2,…: a second n-gram over the same graphones read right to left (each pair's graphones, and
+// each graphone's phonemes, in reverse order), its log-probability of each reversed candidate added with weight r: the
+// same counts smoothed and backed off from the other end.
+const reversedWeights = (args.get('reversed-weights') ?? '0').split(',').map(Number);
+const reversedNgram = reversedWeights.some((r) => r !== 0)
+  ? JointNgram.fit(
+      aligned.map((a) => ({
+        source: a.source.slice().reverse(),
+        chunks: a.chunks.map((c) => c.slice().reverse()).reverse(),
+      })),
+      order,
+    )
+  : null;
 const unstressedNgram = unstressedWeights.some((u) => u !== 0)
   ? JointNgram.fit(
       aligned.map((a) => ({ source: a.source, chunks: a.chunks.map((c) => c.map((id) => stripId[id])) })),
@@ -179,6 +192,9 @@ if (loaded) {
         )
       : 0,
   );
+  const lpV = Float64Array.from(candTarget, (y, c) =>
+    reversedNgram ? reversedNgram.logJoint(candSource[c].slice().reverse(), y.slice().reverse(), width) : 0,
+  );
   // --stress-model DIR --stress-weights s1,s2,…: a model of the stress pattern alone (a `recur seq2seq train` of
   // word → its vowels' stress digits, e.g. "0 1 0", "none" without a vowel), its log-probability of each candidate's
   // pattern added with weight s.
@@ -212,19 +228,22 @@ if (loaded) {
   const t5 = Date.now();
   console.log(`${candTarget.length} candidates scored in ${((t5 - t4) / 1000).toFixed(1)} s`);
   const floor = (l: number): number => (l === -Infinity ? -1e9 : l);
-  const errors = (w: number, from: number, to: number, u = 0, sw = 0, tw = 0): number => {
+  // The extra opinions beside the n-gram, each a log-score per candidate and the weights to try it at.
+  const extras: { name: string; lp: Float64Array; weights: number[] }[] = [
+    ...(unstressedNgram ? [{ name: 'the unstressed n-gram', lp: lpU, weights: unstressedWeights }] : []),
+    ...(stressDir ? [{ name: 'the stress model', lp: lpS, weights: stressWeights }] : []),
+    ...(tagger ? [{ name: 'the tagger', lp: lpT, weights: taggerWeights }] : []),
+    ...(reversedNgram ? [{ name: 'the reversed n-gram', lp: lpV, weights: reversedWeights }] : []),
+  ];
+  /** Wrong answers among words [from, to) at n-gram weight w and weight x of `extra` (none: the n-gram alone). */
+  const errors = (w: number, from: number, to: number, extra?: Float64Array, x = 0): number => {
     let wrong = 0;
     for (let i = from; i < to; i++) {
       let best = -Infinity;
       let pick = -1;
       for (let c = first[i]; c < first[i + 1]; c++) {
         const neural = (lpF[c] + lpR[c]) / 2 / lengthPenalty(candTarget[c].length + 1, 0.6);
-        const s =
-          neural +
-          w * floor(lpJ[c]) +
-          (u === 0 ? 0 : u * floor(lpU[c])) +
-          (sw === 0 ? 0 : sw * floor(lpS[c])) +
-          (tw === 0 ? 0 : tw * floor(lpT[c]));
+        const s = neural + w * floor(lpJ[c]) + (extra && x !== 0 ? x * floor(extra[c]) : 0);
         if (s > best) {
           best = s;
           pick = c;
@@ -235,6 +254,7 @@ if (loaded) {
     return wrong;
   };
   const half = Math.floor(examples.length / 2);
+  const rate = (e: number, n: number): string => `${((100 * e) / n).toFixed(2)} %`;
   const grid = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1];
   let bestW = 0;
   let bestErr = Infinity;
@@ -242,7 +262,7 @@ if (loaded) {
     const e1 = errors(w, 0, half);
     const e2 = errors(w, half, examples.length);
     console.log(
-      `w ${w}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * e2) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + e2)) / examples.length).toFixed(2)} %`,
+      `w ${w}: first half ${rate(e1, half)}, second half ${rate(e2, examples.length - half)}, all ${rate(e1 + e2, examples.length)}`,
     );
     if (e1 < bestErr) {
       bestErr = e1;
@@ -251,55 +271,24 @@ if (loaded) {
   }
   const e2 = errors(bestW, half, examples.length);
   console.log(
-    `chosen on the first half: w ${bestW}; second half ${((100 * e2) / (examples.length - half)).toFixed(2)} % ` +
-      `(w 0: ${((100 * errors(0, half, examples.length)) / (examples.length - half)).toFixed(2)} %)`,
+    `chosen on the first half: w ${bestW}; second half ${rate(e2, examples.length - half)} ` +
+      `(w 0: ${rate(errors(0, half, examples.length), examples.length - half)})`,
   );
-  if (unstressedNgram) {
-    let best = { w: 0, u: 0, e: Infinity };
+  // Each extra opinion with the n-gram, both weights chosen on the first half and read on the second.
+  for (const extra of extras) {
+    let best = { w: 0, x: 0, e: Infinity };
     for (const w of grid)
-      for (const u of unstressedWeights) {
-        const e1 = errors(w, 0, half, u);
-        const eb = errors(w, half, examples.length, u);
+      for (const x of extra.weights) {
+        const e1 = errors(w, 0, half, extra.lp, x);
+        const eb = errors(w, half, examples.length, extra.lp, x);
         console.log(
-          `w ${w}, u ${u}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * eb) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + eb)) / examples.length).toFixed(2)} %`,
+          `w ${w}, ${extra.name} ${x}: first half ${rate(e1, half)}, second half ${rate(eb, examples.length - half)}, all ${rate(e1 + eb, examples.length)}`,
         );
-        if (e1 < best.e) best = { w, u, e: e1 };
+        if (e1 < best.e) best = { w, x, e: e1 };
       }
-    const eu = errors(best.w, half, examples.length, best.u);
+    const eb = errors(best.w, half, examples.length, extra.lp, best.x);
     console.log(
-      `with the unstressed n-gram, chosen on the first half: w ${best.w}, u ${best.u}; second half ${((100 * eu) / (examples.length - half)).toFixed(2)} %`,
-    );
-  }
-  if (stressDir) {
-    let best = { w: 0, sw: 0, e: Infinity };
-    for (const w of grid)
-      for (const sw of stressWeights) {
-        const e1 = errors(w, 0, half, 0, sw);
-        const eb = errors(w, half, examples.length, 0, sw);
-        console.log(
-          `w ${w}, s ${sw}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * eb) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + eb)) / examples.length).toFixed(2)} %`,
-        );
-        if (e1 < best.e) best = { w, sw, e: e1 };
-      }
-    const es = errors(best.w, half, examples.length, 0, best.sw);
-    console.log(
-      `with the stress model, chosen on the first half: w ${best.w}, s ${best.sw}; second half ${((100 * es) / (examples.length - half)).toFixed(2)} %`,
-    );
-  }
-  if (tagger) {
-    let best = { w: 0, tw: 0, e: Infinity };
-    for (const w of grid)
-      for (const tw of taggerWeights) {
-        const e1 = errors(w, 0, half, 0, 0, tw);
-        const eb = errors(w, half, examples.length, 0, 0, tw);
-        console.log(
-          `w ${w}, t ${tw}: first half ${((100 * e1) / half).toFixed(2)} %, second half ${((100 * eb) / (examples.length - half)).toFixed(2)} %, all ${((100 * (e1 + eb)) / examples.length).toFixed(2)} %`,
-        );
-        if (e1 < best.e) best = { w, tw, e: e1 };
-      }
-    const et = errors(best.w, half, examples.length, 0, 0, best.tw);
-    console.log(
-      `with the tagger, chosen on the first half: w ${best.w}, t ${best.tw}; second half ${((100 * et) / (examples.length - half)).toFixed(2)} %`,
+      `with ${extra.name}, chosen on the first half: w ${best.w}, ${best.x}; second half ${rate(eb, examples.length - half)}`,
     );
   }
 }
