@@ -8,13 +8,13 @@
 import '../src/node/index.js';
 import { kernels } from '../src/core/backend.js';
 import { gemmPackedBLength, gemvPanelsLength } from '../src/core/kernels.js';
-import { referenceKernels } from '../src/core/reference_kernels.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor } from '../src/core/tensor.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 import { Dense, LSTM } from '../src/layers/index.js';
 import { RMSprop } from '../src/models/optimizers.js';
 import { Sequential } from '../src/models/sequential.js';
+import { printKernelTable, timeKernels } from './kernel_timers.js';
 
 const k = kernels();
 const rng = new Random(1);
@@ -101,56 +101,14 @@ const model = new Sequential({
 });
 model.compile({ optimizer: new RMSprop({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
 for (let i = 0; i < 3; i++) model.trainOnBatch(x, y);
-const stats = new Map<string, { ms: number; calls: number }>();
-const target = k as unknown as Record<string, (...args: unknown[]) => unknown>;
-const originals = new Map<string, (...args: unknown[]) => unknown>();
-// The interface's methods (the reference kernels implement exactly those), minus memory management.
-const skip = new Set([
-  'alloc',
-  'allocUninitialized',
-  'allocInt32',
-  'allocPersistent',
-  'beginScope',
-  'endScope',
-]);
-for (const name of Object.keys(referenceKernels)) {
-  const f = target[name];
-  if (typeof f !== 'function' || skip.has(name)) continue;
-  originals.set(name, f);
-  target[name] = (...args: unknown[]) => {
-    const key =
-      name === 'gemm'
-        ? `gemm ${args[0] ? 'T' : 'N'}${args[1] ? 'T' : 'N'} ${args[2]}×${args[3]}×${args[4]}`
-        : name === 'gemmPackedB'
-          ? `gemmPackedB ${args[0] ? 'T' : 'N'}N ${args[1]}×${args[2]}×${args[3]}`
-          : name;
-    const t0 = performance.now();
-    const r = f.apply(k, args);
-    const s = stats.get(key) ?? { ms: 0, calls: 0 };
-    s.ms += performance.now() - t0;
-    s.calls++;
-    stats.set(key, s);
-    return r;
-  };
-}
 const BATCHES = 10;
-const t0 = performance.now();
-for (let i = 0; i < BATCHES; i++) model.trainOnBatch(x, y);
-const total = (performance.now() - t0) / BATCHES;
-for (const [name, f] of originals) target[name] = f;
-console.log(`\nOne training step, batch ${N}, one thread: ${total.toFixed(1)} ms (timers included)\n`);
-console.log('| kernel | calls / batch | ms / batch | share |');
-console.log('| --- | --: | --: | --: |');
-let listed = 0;
-for (const [key, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) {
-  const ms = s.ms / BATCHES;
-  if (ms < 0.3) continue;
-  listed += ms;
-  console.log(`| ${key} | ${s.calls / BATCHES} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(0)} % |`);
-}
+const { stats, totalMs } = await timeKernels(() => {
+  for (let i = 0; i < BATCHES; i++) model.trainOnBatch(x, y);
+});
 console.log(
-  `| everything else (small kernels, JS) | | ${(total - listed).toFixed(1)} | ${((100 * (total - listed)) / total).toFixed(0)} % |`,
+  `\nOne training step, batch ${N}, one thread: ${(totalMs / BATCHES).toFixed(1)} ms (timers included)\n`,
 );
+printKernelTable(stats, totalMs, BATCHES);
 
 // 3. The JS cost of a kernel call.
 const p = k.allocPersistent(4);

@@ -40,6 +40,48 @@ export class Random {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /**
+   * out[i] = next() < rate ? 0 : keep for i in [from, to): the same draws as that many next() calls, with the state
+   * in locals (a dropout mask's loop: 1.5–2× faster than calling next(); the two state steps per draw, a serial
+   * chain, are what is left).
+   */
+  fillMask(out: Float32Array, from: number, to: number, rate: number, keep: number): void {
+    // Signed 32-bit locals hold the same bits as the Uint32Array words; >>> reads them unsigned where it matters.
+    let s0 = this.s[0] | 0;
+    let s1 = this.s[1] | 0;
+    let s2 = this.s[2] | 0;
+    let s3 = this.s[3] | 0;
+    // next() < rate, scaled by 2^53 (exact) and compared in 32-bit integers: its high 27 bits first, then the low 26.
+    const below = rate * 9007199254740992;
+    const hiBelow = Math.floor(below / 67108864);
+    const loBelow = below - hiBelow * 67108864;
+    for (let i = from; i < to; i++) {
+      const x1 = Math.imul(s1, 5);
+      const hi = Math.imul((x1 << 7) | (x1 >>> 25), 9) >>> 5;
+      let t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      const x2 = Math.imul(s1, 5);
+      const lo = Math.imul((x2 << 7) | (x2 >>> 25), 9) >>> 6;
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = hi < hiBelow || (hi === hiBelow && lo < loBelow) ? 0 : keep;
+    }
+    this.s[0] = s0;
+    this.s[1] = s1;
+    this.s[2] = s2;
+    this.s[3] = s3;
+  }
+
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
   }

@@ -138,8 +138,13 @@ export function dropoutMask(
   const keep = 1 / (1 - rate);
   const first = opts.rowOffset ?? 0;
   for (let r = 0; r < rows; r++) {
-    const rng = new Random(mixSeed(opts.seed, salt, first + r));
-    for (let i = r * rowLength; i < (r + 1) * rowLength; i++) m[i] = rng.next() < rate ? 0 : keep;
+    new Random(mixSeed(opts.seed, salt, first + r)).fillMask(
+      m,
+      r * rowLength,
+      (r + 1) * rowLength,
+      rate,
+      keep,
+    );
   }
   return m;
 }
