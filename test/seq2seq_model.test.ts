@@ -788,6 +788,32 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     assert.throws(() => nBestDecode(members, data.sources, { width: 2, maxLength: 3 }, 3), /nBest must be/);
   });
 
+  it("greedy decoding's score of a finished output is, bit for bit, its teacher-forced score (what rescoring reuses)", () => {
+    const members = [tiny({}, 7, 6, 41, 1.5), tiny({}, 7, 6, 42, 1.5)];
+    const data = randomPairs(40, 7, 6, 57, 6);
+    const maxLength = 5;
+    let truncated = 0;
+    for (const m of [members[0], members])
+      for (const batchSize of [3, 16, 64]) {
+        const greedy = greedyDecode(m, data.sources, { maxLength, batchSize });
+        const finished = greedy.flatMap((d, i) => (d.ids.length < maxLength ? [i] : []));
+        truncated += greedy.length - finished.length;
+        const scored = scoreTargets(
+          m,
+          finished.map((i) => data.sources[i]),
+          finished.map((i) => greedy[i].ids),
+          2 * batchSize,
+        );
+        finished.forEach((i, j) =>
+          assert.equal(greedy[i].score, scored[j], `source ${i}, batch ${batchSize}`),
+        );
+      }
+    assert.ok(
+      truncated > 0,
+      'some outputs run to maxLength (their scores lack <end>, so rescoring scores them)',
+    );
+  });
+
   it("agreement decoding picks, among both sides' candidates, the best mean of the two sides' log-probabilities", () => {
     // Weights large enough that the sides disagree (smaller ones all prefer the shortest outputs).
     const forward = [tiny({}, 7, 6, 21, 1.5), tiny({}, 7, 6, 22, 1.5)];

@@ -233,12 +233,15 @@ export function greedyDecode(
 ): Decoded[] {
   return decodeInBatches(model, sources, checkOptions(opts), (steppers, batch) => {
     const B = batch.length;
-    let stepper = steppers.get(B);
-    stepper.start(batch);
+    // Fewer than STEP_GEMM_ROWS rows would step on the GEMV, whose sums round differently: a short batch is padded
+    // with copies of its first source, so a source's output and score never depend on how many decode with it.
+    const R = Math.max(B, STEP_GEMM_ROWS);
+    let stepper = steppers.get(R);
+    stepper.start(batch, R === B ? undefined : Int32Array.from({ length: R }, (_, r) => (r < B ? r : 0)));
     const V = stepper.outputSize;
-    // rowOf[i]: the batch row that stepper row i decodes (-1: a narrowed stepper's padding row).
-    let rowOf = Int32Array.from(batch, (_, r) => r);
-    let ids = new Int32Array(B).fill(START);
+    // rowOf[i]: the batch row that stepper row i decodes (-1: a padding row).
+    let rowOf = Int32Array.from({ length: R }, (_, r) => (r < B ? r : -1));
+    let ids = new Int32Array(R).fill(START);
     const tokens: number[][] = batch.map(() => []);
     const scores = new Float64Array(B);
     const done = new Uint8Array(B);
@@ -540,31 +543,46 @@ export function rescoreDecode(
   const candSource: Int32Array[] = [];
   const candTarget: Int32Array[] = [];
   const firstCand = new Int32Array(sources.length + 1);
+  // known[k][c]: side k's log P of candidate c when its greedy search already summed it (its own finished output:
+  // the same steps, the same products, so the same number as scoring it teacher-forced); NaN: to be scored.
+  const known: number[][] = sides.map(() => []);
   sources.forEach((src, i) => {
     firstCand[i] = candTarget.length;
-    const seen = new Set<string>();
-    const offer = (ids: Int32Array): void => {
+    const seen = new Map<string, number>();
+    const offer = (ids: Int32Array): number => {
       const key = ids.join(',');
-      if (seen.has(key)) return;
-      seen.add(key);
-      candSource.push(src);
-      candTarget.push(ids);
+      let c = seen.get(key);
+      if (c === undefined) {
+        c = candTarget.length;
+        seen.set(key, c);
+        candSource.push(src);
+        candTarget.push(ids);
+        for (const k of known) k.push(NaN);
+      }
+      return c;
     };
     sides.forEach((side, k) => {
-      for (const d of proposals[k][i]) offer(side.reversed ? d.ids.slice().reverse() : d.ids);
+      for (const d of proposals[k][i]) {
+        const c = offer(side.reversed ? d.ids.slice().reverse() : d.ids);
+        if (W === 1 && d.ids.length < opts.maxLength) known[k][c] = d.score;
+      }
     });
     if (extra) for (const ids of extra.propose(src, W)) offer(ids);
   });
   firstCand[sources.length] = candTarget.length;
   const rows = bs * 2 * W;
-  const lp = sides.map((side) =>
-    scoreTargets(
+  const lp = sides.map((side, k) => {
+    const out = Float64Array.from(known[k]);
+    const todo = Int32Array.from(out.keys()).filter((c) => Number.isNaN(out[c]));
+    const scored = scoreTargets(
       side.models,
-      candSource,
-      side.reversed ? candTarget.map((y) => y.slice().reverse()) : candTarget,
+      Array.from(todo, (c) => candSource[c]),
+      Array.from(todo, (c) => (side.reversed ? candTarget[c].slice().reverse() : candTarget[c])),
       rows,
-    ),
-  );
+    );
+    todo.forEach((c, j) => (out[c] = scored[j]));
+    return out;
+  });
   const extraScore = extra ? Float64Array.from(candTarget, (y, c) => extra.score(candSource[c], y)) : null;
   return sources.map((_, i) => {
     let best: Decoded = { ids: new Int32Array(0), score: -Infinity };
