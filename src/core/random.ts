@@ -55,6 +55,8 @@ export class Random {
     const below = rate * 9007199254740992;
     const hiBelow = Math.floor(below / 67108864);
     const loBelow = below - hiBelow * 67108864;
+    // next()'s two draws, unrolled (a loop over them measured 1.3× slower): the high 27 bits of the first, the low 26
+    // of the second.
     for (let i = from; i < to; i++) {
       const x1 = Math.imul(s1, 5);
       const hi = Math.imul((x1 << 7) | (x1 >>> 25), 9) >>> 5;
