@@ -37,6 +37,7 @@ import {
   lengthPenalty,
   nBestDecode,
   scoreTargets,
+  type Decoded,
 } from '../src/seq2seq/decode.js';
 import { bleu, chrF } from '../src/seq2seq/metrics.js';
 import {
@@ -788,29 +789,64 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     assert.throws(() => nBestDecode(members, data.sources, { width: 2, maxLength: 3 }, 3), /nBest must be/);
   });
 
-  it("greedy decoding's score of a finished output is, bit for bit, its teacher-forced score (what rescoring reuses)", () => {
+  it("a search's logProb of an output it ended is, bit for bit, the teacher-forced score (what rescoring reuses)", () => {
     const members = [tiny({}, 7, 6, 41, 1.5), tiny({}, 7, 6, 42, 1.5)];
     const data = randomPairs(40, 7, 6, 57, 6);
     const maxLength = 5;
+    let ended = 0;
     let truncated = 0;
-    for (const m of [members[0], members])
+    /** Every decoded output of the sources, checked against scoreTargets; counts the ended and the cut ones. */
+    const check = (
+      m: Functional | Functional[],
+      sources: Int32Array[],
+      lists: Decoded[][],
+      what: string,
+    ): void => {
+      const flat = lists.flatMap((list, i) => list.map((d) => ({ i, d })));
+      const withLogProb = flat.filter(({ d }) => d.logProb !== undefined);
+      for (const { d } of flat)
+        if (d.logProb === undefined) {
+          assert.ok(
+            d.ids.length === maxLength || d.score === -Infinity,
+            `${what}: a finished output lacks logProb`,
+          );
+          truncated++;
+        }
+      ended += withLogProb.length;
+      const scored = scoreTargets(
+        m,
+        withLogProb.map(({ i }) => sources[i]),
+        withLogProb.map(({ d }) => d.ids),
+        16,
+      );
+      withLogProb.forEach(({ d }, j) => assert.equal(d.logProb, scored[j], what));
+    };
+    for (const m of [members[0], members]) {
       for (const batchSize of [3, 16, 64]) {
         const greedy = greedyDecode(m, data.sources, { maxLength, batchSize });
-        const finished = greedy.flatMap((d, i) => (d.ids.length < maxLength ? [i] : []));
-        truncated += greedy.length - finished.length;
-        const scored = scoreTargets(
+        check(
           m,
-          finished.map((i) => data.sources[i]),
-          finished.map((i) => greedy[i].ids),
-          2 * batchSize,
+          data.sources,
+          greedy.map((d) => [d]),
+          `greedy, batch ${batchSize}`,
         );
-        finished.forEach((i, j) =>
-          assert.equal(greedy[i].score, scored[j], `source ${i}, batch ${batchSize}`),
-        );
+        greedy.forEach((d) => d.logProb !== undefined && assert.equal(d.logProb, d.score));
       }
+      // Beams of fewer rows than the GEMM kernel's (batches of one source, width 2) are padded as greedy batches are.
+      for (const [width, batchSize] of [
+        [2, 1],
+        [3, 8],
+      ])
+        check(
+          m,
+          data.sources,
+          nBestDecode(m, data.sources, { maxLength, width, batchSize }, width),
+          `beam ${width}, batch ${batchSize}`,
+        );
+    }
     assert.ok(
-      truncated > 0,
-      'some outputs run to maxLength (their scores lack <end>, so rescoring scores them)',
+      ended > 0 && truncated > 0,
+      `${ended} ended, ${truncated} cut at maxLength (those rescoring scores)`,
     );
   });
 

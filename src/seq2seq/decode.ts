@@ -46,6 +46,11 @@ export interface Decoded {
   ids: Int32Array;
   /** Score: log-probability (greedy) or the length-normalised beam score. */
   score: number;
+  /**
+   * log P(ids + <end>) under the searched model when the search ended the output with <end> (not when it cut it at
+   * maxLength): the sum its steps made, the same to the bit as scoreTargets' (both step on the GEMM kernel's rows).
+   */
+  logProb?: number;
 }
 
 /** Tokens a decoder may output: not <pad>, <start> or <unk>. */
@@ -277,7 +282,11 @@ export function greedyDecode(
         [stepper, ids, rowOf] = [next, nextIds, nextRowOf];
       }
     }
-    return tokens.map((t, r) => ({ ids: Int32Array.from(t), score: scores[r] }));
+    return tokens.map((t, r) => ({
+      ids: Int32Array.from(t),
+      score: scores[r],
+      ...(done[r] ? { logProb: scores[r] } : {}),
+    }));
   });
 }
 
@@ -360,17 +369,19 @@ export function nBestDecode(
   return decodeInBatches(model, sources, bs, (steppers, batch) => {
     const B = batch.length;
     const rows = B * W;
-    const stepper = steppers.get(rows);
+    // As greedy does: at least STEP_GEMM_ROWS rows (padding rows after the beams', idle), for the GEMM's sums.
+    const R = Math.max(rows, STEP_GEMM_ROWS);
+    const stepper = steppers.get(R);
     stepper.start(
       batch,
-      Int32Array.from({ length: rows }, (_, r) => Math.floor(r / W)),
+      Int32Array.from({ length: R }, (_, r) => (r < rows ? Math.floor(r / W) : 0)),
     );
     const V = stepper.outputSize;
     // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses, best first.
     let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
-    const best: { hyp: Hyp; score: number }[][] = batch.map(() => []);
-    const ids = new Int32Array(rows).fill(START);
-    const parents = new Int32Array(rows);
+    const best: { hyp: Hyp; score: number; ended: boolean }[][] = batch.map(() => []);
+    const ids = new Int32Array(R).fill(START);
+    const parents = new Int32Array(R);
     const top = new TopK(2 * W);
     for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
       const logp = stepper.step(ids);
@@ -386,12 +397,12 @@ export function nBestDecode(
         const kept: Hyp[] = [];
         const done = best[b];
         /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
-        const finish = (hyp: Hyp, scored: number): void => {
+        const finish = (hyp: Hyp, scored: number, ended: boolean): void => {
           const score = hyp.logp / lengthPenalty(scored, alpha);
           if (done.length === nBest && score <= done[nBest - 1].score) return;
           // Ties keep the earlier finished first.
           let i = done.length < nBest ? done.length : nBest - 1;
-          done[i] = { hyp, score };
+          done[i] = { hyp, score, ended };
           while (i > 0 && done[i - 1].score < score) {
             [done[i - 1], done[i]] = [done[i], done[i - 1]];
             i--;
@@ -401,12 +412,12 @@ export function nBestDecode(
           if (kept.length === W) break;
           const parent = beams[b][c.k];
           if (c.v === END) {
-            finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1);
+            finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1, true);
             continue;
           }
           const hyp = { tokens: [...parent.tokens, c.v], logp: c.logp };
           if (hyp.tokens.length === maxLen) {
-            finish(hyp, maxLen); // truncated at maxLength: scored over its tokens
+            finish(hyp, maxLen, false); // truncated at maxLength: scored over its tokens
             continue;
           }
           parents[b * W + kept.length] = b * W + c.k;
@@ -428,7 +439,11 @@ export function nBestDecode(
     }
     return best.map((list) =>
       list.length > 0
-        ? list.map((r) => ({ ids: Int32Array.from(r.hyp.tokens), score: r.score }))
+        ? list.map((r) => ({
+            ids: Int32Array.from(r.hyp.tokens),
+            score: r.score,
+            ...(r.ended ? { logProb: r.hyp.logp } : {}),
+          }))
         : [{ ids: new Int32Array(0), score: -Infinity }],
     );
   });
@@ -543,8 +558,8 @@ export function rescoreDecode(
   const candSource: Int32Array[] = [];
   const candTarget: Int32Array[] = [];
   const firstCand = new Int32Array(sources.length + 1);
-  // known[k][c]: side k's log P of candidate c when its greedy search already summed it (its own finished output:
-  // the same steps, the same products, so the same number as scoring it teacher-forced); NaN: to be scored.
+  // known[k][c]: side k's log P of candidate c when its own search already summed it (Decoded.logProb: the same
+  // steps and products, so the same number as scoring it teacher-forced); NaN: to be scored.
   const known: number[][] = sides.map(() => []);
   sources.forEach((src, i) => {
     firstCand[i] = candTarget.length;
@@ -564,7 +579,7 @@ export function rescoreDecode(
     sides.forEach((side, k) => {
       for (const d of proposals[k][i]) {
         const c = offer(side.reversed ? d.ids.slice().reverse() : d.ids);
-        if (W === 1 && d.ids.length < opts.maxLength) known[k][c] = d.score;
+        if (d.logProb !== undefined) known[k][c] = d.logProb;
       }
     });
     if (extra) for (const ids of extra.propose(src, W)) offer(ids);
