@@ -98,10 +98,13 @@ function checkKeys(where: string, args: object, allowed: string[]): void {
   for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`${where}: unknown option '${k}'`);
 }
 
-function checkPositive(where: string, key: string, v: number | undefined): void {
-  if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
-    throw new Error(`${where}: '${key}' must be a positive number, got ${JSON.stringify(v)}`);
-  }
+/** A finite number above 0 (or, with `least` 0, at least 0) when given. */
+function checkNumber(where: string, key: string, v: number | undefined, least?: 0): void {
+  if (v === undefined) return;
+  if (!(typeof v === 'number' && Number.isFinite(v) && (least === 0 ? v >= 0 : v > 0)))
+    throw new Error(
+      `${where}: '${key}' must be ${least === 0 ? 'a number ≥ 0' : 'a positive number'}, got ${JSON.stringify(v)}`,
+    );
 }
 
 /**
@@ -131,17 +134,10 @@ export abstract class Optimizer {
   constructor(args: OptimizerArgs, defaultLr: number, where: string) {
     this.learningRate = args.learningRate ?? defaultLr;
     // 0 is a rate (Keras takes it): where a cosine schedule ends, and what a model saved there holds.
-    if (!(
-      typeof this.learningRate === 'number' &&
-      this.learningRate >= 0 &&
-      Number.isFinite(this.learningRate)
-    ))
-      throw new Error(
-        `${where}: 'learningRate' must be a number ≥ 0, got ${JSON.stringify(this.learningRate)}`,
-      );
-    checkPositive(where, 'clipnorm', args.clipnorm);
-    checkPositive(where, 'globalClipnorm', args.globalClipnorm);
-    checkPositive(where, 'clipvalue', args.clipvalue);
+    checkNumber(where, 'learningRate', this.learningRate, 0);
+    checkNumber(where, 'clipnorm', args.clipnorm);
+    checkNumber(where, 'globalClipnorm', args.globalClipnorm);
+    checkNumber(where, 'clipvalue', args.clipvalue);
     this.clipnorm = args.clipnorm;
     this.globalClipnorm = args.globalClipnorm;
     this.clipvalue = args.clipvalue;

@@ -536,7 +536,9 @@ export interface DecodingSide {
  *
  *   mean over sides of log P_side(y) / lp(|y| + 1)  +  extra.weight · extra.score(source, y)
  *
- * (lp: beam search's length penalty). With a forward and a reversed side and no extra, this is agreement decoding
+ * (lp: beam search's length penalty). A side's log P of its own proposals is the one its search summed
+ * (Decoded.logProb, the same to the bit), so only the other candidates are stepped teacher-forced.
+ * With a forward and a reversed side and no extra, this is agreement decoding
  * (Liu et al. 2016, "Agreement on target-bidirectional LSTMs"): the two orders make different mistakes. With a joint
  * n-gram as extra, it is the hybrid of Rao et al. 2015. Outputs are in reading order.
  */
