@@ -204,6 +204,62 @@ describe('JointNgram', () => {
     }
   });
 
+  it('gives whole n-best lists their brute-force probabilities when one letter has many graphones', () => {
+    // nBest resolves a hypothesis's graphones context by context, scanning the short contexts' children and
+    // bisecting the long ones (the root here has ~40 children, letters 1–3 one or two graphones each): both ways.
+    const wide: Graphone[] = [{ source: 0, chunk: new Int32Array(0) }];
+    for (let t = 0; t < 36; t++) wide.push({ source: 0, chunk: Int32Array.of(t) });
+    wide.push({ source: 1, chunk: Int32Array.of(1) }, { source: 1, chunk: new Int32Array(0) });
+    wide.push({ source: 2, chunk: Int32Array.of(2, 3) }, { source: 3, chunk: Int32Array.of(4) });
+    const rng = new Random(5);
+    const train = Array.from({ length: 400 }, () =>
+      Int32Array.from({ length: 1 + rng.int(5) }, () => rng.int(wide.length)),
+    );
+    for (const order of [2, 3]) {
+      const model = new JointNgram(order, wide, train);
+      for (let trial = 0; trial < 12; trial++) {
+        const letters = Array.from({ length: 1 + rng.int(3) }, () => (rng.next() < 0.3 ? 0 : 1 + rng.int(3)));
+        // Every path, by the chunks it emits (nBest merges paths with the same chunks, not only the same tokens).
+        const byChunks = new Map<string, { target: number[]; lps: number[] }>();
+        const walk = (i: number, path: number[], logp: number): void => {
+          if (i === letters.length) {
+            const key = path
+              .filter((g) => wide[g].chunk.length > 0)
+              .map((g) => wide[g].chunk.join('.'))
+              .join('|');
+            const entry = byChunks.get(key) ?? {
+              target: path.flatMap((g) => Array.from(wide[g].chunk)),
+              lps: [],
+            };
+            entry.lps.push(logp + model.nextLogProbs(path)[wide.length]);
+            byChunks.set(key, entry);
+            return;
+          }
+          const next = model.nextLogProbs(path);
+          wide.forEach((g, id) => {
+            if (g.source === letters[i]) walk(i + 1, [...path, id], logp + next[id]);
+          });
+        };
+        walk(0, [], 0);
+        const want = [...byChunks.values()]
+          .map((e) => ({ target: e.target.join(' '), logp: logSum(e.lps) }))
+          .sort((a, b) => b.logp - a.logp)
+          .slice(0, 5);
+        const got = model.nBest(Int32Array.from(letters), 5, 10_000);
+        assert.equal(got.length, want.length, `order ${order}, letters ${letters}`);
+        got.forEach((g, i) => {
+          assert.ok(Math.abs(g.logp - want[i].logp) < 1e-9, `order ${order}, ${letters}, #${i}`);
+          if (
+            i + 1 < want.length &&
+            want[i].logp - want[i + 1].logp > 1e-9 &&
+            (i === 0 || want[i - 1].logp - want[i].logp > 1e-9)
+          )
+            assert.equal(g.target.join(' '), want[i].target, `order ${order}, ${letters}, #${i}`);
+        });
+      }
+    }
+  });
+
   it('learns from aligned pairs: fitJointNgram aligns, then the context rule shows in its proposals', () => {
     const rng = new Random(4);
     // Letter 2 after letter 2 sounds as [2] alone; elsewhere as [2, 3].

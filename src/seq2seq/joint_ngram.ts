@@ -160,8 +160,11 @@ export class JointNgram {
   readonly graphones: readonly Graphone[];
   /** The training pairs as graphone ids: what a saved model keeps. */
   readonly sequences: readonly Int32Array[];
-  /** Graphone ids by source token. */
+  /** Graphone ids by source token, ascending. */
   private readonly bySource: Int32Array[] = [];
+  /** Each graphone's source token, and its place in bySource[that token]. */
+  private readonly sourceOf: Int32Array;
+  private readonly optionIndex: Int32Array;
   private readonly EOS: number;
   private readonly BOS: number;
   /** Tokens of the trie: graphones, <end>, <start>. */
@@ -202,6 +205,14 @@ export class JointNgram {
     const bySource: number[][] = [];
     graphones.forEach((g, id) => (bySource[g.source] ??= []).push(id));
     this.bySource = Array.from(bySource, (ids) => Int32Array.from(ids ?? []));
+    this.sourceOf = Int32Array.from(graphones, (g) => g.source);
+    this.optionIndex = new Int32Array(G);
+    let most = 0;
+    for (const ids of this.bySource) {
+      ids.forEach((g, o) => (this.optionIndex[g] = o));
+      most = Math.max(most, ids.length);
+    }
+    this.followed = { node: new Int32Array(most), logp: new Float64Array(most), stamp: new Int32Array(most) };
     // Distinct chunks numbered from 1 (0: the empty chunk), for nBest's interned outputs.
     const chunkIds = new Map<string, number>([['', 0]]);
     this.chunkId = Int32Array.from(graphones, (g) => {
@@ -330,6 +341,10 @@ export class JointNgram {
     return -1;
   }
 
+  // nBest's lookup tables, kept from call to call (emptied in O(1)).
+  private readonly outputTable = new PairTable();
+  private readonly mergeTable = new PairTable();
+
   /** log p(w | node) of the last `follow` call. */
   private followedLogProb = 0;
 
@@ -349,6 +364,63 @@ export class JointNgram {
     }
     this.followedLogProb = acc - Math.log(this.V - 1);
     return 0;
+  }
+
+  /** followAll's results by option (node, log p), and which options a walk has resolved (stamped). */
+  private readonly followed: { node: Int32Array; logp: Float64Array; stamp: Int32Array };
+  private followGeneration = 0;
+
+  /**
+   * follow(node, g) for every graphone g of source token `token` (options: bySource[token]) at once, into
+   * this.followed by option: one walk down the suffix chain for all of them. A context with few children (the long
+   * ones have one to a few) is scanned for the token's graphones; one with many is searched by bisection for the
+   * graphones still unresolved. Each graphone resolves at the first context that has seen it, as in follow, so the
+   * numbers are follow's to the bit.
+   */
+  private followAll(node: number, token: number, options: Int32Array): void {
+    const { node: nextNode, logp: nextLogp, stamp: resolved } = this.followed;
+    if (this.followGeneration === 0x7fffffff) {
+      resolved.fill(0);
+      this.followGeneration = 0;
+    }
+    const stamp = ++this.followGeneration;
+    const O = options.length;
+    let left = O;
+    let acc = 0;
+    for (let c = node; c >= 0 && left > 0; c = this.suffix[c]) {
+      const from = this.childStart[c];
+      const to = this.childStart[c + 1];
+      if (to - from <= 8 * left) {
+        for (let e = from; e < to; e++) {
+          const t = this.childToken[e];
+          if (t >= this.EOS || this.sourceOf[t] !== token) continue;
+          const o = this.optionIndex[t];
+          if (resolved[o] === stamp) continue;
+          resolved[o] = stamp;
+          left--;
+          const child = e + 1;
+          nextLogp[o] = acc + this.logProbChild[child];
+          nextNode[o] = this.depth[child] === this.order ? this.suffix[child] : child;
+        }
+      } else {
+        for (let o = 0; o < O; o++) {
+          if (resolved[o] === stamp) continue;
+          const child = this.child(c, options[o]);
+          if (child < 0) continue;
+          resolved[o] = stamp;
+          left--;
+          nextLogp[o] = acc + this.logProbChild[child];
+          nextNode[o] = this.depth[child] === this.order ? this.suffix[child] : child;
+        }
+      }
+      acc += this.logBackoff[c];
+    }
+    if (left > 0)
+      for (let o = 0; o < O; o++)
+        if (resolved[o] !== stamp) {
+          nextLogp[o] = acc - Math.log(this.V - 1);
+          nextNode[o] = 0;
+        }
   }
 
   /**
@@ -406,52 +478,58 @@ export class JointNgram {
    */
   nBest(source: Int32Array, n: number, width: number = JOINT_NGRAM_DEFAULTS.width): Scored[] {
     // Outputs so far are interned as ids (0: empty; one more chunk makes a child id), so that paths with the same
-    // context and output merge on a number: their probabilities add.
+    // context and output merge on a number: their probabilities add. Both lookups — an output's child by chunk, and a
+    // step's hypothesis by (context, output) — are open-addressing tables on typed arrays: this loop runs for every
+    // hypothesis and graphone of a letter, and a Map keyed by doubles cost most of decoding's n-gram time.
+    const outputs = this.outputTable;
+    outputs.reset(4 * source.length * width);
     const parentOut = [-1];
     const lastChunk = [-1];
-    const outIds = new Map<number, number>();
-    const extend = (out: number, g: number): number => {
-      const chunk = this.chunkId[g];
-      if (chunk === 0) return out;
-      const key = out * this.chunkCount + chunk;
-      let id = outIds.get(key);
-      if (id === undefined) {
-        if (parentOut.length === OUT_IDS)
-          throw new Error('JointNgram.nBest: too many distinct outputs for one source');
-        id = parentOut.push(out) - 1;
-        lastChunk.push(g);
-        outIds.set(key, id);
-      }
-      return id;
-    };
-    let nodes = [this.startNode];
-    let outs = [0];
-    let lps = [0];
+    let nodes = new Int32Array([this.startNode]);
+    let outs = new Int32Array([0]);
+    let lps = new Float64Array([0]);
+    const merge = this.mergeTable;
     for (let i = 0; i < source.length; i++) {
-      const at = new Map<number, number>();
-      const nextNodes: number[] = [];
-      const nextOuts: number[] = [];
-      const nextLps: number[] = [];
       const options = this.bySource[source[i]] ?? new Int32Array(0);
-      for (let h = 0; h < nodes.length; h++)
-        for (const g of options) {
-          const node = this.follow(nodes[h], g);
-          const lp = lps[h] + this.followedLogProb;
-          const out = extend(outs[h], g);
-          const key = node * OUT_IDS + out;
-          const k = at.get(key);
-          if (k !== undefined) nextLps[k] = logAdd(nextLps[k], lp);
+      const most = nodes.length * options.length;
+      const nextNodes = new Int32Array(most);
+      const nextOuts = new Int32Array(most);
+      const nextLps = new Float64Array(most);
+      let m = 0;
+      merge.reset(most);
+      const followed = this.followed;
+      for (let h = 0; h < nodes.length; h++) {
+        this.followAll(nodes[h], source[i], options);
+        for (let o = 0; o < options.length; o++) {
+          const g = options[o];
+          const node = followed.node[o];
+          const lp = lps[h] + followed.logp[o];
+          let out = outs[h];
+          const chunk = this.chunkId[g];
+          if (chunk !== 0) {
+            const id = outputs.lookup(out, chunk, parentOut.length);
+            if (id === parentOut.length) {
+              if (id === OUT_IDS)
+                throw new Error('JointNgram.nBest: too many distinct outputs for one source');
+              parentOut.push(out);
+              lastChunk.push(g);
+            }
+            out = id;
+          }
+          const k = merge.lookup(node, out, m);
+          if (k < m) nextLps[k] = logAdd(nextLps[k], lp);
           else {
-            at.set(key, nextLps.length);
-            nextNodes.push(node);
-            nextOuts.push(out);
-            nextLps.push(lp);
+            nextNodes[m] = node;
+            nextOuts[m] = out;
+            nextLps[m] = lp;
+            m++;
           }
         }
-      const kept = topIndices(nextLps, width);
-      nodes = kept.map((k) => nextNodes[k]);
-      outs = kept.map((k) => nextOuts[k]);
-      lps = kept.map((k) => nextLps[k]);
+      }
+      const kept = topIndices(nextLps.subarray(0, m), width);
+      nodes = Int32Array.from(kept, (k) => nextNodes[k]);
+      outs = Int32Array.from(kept, (k) => nextOuts[k]);
+      lps = Float64Array.from(kept, (k) => nextLps[k]);
     }
     const byTarget = new Map<number, number>();
     for (let h = 0; h < nodes.length; h++) {
@@ -471,6 +549,65 @@ export class JointNgram {
   }
 }
 
+/**
+ * A map from pairs of int32s to the ids given them in order of arrival, by open addressing on typed arrays (linear
+ * probing, at most half full, grown by doubling). A slot is live only when stamped with the current generation, so
+ * emptying the table is one increment: nBest empties its tables for every word and letter.
+ */
+class PairTable {
+  private keyA = new Int32Array(0);
+  private keyB = new Int32Array(0);
+  private ids = new Int32Array(0);
+  private stamps = new Int32Array(0);
+  private generation = 0;
+  private count = 0;
+
+  /** Empties the table, making room for `entries` first. */
+  reset(entries: number): void {
+    const size = Math.max(1024, 1 << Math.ceil(Math.log2(2 * entries + 1)));
+    if (size > this.ids.length || this.generation === 0x7fffffff)
+      this.allocate(Math.max(size, this.ids.length));
+    this.generation++;
+    this.count = 0;
+  }
+
+  /** The id of (a, b); when the pair is new it is given `fresh` (which the caller must then use). */
+  lookup(a: number, b: number, fresh: number): number {
+    if (2 * (this.count + 1) > this.ids.length) this.grow();
+    const mask = this.ids.length - 1;
+    let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) >>> 0;
+    slot = (slot ^ (slot >>> 15)) & mask;
+    for (;;) {
+      if (this.stamps[slot] !== this.generation) {
+        this.stamps[slot] = this.generation;
+        this.keyA[slot] = a;
+        this.keyB[slot] = b;
+        this.ids[slot] = fresh;
+        this.count++;
+        return fresh;
+      }
+      if (this.keyA[slot] === a && this.keyB[slot] === b) return this.ids[slot];
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private allocate(size: number): void {
+    this.keyA = new Int32Array(size);
+    this.keyB = new Int32Array(size);
+    this.ids = new Int32Array(size);
+    this.stamps = new Int32Array(size);
+    this.generation = 0;
+  }
+
+  private grow(): void {
+    const { keyA, keyB, ids, stamps, generation } = this;
+    this.allocate(2 * ids.length);
+    this.generation = 1;
+    this.count = 0;
+    for (let s = 0; s < ids.length; s++) if (stamps[s] === generation) this.lookup(keyA[s], keyB[s], ids[s]);
+  }
+}
+
 /** Distinct outputs nBest can number for one source (≤ its length × width × graphones of a letter: far fewer). */
 const OUT_IDS = 1 << 21;
 
@@ -485,7 +622,7 @@ function logAdd(a: number, b: number): number {
  * The indices of the `k` largest values, largest first, ties in index order: what a stable sort by value, descending,
  * cut to k gives, without sorting the hundreds of expansions a beam step makes to keep a few.
  */
-export function topIndices(values: readonly number[], k: number): number[] {
+export function topIndices(values: ArrayLike<number>, k: number): number[] {
   const kept: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
