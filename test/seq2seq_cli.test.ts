@@ -702,6 +702,11 @@ describe('recur seq2seq', () => {
     assert.match(table.stdout, /decoding\s+beam 2 \+ joint n-gram \(order 3, weight 0\.3\)/);
     // The pool's workers load the n-gram with the model: the same answers on two threads.
     assert.deepEqual({ ...evalJson('--threads', '2'), seconds: 0 }, { ...hybrid, seconds: 0 });
+    // At weight 0 no n-gram is built, here or on the workers: the same answers as without one.
+    assert.deepEqual(
+      { ...evalJson('--threads', '2', '--ngram-weight', '0'), seconds: 0 },
+      { ...alone, seconds: 0 },
+    );
     const p = run(['seq2seq', 'predict', dir, 'abd', 'dcb', '--json']);
     assert.equal(p.code, 0, p.stderr);
     assert.deepEqual(

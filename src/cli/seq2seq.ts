@@ -837,7 +837,8 @@ export async function seq2seqEval(
     {
       dir,
       threads: o.threads ?? defaultThreads(),
-      here: () => app.withJointNgram(readJointNgram(dir, meta)),
+      here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
+      jointNgram: o.ngramWeight !== 0,
       show: out.progress,
     },
   );
@@ -905,7 +906,8 @@ export async function seq2seqPredict(
   const outs = await predictAll(app, texts, decode, {
     dir,
     threads: o.threads ?? defaultThreads(),
-    here: () => app.withJointNgram(readJointNgram(dir, meta)),
+    here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
+    jointNgram: o.ngramWeight !== 0,
     show: !o.json && !o.quiet,
   });
   const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);

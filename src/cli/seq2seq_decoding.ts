@@ -60,6 +60,8 @@ export interface PooledDecoding {
   threads: number;
   /** The model on this thread, with its joint n-gram (only built when this thread decodes). */
   here: () => Seq2Seq;
+  /** The pool's workers load the model's joint n-gram (false: decoding gives it no weight, so none is built). */
+  jointNgram: boolean;
   /** The bar's visibility (on a terminal only). */
   show: boolean;
 }
@@ -79,8 +81,12 @@ async function decodeAll<T>(
   const progress = sourcesProgress(texts.length, batchSize, where.show);
   try {
     const work = { threads: where.threads, items: texts.length, batchSize };
-    const fromPool = await withInferencePool(where.dir, 'seq2seq', work, (pool, m) =>
-      pooled(pool, m, progress.shown ? (n) => progress.add(n) : undefined),
+    const fromPool = await withInferencePool(
+      where.dir,
+      'seq2seq',
+      work,
+      (pool, m) => pooled(pool, m, progress.shown ? (n) => progress.add(n) : undefined),
+      { jointNgram: where.jointNgram },
     );
     if (fromPool) return fromPool;
     const model = where.here();

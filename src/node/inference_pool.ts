@@ -44,9 +44,15 @@ export function createInferencePool(threads = availableParallelism()): Inference
 
 /**
  * What a pool needs to load the model in `dir`: model.json's text and its weights files (checked as loadModel does).
- * A seed ensemble's (classifier or seq2seq) payload is member 1's, with the other members in `ensemble`.
+ * A seed ensemble's (classifier or seq2seq) payload is member 1's, with the other members in `ensemble`. A seq2seq
+ * model's joint n-gram comes with it unless `jointNgram` is false (decoding at weight 0 need not build one).
  */
-export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: number): ModelPayload {
+export function readModelPayload(
+  dir: string,
+  kind: InferenceKind,
+  maxBatch?: number,
+  opts: { jointNgram?: boolean } = {},
+): ModelPayload {
   const one = (d: string): { file: string; json: string; weights: ModelPayload['weights'] } => {
     const file = modelJsonPath(d);
     const { weightFiles } = readModelFiles(d, kind === 'seq2seq' ? parseFunctionalModelJson : undefined);
@@ -63,7 +69,7 @@ export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: nu
     kind,
     ...one(head),
     ...(rest.length > 0 ? { ensemble: rest.map(one) } : {}),
-    ...(kind === 'seq2seq' && existsSync(ngramFile)
+    ...(kind === 'seq2seq' && opts.jointNgram !== false && existsSync(ngramFile)
       ? { jointNgram: { file: ngramFile, json: readFileSync(ngramFile, 'utf8') } }
       : {}),
     ...(maxBatch ? { maxBatch } : {}),
@@ -74,18 +80,20 @@ export function readModelPayload(dir: string, kind: InferenceKind, maxBatch?: nu
  * Runs `run` on a pool holding the model in `dir`, sized for `items` inputs cut into batches of `batchSize` (one
  * worker per batch at most: a batch is never split, which keeps answers identical to one thread's), and terminates
  * the pool after. Returns null, starting nothing, when that is one worker or fewer: the caller runs in-process.
+ * `payload` is readModelPayload's options.
  */
 export async function withInferencePool<T>(
   dir: string,
   kind: InferenceKind,
   work: { threads: number; items: number; batchSize: number },
   run: (pool: InferencePool, model: PooledModel) => Promise<T>,
+  payload: { jointNgram?: boolean } = {},
 ): Promise<T | null> {
   const workers = Math.min(work.threads, Math.ceil(work.items / work.batchSize));
   if (workers <= 1) return null;
   const pool = createInferencePool(workers);
   try {
-    return await run(pool, await pool.load(readModelPayload(dir, kind)));
+    return await run(pool, await pool.load(readModelPayload(dir, kind, undefined, payload)));
   } finally {
     await pool.terminate();
   }
