@@ -185,9 +185,8 @@ export class JointNgram {
   /** log of a context's backoff weight γ(h) / Σ_v a(h·v) (0 for a context that has seen nothing). */
   private readonly logBackoff: Float64Array;
   private readonly startNode: number;
-  /** Each graphone's chunk as a number (0: empty), and how many distinct chunks there are. */
+  /** Each graphone's chunk as a number (0: empty). */
   private readonly chunkId: Int32Array;
-  private readonly chunkCount: number;
 
   constructor(
     readonly order: number,
@@ -221,7 +220,6 @@ export class JointNgram {
       if (id === undefined) chunkIds.set(key, (id = chunkIds.size));
       return id;
     });
-    this.chunkCount = chunkIds.size;
     const N = order;
     const V = this.V;
     const { parents, tokens, raw, levelEnd } = countNgrams(sequences, N, this.BOS, this.EOS, V);
@@ -480,7 +478,7 @@ export class JointNgram {
     // Outputs so far are interned as ids (0: empty; one more chunk makes a child id), so that paths with the same
     // context and output merge on a number: their probabilities add. Both lookups — an output's child by chunk, and a
     // step's hypothesis by (context, output) — are open-addressing tables on typed arrays: this loop runs for every
-    // hypothesis and graphone of a letter, and a Map keyed by doubles cost most of decoding's n-gram time.
+    // hypothesis and graphone of a letter, where Maps keyed by doubles took a third of its time.
     const outputs = this.outputTable;
     outputs.reset(4 * source.length * width);
     const parentOut = [-1];
@@ -608,7 +606,7 @@ class PairTable {
   }
 }
 
-/** Distinct outputs nBest can number for one source (≤ its length × width × graphones of a letter: far fewer). */
+/** A guard on the outputs nBest numbers for one source (≤ its length × width × graphones of a letter: far fewer). */
 const OUT_IDS = 1 << 21;
 
 function logAdd(a: number, b: number): number {
