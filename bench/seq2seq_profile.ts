@@ -1,0 +1,64 @@
+/**
+ * `node dist/bench/seq2seq_profile.js [--batches N] [--layers L]` — where a training batch of the G2P recipe (issue
+ * #13's default: BiLSTM(128) encoder, LSTM(256) decoder, Luong attention, dropout, label smoothing, Adam; batches of
+ * 64 CMUdict pairs from the length-bucketed dataset) spends its time on one thread: its plain speed, then a
+ * per-kernel profile (bench/kernel_timers.ts), GEMMs grouped by their transposes (a batch's shapes follow its bucket's
+ * lengths).
+ */
+import '../src/node/index.js';
+import { cmudict } from '../src/node/seq2seq_files.js';
+import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
+import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
+import { Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { printKernelTable, timeKernels } from './kernel_timers.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const BATCHES = arg('--batches', 60);
+const s = { ...G2P_SETTINGS, encoderLayers: arg('--layers', G2P_SETTINGS.encoderLayers) };
+const within = cmudict().examples.filter(
+  (e) =>
+    [...e.source].length <= s.maxSourceLength &&
+    e.targets.every((t) => t.split(' ').length <= s.maxTargetLength),
+);
+const pairs = examplePairs(splitExamples(within, s.seed).train);
+const source = Tokenizer.fit(
+  pairs.map((p) => p.source),
+  'chars',
+);
+const target = Tokenizer.fit(
+  pairs.map((p) => p.target),
+  'symbols',
+);
+const dataset = new PairDataset(encodePairs(pairs, source, target), { batchSize: s.batchSize, seed: 1 });
+const batches = [...dataset.batches(0)].slice(0, BATCHES + 2);
+const model = buildSeq2SeqModel(s, source.size, target.size);
+const train = (): void => {
+  for (const b of batches.slice(2)) model.trainOnBatch(b.xs, b.ys);
+};
+model.trainOnBatch(batches[0].xs, batches[0].ys); // untimed: warms the kernels
+model.trainOnBatch(batches[1].xs, batches[1].ys);
+const t0 = performance.now();
+train();
+const plain = (performance.now() - t0) / BATCHES;
+let pairsTrained = 0;
+for (const b of batches.slice(2)) pairsTrained += b.xs[0].shape[0];
+console.log(
+  `One batch of ${s.batchSize} pairs (${s.encoderLayers} encoder layer(s)), one thread: ${plain.toFixed(1)} ms (${((pairsTrained * 1000) / (plain * BATCHES)).toFixed(0)} pairs/s)\n`,
+);
+const { stats, totalMs } = await timeKernels(train);
+// A batch's GEMM shapes follow its bucket's lengths: one row per kernel and transposes.
+const grouped = new Map<string, { ms: number; calls: number }>();
+for (const [key, v] of stats) {
+  const name = key.startsWith('gemm') ? key.split(' ').slice(0, 2).join(' ') : key;
+  const g = grouped.get(name) ?? { ms: 0, calls: 0 };
+  g.ms += v.ms;
+  g.calls += v.calls;
+  grouped.set(name, g);
+}
+console.log(`With the kernel timers: ${(totalMs / BATCHES).toFixed(1)} ms a batch\n`);
+printKernelTable(grouped, totalMs, BATCHES, 0.2);
+process.exit(0);
