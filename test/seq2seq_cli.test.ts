@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { POOL_MIN_BATCHES_PER_WORKER, decodingThreads } from '../src/cli/seq2seq_decoding.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { parseCsvPairs } from '../src/node/seq2seq_files.js';
@@ -890,5 +891,18 @@ describe('pairs loaders under fuzzing', () => {
         );
       assert.deepEqual(readFileSync(name), before);
     }
+  });
+});
+
+describe('decodingThreads (how many threads eval and predict decode on)', () => {
+  const B = POOL_MIN_BATCHES_PER_WORKER;
+  it('starts the pool by default only with enough batches for each worker; --threads is taken as given', () => {
+    const auto = { threads: 2, threadsGiven: false };
+    assert.equal(decodingThreads(auto, 3, 64), 1);
+    assert.equal(decodingThreads(auto, 64 * (2 * B - 1), 64), 1);
+    assert.equal(decodingThreads(auto, 64 * (2 * B), 64), 2);
+    assert.equal(decodingThreads({ threads: 8, threadsGiven: false }, 64 * (3 * B), 64), 3);
+    assert.equal(decodingThreads({ threads: 2, threadsGiven: true }, 3, 64), 2);
+    assert.equal(decodingThreads({ threads: 1, threadsGiven: true }, 64 * 100 * B, 64), 1);
   });
 });

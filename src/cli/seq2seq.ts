@@ -837,6 +837,7 @@ export async function seq2seqEval(
     {
       dir,
       threads: o.threads ?? defaultThreads(),
+      threadsGiven: o.threads !== undefined,
       here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
       jointNgram: o.ngramWeight !== 0,
       show: out.progress,
@@ -906,6 +907,7 @@ export async function seq2seqPredict(
   const outs = await predictAll(app, texts, decode, {
     dir,
     threads: o.threads ?? defaultThreads(),
+    threadsGiven: o.threads !== undefined,
     here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
     jointNgram: o.ngramWeight !== 0,
     show: !o.json && !o.quiet,

@@ -264,7 +264,11 @@ export function registerSeq2Seq(program: Command): void {
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
     .option('-q, --quiet', 'no progress bar: print only the result and errors', false)
-    .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
+    .option(
+      '--threads <n>',
+      'worker threads the batches are split over (default: all cores, once there are 16 batches for each)',
+      threadsFlag(),
+    )
     .action(async (dir: string, file: string | undefined, opts) => {
       const { seq2seqEval } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqEval(
@@ -299,7 +303,11 @@ export function registerSeq2Seq(program: Command): void {
       false,
     )
     .option('-q, --quiet', 'no progress bar: print only the outputs and errors', false)
-    .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
+    .option(
+      '--threads <n>',
+      'worker threads the batches are split over (default: all cores, once there are 16 batches for each)',
+      threadsFlag(),
+    )
     .action(async (dir: string, sources: string[], opts) => {
       const { seq2seqPredict } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqPredict(dir, sources, opts);
