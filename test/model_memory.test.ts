@@ -57,6 +57,23 @@ describe('kernel memory: garbage collections as it is handed out', () => {
     assert.equal(calls, 3, 'without a collector nothing is asked');
   });
 
+  it('scopes whose buffers grow a little each time (prediction in length order) reuse one chunk', () => {
+    const k = createWasmKernels()!;
+    const bytes = (): number => k.memory.buffer.byteLength;
+    const warm = k.beginScope();
+    k.alloc(MB / 4);
+    k.endScope(warm);
+    const before = bytes();
+    // 40 batches, each's buffer 64 KB larger than the last's, all larger than a chunk (8 MB): a chunk carved for
+    // exactly the first request would hold none of the next, and memory would grow by ≈ 400 MB.
+    for (let b = 0; b < 40; b++) {
+      const mark = k.beginScope();
+      k.alloc((9 * MB + b * 64 * 1024) / 4).fill(1);
+      k.endScope(mark);
+    }
+    assert.ok(bytes() - before < 32 * MB, `grew by ${((bytes() - before) / MB).toFixed(0)} MB`);
+  });
+
   it('models trained one after another in an async loop reuse the dropped ones’ memory', async () => {
     installGarbageCollector(collectGarbage, MB);
     const k = kernels();
