@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { POOL_MIN_BATCHES_PER_WORKER, decodingThreads } from '../src/cli/seq2seq_decoding.js';
+import { DECODE_POOL_MIN_BATCHES } from '../src/cli/seq2seq_decoding.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
+import { poolWorkers } from '../src/node/inference_pool.js';
 import { parseCsvPairs } from '../src/node/seq2seq_files.js';
 import { parseTsvPairs } from '../src/seq2seq/pairs.js';
 
@@ -894,15 +895,19 @@ describe('pairs loaders under fuzzing', () => {
   });
 });
 
-describe('decodingThreads (how many threads eval and predict decode on)', () => {
-  const B = POOL_MIN_BATCHES_PER_WORKER;
+describe('poolWorkers (how many workers eval and predict decode on)', () => {
+  const B = DECODE_POOL_MIN_BATCHES;
   it('starts the pool by default only with enough batches for each worker; --threads is taken as given', () => {
-    const auto = { threads: 2, threadsGiven: false };
-    assert.equal(decodingThreads(auto, 3, 64), 1);
-    assert.equal(decodingThreads(auto, 64 * (2 * B - 1), 64), 1);
-    assert.equal(decodingThreads(auto, 64 * (2 * B), 64), 2);
-    assert.equal(decodingThreads({ threads: 8, threadsGiven: false }, 64 * (3 * B), 64), 3);
-    assert.equal(decodingThreads({ threads: 2, threadsGiven: true }, 3, 64), 2);
-    assert.equal(decodingThreads({ threads: 1, threadsGiven: true }, 64 * 100 * B, 64), 1);
+    const auto = (threads: number, items: number): number =>
+      poolWorkers({ threads, items, batchSize: 64, minBatchesPerWorker: B });
+    const given = (threads: number, items: number): number => poolWorkers({ threads, items, batchSize: 64 });
+    assert.ok(auto(2, 3) <= 1);
+    assert.ok(auto(2, 64 * (2 * B - 1)) <= 1);
+    assert.equal(auto(2, 64 * (2 * B)), 2);
+    assert.equal(auto(8, 64 * (3 * B)), 3);
+    assert.equal(given(2, 3 * 64), 2);
+    assert.equal(given(1, 64 * 100 * B), 1);
+    // At most one worker per batch, as before.
+    assert.equal(given(2, 3), 1);
   });
 });

@@ -903,7 +903,13 @@ export async function classifyPredict(
   }
   if (inputs.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
-  const work = { threads: o.threads ?? defaultThreads(), items: inputs.length, batchSize: o.batchSize };
+  const work = {
+    threads: o.threads ?? defaultThreads(),
+    items: inputs.length,
+    batchSize: o.batchSize,
+    // Without --threads, a worker per 10 batches: below that the pool's start-up costs more than it saves (BENCHMARKS.md).
+    ...(o.threads === undefined ? { minBatchesPerWorker: 10 } : {}),
+  };
   const results =
     (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
     classifyTexts(model, meta, inputs, o.batchSize, tokenizer);

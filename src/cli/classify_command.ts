@@ -216,7 +216,11 @@ export function registerClassify(program: Command): void {
       numFlag('--threshold', 0, 1),
     )
     .option('--json', 'one JSON object per text (JSON Lines)', false)
-    .option('--threads <n>', 'worker threads the batches are split over (default: all cores)', threadsFlag())
+    .option(
+      '--threads <n>',
+      'worker threads the batches are split over (default: all cores, once there are 10 batches for each)',
+      threadsFlag(),
+    )
     .action(async (dir: string, texts: string[], opts) => {
       const { classifyPredict } = await loadCommand(() => import('./classify.js'));
       process.exitCode = await classifyPredict(dir, texts, opts);

@@ -55,23 +55,11 @@ async function decodeHere<T>(
 }
 
 /**
- * Batches of sources each worker must have before the pool starts on its own (the user gave no --threads): a pool of
- * two pays ≈ 1.2 s to start its workers and load an ensemble with its n-gram into each (≈ 0.45 s for one model),
- * which decoding 16 batches of 64 words on the second core about repays (BENCHMARKS.md, "Small decodes stay on one
- * thread").
+ * Batches of sources each worker must have when the user gave no --threads: a pool of two pays ≈ 1.2 s to start its
+ * workers and load an ensemble with its n-gram into each (≈ 0.45 s for one model), which decoding 16 batches of 64
+ * words on the second core about repays (BENCHMARKS.md, "Small decodes stay on one thread").
  */
-export const POOL_MIN_BATCHES_PER_WORKER = 16;
-
-/** The threads to decode `items` sources in batches of `batchSize` on: as given, or as many as the work repays. */
-export function decodingThreads(
-  where: Pick<PooledDecoding, 'threads' | 'threadsGiven'>,
-  items: number,
-  batchSize: number,
-): number {
-  if (where.threadsGiven) return where.threads;
-  const batches = Math.ceil(items / batchSize);
-  return Math.max(1, Math.min(where.threads, Math.floor(batches / POOL_MIN_BATCHES_PER_WORKER)));
-}
+export const DECODE_POOL_MIN_BATCHES = 16;
 
 export interface PooledDecoding {
   /** The model's directory, which the pool's workers load. */
@@ -79,7 +67,7 @@ export interface PooledDecoding {
   threads: number;
   /**
    * The user asked for `threads` (--threads): that many workers, however little the work. Otherwise the pool starts
-   * only with POOL_MIN_BATCHES_PER_WORKER batches for each of its workers.
+   * only with DECODE_POOL_MIN_BATCHES batches for each of its workers.
    */
   threadsGiven: boolean;
   /** The model on this thread, with its joint n-gram (only built when this thread decodes). */
@@ -104,8 +92,12 @@ async function decodeAll<T>(
 ): Promise<T[]> {
   const progress = sourcesProgress(texts.length, batchSize, where.show);
   try {
-    const threads = decodingThreads(where, texts.length, batchSize);
-    const work = { threads, items: texts.length, batchSize };
+    const work = {
+      threads: where.threads,
+      items: texts.length,
+      batchSize,
+      ...(where.threadsGiven ? {} : { minBatchesPerWorker: DECODE_POOL_MIN_BATCHES }),
+    };
     const fromPool = await withInferencePool(
       where.dir,
       'seq2seq',

@@ -76,6 +76,24 @@ export function readModelPayload(
   };
 }
 
+export interface PoolWork {
+  threads: number;
+  items: number;
+  batchSize: number;
+  /**
+   * When the user gave no thread count: the batches each worker must have before a worker is started for them (a
+   * pool costs its start-up and a model load per worker, which a few batches do not repay; measured per command in
+   * BENCHMARKS.md, "Small decodes stay on one thread"). Absent: `threads` workers, however little the work.
+   */
+  minBatchesPerWorker?: number;
+}
+
+/** The workers a pool gets for `work`: at most one per batch, and per minBatchesPerWorker batches when set. */
+export function poolWorkers(work: PoolWork): number {
+  const batches = Math.ceil(work.items / work.batchSize);
+  return Math.min(work.threads, Math.floor(batches / (work.minBatchesPerWorker ?? 1)));
+}
+
 /**
  * Runs `run` on a pool holding the model in `dir`, sized for `items` inputs cut into batches of `batchSize` (one
  * worker per batch at most: a batch is never split, which keeps answers identical to one thread's), and terminates
@@ -85,11 +103,11 @@ export function readModelPayload(
 export async function withInferencePool<T>(
   dir: string,
   kind: InferenceKind,
-  work: { threads: number; items: number; batchSize: number },
+  work: PoolWork,
   run: (pool: InferencePool, model: PooledModel) => Promise<T>,
   payload: { jointNgram?: boolean } = {},
 ): Promise<T | null> {
-  const workers = Math.min(work.threads, Math.ceil(work.items / work.batchSize));
+  const workers = poolWorkers(work);
   if (workers <= 1) return null;
   const pool = createInferencePool(workers);
   try {
