@@ -346,6 +346,11 @@ export class JointNgram {
   private readonly outputTable = new PairTable();
   private readonly mergeTable = new PairTable();
 
+  /** Decoding's state after reaching trie node `child`: the node itself, or at the highest order its suffix. */
+  private stateAt(child: number): number {
+    return this.depth[child] === this.order ? this.suffix[child] : child;
+  }
+
   /** log p(w | node) of the last `follow` call. */
   private followedLogProb = 0;
 
@@ -359,7 +364,7 @@ export class JointNgram {
       const child = this.child(c, w);
       if (child >= 0) {
         this.followedLogProb = acc + this.logProbChild[child];
-        return this.depth[child] === this.order ? this.suffix[child] : child;
+        return this.stateAt(child);
       }
       acc += this.logBackoff[c];
     }
@@ -401,7 +406,7 @@ export class JointNgram {
           left--;
           const child = e + 1;
           nextLogp[o] = acc + this.logProbChild[child];
-          nextNode[o] = this.depth[child] === this.order ? this.suffix[child] : child;
+          nextNode[o] = this.stateAt(child);
         }
       } else {
         for (let o = 0; o < O; o++) {
@@ -411,7 +416,7 @@ export class JointNgram {
           resolved[o] = stamp;
           left--;
           nextLogp[o] = acc + this.logProbChild[child];
-          nextNode[o] = this.depth[child] === this.order ? this.suffix[child] : child;
+          nextNode[o] = this.stateAt(child);
         }
       }
       acc += this.logBackoff[c];
