@@ -565,3 +565,30 @@ describe('kernel memory owned by its user', () => {
     assert.equal(o.held.length, 0);
   });
 });
+
+describe('kernel-memory addresses read from the views', () => {
+  // Each view an arena makes carries its byte address (a private field: V8's byteOffset getter is a call); views
+  // made elsewhere fall back to byteOffset, arrays outside the memory are staged, and another memory's views are
+  // not taken for this one's.
+  it('gives each view its own address, and stages what is not in its memory', () => {
+    const a = createWasmKernels()!;
+    const b = createWasmKernels()!;
+    const x = a.allocPersistent(64).fill(2);
+    const n = a.allocInt32(16);
+    assert.equal(a.addressOf(x), x.byteOffset);
+    assert.equal(a.addressOf(n), n.byteOffset);
+    const tail = x.subarray(8);
+    assert.equal(a.addressOf(tail), x.byteOffset + 32, 'a subarray: its own offset');
+    assert.ok(a.isResident(x) && a.isResident(tail));
+    assert.throws(() => a.addressOf(new Float32Array(4)), /not in kernel memory/);
+    // b's memory is another: a's view is staged there (copied in and back), so the kernel still reads and writes it.
+    assert.ok(!b.isResident(x));
+    assert.throws(() => b.addressOf(x), /not in kernel memory/);
+    const y = b.allocPersistent(64).fill(1);
+    b.addInPlace(x, 0, y, 0, 64);
+    assert.ok(x.every((v) => v === 3));
+    // The address is invisible: a view prints and compares like a plain array.
+    assert.deepStrictEqual(a.allocPersistent(3), new Float32Array(3));
+    assert.equal(Object.getOwnPropertySymbols(x).length, 0);
+  });
+});

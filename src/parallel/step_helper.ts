@@ -65,10 +65,14 @@ export class StepHelper implements StepAheadRunner {
   /** Products this thread took back and ran itself (for tests and measurements). */
   reclaimed = 0;
 
-  /** @param control STEP_HELPER_CONTROL_WORDS Int32s over a SharedArrayBuffer the helper thread also holds. */
+  /**
+   * @param control STEP_HELPER_CONTROL_WORDS Int32s over a SharedArrayBuffer the helper thread also holds.
+   * @param addressOf The byte address of a kernel-memory array (WasmArena.addressOf: cheaper than `byteOffset`).
+   */
   constructor(
     readonly control: Int32Array,
     private readonly onClose: () => void = () => {},
+    private readonly addressOf: (a: Float32Array) => number = (a) => a.byteOffset,
   ) {
     if (control.length < STEP_HELPER_CONTROL_WORDS || !(control.buffer instanceof SharedArrayBuffer))
       throw new Error(`StepHelper: the control block must be ${STEP_HELPER_CONTROL_WORDS} shared Int32s`);
@@ -96,9 +100,9 @@ export class StepHelper implements StepAheadRunner {
     c[o] = p.rows;
     c[o + 1] = p.N;
     c[o + 2] = p.K;
-    c[o + 3] = p.x.byteOffset;
-    c[o + 4] = p.packed.byteOffset;
-    c[o + 5] = p.out.byteOffset;
+    c[o + 3] = this.addressOf(p.x);
+    c[o + 4] = this.addressOf(p.packed);
+    c[o + 5] = this.addressOf(p.out);
     this.products[slot] = p;
     Atomics.store(c, CLAIM_BASE + slot, POSTED);
     this.seq++;
@@ -181,7 +185,7 @@ export function newStepHelper(
   const control = stepHelperControl();
   return {
     init: { module: k.module, memory: k.memory, variant: k.variant, control },
-    helper: new StepHelper(control, onClose),
+    helper: new StepHelper(control, onClose, (a) => k.addressOf(a)),
   };
 }
 

@@ -21,7 +21,9 @@ export class WasmKernels extends WasmArena implements Kernels {
   readonly name: string;
   /** The module's exports (internal to the wrappers). */
   readonly x: KernelExports;
+  /** The GEMM packing scratch (held: the collector would give back a buffer nothing references), and its address. */
   private pack: Float32Array | null = null;
+  private packAddress = 0;
 
   /**
    * @param init true for the first instance over a memory (sets up the header); false in worker threads.
@@ -47,8 +49,11 @@ export class WasmKernels extends WasmArena implements Kernels {
 
   /** Byte address of this instance's GEMM packing scratch (GEMM_PACK_FLOATS floats, allocated on first use). */
   packScratch(): number {
-    this.pack ??= this.allocPersistent(this.x.GEMM_PACK_FLOATS.value as number);
-    return this.pack.byteOffset;
+    if (this.pack === null) {
+      this.pack = this.allocPersistent(this.x.GEMM_PACK_FLOATS.value as number);
+      this.packAddress = this.addressOf(this.pack);
+    }
+    return this.packAddress;
   }
 }
 
@@ -57,7 +62,7 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
   gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) {
     const m = this.beginScope();
     // Scratch: the packed panels (one buffer per instance, reused); with a transposed B, room for Bᵀ (or Aᵀ).
-    const extra = transB ? this.allocUninitialized(Math.max(K * N, K * M)).byteOffset : 0;
+    const extra = transB ? this.addressOf(this.allocUninitialized(Math.max(K * N, K * M))) : 0;
     this.x.gemm(
       +transA,
       +transB,
