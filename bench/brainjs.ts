@@ -8,13 +8,9 @@
  * time. Reports training chars/s, the held-out loss in nats per character over the same transitions (each string's 50
  * next characters), and stateful generation chars/s.
  *
- * brain.js is not a dependency of recur: the first run installs the pinned version into
- * node_modules/.cache/recur-bench/ with `npm install --ignore-scripts` (its peer gpu.js pulls in headless-gl, a native
- * module; the CPU path used here does not need it built).
+ * brain.js is not a dependency of recur: the first run installs it (./brainjs_install.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,8 +23,8 @@ import { mobyDick, readTextFile } from '../src/node/index.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { TextGenerator } from '../src/text/generator.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
+import { loadBrain } from './brainjs_install.js';
 
-const BRAIN_VERSION = '2.0.0-beta.24';
 const UNITS = 128;
 const STRING = 51;
 const BATCH = 32;
@@ -40,53 +36,6 @@ const SECONDS = Number(flags.seconds);
 const THREADS = Number(flags.threads);
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** brain.js's CommonJS entry, installed on first use. */
-function loadBrain(): BrainJs {
-  const dir = join(root, 'node_modules', '.cache', 'recur-bench', `brain.js-${BRAIN_VERSION}`);
-  if (!existsSync(join(dir, 'node_modules', 'brain.js'))) {
-    mkdirSync(dir, { recursive: true });
-    console.error(`installing brain.js ${BRAIN_VERSION} into ${dir}`);
-    const r = spawnSync(
-      'npm',
-      [
-        'install',
-        '--prefix',
-        dir,
-        '--ignore-scripts',
-        '--no-audit',
-        '--no-fund',
-        `brain.js@${BRAIN_VERSION}`,
-      ],
-      { stdio: 'inherit' },
-    );
-    if (r.status !== 0) throw new Error('npm install brain.js failed');
-  }
-  return createRequire(join(dir, 'package.json'))('brain.js') as BrainJs;
-}
-
-/** The parts of brain.js's API this bench uses. */
-interface BrainJs {
-  utilities: { DataFormatter: new (values: string[]) => BrainFormatter };
-  recurrent: {
-    LSTM: new (opts: {
-      hiddenLayers: number[];
-      dataFormatter: BrainFormatter;
-      maxPredictionLength?: number;
-    }) => BrainLstm;
-  };
-}
-interface BrainFormatter {
-  characters: string[];
-  formatDataIn(s: string): number[];
-}
-interface BrainLstm {
-  initialize(): void;
-  trainPattern(input: number[], logErrorRate?: boolean): number;
-  run(prime: string, isSampleI?: boolean, temperature?: number): string;
-  bindEquation(): void;
-  model: { equations: { predictTargetIndex(source: number, target: number): number }[] };
-}
 
 const text = (
   existsSync(join(root, '..', 'shared', 'data', 'sherlock.txt'))
@@ -111,7 +60,7 @@ const report: Record<string, number | string> = { text: `${text.length} chars`, 
 
 // ----- brain.js -----
 {
-  const brain = loadBrain();
+  const brain = loadBrain(root);
   const formatter = new brain.utilities.DataFormatter(strings);
   const net = new brain.recurrent.LSTM({
     hiddenLayers: [UNITS],
