@@ -1,5 +1,6 @@
 /**
- * brain.js for the benches that compare recur with it (bench/brainjs.ts, bench/brainjs_forecast.ts). It is not a
+ * brain.js for the benches that compare recur with it (bench/brainjs.ts, bench/brainjs_forecast.ts,
+ * bench/brainjs_classify.ts). It is not a
  * dependency of recur: the first run installs the pinned version into node_modules/.cache/recur-bench/ with
  * `npm install --ignore-scripts` (its peer gpu.js pulls in headless-gl, a native module; the CPU paths the benches use
  * do not need it built). The types are the parts of its API the benches use.
@@ -41,8 +42,8 @@ export interface BrainJs {
   recurrent: {
     LSTMTimeStep: new (opts: { inputSize: number; outputSize: number }) => BrainTimeStep;
     LSTM: new (opts: {
-      hiddenLayers: number[];
-      dataFormatter: BrainFormatter;
+      hiddenLayers?: number[];
+      dataFormatter?: BrainFormatter;
       maxPredictionLength?: number;
     }) => BrainLstm;
   };
@@ -59,6 +60,7 @@ export interface BrainLstm {
   initialize(): void;
   trainPattern(input: number[], logErrorRate?: boolean): number;
   run(prime: string, isSampleI?: boolean, temperature?: number): string;
+  train(data: { input: string; output: string }[], opts?: { iterations?: number; timeout?: number }): unknown;
   bindEquation(): void;
   model: { equations: { predictTargetIndex(source: number, target: number): number }[] };
 }
