@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Random } from '../src/core/random.js';
 import { loadBrain } from './brainjs_install.js';
-import { SST2_FLAGS, cliTrain } from './classify_cli.js';
+import { cliTrain, sst2TrainArgs } from './classify_cli.js';
 
 const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '600' } } });
 const SECONDS = Number(flags.seconds);
@@ -76,14 +76,7 @@ const report: Record<string, number> = { seconds: SECONDS, devSentences: dev.len
 
 // ----- recur -----
 {
-  const { test, epochs, wall } = cliTrain([
-    join(SST2, 'train.tsv'),
-    '--test',
-    join(SST2, 'dev.tsv'),
-    ...SST2_FLAGS,
-    '--ensemble',
-    '1',
-  ]);
+  const { test, epochs, wall } = cliTrain([...sst2TrainArgs(SST2), '--ensemble', '1']);
   report.recurDevAccuracy = Number(test.accuracy.toFixed(4));
   report.recurEpochs = epochs.length;
   report.recurWallSeconds = Math.round(wall);

@@ -37,7 +37,7 @@ import { loadTable, spamAssassin } from '../src/node/classify_data.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { saveModel } from '../src/node/model_io.js';
 import { defaultThreads, shutdownWorkerPool } from '../src/node/pool.js';
-import { SST2_FLAGS, cliTrain } from './classify_cli.js';
+import { cliTrain, sst2TrainArgs } from './classify_cli.js';
 import { PYTHON, hasTorch, median, torchSplits } from './torch_splits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -164,10 +164,7 @@ if (!has('--skip-sst2')) {
   if (!sst2Present) console.log(`SST-2: skipped (${SST2} is absent)`);
   else {
     const { test, epochs, wall } = cliTrain([
-      join(SST2, 'train.tsv'),
-      '--test',
-      join(SST2, 'dev.tsv'),
-      ...SST2_FLAGS,
+      ...sst2TrainArgs(SST2),
       '--ensemble',
       sst2Ensemble,
       '--threads',

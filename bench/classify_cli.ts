@@ -14,7 +14,7 @@ const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'm
  * The SST-2 recipe: word tokens seen at least twice, 64-d embedding, BiLSTM(64)'s final state, dropout 0.5, Adam 2e-3,
  * batch 64, 4 epochs, 2% of train for validation (BENCHMARKS.md: 84.0% ± 1.1 dev accuracy over seeds 1–3).
  */
-export const SST2_FLAGS = [
+const SST2_FLAGS = [
   '--max-length',
   '64',
   '--embedding-dim',
@@ -40,6 +40,11 @@ export const SST2_FLAGS = [
   '--seed',
   '1',
 ];
+
+/** `recur classify train`'s arguments for the SST-2 recipe on the TSV files in `dir` (dev.tsv as the test set). */
+export function sst2TrainArgs(dir: string): string[] {
+  return [join(dir, 'train.tsv'), '--test', join(dir, 'dev.tsv'), ...SST2_FLAGS];
+}
 
 export interface TestEvent {
   train_seconds: number;
