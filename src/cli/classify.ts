@@ -876,6 +876,13 @@ export interface ClassifyPredictOptions {
   threads?: number;
 }
 
+/**
+ * Batches of texts each worker must have when the user gave no --threads: below ≈ 2,500 texts the pool's start-up and
+ * model loads cost more than the second core saves (2,000 texts: 1.28–1.31 s on two threads, 1.15–1.16 s on one;
+ * BENCHMARKS.md, "`classify predict` gets the same rule").
+ */
+export const PREDICT_POOL_MIN_BATCHES = 10;
+
 /** `recur classify predict DIR [TEXT...]`: label and probability per text (arguments, --input CSV, or stdin lines). */
 export async function classifyPredict(
   dir: string,
@@ -907,8 +914,7 @@ export async function classifyPredict(
     threads: o.threads ?? defaultThreads(),
     items: inputs.length,
     batchSize: o.batchSize,
-    // Without --threads, a worker per 10 batches: below that the pool's start-up costs more than it saves (BENCHMARKS.md).
-    ...(o.threads === undefined ? { minBatchesPerWorker: 10 } : {}),
+    ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
   };
   const results =
     (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??

@@ -71,10 +71,10 @@ class Stamped {
  * A byte address kept on each view an arena makes. V8 does not inline the `buffer` and `byteOffset` getters of typed
  * arrays (≈ 15 ns each), and a generation step passes ≈ 20 arrays to kernels: reading the address from the view made
  * one-stream generation up to 10 % faster on one thread and up to 21 % with the step helper (BENCHMARKS.md, "Kernel
- * calls read their addresses from the views"). A private field, stamped on by the subclass trick, costs ≈ 15 ns a view where
- * `Object.defineProperty` costs 250, and unlike a symbol property it is invisible: views still print, and compare
- * (deepStrictEqual), like plain arrays. One class per arena, so a view of another memory never passes for one of
- * this one.
+ * calls read their addresses from the views"). A private field, stamped on by the subclass trick, costs ≈ 15 ns a
+ * view where `Object.defineProperty` costs 250, and unlike a symbol property it is invisible: views still print, and
+ * compare (deepStrictEqual), like plain arrays. One class per arena, so a view of another memory never passes for
+ * one of this one.
  */
 function addressStamp(): { stamp(v: Typed, address: number): void; read(v: Typed): number | undefined } {
   class Address extends Stamped {
