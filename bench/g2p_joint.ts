@@ -1,7 +1,8 @@
 /**
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
  * [--train-fraction f] [--train-on-validation 1] [--reversed-weights r1,r2,…]
- * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,… --tagger-nbest K]` — #13's
+ * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,… --tagger-nbest K]
+ * [--realign-order K] [--alphas a1,a2,… [--mix 1]]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -65,6 +66,21 @@ const aligned: { source: Int32Array; chunks: Int32Array[] }[] = [];
 for (const p of encoded) {
   const chunks = aligner.align(p.source, p.target);
   if (chunks) aligned.push({ source: p.source, chunks });
+}
+// --realign-order K: each training pair aligned again by an order-K joint n-gram of the aligner's graphones (its most
+// probable graphone path), before the n-gram is fitted: alignments that see their neighbours.
+const realignOrder = Number(args.get('realign-order') ?? 0);
+if (realignOrder > 0) {
+  const aligning = JointNgram.fit(aligned, realignOrder);
+  let changed = 0;
+  aligned.forEach((a, k) => {
+    const target = Int32Array.from(a.chunks.flatMap((c) => Array.from(c)));
+    const chunks = aligning.bestPath(a.source, target);
+    if (!chunks) return;
+    if (chunks.some((c, i) => c.join() !== a.chunks[i].join())) changed++;
+    aligned[k] = { source: a.source, chunks };
+  });
+  console.log(`realigned by an order-${realignOrder} n-gram: ${changed} pairs changed`);
 }
 const t1 = Date.now();
 const ngram = JointNgram.fit(aligned, order);
@@ -253,9 +269,49 @@ if (loaded) {
     }
     return wrong;
   };
+  const grid = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1];
   const half = Math.floor(examples.length / 2);
   const rate = (e: number, n: number): string => `${((100 * e) / n).toFixed(2)} %`;
-  const grid = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1];
+  // --alphas a1,a2,… --mix 1: the networks' side of the rule — the length penalty's α, and the two sides combined as
+  // a mixture (log of their mean probability) instead of agreement's mean log-probability — with the n-gram's weight,
+  // all chosen on the first half and read on the second.
+  if (args.has('alphas') || args.has('mix')) {
+    const alphas = (args.get('alphas') ?? '0.6').split(',').map(Number);
+    const mixes = args.get('mix') === '1' ? [false, true] : [false];
+    const rule = (w: number, alpha: number, mix: boolean, from: number, to: number): number => {
+      let wrong = 0;
+      for (let i = from; i < to; i++) {
+        let best = -Infinity;
+        let pick = -1;
+        for (let c = first[i]; c < first[i + 1]; c++) {
+          const lp = candTarget[c].length + 1;
+          const m = Math.max(lpF[c], lpR[c]);
+          const sides = mix
+            ? m + Math.log((Math.exp(lpF[c] - m) + Math.exp(lpR[c] - m)) / 2)
+            : (lpF[c] + lpR[c]) / 2;
+          const s = sides / lengthPenalty(lp, alpha) + w * floor(lpJ[c]);
+          if (s > best) [best, pick] = [s, c];
+        }
+        if (!refs[i].has(text(candTarget[pick]))) wrong++;
+      }
+      return wrong;
+    };
+    let chosen = { w: 0, alpha: 0, mix: false, e: Infinity };
+    for (const mix of mixes)
+      for (const alpha of alphas)
+        for (const w of grid) {
+          const e1 = rule(w, alpha, mix, 0, half);
+          const e2 = rule(w, alpha, mix, half, examples.length);
+          console.log(
+            `${mix ? 'mixture' : 'agreement'}, α ${alpha}, w ${w}: first half ${rate(e1, half)}, second half ${rate(e2, examples.length - half)}, all ${rate(e1 + e2, examples.length)}`,
+          );
+          if (e1 < chosen.e) chosen = { w, alpha, mix, e: e1 };
+        }
+    const e2 = rule(chosen.w, chosen.alpha, chosen.mix, half, examples.length);
+    console.log(
+      `chosen on the first half: ${chosen.mix ? 'mixture' : 'agreement'}, α ${chosen.alpha}, w ${chosen.w}; second half ${rate(e2, examples.length - half)}`,
+    );
+  }
   let bestW = 0;
   let bestErr = Infinity;
   for (const w of grid) {

@@ -204,6 +204,35 @@ describe('JointNgram', () => {
     }
   });
 
+  it('finds the most probable graphone path of a pair (bestPath), the brute-force argmax over its paths', () => {
+    const rng = new Random(11);
+    const model = new JointNgram(3, graphones, seqs);
+    let checked = 0;
+    let ambiguous = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const letters = Array.from({ length: 1 + rng.int(5) }, () => rng.int(OPTIONS.length));
+      const byTarget = new Map<string, { path: number[]; logp: number }[]>();
+      for (const p of paths(model, letters)) byTarget.set(p.target, [...(byTarget.get(p.target) ?? []), p]);
+      const source = Int32Array.from(letters);
+      for (const [target, ps] of byTarget) {
+        const ids = Int32Array.from(target === '' ? [] : target.split(' ').map(Number));
+        const best = ps.reduce((a, b) => (b.logp > a.logp ? b : a));
+        const got = model.bestPath(source, ids, 10_000);
+        assert.ok(got, `${letters} → ${target}: no path`);
+        assert.equal(got.length, letters.length);
+        // The chunks spell the target, one per letter, and are the best path's (or a path as probable).
+        assert.equal(got.flatMap((c) => Array.from(c)).join(' '), target);
+        const chosen = ps.find((p) => p.path.every((g, i) => graphones[g].chunk.join() === got[i].join()));
+        assert.ok(chosen && Math.abs(chosen.logp - best.logp) < 1e-9, `${letters} → ${target}`);
+        checked++;
+        if (ps.length > 1) ambiguous++;
+      }
+      assert.equal(model.bestPath(source, Int32Array.from([4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4])), null);
+    }
+    // Targets several paths spell (letter 1 sounding or not beside another 1): the choice is tested, not just found.
+    assert.ok(checked > 30 && ambiguous > 5, `${checked} targets, ${ambiguous} with several paths`);
+  });
+
   it('gives whole n-best lists their brute-force probabilities when one letter has many graphones', () => {
     // nBest resolves a hypothesis's graphones context by context, scanning the short contexts' children and
     // bisecting the long ones (the root here has ~40 children, letters 1–3 one or two graphones each): both ways.

@@ -479,6 +479,59 @@ export class JointNgram {
   }
 
   /**
+   * The most probable graphone path that spells `source` as `target` under this model (the `width` best states kept
+   * per source position): one chunk of target tokens per source token, or null when the beam holds no such path.
+   */
+  bestPath(
+    source: Int32Array,
+    target: Int32Array,
+    width: number = JOINT_NGRAM_DEFAULTS.width,
+  ): Int32Array[] | null {
+    const T = target.length;
+    // Per position: states (context node, tokens consumed) with their best log-probability and how they were reached.
+    type Step = { lp: number; prev: number; g: number };
+    const layers: Map<number, Step>[] = [new Map([[this.startNode * (T + 1), { lp: 0, prev: -1, g: -1 }]])];
+    for (let i = 0; i < source.length; i++) {
+      const next = new Map<number, Step>();
+      const options = this.bySource[source[i]] ?? new Int32Array(0);
+      for (const [state, { lp }] of layers[i]) {
+        const node = Math.floor(state / (T + 1));
+        const j = state % (T + 1);
+        for (const g of options) {
+          const chunk = this.graphones[g].chunk;
+          if (j + chunk.length > T) continue;
+          let spells = true;
+          for (let k = 0; k < chunk.length; k++) if (chunk[k] !== target[j + k]) spells = false;
+          if (!spells) continue;
+          const key = this.follow(node, g) * (T + 1) + j + chunk.length;
+          const v = lp + this.followedLogProb;
+          const old = next.get(key);
+          if (old === undefined || v > old.lp) next.set(key, { lp: v, prev: state, g });
+        }
+      }
+      if (next.size > width) {
+        const kept = [...next].sort((a, b) => b[1].lp - a[1].lp).slice(0, width);
+        layers.push(new Map(kept));
+      } else layers.push(next);
+    }
+    let best = -1;
+    let bestLp = -Infinity;
+    for (const [state, { lp }] of layers[source.length])
+      if (state % (T + 1) === T) {
+        const v = lp + this.logProb(Math.floor(state / (T + 1)), this.EOS);
+        if (v > bestLp) [best, bestLp] = [state, v];
+      }
+    if (best < 0) return null;
+    const chunks = new Array<Int32Array>(source.length);
+    for (let i = source.length, state = best; i > 0; i--) {
+      const step = layers[i].get(state) as Step;
+      chunks[i - 1] = this.graphones[step.g].chunk;
+      state = step.prev;
+    }
+    return chunks;
+  }
+
+  /**
    * The `n` most probable targets of `source`, best first, each with log p(source, target) summed over the paths the
    * beam (`width` hypotheses per source position) kept; fewer when the beam holds fewer distinct targets.
    */
