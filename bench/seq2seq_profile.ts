@@ -6,10 +6,10 @@
  * lengths).
  */
 import '../src/node/index.js';
-import { cmudict } from '../src/node/seq2seq_files.js';
+import { cmudict, readPairsFile } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
-import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
-import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
+import { G2P_SETTINGS, PAIRS_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { examplePairs, groupExamples, splitExamples } from '../src/seq2seq/pairs.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { printKernelTable, timeKernels } from './kernel_timers.js';
 
@@ -18,20 +18,39 @@ const arg = (name: string, fallback: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const BATCHES = arg('--batches', 60);
-const s = { ...G2P_SETTINGS, encoderLayers: arg('--layers', G2P_SETTINGS.encoderLayers) };
-const within = cmudict().examples.filter(
+// --pairs FILE: the README's translation recipe on a pairs file (words both sides, the 6,000 most frequent a side,
+// ≤ 6 source and ≤ 8 target words, 128 units, embeddings of 96) instead of G2P.
+const pairsIndex = process.argv.indexOf('--pairs');
+const pairsFile = pairsIndex > 0 ? process.argv[pairsIndex + 1] : undefined;
+const s = pairsFile
+  ? {
+      ...PAIRS_SETTINGS,
+      units: 128,
+      embeddingDim: 96,
+      maxSourceLength: 6,
+      maxTargetLength: 8,
+      vocabularySize: 6000,
+    }
+  : { ...G2P_SETTINGS, encoderLayers: arg('--layers', G2P_SETTINGS.encoderLayers) };
+const words = (t: string): number => t.split(' ').filter((w) => w !== '').length;
+const within = (
+  pairsFile ? groupExamples(readPairsFile(pairsFile, { skipBad: true }).pairs) : cmudict().examples
+).filter(
   (e) =>
-    [...e.source].length <= s.maxSourceLength &&
-    e.targets.every((t) => t.split(' ').length <= s.maxTargetLength),
+    (pairsFile ? words(e.source) : [...e.source].length) <= s.maxSourceLength &&
+    e.targets.every((t) => words(t) <= s.maxTargetLength),
 );
 const pairs = examplePairs(splitExamples(within, s.seed).train);
+const cap = pairsFile ? 6000 : undefined;
 const source = Tokenizer.fit(
   pairs.map((p) => p.source),
-  'chars',
+  pairsFile ? 'words' : 'chars',
+  cap,
 );
 const target = Tokenizer.fit(
   pairs.map((p) => p.target),
-  'symbols',
+  pairsFile ? 'words' : 'symbols',
+  cap,
 );
 const dataset = new PairDataset(encodePairs(pairs, source, target), { batchSize: s.batchSize, seed: 1 });
 const batches = [...dataset.batches(0)].slice(0, BATCHES + 2);
