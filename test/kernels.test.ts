@@ -482,6 +482,14 @@ for (const variant of variants) {
           assertClose(g1, g2, 1e-6, 'grad');
         }
       }
+      // A non-finite logit, in the vector body or the tail, makes the loss NaN (so training stops loudly).
+      for (const bad of [NaN, Infinity])
+        for (const at of [1, 6]) {
+          const logits = k.alloc(7).fill(0.5);
+          logits[at] = bad;
+          const loss = k.softmaxCrossEntropy(logits, 1, 7, Int32Array.of(0), null, k.alloc(7), 1);
+          assert.ok(Number.isNaN(loss), `logit ${bad} at ${at}: loss ${loss}`);
+        }
     });
 
     it('scoped allocations are reused; long-lived ones are not overwritten', () => {
