@@ -444,6 +444,30 @@ export class JointNgram {
   }
 
   /**
+   * The steps of a constrained search (logJoint, bestPath) from `state` — context node × (T + 1) + target tokens
+   * consumed — by each graphone of `options` whose chunk continues `target`: visit(next state, log p(g | node), g).
+   */
+  private spellings(
+    state: number,
+    options: Int32Array,
+    target: Int32Array,
+    visit: (key: number, logp: number, g: number) => void,
+  ): void {
+    const T = target.length;
+    const node = Math.floor(state / (T + 1));
+    const j = state % (T + 1);
+    for (const g of options) {
+      const chunk = this.graphones[g].chunk;
+      if (j + chunk.length > T) continue;
+      let spells = true;
+      for (let k = 0; k < chunk.length; k++) if (chunk[k] !== target[j + k]) spells = false;
+      if (!spells) continue;
+      const next = this.follow(node, g);
+      visit(next * (T + 1) + j + chunk.length, this.followedLogProb, g);
+    }
+  }
+
+  /**
    * log Σ p(g_1 … g_S <end>) over the graphone paths that spell `source` as `target` (the `width` most probable
    * states kept per source position), or −Infinity when none does.
    */
@@ -454,21 +478,12 @@ export class JointNgram {
     for (let i = 0; i < source.length; i++) {
       const next = new Map<number, number>();
       const options = this.bySource[source[i]] ?? new Int32Array(0);
-      for (const [state, lp] of states) {
-        const node = Math.floor(state / (T + 1));
-        const j = state % (T + 1);
-        for (const g of options) {
-          const chunk = this.graphones[g].chunk;
-          if (j + chunk.length > T) continue;
-          let spells = true;
-          for (let k = 0; k < chunk.length; k++) if (chunk[k] !== target[j + k]) spells = false;
-          if (!spells) continue;
-          const key = this.follow(node, g) * (T + 1) + j + chunk.length;
-          const v = lp + this.followedLogProb;
+      for (const [state, lp] of states)
+        this.spellings(state, options, target, (key, logp) => {
+          const v = lp + logp;
           const old = next.get(key);
           next.set(key, old === undefined ? v : logAdd(old, v));
-        }
-      }
+        });
       states = keepBest(next, width);
     }
     let total = -Infinity;
@@ -494,21 +509,12 @@ export class JointNgram {
     for (let i = 0; i < source.length; i++) {
       const next = new Map<number, Step>();
       const options = this.bySource[source[i]] ?? new Int32Array(0);
-      for (const [state, { lp }] of layers[i]) {
-        const node = Math.floor(state / (T + 1));
-        const j = state % (T + 1);
-        for (const g of options) {
-          const chunk = this.graphones[g].chunk;
-          if (j + chunk.length > T) continue;
-          let spells = true;
-          for (let k = 0; k < chunk.length; k++) if (chunk[k] !== target[j + k]) spells = false;
-          if (!spells) continue;
-          const key = this.follow(node, g) * (T + 1) + j + chunk.length;
-          const v = lp + this.followedLogProb;
+      for (const [state, { lp }] of layers[i])
+        this.spellings(state, options, target, (key, logp, g) => {
+          const v = lp + logp;
           const old = next.get(key);
           if (old === undefined || v > old.lp) next.set(key, { lp: v, prev: state, g });
-        }
-      }
+        });
       if (next.size > width) {
         const kept = [...next].sort((a, b) => b[1].lp - a[1].lp).slice(0, width);
         layers.push(new Map(kept));
