@@ -1150,14 +1150,18 @@ export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize
     let max: f32 = Mathf.max(Mathf.max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), Mathf.max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
     for (; j < V; j++) max = Mathf.max(max, load<f32>(o + (<usize>j << 2)));
     const mv = f32x4.splat(max);
-    let s4 = f32x4.splat(0);
+    // The sum in float64 lanes: a vocabulary of tens of thousands of small terms would lose digits in float32.
+    let sLo = f64x2.splat(0);
+    let sHi = f64x2.splat(0);
     j = 0;
     for (; j < V4; j += 4) {
       const e = expv(f32x4.sub(v128.load(o + (<usize>j << 2)), mv));
       if (gr) v128.store(gr + (<usize>j << 2), e);
-      s4 = f32x4.add(s4, e);
+      sLo = f64x2.add(sLo, f64x2.promote_low_f32x4(e));
+      sHi = f64x2.add(sHi, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
     }
-    let sum: f64 = <f64>f32x4.extract_lane(s4, 0) + <f64>f32x4.extract_lane(s4, 1) + <f64>f32x4.extract_lane(s4, 2) + <f64>f32x4.extract_lane(s4, 3);
+    const s2 = f64x2.add(sLo, sHi);
+    let sum: f64 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
     for (; j < V; j++) {
       const e = f32x4.extract_lane(expv(f32x4.splat(load<f32>(o + (<usize>j << 2)) - max)), 0);
       if (gr) store<f32>(gr + (<usize>j << 2), e);
@@ -1168,10 +1172,10 @@ export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize
       const y = load<i32>(labels + (<usize>r << 2));
       total += logZ - <f64>load<f32>(o + (<usize>y << 2));
       if (gr) {
-        const k = f32x4.splat(<f32>(<f64>scale / sum));
+        const k1: f32 = <f32>(<f64>scale / sum);
+        const k = f32x4.splat(k1);
         j = 0;
         for (; j < V4; j += 4) v128.store(gr + (<usize>j << 2), f32x4.mul(v128.load(gr + (<usize>j << 2)), k));
-        const k1: f32 = <f32>(<f64>scale / sum);
         for (; j < V; j++) store<f32>(gr + (<usize>j << 2), load<f32>(gr + (<usize>j << 2)) * k1);
         store<f32>(gr + (<usize>y << 2), load<f32>(gr + (<usize>y << 2)) - scale);
       }
@@ -1184,14 +1188,14 @@ export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize
       }
       if (gr) {
         // grad = (p · Σy − y) · scale, p = e / sum.
-        const k = f32x4.splat(<f32>((tsum / sum) * <f64>scale));
+        const k1: f32 = <f32>((tsum / sum) * <f64>scale);
+        const k = f32x4.splat(k1);
         const sv = f32x4.splat(scale);
         j = 0;
         for (; j < V4; j += 4) {
           const g = f32x4.sub(f32x4.mul(v128.load(gr + (<usize>j << 2)), k), f32x4.mul(v128.load(t + (<usize>j << 2)), sv));
           v128.store(gr + (<usize>j << 2), g);
         }
-        const k1: f32 = <f32>((tsum / sum) * <f64>scale);
         for (; j < V; j++) store<f32>(gr + (<usize>j << 2), load<f32>(gr + (<usize>j << 2)) * k1 - load<f32>(t + (<usize>j << 2)) * scale);
       }
     }
