@@ -251,14 +251,29 @@ if (loaded) {
     ...(tagger ? [{ name: 'the tagger', lp: lpT, weights: taggerWeights }] : []),
     ...(reversedNgram ? [{ name: 'the reversed n-gram', lp: lpV, weights: reversedWeights }] : []),
   ];
-  /** Wrong answers among words [from, to) at n-gram weight w and weight x of `extra` (none: the n-gram alone). */
-  const errors = (w: number, from: number, to: number, extra?: Float64Array, x = 0): number => {
+  /**
+   * Wrong answers among words [from, to) at n-gram weight w and weight x of `extra` (none: the n-gram alone); `rule`:
+   * the length penalty's α (0.6, the product's) and whether the sides are mixed (log of their mean probability)
+   * instead of agreement's mean log-probability.
+   */
+  const errors = (
+    w: number,
+    from: number,
+    to: number,
+    extra?: Float64Array,
+    x = 0,
+    rule = { alpha: 0.6, mix: false },
+  ): number => {
     let wrong = 0;
     for (let i = from; i < to; i++) {
       let best = -Infinity;
       let pick = -1;
       for (let c = first[i]; c < first[i + 1]; c++) {
-        const neural = (lpF[c] + lpR[c]) / 2 / lengthPenalty(candTarget[c].length + 1, 0.6);
+        const m = Math.max(lpF[c], lpR[c]);
+        const sides = rule.mix
+          ? m + Math.log((Math.exp(lpF[c] - m) + Math.exp(lpR[c] - m)) / 2)
+          : (lpF[c] + lpR[c]) / 2;
+        const neural = sides / lengthPenalty(candTarget[c].length + 1, rule.alpha);
         const s = neural + w * floor(lpJ[c]) + (extra && x !== 0 ? x * floor(extra[c]) : 0);
         if (s > best) {
           best = s;
@@ -278,24 +293,8 @@ if (loaded) {
   if (args.has('alphas') || args.has('mix')) {
     const alphas = (args.get('alphas') ?? '0.6').split(',').map(Number);
     const mixes = args.get('mix') === '1' ? [false, true] : [false];
-    const rule = (w: number, alpha: number, mix: boolean, from: number, to: number): number => {
-      let wrong = 0;
-      for (let i = from; i < to; i++) {
-        let best = -Infinity;
-        let pick = -1;
-        for (let c = first[i]; c < first[i + 1]; c++) {
-          const lp = candTarget[c].length + 1;
-          const m = Math.max(lpF[c], lpR[c]);
-          const sides = mix
-            ? m + Math.log((Math.exp(lpF[c] - m) + Math.exp(lpR[c] - m)) / 2)
-            : (lpF[c] + lpR[c]) / 2;
-          const s = sides / lengthPenalty(lp, alpha) + w * floor(lpJ[c]);
-          if (s > best) [best, pick] = [s, c];
-        }
-        if (!refs[i].has(text(candTarget[pick]))) wrong++;
-      }
-      return wrong;
-    };
+    const rule = (w: number, alpha: number, mix: boolean, from: number, to: number): number =>
+      errors(w, from, to, undefined, 0, { alpha, mix });
     let chosen = { w: 0, alpha: 0, mix: false, e: Infinity };
     for (const mix of mixes)
       for (const alpha of alphas)

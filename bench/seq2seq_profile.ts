@@ -6,12 +6,13 @@
  * lengths).
  */
 import '../src/node/index.js';
-import { cmudict, readPairsFile } from '../src/node/seq2seq_files.js';
+import { cmudict } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
-import { G2P_SETTINGS, PAIRS_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
-import { examplePairs, groupExamples, splitExamples } from '../src/seq2seq/pairs.js';
+import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { printKernelTable, timeKernels } from './kernel_timers.js';
+import { TRANSLATION_VOCABULARY, translationSettings, translationSplits } from './translate_recipe.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -23,25 +24,21 @@ const BATCHES = arg('--batches', 60);
 const pairsIndex = process.argv.indexOf('--pairs');
 const pairsFile = pairsIndex > 0 ? process.argv[pairsIndex + 1] : undefined;
 const s = pairsFile
-  ? {
-      ...PAIRS_SETTINGS,
-      units: 128,
-      embeddingDim: 96,
-      maxSourceLength: 6,
-      maxTargetLength: 8,
-      vocabularySize: 6000,
-    }
+  ? translationSettings()
   : { ...G2P_SETTINGS, encoderLayers: arg('--layers', G2P_SETTINGS.encoderLayers) };
-const words = (t: string): number => t.split(' ').filter((w) => w !== '').length;
-const within = (
-  pairsFile ? groupExamples(readPairsFile(pairsFile, { skipBad: true }).pairs) : cmudict().examples
-).filter(
-  (e) =>
-    (pairsFile ? words(e.source) : [...e.source].length) <= s.maxSourceLength &&
-    e.targets.every((t) => words(t) <= s.maxTargetLength),
+const pairs = examplePairs(
+  pairsFile
+    ? translationSplits(pairsFile, s).train
+    : splitExamples(
+        cmudict().examples.filter(
+          (e) =>
+            [...e.source].length <= s.maxSourceLength &&
+            e.targets.every((t) => t.split(' ').length <= s.maxTargetLength),
+        ),
+        s.seed,
+      ).train,
 );
-const pairs = examplePairs(splitExamples(within, s.seed).train);
-const cap = pairsFile ? 6000 : undefined;
+const cap = pairsFile ? TRANSLATION_VOCABULARY : undefined;
 const source = Tokenizer.fit(
   pairs.map((p) => p.source),
   pairsFile ? 'words' : 'chars',

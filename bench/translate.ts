@@ -16,18 +16,21 @@
  */
 import '../src/node/install.js';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadExamples, splitsOf, withinLimits } from '../src/cli/seq2seq.js';
-import { makeOutput } from '../src/cli/output.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
-import { PAIRS_SETTINGS, type Seq2SeqSettings } from '../src/seq2seq/model.js';
 import { examplePairs } from '../src/seq2seq/pairs.js';
 import type { Seq2SeqScores, Translation } from '../src/seq2seq/seq2seq.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { PYTHON, hasTorch } from './torch_splits.js';
+import {
+  TRANSLATION_VOCABULARY,
+  translationFlags,
+  translationSettings,
+  translationSplits,
+} from './translate_recipe.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string): string | undefined => {
@@ -47,41 +50,18 @@ if (!existsSync(pairsFile)) {
 }
 if (!hasTorch()) throw new Error(`${PYTHON} has no torch: apt-get install python3-torch (as .ci/run does)`);
 
-// The recipe of the README's "Translation recipe".
-const recipeFlags = [
-  '--skip-bad',
-  '--vocab-size',
-  '6000',
-  '--max-source-length',
-  String(maxSource),
-  '--max-target-length',
-  String(maxTarget),
-  '--units',
-  '128',
-  '--embedding',
-  '96',
-];
-const settings: Seq2SeqSettings = {
-  ...PAIRS_SETTINGS,
-  units: 128,
-  embeddingDim: 96,
-  maxSourceLength: maxSource,
-  maxTargetLength: maxTarget,
-  vocabularySize: 6000,
-};
-const quiet = makeOutput({ quiet: true });
-const examples = withinLimits(loadExamples(pairsFile, { skipBad: true }, settings, quiet), settings);
-const splits = splitsOf(examples, settings.seed, pairsFile);
+const settings = translationSettings(maxSource, maxTarget);
+const splits = translationSplits(pairsFile, settings);
 const trainPairs = examplePairs(splits.train);
 const src = Tokenizer.fit(
   trainPairs.map((p) => p.source),
   'words',
-  6000,
+  TRANSLATION_VOCABULARY,
 );
 const tgt = Tokenizer.fit(
   trainPairs.map((p) => p.target),
   'words',
-  6000,
+  TRANSLATION_VOCABULARY,
 );
 const ids = (a: Int32Array): number[] => Array.from(a);
 mkdirSync(work, { recursive: true });
@@ -105,17 +85,15 @@ log(
     `${splits.test.length} test sources; vocabularies ${src.size} / ${tgt.size}; ${minutes} CPU-minutes each, one core each`,
 );
 
+/** Runs a trainer with its stdout and stderr written to `logFile` as they come (`tail -f` shows its epochs). */
 function run(cmd: string, args: string[], logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
+    const logStream = createWriteStream(logFile);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => chunks.push(d));
-    child.stderr.on('data', (d: Buffer) => chunks.push(d));
+    child.stdout.pipe(logStream, { end: false });
+    child.stderr.pipe(logStream, { end: false });
     child.on('error', reject);
-    child.on('close', (code) => {
-      writeFileSync(logFile, Buffer.concat(chunks));
-      resolve(code ?? 1);
-    });
+    child.on('close', (code) => logStream.end(() => resolve(code ?? 1)));
   });
 }
 
@@ -135,7 +113,7 @@ const [recurCode, torchCode] = await Promise.all([
       pairsFile,
       '--out',
       recurDir,
-      ...recipeFlags,
+      ...translationFlags(settings),
       '--epochs',
       '100',
       '--cpu-time-limit',
