@@ -1202,3 +1202,120 @@ export function softmaxCrossEntropy(logits: usize, R: i32, V: i32, labels: usize
   }
   return total;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// fdlibm's exp (FreeBSD e_exp.c), which V8's Math.exp computes to the bit: decoding sums it for its float64
+// log-softmax, and its scores and choices must be what the plain JavaScript loop gives. The common branch
+// (1.5·ln2 ≤ |x| < 708) runs two lanes at a time with fdlibm's operations in fdlibm's order (no fused multiply-add,
+// in either build); a pair with a lane elsewhere goes lane by lane through the scalar port.
+
+const FD_LN2HI: f64 = 6.93147180369123816490e-01;
+const FD_LN2LO: f64 = 1.90821492927058770002e-10;
+const FD_INVLN2: f64 = 1.44269504088896338700e+00;
+const FD_P1: f64 = 1.66666666666666019037e-01;
+const FD_P2: f64 = -2.77777777770155933842e-03;
+const FD_P3: f64 = 6.61375632143793436117e-05;
+const FD_P4: f64 = -1.65339022054652515390e-06;
+const FD_P5: f64 = 4.13813679705723846039e-08;
+
+function fdlibmExp(x: f64): f64 {
+  const bits = reinterpret<u64>(x);
+  const negative = <i32>(bits >> 63);
+  const hx = <u32>(bits >> 32) & 0x7fffffff;
+  let hi: f64 = 0;
+  let lo: f64 = 0;
+  let k: i32 = 0;
+  if (hx >= 0x40862e42) {
+    // |x| ≥ 709.78: NaN, ±∞, overflow or underflow.
+    if (hx >= 0x7ff00000) return ((hx & 0xfffff) | <u32>bits) != 0 ? x + x : negative ? 0.0 : x;
+    if (x > 7.09782712893383973096e+2) return Infinity;
+    if (x < -7.45133219101941108420e+2) return 0.0;
+  }
+  if (hx > 0x3fd62e42) {
+    // |x| > 0.5·ln2: x = k·ln2 + r, |r| ≤ 0.5·ln2.
+    if (hx < 0x3ff0a2b2) {
+      if (x == 1.0) return 2.718281828459045;
+      hi = negative ? x + FD_LN2HI : x - FD_LN2HI;
+      lo = negative ? -FD_LN2LO : FD_LN2LO;
+      k = 1 - negative - negative;
+    } else {
+      k = <i32>(FD_INVLN2 * x + (negative ? -0.5 : 0.5));
+      const t = <f64>k;
+      hi = x - t * FD_LN2HI;
+      lo = t * FD_LN2LO;
+    }
+    x = hi - lo;
+  } else if (hx < 0x3e300000) {
+    return 1.0 + x;
+  }
+  const t = x * x;
+  const c = x - t * (FD_P1 + t * (FD_P2 + t * (FD_P3 + t * (FD_P4 + t * FD_P5))));
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
+  const y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi);
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * 8.98846567431157953865e+307;
+    return y * reinterpret<f64>(<u64>(0x3ff + k) << 52);
+  }
+  return y * reinterpret<f64>(<u64>(0x3ff + k + 1000) << 52) * 9.33263618503218878990e-302;
+}
+
+// The vector branch's constants, two lanes each (see VCONST for why they are loaded, not built).
+const FDCONST: usize = memory.data<f64>(
+  [
+  FD_INVLN2, FD_INVLN2,
+  FD_LN2HI, FD_LN2HI,
+  FD_LN2LO, FD_LN2LO,
+  FD_P1, FD_P1,
+  FD_P2, FD_P2,
+  FD_P3, FD_P3,
+  FD_P4, FD_P4,
+  FD_P5, FD_P5,
+  1.0, 1.0,
+  2.0, 2.0,
+  0.5, 0.5,
+  -0.5, -0.5,
+  ],
+  16,
+);
+// @ts-ignore: decorator
+@inline function fd(i: i32): v128 {
+  return v128.load(FDCONST + (<usize>i << 4));
+}
+
+export function sumExp(n: i32, x: usize, shift: f64): f64 {
+  let sum: f64 = 0;
+  const s = f64x2.splat(shift);
+  const bottom = i64x2.splat(0x3ff0a2b2);
+  const top = i64x2.splat(0x40862000);
+  const absHigh = i64x2.splat(0x7fffffff);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const v = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2))), s);
+    const hx = v128.and(i64x2.shr_u(v, 32), absHigh);
+    if (!i64x2.all_true(v128.and(i64x2.ge_s(hx, bottom), i64x2.lt_s(hx, top)))) {
+      sum += fdlibmExp(f64x2.extract_lane(v, 0));
+      sum += fdlibmExp(f64x2.extract_lane(v, 1));
+      continue;
+    }
+    const k = i32x4.trunc_sat_f64x2_s_zero(
+      f64x2.add(f64x2.mul(fd(0), v), v128.bitselect(fd(11), fd(10), i64x2.shr_s(v, 63))),
+    );
+    const t = f64x2.convert_low_i32x4_s(k);
+    const hi = f64x2.sub(v, f64x2.mul(t, fd(1)));
+    const lo = f64x2.mul(t, fd(2));
+    const r = f64x2.sub(hi, lo);
+    const r2 = f64x2.mul(r, r);
+    let p = f64x2.add(fd(6), f64x2.mul(r2, fd(7)));
+    p = f64x2.add(fd(5), f64x2.mul(r2, p));
+    p = f64x2.add(fd(4), f64x2.mul(r2, p));
+    p = f64x2.add(fd(3), f64x2.mul(r2, p));
+    const c = f64x2.sub(r, f64x2.mul(r2, p));
+    const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(fd(9), c));
+    const y = f64x2.sub(fd(8), f64x2.sub(f64x2.sub(lo, q), hi));
+    const e = f64x2.mul(y, i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(k), i64x2.splat(0x3ff)), 52));
+    sum += f64x2.extract_lane(e, 0);
+    sum += f64x2.extract_lane(e, 1);
+  }
+  for (; i < n; i++) sum += fdlibmExp(<f64>load<f32>(x + (<usize>i << 2)) - shift);
+  return sum;
+}

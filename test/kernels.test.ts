@@ -492,6 +492,73 @@ for (const variant of variants) {
         }
     });
 
+    it("sumExp: the JavaScript loop's number to the bit, on every branch of exp", () => {
+      const rng = new Random(6);
+      const same = (a: number, b: number, what: string): void =>
+        assert.ok(Object.is(a, b), `${what}: ${a} vs ${b}`);
+      // Rows of logits at several spreads, shifted by their max (decoding's case), by 0 and by their min (positive
+      // arguments, overflow), inside kernel memory and outside it, at an offset.
+      for (const n of [...SIZES, 6000])
+        for (const spread of [0.01, 1, 30, 800])
+          for (const resident of [true, false]) {
+            const x = rand(k, n + 3, rng, resident).map((v) => v * spread);
+            const row = x.subarray(3);
+            for (const shift of [Math.max(...row), 0, Math.min(...row)])
+              same(
+                k.sumExp(n, x, 3, shift),
+                ref.sumExp(n, x, 3, shift),
+                `n ${n} spread ${spread} shift ${shift}`,
+              );
+          }
+      // Each branch's edges, one argument at a time and in pairs (vector body) with a plain neighbour.
+      const ln2 = Math.LN2;
+      const edges = [
+        0,
+        -0,
+        1,
+        -1,
+        2 ** -28,
+        -(2 ** -29),
+        0.5 * ln2,
+        -0.5 * ln2,
+        1.5 * ln2,
+        -1.5 * ln2,
+        1.04,
+        -1.04,
+        -707.9,
+        -708,
+        708,
+        707.9,
+        -708.5,
+        -740,
+        -745.1,
+        -745.2,
+        709.7,
+        709.8,
+        710,
+        -1e5,
+        1e5,
+        NaN,
+        Infinity,
+        -Infinity,
+        3e-320,
+        -3.5,
+        12.25,
+      ];
+      for (const e of edges) {
+        const one = Float32Array.of(e);
+        for (const shift of [0, 0.25, -0.25, 1e-9]) {
+          same(k.sumExp(1, one, 0, shift), Math.exp(Math.fround(e) - shift), `exp(${e} - ${shift})`);
+          for (const pair of [Float32Array.of(e, -2.5), Float32Array.of(-2.5, e), Float32Array.of(e, e)])
+            same(
+              k.sumExp(2, pair, 0, shift),
+              ref.sumExp(2, pair, 0, shift),
+              `pair [${pair.join(', ')}] - ${shift}`,
+            );
+        }
+      }
+    });
+
     it('scoped allocations are reused; long-lived ones are not overwritten', () => {
       const keep = k.alloc(100).fill(7);
       const m1 = k.beginScope();

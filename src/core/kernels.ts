@@ -436,6 +436,13 @@ export interface KernelCalls {
     grad: Float32Array | null,
     gradScale: number,
   ): number;
+
+  /**
+   * Σ exp(x[off + i] − shift) over i < n, in float64: each difference in float64, each exponential fdlibm's (FreeBSD
+   * e_exp.c, which is V8's Math.exp to the bit), summed in index order — the same number the plain JavaScript loop
+   * gives, so decoding's log-softmax keeps its scores and choices to the bit whichever kernels run it.
+   */
+  sumExp(n: number, x: Float32Array, off: number, shift: number): number;
 }
 
 /** A kernel implementation: its memory and its calls. */

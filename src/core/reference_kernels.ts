@@ -459,4 +459,10 @@ export const referenceKernels: Kernels = {
     }
     return total;
   },
+
+  sumExp(n, x, off, shift) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.exp(x[off + i] - shift);
+    return sum;
+  },
 };

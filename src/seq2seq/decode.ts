@@ -21,12 +21,13 @@
  * search with left-to-right ones, so an ensemble of both orders decodes by agreement (agreementDecode): each side's
  * n-best list (nBestDecode) is rescored by both sides, teacher-forced (scoreTargets).
  */
+import { kernels } from '../core/backend.js';
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
 import type { Functional } from '../models/functional.js';
 import { GraphStepper } from '../models/graph_stepper.js';
 import { sourceBatch } from './data.js';
-import { END, PAD, START, UNK } from './tokenizer.js';
+import { END, PAD, SPECIAL_TOKENS, START, UNK } from './tokenizer.js';
 
 export interface DecodeOptions {
   /** Most output tokens (before <end>). */
@@ -55,6 +56,8 @@ export interface Decoded {
 
 /** Tokens a decoder may output: not <pad>, <start> or <unk>. */
 const emittable = (v: number): boolean => v !== PAD && v !== START && v !== UNK;
+/** The first id past the special tokens (of which only <end> is emittable). */
+const FIRST_TOKEN = SPECIAL_TOKENS.length;
 
 export const DECODE_DEFAULTS = { batchSize: 64, lengthPenalty: 0.6 } as const;
 
@@ -165,13 +168,15 @@ export function decodingOrder(sources: readonly Int32Array[]): Int32Array {
   return Int32Array.from(sources, (_, i) => i).sort((a, b) => sources[a].length - sources[b].length || a - b);
 }
 
-/** Natural-log softmax of one row of logits (from offset o) into out (from offset at). */
+/**
+ * Natural-log softmax of one row of logits (from offset o) into out (from offset at), in float64. The exponentials'
+ * sum is the sumExp kernel's: the plain loop's number to the bit, two exponentials at a time (a 6,000-word row spent
+ * most of its time in Math.exp).
+ */
 function logSoftmax(logits: Float32Array, o: number, V: number, out: Float64Array, at: number): void {
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, logits[o + v]);
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
-  const lse = max + Math.log(sum);
+  const lse = max + Math.log(kernels().sumExp(V, logits, o, max));
   for (let v = 0; v < V; v++) out[at + v] = logits[o + v] - lse;
 }
 
@@ -256,12 +261,16 @@ export function greedyDecode(
       for (let i = 0; i < stepper.rows; i++) {
         const r = rowOf[i];
         if (r < 0 || done[r]) continue;
-        let best = -1;
-        for (let v = 0; v < V; v++) {
-          if (!emittable(v)) continue;
-          if (best < 0 || logp[i * V + v] > logp[i * V + best]) best = v;
-        }
-        scores[r] += logp[i * V + best];
+        // The most likely emittable token, the first of equals: <end>, then every id past the special tokens.
+        const o = i * V;
+        let best = END;
+        let bestLogp = logp[o + END];
+        for (let v = FIRST_TOKEN; v < V; v++)
+          if (logp[o + v] > bestLogp) {
+            best = v;
+            bestLogp = logp[o + v];
+          }
+        scores[r] += bestLogp;
         ids[i] = best;
         if (best === END) {
           done[r] = 1;

@@ -414,6 +414,13 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
     this.endCall(m);
     return r;
   },
+
+  sumExp(n, x, off, shift) {
+    const m = this.beginScope();
+    const r = this.x.sumExp(n, this.ptr(x, false) + off * 4, shift);
+    this.endCall(m);
+    return r;
+  },
 };
 
 // Once, at module load: the wrappers become methods of the prototype, called like class methods.
