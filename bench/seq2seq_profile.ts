@@ -19,8 +19,8 @@ const arg = (name: string, fallback: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const BATCHES = arg('--batches', 60);
-// --pairs FILE: the README's translation recipe on a pairs file (words both sides, the 6,000 most frequent a side,
-// ≤ 6 source and ≤ 8 target words, 128 units, embeddings of 96) instead of G2P.
+// --pairs FILE: the README's translation recipe on a pairs file (its token modes, the 6,000 most frequent tokens a
+// side, ≤ 6 source and ≤ 8 target words, 128 units, embeddings of 96) instead of G2P.
 const pairsIndex = process.argv.indexOf('--pairs');
 const pairsFile = pairsIndex > 0 ? process.argv[pairsIndex + 1] : undefined;
 const s = pairsFile
@@ -41,12 +41,12 @@ const pairs = examplePairs(
 const cap = pairsFile ? TRANSLATION_VOCABULARY : undefined;
 const source = Tokenizer.fit(
   pairs.map((p) => p.source),
-  pairsFile ? 'words' : 'chars',
+  pairsFile ? s.sourceMode : 'chars',
   cap,
 );
 const target = Tokenizer.fit(
   pairs.map((p) => p.target),
-  pairsFile ? 'words' : 'symbols',
+  pairsFile ? s.targetMode : 'symbols',
   cap,
 );
 const dataset = new PairDataset(encodePairs(pairs, source, target), { batchSize: s.batchSize, seed: 1 });

@@ -55,14 +55,16 @@ const splits = translationSplits(pairsFile, settings);
 const trainPairs = examplePairs(splits.train);
 const src = Tokenizer.fit(
   trainPairs.map((p) => p.source),
-  'words',
+  settings.sourceMode,
   TRANSLATION_VOCABULARY,
 );
 const tgt = Tokenizer.fit(
   trainPairs.map((p) => p.target),
-  'words',
+  settings.targetMode,
   TRANSLATION_VOCABULARY,
 );
+// Decoding's limit, as recur's: the longest training target in tokens (punctuation split off counts) + 10.
+const longestTarget = trainPairs.reduce((m, p) => Math.max(m, tgt.split(p.target).length), 0);
 const ids = (a: Int32Array): number[] => Array.from(a);
 mkdirSync(work, { recursive: true });
 const dataFile = join(work, 'data.json');
@@ -71,7 +73,7 @@ writeFileSync(
   JSON.stringify({
     sourceVocab: src.size,
     targetVocab: tgt.size,
-    maxTargetLength: maxTarget,
+    maxTargetLength: longestTarget,
     train: trainPairs.map((p) => [ids(src.encode(p.source)), ids(tgt.encode(p.target))]),
     validation: splits.validation.map((e) => [
       ids(src.encode(e.source)),

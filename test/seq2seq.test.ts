@@ -24,7 +24,8 @@ import {
 } from '../src/seq2seq/pairs.js';
 import { G2P_SETTINGS, checkSettings } from '../src/seq2seq/model.js';
 import { CMUDICT_DATA, typedSources } from '../src/seq2seq/seq2seq.js';
-import { END, PAD, START, Tokenizer, UNK } from '../src/seq2seq/tokenizer.js';
+import { Random } from '../src/core/random.js';
+import { END, JOINER, PAD, START, Tokenizer, UNK } from '../src/seq2seq/tokenizer.js';
 
 const toks = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
@@ -55,6 +56,76 @@ describe('tokenizers', () => {
     assert.deepEqual(Tokenizer.fit(texts, 'words', 100).tokens, Tokenizer.fit(texts, 'words').tokens);
     assert.throws(() => Tokenizer.fit(texts, 'chars', 10), /applies to words, not chars/);
     assert.throws(() => Tokenizer.fit(texts, 'words', 4), /above 4/);
+  });
+});
+
+describe('wordpunct tokens', () => {
+  const J = JOINER;
+  const empty = new Tokenizer('wordpunct', ['<pad>', '<start>', '<end>', '<unk>']);
+
+  it('splits punctuation off words, marked with a joiner on the side it was written against', () => {
+    const cases: [string, string[]][] = [
+      ['I am cold.', ['I', 'am', 'cold', `${J}.`]],
+      ['Où est-il ?', ['Où', 'est', `${J}-${J}`, 'il', '?']],
+      ["Don't go...", ['Don', `${J}'${J}`, 't', 'go', `${J}...`]],
+      ['"Leave me," she said.', [`"${J}`, 'Leave', 'me', `${J},"`, 'she', 'said', `${J}.`]],
+      ['(a) b', [`(${J}`, 'a', `${J})`, 'b']],
+      ['!!', ['!!']],
+      ['naïve café_2', ['naïve', 'café_2']],
+      ['  ', []],
+    ];
+    for (const [text, tokens] of cases) {
+      assert.deepEqual(empty.split(text), tokens, text);
+      assert.equal(empty.join(tokens), text.trim(), text);
+    }
+  });
+
+  it('"cold", "cold." and "cold?" share one word, and unknown words read as <unk>', () => {
+    const w = Tokenizer.fit(['I am cold.', 'cold?', 'cold'], 'wordpunct');
+    assert.deepEqual(w.tokens.slice(4), ['I', 'am', 'cold', `${J}.`, `${J}?`]);
+    assert.deepEqual(Array.from(w.encode('cold, I am!')), [6, UNK, 4, 5, UNK]);
+    assert.equal(w.decode(w.encode('I am cold?')), 'I am cold?');
+    assert.deepEqual(w.unknownTokens('am I hot?'), ['hot']);
+    assert.deepEqual(Tokenizer.fit(['a.', 'a.', 'b!'], 'wordpunct', 6).tokens.slice(4), ['a', `${J}.`]);
+  });
+
+  it('joins its own tokens back to the text with single spaces (seeded fuzz)', () => {
+    const rng = new Random(13);
+    const pieces = [
+      'le',
+      'chat',
+      'Où',
+      'naïve',
+      '42',
+      '_',
+      "'",
+      '-',
+      '.',
+      '...',
+      '?',
+      '!',
+      '"',
+      '(',
+      ')',
+      '«',
+      '»',
+      ',',
+      '€',
+      '😀',
+      'e\u0301',
+    ];
+    const spaces = [' ', '  ', '\t', '\u202f', '\u00a0', ''];
+    for (let n = 0; n < 2000; n++) {
+      let text = '';
+      for (let k = rng.int(12); k >= 0; k--)
+        text += pieces[rng.int(pieces.length)] + spaces[rng.int(spaces.length)];
+      const tokens = empty.split(text);
+      const expected = text.trim().split(/\s+/).join(' ');
+      assert.equal(empty.join(tokens), expected, JSON.stringify(text));
+      for (const t of tokens) assert.ok(t !== '' && !/\s/.test(t), JSON.stringify(text));
+    }
+    // The text's own joiners are not kept (they would be read as the tokenizer's).
+    assert.equal(empty.join(empty.split(`a${J}b ${J}`)), 'ab');
   });
 });
 

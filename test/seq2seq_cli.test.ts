@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { UNKNOWN_TOKENS_NAMED, unknownTokensNote } from '../src/cli/seq2seq.js';
 import { DECODE_POOL_MIN_BATCHES } from '../src/cli/seq2seq_decoding.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
@@ -114,6 +115,19 @@ describe('recur seq2seq', () => {
       plain.stderr,
       "recur: 2 of 3 sources had tokens the model never saw, read as unknown: 'quokka' (2 sources), 'a', 'ate', 'kiwi'\n",
     );
+  });
+
+  it("predict's note names the most frequent unknown tokens first, and counts the rest", () => {
+    const counts = new Map<string, number>([['rare', 1]]);
+    for (let i = 0; i < UNKNOWN_TOKENS_NAMED + 5; i++) counts.set(`w${i}`, i === 3 ? 9 : 2);
+    const note = unknownTokensNote(counts, 40, 100);
+    assert.match(
+      note,
+      /^recur: 40 of 100 sources had tokens .*: 'w3' \(9 sources\), 'w0' \(2 sources\), 'w1'/,
+    );
+    assert.equal(note.match(/'w\d+'/g)!.length, UNKNOWN_TOKENS_NAMED);
+    assert.match(note, /, and 6 more \(--json names each source's\)$/);
+    assert.doesNotMatch(note, /'rare'/);
   });
 
   it('refuses to overwrite a model unless told, and then deletes only its own files', () => {

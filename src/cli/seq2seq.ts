@@ -66,7 +66,7 @@ import {
   type Seq2SeqMetadata,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
-import { Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
+import { isWordMode, Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
@@ -204,7 +204,7 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
     throw new UsageError(
       '--post-attention reads the attention context: it needs --attention luong or bahdanau',
     );
-  if (o.vocabSize !== undefined && s.sourceMode !== 'words' && s.targetMode !== 'words')
+  if (o.vocabSize !== undefined && !isWordMode(s.sourceMode) && !isWordMode(s.targetMode))
     throw new UsageError(
       '--vocab-size applies to word tokens, and neither side is words (see --source-tokens)',
     );
@@ -262,7 +262,10 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     );
 }
 
-/** Token count of a text in a mode (for the length limits). */
+/**
+ * Length of a text for the length limits: characters, or whitespace-separated words and symbols ('wordpunct'
+ * included: "Hello, world!" is two words, whatever punctuation it splits off).
+ */
 const lengthIn =
   (mode: string) =>
   (t: string): number =>
@@ -415,11 +418,9 @@ export async function trainSeq2Seq(
   const validating = !settings.trainOnValidation;
   const trainPairs = examplePairs(trainingExamples(splits, settings.trainOnValidation));
   if (!app) {
-    // reduce, not Math.max(...): spreading 100,000s of lengths overflows the call stack.
-    const longest = trainPairs.reduce((m, p) => Math.max(m, lengthIn(settings.targetMode)(p.target)), 0);
     // The vocabulary cap applies to the word-level sides only.
     const cap = (mode: string): number | undefined =>
-      mode === 'words' ? (settings.vocabularySize ?? undefined) : undefined;
+      isWordMode(mode) ? (settings.vocabularySize ?? undefined) : undefined;
     const src = Tokenizer.fit(
       trainPairs.map((p) => p.source),
       settings.sourceMode as TokenMode,
@@ -430,6 +431,9 @@ export async function trainSeq2Seq(
       settings.targetMode as TokenMode,
       cap(settings.targetMode),
     );
+    // In the target's own tokens (decoding's limit); reduce, not Math.max(...): spreading 100,000s of lengths
+    // overflows the call stack.
+    const longest = trainPairs.reduce((m, p) => Math.max(m, tgt.split(p.target).length), 0);
     app = new Seq2Seq(
       buildSeq2SeqModel(settings, src.size, tgt.size),
       settings,
@@ -886,6 +890,24 @@ export interface Seq2SeqPredictOptions {
   threads?: number;
 }
 
+/** Unknown tokens named in predict's note on stderr (the most frequent first); --json names every one. */
+export const UNKNOWN_TOKENS_NAMED = 12;
+
+/** predict's note on the sources' unknown tokens (`counts`: token → sources it was in). */
+export function unknownTokensNote(counts: Map<string, number>, sources: number, total: number): string {
+  // A stable sort: tokens of equal counts stay in order of first appearance.
+  const named = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, UNKNOWN_TOKENS_NAMED)
+    .map(([u, n]) => `'${u}'${n > 1 ? ` (${n} sources)` : ''}`)
+    .join(', ');
+  const more = counts.size - UNKNOWN_TOKENS_NAMED;
+  return (
+    `recur: ${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
+    (more > 0 ? `, and ${more} more (--json names each source's)` : '')
+  );
+}
+
 export async function seq2seqPredict(
   dir: string,
   sources: string[],
@@ -923,11 +945,7 @@ export async function seq2seqPredict(
     sourcesWithUnknown++;
     for (const u of t.unknown) unknown.set(u, (unknown.get(u) ?? 0) + 1);
   }
-  if (!o.json && sourcesWithUnknown > 0) {
-    const listed = [...unknown].map(([u, n]) => `'${u}'${n > 1 ? ` (${n} sources)` : ''}`).join(', ');
-    process.stderr.write(
-      `recur: ${sourcesWithUnknown} of ${outs.length} sources had tokens the model never saw, read as unknown: ${listed}\n`,
-    );
-  }
+  if (!o.json && sourcesWithUnknown > 0)
+    process.stderr.write(unknownTokensNote(unknown, sourcesWithUnknown, outs.length) + '\n');
   return 0;
 }

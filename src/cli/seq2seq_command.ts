@@ -10,6 +10,7 @@ import {
   timeLimitOption,
 } from './flags.js';
 import { LR_MONITORS, LR_SCHEDULES } from '../seq2seq/lr_options.js';
+import { TOKEN_MODES } from '../seq2seq/tokenizer.js';
 import { makeOutput } from './output.js';
 import { loadCommand } from './load_command.js';
 
@@ -157,22 +158,22 @@ export function registerSeq2Seq(program: Command): void {
     .option('--clipnorm <x>', 'clip each gradient norm (default 5)', numFlag('--clipnorm', 1e-9, 1e9))
     .option(
       '--source-tokens <mode>',
-      'chars, words or symbols (default: chars for G2P, words for pairs)',
-      choiceFlag('--source-tokens', ['chars', 'words', 'symbols']),
+      'chars, words, wordpunct (words with punctuation split off) or symbols (default: chars for G2P, wordpunct for pairs)',
+      choiceFlag('--source-tokens', TOKEN_MODES),
     )
     .option(
       '--target-tokens <mode>',
-      'chars, words or symbols (default: symbols for G2P, words for pairs)',
-      choiceFlag('--target-tokens', ['chars', 'words', 'symbols']),
+      'chars, words, wordpunct or symbols (default: symbols for G2P, wordpunct for pairs)',
+      choiceFlag('--target-tokens', TOKEN_MODES),
     )
     .option(
       '--max-source-length <n>',
-      'longest source in tokens; longer lines are bad (default 40 G2P, 60 pairs)',
+      'longest source in tokens (in words for words and wordpunct); longer lines are bad (default 40 G2P, 60 pairs)',
       int('--max-source-length', 1, 100000),
     )
     .option(
       '--max-target-length <n>',
-      'longest target in tokens (default 40 G2P, 60 pairs)',
+      'longest target in tokens (in words for words and wordpunct; default 40 G2P, 60 pairs)',
       int('--max-target-length', 1, 100000),
     )
     .option(

@@ -114,8 +114,8 @@ export const Seq2SeqSettingsSchema = z.object({
    * Older files: false.
    */
   trainOnValidation: z.boolean().default(false),
-  sourceMode: z.enum(TOKEN_MODES as [string, ...string[]]),
-  targetMode: z.enum(TOKEN_MODES as [string, ...string[]]),
+  sourceMode: z.enum(TOKEN_MODES),
+  targetMode: z.enum(TOKEN_MODES),
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
   maxSourceLength: z.number().int().min(1).max(100000),
   maxTargetLength: z.number().int().min(1).max(100000),

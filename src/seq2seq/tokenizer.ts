@@ -1,14 +1,26 @@
 /**
  * Tokenizers for sequence-to-sequence data: a text becomes a list of tokens — its characters ('chars'), its
- * whitespace-separated words ('words', unknown words become <unk>), or symbols from a fixed set ('symbols', e.g.
- * ARPAbet phonemes; an unknown symbol is an error) — and each token an id. Ids 0–3 are reserved in every vocabulary:
- * <pad> (0, so Embedding(maskZero) masks padding), <start> (the decoder's first input), <end> (the decoder's last
- * output) and <unk>.
+ * whitespace-separated words ('words'), its words with punctuation split off ('wordpunct'), or symbols from a fixed
+ * set ('symbols', e.g. ARPAbet phonemes; an unknown symbol is an error) — and each token an id. In the two word modes
+ * an unknown word becomes <unk>. Ids 0–3 are reserved in every vocabulary: <pad> (0, so Embedding(maskZero) masks
+ * padding), <start> (the decoder's first input), <end> (the decoder's last output) and <unk>.
+ *
+ * 'wordpunct' splits as NLTK's wordpunct_tokenize does (runs of letters, marks, digits and _; runs of anything else
+ * but whitespace), so "cold.", "cold?" and "cold" share the word "cold" instead of being three words a translator
+ * learns apart. To write the output back as it was written, a punctuation token written against a neighbour carries
+ * a joiner (OpenNMT's ￭, U+FFED) on that side: "Où est-il ?" → Où est ￭-￭ il ?; "(hello)." → (￭ hello ￭).
+ * Joining drops the space on a joiner's side. Whitespace becomes single spaces; a text's own ￭ is not kept.
  */
 import { InvalidInputError } from '../core/errors.js';
 
-export type TokenMode = 'chars' | 'words' | 'symbols';
-export const TOKEN_MODES: readonly TokenMode[] = ['chars', 'words', 'symbols'];
+export const TOKEN_MODES = ['chars', 'words', 'wordpunct', 'symbols'] as const;
+export type TokenMode = (typeof TOKEN_MODES)[number];
+
+/** The modes whose tokens are words: unknown ones read as <unk>, and a vocabulary may be capped. */
+export const isWordMode = (mode: string): boolean => mode === 'words' || mode === 'wordpunct';
+
+/** Marks the side of a 'wordpunct' punctuation token that was written against its neighbour. */
+export const JOINER = '\uFFED';
 
 export const PAD = 0;
 export const START = 1;
@@ -24,7 +36,8 @@ export class Tokenizer {
     readonly mode: TokenMode,
     readonly tokens: readonly string[],
   ) {
-    if (!TOKEN_MODES.includes(mode)) throw new InvalidInputError(`tokenizer: unknown mode '${String(mode)}'`);
+    if (!(TOKEN_MODES as readonly string[]).includes(mode))
+      throw new InvalidInputError(`tokenizer: unknown mode '${String(mode)}'`);
     SPECIAL_TOKENS.forEach((t, i) => {
       if (tokens[i] !== t)
         throw new InvalidInputError(`tokenizer: token ${i} must be ${t}, got '${tokens[i]}'`);
@@ -45,7 +58,7 @@ export class Tokenizer {
     for (const s of SPECIAL_TOKENS) counts.delete(s);
     let kept = [...counts.keys()];
     if (maxTokens !== undefined) {
-      if (mode !== 'words')
+      if (!isWordMode(mode))
         throw new InvalidInputError(`tokenizer: a vocabulary size applies to words, not ${mode}`);
       if (!Number.isInteger(maxTokens) || maxTokens <= SPECIAL_TOKENS.length)
         throw new InvalidInputError(
@@ -72,10 +85,10 @@ export class Tokenizer {
   }
 
   /**
-   * Ids of a text's tokens (no start/end). Unknown tokens: 'words' maps them to <unk>; 'chars' and 'symbols' throw,
-   * unless `unknown` is 'unk'.
+   * Ids of a text's tokens (no start/end). Unknown tokens: the word modes map them to <unk>; 'chars' and 'symbols'
+   * throw, unless `unknown` is 'unk'.
    */
-  encode(text: string, unknown: 'error' | 'unk' = this.mode === 'words' ? 'unk' : 'error'): Int32Array {
+  encode(text: string, unknown: 'error' | 'unk' = isWordMode(this.mode) ? 'unk' : 'error'): Int32Array {
     const toks = this.split(text);
     const ids = new Int32Array(toks.length);
     toks.forEach((t, i) => {
@@ -110,9 +123,11 @@ export class Tokenizer {
     return out;
   }
 
-  /** Tokens back to text: characters joined, words and symbols space-separated. */
+  /** Tokens back to text: characters joined; words and symbols space-separated, but not on a joiner's side. */
   join(tokens: readonly string[]): string {
-    return tokens.join(this.mode === 'chars' ? '' : ' ');
+    if (this.mode === 'chars') return tokens.join('');
+    const text = tokens.join(' ');
+    return this.mode === 'wordpunct' ? text.replace(JOINED, '') : text;
   }
 
   decode(ids: ArrayLike<number>): string {
@@ -120,8 +135,30 @@ export class Tokenizer {
   }
 }
 
+/** A joiner with the space on its side (what joining removes). */
+const JOINED = new RegExp(` ?${JOINER} ?`, 'g');
+/** A run of word characters, or a run of anything else but whitespace (NLTK's \\w+|[^\\w\\s]+, in Unicode). */
+const WORD_OR_PUNCT = /[\p{L}\p{M}\p{N}_]+|[^\p{L}\p{M}\p{N}_\s]+/gu;
+const isWordChar = (c: string): boolean => /[\p{L}\p{M}\p{N}_]/u.test(c);
+
+/**
+ * 'wordpunct' tokens of a text. Within a whitespace-separated chunk the runs alternate between words and
+ * punctuation, so a punctuation run is joined to whatever comes before it and after it in its chunk.
+ */
+function wordPunct(text: string): string[] {
+  const out: string[] = [];
+  for (const chunk of text.split(/\s+/)) {
+    const runs = chunk.replaceAll(JOINER, '').match(WORD_OR_PUNCT) ?? [];
+    runs.forEach((run, i) =>
+      out.push(isWordChar(run[0]) ? run : (i > 0 ? JOINER : '') + run + (i + 1 < runs.length ? JOINER : '')),
+    );
+  }
+  return out;
+}
+
 function splitter(mode: TokenMode): (text: string) => string[] {
   if (mode === 'chars') return (t) => [...t];
+  if (mode === 'wordpunct') return wordPunct;
   return (t) => {
     const s = t.trim();
     return s === '' ? [] : s.split(/\s+/);
