@@ -1273,7 +1273,12 @@ const FDCONST: usize = memory.data<f64>(
   1.0, 1.0,
   2.0, 2.0,
   0.5, 0.5,
-  -0.5, -0.5,
+  -0.0, -0.0,
+  // The vector branch's bounds on |x|: the smallest double of high word 0x3ff0a2b2 (fdlibm's 1.5·ln2 test), and 708.
+  1.0397205352783203, 1.0397205352783203,
+  708.0, 708.0,
+  // 1.5·2⁵²: an integer t added to it leaves t in the low bits (the vector branch's k for 2ᵏ).
+  6755399441055744.0, 6755399441055744.0,
   ],
   16,
 );
@@ -1285,22 +1290,17 @@ const FDCONST: usize = memory.data<f64>(
 export function sumExp(n: i32, x: usize, shift: f64): f64 {
   let sum: f64 = 0;
   const s = f64x2.splat(shift);
-  const bottom = i64x2.splat(0x3ff0a2b2);
-  const top = i64x2.splat(0x40862000);
-  const absHigh = i64x2.splat(0x7fffffff);
   let i = 0;
   for (; i + 2 <= n; i += 2) {
     const v = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2))), s);
-    const hx = v128.and(i64x2.shr_u(v, 32), absHigh);
-    if (!i64x2.all_true(v128.and(i64x2.ge_s(hx, bottom), i64x2.lt_s(hx, top)))) {
+    const a = f64x2.abs(v);
+    if (!i64x2.all_true(v128.and(f64x2.ge(a, fd(12)), f64x2.lt(a, fd(13))))) {
       sum += fdlibmExp(f64x2.extract_lane(v, 0));
       sum += fdlibmExp(f64x2.extract_lane(v, 1));
       continue;
     }
-    const k = i32x4.trunc_sat_f64x2_s_zero(
-      f64x2.add(f64x2.mul(fd(0), v), v128.bitselect(fd(11), fd(10), i64x2.shr_s(v, 63))),
-    );
-    const t = f64x2.convert_low_i32x4_s(k);
+    // k = (int)(invln2·x ± 0.5), the half of x's sign; t = k exactly as a double.
+    const t = f64x2.trunc(f64x2.add(f64x2.mul(fd(0), v), v128.or(v128.and(v, fd(11)), fd(10))));
     const hi = f64x2.sub(v, f64x2.mul(t, fd(1)));
     const lo = f64x2.mul(t, fd(2));
     const r = f64x2.sub(hi, lo);
@@ -1312,7 +1312,9 @@ export function sumExp(n: i32, x: usize, shift: f64): f64 {
     const c = f64x2.sub(r, f64x2.mul(r2, p));
     const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(fd(9), c));
     const y = f64x2.sub(fd(8), f64x2.sub(f64x2.sub(lo, q), hi));
-    const e = f64x2.mul(y, i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(k), i64x2.splat(0x3ff)), 52));
+    // 2ᵏ: k + 1023 in the exponent field (|k| ≤ 1021 here).
+    const twopk = i64x2.shl(i64x2.add(f64x2.add(t, fd(14)), i64x2.splat(0x3ff)), 52);
+    const e = f64x2.mul(y, twopk);
     sum += f64x2.extract_lane(e, 0);
     sum += f64x2.extract_lane(e, 1);
   }

@@ -557,6 +557,22 @@ for (const variant of variants) {
             );
         }
       }
+      // The vector branch's bounds on |x| (1.5·ln2 as fdlibm tests it, and 708) and the doubles beside them, reached
+      // exactly as 0 − shift.
+      const beside = (b: number, d: number): number => {
+        const v = new DataView(new ArrayBuffer(8));
+        v.setFloat64(0, b);
+        v.setBigUint64(0, v.getBigUint64(0) + BigInt(d));
+        return v.getFloat64(0);
+      };
+      for (const bound of [1.0397205352783203, 708])
+        for (const d of [-1, 0, 1])
+          for (const sign of [1, -1]) {
+            const at = sign * beside(bound, d);
+            const zeros = new Float32Array(3);
+            same(k.sumExp(1, zeros, 0, -at), Math.exp(at), `exp(${at})`);
+            same(k.sumExp(3, zeros, 0, -at), ref.sumExp(3, zeros, 0, -at), `3 × exp(${at})`);
+          }
     });
 
     it('scoped allocations are reused; long-lived ones are not overwritten', () => {
