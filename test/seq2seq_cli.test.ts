@@ -17,6 +17,15 @@ import { Random } from '../src/core/random.js';
 import { poolWorkers } from '../src/node/inference_pool.js';
 import { parseCsvPairs } from '../src/node/seq2seq_files.js';
 import { parseTsvPairs } from '../src/seq2seq/pairs.js';
+import { JOINER } from '../src/seq2seq/tokenizer.js';
+
+interface ModelJson {
+  userDefinedMetadata: {
+    settings: { sourceMode: string };
+    targetTokens: string[];
+    reading?: unknown;
+  };
+}
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const root = mkdtempSync(join(tmpdir(), 'recur-s2s-cli-'));
@@ -44,7 +53,7 @@ function pairsText(n: number, seed: number): string {
   for (let i = 0; i < n; i++) {
     const a = rng.int(6);
     const b = rng.int(6);
-    lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
+    lines.push(`the ${en[a]} and the ${en[b]}.\tle ${fr[a]} et le ${fr[b]}.`);
   }
   return lines.join('\n') + '\n';
 }
@@ -92,6 +101,12 @@ describe('recur seq2seq', () => {
     assert.equal(preds.length, 2);
     assert.equal(preds[0].source, 'the cat and the dog');
     assert.equal(typeof preds[0].output, 'string');
+    // Pairs default to 'wordpunct' tokens: "dog." is dog + a joined "."; outputs are written back without joiners.
+    const meta = (JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as ModelJson).userDefinedMetadata;
+    assert.equal(meta.settings.sourceMode, 'wordpunct');
+    assert.ok(meta.targetTokens.includes(`${JOINER}.`), 'the period is a token of its own');
+    assert.deepEqual(meta.reading, { skipBad: false });
+    for (const pr of preds) assert.ok(!pr.output.includes(JOINER), pr.output);
     const stdin = run(['seq2seq', 'predict', out, '--beam', '2', '--quiet'], {
       input: 'the cat and the dog\n\nthe fish and the sun\n',
     });
@@ -184,6 +199,10 @@ describe('recur seq2seq', () => {
       .map((l) => JSON.parse(l) as { event?: string; count?: number })
       .find((l) => l.event === 'skipped');
     assert.equal(skipped?.count, 1);
+    // The held-out split is drawn from the file as training read it: --skip-bad need not be repeated.
+    const heldOut = run(['seq2seq', 'eval', join(root, 'bad-run'), '--json', '--quiet']);
+    assert.equal(heldOut.code, 0, heldOut.stderr);
+    assert.ok((JSON.parse(heldOut.stdout) as { n: number }).n >= 1);
     const long = join(root, 'long.tsv');
     writeFileSync(long, pairsText(10, 4) + `${'x '.repeat(80)}\ty\n`);
     const l = run(['seq2seq', 'train', long, '--out', join(root, 'long-run'), ...small]);

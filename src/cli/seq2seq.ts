@@ -63,6 +63,7 @@ import {
   CMUDICT_DATA,
   Seq2Seq,
   parseSeq2SeqMetadata,
+  type PairsReading,
   type Seq2SeqMetadata,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
@@ -93,6 +94,29 @@ export interface Seq2SeqDataOptions {
   sourceColumn?: string;
   targetColumn?: string;
   skipBad: boolean;
+}
+
+/**
+ * The options to read a model's pairs file with: the ones given, else the ones its training read it with (a run
+ * trained with --skip-bad has its held-out split drawn from the same lines without the flag being repeated).
+ */
+export function readingFor(stored: PairsReading | undefined, o: Seq2SeqDataOptions): Seq2SeqDataOptions {
+  return {
+    format: o.format ?? stored?.format,
+    sourceColumn: o.sourceColumn ?? stored?.sourceColumn,
+    targetColumn: o.targetColumn ?? stored?.targetColumn,
+    skipBad: o.skipBad || (stored?.skipBad ?? false),
+  };
+}
+
+/** What a model's metadata records of the options that read its pairs file. */
+function readingOf(o: Seq2SeqDataOptions): PairsReading {
+  return {
+    ...(o.format !== undefined && { format: o.format }),
+    ...(o.sourceColumn !== undefined && { sourceColumn: o.sourceColumn }),
+    ...(o.targetColumn !== undefined && { targetColumn: o.targetColumn }),
+    skipBad: o.skipBad,
+  };
 }
 
 export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
@@ -387,10 +411,13 @@ export async function trainSeq2Seq(
   let app: Seq2Seq | null = null;
   let state: TrainingState | null = null;
   let progress: EpochProgressJson | null = null;
+  // How the pairs file is read: a resumed run reads it as its start did, whatever of that the command repeats.
+  let read: Seq2SeqDataOptions = o;
   if (o.resume) {
     const loaded = loadApp(ckptDir);
     app = loaded.app;
     const meta = loaded.meta;
+    read = readingFor(meta.reading, o);
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
@@ -412,7 +439,7 @@ export async function trainSeq2Seq(
     }
   }
 
-  const all = withinLimits(loadExamples(file, o, settings, out), settings);
+  const all = withinLimits(loadExamples(file, read, settings, out), settings);
   const splits = splitsOf(all, settings.seed, file ?? CMUDICT);
   // A final refit (--train-on-validation) trains on the validation split too, and so validates nothing.
   const validating = !settings.trainOnValidation;
@@ -444,6 +471,11 @@ export async function trainSeq2Seq(
     );
   }
   const model: Functional = app.model;
+  const trained = app;
+  const metadata = (st?: TrainingState): Record<string, unknown> => ({
+    ...trained.metadata(st),
+    ...(file ? { reading: readingOf(read) } : {}),
+  });
   const threads = o.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
@@ -520,7 +552,7 @@ export async function trainSeq2Seq(
     mode: 'min',
     saveBestOnly: validating,
     saveWeightsOnly: true,
-    metadata: () => app.metadata() as unknown as Record<string, unknown>,
+    metadata: () => metadata(),
     onSave: (_p, epoch, logs) =>
       out.info(
         validating
@@ -543,7 +575,7 @@ export async function trainSeq2Seq(
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
   const save = (dir: string, st?: TrainingState): void => {
-    saveModel(model, dir, { metadata: app.metadata(st) as unknown as Record<string, unknown> });
+    saveModel(model, dir, { metadata: metadata(st) });
   };
   const terminateOnNaN = new TerminateOnNaN();
   const tokensPerEpoch = targetTokens(trainData);
@@ -741,8 +773,8 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   if (existsSync(file) && !o.overwrite)
     throw new UsageError(`${file} exists; give --overwrite to replace it`);
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
-  const { app } = loadSeq2SeqDir(dir, { jointNgram: false });
-  const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out));
+  const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out, meta.reading));
   fitAndWriteJointNgram(dir, app, trainPairs, app.data, o.order, o.weight, out);
   return 0;
 }
@@ -757,6 +789,7 @@ export function heldOutExamples(
   split: 'train' | 'test' | 'validation',
   o: Seq2SeqDataOptions,
   out: Output,
+  stored?: PairsReading,
 ): Example[] {
   if (app.data !== CMUDICT && !existsSync(app.data))
     throw new UsageError(
@@ -766,7 +799,10 @@ export function heldOutExamples(
     throw new UsageError(
       `${dir} was trained on its validation split too (--train-on-validation): evaluate it on the test split`,
     );
-  const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, o, app.settings, out);
+  const all =
+    app.data === CMUDICT
+      ? cmudict().examples
+      : loadExamples(app.data, readingFor(stored, o), app.settings, out);
   const splits = splitsOf(withinLimits(all, app.settings), app.settings.seed, app.data);
   return split === 'train' ? trainingExamples(splits, app.settings.trainOnValidation) : splits[split];
 }
@@ -821,7 +857,7 @@ export async function seq2seqEval(
       { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
       out,
     );
-  else examples = heldOutExamples(dir, app, o.split, o, out);
+  else examples = heldOutExamples(dir, app, o.split, o, out, meta.reading);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = {
     beam: o.beam,

@@ -31,9 +31,23 @@ const Seq2SeqMetadataSchema = z.looseObject({
   longestTarget: z.number().int().min(1),
   /** Where the data came from: 'cmudict' or a file name. */
   data: z.string(),
+  /**
+   * How a pairs file was read (its format, columns, and whether bad lines were skipped), so that drawing its splits
+   * again (evaluation's held-out split, a resumed run) reads it the same way. Absent in older models and for CMUdict.
+   */
+  reading: z
+    .object({
+      format: z.enum(['tsv', 'csv']).optional(),
+      sourceColumn: z.string().optional(),
+      targetColumn: z.string().optional(),
+      skipBad: z.boolean(),
+    })
+    .optional(),
   state: z.unknown().optional(),
 });
 export type Seq2SeqMetadata = z.infer<typeof Seq2SeqMetadataSchema> & { state?: TrainingState };
+/** How a model's pairs file was read (Seq2SeqMetadata.reading). */
+export type PairsReading = NonNullable<Seq2SeqMetadata['reading']>;
 
 export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: string): Seq2SeqMetadata {
   if (meta.task !== 'seq2seq')
