@@ -72,6 +72,7 @@ describe('wordpunct tokens', () => {
       ['(a) b', [`(${J}`, 'a', `${J})`, 'b']],
       ['!!', ['!!']],
       ['naïve café_2', ['naïve', 'café_2']],
+      ['𝒜x😀!', ['𝒜x', `${J}😀!`]],
       ['  ', []],
     ];
     for (const [text, tokens] of cases) {
@@ -112,6 +113,7 @@ describe('wordpunct tokens', () => {
       ',',
       '€',
       '😀',
+      '𝒜',
       'e\u0301',
     ];
     const spaces = [' ', '  ', '\t', '\u202f', '\u00a0', ''];

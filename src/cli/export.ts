@@ -26,7 +26,7 @@ import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { examplePairs, trainingExamples } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
-import { loadApp, loadExamples, splitsOf, withinLimits } from './seq2seq.js';
+import { loadApp, loadExamples, readingFor, splitsOf, withinLimits } from './seq2seq.js';
 import { loadModelInput, loadTextModel } from './text_model.js';
 
 export const EXPORT_FORMATS = ['pytorch'] as const;
@@ -124,9 +124,11 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     throw new UsageError(
       `${dir}: its training pairs are needed to export the seq2seq recipe, but ${file} is not there`,
     );
-  // Lines a --skip-bad run skipped are skipped again (a run without it had none: it would have stopped).
+  // Read as training read it (a CSV's columns); lines a --skip-bad run skipped are skipped again (a run without it
+  // had none: it would have stopped).
+  const read = readingFor(meta.reading, { skipBad: true });
   const splits = splitsOf(
-    withinLimits(loadExamples(file, { skipBad: true }, app.settings, out), app.settings),
+    withinLimits(loadExamples(file, read, app.settings, out), app.settings),
     app.settings.seed,
     app.data,
   );

@@ -137,9 +137,10 @@ export class Tokenizer {
 
 /** A joiner with the space on its side (what joining removes). */
 const JOINED = new RegExp(` ?${JOINER} ?`, 'g');
-/** A run of word characters, or a run of anything else but whitespace (NLTK's \\w+|[^\\w\\s]+, in Unicode). */
+/** A run of word characters, or a run of anything else but whitespace (NLTK's \w+|[^\w\s]+, in Unicode). */
 const WORD_OR_PUNCT = /[\p{L}\p{M}\p{N}_]+|[^\p{L}\p{M}\p{N}_\s]+/gu;
-const isWordChar = (c: string): boolean => /[\p{L}\p{M}\p{N}_]/u.test(c);
+/** Whether a run is a word (tested on its first code point: a letter outside the BMP is two UTF-16 units). */
+const WORD_RUN = /^[\p{L}\p{M}\p{N}_]/u;
 
 /**
  * 'wordpunct' tokens of a text. Within a whitespace-separated chunk the runs alternate between words and
@@ -150,7 +151,7 @@ function wordPunct(text: string): string[] {
   for (const chunk of text.split(/\s+/)) {
     const runs = chunk.replaceAll(JOINER, '').match(WORD_OR_PUNCT) ?? [];
     runs.forEach((run, i) =>
-      out.push(isWordChar(run[0]) ? run : (i > 0 ? JOINER : '') + run + (i + 1 < runs.length ? JOINER : '')),
+      out.push(WORD_RUN.test(run) ? run : (i > 0 ? JOINER : '') + run + (i + 1 < runs.length ? JOINER : '')),
     );
   }
   return out;
