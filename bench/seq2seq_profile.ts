@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/seq2seq_profile.js [--batches N] [--layers L]` — where a training batch of the G2P recipe (issue
+ * `node dist/bench/seq2seq_profile.js [--batches N] [--layers L] [--pairs FILE [--tokens MODE]]` — where a training batch of the G2P recipe (issue
  * #13's default: BiLSTM(128) encoder, LSTM(256) decoder, Luong attention, dropout, label smoothing, Adam; batches of
  * 64 CMUdict pairs from the length-bucketed dataset) spends its time on one thread: its plain speed, then a
  * per-kernel profile (bench/kernel_timers.ts), GEMMs grouped by their transposes (a batch's shapes follow its bucket's
@@ -10,7 +10,8 @@ import { cmudict } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
 import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
 import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
-import { Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { PAD, TOKEN_MODES, Tokenizer, type TokenMode } from '../src/seq2seq/tokenizer.js';
+import type { IndexTensor } from '../src/core/tensor.js';
 import { printKernelTable, timeKernels } from './kernel_timers.js';
 import { TRANSLATION_VOCABULARY, translationSettings, translationSplits } from './translate_recipe.js';
 
@@ -19,12 +20,16 @@ const arg = (name: string, fallback: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const BATCHES = arg('--batches', 60);
-// --pairs FILE: the README's translation recipe on a pairs file (its token modes, the 6,000 most frequent tokens a
-// side, ≤ 6 source and ≤ 8 target words, 128 units, embeddings of 96) instead of G2P.
+// --pairs FILE: the README's translation recipe on a pairs file (its token modes, or both sides in --tokens MODE; the
+// 6,000 most frequent tokens a side, ≤ 6 source and ≤ 8 target words, 128 units, embeddings of 96) instead of G2P.
 const pairsIndex = process.argv.indexOf('--pairs');
 const pairsFile = pairsIndex > 0 ? process.argv[pairsIndex + 1] : undefined;
+const tokensIndex = process.argv.indexOf('--tokens');
+const tokens = tokensIndex > 0 ? (process.argv[tokensIndex + 1] as TokenMode) : undefined;
+if (tokens !== undefined && !TOKEN_MODES.includes(tokens))
+  throw new Error(`--tokens: one of ${TOKEN_MODES.join(', ')}, got ${tokens}`);
 const s = pairsFile
-  ? translationSettings()
+  ? { ...translationSettings(), ...(tokens ? { sourceMode: tokens, targetMode: tokens } : {}) }
   : { ...G2P_SETTINGS, encoderLayers: arg('--layers', G2P_SETTINGS.encoderLayers) };
 const pairs = examplePairs(
   pairsFile
@@ -61,9 +66,18 @@ const t0 = performance.now();
 train();
 const plain = (performance.now() - t0) / BATCHES;
 let pairsTrained = 0;
-for (const b of batches.slice(2)) pairsTrained += b.xs[0].shape[0];
+let targetTokens = 0;
+let targetSlots = 0;
+for (const b of batches.slice(2)) {
+  pairsTrained += b.xs[0].shape[0];
+  // Real target tokens (<end> included) and the padded slots the decoder steps through.
+  const y = (b.ys[0] as IndexTensor).data;
+  targetSlots += y.length;
+  for (const id of y) if (id !== PAD) targetTokens++;
+}
+const perSecond = (n: number): string => ((n * 1000) / (plain * BATCHES)).toFixed(0);
 console.log(
-  `One batch of ${s.batchSize} pairs (${s.encoderLayers} encoder layer(s)), one thread: ${plain.toFixed(1)} ms (${((pairsTrained * 1000) / (plain * BATCHES)).toFixed(0)} pairs/s)\n`,
+  `One batch of ${s.batchSize} pairs (${s.encoderLayers} encoder layer(s)), one thread: ${plain.toFixed(1)} ms (${perSecond(pairsTrained)} pairs/s, ${perSecond(targetTokens)} target tokens/s; ${((100 * targetTokens) / targetSlots).toFixed(0)} % of the target slots are tokens)\n`,
 );
 const { stats, totalMs } = await timeKernels(train);
 // A batch's GEMM shapes follow its bucket's lengths: one row per kernel and transposes.
