@@ -123,6 +123,10 @@ describe('recur seq2seq', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { unknown?: string[] }).unknown);
     assert.deepEqual(unknown, [['quokka'], undefined, ['a', 'quokka', 'ate', 'kiwi']]);
+    // Punctuation the model never saw is named as written, without the tokenizer's joiners.
+    const marks = run(['seq2seq', 'predict', out, '¿the cat and the dog!', '--json']);
+    assert.equal(marks.code, 0, marks.stderr);
+    assert.deepEqual((JSON.parse(marks.stdout) as { unknown?: string[] }).unknown, ['¿', '!']);
     const plain = run(['seq2seq', 'predict', out, ...odd]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal(plain.stdout.trim().split('\n').length, 3);

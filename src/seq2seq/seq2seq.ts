@@ -13,7 +13,7 @@ import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
 import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
-import { Tokenizer, type TokenMode } from './tokenizer.js';
+import { JOINER, Tokenizer, type TokenMode } from './tokenizer.js';
 
 /** The `data` of a model trained on the CMU Pronouncing Dictionary (G2P: it reads lowercase letters). */
 export const CMUDICT_DATA = 'cmudict';
@@ -271,7 +271,8 @@ export class Seq2Seq {
   predict(sources: readonly string[], opts: TranslateOptions = {}): Seq2SeqPrediction[] {
     const texts = typedSources(this.data, sources);
     return this.translate(texts, opts).map((t) => {
-      const unknown = this.source.unknownTokens(t.source);
+      // As the user wrote them: a wordpunct token's joiners are the tokenizer's marks, not the text's.
+      const unknown = [...new Set(this.source.unknownTokens(t.source).map((u) => u.replaceAll(JOINER, '')))];
       return {
         source: t.source,
         output: t.output,
