@@ -9,11 +9,13 @@ import '../src/node/index.js';
 import { cmudict } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs } from '../src/seq2seq/data.js';
 import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
-import { examplePairs, splitExamples } from '../src/seq2seq/pairs.js';
-import { PAD, TOKEN_MODES, Tokenizer, type TokenMode } from '../src/seq2seq/tokenizer.js';
+import { splitsOf, withinLimits } from '../src/cli/seq2seq.js';
+import { examplePairs } from '../src/seq2seq/pairs.js';
+import { CMUDICT_DATA, fitPairTokenizers } from '../src/seq2seq/seq2seq.js';
+import { PAD, TOKEN_MODES, type TokenMode } from '../src/seq2seq/tokenizer.js';
 import type { IndexTensor } from '../src/core/tensor.js';
 import { printKernelTable, timeKernels } from './kernel_timers.js';
-import { TRANSLATION_VOCABULARY, translationSettings, translationSplits } from './translate_recipe.js';
+import { translationSettings, translationSplits } from './translate_recipe.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -34,26 +36,9 @@ const s = pairsFile
 const pairs = examplePairs(
   pairsFile
     ? translationSplits(pairsFile, s).train
-    : splitExamples(
-        cmudict().examples.filter(
-          (e) =>
-            [...e.source].length <= s.maxSourceLength &&
-            e.targets.every((t) => t.split(' ').length <= s.maxTargetLength),
-        ),
-        s.seed,
-      ).train,
+    : splitsOf(withinLimits(cmudict().examples, s), s.seed, CMUDICT_DATA).train,
 );
-const cap = pairsFile ? TRANSLATION_VOCABULARY : undefined;
-const source = Tokenizer.fit(
-  pairs.map((p) => p.source),
-  pairsFile ? s.sourceMode : 'chars',
-  cap,
-);
-const target = Tokenizer.fit(
-  pairs.map((p) => p.target),
-  pairsFile ? s.targetMode : 'symbols',
-  cap,
-);
+const { source, target } = fitPairTokenizers(pairs, s);
 const dataset = new PairDataset(encodePairs(pairs, source, target), { batchSize: s.batchSize, seed: 1 });
 const batches = [...dataset.batches(0)].slice(0, BATCHES + 2);
 const model = buildSeq2SeqModel(s, source.size, target.size);

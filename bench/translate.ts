@@ -22,15 +22,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { examplePairs } from '../src/seq2seq/pairs.js';
-import type { Seq2SeqScores, Translation } from '../src/seq2seq/seq2seq.js';
-import { Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { fitPairTokenizers, type Seq2SeqScores, type Translation } from '../src/seq2seq/seq2seq.js';
 import { PYTHON, hasTorch } from './torch_splits.js';
-import {
-  TRANSLATION_VOCABULARY,
-  translationFlags,
-  translationSettings,
-  translationSplits,
-} from './translate_recipe.js';
+import { translationFlags, translationSettings, translationSplits } from './translate_recipe.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string): string | undefined => {
@@ -53,18 +47,8 @@ if (!hasTorch()) throw new Error(`${PYTHON} has no torch: apt-get install python
 const settings = translationSettings(maxSource, maxTarget);
 const splits = translationSplits(pairsFile, settings);
 const trainPairs = examplePairs(splits.train);
-const src = Tokenizer.fit(
-  trainPairs.map((p) => p.source),
-  settings.sourceMode,
-  TRANSLATION_VOCABULARY,
-);
-const tgt = Tokenizer.fit(
-  trainPairs.map((p) => p.target),
-  settings.targetMode,
-  TRANSLATION_VOCABULARY,
-);
-// Decoding's limit, as recur's: the longest training target in tokens (punctuation split off counts) + 10.
-const longestTarget = trainPairs.reduce((m, p) => Math.max(m, tgt.split(p.target).length), 0);
+// recur's own tokenizers, and its decoding limit (the longest training target in tokens + 10) for PyTorch too.
+const { source: src, target: tgt, longestTarget } = fitPairTokenizers(trainPairs, settings);
 const ids = (a: Int32Array): number[] => Array.from(a);
 mkdirSync(work, { recursive: true });
 const dataFile = join(work, 'data.json');

@@ -7,7 +7,7 @@ import { makeOutput } from '../src/cli/output.js';
 import { PAIRS_SETTINGS, type Seq2SeqSettings } from '../src/seq2seq/model.js';
 import type { Splits } from '../src/seq2seq/pairs.js';
 
-export const TRANSLATION_VOCABULARY = 6000;
+const TRANSLATION_VOCABULARY = 6000;
 
 export function translationSettings(maxSource = 6, maxTarget = 8): Seq2SeqSettings {
   return {

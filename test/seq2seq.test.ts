@@ -87,6 +87,8 @@ describe('wordpunct tokens', () => {
     assert.deepEqual(Array.from(w.encode('cold, I am!')), [6, UNK, 4, 5, UNK]);
     assert.equal(w.decode(w.encode('I am cold?')), 'I am cold?');
     assert.deepEqual(w.unknownTokens('am I hot?'), ['hot']);
+    // Named as written, without the joiners ("¡" and "¿!" are unknown, "?" is not).
+    assert.deepEqual(w.unknownTokens('¡cold ¿! I?'), ['¡', '¿!']);
     assert.deepEqual(Tokenizer.fit(['a.', 'a.', 'b!'], 'wordpunct', 6).tokens.slice(4), ['a', `${J}.`]);
   });
 

@@ -62,12 +62,13 @@ import {
 import {
   CMUDICT_DATA,
   Seq2Seq,
+  fitPairTokenizers,
   parseSeq2SeqMetadata,
   type PairsReading,
   type Seq2SeqMetadata,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
-import { isWordMode, Tokenizer, type TokenMode } from '../seq2seq/tokenizer.js';
+import { isWordMode, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
@@ -445,22 +446,7 @@ export async function trainSeq2Seq(
   const validating = !settings.trainOnValidation;
   const trainPairs = examplePairs(trainingExamples(splits, settings.trainOnValidation));
   if (!app) {
-    // The vocabulary cap applies to the word-level sides only.
-    const cap = (mode: string): number | undefined =>
-      isWordMode(mode) ? (settings.vocabularySize ?? undefined) : undefined;
-    const src = Tokenizer.fit(
-      trainPairs.map((p) => p.source),
-      settings.sourceMode as TokenMode,
-      cap(settings.sourceMode),
-    );
-    const tgt = Tokenizer.fit(
-      trainPairs.map((p) => p.target),
-      settings.targetMode as TokenMode,
-      cap(settings.targetMode),
-    );
-    // In the target's own tokens (decoding's limit); reduce, not Math.max(...): spreading 100,000s of lengths
-    // overflows the call stack.
-    const longest = trainPairs.reduce((m, p) => Math.max(m, tgt.split(p.target).length), 0);
+    const { source: src, target: tgt, longestTarget: longest } = fitPairTokenizers(trainPairs, settings);
     app = new Seq2Seq(
       buildSeq2SeqModel(settings, src.size, tgt.size),
       settings,

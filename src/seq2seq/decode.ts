@@ -27,7 +27,7 @@ import { withFrozenWeights } from '../layers/frozen_weights.js';
 import type { Functional } from '../models/functional.js';
 import { GraphStepper } from '../models/graph_stepper.js';
 import { sourceBatch } from './data.js';
-import { END, PAD, SPECIAL_TOKENS, START, UNK } from './tokenizer.js';
+import { END, SPECIAL_TOKENS, START } from './tokenizer.js';
 
 export interface DecodeOptions {
   /** Most output tokens (before <end>). */
@@ -54,9 +54,10 @@ export interface Decoded {
   logProb?: number;
 }
 
-/** Tokens a decoder may output: not <pad>, <start> or <unk>. */
-const emittable = (v: number): boolean => v !== PAD && v !== START && v !== UNK;
-/** The first id past the special tokens (of which only <end> is emittable). */
+/**
+ * Tokens a decoder may output: <end>, then every id past the special tokens (<pad>, <start> and <unk> never). Both
+ * searches visit them in this order, so ties keep the lower id.
+ */
 const FIRST_TOKEN = SPECIAL_TOKENS.length;
 
 export const DECODE_DEFAULTS = { batchSize: 64, lengthPenalty: 0.6 } as const;
@@ -261,7 +262,7 @@ export function greedyDecode(
       for (let i = 0; i < stepper.rows; i++) {
         const r = rowOf[i];
         if (r < 0 || done[r]) continue;
-        // The most likely emittable token, the first of equals: <end>, then every id past the special tokens.
+        // The most likely token a decoder may output (the first of equals).
         const o = i * V;
         let best = END;
         let bestLogp = logp[o + END];
@@ -400,7 +401,8 @@ export function nBestDecode(
         top.clear();
         beams[b].forEach((h, k) => {
           const o = (b * W + k) * V;
-          for (let v = 0; v < V; v++) if (emittable(v)) top.offer(h.logp + logp[o + v], k, v);
+          top.offer(h.logp + logp[o + END], k, END);
+          for (let v = FIRST_TOKEN; v < V; v++) top.offer(h.logp + logp[o + v], k, v);
         });
         const cands = top.sorted();
         const kept: Hyp[] = [];

@@ -13,7 +13,7 @@ import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
 import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
-import { JOINER, Tokenizer, type TokenMode } from './tokenizer.js';
+import { isWordMode, Tokenizer, type TokenMode } from './tokenizer.js';
 
 /** The `data` of a model trained on the CMU Pronouncing Dictionary (G2P: it reads lowercase letters). */
 export const CMUDICT_DATA = 'cmudict';
@@ -96,6 +96,32 @@ export interface Translation {
   output: string;
   tokens: string[];
   score: number;
+}
+
+/**
+ * The tokenizers a model of `settings` is trained with, fitted on its training pairs (a word side capped at
+ * settings.vocabularySize), and the longest training target in the target's tokens (decoding's default limit adds
+ * DECODE_MARGIN).
+ */
+export function fitPairTokenizers(
+  pairs: readonly { source: string; target: string }[],
+  settings: Seq2SeqSettings,
+): { source: Tokenizer; target: Tokenizer; longestTarget: number } {
+  const cap = (mode: string): number | undefined =>
+    isWordMode(mode) ? (settings.vocabularySize ?? undefined) : undefined;
+  const source = Tokenizer.fit(
+    pairs.map((p) => p.source),
+    settings.sourceMode,
+    cap(settings.sourceMode),
+  );
+  const target = Tokenizer.fit(
+    pairs.map((p) => p.target),
+    settings.targetMode,
+    cap(settings.targetMode),
+  );
+  // reduce, not Math.max(...): spreading 100,000s of lengths overflows the call stack.
+  const longestTarget = pairs.reduce((m, p) => Math.max(m, target.split(p.target).length), 0);
+  return { source, target, longestTarget };
 }
 
 /** One decoded source: what `recur seq2seq predict --json` prints per line. */
@@ -271,8 +297,7 @@ export class Seq2Seq {
   predict(sources: readonly string[], opts: TranslateOptions = {}): Seq2SeqPrediction[] {
     const texts = typedSources(this.data, sources);
     return this.translate(texts, opts).map((t) => {
-      // As the user wrote them: a wordpunct token's joiners are the tokenizer's marks, not the text's.
-      const unknown = [...new Set(this.source.unknownTokens(t.source).map((u) => u.replaceAll(JOINER, '')))];
+      const unknown = this.source.unknownTokens(t.source);
       return {
         source: t.source,
         output: t.output,

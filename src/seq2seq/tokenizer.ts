@@ -101,12 +101,15 @@ export class Tokenizer {
     return ids;
   }
 
-  /** The distinct tokens of a text this tokenizer does not know (what `encode(text, 'unk')` reads as <unk>). */
+  /**
+   * The distinct tokens of a text this tokenizer does not know (what `encode(text, 'unk')` reads as <unk>), as the
+   * text writes them: a 'wordpunct' token's joiners are this tokenizer's marks, not the text's.
+   */
   unknownTokens(text: string): string[] {
     const unknown = new Set<string>();
     for (const t of this.split(text)) {
       const id = this.index.get(t);
-      if (id === undefined || id < SPECIAL_TOKENS.length) unknown.add(t);
+      if (id === undefined || id < SPECIAL_TOKENS.length) unknown.add(t.replaceAll(JOINER, ''));
     }
     return [...unknown];
   }
