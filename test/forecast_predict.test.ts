@@ -226,6 +226,8 @@ describe('forecast predict: one series', () => {
       ['predict', broken, seriesFile],
       /forecaster\.json: series\[0\]\.horizon: expected a positive integer, got -3/,
     );
+    writeFileSync(join(broken, 'forecaster.json'), JSON.stringify({ ...JSON.parse(manifest), version: 3 }));
+    bad(['predict', broken, seriesFile], /forecaster\.json: version: expected 1 or 2 .*got 3/);
     writeFileSync(join(broken, 'forecaster.json'), manifest);
     const member = join(broken, 'network-0', 'member-0');
     unlinkSync(
@@ -255,6 +257,22 @@ describe('forecast predict: one series', () => {
     assert.equal(readFileSync(join(d, 'network-0', 'member-0', 'mine.txt'), 'utf8'), 'mine too');
     assert.deepEqual(readdirSync(join(d, 'network-0', 'member-0')), ['mine.txt']);
     assert.equal(loadForecasterDir(d).manifest.series[0].method, 'theta');
+    // A model directory the manifest does not name (this theta forecaster names none) is not recur's to delete or
+    // save over, even where recur would put one.
+    mkdirSync(join(d, 'network-1', 'member-0'), { recursive: true });
+    writeFileSync(join(d, 'network-1', 'member-0', 'model.json'), '{"mine":true}');
+    bad(
+      [seriesFile, ...fast, '--out', d, '--overwrite'],
+      /network-1\/member-0 holds model files the saved forecaster/,
+    );
+    assert.equal(readFileSync(join(d, 'network-1', 'member-0', 'model.json'), 'utf8'), '{"mine":true}');
+    // A forecaster.json that is not recur's is never replaced.
+    const mine = join(dir, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'forecaster.json'), '{"mine":1}');
+    for (const more of [[], ['--overwrite']])
+      bad([seriesFile, ...fast, '--out', mine, ...more], /forecaster\.json that is not a recur forecaster/);
+    assert.equal(readFileSync(join(mine, 'forecaster.json'), 'utf8'), '{"mine":1}');
     // What a stopped panel save leaves (member directories, no manifest) is recur's: replaced with --overwrite only.
     const stopped = join(dir, 'stopped');
     mkdirSync(join(stopped, 'series-0', 'network-0', 'member-0'), { recursive: true });
@@ -265,6 +283,32 @@ describe('forecast predict: one series', () => {
     );
     ok([seriesFile, ...fast, '--out', stopped, '--overwrite']);
     assert.deepEqual(readdirSync(stopped), ['forecaster.json']);
+    // --output and --chart: never the series file, each other or a forecaster's file; an existing file only with
+    // --overwrite.
+    const series = readFileSync(seriesFile, 'utf8');
+    bad(
+      [seriesFile, ...fast, '--output', seriesFile, '--overwrite'],
+      /--output .* is the series file itself/,
+    );
+    bad([seriesFile, ...fast, '--chart', seriesFile, '--overwrite'], /--chart .* is the series file itself/);
+    assert.equal(readFileSync(seriesFile, 'utf8'), series);
+    const both = join(dir, 'both.csv');
+    bad([seriesFile, ...fast, '--output', both, '--chart', both], /name the same file/);
+    const manifestPath = join(d, 'forecaster.json');
+    const saved = readFileSync(manifestPath, 'utf8');
+    bad(
+      ['predict', d, seriesFile, '--output', manifestPath, '--overwrite'],
+      /inside the forecaster directory/,
+    );
+    bad([seriesFile, ...fast, '--model', d, '--chart', join(d, 'c.svg')], /inside the forecaster directory/);
+    assert.equal(readFileSync(manifestPath, 'utf8'), saved);
+    const users = join(dir, 'users.csv');
+    writeFileSync(users, 'mine');
+    bad([seriesFile, ...fast, '--output', users], /--output .*users\.csv already exists; add --overwrite/);
+    bad(['predict', d, seriesFile, '--chart', users], /--chart .*users\.csv already exists; add --overwrite/);
+    assert.equal(readFileSync(users, 'utf8'), 'mine');
+    ok(['predict', d, seriesFile, '--output', users, '--overwrite']);
+    assert.match(readFileSync(users, 'utf8'), /^date,forecast,/);
     // --save is the older name of --out.
     ok([seriesFile, ...fast, '--save', join(dir, 'saved-old-name')]);
     assert.ok(existsSync(join(dir, 'saved-old-name', 'forecaster.json')));

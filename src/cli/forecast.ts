@@ -5,8 +5,9 @@
  * backtest errors, and report every method on the same split. CSV/JSON output, SVG chart, a terminal chart, and the
  * chosen forecaster saved (--out) to forecast again from new data without retraining (forecast_predict.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../node/atomic.js';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
 import { BASELINES, baselineForecasts, etsSeasons, type BaselineName } from '../forecast/baselines.js';
@@ -234,11 +235,44 @@ export function forecastRows(
   });
 }
 
+/**
+ * The files --output and --chart name, checked before any work: neither may be the series file, the other, or inside
+ * a forecaster directory the command reads or saves (`dirs`), and a file already there is replaced only with
+ * --overwrite. recur never writes over a file it was not told it may replace.
+ */
+export function checkOutputFiles(
+  o: { output?: string; chart?: string; overwrite?: boolean },
+  file: string | undefined,
+  dirs: readonly (string | undefined)[],
+): void {
+  const real = (p: string): string => (existsSync(p) ? realpathSync(p) : resolve(p));
+  const named = [
+    ['--output', o.output],
+    ['--chart', o.chart],
+  ] as const;
+  for (const [flag, path] of named) {
+    if (path === undefined) continue;
+    const target = real(path);
+    if (file !== undefined && target === real(file))
+      throw new UsageError(`${flag} ${path} is the series file itself; write the forecast to another file`);
+    if (flag === '--chart' && o.output !== undefined && target === real(o.output))
+      throw new UsageError(`--output and --chart name the same file (${path}); give each its own`);
+    for (const dir of dirs) {
+      if (dir === undefined) continue;
+      const rel = relative(real(dir), target);
+      if (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`))
+        throw new UsageError(`${flag} ${path} is inside the forecaster directory ${dir}; write it elsewhere`);
+    }
+    if (existsSync(path) && !o.overwrite)
+      throw new UsageError(`${flag} ${path} already exists; add --overwrite to replace it`);
+  }
+}
+
 export function writeForecast(path: string, rows: Record<string, string | number>[]): void {
-  if (extname(path).toLowerCase() === '.json') writeFileSync(path, JSON.stringify(rows, null, 1) + '\n');
+  if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
   else {
     const keys = Object.keys(rows[0]);
-    writeFileSync(
+    writeFileAtomic(
       path,
       [keys.join(','), ...rows.map((r) => keys.map((k) => String(r[k])).join(','))].join('\n') + '\n',
     );
@@ -266,6 +300,7 @@ export async function forecast(
   o: ForecastCliOptions,
   out: Output,
 ): Promise<number> {
+  checkOutputFiles(o, file, [o.model, savedDirOf(o)]);
   // Forecast again from a saved forecaster, without retraining (`recur forecast predict DIR CSV`).
   if (o.model) {
     const { forecastPredict } = await import('./forecast_predict.js');
@@ -492,7 +527,7 @@ export async function forecast(
 
   const fileRows = forecastRows(dates, point, intervals, actual);
   if (o.output) writeForecast(o.output, fileRows);
-  if (o.chart) writeFileSync(o.chart, await forecastSvg(chart));
+  if (o.chart) writeFileAtomic(o.chart, await forecastSvg(chart));
   if (saveDir) {
     const saved = savedSeriesOf(series.name, res, train, {
       season,

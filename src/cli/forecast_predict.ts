@@ -8,7 +8,7 @@
  * from the seen series'. A forecaster saved with --regressors reads the same covariate columns, with their known
  * future after each history (the saved horizon's rows); its networks apply the regressions they were trained with. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../node/atomic.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import type { GlobalForecaster } from '../forecast/global.js';
 import { labelsAfter, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
@@ -37,6 +37,7 @@ import {
 } from '../node/forecaster_io.js';
 import {
   asUsage,
+  checkOutputFiles,
   forecastRows,
   futureCovariates,
   parseLevels,
@@ -52,7 +53,15 @@ import { UsageError, type Output } from './output.js';
 
 export interface PredictCliOptions extends Pick<
   ForecastCliOptions,
-  'idColumn' | 'wide' | 'valueColumn' | 'dateColumn' | 'output' | 'chart' | 'json' | 'regressors'
+  | 'idColumn'
+  | 'wide'
+  | 'valueColumn'
+  | 'dateColumn'
+  | 'output'
+  | 'chart'
+  | 'json'
+  | 'regressors'
+  | 'overwrite'
 > {
   interpolate?: boolean;
   /** A subset of the saved levels ('80,95'); default: every saved level. */
@@ -80,6 +89,7 @@ export async function forecastPredict(
   o: PredictCliOptions,
   out: Output,
 ): Promise<number> {
+  checkOutputFiles(o, file, [dir]);
   const loaded = usage(() => loadForecasterDir(dir));
   for (const n of loaded.notes) out.info(`note: ${n}`);
   const m = loaded.manifest;
@@ -169,7 +179,7 @@ export async function forecastPredict(
     frequency: series.frequency,
     label: `${s.method} forecast`,
   };
-  if (o.chart) writeFileSync(o.chart, await forecastSvg(chart));
+  if (o.chart) writeFileAtomic(o.chart, await forecastSvg(chart));
   if (o.json)
     out.json({
       series: label,

@@ -343,7 +343,11 @@ forecastCommand
     "save the chosen forecaster (any method; one series or a panel) to forecast new data later with 'recur forecast predict DIR CSV'",
   )
   .option('--save <dir>', 'the older name of --out')
-  .option('--overwrite', 'replace a forecaster already saved in --out (only its own files)', false)
+  .option(
+    '--overwrite',
+    'replace a forecaster already saved in --out (only its own files), and an existing --output or --chart file',
+    false,
+  )
   .option(
     '--model <dir>',
     'forecast with a saved forecaster instead of training (the same as recur forecast predict DIR [CSV])',
@@ -386,6 +390,7 @@ forecastCommand
     '--chart <file.svg>',
     'write a chart of the history and the forecast with its interval (one series)',
   )
+  .option('--overwrite', 'replace an existing --output or --chart file', false)
   .option('--json', 'print JSON (a panel: one line per series and a summary line)', false)
   .option('-q, --quiet', 'print only the forecast', false)
   .action(async (dir: string, file: string | undefined, own: Record<string, unknown>, cmd: Command) => {

@@ -15,7 +15,7 @@
  * weights). `--overwrite` deletes only these names (prepareForecasterDir); anything else in DIR stays.
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
 import { maseScale } from '../forecast/metrics.js';
@@ -87,7 +87,8 @@ const interval = z.object({
  */
 const forecasterFileSchema = z.looseObject({
   format: z.literal('recur-forecaster', { error: 'expected "recur-forecaster"' }),
-  version: z.literal(1, { error: 'expected 1' }),
+  // Reached for any version but 2 (loadForecasterDir), so a version from a newer recur is named as such.
+  version: z.literal(1, { error: 'expected 1 or 2 (the versions this recur reads)' }),
   options: z.looseObject({
     seeds: z
       .array(z.number().int().min(0), { error: 'expected an array of integer seeds' })
@@ -588,10 +589,29 @@ const MEMBER_DIR_RE = /^member-\d+$/;
 const SERIES_SUBDIR_RE = /^network-\d+$/;
 
 /**
+ * The member model directories a saved forecaster's manifest names, relative to `dir`. A manifest that is not a recur
+ * forecaster's is a ModelFileError: its directory was not written by recur.
+ */
+function manifestMemberDirs(dir: string): string[] {
+  const raw = readManifest(dir);
+  const path = join(dir, FORECASTER_FILE);
+  const members = (at: string, count: number): string[] =>
+    Array.from({ length: count }, (_, i) => join(at, `member-${i}`));
+  if ((raw as { version?: unknown } | null)?.version !== 2)
+    return members('', checked(forecasterFileSchema, raw, path).options.seeds.length);
+  const m = checked(manifestSchema, raw, path) as ForecasterManifest;
+  return [
+    ...m.series.flatMap((s) => s.networks.flatMap((n) => members(n.dir, n.options.seeds.length))),
+    ...(m.panel?.global ?? []).flatMap((g) => members(g.dir, g.options.seeds.length)),
+  ];
+}
+
+/**
  * Readies `dir` for a forecaster: a missing or empty directory is fine; one holding a forecaster is replaced only with
  * `overwrite` — and then only recur's own files in it are deleted (forecaster.json and the model files of the member
  * directories it names), anything else stays; a directory with other content and no forecaster.json is refused:
- * recur did not write it. Errors are the caller's (bad usage).
+ * recur did not write it. So is a forecaster.json that is not a recur forecaster's, and any other member directory
+ * with something in it, where a new save could write. Errors are the caller's (bad usage).
  */
 export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   if (!existsSync(dir)) return;
@@ -605,17 +625,56 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
     throw new Error(
       `${dir} is not empty and holds no saved forecaster (no ${FORECASTER_FILE}); recur writes only into a new or empty directory or one it wrote — give another directory`,
     );
+  let listed: string[] | null = null;
+  if (complete) {
+    try {
+      listed = manifestMemberDirs(dir);
+    } catch (e) {
+      if (!(e instanceof ModelFileError)) throw e;
+      throw new Error(
+        `${dir} holds a ${FORECASTER_FILE} that is not a recur forecaster (${e.message}); recur will not replace it — give another directory`,
+      );
+    }
+  }
   if (!overwrite)
     throw new Error(
       `${dir} already holds ${complete ? 'a saved forecaster' : 'part of a forecaster whose save was stopped'}; pass --overwrite to replace it, or give another directory`,
     );
   const refusal = overwriteRefusal(dir);
   if (refusal) throw new Error(`--overwrite: ${refusal}; give a directory of its own`);
-  removeForecasterFiles(dir);
+  removeForecasterFiles(dir, listed);
 }
 
-/** Deletes recur's files in a forecaster directory (see prepareForecasterDir); returns the deleted paths. */
-export function removeForecasterFiles(dir: string): string[] {
+/**
+ * Deletes recur's files in a forecaster directory (see prepareForecasterDir); returns the deleted paths. `listed`:
+ * the member directories its manifest names (then no other member directory may hold a model file: it is checked
+ * before anything is deleted); null: a save stopped before its manifest, whose member directories are all recur's.
+ */
+export function removeForecasterFiles(dir: string, listed: readonly string[] | null): string[] {
+  const memberDirs: string[] = [];
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (!TOP_DIR_RE.test(n) || !isRealDirectory(p)) continue;
+    const networks = n.startsWith('series-')
+      ? readdirSync(p)
+          .filter((k) => SERIES_SUBDIR_RE.test(k) && isRealDirectory(join(p, k)))
+          .map((k) => join(n, k))
+      : [n];
+    if (MEMBER_DIR_RE.test(n)) memberDirs.push(n);
+    else
+      for (const net of networks)
+        for (const m of readdirSync(join(dir, net)))
+          if (MEMBER_DIR_RE.test(m) && isRealDirectory(join(dir, net, m))) memberDirs.push(join(net, m));
+  }
+  const ours = listed === null ? memberDirs : memberDirs.filter((m) => listed.includes(m));
+  // A model file where the manifest names none is not recur's, and a new save could write over it.
+  const foreign = memberDirs.find(
+    (m) => !ours.includes(m) && readdirSync(join(dir, m)).some((n) => isModelFileName(n)),
+  );
+  if (foreign !== undefined)
+    throw new Error(
+      `--overwrite: ${join(dir, foreign)} holds model files the saved forecaster does not name; recur will not delete them or save over them — give another directory`,
+    );
   const removed: string[] = [];
   const unlink = (p: string): void => {
     unlinkSync(p);
@@ -627,26 +686,14 @@ export function removeForecasterFiles(dir: string): string[] {
       removed.push(p);
     }
   };
-  const clearModelDir = (p: string): void => {
+  for (const m of ours) {
+    const p = join(dir, m);
     for (const n of plainEntries(p))
       if (isModelFileName(n) || isOwnTemp(n, isModelFileName)) unlink(join(p, n));
-    rmdirIfEmpty(p);
-  };
-  const clearNetworkDir = (p: string): void => {
-    for (const n of readdirSync(p))
-      if (MEMBER_DIR_RE.test(n) && isRealDirectory(join(p, n))) clearModelDir(join(p, n));
-    rmdirIfEmpty(p);
-  };
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (!TOP_DIR_RE.test(n) || !isRealDirectory(p)) continue;
-    if (MEMBER_DIR_RE.test(n)) clearModelDir(p);
-    else if (n.startsWith('series-')) {
-      for (const k of readdirSync(p))
-        if (SERIES_SUBDIR_RE.test(k) && isRealDirectory(join(p, k))) clearNetworkDir(join(p, k));
-      rmdirIfEmpty(p);
-    } else clearNetworkDir(p);
   }
+  // recur's member directories left empty, then their network and series directories, deepest first.
+  for (const m of ours) for (let rel = m; rel !== '.'; rel = dirname(rel)) rmdirIfEmpty(join(dir, rel));
+  if (listed === null) for (const n of readdirSync(dir)) if (TOP_DIR_RE.test(n)) rmdirIfEmpty(join(dir, n));
   const isManifest = (n: string): boolean => n === FORECASTER_FILE;
   for (const n of plainEntries(dir)) if (isManifest(n) || isOwnTemp(n, isManifest)) unlink(join(dir, n));
   return removed;
