@@ -164,8 +164,14 @@ describe('recur CLI', () => {
     const a = join(dir, 'straight');
     assert.equal(run(['train', textFile, '--out', a, ...common]).code, 0);
     const b = join(dir, 'interrupted');
-    const first = run(['train', textFile, '--out', b, ...common], { RECUR_TEST_INTERRUPT_AFTER: '7' });
+    const first = run(['train', textFile, '--out', b, ...common.filter((a) => a !== '-q')], {
+      RECUR_TEST_INTERRUPT_AFTER: '7',
+    });
     assert.equal(first.code, 130, first.stderr);
+    // The hint repeats what a resumed run does not take from its checkpoint: following it finishes this run.
+    const hint = /Continue with: recur (.*)/.exec(first.stderr)?.[1].split(' ');
+    assert.deepEqual(hint?.slice(0, 7), ['train', textFile, '--out', b, '--resume', '--epochs', '2']);
+    assert.equal(hint?.[7], '--threads');
     const meta = loadModel(join(b, 'checkpoint')).metadata as { state: { epoch: number; batch: number } };
     assert.deepEqual([meta.state.epoch, meta.state.batch], [0, 7]);
     // The checkpoint keeps the model: a flag that says otherwise is refused before anything is touched.
@@ -175,7 +181,7 @@ describe('recur CLI', () => {
       changed.stderr,
       /--units 24 with --resume: the checkpoint's run uses 16; leave the flag out/,
     );
-    const second = run(['train', textFile, '--out', b, '--resume', '--epochs', '2', '-q', '--threads', '2']);
+    const second = run([...hint!, '-q']);
     assert.equal(second.code, 0, second.stderr);
     const wa = loadModel(join(a, 'checkpoint')).model.getWeights();
     const wb = loadModel(join(b, 'checkpoint')).model.getWeights();
@@ -257,6 +263,27 @@ describe('recur CLI', () => {
     const before = readdirSync(out).sort();
     bad(['train', textFile, '--out', out], /already holds a model; pass --resume .* --overwrite/, 2);
     assert.deepEqual(readdirSync(out).sort(), before);
+    // A file of a name recur writes, with no model beside it, is the user's: never replaced, --overwrite or not.
+    const users = join(dir, 'users');
+    mkdirSync(users);
+    writeFileSync(join(users, 'log.csv'), 'my log');
+    for (const more of [[], ['--overwrite']])
+      bad(
+        ['train', textFile, '--out', users, ...more],
+        /users\/log\.csv is not part of a recur model here/,
+        2,
+      );
+    assert.equal(readFileSync(join(users, 'log.csv'), 'utf8'), 'my log');
+    const weights = join(dir, 'users-weights');
+    mkdirSync(weights);
+    writeFileSync(join(weights, 'weights-0a.bin'), 'mine');
+    bad(['train', textFile, '--out', weights], /weights-0a\.bin is not part of a recur model here/, 2);
+    assert.equal(readFileSync(join(weights, 'weights-0a.bin'), 'utf8'), 'mine');
+    bad(
+      ['train', textFile, '--out', users, '--resume'],
+      /holds no checkpoint to resume .* without --resume/,
+      2,
+    );
     bad(
       ['generate', out, '--prime', 'ZQX€'],
       /--prime has characters the model never saw: "z", "q", "x", "€"/,

@@ -87,6 +87,7 @@ import {
   TrainingBudget,
   TrainingInterrupt,
   announceStop,
+  continueWith,
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
@@ -696,8 +697,8 @@ export async function trainClassifier(
       ckptDir,
     );
   const resumeHint = member
-    ? `Continue with: recur classify train --out ${o.out} --resume`
-    : `Continue with: recur classify train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
+    ? continueWith('classify train', undefined, o.out!, { threads })
+    : continueWith('classify train', file, outDir, { threads });
   // Whether the run stopped before its last epoch (Ctrl-C returns at once; the time budget goes on to finish).
   let stoppedEarly = false;
   if (model.interruptedAt) {

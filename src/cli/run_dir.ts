@@ -3,7 +3,7 @@
  * per directory (a lock file), refuse to clobber a model unless --overwrite (and then delete only recur's own files),
  * sweep the temp files of a killed run, and require a checkpoint for --resume.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { CSVLogRow } from '../node/callbacks.js';
@@ -11,8 +11,10 @@ import { isModelDir } from '../node/model_io.js';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import {
   CHECKPOINT_DIR,
+  isCheckpointFileName,
   isRunFileName,
   overwriteRefusal,
+  plainEntries,
   removeEnsembleFiles,
   removeRunFiles,
   removeStaleTemps,
@@ -62,6 +64,23 @@ export function prepareRunDir(
     if (ensemble) removeEnsembleFiles(outDir);
     else removeRunFiles(outDir);
   }
+  // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves only an empty
+  // log.csv): the run would replace it, so it does not start, --overwrite or not.
+  if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
+    const theirs = [
+      ...plainEntries(outDir).filter(isRunFileName),
+      ...plainEntries(ckptDir)
+        .filter(isCheckpointFileName)
+        .map((n) => join(CHECKPOINT_DIR, n)),
+    ].find((n) => {
+      const st = lstatSync(join(outDir, n));
+      return st.isSymbolicLink() || st.size > 0;
+    });
+    if (theirs !== undefined)
+      throw new UsageError(
+        `${join(outDir, theirs)} is not part of a recur model here and a run would replace it; give --out a directory of its own`,
+      );
+  }
   // Temp files of writes a killed run (kill -9) never finished.
   if (existsSync(outDir)) removeStaleTemps(outDir);
   if (o.resume && (o.ensembleRun ?? false) !== ensemble)
@@ -71,7 +90,9 @@ export function prepareRunDir(
         : `--resume: ${outDir} holds no seed ensemble (no ${ENSEMBLE_FILE}) to resume`,
     );
   if (o.resume && !ensemble && !isModelDir(ckptDir))
-    throw new UsageError(`--resume: ${ckptDir} holds no checkpoint to resume`);
+    throw new UsageError(
+      `--resume: ${ckptDir} holds no checkpoint to resume (a run stopped before its first one saves none); run the same command without --resume to start afresh`,
+    );
   return ckptDir;
 }
 
@@ -248,6 +269,28 @@ export function refuseChangedFlags(given: readonly (readonly [string, unknown, u
       throw new UsageError(
         `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its model, data settings and schedule)`,
       );
+}
+
+/** A word for a shell command line: quoted when it holds anything but plain path characters. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that continues a stopped run as it was going. --epochs and --threads are what a resumed run may change
+ * (the rest comes from its checkpoint), so the hint repeats this run's: the same epochs to go to, and the same threads
+ * for the same bits. `epochs` undefined: the checkpoint keeps them (classify).
+ */
+export function continueWith(
+  command: string,
+  file: string | undefined,
+  outDir: string,
+  run: { epochs?: number; threads: number },
+): string {
+  const words = ['recur', ...command.split(' '), ...(file ? [file] : []), '--out', outDir, '--resume'];
+  if (run.epochs !== undefined) words.push('--epochs', String(run.epochs));
+  words.push('--threads', String(run.threads));
+  return `Continue with: ${words.map(shellWord).join(' ')}`;
 }
 
 /**

@@ -77,6 +77,7 @@ import {
   TrainingBudget,
   TrainingInterrupt,
   announceStop,
+  continueWith,
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
@@ -659,8 +660,8 @@ export async function trainSeq2Seq(
       ckptDir,
     );
   const resumeHint = member
-    ? `Continue with: recur seq2seq train --out ${member.ensembleDir} --resume`
-    : `Continue with: recur seq2seq train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
+    ? continueWith('seq2seq train', undefined, member.ensembleDir, { threads })
+    : continueWith('seq2seq train', file, outDir, { epochs: runEpochs, threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     save(ckptDir, stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at));

@@ -59,6 +59,7 @@ import {
   TrainingBudget,
   TrainingInterrupt,
   announceStop,
+  continueWith,
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
@@ -441,7 +442,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       recorder.checkpointedEpochs,
       ckptDir,
     );
-  const resumeHint = `Continue with: recur train ${file ?? ''} --out ${outDir} --resume`.replace('  ', ' ');
+  const resumeHint = continueWith('train', file, outDir, { epochs: o.epochs, threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     const legacy = at.epoch === startEpoch ? legacySkip : 0;
