@@ -238,6 +238,9 @@ describe('recur seq2seq', () => {
       const resumed = run(['seq2seq', 'train', pairs, '--out', parted, ...args, '--resume']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.deepEqual(losses(parted), losses(whole));
+      // The whole log, its columns included (no timing column comes back from the checkpoint's history).
+      const log = (d: string): string => readFileSync(join(d, 'log.csv'), 'utf8');
+      assert.equal(log(parted), log(whole));
     });
   }
 

@@ -98,7 +98,12 @@ export function prepareRunDir(
 
 /** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
 export function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
-  return history.map(({ epoch, seconds: _s, samples_per_sec: _r, ...logs }) => ({ epoch: epoch - 1, logs }));
+  // The timing columns (seconds, and the speed: samples_per_sec, target_tokens_per_sec, …) are the terminal's and
+  // --json's, never the log's: an interrupted run's log must read as an uninterrupted one's.
+  return history.map(({ epoch, seconds: _s, ...row }) => ({
+    epoch: epoch - 1,
+    logs: Object.fromEntries(Object.entries(row).filter(([k]) => !k.endsWith('_per_sec'))),
+  }));
 }
 
 /**
