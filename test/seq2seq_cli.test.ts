@@ -816,6 +816,24 @@ describe('recur seq2seq', () => {
       bad.stderr,
       /long-targets\.tsv: the aligner could segment only 0 of \d+ training pairs.*--joint-ngram 0/,
     );
+    // Word vocabularies (translation) are refused before the aligner's table is allocated.
+    const wordPairs = join(root, 'many-words.tsv');
+    writeFileSync(wordPairs, Array.from({ length: 600 }, (_, i) => `s${i % 80}\tt${i}`).join('\n') + '\n');
+    const big = run([
+      'seq2seq',
+      'train',
+      wordPairs,
+      '--out',
+      join(root, 'words-ngram'),
+      ...small,
+      '--joint-ngram',
+      '3',
+    ]);
+    assert.equal(big.code, 2, big.stderr);
+    assert.match(
+      big.stderr,
+      /many-words\.tsv: a joint n-gram .* \d+ source and \d+ target tokens .*--joint-ngram 0/,
+    );
     // A resumed run keeps its n-gram: another order is refused, the same one accepted.
     const other = run(['seq2seq', 'train', file, '--out', dir, '--resume', '--joint-ngram', '4', '-q']);
     assert.equal(other.code, 2);

@@ -51,6 +51,7 @@ import {
   type Seq2SeqSettings,
 } from '../seq2seq/model.js';
 import { JOINT_NGRAM_DEFAULTS, JOINT_NGRAM_FILE, fitJointNgram } from '../seq2seq/joint_ngram.js';
+import { ALIGNER_MAX_TABLE, alignerTableSize } from '../seq2seq/aligner.js';
 import {
   examplePairs,
   groupExamples,
@@ -716,6 +717,13 @@ function fitAndWriteJointNgram(
   out: Output,
 ): void {
   const started = Date.now();
+  // Word vocabularies (translation) would need a table of 10^11 numbers: refused before anything is allocated.
+  const table = alignerTableSize(app.source.size, app.target.size);
+  if (table > ALIGNER_MAX_TABLE)
+    throw new InvalidInputError(
+      `${data}: a joint n-gram aligns each source token to 0–2 target tokens, and this model's ${app.source.size} source and ${app.target.size} target tokens would need a table of ${table.toExponential(1)} numbers (at most ${ALIGNER_MAX_TABLE.toExponential(1)}); ` +
+        'it suits small symbol sets such as pronunciation: give --joint-ngram 0',
+    );
   out.info(
     `Aligning ${trainPairs.length.toLocaleString('en-US')} training pairs and fitting a joint n-gram (order ${order})…`,
   );

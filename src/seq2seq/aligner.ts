@@ -41,6 +41,22 @@ export interface AlignerOptions {
 
 export const ALIGNER_DEFAULTS = { maxChunk: 2, iterations: 10 } as const;
 
+/**
+ * The most numbers the aligner's table may hold (it is allocated twice: the table and the E step's counts). G2P's is
+ * 31 × 5,403; word vocabularies (translation) would need 10^11 and are not what the aligner is for.
+ */
+export const ALIGNER_MAX_TABLE = 2 ** 24;
+
+/** The numbers the aligner's table holds for these vocabularies: one row of chunk probabilities per source token. */
+export function alignerTableSize(
+  sourceVocab: number,
+  targetVocab: number,
+  maxChunk: number = ALIGNER_DEFAULTS.maxChunk,
+): number {
+  const V = targetVocab;
+  return sourceVocab * (maxChunk === 1 ? 1 + V : 1 + V + V * V);
+}
+
 export interface AlignablePair {
   source: Int32Array;
   target: Int32Array;
@@ -75,7 +91,12 @@ export class ChunkAligner {
       throw new Error(`ChunkAligner: maxChunk must be 1 or 2, got ${maxChunk}`);
     const V = targetVocab;
     const K = maxChunk === 1 ? 1 + V : 1 + V + V * V;
-    const table = new Float64Array(sourceVocab * K).fill(1 / K);
+    const size = alignerTableSize(sourceVocab, targetVocab, maxChunk);
+    if (size > ALIGNER_MAX_TABLE)
+      throw new Error(
+        `ChunkAligner: ${sourceVocab} source and ${targetVocab} target tokens need a table of ${size} numbers (at most ${ALIGNER_MAX_TABLE}); the aligner is for small symbol sets`,
+      );
+    const table = new Float64Array(size).fill(1 / K);
     const aligner = new ChunkAligner(sourceVocab, targetVocab, maxChunk, table);
     const counts = new Float64Array(sourceVocab * K);
     for (let it = 0; it < iterations; it++) {
