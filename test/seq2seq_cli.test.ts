@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ interface ModelJson {
   userDefinedMetadata: {
     settings: { sourceMode: string };
     targetTokens: string[];
-    reading?: unknown;
+    reading?: { skipBad: boolean; fingerprint?: string };
   };
 }
 
@@ -33,12 +33,13 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function run(
   args: string[],
-  opts: { input?: string; env?: Record<string, string> } = {},
+  opts: { input?: string; env?: Record<string, string>; cwd?: string } = {},
 ): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
     timeout: 180_000,
     input: opts.input,
+    cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -105,7 +106,8 @@ describe('recur seq2seq', () => {
     const meta = (JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as ModelJson).userDefinedMetadata;
     assert.equal(meta.settings.sourceMode, 'wordpunct');
     assert.ok(meta.targetTokens.includes(`${JOINER}.`), 'the period is a token of its own');
-    assert.deepEqual(meta.reading, { skipBad: false });
+    assert.equal(meta.reading?.skipBad, false);
+    assert.match(meta.reading?.fingerprint ?? '', /^[0-9a-f]{64}$/);
     for (const pr of preds) assert.ok(!pr.output.includes(JOINER), pr.output);
     const stdin = run(['seq2seq', 'predict', out, '--beam', '2', '--quiet'], {
       input: 'the cat and the dog\n\nthe fish and the sun\n',
@@ -214,6 +216,32 @@ describe('recur seq2seq', () => {
     assert.match(l.stderr, /line 11: the source has 80 tokens, more than the limit of 60/);
     const missing = run(['seq2seq', 'eval', join(root, 'nope')]);
     assert.equal(missing.code, 2);
+  });
+
+  it('eval DIR finds its pairs file from anywhere, and refuses one that changed since training', () => {
+    // Trained from the file's own directory with a relative path; evaluated from elsewhere.
+    const home = join(root, 'moving');
+    mkdirSync(home);
+    writeFileSync(join(home, 'p.tsv'), pairsText(120, 5));
+    const dir = join(root, 'moving-run');
+    const t = run(['seq2seq', 'train', 'p.tsv', '--out', dir, '--epochs', '1', ...small, '--quiet'], {
+      cwd: home,
+    });
+    assert.equal(t.code, 0, t.stderr);
+    const before = run(['seq2seq', 'eval', dir, '--json'], { cwd: tmpdir() });
+    assert.equal(before.code, 0, before.stderr);
+    // The same name, other pairs: the held-out split would be another one.
+    writeFileSync(join(home, 'p.tsv'), pairsText(120, 6));
+    for (const args of [
+      ['seq2seq', 'eval', dir],
+      ['seq2seq', 'ngram', dir],
+      ['export', 'pytorch', dir, join(root, 'moving-export')],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /p\.tsv is not the data the model was trained on/);
+    }
+    assert.ok(!existsSync(join(root, 'moving-export')));
   });
 
   const losses = (dir: string): string[] => {

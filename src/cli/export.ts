@@ -26,7 +26,7 @@ import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { examplePairs, trainingExamples } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
-import { loadApp, loadExamples, readingFor, splitsOf, withinLimits } from './seq2seq.js';
+import { checkTrainingData, loadApp, loadExamples, readingFor, splitsOf, withinLimits } from './seq2seq.js';
 import { loadModelInput, loadTextModel } from './text_model.js';
 
 export const EXPORT_FORMATS = ['pytorch'] as const;
@@ -127,11 +127,10 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
   // Read as training read it (a CSV's columns); lines a --skip-bad run skipped are skipped again (a run without it
   // had none: it would have stopped).
   const read = readingFor(meta.reading, { skipBad: true });
-  const splits = splitsOf(
-    withinLimits(loadExamples(file, read, app.settings, out), app.settings),
-    app.settings.seed,
-    app.data,
-  );
+  const within = withinLimits(loadExamples(file, read, app.settings, out), app.settings);
+  if (file !== undefined)
+    checkTrainingData(within, meta.reading, file, 'the recipe needs the pairs the model trained on');
+  const splits = splitsOf(within, app.settings.seed, app.data);
   // A --train-on-validation run trained on the validation split too: train.py does the same and validates nothing.
   const refit = app.settings.trainOnValidation;
   const train = app.encodePairs(examplePairs(trainingExamples(splits, refit)));

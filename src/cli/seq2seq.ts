@@ -12,7 +12,7 @@
  * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import {
@@ -37,7 +37,7 @@ import {
   readJointNgramHeader,
   writeJointNgram,
 } from '../node/seq2seq_dir.js';
-import { cmudict, readPairsFile } from '../node/seq2seq_files.js';
+import { cmudict, pairsFingerprint, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, targetTokens } from '../seq2seq/data.js';
 import {
   G2P_RECIPE_SETTINGS,
@@ -112,14 +112,32 @@ export function readingFor(stored: PairsReading | undefined, o: Seq2SeqDataOptio
   };
 }
 
-/** What a model's metadata records of the options that read its pairs file. */
-function readingOf(o: Seq2SeqDataOptions): PairsReading {
+/** What a model's metadata records of the options that read its pairs file, and the fingerprint of what they read. */
+function readingOf(o: Seq2SeqDataOptions, fingerprint: string): PairsReading {
   return {
     ...(o.format !== undefined && { format: o.format }),
     ...(o.sourceColumn !== undefined && { sourceColumn: o.sourceColumn }),
     ...(o.targetColumn !== undefined && { targetColumn: o.targetColumn }),
     skipBad: o.skipBad,
+    fingerprint,
   };
+}
+
+/**
+ * A model's pairs file read again must give the examples it trained on (within the length limits): a changed file
+ * would draw another split and score or train on the wrong pairs without a word. Models from before the
+ * fingerprint are not checked. `instead`: what the user can do.
+ */
+export function checkTrainingData(
+  examples: readonly Example[],
+  stored: PairsReading | undefined,
+  data: string,
+  instead: string,
+): void {
+  if (stored?.fingerprint !== undefined && pairsFingerprint(examples) !== stored.fingerprint)
+    throw new UsageError(
+      `${data} is not the data the model was trained on (its pairs differ from the ones the model recorded); ${instead}`,
+    );
 }
 
 export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
@@ -416,10 +434,12 @@ export async function trainSeq2Seq(
   let progress: EpochProgressJson | null = null;
   // How the pairs file is read: a resumed run reads it as its start did, whatever of that the command repeats.
   let read: Seq2SeqDataOptions = o;
+  let storedReading: PairsReading | undefined;
   if (o.resume) {
     const loaded = loadApp(ckptDir);
     app = loaded.app;
     const meta = loaded.meta;
+    storedReading = meta.reading;
     read = readingFor(meta.reading, o);
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
@@ -443,6 +463,9 @@ export async function trainSeq2Seq(
   }
 
   const all = withinLimits(loadExamples(file, read, settings, out), settings);
+  if (o.resume && file !== undefined)
+    checkTrainingData(all, storedReading, file, '--resume needs the file the run started on');
+  const fingerprint = file !== undefined ? pairsFingerprint(all) : '';
   const splits = splitsOf(all, settings.seed, file ?? CMUDICT);
   // A final refit (--train-on-validation) trains on the validation split too, and so validates nothing.
   const validating = !settings.trainOnValidation;
@@ -455,14 +478,15 @@ export async function trainSeq2Seq(
       src,
       tgt,
       longest,
-      file ?? CMUDICT,
+      // Where the file is, wherever later commands (eval DIR, export, ngram) run from.
+      file !== undefined ? resolve(file) : CMUDICT,
     );
   }
   const model: Functional = app.model;
   const trained = app;
   const metadata = (st?: TrainingState): Record<string, unknown> => ({
     ...trained.metadata(st),
-    ...(file ? { reading: readingOf(read) } : {}),
+    ...(file ? { reading: readingOf(read, fingerprint) } : {}),
   });
   const threads = o.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1)
@@ -798,7 +822,14 @@ export function heldOutExamples(
     app.data === CMUDICT
       ? cmudict().examples
       : loadExamples(app.data, readingFor(stored, o), app.settings, out);
-  const splits = splitsOf(withinLimits(all, app.settings), app.settings.seed, app.data);
+  const within = withinLimits(all, app.settings);
+  checkTrainingData(
+    within,
+    stored,
+    app.data,
+    split === 'train' ? 'its split cannot be drawn again' : 'give the pairs to evaluate on',
+  );
+  const splits = splitsOf(within, app.settings.seed, app.data);
   return split === 'train' ? trainingExamples(splits, app.settings.trainOnValidation) : splits[split];
 }
 

