@@ -174,6 +174,12 @@ describe('recur CLI', () => {
     assert.equal(hint?.[7], '--threads');
     const meta = loadModel(join(b, 'checkpoint')).metadata as { state: { epoch: number; batch: number } };
     assert.deepEqual([meta.state.epoch, meta.state.batch], [0, 7]);
+    // Another text (the same characters, another order) is not the run's: refused.
+    const other = join(dir, 'other.txt');
+    writeFileSync(other, readFileSync(textFile, 'utf8').split('').reverse().join(''));
+    const wrongText = run(['train', other, '--out', b, '--resume', '--epochs', '2', '-q']);
+    assert.equal(wrongText.code, 2, wrongText.stderr);
+    assert.match(wrongText.stderr, /other\.txt is not the text the run was trained on/);
     // The checkpoint keeps the model: a flag that says otherwise is refused before anything is touched.
     const changed = run(['train', textFile, '--out', b, '--resume', '--epochs', '2', '-q', '--units', '24']);
     assert.equal(changed.code, 2, changed.stderr);

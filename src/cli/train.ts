@@ -10,6 +10,7 @@
  *   <out>/log.csv                  one row per epoch
  * (src/node/run_files.ts lists these in one place: --overwrite deletes those and nothing else.)
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
@@ -244,10 +245,23 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     corpus = text ? TextCorpus.fromChunks(text, opts) : await readTextCorpus(file!, opts);
   } catch (e) {
     if (e instanceof TextFileError) throw e; // a NUL byte or bad UTF-8 found while reading: bad input, named already
-    throw new Error(
-      `${file ?? source}: ${(e as Error).message}${meta ? ' (it must use the vocabulary of the model being resumed)' : fromVocabulary ? ` (it must use the vocabulary of ${o.from})` : ''}`,
-    );
+    const message = `${file ?? source}: ${(e as Error).message}`;
+    // A text outside the vocabulary it must use is the text's fault: bad input.
+    if (meta)
+      throw new InvalidInputError(`${message} (it must use the vocabulary of the model being resumed)`);
+    if (fromVocabulary) throw new InvalidInputError(`${message} (it must use the vocabulary of ${o.from})`);
+    throw new Error(message);
   }
+  // The text's fingerprint: a resumed run must train on the text its checkpoint trained on (another one would serve
+  // other windows, or too few, and the run would not be the one that was stopped).
+  const textSha256 = createHash('sha256')
+    .update(new Uint8Array(corpus.data.buffer, corpus.data.byteOffset, corpus.data.byteLength))
+    .digest('hex');
+  if (!meta) settings = { ...settings, textSha256 };
+  else if (settings.textSha256 !== undefined && settings.textSha256 !== textSha256)
+    throw new UsageError(
+      `--resume: ${file ?? source} is not the text the run was trained on (its characters differ); give the same text`,
+    );
   const V = corpus.vocabulary.size;
   const { train: trainCorpus, validation } = corpus.split(settings.validationSplit);
   const minChars = minTrainingChars(settings);

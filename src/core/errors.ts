@@ -3,5 +3,5 @@
  * not a failure while running. The CLI maps them to exit code 2.
  */
 export class InvalidInputError extends Error {
-  override readonly name = 'InvalidInputError';
+  override readonly name: string = 'InvalidInputError';
 }

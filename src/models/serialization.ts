@@ -10,6 +10,7 @@
  * (model_file.ts), every weight's dtype, shape and byte length, that every weight is used exactly once, that no
  * value is NaN or infinite, and the recorded hashes; a file without them (saved by tfjs or Keras) loads with a note.
  */
+import { InvalidInputError } from '../core/errors.js';
 import { sha256Hex, sha256HexOfText } from '../core/sha256.js';
 import { Tensor, shapeToString } from '../core/tensor.js';
 import { RECUR_VERSION } from '../core/version.js';
@@ -76,7 +77,9 @@ export interface RecordedHashes {
  * A model file that cannot be loaded: names the file and the field (a JSON path such as
  * `modelTopology.config.layers[1].config.units`, or a weight) and says what was expected.
  */
-export class ModelFileError extends Error {
+export class ModelFileError extends InvalidInputError {
+  // A damaged or foreign model file is bad input wherever it is read (the CLI exits 2), a resumed checkpoint included.
+  override readonly name: string = 'ModelFileError';
   constructor(
     readonly file: string,
     readonly field: string,
@@ -84,7 +87,6 @@ export class ModelFileError extends Error {
     message = `${file}: ${field}: ${detail}`,
   ) {
     super(message);
-    this.name = 'ModelFileError';
   }
 }
 

@@ -42,6 +42,11 @@ export interface TextSettings {
   gruResetAfter?: boolean;
   seed: number;
   source: string;
+  /**
+   * sha256 of the training text as the model reads it (its characters' ids), recorded by `recur train`: a resumed run
+   * on another text is refused. Absent in older models.
+   */
+  textSha256?: string;
 }
 
 /** Everything needed to continue a run exactly. */
@@ -92,6 +97,10 @@ const TEXT_METADATA = z.looseObject({
     gruResetAfter: z.boolean().optional(),
     seed: z.number().int().min(0),
     source: z.string(),
+    textSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
   }),
   defaultPrime: z.string(),
   state: z.unknown().optional(),
