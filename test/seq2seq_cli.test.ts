@@ -33,7 +33,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function run(
   args: string[],
-  opts: { input?: string; env?: Record<string, string> } = {},
+  opts: { input?: string | Buffer; env?: Record<string, string> } = {},
 ): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
@@ -111,7 +111,7 @@ describe('recur seq2seq', () => {
       input: 'the cat and the dog\n\nthe fish and the sun\n',
     });
     assert.equal(stdin.code, 0, stdin.stderr);
-    assert.equal(stdin.stdout.trim().split('\n').length, 2);
+    assert.equal(stdin.stdout.split('\n').length, 4, 'three lines in, three out');
     assert.equal(stdin.stderr, '', 'no note when every token is known');
 
     // Words the model never saw are read as unknown and named: in each JSON line, or in one note on stderr.
@@ -134,6 +134,71 @@ describe('recur seq2seq', () => {
       plain.stderr,
       "recur: 2 of 3 sources had tokens the model never saw, read as unknown: 'quokka' (2 sources), 'a', 'ate', 'kiwi'\n",
     );
+  });
+
+  it('predict answers stdin line for line: a blank line gives an empty output, not a decoded one', () => {
+    const given = ['the cat and the dog', 'the fish and the sun'];
+    const args = run(['seq2seq', 'predict', out, ...given, '--json']);
+    assert.equal(args.code, 0, args.stderr);
+    const [cat, fish] = args.stdout.trim().split('\n');
+    // CRLF line ends, an empty and a whitespace-only line, and no line end after the last line.
+    const input = `\r\n${given[0]}\r\n \t\n\n${given[1]}`;
+    const json = run(['seq2seq', 'predict', out, '--json'], { input });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(json.stdout.split('\n'), [
+      '{"source":"","output":"","blank":true}',
+      cat,
+      '{"source":" \\t","output":"","blank":true}',
+      '{"source":"","output":"","blank":true}',
+      fish,
+      '',
+    ]);
+    const plain = run(['seq2seq', 'predict', out, '--quiet'], { input });
+    assert.equal(plain.code, 0, plain.stderr);
+    const outputs = args.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { output: string }).output);
+    assert.deepEqual(plain.stdout.split('\n'), ['', outputs[0], '', '', outputs[1], '']);
+    // Only blank lines: as many empty lines, nothing decoded; no input: no output.
+    assert.deepEqual(run(['seq2seq', 'predict', out], { input: '\n  \n' }), {
+      code: 0,
+      stdout: '\n\n',
+      stderr: '',
+    });
+    assert.deepEqual(run(['seq2seq', 'predict', out], { input: '' }), { code: 0, stdout: '', stderr: '' });
+  });
+
+  it('predict reads stdin as UTF-8: a BOM is dropped, a bad byte is bad input naming it', () => {
+    const bom = run(['seq2seq', 'predict', out, '--json'], { input: '\ufeffthe cat and the dog\n' });
+    assert.equal(bom.code, 0, bom.stderr);
+    const p = JSON.parse(bom.stdout) as { source: string; unknown?: string[] };
+    assert.equal(p.source, 'the cat and the dog');
+    assert.equal(p.unknown, undefined);
+    const latin1 = run(['seq2seq', 'predict', out, '--json'], {
+      input: Buffer.from('the dog\nthe caf\xe9\n', 'latin1'),
+    });
+    assert.equal(latin1.code, 2);
+    assert.equal(latin1.stdout, '');
+    assert.equal(
+      latin1.stderr,
+      'recur: stdin is not valid UTF-8 (byte 0xe9 at offset 15, line 2); convert it to UTF-8 first\n',
+    );
+    const binary = run(['seq2seq', 'predict', out], { input: Buffer.from([0x61, 0, 0x62]) });
+    assert.equal(binary.code, 2);
+    assert.match(binary.stderr, /^recur: stdin looks binary \(a NUL byte at offset 1\)/);
+  });
+
+  it('predict refuses an empty or blank source argument, naming it', () => {
+    for (const [args, message] of [
+      [[''], 'source 1 is empty'],
+      [['the cat', ' \t '], 'source 2 is blank (only whitespace)'],
+    ] as const) {
+      const r = run(['seq2seq', 'predict', out, ...args]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `recur: ${message}; give a text to decode\n`);
+    }
   });
 
   it("predict's note names the most frequent unknown tokens first, and counts the rest", () => {

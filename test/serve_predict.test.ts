@@ -205,6 +205,19 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       ['fractional beam', { sources: ['the cat'], beam: 1.5 }, 400, /^beam: /],
       ['huge max_length', { sources: ['the cat'], max_length: 1e9 }, 413, /^max_length: /],
       ['unknown field', { sources: ['the cat'], beams: 2 }, 400, /beams/],
+      // As `recur seq2seq predict` refuses a blank argument.
+      [
+        'empty source',
+        { sources: ['the cat', ''] },
+        400,
+        /^sources\.1: a source must not be empty or only whitespace$/,
+      ],
+      [
+        'blank source',
+        { sources: [' \t '] },
+        400,
+        /^sources\.0: a source must not be empty or only whitespace$/,
+      ],
       ['no forecaster', {}, 400, /no forecaster model is served/],
     ];
     for (const [what, body, status, message] of cases) {

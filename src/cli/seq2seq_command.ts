@@ -283,7 +283,9 @@ export function registerSeq2Seq(program: Command): void {
 
   s2s
     .command('predict')
-    .description('decode sources given as arguments, or one per line on stdin')
+    .description(
+      'decode sources given as arguments, or one per line on stdin (one output line per input line; a blank line gives an empty one)',
+    )
     .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
     .argument('[sources...]', 'texts to convert (default: stdin lines)')
     .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
@@ -300,7 +302,7 @@ export function registerSeq2Seq(program: Command): void {
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option(
       '--json',
-      'one {source, output, score, unknown?} per line (unknown: tokens the model never saw)',
+      'one {source, output, score, unknown?} per line (unknown: tokens the model never saw); a blank stdin line: {source, output: "", blank: true}',
       false,
     )
     .option('-q, --quiet', 'no progress bar: print only the outputs and errors', false)
