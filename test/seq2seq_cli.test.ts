@@ -271,7 +271,30 @@ describe('recur seq2seq', () => {
     // The held-out split is drawn from the file as training read it: --skip-bad need not be repeated.
     const heldOut = run(['seq2seq', 'eval', join(root, 'bad-run'), '--json', '--quiet']);
     assert.equal(heldOut.code, 0, heldOut.stderr);
-    assert.ok((JSON.parse(heldOut.stdout) as { n: number }).n >= 1);
+    const heldOutScores = JSON.parse(heldOut.stdout) as { n: number; skipped?: unknown };
+    assert.ok(heldOutScores.n >= 1);
+    // eval's one JSON object carries what train's {"event":"skipped"} line says.
+    const skippedLine = { count: 1, first: { line: 21, reason: 'expected source<TAB>target, found no tab' } };
+    assert.deepEqual(heldOutScores.skipped, skippedLine);
+    const scored = run(['seq2seq', 'eval', join(root, 'bad-run'), bad, '--skip-bad', '--json']);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.deepEqual((JSON.parse(scored.stdout) as { skipped?: unknown }).skipped, skippedLine);
+    assert.equal(scored.stderr, '');
+    const table = run(['seq2seq', 'eval', join(root, 'bad-run'), bad, '--skip-bad']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stderr, /Skipped 1 bad line\(s\) of .*bad\.tsv \(first: line 21, /);
+    // Nothing skipped: no field.
+    const clean = run(['seq2seq', 'eval', join(root, 'bad-run'), pairs, '--skip-bad', '--json']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.ok(!('skipped' in (JSON.parse(clean.stdout) as object)));
+    // --split picks the model's own held-out split: with PAIRS it would be ignored, so it is refused.
+    for (const split of ['validation', 'test']) {
+      const r = run(['seq2seq', 'eval', join(root, 'bad-run'), bad, '--skip-bad', '--split', split]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^recur: --split applies to eval DIR without PAIRS .*leave --split out\n$/);
+    }
+    const validation = run(['seq2seq', 'eval', join(root, 'bad-run'), '--split', 'validation', '--json']);
+    assert.equal(validation.code, 0, validation.stderr);
     const long = join(root, 'long.tsv');
     writeFileSync(long, pairsText(10, 4) + `${'x '.repeat(80)}\ty\n`);
     const l = run(['seq2seq', 'train', long, '--out', join(root, 'long-run'), ...small]);

@@ -800,7 +800,8 @@ export function heldOutExamples(
 export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   beam: number;
   lengthPenalty?: number;
-  split: 'test' | 'validation';
+  /** The held-out split scored without a pairs file (default 'test'); refused with one. */
+  split?: 'test' | 'validation';
   limit?: number;
   bleu: boolean;
   /** Score without stress: trailing digits of the tokens (ARPAbet's AH0 → AH) dropped from outputs and references. */
@@ -837,17 +838,32 @@ export async function seq2seqEval(
   out: Output,
   json: boolean,
 ): Promise<number> {
+  // No default in the flag's definition, so a --split given with PAIRS is seen (and refused), not silently ignored.
+  if (file && o.split !== undefined)
+    throw new UsageError(
+      `--split applies to eval DIR without PAIRS (the model's own held-out split); ${file} is scored whole: leave --split out`,
+    );
   // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
+  // --json scores are one object, so there the report becomes its `skipped` field.
+  let skipped: Record<string, unknown> | undefined;
+  const reading: Output = {
+    ...out,
+    json: (obj) => {
+      if (obj.event === 'skipped') skipped = { count: obj.count, first: obj.first };
+      out.json(obj);
+    },
+  };
   let examples: Example[];
   if (file)
     examples = loadExamples(
       file,
       o,
       { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
-      out,
+      reading,
     );
-  else examples = heldOutExamples(dir, app, o.split, o, out, meta.reading);
+  else examples = heldOutExamples(dir, app, o.split ?? 'test', o, reading, meta.reading);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = {
     beam: o.beam,
@@ -874,7 +890,7 @@ export async function seq2seqEval(
     },
   );
   const scores: Seq2SeqScores = app.score(examples, translated, metrics, started);
-  if (json) process.stdout.write(JSON.stringify(scores) + '\n');
+  if (json) process.stdout.write(JSON.stringify(skipped ? { ...scores, skipped } : scores) + '\n');
   else {
     const rows: [string, string][] = [
       ['outputs', String(scores.n)],

@@ -246,9 +246,8 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--split <name>',
-      "CMUdict split: 'test' or 'validation'",
+      "the held-out split scored when no pairs are given: 'test' or 'validation' (default test)",
       choiceFlag('--split', ['test', 'validation']),
-      'test',
     )
     .option('--limit <n>', 'score only the first n sources', int('--limit'))
     .option('--bleu', 'also compute BLEU and chrF', false)
@@ -263,7 +262,11 @@ export function registerSeq2Seq(program: Command): void {
       numFlag('--ngram-weight', 0, 100),
     )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
-    .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
+    .option(
+      '--json',
+      'print {wer, ter, bleu, chrf, n, seconds, skipped?} (skipped: the bad lines --skip-bad skipped)',
+      false,
+    )
     .option('-q, --quiet', 'no progress bar: print only the result and errors', false)
     .option(
       '--threads <n>',
