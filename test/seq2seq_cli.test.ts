@@ -33,7 +33,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function run(
   args: string[],
-  opts: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+  opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
 ): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
@@ -113,7 +113,7 @@ describe('recur seq2seq', () => {
       input: 'the cat and the dog\n\nthe fish and the sun\n',
     });
     assert.equal(stdin.code, 0, stdin.stderr);
-    assert.equal(stdin.stdout.trim().split('\n').length, 2);
+    assert.equal(stdin.stdout.split('\n').length, 4, 'three lines in, three out');
     assert.equal(stdin.stderr, '', 'no note when every token is known');
 
     // Words the model never saw are read as unknown and named: in each JSON line, or in one note on stderr.
@@ -136,6 +136,71 @@ describe('recur seq2seq', () => {
       plain.stderr,
       "recur: 2 of 3 sources had tokens the model never saw, read as unknown: 'quokka' (2 sources), 'a', 'ate', 'kiwi'\n",
     );
+  });
+
+  it('predict answers stdin line for line: a blank line gives an empty output, not a decoded one', () => {
+    const given = ['the cat and the dog', 'the fish and the sun'];
+    const args = run(['seq2seq', 'predict', out, ...given, '--json']);
+    assert.equal(args.code, 0, args.stderr);
+    const [cat, fish] = args.stdout.trim().split('\n');
+    // CRLF line ends, an empty and a whitespace-only line, and no line end after the last line.
+    const input = `\r\n${given[0]}\r\n \t\n\n${given[1]}`;
+    const json = run(['seq2seq', 'predict', out, '--json'], { input });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(json.stdout.split('\n'), [
+      '{"source":"","output":"","blank":true}',
+      cat,
+      '{"source":" \\t","output":"","blank":true}',
+      '{"source":"","output":"","blank":true}',
+      fish,
+      '',
+    ]);
+    const plain = run(['seq2seq', 'predict', out, '--quiet'], { input });
+    assert.equal(plain.code, 0, plain.stderr);
+    const outputs = args.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { output: string }).output);
+    assert.deepEqual(plain.stdout.split('\n'), ['', outputs[0], '', '', outputs[1], '']);
+    // Only blank lines: as many empty lines, nothing decoded; no input: no output.
+    assert.deepEqual(run(['seq2seq', 'predict', out], { input: '\n  \n' }), {
+      code: 0,
+      stdout: '\n\n',
+      stderr: '',
+    });
+    assert.deepEqual(run(['seq2seq', 'predict', out], { input: '' }), { code: 0, stdout: '', stderr: '' });
+  });
+
+  it('predict reads stdin as UTF-8: a BOM is dropped, a bad byte is bad input naming it', () => {
+    const bom = run(['seq2seq', 'predict', out, '--json'], { input: '\ufeffthe cat and the dog\n' });
+    assert.equal(bom.code, 0, bom.stderr);
+    const p = JSON.parse(bom.stdout) as { source: string; unknown?: string[] };
+    assert.equal(p.source, 'the cat and the dog');
+    assert.equal(p.unknown, undefined);
+    const latin1 = run(['seq2seq', 'predict', out, '--json'], {
+      input: Buffer.from('the dog\nthe caf\xe9\n', 'latin1'),
+    });
+    assert.equal(latin1.code, 2);
+    assert.equal(latin1.stdout, '');
+    assert.equal(
+      latin1.stderr,
+      'recur: stdin is not valid UTF-8 (byte 0xe9 at offset 15, line 2); convert it to UTF-8 first\n',
+    );
+    const binary = run(['seq2seq', 'predict', out], { input: Buffer.from([0x61, 0, 0x62]) });
+    assert.equal(binary.code, 2);
+    assert.match(binary.stderr, /^recur: stdin looks binary \(a NUL byte at offset 1\)/);
+  });
+
+  it('predict refuses an empty or blank source argument, naming it', () => {
+    for (const [args, message] of [
+      [[''], 'source 1 is empty'],
+      [['the cat', ' \t '], 'source 2 is blank (only whitespace)'],
+    ] as const) {
+      const r = run(['seq2seq', 'predict', out, ...args]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `recur: ${message}; give a text to decode\n`);
+    }
   });
 
   it("predict's note names the most frequent unknown tokens first, and counts the rest", () => {
@@ -208,7 +273,30 @@ describe('recur seq2seq', () => {
     // The held-out split is drawn from the file as training read it: --skip-bad need not be repeated.
     const heldOut = run(['seq2seq', 'eval', join(root, 'bad-run'), '--json', '--quiet']);
     assert.equal(heldOut.code, 0, heldOut.stderr);
-    assert.ok((JSON.parse(heldOut.stdout) as { n: number }).n >= 1);
+    const heldOutScores = JSON.parse(heldOut.stdout) as { n: number; skipped?: unknown };
+    assert.ok(heldOutScores.n >= 1);
+    // eval's one JSON object carries what train's {"event":"skipped"} line says.
+    const skippedLine = { count: 1, first: { line: 21, reason: 'expected source<TAB>target, found no tab' } };
+    assert.deepEqual(heldOutScores.skipped, skippedLine);
+    const scored = run(['seq2seq', 'eval', join(root, 'bad-run'), bad, '--skip-bad', '--json']);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.deepEqual((JSON.parse(scored.stdout) as { skipped?: unknown }).skipped, skippedLine);
+    assert.equal(scored.stderr, '');
+    const table = run(['seq2seq', 'eval', join(root, 'bad-run'), bad, '--skip-bad']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stderr, /Skipped 1 bad line\(s\) of .*bad\.tsv \(first: line 21, /);
+    // Nothing skipped: no field.
+    const clean = run(['seq2seq', 'eval', join(root, 'bad-run'), pairs, '--skip-bad', '--json']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.ok(!('skipped' in (JSON.parse(clean.stdout) as object)));
+    // --split picks the model's own held-out split: with PAIRS it would be ignored, so it is refused.
+    for (const split of ['validation', 'test']) {
+      const r = run(['seq2seq', 'eval', join(root, 'bad-run'), bad, '--skip-bad', '--split', split]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^recur: --split applies to eval DIR without PAIRS .*leave --split out\n$/);
+    }
+    const validation = run(['seq2seq', 'eval', join(root, 'bad-run'), '--split', 'validation', '--json']);
+    assert.equal(validation.code, 0, validation.stderr);
     const long = join(root, 'long.tsv');
     writeFileSync(long, pairsText(10, 4) + `${'x '.repeat(80)}\ty\n`);
     const l = run(['seq2seq', 'train', long, '--out', join(root, 'long-run'), ...small]);

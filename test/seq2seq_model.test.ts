@@ -996,6 +996,60 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     );
     assert.equal(single.member(0).jointNgram, null);
   });
+
+  it("no decoding path outputs more than maxLength tokens: the joint n-gram's longer proposals are left out", () => {
+    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
+    const a = tiny({}, 7, 6, 41);
+    const b = tiny({}, 7, 6, 42);
+    // a → X, b → Y Y: the n-gram spells 'bbbbbb' with 12 tokens, more than the caps below.
+    const sound: Record<string, number[]> = { a: [4], b: [5, 5] };
+    const rng = new Random(7);
+    const words = Array.from({ length: 300 }, () =>
+      Array.from({ length: 1 + rng.int(6) }, () => 'ab'[rng.int(2)]).join(''),
+    );
+    const { model } = fitJointNgram(
+      words.map((w) => ({
+        source: src.encode(w),
+        target: Int32Array.from([...w].flatMap((ch) => sound[ch])),
+      })),
+      src.size,
+      tgt.size,
+      3,
+    );
+    const ngram = { model, weight: 50 };
+    const apps = {
+      'one model + n-gram': new Seq2Seq(a, G2P_SETTINGS, src, tgt, 12, 'x.tsv', [], ngram),
+      'both orders + n-gram': new Seq2Seq(
+        a,
+        G2P_SETTINGS,
+        src,
+        tgt,
+        12,
+        'x.tsv',
+        [{ model: b, targetOrder: 'reversed' }],
+        ngram,
+      ),
+      'both orders': new Seq2Seq(a, G2P_SETTINGS, src, tgt, 12, 'x.tsv', [
+        { model: b, targetOrder: 'reversed' },
+      ]),
+      'one model': new Seq2Seq(a, G2P_SETTINGS, src, tgt, 12, 'x.tsv'),
+    };
+    const texts = ['bbbbbb', 'abab', 'b', 'aaaaaaa'];
+    const sources = texts.map((w) => src.encode(w));
+    // Uncapped (the default limit, 12 + DECODE_MARGIN), the n-gram's 12-token spelling wins.
+    assert.equal(apps['one model + n-gram'].decodeIds(sources.slice(0, 1))[0].ids.length, 12);
+    for (const [name, app] of Object.entries(apps))
+      for (const beam of [1, 3])
+        for (const maxLength of [1, 2, 5]) {
+          const at = `${name}, beam ${beam}, maxLength ${maxLength}`;
+          for (const d of app.decodeIds(sources, { beam, maxLength }))
+            assert.ok(d.ids.length <= maxLength, `${at}: ${d.ids.length} tokens`);
+          // predict, what `recur serve` answers with the request's max_length.
+          for (const p of app.predict(texts, { beam, maxLength }))
+            assert.ok(tgt.split(p.output).length <= maxLength, `${at}: '${p.output}'`);
+        }
+  });
 });
 
 describe('training', () => {

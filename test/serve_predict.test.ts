@@ -3,7 +3,8 @@
  * trained here through the CLI, served on port 0, and the HTTP answers must equal what `recur classify predict --json`
  * and `recur seq2seq predict --json` print for the same inputs (greedy and beam). GET /v1/models lists them with what
  * they expect; bad bodies (wrong fields, too many texts, too wide a beam, …) are 4xx JSON errors naming the field, a
- * seeded fuzz of bodies never gets a 5xx, and the server stays up throughout.
+ * seeded fuzz of bodies never gets a 5xx, and the server stays up throughout. `max_length` caps every output, the
+ * joint n-gram's proposals included (a model built here with an n-gram that would spell longer).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,10 @@ import {
   SERVE_LIMITS,
   type ServeApp,
 } from '../src/node/server.js';
+import { fitJointNgram } from '../src/seq2seq/joint_ngram.js';
+import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
+import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { pairs, reviews, runCliOk } from './cli_helpers.js';
 
 const cli = (args: string[]): string => runCliOk(args);
@@ -205,6 +210,19 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       ['fractional beam', { sources: ['the cat'], beam: 1.5 }, 400, /^beam: /],
       ['huge max_length', { sources: ['the cat'], max_length: 1e9 }, 413, /^max_length: /],
       ['unknown field', { sources: ['the cat'], beams: 2 }, 400, /beams/],
+      // As `recur seq2seq predict` refuses a blank argument.
+      [
+        'empty source',
+        { sources: ['the cat', ''] },
+        400,
+        /^sources\.1: a source must not be empty or only whitespace$/,
+      ],
+      [
+        'blank source',
+        { sources: [' \t '] },
+        400,
+        /^sources\.0: a source must not be empty or only whitespace$/,
+      ],
       ['no forecaster', {}, 400, /no forecaster model is served/],
     ];
     for (const [what, body, status, message] of cases) {
@@ -253,5 +271,57 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       if (r.status !== 200) assert.equal(typeof j.error, 'string');
     }
     assert.equal((await post(valid[0])).status, 200);
+  });
+});
+
+describe('recur serve /v1/predict: max_length caps every decoding path, the joint n-gram included', () => {
+  // An untrained model beside a joint n-gram that spells a → X, b → Y Y, weighted to win: 'bbbbbb' gets 12 tokens.
+  const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b']);
+  const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
+  const sound: Record<string, string[]> = { a: ['X'], b: ['Y', 'Y'] };
+  const rng = new Random(5);
+  const words = Array.from({ length: 300 }, () =>
+    Array.from({ length: 1 + rng.int(6) }, () => 'ab'[rng.int(2)]).join(''),
+  );
+  const { model: ngram } = fitJointNgram(
+    words.map((w) => ({
+      source: src.encode(w),
+      target: tgt.encode([...w].flatMap((c) => sound[c]).join(' ')),
+    })),
+    src.size,
+    tgt.size,
+    3,
+  );
+  const settings = { ...G2P_SETTINGS, units: 4, embeddingDim: 3, seed: 1 };
+  const net = buildSeq2SeqModel(settings, src.size, tgt.size);
+  const app = new Seq2Seq(net, settings, src, tgt, 12, 'spell.tsv', [], { model: ngram, weight: 50 });
+  let server: ServeApp | undefined;
+  let base = '';
+  before(async () => {
+    server = createServeApp({ served: [{ kind: 'seq2seq', name: 'spell', dir: '', app }] });
+    await server.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await server?.close();
+  });
+  const tokens = async (body: Record<string, unknown>): Promise<number[]> => {
+    const r = await fetch(base + '/v1/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(r.status, 200);
+    const { outputs } = (await r.json()) as { outputs: { output: string }[] };
+    return outputs.map((o) => tgt.split(o.output).length);
+  };
+
+  it('answers no output longer than max_length, greedy or beam', async () => {
+    const sources = ['bbbbbb', 'abab', 'a'];
+    assert.equal((await tokens({ sources }))[0], 12, "uncapped, the n-gram's spelling");
+    for (const beam of [1, 3])
+      for (const max_length of [1, 2, 5])
+        for (const n of await tokens({ sources, beam, max_length }))
+          assert.ok(n <= max_length, `beam ${beam}, max_length ${max_length}: ${n} tokens`);
   });
 });

@@ -11,7 +11,7 @@
  * Data: a TSV/CSV of pairs, or by default English grapheme-to-phoneme on the CMU Pronouncing Dictionary. Sources are
  * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -31,6 +31,7 @@ import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js'
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
+import { readStdinText } from '../node/text_file.js';
 import {
   loadSeq2SeqDir,
   readJointNgram,
@@ -64,9 +65,12 @@ import {
   CMUDICT_DATA,
   Seq2Seq,
   fitPairTokenizers,
+  isBlankSource,
   parseSeq2SeqMetadata,
+  typedSources,
   type PairsReading,
   type Seq2SeqMetadata,
+  type Seq2SeqPrediction,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
 import { isWordMode, type TokenMode } from '../seq2seq/tokenizer.js';
@@ -836,7 +840,8 @@ export function heldOutExamples(
 export interface Seq2SeqEvalOptions extends Seq2SeqDataOptions {
   beam: number;
   lengthPenalty?: number;
-  split: 'test' | 'validation';
+  /** The held-out split scored without a pairs file (default 'test'); refused with one. */
+  split?: 'test' | 'validation';
   limit?: number;
   bleu: boolean;
   /** Score without stress: trailing digits of the tokens (ARPAbet's AH0 → AH) dropped from outputs and references. */
@@ -873,17 +878,32 @@ export async function seq2seqEval(
   out: Output,
   json: boolean,
 ): Promise<number> {
+  // No default in the flag's definition, so a --split given with PAIRS is seen (and refused), not silently ignored.
+  if (file && o.split !== undefined)
+    throw new UsageError(
+      `--split applies to eval DIR without PAIRS (the model's own held-out split); ${file} is scored whole: leave --split out`,
+    );
   // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
+  // --json scores are one object, so there the report becomes its `skipped` field.
+  let skipped: Record<string, unknown> | undefined;
+  const reading: Output = {
+    ...out,
+    json: (obj) => {
+      if (obj.event === 'skipped') skipped = { count: obj.count, first: obj.first };
+      out.json(obj);
+    },
+  };
   let examples: Example[];
   if (file)
     examples = loadExamples(
       file,
       o,
       { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
-      out,
+      reading,
     );
-  else examples = heldOutExamples(dir, app, o.split, o, out, meta.reading);
+  else examples = heldOutExamples(dir, app, o.split ?? 'test', o, reading, meta.reading);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = {
     beam: o.beam,
@@ -910,7 +930,7 @@ export async function seq2seqEval(
     },
   );
   const scores: Seq2SeqScores = app.score(examples, translated, metrics, started);
-  if (json) process.stdout.write(JSON.stringify(scores) + '\n');
+  if (json) process.stdout.write(JSON.stringify(skipped ? { ...scores, skipped } : scores) + '\n');
   else {
     const rows: [string, string][] = [
       ['outputs', String(scores.n)],
@@ -970,34 +990,66 @@ export function unknownTokensNote(counts: Map<string, number>, sources: number, 
   );
 }
 
+/** What `predict --json` prints for a blank stdin line: nothing was decoded, so there is no score. */
+export interface BlankLinePrediction {
+  source: string;
+  output: '';
+  blank: true;
+}
+
+/**
+ * The lines of predict's stdin: every line, blank ones included, so output line N answers input line N (a final line
+ * end ends the last line; it does not start an empty one).
+ */
+export function stdinLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 export async function seq2seqPredict(
   dir: string,
   sources: string[],
   o: Seq2SeqPredictOptions,
 ): Promise<number> {
+  // An argument has no line to keep in step with: a blank one is a mistake, named before the model loads.
+  sources.forEach((s, i) => {
+    if (isBlankSource(s))
+      throw new UsageError(
+        `source ${i + 1} is ${s === '' ? 'empty' : 'blank (only whitespace)'}; give a text to decode`,
+      );
+  });
   // As in eval: the n-gram is built here only when this thread decodes.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
-  let texts = sources;
-  if (texts.length === 0)
-    texts = readFileSync(0, 'utf8')
-      .split(/\r?\n/)
-      .filter((l) => l.trim() !== '');
+  const texts = sources.length > 0 ? sources : stdinLines(readStdinText());
+  // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
+  const decoded = texts.filter((t) => !isBlankSource(t));
   const decode = {
     beam: o.beam,
     lengthPenalty: o.lengthPenalty,
     batchSize: o.batchSize,
     ...(o.ngramWeight !== undefined ? { ngramWeight: o.ngramWeight } : {}),
   };
-  const outs = await predictAll(app, texts, decode, {
-    dir,
-    threads: o.threads ?? defaultThreads(),
-    threadsGiven: o.threads !== undefined,
-    here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
-    jointNgram: o.ngramWeight !== 0,
-    show: !o.json && !o.quiet,
-  });
+  const outs =
+    decoded.length === 0
+      ? []
+      : await predictAll(app, decoded, decode, {
+          dir,
+          threads: o.threads ?? defaultThreads(),
+          threadsGiven: o.threads !== undefined,
+          here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
+          jointNgram: o.ngramWeight !== 0,
+          show: !o.json && !o.quiet,
+        });
   const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
-  for (const t of outs) lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
+  let next = 0;
+  for (const text of texts) {
+    const t: Seq2SeqPrediction | BlankLinePrediction = isBlankSource(text)
+      ? { source: typedSources(app.data, [text])[0], output: '', blank: true }
+      : outs[next++];
+    lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
+  }
   lines.flush();
   // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
   const unknown = new Map<string, number>();

@@ -246,9 +246,8 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option(
       '--split <name>',
-      "CMUdict split: 'test' or 'validation'",
+      "the held-out split scored when no pairs are given: 'test' or 'validation' (default test)",
       choiceFlag('--split', ['test', 'validation']),
-      'test',
     )
     .option('--limit <n>', 'score only the first n sources', int('--limit'))
     .option('--bleu', 'also compute BLEU and chrF', false)
@@ -263,7 +262,11 @@ export function registerSeq2Seq(program: Command): void {
       numFlag('--ngram-weight', 0, 100),
     )
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
-    .option('--json', 'print {wer, ter, bleu, chrf, n, seconds}', false)
+    .option(
+      '--json',
+      'print {wer, ter, bleu, chrf, n, seconds, skipped?} (skipped: the bad lines --skip-bad skipped)',
+      false,
+    )
     .option('-q, --quiet', 'no progress bar: print only the result and errors', false)
     .option(
       '--threads <n>',
@@ -283,7 +286,9 @@ export function registerSeq2Seq(program: Command): void {
 
   s2s
     .command('predict')
-    .description('decode sources given as arguments, or one per line on stdin')
+    .description(
+      'decode sources given as arguments, or one per line on stdin (one output line per input line; a blank line gives an empty one)',
+    )
     .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
     .argument('[sources...]', 'texts to convert (default: stdin lines)')
     .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
@@ -300,7 +305,7 @@ export function registerSeq2Seq(program: Command): void {
     .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
     .option(
       '--json',
-      'one {source, output, score, unknown?} per line (unknown: tokens the model never saw)',
+      'one {source, output, score, unknown?} per line (unknown: tokens the model never saw); a blank stdin line: {source, output: "", blank: true}',
       false,
     )
     .option('-q, --quiet', 'no progress bar: print only the outputs and errors', false)

@@ -31,7 +31,7 @@ import { InvalidInputError } from '../core/errors.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
-import { CMUDICT_DATA, DECODE_MARGIN, type Seq2Seq } from '../seq2seq/seq2seq.js';
+import { CMUDICT_DATA, DECODE_MARGIN, isBlankSource, type Seq2Seq } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
@@ -230,12 +230,17 @@ const GENERATE_BODY = (limits: ServeLimits) =>
 
 const PREDICT_BODY = (limits: ServeLimits) => {
   const text = z.string().min(1).max(limits.textChars);
+  // As `recur seq2seq predict` refuses a blank argument: a decoder would invent an output for nothing.
+  const source = z
+    .string()
+    .max(limits.textChars)
+    .refine((s) => !isBlankSource(s), { message: 'a source must not be empty or only whitespace' });
   return z.strictObject({
     model: z.string().optional(),
     values: z.array(z.number()).min(1).max(limits.values).optional(),
     text: text.optional(),
     texts: z.array(text).min(1).max(limits.texts).optional(),
-    sources: z.array(text).min(1).max(limits.texts).optional(),
+    sources: z.array(source).min(1).max(limits.texts).optional(),
     beam: z.number().int().min(1).max(limits.beam).optional(),
     max_length: z.number().int().min(1).max(limits.maxLength).optional(),
   });

@@ -38,16 +38,29 @@ function utf8Error(path: string, bytes: Uint8Array): TextFileError {
 export function readTextFile(path: string): string {
   const bytes = checkedOpen(path, () => readFileSync(path));
   if (bytes.length === 0) throw new TextFileError(`${path} is empty`);
+  return decodeText(bytes, path);
+}
+
+/**
+ * Bytes read from elsewhere (stdin: `name` 'stdin') as readTextFile reads a file: a NUL byte or invalid UTF-8 is a
+ * TextFileError naming `name`, the byte and its line; a BOM is stripped and CRLF becomes LF. No bytes: ''.
+ */
+export function decodeText(bytes: Uint8Array, name: string): string {
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw binaryError(path, nul);
+  if (nul >= 0) throw binaryError(name, nul);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw utf8Error(path, bytes);
+    throw utf8Error(name, bytes);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+  return crlf(text);
+}
+
+/** All of stdin as text (decodeText's checks, errors naming 'stdin'). */
+export function readStdinText(): string {
+  return decodeText(readFileSync(0), 'stdin');
 }
 
 /** Bytes read at a time by textFileChunks. */

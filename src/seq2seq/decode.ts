@@ -547,7 +547,8 @@ export interface DecodingSide {
  *
  *   mean over sides of log P_side(y) / lp(|y| + 1)  +  extra.weight · extra.score(source, y)
  *
- * (lp: beam search's length penalty). A side's log P of its own proposals is the one its search summed
+ * (lp: beam search's length penalty). No candidate is longer than opts.maxLength: the extra model's longer proposals
+ * are dropped (the sides always propose within it). A side's log P of its own proposals is the one its search summed
  * (Decoded.logProb, the same to the bit), so only the other candidates are stepped teacher-forced.
  * With a forward and a reversed side and no extra, this is agreement decoding
  * (Liu et al. 2016, "Agreement on target-bidirectional LSTMs"): the two orders make different mistakes. With a joint
@@ -595,7 +596,8 @@ export function rescoreDecode(
         if (d.logProb !== undefined) known[k][c] = d.logProb;
       }
     });
-    if (extra) for (const ids of extra.propose(src, W)) offer(ids);
+    // The sides' searches stop at maxLength; the extra model's proposals know no limit, so longer ones are left out.
+    if (extra) for (const ids of extra.propose(src, W)) if (ids.length <= opts.maxLength) offer(ids);
   });
   firstCand[sources.length] = candTarget.length;
   const rows = bs * 2 * W;

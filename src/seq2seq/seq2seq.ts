@@ -85,6 +85,14 @@ export function typedSources(data: string, sources: readonly string[]): readonly
     : sources;
 }
 
+/**
+ * A source with nothing to decode: empty or only whitespace. The CLI's arguments and the server's `sources` refuse
+ * one (a decoder would still invent an output for it); predict's stdin passes such a line through as an empty one.
+ */
+export function isBlankSource(source: string): boolean {
+  return source.trim() === '';
+}
+
 export interface TranslateOptions {
   /** Beam width; 1 (default) decodes greedily. */
   beam?: number;
