@@ -23,6 +23,7 @@ import {
   shardRuns,
   type InferencePort,
 } from '../src/inference/pool.js';
+import type { InferenceReply, InferenceRequest } from '../src/inference/protocol.js';
 import { holdModel } from '../src/inference/server.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
@@ -240,6 +241,36 @@ describe('InferencePool on worker threads', () => {
           .forEach((p, k) => (byRuns[run[k]] = p));
       assert.deepEqual(byRuns, one);
     }
+  });
+
+  it("a request's job goes to a free worker, not behind another request's long job", async () => {
+    // Workers that only record what they are sent (loads answered at once), to see where each job goes.
+    const sent: InferenceRequest[][] = [];
+    const replies: ((r: InferenceReply) => void)[] = [];
+    const fake = new InferencePool(() => {
+      const box: InferenceRequest[] = [];
+      sent.push(box);
+      let reply: (r: InferenceReply) => void = () => {};
+      replies.push((r) => reply(r));
+      return {
+        postMessage: (m) => {
+          box.push(m);
+          if (m.type === 'load') queueMicrotask(() => reply({ type: 'done', id: m.id, result: null }));
+        },
+        onMessage: (fn) => (reply = fn),
+        onExit: () => {},
+        hold: () => {},
+        terminate: async () => undefined,
+      };
+    }, 2);
+    const model = await fake.load(readModelPayload(phrases, 'seq2seq'));
+    const jobsOf = (w: number): number[] => sent[w].filter((m) => m.type === 'decode').map((m) => m.id);
+    const first = fake.decode(model, ['the cat and the dog']).catch(() => null);
+    const second = fake.decode(model, ['the dog and the cat']).catch(() => null);
+    assert.equal(jobsOf(0).length, 1, 'the first request on worker 0');
+    assert.equal(jobsOf(1).length, 1, 'the second on worker 1, while worker 0 is busy');
+    await fake.terminate();
+    await Promise.all([first, second]);
   });
 
   it('recur classify predict, seq2seq predict and seq2seq eval print with --threads 2 what they print with --threads 1', () => {

@@ -398,6 +398,11 @@ export class InferencePool {
     return out as Seq2SeqPrediction[] | Translation[];
   }
 
+  /** The live worker with the fewest jobs outstanding (the lowest index among equals). */
+  private leastBusy(): Slot {
+    return this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+  }
+
   /**
    * Runs one job per entry of `costs` over the workers, each worker taking the next job as soon as its last one is
    * done, costliest first: the work balances over uneven jobs and over a worker slowed by other work (a contiguous
@@ -410,14 +415,16 @@ export class InferencePool {
     const queue = costs.map((_, j) => j).sort((a, b) => costs[b] - costs[a] || a - b);
     const results = new Array<R>(costs.length);
     let next = 0;
-    const worker = async (w: number): Promise<void> => {
+    // At most one job of this call per worker at a time; each goes to the worker with the fewest jobs outstanding
+    // when it is dealt, so one request's long job never holds up another request while a worker is free (a worker
+    // runs its messages in order). The slot is looked up per job: a worker that died was replaced in its place.
+    const lane = async (): Promise<void> => {
       while (next < queue.length) {
         const job = queue[next++];
-        // The slot is looked up per job: a worker that died was replaced in its place.
-        results[job] = await run(job, this.slots[w]);
+        results[job] = await run(job, this.leastBusy());
       }
     };
-    await Promise.all(this.slots.slice(0, Math.min(this.threads, queue.length)).map((_, w) => worker(w)));
+    await Promise.all(Array.from({ length: Math.min(this.threads, queue.length) }, lane));
     return results;
   }
 
