@@ -39,7 +39,7 @@ import {
   writeForecasterManifest,
 } from '../node/forecaster_io.js';
 import { savedSeriesOf } from '../forecast/saved.js';
-import { usBirthsMonthly } from '../node/text_file.js';
+import { decodeUtf8, TextFileError, usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
 
 export interface ForecastCliOptions {
@@ -90,11 +90,15 @@ export interface ForecastCliOptions {
 /** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
 const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
-/** A CSV file's text; a missing, directory or unreadable file is bad usage naming it. */
+/**
+ * A CSV file's text; a missing, directory or unreadable file is bad usage naming it. Strict UTF-8 (readFileSync's
+ * 'utf8' would turn bad bytes into U+FFFD silently) and without a BOM, which would otherwise stick to the first header.
+ */
 export function readCsvText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return decodeUtf8(file, readFileSync(file));
   } catch (e) {
+    if (e instanceof TextFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
     if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);

@@ -195,6 +195,8 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
   const fail = (msg: string): never => {
     throw new SeriesInputError(msg);
   };
+  // A BOM (Excel's "CSV UTF-8") is no part of the first header name; the CLI's reader drops it too (readCsvText).
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
   try {

@@ -40,14 +40,22 @@ export function readTextFile(path: string): string {
   if (bytes.length === 0) throw new TextFileError(`${path} is empty`);
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw binaryError(path, nul);
+  const text = decodeUtf8(path, bytes);
+  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+}
+
+/**
+ * A file's bytes as text: strict UTF-8 (a TextFileError naming the file, the first bad byte, its offset and line) with
+ * a leading BOM dropped. Line ends are left as they are, for readers that parse them (CSV).
+ */
+export function decodeUtf8(path: string, bytes: Uint8Array): string {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw utf8Error(path, bytes);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Bytes read at a time by textFileChunks. */
