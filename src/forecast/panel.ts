@@ -33,8 +33,10 @@ import {
   checkSeries,
   csvRecords,
   datesAfter,
+  isNumber,
   MISSING_CELL,
   parseDate,
+  parseDecimal,
   SEASON_OF_FREQUENCY,
   seasonsOfFrequency,
   SeriesInputError,
@@ -98,12 +100,12 @@ const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
 const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
 const NON_FINITE = /^[+-]?(inf|infinity)$/i;
 
-const isNumber = (cell: string): boolean => cell.trim() !== '' && Number.isFinite(Number(cell));
 const isInteger = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 
 /** A value cell: a number, a missing value, a non-finite value (fails its series), or bad input (null). */
 function valueOf(cell: string): number | 'missing' | 'non-finite' | null {
-  if (isNumber(cell)) return Number(cell);
+  const v = parseDecimal(cell);
+  if (v !== null) return v;
   // A missing value fails its series (or is interpolated with --interpolate); it is not bad input.
   if (MISSING_CELL.test(cell.trim())) return 'missing';
   if (NON_FINITE.test(cell.trim())) return 'non-finite';

@@ -184,8 +184,23 @@ export function datesAfter(dates: readonly string[], n: number, frequency?: Freq
   return Array.from({ length: n }, (_, i) => labelAt(last, f, i + 1));
 }
 
-function isNumber(cell: string): boolean {
-  return cell.trim() !== '' && Number.isFinite(Number(cell));
+/**
+ * A plain decimal: optional sign, digits with an optional fraction (or a fraction alone, `.5`), optional exponent.
+ * Number() alone would also take 0x10, 0b1111 and 0o17 (read as 16, 15, 15) — never what a data file means.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A cell's number, or null: a plain finite decimal; spaces around it are allowed (the CSV reader trims them). */
+export function parseDecimal(cell: string): number | null {
+  const text = cell.trim();
+  if (!DECIMAL.test(text)) return null;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Whether a cell is a number (parseDecimal): for telling headers, dates and value columns apart. */
+export function isNumber(cell: string): boolean {
+  return parseDecimal(cell) !== null;
 }
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
@@ -275,17 +290,19 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     const cell = r[vc];
     // With regressors, an empty value is a row of the known future (checked to be after the last value below).
     if (regressorCols.length > 0 && cell === '') return void values.push(NaN);
-    if (!isNumber(cell))
-      fail(
+    const v = parseDecimal(cell);
+    if (v === null)
+      return fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
-    values.push(Number(cell));
+    values.push(v);
   });
   const name = header?.[vc] ?? `column ${vc}`;
   const regressorCells = regressorCols.map((c) =>
     body.map((r, i) => {
       const cell = r[c];
-      if (isNumber(cell)) return Number(cell);
+      const v = parseDecimal(cell);
+      if (v !== null) return v;
       if (MISSING_CELL.test(cell)) return NaN;
       return fail(
         `${src}, line ${bodyLines[i]}: regressor ${colName(c)} has ${JSON.stringify(cell)}, not a number`,
