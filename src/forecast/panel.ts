@@ -32,9 +32,11 @@ import { savedSeriesOf, type SavedNetworkRef, type SavedSeries } from './saved.j
 import {
   checkSeries,
   csvRecords,
+  dateFormat,
   datesAfter,
   isNumber,
   MISSING_CELL,
+  otherDateFormat,
   parseDate,
   parseDecimal,
   SEASON_OF_FREQUENCY,
@@ -221,6 +223,12 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
         `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? 'a date like YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM' : 'an integer position'}`,
       );
     }
+    // One format for the whole file (not per series), so a stray format stops the file like any bad date.
+    const other = allDates ? otherDateFormat(body.map((p) => p.record[dc])) : -1;
+    if (other >= 0)
+      fail(
+        `${src}, line ${body[other].info.lines}, column ${colName(dc)}: date ${JSON.stringify(body[other].record[dc])} is not in the format of the first date, ${dateFormat(body[0].record[dc])} (line ${body[0].info.lines}); every date must have the same format`,
+      );
   }
   const badValue = (line: number, c: number, cell: string): never =>
     fail(`${src}, line ${line}, column ${colName(c)}: value ${JSON.stringify(cell)} is not a number`);

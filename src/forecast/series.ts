@@ -118,6 +118,29 @@ export function parseDate(cell: string): ParsedDate | null {
   return { year, month, ms: Date.UTC(year, month - 1, day, hour, minute, second), minute };
 }
 
+const FIELDS = ['YYYY', 'MM', 'DD', 'HH', 'MM', 'SS', 'fff'];
+
+/**
+ * The format of a date parseDate accepts, as a pattern like YYYY-MM or YYYY-MM-DD HH:MM (YYYY-Qn for quarters): its
+ * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM).
+ */
+export function dateFormat(cell: string): string {
+  const text = cell.trim().toUpperCase();
+  let k = 0;
+  return text.includes('Q')
+    ? text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n'))
+    : text.replace(/\d+/g, () => FIELDS[k++] ?? '?');
+}
+
+/**
+ * The first of `cells` (valid dates) whose format is not the first one's, or -1. One file, one format: a stray 1963 or
+ * 1963-01-31 23:00 among monthly 1962-01 dates would otherwise parse (as January, as the month) and pass unseen.
+ */
+export function otherDateFormat(cells: readonly string[]): number {
+  const first = cells.length > 0 ? dateFormat(cells[0]) : '';
+  return cells.findIndex((c) => dateFormat(c) !== first);
+}
+
 /** The point's index at a frequency (consecutive points differ by 1); weekly counts from `origin` (ms). */
 function indexAt(d: ParsedDate, f: Frequency, origin: number): number | null {
   switch (f) {
@@ -455,6 +478,11 @@ export function seriesFromCells(
       `${src}: ${bad.length} date(s) in column ${opts.column} are not dates like ${DATE_FORMATS}: ${shown}${bad.length > 5 ? `, and ${bad.length - 5} more` : ''}`,
     );
   }
+  const other = otherDateFormat(dateCells);
+  if (other >= 0)
+    fail(
+      `${src}, line ${bodyLines[other]}: date ${JSON.stringify(dateCells[other])} in column ${opts.column} is not in the format of the first date, ${dateFormat(dateCells[0])} (line ${bodyLines[0]}); every date must have the same format`,
+    );
   let ds = parsedDates as ParsedDate[];
   let lines = [...bodyLines];
   let vals = [...values];
