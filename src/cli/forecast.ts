@@ -26,6 +26,8 @@ import {
   datesAfter,
   parseSeriesCsv,
   seasonsOfFrequency,
+  escapeText,
+  quote,
   SeriesInputError,
   type TimeSeries,
 } from '../forecast/series.js';
@@ -122,7 +124,7 @@ export function readSeries(
         valueColumn: o.valueColumn,
         dateColumn: o.dateColumn,
         interpolate: o.interpolate,
-        source: file,
+        source: escapeText(file),
         ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
       }),
     ),
@@ -170,7 +172,9 @@ export function usage<T>(f: () => T): T {
 export function regressorNames(text: string): string[] {
   const names = text.split(',').map((t) => t.trim());
   if (names.some((n) => n === ''))
-    throw new UsageError(`--regressors takes column names separated by commas (temp,promo), got '${text}'`);
+    throw new UsageError(
+      `--regressors takes column names separated by commas (temp,promo), got ${quote(text)}`,
+    );
   return names;
 }
 
@@ -186,7 +190,7 @@ export function asUsage<T>(f: () => T): T {
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
   if (!allowed.includes(v as T))
-    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${quote(v)}`);
   return v as T;
 }
 
@@ -196,7 +200,7 @@ export function parseLevels(text: string): number[] {
     const v = Number(t.trim());
     if (t.trim() === '' || !(v > 0 && v < 100))
       throw new UsageError(
-        `--level takes percentages between 0 and 100 separated by commas (80,95), got '${t}'`,
+        `--level takes percentages between 0 and 100 separated by commas (80,95), got ${quote(t)}`,
       );
     return v / 100;
   });

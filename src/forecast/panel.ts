@@ -33,12 +33,15 @@ import {
   checkSeries,
   csvRecords,
   dateFormat,
+  escapeText,
   datesAfter,
   isNumber,
   MISSING_CELL,
+  nameList,
   otherDateFormat,
   parseDate,
   parseDecimal,
+  quote,
   SEASON_OF_FREQUENCY,
   seasonsOfFrequency,
   SeriesInputError,
@@ -153,7 +156,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     );
   const body = parsed.slice(1);
   const cols = header.length;
-  const colName = (c: number): string => `'${header[c]}'`;
+  const colName = (c: number): string => quote(header[c]);
   const pick = (spec: string | undefined, what: string): number | undefined => {
     if (spec === undefined) return undefined;
     const named = header.indexOf(spec);
@@ -163,7 +166,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       if (i >= cols) fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
       return i;
     }
-    return fail(`${src}: no ${what} column named '${spec}' (columns: ${header.join(', ')})`);
+    return fail(`${src}: no ${what} column named ${quote(spec)} (columns: ${nameList(header)})`);
   };
   const idCol = pick(opts.idColumn, 'id');
   const valueColGiven = pick(opts.valueColumn, 'value');
@@ -190,7 +193,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   }
   if (opts.wide && dateCol === undefined)
     fail(
-      `${src}: a wide file needs a date (or integer index) column beside its series columns; give --date-column (columns: ${header.join(', ')})`,
+      `${src}: a wide file needs a date (or integer index) column beside its series columns; give --date-column (columns: ${nameList(header)})`,
     );
   if (dateCol !== undefined && valueColGiven === dateCol)
     fail(`${src}: the date and value columns are the same column (${colName(dateCol)})`);
@@ -244,7 +247,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
         .find((c) => c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c])));
     if (valueCol === undefined)
       return fail(
-        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${header.join(', ')})`,
+        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${nameList(header)})`,
       );
     const vc = valueCol;
     for (const p of body) {
@@ -282,7 +285,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
 
   const series: PanelSeries[] = [];
   for (const [id, raw] of groups) {
-    const label = opts.wide ? `series '${id}'` : `series ${JSON.stringify(id)}`;
+    const label = opts.wide ? `series ${quote(id)}` : `series ${JSON.stringify(id)}`;
     let cells = raw;
     // Order: by date or position (long-format rows may come in any order); duplicates are bad input.
     if (dateCol !== undefined) {
@@ -291,7 +294,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       for (let i = 1; i < cells.length; i++)
         if (key(cells[i]) === key(cells[i - 1]))
           fail(
-            `${src}: duplicate rows for ${label} at ${colName(dateCol)} ${cells[i].date}: lines ${Math.min(cells[i - 1].line, cells[i].line)} and ${Math.max(cells[i - 1].line, cells[i].line)}`,
+            `${src}: duplicate rows for ${label} at ${colName(dateCol)} ${escapeText(cells[i].date)}: lines ${Math.min(cells[i - 1].line, cells[i].line)} and ${Math.max(cells[i - 1].line, cells[i].line)}`,
           );
     }
     // Wide files pad shorter series with empty cells before their start and after their end.
@@ -374,7 +377,7 @@ function seriesOfCells(
       if (gap > 0 && opts.interpolate !== true)
         return {
           id,
-          error: `${label}: ${header[dateCol]} jumps from ${ts[i - 1]} to ${ts[i]} (line ${lines[i]}); fix the data or pass --interpolate`,
+          error: `${label}: ${quote(header[dateCol])} jumps from ${ts[i - 1]} to ${ts[i]} (line ${lines[i]}); fix the data or pass --interpolate`,
         };
       for (let g = 1; g <= gap; g++) {
         dates.push(String(ts[i - 1] + g));
@@ -398,7 +401,7 @@ function seriesOfCells(
         vs,
         lines,
         name,
-        { source: `${src}, ${label}`, interpolate: opts.interpolate, column: `'${header[dateCol]}'` },
+        { source: `${src}, ${label}`, interpolate: opts.interpolate, column: quote(header[dateCol]) },
       );
     return split(
       fromCells(values),

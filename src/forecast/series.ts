@@ -77,6 +77,28 @@ export interface CsvOptions {
   regressors?: readonly string[];
 }
 
+/** What a message must not print raw: control characters (a newline would split it) and line separators. */
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029]/gu;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** A user's text (a column name, a path) for a one-line message: the unprintable escaped as in JSON (\n, \u0000). */
+export function escapeText(text: string): string {
+  return text.replace(
+    UNPRINTABLE,
+    (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** A name in single quotes, escaped (escapeText), so it cannot split a message over lines. */
+export function quote(name: string | number): string {
+  return `'${escapeText(String(name))}'`;
+}
+
+/** Names for a message's list (columns: a, b): each escaped. */
+export function nameList(names: readonly string[]): string {
+  return names.map(escapeText).join(', ');
+}
+
 /** Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. */
 export class SeriesInputError extends Error {}
 
@@ -243,7 +265,7 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       info: { lines: number };
     }[];
   } catch (e) {
-    return fail(`${src}: ${(e as Error).message}`);
+    return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
 }
 
@@ -272,7 +294,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     const i = header ? header.indexOf(spec) : -1;
     if (i < 0)
       fail(
-        `${src}: no ${what} column named '${spec}'${header ? ` (columns: ${header.join(', ')})` : ' (the file has no header row)'}`,
+        `${src}: no ${what} column named ${quote(spec)}${header ? ` (columns: ${nameList(header)})` : ' (the file has no header row)'}`,
       );
     return i;
   };
@@ -302,10 +324,10 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   }
   if (valueCol === undefined)
     return fail(
-      `${src}: found no numeric column; give --value-column (columns: ${(header ?? first).join(', ')})`,
+      `${src}: found no numeric column; give --value-column (columns: ${nameList(header ?? first)})`,
     );
   const vc = valueCol;
-  const colName = (c: number): string => `'${header?.[c] ?? c}'`;
+  const colName = (c: number): string => quote(header?.[c] ?? c);
   if (dateCol !== undefined && regressorCols.includes(dateCol))
     fail(`${src}: the date column ${colName(dateCol)} cannot be a regressor`);
   const values: number[] = [];
@@ -390,12 +412,12 @@ export function regressorColumns(
     const c = header.indexOf(name);
     if (c < 0)
       throw new SeriesInputError(
-        `${src}: no regressor column named '${name}' (columns: ${header.join(', ')})`,
+        `${src}: no regressor column named ${quote(name)} (columns: ${nameList(header)})`,
       );
-    if (cols.includes(c)) throw new SeriesInputError(`${src}: regressor '${name}' is named twice`);
+    if (cols.includes(c)) throw new SeriesInputError(`${src}: regressor ${quote(name)} is named twice`);
     for (const [u, what] of used)
       if (u === c)
-        throw new SeriesInputError(`${src}: '${name}' is the ${what} column; it cannot be a regressor`);
+        throw new SeriesInputError(`${src}: ${quote(name)} is the ${what} column; it cannot be a regressor`);
     cols.push(c);
   }
   return cols;
@@ -430,7 +452,7 @@ export function splitKnownFuture(
     const gaps = col.slice(0, end).flatMap((v, t) => (Number.isNaN(v) ? [t] : []));
     if (gaps.length > 0)
       throw new SeriesInputError(
-        `${src}: regressor '${names[j]}' is missing on ${gaps.length} row(s) of the history: ${gaps
+        `${src}: regressor ${quote(names[j])} is missing on ${gaps.length} row(s) of the history: ${gaps
           .slice(0, 5)
           .map(lineOf)
           .join(', ')}${gaps.length > 5 ? ', …' : ''}`,
@@ -491,10 +513,12 @@ export function seriesFromCells(
   for (let i = 1; i < ds.length; i++) {
     const dt = ds[i].ms - ds[i - 1].ms;
     if (dt === 0)
-      fail(`${src}: duplicate date ${dateCells[i]} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`);
+      fail(
+        `${src}: duplicate date ${escapeText(dateCells[i])} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`,
+      );
     if (dt < 0 !== newestFirst)
       fail(
-        `${src}, line ${bodyLines[i]}: date ${dateCells[i]} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
+        `${src}, line ${bodyLines[i]}: date ${escapeText(dateCells[i])} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
       );
   }
   if (newestFirst) {
