@@ -249,13 +249,16 @@ forecastCommand
     '[series-csv]',
     'CSV with a date column (1962, 1962-Q1, 1962-01, 1962-01-31 or 1962-01-31 13:00) and a value column',
   )
-  .option('--value-column <name|index>', 'column of values (default: the last numeric column)')
+  .option(
+    '--value-column <name|index>',
+    'column of values, by header name or by index counting from 0 (default: the last numeric column)',
+  )
   .option(
     '--id-column <name|index>',
-    "many series in long format: the column naming each row's series (one row per series and date)",
+    "many series in long format: the column naming each row's series (one row per series and date); by name or index from 0",
   )
   .option('--wide', 'many series in wide format: a date column and one column per series', false)
-  .option('--date-column <name|index>', 'column of dates (default: detected)')
+  .option('--date-column <name|index>', 'column of dates, by name or index from 0 (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
     '--regressors <list>',
@@ -362,7 +365,11 @@ forecastCommand
     'print one JSON object with the forecast and metrics (many series: one line per series and a summary line)',
     false,
   )
-  .option('-q, --quiet', 'print only the metrics table', false)
+  .option(
+    '-q, --quiet',
+    'print only the metrics table (and each series that failed, with many series)',
+    false,
+  )
   .action(async (file: string | undefined, opts, cmd: Command) => {
     // --model forecasts at the saved levels unless --level picks some.
     if (opts.model !== undefined && cmd.getOptionValueSource('level') !== 'cli') delete opts.level;
@@ -379,10 +386,19 @@ forecastCommand
     '[series-csv]',
     "new history, in the training file's layout, with its regressor columns and their known future if it was saved with --regressors (default: the saved history, one series)",
   )
-  .option('--id-column <name|index>', 'long format: the id column (default: the one used in training)')
+  .option(
+    '--id-column <name|index>',
+    'long format: the id column, by name or index from 0 (default: the one used in training)',
+  )
   .option('--wide', 'wide format (default: as in training)', false)
-  .option('--date-column <name|index>', 'column of dates (default: as in training, else detected)')
-  .option('--value-column <name|index>', 'column of values (default: as in training, else the last numeric)')
+  .option(
+    '--date-column <name|index>',
+    'column of dates, by name or index from 0 (default: as in training, else detected)',
+  )
+  .option(
+    '--value-column <name|index>',
+    'column of values, by name or index from 0 (default: as in training, else the last numeric)',
+  )
   .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)', false)
   .option('--level <list>', 'interval levels in percent, among those saved (default: every saved level)')
   .option('--output <file>', 'write the forecast as .csv or .json')

@@ -31,6 +31,7 @@ import type { NetworkOptions, RNNForecaster } from './network.js';
 import { savedSeriesOf, type SavedNetworkRef, type SavedSeries } from './saved.js';
 import {
   checkSeries,
+  columnRange,
   csvRecords,
   dateFormat,
   escapeText,
@@ -163,7 +164,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     if (named >= 0) return named;
     if (/^\d+$/.test(spec)) {
       const i = Number(spec);
-      if (i >= cols) fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
+      if (i >= cols) fail(`${src}: ${what} column ${i} does not exist: ${columnRange(cols)}`);
       return i;
     }
     return fail(`${src}: no ${what} column named ${quote(spec)} (columns: ${nameList(header)})`);

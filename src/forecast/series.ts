@@ -99,6 +99,13 @@ export function nameList(names: readonly string[]): string {
   return names.map(escapeText).join(', ');
 }
 
+/** What a column index may be, for the message when it is out of range (indexes count from 0, as in --help). */
+export function columnRange(cols: number): string {
+  return cols === 1
+    ? 'the file has 1 column; its index is 0'
+    : `the file has ${cols} columns; an index counts from 0, so give 0 to ${cols - 1}`;
+}
+
 /** Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. */
 export class SeriesInputError extends Error {}
 
@@ -287,8 +294,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     if (spec === undefined) return undefined;
     if (typeof spec === 'number' || /^\d+$/.test(String(spec))) {
       const i = Number(spec);
-      if (i < 0 || i >= cols)
-        fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
+      if (i < 0 || i >= cols) fail(`${src}: ${what} column ${i} does not exist: ${columnRange(cols)}`);
       return i;
     }
     const i = header ? header.indexOf(spec) : -1;
