@@ -269,13 +269,21 @@ forecastCommand
     'season length, or several (7,365: the first is the primary season; ETS decomposes by every one the data supports) (default: from the dates: 24,168 hourly, 7,365 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
     intListFlag('--season', 1, 10_000),
   )
-  .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon', 1, 100_000))
+  .option(
+    '-H, --horizon <n>',
+    'points to forecast (default: one season, or 12 when the season is 1; with --regressors, the rows after the last value)',
+    int('--horizon', 1, 100_000),
+  )
   .option(
     '--holdout <n>',
     'hold out the last n points to score the forecast (default: the horizon; 0 = forecast the future)',
     int('--holdout', 0, MAX_STEPS),
   )
-  .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
+  .option(
+    '--lookback <n>',
+    'input window (default: two seasons, or 12 when the season is 1)',
+    int('--lookback', 1, MAX_LENGTH),
+  )
   .option(
     '--method <m>',
     "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, damped (damped-trend exponential smoothing), 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
