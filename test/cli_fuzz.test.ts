@@ -268,6 +268,74 @@ describe('CLI fuzz: damaged inputs to every command', () => {
     }
   });
 
+  it('forecast: seeded input defects (BOM, non-decimal numbers, bad UTF-8, mixed date formats, control characters)', () => {
+    // Its own stream, so the cases above keep theirs.
+    const r2 = new Random(SEED + 1);
+    const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
+    const FAST = ['--candidates', 'theta', '--baselines', 'none', '--threads', '1', '--json'];
+    for (let i = 0; i < 10; i++) {
+      const kind = i % 5;
+      const row = 1 + r2.int(lines.length - 1);
+      const copy = [...lines];
+      let bytes: Buffer;
+      let expect: RegExp | null;
+      let args: string[] = [];
+      if (kind === 0) {
+        // A BOM, with the first column named: it must be found under its own name.
+        bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(copy.join('\n') + '\n')]);
+        args = ['--date-column', 'month'];
+        expect = null;
+      } else if (kind === 1) {
+        const cell = ['0x10', '0b1111', '0o17', '0X1F', '1_000'][r2.int(5)];
+        copy[row] = copy[row].replace(/,.*/, `,${cell}`);
+        bytes = Buffer.from(copy.join('\n') + '\n');
+        expect = new RegExp(`, line ${row + 1}: value "${cell}" in column 'value' is not a number$`);
+      } else if (kind === 2) {
+        const text = Buffer.from(copy.join('\n') + '\n');
+        const at = r2.int(text.length);
+        const bad = [0xff, 0xfe, 0xc0, 0x80, 0xe9][r2.int(5)];
+        bytes = Buffer.concat([text.subarray(0, at), Buffer.from([bad]), text.subarray(at)]);
+        const line = text.subarray(0, at).toString('latin1').split('\n').length;
+        expect = new RegExp(
+          `is not valid UTF-8 \\(byte 0x${bad.toString(16)} at offset ${at}, line ${line}\\)`,
+        );
+      } else if (kind === 3) {
+        const [y, m] = copy[row].split(',')[0].split('-');
+        const other = [`${y}`, `${y}-${m}-01`, `${y}-${m}-28 12:00`, `${y}/${m}`][r2.int(4)];
+        copy[row] = copy[row].replace(/^[^,]+/, other);
+        bytes = Buffer.from(copy.join('\n') + '\n');
+        expect =
+          row === 1
+            ? /./ // the first date sets the format: the others then differ from it, or the file still reads
+            : new RegExp(
+                `, line ${row + 1}: date "${other}" in column 'month' is not in the format of the first date`,
+              );
+      } else {
+        const control = ['\n', '\r', '\t', '\u0085', '\u2028', '\u0007'][r2.int(6)];
+        copy[0] = `month,"val${control}ue"`;
+        copy[row] = copy[row].replace(/,.*/, ',abc');
+        bytes = Buffer.from(copy.join('\n') + '\n');
+        expect = /: value "abc" in column 'val\\(n|r|t|u0085|u2028|u0007)ue' is not a number$/;
+      }
+      const file = join(dir, `defect-${i}.csv`);
+      writeFileSync(file, bytes);
+      const r = run(['forecast', file, ...args, ...FAST]);
+      const what = `defect kind ${kind}, row ${row}`;
+      assertCleanOutcome(r, what);
+      if (expect === null) {
+        assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+        JSON.parse(r.stdout);
+      } else if (kind === 3 && row === 1) {
+        assert.ok(r.code === 0 || r.code === 2, what);
+      } else {
+        assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+        const errors = r.stderr.trim().split('\n');
+        assert.equal(errors.length, 1, `${what}: one line\n${r.stderr}`);
+        assert.match(errors[0], expect, what);
+      }
+    }
+  });
+
   it('every command: missing paths and directories where files belong', () => {
     const missing = join(dir, 'nope.txt');
     for (const args of [

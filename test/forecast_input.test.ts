@@ -18,7 +18,16 @@ import {
   type AugursModules,
 } from '../src/forecast/baselines.js';
 import { FORECAST_DEFAULTS, RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
-import { datesAfter, parseSeriesCsv } from '../src/forecast/series.js';
+import { parsePanelCsv } from '../src/forecast/panel.js';
+import {
+  datesAfter,
+  dateFormat,
+  escapeText,
+  parseDecimal,
+  parseSeriesCsv,
+  SeriesInputError,
+} from '../src/forecast/series.js';
+import { Random } from '../src/core/random.js';
 import { runCli, type CliResult } from './cli_helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +46,9 @@ const iso = (ms: number): string => {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
 };
 const monthly = (t: number): string => `${1990 + Math.floor(t / 12)}-${pad((t % 12) + 1)}`;
+
+/** A cell quoted as CSV does it (a quote doubled), so any text survives the reader. */
+const csvCell = (text: string): string => `"${text.replace(/"/g, '""')}"`;
 
 function csv(dates: string[], values: number[], header = 'date,value'): string {
   return header + '\n' + dates.map((d, i) => `${d},${values[i].toFixed(3)}`).join('\n') + '\n';
@@ -281,6 +293,350 @@ describe('recur forecast: awkward input (CLI)', () => {
     assert.match(r.stderr, /non-stationary AR part/, 'the series should make the library print');
     const j = JSON.parse(r.stdout) as { metrics: Record<string, unknown> };
     assert.ok('sarima' in j.metrics);
+  });
+});
+
+describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, one date format', () => {
+  const BOM = '\ufeff';
+  const v = wave(40, 12);
+  const d = v.map((_, t) => monthly(t));
+  const milk = csv(d, v, 'month,value');
+  const long = (header = 'id,month,value'): string =>
+    header +
+    '\n' +
+    ['a', 'b'].flatMap((id, k) => d.map((m, t) => `${id},${m},${(v[t] + 10 * k).toFixed(3)}`)).join('\n') +
+    '\n';
+
+  it('a UTF-8 BOM is no part of the first header name: one series, long, wide, regressors', () => {
+    const s = parseSeriesCsv(BOM + milk, { dateColumn: 'month', source: 'bom.csv' });
+    assert.equal(s.frequency, 'monthly');
+    assert.deepEqual(s.values, parseSeriesCsv(milk).values);
+    const p = parsePanelCsv(BOM + long(), { idColumn: 'id', source: 'bom.csv' });
+    assert.equal(p.idName, 'id');
+    assert.equal(p.dateName, 'month');
+    const w = parsePanelCsv(BOM + 'month,a\n' + d.map((m, t) => `${m},${v[t]}`).join('\n'), { wide: true });
+    assert.equal(w.dateName, 'month');
+    assert.deepEqual(
+      w.series.map((x) => x.id),
+      ['a'],
+    );
+    // The first column is a regressor: named without the BOM.
+    const r = parseSeriesCsv(
+      BOM + 'promo,month,value\n' + d.map((m, t) => `${t % 2},${m},${v[t]}`).join('\n'),
+      {
+        regressors: ['promo'],
+      },
+    );
+    assert.deepEqual(r.covariates?.names, ['promo']);
+  });
+
+  it('numbers are plain decimals: 0x10, 0b1111, 0o17 are "not a number" in values, panels and regressors', () => {
+    for (const ok of ['589', '-1.5e3', '.5', '+3', '5.', '1E-2', ' 7 '])
+      assert.equal(parseDecimal(ok), Number(ok), ok);
+    for (const no of [
+      '0x10',
+      '0X1f',
+      '0b1111',
+      '0o17',
+      '1_000',
+      'Infinity',
+      '1e400',
+      '',
+      ' ',
+      '1 000',
+      '٣',
+      '1.2.3',
+    ])
+      assert.equal(parseDecimal(no), null, no);
+    const lines = milk.split('\n');
+    for (const cell of ['0x10', '0b1111', '0o17']) {
+      const one = [...lines];
+      one[3] = `${d[2]},${cell}`;
+      assert.throws(
+        () => parseSeriesCsv(one.join('\n'), { source: 'hex.csv' }),
+        new RegExp(`^Error: hex\\.csv, line 4: value "${cell}" in column 'value' is not a number$`),
+      );
+      const panel = long().split('\n');
+      panel[5] = `a,${d[4]},${cell}`;
+      assert.throws(
+        () => parsePanelCsv(panel.join('\n'), { idColumn: 'id', valueColumn: 'value', source: 'p.csv' }),
+        new RegExp(`p\\.csv, line 6, column 'value': value "${cell}" is not a number`),
+      );
+      const reg = long('id,month,promo').split('\n');
+      reg[5] = `a,${d[4]},${cell}`;
+      const withValue = reg.filter(Boolean).map((l, i) => `${l},${i === 0 ? 'value' : '1'}`);
+      assert.throws(
+        () => parsePanelCsv(withValue.join('\n'), { idColumn: 'id', regressors: ['promo'], source: 'r.csv' }),
+        new RegExp(`r\\.csv, line 6, column 'promo': regressor value "${cell}" is not a number`),
+      );
+      const oneReg = lines.map((l, i) => `${l},${i === 0 ? 'promo' : i === 3 ? cell : '1'}`).slice(0, -1);
+      assert.throws(
+        () =>
+          parseSeriesCsv(oneReg.join('\n'), { valueColumn: 'value', regressors: ['promo'], source: 'r.csv' }),
+        new RegExp(`r\\.csv, line 4: regressor 'promo' has "${cell}", not a number`),
+      );
+    }
+  });
+
+  it('every date has the format of the first: a stray 1963 or 1963-01-31 23:00 among YYYY-MM is exit-2 input', () => {
+    assert.equal(dateFormat('1962-01'), 'YYYY-MM');
+    assert.equal(dateFormat('1962-1'), 'YYYY-MM');
+    assert.equal(dateFormat('1963-01-31 23:00'), 'YYYY-MM-DD HH:MM');
+    assert.equal(dateFormat('1962 q3'), 'YYYY Qn');
+    for (const stray of ['1963', '1963-01-31 23:00', '1963-01-31', '1963-Q1', '1963/01']) {
+      const dates = [...d];
+      dates[12] = stray;
+      assert.throws(
+        () => parseSeriesCsv(csv(dates, v, 'month,value'), { source: 'mix.csv' }),
+        new RegExp(
+          `^Error: mix\\.csv, line 14: date ${JSON.stringify(stray)} in column 'month' is not in the format of the first date, YYYY-MM \\(line 2\\); every date must have the same format$`,
+        ),
+        stray,
+      );
+      // In a panel, across series: the whole file is refused, not one series.
+      const panel = long().split('\n');
+      panel[45] = panel[45].replace(/,[^,]+,/, `,${stray},`);
+      assert.throws(
+        () => parsePanelCsv(panel.join('\n'), { idColumn: 'id', source: 'p.csv' }),
+        /p\.csv, line 46, column 'month': date .* is not in the format of the first date, YYYY-MM \(line 2\)/,
+        stray,
+      );
+    }
+    // Widths may vary within a format; every frequency still reads.
+    assert.equal(
+      parseSeriesCsv(csv(['2000-8', '2000-9', '2000-10', '2000-11'], [1, 2, 3, 4])).frequency,
+      'monthly',
+    );
+  });
+
+  it('names and values in messages are escaped: every message is one line', () => {
+    const text = 'month,"val\nue"\n' + d.map((m) => `${m},abc`).join('\n');
+    assert.throws(
+      () => parseSeriesCsv(text, { valueColumn: 'val\nue', source: 'nl.csv' }),
+      /^Error: nl\.csv, line 3: value "abc" in column 'val\\nue' is not a number$/,
+    );
+    assert.throws(
+      () => parseSeriesCsv(milk, { dateColumn: 'mo\nnth', source: 'm.csv' }),
+      /^Error: m\.csv: no date column named 'mo\\nnth' \(columns: month, value\)$/,
+    );
+    assert.equal(escapeText('a\r\n\tb\u0000\u2028'), 'a\\r\\n\\tb\\u0000\\u2028');
+  });
+
+  it('a column index counts from 0; one out of range names the valid range', () => {
+    assert.equal(parseSeriesCsv(milk, { valueColumn: '1', dateColumn: '0' }).name, 'value');
+    assert.throws(
+      () => parseSeriesCsv(milk, { valueColumn: '2', source: 'm.csv' }),
+      /^Error: m\.csv: value column 2 does not exist: the file has 2 columns; an index counts from 0, so give 0 to 1$/,
+    );
+    assert.throws(
+      () => parsePanelCsv(long(), { idColumn: '3', source: 'p.csv' }),
+      /^Error: p\.csv: id column 3 does not exist: the file has 3 columns; an index counts from 0, so give 0 to 2$/,
+    );
+  });
+
+  it('seeded fuzz: numeric cells of every shape read as decimals or not at all; messages stay one line', () => {
+    const rng = new Random(20260511);
+    const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)];
+    const digits = (): string => Array.from({ length: 1 + rng.int(4) }, () => String(rng.int(10))).join('');
+    for (let i = 0; i < 2000; i++) {
+      const decimal =
+        pick(['', '+', '-']) +
+        pick([digits(), `${digits()}.${digits()}`, `.${digits()}`, `${digits()}.`]) +
+        pick(['', `e${digits()}`, `E-${digits()}`, `e+${rng.int(3)}`]);
+      // A finite decimal reads as Number reads it; one beyond the doubles (1e999) is no number.
+      const n = Number(decimal);
+      assert.equal(parseDecimal(decimal), Number.isFinite(n) ? n : null, decimal);
+      const junk = pick(['0x', '0X', '0b', '0o', '_', ' 1', 'x', 'e', '.', '\u0660', 'Infinity', '\n']);
+      const at = rng.int(decimal.length + 1);
+      const bad = decimal.slice(0, at) + junk + decimal.slice(at);
+      const got = parseDecimal(bad);
+      if (got !== null) {
+        // Accepted only if still a plain decimal (junk that happened to fit: '.' or 'e' in the right place, a space).
+        assert.match(bad.trim(), /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, JSON.stringify(bad));
+        assert.equal(got, Number(bad));
+      }
+      // Through the reader: a value is read as it is written, or the file is refused on one line naming it.
+      const lines = milk.trimEnd().split('\n');
+      const row = 1 + rng.int(lines.length - 1);
+      lines[row] = `${d[row - 1]},${csvCell(bad)}`;
+      const name = pick(['value', 'va"l', 'v\nal', 'v\u0085']);
+      lines[0] = `month,${csvCell(name)}`;
+      try {
+        const s = parseSeriesCsv(lines.join('\n'), { source: 'f.csv' });
+        assert.equal(s.values[row - 1], Number(bad.trim()), JSON.stringify(bad));
+      } catch (e) {
+        assert.ok(e instanceof SeriesInputError, `${JSON.stringify(bad)}: ${(e as Error).stack}`);
+        assert.match(e.message, /^f\.csv/);
+        assert.doesNotMatch(e.message, /[\n\r\u0085\u2028]/, e.message);
+      }
+    }
+  });
+});
+
+describe('recur forecast: input handling (QA, CLI)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-fcqa-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, data: string | Uint8Array): string => {
+    writeFileSync(join(dir, name), data);
+    return join(dir, name);
+  };
+  const FAST = ['--candidates', 'theta', '--baselines', 'none', '--threads', '1'];
+  const run = (args: string[]): CliResult => runCli(['forecast', ...args, ...FAST]);
+  const bad = (args: string[], pattern: RegExp): void => {
+    const r = run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
+  };
+  const v = wave(60, 12);
+  const d = v.map((_, t) => monthly(t));
+  const milk = csv(d, v, 'month,value');
+  const panel =
+    'id,month,value\n' +
+    ['a', 'b'].flatMap((id, k) => d.map((m, t) => `${id},${m},${(v[t] + 10 * k).toFixed(3)}`)).join('\n') +
+    '\n';
+  const bytes = (...parts: (string | number[])[]): Uint8Array =>
+    Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+
+  it('a BOM is ignored: --date-column, --id-column, --wide, auto-detected columns in --output, forecast predict', () => {
+    const one = write('bom.csv', '\ufeff' + milk);
+    assert.equal(run([one, '--date-column', 'month', '--quiet']).code, 0);
+    const out = join(dir, 'bom-panel.csv');
+    const p = run([
+      write('bom-panel-in.csv', '\ufeff' + panel),
+      '--id-column',
+      'id',
+      '--horizon',
+      '6',
+      '--quiet',
+      '--output',
+      out,
+    ]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(readFileSync(out, 'utf8'), /^id,month,forecast,/);
+    const wideOut = join(dir, 'bom-wide.csv');
+    const wide = write(
+      'bom-wide-in.csv',
+      '\ufeffmonth,a\n' + d.map((m, t) => `${m},${v[t]}`).join('\n') + '\n',
+    );
+    const w = run([wide, '--wide', '--horizon', '6', '--quiet', '--output', wideOut]);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(readFileSync(wideOut, 'utf8'), /^id,month,forecast,/);
+    const saved = join(dir, 'bom-fc');
+    assert.equal(run([write('plain.csv', milk), '--holdout', '0', '--out', saved, '--quiet']).code, 0);
+    const again = runCli(['forecast', 'predict', saved, one, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { forecast: number[] }).forecast.length, 12);
+  });
+
+  it('bad input is exit 2 on one line: invalid UTF-8 (value, note column, header), 0x10, a newline in a name, mixed dates', () => {
+    const lines = milk.split('\n');
+    // 'month,value\n' is 12 bytes, '1990-01,' 8 more: the bad byte is at offset 20 on line 2.
+    bad(
+      [write('latin1.csv', bytes('month,value\n1990-01,', [0xff], lines.slice(1).join('\n').slice(8)))],
+      /latin1\.csv is not valid UTF-8 \(byte 0xff at offset 20, line 2\)/,
+    );
+    bad(
+      [
+        write(
+          'note.csv',
+          bytes(
+            'month,value,note\n',
+            lines.slice(1, 3).join(',x\n'),
+            ',caf',
+            [0xe9],
+            '\n',
+            lines.slice(3).join(',x\n'),
+          ),
+        ),
+      ],
+      /note\.csv is not valid UTF-8 \(byte 0xe9 at offset \d+, line 3\)/,
+    );
+    bad(
+      [write('head.csv', bytes('mon', [0xc3, 0x28], 'th,value\n', lines.slice(1).join('\n')))],
+      /head\.csv is not valid UTF-8 \(byte 0xc3 at offset 3, line 1\)/,
+    );
+    const hex = [...lines];
+    hex[5] = `${d[4]},0x10`;
+    bad(
+      [write('hex.csv', hex.join('\n'))],
+      /hex\.csv, line 6: value "0x10" in column 'value' is not a number/,
+    );
+    bad(
+      [
+        write(
+          'nl.csv',
+          'month,"val\nue"\n' +
+            lines
+              .slice(1)
+              .join('\n')
+              .replace(/,[\d.]+\n/, ',abc\n'),
+        ),
+        '--value-column',
+        'val\nue',
+      ],
+      /nl\.csv, line 3: value "abc" in column 'val\\nue' is not a number/,
+    );
+    const mixed = [...lines];
+    mixed[13] = mixed[13].replace(/^[^,]+/, '1991-01-31 23:00');
+    bad(
+      [write('mixed.csv', mixed.join('\n'))],
+      /mixed\.csv, line 14: date "1991-01-31 23:00" in column 'month' is not in the format of the first date, YYYY-MM \(line 2\)/,
+    );
+    bad(
+      [write('idx.csv', milk), '--value-column', '2'],
+      /idx\.csv: value column 2 does not exist: .* give 0 to 1$/,
+    );
+  });
+
+  it('--quiet never hides a failed series: one line each on stderr, exit status unchanged', () => {
+    // 20 points a series: too few for season 12 and horizon 18.
+    const short =
+      'id,t,value\n' +
+      ['s1', 's2', 's3']
+        .flatMap((id) => v.slice(0, 20).map((x, t) => `${id},${t + 1},${x.toFixed(2)}`))
+        .join('\n');
+    const file = write('short.csv', short);
+    const args = [
+      file,
+      '--id-column',
+      'id',
+      '--season',
+      '12',
+      '--horizon',
+      '18',
+      '--candidates',
+      'ets,theta',
+      '--threads',
+      '1',
+    ];
+    const quiet = runCli(['forecast', ...args, '--quiet']);
+    assert.equal(quiet.code, 1);
+    assert.equal(quiet.stdout, '');
+    const lines = quiet.stderr.trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => l.split(':')[0]),
+      ['s1', 's2', 's3'],
+      quiet.stderr,
+    );
+    for (const l of lines) assert.match(l, /: failed: series s\d has 20 points; at least 42 are needed/);
+    // Without --quiet the same reasons are there (with the progress), and the exit status is the same.
+    const loud = runCli(['forecast', ...args]);
+    assert.equal(loud.code, 1);
+    for (const l of lines) assert.ok(loud.stderr.includes(l.slice(l.indexOf('failed'))), loud.stderr);
+  });
+
+  it('--help: column indexes count from 0; the horizon default says the season-1 rule', () => {
+    const r = runCli(['forecast', '--help']);
+    assert.equal(r.code, 0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    assert.match(
+      help,
+      /--value-column <name\|index> column of values, by header name or by index counting from 0/,
+    );
+    assert.match(help, /--date-column <name\|index> column of dates, by name or index from 0/);
+    assert.match(help, /--horizon <n> points to forecast \(default: one season, or 12 when the season is 1;/);
   });
 });
 

@@ -345,6 +345,7 @@ describe('forecast many series: failures of one series and bad input', () => {
       } catch (e) {
         assert.ok(e instanceof SeriesInputError, `case ${i}: ${(e as Error).stack}\n${text.slice(0, 300)}`);
         assert.match(e.message, /^f\.csv/, `case ${i}`);
+        assert.doesNotMatch(e.message, /[\n\r]/, `case ${i}: one line`);
       }
     }
   });

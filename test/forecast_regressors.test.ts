@@ -557,6 +557,7 @@ describe('the CSV readers with regressors (seeded fuzz of cells)', () => {
       } catch (e) {
         assert.ok(e instanceof SeriesInputError, `case ${i}: ${(e as Error).stack}\n${text.slice(0, 300)}`);
         assert.match(e.message, /^f\.csv/, `case ${i}`);
+        assert.doesNotMatch(e.message, /[\n\r]/, `case ${i}: one line`);
       }
     }
   });

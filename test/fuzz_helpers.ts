@@ -46,6 +46,11 @@ export const JUNK_CELLS = [
   '-5.5',
   '2001-02',
   '  ',
+  // Not decimals (Number() would read them), and dates in another format than the files' own.
+  '0x10',
+  '0b11',
+  '2001',
+  '2001-02-03 04:00',
 ];
 
 /** A copy of a CSV's lines with 1–3 cells (never the last line's) overwritten, each by one of `junk`. */

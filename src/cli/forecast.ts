@@ -26,6 +26,8 @@ import {
   datesAfter,
   parseSeriesCsv,
   seasonsOfFrequency,
+  escapeText,
+  quote,
   SeriesInputError,
   type TimeSeries,
 } from '../forecast/series.js';
@@ -39,7 +41,7 @@ import {
   writeForecasterManifest,
 } from '../node/forecaster_io.js';
 import { savedSeriesOf } from '../forecast/saved.js';
-import { usBirthsMonthly } from '../node/text_file.js';
+import { decodeUtf8, TextFileError, usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
 
 export interface ForecastCliOptions {
@@ -90,11 +92,15 @@ export interface ForecastCliOptions {
 /** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
 const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
-/** A CSV file's text; a missing, directory or unreadable file is bad usage naming it. */
+/**
+ * A CSV file's text; a missing, directory or unreadable file is bad usage naming it. Strict UTF-8 (readFileSync's
+ * 'utf8' would turn bad bytes into U+FFFD silently) and without a BOM, which would otherwise stick to the first header.
+ */
 export function readCsvText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return decodeUtf8(file, readFileSync(file));
   } catch (e) {
+    if (e instanceof TextFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
     if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
@@ -118,7 +124,7 @@ export function readSeries(
         valueColumn: o.valueColumn,
         dateColumn: o.dateColumn,
         interpolate: o.interpolate,
-        source: file,
+        source: escapeText(file),
         ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
       }),
     ),
@@ -166,7 +172,9 @@ export function usage<T>(f: () => T): T {
 export function regressorNames(text: string): string[] {
   const names = text.split(',').map((t) => t.trim());
   if (names.some((n) => n === ''))
-    throw new UsageError(`--regressors takes column names separated by commas (temp,promo), got '${text}'`);
+    throw new UsageError(
+      `--regressors takes column names separated by commas (temp,promo), got ${quote(text)}`,
+    );
   return names;
 }
 
@@ -182,7 +190,7 @@ export function asUsage<T>(f: () => T): T {
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
   if (!allowed.includes(v as T))
-    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${quote(v)}`);
   return v as T;
 }
 
@@ -192,7 +200,7 @@ export function parseLevels(text: string): number[] {
     const v = Number(t.trim());
     if (t.trim() === '' || !(v > 0 && v < 100))
       throw new UsageError(
-        `--level takes percentages between 0 and 100 separated by commas (80,95), got '${t}'`,
+        `--level takes percentages between 0 and 100 separated by commas (80,95), got ${quote(t)}`,
       );
     return v / 100;
   });

@@ -32,7 +32,7 @@ import {
   type SeriesForecast,
   type SeriesOutcome,
 } from '../forecast/panel.js';
-import { SeriesInputError } from '../forecast/series.js';
+import { escapeText, quote, SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
@@ -61,7 +61,7 @@ import { UsageError, type Output } from './output.js';
 
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
   if (!allowed.includes(v as T))
-    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${quote(v)}`);
   return v as T;
 }
 
@@ -150,7 +150,7 @@ export function readPanel(
       dateColumn: o.dateColumn,
       valueColumn: o.valueColumn,
       interpolate: o.interpolate,
-      source: file,
+      source: escapeText(file),
       ...(o.regressors !== undefined ? { regressors: regressorNames(o.regressors) } : {}),
     });
   } catch (e) {
@@ -260,6 +260,11 @@ export function aggregateTable(s: PanelSummary): string {
   return textTable(head, body);
 }
 
+/** A series' failure as one line (its id and reason escaped: a newline in either would split it). */
+export function failureLine(f: SeriesFailure): string {
+  return escapeText(`${f.id}: failed: ${f.error}`);
+}
+
 /** A progress bar over series on a terminal (done / total, ETA, series per minute); a line per series otherwise. */
 function seriesProgress(
   out: Output,
@@ -274,7 +279,7 @@ function seriesProgress(
       tick: (r) => {
         done++;
         out.info(
-          `${done}/${total} ${r.id}: ${isFailure(r) ? `failed: ${r.error}` : `${r.method}${r.metrics?.[r.method] ? `, MASE ${fixed(r.metrics[r.method].mase, 3)}` : ''}`} (${rate(done)} series/min)`,
+          `${done}/${total} ${isFailure(r) ? failureLine(r) : `${escapeText(r.id)}: ${r.method}${r.metrics?.[r.method] ? `, MASE ${fixed(r.metrics[r.method].mase, 3)}` : ''}`} (${rate(done)} series/min)`,
         );
       },
       stop: () => undefined,
@@ -350,7 +355,7 @@ export async function forecastPanelCommand(
   const workers = Math.max(1, Math.min(o.threads ?? availableParallelism(), ready.length));
   if (settings.season === undefined && ready.some((s) => !s.series!.frequency))
     throw new UsageError(
-      `${file}: the series have no dates (${panel.indexed ? `'${panel.dateName}' holds positions, not dates` : 'no date column was found'}), so their season is unknown; give --season N (1 for none) or a date column`,
+      `${file}: the series have no dates (${panel.indexed ? `${quote(panel.dateName ?? '')} holds positions, not dates` : 'no date column was found'}), so their season is unknown; give --season N (1 for none) or a date column`,
     );
   out.info(
     `${file}: ${panel.format} format, ${panel.series.length} series (${panel.format === 'long' ? `id column '${panel.idName}', ` : ''}${panel.dateName ? `${panel.indexed ? 'index' : 'date'} column '${panel.dateName}'` : 'no date column: in file order'}); method ${settings.method}${settings.method === 'auto' || settings.method === COMBINATION ? ` of ${settings.candidates.join(', ')}` : settings.method in PANEL_MEANS ? ` (the mean of ${PANEL_MEANS[settings.method].join(', ')})` : ''}; ${workers} worker thread(s)`,
@@ -359,7 +364,7 @@ export async function forecastPanelCommand(
   const outcomes: SeriesOutcome[] = [...unread];
   let failed = outcomes.length;
   for (const f of unread) {
-    out.info(`${f.id}: failed: ${f.error}`);
+    out.error(failureLine(f));
     out.json({ id: f.id, error: f.error });
   }
   const controller = new AbortController();
@@ -410,8 +415,9 @@ export async function forecastPanelCommand(
   outcomes.push(...finished);
   const results = finished.filter((r): r is SeriesForecast => !isFailure(r));
   const failures = outcomes.filter(isFailure);
-  if (out.progress && process.stderr.isTTY === true)
-    for (const f of finished.filter(isFailure)) out.info(`${f.id}: failed: ${f.error}`);
+  // Failures the progress did not print as they came (a bar on a terminal, or nothing with --quiet), one line each.
+  if (!out.progress || process.stderr.isTTY === true)
+    for (const f of finished.filter(isFailure)) out.error(failureLine(f));
   if (o.output && results.length > 0) {
     const rows = panelRows(panel, results, settings.levels);
     const header = Object.keys(rows[0]);

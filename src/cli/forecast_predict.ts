@@ -48,7 +48,7 @@ import {
   writeForecast,
   type ForecastCliOptions,
 } from './forecast.js';
-import { panelRows, readPanel, seriesTable, writeRows } from './forecast_panel.js';
+import { failureLine, panelRows, readPanel, seriesTable, writeRows } from './forecast_panel.js';
 import { UsageError, type Output } from './output.js';
 
 export interface PredictCliOptions extends Pick<
@@ -369,7 +369,7 @@ async function predictPanel(
     }
   }
   for (const f of failures) {
-    out.info(`${f.id}: failed: ${f.error}`);
+    out.error(failureLine(f));
     out.json({ id: f.id, error: f.error });
   }
   const shown = levels ?? savedLevels;

@@ -249,13 +249,16 @@ forecastCommand
     '[series-csv]',
     'CSV with a date column (1962, 1962-Q1, 1962-01, 1962-01-31 or 1962-01-31 13:00) and a value column',
   )
-  .option('--value-column <name|index>', 'column of values (default: the last numeric column)')
+  .option(
+    '--value-column <name|index>',
+    'column of values, by header name or by index counting from 0 (default: the last numeric column)',
+  )
   .option(
     '--id-column <name|index>',
-    "many series in long format: the column naming each row's series (one row per series and date)",
+    "many series in long format: the column naming each row's series (one row per series and date); by name or index from 0",
   )
   .option('--wide', 'many series in wide format: a date column and one column per series', false)
-  .option('--date-column <name|index>', 'column of dates (default: detected)')
+  .option('--date-column <name|index>', 'column of dates, by name or index from 0 (default: detected)')
   .option('--interpolate', 'fill missing dates linearly instead of failing', false)
   .option(
     '--regressors <list>',
@@ -266,13 +269,21 @@ forecastCommand
     'season length, or several (7,365: the first is the primary season; ETS decomposes by every one the data supports) (default: from the dates: 24,168 hourly, 7,365 daily, 52 weekly, 12 monthly, 4 quarterly, 1 yearly)',
     intListFlag('--season', 1, 10_000),
   )
-  .option('-H, --horizon <n>', 'points to forecast (default: one season)', int('--horizon', 1, 100_000))
+  .option(
+    '-H, --horizon <n>',
+    'points to forecast (default: one season, or 12 when the season is 1; with --regressors, the rows after the last value)',
+    int('--horizon', 1, 100_000),
+  )
   .option(
     '--holdout <n>',
     'hold out the last n points to score the forecast (default: the horizon; 0 = forecast the future)',
     int('--holdout', 0, MAX_STEPS),
   )
-  .option('--lookback <n>', 'input window (default: two seasons)', int('--lookback', 1, MAX_LENGTH))
+  .option(
+    '--lookback <n>',
+    'input window (default: two seasons, or 12 when the season is 1)',
+    int('--lookback', 1, MAX_LENGTH),
+  )
   .option(
     '--method <m>',
     "'auto' (the best by mean backtest MASE; the default for one series), network, hybrid (ETS + a network on its residuals), ets, sarima, theta, damped (damped-trend exponential smoothing), 'seasonal naive' or combination (mean of the best 3); many series also: global (one network trained across all series) and ets+theta+global (their mean, the default for many series)",
@@ -362,7 +373,11 @@ forecastCommand
     'print one JSON object with the forecast and metrics (many series: one line per series and a summary line)',
     false,
   )
-  .option('-q, --quiet', 'print only the metrics table', false)
+  .option(
+    '-q, --quiet',
+    'print only the metrics table (and each series that failed, with many series)',
+    false,
+  )
   .action(async (file: string | undefined, opts, cmd: Command) => {
     // --model forecasts at the saved levels unless --level picks some.
     if (opts.model !== undefined && cmd.getOptionValueSource('level') !== 'cli') delete opts.level;
@@ -379,10 +394,19 @@ forecastCommand
     '[series-csv]',
     "new history, in the training file's layout, with its regressor columns and their known future if it was saved with --regressors (default: the saved history, one series)",
   )
-  .option('--id-column <name|index>', 'long format: the id column (default: the one used in training)')
+  .option(
+    '--id-column <name|index>',
+    'long format: the id column, by name or index from 0 (default: the one used in training)',
+  )
   .option('--wide', 'wide format (default: as in training)', false)
-  .option('--date-column <name|index>', 'column of dates (default: as in training, else detected)')
-  .option('--value-column <name|index>', 'column of values (default: as in training, else the last numeric)')
+  .option(
+    '--date-column <name|index>',
+    'column of dates, by name or index from 0 (default: as in training, else detected)',
+  )
+  .option(
+    '--value-column <name|index>',
+    'column of values, by name or index from 0 (default: as in training, else the last numeric)',
+  )
   .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)', false)
   .option('--level <list>', 'interval levels in percent, among those saved (default: every saved level)')
   .option('--output <file>', 'write the forecast as .csv or .json')

@@ -52,6 +52,8 @@ export interface Output {
   /** Whether to draw a progress bar. */
   readonly progress: boolean;
   info(line: string): void;
+  /** A failure the run goes on past (a series that cannot be forecast): --quiet keeps it, --json has it in its records. */
+  error(line: string): void;
   sample(title: string, text: string): void;
   json(obj: Record<string, unknown>): void;
 }
@@ -63,6 +65,9 @@ export function makeOutput(opts: { quiet?: boolean; json?: boolean }): Output {
     progress: !json && !quiet,
     info: (line) => {
       if (!json && !quiet) process.stderr.write(line + '\n');
+    },
+    error: (line) => {
+      if (!json) process.stderr.write(line + '\n');
     },
     sample: (title, text) => {
       if (json) process.stdout.write(JSON.stringify({ sample: title.replace(/^-+ /, ''), text }) + '\n');

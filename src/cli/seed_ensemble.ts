@@ -50,6 +50,7 @@ export function memberOutput(out: Output, index: number, count: number): Output 
   return {
     progress: out.progress,
     info: (l) => out.info(l),
+    error: (l) => out.error(l),
     sample: (t, x) => out.sample(t, x),
     json: (obj) => out.json({ member: index, members: count, ...obj }),
   };

@@ -31,10 +31,18 @@ import type { NetworkOptions, RNNForecaster } from './network.js';
 import { savedSeriesOf, type SavedNetworkRef, type SavedSeries } from './saved.js';
 import {
   checkSeries,
+  columnRange,
   csvRecords,
+  dateFormat,
+  escapeText,
   datesAfter,
+  isNumber,
   MISSING_CELL,
+  nameList,
+  otherDateFormat,
   parseDate,
+  parseDecimal,
+  quote,
   SEASON_OF_FREQUENCY,
   seasonsOfFrequency,
   SeriesInputError,
@@ -98,12 +106,12 @@ const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
 const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
 const NON_FINITE = /^[+-]?(inf|infinity)$/i;
 
-const isNumber = (cell: string): boolean => cell.trim() !== '' && Number.isFinite(Number(cell));
 const isInteger = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 
 /** A value cell: a number, a missing value, a non-finite value (fails its series), or bad input (null). */
 function valueOf(cell: string): number | 'missing' | 'non-finite' | null {
-  if (isNumber(cell)) return Number(cell);
+  const v = parseDecimal(cell);
+  if (v !== null) return v;
   // A missing value fails its series (or is interpolated with --interpolate); it is not bad input.
   if (MISSING_CELL.test(cell.trim())) return 'missing';
   if (NON_FINITE.test(cell.trim())) return 'non-finite';
@@ -149,17 +157,17 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     );
   const body = parsed.slice(1);
   const cols = header.length;
-  const colName = (c: number): string => `'${header[c]}'`;
+  const colName = (c: number): string => quote(header[c]);
   const pick = (spec: string | undefined, what: string): number | undefined => {
     if (spec === undefined) return undefined;
     const named = header.indexOf(spec);
     if (named >= 0) return named;
     if (/^\d+$/.test(spec)) {
       const i = Number(spec);
-      if (i >= cols) fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
+      if (i >= cols) fail(`${src}: ${what} column ${i} does not exist: ${columnRange(cols)}`);
       return i;
     }
-    return fail(`${src}: no ${what} column named '${spec}' (columns: ${header.join(', ')})`);
+    return fail(`${src}: no ${what} column named ${quote(spec)} (columns: ${nameList(header)})`);
   };
   const idCol = pick(opts.idColumn, 'id');
   const valueColGiven = pick(opts.valueColumn, 'value');
@@ -186,7 +194,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   }
   if (opts.wide && dateCol === undefined)
     fail(
-      `${src}: a wide file needs a date (or integer index) column beside its series columns; give --date-column (columns: ${header.join(', ')})`,
+      `${src}: a wide file needs a date (or integer index) column beside its series columns; give --date-column (columns: ${nameList(header)})`,
     );
   if (dateCol !== undefined && valueColGiven === dateCol)
     fail(`${src}: the date and value columns are the same column (${colName(dateCol)})`);
@@ -219,6 +227,12 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
         `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? 'a date like YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM' : 'an integer position'}`,
       );
     }
+    // One format for the whole file (not per series), so a stray format stops the file like any bad date.
+    const other = allDates ? otherDateFormat(body.map((p) => p.record[dc])) : -1;
+    if (other >= 0)
+      fail(
+        `${src}, line ${body[other].info.lines}, column ${colName(dc)}: date ${JSON.stringify(body[other].record[dc])} is not in the format of the first date, ${dateFormat(body[0].record[dc])} (line ${body[0].info.lines}); every date must have the same format`,
+      );
   }
   const badValue = (line: number, c: number, cell: string): never =>
     fail(`${src}, line ${line}, column ${colName(c)}: value ${JSON.stringify(cell)} is not a number`);
@@ -234,7 +248,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
         .find((c) => c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c])));
     if (valueCol === undefined)
       return fail(
-        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${header.join(', ')})`,
+        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${nameList(header)})`,
       );
     const vc = valueCol;
     for (const p of body) {
@@ -272,7 +286,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
 
   const series: PanelSeries[] = [];
   for (const [id, raw] of groups) {
-    const label = opts.wide ? `series '${id}'` : `series ${JSON.stringify(id)}`;
+    const label = opts.wide ? `series ${quote(id)}` : `series ${JSON.stringify(id)}`;
     let cells = raw;
     // Order: by date or position (long-format rows may come in any order); duplicates are bad input.
     if (dateCol !== undefined) {
@@ -281,7 +295,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       for (let i = 1; i < cells.length; i++)
         if (key(cells[i]) === key(cells[i - 1]))
           fail(
-            `${src}: duplicate rows for ${label} at ${colName(dateCol)} ${cells[i].date}: lines ${Math.min(cells[i - 1].line, cells[i].line)} and ${Math.max(cells[i - 1].line, cells[i].line)}`,
+            `${src}: duplicate rows for ${label} at ${colName(dateCol)} ${escapeText(cells[i].date)}: lines ${Math.min(cells[i - 1].line, cells[i].line)} and ${Math.max(cells[i - 1].line, cells[i].line)}`,
           );
     }
     // Wide files pad shorter series with empty cells before their start and after their end.
@@ -364,7 +378,7 @@ function seriesOfCells(
       if (gap > 0 && opts.interpolate !== true)
         return {
           id,
-          error: `${label}: ${header[dateCol]} jumps from ${ts[i - 1]} to ${ts[i]} (line ${lines[i]}); fix the data or pass --interpolate`,
+          error: `${label}: ${quote(header[dateCol])} jumps from ${ts[i - 1]} to ${ts[i]} (line ${lines[i]}); fix the data or pass --interpolate`,
         };
       for (let g = 1; g <= gap; g++) {
         dates.push(String(ts[i - 1] + g));
@@ -388,7 +402,7 @@ function seriesOfCells(
         vs,
         lines,
         name,
-        { source: `${src}, ${label}`, interpolate: opts.interpolate, column: `'${header[dateCol]}'` },
+        { source: `${src}, ${label}`, interpolate: opts.interpolate, column: quote(header[dateCol]) },
       );
     return split(
       fromCells(values),

@@ -77,6 +77,35 @@ export interface CsvOptions {
   regressors?: readonly string[];
 }
 
+/** What a message must not print raw: control characters (a newline would split it) and line separators. */
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029]/gu;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** A user's text (a column name, a path) for a one-line message: the unprintable escaped as in JSON (\n, \u0000). */
+export function escapeText(text: string): string {
+  return text.replace(
+    UNPRINTABLE,
+    (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** A name in single quotes, escaped (escapeText), so it cannot split a message over lines. */
+export function quote(name: string | number): string {
+  return `'${escapeText(String(name))}'`;
+}
+
+/** Names for a message's list (columns: a, b): each escaped. */
+export function nameList(names: readonly string[]): string {
+  return names.map(escapeText).join(', ');
+}
+
+/** What a column index may be, for the message when it is out of range (indexes count from 0, as in --help). */
+export function columnRange(cols: number): string {
+  return cols === 1
+    ? 'the file has 1 column; its index is 0'
+    : `the file has ${cols} columns; an index counts from 0, so give 0 to ${cols - 1}`;
+}
+
 /** Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. */
 export class SeriesInputError extends Error {}
 
@@ -116,6 +145,29 @@ export function parseDate(cell: string): ParsedDate | null {
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day < 1 || day > daysInMonth) return null;
   return { year, month, ms: Date.UTC(year, month - 1, day, hour, minute, second), minute };
+}
+
+const FIELDS = ['YYYY', 'MM', 'DD', 'HH', 'MM', 'SS', 'fff'];
+
+/**
+ * The format of a date parseDate accepts, as a pattern like YYYY-MM or YYYY-MM-DD HH:MM (YYYY-Qn for quarters): its
+ * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM).
+ */
+export function dateFormat(cell: string): string {
+  const text = cell.trim().toUpperCase();
+  let k = 0;
+  return text.includes('Q')
+    ? text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n'))
+    : text.replace(/\d+/g, () => FIELDS[k++] ?? '?');
+}
+
+/**
+ * The first of `cells` (valid dates) whose format is not the first one's, or -1. One file, one format: a stray 1963 or
+ * 1963-01-31 23:00 among monthly 1962-01 dates would otherwise parse (as January, as the month) and pass unseen.
+ */
+export function otherDateFormat(cells: readonly string[]): number {
+  const first = cells.length > 0 ? dateFormat(cells[0]) : '';
+  return cells.findIndex((c) => dateFormat(c) !== first);
 }
 
 /** The point's index at a frequency (consecutive points differ by 1); weekly counts from `origin` (ms). */
@@ -184,8 +236,23 @@ export function datesAfter(dates: readonly string[], n: number, frequency?: Freq
   return Array.from({ length: n }, (_, i) => labelAt(last, f, i + 1));
 }
 
-function isNumber(cell: string): boolean {
-  return cell.trim() !== '' && Number.isFinite(Number(cell));
+/**
+ * A plain decimal: optional sign, digits with an optional fraction (or a fraction alone, `.5`), optional exponent.
+ * Number() alone would also take 0x10, 0b1111 and 0o17 (read as 16, 15, 15) — never what a data file means.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A cell's number, or null: a plain finite decimal; spaces around it are allowed (the CSV reader trims them). */
+export function parseDecimal(cell: string): number | null {
+  const text = cell.trim();
+  if (!DECIMAL.test(text)) return null;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Whether a cell is a number (parseDecimal): for telling headers, dates and value columns apart. */
+export function isNumber(cell: string): boolean {
+  return parseDecimal(cell) !== null;
 }
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
@@ -195,6 +262,8 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
   const fail = (msg: string): never => {
     throw new SeriesInputError(msg);
   };
+  // A BOM (Excel's "CSV UTF-8") is no part of the first header name; the CLI's reader drops it too (readCsvText).
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
   try {
@@ -203,7 +272,7 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       info: { lines: number };
     }[];
   } catch (e) {
-    return fail(`${src}: ${(e as Error).message}`);
+    return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
 }
 
@@ -225,14 +294,13 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     if (spec === undefined) return undefined;
     if (typeof spec === 'number' || /^\d+$/.test(String(spec))) {
       const i = Number(spec);
-      if (i < 0 || i >= cols)
-        fail(`${src}: ${what} column ${i} does not exist (the file has ${cols} columns)`);
+      if (i < 0 || i >= cols) fail(`${src}: ${what} column ${i} does not exist: ${columnRange(cols)}`);
       return i;
     }
     const i = header ? header.indexOf(spec) : -1;
     if (i < 0)
       fail(
-        `${src}: no ${what} column named '${spec}'${header ? ` (columns: ${header.join(', ')})` : ' (the file has no header row)'}`,
+        `${src}: no ${what} column named ${quote(spec)}${header ? ` (columns: ${nameList(header)})` : ' (the file has no header row)'}`,
       );
     return i;
   };
@@ -262,10 +330,10 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   }
   if (valueCol === undefined)
     return fail(
-      `${src}: found no numeric column; give --value-column (columns: ${(header ?? first).join(', ')})`,
+      `${src}: found no numeric column; give --value-column (columns: ${nameList(header ?? first)})`,
     );
   const vc = valueCol;
-  const colName = (c: number): string => `'${header?.[c] ?? c}'`;
+  const colName = (c: number): string => quote(header?.[c] ?? c);
   if (dateCol !== undefined && regressorCols.includes(dateCol))
     fail(`${src}: the date column ${colName(dateCol)} cannot be a regressor`);
   const values: number[] = [];
@@ -273,17 +341,19 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     const cell = r[vc];
     // With regressors, an empty value is a row of the known future (checked to be after the last value below).
     if (regressorCols.length > 0 && cell === '') return void values.push(NaN);
-    if (!isNumber(cell))
-      fail(
+    const v = parseDecimal(cell);
+    if (v === null)
+      return fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
-    values.push(Number(cell));
+    values.push(v);
   });
   const name = header?.[vc] ?? `column ${vc}`;
   const regressorCells = regressorCols.map((c) =>
     body.map((r, i) => {
       const cell = r[c];
-      if (isNumber(cell)) return Number(cell);
+      const v = parseDecimal(cell);
+      if (v !== null) return v;
       if (MISSING_CELL.test(cell)) return NaN;
       return fail(
         `${src}, line ${bodyLines[i]}: regressor ${colName(c)} has ${JSON.stringify(cell)}, not a number`,
@@ -348,12 +418,12 @@ export function regressorColumns(
     const c = header.indexOf(name);
     if (c < 0)
       throw new SeriesInputError(
-        `${src}: no regressor column named '${name}' (columns: ${header.join(', ')})`,
+        `${src}: no regressor column named ${quote(name)} (columns: ${nameList(header)})`,
       );
-    if (cols.includes(c)) throw new SeriesInputError(`${src}: regressor '${name}' is named twice`);
+    if (cols.includes(c)) throw new SeriesInputError(`${src}: regressor ${quote(name)} is named twice`);
     for (const [u, what] of used)
       if (u === c)
-        throw new SeriesInputError(`${src}: '${name}' is the ${what} column; it cannot be a regressor`);
+        throw new SeriesInputError(`${src}: ${quote(name)} is the ${what} column; it cannot be a regressor`);
     cols.push(c);
   }
   return cols;
@@ -388,7 +458,7 @@ export function splitKnownFuture(
     const gaps = col.slice(0, end).flatMap((v, t) => (Number.isNaN(v) ? [t] : []));
     if (gaps.length > 0)
       throw new SeriesInputError(
-        `${src}: regressor '${names[j]}' is missing on ${gaps.length} row(s) of the history: ${gaps
+        `${src}: regressor ${quote(names[j])} is missing on ${gaps.length} row(s) of the history: ${gaps
           .slice(0, 5)
           .map(lineOf)
           .join(', ')}${gaps.length > 5 ? ', …' : ''}`,
@@ -436,6 +506,11 @@ export function seriesFromCells(
       `${src}: ${bad.length} date(s) in column ${opts.column} are not dates like ${DATE_FORMATS}: ${shown}${bad.length > 5 ? `, and ${bad.length - 5} more` : ''}`,
     );
   }
+  const other = otherDateFormat(dateCells);
+  if (other >= 0)
+    fail(
+      `${src}, line ${bodyLines[other]}: date ${JSON.stringify(dateCells[other])} in column ${opts.column} is not in the format of the first date, ${dateFormat(dateCells[0])} (line ${bodyLines[0]}); every date must have the same format`,
+    );
   let ds = parsedDates as ParsedDate[];
   let lines = [...bodyLines];
   let vals = [...values];
@@ -444,10 +519,12 @@ export function seriesFromCells(
   for (let i = 1; i < ds.length; i++) {
     const dt = ds[i].ms - ds[i - 1].ms;
     if (dt === 0)
-      fail(`${src}: duplicate date ${dateCells[i]} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`);
+      fail(
+        `${src}: duplicate date ${escapeText(dateCells[i])} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`,
+      );
     if (dt < 0 !== newestFirst)
       fail(
-        `${src}, line ${bodyLines[i]}: date ${dateCells[i]} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
+        `${src}, line ${bodyLines[i]}: date ${escapeText(dateCells[i])} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
       );
   }
   if (newestFirst) {

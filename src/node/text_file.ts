@@ -48,14 +48,21 @@ export function readTextFile(path: string): string {
 export function decodeText(bytes: Uint8Array, name: string): string {
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw binaryError(name, nul);
+  return crlf(decodeUtf8(name, bytes));
+}
+
+/**
+ * A file's bytes as text: strict UTF-8 (a TextFileError naming the file, the first bad byte, its offset and line) with
+ * a leading BOM dropped. Line ends are left as they are, for readers that parse them (CSV).
+ */
+export function decodeUtf8(path: string, bytes: Uint8Array): string {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw utf8Error(name, bytes);
+    throw utf8Error(path, bytes);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return crlf(text);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** All of stdin as text (decodeText's checks, errors naming 'stdin'). */
