@@ -4,6 +4,7 @@
  * uncompressed except the JSON). fflate does the zip, in Node and the browser.
  */
 import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { parseJsonText } from '../core/json_text.js';
 
 export interface KerasArchive {
   metadata: Record<string, unknown>;
@@ -23,12 +24,13 @@ function parseJsonMember(
 ): Record<string, unknown> {
   const data = files[name];
   if (!data) throw new Error(`${where}: the archive has no ${name}; not a Keras 3 .keras file`);
-  let v: unknown;
+  let text: string;
   try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch (e) {
-    throw new Error(`${where}: ${name} is not valid JSON (${(e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    throw new Error(`${where}: ${name} is not valid UTF-8`);
   }
+  const v = parseJsonText(text, `${where}: ${name}`);
   if (!v || typeof v !== 'object' || Array.isArray(v))
     throw new Error(`${where}: ${name} should hold a JSON object`);
   return v as Record<string, unknown>;

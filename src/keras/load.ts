@@ -11,6 +11,7 @@
  * kerasCompileConfig translates it to recur's optimizer and loss).
  */
 import { InvalidInputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json_text.js';
 import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
@@ -62,11 +63,7 @@ function fileError(e: unknown): Error {
 
 function parseJsonAttr(v: unknown, where: string, name: string): Json {
   if (typeof v !== 'string') throw new Error(`${where}: attribute '${name}' should be a JSON string`);
-  try {
-    return JSON.parse(v) as Json;
-  } catch (e) {
-    throw new Error(`${where}: attribute '${name}' is not valid JSON (${(e as Error).message})`);
-  }
+  return parseJsonText(v, `${where}: attribute '${name}'`) as Json;
 }
 
 /**
