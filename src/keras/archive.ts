@@ -57,12 +57,16 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
   return { metadata, config, weights };
 }
 
-/** The bytes of a .keras file. `date` fixes date_saved (Keras's format: 2025-04-13@08:54:17). */
+/**
+ * The bytes of a .keras file. `date` fixes date_saved (Keras's format: 2025-04-13@08:54:17); `userDefinedMetadata`,
+ * when not empty, is kept in metadata.json (Keras ignores keys there it does not write).
+ */
 export function writeKerasArchive(
   config: Record<string, unknown>,
   weights: Uint8Array,
   kerasVersion: string,
   date: Date,
+  userDefinedMetadata: Record<string, unknown> = {},
 ): Uint8Array {
   const pad = (n: number): string => String(n).padStart(2, '0');
   const dateSaved =
@@ -70,7 +74,13 @@ export function writeKerasArchive(
     `@${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   const enc = new TextEncoder();
   const files: Zippable = {
-    'metadata.json': enc.encode(JSON.stringify({ keras_version: kerasVersion, date_saved: dateSaved })),
+    'metadata.json': enc.encode(
+      JSON.stringify({
+        keras_version: kerasVersion,
+        date_saved: dateSaved,
+        ...(Object.keys(userDefinedMetadata).length > 0 && { userDefinedMetadata }),
+      }),
+    ),
     'config.json': enc.encode(JSON.stringify(config)),
     'model.weights.h5': [weights, { level: 0 }],
   };

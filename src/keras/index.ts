@@ -70,7 +70,7 @@ export async function loadModel(
   return {
     model: r.model,
     format: r.format,
-    metadata: {},
+    metadata: r.metadata,
     notes: r.notes,
     trainingConfig: r.trainingConfig,
     kerasVersion: r.kerasVersion,
