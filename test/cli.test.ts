@@ -299,6 +299,33 @@ describe('recur CLI', () => {
     mkdirSync(join(dir, 'broken'));
     writeFileSync(join(dir, 'broken', 'model.json'), '{"modelTopology": 5');
     bad(['generate', join(dir, 'broken')], /model\.json: not valid JSON/);
+    // QA's file: one line, at the right place (Node 20's message has no position and quotes the text over lines).
+    mkdirSync(join(dir, 'bj'));
+    writeFileSync(join(dir, 'bj', 'model.json'), '{\n "a": 1,\n "b": x,\n "c": 3\n}\n');
+    for (const args of [
+      ['generate', join(dir, 'bj')],
+      ['evaluate', join(dir, 'bj'), textFile],
+      ['predict', join(dir, 'bj')],
+      ['convert', join(dir, 'bj'), join(dir, 'bj.keras')],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr,
+        `recur: ${join(dir, 'bj', 'model.json')}: not valid JSON at line 3, column 7 (unexpected "x" where a value was expected)\n`,
+        args[0],
+      );
+    }
+    const notJson = run(['generate', textFile]);
+    assert.equal(notJson.code, 2);
+    assert.match(
+      notJson.stderr,
+      /^recur: \S*book\.txt: not valid JSON at line 1, column 1 \(unexpected "\w" where a value was expected\)\n$/,
+    );
+    // An empty prime is bad usage, named, before the model is loaded.
+    const empty = run(['generate', out, '--prime', '', '--length', '5']);
+    assert.equal(empty.code, 2, empty.stderr);
+    assert.equal(empty.stderr, 'recur: --prime is empty; give at least one character to start from\n');
     bad(['evaluate', out, join(dir, 'latin1.txt')], /not valid UTF-8/);
   });
 });

@@ -124,6 +124,175 @@ describe('recur predict, convert and generate on Keras files', () => {
       /no such model directory/,
       'missing dir',
     );
+    // Finite in JSON, infinite in float32: bad input naming the value and where it is.
+    const big = JSON.stringify([Array.from({ length: 5 }, () => [1, 2, 1e308, 4])]);
+    badInput(
+      run(['predict', good], big),
+      /^recur: stdin: input 'lstm_1': value 1e\+308 at index \[0, 0, 2\] is outside float32's range/,
+      'beyond float32',
+    );
+    badInput(
+      run(['predict', good, '--input', dir]),
+      new RegExp(
+        `^recur: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a directory; expected a JSON file$`,
+      ),
+      'a directory as --input',
+    );
+  });
+
+  it('convert makes the missing parent directories of a Keras file, as of a model directory', () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'nested-src.h5');
+    writeFileSync(src, f.bytes);
+    for (const out of [
+      join(dir, 'no', 'such', 'm.keras'),
+      join(dir, 'no2', 'm.h5'),
+      join(dir, 'no3', 'd', 'm'),
+    ]) {
+      const r = run(['convert', src, out, '--quiet']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.ok(existsSync(out.endsWith('m') ? join(out, 'model.json') : out), out);
+    }
+    // A file in the way is named as the user gave it, never a temp file.
+    writeFileSync(join(dir, 'afile'), '');
+    const r = run(['convert', src, join(dir, 'afile', 'm.keras')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.doesNotMatch(r.stderr, /\.tmp/);
+    assert.match(r.stderr, /afile/);
+  });
+
+  it('a text model keeps its vocabulary through Keras files and model directories; one without takes --corpus', () => {
+    const book = join(dir, 'text.txt');
+    const rng = new Random(5);
+    const words = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a'];
+    let text = '';
+    while (text.length < 3000) text += words[rng.int(words.length)] + (rng.next() < 0.1 ? '.\n' : ' ');
+    writeFileSync(book, text);
+    const base = join(dir, 'text-base');
+    const t = run([
+      'train',
+      book,
+      '--out',
+      base,
+      '--epochs',
+      '1',
+      '--units',
+      '8',
+      '--maxlen',
+      '12',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const meta = (d: string): Record<string, unknown> =>
+      (
+        JSON.parse(readFileSync(join(d, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: Record<string, unknown>;
+        }
+      ).userDefinedMetadata;
+    const want = run(['generate', base, '-n', '30', '--seed', '3', '--json']);
+    assert.equal(want.code, 0, want.stderr);
+    const score = run(['evaluate', base, book, '--threads', '1', '--json']);
+    assert.equal(score.code, 0, score.stderr);
+    const paths = {
+      keras: join(dir, 'text.keras'),
+      h5: join(dir, 'text.h5'),
+      fromKeras: join(dir, 'text-from-keras'),
+      fromH5: join(dir, 'text-from-h5'),
+      copy: join(dir, 'text-copy'),
+    };
+    for (const [a, b] of [
+      [base, paths.keras],
+      [paths.keras, paths.fromKeras],
+      [base, paths.h5],
+      [paths.h5, paths.fromH5],
+      [base, paths.copy],
+    ]) {
+      const c = run(['convert', a, b, '--quiet']);
+      assert.equal(c.code, 0, `${a} → ${b}: ${c.stderr}`);
+    }
+    const { recur: origRecur, ...orig } = meta(base);
+    for (const d of [paths.fromKeras, paths.fromH5, paths.copy]) {
+      const { recur, ...m } = meta(d);
+      assert.deepEqual(m, orig, `${d}: task, vocabulary, settings, prime`);
+      // Each file's own hashes aside (the new directory's are of its files).
+      const withoutHashes = (r: unknown): Record<string, unknown> => {
+        const o = { ...(r as Record<string, unknown>) };
+        delete o.sha256;
+        return o;
+      };
+      assert.deepEqual(
+        withoutHashes(recur),
+        withoutHashes(origRecur),
+        `${d}: recur's seed and compile settings`,
+      );
+    }
+    // Everything generates and scores as the original: the directories, and the Keras files themselves.
+    const strip = (s: string): unknown => {
+      const o = JSON.parse(s) as Record<string, unknown>;
+      delete o.seconds;
+      return o;
+    };
+    for (const m of Object.values(paths)) {
+      const g = run(['generate', m, '-n', '30', '--seed', '3', '--json']);
+      assert.equal(g.code, 0, `${m}: ${g.stderr}`);
+      assert.deepEqual(strip(g.stdout), strip(want.stdout), m);
+      const e = run(['evaluate', m, book, '--threads', '1', '--json']);
+      assert.equal(e.code, 0, `${m}: ${e.stderr}`);
+      const [x, y] = [e.stdout, score.stdout].map((s) => JSON.parse(s) as { loss: number });
+      assert.ok(Math.abs(x.loss - y.loss) < 1e-6, `${m}: ${x.loss} vs ${y.loss}`);
+    }
+    badInput(
+      run(['generate', paths.fromKeras, '--corpus', book]),
+      /--corpus: \S+ carries its vocabulary \(\d+ characters\); leave out --corpus and --chars/,
+      '--corpus for a model with its vocabulary',
+    );
+
+    // A directory without a vocabulary (as one converted from a Keras file that carries none, the tutorial's):
+    // --corpus, as for the Keras file.
+    const bareDir = join(dir, 'bare-dir');
+    const stripped = run(['convert', paths.copy, bareDir, '--quiet']);
+    assert.equal(stripped.code, 0);
+    const mj = JSON.parse(readFileSync(join(bareDir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: Record<string, unknown>;
+    };
+    mj.userDefinedMetadata = { recur: mj.userDefinedMetadata.recur };
+    writeFileSync(join(bareDir, 'model.json'), JSON.stringify(mj));
+    badInput(
+      run(['generate', bareDir, '-n', '5']),
+      /bare-dir: the model carries no vocabulary .*; give the training text with --corpus FILE \(or the characters with --chars\)$/,
+      'no vocabulary in the directory',
+    );
+    badInput(
+      run(['evaluate', bareDir, book]),
+      /bare-dir: the model carries no vocabulary .*--corpus FILE/,
+      'evaluate without a vocabulary',
+    );
+    const g = run([
+      'generate',
+      bareDir,
+      '--corpus',
+      book,
+      '-n',
+      '30',
+      '--seed',
+      '3',
+      '--json',
+      '--prime',
+      'the whale',
+    ]);
+    assert.equal(g.code, 0, g.stderr);
+    const gBase = run(['generate', base, '-n', '30', '--seed', '3', '--json', '--prime', 'the whale']);
+    assert.deepEqual(strip(g.stdout), strip(gBase.stdout), "the rebuilt vocabulary is the model's");
+    const e = run(['evaluate', bareDir, book, '--corpus', book, '--threads', '1', '--json']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.ok(
+      Math.abs(
+        (JSON.parse(e.stdout) as { loss: number }).loss - (JSON.parse(score.stdout) as { loss: number }).loss,
+      ) < 1e-6,
+    );
   });
 
   it("generate model.h5 --corpus rebuilds the tutorial's vocabulary and says so", async () => {

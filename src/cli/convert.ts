@@ -1,6 +1,8 @@
 /**
  * `recur convert IN OUT` — between recur/tfjs model directories, Keras .h5/.hdf5 files and Keras 3 .keras archives,
- * each format told by the extension (no extension: a recur model directory).
+ * each format told by the extension (no extension: a recur model directory). The model's metadata goes along: into
+ * model.json, or into a place in the Keras file that Keras ignores (metadata.json of a .keras, a root attribute of an
+ * .h5), from where converting back restores it.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,6 +14,22 @@ const FORMAT_NAMES = {
   'keras-h5': 'Keras HDF5 (.h5)',
   keras: 'Keras 3 archive (.keras)',
 };
+
+/**
+ * What of a model's metadata the converted model keeps: everything (a text model's vocabulary, settings and prime, a
+ * classifier's labels, recur's seed and compile settings), but for the sha256 of the source's files (the new files
+ * get their own) and a checkpoint's training state (it goes with the optimizer's slots, which convert does not write).
+ */
+function convertedMetadata(meta: Record<string, unknown>): Record<string, unknown> {
+  const kept = { ...meta };
+  delete kept.state;
+  const recur = kept.recur;
+  if (recur && typeof recur === 'object' && !Array.isArray(recur)) {
+    kept.recur = { ...recur };
+    delete (kept.recur as Record<string, unknown>).sha256;
+  }
+  return kept;
+}
 
 export async function convert(
   input: string,
@@ -32,7 +50,10 @@ export async function convert(
   }
   const loaded = await loadAnyModel(input);
   for (const n of loaded.notes) out.info(`note: ${n}`);
-  const { notes } = await saveAnyModel(loaded.model, output, { includeOptimizer: false });
+  const { notes } = await saveAnyModel(loaded.model, output, {
+    includeOptimizer: false,
+    metadata: convertedMetadata(loaded.metadata),
+  });
   for (const n of notes) out.info(`note: ${n}`);
   out.info(`${input} (${FORMAT_NAMES[loaded.format]}) → ${output} (${FORMAT_NAMES[format]})`);
   out.json({ input, output, from: loaded.format, to: format, layers: loaded.model.layers.length });

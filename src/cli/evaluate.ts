@@ -1,6 +1,7 @@
 /**
- * `recur evaluate <model-dir> <text-file>` — loss, bits per character and perplexity of a text model on a text, on the
- * worker pool like training. Characters the model never saw are left out and counted (or refused with
+ * `recur evaluate <model> <text-file>` — loss, bits per character and perplexity of a text model on a text, on the
+ * worker pool like training. A model without a vocabulary (a Keras model, or a directory converted from one) takes
+ * it from --corpus or --chars, as `recur generate` does. Characters the model never saw are left out and counted (or refused with
  * `--unknown error`), so a model can be scored on another book.
  */
 import type { Sequential } from '../models/sequential.js';
@@ -8,13 +9,14 @@ import { BatchProgress } from '../node/callbacks.js';
 import { defaultThreads } from '../node/pool.js';
 import { textFileChunks } from '../node/text_file.js';
 import { TextCorpus, type SyncBatchDataset } from '../text/corpus.js';
+import { compileTextModel } from '../text/recipes.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
-import { vocabularyOf } from '../text/metadata.js';
-import { loadTextModel } from './text_model.js';
+import { loadCharacterModel, type VocabularyFlags } from './text_model.js';
+import { settingsOfModel } from './train_from.js';
 
-export interface EvaluateCliOptions {
+export interface EvaluateCliOptions extends VocabularyFlags {
   step?: number;
   batchSize: number;
   unknown?: 'skip' | 'error';
@@ -67,10 +69,11 @@ export async function evaluate(
   out: Output,
   json: boolean,
 ): Promise<number> {
-  const { model, meta, notes } = loadTextModel(dir);
-  for (const n of notes) out.info(`note: ${n}`);
-  const s = meta.settings;
-  const vocab = vocabularyOf(meta);
+  const { model, meta, vocab, lowercase } = await loadCharacterModel(dir, o, out);
+  // A model without text metadata: the recipe's shape as the model tells it (train --from reads it the same way).
+  const s = meta?.settings ?? settingsOfModel(model, lowercase, dir);
+  // A Keras file's model comes uncompiled; scoring needs only the recipe's loss.
+  if (!model.loss) compileTextModel(model, s);
   // The text in pieces, as recur train reads it: a large file is never one string.
   const pieces = textFileChunks(file);
   const unknown = findUnknown(

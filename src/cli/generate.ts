@@ -1,18 +1,15 @@
 /**
  * `recur generate <model>` — streams generated text to stdout as it is produced. The model is a recur text model
- * directory, or a Keras character model (.h5/.keras, e.g. the Keras tutorial's) with its vocabulary rebuilt from
- * --corpus (or --chars), which the Keras file does not carry.
+ * (a directory, or a .keras/.h5 recur wrote from one, which keeps its metadata), or a character model without a
+ * vocabulary (a Keras model such as the Keras tutorial's, or a directory converted from one) with its vocabulary
+ * rebuilt from --corpus (or --chars).
  */
-import { corpusWindow, kerasCharacterModel } from '../keras/text_model.js';
 import type { Sequential } from '../models/sequential.js';
-import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
-import { readTextFile } from '../node/text_file.js';
 import { startStepHelper } from '../node/step_helper.js';
 import { TextGenerator } from '../text/generator.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { stdoutChunks, UsageError, type Output } from './output.js';
-import { vocabularyOf, type TextMetadata } from '../text/metadata.js';
-import { loadTextModel } from './text_model.js';
+import { loadCharacterModel } from './text_model.js';
 
 export interface GenerateCliOptions {
   length: number;
@@ -43,63 +40,33 @@ interface TextModelParts {
   window: number | null;
 }
 
-/** A Keras character model with the tutorial's vocabulary, said on stderr. */
-async function kerasTextModel(path: string, o: GenerateCliOptions, out: Output): Promise<TextModelParts> {
-  if (o.corpus === undefined && o.chars === undefined)
-    throw new UsageError(
-      `${path}: a Keras model carries no vocabulary; give the training text with --corpus FILE (or the characters with --chars)`,
-    );
-  if (o.corpus !== undefined && o.chars !== undefined)
-    throw new UsageError('give --corpus or --chars, not both');
-  const loaded = await loadAnyModel(path);
-  for (const n of loaded.notes) out.info(`note: ${n}`);
-  const {
-    model,
-    vocabulary: v,
-    window,
-  } = kerasCharacterModel(
-    loaded.model,
-    o.corpus !== undefined ? { corpus: readTextFile(o.corpus), corpusName: o.corpus } : { chars: o.chars },
-    path,
-  );
-  out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
+/**
+ * The model with its vocabulary: its own (a recur text model), or rebuilt from --corpus/--chars (a Keras model or a
+ * directory converted from one), said on stderr with the prime it starts from.
+ */
+async function textModel(path: string, o: GenerateCliOptions, out: Output): Promise<TextModelParts> {
+  const m = await loadCharacterModel(path, o, out);
+  if (m.meta) {
+    const s = m.meta.settings;
+    return {
+      model: m.model,
+      vocab: m.vocab,
+      lowercase: m.lowercase,
+      defaultPrime: m.meta.defaultPrime,
+      window: s.recipe === 'keras' ? s.maxlen : null,
+    };
+  }
+  const r = m.rebuilt!;
   let defaultPrime = o.prime;
   if (defaultPrime === undefined) {
-    if (v.text.length === 0)
+    if (r.text.length === 0)
       throw new UsageError('give --prime: with --chars there is no text to start from');
     // The tutorial starts from a random window of the corpus.
-    const w = corpusWindow(v, window, o.seed ?? 0);
+    const w = r.prime(o.seed ?? 0);
     defaultPrime = w.prime;
     out.info(`prime: a ${Array.from(w.prime).length}-character window of the corpus at ${w.start}`);
   }
-  return {
-    model,
-    vocab: Vocabulary.fromJSON(v.chars),
-    lowercase: v.lowercase,
-    defaultPrime: defaultPrime!,
-    window,
-  };
-}
-
-function recurTextModel(
-  dir: string,
-  o: GenerateCliOptions,
-  out: Output,
-): TextModelParts & { meta: TextMetadata } {
-  if (o.corpus !== undefined || o.chars !== undefined)
-    throw new UsageError(
-      '--corpus and --chars are for Keras models (.h5, .keras); a recur model has its vocabulary',
-    );
-  const { model, meta, notes } = loadTextModel(dir);
-  for (const n of notes) out.info(`note: ${n}`);
-  return {
-    model,
-    meta,
-    vocab: vocabularyOf(meta),
-    lowercase: meta.settings.lowercase,
-    defaultPrime: meta.defaultPrime,
-    window: meta.settings.recipe === 'keras' ? meta.settings.maxlen : null,
-  };
+  return { model: m.model, vocab: m.vocab, lowercase: m.lowercase, defaultPrime, window: r.window };
 }
 
 export async function generate(
@@ -108,8 +75,9 @@ export async function generate(
   out: Output,
   json: boolean,
 ): Promise<number> {
-  const parts =
-    modelFormatOf(dir) === 'recur' ? recurTextModel(dir, o, out) : await kerasTextModel(dir, o, out);
+  // An empty prime is a usage error, found before the model loads (the generator could start from nothing).
+  if (o.prime === '') throw new UsageError('--prime is empty; give at least one character to start from');
+  const parts = await textModel(dir, o, out);
   const { model, vocab } = parts;
   const prime = o.prime ?? parts.defaultPrime;
   const lowered = parts.lowercase ? prime.toLowerCase() : prime;

@@ -141,7 +141,10 @@ program
 program
   .command('generate')
   .description('generate text with a trained model, streaming it to stdout')
-  .argument('<model>', 'a directory written by recur train, or a Keras character model (.h5, .keras)')
+  .argument(
+    '<model>',
+    'a directory written by recur train, or a character model without a vocabulary (.h5, .keras, a converted directory) with --corpus or --chars',
+  )
   .option('-n, --length <n>', 'characters to generate', int('--length', 0, 10_000_000), 400)
   .option(
     '-t, --temperature <x>',
@@ -162,8 +165,14 @@ program
     'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
     false,
   )
-  .option('--corpus <file>', "Keras models: the training text; the vocabulary is rebuilt the tutorial's way")
-  .option('--chars <chars>', "Keras models: the vocabulary's characters (sorted, as the tutorial sorts them)")
+  .option(
+    '--corpus <file>',
+    "models without a vocabulary (Keras, converted from Keras): the training text; the vocabulary is rebuilt the tutorial's way",
+  )
+  .option(
+    '--chars <chars>',
+    "models without a vocabulary (Keras, converted from Keras): the vocabulary's characters (sorted, as the tutorial sorts them)",
+  )
   .option(
     '--threads <n>',
     "threads (default: all cores): with 2 or more, a second thread computes each step's recurrent product while the next character is sampled (the same text)",
@@ -204,7 +213,10 @@ program
 program
   .command('evaluate')
   .description('loss, bits per character and perplexity of a text model on a text')
-  .argument('<model-dir>', 'a directory written by recur train')
+  .argument(
+    '<model>',
+    'a directory written by recur train, or a character model without a vocabulary (.h5, .keras, a converted directory) with --corpus or --chars',
+  )
   .argument('<text-file>', 'UTF-8 text to score')
   .option('--step <n>', 'window stride (default: the training stride)', int('--step', 1, MAX_LENGTH))
   .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH), 512)
@@ -213,6 +225,14 @@ program
     "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
     choiceFlag('--unknown', ['skip', 'error']),
     'skip',
+  )
+  .option(
+    '--corpus <file>',
+    "models without a vocabulary: the training text; the vocabulary is rebuilt the tutorial's way",
+  )
+  .option(
+    '--chars <chars>',
+    "models without a vocabulary: the vocabulary's characters (sorted, as the tutorial sorts them)",
   )
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
   .option('-q, --quiet', 'no progress bar: print only the result and errors', false)

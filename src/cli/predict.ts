@@ -1,22 +1,26 @@
 /** `recur predict <model>` — JSON inputs on stdin, JSON outputs on stdout, for a model of any format recur reads. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../core/errors.js';
 import { predictJson } from '../keras/predict_json.js';
 import { loadAnyModel } from '../node/keras_io.js';
 import type { Output } from './output.js';
+import { parseJsonText } from '../core/json_text.js';
 
 /** Reads all of stdin (or `inputFile`) as JSON; bad JSON is bad input naming the source. */
 function readJsonInput(inputFile: string | undefined): { json: unknown; where: string } {
   const where = inputFile ?? 'stdin';
+  // Reading a directory fails with an error that names no path (EISDIR from read, not open): say which one.
+  if (inputFile !== undefined && existsSync(inputFile) && statSync(inputFile).isDirectory())
+    throw new InvalidInputError(`${inputFile} is a directory; expected a JSON file`);
   const text = readFileSync(inputFile ?? 0, 'utf8');
   if (text.trim() === '')
     throw new InvalidInputError(
       `${where}: empty; give the inputs as JSON, e.g. {"input_1": [[[0, 1], [1, 0]]]}`,
     );
   try {
-    return { json: JSON.parse(text), where };
+    return { json: parseJsonText(text, where), where };
   } catch (e) {
-    throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
+    throw new InvalidInputError((e as Error).message);
   }
 }
 

@@ -1,14 +1,19 @@
 /**
- * Loading a text model directory for `recur generate`, `evaluate` and `train --resume`. The recipes, the model
- * builder and the metadata schema are library code (src/text/recipes.ts, src/text/metadata.ts); what stays here is
- * the CLI's reading of a model directory, where a directory that holds no usable model is bad input (exit 2).
+ * Loading a text model for `recur generate`, `evaluate` and `train --resume`. The recipes, the model builder and the
+ * metadata schema are library code (src/text/recipes.ts, src/text/metadata.ts); what stays here is the CLI's reading
+ * of a model, where a model that cannot be used is bad input (exit 2).
  */
-import type { Sequential } from '../models/sequential.js';
+import { InvalidInputError } from '../core/errors.js';
+import { chainAsSequential } from '../keras/chain.js';
+import { corpusWindow, kerasCharacterModel } from '../keras/text_model.js';
+import { Sequential } from '../models/sequential.js';
+import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { loadModel } from '../node/model_io.js';
-import { parseTextMetadata, type TextMetadata } from '../text/metadata.js';
-import { UsageError } from './output.js';
+import { readTextFile } from '../node/text_file.js';
+import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
+import { Vocabulary } from '../text/vocabulary.js';
+import { UsageError, type Output } from './output.js';
 
-/** A text model and its metadata from a model directory; a directory that does not hold one is bad input (exit 2). */
 /** loadModel for a command's input: a damaged or foreign model directory is bad input (exit 2), not a failure. */
 export function loadModelInput(dir: string): ReturnType<typeof loadModel> {
   try {
@@ -20,7 +25,83 @@ export function loadModelInput(dir: string): ReturnType<typeof loadModel> {
   }
 }
 
+/** A text model and its metadata from a model directory; a directory that does not hold one is bad input (exit 2). */
 export function loadTextModel(dir: string): { model: Sequential; meta: TextMetadata; notes: string[] } {
   const loaded = loadModelInput(dir);
   return { model: loaded.model, meta: parseTextMetadata(loaded.metadata, dir), notes: loaded.notes };
+}
+
+/** Where the vocabulary of a model that carries none comes from: its training text (a file), or its characters. */
+export interface VocabularyFlags {
+  corpus?: string;
+  chars?: string;
+}
+
+/** A character model ready to generate or be scored, with its vocabulary. */
+export interface CharacterModel {
+  model: Sequential;
+  vocab: Vocabulary;
+  lowercase: boolean;
+  /** The model's own text metadata (a recur text model, or one converted to Keras and back), else null. */
+  meta: TextMetadata | null;
+  /** For a model that carries no vocabulary: the text it was rebuilt from ('' from --chars) and the model's window. */
+  rebuilt: {
+    text: string;
+    window: number | null;
+    prime: (seed: number) => { prime: string; start: number };
+  } | null;
+}
+
+/**
+ * A character model from any file recur reads — a recur model directory, a Keras .h5/.keras — with its vocabulary:
+ * the one in its metadata, or, for a model that carries none (a Keras model, or a directory converted from one),
+ * rebuilt from `--corpus` or `--chars`, which are refused when the model has its own (they could disagree).
+ */
+export async function loadCharacterModel(
+  path: string,
+  flags: VocabularyFlags,
+  out: Output,
+): Promise<CharacterModel> {
+  if (flags.corpus !== undefined && flags.chars !== undefined)
+    throw new UsageError('give --corpus or --chars, not both');
+  const loaded = await loadAnyModel(path);
+  for (const n of loaded.notes) out.info(`note: ${n}`);
+  const given = flags.corpus !== undefined ? '--corpus' : flags.chars !== undefined ? '--chars' : null;
+  if (loaded.metadata.task === 'text' || 'vocabulary' in loaded.metadata) {
+    const meta = parseTextMetadata(loaded.metadata, path);
+    if (given)
+      throw new UsageError(
+        `${given}: ${path} carries its vocabulary (${meta.vocabulary.length} characters); leave out --corpus and --chars`,
+      );
+    const model = loaded.model instanceof Sequential ? loaded.model : chainAsSequential(loaded.model);
+    const output = model?.outputShape();
+    if (!model || output?.[output.length - 1] !== meta.vocabulary.length)
+      throw new InvalidInputError(
+        `${path}: its metadata names ${meta.vocabulary.length} characters but the model does not predict that many (a text model ends in a softmax over its characters)`,
+      );
+    return { model, vocab: vocabularyOf(meta), lowercase: meta.settings.lowercase, meta, rebuilt: null };
+  }
+  if (!given)
+    throw new UsageError(
+      `${path}: ${modelFormatOf(path) === 'recur' ? 'the model carries no vocabulary (no text metadata: converted from Keras, or not trained by recur train)' : 'a Keras model carries no vocabulary'}; give the training text with --corpus FILE (or the characters with --chars)`,
+    );
+  const {
+    model,
+    vocabulary: v,
+    window,
+  } = kerasCharacterModel(
+    loaded.model,
+    flags.corpus !== undefined
+      ? { corpus: readTextFile(flags.corpus), corpusName: flags.corpus }
+      : { chars: flags.chars },
+    path,
+  );
+  out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
+  return {
+    model,
+    vocab: Vocabulary.fromJSON(v.chars),
+    lowercase: v.lowercase,
+    meta: null,
+    rebuilt: { text: v.text, window, prime: (seed) => corpusWindow(v, window, seed) },
+  };
 }

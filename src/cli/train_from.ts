@@ -20,7 +20,7 @@ import { createOptimizer } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { loadAnyModel, type LoadedAnyModel } from '../node/keras_io.js';
 import { parseTextMetadata, vocabularyOf, type TextSettings } from '../text/metadata.js';
-import { compileTextModel } from '../text/recipes.js';
+import { compileTextModel, textSettings } from '../text/recipes.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { UsageError, type Output } from './output.js';
 
@@ -141,6 +141,17 @@ function shapeSettings(
   return { settings: s, size };
 }
 
+/**
+ * The text recipe's settings a character model without text metadata was trained with, as far as its shape tells
+ * them (window, or sequence length and stateful batch; the rest the recipe's defaults): `recur evaluate` scores such a
+ * model as `train --from` would continue it.
+ */
+export function settingsOfModel(model: Sequential, lowercase: boolean, where: string): TextSettings {
+  const sequence = model.outputShape().length === 2;
+  const base = textSettings(sequence ? 'char-rnn' : 'keras', { lowercase, seed: 0 }, where);
+  return shapeSettings(model, base, {}, where).settings;
+}
+
 /** Compiles `model` as the file says (optimizer, learning rate, clipping), flags first; notes on what differs. */
 function compileFromFile(
   model: Sequential,
@@ -213,8 +224,9 @@ export async function fineTuneStart(
     throw new UsageError(
       `${from}: a functional model with branches, several inputs or outputs, or returned states; recur train fine-tunes character models that are one chain of layers (LSTM/GRU/SimpleRNN layers, then a softmax)`,
     );
-  if (loaded.format === 'recur' && loaded.metadata.task === 'text') {
-    // A recur text model: its own vocabulary and settings; the flags given change the training, not the model.
+  if (loaded.metadata.task === 'text') {
+    // A recur text model (or a Keras file recur wrote from one, which keeps its metadata): its own vocabulary and
+    // settings; the flags given change the training, not the model.
     const meta = parseTextMetadata(loaded.metadata, from);
     const s = meta.settings;
     const settings: TextSettings = {

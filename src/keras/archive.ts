@@ -4,6 +4,7 @@
  * uncompressed except the JSON). fflate does the zip, in Node and the browser.
  */
 import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { parseJsonText } from '../core/json_text.js';
 
 export interface KerasArchive {
   metadata: Record<string, unknown>;
@@ -23,12 +24,13 @@ function parseJsonMember(
 ): Record<string, unknown> {
   const data = files[name];
   if (!data) throw new Error(`${where}: the archive has no ${name}; not a Keras 3 .keras file`);
-  let v: unknown;
+  let text: string;
   try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch (e) {
-    throw new Error(`${where}: ${name} is not valid JSON (${(e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    throw new Error(`${where}: ${name} is not valid UTF-8`);
   }
+  const v = parseJsonText(text, `${where}: ${name}`);
   if (!v || typeof v !== 'object' || Array.isArray(v))
     throw new Error(`${where}: ${name} should hold a JSON object`);
   return v as Record<string, unknown>;
@@ -55,12 +57,16 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
   return { metadata, config, weights };
 }
 
-/** The bytes of a .keras file. `date` fixes date_saved (Keras's format: 2025-04-13@08:54:17). */
+/**
+ * The bytes of a .keras file. `date` fixes date_saved (Keras's format: 2025-04-13@08:54:17); `userDefinedMetadata`,
+ * when not empty, is kept in metadata.json (Keras ignores keys there it does not write).
+ */
 export function writeKerasArchive(
   config: Record<string, unknown>,
   weights: Uint8Array,
   kerasVersion: string,
   date: Date,
+  userDefinedMetadata: Record<string, unknown> = {},
 ): Uint8Array {
   const pad = (n: number): string => String(n).padStart(2, '0');
   const dateSaved =
@@ -68,7 +74,13 @@ export function writeKerasArchive(
     `@${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   const enc = new TextEncoder();
   const files: Zippable = {
-    'metadata.json': enc.encode(JSON.stringify({ keras_version: kerasVersion, date_saved: dateSaved })),
+    'metadata.json': enc.encode(
+      JSON.stringify({
+        keras_version: kerasVersion,
+        date_saved: dateSaved,
+        ...(Object.keys(userDefinedMetadata).length > 0 && { userDefinedMetadata }),
+      }),
+    ),
     'config.json': enc.encode(JSON.stringify(config)),
     'model.weights.h5': [weights, { level: 0 }],
   };

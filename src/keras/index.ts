@@ -9,6 +9,7 @@ import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
 import { loadKerasModel } from './load.js';
+import { parseJsonText } from '../core/json_text.js';
 
 export { loadKerasModel, loadKerasWeights, type LoadedKerasModel, type WeightsReport } from './load.js';
 export { saveKerasArchive, saveKerasH5, type SavedKeras } from './save.js';
@@ -52,7 +53,8 @@ export async function loadModel(
   if (!(source instanceof Uint8Array) && !(source instanceof ArrayBuffer) && !isBlob(source)) {
     const where = name ?? 'model.json';
     const text = typeof source.modelJson === 'string' ? source.modelJson : JSON.stringify(source.modelJson);
-    const cls = (JSON.parse(text) as { modelTopology?: { class_name?: string } }).modelTopology?.class_name;
+    const cls = (parseJsonText(text, where) as { modelTopology?: { class_name?: string } }).modelTopology
+      ?.class_name;
     if (cls === 'Functional' || cls === 'Model') {
       const r = deserializeFunctional(parseFunctionalModelJson(text, where), source.weights, where);
       return { model: r.model, format: 'recur', metadata: r.metadata, notes: [], trainingConfig: null };
@@ -68,7 +70,7 @@ export async function loadModel(
   return {
     model: r.model,
     format: r.format,
-    metadata: {},
+    metadata: r.metadata,
     notes: r.notes,
     trainingConfig: r.trainingConfig,
     kerasVersion: r.kerasVersion,

@@ -11,6 +11,7 @@
  * kerasCompileConfig translates it to recur's optimizer and loss).
  */
 import { InvalidInputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json_text.js';
 import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
@@ -48,6 +49,11 @@ export interface LoadedKerasModel {
   trainingConfig: unknown;
   /** What a user should know: converted CuDNN weights, hard_sigmoid's definition, ignored optimizer state. */
   notes: string[];
+  /**
+   * The userDefinedMetadata recur kept in the file when it wrote it from a recur model (a text model's vocabulary and
+   * settings: metadata.json of a .keras, the root attribute `userDefinedMetadata` of an .h5); {} in Keras's own files.
+   */
+  metadata: Record<string, unknown>;
 }
 
 /**
@@ -62,11 +68,7 @@ function fileError(e: unknown): Error {
 
 function parseJsonAttr(v: unknown, where: string, name: string): Json {
   if (typeof v !== 'string') throw new Error(`${where}: attribute '${name}' should be a JSON string`);
-  try {
-    return JSON.parse(v) as Json;
-  } catch (e) {
-    throw new Error(`${where}: attribute '${name}' is not valid JSON (${(e as Error).message})`);
-  }
+  return parseJsonText(v, `${where}: attribute '${name}'`) as Json;
 }
 
 /**
@@ -204,7 +206,17 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
     kerasVersion: version,
     trainingConfig: typeof tc === 'string' ? safeJson(tc) : null,
     notes,
+    metadata: recurMetadataOf(root.attrs.userDefinedMetadata, where, "attribute 'userDefinedMetadata'"),
   };
+}
+
+/** recur's metadata as the file keeps it (`raw`, at `field`): a JSON object, else an error naming the field. */
+function recurMetadataOf(raw: unknown, where: string, field: string): Record<string, unknown> {
+  if (raw === undefined || raw === null) return {};
+  const v = typeof raw === 'string' ? parseJsonText(raw, `${where}: ${field}`) : raw;
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${where}: ${field}: expected a JSON object (recur's metadata of the model)`);
+  return v as Record<string, unknown>;
 }
 
 function safeJson(s: string): unknown {
@@ -240,6 +252,7 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
     kerasVersion: version,
     trainingConfig: ar.config.compile_config ?? null,
     notes,
+    metadata: recurMetadataOf(ar.metadata.userDefinedMetadata, where, 'metadata.json: userDefinedMetadata'),
   };
 }
 

@@ -58,6 +58,19 @@ function shapeOf(v: unknown, where: string): number[] {
   return shape;
 }
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** `[1, 0, 2]` for a flat index into `shape`. */
+function indexOf(shape: readonly number[], flat: number): string {
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx.unshift(flat % Math.max(1, shape[d]));
+    flat = Math.floor(flat / Math.max(1, shape[d]));
+  }
+  return `[${idx.join(', ')}]`;
+}
+
 function flatNumbers(v: unknown): number[] {
   return Array.isArray(v) ? v.flatMap(flatNumbers) : [v as number];
 }
@@ -73,8 +86,17 @@ function toTensor(v: unknown, info: ModelInputInfo, where: string): AnyTensor {
       `${field}: has shape [${shape.join(', ')}]; the model takes [${want.map((d) => d ?? 'any').join(', ')}] (batch first)`,
     );
   const flat = flatNumbers(v);
+  if (!info.tokens) {
+    // Finite in JSON but ±Infinity as float32 (what recur computes in): refused here, naming the value and where.
+    const big = flat.findIndex((n) => !Number.isFinite(Math.fround(n)));
+    if (big >= 0)
+      throw new InvalidInputError(
+        `${field}: value ${flat[big]} at index ${indexOf(shape, big)} is outside float32's range (±${FLOAT32_MAX.toPrecision(8)}); recur computes in float32`,
+      );
+  }
   if (info.tokens) {
-    const bad = flat.findIndex((n) => !Number.isInteger(n) || n < 0);
+    // Above int32 an id would wrap around in the Int32Array.
+    const bad = flat.findIndex((n) => !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1);
     if (bad >= 0)
       throw new InvalidInputError(
         `${field}: value ${bad} is ${flat[bad]}; expected a token id (an integer ≥ 0)`,

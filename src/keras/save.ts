@@ -350,16 +350,38 @@ async function keras3Weights(model: Model): Promise<Uint8Array> {
   return writeH5(root);
 }
 
-/** A .keras file (Keras 3 layout) of a model. `date` is recorded as date_saved (default now). */
-export async function saveKerasArchive(model: Model, date = new Date()): Promise<SavedKeras> {
+/**
+ * JSON as pure ASCII (every other character as a \u escape): HDF5 readers take Keras's fixed-length string
+ * attributes as bytes, and ASCII reads back the same in h5py, h5wasm and recur whatever they assume of the encoding.
+ */
+export function asciiJson(v: unknown): string {
+  return JSON.stringify(v).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
+ * A .keras file (Keras 3 layout) of a model. `date` is recorded as date_saved (default now). `metadata` (a recur
+ * model's userDefinedMetadata: a text model's vocabulary and settings) goes into metadata.json, which Keras writes
+ * and never reads back, as `userDefinedMetadata`; loadKerasModel restores it.
+ */
+export async function saveKerasArchive(
+  model: Model,
+  date = new Date(),
+  metadata: Record<string, unknown> = {},
+): Promise<SavedKeras> {
   checkHardSigmoid(model, 3);
   const config = keras3Config(model);
   const weights = await keras3Weights(model);
-  return { bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date), notes: [] };
+  return { bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata), notes: [] };
 }
 
-/** An .h5 file (Keras 2 legacy full-model layout) of a model. */
-export async function saveKerasH5(model: Model): Promise<SavedKeras> {
+/**
+ * An .h5 file (Keras 2 legacy full-model layout) of a model. `metadata` (as for saveKerasArchive) goes into a root
+ * attribute `userDefinedMetadata` (JSON), beside keras_version and model_config; Keras's loader reads only its own.
+ */
+export async function saveKerasH5(model: Model, metadata: Record<string, unknown> = {}): Promise<SavedKeras> {
   checkHardSigmoid(model, 2);
   const art =
     model instanceof Functional
@@ -376,6 +398,7 @@ export async function saveKerasH5(model: Model): Promise<SavedKeras> {
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
     model_config: JSON.stringify(modelConfig),
+    ...(Object.keys(metadata).length > 0 && { userDefinedMetadata: asciiJson(metadata) }),
   });
   const mw = group({
     keras_version: KERAS2_VERSION,

@@ -24,6 +24,7 @@ import {
   type SaveOptions,
   type WeightSpec,
 } from './serialization.js';
+import { parseJsonText } from '../core/json_text.js';
 
 export const FUNCTIONAL_CLASS_NAMES = ['Functional', 'Model'] as const;
 
@@ -135,13 +136,7 @@ function zodIssue(e: z.ZodError): string {
 
 /** Validates model.json as a functional model, naming the file and the field that is wrong. */
 export function parseFunctionalModelJson(text: string, where: string): ModelJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
-  }
-  const j = json as Partial<ModelJson>;
+  const j = parseJsonText(text, where) as Partial<ModelJson>;
   if (!j || typeof j !== 'object' || !j.modelTopology || typeof j.modelTopology !== 'object')
     throw new Error(`${where}: missing 'modelTopology'; not a TensorFlow.js LayersModel file`);
   const topo = ((j.modelTopology as { model_config?: unknown }).model_config ??

@@ -9,6 +9,7 @@
  * configs) stays free of it.
  */
 import { z } from 'zod';
+import { JsonSyntaxError, parseJsonText } from '../core/json_text.js';
 import {
   FORMAT_VERSION,
   MAX_WEIGHT_VALUES,
@@ -366,14 +367,10 @@ export function validateModelJson(raw: unknown, file: string): ModelJson {
 export function parseModelJson(text: string, file: string): ModelJson {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonText(text, file);
   } catch (e) {
-    const message = (e as Error).message;
-    const at = /at position (\d+)/.exec(message);
-    const before = text.slice(0, at ? Number(at[1]) : text.length).split('\n');
-    const where = `line ${before.length}, column ${before[before.length - 1].length + 1}`;
-    const detail = `not valid JSON at ${where} (${message})`;
-    throw new ModelFileError(file, where, detail, `${file}: ${detail}`);
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw new ModelFileError(file, e.where, `not valid JSON at ${e.where} (${e.problem})`, e.message);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new ModelFileError(file, 'line 1', `expected a JSON object, got ${shown(raw)}`);

@@ -3,9 +3,10 @@
  * Keras .h5/.hdf5 file, or a Keras 3 .keras archive — told by the extension (a directory is a recur model).
  * Reads only the given file (and, for a model directory, the weights files inside it); writes atomically.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json_text.js';
 import { Functional } from '../models/functional.js';
 import type { SaveOptions } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
@@ -32,7 +33,10 @@ export function modelFormatOf(path: string): ModelFormat {
 export interface LoadedAnyModel {
   model: Sequential | Functional;
   format: ModelFormat;
-  /** userDefinedMetadata of a recur/tfjs model ({} for Keras files). */
+  /**
+   * userDefinedMetadata of a recur/tfjs model; of a Keras file, what recur kept in it when it wrote it from a recur
+   * model ({} for Keras's own files).
+   */
   metadata: Record<string, unknown>;
   notes: string[];
   /** Keras files: the training_config / compile_config they record (null when none, and for recur models). */
@@ -44,9 +48,9 @@ export interface LoadedAnyModel {
 function classNameOf(file: string): string {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = parseJsonText(readFileSync(file, 'utf8'), file);
   } catch (e) {
-    throw new InvalidInputError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new InvalidInputError((e as Error).message);
   }
   const topo = (json as { modelTopology?: { class_name?: unknown; model_config?: { class_name?: unknown } } })
     ?.modelTopology;
@@ -95,7 +99,7 @@ function fromKeras(r: LoadedKerasModel): LoadedAnyModel {
   return {
     model: r.model,
     format: r.format,
-    metadata: {},
+    metadata: r.metadata,
     notes: r.notes,
     trainingConfig: r.trainingConfig,
     kerasVersion: r.kerasVersion,
@@ -112,7 +116,8 @@ export async function loadKerasWeightsFile(
 
 /**
  * Saves a model in the format its path names: .keras (Keras 3 archive), .h5/.hdf5 (Keras HDF5), else a recur model
- * directory (saveModel). Returns notes on what other programs cannot read.
+ * directory (saveModel), making missing parent directories. `opts.metadata` goes into a Keras file too (see
+ * saveKerasArchive, saveKerasH5), where loadAnyModel finds it. Returns notes on what other programs cannot read.
  */
 export async function saveAnyModel(
   model: Sequential | Functional,
@@ -121,7 +126,13 @@ export async function saveAnyModel(
 ): Promise<{ notes: string[] }> {
   const format = modelFormatOf(path);
   if (format === 'recur') return saveModel(model, path, opts);
-  const r = format === 'keras' ? await saveKerasArchive(model) : await saveKerasH5(model);
+  const metadata = opts.metadata ?? {};
+  const r =
+    format === 'keras'
+      ? await saveKerasArchive(model, new Date(), metadata)
+      : await saveKerasH5(model, metadata);
+  // Missing parent directories are made, as saveModel makes a model directory's.
+  mkdirSync(dirname(resolve(path)), { recursive: true });
   writeFileAtomic(path, r.bytes);
   return { notes: r.notes };
 }

@@ -28,6 +28,7 @@ import type { ClassifierModels } from '../classify/ensemble.js';
 import { classifyTexts } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json_text.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import type { MonthlySeries } from '../forecast/series.js';
@@ -158,13 +159,9 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
       throw new InvalidInputError(
         `${dir}: no model.json or forecaster.json here; not a recur model directory`,
       );
-    let task: unknown;
-    try {
-      task = (JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata?: { task?: unknown } })
-        .userDefinedMetadata?.task;
-    } catch (e) {
-      throw new InvalidInputError(`${file}: not valid JSON (${(e as Error).message})`);
-    }
+    const task = (
+      parseJsonText(readFileSync(file, 'utf8'), file) as { userDefinedMetadata?: { task?: unknown } }
+    )?.userDefinedMetadata?.task;
     if (task === 'classify') {
       const c = loading(() => loadClassifierDir(dir));
       served.push({ kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer });

@@ -3,6 +3,7 @@
  * each new character costs one recurrent step (the Keras recipe instead re-runs the whole 40-character window for
  * every character). Several samples — e.g. the recipe's four temperatures — run together as one batch.
  */
+import { InvalidInputError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Stepper, type StepAheadRunner } from '../models/stepper.js';
 import type { Sequential } from '../models/sequential.js';
@@ -49,7 +50,8 @@ export class TextGenerator {
 
   private primeIds(prime: string): Int32Array {
     const p = this.lowercase ? prime.toLowerCase() : prime;
-    if (Array.from(p).length === 0) throw new Error('the prime text is empty; give at least one character');
+    if (Array.from(p).length === 0)
+      throw new InvalidInputError('the prime text is empty; give at least one character');
     return this.vocabulary.encode(p);
   }
 
