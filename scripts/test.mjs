@@ -55,6 +55,7 @@ const ONCE = [
   'random',
   'chunk_aligner',
   'joint_ngram',
+  'json_text',
   'carried_states_fuzz',
   'classify_cli',
   'classify_ensemble',
