@@ -203,15 +203,18 @@ describe('hybrid with --log', () => {
   });
 });
 
-describe('recur forecast: awkward input (CLI)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'recur-fcin-'));
+/**
+ * `recur forecast` with `extra` flags over files in a temporary directory (removed after the enclosing describe):
+ * `bad` expects exit 2 and one line on stderr matching `pattern`.
+ */
+function forecastCli(prefix: string, extra: readonly string[]) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, text: string): string => {
-    writeFileSync(join(dir, name), text);
+  const write = (name: string, data: string | Uint8Array): string => {
+    writeFileSync(join(dir, name), data);
     return join(dir, name);
   };
-  const quick = ['--epochs', '2', '--seeds', '1', '--units', '4'];
-  const run = (args: string[]): CliResult => runCli(['forecast', ...args, ...quick]);
+  const run = (args: string[]): CliResult => runCli(['forecast', ...args, ...extra]);
   const bad = (args: string[], pattern: RegExp): void => {
     const r = run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -219,6 +222,18 @@ describe('recur forecast: awkward input (CLI)', () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], pattern);
   };
+  return { dir, write, run, bad };
+}
+
+describe('recur forecast: awkward input (CLI)', () => {
+  const { dir, write, run, bad } = forecastCli('recur-fcin-', [
+    '--epochs',
+    '2',
+    '--seeds',
+    '1',
+    '--units',
+    '4',
+  ]);
 
   it('bad dates, a directory, gaps and --log with a zero: exit 2 and one line naming file, line and problem', () => {
     const v = wave(80, 12);
@@ -474,21 +489,14 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
 });
 
 describe('recur forecast: input handling (QA, CLI)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'recur-fcqa-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, data: string | Uint8Array): string => {
-    writeFileSync(join(dir, name), data);
-    return join(dir, name);
-  };
-  const FAST = ['--candidates', 'theta', '--baselines', 'none', '--threads', '1'];
-  const run = (args: string[]): CliResult => runCli(['forecast', ...args, ...FAST]);
-  const bad = (args: string[], pattern: RegExp): void => {
-    const r = run(args);
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    const lines = r.stderr.trim().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], pattern);
-  };
+  const { dir, write, run, bad } = forecastCli('recur-fcqa-', [
+    '--candidates',
+    'theta',
+    '--baselines',
+    'none',
+    '--threads',
+    '1',
+  ]);
   const v = wave(60, 12);
   const d = v.map((_, t) => monthly(t));
   const milk = csv(d, v, 'month,value');

@@ -46,7 +46,7 @@ import {
   buildSeq2SeqModel,
   type Seq2SeqSettings,
 } from '../src/seq2seq/model.js';
-import { fitJointNgram } from '../src/seq2seq/joint_ngram.js';
+import { fitJointNgram, type JointNgram } from '../src/seq2seq/joint_ngram.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, UNK, Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { randomTensor } from './helpers.js';
@@ -674,8 +674,6 @@ describe('seed ensembles (members decoded with their next-token probabilities av
   it('Seq2Seq decodes with all its members; members with different vocabularies are refused', () => {
     const a = tiny({}, 7, 6, 11);
     const b = tiny({}, 7, 6, 12);
-    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
-    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
     const app = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [{ model: b, targetOrder: 'forward' }]);
     assert.equal(app.members.length, 2);
     const ids = app.encodeSources(['abc', 'ca']);
@@ -719,6 +717,33 @@ function targetLogProb(members: Functional[], source: Int32Array, target: number
   for (let t = 0; t <= target.length; t++)
     logp += averagedLogProbs(members, source, target.slice(0, t))[t < target.length ? target[t] : END];
   return logp;
+}
+
+/** The letters a, b, c and the symbols X, Y of the joint n-gram tests, with the specials first. */
+const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
+const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
+
+/**
+ * An order-3 joint n-gram fitted on `count` random words of the letters `sound` names (1 … maxLetters of them), each
+ * pronounced letter by letter as `sound` says: a model that knows the rule well.
+ */
+function ruleNgram(
+  sound: Record<string, number[]>,
+  count: number,
+  maxLetters: number,
+  seed: number,
+): JointNgram {
+  const letters = Object.keys(sound).join('');
+  const rng = new Random(seed);
+  const words = Array.from({ length: count }, () =>
+    Array.from({ length: 1 + rng.int(maxLetters) }, () => letters[rng.int(letters.length)]).join(''),
+  );
+  return fitJointNgram(
+    words.map((w) => ({ source: src.encode(w), target: Int32Array.from([...w].flatMap((ch) => sound[ch])) })),
+    src.size,
+    tgt.size,
+    3,
+  ).model;
 }
 
 describe('target order: right-to-left decoders, n-best lists, teacher-forced scores and agreement decoding', () => {
@@ -890,8 +915,6 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
   });
 
   it('Seq2Seq: a reversed model learns targets right to left and answers in reading order; both orders agree', () => {
-    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
-    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
     const a = tiny({}, 7, 6, 31);
     const b = tiny({}, 7, 6, 32);
     const reversedSettings: Seq2SeqSettings = { ...G2P_SETTINGS, targetOrder: 'reversed' };
@@ -924,25 +947,10 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
   });
 
   it('Seq2Seq with a joint n-gram: candidates of both models, each scored by both (rescoreDecode)', () => {
-    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
-    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
     const a = tiny({}, 7, 6, 41);
     const b = tiny({}, 7, 6, 42);
     // a → X, b → Y Y, c → nothing: an n-gram that knows the rule well.
-    const sound: Record<string, number[]> = { a: [4], b: [5, 5], c: [] };
-    const rng = new Random(6);
-    const words = Array.from({ length: 400 }, () =>
-      Array.from({ length: 1 + rng.int(4) }, () => 'abc'[rng.int(3)]).join(''),
-    );
-    const { model } = fitJointNgram(
-      words.map((w) => ({
-        source: src.encode(w),
-        target: Int32Array.from([...w].flatMap((ch) => sound[ch])),
-      })),
-      src.size,
-      tgt.size,
-      3,
-    );
+    const model = ruleNgram({ a: [4], b: [5, 5], c: [] }, 400, 4, 6);
     const sources = ['abc', 'ca', 'b', 'cab', 'bba'].map((w) => src.encode(w));
     const plainApp = new Seq2Seq(a, G2P_SETTINGS, src, tgt, 4, 'x.tsv', [
       { model: b, targetOrder: 'reversed' },
@@ -998,25 +1006,10 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
   });
 
   it("no decoding path outputs more than maxLength tokens: the joint n-gram's longer proposals are left out", () => {
-    const src = new Tokenizer('chars', ['<pad>', '<start>', '<end>', '<unk>', 'a', 'b', 'c']);
-    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'X', 'Y']);
     const a = tiny({}, 7, 6, 41);
     const b = tiny({}, 7, 6, 42);
     // a → X, b → Y Y: the n-gram spells 'bbbbbb' with 12 tokens, more than the caps below.
-    const sound: Record<string, number[]> = { a: [4], b: [5, 5] };
-    const rng = new Random(7);
-    const words = Array.from({ length: 300 }, () =>
-      Array.from({ length: 1 + rng.int(6) }, () => 'ab'[rng.int(2)]).join(''),
-    );
-    const { model } = fitJointNgram(
-      words.map((w) => ({
-        source: src.encode(w),
-        target: Int32Array.from([...w].flatMap((ch) => sound[ch])),
-      })),
-      src.size,
-      tgt.size,
-      3,
-    );
+    const model = ruleNgram({ a: [4], b: [5, 5] }, 300, 6, 7);
     const ngram = { model, weight: 50 };
     const apps = {
       'one model + n-gram': new Seq2Seq(a, G2P_SETTINGS, src, tgt, 12, 'x.tsv', [], ngram),
