@@ -226,14 +226,7 @@ function forecastCli(prefix: string, extra: readonly string[]) {
 }
 
 describe('recur forecast: awkward input (CLI)', () => {
-  const { dir, write, run, bad } = forecastCli('recur-fcin-', [
-    '--epochs',
-    '2',
-    '--seeds',
-    '1',
-    '--units',
-    '4',
-  ]);
+  const { dir, write, run, bad } = forecastCli('recur-fcin-', '--epochs 2 --seeds 1 --units 4'.split(' '));
 
   it('bad dates, a directory, gaps and --log with a zero: exit 2 and one line naming file, line and problem', () => {
     const v = wave(80, 12);
@@ -489,14 +482,10 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
 });
 
 describe('recur forecast: input handling (QA, CLI)', () => {
-  const { dir, write, run, bad } = forecastCli('recur-fcqa-', [
-    '--candidates',
-    'theta',
-    '--baselines',
-    'none',
-    '--threads',
-    '1',
-  ]);
+  const { dir, write, run, bad } = forecastCli(
+    'recur-fcqa-',
+    '--candidates theta --baselines none --threads 1'.split(' '),
+  );
   const v = wave(60, 12);
   const d = v.map((_, t) => monthly(t));
   const milk = csv(d, v, 'month,value');
