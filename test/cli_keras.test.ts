@@ -244,10 +244,15 @@ describe('recur predict, convert and generate on Keras files', () => {
       const [x, y] = [e.stdout, score.stdout].map((s) => JSON.parse(s) as { loss: number });
       assert.ok(Math.abs(x.loss - y.loss) < 1e-6, `${m}: ${x.loss} vs ${y.loss}`);
     }
+    // --corpus for a model with its vocabulary: the same vocabulary is fine (its windows prime the model), another is
+    // refused.
+    assert.equal(run(['generate', paths.fromKeras, '--corpus', book, '-n', '10']).code, 0);
+    const other = join(dir, 'other.txt');
+    writeFileSync(other, '0123456789!@#$%^'.repeat(40)); // as many characters as the book, other ones
     badInput(
-      run(['generate', paths.fromKeras, '--corpus', book]),
-      /--corpus: \S+ carries its vocabulary \(\d+ characters\); leave out --corpus and --chars/,
-      '--corpus for a model with its vocabulary',
+      run(['generate', paths.fromKeras, '--corpus', other]),
+      /--corpus: it gives \d+ characters, not the \d+ \S+ carries; leave out --corpus and --chars/,
+      '--corpus with another vocabulary',
     );
 
     // A directory without a vocabulary (as one converted from a Keras file that carries none, the tutorial's):

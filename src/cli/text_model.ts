@@ -67,19 +67,24 @@ export async function loadCharacterModel(
   const loaded = await loadAnyModel(path);
   for (const n of loaded.notes) out.info(`note: ${n}`);
   const given = flags.corpus !== undefined ? '--corpus' : flags.chars !== undefined ? '--chars' : null;
-  if (loaded.metadata.task === 'text' || 'vocabulary' in loaded.metadata) {
-    const meta = parseTextMetadata(loaded.metadata, path);
-    if (given)
-      throw new UsageError(
-        `${given}: ${path} carries its vocabulary (${meta.vocabulary.length} characters); leave out --corpus and --chars`,
-      );
+  const carried =
+    loaded.metadata.task === 'text' || 'vocabulary' in loaded.metadata
+      ? parseTextMetadata(loaded.metadata, path)
+      : null;
+  if (carried && !given) {
     const model = loaded.model instanceof Sequential ? loaded.model : chainAsSequential(loaded.model);
     const output = model?.outputShape();
-    if (!model || output?.[output.length - 1] !== meta.vocabulary.length)
+    if (!model || output?.[output.length - 1] !== carried.vocabulary.length)
       throw new InvalidInputError(
-        `${path}: its metadata names ${meta.vocabulary.length} characters but the model does not predict that many (a text model ends in a softmax over its characters)`,
+        `${path}: its metadata names ${carried.vocabulary.length} characters but the model does not predict that many (a text model ends in a softmax over its characters)`,
       );
-    return { model, vocab: vocabularyOf(meta), lowercase: meta.settings.lowercase, meta, rebuilt: null };
+    return {
+      model,
+      vocab: vocabularyOf(carried),
+      lowercase: carried.settings.lowercase,
+      meta: carried,
+      rebuilt: null,
+    };
   }
   if (!given)
     throw new UsageError(
@@ -96,6 +101,12 @@ export async function loadCharacterModel(
       : { chars: flags.chars },
     path,
   );
+  // A model that carries its vocabulary takes --corpus (whose windows then prime it, as for any Keras file) only when
+  // the text gives that same vocabulary: a different one would read the model's outputs as other characters.
+  if (carried && v.chars.join('') !== carried.vocabulary.join(''))
+    throw new UsageError(
+      `${given}: it gives ${v.chars.length} characters, not the ${carried.vocabulary.length} ${path} carries; leave out --corpus and --chars to use the model's own`,
+    );
   out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
   return {
     model,
