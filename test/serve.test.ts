@@ -30,6 +30,12 @@ const cli = (args: string[]): CliResult => runCli(args);
 
 const makeText = (chars: number, seed: number): string => pseudoText(chars, seed, WHALE_WORDS);
 
+/** The calibrated intervals the test's forecaster is saved with (level, half-width per step). */
+const WAVE_INTERVALS = [
+  { level: 0.8, halfWidths: [1, 1, 1, 2, 2, 2] },
+  { level: 0.95, halfWidths: [3, 3, 3, 4, 4, 4] },
+];
+
 describe('GenerationBatcher', () => {
   const vocab = new Vocabulary('abcdefgh ');
   const model = buildTextModel(textSettings('keras', { units: 24, seed: 4 }), vocab.size);
@@ -150,7 +156,7 @@ describe('recur serve (HTTP API)', () => {
       { length: 72 },
       (_, i) => `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`,
     );
-    saveForecaster(f, { dates, values, name: 'wave' }, join(dir, 'wave'));
+    saveForecaster(f, { dates, values, name: 'wave' }, join(dir, 'wave'), WAVE_INTERVALS);
     mkdirSync(join(dir, 'labels'));
     writeFileSync(
       join(dir, 'labels', 'model.json'),
@@ -304,7 +310,8 @@ describe('recur serve (HTTP API)', () => {
       ['negative length', () => post('/v1/generate', { length: -1 }), 400, /^length: /],
       ['string temperature', () => post('/v1/generate', { temperature: 'hot' }), 400, /^temperature: /],
       ['unknown field', () => post('/v1/generate', { lenght: 5 }), 400, /lenght/],
-      ['top_p out of range', () => post('/v1/generate', { top_p: 1.5 }), 413, /^top_p: /],
+      ['top_p out of range', () => post('/v1/generate', { top_p: 1.5 }), 400, /^top_p: /],
+      ['temperature out of range', () => post('/v1/generate', { temperature: 101 }), 400, /^temperature: /],
       [
         'prime outside the vocabulary',
         () => post('/v1/generate', { prime: 'Zebra#' }),
@@ -331,7 +338,12 @@ describe('recur serve (HTTP API)', () => {
         /tagger model; \/v1\/predict serves forecasters, classifiers and seq2seq models$/,
       ],
       ['text on predict', () => post('/v1/predict', { model: 'book' }), 422, /use \/v1\/generate/],
-      ['too short history', () => post('/v1/predict', { values: [1, 2, 3] }), 422, /too short/],
+      [
+        'too short history',
+        () => post('/v1/predict', { values: Array(23).fill(100) }),
+        422,
+        /^values: 23 points are too few for this forecaster: it needs at least 24$/,
+      ],
       ['no such route', () => fetch(base + '/v1/nothing'), 404, /no such resource/],
     ];
     for (const [what, request, status, message] of cases) {
@@ -422,12 +434,27 @@ describe('recur serve (HTTP API)', () => {
   it('forecasts with a saved forecaster', async () => {
     const r = await post('/v1/predict', { model: 'wave' });
     assert.equal(r.status, 200);
-    const j = (await r.json()) as { forecast: number[]; dates: string[]; lower: number[]; upper: number[] };
+    const j = (await r.json()) as {
+      forecast: number[];
+      dates: string[];
+      lower: number[];
+      upper: number[];
+      intervals: { level: number; lower: number[]; upper: number[] }[];
+    };
     assert.equal(j.forecast.length, 6);
     assert.deepEqual(j.dates, ['2006-01', '2006-02', '2006-03', '2006-04', '2006-05', '2006-06']);
+    // The saved intervals around the forecast, as `recur forecast predict` gives them; lower/upper the widest.
+    assert.deepEqual(
+      j.intervals.map((iv) => iv.level),
+      WAVE_INTERVALS.map((w) => w.level),
+    );
     j.forecast.forEach((v, h) => {
       assert.ok(Number.isFinite(v));
-      assert.ok(j.lower[h] <= v && v <= j.upper[h]);
+      WAVE_INTERVALS.forEach((w, k) => {
+        assert.ok(Math.abs(j.intervals[k].upper[h] - v - w.halfWidths[h]) < 1e-9);
+        assert.ok(Math.abs(v - j.intervals[k].lower[h] - w.halfWidths[h]) < 1e-9);
+      });
+      assert.deepEqual([j.lower[h], j.upper[h]], [j.intervals[1].lower[h], j.intervals[1].upper[h]]);
     });
     const given = await post('/v1/predict', { values: Array.from({ length: 40 }, (_, i) => 100 + (i % 12)) });
     assert.equal(given.status, 200);

@@ -167,11 +167,17 @@ export function minHistory(s: SavedSeries, networks: ReadonlyMap<string, RNNFore
   let n = Math.max(2 * s.season, 8);
   for (const m of s.members) {
     const f = networks.get(m.name);
-    if (!f) continue;
-    // … and a network's lookback window after its differencing (the hybrid's residuals are not differenced).
-    n = Math.max(n, f.opts.lookback + (f.opts.method === 'hybrid' ? 0 : lag(f.opts)));
+    if (f) n = Math.max(n, networkMinHistory(f, s.season));
   }
   return n;
+}
+
+/**
+ * The fewest points a network (or hybrid) forecaster of this season forecasts from: two seasons, and its lookback
+ * window after its differencing (the hybrid's residuals are not differenced).
+ */
+export function networkMinHistory(f: RNNForecaster, season: number): number {
+  return Math.max(2 * season, 8, f.opts.lookback + (f.opts.method === 'hybrid' ? 0 : lag(f.opts)));
 }
 
 /** Options for the statistical candidates' functions (candidateFns needs network options it will not use). */

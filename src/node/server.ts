@@ -31,6 +31,7 @@ import { InvalidInputError } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
+import { savedIntervals, type SavedInterval } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import { CMUDICT_DATA, DECODE_MARGIN, isBlankSource, type Seq2Seq } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
@@ -84,6 +85,9 @@ export interface ForecasterServed {
   dir: string;
   forecaster: RNNForecaster;
   history: MonthlySeries;
+  /** Its calibrated interval half-widths per level and step, as saved (none for an old version-1 save without). */
+  intervals: SavedInterval[];
+  minHistory: number;
 }
 export interface ClassifierServed {
   kind: 'classify';
@@ -142,7 +146,15 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
       } catch (e) {
         throw new InvalidInputError((e as Error).message);
       }
-      served.push({ kind: 'forecaster', name, dir, forecaster: loaded.forecaster, history: loaded.history });
+      served.push({
+        kind: 'forecaster',
+        name,
+        dir,
+        forecaster: loaded.forecaster,
+        history: loaded.history,
+        intervals: loaded.intervals,
+        minHistory: loaded.minHistory,
+      });
       continue;
     }
     if (isEnsembleDir(dir) && claimedEnsembleFormat(dir) === 'recur-seq2seq-ensemble') {
@@ -272,6 +284,9 @@ class HttpError extends Error {
   }
 }
 
+/** The request fields whose limits are sizes: beyond them a request is answered 413. */
+const SIZE_FIELDS = new Set(['length', 'prime', 'text', 'texts', 'sources', 'values', 'beam', 'max_length']);
+
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
     throw new HttpError(400, 'the request body must be a JSON object');
@@ -279,7 +294,9 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (!r.success) {
     const issue = r.error.issues[0];
     const field = issue.path.length ? issue.path.join('.') : '(body)';
-    const tooBig = issue.code === 'too_big';
+    // 413 is for what makes a request too large to serve (README: the size limits); a value merely out of its
+    // range (temperature, top_p, seed) is a bad request.
+    const tooBig = issue.code === 'too_big' && SIZE_FIELDS.has(String(issue.path[0]));
     throw new HttpError(tooBig ? 413 : 400, `${field}: ${issue.message}`);
   }
   return r.data;
@@ -573,19 +590,32 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body);
     const f = m as ForecasterServed;
     const values = body.values ?? f.history.values;
+    if (values.length < f.minHistory)
+      throw new HttpError(
+        422,
+        `values: ${values.length} points are too few for this forecaster: it needs at least ${f.minHistory}`,
+      );
     let forecast;
     try {
       forecast = await f.forecaster.predict(values);
     } catch (e) {
       throw new HttpError(422, `values: ${(e as Error).message}`);
     }
+    // The saved calibrated intervals, as `recur forecast predict` gives them; lower/upper are the widest one's (an
+    // old save without intervals: the seed members' range, all it has).
+    const intervals = savedIntervals(f.intervals, forecast.mean);
+    const widest = intervals.reduce<(typeof intervals)[number] | undefined>(
+      (a, b) => (a === undefined || b.level > a.level ? b : a),
+      undefined,
+    );
     return {
       model: m.name,
       horizon: forecast.mean.length,
       ...(body.values ? {} : { dates: datesAfter(f.history.dates, forecast.mean.length) }),
       forecast: forecast.mean,
-      lower: forecast.lower,
-      upper: forecast.upper,
+      lower: widest?.lower ?? forecast.lower,
+      upper: widest?.upper ?? forecast.upper,
+      intervals,
       std: forecast.std,
     };
   });
