@@ -363,6 +363,39 @@ describe('training', () => {
     assert.deepEqual(h.epoch, [2, 3]);
   });
 
+  it('fit and fitDataset refuse a misspelt option and epochs that are not a count, on both kinds of model', async () => {
+    const rng = new Random(5);
+    const x = randomTensor([8, 3, 2], rng);
+    const y = randomTensor([8, 4], rng);
+    const seq = new Sequential({ layers: [new L.LSTM({ units: 4, inputShape: [3, 2] })], seed: 1 });
+    seq.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
+    const inp = input({ shape: [3, 2] });
+    const fn = model({ inputs: inp, outputs: new L.LSTM({ units: 4 }).apply(inp) as SymbolicTensor });
+    fn.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
+    const data = { batches: () => [{ xs: x, ys: y }] };
+    const fnData = { batches: () => [{ xs: [x], ys: [y] }] };
+    for (const [what, fit] of [
+      ['fit', (a: object) => seq.fit(x, y, a)],
+      ['fit', (a: object) => fn.fit(x, y, a)],
+      ['fitDataset', (a: object) => seq.fitDataset(data, a)],
+      ['fitDataset', (a: object) => fn.fitDataset(fnData, a)],
+    ] as const) {
+      await assert.rejects(
+        fit({ batchsize: 2 }),
+        new RegExp(`^InvalidInputError: ${what}: unknown option 'batchsize'`),
+      );
+      for (const epochs of [Number.NaN, -1, 2.5, '2'])
+        await assert.rejects(
+          fit({ epochs }),
+          new RegExp(`${what}: epochs must be an integer ≥ 0`),
+          String(epochs),
+        );
+    }
+    // fit's own options pass to the loop as fitDataset's, and epochs 0 trains nothing.
+    assert.deepEqual((await seq.fit(x, y, { epochs: 1, shuffle: false, validationSplit: 0.25 })).epoch, [0]);
+    assert.deepEqual((await seq.fit(x, y, { epochs: 0 })).epoch, []);
+  });
+
   it('stateful model keeps state across predict batches until resetStates', () => {
     const model = new Sequential({
       seed: 10,

@@ -4,6 +4,7 @@
  * interrupted epoch (`interruptedAt` / `resumeFrom`). What differs between the kinds — checking a batch, one training
  * step (on this thread or the worker pool), validation, carried states — comes in as FitLoopSteps.
  */
+import { InvalidInputError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import {
   Callback,
@@ -112,6 +113,42 @@ function tick(): Promise<void> {
   );
 }
 
+/** The options every fit and fitDataset takes. */
+const FIT_BASE_OPTIONS = [
+  'epochs',
+  'initialEpoch',
+  'callbacks',
+  'verbose',
+  'resumeFrom',
+  'threads',
+  'batchSize',
+];
+/** fit's options (Sequential and Functional). */
+export const FIT_OPTIONS = [...FIT_BASE_OPTIONS, 'shuffle', 'validationSplit', 'validationData'] as const;
+/** fitDataset's options (Functional's take no batchesPerEpoch). */
+export const FIT_DATASET_OPTIONS = [...FIT_BASE_OPTIONS, 'validationData', 'batchesPerEpoch'] as const;
+
+/**
+ * A misspelt fit option would train with its default without a word: it is refused, as layers and optimizers refuse
+ * theirs (`where`: 'fit', 'fitDataset').
+ */
+export function checkFitOptions(args: object, known: readonly string[], where: string): void {
+  for (const k of Object.keys(args))
+    if (!known.includes(k))
+      throw new InvalidInputError(`${where}: unknown option '${k}' (it takes ${known.join(', ')})`);
+  const { epochs, initialEpoch } = args as { epochs?: unknown; initialEpoch?: unknown };
+  if (epochs !== undefined) checkEpochCount(epochs, 'epochs', where);
+  if (initialEpoch !== undefined) checkEpochCount(initialEpoch, 'initialEpoch', where);
+}
+
+/** An epoch number: an integer ≥ 0 (epochs is the one to stop before, as Keras's; a resumed run may train none). */
+function checkEpochCount(value: unknown, name: string, where: string): void {
+  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0))
+    throw new InvalidInputError(
+      `${where}: ${name} must be an integer ≥ 0, got ${JSON.stringify(value) ?? String(value)}`,
+    );
+}
+
 /** Runs the epochs; returns the History. */
 export async function runFitLoop<B>(
   model: FitLoopModel,
@@ -120,6 +157,8 @@ export async function runFitLoop<B>(
   steps: FitLoopSteps<B>,
 ): Promise<History> {
   const { epochs, initialEpoch, what } = { ...args, what: steps.what };
+  checkEpochCount(epochs, 'epochs', what);
+  checkEpochCount(initialEpoch, 'initialEpoch', what);
   const resume = args.resumeFrom;
   const history = new History();
   const user = Array.isArray(args.callbacks)

@@ -62,6 +62,9 @@ import {
 } from './pool_model.js';
 import {
   checkEpochProgress,
+  checkFitOptions,
+  FIT_DATASET_OPTIONS,
+  FIT_OPTIONS,
   runFitLoop,
   type EpochProgress,
   type EvaluateDatasetOptions,
@@ -838,6 +841,7 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
+    checkFitOptions(args, FIT_OPTIONS, 'fit');
     this.requireCompiled('fit');
     let xs = this.inputList(x, 'fit');
     let ys = this.targetList(y, xs[0].shape[0], 'fit');
@@ -900,6 +904,11 @@ export class Functional implements CallbackModel, PoolModel {
    * is split across the worker pool.
    */
   async fitDataset(dataset: FunctionalDataset, args: FunctionalFitDatasetArgs = {}): Promise<History> {
+    checkFitOptions(
+      args,
+      FIT_DATASET_OPTIONS.filter((k) => k !== 'batchesPerEpoch'),
+      'fitDataset',
+    );
     this.requireCompiled('fitDataset');
     const resume = args.resumeFrom ?? null;
     if (resume) checkEpochProgress(resume, args.initialEpoch);

@@ -42,6 +42,9 @@ import {
 import { layerToKeras } from './serialization.js';
 import {
   checkEpochProgress,
+  checkFitOptions,
+  FIT_DATASET_OPTIONS,
+  FIT_OPTIONS,
   runFitLoop,
   type EpochProgress,
   type EvaluateDatasetOptions,
@@ -575,6 +578,7 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
+    checkFitOptions(args, FIT_OPTIONS, 'fit');
     this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
     const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
@@ -616,11 +620,16 @@ export class Sequential implements CallbackModel, PoolModel {
         }
       },
     };
-    return this.fitDataset(dataset, { ...args, validationData: val, batchSize: bs });
+    // fit's own options (shuffle, validationSplit) are spent here: fitDataset takes the rest.
+    const rest = Object.fromEntries(
+      Object.entries(args).filter(([k]) => (FIT_DATASET_OPTIONS as readonly string[]).includes(k)),
+    ) as FitDatasetArgs;
+    return this.fitDataset(dataset, { ...rest, validationData: val, batchSize: bs });
   }
 
   /** Trains on a stream of batches; `dataset.batches(epoch)` is called once per epoch. */
   async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
+    checkFitOptions(args, FIT_DATASET_OPTIONS, 'fitDataset');
     this.requireCompiled('fitDataset');
     const resume = args.resumeFrom ?? null;
     if (resume) checkEpochProgress(resume, args.initialEpoch);
