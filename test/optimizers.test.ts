@@ -148,6 +148,25 @@ describe('optimizer rules', () => {
     for (const bad of [-0.01, NaN, Infinity])
       assert.throws(() => new Adam({ learningRate: bad }), /'learningRate' must be a number ≥ 0/);
   });
+  it('decay rates and momenta in [0, 1) ([0, 1] for momentum), epsilons ≥ 0; their edges are accepted', () => {
+    for (const [make, pattern] of [
+      [() => new Adam({ beta1: 2 }), /adam: 'beta1' must be in \[0, 1\), got 2/],
+      [() => new Adam({ beta2: 1 }), /adam: 'beta2' must be in \[0, 1\), got 1/],
+      [() => new Adam({ epsilon: -1 }), /adam: 'epsilon' must be a number ≥ 0, got -1/],
+      [() => new SGD({ momentum: -1 }), /sgd: 'momentum' must be in \[0, 1\], got -1/],
+      [() => new SGD({ momentum: NaN }), /sgd: 'momentum' must be in \[0, 1\], got null/],
+      [() => new RMSprop({ rho: 5 }), /rmsprop: 'rho' must be in \[0, 1\), got 5/],
+      [() => new RMSprop({ epsilon: -1e-7 }), /rmsprop: 'epsilon' must be a number ≥ 0/],
+      [
+        () => new Adagrad({ initialAccumulatorValue: -1 }),
+        /adagrad: 'initialAccumulatorValue' must be a number ≥ 0/,
+      ],
+    ] as const)
+      assert.throws(make, pattern);
+    new Adam({ beta1: 0, beta2: 0.999, epsilon: 0 });
+    new SGD({ momentum: 1 });
+    new RMSprop({ rho: 0, momentum: 0 });
+  });
   it('emaMomentum keeps the moving average of the weights (first update copies), swaps it in and out, and saves it', () => {
     const GR = [...GRADS, [0.2, 0.1, -3e-4], [0.05, -0.4, 1e-4]];
     const [lr, m] = [0.1, 0.75];

@@ -108,6 +108,16 @@ function checkNumber(where: string, key: string, v: number | undefined, least?: 
 }
 
 /**
+ * A decay rate or momentum when given: in [0, 1), or [0, 1] with `closed` (SGD's momentum, as Keras checks it). Outside
+ * it the update diverges or stops learning, so it is refused instead of trained with.
+ */
+function checkRate(where: string, key: string, v: number | undefined, closed = false): void {
+  if (v === undefined) return;
+  if (!(typeof v === 'number' && v >= 0 && (closed ? v <= 1 : v < 1)))
+    throw new Error(`${where}: '${key}' must be in [0, 1${closed ? ']' : ')'}, got ${JSON.stringify(v)}`);
+}
+
+/**
  * `from` + Σ x² in double precision, element by element in order (one running sum over several weights, so the
  * clipping scale is bit for bit the same on every kernel set). The wasm kernel skips zeros: an embedding's gradient
  * is mostly zero rows, and a JS loop over it cost as much as a short batch's whole backward pass.
@@ -301,6 +311,7 @@ export class SGD extends Optimizer {
   constructor(args: SGDArgs = {}) {
     super(args, OPTIMIZER_DEFAULTS.sgd.learningRate, 'sgd');
     checkKeys('sgd', args, ['momentum', 'nesterov']);
+    checkRate('sgd', 'momentum', args.momentum, true);
     this.momentum = args.momentum ?? OPTIMIZER_DEFAULTS.sgd.momentum;
     this.nesterov = args.nesterov ?? OPTIMIZER_DEFAULTS.sgd.nesterov;
   }
@@ -329,6 +340,9 @@ export class RMSprop extends Optimizer {
   constructor(args: RMSpropArgs = {}) {
     super(args, OPTIMIZER_DEFAULTS.rmsprop.learningRate, 'rmsprop');
     checkKeys('rmsprop', args, ['rho', 'momentum', 'epsilon', 'centered', 'epsilonOutside']);
+    checkRate('rmsprop', 'rho', args.rho);
+    checkRate('rmsprop', 'momentum', args.momentum, true);
+    checkNumber('rmsprop', 'epsilon', args.epsilon, 0);
     const d = OPTIMIZER_DEFAULTS.rmsprop;
     this.rho = args.rho ?? d.rho;
     this.momentum = args.momentum ?? d.momentum;
@@ -381,6 +395,9 @@ export class Adam extends Optimizer {
   constructor(args: AdamArgs = {}) {
     super(args, OPTIMIZER_DEFAULTS.adam.learningRate, 'adam');
     checkKeys('adam', args, ['beta1', 'beta2', 'epsilon']);
+    checkRate('adam', 'beta1', args.beta1);
+    checkRate('adam', 'beta2', args.beta2);
+    checkNumber('adam', 'epsilon', args.epsilon, 0);
     const d = OPTIMIZER_DEFAULTS.adam;
     this.beta1 = args.beta1 ?? d.beta1;
     this.beta2 = args.beta2 ?? d.beta2;
@@ -410,6 +427,8 @@ export class Adagrad extends Optimizer {
   constructor(args: AdagradArgs = {}) {
     super(args, OPTIMIZER_DEFAULTS.adagrad.learningRate, 'adagrad');
     checkKeys('adagrad', args, ['initialAccumulatorValue', 'epsilon']);
+    checkNumber('adagrad', 'initialAccumulatorValue', args.initialAccumulatorValue, 0);
+    checkNumber('adagrad', 'epsilon', args.epsilon, 0);
     const d = OPTIMIZER_DEFAULTS.adagrad;
     this.initialAccumulatorValue = args.initialAccumulatorValue ?? d.initialAccumulatorValue;
     this.epsilon = args.epsilon ?? d.epsilon;
