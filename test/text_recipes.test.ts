@@ -71,6 +71,20 @@ describe('text recipes as a library', () => {
     );
     assert.throws(() => textSettings('keras', { init: 'xavier' }), /init must be keras or uniform/);
     assert.throws(() => textSettings('keras', { rmspropEpsilon: 'middle' }), /rmspropEpsilon must be inside/);
+    // A misspelt setting, or one out of its range, is refused rather than dropped or trained with.
+    assert.throws(
+      () => textSettings('keras', { unitz: 5 } as never),
+      (e: unknown) => e instanceof InvalidInputError && /^unitz: not a text recipe setting/.test(e.message),
+    );
+    for (const [o, pattern] of [
+      [{ batchSize: 0 }, /batchSize must be a positive integer, got 0/],
+      [{ units: 2.5 }, /units must be a positive integer, got 2.5/],
+      [{ dropout: 1 }, /dropout must be in \[0, 1\), got 1/],
+      [{ learningRate: -1 }, /learningRate must be a positive number, got -1/],
+      [{ validationSplit: 1 }, /validationSplit must be in \[0, 1\)/],
+    ] as const)
+      assert.throws(() => textSettings('keras', o), pattern);
+    assert.equal(textSettings('keras', { clipnorm: null, units: undefined }).units, 128);
   });
 
   for (const recipe of ['keras', 'char-rnn'] as const) {

@@ -84,6 +84,7 @@ export function textSettings(
     throw new InvalidInputError(`recipe must be keras or char-rnn, got '${String(recipe)}'`);
   const base = recipe === 'char-rnn' ? CHAR_RNN_RECIPE : KERAS_RECIPE;
   const o = overrides;
+  checkOverrides(o);
   return {
     recipe,
     cell: oneOf<CellType>('cell', o.cell ?? base.cell, CELL_TYPES),
@@ -108,6 +109,43 @@ export function textSettings(
     seed: o.seed ?? (Math.random() * 2 ** 31) >>> 0,
     source,
   };
+}
+
+/** What textSettings takes, each with its check (a message starting with the name, so the CLI can name its flag). */
+const OVERRIDE_CHECKS: Record<string, (v: unknown) => string | null> = {
+  ...Object.fromEntries(
+    ['maxlen', 'step', 'seqLength', 'batchSize', 'units', 'layers'].map((k) => [
+      k,
+      (v: unknown) => (Number.isInteger(v) && (v as number) >= 1 ? null : 'a positive integer'),
+    ]),
+  ),
+  dropout: (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'in [0, 1)'),
+  validationSplit: (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'in [0, 1)'),
+  learningRate: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : 'a positive number'),
+  clipnorm: (v) =>
+    v === null || (typeof v === 'number' && v > 0 && Number.isFinite(v)) ? null : 'a positive number or null',
+  seed: (v) => (Number.isInteger(v) && (v as number) >= 0 ? null : 'an integer ≥ 0'),
+  lowercase: (v) => (typeof v === 'boolean' ? null : 'true or false'),
+  gruResetAfter: (v) => (typeof v === 'boolean' ? null : 'true or false'),
+  optimizer: (v) => (typeof v === 'string' ? null : 'an optimizer name'),
+  // Checked where they are read (oneOf), or recorded by the CLI.
+  cell: () => null,
+  init: () => null,
+  rmspropEpsilon: () => null,
+  textSha256: () => null,
+};
+
+/** A misspelt or out-of-range override would build another model without a word: refused, naming it. */
+function checkOverrides(o: object): void {
+  for (const [k, v] of Object.entries(o)) {
+    const check = OVERRIDE_CHECKS[k];
+    if (!check)
+      throw new InvalidInputError(
+        `${k}: not a text recipe setting (they are ${Object.keys(OVERRIDE_CHECKS).join(', ')})`,
+      );
+    const expected = v === undefined ? null : check(v);
+    if (expected !== null) throw new InvalidInputError(`${k} must be ${expected}, got ${JSON.stringify(v)}`);
+  }
 }
 
 /** The model for a recipe: recurrent layers over one-hot (index) inputs, then Dense(vocab, softmax). */
