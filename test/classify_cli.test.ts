@@ -187,7 +187,7 @@ describe('recur classify', () => {
     assert.equal(c.stdout.trim().split('\n').length, 400);
   });
 
-  it('--pooling max and --class-weight: saved in the settings, the model has the pooling layer, eval and predict read it', () => {
+  it('--pooling max, --class-weight and --truncating: saved in the settings, the model has the pooling layer, eval and predict read it', () => {
     const out = join(dir, 'pooled');
     const r = run([
       'classify',
@@ -195,21 +195,14 @@ describe('recur classify', () => {
       csv,
       '--out',
       out,
-      '--epochs',
-      '3',
-      '--lr',
-      '0.02',
-      '--pooling',
-      'max',
-      '--class-weight',
-      '1=1.5',
-      '-q',
+      ...'--epochs 3 --lr 0.02 --pooling max --class-weight 1=1.5 --truncating post -q'.split(' '),
       ...SMALL,
     ]);
     assert.equal(r.code, 0, r.stderr);
     const { model: m, metadata } = loadModel(out);
     const settings = (metadata as { settings: Record<string, unknown> }).settings;
     assert.equal(settings.pooling, 'max');
+    assert.equal(settings.truncating, 'post');
     assert.deepEqual(settings.classWeight, { '1': 1.5 });
     assert.equal(settings.output, 'softmax', 'class weights train a softmax output');
     assert.ok(m.layers.some((l) => l.className === 'GlobalMaxPooling1D'));

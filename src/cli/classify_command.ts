@@ -85,6 +85,11 @@ export function registerClassify(program: Command): void {
       intFlag('--max-length', 1, 100_000),
     )
     .option(
+      '--truncating <side>',
+      `which end of a longer text is cut: 'pre' keeps the last tokens, 'post' the first (default ${d.truncating})`,
+      choiceFlag('--truncating', ['pre', 'post']),
+    )
+    .option(
       '--embedding-dim <n>',
       `embedding size (default ${d.embeddingDim})`,
       intFlag('--embedding-dim', 1, 4096),
