@@ -446,7 +446,7 @@ describe('recur serve (HTTP API)', () => {
     // The saved intervals around the forecast, as `recur forecast predict` gives them; lower/upper the widest.
     assert.deepEqual(
       j.intervals.map((iv) => iv.level),
-      WAVE_INTERVALS.map((w) => w.level),
+      WAVE_INTERVALS.map((w) => w.level * 100),
     );
     j.forecast.forEach((v, h) => {
       assert.ok(Number.isFinite(v));
@@ -459,6 +459,31 @@ describe('recur serve (HTTP API)', () => {
     const given = await post('/v1/predict', { values: Array.from({ length: 40 }, (_, i) => 100 + (i % 12)) });
     assert.equal(given.status, 200);
     assert.equal(((await given.json()) as { forecast: number[] }).forecast.length, 6);
+  });
+
+  it('serves any saved single-series forecaster as recur forecast predict forecasts with it (theta here)', async () => {
+    const csv = join(dir, 'wave.csv');
+    const values = Array.from({ length: 48 }, (_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 12) + i);
+    const dates = values.map(
+      (_, i) => `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`,
+    );
+    writeFileSync(csv, ['month,value', ...values.map((v, i) => `${dates[i]},${v}`)].join('\n') + '\n');
+    const theta = join(dir, 'theta');
+    const fit = runCli(['forecast', csv, '--method', 'theta', '--holdout', '0', '--out', theta, '--quiet']);
+    assert.equal(fit.code, 0, fit.stderr);
+    const cli = runCli(['forecast', 'predict', theta, '--json']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const want = JSON.parse(cli.stdout) as { forecast: number[]; intervals: unknown[]; dates: string[] };
+    const app = createServeApp({ served: loadServedModels([theta]) });
+    try {
+      const r = await app.app.inject({ method: 'POST', url: '/v1/predict', payload: {} });
+      assert.equal(r.statusCode, 200, r.body);
+      const got = r.json<{ method: string; forecast: number[]; intervals: unknown[]; dates: string[] }>();
+      assert.equal(got.method, 'theta');
+      assert.deepEqual([got.forecast, got.intervals, got.dates], [want.forecast, want.intervals, want.dates]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {

@@ -112,6 +112,7 @@ export {
   type SeasonalAdjustment,
 } from '../forecast/seasonality.js';
 export {
+  autoForecast,
   backtestCandidates,
   candidateFns,
   planFolds,
@@ -119,6 +120,8 @@ export {
   averageForecasts,
   CANDIDATES,
   COMBINATION,
+  type AutoOptions,
+  type AutoResult,
   type CandidateName,
   type BacktestOutcome,
   type CandidateResult,

@@ -31,14 +31,14 @@ import { InvalidInputError } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
-import { savedIntervals, type SavedInterval } from '../forecast/saved.js';
+import { forecastSaved, minHistory, savedIntervals, type SavedSeries } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
 import { CMUDICT_DATA, DECODE_MARGIN, isBlankSource, type Seq2Seq } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
-import { loadForecaster } from './forecaster_io.js';
+import { loadForecasterDir } from './forecaster_io.js';
 import { isEnsembleDir, loadClassifierDir } from './classifier_dir.js';
 import { claimedEnsembleFormat } from './seed_ensemble_dir.js';
 import { loadSeq2SeqDir } from './seq2seq_dir.js';
@@ -83,10 +83,11 @@ export interface ForecasterServed {
   kind: 'forecaster';
   name: string;
   dir: string;
-  forecaster: RNNForecaster;
+  /** The saved series: its method, members and calibrated interval half-widths per level and step. */
+  series: SavedSeries;
+  networks: ReadonlyMap<string, RNNForecaster>;
   history: MonthlySeries;
-  /** Its calibrated interval half-widths per level and step, as saved (none for an old version-1 save without). */
-  intervals: SavedInterval[];
+  /** The fewest points of history it forecasts from (as `recur forecast predict` asks). */
   minHistory: number;
 }
 export interface ClassifierServed {
@@ -140,21 +141,7 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
     if (!existsSync(dir) || !statSync(dir).isDirectory())
       throw new InvalidInputError(`${dir}: no such model directory`);
     if (existsSync(join(dir, 'forecaster.json'))) {
-      let loaded: ReturnType<typeof loadForecaster>;
-      try {
-        loaded = loadForecaster(dir);
-      } catch (e) {
-        throw new InvalidInputError((e as Error).message);
-      }
-      served.push({
-        kind: 'forecaster',
-        name,
-        dir,
-        forecaster: loaded.forecaster,
-        history: loaded.history,
-        intervals: loaded.intervals,
-        minHistory: loaded.minHistory,
-      });
+      served.push(loadServedForecaster(dir, name));
       continue;
     }
     if (isEnsembleDir(dir) && claimedEnsembleFormat(dir) === 'recur-seq2seq-ensemble') {
@@ -274,6 +261,39 @@ function predictKind(body: PredictBody): string {
 const CLASSIFY_BATCH = 128;
 const SEQ2SEQ_BATCH = 64;
 
+/**
+ * A saved single-series forecaster as `recur forecast predict` reads it, whatever its method (a network, ETS, Theta,
+ * SARIMA, a combination…); a panel, or one that reads regressors, is refused: /v1/predict takes a history alone.
+ */
+function loadServedForecaster(dir: string, name: string): ForecasterServed {
+  const d = loadForecasterDir(dir);
+  const s = d.manifest.series[0];
+  if (d.manifest.kind !== 'series' || !d.manifest.history)
+    throw new InvalidInputError(
+      `${dir}: a panel forecaster; /v1/predict forecasts one series (forecast a panel with 'recur forecast predict ${dir} CSV')`,
+    );
+  if (s.members.some((m) => m.covariates))
+    throw new InvalidInputError(
+      `${dir}: the forecaster reads regressors, which /v1/predict does not take (forecast with 'recur forecast predict ${dir} CSV')`,
+    );
+  const networks = d.networks.get(s.id) ?? new Map<string, RNNForecaster>();
+  const h = d.manifest.history;
+  return {
+    kind: 'forecaster',
+    name,
+    dir,
+    series: s,
+    networks,
+    history: {
+      name: s.id,
+      dates: h.dates,
+      values: h.values,
+      ...(s.frequency ? { frequency: s.frequency } : {}),
+    },
+    minHistory: minHistory(s, networks),
+  };
+}
+
 /** An error the API answers with `status` and `{error}`. */
 class HttpError extends Error {
   constructor(
@@ -366,15 +386,15 @@ function describe(s: Served): Record<string, unknown> {
   }
   if (s.kind === 'forecaster') {
     const f = s as ForecasterServed;
-    const o = f.forecaster.opts;
     return {
       name: s.name,
       kind: s.kind,
       endpoint: '/v1/predict',
-      horizon: o.horizon,
-      lookback: o.lookback,
-      method: o.method,
-      season: o.season,
+      horizon: f.series.horizon,
+      method: f.series.method,
+      season: f.series.season,
+      levels: f.series.intervals.map((w) => w.level * 100),
+      min_history: f.minHistory,
       history_points: f.history.values.length,
     };
   }
@@ -595,28 +615,29 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         422,
         `values: ${values.length} points are too few for this forecaster: it needs at least ${f.minHistory}`,
       );
-    let forecast;
+    // What `recur forecast predict` computes: networks as trained, statistical methods re-estimated on `values`.
+    let point: number[];
     try {
-      forecast = await f.forecaster.predict(values);
+      ({ point } = await forecastSaved(f.series, values, f.networks));
     } catch (e) {
       throw new HttpError(422, `values: ${(e as Error).message}`);
     }
-    // The saved calibrated intervals, as `recur forecast predict` gives them; lower/upper are the widest one's (an
-    // old save without intervals: the seed members' range, all it has).
-    const intervals = savedIntervals(f.intervals, forecast.mean);
+    // The saved calibrated intervals around it; lower/upper are the widest one's (none saved: the forecast itself).
+    const intervals = savedIntervals(f.series.intervals, point);
     const widest = intervals.reduce<(typeof intervals)[number] | undefined>(
       (a, b) => (a === undefined || b.level > a.level ? b : a),
       undefined,
     );
     return {
       model: m.name,
-      horizon: forecast.mean.length,
-      ...(body.values ? {} : { dates: datesAfter(f.history.dates, forecast.mean.length) }),
-      forecast: forecast.mean,
-      lower: widest?.lower ?? forecast.lower,
-      upper: widest?.upper ?? forecast.upper,
-      intervals,
-      std: forecast.std,
+      method: f.series.method,
+      horizon: point.length,
+      ...(body.values ? {} : { dates: datesAfter(f.history.dates, point.length) }),
+      forecast: point,
+      // In percent, as `recur forecast predict --json` gives them.
+      intervals: intervals.map((iv) => ({ level: iv.level * 100, lower: iv.lower, upper: iv.upper })),
+      lower: widest?.lower ?? point,
+      upper: widest?.upper ?? point,
     };
   });
 
