@@ -161,6 +161,31 @@ describe('recur seq2seq train --ensemble', () => {
     assert.deepEqual(rec.members, ['members/1', 'members/2']);
     const test = lines.find((l) => l.event === 'test')!;
     assert.equal((test.members as unknown[]).length, 2);
+    // A member whose share is spent is final: no hint to resume it, and a resume says there is nothing to train.
+    const talk = runCli([
+      ...train(join(root, 'budget-talk'), '--ensemble', '2', '--time-limit', '0.02').filter(
+        (a) => a !== '-q',
+      ),
+      '--epochs',
+      '1000',
+    ]);
+    assert.equal(talk.code, 0, talk.stderr);
+    assert.doesNotMatch(talk.stderr, /Continue with/);
+    assert.match(
+      talk.stderr,
+      /Its share of the time budget is spent: the ensemble keeps this member as it is/,
+    );
+    const again = runCli([
+      'seq2seq',
+      'train',
+      '--out',
+      join(root, 'budget-talk'),
+      '--resume',
+      '--threads',
+      '1',
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Every member of \S+ is trained .*: nothing to resume; scoring the ensemble/);
   });
 
   it('--target-order both: odd members write forward, even members reversed; the ensemble decodes by agreement', () => {

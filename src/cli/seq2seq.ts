@@ -688,9 +688,13 @@ export async function trainSeq2Seq(
       recorder.checkpointedEpochs,
       ckptDir,
     );
-  const resumeHint = member
-    ? continueWith('seq2seq train', undefined, member.ensembleDir, { threads })
-    : continueWith('seq2seq train', file, outDir, { epochs: runEpochs, threads });
+  // An ensemble member stopped by its share of the budget is final (the next members share what is left), so
+  // there is nothing to continue; one stopped by Ctrl-C resumes with the ensemble.
+  const resumeHint = !member
+    ? continueWith('seq2seq train', file, outDir, { epochs: runEpochs, threads })
+    : budget.exhausted
+      ? 'Its share of the time budget is spent: the ensemble keeps this member as it is.'
+      : continueWith('seq2seq train', undefined, member.ensembleDir, { threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     save(ckptDir, stateNow(at.epoch, at.batch, at.batch === 0 ? undefined : at));

@@ -98,6 +98,10 @@ export async function seq2seqTrainEnsemble(
   const done = (k: number): boolean =>
     listed(k) || memberFinished(join(outDir, MEMBERS_DIR, String(k)), epochs);
   const toTrain = Array.from({ length: N }, (_, i) => i + 1).filter((k) => !done(k));
+  if (o.resume && toTrain.length === 0)
+    out.info(
+      `Every member of ${outDir} is trained (to its epochs, or to its share of the time budget): nothing to resume; scoring the ensemble.`,
+    );
   const batchCounter = { n: 0 };
   const finished: number[] = [];
   const started = Date.now();
