@@ -391,6 +391,12 @@ describe('training', () => {
           String(epochs),
         );
     }
+    // Plain arrays are not tensors: named, with how to make one.
+    await assert.rejects(seq.fit([[[1, 2]]] as never, y), /fit: inputs must be a Tensor .*got a plain array/);
+    await assert.rejects(
+      fn.fit(x, [[1, 2]] as never),
+      /fit: targets: '\w+' must be a Tensor .*got a plain array/,
+    );
     // fit's own options pass to the loop as fitDataset's, and epochs 0 trains nothing.
     assert.deepEqual((await seq.fit(x, y, { epochs: 1, shuffle: false, validationSplit: 0.25 })).epoch, [0]);
     assert.deepEqual((await seq.fit(x, y, { epochs: 0 })).epoch, []);

@@ -4,6 +4,7 @@
  *  - `IndexTensor` holds int32 token indices. A recurrent or embedding layer fed an IndexTensor of shape [N, T]
  *    computes exactly what the one-hot tensor [N, T, D] would, by gathering kernel rows; no one-hot is ever built.
  */
+import { InvalidInputError } from './errors.js';
 
 export type Shape = readonly number[];
 
@@ -173,4 +174,16 @@ export function gatherRows<T extends AnyTensor>(t: T, rows: ArrayLike<number>): 
   const out = new Int32Array(rows.length * row);
   for (let i = 0; i < rows.length; i++) out.set(t.data.subarray(rows[i] * row, (rows[i] + 1) * row), i * row);
   return new IndexTensor(out, shape) as T;
+}
+
+/**
+ * `v` as a tensor argument of `what` (fit's inputs, a target…): a Tensor or an IndexTensor, else an InvalidInputError
+ * saying how to make one (a plain array of numbers would fail deep inside training).
+ */
+export function checkTensorArg(v: unknown, what: string): AnyTensor {
+  if (v instanceof Tensor || v instanceof IndexTensor) return v;
+  const got = Array.isArray(v) ? 'a plain array' : v === null ? 'null' : typeof v;
+  throw new InvalidInputError(
+    `${what} must be a Tensor (values: new Tensor(data, shape)) or an IndexTensor (token ids: indexTensor(ids, shape)), got ${got}`,
+  );
 }

@@ -21,6 +21,7 @@ import {
   IndexTensor,
   Tensor,
   assertFinite,
+  checkTensorArg,
   gatherRows,
   shapeToString,
   sizeOf,
@@ -449,6 +450,7 @@ export class Functional implements CallbackModel, PoolModel {
       throw new Error(
         `${what}: expected ${names.length} tensor(s) (${names.join(', ')}), got ${list.length}`,
       );
+    list.forEach((t, i) => checkTensorArg(t, `${what}: '${names[i]}'`));
     return list;
   }
 

@@ -10,6 +10,7 @@ import {
   IndexTensor,
   Tensor,
   assertFinite,
+  checkTensorArg,
   gatherRows,
   shapeToString,
   sizeOf,
@@ -380,6 +381,8 @@ export class Sequential implements CallbackModel, PoolModel {
   }
 
   private checkXY(x: AnyTensor, y: AnyTensor, what: string): void {
+    checkTensorArg(x, `${what}: inputs`);
+    checkTensorArg(y, `${what}: targets`);
     if (x.shape[0] !== y.shape[0]) {
       throw new Error(`${what}: inputs have ${x.shape[0]} samples but targets have ${y.shape[0]}`);
     }
