@@ -170,17 +170,27 @@ describe('recur classify', () => {
       ['1', '0'],
     );
     assert.ok(rows.every((r) => Number(r[1]) >= 0.5 && Number(r[1]) <= 1));
+    // Stdin line for line: a blank line is answered with a blank one (JSON: marked blank), nothing classified.
     const s = run(['classify', 'predict', model, '--json'], { input: 'lovely story\n\nthe plot was poor\n' });
     assert.equal(s.code, 0, s.stderr);
     const js = s.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { label: string; probabilities: Record<string, number> });
-    assert.equal(js.length, 2);
+      .map((l) => JSON.parse(l) as { label?: string; blank?: true; probabilities: Record<string, number> });
+    assert.equal(js.length, 3);
     assert.deepEqual(
-      js.map((x) => x.label),
-      ['1', '0'],
+      js.map((x) => x.label ?? (x.blank && 'blank')),
+      ['1', 'blank', '0'],
     );
+    const plain = run(['classify', 'predict', model], { input: 'lovely story\n   \nthe plot was poor' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(
+      plain.stdout.split('\n').map((l) => l.split('\t')[0]),
+      ['1', '', '0', ''],
+    );
+    const blank = run(['classify', 'predict', model, 'good', ' ']);
+    assert.equal(blank.code, 2, blank.stderr);
+    assert.match(blank.stderr, /text 2 is blank \(only whitespace\); give a text to classify/);
     assert.ok(Math.abs(js[0].probabilities['0'] + js[0].probabilities['1'] - 1) < 1e-6);
     const c = run(['classify', 'predict', model, '--input', csv, '--text-column', 'sentence']);
     assert.equal(c.code, 0, c.stderr);

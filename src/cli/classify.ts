@@ -8,7 +8,8 @@
  *
  * Output directory layout: as `recur train` (model.json + weights, checkpoint/, log.csv; src/node/run_files.ts).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { readStdinLines } from '../node/text_file.js';
 import { join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -895,20 +896,20 @@ export async function classifyPredict(
   if (o.threshold !== undefined && !multiLabel)
     throw new UsageError(`${dir}: --threshold applies to multi-label classifiers; this one is single-label`);
   const threshold = o.threshold ?? 0.5;
-  let inputs: string[];
+  // An argument has no line to keep in step with: a blank one is a mistake. Stdin is answered line for line, a
+  // blank line with an empty one (nothing to classify).
+  texts.forEach((t, i) => {
+    if (t.trim() === '')
+      throw new UsageError(
+        `text ${i + 1} is ${t === '' ? 'empty' : 'blank (only whitespace)'}; give a text to classify`,
+      );
+  });
+  let lines: string[];
   if (o.input !== undefined) {
     if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
-    inputs = loadTextColumn(o.input, o.textColumn);
-  } else if (texts.length > 0) inputs = texts;
-  else {
-    let raw: string;
-    try {
-      raw = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(0));
-    } catch {
-      throw new InvalidInputError('stdin is not valid UTF-8 text');
-    }
-    inputs = raw.split(/\r?\n/).filter((l) => l.trim() !== '');
-  }
+    lines = loadTextColumn(o.input, o.textColumn);
+  } else lines = texts.length > 0 ? texts : readStdinLines();
+  const inputs = lines.filter((l) => l.trim() !== '');
   if (inputs.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
   const work = {
@@ -921,20 +922,26 @@ export async function classifyPredict(
     (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
     classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
   const sep = meta.data.labelSeparator ?? '|';
-  const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
-  for (const r of results) {
+  const out = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
+  let next = 0;
+  for (const line of lines) {
+    if (line.trim() === '') {
+      out.add(o.json ? JSON.stringify({ text: line, blank: true }) + '\n' : '\n');
+      continue;
+    }
+    const r = results[next++];
     const oneLine = r.text.replace(/\s+/g, ' ').slice(0, 100);
     if (multiLabel) {
       // The threshold is applied here, on the probabilities, so the worker pool's answers need no threshold.
       const labels = labelsAtThreshold(r.probabilities, threshold);
-      if (o.json) lines.add(JSON.stringify({ ...r, labels, threshold }) + '\n');
+      if (o.json) out.add(JSON.stringify({ ...r, labels, threshold }) + '\n');
       else
-        lines.add(
+        out.add(
           `${labels.length > 0 ? labels.join(sep) : '(none)'}\t${labels.map((l) => r.probabilities[l].toFixed(4)).join(sep) || '-'}\t${oneLine}\n`,
         );
-    } else if (o.json) lines.add(JSON.stringify({ ...r }) + '\n');
-    else lines.add(`${r.label}\t${r.probability.toFixed(4)}\t${oneLine}\n`);
+    } else if (o.json) out.add(JSON.stringify({ ...r }) + '\n');
+    else out.add(`${r.label}\t${r.probability.toFixed(4)}\t${oneLine}\n`);
   }
-  lines.flush();
+  out.flush();
   return 0;
 }

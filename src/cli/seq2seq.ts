@@ -31,7 +31,7 @@ import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js'
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
-import { readStdinText } from '../node/text_file.js';
+import { readStdinLines } from '../node/text_file.js';
 import {
   loadSeq2SeqDir,
   readJointNgram,
@@ -1001,17 +1001,6 @@ export interface BlankLinePrediction {
   blank: true;
 }
 
-/**
- * The lines of predict's stdin: every line, blank ones included, so output line N answers input line N (a final line
- * end ends the last line; it does not start an empty one).
- */
-export function stdinLines(text: string): string[] {
-  if (text === '') return [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
-}
-
 export async function seq2seqPredict(
   dir: string,
   sources: string[],
@@ -1026,7 +1015,7 @@ export async function seq2seqPredict(
   });
   // As in eval: the n-gram is built here only when this thread decodes.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
-  const texts = sources.length > 0 ? sources : stdinLines(readStdinText());
+  const texts = sources.length > 0 ? sources : readStdinLines();
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
   const decoded = texts.filter((t) => !isBlankSource(t));
   const decode = {

@@ -70,6 +70,18 @@ export function readStdinText(): string {
   return decodeText(readFileSync(0), 'stdin');
 }
 
+/**
+ * The lines of stdin (readStdinText's checks): every line, blank ones included, so that a predict command's output
+ * line N answers input line N (a final line end ends the last line; it does not start an empty one).
+ */
+export function readStdinLines(): string[] {
+  const text = readStdinText();
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 /** Bytes read at a time by textFileChunks. */
 const BLOCK_BYTES = 64 << 10;
 
