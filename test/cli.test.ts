@@ -264,6 +264,10 @@ describe('recur CLI', () => {
       /has 9 characters; this recipe needs at least 41/,
     );
     bad(['train', textFile, '--epochs', '0'], /--epochs must be an integer from 1 to/, 2);
+    // An unknown flag with commander's suggestion is still one line.
+    const typo = run(['train', textFile, '--epoch', '1']);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, "recur: unknown option '--epoch' (Did you mean --epochs?)\n");
 
     const out = join(dir, 'run');
     const before = readdirSync(out).sort();

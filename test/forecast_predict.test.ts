@@ -212,6 +212,7 @@ describe('forecast predict: one series', () => {
       /--level 90: the forecaster was saved with intervals at 80, 95 only/,
     );
     bad(['predict', net, seriesFile, '--epochs', '3'], /--epochs does not apply to 'recur forecast predict'/);
+    bad([seriesFile, '--model', net, '--horizon', '3'], /--horizon does not apply with --model/);
     bad(['predict', join(dir, 'nowhere'), seriesFile], /no forecaster\.json here/);
     // A damaged manifest, a bad field, a missing member file.
     const broken = join(dir, 'broken');
@@ -300,7 +301,7 @@ describe('forecast predict: one series', () => {
       ['predict', d, seriesFile, '--output', manifestPath, '--overwrite'],
       /inside the forecaster directory/,
     );
-    bad([seriesFile, ...fast, '--model', d, '--chart', join(d, 'c.svg')], /inside the forecaster directory/);
+    bad([seriesFile, '--model', d, '--chart', join(d, 'c.svg')], /inside the forecaster directory/);
     assert.equal(readFileSync(manifestPath, 'utf8'), saved);
     const users = join(dir, 'users.csv');
     writeFileSync(users, 'mine');

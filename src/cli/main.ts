@@ -45,7 +45,16 @@ program
   // Usage errors exit 2 like every bad input (commander's default is 1); see reportError.
   .exitOverride()
   // Commander's own messages read like recur's: 'recur: …' on one line.
-  .configureOutput({ outputError: (s, write) => write(`recur: ${s.replace(/^error: /, '')}`) })
+  // One line, as every error: commander's suggestion ("(Did you mean --epochs?)") joins the message's line.
+  .configureOutput({
+    outputError: (s, write) =>
+      write(
+        `recur: ${s
+          .replace(/^error: /, '')
+          .trimEnd()
+          .replace(/\s*\n\s*/g, ' ')}\n`,
+      ),
+  })
   .showSuggestionAfterError()
   .addHelpText(
     'after',
@@ -399,8 +408,21 @@ forecastCommand
     false,
   )
   .action(async (file: string | undefined, opts, cmd: Command) => {
-    // --model forecasts at the saved levels unless --level picks some.
-    if (opts.model !== undefined && cmd.getOptionValueSource('level') !== 'cli') delete opts.level;
+    if (opts.model !== undefined) {
+      // --model is `forecast predict DIR CSV`: a flag that command does not take would be ignored without a word.
+      const predict = cmd.commands.find((c) => c.name() === 'predict')!;
+      for (const option of cmd.options) {
+        const k = option.attributeName();
+        // --regressors is checked against the saved ones (forecastPredict).
+        if (k === 'model' || k === 'regressors' || cmd.getOptionValueSource(k) !== 'cli') continue;
+        if (!predict.options.some((p) => p.attributeName() === k))
+          throw new UsageError(
+            `${option.long} does not apply with --model: the saved forecaster keeps its method, horizon and networks (as 'recur forecast predict DIR CSV' does)`,
+          );
+      }
+      // --model forecasts at the saved levels unless --level picks some.
+      if (cmd.getOptionValueSource('level') !== 'cli') delete opts.level;
+    }
     const { forecast } = await loadCommand(() => import('./forecast.js'));
     process.exitCode = await forecast(file, opts, makeOutput(opts));
   });

@@ -747,6 +747,8 @@ function fitAndWriteJointNgram(
   order: number,
   weight: number,
   out: Output,
+  /** What to do instead when the data does not suit one (train: leave the n-gram out). */
+  instead = 'give --joint-ngram 0',
 ): void {
   const started = Date.now();
   // Word vocabularies (translation) would need a table of 10^11 numbers: refused before anything is allocated.
@@ -754,7 +756,7 @@ function fitAndWriteJointNgram(
   if (table > ALIGNER_MAX_TABLE)
     throw new InvalidInputError(
       `${data}: a joint n-gram aligns each source token to 0–2 target tokens, and this model's ${app.source.size} source and ${app.target.size} target tokens would need a table of ${table.toExponential(1)} numbers (at most ${ALIGNER_MAX_TABLE.toExponential(1)}); ` +
-        'it suits small symbol sets such as pronunciation: give --joint-ngram 0',
+        `it suits small symbol sets such as pronunciation: ${instead}`,
     );
   out.info(
     `Aligning ${trainPairs.length.toLocaleString('en-US')} training pairs and fitting a joint n-gram (order ${order})…`,
@@ -769,7 +771,7 @@ function fitAndWriteJointNgram(
   if (aligned < pairs.length / 2)
     throw new InvalidInputError(
       `${data}: the aligner could segment only ${aligned} of ${pairs.length} training pairs into 0–2 target tokens per source token; ` +
-        'a joint n-gram suits monotone tasks such as pronunciation: give --joint-ngram 0',
+        `a joint n-gram suits monotone tasks such as pronunciation: ${instead}`,
     );
   writeJointNgram(dir, { model: fitted.model, weight }, app.metadata());
   const seconds = (Date.now() - started) / 1000;
@@ -802,7 +804,16 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out, meta.reading));
-  fitAndWriteJointNgram(dir, app, trainPairs, app.data, o.order, o.weight, out);
+  fitAndWriteJointNgram(
+    dir,
+    app,
+    trainPairs,
+    app.data,
+    o.order,
+    o.weight,
+    out,
+    'this model decodes without one',
+  );
   return 0;
 }
 

@@ -36,7 +36,15 @@ const lrFactorFlag = (v: string): number => {
 };
 
 /** A count of validation sources, or 'all'. */
-const valWordsFlag = (v: string): number | 'all' => (v === 'all' ? 'all' : int('--val-words', 1)(v));
+const valWordsFlag = (v: string): number | 'all' => {
+  if (v === 'all') return 'all';
+  try {
+    return int('--val-words', 1)(v);
+  } catch (e) {
+    // The integer check's message, with the other value the flag takes.
+    throw new InvalidArgumentError((e as Error).message.replace(', got ', " or 'all', got "));
+  }
+};
 
 const int = (flag: string, min = 1, max = 1_000_000_000): ((v: string) => number) => intFlag(flag, min, max);
 
