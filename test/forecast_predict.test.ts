@@ -258,6 +258,22 @@ describe('forecast predict: one series', () => {
     assert.equal(readFileSync(join(d, 'network-0', 'member-0', 'mine.txt'), 'utf8'), 'mine too');
     assert.deepEqual(readdirSync(join(d, 'network-0', 'member-0')), ['mine.txt']);
     assert.equal(loadForecasterDir(d).manifest.series[0].method, 'theta');
+    // The old forecaster goes only once a new one is complete: a run that saves nothing (every series too short)
+    // leaves it as it was, and a killed run's staging directory (a dead pid's) is swept at the next start.
+    const short = write(
+      'short-panel.csv',
+      ['id,month,value', ...['a', 'b'].flatMap((id) => [1, 2, 3].map((t) => `${id},2001-0${t},${t}`))].join(
+        '\n',
+      ) + '\n',
+    );
+    const failed = runCli(['forecast', short, '--id-column', 'id', '--out', d, '--overwrite', ...fast]);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.equal(loadForecasterDir(d).manifest.series[0].method, 'theta');
+    mkdirSync(join(d, '.recur-staging-999999', 'network-0', 'member-0'), { recursive: true });
+    writeFileSync(join(d, '.recur-staging-999999', 'network-0', 'member-0', 'model.json'), '{}');
+    ok([seriesFile, ...fast, '--out', d, '--overwrite']);
+    assert.ok(!existsSync(join(d, '.recur-staging-999999')));
+    assert.equal(readFileSync(join(d, 'notes.txt'), 'utf8'), 'mine');
     // A model directory the manifest does not name (this theta forecaster names none) is not recur's to delete or
     // save over, even where recur would put one.
     mkdirSync(join(d, 'network-1', 'member-0'), { recursive: true });
@@ -284,6 +300,20 @@ describe('forecast predict: one series', () => {
     );
     ok([seriesFile, ...fast, '--out', stopped, '--overwrite']);
     assert.deepEqual(readdirSync(stopped), ['forecaster.json']);
+    // …and so is one beside the user's files, when its members are models recur saved for a forecaster.
+    const beside = join(dir, 'stopped-beside');
+    mkdirSync(join(beside, 'series-0', 'network-0', 'member-0'), { recursive: true });
+    writeFileSync(join(beside, 'notes.txt'), 'mine');
+    writeFileSync(
+      join(beside, 'series-0', 'network-0', 'member-0', 'model.json'),
+      JSON.stringify({ userDefinedMetadata: { task: 'forecast' } }),
+    );
+    bad(
+      [seriesFile, ...fast, '--out', beside],
+      /part of a forecaster whose save was stopped; pass --overwrite/,
+    );
+    ok([seriesFile, ...fast, '--out', beside, '--overwrite']);
+    assert.deepEqual(readdirSync(beside).sort(), ['forecaster.json', 'notes.txt']);
     // --output and --chart: never the series file, each other or a forecaster's file; an existing file only with
     // --overwrite.
     const series = readFileSync(seriesFile, 'utf8');

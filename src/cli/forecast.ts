@@ -37,8 +37,10 @@ import '../node/forecast.js'; // installs the Node loaders of the baselines' was
 import {
   type ForecasterLayout,
   prepareForecasterDir,
+  commitForecaster,
+  discardStaging,
   saveSeriesNetworks,
-  writeForecasterManifest,
+  stagingDirOf,
 } from '../node/forecaster_io.js';
 import { savedSeriesOf } from '../forecast/saved.js';
 import { decodeUtf8, TextFileError, usBirthsMonthly } from '../node/text_file.js';
@@ -543,8 +545,16 @@ export async function forecast(
       horizon,
       ...(series.frequency ? { frequency: series.frequency } : {}),
     });
-    const networks = saveSeriesNetworks(saveDir, '', saved.series, saved.networks);
-    writeForecasterManifest(saveDir, {
+    // Saved aside, then put in place of the old forecaster in one step at the end (a failed run leaves the old one).
+    const staging = stagingDirOf(saveDir);
+    let networks;
+    try {
+      networks = saveSeriesNetworks(staging, '', saved.series, saved.networks);
+    } catch (e) {
+      discardStaging(staging);
+      throw e;
+    }
+    commitForecaster(saveDir, staging, {
       format: 'recur-forecaster',
       version: 2,
       kind: 'series',

@@ -50,8 +50,10 @@ import {
 import {
   globalKey,
   prepareForecasterDir,
+  commitForecaster,
+  discardStaging,
   saveNetworkMembers,
-  writeForecasterManifest,
+  stagingDirOf,
   type SavedGlobal,
 } from '../node/forecaster_io.js';
 import type { GlobalForecaster } from '../forecast/global.js';
@@ -376,6 +378,8 @@ export async function forecastPanelCommand(
   const globalBar = globalProgress(out);
   let progress: ReturnType<typeof seriesProgress> | undefined;
   let run;
+  // The series' networks are saved aside as they finish, and put in place of the old forecaster only at the end.
+  const staging = saveDir !== undefined ? stagingDirOf(saveDir) : undefined;
   try {
     run = await forecastPanel(
       ready.map((s) => ({ id: s.id, series: s.series! })),
@@ -383,7 +387,7 @@ export async function forecastPanelCommand(
       {
         workers,
         signal: controller.signal,
-        ...(saveDir !== undefined ? { saveDir } : {}),
+        ...(staging !== undefined ? { saveDir: staging } : {}),
         onGlobalEpoch: (p) => globalBar.tick(p),
         onGlobalStage: (stages) => {
           globalBar.stop();
@@ -405,6 +409,9 @@ export async function forecastPanelCommand(
         },
       },
     );
+  } catch (e) {
+    if (staging !== undefined) discardStaging(staging);
+    throw e;
   } finally {
     globalBar.stop();
     progress?.stop();
@@ -443,8 +450,9 @@ export async function forecastPanelCommand(
   out.info(
     `${results.length} of ${panel.series.length} series forecast, ${failures.length} failed${run.stopped ? `, ${notDone} not run (stopped)` : ''}; mean ${summary.meanSeconds.toFixed(2)} s per series in its worker`,
   );
-  if (saveDir && !run.stopped && results.length > 0)
-    savePanel(saveDir, o, settings, results, run.globalModels, out);
+  if (saveDir && staging && !run.stopped && results.length > 0)
+    savePanel(saveDir, staging, o, settings, results, run.globalModels, out);
+  else if (staging !== undefined) discardStaging(staging);
   out.json({ summary: { ...summary, stopped: run.stopped, notRun: notDone } });
   if (run.stopped) return 130;
   return results.length > 0 ? 0 : 1;
@@ -457,6 +465,7 @@ export async function forecastPanelCommand(
  */
 function savePanel(
   dir: string,
+  staging: string,
   o: ForecastCliOptions,
   settings: PanelSettings,
   results: readonly SeriesForecast[],
@@ -473,7 +482,7 @@ function savePanel(
   for (const [key, g] of globalModels ?? []) {
     if (!used.has(key)) continue;
     const rel = `global-${key}`;
-    saveNetworkMembers(g.models, join(dir, rel));
+    saveNetworkMembers(g.models, join(staging, rel));
     const opts = g.opts;
     global.push({
       dir: rel,
@@ -484,7 +493,7 @@ function savePanel(
     });
   }
   const fallback = panelFallback(series);
-  writeForecasterManifest(dir, {
+  commitForecaster(dir, staging, {
     format: 'recur-forecaster',
     version: 2,
     kind: 'panel',

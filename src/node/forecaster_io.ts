@@ -14,8 +14,18 @@
  * Loading checks the manifest against a schema and every member model as loadModel does (sha256, shapes, finite
  * weights). `--overwrite` deletes only these names (prepareForecasterDir); anything else in DIR stays.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
 import { maseScale } from '../forecast/metrics.js';
@@ -34,7 +44,14 @@ import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
 import { writeFileAtomic } from './atomic.js';
 import { loadModel, saveModel } from './model_io.js';
-import { isModelFileName, isOwnTemp, isRealDirectory, overwriteRefusal, plainEntries } from './run_files.js';
+import {
+  isModelFileName,
+  isOwnTemp,
+  isRealDirectory,
+  overwriteRefusal,
+  plainEntries,
+  processAlive,
+} from './run_files.js';
 
 interface ForecasterFile {
   format: 'recur-forecaster';
@@ -626,9 +643,19 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   const entries = readdirSync(dir);
   if (entries.length === 0) return;
   const isManifest = (n: string): boolean => n === FORECASTER_FILE;
-  const complete = entries.includes(FORECASTER_FILE);
-  // Without a manifest, only what a stopped save of recur's leaves (its member directories, a manifest's temp file).
-  if (!complete && !entries.every((n) => TOP_DIR_RE.test(n) || isOwnTemp(n, isManifest)))
+  // A run killed before it put its forecaster in place left its staging directory: recur's own, swept.
+  for (const n of entries) {
+    const m = STAGING_RE.exec(n);
+    if (m && !processAlive(Number(m[1])) && isRealDirectory(join(dir, n)))
+      rmSync(join(dir, n), { recursive: true, force: true });
+  }
+  const present = readdirSync(dir);
+  if (present.length === 0) return;
+  const complete = present.includes(FORECASTER_FILE);
+  // Without a manifest, what a stopped save of recur's leaves: its member directories (a model recur saved for a
+  // forecaster in one at least), a manifest's temp file — beside the user's own files, which stay.
+  const recurs = (n: string): boolean => TOP_DIR_RE.test(n) || isOwnTemp(n, isManifest);
+  if (!complete && !(present.every(recurs) || holdsForecastMember(dir)))
     throw new Error(
       `${dir} is not empty and holds no saved forecaster (no ${FORECASTER_FILE}); recur writes only into a new or empty directory or one it wrote — give another directory`,
     );
@@ -649,15 +676,69 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
     );
   const refusal = overwriteRefusal(dir);
   if (refusal) throw new Error(`--overwrite: ${refusal}; give a directory of its own`);
-  removeForecasterFiles(dir, listed);
+  // Nothing is deleted yet: the old forecaster stays until the new one is complete (commitForecaster). Checked now,
+  // so that a directory it could not be put in is refused before the run.
+  checkMemberDirs(dir, listed);
+}
+
+/** A run's staging directory, inside the forecaster directory (so its moves are renames on one file system). */
+const STAGING_RE = /^\.recur-staging-(\d+)$/;
+
+/** Where this run saves its forecaster's member models before commitForecaster puts them in place. */
+export function stagingDirOf(dir: string): string {
+  return join(dir, `.recur-staging-${process.pid}`);
+}
+
+/** Removes a run's staging directory (a failed or stopped run's: the old forecaster is left as it was). */
+export function discardStaging(staging: string): void {
+  if (STAGING_RE.test(basename(staging)) && isRealDirectory(staging))
+    rmSync(staging, { recursive: true, force: true });
 }
 
 /**
- * Deletes recur's files in a forecaster directory (see prepareForecasterDir); returns the deleted paths. `listed`:
- * the member directories its manifest names (then no other member directory may hold a model file: it is checked
- * before anything is deleted); null: a save stopped before its manifest, whose member directories are all recur's.
+ * Puts a run's new forecaster in place: only now, with the new one complete, do the old one's files go (those its
+ * manifest names); the staged member directories move in (renames, merged into directories the user's files keep)
+ * and the manifest is written last, atomically. A kill on the way leaves a stopped save, which --overwrite replaces.
  */
-export function removeForecasterFiles(dir: string, listed: readonly string[] | null): string[] {
+export function commitForecaster(dir: string, staging: string, manifest: ForecasterManifest): void {
+  mkdirSync(dir, { recursive: true });
+  const listed = existsSync(join(dir, FORECASTER_FILE)) ? manifestMemberDirs(dir) : null;
+  removeForecasterFiles(dir, listed);
+  if (isRealDirectory(staging)) {
+    moveInto(staging, dir);
+    rmdirSync(staging);
+  }
+  writeForecasterManifest(dir, manifest);
+}
+
+/** Moves every entry of `from` into `to`, merging into directories already there (their other files stay). */
+function moveInto(from: string, to: string): void {
+  for (const n of readdirSync(from)) {
+    const src = join(from, n);
+    const dst = join(to, n);
+    if (isRealDirectory(src) && isRealDirectory(dst)) {
+      moveInto(src, dst);
+      rmdirSync(src);
+    } else renameSync(src, dst);
+  }
+}
+
+/** Whether some member directory of `dir` holds a model recur saved for a forecaster (task 'forecast'). */
+function holdsForecastMember(dir: string): boolean {
+  return memberDirsOf(dir).some((m) => {
+    try {
+      const json = JSON.parse(readFileSync(join(dir, m, 'model.json'), 'utf8')) as {
+        userDefinedMetadata?: { task?: unknown };
+      };
+      return json.userDefinedMetadata?.task === 'forecast';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** recur's member directories in `dir` (relative paths), at the top, under network-<k>/ and series-<j>/network-<k>/. */
+function memberDirsOf(dir: string): string[] {
   const memberDirs: string[] = [];
   for (const n of readdirSync(dir)) {
     const p = join(dir, n);
@@ -673,8 +754,20 @@ export function removeForecasterFiles(dir: string, listed: readonly string[] | n
         for (const m of readdirSync(join(dir, net)))
           if (MEMBER_DIR_RE.test(m) && isRealDirectory(join(dir, net, m))) memberDirs.push(join(net, m));
   }
+  return memberDirs;
+}
+
+/**
+ * The member directories of `dir` and those of them that are recur's to clear (`listed`: the ones its manifest
+ * names; null: a stopped save's, all). A model file where the manifest names none is not recur's, and a new save
+ * could write over it: refused.
+ */
+function checkMemberDirs(
+  dir: string,
+  listed: readonly string[] | null,
+): { memberDirs: string[]; ours: string[] } {
+  const memberDirs = memberDirsOf(dir);
   const ours = listed === null ? memberDirs : memberDirs.filter((m) => listed.includes(m));
-  // A model file where the manifest names none is not recur's, and a new save could write over it.
   const foreign = memberDirs.find(
     (m) => !ours.includes(m) && readdirSync(join(dir, m)).some((n) => isModelFileName(n)),
   );
@@ -682,6 +775,16 @@ export function removeForecasterFiles(dir: string, listed: readonly string[] | n
     throw new Error(
       `--overwrite: ${join(dir, foreign)} holds model files the saved forecaster does not name; recur will not delete them or save over them — give another directory`,
     );
+  return { memberDirs, ours };
+}
+
+/**
+ * Deletes recur's files in a forecaster directory (see prepareForecasterDir); returns the deleted paths. `listed`:
+ * the member directories its manifest names (then no other member directory may hold a model file: it is checked
+ * before anything is deleted); null: a save stopped before its manifest, whose member directories are all recur's.
+ */
+export function removeForecasterFiles(dir: string, listed: readonly string[] | null): string[] {
+  const { ours } = checkMemberDirs(dir, listed);
   const removed: string[] = [];
   const unlink = (p: string): void => {
     unlinkSync(p);
