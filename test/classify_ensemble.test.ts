@@ -312,6 +312,12 @@ describe('recur classify train --ensemble', () => {
       const part = join(dir, `part-${hook}-${after}`);
       const stopped = runCli(args(part), { env: { [hook]: after } });
       assert.equal(stopped.code, code, `${hook}=${after}: ${stopped.stderr}`);
+      // The threads the members train on are kept: a resume without --threads (after a kill -9, which prints no
+      // hint) trains on them again.
+      const kept = JSON.parse(readFileSync(join(part, ENSEMBLE_FILE), 'utf8')) as {
+        training: { options: { threads?: unknown } };
+      };
+      assert.ok(Number.isInteger(kept.training.options.threads), `${hook}=${after}`);
       if (after !== '60') {
         // The members keep the first command's settings: a different flag is refused, touching nothing — also when
         // no member has a checkpoint yet (the settings the stored flags give).
@@ -322,6 +328,12 @@ describe('recur classify train --ensemble', () => {
       const resumed = runCli(['classify', 'train', '--out', part, '--resume', '--threads', '1', '-q']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.deepEqual(snapshot(part, 3), whole, `${hook}=${after}`);
+      // No lock of the killed run is left, in the members it finished either.
+      for (const k of [1, 2, 3])
+        assert.ok(
+          !existsSync(join(part, 'members', String(k), 'recur.lock')),
+          `${hook}=${after}: member ${k}`,
+        );
       // Resuming a finished ensemble trains nothing more.
       runCliOk(['classify', 'train', '--out', part, '--resume', '--threads', '1', '-q']);
       assert.deepEqual(snapshot(part, 3), whole);

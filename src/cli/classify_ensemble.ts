@@ -46,8 +46,15 @@ import {
   type ClassifyTrainOptions,
 } from './classify.js';
 import type { Output } from './output.js';
-import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
+import {
+  memberOutput,
+  openEnsembleRecord,
+  tidyFinishedMember,
+  trainingOptionsOf,
+  writeEnsembleRecord,
+} from './seed_ensemble.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
+import { defaultThreads } from '../node/pool.js';
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
 function memberFinished(dir: string, epochs: number | undefined): boolean {
@@ -71,7 +78,8 @@ export async function classifyTrainEnsemble(
     read: readEnsembleRecord,
     defaultData: 'the SpamAssassin corpus',
     seed,
-    options: trainingOptionsOf(o, seed, ['test']),
+    // The threads the members train on: a resume without --threads uses them again (the same bits).
+    options: { ...trainingOptionsOf(o, seed, ['test']), threads: o.threads ?? defaultThreads() },
   });
   const N = rec.size;
   // The members keep the first command's settings: a flag given with --resume that differs from a trained member's
@@ -91,7 +99,7 @@ export async function classifyTrainEnsemble(
     overwrite: false,
     ...(o.json !== undefined ? { json: o.json } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
   };
   const budget = new TrainingBudget(o);
   const batchCounter = { n: 0 };
@@ -103,6 +111,7 @@ export async function classifyTrainEnsemble(
     const dir = join(outDir, MEMBERS_DIR, String(k));
     const resumeMember = isModelDir(join(dir, CHECKPOINT_DIR));
     if (resumeMember && memberFinished(dir, o.epochs)) {
+      tidyFinishedMember(dir);
       finished.push(k);
       continue;
     }

@@ -11,6 +11,8 @@ import {
   type EnsembleRecord,
 } from '../models/seed_ensemble.js';
 import { writeFileAtomic } from '../node/atomic.js';
+import { acquireRunLock } from '../node/run_lock.js';
+import { removeStaleTemps } from '../node/run_files.js';
 import { UsageError, type Output } from './output.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
@@ -102,4 +104,13 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
   };
   writeEnsembleRecord(outDir, rec);
   return rec;
+}
+
+/**
+ * A member a resumed ensemble run skips (finished before a kill -9): its stale lock and recur's temp files of the
+ * killed run go, as a member the run trains has them swept by its own start.
+ */
+export function tidyFinishedMember(dir: string): void {
+  acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200)).release();
+  removeStaleTemps(dir);
 }

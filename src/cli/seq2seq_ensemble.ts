@@ -26,7 +26,13 @@ import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js'
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
-import { memberOutput, openEnsembleRecord, trainingOptionsOf, writeEnsembleRecord } from './seed_ensemble.js';
+import {
+  memberOutput,
+  openEnsembleRecord,
+  tidyFinishedMember,
+  trainingOptionsOf,
+  writeEnsembleRecord,
+} from './seed_ensemble.js';
 import {
   checkResumedFlags,
   heldOutExamples,
@@ -35,6 +41,7 @@ import {
   trainSeq2Seq,
   type Seq2SeqTrainOptions,
 } from './seq2seq.js';
+import { defaultThreads } from '../node/pool.js';
 
 /** Whether member `dir`'s checkpoint is that of a run that trained all its epochs (and its model is saved). */
 function memberFinished(dir: string, epochs: number): boolean {
@@ -61,7 +68,8 @@ export async function seq2seqTrainEnsemble(
     read: readSeq2SeqEnsembleRecord,
     defaultData: 'CMUdict',
     seed,
-    options: trainingOptionsOf(o, seed),
+    // The threads the members train on: a resume without --threads uses them again (the same bits).
+    options: { ...trainingOptionsOf(o, seed), threads: o.threads ?? defaultThreads() },
   });
   const N = rec.size;
   const data = rec.training.data ?? undefined;
@@ -92,7 +100,7 @@ export async function seq2seqTrainEnsemble(
   const runtime = {
     out: outDir,
     overwrite: false,
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
   };
   const listed = (k: number): boolean => rec.members.includes(`${MEMBERS_DIR}/${k}`);
   const done = (k: number): boolean =>
@@ -109,6 +117,7 @@ export async function seq2seqTrainEnsemble(
   for (let k = 1; k <= N; k++) {
     const dir = join(outDir, MEMBERS_DIR, String(k));
     if (!toTrain.includes(k)) {
+      tidyFinishedMember(dir);
       finished.push(k);
       continue;
     }
