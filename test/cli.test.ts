@@ -264,6 +264,12 @@ describe('recur CLI', () => {
       /has 9 characters; this recipe needs at least 41/,
     );
     bad(['train', textFile, '--epochs', '0'], /--epochs must be an integer from 1 to/, 2);
+    bad(['train', textFile, '--seq-length', '20'], /--seq-length applies to --recipe char-rnn/, 2);
+    bad(
+      ['train', textFile, '--recipe', 'char-rnn', '--maxlen', '20'],
+      /--maxlen applies to the keras recipe/,
+      2,
+    );
     // An unknown flag with commander's suggestion is still one line.
     const typo = run(['train', textFile, '--epoch', '1']);
     assert.equal(typo.code, 2);

@@ -23,6 +23,7 @@ import {
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../forecast/network.js';
 import {
   checkSeries,
+  FIRST_CHECK_WHY,
   datesAfter,
   parseSeriesCsv,
   seasonsOfFrequency,
@@ -329,7 +330,7 @@ export async function forecast(
     out.info(
       `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one, or --wide to forecast each`,
     );
-  asUsage(() => checkSeries(series, 4, label));
+  asUsage(() => checkSeries(series, 4, label, FIRST_CHECK_WHY));
   // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
   if (o.season === undefined && !series.frequency)
     throw new UsageError(

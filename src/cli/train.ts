@@ -131,6 +131,15 @@ export function epochProgressOf(metadata: Record<string, unknown>, where: string
 function settingsFrom(o: TrainOptions, source: string): TextSettings {
   if (o.gruResetAfter === false && (o.cell ?? 'lstm') !== 'gru')
     throw new UsageError(`--gru-reset-after applies to --cell gru, not ${o.cell ?? 'lstm'}`);
+  // A flag of the other recipe would be ignored without a word.
+  if (o.recipe !== 'char-rnn' && o.seqLength !== undefined)
+    throw new UsageError(
+      '--seq-length applies to --recipe char-rnn; the keras recipe trains on windows (--maxlen, --step)',
+    );
+  if (o.recipe === 'char-rnn' && (o.maxlen !== undefined || o.step !== undefined))
+    throw new UsageError(
+      `${o.maxlen !== undefined ? '--maxlen' : '--step'} applies to the keras recipe; --recipe char-rnn trains on streams (--seq-length)`,
+    );
   try {
     return textSettings(
       o.recipe,

@@ -31,6 +31,7 @@ import type { NetworkOptions, RNNForecaster } from './network.js';
 import { savedSeriesOf, type SavedNetworkRef, type SavedSeries } from './saved.js';
 import {
   checkSeries,
+  FIRST_CHECK_WHY,
   columnRange,
   csvRecords,
   dateFormat,
@@ -559,7 +560,7 @@ export interface PanelSeriesPlan {
 
 /** The split and fold plan of one series, exactly as forecastPanelSeries (autoForecast) makes them. */
 export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings): PanelSeriesPlan {
-  checkSeries(series, 4, `series ${id}`);
+  checkSeries(series, 4, `series ${id}`, FIRST_CHECK_WHY);
   const season = seasonOf(series, o.season);
   // With covariates, the rows after the last value give the horizon and, unless --holdout says, are forecast.
   const future = series.covariates?.futureDates.length ?? 0;

@@ -583,14 +583,23 @@ export function seriesFromCells(
 /** The former name, kept for existing callers: any frequency is accepted now. */
 export const parseMonthlyCsv = parseSeriesCsv;
 
-/** Throws unless the series can be forecast: enough points, not constant, finite. */
-export function checkSeries(s: TimeSeries, needed: number, src: string): void {
+/**
+ * Throws unless the series can be forecast: enough points, not constant, finite. `why`: the rule `needed` comes from
+ * (the default: the forecast's own; an early check before the season is known says so).
+ */
+export function checkSeries(
+  s: TimeSeries,
+  needed: number,
+  src: string,
+  why = 'two seasons plus the horizon, or more for the held-out part',
+): void {
   const v = s.values;
   if (v.length > 1 && v.every((x) => x === v[0]))
     throw new SeriesInputError(`${src}: the series is constant (${v[0]}); there is nothing to forecast`);
   if (v.length < needed) {
-    throw new SeriesInputError(
-      `${src} has ${v.length} points; at least ${needed} are needed (two seasons plus the horizon, or more for the held-out part)`,
-    );
+    throw new SeriesInputError(`${src} has ${v.length} points; at least ${needed} are needed (${why})`);
   }
 }
+
+/** What the early check (before the season is known) says of its minimum. */
+export const FIRST_CHECK_WHY = 'to read a series at all; a forecast then needs two seasons plus the horizon';
