@@ -141,6 +141,11 @@ describe('recur classify', () => {
     const t = run(['classify', 'eval', model]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /network\s+\d+\.\d%\s+[01]\.\d{4}/);
+    // --quiet: the same scores, nothing on stderr.
+    const q = run(['classify', 'eval', model, '-q']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(q.stderr, '');
+    assert.equal(q.stdout, t.stdout);
     assert.match(t.stdout, /naive Bayes/);
     assert.match(t.stdout, /majority/);
     assert.match(t.stdout, /confusion/);

@@ -202,6 +202,7 @@ export function registerClassify(program: Command): void {
       numFlag('--threshold', 0, 1),
     )
     .option('--json', 'print one JSON object', false)
+    .option('-q, --quiet', 'print the scores only (no notes)', false)
     .action(async (dir: string, file: string | undefined, opts) => {
       const { classifyEval } = await loadCommand(() => import('./classify.js'));
       process.exitCode = classifyEval(dir, file, opts, makeOutput(opts));
