@@ -279,6 +279,16 @@ describe('recur CLI', () => {
     const before = readdirSync(out).sort();
     bad(['train', textFile, '--out', out], /already holds a model; pass --resume .* --overwrite/, 2);
     assert.deepEqual(readdirSync(out).sort(), before);
+    bad(
+      ['train', textFile, '--from', out, '--recipe', 'char-rnn'],
+      /--recipe: --from continues a trained model/,
+      2,
+    );
+    bad(
+      ['train', textFile, '--from', out, '--no-lowercase'],
+      /--no-lowercase: --from continues a trained model/,
+      2,
+    );
     // A file of a name recur writes, with no model beside it, is the user's: never replaced, --overwrite or not.
     const users = join(dir, 'users');
     mkdirSync(users);

@@ -142,10 +142,26 @@ program
   .option('--overwrite', 'replace a model already in --out', false)
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'one JSON object per epoch (and per sample) on stdout', false)
-  .action(async (file: string | undefined, opts: TrainOptions & { quiet: boolean; json: boolean }) => {
-    const { train } = await loadCommand(() => import('./train.js'));
-    process.exitCode = await train(file, opts, makeOutput(opts));
-  });
+  .action(
+    async (
+      file: string | undefined,
+      opts: TrainOptions & { quiet: boolean; json: boolean },
+      cmd: Command,
+    ) => {
+      // --from takes the recipe and the case from the model: either flag would be overridden without a word.
+      if (opts.from !== undefined)
+        for (const [k, flag] of [
+          ['recipe', '--recipe'],
+          ['lowercase', '--no-lowercase'],
+        ] as const)
+          if (cmd.getOptionValueSource(k) === 'cli')
+            throw new UsageError(
+              `${flag}: --from continues a trained model, whose recipe and case come from it; leave it out`,
+            );
+      const { train } = await loadCommand(() => import('./train.js'));
+      process.exitCode = await train(file, opts, makeOutput(opts));
+    },
+  );
 
 program
   .command('generate')
