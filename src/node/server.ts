@@ -225,7 +225,11 @@ const GENERATE_BODY = (limits: ServeLimits) =>
   });
 
 const PREDICT_BODY = (limits: ServeLimits) => {
-  const text = z.string().min(1).max(limits.textChars);
+  // As `recur classify predict` refuses a blank argument: nothing to classify.
+  const text = z
+    .string()
+    .max(limits.textChars)
+    .refine((s) => s.trim() !== '', { message: 'a text must not be empty or only whitespace' });
   // As `recur seq2seq predict` refuses a blank argument: a decoder would invent an output for nothing.
   const source = z
     .string()
