@@ -133,12 +133,14 @@ function readingOf(o: Seq2SeqDataOptions, fingerprint: string): PairsReading {
  * fingerprint are not checked. `instead`: what the user can do.
  */
 export function checkTrainingData(
-  examples: readonly Example[],
+  examples: readonly Example[] | string,
   stored: PairsReading | undefined,
   data: string,
   instead: string,
 ): void {
-  if (stored?.fingerprint !== undefined && pairsFingerprint(examples) !== stored.fingerprint)
+  // `examples`: the examples, or their fingerprint already computed.
+  const fingerprint = (): string => (typeof examples === 'string' ? examples : pairsFingerprint(examples));
+  if (stored?.fingerprint !== undefined && fingerprint() !== stored.fingerprint)
     throw new UsageError(
       `${data} is not the data the model was trained on (its pairs differ from the ones the model recorded); ${instead}`,
     );
@@ -467,9 +469,9 @@ export async function trainSeq2Seq(
   }
 
   const all = withinLimits(loadExamples(file, read, settings, out), settings);
-  if (o.resume && file !== undefined)
-    checkTrainingData(all, storedReading, file, '--resume needs the file the run started on');
   const fingerprint = file !== undefined ? pairsFingerprint(all) : '';
+  if (o.resume && file !== undefined)
+    checkTrainingData(fingerprint, storedReading, file, '--resume needs the file the run started on');
   const splits = splitsOf(all, settings.seed, file ?? CMUDICT);
   // A final refit (--train-on-validation) trains on the validation split too, and so validates nothing.
   const validating = !settings.trainOnValidation;

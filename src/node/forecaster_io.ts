@@ -32,7 +32,6 @@ import { maseScale } from '../forecast/metrics.js';
 import { RNNForecaster, type NetworkOptions } from '../forecast/network.js';
 import {
   isNetworkMember,
-  networkMinHistory,
   SAVED_METHODS,
   type SavedMember,
   type SavedNetworkRef,
@@ -217,14 +216,9 @@ export function loadForecaster(dir: string): {
   history: MonthlySeries;
   notes: string[];
   intervals: SavedInterval[];
-  /** The fewest points of history it forecasts from (as `recur forecast predict` asks). */
-  minHistory: number;
 } {
   const raw = readManifest(dir);
-  if ((raw as { version?: unknown } | null)?.version !== 2) {
-    const v1 = loadV1(dir, raw);
-    return { ...v1, minHistory: networkMinHistory(v1.forecaster, v1.forecaster.opts.season) };
-  }
+  if ((raw as { version?: unknown } | null)?.version !== 2) return loadV1(dir, raw);
   const d = loadForecasterDir(dir);
   const s = d.manifest.series[0];
   const net = d.networks.get(s.id)?.get(s.members[0].name);
@@ -251,7 +245,6 @@ export function loadForecaster(dir: string): {
     },
     notes: d.notes,
     intervals: s.intervals,
-    minHistory: networkMinHistory(net, s.season),
   };
 }
 
