@@ -18,8 +18,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
+import { makeDirectories } from '../src/node/atomic.js';
 import { LOCK_FILE, acquireRunLock } from '../src/node/run_lock.js';
-import { CLI, pseudoText, runCli } from './cli_helpers.js';
+import { CLI, pseudoText, reviews, runCli } from './cli_helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'recur-lock-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -187,4 +188,41 @@ test('recur train: a second run on a busy --out exits 2 naming the first; after 
   assert.equal(third.code, 0, third.stderr);
   assert.equal(existsSync(join(out, LOCK_FILE)), false, 'a finished run removes its lock');
   assert.ok(existsSync(join(out, 'model.json')));
+});
+
+test('an --out no directory can be made in fails at once, exit 2 naming it (Node’s recursive mkdir spins under /proc)', () => {
+  const text = join(root, 'proc-corpus.txt');
+  writeFileSync(text, pseudoText(4_000, 5));
+  const labelled = join(root, 'proc-reviews.csv');
+  writeFileSync(labelled, reviews(40, 5));
+  const pairs = join(root, 'proc-pairs.tsv');
+  writeFileSync(pairs, Array.from({ length: 40 }, (_, i) => `w${i}\tW${i}`).join('\n') + '\n');
+  const series = join(root, 'proc-series.csv');
+  writeFileSync(
+    series,
+    ['value', ...Array.from({ length: 60 }, (_, i) => String(10 + (i % 12)))].join('\n') + '\n',
+  );
+  const missing = `/proc/recur-test-${process.pid}`;
+  const runs: string[][] = [
+    ['train', text, '--epochs', '1', '--steps-per-epoch', '1', '--units', '8'],
+    ['classify', 'train', labelled, '--epochs', '1', '--units', '8'],
+    ['seq2seq', 'train', pairs, '--epochs', '1', '--units', '8'],
+    ['forecast', series, '--method', 'theta', '--season', '12'],
+  ];
+  for (const args of runs) {
+    const r = runCli([...args, '--out', `${missing}/run`, '--threads', '1', '-q'], { timeout: 30_000 });
+    assert.equal(r.signal, null, `${args[0]}: not killed by the timeout`);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, `recur: ${missing}: no such file or directory\n`, args.join(' '));
+  }
+});
+
+test('makeDirectories makes missing parents, accepts an existing directory, refuses a file in the way', () => {
+  const deep = join(root, 'a', 'b', 'c');
+  makeDirectories(deep);
+  assert.ok(existsSync(deep));
+  makeDirectories(deep);
+  makeDirectories(join(root, 'a', '.', 'b', '..', 'b'));
+  writeFileSync(join(root, 'a', 'file'), 'x');
+  assert.throws(() => makeDirectories(join(root, 'a', 'file', 'd')), { code: 'ENOTDIR' });
 });

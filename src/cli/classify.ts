@@ -8,7 +8,6 @@
  *
  * Output directory layout: as `recur train` (model.json + weights, checkpoint/, log.csv; src/node/run_files.ts).
  */
-import { mkdirSync } from 'node:fs';
 import { readStdinLines } from '../node/text_file.js';
 import { join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
@@ -95,6 +94,7 @@ import {
   givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
+import { makeDirectories } from '../node/atomic.js';
 
 export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   out?: string;
@@ -631,7 +631,7 @@ export async function trainClassifier(
   });
   interrupt.listen();
 
-  mkdirSync(outDir, { recursive: true });
+  makeDirectories(outDir);
   const counts = classes
     .map((c, k) => {
       let n = 0;

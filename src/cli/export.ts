@@ -7,7 +7,7 @@
  * and text classifiers (recur classify train), whose training and validation texts are encoded and split here, with
  * recur's own tokenizer and split, into classify_data.json — so PyTorch trains on exactly what recur would.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { classWeightsFor } from '../classify/model.js';
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
@@ -17,7 +17,7 @@ import { pytorchExportProblem, pytorchGraphProblem, type ExportLayerJson } from 
 import type { Functional } from '../models/functional.js';
 import type { Sequential } from '../models/sequential.js';
 import { layerToKeras } from '../models/serialization.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { makeDirectories, writeFileAtomic } from '../node/atomic.js';
 import { MEMBERS_DIR } from '../classify/ensemble.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
@@ -219,7 +219,7 @@ export function exportModel(format: string, dir: string, outDir: string, out: Ou
   const problem = exportProblem(src, dir);
   if (problem) throw new UsageError(`${dir}: cannot be exported to PyTorch: ${problem}`);
 
-  mkdirSync(outDir, { recursive: true });
+  makeDirectories(outDir);
   // The starting model: the weights without optimizer slots, the recipe without a training state.
   saveModel(src.model, join(outDir, 'start'), { includeOptimizer: false, metadata: src.metadata });
   const files = { ...pytorchProjectFiles(src.kind), ...src.extra };

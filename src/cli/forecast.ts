@@ -156,7 +156,11 @@ export function layoutOf(o: ForecastCliOptions): ForecasterLayout {
 
 /** A failure of `f` (a throw, or a rejection of the promise it returns) is bad usage (exit 2) with its message. */
 export function usage<T>(f: () => T): T {
-  const asUsageError = (e: unknown): UsageError => new UsageError(e instanceof Error ? e.message : String(e));
+  // A file-system error keeps its code and path: reportError names the path and judges the code.
+  const asUsageError = (e: unknown): Error =>
+    e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && 'path' in e
+      ? e
+      : new UsageError(e instanceof Error ? e.message : String(e));
   try {
     const r = f();
     return (

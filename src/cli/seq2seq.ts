@@ -11,7 +11,7 @@
  * Data: a TSV/CSV of pairs, or by default English grapheme-to-phoneme on the CMU Pronouncing Dictionary. Sources are
  * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -92,6 +92,7 @@ import {
 import { predictAll, translateAll, evaluateHere } from './seq2seq_decoding.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
+import { makeDirectories } from '../node/atomic.js';
 
 /** The default data's name in model files. */
 const CMUDICT = CMUDICT_DATA;
@@ -520,7 +521,7 @@ export async function trainSeq2Seq(
       );
   }
   if (ngramOrder > 0 && !existsSync(ngramFile)) {
-    mkdirSync(ngramDir, { recursive: true });
+    makeDirectories(ngramDir);
     fitAndWriteJointNgram(
       ngramDir,
       app,
@@ -638,7 +639,7 @@ export async function trainSeq2Seq(
   });
 
   interrupt.listen();
-  mkdirSync(outDir, { recursive: true });
+  makeDirectories(outDir);
   const skipBatches = state?.batch ?? 0;
   const resumeFrom: EpochProgress | undefined =
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;

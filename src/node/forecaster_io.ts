@@ -17,7 +17,6 @@
 import {
   existsSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -41,7 +40,7 @@ import type { MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
-import { writeFileAtomic } from './atomic.js';
+import { makeDirectories, writeFileAtomic } from './atomic.js';
 import { loadModel, saveModel } from './model_io.js';
 import {
   isModelFileName,
@@ -72,7 +71,7 @@ export function saveForecaster(
   intervals: SavedInterval[] = [],
 ): void {
   if (!f.transform) throw new Error('saveForecaster: the forecaster is not fitted');
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   f.models.forEach((m, i) =>
     saveModel(m, join(dir, `member-${i}`), { includeOptimizer: false, metadata: { task: 'forecast' } }),
   );
@@ -628,10 +627,11 @@ function manifestMemberDirs(dir: string): string[] {
  * `overwrite` — and then only recur's own files in it are deleted (forecaster.json and the model files of the member
  * directories it names), anything else stays; a directory with other content and no forecaster.json is refused:
  * recur did not write it. So is a forecaster.json that is not a recur forecaster's, and any other member directory
- * with something in it, where a new save could write. Errors are the caller's (bad usage).
+ * with something in it, where a new save could write. A missing directory is made. Errors are the caller's (bad usage).
  */
 export function prepareForecasterDir(dir: string, overwrite: boolean): void {
-  if (!existsSync(dir)) return;
+  // Made now, so that a path no directory can be made at fails before the run, not after it.
+  if (!existsSync(dir)) return makeDirectories(dir);
   if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is a file; give a directory for the forecaster`);
   const entries = readdirSync(dir);
   if (entries.length === 0) return;
@@ -694,7 +694,7 @@ export function discardStaging(staging: string): void {
  * and the manifest is written last, atomically. A kill on the way leaves a stopped save, which --overwrite replaces.
  */
 export function commitForecaster(dir: string, staging: string, manifest: ForecasterManifest): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const listed = existsSync(join(dir, FORECASTER_FILE)) ? manifestMemberDirs(dir) : null;
   removeForecasterFiles(dir, listed);
   if (isRealDirectory(staging)) {
@@ -804,6 +804,6 @@ export function removeForecasterFiles(dir: string, listed: readonly string[] | n
 
 /** Writes the manifest (last, atomically: a directory with a manifest is complete). */
 export function writeForecasterManifest(dir: string, m: ForecasterManifest): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   writeFileAtomic(join(dir, FORECASTER_FILE), JSON.stringify(m, null, 1) + '\n');
 }

@@ -3,7 +3,7 @@
  * Keras .h5/.hdf5 file, or a Keras 3 .keras archive — told by the extension (a directory is a recur model).
  * Reads only the given file (and, for a model directory, the weights files inside it); writes atomically.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -17,7 +17,7 @@ import {
   type LoadedKerasModel,
   type WeightsReport,
 } from '../keras/load.js';
-import { writeFileAtomic } from './atomic.js';
+import { makeDirectories, writeFileAtomic } from './atomic.js';
 import { loadFunctionalModel, loadModel, modelJsonPath, saveModel } from './model_io.js';
 
 export type ModelFormat = 'recur' | 'keras-h5' | 'keras';
@@ -132,7 +132,7 @@ export async function saveAnyModel(
       ? await saveKerasArchive(model, new Date(), metadata)
       : await saveKerasH5(model, metadata);
   // Missing parent directories are made, as saveModel makes a model directory's.
-  mkdirSync(dirname(resolve(path)), { recursive: true });
+  makeDirectories(dirname(resolve(path)));
   writeFileAtomic(path, r.bytes);
   return { notes: r.notes };
 }

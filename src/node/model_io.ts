@@ -9,17 +9,9 @@
  * path, a symbolic link pointing out) is an error naming the path.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { makeDirectories, writeFileAtomic } from './atomic.js';
 import { parseModelJson } from '../models/model_file.js';
 import {
   ModelFileError,
@@ -53,7 +45,7 @@ export function saveModel(
   opts: SaveOptions = {},
 ): { notes: string[] } {
   const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
   writeFileAtomic(join(dir, weightsFile), art.weightData);
   const json = modelJsonFor(art, weightsFile);

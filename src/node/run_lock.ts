@@ -10,7 +10,6 @@
 import {
   closeSync,
   existsSync,
-  mkdirSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -23,6 +22,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { processAlive } from './run_files.js';
+import { makeDirectories } from './atomic.js';
 
 /** The lock file's name in a run directory. */
 export const LOCK_FILE = 'recur.lock';
@@ -94,7 +94,7 @@ function releaseAllAtExit(): void {
 export function acquireRunLock(dir: string, command: string): RunLock {
   const created: string[] = [];
   for (let d = resolve(dir); !existsSync(d); d = dirname(d)) created.push(d);
-  mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const path = join(dir, LOCK_FILE);
   const content: LockContent = {
     pid: process.pid,
