@@ -210,6 +210,10 @@ describe('recur CLI: bad usage and bad input', () => {
 
   it('exit codes: 2 for unknown commands, flags and choices, 0 for --help; a stack trace only with --debug', () => {
     assertUsageError(['bogus'], /unknown command 'bogus'/);
+    assertUsageError(['help', 'bogus'], /^recur: unknown command 'bogus'$/m);
+    assertUsageError(['classify', 'help', 'bogus'], /^recur: unknown command 'bogus'$/m);
+    assert.equal(run(['help', 'classify']).code, 0);
+    assertUsageError(['train', '--out', 'help', 'bogus'], /bogus: no such file/);
     assertUsageError(['train', '--bogus'], /unknown option '--bogus'/);
     assertUsageError(['--bogus'], /unknown option '--bogus'/);
     assertUsageError(

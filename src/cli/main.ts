@@ -535,4 +535,31 @@ process.on('unhandledRejection', (e) => {
   fail(e);
   process.exit();
 });
-program.parseAsync(process.argv).catch(fail);
+/**
+ * `recur [command…] help NAME` of no such command: one line, as `recur NAME` says (commander prints the whole help
+ * as the error).
+ */
+function refuseHelpOfUnknown(args: readonly string[]): void {
+  let cmd: Command = program;
+  // Only through command groups: past a command's name, a word may be its argument or an option's value.
+  for (let i = 0; i < args.length && cmd.commands.length > 0; i++) {
+    if (args[i].startsWith('-')) continue;
+    const find = (name: string): Command | undefined =>
+      cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (args[i] === 'help' && i + 1 < args.length && !find('help')) {
+      if (!find(args[i + 1]))
+        cmd.error(`unknown command '${args[i + 1]}'`, { code: 'commander.unknownCommand' });
+      return;
+    }
+    const sub = find(args[i]);
+    if (!sub) return;
+    cmd = sub;
+  }
+}
+
+try {
+  refuseHelpOfUnknown(process.argv.slice(2));
+  program.parseAsync(process.argv).catch(fail);
+} catch (e) {
+  fail(e);
+}
