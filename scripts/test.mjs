@@ -77,6 +77,7 @@ const ONCE = [
   'forecast_panel',
   'forecast_predict',
   'forecast_regressors',
+  'forecast_qa_metrics',
   'keras_fuzz',
   'keras_train',
   'large_inputs',
