@@ -78,6 +78,7 @@ const ONCE = [
   'forecast_predict',
   'forecast_regressors',
   'forecast_qa_metrics',
+  'forecast_qa_input',
   'keras_fuzz',
   'keras_train',
   'large_inputs',

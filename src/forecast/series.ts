@@ -337,17 +337,34 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   if (dateCol !== undefined && regressorCols.includes(dateCol))
     fail(`${src}: the date column ${colName(dateCol)} cannot be a regressor`);
   const values: number[] = [];
+  // Rows whose value is missing (empty, NA, …): without regressors, a gap that --interpolate fills, as in a panel.
+  const missingRows: number[] = [];
   body.forEach((r, i) => {
     const cell = r[vc];
     // With regressors, an empty value is a row of the known future (checked to be after the last value below).
     if (regressorCols.length > 0 && cell === '') return void values.push(NaN);
     const v = parseDecimal(cell);
+    if (v === null && regressorCols.length === 0 && MISSING_CELL.test(cell)) {
+      missingRows.push(i);
+      return void values.push(NaN);
+    }
     if (v === null)
       return fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
     values.push(v);
   });
+  if (missingRows.length > 0 && (opts.interpolate !== true || dateCol === undefined))
+    fail(
+      `${src}: ${missingRows.length} missing value(s) in column ${colName(vc)} (line ${missingRows
+        .slice(0, 5)
+        .map((i) => bodyLines[i])
+        .join(', ')}${missingRows.length > 5 ? ', …' : ''})${
+        dateCol !== undefined
+          ? '; fix the data or pass --interpolate to fill them'
+          : '; without a date column they cannot be interpolated'
+      }`,
+    );
   const name = header?.[vc] ?? `column ${vc}`;
   const regressorCells = regressorCols.map((c) =>
     body.map((r, i) => {
@@ -382,11 +399,14 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
         (c) => c !== vc && c !== dc && !regressorCols.includes(c) && sample.every((r) => isNumber(r[c])),
       )
     : [];
+  // With --interpolate, a row without a value is left out: its date becomes a gap, filled like a missing date.
+  const dropped = new Set(missingRows);
+  const kept = body.flatMap((_, i) => (dropped.has(i) ? [] : [i]));
   const cellsOf = (vs: readonly number[], column: string): TimeSeries =>
     seriesFromCells(
-      body.map((r) => r[dc]),
-      vs,
-      bodyLines,
+      kept.map((i) => body[i][dc]),
+      kept.map((i) => vs[i]),
+      kept.map((i) => bodyLines[i]),
       name,
       { source: src, interpolate: opts.interpolate, column },
     );
