@@ -79,6 +79,7 @@ const ONCE = [
   'forecast_regressors',
   'forecast_qa_metrics',
   'forecast_qa_input',
+  'forecast_qa_output',
   'keras_fuzz',
   'keras_train',
   'large_inputs',

@@ -252,7 +252,10 @@ export async function sarimaHere(
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     return pred;
   } catch (e) {
-    throw asError(e, 'SARIMA');
+    const err = asError(e, 'SARIMA');
+    // The wasm's own errors ("offset is out of bounds" on a long series) do not say what failed.
+    if (err.message.startsWith('SARIMA')) throw err;
+    throw new Error(`SARIMA failed on ${train.length} points in the arima package: ${err.message}`);
   } finally {
     m?.destroy();
   }

@@ -1,0 +1,67 @@
+/**
+ * What `recur forecast` prints besides its results (QA): nothing on stderr under --quiet or --json, even when the
+ * arima package prints its search's diagnostics; a failed SARIMA fit says what failed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
+import {
+  baselineLoaders,
+  sarimaHere,
+  setBaselineLoaders,
+  type ArimaConstructor,
+} from '../src/forecast/baselines.js';
+import { runCli } from './cli_helpers.js';
+
+const year = (t: number): string => String(1900 + t);
+/** A yearly series with a steep, curving trend: AutoARIMA passes over non-stationary orders and says so. */
+const GROWTH = Array.from({ length: 50 }, (_, t) => 100 * 1.03 ** t + 3 * Math.sin(t * 1.7));
+
+describe('recur forecast: stderr under --quiet and --json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-output-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'growth.csv');
+  writeFileSync(file, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
+  const base = [file, '--candidates', 'theta', '--baselines', 'sarima', '--threads', '1'];
+
+  it('the arima package prints during the fit, yet the run without flags shows no unexplained line', () => {
+    const r = runCli(['forecast', ...base]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /non-stationary/);
+    assert.match(r.stdout, /^sarima\s/m, 'SARIMA should be scored on the hold-out');
+  });
+
+  for (const flag of ['--quiet', '--json'])
+    it(`${flag}: stderr is empty`, () => {
+      const r = runCli(['forecast', ...base, flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+    });
+});
+
+describe('SARIMA: a failure inside the arima package says what failed', () => {
+  it("a bare wasm error is named as SARIMA's, with the length of the series", async () => {
+    const saved = baselineLoaders();
+    const failing = class {
+      train(): void {
+        throw new RangeError('offset is out of bounds');
+      }
+      predict(): number[][] {
+        return [[]];
+      }
+      destroy(): void {}
+    } as unknown as ArimaConstructor;
+    setBaselineLoaders({ ...saved, arima: () => Promise.resolve(failing) });
+    try {
+      await assert.rejects(
+        sarimaHere(GROWTH, 4, 1),
+        /^Error: SARIMA failed on 50 points in the arima package: offset is out of bounds$/,
+      );
+    } finally {
+      setBaselineLoaders(saved);
+    }
+  });
+});
