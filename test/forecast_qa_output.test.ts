@@ -1,6 +1,7 @@
 /**
  * What `recur forecast` prints besides its results (QA): nothing on stderr under --quiet or --json, even when the
- * arima package prints its search's diagnostics; a failed SARIMA fit says what failed.
+ * arima package prints its search's diagnostics; a line per backtested candidate when stderr is not a terminal; a
+ * failed SARIMA fit says what failed.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,24 @@ describe('recur forecast: stderr under --quiet and --json', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /non-stationary/);
     assert.match(r.stdout, /^sarima\s/m, 'SARIMA should be scored on the hold-out');
+  });
+
+  it('stderr not a terminal: a progress line per candidate as its backtest folds finish', () => {
+    const r = runCli([
+      'forecast',
+      file,
+      '--candidates',
+      'theta,damped',
+      '--baselines',
+      'none',
+      '--threads',
+      '1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^backtest: theta done \(5\/10 fits, [\d.]+ s\)$/m);
+    assert.match(r.stderr, /^backtest: damped done \(10\/10 fits, [\d.]+ s\)$/m);
+    const q = runCli(['forecast', file, '--candidates', 'theta,damped', '--threads', '1', '--quiet']);
+    assert.doesNotMatch(q.stderr, /backtest:/);
   });
 
   for (const flag of ['--quiet', '--json'])

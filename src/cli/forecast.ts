@@ -298,9 +298,30 @@ export function seedsOf(o: { seed?: number; seeds?: number }): number[] {
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
-/** A progress bar over the backtest's fits on a terminal; one line per finished candidate otherwise. */
-function backtestProgress(out: Output, total: number): { tick(name: string): void; stop(): void } {
-  if (!out.progress || process.stderr.isTTY !== true) return { tick: () => undefined, stop: () => undefined };
+/**
+ * A progress bar over the backtest's fits on a terminal; one line per candidate whose folds are all done otherwise (a
+ * log would show nothing for minutes while the networks train).
+ */
+function backtestProgress(
+  out: Output,
+  total: number,
+  folds: number,
+): { tick(name: string, fold: number): void; stop(): void } {
+  if (!out.progress) return { tick: () => undefined, stop: () => undefined };
+  if (process.stderr.isTTY !== true) {
+    let done = 0;
+    const started = Date.now();
+    return {
+      tick: (name, fold) => {
+        done++;
+        if (fold === folds - 1)
+          out.info(
+            `backtest: ${name} done (${done}/${total} fits, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+          );
+      },
+      stop: () => undefined,
+    };
+  }
   const bar = progressBar(' backtest {value}/{total} fits [{bar}] {eta_formatted} - {name}');
   bar.start(total, 0, { name: '' });
   return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
@@ -425,7 +446,7 @@ export async function forecast(
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
-  let progress: { tick(name: string): void; stop(): void } | null = null;
+  let progress: { tick(name: string, fold: number): void; stop(): void } | null = null;
   const res = await autoForecast(train, {
     horizon,
     season,
@@ -451,9 +472,10 @@ export async function forecast(
           plan.origins.length *
           (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1) *
           (covariateRows ? 2 : 1),
+        plan.origins.length,
       );
     },
-    onFold: (name) => progress?.tick(name),
+    onFold: (name, fold) => progress?.tick(name, fold),
   });
   (progress as { stop(): void } | null)?.stop();
   const bt = res.backtest;
