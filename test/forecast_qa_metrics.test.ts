@@ -1,9 +1,11 @@
 /**
  * Hold-out scores on awkward series (QA): sMAPE where the actual and the forecast are both 0, and MASE on a training
- * part whose seasonal naive is exact — the same scale as the backtest's, never an infinite MASE for every method.
+ * part whose seasonal naive is exact — the same scale as the backtest's, never an infinite MASE for every method; a
+ * conformal level with a fraction named as given.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CalibrationError, conformalHalfWidths } from '../src/forecast/conformal.js';
 import { maseScale, metrics } from '../src/forecast/metrics.js';
 import { summarizePanel, type SeriesForecast } from '../src/forecast/panel.js';
 
@@ -43,5 +45,15 @@ describe('metrics: zeros and exact seasons', () => {
     });
     const s = summarizePanel([one('a', [0, 0, 2, 3], [0, 0, 2, 3]), one('b', [1, 0, 1, 3], [0, 0, 2, 3])]);
     assert.equal(s.rows[0].series, 2);
+  });
+});
+
+describe('conformal intervals: a level with a fraction', () => {
+  it('too few errors for 99.9% names 99.9%, not 100%', () => {
+    const residuals = Array.from({ length: 5 }, (_, k) => Array.from({ length: 12 }, (_, h) => k - h / 3));
+    assert.throws(
+      () => conformalHalfWidths(residuals, 0.999),
+      (e: Error) => e instanceof CalibrationError && /too few for a 99\.9% interval/.test(e.message),
+    );
   });
 });
