@@ -1,13 +1,14 @@
 /**
  * One series with missing values (QA): an empty or NA value cell is a missing value, as in a panel — named with its
- * lines and filled by --interpolate, not "not a number" whatever the flag.
+ * lines and filled by --interpolate, not "not a number" whatever the flag. Hourly data stamped at a minute past the
+ * hour (00:30, 01:30, …) is hourly, not "finer than hourly or irregular".
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
+import { datesAfter, parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
 import { runCli } from './cli_helpers.js';
 
 const month = (t: number): string => `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
@@ -71,5 +72,44 @@ describe('one series: missing values', () => {
     const o = JSON.parse(ok.stdout) as { interpolated: number; forecast: number[] };
     assert.equal(o.interpolated, 1);
     assert.equal(o.forecast.length, 12);
+  });
+});
+
+describe('hourly series stamped at a minute past the hour', () => {
+  const hour = (k: number, minute: number): string => {
+    const t = new Date(Date.UTC(2024, 0, 1, 0, minute) + k * 3_600_000);
+    const p = (n: number): string => String(n).padStart(2, '0');
+    return `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}`;
+  };
+  const text = (minute: number, skip = -1): string =>
+    [
+      'ts,load',
+      ...Array.from({ length: 72 }, (_, k) => k)
+        .filter((k) => k !== skip)
+        .map((k) => `${hour(k, minute)},${(10 + Math.sin(k / 3)).toFixed(3)}`),
+    ].join('\n') + '\n';
+
+  it('00:30, 01:30, … is hourly, labelled at its minute, and so is the future', () => {
+    const s = parseSeriesCsv(text(30), { source: 'h.csv' });
+    assert.equal(s.frequency, 'hourly');
+    assert.equal(s.dates[0], '2024-01-01 00:30');
+    assert.equal(s.dates[71], '2024-01-03 23:30');
+    assert.deepEqual(datesAfter(s.dates, 2, s.frequency), ['2024-01-04 00:30', '2024-01-04 01:30']);
+  });
+
+  it('a missing hour is a gap named at its minute, filled by --interpolate', () => {
+    assert.throws(
+      () => parseSeriesCsv(text(30, 10), { source: 'h.csv' }),
+      /1 missing hour\(s\) in 1 gap\(s\): 2024-01-01 09:30 … 2024-01-01 11:30/,
+    );
+    const s = parseSeriesCsv(text(30, 10), { source: 'h.csv', interpolate: true });
+    assert.equal(s.dates[10], '2024-01-01 10:30');
+    assert.equal(s.interpolated, 1);
+  });
+
+  it('on the hour stays as it was; a minute that changes is irregular', () => {
+    assert.equal(parseSeriesCsv(text(0), { source: 'h.csv' }).dates[1], '2024-01-01 01:00');
+    const mixed = text(30).replace('2024-01-01 05:30', '2024-01-01 05:45');
+    assert.throws(() => parseSeriesCsv(mixed, { source: 'h.csv' }), /finer than hourly or irregular/);
   });
 });

@@ -170,7 +170,10 @@ export function otherDateFormat(cells: readonly string[]): number {
   return cells.findIndex((c) => dateFormat(c) !== first);
 }
 
-/** The point's index at a frequency (consecutive points differ by 1); weekly counts from `origin` (ms). */
+/**
+ * The point's index at a frequency (consecutive points differ by 1); weekly and hourly count from `origin` (ms), so
+ * hours stamped at a fixed minute past (00:30, 01:30, …) are hourly too.
+ */
 function indexAt(d: ParsedDate, f: Frequency, origin: number): number | null {
   switch (f) {
     case 'yearly':
@@ -185,8 +188,10 @@ function indexAt(d: ParsedDate, f: Frequency, origin: number): number | null {
     }
     case 'daily':
       return Math.floor(d.ms / DAY_MS);
-    case 'hourly':
-      return d.minute === 0 && d.ms % HOUR_MS === 0 ? d.ms / HOUR_MS : null;
+    case 'hourly': {
+      const hours = (d.ms - origin) / HOUR_MS;
+      return Number.isInteger(hours) ? Math.floor(origin / HOUR_MS) + hours : null;
+    }
   }
 }
 
@@ -210,7 +215,10 @@ function labelAt(d: ParsedDate, f: Frequency, k: number): string {
     case 'hourly': {
       const t = new Date(d.ms + k * (f === 'weekly' ? 7 * DAY_MS : f === 'daily' ? DAY_MS : HOUR_MS));
       const day = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
-      return f === 'hourly' ? `${day} ${pad(t.getUTCHours())}:00` : day;
+      if (f !== 'hourly') return day;
+      // The minute (and second) past the hour the series is stamped at.
+      const time = `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`;
+      return `${day} ${time}${t.getUTCSeconds() > 0 ? `:${pad(t.getUTCSeconds())}` : ''}`;
     }
   }
 }
