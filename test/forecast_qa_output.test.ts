@@ -1,7 +1,7 @@
 /**
  * What `recur forecast` prints besides its results (QA): nothing on stderr under --quiet or --json, even when the
  * arima package prints its search's diagnostics; a line per backtested candidate when stderr is not a terminal; a
- * failed SARIMA fit says what failed.
+ * failed SARIMA fit says what failed. --candidates with a method it does not apply to is bad usage up front.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,4 +83,37 @@ describe('SARIMA: a failure inside the arima package says what failed', () => {
       setBaselineLoaders(saved);
     }
   });
+});
+
+describe('--candidates with --method (bad usage, exit 2 before any work)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-candidates-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const one = join(dir, 'one.csv');
+  writeFileSync(one, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
+  const many = join(dir, 'many.csv');
+  writeFileSync(
+    many,
+    ['id,t,v', ...['a', 'b'].flatMap((id) => GROWTH.map((v, t) => `${id},${t + 1},${v.toFixed(3)}`))].join(
+      '\n',
+    ) + '\n',
+  );
+  const panel = [many, '--id-column', 'id', '--season', '1'];
+  for (const [args, pattern] of [
+    [
+      [one, '--method', 'combination', '--candidates', 'ets'],
+      /combination averages the best of at least two/,
+    ],
+    [[one, '--method', 'theta', '--candidates', 'ets,damped'], /--method theta fixes the method/],
+    [
+      [...panel, '--method', 'combination', '--candidates', 'theta'],
+      /combination averages the best of at least two/,
+    ],
+    [[...panel, '--method', 'global', '--candidates', 'ets,theta'], /--method global fixes the method/],
+  ] as [string[], RegExp][])
+    it(args.slice(1).join(' '), () => {
+      const r = runCli(['forecast', ...args, '--threads', '1']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    });
 });

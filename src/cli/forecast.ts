@@ -197,6 +197,21 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
   return v as T;
 }
 
+/**
+ * --candidates is what `auto` and the combination choose from: with a fixed method it would be ignored without a
+ * word, and a combination of fewer than two would fail on every series after the run had started.
+ */
+export function checkCandidates(method: string, candidates: readonly string[], given: boolean): void {
+  if (given && method !== 'auto' && method !== COMBINATION)
+    throw new UsageError(
+      `--candidates is what --method auto or combination chooses from; --method ${method} fixes the method (leave out one of them)`,
+    );
+  if (method === COMBINATION && new Set(candidates).size < 2)
+    throw new UsageError(
+      `--method combination averages the best of at least two candidates; --candidates gives ${candidates.join(', ')}`,
+    );
+}
+
 /** `--level 80,95` → [0.8, 0.95]. */
 export function parseLevels(text: string): number[] {
   const levels = text.split(',').map((t) => {
@@ -406,6 +421,7 @@ export async function forecast(
         ? CANDIDATES
         : (o.candidates ?? 'all').split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES))
       : [method];
+  checkCandidates(method, candidates, o.candidates !== undefined);
   const which = (
     (o.baselines ?? 'all') === 'none'
       ? []
