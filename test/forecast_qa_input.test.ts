@@ -1,7 +1,8 @@
 /**
  * One series with missing values (QA): an empty or NA value cell is a missing value, as in a panel — named with its
  * lines and filled by --interpolate, not "not a number" whatever the flag. Hourly data stamped at a minute past the
- * hour (00:30, 01:30, …) is hourly, not "finer than hourly or irregular".
+ * hour (00:30, 01:30, …) is hourly, not "finer than hourly or irregular". A quote never closed is named at the line
+ * it opens on, not at the end of the file.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { datesAfter, parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
+import { parsePanelCsv } from '../src/forecast/panel.js';
 import { runCli } from './cli_helpers.js';
 
 const month = (t: number): string => `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
@@ -111,5 +113,20 @@ describe('hourly series stamped at a minute past the hour', () => {
     assert.equal(parseSeriesCsv(text(0), { source: 'h.csv' }).dates[1], '2024-01-01 01:00');
     const mixed = text(30).replace('2024-01-01 05:30', '2024-01-01 05:45');
     assert.throws(() => parseSeriesCsv(mixed, { source: 'h.csv' }), /finer than hourly or irregular/);
+  });
+});
+
+describe('a quoted cell never closed', () => {
+  it('is named at the line its quote opens on, in one series and in a panel', () => {
+    const rows = values.map((v, t) => `${month(t)},${t === 9 ? '"' : ''}${v.toFixed(3)}`);
+    assert.throws(
+      () => parseSeriesCsv(['month,sales', ...rows].join('\n') + '\n', { source: 'q.csv' }),
+      /^Error: q\.csv, line 11: a quoted cell is never closed/,
+    );
+    const long = ['id,month,sales', ...rows.map((r, t) => `${t === 20 ? '"a' : 'a'},${r.replace('"', '')}`)];
+    assert.throws(
+      () => parsePanelCsv(long.join('\n') + '\n', { idColumn: 'id', source: 'p.csv' }),
+      /^Error: p\.csv, line 22: a quoted cell is never closed/,
+    );
   });
 });

@@ -280,8 +280,27 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       info: { lines: number };
     }[];
   } catch (e) {
+    // csv-parse names the end of the file, where it gave up, not the line the unclosed quote opened on.
+    if ((e as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED')
+      return fail(
+        `${src}, line ${unclosedQuoteLine(text)}: a quoted cell is never closed (its closing " is missing)`,
+      );
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
+}
+
+/** The line on which the last quote left open in `text` was opened (a doubled "" opens and closes). */
+function unclosedQuoteLine(text: string): number {
+  let line = 1;
+  let opened = 1;
+  let inside = false;
+  for (const c of text) {
+    if (c === '"') {
+      inside = !inside;
+      if (inside) opened = line;
+    } else if (c === '\n') line++;
+  }
+  return opened;
 }
 
 export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries {
