@@ -1,7 +1,8 @@
 /**
  * What `recur forecast` prints besides its results (QA): nothing on stderr under --quiet or --json, even when the
  * arima package prints its search's diagnostics; a line per backtested candidate when stderr is not a terminal; a
- * failed SARIMA fit says what failed. --candidates with a method it does not apply to is bad usage up front.
+ * failed SARIMA fit says what failed. --candidates with a method it does not apply to is bad usage up front, and so
+ * is an --output or --chart in a directory that is not there.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import {
   setBaselineLoaders,
   type ArimaConstructor,
 } from '../src/forecast/baselines.js';
+import { writeFileAtomic } from '../src/node/atomic.js';
 import { runCli } from './cli_helpers.js';
 
 const year = (t: number): string => String(1900 + t);
@@ -116,4 +118,39 @@ describe('--candidates with --method (bad usage, exit 2 before any work)', () =>
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, pattern);
     });
+});
+
+describe('--output and --chart in a directory that is not there', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-outdir-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'growth.csv');
+  writeFileSync(file, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
+
+  for (const flag of ['--output', '--chart'])
+    it(`${flag}: exit 2 before any work, naming the user's path and its directory`, () => {
+      const target = join(dir, 'missing', flag === '--chart' ? 'f.svg' : 'f.csv');
+      const r = runCli(['forecast', file, '--candidates', 'theta', '--threads', '1', flag, target]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '', 'nothing was forecast');
+      assert.equal(
+        r.stderr,
+        `recur: ${flag} ${target}: the directory ${join(dir, 'missing')} does not exist\n`,
+      );
+    });
+
+  it('a file where its directory should be is named as not a directory', () => {
+    const r = runCli(['forecast', file, '--candidates', 'theta', '--output', join(file, 'f.csv')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /growth\.csv is not a directory/);
+  });
+});
+
+describe('writeFileAtomic: a failure names the file asked for, not its temp file', () => {
+  it('a missing directory', () => {
+    const target = join(tmpdir(), 'recur-qa-no-such-dir', 'x.csv');
+    assert.throws(
+      () => writeFileAtomic(target, 'x'),
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === target,
+    );
+  });
 });

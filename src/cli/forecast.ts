@@ -5,8 +5,8 @@
  * backtest errors, and report every method on the same split. CSV/JSON output, SVG chart, a terminal chart, and the
  * chosen forecaster saved (--out) to forecast again from new data without retraining (forecast_predict.ts).
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../node/atomic.js';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
@@ -291,6 +291,12 @@ export function checkOutputFiles(
     }
     if (existsSync(path) && !o.overwrite)
       throw new UsageError(`${flag} ${path} already exists; add --overwrite to replace it`);
+    // Its directory too: else the run would fail only when it writes, after all the work.
+    const parent = dirname(resolve(path));
+    if (!existsSync(parent))
+      throw new UsageError(`${flag} ${path}: the directory ${dirname(path)} does not exist`);
+    if (!statSync(parent).isDirectory())
+      throw new UsageError(`${flag} ${path}: ${dirname(path)} is not a directory`);
   }
 }
 
