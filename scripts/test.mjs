@@ -80,6 +80,7 @@ const ONCE = [
   'forecast_qa_metrics',
   'forecast_qa_input',
   'forecast_qa_output',
+  'forecast_qa_library',
   'keras_fuzz',
   'keras_train',
   'large_inputs',
