@@ -55,6 +55,29 @@ describe('recur forecast: stderr under --quiet and --json', () => {
     assert.doesNotMatch(q.stderr, /backtest:/);
   });
 
+  it('--quiet: stdout says which table is the backtest and which the hold-out', () => {
+    const r = runCli([
+      'forecast',
+      file,
+      '--candidates',
+      'theta,damped',
+      '--baselines',
+      'naive',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Backtest \(mean over 5 fold\(s\); \* = chosen; combination = mean of [a-z, ]+\):\nmethod /,
+    );
+    assert.match(
+      r.stdout,
+      /\n\nHeld-out last 12 points \(1938 … 1949\), fitted on the 38 before [^\n]*:\nmethod /,
+    );
+  });
+
   for (const flag of ['--quiet', '--json'])
     it(`${flag}: stderr is empty`, () => {
       const r = runCli(['forecast', ...base, flag]);

@@ -243,6 +243,15 @@ function table(rows: [string, Metrics][], mark?: string): string {
 
 export const pct = (level: number): string => String(Math.round(level * 1000) / 10);
 
+/**
+ * A metrics table on stdout under its title, so that stdout alone (--quiet, or redirected) says which table is the
+ * backtest and which the hold-out. A blank line sets it apart from what came before, except first under --quiet.
+ */
+function printTable(out: Output, title: string, text: string, first: boolean): void {
+  const lead = first && !out.progress ? '' : '\n';
+  process.stdout.write(`${lead}${title}\n${text}\n`);
+}
+
 /** Rows of the forecast file: date, forecast, lower_L/upper_L per level, and the actual when held out. */
 export function forecastRows(
   dates: string[],
@@ -508,10 +517,13 @@ export async function forecast(
   const rows: [string, Metrics][] = bt ? [...bt.results.entries()].map(([n, r]) => [n, r.mean]) : [];
   if (bt) {
     rows.sort((a, b) => a[1].mase - b[1].mase);
-    out.info(
-      `\nBacktest (mean over ${bt.plan.origins.length} fold(s); * = ${method === 'auto' ? 'chosen' : 'the method'}${bt.combination.length ? `; combination = mean of ${bt.combination.join(', ')}` : ''}):`,
-    );
-    if (!o.json) process.stdout.write(table(rows, chosen) + '\n');
+    if (!o.json)
+      printTable(
+        out,
+        `Backtest (mean over ${bt.plan.origins.length} fold(s); * = ${method === 'auto' ? 'chosen' : 'the method'}${bt.combination.length ? `; combination = mean of ${bt.combination.join(', ')}` : ''}):`,
+        table(rows, chosen),
+        true,
+      );
   }
   for (const n of res.notes) out.info(`note: ${n}`);
   const coverage = res.coverage;
@@ -548,10 +560,13 @@ export async function forecast(
   if (actual) {
     for (const [name, f] of forecasts) held.set(name, metrics(actual, f, train, season));
     const hrows = [...held.entries()].sort((a, b) => a[1].mase - b[1].mase);
-    out.info(
-      `\nHeld-out last ${holdout} points (${dates[0]} … ${dates[dates.length - 1]}), fitted on the ${trainEnd} before (never used for the choice):`,
-    );
-    if (!o.json) process.stdout.write(table(hrows, chosen) + '\n');
+    if (!o.json)
+      printTable(
+        out,
+        `Held-out last ${holdout} points (${dates[0]} … ${dates[dates.length - 1]}), fitted on the ${trainEnd} before (never used for the choice):`,
+        table(hrows, chosen),
+        bt === null,
+      );
     for (const iv of intervals) {
       const inside = actual.filter((a, i) => a >= iv.lower[i] && a <= iv.upper[i]).length;
       const w =
