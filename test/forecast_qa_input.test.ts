@@ -2,7 +2,8 @@
  * One series with missing values (QA): an empty or NA value cell is a missing value, as in a panel — named with its
  * lines and filled by --interpolate, not "not a number" whatever the flag. Hourly data stamped at a minute past the
  * hour (00:30, 01:30, …) is hourly, not "finer than hourly or irregular". A quote never closed is named at the line
- * it opens on, not at the end of the file.
+ * it opens on, not at the end of the file. Weekly dates with one a day off are not a daily series with 86% of it
+ * missing (which --interpolate filled in), and two dates in one month of a monthly series are named as such.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,5 +129,42 @@ describe('a quoted cell never closed', () => {
       () => parsePanelCsv(long.join('\n') + '\n', { idColumn: 'id', source: 'p.csv' }),
       /^Error: p\.csv, line 22: a quoted cell is never closed/,
     );
+  });
+});
+
+describe('dates a step apart, but for one', () => {
+  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+  const weekly = (shift: number): string =>
+    [
+      'week,v',
+      ...Array.from({ length: 120 }, (_, i) => {
+        const ms = Date.UTC(2018, 0, 7) + (7 * i + (i === 60 ? shift : 0)) * 86_400_000;
+        return `${day(ms)},${(50 + 10 * Math.sin(i / 3)).toFixed(2)}`;
+      }),
+    ].join('\n') + '\n';
+
+  it('weekly dates with one a day late are refused, naming it, even with --interpolate', () => {
+    for (const interpolate of [false, true])
+      assert.throws(
+        () => parseSeriesCsv(weekly(1), { source: 'w.csv', interpolate }),
+        /^Error: w\.csv: the dates are mostly 7 days apart, which is no supported frequency; line 62 \(2019-03-04\) is 8 day\(s\) after the date before it/,
+      );
+    assert.equal(parseSeriesCsv(weekly(0), { source: 'w.csv' }).frequency, 'weekly');
+  });
+
+  it('two dates in one month of a monthly series are named', () => {
+    const rows = values.map((v, t) => `${month(t)}-15,${v.toFixed(2)}`);
+    rows[20] = `${month(19)}-16,${values[20].toFixed(2)}`;
+    assert.throws(
+      () => parseSeriesCsv(['d,v', ...rows].join('\n') + '\n', { source: 'm.csv', interpolate: true }),
+      /^Error: m\.csv: monthly dates, but line 22 \(2001-08-16\) is in the same month as line 21 \(2001-08-15\)$/,
+    );
+  });
+
+  it('a regular series with a few gaps still reads, and --interpolate fills them', () => {
+    const rows = values.map((v, t) => `${month(t)},${v.toFixed(2)}`).filter((_, t) => t !== 10 && t !== 30);
+    const s = parseSeriesCsv(['m,v', ...rows].join('\n') + '\n', { source: 'g.csv', interpolate: true });
+    assert.equal(s.values.length, 48);
+    assert.equal(s.interpolated, 2);
   });
 });

@@ -561,6 +561,7 @@ export function seriesFromCells(
   let ds = parsedDates as ParsedDate[];
   let lines = [...bodyLines];
   let vals = [...values];
+  let cells = [...dateCells];
   // Order: oldest-first or newest-first throughout; anything else names the first line out of order.
   const newestFirst = ds.length > 1 && ds[1].ms < ds[0].ms;
   for (let i = 1; i < ds.length; i++) {
@@ -578,6 +579,7 @@ export function seriesFromCells(
     ds = [...ds].reverse();
     lines = [...lines].reverse();
     vals = [...vals].reverse();
+    cells = cells.reverse();
   }
   const freq = detectFrequency(ds);
   if (!freq) {
@@ -589,14 +591,36 @@ export function seriesFromCells(
     );
   }
   const { f, idx } = freq;
-  const unit = {
-    hourly: 'hour',
-    daily: 'day',
-    weekly: 'week',
-    monthly: 'month',
-    quarterly: 'quarter',
-    yearly: 'year',
-  }[f];
+  const unit = UNITS[f];
+  // Dates mostly k > 1 units apart are no frequency recur knows (weekly dates with one a day off read as daily, every
+  // other month…): gaps between them would be most of the series, and --interpolate would invent it.
+  const spacing = typicalSpacing(idx);
+  if (spacing > 1) {
+    // Most often a coarser series with two dates in one period (2002-06-15 and 2002-06-16 among monthly dates).
+    for (const g of FREQUENCIES.slice(0, FREQUENCIES.indexOf(f))) {
+      const gi = ds.map((d) => indexAt(d, g, ds[0].ms));
+      const steps = gi.slice(1).map((v, k) => (v === null || gi[k] === null ? -1 : v - gi[k]!));
+      const same = steps.indexOf(0);
+      const repeats = steps.filter((d) => d === 0).length;
+      if (
+        same >= 0 &&
+        repeats <= Math.max(1, steps.length / 20) &&
+        steps.every((d) => d >= 0) &&
+        typicalSpacing(gi as number[]) === 1
+      )
+        fail(
+          `${src}: ${g} dates, but line ${lines[same + 1]} (${escapeText(cells[same + 1])}) is in the same ${UNITS[g]} as line ${lines[same]} (${escapeText(cells[same])})`,
+        );
+    }
+    const i = idx.findIndex((v, k) => k > 0 && (v - idx[k - 1]) % spacing !== 0);
+    fail(
+      `${src}: the dates are mostly ${spacing} ${unit}s apart, which is no supported frequency${
+        i > 0
+          ? `; line ${lines[i]} (${escapeText(labelAt(ds[i], f, 0))}) is ${idx[i] - idx[i - 1]} ${unit}(s) after the date before it`
+          : ''
+      } (hourly, daily, weekly, monthly, quarterly and yearly series are supported, each date one step after the last)`,
+    );
+  }
   const gaps = idx.flatMap((v, i) => (i > 0 && v - idx[i - 1] > 1 ? [i] : []));
   if (gaps.length > 0 && opts.interpolate !== true) {
     const missing = gaps.reduce((s, i) => s + idx[i] - idx[i - 1] - 1, 0);
@@ -625,6 +649,23 @@ export function seriesFromCells(
     outLines.push(lines[i]);
   }
   return { dates, values: out, name, frequency: f, newestFirst, lines: outLines, interpolated };
+}
+
+const UNITS: Record<Frequency, string> = {
+  hourly: 'hour',
+  daily: 'day',
+  weekly: 'week',
+  monthly: 'month',
+  quarterly: 'quarter',
+  yearly: 'year',
+};
+
+/** The median step between consecutive indexes (1 for a regular series, even with a few gaps). */
+function typicalSpacing(idx: readonly number[]): number {
+  if (idx.length < 3) return 1;
+  const steps = idx.slice(1).map((v, i) => v - idx[i]);
+  steps.sort((a, b) => a - b);
+  return steps[Math.floor((steps.length - 1) / 2)];
 }
 
 /** The former name, kept for existing callers: any frequency is accepted now. */
