@@ -287,7 +287,7 @@ describe('recur forecast: awkward input (CLI)', () => {
     );
   });
 
-  it('--json: stdout is JSON only, even when the arima library prints ("non-stationary AR part")', () => {
+  it('--json: stdout is JSON only, and stderr stays empty, when the arima library prints ("non-stationary AR part")', () => {
     const v = wave(132, 12);
     const file = write(
       'trend.csv',
@@ -298,7 +298,8 @@ describe('recur forecast: awkward input (CLI)', () => {
     );
     const r = run([file, '--season', '1', '--method', 'network', '--baselines', 'sarima', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /non-stationary AR part/, 'the series should make the library print');
+    // The library's search diagnostics are kept only to explain a failed fit (src/node/forecast.ts).
+    assert.equal(r.stderr, '');
     const j = JSON.parse(r.stdout) as { metrics: Record<string, unknown> };
     assert.ok('sarima' in j.metrics);
   });

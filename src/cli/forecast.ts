@@ -5,8 +5,8 @@
  * backtest errors, and report every method on the same split. CSV/JSON output, SVG chart, a terminal chart, and the
  * chosen forecaster saved (--out) to forecast again from new data without retraining (forecast_predict.ts).
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../node/atomic.js';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
@@ -201,6 +201,21 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
   return v as T;
 }
 
+/**
+ * --candidates is what `auto` and the combination choose from: with a fixed method it would be ignored without a
+ * word, and a combination of fewer than two would fail on every series after the run had started.
+ */
+export function checkCandidates(method: string, candidates: readonly string[], given: boolean): void {
+  if (given && method !== 'auto' && method !== COMBINATION)
+    throw new UsageError(
+      `--candidates is what --method auto or combination chooses from; --method ${method} fixes the method (leave out one of them)`,
+    );
+  if (method === COMBINATION && new Set(candidates).size < 2)
+    throw new UsageError(
+      `--method combination averages the best of at least two candidates; --candidates gives ${candidates.join(', ')}`,
+    );
+}
+
 /** `--level 80,95` → [0.8, 0.95]. */
 export function parseLevels(text: string): number[] {
   const levels = text.split(',').map((t) => {
@@ -231,6 +246,15 @@ function table(rows: [string, Metrics][], mark?: string): string {
 }
 
 export const pct = (level: number): string => String(Math.round(level * 1000) / 10);
+
+/**
+ * A metrics table on stdout under its title, so that stdout alone (--quiet, or redirected) says which table is the
+ * backtest and which the hold-out. A blank line sets it apart from what came before, except first under --quiet.
+ */
+function printTable(out: Output, title: string, text: string, first: boolean): void {
+  const lead = first && !out.progress ? '' : '\n';
+  process.stdout.write(`${lead}${title}\n${text}\n`);
+}
 
 /** Rows of the forecast file: date, forecast, lower_L/upper_L per level, and the actual when held out. */
 export function forecastRows(
@@ -280,6 +304,12 @@ export function checkOutputFiles(
     }
     if (existsSync(path) && !o.overwrite)
       throw new UsageError(`${flag} ${path} already exists; add --overwrite to replace it`);
+    // Its directory too: else the run would fail only when it writes, after all the work.
+    const parent = dirname(resolve(path));
+    if (!existsSync(parent))
+      throw new UsageError(`${flag} ${path}: the directory ${dirname(path)} does not exist`);
+    if (!statSync(parent).isDirectory())
+      throw new UsageError(`${flag} ${path}: ${dirname(path)} is not a directory`);
   }
 }
 
@@ -302,9 +332,30 @@ export function seedsOf(o: { seed?: number; seeds?: number }): number[] {
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
-/** A progress bar over the backtest's fits on a terminal; one line per finished candidate otherwise. */
-function backtestProgress(out: Output, total: number): { tick(name: string): void; stop(): void } {
-  if (!out.progress || process.stderr.isTTY !== true) return { tick: () => undefined, stop: () => undefined };
+/**
+ * A progress bar over the backtest's fits on a terminal; one line per candidate whose folds are all done otherwise (a
+ * log would show nothing for minutes while the networks train).
+ */
+function backtestProgress(
+  out: Output,
+  total: number,
+  folds: number,
+): { tick(name: string, fold: number): void; stop(): void } {
+  if (!out.progress) return { tick: () => undefined, stop: () => undefined };
+  if (process.stderr.isTTY !== true) {
+    let done = 0;
+    const started = Date.now();
+    return {
+      tick: (name, fold) => {
+        done++;
+        if (fold === folds - 1)
+          out.info(
+            `backtest: ${name} done (${done}/${total} fits, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+          );
+      },
+      stop: () => undefined,
+    };
+  }
   const bar = progressBar(' backtest {value}/{total} fits [{bar}] {eta_formatted} - {name}');
   bar.start(total, 0, { name: '' });
   return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
@@ -389,6 +440,7 @@ export async function forecast(
         ? CANDIDATES
         : (o.candidates ?? 'all').split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES))
       : [method];
+  checkCandidates(method, candidates, o.candidates !== undefined);
   const which = (
     (o.baselines ?? 'all') === 'none'
       ? []
@@ -429,7 +481,7 @@ export async function forecast(
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
-  let progress: { tick(name: string): void; stop(): void } | null = null;
+  let progress: { tick(name: string, fold: number): void; stop(): void } | null = null;
   const res = await autoForecast(train, {
     horizon,
     season,
@@ -455,9 +507,10 @@ export async function forecast(
           plan.origins.length *
           (transform === 'auto' && train.every((v) => v > 0) ? 2 : 1) *
           (covariateRows ? 2 : 1),
+        plan.origins.length,
       );
     },
-    onFold: (name) => progress?.tick(name),
+    onFold: (name, fold) => progress?.tick(name, fold),
   });
   (progress as { stop(): void } | null)?.stop();
   const bt = res.backtest;
@@ -468,10 +521,13 @@ export async function forecast(
   const rows: [string, Metrics][] = bt ? [...bt.results.entries()].map(([n, r]) => [n, r.mean]) : [];
   if (bt) {
     rows.sort((a, b) => a[1].mase - b[1].mase);
-    out.info(
-      `\nBacktest (mean over ${bt.plan.origins.length} fold(s); * = ${method === 'auto' ? 'chosen' : 'the method'}${bt.combination.length ? `; combination = mean of ${bt.combination.join(', ')}` : ''}):`,
-    );
-    if (!o.json) process.stdout.write(table(rows, chosen) + '\n');
+    if (!o.json)
+      printTable(
+        out,
+        `Backtest (mean over ${bt.plan.origins.length} fold(s); * = ${method === 'auto' ? 'chosen' : 'the method'}${bt.combination.length ? `; combination = mean of ${bt.combination.join(', ')}` : ''}):`,
+        table(rows, chosen),
+        true,
+      );
   }
   for (const n of res.notes) out.info(`note: ${n}`);
   const coverage = res.coverage;
@@ -508,10 +564,13 @@ export async function forecast(
   if (actual) {
     for (const [name, f] of forecasts) held.set(name, metrics(actual, f, train, season));
     const hrows = [...held.entries()].sort((a, b) => a[1].mase - b[1].mase);
-    out.info(
-      `\nHeld-out last ${holdout} points (${dates[0]} … ${dates[dates.length - 1]}), fitted on the ${trainEnd} before (never used for the choice):`,
-    );
-    if (!o.json) process.stdout.write(table(hrows, chosen) + '\n');
+    if (!o.json)
+      printTable(
+        out,
+        `Held-out last ${holdout} points (${dates[0]} … ${dates[dates.length - 1]}), fitted on the ${trainEnd} before (never used for the choice):`,
+        table(hrows, chosen),
+        bt === null,
+      );
     for (const iv of intervals) {
       const inside = actual.filter((a, i) => a >= iv.lower[i] && a <= iv.upper[i]).length;
       const w =

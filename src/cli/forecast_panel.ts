@@ -38,6 +38,7 @@ import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import {
+  checkCandidates,
   layoutOf,
   parseLevels,
   readCsvText,
@@ -91,6 +92,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
         : 'auto'),
     PANEL_METHODS,
   );
+  checkCandidates(method, candidates, o.candidates !== undefined);
   const baselineList = o.baselines ?? PANEL_DEFAULT_BASELINES.join(',');
   const baselines = (
     baselineList === 'none'

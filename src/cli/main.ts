@@ -420,7 +420,7 @@ forecastCommand
   )
   .option(
     '-q, --quiet',
-    'print only the metrics table (and each series that failed, with many series)',
+    'print only the metrics tables, each under its title (and each series that failed, with many series)',
     false,
   )
   .action(async (file: string | undefined, opts, cmd: Command) => {

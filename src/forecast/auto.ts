@@ -5,6 +5,7 @@
  * scored on the same folds; `auto` takes the lowest mean MASE. The chosen method's backtest errors then calibrate its
  * prediction intervals (conformal.ts).
  */
+import { InvalidInputError } from '../core/errors.js';
 import { etsForecast, hybridPossible, sarimaForecast, seasonalNaive } from './baselines.js';
 import { maseScale, metrics, type Metrics } from './metrics.js';
 import {
@@ -342,10 +343,40 @@ export function minTrainLengths(season: number): number[] {
 }
 
 /**
+ * Bad options or data, named before any fit: a library caller's horizon of -3 would otherwise reach the wasm
+ * libraries (a Rust panic on stderr) or give an empty forecast.
+ */
+function checkAutoOptions(train: readonly number[], o: AutoOptions): void {
+  const positiveInt = (name: string, v: number | undefined): void => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+      throw new InvalidInputError(`autoForecast: ${name} must be an integer ≥ 1, got ${v}`);
+  };
+  positiveInt('horizon', o.horizon);
+  positiveInt('season', o.season);
+  for (const s of o.seasons ?? []) positiveInt('each of seasons', s);
+  positiveInt('folds', o.folds);
+  positiveInt('step', o.step);
+  for (const l of o.levels)
+    if (!(l > 0 && l < 1)) throw new InvalidInputError(`autoForecast: a level must be in (0, 1), got ${l}`);
+  const i = train.findIndex((v) => !Number.isFinite(v));
+  if (i >= 0)
+    throw new InvalidInputError(
+      `autoForecast: point ${i + 1} of the training part is ${train[i]}, not a finite number`,
+    );
+  if (
+    (o.method === 'auto' || o.method === COMBINATION) &&
+    o.candidates.length === 0 &&
+    (o.extra?.size ?? 0) === 0
+  )
+    throw new InvalidInputError(`autoForecast: method '${o.method}' needs at least one candidate`);
+}
+
+/**
  * The whole default pipeline on one training part: backtest, choice, final fit, conformal intervals. Everything is
  * fitted on `train` or on parts of it; nothing after it is seen.
  */
 export async function autoForecast(train: readonly number[], o: AutoOptions): Promise<AutoResult> {
+  checkAutoOptions(train, o);
   const { horizon, season } = o;
   const threads = o.threads ?? 1;
   const names: CandidateName[] =

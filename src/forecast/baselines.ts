@@ -9,6 +9,7 @@
  */
 import type * as AugursEts from '@bsull/augurs/ets';
 import type * as AugursMstl from '@bsull/augurs/mstl';
+import { InvalidInputError } from '../core/errors.js';
 import { seasonalFTest, seasonalIndices } from './seasonality.js';
 import { thetaForecast } from './theta.js';
 
@@ -28,6 +29,9 @@ export function naive(train: readonly number[], h: number): number[] {
 
 export function seasonalNaive(train: readonly number[], h: number, season: number): number[] {
   const s = Math.max(1, season);
+  // Shorter than a season it would forecast `undefined`s.
+  if (train.length < s)
+    throw new InvalidInputError(`seasonal naive needs a full season (${s} points), got ${train.length}`);
   return Array.from({ length: h }, (_, i) => train[train.length - s + (i % s)]);
 }
 
@@ -252,7 +256,10 @@ export async function sarimaHere(
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     return pred;
   } catch (e) {
-    throw asError(e, 'SARIMA');
+    const err = asError(e, 'SARIMA');
+    // The wasm's own errors ("offset is out of bounds" on a long series) do not say what failed.
+    if (err.message.startsWith('SARIMA')) throw err;
+    throw new Error(`SARIMA failed on ${train.length} points in the arima package: ${err.message}`);
   } finally {
     m?.destroy();
   }

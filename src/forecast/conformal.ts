@@ -31,7 +31,7 @@ export function conformalHalfWidths(residuals: readonly (readonly number[])[], l
       throw new Error('conformal calibration: every fold needs H finite residuals');
   if (conformalRank(K * H, level) === null)
     throw new CalibrationError(
-      `${K * H} backtest errors are too few for a ${Math.round(level * 100)}% interval (it needs at least ${Math.ceil(level / (1 - level))}); add --folds`,
+      `${K * H} backtest errors are too few for a ${Math.round(level * 1000) / 10}% interval (it needs at least ${Math.ceil(level / (1 - level))}); add --folds`,
     );
   return Array.from({ length: H }, (_, h) => {
     for (let w = 0; ; w++) {

@@ -1,4 +1,7 @@
-/** Point-forecast accuracy measures. MASE scales by the in-sample MAE of the seasonal naive forecast (Hyndman). */
+/**
+ * Point-forecast accuracy measures. MASE scales by the in-sample MAE of the seasonal naive forecast (Hyndman), or of
+ * the naive one where that is 0 (maseScale). MAPE and sMAPE count an exact forecast of 0 as no error, not 0/0.
+ */
 export interface Metrics {
   rmse: number;
   mae: number;
@@ -27,7 +30,7 @@ export function metrics(
   forecast: readonly number[],
   train: readonly number[],
   season: number,
-  /** The MASE denominator, when the caller fixes it (else: the in-sample MAE of the seasonal naive on `train`). */
+  /** The MASE denominator, when the caller fixes it (else: maseScale of `train`). */
   fixedScale?: number,
 ): Metrics {
   const n = actual.length;
@@ -39,14 +42,16 @@ export function metrics(
     const e = forecast[i] - actual[i];
     se += e * e;
     ae += Math.abs(e);
-    ape += Math.abs(e) / Math.abs(actual[i]);
-    sape += (2 * Math.abs(e)) / (Math.abs(actual[i]) + Math.abs(forecast[i]));
+    // An exact forecast of 0 is no error, not 0/0 (a NaN would drop the whole series from an aggregate); any other
+    // forecast of an actual 0 leaves MAPE infinite, as it is.
+    if (e !== 0) {
+      ape += Math.abs(e) / Math.abs(actual[i]);
+      sape += (2 * Math.abs(e)) / (Math.abs(actual[i]) + Math.abs(forecast[i]));
+    }
   }
-  const m = Math.max(1, season);
-  let scale = 0;
-  for (let t = m; t < train.length; t++) scale += Math.abs(train[t] - train[t - m]);
-  scale /= Math.max(1, train.length - m);
-  if (fixedScale !== undefined) scale = fixedScale;
+  // The same scale as the backtest's (auto.ts): a training part whose seasonal naive is exact (a repeating season)
+  // would otherwise give an infinite MASE to every method on the hold-out.
+  const scale = fixedScale ?? maseScale(train, season);
   return {
     rmse: Math.sqrt(se / n),
     mae: ae / n,

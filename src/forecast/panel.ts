@@ -883,7 +883,7 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
 /**
  * The aggregate over series, the shape of the M3 bench's table: the default (each series' chosen method) and every
  * other method scored on the hold-out, each with the default's mean on the same series; a score that is not finite
- * (MASE of a series whose training part has no seasonal-naive error) leaves that series out of that method's row.
+ * (the MASE of a series whose training part is constant) leaves that series out of that method's row.
  */
 export function summarizePanel(outcomes: readonly SeriesOutcome[]): PanelSummary {
   const done = outcomes.filter((r): r is SeriesForecast => !isFailure(r));

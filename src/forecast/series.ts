@@ -170,7 +170,10 @@ export function otherDateFormat(cells: readonly string[]): number {
   return cells.findIndex((c) => dateFormat(c) !== first);
 }
 
-/** The point's index at a frequency (consecutive points differ by 1); weekly counts from `origin` (ms). */
+/**
+ * The point's index at a frequency (consecutive points differ by 1); weekly and hourly count from `origin` (ms), so
+ * hours stamped at a fixed minute past (00:30, 01:30, …) are hourly too.
+ */
 function indexAt(d: ParsedDate, f: Frequency, origin: number): number | null {
   switch (f) {
     case 'yearly':
@@ -185,8 +188,10 @@ function indexAt(d: ParsedDate, f: Frequency, origin: number): number | null {
     }
     case 'daily':
       return Math.floor(d.ms / DAY_MS);
-    case 'hourly':
-      return d.minute === 0 && d.ms % HOUR_MS === 0 ? d.ms / HOUR_MS : null;
+    case 'hourly': {
+      const hours = (d.ms - origin) / HOUR_MS;
+      return Number.isInteger(hours) ? Math.floor(origin / HOUR_MS) + hours : null;
+    }
   }
 }
 
@@ -210,7 +215,10 @@ function labelAt(d: ParsedDate, f: Frequency, k: number): string {
     case 'hourly': {
       const t = new Date(d.ms + k * (f === 'weekly' ? 7 * DAY_MS : f === 'daily' ? DAY_MS : HOUR_MS));
       const day = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
-      return f === 'hourly' ? `${day} ${pad(t.getUTCHours())}:00` : day;
+      if (f !== 'hourly') return day;
+      // The minute (and second) past the hour the series is stamped at.
+      const time = `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`;
+      return `${day} ${time}${t.getUTCSeconds() > 0 ? `:${pad(t.getUTCSeconds())}` : ''}`;
     }
   }
 }
@@ -272,8 +280,27 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       info: { lines: number };
     }[];
   } catch (e) {
+    // csv-parse names the end of the file, where it gave up, not the line the unclosed quote opened on.
+    if ((e as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED')
+      return fail(
+        `${src}, line ${unclosedQuoteLine(text)}: a quoted cell is never closed (its closing " is missing)`,
+      );
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
+}
+
+/** The line on which the last quote left open in `text` was opened (a doubled "" opens and closes). */
+function unclosedQuoteLine(text: string): number {
+  let line = 1;
+  let opened = 1;
+  let inside = false;
+  for (const c of text) {
+    if (c === '"') {
+      inside = !inside;
+      if (inside) opened = line;
+    } else if (c === '\n') line++;
+  }
+  return opened;
 }
 
 export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries {
@@ -337,17 +364,34 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   if (dateCol !== undefined && regressorCols.includes(dateCol))
     fail(`${src}: the date column ${colName(dateCol)} cannot be a regressor`);
   const values: number[] = [];
+  // Rows whose value is missing (empty, NA, …): without regressors, a gap that --interpolate fills, as in a panel.
+  const missingRows: number[] = [];
   body.forEach((r, i) => {
     const cell = r[vc];
     // With regressors, an empty value is a row of the known future (checked to be after the last value below).
     if (regressorCols.length > 0 && cell === '') return void values.push(NaN);
     const v = parseDecimal(cell);
+    if (v === null && regressorCols.length === 0 && MISSING_CELL.test(cell)) {
+      missingRows.push(i);
+      return void values.push(NaN);
+    }
     if (v === null)
       return fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
     values.push(v);
   });
+  if (missingRows.length > 0 && (opts.interpolate !== true || dateCol === undefined))
+    fail(
+      `${src}: ${missingRows.length} missing value(s) in column ${colName(vc)} (line ${missingRows
+        .slice(0, 5)
+        .map((i) => bodyLines[i])
+        .join(', ')}${missingRows.length > 5 ? ', …' : ''})${
+        dateCol !== undefined
+          ? '; fix the data or pass --interpolate to fill them'
+          : '; without a date column they cannot be interpolated'
+      }`,
+    );
   const name = header?.[vc] ?? `column ${vc}`;
   const regressorCells = regressorCols.map((c) =>
     body.map((r, i) => {
@@ -382,11 +426,14 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
         (c) => c !== vc && c !== dc && !regressorCols.includes(c) && sample.every((r) => isNumber(r[c])),
       )
     : [];
+  // With --interpolate, a row without a value is left out: its date becomes a gap, filled like a missing date.
+  const dropped = new Set(missingRows);
+  const kept = body.flatMap((_, i) => (dropped.has(i) ? [] : [i]));
   const cellsOf = (vs: readonly number[], column: string): TimeSeries =>
     seriesFromCells(
-      body.map((r) => r[dc]),
-      vs,
-      bodyLines,
+      kept.map((i) => body[i][dc]),
+      kept.map((i) => vs[i]),
+      kept.map((i) => bodyLines[i]),
       name,
       { source: src, interpolate: opts.interpolate, column },
     );
@@ -514,6 +561,7 @@ export function seriesFromCells(
   let ds = parsedDates as ParsedDate[];
   let lines = [...bodyLines];
   let vals = [...values];
+  let cells = [...dateCells];
   // Order: oldest-first or newest-first throughout; anything else names the first line out of order.
   const newestFirst = ds.length > 1 && ds[1].ms < ds[0].ms;
   for (let i = 1; i < ds.length; i++) {
@@ -531,6 +579,7 @@ export function seriesFromCells(
     ds = [...ds].reverse();
     lines = [...lines].reverse();
     vals = [...vals].reverse();
+    cells = cells.reverse();
   }
   const freq = detectFrequency(ds);
   if (!freq) {
@@ -542,14 +591,36 @@ export function seriesFromCells(
     );
   }
   const { f, idx } = freq;
-  const unit = {
-    hourly: 'hour',
-    daily: 'day',
-    weekly: 'week',
-    monthly: 'month',
-    quarterly: 'quarter',
-    yearly: 'year',
-  }[f];
+  const unit = UNITS[f];
+  // Dates mostly k > 1 units apart are no frequency recur knows (weekly dates with one a day off read as daily, every
+  // other month…): gaps between them would be most of the series, and --interpolate would invent it.
+  const spacing = typicalSpacing(idx);
+  if (spacing > 1) {
+    // Most often a coarser series with two dates in one period (2002-06-15 and 2002-06-16 among monthly dates).
+    for (const g of FREQUENCIES.slice(0, FREQUENCIES.indexOf(f))) {
+      const gi = ds.map((d) => indexAt(d, g, ds[0].ms));
+      const steps = gi.slice(1).map((v, k) => (v === null || gi[k] === null ? -1 : v - gi[k]!));
+      const same = steps.indexOf(0);
+      const repeats = steps.filter((d) => d === 0).length;
+      if (
+        same >= 0 &&
+        repeats <= Math.max(1, steps.length / 20) &&
+        steps.every((d) => d >= 0) &&
+        typicalSpacing(gi as number[]) === 1
+      )
+        fail(
+          `${src}: ${g} dates, but line ${lines[same + 1]} (${escapeText(cells[same + 1])}) is in the same ${UNITS[g]} as line ${lines[same]} (${escapeText(cells[same])})`,
+        );
+    }
+    const i = idx.findIndex((v, k) => k > 0 && (v - idx[k - 1]) % spacing !== 0);
+    fail(
+      `${src}: the dates are mostly ${spacing} ${unit}s apart, which is no supported frequency${
+        i > 0
+          ? `; line ${lines[i]} (${escapeText(labelAt(ds[i], f, 0))}) is ${idx[i] - idx[i - 1]} ${unit}(s) after the date before it`
+          : ''
+      } (hourly, daily, weekly, monthly, quarterly and yearly series are supported, each date one step after the last)`,
+    );
+  }
   const gaps = idx.flatMap((v, i) => (i > 0 && v - idx[i - 1] > 1 ? [i] : []));
   if (gaps.length > 0 && opts.interpolate !== true) {
     const missing = gaps.reduce((s, i) => s + idx[i] - idx[i - 1] - 1, 0);
@@ -578,6 +649,23 @@ export function seriesFromCells(
     outLines.push(lines[i]);
   }
   return { dates, values: out, name, frequency: f, newestFirst, lines: outLines, interpolated };
+}
+
+const UNITS: Record<Frequency, string> = {
+  hourly: 'hour',
+  daily: 'day',
+  weekly: 'week',
+  monthly: 'month',
+  quarterly: 'quarter',
+  yearly: 'year',
+};
+
+/** The median step between consecutive indexes (1 for a regular series, even with a few gaps). */
+function typicalSpacing(idx: readonly number[]): number {
+  if (idx.length < 3) return 1;
+  const steps = idx.slice(1).map((v, i) => v - idx[i]);
+  steps.sort((a, b) => a - b);
+  return steps[Math.floor((steps.length - 1) / 2)];
 }
 
 /** The former name, kept for existing callers: any frequency is accepted now. */

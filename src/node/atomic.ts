@@ -53,7 +53,15 @@ let writesBeforeKill = Number(process.env.RECUR_TEST_KILL_IN_WRITE ?? 0);
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = join(dirname(path), atomicTempName(basename(path)));
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const fd = openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (e) {
+    // The user named `path`, not the temp file: a missing directory or a denied write is about theirs.
+    const err = e as NodeJS.ErrnoException;
+    if (err.path === tmp) err.path = path;
+    throw err;
+  }
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);

@@ -1,7 +1,7 @@
 /**
  * The forecasting toolkit, re-exported as `forecast` from `recur/node`. Importing it installs the Node loaders of the
  * baselines' wasm libraries (src/node/baseline_loaders.ts: output to stderr, never stdout) and runs each SARIMA fit in
- * a worker thread with a wall-clock budget.
+ * a worker thread with a wall-clock budget, whose printed diagnostics are shown only with the fit's failure.
  */
 import { Worker } from 'node:worker_threads';
 import { setBaselineLoaders } from '../forecast/baselines.js';
@@ -31,9 +31,10 @@ function sarimaInWorker(train: readonly number[], h: number, season: number): Pr
     };
     worker.once('message', (m: { forecast?: number[]; error?: string; printed: string[] }) => {
       done();
-      for (const line of m.printed) process.stderr.write(line + '\n');
+      // What AutoARIMA prints is its search's diagnostics ("non-stationary AR part" for an order it passes over): noise
+      // beside a forecast (and on stderr under --quiet or --json), so it is kept only to explain a failure.
       if (m.forecast) resolve(m.forecast);
-      else reject(new Error(m.error ?? 'SARIMA failed'));
+      else reject(new Error(`${m.error ?? 'SARIMA failed'}${printedNote(m.printed)}`));
     });
     worker.once('error', (e) => {
       done();
@@ -45,6 +46,13 @@ function sarimaInWorker(train: readonly number[], h: number, season: number): Pr
       reject(new Error(`SARIMA: its worker stopped with exit code ${code}`));
     });
   });
+}
+
+/** The distinct lines the arima package printed during a failed fit, as a note on its error (a few at most). */
+function printedNote(printed: readonly string[]): string {
+  const lines = [...new Set(printed.map((l) => l.trim()).filter((l) => l !== ''))];
+  if (lines.length === 0) return '';
+  return ` (the arima package printed: ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? '; …' : ''})`;
 }
 
 setBaselineLoaders({ ...nodeBaselineLoaders, sarima: sarimaInWorker });

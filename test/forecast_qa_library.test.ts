@@ -1,0 +1,68 @@
+/**
+ * The forecast library's entry points on bad options (QA): autoForecast names a bad horizon, season, fold count,
+ * level, candidate list or a non-finite point before any fit (a negative horizon reached the wasm and panicked), and
+ * seasonal naive refuses a series shorter than its season (it forecast `undefined`s).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
+import { InvalidInputError } from '../src/core/errors.js';
+import { autoForecast, type AutoOptions } from '../src/forecast/auto.js';
+import { baselineForecasts, seasonalNaive } from '../src/forecast/baselines.js';
+import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
+
+const Y = Array.from({ length: 80 }, (_, t) => 100 + t + 10 * Math.sin((t * Math.PI) / 6));
+const NET: NetworkOptions = {
+  ...FORECAST_DEFAULTS,
+  method: 'network',
+  horizon: 12,
+  lookback: 24,
+  season: 12,
+  seeds: [1],
+  epochs: 1,
+};
+const BASE: AutoOptions = {
+  horizon: 12,
+  season: 12,
+  method: 'auto',
+  candidates: ['theta', 'damped'],
+  folds: 3,
+  levels: [0.8],
+  network: NET,
+};
+
+describe('autoForecast: bad options are InvalidInputError, named, before any fit', () => {
+  for (const [what, train, o, pattern] of [
+    ['horizon 0', Y, { horizon: 0 }, /horizon must be an integer ≥ 1, got 0/],
+    ['horizon -3', Y, { horizon: -3 }, /horizon must be an integer ≥ 1, got -3/],
+    ['horizon 2.5', Y, { horizon: 2.5 }, /horizon must be an integer ≥ 1, got 2.5/],
+    ['season 0', Y, { season: 0, seasons: [0] }, /season must be an integer ≥ 1, got 0/],
+    ['folds 0', Y, { folds: 0 }, /folds must be an integer ≥ 1, got 0/],
+    ['step 0', Y, { step: 0 }, /step must be an integer ≥ 1, got 0/],
+    ['level 80', Y, { levels: [80] }, /a level must be in \(0, 1\), got 80/],
+    ['no candidates', Y, { candidates: [] }, /method 'auto' needs at least one candidate/],
+    ['a NaN point', [...Y.slice(0, 40), NaN, ...Y.slice(41)], {}, /point 41 of the training part is NaN/],
+  ] as [string, number[], Partial<AutoOptions>, RegExp][])
+    it(what, async () => {
+      await assert.rejects(
+        autoForecast(train, { ...BASE, ...o }),
+        (e: Error) => e instanceof InvalidInputError && pattern.test(e.message),
+      );
+    });
+
+  it('good options still forecast', async () => {
+    const r = await autoForecast(Y, BASE);
+    assert.equal(r.point.length, 12);
+    assert.ok(r.point.every(Number.isFinite));
+  });
+});
+
+describe('seasonal naive shorter than its season', () => {
+  it('is refused, not a forecast of undefined; the baselines list it as skipped', async () => {
+    assert.throws(() => seasonalNaive([1, 2, 3, 4, 5], 3, 12), /needs a full season \(12 points\), got 5/);
+    assert.deepEqual(seasonalNaive([1, 2, 3, 4], 3, 2), [3, 4, 3]);
+    const r = await baselineForecasts([1, 2, 3, 4, 5], 3, 12, ['naive', 'seasonal naive']);
+    assert.deepEqual(r.forecasts.get('naive'), [5, 5, 5]);
+    assert.match(r.skipped.get('seasonal naive') ?? '', /needs a full season/);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * What `recur forecast` prints besides its results (QA): nothing on stderr under --quiet or --json, even when the
+ * arima package prints its search's diagnostics; a line per backtested candidate when stderr is not a terminal; a
+ * failed SARIMA fit says what failed. --candidates with a method it does not apply to is bad usage up front, and so
+ * is an --output or --chart in a directory that is not there.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
+import {
+  baselineLoaders,
+  sarimaHere,
+  setBaselineLoaders,
+  type ArimaConstructor,
+} from '../src/forecast/baselines.js';
+import { writeFileAtomic } from '../src/node/atomic.js';
+import { runCli } from './cli_helpers.js';
+
+const year = (t: number): string => String(1900 + t);
+/** A yearly series with a steep, curving trend: AutoARIMA passes over non-stationary orders and says so. */
+const GROWTH = Array.from({ length: 50 }, (_, t) => 100 * 1.03 ** t + 3 * Math.sin(t * 1.7));
+
+describe('recur forecast: stderr under --quiet and --json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-output-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'growth.csv');
+  writeFileSync(file, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
+  const base = [file, '--candidates', 'theta', '--baselines', 'sarima', '--threads', '1'];
+
+  it('the arima package prints during the fit, yet the run without flags shows no unexplained line', () => {
+    const r = runCli(['forecast', ...base]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /non-stationary/);
+    assert.match(r.stdout, /^sarima\s/m, 'SARIMA should be scored on the hold-out');
+  });
+
+  it('stderr not a terminal: a progress line per candidate as its backtest folds finish', () => {
+    const r = runCli([
+      'forecast',
+      file,
+      '--candidates',
+      'theta,damped',
+      '--baselines',
+      'none',
+      '--threads',
+      '1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^backtest: theta done \(5\/10 fits, [\d.]+ s\)$/m);
+    assert.match(r.stderr, /^backtest: damped done \(10\/10 fits, [\d.]+ s\)$/m);
+    const q = runCli(['forecast', file, '--candidates', 'theta,damped', '--threads', '1', '--quiet']);
+    assert.doesNotMatch(q.stderr, /backtest:/);
+  });
+
+  it('--quiet: stdout says which table is the backtest and which the hold-out', () => {
+    const r = runCli([
+      'forecast',
+      file,
+      '--candidates',
+      'theta,damped',
+      '--baselines',
+      'naive',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Backtest \(mean over 5 fold\(s\); \* = chosen; combination = mean of [a-z, ]+\):\nmethod /,
+    );
+    assert.match(
+      r.stdout,
+      /\n\nHeld-out last 12 points \(1938 … 1949\), fitted on the 38 before [^\n]*:\nmethod /,
+    );
+  });
+
+  for (const flag of ['--quiet', '--json'])
+    it(`${flag}: stderr is empty`, () => {
+      const r = runCli(['forecast', ...base, flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+    });
+});
+
+describe('SARIMA: a failure inside the arima package says what failed', () => {
+  it("a bare wasm error is named as SARIMA's, with the length of the series", async () => {
+    const saved = baselineLoaders();
+    const failing = class {
+      train(): void {
+        throw new RangeError('offset is out of bounds');
+      }
+      predict(): number[][] {
+        return [[]];
+      }
+      destroy(): void {}
+    } as unknown as ArimaConstructor;
+    setBaselineLoaders({ ...saved, arima: () => Promise.resolve(failing) });
+    try {
+      await assert.rejects(
+        sarimaHere(GROWTH, 4, 1),
+        /^Error: SARIMA failed on 50 points in the arima package: offset is out of bounds$/,
+      );
+    } finally {
+      setBaselineLoaders(saved);
+    }
+  });
+});
+
+describe('--candidates with --method (bad usage, exit 2 before any work)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-candidates-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const one = join(dir, 'one.csv');
+  writeFileSync(one, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
+  const many = join(dir, 'many.csv');
+  writeFileSync(
+    many,
+    ['id,t,v', ...['a', 'b'].flatMap((id) => GROWTH.map((v, t) => `${id},${t + 1},${v.toFixed(3)}`))].join(
+      '\n',
+    ) + '\n',
+  );
+  const panel = [many, '--id-column', 'id', '--season', '1'];
+  for (const [args, pattern] of [
+    [
+      [one, '--method', 'combination', '--candidates', 'ets'],
+      /combination averages the best of at least two/,
+    ],
+    [[one, '--method', 'theta', '--candidates', 'ets,damped'], /--method theta fixes the method/],
+    [
+      [...panel, '--method', 'combination', '--candidates', 'theta'],
+      /combination averages the best of at least two/,
+    ],
+    [[...panel, '--method', 'global', '--candidates', 'ets,theta'], /--method global fixes the method/],
+  ] as [string[], RegExp][])
+    it(args.slice(1).join(' '), () => {
+      const r = runCli(['forecast', ...args, '--threads', '1']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    });
+});
+
+describe('--output and --chart in a directory that is not there', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-outdir-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'growth.csv');
+  writeFileSync(file, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
+
+  for (const flag of ['--output', '--chart'])
+    it(`${flag}: exit 2 before any work, naming the user's path and its directory`, () => {
+      const target = join(dir, 'missing', flag === '--chart' ? 'f.svg' : 'f.csv');
+      const r = runCli(['forecast', file, '--candidates', 'theta', '--threads', '1', flag, target]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '', 'nothing was forecast');
+      assert.equal(
+        r.stderr,
+        `recur: ${flag} ${target}: the directory ${join(dir, 'missing')} does not exist\n`,
+      );
+    });
+
+  it('a file where its directory should be is named as not a directory', () => {
+    const r = runCli(['forecast', file, '--candidates', 'theta', '--output', join(file, 'f.csv')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /growth\.csv is not a directory/);
+  });
+});
+
+describe('writeFileAtomic: a failure names the file asked for, not its temp file', () => {
+  it('a missing directory', () => {
+    const target = join(tmpdir(), 'recur-qa-no-such-dir', 'x.csv');
+    assert.throws(
+      () => writeFileAtomic(target, 'x'),
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === target,
+    );
+  });
+});
