@@ -78,6 +78,7 @@ const ONCE = [
   'forecast_predict',
   'forecast_regressors',
   'keras_fuzz',
+  'keras_hostile',
   'keras_train',
   'large_inputs',
   'model_files',

@@ -321,6 +321,19 @@ export function checkSizes(cfg: KerasModelConfig, available: number, where: stri
             `${where}: ${field}.config.${k}: ${v} is more than the ${available} weight values the file holds`,
           );
       }
+      if (k === 'batch_input_shape' && Array.isArray(v)) {
+        // Each axis sizes a buffer (and the last one a kernel): an absurd one is refused here, before building.
+        v.forEach((d, i) => {
+          if (
+            i > 0 &&
+            d !== null &&
+            (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > MAX_KERAS_DIM)
+          )
+            throw new Error(
+              `${where}: ${field}.config.${k}[${i}]: expected null or a positive integer ≤ ${MAX_KERAS_DIM}, got ${JSON.stringify(d)}`,
+            );
+        });
+      }
       if ((k === 'layer' || k === 'backward_layer') && isObject(v) && isObject(v.config))
         walk(v.config, `${field}.config.${k}`);
     }

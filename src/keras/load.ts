@@ -16,7 +16,7 @@ import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
 import { Sequential } from '../models/sequential.js';
-import { layerFromKeras } from '../models/serialization.js';
+import { layerFromKeras, weightValuesAtLeast } from '../models/serialization.js';
 import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
@@ -66,6 +66,12 @@ function fileError(e: unknown): Error {
   return new InvalidInputError(e instanceof Error ? e.message : String(e));
 }
 
+/** The message of an error thrown with `where` prepended, without it (the caller puts it first again). */
+function messageWithout(e: unknown, where: string): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.startsWith(`${where}: `) ? m.slice(where.length + 2) : m;
+}
+
 function parseJsonAttr(v: unknown, where: string, name: string): Json {
   if (typeof v !== 'string') throw new Error(`${where}: attribute '${name}' should be a JSON string`);
   return parseJsonText(v, `${where}: attribute '${name}'`) as Json;
@@ -75,7 +81,11 @@ function parseJsonAttr(v: unknown, where: string, name: string): Json {
  * The recur model a translated config describes, its weights left at zero rather than drawn: applyWeights sets every
  * one from the file (a layer the file gives no weights is an error there).
  */
-export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
+export function buildModel(
+  cfg: KerasModelConfig,
+  where: string,
+  availableWeightValues = Infinity,
+): KerasModel {
   if (cfg.kind === 'functional') {
     return functionalFromConfig(
       {
@@ -95,10 +105,12 @@ export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
       where,
       0,
       true,
+      availableWeightValues,
     );
   }
   const model = new Sequential({ name: cfg.name, seed: 0, weightsFollow: true });
   let pendingShape: Json | undefined;
+  const fields: string[] = [];
   for (const l of cfg.layers) {
     if (l.className === 'InputLayer') {
       pendingShape = l.config.batch_input_shape;
@@ -111,14 +123,27 @@ export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
     try {
       model.add(layerFromKeras({ class_name: l.className, config }, where));
     } catch (e) {
-      throw new Error(`${l.field}: ${(e as Error).message}`);
+      throw new Error(`${where}: ${l.field}: ${messageWithout(e, where)}`);
     }
+    fields.push(l.field);
   }
   if (model.layers.length === 0) throw new Error(`${where}: the model has no layers`);
   if (!model.inputShape())
     throw new Error(
       `${where}: ${cfg.layers[0].field}: the first layer has no input shape (batch_input_shape)`,
     );
+  // Refuse layers bigger than the file's weights could fill before building allocates them.
+  const input = model.inputShape()!;
+  const shapes = model.outputShapes(input);
+  let needed = 0;
+  model.layers.forEach((layer, i) => {
+    needed += weightValuesAtLeast(layer, i === 0 ? input : shapes[i - 1]);
+    if (needed > availableWeightValues)
+      throw new Error(
+        `${where}: ${fields[i]}: layer '${layer.name}' (${layer.className}) needs at least ${needed} weight values ` +
+          `up to here, but the file holds ${availableWeightValues}`,
+      );
+  });
   model.build();
   return model;
 }
@@ -184,10 +209,12 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
     where,
     'model_config',
   );
-  const model = buildModel(cfg, where);
   const mw = root.children.get('model_weights');
   if (!mw || mw.kind !== 'group')
     throw new Error(`${where}: /model_weights: missing (the file has a model_config but no weights)`);
+  const available = valuesIn(mw);
+  checkSizes(cfg, available, where);
+  const model = buildModel(cfg, where, available);
   const names = new Set(legacyLayerNames(mw, where, 'model_weights'));
   const notes: string[] = [];
   applyWeights(
@@ -233,8 +260,9 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   const major = kerasMajor(version, 3);
   const cfg = translateModelConfig(ar.config as Json, major, where, 'config.json');
   const root = await readH5(ar.weights, `${where}: model.weights.h5`, { skip: (p) => p === 'optimizer' });
-  checkSizes(cfg, valuesIn(root), where);
-  const model = buildModel(cfg, where);
+  const available = valuesIn(root);
+  checkSizes(cfg, available, where);
+  const model = buildModel(cfg, where, available);
   const paths = weightsPaths(cfg.layers, cfg.kind === 'sequential');
   const notes: string[] = [];
   applyWeights(

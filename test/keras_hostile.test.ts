@@ -1,0 +1,141 @@
+/**
+ * Hostile and unsupported Keras and tfjs model files: options recur cannot honour are refused by name (never a
+ * silent deviation), and configs asking for layers far bigger than the file's weights are refused, naming the file
+ * and the field, before anything is allocated.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { strToU8, unzipSync, zipSync } from 'fflate';
+import { InvalidInputError } from '../src/core/errors.js';
+import { readH5, writeH5 } from '../src/keras/h5.js';
+import { loadKerasModel } from '../src/keras/load.js';
+import { loadModel } from '../src/keras/index.js';
+import { serializeFunctional } from '../src/models/functional_serialization.js';
+import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
+import { Functional } from '../src/models/functional.js';
+import { fixtures, type Fixture } from './keras_fixtures.js';
+
+type Json = Record<string, unknown>;
+
+let all: Fixture[] = [];
+before(async () => {
+  all = await fixtures();
+});
+const fixture = (prefix: string): Fixture => all.find((f) => f.name.startsWith(prefix))!;
+
+/** The fixture's legacy .h5 with its model_config edited. */
+async function editedH5(prefix: string, edit: (cfg: Json) => void): Promise<Uint8Array> {
+  const root = await readH5(fixture(prefix).bytes, 'x');
+  const cfg = JSON.parse(root.attrs.model_config as string) as Json;
+  edit(cfg);
+  root.attrs.model_config = JSON.stringify(cfg);
+  return writeH5(root);
+}
+
+/** The fixture's .keras archive with its config.json edited. */
+function editedArchive(prefix: string, edit: (cfg: Json) => void): Uint8Array {
+  const files = unzipSync(fixture(prefix).bytes);
+  const cfg = JSON.parse(new TextDecoder().decode(files['config.json'])) as Json;
+  edit(cfg);
+  return zipSync({ ...files, 'config.json': strToU8(JSON.stringify(cfg)) });
+}
+
+async function refused(bytes: Uint8Array, re: RegExp): Promise<void> {
+  await assert.rejects(loadKerasModel(bytes, 'm.keras'), (e: Error) => {
+    assert.ok(e instanceof InvalidInputError, `${e.name}: ${e.message}`);
+    assert.match(e.message, re);
+    return true;
+  });
+}
+
+/** The fixture's model as a tfjs model.json (without recur's sha256, as an edited file) and its weights. */
+function tfjsFiles(
+  prefix: string,
+  edit: (topology: Json) => void,
+): { modelJson: string; weights: Uint8Array } {
+  const model = fixture(prefix).reference;
+  const art = model instanceof Functional ? serializeFunctional(model) : serializeModel(model);
+  const file = modelJsonFor(art, 'weights.bin') as unknown as Json & {
+    modelTopology: Json;
+    userDefinedMetadata?: { recur?: { sha256?: unknown } };
+  };
+  delete file.userDefinedMetadata?.recur?.sha256;
+  edit(file.modelTopology);
+  return { modelJson: JSON.stringify(file), weights: art.weightData };
+}
+
+const LIST_H5 = 'Keras 2.0 list config';
+const K3_ARCHIVE = 'Keras 3.9 .keras Sequential';
+const K2_FUNCTIONAL = 'Keras 2.2 functional Model';
+
+describe('unsupported options are refused by name, not ignored', () => {
+  it('time_major: true (inputs as [time, batch, features]) in .h5, .keras and tfjs files', async () => {
+    await refused(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).time_major = true;
+      }),
+      /m\.keras: model_config\.config\[0\]: layer 'lstm_1' uses time_major: true .*which recur does not support/,
+    );
+    await refused(
+      editedArchive(K3_ARCHIVE, (c) => {
+        (((c.config as Json).layers as Json[])[1].config as Json).time_major = true;
+      }),
+      /m\.keras: config\.json\.config\.layers\[1\]: layer 'gru_1' uses time_major: true/,
+    );
+    const files = tfjsFiles(LIST_H5, (t) => {
+      (((t.config as Json).layers as Json[])[0].config as Json).time_major = true;
+    });
+    await assert.rejects(loadModel(files), /layers\[0\].*layer 'lstm_1' uses time_major: true/);
+    // time_major: false, as tf.keras 2.x writes it, is what recur computes.
+    await loadKerasModel(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).time_major = false;
+      }),
+      'm.h5',
+    );
+  });
+});
+
+describe('configs far bigger than the weights are refused before anything is allocated', () => {
+  it('a legacy .h5 asking for a huge layer names the layer (no 1.6 GB allocation first)', async () => {
+    await refused(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).units = 20000;
+      }),
+      /m\.keras: model_config\.config\[0\]\.config\.units: 20000 is more than the \d+ weight values the file holds/,
+    );
+    await refused(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).batch_input_shape = [null, 5, 40000];
+      }),
+      /m\.keras: model_config\.config\[0\]: layer 'lstm_1' \(LSTM\) needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+  });
+
+  it('an absurd input shape in a .keras file names the field, not a RangeError', async () => {
+    await refused(
+      editedArchive(K3_ARCHIVE, (c) => {
+        const input = ((c.config as Json).layers as Json[])[0].config as Json;
+        input.batch_shape = [null, 6, 1e8];
+      }),
+      /m\.keras: config\.json\.config\.layers\[0\]\.config\.batch_input_shape\[2\]: expected null or a positive integer ≤ 16777216, got 100000000/,
+    );
+  });
+
+  it('functional models (Keras and tfjs) with a huge input width name the layer', async () => {
+    const widen = (layers: Json[]): void => {
+      const input = layers.find((l) => l.class_name === 'InputLayer')!.config as Json;
+      const shape = input.batch_input_shape as (number | null)[];
+      input.batch_input_shape = [...shape.slice(0, -1), 100000];
+    };
+    await refused(
+      await editedH5(K2_FUNCTIONAL, (c) => widen((c.config as Json).layers as Json[])),
+      /m\.keras: layer '\w+' \(LSTM\) needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+    const files = tfjsFiles(K2_FUNCTIONAL, (t) => widen((t.config as Json).layers as Json[]));
+    await assert.rejects(
+      loadModel(files),
+      /needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+  });
+});
