@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
-import { readH5, writeH5 } from '../src/keras/h5.js';
+import { h5Library, readH5, writeH5 } from '../src/keras/h5.js';
 import { loadKerasModel } from '../src/keras/load.js';
 import { loadModel } from '../src/keras/index.js';
 import { serializeFunctional } from '../src/models/functional_serialization.js';
@@ -136,6 +136,44 @@ describe('configs far bigger than the weights are refused before anything is all
     await assert.rejects(
       loadModel(files),
       /needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+  });
+});
+
+describe('memory bombs: sizes a small file declares are checked before anything is unpacked', () => {
+  it('an HDF5 dataset declaring far more values than the file holds is refused, naming it', async () => {
+    const h5 = await h5Library();
+    const path = '/hostile-test.h5';
+    h5.FS!.writeFile(path, fixture(LIST_H5).bytes);
+    const f = new h5.File(path, 'a');
+    // Chunked, with nothing written: HDF5 reads it back as 40 MB of fill values from a file of kilobytes.
+    const d = f.create_group('junk').create_dataset({
+      name: 'big',
+      data: new Float32Array(1),
+      shape: [1],
+      maxshape: [null],
+      chunks: [1024],
+    });
+    d.resize([10_000_000]);
+    f.flush();
+    f.close();
+    const bytes = h5.FS!.readFile(path);
+    h5.FS!.unlink(path);
+    await refused(
+      bytes,
+      /m\.keras: dataset '\/junk\/big' declares 10000000 values of shape \[10000000\], more than a \d+-byte file can hold/,
+    );
+  });
+
+  it('a .keras member that would unpack to more than such a member ever holds is not unpacked', async () => {
+    const files = unzipSync(fixture(K3_ARCHIVE).bytes);
+    const config = new Uint8Array(70 * 2 ** 20).fill(0x20);
+    config.set(files['config.json']);
+    const bomb = zipSync({ ...files, 'config.json': [config, { level: 9 }] });
+    assert.ok(bomb.length < 2 ** 20, `the bomb is small (${bomb.length} bytes)`);
+    await refused(
+      bomb,
+      /m\.keras: config\.json would unpack to 73400320 bytes, more than the 67108864 recur reads; refused before unpacking/,
     );
   });
 });
