@@ -4,6 +4,9 @@
  * and the field, before anything is allocated.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
@@ -13,6 +16,7 @@ import { loadModel } from '../src/keras/index.js';
 import { serializeFunctional } from '../src/models/functional_serialization.js';
 import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
 import { Functional } from '../src/models/functional.js';
+import { runCli } from './cli_helpers.js';
 import { fixtures, type Fixture } from './keras_fixtures.js';
 
 type Json = Record<string, unknown>;
@@ -175,5 +179,25 @@ describe('memory bombs: sizes a small file declares are checked before anything 
       bomb,
       /m\.keras: config\.json would unpack to 73400320 bytes, more than the 67108864 recur reads; refused before unpacking/,
     );
+  });
+});
+
+describe('recur export pytorch given a Keras file', () => {
+  it('says it takes a recur model directory (exit 2), not that the file is bad JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-export-keras-'));
+    try {
+      const file = join(dir, 'model.h5');
+      writeFileSync(file, fixture(LIST_H5).bytes);
+      const r = runCli(['export', 'pytorch', file, join(dir, 'torch')]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /model\.h5 is a file; export takes a recur model directory \(for a Keras character model: recur train TEXT --from .*model\.h5 --out DIR, then export DIR\)/,
+      );
+      assert.ok(!existsSync(join(dir, 'torch')), 'nothing written');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
