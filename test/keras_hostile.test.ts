@@ -100,6 +100,38 @@ describe('unsupported options are refused by name, not ignored', () => {
   });
 });
 
+describe('a Bidirectional whose backward_layer computes something else', () => {
+  const K3_FUNCTIONAL = 'Keras 3.8 .keras Functional';
+  const backwardOf = (c: Json): Json => {
+    const bi = ((c.config as Json).layers as Json[]).find((l) => l.class_name === 'Bidirectional')!;
+    return (bi.config as Json).backward_layer as Json;
+  };
+
+  it('is refused, naming the option, instead of being replaced by the forward layer run backwards', async () => {
+    await refused(
+      editedArchive(K3_FUNCTIONAL, (c) => {
+        (backwardOf(c).config as Json).activation = 'relu';
+      }),
+      /m\.keras: config\.json\.config\.layers\[\d+\]\.config\.backward_layer: layer 'bidirectional' has a backward layer that differs from its forward layer in activation \("tanh" \/ "relu"\)/,
+    );
+    await refused(
+      editedArchive(K3_FUNCTIONAL, (c) => {
+        backwardOf(c).class_name = 'SimpleRNN';
+      }),
+      /backward_layer: .* differs from its forward layer in class \(GRU \/ SimpleRNN\)/,
+    );
+  });
+
+  it('one that is the forward layer run backwards (as Keras 3 writes it) loads', async () => {
+    await loadKerasModel(
+      editedArchive(K3_FUNCTIONAL, (c) => {
+        (backwardOf(c).config as Json).name = 'another_name';
+      }),
+      'm.keras',
+    );
+  });
+});
+
 describe('configs far bigger than the weights are refused before anything is allocated', () => {
   it('a legacy .h5 asking for a huge layer names the layer (no 1.6 GB allocation first)', async () => {
     await refused(
