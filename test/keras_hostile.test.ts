@@ -132,6 +132,37 @@ describe('a Bidirectional whose backward_layer computes something else', () => {
   });
 });
 
+describe('zero_output_for_mask (Keras zeroes masked steps, recur repeats the previous output)', () => {
+  const MASKED = 'tf.keras 2.4 dict config: Embedding(mask_zero)';
+  const layersOf = (c: Json): Json[] => (c.config as Json).layers as Json[];
+
+  it('is said in a note when the model has a mask, naming the layers', async () => {
+    const bytes = await editedH5(MASKED, (c) => {
+      (layersOf(c).find((l) => (l.config as Json).name === 'gru')!.config as Json).zero_output_for_mask =
+        true;
+    });
+    const { notes } = await loadKerasModel(bytes, 'm.h5');
+    assert.ok(
+      notes.some((n) =>
+        /^m\.h5: 'gru' output zeros at masked steps in Keras \(zero_output_for_mask.*recur repeats the previous step's output there/.test(
+          n,
+        ),
+      ),
+      notes.join('\n'),
+    );
+  });
+
+  it('is not mentioned when no mask can reach it', async () => {
+    const bytes = await editedH5(MASKED, (c) => {
+      const layers = layersOf(c);
+      (layers.find((l) => (l.config as Json).name === 'gru')!.config as Json).zero_output_for_mask = true;
+      for (const l of layers) if (l.class_name === 'Embedding') (l.config as Json).mask_zero = false;
+    });
+    const { notes } = await loadKerasModel(bytes, 'm.h5');
+    assert.ok(!notes.some((n) => n.includes('zero_output_for_mask')), notes.join('\n'));
+  });
+});
+
 describe('configs far bigger than the weights are refused before anything is allocated', () => {
   it('a legacy .h5 asking for a huge layer names the layer (no 1.6 GB allocation first)', async () => {
     await refused(

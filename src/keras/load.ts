@@ -21,6 +21,7 @@ import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
   checkSizes,
+  isObject,
   kerasMajor,
   translateModelConfig,
   type Json,
@@ -184,6 +185,35 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
   return null;
 }
 
+/**
+ * Keras zeroes a recurrent layer's outputs at masked steps when its config says zero_output_for_mask (Bidirectional
+ * sets it whenever it returns sequences); recur, like tfjs, repeats the previous step's output there. Only a model
+ * with a mask (Embedding mask_zero, Masking) can tell the two apart, and only at padded steps: a note says so.
+ */
+function zeroOutputNote(raw: Json, where: string): string | null {
+  const zeroing: string[] = [];
+  let masked = false;
+  const walk = (v: Json): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (isObject(v)) {
+      if (v.class_name === 'Masking') masked = true;
+      const c = v.config;
+      if (isObject(c)) {
+        if (c.mask_zero === true) masked = true;
+        if (c.zero_output_for_mask === true) zeroing.push(typeof c.name === 'string' ? c.name : '?');
+      }
+      Object.values(v).forEach(walk);
+    }
+  };
+  walk(raw);
+  if (!masked || zeroing.length === 0) return null;
+  return (
+    `${where}: ${zeroing.map((n) => `'${n}'`).join(', ')} output zeros at masked steps in Keras ` +
+    '(zero_output_for_mask, which Bidirectional sets when it returns sequences); recur repeats the previous ' +
+    "step's output there, as tfjs does, so outputs at padded steps (and a GlobalMaxPooling1D over them) can differ"
+  );
+}
+
 /** Number of values in every dataset under a node. */
 function valuesIn(node: H5Node | undefined): number {
   if (!node) return 0;
@@ -203,12 +233,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
     );
   }
   const major = kerasMajor(version, 2);
-  const cfg = translateModelConfig(
-    parseJsonAttr(root.attrs.model_config, where, 'model_config'),
-    major,
-    where,
-    'model_config',
-  );
+  const rawConfig = parseJsonAttr(root.attrs.model_config, where, 'model_config');
+  const cfg = translateModelConfig(rawConfig, major, where, 'model_config');
   const mw = root.children.get('model_weights');
   if (!mw || mw.kind !== 'group')
     throw new Error(`${where}: /model_weights: missing (the file has a model_config but no weights)`);
@@ -226,6 +252,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   );
   const h = hardSigmoidNote(cfg, where);
   if (h) notes.push(h);
+  const z = zeroOutputNote(rawConfig, where);
+  if (z) notes.push(z);
   const tc = root.attrs.training_config;
   return {
     model,
@@ -274,6 +302,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   );
   const h = hardSigmoidNote(cfg, where);
   if (h) notes.push(h);
+  const z = zeroOutputNote(ar.config as Json, where);
+  if (z) notes.push(z);
   return {
     model,
     format: 'keras',
