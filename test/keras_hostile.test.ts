@@ -264,3 +264,20 @@ describe('recur export pytorch given a Keras file', () => {
     }
   });
 });
+
+describe('recur convert to a Keras format the model cannot be written in', () => {
+  it('names the file it was writing (exit 2) and leaves nothing behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-convert-hardsig-'));
+    try {
+      const file = join(dir, 'model.h5');
+      writeFileSync(file, fixture(LIST_H5).bytes); // Keras 2's hard_sigmoid: Keras 3 computes another function
+      const out = join(dir, 'model.keras');
+      const r = runCli(['convert', file, out]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^recur: \S*model\.keras: layer 'lstm_1' uses Keras 2's hard_sigmoid/m);
+      assert.ok(!existsSync(out));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
