@@ -90,6 +90,18 @@ describe('unsupported options are refused by name, not ignored', () => {
       (((t.config as Json).layers as Json[])[0].config as Json).time_major = true;
     });
     await assert.rejects(loadModel(files), /layers\[0\].*layer 'lstm_1' uses time_major: true/);
+    // Keras 3 quantization (int8 weights with scales) is refused by its dtype policy, not loaded as float weights.
+    await refused(
+      editedArchive(K3_ARCHIVE, (c) => {
+        (((c.config as Json).layers as Json[])[2].config as Json).dtype = {
+          module: 'keras',
+          class_name: 'QuantizedDTypePolicy',
+          config: { name: 'int8_from_float32', source_name: 'float32' },
+          registered_name: null,
+        };
+      }),
+      /config\.json\.config\.layers\[2\]\.config\.dtype: layer '\w+' is quantized \('int8_from_float32'\), which recur does not support/,
+    );
     // time_major: false, as tf.keras 2.x writes it, is what recur computes.
     await loadKerasModel(
       await editedH5(LIST_H5, (c) => {

@@ -127,7 +127,15 @@ export function translateLayer(
   const config: JsonObject = {};
   for (const [k, v] of Object.entries(cfg)) {
     if (DROPPED_KEYS.has(k)) continue;
-    if (k === 'dtype') continue; // float32 everywhere; Keras 3 writes a DTypePolicy object
+    if (k === 'dtype') {
+      // float32 everywhere (Keras 3 writes a DTypePolicy object); a quantized layer's weights are another thing.
+      const policy = isObject(v) && isObject(v.config) ? v.config.name : v;
+      if (typeof policy === 'string' && /^(int8|int4|float8)/.test(policy))
+        throw new Error(
+          `${where}: ${field}.config.dtype: layer '${layerName}' is quantized ('${policy}'), which recur does not support (save the model before quantizing it)`,
+        );
+      continue;
+    }
     if (k === 'activation' || k === 'recurrent_activation')
       config[k] = activationOf(v, major, `${where}: ${field}.config.${k}`);
     else if (k === 'batch_shape') config.batch_input_shape = v;
