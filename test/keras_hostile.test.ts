@@ -12,6 +12,8 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
 import { h5Library, readH5, writeH5 } from '../src/keras/h5.js';
 import { loadKerasModel } from '../src/keras/load.js';
+import { predictJson } from '../src/keras/predict_json.js';
+import type { Tensor } from '../src/core/tensor.js';
 import { loadModel } from '../src/keras/index.js';
 import { serializeFunctional } from '../src/models/functional_serialization.js';
 import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
@@ -291,5 +293,23 @@ describe('recur convert to a Keras format the model cannot be written in', () =>
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("recur predict takes a Sequential model's input by Keras 2's and tfjs's name", () => {
+  it('<first layer>_input works like the first layer name; both at once, or another name, are refused', async () => {
+    const f = fixture(LIST_H5);
+    const { model } = await loadKerasModel(f.bytes, 'm.h5');
+    const x = (f.inputs[0] as Tensor).toArray();
+    const byLayer = predictJson(model, { lstm_1: x }, 'stdin');
+    assert.deepEqual(predictJson(model, { lstm_1_input: x }, 'stdin'), byLayer);
+    assert.throws(
+      () => predictJson(model, { lstm_1: x, lstm_1_input: x }, 'stdin'),
+      /stdin: input 'lstm_1' is given twice \(as lstm_1 and lstm_1_input\)/,
+    );
+    assert.throws(
+      () => predictJson(model, { input_1: x }, 'stdin'),
+      /stdin: 'input_1' is not an input of the model \(its inputs: lstm_1 \(or lstm_1_input\)\)/,
+    );
   });
 });
