@@ -166,6 +166,14 @@ describe('zero_output_for_mask (Keras zeroes masked steps, recur repeats the pre
     );
   });
 
+  it('looks only at layers: a config value nested 100,000 deep does not overflow the stack', async () => {
+    const files = unzipSync(fixture(K3_ARCHIVE).bytes);
+    const text = new TextDecoder().decode(files['config.json']);
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const edited = text.replace(/^\{/, `{"junk": ${deep}, `);
+    await loadKerasModel(zipSync({ ...files, 'config.json': strToU8(edited) }), 'm.keras');
+  });
+
   it('is not mentioned when no mask can reach it', async () => {
     const bytes = await editedH5(MASKED, (c) => {
       const layers = layersOf(c);

@@ -193,19 +193,20 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
 function zeroOutputNote(raw: Json, where: string): string | null {
   const zeroing: string[] = [];
   let masked = false;
-  const walk = (v: Json): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (isObject(v)) {
-      if (v.class_name === 'Masking') masked = true;
-      const c = v.config;
-      if (isObject(c)) {
-        if (c.mask_zero === true) masked = true;
-        if (c.zero_output_for_mask === true) zeroing.push(typeof c.name === 'string' ? c.name : '?');
-      }
-      Object.values(v).forEach(walk);
-    }
+  // Layers and their wrapped layers only (not every value: a config nested thousands deep must not overflow).
+  const visit = (layer: Json): void => {
+    if (!isObject(layer)) return;
+    if (layer.class_name === 'Masking') masked = true;
+    const c = layer.config;
+    if (!isObject(c)) return;
+    if (c.mask_zero === true) masked = true;
+    if (c.zero_output_for_mask === true) zeroing.push(typeof c.name === 'string' ? c.name : '?');
+    visit(c.layer ?? null);
+    visit(c.backward_layer ?? null);
   };
-  walk(raw);
+  const cfg = isObject(raw) ? raw.config : null;
+  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
+  layers.forEach(visit);
   if (!masked || zeroing.length === 0) return null;
   return (
     `${where}: ${zeroing.map((n) => `'${n}'`).join(', ')} output zeros at masked steps in Keras ` +
