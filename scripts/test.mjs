@@ -82,6 +82,7 @@ const ONCE = [
   'forecast_qa_output',
   'forecast_qa_library',
   'keras_fuzz',
+  'keras_hostile',
   'keras_train',
   'large_inputs',
   'model_files',

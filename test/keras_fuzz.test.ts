@@ -1,6 +1,8 @@
 /**
  * Seeded fuzzing of the Keras loaders: hundreds of damaged variants of Keras files built in the test — bytes
- * flipped, cut or inserted in .h5 and .keras files, and values of their model configs replaced or deleted. Each
+ * flipped, cut or inserted in .h5 and .keras files (and in the model.weights.h5 inside a valid .keras zip, and in
+ * weights-only files given to loadKerasWeights), and values of their model configs and metadata.json replaced or
+ * deleted. Each
  * either loads (a flipped weight byte is still a model; its predictions must then be finite) or fails with an
  * InvalidInputError naming the file — never a TypeError or a crash — and the HDF5 library keeps working after
  * every failure.
@@ -11,7 +13,7 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { readH5, writeH5 } from '../src/keras/h5.js';
-import { loadKerasModel } from '../src/keras/load.js';
+import { loadKerasModel, loadKerasWeights } from '../src/keras/load.js';
 import { kerasCompileConfig } from '../src/keras/training_config.js';
 import { createOptimizer } from '../src/models/optimizers.js';
 import { fixtures, predictAll, type Fixture } from './keras_fixtures.js';
@@ -19,6 +21,7 @@ import { fixtures, predictAll, type Fixture } from './keras_fixtures.js';
 const SEED = 20260301;
 const BYTE_MUTATIONS = 120;
 const CONFIG_MUTATIONS = 160;
+const INNER_MUTATIONS = 60;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -136,6 +139,57 @@ describe('Keras loader fuzz (seeded)', () => {
       counts[await outcome(bytes, f, `#${i} ${f.name}`)]++;
     }
     assert.ok(counts.refused > 0 && counts.loaded > 0, JSON.stringify(counts));
+  });
+});
+
+describe('Keras loader fuzz, inside the archive and the weights-only path (seeded)', () => {
+  let all: Fixture[] = [];
+  before(async () => {
+    all = await fixtures();
+  });
+  const archives = (): Fixture[] => all.filter((f) => f.bytes[0] === 0x50);
+
+  it(`${INNER_MUTATIONS} .keras files with a damaged model.weights.h5 or metadata.json in a valid zip`, async () => {
+    const rng = new Random(SEED + 2);
+    const counts = { loaded: 0, refused: 0 };
+    for (let i = 0; i < INNER_MUTATIONS; i++) {
+      const f = archives()[rng.int(archives().length)];
+      const files: Record<string, Uint8Array> = unzipSync(f.bytes);
+      let what: string;
+      if (rng.next() < 0.7) {
+        const m = mutateBytes(files['model.weights.h5'], rng);
+        files['model.weights.h5'] = m.bytes;
+        what = `model.weights.h5 ${m.name}`;
+      } else {
+        const doc = JSON.parse(new TextDecoder().decode(files['metadata.json'])) as Json;
+        files['metadata.json'] = strToU8(mutateJson(doc, rng));
+        what = 'metadata.json';
+      }
+      // A valid zip around the damage: the loaders behind the zip reader see it.
+      counts[await outcome(zipSync(files), f, `#${i} ${f.name}: ${what}`)]++;
+    }
+    assert.ok(counts.refused > 0 && counts.loaded > 0, JSON.stringify(counts));
+  });
+
+  it(`${INNER_MUTATIONS} damaged weights-only files applied with loadKerasWeights: applied or refused cleanly`, async () => {
+    const rng = new Random(SEED + 3);
+    const legacy = all.filter((f) => f.bytes[0] !== 0x50);
+    const counts = { loaded: 0, refused: 0 };
+    for (let i = 0; i < INNER_MUTATIONS; i++) {
+      const f = legacy[rng.int(legacy.length)];
+      const m = mutateBytes(f.bytes, rng);
+      const { model } = await loadKerasModel(f.bytes, f.name);
+      try {
+        await loadKerasWeights(model, m.bytes, 'fuzz.file');
+        counts.loaded++;
+      } catch (e) {
+        const what = `#${i} ${f.name}: ${m.name}`;
+        assert.ok(e instanceof InvalidInputError, `${what}: ${(e as Error).name}: ${(e as Error).message}`);
+        assert.match(e.message, /fuzz\.file/, `${what}: the error does not name the file: ${e.message}`);
+        counts.refused++;
+      }
+    }
+    assert.ok(counts.refused > 0, JSON.stringify(counts));
   });
 });
 

@@ -196,6 +196,14 @@ function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
     throw new UsageError(
       `${dir} is a seed ensemble; a PyTorch project trains one model: export one member, e.g. ${join(dir, MEMBERS_DIR, '1')}`,
     );
+  // A Keras file (or any other file) would be read as a model.json and fail as bad JSON: say what export takes.
+  if (existsSync(dir) && statSync(dir).isFile() && !dir.endsWith('.json'))
+    throw new UsageError(
+      `${dir} is a file; export takes a recur model directory` +
+        (/\.(h5|hdf5|keras)$/i.test(dir)
+          ? ` (for a Keras character model: recur train TEXT --from ${dir} --out DIR, then export DIR)`
+          : ''),
+    );
   if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
   if (taskOf(dir) === 'seq2seq') return seq2seqSource(dir, outDir, out);
   const loaded = loadModelInput(dir);

@@ -12,6 +12,16 @@ export interface KerasArchive {
   weights: Uint8Array;
 }
 
+/**
+ * Largest size each member may unpack to. Keras's JSON is kilobytes even for large models; the weights file is
+ * bounded by what the HDF5 library (wasm, 2 GiB) can open.
+ */
+const MEMBER_LIMITS: Record<string, number> = {
+  'metadata.json': 2 ** 24,
+  'config.json': 2 ** 26,
+  'model.weights.h5': 2 ** 31 - 2 ** 24,
+};
+
 /** True when bytes start like a zip file (a local file header). */
 export function isZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4;
@@ -39,14 +49,30 @@ function parseJsonMember(
 /** The three members of a .keras file; a damaged zip or a missing member is an Error naming it. */
 export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive {
   let files: Record<string, Uint8Array>;
+  let oversized: { name: string; size: number; limit: number } | null = null;
   try {
     files = unzipSync(bytes, {
-      // Read only what a .keras file holds; assets/ and anything else stay compressed and unread.
-      filter: (f) => f.name === 'metadata.json' || f.name === 'config.json' || f.name === 'model.weights.h5',
+      // Read only what a .keras file holds; assets/ and anything else stay compressed and unread. A member that
+      // would unpack to more than such a member ever holds (a zip bomb) is not unpacked at all.
+      filter: (f) => {
+        const limit = MEMBER_LIMITS[f.name];
+        if (limit === undefined) return false;
+        if (f.originalSize > limit) {
+          oversized ??= { name: f.name, size: f.originalSize, limit };
+          return false;
+        }
+        return true;
+      },
     });
   } catch (e) {
     throw new Error(`${where}: not a readable zip archive (truncated or damaged?): ${(e as Error).message}`);
   }
+  const big = oversized as { name: string; size: number; limit: number } | null;
+  if (big)
+    throw new Error(
+      `${where}: ${big.name} would unpack to ${big.size} bytes, more than the ${big.limit} recur reads; refused ` +
+        'before unpacking (damaged file or a zip bomb?)',
+    );
   const config = parseJsonMember(files, 'config.json', where);
   const metadata = files['metadata.json'] ? parseJsonMember(files, 'metadata.json', where) : {};
   const weights = files['model.weights.h5'];

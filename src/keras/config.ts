@@ -127,7 +127,15 @@ export function translateLayer(
   const config: JsonObject = {};
   for (const [k, v] of Object.entries(cfg)) {
     if (DROPPED_KEYS.has(k)) continue;
-    if (k === 'dtype') continue; // float32 everywhere; Keras 3 writes a DTypePolicy object
+    if (k === 'dtype') {
+      // float32 everywhere (Keras 3 writes a DTypePolicy object); a quantized layer's weights are another thing.
+      const policy = isObject(v) && isObject(v.config) ? v.config.name : v;
+      if (typeof policy === 'string' && /^(int8|int4|float8)/.test(policy))
+        throw new Error(
+          `${where}: ${field}.config.dtype: layer '${layerName}' is quantized ('${policy}'), which recur does not support (save the model before quantizing it)`,
+        );
+      continue;
+    }
     if (k === 'activation' || k === 'recurrent_activation')
       config[k] = activationOf(v, major, `${where}: ${field}.config.${k}`);
     else if (k === 'batch_shape') config.batch_input_shape = v;
@@ -150,8 +158,21 @@ export function translateLayer(
     });
   }
   if (className === 'InputLayer') return { className, fileClassName, config };
-  // Bidirectional's backward_layer is its inner layer run backwards: recur makes it from `layer`.
-  if (className === 'Bidirectional') delete config.backward_layer;
+  // Bidirectional's backward_layer is its inner layer run backwards: recur makes it from `layer`, so one that
+  // computes anything else (another class, units or activation) is refused rather than replaced.
+  if (className === 'Bidirectional') {
+    const backward = config.backward_layer;
+    const forward = config.layer;
+    if (isObject(backward) && isObject(forward)) {
+      const difference = backwardLayerDifference(forward, backward);
+      if (difference)
+        throw new Error(
+          `${where}: ${field}.config.backward_layer: layer '${layerName}' has a backward layer that differs from its ` +
+            `forward layer in ${difference}; recur runs the forward layer's copy backwards (a backward_layer of its own is not supported)`,
+        );
+    }
+    delete config.backward_layer;
+  }
   if (!registeredLayers().includes(className)) {
     throw new Error(
       `${where}: ${field}: layer '${layerName}' has class '${fileClassName}', which recur cannot read ` +
@@ -160,6 +181,26 @@ export function translateLayer(
   }
   layerRegistration(className);
   return { className, fileClassName, config };
+}
+
+/** Keys of a recurrent layer's config that change nothing it computes, or that differ between its two directions. */
+const DIRECTION_KEYS = new Set(['name', 'go_backwards', 'trainable', 'seed']);
+
+/**
+ * What a Bidirectional's translated backward layer computes differently from its forward layer ('class' or the
+ * first differing option), or null. Initializers are left out: the weights come from the file.
+ */
+function backwardLayerDifference(forward: JsonObject, backward: JsonObject): string | null {
+  if (forward.class_name !== backward.class_name)
+    return `class (${String(forward.class_name)} / ${String(backward.class_name)})`;
+  const f = isObject(forward.config) ? forward.config : {};
+  const b = isObject(backward.config) ? backward.config : {};
+  for (const k of new Set([...Object.keys(f), ...Object.keys(b)])) {
+    if (DIRECTION_KEYS.has(k) || k.endsWith('_initializer')) continue;
+    if (JSON.stringify(f[k] ?? null) !== JSON.stringify(b[k] ?? null))
+      return `${k} (${JSON.stringify(f[k] ?? null)} / ${JSON.stringify(b[k] ?? null)})`;
+  }
+  return null;
 }
 
 type Ref = [string, number, number];
@@ -320,6 +361,19 @@ export function checkSizes(cfg: KerasModelConfig, available: number, where: stri
           throw new Error(
             `${where}: ${field}.config.${k}: ${v} is more than the ${available} weight values the file holds`,
           );
+      }
+      if (k === 'batch_input_shape' && Array.isArray(v)) {
+        // Each axis sizes a buffer (and the last one a kernel): an absurd one is refused here, before building.
+        v.forEach((d, i) => {
+          if (
+            i > 0 &&
+            d !== null &&
+            (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > MAX_KERAS_DIM)
+          )
+            throw new Error(
+              `${where}: ${field}.config.${k}[${i}]: expected null or a positive integer ≤ ${MAX_KERAS_DIM}, got ${JSON.stringify(d)}`,
+            );
+        });
       }
       if ((k === 'layer' || k === 'backward_layer') && isObject(v) && isObject(v.config))
         walk(v.config, `${field}.config.${k}`);

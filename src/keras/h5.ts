@@ -8,6 +8,8 @@
  * real path, so reading and writing touch no file but the ones src/node hands over (its `h5wasm/node` build maps the
  * real file system instead, which recur does not want). Figures in BENCHMARKS.md.
  */
+import { InvalidInputError } from '../core/errors.js';
+
 type H5wasm = typeof import('h5wasm');
 type H5Entity = ReturnType<InstanceType<H5wasm['Group']>['get']>;
 
@@ -74,6 +76,9 @@ function memPath(): string {
   return `/recur-${counter}.h5`;
 }
 
+/** How many times its own size a file's datasets may declare (Keras writes them uncompressed: at most 1). */
+const MAX_UNPACKED_RATIO = 16;
+
 /** True when bytes start with the HDF5 signature (at offset 0, where Keras's files have it). */
 export function isHdf5(bytes: Uint8Array): boolean {
   const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -110,6 +115,10 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
         `${where}: the HDF5 library cannot open it (truncated or damaged?)${hdf5Reason(diagnostics)}`,
       );
     const f = file;
+    // What the datasets may unpack to: Keras stores them uncompressed, so their values fit in the file; a chunked
+    // dataset declaring gigabytes it never wrote (read back as fill values) is refused before it is read.
+    const budget = bytes.length * MAX_UNPACKED_RATIO + 2 ** 20;
+    let declared = 0;
     const visit = (node: H5Entity, p: string): H5Node | null => {
       if (node instanceof h5.Group) {
         const children = new Map<string, H5Node>();
@@ -125,6 +134,14 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
         const dtype = typeof node.dtype === 'string' ? node.dtype : JSON.stringify(node.dtype);
         let values: Float32Array | null = null;
         if (/^[<>]?[fiu]\d*$/.test(dtype) || /^[<>][fdbhilqBHILQ]$/.test(dtype)) {
+          const shape = node.shape ?? [];
+          const count = shape.reduce((a, b) => a * b, 1);
+          declared += count * Math.max(1, node.metadata.size);
+          if (declared > budget)
+            throw new InvalidInputError(
+              `${where}: dataset '/${p}' declares ${count} values of shape [${shape.join(', ')}], more than a ` +
+                `${bytes.length}-byte file can hold; refused before reading (damaged or hostile file?)`,
+            );
           const raw = node.value;
           values = toFloat32(raw);
         }
@@ -135,6 +152,7 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
     try {
       return visit(f, '') as H5Group;
     } catch (e) {
+      if (e instanceof InvalidInputError) throw e;
       throw new Error(
         `${where}: cannot read it (truncated or damaged HDF5?): ${errorText(e)}${hdf5Reason(diagnostics)}`,
       );

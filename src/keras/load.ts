@@ -16,11 +16,12 @@ import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
 import { Sequential } from '../models/sequential.js';
-import { layerFromKeras } from '../models/serialization.js';
+import { layerFromKeras, weightValuesAtLeast } from '../models/serialization.js';
 import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
   checkSizes,
+  isObject,
   kerasMajor,
   translateModelConfig,
   type Json,
@@ -66,6 +67,12 @@ function fileError(e: unknown): Error {
   return new InvalidInputError(e instanceof Error ? e.message : String(e));
 }
 
+/** The message of an error thrown with `where` prepended, without it (the caller puts it first again). */
+function messageWithout(e: unknown, where: string): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.startsWith(`${where}: `) ? m.slice(where.length + 2) : m;
+}
+
 function parseJsonAttr(v: unknown, where: string, name: string): Json {
   if (typeof v !== 'string') throw new Error(`${where}: attribute '${name}' should be a JSON string`);
   return parseJsonText(v, `${where}: attribute '${name}'`) as Json;
@@ -75,7 +82,11 @@ function parseJsonAttr(v: unknown, where: string, name: string): Json {
  * The recur model a translated config describes, its weights left at zero rather than drawn: applyWeights sets every
  * one from the file (a layer the file gives no weights is an error there).
  */
-export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
+export function buildModel(
+  cfg: KerasModelConfig,
+  where: string,
+  availableWeightValues = Infinity,
+): KerasModel {
   if (cfg.kind === 'functional') {
     return functionalFromConfig(
       {
@@ -95,10 +106,12 @@ export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
       where,
       0,
       true,
+      availableWeightValues,
     );
   }
   const model = new Sequential({ name: cfg.name, seed: 0, weightsFollow: true });
   let pendingShape: Json | undefined;
+  const fields: string[] = [];
   for (const l of cfg.layers) {
     if (l.className === 'InputLayer') {
       pendingShape = l.config.batch_input_shape;
@@ -111,14 +124,27 @@ export function buildModel(cfg: KerasModelConfig, where: string): KerasModel {
     try {
       model.add(layerFromKeras({ class_name: l.className, config }, where));
     } catch (e) {
-      throw new Error(`${l.field}: ${(e as Error).message}`);
+      throw new Error(`${where}: ${l.field}: ${messageWithout(e, where)}`);
     }
+    fields.push(l.field);
   }
   if (model.layers.length === 0) throw new Error(`${where}: the model has no layers`);
   if (!model.inputShape())
     throw new Error(
       `${where}: ${cfg.layers[0].field}: the first layer has no input shape (batch_input_shape)`,
     );
+  // Refuse layers bigger than the file's weights could fill before building allocates them.
+  const input = model.inputShape()!;
+  const shapes = model.outputShapes(input);
+  let needed = 0;
+  model.layers.forEach((layer, i) => {
+    needed += weightValuesAtLeast(layer, i === 0 ? input : shapes[i - 1]);
+    if (needed > availableWeightValues)
+      throw new Error(
+        `${where}: ${fields[i]}: layer '${layer.name}' (${layer.className}) needs at least ${needed} weight values ` +
+          `up to here, but the file holds ${availableWeightValues}`,
+      );
+  });
   model.build();
   return model;
 }
@@ -159,6 +185,36 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
   return null;
 }
 
+/**
+ * Keras zeroes a recurrent layer's outputs at masked steps when its config says zero_output_for_mask (Bidirectional
+ * sets it whenever it returns sequences); recur, like tfjs, repeats the previous step's output there. Only a model
+ * with a mask (Embedding mask_zero, Masking) can tell the two apart, and only at padded steps: a note says so.
+ */
+function zeroOutputNote(raw: Json, where: string): string | null {
+  const zeroing: string[] = [];
+  let masked = false;
+  // Layers and their wrapped layers only (not every value: a config nested thousands deep must not overflow).
+  const visit = (layer: Json): void => {
+    if (!isObject(layer)) return;
+    if (layer.class_name === 'Masking') masked = true;
+    const c = layer.config;
+    if (!isObject(c)) return;
+    if (c.mask_zero === true) masked = true;
+    if (c.zero_output_for_mask === true) zeroing.push(typeof c.name === 'string' ? c.name : '?');
+    visit(c.layer ?? null);
+    visit(c.backward_layer ?? null);
+  };
+  const cfg = isObject(raw) ? raw.config : null;
+  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
+  layers.forEach(visit);
+  if (!masked || zeroing.length === 0) return null;
+  return (
+    `${where}: ${zeroing.map((n) => `'${n}'`).join(', ')} output zeros at masked steps in Keras ` +
+    '(zero_output_for_mask, which Bidirectional sets when it returns sequences); recur repeats the previous ' +
+    "step's output there, as tfjs does, so outputs at padded steps (and a GlobalMaxPooling1D over them) can differ"
+  );
+}
+
 /** Number of values in every dataset under a node. */
 function valuesIn(node: H5Node | undefined): number {
   if (!node) return 0;
@@ -178,16 +234,14 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
     );
   }
   const major = kerasMajor(version, 2);
-  const cfg = translateModelConfig(
-    parseJsonAttr(root.attrs.model_config, where, 'model_config'),
-    major,
-    where,
-    'model_config',
-  );
-  const model = buildModel(cfg, where);
+  const rawConfig = parseJsonAttr(root.attrs.model_config, where, 'model_config');
+  const cfg = translateModelConfig(rawConfig, major, where, 'model_config');
   const mw = root.children.get('model_weights');
   if (!mw || mw.kind !== 'group')
     throw new Error(`${where}: /model_weights: missing (the file has a model_config but no weights)`);
+  const available = valuesIn(mw);
+  checkSizes(cfg, available, where);
+  const model = buildModel(cfg, where, available);
   const names = new Set(legacyLayerNames(mw, where, 'model_weights'));
   const notes: string[] = [];
   applyWeights(
@@ -199,6 +253,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   );
   const h = hardSigmoidNote(cfg, where);
   if (h) notes.push(h);
+  const z = zeroOutputNote(rawConfig, where);
+  if (z) notes.push(z);
   const tc = root.attrs.training_config;
   return {
     model,
@@ -233,8 +289,9 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   const major = kerasMajor(version, 3);
   const cfg = translateModelConfig(ar.config as Json, major, where, 'config.json');
   const root = await readH5(ar.weights, `${where}: model.weights.h5`, { skip: (p) => p === 'optimizer' });
-  checkSizes(cfg, valuesIn(root), where);
-  const model = buildModel(cfg, where);
+  const available = valuesIn(root);
+  checkSizes(cfg, available, where);
+  const model = buildModel(cfg, where, available);
   const paths = weightsPaths(cfg.layers, cfg.kind === 'sequential');
   const notes: string[] = [];
   applyWeights(
@@ -246,6 +303,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   );
   const h = hardSigmoidNote(cfg, where);
   if (h) notes.push(h);
+  const z = zeroOutputNote(ar.config as Json, where);
+  if (z) notes.push(z);
   return {
     model,
     format: 'keras',

@@ -15,6 +15,8 @@ export interface ModelInputInfo {
   /** Shape with the batch axis (null where any size is taken). */
   shape: (number | null)[];
   tokens: boolean;
+  /** Another name the input is known by: a Sequential model's Keras 2 / tfjs input name, `<first layer>_input`. */
+  alias?: string;
 }
 
 /** The inputs a model takes: names, shapes and whether they are token ids. */
@@ -27,7 +29,14 @@ export function modelInputs(model: Model): ModelInputInfo[] {
     }));
   const first = model.layers[0];
   const shape = model.inputShape() ?? [];
-  return [{ name: first.name, shape: [null, ...shape], tokens: first.className === 'Embedding' }];
+  return [
+    {
+      name: first.name,
+      shape: [null, ...shape],
+      tokens: first.className === 'Embedding',
+      alias: `${first.name}_input`,
+    },
+  ];
 }
 
 function shapeOf(v: unknown, where: string): number[] {
@@ -119,14 +128,20 @@ export function inputsFromJson(model: Model, json: unknown, where: string): AnyT
   if (json === null || typeof json !== 'object')
     throw new InvalidInputError(`${where}: expected {"input_name": nested arrays} or one nested array`);
   const o = json as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !infos.some((i) => i.name === k));
+  const named = (i: ModelInputInfo): string => (i.alias ? `${i.name} (or ${i.alias})` : i.name);
+  const unknown = Object.keys(o).filter((k) => !infos.some((i) => i.name === k || i.alias === k));
   if (unknown.length > 0)
     throw new InvalidInputError(
-      `${where}: '${unknown[0]}' is not an input of the model (its inputs: ${infos.map((i) => i.name).join(', ')})`,
+      `${where}: '${unknown[0]}' is not an input of the model (its inputs: ${infos.map(named).join(', ')})`,
     );
   return infos.map((info) => {
-    if (!(info.name in o)) throw new InvalidInputError(`${where}: input '${info.name}' is missing`);
-    return toTensor(o[info.name], info, where);
+    const given = [info.name, info.alias].filter((k): k is string => k !== undefined && k in o);
+    if (given.length === 0) throw new InvalidInputError(`${where}: input '${info.name}' is missing`);
+    if (given.length > 1)
+      throw new InvalidInputError(
+        `${where}: input '${info.name}' is given twice (as ${given.join(' and ')})`,
+      );
+    return toTensor(o[given[0]], info, where);
   });
 }
 

@@ -23,6 +23,7 @@ import {
   type ModelJson,
   type SaveOptions,
   type WeightSpec,
+  weightValuesAtLeast,
 } from './serialization.js';
 import { parseJsonText } from '../core/json_text.js';
 
@@ -167,7 +168,16 @@ export function deserializeFunctional(
   const cfg = parsed.data;
   const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const recur = (metadata.recur ?? {}) as Partial<FunctionalRecurMetadata>;
-  const model = functionalFromConfig(cfg, where, typeof recur.seed === 'number' ? recur.seed : 0, true);
+  const available = json.weightsManifest
+    .flatMap((g) => g.weights)
+    .reduce((n, w) => n + (w.group === 'optimizer' ? 0 : sizeOf(w.shape)), 0);
+  const model = functionalFromConfig(
+    cfg,
+    where,
+    typeof recur.seed === 'number' ? recur.seed : 0,
+    true,
+    available,
+  );
   model.build();
   const values = readWeights(json, weightData, where);
   for (const nw of model.namedWeights()) {
@@ -215,8 +225,12 @@ export function functionalFromConfig(
   where: string,
   seed: number,
   weightsFollow = false,
+  availableWeightValues = Infinity,
 ): Functional {
   const tensors = new Map<string, SymbolicTensor[]>();
+  // A lower bound of the weight values the layers placed so far need: a config asking for layers bigger than the
+  // file's weights could fill is refused before building allocates them.
+  let needed = 0;
   const pending = [...cfg.layers];
   // Keras lists layers in topological order; loop anyway until no entry can be placed.
   while (pending.length > 0) {
@@ -257,6 +271,12 @@ export function functionalFromConfig(
         );
       return outs[tensorIndex];
     });
+    needed += weightValuesAtLeast(layer, ins[0]?.shape.slice(1) ?? []);
+    if (needed > availableWeightValues)
+      throw new Error(
+        `${where}: layer '${lj.name}' (${lj.class_name}) needs at least ${needed} weight values up to here, ` +
+          `but the file holds ${availableWeightValues}`,
+      );
     try {
       tensors.set(lj.name, layer.applyMany(ins));
     } catch (e) {

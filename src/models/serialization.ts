@@ -150,7 +150,7 @@ function specToKeras(spec: LayerSpec): KerasLayerJson {
   return { class_name: spec.className, config };
 }
 
-/** Keys Keras/tfjs write that change nothing here when null/false/default. */
+/** Keys Keras/tfjs write that change nothing here when null/false/default (time_major only when false). */
 const IGNORED_KEYS = new Set([
   'dtype',
   'implementation',
@@ -179,6 +179,11 @@ function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
   const registration = layerRegistration(json.class_name, where, layerName);
   const args: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json.config ?? {})) {
+    // time_major: true feeds [time, batch, features]: ignoring it would read every input transposed.
+    if (k === 'time_major' && v === true)
+      throw new Error(
+        `${where}: layer '${layerName}' uses time_major: true (inputs as [time, batch, features]), which recur does not support`,
+      );
     if (IGNORED_KEYS.has(k)) continue;
     if (/(_regularizer|_constraint)$/.test(k)) {
       if (v !== null && v !== undefined)
@@ -392,10 +397,20 @@ export const MAX_WEIGHT_VALUES = 2 ** 29;
  * layer is built: a config asking for a huge layer is refused before anything is allocated or initialised.
  * Classes not listed count 0 (they are checked after building, like every weight).
  */
-function weightValuesAtLeast(layer: Layer, input: readonly (number | null)[]): number {
+export function weightValuesAtLeast(layer: Layer, input: readonly (number | null)[]): number {
   const d = input[input.length - 1] ?? 0;
-  const l = layer as unknown as { units?: number; inputDim?: number; outputDim?: number };
+  const l = layer as unknown as {
+    units?: number;
+    inputDim?: number;
+    outputDim?: number;
+    forwardLayer?: Layer;
+    layer?: Layer;
+  };
   switch (layer.className) {
+    case 'Bidirectional':
+      return l.forwardLayer ? 2 * weightValuesAtLeast(l.forwardLayer, input) : 0;
+    case 'TimeDistributed':
+      return l.layer ? weightValuesAtLeast(l.layer, input) : 0;
     case 'Dense':
       return d * (l.units ?? 0);
     case 'Embedding':

@@ -127,10 +127,18 @@ export async function saveAnyModel(
   const format = modelFormatOf(path);
   if (format === 'recur') return saveModel(model, path, opts);
   const metadata = opts.metadata ?? {};
-  const r =
-    format === 'keras'
-      ? await saveKerasArchive(model, new Date(), metadata)
-      : await saveKerasH5(model, metadata);
+  let r: Awaited<ReturnType<typeof saveKerasH5>>;
+  try {
+    r =
+      format === 'keras'
+        ? await saveKerasArchive(model, new Date(), metadata)
+        : await saveKerasH5(model, metadata);
+  } catch (e) {
+    // What the file cannot hold (a hard sigmoid of the other Keras version…) is said of the file being written.
+    if (e instanceof InvalidInputError && !e.message.startsWith(`${path}: `))
+      throw new InvalidInputError(`${path}: ${e.message}`);
+    throw e;
+  }
   // Missing parent directories are made, as saveModel makes a model directory's.
   makeDirectories(dirname(resolve(path)));
   writeFileAtomic(path, r.bytes);

@@ -1,0 +1,323 @@
+/**
+ * Hostile and unsupported Keras and tfjs model files: options recur cannot honour are refused by name (never a
+ * silent deviation), and configs asking for layers far bigger than the file's weights are refused, naming the file
+ * and the field, before anything is allocated.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { strToU8, unzipSync, zipSync } from 'fflate';
+import { InvalidInputError } from '../src/core/errors.js';
+import { h5Library, readH5, writeH5 } from '../src/keras/h5.js';
+import { loadKerasModel } from '../src/keras/load.js';
+import { predictJson } from '../src/keras/predict_json.js';
+import type { Tensor } from '../src/core/tensor.js';
+import { loadModel } from '../src/keras/index.js';
+import { serializeFunctional } from '../src/models/functional_serialization.js';
+import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
+import { Functional } from '../src/models/functional.js';
+import { runCli } from './cli_helpers.js';
+import { fixtures, type Fixture } from './keras_fixtures.js';
+
+type Json = Record<string, unknown>;
+
+let all: Fixture[] = [];
+before(async () => {
+  all = await fixtures();
+});
+const fixture = (prefix: string): Fixture => all.find((f) => f.name.startsWith(prefix))!;
+
+/** The fixture's legacy .h5 with its model_config edited. */
+async function editedH5(prefix: string, edit: (cfg: Json) => void): Promise<Uint8Array> {
+  const root = await readH5(fixture(prefix).bytes, 'x');
+  const cfg = JSON.parse(root.attrs.model_config as string) as Json;
+  edit(cfg);
+  root.attrs.model_config = JSON.stringify(cfg);
+  return writeH5(root);
+}
+
+/** The fixture's .keras archive with its config.json edited. */
+function editedArchive(prefix: string, edit: (cfg: Json) => void): Uint8Array {
+  const files = unzipSync(fixture(prefix).bytes);
+  const cfg = JSON.parse(new TextDecoder().decode(files['config.json'])) as Json;
+  edit(cfg);
+  return zipSync({ ...files, 'config.json': strToU8(JSON.stringify(cfg)) });
+}
+
+async function refused(bytes: Uint8Array, re: RegExp): Promise<void> {
+  await assert.rejects(loadKerasModel(bytes, 'm.keras'), (e: Error) => {
+    assert.ok(e instanceof InvalidInputError, `${e.name}: ${e.message}`);
+    assert.match(e.message, re);
+    return true;
+  });
+}
+
+/** The fixture's model as a tfjs model.json (without recur's sha256, as an edited file) and its weights. */
+function tfjsFiles(
+  prefix: string,
+  edit: (topology: Json) => void,
+): { modelJson: string; weights: Uint8Array } {
+  const model = fixture(prefix).reference;
+  const art = model instanceof Functional ? serializeFunctional(model) : serializeModel(model);
+  const file = modelJsonFor(art, 'weights.bin') as unknown as Json & {
+    modelTopology: Json;
+    userDefinedMetadata?: { recur?: { sha256?: unknown } };
+  };
+  delete file.userDefinedMetadata?.recur?.sha256;
+  edit(file.modelTopology);
+  return { modelJson: JSON.stringify(file), weights: art.weightData };
+}
+
+const LIST_H5 = 'Keras 2.0 list config';
+const K3_ARCHIVE = 'Keras 3.9 .keras Sequential';
+const K2_FUNCTIONAL = 'Keras 2.2 functional Model';
+
+describe('unsupported options are refused by name, not ignored', () => {
+  it('time_major: true (inputs as [time, batch, features]) in .h5, .keras and tfjs files', async () => {
+    await refused(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).time_major = true;
+      }),
+      /m\.keras: model_config\.config\[0\]: layer 'lstm_1' uses time_major: true .*which recur does not support/,
+    );
+    await refused(
+      editedArchive(K3_ARCHIVE, (c) => {
+        (((c.config as Json).layers as Json[])[1].config as Json).time_major = true;
+      }),
+      /m\.keras: config\.json\.config\.layers\[1\]: layer 'gru_1' uses time_major: true/,
+    );
+    const files = tfjsFiles(LIST_H5, (t) => {
+      (((t.config as Json).layers as Json[])[0].config as Json).time_major = true;
+    });
+    await assert.rejects(loadModel(files), /layers\[0\].*layer 'lstm_1' uses time_major: true/);
+    // Keras 3 quantization (int8 weights with scales) is refused by its dtype policy, not loaded as float weights.
+    await refused(
+      editedArchive(K3_ARCHIVE, (c) => {
+        (((c.config as Json).layers as Json[])[2].config as Json).dtype = {
+          module: 'keras',
+          class_name: 'QuantizedDTypePolicy',
+          config: { name: 'int8_from_float32', source_name: 'float32' },
+          registered_name: null,
+        };
+      }),
+      /config\.json\.config\.layers\[2\]\.config\.dtype: layer '\w+' is quantized \('int8_from_float32'\), which recur does not support/,
+    );
+    // time_major: false, as tf.keras 2.x writes it, is what recur computes.
+    await loadKerasModel(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).time_major = false;
+      }),
+      'm.h5',
+    );
+  });
+});
+
+describe('a Bidirectional whose backward_layer computes something else', () => {
+  const K3_FUNCTIONAL = 'Keras 3.8 .keras Functional';
+  const backwardOf = (c: Json): Json => {
+    const bi = ((c.config as Json).layers as Json[]).find((l) => l.class_name === 'Bidirectional')!;
+    return (bi.config as Json).backward_layer as Json;
+  };
+
+  it('is refused, naming the option, instead of being replaced by the forward layer run backwards', async () => {
+    await refused(
+      editedArchive(K3_FUNCTIONAL, (c) => {
+        (backwardOf(c).config as Json).activation = 'relu';
+      }),
+      /m\.keras: config\.json\.config\.layers\[\d+\]\.config\.backward_layer: layer 'bidirectional' has a backward layer that differs from its forward layer in activation \("tanh" \/ "relu"\)/,
+    );
+    await refused(
+      editedArchive(K3_FUNCTIONAL, (c) => {
+        backwardOf(c).class_name = 'SimpleRNN';
+      }),
+      /backward_layer: .* differs from its forward layer in class \(GRU \/ SimpleRNN\)/,
+    );
+  });
+
+  it('one that is the forward layer run backwards (as Keras 3 writes it) loads', async () => {
+    await loadKerasModel(
+      editedArchive(K3_FUNCTIONAL, (c) => {
+        (backwardOf(c).config as Json).name = 'another_name';
+      }),
+      'm.keras',
+    );
+  });
+});
+
+describe('zero_output_for_mask (Keras zeroes masked steps, recur repeats the previous output)', () => {
+  const MASKED = 'tf.keras 2.4 dict config: Embedding(mask_zero)';
+  const layersOf = (c: Json): Json[] => (c.config as Json).layers as Json[];
+
+  it('is said in a note when the model has a mask, naming the layers', async () => {
+    const bytes = await editedH5(MASKED, (c) => {
+      (layersOf(c).find((l) => (l.config as Json).name === 'gru')!.config as Json).zero_output_for_mask =
+        true;
+    });
+    const { notes } = await loadKerasModel(bytes, 'm.h5');
+    assert.ok(
+      notes.some((n) =>
+        /^m\.h5: 'gru' output zeros at masked steps in Keras \(zero_output_for_mask.*recur repeats the previous step's output there/.test(
+          n,
+        ),
+      ),
+      notes.join('\n'),
+    );
+  });
+
+  it('looks only at layers: a config value nested 100,000 deep does not overflow the stack', async () => {
+    const files = unzipSync(fixture(K3_ARCHIVE).bytes);
+    const text = new TextDecoder().decode(files['config.json']);
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const edited = text.replace(/^\{/, `{"junk": ${deep}, `);
+    await loadKerasModel(zipSync({ ...files, 'config.json': strToU8(edited) }), 'm.keras');
+  });
+
+  it('is not mentioned when no mask can reach it', async () => {
+    const bytes = await editedH5(MASKED, (c) => {
+      const layers = layersOf(c);
+      (layers.find((l) => (l.config as Json).name === 'gru')!.config as Json).zero_output_for_mask = true;
+      for (const l of layers) if (l.class_name === 'Embedding') (l.config as Json).mask_zero = false;
+    });
+    const { notes } = await loadKerasModel(bytes, 'm.h5');
+    assert.ok(!notes.some((n) => n.includes('zero_output_for_mask')), notes.join('\n'));
+  });
+});
+
+describe('configs far bigger than the weights are refused before anything is allocated', () => {
+  it('a legacy .h5 asking for a huge layer names the layer (no 1.6 GB allocation first)', async () => {
+    await refused(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).units = 20000;
+      }),
+      /m\.keras: model_config\.config\[0\]\.config\.units: 20000 is more than the \d+ weight values the file holds/,
+    );
+    await refused(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).batch_input_shape = [null, 5, 40000];
+      }),
+      /m\.keras: model_config\.config\[0\]: layer 'lstm_1' \(LSTM\) needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+  });
+
+  it('an absurd input shape in a .keras file names the field, not a RangeError', async () => {
+    await refused(
+      editedArchive(K3_ARCHIVE, (c) => {
+        const input = ((c.config as Json).layers as Json[])[0].config as Json;
+        input.batch_shape = [null, 6, 1e8];
+      }),
+      /m\.keras: config\.json\.config\.layers\[0\]\.config\.batch_input_shape\[2\]: expected null or a positive integer ≤ 16777216, got 100000000/,
+    );
+  });
+
+  it('functional models (Keras and tfjs) with a huge input width name the layer', async () => {
+    const widen = (layers: Json[]): void => {
+      const input = layers.find((l) => l.class_name === 'InputLayer')!.config as Json;
+      const shape = input.batch_input_shape as (number | null)[];
+      input.batch_input_shape = [...shape.slice(0, -1), 100000];
+    };
+    await refused(
+      await editedH5(K2_FUNCTIONAL, (c) => widen((c.config as Json).layers as Json[])),
+      /m\.keras: layer '\w+' \(LSTM\) needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+    const files = tfjsFiles(K2_FUNCTIONAL, (t) => widen((t.config as Json).layers as Json[]));
+    await assert.rejects(
+      loadModel(files),
+      /needs at least \d+ weight values up to here, but the file holds \d+/,
+    );
+  });
+});
+
+describe('memory bombs: sizes a small file declares are checked before anything is unpacked', () => {
+  it('an HDF5 dataset declaring far more values than the file holds is refused, naming it', async () => {
+    const h5 = await h5Library();
+    const path = '/hostile-test.h5';
+    h5.FS!.writeFile(path, fixture(LIST_H5).bytes);
+    const f = new h5.File(path, 'a');
+    // Chunked, with nothing written: HDF5 reads it back as 40 MB of fill values from a file of kilobytes.
+    const d = f.create_group('junk').create_dataset({
+      name: 'big',
+      data: new Float32Array(1),
+      shape: [1],
+      maxshape: [null],
+      chunks: [1024],
+    });
+    d.resize([10_000_000]);
+    f.flush();
+    f.close();
+    const bytes = h5.FS!.readFile(path);
+    h5.FS!.unlink(path);
+    await refused(
+      bytes,
+      /m\.keras: dataset '\/junk\/big' declares 10000000 values of shape \[10000000\], more than a \d+-byte file can hold/,
+    );
+  });
+
+  it('a .keras member that would unpack to more than such a member ever holds is not unpacked', async () => {
+    const files = unzipSync(fixture(K3_ARCHIVE).bytes);
+    const config = new Uint8Array(70 * 2 ** 20).fill(0x20);
+    config.set(files['config.json']);
+    const bomb = zipSync({ ...files, 'config.json': [config, { level: 9 }] });
+    assert.ok(bomb.length < 2 ** 20, `the bomb is small (${bomb.length} bytes)`);
+    await refused(
+      bomb,
+      /m\.keras: config\.json would unpack to 73400320 bytes, more than the 67108864 recur reads; refused before unpacking/,
+    );
+  });
+});
+
+describe('recur export pytorch given a Keras file', () => {
+  it('says it takes a recur model directory (exit 2), not that the file is bad JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-export-keras-'));
+    try {
+      const file = join(dir, 'model.h5');
+      writeFileSync(file, fixture(LIST_H5).bytes);
+      const r = runCli(['export', 'pytorch', file, join(dir, 'torch')]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /model\.h5 is a file; export takes a recur model directory \(for a Keras character model: recur train TEXT --from .*model\.h5 --out DIR, then export DIR\)/,
+      );
+      assert.ok(!existsSync(join(dir, 'torch')), 'nothing written');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('recur convert to a Keras format the model cannot be written in', () => {
+  it('names the file it was writing (exit 2) and leaves nothing behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-convert-hardsig-'));
+    try {
+      const file = join(dir, 'model.h5');
+      writeFileSync(file, fixture(LIST_H5).bytes); // Keras 2's hard_sigmoid: Keras 3 computes another function
+      const out = join(dir, 'model.keras');
+      const r = runCli(['convert', file, out]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^recur: \S*model\.keras: layer 'lstm_1' uses Keras 2's hard_sigmoid/m);
+      assert.ok(!existsSync(out));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("recur predict takes a Sequential model's input by Keras 2's and tfjs's name", () => {
+  it('<first layer>_input works like the first layer name; both at once, or another name, are refused', async () => {
+    const f = fixture(LIST_H5);
+    const { model } = await loadKerasModel(f.bytes, 'm.h5');
+    const x = (f.inputs[0] as Tensor).toArray();
+    const byLayer = predictJson(model, { lstm_1: x }, 'stdin');
+    assert.deepEqual(predictJson(model, { lstm_1_input: x }, 'stdin'), byLayer);
+    assert.throws(
+      () => predictJson(model, { lstm_1: x, lstm_1_input: x }, 'stdin'),
+      /stdin: input 'lstm_1' is given twice \(as lstm_1 and lstm_1_input\)/,
+    );
+    assert.throws(
+      () => predictJson(model, { input_1: x }, 'stdin'),
+      /stdin: 'input_1' is not an input of the model \(its inputs: lstm_1 \(or lstm_1_input\)\)/,
+    );
+  });
+});
