@@ -1,12 +1,13 @@
 /**
  * `recur classify` and `recur seq2seq` as a user meets them across commands: a model directory of the wrong kind is
- * refused naming what it holds (exit 2).
+ * refused naming what it holds (exit 2); `seq2seq eval PAIRS` reads a G2P model's words as `predict` does.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CMUDICT_DATA } from '../src/seq2seq/seq2seq.js';
 import { pairs, pseudoText, reviews, runCli, runCliOk } from './cli_helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'recur-apps-cli-'));
@@ -46,5 +47,54 @@ describe('a model directory of the wrong kind', () => {
   it('the right kind still loads', () => {
     assert.match(runCliOk(['classify', 'predict', classifier, 'a good film']), /^(pos|neg)\t/);
     assert.equal(runCliOk(['seq2seq', 'predict', translator, 'the cat']).split('\n').length, 2);
+  });
+});
+
+describe('seq2seq eval PAIRS on a G2P model', () => {
+  it('reads the words as predict does: HELLO scores as hello', () => {
+    // A G2P model is one whose metadata names CMUdict as its data; this small letters → symbols model stands in.
+    const g2p = join(root, 'g2p');
+    const letters = Array.from({ length: 40 }, (_, i) => {
+      const w = ['cab', 'bad', 'dab', 'abc', 'cad'][i % 5] + 'abcd'[i % 4];
+      return `${w}\t${[...w].map((c) => c.toUpperCase()).join(' ')}`;
+    });
+    writeFileSync(join(root, 'letters.tsv'), letters.join('\n') + '\n');
+    runCliOk([
+      'seq2seq',
+      'train',
+      join(root, 'letters.tsv'),
+      '--out',
+      g2p,
+      '--source-tokens',
+      'chars',
+      '--target-tokens',
+      'words',
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    const file = join(g2p, 'model.json');
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata: { data: string } };
+    json.userDefinedMetadata.data = CMUDICT_DATA;
+    writeFileSync(file, JSON.stringify(json));
+    cpSync(join(root, 'letters.tsv'), join(root, 'lower.tsv'));
+    const upper = letters.map((l) => l.replace(/^[a-z]+/, (w) => ` ${w.toUpperCase()} `));
+    writeFileSync(join(root, 'upper.tsv'), upper.join('\n') + '\n');
+    const score = (f: string): unknown => {
+      const r = JSON.parse(runCliOk(['seq2seq', 'eval', g2p, join(root, f), '--json', '--threads', '1'])) as {
+        seconds?: number;
+      };
+      delete r.seconds;
+      return r;
+    };
+    assert.deepEqual(score('upper.tsv'), score('lower.tsv'));
+    assert.equal(
+      runCliOk(['seq2seq', 'predict', g2p, 'CABA', '--threads', '1']),
+      runCliOk(['seq2seq', 'predict', g2p, 'caba', '--threads', '1']),
+    );
   });
 });

@@ -913,14 +913,18 @@ export async function seq2seqEval(
     },
   };
   let examples: Example[];
-  if (file)
-    examples = loadExamples(
-      file,
-      o,
-      { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
-      reading,
+  if (file) {
+    const pairs = examplePairs(
+      loadExamples(file, o, { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 }, reading),
     );
-  else examples = heldOutExamples(dir, app, o.split ?? 'test', o, reading, meta.reading);
+    // The sources are read as predict reads them (a G2P model's trimmed, lowercased, accents off), so a word in
+    // CMUdict's own spelling (HELLO) is scored on the output predict prints for it, not decoded as unknown letters.
+    const sources = typedSources(
+      meta.data,
+      pairs.map((p) => p.source),
+    );
+    examples = groupExamples(pairs.map((p, i) => ({ source: sources[i], target: p.target })));
+  } else examples = heldOutExamples(dir, app, o.split ?? 'test', o, reading, meta.reading);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = {
     beam: o.beam,
