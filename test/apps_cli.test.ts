@@ -1,17 +1,26 @@
 /**
  * `recur classify` and `recur seq2seq` as a user meets them across commands: a model directory of the wrong kind is
- * refused naming what it holds (exit 2); `seq2seq eval PAIRS` reads a G2P model's words as `predict` does.
+ * refused naming what it holds (exit 2); `seq2seq eval PAIRS` reads a G2P model's words as `predict` does; `recur
+ * serve` answers a multi-label classifier as `classify predict --json --threshold` prints it.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+// As in the CLI's process: the worker pool orders big products' sums, so answers equal the CLI's to the last bit.
+import '../src/node/index.js';
+import { shutdownWorkerPool } from '../src/node/pool.js';
+import { createServeApp, loadServedModels } from '../src/node/server.js';
 import { CMUDICT_DATA } from '../src/seq2seq/seq2seq.js';
 import { pairs, pseudoText, reviews, runCli, runCliOk } from './cli_helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'recur-apps-cli-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+after(async () => {
+  await shutdownWorkerPool();
+  rmSync(root, { recursive: true, force: true });
+});
 
 const classifier = join(root, 'reviews');
 const translator = join(root, 'pairs');
@@ -96,5 +105,73 @@ describe('seq2seq eval PAIRS on a G2P model', () => {
       runCliOk(['seq2seq', 'predict', g2p, 'CABA', '--threads', '1']),
       runCliOk(['seq2seq', 'predict', g2p, 'caba', '--threads', '1']),
     );
+  });
+});
+
+describe('recur serve with a multi-label classifier', () => {
+  const TEXTS = ['the vote on the match', 'a new phone', 'the news today'];
+  it('answers labels and threshold as classify predict --json does, at its default or a given threshold', async () => {
+    const topics = join(root, 'topics');
+    const words = { sports: ['match', 'goal'], politics: ['vote', 'senate'], tech: ['phone', 'chip'] };
+    const rows = ['text,topics'];
+    for (let i = 0; i < 80; i++) {
+      const labels = Object.keys(words).filter((_, k) => (i >> k) % 2 === 1);
+      const text = ['the', 'news', ...labels.map((l) => words[l as keyof typeof words][i % 2])].join(' ');
+      rows.push(`${text},${labels.join('|')}`);
+    }
+    writeFileSync(join(root, 'topics.csv'), rows.join('\n') + '\n');
+    runCliOk(
+      ['classify', 'train', join(root, 'topics.csv'), '--multi-label', '--out', topics].concat([
+        '--units',
+        '4',
+        '--epochs',
+        '2',
+        '--lr',
+        '0.05',
+        '--threads',
+        '1',
+        '--quiet',
+      ]),
+    );
+    const server = createServeApp({ served: loadServedModels([topics, classifier]) });
+    await server.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+    const post = (body: unknown): Promise<Response> =>
+      fetch(base + '/v1/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const models = (await (await fetch(base + '/v1/models')).json()) as {
+        models: { multi_label?: boolean }[];
+      };
+      assert.deepEqual(
+        models.models.map((m) => m.multi_label),
+        [true, false],
+      );
+      for (const threshold of [undefined, 0.3]) {
+        const flags = threshold === undefined ? [] : ['--threshold', String(threshold)];
+        const expected = runCliOk(['classify', 'predict', topics, ...TEXTS, '--json', ...flags])
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as unknown);
+        const r = await post({
+          model: 'topics',
+          texts: TEXTS,
+          ...(threshold !== undefined && { threshold }),
+        });
+        assert.equal(r.status, 200);
+        assert.deepEqual(await r.json(), { model: 'topics', predictions: expected });
+      }
+      const single = await post({ model: 'reviews', texts: TEXTS, threshold: 0.3 });
+      assert.equal(single.status, 400);
+      assert.match(((await single.json()) as { error: string }).error, /^threshold: .*single-label/);
+      const wide = await post({ model: 'topics', texts: TEXTS, threshold: 1.5 });
+      assert.equal(wide.status, 400);
+      assert.match(((await wide.json()) as { error: string }).error, /^threshold: /);
+    } finally {
+      await server.close();
+    }
   });
 });
