@@ -1,7 +1,8 @@
 /**
  * `recur classify` and `recur seq2seq` as a user meets them across commands: a model directory of the wrong kind is
  * refused naming what it holds (exit 2); `seq2seq eval PAIRS` reads a G2P model's words as `predict` does; `recur
- * serve` answers a multi-label classifier as `classify predict --json --threshold` prints it.
+ * serve` answers a multi-label classifier as `classify predict --json --threshold` prints it; a classifier's --test
+ * file is read again with its own columns (eval, an ensemble's test); column flags that would be ignored are refused.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -172,6 +173,53 @@ describe('recur serve with a multi-label classifier', () => {
       assert.match(((await wide.json()) as { error: string }).error, /^threshold: /);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('classify: a --test file with columns of its own', () => {
+  // Training rows are `id,body,folder` (named by flags) or `id,sentence,label` (guessed); test rows `id,text,class`.
+  const rows = (header: string, n: number, seed: number): string =>
+    [
+      header,
+      ...reviews(n, seed)
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((r, i) => `${i},${r}`),
+    ].join('\n') + '\n';
+  before(() => {
+    writeFileSync(join(root, 'mail.csv'), rows('id,body,folder', 60, 2));
+    writeFileSync(join(root, 'sentences.csv'), rows('id,sentence,label', 60, 2));
+    writeFileSync(join(root, 'held.csv'), rows('id,text,class', 20, 3));
+    writeFileSync(join(root, 'held_named.csv'), rows('id,body,folder', 20, 3));
+  });
+  const train = (data: string, out: string, test: string, more: string[]): void => {
+    runCliOk(
+      ['classify', 'train', join(root, data), '--test', join(root, test), '--out', join(root, out)].concat(
+        ['--units', '4', '--epochs', '1', '--threads', '1', '--quiet'],
+        more,
+      ),
+    );
+  };
+  const accuracy = (dir: string): number =>
+    (JSON.parse(runCliOk(['classify', 'eval', join(root, dir), '--json'])) as { accuracy: number }).accuracy;
+
+  it('eval DIR reads it with the columns train was given', () => {
+    train('mail.csv', 'named', 'held_named.csv', ['--text-column', 'body', '--label-column', 'folder']);
+    assert.equal(typeof accuracy('named'), 'number');
+  });
+
+  it('an ensemble scores it, and eval DIR reads it, with its own guessed columns', () => {
+    train('sentences.csv', 'guessed', 'held.csv', ['--ensemble', '2']);
+    assert.equal(typeof accuracy('guessed'), 'number');
+  });
+
+  it('eval DIR without DATA refuses --text-column / --label-column, which would not change the split', () => {
+    for (const flag of ['--text-column', '--label-column']) {
+      const r = runCli(['classify', 'eval', classifier, flag, 'x']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${flag} applies to DATA`));
     }
   });
 });

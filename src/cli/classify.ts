@@ -306,6 +306,20 @@ export function columnsOf(meta: ClassifierMetadata): ColumnChoice {
   };
 }
 
+/**
+ * The columns a model's --test file was read with when it was trained (its own, guessed or given), or null for a
+ * model from before they were recorded.
+ */
+export function testColumnsOf(meta: ClassifierMetadata): ColumnChoice | null {
+  const d = meta.data;
+  if (d.testTextColumn === undefined && d.testLabelColumn === undefined) return null;
+  return {
+    ...(d.testTextColumn ? { textColumn: d.testTextColumn } : {}),
+    ...(d.testLabelColumn ? { labelColumn: d.testLabelColumn } : {}),
+    ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
+  };
+}
+
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
 /** The evaluation table: metrics, per-class figures, the confusion matrix and the baselines side by side. */
@@ -542,7 +556,9 @@ export async function trainClassifier(
   );
   const trainData = subset(data, idx.train);
   const valData = subset(data, idx.validation);
-  const testData = testSource !== null ? loadLabelledTexts(testSource, columns) : subset(data, idx.test);
+  const testFile =
+    testSource !== null ? loadLabelledTexts(testSource, (meta && testColumnsOf(meta)) ?? columns) : null;
+  const testData = testFile ?? subset(data, idx.test);
   if (trainData.texts.length === 0 || valData.texts.length === 0)
     throw new UsageError(
       `${data.source}: ${data.texts.length} records are too few to split into training and validation sets`,
@@ -559,6 +575,7 @@ export async function trainClassifier(
     labelColumn: data.labelColumn,
     labelSeparator: columns.labelSeparator ?? null,
     testSource,
+    ...(testFile && { testTextColumn: testFile.textColumn, testLabelColumn: testFile.labelColumn }),
     fingerprint,
     records: data.texts.length,
   };
@@ -803,9 +820,17 @@ export function classifyEval(
     evalData = loadLabelledTexts(file, columns);
     what = file;
   } else if (meta.data.testSource !== null) {
-    evalData = loadLabelledTexts(meta.data.testSource, columns);
+    // The --test file train scored, read as train read it unless other columns are given.
+    evalData = loadLabelledTexts(meta.data.testSource, { ...testColumnsOf(meta), ...columns });
     what = meta.data.testSource;
   } else {
+    // The split is drawn from the training data read as train read it: a column flag would not change it.
+    const flag =
+      o.textColumn !== undefined ? '--text-column' : o.labelColumn !== undefined ? '--label-column' : null;
+    if (flag)
+      throw new UsageError(
+        `${flag} applies to DATA; the test split of ${meta.data.source} is read with the columns the model was trained on`,
+      );
     if (!source)
       throw new UsageError(`${dir}: give DATA to evaluate on: ${why}, so its test split cannot be rebuilt`);
     if (meta.settings.testSplit === 0)
