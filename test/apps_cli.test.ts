@@ -223,3 +223,19 @@ describe('classify: a --test file with columns of its own', () => {
     }
   });
 });
+
+describe('seq2seq: column flags apply to CSV pairs only', () => {
+  it('refuses --source-column / --target-column for a TSV file or CMUdict (exit 2)', () => {
+    const tsv = join(root, 'pairs.tsv');
+    for (const args of [
+      ['seq2seq', 'eval', translator, tsv, '--source-column', 'en'],
+      ['seq2seq', 'eval', translator, '--target-column', 'fr'],
+      ['seq2seq', 'train', tsv, '--out', join(root, 'never'), '--source-column', 'en'],
+      ['seq2seq', 'train', '--out', join(root, 'never'), '--target-column', 'fr'],
+    ]) {
+      const r = runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--(source|target)-column names a column of a CSV pairs file/);
+    }
+  });
+});

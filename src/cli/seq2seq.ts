@@ -38,7 +38,7 @@ import {
   readJointNgramHeader,
   writeJointNgram,
 } from '../node/seq2seq_dir.js';
-import { cmudict, pairsFingerprint, readPairsFile } from '../node/seq2seq_files.js';
+import { cmudict, pairsFingerprint, pairsFormat, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, targetTokens } from '../seq2seq/data.js';
 import {
   G2P_RECIPE_SETTINGS,
@@ -101,6 +101,27 @@ export interface Seq2SeqDataOptions {
   sourceColumn?: string;
   targetColumn?: string;
   skipBad: boolean;
+}
+
+/**
+ * Refuses --source-column / --target-column where no header names columns: a TSV pairs file (source, then target)
+ * or CMUdict (`file` undefined or CMUDICT). Ignored there, the flag would leave the user believing other columns
+ * were read.
+ */
+export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOptions): void {
+  const flag =
+    o.sourceColumn !== undefined
+      ? '--source-column'
+      : o.targetColumn !== undefined
+        ? '--target-column'
+        : null;
+  if (flag === null) return;
+  if (file === undefined || file === CMUDICT)
+    throw new UsageError(`${flag} names a column of a CSV pairs file; CMUdict has none`);
+  if (pairsFormat(file, o.format) === 'tsv')
+    throw new UsageError(
+      `${flag} names a column of a CSV pairs file (its header); ${file} is read as TSV, source<TAB>target (give --format csv for a CSV)`,
+    );
 }
 
 /**
@@ -387,6 +408,7 @@ export async function seq2seqTrain(
   o: Seq2SeqTrainOptions,
   out: Output,
 ): Promise<number> {
+  checkPairsColumns(file, o);
   // G2P's default recipe is an ensemble of G2P_DEFAULT_MEMBERS, of both target orders (a resumed run is what it was).
   if (!file && !o.resume) {
     // --init-seed names one model's seed: with it, the default is that one model.
@@ -839,6 +861,7 @@ export function heldOutExamples(
     throw new UsageError(
       `${dir} was trained on its validation split too (--train-on-validation): evaluate it on the test split`,
     );
+  checkPairsColumns(app.data, o);
   const all =
     app.data === CMUDICT
       ? cmudict().examples
@@ -914,6 +937,7 @@ export async function seq2seqEval(
   };
   let examples: Example[];
   if (file) {
+    checkPairsColumns(file, o);
     const pairs = examplePairs(
       loadExamples(file, o, { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 }, reading),
     );
