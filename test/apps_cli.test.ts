@@ -2,7 +2,8 @@
  * `recur classify` and `recur seq2seq` as a user meets them across commands: a model directory of the wrong kind is
  * refused naming what it holds (exit 2); `seq2seq eval PAIRS` reads a G2P model's words as `predict` does; `recur
  * serve` answers a multi-label classifier as `classify predict --json --threshold` prints it; a classifier's --test
- * file is read again with its own columns (eval, an ensemble's test); column flags that would be ignored are refused.
+ * file is read again with its own columns (eval, an ensemble's test); column flags that would be ignored are refused;
+ * `classify predict --input` reads JSON Lines too.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -237,5 +238,29 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /--(source|target)-column names a column of a CSV pairs file/);
     }
+  });
+});
+
+describe('classify predict --input', () => {
+  it('reads JSON Lines: the text field, guessed or given, each record in order', () => {
+    const file = join(root, 'texts.jsonl');
+    writeFileSync(file, '{"id": 1, "text": "a good film"}\n\n{"text": "a bad plot", "id": 2}\n');
+    const expected = runCliOk(['classify', 'predict', classifier, 'a good film', 'a bad plot', '--json']);
+    assert.equal(runCliOk(['classify', 'predict', classifier, '--input', file, '--json']), expected);
+    const named = join(root, 'named.jsonl');
+    writeFileSync(named, '{"words": "a good film", "n": 1}\n{"words": "a bad plot", "n": 2}\n');
+    assert.equal(
+      runCliOk(['classify', 'predict', classifier, '--input', named, '--text-column', 'words', '--json']),
+      expected,
+    );
+    const r = runCli(['classify', 'predict', classifier, '--input', named]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /named\.jsonl: line 1: which field holds the text\? Give --text-column/);
+  });
+
+  it('refuses --text-column without --input (exit 2), where it was ignored', () => {
+    const r = runCli(['classify', 'predict', classifier, 'a good film', '--text-column', 'body']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--text-column names the column of the texts in --input FILE/);
   });
 });

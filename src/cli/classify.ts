@@ -929,6 +929,10 @@ export async function classifyPredict(
         `text ${i + 1} is ${t === '' ? 'empty' : 'blank (only whitespace)'}; give a text to classify`,
       );
   });
+  if (o.textColumn !== undefined && o.input === undefined)
+    throw new UsageError(
+      '--text-column names the column of the texts in --input FILE; give --input, or leave it out',
+    );
   let lines: string[];
   if (o.input !== undefined) {
     if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
