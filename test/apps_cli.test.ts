@@ -3,7 +3,7 @@
  * refused naming what it holds (exit 2); `seq2seq eval PAIRS` reads a G2P model's words as `predict` does; `recur
  * serve` answers a multi-label classifier as `classify predict --json --threshold` prints it; a classifier's --test
  * file is read again with its own columns (eval, an ensemble's test); column flags that would be ignored are refused;
- * `classify predict --input` reads JSON Lines too.
+ * `classify predict --input` reads JSON Lines too; a --ngram-weight for a seq2seq model without an n-gram is refused.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -262,5 +262,19 @@ describe('classify predict --input', () => {
     const r = runCli(['classify', 'predict', classifier, 'a good film', '--text-column', 'body']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--text-column names the column of the texts in --input FILE/);
+  });
+});
+
+describe('seq2seq --ngram-weight', () => {
+  it('is refused for a model without a joint n-gram (exit 2), unless 0', () => {
+    for (const cmd of [
+      ['predict', translator, 'the cat'],
+      ['eval', translator],
+    ]) {
+      const r = runCli(['seq2seq', ...cmd, '--ngram-weight', '0.5', '--threads', '1']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--ngram-weight 0\.5: .* has no joint n-gram to weigh/);
+      assert.equal(runCli(['seq2seq', ...cmd, '--ngram-weight', '0', '--threads', '1']).code, 0);
+    }
   });
 });

@@ -925,6 +925,7 @@ export async function seq2seqEval(
     );
   // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  checkNgramWeight(dir, o.ngramWeight);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
   // --json scores are one object, so there the report becomes its `skipped` field.
   let skipped: Record<string, unknown> | undefined;
@@ -999,6 +1000,17 @@ export async function seq2seqEval(
 }
 
 /** How decoding uses the model's joint n-gram, for the eval table: '' when it has none or it is off. */
+/**
+ * Refuses a positive --ngram-weight for a model without a joint n-gram: ignored, it would leave the user believing
+ * the n-gram took part in the outputs or scores.
+ */
+function checkNgramWeight(dir: string, weight: number | undefined): void {
+  if (weight !== undefined && weight > 0 && readJointNgramHeader(dir) === null)
+    throw new UsageError(
+      `--ngram-weight ${weight}: ${dir} has no joint n-gram to weigh (fit one with 'recur seq2seq ngram ${dir}'); leave the flag out`,
+    );
+}
+
 function ngramNote(ngram: { order: number; weight: number } | null, weight: number | undefined): string {
   const w = weight ?? ngram?.weight ?? 0;
   return ngram && w > 0 ? ` + joint n-gram (order ${ngram.order}, weight ${w})` : '';
@@ -1056,6 +1068,7 @@ export async function seq2seqPredict(
   });
   // As in eval: the n-gram is built here only when this thread decodes.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  checkNgramWeight(dir, o.ngramWeight);
   const texts = sources.length > 0 ? sources : readStdinLines();
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
   const decoded = texts.filter((t) => !isBlankSource(t));
