@@ -258,6 +258,23 @@ describe('classify predict --input', () => {
     assert.match(r.stderr, /named\.jsonl: line 1: which field holds the text\? Give --text-column/);
   });
 
+  it('answers stdin of blank lines only line for line (a blank line each), as seq2seq predict does', () => {
+    const r = runCli(['classify', 'predict', classifier, '--json'], { input: '\n  \n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+      [
+        { text: '', blank: true },
+        { text: '  ', blank: true },
+      ],
+    );
+    assert.equal(runCli(['classify', 'predict', classifier], { input: '\n\n' }).stdout, '\n\n');
+    assert.equal(runCli(['classify', 'predict', classifier], { input: '' }).code, 2);
+  });
+
   it('refuses --text-column without --input (exit 2), where it was ignored', () => {
     const r = runCli(['classify', 'predict', classifier, 'a good film', '--text-column', 'body']);
     assert.equal(r.code, 2);

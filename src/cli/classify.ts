@@ -938,9 +938,10 @@ export async function classifyPredict(
     if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
     lines = loadTextColumn(o.input, o.textColumn);
   } else lines = texts.length > 0 ? texts : readStdinLines();
-  const inputs = lines.filter((l) => l.trim() !== '');
-  if (inputs.length === 0)
+  // Nothing given at all is a mistake; blank stdin lines alone are answered line for line, as any others.
+  if (lines.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
+  const inputs = lines.filter((l) => l.trim() !== '');
   const work = {
     threads: o.threads ?? defaultThreads(),
     items: inputs.length,
@@ -948,8 +949,11 @@ export async function classifyPredict(
     ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
   };
   const results =
-    (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
-    classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
+    inputs.length === 0
+      ? []
+      : ((await withInferencePool(dir, 'classify', work, (pool, m) =>
+          pool.classify(m, inputs, o.batchSize),
+        )) ?? classifyTexts(model, meta, inputs, o.batchSize, tokenizer));
   const sep = meta.data.labelSeparator ?? '|';
   const out = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;
