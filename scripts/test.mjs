@@ -57,6 +57,7 @@ const ONCE = [
   'joint_ngram',
   'json_text',
   'carried_states_fuzz',
+  'apps_cli',
   'classify_cli',
   'classify_ensemble',
   'classify_fuzz',

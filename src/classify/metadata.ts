@@ -19,6 +19,12 @@ export interface ClassifierData {
   labelSeparator?: string | null;
   /** A separate test set given with --test (absolute path), or null: the test split of `source`. */
   testSource: string | null;
+  /**
+   * The columns (or fields) the --test file was read with, which need not be the training file's (each file's are
+   * guessed on its own); absent in models from before they were recorded.
+   */
+  testTextColumn?: string | null;
+  testLabelColumn?: string | null;
   /** sha256 of the labelled records, to tell whether `source` still holds what the model was trained on. */
   fingerprint: string;
   records: number;
@@ -100,6 +106,8 @@ const CLASSIFIER_METADATA = z.looseObject({
     labelColumn: z.string().nullable(),
     labelSeparator: z.string().min(1).nullable().default(null),
     testSource: z.string().nullable(),
+    testTextColumn: z.string().nullable().optional(),
+    testLabelColumn: z.string().nullable().optional(),
     fingerprint: z.string(),
     records: z.number().int().min(0),
   }),

@@ -306,6 +306,20 @@ export function columnsOf(meta: ClassifierMetadata): ColumnChoice {
   };
 }
 
+/**
+ * The columns a model's --test file was read with when it was trained (its own, guessed or given), or null for a
+ * model from before they were recorded.
+ */
+export function testColumnsOf(meta: ClassifierMetadata): ColumnChoice | null {
+  const d = meta.data;
+  if (d.testTextColumn === undefined && d.testLabelColumn === undefined) return null;
+  return {
+    ...(d.testTextColumn ? { textColumn: d.testTextColumn } : {}),
+    ...(d.testLabelColumn ? { labelColumn: d.testLabelColumn } : {}),
+    ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
+  };
+}
+
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
 /** The evaluation table: metrics, per-class figures, the confusion matrix and the baselines side by side. */
@@ -542,7 +556,9 @@ export async function trainClassifier(
   );
   const trainData = subset(data, idx.train);
   const valData = subset(data, idx.validation);
-  const testData = testSource !== null ? loadLabelledTexts(testSource, columns) : subset(data, idx.test);
+  const testFile =
+    testSource !== null ? loadLabelledTexts(testSource, (meta && testColumnsOf(meta)) ?? columns) : null;
+  const testData = testFile ?? subset(data, idx.test);
   if (trainData.texts.length === 0 || valData.texts.length === 0)
     throw new UsageError(
       `${data.source}: ${data.texts.length} records are too few to split into training and validation sets`,
@@ -559,6 +575,7 @@ export async function trainClassifier(
     labelColumn: data.labelColumn,
     labelSeparator: columns.labelSeparator ?? null,
     testSource,
+    ...(testFile && { testTextColumn: testFile.textColumn, testLabelColumn: testFile.labelColumn }),
     fingerprint,
     records: data.texts.length,
   };
@@ -803,9 +820,17 @@ export function classifyEval(
     evalData = loadLabelledTexts(file, columns);
     what = file;
   } else if (meta.data.testSource !== null) {
-    evalData = loadLabelledTexts(meta.data.testSource, columns);
+    // The --test file train scored, read as train read it unless other columns are given.
+    evalData = loadLabelledTexts(meta.data.testSource, { ...testColumnsOf(meta), ...columns });
     what = meta.data.testSource;
   } else {
+    // The split is drawn from the training data read as train read it: a column flag would not change it.
+    const flag =
+      o.textColumn !== undefined ? '--text-column' : o.labelColumn !== undefined ? '--label-column' : null;
+    if (flag)
+      throw new UsageError(
+        `${flag} applies to DATA; the test split of ${meta.data.source} is read with the columns the model was trained on`,
+      );
     if (!source)
       throw new UsageError(`${dir}: give DATA to evaluate on: ${why}, so its test split cannot be rebuilt`);
     if (meta.settings.testSplit === 0)
@@ -904,14 +929,19 @@ export async function classifyPredict(
         `text ${i + 1} is ${t === '' ? 'empty' : 'blank (only whitespace)'}; give a text to classify`,
       );
   });
+  if (o.textColumn !== undefined && o.input === undefined)
+    throw new UsageError(
+      '--text-column names the column of the texts in --input FILE; give --input, or leave it out',
+    );
   let lines: string[];
   if (o.input !== undefined) {
     if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
     lines = loadTextColumn(o.input, o.textColumn);
   } else lines = texts.length > 0 ? texts : readStdinLines();
-  const inputs = lines.filter((l) => l.trim() !== '');
-  if (inputs.length === 0)
+  // Nothing given at all is a mistake; blank stdin lines alone are answered line for line, as any others.
+  if (lines.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
+  const inputs = lines.filter((l) => l.trim() !== '');
   const work = {
     threads: o.threads ?? defaultThreads(),
     items: inputs.length,
@@ -919,8 +949,11 @@ export async function classifyPredict(
     ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
   };
   const results =
-    (await withInferencePool(dir, 'classify', work, (pool, m) => pool.classify(m, inputs, o.batchSize))) ??
-    classifyTexts(model, meta, inputs, o.batchSize, tokenizer);
+    inputs.length === 0
+      ? []
+      : ((await withInferencePool(dir, 'classify', work, (pool, m) =>
+          pool.classify(m, inputs, o.batchSize),
+        )) ?? classifyTexts(model, meta, inputs, o.batchSize, tokenizer));
   const sep = meta.data.labelSeparator ?? '|';
   const out = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;

@@ -213,8 +213,14 @@ export function registerClassify(program: Command): void {
     .description('label and probability of each text: arguments, --input CSV, or one per line on stdin')
     .argument('<model-dir>', 'a directory written by recur classify train (a model or a seed ensemble)')
     .argument('[texts...]', 'texts to classify')
-    .option('-i, --input <file>', 'CSV/TSV with a header: classify its text column')
-    .option('--text-column <name|n>', 'column of the texts in --input (default: the only one, or guessed)')
+    .option(
+      '-i, --input <file>',
+      'CSV/TSV with a header, or JSON Lines (.jsonl): classify its text column (field)',
+    )
+    .option(
+      '--text-column <name|n>',
+      'column (or JSON field) of the texts in --input (default: the only one, or guessed)',
+    )
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
     .option(
       '--threshold <p>',

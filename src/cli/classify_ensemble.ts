@@ -36,6 +36,7 @@ import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run
 import {
   checkResumedClassifierFlags,
   columnsOf,
+  testColumnsOf,
   finishedState,
   multiLabelTable,
   prepare,
@@ -194,7 +195,8 @@ function scoreEnsemble(
   if (!source) throw new InvalidInputError(`${outDir}: ${why}`);
   const split = splitOf(meta, source);
   let testData: LabelledTexts = split.test;
-  if (meta.data.testSource !== null) testData = loadLabelledTexts(meta.data.testSource, columnsOf(meta));
+  if (meta.data.testSource !== null)
+    testData = loadLabelledTexts(meta.data.testSource, testColumnsOf(meta) ?? columnsOf(meta));
   if (testData.texts.length === 0) return;
   const test = prepare(testData, meta.classes, c.tokenizer, meta.settings);
   const title = `Test set (${test.texts.length} texts${meta.data.testSource ? `, ${meta.data.testSource}` : ''}), ensemble of ${members.length} (best model of each member by ${meta.settings.monitor}):`;

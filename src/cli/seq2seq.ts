@@ -38,7 +38,7 @@ import {
   readJointNgramHeader,
   writeJointNgram,
 } from '../node/seq2seq_dir.js';
-import { cmudict, pairsFingerprint, readPairsFile } from '../node/seq2seq_files.js';
+import { cmudict, pairsFingerprint, pairsFormat, readPairsFile } from '../node/seq2seq_files.js';
 import { PairDataset, targetTokens } from '../seq2seq/data.js';
 import {
   G2P_RECIPE_SETTINGS,
@@ -102,6 +102,27 @@ export interface Seq2SeqDataOptions {
   sourceColumn?: string;
   targetColumn?: string;
   skipBad: boolean;
+}
+
+/**
+ * Refuses --source-column / --target-column where no header names columns: a TSV pairs file (source, then target)
+ * or CMUdict (`file` undefined or CMUDICT). Ignored there, the flag would leave the user believing other columns
+ * were read.
+ */
+export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOptions): void {
+  const flag =
+    o.sourceColumn !== undefined
+      ? '--source-column'
+      : o.targetColumn !== undefined
+        ? '--target-column'
+        : null;
+  if (flag === null) return;
+  if (file === undefined || file === CMUDICT)
+    throw new UsageError(`${flag} names a column of a CSV pairs file; CMUdict has none`);
+  if (pairsFormat(file, o.format) === 'tsv')
+    throw new UsageError(
+      `${flag} names a column of a CSV pairs file (its header); ${file} is read as TSV, source<TAB>target (give --format csv for a CSV)`,
+    );
 }
 
 /**
@@ -388,6 +409,7 @@ export async function seq2seqTrain(
   o: Seq2SeqTrainOptions,
   out: Output,
 ): Promise<number> {
+  checkPairsColumns(file, o);
   // G2P's default recipe is an ensemble of G2P_DEFAULT_MEMBERS, of both target orders (a resumed run is what it was).
   if (!file && !o.resume) {
     // --init-seed names one model's seed: with it, the default is that one model.
@@ -840,6 +862,7 @@ export function heldOutExamples(
     throw new UsageError(
       `${dir} was trained on its validation split too (--train-on-validation): evaluate it on the test split`,
     );
+  checkPairsColumns(app.data, o);
   const all =
     app.data === CMUDICT
       ? cmudict().examples
@@ -903,6 +926,7 @@ export async function seq2seqEval(
     );
   // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  checkNgramWeight(dir, o.ngramWeight);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
   // --json scores are one object, so there the report becomes its `skipped` field.
   let skipped: Record<string, unknown> | undefined;
@@ -914,14 +938,19 @@ export async function seq2seqEval(
     },
   };
   let examples: Example[];
-  if (file)
-    examples = loadExamples(
-      file,
-      o,
-      { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 },
-      reading,
+  if (file) {
+    checkPairsColumns(file, o);
+    const pairs = examplePairs(
+      loadExamples(file, o, { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 }, reading),
     );
-  else examples = heldOutExamples(dir, app, o.split ?? 'test', o, reading, meta.reading);
+    // The sources are read as predict reads them (a G2P model's trimmed, lowercased, accents off), so a word in
+    // CMUdict's own spelling (HELLO) is scored on the output predict prints for it, not decoded as unknown letters.
+    const sources = typedSources(
+      meta.data,
+      pairs.map((p) => p.source),
+    );
+    examples = groupExamples(pairs.map((p, i) => ({ source: sources[i], target: p.target })));
+  } else examples = heldOutExamples(dir, app, o.split ?? 'test', o, reading, meta.reading);
   if (o.limit !== undefined) examples = examples.slice(0, o.limit);
   const decode = {
     beam: o.beam,
@@ -972,6 +1001,17 @@ export async function seq2seqEval(
 }
 
 /** How decoding uses the model's joint n-gram, for the eval table: '' when it has none or it is off. */
+/**
+ * Refuses a positive --ngram-weight for a model without a joint n-gram: ignored, it would leave the user believing
+ * the n-gram took part in the outputs or scores.
+ */
+function checkNgramWeight(dir: string, weight: number | undefined): void {
+  if (weight !== undefined && weight > 0 && readJointNgramHeader(dir) === null)
+    throw new UsageError(
+      `--ngram-weight ${weight}: ${dir} has no joint n-gram to weigh (fit one with 'recur seq2seq ngram ${dir}'); leave the flag out`,
+    );
+}
+
 function ngramNote(ngram: { order: number; weight: number } | null, weight: number | undefined): string {
   const w = weight ?? ngram?.weight ?? 0;
   return ngram && w > 0 ? ` + joint n-gram (order ${ngram.order}, weight ${w})` : '';
@@ -1029,6 +1069,7 @@ export async function seq2seqPredict(
   });
   // As in eval: the n-gram is built here only when this thread decodes.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  checkNgramWeight(dir, o.ngramWeight);
   const texts = sources.length > 0 ? sources : readStdinLines();
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
   const decoded = texts.filter((t) => !isBlankSource(t));

@@ -10,7 +10,7 @@ import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/me
 import { Tokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { Sequential } from '../models/sequential.js';
-import { isModelDir, loadModel } from './model_io.js';
+import { isModelDir, loadModel, refuseOtherTask } from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
 /** A loaded classifier: one model, or an ensemble's members (which share classes, tokenizer and text length). */
@@ -66,6 +66,7 @@ export function loadClassifierDir(dir: string): LoadedClassifier {
   const models: Sequential[] = [];
   let first: ClassifierMetadata | null = null;
   for (const d of memberDirs) {
+    refuseOtherTask(d, 'classify');
     let loaded: ReturnType<typeof loadModel>;
     try {
       loaded = loadModel(d);

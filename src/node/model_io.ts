@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeDirectories, writeFileAtomic } from './atomic.js';
+import { InvalidInputError } from '../core/errors.js';
 import { parseModelJson } from '../models/model_file.js';
 import {
   ModelFileError,
@@ -143,4 +144,39 @@ export function loadFunctionalModel(pathOrDir: string): LoadedFunctional {
 /** True when dir holds a model. */
 export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, 'model.json'));
+}
+
+/** The tasks recur records in a model's metadata (userDefinedMetadata.task). */
+export type RecordedTask = 'text' | 'classify' | 'seq2seq' | 'forecast';
+
+/** What each task's model is, and the command that trains it. */
+const RECORDED_TASKS: Readonly<Record<RecordedTask, { what: string; command: string }>> = {
+  text: { what: 'a text model', command: 'recur train' },
+  classify: { what: 'a text classifier', command: 'recur classify train' },
+  seq2seq: { what: 'a seq2seq model', command: 'recur seq2seq train' },
+  forecast: { what: "a forecaster's network", command: 'recur forecast' },
+};
+
+/**
+ * Refuses (InvalidInputError) a model directory whose model.json records another of recur's tasks than `task`,
+ * naming what it holds, before the model is parsed: a classifier given to `seq2seq predict` would otherwise fail on
+ * its topology with a message about model classes. A file that records no task, or cannot be read, passes: the
+ * loader then says what is wrong with it.
+ */
+export function refuseOtherTask(dir: string, task: RecordedTask): void {
+  let recorded: unknown;
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata?: { task?: unknown };
+    } | null;
+    recorded = json?.userDefinedMetadata?.task;
+  } catch {
+    return;
+  }
+  if (typeof recorded !== 'string' || recorded === task || !Object.hasOwn(RECORDED_TASKS, recorded)) return;
+  const held = RECORDED_TASKS[recorded as RecordedTask];
+  const wanted = RECORDED_TASKS[task];
+  throw new InvalidInputError(
+    `${dir} holds ${held.what} (from ${held.command}), not ${wanted.what}; give a directory written by ${wanted.command}`,
+  );
 }

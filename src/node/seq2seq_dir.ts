@@ -21,7 +21,7 @@ import {
   type WeightedJointNgram,
 } from '../seq2seq/joint_ngram.js';
 import { writeFileAtomic } from './atomic.js';
-import { isModelDir, loadFunctionalModel } from './model_io.js';
+import { isModelDir, loadFunctionalModel, refuseOtherTask } from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
 export type Seq2SeqEnsembleRecord = EnsembleRecord<'recur-seq2seq-ensemble'>;
@@ -93,6 +93,7 @@ export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {})
   const models: Seq2SeqMember[] = [];
   let first: { meta: Seq2SeqMetadata; metadata: Record<string, unknown> } | null = null;
   for (const d of memberDirs) {
+    refuseOtherTask(d, 'seq2seq');
     let loaded: ReturnType<typeof loadFunctionalModel>;
     try {
       loaded = loadFunctionalModel(d);

@@ -30,10 +30,15 @@ export interface PairsFileOptions extends ParseOptions {
   targetColumn?: string;
 }
 
+/** The format a pairs file is read in: the one given, else from the extension (.csv is CSV, anything else TSV). */
+export function pairsFormat(file: string, format?: 'tsv' | 'csv'): 'tsv' | 'csv' {
+  return format ?? (/\.csv$/i.test(file) ? 'csv' : 'tsv');
+}
+
 /** Pairs from a TSV or CSV file (see the header). */
 export function readPairsFile(file: string, opts: PairsFileOptions = {}): ParsedPairs {
   const text = readTextFile(file);
-  const format = opts.format ?? (/\.csv$/i.test(file) ? 'csv' : 'tsv');
+  const format = pairsFormat(file, opts.format);
   return format === 'csv' ? parseCsvPairs(text, file, opts) : parseTsvPairs(text, file, opts);
 }
 

@@ -25,7 +25,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
-import { classifyTexts } from '../classify/predict.js';
+import { classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -241,6 +241,7 @@ const PREDICT_BODY = (limits: ServeLimits) => {
     text: text.optional(),
     texts: z.array(text).min(1).max(limits.texts).optional(),
     sources: z.array(source).min(1).max(limits.texts).optional(),
+    threshold: z.number().min(0).max(1).optional(),
     beam: z.number().int().min(1).max(limits.beam).optional(),
     max_length: z.number().int().min(1).max(limits.maxLength).optional(),
   });
@@ -250,7 +251,7 @@ type PredictBody = z.infer<ReturnType<typeof PREDICT_BODY>>;
 /** The /v1/predict fields each kind of model takes; a field meant for another kind is a 400 naming it. */
 const PREDICT_FIELDS: Record<string, readonly (keyof PredictBody)[]> = {
   forecaster: ['values'],
-  classify: ['text', 'texts'],
+  classify: ['text', 'texts', 'threshold'],
   seq2seq: ['sources', 'beam', 'max_length'],
 };
 
@@ -371,6 +372,7 @@ function describe(s: Served): Record<string, unknown> {
       endpoint: '/v1/predict',
       expects: 'texts',
       classes: c.meta.classes,
+      multi_label: c.meta.settings.multiLabel,
       level: c.meta.tokenizer.options.level,
       max_tokens: c.meta.settings.maxLength,
     };
@@ -652,11 +654,27 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const texts = body.texts ?? (body.text !== undefined ? [body.text] : undefined);
     if (!texts)
       throw new HttpError(400, `texts: required for classify model '${c.name}' (an array of strings)`);
+    const multiLabel = c.meta.settings.multiLabel;
+    if (body.threshold !== undefined && !multiLabel)
+      throw new HttpError(
+        400,
+        `threshold: applies to multi-label classifiers; classify model '${c.name}' is single-label`,
+      );
     const predictions =
       pool && c.pooled
         ? await pool.classify(c.pooled, texts, CLASSIFY_BATCH)
         : classifyTexts(c.model, c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
-    return { model: c.name, predictions };
+    if (!multiLabel) return { model: c.name, predictions };
+    // As `recur classify predict --json`: the labels at the threshold (default 0.5), and the threshold itself.
+    const threshold = body.threshold ?? 0.5;
+    return {
+      model: c.name,
+      predictions: predictions.map((p) => ({
+        ...p,
+        labels: labelsAtThreshold(p.probabilities, threshold),
+        threshold,
+      })),
+    };
   }
 
   /** `recur seq2seq predict --json`'s objects, one per source, in order. */
