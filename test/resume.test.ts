@@ -597,6 +597,41 @@ describe('ModelCheckpoint never saves non-finite weights or values', () => {
   });
 });
 
+describe('ModelCheckpoint with a tie-break', () => {
+  it('saves a later epoch that ties the best on the monitor and is better on the tie-break, and only such', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-ckpt-'));
+    try {
+      const model = new Sequential({ seed: 1, layers: [new L.Dense({ units: 2, inputShape: [3] })] });
+      model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+      model.build();
+      const saved: number[] = [];
+      const ckpt = new ModelCheckpoint({
+        filepath: join(dir, 'best'),
+        monitor: 'val_wer',
+        mode: 'min',
+        saveBestOnly: true,
+        tieBreak: 'val_ter',
+        onSave: (_p, epoch) => saved.push(epoch),
+      });
+      ckpt.setModel(model);
+      const epochs = [
+        { val_wer: 1, val_ter: 0.9 }, // first: saved
+        { val_wer: 1, val_ter: 0.7 }, // a tie, better token error: saved
+        { val_wer: 1, val_ter: 0.8 }, // a tie, worse token error: not saved
+        { val_wer: 0.9, val_ter: 0.95 }, // better on the monitor, whatever the tie-break: saved
+        { val_wer: 0.9, val_ter: 0.95 }, // equal on both: not saved (the first stays, as Keras keeps it)
+        { val_wer: 0.95, val_ter: 0.1 }, // worse on the monitor: not saved
+      ];
+      for (const [e, logs] of epochs.entries()) await ckpt.onEpochEnd(e, logs);
+      assert.deepEqual(saved, [0, 1, 3]);
+      assert.equal(ckpt.best, 0.9);
+      assert.equal(ckpt.bestTieBreak, 0.95);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Sequential: resumeFrom continues an interrupted epoch exactly', () => {
   function makeModel(): Sequential {
     const model = new Sequential({

@@ -587,21 +587,32 @@ export async function trainSeq2Seq(
         )
       : reduceLr;
   // Without validation every epoch is saved, so the model is the last epoch's.
+  // The val_wer of the model last saved, to say whether a save improved it or broke a tie.
+  let savedWer = state?.bestMonitored ?? Infinity;
   const best = new ModelCheckpoint({
     filepath: outDir,
     monitor: validating ? 'val_wer' : 'loss',
     mode: 'min',
     saveBestOnly: validating,
+    // val_wer ties for many epochs where no output is yet exactly right (a small translation set): then the token
+    // error decides.
+    tieBreak: 'val_ter',
     saveWeightsOnly: true,
     metadata: () => metadata(),
-    onSave: (_p, epoch, logs) =>
+    onSave: (_p, epoch, logs) => {
       out.info(
-        validating
-          ? `Epoch ${epoch + 1}: val_wer improved to ${pct(logs.val_wer)}, saved ${outDir}`
-          : `Epoch ${epoch + 1}: saved ${outDir} (no validation: the last epoch is the model)`,
-      ),
+        !validating
+          ? `Epoch ${epoch + 1}: saved ${outDir} (no validation: the last epoch is the model)`
+          : logs.val_wer === savedWer
+            ? `Epoch ${epoch + 1}: val_wer ${pct(logs.val_wer)} as before, val_ter improved to ${pct(logs.val_ter)}, saved ${outDir}`
+            : `Epoch ${epoch + 1}: val_wer improved to ${pct(logs.val_wer)}, saved ${outDir}`,
+      );
+      savedWer = logs.val_wer;
+    },
   });
   if (state?.bestMonitored !== null && state?.bestMonitored !== undefined) best.best = state.bestMonitored;
+  if (state?.bestTieBreak !== null && state?.bestTieBreak !== undefined)
+    best.bestTieBreak = state.bestTieBreak;
   const stateNow = (
     epoch: number,
     batch: number,
@@ -612,6 +623,7 @@ export async function trainSeq2Seq(
     trainRng: model.trainRng.getState(),
     reduceLr: reduceLr.getState(),
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
+    bestTieBreak: Number.isFinite(best.bestTieBreak) ? best.bestTieBreak : null,
     history,
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });

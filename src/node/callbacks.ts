@@ -37,6 +37,12 @@ export interface ModelCheckpointArgs {
   monitor?: string;
   mode?: MonitorMode;
   saveBestOnly?: boolean;
+  /**
+   * With saveBestOnly: a second log key, in the same mode, that decides between epochs equal on `monitor` — a later
+   * epoch that ties the best and is better on this one is saved. A share such as val_wer ties for many epochs (100 %
+   * on a hard task's first epochs) while the model still improves.
+   */
+  tieBreak?: string;
   /** Leave the optimizer state out of the file (smaller; not resumable). */
   saveWeightsOnly?: boolean;
   /** Extra userDefinedMetadata for each save (e.g. the vocabulary), computed at save time. */
@@ -50,11 +56,17 @@ export interface ModelCheckpointArgs {
 /** Saves the model (atomically) after epochs, optionally only when the monitored metric improves (Keras). */
 export class ModelCheckpoint extends Callback {
   private readonly monitor: Monitor;
+  private readonly tieBreak: Monitor | null;
   best: number;
+  /** The tie-break key's value at the best epoch (its worst before one). */
+  bestTieBreak: number;
   constructor(private readonly args: ModelCheckpointArgs) {
     super();
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0, 'ModelCheckpoint');
     this.best = this.monitor.worst();
+    const sameMode = this.monitor.sign === 1 ? 'min' : 'max';
+    this.tieBreak = args.tieBreak ? new Monitor(args.tieBreak, sameMode, 0, 'ModelCheckpoint') : null;
+    this.bestTieBreak = this.tieBreak?.worst() ?? NaN;
   }
   path(epoch: number, logs: Logs): string {
     return this.args.filepath.replace(/\{(\w+)\}/g, (m, key: string) => {
@@ -69,15 +81,24 @@ export class ModelCheckpoint extends Callback {
     if (monitored !== undefined && !Number.isFinite(monitored))
       return skip(`${this.monitor.name} is ${monitored}; not saving`);
     let current: number | null = null;
+    let tie: number | null = null;
     if (this.args.saveBestOnly) {
       current = this.monitor.read(logs);
-      if (current === null || !this.monitor.improved(current, this.best)) return;
+      if (current === null) return;
+      tie = this.tieBreak?.read(logs) ?? null;
+      const better =
+        this.monitor.improved(current, this.best) ||
+        (current === this.best && tie !== null && this.tieBreak!.improved(tie, this.bestTieBreak));
+      if (!better) return;
     }
     // A non-finite weight makes a model that predicts garbage: never keep one (and never count it as the best).
     const model = this.model as unknown as Sequential;
     if (model.getWeights().some((w) => !w.data.every(Number.isFinite)))
       return skip('the weights hold NaN or infinite values; not saving');
-    if (current !== null) this.best = current;
+    if (current !== null) {
+      this.best = current;
+      if (tie !== null) this.bestTieBreak = tie;
+    }
     const path = this.path(epoch, logs);
     saveModel(model, path, {
       includeOptimizer: !this.args.saveWeightsOnly,

@@ -58,6 +58,8 @@ export interface TrainingState {
   trainRng: number[];
   reduceLr: { wait: number; cooldownCounter: number; best: number | null };
   bestMonitored: number | null;
+  /** The checkpoint's tie-break value at the best epoch (seq2seq: val_ter); absent before a best epoch or a tie-break. */
+  bestTieBreak?: number | null;
   history: Record<string, number>[];
 }
 
