@@ -91,7 +91,12 @@ export function prepareRunDir(
     );
   if (o.resume && !ensemble && !isModelDir(ckptDir))
     throw new UsageError(
-      `--resume: ${ckptDir} holds no checkpoint to resume (a run stopped before its first one saves none); run the same command without --resume to start afresh`,
+      `--resume: ${ckptDir} holds no checkpoint to resume (a run stopped before its first one saves none); ` +
+        // A kill between the first epoch's best-model save and its checkpoint leaves a model: a start without
+        // --resume would refuse it, so the way to start afresh is --overwrite (which deletes only recur's files).
+        (isModelDir(outDir)
+          ? 'run the same command with --overwrite instead of --resume to start afresh'
+          : 'run the same command without --resume to start afresh'),
     );
   return ckptDir;
 }
