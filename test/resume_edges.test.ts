@@ -4,11 +4,12 @@
  * weights were equal, but a member's layer names and its settings' key order depended on the process that trained it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pseudoText, reviews, runCli } from './cli_helpers.js';
+import { CLI, pseudoText, reviews, runCli } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -125,5 +126,48 @@ describe('recur classify train --ensemble: a resumed run writes the files of an 
       for (const [path, content] of expected)
         assert.ok(got.get(path) === content, `kill in write ${write}: ${path} differs`);
     }
+  });
+});
+
+describe('recur forecast --out: one run per directory', () => {
+  it('a second run saving into the directory of a running one is refused (exit 2), not left to replace its forecaster', async () => {
+    const csv = join(dir, 'monthly.csv');
+    const rows = ['month,value'];
+    for (let i = 0; i < 72; i++)
+      rows.push(
+        `${1970 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')},${100 + i + 10 * Math.sin(i / 2)}`,
+      );
+    writeFileSync(csv, rows.join('\n') + '\n');
+    const out = join(dir, 'forecaster');
+    const network = [
+      'forecast',
+      csv,
+      '--method',
+      'network',
+      '--seeds',
+      '2',
+      '--epochs',
+      '400',
+      '--holdout',
+      '0',
+    ];
+    const first = spawn(
+      process.execPath,
+      [CLI, ...network, '--folds', '2', '--threads', '1', '-q', '--out', out],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const firstExit = new Promise<number | null>((done) => first.on('exit', (code) => done(code)));
+    // The first run holds the directory's lock from its start (at most 10 s to start on a busy machine).
+    for (let t = 0; t < 500 && !existsSync(join(out, 'recur.lock')); t++)
+      await new Promise((r) => setTimeout(r, 20));
+    // Without the lock, this quick run saved its theta forecaster first and the network run then replaced it.
+    const second = runCli(['forecast', csv, '--method', 'theta', '--holdout', '0', '-q', '--out', out]);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /is in use by recur run pid \d+/);
+    assert.equal(await firstExit, 0);
+    assert.match(readFileSync(join(out, 'forecaster.json'), 'utf8'), /"method": "network"/);
+    assert.ok(!existsSync(join(out, 'recur.lock')), 'the lock goes with its run');
   });
 });
