@@ -4,7 +4,7 @@
  * weights were equal, but a member's layer names and its settings' key order depended on the process that trained it).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,5 +169,50 @@ describe('recur forecast --out: one run per directory', () => {
     assert.equal(await firstExit, 0);
     assert.match(readFileSync(join(out, 'forecaster.json'), 'utf8'), /"method": "network"/);
     assert.ok(!existsSync(join(out, 'recur.lock')), 'the lock goes with its run');
+  });
+});
+
+describe('an --out recur cannot write to', () => {
+  const commands = (text: string, out: string): string[][] => [
+    ['train', text, '--units', '4', '--epochs', '1', '--no-samples', '--threads', '1', '-q', '--out', out],
+    ['forecast', join(dir, 'monthly.csv'), '--method', 'theta', '--holdout', '0', '-q', '--out', out],
+  ];
+
+  it('is bad input (exit 2) naming the directory and why, checked before any work, for training and forecast', () => {
+    const text = join(dir, 'small.txt');
+    writeFileSync(text, pseudoText(2000, 2));
+    writeFileSync(
+      join(dir, 'monthly.csv'),
+      'month,value\n' +
+        Array.from(
+          { length: 48 },
+          (_, i) =>
+            `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')},${100 + (i % 12) + i}`,
+        ).join('\n') +
+        '\n',
+    );
+    const targets: [string, RegExp][] = [];
+    // A recursive mkdir under /proc never returned: the run hung before it started.
+    if (existsSync('/proc/self')) targets.push(['/proc/recur-test-out', /cannot write there/]);
+    // A read-only directory (a read-only bind mount, where this test may mount: root on Linux) was exit 1 with EROFS.
+    const ro = join(dir, 'read-only');
+    const source = join(dir, 'read-only-source');
+    for (const d of [ro, source]) spawnSync('mkdir', ['-p', d]);
+    const mounted =
+      process.getuid?.() === 0 &&
+      spawnSync('mount', ['--bind', source, ro]).status === 0 &&
+      spawnSync('mount', ['-o', 'remount,bind,ro', ro]).status === 0;
+    if (mounted) targets.push([ro, /read-only file system/], [join(ro, 'sub'), /read-only file system/]);
+    try {
+      for (const [out, why] of targets)
+        for (const args of commands(text, out)) {
+          const r = runCli(args, { timeout: 30_000 });
+          assert.equal(r.code, 2, `${args[0]} --out ${out}: ${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`^recur: ${out}: recur cannot write there \\(`));
+          assert.match(r.stderr, why);
+        }
+    } finally {
+      if (mounted) spawnSync('umount', [ro]);
+    }
   });
 });
