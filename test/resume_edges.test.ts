@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -214,5 +222,43 @@ describe('an --out recur cannot write to', () => {
     } finally {
       if (mounted) spawnSync('umount', [ro]);
     }
+  });
+});
+
+describe('recur train --overwrite and files of the names recur gives its JSON run files', () => {
+  it("keeps a user's ensemble.json and joint-ngram.json (and members/), refusing the run before deleting anything", () => {
+    const text = join(dir, 'story.txt');
+    writeFileSync(text, pseudoText(2000, 4));
+    const out = join(dir, 'with-users-json');
+    const flags = [
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--no-samples',
+      '--threads',
+      '1',
+      '-q',
+      '--steps-per-epoch',
+      '2',
+    ];
+    assert.equal(runCli(['train', text, '--out', out, ...flags]).code, 0);
+    const model = readFileSync(join(out, 'model.json'), 'utf8');
+    writeFileSync(join(out, 'ensemble.json'), '{"mine": 1}\n');
+    writeFileSync(join(out, 'joint-ngram.json'), 'my n-gram notes\n');
+    mkdirSync(join(out, 'members', '1'), { recursive: true });
+    writeFileSync(join(out, 'members', '1', 'log.csv'), 'my log\n');
+    // They were taken for a seed ensemble's files and deleted, with the members' "run files".
+    const r = runCli(['train', text, '--out', out, ...flags, '--overwrite']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /ensemble\.json is not a file recur wrote/);
+    assert.equal(readFileSync(join(out, 'ensemble.json'), 'utf8'), '{"mine": 1}\n');
+    assert.equal(readFileSync(join(out, 'joint-ngram.json'), 'utf8'), 'my n-gram notes\n');
+    assert.equal(readFileSync(join(out, 'members', '1', 'log.csv'), 'utf8'), 'my log\n');
+    assert.equal(
+      readFileSync(join(out, 'model.json'), 'utf8'),
+      model,
+      'nothing of recur deleted before the refusal',
+    );
   });
 });

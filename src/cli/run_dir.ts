@@ -12,6 +12,7 @@ import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import {
   CHECKPOINT_DIR,
   isCheckpointFileName,
+  isRecurRunFile,
   isRunFileName,
   overwriteRefusal,
   plainEntries,
@@ -53,7 +54,18 @@ export function prepareRunDir(
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
   }
-  const ensemble = existsSync(join(outDir, ENSEMBLE_FILE));
+  // An ensemble.json or joint-ngram.json recur did not write (not of its format) is the user's: neither deleted nor
+  // replaced, so the run does not start — refused before --overwrite deletes anything.
+  if (!o.resume) {
+    const users = plainEntries(outDir).find(
+      (n) => isRunFileName(n) && !isRecurRunFile(join(outDir, n)) && lstatSync(join(outDir, n)).size > 0,
+    );
+    if (users !== undefined)
+      throw new UsageError(
+        `${join(outDir, users)} is not a file recur wrote and a run could replace it; give --out a directory of its own`,
+      );
+  }
+  const ensemble = existsSync(join(outDir, ENSEMBLE_FILE)) && isRecurRunFile(join(outDir, ENSEMBLE_FILE));
   if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir) || ensemble)) {
     if (!o.overwrite) {
       throw new UsageError(
