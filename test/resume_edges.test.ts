@@ -119,6 +119,17 @@ describe('recur classify train --ensemble: a resumed run writes the files of an 
     const reference = join(dir, 'ensemble');
     assert.equal(runCli(['classify', 'train', csv, '--out', reference, ...flags]).code, 0);
     const expected = filesOf(reference);
+    // Killed in its first write, ensemble.json: nothing to resume, and the message says how to start.
+    const first = join(dir, 'killed-1');
+    assert.equal(
+      runCli(['classify', 'train', csv, '--out', first, ...flags], { env: { RECUR_TEST_KILL_IN_WRITE: '1' } })
+        .signal,
+      'SIGKILL',
+    );
+    const nothing = runCli(['classify', 'train', csv, '--out', first, ...flags, '--resume']);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /holds no seed ensemble .*; .* run the same command without --resume$/m);
+    assert.equal(runCli(['classify', 'train', csv, '--out', first, ...flags]).code, 0);
     // Write 1 is ensemble.json; then 4 a member epoch (best model, checkpoint: weights and model.json each).
     for (const write of [7, 12]) {
       const out = join(dir, `killed-${write}`);

@@ -99,7 +99,11 @@ export function prepareRunDir(
     throw new UsageError(
       ensemble
         ? `--resume: ${outDir} holds a seed ensemble; resume it with --ensemble`
-        : `--resume: ${outDir} holds no seed ensemble (no ${ENSEMBLE_FILE}) to resume`,
+        : `--resume: ${outDir} holds no seed ensemble (no ${ENSEMBLE_FILE}) to resume` +
+            // A run killed before it wrote its ensemble.json (its first write) trained nothing: start it again.
+            (isModelDir(outDir) || isModelDir(ckptDir)
+              ? ''
+              : '; a run stopped before it wrote one trained nothing: run the same command without --resume'),
     );
   if (o.resume && !ensemble && !isModelDir(ckptDir))
     throw new UsageError(
