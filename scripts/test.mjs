@@ -92,6 +92,7 @@ const ONCE = [
   'pool_functional',
   'pool_small_batches',
   'resume',
+  'resume_edges',
   'run_lock',
   'seq2seq_cli',
   'seq2seq_ensemble',

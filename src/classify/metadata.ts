@@ -130,6 +130,23 @@ const CLASSIFIER_METADATA = z.looseObject({
     .optional(),
 });
 
+/**
+ * The settings with their keys in the schema's order, then any others by name. A resumed run's settings come back
+ * from the schema in its order, a new run's in the recipe's: written in one order, a resumed run's model.json is the
+ * uninterrupted run's byte for byte.
+ */
+function inSchemaOrder(settings: ClassifierSettings): ClassifierSettings {
+  const known = Object.keys(CLASSIFIER_METADATA.shape.settings.shape);
+  const others = Object.keys(settings)
+    .filter((k) => !known.includes(k))
+    .sort();
+  const entries = Object.entries(settings) as [string, unknown][];
+  const value = new Map(entries);
+  return Object.fromEntries(
+    [...known, ...others].filter((k) => value.has(k)).map((k) => [k, value.get(k)]),
+  ) as unknown as ClassifierSettings;
+}
+
 /** A classifier's metadata, checked; `where` names the model in errors (InvalidInputError naming the field). */
 export function parseClassifierMetadata(meta: Record<string, unknown>, where: string): ClassifierMetadata {
   if (meta.task !== 'classify')
@@ -164,7 +181,7 @@ export function classifierMetadata(
     task: 'classify',
     classes: [...classes],
     tokenizer: tokenizer.toJSON(),
-    settings,
+    settings: inSchemaOrder(settings),
     data: { ...data, labelSeparator: data.labelSeparator ?? null },
     ...(state ? { state } : {}),
   };

@@ -29,6 +29,7 @@ import {
   type MultiLabelEvaluationReport,
 } from '../classify/evaluate.js';
 import { parseClassifierMetadata } from '../classify/metadata.js';
+import { resetLayerNames } from '../layers/layer.js';
 import { loadClassifierDir, readEnsembleRecord, type LoadedClassifier } from '../node/classifier_dir.js';
 import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
@@ -134,6 +135,7 @@ export async function classifyTrainEnsemble(
           resume: false,
         };
     const data = resumeMember ? undefined : (rec.training.data ?? undefined);
+    resetLayerNames();
     let r: Awaited<ReturnType<typeof trainClassifier>>;
     try {
       r = await trainClassifier(data, mo, memberOutput(out, k, N), {

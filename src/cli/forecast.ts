@@ -37,7 +37,7 @@ import type { Differencing, Scaling } from '../forecast/transforms.js';
 import '../node/forecast.js'; // installs the Node loaders of the baselines' wasm
 import {
   type ForecasterLayout,
-  prepareForecasterDir,
+  claimForecasterDir,
   commitForecaster,
   discardStaging,
   saveSeriesNetworks,
@@ -421,7 +421,21 @@ export async function forecast(
   }
   const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
   // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
-  if (saveDir) usage(() => prepareForecasterDir(saveDir, o.overwrite === true));
+  if (saveDir) {
+    usage(() =>
+      claimForecasterDir(
+        saveDir,
+        o.overwrite === true,
+        `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
+      ),
+    );
+    // Ctrl-C: exit 130 through 'exit', which releases the lock (and the directory it made, still empty); the
+    // staging directory of a save in progress goes too (the old forecaster, if any, is left as it was).
+    process.once('SIGINT', () => {
+      discardStaging(stagingDirOf(saveDir));
+      process.exit(130);
+    });
+  }
   if (transform === 'log' || transform === 'box-cox') {
     const i = series.values.findIndex((v) => !(v > 0));
     if (i >= 0)

@@ -50,7 +50,7 @@ import {
 } from './forecast.js';
 import {
   globalKey,
-  prepareForecasterDir,
+  claimForecasterDir,
   commitForecaster,
   discardStaging,
   saveNetworkMembers,
@@ -352,7 +352,14 @@ export async function forecastPanelCommand(
   const settings = panelSettings(o);
   const saveDir = savedDirOf(o);
   // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
-  if (saveDir) usage(() => prepareForecasterDir(saveDir, o.overwrite === true));
+  if (saveDir)
+    usage(() =>
+      claimForecasterDir(
+        saveDir,
+        o.overwrite === true,
+        `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
+      ),
+    );
   const panel = readPanel(file, o);
   const ready = panel.series.filter((s) => s.series !== undefined);
   const unreadable = panel.series.filter((s) => s.error !== undefined);

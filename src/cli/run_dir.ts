@@ -12,6 +12,7 @@ import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import {
   CHECKPOINT_DIR,
   isCheckpointFileName,
+  isRecurRunFile,
   isRunFileName,
   overwriteRefusal,
   plainEntries,
@@ -53,7 +54,18 @@ export function prepareRunDir(
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
   }
-  const ensemble = existsSync(join(outDir, ENSEMBLE_FILE));
+  // An ensemble.json or joint-ngram.json recur did not write (not of its format) is the user's: neither deleted nor
+  // replaced, so the run does not start — refused before --overwrite deletes anything.
+  if (!o.resume) {
+    const users = plainEntries(outDir).find(
+      (n) => isRunFileName(n) && !isRecurRunFile(join(outDir, n)) && lstatSync(join(outDir, n)).size > 0,
+    );
+    if (users !== undefined)
+      throw new UsageError(
+        `${join(outDir, users)} is not a file recur wrote and a run could replace it; give --out a directory of its own`,
+      );
+  }
+  const ensemble = existsSync(join(outDir, ENSEMBLE_FILE)) && isRecurRunFile(join(outDir, ENSEMBLE_FILE));
   if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir) || ensemble)) {
     if (!o.overwrite) {
       throw new UsageError(
@@ -87,11 +99,20 @@ export function prepareRunDir(
     throw new UsageError(
       ensemble
         ? `--resume: ${outDir} holds a seed ensemble; resume it with --ensemble`
-        : `--resume: ${outDir} holds no seed ensemble (no ${ENSEMBLE_FILE}) to resume`,
+        : `--resume: ${outDir} holds no seed ensemble (no ${ENSEMBLE_FILE}) to resume` +
+            // A run killed before it wrote its ensemble.json (its first write) trained nothing: start it again.
+            (isModelDir(outDir) || isModelDir(ckptDir)
+              ? ''
+              : '; a run stopped before it wrote one trained nothing: run the same command without --resume'),
     );
   if (o.resume && !ensemble && !isModelDir(ckptDir))
     throw new UsageError(
-      `--resume: ${ckptDir} holds no checkpoint to resume (a run stopped before its first one saves none); run the same command without --resume to start afresh`,
+      `--resume: ${ckptDir} holds no checkpoint to resume (a run stopped before its first one saves none); ` +
+        // A kill between the first epoch's best-model save and its checkpoint leaves a model: a start without
+        // --resume would refuse it, so the way to start afresh is --overwrite (which deletes only recur's files).
+        (isModelDir(outDir)
+          ? 'run the same command with --overwrite instead of --resume to start afresh'
+          : 'run the same command without --resume to start afresh'),
     );
   return ckptDir;
 }

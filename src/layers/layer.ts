@@ -196,6 +196,15 @@ export function describeStateShapes(shapes: readonly (readonly number[])[]): str
 
 const nameCounts = new Map<string, number>();
 
+/**
+ * Starts the names below afresh, so the next model's layers are named as the first model of a new process's (lstm, not
+ * lstm_2): a seed ensemble builds each member after this, so a member's files do not depend on how many members the
+ * process built before it — a resumed run builds fewer.
+ */
+export function resetLayerNames(): void {
+  nameCounts.clear();
+}
+
 /** Keras-style unique names: lstm, lstm_1, lstm_2 … */
 export function uniqueLayerName(prefix: string): string {
   const n = nameCounts.get(prefix) ?? 0;

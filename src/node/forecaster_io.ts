@@ -41,6 +41,7 @@ import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
 import { makeDirectories, writeFileAtomic } from './atomic.js';
+import { LOCK_FILE, acquireRunLock } from './run_lock.js';
 import { loadModel, saveModel } from './model_io.js';
 import {
   isModelFileName,
@@ -633,7 +634,8 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   // Made now, so that a path no directory can be made at fails before the run, not after it.
   if (!existsSync(dir)) return makeDirectories(dir);
   if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is a file; give a directory for the forecaster`);
-  const entries = readdirSync(dir);
+  // The lock of the run saving here (claimForecasterDir), this process's or a killed one's: not the directory's content.
+  const entries = readdirSync(dir).filter((n) => n !== LOCK_FILE);
   if (entries.length === 0) return;
   const isManifest = (n: string): boolean => n === FORECASTER_FILE;
   // A run killed before it put its forecaster in place left its staging directory: recur's own, swept.
@@ -642,7 +644,7 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
     if (m && !processAlive(Number(m[1])) && isRealDirectory(join(dir, n)))
       rmSync(join(dir, n), { recursive: true, force: true });
   }
-  const present = readdirSync(dir);
+  const present = readdirSync(dir).filter((n) => n !== LOCK_FILE);
   if (present.length === 0) return;
   const complete = present.includes(FORECASTER_FILE);
   // Without a manifest, what a stopped save of recur's leaves: its member directories (a model recur saved for a
@@ -672,6 +674,18 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   // Nothing is deleted yet: the old forecaster stays until the new one is complete (commitForecaster). Checked now,
   // so that a directory it could not be put in is refused before the run.
   checkMemberDirs(dir, listed);
+}
+
+/**
+ * prepareForecasterDir for a run that will save into `dir`, holding the directory's lock (recur.lock, as the training
+ * commands do) until the process exits: a second run saving into the same directory meanwhile is refused, naming the
+ * first, instead of replacing the forecaster the first puts there — without --overwrite — or having it replaced.
+ */
+export function claimForecasterDir(dir: string, overwrite: boolean, command: string): void {
+  if (existsSync(dir) && !lstatSync(dir).isDirectory())
+    throw new Error(`${dir} is a file; give a directory for the forecaster`);
+  acquireRunLock(dir, command);
+  prepareForecasterDir(dir, overwrite);
 }
 
 /** A run's staging directory, inside the forecaster directory (so its moves are renames on one file system). */

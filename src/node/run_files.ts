@@ -15,10 +15,18 @@
  *
  * and, while a run lives, <dir>/recur.lock (run_lock.ts), which is the running process's and never a target here.
  */
-import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
-import { ENSEMBLE_FILE, MEMBERS_DIR } from '../models/seed_ensemble.js';
+import { ENSEMBLE_FILE, ENSEMBLE_FORMATS, MEMBERS_DIR } from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { parseAtomicTempName } from './atomic.js';
 
@@ -124,6 +132,27 @@ export function overwriteRefusal(dir: string): string | null {
   return null;
 }
 
+/** The `format` each of recur's JSON run files (beside the model's) says it is. */
+const RUN_JSON_FORMATS: Record<string, readonly string[]> = {
+  [ENSEMBLE_FILE]: ENSEMBLE_FORMATS,
+  [JOINT_NGRAM_FILE]: ['recur-joint-ngram'],
+};
+
+/**
+ * Whether `path`, of one of the names recur gives its JSON run files (ensemble.json, joint-ngram.json), is recur's:
+ * names this generic are also the user's, so the content says — a recur format. Other run file names are recur's.
+ */
+export function isRecurRunFile(path: string): boolean {
+  const formats = RUN_JSON_FORMATS[parse(path).base];
+  if (formats === undefined) return true;
+  try {
+    const format = (JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown } | null)?.format;
+    return typeof format === 'string' && formats.includes(format);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Deletes recur's own files in a run directory (see the header) and its checkpoint/, which goes too when nothing
  * else is left in it. Returns the deleted paths. Call `overwriteRefusal` first.
@@ -142,7 +171,8 @@ export function removeRunFiles(dir: string): string[] {
     removed.push(ckpt);
   }
   for (const n of plainEntries(dir))
-    if (isRunFileName(n) || isOwnTemp(n, isRunFileName)) remove(join(dir, n));
+    if ((isRunFileName(n) && isRecurRunFile(join(dir, n))) || isOwnTemp(n, isRunFileName))
+      remove(join(dir, n));
   return removed;
 }
 

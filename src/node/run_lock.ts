@@ -86,6 +86,21 @@ function releaseAllAtExit(): void {
   while (heldLocks.length > 0) heldLocks[heldLocks.length - 1]();
 }
 
+/** Why recur cannot write into `dir` (bad input, exit 2), from the error of a write there; other errors as they are. */
+function unwritable(dir: string, e: unknown): unknown {
+  const why: Record<string, string> = {
+    EROFS: 'it is on a read-only file system',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'a directory cannot be created there',
+    ENOTDIR: 'a part of its path is a file',
+  };
+  const reason = why[(e as NodeJS.ErrnoException).code ?? ''];
+  return reason === undefined
+    ? e
+    : new InvalidInputError(`${dir}: recur cannot write there (${reason}); give a directory it can write to`);
+}
+
 /**
  * Takes `dir`'s lock for this process (creating `dir`, and its missing parents, if needed), or throws
  * InvalidInputError naming the run that holds it. `command` is recorded for that message. Releasing it removes the
@@ -94,7 +109,11 @@ function releaseAllAtExit(): void {
 export function acquireRunLock(dir: string, command: string): RunLock {
   const created: string[] = [];
   for (let d = resolve(dir); !existsSync(d); d = dirname(d)) created.push(d);
-  makeDirectories(dir);
+  try {
+    makeDirectories(dir);
+  } catch (e) {
+    throw unwritable(dir, e);
+  }
   const path = join(dir, LOCK_FILE);
   const content: LockContent = {
     pid: process.pid,
@@ -113,7 +132,7 @@ export function acquireRunLock(dir: string, command: string): RunLock {
       }
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(dir, e);
       const by = holder(path);
       if (by !== null || attempt > 0)
         throw new InvalidInputError(

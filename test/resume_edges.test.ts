@@ -1,0 +1,275 @@
+/**
+ * Edges of "nothing is lost" the main resume tests (resume.test.ts, classify_ensemble.test.ts) do not reach: a kill -9
+ * between the first epoch's best-model save and its checkpoint, and the model files of a resumed seed ensemble (the
+ * weights were equal, but a member's layer names and its settings' key order depended on the process that trained it).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI, pseudoText, reviews, runCli } from './cli_helpers.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-resume-edges-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('recur train: kill -9 after the first best model, before the first checkpoint', () => {
+  const flags = [
+    '--units',
+    '8',
+    '--batch-size',
+    '16',
+    '--maxlen',
+    '10',
+    '--threads',
+    '1',
+    '--no-samples',
+    '-q',
+    '--steps-per-epoch',
+    '4',
+    '--epochs',
+    '2',
+    '--validation-split',
+    '0',
+    '--seed',
+    '3',
+  ];
+
+  it('--resume names the way to start afresh that works (--overwrite), and that way gives the uninterrupted run', () => {
+    const text = join(dir, 'book.txt');
+    writeFileSync(text, pseudoText(3000, 1));
+    const reference = join(dir, 'reference');
+    assert.equal(runCli(['train', text, '--out', reference, ...flags]).code, 0);
+    const out = join(dir, 'killed');
+    // Writes 1–2 are the best model (weights, model.json); 3 is the first checkpoint's weights.
+    const killed = runCli(['train', text, '--out', out, ...flags], {
+      env: { RECUR_TEST_KILL_IN_WRITE: '3' },
+    });
+    assert.equal(killed.signal, 'SIGKILL');
+    const resumed = runCli(['train', text, '--out', out, ...flags, '--resume']);
+    assert.equal(resumed.code, 2, resumed.stderr);
+    assert.match(resumed.stderr, /holds no checkpoint to resume .* with --overwrite instead of --resume/);
+    // What the old message advised (the same command without --resume) is refused: the directory holds a model.
+    assert.equal(runCli(['train', text, '--out', out, ...flags]).code, 2);
+    const again = runCli(['train', text, '--out', out, ...flags, '--overwrite']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(reference, 'log.csv'), 'utf8'),
+    );
+  });
+});
+
+/** Every file of a run directory, by path, weights files under one name (their names are random per save). */
+function filesOf(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const path = join(rel, e.name);
+      if (e.isDirectory()) walk(path);
+      else
+        files.set(
+          path.replace(/weights-[0-9a-f]+\.bin/, 'weights.bin'),
+          readFileSync(join(root, path), 'latin1')
+            .replace(/weights-[0-9a-f]+\.bin/g, 'weights.bin')
+            .replace(/"weightsManifest": "[0-9a-f]{64}"/, '"weightsManifest": "H"')
+            // A checkpoint's history keeps each epoch's timing, which no two runs share.
+            .replace(/"(seconds|[a-z_]+_per_sec)": [-+.e0-9]+/g, '"$1": 0'),
+        );
+    }
+  };
+  walk('');
+  return files;
+}
+
+describe('recur classify train --ensemble: a resumed run writes the files of an uninterrupted one', () => {
+  const flags = [
+    '--ensemble',
+    '2',
+    '--epochs',
+    '2',
+    '--units',
+    '8',
+    '--embedding-dim',
+    '8',
+    '--batch-size',
+    '16',
+    '--threads',
+    '1',
+    '--seed',
+    '3',
+    '-q',
+  ];
+
+  it('byte for byte, model.json included, after kill -9 in member 1 or member 2', () => {
+    const csv = join(dir, 'reviews.csv');
+    writeFileSync(csv, reviews(160, 1));
+    const reference = join(dir, 'ensemble');
+    assert.equal(runCli(['classify', 'train', csv, '--out', reference, ...flags]).code, 0);
+    const expected = filesOf(reference);
+    // Killed in its first write, ensemble.json: nothing to resume, and the message says how to start.
+    const first = join(dir, 'killed-1');
+    assert.equal(
+      runCli(['classify', 'train', csv, '--out', first, ...flags], { env: { RECUR_TEST_KILL_IN_WRITE: '1' } })
+        .signal,
+      'SIGKILL',
+    );
+    const nothing = runCli(['classify', 'train', csv, '--out', first, ...flags, '--resume']);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /holds no seed ensemble .*; .* run the same command without --resume$/m);
+    assert.equal(runCli(['classify', 'train', csv, '--out', first, ...flags]).code, 0);
+    // Write 1 is ensemble.json; then 4 a member epoch (best model, checkpoint: weights and model.json each).
+    for (const write of [7, 12]) {
+      const out = join(dir, `killed-${write}`);
+      const killed = runCli(['classify', 'train', csv, '--out', out, ...flags], {
+        env: { RECUR_TEST_KILL_IN_WRITE: String(write) },
+      });
+      assert.equal(killed.signal, 'SIGKILL');
+      const resumed = runCli(['classify', 'train', '--out', out, '--resume', '--threads', '1', '-q']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const got = filesOf(out);
+      assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort());
+      // Layer names and the settings' key order were the differences: member 2 of one process was "embedding_1".
+      for (const [path, content] of expected)
+        assert.ok(got.get(path) === content, `kill in write ${write}: ${path} differs`);
+    }
+  });
+});
+
+describe('recur forecast --out: one run per directory', () => {
+  it('a second run saving into the directory of a running one is refused (exit 2), not left to replace its forecaster', async () => {
+    const csv = join(dir, 'monthly.csv');
+    const rows = ['month,value'];
+    for (let i = 0; i < 72; i++)
+      rows.push(
+        `${1970 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')},${100 + i + 10 * Math.sin(i / 2)}`,
+      );
+    writeFileSync(csv, rows.join('\n') + '\n');
+    const out = join(dir, 'forecaster');
+    const network = [
+      'forecast',
+      csv,
+      '--method',
+      'network',
+      '--seeds',
+      '2',
+      '--epochs',
+      '400',
+      '--holdout',
+      '0',
+    ];
+    const first = spawn(
+      process.execPath,
+      [CLI, ...network, '--folds', '2', '--threads', '1', '-q', '--out', out],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const firstExit = new Promise<number | null>((done) => first.on('exit', (code) => done(code)));
+    // The first run holds the directory's lock from its start (at most 10 s to start on a busy machine).
+    for (let t = 0; t < 500 && !existsSync(join(out, 'recur.lock')); t++)
+      await new Promise((r) => setTimeout(r, 20));
+    // Without the lock, this quick run saved its theta forecaster first and the network run then replaced it.
+    const second = runCli(['forecast', csv, '--method', 'theta', '--holdout', '0', '-q', '--out', out]);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /is in use by recur run pid \d+/);
+    assert.equal(await firstExit, 0);
+    assert.match(readFileSync(join(out, 'forecaster.json'), 'utf8'), /"method": "network"/);
+    assert.ok(!existsSync(join(out, 'recur.lock')), 'the lock goes with its run');
+  });
+});
+
+describe('an --out recur cannot write to', () => {
+  const commands = (text: string, out: string): string[][] => [
+    ['train', text, '--units', '4', '--epochs', '1', '--no-samples', '--threads', '1', '-q', '--out', out],
+    ['forecast', join(dir, 'monthly.csv'), '--method', 'theta', '--holdout', '0', '-q', '--out', out],
+  ];
+
+  it('is bad input (exit 2) naming the directory and why, checked before any work, for training and forecast', () => {
+    const text = join(dir, 'small.txt');
+    writeFileSync(text, pseudoText(2000, 2));
+    writeFileSync(
+      join(dir, 'monthly.csv'),
+      'month,value\n' +
+        Array.from(
+          { length: 48 },
+          (_, i) =>
+            `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')},${100 + (i % 12) + i}`,
+        ).join('\n') +
+        '\n',
+    );
+    const targets: [string, RegExp][] = [];
+    // A recursive mkdir under /proc never returned: the run hung before it started.
+    if (existsSync('/proc/self')) targets.push(['/proc/recur-test-out', /cannot write there/]);
+    // A read-only directory (a read-only bind mount, where this test may mount: root on Linux) was exit 1 with EROFS.
+    const ro = join(dir, 'read-only');
+    const source = join(dir, 'read-only-source');
+    for (const d of [ro, source]) spawnSync('mkdir', ['-p', d]);
+    const mounted =
+      process.getuid?.() === 0 &&
+      spawnSync('mount', ['--bind', source, ro]).status === 0 &&
+      spawnSync('mount', ['-o', 'remount,bind,ro', ro]).status === 0;
+    if (mounted) targets.push([ro, /read-only file system/], [join(ro, 'sub'), /read-only file system/]);
+    try {
+      for (const [out, why] of targets)
+        for (const args of commands(text, out)) {
+          const r = runCli(args, { timeout: 30_000 });
+          assert.equal(r.code, 2, `${args[0]} --out ${out}: ${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`^recur: ${out}: recur cannot write there \\(`));
+          assert.match(r.stderr, why);
+        }
+    } finally {
+      if (mounted) spawnSync('umount', [ro]);
+    }
+  });
+});
+
+describe('recur train --overwrite and files of the names recur gives its JSON run files', () => {
+  it("keeps a user's ensemble.json and joint-ngram.json (and members/), refusing the run before deleting anything", () => {
+    const text = join(dir, 'story.txt');
+    writeFileSync(text, pseudoText(2000, 4));
+    const out = join(dir, 'with-users-json');
+    const flags = [
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--no-samples',
+      '--threads',
+      '1',
+      '-q',
+      '--steps-per-epoch',
+      '2',
+    ];
+    assert.equal(runCli(['train', text, '--out', out, ...flags]).code, 0);
+    const model = readFileSync(join(out, 'model.json'), 'utf8');
+    writeFileSync(join(out, 'ensemble.json'), '{"mine": 1}\n');
+    writeFileSync(join(out, 'joint-ngram.json'), 'my n-gram notes\n');
+    mkdirSync(join(out, 'members', '1'), { recursive: true });
+    writeFileSync(join(out, 'members', '1', 'log.csv'), 'my log\n');
+    // They were taken for a seed ensemble's files and deleted, with the members' "run files".
+    const r = runCli(['train', text, '--out', out, ...flags, '--overwrite']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /ensemble\.json is not a file recur wrote/);
+    assert.equal(readFileSync(join(out, 'ensemble.json'), 'utf8'), '{"mine": 1}\n');
+    assert.equal(readFileSync(join(out, 'joint-ngram.json'), 'utf8'), 'my n-gram notes\n');
+    assert.equal(readFileSync(join(out, 'members', '1', 'log.csv'), 'utf8'), 'my log\n');
+    assert.equal(
+      readFileSync(join(out, 'model.json'), 'utf8'),
+      model,
+      'nothing of recur deleted before the refusal',
+    );
+  });
+});
