@@ -330,3 +330,20 @@ describe("recur predict takes a Sequential model's input by Keras 2's and tfjs's
     );
   });
 });
+
+describe('a tfjs weights manifest whose names differ from the model', () => {
+  it('loads by order, shapes checked, and says so in a note naming the first differing weight', async () => {
+    const files = tfjsFiles(LIST_H5, () => {});
+    const json = JSON.parse(files.modelJson) as { weightsManifest: { weights: { name: string }[] }[] };
+    json.weightsManifest[0].weights[1].name = 'renamed/recurrent_kernel';
+    const { notes } = await loadModel({ modelJson: JSON.stringify(json), weights: files.weights });
+    assert.ok(
+      notes.some((n) =>
+        /weightsManifest\[0\]\.weights\[1\] is 'renamed\/recurrent_kernel', the model's is 'lstm_1\/recurrent_kernel'\); they were matched in order/.test(
+          n,
+        ),
+      ),
+      notes.join('\n'),
+    );
+  });
+});
