@@ -287,7 +287,7 @@ describe('recur export pytorch given a Keras file', () => {
   });
 });
 
-describe('recur convert to a Keras format the model cannot be written in', () => {
+describe('recur convert to an OUT the model cannot be written as', () => {
   it('names the file it was writing (exit 2) and leaves nothing behind', () => {
     const dir = mkdtempSync(join(tmpdir(), 'recur-convert-hardsig-'));
     try {
@@ -298,6 +298,15 @@ describe('recur convert to a Keras format the model cannot be written in', () =>
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^recur: \S*model\.keras: layer 'lstm_1' uses Keras 2's hard_sigmoid/m);
       assert.ok(!existsSync(out));
+      // OUT named like a model.json file would have become a directory of that name.
+      const json = join(dir, 'mine.json');
+      const j = runCli(['convert', file, json]);
+      assert.equal(j.code, 2, j.stderr);
+      assert.match(
+        j.stderr,
+        /mine\.json: a recur\/tfjs model is a directory holding model\.json .*\(e\.g\. \S*mine\)/,
+      );
+      assert.ok(!existsSync(json));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -318,6 +327,23 @@ describe("recur predict takes a Sequential model's input by Keras 2's and tfjs's
     assert.throws(
       () => predictJson(model, { input_1: x }, 'stdin'),
       /stdin: 'input_1' is not an input of the model \(its inputs: lstm_1 \(or lstm_1_input\)\)/,
+    );
+  });
+});
+
+describe('a tfjs weights manifest whose names differ from the model', () => {
+  it('loads by order, shapes checked, and says so in a note naming the first differing weight', async () => {
+    const files = tfjsFiles(LIST_H5, () => {});
+    const json = JSON.parse(files.modelJson) as { weightsManifest: { weights: { name: string }[] }[] };
+    json.weightsManifest[0].weights[1].name = 'renamed/recurrent_kernel';
+    const { notes } = await loadModel({ modelJson: JSON.stringify(json), weights: files.weights });
+    assert.ok(
+      notes.some((n) =>
+        /weightsManifest\[0\]\.weights\[1\] is 'renamed\/recurrent_kernel', the model's is 'lstm_1\/recurrent_kernel'\); they were matched in order/.test(
+          n,
+        ),
+      ),
+      notes.join('\n'),
     );
   });
 });

@@ -42,6 +42,12 @@ export async function convert(
   if (format === 'recur') {
     if (existsSync(output) && !statSync(output).isDirectory())
       throw new UsageError(`${output}: is a file; OUT must end in .keras, .h5 or .hdf5, or be a directory`);
+    // A recur/tfjs model is a directory (model.json and weights files): OUT named like a file would become a
+    // directory of that name.
+    if (!existsSync(output) && /\.json$/i.test(output))
+      throw new UsageError(
+        `${output}: a recur/tfjs model is a directory holding model.json and its weights; give the directory (e.g. ${output.replace(/\.json$/i, '')})`,
+      );
     if (existsSync(join(output, 'model.json')) && !opts.overwrite)
       throw new UsageError(`${output}: already holds a model; add --overwrite to replace it`);
   } else if (existsSync(output)) {

@@ -633,6 +633,14 @@ export function deserializeModel(
   // By name when every name is there; else by order (Keras-converted files name weights their own way).
   const matchByName = named.every((nw) => isModelWeight(byName.get(nw.name)));
   const byOrder = !matchByName && modelEntries.length === named.length;
+  if (byOrder) {
+    // Said, not silent: a manifest whose names were edited or mislabelled loads only if every shape fits.
+    const i = named.findIndex((nw, j) => modelEntries[j].spec.name !== nw.name);
+    notes.push(
+      `${where}: the weights manifest names its weights differently from the model (${modelEntries[i].field} is ` +
+        `'${modelEntries[i].spec.name}', the model's is '${named[i].name}'); they were matched in order, shapes checked`,
+    );
+  }
   const used = new Set<ManifestEntry>();
   named.forEach((nw, i) => {
     const entry = byOrder ? modelEntries[i] : byName.get(nw.name);
