@@ -231,7 +231,10 @@ describe('cross-check with TensorFlow.js', () => {
 
     it('tfjs save (model.json + weights.bin) → recur loadModel', async () => {
       const m = tf.sequential();
-      m.add(tf.layers.simpleRNN({ units: 4, inputShape: [T, D] }));
+      m.add(tf.layers.simpleRNN({ units: 4, inputShape: [T, D], returnSequences: true }));
+      // tfjs writes `"implementation": null` in LSTM and GRU configs, which the schema must accept.
+      m.add(tf.layers.lstm({ units: 3, returnSequences: true }));
+      m.add(tf.layers.gru({ units: 3 }));
       m.add(tf.layers.dense({ units: 2 }));
       const art = await tfjsArtifacts(m);
       const target = join(dir, 'theirs');
