@@ -83,6 +83,7 @@ const ONCE = [
   'model_files',
   'model_fuzz',
   'model_memory',
+  'package',
   'pool_functional',
   'pool_small_batches',
   'resume',

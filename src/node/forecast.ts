@@ -67,6 +67,8 @@ export {
   SeriesInputError,
   type Frequency,
   type TimeSeries,
+  type Covariates,
+  type ParsedDate,
   type MonthlySeries,
   type CsvOptions,
 } from '../forecast/series.js';
@@ -94,7 +96,18 @@ export {
   invertForecast,
   detectSeason,
   type TransformSpec,
+  type FittedTransform,
+  type Scaling,
+  type Differencing,
 } from '../forecast/transforms.js';
+export type { TransformKind } from '../forecast/boxcox.js';
+export type { RegressionFit, RegressionSummary } from '../forecast/regressors.js';
+export type {
+  GlobalForecaster,
+  GlobalOptions,
+  GlobalProgress,
+  GlobalSeriesForecasts,
+} from '../forecast/global.js';
 export { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 export { thetaForecast, fitSes, linearSlope, type SesFit } from '../forecast/theta.js';
 export {
@@ -127,6 +140,7 @@ export {
   type CandidateResult,
   type FoldPlan,
   type ForecastFn,
+  type MethodChoice,
 } from '../forecast/auto.js';
 export {
   conformalHalfWidths,
@@ -150,8 +164,12 @@ export {
   type SeriesForecast,
   type SeriesFailure,
   type SeriesOutcome,
+  type PanelMethod,
+  type PanelCandidate,
+  type HeldOutInterval,
+  type AggregateRow,
 } from '../forecast/panel.js';
-export { forecastPanel, type PanelRun, type PanelRunOptions } from './forecast_panel.js';
+export { forecastPanel, type PanelRun, type PanelRunOptions, type GlobalStage } from './forecast_panel.js';
 export {
   forecastSaved,
   savedSeriesOf,
@@ -161,4 +179,6 @@ export {
   type SavedSeries,
   type SavedMember,
   type SavedInterval,
+  type SavedMethod,
+  type SavedNetworkRef,
 } from '../forecast/saved.js';
