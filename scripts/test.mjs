@@ -80,6 +80,7 @@ const ONCE = [
   'keras_fuzz',
   'keras_train',
   'large_inputs',
+  'library_misuse',
   'model_files',
   'model_fuzz',
   'model_memory',

@@ -11,6 +11,7 @@ import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
+import { InvalidInputError } from '../core/errors.js';
 import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
 
 export type LayerShape = readonly (number | null)[];
@@ -266,6 +267,9 @@ export abstract class Layer {
   modelsHolding = 0;
 
   constructor(args: LayerArgs, defaultPrefix: string) {
+    if (args === null || typeof args !== 'object') {
+      throw new InvalidInputError(`${defaultPrefix}: expected an options object, got ${String(args)}`);
+    }
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
     this.trainable = args.trainable ?? true;
     if (args.batchInputShape) {

@@ -245,6 +245,8 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Creates all weights for an input shape (without batch). Called automatically by fit/predict. */
   build(inputShape?: LayerShape): void {
     if (this.built) return;
+    // A built model's weights refuse use once disposed; an unbuilt one would otherwise quietly build fresh ones.
+    if (this.disposed) throw new Error(`model '${this.name}' was disposed`);
     if (this.layers.length === 0) throw new Error(`model '${this.name}' has no layers`);
     const shape = inputShape ?? this.inputShape();
     if (!shape) throw new Error(`model '${this.name}': the first layer needs an inputShape to build`);
@@ -720,12 +722,29 @@ export class Sequential implements CallbackModel, PoolModel {
     this.layers.forEach((l, i) => l.resetStates(states[i] ?? undefined));
   }
 
+  /**
+   * Builds the model for its declared input shape, as predict would, so that getWeights/setWeights see its weights
+   * (as in Keras, where a model with an input shape is built at once); refuses a model that has none yet.
+   */
+  private buildForWeights(what: string): void {
+    if (this.built) return;
+    if (this.layers.length > 0 && !this.inputShape()) {
+      throw new InvalidInputError(
+        `${what}: model '${this.name}' has no weights yet: give its first layer an inputShape, call ` +
+          `build(inputShape), or run predict or fit once`,
+      );
+    }
+    this.build();
+  }
+
   /** Copies of all weights, in file order. */
   getWeights(): Tensor[] {
+    this.buildForWeights('getWeights');
     return this.namedWeights().map(({ weight }) => new Tensor(weight.value.slice(), weight.shape));
   }
 
   setWeights(weights: Tensor[]): void {
+    this.buildForWeights('setWeights');
     const named = this.namedWeights();
     if (weights.length !== named.length) {
       throw new Error(`setWeights: model '${this.name}' has ${named.length} weights, got ${weights.length}`);

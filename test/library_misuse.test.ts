@@ -1,0 +1,81 @@
+/**
+ * A library user's mistakes get a clear error at the call that made them, not a crash deep inside a layer or a
+ * silently wrong answer: tensors built from the wrong kind of array, a layer factory called without options, weights
+ * asked of a model before it is built, and a disposed model used again.
+ */
+import assert from 'node:assert/strict';
+import { runInNewContext } from 'node:vm';
+import { describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { IndexTensor, Tensor, tensor } from '../src/core/tensor.js';
+import * as L from '../src/layers/index.js';
+import { Sequential } from '../src/models/sequential.js';
+
+function lstmModel(inputShape?: number[]): Sequential {
+  const m = new Sequential({ seed: 3 });
+  m.add(L.lstm({ units: 2, ...(inputShape ? { inputShape } : {}) }));
+  m.add(L.dense({ units: 1 }));
+  return m;
+}
+
+describe('library misuse', () => {
+  it('a Tensor of a plain array or another typed array is refused when made', () => {
+    assert.throws(
+      () => new Tensor([1, 2, 3] as unknown as Float32Array, [3]),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        /Float32Array, got an array.*tensor\(values, shape\)/.test(e.message),
+    );
+    assert.throws(
+      () => new Tensor(new Float64Array(3) as unknown as Float32Array, [3]),
+      /got a Float64Array/,
+    );
+    assert.throws(() => new IndexTensor([1] as unknown as Int32Array, [1]), /Int32Array, got an array/);
+    assert.throws(
+      () => new IndexTensor(new Float32Array(1) as unknown as Int32Array, [1]),
+      /got a Float32Array/,
+    );
+    // Typed arrays of another realm (a worker's, an iframe's) are still typed arrays.
+    const foreign = runInNewContext('new Float32Array([1, 2])') as Float32Array;
+    assert.deepEqual(new Tensor(foreign, [2]).shape, [2]);
+  });
+
+  it('a layer factory called without its options object says so', () => {
+    assert.throws(() => L.lstm(undefined as never), /lstm: expected an options object, got undefined/);
+    assert.throws(() => L.dense(null as never), /dense: expected an options object, got null/);
+  });
+
+  it('getWeights and setWeights build a model whose input shape is declared, as predict would', () => {
+    const m = lstmModel([4, 3]);
+    const weights = m.getWeights();
+    assert.deepEqual(
+      weights.map((w) => w.shape),
+      [[3, 8], [2, 8], [8], [2, 1], [1]],
+    );
+    const twin = lstmModel([4, 3]);
+    const x = tensor(new Float32Array(2 * 4 * 3).fill(0.5), [2, 4, 3]);
+    twin.predict(x);
+    assert.deepEqual(
+      twin.getWeights().map((w) => Array.from(w.data)),
+      weights.map((w) => Array.from(w.data)),
+      'the same weights as a build by predict',
+    );
+    const other = lstmModel([4, 3]);
+    other.setWeights(twin.getWeights());
+    assert.deepEqual(Array.from(other.predict(x).data), Array.from(twin.predict(x).data));
+  });
+
+  it('getWeights of a model without an input shape yet is refused, not an empty list', () => {
+    assert.throws(
+      () => lstmModel().getWeights(),
+      /getWeights: model '.*' has no weights yet: give its first layer an inputShape/,
+    );
+    assert.throws(() => lstmModel().setWeights([]), /setWeights: model '.*' has no weights yet/);
+  });
+
+  it('a model disposed before it was built refuses to build', () => {
+    const m = lstmModel([4, 3]);
+    m.dispose();
+    assert.throws(() => m.predict(tensor(new Float32Array(12), [1, 4, 3])), /model '.*' was disposed/);
+  });
+});
