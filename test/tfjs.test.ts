@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
-import type { AnyTensor } from '../src/core/tensor.js';
+import { IndexTensor, type AnyTensor } from '../src/core/tensor.js';
+import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
@@ -194,6 +195,34 @@ describe('cross-check with TensorFlow.js', () => {
     const x = randomTensor([3, T, D], new Random(14));
     const ref = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
     assertClose(model.predict(x).data, ref, 1e-5, 'predictions');
+  });
+
+  it('saving notes where tfjs would compute otherwise: a masked GlobalAveragePooling1D, layers tfjs lacks', async () => {
+    const pooled = (maskZero: boolean): Sequential => {
+      const m = new Sequential({ seed: 4 });
+      m.add(L.embedding({ inputDim: V, outputDim: 3, inputShape: [T], maskZero }));
+      m.add(L.lstm({ units: 3, returnSequences: true }));
+      m.add(L.globalAveragePooling1d());
+      m.build();
+      return m;
+    };
+    const masked = pooled(true);
+    const art = serializeModel(masked, { includeOptimizer: false });
+    const notes = tfjsCompatibilityNotes(art.json.modelTopology);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0], /ignores the mask in GlobalAveragePooling1D/);
+    // The note is true: on a padded batch tfjs averages the padding in.
+    const ids = new IndexTensor(Int32Array.from([1, 2, 3, 0, 0, 0, 2, 2, 1, 3, 1, 0]), [2, T]);
+    const theirs = (await tfjsFromRecur(masked)).predict(toTfjs(ids)) as tf.Tensor;
+    assert.ok(maxAbsDiff(masked.predict(ids).data, theirs.dataSync()) > 1e-3);
+    assert.deepEqual(tfjsCompatibilityNotes(serializeModel(pooled(false)).json.modelTopology), []);
+    assert.match(
+      tfjsCompatibilityNotes({
+        class_name: 'Functional',
+        config: { layers: [{ class_name: 'Attention', config: {} }] },
+      })[0],
+      /TensorFlow\.js 4\.x has no Attention layer/,
+    );
   });
 
   describe('through files', () => {
