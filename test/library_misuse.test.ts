@@ -10,6 +10,7 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { IndexTensor, Tensor, tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
+import { input, model, type SymbolicTensor } from '../src/models/functional.js';
 
 function lstmModel(inputShape?: number[]): Sequential {
   const m = new Sequential({ seed: 3 });
@@ -71,6 +72,30 @@ describe('library misuse', () => {
       /getWeights: model '.*' has no weights yet: give its first layer an inputShape/,
     );
     assert.throws(() => lstmModel().setWeights([]), /setWeights: model '.*' has no weights yet/);
+  });
+
+  it('predict and evaluate refuse a batch size that is not a positive integer, and unknown options', () => {
+    const seq = lstmModel([4, 3]);
+    seq.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const a = input({ shape: [4, 3] });
+    const f = model({ inputs: a, outputs: L.lstm({ units: 1 }).apply(a) as SymbolicTensor });
+    f.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const x = tensor(new Float32Array(2 * 4 * 3), [2, 4, 3]);
+    const y = tensor(new Float32Array(2), [2, 1]);
+    for (const m of [seq, f]) {
+      // Fractions first: before the fix 0 and negative sizes looped forever, allocating until the process died.
+      for (const batchSize of [2.5, 0, -1]) {
+        const refused = new RegExp(`batchSize must be a positive integer, got ${batchSize}`);
+        assert.throws(() => m.predict(x, { batchSize }), refused);
+        assert.throws(() => m.evaluate(x, y, { batchSize }), refused);
+      }
+      assert.throws(
+        () => m.predict(x, { batch: 1 } as never),
+        (e: Error) => e instanceof InvalidInputError && /predict: unknown option 'batch'/.test(e.message),
+      );
+      assert.throws(() => m.evaluate(x, y, { batch: 1 } as never), /evaluate: unknown option 'batch'/);
+      assert.deepEqual((m.predict(x, { batchSize: 1 }) as Tensor).shape, [2, 1]);
+    }
   });
 
   it('a model disposed before it was built refuses to build', () => {

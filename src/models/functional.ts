@@ -64,6 +64,7 @@ import {
 import {
   checkEpochProgress,
   checkFitOptions,
+  batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
@@ -786,9 +787,9 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
   predict(x: TensorsArg, args: { batchSize?: number } = {}): Tensor | Tensor[] {
+    const bs = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'predict');
     const N = xs[0].shape[0];
-    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     const parts: Tensor[][] = this.outputs.map(() => []);
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -811,10 +812,10 @@ export class Functional implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: TensorsArg, y: TensorsArg, args: { batchSize?: number } = {}): Logs {
     this.requireCompiled('evaluate');
+    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'evaluate');
     const N = xs[0].shape[0];
     const ys = this.targetList(y, N, 'evaluate');
-    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -843,13 +844,10 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
-    checkFitOptions(args, FIT_OPTIONS, 'fit');
+    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     this.requireCompiled('fit');
     let xs = this.inputList(x, 'fit');
     let ys = this.targetList(y, xs[0].shape[0], 'fit');
-    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
-    if (!Number.isInteger(bs) || bs <= 0)
-      throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
     let val: [AnyTensor[], AnyTensor[]] | null = null;
     if (args.validationData) {
       const vx = this.inputList(args.validationData[0], 'fit: validationData');

@@ -44,6 +44,7 @@ import { layerToKeras } from './serialization.js';
 import {
   checkEpochProgress,
   checkFitOptions,
+  batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
@@ -509,7 +510,7 @@ export class Sequential implements CallbackModel, PoolModel {
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
     const N = x.shape[0];
-    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
+    const bs = batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize);
     const parts: Tensor[] = [];
     // One allocation scope per batch, the output copied out: kernel memory stays one batch's worth however many
     // rows there are (unscoped, a large prediction grew the wasm heap past its 2 GB addressable range).
@@ -531,10 +532,10 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
+    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize);
     this.buildFor(x);
     this.checkXY(x, y, 'evaluate');
     const N = x.shape[0];
-    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -583,12 +584,9 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
-    checkFitOptions(args, FIT_OPTIONS, 'fit');
+    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
     this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
-    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
-    if (!Number.isInteger(bs) || bs <= 0)
-      throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
     let trainX = x;
     let trainY = y;
     let val = args.validationData;
