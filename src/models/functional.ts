@@ -72,6 +72,7 @@ import {
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
+import { printSummaryTable } from './summary.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
 
@@ -995,16 +996,19 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */
   summary(print: (line: string) => void = console.log): void {
-    print(`Model: "${this.name}"`);
-    for (const node of this.nodes) {
-      const l = node.layer;
-      const shapes = node.outputs.map((y) => shapeToString(y.shape)).join(', ');
-      const from = node.inputs.map((x) => x.node.layer.name).join(', ');
-      print(
-        `${l.name} (${l.className})  ${shapes}  ${l.built ? l.countParams() : '?'}${from ? `  ← ${from}` : ''}`,
-      );
-    }
-    print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
+    const rows = this.nodes.map((node) => [
+      `${node.layer.name} (${node.layer.className})`,
+      node.outputs.map((y) => shapeToString(y.shape)).join(', '),
+      String(node.layer.built ? node.layer.countParams() : '?'),
+      node.inputs.map((x) => x.node.layer.name).join(', '),
+    ]);
+    printSummaryTable(
+      this.name,
+      ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'],
+      rows,
+      this.built ? this.countParams() : null,
+      print,
+    );
   }
 }
 

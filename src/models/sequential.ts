@@ -52,6 +52,7 @@ import {
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
+import { printSummaryTable } from './summary.js';
 import { forwardByPrefixes, prefixStepTop } from './prefix_steps.js';
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
 
@@ -779,22 +780,13 @@ export class Sequential implements CallbackModel, PoolModel {
       shapes ? shapeToString([null, ...shapes[i]]) : '?',
       String(l.built ? l.countParams() : '?'),
     ]);
-    const head = ['Layer (type)', 'Output Shape', 'Param #'];
-    const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)) + 2);
-    const line = (r: string[]): string =>
-      r
-        .map((c, j) => c.padEnd(w[j]))
-        .join('')
-        .trimEnd();
-    const rule = '_'.repeat(w.reduce((a, b) => a + b, 0));
-    print(`Model: "${this.name}"`);
-    print(rule);
-    print(line(head));
-    print('='.repeat(rule.length));
-    for (const r of rows) print(line(r));
-    print('='.repeat(rule.length));
-    print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
-    print(rule);
+    printSummaryTable(
+      this.name,
+      ['Layer (type)', 'Output Shape', 'Param #'],
+      rows,
+      this.built ? this.countParams() : null,
+      print,
+    );
   }
 }
 
