@@ -98,6 +98,33 @@ describe('library misuse', () => {
     }
   });
 
+  it('compile refuses the accuracy metric with a regression loss, instead of fit failing at its first batch', () => {
+    assert.throws(
+      () => lstmModel([4, 3]).compile({ optimizer: 'adam', loss: 'meanSquaredError', metrics: ['accuracy'] }),
+      /compile: the accuracy metric needs a classification loss .*, not meanSquaredError/,
+    );
+    const a = input({ shape: [3] });
+    const f = model({
+      inputs: a,
+      outputs: [
+        L.dense({ units: 2 }).apply(a) as SymbolicTensor,
+        L.dense({ units: 1 }).apply(a) as SymbolicTensor,
+      ],
+    });
+    assert.throws(
+      () =>
+        f.compile({
+          optimizer: 'sgd',
+          loss: ['categoricalCrossentropy', 'meanAbsoluteError'],
+          metrics: ['acc'],
+        }),
+      /not meanAbsoluteError/,
+    );
+    const ok = lstmModel([4, 3]);
+    ok.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+    assert.deepEqual(ok.metrics, ['acc']);
+  });
+
   it('a model disposed before it was built refuses to build', () => {
     const m = lstmModel([4, 3]);
     m.dispose();

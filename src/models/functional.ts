@@ -392,7 +392,7 @@ export class Functional implements CallbackModel, PoolModel {
         return lossName(dict[n]);
       });
     }
-    const metrics = metricNames(args.metrics);
+    const metrics = metricNames(args.metrics, losses);
     const labelSmoothing = checkLabelSmoothing(args.labelSmoothing ?? 0, 'compile');
     if (labelSmoothing > 0) {
       const other = losses.find(

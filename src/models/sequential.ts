@@ -293,7 +293,7 @@ export class Sequential implements CallbackModel, PoolModel {
     // Validate everything before changing anything.
     const optimizer = createOptimizer(args.optimizer);
     const loss = lossName(args.loss);
-    const metrics = metricNames(args.metrics);
+    const metrics = metricNames(args.metrics, [loss]);
     this.optimizer = optimizer;
     this.loss = loss;
     this.metrics = metrics;
