@@ -4,6 +4,9 @@
  * asked of a model before it is built, and a disposed model used again.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
@@ -11,6 +14,7 @@ import { IndexTensor, Tensor, tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
+import { saveAnyModel } from '../src/node/keras_io.js';
 
 function lstmModel(inputShape?: number[]): Sequential {
   const m = new Sequential({ seed: 3 });
@@ -123,6 +127,24 @@ describe('library misuse', () => {
     const ok = lstmModel([4, 3]);
     ok.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
     assert.deepEqual(ok.metrics, ['acc']);
+  });
+
+  it('saving a model directory onto a file names the file and leaves it alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-misuse-'));
+    try {
+      const file = join(dir, 'reviews.csv');
+      writeFileSync(file, 'text,label\n');
+      await assert.rejects(
+        saveAnyModel(lstmModel([4, 3]), file),
+        (e: Error) =>
+          e instanceof InvalidInputError &&
+          e.message ===
+            `${file}: is a file, not a model directory (a path ending in .keras, .h5 or .hdf5 saves a Keras file)`,
+      );
+      assert.equal(readFileSync(file, 'utf8'), 'text,label\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a model disposed before it was built refuses to build', () => {
