@@ -14,7 +14,7 @@ import { IndexTensor, Tensor, tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
-import { saveAnyModel } from '../src/node/keras_io.js';
+import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
 
 function lstmModel(inputShape?: number[]): Sequential {
   const m = new Sequential({ seed: 3 });
@@ -145,6 +145,14 @@ describe('library misuse', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('loading a Keras file that is not there says so as bad input', async () => {
+    const missing = join(tmpdir(), 'recur-no-such-dir', 'model.h5');
+    await assert.rejects(
+      loadAnyModel(missing),
+      (e: Error) => e instanceof InvalidInputError && e.message === `${missing}: no such file`,
+    );
   });
 
   it('a model disposed before it was built refuses to build', () => {
