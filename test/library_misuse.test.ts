@@ -155,6 +155,27 @@ describe('library misuse', () => {
     );
   });
 
+  it('a declared input shape holds positive sizes or null', () => {
+    for (const bad of [
+      [0, 3],
+      [-1, 3],
+      [2.5, 3],
+      ['4', 3],
+    ]) {
+      const shown = JSON.stringify(bad).replace(/[[\]]/g, '\\$&');
+      assert.throws(
+        () => L.dense({ units: 1, inputShape: bad as number[] }),
+        new RegExp(`dense '.*': 'inputShape' must hold sizes \\(positive integers\\) or null, got ${shown}`),
+      );
+      assert.throws(() => input({ shape: bad as number[] }), /input '.*': 'inputShape' must hold sizes/);
+    }
+    assert.throws(
+      () => L.lstm({ units: 1, batchInputShape: [0, 4, 3] }),
+      /'batchInputShape' must hold sizes/,
+    );
+    assert.deepEqual(L.lstm({ units: 1, batchInputShape: [null, null, 3] }).declaredInputShape, [null, 3]);
+  });
+
   it('a model disposed before it was built refuses to build', () => {
     const m = lstmModel([4, 3]);
     m.dispose();
