@@ -176,6 +176,27 @@ describe('library misuse', () => {
     assert.deepEqual(L.lstm({ units: 1, batchInputShape: [null, null, 3] }).declaredInputShape, [null, 3]);
   });
 
+  it('a misspelt callback hook is refused, not silently never called', async () => {
+    const m = new Sequential({ seed: 1 });
+    m.add(L.dense({ units: 1, inputShape: [2] }));
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const x = tensor([[1, 2]]);
+    const y = tensor([[1]]);
+    await assert.rejects(
+      m.fit(x, y, { callbacks: { onEpochEnds: () => {} } as never }),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        /callbacks: unknown hook 'onEpochEnds' \(the hooks are/.test(e.message),
+    );
+    await assert.rejects(
+      m.fit(x, y, { callbacks: { onEpochEnd: 1 } as never }),
+      /hook 'onEpochEnd' must be a function/,
+    );
+    const epochs: number[] = [];
+    await m.fit(x, y, { epochs: 2, callbacks: { onEpochEnd: (e) => void epochs.push(e) } });
+    assert.deepEqual(epochs, [0, 1]);
+  });
+
   it('a model disposed before it was built refuses to build', () => {
     const m = lstmModel([4, 3]);
     m.dispose();
