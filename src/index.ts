@@ -32,8 +32,19 @@ export {
   type FitDatasetArgs,
   type Batch,
   type BatchDataset,
+  type SequentialArgs,
 } from './models/sequential.js';
-export type { EvaluateDatasetOptions } from './models/fit_loop.js';
+export type { EvaluateDatasetOptions, EpochProgress } from './models/fit_loop.js';
+export type { CarriedStates } from './models/pool_model.js';
+/** What a layer class of your own implements (forward, step) takes and gives. */
+export type {
+  LayerShape,
+  ForwardOptions,
+  StepLookup,
+  StepConstant,
+  StepAheadProduct,
+} from './layers/layer.js';
+export type { ApplyOptions, SymbolicDtype } from './layers/symbolic.js';
 export * from './models/callbacks.js';
 export {
   SGD,
@@ -43,6 +54,13 @@ export {
   Optimizer,
   createOptimizer,
   OPTIMIZER_DEFAULTS,
+  type OptimizerArgs,
+  type SGDArgs,
+  type RMSpropArgs,
+  type AdamArgs,
+  type AdagradArgs,
+  type OptimizerName,
+  type NamedWeight,
 } from './models/optimizers.js';
 export { computeLoss, computeMaskedLoss, lossName, type LossName } from './models/losses.js';
 export { Stepper, type StepAheadRunner } from './models/stepper.js';
@@ -77,6 +95,14 @@ export {
   parseFunctionalModelJson,
   type LoadedFunctional,
 } from './models/functional_serialization.js';
+export type {
+  SaveOptions,
+  ModelJson,
+  ModelArtifacts,
+  WeightSpec,
+  WeightFile,
+  KerasLayerJson,
+} from './models/serialization.js';
 export {
   TextCorpus,
   Permutation,

@@ -564,3 +564,21 @@ describe('tfjs functional format', () => {
 function toTfjs(x: AnyTensor): tf.Tensor {
   return toTf(x);
 }
+
+describe('functional summary', () => {
+  it('prints the Keras table, with the layers each one is connected to', () => {
+    const a = input({ shape: [4, 3], name: 'source' });
+    const h = L.lstm({ units: 2, name: 'encoder' }).apply(a) as SymbolicTensor;
+    const m = model({ inputs: a, outputs: L.dense({ units: 1, name: 'head' }).apply(h) as SymbolicTensor });
+    const lines: string[] = [];
+    m.summary((l) => lines.push(l));
+    assert.deepEqual(lines.slice(2, 7), [
+      'Layer (type)         Output Shape  Param #  Connected to',
+      '='.repeat(58),
+      'source (InputLayer)  [null, 4, 3]  0',
+      'encoder (LSTM)       [null, 2]     48       source',
+      'head (Dense)         [null, 1]     3        encoder',
+    ]);
+    assert.equal(lines[8], 'Total params: 51');
+  });
+});

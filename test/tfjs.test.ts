@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
-import type { AnyTensor } from '../src/core/tensor.js';
+import { IndexTensor, type AnyTensor } from '../src/core/tensor.js';
+import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
@@ -196,6 +197,34 @@ describe('cross-check with TensorFlow.js', () => {
     assertClose(model.predict(x).data, ref, 1e-5, 'predictions');
   });
 
+  it('saving notes where tfjs would compute otherwise: a masked GlobalAveragePooling1D, layers tfjs lacks', async () => {
+    const pooled = (maskZero: boolean): Sequential => {
+      const m = new Sequential({ seed: 4 });
+      m.add(L.embedding({ inputDim: V, outputDim: 3, inputShape: [T], maskZero }));
+      m.add(L.lstm({ units: 3, returnSequences: true }));
+      m.add(L.globalAveragePooling1d());
+      m.build();
+      return m;
+    };
+    const masked = pooled(true);
+    const art = serializeModel(masked, { includeOptimizer: false });
+    const notes = tfjsCompatibilityNotes(art.json.modelTopology);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0], /ignores the mask in GlobalAveragePooling1D/);
+    // The note is true: on a padded batch tfjs averages the padding in.
+    const ids = new IndexTensor(Int32Array.from([1, 2, 3, 0, 0, 0, 2, 2, 1, 3, 1, 0]), [2, T]);
+    const theirs = (await tfjsFromRecur(masked)).predict(toTfjs(ids)) as tf.Tensor;
+    assert.ok(maxAbsDiff(masked.predict(ids).data, theirs.dataSync()) > 1e-3);
+    assert.deepEqual(tfjsCompatibilityNotes(serializeModel(pooled(false)).json.modelTopology), []);
+    assert.match(
+      tfjsCompatibilityNotes({
+        class_name: 'Functional',
+        config: { layers: [{ class_name: 'Attention', config: {} }] },
+      })[0],
+      /TensorFlow\.js 4\.x has no Attention layer/,
+    );
+  });
+
   describe('through files', () => {
     let dir = '';
     before(() => {
@@ -231,7 +260,10 @@ describe('cross-check with TensorFlow.js', () => {
 
     it('tfjs save (model.json + weights.bin) → recur loadModel', async () => {
       const m = tf.sequential();
-      m.add(tf.layers.simpleRNN({ units: 4, inputShape: [T, D] }));
+      m.add(tf.layers.simpleRNN({ units: 4, inputShape: [T, D], returnSequences: true }));
+      // tfjs writes `"implementation": null` in LSTM and GRU configs, which the schema must accept.
+      m.add(tf.layers.lstm({ units: 3, returnSequences: true }));
+      m.add(tf.layers.gru({ units: 3 }));
       m.add(tf.layers.dense({ units: 2 }));
       const art = await tfjsArtifacts(m);
       const target = join(dir, 'theirs');

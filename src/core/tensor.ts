@@ -32,6 +32,14 @@ function checkShape(shape: Shape, length: number, what: string): void {
   }
 }
 
+/**
+ * Whether `data` is a typed array of the given kind, also from another realm (a worker, an iframe). Plain arrays or
+ * other typed arrays would only fail later, deep inside a layer (JavaScript callers have no type checker).
+ */
+function isTypedArray(data: unknown, kind: 'Float32Array' | 'Int32Array'): boolean {
+  return Object.prototype.toString.call(data) === `[object ${kind}]`;
+}
+
 export class Tensor {
   readonly dtype = 'float32' as const;
   readonly shape: Shape;
@@ -39,6 +47,11 @@ export class Tensor {
     readonly data: Float32Array,
     shape: Shape,
   ) {
+    if (!(data instanceof Float32Array) && !isTypedArray(data, 'Float32Array')) {
+      throw new InvalidInputError(
+        `Tensor: data must be a Float32Array, got ${describeData(data)} (tensor(values, shape) takes plain arrays)`,
+      );
+    }
     checkShape(shape, data.length, 'Tensor');
     this.shape = [...shape];
   }
@@ -75,6 +88,11 @@ export class IndexTensor {
     readonly data: Int32Array,
     shape: Shape,
   ) {
+    if (!(data instanceof Int32Array) && !isTypedArray(data, 'Int32Array')) {
+      throw new InvalidInputError(
+        `IndexTensor: data must be an Int32Array, got ${describeData(data)} (indexTensor(ids, shape) takes plain arrays)`,
+      );
+    }
     checkShape(shape, data.length, 'IndexTensor');
     this.shape = [...shape];
   }
@@ -91,6 +109,12 @@ export class IndexTensor {
   toArray(): NestedArray {
     return nest(Array.from(this.data), this.shape);
   }
+}
+
+function describeData(data: unknown): string {
+  if (Array.isArray(data)) return 'an array';
+  if (ArrayBuffer.isView(data)) return `a ${data.constructor.name}`;
+  return data === null ? 'null' : typeof data;
 }
 
 /** Anything a model accepts as input or target. */

@@ -116,7 +116,8 @@ const DATE_RE =
 const QUARTER_RE = /^(\d{4})[- ]?Q([1-4])$/i;
 const DATE_FORMATS = 'YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM';
 
-interface ParsedDate {
+/** A date cell read by parseDate: calendar fields only, no time zone. */
+export interface ParsedDate {
   year: number;
   /** 1…12 */
   month: number;

@@ -11,9 +11,21 @@ import type { Sequential } from '../models/sequential.js';
 import { loadKerasModel } from './load.js';
 import { parseJsonText } from '../core/json_text.js';
 
-export { loadKerasModel, loadKerasWeights, type LoadedKerasModel, type WeightsReport } from './load.js';
+export {
+  loadKerasModel,
+  loadKerasWeights,
+  type KerasModel,
+  type LoadedKerasModel,
+  type WeightsReport,
+} from './load.js';
 export { saveKerasArchive, saveKerasH5, type SavedKeras } from './save.js';
-export { predictJson, inputsFromJson, modelInputs, outputNames } from './predict_json.js';
+export {
+  predictJson,
+  inputsFromJson,
+  modelInputs,
+  outputNames,
+  type ModelInputInfo,
+} from './predict_json.js';
 export { chainAsSequential } from './chain.js';
 export { kerasCharacterModel, corpusWindow, type KerasCharacterModel } from './text_model.js';
 export { kerasCompileConfig, type KerasCompile } from './training_config.js';

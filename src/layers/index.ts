@@ -77,3 +77,5 @@ export const timeDistributed = (args: TimeDistributedArgs): TimeDistributed => n
 export { Masking, type MaskingArgs } from './masking.js';
 export const masking = (args: MaskingArgs = {}): Masking => new Masking(args);
 export type { SequenceMask } from './layer.js';
+export type { ActivationName, ActivationIdentifier } from './activations.js';
+export type { InitializerName, InitializerSpec, InitializerIdentifier } from './initializers.js';

@@ -11,6 +11,7 @@ import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
+import { InvalidInputError } from '../core/errors.js';
 import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
 
 export type LayerShape = readonly (number | null)[];
@@ -224,6 +225,20 @@ export function snakeCase(s: string): string {
 }
 
 /** Rejects option keys a layer does not know, so typos like `unit: 128` fail loudly. */
+/**
+ * A declared shape: sizes that are positive integers, or null for any (a -1, 0 or "4" was taken and made a model no
+ * input could ever fit).
+ */
+function checkShapeOption(prefix: string, name: string, key: string, shape: unknown): void {
+  const ok =
+    Array.isArray(shape) &&
+    shape.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0));
+  if (!ok)
+    throw new InvalidInputError(
+      `${prefix} '${name}': '${key}' must hold sizes (positive integers) or null, got ${JSON.stringify(shape)}`,
+    );
+}
+
 export function checkOptionKeys(where: string, args: object, allowed: readonly string[]): void {
   const known = new Set([
     ...allowed,
@@ -275,12 +290,19 @@ export abstract class Layer {
   modelsHolding = 0;
 
   constructor(args: LayerArgs, defaultPrefix: string) {
+    if (args === null || typeof args !== 'object') {
+      throw new InvalidInputError(`${defaultPrefix}: expected an options object, got ${String(args)}`);
+    }
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
     this.trainable = args.trainable ?? true;
     if (args.batchInputShape) {
+      checkShapeOption(defaultPrefix, this.name, 'batchInputShape', args.batchInputShape);
       this.declaredInputShape = args.batchInputShape.slice(1);
       this.declaredBatchSize = args.batchInputShape[0];
     } else {
+      if (args.inputShape) checkShapeOption(defaultPrefix, this.name, 'inputShape', args.inputShape);
+      if (args.batchSize !== undefined && args.batchSize !== null)
+        checkShapeOption(defaultPrefix, this.name, 'batchSize', [args.batchSize]);
       this.declaredInputShape = args.inputShape ?? null;
       this.declaredBatchSize = args.batchSize ?? null;
     }

@@ -53,9 +53,27 @@ export interface LambdaCallbackArgs {
 }
 
 /** Wraps plain functions as a callback (Keras LambdaCallback, tfjs CustomCallback). */
+const LAMBDA_HOOKS = [
+  'onTrainBegin',
+  'onTrainEnd',
+  'onEpochBegin',
+  'onEpochEnd',
+  'onBatchBegin',
+  'onBatchEnd',
+];
+
 export class LambdaCallback extends Callback {
   constructor(private readonly fns: LambdaCallbackArgs) {
     super();
+    // A misspelt hook (onEpochEnds) would otherwise never run, silently.
+    for (const [k, v] of Object.entries(fns)) {
+      if (!LAMBDA_HOOKS.includes(k))
+        throw new InvalidInputError(
+          `callbacks: unknown hook '${k}' (the hooks are ${LAMBDA_HOOKS.join(', ')})`,
+        );
+      if (v !== undefined && typeof v !== 'function')
+        throw new InvalidInputError(`callbacks: hook '${k}' must be a function, got ${typeof v}`);
+    }
   }
   override async onTrainBegin(logs: Logs): Promise<void> {
     await this.fns.onTrainBegin?.(logs);

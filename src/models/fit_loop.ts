@@ -141,6 +141,23 @@ export function checkFitOptions(args: object, known: readonly string[], where: s
   if (initialEpoch !== undefined) checkEpochCount(initialEpoch, 'initialEpoch', where);
 }
 
+/**
+ * The batch size of fit, predict or evaluate: a positive integer (predict with 0 or a negative size looped forever,
+ * growing memory until the process died). `args` are the call's options; `known` the names the call takes.
+ */
+export function batchSizeOption(
+  args: object,
+  known: readonly string[],
+  where: string,
+  fallback: number,
+): number {
+  checkFitOptions(args, known, where);
+  const bs = (args as { batchSize?: unknown }).batchSize ?? fallback;
+  if (!(typeof bs === 'number' && Number.isInteger(bs) && bs > 0))
+    throw new InvalidInputError(`${where}: batchSize must be a positive integer, got ${JSON.stringify(bs)}`);
+  return bs;
+}
+
 /** An epoch number: an integer ≥ 0 (epochs is the one to stop before, as Keras's; a resumed run may train none). */
 function checkEpochCount(value: unknown, name: string, where: string): void {
   if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0))

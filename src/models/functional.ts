@@ -64,6 +64,7 @@ import {
 import {
   checkEpochProgress,
   checkFitOptions,
+  batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
@@ -71,6 +72,7 @@ import {
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
+import { printSummaryTable } from './summary.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
 
@@ -390,7 +392,7 @@ export class Functional implements CallbackModel, PoolModel {
         return lossName(dict[n]);
       });
     }
-    const metrics = metricNames(args.metrics);
+    const metrics = metricNames(args.metrics, losses);
     const labelSmoothing = checkLabelSmoothing(args.labelSmoothing ?? 0, 'compile');
     if (labelSmoothing > 0) {
       const other = losses.find(
@@ -786,9 +788,9 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
   predict(x: TensorsArg, args: { batchSize?: number } = {}): Tensor | Tensor[] {
+    const bs = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'predict');
     const N = xs[0].shape[0];
-    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     const parts: Tensor[][] = this.outputs.map(() => []);
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -811,10 +813,10 @@ export class Functional implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: TensorsArg, y: TensorsArg, args: { batchSize?: number } = {}): Logs {
     this.requireCompiled('evaluate');
+    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'evaluate');
     const N = xs[0].shape[0];
     const ys = this.targetList(y, N, 'evaluate');
-    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -843,13 +845,10 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
-    checkFitOptions(args, FIT_OPTIONS, 'fit');
+    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     this.requireCompiled('fit');
     let xs = this.inputList(x, 'fit');
     let ys = this.targetList(y, xs[0].shape[0], 'fit');
-    const bs = args.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize;
-    if (!Number.isInteger(bs) || bs <= 0)
-      throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
     let val: [AnyTensor[], AnyTensor[]] | null = null;
     if (args.validationData) {
       const vx = this.inputList(args.validationData[0], 'fit: validationData');
@@ -997,16 +996,19 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */
   summary(print: (line: string) => void = console.log): void {
-    print(`Model: "${this.name}"`);
-    for (const node of this.nodes) {
-      const l = node.layer;
-      const shapes = node.outputs.map((y) => shapeToString(y.shape)).join(', ');
-      const from = node.inputs.map((x) => x.node.layer.name).join(', ');
-      print(
-        `${l.name} (${l.className})  ${shapes}  ${l.built ? l.countParams() : '?'}${from ? `  ← ${from}` : ''}`,
-      );
-    }
-    print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
+    const rows = this.nodes.map((node) => [
+      `${node.layer.name} (${node.layer.className})`,
+      node.outputs.map((y) => shapeToString(y.shape)).join(', '),
+      String(node.layer.built ? node.layer.countParams() : '?'),
+      node.inputs.map((x) => x.node.layer.name).join(', '),
+    ]);
+    printSummaryTable(
+      this.name,
+      ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'],
+      rows,
+      this.built ? this.countParams() : null,
+      print,
+    );
   }
 }
 

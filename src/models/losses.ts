@@ -250,10 +250,23 @@ export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): numbe
 }
 
 /** Compile's metric names, normalised ('accuracy' → 'acc'); anything else is an error listing what is supported. */
-export function metricNames(metrics: readonly string[] = []): string[] {
+export function metricNames(metrics: readonly string[] = [], losses: readonly LossName[] = []): string[] {
   return metrics.map((m) => {
-    if (m === 'acc' || m === 'accuracy') return 'acc';
-    throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
+    if (m !== 'acc' && m !== 'accuracy')
+      throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
+    // Refused here, not at the first batch of fit (accuracy is computed for every output).
+    const regression = losses.find(
+      (l) =>
+        l !== 'binaryCrossentropy' &&
+        l !== 'categoricalCrossentropy' &&
+        l !== 'sparseCategoricalCrossentropy',
+    );
+    if (regression)
+      throw new Error(
+        `compile: the accuracy metric needs a classification loss (binary, categorical or sparse categorical ` +
+          `cross-entropy), not ${regression}`,
+      );
+    return 'acc';
   });
 }
 

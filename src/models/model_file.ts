@@ -154,7 +154,8 @@ const recurrentConfig = {
   stateful: bool.optional(),
   unroll: bool.optional(),
   time_major: bool.optional(),
-  implementation: z.number().int().min(0).max(2).optional(),
+  // tfjs 4.x writes null here for LSTM and GRU.
+  implementation: z.number().int().min(0).max(2).nullable().optional(),
 };
 
 /** Config schemas of the layer classes recur reads, in the files' snake_case. Others are left to layerFromKeras. */

@@ -44,6 +44,7 @@ import { layerToKeras } from './serialization.js';
 import {
   checkEpochProgress,
   checkFitOptions,
+  batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
@@ -51,6 +52,7 @@ import {
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
+import { printSummaryTable } from './summary.js';
 import { forwardByPrefixes, prefixStepTop } from './prefix_steps.js';
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
 
@@ -245,6 +247,8 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Creates all weights for an input shape (without batch). Called automatically by fit/predict. */
   build(inputShape?: LayerShape): void {
     if (this.built) return;
+    // A built model's weights refuse use once disposed; an unbuilt one would otherwise quietly build fresh ones.
+    if (this.disposed) throw new Error(`model '${this.name}' was disposed`);
     if (this.layers.length === 0) throw new Error(`model '${this.name}' has no layers`);
     const shape = inputShape ?? this.inputShape();
     if (!shape) throw new Error(`model '${this.name}': the first layer needs an inputShape to build`);
@@ -289,7 +293,7 @@ export class Sequential implements CallbackModel, PoolModel {
     // Validate everything before changing anything.
     const optimizer = createOptimizer(args.optimizer);
     const loss = lossName(args.loss);
-    const metrics = metricNames(args.metrics);
+    const metrics = metricNames(args.metrics, [loss]);
     this.optimizer = optimizer;
     this.loss = loss;
     this.metrics = metrics;
@@ -507,7 +511,7 @@ export class Sequential implements CallbackModel, PoolModel {
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
     const N = x.shape[0];
-    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
+    const bs = batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize);
     const parts: Tensor[] = [];
     // One allocation scope per batch, the output copied out: kernel memory stays one batch's worth however many
     // rows there are (unscoped, a large prediction grew the wasm heap past its 2 GB addressable range).
@@ -529,10 +533,10 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
+    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize);
     this.buildFor(x);
     this.checkXY(x, y, 'evaluate');
     const N = x.shape[0];
-    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -581,12 +585,9 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
-    checkFitOptions(args, FIT_OPTIONS, 'fit');
+    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
     this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
-    const bs = args.batchSize ?? FIT_DEFAULTS.batchSize;
-    if (!Number.isInteger(bs) || bs <= 0)
-      throw new Error(`fit: batchSize must be a positive integer, got ${bs}`);
     let trainX = x;
     let trainY = y;
     let val = args.validationData;
@@ -720,12 +721,29 @@ export class Sequential implements CallbackModel, PoolModel {
     this.layers.forEach((l, i) => l.resetStates(states[i] ?? undefined));
   }
 
+  /**
+   * Builds the model for its declared input shape, as predict would, so that getWeights/setWeights see its weights
+   * (as in Keras, where a model with an input shape is built at once); refuses a model that has none yet.
+   */
+  private buildForWeights(what: string): void {
+    if (this.built) return;
+    if (this.layers.length > 0 && !this.inputShape()) {
+      throw new InvalidInputError(
+        `${what}: model '${this.name}' has no weights yet: give its first layer an inputShape, call ` +
+          `build(inputShape), or run predict or fit once`,
+      );
+    }
+    this.build();
+  }
+
   /** Copies of all weights, in file order. */
   getWeights(): Tensor[] {
+    this.buildForWeights('getWeights');
     return this.namedWeights().map(({ weight }) => new Tensor(weight.value.slice(), weight.shape));
   }
 
   setWeights(weights: Tensor[]): void {
+    this.buildForWeights('setWeights');
     const named = this.namedWeights();
     if (weights.length !== named.length) {
       throw new Error(`setWeights: model '${this.name}' has ${named.length} weights, got ${weights.length}`);
@@ -762,22 +780,13 @@ export class Sequential implements CallbackModel, PoolModel {
       shapes ? shapeToString([null, ...shapes[i]]) : '?',
       String(l.built ? l.countParams() : '?'),
     ]);
-    const head = ['Layer (type)', 'Output Shape', 'Param #'];
-    const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)) + 2);
-    const line = (r: string[]): string =>
-      r
-        .map((c, j) => c.padEnd(w[j]))
-        .join('')
-        .trimEnd();
-    const rule = '_'.repeat(w.reduce((a, b) => a + b, 0));
-    print(`Model: "${this.name}"`);
-    print(rule);
-    print(line(head));
-    print('='.repeat(rule.length));
-    for (const r of rows) print(line(r));
-    print('='.repeat(rule.length));
-    print(`Total params: ${this.built ? this.countParams().toLocaleString('en-US') : '?'}`);
-    print(rule);
+    printSummaryTable(
+      this.name,
+      ['Layer (type)', 'Output Shape', 'Param #'],
+      rows,
+      this.built ? this.countParams() : null,
+      print,
+    );
   }
 }
 

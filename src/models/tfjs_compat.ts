@@ -1,6 +1,7 @@
 /**
- * What in a saved model TensorFlow.js cannot read, said as notes (the library returns them; a CLI prints them). Today
- * one thing: a GRU with reset_after=true (Keras's TF2 default), which tfjs 4.x refuses.
+ * What in a saved model TensorFlow.js cannot read or computes differently, said as notes (the library returns them; a
+ * CLI prints them): a GRU with reset_after=true (Keras's TF2 default), which tfjs 4.x refuses; layers tfjs 4.x does not
+ * have; and a GlobalAveragePooling1D over masked steps, which tfjs averages padding into (it ignores masks there).
  */
 
 /** Names of the GRU layers with reset_after=true anywhere in a Keras/tfjs topology (wrappers and models included). */
@@ -22,16 +23,49 @@ function usesKeras3HardSigmoid(modelTopology: unknown): boolean {
   return JSON.stringify(modelTopology ?? null).includes('"hard_sigmoid_keras3"');
 }
 
+/** Layer classes recur writes that TensorFlow.js 4.x has no class for. */
+const NOT_IN_TFJS = ['Attention', 'AdditiveAttention', 'AttentionWeightedAverage'];
+
+/** The class name of every layer anywhere in a topology, and whether some layer makes a mask. */
+function layerClasses(node: unknown, found: Set<string>, masks: { any: boolean }): void {
+  if (Array.isArray(node)) {
+    for (const x of node) layerClasses(x, found, masks);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  const config = o.config as Record<string, unknown> | undefined;
+  if (typeof o.class_name === 'string' && config && typeof config === 'object') {
+    found.add(o.class_name);
+    if (o.class_name === 'Masking' || (o.class_name === 'Embedding' && config.mask_zero === true))
+      masks.any = true;
+  }
+  for (const v of Object.values(o)) layerClasses(v, found, masks);
+}
+
 /** One note per problem for tfjs in a model's topology (model.json's modelTopology); none when tfjs can read it. */
 export function tfjsCompatibilityNotes(modelTopology: unknown): string[] {
   const grus: string[] = [];
   resetAfterGrus(modelTopology, grus);
-  const notes = usesKeras3HardSigmoid(modelTopology)
+  const notes: string[] = usesKeras3HardSigmoid(modelTopology)
     ? [
         "the model uses Keras 3's hard_sigmoid, clip(x/6 + 0.5, 0, 1) (read from a Keras 3 file), which TensorFlow.js " +
           'does not have; recur reads it',
       ]
     : [];
+  const classes = new Set<string>();
+  const masks = { any: false };
+  layerClasses(modelTopology, classes, masks);
+  const missing = NOT_IN_TFJS.filter((c) => classes.has(c));
+  if (missing.length > 0)
+    notes.push(
+      `TensorFlow.js 4.x has no ${missing.join(' or ')} layer, so it cannot load this model; recur reads it`,
+    );
+  if (masks.any && classes.has('GlobalAveragePooling1D'))
+    notes.push(
+      'TensorFlow.js 4.x ignores the mask in GlobalAveragePooling1D (it averages padded steps too), so on padded ' +
+        "inputs its predictions differ from recur's and Keras's",
+    );
   if (grus.length === 0) return notes;
   return [
     ...notes,

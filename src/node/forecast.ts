@@ -75,6 +75,8 @@ export {
   SeriesInputError,
   type Frequency,
   type TimeSeries,
+  type Covariates,
+  type ParsedDate,
   type MonthlySeries,
   type CsvOptions,
 } from '../forecast/series.js';
@@ -102,7 +104,18 @@ export {
   invertForecast,
   detectSeason,
   type TransformSpec,
+  type FittedTransform,
+  type Scaling,
+  type Differencing,
 } from '../forecast/transforms.js';
+export type { TransformKind } from '../forecast/boxcox.js';
+export type { RegressionFit, RegressionSummary } from '../forecast/regressors.js';
+export type {
+  GlobalForecaster,
+  GlobalOptions,
+  GlobalProgress,
+  GlobalSeriesForecasts,
+} from '../forecast/global.js';
 export { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 export { thetaForecast, fitSes, linearSlope, type SesFit } from '../forecast/theta.js';
 export {
@@ -135,6 +148,7 @@ export {
   type CandidateResult,
   type FoldPlan,
   type ForecastFn,
+  type MethodChoice,
 } from '../forecast/auto.js';
 export {
   conformalHalfWidths,
@@ -158,8 +172,12 @@ export {
   type SeriesForecast,
   type SeriesFailure,
   type SeriesOutcome,
+  type PanelMethod,
+  type PanelCandidate,
+  type HeldOutInterval,
+  type AggregateRow,
 } from '../forecast/panel.js';
-export { forecastPanel, type PanelRun, type PanelRunOptions } from './forecast_panel.js';
+export { forecastPanel, type PanelRun, type PanelRunOptions, type GlobalStage } from './forecast_panel.js';
 export {
   forecastSaved,
   savedSeriesOf,
@@ -169,4 +187,6 @@ export {
   type SavedSeries,
   type SavedMember,
   type SavedInterval,
+  type SavedMethod,
+  type SavedNetworkRef,
 } from '../forecast/saved.js';

@@ -15,7 +15,7 @@ export {
   readModelFiles,
   isModelDir,
 } from './model_io.js';
-export { ModelFileError, type LoadedModel } from '../models/serialization.js';
+export { ModelFileError, type LoadedModel, type SaveOptions } from '../models/serialization.js';
 export { writeFileAtomic } from './atomic.js';
 export {
   loadAnyModel as loadModel,
@@ -29,8 +29,21 @@ export {
 } from './keras_io.js';
 export { WorkerPool, defaultThreads, shutdownWorkerPool } from './pool.js';
 export { startStepHelper } from './step_helper.js';
-export { InferencePool, createInferencePool, readModelPayload, withInferencePool } from './inference_pool.js';
-export { ModelCheckpoint, CSVLogger, ProgressBar, type ModelCheckpointArgs } from './callbacks.js';
+export {
+  InferencePool,
+  createInferencePool,
+  readModelPayload,
+  withInferencePool,
+  type PoolWork,
+} from './inference_pool.js';
+export type { InferenceKind, ModelPayload } from '../inference/protocol.js';
+export {
+  ModelCheckpoint,
+  CSVLogger,
+  ProgressBar,
+  type ModelCheckpointArgs,
+  type CSVLogRow,
+} from './callbacks.js';
 export { readTextFile, mobyDick, usBirthsDaily, usBirthsMonthly } from './text_file.js';
 export {
   saveForecaster,
@@ -40,6 +53,9 @@ export {
   saveSeriesNetworks,
   writeForecasterManifest,
   type ForecasterManifest,
+  type ForecasterLayout,
+  type SavedGlobal,
+  type SavedSeriesEntry,
   type LoadedForecasterDir,
 } from './forecaster_io.js';
 /** Time-series forecasting (its baselines load @bsull/augurs' wasm from node_modules, so it lives here). */

@@ -3,7 +3,7 @@
  * Keras .h5/.hdf5 file, or a Keras 3 .keras archive — told by the extension (a directory is a recur model).
  * Reads only the given file (and, for a model directory, the weights files inside it); writes atomically.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -88,6 +88,8 @@ export async function loadAnyModel(
       throw e;
     }
   }
+  // As a missing model directory is (modelJsonPath): one line naming the path, not fs's "ENOENT: …, stat".
+  if (!existsSync(path)) throw new InvalidInputError(`${path}: no such file`);
   if (statSync(path).isDirectory())
     throw new InvalidInputError(
       `${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`,

@@ -45,6 +45,11 @@ export function saveModel(
   dir: string,
   opts: SaveOptions = {},
 ): { notes: string[] } {
+  // Said plainly, before any work (mkdir's EEXIST named neither the file nor the way out).
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new InvalidInputError(
+      `${dir}: is a file, not a model directory (a path ending in .keras, .h5 or .hdf5 saves a Keras file)`,
+    );
   const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
   makeDirectories(dir);
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;

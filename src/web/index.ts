@@ -3,4 +3,5 @@ export { installWebWorkerPool, defaultThreads, shutdownWebWorkerPool } from './p
 export { createWebInferencePool } from './inference_pool.js';
 export { startWebStepHelper } from './step_helper.js';
 export { InferencePool, type PooledModel } from '../inference/pool.js';
-export type { ModelPayload } from '../inference/protocol.js';
+export type { ModelPayload, InferenceKind } from '../inference/protocol.js';
+export type { WeightFile } from '../models/serialization.js';
