@@ -72,6 +72,48 @@ describe('recur train: kill -9 after the first best model, before the first chec
   });
 });
 
+describe('a kill inside the first save', () => {
+  it("leaves weights without a model.json that a new start takes as the killed run's, not the user's", () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'recur-killed-save-'));
+    try {
+      const text = join(dir2, 'book.txt');
+      writeFileSync(text, pseudoText(3000, 1));
+      const args = ['train', text, '--units', '8', '--maxlen', '10', '--threads', '1', '--no-samples', '-q'];
+      const more = ['--steps-per-epoch', '4', '--epochs', '2', '--validation-split', '0', '--seed', '3'];
+      const reference = join(dir2, 'reference');
+      assert.equal(runCli([...args, ...more, '--out', reference]).code, 0);
+      const out = join(dir2, 'killed');
+      // Write 1 is the best model's weights, write 2 its model.json: killed before that one's rename.
+      const killed = runCli([...args, ...more, '--out', out], { env: { RECUR_TEST_KILL_IN_WRITE: '2' } });
+      assert.equal(killed.signal, 'SIGKILL');
+      assert.ok(readdirSync(out).some((n) => /^weights-[0-9a-f]+\.bin$/.test(n)));
+      assert.ok(!readdirSync(out).includes('model.json'));
+      const resumed = runCli([...args, ...more, '--out', out, '--resume']);
+      assert.equal(resumed.code, 2);
+      assert.match(resumed.stderr, /run the same command without --resume to start afresh/);
+      const again = runCli([...args, ...more, '--out', out]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(
+        readFileSync(join(out, 'log.csv'), 'utf8'),
+        readFileSync(join(reference, 'log.csv'), 'utf8'),
+      );
+      assert.equal(
+        readdirSync(out).filter((n) => n.startsWith('weights-')).length,
+        1,
+        'the orphan weights went',
+      );
+      // Without a killed save's temp file beside it, a weights file in a directory with no model is the user's.
+      const users = join(dir2, 'users');
+      mkdirSync(users);
+      writeFileSync(join(users, 'weights-00ff.bin'), 'mine');
+      assert.equal(runCli([...args, ...more, '--out', users]).code, 2);
+      assert.equal(readFileSync(join(users, 'weights-00ff.bin'), 'utf8'), 'mine');
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
+
 /** Every file of a run directory, by path, weights files under one name (their names are random per save). */
 function filesOf(root: string): Map<string, string> {
   const files = new Map<string, string>();

@@ -12,15 +12,18 @@ import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import {
   CHECKPOINT_DIR,
   isCheckpointFileName,
+  isModelFileName,
   isRecurRunFile,
   isRunFileName,
   overwriteRefusal,
   plainEntries,
+  processAlive,
   removeEnsembleFiles,
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
+import { parseAtomicTempName } from '../node/atomic.js';
 import { UsageError, type Output } from './output.js';
 
 /**
@@ -80,9 +83,12 @@ export function prepareRunDir(
   // log.csv): the run would replace it, so it does not start, --overwrite or not.
   if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
     const theirs = [
-      ...plainEntries(outDir).filter(isRunFileName),
+      ...plainEntries(outDir)
+        .filter(isRunFileName)
+        .filter((n) => !(isModelFileName(n) && killedSave(outDir))),
       ...plainEntries(ckptDir)
         .filter(isCheckpointFileName)
+        .filter((n) => !(isModelFileName(n) && killedSave(ckptDir)))
         .map((n) => join(CHECKPOINT_DIR, n)),
     ].find((n) => {
       const st = lstatSync(join(outDir, n));
@@ -93,8 +99,6 @@ export function prepareRunDir(
         `${join(outDir, theirs)} is not part of a recur model here and a run would replace it; give --out a directory of its own`,
       );
   }
-  // Temp files of writes a killed run (kill -9) never finished.
-  if (existsSync(outDir)) removeStaleTemps(outDir);
   if (o.resume && (o.ensembleRun ?? false) !== ensemble)
     throw new UsageError(
       ensemble
@@ -114,7 +118,22 @@ export function prepareRunDir(
           ? 'run the same command with --overwrite instead of --resume to start afresh'
           : 'run the same command without --resume to start afresh'),
     );
+  // Temp files of writes a killed run (kill -9) never finished: swept only once the run goes ahead, since a model.json's
+  // tells the next start that the weights beside it are the killed run's (killedSave).
+  if (existsSync(outDir)) removeStaleTemps(outDir);
   return ckptDir;
+}
+
+/**
+ * Whether a save into model directory `d` was killed (kill -9) between its weights file and its model.json: the
+ * model.json's temp file of a process no longer running is there. The weights beside it are then that run's, not the
+ * user's, and a new start may replace them.
+ */
+function killedSave(d: string): boolean {
+  return plainEntries(d).some((n) => {
+    const t = parseAtomicTempName(n);
+    return t !== null && t.target === 'model.json' && !processAlive(t.pid);
+  });
 }
 
 /** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
