@@ -247,6 +247,14 @@ function table(rows: [string, Metrics][], mark?: string): string {
 
 export const pct = (level: number): string => String(Math.round(level * 1000) / 10);
 
+/** --baselines are scored on the hold-out: without one (--holdout 0) they would be ignored without a word. */
+export function checkBaselinesHoldout(baselines: string | undefined, holdout: number | undefined): void {
+  if (baselines !== undefined && baselines !== 'none' && holdout === 0)
+    throw new UsageError(
+      '--baselines are scored on the hold-out, and --holdout 0 keeps none back; leave out one of them',
+    );
+}
+
 /**
  * A metrics table on stdout under its title, so that stdout alone (--quiet, or redirected) says which table is the
  * backtest and which the hold-out. A blank line sets it apart from what came before, except first under --quiet.
@@ -455,6 +463,7 @@ export async function forecast(
         : (o.candidates ?? 'all').split(',').map((c) => oneOf('--candidates', c.trim(), CANDIDATES))
       : [method];
   checkCandidates(method, candidates, o.candidates !== undefined);
+  checkBaselinesHoldout(o.baselines, holdout);
   const which = (
     (o.baselines ?? 'all') === 'none'
       ? []

@@ -38,6 +38,7 @@ import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import {
+  checkBaselinesHoldout,
   checkCandidates,
   layoutOf,
   parseLevels,
@@ -93,6 +94,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
     PANEL_METHODS,
   );
   checkCandidates(method, candidates, o.candidates !== undefined);
+  checkBaselinesHoldout(o.baselines, o.holdout);
   const baselineList = o.baselines ?? PANEL_DEFAULT_BASELINES.join(',');
   const baselines = (
     baselineList === 'none'

@@ -23,7 +23,7 @@ function withMissing(missing: readonly number[], cell: string): string {
 }
 
 describe('one series: missing values', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-missing-'));
+  const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-missing-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const cell of ['', 'NA', 'NaN']) {

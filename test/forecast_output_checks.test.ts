@@ -24,7 +24,7 @@ const year = (t: number): string => String(1900 + t);
 const GROWTH = Array.from({ length: 50 }, (_, t) => 100 * 1.03 ** t + 3 * Math.sin(t * 1.7));
 
 describe('recur forecast: stderr under --quiet and --json', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-output-'));
+  const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-output-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'growth.csv');
   writeFileSync(file, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
@@ -110,8 +110,8 @@ describe('SARIMA: a failure inside the arima package says what failed', () => {
   });
 });
 
-describe('--candidates with --method (bad usage, exit 2 before any work)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-candidates-'));
+describe('--candidates with --method, --baselines without a hold-out (bad usage, exit 2 before any work)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-candidates-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const one = join(dir, 'one.csv');
   writeFileSync(one, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
@@ -134,6 +134,8 @@ describe('--candidates with --method (bad usage, exit 2 before any work)', () =>
       /combination averages the best of at least two/,
     ],
     [[...panel, '--method', 'global', '--candidates', 'ets,theta'], /--method global fixes the method/],
+    [[one, '--holdout', '0', '--baselines', 'naive'], /--baselines are scored on the hold-out/],
+    [[...panel, '--holdout', '0', '--baselines', 'drift'], /--baselines are scored on the hold-out/],
   ] as [string[], RegExp][])
     it(args.slice(1).join(' '), () => {
       const r = runCli(['forecast', ...args, '--threads', '1']);
@@ -144,7 +146,7 @@ describe('--candidates with --method (bad usage, exit 2 before any work)', () =>
 });
 
 describe('--output and --chart in a directory that is not there', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'recur-qa-outdir-'));
+  const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-outdir-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'growth.csv');
   writeFileSync(file, ['year,v', ...GROWTH.map((v, t) => `${year(t)},${v.toFixed(3)}`)].join('\n') + '\n');
@@ -170,7 +172,7 @@ describe('--output and --chart in a directory that is not there', () => {
 
 describe('writeFileAtomic: a failure names the file asked for, not its temp file', () => {
   it('a missing directory', () => {
-    const target = join(tmpdir(), 'recur-qa-no-such-dir', 'x.csv');
+    const target = join(tmpdir(), 'recur-forecast-no-such-dir', 'x.csv');
     assert.throws(
       () => writeFileAtomic(target, 'x'),
       (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === target,
