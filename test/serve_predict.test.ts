@@ -129,6 +129,13 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       assert.equal(r.status, 200, `beam ${beam}`);
       assert.deepEqual(await r.json(), { model: 'phrases', beam, outputs: expected }, `beam ${beam}`);
     }
+    // The beam's length penalty, as --length-penalty.
+    const penalised = jsonLines(
+      cli(['seq2seq', 'predict', phrases, ...SOURCES, '--json', '--beam', '3', '--length-penalty', '2.5']),
+    );
+    const lp = await post({ sources: SOURCES, beam: 3, length_penalty: 2.5 });
+    assert.equal(lp.status, 200);
+    assert.deepEqual(await lp.json(), { model: 'phrases', beam: 3, outputs: penalised });
     const short = await post({ sources: SOURCES, max_length: 2 });
     assert.equal(short.status, 200);
     const { outputs } = (await short.json()) as { outputs: { output: string }[] };
@@ -210,6 +217,13 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       ['zero beam', { sources: ['the cat'], beam: 0 }, 400, /^beam: /],
       ['fractional beam', { sources: ['the cat'], beam: 1.5 }, 400, /^beam: /],
       ['huge max_length', { sources: ['the cat'], max_length: 1e9 }, 413, /^max_length: /],
+      ['negative length_penalty', { sources: ['the cat'], length_penalty: -1 }, 400, /^length_penalty: /],
+      [
+        'length_penalty to a classifier',
+        { model: 'labels', texts: ['a'], length_penalty: 1 },
+        400,
+        /^length_penalty: not taken by classify/,
+      ],
       ['unknown field', { sources: ['the cat'], beams: 2 }, 400, /beams/],
       // As `recur seq2seq predict` refuses a blank argument.
       [

@@ -7,7 +7,7 @@
  *                       stream: true a Server-Sent Events stream of {text} chunks ending in an `event: done`
  *   POST /v1/predict    forecasters: {model, values?} → the ensemble forecast of the next `horizon` points;
  *                       classifiers: {model, texts | text} → label and class probabilities per text;
- *                       seq2seq models: {model, sources, beam?, max_length?} → the decoded output per source
+ *                       seq2seq models: {model, sources, beam?, max_length?, length_penalty?} → the decoded output per source
  *                       (the same answers as `recur classify predict --json` / `recur seq2seq predict --json`)
  *
  * Concurrent generation requests on a model share batched stateful steps (src/text/batch_generation.ts). With an
@@ -244,6 +244,8 @@ const PREDICT_BODY = (limits: ServeLimits) => {
     threshold: z.number().min(0).max(1).optional(),
     beam: z.number().int().min(1).max(limits.beam).optional(),
     max_length: z.number().int().min(1).max(limits.maxLength).optional(),
+    // As `seq2seq predict --length-penalty`'s range.
+    length_penalty: z.number().min(0).max(10).optional(),
   });
 };
 type PredictBody = z.infer<ReturnType<typeof PREDICT_BODY>>;
@@ -252,7 +254,7 @@ type PredictBody = z.infer<ReturnType<typeof PREDICT_BODY>>;
 const PREDICT_FIELDS: Record<string, readonly (keyof PredictBody)[]> = {
   forecaster: ['values'],
   classify: ['text', 'texts', 'threshold'],
-  seq2seq: ['sources', 'beam', 'max_length'],
+  seq2seq: ['sources', 'beam', 'max_length', 'length_penalty'],
 };
 
 /** The kind of model a /v1/predict body without `model` is meant for, from its fields. */
@@ -682,7 +684,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (!body.sources)
       throw new HttpError(400, `sources: required for seq2seq model '${s.name}' (an array of strings)`);
     const beam = body.beam ?? 1;
-    const decode = { beam, maxLength: body.max_length, batchSize: SEQ2SEQ_BATCH };
+    const decode = {
+      beam,
+      maxLength: body.max_length,
+      batchSize: SEQ2SEQ_BATCH,
+      ...(body.length_penalty !== undefined ? { lengthPenalty: body.length_penalty } : {}),
+    };
     const outputs =
       pool && s.pooled
         ? await pool.decode(s.pooled, body.sources, decode)
