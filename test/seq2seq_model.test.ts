@@ -47,7 +47,7 @@ import {
   type Seq2SeqSettings,
 } from '../src/seq2seq/model.js';
 import { fitJointNgram, type JointNgram } from '../src/seq2seq/joint_ngram.js';
-import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
+import { CMUDICT_DATA, Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { END, PAD, START, UNK, Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { randomTensor } from './helpers.js';
 
@@ -1201,6 +1201,24 @@ describe('scores', () => {
     );
     assert.equal(g2p.evaluate(examples).bleu, undefined);
     assert.equal(typeof g2p.evaluate(examples, { textMetrics: true }).bleu, 'number');
+  });
+
+  it("a G2P model's predictions name each source as given (Café), decoded as the model reads it (cafe)", () => {
+    const tgt = new Tokenizer('symbols', ['<pad>', '<start>', '<end>', '<unk>', 'AH0', 'AH1', 'B', 'T']);
+    const src = Tokenizer.fit(['cafe'], 'chars');
+    const app = new Seq2Seq(tiny({}, src.size, 8), G2P_SETTINGS, src, tgt, 4, CMUDICT_DATA);
+    const given = [' Café ', 'CAFE', 'cafe'];
+    const got = app.predict(given);
+    assert.deepEqual(
+      got.map((p) => p.source),
+      given,
+    );
+    // All three are the same word to the model: the same output and score, and no unknown letters.
+    for (const p of got) {
+      assert.equal(p.output, got[2].output);
+      assert.equal(p.score, got[2].score);
+      assert.equal(p.unknown, undefined);
+    }
   });
 
   it("scores without stress when asked: the tokens' trailing digits dropped from outputs and references", () => {

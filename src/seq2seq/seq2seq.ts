@@ -305,14 +305,15 @@ export class Seq2Seq {
 
   /**
    * The outputs `recur seq2seq predict` prints (and `recur serve` answers): sources as a user types them (a G2P
-   * model's are trimmed and lowercased first, as it was trained), decoded with `opts`.
+   * model's are trimmed and lowercased first, as it was trained), decoded with `opts`. Each output names its source
+   * as given (Café, not the cafe the model read), so outputs join back to the inputs.
    */
   predict(sources: readonly string[], opts: TranslateOptions = {}): Seq2SeqPrediction[] {
     const texts = typedSources(this.data, sources);
-    return this.translate(texts, opts).map((t) => {
+    return this.translate(texts, opts).map((t, i) => {
       const unknown = this.source.unknownTokens(t.source);
       return {
-        source: t.source,
+        source: sources[i],
         output: t.output,
         score: t.score,
         ...(unknown.length > 0 ? { unknown } : {}),
