@@ -1106,7 +1106,7 @@ export async function seq2seqPredict(
   let next = 0;
   for (const text of texts) {
     const t: Seq2SeqPrediction | BlankLinePrediction = isBlankSource(text)
-      ? { source: typedSources(app.data, [text])[0], output: '', blank: true }
+      ? { source: text, output: '', blank: true }
       : outs[next++];
     lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
   }
