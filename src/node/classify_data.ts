@@ -231,41 +231,54 @@ function isJsonLines(path: string): boolean {
 function loadJsonLinesTexts(path: string, textField?: string): string[] {
   const texts: string[] = [];
   let field = textField;
-  readTextFile(path)
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      const where = `${path}: line ${i + 1}`;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch (e) {
-        throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
-      }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-        throw new InvalidInputError(`${where}: expected a JSON object with a text field`);
-      const rec = obj as Record<string, unknown>;
-      if (field === undefined) {
-        const keys = Object.keys(rec);
-        field = keys.length === 1 ? keys[0] : keys.find((k) => TEXT_NAMES.includes(k.toLowerCase()));
-        if (field === undefined)
-          throw new InvalidInputError(
-            `${where}: which field holds the text? Give --text-column (the fields are ${keys.map((k) => `'${k}'`).join(', ')})`,
-          );
-      }
-      const text = rec[field];
-      if (typeof text !== 'string')
-        throw new InvalidInputError(`${where}: field '${field}': expected a string, got ${describe(text)}`);
-      if (text.trim() === '') throw new InvalidInputError(`${where}: field '${field}': empty text`);
-      texts.push(text);
-    });
+  jsonLineObjects(path, 'a text field').forEach(({ rec, where }) => {
+    if (field === undefined) {
+      const keys = Object.keys(rec);
+      field = keys.length === 1 ? keys[0] : keys.find((k) => TEXT_NAMES.includes(k.toLowerCase()));
+      if (field === undefined)
+        throw new InvalidInputError(
+          `${where}: which field holds the text? Give --text-column (the fields are ${keys.map((k) => `'${k}'`).join(', ')})`,
+        );
+    }
+    const text = rec[field];
+    if (typeof text !== 'string')
+      throw new InvalidInputError(`${where}: field '${field}': expected a string, got ${describe(text)}`);
+    if (text.trim() === '') throw new InvalidInputError(`${where}: field '${field}': empty text`);
+    texts.push(text);
+  });
   if (texts.length === 0) throw new InvalidInputError(`${path}: no records`);
   return texts;
 }
 
+/**
+ * The objects of a JSON Lines file, one per non-blank line, each with where it is (`file: line N`) and its 1-based
+ * line; a line that is not a JSON object is an error naming it and what it should hold (`expected`).
+ */
+function jsonLineObjects(
+  path: string,
+  expected: string,
+): { rec: Record<string, unknown>; where: string; line: number }[] {
+  const objects: { rec: Record<string, unknown>; where: string; line: number }[] = [];
+  readTextFile(path)
+    .split('\n')
+    .forEach((text, i) => {
+      if (text.trim() === '') return;
+      const where = `${path}: line ${i + 1}`;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(text);
+      } catch (e) {
+        throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
+      }
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+        throw new InvalidInputError(`${where}: expected a JSON object with ${expected}`);
+      objects.push({ rec: obj as Record<string, unknown>, where, line: i + 1 });
+    });
+  return objects;
+}
+
 /** Labelled texts from JSON Lines: one object per line with a text field and a label field. */
 export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedTexts {
-  const lines = readTextFile(path).split('\n');
   const out: LoadedTexts = {
     texts: [],
     labels: [],
@@ -279,18 +292,7 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
     checkSeparator(sep);
     out.labelSets = [];
   }
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${path}: line ${i + 1}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-      throw new InvalidInputError(`${where}: expected a JSON object with a text and a label field`);
-    const rec = obj as Record<string, unknown>;
+  jsonLineObjects(path, 'a text and a label field').forEach(({ rec, where, line }) => {
     if (out.textColumn === null) {
       const keys = Object.keys(rec);
       const find = (given: string | undefined, names: string[], flag: string, kind: string): string => {
@@ -331,7 +333,7 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
       out.texts.push(text);
       out.labelSets!.push(set);
       out.labels.push(set.join(sep));
-      out.where.push(`${path} line ${i + 1}`);
+      out.where.push(`${path} line ${line}`);
       return;
     }
     if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean')
@@ -342,7 +344,7 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
       throw new InvalidInputError(`${where}: field '${out.labelColumn}': empty label`);
     out.texts.push(text);
     out.labels.push(String(label).trim());
-    out.where.push(`${path} line ${i + 1}`);
+    out.where.push(`${path} line ${line}`);
   });
   if (out.texts.length === 0) throw new InvalidInputError(`${path}: no records`);
   return out;
