@@ -168,3 +168,18 @@ describe('dates a step apart, but for one', () => {
     assert.equal(s.interpolated, 2);
   });
 });
+
+describe('a failed series of a panel', () => {
+  it('is named with its id quoted, as every other message names a series', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-failed-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'panel.csv');
+    const rows = ['id,t,v'];
+    for (let i = 0; i < 40; i++) rows.push(`a,${i + 1},${10 + (i % 4)}`);
+    for (let i = 0; i < 3; i++) rows.push(`b,${i + 1},${5 + i}`);
+    writeFileSync(file, rows.join('\n') + '\n');
+    const r = runCli(['forecast', file, '--id-column', 'id', '--season', '1', '--method', 'theta', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^b: failed: series "b" has 3 points; at least 4 are needed/m);
+  });
+});

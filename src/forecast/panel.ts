@@ -560,13 +560,13 @@ export interface PanelSeriesPlan {
 
 /** The split and fold plan of one series, exactly as forecastPanelSeries (autoForecast) makes them. */
 export function panelSeriesPlan(id: string, series: TimeSeries, o: PanelSettings): PanelSeriesPlan {
-  checkSeries(series, 4, `series ${id}`, FIRST_CHECK_WHY);
+  checkSeries(series, 4, `series ${JSON.stringify(id)}`, FIRST_CHECK_WHY);
   const season = seasonOf(series, o.season);
   // With covariates, the rows after the last value give the horizon and, unless --holdout says, are forecast.
   const future = series.covariates?.futureDates.length ?? 0;
   const horizon = o.horizon ?? (future > 0 ? future : season > 1 ? season : 12);
   const holdout = o.holdout ?? (future > 0 ? 0 : horizon);
-  checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${id}`);
+  checkSeries(series, Math.max(2 * season, 8) + horizon, `series ${JSON.stringify(id)}`);
   if (series.covariates && holdout === 0) knownFutureRows(series, horizon, labelsAfter(series, horizon));
   const train = series.values.slice(0, series.values.length - holdout);
   let origins: number[] = [];
@@ -828,7 +828,7 @@ export async function forecastPanelSeries(
       ...(globalFit ? { globalRegression: { name: globalName, fit: globalFit } } : {}),
     });
     if (k.networks.size > 0 && !saveNetworks)
-      throw new Error(`no place to save the networks of series ${id}`);
+      throw new Error(`no place to save the networks of series ${JSON.stringify(id)}`);
     out.saved = { ...k.series, networks: k.networks.size > 0 ? saveNetworks!(k.series, k.networks) : [] };
   }
   if (holdout > 0) {
