@@ -274,7 +274,7 @@ describe('recur forecast: awkward input (CLI)', () => {
     const d = v.map((_, i) => iso(Date.UTC(2021, 0, 1) + i * 86_400_000));
     const file = write('daily.csv', csv([...d].reverse(), [...v].reverse()));
     const out = join(dir, 'daily-f.csv');
-    const r = run([file, '--holdout', '0', '--baselines', 'seasonal naive', '--json', '--output', out]);
+    const r = run([file, '--holdout', '0', '--json', '--output', out]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { frequency: string; order: string; season: number; dates: string[] };
     assert.equal(j.frequency, 'daily');
@@ -623,7 +623,7 @@ describe('recur forecast: input handling (QA, CLI)', () => {
       ['s1', 's2', 's3'],
       quiet.stderr,
     );
-    for (const l of lines) assert.match(l, /: failed: series s\d has 20 points; at least 42 are needed/);
+    for (const l of lines) assert.match(l, /: failed: series "s\d" has 20 points; at least 42 are needed/);
     // Without --quiet the same reasons are there (with the progress), and the exit status is the same.
     const loud = runCli(['forecast', ...args]);
     assert.equal(loud.code, 1);

@@ -434,6 +434,8 @@ describe('forecast many series: undated series and Ctrl-C', () => {
       '--season',
       '12',
       ...FAST,
+      '--baselines',
+      'none', // scored on a hold-out, and --holdout 0 keeps none
       '--holdout',
       '0',
       '--json',
