@@ -106,6 +106,7 @@ const ONCE = [
   'text_recipes',
   'time_limit',
   'threads',
+  'cli_consistency',
 ];
 
 const set = process.argv[2];

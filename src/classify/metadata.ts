@@ -118,7 +118,14 @@ const CLASSIFIER_METADATA = z.looseObject({
       trainRng: z.array(z.number().int()).length(4),
       bestMonitored: z.number().nullable(),
       earlyStopping: z.object({ wait: z.number().int().min(0), best: z.number().nullable() }),
-      history: z.array(z.record(z.string(), z.number())),
+      // A speed of null: an epoch an older recur timed at 0 s (its Infinity, which JSON writes as null).
+      history: z.array(
+        z
+          .record(z.string(), z.number().nullable())
+          .transform((row) =>
+            Object.fromEntries(Object.entries(row).filter((e): e is [string, number] => e[1] !== null)),
+          ),
+      ),
       epochProgress: z
         .object({
           sums: z.record(z.string(), z.number()),

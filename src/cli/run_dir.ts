@@ -280,8 +280,11 @@ export class EpochRecorder extends Callback {
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const seconds = (Date.now() - this.epochStart) / 1000;
-    const speed = this.o.speed?.(this.epochSamples, seconds) ?? {
-      samples_per_sec: this.epochSamples / seconds,
+    // An epoch under the clock's millisecond reads 0 s: its speed would be Infinity, which JSON writes as null — a
+    // --json line of null and a checkpoint history --resume refuses. Speeds are measured over at least 1 ms.
+    const timed = Math.max(seconds, 0.001);
+    const speed = this.o.speed?.(this.epochSamples, timed) ?? {
+      samples_per_sec: this.epochSamples / timed,
     };
     const row = { epoch: epoch + 1, ...logs, seconds, ...speed };
     this.o.history.push(row);

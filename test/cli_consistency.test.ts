@@ -1,0 +1,87 @@
+/**
+ * Consistency of the CLI across commands: what every training command's --json epoch lines and checkpoints hold, and
+ * the flags the commands share.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it, mock } from 'node:test';
+import { TerminateOnNaN } from '../src/models/callbacks.js';
+import { EpochRecorder, TrainingInterrupt } from '../src/cli/run_dir.js';
+import type { Output } from '../src/cli/output.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'recur-cli-consistency-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('epoch rows', () => {
+  it('an epoch shorter than the clock resolution has a finite speed, in --json and in the history', async () => {
+    mock.method(Date, 'now', () => 1_000_000);
+    try {
+      const printed: Record<string, unknown>[] = [];
+      const out: Output = {
+        progress: false,
+        info: () => {},
+        error: () => {},
+        sample: () => {},
+        json: (obj) => printed.push(JSON.parse(JSON.stringify(obj)) as Record<string, unknown>),
+      };
+      const history: Record<string, number>[] = [];
+      const recorder = new EpochRecorder({
+        out,
+        history,
+        interrupt: new TrainingInterrupt({ stopTraining: false }, out),
+        terminateOnNaN: new TerminateOnNaN(),
+        startEpoch: 0,
+        resumed: false,
+        checkpoint: () => {},
+      });
+      await recorder.onEpochBegin(0);
+      await recorder.onBatchEnd(0, { size: 32, loss: 1 });
+      await recorder.onEpochEnd(0, { loss: 1 });
+      assert.equal(history[0].seconds, 0);
+      assert.ok(Number.isFinite(history[0].samples_per_sec), `samples_per_sec ${history[0].samples_per_sec}`);
+      assert.equal(typeof printed[0].samples_per_sec, 'number');
+    } finally {
+      mock.restoreAll();
+    }
+  });
+
+  it('classify train --resume takes a checkpoint whose history has a null speed (written by an older recur)', () => {
+    const data = join(tmp, 'c.csv');
+    const rows = ['text,label'];
+    for (let i = 0; i < 40; i++)
+      rows.push(i % 2 === 0 ? `good fine film ${i},pos` : `bad dull film ${i},neg`);
+    writeFileSync(data, rows.join('\n') + '\n');
+    const out = join(tmp, 'run');
+    const args = ['classify', 'train', data, '--out', out, '--units', '2', '--embedding-dim', '2'];
+    const common = ['--threads', '1', '--batch-size', '8', '--epochs', '3', '--quiet'];
+    const stopped = run([...args, ...common], { RECUR_TEST_INTERRUPT_AFTER: '5' });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const file = join(out, 'checkpoint', 'model.json');
+    const model = JSON.parse(readFileSync(file, 'utf8')) as {
+      userDefinedMetadata: { state: { history: Record<string, number | null>[] } };
+    };
+    const history = model.userDefinedMetadata.state.history;
+    assert.ok(history.length >= 1);
+    history[0].samples_per_sec = null;
+    writeFileSync(file, JSON.stringify(model));
+    const resumed = run([...args, ...common, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+  });
+});
