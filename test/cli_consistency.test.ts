@@ -85,3 +85,74 @@ describe('epoch rows', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
   });
 });
+
+describe('models given to the wrong command, and to the run that would replace them', () => {
+  const text = join(tmp, 'book.txt');
+  const quick = [
+    '--epochs',
+    '1',
+    '--units',
+    '4',
+    '--threads',
+    '1',
+    '--steps-per-epoch',
+    '2',
+    '--no-samples',
+    '--quiet',
+  ];
+
+  it('train --from DIR --out DIR --overwrite refuses, and leaves the model it would have read', () => {
+    writeFileSync(text, 'it was the best of times, it was the worst of times. '.repeat(20));
+    const dir = join(tmp, 'text-run');
+    assert.equal(run(['train', text, '--out', dir, ...quick]).code, 0);
+    const before = readFileSync(join(dir, 'model.json'), 'utf8');
+    for (const from of [dir, join(dir, 'checkpoint')]) {
+      const r = run([
+        'train',
+        text,
+        '--out',
+        dir,
+        '--from',
+        from,
+        '--overwrite',
+        ...quick.filter((f) => f !== '--units' && f !== '4'),
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^recur: .*give --out another directory\n$/);
+      assert.equal(readFileSync(join(dir, 'model.json'), 'utf8'), before);
+    }
+  });
+
+  it('generate and evaluate name the kind of model a classifier directory holds', () => {
+    const data = join(tmp, 'small.csv');
+    const rows = ['text,label'];
+    for (let i = 0; i < 30; i++) rows.push(i % 2 === 0 ? `good fine ${i},pos` : `bad dull ${i},neg`);
+    writeFileSync(data, rows.join('\n') + '\n');
+    const dir = join(tmp, 'classifier');
+    const trained = run([
+      'classify',
+      'train',
+      data,
+      '--out',
+      dir,
+      '--epochs',
+      '1',
+      '--units',
+      '2',
+      '--embedding-dim',
+      '2',
+      '--threads',
+      '1',
+      '--quiet',
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    for (const args of [
+      ['generate', dir],
+      ['evaluate', dir, text],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /holds a text classifier \(from recur classify train\), not a text model/);
+    }
+  });
+});

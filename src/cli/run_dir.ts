@@ -51,6 +51,15 @@ export function prepareRunDir(
       throw new UsageError(
         `${file}: the data must not be named like a file recur writes into --out ${outDir}`,
       );
+  // `train --from runs/x --out runs/x --overwrite` would delete the model it is about to read.
+  for (const file of inputs)
+    if (file) {
+      const at = resolve(file);
+      if (at === resolve(outDir) || at === resolve(ckptDir) || dirname(at) === resolve(ckptDir))
+        throw new UsageError(
+          `${file}: the run would replace it, as it is --out ${outDir}'s own model; give --out another directory`,
+        );
+    }
   // Before anything in the directory is touched: a second run on it must not clear or overwrite the first's files.
   acquireRunLock(outDir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
   if (o.overwrite) {

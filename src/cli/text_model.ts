@@ -8,7 +8,7 @@ import { chainAsSequential } from '../keras/chain.js';
 import { corpusWindow, kerasCharacterModel } from '../keras/text_model.js';
 import { Sequential } from '../models/sequential.js';
 import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
-import { loadModel } from '../node/model_io.js';
+import { loadModel, refuseOtherTask } from '../node/model_io.js';
 import { readTextFile } from '../node/text_file.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import { Vocabulary } from '../text/vocabulary.js';
@@ -64,6 +64,8 @@ export async function loadCharacterModel(
 ): Promise<CharacterModel> {
   if (flags.corpus !== undefined && flags.chars !== undefined)
     throw new UsageError('give --corpus or --chars, not both');
+  // A classifier or seq2seq model would otherwise be refused as "carries no vocabulary; give --corpus".
+  if (modelFormatOf(path) === 'recur') refuseOtherTask(path, 'text');
   const loaded = await loadAnyModel(path);
   for (const n of loaded.notes) out.info(`note: ${n}`);
   const given = flags.corpus !== undefined ? '--corpus' : flags.chars !== undefined ? '--chars' : null;
