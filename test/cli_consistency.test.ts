@@ -156,3 +156,21 @@ describe('models given to the wrong command, and to the run that would replace t
     }
   });
 });
+
+describe('column flags', () => {
+  it("classify's --text-column counts from 1 (forecast's columns count from 0): help and error say so", () => {
+    const data = join(tmp, 'cols.csv');
+    writeFileSync(data, 'text,label\n' + 'good,pos\nbad,neg\n'.repeat(10));
+    const help = run(['classify', 'train', '--help']);
+    assert.match(
+      help.stdout.replace(/\s+/g, ' '),
+      /--text-column <name\|n> column \(or JSON field\) of the texts, by name or number counting from 1/,
+    );
+    const r = run(['classify', 'train', data, '--out', join(tmp, 'cols'), '--text-column', '0', '--quiet']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: .*no column '0' \(--text-column\); the columns are 'text', 'label', or their numbers from 1 to 2\n$/,
+    );
+  });
+});

@@ -51,8 +51,14 @@ export function registerClassify(program: Command): void {
       'CSV/TSV with a header, JSON Lines (.jsonl), or a directory with one folder of .txt files per class',
     )
     .option('-o, --out <dir>', 'output directory (default: runs/<data name>)')
-    .option('--text-column <name|n>', 'column (or JSON field) of the texts (default: guessed)')
-    .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
+    .option(
+      '--text-column <name|n>',
+      'column (or JSON field) of the texts, by name or number counting from 1 (default: guessed)',
+    )
+    .option(
+      '--label-column <name|n>',
+      'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)',
+    )
     .option('--test <data>', 'score on this labelled file instead of a test split')
     .option(
       '--multi-label',
@@ -193,8 +199,14 @@ export function registerClassify(program: Command): void {
     .description('accuracy, per-class precision/recall/F1, macro-F1, confusion, ROC-AUC and the baselines')
     .argument('<model-dir>', 'a directory written by recur classify train (a model or a seed ensemble)')
     .argument('[data]', 'labelled texts to score (default: the test split of the training data)')
-    .option('--text-column <name|n>', 'column (or JSON field) of the texts (default: guessed)')
-    .option('--label-column <name|n>', 'column (or JSON field) of the labels (default: guessed)')
+    .option(
+      '--text-column <name|n>',
+      'column (or JSON field) of the texts, by name or number counting from 1 (default: guessed)',
+    )
+    .option(
+      '--label-column <name|n>',
+      'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)',
+    )
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
     .option(
       '--threshold <p>',
@@ -219,7 +231,7 @@ export function registerClassify(program: Command): void {
     )
     .option(
       '--text-column <name|n>',
-      'column (or JSON field) of the texts in --input (default: the only one, or guessed)',
+      'column (or JSON field) of the texts in --input, by name or number counting from 1 (default: the only one, or guessed)',
     )
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
     .option(

@@ -118,7 +118,7 @@ function columnIndex(path: string, header: string[], given: string, flag: string
   if (folded >= 0) return folded;
   if (/^\d+$/.test(given) && Number(given) >= 1 && Number(given) <= header.length) return Number(given) - 1;
   throw new InvalidInputError(
-    `${path}: no column '${given}' (${flag}); the columns are ${header.map((h) => `'${h}'`).join(', ')}`,
+    `${path}: no column '${given}' (${flag}); the columns are ${header.map((h) => `'${h}'`).join(', ')}, or their numbers from 1 to ${header.length}`,
   );
 }
 
