@@ -174,3 +174,22 @@ describe('column flags', () => {
     );
   });
 });
+
+describe('--quiet', () => {
+  it('generate --quiet prints the text alone: no notes on the rebuilt vocabulary and prime', () => {
+    const book = join(tmp, 'quiet-book.txt');
+    writeFileSync(book, 'call me ishmael. some years ago, never mind how long. '.repeat(20));
+    const dir = join(tmp, 'quiet-run');
+    const common = ['--epochs', '1', '--units', '4', '--threads', '1', '--steps-per-epoch', '2'];
+    assert.equal(run(['train', book, '--out', dir, ...common, '--no-samples', '--quiet']).code, 0);
+    const h5 = join(tmp, 'quiet.h5');
+    assert.equal(run(['convert', dir, h5, '--quiet']).code, 0);
+    const noisy = run(['generate', h5, '--corpus', book, '-n', '5', '--threads', '1']);
+    assert.equal(noisy.code, 0, noisy.stderr);
+    assert.match(noisy.stderr, /vocabulary:/);
+    const quiet = run(['generate', h5, '--corpus', book, '-n', '5', '--threads', '1', '--quiet']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.ok(quiet.stdout.length > 5);
+  });
+});

@@ -203,6 +203,7 @@ program
     "threads (default: all cores): with 2 or more, a second thread computes each step's recurrent product while the next character is sampled (the same text)",
     threadsFlag(),
   )
+  .option('-q, --quiet', 'print only the text and errors (no notes on the vocabulary and prime)', false)
   .option('--json', 'print one JSON object instead of streaming', false)
   .action(async (dir: string, opts) => {
     const { generate } = await loadCommand(() => import('./generate.js'));
