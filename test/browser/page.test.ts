@@ -300,6 +300,21 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.equal(got, expected);
   });
 
+  it('says under the model, not in the training line, why a dropped Keras file cannot be loaded', async () => {
+    const bad = join(dir, 'broken.h5');
+    writeFileSync(bad, 'not a Keras file\n');
+    await page.fill('#text', makeText(2000, 3));
+    await page.setInputFiles('#model-files', [bad]);
+    await page.waitForFunction(() =>
+      /^Error: /.test(document.querySelector('#model-status')!.textContent ?? ''),
+    );
+    assert.match(
+      (await page.textContent('#model-status')) ?? '',
+      /^Error: broken\.h5: neither an HDF5 file \(\.h5\) nor a zip archive \(\.keras\)/,
+    );
+    assert.doesNotMatch((await page.textContent('#progress')) ?? '', /broken\.h5/);
+  });
+
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {
     await page.click('#tab-forecast');
     const rows = Array.from({ length: 84 }, (_, i) => {
