@@ -68,6 +68,12 @@ describe('GenerationBatcher', () => {
     assert.throws(() => batcher.generate({ prime: '', length: 5 }), /prime text is empty/);
     assert.throws(() => batcher.generate({ prime: 'a', length: -1 }), /length must be/);
     assert.throws(() => batcher.generate({ prime: 'a', length: 5, temperature: -1 }), /temperature/);
+    // A 32-bit Random would wrap -1 to 4294967295 and truncate 1.5 to 1: refused, as --seed refuses them.
+    for (const seed of [-1, 1.5, 2 ** 32])
+      assert.throws(
+        () => batcher.generate({ prime: 'a', length: 5, seed }),
+        /seed must be an integer from 0/,
+      );
     assert.equal(await batcher.generate({ prime: 'a', length: 0 }), '');
     const abort = new AbortController();
     const long = batcher.generate({ prime: 'a', length: 100_000, signal: abort.signal });
