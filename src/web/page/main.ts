@@ -251,7 +251,8 @@ $('generate').addEventListener('click', () => {
     type: 'generate',
     id: generation,
     prime: input('prime').value,
-    length: num('length'),
+    // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
+    length: optionalNum('length') ?? 400,
     temperature: num('temperature'),
     topK: optionalNum('top-k'),
     topP: optionalNum('top-p'),
