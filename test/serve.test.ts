@@ -99,6 +99,7 @@ describe('recur serve (HTTP API)', () => {
   let dir = '';
   let textModel = '';
   let server: ServeApp;
+  let textBatcher: GenerationBatcher;
   let base = '';
   const post = (path: string, body: unknown, raw = false): Promise<Response> =>
     fetch(base + path, {
@@ -169,6 +170,7 @@ describe('recur serve (HTTP API)', () => {
       JSON.stringify({ userDefinedMetadata: { task: 'tagger' } }),
     );
     const served = loadServedModels([textModel, join(dir, 'wave'), join(dir, 'labels')]);
+    textBatcher = served.flatMap((m) => ('batcher' in m ? [m.batcher] : []))[0];
     mkdirSync(join(dir, 'web'));
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
     writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
@@ -490,6 +492,24 @@ describe('recur serve (HTTP API)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('stops generating a whole (unstreamed) text when its client goes away', async () => {
+    const before = textBatcher.stats.chars;
+    const abort = new AbortController();
+    const answered = fetch(base + '/v1/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length: 20_000, seed: 2 }),
+      signal: abort.signal,
+    }).catch(() => undefined);
+    while (server.inFlight() === 0) await new Promise((r) => setTimeout(r, 1));
+    abort.abort();
+    await answered;
+    for (let i = 0; i < 2000 && server.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(server.inFlight(), 0);
+    const made = textBatcher.stats.chars - before;
+    assert.ok(made < 20_000, `generated all ${made} characters for a client that had gone`);
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {
