@@ -90,6 +90,13 @@ describe('recur CLI', () => {
     for (const key of ['epoch', 'loss', 'val_loss', 'lr', 'seconds', 'samples_per_sec'])
       assert.ok(key in epochs[0], `missing ${key}`);
     assert.equal(lines.filter((l) => 'sample' in l).length, 8, 'four temperatures per epoch');
+    const samples = lines.filter((l) => 'sample' in l);
+    assert.deepEqual(
+      samples.slice(0, 4).map((l) => l.temperature),
+      [0.2, 0.5, 1, 1.2],
+      'each sample line says its temperature as a number',
+    );
+    assert.ok(samples.every((l) => typeof l.prime === 'string' && l.prime.length > 0 && !('epoch' in l)));
     assert.ok(existsSync(join(out, 'model.json')) && existsSync(join(out, 'checkpoint', 'model.json')));
     assert.match(readFileSync(join(out, 'log.csv'), 'utf8'), /^epoch,loss,lr,val_loss\n0,/);
 

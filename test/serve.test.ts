@@ -68,6 +68,12 @@ describe('GenerationBatcher', () => {
     assert.throws(() => batcher.generate({ prime: '', length: 5 }), /prime text is empty/);
     assert.throws(() => batcher.generate({ prime: 'a', length: -1 }), /length must be/);
     assert.throws(() => batcher.generate({ prime: 'a', length: 5, temperature: -1 }), /temperature/);
+    // A 32-bit Random would wrap -1 to 4294967295 and truncate 1.5 to 1: refused, as --seed refuses them.
+    for (const seed of [-1, 1.5, 2 ** 32])
+      assert.throws(
+        () => batcher.generate({ prime: 'a', length: 5, seed }),
+        /seed must be an integer from 0/,
+      );
     assert.equal(await batcher.generate({ prime: 'a', length: 0 }), '');
     const abort = new AbortController();
     const long = batcher.generate({ prime: 'a', length: 100_000, signal: abort.signal });
@@ -93,6 +99,7 @@ describe('recur serve (HTTP API)', () => {
   let dir = '';
   let textModel = '';
   let server: ServeApp;
+  let textBatcher: GenerationBatcher;
   let base = '';
   const post = (path: string, body: unknown, raw = false): Promise<Response> =>
     fetch(base + path, {
@@ -163,6 +170,7 @@ describe('recur serve (HTTP API)', () => {
       JSON.stringify({ userDefinedMetadata: { task: 'tagger' } }),
     );
     const served = loadServedModels([textModel, join(dir, 'wave'), join(dir, 'labels')]);
+    textBatcher = served.flatMap((m) => ('batcher' in m ? [m.batcher] : []))[0];
     mkdirSync(join(dir, 'web'));
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
     writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
@@ -484,6 +492,24 @@ describe('recur serve (HTTP API)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('stops generating a whole (unstreamed) text when its client goes away', async () => {
+    const before = textBatcher.stats.chars;
+    const abort = new AbortController();
+    const answered = fetch(base + '/v1/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length: 20_000, seed: 2 }),
+      signal: abort.signal,
+    }).catch(() => undefined);
+    while (server.inFlight() === 0) await new Promise((r) => setTimeout(r, 1));
+    abort.abort();
+    await answered;
+    for (let i = 0; i < 2000 && server.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(server.inFlight(), 0);
+    const made = textBatcher.stats.chars - before;
+    assert.ok(made < 20_000, `generated all ${made} characters for a client that had gone`);
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {

@@ -283,6 +283,14 @@ describe('generation', () => {
       /outside the model's vocabulary: "z", "b"/,
     );
     assert.throws(() => gen.generate({ prime: '', length: 5 }), /prime text is empty/);
+    // The page passes its seed box straight through: -1 and 1.5 must not quietly mean 4294967295 and 1.
+    for (const seed of [-1, 1.5, 2 ** 32, NaN])
+      assert.throws(() => gen.generate({ prime: 'The', length: 5, seed }), /seed must be an integer from 0/);
+    assert.equal(
+      gen.generate({ prime: 'The', length: 9, seed: 2 ** 32 - 1 }).length,
+      9,
+      'the largest seed the CLI takes',
+    );
 
     // Each call's stepper gives its kernel memory back: generating again and again keeps it flat.
     const k = kernels();

@@ -54,7 +54,8 @@ export interface Output {
   info(line: string): void;
   /** A failure the run goes on past (a series that cannot be forecast): --quiet keeps it, --json has it in its records. */
   error(line: string): void;
-  sample(title: string, text: string): void;
+  /** A text sample; with --json one line `{sample: title, ...fields, text}` (fields: what made it, e.g. its temperature). */
+  sample(title: string, text: string, fields?: Record<string, unknown>): void;
   json(obj: Record<string, unknown>): void;
 }
 
@@ -69,8 +70,9 @@ export function makeOutput(opts: { quiet?: boolean; json?: boolean }): Output {
     error: (line) => {
       if (!json) process.stderr.write(line + '\n');
     },
-    sample: (title, text) => {
-      if (json) process.stdout.write(JSON.stringify({ sample: title.replace(/^-+ /, ''), text }) + '\n');
+    sample: (title, text, fields = {}) => {
+      if (json)
+        process.stdout.write(JSON.stringify({ sample: title.replace(/^-+ /, ''), ...fields, text }) + '\n');
       else if (!quiet) process.stdout.write(`${title}\n${text}\n\n`);
     },
     json: (obj) => {

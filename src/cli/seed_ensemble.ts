@@ -53,7 +53,7 @@ export function memberOutput(out: Output, index: number, count: number): Output 
     progress: out.progress,
     info: (l) => out.info(l),
     error: (l) => out.error(l),
-    sample: (t, x) => out.sample(t, x),
+    sample: (t, x, f) => out.sample(t, x, f),
     json: (obj) => out.json({ member: index, members: count, ...obj }),
   };
 }

@@ -408,7 +408,13 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
         length: o.sampleLength,
         temperatures: o.temperatures,
       });
-      texts.forEach((text, i) => out.sample(`----- temperature: ${o.temperatures[i]}`, text));
+      // --json: the temperature as a number and the prime, which the progress line above gives only to a reader.
+      texts.forEach((text, i) =>
+        out.sample(`----- temperature: ${o.temperatures[i]}`, text, {
+          temperature: o.temperatures[i],
+          prime: defaultPrime,
+        }),
+      );
     },
     checkpoint: (epoch) => {
       save(ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });

@@ -528,15 +528,24 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       seed: body.seed,
     };
     if (!body.stream) {
+      // A client that goes away before its text is ready frees its row (and its slot of the 256), as a stream's does.
+      const abort = new AbortController();
+      const res = reply.raw;
+      const onClose = (): void => {
+        if (!res.writableFinished) abort.abort(new Error('the client went away'));
+      };
+      res.on('close', onClose);
       streams++;
       try {
         const t0 = performance.now();
+        const pending = { ...request, signal: abort.signal };
         const text = await (pool && t.pooled
-          ? pool.generate(t.pooled, request)
-          : t.batcher.generate(request));
+          ? pool.generate(t.pooled, pending)
+          : t.batcher.generate(pending));
         return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } finally {
         streams--;
+        res.off('close', onClose);
       }
     }
     return streamGeneration(reply, t, request, lowered);

@@ -17,7 +17,7 @@ import { Random } from '../core/random.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { Sequential } from '../models/sequential.js';
 import { Stepper } from '../models/stepper.js';
-import { checkSampleOptions, sampleFromLogits, type SampleOptions } from './sampling.js';
+import { checkSampleOptions, checkSeed, sampleFromLogits, type SampleOptions } from './sampling.js';
 import type { Vocabulary } from './vocabulary.js';
 
 export interface StreamRequest extends SampleOptions {
@@ -98,6 +98,7 @@ export class GenerationBatcher {
   generate(req: StreamRequest): Promise<string> {
     try {
       checkSampleOptions(req);
+      checkSeed(req.seed);
     } catch (e) {
       throw new InvalidInputError((e as Error).message);
     }

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Stepper, type StepAheadRunner } from '../models/stepper.js';
 import type { Sequential } from '../models/sequential.js';
-import { checkSampleOptions, sampleFromLogits, type SampleOptions } from './sampling.js';
+import { checkSampleOptions, checkSeed, sampleFromLogits, type SampleOptions } from './sampling.js';
 import type { Vocabulary } from './vocabulary.js';
 
 export interface GenerateOptions extends SampleOptions {
@@ -71,6 +71,7 @@ export class TextGenerator {
    */
   generateMany(temperatures: number[], opts: GenerateOptions): string[] {
     checkSampleOptions(opts);
+    checkSeed(opts.seed);
     for (const t of temperatures) checkSampleOptions({ temperature: t });
     if (!(Number.isInteger(opts.length) && opts.length >= 0))
       throw new Error(`length must be a non-negative integer, got ${opts.length}`);

@@ -22,6 +22,15 @@ export function checkSampleOptions(o: SampleOptions): void {
     throw new Error(`topP must be in (0, 1], got ${o.topP}`);
 }
 
+/**
+ * A generation seed seeds a 32-bit Random, which would silently wrap -1 to 4294967295 and truncate 1.5 to 1: refuse
+ * both, as `recur generate --seed` and the server do, so a seed means the same text everywhere.
+ */
+export function checkSeed(seed: number | undefined): void {
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+    throw new Error(`seed must be an integer from 0 to 4294967295, got ${seed}`);
+}
+
 /** Samples an index from logits[off … off+V). `scratch` (≥ V) avoids allocation per call. */
 export function sampleFromLogits(
   logits: ArrayLike<number>,

@@ -3,7 +3,8 @@
  * two epochs on a small text and checks the loss falls while the main thread stays responsive (no long task over
  * 200 ms, from a PerformanceObserver on 'longtask'), stops and resumes, generates, saves to IndexedDB and loads the
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
- * CLI's text for the same seed, runs a forecast, and saves a screenshot to a temp dir.
+ * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, runs a forecast,
+ * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
  * skipped with a message saying so.
@@ -298,6 +299,41 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     const got = await generate({ prime: 'The sea', length: 120, temperature: 0.7, seed: 5 });
     await page.fill('#top-k', '');
     assert.equal(got, expected);
+  });
+
+  it('says under the model, not in the training line, why a dropped Keras file cannot be loaded', async () => {
+    const bad = join(dir, 'broken.h5');
+    writeFileSync(bad, 'not a Keras file\n');
+    await page.fill('#text', makeText(2000, 3));
+    await page.setInputFiles('#model-files', [bad]);
+    await page.waitForFunction(() =>
+      /^Error: /.test(document.querySelector('#model-status')!.textContent ?? ''),
+    );
+    assert.match(
+      (await page.textContent('#model-status')) ?? '',
+      /^Error: broken\.h5: neither an HDF5 file \(\.h5\) nor a zip archive \(\.keras\)/,
+    );
+    assert.doesNotMatch((await page.textContent('#progress')) ?? '', /broken\.h5/);
+  });
+
+  it('generates the default 400 characters when the Length box is empty, and refuses a seed of 1.5', async () => {
+    assert.ok(await page.getAttribute('body', 'data-model'), 'a model from the tests before');
+    await page.fill('#top-k', '');
+    await page.fill('#top-p', '');
+    await page.fill('#prime', 'the');
+    await page.fill('#length', '');
+    await page.fill('#gen-seed', '4');
+    await page.click('#generate');
+    assert.equal(Array.from(await generated()).length, 400);
+    await page.fill('#length', '20');
+    await page.fill('#gen-seed', '1.5');
+    await page.click('#generate');
+    await page.waitForFunction(() => /^Error: /.test(document.querySelector('#output')!.textContent ?? ''));
+    assert.match(
+      (await page.textContent('#output')) ?? '',
+      /seed must be an integer from 0 to 4294967295, got 1\.5/,
+    );
+    await page.fill('#gen-seed', '');
   });
 
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {

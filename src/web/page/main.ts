@@ -251,7 +251,8 @@ $('generate').addEventListener('click', () => {
     type: 'generate',
     id: generation,
     prime: input('prime').value,
-    length: num('length'),
+    // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
+    length: optionalNum('length') ?? 400,
     temperature: num('temperature'),
     topK: optionalNum('top-k'),
     topP: optionalNum('top-p'),
@@ -455,6 +456,20 @@ $('download-svg').addEventListener('click', () => {
 });
 
 // ---- the engine's replies ----
+/**
+ * Where a failed request's error shows: next to the control that sent it, so a bad model file dropped on the page
+ * says so under the model, not in the training progress line (every request type must be listed).
+ */
+const ERROR_SHOWN_IN: Record<EngineRequest['type'], string> = {
+  train: 'progress',
+  resume: 'progress',
+  stop: 'progress',
+  generate: 'output',
+  export: 'model-status',
+  import: 'model-status',
+  'import-keras': 'model-status',
+  forecast: 'fc-status',
+};
 engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
   const m = e.data;
   switch (m.type) {
@@ -509,19 +524,13 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       onForecast(m.result);
       break;
     case 'error': {
-      const where =
-        m.during === 'forecast'
-          ? 'fc-status'
-          : m.during === 'generate'
-            ? 'output'
-            : m.during === 'import'
-              ? 'model-status'
-              : 'progress';
+      const where = ERROR_SHOWN_IN[m.during];
       $(where).textContent = `Error: ${m.message}`;
       $(where).classList.add('error');
       setTimeout(() => $(where).classList.remove('error'), 5000);
       if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
       if (m.during === 'forecast') $<HTMLButtonElement>('run-forecast').disabled = false;
+      if (m.during === 'export') pendingSave = null;
       document.body.dataset.error = m.message;
       break;
     }

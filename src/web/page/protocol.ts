@@ -133,4 +133,5 @@ export type EngineReply =
   | { type: 'exported'; files: ModelFiles }
   | { type: 'forecast-progress'; message: string }
   | { type: 'forecast'; result: ForecastResult }
-  | { type: 'error'; during: string; message: string };
+  /** `during`: the request that failed; the page shows its message where that request reports. */
+  | { type: 'error'; during: EngineRequest['type']; message: string };
