@@ -121,6 +121,13 @@ describe('text recipes as a library', () => {
       const texts = epochSampleTexts(generator, s, 0, { prime, length: 20, temperatures: [0.2, 1] });
       assert.equal(texts.length, 2);
       assert.ok(texts.every((t) => Array.from(t).length === 20));
+      // The largest --seed plus an epoch wraps to 32 bits, as Random wraps a seed: seed 2^32 − 1 at epoch 1 is seed 0.
+      const last = { ...s, seed: 0xffffffff };
+      const opts = { prime, length: 20, temperatures: [1] };
+      assert.deepEqual(
+        epochSampleTexts(generator, last, 1, opts),
+        epochSampleTexts(generator, { ...s, seed: 0 }, 0, opts),
+      );
       // The metadata the CLI saves round-trips through the schema.
       const meta = textMetadata(corpus.vocabulary, s, prime);
       assert.deepEqual(

@@ -289,6 +289,8 @@ export function epochSampleTexts(
   return generator.generateMany(opts.temperatures, {
     prime: opts.prime,
     length: opts.length,
-    seed: s.seed + epoch,
+    // Wrapped to 32 bits as Random wraps it (the same samples as ever): --seed 4294967295 plus an epoch is no seed
+    // checkSeed takes.
+    seed: (s.seed + epoch) >>> 0,
   });
 }
