@@ -14,6 +14,12 @@ import {
 } from './flags.js';
 import { makeOutput } from './output.js';
 
+/** The column flags' help, the same for train and eval (numbers count from 1 here; forecast's count from 0). */
+const TEXT_COLUMN_HELP =
+  'column (or JSON field) of the texts, by name or number counting from 1 (default: guessed)';
+const LABEL_COLUMN_HELP =
+  'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)';
+
 const d = CLASSIFIER_DEFAULTS;
 
 /** --class-weight: 'balanced', or NAME=WEIGHT pairs separated by commas (classes left out weigh 1). */
@@ -51,14 +57,8 @@ export function registerClassify(program: Command): void {
       'CSV/TSV with a header, JSON Lines (.jsonl), or a directory with one folder of .txt files per class',
     )
     .option('-o, --out <dir>', 'output directory (default: runs/<data name>)')
-    .option(
-      '--text-column <name|n>',
-      'column (or JSON field) of the texts, by name or number counting from 1 (default: guessed)',
-    )
-    .option(
-      '--label-column <name|n>',
-      'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)',
-    )
+    .option('--text-column <name|n>', TEXT_COLUMN_HELP)
+    .option('--label-column <name|n>', LABEL_COLUMN_HELP)
     .option('--test <data>', 'score on this labelled file instead of a test split')
     .option(
       '--multi-label',
@@ -199,14 +199,8 @@ export function registerClassify(program: Command): void {
     .description('accuracy, per-class precision/recall/F1, macro-F1, confusion, ROC-AUC and the baselines')
     .argument('<model-dir>', 'a directory written by recur classify train (a model or a seed ensemble)')
     .argument('[data]', 'labelled texts to score (default: the test split of the training data)')
-    .option(
-      '--text-column <name|n>',
-      'column (or JSON field) of the texts, by name or number counting from 1 (default: guessed)',
-    )
-    .option(
-      '--label-column <name|n>',
-      'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)',
-    )
+    .option('--text-column <name|n>', TEXT_COLUMN_HELP)
+    .option('--label-column <name|n>', LABEL_COLUMN_HELP)
     .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
     .option(
       '--threshold <p>',
