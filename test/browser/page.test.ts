@@ -355,6 +355,10 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     );
     // The page shows every baseline the library fits beside the network (Theta since the forecasting rework).
     assert.deepEqual(methods, ['network', 'naive', 'seasonal naive', 'drift', 'ets', 'theta']);
+    // The band is the networks' range, named so: never passed off as a prediction interval.
+    const head = await page.$$eval('#fc-table thead th', (c) => c.map((e) => e.textContent));
+    assert.deepEqual(head.slice(0, 4), ['date', 'forecast', 'networks low', 'networks high']);
+    assert.match((await page.textContent('#fc-status')) ?? '', /not a prediction interval/);
     // Kept after the test (in the system's temp dir, never the repo) for a person to look at.
     const shot = join(tmpdir(), 'recur-page-test.png');
     await page.screenshot({ path: shot, fullPage: true });

@@ -7,6 +7,14 @@ import uPlot from 'uplot';
 import { loadModelFiles, saveModelFiles, savedModelNames } from './idb.js';
 import type { EngineReply, EngineRequest, ForecastResult, ModelFiles, ModelInfo } from './protocol.js';
 
+/**
+ * The band and its columns are the range of the ensemble's networks' forecasts, not a prediction interval (recur
+ * forecast's conformal intervals need the backtest the page does not run): named as what they are.
+ */
+const RANGE_COLUMNS = ['networks low', 'networks high'];
+const RANGE_NOTE =
+  "The band is the range of the networks' forecasts (none with one network), not a prediction interval; `recur forecast` gives calibrated intervals.";
+
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`the page has no #${id}`);
@@ -420,7 +428,8 @@ function onForecast(r: ForecastResult): void {
   $<HTMLButtonElement>('run-forecast').disabled = false;
   $('fc-status').textContent =
     `${r.note}Done: ${r.title}.` +
-    (r.skipped.length ? ` Skipped: ${r.skipped.map(([n, w]) => `${n} (${w})`).join('; ')}.` : '');
+    (r.skipped.length ? ` Skipped: ${r.skipped.map(([n, w]) => `${n} (${w})`).join('; ')}.` : '') +
+    ` ${RANGE_NOTE}`;
   $('fc-chart').innerHTML = r.svg;
   const f = (v: number): string => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
   table(
@@ -430,7 +439,7 @@ function onForecast(r: ForecastResult): void {
   );
   table(
     $('fc-table'),
-    ['date', 'forecast', 'lower', 'upper', ...(r.actual ? ['actual'] : [])],
+    ['date', 'forecast', ...RANGE_COLUMNS, ...(r.actual ? ['actual'] : [])],
     r.dates.map((d, i) => [
       d,
       f(r.forecast[i]),
@@ -445,7 +454,12 @@ function onForecast(r: ForecastResult): void {
 $('download-csv').addEventListener('click', () => {
   const r = lastForecast;
   if (!r) return;
-  const head = ['date', 'forecast', 'lower', 'upper', ...(r.actual ? ['actual'] : [])];
+  const head = [
+    'date',
+    'forecast',
+    ...RANGE_COLUMNS.map((c) => c.replace(' ', '_')),
+    ...(r.actual ? ['actual'] : []),
+  ];
   const lines = r.dates.map((d, i) =>
     [d, r.forecast[i], r.lower[i], r.upper[i], ...(r.actual ? [r.actual[i]] : [])].join(','),
   );
