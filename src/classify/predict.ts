@@ -7,6 +7,9 @@ import { argmaxRows } from './metrics.js';
 import { ensembleProbabilities, type ClassifierModels } from './ensemble.js';
 import { Tokenizer } from './tokenizer.js';
 
+/** A multi-label classifier's label threshold when none is given (CLI, server and library alike). */
+export const DEFAULT_THRESHOLD = 0.5;
+
 /**
  * One text's most likely label, its probability, and every class's probability (in the model's class order). For a
  * multi-label model, `labels` are the labels whose probability reaches the threshold (highest first; possibly none),
@@ -38,7 +41,7 @@ export function classifyTexts(
   texts: readonly string[],
   batchSize = 128,
   tokenizer: Tokenizer = Tokenizer.fromJSON(meta.tokenizer),
-  threshold = 0.5,
+  threshold = DEFAULT_THRESHOLD,
 ): TextClassification[] {
   const p = ensembleProbabilities(
     model,
@@ -54,7 +57,7 @@ export function classificationsOf(
   meta: ClassifierMetadata,
   texts: readonly string[],
   p: Float32Array,
-  threshold = 0.5,
+  threshold = DEFAULT_THRESHOLD,
 ): TextClassification[] {
   const K = meta.classes.length;
   const best = argmaxRows(p, K);

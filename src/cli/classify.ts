@@ -42,7 +42,7 @@ import {
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
-import { classifyTexts, labelsAtThreshold } from '../classify/predict.js';
+import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import {
   buildClassifier,
   classWeightsFor,
@@ -840,7 +840,7 @@ export function classifyEval(
   }
   const s = prepare(evalData, classes, tokenizer, meta.settings);
   if (s.targets) {
-    const threshold = o.threshold ?? 0.5;
+    const threshold = o.threshold ?? DEFAULT_THRESHOLD;
     let mlBaselines: MultiLabelEvaluationReport['baselines'] = null;
     if (source) {
       const trainSplit = splitOf(meta, source).train;
@@ -920,7 +920,7 @@ export async function classifyPredict(
   const multiLabel = meta.settings.multiLabel;
   if (o.threshold !== undefined && !multiLabel)
     throw new UsageError(`${dir}: --threshold applies to multi-label classifiers; this one is single-label`);
-  const threshold = o.threshold ?? 0.5;
+  const threshold = o.threshold ?? DEFAULT_THRESHOLD;
   // An argument has no line to keep in step with: a blank one is a mistake. Stdin is answered line for line, a
   // blank line with an empty one (nothing to classify).
   texts.forEach((t, i) => {

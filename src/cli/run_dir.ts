@@ -91,13 +91,15 @@ export function prepareRunDir(
   // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves only an empty
   // log.csv): the run would replace it, so it does not start, --overwrite or not.
   if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
+    const killedOut = killedSave(outDir);
+    const killedCkpt = killedSave(ckptDir);
     const theirs = [
       ...plainEntries(outDir)
         .filter(isRunFileName)
-        .filter((n) => !(isModelFileName(n) && killedSave(outDir))),
+        .filter((n) => !(killedOut && isModelFileName(n))),
       ...plainEntries(ckptDir)
         .filter(isCheckpointFileName)
-        .filter((n) => !(isModelFileName(n) && killedSave(ckptDir)))
+        .filter((n) => !(killedCkpt && isModelFileName(n)))
         .map((n) => join(CHECKPOINT_DIR, n)),
     ].find((n) => {
       const st = lstatSync(join(outDir, n));

@@ -27,7 +27,7 @@ import {
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
 import { ENSEMBLE_FILE, ENSEMBLE_FORMATS, MEMBERS_DIR } from '../models/seed_ensemble.js';
-import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
+import { JOINT_NGRAM_FILE, JOINT_NGRAM_FORMAT } from '../seq2seq/joint_ngram.js';
 import { parseAtomicTempName } from './atomic.js';
 
 /** The checkpoint's subdirectory of a run directory. */
@@ -135,7 +135,7 @@ export function overwriteRefusal(dir: string): string | null {
 /** The `format` each of recur's JSON run files (beside the model's) says it is. */
 const RUN_JSON_FORMATS: Record<string, readonly string[]> = {
   [ENSEMBLE_FILE]: ENSEMBLE_FORMATS,
-  [JOINT_NGRAM_FILE]: ['recur-joint-ngram'],
+  [JOINT_NGRAM_FILE]: [JOINT_NGRAM_FORMAT],
 };
 
 /**

@@ -25,7 +25,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
-import { classifyTexts, labelsAtThreshold } from '../classify/predict.js';
+import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -677,7 +677,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         : classifyTexts(c.model, c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
     if (!multiLabel) return { model: c.name, predictions };
     // As `recur classify predict --json`: the labels at the threshold (default 0.5), and the threshold itself.
-    const threshold = body.threshold ?? 0.5;
+    const threshold = body.threshold ?? DEFAULT_THRESHOLD;
     return {
       model: c.name,
       predictions: predictions.map((p) => ({

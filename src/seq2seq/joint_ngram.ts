@@ -57,6 +57,8 @@ export const JOINT_NGRAM_DEFAULTS = { order: 6, width: 16, weight: 0.3 } as cons
 
 /** The file beside model.json (or ensemble.json) that holds a model's joint n-gram. */
 export const JOINT_NGRAM_FILE = 'joint-ngram.json';
+/** The `format` a joint n-gram file says it is. */
+export const JOINT_NGRAM_FORMAT = 'recur-joint-ngram';
 
 /**
  * Every n-gram of order 1 … N in the pairs (each framed by <start> and <end>) as a trie: nodes numbered by depth,
@@ -737,7 +739,7 @@ export function fitJointNgram(
 }
 
 const JointNgramFileSchema = z.strictObject({
-  format: z.literal('recur-joint-ngram'),
+  format: z.literal(JOINT_NGRAM_FORMAT),
   version: z.literal(1),
   order: z.number().int().min(1).max(12),
   weight: z.number().min(0).max(100),
@@ -754,7 +756,7 @@ export function jointNgramToJson(
   targetTokens: readonly string[],
 ): string {
   return JSON.stringify({
-    format: 'recur-joint-ngram',
+    format: JOINT_NGRAM_FORMAT,
     version: 1,
     order: m.model.order,
     weight: m.weight,
