@@ -2,7 +2,7 @@
  * `node dist/bench/g2p_joint.js [--order N] [--words N] [--ensemble DIR] [--split validation|test] [--width N] [--ignore-stress 1]
  * [--train-fraction f] [--train-on-validation 1] [--reversed-weights r1,r2,…]
  * [--unstressed-weights u1,u2,…] [--stress-model DIR --stress-weights s1,s2,…] [--tagger DIR --tagger-weights t1,t2,… --tagger-nbest K]
- * [--realign-order K] [--alphas a1,a2,… [--mix 1]]` — #13's
+ * [--channel-model DIR --channel-weights c1,c2,…] [--realign-order K] [--alphas a1,a2,… [--mix 1]]` — #13's
  * hybrid question on seed 1's CMUdict split: the joint n-gram of src/seq2seq/joint_ngram.ts alone, and (with --ensemble,
  * a `recur seq2seq train` directory of both target orders) as a third opinion on the ensemble's candidates.
  *
@@ -233,6 +233,24 @@ if (loaded) {
       ),
     );
   }
+  // --channel-model DIR --channel-weights c1,c2,…: noisy-channel reranking's backward model, a `recur seq2seq train`
+  // of pronunciation → word (bench/g2p_stress_pairs.js --channel), its log p(word | candidate) added with weight c:
+  // how well each candidate spells back the word it came from.
+  const channelDir = args.get('channel-model');
+  const channelWeights = (args.get('channel-weights') ?? '0').split(',').map(Number);
+  const lpC = new Float64Array(candTarget.length);
+  if (channelDir) {
+    const channel = loadSeq2SeqDir(channelDir).app;
+    const word = candSource.map((s) => channel.target.encode(src.decode(s), 'unk'));
+    lpC.set(
+      scoreTargets(
+        channel.members,
+        candTarget.map((y) => channel.source.encode(Array.from(y, (id) => tgt.tokens[id]).join(' '), 'unk')),
+        word,
+        640,
+      ),
+    );
+  }
   const lpT = Float64Array.from(candTarget, (y, c) =>
     tagger
       ? tagger.logScore(
@@ -249,6 +267,7 @@ if (loaded) {
     ...(unstressedNgram ? [{ name: 'the unstressed n-gram', lp: lpU, weights: unstressedWeights }] : []),
     ...(stressDir ? [{ name: 'the stress model', lp: lpS, weights: stressWeights }] : []),
     ...(tagger ? [{ name: 'the tagger', lp: lpT, weights: taggerWeights }] : []),
+    ...(channelDir ? [{ name: 'the channel model', lp: lpC, weights: channelWeights }] : []),
     ...(reversedNgram ? [{ name: 'the reversed n-gram', lp: lpV, weights: reversedWeights }] : []),
   ];
   /**
