@@ -12,6 +12,9 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
 import { h5Library, readH5, writeH5 } from '../src/keras/h5.js';
 import { loadKerasModel } from '../src/keras/load.js';
+import * as L from '../src/layers/index.js';
+import { Sequential } from '../src/models/sequential.js';
+import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
 import { predictJson } from '../src/keras/predict_json.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { loadModel } from '../src/keras/index.js';
@@ -328,6 +331,82 @@ describe("recur predict takes a Sequential model's input by Keras 2's and tfjs's
       () => predictJson(model, { input_1: x }, 'stdin'),
       /stdin: 'input_1' is not an input of the model \(its inputs: lstm_1 \(or lstm_1_input\)\)/,
     );
+  });
+});
+
+describe("recur predict takes a Keras 3 Sequential model's input by its InputLayer's name", () => {
+  it('input_layer_1 works, and keeps working through a recur directory, a .keras and an .h5 written by recur', async () => {
+    const f = fixture(K3_ARCHIVE);
+    const { model } = await loadKerasModel(f.bytes, 'm.keras');
+    assert.ok(!(model instanceof Functional));
+    assert.equal(model.inputName, 'input_layer_1');
+    const x = (f.inputs[0] as Tensor).toArray();
+    const want = predictJson(model, { gru_1: x }, 'stdin');
+    assert.deepEqual(predictJson(model, { input_layer_1: x }, 'stdin'), want);
+    assert.deepEqual(predictJson(model, { gru_1_input: x }, 'stdin'), want);
+    assert.throws(
+      () => predictJson(model, { input_1: x }, 'stdin'),
+      /stdin: 'input_1' is not an input of the model \(its inputs: gru_1 \(or input_layer_1 or gru_1_input\)\)/,
+    );
+    const art = serializeModel(model);
+    const reloaded = (
+      await loadModel({ modelJson: JSON.stringify(modelJsonFor(art, 'w.bin')), weights: art.weightData })
+    ).model;
+    const keras3 = (await loadKerasModel((await saveKerasArchive(model)).bytes, 'again.keras')).model;
+    for (const [what, m] of [
+      ['recur directory', reloaded],
+      ['.keras', keras3],
+    ] as const) {
+      assert.ok(!(m instanceof Functional), what);
+      assert.equal(m.inputName, 'input_layer_1', what);
+      assert.deepEqual(predictJson(m, { input_layer_1: x }, 'stdin'), want, what);
+    }
+  });
+
+  it('a Keras 2 .h5 written by recur keeps a named input as tf.keras does, in an InputLayer', async () => {
+    const model = new Sequential({
+      name: 'seq',
+      inputName: 'chars',
+      seed: 3,
+      layers: [
+        new L.LSTM({ name: 'lstm', units: 3, inputShape: [4, 2] }),
+        new L.Dense({ name: 'dense', units: 2 }),
+      ],
+    });
+    model.build();
+    const x = [
+      [
+        [0.1, 0.2],
+        [0.3, -0.4],
+        [0.5, 0.6],
+        [-0.7, 0.8],
+      ],
+    ];
+    const want = predictJson(model, { chars: x }, 'stdin');
+    const again = (await loadKerasModel((await saveKerasH5(model)).bytes, 'again.h5')).model;
+    assert.ok(!(again instanceof Functional));
+    assert.equal(again.inputName, 'chars');
+    assert.deepEqual(predictJson(again, { chars: x }, 'stdin'), want);
+    assert.deepEqual(predictJson(again, { lstm_input: x }, 'stdin'), want);
+  });
+
+  it("the default name, <first layer>_input, is not recorded: a recur model's file is as before", () => {
+    const model = new Sequential({
+      name: 'seq',
+      inputName: 'lstm_input',
+      layers: [new L.LSTM({ name: 'lstm', units: 2, inputShape: [3, 1] })],
+    });
+    const recur = (serializeModel(model).json.userDefinedMetadata as { recur: Record<string, unknown> })
+      .recur;
+    assert.equal(recur.inputName, undefined);
+    const named = new Sequential({
+      name: 'seq',
+      inputName: 'series',
+      layers: [new L.LSTM({ name: 'lstm', units: 2, inputShape: [3, 1] })],
+    });
+    const recurNamed = (serializeModel(named).json.userDefinedMetadata as { recur: Record<string, unknown> })
+      .recur;
+    assert.equal(recurNamed.inputName, 'series');
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The held-out Keras files in ../shared/eval/keras (14 models trained by other people, Keras 2.0.3 to 3.9): each
- * loads and its prediction on expected.json's input matches the numpy reference (np_forward.py, float64) to 1e-4.
+ * loads and its prediction on expected.json's input matches the numpy reference (np_forward.py, float64) to 1e-4, and
+ * a Sequential model takes that input by the name expected.json gives it, as `recur predict` reads it.
  * Skips cleanly when ../shared is absent; the files are never copied into the repository.
  */
 import { strict as assert } from 'node:assert';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Tensor, IndexTensor, type AnyTensor } from '../src/core/tensor.js';
 import { Functional } from '../src/models/functional.js';
 import { loadKerasModel } from '../src/keras/load.js';
+import { predictJson } from '../src/keras/predict_json.js';
 import { buildTextgenrnn } from './keras_textgenrnn.js';
 import { loadKerasWeights } from '../src/keras/load.js';
 
@@ -76,8 +78,13 @@ describe(
           const list = Array.isArray(ys) ? ys : [ys];
           Object.keys(want).forEach((k, i) => close(list[i], want[k], `${file} ${k}`));
         } else {
-          const y = model.predict(feed(entry.inputs[names[0]]));
+          const x = feed(entry.inputs[names[0]]);
+          const y = model.predict(x);
           close(y, Object.values(want)[0], file);
+          // `recur predict` takes the input by the name the file gives it (Keras 3: the InputLayer's, `input_layer`).
+          const byName = predictJson(model, { [names[0]]: x.toArray() }, file);
+          const [[outName, out]] = Object.entries(byName);
+          assert.deepEqual(out, y.toArray(), `${file}: ${names[0]} → ${outName}`);
         }
       });
     }

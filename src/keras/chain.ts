@@ -25,7 +25,12 @@ export function chainAsSequential(model: Functional): Sequential | null {
   }
   // Every node of the model lies on the chain (no side branch feeding nothing, no second path).
   if (layers.length === 0 || model.nodes.length !== layers.length + 1) return null;
-  const seq = new Sequential({ name: model.name, seed: model.seed });
+  // The chain keeps its input's name (Keras's `input_3`), so inputs passed by name still find it.
+  const seq = new Sequential({
+    name: model.name,
+    seed: model.seed,
+    inputName: model.inputs[0].node.layer.name,
+  });
   for (const l of layers) seq.add(l);
   seq.build();
   return seq;

@@ -109,7 +109,18 @@ export function buildModel(
       availableWeightValues,
     );
   }
-  const model = new Sequential({ name: cfg.name, seed: 0, weightsFollow: true });
+  // Keras 3 names a Sequential model's input by its InputLayer (`input_layer_1`); keep it for inputs passed by name.
+  const head = cfg.layers[0];
+  const inputName =
+    head?.className === 'InputLayer' && typeof head.config.name === 'string' && head.config.name !== ''
+      ? head.config.name
+      : undefined;
+  const model = new Sequential({
+    name: cfg.name,
+    seed: 0,
+    weightsFollow: true,
+    ...(inputName !== undefined ? { inputName } : {}),
+  });
   let pendingShape: Json | undefined;
   const fields: string[] = [];
   for (const l of cfg.layers) {

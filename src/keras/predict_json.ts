@@ -6,7 +6,7 @@
 import { InvalidInputError } from '../core/errors.js';
 import { IndexTensor, Tensor, assertFinite, type AnyTensor, type NestedArray } from '../core/tensor.js';
 import { Functional } from '../models/functional.js';
-import type { Sequential } from '../models/sequential.js';
+import { defaultInputName, type Sequential } from '../models/sequential.js';
 
 type Model = Sequential | Functional;
 
@@ -15,8 +15,11 @@ export interface ModelInputInfo {
   /** Shape with the batch axis (null where any size is taken). */
   shape: (number | null)[];
   tokens: boolean;
-  /** Another name the input is known by: a Sequential model's Keras 2 / tfjs input name, `<first layer>_input`. */
-  alias?: string;
+  /**
+   * Other names the input is known by: a Sequential model's Keras 2 / tfjs input name, `<first layer>_input`, and the
+   * name its file gave it (a Keras 3 InputLayer's, Sequential.inputName).
+   */
+  aliases?: string[];
 }
 
 /** The inputs a model takes: names, shapes and whether they are token ids. */
@@ -34,7 +37,7 @@ export function modelInputs(model: Model): ModelInputInfo[] {
       name: first.name,
       shape: [null, ...shape],
       tokens: first.className === 'Embedding',
-      alias: `${first.name}_input`,
+      aliases: [...new Set([model.inputName ?? defaultInputName(model), defaultInputName(model)])],
     },
   ];
 }
@@ -128,14 +131,16 @@ export function inputsFromJson(model: Model, json: unknown, where: string): AnyT
   if (json === null || typeof json !== 'object')
     throw new InvalidInputError(`${where}: expected {"input_name": nested arrays} or one nested array`);
   const o = json as Record<string, unknown>;
-  const named = (i: ModelInputInfo): string => (i.alias ? `${i.name} (or ${i.alias})` : i.name);
-  const unknown = Object.keys(o).filter((k) => !infos.some((i) => i.name === k || i.alias === k));
+  const names = (i: ModelInputInfo): string[] => [i.name, ...(i.aliases ?? [])];
+  const named = (i: ModelInputInfo): string =>
+    i.aliases?.length ? `${i.name} (or ${i.aliases.join(' or ')})` : i.name;
+  const unknown = Object.keys(o).filter((k) => !infos.some((i) => names(i).includes(k)));
   if (unknown.length > 0)
     throw new InvalidInputError(
       `${where}: '${unknown[0]}' is not an input of the model (its inputs: ${infos.map(named).join(', ')})`,
     );
   return infos.map((info) => {
-    const given = [info.name, info.alias].filter((k): k is string => k !== undefined && k in o);
+    const given = names(info).filter((k) => k in o);
     if (given.length === 0) throw new InvalidInputError(`${where}: input '${info.name}' is missing`);
     if (given.length > 1)
       throw new InvalidInputError(

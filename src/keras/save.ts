@@ -17,7 +17,7 @@ import { InvalidInputError } from '../core/errors.js';
 import type { Layer } from '../layers/layer.js';
 import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
-import type { Sequential } from '../models/sequential.js';
+import { defaultInputName, type Sequential } from '../models/sequential.js';
 import { layerToKeras, serializeModel } from '../models/serialization.js';
 import { writeKerasArchive } from './archive.js';
 import { isObject, kerasSnakeCase, type Json, type JsonObject } from './config.js';
@@ -249,7 +249,7 @@ function keras3Config(model: Model): JsonObject {
         batch_shape: nullableShape(batchShape),
         dtype: inputDtype,
         sparse: false,
-        name: `${model.name}_input`,
+        name: model.inputName ?? defaultInputName(model),
       },
       registered_name: null,
     },
@@ -381,6 +381,30 @@ export async function saveKerasArchive(
  * An .h5 file (Keras 2 legacy full-model layout) of a model. `metadata` (as for saveKerasArchive) goes into a root
  * attribute `userDefinedMetadata` (JSON), beside keras_version and model_config; Keras's loader reads only its own.
  */
+/**
+ * A Sequential model's Keras 2 config: tfjs's, plus, when the input has a name of its own (Sequential.inputName), an
+ * InputLayer carrying it at the head of the layers, as tf.keras 2 writes a Sequential model built on an Input.
+ */
+function keras2SequentialConfig(
+  model: Sequential,
+  config: { name: string; layers: { class_name: string; config: Record<string, unknown> }[] },
+): typeof config {
+  if (model.inputName === null || model.inputName === defaultInputName(model)) return config;
+  const [first, ...rest] = config.layers;
+  const { batch_input_shape: batchInputShape, ...firstConfig } = first.config;
+  const inputLayer = {
+    class_name: 'InputLayer',
+    config: {
+      batch_input_shape: batchInputShape,
+      dtype: model.layers[0].className === 'Embedding' ? 'int32' : 'float32',
+      sparse: false,
+      ragged: false,
+      name: model.inputName,
+    },
+  };
+  return { ...config, layers: [inputLayer, { ...first, config: firstConfig }, ...rest] };
+}
+
 export async function saveKerasH5(model: Model, metadata: Record<string, unknown> = {}): Promise<SavedKeras> {
   checkHardSigmoid(model, 2);
   const art =
@@ -390,7 +414,7 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
   const topo = art.json.modelTopology;
   const modelConfig = {
     class_name: topo.class_name,
-    config: topo.config,
+    config: model instanceof Functional ? topo.config : keras2SequentialConfig(model, topo.config),
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
   };

@@ -70,6 +70,12 @@ export interface SequentialArgs {
    * leaves the weights at zero instead of drawing them (src/layers/initializers.ts WeightsToFollow).
    */
   weightsFollow?: boolean;
+  /**
+   * The name of the model's input, when a file gives it one (a Keras 3 InputLayer, e.g. `input_layer_1`): inputs
+   * passed by name (`recur predict`) may use it, and a Keras file written from the model keeps it. Default: none, and
+   * the input is known as `<first layer>_input`, as in Keras 2 and tfjs.
+   */
+  inputName?: string;
 }
 
 export interface CompileArgs {
@@ -159,6 +165,11 @@ export function checkCarriedStateShapes(
 
 export const FIT_DEFAULTS = { batchSize: 32, epochs: 1, shuffle: true, initialEpoch: 0 } as const;
 
+/** The name Keras 2 and tfjs give a Sequential model's input: `<first layer>_input`. */
+export function defaultInputName(model: Sequential): string {
+  return `${model.layers[0]?.name ?? model.name}_input`;
+}
+
 export class Sequential implements CallbackModel, PoolModel {
   readonly className = 'Sequential';
   readonly name: string;
@@ -169,6 +180,8 @@ export class Sequential implements CallbackModel, PoolModel {
   metrics: string[] = [];
   fromLogits = false;
   readonly seed: number;
+  /** SequentialArgs.inputName, or null. */
+  readonly inputName: string | null;
   /** Draws for initialisers. */
   readonly initRng: Random;
   /** The first build leaves weights at zero: the caller sets them all (SequentialArgs.weightsFollow). */
@@ -181,6 +194,7 @@ export class Sequential implements CallbackModel, PoolModel {
   constructor(args: SequentialArgs = {}) {
     this.name = args.name ?? 'sequential';
     this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.inputName = args.inputName ?? null;
     this.initRng = new Random(this.seed);
     this.weightsFollow = args.weightsFollow ?? false;
     this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);

@@ -20,7 +20,7 @@ import { deserializeLayer, isLayerSpec, layerRegistration, type LayerSpec } from
 import type { InitializerSpec } from '../layers/initializers.js';
 import { snakeCase, type Layer } from '../layers/layer.js';
 import { createOptimizer, type NamedWeight, type Optimizer, type SlotValue } from './optimizers.js';
-import { Sequential } from './sequential.js';
+import { defaultInputName, Sequential } from './sequential.js';
 
 export const FORMAT_VERSION = 1;
 export const GENERATED_BY = `recur ${RECUR_VERSION}`;
@@ -64,6 +64,11 @@ export interface RecurMetadata {
   };
   /** sha256 (hex) of each weights file by its manifest path, and of the topology and manifest (canonical JSON). */
   sha256?: RecordedHashes;
+  /**
+   * Sequential.inputName, when the model has one: tfjs's Sequential topology has no place for an input's name (its
+   * first layer carries the input shape), so it travels here. tfjs ignores it.
+   */
+  inputName?: string;
   [key: string]: unknown;
 }
 
@@ -228,6 +233,9 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
   if (!model.isBuilt) model.build();
   const layers = model.layers.map(layerToKeras);
   const recur: RecurMetadata = { formatVersion: FORMAT_VERSION, seed: model.seed };
+  // Only a name of its own: the default is what every reader calls the input anyway.
+  if (model.inputName !== null && model.inputName !== defaultInputName(model))
+    recur.inputName = model.inputName;
   if (model.optimizer && model.loss) {
     recur.compile = {
       loss: model.loss,
@@ -262,6 +270,19 @@ export function serializeModel(model: Sequential, opts: SaveOptions = {}): Model
     weightSpecs,
     weightData,
   };
+}
+
+/**
+ * A Sequential model's input name: the one recur recorded, else an InputLayer's at the head of the layers (a file of
+ * another writer that keeps it there, as Keras 3 does).
+ */
+function sequentialInputName(
+  recur: Partial<RecurMetadata>,
+  layers: readonly { class_name: string; config: Record<string, unknown> }[],
+): string | undefined {
+  if (typeof recur.inputName === 'string' && recur.inputName !== '') return recur.inputName;
+  const name = layers[0]?.class_name === 'InputLayer' ? layers[0].config.name : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /** Index of the first NaN or ±Infinity in `values`, or -1. */
@@ -571,8 +592,10 @@ export function deserializeModel(
 
   const topo = json.modelTopology;
   const layersField = 'modelTopology.config.layers';
+  const inputName = sequentialInputName(recur, topo.config.layers);
   const model = new Sequential({
     name: topo.config.name,
+    ...(inputName !== undefined ? { inputName } : {}),
     seed: typeof recur.seed === 'number' ? recur.seed : 0,
     // Every weight is read from the file below (a missing one is an error).
     weightsFollow: true,
