@@ -107,6 +107,7 @@ const ONCE = [
   'time_limit',
   'threads',
   'cli_consistency',
+  'export_overwrite',
 ];
 
 const set = process.argv[2];

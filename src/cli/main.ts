@@ -279,11 +279,16 @@ program
     "a directory written by recur train, classify train or seq2seq train (a classifier's or encoder–decoder's data file must still be where it was)",
   )
   .argument('<out>', 'a new directory for the project')
+  .option(
+    '--overwrite',
+    'replace a project recur exported in OUT (only the files it wrote, unchanged since; never the files of others)',
+    false,
+  )
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'print JSON', false)
   .action(async (format: string, dir: string, outDir: string, opts) => {
     const { exportModel } = await loadCommand(() => import('./export.js'));
-    process.exitCode = exportModel(format, dir, outDir, makeOutput(opts));
+    process.exitCode = exportModel(format, dir, outDir, makeOutput(opts), opts);
   });
 
 const forecastCommand = program.command('forecast');
