@@ -107,6 +107,7 @@ const ONCE = [
   'time_limit',
   'threads',
   'cli_consistency',
+  'cli_gaps',
   'export_overwrite',
 ];
 
