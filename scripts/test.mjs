@@ -109,6 +109,7 @@ const ONCE = [
   'cli_consistency',
   'cli_gaps',
   'export_overwrite',
+  'forecast_page_messages',
 ];
 
 const set = process.argv[2];
