@@ -316,7 +316,7 @@ export function registerSeq2Seq(program: Command): void {
       'one {source, output, score, unknown?} per line (unknown: tokens the model never saw); a blank stdin line: {source, output: "", blank: true}',
       false,
     )
-    .option('-q, --quiet', 'no progress bar: print only the outputs and errors', false)
+    .option('-q, --quiet', 'no progress bar or notes: print only the outputs and errors', false)
     .option(
       '--threads <n>',
       'worker threads the batches are split over (default: all cores, once there are 16 batches for each)',
