@@ -107,6 +107,9 @@ const ONCE = [
   'time_limit',
   'threads',
   'cli_consistency',
+  'cli_gaps',
+  'export_overwrite',
+  'forecast_page_messages',
 ];
 
 const set = process.argv[2];

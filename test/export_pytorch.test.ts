@@ -373,6 +373,7 @@ describe('recur export pytorch', () => {
       'data.py',
       'model.py',
       'optim.py',
+      'recur-export.json',
       'recur_io.py',
       'run.py',
       'start',

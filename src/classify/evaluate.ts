@@ -55,7 +55,19 @@ export function networkReport(
   labels: Int32Array,
   batchSize?: number,
 ): ClassificationReport {
-  const p = ensembleProbabilities(model, sequences, classes.length, batchSize);
+  return probabilityReport(
+    classes,
+    labels,
+    ensembleProbabilities(model, sequences, classes.length, batchSize),
+  );
+}
+
+/** networkReport from the network's class probabilities p [N × classes], however they were computed (a pool's). */
+export function probabilityReport(
+  classes: readonly string[],
+  labels: Int32Array,
+  p: Float32Array,
+): ClassificationReport {
   return classificationReport(classes, labels, argmaxRows(p, classes.length), p);
 }
 
@@ -136,6 +148,16 @@ export function multiLabelNetworkReport(
   batchSize?: number,
 ): MultiLabelScores & { threshold: number } {
   const p = ensembleProbabilities(model, sequences, labels.length, batchSize);
+  return multiLabelProbabilityReport(labels, targets, p, threshold);
+}
+
+/** multiLabelNetworkReport from the network's label probabilities p [N × labels], however they were computed. */
+export function multiLabelProbabilityReport(
+  labels: readonly string[],
+  targets: Uint8Array,
+  p: Float32Array,
+  threshold = 0.5,
+): MultiLabelScores & { threshold: number } {
   return { ...multiLabelScores(labels, targets, thresholded(p, threshold)), threshold };
 }
 

@@ -28,8 +28,10 @@ import {
   baselineScores,
   multiLabelBaselineScores,
   multiLabelNetworkReport,
+  multiLabelProbabilityReport,
   MultiLabelValidationMetrics,
   networkReport,
+  probabilityReport,
   ValidationMetrics,
   type EvaluationReport,
   type MultiLabelEvaluationReport,
@@ -41,7 +43,7 @@ import {
   type ClassifierMetadata,
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
-import type { ClassifierModels } from '../classify/ensemble.js';
+import { ensembleProbabilities, type ClassifierModels } from '../classify/ensemble.js';
 import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import {
   buildClassifier,
@@ -792,16 +794,47 @@ export interface ClassifyEvalOptions extends Omit<ColumnChoice, 'labelSeparator'
   batchSize: number;
   /** Multi-label models: the probability at or above which a label is predicted (default 0.5). */
   threshold?: number;
+  /** Score only the first n texts (of DATA or of the test split). */
+  limit?: number;
   json?: boolean;
+  /** Worker threads (default all cores); the texts' batches are split over them, with the one-thread scores. */
+  threads?: number;
+}
+
+/**
+ * The network's class probabilities [texts × classes] on a prepared split, on a worker pool when the batches are
+ * worth one (classify predict's rule, and its numbers: the pool computes the one-thread batches), else here.
+ */
+async function splitProbabilities(
+  dir: string,
+  model: ClassifierModels,
+  classes: readonly string[],
+  s: Split,
+  o: Pick<ClassifyEvalOptions, 'batchSize' | 'threads'>,
+): Promise<Float32Array> {
+  const K = classes.length;
+  const work = {
+    threads: o.threads ?? defaultThreads(),
+    items: s.texts.length,
+    batchSize: o.batchSize,
+    ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
+  };
+  const pooled = await withInferencePool(dir, 'classify', work, (pool, m) =>
+    pool.classify(m, s.texts, o.batchSize),
+  );
+  if (!pooled) return ensembleProbabilities(model, s.sequences, K, o.batchSize);
+  const p = new Float32Array(pooled.length * K);
+  pooled.forEach((r, i) => classes.forEach((c, k) => (p[i * K + k] = r.probabilities[c])));
+  return p;
 }
 
 /** `recur classify eval DIR [DATA]`: the model on DATA (default: its test split), next to the baselines. */
-export function classifyEval(
+export async function classifyEval(
   dir: string,
   file: string | undefined,
   o: ClassifyEvalOptions,
   out: Output,
-): number {
+): Promise<number> {
   const { model, meta, tokenizer, loaded } = loadClassifier(dir);
   const classes = meta.classes;
   const { data: source, why } = trainingDataOf(meta);
@@ -838,7 +871,13 @@ export function classifyEval(
     evalData = splitOf(meta, source).test;
     what = `the test split of ${meta.data.source}`;
   }
+  if (o.limit !== undefined && o.limit < evalData.texts.length)
+    evalData = subset(
+      evalData,
+      Array.from({ length: o.limit }, (_, i) => i),
+    );
   const s = prepare(evalData, classes, tokenizer, meta.settings);
+  const p = await splitProbabilities(dir, model, classes, s, o);
   if (s.targets) {
     const threshold = o.threshold ?? DEFAULT_THRESHOLD;
     let mlBaselines: MultiLabelEvaluationReport['baselines'] = null;
@@ -853,7 +892,7 @@ export function classifyEval(
       );
     } else out.info(`Note: baselines skipped: ${why}`);
     const report: MultiLabelEvaluationReport = {
-      ...multiLabelNetworkReport(model, classes, s.sequences, s.targets, threshold, o.batchSize),
+      ...multiLabelProbabilityReport(classes, s.targets, p, threshold),
       baselines: mlBaselines,
     };
     const members = ensemble
@@ -878,7 +917,7 @@ export function classifyEval(
     );
   } else out.info(`Note: baselines skipped: ${why}`);
   const report: EvaluationReport = {
-    ...networkReport(model, classes, s.sequences, s.labels, o.batchSize),
+    ...probabilityReport(classes, s.labels, p),
     baselines,
   };
   const members = ensemble

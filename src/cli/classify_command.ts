@@ -4,13 +4,24 @@ import { CLASSIFIER_DEFAULTS } from '../classify/defaults.js';
 import type { ClassWeightSpec } from '../classify/model.js';
 import { loadCommand } from './load_command.js';
 import {
-  MAX_SEED,
+  batchSizeFlag,
   choiceFlag,
+  clipnormFlag,
   cpuTimeLimitOption,
+  dropoutFlag,
+  ensembleFlag,
+  epochsFlag,
   intFlag,
+  layersFlag,
+  limitFlag,
+  lrFlag,
   numFlag,
+  optimizerFlag,
+  seedFlag,
+  stepsPerEpochFlag,
   threadsFlag,
   timeLimitOption,
+  unitsFlag,
 } from './flags.js';
 import { makeOutput } from './output.js';
 
@@ -21,6 +32,9 @@ const LABEL_COLUMN_HELP =
   'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)';
 
 const d = CLASSIFIER_DEFAULTS;
+
+/** --threshold of eval and predict: a probability. */
+const thresholdFlag = numFlag('--threshold', 0, 1);
 
 /** --class-weight: 'balanced', or NAME=WEIGHT pairs separated by commas (classes left out weigh 1). */
 export function classWeightFlag(v: string): Exclude<ClassWeightSpec, null> {
@@ -101,22 +115,18 @@ export function registerClassify(program: Command): void {
       intFlag('--embedding-dim', 1, 4096),
     )
     .option('--cell <type>', `'lstm' or 'gru' (default ${d.cell})`, choiceFlag('--cell', ['lstm', 'gru']))
-    .option(
-      '--units <n>',
-      `units per recurrent layer and direction (default ${d.units})`,
-      intFlag('--units', 1, 4096),
-    )
-    .option('--layers <n>', `recurrent layers (default ${d.layers})`, intFlag('--layers', 1, 16))
+    .option('--units <n>', `units per recurrent layer and direction (default ${d.units})`, unitsFlag())
+    .option('--layers <n>', `recurrent layers (default ${d.layers})`, layersFlag())
     .option('--no-bidirectional', 'one direction only')
     .option(
       '--dropout <rate>',
       `dropout after the embedding and each recurrent layer (default ${d.dropout})`,
-      numFlag('--dropout', 0, 0.99),
+      dropoutFlag(),
     )
     .option(
       '--embedding-dropout <rate>',
       'drop whole embedding channels of a text (SpatialDropout1D) instead of --dropout after the embedding; 0 = none there',
-      numFlag('--embedding-dropout', 0, 0.99),
+      dropoutFlag('--embedding-dropout'),
     )
     .option(
       '--pooling <kind>',
@@ -133,28 +143,16 @@ export function registerClassify(program: Command): void {
       "'sigmoid' (two classes; default for two) or 'softmax'",
       choiceFlag('--output', ['softmax', 'sigmoid']),
     )
-    .option(
-      '--optimizer <name>',
-      `sgd, rmsprop, adam or adagrad (default ${d.optimizer})`,
-      choiceFlag('--optimizer', ['sgd', 'rmsprop', 'adam', 'adagrad']),
-    )
-    .option('--lr <rate>', `learning rate (default ${d.learningRate})`, numFlag('--lr', 1e-9, 10))
+    .option('--optimizer <name>', `sgd, rmsprop, adam or adagrad (default ${d.optimizer})`, optimizerFlag())
+    .option('--lr <rate>', `learning rate (default ${d.learningRate})`, lrFlag())
     .option(
       '--lr-decay <f>',
       `multiply the learning rate by f after each epoch (epoch e trains at lr · f^e; default ${d.lrDecay}: constant)`,
       numFlag('--lr-decay', 0.001, 1),
     )
-    .option(
-      '--clipnorm <x>',
-      `clip the global gradient norm (default ${d.clipnorm})`,
-      numFlag('--clipnorm', 1e-9, 1e9),
-    )
-    .option(
-      '-b, --batch-size <n>',
-      `batch size (default ${d.batchSize})`,
-      intFlag('--batch-size', 1, 100_000),
-    )
-    .option('-e, --epochs <n>', `epochs (default ${d.epochs})`, intFlag('--epochs', 1, 100_000))
+    .option('--clipnorm <x>', `clip the global gradient norm (default ${d.clipnorm})`, clipnormFlag())
+    .option('-b, --batch-size <n>', `batch size (default ${d.batchSize})`, batchSizeFlag())
+    .option('-e, --epochs <n>', `epochs (default ${d.epochs})`, epochsFlag())
     .option(
       '--patience <n>',
       `stop after n epochs without improvement; 0 = never (default ${d.patience})`,
@@ -171,19 +169,15 @@ export function registerClassify(program: Command): void {
       numFlag('--validation-split', 0.001, 0.49),
     )
     .option('--test-split <f>', `test fraction (default ${d.testSplit})`, numFlag('--test-split', 0, 0.49))
-    .option('--seed <n>', 'random seed (split, weights, shuffling, dropout)', intFlag('--seed', 0, MAX_SEED))
+    .option('--seed <n>', 'random seed (split, weights, shuffling, dropout)', seedFlag())
     .addOption(timeLimitOption())
     .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
-    .option(
-      '--steps-per-epoch <n>',
-      'cap batches per epoch (quick runs)',
-      intFlag('--steps-per-epoch', 1, 1_000_000_000),
-    )
+    .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', stepsPerEpochFlag())
     .option(
       '--ensemble <n>',
       'train a seed ensemble of n members on one split (each its own seed for weights, batch order and dropout) and average their class probabilities (default 1: one model)',
-      intFlag('--ensemble', 1, 1000),
+      ensembleFlag(),
     )
     .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
     .option('--overwrite', 'replace a model already in --out', false)
@@ -201,17 +195,23 @@ export function registerClassify(program: Command): void {
     .argument('[data]', 'labelled texts to score (default: the test split of the training data)')
     .option('--text-column <name|n>', TEXT_COLUMN_HELP)
     .option('--label-column <name|n>', LABEL_COLUMN_HELP)
-    .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
+    .option('-b, --batch-size <n>', 'batch size', batchSizeFlag(), 128)
     .option(
       '--threshold <p>',
       'multi-label models: predict a label when its probability is at least p (default 0.5)',
-      numFlag('--threshold', 0, 1),
+      thresholdFlag,
     )
+    .option('--limit <n>', 'score only the first n texts', limitFlag())
     .option('--json', 'print one JSON object', false)
     .option('-q, --quiet', 'print the scores only (no notes)', false)
+    .option(
+      '--threads <n>',
+      'worker threads the batches are split over (default: all cores, once there are 10 batches for each)',
+      threadsFlag(),
+    )
     .action(async (dir: string, file: string | undefined, opts) => {
       const { classifyEval } = await loadCommand(() => import('./classify.js'));
-      process.exitCode = classifyEval(dir, file, opts, makeOutput(opts));
+      process.exitCode = await classifyEval(dir, file, opts, makeOutput(opts));
     });
 
   classify
@@ -227,13 +227,15 @@ export function registerClassify(program: Command): void {
       '--text-column <name|n>',
       'column (or JSON field) of the texts in --input, by name or number counting from 1 (default: the only one, or guessed)',
     )
-    .option('-b, --batch-size <n>', 'batch size', intFlag('--batch-size', 1, 100_000), 128)
+    .option('-b, --batch-size <n>', 'batch size', batchSizeFlag(), 128)
     .option(
       '--threshold <p>',
       'multi-label models: print every label whose probability is at least p (default 0.5)',
-      numFlag('--threshold', 0, 1),
+      thresholdFlag,
     )
     .option('--json', 'one JSON object per text (JSON Lines)', false)
+    // Accepted as the other predict commands accept it: classify predict writes nothing but errors on stderr.
+    .option('-q, --quiet', 'print only the labels and errors', false)
     .option(
       '--threads <n>',
       'worker threads the batches are split over (default: all cores, once there are 10 batches for each)',

@@ -18,6 +18,13 @@ import type { Functional } from '../models/functional.js';
 import type { Sequential } from '../models/sequential.js';
 import { layerToKeras } from '../models/serialization.js';
 import { makeDirectories, writeFileAtomic } from '../node/atomic.js';
+import {
+  EXPORT_MANIFEST,
+  EXPORT_START_DIR,
+  foreignExportFile,
+  removeStaleExportFiles,
+  writeExportManifest,
+} from '../node/export_files.js';
 import { MEMBERS_DIR } from '../classify/ensemble.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
@@ -214,24 +221,63 @@ function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   return textSource(dir, outDir);
 }
 
-export function exportModel(format: string, dir: string, outDir: string, out: Output): number {
+/** Every name an export of any kind writes directly in its directory, for the refusal of an occupied one. */
+function projectNames(): string[] {
+  const kinds: PytorchProjectKind[] = ['text', 'classify', 'seq2seq'];
+  return [
+    ...new Set([
+      ...kinds.flatMap((k) => Object.keys(pytorchProjectFiles(k))),
+      'classify_data.json',
+      'seq2seq_data.json',
+      EXPORT_START_DIR,
+      EXPORT_MANIFEST,
+    ]),
+  ];
+}
+
+export function exportModel(
+  format: string,
+  dir: string,
+  outDir: string,
+  out: Output,
+  o: { overwrite?: boolean } = {},
+): number {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format))
     throw new UsageError(`export: the format must be ${EXPORT_FORMATS.join(' or ')}, got '${format}'`);
-  if (existsSync(outDir)) {
+  const exists = existsSync(outDir);
+  if (exists) {
     if (!statSync(outDir).isDirectory()) throw new UsageError(`${outDir} is a file; give a new directory`);
-    if (readdirSync(outDir).length > 0)
-      throw new UsageError(`${outDir} is not empty; give a new (or empty) directory for the project`);
+    const entries = readdirSync(outDir);
+    if (entries.length > 0 && !o.overwrite) {
+      const taken = projectNames().find((n) => entries.includes(n));
+      throw new UsageError(
+        taken !== undefined
+          ? `${join(outDir, taken)} already exists; add --overwrite to replace the project exported there (recur replaces only the files it wrote), or give a new directory`
+          : `${outDir} is not empty; give a new (or empty) directory for the project`,
+      );
+    }
   }
   const src = sourceOf(dir, outDir, out);
   for (const n of src.notes) out.info(`note: ${n}`);
   const problem = exportProblem(src, dir);
   if (problem) throw new UsageError(`${dir}: cannot be exported to PyTorch: ${problem}`);
+  const files = { ...pytorchProjectFiles(src.kind), ...src.extra };
+  const names = Object.keys(files);
+  // Before anything is written: every file the export would replace or delete must be one recur wrote, unchanged.
+  const foreign = exists ? foreignExportFile(outDir, names) : null;
+  if (foreign !== null)
+    throw new UsageError(
+      `--overwrite: ${join(outDir, foreign)} was not written by recur export, or has changed since; recur replaces only the files it wrote: move it away, or give a new directory`,
+    );
 
   makeDirectories(outDir);
   // The starting model: the weights without optimizer slots, the recipe without a training state.
-  saveModel(src.model, join(outDir, 'start'), { includeOptimizer: false, metadata: src.metadata });
-  const files = { ...pytorchProjectFiles(src.kind), ...src.extra };
+  saveModel(src.model, join(outDir, EXPORT_START_DIR), { includeOptimizer: false, metadata: src.metadata });
   for (const [name, text] of Object.entries(files)) writeFileAtomic(join(outDir, name), text);
+  // An earlier export of another kind left its data file: recur's, and now misleading.
+  removeStaleExportFiles(outDir, names);
+  // Last: until it is written, the files are not listed as recur's, so a killed export is refused, never clobbered.
+  writeExportManifest(outDir, names);
   out.info(
     `Wrote ${outDir}: ${Object.keys(files).join(', ')} and start/ (${src.what}). Train with: ${src.train}`,
   );

@@ -77,6 +77,88 @@ export function threadsFlag(flag = '--threads'): (v: string) => number {
   return (v) => intFlag(flag, 1, maxThreads())(v);
 }
 
+/*
+ * The flags several commands share, each with one range for every command that takes it: wide enough for any real
+ * run, narrow enough that a typo is caught before it allocates. Two differences are deliberate (README, "When things
+ * go wrong"): --units of recur train, whose memory estimate (memory.ts) refuses a model too big, goes to
+ * MAX_TEXT_UNITS; and --validation-split of classify train, which needs a validation set beside its test split.
+ */
+
+/** Batches, counted in windows, texts or sources. */
+export const MAX_BATCH = 1_000_000;
+/** Epochs, steps per epoch, sources or texts scored. */
+export const MAX_COUNT = 1_000_000_000;
+/** Recurrent units of a layer where no memory estimate guards the model (classify, seq2seq, forecast). */
+export const MAX_UNITS = 8192;
+/** Recurrent units of a text model's layer: its memory estimate refuses what would not fit. */
+export const MAX_TEXT_UNITS = 65_536;
+export const MAX_LAYERS = 64;
+export const MAX_DROPOUT = 0.99;
+/** Members of a seed ensemble. */
+export const MAX_ENSEMBLE = 1000;
+export const MAX_BEAM = 1000;
+
+/** --seed (and --init-seed): any unsigned 32-bit integer. */
+export function seedFlag(flag = '--seed'): (v: string) => number {
+  return intFlag(flag, 0, MAX_SEED);
+}
+
+export function batchSizeFlag(): (v: string) => number {
+  return intFlag('--batch-size', 1, MAX_BATCH);
+}
+
+export function epochsFlag(): (v: string) => number {
+  return intFlag('--epochs', 1, MAX_COUNT);
+}
+
+export function stepsPerEpochFlag(): (v: string) => number {
+  return intFlag('--steps-per-epoch', 1, MAX_COUNT);
+}
+
+/** --limit: score only the first n (sources, texts). */
+export function limitFlag(): (v: string) => number {
+  return intFlag('--limit', 1, MAX_COUNT);
+}
+
+/** --units of the classify, seq2seq and forecast commands (and seq2seq's --post-attention); see MAX_TEXT_UNITS. */
+export function unitsFlag(flag = '--units'): (v: string) => number {
+  return intFlag(flag, 1, MAX_UNITS);
+}
+
+export function layersFlag(): (v: string) => number {
+  return intFlag('--layers', 1, MAX_LAYERS);
+}
+
+/** --dropout and its kinds (--embedding-dropout, --recurrent-dropout …): a rate below 1. */
+export function dropoutFlag(flag = '--dropout'): (v: string) => number {
+  return numFlag(flag, 0, MAX_DROPOUT);
+}
+
+export function lrFlag(): (v: string) => number {
+  return numFlag('--lr', 1e-9, 10);
+}
+
+export function clipnormFlag(): (v: string) => number {
+  return numFlag('--clipnorm', 1e-9, 1e9);
+}
+
+export function ensembleFlag(): (v: string) => number {
+  return intFlag('--ensemble', 1, MAX_ENSEMBLE);
+}
+
+export function beamFlag(): (v: string) => number {
+  return intFlag('--beam', 1, MAX_BEAM);
+}
+
+/** --temperature and --temperatures' values. */
+export const MAX_TEMPERATURE = 100;
+
+export const OPTIMIZERS = ['sgd', 'rmsprop', 'adam', 'adagrad'] as const;
+
+export function optimizerFlag(): (v: string) => (typeof OPTIMIZERS)[number] {
+  return choiceFlag('--optimizer', OPTIMIZERS);
+}
+
 /** A flag that takes one of a few words. */
 export function choiceFlag<const T extends string>(
   flag: string,

@@ -6,15 +6,27 @@ import { RECUR_VERSION } from '../core/version.js';
 import { FORECAST_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
 import {
-  MAX_SEED,
+  MAX_COUNT,
+  MAX_TEMPERATURE,
+  MAX_TEXT_UNITS,
+  batchSizeFlag,
   choiceFlag,
+  clipnormFlag,
   cpuTimeLimitOption,
+  dropoutFlag,
+  epochsFlag,
   intFlag,
   intListFlag,
+  layersFlag,
   listFlag,
+  lrFlag,
   numFlag,
+  optimizerFlag,
+  seedFlag,
+  stepsPerEpochFlag,
   threadsFlag,
   timeLimitOption,
+  unitsFlag,
 } from './flags.js';
 import { loadCommand } from './load_command.js';
 import { makeOutput, reportError, UsageError } from './output.js';
@@ -22,12 +34,11 @@ import type { PredictCliOptions } from './forecast_predict.js';
 import type { TrainOptions } from './train.js';
 import { registerSeq2Seq } from './seq2seq_command.js';
 
-/** Flag ranges: wide enough for any real run, narrow enough that a typo is caught before it allocates. */
-const MAX_BATCH = 1_000_000;
-const MAX_UNITS = 65_536;
+/** This file's own flag ranges (flags.ts has those several commands share): wide enough for any real run. */
 const MAX_LENGTH = 100_000; // window and sequence lengths
-const MAX_STEPS = 1_000_000_000; // epochs, steps, characters
-const int = (flag: string, min = 1, max = MAX_STEPS): ((v: string) => number) => intFlag(flag, min, max);
+/** --top-k: at most a vocabulary's characters (a 16-bit code unit each). */
+const MAX_TOP_K = 65_536;
+const int = (flag: string, min = 1, max = MAX_COUNT): ((v: string) => number) => intFlag(flag, min, max);
 const num = numFlag;
 
 // `recur generate … | head` closes stdout early: stop quietly instead of crashing with EPIPE.
@@ -76,22 +87,18 @@ program
     choiceFlag('--recipe', ['keras', 'char-rnn']),
     'keras',
   )
-  .option('-e, --epochs <n>', 'epochs', int('--epochs'), 20)
-  .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH))
+  .option('-e, --epochs <n>', 'epochs', epochsFlag(), 20)
+  .option('-b, --batch-size <n>', 'batch size', batchSizeFlag())
   .option('--maxlen <n>', 'window length (keras recipe)', int('--maxlen', 1, MAX_LENGTH))
   .option('--step <n>', 'window stride (keras recipe)', int('--step', 1, MAX_LENGTH))
   .option('--seq-length <n>', 'sequence length (char-rnn recipe)', int('--seq-length', 1, MAX_LENGTH))
-  .option('--units <n>', 'units per recurrent layer', int('--units', 1, MAX_UNITS))
-  .option('--layers <n>', 'recurrent layers', int('--layers', 1, 64))
+  .option('--units <n>', 'units per recurrent layer', intFlag('--units', 1, MAX_TEXT_UNITS))
+  .option('--layers <n>', 'recurrent layers', layersFlag())
   .option('--cell <type>', 'lstm, gru or simple-rnn', choiceFlag('--cell', ['lstm', 'gru', 'simple-rnn']))
-  .option('--dropout <rate>', 'dropout after each recurrent layer', num('--dropout', 0, 0.99))
-  .option(
-    '--optimizer <name>',
-    'sgd, rmsprop, adam or adagrad',
-    choiceFlag('--optimizer', ['sgd', 'rmsprop', 'adam', 'adagrad']),
-  )
-  .option('--lr <rate>', 'learning rate', num('--lr', 1e-9, 10))
-  .option('--clipnorm <x>', 'clip the global gradient norm', num('--clipnorm', 1e-9, 1e9))
+  .option('--dropout <rate>', 'dropout after each recurrent layer', dropoutFlag())
+  .option('--optimizer <name>', 'sgd, rmsprop, adam or adagrad', optimizerFlag())
+  .option('--lr <rate>', 'learning rate', lrFlag())
+  .option('--clipnorm <x>', 'clip the global gradient norm', clipnormFlag())
   .option(
     '--validation-split <f>',
     'hold out this fraction of the end of the text',
@@ -114,11 +121,11 @@ program
     (v: string) => choiceFlag('--gru-reset-after', ['true', 'false'])(v) === 'true',
     true,
   )
-  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', int('--seed', 0, MAX_SEED))
+  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', seedFlag())
   .addOption(timeLimitOption())
   .addOption(cpuTimeLimitOption())
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
-  .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', int('--steps-per-epoch'))
+  .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', stepsPerEpochFlag())
   .option(
     '--sample-length <n>',
     'characters per sample after each epoch',
@@ -128,7 +135,7 @@ program
   .option(
     '--temperatures <list>',
     'sample temperatures',
-    listFlag('--temperatures', 0, 100),
+    listFlag('--temperatures', 0, MAX_TEMPERATURE),
     [0.2, 0.5, 1.0, 1.2],
   )
   .option('--no-samples', 'do not print samples after each epoch')
@@ -174,17 +181,17 @@ program
   .option(
     '-t, --temperature <x>',
     'sampling temperature (0 = most likely)',
-    num('--temperature', 0, 100),
+    num('--temperature', 0, MAX_TEMPERATURE),
     0.5,
   )
   .option('-p, --prime <text>', 'text to start from (default: the seed window saved with the model)')
-  .option('--top-k <n>', 'sample among the k most likely characters', int('--top-k', 1, MAX_UNITS))
+  .option('--top-k <n>', 'sample among the k most likely characters', int('--top-k', 1, MAX_TOP_K))
   .option(
     '--top-p <p>',
     'sample among the most likely characters reaching probability p',
     num('--top-p', 1e-9, 1),
   )
-  .option('--seed <n>', 'random seed', int('--seed', 0, MAX_SEED))
+  .option('--seed <n>', 'random seed', seedFlag())
   .option(
     '--exact-window',
     'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
@@ -231,6 +238,7 @@ program
   .argument('<model>', 'a recur/tfjs model directory, a Keras .h5/.hdf5 file or a .keras file')
   .option('-i, --input <file>', 'read the JSON inputs from a file instead of stdin')
   .option('-q, --quiet', 'print nothing but the outputs and errors', false)
+  .option('--json', 'JSON only: the outputs, one object per line, and no notes on stderr', false)
   .action(async (model: string, opts) => {
     const { predict } = await loadCommand(() => import('./predict.js'));
     process.exitCode = await predict(model, opts, makeOutput(opts));
@@ -245,7 +253,7 @@ program
   )
   .argument('<text-file>', 'UTF-8 text to score')
   .option('--step <n>', 'window stride (default: the training stride)', int('--step', 1, MAX_LENGTH))
-  .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH), 512)
+  .option('-b, --batch-size <n>', 'batch size', batchSizeFlag(), 512)
   .option(
     '--unknown <mode>',
     "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
@@ -279,11 +287,16 @@ program
     "a directory written by recur train, classify train or seq2seq train (a classifier's or encoder–decoder's data file must still be where it was)",
   )
   .argument('<out>', 'a new directory for the project')
+  .option(
+    '--overwrite',
+    'replace a project recur exported in OUT (only the files it wrote, unchanged since; never the files of others)',
+    false,
+  )
   .option('-q, --quiet', 'print nothing but errors', false)
   .option('--json', 'print JSON', false)
   .action(async (format: string, dir: string, outDir: string, opts) => {
     const { exportModel } = await loadCommand(() => import('./export.js'));
-    process.exitCode = exportModel(format, dir, outDir, makeOutput(opts));
+    process.exitCode = exportModel(format, dir, outDir, makeOutput(opts), opts);
   });
 
 const forecastCommand = program.command('forecast');
@@ -323,7 +336,7 @@ forecastCommand
   .option(
     '--holdout <n>',
     'hold out the last n points to score the forecast (default: the horizon; 0 = forecast the future)',
-    int('--holdout', 0, MAX_STEPS),
+    int('--holdout', 0, MAX_COUNT),
   )
   .option(
     '--lookback <n>',
@@ -342,7 +355,7 @@ forecastCommand
   .option(
     '--step <n>',
     'points between backtest origins (default: a third of the horizon)',
-    int('--step', 1, MAX_STEPS),
+    int('--step', 1, MAX_COUNT),
   )
   .option(
     '--level <list>',
@@ -355,30 +368,21 @@ forecastCommand
     'none',
   )
   .option('--cell <type>', 'lstm, gru or simple-rnn', FORECAST_DEFAULTS.cell)
-  .option('--units <n>', 'units per recurrent layer', int('--units', 1, 4096), FORECAST_DEFAULTS.units)
-  .option('--layers <n>', 'recurrent layers', int('--layers', 1, 16), FORECAST_DEFAULTS.layers)
-  .option(
-    '--dropout <rate>',
-    'dropout after each recurrent layer',
-    num('--dropout', 0, 0.99),
-    FORECAST_DEFAULTS.dropout,
-  )
+  .option('--units <n>', 'units per recurrent layer', unitsFlag(), FORECAST_DEFAULTS.units)
+  .option('--layers <n>', 'recurrent layers', layersFlag(), FORECAST_DEFAULTS.layers)
+  .option('--dropout <rate>', 'dropout after each recurrent layer', dropoutFlag(), FORECAST_DEFAULTS.dropout)
   .option(
     '--strategy <s>',
     "multi-step strategy: 'direct' (all steps at once) or 'recursive'",
     FORECAST_DEFAULTS.strategy,
   )
-  .option('--epochs <n>', 'training epochs per seed', int('--epochs', 1, 1_000_000), FORECAST_DEFAULTS.epochs)
+  .option('--epochs <n>', 'training epochs per seed', epochsFlag(), FORECAST_DEFAULTS.epochs)
   .option(
     '--seeds <n>',
     `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed; the global network of many series: 3)`,
     int('--seeds', 1, 1000),
   )
-  .option(
-    '--seed <n>',
-    'networks: first seed, for one reproducible run (default 1)',
-    int('--seed', 0, MAX_SEED),
-  )
+  .option('--seed <n>', 'networks: first seed, for one reproducible run (default 1)', seedFlag())
   .option('--log', 'model the log of the series (values must be > 0)', false)
   .option(
     '--differencing <d>',

@@ -1119,7 +1119,8 @@ export async function seq2seqPredict(
     sourcesWithUnknown++;
     for (const u of t.unknown) unknown.set(u, (unknown.get(u) ?? 0) + 1);
   }
-  if (!o.json && sourcesWithUnknown > 0)
+  // A note, not an error: --quiet leaves it out as every command's --quiet leaves out notes.
+  if (!o.json && !o.quiet && sourcesWithUnknown > 0)
     process.stderr.write(unknownTokensNote(unknown, sourcesWithUnknown, outs.length) + '\n');
   return 0;
 }

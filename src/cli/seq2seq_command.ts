@@ -1,13 +1,25 @@
 /** The flags of `recur seq2seq train|eval|predict` (commander), kept beside main.ts so main.ts stays a table. */
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  MAX_SEED,
+  MAX_COUNT,
+  batchSizeFlag,
+  beamFlag,
   choiceFlag,
+  clipnormFlag,
   cpuTimeLimitOption,
+  dropoutFlag,
+  ensembleFlag,
+  epochsFlag,
   intFlag,
+  layersFlag,
+  limitFlag,
+  lrFlag,
   numFlag,
+  optimizerFlag,
+  seedFlag,
   threadsFlag,
   timeLimitOption,
+  unitsFlag,
 } from './flags.js';
 import { LR_MONITORS, LR_SCHEDULES } from '../seq2seq/lr_options.js';
 import { TOKEN_MODES } from '../seq2seq/tokenizer.js';
@@ -46,7 +58,11 @@ const valWordsFlag = (v: string): number | 'all' => {
   }
 };
 
-const int = (flag: string, min = 1, max = 1_000_000_000): ((v: string) => number) => intFlag(flag, min, max);
+const int = (flag: string, min = 1, max = MAX_COUNT): ((v: string) => number) => intFlag(flag, min, max);
+
+/** eval's and predict's decoding flags, the same for both. */
+const lengthPenaltyFlag = numFlag('--length-penalty', 0, 10);
+const ngramWeightFlag = (flag = '--ngram-weight'): ((v: string) => number) => numFlag(flag, 0, 100);
 
 export function registerSeq2Seq(program: Command): void {
   const s2s = program
@@ -81,14 +97,14 @@ export function registerSeq2Seq(program: Command): void {
       ),
   )
     .option('-o, --out <dir>', 'output directory (default: runs/<file name>, or runs/g2p)')
-    .option('-e, --epochs <n>', 'epochs', int('--epochs'), 20)
-    .option('-b, --batch-size <n>', 'batch size (default 64)', int('--batch-size', 1, 65536))
+    .option('-e, --epochs <n>', 'epochs', epochsFlag(), 20)
+    .option('-b, --batch-size <n>', 'batch size (default 64)', batchSizeFlag())
     .option(
       '--units <n>',
       'units per encoder direction (default 128; the decoder has twice as many with a bidirectional encoder)',
-      int('--units', 1, 8192),
+      unitsFlag(),
     )
-    .option('--layers <n>', 'encoder layers (default 1)', int('--layers', 1, 16))
+    .option('--layers <n>', 'encoder layers (default 1)', layersFlag())
     .option('--cell <type>', 'lstm or gru', choiceFlag('--cell', ['lstm', 'gru']))
     .option('--no-bidirectional', 'a one-direction encoder')
     .option(
@@ -99,7 +115,7 @@ export function registerSeq2Seq(program: Command): void {
     .option(
       '--post-attention <n>',
       'a recurrent layer of n units after the attention, reading [decoder, context] at every step, in place of the tanh Dense (default: off)',
-      int('--post-attention', 1, 8192),
+      unitsFlag('--post-attention'),
     )
     .option(
       '--target-order <order>',
@@ -110,34 +126,30 @@ export function registerSeq2Seq(program: Command): void {
     .option(
       '--dropout <rate>',
       'dropout between encoder layers and before the output (default 0.2 for G2P, 0.1 for pairs files)',
-      numFlag('--dropout', 0, 0.95),
+      dropoutFlag(),
     )
     .option(
       '--embedding-dropout <rate>',
       'dropout on the source and target embeddings (default 0)',
-      numFlag('--embedding-dropout', 0, 0.95),
+      dropoutFlag('--embedding-dropout'),
     )
     .option(
       '--encoder-dropout <rate>',
       "dropout on the encoder's outputs, the attention's values (default 0)",
-      numFlag('--encoder-dropout', 0, 0.95),
+      dropoutFlag('--encoder-dropout'),
     )
     .option(
       '--recurrent-dropout <rate>',
       'recurrent dropout of the encoder and decoder RNNs (default 0)',
-      numFlag('--recurrent-dropout', 0, 0.95),
+      dropoutFlag('--recurrent-dropout'),
     )
     .option(
       '--label-smoothing <e>',
       'label smoothing of the cross-entropy: targets (1 − e)·one-hot + e/vocabulary (default 0.1 for G2P, 0 for pairs files)',
       numFlag('--label-smoothing', 0, 0.5),
     )
-    .option(
-      '--optimizer <name>',
-      'adam, rmsprop, sgd or adagrad',
-      choiceFlag('--optimizer', ['adam', 'rmsprop', 'sgd', 'adagrad']),
-    )
-    .option('--lr <rate>', 'learning rate (default 0.002)', numFlag('--lr', 1e-9, 10))
+    .option('--optimizer <name>', 'adam, rmsprop, sgd or adagrad', optimizerFlag())
+    .option('--lr <rate>', 'learning rate (default 0.002)', lrFlag())
     .option(
       '--ema <momentum>',
       'average the weights (exponential moving average with this momentum, e.g. 0.999) for validation, the saved model and the test (default: off)',
@@ -163,7 +175,7 @@ export function registerSeq2Seq(program: Command): void {
       'a cut multiplies the learning rate by f, above 0 and below 1 (default 0.5)',
       lrFactorFlag,
     )
-    .option('--clipnorm <x>', 'clip each gradient norm (default 5)', numFlag('--clipnorm', 1e-9, 1e9))
+    .option('--clipnorm <x>', 'clip each gradient norm (default 5)', clipnormFlag())
     .option(
       '--source-tokens <mode>',
       'chars, words, wordpunct (words with punctuation split off) or symbols (default: chars for G2P, wordpunct for pairs)',
@@ -189,15 +201,11 @@ export function registerSeq2Seq(program: Command): void {
       'keep the n most frequent tokens of each word-level side; rarer words read as <unk> (default: all)',
       int('--vocab-size', 5, 10_000_000),
     )
-    .option(
-      '--seed <n>',
-      'seed of the split, the weights and the shuffling (default 1)',
-      int('--seed', 0, MAX_SEED),
-    )
+    .option('--seed <n>', 'seed of the split, the weights and the shuffling (default 1)', seedFlag())
     .option(
       '--init-seed <n>',
       'seed of the initial weights, batch order and dropout only, so models of different --init-seed share the --seed split (default: --seed)',
-      int('--init-seed', 0, MAX_SEED),
+      seedFlag('--init-seed'),
     )
     .option(
       '--val-words <n|all>',
@@ -211,7 +219,7 @@ export function registerSeq2Seq(program: Command): void {
     .option(
       '--ensemble <n>',
       'train a seed ensemble of n members on one split (each its own --init-seed), decoded with their next-token probabilities averaged; --cpu-time-limit / --time-limit are split evenly between the members (default 2 for G2P, of both target orders; 1, one model, for pairs files or with --init-seed)',
-      int('--ensemble', 1, 1000),
+      ensembleFlag(),
     )
     .option(
       '--joint-ngram <order>',
@@ -246,18 +254,14 @@ export function registerSeq2Seq(program: Command): void {
         "pairs to score, all of them (default: the held-out split of the model's training data)",
       ),
   )
-    .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
-    .option(
-      '--length-penalty <a>',
-      'beam length-penalty exponent α (0 = none)',
-      numFlag('--length-penalty', 0, 10),
-    )
+    .option('--beam <n>', 'beam width (1 = greedy)', beamFlag(), 1)
+    .option('--length-penalty <a>', 'beam length-penalty exponent α (0 = none)', lengthPenaltyFlag)
     .option(
       '--split <name>',
       "the held-out split scored when no pairs are given: 'test' or 'validation' (default test)",
       choiceFlag('--split', ['test', 'validation']),
     )
-    .option('--limit <n>', 'score only the first n sources', int('--limit'))
+    .option('--limit <n>', 'score only the first n sources', limitFlag())
     .option('--bleu', 'also compute BLEU and chrF', false)
     .option(
       '--ignore-stress',
@@ -267,9 +271,9 @@ export function registerSeq2Seq(program: Command): void {
     .option(
       '--ngram-weight <w>',
       "weight of the model's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it)",
-      numFlag('--ngram-weight', 0, 100),
+      ngramWeightFlag(),
     )
-    .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
+    .option('-b, --batch-size <n>', 'sources decoded together', batchSizeFlag(), 64)
     .option(
       '--json',
       'print {wer, ter, bleu, chrf, n, seconds, skipped?} (skipped: the bad lines --skip-bad skipped)',
@@ -299,24 +303,20 @@ export function registerSeq2Seq(program: Command): void {
     )
     .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
     .argument('[sources...]', 'texts to convert (default: stdin lines)')
-    .option('--beam <n>', 'beam width (1 = greedy)', int('--beam', 1, 1000), 1)
-    .option(
-      '--length-penalty <a>',
-      'beam length-penalty exponent α (0 = none)',
-      numFlag('--length-penalty', 0, 10),
-    )
+    .option('--beam <n>', 'beam width (1 = greedy)', beamFlag(), 1)
+    .option('--length-penalty <a>', 'beam length-penalty exponent α (0 = none)', lengthPenaltyFlag)
     .option(
       '--ngram-weight <w>',
       "weight of the model's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it)",
-      numFlag('--ngram-weight', 0, 100),
+      ngramWeightFlag(),
     )
-    .option('-b, --batch-size <n>', 'sources decoded together', int('--batch-size', 1, 65536), 64)
+    .option('-b, --batch-size <n>', 'sources decoded together', batchSizeFlag(), 64)
     .option(
       '--json',
       'one {source, output, score, unknown?} per line (unknown: tokens the model never saw); a blank stdin line: {source, output: "", blank: true}',
       false,
     )
-    .option('-q, --quiet', 'no progress bar: print only the outputs and errors', false)
+    .option('-q, --quiet', 'no progress bar or notes: print only the outputs and errors', false)
     .option(
       '--threads <n>',
       'worker threads the batches are split over (default: all cores, once there are 16 batches for each)',
@@ -336,7 +336,7 @@ export function registerSeq2Seq(program: Command): void {
       .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)'),
   )
     .option('--order <n>', 'n-gram order', int('--order', 1, 12), 6)
-    .option('--weight <w>', 'its weight in decoding', numFlag('--weight', 0, 100), 0.3)
+    .option('--weight <w>', 'its weight in decoding', ngramWeightFlag('--weight'), 0.3)
     .option('--overwrite', 'replace the joint n-gram the model already has', false)
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object on stdout', false)

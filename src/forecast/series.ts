@@ -106,8 +106,21 @@ export function columnRange(cols: number): string {
     : `the file has ${cols} columns; an index counts from 0, so give 0 to ${cols - 1}`;
 }
 
-/** Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. */
-export class SeriesInputError extends Error {}
+/** A CLI flag that would fix a series error: the page, which has other controls, words the fix its own way. */
+export type SeriesRemedyFlag = '--value-column' | '--interpolate';
+
+/**
+ * Bad input in a series (a CSV problem, too few points…): the CLI turns it into exit 2. `message` is the CLI's;
+ * `remedy`, when a flag would fix it, holds the problem alone and that flag, for interfaces without the flag.
+ */
+export class SeriesInputError extends Error {
+  constructor(
+    message: string,
+    readonly remedy?: { problem: string; flag: SeriesRemedyFlag },
+  ) {
+    super(message);
+  }
+}
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -356,10 +369,13 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
       }
     }
   }
-  if (valueCol === undefined)
-    return fail(
-      `${src}: found no numeric column; give --value-column (columns: ${nameList(header ?? first)})`,
-    );
+  if (valueCol === undefined) {
+    const columns = `(columns: ${nameList(header ?? first)})`;
+    throw new SeriesInputError(`${src}: found no numeric column; give --value-column ${columns}`, {
+      problem: `${src}: found no numeric column ${columns}`,
+      flag: '--value-column',
+    });
+  }
   const vc = valueCol;
   const colName = (c: number): string => quote(header?.[c] ?? c);
   if (dateCol !== undefined && regressorCols.includes(dateCol))
@@ -382,17 +398,17 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
       );
     values.push(v);
   });
-  if (missingRows.length > 0 && (opts.interpolate !== true || dateCol === undefined))
-    fail(
-      `${src}: ${missingRows.length} missing value(s) in column ${colName(vc)} (line ${missingRows
-        .slice(0, 5)
-        .map((i) => bodyLines[i])
-        .join(', ')}${missingRows.length > 5 ? ', …' : ''})${
-        dateCol !== undefined
-          ? '; fix the data or pass --interpolate to fill them'
-          : '; without a date column they cannot be interpolated'
-      }`,
-    );
+  if (missingRows.length > 0 && (opts.interpolate !== true || dateCol === undefined)) {
+    const problem = `${src}: ${missingRows.length} missing value(s) in column ${colName(vc)} (line ${missingRows
+      .slice(0, 5)
+      .map((i) => bodyLines[i])
+      .join(', ')}${missingRows.length > 5 ? ', …' : ''})`;
+    if (dateCol === undefined) fail(`${problem}; without a date column they cannot be interpolated`);
+    throw new SeriesInputError(`${problem}; fix the data or pass --interpolate to fill them`, {
+      problem,
+      flag: '--interpolate',
+    });
+  }
   const name = header?.[vc] ?? `column ${vc}`;
   const regressorCells = regressorCols.map((c) =>
     body.map((r, i) => {
@@ -629,9 +645,11 @@ export function seriesFromCells(
       .slice(0, 3)
       .map((i) => `${labelAt(ds[i - 1], f, 0)} … ${labelAt(ds[i], f, 0)} (line ${lines[i]})`)
       .join(', ');
-    fail(
-      `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}; fix the data or pass --interpolate`,
-    );
+    const problem = `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}`;
+    throw new SeriesInputError(`${problem}; fix the data or pass --interpolate`, {
+      problem,
+      flag: '--interpolate',
+    });
   }
   const dates: string[] = [];
   const out: number[] = [];

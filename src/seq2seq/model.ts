@@ -43,18 +43,18 @@ export const Seq2SeqSettingsSchema = z.object({
   cell: z.enum(['lstm', 'gru']),
   /** Units per encoder direction; the decoder has this × 2 with a bidirectional encoder. */
   units: z.number().int().min(1).max(8192),
-  encoderLayers: z.number().int().min(1).max(16),
+  encoderLayers: z.number().int().min(1).max(64),
   bidirectional: z.boolean(),
   attention: z.enum(ATTENTION_KINDS),
   embeddingDim: z.number().int().min(1).max(8192),
   /** Dropout between encoder layers and on the attentional state before the output layer. */
-  dropout: z.number().min(0).max(0.95),
+  dropout: z.number().min(0).max(0.99),
   /** Dropout on the source and target embeddings (per element and step). Absent in older files: 0. */
-  embeddingDropout: z.number().min(0).max(0.95).default(0),
+  embeddingDropout: z.number().min(0).max(0.99).default(0),
   /** Dropout on the encoder's outputs, the attention's values (not on the final states). Older files: 0. */
-  encoderDropout: z.number().min(0).max(0.95).default(0),
+  encoderDropout: z.number().min(0).max(0.99).default(0),
   /** Recurrent dropout (one mask per sequence on h, Keras's) of every encoder and decoder RNN. Older files: 0. */
-  recurrentDropout: z.number().min(0).max(0.95).default(0),
+  recurrentDropout: z.number().min(0).max(0.99).default(0),
   /** Keras's label_smoothing of the cross-entropy: targets (1 − ε)·onehot + ε/V. Older files: 0. */
   labelSmoothing: z.number().min(0).max(0.5).default(0),
   /**
@@ -72,7 +72,7 @@ export const Seq2SeqSettingsSchema = z.object({
    * cosine: the epochs over which the rate anneals to 0 (the run's --epochs when it started; fixed for the run, so a
    * resumed run follows the same curve). null for plateau. Older files: null.
    */
-  lrDecayEpochs: z.number().int().min(1).max(100000).nullable().default(null),
+  lrDecayEpochs: z.number().int().min(1).max(1_000_000_000).nullable().default(null),
   /**
    * Momentum of the exponential moving average of the weights (Polyak averaging) that validation, the saved best
    * model and the test use; null: the raw weights. Older files: null.
@@ -86,7 +86,7 @@ export const Seq2SeqSettingsSchema = z.object({
   optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
-  batchSize: z.number().int().min(1).max(65536),
+  batchSize: z.number().int().min(1).max(1_000_000),
   seed: z
     .number()
     .int()

@@ -13,6 +13,7 @@ import { FORECAST_DEFAULTS, type NetworkOptions } from '../../forecast/network.j
 import { evaluateSplit } from '../../forecast/pipeline.js';
 import { SEASON_OF_FREQUENCY, datesAfter, parseSeriesCsv } from '../../forecast/series.js';
 import { detectSeason } from '../../forecast/transforms.js';
+import { forecastErrorMessage } from './forecast_messages.js';
 import { LambdaCallback } from '../../models/callbacks.js';
 import { parseModelJson } from '../../models/model_file.js';
 import type { BatchDataset, EpochProgress, Sequential } from '../../models/sequential.js';
@@ -471,8 +472,8 @@ scope.addEventListener('message', (e) => {
         return forecast(m);
     }
   };
-  const report = (err: unknown): void =>
-    post({ type: 'error', during, message: err instanceof Error ? err.message : String(err) });
+  // The forecast library words its fixes as the CLI's flags; the page words them for its own controls.
+  const report = (err: unknown): void => post({ type: 'error', during, message: forecastErrorMessage(err) });
   if (m.type === 'train' || m.type === 'resume') {
     // Training runs in the background of this worker: other requests are served between its batches.
     void work().catch(report);

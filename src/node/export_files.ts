@@ -1,0 +1,111 @@
+/**
+ * What `recur export` writes into a project directory, and how `--overwrite` knows which files are recur's. The
+ * project's names (train.py, README.md, start/model.json …) are also names a user gives their own files, so, as for
+ * the run files of the same generic names (run_files.ts, isRecurRunFile), the content decides: every export ends by
+ * writing <out>/recur-export.json, which lists each file it wrote with its SHA-256. A file is recur's when that
+ * manifest lists it with the hash it has now; one the user wrote or changed since is theirs, and `--overwrite`
+ * refuses to touch it (as it refuses a project exported before the manifest existed).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+import { isModelFileName } from './run_files.js';
+
+/** The manifest's name in a project directory. */
+export const EXPORT_MANIFEST = 'recur-export.json';
+/** The `format` a manifest says it is. */
+export const EXPORT_MANIFEST_FORMAT = 'recur-export-manifest-1';
+/** The starting model's subdirectory of a project. */
+export const EXPORT_START_DIR = 'start';
+
+interface ExportManifest {
+  format: typeof EXPORT_MANIFEST_FORMAT;
+  /** Path relative to the project directory ('/'-separated) → SHA-256 (hex) of what recur wrote there. */
+  files: Record<string, string>;
+}
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** The manifest in `outDir`: its listed files, or null when there is none or it is not recur's. */
+function readManifest(outDir: string): Record<string, string> | null {
+  const path = join(outDir, EXPORT_MANIFEST);
+  if (!isPlainFile(path)) return null;
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Partial<ExportManifest> | null;
+    if (m?.format !== EXPORT_MANIFEST_FORMAT || m.files === null || typeof m.files !== 'object') return null;
+    return Object.fromEntries(
+      Object.entries(m.files).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+  } catch {
+    return null;
+  }
+}
+
+function isPlainFile(path: string): boolean {
+  return existsSync(path) && lstatSync(path).isFile();
+}
+
+/** Whether anything (a file, a directory, a link, even a broken one) is at `path`. */
+function occupied(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The project files (relative paths) already in `outDir` that a new export of `names` (plus start/ and the manifest)
+ * would replace or delete, checked to be recur's: returns the first that is not, or null when every one is. start/'s
+ * model files count even under other names than the new model's (saveModel deletes a directory's other weights).
+ */
+export function foreignExportFile(outDir: string, names: readonly string[]): string | null {
+  const manifest = readManifest(outDir) ?? {};
+  const ours = (rel: string): boolean => {
+    const path = join(outDir, ...rel.split('/'));
+    return isPlainFile(path) && manifest[rel] === sha256Of(path);
+  };
+  if (occupied(join(outDir, EXPORT_MANIFEST)) && readManifest(outDir) === null) return EXPORT_MANIFEST;
+  for (const rel of names) if (occupied(join(outDir, rel)) && !ours(rel)) return rel;
+  const start = join(outDir, EXPORT_START_DIR);
+  if (occupied(start)) {
+    if (!lstatSync(start).isDirectory()) return EXPORT_START_DIR;
+    for (const n of readdirSync(start)) {
+      const rel = `${EXPORT_START_DIR}/${n}`;
+      if (isModelFileName(n) && !ours(rel)) return rel;
+    }
+  }
+  return null;
+}
+
+/** The files an earlier export listed that the new one does not write (`names`, start/): deleted when still recur's. */
+export function removeStaleExportFiles(outDir: string, names: readonly string[]): string[] {
+  const removed: string[] = [];
+  for (const [rel, hash] of Object.entries(readManifest(outDir) ?? {})) {
+    // Only the project's own bare names (start/ is saveModel's): a manifest naming ../x names nothing of ours.
+    if (names.includes(rel) || !/^[\w-][\w.-]*$/.test(rel)) continue;
+    const path = join(outDir, rel);
+    if (isPlainFile(path) && sha256Of(path) === hash) {
+      unlinkSync(path);
+      removed.push(path);
+    }
+  }
+  return removed;
+}
+
+/** Writes the manifest of a finished export: `names` and start/'s model files, each with its hash as written. */
+export function writeExportManifest(outDir: string, names: readonly string[]): void {
+  const rels = [
+    ...names,
+    ...readdirSync(join(outDir, EXPORT_START_DIR))
+      .filter(isModelFileName)
+      .map((n) => `${EXPORT_START_DIR}/${n}`),
+  ];
+  const files = Object.fromEntries(rels.map((rel) => [rel, sha256Of(join(outDir, ...rel.split('/')))]));
+  const manifest: ExportManifest = { format: EXPORT_MANIFEST_FORMAT, files };
+  writeFileAtomic(join(outDir, EXPORT_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+}
