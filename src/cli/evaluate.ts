@@ -37,11 +37,13 @@ export function findUnknown(pieces: Iterable<string>, vocab: Vocabulary): Unknow
   let first: UnknownCharacters['first'] = null;
   for (const piece of pieces) {
     for (const c of piece) {
+      if (!vocab.has(c)) {
+        count++;
+        distinct.add(c);
+        first ??= { char: c, line };
+      }
+      // After the check: a newline belongs to the line it ends.
       if (c === '\n') line++;
-      if (vocab.has(c)) continue;
-      count++;
-      distinct.add(c);
-      first ??= { char: c, line };
     }
   }
   return { count, distinct: [...distinct], first };
