@@ -3,7 +3,7 @@
 import '../node/wasm_flags.js';
 import { Command, CommanderError } from 'commander';
 import { RECUR_VERSION } from '../core/version.js';
-import { FORECAST_DEFAULTS } from '../forecast/defaults.js';
+import { FORECAST_DEFAULTS, GLOBAL_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
 import {
   MAX_SEED,
@@ -368,7 +368,13 @@ forecastCommand
     "multi-step strategy: 'direct' (all steps at once) or 'recursive'",
     FORECAST_DEFAULTS.strategy,
   )
-  .option('--epochs <n>', 'training epochs per seed', int('--epochs', 1, 1_000_000), FORECAST_DEFAULTS.epochs)
+  .option(
+    '--epochs <n>',
+    // No commander default: the per-series networks and the global network of many series have different defaults,
+    // and an --epochs given equal to one of them must still apply to both.
+    `training epochs per seed (default ${FORECAST_DEFAULTS.epochs}; the global network of many series: ${GLOBAL_DEFAULTS.epochs})`,
+    int('--epochs', 1, 1_000_000),
+  )
   .option(
     '--seeds <n>',
     `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed; the global network of many series: 3)`,
