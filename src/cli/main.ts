@@ -463,7 +463,8 @@ forecastCommand
     '--id-column <name|index>',
     'long format: the id column, by name or index from 0 (default: the one used in training)',
   )
-  .option('--wide', 'wide format (default: as in training)', false)
+  // No commander default (absent: as in training, which forecastPredict reads), so --help states one default.
+  .option('--wide', 'wide format (default: as in training)')
   .option(
     '--date-column <name|index>',
     'column of dates, by name or index from 0 (default: as in training, else detected)',
@@ -472,7 +473,7 @@ forecastCommand
     '--value-column <name|index>',
     'column of values, by name or index from 0 (default: as in training, else the last numeric)',
   )
-  .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)', false)
+  .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)')
   .option('--level <list>', 'interval levels in percent, among those saved (default: every saved level)')
   .option('--output <file>', 'write the forecast as .csv or .json')
   .option(
