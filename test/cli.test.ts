@@ -232,6 +232,22 @@ describe('recur CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout.trim().split('\n')[0]).val_loss > 0);
     assert.equal(run(['generate', out, '--length', '10', '--prime', 'the']).code, 0);
+    // evaluate reads its own batch of 4 streams: the same batch size is fine, a window stride or another batch size
+    // is refused rather than ignored.
+    const e = run(['evaluate', out, textFile, '--json', '--threads', '1', '--batch-size', '4']);
+    assert.equal(e.code, 0, e.stderr);
+    const refused: [string[], RegExp][] = [
+      [
+        ['--batch-size', '64'],
+        /--batch-size 64: .* is a stateful char-rnn model, which evaluates in its own batch of 4 streams/,
+      ],
+      [['--step', '2'], /--step: .* is a stateful char-rnn model, which reads streams, not windows/],
+    ];
+    for (const [flags, message] of refused) {
+      const r2 = run(['evaluate', out, textFile, ...flags]);
+      assert.equal(r2.code, 2, r2.stderr);
+      assert.match(r2.stderr, message);
+    }
   });
 
   it('trains on the embedded default corpus (Moby Dick) with no file', () => {

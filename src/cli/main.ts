@@ -6,6 +6,7 @@ import { RECUR_VERSION } from '../core/version.js';
 import { FORECAST_DEFAULTS, GLOBAL_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
 import {
+  EVALUATE_BATCH_SIZE,
   MAX_SEED,
   choiceFlag,
   cpuTimeLimitOption,
@@ -245,7 +246,11 @@ program
   )
   .argument('<text-file>', 'UTF-8 text to score')
   .option('--step <n>', 'window stride (default: the training stride)', int('--step', 1, MAX_LENGTH))
-  .option('-b, --batch-size <n>', 'batch size', int('--batch-size', 1, MAX_BATCH), 512)
+  .option(
+    '-b, --batch-size <n>',
+    `batch size (default: ${EVALUATE_BATCH_SIZE}; a stateful char-rnn model: its own, which it needs)`,
+    int('--batch-size', 1, MAX_BATCH),
+  )
   .option(
     '--unknown <mode>',
     "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
