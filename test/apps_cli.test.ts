@@ -239,6 +239,40 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
       assert.match(r.stderr, /--(source|target)-column names a column of a CSV pairs file/);
     }
   });
+
+  it("a model's own CSV pairs are read as training read them: eval DIR and export need no column flags; --help says so", () => {
+    const csv = join(root, 'named-pairs.csv');
+    writeFileSync(csv, 'en,fr\n' + pairs(60, 2).replaceAll('\t', ','));
+    const dir = join(root, 'named-pairs');
+    const columns = ['--source-column', 'en', '--target-column', 'fr'];
+    runCliOk([
+      'seq2seq',
+      'train',
+      csv,
+      '--out',
+      dir,
+      ...columns,
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--threads',
+      '1',
+      '-q',
+    ]);
+    const scores = JSON.parse(runCliOk(['seq2seq', 'eval', dir, '--json', '--threads', '1'])) as {
+      n: number;
+    };
+    assert.ok(scores.n > 0);
+    runCliOk(['export', 'pytorch', dir, join(root, 'named-pairs-torch'), '-q']);
+    for (const command of ['train', 'eval', 'ngram']) {
+      const help = runCliOk(['seq2seq', command, '--help']).replace(/\s+/g, ' ');
+      assert.match(
+        help,
+        /CSV column of the sources \(default 'source'; a model's own pairs: as its training read them\)/,
+      );
+    }
+  });
 });
 
 describe('classify predict --input', () => {
