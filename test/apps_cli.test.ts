@@ -6,7 +6,7 @@
  * `classify predict --input` reads JSON Lines too; a --ngram-weight for a seq2seq model without an n-gram is refused.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -222,6 +222,31 @@ describe('classify: a --test file with columns of its own', () => {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`${flag} applies to DATA`));
     }
+  });
+
+  it('--test-split beside --test is refused: --test is the test set, so no split would be drawn', () => {
+    const out = join(root, 'test-and-split');
+    const r = runCli(
+      ['classify', 'train', join(root, 'sentences.csv'), '--test', join(root, 'held.csv')].concat([
+        '--test-split',
+        '0.2',
+        '--out',
+        out,
+        '--units',
+        '4',
+        '--epochs',
+        '1',
+        '--threads',
+        '1',
+        '--quiet',
+      ]),
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: --test-split 0\.2 draws a test split from DATA, and --test .*held\.csv is the test set: give one\n$/,
+    );
+    assert.equal(existsSync(out), false);
   });
 });
 
