@@ -6,7 +6,7 @@
  * `classify predict --input` reads JSON Lines too; a --ngram-weight for a seq2seq model without an n-gram is refused.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -223,6 +223,31 @@ describe('classify: a --test file with columns of its own', () => {
       assert.match(r.stderr, new RegExp(`${flag} applies to DATA`));
     }
   });
+
+  it('--test-split beside --test is refused: --test is the test set, so no split would be drawn', () => {
+    const out = join(root, 'test-and-split');
+    const r = runCli(
+      ['classify', 'train', join(root, 'sentences.csv'), '--test', join(root, 'held.csv')].concat([
+        '--test-split',
+        '0.2',
+        '--out',
+        out,
+        '--units',
+        '4',
+        '--epochs',
+        '1',
+        '--threads',
+        '1',
+        '--quiet',
+      ]),
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: --test-split 0\.2 draws a test split from DATA, and --test .*held\.csv is the test set: give one\n$/,
+    );
+    assert.equal(existsSync(out), false);
+  });
 });
 
 describe('seq2seq: column flags apply to CSV pairs only', () => {
@@ -237,6 +262,40 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
       const r = runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /--(source|target)-column names a column of a CSV pairs file/);
+    }
+  });
+
+  it("a model's own CSV pairs are read as training read them: eval DIR and export need no column flags; --help says so", () => {
+    const csv = join(root, 'named-pairs.csv');
+    writeFileSync(csv, 'en,fr\n' + pairs(60, 2).replaceAll('\t', ','));
+    const dir = join(root, 'named-pairs');
+    const columns = ['--source-column', 'en', '--target-column', 'fr'];
+    runCliOk([
+      'seq2seq',
+      'train',
+      csv,
+      '--out',
+      dir,
+      ...columns,
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--threads',
+      '1',
+      '-q',
+    ]);
+    const scores = JSON.parse(runCliOk(['seq2seq', 'eval', dir, '--json', '--threads', '1'])) as {
+      n: number;
+    };
+    assert.ok(scores.n > 0);
+    runCliOk(['export', 'pytorch', dir, join(root, 'named-pairs-torch'), '-q']);
+    for (const command of ['train', 'eval', 'ngram']) {
+      const help = runCliOk(['seq2seq', command, '--help']).replace(/\s+/g, ' ');
+      assert.match(
+        help,
+        /CSV column of the sources \(default 'source'; a model's own pairs: as its training read them\)/,
+      );
     }
   });
 });

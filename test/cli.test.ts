@@ -187,6 +187,14 @@ describe('recur CLI', () => {
     const wrongText = run(['train', other, '--out', b, '--resume', '--epochs', '2', '-q']);
     assert.equal(wrongText.code, 2, wrongText.stderr);
     assert.match(wrongText.stderr, /other\.txt is not the text the run was trained on/);
+    // No text at all would read Moby Dick: the refusal names the run's text instead of Moby Dick's characters.
+    const noText = run(['train', '--out', b, '--resume', '--epochs', '2', '-q']);
+    assert.equal(noText.code, 2, noText.stderr);
+    assert.equal(
+      noText.stderr,
+      `recur: --resume: the run in ${b} trained on ${textFile}, not on Moby Dick; give its text: ` +
+        `recur train ${textFile} --out ${b} --resume\n`,
+    );
     // The checkpoint keeps the model: a flag that says otherwise is refused before anything is touched.
     const changed = run(['train', textFile, '--out', b, '--resume', '--epochs', '2', '-q', '--units', '24']);
     assert.equal(changed.code, 2, changed.stderr);
@@ -224,6 +232,22 @@ describe('recur CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout.trim().split('\n')[0]).val_loss > 0);
     assert.equal(run(['generate', out, '--length', '10', '--prime', 'the']).code, 0);
+    // evaluate reads its own batch of 4 streams: the same batch size is fine, a window stride or another batch size
+    // is refused rather than ignored.
+    const e = run(['evaluate', out, textFile, '--json', '--threads', '1', '--batch-size', '4']);
+    assert.equal(e.code, 0, e.stderr);
+    const refused: [string[], RegExp][] = [
+      [
+        ['--batch-size', '64'],
+        /--batch-size 64: .* is a stateful char-rnn model, which evaluates in its own batch of 4 streams/,
+      ],
+      [['--step', '2'], /--step: .* is a stateful char-rnn model, which reads streams, not windows/],
+    ];
+    for (const [flags, message] of refused) {
+      const r2 = run(['evaluate', out, textFile, ...flags]);
+      assert.equal(r2.code, 2, r2.stderr);
+      assert.match(r2.stderr, message);
+    }
   });
 
   it('trains on the embedded default corpus (Moby Dick) with no file', () => {

@@ -175,6 +175,43 @@ describe('column flags', () => {
   });
 });
 
+describe('--help', () => {
+  it('states at most one default per option, in every command (a flag with its own default rule has no commander default)', () => {
+    const commands = [
+      ['train'],
+      ['generate'],
+      ['convert'],
+      ['predict'],
+      ['evaluate'],
+      ['export'],
+      ['forecast'],
+      ['forecast', 'predict'],
+      ['classify', 'train'],
+      ['classify', 'eval'],
+      ['classify', 'predict'],
+      ['seq2seq', 'train'],
+      ['seq2seq', 'eval'],
+      ['seq2seq', 'predict'],
+      ['seq2seq', 'ngram'],
+      ['serve'],
+    ];
+    for (const command of commands) {
+      const help = run([...command, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      // One entry per option: its first line starts with '  -', continuation lines are indented further.
+      const entries = help.stdout.split('\n').reduce<string[]>((acc, line) => {
+        if (/^ {2}-/.test(line)) acc.push(line.trim());
+        else if (acc.length > 0 && /^ {10,}\S/.test(line)) acc[acc.length - 1] += ' ' + line.trim();
+        return acc;
+      }, []);
+      for (const entry of entries) {
+        const stated = entry.match(/\(default[ :]/g) ?? [];
+        assert.ok(stated.length <= 1, `recur ${command.join(' ')} --help: ${entry}`);
+      }
+    }
+  });
+});
+
 describe('--quiet', () => {
   it('generate --quiet prints the text alone: no notes on the rebuilt vocabulary and prime', () => {
     const book = join(tmp, 'quiet-book.txt');

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { kernels } from '../src/core/backend.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
+import { findUnknown } from '../src/cli/evaluate.js';
 import { reportError, UsageError } from '../src/cli/output.js';
 import * as L from '../src/layers/index.js';
 import { setMinSplitWork } from '../src/models/pool_model.js';
@@ -23,6 +24,7 @@ import { installWorkerPool } from '../src/node/pool.js';
 import { createParallelRunner } from '../src/parallel/pool.js';
 import type { PoolReply } from '../src/parallel/protocol.js';
 import { TextCorpus } from '../src/text/corpus.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
 import { runCli as run, CLI, pseudoText } from './cli_helpers.js';
 
 function runAsync(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -314,6 +316,21 @@ describe('recur CLI: bad usage and bad input', () => {
       ['evaluate', model, dirty, '--unknown', 'error'],
       /dirty\.txt: character "q" on line 4 is not in the model's vocabulary \(5 such characters in all\)/,
     );
+  });
+
+  it("evaluate's unknown-character scan names the line a character is on, a newline's own line included", () => {
+    const vocab = new Vocabulary(['a', 'b', 'c']);
+    // The first unknown is the newline that ends line 1: it is on line 1, not on the line it starts.
+    assert.deepEqual(findUnknown(['abc\nab', 'c\nq'], vocab), {
+      count: 3,
+      distinct: ['\n', 'q'],
+      first: { char: '\n', line: 1 },
+    });
+    // Lines are counted across the pieces a large file is read in.
+    assert.deepEqual(findUnknown(['a\nb', '\nc', 'q'], new Vocabulary(['a', 'b', 'c', '\n'])).first, {
+      char: 'q',
+      line: 3,
+    });
   });
 });
 

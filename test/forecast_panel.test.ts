@@ -542,6 +542,34 @@ describe('forecast many series: the global network (the default for many series)
     assert.match(h.stderr, /method ets\+theta\+global \(the mean of ets, theta, global\)/);
   });
 
+  it('--epochs given applies to the global network even when it equals the per-series default (100)', () => {
+    const long = write('epochs.csv', longCsv());
+    const args = [
+      'forecast',
+      long,
+      '--id-column',
+      'id',
+      '--horizon',
+      '6',
+      '--method',
+      'global',
+      '--seeds',
+      '1',
+    ];
+    // stderr is not a terminal: the global network's progress is a line every 5 epochs, naming the epoch count.
+    const given = runCli([...args, '--epochs', '100', '--threads', '1']);
+    assert.equal(given.code, 0, given.stderr);
+    assert.match(given.stderr, /global network, final fit: epoch 100\/100,/);
+    const unset = runCli([...args, '--threads', '1']);
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.match(unset.stderr, /global network, final fit: epoch 20\/20,/);
+    // --help states both defaults.
+    assert.match(
+      runCli(['forecast', '--help']).stdout.replace(/\s+/g, ' '),
+      /default 100; the global network of many series: 20\)/,
+    );
+  });
+
   it('--candidates without the global network: auto among them, no global stage', () => {
     const long = write('noglobal.csv', longCsv());
     const r = runCli(['forecast', long, '--id-column', 'id', ...FAST]);

@@ -214,6 +214,14 @@ describe('forecast predict: one series', () => {
     bad(['predict', net, seriesFile, '--epochs', '3'], /--epochs does not apply to 'recur forecast predict'/);
     bad([seriesFile, '--model', net, '--horizon', '3'], /--horizon does not apply with --model/);
     bad(['predict', join(dir, 'nowhere'), seriesFile], /no forecaster\.json here/);
+    // A model's directory is named as one, not offered as the place to save a forecaster.
+    const modelDir = join(dir, 'a-text-model');
+    mkdirSync(modelDir);
+    writeFileSync(join(modelDir, 'model.json'), '{}');
+    bad(
+      ['predict', modelDir, seriesFile],
+      /a-text-model holds a model \(model\.json\), not a saved forecaster \(no forecaster\.json\); give a directory written by 'recur forecast … --out DIR'/,
+    );
     // A damaged manifest, a bad field, a missing member file.
     const broken = join(dir, 'broken');
     ok([seriesFile, '--method', 'network', ...NET, '--seeds', '1', '--level', '80', '--out', broken]);

@@ -168,6 +168,28 @@ describe('model files', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
+  it('a directory without model.json is named for what it holds: a saved forecaster, a seed ensemble, or nothing', () => {
+    const cases: [string, string, RegExp][] = [
+      ['forecaster.json', '{}', /holds a saved forecaster \(forecaster\.json\), not a model$/],
+      [
+        'ensemble.json',
+        '{}',
+        /holds a seed ensemble \(ensemble\.json; its models are members\/1 … members\/N\), not one model$/,
+      ],
+      ['notes.txt', 'mine', /: no model\.json here; not a model directory$/],
+    ];
+    for (const [file, text, message] of cases) {
+      const d = join(root, `without-model-${file}`);
+      mkdirSync(d);
+      writeFileSync(join(d, file), text);
+      assert.throws(() => loadModel(d), message);
+      // The command line says the same, exit 2.
+      const r = run(['convert', d, join(root, `${file}.h5`)]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.trim(), message);
+    }
+  });
+
   describe('weights are read only from inside the model directory', () => {
     it('a manifest path with ../ is refused, naming the path, even when the file it names would fit', () => {
       const d = fresh();

@@ -157,6 +157,11 @@ function loadSource(path: string | undefined, columns: ColumnChoice): LoadedText
 
 /** The flags as settings overrides (absent flags keep the recipe's values). */
 function overridesOf(o: ClassifyTrainOptions): ClassifierOverrides {
+  // --test FILE is the test set, so no test split is drawn from DATA: a --test-split beside it would be ignored.
+  if (o.test !== undefined && o.testSplit !== undefined)
+    throw new UsageError(
+      `--test-split ${o.testSplit} draws a test split from DATA, and --test ${o.test} is the test set: give one`,
+    );
   const tokenizer = {
     ...(o.level !== undefined ? { level: o.level } : {}),
     ...(o.lowercase !== undefined ? { lowercase: o.lowercase } : {}),

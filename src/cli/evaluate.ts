@@ -11,14 +11,17 @@ import { textFileChunks } from '../node/text_file.js';
 import { TextCorpus, type SyncBatchDataset } from '../text/corpus.js';
 import { compileTextModel } from '../text/recipes.js';
 import type { Vocabulary } from '../text/vocabulary.js';
+import { EVALUATE_BATCH_SIZE } from './flags.js';
 import { assertFits, estimateTextModelBytes } from './memory.js';
 import { UsageError, type Output } from './output.js';
 import { loadCharacterModel, type VocabularyFlags } from './text_model.js';
 import { settingsOfModel } from './train_from.js';
 
 export interface EvaluateCliOptions extends VocabularyFlags {
+  /** Window models only: a stateful (char-rnn) model reads its own streams. */
   step?: number;
-  batchSize: number;
+  /** Window models: default EVALUATE_BATCH_SIZE; a stateful model evaluates in its own batch. */
+  batchSize?: number;
   unknown?: 'skip' | 'error';
   threads?: number;
 }
@@ -37,11 +40,13 @@ export function findUnknown(pieces: Iterable<string>, vocab: Vocabulary): Unknow
   let first: UnknownCharacters['first'] = null;
   for (const piece of pieces) {
     for (const c of piece) {
+      if (!vocab.has(c)) {
+        count++;
+        distinct.add(c);
+        first ??= { char: c, line };
+      }
+      // After the check: a newline belongs to the line it ends.
       if (c === '\n') line++;
-      if (vocab.has(c)) continue;
-      count++;
-      distinct.add(c);
-      first ??= { char: c, line };
     }
   }
   return { count, distinct: [...distinct], first };
@@ -74,6 +79,18 @@ export async function evaluate(
   const s = meta?.settings ?? settingsOfModel(model, lowercase, dir);
   // A Keras file's model comes uncompiled; scoring needs only the recipe's loss.
   if (!model.loss) compileTextModel(model, s);
+  if (s.recipe === 'char-rnn') {
+    // A stateful model reads its own batch of streams: a stride or another batch size would be ignored, so refuse it.
+    if (o.step !== undefined)
+      throw new UsageError(
+        `--step: ${dir} is a stateful char-rnn model, which reads streams, not windows; leave it out`,
+      );
+    if (o.batchSize !== undefined && o.batchSize !== s.batchSize)
+      throw new UsageError(
+        `--batch-size ${o.batchSize}: ${dir} is a stateful char-rnn model, which evaluates in its own batch of ` +
+          `${s.batchSize} streams; leave it out`,
+      );
+  }
   // The text in pieces, as recur train reads it: a large file is never one string.
   const pieces = textFileChunks(file);
   const unknown = findUnknown(
@@ -94,7 +111,7 @@ export async function evaluate(
     unknown: 'skip',
   });
 
-  const batchSize = s.recipe === 'char-rnn' ? s.batchSize : o.batchSize;
+  const batchSize = s.recipe === 'char-rnn' ? s.batchSize : (o.batchSize ?? EVALUATE_BATCH_SIZE);
   model.threads = o.threads ?? defaultThreads();
   assertFits(
     estimateTextModelBytes(s, vocab.size, batchSize, model.threads, false),
@@ -126,7 +143,7 @@ export async function evaluate(
     const data = corpus.windows({
       maxlen: s.maxlen,
       step,
-      batchSize: o.batchSize,
+      batchSize,
       shuffle: false,
       alikeTogether: true,
     });

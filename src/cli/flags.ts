@@ -179,6 +179,9 @@ export interface BudgetOptions {
   cpuTimeLimit?: number;
 }
 
+/** `recur evaluate`'s windows per batch for a window (keras-recipe) model; a stateful model uses its own batch. */
+export const EVALUATE_BATCH_SIZE = 512;
+
 /** --time-limit, shared by the training commands. */
 export function timeLimitOption(): Option {
   return new Option(

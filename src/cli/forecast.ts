@@ -74,7 +74,8 @@ export interface ForecastCliOptions {
   layers: number;
   dropout: number;
   strategy: string;
-  epochs: number;
+  /** Absent: FORECAST_DEFAULTS.epochs (the global network of many series: its own default). */
+  epochs?: number;
   seeds?: number;
   seed?: number;
   log: boolean;
@@ -480,7 +481,7 @@ export async function forecast(
     lookback,
     horizon,
     strategy: oneOf('--strategy', o.strategy, ['direct', 'recursive'] as const),
-    epochs: o.epochs,
+    epochs: o.epochs ?? FORECAST_DEFAULTS.epochs,
     batchSize: FORECAST_DEFAULTS.batchSize,
     learningRate: FORECAST_DEFAULTS.learningRate,
     seeds,

@@ -121,7 +121,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
       layers: o.layers,
       dropout: o.dropout,
       strategy: oneOf('--strategy', o.strategy, ['direct', 'recursive'] as const),
-      epochs: o.epochs,
+      epochs: o.epochs ?? FORECAST_DEFAULTS.epochs,
       batchSize: FORECAST_DEFAULTS.batchSize,
       learningRate: FORECAST_DEFAULTS.learningRate,
       seeds: seedsOf(o),
@@ -131,10 +131,11 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
     },
     baselines,
     // The global network: an ensemble of --seeds members (default 3) from --seed (default 1), so one --seed gives one
-    // reproducible run; --epochs and --units apply to it only when given (its own defaults otherwise: global.ts).
+    // reproducible run; --epochs and --units apply to it only when given (its own defaults otherwise: global.ts), also
+    // when they equal the per-series networks' defaults.
     global: {
       seeds: Array.from({ length: o.seeds ?? GLOBAL_DEFAULTS.seedCount }, (_, i) => (o.seed ?? 1) + i),
-      ...(o.epochs !== FORECAST_DEFAULTS.epochs ? { epochs: o.epochs } : {}),
+      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
       ...(o.units !== FORECAST_DEFAULTS.units ? { units: o.units } : {}),
     },
     ...(savedDirOf(o) !== undefined ? { keep: true } : {}),

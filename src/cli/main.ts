@@ -3,9 +3,10 @@
 import '../node/wasm_flags.js';
 import { Command, CommanderError } from 'commander';
 import { RECUR_VERSION } from '../core/version.js';
-import { FORECAST_DEFAULTS } from '../forecast/defaults.js';
+import { FORECAST_DEFAULTS, GLOBAL_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
 import {
+  EVALUATE_BATCH_SIZE,
   MAX_COUNT,
   MAX_TEMPERATURE,
   MAX_TEXT_UNITS,
@@ -253,7 +254,11 @@ program
   )
   .argument('<text-file>', 'UTF-8 text to score')
   .option('--step <n>', 'window stride (default: the training stride)', int('--step', 1, MAX_LENGTH))
-  .option('-b, --batch-size <n>', 'batch size', batchSizeFlag(), 512)
+  .option(
+    '-b, --batch-size <n>',
+    `batch size (default: ${EVALUATE_BATCH_SIZE}; a stateful char-rnn model: its own, which it needs)`,
+    batchSizeFlag(),
+  )
   .option(
     '--unknown <mode>',
     "characters outside the model's vocabulary: 'skip' and count them, or 'error'",
@@ -376,7 +381,13 @@ forecastCommand
     "multi-step strategy: 'direct' (all steps at once) or 'recursive'",
     FORECAST_DEFAULTS.strategy,
   )
-  .option('--epochs <n>', 'training epochs per seed', epochsFlag(), FORECAST_DEFAULTS.epochs)
+  .option(
+    '--epochs <n>',
+    // No commander default: the per-series networks and the global network of many series have different defaults,
+    // and an --epochs given equal to one of them must still apply to both.
+    `training epochs per seed (default ${FORECAST_DEFAULTS.epochs}; the global network of many series: ${GLOBAL_DEFAULTS.epochs})`,
+    epochsFlag(),
+  )
   .option(
     '--seeds <n>',
     `networks: ensemble size (default ${FORECAST_DEFAULTS.seedCount}, or 1 with --seed; the global network of many series: 3)`,
@@ -461,7 +472,8 @@ forecastCommand
     '--id-column <name|index>',
     'long format: the id column, by name or index from 0 (default: the one used in training)',
   )
-  .option('--wide', 'wide format (default: as in training)', false)
+  // No commander default (absent: as in training, which forecastPredict reads), so --help states one default.
+  .option('--wide', 'wide format (default: as in training)')
   .option(
     '--date-column <name|index>',
     'column of dates, by name or index from 0 (default: as in training, else detected)',
@@ -470,7 +482,7 @@ forecastCommand
     '--value-column <name|index>',
     'column of values, by name or index from 0 (default: as in training, else the last numeric)',
   )
-  .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)', false)
+  .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)')
   .option('--level <list>', 'interval levels in percent, among those saved (default: every saved level)')
   .option('--output <file>', 'write the forecast as .csv or .json')
   .option(

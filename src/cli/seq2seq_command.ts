@@ -70,18 +70,20 @@ export function registerSeq2Seq(program: Command): void {
     .description(
       'sequence-to-sequence learning (encoder–decoder with attention): train, eval, predict (default data: English grapheme to phoneme on CMUdict)',
     );
+  // A model's own pairs (eval DIR, ngram, train --resume) are read as its training read them unless these say.
+  const asTrained = "a model's own pairs: as its training read them";
   const dataFlags = (c: Command): Command =>
     c
       .option(
         '--format <f>',
-        "pairs file format: 'tsv' or 'csv' (default: from the extension)",
+        `pairs file format: 'tsv' or 'csv' (default: from the extension; ${asTrained})`,
         choiceFlag('--format', ['tsv', 'csv']),
       )
-      .option('--source-column <name>', "CSV column of the sources (default 'source')")
-      .option('--target-column <name>', "CSV column of the targets (default 'target')")
+      .option('--source-column <name>', `CSV column of the sources (default 'source'; ${asTrained})`)
+      .option('--target-column <name>', `CSV column of the targets (default 'target'; ${asTrained})`)
       .option(
         '--skip-bad',
-        'skip bad lines (no tab, an empty side, too long) and count them instead of stopping',
+        "skip bad lines (no tab, an empty side, too long) and count them instead of stopping (a model's own pairs: also when its training skipped them)",
         false,
       );
 

@@ -216,6 +216,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     meta = parseTextMetadata(loaded.metadata, ckptDir);
     model = loaded.model;
     settings = meta.settings;
+    // Without a text the run would read Moby Dick: name the text it trained on rather than blame Moby Dick's.
+    if (!file && settings.source !== source)
+      throw new UsageError(
+        `--resume: the run in ${outDir} trained on ${settings.source}, not on Moby Dick; give its text: ` +
+          `recur train ${settings.source} --out ${outDir} --resume`,
+      );
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     const ckptJson = join(ckptDir, 'model.json');

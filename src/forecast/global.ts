@@ -18,7 +18,10 @@ import { Dense } from '../layers/index.js';
 import { recurrentLayer, type CellType } from '../layers/recurrent_factory.js';
 import { Adam } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
+import { GLOBAL_DEFAULTS } from './defaults.js';
 import { adjust, fitSeasonalAdjustment, reseasonalize, type SeasonalAdjustment } from './seasonality.js';
+
+export { GLOBAL_DEFAULTS };
 
 export interface GlobalOptions {
   season: number;
@@ -37,17 +40,6 @@ export interface GlobalOptions {
   /** The fewest points a window's history may have. */
   minHistory: number;
 }
-
-/** Defaults measured on the M3 monthly sample's backtest (BENCHMARKS.md). */
-export const GLOBAL_DEFAULTS = {
-  cell: 'lstm',
-  units: 32,
-  epochs: 20,
-  batchSize: 64,
-  learningRate: 0.003,
-  windowsPerSeries: Number.POSITIVE_INFINITY,
-  seedCount: 3,
-} as const;
 
 /** The defaults for a season and horizon: two seasons (or the horizon, if longer) of lookback. */
 export function globalOptions(

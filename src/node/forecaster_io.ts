@@ -130,13 +130,18 @@ const forecasterFileSchema = z.looseObject({
 /** forecaster.json's JSON; a missing or unparsable file is an error naming it. */
 function readManifest(dir: string): unknown {
   const path = join(dir, FORECASTER_FILE);
-  if (!existsSync(path))
+  if (!existsSync(path)) {
+    // A model's directory (recur train, classify, seq2seq) is no place to save a forecaster: name what it holds.
+    const model = ['model.json', 'ensemble.json'].find((f) => existsSync(join(dir, f)));
     throw new ModelFileError(
       path,
       FORECASTER_FILE,
       'missing',
-      `${dir}: no ${FORECASTER_FILE} here; save a forecaster with 'recur forecast … --out ${dir}'`,
+      model !== undefined
+        ? `${dir} holds a model (${model}), not a saved forecaster (no ${FORECASTER_FILE}); give a directory written by 'recur forecast … --out DIR'`
+        : `${dir}: no ${FORECASTER_FILE} here; save a forecaster with 'recur forecast … --out ${dir}'`,
     );
+  }
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {

@@ -73,7 +73,19 @@ export function modelJsonPath(pathOrDir: string): string {
   const p = resolve(pathOrDir);
   if (!existsSync(p)) throw new Error(`${pathOrDir}: no such model directory`);
   const file = statSync(p).isDirectory() ? join(p, 'model.json') : p;
-  if (!existsSync(file)) throw new Error(`${pathOrDir}: no model.json here; not a model directory`);
+  if (!existsSync(file)) {
+    // A directory of recur's other kinds is named for what it holds, not only for what it lacks.
+    const held = existsSync(join(p, 'forecaster.json'))
+      ? 'a saved forecaster (forecaster.json), not a model'
+      : existsSync(join(p, 'ensemble.json'))
+        ? 'a seed ensemble (ensemble.json; its models are members/1 … members/N), not one model'
+        : null;
+    throw new Error(
+      held !== null
+        ? `${pathOrDir} holds ${held}`
+        : `${pathOrDir}: no model.json here; not a model directory`,
+    );
+  }
   return file;
 }
 
