@@ -186,7 +186,7 @@ export const EVALUATE_BATCH_SIZE = 512;
 export function timeLimitOption(): Option {
   return new Option(
     '--time-limit <minutes>',
-    'stop training after this long (a checkpoint is saved; the best model is kept and tested)',
+    'stop training after this long (a checkpoint is saved, and the run ends as after its last epoch)',
   ).argParser(numFlag('--time-limit', 0.01, 1e6));
 }
 
