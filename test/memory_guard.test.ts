@@ -33,6 +33,7 @@ const tsv = join(dir, 'pairs.tsv');
 const series = join(dir, 'series.csv');
 const panel = join(dir, 'panel.csv');
 const longPairs = join(dir, 'long-pairs.tsv');
+const longTexts = join(dir, 'long-texts.csv');
 
 before(() => {
   writeFileSync(csv, reviews(200, 1));
@@ -57,6 +58,13 @@ before(() => {
     lines.push(`${words('s')}\t${words('t')}`);
   }
   writeFileSync(longPairs, lines.join('\n') + '\n');
+  // 400 texts of 200 words: all of them in one batch of a BiLSTM(1024) is too big (in batches of 8 it is not).
+  const texts = ['text,label'];
+  for (let i = 0; i < 400; i++)
+    texts.push(
+      `${Array.from({ length: 200 }, (_, j) => `w${(i * 13 + j * 7) % 300}`).join(' ')},${i % 2 ? 'a' : 'b'}`,
+    );
+  writeFileSync(longTexts, texts.join('\n') + '\n');
 });
 
 function refusedFast(args: string[], what: RegExp): CliResult {
@@ -79,6 +87,22 @@ describe('a model or batch too big for memory is refused at once by every traini
       ['--units', '4096', '--layers', '16'],
     ])
       refusedFast(['classify', 'train', csv, '--out', out, ...flags, '--epochs', '1'], /this classifier \(/);
+    refusedFast(
+      [
+        'classify',
+        'train',
+        longTexts,
+        '--out',
+        out,
+        '--units',
+        '1024',
+        '--batch-size',
+        '400',
+        '--epochs',
+        '1',
+      ],
+      /batch 400 of up to 200 tokens\) would need about [\d.]+ GiB \([\d.]+ MiB for weights/,
+    );
     assert.equal(existsSync(out), false, 'nothing is written');
   });
 
