@@ -108,6 +108,7 @@ const ONCE = [
   'threads',
   'cli_consistency',
   'cli_gaps',
+  'memory_guard',
   'export_overwrite',
   'forecast_page_messages',
 ];

@@ -51,6 +51,7 @@ import {
   classifierSettings,
   compileClassifier,
   learningRateAt,
+  outputUnits,
   type ClassWeightSpec,
   type ClassifierOverrides,
   type ClassifierPooling,
@@ -84,6 +85,7 @@ import { LOG_FILE } from '../node/run_files.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
 import { classifyTrainEnsemble, memberFigures, memberTable } from './classify_ensemble.js';
+import { assertFits, estimateClassifierBytes } from './memory.js';
 import {
   EpochRecorder,
   TrainingBudget,
@@ -590,6 +592,21 @@ export async function trainClassifier(
   // A member's own seed draws its weights, batch order and dropout; the split above used the run's seed.
   const trainSeed = member?.seed ?? settings.seed;
   if (!model) {
+    // Before the weights are drawn: a model or batch too big for memory is refused now, not after minutes of init.
+    const longest = train.sequences.reduce((m, seq) => Math.max(m, seq.length), 1);
+    assertFits(
+      estimateClassifierBytes(
+        settings,
+        tokenizer.size,
+        outputUnits(settings, classes.length),
+        Math.min(settings.batchSize, train.sequences.length),
+        longest,
+        o.threads ?? defaultThreads(),
+      ),
+      `this classifier (${settings.layers}×${settings.bidirectional ? 'bidirectional ' : ''}${settings.cell}(${settings.units}), ` +
+        `vocabulary ${tokenizer.size}, batch ${settings.batchSize} of up to ${longest} tokens)`,
+      'use fewer --units or --layers, a smaller --embedding-dim, --max-vocab or --batch-size, or a shorter --max-length',
+    );
     model = buildClassifier({ ...settings, seed: trainSeed }, tokenizer.size, classes.length);
     compileClassifier(model, settings);
   }

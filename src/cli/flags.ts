@@ -80,15 +80,16 @@ export function threadsFlag(flag = '--threads'): (v: string) => number {
 /*
  * The flags several commands share, each with one range for every command that takes it: wide enough for any real
  * run, narrow enough that a typo is caught before it allocates. Two differences are deliberate (README, "When things
- * go wrong"): --units of recur train, whose memory estimate (memory.ts) refuses a model too big, goes to
- * MAX_TEXT_UNITS; and --validation-split of classify train, which needs a validation set beside its test split.
+ * go wrong"): --units of recur train goes to MAX_TEXT_UNITS, the others' to MAX_UNITS (seq2seq's settings schema has
+ * the same cap); below either, every training command's memory estimate (memory.ts) refuses a model too big; and
+ * --validation-split of classify train, which needs a validation set beside its test split.
  */
 
 /** Batches, counted in windows, texts or sources. */
 export const MAX_BATCH = 1_000_000;
 /** Epochs, steps per epoch, sources or texts scored. */
 export const MAX_COUNT = 1_000_000_000;
-/** Recurrent units of a layer where no memory estimate guards the model (classify, seq2seq, forecast). */
+/** Recurrent units of a layer of classify, seq2seq and forecast models. */
 export const MAX_UNITS = 8192;
 /** Recurrent units of a text model's layer: its memory estimate refuses what would not fit. */
 export const MAX_TEXT_UNITS = 65_536;

@@ -46,6 +46,7 @@ import {
 import { savedSeriesOf } from '../forecast/saved.js';
 import { decodeUtf8, TextFileError, usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
+import { assertFits, estimateForecastBytes } from './memory.js';
 
 export interface ForecastCliOptions {
   /** Many series: the id column of a long-format file. */
@@ -370,6 +371,34 @@ function backtestProgress(
   return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
 }
 
+/**
+ * Refuses (exit 2), before any network is built, forecasting networks too big for memory: `parallel` series' seed
+ * ensembles trained at once, each on up to `points` points (the windows, and the longest lookback, it can have).
+ */
+export function assertNetworkFits(
+  net: Pick<NetworkOptions, 'cell' | 'units' | 'layers' | 'dropout' | 'strategy' | 'batchSize' | 'seeds'> & {
+    lookback?: number;
+    horizon?: number;
+  },
+  points: number,
+  threads: number,
+  parallel: number,
+): void {
+  const lookback = Math.min(net.lookback ?? points, points);
+  const outputs = net.strategy === 'direct' ? (net.horizon ?? points) : 1;
+  assertFits(
+    estimateForecastBytes(
+      { ...net, lookback, outputs, seeds: net.seeds.length },
+      Math.max(1, points - lookback),
+      threads,
+      parallel,
+    ),
+    `the forecasting networks (${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ${lookback}, ` +
+      `${net.seeds.length} seed(s)${parallel > 1 ? `, ${parallel} series at once` : ''})`,
+    `use fewer --units or --layers${parallel > 1 ? ' or --threads' : ''}, a shorter --lookback or fewer --seeds`,
+  );
+}
+
 export async function forecast(
   file: string | undefined,
   o: ForecastCliOptions,
@@ -495,6 +524,8 @@ export async function forecast(
 
   const trainEnd = series.values.length - holdout;
   const train = series.values.slice(0, trainEnd);
+  if (candidates.some((c) => c === 'network' || c === 'hybrid'))
+    assertNetworkFits(net, train.length, threads, 1);
   const order = series.frequency
     ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
     : '';

@@ -16,6 +16,7 @@ import { FORECAST_DEFAULTS } from '../forecast/network.js';
 import {
   DEFAULT_ROW,
   isFailure,
+  needsGlobal,
   PANEL_CANDIDATES,
   PANEL_DEFAULT_BASELINES,
   PANEL_DEFAULT_CANDIDATES,
@@ -35,9 +36,10 @@ import {
 import { escapeText, quote, SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { GLOBAL_DEFAULTS, type GlobalProgress } from '../forecast/global.js';
+import { GLOBAL_DEFAULTS, globalOptions, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import {
+  assertNetworkFits,
   checkBaselinesHoldout,
   checkCandidates,
   layoutOf,
@@ -347,6 +349,36 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
   };
 }
 
+/**
+ * Refuses (exit 2), before anything trains, networks too big for memory: the per-series networks of `workers` series
+ * at once, and the global network's members (trained at once, on windows of up to the longest series).
+ */
+function refuseNetworksTooBig(
+  settings: PanelSettings,
+  ready: readonly { series?: { values: readonly number[] } }[],
+  workers: number,
+): void {
+  const longest = ready.reduce((m, s) => Math.max(m, s.series?.values.length ?? 0), 1);
+  const isNetwork = (c: string): boolean => c === 'network' || c === 'hybrid';
+  const choosing = settings.method === 'auto' || settings.method === COMBINATION;
+  if (isNetwork(settings.method) || (choosing && settings.candidates.some(isNetwork)))
+    assertNetworkFits(
+      { ...settings.network, lookback: settings.lookback, horizon: settings.horizon },
+      longest,
+      1,
+      workers,
+    );
+  if (needsGlobal(settings)) {
+    const g = globalOptions(1, settings.horizon ?? 12, settings.global);
+    assertNetworkFits(
+      { ...g, layers: 1, dropout: 0, strategy: 'direct', lookback: settings.lookback, horizon: g.horizon },
+      longest,
+      1,
+      1,
+    );
+  }
+}
+
 export async function forecastPanelCommand(
   file: string | undefined,
   o: ForecastCliOptions,
@@ -374,6 +406,7 @@ export async function forecastPanelCommand(
   out.info(
     `${file}: ${panel.format} format, ${panel.series.length} series (${panel.format === 'long' ? `id column '${panel.idName}', ` : ''}${panel.dateName ? `${panel.indexed ? 'index' : 'date'} column '${panel.dateName}'` : 'no date column: in file order'}); method ${settings.method}${settings.method === 'auto' || settings.method === COMBINATION ? ` of ${settings.candidates.join(', ')}` : settings.method in PANEL_MEANS ? ` (the mean of ${PANEL_MEANS[settings.method].join(', ')})` : ''}; ${workers} worker thread(s)`,
   );
+  refuseNetworksTooBig(settings, ready, workers);
   const unread: SeriesFailure[] = unreadable.map((s) => ({ id: s.id, error: s.error! }));
   const outcomes: SeriesOutcome[] = [...unread];
   let failed = outcomes.length;

@@ -77,6 +77,7 @@ import { isWordMode, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
+import { assertFits, estimateSeq2SeqBytes } from './memory.js';
 import {
   EpochRecorder,
   TrainingBudget,
@@ -501,6 +502,24 @@ export async function trainSeq2Seq(
   const trainPairs = examplePairs(trainingExamples(splits, settings.trainOnValidation));
   if (!app) {
     const { source: src, target: tgt, longestTarget: longest } = fitPairTokenizers(trainPairs, settings);
+    // Before the weights are drawn: a model or batch too big for memory is refused now, not after minutes of init.
+    const longestSource = trainPairs.reduce((m, p) => Math.max(m, src.split(p.source).length), 1);
+    const units = `${settings.encoderLayers}×${settings.bidirectional ? 'bidirectional ' : ''}${settings.cell}(${settings.units})`;
+    assertFits(
+      estimateSeq2SeqBytes(
+        settings,
+        src.size,
+        tgt.size,
+        Math.min(settings.batchSize, trainPairs.length),
+        longestSource,
+        // The decoder reads <start> and the target, and predicts the target and <end>.
+        longest + 1,
+        o.threads ?? defaultThreads(),
+      ),
+      `this model (encoder ${units}, vocabularies ${src.size} and ${tgt.size}, batch ${settings.batchSize})`,
+      'use fewer --units or --layers, a smaller --post-attention, --embedding, --vocab-size or --batch-size, or ' +
+        'shorter sequences (--max-source-length, --max-target-length)',
+    );
     app = new Seq2Seq(
       buildSeq2SeqModel(settings, src.size, tgt.size),
       settings,
