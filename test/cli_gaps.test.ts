@@ -8,38 +8,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, pairs, pseudoText, reviews, runCli, runCliOk, type CliResult } from './cli_helpers.js';
+import { CLI, pairs, runCli, trainTinyModels, type CliResult } from './cli_helpers.js';
 
 const STACK_FRAME = /\n\s+at /;
 const dir = mkdtempSync(join(tmpdir(), 'recur-cli-gaps-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const tsv = join(dir, 'pairs.tsv');
 const textFile = join(dir, 'book.txt');
 const csv = join(dir, 'reviews.csv');
-const tsv = join(dir, 'pairs.tsv');
 const textModel = join(dir, 'text-model');
 const classifier = join(dir, 'classifier');
 
 before(() => {
-  writeFileSync(textFile, pseudoText(3000, 1));
-  writeFileSync(csv, reviews(120, 2));
+  trainTinyModels(dir);
   writeFileSync(tsv, pairs(40, 3));
-  const quick = ['--epochs', '1', '--threads', '1', '-q'];
-  runCliOk([
-    'train',
-    textFile,
-    '--out',
-    textModel,
-    '--units',
-    '4',
-    '--maxlen',
-    '5',
-    '--steps-per-epoch',
-    '2',
-    '--no-samples',
-    ...quick,
-  ]);
-  runCliOk(['classify', 'train', csv, '--out', classifier, '--units', '4', '--embedding-dim', '4', ...quick]);
 });
 
 function usageError(r: Pick<CliResult, 'code' | 'stderr'>, message: RegExp, what: string): void {

@@ -3,6 +3,7 @@
  * (no third-party text in tests).
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random } from '../src/core/random.js';
@@ -102,4 +103,39 @@ export function pairs(n: number, seed: number): string {
     lines.push(`the ${en[a]} and the ${en[b]}\tle ${fr[a]} et le ${fr[b]}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The smallest trained models a CLI test needs, in `dir`: a text model (text-model/, on book.txt) and a classifier
+ * (classifier/, on reviews.csv), each one quick epoch on one thread.
+ */
+export function trainTinyModels(dir: string): {
+  textFile: string;
+  csv: string;
+  textModel: string;
+  classifier: string;
+} {
+  const textFile = join(dir, 'book.txt');
+  const csv = join(dir, 'reviews.csv');
+  const textModel = join(dir, 'text-model');
+  const classifier = join(dir, 'classifier');
+  writeFileSync(textFile, pseudoText(3000, 1));
+  writeFileSync(csv, reviews(120, 2));
+  const quick = ['--epochs', '1', '--threads', '1', '-q'];
+  runCliOk([
+    'train',
+    textFile,
+    '--out',
+    textModel,
+    '--units',
+    '4',
+    '--maxlen',
+    '5',
+    '--steps-per-epoch',
+    '2',
+    '--no-samples',
+    ...quick,
+  ]);
+  runCliOk(['classify', 'train', csv, '--out', classifier, '--units', '4', '--embedding-dim', '4', ...quick]);
+  return { textFile, csv, textModel, classifier };
 }

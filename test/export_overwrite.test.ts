@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pseudoText, reviews, runCli, runCliOk, type CliResult } from './cli_helpers.js';
+import { runCli, runCliOk, trainTinyModels, type CliResult } from './cli_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-export-overwrite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,28 +23,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const textModel = join(dir, 'text-model');
 const classifier = join(dir, 'classifier');
 
-before(() => {
-  const textFile = join(dir, 'book.txt');
-  const csv = join(dir, 'reviews.csv');
-  writeFileSync(textFile, pseudoText(3000, 1));
-  writeFileSync(csv, reviews(120, 2));
-  const quick = ['--epochs', '1', '--threads', '1', '-q'];
-  runCliOk([
-    'train',
-    textFile,
-    '--out',
-    textModel,
-    '--units',
-    '4',
-    '--maxlen',
-    '5',
-    '--steps-per-epoch',
-    '2',
-    '--no-samples',
-    ...quick,
-  ]);
-  runCliOk(['classify', 'train', csv, '--out', classifier, '--units', '4', '--embedding-dim', '4', ...quick]);
-});
+before(() => trainTinyModels(dir));
 
 function usageError(r: CliResult, message: RegExp, what: string): void {
   assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.stderr}`);

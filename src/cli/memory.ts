@@ -126,6 +126,28 @@ export function estimateTextModelBytes(
   );
 }
 
+/** `layers` stacked [bidirectional] recurrent layers over T steps of embedded tokens (width E) — classify's and seq2seq's encoders. */
+function encoderStack(
+  cell: CellType,
+  layers: number,
+  E: number,
+  H: number,
+  T: number,
+  bidirectional: boolean,
+  dropout: boolean,
+): RecurrentShape[] {
+  const width = bidirectional ? 2 * H : H;
+  return Array.from({ length: layers }, (_, i) => ({
+    cell,
+    D: i === 0 ? E : width,
+    H,
+    T,
+    bidirectional,
+    inputCopy: true,
+    dropout,
+  }));
+}
+
 /** What a classifier's estimate reads of its settings (ClassifierSettings has them all). */
 export interface ClassifierShape {
   embeddingDim: number;
@@ -152,15 +174,7 @@ export function estimateClassifierBytes(
   const E = s.embeddingDim;
   const H = s.units;
   const width = s.bidirectional ? 2 * H : H;
-  const recurrent = Array.from({ length: s.layers }, (_, i) => ({
-    cell: s.cell,
-    D: i === 0 ? E : width,
-    H,
-    T,
-    bidirectional: s.bidirectional,
-    inputCopy: true,
-    dropout: s.dropout > 0,
-  }));
+  const recurrent = encoderStack(s.cell, s.layers, E, H, T, s.bidirectional, s.dropout > 0);
   return estimateNetworkBytes(
     {
       recurrent,
@@ -206,15 +220,7 @@ export function estimateSeq2SeqBytes(
   const H = s.units;
   const D = s.bidirectional ? 2 * H : H;
   const dropout = s.dropout > 0;
-  const recurrent: RecurrentShape[] = Array.from({ length: s.encoderLayers }, (_, i) => ({
-    cell: s.cell,
-    D: i === 0 ? E : D,
-    H,
-    T: S,
-    bidirectional: s.bidirectional,
-    inputCopy: true,
-    dropout,
-  }));
+  const recurrent = encoderStack(s.cell, s.encoderLayers, E, H, S, s.bidirectional, dropout);
   recurrent.push({ cell: s.cell, D: E, H: D, T, inputCopy: true, dropout: false });
   const attention = s.attention !== 'none';
   // What feeds the softmax: the decoder's output, the tanh Dense over [decoded, context], or the post-attention RNN.
