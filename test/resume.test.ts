@@ -553,7 +553,7 @@ describe('recur train: a non-finite loss', () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stderr,
-        /recur: training stopped: the loss became non-finite at epoch 1, batch 2; nothing from that epoch was saved/,
+        /recur: training stopped at epoch 1: the loss became NaN at batch 2 of the epoch; nothing from that epoch was saved/,
       );
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.ok(!existsSync(join(out, 'model.json')), 'no best model');

@@ -655,7 +655,8 @@ export async function trainClassifier(
     history,
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
-  const terminateOnNaN = new TerminateOnNaN();
+  // The error below reports the stop; no second line for it.
+  const terminateOnNaN = new TerminateOnNaN({ warn: () => undefined });
 
   const budget = member?.budget ?? new TrainingBudget(o);
   const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
@@ -731,13 +732,8 @@ export async function trainClassifier(
   } finally {
     interrupt.close();
   }
-  if (terminateOnNaN.terminatedAt !== null)
-    throw nonFiniteLossError(
-      recorder.currentEpoch,
-      terminateOnNaN.terminatedAt,
-      recorder.checkpointedEpochs,
-      ckptDir,
-    );
+  if (terminateOnNaN.reason !== null)
+    throw nonFiniteLossError(recorder.currentEpoch, terminateOnNaN, recorder.checkpointedEpochs, ckptDir);
   const resumeHint = member
     ? continueWith('classify train', undefined, o.out!, { threads })
     : continueWith('classify train', file, outDir, { threads });

@@ -6,6 +6,7 @@
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
+import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { isModelDir } from '../node/model_io.js';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
@@ -239,7 +240,7 @@ export interface EpochRecorderOptions {
   report?: (epoch: number) => void;
   /** Saves the end-of-epoch checkpoint (`epoch` is 0-based); never called once the loss went non-finite. */
   checkpoint: (epoch: number) => void;
-  /** What the RECUR_TEST_POISON_AFTER test hook does: ruin the weights, as an overflow would. */
+  /** What the RECUR_TEST_POISON_AFTER test hook does (default: fill the model's first weight with NaN), as an overflow would. */
   poison?: () => void;
   /**
    * The count of batches trained that the test hooks read, shared by the recorders of one process that trains several
@@ -284,7 +285,11 @@ export class EpochRecorder extends Callback {
     this.epochSamples += logs.size ?? 0;
     const n = ++this.batchesSeen.n;
     if (n === this.killAfter) process.kill(process.pid, 'SIGKILL');
-    if (n === this.poisonAfter) this.o.poison?.();
+    if (n === this.poisonAfter) {
+      if (this.o.poison) this.o.poison();
+      // Every command's model names its weights (Sequential and functional alike): ruin the first one.
+      else (this.model as unknown as Sequential).namedWeights()[0].weight.value.fill(NaN);
+    }
     const overBudget = this.o.budget !== undefined && !this.o.budget.exhausted && this.o.budget.check();
     if (n === this.stopAfter || overBudget) this.o.interrupt.stop();
   }
@@ -302,7 +307,7 @@ export class EpochRecorder extends Callback {
     this.o.out.json(row);
     this.o.report?.(epoch);
     // Weights a non-finite loss has ruined are never checkpointed: the last good checkpoint stays.
-    if (this.o.terminateOnNaN.terminatedAt === null) {
+    if (this.o.terminateOnNaN.reason === null) {
       this.o.checkpoint(epoch);
       this.checkpointedEpochs = epoch + 1;
     }
@@ -378,19 +383,20 @@ export function announceStop(
   return null;
 }
 
-/** The error a training command stops with when TerminateOnNaN fired: where, and what is still on disk. */
+/** The error a training command stops with when TerminateOnNaN fired: what, where, and what is still on disk. */
 export function nonFiniteLossError(
   epoch: number,
-  batch: number,
+  terminateOnNaN: TerminateOnNaN,
   checkpointedEpochs: number,
   ckptDir: string,
+  lowerRate = 'a lower --lr or a --clipnorm',
 ): Error {
   const last =
     checkpointedEpochs >= 0
       ? `${ckptDir} still holds the state after epoch ${checkpointedEpochs}`
       : 'no epoch finished before it, so no checkpoint was saved';
   return new Error(
-    `training stopped: the loss became non-finite at epoch ${epoch + 1}, batch ${batch + 1}; ` +
-      `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm`,
+    `training stopped at epoch ${epoch + 1}: ${terminateOnNaN.reason ?? 'a value became non-finite'}; ` +
+      `nothing from that epoch was saved (${last}). Try ${lowerRate}`,
   );
 }

@@ -649,7 +649,8 @@ export async function trainSeq2Seq(
   const save = (dir: string, st?: TrainingState): void => {
     saveModel(model, dir, { metadata: metadata(st) });
   };
-  const terminateOnNaN = new TerminateOnNaN();
+  // The error below reports the stop; no second line for it.
+  const terminateOnNaN = new TerminateOnNaN({ warn: () => undefined });
   const tokensPerEpoch = targetTokens(trainData);
 
   // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
@@ -737,13 +738,8 @@ export async function trainSeq2Seq(
   } finally {
     interrupt.close();
   }
-  if (terminateOnNaN.terminatedAt !== null)
-    throw nonFiniteLossError(
-      recorder.currentEpoch,
-      terminateOnNaN.terminatedAt,
-      recorder.checkpointedEpochs,
-      ckptDir,
-    );
+  if (terminateOnNaN.reason !== null)
+    throw nonFiniteLossError(recorder.currentEpoch, terminateOnNaN, recorder.checkpointedEpochs, ckptDir);
   // An ensemble member stopped by its share of the budget is final (the next members share what is left), so
   // there is nothing to continue; one stopped by Ctrl-C resumes with the ensemble.
   const resumeHint = !member

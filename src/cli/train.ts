@@ -388,7 +388,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
         }
       : {}),
   });
-  const terminateOnNaN = new TerminateOnNaN();
+  // The error below reports the stop; no second line for it.
+  const terminateOnNaN = new TerminateOnNaN({ warn: () => undefined });
 
   // Ctrl-C: finish the batch, save, exit cleanly. A second Ctrl-C exits at once (unless the stop was the budget's).
   const budget = new TrainingBudget(o);
@@ -470,13 +471,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   } finally {
     interrupt.close();
   }
-  if (terminateOnNaN.terminatedAt !== null)
-    throw nonFiniteLossError(
-      recorder.currentEpoch,
-      terminateOnNaN.terminatedAt,
-      recorder.checkpointedEpochs,
-      ckptDir,
-    );
+  if (terminateOnNaN.reason !== null)
+    throw nonFiniteLossError(recorder.currentEpoch, terminateOnNaN, recorder.checkpointedEpochs, ckptDir);
   const resumeHint = continueWith('train', file, outDir, { epochs: o.epochs, threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;

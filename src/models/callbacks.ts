@@ -200,7 +200,8 @@ export class EarlyStopping extends Callback {
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const current = this.monitor.read(logs);
-    if (current === null || !this.model) return;
+    // A NaN epoch is neither an improvement nor a plateau: the run has diverged (TerminateOnNaN stops it).
+    if (current === null || !Number.isFinite(current) || !this.model) return;
     if (this.restoreBestWeights && this.bestWeights === null) this.bestWeights = this.model.getWeights();
     this.wait++;
     if (this.monitor.improved(current, this.best)) {
@@ -273,7 +274,8 @@ export class ReduceLROnPlateau extends Callback {
     const opt = this.model?.optimizer;
     if (!opt) return;
     const current = this.monitor.read(logs);
-    if (current === null) return;
+    // A NaN epoch is neither an improvement nor a plateau: the run has diverged (TerminateOnNaN stops it).
+    if (current === null || !Number.isFinite(current)) return;
     const inCooldown = this.cooldownCounter > 0;
     if (inCooldown) {
       this.cooldownCounter--;
@@ -377,15 +379,85 @@ export class StepLearningRateScheduler extends Callback {
   }
 }
 
-/** Stops training as soon as a batch loss is NaN or infinite. */
+export interface TerminateOnNaNArgs {
+  /** Where the one-line notice goes (default console.warn); a CLI that reports the stop itself passes () => {}. */
+  warn?: (message: string) => void;
+}
+
+/** What TerminateOnNaN scans after each batch: a model's weights with their file names, when it has them. */
+interface WeightsByName {
+  namedWeights(): readonly { name: string; weight: { value: Float32Array } }[];
+}
+
+/**
+ * Stops training as soon as a number goes NaN or infinite: a batch's loss (or metric), a weight after the batch's
+ * update (an overflowing gradient ruins the weights while the batch's own loss, computed before, is still finite) or,
+ * at an epoch's end, a validation value. `reason` says which, and where; fit skips the epoch-end callbacks of an
+ * epoch it stopped in a batch of (the epoch's logs are not numbers to record, compare or checkpoint).
+ */
 export class TerminateOnNaN extends Callback {
+  /** The batch (0-based, of the epoch) the run was stopped after; null: not stopped, or stopped at an epoch's end. */
   terminatedAt: number | null = null;
+  /** What went non-finite, and where (e.g. "weight 'lstm/kernel' became NaN after batch 3"); null: nothing. */
+  reason: string | null = null;
+  /** The epoch (0-based) the run was stopped in; meaningful once `reason` is set. */
+  epoch = 0;
+  private readonly warn: (message: string) => void;
+  constructor(args: TerminateOnNaNArgs = {}) {
+    super();
+    this.warn = args.warn ?? ((m) => console.warn(m));
+  }
+  override async onTrainBegin(): Promise<void> {
+    this.terminatedAt = null;
+    this.reason = null;
+  }
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.epoch = epoch;
+  }
+  private stop(reason: string): void {
+    this.reason = reason;
+    this.warn(`TerminateOnNaN: ${reason}; stopping training`);
+    this.model!.stopTraining = true;
+  }
   override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
-    const loss = logs.loss;
-    if (loss !== undefined && !Number.isFinite(loss) && this.model) {
-      console.warn(`TerminateOnNaN: batch ${batch + 1} of the epoch has loss ${loss}; stopping training`);
+    if (!this.model) return;
+    const where = `batch ${batch + 1} of the epoch`;
+    const bad = firstNonFiniteLog(logs);
+    if (bad) {
       this.terminatedAt = batch;
-      this.model.stopTraining = true;
+      return this.stop(`${bad[0] === 'loss' ? 'the loss' : bad[0]} became ${bad[1]} at ${where}`);
+    }
+    const weight = firstNonFiniteWeight(this.model);
+    if (weight) {
+      this.terminatedAt = batch;
+      this.stop(`${weight} after the update of ${where}`);
     }
   }
+  override async onEpochEnd(_epoch: number, logs: Logs): Promise<void> {
+    if (!this.model) return;
+    const bad = firstNonFiniteLog(logs);
+    if (bad) return this.stop(`${bad[0]} became ${bad[1]} at the end of the epoch`);
+    const weight = firstNonFiniteWeight(this.model);
+    if (weight) this.stop(`${weight} by the end of the epoch`);
+  }
+}
+
+/** The first log (loss, metric, val_…) that is NaN or infinite, with its value; `batch` and `size` are counts. */
+function firstNonFiniteLog(logs: Logs): [string, number] | null {
+  for (const [k, v] of Object.entries(logs))
+    if (k !== 'batch' && k !== 'size' && !Number.isFinite(v)) return [k, v];
+  return null;
+}
+
+/** "weight 'NAME' became NaN" for the first weight holding a NaN or infinite value, or null. */
+function firstNonFiniteWeight(model: CallbackModel): string | null {
+  if ('namedWeights' in model) {
+    for (const { name, weight } of (model as CallbackModel & WeightsByName).namedWeights()) {
+      const v = weight.value.find((x) => !Number.isFinite(x));
+      if (v !== undefined) return `weight '${name}' became ${v}`;
+    }
+    return null;
+  }
+  const i = model.getWeights().findIndex((w) => !w.data.every(Number.isFinite));
+  return i < 0 ? null : `weight ${i + 1} became non-finite`;
 }

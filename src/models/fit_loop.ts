@@ -10,6 +10,7 @@ import {
   Callback,
   History,
   LambdaCallback,
+  TerminateOnNaN,
   type CallbackModel,
   type LambdaCallbackArgs,
   type Logs,
@@ -246,7 +247,9 @@ export async function runFitLoop<B>(
       throw new Error(
         `${what}: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
       );
-    if (model.stopTraining && (stepsPerEpoch === null || batch < stepsPerEpoch)) {
+    // A batch that went non-finite ends the epoch too, even its last: its logs are not numbers to record or compare.
+    const diverged = callbacks.some((c) => c instanceof TerminateOnNaN && c.reason !== null);
+    if (model.stopTraining && (stepsPerEpoch === null || batch < stepsPerEpoch || diverged)) {
       // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
       if (steps.getStates) carried ??= await steps.getStates();
       model.interruptedAt = {
@@ -267,7 +270,12 @@ export async function runFitLoop<B>(
       for (const [k, val] of Object.entries(v)) epochLogs[`val_${k}`] = val;
     }
     epochLogs.lr = model.optimizer!.learningRate;
-    for (const c of callbacks) await c.onEpochEnd(epoch, epochLogs);
+    // TerminateOnNaN sees the epoch's logs first: an epoch whose validation went non-finite is, like one a batch of
+    // went non-finite in, neither recorded, compared (plateaus, best models) nor checkpointed.
+    const guards = callbacks.filter((c) => c instanceof TerminateOnNaN);
+    for (const c of guards) await c.onEpochEnd(epoch, epochLogs);
+    if (guards.some((c) => c.reason !== null)) break;
+    for (const c of callbacks) if (!(c instanceof TerminateOnNaN)) await c.onEpochEnd(epoch, epochLogs);
   }
   for (const c of callbacks) await c.onTrainEnd({});
   // Every fit gives the event loop a turn, however short: a program training model after model in a loop gets the
