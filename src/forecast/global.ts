@@ -19,6 +19,7 @@ import { recurrentLayer, type CellType } from '../layers/recurrent_factory.js';
 import { Adam } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { GLOBAL_DEFAULTS } from './defaults.js';
+import { fitStoppingOnNaN } from './network.js';
 import { adjust, fitSeasonalAdjustment, reseasonalize, type SeasonalAdjustment } from './seasonality.js';
 
 export { GLOBAL_DEFAULTS };
@@ -188,23 +189,13 @@ export async function trainGlobalMember(
 ): Promise<Sequential> {
   const o = job.options;
   const m = globalMemberModel(o, job.seed);
-  await m.fit(
+  await fitStoppingOnNaN(
+    m,
     new Tensor(job.x, [job.count, o.lookback, GLOBAL_FEATURES]),
     new Tensor(job.y, [job.count, o.horizon]),
-    {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      shuffle: true,
-      threads: 1,
-      callbacks: {
-        onEpochEnd: (epoch, logs) => {
-          const loss = Number(logs.loss);
-          if (!Number.isFinite(loss))
-            throw new Error(`the global network's loss became ${loss} at epoch ${epoch + 1}`);
-          onEpoch(epoch + 1, loss);
-        },
-      },
-    },
+    { epochs: o.epochs, batchSize: o.batchSize, threads: 1 },
+    { onEpochEnd: (epoch, logs) => onEpoch(epoch + 1, Number(logs.loss)) },
+    'the global network',
   );
   return m;
 }

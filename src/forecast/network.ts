@@ -6,6 +6,7 @@
 import { Tensor } from '../core/tensor.js';
 import { Dense, Dropout } from '../layers/index.js';
 import { recurrentLayer, type CellType } from '../layers/recurrent_factory.js';
+import { LambdaCallback, TerminateOnNaN, type LambdaCallbackArgs } from '../models/callbacks.js';
 import { Adam } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { etsWithFitted } from './baselines.js';
@@ -124,7 +125,14 @@ export class RNNForecaster {
     this.models.length = 0;
     for (const seed of this.opts.seeds) {
       const m = this.build(seed);
-      await m.fit(x, y, { epochs: this.opts.epochs, batchSize: this.opts.batchSize, shuffle: true, threads });
+      await fitStoppingOnNaN(
+        m,
+        x,
+        y,
+        { epochs: this.opts.epochs, batchSize: this.opts.batchSize, threads },
+        {},
+        'the network',
+      );
       this.models.push(m);
     }
   }
@@ -172,4 +180,25 @@ export class RNNForecaster {
       members,
     };
   }
+}
+
+/**
+ * Fits a forecasting network (shuffled batches), stopping at the first non-finite loss or weight with an error that
+ * says what went non-finite and where — not epochs later, as a NaN forecast. `callbacks` are the caller's own hooks.
+ */
+export async function fitStoppingOnNaN(
+  m: Sequential,
+  x: Tensor,
+  y: Tensor,
+  args: { epochs: number; batchSize: number; threads: number },
+  callbacks: LambdaCallbackArgs,
+  what: string,
+): Promise<void> {
+  const guard = new TerminateOnNaN({ warn: () => undefined });
+  await m.fit(x, y, { ...args, shuffle: true, callbacks: [guard, new LambdaCallback(callbacks)] });
+  if (guard.reason !== null)
+    throw new Error(
+      `${what}'s training stopped at epoch ${guard.epoch + 1}: ${guard.reason} ` +
+        '(extreme values in the series? try --transform log or box-cox, or fewer --epochs)',
+    );
 }
