@@ -14,7 +14,7 @@ import { evaluateSplit } from '../../forecast/pipeline.js';
 import { SEASON_OF_FREQUENCY, datesAfter, parseSeriesCsv } from '../../forecast/series.js';
 import { detectSeason } from '../../forecast/transforms.js';
 import { forecastErrorMessage } from './forecast_messages.js';
-import { LambdaCallback } from '../../models/callbacks.js';
+import { LambdaCallback, TerminateOnNaN } from '../../models/callbacks.js';
 import { parseModelJson } from '../../models/model_file.js';
 import type { BatchDataset, EpochProgress, Sequential } from '../../models/sequential.js';
 import { deserializeModel, modelJsonFor, serializeModel } from '../../models/serialization.js';
@@ -184,17 +184,17 @@ async function fit(r: Run): Promise<void> {
     pending = [];
     lastPost = now;
   };
+  // Stops at the first non-finite loss, weight or validation loss, before anything of that epoch is reported.
+  const guard = new TerminateOnNaN({ warn: () => undefined });
   const callbacks = new LambdaCallback({
     onEpochBegin: () => {
       epochStart = performance.now();
       epochSamples = 0;
     },
     onBatchEnd: (batch, logs) => {
+      // A non-finite batch is reported once fit returns (below), not drawn as a point of the loss curve.
+      if (guard.reason !== null) return;
       const loss = logs.loss;
-      if (!Number.isFinite(loss)) {
-        model.stopTraining = true;
-        throw new Error(`the loss became ${loss} at batch ${batch + 1}; training stopped (try fewer units)`);
-      }
       pending.push(loss);
       epochSamples += logs.size ?? 0;
       batchesThisRun++;
@@ -235,11 +235,13 @@ async function fit(r: Run): Promise<void> {
       epochs: r.epochs,
       ...(r.resumeFrom ? { resumeFrom: r.resumeFrom } : { initialEpoch: r.done }),
       validationData: r.validation,
-      callbacks: [callbacks],
+      callbacks: [guard, callbacks],
     });
   } finally {
     training = false;
   }
+  if (guard.reason !== null)
+    throw new Error(`training stopped at epoch ${guard.epoch + 1}: ${guard.reason} (try fewer units)`);
   if (model.interruptedAt) {
     r.resumeFrom = model.interruptedAt;
     post({ type: 'stopped', epoch: r.resumeFrom.epoch + 1, batch: r.resumeFrom.batch });
