@@ -111,6 +111,7 @@ const ONCE = [
   'memory_guard',
   'export_overwrite',
   'forecast_page_messages',
+  'nonfinite',
 ];
 
 const set = process.argv[2];
