@@ -15,6 +15,7 @@ import { SGD } from '../src/models/optimizers.js';
 import { Sequential } from '../src/models/sequential.js';
 import { RNNForecaster } from '../src/forecast/network.js';
 import { FORECAST_DEFAULTS } from '../src/forecast/defaults.js';
+import { metrics } from '../src/forecast/metrics.js';
 import { pseudoText, runCli } from './cli_helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'recur-nonfinite-'));
@@ -250,5 +251,13 @@ describe('training commands', () => {
     assert.match(r.stderr, /^recur: training stopped at epoch 2: /);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(existsSync(join(out, 'model.json')), "epoch 1's best model stays");
+  });
+});
+
+describe('forecast metrics of huge values', () => {
+  it('an RMSE whose squared errors overflow is still finite', () => {
+    const m = metrics([1e300, 2e300], [0, 0], [1, 2, 3, 4], 1);
+    assert.ok(Math.abs(m.rmse / (Math.sqrt(2.5) * 1e300) - 1) < 1e-12, String(m.rmse));
+    assert.equal(metrics([0, 2], [0, 1], [0, 1, 3, 0], 1).rmse, Math.sqrt(0.5));
   });
 });

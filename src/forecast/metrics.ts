@@ -25,6 +25,17 @@ export function maseScale(train: readonly number[], season: number): number {
   return 0;
 }
 
+/**
+ * RMSE of errors whose squares overflow (above ~1e154, from a series of huge but finite values): the squares are
+ * summed relative to the largest error, so the result is finite — not Infinity, a null in --json and a dash in tables.
+ */
+function rootMeanSquareOfHuge(actual: readonly number[], forecast: readonly number[]): number {
+  const errors = actual.map((a, i) => Math.abs(forecast[i] - a));
+  const largest = Math.max(...errors);
+  if (!Number.isFinite(largest)) return largest;
+  return largest * Math.sqrt(errors.reduce((s, e) => s + (e / largest) ** 2, 0) / errors.length);
+}
+
 export function metrics(
   actual: readonly number[],
   forecast: readonly number[],
@@ -53,7 +64,7 @@ export function metrics(
   // would otherwise give an infinite MASE to every method on the hold-out.
   const scale = fixedScale ?? maseScale(train, season);
   return {
-    rmse: Math.sqrt(se / n),
+    rmse: Number.isFinite(se) ? Math.sqrt(se / n) : rootMeanSquareOfHuge(actual, forecast),
     mae: ae / n,
     mape: (100 * ape) / n,
     smape: (100 * sape) / n,
