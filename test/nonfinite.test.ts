@@ -14,6 +14,7 @@ import { input, model as functionalModel } from '../src/models/functional.js';
 import { SGD } from '../src/models/optimizers.js';
 import { Sequential } from '../src/models/sequential.js';
 import { RNNForecaster } from '../src/forecast/network.js';
+import { saveModel } from '../src/node/model_io.js';
 import { FORECAST_DEFAULTS } from '../src/forecast/defaults.js';
 import { metrics } from '../src/forecast/metrics.js';
 import { pseudoText, runCli } from './cli_helpers.js';
@@ -259,5 +260,22 @@ describe('forecast metrics of huge values', () => {
     const m = metrics([1e300, 2e300], [0, 0], [1, 2, 3, 4], 1);
     assert.ok(Math.abs(m.rmse / (Math.sqrt(2.5) * 1e300) - 1) < 1e-12, String(m.rmse));
     assert.equal(metrics([0, 2], [0, 1], [0, 1, 3, 0], 1).rmse, Math.sqrt(0.5));
+  });
+});
+
+describe('recur predict', () => {
+  it('refuses outputs that overflowed float32, saying so (not "inputs and targets must be finite")', () => {
+    const m = sequential();
+    m.build();
+    m.setWeights([new Tensor(new Float32Array(6).fill(1), [3, 2]), new Tensor(new Float32Array(2), [2])]);
+    const dir = join(tmp, 'dense');
+    saveModel(m, dir);
+    const r = runCli(['predict', dir, '--json'], { input: '[[3e38, 3e38, 3e38]]' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^recur: output 'dense\w*' contains Infinity at index \[0, 0\]; the model overflowed float32/,
+    );
   });
 });

@@ -167,8 +167,8 @@ export function indexTensor(
   return new IndexTensor(Int32Array.from(inferred.flat), shape ?? inferred.shape);
 }
 
-/** Throws if any value is NaN or ±Infinity, naming what was checked and where. */
-export function assertFinite(t: Tensor, what: string): void {
+/** Throws if any value is NaN or ±Infinity, naming what was checked and where, then `why` that is refused. */
+export function assertFinite(t: Tensor, what: string, why = 'inputs and targets must be finite'): void {
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
@@ -178,9 +178,7 @@ export function assertFinite(t: Tensor, what: string): void {
         idx.unshift(r % t.shape[k]);
         r = Math.floor(r / t.shape[k]);
       }
-      throw new Error(
-        `${what} contains ${d[i]} at index [${idx.join(', ')}]; inputs and targets must be finite`,
-      );
+      throw new Error(`${what} contains ${d[i]} at index [${idx.join(', ')}]; ${why}`);
     }
   }
 }

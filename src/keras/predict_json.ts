@@ -171,7 +171,11 @@ export function predictJson(model: Model, json: unknown, where: string): Record<
   const names = outputNames(model);
   const out: Record<string, NestedArray> = {};
   ys.forEach((y, i) => {
-    assertFinite(y, `output '${names[i]}'`);
+    assertFinite(
+      y,
+      `output '${names[i]}'`,
+      'the model overflowed float32 on these inputs (try smaller values); recur prints no non-finite outputs',
+    );
     out[names[i]] = y.toArray();
   });
   return out;
