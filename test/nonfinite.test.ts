@@ -71,6 +71,7 @@ describe('TerminateOnNaN in fit', () => {
       assert.equal(guard.terminatedAt, 0);
       assert.match(guard.reason ?? '', /^weight '.+\/kernel' became Infinity after the update of batch 1/);
       assert.deepEqual(h.epoch, [], 'the ruined epoch is not recorded');
+      assert.equal(m.interruptedAt, null, 'ruined weights are nothing to resume');
     });
   }
 

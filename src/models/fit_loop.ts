@@ -247,9 +247,10 @@ export async function runFitLoop<B>(
       throw new Error(
         `${what}: resuming epoch ${epoch} after batch ${skip}, but the dataset served only ${batch} batches`,
       );
-    // A batch that went non-finite ends the epoch too, even its last: its logs are not numbers to record or compare.
-    const diverged = callbacks.some((c) => c instanceof TerminateOnNaN && c.reason !== null);
-    if (model.stopTraining && (stepsPerEpoch === null || batch < stepsPerEpoch || diverged)) {
+    // A batch that went non-finite ends the run, even in an epoch's last batch: no epoch-end callbacks (its logs are
+    // not numbers to record or compare), and no interruptedAt (ruined weights are nothing to resume).
+    if (callbacks.some((c) => c instanceof TerminateOnNaN && c.reason !== null)) break;
+    if (model.stopTraining && (stepsPerEpoch === null || batch < stepsPerEpoch)) {
       // Interrupted mid-epoch (e.g. Ctrl-C): not a finished epoch, so no epoch-end callbacks.
       if (steps.getStates) carried ??= await steps.getStates();
       model.interruptedAt = {
