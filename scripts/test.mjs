@@ -105,6 +105,7 @@ const ONCE = [
   'text_file',
   'text_recipes',
   'time_limit',
+  'training_state_fuzz',
   'threads',
   'cli_consistency',
   'cli_gaps',

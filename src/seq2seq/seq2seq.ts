@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import type { Functional } from '../models/functional.js';
-import type { TrainingState } from '../text/metadata.js';
+import { checkTrainingState, type TrainingState } from '../text/metadata.js';
 import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
@@ -66,6 +66,7 @@ export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: strin
       `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}`,
     );
   }
+  checkTrainingState(meta.state, where);
   return r.data as Seq2SeqMetadata;
 }
 
