@@ -111,6 +111,7 @@ const ONCE = [
   'cli_gaps',
   'memory_guard',
   'export_overwrite',
+  'export_manifest_fuzz',
   'forecast_page_messages',
 ];
 
