@@ -96,6 +96,7 @@ const ONCE = [
   'resume',
   'resume_edges',
   'run_lock',
+  'run_lock_fuzz',
   'seq2seq_cli',
   'seq2seq_ensemble',
   'serve',
