@@ -89,6 +89,7 @@ const ONCE = [
   'library_misuse',
   'model_files',
   'model_fuzz',
+  'model_metadata_fuzz',
   'model_memory',
   'package',
   'pool_functional',
