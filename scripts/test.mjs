@@ -92,6 +92,7 @@ const ONCE = [
   'model_metadata_fuzz',
   'model_memory',
   'package',
+  'predict_json_fuzz',
   'pool_functional',
   'pool_small_batches',
   'resume',
