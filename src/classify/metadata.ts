@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
-import type { ClassifierSettings } from './model.js';
+import { Embedding } from '../layers/embedding.js';
+import type { Sequential } from '../models/sequential.js';
+import { outputUnits, type ClassifierSettings } from './model.js';
 import { Tokenizer, type TokenizerJSON } from './tokenizer.js';
 
 /** Where the training data came from, and how it was split. */
@@ -173,8 +175,39 @@ export function parseClassifierMetadata(meta: Record<string, unknown>, where: st
     throw new InvalidInputError(
       `${where}: model.json: userDefinedMetadata: a multi-label classifier needs settings.output 'sigmoid' and a data.labelSeparator`,
     );
-  Tokenizer.fromJSON(parsed.tokenizer); // checks the reserved entries too
+  try {
+    Tokenizer.fromJSON(parsed.tokenizer); // checks the reserved entries too
+  } catch (e) {
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.tokenizer: ${(e as Error).message}`,
+    );
+  }
   return parsed;
+}
+
+/**
+ * Checks that `model` is the network `meta` describes — its Embedding reads the tokenizer's ids, its output has a unit
+ * per class (one for a two-class sigmoid) — as a metadata list edited or damaged on its own would index outside the
+ * embedding (a crash) or read the probabilities with the wrong stride (wrong labels, silently).
+ */
+export function checkClassifierFits(model: Sequential, meta: ClassifierMetadata, where: string): void {
+  const embedding = model.layers.find((l): l is Embedding => l instanceof Embedding);
+  const tokens = meta.tokenizer.tokens.length;
+  if (embedding && embedding.inputDim !== tokens)
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.tokenizer.tokens: ${tokens} tokens, but the model's embedding reads ${embedding.inputDim}`,
+    );
+  // One sigmoid unit scores the second class against the first: any other number of classes is read wrongly.
+  if (meta.settings.output === 'sigmoid' && !meta.settings.multiLabel && meta.classes.length !== 2)
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.classes: a single-label sigmoid classifier has 2 classes, not ${meta.classes.length}`,
+    );
+  const units = model.outputShape().at(-1);
+  const expected = outputUnits(meta.settings, meta.classes.length);
+  if (units !== expected)
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.classes: ${meta.classes.length} classes need ${expected} output units, but the model has ${units}`,
+    );
 }
 
 export function classifierMetadata(

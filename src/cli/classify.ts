@@ -38,6 +38,7 @@ import {
 } from '../classify/evaluate.js';
 import {
   classifierMetadata,
+  checkClassifierFits,
   parseClassifierMetadata,
   type ClassifierData,
   type ClassifierMetadata,
@@ -515,6 +516,7 @@ export async function trainClassifier(
   if (o.resume) {
     const loaded = loadModel(ckptDir);
     meta = parseClassifierMetadata(loaded.metadata, ckptDir);
+    checkClassifierFits(loaded.model, meta, ckptDir);
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     model = loaded.model;

@@ -10,7 +10,11 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { classWeightsFor } from '../classify/model.js';
-import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
+import {
+  checkClassifierFits,
+  parseClassifierMetadata,
+  type ClassifierMetadata,
+} from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
 import { pytorchProjectFiles, type PytorchProjectKind } from '../export/pytorch_project.js';
 import { pytorchExportProblem, pytorchGraphProblem, type ExportLayerJson } from '../export/pytorch_layout.js';
@@ -216,6 +220,7 @@ function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   const loaded = loadModelInput(dir);
   if ((loaded.metadata as { task?: unknown }).task === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, dir);
+    checkClassifierFits(loaded.model, meta, dir);
     return classifySource(dir, outDir, meta, loaded);
   }
   return textSource(dir, outDir);

@@ -66,6 +66,7 @@ import {
   Seq2Seq,
   fitPairTokenizers,
   isBlankSource,
+  checkSeq2SeqFits,
   parseSeq2SeqMetadata,
   typedSources,
   type PairsReading,
@@ -936,6 +937,7 @@ export function loadApp(dir: string): {
     throw e;
   }
   const meta = parseSeq2SeqMetadata(loaded.metadata, dir);
+  checkSeq2SeqFits(loaded.model, meta, dir);
   return { app: Seq2Seq.fromMetadata(loaded.model, meta), meta, metadata: loaded.metadata };
 }
 

@@ -12,7 +12,11 @@
  */
 import type { ClassifierModels } from '../classify/ensemble.js';
 import { ensembleProbabilities } from '../classify/ensemble.js';
-import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
+import {
+  checkClassifierFits,
+  parseClassifierMetadata,
+  type ClassifierMetadata,
+} from '../classify/metadata.js';
 import { kernels, setKernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import { referenceKernels } from '../core/reference_kernels.js';
@@ -22,7 +26,7 @@ import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
 import { FrozenWeights } from '../layers/frozen_weights.js';
 import { jointNgramFromJson } from '../seq2seq/joint_ngram.js';
-import { Seq2Seq, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
+import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf } from '../text/metadata.js';
 import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } from './protocol.js';
@@ -76,6 +80,7 @@ function rebuild(p: ModelPayload): HeldModel {
       }),
     );
     const meta = parseSeq2SeqMetadata(loaded.metadata, p.file);
+    checkSeq2SeqFits(loaded.model, meta, p.file);
     const ngram = p.jointNgram
       ? jointNgramFromJson(p.jointNgram.json, meta.sourceTokens, meta.targetTokens, p.jointNgram.file)
       : null;
@@ -84,6 +89,7 @@ function rebuild(p: ModelPayload): HeldModel {
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
   if (p.kind === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, p.file);
+    checkClassifierFits(loaded.model, meta, p.file);
     // An ensemble's other members (the caller's loader checked they share classes and tokenizer).
     const others = (p.ensemble ?? []).map((m) =>
       namingFile(m.file, () => deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model),

@@ -5,6 +5,7 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import { IndexTensor, Tensor, assertFinite, type AnyTensor, type NestedArray } from '../core/tensor.js';
+import { Embedding } from '../layers/embedding.js';
 import { Functional } from '../models/functional.js';
 import { defaultInputName, type Sequential } from '../models/sequential.js';
 
@@ -15,6 +16,8 @@ export interface ModelInputInfo {
   /** Shape with the batch axis (null where any size is taken). */
   shape: (number | null)[];
   tokens: boolean;
+  /** Token ids must be below this: the vocabulary of the Embedding the input feeds (the smallest, if several). */
+  tokenLimit?: number;
   /**
    * Other names the input is known by: a Sequential model's Keras 2 / tfjs input name, `<first layer>_input`, and the
    * name its file gave it (a Keras 3 InputLayer's, Sequential.inputName).
@@ -25,11 +28,17 @@ export interface ModelInputInfo {
 /** The inputs a model takes: names, shapes and whether they are token ids. */
 export function modelInputs(model: Model): ModelInputInfo[] {
   if (model instanceof Functional)
-    return model.inputs.map((x) => ({
-      name: x.node.layer.name,
-      shape: [...x.shape],
-      tokens: x.dtype === 'int32',
-    }));
+    return model.inputs.map((x) => {
+      const fed = model.nodes
+        .filter((n) => n.layer instanceof Embedding && n.inputs.includes(x))
+        .map((n) => (n.layer as Embedding).inputDim);
+      return {
+        name: x.node.layer.name,
+        shape: [...x.shape],
+        tokens: x.dtype === 'int32',
+        ...(fed.length > 0 ? { tokenLimit: Math.min(...fed) } : {}),
+      };
+    });
   const first = model.layers[0];
   const shape = model.inputShape() ?? [];
   return [
@@ -37,6 +46,7 @@ export function modelInputs(model: Model): ModelInputInfo[] {
       name: first.name,
       shape: [null, ...shape],
       tokens: first.className === 'Embedding',
+      ...(first instanceof Embedding ? { tokenLimit: first.inputDim } : {}),
       aliases: [...new Set([model.inputName ?? defaultInputName(model), defaultInputName(model)])],
     },
   ];
@@ -97,6 +107,9 @@ function toTensor(v: unknown, info: ModelInputInfo, where: string): AnyTensor {
     throw new InvalidInputError(
       `${field}: has shape [${shape.join(', ')}]; the model takes [${want.map((d) => d ?? 'any').join(', ')}] (batch first)`,
     );
+  // A sequence input (batch, steps, …) needs a step: the recurrent layers cannot run on none.
+  if (shape.length >= 2 && want.length >= 2 && want[1] === null && shape[1] === 0)
+    throw new InvalidInputError(`${field}: its sequences have no steps; give at least one`);
   const flat = flatNumbers(v);
   if (!info.tokens) {
     // Finite in JSON but ±Infinity as float32 (what recur computes in): refused here, naming the value and where.
@@ -107,11 +120,12 @@ function toTensor(v: unknown, info: ModelInputInfo, where: string): AnyTensor {
       );
   }
   if (info.tokens) {
-    // Above int32 an id would wrap around in the Int32Array.
-    const bad = flat.findIndex((n) => !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1);
+    // Above int32 an id would wrap around in the Int32Array; at or above the vocabulary it indexes no embedding row.
+    const limit = info.tokenLimit ?? 2 ** 31;
+    const bad = flat.findIndex((n) => !Number.isInteger(n) || n < 0 || n >= limit);
     if (bad >= 0)
       throw new InvalidInputError(
-        `${field}: value ${bad} is ${flat[bad]}; expected a token id (an integer ≥ 0)`,
+        `${field}: value ${flat[bad]} at index ${indexOf(shape, bad)}; expected a token id (an integer ≥ 0${info.tokenLimit !== undefined ? `, below the model's vocabulary of ${info.tokenLimit}` : ''})`,
       );
     return new IndexTensor(Int32Array.from(flat), shape);
   }

@@ -6,7 +6,11 @@
  * each such a directory, in members/1 … members/N.
  */
 import type { ClassifierModels, EnsembleRecord } from '../classify/ensemble.js';
-import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
+import {
+  checkClassifierFits,
+  parseClassifierMetadata,
+  type ClassifierMetadata,
+} from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { Sequential } from '../models/sequential.js';
@@ -75,6 +79,7 @@ export function loadClassifierDir(dir: string): LoadedClassifier {
       throw new InvalidInputError(message.includes(d) ? message : `${d}: ${message}`);
     }
     const meta = parseClassifierMetadata(loaded.metadata, d);
+    checkClassifierFits(loaded.model, meta, d);
     if (first) {
       const why = mismatch(first, meta);
       if (why)

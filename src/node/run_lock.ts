@@ -45,7 +45,8 @@ export interface RunLock {
 function readLock(path: string): LockContent | null {
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockContent>;
-    if (typeof v.pid === 'number' && typeof v.host === 'string')
+    // A pid of 0 or below names no process (process.kill(0, 0) tests this process's group): damaged, not held.
+    if (typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string')
       return { pid: v.pid, host: v.host, started: String(v.started), command: String(v.command) };
   } catch {
     // Unreadable or half-written: judged by its age below.

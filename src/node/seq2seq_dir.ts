@@ -7,6 +7,7 @@ import { InvalidInputError } from '../core/errors.js';
 import type { EnsembleRecord } from '../models/seed_ensemble.js';
 import {
   Seq2Seq,
+  checkSeq2SeqFits,
   parseSeq2SeqMetadata,
   type Seq2SeqMember,
   type Seq2SeqMetadata,
@@ -103,6 +104,7 @@ export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {})
       throw new InvalidInputError(message.includes(d) ? message : `${d}: ${message}`);
     }
     const meta = parseSeq2SeqMetadata(loaded.metadata, d);
+    checkSeq2SeqFits(loaded.model, meta, d);
     if (first) {
       const why = mismatch(first.meta, meta);
       if (why)

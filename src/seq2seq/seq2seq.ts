@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import type { Functional } from '../models/functional.js';
-import type { TrainingState } from '../text/metadata.js';
+import { checkTrainingState, type TrainingState } from '../text/metadata.js';
 import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
@@ -66,7 +66,53 @@ export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: strin
       `${where}: model.json: userDefinedMetadata.${issue.path.join('.')}: ${issue.message}`,
     );
   }
+  // Decoding runs to longestTarget + DECODE_MARGIN tokens: a damaged one would decode (and print) for hours. Training
+  // keeps only targets within maxTargetLength, so no model of recur's has a longer one.
+  if (r.data.longestTarget > r.data.settings.maxTargetLength)
+    throw new InvalidInputError(
+      `${where}: model.json: userDefinedMetadata.longestTarget: ${r.data.longestTarget} is more than settings.maxTargetLength (${r.data.settings.maxTargetLength})`,
+    );
+  // The tokenizers' own checks (reserved entries first, no token twice), named here: fromMetadata builds them later.
+  for (const [field, mode] of [
+    ['sourceTokens', r.data.settings.sourceMode],
+    ['targetTokens', r.data.settings.targetMode],
+  ] as const) {
+    try {
+      new Tokenizer(mode as TokenMode, r.data[field]);
+    } catch (e) {
+      throw new InvalidInputError(
+        `${where}: model.json: userDefinedMetadata.${field}: ${(e as Error).message}`,
+      );
+    }
+  }
+  checkTrainingState(meta.state, where);
   return r.data as Seq2SeqMetadata;
+}
+
+/**
+ * Checks that `model` is the network `meta` describes: its embeddings read the two tokenizers' ids and it predicts
+ * one of the target tokens. Token lists edited or damaged on their own would index outside an embedding (a crash) or
+ * decode ids to the wrong tokens (silently). A model without recur's layer names is not checked.
+ */
+export function checkSeq2SeqFits(model: Functional, meta: Seq2SeqMetadata, where: string): void {
+  const sizeOf = (name: string): number | undefined => {
+    const layer = model.layers.find((l) => l.name === name) as
+      { inputDim?: unknown; units?: unknown } | undefined;
+    const size = layer?.inputDim ?? layer?.units;
+    return typeof size === 'number' ? size : undefined;
+  };
+  const checks: [string, string, number][] = [
+    ['sourceTokens', 'source_embedding', meta.sourceTokens.length],
+    ['targetTokens', 'target_embedding', meta.targetTokens.length],
+    ['targetTokens', 'next_token', meta.targetTokens.length],
+  ];
+  for (const [field, layer, listed] of checks) {
+    const size = sizeOf(layer);
+    if (size !== undefined && size !== listed)
+      throw new InvalidInputError(
+        `${where}: model.json: userDefinedMetadata.${field}: ${listed} tokens, but the model's layer '${layer}' has ${size}`,
+      );
+  }
 }
 
 /**

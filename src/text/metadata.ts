@@ -72,6 +72,44 @@ export interface TextMetadata {
 }
 
 const positiveInt = z.number().int().positive();
+const count = z.number().int().min(0);
+/**
+ * A checkpoint's TrainingState (text and seq2seq runs), checked before --resume uses it: a damaged one was a TypeError
+ * deep in the run. Loose, as a run adds its own fields (epochProgress, checked by the command that reads it).
+ */
+const TrainingStateSchema = z.looseObject({
+  epoch: count,
+  batch: count,
+  // xoshiro128's state: four 32-bit words, not all zero (from zeros it draws only zeros).
+  trainRng: z
+    .array(z.number().int().min(0).max(0xffffffff))
+    .length(4)
+    .refine((w) => w.some((x) => x !== 0), 'expected a random generator state, not all zeros'),
+  reduceLr: z.object({ wait: count, cooldownCounter: count, best: z.number().nullable() }),
+  bestMonitored: z.number().nullable(),
+  bestTieBreak: z.number().nullable().optional(),
+  // One row per epoch done, numbered from 1 (log.csv is rewritten from them). A speed of null: an epoch an older recur
+  // timed at 0 s (its Infinity, which JSON writes as null).
+  history: z.array(
+    z
+      .record(z.string(), z.number().nullable())
+      .refine((row) => Number.isInteger(row.epoch) && row.epoch! >= 1, 'expected an epoch number ≥ 1'),
+  ),
+});
+
+/**
+ * Checks a model's metadata.state (when there is one) against TrainingStateSchema: an InvalidInputError naming the
+ * file and field otherwise. Checked apart from the rest of the metadata so that the state keeps its own fields.
+ */
+export function checkTrainingState(state: unknown, where: string): void {
+  if (state === undefined) return;
+  const r = TrainingStateSchema.safeParse(state);
+  if (r.success) return;
+  const issue = r.error.issues[0];
+  throw new InvalidInputError(
+    `${where}: model.json: userDefinedMetadata.state${issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${issue.message}`,
+  );
+}
 /** What a text model directory keeps under userDefinedMetadata (checked on load: a damaged file is bad input). */
 const TEXT_METADATA = z.looseObject({
   task: z.literal('text'),
@@ -126,6 +164,7 @@ export function parseTextMetadata(meta: Record<string, unknown>, where: string):
         (r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problems)` : ''),
     );
   }
+  checkTrainingState(meta.state, where);
   return r.data as unknown as TextMetadata;
 }
 
