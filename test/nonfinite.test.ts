@@ -189,7 +189,10 @@ describe('training commands', () => {
       lines[0],
       /^recur: training stopped at epoch 1: val_loss became NaN at the end of the epoch; /,
     );
-    assert.match(lines[0], /Try a lower --lr or a --clipnorm$/);
+    assert.match(
+      lines[0],
+      /Try a lower --lr or a --clipnorm in a new run \(--resume keeps this run's settings\)$/,
+    );
     assert.ok(!existsSync(join(out, 'model.json')), 'no best model');
     assert.ok(!existsSync(join(out, 'checkpoint', 'model.json')), 'no checkpoint');
     assert.equal(

@@ -397,6 +397,6 @@ export function nonFiniteLossError(
       : 'no epoch finished before it, so no checkpoint was saved';
   return new Error(
     `training stopped at epoch ${epoch + 1}: ${terminateOnNaN.reason ?? 'a value became non-finite'}; ` +
-      `nothing from that epoch was saved (${last}). Try ${lowerRate}`,
+      `nothing from that epoch was saved (${last}). Try ${lowerRate} in a new run (--resume keeps this run's settings)`,
   );
 }
