@@ -15,26 +15,13 @@ import { Tensor } from '../src/core/tensor.js';
 import type { CarriedStates } from '../src/models/sequential.js';
 import { loadCarriedStates, writeCarriedStates, type CarriedStatesRef } from '../src/node/carried_states.js';
 import { buildTextModel, compileTextModel, textSettings } from '../src/text/recipes.js';
+import { jsonPaths, type Json } from './json_paths.js';
 
 const MUTATIONS = 240;
 const settings = textSettings('char-rnn', { units: 6, layers: 2, batchSize: 4, seqLength: 5, seed: 3 });
 const model = buildTextModel(settings, 9);
 model.build();
 compileTextModel(model, settings);
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function nodesOf(
-  v: Json,
-  path: (string | number)[] = [],
-  out: (string | number)[][] = [],
-): (string | number)[][] {
-  out.push(path);
-  if (Array.isArray(v)) v.forEach((x, i) => nodesOf(x, [...path, i], out));
-  else if (v !== null && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) nodesOf(x, [...path, k], out);
-  return out;
-}
 
 /** A random replacement for a JSON node: odd types, nearby numbers, other shapes, other names. */
 function oddValue(rng: Random, old: Json): Json | undefined {
@@ -115,7 +102,7 @@ describe('carried states of a checkpoint: seeded fuzz of the file and its refere
     let refused = 0;
     for (let i = 0; i < MUTATIONS; i++) {
       const raw = structuredClone(ref) as unknown as Json;
-      const nodes = nodesOf(raw);
+      const nodes = jsonPaths(raw);
       const path = nodes[rng.int(nodes.length)];
       let mutated: Json;
       if (path.length === 0) mutated = oddValue(rng, raw) ?? null;

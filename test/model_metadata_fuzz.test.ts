@@ -19,6 +19,7 @@ import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { DECODE_MARGIN } from '../src/seq2seq/seq2seq.js';
 import { runCli } from './cli_helpers.js';
+import { jsonPaths, type Json } from './json_paths.js';
 
 const SEED = 20261206;
 const MUTATIONS = 150;
@@ -27,7 +28,6 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const classifier = join(root, 'classifier');
 const seq2seq = join(root, 'seq2seq');
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Meta = Record<string, Json>;
 
 before(() => {
@@ -76,18 +76,6 @@ before(() => {
   }
 });
 
-function pathsOf(
-  v: Json,
-  path: (string | number)[] = [],
-  out: (string | number)[][] = [],
-): (string | number)[][] {
-  out.push(path);
-  if (Array.isArray(v)) v.forEach((x, i) => pathsOf(x, [...path, i], out));
-  else if (v !== null && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) pathsOf(x, [...path, k], out);
-  return out;
-}
-
 /** Another value for a field: other types, numbers out of range, a list lengthened, shortened or repeated. */
 function oddValue(rng: Random, old: Json): Json | undefined {
   const choices: (Json | undefined)[] = [
@@ -117,7 +105,7 @@ function damaged(dir: string, rng: Random, c: number): { copy: string; what: str
   const meta = json.userDefinedMetadata;
   const what: string[] = [];
   for (let m = 0; m < 1 + rng.int(2); m++) {
-    const paths = pathsOf(meta).filter((p) => p.length > 0);
+    const paths = jsonPaths(meta).filter((p) => p.length > 0);
     const path = paths[rng.int(paths.length)];
     const parent = path.slice(0, -1).reduce<Json>((v, k) => (v as Meta)[k], meta) as Meta | Json[];
     const key = path[path.length - 1];

@@ -20,11 +20,10 @@ import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { Sequential } from '../src/models/sequential.js';
 import { saveModel } from '../src/node/model_io.js';
 import { runCli } from './cli_helpers.js';
+import { jsonPaths, type Json } from './json_paths.js';
 
 const SEED = 20261206;
 const MUTATIONS = 250;
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function tokenModel(): Sequential {
   const m = new Sequential({ seed: 1 });
@@ -51,18 +50,6 @@ function functionalModel(): ReturnType<typeof functional> {
   return functional({ inputs: [ids], outputs: out, seed: 1, name: 'f' });
 }
 
-function pathsOf(
-  v: Json,
-  path: (string | number)[] = [],
-  out: (string | number)[][] = [],
-): (string | number)[][] {
-  out.push(path);
-  if (Array.isArray(v)) v.forEach((x, i) => pathsOf(x, [...path, i], out));
-  else if (v !== null && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) pathsOf(x, [...path, k], out);
-  return out;
-}
-
 const ODD: Json[] = [null, 'NaN', '1', '', true, -1, 0.5, 1e9, 1e300, 2 ** 31, 7, 5, 4, [], [[]], {}];
 
 /** 1–3 damages of a copy of `valid`: one node replaced, a row dropped or duplicated, or the whole input replaced. */
@@ -70,7 +57,7 @@ function mutate(valid: Json, rng: Random): { json: Json; what: string } {
   let json = JSON.parse(JSON.stringify(valid)) as Json;
   const what: string[] = [];
   for (let m = 0; m < 1 + rng.int(3); m++) {
-    const paths = pathsOf(json);
+    const paths = jsonPaths(json);
     const path = paths[rng.int(paths.length)];
     const value = ODD[rng.int(ODD.length)];
     if (path.length === 0) {

@@ -21,11 +21,10 @@ import { parseTextMetadata, textMetadata, type TrainingState } from '../src/text
 import { textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { pseudoText, runCli } from './cli_helpers.js';
+import { jsonPaths, type Json } from './json_paths.js';
 
 const SEED = 20261206;
 const MUTATIONS = 400;
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** A state as `recur train` writes it: mid-epoch, after two epochs (one timed at 0 s by an older recur). */
 const STATE: TrainingState & { epochProgress: Json } = {
@@ -55,18 +54,6 @@ const seq2seqMeta = (state: unknown): Record<string, unknown> => ({
   data: 'pairs.tsv',
   state,
 });
-
-function pathsOf(
-  v: Json,
-  path: (string | number)[] = [],
-  out: (string | number)[][] = [],
-): (string | number)[][] {
-  out.push(path);
-  if (Array.isArray(v)) v.forEach((x, i) => pathsOf(x, [...path, i], out));
-  else if (v !== null && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) pathsOf(x, [...path, k], out);
-  return out;
-}
 
 /** What a damaged field may hold instead: other types, numbers out of range, NaN and Infinity as text. */
 function oddValue(rng: Random, old: Json): Json | undefined {
@@ -100,7 +87,7 @@ function mutate(rng: Random): { state: Json | undefined; what: string } {
   let state = JSON.parse(JSON.stringify(STATE)) as Json;
   const what: string[] = [];
   for (let m = 0; m < 1 + rng.int(3); m++) {
-    const paths = pathsOf(state);
+    const paths = jsonPaths(state);
     const path = paths[rng.int(paths.length)];
     const value = oddValue(
       rng,
