@@ -154,34 +154,33 @@ describe('training commands', () => {
     }).join('\n') + '\n',
   );
   const small = ['--threads', '1', '--seed', '1', '--quiet'];
+  /** A tiny `recur train` of 3 epochs of 2 batches into `out`. */
+  const trainArgs = (out: string): string[] => [
+    'train',
+    text,
+    '--out',
+    out,
+    '--epochs',
+    '3',
+    '--units',
+    '8',
+    '--batch-size',
+    '16',
+    '--maxlen',
+    '10',
+    '--steps-per-epoch',
+    '2',
+    '--no-samples',
+    ...small,
+  ];
 
   // RECUR_TEST_POISON_AFTER=N ruins the weights after the N-th batch: here the last of epoch 1, so that epoch's
   // training loss is finite and only its end (validation, weights) can tell.
   it('recur train: weights ruined in the last batch of an epoch stop the run at its end, one line, no checkpoint', () => {
     const out = join(tmp, 'train');
-    const r = runCli(
-      [
-        'train',
-        text,
-        '--out',
-        out,
-        '--epochs',
-        '3',
-        '--units',
-        '8',
-        '--batch-size',
-        '16',
-        '--maxlen',
-        '10',
-        '--steps-per-epoch',
-        '2',
-        '--validation-split',
-        '0.2',
-        '--no-samples',
-        ...small,
-      ],
-      { env: { RECUR_TEST_POISON_AFTER: '2' } },
-    );
+    const r = runCli([...trainArgs(out), '--validation-split', '0.2'], {
+      env: { RECUR_TEST_POISON_AFTER: '2' },
+    });
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
@@ -204,27 +203,7 @@ describe('training commands', () => {
 
   it('recur train without validation: weights ruined in an epoch`s last batch are caught at its end', () => {
     const out = join(tmp, 'train-noval');
-    const r = runCli(
-      [
-        'train',
-        text,
-        '--out',
-        out,
-        '--epochs',
-        '3',
-        '--units',
-        '8',
-        '--batch-size',
-        '16',
-        '--maxlen',
-        '10',
-        '--steps-per-epoch',
-        '2',
-        '--no-samples',
-        ...small,
-      ],
-      { env: { RECUR_TEST_POISON_AFTER: '4' } },
-    );
+    const r = runCli(trainArgs(out), { env: { RECUR_TEST_POISON_AFTER: '4' } });
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
