@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
+import { parseClassifierMetadata } from '../src/classify/metadata.js';
 import { classifyTexts } from '../src/classify/predict.js';
 import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
@@ -209,6 +210,20 @@ describe('classifier and seq2seq metadata (seeded fuzz)', () => {
       const load = (): unknown => (kind === 'classifier' ? loadClassifierDir(copy) : loadSeq2SeqDir(copy));
       assert.throws(load, (e: unknown) => e instanceof InvalidInputError && message.test(e.message), name);
     }
+  });
+
+  it("regressions: a classifier checkpoint's random state of all zeros is refused, as text and seq2seq ones are", () => {
+    const json = JSON.parse(readFileSync(join(classifier, 'checkpoint', 'model.json'), 'utf8')) as {
+      userDefinedMetadata: Meta;
+    };
+    const meta = json.userDefinedMetadata;
+    assert.doesNotThrow(() => parseClassifierMetadata(meta, 'ckpt'));
+    (meta.state as Meta).trainRng = [0, 0, 0, 0];
+    assert.throws(
+      () => parseClassifierMetadata(meta, 'ckpt'),
+      (e: unknown) =>
+        e instanceof InvalidInputError && /ckpt: .*state\.trainRng.*not all zeros/.test(e.message),
+    );
   });
 
   it('the commands exit 2 naming model.json and the field, with no stack trace', () => {

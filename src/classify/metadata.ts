@@ -4,6 +4,7 @@
  * state — and the zod schema that checks it on load.
  */
 import { z } from 'zod';
+import { RandomStateSchema } from '../models/model_file.js';
 import { InvalidInputError } from '../core/errors.js';
 import { Embedding } from '../layers/embedding.js';
 import type { Sequential } from '../models/sequential.js';
@@ -117,7 +118,7 @@ const CLASSIFIER_METADATA = z.looseObject({
     .object({
       epoch: z.number().int().min(0),
       batch: z.number().int().min(0),
-      trainRng: z.array(z.number().int()).length(4),
+      trainRng: RandomStateSchema,
       bestMonitored: z.number().nullable(),
       earlyStopping: z.object({ wait: z.number().int().min(0), best: z.number().nullable() }),
       // A speed of null: an epoch an older recur timed at 0 s (its Infinity, which JSON writes as null).
@@ -132,7 +133,7 @@ const CLASSIFIER_METADATA = z.looseObject({
         .object({
           sums: z.record(z.string(), z.number()),
           seen: z.number().nonnegative(),
-          epochRng: z.array(z.number().int()).length(4),
+          epochRng: RandomStateSchema,
         })
         .optional(),
     })

@@ -18,6 +18,15 @@ import {
   type ModelJson,
 } from './serialization.js';
 
+/**
+ * A Random's saved state (a checkpoint's trainRng): xoshiro128's four 32-bit words, not all zero — from zeros it draws
+ * only zeros, so a damaged state would train on silently with no shuffling and no dropout.
+ */
+export const RandomStateSchema = z
+  .array(z.number().int().min(0).max(0xffffffff))
+  .length(4)
+  .refine((w) => w.some((x) => x !== 0), 'expected a random generator state, not all zeros');
+
 /** Largest size of any one axis or unit count: far above any real model, small enough that products stay exact. */
 export const MAX_DIM = 2 ** 24;
 

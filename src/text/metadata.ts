@@ -3,6 +3,7 @@
  * (in a checkpoint) the training state — and the zod schema that checks it when a model is loaded.
  */
 import { z } from 'zod';
+import { RandomStateSchema } from '../models/model_file.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { CellType } from '../layers/recurrent_factory.js';
 import { Vocabulary } from './vocabulary.js';
@@ -80,11 +81,7 @@ const count = z.number().int().min(0);
 const TrainingStateSchema = z.looseObject({
   epoch: count,
   batch: count,
-  // xoshiro128's state: four 32-bit words, not all zero (from zeros it draws only zeros).
-  trainRng: z
-    .array(z.number().int().min(0).max(0xffffffff))
-    .length(4)
-    .refine((w) => w.some((x) => x !== 0), 'expected a random generator state, not all zeros'),
+  trainRng: RandomStateSchema,
   reduceLr: z.object({ wait: count, cooldownCounter: count, best: z.number().nullable() }),
   bestMonitored: z.number().nullable(),
   bestTieBreak: z.number().nullable().optional(),
