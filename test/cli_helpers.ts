@@ -139,3 +139,17 @@ export function trainTinyModels(dir: string): {
   runCliOk(['classify', 'train', csv, '--out', classifier, '--units', '4', '--embedding-dim', '4', ...quick]);
   return { textFile, csv, textModel, classifier };
 }
+
+/** A text model small enough to train in seconds (window recipe), one thread, quiet, no samples. */
+export const TINY_TEXT_MODEL: readonly string[] = [
+  '--units',
+  '8',
+  '--batch-size',
+  '16',
+  '--maxlen',
+  '10',
+  '--threads',
+  '1',
+  '--no-samples',
+  '-q',
+];

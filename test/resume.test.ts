@@ -29,22 +29,13 @@ import { loadModel } from '../src/node/model_io.js';
 import { installWorkerPool, shutdownWorkerPool } from '../src/node/pool.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { buildTextModel, compileTextModel, textDatasets, textSettings } from '../src/text/recipes.js';
-import { pseudoText, runCli, type CliResult } from './cli_helpers.js';
+import { pseudoText, runCli, TINY_TEXT_MODEL, type CliResult } from './cli_helpers.js';
 
 /** 6 batches an epoch, 3 epochs; no validation split, so ReduceLROnPlateau and the best model follow the train loss. */
 const STEPS = 6;
 const EPOCHS = 3;
 const SMALL = [
-  '--units',
-  '8',
-  '--batch-size',
-  '16',
-  '--maxlen',
-  '10',
-  '--threads',
-  '1',
-  '--no-samples',
-  '-q',
+  ...TINY_TEXT_MODEL,
   '--steps-per-epoch',
   String(STEPS),
   '--validation-split',

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, pseudoText, reviews, runCli } from './cli_helpers.js';
+import { CLI, pseudoText, reviews, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -27,16 +27,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('recur train: kill -9 after the first best model, before the first checkpoint', () => {
   const flags = [
-    '--units',
-    '8',
-    '--batch-size',
-    '16',
-    '--maxlen',
-    '10',
-    '--threads',
-    '1',
-    '--no-samples',
-    '-q',
+    ...TINY_TEXT_MODEL,
     '--steps-per-epoch',
     '4',
     '--epochs',

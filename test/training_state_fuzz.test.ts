@@ -20,7 +20,7 @@ import { parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { parseTextMetadata, textMetadata, type TrainingState } from '../src/text/metadata.js';
 import { textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { pseudoText, runCli } from './cli_helpers.js';
+import { pseudoText, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
 import { jsonPaths, type Json } from './json_paths.js';
 
 const SEED = 20261206;
@@ -187,19 +187,7 @@ describe('recur train --resume on a damaged training state', () => {
 
   it('exits 2 naming model.json and the field, with no stack trace', () => {
     const run = join(dir, 'run');
-    const small = [
-      '--units',
-      '8',
-      '--batch-size',
-      '16',
-      '--maxlen',
-      '10',
-      '--threads',
-      '1',
-      '--no-samples',
-      '-q',
-    ];
-    const first = runCli(['train', join(dir, 'book.txt'), '--out', run, '--epochs', '1', ...small]);
+    const first = runCli(['train', join(dir, 'book.txt'), '--out', run, '--epochs', '1', ...TINY_TEXT_MODEL]);
     assert.equal(first.code, 0, first.stderr);
     for (const [name, damage] of [
       ['reduceLr', (s: Record<string, Json>) => (s.reduceLr = null)],

@@ -389,7 +389,6 @@ export function nonFiniteLossError(
   terminateOnNaN: TerminateOnNaN,
   checkpointedEpochs: number,
   ckptDir: string,
-  lowerRate = 'a lower --lr or a --clipnorm',
 ): Error {
   const last =
     checkpointedEpochs >= 0
@@ -397,6 +396,6 @@ export function nonFiniteLossError(
       : 'no epoch finished before it, so no checkpoint was saved';
   return new Error(
     `training stopped at epoch ${epoch + 1}: ${terminateOnNaN.reason ?? 'a value became non-finite'}; ` +
-      `nothing from that epoch was saved (${last}). Try ${lowerRate} in a new run (--resume keeps this run's settings)`,
+      `nothing from that epoch was saved (${last}). Try a lower --lr or a --clipnorm in a new run (--resume keeps this run's settings)`,
   );
 }

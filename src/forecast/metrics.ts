@@ -31,7 +31,8 @@ export function maseScale(train: readonly number[], season: number): number {
  */
 function rootMeanSquareOfHuge(actual: readonly number[], forecast: readonly number[]): number {
   const errors = actual.map((a, i) => Math.abs(forecast[i] - a));
-  const largest = Math.max(...errors);
+  // reduce, not Math.max(...): a long hold-out's errors would overflow the call stack.
+  const largest = errors.reduce((m, e) => Math.max(m, e), 0);
   if (!Number.isFinite(largest)) return largest;
   return largest * Math.sqrt(errors.reduce((s, e) => s + (e / largest) ** 2, 0) / errors.length);
 }
