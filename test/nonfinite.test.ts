@@ -17,7 +17,7 @@ import { RNNForecaster } from '../src/forecast/network.js';
 import { saveModel } from '../src/node/model_io.js';
 import { FORECAST_DEFAULTS } from '../src/forecast/defaults.js';
 import { metrics } from '../src/forecast/metrics.js';
-import { pseudoText, runCli } from './cli_helpers.js';
+import { pseudoText, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'recur-nonfinite-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -162,16 +162,11 @@ describe('training commands', () => {
     out,
     '--epochs',
     '3',
-    '--units',
-    '8',
-    '--batch-size',
-    '16',
-    '--maxlen',
-    '10',
     '--steps-per-epoch',
     '2',
-    '--no-samples',
-    ...small,
+    ...TINY_TEXT_MODEL,
+    '--seed',
+    '1',
   ];
 
   // RECUR_TEST_POISON_AFTER=N ruins the weights after the N-th batch: here the last of epoch 1, so that epoch's
