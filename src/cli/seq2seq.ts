@@ -107,11 +107,17 @@ export interface Seq2SeqDataOptions {
 }
 
 /**
- * Refuses --source-column / --target-column where no header names columns: a TSV pairs file (source, then target)
- * or CMUdict (`file` undefined or CMUDICT). Ignored there, the flag would leave the user believing other columns
- * were read.
+ * Refuses the flags that read a pairs file where they have nothing to read: --format with CMUdict (`file` undefined
+ * or CMUDICT), which is no pairs file (without PAIRS, `train --format csv` would start the 35-minute G2P recipe), and
+ * --source-column / --target-column where no header names columns: a TSV pairs file (source, then target) or
+ * CMUdict. Ignored there, the flag would leave the user believing other columns, or another file, were read.
  */
 export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOptions): void {
+  const cmudict = file === undefined || file === CMUDICT;
+  if (cmudict && o.format !== undefined)
+    throw new UsageError(
+      `--format ${o.format} reads a pairs file, and the data is CMUdict (no pairs file was given); give the pairs file, or leave --format out`,
+    );
   const flag =
     o.sourceColumn !== undefined
       ? '--source-column'
@@ -119,8 +125,7 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
         ? '--target-column'
         : null;
   if (flag === null) return;
-  if (file === undefined || file === CMUDICT)
-    throw new UsageError(`${flag} names a column of a CSV pairs file; CMUdict has none`);
+  if (cmudict) throw new UsageError(`${flag} names a column of a CSV pairs file; CMUdict has none`);
   if (pairsFormat(file, o.format) === 'tsv')
     throw new UsageError(
       `${flag} names a column of a CSV pairs file (its header); ${file} is read as TSV, source<TAB>target (give --format csv for a CSV)`,
