@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { UNKNOWN_TOKENS_NAMED, unknownTokensNote } from '../src/cli/seq2seq.js';
+import { UNKNOWN_TOKENS_NAMED, outputLine, unknownTokensNote } from '../src/cli/seq2seq.js';
 import { DECODE_POOL_MIN_BATCHES } from '../src/cli/seq2seq_decoding.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
@@ -169,6 +169,29 @@ describe('recur seq2seq', () => {
       stderr: '',
     });
     assert.deepEqual(run(['seq2seq', 'predict', out], { input: '' }), { code: 0, stdout: '', stderr: '' });
+  });
+
+  it('predict keeps line for line when an output has a line break: plain output writes it as \\n, --json as it is', () => {
+    // A character-level model of CSV targets with a line break inside (quoted), which it learns to write.
+    const csv = join(root, 'multiline.csv');
+    const rows = Array.from({ length: 60 }, (_, i) => `w${i},"ab\ncd"`);
+    writeFileSync(csv, ['source,target', ...rows].join('\n') + '\n');
+    const dir = join(root, 'multiline');
+    const chars = ['--source-tokens', 'chars', '--target-tokens', 'chars'];
+    const fast = ['--units', '8', '--embedding', '4', '--epochs', '8', '--lr', '0.05', '--dropout', '0'];
+    const trained = run(['seq2seq', 'train', csv, '--out', dir, ...chars, ...fast, '--threads', '1', '-q']);
+    assert.equal(trained.code, 0, trained.stderr);
+    const json = run(['seq2seq', 'predict', dir, '--json'], { input: 'w1\nw2\n' });
+    assert.equal(json.code, 0, json.stderr);
+    const outputs = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { output: string }).output);
+    assert.deepEqual(outputs, ['ab\ncd', 'ab\ncd']);
+    const plain = run(['seq2seq', 'predict', dir, '-q'], { input: 'w1\n\nw2\n' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.stdout.split('\n'), ['ab\\ncd', '', 'ab\\ncd', '']);
+    assert.equal(outputLine('a\r\nb\rc\nd'), 'a\\nb\\rc\\nd');
   });
 
   it('predict reads stdin as UTF-8: a BOM is dropped, a bad byte is bad input naming it', () => {

@@ -1073,13 +1073,22 @@ export function unknownTokensNote(counts: Map<string, number>, sources: number, 
   const named = [...counts]
     .sort((a, b) => b[1] - a[1])
     .slice(0, UNKNOWN_TOKENS_NAMED)
-    .map(([u, n]) => `'${u}'${n > 1 ? ` (${n} sources)` : ''}`)
+    .map(([u, n]) => `'${outputLine(u)}'${n > 1 ? ` (${n} sources)` : ''}`)
     .join(', ');
   const more = counts.size - UNKNOWN_TOKENS_NAMED;
   return (
     `recur: ${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
     (more > 0 ? `, and ${more} more (--json names each source's)` : '')
   );
+}
+
+/**
+ * An output as predict's plain output prints it, on one line: a line break inside it (a character-level model
+ * trained on CSV fields with line breaks writes them) is written as the two characters `\n` (`\r` for a carriage
+ * return), so that output line N stays input line N's. --json prints the output as it is.
+ */
+export function outputLine(output: string): string {
+  return output.replace(/\r\n|\r|\n/g, (m) => (m === '\r' ? '\\r' : '\\n'));
 }
 
 /** What `predict --json` prints for a blank stdin line: nothing was decoded, so there is no score. */
@@ -1130,7 +1139,7 @@ export async function seq2seqPredict(
     const t: Seq2SeqPrediction | BlankLinePrediction = isBlankSource(text)
       ? { source: text, output: '', blank: true }
       : outs[next++];
-    lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
+    lines.add(o.json ? JSON.stringify(t) + '\n' : `${outputLine(t.output)}\n`);
   }
   lines.flush();
   // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
