@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
-import { cmudict } from '../src/node/seq2seq_files.js';
+import { cmudict, parseCsvPairs } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs, pairBatch } from '../src/seq2seq/data.js';
 import {
   bleu,
@@ -163,6 +163,20 @@ describe('pairs', () => {
       [2, 3],
     );
     assert.throws(() => parseTsvPairs('\n\n', 'x.tsv'), /no source<TAB>target pairs/);
+  });
+
+  it('a file whose every line --skip-bad skipped says so, not only that it has no pairs', () => {
+    assert.throws(() => parseTsvPairs('abc\tx\n\nbad\n', 'x.tsv', { skipBad: true, maxSourceLength: 2 }), {
+      message:
+        'x.tsv: no source<TAB>target pairs left after --skip-bad skipped 2 bad line(s) (first: line 1, the source has 3 tokens, more than the limit of 2)',
+    });
+    assert.throws(() => parseCsvPairs('source,target\n,a\nb,\n', 'x.csv', { skipBad: true }), {
+      message:
+        'x.csv: no pairs left after --skip-bad skipped 2 bad line(s) (first: line 2, the source is empty)',
+    });
+    assert.throws(() => parseCsvPairs('source,target\n', 'x.csv', { skipBad: true }), {
+      message: 'x.csv: expected a header row and at least one pair',
+    });
   });
 
   it('groups repeated sources into alternatives and splits by source with the seed', () => {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InvalidInputError } from '../core/errors.js';
 import {
+  noPairsError,
   pairProblem,
   parseCmudict,
   parseTsvPairs,
@@ -82,7 +83,7 @@ export function parseCsvPairs(text: string, where: string, opts: PairsFileOption
     }
     pairs.push({ source, target, line });
   }
-  if (pairs.length === 0) throw new InvalidInputError(`${where}: no pairs`);
+  if (pairs.length === 0) throw noPairsError(where, 'no pairs', skipped);
   return { pairs, skipped };
 }
 

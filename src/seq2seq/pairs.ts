@@ -79,8 +79,24 @@ export function parseTsvPairs(text: string, where: string, opts: ParseOptions = 
     }
     pairs.push({ source: cols[0].trim(), target: cols[1].trim(), line });
   });
-  if (pairs.length === 0) throw new InvalidInputError(`${where}: no source<TAB>target pairs`);
+  if (pairs.length === 0) throw noPairsError(where, 'no source<TAB>target pairs', skipped);
   return { pairs, skipped };
+}
+
+/**
+ * A file that gave no pairs: `none` says so, and when --skip-bad skipped every line that had one, the error says that
+ * too (with the first line and why), or "no pairs" would contradict a file full of them.
+ */
+export function noPairsError(
+  where: string,
+  none: string,
+  skipped: readonly { line: number; reason: string }[],
+): InvalidInputError {
+  if (skipped.length === 0) return new InvalidInputError(`${where}: ${none}`);
+  const first = skipped[0];
+  return new InvalidInputError(
+    `${where}: ${none} left after --skip-bad skipped ${skipped.length} bad line(s) (first: line ${first.line}, ${first.reason})`,
+  );
 }
 
 /** Groups pairs by source, keeping the first appearance order; repeated targets are kept once. */
