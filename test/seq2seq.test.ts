@@ -165,6 +165,23 @@ describe('pairs', () => {
     assert.throws(() => parseTsvPairs('\n\n', 'x.tsv'), /no source<TAB>target pairs/);
   });
 
+  it('CSV: a row of blank fields is a blank line, as in TSV; a bad row is named by the line it starts on', () => {
+    // Spreadsheets export empty rows as ',,'; a row of spaces is as blank as TSV's ' \t ' line.
+    const text = 'source,target,n\r\n"a\r\nb",x,1\r\n,,\r\n  ,  \r\n"c\r\n\r\nd",,2\r\ne,f,3\r\n';
+    const normalised = text.replaceAll('\r\n', '\n'); // as readTextFile gives it
+    assert.deepEqual(parseCsvPairs(normalised, 'x.csv', { skipBad: true }), {
+      pairs: [
+        { source: 'a\nb', target: 'x', line: 2 },
+        { source: 'e', target: 'f', line: 9 },
+      ],
+      skipped: [{ line: 6, reason: 'the target is empty' }],
+    });
+    assert.throws(() => parseCsvPairs(normalised, 'x.csv'), {
+      message: 'x.csv: line 6: the target is empty (or pass --skip-bad to skip bad lines)',
+    });
+    assert.deepEqual(parseTsvPairs('a\tb\n \t \nc\td\n', 'x.tsv').pairs.length, 2);
+  });
+
   it('a file whose every line --skip-bad skipped says so, not only that it has no pairs', () => {
     assert.throws(() => parseTsvPairs('abc\tx\n\nbad\n', 'x.tsv', { skipBad: true, maxSourceLength: 2 }), {
       message:

@@ -66,7 +66,10 @@ export function parseCsvPairs(text: string, where: string, opts: PairsFileOption
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
   for (const { record, info } of rows.slice(1)) {
-    const line = info.lines;
+    // A row of blank fields (spreadsheets export empty rows as ',,') is a blank line, as in TSV.
+    if (record.every((field) => field.trim() === '')) continue;
+    // info.lines is the row's last line: a quoted field with line breaks ends it lines later than it starts.
+    const line = info.lines - record.reduce((breaks, field) => breaks + (field.match(/\n/g)?.length ?? 0), 0);
     const source = (record[s] ?? '').trim();
     const target = (record[t] ?? '').trim();
     const problem =
