@@ -241,14 +241,14 @@ describe('pairs', () => {
     assert.equal(checkSettings(older).trainOnValidation, false);
   });
 
-  it("reads typed words as CMUdict spells them (trimmed, lowercase, accents off); other models' sources as given", () => {
+  it("reads typed words as CMUdict spells them (trimmed, lowercase, accents off); other models' sources trimmed, as training reads them", () => {
     assert.deepEqual(typedSources(CMUDICT_DATA, [' Café ', 'NAÏVE', "O'Neil", 'Ångström']), [
       'cafe',
       'naive',
       "o'neil",
       'angstrom',
     ]);
-    assert.deepEqual(typedSources('pairs.tsv', [' Café ']), [' Café ']);
+    assert.deepEqual(typedSources('pairs.tsv', [' Café \t', 'la  vie']), ['Café', 'la  vie']);
   });
 
   it('names the tokens a tokenizer does not know, once each', () => {

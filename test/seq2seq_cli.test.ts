@@ -192,6 +192,14 @@ describe('recur seq2seq', () => {
     assert.equal(plain.code, 0, plain.stderr);
     assert.deepEqual(plain.stdout.split('\n'), ['ab\\ncd', '', 'ab\\ncd', '']);
     assert.equal(outputLine('a\r\nb\rc\nd'), 'a\\nb\\rc\\nd');
+    // Training trimmed every side: a typed source's outer spaces are not decoded as unknown characters.
+    const spaced = run(['seq2seq', 'predict', dir, '--json', ' w1 \t'], {});
+    assert.equal(spaced.code, 0, spaced.stderr);
+    const p = JSON.parse(spaced.stdout) as { source: string; score: number; unknown?: string[] };
+    assert.equal(p.source, ' w1 \t');
+    assert.equal(p.unknown, undefined);
+    const bare = JSON.parse(run(['seq2seq', 'predict', dir, '--json', 'w1']).stdout) as { score: number };
+    assert.equal(p.score, bare.score);
   });
 
   it('predict reads stdin as UTF-8: a BOM is dropped, a bad byte is bad input naming it', () => {
