@@ -182,6 +182,15 @@ describe('pairs', () => {
     assert.deepEqual(parseTsvPairs('a\tb\n \t \nc\td\n', 'x.tsv').pairs.length, 2);
   });
 
+  it('TSV: a lone CR ends a line, as LF and CRLF do (a classic Mac file is not one pair)', () => {
+    assert.deepEqual(parseTsvPairs('a\tb\rc\td\r\ne\tf\n\rg\th\r', 'x.tsv').pairs, [
+      { source: 'a', target: 'b', line: 1 },
+      { source: 'c', target: 'd', line: 2 },
+      { source: 'e', target: 'f', line: 3 },
+      { source: 'g', target: 'h', line: 5 },
+    ]);
+  });
+
   it('a file whose every line --skip-bad skipped says so, not only that it has no pairs', () => {
     assert.throws(() => parseTsvPairs('abc\tx\n\nbad\n', 'x.tsv', { skipBad: true, maxSourceLength: 2 }), {
       message:

@@ -53,14 +53,16 @@ export function pairProblem(source: string, target: string, limits: PairLimits):
 }
 
 /**
- * Pairs from TSV text: one `source<TAB>target[<TAB>…]` per line; blank lines are skipped. A bad line (no tab, an
- * empty side, a side over the limit) is an InvalidInputError naming `where`, the line and the problem — or, with
- * skipBad, skipped and counted.
+ * Pairs from TSV text: one `source<TAB>target[<TAB>…]` per line (ended by LF, CRLF or CR); blank lines are skipped.
+ * A bad line (no tab, an empty side, a side over the limit) is an InvalidInputError naming `where`, the line and the
+ * problem — or, with skipBad, skipped and counted.
  */
 export function parseTsvPairs(text: string, where: string, opts: ParseOptions = {}): ParsedPairs {
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
-  const lines = text.split(/\r?\n/);
+  // A lone CR ends a line too (classic Mac line ends, as Excel for Mac still writes): read as part of a line, a
+  // CR-only file was one pair whose target swallowed every line after it.
+  const lines = text.split(/\r\n|\r|\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
     if (raw.trim() === '') return;
