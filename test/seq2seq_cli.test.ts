@@ -202,6 +202,32 @@ describe('recur seq2seq', () => {
     assert.equal(p.score, bare.score);
   });
 
+  it('--length-penalty with greedy decoding, where it changes nothing, is bad usage; with a beam it is taken', () => {
+    for (const args of [
+      ['predict', out, 'the cat and the dog', '--length-penalty', '1.5'],
+      ['eval', out, pairs, '--length-penalty', '1.5', '--limit', '3'],
+    ]) {
+      const r = run(['seq2seq', ...args, '--threads', '1']);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(
+        r.stderr,
+        /^recur: --length-penalty ranks beam search's outputs, and --beam 1 decodes greedily/,
+      );
+    }
+    const beam = run([
+      'seq2seq',
+      'predict',
+      out,
+      'the cat and the dog',
+      '--beam',
+      '2',
+      '--length-penalty',
+      '1.5',
+    ]);
+    assert.equal(beam.code, 0, beam.stderr);
+  });
+
   it('predict reads stdin as UTF-8: a BOM is dropped, a bad byte is bad input naming it', () => {
     const bom = run(['seq2seq', 'predict', out, '--json'], { input: '\ufeffthe cat and the dog\n' });
     assert.equal(bom.code, 0, bom.stderr);

@@ -961,6 +961,7 @@ export async function seq2seqEval(
   // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   checkNgramWeight(dir, o.ngramWeight);
+  checkLengthPenalty(dir, app, o);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
   // --json scores are one object, so there the report becomes its `skipped` field.
   let skipped: Record<string, unknown> | undefined;
@@ -1046,6 +1047,26 @@ function checkNgramWeight(dir: string, weight: number | undefined): void {
     );
 }
 
+/**
+ * Refuses --length-penalty where it changes nothing: greedy decoding (--beam 1) of a model of one target order
+ * without its joint n-gram, which ranks no candidates. (A model of both orders, or with its n-gram, rescores its
+ * candidates with the penalty even greedily.) Ignored, the flag would leave the user believing it was tried.
+ */
+function checkLengthPenalty(
+  dir: string,
+  app: Seq2Seq,
+  o: { beam: number; lengthPenalty?: number; ngramWeight?: number },
+): void {
+  if (o.lengthPenalty === undefined || o.beam > 1) return;
+  const ngram = readJointNgramHeader(dir);
+  const rescores =
+    new Set(app.memberOrders).size > 1 || (ngram !== null && (o.ngramWeight ?? ngram.weight) > 0);
+  if (!rescores)
+    throw new UsageError(
+      `--length-penalty ranks beam search's outputs, and --beam 1 decodes greedily: give --beam N (N ≥ 2), or leave --length-penalty out`,
+    );
+}
+
 function ngramNote(ngram: { order: number; weight: number } | null, weight: number | undefined): string {
   const w = weight ?? ngram?.weight ?? 0;
   return ngram && w > 0 ? ` + joint n-gram (order ${ngram.order}, weight ${w})` : '';
@@ -1113,6 +1134,7 @@ export async function seq2seqPredict(
   // As in eval: the n-gram is built here only when this thread decodes.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   checkNgramWeight(dir, o.ngramWeight);
+  checkLengthPenalty(dir, app, o);
   const texts = sources.length > 0 ? sources : readStdinLines();
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
   const decoded = texts.filter((t) => !isBlankSource(t));
