@@ -359,6 +359,10 @@ describe('metrics', () => {
     assert.equal(sequenceErrorRate(hyps, refs), 2 / 3);
     // Edits: 0 (second reference), 1 of 4, 1 of 4 (both references 1 away: the shorter, 3 tokens).
     assert.equal(tokenErrorRate(hyps, refs), (0 + 1 + 1) / (3 + 4 + 3));
+    // Only empty references: no length to divide by; an output with edits is wrong (1), as sacreBLEU's TER says.
+    assert.equal(tokenErrorRate([toks('a b')], [[[]]]), 1);
+    assert.equal(tokenErrorRate([[]], [[[]]]), 0);
+    assert.equal(tokenErrorRate([], []), 0);
   });
 
   it('BLEU on hand-computed cases', () => {
