@@ -192,6 +192,13 @@ describe('recur seq2seq', () => {
     assert.equal(plain.code, 0, plain.stderr);
     assert.deepEqual(plain.stdout.split('\n'), ['ab\\ncd', '', 'ab\\ncd', '']);
     assert.equal(outputLine('a\r\nb\rc\nd'), 'a\\nb\\rc\\nd');
+    // A character-level target is text: eval scores BLEU and chrF by default, as its --help says.
+    const scores = JSON.parse(run(['seq2seq', 'eval', dir, '--json', '--threads', '1']).stdout) as object;
+    assert.ok('bleu' in scores && 'chrf' in scores);
+    assert.match(
+      run(['seq2seq', 'eval', '--help']).stdout.replace(/\s+/g, ' '),
+      /BLEU and chrF for word or character targets, or with --bleu/,
+    );
     // Training trimmed every side: a typed source's outer spaces are not decoded as unknown characters.
     const spaced = run(['seq2seq', 'predict', dir, '--json', ' w1 \t'], {});
     assert.equal(spaced.code, 0, spaced.stderr);
