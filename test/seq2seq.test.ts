@@ -191,6 +191,14 @@ describe('pairs', () => {
     ]);
   });
 
+  it('CSV: a quote inside an unquoted field is text, as recur classify and Python read it', () => {
+    const text = 'source,target\nhe said "hi",il a dit "salut"\n"quoted, ""inner""",x\n';
+    assert.deepEqual(parseCsvPairs(text, 'x.csv').pairs, [
+      { source: 'he said "hi"', target: 'il a dit "salut"', line: 2 },
+      { source: 'quoted, "inner"', target: 'x', line: 3 },
+    ]);
+  });
+
   it('a file whose every line --skip-bad skipped says so, not only that it has no pairs', () => {
     assert.throws(() => parseTsvPairs('abc\tx\n\nbad\n', 'x.tsv', { skipBad: true, maxSourceLength: 2 }), {
       message:

@@ -47,7 +47,13 @@ export function readPairsFile(file: string, opts: PairsFileOptions = {}): Parsed
 export function parseCsvPairs(text: string, where: string, opts: PairsFileOptions = {}): ParsedPairs {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(text, { skip_empty_lines: true, relax_column_count: true, info: true }) as typeof rows;
+    // relax_quotes: a quote inside an unquoted field (he said "hi") is text, as Python's csv and recur classify read it.
+    rows = parse(text, {
+      skip_empty_lines: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      info: true,
+    }) as typeof rows;
   } catch (e) {
     throw new InvalidInputError(`${where}: ${(e as Error).message}`);
   }
