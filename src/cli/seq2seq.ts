@@ -68,6 +68,7 @@ import {
   isBlankSource,
   checkSeq2SeqFits,
   parseSeq2SeqMetadata,
+  greedyRanksCandidates,
   typedSources,
   type PairsReading,
   type Seq2SeqMetadata,
@@ -1059,9 +1060,7 @@ function checkLengthPenalty(
 ): void {
   if (o.lengthPenalty === undefined || o.beam > 1) return;
   const ngram = readJointNgramHeader(dir);
-  const rescores =
-    new Set(app.memberOrders).size > 1 || (ngram !== null && (o.ngramWeight ?? ngram.weight) > 0);
-  if (!rescores)
+  if (!greedyRanksCandidates(app.memberOrders, ngram === null ? 0 : (o.ngramWeight ?? ngram.weight)))
     throw new UsageError(
       `--length-penalty ranks beam search's outputs, and --beam 1 decodes greedily: give --beam N (N ≥ 2), or leave --length-penalty out`,
     );

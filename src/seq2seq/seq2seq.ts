@@ -141,6 +141,15 @@ export function isBlankSource(source: string): boolean {
   return source.trim() === '';
 }
 
+/**
+ * Whether greedy decoding (beam 1) ranks candidates, and so reads the length penalty: members of both target orders
+ * (agreement decoding) or a joint n-gram of weight > 0 (`ngramWeight`: 0 when decoding without one). Otherwise the
+ * penalty changes nothing greedily, and the CLI and server refuse it there.
+ */
+export function greedyRanksCandidates(memberOrders: readonly TargetOrder[], ngramWeight: number): boolean {
+  return new Set(memberOrders).size > 1 || ngramWeight > 0;
+}
+
 export interface TranslateOptions {
   /** Beam width; 1 (default) decodes greedily. */
   beam?: number;
