@@ -265,6 +265,37 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
     }
   });
 
+  it('refuses --format without a pairs file (CMUdict): exit 2, before any training', () => {
+    const out = join(root, 'never-g2p');
+    // Small settings, so the old code, which ignored the flag and trained on CMUdict, fails in seconds.
+    const small = [
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--ensemble',
+      '1',
+      '--joint-ngram',
+      '0',
+      '--threads',
+      '1',
+    ];
+    const r = runCli([
+      'seq2seq',
+      'train',
+      '--out',
+      out,
+      '--format',
+      'csv',
+      '--cpu-time-limit',
+      '0.01',
+      ...small,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^recur: --format csv reads a pairs file, and the data is CMUdict/);
+    assert.equal(existsSync(out), false);
+  });
+
   it("a model's own CSV pairs are read as training read them: eval DIR and export need no column flags; --help says so", () => {
     const csv = join(root, 'named-pairs.csv');
     writeFileSync(csv, 'en,fr\n' + pairs(60, 2).replaceAll('\t', ','));

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
-import { cmudict } from '../src/node/seq2seq_files.js';
+import { cmudict, parseCsvPairs } from '../src/node/seq2seq_files.js';
 import { PairDataset, encodePairs, pairBatch } from '../src/seq2seq/data.js';
 import {
   bleu,
@@ -165,6 +165,54 @@ describe('pairs', () => {
     assert.throws(() => parseTsvPairs('\n\n', 'x.tsv'), /no source<TAB>target pairs/);
   });
 
+  it('CSV: a row of blank fields is a blank line, as in TSV; a bad row is named by the line it starts on', () => {
+    // Spreadsheets export empty rows as ',,'; a row of spaces is as blank as TSV's ' \t ' line.
+    const text = 'source,target,n\r\n"a\r\nb",x,1\r\n,,\r\n  ,  \r\n"c\r\n\r\nd",,2\r\ne,f,3\r\n';
+    const normalised = text.replaceAll('\r\n', '\n'); // as readTextFile gives it
+    assert.deepEqual(parseCsvPairs(normalised, 'x.csv', { skipBad: true }), {
+      pairs: [
+        { source: 'a\nb', target: 'x', line: 2 },
+        { source: 'e', target: 'f', line: 9 },
+      ],
+      skipped: [{ line: 6, reason: 'the target is empty' }],
+    });
+    assert.throws(() => parseCsvPairs(normalised, 'x.csv'), {
+      message: 'x.csv: line 6: the target is empty (or pass --skip-bad to skip bad lines)',
+    });
+    assert.deepEqual(parseTsvPairs('a\tb\n \t \nc\td\n', 'x.tsv').pairs.length, 2);
+  });
+
+  it('TSV: a lone CR ends a line, as LF and CRLF do (a classic Mac file is not one pair)', () => {
+    assert.deepEqual(parseTsvPairs('a\tb\rc\td\r\ne\tf\n\rg\th\r', 'x.tsv').pairs, [
+      { source: 'a', target: 'b', line: 1 },
+      { source: 'c', target: 'd', line: 2 },
+      { source: 'e', target: 'f', line: 3 },
+      { source: 'g', target: 'h', line: 5 },
+    ]);
+  });
+
+  it('CSV: a quote inside an unquoted field is text, as recur classify and Python read it', () => {
+    const text = 'source,target\nhe said "hi",il a dit "salut"\n"quoted, ""inner""",x\n';
+    assert.deepEqual(parseCsvPairs(text, 'x.csv').pairs, [
+      { source: 'he said "hi"', target: 'il a dit "salut"', line: 2 },
+      { source: 'quoted, "inner"', target: 'x', line: 3 },
+    ]);
+  });
+
+  it('a file whose every line --skip-bad skipped says so, not only that it has no pairs', () => {
+    assert.throws(() => parseTsvPairs('abc\tx\n\nbad\n', 'x.tsv', { skipBad: true, maxSourceLength: 2 }), {
+      message:
+        'x.tsv: no source<TAB>target pairs left after --skip-bad skipped 2 bad line(s) (first: line 1, the source has 3 tokens, more than the limit of 2)',
+    });
+    assert.throws(() => parseCsvPairs('source,target\n,a\nb,\n', 'x.csv', { skipBad: true }), {
+      message:
+        'x.csv: no pairs left after --skip-bad skipped 2 bad line(s) (first: line 2, the source is empty)',
+    });
+    assert.throws(() => parseCsvPairs('source,target\n', 'x.csv', { skipBad: true }), {
+      message: 'x.csv: expected a header row and at least one pair',
+    });
+  });
+
   it('groups repeated sources into alternatives and splits by source with the seed', () => {
     const ex = groupExamples([
       { source: 'a', target: 'x' },
@@ -210,14 +258,14 @@ describe('pairs', () => {
     assert.equal(checkSettings(older).trainOnValidation, false);
   });
 
-  it("reads typed words as CMUdict spells them (trimmed, lowercase, accents off); other models' sources as given", () => {
+  it("reads typed words as CMUdict spells them (trimmed, lowercase, accents off); other models' sources trimmed, as training reads them", () => {
     assert.deepEqual(typedSources(CMUDICT_DATA, [' Café ', 'NAÏVE', "O'Neil", 'Ångström']), [
       'cafe',
       'naive',
       "o'neil",
       'angstrom',
     ]);
-    assert.deepEqual(typedSources('pairs.tsv', [' Café ']), [' Café ']);
+    assert.deepEqual(typedSources('pairs.tsv', [' Café \t', 'la  vie']), ['Café', 'la  vie']);
   });
 
   it('names the tokens a tokenizer does not know, once each', () => {
@@ -319,6 +367,10 @@ describe('metrics', () => {
     assert.equal(sequenceErrorRate(hyps, refs), 2 / 3);
     // Edits: 0 (second reference), 1 of 4, 1 of 4 (both references 1 away: the shorter, 3 tokens).
     assert.equal(tokenErrorRate(hyps, refs), (0 + 1 + 1) / (3 + 4 + 3));
+    // Only empty references: no length to divide by; an output with edits is wrong (1), as sacreBLEU's TER says.
+    assert.equal(tokenErrorRate([toks('a b')], [[[]]]), 1);
+    assert.equal(tokenErrorRate([[]], [[[]]]), 0);
+    assert.equal(tokenErrorRate([], []), 0);
   });
 
   it('BLEU on hand-computed cases', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { UNKNOWN_TOKENS_NAMED, unknownTokensNote } from '../src/cli/seq2seq.js';
+import { UNKNOWN_TOKENS_NAMED, outputLine, unknownTokensNote } from '../src/cli/seq2seq.js';
 import { DECODE_POOL_MIN_BATCHES } from '../src/cli/seq2seq_decoding.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
@@ -169,6 +169,70 @@ describe('recur seq2seq', () => {
       stderr: '',
     });
     assert.deepEqual(run(['seq2seq', 'predict', out], { input: '' }), { code: 0, stdout: '', stderr: '' });
+  });
+
+  it('predict keeps line for line when an output has a line break: plain output writes it as \\n, --json as it is', () => {
+    // A character-level model of CSV targets with a line break inside (quoted), which it learns to write.
+    const csv = join(root, 'multiline.csv');
+    const rows = Array.from({ length: 60 }, (_, i) => `w${i},"ab\ncd"`);
+    writeFileSync(csv, ['source,target', ...rows].join('\n') + '\n');
+    const dir = join(root, 'multiline');
+    const chars = ['--source-tokens', 'chars', '--target-tokens', 'chars'];
+    const fast = ['--units', '8', '--embedding', '4', '--epochs', '8', '--lr', '0.05', '--dropout', '0'];
+    const trained = run(['seq2seq', 'train', csv, '--out', dir, ...chars, ...fast, '--threads', '1', '-q']);
+    assert.equal(trained.code, 0, trained.stderr);
+    const json = run(['seq2seq', 'predict', dir, '--json'], { input: 'w1\nw2\n' });
+    assert.equal(json.code, 0, json.stderr);
+    const outputs = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { output: string }).output);
+    assert.deepEqual(outputs, ['ab\ncd', 'ab\ncd']);
+    const plain = run(['seq2seq', 'predict', dir, '-q'], { input: 'w1\n\nw2\n' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.stdout.split('\n'), ['ab\\ncd', '', 'ab\\ncd', '']);
+    assert.equal(outputLine('a\r\nb\rc\nd'), 'a\\nb\\rc\\nd');
+    // A character-level target is text: eval scores BLEU and chrF by default, as its --help says.
+    const scores = JSON.parse(run(['seq2seq', 'eval', dir, '--json', '--threads', '1']).stdout) as object;
+    assert.ok('bleu' in scores && 'chrf' in scores);
+    assert.match(
+      run(['seq2seq', 'eval', '--help']).stdout.replace(/\s+/g, ' '),
+      /BLEU and chrF for word or character targets, or with --bleu/,
+    );
+    // Training trimmed every side: a typed source's outer spaces are not decoded as unknown characters.
+    const spaced = run(['seq2seq', 'predict', dir, '--json', ' w1 \t'], {});
+    assert.equal(spaced.code, 0, spaced.stderr);
+    const p = JSON.parse(spaced.stdout) as { source: string; score: number; unknown?: string[] };
+    assert.equal(p.source, ' w1 \t');
+    assert.equal(p.unknown, undefined);
+    const bare = JSON.parse(run(['seq2seq', 'predict', dir, '--json', 'w1']).stdout) as { score: number };
+    assert.equal(p.score, bare.score);
+  });
+
+  it('--length-penalty with greedy decoding, where it changes nothing, is bad usage; with a beam it is taken', () => {
+    for (const args of [
+      ['predict', out, 'the cat and the dog', '--length-penalty', '1.5'],
+      ['eval', out, pairs, '--length-penalty', '1.5', '--limit', '3'],
+    ]) {
+      const r = run(['seq2seq', ...args, '--threads', '1']);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(
+        r.stderr,
+        /^recur: --length-penalty ranks beam search's outputs, and --beam 1 decodes greedily/,
+      );
+    }
+    const beam = run([
+      'seq2seq',
+      'predict',
+      out,
+      'the cat and the dog',
+      '--beam',
+      '2',
+      '--length-penalty',
+      '1.5',
+    ]);
+    assert.equal(beam.code, 0, beam.stderr);
   });
 
   it('predict reads stdin as UTF-8: a BOM is dropped, a bad byte is bad input naming it', () => {

@@ -218,6 +218,13 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       ['fractional beam', { sources: ['the cat'], beam: 1.5 }, 400, /^beam: /],
       ['huge max_length', { sources: ['the cat'], max_length: 1e9 }, 413, /^max_length: /],
       ['negative length_penalty', { sources: ['the cat'], length_penalty: -1 }, 400, /^length_penalty: /],
+      // As `recur seq2seq predict` refuses --length-penalty without --beam: greedily it changes nothing.
+      [
+        'length_penalty greedily',
+        { sources: ['the cat'], length_penalty: 1 },
+        400,
+        /^length_penalty: ranks beam search's outputs, and beam 1 decodes greedily/,
+      ],
       [
         'length_penalty to a classifier',
         { model: 'labels', texts: ['a'], length_penalty: 1 },

@@ -68,6 +68,7 @@ import {
   isBlankSource,
   checkSeq2SeqFits,
   parseSeq2SeqMetadata,
+  greedyRanksCandidates,
   typedSources,
   type PairsReading,
   type Seq2SeqMetadata,
@@ -107,11 +108,17 @@ export interface Seq2SeqDataOptions {
 }
 
 /**
- * Refuses --source-column / --target-column where no header names columns: a TSV pairs file (source, then target)
- * or CMUdict (`file` undefined or CMUDICT). Ignored there, the flag would leave the user believing other columns
- * were read.
+ * Refuses the flags that read a pairs file where they have nothing to read: --format with CMUdict (`file` undefined
+ * or CMUDICT), which is no pairs file (without PAIRS, `train --format csv` would start the 35-minute G2P recipe), and
+ * --source-column / --target-column where no header names columns: a TSV pairs file (source, then target) or
+ * CMUdict. Ignored there, the flag would leave the user believing other columns, or another file, were read.
  */
 export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOptions): void {
+  const cmudict = file === undefined || file === CMUDICT;
+  if (cmudict && o.format !== undefined)
+    throw new UsageError(
+      `--format ${o.format} reads a pairs file, and the data is CMUdict (no pairs file was given); give the pairs file, or leave --format out`,
+    );
   const flag =
     o.sourceColumn !== undefined
       ? '--source-column'
@@ -119,8 +126,7 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
         ? '--target-column'
         : null;
   if (flag === null) return;
-  if (file === undefined || file === CMUDICT)
-    throw new UsageError(`${flag} names a column of a CSV pairs file; CMUdict has none`);
+  if (cmudict) throw new UsageError(`${flag} names a column of a CSV pairs file; CMUdict has none`);
   if (pairsFormat(file, o.format) === 'tsv')
     throw new UsageError(
       `${flag} names a column of a CSV pairs file (its header); ${file} is read as TSV, source<TAB>target (give --format csv for a CSV)`,
@@ -956,6 +962,7 @@ export async function seq2seqEval(
   // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   checkNgramWeight(dir, o.ngramWeight);
+  checkLengthPenalty(dir, app, o);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
   // --json scores are one object, so there the report becomes its `skipped` field.
   let skipped: Record<string, unknown> | undefined;
@@ -1041,6 +1048,24 @@ function checkNgramWeight(dir: string, weight: number | undefined): void {
     );
 }
 
+/**
+ * Refuses --length-penalty where it changes nothing: greedy decoding (--beam 1) of a model of one target order
+ * without its joint n-gram, which ranks no candidates. (A model of both orders, or with its n-gram, rescores its
+ * candidates with the penalty even greedily.) Ignored, the flag would leave the user believing it was tried.
+ */
+function checkLengthPenalty(
+  dir: string,
+  app: Seq2Seq,
+  o: { beam: number; lengthPenalty?: number; ngramWeight?: number },
+): void {
+  if (o.lengthPenalty === undefined || o.beam > 1) return;
+  const ngram = readJointNgramHeader(dir);
+  if (!greedyRanksCandidates(app.memberOrders, ngram === null ? 0 : (o.ngramWeight ?? ngram.weight)))
+    throw new UsageError(
+      `--length-penalty ranks beam search's outputs, and --beam 1 decodes greedily: give --beam N (N ≥ 2), or leave --length-penalty out`,
+    );
+}
+
 function ngramNote(ngram: { order: number; weight: number } | null, weight: number | undefined): string {
   const w = weight ?? ngram?.weight ?? 0;
   return ngram && w > 0 ? ` + joint n-gram (order ${ngram.order}, weight ${w})` : '';
@@ -1068,13 +1093,22 @@ export function unknownTokensNote(counts: Map<string, number>, sources: number, 
   const named = [...counts]
     .sort((a, b) => b[1] - a[1])
     .slice(0, UNKNOWN_TOKENS_NAMED)
-    .map(([u, n]) => `'${u}'${n > 1 ? ` (${n} sources)` : ''}`)
+    .map(([u, n]) => `'${outputLine(u)}'${n > 1 ? ` (${n} sources)` : ''}`)
     .join(', ');
   const more = counts.size - UNKNOWN_TOKENS_NAMED;
   return (
     `recur: ${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
     (more > 0 ? `, and ${more} more (--json names each source's)` : '')
   );
+}
+
+/**
+ * An output as predict's plain output prints it, on one line: a line break inside it (a character-level model
+ * trained on CSV fields with line breaks writes them) is written as the two characters `\n` (`\r` for a carriage
+ * return), so that output line N stays input line N's. --json prints the output as it is.
+ */
+export function outputLine(output: string): string {
+  return output.replace(/\r\n|\r|\n/g, (m) => (m === '\r' ? '\\r' : '\\n'));
 }
 
 /** What `predict --json` prints for a blank stdin line: nothing was decoded, so there is no score. */
@@ -1099,6 +1133,7 @@ export async function seq2seqPredict(
   // As in eval: the n-gram is built here only when this thread decodes.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   checkNgramWeight(dir, o.ngramWeight);
+  checkLengthPenalty(dir, app, o);
   const texts = sources.length > 0 ? sources : readStdinLines();
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
   const decoded = texts.filter((t) => !isBlankSource(t));
@@ -1125,7 +1160,7 @@ export async function seq2seqPredict(
     const t: Seq2SeqPrediction | BlankLinePrediction = isBlankSource(text)
       ? { source: text, output: '', blank: true }
       : outs[next++];
-    lines.add(o.json ? JSON.stringify(t) + '\n' : `${t.output}\n`);
+    lines.add(o.json ? JSON.stringify(t) + '\n' : `${outputLine(t.output)}\n`);
   }
   lines.flush();
   // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.

@@ -248,7 +248,7 @@ export function registerSeq2Seq(program: Command): void {
     s2s
       .command('eval')
       .description(
-        'sequence and token error rates (BLEU and chrF for word targets, or with --bleu) of a model on pairs',
+        'sequence and token error rates (BLEU and chrF for word or character targets, or with --bleu) of a model on pairs',
       )
       .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
       .argument(

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InvalidInputError } from '../core/errors.js';
 import {
+  noPairsError,
   pairProblem,
   parseCmudict,
   parseTsvPairs,
@@ -46,7 +47,13 @@ export function readPairsFile(file: string, opts: PairsFileOptions = {}): Parsed
 export function parseCsvPairs(text: string, where: string, opts: PairsFileOptions = {}): ParsedPairs {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(text, { skip_empty_lines: true, relax_column_count: true, info: true }) as typeof rows;
+    // relax_quotes: a quote inside an unquoted field (he said "hi") is text, as Python's csv and recur classify read it.
+    rows = parse(text, {
+      skip_empty_lines: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      info: true,
+    }) as typeof rows;
   } catch (e) {
     throw new InvalidInputError(`${where}: ${(e as Error).message}`);
   }
@@ -65,7 +72,10 @@ export function parseCsvPairs(text: string, where: string, opts: PairsFileOption
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
   for (const { record, info } of rows.slice(1)) {
-    const line = info.lines;
+    // A row of blank fields (spreadsheets export empty rows as ',,') is a blank line, as in TSV.
+    if (record.every((field) => field.trim() === '')) continue;
+    // info.lines is the row's last line: a quoted field with line breaks ends it lines later than it starts.
+    const line = info.lines - record.reduce((breaks, field) => breaks + (field.match(/\n/g)?.length ?? 0), 0);
     const source = (record[s] ?? '').trim();
     const target = (record[t] ?? '').trim();
     const problem =
@@ -82,7 +92,7 @@ export function parseCsvPairs(text: string, where: string, opts: PairsFileOption
     }
     pairs.push({ source, target, line });
   }
-  if (pairs.length === 0) throw new InvalidInputError(`${where}: no pairs`);
+  if (pairs.length === 0) throw noPairsError(where, 'no pairs', skipped);
   return { pairs, skipped };
 }
 

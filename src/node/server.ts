@@ -33,7 +33,13 @@ import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import { forecastSaved, minHistory, savedIntervals, type SavedSeries } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
-import { CMUDICT_DATA, DECODE_MARGIN, isBlankSource, type Seq2Seq } from '../seq2seq/seq2seq.js';
+import {
+  CMUDICT_DATA,
+  DECODE_MARGIN,
+  greedyRanksCandidates,
+  isBlankSource,
+  type Seq2Seq,
+} from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
@@ -693,6 +699,15 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (!body.sources)
       throw new HttpError(400, `sources: required for seq2seq model '${s.name}' (an array of strings)`);
     const beam = body.beam ?? 1;
+    if (
+      body.length_penalty !== undefined &&
+      beam === 1 &&
+      !greedyRanksCandidates(s.app.memberOrders, s.app.jointNgram?.weight ?? 0)
+    )
+      throw new HttpError(
+        400,
+        `length_penalty: ranks beam search's outputs, and beam 1 decodes greedily: give beam ≥ 2, or leave length_penalty out`,
+      );
     const decode = {
       beam,
       maxLength: body.max_length,

@@ -74,7 +74,10 @@ export function tokenErrorRate(
     edits += bestD;
     length += bestL;
   });
-  return length === 0 ? 0 : edits / length;
+  // Empty references only (a library caller's): sacreBLEU's TER convention, 1 when anything was written, else 0 — not a
+  // perfect 0 for an output that is all edits.
+  if (length === 0) return edits > 0 ? 1 : 0;
+  return edits / length;
 }
 
 function ngramCounts(tokens: readonly string[], n: number): Map<string, number> {

@@ -53,14 +53,16 @@ export function pairProblem(source: string, target: string, limits: PairLimits):
 }
 
 /**
- * Pairs from TSV text: one `source<TAB>target[<TAB>…]` per line; blank lines are skipped. A bad line (no tab, an
- * empty side, a side over the limit) is an InvalidInputError naming `where`, the line and the problem — or, with
- * skipBad, skipped and counted.
+ * Pairs from TSV text: one `source<TAB>target[<TAB>…]` per line (ended by LF, CRLF or CR); blank lines are skipped.
+ * A bad line (no tab, an empty side, a side over the limit) is an InvalidInputError naming `where`, the line and the
+ * problem — or, with skipBad, skipped and counted.
  */
 export function parseTsvPairs(text: string, where: string, opts: ParseOptions = {}): ParsedPairs {
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
-  const lines = text.split(/\r?\n/);
+  // A lone CR ends a line too (classic Mac line ends, as Excel for Mac still writes): read as part of a line, a
+  // CR-only file was one pair whose target swallowed every line after it.
+  const lines = text.split(/\r\n|\r|\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
     if (raw.trim() === '') return;
@@ -79,8 +81,24 @@ export function parseTsvPairs(text: string, where: string, opts: ParseOptions = 
     }
     pairs.push({ source: cols[0].trim(), target: cols[1].trim(), line });
   });
-  if (pairs.length === 0) throw new InvalidInputError(`${where}: no source<TAB>target pairs`);
+  if (pairs.length === 0) throw noPairsError(where, 'no source<TAB>target pairs', skipped);
   return { pairs, skipped };
+}
+
+/**
+ * A file that gave no pairs: `none` says so, and when --skip-bad skipped every line that had one, the error says that
+ * too (with the first line and why), or "no pairs" would contradict a file full of them.
+ */
+export function noPairsError(
+  where: string,
+  none: string,
+  skipped: readonly { line: number; reason: string }[],
+): InvalidInputError {
+  if (skipped.length === 0) return new InvalidInputError(`${where}: ${none}`);
+  const first = skipped[0];
+  return new InvalidInputError(
+    `${where}: ${none} left after --skip-bad skipped ${skipped.length} bad line(s) (first: line ${first.line}, ${first.reason})`,
+  );
 }
 
 /** Groups pairs by source, keeping the first appearance order; repeated targets are kept once. */

@@ -116,8 +116,10 @@ export function checkSeq2SeqFits(model: Functional, meta: Seq2SeqMetadata, where
 }
 
 /**
- * Sources as a user types them, as the model reads them: a G2P model's trimmed and lowercased (as it was trained),
- * with accents taken off (CMUdict spells café and naïve "cafe" and "naive": its letters are a–z and the apostrophe).
+ * Sources as a user types them, as the model reads them, which is as it was trained: trimmed (reading a pairs file
+ * trims both sides, so a character-level model never saw a leading or trailing space: decoded, it was an unknown
+ * character), and a G2P model's lowercased with accents taken off (CMUdict spells café and naïve "cafe" and "naive":
+ * its letters are a–z and the apostrophe).
  */
 export function typedSources(data: string, sources: readonly string[]): readonly string[] {
   return data === CMUDICT_DATA
@@ -128,7 +130,7 @@ export function typedSources(data: string, sources: readonly string[]): readonly
           .normalize('NFD')
           .replace(/\p{M}+/gu, ''),
       )
-    : sources;
+    : sources.map((t) => t.trim());
 }
 
 /**
@@ -137,6 +139,15 @@ export function typedSources(data: string, sources: readonly string[]): readonly
  */
 export function isBlankSource(source: string): boolean {
   return source.trim() === '';
+}
+
+/**
+ * Whether greedy decoding (beam 1) ranks candidates, and so reads the length penalty: members of both target orders
+ * (agreement decoding) or a joint n-gram of weight > 0 (`ngramWeight`: 0 when decoding without one). Otherwise the
+ * penalty changes nothing greedily, and the CLI and server refuse it there.
+ */
+export function greedyRanksCandidates(memberOrders: readonly TargetOrder[], ngramWeight: number): boolean {
+  return new Set(memberOrders).size > 1 || ngramWeight > 0;
 }
 
 export interface TranslateOptions {
