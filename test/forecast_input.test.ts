@@ -339,6 +339,39 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
     assert.deepEqual(r.covariates?.names, ['promo']);
   });
 
+  it('semicolon- and tab-separated files are read as comma ones: one series, long, wide; a decimal comma is named', () => {
+    for (const sep of [';', '\t']) {
+      const as = (text: string): string => text.replace(/,/g, sep);
+      const s = parseSeriesCsv(as(milk), { source: 'sep.csv' });
+      assert.equal(s.frequency, 'monthly');
+      assert.equal(s.name, 'value');
+      assert.deepEqual(s.values, parseSeriesCsv(milk).values);
+      const p = parsePanelCsv(as(long()), { idColumn: 'id', source: 'sep.csv' });
+      assert.deepEqual(
+        p.series.map((x) => x.id),
+        ['a', 'b'],
+      );
+      assert.equal(p.dateName, 'month');
+      const w = parsePanelCsv(as('month,a,b\n' + d.map((m, t) => `${m},${v[t]},${v[t] + 1}`).join('\n')), {
+        wide: true,
+      });
+      assert.deepEqual(
+        w.series.map((x) => x.id),
+        ['a', 'b'],
+      );
+    }
+    // Headerless, with a decimal comma: the semicolon still separates, and the comma is named rather than the columns.
+    const europe = d.map((m, t) => `${m};${v[t].toFixed(1).replace('.', ',')}`).join('\n');
+    assert.throws(
+      () => parseSeriesCsv(europe, { source: 'eu.csv' }),
+      (e: Error) =>
+        e instanceof SeriesInputError && /eu\.csv: .*"\d+,\d" has a decimal comma/.test(e.message),
+    );
+    // A comma file keeps commas, also when a quoted cell holds semicolons.
+    const quoted = parseSeriesCsv('"month;when",value\n' + d.map((m, t) => `${m},${v[t]}`).join('\n'));
+    assert.equal(quoted.values.length, d.length);
+  });
+
   it('numbers are plain decimals: 0x10, 0b1111, 0o17 are "not a number" in values, panels and regressors', () => {
     for (const ok of ['589', '-1.5e3', '.5', '+3', '5.', '1E-2', ' 7 '])
       assert.equal(parseDecimal(ok), Number(ok), ok);

@@ -289,7 +289,13 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
   try {
-    return parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
+    return parse(text, {
+      delimiter: delimiterOf(text),
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: false,
+      info: true,
+    }) as {
       record: string[];
       info: { lines: number };
     }[];
@@ -301,6 +307,21 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       );
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
+}
+
+/**
+ * The cell separator of a CSV: the one of comma, semicolon and tab its first non-empty line uses most outside quotes.
+ * Semicolons are what spreadsheets write where the decimal separator is a comma, tabs what they copy; a tie goes to
+ * them over the comma (`1962-01;589,5` is a semicolon file whose decimal comma is then reported as not a number).
+ */
+export function delimiterOf(text: string): ',' | ';' | '\t' {
+  const line = /[^\r\n]*\S[^\r\n]*/.exec(text)?.[0] ?? '';
+  const unquoted = line.replace(/"(?:[^"]|"")*"?/g, '');
+  const count = (c: string): number => unquoted.split(c).length - 1;
+  const [commas, semicolons, tabs] = [count(','), count(';'), count('\t')];
+  if (tabs > 0 && tabs >= semicolons && tabs >= commas) return '\t';
+  if (semicolons > 0 && semicolons >= commas) return ';';
+  return ',';
 }
 
 /** The line on which the last quote left open in `text` was opened (a doubled "" opens and closes). */
@@ -370,6 +391,12 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     }
   }
   if (valueCol === undefined) {
+    // A decimal comma (a semicolon file from a spreadsheet) would otherwise leave "give --value-column" unexplained.
+    const decimalComma = sample.flat().find((c) => /^[+-]?\d*,\d+$/.test(c));
+    if (decimalComma !== undefined)
+      fail(
+        `${src}: found no numeric column: ${JSON.stringify(decimalComma)} has a decimal comma; write numbers with a point (589.5)`,
+      );
     const columns = `(columns: ${nameList(header ?? first)})`;
     throw new SeriesInputError(`${src}: found no numeric column; give --value-column ${columns}`, {
       problem: `${src}: found no numeric column ${columns}`,
