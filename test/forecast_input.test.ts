@@ -626,6 +626,34 @@ describe('recur forecast: input handling (QA, CLI)', () => {
     );
   });
 
+  it('--interpolate leaves out missing values at the start or end, and says so (lines, --json leftOut)', () => {
+    // Oldest-first with the last value missing, newest-first with it first in the file: the same date left out.
+    const rows = milk.trimEnd().split('\n');
+    const lastMissing = [...rows.slice(0, -1), `${d[d.length - 1]},NA`].join('\n') + '\n';
+    const newestFirst = [rows[0], `${d[d.length - 1]},`, ...rows.slice(1, -1).reverse()].join('\n') + '\n';
+    for (const [name, text, line] of [
+      ['last-na.csv', lastMissing, 61],
+      ['newest-na.csv', newestFirst, 2],
+    ] as const) {
+      const s = parseSeriesCsv(text, { interpolate: true, source: name });
+      assert.deepEqual(s.leftOut, [line]);
+      assert.equal(s.dates[s.dates.length - 1], d[d.length - 2]);
+      const r = run([write(name, text), '--interpolate', '--holdout', '0']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`1 missing value\\(s\\) at its start or end left out.*\\(line ${line}\\)`),
+      );
+      const j = run([write(name, text), '--interpolate', '--holdout', '0', '--json']);
+      assert.deepEqual((JSON.parse(j.stdout) as { leftOut?: number[] }).leftOut, [line]);
+    }
+    // A missing value between two values is interpolated, not left out.
+    const inner = [...rows.slice(0, 5), `${d[4]},`, ...rows.slice(6)].join('\n') + '\n';
+    const s = parseSeriesCsv(inner, { interpolate: true });
+    assert.equal(s.leftOut, undefined);
+    assert.equal(s.interpolated, 1);
+  });
+
   it('--quiet never hides a failed series: one line each on stderr, exit status unchanged', () => {
     // 20 points a series: too few for season 12 and horizon 18.
     const short =

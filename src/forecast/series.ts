@@ -43,6 +43,11 @@ export interface TimeSeries {
   lines?: number[];
   /** Points filled in by interpolation. */
   interpolated?: number;
+  /**
+   * Source lines of missing values before the first value or after the last one, left out with interpolation: no
+   * value lies beyond them to interpolate from.
+   */
+  leftOut?: number[];
   /** Other numeric columns of the file, when the value column was chosen by default (the last numeric one). */
   otherColumns?: string[];
   /** Regressor columns (CsvOptions.regressors): their values over the history and the rows after it. */
@@ -470,8 +475,14 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
         (c) => c !== vc && c !== dc && !regressorCols.includes(c) && sample.every((r) => isNumber(r[c])),
       )
     : [];
-  // With --interpolate, a row without a value is left out: its date becomes a gap, filled like a missing date.
+  // With --interpolate, a row without a value is left out: its date becomes a gap, filled like a missing date — or,
+  // before the first value or after the last one (the file's first or last rows, in either order), is no gap at all.
   const dropped = new Set(missingRows);
+  let firstKept = 0;
+  while (firstKept < body.length && dropped.has(firstKept)) firstKept++;
+  let lastKept = body.length - 1;
+  while (lastKept >= firstKept && dropped.has(lastKept)) lastKept--;
+  const atEnds = missingRows.filter((i) => i < firstKept || i > lastKept);
   const kept = body.flatMap((_, i) => (dropped.has(i) ? [] : [i]));
   const cellsOf = (vs: readonly number[], column: string): TimeSeries =>
     seriesFromCells(
@@ -486,7 +497,10 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     cellsOf(values, colName(dc)),
     regressorCells.map((vs) => cellsOf(vs, colName(dc)).values),
   );
-  return others.length > 0 ? { ...s, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) } : s;
+  const reported = atEnds.length > 0 ? { ...s, leftOut: atEnds.map((i) => bodyLines[i]) } : s;
+  return others.length > 0
+    ? { ...reported, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) }
+    : reported;
 }
 
 /** A cell that is empty or says it is missing (a covariate's here; a value's in a panel). */
