@@ -372,6 +372,21 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
     assert.equal(quoted.values.length, d.length);
   });
 
+  it('a row of empty cells (",," below a spreadsheet\'s data) is a blank line, not a missing value', () => {
+    const rows = milk.trimEnd().split('\n');
+    const text = [...rows.slice(0, 10), ' , ', ...rows.slice(10), ',', ''].join('\n');
+    const s = parseSeriesCsv(text, { source: 'blank.csv' });
+    assert.deepEqual(s.values, parseSeriesCsv(milk).values);
+    assert.equal(s.lines?.[9], 12);
+    const p = parsePanelCsv(long() + ',,\n', { idColumn: 'id' });
+    assert.equal(p.series.length, 2);
+    // A row with a date and no value is still a missing value.
+    assert.throws(
+      () => parseSeriesCsv([...rows, `${monthly(d.length)},`].join('\n'), { source: 'miss.csv' }),
+      /miss\.csv: 1 missing value\(s\) in column 'value' \(line 42\)/,
+    );
+  });
+
   it('numbers are plain decimals: 0x10, 0b1111, 0o17 are "not a number" in values, panels and regressors', () => {
     for (const ok of ['589', '-1.5e3', '.5', '+3', '5.', '1E-2', ' 7 '])
       assert.equal(parseDecimal(ok), Number(ok), ok);

@@ -297,6 +297,8 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
     return parse(text, {
       delimiter: delimiterOf(text),
       skip_empty_lines: true,
+      // A row of empty cells (`,,` — what spreadsheets leave below the data) is a blank line, not a missing value.
+      skip_records_with_empty_values: true,
       trim: true,
       relax_column_count: false,
       info: true,
