@@ -387,6 +387,26 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
     );
   });
 
+  it('business days (every gap a weekend) are named as such, with what to do; other daily gaps are not', () => {
+    const day0 = Date.UTC(2024, 0, 1); // a Monday
+    const days = Array.from({ length: 70 }, (_, k) => day0 + k * 86_400_000);
+    const weekdays = days.filter((ms) => ![0, 6].includes(new Date(ms).getUTCDay()));
+    const text = (ms: number[]): string => csv(ms.map(iso), wave(ms.length, 5), 'date,value');
+    assert.throws(
+      () => parseSeriesCsv(text(weekdays), { source: 'bd.csv' }),
+      (e: Error) =>
+        e instanceof SeriesInputError &&
+        /bd\.csv: daily series .* every missing day a Saturday or Sunday: business days; .*--season 5/.test(
+          e.message,
+        ),
+    );
+    // A gap on weekdays (and one on a weekend): the usual message.
+    assert.throws(
+      () => parseSeriesCsv(text(days.filter((_, k) => k !== 2 && k !== 5)), { source: 'gap.csv' }),
+      (e: Error) => /gap\.csv: daily series .*; fix the data or pass --interpolate$/.test(e.message),
+    );
+  });
+
   it('numbers are plain decimals: 0x10, 0b1111, 0o17 are "not a number" in values, panels and regressors', () => {
     for (const ok of ['589', '-1.5e3', '.5', '+3', '5.', '1E-2', ' 7 '])
       assert.equal(parseDecimal(ok), Number(ok), ok);

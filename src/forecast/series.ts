@@ -688,8 +688,19 @@ export function seriesFromCells(
       .slice(0, 3)
       .map((i) => `${labelAt(ds[i - 1], f, 0)} … ${labelAt(ds[i], f, 0)} (line ${lines[i]})`)
       .join(', ');
-    const problem = `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}`;
-    throw new SeriesInputError(`${problem}; fix the data or pass --interpolate`, {
+    // Business days (stock prices, office data): no frequency of recur's, and "fix the data" would not say how.
+    const weekend = (day: number): boolean => [0, 6].includes((((day + 4) % 7) + 7) % 7); // day 0 was a Thursday
+    const businessDays =
+      f === 'daily' &&
+      !idx.some(weekend) &&
+      gaps.every((i) =>
+        Array.from({ length: idx[i] - idx[i - 1] - 1 }, (_, k) => idx[i - 1] + k + 1).every(weekend),
+      );
+    const problem = `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}${businessDays ? ' — every missing day a Saturday or Sunday: business days' : ''}`;
+    const remedy = businessDays
+      ? 'pass --interpolate to fill in the weekends, or, to forecast the business days alone, leave out the dates (an undated series) and give --season 5'
+      : 'fix the data or pass --interpolate';
+    throw new SeriesInputError(`${problem}; ${remedy}`, {
       problem,
       flag: '--interpolate',
     });
