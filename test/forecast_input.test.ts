@@ -682,6 +682,12 @@ describe('recur forecast: input handling (QA, CLI)', () => {
       const j = run([write(name, text), '--interpolate', '--holdout', '0', '--json']);
       assert.deepEqual((JSON.parse(j.stdout) as { leftOut?: number[] }).leftOut, [line]);
     }
+    // forecast predict says so too.
+    const saved = join(dir, 'left-out-fc');
+    assert.equal(run([write('full.csv', milk), '--holdout', '0', '--out', saved, '--quiet']).code, 0);
+    const p = runCli(['forecast', 'predict', saved, join(dir, 'last-na.csv'), '--interpolate']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, /1 missing value\(s\) at its start or end left out.*\(line 61\)/);
     // A missing value between two values is interpolated, not left out.
     const inner = [...rows.slice(0, 5), `${d[4]},`, ...rows.slice(6)].join('\n') + '\n';
     const s = parseSeriesCsv(inner, { interpolate: true });

@@ -95,6 +95,16 @@ export interface ForecastCliOptions {
 }
 
 /** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
+/** What --interpolate did to a series, for the line describing it: points filled in, missing values left out. */
+export function filledNote(series: TimeSeries): string {
+  const leftOut = series.leftOut ?? [];
+  return `${series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : ''}${
+    leftOut.length > 0
+      ? `, ${leftOut.length} missing value(s) at its start or end left out, with nothing beyond to interpolate from (line ${leftOut.slice(0, 5).join(', ')}${leftOut.length > 5 ? ', …' : ''})`
+      : ''
+  }`;
+}
+
 const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
 /**
@@ -529,12 +539,7 @@ export async function forecast(
   const order = series.frequency
     ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
     : '';
-  const leftOut = series.leftOut ?? [];
-  const filled = `${series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : ''}${
-    leftOut.length > 0
-      ? `, ${leftOut.length} missing value(s) at its start or end left out, with nothing beyond to interpolate from (line ${leftOut.slice(0, 5).join(', ')}${leftOut.length > 5 ? ', …' : ''})`
-      : ''
-  }`;
+  const filled = filledNote(series);
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
     `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')}${futureRows > 0 ? ` (${futureRows} row(s) of known future after the last value)` : ''}` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
