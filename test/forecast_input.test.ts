@@ -407,6 +407,56 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
     );
   });
 
+  it('one series with an index column (t, index, step… or --date-column): ordered by it, gaps found, labels kept', () => {
+    const indexed = (ts: number[], header = 't,value'): string =>
+      header + '\n' + ts.map((t, k) => `${t},${v[k]}`).join('\n') + '\n';
+    const positions = v.map((_, k) => 101 + k);
+    const up = parseSeriesCsv(indexed(positions));
+    assert.deepEqual(up.values, v);
+    assert.equal(up.dates[0], 't101');
+    assert.deepEqual(datesAfter(up.dates, 2), ['t141', 't142']);
+    // Newest-first: reversed, as dates are (it was forecast backwards in file order).
+    const down = parseSeriesCsv(
+      'index,value\n' +
+        [...positions]
+          .reverse()
+          .map((t) => `${t},${v[t - 101]}`)
+          .join('\n'),
+    );
+    assert.deepEqual(down.values, v);
+    assert.equal(down.newestFirst, true);
+    // Four-digit positions in a column named like an index are positions, not years; given as the date column, years.
+    assert.equal(parseSeriesCsv(indexed(v.map((_, k) => 5001 + k))).dates[0], 't5001');
+    assert.equal(
+      parseSeriesCsv(
+        indexed(
+          v.map((_, k) => 1901 + k),
+          'yr,value',
+        ),
+        { dateColumn: 'yr' },
+      ).frequency,
+      'yearly',
+    );
+    assert.equal(parseSeriesCsv(indexed(positions, 'n,value'), { dateColumn: 'n' }).dates[1], 't102');
+    // A gap, a repeat, a step back: errors with lines; --interpolate fills the gap.
+    const gapped = positions.filter((t) => t !== 110 && t !== 111);
+    assert.throws(
+      () => parseSeriesCsv(indexed(gapped), { source: 'g.csv' }),
+      /g\.csv: the positions in column 't' have 1 gap\(s\): 109 … 112 \(line 11\); fix the data or pass --interpolate/,
+    );
+    const filled = parseSeriesCsv(indexed(gapped), { interpolate: true });
+    assert.equal(filled.interpolated, 2);
+    assert.equal(filled.dates[9], 't110');
+    assert.throws(
+      () => parseSeriesCsv(indexed([101, 102, 102, 103])),
+      /position 102 in column 't' twice, on lines 3 and 4/,
+    );
+    assert.throws(
+      () => parseSeriesCsv(indexed([101, 103, 102, 104])),
+      /line 4: position 102 .* out of order/,
+    );
+  });
+
   it('numbers are plain decimals: 0x10, 0b1111, 0o17 are "not a number" in values, panels and regressors', () => {
     for (const ok of ['589', '-1.5e3', '.5', '+3', '5.', '1E-2', ' 7 '])
       assert.equal(parseDecimal(ok), Number(ok), ok);

@@ -437,7 +437,7 @@ export async function forecast(
   // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
   if (o.season === undefined && !series.frequency)
     throw new UsageError(
-      `${label}: the series has no dates (no date column was found), so its season is unknown; give --season N (1 for none) or a date column`,
+      `${label}: the series has no dates (${series.newestFirst !== undefined ? 'its index column holds positions, not dates' : 'no date column was found'}), so its season is unknown; give --season N (1 for none) or a date column`,
     );
   // Several seasons (7,365): the first is the primary one; ETS's MSTL also decomposes by the rest.
   const seasons = o.season ?? seasonsOfFrequency(series.frequency!);
@@ -536,9 +536,10 @@ export async function forecast(
   const train = series.values.slice(0, trainEnd);
   if (candidates.some((c) => c === 'network' || c === 'hybrid'))
     assertNetworkFits(net, train.length, threads, 1);
-  const order = series.frequency
-    ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
-    : '';
+  const order =
+    series.newestFirst !== undefined
+      ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
+      : '';
   const filled = filledNote(series);
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(

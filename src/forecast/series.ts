@@ -259,7 +259,10 @@ export function datesAfter(dates: readonly string[], n: number, frequency?: Freq
   const last = parseDate(lastLabel);
   let f = frequency;
   if (last && !f) f = detectFrequency(dates.slice(-3).map((d) => parseDate(d)!))?.f ?? 'monthly';
-  if (!last || !f) return Array.from({ length: n }, (_, i) => `t${dates.length + i + 1}`);
+  // Undated: after the last position (an index column's labels need not start at t1).
+  const position = /^t(-?\d+)$/.exec(lastLabel);
+  const after = position ? Number(position[1]) : dates.length;
+  if (!last || !f) return Array.from({ length: n }, (_, i) => `t${after + i + 1}`);
   return Array.from({ length: n }, (_, i) => labelAt(last, f, i + 1));
 }
 
@@ -283,6 +286,10 @@ export function isNumber(cell: string): boolean {
 }
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
+/** A column of integer positions (an undated series' order): by these names, or given as the date column. */
+export const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
+/** An integer cell (an index column's). */
+export const isIntegerCell = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 
 /** A CSV's rows, each with its line number in the file (one series or many); empty, binary or malformed text fails. */
 export function csvRecords(text: string, src: string): { record: string[]; info: { lines: number } }[] {
@@ -380,6 +387,23 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     [valueCol, 'value'],
   ]);
   const sample = body.slice(0, 20);
+  // An index column orders the points and shows gaps, as dates do; left unread, a newest-first or gapped file would be
+  // forecast in file order. A column named like one holds positions; a date column given, years (1962, …) if they can be.
+  const integers = (c: number): boolean => body.every((r) => isIntegerCell(r[c]));
+  const indexCol =
+    dateCol !== undefined
+      ? integers(dateCol) && !body.every((r) => parseDate(r[dateCol!]) !== null)
+        ? dateCol
+        : undefined
+      : [...Array(cols).keys()].find(
+          (c) =>
+            c !== valueCol &&
+            !regressorCols.includes(c) &&
+            header !== null &&
+            INDEX_HEADER.test(header[c]) &&
+            integers(c),
+        );
+  if (indexCol !== undefined) dateCol = indexCol;
   if (dateCol === undefined && cols > 1) {
     // A column named like a date, else the first column holding text or dates: either way it is then parsed strictly,
     // so bad dates are reported rather than the column (or its rows) being passed over.
@@ -487,7 +511,7 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   const atEnds = missingRows.filter((i) => i < firstKept || i > lastKept);
   const kept = body.flatMap((_, i) => (dropped.has(i) ? [] : [i]));
   const cellsOf = (vs: readonly number[], column: string): TimeSeries =>
-    seriesFromCells(
+    (indexCol !== undefined ? seriesFromPositions : seriesFromCells)(
       kept.map((i) => body[i][dc]),
       kept.map((i) => vs[i]),
       kept.map((i) => bodyLines[i]),
@@ -584,6 +608,67 @@ export function splitKnownFuture(
       futureLines: lines.slice(end),
     },
   };
+}
+
+/**
+ * An undated series ordered by an index column of integer positions (cells in file order): ascending or descending
+ * throughout, no position twice, gaps an error unless interpolated (filled linearly). Labelled t<position>.
+ */
+export function seriesFromPositions(
+  cells: readonly string[],
+  values: readonly number[],
+  bodyLines: readonly number[],
+  name: string,
+  opts: { source: string; interpolate?: boolean; column: string },
+): TimeSeries {
+  const src = opts.source;
+  const fail = (msg: string): never => {
+    throw new SeriesInputError(msg);
+  };
+  const pos = cells.map((c) => Number(c.trim()));
+  const descending = pos.length > 1 && pos[1] < pos[0];
+  for (let i = 1; i < pos.length; i++) {
+    if (pos[i] === pos[i - 1])
+      fail(
+        `${src}: position ${pos[i]} in column ${opts.column} twice, on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`,
+      );
+    if (pos[i] < pos[i - 1] !== descending)
+      fail(
+        `${src}, line ${bodyLines[i]}: position ${pos[i]} in column ${opts.column} is out of order (the file is ${descending ? 'de' : 'a'}scending up to line ${bodyLines[i - 1]})`,
+      );
+  }
+  const order = pos.map((_, i) => (descending ? pos.length - 1 - i : i));
+  // Sorted indexes i whose position is more than one after the one before.
+  const gaps = order.flatMap((k, i) => (i > 0 && pos[k] - pos[order[i - 1]] > 1 ? [i] : []));
+  if (gaps.length > 0 && opts.interpolate !== true) {
+    const shown = gaps
+      .slice(0, 3)
+      .map((i) => `${pos[order[i - 1]]} … ${pos[order[i]]} (line ${bodyLines[order[i]]})`)
+      .join(', ');
+    const problem = `${src}: the positions in column ${opts.column} have ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}`;
+    throw new SeriesInputError(`${problem}; fix the data or pass --interpolate`, {
+      problem,
+      flag: '--interpolate',
+    });
+  }
+  const dates: string[] = [];
+  const out: number[] = [];
+  const lines: number[] = [];
+  let interpolated = 0;
+  order.forEach((k, i) => {
+    const prev = order[i - 1];
+    const gap = i > 0 ? pos[k] - pos[prev] - 1 : 0;
+    for (let g = 1; g <= gap; g++) {
+      dates.push(`t${pos[prev] + g}`);
+      out.push(values[prev] + ((values[k] - values[prev]) * g) / (gap + 1));
+      lines.push(0);
+      interpolated++;
+    }
+    dates.push(`t${pos[k]}`);
+    out.push(values[k]);
+    lines.push(bodyLines[k]);
+  });
+  return { dates, values: out, name, newestFirst: descending, lines, interpolated };
 }
 
 /**
