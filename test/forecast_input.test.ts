@@ -367,6 +367,11 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
       (e: Error) =>
         e instanceof SeriesInputError && /eu\.csv: .*"\d+,\d" has a decimal comma/.test(e.message),
     );
+    // A comma file keeps commas, also when a header name holds a semicolon the data rows do not repeat.
+    assert.equal(
+      parseSeriesCsv('month,sales;EUR\n' + d.map((m, t) => `${m},${v[t]}`).join('\n')).name,
+      'sales;EUR',
+    );
     // A comma file keeps commas, also when a quoted cell holds semicolons.
     const quoted = parseSeriesCsv('"month;when",value\n' + d.map((m, t) => `${m},${v[t]}`).join('\n'));
     assert.equal(quoted.values.length, d.length);

@@ -324,18 +324,30 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
 }
 
 /**
- * The cell separator of a CSV: the one of comma, semicolon and tab its first non-empty line uses most outside quotes.
- * Semicolons are what spreadsheets write where the decimal separator is a comma, tabs what they copy; a tie goes to
- * them over the comma (`1962-01;589,5` is a semicolon file whose decimal comma is then reported as not a number).
+ * The cell separator of a CSV: of comma, semicolon and tab, the one its first non-empty line uses most outside quotes
+ * — among those the second line uses as often, when any is (a header `date,sales;EUR` over `1962-01,589` is a comma
+ * file). Semicolons are what spreadsheets write where the decimal separator is a comma, tabs what they copy; a tie goes
+ * to them over the comma (`1962-01;589,5` is a semicolon file whose decimal comma is then reported as not a number).
  */
 export function delimiterOf(text: string): ',' | ';' | '\t' {
-  const line = /[^\r\n]*\S[^\r\n]*/.exec(text)?.[0] ?? '';
-  const unquoted = line.replace(/"(?:[^"]|"")*"?/g, '');
-  const count = (c: string): number => unquoted.split(c).length - 1;
-  const [commas, semicolons, tabs] = [count(','), count(';'), count('\t')];
-  if (tabs > 0 && tabs >= semicolons && tabs >= commas) return '\t';
-  if (semicolons > 0 && semicolons >= commas) return ';';
-  return ',';
+  // The first two lines are all it reads: a bounded start of the text, not a split of the whole file.
+  const [first = '', second] = text
+    .slice(0, 1 << 16)
+    .split(/\r?\n|\r/)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 2)
+    .map((l) => l.replace(/"(?:[^"]|"")*"?/g, ''));
+  const count = (line: string, c: string): number => line.split(c).length - 1;
+  const used = (['\t', ';', ','] as const).filter((c) => count(first, c) > 0);
+  const steady = used.filter((c) => second === undefined || count(second, c) === count(first, c));
+  const pool = steady.length > 0 ? steady : used;
+  // Ordered tab, semicolon, comma: the first of the most used wins a tie.
+  return (
+    pool.reduce<',' | ';' | '\t' | undefined>(
+      (best, c) => (best === undefined || count(first, c) > count(first, best) ? c : best),
+      undefined,
+    ) ?? ','
+  );
 }
 
 /** The line on which the last quote left open in `text` was opened (a doubled "" opens and closes). */
