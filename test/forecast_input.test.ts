@@ -750,6 +750,35 @@ describe('recur forecast: input handling (QA, CLI)', () => {
     assert.equal(s.interpolated, 1);
   });
 
+  it('--output .tsv is tab-separated (one series, a panel, forecast predict), as .tsv files are read', () => {
+    const one = join(dir, 'one.tsv');
+    assert.equal(run([write('tsv-in.csv', milk), '--output', one, '--quiet']).code, 0);
+    const lines = readFileSync(one, 'utf8').trimEnd().split('\n');
+    assert.equal(
+      lines[0],
+      ['date', 'forecast', 'lower_80', 'upper_80', 'lower_95', 'upper_95', 'actual'].join('\t'),
+    );
+    assert.equal(lines[1].split('\t').length, 7);
+    assert.ok(!lines[1].includes(','));
+    const many = join(dir, 'many.tsv');
+    const ids = panel.replace(/^b,/gm, '"b,\tc",');
+    assert.equal(
+      run([write('tsv-panel.csv', ids), '--id-column', 'id', '--output', many, '--quiet']).code,
+      0,
+    );
+    const rows = readFileSync(many, 'utf8').trimEnd().split('\n');
+    assert.equal(rows[0].split('\t')[0], 'id');
+    assert.ok(
+      rows.some((r) => r.startsWith('"b,\tc"\t')),
+      rows.join('\n'),
+    );
+    const saved = join(dir, 'tsv-fc');
+    assert.equal(run([write('tsv-in.csv', milk), '--holdout', '0', '--out', saved, '--quiet']).code, 0);
+    const p = runCli(['forecast', 'predict', saved, join(dir, 'tsv-in.csv'), '--output', join(dir, 'p.tsv')]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(readFileSync(join(dir, 'p.tsv'), 'utf8'), /^date\tforecast\t/);
+  });
+
   it('--quiet never hides a failed series: one line each on stderr, exit status unchanged', () => {
     // 20 points a series: too few for season 12 and horizon 18.
     const short =

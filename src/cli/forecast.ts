@@ -333,15 +333,28 @@ export function checkOutputFiles(
   }
 }
 
-export function writeForecast(path: string, rows: Record<string, string | number>[]): void {
-  if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
-  else {
-    const keys = Object.keys(rows[0]);
-    writeFileAtomic(
-      path,
-      [keys.join(','), ...rows.map((r) => keys.map((k) => String(r[k])).join(','))].join('\n') + '\n',
-    );
-  }
+/**
+ * A table of forecast rows, written atomically: JSON for .json, tab-separated for .tsv and .tab (as they are read),
+ * CSV otherwise; a cell holding the separator, a quote or a line break is quoted.
+ */
+export function writeForecast(
+  path: string,
+  rows: Record<string, string | number>[],
+  header: readonly string[] = Object.keys(rows[0] ?? {}),
+): void {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
+  const sep = ext === '.tsv' || ext === '.tab' ? '\t' : ',';
+  const cell = (v: string | number): string => {
+    const text = String(v);
+    return /[",\t\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  writeFileAtomic(
+    path,
+    [header.map(cell).join(sep), ...rows.map((r) => header.map((k) => cell(r[k] ?? '')).join(sep))].join(
+      '\n',
+    ) + '\n',
+  );
 }
 
 /** The seeds of the network ensemble: --seed N gives one reproducible member (N … N+k−1 with --seeds k). */

@@ -7,7 +7,6 @@
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
  */
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
 import type cliProgress from 'cli-progress';
 import { progressBar } from '../node/callbacks.js';
 import { COMBINATION } from '../forecast/auto.js';
@@ -35,7 +34,6 @@ import {
 } from '../forecast/panel.js';
 import { escapeText, quote, SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
-import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, globalOptions, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import {
@@ -49,6 +47,7 @@ import {
   savedDirOf,
   seedsOf,
   usage,
+  writeForecast,
   type ForecastCliOptions,
 } from './forecast.js';
 import {
@@ -196,21 +195,8 @@ export function panelRows(
   return rows;
 }
 
-const csvCell = (v: string | number): string => {
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 export function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
-  if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
-  else
-    writeFileAtomic(
-      path,
-      [
-        header.map(csvCell).join(','),
-        ...rows.map((r) => header.map((k) => csvCell(r[k] ?? '')).join(',')),
-      ].join('\n') + '\n',
-    );
+  writeForecast(path, rows, header);
 }
 
 function textTable(head: string[], body: string[][]): string {
