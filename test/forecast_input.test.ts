@@ -779,6 +779,24 @@ describe('recur forecast: input handling (QA, CLI)', () => {
     assert.match(readFileSync(join(dir, 'p.tsv'), 'utf8'), /^date\tforecast\t/);
   });
 
+  it("many series: each series' notes are printed after the run (not only in --json); --quiet drops them", () => {
+    const short =
+      panel +
+      d
+        .slice(0, 36)
+        .map((m, t) => `s,${m},${v[t].toFixed(3)}`)
+        .join('\n') +
+      '\n';
+    const file = write('notes-panel.csv', short);
+    const r = run([file, '--id-column', 'id']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^note: s: no backtest: 24 points are too short for a backtest/m);
+    assert.match(r.stderr, /^note: s: theta has no backtest, so no intervals$/m);
+    assert.doesNotMatch(r.stderr, /^note: [ab]:/m);
+    const quiet = run([file, '--id-column', 'id', '--quiet']);
+    assert.doesNotMatch(quiet.stderr, /note/);
+  });
+
   it('--quiet never hides a failed series: one line each on stderr, exit status unchanged', () => {
     // 20 points a series: too few for season 12 and horizon 18.
     const short =

@@ -260,6 +260,9 @@ export function failureLine(f: SeriesFailure): string {
   return escapeText(`${f.id}: failed: ${f.error}`);
 }
 
+/** The series notes printed after a run of many series (all of them are in --json). */
+const MAX_NOTES = 20;
+
 /** A progress bar over series on a terminal (done / total, ETA, series per minute); a line per series otherwise. */
 function seriesProgress(
   out: Output,
@@ -456,6 +459,12 @@ export async function forecastPanelCommand(
   // Failures the progress did not print as they came (a bar on a terminal, or nothing with --quiet), one line each.
   if (!out.progress || process.stderr.isTTY === true)
     for (const f of finished.filter(isFailure)) out.error(failureLine(f));
+  // Each series' notes (why the default mean fell back, why there are no intervals, a skipped candidate): the first
+  // few, so that many series do not bury the tables; --json carries every one.
+  const notes = results.flatMap((r) => r.notes.map((n) => `note: ${escapeText(r.id)}: ${n}`));
+  for (const n of notes.slice(0, MAX_NOTES)) out.info(n);
+  if (notes.length > MAX_NOTES)
+    out.info(`note: … and ${notes.length - MAX_NOTES} more notes (--json gives each series' notes)`);
   if (o.output && results.length > 0) {
     const rows = panelRows(panel, results, settings.levels);
     const header = Object.keys(rows[0]);
