@@ -339,6 +339,129 @@ describe('input handling (QA): BOM, decimal numbers, UTF-8, one-line messages, o
     assert.deepEqual(r.covariates?.names, ['promo']);
   });
 
+  it('semicolon- and tab-separated files are read as comma ones: one series, long, wide; a decimal comma is named', () => {
+    for (const sep of [';', '\t']) {
+      const as = (text: string): string => text.replace(/,/g, sep);
+      const s = parseSeriesCsv(as(milk), { source: 'sep.csv' });
+      assert.equal(s.frequency, 'monthly');
+      assert.equal(s.name, 'value');
+      assert.deepEqual(s.values, parseSeriesCsv(milk).values);
+      const p = parsePanelCsv(as(long()), { idColumn: 'id', source: 'sep.csv' });
+      assert.deepEqual(
+        p.series.map((x) => x.id),
+        ['a', 'b'],
+      );
+      assert.equal(p.dateName, 'month');
+      const w = parsePanelCsv(as('month,a,b\n' + d.map((m, t) => `${m},${v[t]},${v[t] + 1}`).join('\n')), {
+        wide: true,
+      });
+      assert.deepEqual(
+        w.series.map((x) => x.id),
+        ['a', 'b'],
+      );
+    }
+    // Headerless, with a decimal comma: the semicolon still separates, and the comma is named rather than the columns.
+    const europe = d.map((m, t) => `${m};${v[t].toFixed(1).replace('.', ',')}`).join('\n');
+    assert.throws(
+      () => parseSeriesCsv(europe, { source: 'eu.csv' }),
+      (e: Error) =>
+        e instanceof SeriesInputError && /eu\.csv: .*"\d+,\d" has a decimal comma/.test(e.message),
+    );
+    // A comma file keeps commas, also when a header name holds a semicolon the data rows do not repeat.
+    assert.equal(
+      parseSeriesCsv('month,sales;EUR\n' + d.map((m, t) => `${m},${v[t]}`).join('\n')).name,
+      'sales;EUR',
+    );
+    // A comma file keeps commas, also when a quoted cell holds semicolons.
+    const quoted = parseSeriesCsv('"month;when",value\n' + d.map((m, t) => `${m},${v[t]}`).join('\n'));
+    assert.equal(quoted.values.length, d.length);
+  });
+
+  it('a row of empty cells (",," below a spreadsheet\'s data) is a blank line, not a missing value', () => {
+    const rows = milk.trimEnd().split('\n');
+    const text = [...rows.slice(0, 10), ' , ', ...rows.slice(10), ',', ''].join('\n');
+    const s = parseSeriesCsv(text, { source: 'blank.csv' });
+    assert.deepEqual(s.values, parseSeriesCsv(milk).values);
+    assert.equal(s.lines?.[9], 12);
+    const p = parsePanelCsv(long() + ',,\n', { idColumn: 'id' });
+    assert.equal(p.series.length, 2);
+    // A row with a date and no value is still a missing value.
+    assert.throws(
+      () => parseSeriesCsv([...rows, `${monthly(d.length)},`].join('\n'), { source: 'miss.csv' }),
+      /miss\.csv: 1 missing value\(s\) in column 'value' \(line 42\)/,
+    );
+  });
+
+  it('business days (every gap a weekend) are named as such, with what to do; other daily gaps are not', () => {
+    const day0 = Date.UTC(2024, 0, 1); // a Monday
+    const days = Array.from({ length: 70 }, (_, k) => day0 + k * 86_400_000);
+    const weekdays = days.filter((ms) => ![0, 6].includes(new Date(ms).getUTCDay()));
+    const text = (ms: number[]): string => csv(ms.map(iso), wave(ms.length, 5), 'date,value');
+    assert.throws(
+      () => parseSeriesCsv(text(weekdays), { source: 'bd.csv' }),
+      (e: Error) =>
+        e instanceof SeriesInputError &&
+        /bd\.csv: daily series .* every missing day a Saturday or Sunday: business days; .*--season 5/.test(
+          e.message,
+        ),
+    );
+    // A gap on weekdays (and one on a weekend): the usual message.
+    assert.throws(
+      () => parseSeriesCsv(text(days.filter((_, k) => k !== 2 && k !== 5)), { source: 'gap.csv' }),
+      (e: Error) => /gap\.csv: daily series .*; fix the data or pass --interpolate$/.test(e.message),
+    );
+  });
+
+  it('one series with an index column (t, index, step… or --date-column): ordered by it, gaps found, labels kept', () => {
+    const indexed = (ts: number[], header = 't,value'): string =>
+      header + '\n' + ts.map((t, k) => `${t},${v[k]}`).join('\n') + '\n';
+    const positions = v.map((_, k) => 101 + k);
+    const up = parseSeriesCsv(indexed(positions));
+    assert.deepEqual(up.values, v);
+    assert.equal(up.dates[0], 't101');
+    assert.deepEqual(datesAfter(up.dates, 2), ['t141', 't142']);
+    // Newest-first: reversed, as dates are (it was forecast backwards in file order).
+    const down = parseSeriesCsv(
+      'index,value\n' +
+        [...positions]
+          .reverse()
+          .map((t) => `${t},${v[t - 101]}`)
+          .join('\n'),
+    );
+    assert.deepEqual(down.values, v);
+    assert.equal(down.newestFirst, true);
+    // Four-digit positions in a column named like an index are positions, not years; given as the date column, years.
+    assert.equal(parseSeriesCsv(indexed(v.map((_, k) => 5001 + k))).dates[0], 't5001');
+    assert.equal(
+      parseSeriesCsv(
+        indexed(
+          v.map((_, k) => 1901 + k),
+          'yr,value',
+        ),
+        { dateColumn: 'yr' },
+      ).frequency,
+      'yearly',
+    );
+    assert.equal(parseSeriesCsv(indexed(positions, 'n,value'), { dateColumn: 'n' }).dates[1], 't102');
+    // A gap, a repeat, a step back: errors with lines; --interpolate fills the gap.
+    const gapped = positions.filter((t) => t !== 110 && t !== 111);
+    assert.throws(
+      () => parseSeriesCsv(indexed(gapped), { source: 'g.csv' }),
+      /g\.csv: the positions in column 't' have 1 gap\(s\): 109 … 112 \(line 11\); fix the data or pass --interpolate/,
+    );
+    const filled = parseSeriesCsv(indexed(gapped), { interpolate: true });
+    assert.equal(filled.interpolated, 2);
+    assert.equal(filled.dates[9], 't110');
+    assert.throws(
+      () => parseSeriesCsv(indexed([101, 102, 102, 103])),
+      /position 102 in column 't' twice, on lines 3 and 4/,
+    );
+    assert.throws(
+      () => parseSeriesCsv(indexed([101, 103, 102, 104])),
+      /line 4: position 102 .* out of order/,
+    );
+  });
+
   it('numbers are plain decimals: 0x10, 0b1111, 0o17 are "not a number" in values, panels and regressors', () => {
     for (const ok of ['589', '-1.5e3', '.5', '+3', '5.', '1E-2', ' 7 '])
       assert.equal(parseDecimal(ok), Number(ok), ok);
@@ -591,6 +714,87 @@ describe('recur forecast: input handling (QA, CLI)', () => {
       [write('idx.csv', milk), '--value-column', '2'],
       /idx\.csv: value column 2 does not exist: .* give 0 to 1$/,
     );
+  });
+
+  it('--interpolate leaves out missing values at the start or end, and says so (lines, --json leftOut)', () => {
+    // Oldest-first with the last value missing, newest-first with it first in the file: the same date left out.
+    const rows = milk.trimEnd().split('\n');
+    const lastMissing = [...rows.slice(0, -1), `${d[d.length - 1]},NA`].join('\n') + '\n';
+    const newestFirst = [rows[0], `${d[d.length - 1]},`, ...rows.slice(1, -1).reverse()].join('\n') + '\n';
+    for (const [name, text, line] of [
+      ['last-na.csv', lastMissing, 61],
+      ['newest-na.csv', newestFirst, 2],
+    ] as const) {
+      const s = parseSeriesCsv(text, { interpolate: true, source: name });
+      assert.deepEqual(s.leftOut, [line]);
+      assert.equal(s.dates[s.dates.length - 1], d[d.length - 2]);
+      const r = run([write(name, text), '--interpolate', '--holdout', '0']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`1 missing value\\(s\\) at its start or end left out.*\\(line ${line}\\)`),
+      );
+      const j = run([write(name, text), '--interpolate', '--holdout', '0', '--json']);
+      assert.deepEqual((JSON.parse(j.stdout) as { leftOut?: number[] }).leftOut, [line]);
+    }
+    // forecast predict says so too.
+    const saved = join(dir, 'left-out-fc');
+    assert.equal(run([write('full.csv', milk), '--holdout', '0', '--out', saved, '--quiet']).code, 0);
+    const p = runCli(['forecast', 'predict', saved, join(dir, 'last-na.csv'), '--interpolate']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, /1 missing value\(s\) at its start or end left out.*\(line 61\)/);
+    // A missing value between two values is interpolated, not left out.
+    const inner = [...rows.slice(0, 5), `${d[4]},`, ...rows.slice(6)].join('\n') + '\n';
+    const s = parseSeriesCsv(inner, { interpolate: true });
+    assert.equal(s.leftOut, undefined);
+    assert.equal(s.interpolated, 1);
+  });
+
+  it('--output .tsv is tab-separated (one series, a panel, forecast predict), as .tsv files are read', () => {
+    const one = join(dir, 'one.tsv');
+    assert.equal(run([write('tsv-in.csv', milk), '--output', one, '--quiet']).code, 0);
+    const lines = readFileSync(one, 'utf8').trimEnd().split('\n');
+    assert.equal(
+      lines[0],
+      ['date', 'forecast', 'lower_80', 'upper_80', 'lower_95', 'upper_95', 'actual'].join('\t'),
+    );
+    assert.equal(lines[1].split('\t').length, 7);
+    assert.ok(!lines[1].includes(','));
+    const many = join(dir, 'many.tsv');
+    const ids = panel.replace(/^b,/gm, '"b,\tc",');
+    assert.equal(
+      run([write('tsv-panel.csv', ids), '--id-column', 'id', '--output', many, '--quiet']).code,
+      0,
+    );
+    const rows = readFileSync(many, 'utf8').trimEnd().split('\n');
+    assert.equal(rows[0].split('\t')[0], 'id');
+    assert.ok(
+      rows.some((r) => r.startsWith('"b,\tc"\t')),
+      rows.join('\n'),
+    );
+    const saved = join(dir, 'tsv-fc');
+    assert.equal(run([write('tsv-in.csv', milk), '--holdout', '0', '--out', saved, '--quiet']).code, 0);
+    const p = runCli(['forecast', 'predict', saved, join(dir, 'tsv-in.csv'), '--output', join(dir, 'p.tsv')]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(readFileSync(join(dir, 'p.tsv'), 'utf8'), /^date\tforecast\t/);
+  });
+
+  it("many series: each series' notes are printed after the run (not only in --json); --quiet drops them", () => {
+    const short =
+      panel +
+      d
+        .slice(0, 36)
+        .map((m, t) => `s,${m},${v[t].toFixed(3)}`)
+        .join('\n') +
+      '\n';
+    const file = write('notes-panel.csv', short);
+    const r = run([file, '--id-column', 'id']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^note: s: no backtest: 24 points are too short for a backtest/m);
+    assert.match(r.stderr, /^note: s: theta has no backtest, so no intervals$/m);
+    assert.doesNotMatch(r.stderr, /^note: [ab]:/m);
+    const quiet = run([file, '--id-column', 'id', '--quiet']);
+    assert.doesNotMatch(quiet.stderr, /note/);
   });
 
   it('--quiet never hides a failed series: one line each on stderr, exit status unchanged', () => {

@@ -66,3 +66,19 @@ describe('seasonal naive shorter than its season', () => {
     assert.match(r.skipped.get('seasonal naive') ?? '', /needs a full season/);
   });
 });
+
+describe("transform 'auto' on a series with a value ≤ 0", () => {
+  it('says that no Box-Cox variant was backtested, naming the point (it would quietly mean none)', async () => {
+    const withZero = [...Y.slice(0, 30), 0, ...Y.slice(31)];
+    const r = await autoForecast(withZero, { ...BASE, transform: 'auto' });
+    assert.ok(
+      r.notes.some((n) => /no Box-Cox variant: it needs values > 0, and point 31 .* is 0/.test(n)),
+      r.notes.join('\n'),
+    );
+    assert.ok(![...(r.backtest?.results.keys() ?? [])].some((name) => name.includes('box-cox')));
+    // A positive series backtests the variants and needs no such note.
+    const positive = await autoForecast(Y, { ...BASE, transform: 'auto' });
+    assert.ok([...(positive.backtest?.results.keys() ?? [])].some((name) => name.includes('box-cox')));
+    assert.ok(!positive.notes.some((n) => /Box-Cox/.test(n)));
+  });
+});

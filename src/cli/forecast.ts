@@ -95,6 +95,16 @@ export interface ForecastCliOptions {
 }
 
 /** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
+/** What --interpolate did to a series, for the line describing it: points filled in, missing values left out. */
+export function filledNote(series: TimeSeries): string {
+  const leftOut = series.leftOut ?? [];
+  return `${series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : ''}${
+    leftOut.length > 0
+      ? `, ${leftOut.length} missing value(s) at its start or end left out, with nothing beyond to interpolate from (line ${leftOut.slice(0, 5).join(', ')}${leftOut.length > 5 ? ', …' : ''})`
+      : ''
+  }`;
+}
+
 const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
 /**
@@ -323,15 +333,28 @@ export function checkOutputFiles(
   }
 }
 
-export function writeForecast(path: string, rows: Record<string, string | number>[]): void {
-  if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
-  else {
-    const keys = Object.keys(rows[0]);
-    writeFileAtomic(
-      path,
-      [keys.join(','), ...rows.map((r) => keys.map((k) => String(r[k])).join(','))].join('\n') + '\n',
-    );
-  }
+/**
+ * A table of forecast rows, written atomically: JSON for .json, tab-separated for .tsv and .tab (as they are read),
+ * CSV otherwise; a cell holding the separator, a quote or a line break is quoted.
+ */
+export function writeForecast(
+  path: string,
+  rows: Record<string, string | number>[],
+  header: readonly string[] = Object.keys(rows[0] ?? {}),
+): void {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
+  const sep = ext === '.tsv' || ext === '.tab' ? '\t' : ',';
+  const cell = (v: string | number): string => {
+    const text = String(v);
+    return /[",\t\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  writeFileAtomic(
+    path,
+    [header.map(cell).join(sep), ...rows.map((r) => header.map((k) => cell(r[k] ?? '')).join(sep))].join(
+      '\n',
+    ) + '\n',
+  );
 }
 
 /** The seeds of the network ensemble: --seed N gives one reproducible member (N … N+k−1 with --seeds k). */
@@ -427,7 +450,7 @@ export async function forecast(
   // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
   if (o.season === undefined && !series.frequency)
     throw new UsageError(
-      `${label}: the series has no dates (no date column was found), so its season is unknown; give --season N (1 for none) or a date column`,
+      `${label}: the series has no dates (${series.newestFirst !== undefined ? 'its index column holds positions, not dates' : 'no date column was found'}), so its season is unknown; give --season N (1 for none) or a date column`,
     );
   // Several seasons (7,365): the first is the primary one; ETS's MSTL also decomposes by the rest.
   const seasons = o.season ?? seasonsOfFrequency(series.frequency!);
@@ -526,10 +549,11 @@ export async function forecast(
   const train = series.values.slice(0, trainEnd);
   if (candidates.some((c) => c === 'network' || c === 'hybrid'))
     assertNetworkFits(net, train.length, threads, 1);
-  const order = series.frequency
-    ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
-    : '';
-  const filled = series.interpolated ? `, ${series.interpolated} missing point(s) interpolated` : '';
+  const order =
+    series.newestFirst !== undefined
+      ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
+      : '';
+  const filled = filledNote(series);
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
     `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')}${futureRows > 0 ? ` (${futureRows} row(s) of known future after the last value)` : ''}` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
@@ -693,6 +717,7 @@ export async function forecast(
       ? { frequency: series.frequency, order: series.newestFirst ? 'newest-first' : 'oldest-first' }
       : {}),
     ...(series.interpolated ? { interpolated: series.interpolated } : {}),
+    ...(series.leftOut ? { leftOut: series.leftOut } : {}),
     method: chosen,
     transform,
     ...(chosen === COMBINATION ? { combination: bt!.combination } : {}),

@@ -7,7 +7,6 @@
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
  */
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
 import type cliProgress from 'cli-progress';
 import { progressBar } from '../node/callbacks.js';
 import { COMBINATION } from '../forecast/auto.js';
@@ -35,7 +34,6 @@ import {
 } from '../forecast/panel.js';
 import { escapeText, quote, SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
-import { writeFileAtomic } from '../node/atomic.js';
 import { GLOBAL_DEFAULTS, globalOptions, type GlobalProgress } from '../forecast/global.js';
 import { forecastPanel } from '../node/forecast_panel.js';
 import {
@@ -49,6 +47,7 @@ import {
   savedDirOf,
   seedsOf,
   usage,
+  writeForecast,
   type ForecastCliOptions,
 } from './forecast.js';
 import {
@@ -196,21 +195,8 @@ export function panelRows(
   return rows;
 }
 
-const csvCell = (v: string | number): string => {
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 export function writeRows(path: string, rows: Record<string, string | number>[], header: string[]): void {
-  if (extname(path).toLowerCase() === '.json') writeFileAtomic(path, JSON.stringify(rows, null, 1) + '\n');
-  else
-    writeFileAtomic(
-      path,
-      [
-        header.map(csvCell).join(','),
-        ...rows.map((r) => header.map((k) => csvCell(r[k] ?? '')).join(',')),
-      ].join('\n') + '\n',
-    );
+  writeForecast(path, rows, header);
 }
 
 function textTable(head: string[], body: string[][]): string {
@@ -273,6 +259,9 @@ export function aggregateTable(s: PanelSummary): string {
 export function failureLine(f: SeriesFailure): string {
   return escapeText(`${f.id}: failed: ${f.error}`);
 }
+
+/** The series notes printed after a run of many series (all of them are in --json). */
+const MAX_NOTES = 20;
 
 /** A progress bar over series on a terminal (done / total, ETA, series per minute); a line per series otherwise. */
 function seriesProgress(
@@ -470,6 +459,12 @@ export async function forecastPanelCommand(
   // Failures the progress did not print as they came (a bar on a terminal, or nothing with --quiet), one line each.
   if (!out.progress || process.stderr.isTTY === true)
     for (const f of finished.filter(isFailure)) out.error(failureLine(f));
+  // Each series' notes (why the default mean fell back, why there are no intervals, a skipped candidate): the first
+  // few, so that many series do not bury the tables; --json carries every one.
+  const notes = results.flatMap((r) => r.notes.map((n) => `note: ${escapeText(r.id)}: ${n}`));
+  for (const n of notes.slice(0, MAX_NOTES)) out.info(n);
+  if (notes.length > MAX_NOTES)
+    out.info(`note: … and ${notes.length - MAX_NOTES} more notes (--json gives each series' notes)`);
   if (o.output && results.length > 0) {
     const rows = panelRows(panel, results, settings.levels);
     const header = Object.keys(rows[0]);

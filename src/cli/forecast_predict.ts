@@ -38,6 +38,7 @@ import {
 import {
   asUsage,
   checkOutputFiles,
+  filledNote,
   forecastRows,
   futureCovariates,
   parseLevels,
@@ -158,7 +159,7 @@ export async function forecastPredict(
   );
   const covariates = usesCovariates(s) ? futureCovariates(series, s.horizon, label, true) : undefined;
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained${covariates ? ' (with their regressions)' : ''}, statistical methods re-estimated on this history${covariates ? `; regressors ${m.layout.regressors!.join(', ')}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${filledNote(series)}); saved ${s.method} forecaster of ${dir}${loaded.version === 1 ? ' (version 1)' : ''}, horizon ${s.horizon}: networks as trained${covariates ? ' (with their regressions)' : ''}, statistical methods re-estimated on this history${covariates ? `; regressors ${m.layout.regressors!.join(', ')}` : ''}`,
   );
   // A failure here is the input's: exit 2.
   const { point } = await usage(() => forecastSaved(s, series.values, networks, undefined, covariates));

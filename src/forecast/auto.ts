@@ -455,6 +455,13 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
     throw new Error('the combination needs a backtest in which at least two candidates ran');
 
   const notes: string[] = [];
+  // Otherwise 'auto' would quietly mean 'none': the Box-Cox variants were never in the backtest.
+  if (tf === 'auto' && !positive) {
+    const i = train.findIndex((v) => !(v > 0));
+    notes.push(
+      `transform auto backtested no Box-Cox variant: it needs values > 0, and point ${i + 1} of the training part is ${train[i]}`,
+    );
+  }
   const widths: { level: number; halfWidths: number[] }[] = [];
   const coverage: CoverageResult[] = [];
   const residuals = bt?.results.get(chosen)?.residuals;

@@ -37,6 +37,8 @@ import {
   dateFormat,
   escapeText,
   datesAfter,
+  INDEX_HEADER,
+  isIntegerCell as isInteger,
   isNumber,
   MISSING_CELL,
   nameList,
@@ -104,10 +106,7 @@ export interface Panel {
 }
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
-const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
 const NON_FINITE = /^[+-]?(inf|infinity)$/i;
-
-const isInteger = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 
 /** A value cell: a number, a missing value, a non-finite value (fails its series), or bad input (null). */
 function valueOf(cell: string): number | 'missing' | 'non-finite' | null {

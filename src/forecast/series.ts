@@ -43,6 +43,11 @@ export interface TimeSeries {
   lines?: number[];
   /** Points filled in by interpolation. */
   interpolated?: number;
+  /**
+   * Source lines of missing values before the first value or after the last one, left out with interpolation: no
+   * value lies beyond them to interpolate from.
+   */
+  leftOut?: number[];
   /** Other numeric columns of the file, when the value column was chosen by default (the last numeric one). */
   otherColumns?: string[];
   /** Regressor columns (CsvOptions.regressors): their values over the history and the rows after it. */
@@ -254,7 +259,10 @@ export function datesAfter(dates: readonly string[], n: number, frequency?: Freq
   const last = parseDate(lastLabel);
   let f = frequency;
   if (last && !f) f = detectFrequency(dates.slice(-3).map((d) => parseDate(d)!))?.f ?? 'monthly';
-  if (!last || !f) return Array.from({ length: n }, (_, i) => `t${dates.length + i + 1}`);
+  // Undated: after the last position (an index column's labels need not start at t1).
+  const position = /^t(-?\d+)$/.exec(lastLabel);
+  const after = position ? Number(position[1]) : dates.length;
+  if (!last || !f) return Array.from({ length: n }, (_, i) => `t${after + i + 1}`);
   return Array.from({ length: n }, (_, i) => labelAt(last, f, i + 1));
 }
 
@@ -278,6 +286,10 @@ export function isNumber(cell: string): boolean {
 }
 
 const DATE_HEADER = /date|time|month|period|year|week|day|quarter|hour|^ds$/i;
+/** A column of integer positions (an undated series' order): by these names, or given as the date column. */
+export const INDEX_HEADER = /^(t|index|idx|step|time_?step|position)$/i;
+/** An integer cell (an index column's). */
+export const isIntegerCell = (cell: string): boolean => /^[+-]?\d+$/.test(cell.trim());
 
 /** A CSV's rows, each with its line number in the file (one series or many); empty, binary or malformed text fails. */
 export function csvRecords(text: string, src: string): { record: string[]; info: { lines: number } }[] {
@@ -289,7 +301,15 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
   try {
-    return parse(text, { skip_empty_lines: true, trim: true, relax_column_count: false, info: true }) as {
+    return parse(text, {
+      delimiter: delimiterOf(text),
+      skip_empty_lines: true,
+      // A row of empty cells (`,,` — what spreadsheets leave below the data) is a blank line, not a missing value.
+      skip_records_with_empty_values: true,
+      trim: true,
+      relax_column_count: false,
+      info: true,
+    }) as {
       record: string[];
       info: { lines: number };
     }[];
@@ -301,6 +321,33 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       );
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
+}
+
+/**
+ * The cell separator of a CSV: of comma, semicolon and tab, the one its first non-empty line uses most outside quotes
+ * — among those the second line uses as often, when any is (a header `date,sales;EUR` over `1962-01,589` is a comma
+ * file). Semicolons are what spreadsheets write where the decimal separator is a comma, tabs what they copy; a tie goes
+ * to them over the comma (`1962-01;589,5` is a semicolon file whose decimal comma is then reported as not a number).
+ */
+export function delimiterOf(text: string): ',' | ';' | '\t' {
+  // The first two lines are all it reads: a bounded start of the text, not a split of the whole file.
+  const [first = '', second] = text
+    .slice(0, 1 << 16)
+    .split(/\r?\n|\r/)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 2)
+    .map((l) => l.replace(/"(?:[^"]|"")*"?/g, ''));
+  const count = (line: string, c: string): number => line.split(c).length - 1;
+  const used = (['\t', ';', ','] as const).filter((c) => count(first, c) > 0);
+  const steady = used.filter((c) => second === undefined || count(second, c) === count(first, c));
+  const pool = steady.length > 0 ? steady : used;
+  // Ordered tab, semicolon, comma: the first of the most used wins a tie.
+  return (
+    pool.reduce<',' | ';' | '\t' | undefined>(
+      (best, c) => (best === undefined || count(first, c) > count(first, best) ? c : best),
+      undefined,
+    ) ?? ','
+  );
 }
 
 /** The line on which the last quote left open in `text` was opened (a doubled "" opens and closes). */
@@ -352,6 +399,23 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     [valueCol, 'value'],
   ]);
   const sample = body.slice(0, 20);
+  // An index column orders the points and shows gaps, as dates do; left unread, a newest-first or gapped file would be
+  // forecast in file order. A column named like one holds positions; a date column given, years (1962, …) if they can be.
+  const integers = (c: number): boolean => body.every((r) => isIntegerCell(r[c]));
+  const indexCol =
+    dateCol !== undefined
+      ? integers(dateCol) && !body.every((r) => parseDate(r[dateCol!]) !== null)
+        ? dateCol
+        : undefined
+      : [...Array(cols).keys()].find(
+          (c) =>
+            c !== valueCol &&
+            !regressorCols.includes(c) &&
+            header !== null &&
+            INDEX_HEADER.test(header[c]) &&
+            integers(c),
+        );
+  if (indexCol !== undefined) dateCol = indexCol;
   if (dateCol === undefined && cols > 1) {
     // A column named like a date, else the first column holding text or dates: either way it is then parsed strictly,
     // so bad dates are reported rather than the column (or its rows) being passed over.
@@ -370,6 +434,12 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     }
   }
   if (valueCol === undefined) {
+    // A decimal comma (a semicolon file from a spreadsheet) would otherwise leave "give --value-column" unexplained.
+    const decimalComma = sample.flat().find((c) => /^[+-]?\d*,\d+$/.test(c));
+    if (decimalComma !== undefined)
+      fail(
+        `${src}: found no numeric column: ${JSON.stringify(decimalComma)} has a decimal comma; write numbers with a point (589.5)`,
+      );
     const columns = `(columns: ${nameList(header ?? first)})`;
     throw new SeriesInputError(`${src}: found no numeric column; give --value-column ${columns}`, {
       problem: `${src}: found no numeric column ${columns}`,
@@ -443,11 +513,17 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
         (c) => c !== vc && c !== dc && !regressorCols.includes(c) && sample.every((r) => isNumber(r[c])),
       )
     : [];
-  // With --interpolate, a row without a value is left out: its date becomes a gap, filled like a missing date.
+  // With --interpolate, a row without a value is left out: its date becomes a gap, filled like a missing date — or,
+  // before the first value or after the last one (the file's first or last rows, in either order), is no gap at all.
   const dropped = new Set(missingRows);
+  let firstKept = 0;
+  while (firstKept < body.length && dropped.has(firstKept)) firstKept++;
+  let lastKept = body.length - 1;
+  while (lastKept >= firstKept && dropped.has(lastKept)) lastKept--;
+  const atEnds = missingRows.filter((i) => i < firstKept || i > lastKept);
   const kept = body.flatMap((_, i) => (dropped.has(i) ? [] : [i]));
   const cellsOf = (vs: readonly number[], column: string): TimeSeries =>
-    seriesFromCells(
+    (indexCol !== undefined ? seriesFromPositions : seriesFromCells)(
       kept.map((i) => body[i][dc]),
       kept.map((i) => vs[i]),
       kept.map((i) => bodyLines[i]),
@@ -459,7 +535,10 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     cellsOf(values, colName(dc)),
     regressorCells.map((vs) => cellsOf(vs, colName(dc)).values),
   );
-  return others.length > 0 ? { ...s, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) } : s;
+  const reported = atEnds.length > 0 ? { ...s, leftOut: atEnds.map((i) => bodyLines[i]) } : s;
+  return others.length > 0
+    ? { ...reported, otherColumns: others.map((c) => header?.[c] ?? `column ${c}`) }
+    : reported;
 }
 
 /** A cell that is empty or says it is missing (a covariate's here; a value's in a panel). */
@@ -541,6 +620,67 @@ export function splitKnownFuture(
       futureLines: lines.slice(end),
     },
   };
+}
+
+/**
+ * An undated series ordered by an index column of integer positions (cells in file order): ascending or descending
+ * throughout, no position twice, gaps an error unless interpolated (filled linearly). Labelled t<position>.
+ */
+export function seriesFromPositions(
+  cells: readonly string[],
+  values: readonly number[],
+  bodyLines: readonly number[],
+  name: string,
+  opts: { source: string; interpolate?: boolean; column: string },
+): TimeSeries {
+  const src = opts.source;
+  const fail = (msg: string): never => {
+    throw new SeriesInputError(msg);
+  };
+  const pos = cells.map((c) => Number(c.trim()));
+  const descending = pos.length > 1 && pos[1] < pos[0];
+  for (let i = 1; i < pos.length; i++) {
+    if (pos[i] === pos[i - 1])
+      fail(
+        `${src}: position ${pos[i]} in column ${opts.column} twice, on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`,
+      );
+    if (pos[i] < pos[i - 1] !== descending)
+      fail(
+        `${src}, line ${bodyLines[i]}: position ${pos[i]} in column ${opts.column} is out of order (the file is ${descending ? 'de' : 'a'}scending up to line ${bodyLines[i - 1]})`,
+      );
+  }
+  const order = pos.map((_, i) => (descending ? pos.length - 1 - i : i));
+  // Sorted indexes i whose position is more than one after the one before.
+  const gaps = order.flatMap((k, i) => (i > 0 && pos[k] - pos[order[i - 1]] > 1 ? [i] : []));
+  if (gaps.length > 0 && opts.interpolate !== true) {
+    const shown = gaps
+      .slice(0, 3)
+      .map((i) => `${pos[order[i - 1]]} … ${pos[order[i]]} (line ${bodyLines[order[i]]})`)
+      .join(', ');
+    const problem = `${src}: the positions in column ${opts.column} have ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}`;
+    throw new SeriesInputError(`${problem}; fix the data or pass --interpolate`, {
+      problem,
+      flag: '--interpolate',
+    });
+  }
+  const dates: string[] = [];
+  const out: number[] = [];
+  const lines: number[] = [];
+  let interpolated = 0;
+  order.forEach((k, i) => {
+    const prev = order[i - 1];
+    const gap = i > 0 ? pos[k] - pos[prev] - 1 : 0;
+    for (let g = 1; g <= gap; g++) {
+      dates.push(`t${pos[prev] + g}`);
+      out.push(values[prev] + ((values[k] - values[prev]) * g) / (gap + 1));
+      lines.push(0);
+      interpolated++;
+    }
+    dates.push(`t${pos[k]}`);
+    out.push(values[k]);
+    lines.push(bodyLines[k]);
+  });
+  return { dates, values: out, name, newestFirst: descending, lines, interpolated };
 }
 
 /**
@@ -645,8 +785,19 @@ export function seriesFromCells(
       .slice(0, 3)
       .map((i) => `${labelAt(ds[i - 1], f, 0)} … ${labelAt(ds[i], f, 0)} (line ${lines[i]})`)
       .join(', ');
-    const problem = `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}`;
-    throw new SeriesInputError(`${problem}; fix the data or pass --interpolate`, {
+    // Business days (stock prices, office data): no frequency of recur's, and "fix the data" would not say how.
+    const weekend = (day: number): boolean => [0, 6].includes((((day + 4) % 7) + 7) % 7); // day 0 was a Thursday
+    const businessDays =
+      f === 'daily' &&
+      !idx.some(weekend) &&
+      gaps.every((i) =>
+        Array.from({ length: idx[i] - idx[i - 1] - 1 }, (_, k) => idx[i - 1] + k + 1).every(weekend),
+      );
+    const problem = `${src}: ${f} series with ${missing} missing ${unit}(s) in ${gaps.length} gap(s): ${shown}${gaps.length > 3 ? ', …' : ''}${businessDays ? ' — every missing day a Saturday or Sunday: business days' : ''}`;
+    const remedy = businessDays
+      ? 'pass --interpolate to fill in the weekends, or, to forecast the business days alone, leave out the dates (an undated series) and give --season 5'
+      : 'fix the data or pass --interpolate';
+    throw new SeriesInputError(`${problem}; ${remedy}`, {
       problem,
       flag: '--interpolate',
     });
