@@ -94,7 +94,6 @@ export interface ForecastCliOptions {
   json: boolean;
 }
 
-/** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
 /** What --interpolate did to a series, for the line describing it: points filled in, missing values left out. */
 export function filledNote(series: TimeSeries): string {
   const leftOut = series.leftOut ?? [];
@@ -105,6 +104,7 @@ export function filledNote(series: TimeSeries): string {
   }`;
 }
 
+/** Methods `--method` accepts: `auto` (chosen by backtest), a single candidate, or the combination. */
 const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
 
 /**
