@@ -19,10 +19,11 @@ import {
   layerFromKeras,
   layerToKeras,
   packWeights,
+  readManifestWeights,
   type ModelArtifacts,
   type ModelJson,
   type SaveOptions,
-  type WeightSpec,
+  type WeightFile,
   weightValuesAtLeast,
 } from './serialization.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -155,12 +156,17 @@ export function parseFunctionalModelJson(text: string, where: string): ModelJson
 export interface LoadedFunctional {
   model: Functional;
   metadata: Record<string, unknown>;
+  /** What the loader could not check (e.g. a file saved by tfjs has no sha256). For the user, not errors. */
+  notes: string[];
 }
 
-/** A functional model from its (parsed) model.json and the concatenated weight files. */
+/**
+ * A functional model from its (parsed) model.json and its weight files in manifest order (or their bytes
+ * concatenated), checked as a Sequential model's are: byte counts, the recorded sha256, finite values.
+ */
 export function deserializeFunctional(
   json: ModelJson,
-  weightData: Uint8Array,
+  weights: Uint8Array | readonly WeightFile[],
   where: string,
 ): LoadedFunctional {
   const parsed = functionalConfig.safeParse(json.modelTopology.config);
@@ -179,7 +185,7 @@ export function deserializeFunctional(
     available,
   );
   model.build();
-  const values = readWeights(json, weightData, where);
+  const { values, notes } = readWeights(json, weights, where);
   for (const nw of model.namedWeights()) {
     const entry = values.get(nw.name);
     if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
@@ -209,7 +215,7 @@ export function deserializeFunctional(
         slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
     if (slots.length > 0) model.optimizer!.setWeights(slots);
   }
-  return { model, metadata };
+  return { model, metadata, notes };
 }
 
 /** A functional config as `functionalConfig` checks it (tfjs/Keras 2 layout). */
@@ -302,29 +308,13 @@ export function functionalFromConfig(
 
 function readWeights(
   json: ModelJson,
-  weightData: Uint8Array,
+  weights: Uint8Array | readonly WeightFile[],
   where: string,
-): Map<string, { spec: WeightSpec; value: Float32Array }> {
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  for (const s of specs)
+): ReturnType<typeof readManifestWeights> {
+  for (const s of json.weightsManifest.flatMap((g) => g.weights))
     if (s.dtype !== 'float32')
       throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
-  const expected = specs.reduce((s, w) => s + sizeOf(w.shape) * 4, 0);
-  if (weightData.length !== expected)
-    throw new Error(
-      `${where}: the weights manifest needs ${expected} bytes but the weight files hold ${weightData.length}`,
-    );
-  const view = new DataView(weightData.buffer, weightData.byteOffset, weightData.byteLength);
-  const values = new Map<string, { spec: WeightSpec; value: Float32Array }>();
-  let off = 0;
-  for (const s of specs) {
-    const n = sizeOf(s.shape);
-    const value = new Float32Array(n);
-    for (let i = 0; i < n; i++) value[i] = view.getFloat32(off + i * 4, true);
-    values.set(s.name, { spec: s, value });
-    off += n * 4;
-  }
-  return values;
+  return readManifestWeights(json, weights, where);
 }
 
 /** Weights of a functional model as tensors by file name (for inspection). */

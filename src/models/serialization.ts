@@ -570,6 +570,36 @@ function verifyHashes(
   return null;
 }
 
+/** One weight of a checked manifest: its spec, its place in model.json and its values (finite). */
+export interface ManifestWeight {
+  spec: WeightSpec;
+  field: string;
+  value: Float32Array;
+}
+
+/**
+ * The weights a model.json lists, read from its weight files (or their bytes concatenated) with the checks every
+ * recur model loader makes: duplicate names, sizes, byte counts, the sha256 recur recorded and finite values. By
+ * name, in manifest order; `notes` says what could not be verified (a file saved by tfjs has no sha256).
+ */
+export function readManifestWeights(
+  json: ModelJson,
+  weights: Uint8Array | readonly WeightFile[],
+  where: string,
+): { values: Map<string, ManifestWeight>; notes: string[] } {
+  const entries = manifestEntries(json, where);
+  const weightData = weightBytes(json, entries, weights, where);
+  const recur = ((json.userDefinedMetadata ?? {}) as { recur?: Partial<RecurMetadata> }).recur ?? {};
+  const note = verifyHashes(json, recur.sha256, weights, where);
+  const values = new Map<string, ManifestWeight>();
+  for (const e of entries) {
+    const value = readFloats(weightData, e.offset, e.size);
+    refuseNonFiniteIn(value, e, where);
+    values.set(e.spec.name, { spec: e.spec, field: e.field, value });
+  }
+  return { values, notes: note ? [note] : [] };
+}
+
 /**
  * A model from model.json and its weights: the weight files in manifest order (each checked against its recorded
  * sha256), or all their bytes concatenated. `json` is what `parseModelJson`/`validateModelJson` (model_file.ts)
