@@ -16,7 +16,9 @@ import { readH5, group, dataset, writeH5, type H5Group } from '../src/keras/h5.j
 import { loadKerasModel, loadKerasWeights } from '../src/keras/load.js';
 import { predictJson } from '../src/keras/predict_json.js';
 import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
-import { Functional } from '../src/models/functional.js';
+import { Functional, input } from '../src/models/functional.js';
+import type { SymbolicTensor } from '../src/layers/symbolic.js';
+import type { Json } from '../src/keras/config.js';
 import { loadModel } from '../src/keras/index.js';
 import { serializeFunctional } from '../src/models/functional_serialization.js';
 import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
@@ -262,6 +264,43 @@ describe('Keras files built in the test, one per layout and layer', () => {
       'lstm_cell',
     );
     assert.equal((root.children.get('vars') as H5Group).attrs.name, 'functional');
+  });
+
+  it("a stateful model's .keras carries its batch size in every build_config and tensor shape, as Keras builds it", async () => {
+    // Keras 3's RNN.build refuses a stateful layer built from a shape without a batch size (ValueError "the batch
+    // size must be static"), and loading builds each layer from its build_config.
+    const seq = new Sequential({
+      seed: 1,
+      layers: [
+        new L.LSTM({ units: 3, stateful: true, batchInputShape: [2, 5, 4], returnSequences: true }),
+        new L.Dense({ units: 2 }),
+      ],
+    });
+    const x = input({ batchInputShape: [2, 5, 4], name: 'x' });
+    const [, h, c] = new L.LSTM({ units: 3, stateful: true, returnState: true }).applyMany(x);
+    const d = new L.LSTM({ units: 3, stateful: true }).apply(x, { initialState: [h, c] }) as SymbolicTensor;
+    const fun = new Functional({
+      inputs: [x],
+      outputs: new L.Dense({ units: 2 }).apply(d) as SymbolicTensor,
+    });
+    const shapes: Json[] = [];
+    const collect = (v: Json): void => {
+      if (Array.isArray(v)) v.forEach(collect);
+      else if (v !== null && typeof v === 'object')
+        for (const [k, w] of Object.entries(v)) {
+          if (['input_shape', 'sequences_shape', 'shape', 'batch_shape', 'build_input_shape'].includes(k))
+            shapes.push(w);
+          else if (k === 'initial_state_shape') (w as Json[]).forEach((s) => shapes.push(s));
+          else collect(w);
+        }
+    };
+    for (const model of [seq, fun]) {
+      const cfg = readKerasArchive((await saveKerasArchive(model)).bytes, 'w.keras').config as Json;
+      shapes.length = 0;
+      collect((cfg as { config: Json }).config);
+      assert.ok(shapes.length >= 3);
+      for (const s of shapes) assert.equal((s as number[])[0], 2, `${model.name}: ${JSON.stringify(s)}`);
+    }
   });
 
   it('a written .h5 has Keras 2 layout: model_config, layer_names, weight_names, <layer>/<layer>/<weight>:0', async () => {

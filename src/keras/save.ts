@@ -117,14 +117,27 @@ function nullableShape(shape: readonly (number | null)[]): Json {
   return [...shape] as Json;
 }
 
-function keras3Tensor(
-  shape: readonly (number | null)[],
-  dtype: string,
-  history: [string, number, number],
-): JsonObject {
+/**
+ * The batch size a model's inputs declare (a stateful model's), or null. Keras builds every layer with it, so its
+ * build_config and tensor shapes carry it; Keras 3 refuses to build a stateful RNN from a shape without one.
+ */
+function declaredBatch(model: Model): number | null {
+  const sizes =
+    model instanceof Functional
+      ? model.inputs.map((x) => (x.node.layer as InputLayer).declaredBatchSize)
+      : [model.layers[0].declaredBatchSize];
+  return sizes.every((b) => b !== null && b === sizes[0]) ? sizes[0] : null;
+}
+
+/** A shape with its batch axis (the first) set to the model's declared batch size. */
+function batchedShape(shape: readonly (number | null)[], batch: number | null): Json {
+  return nullableShape([batch, ...shape.slice(1)]);
+}
+
+function keras3Tensor(shape: Json, dtype: string, history: [string, number, number]): JsonObject {
   return {
     class_name: '__keras_tensor__',
-    config: { shape: nullableShape(shape), dtype, keras_history: history },
+    config: { shape, dtype, keras_history: history },
   };
 }
 
@@ -166,6 +179,7 @@ export function kerasNodeOrder(model: Functional): Functional['nodes'] {
 
 /** config.json of a .keras file. */
 function keras3Config(model: Model): JsonObject {
+  const batch = declaredBatch(model);
   if (model instanceof Functional) {
     const layers: JsonObject[] = kerasNodeOrder(model).map((node) => {
       const l = node.layer;
@@ -186,7 +200,7 @@ function keras3Config(model: Model): JsonObject {
       }
       const base = keras3Layer(layerJson(l));
       const refs = node.inputs.map((x) =>
-        keras3Tensor(x.shape, x.dtype, [x.node.layer.name, 0, x.outputIndex]),
+        keras3Tensor(batchedShape(x.shape, batch), x.dtype, [x.node.layer.name, 0, x.outputIndex]),
       );
       const recurrent = (l as { stateCount?: number }).stateCount !== undefined && refs.length > 1;
       const kwargs: JsonObject = {};
@@ -200,8 +214,8 @@ function keras3Config(model: Model): JsonObject {
         kwargs.training = false;
         buildConfig = {
           shapes_dict: {
-            sequences_shape: nullableShape(node.inputs[0].shape),
-            initial_state_shape: node.inputs.slice(1).map((x) => nullableShape(x.shape)),
+            sequences_shape: batchedShape(node.inputs[0].shape, batch),
+            initial_state_shape: node.inputs.slice(1).map((x) => batchedShape(x.shape, batch)),
           },
         };
       } else {
@@ -209,8 +223,8 @@ function keras3Config(model: Model): JsonObject {
         buildConfig = {
           input_shape:
             refs.length === 1
-              ? nullableShape(node.inputs[0].shape)
-              : node.inputs.map((x) => nullableShape(x.shape)),
+              ? batchedShape(node.inputs[0].shape, batch)
+              : node.inputs.map((x) => batchedShape(x.shape, batch)),
         };
       }
       const entry: JsonObject = {
@@ -238,7 +252,7 @@ function keras3Config(model: Model): JsonObject {
   const input = model.inputShape();
   if (!input) throw new InvalidInputError(`model '${model.name}': the first layer has no input shape`);
   const shapes = model.outputShapes(input);
-  const batchShape = [model.layers[0].declaredBatchSize ?? null, ...input];
+  const batchShape = [batch, ...input];
   const first = model.layers[0];
   const inputDtype = first.className === 'Embedding' ? 'int32' : 'float32';
   const layers: JsonObject[] = [
@@ -255,7 +269,7 @@ function keras3Config(model: Model): JsonObject {
     },
     ...model.layers.map((l, i) => ({
       ...keras3Layer(layerJson(l)),
-      build_config: { input_shape: nullableShape([null, ...(i === 0 ? input : shapes[i - 1])]) },
+      build_config: { input_shape: nullableShape([batch, ...(i === 0 ? input : shapes[i - 1])]) },
     })),
   ];
   return {
