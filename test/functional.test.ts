@@ -577,6 +577,29 @@ describe('tfjs functional format', () => {
     assert.throws(() => loadFunctionalModel(dir), new RegExp(`weight '${first}' holds NaN at .*non-finite`));
   });
 
+  it('a functional file whose manifest names weights its own way (Keras-converted) loads by order, as Sequential', () => {
+    const m = seq2seq(V, H, Te, Td, 16, false);
+    const want = (m.predict([enc, dec]) as Tensor).data;
+    const dir = join(tempDir(), 'renamed');
+    saveModel(m, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as ModelJson;
+    delete (json.userDefinedMetadata as { recur: { sha256?: unknown } }).recur.sha256;
+    // As tensorflowjs_converter names a tf.keras 2.x LSTM's weights: with the cell's scope.
+    for (const w of json.weightsManifest[0].weights) w.name = w.name.replace('/', '/lstm_cell/');
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    const loaded = loadFunctionalModel(dir);
+    assert.equal(maxAbsDiff((loaded.model.predict([enc, dec]) as Tensor).data, want), 0);
+    assert.match(
+      loaded.notes.join('\n'),
+      /names its weights differently .* matched in order, shapes checked/,
+    );
+    // Out of order, a shape no longer fits: refused, naming the weight.
+    const [a, b] = json.weightsManifest[0].weights;
+    json.weightsManifest[0].weights.splice(0, 2, b, a);
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    assert.throws(() => loadFunctionalModel(dir), /should have shape/);
+  });
+
   it('bad functional files name the field that is wrong', () => {
     const m = seq2seq(V, H, Te, Td, 1);
     const art = serializeFunctional(m);

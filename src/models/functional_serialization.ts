@@ -186,8 +186,21 @@ export function deserializeFunctional(
   );
   model.build();
   const { values, notes } = readWeights(json, weights, where);
-  for (const nw of model.namedWeights()) {
-    const entry = values.get(nw.name);
+  const named = model.namedWeights();
+  const modelEntries = [...values.values()].filter((e) => e.spec.group !== 'optimizer');
+  // By name when every name is there; else by order, as for Sequential (files converted from Keras name their
+  // weights their own way, e.g. `lstm/lstm_cell/kernel`), every shape checked.
+  const byName = named.every((nw) => values.has(nw.name) && values.get(nw.name)!.spec.group !== 'optimizer');
+  const byOrder = !byName && modelEntries.length === named.length;
+  if (byOrder) {
+    const i = named.findIndex((nw, j) => modelEntries[j].spec.name !== nw.name);
+    notes.push(
+      `${where}: the weights manifest names its weights differently from the model (${modelEntries[i].field} is ` +
+        `'${modelEntries[i].spec.name}', the model's is '${named[i].name}'); they were matched in order, shapes checked`,
+    );
+  }
+  for (const [k, nw] of named.entries()) {
+    const entry = byOrder ? modelEntries[k] : values.get(nw.name);
     if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
     const shape = entry.spec.shape;
     if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))
