@@ -20,11 +20,13 @@ import { layerFromKeras, weightValuesAtLeast } from '../models/serialization.js'
 import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
+  TRAINING_ONLY_KEY,
   checkSizes,
   isObject,
   kerasMajor,
   translateModelConfig,
   type Json,
+  type JsonObject,
   type KerasModelConfig,
 } from './config.js';
 import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
@@ -196,28 +198,53 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
   return null;
 }
 
+/** Every layer config of a raw model config, wrapped layers included (not every value: configs can nest deep). */
+function rawLayerConfigs(raw: Json): { className: string; config: JsonObject }[] {
+  const out: { className: string; config: JsonObject }[] = [];
+  const visit = (layer: Json): void => {
+    if (!isObject(layer) || !isObject(layer.config)) return;
+    out.push({
+      className: typeof layer.class_name === 'string' ? layer.class_name : '?',
+      config: layer.config,
+    });
+    visit(layer.config.layer ?? null);
+    visit(layer.config.backward_layer ?? null);
+  };
+  const cfg = isObject(raw) ? raw.config : null;
+  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
+  layers.forEach(visit);
+  return out;
+}
+
+/**
+ * Regularizers and constraints change only training, so recur reads the model without them and says which: a
+ * prediction is Keras's, but fine-tuning does not apply them and a file recur writes does not carry them.
+ */
+function trainingOnlyNote(raw: Json, where: string): string | null {
+  const found: string[] = [];
+  for (const { config } of rawLayerConfigs(raw)) {
+    const keys = Object.keys(config).filter((k) => TRAINING_ONLY_KEY.test(k) && config[k] !== null);
+    if (keys.length > 0)
+      found.push(`'${typeof config.name === 'string' ? config.name : '?'}' (${keys.join(', ')})`);
+  }
+  if (found.length === 0) return null;
+  return (
+    `${where}: ${found.join(', ')}: regularizers and constraints act only in training; recur reads the layers ` +
+    'without them (predictions are unchanged), does not apply them when fine-tuning and does not write them back'
+  );
+}
+
 /**
  * Keras zeroes a recurrent layer's outputs at masked steps when its config says zero_output_for_mask (Bidirectional
  * sets it whenever it returns sequences); recur, like tfjs, repeats the previous step's output there. Only a model
  * with a mask (Embedding mask_zero, Masking) can tell the two apart, and only at padded steps: a note says so.
  */
 function zeroOutputNote(raw: Json, where: string): string | null {
-  const zeroing: string[] = [];
-  let masked = false;
-  // Layers and their wrapped layers only (not every value: a config nested thousands deep must not overflow).
-  const visit = (layer: Json): void => {
-    if (!isObject(layer)) return;
-    if (layer.class_name === 'Masking') masked = true;
-    const c = layer.config;
-    if (!isObject(c)) return;
-    if (c.mask_zero === true) masked = true;
-    if (c.zero_output_for_mask === true) zeroing.push(typeof c.name === 'string' ? c.name : '?');
-    visit(c.layer ?? null);
-    visit(c.backward_layer ?? null);
-  };
-  const cfg = isObject(raw) ? raw.config : null;
-  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
-  layers.forEach(visit);
+  const layers = rawLayerConfigs(raw);
+  const masked = layers.some((l) => l.className === 'Masking' || l.config.mask_zero === true);
+  const zeroing = layers
+    .filter((l) => l.config.zero_output_for_mask === true)
+    .map((l) => (typeof l.config.name === 'string' ? l.config.name : '?'));
   if (!masked || zeroing.length === 0) return null;
   return (
     `${where}: ${zeroing.map((n) => `'${n}'`).join(', ')} output zeros at masked steps in Keras ` +
@@ -266,6 +293,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   if (h) notes.push(h);
   const z = zeroOutputNote(rawConfig, where);
   if (z) notes.push(z);
+  const t = trainingOnlyNote(rawConfig, where);
+  if (t) notes.push(t);
   const tc = root.attrs.training_config;
   return {
     model,
@@ -316,6 +345,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   if (h) notes.push(h);
   const z = zeroOutputNote(ar.config as Json, where);
   if (z) notes.push(z);
+  const t = trainingOnlyNote(ar.config as Json, where);
+  if (t) notes.push(t);
   return {
     model,
     format: 'keras',
