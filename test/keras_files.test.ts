@@ -303,6 +303,44 @@ describe('Keras files built in the test, one per layout and layer', () => {
     }
   });
 
+  it("a functional model's .h5 lists its layers in Keras's order, as Keras loads its weights by position", async () => {
+    // Keras's load_weights_from_hdf5_group gives the i-th layer with weights in `layer_names` to the i-th layer with
+    // weights of the model it rebuilt, in the graph's order (deepest first; ties in depth-first order from the
+    // outputs): here enc_in, dec_in, enc_emb, dec_emb, encoder, decoder, out.
+    const encIn = input({ shape: [4], name: 'enc_in', dtype: 'int32' });
+    const decIn = input({ shape: [3], name: 'dec_in', dtype: 'int32' });
+    const encEmb = new L.Embedding({ inputDim: 7, outputDim: 3, name: 'enc_emb' }).apply(
+      encIn,
+    ) as SymbolicTensor;
+    const decEmb = new L.Embedding({ inputDim: 5, outputDim: 3, name: 'dec_emb' }).apply(
+      decIn,
+    ) as SymbolicTensor;
+    const [, h, c] = new L.LSTM({ units: 2, returnState: true, name: 'encoder' }).applyMany(encEmb);
+    const dec = new L.LSTM({ units: 2, returnSequences: true, name: 'decoder' }).apply(decEmb, {
+      initialState: [h, c],
+    }) as SymbolicTensor;
+    const out = new L.Dense({ units: 5, name: 'out' }).apply(dec) as SymbolicTensor;
+    const model = new Functional({ inputs: [encIn, decIn], outputs: out, seed: 1 });
+    const root = await readH5((await saveKerasH5(model)).bytes, 'w.h5');
+    const mw = root.children.get('model_weights') as H5Group;
+    const keras = ['enc_in', 'dec_in', 'enc_emb', 'dec_emb', 'encoder', 'decoder', 'out'];
+    assert.deepEqual(mw.attrs.layer_names, keras);
+    const config = JSON.parse(root.attrs.model_config as string) as {
+      config: { layers: { name: string }[] };
+    };
+    assert.deepEqual(
+      config.config.layers.map((l) => l.name),
+      keras,
+    );
+    // The .keras file lists them the same way (its weights paths follow that order too).
+    const archive = readKerasArchive((await saveKerasArchive(model)).bytes, 'w.keras')
+      .config as typeof config;
+    assert.deepEqual(
+      archive.config.layers.map((l) => l.name),
+      keras,
+    );
+  });
+
   it('a written .h5 has Keras 2 layout: model_config, layer_names, weight_names, <layer>/<layer>/<weight>:0', async () => {
     const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
     const { model } = await loadKerasModel(f.bytes, f.name);

@@ -18,7 +18,7 @@ import type { Layer } from '../layers/layer.js';
 import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
 import { defaultInputName, type Sequential } from '../models/sequential.js';
-import { layerToKeras, serializeModel } from '../models/serialization.js';
+import { layerToKeras, serializeModel, type KerasLayerJson } from '../models/serialization.js';
 import { writeKerasArchive } from './archive.js';
 import { isObject, kerasSnakeCase, type Json, type JsonObject } from './config.js';
 import { dataset, group, writeH5, type H5Group } from './h5.js';
@@ -419,6 +419,12 @@ function keras2SequentialConfig(
   return { ...config, layers: [inputLayer, { ...first, config: firstConfig }, ...rest] };
 }
 
+/** A functional topology's layer entries in the order of `layers` (matched by their config's name). */
+function inKerasOrder(entries: readonly KerasLayerJson[], layers: readonly Layer[]): KerasLayerJson[] {
+  const byName = new Map(entries.map((e) => [e.config.name, e]));
+  return layers.map((l) => byName.get(l.name)!);
+}
+
 export async function saveKerasH5(model: Model, metadata: Record<string, unknown> = {}): Promise<SavedKeras> {
   checkHardSigmoid(model, 2);
   const art =
@@ -426,9 +432,16 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
       ? serializeFunctional(model, { includeOptimizer: false })
       : serializeModel(model, { includeOptimizer: false });
   const topo = art.json.modelTopology;
+  // Keras loads a full model's .h5 weights by position (load_weights_from_hdf5_group): `layer_names` in the order
+  // of the model's layers as Keras rebuilds them, the graph's (kerasNodeOrder), not recur's node order. The config
+  // lists them the same way, as Keras writes it.
+  const layers = model instanceof Functional ? kerasNodeOrder(model).map((n) => n.layer) : model.layers;
   const modelConfig = {
     class_name: topo.class_name,
-    config: model instanceof Functional ? topo.config : keras2SequentialConfig(model, topo.config),
+    config:
+      model instanceof Functional
+        ? { ...topo.config, layers: inKerasOrder(topo.config.layers, layers) }
+        : keras2SequentialConfig(model, topo.config),
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
   };
@@ -441,9 +454,9 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
   const mw = group({
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
-    layer_names: model.layers.map((l) => l.name),
+    layer_names: layers.map((l) => l.name),
   });
-  for (const l of model.layers) {
+  for (const l of layers) {
     const names = l.weights.map((w) => `${l.name}/${w.name}:0`);
     const lg = group({ weight_names: names });
     l.weights.forEach((w, i) => put(lg, names[i], dataset(w.shape, w.value.slice())));
