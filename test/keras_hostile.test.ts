@@ -117,7 +117,7 @@ describe('unsupported options are refused by name, not ignored', () => {
   });
 });
 
-describe('regularizers and constraints (training only) in Keras files', () => {
+describe('regularizers and constraints (training only) in Keras and tfjs files', () => {
   it('load with a note naming the layers and options; predictions are those of the model without them', async () => {
     const plain = await loadKerasModel(fixture(LIST_H5).bytes, 'm.h5');
     const x = [[0, 1, 2, 3, 4].map((t) => [0.1 * t, -0.2, 0.3 * t, 0.4])];
@@ -151,6 +151,32 @@ describe('regularizers and constraints (training only) in Keras files', () => {
     assert.match(archive.notes.join('\n'), /'gru_1' \(bias_regularizer\): regularizers and constraints/);
     // A file whose regularizers are all null (what Keras writes by default) has no such note.
     assert.ok(!plain.notes.some((n) => /regularizers/.test(n)));
+  });
+
+  it('tfjs model files (Sequential and functional) too', async () => {
+    const plain = await loadKerasModel(fixture(LIST_H5).bytes, 'm.h5');
+    const x = [[0, 1, 2, 3, 4].map((t) => [0.1 * t, -0.2, 0.3 * t, 0.4])];
+    const seq = await loadModel(
+      tfjsFiles(LIST_H5, (t) => {
+        (((t.config as Json).layers as Json[])[0].config as Json).kernel_regularizer = {
+          class_name: 'L1L2',
+          config: { l1: 0, l2: 0.01 },
+        };
+      }),
+    );
+    assert.deepEqual(predictJson(seq.model, x, 'x'), predictJson(plain.model, x, 'x'));
+    assert.match(seq.notes.join('\n'), /'lstm_1' \(kernel_regularizer\): regularizers and constraints/);
+    const fun = await loadModel(
+      tfjsFiles(K2_FUNCTIONAL, (t) => {
+        const layers = (t.config as Json).layers as Json[];
+        const dense = layers.find((l) => l.class_name === 'Dense')!;
+        (dense.config as Json).bias_constraint = { class_name: 'NonNeg', config: {} };
+      }),
+    );
+    assert.match(
+      fun.notes.join('\n'),
+      /\(bias_constraint\): regularizers and constraints act only in training/,
+    );
   });
 });
 

@@ -14,6 +14,7 @@
  * Every error names the file and the place in the config (`model_config.config.layers[2]`).
  */
 import { layerRegistration, registeredLayers } from '../layers/registry.js';
+import { TRAINING_ONLY_KEY } from '../models/serialization.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -74,8 +75,6 @@ const DROPPED_KEYS = new Set([
   'input_length',
   'optional',
 ]);
-/** Layer options that change only training (regularizers, constraints), not what the layer computes. */
-export const TRAINING_ONLY_KEY = /_(regularizer|constraint)$/;
 /** Keras 1 option names that Keras 2 renamed: a config holding them is a Keras 1 file. */
 const KERAS1_KEYS = [
   'output_dim_',
@@ -129,8 +128,8 @@ export function translateLayer(
   const config: JsonObject = {};
   for (const [k, v] of Object.entries(cfg)) {
     if (DROPPED_KEYS.has(k)) continue;
-    // Regularizers and constraints act only in training: the model computes the same without them (load.ts notes
-    // the ones a file sets).
+    // Regularizers and constraints act only in training: the model computes the same without them (trainingOnlyNote
+    // names the ones a file sets).
     if (TRAINING_ONLY_KEY.test(k)) continue;
     if (k === 'dtype') {
       // float32 everywhere (Keras 3 writes a DTypePolicy object); a quantized layer's weights are another thing.

@@ -16,17 +16,19 @@ import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
 import { Sequential } from '../models/sequential.js';
-import { layerFromKeras, weightValuesAtLeast } from '../models/serialization.js';
+import {
+  layerFromKeras,
+  rawLayerConfigs,
+  trainingOnlyNote,
+  weightValuesAtLeast,
+} from '../models/serialization.js';
 import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
-  TRAINING_ONLY_KEY,
   checkSizes,
-  isObject,
   kerasMajor,
   translateModelConfig,
   type Json,
-  type JsonObject,
   type KerasModelConfig,
 } from './config.js';
 import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
@@ -196,42 +198,6 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
   if (text.includes('"hard_sigmoid"'))
     return `${where}: hard_sigmoid read as Keras ${cfg.kerasMajor}'s clip(0.2x + 0.5, 0, 1)`;
   return null;
-}
-
-/** Every layer config of a raw model config, wrapped layers included (not every value: configs can nest deep). */
-function rawLayerConfigs(raw: Json): { className: string; config: JsonObject }[] {
-  const out: { className: string; config: JsonObject }[] = [];
-  const visit = (layer: Json): void => {
-    if (!isObject(layer) || !isObject(layer.config)) return;
-    out.push({
-      className: typeof layer.class_name === 'string' ? layer.class_name : '?',
-      config: layer.config,
-    });
-    visit(layer.config.layer ?? null);
-    visit(layer.config.backward_layer ?? null);
-  };
-  const cfg = isObject(raw) ? raw.config : null;
-  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
-  layers.forEach(visit);
-  return out;
-}
-
-/**
- * Regularizers and constraints change only training, so recur reads the model without them and says which: a
- * prediction is Keras's, but fine-tuning does not apply them and a file recur writes does not carry them.
- */
-function trainingOnlyNote(raw: Json, where: string): string | null {
-  const found: string[] = [];
-  for (const { config } of rawLayerConfigs(raw)) {
-    const keys = Object.keys(config).filter((k) => TRAINING_ONLY_KEY.test(k) && config[k] !== null);
-    if (keys.length > 0)
-      found.push(`'${typeof config.name === 'string' ? config.name : '?'}' (${keys.join(', ')})`);
-  }
-  if (found.length === 0) return null;
-  return (
-    `${where}: ${found.join(', ')}: regularizers and constraints act only in training; recur reads the layers ` +
-    'without them (predictions are unchanged), does not apply them when fine-tuning and does not write them back'
-  );
 }
 
 /**

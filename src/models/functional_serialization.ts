@@ -20,6 +20,7 @@ import {
   layerToKeras,
   packWeights,
   readManifestWeights,
+  trainingOnlyNote,
   type ModelArtifacts,
   type ModelJson,
   type SaveOptions,
@@ -186,6 +187,8 @@ export function deserializeFunctional(
   );
   model.build();
   const { values, notes } = readWeights(json, weights, where);
+  const trainingOnly = trainingOnlyNote(json.modelTopology, where);
+  if (trainingOnly) notes.push(trainingOnly);
   const named = model.namedWeights();
   const modelEntries = [...values.values()].filter((e) => e.spec.group !== 'optimizer');
   // By name when every name is there; else by order, as for Sequential (files converted from Keras name their
