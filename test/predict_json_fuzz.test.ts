@@ -192,5 +192,12 @@ describe('recur predict JSON inputs (seeded fuzz)', () => {
       assert.match(r.stderr, /^recur: stdin: input /, text);
       assert.doesNotMatch(r.stderr, /\n\s+at /, text);
     }
+    // No input at all: the message shows what this model takes, by its input's name (not a made-up one).
+    const r = runCli(['predict', join(dir, 'm')], { input: '' });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^recur: stdin: empty; give the inputs as JSON nested arrays of these shapes: \{"embedding\w*": \[batch, (steps|\d+)\] \(token ids\)\}/,
+    );
   });
 });
