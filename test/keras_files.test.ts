@@ -498,6 +498,61 @@ describe('Keras weights-only files (save_weights, ModelCheckpoint)', () => {
     });
     other.layers.forEach((l, i) => l.weights.forEach((w, j) => assert.deepEqual(w.value, before[i][j])));
   });
+  it("Keras 3's layout (a .keras archive, or save_weights's .weights.h5) applies by Keras's layer paths", async () => {
+    // As sameArchitecture, with Keras 3's gates (a .keras file cannot hold Keras 2's hard sigmoid).
+    const k3Architecture = (): Sequential => {
+      const m = new Sequential({
+        seed: 3,
+        layers: [
+          new L.Embedding({ name: 'embedding', inputDim: 9, outputDim: 4, maskZero: true, inputShape: [6] }),
+          new L.GRU({ name: 'gru', units: 3, resetAfter: false, returnSequences: true }),
+          new L.GRU({ name: 'gru_1', units: 4, resetAfter: true }),
+          new L.Dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
+        ],
+      });
+      m.build();
+      return m;
+    };
+    const source = k3Architecture();
+    randomizeWeights(source, 7);
+    const archive = (await saveKerasArchive(source)).bytes;
+    const x = all.find((f) => f.name.startsWith('tf.keras 2.4'))!.inputs;
+    for (const [what, bytes] of [
+      ['.keras', archive],
+      ['.weights.h5', readKerasArchive(archive, 'w.keras').weights],
+    ] as const) {
+      const m = k3Architecture();
+      const report = await loadKerasWeights(m, bytes, `w${what}`);
+      assert.deepEqual(report.loaded, ['embedding', 'gru', 'gru_1', 'dense'], what);
+      samePredictions(m, source, x, 0, what);
+    }
+    // Another architecture: every layer that does not fit is named, and nothing changes.
+    const other = new Sequential({
+      seed: 4,
+      layers: [
+        new L.Embedding({ name: 'e', inputDim: 9, outputDim: 5, inputShape: [6] }),
+        new L.GRU({ name: 'g', units: 3, resetAfter: false, returnSequences: true }),
+        new L.GRU({ name: 'g2', units: 4, resetAfter: true }),
+        new L.Dense({ name: 'd', units: 1 }),
+      ],
+    });
+    other.build();
+    const before = other.layers.map((l) => l.weights.map((w) => w.value.slice()));
+    await assert.rejects(loadKerasWeights(other, archive, 'w.keras'), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError);
+      assert.match(e.message, /w\.keras: the weights \(Keras 3 layout\) do not fit the model/);
+      assert.match(
+        e.message,
+        /layer 'e' \(Embedding\) needs 9×5; the file has \/layers\/embedding\/vars\/0 9×4/,
+      );
+      assert.match(
+        e.message,
+        /layer 'g' \(GRU\) needs 5×9, 3×9, 9; the file has \/layers\/gru\/cell\/vars\/0 4×9/,
+      );
+      return true;
+    });
+    other.layers.forEach((l, i) => l.weights.forEach((w, j) => assert.deepEqual(w.value, before[i][j])));
+  });
 });
 
 describe('damaged Keras files are clear errors naming the file and the place', () => {

@@ -32,6 +32,7 @@ import {
   type KerasModelConfig,
 } from './config.js';
 import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
+import { kerasNodeOrder } from './save.js';
 import {
   assignLayerWeights,
   isCudnnLayout,
@@ -343,6 +344,52 @@ export async function loadKerasModel(bytes: Uint8Array, where: string): Promise<
   );
 }
 
+/**
+ * Weights in Keras 3's layout (a .keras archive's model.weights.h5, or save_weights's .weights.h5) applied to a recur
+ * model: by the path Keras gives each layer (its snake_cased class, made unique in the order Keras lists the
+ * layers), shapes checked, every mismatch listed at once and nothing changed unless all fit.
+ */
+function keras3Weights(model: KerasModel, root: H5Group, where: string): WeightsReport {
+  const layers = model instanceof Functional ? kerasNodeOrder(model).map((n) => n.layer) : model.layers;
+  const paths = weightsPaths(
+    layers.map((layer) => ({ layer, fileClassName: layer.className })),
+    !(model instanceof Functional),
+  );
+  const problems: string[] = [];
+  const plan: { layer: Layer; ws: FileWeight[] }[] = [];
+  for (const [{ layer }, path] of paths) {
+    if (layer.weights.length === 0) continue;
+    let ws: FileWeight[];
+    try {
+      ws = keras3LayerWeights(root, path, where);
+    } catch (e) {
+      problems.push(`layer '${layer.name}' (${layer.className}): ${messageWithout(e, where)}`);
+      continue;
+    }
+    const mismatch =
+      ws.length !== layer.weights.length ||
+      ws.some((w, i) => w.shape.join('×') !== layer.weights[i].shape.join('×'));
+    if (mismatch)
+      problems.push(
+        `layer '${layer.name}' (${layer.className}) needs ${layer.weights.map((w) => w.shape.join('×')).join(', ')}; ` +
+          `the file has ${ws.map((w) => `${w.path} ${w.shape.join('×')}`).join(', ') || 'none'}`,
+      );
+    else plan.push({ layer, ws });
+  }
+  if (problems.length > 0)
+    throw new InvalidInputError(
+      `${where}: the weights (Keras 3 layout) do not fit the model:\n  ${problems.join('\n  ')}`,
+    );
+  for (const { layer, ws } of plan) {
+    try {
+      assignLayerWeights(layer, ws, where, false);
+    } catch (e) {
+      throw fileError(e);
+    }
+  }
+  return { loaded: plan.map((p) => p.layer.name), notes: [] };
+}
+
 export interface WeightsReport {
   /** Layers given weights. */
   loaded: string[];
@@ -361,10 +408,19 @@ export async function loadKerasWeights(
 ): Promise<WeightsReport> {
   let root: H5Group;
   try {
-    root = await readH5(bytes, where, { skip: (p) => p === 'optimizer_weights' });
+    // A .keras archive's weights, or Keras 3's own weights file (save_weights → .weights.h5), are in Keras 3's layout.
+    if (isZip(bytes))
+      return keras3Weights(
+        model,
+        await readH5(readKerasArchive(bytes, where).weights, `${where}: model.weights.h5`),
+        where,
+      );
+    root = await readH5(bytes, where, { skip: (p) => p === 'optimizer_weights' || p === 'optimizer' });
   } catch (e) {
     throw fileError(e);
   }
+  if (root.attrs.layer_names === undefined && root.children.get('layers')?.kind === 'group')
+    return keras3Weights(model, root, where);
   const mw = root.children.get('model_weights');
   const base = mw && mw.kind === 'group' ? 'model_weights' : '';
   const g = mw && mw.kind === 'group' ? mw : root;

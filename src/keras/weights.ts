@@ -82,9 +82,12 @@ export function legacyLayerWeights(g: H5Group, layerName: string, where: string,
 }
 
 /** Keras 3's weights-file path of each layer (Sequential leaves its InputLayer out; Functional keeps it). */
-export function weightsPaths(layers: readonly KerasLayer[], sequential: boolean): Map<KerasLayer, string> {
+export function weightsPaths<T extends Pick<KerasLayer, 'fileClassName'>>(
+  layers: readonly T[],
+  sequential: boolean,
+): Map<T, string> {
   const used = new Map<string, number>();
-  const out = new Map<KerasLayer, string>();
+  const out = new Map<T, string>();
   for (const l of layers) {
     if (sequential && l.fileClassName === 'InputLayer') continue;
     const base = kerasSnakeCase(l.fileClassName);
