@@ -689,5 +689,14 @@ describe('damaged Keras files are clear errors naming the file and the place', (
       zipSync({ 'config.json': enc.encode('{"class_name": '), 'model.weights.h5': await writeH5(group()) }),
       /config\.json: not valid JSON at line 1, column 16 \(the text ends where a value was expected\)/,
     );
+    // A layer's weights group missing from model.weights.h5: the path and the layer that needs it.
+    const f = all.find((x) => x.name.startsWith('Keras 3.9 .keras Sequential'))!;
+    const files = unzipSync(f.bytes);
+    const root = await readH5(files['model.weights.h5'], 'w');
+    (root.children.get('layers') as H5Group).children.delete('dense');
+    await fails(
+      zipSync({ ...files, 'model.weights.h5': await writeH5(root) }),
+      /model\.weights\.h5: \/layers\/dense: missing \(Keras keeps the weights of layer 'dense\w*' \(Dense\) there\)/,
+    );
   });
 });

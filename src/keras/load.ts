@@ -304,7 +304,10 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   applyWeights(
     model,
     cfg,
-    (kl) => (paths.has(kl) ? keras3LayerWeights(root, paths.get(kl)!, where) : []),
+    (kl) =>
+      paths.has(kl)
+        ? keras3LayerWeights(root, paths.get(kl)!, where, { name: kl.name, className: kl.fileClassName })
+        : [],
     where,
     notes,
   );
@@ -361,7 +364,7 @@ function keras3Weights(model: KerasModel, root: H5Group, where: string): Weights
     if (layer.weights.length === 0) continue;
     let ws: FileWeight[];
     try {
-      ws = keras3LayerWeights(root, path, where);
+      ws = keras3LayerWeights(root, path, where, layer);
     } catch (e) {
       problems.push(`layer '${layer.name}' (${layer.className}): ${messageWithout(e, where)}`);
       continue;

@@ -103,9 +103,18 @@ export function weightsPaths<T extends Pick<KerasLayer, 'fileClassName'>>(
 const CHILD_ORDER = ['cell', 'layer', 'forward_layer', 'backward_layer'];
 
 /** A layer's variables in a Keras 3 weights file: its own `vars/<i>`, then its children's (cells, wrapped layers). */
-export function keras3LayerWeights(root: H5Group, path: string, where: string): FileWeight[] {
+export function keras3LayerWeights(
+  root: H5Group,
+  path: string,
+  where: string,
+  owner?: { name: string; className: string },
+): FileWeight[] {
   const g = child(root, path);
-  if (!g || g.kind !== 'group') throw new Error(`${where}: model.weights.h5: /${path}: missing`);
+  if (!g || g.kind !== 'group')
+    throw new Error(
+      `${where}: model.weights.h5: /${path}: missing` +
+        (owner ? ` (Keras keeps the weights of layer '${owner.name}' (${owner.className}) there)` : ''),
+    );
   const out: FileWeight[] = [];
   const walk = (node: H5Group, p: string): void => {
     const vars = node.children.get('vars');
