@@ -542,6 +542,64 @@ describe('tfjs functional format', () => {
     assert.throws(() => readFileSync(join(dir, 'model.json')), /ENOENT/);
   });
 
+  it('a functional model directory is checked on load as a Sequential one: sha256, finite weights', () => {
+    const m = seq2seq(V, H, Te, Td, 15, false);
+    m.predict([enc, dec]);
+    const dir = join(tempDir(), 'checked');
+    saveModel(m, dir);
+    assert.deepEqual(loadFunctionalModel(dir).notes, []);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as ModelJson;
+    const weightsFile = join(dir, json.weightsManifest[0].paths[0]);
+    const saved = readFileSync(weightsFile);
+    // A weight changed after saving: the recorded sha256 no longer matches.
+    const damaged = Buffer.from(saved);
+    damaged[0] ^= 0x40;
+    writeFileSync(weightsFile, damaged);
+    assert.throws(
+      () => loadFunctionalModel(dir),
+      /sha256: .* the file was changed or damaged after recur saved it/,
+    );
+    // An edited topology likewise.
+    writeFileSync(weightsFile, saved);
+    const edited = structuredClone(json);
+    edited.modelTopology.config.name = 'renamed';
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(edited));
+    assert.throws(() => loadFunctionalModel(dir), /modelTopology.*changed since recur saved the file/);
+    // Without recur's hashes (as tfjs saves it): loads with a note, but a NaN weight is refused by name.
+    const unhashed = structuredClone(json);
+    delete (unhashed.userDefinedMetadata as { recur: { sha256?: unknown } }).recur.sha256;
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(unhashed));
+    assert.match(loadFunctionalModel(dir).notes.join('\n'), /no sha256 recorded/);
+    const nan = Buffer.from(saved);
+    nan.writeFloatLE(NaN, 4);
+    writeFileSync(weightsFile, nan);
+    const first = json.weightsManifest[0].weights[0].name;
+    assert.throws(() => loadFunctionalModel(dir), new RegExp(`weight '${first}' holds NaN at .*non-finite`));
+  });
+
+  it('a functional file whose manifest names weights its own way (Keras-converted) loads by order, as Sequential', () => {
+    const m = seq2seq(V, H, Te, Td, 16, false);
+    const want = (m.predict([enc, dec]) as Tensor).data;
+    const dir = join(tempDir(), 'renamed');
+    saveModel(m, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as ModelJson;
+    delete (json.userDefinedMetadata as { recur: { sha256?: unknown } }).recur.sha256;
+    // As tensorflowjs_converter names a tf.keras 2.x LSTM's weights: with the cell's scope.
+    for (const w of json.weightsManifest[0].weights) w.name = w.name.replace('/', '/lstm_cell/');
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    const loaded = loadFunctionalModel(dir);
+    assert.equal(maxAbsDiff((loaded.model.predict([enc, dec]) as Tensor).data, want), 0);
+    assert.match(
+      loaded.notes.join('\n'),
+      /names its weights differently .* matched in order, shapes checked/,
+    );
+    // Out of order, a shape no longer fits: refused, naming the weight.
+    const [a, b] = json.weightsManifest[0].weights;
+    json.weightsManifest[0].weights.splice(0, 2, b, a);
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    assert.throws(() => loadFunctionalModel(dir), /should have shape/);
+  });
+
   it('bad functional files name the field that is wrong', () => {
     const m = seq2seq(V, H, Te, Td, 1);
     const art = serializeFunctional(m);

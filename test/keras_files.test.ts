@@ -16,7 +16,9 @@ import { readH5, group, dataset, writeH5, type H5Group } from '../src/keras/h5.j
 import { loadKerasModel, loadKerasWeights } from '../src/keras/load.js';
 import { predictJson } from '../src/keras/predict_json.js';
 import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
-import { Functional } from '../src/models/functional.js';
+import { Functional, input } from '../src/models/functional.js';
+import type { SymbolicTensor } from '../src/layers/symbolic.js';
+import type { Json } from '../src/keras/config.js';
 import { loadModel } from '../src/keras/index.js';
 import { serializeFunctional } from '../src/models/functional_serialization.js';
 import { modelJsonFor, serializeModel } from '../src/models/serialization.js';
@@ -264,6 +266,81 @@ describe('Keras files built in the test, one per layout and layer', () => {
     assert.equal((root.children.get('vars') as H5Group).attrs.name, 'functional');
   });
 
+  it("a stateful model's .keras carries its batch size in every build_config and tensor shape, as Keras builds it", async () => {
+    // Keras 3's RNN.build refuses a stateful layer built from a shape without a batch size (ValueError "the batch
+    // size must be static"), and loading builds each layer from its build_config.
+    const seq = new Sequential({
+      seed: 1,
+      layers: [
+        new L.LSTM({ units: 3, stateful: true, batchInputShape: [2, 5, 4], returnSequences: true }),
+        new L.Dense({ units: 2 }),
+      ],
+    });
+    const x = input({ batchInputShape: [2, 5, 4], name: 'x' });
+    const [, h, c] = new L.LSTM({ units: 3, stateful: true, returnState: true }).applyMany(x);
+    const d = new L.LSTM({ units: 3, stateful: true }).apply(x, { initialState: [h, c] }) as SymbolicTensor;
+    const fun = new Functional({
+      inputs: [x],
+      outputs: new L.Dense({ units: 2 }).apply(d) as SymbolicTensor,
+    });
+    const shapes: Json[] = [];
+    const collect = (v: Json): void => {
+      if (Array.isArray(v)) v.forEach(collect);
+      else if (v !== null && typeof v === 'object')
+        for (const [k, w] of Object.entries(v)) {
+          if (['input_shape', 'sequences_shape', 'shape', 'batch_shape', 'build_input_shape'].includes(k))
+            shapes.push(w);
+          else if (k === 'initial_state_shape') (w as Json[]).forEach((s) => shapes.push(s));
+          else collect(w);
+        }
+    };
+    for (const model of [seq, fun]) {
+      const cfg = readKerasArchive((await saveKerasArchive(model)).bytes, 'w.keras').config as Json;
+      shapes.length = 0;
+      collect((cfg as { config: Json }).config);
+      assert.ok(shapes.length >= 3);
+      for (const s of shapes) assert.equal((s as number[])[0], 2, `${model.name}: ${JSON.stringify(s)}`);
+    }
+  });
+
+  it("a functional model's .h5 lists its layers in Keras's order, as Keras loads its weights by position", async () => {
+    // Keras's load_weights_from_hdf5_group gives the i-th layer with weights in `layer_names` to the i-th layer with
+    // weights of the model it rebuilt, in the graph's order (deepest first; ties in depth-first order from the
+    // outputs): here enc_in, dec_in, enc_emb, dec_emb, encoder, decoder, out.
+    const encIn = input({ shape: [4], name: 'enc_in', dtype: 'int32' });
+    const decIn = input({ shape: [3], name: 'dec_in', dtype: 'int32' });
+    const encEmb = new L.Embedding({ inputDim: 7, outputDim: 3, name: 'enc_emb' }).apply(
+      encIn,
+    ) as SymbolicTensor;
+    const decEmb = new L.Embedding({ inputDim: 5, outputDim: 3, name: 'dec_emb' }).apply(
+      decIn,
+    ) as SymbolicTensor;
+    const [, h, c] = new L.LSTM({ units: 2, returnState: true, name: 'encoder' }).applyMany(encEmb);
+    const dec = new L.LSTM({ units: 2, returnSequences: true, name: 'decoder' }).apply(decEmb, {
+      initialState: [h, c],
+    }) as SymbolicTensor;
+    const out = new L.Dense({ units: 5, name: 'out' }).apply(dec) as SymbolicTensor;
+    const model = new Functional({ inputs: [encIn, decIn], outputs: out, seed: 1 });
+    const root = await readH5((await saveKerasH5(model)).bytes, 'w.h5');
+    const mw = root.children.get('model_weights') as H5Group;
+    const keras = ['enc_in', 'dec_in', 'enc_emb', 'dec_emb', 'encoder', 'decoder', 'out'];
+    assert.deepEqual(mw.attrs.layer_names, keras);
+    const config = JSON.parse(root.attrs.model_config as string) as {
+      config: { layers: { name: string }[] };
+    };
+    assert.deepEqual(
+      config.config.layers.map((l) => l.name),
+      keras,
+    );
+    // The .keras file lists them the same way (its weights paths follow that order too).
+    const archive = readKerasArchive((await saveKerasArchive(model)).bytes, 'w.keras')
+      .config as typeof config;
+    assert.deepEqual(
+      archive.config.layers.map((l) => l.name),
+      keras,
+    );
+  });
+
   it('a written .h5 has Keras 2 layout: model_config, layer_names, weight_names, <layer>/<layer>/<weight>:0', async () => {
     const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
     const { model } = await loadKerasModel(f.bytes, f.name);
@@ -421,6 +498,61 @@ describe('Keras weights-only files (save_weights, ModelCheckpoint)', () => {
     });
     other.layers.forEach((l, i) => l.weights.forEach((w, j) => assert.deepEqual(w.value, before[i][j])));
   });
+  it("Keras 3's layout (a .keras archive, or save_weights's .weights.h5) applies by Keras's layer paths", async () => {
+    // As sameArchitecture, with Keras 3's gates (a .keras file cannot hold Keras 2's hard sigmoid).
+    const k3Architecture = (): Sequential => {
+      const m = new Sequential({
+        seed: 3,
+        layers: [
+          new L.Embedding({ name: 'embedding', inputDim: 9, outputDim: 4, maskZero: true, inputShape: [6] }),
+          new L.GRU({ name: 'gru', units: 3, resetAfter: false, returnSequences: true }),
+          new L.GRU({ name: 'gru_1', units: 4, resetAfter: true }),
+          new L.Dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
+        ],
+      });
+      m.build();
+      return m;
+    };
+    const source = k3Architecture();
+    randomizeWeights(source, 7);
+    const archive = (await saveKerasArchive(source)).bytes;
+    const x = all.find((f) => f.name.startsWith('tf.keras 2.4'))!.inputs;
+    for (const [what, bytes] of [
+      ['.keras', archive],
+      ['.weights.h5', readKerasArchive(archive, 'w.keras').weights],
+    ] as const) {
+      const m = k3Architecture();
+      const report = await loadKerasWeights(m, bytes, `w${what}`);
+      assert.deepEqual(report.loaded, ['embedding', 'gru', 'gru_1', 'dense'], what);
+      samePredictions(m, source, x, 0, what);
+    }
+    // Another architecture: every layer that does not fit is named, and nothing changes.
+    const other = new Sequential({
+      seed: 4,
+      layers: [
+        new L.Embedding({ name: 'e', inputDim: 9, outputDim: 5, inputShape: [6] }),
+        new L.GRU({ name: 'g', units: 3, resetAfter: false, returnSequences: true }),
+        new L.GRU({ name: 'g2', units: 4, resetAfter: true }),
+        new L.Dense({ name: 'd', units: 1 }),
+      ],
+    });
+    other.build();
+    const before = other.layers.map((l) => l.weights.map((w) => w.value.slice()));
+    await assert.rejects(loadKerasWeights(other, archive, 'w.keras'), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError);
+      assert.match(e.message, /w\.keras: the weights \(Keras 3 layout\) do not fit the model/);
+      assert.match(
+        e.message,
+        /layer 'e' \(Embedding\) needs 9×5; the file has \/layers\/embedding\/vars\/0 9×4/,
+      );
+      assert.match(
+        e.message,
+        /layer 'g' \(GRU\) needs 5×9, 3×9, 9; the file has \/layers\/gru\/cell\/vars\/0 4×9/,
+      );
+      return true;
+    });
+    other.layers.forEach((l, i) => l.weights.forEach((w, j) => assert.deepEqual(w.value, before[i][j])));
+  });
 });
 
 describe('damaged Keras files are clear errors naming the file and the place', () => {
@@ -556,6 +688,15 @@ describe('damaged Keras files are clear errors naming the file and the place', (
     await fails(
       zipSync({ 'config.json': enc.encode('{"class_name": '), 'model.weights.h5': await writeH5(group()) }),
       /config\.json: not valid JSON at line 1, column 16 \(the text ends where a value was expected\)/,
+    );
+    // A layer's weights group missing from model.weights.h5: the path and the layer that needs it.
+    const f = all.find((x) => x.name.startsWith('Keras 3.9 .keras Sequential'))!;
+    const files = unzipSync(f.bytes);
+    const root = await readH5(files['model.weights.h5'], 'w');
+    (root.children.get('layers') as H5Group).children.delete('dense');
+    await fails(
+      zipSync({ ...files, 'model.weights.h5': await writeH5(root) }),
+      /model\.weights\.h5: \/layers\/dense: missing \(Keras keeps the weights of layer 'dense\w*' \(Dense\) there\)/,
     );
   });
 });

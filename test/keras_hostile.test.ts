@@ -117,6 +117,69 @@ describe('unsupported options are refused by name, not ignored', () => {
   });
 });
 
+describe('regularizers and constraints (training only) in Keras and tfjs files', () => {
+  it('load with a note naming the layers and options; predictions are those of the model without them', async () => {
+    const plain = await loadKerasModel(fixture(LIST_H5).bytes, 'm.h5');
+    const x = [[0, 1, 2, 3, 4].map((t) => [0.1 * t, -0.2, 0.3 * t, 0.4])];
+    const want = predictJson(plain.model, x, 'x');
+    const h5 = await loadKerasModel(
+      await editedH5(LIST_H5, (c) => {
+        Object.assign((c.config as Json[])[0].config as Json, {
+          kernel_regularizer: { class_name: 'L1L2', config: { l1: 0, l2: 0.01 } },
+          recurrent_constraint: { class_name: 'MaxNorm', config: { max_value: 3, axis: 0 } },
+          activity_regularizer: null,
+        });
+      }),
+      'm.h5',
+    );
+    assert.deepEqual(predictJson(h5.model, x, 'x'), want);
+    assert.match(
+      h5.notes.join('\n'),
+      /m\.h5: 'lstm_1' \(kernel_regularizer, recurrent_constraint\): regularizers and constraints act only in training/,
+    );
+    const archive = await loadKerasModel(
+      editedArchive(K3_ARCHIVE, (c) => {
+        (((c.config as Json).layers as Json[])[1].config as Json).bias_regularizer = {
+          module: 'keras.regularizers',
+          class_name: 'L2',
+          config: { l2: 0.01 },
+          registered_name: null,
+        };
+      }),
+      'm.keras',
+    );
+    assert.match(archive.notes.join('\n'), /'gru_1' \(bias_regularizer\): regularizers and constraints/);
+    // A file whose regularizers are all null (what Keras writes by default) has no such note.
+    assert.ok(!plain.notes.some((n) => /regularizers/.test(n)));
+  });
+
+  it('tfjs model files (Sequential and functional) too', async () => {
+    const plain = await loadKerasModel(fixture(LIST_H5).bytes, 'm.h5');
+    const x = [[0, 1, 2, 3, 4].map((t) => [0.1 * t, -0.2, 0.3 * t, 0.4])];
+    const seq = await loadModel(
+      tfjsFiles(LIST_H5, (t) => {
+        (((t.config as Json).layers as Json[])[0].config as Json).kernel_regularizer = {
+          class_name: 'L1L2',
+          config: { l1: 0, l2: 0.01 },
+        };
+      }),
+    );
+    assert.deepEqual(predictJson(seq.model, x, 'x'), predictJson(plain.model, x, 'x'));
+    assert.match(seq.notes.join('\n'), /'lstm_1' \(kernel_regularizer\): regularizers and constraints/);
+    const fun = await loadModel(
+      tfjsFiles(K2_FUNCTIONAL, (t) => {
+        const layers = (t.config as Json).layers as Json[];
+        const dense = layers.find((l) => l.class_name === 'Dense')!;
+        (dense.config as Json).bias_constraint = { class_name: 'NonNeg', config: {} };
+      }),
+    );
+    assert.match(
+      fun.notes.join('\n'),
+      /\(bias_constraint\): regularizers and constraints act only in training/,
+    );
+  });
+});
+
 describe('a Bidirectional whose backward_layer computes something else', () => {
   const K3_FUNCTIONAL = 'Keras 3.8 .keras Functional';
   const backwardOf = (c: Json): Json => {
@@ -310,6 +373,13 @@ describe('recur convert to an OUT the model cannot be written as', () => {
         /mine\.json: a recur\/tfjs model is a directory holding model\.json .*\(e\.g\. \S*mine\)/,
       );
       assert.ok(!existsSync(json));
+      // --json prints one object and nothing on stderr: the notes are in it.
+      const asJson = runCli(['convert', file, join(dir, 'again.h5'), '--json']);
+      assert.equal(asJson.code, 0, asJson.stderr);
+      assert.equal(asJson.stderr, '');
+      const converted = JSON.parse(asJson.stdout) as { to: string; notes: string[] };
+      assert.equal(converted.to, 'keras-h5');
+      assert.match(converted.notes.join('\n'), /hard_sigmoid read as Keras 2's clip\(0\.2x \+ 0\.5, 0, 1\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

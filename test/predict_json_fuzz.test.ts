@@ -167,6 +167,19 @@ describe('recur predict JSON inputs (seeded fuzz)', () => {
       /stdin: input 'embedding\w*': its sequences have no steps/,
     );
     assert.throws(() => predictJson(floatModel(), [[]], 'stdin'), InvalidInputError);
+    // A value that is not a number is named with its index, as the others are (not as a flat position).
+    assert.throws(
+      () =>
+        predictJson(
+          tokenModel(),
+          [
+            [1, 2, 3],
+            [1, '2', 3],
+          ],
+          'stdin',
+        ),
+      /stdin: input 'embedding\w*': value "2" at index \[1, 1\]; expected a finite number/,
+    );
   });
 
   it('recur predict exits 2 naming stdin, with no stack trace', () => {
@@ -179,5 +192,12 @@ describe('recur predict JSON inputs (seeded fuzz)', () => {
       assert.match(r.stderr, /^recur: stdin: input /, text);
       assert.doesNotMatch(r.stderr, /\n\s+at /, text);
     }
+    // No input at all: the message shows what this model takes, by its input's name (not a made-up one).
+    const r = runCli(['predict', join(dir, 'm')], { input: '' });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^recur: stdin: empty; give the inputs as JSON nested arrays of these shapes: \{"embedding\w*": \[batch, (steps|\d+)\] \(token ids\)\}/,
+    );
   });
 });

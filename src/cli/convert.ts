@@ -56,12 +56,14 @@ export async function convert(
   }
   const loaded = await loadAnyModel(input);
   for (const n of loaded.notes) out.info(`note: ${n}`);
-  const { notes } = await saveAnyModel(loaded.model, output, {
+  const saved = await saveAnyModel(loaded.model, output, {
     includeOptimizer: false,
     metadata: convertedMetadata(loaded.metadata),
   });
-  for (const n of notes) out.info(`note: ${n}`);
+  for (const n of saved.notes) out.info(`note: ${n}`);
   out.info(`${input} (${FORMAT_NAMES[loaded.format]}) → ${output} (${FORMAT_NAMES[format]})`);
-  out.json({ input, output, from: loaded.format, to: format, layers: loaded.model.layers.length });
+  // --json prints nothing on stderr: the notes (what the new file's readers cannot load, what was left out) go along.
+  const notes = [...loaded.notes, ...saved.notes];
+  out.json({ input, output, from: loaded.format, to: format, layers: loaded.model.layers.length, notes });
   return 0;
 }

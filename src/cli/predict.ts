@@ -1,13 +1,26 @@
 /** `recur predict <model>` — JSON inputs on stdin, JSON outputs on stdout, for a model of any format recur reads. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../core/errors.js';
-import { predictJson } from '../keras/predict_json.js';
+import { modelInputs, predictJson } from '../keras/predict_json.js';
 import { loadAnyModel } from '../node/keras_io.js';
 import type { Output } from './output.js';
 import { parseJsonText } from '../core/json_text.js';
 
+/** What the model takes, as the JSON it reads: `{"gru_1": [batch, 60, 1]}` (token ids said so). */
+function inputsExample(model: Parameters<typeof modelInputs>[0]): string {
+  const entries = modelInputs(model).map(
+    (i) =>
+      `"${i.name}": [${i.shape.map((d, k) => d ?? (k === 0 ? 'batch' : k === 1 ? 'steps' : 'any')).join(', ')}]` +
+      (i.tokens ? ' (token ids)' : ''),
+  );
+  return `{${entries.join(', ')}}`;
+}
+
 /** Reads all of stdin (or `inputFile`) as JSON; bad JSON is bad input naming the source. */
-function readJsonInput(inputFile: string | undefined): { json: unknown; where: string } {
+function readJsonInput(
+  inputFile: string | undefined,
+  model: Parameters<typeof modelInputs>[0],
+): { json: unknown; where: string } {
   const where = inputFile ?? 'stdin';
   // Reading a directory fails with an error that names no path (EISDIR from read, not open): say which one.
   if (inputFile !== undefined && existsSync(inputFile) && statSync(inputFile).isDirectory())
@@ -15,7 +28,7 @@ function readJsonInput(inputFile: string | undefined): { json: unknown; where: s
   const text = readFileSync(inputFile ?? 0, 'utf8');
   if (text.trim() === '')
     throw new InvalidInputError(
-      `${where}: empty; give the inputs as JSON, e.g. {"input_1": [[[0, 1], [1, 0]]]}`,
+      `${where}: empty; give the inputs as JSON nested arrays of these shapes: ${inputsExample(model)}`,
     );
   try {
     return { json: parseJsonText(text, where), where };
@@ -27,7 +40,7 @@ function readJsonInput(inputFile: string | undefined): { json: unknown; where: s
 export async function predict(modelPath: string, opts: { input?: string }, out: Output): Promise<number> {
   const { model, notes } = await loadAnyModel(modelPath);
   for (const n of notes) out.info(`note: ${n}`);
-  const { json, where } = readJsonInput(opts.input);
+  const { json, where } = readJsonInput(opts.input, model);
   const result = predictJson(model, json, where);
   process.stdout.write(JSON.stringify(result) + '\n');
   return 0;

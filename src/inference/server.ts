@@ -58,16 +58,8 @@ export function holdModel(p: ModelPayload): Held {
 
 function rebuild(p: ModelPayload): HeldModel {
   if (p.kind === 'seq2seq') {
-    const functional = (m: { file: string; json: string; weights: ModelPayload['weights'] }) => {
-      const json = parseFunctionalModelJson(m.json, m.file);
-      const bytes = new Uint8Array(m.weights.reduce((n, w) => n + w.data.length, 0));
-      let at = 0;
-      for (const w of m.weights) {
-        bytes.set(w.data, at);
-        at += w.data.length;
-      }
-      return deserializeFunctional(json, bytes, m.file);
-    };
+    const functional = (m: { file: string; json: string; weights: ModelPayload['weights'] }) =>
+      deserializeFunctional(parseFunctionalModelJson(m.json, m.file), m.weights, m.file);
     const loaded = functional(p);
     // A seed ensemble's other members (the caller's loader checked they share tokens, split and data).
     const others = (p.ensemble ?? []).map((m) =>

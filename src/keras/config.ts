@@ -14,6 +14,7 @@
  * Every error names the file and the place in the config (`model_config.config.layers[2]`).
  */
 import { layerRegistration, registeredLayers } from '../layers/registry.js';
+import { TRAINING_ONLY_KEY } from '../models/serialization.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -127,6 +128,9 @@ export function translateLayer(
   const config: JsonObject = {};
   for (const [k, v] of Object.entries(cfg)) {
     if (DROPPED_KEYS.has(k)) continue;
+    // Regularizers and constraints act only in training: the model computes the same without them (trainingOnlyNote
+    // names the ones a file sets).
+    if (TRAINING_ONLY_KEY.test(k)) continue;
     if (k === 'dtype') {
       // float32 everywhere (Keras 3 writes a DTypePolicy object); a quantized layer's weights are another thing.
       const policy = isObject(v) && isObject(v.config) ? v.config.name : v;

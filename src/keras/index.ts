@@ -69,7 +69,7 @@ export async function loadModel(
       ?.class_name;
     if (cls === 'Functional' || cls === 'Model') {
       const r = deserializeFunctional(parseFunctionalModelJson(text, where), source.weights, where);
-      return { model: r.model, format: 'recur', metadata: r.metadata, notes: [], trainingConfig: null };
+      return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };
     }
     const r = deserializeModel(parseModelJson(text, where), source.weights, where);
     return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };

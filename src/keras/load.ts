@@ -16,18 +16,23 @@ import type { Layer } from '../layers/layer.js';
 import { Functional } from '../models/functional.js';
 import { functionalFromConfig } from '../models/functional_serialization.js';
 import { Sequential } from '../models/sequential.js';
-import { layerFromKeras, weightValuesAtLeast } from '../models/serialization.js';
+import {
+  layerFromKeras,
+  rawLayerConfigs,
+  trainingOnlyNote,
+  weightValuesAtLeast,
+} from '../models/serialization.js';
 import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
   checkSizes,
-  isObject,
   kerasMajor,
   translateModelConfig,
   type Json,
   type KerasModelConfig,
 } from './config.js';
 import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
+import { kerasNodeOrder } from './save.js';
 import {
   assignLayerWeights,
   isCudnnLayout,
@@ -202,22 +207,11 @@ function hardSigmoidNote(cfg: KerasModelConfig, where: string): string | null {
  * with a mask (Embedding mask_zero, Masking) can tell the two apart, and only at padded steps: a note says so.
  */
 function zeroOutputNote(raw: Json, where: string): string | null {
-  const zeroing: string[] = [];
-  let masked = false;
-  // Layers and their wrapped layers only (not every value: a config nested thousands deep must not overflow).
-  const visit = (layer: Json): void => {
-    if (!isObject(layer)) return;
-    if (layer.class_name === 'Masking') masked = true;
-    const c = layer.config;
-    if (!isObject(c)) return;
-    if (c.mask_zero === true) masked = true;
-    if (c.zero_output_for_mask === true) zeroing.push(typeof c.name === 'string' ? c.name : '?');
-    visit(c.layer ?? null);
-    visit(c.backward_layer ?? null);
-  };
-  const cfg = isObject(raw) ? raw.config : null;
-  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
-  layers.forEach(visit);
+  const layers = rawLayerConfigs(raw);
+  const masked = layers.some((l) => l.className === 'Masking' || l.config.mask_zero === true);
+  const zeroing = layers
+    .filter((l) => l.config.zero_output_for_mask === true)
+    .map((l) => (typeof l.config.name === 'string' ? l.config.name : '?'));
   if (!masked || zeroing.length === 0) return null;
   return (
     `${where}: ${zeroing.map((n) => `'${n}'`).join(', ')} output zeros at masked steps in Keras ` +
@@ -266,6 +260,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   if (h) notes.push(h);
   const z = zeroOutputNote(rawConfig, where);
   if (z) notes.push(z);
+  const t = trainingOnlyNote(rawConfig, where);
+  if (t) notes.push(t);
   const tc = root.attrs.training_config;
   return {
     model,
@@ -308,7 +304,10 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   applyWeights(
     model,
     cfg,
-    (kl) => (paths.has(kl) ? keras3LayerWeights(root, paths.get(kl)!, where) : []),
+    (kl) =>
+      paths.has(kl)
+        ? keras3LayerWeights(root, paths.get(kl)!, where, { name: kl.name, className: kl.fileClassName })
+        : [],
     where,
     notes,
   );
@@ -316,6 +315,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   if (h) notes.push(h);
   const z = zeroOutputNote(ar.config as Json, where);
   if (z) notes.push(z);
+  const t = trainingOnlyNote(ar.config as Json, where);
+  if (t) notes.push(t);
   return {
     model,
     format: 'keras',
@@ -346,6 +347,52 @@ export async function loadKerasModel(bytes: Uint8Array, where: string): Promise<
   );
 }
 
+/**
+ * Weights in Keras 3's layout (a .keras archive's model.weights.h5, or save_weights's .weights.h5) applied to a recur
+ * model: by the path Keras gives each layer (its snake_cased class, made unique in the order Keras lists the
+ * layers), shapes checked, every mismatch listed at once and nothing changed unless all fit.
+ */
+function keras3Weights(model: KerasModel, root: H5Group, where: string): WeightsReport {
+  const layers = model instanceof Functional ? kerasNodeOrder(model).map((n) => n.layer) : model.layers;
+  const paths = weightsPaths(
+    layers.map((layer) => ({ layer, fileClassName: layer.className })),
+    !(model instanceof Functional),
+  );
+  const problems: string[] = [];
+  const plan: { layer: Layer; ws: FileWeight[] }[] = [];
+  for (const [{ layer }, path] of paths) {
+    if (layer.weights.length === 0) continue;
+    let ws: FileWeight[];
+    try {
+      ws = keras3LayerWeights(root, path, where, layer);
+    } catch (e) {
+      problems.push(`layer '${layer.name}' (${layer.className}): ${messageWithout(e, where)}`);
+      continue;
+    }
+    const mismatch =
+      ws.length !== layer.weights.length ||
+      ws.some((w, i) => w.shape.join('×') !== layer.weights[i].shape.join('×'));
+    if (mismatch)
+      problems.push(
+        `layer '${layer.name}' (${layer.className}) needs ${layer.weights.map((w) => w.shape.join('×')).join(', ')}; ` +
+          `the file has ${ws.map((w) => `${w.path} ${w.shape.join('×')}`).join(', ') || 'none'}`,
+      );
+    else plan.push({ layer, ws });
+  }
+  if (problems.length > 0)
+    throw new InvalidInputError(
+      `${where}: the weights (Keras 3 layout) do not fit the model:\n  ${problems.join('\n  ')}`,
+    );
+  for (const { layer, ws } of plan) {
+    try {
+      assignLayerWeights(layer, ws, where, false);
+    } catch (e) {
+      throw fileError(e);
+    }
+  }
+  return { loaded: plan.map((p) => p.layer.name), notes: [] };
+}
+
 export interface WeightsReport {
   /** Layers given weights. */
   loaded: string[];
@@ -364,10 +411,19 @@ export async function loadKerasWeights(
 ): Promise<WeightsReport> {
   let root: H5Group;
   try {
-    root = await readH5(bytes, where, { skip: (p) => p === 'optimizer_weights' });
+    // A .keras archive's weights, or Keras 3's own weights file (save_weights → .weights.h5), are in Keras 3's layout.
+    if (isZip(bytes))
+      return keras3Weights(
+        model,
+        await readH5(readKerasArchive(bytes, where).weights, `${where}: model.weights.h5`),
+        where,
+      );
+    root = await readH5(bytes, where, { skip: (p) => p === 'optimizer_weights' || p === 'optimizer' });
   } catch (e) {
     throw fileError(e);
   }
+  if (root.attrs.layer_names === undefined && root.children.get('layers')?.kind === 'group')
+    return keras3Weights(model, root, where);
   const mw = root.children.get('model_weights');
   const base = mw && mw.kind === 'group' ? 'model_weights' : '';
   const g = mw && mw.kind === 'group' ? mw : root;

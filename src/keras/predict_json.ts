@@ -75,7 +75,9 @@ function shapeOf(v: unknown, where: string): number[] {
   walk(v, 0);
   flat.forEach((n, i) => {
     if (typeof n !== 'number' || !Number.isFinite(n))
-      throw new InvalidInputError(`${where}: value ${i} is ${JSON.stringify(n)}; expected a finite number`);
+      throw new InvalidInputError(
+        `${where}: value ${JSON.stringify(n)} at index ${indexOf(shape, i)}; expected a finite number`,
+      );
   });
   return shape;
 }

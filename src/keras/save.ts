@@ -18,7 +18,7 @@ import type { Layer } from '../layers/layer.js';
 import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
 import { defaultInputName, type Sequential } from '../models/sequential.js';
-import { layerToKeras, serializeModel } from '../models/serialization.js';
+import { layerToKeras, serializeModel, type KerasLayerJson } from '../models/serialization.js';
 import { writeKerasArchive } from './archive.js';
 import { isObject, kerasSnakeCase, type Json, type JsonObject } from './config.js';
 import { dataset, group, writeH5, type H5Group } from './h5.js';
@@ -117,14 +117,27 @@ function nullableShape(shape: readonly (number | null)[]): Json {
   return [...shape] as Json;
 }
 
-function keras3Tensor(
-  shape: readonly (number | null)[],
-  dtype: string,
-  history: [string, number, number],
-): JsonObject {
+/**
+ * The batch size a model's inputs declare (a stateful model's), or null. Keras builds every layer with it, so its
+ * build_config and tensor shapes carry it; Keras 3 refuses to build a stateful RNN from a shape without one.
+ */
+function declaredBatch(model: Model): number | null {
+  const sizes =
+    model instanceof Functional
+      ? model.inputs.map((x) => (x.node.layer as InputLayer).declaredBatchSize)
+      : [model.layers[0].declaredBatchSize];
+  return sizes.every((b) => b !== null && b === sizes[0]) ? sizes[0] : null;
+}
+
+/** A shape with its batch axis (the first) set to the model's declared batch size. */
+function batchedShape(shape: readonly (number | null)[], batch: number | null): Json {
+  return nullableShape([batch, ...shape.slice(1)]);
+}
+
+function keras3Tensor(shape: Json, dtype: string, history: [string, number, number]): JsonObject {
   return {
     class_name: '__keras_tensor__',
-    config: { shape: nullableShape(shape), dtype, keras_history: history },
+    config: { shape, dtype, keras_history: history },
   };
 }
 
@@ -166,6 +179,7 @@ export function kerasNodeOrder(model: Functional): Functional['nodes'] {
 
 /** config.json of a .keras file. */
 function keras3Config(model: Model): JsonObject {
+  const batch = declaredBatch(model);
   if (model instanceof Functional) {
     const layers: JsonObject[] = kerasNodeOrder(model).map((node) => {
       const l = node.layer;
@@ -186,7 +200,7 @@ function keras3Config(model: Model): JsonObject {
       }
       const base = keras3Layer(layerJson(l));
       const refs = node.inputs.map((x) =>
-        keras3Tensor(x.shape, x.dtype, [x.node.layer.name, 0, x.outputIndex]),
+        keras3Tensor(batchedShape(x.shape, batch), x.dtype, [x.node.layer.name, 0, x.outputIndex]),
       );
       const recurrent = (l as { stateCount?: number }).stateCount !== undefined && refs.length > 1;
       const kwargs: JsonObject = {};
@@ -200,8 +214,8 @@ function keras3Config(model: Model): JsonObject {
         kwargs.training = false;
         buildConfig = {
           shapes_dict: {
-            sequences_shape: nullableShape(node.inputs[0].shape),
-            initial_state_shape: node.inputs.slice(1).map((x) => nullableShape(x.shape)),
+            sequences_shape: batchedShape(node.inputs[0].shape, batch),
+            initial_state_shape: node.inputs.slice(1).map((x) => batchedShape(x.shape, batch)),
           },
         };
       } else {
@@ -209,8 +223,8 @@ function keras3Config(model: Model): JsonObject {
         buildConfig = {
           input_shape:
             refs.length === 1
-              ? nullableShape(node.inputs[0].shape)
-              : node.inputs.map((x) => nullableShape(x.shape)),
+              ? batchedShape(node.inputs[0].shape, batch)
+              : node.inputs.map((x) => batchedShape(x.shape, batch)),
         };
       }
       const entry: JsonObject = {
@@ -238,7 +252,7 @@ function keras3Config(model: Model): JsonObject {
   const input = model.inputShape();
   if (!input) throw new InvalidInputError(`model '${model.name}': the first layer has no input shape`);
   const shapes = model.outputShapes(input);
-  const batchShape = [model.layers[0].declaredBatchSize ?? null, ...input];
+  const batchShape = [batch, ...input];
   const first = model.layers[0];
   const inputDtype = first.className === 'Embedding' ? 'int32' : 'float32';
   const layers: JsonObject[] = [
@@ -255,7 +269,7 @@ function keras3Config(model: Model): JsonObject {
     },
     ...model.layers.map((l, i) => ({
       ...keras3Layer(layerJson(l)),
-      build_config: { input_shape: nullableShape([null, ...(i === 0 ? input : shapes[i - 1])]) },
+      build_config: { input_shape: nullableShape([batch, ...(i === 0 ? input : shapes[i - 1])]) },
     })),
   ];
   return {
@@ -405,6 +419,12 @@ function keras2SequentialConfig(
   return { ...config, layers: [inputLayer, { ...first, config: firstConfig }, ...rest] };
 }
 
+/** A functional topology's layer entries in the order of `layers` (matched by their config's name). */
+function inKerasOrder(entries: readonly KerasLayerJson[], layers: readonly Layer[]): KerasLayerJson[] {
+  const byName = new Map(entries.map((e) => [e.config.name, e]));
+  return layers.map((l) => byName.get(l.name)!);
+}
+
 export async function saveKerasH5(model: Model, metadata: Record<string, unknown> = {}): Promise<SavedKeras> {
   checkHardSigmoid(model, 2);
   const art =
@@ -412,9 +432,16 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
       ? serializeFunctional(model, { includeOptimizer: false })
       : serializeModel(model, { includeOptimizer: false });
   const topo = art.json.modelTopology;
+  // Keras loads a full model's .h5 weights by position (load_weights_from_hdf5_group): `layer_names` in the order
+  // of the model's layers as Keras rebuilds them, the graph's (kerasNodeOrder), not recur's node order. The config
+  // lists them the same way, as Keras writes it.
+  const layers = model instanceof Functional ? kerasNodeOrder(model).map((n) => n.layer) : model.layers;
   const modelConfig = {
     class_name: topo.class_name,
-    config: model instanceof Functional ? topo.config : keras2SequentialConfig(model, topo.config),
+    config:
+      model instanceof Functional
+        ? { ...topo.config, layers: inKerasOrder(topo.config.layers, layers) }
+        : keras2SequentialConfig(model, topo.config),
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
   };
@@ -427,9 +454,9 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
   const mw = group({
     keras_version: KERAS2_VERSION,
     backend: 'tensorflow',
-    layer_names: model.layers.map((l) => l.name),
+    layer_names: layers.map((l) => l.name),
   });
-  for (const l of model.layers) {
+  for (const l of layers) {
     const names = l.weights.map((w) => `${l.name}/${w.name}:0`);
     const lg = group({ weight_names: names });
     l.weights.forEach((w, i) => put(lg, names[i], dataset(w.shape, w.value.slice())));

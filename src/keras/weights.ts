@@ -82,9 +82,12 @@ export function legacyLayerWeights(g: H5Group, layerName: string, where: string,
 }
 
 /** Keras 3's weights-file path of each layer (Sequential leaves its InputLayer out; Functional keeps it). */
-export function weightsPaths(layers: readonly KerasLayer[], sequential: boolean): Map<KerasLayer, string> {
+export function weightsPaths<T extends Pick<KerasLayer, 'fileClassName'>>(
+  layers: readonly T[],
+  sequential: boolean,
+): Map<T, string> {
   const used = new Map<string, number>();
-  const out = new Map<KerasLayer, string>();
+  const out = new Map<T, string>();
   for (const l of layers) {
     if (sequential && l.fileClassName === 'InputLayer') continue;
     const base = kerasSnakeCase(l.fileClassName);
@@ -100,9 +103,18 @@ export function weightsPaths(layers: readonly KerasLayer[], sequential: boolean)
 const CHILD_ORDER = ['cell', 'layer', 'forward_layer', 'backward_layer'];
 
 /** A layer's variables in a Keras 3 weights file: its own `vars/<i>`, then its children's (cells, wrapped layers). */
-export function keras3LayerWeights(root: H5Group, path: string, where: string): FileWeight[] {
+export function keras3LayerWeights(
+  root: H5Group,
+  path: string,
+  where: string,
+  owner?: { name: string; className: string },
+): FileWeight[] {
   const g = child(root, path);
-  if (!g || g.kind !== 'group') throw new Error(`${where}: model.weights.h5: /${path}: missing`);
+  if (!g || g.kind !== 'group')
+    throw new Error(
+      `${where}: model.weights.h5: /${path}: missing` +
+        (owner ? ` (Keras keeps the weights of layer '${owner.name}' (${owner.className}) there)` : ''),
+    );
   const out: FileWeight[] = [];
   const walk = (node: H5Group, p: string): void => {
     const vars = node.children.get('vars');

@@ -19,10 +19,12 @@ import {
   layerFromKeras,
   layerToKeras,
   packWeights,
+  readManifestWeights,
+  trainingOnlyNote,
   type ModelArtifacts,
   type ModelJson,
   type SaveOptions,
-  type WeightSpec,
+  type WeightFile,
   weightValuesAtLeast,
 } from './serialization.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -155,12 +157,17 @@ export function parseFunctionalModelJson(text: string, where: string): ModelJson
 export interface LoadedFunctional {
   model: Functional;
   metadata: Record<string, unknown>;
+  /** What the loader could not check (e.g. a file saved by tfjs has no sha256). For the user, not errors. */
+  notes: string[];
 }
 
-/** A functional model from its (parsed) model.json and the concatenated weight files. */
+/**
+ * A functional model from its (parsed) model.json and its weight files in manifest order (or their bytes
+ * concatenated), checked as a Sequential model's are: byte counts, the recorded sha256, finite values.
+ */
 export function deserializeFunctional(
   json: ModelJson,
-  weightData: Uint8Array,
+  weights: Uint8Array | readonly WeightFile[],
   where: string,
 ): LoadedFunctional {
   const parsed = functionalConfig.safeParse(json.modelTopology.config);
@@ -179,9 +186,24 @@ export function deserializeFunctional(
     available,
   );
   model.build();
-  const values = readWeights(json, weightData, where);
-  for (const nw of model.namedWeights()) {
-    const entry = values.get(nw.name);
+  const { values, notes } = readWeights(json, weights, where);
+  const trainingOnly = trainingOnlyNote(json.modelTopology, where);
+  if (trainingOnly) notes.push(trainingOnly);
+  const named = model.namedWeights();
+  const modelEntries = [...values.values()].filter((e) => e.spec.group !== 'optimizer');
+  // By name when every name is there; else by order, as for Sequential (files converted from Keras name their
+  // weights their own way, e.g. `lstm/lstm_cell/kernel`), every shape checked.
+  const byName = named.every((nw) => values.has(nw.name) && values.get(nw.name)!.spec.group !== 'optimizer');
+  const byOrder = !byName && modelEntries.length === named.length;
+  if (byOrder) {
+    const i = named.findIndex((nw, j) => modelEntries[j].spec.name !== nw.name);
+    notes.push(
+      `${where}: the weights manifest names its weights differently from the model (${modelEntries[i].field} is ` +
+        `'${modelEntries[i].spec.name}', the model's is '${named[i].name}'); they were matched in order, shapes checked`,
+    );
+  }
+  for (const [k, nw] of named.entries()) {
+    const entry = byOrder ? modelEntries[k] : values.get(nw.name);
     if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
     const shape = entry.spec.shape;
     if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))
@@ -209,7 +231,7 @@ export function deserializeFunctional(
         slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
     if (slots.length > 0) model.optimizer!.setWeights(slots);
   }
-  return { model, metadata };
+  return { model, metadata, notes };
 }
 
 /** A functional config as `functionalConfig` checks it (tfjs/Keras 2 layout). */
@@ -302,29 +324,13 @@ export function functionalFromConfig(
 
 function readWeights(
   json: ModelJson,
-  weightData: Uint8Array,
+  weights: Uint8Array | readonly WeightFile[],
   where: string,
-): Map<string, { spec: WeightSpec; value: Float32Array }> {
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  for (const s of specs)
+): ReturnType<typeof readManifestWeights> {
+  for (const s of json.weightsManifest.flatMap((g) => g.weights))
     if (s.dtype !== 'float32')
       throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
-  const expected = specs.reduce((s, w) => s + sizeOf(w.shape) * 4, 0);
-  if (weightData.length !== expected)
-    throw new Error(
-      `${where}: the weights manifest needs ${expected} bytes but the weight files hold ${weightData.length}`,
-    );
-  const view = new DataView(weightData.buffer, weightData.byteOffset, weightData.byteLength);
-  const values = new Map<string, { spec: WeightSpec; value: Float32Array }>();
-  let off = 0;
-  for (const s of specs) {
-    const n = sizeOf(s.shape);
-    const value = new Float32Array(n);
-    for (let i = 0; i < n; i++) value[i] = view.getFloat32(off + i * 4, true);
-    values.set(s.name, { spec: s, value });
-    off += n * 4;
-  }
-  return values;
+  return readManifestWeights(json, weights, where);
 }
 
 /** Weights of a functional model as tensors by file name (for inspection). */

@@ -155,6 +155,53 @@ function specToKeras(spec: LayerSpec): KerasLayerJson {
   return { class_name: spec.className, config };
 }
 
+/** Layer options that change only training (regularizers, constraints), not what the layer computes. */
+export const TRAINING_ONLY_KEY = /_(regularizer|constraint)$/;
+
+type JsonRecord = Record<string, unknown>;
+const isRecord = (v: unknown): v is JsonRecord => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Every layer config of a Keras/tfjs model config (`{class_name, config: {layers}}`, or Keras 2.0's list), wrapped
+ * layers included (layers only, not every value: a config can nest deep).
+ */
+export function rawLayerConfigs(raw: unknown): { className: string; config: JsonRecord }[] {
+  const out: { className: string; config: JsonRecord }[] = [];
+  const visit = (layer: unknown): void => {
+    if (!isRecord(layer) || !isRecord(layer.config)) return;
+    out.push({
+      className: typeof layer.class_name === 'string' ? layer.class_name : '?',
+      config: layer.config,
+    });
+    visit(layer.config.layer);
+    visit(layer.config.backward_layer);
+  };
+  const cfg = isRecord(raw) ? raw.config : null;
+  const layers = Array.isArray(cfg) ? cfg : isRecord(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
+  layers.forEach(visit);
+  return out;
+}
+
+/**
+ * Regularizers and constraints change only training, so recur reads a model without them and says which: its
+ * predictions are unchanged, but fine-tuning does not apply them and a file recur writes does not carry them.
+ */
+export function trainingOnlyNote(raw: unknown, where: string): string | null {
+  const found: string[] = [];
+  for (const { config } of rawLayerConfigs(raw)) {
+    const keys = Object.keys(config).filter(
+      (k) => TRAINING_ONLY_KEY.test(k) && config[k] !== null && config[k] !== undefined,
+    );
+    if (keys.length > 0)
+      found.push(`'${typeof config.name === 'string' ? config.name : '?'}' (${keys.join(', ')})`);
+  }
+  if (found.length === 0) return null;
+  return (
+    `${where}: ${found.join(', ')}: regularizers and constraints act only in training; recur reads the layers ` +
+    'without them (predictions are unchanged), does not apply them when fine-tuning and does not write them back'
+  );
+}
+
 /** Keys Keras/tfjs write that change nothing here when null/false/default (time_major only when false). */
 const IGNORED_KEYS = new Set([
   'dtype',
@@ -190,11 +237,8 @@ function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
         `${where}: layer '${layerName}' uses time_major: true (inputs as [time, batch, features]), which recur does not support`,
       );
     if (IGNORED_KEYS.has(k)) continue;
-    if (/(_regularizer|_constraint)$/.test(k)) {
-      if (v !== null && v !== undefined)
-        throw new Error(`${where}: layer '${layerName}' uses ${k}, which recur does not support`);
-      continue;
-    }
+    // Training only: the loaders say which a file sets (trainingOnlyNote).
+    if (TRAINING_ONLY_KEY.test(k)) continue;
     if (k === 'batch_shape') {
       args.batchInputShape = v;
       continue;
@@ -570,6 +614,36 @@ function verifyHashes(
   return null;
 }
 
+/** One weight of a checked manifest: its spec, its place in model.json and its values (finite). */
+export interface ManifestWeight {
+  spec: WeightSpec;
+  field: string;
+  value: Float32Array;
+}
+
+/**
+ * The weights a model.json lists, read from its weight files (or their bytes concatenated) with the checks every
+ * recur model loader makes: duplicate names, sizes, byte counts, the sha256 recur recorded and finite values. By
+ * name, in manifest order; `notes` says what could not be verified (a file saved by tfjs has no sha256).
+ */
+export function readManifestWeights(
+  json: ModelJson,
+  weights: Uint8Array | readonly WeightFile[],
+  where: string,
+): { values: Map<string, ManifestWeight>; notes: string[] } {
+  const entries = manifestEntries(json, where);
+  const weightData = weightBytes(json, entries, weights, where);
+  const recur = ((json.userDefinedMetadata ?? {}) as { recur?: Partial<RecurMetadata> }).recur ?? {};
+  const note = verifyHashes(json, recur.sha256, weights, where);
+  const values = new Map<string, ManifestWeight>();
+  for (const e of entries) {
+    const value = readFloats(weightData, e.offset, e.size);
+    refuseNonFiniteIn(value, e, where);
+    values.set(e.spec.name, { spec: e.spec, field: e.field, value });
+  }
+  return { values, notes: note ? [note] : [] };
+}
+
 /**
  * A model from model.json and its weights: the weight files in manifest order (each checked against its recorded
  * sha256), or all their bytes concatenated. `json` is what `parseModelJson`/`validateModelJson` (model_file.ts)
@@ -589,6 +663,8 @@ export function deserializeModel(
   const weightData = weightBytes(json, entries, weights, where);
   const note = verifyHashes(json, recur.sha256, weights, where);
   if (note) notes.push(note);
+  const trainingOnly = trainingOnlyNote(json.modelTopology, where);
+  if (trainingOnly) notes.push(trainingOnly);
 
   const topo = json.modelTopology;
   const layersField = 'modelTopology.config.layers';

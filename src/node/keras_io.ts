@@ -77,7 +77,7 @@ export async function loadAnyModel(
       const file = modelJsonPath(path);
       if (['Functional', 'Model'].includes(classNameOf(file))) {
         const r = loadFunctionalModel(path);
-        return { model: r.model, format, metadata: r.metadata, notes: [] };
+        return { model: r.model, format, metadata: r.metadata, notes: r.notes };
       }
       const r = loadModel(path);
       return { model: r.model, format, metadata: r.metadata, notes: r.notes };

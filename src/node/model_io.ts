@@ -154,8 +154,8 @@ export function loadModel(pathOrDir: string): LoadedModel {
 
 /** Loads a functional model saved by recur or by TensorFlow.js (class "Functional" or "Model"). */
 export function loadFunctionalModel(pathOrDir: string): LoadedFunctional {
-  const { json, weightData, file } = readModelFiles(pathOrDir, parseFunctionalModelJson);
-  return deserializeFunctional(json, weightData, file);
+  const { json, weightFiles, file } = readModelFiles(pathOrDir, parseFunctionalModelJson);
+  return deserializeFunctional(json, weightFiles, file);
 }
 
 /** True when dir holds a model. */
