@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { runCli } from './cli_helpers.js';
+import { pseudoText, reviews, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -57,5 +57,93 @@ describe('recur seq2seq train --joint-ngram: kill -9 before the first checkpoint
     assert.equal(again.code, 0, again.stderr);
     for (const f of ['log.csv', 'joint-ngram.json'])
       assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(reference, f), 'utf8'), f);
+  });
+});
+
+describe('--steps-per-epoch is kept by the checkpoint', () => {
+  it('recur train: a resume after kill -9 needs no flag to train as the uninterrupted run; another cap is refused', () => {
+    const text = join(dir, 'book.txt');
+    writeFileSync(text, pseudoText(3000, 1));
+    const flags = [
+      ...TINY_TEXT_MODEL,
+      '--steps-per-epoch',
+      '3',
+      '--epochs',
+      '3',
+      '--seed',
+      '5',
+      '--no-samples',
+    ];
+    const run = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['train', text, '--out', out, '--threads', '1', '-q', ...extra], { env });
+    const reference = join(dir, 'steps-reference');
+    assert.equal(run(reference, flags).code, 0);
+    const out = join(dir, 'steps-killed');
+    // kill -9 in epoch 2 prints no "Continue with:" line: the documented command is all the user has.
+    assert.equal(run(out, flags, { RECUR_TEST_KILL_AFTER: '4' }).signal, 'SIGKILL');
+    const other = run(out, ['--resume', '--epochs', '3', '--steps-per-epoch', '4']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /--steps-per-epoch 4 with --resume: the checkpoint's run uses 3/);
+    const resumed = run(out, ['--resume', '--epochs', '3']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
+    assert.equal(log(out), log(reference));
+  });
+
+  it('recur classify train: the same', () => {
+    const csv = join(dir, 'reviews.csv');
+    writeFileSync(csv, reviews(200, 1));
+    const flags = [
+      ...['--units', '6', '--embedding-dim', '6', '--batch-size', '16', '--epochs', '3', '--patience', '0'],
+      ...['--steps-per-epoch', '2', '--seed', '3', '--threads', '1', '-q'],
+    ];
+    const run = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['classify', 'train', csv, '--out', out, ...extra], { env });
+    const reference = join(dir, 'classify-steps-reference');
+    assert.equal(run(reference, flags).code, 0);
+    const out = join(dir, 'classify-steps-killed');
+    assert.equal(run(out, flags, { RECUR_TEST_KILL_AFTER: '3' }).signal, 'SIGKILL');
+    const other = run(out, ['--resume', '--steps-per-epoch', '5']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /--steps-per-epoch 5 with --resume: the checkpoint's run uses 2/);
+    const resumed = run(out, ['--resume', '--threads', '1', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
+    assert.equal(log(out), log(reference));
+  });
+});
+
+describe('recur train --resume with a flag the checkpoint decides', () => {
+  it('refuses another --recipe (it has a default, and was ignored) and names a --no- flag without a value', () => {
+    const text = join(dir, 'book2.txt');
+    writeFileSync(text, pseudoText(3000, 2));
+    const out = join(dir, 'recipe');
+    const flags = [...TINY_TEXT_MODEL, '--steps-per-epoch', '2', '--epochs', '2', '--no-samples', '-q'];
+    const stopped = runCli(['train', text, '--out', out, ...flags], {
+      env: { RECUR_TEST_INTERRUPT_AFTER: '1' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const charRnn = runCli(['train', text, '--out', out, '--resume', '--recipe', 'char-rnn', '-q']);
+    assert.equal(charRnn.code, 2, charRnn.stderr);
+    assert.match(charRnn.stderr, /--recipe char-rnn with --resume: the checkpoint's run uses keras/);
+    const cased = runCli(['train', text, '--out', out, '--resume', '--no-lowercase', '-q']);
+    assert.equal(cased.code, 2, cased.stderr);
+    assert.match(
+      cased.stderr,
+      /^recur: --no-lowercase with --resume: the checkpoint's run was started without it;/m,
+    );
+    const same = runCli([
+      'train',
+      text,
+      '--out',
+      out,
+      '--resume',
+      '--recipe',
+      'keras',
+      '--epochs',
+      '2',
+      '-q',
+    ]);
+    assert.equal(same.code, 0, same.stderr);
   });
 });

@@ -98,6 +98,7 @@ import {
   prepareRunDir,
   givenIfOff,
   refuseChangedFlags,
+  stepsPerEpochOf,
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
 
@@ -555,6 +556,7 @@ export async function trainClassifier(
     }
     if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings);
   }
+  const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
   const testSource = meta ? meta.data.testSource : o.test !== undefined ? resolve(o.test) : null;
 
   // The split: stratified by class (multi-label: by first label), seeded; --test replaces the test split.
@@ -655,6 +657,7 @@ export async function trainClassifier(
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     earlyStopping: early?.getState() ?? { wait: 0, best: null },
     history,
+    stepsPerEpoch: stepsPerEpoch ?? null,
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
   // The error below reports the stop; no second line for it.
@@ -728,7 +731,7 @@ export async function trainClassifier(
         epochs: settings.epochs,
         initialEpoch: state?.epoch ?? 0,
         ...(resumeFrom ? { resumeFrom } : {}),
-        ...(o.stepsPerEpoch !== undefined ? { batchesPerEpoch: o.stepsPerEpoch } : {}),
+        ...(stepsPerEpoch !== undefined ? { batchesPerEpoch: stepsPerEpoch } : {}),
         callbacks,
       });
   } finally {

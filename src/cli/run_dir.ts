@@ -340,8 +340,26 @@ export function refuseChangedFlags(given: readonly (readonly [string, unknown, u
   for (const [flag, value, saved] of given)
     if (value !== undefined && value !== saved)
       throw new UsageError(
-        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its model, data settings and schedule)`,
+        // A --no-X flag takes no value: "--no-lowercase false … uses true" read as nonsense.
+        (flag.startsWith('--no-') && value === false
+          ? `${flag} with --resume: the checkpoint's run was started without it`
+          : `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}`) +
+          '; leave the flag out (a resumed run keeps its model, data settings and schedule)',
       );
+}
+
+/**
+ * The --steps-per-epoch cap a run trains with. A resumed run keeps its checkpoint's (`saved`, null: no cap), as it
+ * keeps its schedule: a different flag is bad usage, and a resume after kill -9 (no "Continue with:" line) needs no
+ * flag. A checkpoint of an older recur, which did not record it (undefined), takes the flag's.
+ */
+export function stepsPerEpochOf(
+  given: number | undefined,
+  saved: number | null | undefined,
+): number | undefined {
+  if (saved === undefined) return given;
+  refuseChangedFlags([['--steps-per-epoch', given, saved ?? 'no cap']]);
+  return saved ?? undefined;
 }
 
 /** A word for a shell command line: quoted when it holds anything but plain path characters. */

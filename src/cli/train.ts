@@ -65,12 +65,15 @@ import {
   prepareRunDir,
   givenIfOff,
   refuseChangedFlags,
+  stepsPerEpochOf,
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
 
 export interface TrainOptions extends BudgetOptions {
   out?: string;
   recipe: Recipe;
+  /** Whether --recipe was given (it has a default): a resumed run refuses one that differs from its checkpoint's. */
+  recipeGiven?: boolean;
   epochs: number;
   batchSize?: number;
   maxlen?: number;
@@ -229,8 +232,9 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     if (progress?.carriedStates !== undefined)
       carriedStates = loadCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
     model.trainRng.setState(state.trainRng);
-    // --recipe has a default, so only its differing flags tell; the recipe itself comes with the checkpoint.
+    // The recipe comes with the checkpoint; --recipe has a default, so only a given one is compared.
     refuseChangedFlags([
+      ['--recipe', o.recipeGiven ? o.recipe : undefined, settings.recipe],
       ['--cell', o.cell, settings.cell],
       ['--units', o.units, settings.units],
       ['--layers', o.layers, settings.layers],
@@ -253,6 +257,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   } else {
     settings = settingsFrom(o, source);
   }
+  const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
 
   let corpus: TextCorpus;
   try {
@@ -326,7 +331,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const legacySkip = skipBatches > 0 && !progress ? skipBatches : 0;
   const { train: data, validation: valData } = textDatasets(model, settings, trainCorpus, validation, {
     skipBatches: legacySkip,
-    maxBatches: o.stepsPerEpoch,
+    maxBatches: stepsPerEpoch,
   });
   const monitor = validation ? 'val_loss' : 'loss';
 
@@ -377,6 +382,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     reduceLr: reduceLr.getState(),
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     history,
+    stepsPerEpoch: stepsPerEpoch ?? null,
     ...(at
       ? {
           epochProgress: {
