@@ -4,7 +4,7 @@
  * from the command line instead of its checkpoint (--steps-per-epoch, --recipe).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,6 +57,40 @@ describe('recur seq2seq train --joint-ngram: kill -9 before the first checkpoint
     assert.equal(again.code, 0, again.stderr);
     for (const f of ['log.csv', 'joint-ngram.json'])
       assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(reference, f), 'utf8'), f);
+  });
+
+  it('a run without one is resumed without one: --joint-ngram N with --resume is refused, not fitted', () => {
+    const pairs = join(dir, 'spell.tsv');
+    writeFileSync(pairs, spellings(120, 4));
+    const out = join(dir, 'no-ngram');
+    const flags = [
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding', '4'],
+      ...['--batch-size', '32', '--epochs', '2', '--seed', '3', '--threads', '1', '-q'],
+    ];
+    const stopped = runCli(['seq2seq', 'train', pairs, '--out', out, ...flags], {
+      env: { RECUR_TEST_INTERRUPT_AFTER: '4' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const added = runCli([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      out,
+      ...flags,
+      '--resume',
+      '--joint-ngram',
+      '2',
+    ]);
+    assert.equal(added.code, 2, added.stderr);
+    assert.match(
+      added.stderr,
+      /--joint-ngram 2 with --resume: the run has no joint n-gram; leave the flag out/,
+    );
+    assert.equal(existsSync(join(out, 'joint-ngram.json')), false);
+    const resumed = runCli(['seq2seq', 'train', pairs, '--out', out, ...flags, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(existsSync(join(out, 'joint-ngram.json')), false);
   });
 });
 
