@@ -147,6 +147,34 @@ describe('--steps-per-epoch is kept by the checkpoint', () => {
   });
 });
 
+describe('recur classify train --ensemble --steps-per-epoch', () => {
+  it('a member resumed after kill -9 keeps the cap (it trained whole epochs), and another cap is refused', () => {
+    const csv = join(dir, 'reviews-ens.csv');
+    writeFileSync(csv, reviews(200, 2));
+    const flags = [
+      ...['--units', '6', '--embedding-dim', '6', '--batch-size', '16', '--epochs', '2', '--patience', '0'],
+      ...['--steps-per-epoch', '2', '--ensemble', '2', '--seed', '3', '--threads', '1', '-q'],
+    ];
+    const reference = join(dir, 'ens-reference');
+    assert.equal(runCli(['classify', 'train', csv, '--out', reference, ...flags]).code, 0);
+    const out = join(dir, 'ens-killed');
+    // Batch 3: member 1's second epoch, after its first checkpoint.
+    const killed = runCli(['classify', 'train', csv, '--out', out, ...flags], {
+      env: { RECUR_TEST_KILL_AFTER: '3' },
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const other = runCli(['classify', 'train', '--out', out, '--resume', '--steps-per-epoch', '3', '-q']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /--steps-per-epoch 3 with --resume: the checkpoint's run uses 2/);
+    const resumed = runCli(['classify', 'train', '--out', out, '--resume', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    for (const k of ['1', '2']) {
+      const log = (d: string) => readFileSync(join(d, 'members', k, 'log.csv'), 'utf8');
+      assert.equal(log(out), log(reference), `member ${k}`);
+    }
+  });
+});
+
 describe('recur train --resume with a flag the checkpoint decides', () => {
   it('refuses another --recipe (it has a default, and was ignored) and names a --no- flag without a value', () => {
     const text = join(dir, 'book2.txt');
