@@ -209,3 +209,56 @@ describe('recur train --resume with a flag the checkpoint decides', () => {
     assert.equal(same.code, 0, same.stderr);
   });
 });
+
+describe('recur classify train --resume with a data or weighting flag of another run', () => {
+  it('refuses --class-weight, --multi-label, --test and named columns that differ (they were ignored), accepts the same', () => {
+    const csv = join(dir, 'reviews-flags.csv');
+    writeFileSync(csv, reviews(120, 3));
+    const test = join(dir, 'test.csv');
+    writeFileSync(test, 'sentence,label\nthe film was great,pos\n');
+    const out = join(dir, 'classify-flags');
+    const flags = [
+      '--units',
+      '6',
+      '--embedding-dim',
+      '6',
+      '--batch-size',
+      '16',
+      '--epochs',
+      '2',
+      '--threads',
+      '1',
+    ];
+    const stopped = runCli(
+      ['classify', 'train', csv, '--out', out, ...flags, '-q', '--class-weight', 'pos=2'],
+      {
+        env: { RECUR_TEST_INTERRUPT_AFTER: '2' },
+      },
+    );
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const resume = (...extra: string[]) =>
+      runCli(['classify', 'train', csv, '--out', out, '--resume', '--threads', '1', '-q', ...extra]);
+    for (const [extra, message] of [
+      [
+        ['--class-weight', 'balanced'],
+        /--class-weight balanced with --resume: the checkpoint's run uses pos=2;/,
+      ],
+      [['--multi-label'], /--multi-label with --resume: the checkpoint's run was started without it;/],
+      [
+        ['--test', test],
+        /--test \S+test\.csv with --resume: the checkpoint's run uses a test split of its data;/,
+      ],
+      [['--text-column', 'label'], /--text-column label with --resume: the checkpoint's run uses sentence;/],
+      [
+        ['--label-column', 'sentence'],
+        /--label-column sentence with --resume: the checkpoint's run uses label;/,
+      ],
+    ] as const) {
+      const r = resume(...extra);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    const same = resume('--class-weight', 'pos=2', '--text-column', 'sentence', '--label-column', 'label');
+    assert.equal(same.code, 0, same.stderr);
+  });
+});

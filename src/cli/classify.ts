@@ -465,9 +465,41 @@ export async function classifyTrain(
   return typeof r === 'number' ? r : 0;
 }
 
-/** A resumed classifier (or ensemble member) keeps the checkpoint's settings: a flag that differs is bad usage. */
-export function checkResumedClassifierFlags(o: ClassifyTrainOptions, saved: ClassifierSettings): void {
+/** A --class-weight spec as the flag spells it. */
+function classWeightText(spec: ClassWeightSpec | undefined): string | undefined {
+  if (spec === undefined) return undefined;
+  if (spec === null) return 'none';
+  if (spec === 'balanced') return spec;
+  return Object.entries(spec)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/**
+ * A resumed classifier (or ensemble member) keeps the checkpoint's settings and, given `data`, how it read its data:
+ * a flag that differs is bad usage.
+ */
+export function checkResumedClassifierFlags(
+  o: ClassifyTrainOptions,
+  saved: ClassifierSettings,
+  data?: ClassifierData,
+): void {
+  // A column given by number cannot be told from the saved name; only a name is compared.
+  const named = (c: string | undefined): string | undefined =>
+    c !== undefined && !/^\d+$/.test(c) ? c : undefined;
+  if (data)
+    refuseChangedFlags([
+      ['--text-column', named(o.textColumn), data.textColumn ?? 'no named column'],
+      ['--label-column', named(o.labelColumn), data.labelColumn ?? 'no named column'],
+      [
+        '--test',
+        o.test !== undefined ? resolve(o.test) : undefined,
+        data.testSource ?? 'a test split of its data',
+      ],
+    ]);
   refuseChangedFlags([
+    ['--multi-label', o.multiLabel || undefined, saved.multiLabel],
+    ['--class-weight', classWeightText(o.classWeight), classWeightText(saved.classWeight ?? null)],
     ['--level', o.level, saved.tokenizer.level],
     ['--no-lowercase', givenIfOff(o.lowercase), saved.tokenizer.lowercase],
     ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
@@ -546,7 +578,7 @@ export async function trainClassifier(
   let settings: ClassifierSettings;
   if (meta) {
     const saved = meta.settings;
-    checkResumedClassifierFlags(o, saved);
+    checkResumedClassifierFlags(o, saved, meta.data);
     settings = { ...saved, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
   } else {
     try {

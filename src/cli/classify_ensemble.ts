@@ -95,9 +95,10 @@ export async function classifyTrainEnsemble(
     const trained = Array.from({ length: N }, (_, i) => join(outDir, MEMBERS_DIR, String(i + 1)))
       .flatMap((d) => [join(d, CHECKPOINT_DIR), d])
       .find((d) => isModelDir(d));
-    if (trained)
-      checkResumedClassifierFlags(o, parseClassifierMetadata(loadModel(trained).metadata, trained).settings);
-    else resumeFlags = o;
+    if (trained) {
+      const meta = parseClassifierMetadata(loadModel(trained).metadata, trained);
+      checkResumedClassifierFlags(o, meta.settings, meta.data);
+    } else resumeFlags = o;
   }
   const runtime = {
     out: outDir,

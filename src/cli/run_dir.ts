@@ -340,8 +340,8 @@ export function refuseChangedFlags(given: readonly (readonly [string, unknown, u
   for (const [flag, value, saved] of given)
     if (value !== undefined && value !== saved)
       throw new UsageError(
-        // A --no-X flag takes no value: "--no-lowercase false … uses true" read as nonsense.
-        (flag.startsWith('--no-') && value === false
+        // A switch takes no value: "--no-lowercase false … uses true" read as nonsense.
+        ((flag.startsWith('--no-') && value === false) || (value === true && saved === false)
           ? `${flag} with --resume: the checkpoint's run was started without it`
           : `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}`) +
           '; leave the flag out (a resumed run keeps its model, data settings and schedule)',
