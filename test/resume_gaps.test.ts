@@ -262,3 +262,28 @@ describe('recur classify train --resume with a data or weighting flag of another
     assert.equal(same.code, 0, same.stderr);
   });
 });
+
+describe('recur classify train --resume of a run early stopping ended', () => {
+  it('trains nothing more (it ran one more epoch each time): the log, the checkpoint and the best model stay', () => {
+    const csv = join(dir, 'reviews-early.csv');
+    writeFileSync(csv, reviews(200, 1));
+    const out = join(dir, 'early');
+    const flags = [
+      ...['--units', '6', '--embedding-dim', '6', '--batch-size', '16', '--epochs', '6', '--patience', '1'],
+      ...['--steps-per-epoch', '3', '--lr', '0.0001', '--seed', '3', '--threads', '1', '-q'],
+    ];
+    const first = runCli(['classify', 'train', csv, '--out', out, ...flags]);
+    assert.equal(first.code, 0, first.stderr);
+    const files = () =>
+      ['log.csv', 'model.json', join('checkpoint', 'model.json')].map((f) =>
+        readFileSync(join(out, f), 'utf8'),
+      );
+    const before = files();
+    // A learning rate this low never improves the macro-F1 twice: early stopping ends the run before --epochs.
+    assert.ok(before[0].trim().split('\n').length - 1 < 6, before[0]);
+    const again = runCli(['classify', 'train', csv, '--out', out, '--resume', '--threads', '1']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout + again.stderr, /has finished training; nothing to resume/);
+    assert.deepEqual(files(), before);
+  });
+});

@@ -755,8 +755,12 @@ export async function trainClassifier(
   ];
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
-  // A resumed member whose checkpoint is already that of a finished run (killed before the ensemble recorded it).
-  const alreadyDone = member !== undefined && state !== null && finishedState(state, settings);
+  // A resumed run whose checkpoint is already that of a finished one (early stopping fired, or all its epochs): a
+  // kill after its last epoch, or a resume of a finished run, trains nothing more — fit would run one more epoch
+  // before early stopping looked again. (A member: killed before the ensemble recorded it.)
+  const alreadyDone = state !== null && finishedState(state, settings);
+  if (alreadyDone && !member)
+    out.info(`The run in ${outDir} has finished training; nothing to resume: scoring its best model`);
   try {
     if (!alreadyDone)
       await model.fitDataset(dataset, {
