@@ -176,7 +176,7 @@ describe('recur classify train --ensemble --steps-per-epoch', () => {
 });
 
 describe('recur train --resume with a flag the checkpoint decides', () => {
-  it('refuses another --recipe (it has a default, and was ignored) and names a --no- flag without a value', () => {
+  it('refuses another --recipe (it has a default, and was ignored) or a flag of the other recipe, and names a --no- flag without a value', () => {
     const text = join(dir, 'book2.txt');
     writeFileSync(text, pseudoText(3000, 2));
     const out = join(dir, 'recipe');
@@ -193,6 +193,13 @@ describe('recur train --resume with a flag the checkpoint decides', () => {
     assert.match(
       cased.stderr,
       /^recur: --no-lowercase with --resume: the checkpoint's run was started without it;/m,
+    );
+    // A flag of the other recipe: the run has no such setting (it was compared with the other recipe's default).
+    const streams = runCli(['train', text, '--out', out, '--resume', '--seq-length', '5', '-q']);
+    assert.equal(streams.code, 2, streams.stderr);
+    assert.match(
+      streams.stderr,
+      /^recur: --seq-length applies to --recipe char-rnn; the keras recipe trains on windows/m,
     );
     const same = runCli([
       'train',

@@ -130,19 +130,23 @@ export function epochProgressOf(metadata: Record<string, unknown>, where: string
   return r.data;
 }
 
+/** A flag of the other recipe would be ignored without a word (or, resumed, compared with a value it never set). */
+function refuseOtherRecipesFlags(recipe: Recipe, o: TrainOptions): void {
+  if (recipe !== 'char-rnn' && o.seqLength !== undefined)
+    throw new UsageError(
+      '--seq-length applies to --recipe char-rnn; the keras recipe trains on windows (--maxlen, --step)',
+    );
+  if (recipe === 'char-rnn' && (o.maxlen !== undefined || o.step !== undefined))
+    throw new UsageError(
+      `${o.maxlen !== undefined ? '--maxlen' : '--step'} applies to the keras recipe; --recipe char-rnn trains on streams (--seq-length)`,
+    );
+}
+
 /** The recipe's settings with the flags applied; the library's InvalidInputError becomes a flag's usage error. */
 function settingsFrom(o: TrainOptions, source: string): TextSettings {
   if (o.gruResetAfter === false && (o.cell ?? 'lstm') !== 'gru')
     throw new UsageError(`--gru-reset-after applies to --cell gru, not ${o.cell ?? 'lstm'}`);
-  // A flag of the other recipe would be ignored without a word.
-  if (o.recipe !== 'char-rnn' && o.seqLength !== undefined)
-    throw new UsageError(
-      '--seq-length applies to --recipe char-rnn; the keras recipe trains on windows (--maxlen, --step)',
-    );
-  if (o.recipe === 'char-rnn' && (o.maxlen !== undefined || o.step !== undefined))
-    throw new UsageError(
-      `${o.maxlen !== undefined ? '--maxlen' : '--step'} applies to the keras recipe; --recipe char-rnn trains on streams (--seq-length)`,
-    );
+  refuseOtherRecipesFlags(o.recipe, o);
   try {
     return textSettings(
       o.recipe,
@@ -233,6 +237,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       carriedStates = loadCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
     model.trainRng.setState(state.trainRng);
     // The recipe comes with the checkpoint; --recipe has a default, so only a given one is compared.
+    if (!o.recipeGiven || o.recipe === settings.recipe) refuseOtherRecipesFlags(settings.recipe, o);
     refuseChangedFlags([
       ['--recipe', o.recipeGiven ? o.recipe : undefined, settings.recipe],
       ['--cell', o.cell, settings.cell],
