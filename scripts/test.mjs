@@ -97,6 +97,7 @@ const ONCE = [
   'pool_small_batches',
   'resume',
   'resume_edges',
+  'resume_gaps',
   'run_lock',
   'run_lock_fuzz',
   'seq2seq_cli',

@@ -42,6 +42,8 @@ export interface ClassifierTrainingState {
   bestMonitored: number | null;
   earlyStopping: { wait: number; best: number | null };
   history: Record<string, number>[];
+  /** The run's --steps-per-epoch cap (null: none), which a resumed run keeps; absent before recur recorded it. */
+  stepsPerEpoch?: number | null;
   /** Present for a mid-epoch checkpoint: the epoch's running sums (see EpochProgress). */
   epochProgress?: { sums: Record<string, number>; seen: number; epochRng: number[] };
 }
@@ -129,6 +131,7 @@ const CLASSIFIER_METADATA = z.looseObject({
             Object.fromEntries(Object.entries(row).filter((e): e is [string, number] => e[1] !== null)),
           ),
       ),
+      stepsPerEpoch: z.number().int().positive().nullable().optional(),
       epochProgress: z
         .object({
           sums: z.record(z.string(), z.number()),

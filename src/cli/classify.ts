@@ -98,6 +98,7 @@ import {
   prepareRunDir,
   givenIfOff,
   refuseChangedFlags,
+  stepsPerEpochOf,
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
 
@@ -464,9 +465,41 @@ export async function classifyTrain(
   return typeof r === 'number' ? r : 0;
 }
 
-/** A resumed classifier (or ensemble member) keeps the checkpoint's settings: a flag that differs is bad usage. */
-export function checkResumedClassifierFlags(o: ClassifyTrainOptions, saved: ClassifierSettings): void {
+/** A --class-weight spec as the flag spells it. */
+function classWeightText(spec: ClassWeightSpec | undefined): string | undefined {
+  if (spec === undefined) return undefined;
+  if (spec === null) return 'none';
+  if (spec === 'balanced') return spec;
+  return Object.entries(spec)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/**
+ * A resumed classifier (or ensemble member) keeps the checkpoint's settings and, given `data`, how it read its data:
+ * a flag that differs is bad usage.
+ */
+export function checkResumedClassifierFlags(
+  o: ClassifyTrainOptions,
+  saved: ClassifierSettings,
+  data?: ClassifierData,
+): void {
+  // A column given by number cannot be told from the saved name; only a name is compared.
+  const named = (c: string | undefined): string | undefined =>
+    c !== undefined && !/^\d+$/.test(c) ? c : undefined;
+  if (data)
+    refuseChangedFlags([
+      ['--text-column', named(o.textColumn), data.textColumn ?? 'no named column'],
+      ['--label-column', named(o.labelColumn), data.labelColumn ?? 'no named column'],
+      [
+        '--test',
+        o.test !== undefined ? resolve(o.test) : undefined,
+        data.testSource ?? 'a test split of its data',
+      ],
+    ]);
   refuseChangedFlags([
+    ['--multi-label', o.multiLabel || undefined, saved.multiLabel],
+    ['--class-weight', classWeightText(o.classWeight), classWeightText(saved.classWeight ?? null)],
     ['--level', o.level, saved.tokenizer.level],
     ['--no-lowercase', givenIfOff(o.lowercase), saved.tokenizer.lowercase],
     ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
@@ -545,7 +578,7 @@ export async function trainClassifier(
   let settings: ClassifierSettings;
   if (meta) {
     const saved = meta.settings;
-    checkResumedClassifierFlags(o, saved);
+    checkResumedClassifierFlags(o, saved, meta.data);
     settings = { ...saved, ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
   } else {
     try {
@@ -555,6 +588,7 @@ export async function trainClassifier(
     }
     if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings);
   }
+  const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
   const testSource = meta ? meta.data.testSource : o.test !== undefined ? resolve(o.test) : null;
 
   // The split: stratified by class (multi-label: by first label), seeded; --test replaces the test split.
@@ -655,6 +689,7 @@ export async function trainClassifier(
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     earlyStopping: early?.getState() ?? { wait: 0, best: null },
     history,
+    stepsPerEpoch: stepsPerEpoch ?? null,
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
   // The error below reports the stop; no second line for it.
@@ -720,15 +755,19 @@ export async function trainClassifier(
   ];
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
-  // A resumed member whose checkpoint is already that of a finished run (killed before the ensemble recorded it).
-  const alreadyDone = member !== undefined && state !== null && finishedState(state, settings);
+  // A resumed run whose checkpoint is already that of a finished one (early stopping fired, or all its epochs): a
+  // kill after its last epoch, or a resume of a finished run, trains nothing more — fit would run one more epoch
+  // before early stopping looked again. (A member: killed before the ensemble recorded it.)
+  const alreadyDone = state !== null && finishedState(state, settings);
+  if (alreadyDone && !member)
+    out.info(`The run in ${outDir} has finished training; nothing to resume: scoring its best model`);
   try {
     if (!alreadyDone)
       await model.fitDataset(dataset, {
         epochs: settings.epochs,
         initialEpoch: state?.epoch ?? 0,
         ...(resumeFrom ? { resumeFrom } : {}),
-        ...(o.stepsPerEpoch !== undefined ? { batchesPerEpoch: o.stepsPerEpoch } : {}),
+        ...(stepsPerEpoch !== undefined ? { batchesPerEpoch: stepsPerEpoch } : {}),
         callbacks,
       });
   } finally {

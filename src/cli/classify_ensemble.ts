@@ -55,7 +55,7 @@ import {
   trainingOptionsOf,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
-import { TrainingBudget, prepareRunDir } from './run_dir.js';
+import { TrainingBudget, prepareRunDir, refuseChangedFlags } from './run_dir.js';
 import { defaultThreads } from '../node/pool.js';
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
@@ -89,12 +89,16 @@ export async function classifyTrainEnsemble(
   // classes there are: in the member's run, resumeFlags).
   let resumeFlags: ClassifyTrainOptions | undefined;
   if (o.resume) {
+    // Members not yet started take the stored cap, resumed ones their checkpoint's: another one would be ignored.
+    const cap = rec.training.options.stepsPerEpoch;
+    refuseChangedFlags([['--steps-per-epoch', o.stepsPerEpoch, typeof cap === 'number' ? cap : 'no cap']]);
     const trained = Array.from({ length: N }, (_, i) => join(outDir, MEMBERS_DIR, String(i + 1)))
       .flatMap((d) => [join(d, CHECKPOINT_DIR), d])
       .find((d) => isModelDir(d));
-    if (trained)
-      checkResumedClassifierFlags(o, parseClassifierMetadata(loadModel(trained).metadata, trained).settings);
-    else resumeFlags = o;
+    if (trained) {
+      const meta = parseClassifierMetadata(loadModel(trained).metadata, trained);
+      checkResumedClassifierFlags(o, meta.settings, meta.data);
+    } else resumeFlags = o;
   }
   const runtime = {
     out: outDir,

@@ -167,6 +167,7 @@ program
               `${flag}: --from continues a trained model, whose recipe and case come from it; leave it out`,
             );
       const { train } = await loadCommand(() => import('./train.js'));
+      opts.recipeGiven = cmd.getOptionValueSource('recipe') === 'cli';
       process.exitCode = await train(file, opts, makeOutput(opts));
     },
   );

@@ -3,13 +3,14 @@
  * per directory (a lock file), refuse to clobber a model unless --overwrite (and then delete only recur's own files),
  * sweep the temp files of a killed run, and require a checkpoint for --resume.
  */
-import { existsSync, lstatSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { isModelDir } from '../node/model_io.js';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
+import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import {
   CHECKPOINT_DIR,
   isCheckpointFileName,
@@ -90,14 +91,20 @@ export function prepareRunDir(
     else removeRunFiles(outDir);
   }
   // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves only an empty
-  // log.csv): the run would replace it, so it does not start, --overwrite or not.
+  // log.csv): the run would replace it, so it does not start, --overwrite or not. One exception: a joint n-gram of
+  // recur's format is a killed run's, since a single seq2seq run writes it before its first epoch (the user's own
+  // JSON of that name was refused above); the new run fits its own.
+  let killedNgram: string | null = null;
   if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
     const killedOut = killedSave(outDir);
     const killedCkpt = killedSave(ckptDir);
+    if (plainEntries(outDir).includes(JOINT_NGRAM_FILE) && isRecurRunFile(join(outDir, JOINT_NGRAM_FILE)))
+      killedNgram = join(outDir, JOINT_NGRAM_FILE);
     const theirs = [
       ...plainEntries(outDir)
         .filter(isRunFileName)
-        .filter((n) => !(killedOut && isModelFileName(n))),
+        .filter((n) => !(killedOut && isModelFileName(n)))
+        .filter((n) => !(killedNgram !== null && n === JOINT_NGRAM_FILE)),
       ...plainEntries(ckptDir)
         .filter(isCheckpointFileName)
         .filter((n) => !(killedCkpt && isModelFileName(n)))
@@ -133,6 +140,8 @@ export function prepareRunDir(
   // Temp files of writes a killed run (kill -9) never finished: swept only once the run goes ahead, since a model.json's
   // tells the next start that the weights beside it are the killed run's (killedSave).
   if (existsSync(outDir)) removeStaleTemps(outDir);
+  // Else the new run would take the killed run's n-gram as its own, whatever its order or data.
+  if (killedNgram !== null) unlinkSync(killedNgram);
   return ckptDir;
 }
 
@@ -331,8 +340,26 @@ export function refuseChangedFlags(given: readonly (readonly [string, unknown, u
   for (const [flag, value, saved] of given)
     if (value !== undefined && value !== saved)
       throw new UsageError(
-        `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}; leave the flag out (a resumed run keeps its model, data settings and schedule)`,
+        // A switch takes no value: "--no-lowercase false … uses true" read as nonsense.
+        ((flag.startsWith('--no-') && value === false) || (value === true && saved === false)
+          ? `${flag} with --resume: the checkpoint's run was started without it`
+          : `${flag} ${String(value)} with --resume: the checkpoint's run uses ${String(saved)}`) +
+          '; leave the flag out (a resumed run keeps its model, data settings and schedule)',
       );
+}
+
+/**
+ * The --steps-per-epoch cap a run trains with. A resumed run keeps its checkpoint's (`saved`, null: no cap), as it
+ * keeps its schedule: a different flag is bad usage, and a resume after kill -9 (no "Continue with:" line) needs no
+ * flag. A checkpoint of an older recur, which did not record it (undefined), takes the flag's.
+ */
+export function stepsPerEpochOf(
+  given: number | undefined,
+  saved: number | null | undefined,
+): number | undefined {
+  if (saved === undefined) return given;
+  refuseChangedFlags([['--steps-per-epoch', given, saved ?? 'no cap']]);
+  return saved ?? undefined;
 }
 
 /** A word for a shell command line: quoted when it holds anything but plain path characters. */

@@ -557,10 +557,17 @@ export async function trainSeq2Seq(
   }
   // Created before the joint n-gram is fitted, so that its CPU time counts against the run's budget.
   const budget = member?.budget ?? new TrainingBudget(o);
-  const ngramOrder = o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0);
   const ngramDir = member?.ensembleDir ?? outDir;
   // Fitted once per run (an ensemble's beside its ensemble.json); a resumed run keeps the one it has.
   const ngramFile = join(ngramDir, JOINT_NGRAM_FILE);
+  // A single run fits its n-gram before its first epoch, so a checkpoint with none beside it is of a run without
+  // one: resumed, it stays without (the data's default order, or a flag, would add one the run never had).
+  const resumedWithout = o.resume && !member && !existsSync(ngramFile);
+  if (resumedWithout && o.jointNgram !== undefined && o.jointNgram !== 0)
+    throw new UsageError(
+      `--joint-ngram ${o.jointNgram} with --resume: the run has no joint n-gram; leave the flag out (recur seq2seq ngram fits one for the trained model)`,
+    );
+  const ngramOrder = resumedWithout ? 0 : (o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0));
   if (o.resume && o.jointNgram !== undefined && existsSync(ngramFile)) {
     const saved = readJointNgramHeader(ngramDir)?.order;
     if (saved !== o.jointNgram)

@@ -65,12 +65,15 @@ import {
   prepareRunDir,
   givenIfOff,
   refuseChangedFlags,
+  stepsPerEpochOf,
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
 
 export interface TrainOptions extends BudgetOptions {
   out?: string;
   recipe: Recipe;
+  /** Whether --recipe was given (it has a default): a resumed run refuses one that differs from its checkpoint's. */
+  recipeGiven?: boolean;
   epochs: number;
   batchSize?: number;
   maxlen?: number;
@@ -127,19 +130,23 @@ export function epochProgressOf(metadata: Record<string, unknown>, where: string
   return r.data;
 }
 
+/** A flag of the other recipe would be ignored without a word (or, resumed, compared with a value it never set). */
+function refuseOtherRecipesFlags(recipe: Recipe, o: TrainOptions): void {
+  if (recipe !== 'char-rnn' && o.seqLength !== undefined)
+    throw new UsageError(
+      '--seq-length applies to --recipe char-rnn; the keras recipe trains on windows (--maxlen, --step)',
+    );
+  if (recipe === 'char-rnn' && (o.maxlen !== undefined || o.step !== undefined))
+    throw new UsageError(
+      `${o.maxlen !== undefined ? '--maxlen' : '--step'} applies to the keras recipe; --recipe char-rnn trains on streams (--seq-length)`,
+    );
+}
+
 /** The recipe's settings with the flags applied; the library's InvalidInputError becomes a flag's usage error. */
 function settingsFrom(o: TrainOptions, source: string): TextSettings {
   if (o.gruResetAfter === false && (o.cell ?? 'lstm') !== 'gru')
     throw new UsageError(`--gru-reset-after applies to --cell gru, not ${o.cell ?? 'lstm'}`);
-  // A flag of the other recipe would be ignored without a word.
-  if (o.recipe !== 'char-rnn' && o.seqLength !== undefined)
-    throw new UsageError(
-      '--seq-length applies to --recipe char-rnn; the keras recipe trains on windows (--maxlen, --step)',
-    );
-  if (o.recipe === 'char-rnn' && (o.maxlen !== undefined || o.step !== undefined))
-    throw new UsageError(
-      `${o.maxlen !== undefined ? '--maxlen' : '--step'} applies to the keras recipe; --recipe char-rnn trains on streams (--seq-length)`,
-    );
+  refuseOtherRecipesFlags(o.recipe, o);
   try {
     return textSettings(
       o.recipe,
@@ -229,8 +236,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     if (progress?.carriedStates !== undefined)
       carriedStates = loadCarriedStates(ckptDir, progress.carriedStates, model, ckptJson);
     model.trainRng.setState(state.trainRng);
-    // --recipe has a default, so only its differing flags tell; the recipe itself comes with the checkpoint.
+    // The recipe comes with the checkpoint; --recipe has a default, so only a given one is compared.
+    if (!o.recipeGiven || o.recipe === settings.recipe) refuseOtherRecipesFlags(settings.recipe, o);
     refuseChangedFlags([
+      ['--recipe', o.recipeGiven ? o.recipe : undefined, settings.recipe],
       ['--cell', o.cell, settings.cell],
       ['--units', o.units, settings.units],
       ['--layers', o.layers, settings.layers],
@@ -253,6 +262,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   } else {
     settings = settingsFrom(o, source);
   }
+  const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
 
   let corpus: TextCorpus;
   try {
@@ -326,7 +336,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const legacySkip = skipBatches > 0 && !progress ? skipBatches : 0;
   const { train: data, validation: valData } = textDatasets(model, settings, trainCorpus, validation, {
     skipBatches: legacySkip,
-    maxBatches: o.stepsPerEpoch,
+    maxBatches: stepsPerEpoch,
   });
   const monitor = validation ? 'val_loss' : 'loss';
 
@@ -377,6 +387,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     reduceLr: reduceLr.getState(),
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     history,
+    stepsPerEpoch: stepsPerEpoch ?? null,
     ...(at
       ? {
           epochProgress: {

@@ -62,6 +62,8 @@ export interface TrainingState {
   /** The checkpoint's tie-break value at the best epoch (seq2seq: val_ter); absent before a best epoch or a tie-break. */
   bestTieBreak?: number | null;
   history: Record<string, number>[];
+  /** The run's --steps-per-epoch cap (null: none), which a resumed run keeps; absent before recur recorded it. */
+  stepsPerEpoch?: number | null;
 }
 
 export interface TextMetadata {
@@ -85,6 +87,7 @@ const TrainingStateSchema = z.looseObject({
   reduceLr: z.object({ wait: count, cooldownCounter: count, best: z.number().nullable() }),
   bestMonitored: z.number().nullable(),
   bestTieBreak: z.number().nullable().optional(),
+  stepsPerEpoch: positiveInt.nullable().optional(),
   // One row per epoch done, numbered from 1 (log.csv is rewritten from them). A speed of null: an epoch an older recur
   // timed at 0 s (its Infinity, which JSON writes as null).
   history: z.array(
