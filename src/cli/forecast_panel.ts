@@ -8,8 +8,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
-import type cliProgress from 'cli-progress';
 import { progressBar } from '../node/callbacks.js';
+import type { TerminalBar } from '../node/terminal_bar.js';
 import { COMBINATION } from '../forecast/auto.js';
 import { BASELINES, type BaselineName } from '../forecast/baselines.js';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
@@ -314,7 +314,7 @@ function seriesProgress(
 function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): void; stop(): void } {
   if (!out.progress) return { tick: () => undefined, stop: () => undefined };
   const t0 = Date.now();
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: TerminalBar | undefined;
   let stopped = false;
   // Epochs finished over both models' members (with several threads they train at once, so ticks interleave); each
   // (season, horizon) group of series adds its own two models.

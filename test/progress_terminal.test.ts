@@ -1,0 +1,180 @@
+/**
+ * Progress bars on a terminal: what is left on the screen once the bar is done, when a note or error is written while
+ * it is drawn, and when Ctrl-C ends the process under it. The screen is replayed from the bytes written (a small terminal model), as a user would see it.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, it } from 'node:test';
+import { progressBar } from '../src/node/callbacks.js';
+import { makeOutput } from '../src/cli/output.js';
+
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The lines a terminal `width` columns wide shows after `bytes` (a line feed also returns the carriage, as a terminal's
+ * output processing does), and whether line wrapping was left off.
+ */
+function screen(bytes: string, width = 60): { lines: string[]; wrapOff: boolean } {
+  const lines: string[][] = [[]];
+  let row = 0;
+  let col = 0;
+  let wrap = true;
+  let saved: [number, number] = [0, 0];
+  const at = (r: number): string[] => {
+    while (lines.length <= r) lines.push([]);
+    return lines[r];
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const ch = bytes[i];
+    if (ch === '\x1b') {
+      // eslint-disable-next-line no-control-regex -- a terminal escape is what is matched
+      const m = /^\x1b(?:\[(\??)(\d*)([A-Za-z])|([78]))/.exec(bytes.slice(i));
+      if (!m) continue;
+      i += m[0].length - 1;
+      if (m[4] === '7') saved = [row, col];
+      else if (m[4] === '8') [row, col] = saved;
+      else if (m[1] === '?' && m[2] === '7') wrap = m[3] === 'h';
+      else if (m[3] === 'K') {
+        const line = at(row);
+        if (m[2] === '2') line.length = 0;
+        else line.length = Math.min(line.length, col);
+      } else if (m[3] === 'G') col = Math.max(0, Number(m[2] || '1') - 1);
+      continue;
+    }
+    if (ch === '\r') col = 0;
+    else if (ch === '\n') {
+      row++;
+      col = 0;
+    } else {
+      if (col >= width) {
+        if (wrap) {
+          row++;
+          col = 0;
+        } else col = width - 1;
+      }
+      const line = at(row);
+      while (line.length < col) line.push(' ');
+      line[col++] = ch;
+    }
+  }
+  at(row);
+  return { lines: lines.map((l) => l.join('').trimEnd()), wrapOff: !wrap };
+}
+
+/** Runs `f` with process.stderr a terminal `width` wide whose bytes are collected; returns them. */
+async function onFakeTerminal(f: () => Promise<void> | void, width = 60): Promise<string> {
+  const stderr = process.stderr as NodeJS.WriteStream & { isTTY: boolean; columns: number };
+  const saved = { write: stderr.write, isTTY: stderr.isTTY, columns: stderr.columns };
+  let bytes = '';
+  stderr.write = ((chunk: string | Uint8Array): boolean => {
+    bytes += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return true;
+  }) as typeof stderr.write;
+  stderr.isTTY = true;
+  stderr.columns = width;
+  try {
+    await f();
+  } finally {
+    stderr.write = saved.write;
+    stderr.isTTY = saved.isTTY;
+    stderr.columns = saved.columns;
+  }
+  return bytes;
+}
+
+describe('progress bar on a terminal', () => {
+  it('leaves an empty line when done, and a note written meanwhile above it, whole', async () => {
+    const bytes = await onFakeTerminal(() => {
+      const out = makeOutput({});
+      out.info('first line');
+      const bar = progressBar(' {value}/{total} [{bar}] ETA {eta_formatted}');
+      bar.start(10, 0, {});
+      bar.update(4);
+      out.info('a note while the bar is drawn');
+      bar.update(7);
+      out.error('an error line too');
+      bar.update(10);
+      bar.stop();
+      out.info('after');
+    });
+    const { lines, wrapOff } = screen(bytes);
+    assert.deepEqual(lines, [
+      'first line',
+      'a note while the bar is drawn',
+      'an error line too',
+      'after',
+      '',
+    ]);
+    assert.equal(wrapOff, false, 'line wrapping must not be left off');
+  });
+
+  it('cuts a line wider than the terminal instead of wrapping it', async () => {
+    const bytes = await onFakeTerminal(() => {
+      const bar = progressBar(' {value}/{total} [{bar}] - {name}');
+      bar.start(10, 0, { name: 'x'.repeat(200) });
+      bar.update(10);
+      bar.stop();
+    }, 40);
+    // The screen before the bar's last clearing: one line, cut short of the width.
+    const shown = screen(bytes.slice(0, bytes.lastIndexOf('\r')), 40).lines;
+    assert.equal(shown.length, 1, shown.join('\n'));
+    assert.ok(shown[0].length < 40 && shown[0].startsWith(' 10/10 [='), shown[0]);
+    assert.deepEqual(screen(bytes, 40).lines, ['']);
+  });
+
+  it('is cleared when Ctrl-C ends the process under it, which still dies by the signal', () => {
+    const script = `
+      const { progressBar } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'src', 'node', 'callbacks.js')).href)});
+      process.stderr.isTTY = true;
+      process.stderr.columns = 60;
+      const bar = progressBar(' {value}/{total} [{bar}] ETA {eta_formatted}');
+      bar.start(1000, 0, {});
+      bar.update(5);
+      setInterval(() => bar.increment(1), 5);
+      setTimeout(() => process.kill(process.pid, 'SIGINT'), 100);
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.signal, 'SIGINT', `status ${r.status}: ${r.stderr}`);
+    const { lines, wrapOff } = screen(r.stderr);
+    assert.deepEqual(lines, [''], JSON.stringify(r.stderr.slice(-200)));
+    assert.equal(wrapOff, false);
+  });
+
+  it('lets Ctrl-C end synchronous work under a bar at once (withSignalBreaks)', async () => {
+    const script = `
+      const url = ${JSON.stringify(pathToFileURL(join(DIST, 'src', 'node', 'terminal_bar.js')).href)};
+      const { TerminalBar, withSignalBreaks } = await import(url);
+      process.stderr.isTTY = true;
+      const bar = new TerminalBar(' {value}/{total}');
+      bar.start(400, 0, {});
+      console.log('started');
+      for await (const i of withSignalBreaks(Array.from({ length: 400 }, (_, i) => i))) {
+        const until = Date.now() + 25;
+        while (Date.now() < until);
+        bar.update(i + 1);
+      }
+      console.log('finished');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = Date.now();
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('started')) child.kill('SIGINT');
+    });
+    const signal = await ended;
+    assert.equal(signal, 'SIGINT');
+    assert.ok(!stdout.includes('finished'));
+    // 400 × 25 ms = 10 s of work: the signal must be taken within the next break.
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(screen(stderr).lines, ['']);
+  });
+});
