@@ -1,16 +1,20 @@
 /**
  * Progress bars on a terminal: what is left on the screen once the bar is done, when a note or error is written while
- * it is drawn, and when Ctrl-C ends the process under it. The screen is replayed from the bytes written (a small terminal model), as a user would see it.
+ * it is drawn, when Ctrl-C ends the process under it, and that `classify eval` / `classify predict` draw one over their
+ * texts. The screen is replayed from the bytes written (a small terminal model), as a user would see it.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { progressBar } from '../src/node/callbacks.js';
 import { makeOutput } from '../src/cli/output.js';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(DIST, 'src', 'cli', 'main.js');
 
 /**
  * The lines a terminal `width` columns wide shows after `bytes` (a line feed also returns the carriage, as a terminal's
@@ -177,4 +181,74 @@ describe('progress bar on a terminal', () => {
     assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
     assert.deepEqual(screen(stderr).lines, ['']);
   });
+});
+
+/** `script` runs a command on a pseudo-terminal (util-linux); without it the terminal tests of the CLI are skipped. */
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
+
+describe('classify eval and predict on a terminal', { skip: SCRIPT === undefined && 'no script(1)' }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-progress-'));
+    const rows = ['text,label'];
+    for (let i = 0; i < 120; i++)
+      rows.push(`${i % 2 ? 'good fine film' : 'bad dull plot'} number ${i},${i % 2}`);
+    writeFileSync(join(dir, 'data.csv'), rows.join('\n') + '\n');
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'classify', 'train', join(dir, 'data.csv'), '--out', join(dir, 'm'), '--epochs', '1'].concat([
+        '--units',
+        '4',
+        '--embedding-dim',
+        '4',
+        '--threads',
+        '1',
+        '-q',
+      ]),
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `recur ARGS` on a terminal, stdout to a file: what the terminal showed, and the file. */
+  function onTerminal(args: string[]): { terminal: string; stdout: string; status: number | null } {
+    const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    const outFile = join(dir, 'stdout.txt');
+    const command = [process.execPath, CLI, ...args].map(quote).join(' ') + ` > ${quote(outFile)}`;
+    const r = spawnSync(SCRIPT!, ['-qc', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+    return { terminal: r.stdout, stdout: readFileSync(outFile, 'utf8'), status: r.status };
+  }
+
+  for (const [name, args] of [
+    [
+      'eval',
+      (d: string) => ['classify', 'eval', join(d, 'm'), join(d, 'data.csv'), '-b', '4', '--threads', '1'],
+    ],
+    [
+      'predict',
+      (d: string) => [
+        'classify',
+        'predict',
+        join(d, 'm'),
+        '--input',
+        join(d, 'data.csv'),
+        '-b',
+        '4',
+        '--threads',
+        '1',
+      ],
+    ],
+  ] as const)
+    it(`${name} draws a bar over the texts, then clears it; --quiet and --json draw none`, () => {
+      const shown = onTerminal(args(dir));
+      assert.equal(shown.status, 0, shown.terminal);
+      assert.match(shown.terminal, /\/120 texts \[[=.]+\] - ETA: [\d:-]+ - [\d,-]+ texts\/s/);
+      assert.deepEqual(screen(shown.terminal.replace(/\r\n/g, '\n')).lines.slice(-1), ['']);
+      for (const flag of ['--quiet', '--json']) {
+        const silent = onTerminal([...args(dir), flag]);
+        assert.equal(silent.status, 0, silent.terminal);
+        assert.doesNotMatch(silent.terminal, /texts \[/, flag);
+      }
+    });
 });
