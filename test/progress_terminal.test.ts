@@ -128,6 +128,19 @@ describe('progress bar on a terminal', () => {
     assert.deepEqual(screen(bytes, 40).lines, ['']);
   });
 
+  it('fills {speed} (items per second) and {eta_formatted}, as the forecast backtest and global bars use them', async () => {
+    let line = '';
+    await onFakeTerminal(async () => {
+      const bar = progressBar(' backtest {value}/{total} fits [{bar}] ETA {eta_formatted} - {speed} fits/s');
+      bar.start(20, 0, {});
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      bar.update(10);
+      line = (bar as unknown as { line(): string }).line();
+      bar.stop();
+    }, 120);
+    assert.match(line, /^ backtest 10\/20 fits \[=+\.+\] ETA 0:\d\d - [\d.,]+ fits\/s$/);
+  });
+
   it('is cleared when Ctrl-C ends the process under it, which still dies by the signal', () => {
     const script = `
       const { progressBar } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'src', 'node', 'callbacks.js')).href)});

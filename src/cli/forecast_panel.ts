@@ -336,7 +336,7 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
       }
       if (!bar) {
         bar = progressBar(
-          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss}',
+          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss} - {speed} epochs/s',
         );
         bar.start(total, 0, { stage: p.stage, loss: '—' });
       }

@@ -40,7 +40,8 @@ export function clock(seconds: number): string {
 
 /**
  * A bar over `total` items. The format names fields in braces: `{value}`, `{total}`, `{bar}`, `{percentage}`,
- * `{eta_formatted}` (m:ss, from the speed over the last updates) and any payload key.
+ * `{eta_formatted}` (m:ss, from the speed over the last updates), `{speed}` (items per second since the start) and
+ * any payload key.
  */
 export class TerminalBar {
   private value = 0;
@@ -48,6 +49,8 @@ export class TerminalBar {
   private payload: BarPayload = {};
   private live = false;
   private lastDraw = 0;
+  private startedAt = 0;
+  private startValue = 0;
   /** Recent (time, value) points, for the ETA. */
   private readonly recent: [number, number][] = [];
   private readonly etaBuffer: number;
@@ -72,6 +75,8 @@ export class TerminalBar {
     this.payload = { ...payload };
     this.recent.length = 0;
     this.recent.push([Date.now(), value]);
+    this.startedAt = Date.now();
+    this.startValue = value;
     this.live = true;
     liveBars.add(this);
     watchSignals();
@@ -117,6 +122,15 @@ export class TerminalBar {
     return ((this.total - this.value) * (t1 - t0)) / 1000 / (v1 - v0);
   }
 
+  /** Items per second since the start ('-' before any). */
+  private speed(): string {
+    const seconds = (Date.now() - this.startedAt) / 1000;
+    const done = this.value - this.startValue;
+    if (!(done > 0 && seconds > 0)) return '-';
+    const perSecond = done / seconds;
+    return perSecond >= 10 ? Math.round(perSecond).toLocaleString('en-US') : perSecond.toFixed(1);
+  }
+
   /** The bar's line as it reads now, cut to the terminal's width. */
   line(): string {
     const progress = this.total > 0 ? Math.min(1, Math.max(0, this.value / this.total)) : 0;
@@ -128,6 +142,7 @@ export class TerminalBar {
       bar: '='.repeat(filled) + '.'.repeat(this.barSize - filled),
       percentage: Math.floor(progress * 100),
       eta_formatted: clock(this.eta()),
+      speed: this.speed(),
     };
     const text = this.format.replace(/\{(\w+)\}/g, (m, key: string) =>
       fields[key] !== undefined ? String(fields[key]) : m,
