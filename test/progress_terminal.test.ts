@@ -199,6 +199,18 @@ describe('progress bar on a terminal', () => {
 /** `script` runs a command on a pseudo-terminal (util-linux); without it the terminal tests of the CLI are skipped. */
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 
+/** `recur ARGS` on a terminal, stdout to a file in `dir`: what the terminal showed, and the file. */
+function onTerminal(
+  dir: string,
+  args: string[],
+): { terminal: string; stdout: string; status: number | null } {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const outFile = join(dir, 'stdout.txt');
+  const command = [process.execPath, CLI, ...args].map(quote).join(' ') + ` > ${quote(outFile)}`;
+  const r = spawnSync(SCRIPT!, ['-qc', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  return { terminal: r.stdout, stdout: readFileSync(outFile, 'utf8'), status: r.status };
+}
+
 describe('classify eval and predict on a terminal', { skip: SCRIPT === undefined && 'no script(1)' }, () => {
   let dir = '';
   before(() => {
@@ -224,15 +236,6 @@ describe('classify eval and predict on a terminal', { skip: SCRIPT === undefined
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** `recur ARGS` on a terminal, stdout to a file: what the terminal showed, and the file. */
-  function onTerminal(args: string[]): { terminal: string; stdout: string; status: number | null } {
-    const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-    const outFile = join(dir, 'stdout.txt');
-    const command = [process.execPath, CLI, ...args].map(quote).join(' ') + ` > ${quote(outFile)}`;
-    const r = spawnSync(SCRIPT!, ['-qc', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
-    return { terminal: r.stdout, stdout: readFileSync(outFile, 'utf8'), status: r.status };
-  }
-
   for (const [name, args] of [
     [
       'eval',
@@ -254,14 +257,69 @@ describe('classify eval and predict on a terminal', { skip: SCRIPT === undefined
     ],
   ] as const)
     it(`${name} draws a bar over the texts, then clears it; --quiet and --json draw none`, () => {
-      const shown = onTerminal(args(dir));
+      const shown = onTerminal(dir, args(dir));
       assert.equal(shown.status, 0, shown.terminal);
       assert.match(shown.terminal, /\/120 texts \[[=.]+\] - ETA: [\d:-]+ - [\d,-]+ texts\/s/);
       assert.deepEqual(screen(shown.terminal.replace(/\r\n/g, '\n')).lines.slice(-1), ['']);
       for (const flag of ['--quiet', '--json']) {
-        const silent = onTerminal([...args(dir), flag]);
+        const silent = onTerminal(dir, [...args(dir), flag]);
         assert.equal(silent.status, 0, silent.terminal);
         assert.doesNotMatch(silent.terminal, /texts \[/, flag);
       }
     });
+});
+
+describe('forecast predict on a terminal', { skip: SCRIPT === undefined && 'no script(1)' }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-progress-fc-'));
+    // 40 made-up monthly series (an index column): 3 train a panel forecaster, all 40 are forecast with it.
+    const rows = ['id,t,value'];
+    for (let s = 0; s < 40; s++)
+      for (let t = 1; t <= 48; t++)
+        rows.push(
+          `S${s},${t},${(100 + s + 10 * Math.sin((2 * Math.PI * t) / 12) + 0.5 * t + ((t * 7 + s * 3) % 5)).toFixed(3)}`,
+        );
+    writeFileSync(join(dir, 'all.csv'), rows.join('\n') + '\n');
+    writeFileSync(join(dir, 'three.csv'), rows.slice(0, 1 + 3 * 48).join('\n') + '\n');
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'forecast',
+        join(dir, 'three.csv'),
+        '--id-column',
+        'id',
+        '--season',
+        '12',
+        '--horizon',
+        '6',
+      ].concat([
+        '--candidates',
+        'ets,theta',
+        '--holdout',
+        '0',
+        '--out',
+        join(dir, 'fc'),
+        '-q',
+        '--threads',
+        '1',
+      ]),
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('draws a bar over the series (ETA, series/s), then clears it; --json draws none', () => {
+    const args = ['forecast', 'predict', join(dir, 'fc'), join(dir, 'all.csv')];
+    const shown = onTerminal(dir, args);
+    assert.equal(shown.status, 0, shown.terminal);
+    assert.match(shown.terminal, /\/40 series \[[=.]+\] - ETA: [\d:-]+ - [\d.,-]+ series\/s/);
+    assert.match(shown.stdout, /^S39 /m);
+    const json = onTerminal(dir, [...args, '--json']);
+    assert.equal(json.status, 0, json.terminal);
+    assert.doesNotMatch(json.terminal, /series \[/);
+    for (const line of json.stdout.trim().split('\n')) JSON.parse(line);
+  });
 });
