@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { progressBar } from '../src/node/callbacks.js';
+import { BatchProgress, progressBar } from '../src/node/callbacks.js';
 import { makeOutput } from '../src/cli/output.js';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,6 +67,12 @@ function screen(bytes: string, width = 60): { lines: string[]; wrapOff: boolean 
   return { lines: lines.map((l) => l.join('').trimEnd()), wrapOff: !wrap };
 }
 
+let written = '';
+/** What the fake terminal of onFakeTerminal has received so far. */
+function bytesSoFar(): string {
+  return written;
+}
+
 /** Runs `f` with process.stderr a terminal `width` wide whose bytes are collected; returns them. */
 async function onFakeTerminal(f: () => Promise<void> | void, width = 60): Promise<string> {
   const stderr = process.stderr as NodeJS.WriteStream & { isTTY: boolean; columns: number };
@@ -74,6 +80,7 @@ async function onFakeTerminal(f: () => Promise<void> | void, width = 60): Promis
   let bytes = '';
   stderr.write = ((chunk: string | Uint8Array): boolean => {
     bytes += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    written = bytes;
     return true;
   }) as typeof stderr.write;
   stderr.isTTY = true;
@@ -139,6 +146,20 @@ describe('progress bar on a terminal', () => {
       bar.stop();
     }, 120);
     assert.match(line, /^ backtest 10\/20 fits \[=+\.+\] ETA 0:\d\d - [\d.,]+ fits\/s$/);
+  });
+
+  it("keeps a caller's own {speed}: training's bar shows samples/s, not batches/s", async () => {
+    let line = '';
+    await onFakeTerminal(async () => {
+      // One batch of one: its end is drawn at once.
+      const progress = new BatchProgress(1, 'samples', process.stderr, true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // One batch of a million rows: a million samples over well under ten seconds, whatever the machine.
+      progress.add(0, { loss: 2, size: 1_000_000 });
+      line = screen(bytesSoFar(), 120).lines[0];
+      progress.stop();
+    }, 120);
+    assert.match(line, /loss: 2\.0000 - \d{1,3}(,\d{3})+ samples\/s$/);
   });
 
   it('is cleared when Ctrl-C ends the process under it, which still dies by the signal', () => {

@@ -135,14 +135,15 @@ export class TerminalBar {
   line(): string {
     const progress = this.total > 0 ? Math.min(1, Math.max(0, this.value / this.total)) : 0;
     const filled = Math.round(progress * this.barSize);
+    // A payload field of the same name (a caller's own speed or ETA) wins over the bar's.
     const fields: BarPayload = {
-      ...this.payload,
       value: this.value,
       total: this.total,
       bar: '='.repeat(filled) + '.'.repeat(this.barSize - filled),
       percentage: Math.floor(progress * 100),
       eta_formatted: clock(this.eta()),
       speed: this.speed(),
+      ...this.payload,
     };
     const text = this.format.replace(/\{(\w+)\}/g, (m, key: string) =>
       fields[key] !== undefined ? String(fields[key]) : m,
