@@ -288,6 +288,40 @@ describe('classify eval and predict on a terminal', { skip: SCRIPT === undefined
         assert.doesNotMatch(silent.terminal, /texts \[/, flag);
       }
     });
+  it("eval of an ensemble draws a bar for each member's own pass too", () => {
+    const ens = join(dir, 'ens');
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'classify',
+        'train',
+        join(dir, 'data.csv'),
+        '--out',
+        ens,
+        '--epochs',
+        '1',
+        '--ensemble',
+        '2',
+      ].concat(['--units', '4', '--embedding-dim', '4', '--threads', '1', '-q']),
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const shown = onTerminal(dir, [
+      'classify',
+      'eval',
+      ens,
+      join(dir, 'data.csv'),
+      '-b',
+      '4',
+      '--threads',
+      '1',
+    ]);
+    assert.equal(shown.status, 0, shown.terminal);
+    for (const member of ['1/2', '2/2'])
+      assert.match(shown.terminal, new RegExp(`member ${member} \\d+/120 texts \\[`));
+    assert.match(shown.stdout, /each member alone/);
+  });
 });
 
 describe('forecast predict on a terminal', { skip: SCRIPT === undefined && 'no script(1)' }, () => {

@@ -825,19 +825,20 @@ export interface ClassifyEvalOptions extends Omit<ColumnChoice, 'labelSeparator'
 
 /**
  * The network's class probabilities [texts × classes] for `texts` (`sequences`: as the model reads them), on a worker
- * pool when the batches are worth one (classify predict's rule, and its numbers: the pool computes the one-thread
+ * pool holding the model in `dir` (null: never) when the batches are worth one (classify predict's rule, and its numbers: the pool computes the one-thread
  * batches), else here. When `show`, on a terminal, for more than one batch: a bar over the texts (done, ETA, texts/s),
  * this thread then working in runs of a few whole batches of the one-thread call's length order — the same batches,
  * the same numbers — between which the bar draws and a Ctrl-C can end the run.
  */
 async function probabilitiesWithProgress(
-  dir: string,
+  dir: string | null,
   model: ClassifierModels,
   classes: readonly string[],
   texts: readonly string[],
   sequences: readonly Int32Array[],
   o: { batchSize: number; threads?: number | undefined },
   show: boolean,
+  label = '',
 ): Promise<Float32Array> {
   const K = classes.length;
   const progress = new CountProgress(
@@ -845,6 +846,7 @@ async function probabilitiesWithProgress(
     'texts',
     process.stderr,
     show && texts.length > o.batchSize && process.stderr.isTTY === true,
+    label,
   );
   try {
     const work = {
@@ -853,9 +855,12 @@ async function probabilitiesWithProgress(
       batchSize: o.batchSize,
       ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
     };
-    const pooled = await withInferencePool(dir, 'classify', work, (pool, m) =>
-      pool.classify(m, texts, o.batchSize, progress.shown ? (n) => progress.add(n) : undefined),
-    );
+    const pooled =
+      dir === null
+        ? null
+        : await withInferencePool(dir, 'classify', work, (pool, m) =>
+            pool.classify(m, texts, o.batchSize, progress.shown ? (n) => progress.add(n) : undefined),
+          );
     const p = new Float32Array(texts.length * K);
     if (pooled) {
       pooled.forEach((r, i) => classes.forEach((c, k) => (p[i * K + k] = r.probabilities[c])));
@@ -934,6 +939,18 @@ export async function classifyEval(
     );
   const s = prepare(evalData, classes, tokenizer, meta.settings);
   const p = await probabilitiesWithProgress(dir, model, classes, s.texts, s.sequences, o, out.progress);
+  // An ensemble's members are then scored alone, each as long as the ensemble's pass: a bar each.
+  const memberBar = (member: Sequential, i: number, of: number): Promise<Float32Array> =>
+    probabilitiesWithProgress(
+      null,
+      member,
+      classes,
+      s.texts,
+      s.sequences,
+      o,
+      out.progress,
+      ` member ${i + 1}/${of}`,
+    );
   if (s.targets) {
     const threshold = o.threshold ?? DEFAULT_THRESHOLD;
     let mlBaselines: MultiLabelEvaluationReport['baselines'] = null;
@@ -952,7 +969,7 @@ export async function classifyEval(
       baselines: mlBaselines,
     };
     const members = ensemble
-      ? memberFigures(loaded, s.sequences, { targets: s.targets }, threshold, o.batchSize)
+      ? await memberFigures(loaded, s.sequences, { targets: s.targets }, threshold, o.batchSize, memberBar)
       : undefined;
     if (o.json) out.json({ ...report, ...(members && { members }) });
     else {
@@ -977,7 +994,7 @@ export async function classifyEval(
     baselines,
   };
   const members = ensemble
-    ? memberFigures(loaded, s.sequences, { labels: s.labels }, 0.5, o.batchSize)
+    ? await memberFigures(loaded, s.sequences, { labels: s.labels }, 0.5, o.batchSize, memberBar)
     : undefined;
   if (o.json) out.json({ ...report, ...(members && { members }) });
   else {

@@ -194,9 +194,14 @@ export class CountProgress {
     unit: string,
     stream: BarStream = process.stderr,
     show = true,
+    /** Goes before the count, e.g. ' member 2/5'. */
+    label = '',
   ) {
     if (!show || total <= 0) return;
-    this.bar = progressBar(` {value}/{total} ${unit} [{bar}] - ETA: {eta_clock} - {speed} ${unit}/s`, stream);
+    this.bar = progressBar(
+      `${label} {value}/{total} ${unit} [{bar}] - ETA: {eta_clock} - {speed} ${unit}/s`,
+      stream,
+    );
     this.bar.start(total, 0, { speed: '-', eta_clock: '--:--' });
   }
 
