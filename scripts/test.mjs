@@ -59,6 +59,7 @@ const ONCE = [
   'carried_states_fuzz',
   'apps_cli',
   'classify_cli',
+  'progress_terminal',
   'classify_ensemble',
   'classify_fuzz',
   'classify_multilabel',

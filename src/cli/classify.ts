@@ -45,7 +45,7 @@ import {
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
 import { ensembleProbabilities, type ClassifierModels } from '../classify/ensemble.js';
-import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
+import { DEFAULT_THRESHOLD, classificationsOf, labelsAtThreshold } from '../classify/predict.js';
 import {
   buildClassifier,
   classWeightsFor,
@@ -77,7 +77,9 @@ import {
   type ColumnChoice,
   type LoadedTexts,
 } from '../node/classify_data.js';
-import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { CountProgress, CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
+import { yieldToSignals } from '../node/terminal_bar.js';
+import { DECODE_RUN_BATCHES } from '../inference/pool.js';
 import { isEnsembleDir, loadClassifierDir, type LoadedClassifier } from '../node/classifier_dir.js';
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { withInferencePool } from '../node/inference_pool.js';
@@ -861,30 +863,69 @@ export interface ClassifyEvalOptions extends Omit<ColumnChoice, 'labelSeparator'
 }
 
 /**
- * The network's class probabilities [texts × classes] on a prepared split, on a worker pool when the batches are
- * worth one (classify predict's rule, and its numbers: the pool computes the one-thread batches), else here.
+ * The network's class probabilities [texts × classes] for `texts` (`sequences`: as the model reads them), on a worker
+ * pool holding the model in `dir` (null: never) when the batches are worth one (classify predict's rule, and its numbers: the pool computes the one-thread
+ * batches), else here. When `show`, on a terminal, for more than one batch: a bar over the texts (done, ETA, texts/s),
+ * this thread then working in runs of a few whole batches of the one-thread call's length order — the same batches,
+ * the same numbers — between which the bar draws and a Ctrl-C can end the run.
  */
-async function splitProbabilities(
-  dir: string,
+async function probabilitiesWithProgress(
+  dir: string | null,
   model: ClassifierModels,
   classes: readonly string[],
-  s: Split,
-  o: Pick<ClassifyEvalOptions, 'batchSize' | 'threads'>,
+  texts: readonly string[],
+  sequences: readonly Int32Array[],
+  o: { batchSize: number; threads?: number | undefined },
+  show: boolean,
+  label = '',
 ): Promise<Float32Array> {
   const K = classes.length;
-  const work = {
-    threads: o.threads ?? defaultThreads(),
-    items: s.texts.length,
-    batchSize: o.batchSize,
-    ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
-  };
-  const pooled = await withInferencePool(dir, 'classify', work, (pool, m) =>
-    pool.classify(m, s.texts, o.batchSize),
+  const progress = new CountProgress(
+    texts.length,
+    'texts',
+    process.stderr,
+    show && texts.length > o.batchSize && process.stderr.isTTY === true,
+    label,
   );
-  if (!pooled) return ensembleProbabilities(model, s.sequences, K, o.batchSize);
-  const p = new Float32Array(pooled.length * K);
-  pooled.forEach((r, i) => classes.forEach((c, k) => (p[i * K + k] = r.probabilities[c])));
-  return p;
+  try {
+    const work = {
+      threads: o.threads ?? defaultThreads(),
+      items: texts.length,
+      batchSize: o.batchSize,
+      ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
+    };
+    const pooled =
+      dir === null
+        ? null
+        : await withInferencePool(dir, 'classify', work, (pool, m) =>
+            pool.classify(m, texts, o.batchSize, progress.shown ? (n) => progress.add(n) : undefined),
+          );
+    const p = new Float32Array(texts.length * K);
+    if (pooled) {
+      pooled.forEach((r, i) => classes.forEach((c, k) => (p[i * K + k] = r.probabilities[c])));
+      return p;
+    }
+    if (!progress.shown) return ensembleProbabilities(model, sequences, K, o.batchSize);
+    const order = Array.from(sequences, (_, i) => i).sort(
+      (a, b) => sequences[a].length - sequences[b].length || a - b,
+    );
+    const runRows = o.batchSize * DECODE_RUN_BATCHES;
+    for (let from = 0; from < order.length; from += runRows) {
+      const rows = order.slice(from, from + runRows);
+      const part = ensembleProbabilities(
+        model,
+        rows.map((r) => sequences[r]),
+        K,
+        o.batchSize,
+      );
+      rows.forEach((r, i) => p.set(part.subarray(i * K, (i + 1) * K), r * K));
+      progress.add(rows.length);
+      await yieldToSignals();
+    }
+    return p;
+  } finally {
+    progress.stop();
+  }
 }
 
 /** `recur classify eval DIR [DATA]`: the model on DATA (default: its test split), next to the baselines. */
@@ -936,7 +977,19 @@ export async function classifyEval(
       Array.from({ length: o.limit }, (_, i) => i),
     );
   const s = prepare(evalData, classes, tokenizer, meta.settings);
-  const p = await splitProbabilities(dir, model, classes, s, o);
+  const p = await probabilitiesWithProgress(dir, model, classes, s.texts, s.sequences, o, out.progress);
+  // An ensemble's members are then scored alone, each as long as the ensemble's pass: a bar each.
+  const memberBar = (member: Sequential, i: number, of: number): Promise<Float32Array> =>
+    probabilitiesWithProgress(
+      null,
+      member,
+      classes,
+      s.texts,
+      s.sequences,
+      o,
+      out.progress,
+      ` member ${i + 1}/${of}`,
+    );
   if (s.targets) {
     const threshold = o.threshold ?? DEFAULT_THRESHOLD;
     let mlBaselines: MultiLabelEvaluationReport['baselines'] = null;
@@ -955,7 +1008,7 @@ export async function classifyEval(
       baselines: mlBaselines,
     };
     const members = ensemble
-      ? memberFigures(loaded, s.sequences, { targets: s.targets }, threshold, o.batchSize)
+      ? await memberFigures(loaded, s.sequences, { targets: s.targets }, threshold, o.batchSize, memberBar)
       : undefined;
     if (o.json) out.json({ ...report, ...(members && { members }) });
     else {
@@ -980,7 +1033,7 @@ export async function classifyEval(
     baselines,
   };
   const members = ensemble
-    ? memberFigures(loaded, s.sequences, { labels: s.labels }, 0.5, o.batchSize)
+    ? await memberFigures(loaded, s.sequences, { labels: s.labels }, 0.5, o.batchSize, memberBar)
     : undefined;
   if (o.json) out.json({ ...report, ...(members && { members }) });
   else {
@@ -997,6 +1050,8 @@ export interface ClassifyPredictOptions {
   textColumn?: string;
   batchSize: number;
   json?: boolean;
+  /** No progress bar. */
+  quiet?: boolean;
   /** Worker threads (default all cores); the texts' batches are split over them, with the one-thread answers. */
   threads?: number;
 }
@@ -1040,18 +1095,23 @@ export async function classifyPredict(
   if (lines.length === 0)
     throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
   const inputs = lines.filter((l) => l.trim() !== '');
-  const work = {
-    threads: o.threads ?? defaultThreads(),
-    items: inputs.length,
-    batchSize: o.batchSize,
-    ...(o.threads === undefined ? { minBatchesPerWorker: PREDICT_POOL_MIN_BATCHES } : {}),
-  };
+  const sequences = inputs.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating));
   const results =
     inputs.length === 0
       ? []
-      : ((await withInferencePool(dir, 'classify', work, (pool, m) =>
-          pool.classify(m, inputs, o.batchSize),
-        )) ?? classifyTexts(model, meta, inputs, o.batchSize, tokenizer));
+      : classificationsOf(
+          meta,
+          inputs,
+          await probabilitiesWithProgress(
+            dir,
+            model,
+            meta.classes,
+            inputs,
+            sequences,
+            o,
+            o.quiet !== true && o.json !== true,
+          ),
+        );
   const sep = meta.data.labelSeparator ?? '|';
   const out = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;

@@ -19,17 +19,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { encodeLabelSets, encodeLabels, type LabelledTexts } from '../classify/dataset.js';
-import { MEMBERS_DIR } from '../classify/ensemble.js';
+import { MEMBERS_DIR, ensembleProbabilities } from '../classify/ensemble.js';
 import {
   baselineScores,
   multiLabelBaselineScores,
   multiLabelNetworkReport,
+  multiLabelProbabilityReport,
   networkReport,
+  probabilityReport,
   type EvaluationReport,
   type MultiLabelEvaluationReport,
 } from '../classify/evaluate.js';
 import { parseClassifierMetadata } from '../classify/metadata.js';
 import { resetLayerNames } from '../layers/layer.js';
+import type { Sequential } from '../models/sequential.js';
 import { loadClassifierDir, readEnsembleRecord, type LoadedClassifier } from '../node/classifier_dir.js';
 import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
@@ -179,7 +182,7 @@ export async function classifyTrainEnsemble(
     );
     out.json({ event: 'time-limit', members_finished: finished, members: N });
   }
-  scoreEnsemble(outDir, o, out, trainSeconds, cpuSeconds);
+  await scoreEnsemble(outDir, o, out, trainSeconds, cpuSeconds);
   out.info(
     `Done in ${trainSeconds.toFixed(0)} s. Ensemble of ${finished.length}: ${outDir}. Classify with: recur classify predict ${outDir} "some text"`,
   );
@@ -187,13 +190,13 @@ export async function classifyTrainEnsemble(
 }
 
 /** The ensemble on its test split (and each member, to show what averaging bought), next to the baselines. */
-function scoreEnsemble(
+async function scoreEnsemble(
   outDir: string,
   o: ClassifyTrainOptions,
   out: Output,
   trainSeconds: number,
   cpuSeconds: number,
-): void {
+): Promise<void> {
   const c = loadClassifierDir(outDir);
   const meta = c.meta;
   const members = Array.isArray(c.models) ? c.models : [c.models];
@@ -219,7 +222,7 @@ function scoreEnsemble(
         test.targets,
       ),
     };
-    const each = memberFigures(c, test.sequences, { targets: test.targets });
+    const each = await memberFigures(c, test.sequences, { targets: test.targets });
     if (!o.json && !o.quiet) {
       process.stdout.write(multiLabelTable(report, meta.classes, title) + '\n');
       process.stdout.write(memberTable(each) + '\n');
@@ -237,7 +240,7 @@ function scoreEnsemble(
       meta.classes.length,
     ),
   };
-  const each = memberFigures(c, test.sequences, { labels: test.labels });
+  const each = await memberFigures(c, test.sequences, { labels: test.labels });
   if (!o.json && !o.quiet) {
     process.stdout.write(reportTable(report, meta.classes, title) + '\n');
     process.stdout.write(memberTable(each) + '\n');
@@ -256,29 +259,36 @@ export interface MemberFigures {
 
 /**
  * Each member of a loaded ensemble alone on the same sequences: accuracy and macro-F1 (single-label) or micro- and
- * macro-F1 (multi-label, at `threshold`).
+ * macro-F1 (multi-label, at `threshold`). `probabilities` computes a member's (default: at once, here); `classify
+ * eval` passes its own, with a progress bar.
  */
-export function memberFigures(
+export async function memberFigures(
   c: LoadedClassifier,
   sequences: readonly Int32Array[],
   truth: { labels: Int32Array } | { targets: Uint8Array },
   threshold = 0.5,
   batchSize?: number,
-): MemberFigures[] {
+  probabilities: (member: Sequential, index: number, of: number) => Promise<Float32Array> = (m) =>
+    Promise.resolve(ensembleProbabilities(m, sequences, c.meta.classes.length, batchSize)),
+): Promise<MemberFigures[]> {
   const members = Array.isArray(c.models) ? c.models : [c.models];
   const seeds = c.ensemble?.memberSeeds ?? [];
   const classes = c.meta.classes;
-  return members.map((m, i) => {
+  const out: MemberFigures[] = [];
+  for (const [i, m] of members.entries()) {
     const d = c.memberDirs[i];
     const member = Number(d.slice(d.lastIndexOf('/') + 1));
     const seed = seeds[member - 1];
+    const p = await probabilities(m, i, members.length);
     if ('targets' in truth) {
-      const r = multiLabelNetworkReport(m, classes, sequences, truth.targets, threshold, batchSize);
-      return { member, seed, micro_f1: r.micro_f1, macro_f1: r.macro_f1 };
+      const r = multiLabelProbabilityReport(classes, truth.targets, p, threshold);
+      out.push({ member, seed, micro_f1: r.micro_f1, macro_f1: r.macro_f1 });
+    } else {
+      const r = probabilityReport(classes, truth.labels, p);
+      out.push({ member, seed, accuracy: r.accuracy, macro_f1: r.macro_f1 });
     }
-    const r = networkReport(m, classes, sequences, truth.labels, batchSize);
-    return { member, seed, accuracy: r.accuracy, macro_f1: r.macro_f1 };
-  });
+  }
+  return out;
 }
 
 /** The members' own figures, one row each, after the ensemble's table. */

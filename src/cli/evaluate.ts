@@ -4,8 +4,9 @@
  * it from --corpus or --chars, as `recur generate` does. Characters the model never saw are left out and counted (or refused with
  * `--unknown error`), so a model can be scored on another book.
  */
-import type { Sequential } from '../models/sequential.js';
+import type { BatchDataset, Sequential } from '../models/sequential.js';
 import { BatchProgress } from '../node/callbacks.js';
+import { withSignalBreaks } from '../node/terminal_bar.js';
 import { defaultThreads } from '../node/pool.js';
 import { textFileChunks } from '../node/text_file.js';
 import { TextCorpus, type SyncBatchDataset } from '../text/corpus.js';
@@ -60,8 +61,13 @@ async function scoreWithProgress(model: Sequential, data: SyncBatchDataset, out:
     process.stderr,
     out.progress && process.stderr.isTTY,
   );
+  // Scoring is synchronous batch after batch: the breaks let a Ctrl-C end it (and clear the bar) at once.
+  const withBreaks: BatchDataset = {
+    ...(data.batchesPerEpoch !== undefined ? { batchesPerEpoch: data.batchesPerEpoch } : {}),
+    batches: (epoch) => withSignalBreaks(data.batches(epoch)),
+  };
   try {
-    return (await model.evaluateDataset(data, { onBatchEnd: (b, logs) => progress.add(b, logs) })).loss;
+    return (await model.evaluateDataset(withBreaks, { onBatchEnd: (b, logs) => progress.add(b, logs) })).loss;
   } finally {
     progress.stop();
   }

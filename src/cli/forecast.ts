@@ -389,7 +389,9 @@ function backtestProgress(
       stop: () => undefined,
     };
   }
-  const bar = progressBar(' backtest {value}/{total} fits [{bar}] {eta_formatted} - {name}');
+  const bar = progressBar(
+    ' backtest {value}/{total} fits [{bar}] ETA {eta_formatted} - {speed} fits/s - {name}',
+  );
   bar.start(total, 0, { name: '' });
   return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
 }

@@ -7,8 +7,8 @@
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
  */
 import { availableParallelism } from 'node:os';
-import type cliProgress from 'cli-progress';
 import { progressBar } from '../node/callbacks.js';
+import type { TerminalBar } from '../node/terminal_bar.js';
 import { COMBINATION } from '../forecast/auto.js';
 import { BASELINES, type BaselineName } from '../forecast/baselines.js';
 import { FORECAST_DEFAULTS } from '../forecast/network.js';
@@ -303,7 +303,7 @@ function seriesProgress(
 function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): void; stop(): void } {
   if (!out.progress) return { tick: () => undefined, stop: () => undefined };
   const t0 = Date.now();
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: TerminalBar | undefined;
   let stopped = false;
   // Epochs finished over both models' members (with several threads they train at once, so ticks interleave); each
   // (season, horizon) group of series adds its own two models.
@@ -325,7 +325,7 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
       }
       if (!bar) {
         bar = progressBar(
-          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss}',
+          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss} - {speed} epochs/s',
         );
         bar.start(total, 0, { stage: p.stage, loss: '—' });
       }

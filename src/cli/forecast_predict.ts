@@ -9,6 +9,8 @@
  * future after each history (the saved horizon's rows); its networks apply the regressions they were trained with. The outputs are `recur forecast`'s: the forecast CSV/JSON with intervals, --json, --chart.
  */
 import { writeFileAtomic } from '../node/atomic.js';
+import { CountProgress } from '../node/callbacks.js';
+import { yieldToSignals } from '../node/terminal_bar.js';
 import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import type { GlobalForecaster } from '../forecast/global.js';
 import { labelsAfter, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
@@ -339,6 +341,14 @@ async function predictPanel(
     });
   }
   const results: SeriesForecast[] = [];
+  // Re-estimating each series' statistical methods takes a while over thousands of series: a bar on a terminal.
+  const progress = new CountProgress(
+    jobs.length,
+    'series',
+    process.stderr,
+    out.progress && jobs.length > 1 && process.stderr.isTTY === true,
+  );
+  let lastBreak = Date.now();
   for (const j of jobs) {
     const t0 = Date.now();
     try {
@@ -368,7 +378,14 @@ async function predictPanel(
     } catch (e) {
       failures.push({ id: j.id, error: e instanceof Error ? e.message : String(e) });
     }
+    progress.add(1);
+    // The work is synchronous series after series: let a Ctrl-C end it (and clear the bar) at once.
+    if (progress.shown && Date.now() - lastBreak >= 100) {
+      await yieldToSignals();
+      lastBreak = Date.now();
+    }
   }
+  progress.stop();
   for (const f of failures) {
     out.error(failureLine(f));
     out.json({ id: f.id, error: f.error });

@@ -3,6 +3,7 @@
  * end in one line on stderr and an exit code (reportError).
  */
 import { InvalidInputError } from '../core/errors.js';
+import { writeAboveBars } from '../node/terminal_bar.js';
 import { TextFileError } from '../node/text_file.js';
 import { ChunkedText } from '../text/chunked_text.js';
 
@@ -38,8 +39,9 @@ export function reportError(e: unknown, debug: boolean): number {
       .filter((l) => !/^\s+at /.test(l))
       .join('\n')
       .trim();
-  process.stderr.write(`recur: ${message || err.name}\n`);
-  if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+  // Above a progress bar still drawn (the error ended the work under it), not into its line.
+  writeAboveBars(process.stderr, `recur: ${message || err.name}\n`);
+  if (debug && err.stack) writeAboveBars(process.stderr, `${err.stack}\n`);
   return err instanceof UsageError ||
     err instanceof InvalidInputError ||
     err instanceof TextFileError ||
@@ -64,11 +66,12 @@ export function makeOutput(opts: { quiet?: boolean; json?: boolean }): Output {
   const quiet = opts.quiet === true;
   return {
     progress: !json && !quiet,
+    // Notes and errors go above a progress bar being drawn, not into its line.
     info: (line) => {
-      if (!json && !quiet) process.stderr.write(line + '\n');
+      if (!json && !quiet) writeAboveBars(process.stderr, line + '\n');
     },
     error: (line) => {
-      if (!json) process.stderr.write(line + '\n');
+      if (!json) writeAboveBars(process.stderr, line + '\n');
     },
     sample: (title, text, fields = {}) => {
       if (json)

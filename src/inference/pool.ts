@@ -292,12 +292,14 @@ export class InferencePool {
   /**
    * Labels `texts` with a classifier, in their order: the texts are encoded here, sorted by token length as
    * `classifyTexts` does and cut into its batches; runs of whole batches are the workers' jobs (they return class
-   * probabilities), so every batch is the one the one-thread call computes — the same numbers.
+   * probabilities), so every batch is the one the one-thread call computes — the same numbers. `onClassified(n)`: a
+   * job of n texts came back (a caller's progress; its jobs are then a few batches each, so that it moves).
    */
   async classify(
     model: PooledModel,
     texts: readonly string[],
     batchSize = 128,
+    onClassified?: (count: number) => void,
   ): Promise<TextClassification[]> {
     const { meta, tokenizer } = this.entry(model, 'classify').classifier!;
     if (!(Number.isInteger(batchSize) && batchSize > 0))
@@ -310,7 +312,12 @@ export class InferencePool {
     );
     // Jobs of whole batches of the one-thread run, their rows in that run's order (so the worker's own length sort
     // keeps them as they are); a padded batch costs its rows × its longest text.
-    const jobs = shardRuns(order.length, batchSize, this.threads * JOBS_PER_WORKER);
+    const batches = Math.ceil(order.length / batchSize);
+    const jobs = shardRuns(
+      order.length,
+      batchSize,
+      Math.max(this.threads * JOBS_PER_WORKER, onClassified ? Math.ceil(batches / DECODE_RUN_BATCHES) : 0),
+    );
     const cost = (from: number, to: number): number => {
       let c = 0;
       for (let b = from; b < to; b += batchSize) {
@@ -322,14 +329,17 @@ export class InferencePool {
     const K = meta.classes.length;
     const parts = await this.deal(
       jobs.map(([from, to]) => cost(from, to)),
-      (j, slot) =>
-        this.post(slot, (id) => ({
+      async (j, slot) => {
+        const part = (await this.post(slot, (id) => ({
           type: 'classify',
           id,
           modelId: model.id,
           sequences: order.slice(jobs[j][0], jobs[j][1]).map((r) => sequences[r]),
           batchSize,
-        })) as Promise<Float32Array>,
+        }))) as Float32Array;
+        onClassified?.(jobs[j][1] - jobs[j][0]);
+        return part;
+      },
     );
     const p = new Float32Array(texts.length * K);
     parts.forEach((part, j) =>

@@ -1,34 +1,21 @@
 /** Callbacks that touch the file system or the terminal. */
 import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import { Callback, Monitor, type Logs, type MonitorMode } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
 import { writeFileAtomic } from './atomic.js';
 import { saveModel } from './model_io.js';
+import { clock, TerminalBar, type BarStream, type TerminalBarOptions } from './terminal_bar.js';
 
 /**
- * The one look of recur's progress bars (training, backtests, series, the global network): `format` is cli-progress's
- * template; `options` adds to or overrides the common ones (e.g. a longer etaBuffer).
+ * The one look of recur's progress bars (training, backtests, series, the global network): `format` is the bar's
+ * template (TerminalBar); `options` e.g. a longer etaBuffer.
  */
 export function progressBar(
   format: string,
-  stream: NodeJS.WritableStream = process.stderr,
-  options: cliProgress.Options = {},
-): cliProgress.SingleBar {
-  return new cliProgress.SingleBar(
-    {
-      stream,
-      format,
-      barCompleteChar: '=',
-      barIncompleteChar: '.',
-      barsize: 30,
-      hideCursor: false,
-      clearOnComplete: true,
-      fps: 5,
-      ...options,
-    },
-    cliProgress.Presets.legacy,
-  );
+  stream: BarStream = process.stderr,
+  options: TerminalBarOptions = {},
+): TerminalBar {
+  return new TerminalBar(format, stream, options);
 }
 
 export interface ModelCheckpointArgs {
@@ -152,18 +139,6 @@ export class CSVLogger extends Callback {
   }
 }
 
-/** Seconds as m:ss or h:mm:ss for an ETA ("--:--" when unknown). */
-function clock(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  return h > 0
-    ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`
-    : `${m}:${String(r).padStart(2, '0')}`;
-}
-
 /**
  * A Keras-like progress bar on stderr: batches done, running loss, samples per second and ETA; one summary line per
  * epoch. Without a terminal it prints only the summary lines.
@@ -212,22 +187,27 @@ export class ProgressBar extends Callback {
 export class CountProgress {
   private done = 0;
   private readonly started = Date.now();
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: TerminalBar | null = null;
 
   constructor(
     private readonly total: number,
     unit: string,
-    stream: NodeJS.WritableStream = process.stderr,
+    stream: BarStream = process.stderr,
     show = true,
+    /** Goes before the count, e.g. ' member 2/5'. */
+    label = '',
   ) {
     if (!show || total <= 0) return;
-    this.bar = progressBar(` {value}/{total} ${unit} [{bar}] - ETA: {eta_clock} - {speed} ${unit}/s`, stream);
+    this.bar = progressBar(
+      `${label} {value}/{total} ${unit} [{bar}] - ETA: {eta_clock} - {speed} ${unit}/s`,
+      stream,
+    );
     this.bar.start(total, 0, { speed: '-', eta_clock: '--:--' });
   }
 
   /** Whether a bar is drawn (a caller may skip work done only for it). */
   get shown(): boolean {
-    return this.bar !== null;
+    return this.bar?.isActive === true;
   }
 
   add(count: number): void {
@@ -257,12 +237,12 @@ export class BatchProgress {
   private lossSum = 0;
   private done = 0;
   private readonly started = Date.now();
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: TerminalBar | null = null;
 
   constructor(
     private readonly total: number,
     private readonly unit: string,
-    stream: NodeJS.WritableStream = process.stderr,
+    stream: BarStream = process.stderr,
     show = true,
   ) {
     if (!show || total <= 0) return;
