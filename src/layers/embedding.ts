@@ -3,6 +3,7 @@
  * scatter-add backward. Caches the indices. With `maskZero` (Keras mask_zero) id 0 is padding: the output mask is
  * ids ≠ 0, so recurrent layers downstream skip those steps (id 0 still has its row, as in Keras).
  */
+import { describeValue } from '../core/errors.js';
 import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
@@ -79,7 +80,7 @@ export class Embedding extends Layer {
     const maskZero = args.maskZero ?? false;
     if (typeof maskZero !== 'boolean')
       throw new Error(
-        `embedding '${this.name}': 'maskZero' must be true or false, got ${JSON.stringify(maskZero)}`,
+        `embedding '${this.name}': 'maskZero' must be true or false, got ${describeValue(maskZero)}`,
       );
     this.maskZero = maskZero;
   }

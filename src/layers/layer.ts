@@ -11,7 +11,7 @@ import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
 
 export type LayerShape = readonly (number | null)[];
@@ -184,6 +184,10 @@ export class StepState {
     readonly width: number,
     readonly opts: Readonly<StepOptions>,
   ) {
+    if (!(Number.isInteger(rows) && rows >= 0))
+      throw new InvalidInputError(
+        `layer '${layer.name}': a step state's rows must be an integer ≥ 0, got ${describeValue(rows)}`,
+      );
     const size = layer.stateSize();
     this.states = layer.stateNames.map(() => kernels().allocPersistent(rows * size));
     this.active = rows;
@@ -235,7 +239,7 @@ function checkShapeOption(prefix: string, name: string, key: string, shape: unkn
     shape.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0));
   if (!ok)
     throw new InvalidInputError(
-      `${prefix} '${name}': '${key}' must hold sizes (positive integers) or null, got ${JSON.stringify(shape)}`,
+      `${prefix} '${name}': '${key}' must hold sizes (positive integers) or null, got ${describeValue(shape)}`,
     );
 }
 
@@ -256,7 +260,7 @@ export function checkOptionKeys(where: string, args: object, allowed: readonly s
 
 export function checkPositiveInt(where: string, key: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new Error(`${where}: '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
+    throw new Error(`${where}: '${key}' must be a positive integer, got ${describeValue(v)}`);
   }
   return v;
 }
@@ -264,7 +268,7 @@ export function checkPositiveInt(where: string, key: string, v: unknown): number
 export function checkRate(where: string, key: string, v: unknown): number {
   const x = v ?? 0;
   if (typeof x !== 'number' || !(x >= 0 && x < 1)) {
-    throw new Error(`${where}: '${key}' must be a number in [0, 1), got ${JSON.stringify(v)}`);
+    throw new Error(`${where}: '${key}' must be a number in [0, 1), got ${describeValue(v)}`);
   }
   return x;
 }

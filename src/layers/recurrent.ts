@@ -29,7 +29,7 @@
 import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy } from '../core/backend.js';
 import { GEMV_PANEL, gemmPackedBLength } from '../core/kernels.js';
 import { Random } from '../core/random.js';
-import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
+import { IndexTensor, Tensor, checkTensorArg, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
 import { checkIndices } from './dense.js';
 import { dropoutMask } from './dropout.js';
@@ -458,6 +458,7 @@ export abstract class RNN extends Layer {
    * [output, ...finalStates] when `returnState` is set.
    */
   call(x: AnyTensor, opts: CallOptions = {}): Tensor | Tensor[] {
+    checkTensorArg(x, `${this.className} '${this.name}': call's input`);
     if (!this.built) {
       if (x.dtype === 'int32')
         throw new Error(`${this.className} '${this.name}': build it before calling on indices`);

@@ -15,6 +15,7 @@
  * `fitDataset` trains on a stream of batches whose shapes may differ (length-bucketed sequences) and, like
  * Sequential's, resumes an interrupted epoch exactly (`resumeFrom`, `interruptedAt`).
  */
+import { describeValue } from '../core/errors.js';
 import { alloc, scoped } from '../core/backend.js';
 import { Random } from '../core/random.js';
 import {
@@ -41,6 +42,7 @@ import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Lo
 import {
   accuracy,
   checkLabelSmoothing,
+  checkClassTargets,
   computeLoss,
   computeMaskedLoss,
   fusableActivation,
@@ -104,7 +106,7 @@ export class InputLayer extends Layer {
     this.dtype = args.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'int32')
       throw new Error(
-        `input '${this.name}': dtype must be 'float32' or 'int32', got ${JSON.stringify(args.dtype)}`,
+        `input '${this.name}': dtype must be 'float32' or 'int32', got ${describeValue(args.dtype)}`,
       );
     this.inputShape = [...shape];
     this.built = true;
@@ -485,6 +487,13 @@ export class Functional implements CallbackModel, PoolModel {
           `${what}: inputs have ${rows} samples but target '${this.outputNames[i]}' has ${t.shape[0]}`,
         );
       if (t instanceof Tensor) assertFinite(t, `${what}: target '${this.outputNames[i]}'`);
+      if (this.losses)
+        checkClassTargets(
+          this.losses[i],
+          this.outputs[i].shape.slice(1),
+          t,
+          `${what}: target '${this.outputNames[i]}'`,
+        );
     });
     return ys;
   }

@@ -27,7 +27,15 @@ import { RNN } from '../layers/recurrent.js';
 import { WeightsToFollow } from '../layers/initializers.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
-import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
+import {
+  accuracy,
+  checkClassTargets,
+  computeLoss,
+  fusableActivation,
+  lossName,
+  metricNames,
+  type LossName,
+} from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 import {
   checkThreads,
@@ -522,6 +530,7 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Outputs for x, computed in batches (inference mode). */
   predict(x: AnyTensor, args: { batchSize?: number } = {}): Tensor {
+    checkTensorArg(x, 'predict: inputs');
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
     const N = x.shape[0];
@@ -548,8 +557,9 @@ export class Sequential implements CallbackModel, PoolModel {
   evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
     const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize);
-    this.buildFor(x);
     this.checkXY(x, y, 'evaluate');
+    this.buildFor(x);
+    checkClassTargets(loss, this.outputShape(), y, 'evaluate: targets');
     const N = x.shape[0];
     const sums: Logs = {};
     withFrozenWeights(() => {
@@ -600,8 +610,10 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
     const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
-    this.requireCompiled('fit');
+    const { loss } = this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
+    this.buildFor(x);
+    checkClassTargets(loss, this.outputShape(), y, 'fit: targets');
     let trainX = x;
     let trainY = y;
     let val = args.validationData;

@@ -1,0 +1,118 @@
+/**
+ * Bad arguments a Keras/tfjs user passes to the library get an error naming the argument, the value given and what
+ * was expected — not a TypeError from inside a layer, a NaN shown as "null", or a sample number that points into a
+ * shuffled batch.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { IndexTensor, Tensor, indexTensor, tensor } from '../src/core/tensor.js';
+import * as L from '../src/layers/index.js';
+import { Sequential } from '../src/models/sequential.js';
+import { Stepper } from '../src/models/stepper.js';
+import { Adam } from '../src/models/optimizers.js';
+import { input, model, type SymbolicTensor } from '../src/models/functional.js';
+
+/** Float inputs [n, 4, 3] for the models below. */
+const floats = (n: number): Tensor => tensor(new Float32Array(n * 4 * 3).fill(0.25), [n, 4, 3]);
+
+function classifier(): Sequential {
+  const m = new Sequential({ seed: 3 });
+  m.add(L.lstm({ units: 2, inputShape: [4, 3] }));
+  m.add(L.dense({ units: 2, activation: 'softmax' }));
+  m.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+  return m;
+}
+
+describe('library arguments', () => {
+  it('predict, evaluate and a recurrent layer’s call refuse a plain array by name, not with a TypeError', () => {
+    const m = classifier();
+    const plain = [[[1, 2, 3]]] as unknown as Tensor;
+    const refused = (what: RegExp) => (e: Error) =>
+      e instanceof InvalidInputError &&
+      what.test(e.message) &&
+      /must be a Tensor.*got a plain array/.test(e.message);
+    assert.throws(() => m.predict(plain), refused(/^predict: inputs/));
+    assert.throws(() => m.evaluate(plain, indexTensor([0], [1])), refused(/^evaluate: inputs/));
+    assert.throws(() => L.lstm({ units: 2 }).call(plain), refused(/^LSTM 'lstm(_\d+)?': call's input/));
+  });
+
+  it('a NaN, an Infinity or undefined given as an option is shown as such, not as "null"', () => {
+    assert.throws(() => L.gru({ units: NaN }), /'units' must be a positive integer, got NaN$/);
+    assert.throws(() => L.dense({ units: Infinity }), /'units' must be a positive integer, got Infinity$/);
+    assert.throws(
+      () => L.lstm({ units: 2, dropout: NaN }),
+      /'dropout' must be a number in \[0, 1\), got NaN$/,
+    );
+    assert.throws(() => new Adam({ learningRate: NaN }), /'learningRate' must be a number ≥ 0, got NaN$/);
+    assert.throws(
+      () => L.embedding({ inputDim: 4, outputDim: 2, inputShape: [NaN] }),
+      /'inputShape' must hold sizes \(positive integers\) or null, got \[NaN\]$/,
+    );
+  });
+
+  it('Dropout needs its rate, as in Keras and tfjs, and SpatialDropout1D has its own default name', () => {
+    assert.throws(
+      () => L.dropout({} as never),
+      (e: Error) => e instanceof InvalidInputError && /dropout '.*': 'rate' is required/.test(e.message),
+    );
+    assert.throws(() => L.spatialDropout1D({} as never), /spatialDropout1D '.*': 'rate' is required/);
+    assert.match(L.spatialDropout1D({ rate: 0.5 }).name, /^spatial_dropout1d(_\d+)?$/);
+    assert.match(L.dropout({ rate: 0.5 }).name, /^dropout(_\d+)?$/);
+  });
+
+  it('a class index outside the output names the sample as passed to fit, not a row of a shuffled batch', async () => {
+    const m = classifier();
+    // Sample 3 (of 8) holds class 5 of a 2-class output; fit shuffles, so a batch's row says nothing to the caller.
+    const y = indexTensor([0, 1, 0, 5, 1, 0, 1, 0], [8]);
+    await assert.rejects(
+      m.fit(floats(8), y, { epochs: 1, batchSize: 4 }),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        /^fit: targets: class 5 of sample 3 is not an integer in \[0, 2\)/.test(e.message),
+    );
+    assert.throws(() => m.evaluate(floats(8), y), /evaluate: targets: class 5 of sample 3 /);
+    // Float targets of the sparse loss are class indices too; a sequence target names its step.
+    const seq = new Sequential({ seed: 1 });
+    seq.add(L.lstm({ units: 2, inputShape: [4, 3], returnSequences: true }));
+    seq.add(L.dense({ units: 3, activation: 'softmax' }));
+    seq.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    const steps = tensor(new Float32Array([0, 1, 2, 0, 1, 2, 2.5, 0]), [2, 4]);
+    await assert.rejects(seq.fit(floats(2), steps, { epochs: 1 }), /class 2\.5 of sample 1, step 2 /);
+    // Functional models: the target is named.
+    const a = input({ shape: [4, 3], name: 'x' });
+    const out = L.dense({ units: 2, activation: 'softmax', name: 'probs' }).apply(
+      L.lstm({ units: 2 }).apply(a) as SymbolicTensor,
+    ) as SymbolicTensor;
+    const f = model({ inputs: a, outputs: out, seed: 1 });
+    f.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    await assert.rejects(
+      f.fit(floats(8), y, { epochs: 1, batchSize: 4 }),
+      /fit: target 'probs': class 5 of sample 3 is not an integer in \[0, 2\)/,
+    );
+    // Valid class indices and one-hot targets still train.
+    await m.fit(floats(8), indexTensor([0, 1, 0, 1, 1, 0, 1, 0], [8]), { epochs: 1, batchSize: 4 });
+    const dense = new Sequential({ seed: 3 });
+    dense.add(L.dense({ units: 2, activation: 'softmax', inputShape: [3] }));
+    dense.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    await dense.fit(tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array([1, 0, 0, 1]), [2, 2]));
+    assert.ok(y instanceof IndexTensor);
+  });
+
+  it('a Stepper or step state of a negative or fractional number of streams is refused by name', () => {
+    const m = new Sequential({ seed: 1 });
+    m.add(L.lstm({ units: 2, inputShape: [4, 3] }));
+    m.add(L.dense({ units: 3 }));
+    m.build();
+    for (const rows of [-1, 1.5, NaN]) {
+      assert.throws(
+        () => new Stepper(m, rows),
+        (e: Error) =>
+          e instanceof InvalidInputError &&
+          e.message === `Stepper: batch (streams) must be an integer ≥ 0, got ${rows}`,
+      );
+      assert.throws(() => m.layers[0].createStepState(rows), /a step state's rows must be an integer ≥ 0/);
+    }
+    new Stepper(m, 2).dispose();
+  });
+});
