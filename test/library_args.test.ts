@@ -12,6 +12,8 @@ import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
 import { Adam } from '../src/models/optimizers.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
+import { TextCorpus } from '../src/text/corpus.js';
+import { TextGenerator } from '../src/text/generator.js';
 
 /** Float inputs [n, 4, 3] for the models below. */
 const floats = (n: number): Tensor => tensor(new Float32Array(n * 4 * 3).fill(0.25), [n, 4, 3]);
@@ -114,5 +116,23 @@ describe('library arguments', () => {
       assert.throws(() => m.layers[0].createStepState(rows), /a step state's rows must be an integer ≥ 0/);
     }
     new Stepper(m, 2).dispose();
+  });
+
+  it('TextGenerator.generate without a prime says the prime is missing, not a TypeError', () => {
+    const corpus = TextCorpus.fromText('hello world, hello there. '.repeat(20));
+    const V = corpus.vocabulary.size;
+    const m = new Sequential({ seed: 1 });
+    m.add(L.lstm({ units: 4, inputShape: [5, V] }));
+    m.add(L.dense({ units: V, activation: 'softmax' }));
+    const g = new TextGenerator(m, corpus.vocabulary);
+    for (const prime of [undefined, 7])
+      assert.throws(
+        () => g.generate({ length: 3, prime } as never),
+        (e: Error) =>
+          e instanceof InvalidInputError &&
+          e.message ===
+            `prime must be a string (the text to start from, at least one character), got ${prime}`,
+      );
+    assert.equal(g.generate({ length: 3, prime: 'hel', seed: 1 }).length, 3);
   });
 });
