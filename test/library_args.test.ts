@@ -135,4 +135,33 @@ describe('library arguments', () => {
       );
     assert.equal(g.generate({ length: 3, prime: 'hel', seed: 1 }).length, 3);
   });
+
+  it('initialisers take Keras spellings (glorot_uniform, he_normal, uniform) and class names; errors name the option', () => {
+    const kernelOf = (id: string) =>
+      L.dense({ units: 2, kernelInitializer: id as never }).getConfig().kernelInitializer;
+    assert.deepEqual(kernelOf('glorot_uniform'), kernelOf('glorotUniform'));
+    assert.deepEqual(kernelOf('GlorotUniform'), kernelOf('glorotUniform'));
+    assert.deepEqual(kernelOf('he_normal'), kernelOf('heNormal'));
+    assert.deepEqual(kernelOf('lecun_uniform'), kernelOf('lecunUniform'));
+    assert.deepEqual(kernelOf('uniform'), kernelOf('randomUniform'));
+    assert.deepEqual(
+      L.lstm({ units: 2, recurrentInitializer: 'glorot_normal' }).getConfig().recurrentInitializer,
+      L.lstm({ units: 2, recurrentInitializer: 'glorotNormal' }).getConfig().recurrentInitializer,
+    );
+    assert.throws(
+      () => L.dense({ units: 2, name: 'out', biasInitializer: 'glorot_unifrom' as never }),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message.startsWith("dense 'out': 'biasInitializer': unknown initializer 'glorot_unifrom'"),
+    );
+    assert.throws(
+      () => L.gru({ units: 2, name: 'g', kernelInitializer: 3 as never }),
+      /gru 'g': 'kernelInitializer': expected an initializer name or \{className, config\}, got 3/,
+    );
+    assert.throws(
+      () =>
+        L.embedding({ inputDim: 3, outputDim: 2, embeddingsInitializer: { className: 'Nope', config: {} } }),
+      /embedding '.*': 'embeddingsInitializer': unknown initializer class 'Nope'/,
+    );
+  });
 });

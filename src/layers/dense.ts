@@ -88,8 +88,16 @@ export class Dense extends Layer {
     this.units = checkPositiveInt(`dense '${this.name}'`, 'units', args.units);
     this.activation = activationName(args.activation ?? DENSE_DEFAULTS.activation, `dense '${this.name}'`);
     this.useBias = args.useBias ?? DENSE_DEFAULTS.useBias;
-    this.kernelInitializer = initializerSpec(args.kernelInitializer, DENSE_DEFAULTS.kernelInitializer);
-    this.biasInitializer = initializerSpec(args.biasInitializer, DENSE_DEFAULTS.biasInitializer);
+    this.kernelInitializer = initializerSpec(
+      args.kernelInitializer,
+      DENSE_DEFAULTS.kernelInitializer,
+      `dense '${this.name}': 'kernelInitializer'`,
+    );
+    this.biasInitializer = initializerSpec(
+      args.biasInitializer,
+      DENSE_DEFAULTS.biasInitializer,
+      `dense '${this.name}': 'biasInitializer'`,
+    );
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

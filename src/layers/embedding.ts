@@ -76,6 +76,7 @@ export class Embedding extends Layer {
     this.embeddingsInitializer = initializerSpec(
       args.embeddingsInitializer,
       EMBEDDING_DEFAULTS.embeddingsInitializer,
+      `embedding '${this.name}': 'embeddingsInitializer'`,
     );
     const maskZero = args.maskZero ?? false;
     if (typeof maskZero !== 'boolean')

@@ -261,9 +261,21 @@ export abstract class RNN extends Layer {
     this.activation = activationName(args.activation ?? RNN_DEFAULTS.activation, where);
     if (this.activation === 'softmax') throw new Error(`${where}: softmax cannot be a recurrent activation`);
     this.useBias = args.useBias ?? RNN_DEFAULTS.useBias;
-    this.kernelInitializer = initializerSpec(args.kernelInitializer, RNN_DEFAULTS.kernelInitializer);
-    this.recurrentInitializer = initializerSpec(args.recurrentInitializer, RNN_DEFAULTS.recurrentInitializer);
-    this.biasInitializer = initializerSpec(args.biasInitializer, RNN_DEFAULTS.biasInitializer);
+    this.kernelInitializer = initializerSpec(
+      args.kernelInitializer,
+      RNN_DEFAULTS.kernelInitializer,
+      `${where}: 'kernelInitializer'`,
+    );
+    this.recurrentInitializer = initializerSpec(
+      args.recurrentInitializer,
+      RNN_DEFAULTS.recurrentInitializer,
+      `${where}: 'recurrentInitializer'`,
+    );
+    this.biasInitializer = initializerSpec(
+      args.biasInitializer,
+      RNN_DEFAULTS.biasInitializer,
+      `${where}: 'biasInitializer'`,
+    );
     this.dropout = checkRate(where, 'dropout', args.dropout);
     this.recurrentDropout = checkRate(where, 'recurrentDropout', args.recurrentDropout);
     this.returnSequences = args.returnSequences ?? RNN_DEFAULTS.returnSequences;
