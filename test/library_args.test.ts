@@ -164,4 +164,29 @@ describe('library arguments', () => {
       /embedding '.*': 'embeddingsInitializer': unknown initializer class 'Nope'/,
     );
   });
+
+  it('true/false options refuse other values (a string "false" is truthy), and models refuse unknown options', () => {
+    const refused = (key: string, got: string) => (e: Error) =>
+      e instanceof InvalidInputError && e.message.endsWith(`'${key}' must be true or false, got ${got}`);
+    assert.throws(
+      () => L.gru({ units: 2, goBackwards: 'false' as never }),
+      refused('goBackwards', '"false"'),
+    );
+    assert.throws(() => L.lstm({ units: 2, returnSequences: 1 as never }), refused('returnSequences', '1'));
+    assert.throws(() => L.lstm({ units: 2, stateful: 'no' as never }), refused('stateful', '"no"'));
+    assert.throws(() => L.lstm({ units: 2, unitForgetBias: 0 as never }), refused('unitForgetBias', '0'));
+    assert.throws(() => L.gru({ units: 2, resetAfter: 'false' as never }), refused('resetAfter', '"false"'));
+    assert.throws(() => L.simpleRNN({ units: 2, useBias: 'no' as never }), refused('useBias', '"no"'));
+    assert.throws(() => L.dense({ units: 2, useBias: 'no' as never }), refused('useBias', '"no"'));
+    assert.throws(() => L.dense({ units: 2, trainable: 'no' as never }), refused('trainable', '"no"'));
+    assert.throws(() => L.attention({ useScale: 'yes' as never }), refused('useScale', '"yes"'));
+    assert.throws(() => L.dense({ units: 2, name: '' }), /dense: 'name' must be a non-empty string, got ""/);
+    assert.throws(() => new Sequential({ sead: 1 } as never), /sequential: unknown option 'sead'/);
+    // Given as booleans (or left out), they are taken as before.
+    const gru = L.gru({ units: 2, goBackwards: true, resetAfter: false, trainable: false });
+    assert.deepEqual(
+      [gru.goBackwards, gru.resetAfter, gru.trainable, gru.returnSequences],
+      [true, false, false, false],
+    );
+  });
 });

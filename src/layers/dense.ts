@@ -29,6 +29,7 @@ import {
   type LayerShape,
   type StepInput,
   type StepOptions,
+  checkBoolean,
 } from './layer.js';
 import { registerLayer } from './registry.js';
 import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
@@ -87,7 +88,7 @@ export class Dense extends Layer {
     ]);
     this.units = checkPositiveInt(`dense '${this.name}'`, 'units', args.units);
     this.activation = activationName(args.activation ?? DENSE_DEFAULTS.activation, `dense '${this.name}'`);
-    this.useBias = args.useBias ?? DENSE_DEFAULTS.useBias;
+    this.useBias = checkBoolean(`dense '${this.name}'`, 'useBias', args.useBias, DENSE_DEFAULTS.useBias);
     this.kernelInitializer = initializerSpec(
       args.kernelInitializer,
       DENSE_DEFAULTS.kernelInitializer,

@@ -265,6 +265,17 @@ export function checkPositiveInt(where: string, key: string, v: unknown): number
   return v;
 }
 
+/**
+ * An optional true/false option: its value, or `fallback` when not given. Anything else is refused: a string 'false'
+ * is truthy, so `goBackwards: 'false'` silently ran backwards.
+ */
+export function checkBoolean(where: string, key: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean')
+    throw new InvalidInputError(`${where}: '${key}' must be true or false, got ${describeValue(v)}`);
+  return v;
+}
+
 export function checkRate(where: string, key: string, v: unknown): number {
   const x = v ?? 0;
   if (typeof x !== 'number' || !(x >= 0 && x < 1)) {
@@ -297,8 +308,12 @@ export abstract class Layer {
     if (args === null || typeof args !== 'object') {
       throw new InvalidInputError(`${defaultPrefix}: expected an options object, got ${String(args)}`);
     }
+    if (args.name !== undefined && !(typeof args.name === 'string' && args.name !== ''))
+      throw new InvalidInputError(
+        `${defaultPrefix}: 'name' must be a non-empty string, got ${describeValue(args.name)}`,
+      );
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
-    this.trainable = args.trainable ?? true;
+    this.trainable = checkBoolean(`${defaultPrefix} '${this.name}'`, 'trainable', args.trainable, true);
     if (args.batchInputShape) {
       checkShapeOption(defaultPrefix, this.name, 'batchInputShape', args.batchInputShape);
       this.declaredInputShape = args.batchInputShape.slice(1);

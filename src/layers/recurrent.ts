@@ -54,6 +54,7 @@ import {
   type StepInput,
   type StepAheadProduct,
   type StepOptions,
+  checkBoolean,
 } from './layer.js';
 import { LookupProjection } from './lookup_projection.js';
 import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
@@ -260,7 +261,7 @@ export abstract class RNN extends Layer {
     this.units = checkPositiveInt(where, 'units', args.units);
     this.activation = activationName(args.activation ?? RNN_DEFAULTS.activation, where);
     if (this.activation === 'softmax') throw new Error(`${where}: softmax cannot be a recurrent activation`);
-    this.useBias = args.useBias ?? RNN_DEFAULTS.useBias;
+    this.useBias = checkBoolean(where, 'useBias', args.useBias, RNN_DEFAULTS.useBias);
     this.kernelInitializer = initializerSpec(
       args.kernelInitializer,
       RNN_DEFAULTS.kernelInitializer,
@@ -278,10 +279,15 @@ export abstract class RNN extends Layer {
     );
     this.dropout = checkRate(where, 'dropout', args.dropout);
     this.recurrentDropout = checkRate(where, 'recurrentDropout', args.recurrentDropout);
-    this.returnSequences = args.returnSequences ?? RNN_DEFAULTS.returnSequences;
-    this.returnState = args.returnState ?? RNN_DEFAULTS.returnState;
-    this.goBackwards = args.goBackwards ?? RNN_DEFAULTS.goBackwards;
-    this.stateful = args.stateful ?? RNN_DEFAULTS.stateful;
+    this.returnSequences = checkBoolean(
+      where,
+      'returnSequences',
+      args.returnSequences,
+      RNN_DEFAULTS.returnSequences,
+    );
+    this.returnState = checkBoolean(where, 'returnState', args.returnState, RNN_DEFAULTS.returnState);
+    this.goBackwards = checkBoolean(where, 'goBackwards', args.goBackwards, RNN_DEFAULTS.goBackwards);
+    this.stateful = checkBoolean(where, 'stateful', args.stateful, RNN_DEFAULTS.stateful);
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

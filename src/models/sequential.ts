@@ -17,6 +17,7 @@ import {
   type AnyTensor,
 } from '../core/tensor.js';
 import {
+  checkOptionKeys,
   describeStateShapes,
   type Layer,
   type LayerShape,
@@ -200,6 +201,8 @@ export class Sequential implements CallbackModel, PoolModel {
   private disposed = false;
 
   constructor(args: SequentialArgs = {}) {
+    // As model() and every layer: a misspelt option (`sead: 1`) must not be dropped silently.
+    checkOptionKeys('sequential', args, ['layers', 'seed', 'weightsFollow', 'inputName']);
     this.name = args.name ?? 'sequential';
     this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
     this.inputName = args.inputName ?? null;
