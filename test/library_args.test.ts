@@ -11,6 +11,7 @@ import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
 import { Adam } from '../src/models/optimizers.js';
+import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { TextGenerator } from '../src/text/generator.js';
@@ -187,6 +188,25 @@ describe('library arguments', () => {
     assert.deepEqual(
       [gru.goBackwards, gru.resetAfter, gru.trainable, gru.returnSequences],
       [true, false, false, false],
+    );
+  });
+
+  it('loadModel and saveModel name a wrong argument (an ArrayBuffer, a number, a tensor), not a TypeError', async () => {
+    const refused = (what: RegExp) => (e: Error) => e instanceof InvalidInputError && what.test(e.message);
+    const bytesOrPath =
+      /^loadModel: expected a path \(a string\) or a model file's bytes \(a Uint8Array\), got /;
+    await assert.rejects(loadAnyModel(5 as never), refused(new RegExp(bytesOrPath.source + '5$')));
+    await assert.rejects(
+      loadAnyModel(new ArrayBuffer(8) as never),
+      refused(/got an ArrayBuffer \(wrap it: new Uint8Array\(buffer\)\)$/),
+    );
+    await assert.rejects(
+      saveAnyModel(floats(1) as never, 'unused-dir'),
+      refused(/^saveModel: expected a model \(sequential\(\) or model\(\)\), got a Tensor$/),
+    );
+    await assert.rejects(
+      saveAnyModel(classifier(), undefined as never),
+      refused(/^saveModel: expected a path \(a string\), got undefined$/),
     );
   });
 });
