@@ -12,6 +12,10 @@ import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
 import { Adam } from '../src/models/optimizers.js';
 import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
+import { seedsOf } from '../src/cli/forecast.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { TextGenerator } from '../src/text/generator.js';
@@ -207,6 +211,36 @@ describe('library arguments', () => {
     await assert.rejects(
       saveAnyModel(classifier(), undefined as never),
       refused(/^saveModel: expected a path \(a string\), got undefined$/),
+    );
+  });
+
+  it('a model seed outside [0, 2^32) is refused when the model is made: its file could not be loaded back', async () => {
+    for (const seed of [-1, 1.5, 2 ** 32, NaN]) {
+      const refused = (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message === `model 'sequential': 'seed' must be an integer from 0 to 4294967295, got ${seed}`;
+      assert.throws(() => new Sequential({ seed }), refused);
+      const a = input({ shape: [3] });
+      assert.throws(
+        () => model({ inputs: a, outputs: L.dense({ units: 1 }).apply(a) as SymbolicTensor, seed }),
+        /model 'model': 'seed' must be an integer from 0 to 4294967295/,
+      );
+    }
+    // The largest seed saves and loads back.
+    const dir = mkdtempSync(join(tmpdir(), 'recur-args-'));
+    try {
+      const m = new Sequential({ seed: 2 ** 32 - 1 });
+      m.add(L.dense({ units: 2, inputShape: [3] }));
+      await saveAnyModel(m, join(dir, 'm'));
+      assert.equal((await loadAnyModel(join(dir, 'm'))).model.seed, 2 ** 32 - 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // recur forecast --seed N --seeds k: members N … N+k−1 must all be seeds.
+    assert.deepEqual(seedsOf({ seed: 2 ** 32 - 2, seeds: 2 }), [2 ** 32 - 2, 2 ** 32 - 1]);
+    assert.throws(
+      () => seedsOf({ seed: 2 ** 32 - 1, seeds: 2 }),
+      /--seed 4294967295 with --seeds 2 would need seeds past/,
     );
   });
 });

@@ -17,7 +17,7 @@
  */
 import { describeValue } from '../core/errors.js';
 import { alloc, scoped } from '../core/backend.js';
-import { Random } from '../core/random.js';
+import { Random, checkModelSeed } from '../core/random.js';
 import {
   IndexTensor,
   Tensor,
@@ -268,7 +268,10 @@ export class Functional implements CallbackModel, PoolModel {
   constructor(args: FunctionalArgs) {
     checkOptionKeys('model', args, ['inputs', 'outputs', 'seed', 'weightsFollow']);
     this.name = args.name ?? 'model';
-    this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.seed =
+      args.seed === undefined
+        ? (Math.random() * 2 ** 32) >>> 0
+        : checkModelSeed(`model '${this.name}'`, args.seed);
     this.initRng = new Random(this.seed);
     this.weightsFollow = args.weightsFollow ?? false;
     this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);

@@ -5,7 +5,7 @@
  */
 import { alloc, scoped } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
-import { Random } from '../core/random.js';
+import { Random, checkModelSeed } from '../core/random.js';
 import {
   IndexTensor,
   Tensor,
@@ -204,7 +204,10 @@ export class Sequential implements CallbackModel, PoolModel {
     // As model() and every layer: a misspelt option (`sead: 1`) must not be dropped silently.
     checkOptionKeys('sequential', args, ['layers', 'seed', 'weightsFollow', 'inputName']);
     this.name = args.name ?? 'sequential';
-    this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.seed =
+      args.seed === undefined
+        ? (Math.random() * 2 ** 32) >>> 0
+        : checkModelSeed(`model '${this.name}'`, args.seed);
     this.inputName = args.inputName ?? null;
     this.initRng = new Random(this.seed);
     this.weightsFollow = args.weightsFollow ?? false;
