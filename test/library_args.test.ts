@@ -11,6 +11,7 @@ import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
 import { Adam } from '../src/models/optimizers.js';
+import { LambdaCallback } from '../src/models/callbacks.js';
 import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
 import { seedsOf } from '../src/cli/forecast.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -79,6 +80,17 @@ describe('library arguments', () => {
         /^fit: targets: class 5 of sample 3 is not an integer in \[0, 2\)/.test(e.message),
     );
     assert.throws(() => m.evaluate(floats(8), y), /evaluate: targets: class 5 of sample 3 /);
+    const ok = indexTensor([0, 1, 0, 1, 1, 0, 1, 0], [8]);
+    let epochsTrained = 0;
+    await assert.rejects(
+      m.fit(floats(8), ok, {
+        epochs: 1,
+        validationData: [floats(8), y],
+        callbacks: [new LambdaCallback({ onEpochEnd: () => void epochsTrained++ })],
+      }),
+      /fit: validationData: targets: class 5 of sample 3 /,
+    );
+    assert.equal(epochsTrained, 0, 'refused before training');
     // Float targets of the sparse loss are class indices too; a sequence target names its step.
     const seq = new Sequential({ seed: 1 });
     seq.add(L.lstm({ units: 2, inputShape: [4, 3], returnSequences: true }));

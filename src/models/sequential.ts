@@ -635,7 +635,11 @@ export class Sequential implements CallbackModel, PoolModel {
       trainY = y.sliceRows(0, cut);
       val = [x.sliceRows(cut, N), y.sliceRows(cut, N)];
     }
-    if (val) this.checkXY(val[0], val[1], 'fit: validationData');
+    if (val) {
+      this.checkXY(val[0], val[1], 'fit: validationData');
+      // Now, not when the first epoch's training is done and its validation reaches the bad target.
+      checkClassTargets(loss, this.outputShape(), val[1], 'fit: validationData: targets');
+    }
     const N = trainX.shape[0];
     if (N === 0) throw new Error('fit: no training samples');
     const shuffle = args.shuffle ?? FIT_DEFAULTS.shuffle;
