@@ -255,4 +255,26 @@ describe('library arguments', () => {
       /--seed 4294967295 with --seeds 2 would need seeds past/,
     );
   });
+
+  it('an Embedding folded into the next layer at inference still names itself for a bad id or input shape', () => {
+    const m = new Sequential({ seed: 1 });
+    m.add(L.embedding({ inputDim: 5, outputDim: 2, inputShape: [3], name: 'words' }));
+    m.add(L.lstm({ units: 2, name: 'rnn' }));
+    assert.throws(
+      () => m.predict(indexTensor([1, 2, 3, 1, 2, 9], [2, 3])),
+      /layer 'words': input index 9 at sample 1, position 2 is outside \[0, 5\)/,
+    );
+    assert.throws(
+      () => m.predict(indexTensor([1, 2, 3, 4], [1, 4])),
+      /layer 'words' \(Embedding\) expected input shape \[null, 3\] but got \[1, 4\]/,
+    );
+    const a = input({ shape: [3], dtype: 'int32' });
+    const e = L.embedding({ inputDim: 5, outputDim: 2, name: 'tokens' }).apply(a) as SymbolicTensor;
+    const f = model({ inputs: a, outputs: L.gru({ units: 2 }).apply(e) as SymbolicTensor, seed: 1 });
+    assert.throws(
+      () => f.predict(indexTensor([1, 2, 7], [1, 3])),
+      /layer 'tokens': input index 7 at sample 0, position 2/,
+    );
+    assert.deepEqual((m.predict(indexTensor([1, 2, 3], [1, 3])) as Tensor).shape, [1, 2]);
+  });
 });

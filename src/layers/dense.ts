@@ -232,7 +232,10 @@ export function checkIndices(x: IndexTensor, D: number, layer: string): void {
   const d = x.data;
   for (let i = 0; i < d.length; i++) {
     if (d[i] < 0 || d[i] >= D) {
-      throw new Error(`layer '${layer}': input index ${d[i]} at flat position ${i} is outside [0, ${D})`);
+      const perRow = x.shape[0] > 0 ? x.size / x.shape[0] : 1;
+      const row = Math.floor(i / perRow);
+      const at = perRow > 1 ? `sample ${row}, position ${i - row * perRow}` : `sample ${row}`;
+      throw new Error(`layer '${layer}': input index ${d[i]} at ${at} is outside [0, ${D})`);
     }
   }
 }

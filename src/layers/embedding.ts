@@ -132,6 +132,11 @@ export class Embedding extends Layer {
   }
 
   /** A step is a lookup: its output for id v is row v of the embeddings. */
+  override checkFoldedInput(x: AnyTensor): void {
+    this.checkInput(x, true);
+    checkIndices(x as IndexTensor, this.inputDim, this.name);
+  }
+
   override stepLookup(): StepLookup {
     return { table: this.weights[0].value, ids: this.inputDim };
   }

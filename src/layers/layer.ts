@@ -676,6 +676,14 @@ export abstract class Layer {
     for (const w of this.weights) w.grad.fill(0);
   }
 
+  /**
+   * At inference a layer folded into the layer reading it (its `stepLookup`) is not run; the model checks its input
+   * here as its forward would, so a wrong shape or token id names this layer, not the reader.
+   */
+  checkFoldedInput(x: AnyTensor): void {
+    this.checkInput(x, true);
+  }
+
   /** Throws unless x matches the built input shape (batch axis excluded), naming the layer. */
   protected checkInput(x: AnyTensor, allowIndex: boolean): void {
     if (!this.inputShape) throw new Error(`layer '${this.name}' is used before it is built`);

@@ -558,6 +558,7 @@ export class Functional implements CallbackModel, PoolModel {
       const inMasks = node.inputs.map((x) => masks.get(x) ?? null);
       if (folds?.skipped.has(node)) {
         // A lookup folded into every layer reading it: only its mask is needed (from the ids).
+        node.layer.checkFoldedInput(ins[0]);
         node.layer.computeMasks(ins, inMasks).forEach((m, i) => m && masks.set(node.outputs[i], m));
         continue;
       }

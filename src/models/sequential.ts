@@ -371,6 +371,7 @@ export class Sequential implements CallbackModel, PoolModel {
         this.layers[i + 1].acceptsInputLookup();
       const table = folds ? l.stepLookup() : null;
       if (table) {
+        l.checkFoldedInput(input);
         lookup = table;
         mask = l.computeMask(input, mask);
         return;
