@@ -88,6 +88,7 @@ const ONCE = [
   'keras_train',
   'large_inputs',
   'library_misuse',
+  'library_args',
   'model_files',
   'model_fuzz',
   'model_metadata_fuzz',

@@ -149,7 +149,7 @@ describe('losses', () => {
     );
     assert.throws(
       () => computeLoss('sparseCategoricalCrossentropy', tensor([[0.5, 0.5]]), indexTensor([2]), null, false),
-      /target class 2 .* not an integer in \[0, 2\)/,
+      /targets: class 2 of sample 0 is not an integer in \[0, 2\)/,
     );
   });
 });

@@ -154,7 +154,7 @@ describe('optimizer rules', () => {
       [() => new Adam({ beta2: 1 }), /adam: 'beta2' must be in \[0, 1\), got 1/],
       [() => new Adam({ epsilon: -1 }), /adam: 'epsilon' must be a number ≥ 0, got -1/],
       [() => new SGD({ momentum: -1 }), /sgd: 'momentum' must be in \[0, 1\], got -1/],
-      [() => new SGD({ momentum: NaN }), /sgd: 'momentum' must be in \[0, 1\], got null/],
+      [() => new SGD({ momentum: NaN }), /sgd: 'momentum' must be in \[0, 1\], got NaN/],
       [() => new RMSprop({ rho: 5 }), /rmsprop: 'rho' must be in \[0, 1\), got 5/],
       [() => new RMSprop({ epsilon: -1e-7 }), /rmsprop: 'epsilon' must be a number ≥ 0/],
       [

@@ -4,7 +4,7 @@
  * its compilation, and prediction over length-bucketed batches. `recur classify train` runs exactly these.
  */
 import { scoped } from '../core/backend.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import {
   Bidirectional,
   Dense,
@@ -86,7 +86,7 @@ export type ClassifierOverrides = Partial<Omit<ClassifierSettings, 'tokenizer'>>
 };
 
 function check(ok: boolean, field: string, expected: string, value: unknown): void {
-  if (!ok) throw new InvalidInputError(`${field} must be ${expected}, got ${JSON.stringify(value)}`);
+  if (!ok) throw new InvalidInputError(`${field} must be ${expected}, got ${describeValue(value)}`);
 }
 
 /**

@@ -362,6 +362,9 @@ export function seedsOf(o: { seed?: number; seeds?: number }): number[] {
   const count = o.seeds ?? (o.seed !== undefined ? 1 : FORECAST_DEFAULTS.seedCount);
   if (!(count >= 1)) throw new UsageError('--seeds must be ≥ 1');
   const first = o.seed ?? 1;
+  // Each member's seed is stored in its model file, which takes seeds up to 2^32 − 1 only.
+  if (first + count - 1 > 0xffffffff)
+    throw new UsageError(`--seed ${first} with --seeds ${count} would need seeds past 4294967295`);
   return Array.from({ length: count }, (_, i) => first + i);
 }
 

@@ -5,3 +5,19 @@
 export class InvalidInputError extends Error {
   override readonly name: string = 'InvalidInputError';
 }
+
+/**
+ * A value as an error message shows what it was given: JSON where that is faithful, else what JavaScript would print
+ * (JSON.stringify shows NaN and ±Infinity as null and undefined as nothing, so "got null" hid a NaN).
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (v === undefined || typeof v === 'bigint' || typeof v === 'symbol') return String(v);
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) return `[${v.map(describeValue).join(',')}]`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -3,6 +3,8 @@
  * shuffling, dropout masks, sampling — draws from one of these, so a fixed seed gives bit-identical results.
  * The state is four 32-bit words and can be saved and restored (for `--resume`).
  */
+import { InvalidInputError, describeValue } from './errors.js';
+
 export class Random {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;
@@ -137,4 +139,15 @@ export class Random {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * A model's seed: an integer in [0, 2^32), as model files store it (model_file.ts refuses anything else on load, so a
+ * model made with seed -1, 1.5 or 2^32 saved a file it could not read back). Returns it, or throws naming `where`.
+ */
+export function checkModelSeed(where: string, seed: unknown): number {
+  if (typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff) return seed;
+  throw new InvalidInputError(
+    `${where}: 'seed' must be an integer from 0 to 4294967295, got ${describeValue(seed)}`,
+  );
 }

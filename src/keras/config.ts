@@ -13,6 +13,7 @@
  *
  * Every error names the file and the place in the config (`model_config.config.layers[2]`).
  */
+import { describeValue } from '../core/errors.js';
 import { layerRegistration, registeredLayers } from '../layers/registry.js';
 import { TRAINING_ONLY_KEY } from '../models/serialization.js';
 
@@ -359,7 +360,7 @@ export function checkSizes(cfg: KerasModelConfig, available: number, where: stri
       if (SIZE_KEYS.includes(k) && v !== null && v !== undefined) {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_KERAS_DIM)
           throw new Error(
-            `${where}: ${field}.config.${k}: expected a positive integer ≤ ${MAX_KERAS_DIM}, got ${JSON.stringify(v)}`,
+            `${where}: ${field}.config.${k}: expected a positive integer ≤ ${MAX_KERAS_DIM}, got ${describeValue(v)}`,
           );
         if (k !== 'n' && v > available)
           throw new Error(
@@ -375,7 +376,7 @@ export function checkSizes(cfg: KerasModelConfig, available: number, where: stri
             (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > MAX_KERAS_DIM)
           )
             throw new Error(
-              `${where}: ${field}.config.${k}[${i}]: expected null or a positive integer ≤ ${MAX_KERAS_DIM}, got ${JSON.stringify(d)}`,
+              `${where}: ${field}.config.${k}[${i}]: expected null or a positive integer ≤ ${MAX_KERAS_DIM}, got ${describeValue(d)}`,
             );
         });
       }

@@ -37,6 +37,7 @@ import {
   type StepConstant,
   type StepInput,
   type StepOptions,
+  checkBoolean,
 } from './layer.js';
 import { registerLayer } from './registry.js';
 
@@ -75,9 +76,14 @@ abstract class BaseAttention extends Layer {
   ) {
     super(args, prefix);
     checkOptionKeys(prefix, args, ['useScale', 'useCausalMask', 'dropout', 'causal', ...extraKeys]);
-    this.useScale = args.useScale ?? useScaleDefault;
+    this.useScale = checkBoolean(`${prefix} '${this.name}'`, 'useScale', args.useScale, useScaleDefault);
     const legacyCausal = (args as { causal?: unknown }).causal;
-    this.useCausalMask = args.useCausalMask ?? (legacyCausal === true ? true : false);
+    this.useCausalMask = checkBoolean(
+      `${prefix} '${this.name}'`,
+      'useCausalMask',
+      args.useCausalMask,
+      legacyCausal === true,
+    );
     if ((args.dropout ?? 0) !== 0)
       throw new Error(`${prefix} '${this.name}': attention dropout is not supported (got ${args.dropout})`);
   }

@@ -48,7 +48,11 @@ export class AttentionWeightedAverage extends Layer {
     checkOptionKeys('attentionWeightedAverage', args, ['returnAttention', 'kernelInitializer']);
     if (args.returnAttention)
       throw new Error(`attentionWeightedAverage '${this.name}': returnAttention=true is not supported`);
-    this.kernelInitializer = initializerSpec(args.kernelInitializer, 'randomUniform');
+    this.kernelInitializer = initializerSpec(
+      args.kernelInitializer,
+      'randomUniform',
+      `attentionWeightedAverage '${this.name}': 'kernelInitializer'`,
+    );
   }
 
   protected buildWeights(inputShape: LayerShape, rng: Random): void {

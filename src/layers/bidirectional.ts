@@ -15,6 +15,7 @@
  * their public graph hooks (forwardMany/backwardMany): whatever the recurrent layers learn to take (masks) flows
  * through. It cannot step: the backward direction needs the whole sequence.
  */
+import { describeValue } from '../core/errors.js';
 import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
@@ -90,7 +91,7 @@ export class Bidirectional extends Layer {
     const mode = mergeMode === undefined ? 'concat' : mergeMode;
     if (!MERGE_MODES.includes(mode))
       throw new Error(
-        `${where}: 'mergeMode' must be one of 'concat', 'sum', 'mul', 'ave', null, got ${JSON.stringify(mergeMode)}`,
+        `${where}: 'mergeMode' must be one of 'concat', 'sum', 'mul', 'ave', null, got ${describeValue(mergeMode)}`,
       );
     this.mergeMode = mode === 'none' ? null : mode;
     if (!layer || typeof layer !== 'object')

@@ -29,6 +29,7 @@ import {
   type LayerShape,
   type StepInput,
   type StepOptions,
+  checkBoolean,
 } from './layer.js';
 import { registerLayer } from './registry.js';
 import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
@@ -87,9 +88,17 @@ export class Dense extends Layer {
     ]);
     this.units = checkPositiveInt(`dense '${this.name}'`, 'units', args.units);
     this.activation = activationName(args.activation ?? DENSE_DEFAULTS.activation, `dense '${this.name}'`);
-    this.useBias = args.useBias ?? DENSE_DEFAULTS.useBias;
-    this.kernelInitializer = initializerSpec(args.kernelInitializer, DENSE_DEFAULTS.kernelInitializer);
-    this.biasInitializer = initializerSpec(args.biasInitializer, DENSE_DEFAULTS.biasInitializer);
+    this.useBias = checkBoolean(`dense '${this.name}'`, 'useBias', args.useBias, DENSE_DEFAULTS.useBias);
+    this.kernelInitializer = initializerSpec(
+      args.kernelInitializer,
+      DENSE_DEFAULTS.kernelInitializer,
+      `dense '${this.name}': 'kernelInitializer'`,
+    );
+    this.biasInitializer = initializerSpec(
+      args.biasInitializer,
+      DENSE_DEFAULTS.biasInitializer,
+      `dense '${this.name}': 'biasInitializer'`,
+    );
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {
@@ -223,7 +232,10 @@ export function checkIndices(x: IndexTensor, D: number, layer: string): void {
   const d = x.data;
   for (let i = 0; i < d.length; i++) {
     if (d[i] < 0 || d[i] >= D) {
-      throw new Error(`layer '${layer}': input index ${d[i]} at flat position ${i} is outside [0, ${D})`);
+      const perRow = x.shape[0] > 0 ? x.size / x.shape[0] : 1;
+      const row = Math.floor(i / perRow);
+      const at = perRow > 1 ? `sample ${row}, position ${i - row * perRow}` : `sample ${row}`;
+      throw new Error(`layer '${layer}': input index ${d[i]} at ${at} is outside [0, ${D})`);
     }
   }
 }

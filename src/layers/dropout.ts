@@ -3,6 +3,7 @@
  * (inverted dropout, as Keras); identity at inference. Caches the mask.
  */
 import { alloc, copyOf, kernels } from '../core/backend.js';
+import { InvalidInputError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -28,10 +29,13 @@ export class Dropout extends Layer {
   readonly rate: number;
   private mask: Float32Array | null = null;
 
-  constructor(args: DropoutArgs) {
-    super(args, 'dropout');
-    checkOptionKeys('dropout', args, ['rate', 'seed', 'noiseShape']);
-    this.rate = checkRate(`dropout '${this.name}'`, 'rate', args.rate);
+  constructor(args: DropoutArgs, defaultName = 'dropout', factory = 'dropout') {
+    super(args, defaultName);
+    checkOptionKeys(factory, args, ['rate', 'seed', 'noiseShape']);
+    // Required, as in Keras and tfjs: a forgotten rate is a mistake, not "no dropout".
+    if (args.rate === undefined || args.rate === null)
+      throw new InvalidInputError(`${factory} '${this.name}': 'rate' is required (a number in [0, 1))`);
+    this.rate = checkRate(`${factory} '${this.name}'`, 'rate', args.rate);
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {
@@ -86,6 +90,11 @@ registerLayer('Dropout', (config) => new Dropout(config as unknown as DropoutArg
 export class SpatialDropout1D extends Dropout {
   override readonly className = 'SpatialDropout1D';
   private spatialMask: Float32Array | null = null;
+
+  constructor(args: DropoutArgs) {
+    // Keras's default name (spatial_dropout1d), not Dropout's.
+    super(args, 'spatial_dropout1d', 'spatialDropout1D');
+  }
 
   override computeOutputShape(inputShape: LayerShape): LayerShape {
     if (inputShape.length !== 2)

@@ -3,6 +3,7 @@
  * scatter-add backward. Caches the indices. With `maskZero` (Keras mask_zero) id 0 is padding: the output mask is
  * ids ≠ 0, so recurrent layers downstream skip those steps (id 0 still has its row, as in Keras).
  */
+import { describeValue } from '../core/errors.js';
 import { allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
@@ -75,11 +76,12 @@ export class Embedding extends Layer {
     this.embeddingsInitializer = initializerSpec(
       args.embeddingsInitializer,
       EMBEDDING_DEFAULTS.embeddingsInitializer,
+      `embedding '${this.name}': 'embeddingsInitializer'`,
     );
     const maskZero = args.maskZero ?? false;
     if (typeof maskZero !== 'boolean')
       throw new Error(
-        `embedding '${this.name}': 'maskZero' must be true or false, got ${JSON.stringify(maskZero)}`,
+        `embedding '${this.name}': 'maskZero' must be true or false, got ${describeValue(maskZero)}`,
       );
     this.maskZero = maskZero;
   }
@@ -130,6 +132,11 @@ export class Embedding extends Layer {
   }
 
   /** A step is a lookup: its output for id v is row v of the embeddings. */
+  override checkFoldedInput(x: AnyTensor): void {
+    this.checkInput(x, true);
+    checkIndices(x as IndexTensor, this.inputDim, this.name);
+  }
+
   override stepLookup(): StepLookup {
     return { table: this.weights[0].value, ids: this.inputDim };
   }

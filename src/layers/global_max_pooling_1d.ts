@@ -8,6 +8,7 @@
  * "BiLSTM with max pooling" sentence classifiers (Conneau et al. 2017). Memory per batch: the argmax, [N·D] ints.
  * Pooling removes the time axis, so the layer cannot run step by step (the Layer default refuses).
  */
+import { describeValue } from '../core/errors.js';
 import { alloc } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
@@ -34,9 +35,9 @@ export function checkGlobalPoolingOptions(
   args: { dataFormat?: unknown; keepdims?: unknown },
 ): void {
   if (args.dataFormat !== undefined && args.dataFormat !== null && args.dataFormat !== 'channels_last')
-    throw new Error(`${where}: 'dataFormat' must be 'channels_last', got ${JSON.stringify(args.dataFormat)}`);
+    throw new Error(`${where}: 'dataFormat' must be 'channels_last', got ${describeValue(args.dataFormat)}`);
   if (args.keepdims !== undefined && args.keepdims !== false)
-    throw new Error(`${where}: 'keepdims' must be false, got ${JSON.stringify(args.keepdims)}`);
+    throw new Error(`${where}: 'keepdims' must be false, got ${describeValue(args.keepdims)}`);
 }
 
 /** [batch, time, features] → [features]; anything else is an error naming the layer. */

@@ -21,6 +21,7 @@ import {
   type ActivationName,
 } from './activations.js';
 import { RNN, RNN_DEFAULTS, type RNNArgs, type RecurrentStepState } from './recurrent.js';
+import { checkBoolean } from './layer.js';
 import { registerLayer } from './registry.js';
 import type { StepProduct } from './step_weights.js';
 
@@ -47,7 +48,12 @@ export class GRU extends RNN {
       args.recurrentActivation ?? GRU_DEFAULTS.recurrentActivation,
       `gru '${this.name}'`,
     );
-    this.resetAfter = args.resetAfter ?? GRU_DEFAULTS.resetAfter;
+    this.resetAfter = checkBoolean(
+      `gru '${this.name}'`,
+      'resetAfter',
+      args.resetAfter,
+      GRU_DEFAULTS.resetAfter,
+    );
   }
 
   protected override biasShape(): number[] {

@@ -2,6 +2,7 @@
  * Weight initialisers with Keras's definitions and names. fan_in/fan_out of a 2-D [rows, cols] kernel are rows and
  * cols; of a 1-D bias, its length.
  */
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import type { Shape } from '../core/tensor.js';
 import { sizeOf } from '../core/tensor.js';
@@ -25,7 +26,20 @@ export interface InitializerSpec {
   config: Record<string, unknown>;
 }
 
-export type InitializerIdentifier = InitializerName | InitializerSpec;
+/** Keras's spellings of the same initialisers (keras.initializers.get), accepted as well. */
+export type KerasInitializerName =
+  | 'glorot_uniform'
+  | 'glorot_normal'
+  | 'he_uniform'
+  | 'he_normal'
+  | 'lecun_uniform'
+  | 'lecun_normal'
+  | 'random_uniform'
+  | 'random_normal'
+  | 'uniform'
+  | 'normal';
+
+export type InitializerIdentifier = InitializerName | KerasInitializerName | InitializerSpec;
 
 const NAME_TO_CLASS: Record<InitializerName, string> = {
   zeros: 'Zeros',
@@ -51,22 +65,50 @@ const KNOWN_CLASSES = new Set([
   'LecunNormal',
 ]);
 
-/** Canonical spec for any identifier; throws on unknown names so typos never silently initialise wrongly. */
+/** Keras's own string identifiers that are not a camelCase name spelled in snake_case (keras.initializers.get). */
+const KERAS_ALIASES: Readonly<Record<string, InitializerName>> = {
+  uniform: 'randomUniform',
+  normal: 'randomNormal',
+};
+
+/**
+ * The class of a string identifier as tfjs (camelCase, or the class name) or Keras (snake_case: 'glorot_uniform',
+ * 'he_normal', 'uniform') spell it; undefined for an unknown one.
+ */
+function initializerClassOf(name: string): string | undefined {
+  if (name in NAME_TO_CLASS) return NAME_TO_CLASS[name as InitializerName];
+  if (name in KERAS_ALIASES) return NAME_TO_CLASS[KERAS_ALIASES[name]];
+  const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  if (name.includes('_') && camel in NAME_TO_CLASS) return NAME_TO_CLASS[camel as InitializerName];
+  return KNOWN_CLASSES.has(name) ? name : undefined;
+}
+
+/**
+ * Canonical spec for any identifier; throws on unknown names so typos never silently initialise wrongly. `where`
+ * (the layer and option, e.g. "dense 'out': 'kernelInitializer'") starts the error.
+ */
 export function initializerSpec(
   id: InitializerIdentifier | undefined,
   fallback: InitializerName,
+  where = 'initializer',
 ): InitializerSpec {
   const v = id ?? fallback;
   if (typeof v === 'string') {
-    const cls = NAME_TO_CLASS[v as InitializerName];
+    const cls = initializerClassOf(v);
     if (cls === undefined) {
-      throw new Error(
-        `unknown initializer '${v}'; expected one of ${Object.keys(NAME_TO_CLASS).join(', ')} or {className, config}`,
+      throw new InvalidInputError(
+        `${where}: unknown initializer '${v}'; expected one of ${Object.keys(NAME_TO_CLASS).join(', ')} ` +
+          `(or Keras's snake_case spelling, e.g. 'glorot_uniform') or {className, config}`,
       );
     }
     return { className: cls, config: defaultConfig(cls) };
   }
-  if (!KNOWN_CLASSES.has(v.className)) throw new Error(`unknown initializer class '${v.className}'`);
+  if (typeof v !== 'object' || typeof v.className !== 'string')
+    throw new InvalidInputError(
+      `${where}: expected an initializer name or {className, config}, got ${describeValue(v)}`,
+    );
+  if (!KNOWN_CLASSES.has(v.className))
+    throw new InvalidInputError(`${where}: unknown initializer class '${v.className}'`);
   return { className: v.className, config: { ...defaultConfig(v.className), ...v.config } };
 }
 

@@ -11,7 +11,7 @@ import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
 
 export type LayerShape = readonly (number | null)[];
@@ -184,6 +184,10 @@ export class StepState {
     readonly width: number,
     readonly opts: Readonly<StepOptions>,
   ) {
+    if (!(Number.isInteger(rows) && rows >= 0))
+      throw new InvalidInputError(
+        `layer '${layer.name}': a step state's rows must be an integer ≥ 0, got ${describeValue(rows)}`,
+      );
     const size = layer.stateSize();
     this.states = layer.stateNames.map(() => kernels().allocPersistent(rows * size));
     this.active = rows;
@@ -235,7 +239,7 @@ function checkShapeOption(prefix: string, name: string, key: string, shape: unkn
     shape.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0));
   if (!ok)
     throw new InvalidInputError(
-      `${prefix} '${name}': '${key}' must hold sizes (positive integers) or null, got ${JSON.stringify(shape)}`,
+      `${prefix} '${name}': '${key}' must hold sizes (positive integers) or null, got ${describeValue(shape)}`,
     );
 }
 
@@ -256,15 +260,26 @@ export function checkOptionKeys(where: string, args: object, allowed: readonly s
 
 export function checkPositiveInt(where: string, key: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new Error(`${where}: '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
+    throw new Error(`${where}: '${key}' must be a positive integer, got ${describeValue(v)}`);
   }
+  return v;
+}
+
+/**
+ * An optional true/false option: its value, or `fallback` when not given. Anything else is refused: a string 'false'
+ * is truthy, so `goBackwards: 'false'` silently ran backwards.
+ */
+export function checkBoolean(where: string, key: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean')
+    throw new InvalidInputError(`${where}: '${key}' must be true or false, got ${describeValue(v)}`);
   return v;
 }
 
 export function checkRate(where: string, key: string, v: unknown): number {
   const x = v ?? 0;
   if (typeof x !== 'number' || !(x >= 0 && x < 1)) {
-    throw new Error(`${where}: '${key}' must be a number in [0, 1), got ${JSON.stringify(v)}`);
+    throw new Error(`${where}: '${key}' must be a number in [0, 1), got ${describeValue(v)}`);
   }
   return x;
 }
@@ -293,8 +308,12 @@ export abstract class Layer {
     if (args === null || typeof args !== 'object') {
       throw new InvalidInputError(`${defaultPrefix}: expected an options object, got ${String(args)}`);
     }
+    if (args.name !== undefined && !(typeof args.name === 'string' && args.name !== ''))
+      throw new InvalidInputError(
+        `${defaultPrefix}: 'name' must be a non-empty string, got ${describeValue(args.name)}`,
+      );
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
-    this.trainable = args.trainable ?? true;
+    this.trainable = checkBoolean(`${defaultPrefix} '${this.name}'`, 'trainable', args.trainable, true);
     if (args.batchInputShape) {
       checkShapeOption(defaultPrefix, this.name, 'batchInputShape', args.batchInputShape);
       this.declaredInputShape = args.batchInputShape.slice(1);
@@ -655,6 +674,14 @@ export abstract class Layer {
 
   zeroGrads(): void {
     for (const w of this.weights) w.grad.fill(0);
+  }
+
+  /**
+   * At inference a layer folded into the layer reading it (its `stepLookup`) is not run; the model checks its input
+   * here as its forward would, so a wrong shape or token id names this layer, not the reader.
+   */
+  checkFoldedInput(x: AnyTensor): void {
+    this.checkInput(x, true);
   }
 
   /** Throws unless x matches the built input shape (batch axis excluded), naming the layer. */

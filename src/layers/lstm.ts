@@ -23,6 +23,7 @@ import {
   type ActivationName,
 } from './activations.js';
 import { RNN, RNN_DEFAULTS, type RNNArgs, type RecurrentStepState } from './recurrent.js';
+import { checkBoolean } from './layer.js';
 import { registerLayer } from './registry.js';
 
 export interface LSTMArgs extends RNNArgs {
@@ -47,7 +48,12 @@ export class LSTM extends RNN {
       args.recurrentActivation ?? LSTM_DEFAULTS.recurrentActivation,
       `lstm '${this.name}'`,
     );
-    this.unitForgetBias = args.unitForgetBias ?? LSTM_DEFAULTS.unitForgetBias;
+    this.unitForgetBias = checkBoolean(
+      `lstm '${this.name}'`,
+      'unitForgetBias',
+      args.unitForgetBias,
+      LSTM_DEFAULTS.unitForgetBias,
+    );
   }
 
   protected override initialBias(rng: Random): Float32Array {

@@ -3,6 +3,7 @@
  * input with those steps zeroed (Keras: inputs · mask) and the mask any(x ≠ maskValue) over the feature axis, which
  * recurrent layers downstream use to skip the steps. Input [N, T, D]; backward zeroes the masked steps' gradients.
  */
+import { describeValue } from '../core/errors.js';
 import { allocUninitialized } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
@@ -32,7 +33,7 @@ export class Masking extends Layer {
     checkOptionKeys('masking', args, ['maskValue']);
     const v = args.maskValue ?? 0;
     if (typeof v !== 'number' || Number.isNaN(v))
-      throw new Error(`masking '${this.name}': 'maskValue' must be a number, got ${JSON.stringify(v)}`);
+      throw new Error(`masking '${this.name}': 'maskValue' must be a number, got ${describeValue(v)}`);
     this.maskValue = v;
   }
 

@@ -10,6 +10,7 @@
  * Masks (Keras): Concatenate on the last axis gives the AND of its inputs' masks (an input without one counts as all
  * real); on another axis the masks are dropped. Concatenate on the last axis can step (decoders).
  */
+import { describeValue } from '../core/errors.js';
 import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
@@ -82,7 +83,7 @@ export class Concatenate extends Merge {
     const axis = args.axis ?? -1;
     if (!Number.isInteger(axis) || axis === 0)
       throw new Error(
-        `concatenate '${this.name}': 'axis' must be a non-zero integer, got ${JSON.stringify(axis)}`,
+        `concatenate '${this.name}': 'axis' must be a non-zero integer, got ${describeValue(axis)}`,
       );
     this.axis = axis;
   }

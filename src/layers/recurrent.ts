@@ -29,7 +29,7 @@
 import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy } from '../core/backend.js';
 import { GEMV_PANEL, gemmPackedBLength } from '../core/kernels.js';
 import { Random } from '../core/random.js';
-import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
+import { IndexTensor, Tensor, checkTensorArg, type AnyTensor } from '../core/tensor.js';
 import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
 import { checkIndices } from './dense.js';
 import { dropoutMask } from './dropout.js';
@@ -54,6 +54,7 @@ import {
   type StepInput,
   type StepAheadProduct,
   type StepOptions,
+  checkBoolean,
 } from './layer.js';
 import { LookupProjection } from './lookup_projection.js';
 import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
@@ -260,16 +261,33 @@ export abstract class RNN extends Layer {
     this.units = checkPositiveInt(where, 'units', args.units);
     this.activation = activationName(args.activation ?? RNN_DEFAULTS.activation, where);
     if (this.activation === 'softmax') throw new Error(`${where}: softmax cannot be a recurrent activation`);
-    this.useBias = args.useBias ?? RNN_DEFAULTS.useBias;
-    this.kernelInitializer = initializerSpec(args.kernelInitializer, RNN_DEFAULTS.kernelInitializer);
-    this.recurrentInitializer = initializerSpec(args.recurrentInitializer, RNN_DEFAULTS.recurrentInitializer);
-    this.biasInitializer = initializerSpec(args.biasInitializer, RNN_DEFAULTS.biasInitializer);
+    this.useBias = checkBoolean(where, 'useBias', args.useBias, RNN_DEFAULTS.useBias);
+    this.kernelInitializer = initializerSpec(
+      args.kernelInitializer,
+      RNN_DEFAULTS.kernelInitializer,
+      `${where}: 'kernelInitializer'`,
+    );
+    this.recurrentInitializer = initializerSpec(
+      args.recurrentInitializer,
+      RNN_DEFAULTS.recurrentInitializer,
+      `${where}: 'recurrentInitializer'`,
+    );
+    this.biasInitializer = initializerSpec(
+      args.biasInitializer,
+      RNN_DEFAULTS.biasInitializer,
+      `${where}: 'biasInitializer'`,
+    );
     this.dropout = checkRate(where, 'dropout', args.dropout);
     this.recurrentDropout = checkRate(where, 'recurrentDropout', args.recurrentDropout);
-    this.returnSequences = args.returnSequences ?? RNN_DEFAULTS.returnSequences;
-    this.returnState = args.returnState ?? RNN_DEFAULTS.returnState;
-    this.goBackwards = args.goBackwards ?? RNN_DEFAULTS.goBackwards;
-    this.stateful = args.stateful ?? RNN_DEFAULTS.stateful;
+    this.returnSequences = checkBoolean(
+      where,
+      'returnSequences',
+      args.returnSequences,
+      RNN_DEFAULTS.returnSequences,
+    );
+    this.returnState = checkBoolean(where, 'returnState', args.returnState, RNN_DEFAULTS.returnState);
+    this.goBackwards = checkBoolean(where, 'goBackwards', args.goBackwards, RNN_DEFAULTS.goBackwards);
+    this.stateful = checkBoolean(where, 'stateful', args.stateful, RNN_DEFAULTS.stateful);
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {
@@ -458,6 +476,7 @@ export abstract class RNN extends Layer {
    * [output, ...finalStates] when `returnState` is set.
    */
   call(x: AnyTensor, opts: CallOptions = {}): Tensor | Tensor[] {
+    checkTensorArg(x, `${this.className} '${this.name}': call's input`);
     if (!this.built) {
       if (x.dtype === 'int32')
         throw new Error(`${this.className} '${this.name}': build it before calling on indices`);

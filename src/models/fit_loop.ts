@@ -4,7 +4,7 @@
  * interrupted epoch (`interruptedAt` / `resumeFrom`). What differs between the kinds — checking a batch, one training
  * step (on this thread or the worker pool), validation, carried states — comes in as FitLoopSteps.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import {
   Callback,
@@ -155,16 +155,14 @@ export function batchSizeOption(
   checkFitOptions(args, known, where);
   const bs = (args as { batchSize?: unknown }).batchSize ?? fallback;
   if (!(typeof bs === 'number' && Number.isInteger(bs) && bs > 0))
-    throw new InvalidInputError(`${where}: batchSize must be a positive integer, got ${JSON.stringify(bs)}`);
+    throw new InvalidInputError(`${where}: batchSize must be a positive integer, got ${describeValue(bs)}`);
   return bs;
 }
 
 /** An epoch number: an integer ≥ 0 (epochs is the one to stop before, as Keras's; a resumed run may train none). */
 function checkEpochCount(value: unknown, name: string, where: string): void {
   if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0))
-    throw new InvalidInputError(
-      `${where}: ${name} must be an integer ≥ 0, got ${JSON.stringify(value) ?? String(value)}`,
-    );
+    throw new InvalidInputError(`${where}: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
 }
 
 /** Runs the epochs; returns the History. */

@@ -15,8 +15,9 @@
  * `fitDataset` trains on a stream of batches whose shapes may differ (length-bucketed sequences) and, like
  * Sequential's, resumes an interrupted epoch exactly (`resumeFrom`, `interruptedAt`).
  */
+import { describeValue } from '../core/errors.js';
 import { alloc, scoped } from '../core/backend.js';
-import { Random } from '../core/random.js';
+import { Random, checkModelSeed } from '../core/random.js';
 import {
   IndexTensor,
   Tensor,
@@ -41,6 +42,7 @@ import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Lo
 import {
   accuracy,
   checkLabelSmoothing,
+  checkClassTargets,
   computeLoss,
   computeMaskedLoss,
   fusableActivation,
@@ -104,7 +106,7 @@ export class InputLayer extends Layer {
     this.dtype = args.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'int32')
       throw new Error(
-        `input '${this.name}': dtype must be 'float32' or 'int32', got ${JSON.stringify(args.dtype)}`,
+        `input '${this.name}': dtype must be 'float32' or 'int32', got ${describeValue(args.dtype)}`,
       );
     this.inputShape = [...shape];
     this.built = true;
@@ -266,7 +268,10 @@ export class Functional implements CallbackModel, PoolModel {
   constructor(args: FunctionalArgs) {
     checkOptionKeys('model', args, ['inputs', 'outputs', 'seed', 'weightsFollow']);
     this.name = args.name ?? 'model';
-    this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.seed =
+      args.seed === undefined
+        ? (Math.random() * 2 ** 32) >>> 0
+        : checkModelSeed(`model '${this.name}'`, args.seed);
     this.initRng = new Random(this.seed);
     this.weightsFollow = args.weightsFollow ?? false;
     this.trainRng = new Random((this.seed ^ 0x5bd1e995) >>> 0);
@@ -485,6 +490,13 @@ export class Functional implements CallbackModel, PoolModel {
           `${what}: inputs have ${rows} samples but target '${this.outputNames[i]}' has ${t.shape[0]}`,
         );
       if (t instanceof Tensor) assertFinite(t, `${what}: target '${this.outputNames[i]}'`);
+      if (this.losses)
+        checkClassTargets(
+          this.losses[i],
+          this.outputs[i].shape.slice(1),
+          t,
+          `${what}: target '${this.outputNames[i]}'`,
+        );
     });
     return ys;
   }
@@ -546,6 +558,7 @@ export class Functional implements CallbackModel, PoolModel {
       const inMasks = node.inputs.map((x) => masks.get(x) ?? null);
       if (folds?.skipped.has(node)) {
         // A lookup folded into every layer reading it: only its mask is needed (from the ids).
+        node.layer.checkFoldedInput(ins[0]);
         node.layer.computeMasks(ins, inMasks).forEach((m, i) => m && masks.set(node.outputs[i], m));
         continue;
       }

@@ -6,6 +6,7 @@
  * Targets for the categorical losses may be class indices (an IndexTensor, or floats holding integers for the sparse
  * loss) — no one-hot tensor is needed.
  */
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { kernels } from '../core/backend.js';
 import { IndexTensor, Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 
@@ -71,15 +72,8 @@ export function labelsFor(loss: LossName, pred: Tensor, target: AnyTensor): Int3
           `for predictions ${shapeToString(pred.shape)}, got ${shapeToString(target.shape)}`,
       );
     }
-    const out = new Int32Array(rows);
-    for (let i = 0; i < rows; i++) {
-      const v = target.data[i];
-      if (!Number.isInteger(v) || v < 0 || v >= V) {
-        throw new Error(`${loss}: target class ${v} at position ${i} is not an integer in [0, ${V})`);
-      }
-      out[i] = v;
-    }
-    return out;
+    checkClassIndices(target.data, target.shape[0], V, `${loss}: this batch's targets`);
+    return Int32Array.from(target.data);
   }
   if (!sameShape) {
     throw new Error(
@@ -87,6 +81,53 @@ export function labelsFor(loss: LossName, pred: Tensor, target: AnyTensor): Int3
     );
   }
   return null;
+}
+
+/**
+ * Throws naming the first class index outside [0, classes): its sample (row of `data`) and, for sequence targets, its
+ * step — the sample the caller passed, where a batch's own check could only name a row of a shuffled batch.
+ */
+export function checkClassIndices(
+  data: ArrayLike<number>,
+  rows: number,
+  classes: number,
+  what: string,
+): void {
+  const perRow = rows > 0 ? data.length / rows : 1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (Number.isInteger(v) && v >= 0 && v < classes) continue;
+    const row = Math.floor(i / perRow);
+    const step = perRow > 1 ? `, step ${i - row * perRow}` : '';
+    throw new InvalidInputError(
+      `${what}: class ${describeValue(v)} of sample ${row}${step} is not an integer in [0, ${classes}) ` +
+        `(the model's output has ${classes} classes)`,
+    );
+  }
+}
+
+/**
+ * Class-index targets of a whole fit/evaluate checked once against the output's classes before any batch (see
+ * checkClassIndices); targets that are not class indices (one-hot, soft labels, regression values) are left to the loss.
+ */
+export function checkClassTargets(
+  loss: LossName,
+  outputShape: readonly (number | null)[],
+  target: AnyTensor,
+  what: string,
+): void {
+  if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') return;
+  const V = outputShape[outputShape.length - 1];
+  if (typeof V !== 'number') return;
+  // As labelsFor decides per batch; outputShape has no batch axis, the target has one.
+  const last = target.shape[target.shape.length - 1];
+  const sameShape = target.shape.length === outputShape.length + 1 && last === V;
+  const labels =
+    target instanceof IndexTensor || (loss === 'sparseCategoricalCrossentropy' && !(V === 1 && sameShape));
+  const labelShaped =
+    target.shape.length === outputShape.length ||
+    (target.shape.length === outputShape.length + 1 && last === 1);
+  if (labels && labelShaped) checkClassIndices(target.data, target.shape[0], V, what);
 }
 
 /**
@@ -202,7 +243,7 @@ function smoothedTargets(
 /** A label-smoothing factor: a number in [0, 1). */
 export function checkLabelSmoothing(x: unknown, where: string): number {
   if (typeof x !== 'number' || !(x >= 0 && x < 1))
-    throw new Error(`${where}: labelSmoothing must be a number in [0, 1), got ${JSON.stringify(x)}`);
+    throw new Error(`${where}: labelSmoothing must be a number in [0, 1), got ${describeValue(x)}`);
   return x;
 }
 

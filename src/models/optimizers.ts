@@ -10,6 +10,7 @@
  *
  * Gradient clipping before the update, as Keras: clipnorm (per weight), globalClipnorm (all weights), clipvalue.
  */
+import { describeValue } from '../core/errors.js';
 import { kernels } from '../core/backend.js';
 import { MemoryOwner } from '../core/kernels.js';
 import type { Weight } from '../layers/layer.js';
@@ -103,7 +104,7 @@ function checkNumber(where: string, key: string, v: number | undefined, least?: 
   if (v === undefined) return;
   if (!(typeof v === 'number' && Number.isFinite(v) && (least === 0 ? v >= 0 : v > 0)))
     throw new Error(
-      `${where}: '${key}' must be ${least === 0 ? 'a number ≥ 0' : 'a positive number'}, got ${JSON.stringify(v)}`,
+      `${where}: '${key}' must be ${least === 0 ? 'a number ≥ 0' : 'a positive number'}, got ${describeValue(v)}`,
     );
 }
 
@@ -114,7 +115,7 @@ function checkNumber(where: string, key: string, v: number | undefined, least?: 
 function checkRate(where: string, key: string, v: number | undefined, closed = false): void {
   if (v === undefined) return;
   if (!(typeof v === 'number' && v >= 0 && (closed ? v <= 1 : v < 1)))
-    throw new Error(`${where}: '${key}' must be in [0, 1${closed ? ']' : ')'}, got ${JSON.stringify(v)}`);
+    throw new Error(`${where}: '${key}' must be in [0, 1${closed ? ']' : ')'}, got ${describeValue(v)}`);
 }
 
 /**
@@ -154,7 +155,7 @@ export abstract class Optimizer {
     if (args.emaMomentum !== undefined) {
       const m = args.emaMomentum;
       if (!(typeof m === 'number' && m >= 0 && m < 1))
-        throw new Error(`${where}: 'emaMomentum' must be a number in [0, 1), got ${JSON.stringify(m)}`);
+        throw new Error(`${where}: 'emaMomentum' must be a number in [0, 1), got ${describeValue(m)}`);
       this.emaMomentum = m;
     }
   }

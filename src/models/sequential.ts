@@ -5,7 +5,7 @@
  */
 import { alloc, scoped } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
-import { Random } from '../core/random.js';
+import { Random, checkModelSeed } from '../core/random.js';
 import {
   IndexTensor,
   Tensor,
@@ -17,6 +17,7 @@ import {
   type AnyTensor,
 } from '../core/tensor.js';
 import {
+  checkOptionKeys,
   describeStateShapes,
   type Layer,
   type LayerShape,
@@ -27,7 +28,15 @@ import { RNN } from '../layers/recurrent.js';
 import { WeightsToFollow } from '../layers/initializers.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
-import { accuracy, computeLoss, fusableActivation, lossName, metricNames, type LossName } from './losses.js';
+import {
+  accuracy,
+  checkClassTargets,
+  computeLoss,
+  fusableActivation,
+  lossName,
+  metricNames,
+  type LossName,
+} from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 import {
   checkThreads,
@@ -192,8 +201,13 @@ export class Sequential implements CallbackModel, PoolModel {
   private disposed = false;
 
   constructor(args: SequentialArgs = {}) {
+    // As model() and every layer: a misspelt option (`sead: 1`) must not be dropped silently.
+    checkOptionKeys('sequential', args, ['layers', 'seed', 'weightsFollow', 'inputName']);
     this.name = args.name ?? 'sequential';
-    this.seed = args.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    this.seed =
+      args.seed === undefined
+        ? (Math.random() * 2 ** 32) >>> 0
+        : checkModelSeed(`model '${this.name}'`, args.seed);
     this.inputName = args.inputName ?? null;
     this.initRng = new Random(this.seed);
     this.weightsFollow = args.weightsFollow ?? false;
@@ -357,6 +371,7 @@ export class Sequential implements CallbackModel, PoolModel {
         this.layers[i + 1].acceptsInputLookup();
       const table = folds ? l.stepLookup() : null;
       if (table) {
+        l.checkFoldedInput(input);
         lookup = table;
         mask = l.computeMask(input, mask);
         return;
@@ -522,6 +537,7 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Outputs for x, computed in batches (inference mode). */
   predict(x: AnyTensor, args: { batchSize?: number } = {}): Tensor {
+    checkTensorArg(x, 'predict: inputs');
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
     const N = x.shape[0];
@@ -548,8 +564,9 @@ export class Sequential implements CallbackModel, PoolModel {
   evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
     const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize);
-    this.buildFor(x);
     this.checkXY(x, y, 'evaluate');
+    this.buildFor(x);
+    checkClassTargets(loss, this.outputShape(), y, 'evaluate: targets');
     const N = x.shape[0];
     const sums: Logs = {};
     withFrozenWeights(() => {
@@ -600,8 +617,10 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
     const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
-    this.requireCompiled('fit');
+    const { loss } = this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
+    this.buildFor(x);
+    checkClassTargets(loss, this.outputShape(), y, 'fit: targets');
     let trainX = x;
     let trainY = y;
     let val = args.validationData;
@@ -617,7 +636,11 @@ export class Sequential implements CallbackModel, PoolModel {
       trainY = y.sliceRows(0, cut);
       val = [x.sliceRows(cut, N), y.sliceRows(cut, N)];
     }
-    if (val) this.checkXY(val[0], val[1], 'fit: validationData');
+    if (val) {
+      this.checkXY(val[0], val[1], 'fit: validationData');
+      // Now, not when the first epoch's training is done and its validation reaches the bad target.
+      checkClassTargets(loss, this.outputShape(), val[1], 'fit: validationData: targets');
+    }
     const N = trainX.shape[0];
     if (N === 0) throw new Error('fit: no training samples');
     const shuffle = args.shuffle ?? FIT_DEFAULTS.shuffle;

@@ -9,6 +9,7 @@
  * Each layer copies its weights once, at construction, into the layout its per-step product reads: a Stepper is a
  * snapshot of the model's weights — make a new one after training further.
  */
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { kernels } from '../core/backend.js';
 import { MemoryOwner } from '../core/kernels.js';
 import type { Layer, StepAheadProduct, StepState } from '../layers/layer.js';
@@ -47,6 +48,10 @@ export class Stepper {
     readonly batch: number,
     logits = true,
   ) {
+    if (!(Number.isInteger(batch) && batch >= 0))
+      throw new InvalidInputError(
+        `Stepper: batch (streams) must be an integer ≥ 0, got ${describeValue(batch)}`,
+      );
     if (!model.isBuilt) model.build();
     this.layers = model.layers;
     const last = this.layers.length - 1;

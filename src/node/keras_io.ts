@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { Functional } from '../models/functional.js';
 import type { SaveOptions } from '../models/serialization.js';
-import type { Sequential } from '../models/sequential.js';
+import { Sequential } from '../models/sequential.js';
 import { saveKerasArchive, saveKerasH5 } from '../keras/save.js';
 import {
   loadKerasModel,
@@ -67,6 +67,10 @@ export async function loadAnyModel(
   pathOrBytes: string | Uint8Array,
   name = 'model',
 ): Promise<LoadedAnyModel> {
+  if (!(pathOrBytes instanceof Uint8Array) && typeof pathOrBytes !== 'string')
+    throw new InvalidInputError(
+      `loadModel: expected a path (a string) or a model file's bytes (a Uint8Array), got ${describeArgument(pathOrBytes)}`,
+    );
   if (pathOrBytes instanceof Uint8Array) {
     return fromKeras(await loadKerasModel(pathOrBytes, name));
   }
@@ -126,6 +130,12 @@ export async function saveAnyModel(
   path: string,
   opts: SaveOptions = {},
 ): Promise<{ notes: string[] }> {
+  if (!(model instanceof Sequential || model instanceof Functional))
+    throw new InvalidInputError(
+      `saveModel: expected a model (sequential() or model()), got ${describeArgument(model)}`,
+    );
+  if (typeof path !== 'string')
+    throw new InvalidInputError(`saveModel: expected a path (a string), got ${describeArgument(path)}`);
   const format = modelFormatOf(path);
   if (format === 'recur') return saveModel(model, path, opts);
   const metadata = opts.metadata ?? {};
@@ -145,4 +155,11 @@ export async function saveAnyModel(
   makeDirectories(dirname(resolve(path)));
   writeFileAtomic(path, r.bytes);
   return { notes: r.notes };
+}
+
+/** What a wrong argument was, for the errors above: its class for objects (an ArrayBuffer, a Layer), else its value. */
+function describeArgument(v: unknown): string {
+  if (v instanceof ArrayBuffer) return 'an ArrayBuffer (wrap it: new Uint8Array(buffer))';
+  const cls = v !== null && typeof v === 'object' ? v.constructor?.name : undefined;
+  return cls && cls !== 'Object' && cls !== 'Array' ? `a ${cls}` : describeValue(v);
 }

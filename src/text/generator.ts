@@ -3,7 +3,7 @@
  * each new character costs one recurrent step (the Keras recipe instead re-runs the whole 40-character window for
  * every character). Several samples — e.g. the recipe's four temperatures — run together as one batch.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Stepper, type StepAheadRunner } from '../models/stepper.js';
 import type { Sequential } from '../models/sequential.js';
@@ -49,6 +49,10 @@ export class TextGenerator {
   }
 
   private primeIds(prime: string): Int32Array {
+    if (typeof prime !== 'string')
+      throw new InvalidInputError(
+        `prime must be a string (the text to start from, at least one character), got ${describeValue(prime)}`,
+      );
     const p = this.lowercase ? prime.toLowerCase() : prime;
     if (Array.from(p).length === 0)
       throw new InvalidInputError('the prime text is empty; give at least one character');

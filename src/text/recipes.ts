@@ -3,7 +3,7 @@
  * the datasets it trains on. `recur train` runs exactly these; a library user can run the same recipe without the
  * CLI (README, "Library").
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Dense, Dropout } from '../layers/index.js';
 import { CELL_TYPES, recurrentLayer } from '../layers/recurrent_factory.js';
@@ -144,7 +144,7 @@ function checkOverrides(o: object): void {
         `${k}: not a text recipe setting (they are ${Object.keys(OVERRIDE_CHECKS).join(', ')})`,
       );
     const expected = v === undefined ? null : check(v);
-    if (expected !== null) throw new InvalidInputError(`${k} must be ${expected}, got ${JSON.stringify(v)}`);
+    if (expected !== null) throw new InvalidInputError(`${k} must be ${expected}, got ${describeValue(v)}`);
   }
 }
 
