@@ -26,6 +26,7 @@ import {
   type SaveOptions,
   type WeightFile,
   weightValuesAtLeast,
+  manifestEntriesFor,
 } from './serialization.js';
 import { parseJsonText } from '../core/json_text.js';
 
@@ -191,19 +192,9 @@ export function deserializeFunctional(
   if (trainingOnly) notes.push(trainingOnly);
   const named = model.namedWeights();
   const modelEntries = [...values.values()].filter((e) => e.spec.group !== 'optimizer');
-  // By name when every name is there; else by order, as for Sequential (files converted from Keras name their
-  // weights their own way, e.g. `lstm/lstm_cell/kernel`), every shape checked.
-  const byName = named.every((nw) => values.has(nw.name) && values.get(nw.name)!.spec.group !== 'optimizer');
-  const byOrder = !byName && modelEntries.length === named.length;
-  if (byOrder) {
-    const i = named.findIndex((nw, j) => modelEntries[j].spec.name !== nw.name);
-    notes.push(
-      `${where}: the weights manifest names its weights differently from the model (${modelEntries[i].field} is ` +
-        `'${modelEntries[i].spec.name}', the model's is '${named[i].name}'); they were matched in order, shapes checked`,
-    );
-  }
+  const matched = manifestEntriesFor(named, modelEntries, where, notes);
   for (const [k, nw] of named.entries()) {
-    const entry = byOrder ? modelEntries[k] : values.get(nw.name);
+    const entry = matched[k];
     if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
     const shape = entry.spec.shape;
     if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))

@@ -445,6 +445,30 @@ export interface WeightFile {
 }
 
 /** A manifest entry with its place in model.json, for error messages. */
+/**
+ * The manifest entry of each of a model's weights (`modelEntries`: the manifest's model weights, optimizer slots left
+ * out): by name when every name is there; else by order, when the counts agree (files converted from Keras name
+ * their weights their own way, e.g. `lstm/lstm_cell/kernel`). Matching by order is said in a note, not silent: a
+ * manifest whose names were edited or mislabelled then loads only if every shape fits, which the caller checks.
+ * Undefined where a weight has no entry.
+ */
+export function manifestEntriesFor<E extends { field: string; spec: { name: string } }>(
+  named: readonly { name: string }[],
+  modelEntries: readonly E[],
+  where: string,
+  notes: string[],
+): (E | undefined)[] {
+  const byName = new Map(modelEntries.map((e) => [e.spec.name, e]));
+  if (named.every((nw) => byName.has(nw.name)) || modelEntries.length !== named.length)
+    return named.map((nw) => byName.get(nw.name));
+  const i = named.findIndex((nw, j) => modelEntries[j].spec.name !== nw.name);
+  notes.push(
+    `${where}: the weights manifest names its weights differently from the model (${modelEntries[i].field} is ` +
+      `'${modelEntries[i].spec.name}', the model's is '${named[i].name}'); they were matched in order, shapes checked`,
+  );
+  return [...modelEntries];
+}
+
 interface ManifestEntry {
   spec: WeightSpec;
   group: number;
@@ -724,26 +748,13 @@ export function deserializeModel(
     throw new ModelFileError(where, layersField, messageWithout(e, where));
   }
 
-  const byName = new Map(entries.map((e) => [e.spec.name, e]));
   const modelEntries = entries.filter((e) => e.spec.group !== 'optimizer');
   const named = model.namedWeights();
-  const isModelWeight = (e: ManifestEntry | undefined): e is ManifestEntry =>
-    e !== undefined && e.spec.group !== 'optimizer';
-  // By name when every name is there; else by order (Keras-converted files name weights their own way).
-  const matchByName = named.every((nw) => isModelWeight(byName.get(nw.name)));
-  const byOrder = !matchByName && modelEntries.length === named.length;
-  if (byOrder) {
-    // Said, not silent: a manifest whose names were edited or mislabelled loads only if every shape fits.
-    const i = named.findIndex((nw, j) => modelEntries[j].spec.name !== nw.name);
-    notes.push(
-      `${where}: the weights manifest names its weights differently from the model (${modelEntries[i].field} is ` +
-        `'${modelEntries[i].spec.name}', the model's is '${named[i].name}'); they were matched in order, shapes checked`,
-    );
-  }
+  const matched = manifestEntriesFor(named, modelEntries, where, notes);
   const used = new Set<ManifestEntry>();
   named.forEach((nw, i) => {
-    const entry = byOrder ? modelEntries[i] : byName.get(nw.name);
-    if (!isModelWeight(entry)) {
+    const entry = matched[i];
+    if (!entry) {
       throw new ModelFileError(
         where,
         'weightsManifest',
