@@ -124,6 +124,31 @@ describe('--steps-per-epoch is kept by the checkpoint', () => {
     assert.equal(log(out), log(reference));
   });
 
+  it("recur train: a bare --resume after kill -9 keeps the run's --epochs and --threads", () => {
+    const text = join(dir, 'book.txt');
+    writeFileSync(text, pseudoText(3000, 1));
+    const flags = [...TINY_TEXT_MODEL, '--steps-per-epoch', '2', '--seed', '5', '--no-samples', '-q'];
+    const run = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['train', text, '--out', out, ...flags, ...extra], { env });
+    const reference = join(dir, 'bare-reference');
+    assert.equal(run(reference, ['--epochs', '3', '--threads', '1']).code, 0);
+    const out = join(dir, 'bare-killed');
+    assert.equal(
+      run(out, ['--epochs', '3', '--threads', '1'], { RECUR_TEST_KILL_AFTER: '3' }).signal,
+      'SIGKILL',
+    );
+    // Neither flag: the command line's defaults (20 epochs, every core) would make another run.
+    const resumed = run(out, ['--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
+    assert.equal(log(out), log(reference));
+    assert.equal(log(out).trim().split('\n').length, 1 + 3);
+    // Given, --epochs still extends a finished run.
+    const longer = run(out, ['--resume', '--epochs', '4']);
+    assert.equal(longer.code, 0, longer.stderr);
+    assert.equal(log(out).trim().split('\n').length, 1 + 4);
+  });
+
   it('recur classify train: the same', () => {
     const csv = join(dir, 'reviews.csv');
     writeFileSync(csv, reviews(200, 1));

@@ -88,7 +88,7 @@ program
     choiceFlag('--recipe', ['keras', 'char-rnn']),
     'keras',
   )
-  .option('-e, --epochs <n>', 'epochs', epochsFlag(), 20)
+  .option('-e, --epochs <n>', "epochs (default 20; with --resume, the run's own)", epochsFlag())
   .option('-b, --batch-size <n>', 'batch size', batchSizeFlag())
   .option('--maxlen <n>', 'window length (keras recipe)', int('--maxlen', 1, MAX_LENGTH))
   .option('--step <n>', 'window stride (keras recipe)', int('--step', 1, MAX_LENGTH))

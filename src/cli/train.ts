@@ -69,12 +69,16 @@ import {
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
 
+/** Epochs a new `recur train` run trains unless --epochs says. */
+export const TRAIN_EPOCHS = 20;
+
 export interface TrainOptions extends BudgetOptions {
   out?: string;
   recipe: Recipe;
   /** Whether --recipe was given (it has a default): a resumed run refuses one that differs from its checkpoint's. */
   recipeGiven?: boolean;
-  epochs: number;
+  /** Undefined: a new run's TRAIN_EPOCHS, a resumed run's own (its checkpoint's). */
+  epochs?: number;
   batchSize?: number;
   maxlen?: number;
   step?: number;
@@ -311,7 +315,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     model.build();
     compileTextModel(model, settings);
   }
-  const threads = o.threads ?? defaultThreads();
+  // A resumed run keeps its own epochs and threads unless told otherwise: after kill -9 there is no "Continue with:"
+  // line, and the bare documented command must continue to the uninterrupted run's end, bit for bit.
+  const epochs = o.epochs ?? state?.epochs ?? TRAIN_EPOCHS;
+  const threads = o.threads ?? state?.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
   model.threads = threads;
@@ -388,6 +395,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     history,
     stepsPerEpoch: stepsPerEpoch ?? null,
+    epochs,
+    threads,
     ...(at
       ? {
           epochProgress: {
@@ -473,7 +482,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   ];
   try {
     await model.fitDataset(data, {
-      epochs: o.epochs,
+      epochs,
       initialEpoch: startEpoch,
       ...(resumeFrom ? { resumeFrom } : {}),
       validationData: valData,
@@ -484,7 +493,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   }
   if (terminateOnNaN.reason !== null)
     throw nonFiniteLossError(recorder.currentEpoch, terminateOnNaN, recorder.checkpointedEpochs, ckptDir);
-  const resumeHint = continueWith('train', file, outDir, { epochs: o.epochs, threads });
+  const resumeHint = continueWith('train', file, outDir, { epochs, threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;
     const legacy = at.epoch === startEpoch ? legacySkip : 0;
@@ -496,7 +505,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     removeOtherStatesFiles(ckptDir, carried?.file ?? null);
     const code = announceStop(out, ckptDir, resumeHint, budget, { epoch: at.epoch, batch });
     if (code !== null) return code;
-  } else if (interrupt.requested && history.length < o.epochs) {
+  } else if (interrupt.requested && history.length < epochs) {
     // Stopped on an epoch's last batch: the epoch finished and its checkpoint is saved; the next one starts afresh.
     const code = announceStop(out, ckptDir, resumeHint, budget, {
       epoch: history.length,

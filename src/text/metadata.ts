@@ -64,6 +64,9 @@ export interface TrainingState {
   history: Record<string, number>[];
   /** The run's --steps-per-epoch cap (null: none), which a resumed run keeps; absent before recur recorded it. */
   stepsPerEpoch?: number | null;
+  /** The run's epochs and threads, which a resumed run keeps unless given; absent before recur recorded them. */
+  epochs?: number;
+  threads?: number;
 }
 
 export interface TextMetadata {
@@ -88,6 +91,8 @@ const TrainingStateSchema = z.looseObject({
   bestMonitored: z.number().nullable(),
   bestTieBreak: z.number().nullable().optional(),
   stepsPerEpoch: positiveInt.nullable().optional(),
+  epochs: positiveInt.optional(),
+  threads: positiveInt.optional(),
   // One row per epoch done, numbered from 1 (log.csv is rewritten from them). A speed of null: an epoch an older recur
   // timed at 0 s (its Infinity, which JSON writes as null).
   history: z.array(
