@@ -94,6 +94,29 @@ describe('recur seq2seq train --joint-ngram: kill -9 before the first checkpoint
   });
 });
 
+describe("recur seq2seq train: a bare --resume after kill -9 keeps the run's --epochs and --threads", () => {
+  it("continues to the uninterrupted run's end, not to the command line's default 20 epochs on every core", () => {
+    const pairs = join(dir, 'spell.tsv');
+    writeFileSync(pairs, spellings(120, 4));
+    const flags = [
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding', '4'],
+      ...['--batch-size', '32', '--seed', '3', '--joint-ngram', '0', '-q'],
+    ];
+    const train = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['seq2seq', 'train', pairs, '--out', out, ...flags, ...extra], { env });
+    const reference = join(dir, 'bare-s2s-reference');
+    assert.equal(train(reference, ['--epochs', '3', '--threads', '1']).code, 0);
+    const out = join(dir, 'bare-s2s-killed');
+    const killed = train(out, ['--epochs', '3', '--threads', '1'], { RECUR_TEST_KILL_AFTER: '5' });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const resumed = train(out, ['--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
+    assert.equal(log(out), log(reference));
+    assert.equal(log(out).trim().split('\n').length, 1 + 3);
+  });
+});
+
 describe('--steps-per-epoch is kept by the checkpoint', () => {
   it('recur train: a resume after kill -9 needs no flag to train as the uninterrupted run; another cap is refused', () => {
     const text = join(dir, 'book.txt');

@@ -179,6 +179,8 @@ export function checkTrainingData(
 export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   out?: string;
   epochs: number;
+  /** Whether --epochs was given (it has a default): a resumed single run otherwise keeps its checkpoint's. */
+  epochsGiven?: boolean;
   batchSize?: number;
   units?: number;
   layers?: number;
@@ -543,7 +545,12 @@ export async function trainSeq2Seq(
     ...trained.metadata(st),
     ...(file ? { reading: readingOf(read, fingerprint) } : {}),
   });
-  const threads = o.threads ?? defaultThreads();
+  // A resumed single run keeps its own epochs and threads unless given (an ensemble's members get them from
+  // ensemble.json): after kill -9 there is no "Continue with:" line, and the bare command must end where the
+  // uninterrupted run would.
+  const ownRun = o.resume && !member ? state : null;
+  const plannedEpochs = ownRun?.epochs !== undefined && !o.epochsGiven ? ownRun.epochs : o.epochs;
+  const threads = o.threads ?? ownRun?.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
   model.threads = threads;
@@ -658,6 +665,8 @@ export async function trainSeq2Seq(
     bestMonitored: Number.isFinite(best.best) ? best.best : null,
     bestTieBreak: Number.isFinite(best.bestTieBreak) ? best.bestTieBreak : null,
     history,
+    epochs: settings.lrDecayEpochs ?? plannedEpochs,
+    threads,
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
   const save = (dir: string, st?: TrainingState): void => {
@@ -739,7 +748,8 @@ export async function trainSeq2Seq(
   ];
   // A cosine run ends where its schedule reaches 0, so a resumed one trains the epochs it started with, as an
   // ensemble's members do: later epochs would not move the weights (and --epochs' default could cut a longer run short).
-  const runEpochs = settings.lrDecayEpochs ?? (o.resume ? Math.max(o.epochs, startEpoch) : o.epochs);
+  const runEpochs =
+    settings.lrDecayEpochs ?? (o.resume ? Math.max(plannedEpochs, startEpoch) : plannedEpochs);
   try {
     await model.fitDataset(dataset, {
       epochs: runEpochs,

@@ -239,7 +239,9 @@ export function registerSeq2Seq(program: Command): void {
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object per epoch (and the test scores) on stdout', false)
-    .action(async (file: string | undefined, opts) => {
+    .action(async (file: string | undefined, opts, cmd: Command) => {
+      // --epochs has a default, so only a given one replaces a resumed run's own.
+      opts.epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
       const { seq2seqTrain } = await loadCommand(() => import('./seq2seq.js'));
       process.exitCode = await seq2seqTrain(file, opts, makeOutput(opts));
     });
