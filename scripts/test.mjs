@@ -63,6 +63,7 @@ const ONCE = [
   'classify_ensemble',
   'classify_fuzz',
   'classify_multilabel',
+  'classify_input',
   'cli',
   'cli_cells',
   'cli_fuzz',

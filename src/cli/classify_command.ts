@@ -221,7 +221,7 @@ export function registerClassify(program: Command): void {
     .argument('[texts...]', 'texts to classify')
     .option(
       '-i, --input <file>',
-      'CSV/TSV with a header, or JSON Lines (.jsonl): classify its text column (field)',
+      'CSV/TSV with a header, JSON Lines (.jsonl): classify its text column (field); .txt: one text per line',
     )
     .option(
       '--text-column <name|n>',

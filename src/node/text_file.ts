@@ -75,7 +75,15 @@ export function readStdinText(): string {
  * line N answers input line N (a final line end ends the last line; it does not start an empty one).
  */
 export function readStdinLines(): string[] {
-  const text = readStdinText();
+  return linesOf(readStdinText());
+}
+
+/** The lines of a text file as readStdinLines splits stdin: blank ones included, no empty line after the last. */
+export function readTextFileLines(path: string): string[] {
+  return linesOf(readTextFile(path));
+}
+
+function linesOf(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();

@@ -1,0 +1,25 @@
+/**
+ * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { loadTextColumn } from '../src/node/classify_data.js';
+
+describe('classify input files', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-classify-input-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('predict --input texts.txt: one text per line, the first included (no header), blank lines kept', () => {
+    const p = join(dir, 'texts.txt');
+    writeFileSync(p, 'apple pie\r\nbanana, split\n\ncherry tart\n');
+    assert.deepEqual(loadTextColumn(p), ['apple pie', 'banana, split', '', 'cherry tart']);
+    assert.throws(() => loadTextColumn(p, 'text'), InvalidInputError);
+  });
+});
