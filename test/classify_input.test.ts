@@ -1,5 +1,6 @@
 /**
- * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file.
+ * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file,
+ * numeric labels in multi-label JSON Lines.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
-import { loadTextColumn } from '../src/node/classify_data.js';
+import { loadJsonLines, loadTextColumn } from '../src/node/classify_data.js';
 
 describe('classify input files', () => {
   let dir = '';
@@ -21,5 +22,23 @@ describe('classify input files', () => {
     writeFileSync(p, 'apple pie\r\nbanana, split\n\ncherry tart\n');
     assert.deepEqual(loadTextColumn(p), ['apple pie', 'banana, split', '', 'cherry tart']);
     assert.throws(() => loadTextColumn(p, 'text'), InvalidInputError);
+  });
+
+  it('multi-label JSON Lines: numbers name labels as in single-label data (arrays of ids, or one id)', () => {
+    const p = join(dir, 'ids.jsonl');
+    writeFileSync(
+      p,
+      ['{"text": "a", "tags": [3, 7, 3]}', '{"text": "b", "tags": 7}', '{"text": "c", "tags": []}'].join(
+        '\n',
+      ),
+    );
+    const d = loadJsonLines(p, { labelColumn: 'tags', labelSeparator: '|' });
+    assert.deepEqual(d.labelSets, [['3', '7'], ['7'], []]);
+    assert.deepEqual(d.labels, ['3|7', '7', '']);
+    writeFileSync(p, '{"text": "a", "tags": [3, null]}\n');
+    assert.throws(
+      () => loadJsonLines(p, { labelColumn: 'tags', labelSeparator: '|' }),
+      /field 'tags'\[1\]: expected a non-empty label name \(a string or number\), got null/,
+    );
   });
 });

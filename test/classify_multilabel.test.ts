@@ -120,7 +120,7 @@ describe('multi-label loading', () => {
       (e: Error) => e instanceof InvalidInputError && /label-column/.test(e.message) && e.message.includes(q),
     );
     const j = join(dir, 'bad.jsonl');
-    writeFileSync(j, '{"text": "ok", "labels": ["a"]}\n{"text": "no", "labels": ["a", 3]}\n');
+    writeFileSync(j, '{"text": "ok", "labels": ["a"]}\n{"text": "no", "labels": ["a", true]}\n');
     assert.throws(
       () => loadLabelledTexts(j, { labelSeparator: '|' }),
       (e: Error) => e instanceof InvalidInputError && e.message.includes(`${j}: line 2: field 'labels'[1]`),
@@ -220,7 +220,9 @@ describe('multi-label JSON Lines: seeded fuzz of label fields', () => {
       );
       const ok = (v: unknown): boolean =>
         (typeof v === 'string' && (v.trim() === '' || v.split('|').every((x) => x.trim() !== ''))) ||
-        (Array.isArray(v) && v.every((l) => typeof l === 'string' && l.trim() !== ''));
+        typeof v === 'number' ||
+        (Array.isArray(v) &&
+          v.every((l) => typeof l === 'number' || (typeof l === 'string' && l.trim() !== '')));
       const bad = rows.findIndex((v) => !ok(v));
       if (bad < 0) {
         const d = loadLabelledTexts(p, { labelSeparator: '|', labelColumn: 'labels' });

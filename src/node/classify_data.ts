@@ -325,18 +325,24 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
     if (sep !== undefined) {
       const field = `${where}: field '${out.labelColumn}'`;
       let set: string[];
+      // A number names a label as it does in single-label data (`[3, 7]` are the labels '3' and '7': label ids).
+      const name = (l: unknown): string | null =>
+        typeof l === 'string' ? l : typeof l === 'number' ? String(l) : null;
       if (typeof label === 'string') set = parseLabelList(label, sep, field);
+      else if (typeof label === 'number') set = [String(label)];
       else if (Array.isArray(label)) {
-        label.forEach((l, j) => {
-          if (typeof l !== 'string' || l.trim() === '')
+        const names = label.map((l: unknown, j) => {
+          const n = name(l);
+          if (n === null || n.trim() === '')
             throw new InvalidInputError(
-              `${field}[${j}]: expected a non-empty label name (a string), got ${typeof l === 'string' ? 'an empty string' : describe(l)}`,
+              `${field}[${j}]: expected a non-empty label name (a string or number), got ${n === null ? describe(l) : 'an empty string'}`,
             );
+          return n.trim();
         });
-        set = [...new Set((label as string[]).map((l) => l.trim()))].sort();
+        set = [...new Set(names)].sort();
       } else
         throw new InvalidInputError(
-          `${field}: expected a list of labels (a string separated by ${JSON.stringify(sep)}, or an array of strings), got ${describe(label)}`,
+          `${field}: expected a list of labels (a string separated by ${JSON.stringify(sep)}, or an array of strings or numbers), got ${describe(label)}`,
         );
       out.texts.push(text);
       out.labelSets!.push(set);
