@@ -1,6 +1,7 @@
 /**
  * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file,
- * numeric labels in multi-label JSON Lines.
+ * numeric labels in multi-label JSON Lines, JSON
+ * Lines fields named by --text-column / --label-column.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
-import { loadJsonLines, loadTextColumn } from '../src/node/classify_data.js';
+import { loadJsonLines, loadLabelledTexts, loadTextColumn } from '../src/node/classify_data.js';
 
 describe('classify input files', () => {
   let dir = '';
@@ -40,5 +41,16 @@ describe('classify input files', () => {
       () => loadJsonLines(p, { labelColumn: 'tags', labelSeparator: '|' }),
       /field 'tags'\[1\]: expected a non-empty label name \(a string or number\), got null/,
     );
+  });
+
+  it('JSON Lines: a --text-column / --label-column that is no field is refused naming the fields; case is ignored', () => {
+    const p = join(dir, 'fields.jsonl');
+    writeFileSync(p, '{"Body": "good film", "Label": "pos"}\n{"Body": "bad film", "Label": "neg"}\n');
+    const d = loadLabelledTexts(p, { textColumn: 'body', labelColumn: 'label' });
+    assert.deepEqual(d.texts, ['good film', 'bad film']);
+    assert.deepEqual(loadTextColumn(p, 'BODY'), ['good film', 'bad film']);
+    const refused = /line 1: field '1' \(--text-column\) is not there; the fields are 'Body', 'Label'/;
+    assert.throws(() => loadLabelledTexts(p, { textColumn: '1', labelColumn: 'Label' }), refused);
+    assert.throws(() => loadTextColumn(p, '1'), refused);
   });
 });

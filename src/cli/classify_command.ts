@@ -27,9 +27,9 @@ import { makeOutput } from './output.js';
 
 /** The column flags' help, the same for train and eval (numbers count from 1 here; forecast's count from 0). */
 const TEXT_COLUMN_HELP =
-  'column (or JSON field) of the texts, by name or number counting from 1 (default: guessed)';
+  'column of the texts, by name or number counting from 1 (JSON Lines: field name) (default: guessed)';
 const LABEL_COLUMN_HELP =
-  'column (or JSON field) of the labels, by name or number counting from 1 (default: guessed)';
+  'column of the labels, by name or number counting from 1 (JSON Lines: field name) (default: guessed)';
 
 const d = CLASSIFIER_DEFAULTS;
 
@@ -225,7 +225,7 @@ export function registerClassify(program: Command): void {
     )
     .option(
       '--text-column <name|n>',
-      'column (or JSON field) of the texts in --input, by name or number counting from 1 (default: the only one, or guessed)',
+      'column of the texts in --input, by name or number counting from 1 (JSON Lines: field name) (default: the only one, or guessed)',
     )
     .option('-b, --batch-size <n>', 'batch size', batchSizeFlag(), 128)
     .option(

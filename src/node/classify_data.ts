@@ -238,11 +238,16 @@ function isJsonLines(path: string): boolean {
  */
 function loadJsonLinesTexts(path: string, textField?: string): string[] {
   const texts: string[] = [];
-  let field = textField;
+  let field: string | undefined;
   jsonLineObjects(path, 'a text field').forEach(({ rec, where }) => {
     if (field === undefined) {
       const keys = Object.keys(rec);
-      field = keys.length === 1 ? keys[0] : keys.find((k) => TEXT_NAMES.includes(k.toLowerCase()));
+      field =
+        textField !== undefined
+          ? givenField(where, keys, textField, '--text-column')
+          : keys.length === 1
+            ? keys[0]
+            : keys.find((k) => TEXT_NAMES.includes(k.toLowerCase()));
       if (field === undefined)
         throw new InvalidInputError(
           `${where}: which field holds the text? Give --text-column (the fields are ${keys.map((k) => `'${k}'`).join(', ')})`,
@@ -256,6 +261,20 @@ function loadJsonLinesTexts(path: string, textField?: string): string[] {
   });
   if (texts.length === 0) throw new InvalidInputError(`${path}: no records`);
   return texts;
+}
+
+/**
+ * The field a --text-column / --label-column names, as found in the first record (`keys`): by name, else by name
+ * ignoring case (as CSV columns are found); one that is not there is an error listing the fields — JSON fields have
+ * names, not numbers, so `--text-column 1` is refused rather than read as a field nobody has.
+ */
+function givenField(where: string, keys: string[], given: string, flag: string): string {
+  if (keys.includes(given)) return given;
+  const folded = keys.find((k) => k.toLowerCase() === given.toLowerCase());
+  if (folded !== undefined) return folded;
+  throw new InvalidInputError(
+    `${where}: field '${given}' (${flag}) is not there; the fields are ${keys.map((k) => `'${k}'`).join(', ')} (JSON Lines fields are given by name)`,
+  );
 }
 
 /**
@@ -304,7 +323,7 @@ export function loadJsonLines(path: string, columns: ColumnChoice = {}): LoadedT
     if (out.textColumn === null) {
       const keys = Object.keys(rec);
       const find = (given: string | undefined, names: string[], flag: string, kind: string): string => {
-        if (given !== undefined) return given;
+        if (given !== undefined) return givenField(where, keys, given, flag);
         const k = keys.find((x) => names.includes(x.toLowerCase()));
         if (k === undefined)
           throw new InvalidInputError(
