@@ -134,6 +134,18 @@ describe('metrics', () => {
     // A class never predicted: precision 0, not NaN.
     assert.equal(classificationReport(['a', 'b'], [0, 1], [0, 0]).per_class.b.precision, 0);
   });
+  it('macro-F1 averages the classes among the true labels or the predictions (scikit-learn), not absent ones', () => {
+    // c is neither in the texts nor predicted: a perfect model scores 1, not (1 + 1 + 0) / 3.
+    const perfect = classificationReport(['a', 'b', 'c'], [0, 1, 1], [0, 1, 1]);
+    assert.equal(perfect.macro_f1, 1);
+    assert.equal(perfect.per_class.c.f1, 0);
+    assert.equal(macroF1([0, 1, 1], [0, 1, 1], 3), 1);
+    // b is present but never predicted and c predicted but absent: both count, with F1 0.
+    const r = classificationReport(['a', 'b', 'c', 'd'], [0, 0, 1], [0, 2, 0]);
+    // a: TP 1, predicted 2, support 2 → P 1/2, R 1/2, F1 1/2; b 0; c 0; d absent and unpredicted.
+    assert.ok(Math.abs(r.macro_f1 - 0.5 / 3) < 1e-12, `${r.macro_f1}`);
+    assert.equal(macroF1([0, 0, 1], [0, 2, 0], 4), r.macro_f1);
+  });
   it('ROC-AUC equals the fraction of correctly ordered positive–negative pairs (ties half)', () => {
     const rng = new Random(3);
     for (let trial = 0; trial < 20; trial++) {

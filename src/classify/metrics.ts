@@ -44,7 +44,7 @@ export function accuracyOf(truth: ArrayLike<number>, predicted: ArrayLike<number
 
 /**
  * Per-class precision, recall and F1 from a confusion matrix. A class never predicted has precision 0, one never
- * present recall 0 (scikit-learn's zero_division=0); macro-F1 averages over every class.
+ * present recall 0 (scikit-learn's zero_division=0).
  */
 export function perClassMetrics(confusion: number[][]): ClassMetrics[] {
   const K = confusion.length;
@@ -60,9 +60,26 @@ export function perClassMetrics(confusion: number[][]): ClassMetrics[] {
   });
 }
 
+/**
+ * The mean F1 over the classes that occur among the true labels or the predictions (scikit-learn's f1_score
+ * average='macro' default). A class with neither has no precision or recall to speak of: counting it as F1 0 would
+ * score a perfect model 0.67 on a file holding two of its three classes.
+ */
+function macroOfConfusion(confusion: number[][], per: ClassMetrics[]): number {
+  let sum = 0;
+  let present = 0;
+  per.forEach((c, k) => {
+    const predicted = confusion.reduce((s, row) => s + row[k], 0);
+    if (c.support === 0 && predicted === 0) return;
+    sum += c.f1;
+    present++;
+  });
+  return present === 0 ? 0 : sum / present;
+}
+
 export function macroF1(truth: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): number {
-  const per = perClassMetrics(confusionMatrix(truth, predicted, classes));
-  return per.reduce((s, c) => s + c.f1, 0) / classes;
+  const confusion = confusionMatrix(truth, predicted, classes);
+  return macroOfConfusion(confusion, perClassMetrics(confusion));
 }
 
 /**
@@ -118,7 +135,7 @@ export function classificationReport(
   }
   return {
     accuracy: accuracyOf(truth, predicted),
-    macro_f1: per.reduce((s, c) => s + c.f1, 0) / K,
+    macro_f1: macroOfConfusion(confusion, per),
     per_class,
     confusion,
     auc,
