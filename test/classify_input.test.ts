@@ -1,7 +1,7 @@
 /**
  * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file,
  * numeric labels in multi-label JSON Lines, JSON
- * Lines fields named by --text-column / --label-column.
+ * Lines fields named by --text-column / --label-column, a CSV quote never closed.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
-import { loadJsonLines, loadLabelledTexts, loadTextColumn } from '../src/node/classify_data.js';
+import { loadJsonLines, loadLabelledTexts, loadTable, loadTextColumn } from '../src/node/classify_data.js';
 
 describe('classify input files', () => {
   let dir = '';
@@ -52,5 +52,18 @@ describe('classify input files', () => {
     const refused = /line 1: field '1' \(--text-column\) is not there; the fields are 'Body', 'Label'/;
     assert.throws(() => loadLabelledTexts(p, { textColumn: '1', labelColumn: 'Label' }), refused);
     assert.throws(() => loadTextColumn(p, '1'), refused);
+  });
+
+  it('a CSV quote never closed is named by the line its record starts on, not the end of the file', () => {
+    const p = join(dir, 'stray.csv');
+    const rows = Array.from({ length: 20 }, (_, i) => `text ${i},${i % 2 ? 'pos' : 'neg'}`);
+    rows[4] = '"a stray quote,pos';
+    writeFileSync(p, 'text,label\n' + rows.slice(0, 4).join('\n') + '\n\n' + rows.slice(4).join('\n') + '\n');
+    assert.throws(
+      () => loadTable(p),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message.startsWith(`${p}: the record starting on line 7 opens a quoted field that is never closed`),
+    );
   });
 });

@@ -89,14 +89,28 @@ function readTable(path: string): Table {
   const text = readTextFile(path);
   const delimiter = delimiterOf(path, text.slice(0, text.indexOf('\n') >>> 0));
   let records: { record: string[]; info: { lines: number } }[];
+  // The line the last complete record ended on: csv-parse names the end of the file for a quote never closed.
+  let lastRecordLine = 0;
   try {
     records = parse(text, {
       delimiter,
       info: true,
       relax_quotes: true,
       skip_empty_lines: true,
+      on_record: (record: { record: string[]; info: { lines: number } }) => {
+        lastRecordLine = record.info.lines;
+        return record;
+      },
     }) as { record: string[]; info: { lines: number } }[];
   } catch (e) {
+    if ((e as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') {
+      const lines = text.split('\n');
+      let start = lastRecordLine; // 0-based index of the line after the last record; blank lines are skipped
+      while (start < lines.length - 1 && lines[start].trim() === '') start++;
+      throw new InvalidInputError(
+        `${path}: the record starting on line ${start + 1} opens a quoted field that is never closed (a quote inside a quoted field is written twice: "")`,
+      );
+    }
     throw new InvalidInputError(`${path}: ${(e as Error).message.replace(/^CsvError: /, '')}`);
   }
   if (records.length === 0) throw new InvalidInputError(`${path}: no header and no rows`);
