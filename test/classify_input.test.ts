@@ -1,7 +1,8 @@
 /**
  * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file,
  * numeric labels in multi-label JSON Lines, JSON
- * Lines fields named by --text-column / --label-column, a CSV quote never closed.
+ * Lines fields named by --text-column / --label-column, a CSV quote never closed,
+ * a .csv separated by semicolons.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,5 +66,19 @@ describe('classify input files', () => {
         e instanceof InvalidInputError &&
         e.message.startsWith(`${p}: the record starting on line 7 opens a quoted field that is never closed`),
     );
+  });
+
+  it('a .csv whose header is separated by semicolons (or tabs) is read with them; commas in its texts stay', () => {
+    const p = join(dir, 'semicolons.csv');
+    writeFileSync(p, 'text;label\ngood, really good;pos\nbad;neg\n');
+    const d = loadTable(p);
+    assert.deepEqual(d.texts, ['good, really good', 'bad']);
+    assert.deepEqual(d.labels, ['pos', 'neg']);
+    const t = join(dir, 'tabs.csv');
+    writeFileSync(t, 'text\tlabel\ngood, fine\tpos\nbad\tneg\n');
+    assert.deepEqual(loadTable(t).labels, ['pos', 'neg']);
+    const c = join(dir, 'commas.csv');
+    writeFileSync(c, 'text,label\n"a; b",pos\nc,neg\n');
+    assert.deepEqual(loadTable(c).texts, ['a; b', 'c']);
   });
 });

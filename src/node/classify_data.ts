@@ -78,11 +78,18 @@ interface Table {
   lines: number[];
 }
 
+/**
+ * The cell separator: the extension's (tab for .tsv / .tab, comma otherwise) unless the header line has none of it
+ * but has tabs or semicolons (a spreadsheet's "CSV" in a locale with decimal commas is `text;label`) — then the more
+ * frequent of those; a header that is one name has no separator to go by.
+ */
 function delimiterOf(path: string, firstLine: string): string {
   const ext = extname(path).toLowerCase();
-  if (ext === '.tsv' || ext === '.tab') return '\t';
-  if (ext === '.csv') return ',';
-  return (firstLine.match(/\t/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? '\t' : ',';
+  const count = (d: string): number => firstLine.split(d).length - 1;
+  const fromExtension = ext === '.tsv' || ext === '.tab' ? '\t' : ext === '.csv' ? ',' : null;
+  if (fromExtension !== null && count(fromExtension) > 0) return fromExtension;
+  const best = [',', '\t', ';'].reduce((a, b) => (count(b) > count(a) ? b : a));
+  return count(best) > 0 ? best : (fromExtension ?? ',');
 }
 
 function readTable(path: string): Table {
