@@ -2,7 +2,8 @@
  * Edge cases of the files `recur classify` reads that a user's own data hits: predict's --input as a plain text file,
  * numeric labels in multi-label JSON Lines, JSON
  * Lines fields named by --text-column / --label-column, a CSV quote never closed,
- * a .csv separated by semicolons.
+ * a .csv separated by semicolons,
+ * columns sharing a name.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,5 +81,16 @@ describe('classify input files', () => {
     const c = join(dir, 'commas.csv');
     writeFileSync(c, 'text,label\n"a; b",pos\nc,neg\n');
     assert.deepEqual(loadTable(c).texts, ['a; b', 'c']);
+  });
+
+  it('a text or label column whose name another column shares is refused unless given by number', () => {
+    const p = join(dir, 'twice.csv');
+    writeFileSync(p, 'id,text,text,label\n1,x,good film,pos\n2,y,bad film,neg\n');
+    assert.throws(
+      () => loadTable(p),
+      /columns 2 and 3 are all named 'text'; give --text-column by number to say which/,
+    );
+    assert.throws(() => loadTable(p, { textColumn: 'text' }), /columns 2 and 3/);
+    assert.deepEqual(loadTable(p, { textColumn: '3' }).texts, ['good film', 'bad film']);
   });
 });

@@ -178,6 +178,18 @@ function chooseColumns(path: string, t: Table, c: ColumnChoice): { text: number;
     );
   if (text === label)
     throw new InvalidInputError(`${path}: the text and the label cannot both be column '${h[text]}'`);
+  // A column found by a name several columns share could be any of them: only its number says which.
+  const byNumber = (given: string | undefined): boolean => given !== undefined && /^\d+$/.test(given);
+  for (const [j, given, flag] of [
+    [text, c.textColumn, '--text-column'],
+    [label, c.labelColumn, '--label-column'],
+  ] as const) {
+    const same = h.flatMap((x, i) => (x.toLowerCase() === h[j].toLowerCase() ? [i + 1] : []));
+    if (same.length > 1 && !byNumber(given))
+      throw new InvalidInputError(
+        `${path}: columns ${same.join(' and ')} are all named '${h[j]}'; give ${flag} by number to say which`,
+      );
+  }
   return { text, label };
 }
 
