@@ -92,5 +92,7 @@ describe('classify input files', () => {
     );
     assert.throws(() => loadTable(p, { textColumn: 'text' }), /columns 2 and 3/);
     assert.deepEqual(loadTable(p, { textColumn: '3' }).texts, ['good film', 'bad film']);
+    assert.throws(() => loadTextColumn(p), /columns 2 and 3 are all named 'text'/);
+    assert.deepEqual(loadTextColumn(p, '3'), ['good film', 'bad film']);
   });
 });

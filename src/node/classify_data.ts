@@ -143,6 +143,25 @@ function columnIndex(path: string, header: string[], given: string, flag: string
   );
 }
 
+/**
+ * Refuses column `j` when another column has its name and it was found by name (given or guessed): it could be
+ * either of them, and only its number says which.
+ */
+function uniquelyNamed(
+  path: string,
+  header: string[],
+  j: number,
+  given: string | undefined,
+  flag: string,
+): void {
+  if (given !== undefined && /^\d+$/.test(given) && header[Number(given) - 1] === header[j]) return;
+  const same = header.flatMap((x, i) => (x.toLowerCase() === header[j].toLowerCase() ? [i + 1] : []));
+  if (same.length > 1)
+    throw new InvalidInputError(
+      `${path}: columns ${same.join(' and ')} are all named '${header[j]}'; give ${flag} by number to say which`,
+    );
+}
+
 function guessColumn(header: string[], names: string[], exclude: number): number {
   return header.findIndex((h, i) => i !== exclude && names.includes(h.toLowerCase()));
 }
@@ -178,18 +197,8 @@ function chooseColumns(path: string, t: Table, c: ColumnChoice): { text: number;
     );
   if (text === label)
     throw new InvalidInputError(`${path}: the text and the label cannot both be column '${h[text]}'`);
-  // A column found by a name several columns share could be any of them: only its number says which.
-  const byNumber = (given: string | undefined): boolean => given !== undefined && /^\d+$/.test(given);
-  for (const [j, given, flag] of [
-    [text, c.textColumn, '--text-column'],
-    [label, c.labelColumn, '--label-column'],
-  ] as const) {
-    const same = h.flatMap((x, i) => (x.toLowerCase() === h[j].toLowerCase() ? [i + 1] : []));
-    if (same.length > 1 && !byNumber(given))
-      throw new InvalidInputError(
-        `${path}: columns ${same.join(' and ')} are all named '${h[j]}'; give ${flag} by number to say which`,
-      );
-  }
+  uniquelyNamed(path, h, text, c.textColumn, '--text-column');
+  uniquelyNamed(path, h, label, c.labelColumn, '--label-column');
   return { text, label };
 }
 
@@ -256,6 +265,7 @@ export function loadTextColumn(path: string, textColumn?: string): string[] {
     throw new InvalidInputError(
       `${path}: which column holds the text? Give --text-column (the columns are ${t.header.map((x) => `'${x}'`).join(', ')})`,
     );
+  uniquelyNamed(path, t.header, j, textColumn, '--text-column');
   return t.rows.map((_, i) => cell(path, t, i, j, 'text'));
 }
 
