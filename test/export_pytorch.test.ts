@@ -563,6 +563,34 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
     },
   );
 
+  it(
+    "train.py refuses a text too short for the recipe's windows, as recur train does, and writes no model",
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('short', [...KERAS, '--validation-split', '0.1']);
+      const cases: [string, RegExp][] = [
+        ['', /the training text has 0 characters .*needs at least 11/],
+        ['the', /the training text has 2 characters .*needs at least 11/],
+        // 25 characters to train on, the last 3 held out: too few for one validation window.
+        ['the whale and the sea of the', /the validation text has 3 characters .*needs at least 11/],
+      ];
+      for (const [text, message] of cases) {
+        const file = join(project, 'short.txt');
+        writeFileSync(file, text);
+        const out = join(project, 'run');
+        const r = spawnSync(python!, ['train.py', '--text', file, '--epochs', '1', '--out', out], {
+          cwd: project,
+          encoding: 'utf8',
+          timeout: 300_000,
+        });
+        assert.equal(r.status, 1, `${JSON.stringify(text)}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stderr, /Traceback/);
+        assert.ok(!existsSync(join(out, 'model.json')), 'no model saved');
+      }
+    },
+  );
+
   /** Classifier-shaped models (Embedding with mask_zero first), built with random weights and saved as recur does. */
   const H = 3;
   const rnd = { biasInitializer: 'randomNormal' } as const;

@@ -162,6 +162,14 @@ def main():
     if skipped:
         run.say(f"Note: {skipped} characters outside the model's vocabulary were skipped")
     train_ids, val_ids = textdata.split(ids, s["validationSplit"])
+    # As recur train refuses them: a text too short for one window (or one batch of streams) would train on nothing
+    # and save the start model as an improvement with loss 0.
+    per_process = s["seqLength"] * s["batchSize"] if s["recipe"] == "char-rnn" else s["maxlen"]
+    for part, part_ids, need in (("training", train_ids, per_process * (world if s["recipe"] == "char-rnn" else 1) + 1),
+                                 ("validation", val_ids, per_process + 1)):
+        if part_ids is not None and len(part_ids) < need:
+            raise SystemExit(f"train.py: {text_path}: the {part} text has {len(part_ids)} characters (of the "
+                             f"model's vocabulary); this recipe needs at least {need}")
     seed = s["seed"] if a.seed is None else a.seed
     torch.manual_seed(seed * 1000 + rank)
 
