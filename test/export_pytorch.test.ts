@@ -591,6 +591,46 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
     },
   );
 
+  it(
+    "train.py does not replace a run (or the user's model.json) in --out without --resume or --overwrite",
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('rerun', KERAS);
+      const out = join(project, 'run');
+      const train = (extra: string[]) =>
+        spawnSync(python!, ['train.py', '--text', book, '--epochs', '1', '--out', out, ...extra], {
+          cwd: project,
+          encoding: 'utf8',
+          timeout: 300_000,
+        });
+      mkdirSync(out);
+      writeFileSync(join(out, 'model.json'), 'mine');
+      const refused = train([]);
+      assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+      assert.match(
+        refused.stderr,
+        /run already holds a run \(model\.json\); continue it with --resume, start it over with --overwrite/,
+      );
+      assert.equal(readFileSync(join(out, 'model.json'), 'utf8'), 'mine');
+      assert.deepEqual(readdirSync(out), ['model.json']);
+      const first = train(['--overwrite', '--max-steps', '2']);
+      assert.equal(first.status, 0, first.stderr);
+      assert.notEqual(
+        readFileSync(join(out, 'model.json'), 'utf8'),
+        'mine',
+        'the stopped run wrote its own model',
+      );
+      const model = readFileSync(join(out, 'model.json'), 'utf8');
+      const again = train(['--max-steps', '2']);
+      assert.equal(again.status, 1, again.stdout + again.stderr);
+      assert.equal(readFileSync(join(out, 'model.json'), 'utf8'), model, 'the first run kept');
+      assert.equal(train(['--resume', '--overwrite']).status, 1);
+      const resumed = train(['--resume']);
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.match(resumed.stdout, /Resuming at epoch 1, batch 3/);
+    },
+  );
+
   /** Classifier-shaped models (Embedding with mask_zero first), built with random weights and saved as recur does. */
   const H = 3;
   const rnd = { biasInitializer: 'randomNormal' } as const;
