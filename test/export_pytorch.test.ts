@@ -631,6 +631,35 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
     },
   );
 
+  it(
+    'train.py --resume refuses another text than the run was stopped on, as recur train --resume does',
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('retext', KERAS);
+      const out = join(project, 'run');
+      const other = join(project, 'other.txt');
+      writeFileSync(other, readFileSync(book, 'utf8').split('').reverse().join(''));
+      py(project, ['train.py', '--text', book, '--epochs', '1', '--out', out, '--max-steps', '2']);
+      const checkpoint = readFileSync(join(out, 'pytorch-checkpoint.rank0.pt'));
+      const r = spawnSync(python!, ['train.py', '--text', other, '--epochs', '1', '--out', out, '--resume'], {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /--resume: .*other\.txt is not the text the run in .*run was trained on/);
+      assert.deepEqual(
+        readFileSync(join(out, 'pytorch-checkpoint.rank0.pt')),
+        checkpoint,
+        'checkpoint unchanged',
+      );
+      assert.match(
+        py(project, ['train.py', '--text', book, '--epochs', '1', '--out', out, '--resume']),
+        /Epoch 1\/1/,
+      );
+    },
+  );
+
   /** Classifier-shaped models (Embedding with mask_zero first), built with random weights and saved as recur does. */
   const H = 3;
   const rnd = { biasInitializer: 'randomNormal' } as const;

@@ -119,6 +119,7 @@ recur's ReduceLROnPlateau (factor 0.2, patience 1, min lr 0.001) and save-best o
 epoch in which it improves, process 0 writes the model to --out as a recur model directory (atomically), which every
 recur command reads ('recur generate OUT'). --out also gets log.csv and this script's checkpoints (--resume).
 """
+import hashlib
 import math
 import os
 import sys
@@ -183,7 +184,14 @@ def main():
     monitor = "val_loss" if val_ids is not None else "loss"
 
     # Training state, or the checkpoint's.
-    st = run.resume(model, opt, {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "states": None}, plateau)
+    # The text's fingerprint: a resumed run must read the text it was stopped on (as recur train --resume checks), or
+    # its epoch and batch would point into other windows.
+    text_sha256 = hashlib.sha256(ids.tobytes()).hexdigest()
+    fresh = {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "states": None, "text_sha256": text_sha256}
+    st = run.resume(model, opt, fresh, plateau)
+    if st.get("text_sha256", text_sha256) != text_sha256:
+        raise SystemExit(f"train.py: --resume: {text_path} is not the text the run in {a.out} was trained on (its "
+                         "characters differ); give the same text")
 
     def batches(epoch, ids_, shuffle, batch_size):
         if stateful:
