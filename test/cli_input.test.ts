@@ -208,6 +208,12 @@ describe('recur CLI: bad usage and bad input', () => {
     assertUsageError(['evaluate', model, somedir], /somedir is a directory, not a text file/);
     assertUsageError(['evaluate', textFile, textFile], /book\.txt/);
     assertUsageError(['evaluate', model, join(dir, 'missing.txt')], /missing\.txt: no such file/);
+    const unseen = join(dir, 'unseen.txt');
+    writeFileSync(unseen, 'a' + '€'.repeat(24));
+    assertUsageError(
+      ['evaluate', model, unseen],
+      /unseen\.txt: the text has 1 usable character \(24 more not in the model's vocabulary skipped\); the model needs at least/,
+    );
   });
 
   it('exit codes: 2 for unknown commands, flags and choices, 0 for --help; a stack trace only with --debug', () => {

@@ -563,6 +563,103 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
     },
   );
 
+  it(
+    "train.py refuses a text too short for the recipe's windows, as recur train does, and writes no model",
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('short', [...KERAS, '--validation-split', '0.1']);
+      const cases: [string, RegExp][] = [
+        ['', /the training text has 0 characters .*needs at least 11/],
+        ['the', /the training text has 2 characters .*needs at least 11/],
+        // 25 characters to train on, the last 3 held out: too few for one validation window.
+        ['the whale and the sea of the', /the validation text has 3 characters .*needs at least 11/],
+      ];
+      for (const [text, message] of cases) {
+        const file = join(project, 'short.txt');
+        writeFileSync(file, text);
+        const out = join(project, 'run');
+        const r = spawnSync(python!, ['train.py', '--text', file, '--epochs', '1', '--out', out], {
+          cwd: project,
+          encoding: 'utf8',
+          timeout: 300_000,
+        });
+        assert.equal(r.status, 1, `${JSON.stringify(text)}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stderr, /Traceback/);
+        assert.ok(!existsSync(join(out, 'model.json')), 'no model saved');
+      }
+    },
+  );
+
+  it(
+    "train.py does not replace a run (or the user's model.json) in --out without --resume or --overwrite",
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('rerun', KERAS);
+      const out = join(project, 'run');
+      const train = (extra: string[]) =>
+        spawnSync(python!, ['train.py', '--text', book, '--epochs', '1', '--out', out, ...extra], {
+          cwd: project,
+          encoding: 'utf8',
+          timeout: 300_000,
+        });
+      mkdirSync(out);
+      writeFileSync(join(out, 'model.json'), 'mine');
+      const refused = train([]);
+      assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+      assert.match(
+        refused.stderr,
+        /run already holds a run \(model\.json\); continue it with --resume, start it over with --overwrite/,
+      );
+      assert.equal(readFileSync(join(out, 'model.json'), 'utf8'), 'mine');
+      assert.deepEqual(readdirSync(out), ['model.json']);
+      const first = train(['--overwrite', '--max-steps', '2']);
+      assert.equal(first.status, 0, first.stderr);
+      assert.notEqual(
+        readFileSync(join(out, 'model.json'), 'utf8'),
+        'mine',
+        'the stopped run wrote its own model',
+      );
+      const model = readFileSync(join(out, 'model.json'), 'utf8');
+      const again = train(['--max-steps', '2']);
+      assert.equal(again.status, 1, again.stdout + again.stderr);
+      assert.equal(readFileSync(join(out, 'model.json'), 'utf8'), model, 'the first run kept');
+      assert.equal(train(['--resume', '--overwrite']).status, 1);
+      const resumed = train(['--resume']);
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.match(resumed.stdout, /Resuming at epoch 1, batch 3/);
+    },
+  );
+
+  it(
+    'train.py --resume refuses another text than the run was stopped on, as recur train --resume does',
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('retext', KERAS);
+      const out = join(project, 'run');
+      const other = join(project, 'other.txt');
+      writeFileSync(other, readFileSync(book, 'utf8').split('').reverse().join(''));
+      py(project, ['train.py', '--text', book, '--epochs', '1', '--out', out, '--max-steps', '2']);
+      const checkpoint = readFileSync(join(out, 'pytorch-checkpoint.rank0.pt'));
+      const r = spawnSync(python!, ['train.py', '--text', other, '--epochs', '1', '--out', out, '--resume'], {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /--resume: .*other\.txt is not the text the run in .*run was trained on/);
+      assert.deepEqual(
+        readFileSync(join(out, 'pytorch-checkpoint.rank0.pt')),
+        checkpoint,
+        'checkpoint unchanged',
+      );
+      assert.match(
+        py(project, ['train.py', '--text', book, '--epochs', '1', '--out', out, '--resume']),
+        /Epoch 1\/1/,
+      );
+    },
+  );
+
   /** Classifier-shaped models (Embedding with mask_zero first), built with random weights and saved as recur does. */
   const H = 3;
   const rnd = { biasInitializer: 'randomNormal' } as const;

@@ -131,7 +131,7 @@ export async function evaluate(
   if (s.recipe === 'char-rnn') {
     if (corpus.length < s.seqLength * s.batchSize + 1)
       throw new UsageError(
-        `${file}: the text has ${corpus.length} usable characters; the model reads ${s.batchSize} streams of ` +
+        `${file}: the text has ${usableCharacters(corpus.length, unknown.count)}; the model reads ${s.batchSize} streams of ` +
           `${s.seqLength} and needs at least ${s.seqLength * s.batchSize + 1}`,
       );
     const data = corpus.streams({ seqLength: s.seqLength, batchSize: s.batchSize });
@@ -143,7 +143,7 @@ export async function evaluate(
     const step = o.step ?? s.step;
     if (corpus.length < s.maxlen + 1)
       throw new UsageError(
-        `${file}: the text has ${corpus.length} usable characters; the model needs at least ${s.maxlen + 1}`,
+        `${file}: the text has ${usableCharacters(corpus.length, unknown.count)}; the model needs at least ${s.maxlen + 1}`,
       );
     // Alike windows together: the model steps each distinct beginning once (the mean loss is the same).
     const data = corpus.windows({
@@ -177,10 +177,22 @@ export async function evaluate(
     if (unknown.count > 0) {
       const shown = unknown.distinct.slice(0, 10).map((c) => JSON.stringify(c));
       process.stdout.write(
-        `skipped ${unknown.count.toLocaleString('en-US')} characters not in the model's vocabulary: ${shown.join(', ')}` +
+        `skipped ${plural(unknown.count, 'character')} not in the model's vocabulary: ${shown.join(', ')}` +
           `${unknown.distinct.length > 10 ? ` and ${unknown.distinct.length - 10} more` : ''}\n`,
       );
     }
   }
   return 0;
+}
+
+/** "1 character", "2,000 characters". */
+function plural(count: number, noun: string): string {
+  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** The usable characters, and those skipped as outside the vocabulary: often why a text is too short. */
+function usableCharacters(usable: number, skipped: number): string {
+  const note =
+    skipped > 0 ? ` (${skipped.toLocaleString('en-US')} more not in the model's vocabulary skipped)` : '';
+  return `${plural(usable, 'usable character')}${note}`;
 }

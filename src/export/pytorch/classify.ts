@@ -28,6 +28,7 @@ torchrun --nproc_per_node 4 train.py --out run  # 4 processes, one machine (each
 torchrun --nnodes 2 --node_rank 0 --nproc_per_node 8 --master_addr HOST --master_port 29500 \\
   train.py --out run --device cuda              # and node_rank 1 on the other
 python train.py --out run --resume              # continue from run/'s checkpoints
+python train.py --out run --overwrite           # start run/ over (a run there is kept otherwise)
 python train.py --max-steps 100 --out run       # stop after 100 optimizer steps
 \`\`\`
 

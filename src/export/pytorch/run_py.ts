@@ -28,8 +28,17 @@ def arguments(doc, here):
     p.add_argument("--out", default="pytorch-run", help="where the recur-format model, log.csv and checkpoints go")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in an --out that holds a run (its model, checkpoints and log.csv are replaced)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
     return p
+
+
+def _run_files(out):
+    """The files in out that make it a run's (a model, a checkpoint), sorted; [] for a new or other directory."""
+    if not os.path.isdir(out):
+        return []
+    return sorted(n for n in os.listdir(out) if n == "model.json" or n.startswith("pytorch-checkpoint."))
 
 
 class Run:
@@ -39,6 +48,14 @@ class Run:
 
     def __init__(self, a):
         self.args = a
+        # As recur train: a run's model (or anyone's model.json) is never replaced by a new run unless asked. Every
+        # process checks before init_process_group, which waits for them all, so none has written anything yet.
+        if a.resume and a.overwrite:
+            raise SystemExit("train.py: give --resume or --overwrite, not both")
+        held = _run_files(a.out)
+        if held and not a.resume and not a.overwrite:
+            raise SystemExit(f"train.py: {a.out} already holds a run ({held[0]}); continue it with --resume, start it "
+                             "over with --overwrite, or give a new --out")
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         if self.world > 1:
             dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
@@ -51,6 +68,12 @@ class Run:
         self.out = a.out
         os.makedirs(a.out, exist_ok=True)
         self.checkpoint_path = os.path.join(a.out, f"pytorch-checkpoint.rank{self.rank}.pt")
+        if a.overwrite and not a.resume:
+            # The old run goes: a run stopped by --max-steps then writes its own model, not keeps the old one.
+            mine = [os.path.basename(self.checkpoint_path)] + (["model.json", "log.csv"] if self.rank == 0 else [])
+            for name in mine:
+                if os.path.exists(os.path.join(a.out, name)):
+                    os.unlink(os.path.join(a.out, name))
 
     def say(self, *args, **kwargs):
         if self.rank == 0:

@@ -26,6 +26,7 @@ saved vocabularies and split as \`recur seq2seq train\` split them. The Python f
 python train.py --epochs 20 --out run                     # one CPU
 torchrun --nproc_per_node 4 train.py --epochs 20 --out run  # 4 processes, one machine
 python train.py --epochs 30 --out run --resume            # continue from run/'s checkpoints
+python train.py --epochs 30 --out run --overwrite         # start run/ over (a run there is kept otherwise)
 python train.py --max-steps 100 --out run                 # stop after 100 optimizer steps
 \`\`\`
 

@@ -27,6 +27,7 @@ torchrun --nproc_per_node 4 train.py --text book.txt --epochs 10 --out run      
 torchrun --nnodes 2 --node_rank 0 --nproc_per_node 8 --master_addr HOST --master_port 29500 \\
   train.py --text book.txt --epochs 10 --out run --device cuda                         # and node_rank 1 on the other
 python train.py --text book.txt --epochs 10 --out run --resume   # continue from run/'s checkpoints
+python train.py --text book.txt --epochs 10 --out run --overwrite   # start run/ over (a run there is kept otherwise)
 python train.py --text book.txt --max-steps 100 --out run        # stop after 100 optimizer steps
 \`\`\`
 
@@ -118,6 +119,7 @@ recur's ReduceLROnPlateau (factor 0.2, patience 1, min lr 0.001) and save-best o
 epoch in which it improves, process 0 writes the model to --out as a recur model directory (atomically), which every
 recur command reads ('recur generate OUT'). --out also gets log.csv and this script's checkpoints (--resume).
 """
+import hashlib
 import math
 import os
 import sys
@@ -162,6 +164,14 @@ def main():
     if skipped:
         run.say(f"Note: {skipped} characters outside the model's vocabulary were skipped")
     train_ids, val_ids = textdata.split(ids, s["validationSplit"])
+    # As recur train refuses them: a text too short for one window (or one batch of streams) would train on nothing
+    # and save the start model as an improvement with loss 0.
+    per_process = s["seqLength"] * s["batchSize"] if s["recipe"] == "char-rnn" else s["maxlen"]
+    for part, part_ids, need in (("training", train_ids, per_process * (world if s["recipe"] == "char-rnn" else 1) + 1),
+                                 ("validation", val_ids, per_process + 1)):
+        if part_ids is not None and len(part_ids) < need:
+            raise SystemExit(f"train.py: {text_path}: the {part} text has {len(part_ids)} characters (of the "
+                             f"model's vocabulary); this recipe needs at least {need}")
     seed = s["seed"] if a.seed is None else a.seed
     torch.manual_seed(seed * 1000 + rank)
 
@@ -174,7 +184,14 @@ def main():
     monitor = "val_loss" if val_ids is not None else "loss"
 
     # Training state, or the checkpoint's.
-    st = run.resume(model, opt, {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "states": None}, plateau)
+    # The text's fingerprint: a resumed run must read the text it was stopped on (as recur train --resume checks), or
+    # its epoch and batch would point into other windows.
+    text_sha256 = hashlib.sha256(ids.tobytes()).hexdigest()
+    fresh = {"epoch": 0, "batch": 0, "step": 0, "best": math.inf, "states": None, "text_sha256": text_sha256}
+    st = run.resume(model, opt, fresh, plateau)
+    if st.get("text_sha256", text_sha256) != text_sha256:
+        raise SystemExit(f"train.py: --resume: {text_path} is not the text the run in {a.out} was trained on (its "
+                         "characters differ); give the same text")
 
     def batches(epoch, ids_, shuffle, batch_size):
         if stateful:
