@@ -476,7 +476,11 @@ export interface ServeApp {
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
   const served = opts.served;
-  const app = Fastify({ bodyLimit: limits.bodyBytes, logger: opts.log ?? false });
+  // The log goes to stderr, as the CLI's --log promises: stdout is `recur serve --json`'s events.
+  const app = Fastify({
+    bodyLimit: limits.bodyBytes,
+    logger: opts.log ? { stream: process.stderr } : false,
+  });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
   const pool = opts.pool ?? null;
