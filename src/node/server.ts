@@ -472,6 +472,21 @@ export interface ServeApp {
   close(): Promise<void>;
 }
 
+/**
+ * Aborts `abort` when the client goes away before its response is finished — also when it went while the request was
+ * being read (its 'close' already fired: a listener alone would miss it, and the generation would run to its end).
+ * Returns what stops watching.
+ */
+function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () => void {
+  const res = reply.raw;
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort(new Error('the client went away'));
+  };
+  if (res.destroyed || reply.request.raw.socket.destroyed) onClose();
+  else res.on('close', onClose);
+  return () => res.off('close', onClose);
+}
+
 /** The fastify app of `recur serve` (not yet listening). */
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
@@ -540,11 +555,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (!body.stream) {
       // A client that goes away before its text is ready frees its row (and its slot of the 256), as a stream's does.
       const abort = new AbortController();
-      const res = reply.raw;
-      const onClose = (): void => {
-        if (!res.writableFinished) abort.abort(new Error('the client went away'));
-      };
-      res.on('close', onClose);
+      const stopWatching = abortWhenClientGoes(reply, abort);
       streams++;
       try {
         const t0 = performance.now();
@@ -555,7 +566,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } finally {
         streams--;
-        res.off('close', onClose);
+        stopWatching();
       }
     }
     return streamGeneration(reply, t, request, lowered);
@@ -570,6 +581,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   ): Promise<void> {
     const abort = new AbortController();
     const res = reply.raw;
+    // Watched from before the stream starts: a client gone while a pooled stream is being accepted stops it too.
+    const stopWatching = abortWhenClientGoes(reply, abort);
     // Characters that arrive before the stream's headers are written wait here (a pooled stream's could).
     let early: string[] | null = [];
     const onText = (text: string): void => {
@@ -585,6 +598,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         pool && t.pooled ? (await pool.startGeneration(t.pooled, stream)).done : t.batcher.generate(stream);
     } catch (e) {
       streams--;
+      stopWatching();
       throw e;
     }
     reply.hijack();
@@ -601,10 +615,6 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     res.write(`event: start\ndata: ${JSON.stringify({ model: t.name, prime })}\n\n`);
     for (const text of early) res.write(`data: ${JSON.stringify({ text })}\n\n`);
     early = null;
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort(new Error('the client went away'));
-    };
-    res.on('close', onClose);
     try {
       const text = await done;
       res.write(`event: done\ndata: ${JSON.stringify({ text })}\n\n`);
@@ -613,7 +623,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         res.write(`event: error\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
     } finally {
       streams--;
-      res.off('close', onClose);
+      stopWatching();
       res.end();
     }
   }
