@@ -217,7 +217,9 @@ describe('recur serve (HTTP API)', () => {
     ] as const) {
       const r = await fetch(base + path);
       assert.equal(r.status, status, path);
-      assert.ok(((await r.json()) as { error: string }).error, path);
+      assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin', path);
+      assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', path);
+      assert.deepEqual(Object.keys((await r.json()) as object), ['error'], path);
     }
   });
 

@@ -472,6 +472,13 @@ export interface ServeApp {
   close(): Promise<void>;
 }
 
+/** The headers that make the page cross-origin isolated (SharedArrayBuffer for its pool), sent with every response. */
+const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+} as const;
+
 /**
  * Aborts `abort` when the client goes away before its response is finished — also when it went while the request was
  * being read (its 'close' already fired: a listener alone would miss it, and the generation would run to its end).
@@ -495,6 +502,13 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
     logger: opts.log ? { stream: process.stderr } : false,
+    // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
+    // and the API's `{error}` here.
+    frameworkErrors: (err, _req, reply) =>
+      (reply as FastifyReply)
+        .headers(ISOLATION_HEADERS)
+        .code(400)
+        .send({ error: `not a valid URL path (${err.message})` }),
   });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
@@ -504,9 +518,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
 
   // Every response carries the headers that make the page cross-origin isolated (SharedArrayBuffer for the pool).
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('cross-origin-embedder-policy', 'require-corp');
-    reply.header('cross-origin-resource-policy', 'same-origin');
+    reply.headers(ISOLATION_HEADERS);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
@@ -608,9 +620,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       connection: 'keep-alive',
       // Proxies (nginx) must pass each event on at once rather than buffer the stream.
       'x-accel-buffering': 'no',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-      'cross-origin-resource-policy': 'same-origin',
+      ...ISOLATION_HEADERS,
     });
     res.write(`event: start\ndata: ${JSON.stringify({ model: t.name, prime })}\n\n`);
     for (const text of early) res.write(`data: ${JSON.stringify({ text })}\n\n`);
