@@ -311,6 +311,17 @@ describe('recur serve (HTTP API)', () => {
       ['malformed JSON', () => post('/v1/generate', '{"prime": "the', true), 400, /not valid JSON/],
       ['not an object', () => post('/v1/generate', [1, 2]), 400, /must be a JSON object/],
       [
+        'not sent as JSON (curl -d without a content-type)',
+        () =>
+          fetch(base + '/v1/generate', {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: '{"length":5}',
+          }),
+        415,
+        /content-type: application\/json/,
+      ],
+      [
         'unknown model',
         () => post('/v1/generate', { model: 'nope' }),
         404,

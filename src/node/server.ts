@@ -521,18 +521,20 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     reply.headers(ISOLATION_HEADERS);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
     if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const message =
       err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
         ? `the request body is not valid JSON (${err.message})`
-        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? `the request body is larger than ${limits.bodyBytes} bytes`
-          : status === 500
-            ? `internal error: ${err.message}`
-            : err.message;
+        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? `the request body must be JSON, sent with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`
+          : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? `the request body is larger than ${limits.bodyBytes} bytes`
+            : status === 500
+              ? `internal error: ${err.message}`
+              : err.message;
     if (status === 500) app.log.error(err);
     return reply.code(status).send({ error: message });
   });
