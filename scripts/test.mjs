@@ -108,6 +108,7 @@ const ONCE = [
   'serve',
   'serve_pool',
   'serve_predict',
+  'serve_cli',
   'step_helper',
   'text_file',
   'text_recipes',

@@ -217,7 +217,9 @@ describe('recur serve (HTTP API)', () => {
     ] as const) {
       const r = await fetch(base + path);
       assert.equal(r.status, status, path);
-      assert.ok(((await r.json()) as { error: string }).error, path);
+      assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin', path);
+      assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', path);
+      assert.deepEqual(Object.keys((await r.json()) as object), ['error'], path);
     }
   });
 
@@ -308,6 +310,17 @@ describe('recur serve (HTTP API)', () => {
     const cases: [string, () => Promise<Response>, number, RegExp][] = [
       ['malformed JSON', () => post('/v1/generate', '{"prime": "the', true), 400, /not valid JSON/],
       ['not an object', () => post('/v1/generate', [1, 2]), 400, /must be a JSON object/],
+      [
+        'not sent as JSON (curl -d without a content-type)',
+        () =>
+          fetch(base + '/v1/generate', {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: '{"length":5}',
+          }),
+        415,
+        /content-type: application\/json/,
+      ],
       [
         'unknown model',
         () => post('/v1/generate', { model: 'nope' }),

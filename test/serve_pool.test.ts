@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -173,6 +174,33 @@ describe('recur serve on the inference pool', () => {
       await app.close();
       await crashy.terminate();
     }
+  });
+
+  it('stops a stream whose client went away while the worker was accepting it', async () => {
+    // The request and the client's leaving arrive together: the server sees the close before the worker has said
+    // the stream started, so a close listener added only then would miss it and the stream would run to its end.
+    const body = JSON.stringify({ length: LONG_STREAM, seed: 4, stream: true });
+    const port = Number(new URL(pooledBase).port);
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(
+        `POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      socket.destroy();
+    });
+    const until = async (done: () => boolean, ms: number, what: string): Promise<void> => {
+      const end = Date.now() + ms;
+      while (!done()) {
+        assert.ok(Date.now() < end, what);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await until(() => pooled.inFlight() > 0, 10_000, 'the request never reached the server');
+    await until(
+      () => pooled.inFlight() === 0,
+      10_000,
+      'the stream kept generating for a client that had gone',
+    );
   });
 
   it('refuses a bad prime with a 400 before the stream starts, and stays up', async () => {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { createInferencePool } from '../node/inference_pool.js';
 import { attachInferencePool, createServeApp, loadServedModels } from '../node/server.js';
+import { InvalidInputError } from '../core/errors.js';
 import type { Output } from './output.js';
 
 export interface ServeCliOptions {
@@ -49,7 +50,9 @@ async function listen(
   out: Output,
 ): Promise<number> {
   const server = createServeApp({ served, staticDir, log: o.log, pool });
-  const address = await server.app.listen({ port: o.port, host: o.host });
+  const address = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
+    throw listenError(e, o);
+  });
   if (pool)
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
@@ -76,4 +79,26 @@ async function listen(
   out.info('recur serve: stopped');
   out.json({ event: 'stopped' });
   return 0;
+}
+
+/**
+ * Why the server cannot listen, in the flags' terms: a --host that is no address of this machine is bad input (exit
+ * 2); a port in use or not allowed is a failure of this run (exit 1) that says which flag to change.
+ */
+export function listenError(e: unknown, o: Pick<ServeCliOptions, 'port' | 'host'>): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${o.host}:${o.port}`;
+  if (code === 'EADDRINUSE')
+    return new Error(
+      `cannot listen on ${where}: the port is in use (stop what uses it, or give another --port)`,
+    );
+  if (code === 'EACCES')
+    return new Error(
+      `cannot listen on ${where}: not allowed to use port ${o.port} (give a --port above 1023)`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new InvalidInputError(
+      `--host ${o.host}: not an address of this machine (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`,
+    );
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -472,11 +472,44 @@ export interface ServeApp {
   close(): Promise<void>;
 }
 
+/** The headers that make the page cross-origin isolated (SharedArrayBuffer for its pool), sent with every response. */
+const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+} as const;
+
+/**
+ * Aborts `abort` when the client goes away before its response is finished — also when it went while the request was
+ * being read (its 'close' already fired: a listener alone would miss it, and the generation would run to its end).
+ * Returns what stops watching.
+ */
+function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () => void {
+  const res = reply.raw;
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort(new Error('the client went away'));
+  };
+  if (res.destroyed || reply.request.raw.socket.destroyed) onClose();
+  else res.on('close', onClose);
+  return () => res.off('close', onClose);
+}
+
 /** The fastify app of `recur serve` (not yet listening). */
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
   const served = opts.served;
-  const app = Fastify({ bodyLimit: limits.bodyBytes, logger: opts.log ?? false });
+  // The log goes to stderr, as the CLI's --log promises: stdout is `recur serve --json`'s events.
+  const app = Fastify({
+    bodyLimit: limits.bodyBytes,
+    logger: opts.log ? { stream: process.stderr } : false,
+    // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
+    // and the API's `{error}` here.
+    frameworkErrors: (err, _req, reply) =>
+      (reply as FastifyReply)
+        .headers(ISOLATION_HEADERS)
+        .code(400)
+        .send({ error: `not a valid URL path (${err.message})` }),
+  });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
   const pool = opts.pool ?? null;
@@ -485,23 +518,23 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
 
   // Every response carries the headers that make the page cross-origin isolated (SharedArrayBuffer for the pool).
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('cross-origin-embedder-policy', 'require-corp');
-    reply.header('cross-origin-resource-policy', 'same-origin');
+    reply.headers(ISOLATION_HEADERS);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
     if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const message =
       err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
         ? `the request body is not valid JSON (${err.message})`
-        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? `the request body is larger than ${limits.bodyBytes} bytes`
-          : status === 500
-            ? `internal error: ${err.message}`
-            : err.message;
+        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? `the request body must be JSON, sent with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`
+          : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? `the request body is larger than ${limits.bodyBytes} bytes`
+            : status === 500
+              ? `internal error: ${err.message}`
+              : err.message;
     if (status === 500) app.log.error(err);
     return reply.code(status).send({ error: message });
   });
@@ -536,11 +569,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (!body.stream) {
       // A client that goes away before its text is ready frees its row (and its slot of the 256), as a stream's does.
       const abort = new AbortController();
-      const res = reply.raw;
-      const onClose = (): void => {
-        if (!res.writableFinished) abort.abort(new Error('the client went away'));
-      };
-      res.on('close', onClose);
+      const stopWatching = abortWhenClientGoes(reply, abort);
       streams++;
       try {
         const t0 = performance.now();
@@ -551,7 +580,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } finally {
         streams--;
-        res.off('close', onClose);
+        stopWatching();
       }
     }
     return streamGeneration(reply, t, request, lowered);
@@ -566,6 +595,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   ): Promise<void> {
     const abort = new AbortController();
     const res = reply.raw;
+    // Watched from before the stream starts: a client gone while a pooled stream is being accepted stops it too.
+    const stopWatching = abortWhenClientGoes(reply, abort);
     // Characters that arrive before the stream's headers are written wait here (a pooled stream's could).
     let early: string[] | null = [];
     const onText = (text: string): void => {
@@ -581,6 +612,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         pool && t.pooled ? (await pool.startGeneration(t.pooled, stream)).done : t.batcher.generate(stream);
     } catch (e) {
       streams--;
+      stopWatching();
       throw e;
     }
     reply.hijack();
@@ -590,17 +622,11 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       connection: 'keep-alive',
       // Proxies (nginx) must pass each event on at once rather than buffer the stream.
       'x-accel-buffering': 'no',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-      'cross-origin-resource-policy': 'same-origin',
+      ...ISOLATION_HEADERS,
     });
     res.write(`event: start\ndata: ${JSON.stringify({ model: t.name, prime })}\n\n`);
     for (const text of early) res.write(`data: ${JSON.stringify({ text })}\n\n`);
     early = null;
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort(new Error('the client went away'));
-    };
-    res.on('close', onClose);
     try {
       const text = await done;
       res.write(`event: done\ndata: ${JSON.stringify({ text })}\n\n`);
@@ -609,7 +635,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         res.write(`event: error\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
     } finally {
       streams--;
-      res.off('close', onClose);
+      stopWatching();
       res.end();
     }
   }

@@ -1,0 +1,78 @@
+/**
+ * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), and what it
+ * says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, runCli, trainTinyModels } from './cli_helpers.js';
+
+describe('recur serve (the command)', () => {
+  let dir = '';
+  let textModel = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-serve-cli-'));
+    ({ textModel } = trainTinyModels(dir));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('logs requests on stderr with --log, leaving stdout to the --json events', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', textModel, '--port', '0', '--threads', '1', '--log', '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /"address":"([^"]+)"/.exec(stdout);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+    });
+    assert.equal((await fetch(address + '/v1/models')).status, 200);
+    assert.equal((await fetch(address + '/no/such/path')).status, 404);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    const events = stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { event?: string });
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['listening', 'stopping', 'stopped'],
+      stdout,
+    );
+    assert.match(stderr, /"url":"\/v1\/models"/);
+    assert.match(stderr, /"statusCode":404/);
+  });
+
+  it('says the port is in use (exit 1) and refuses a --host that is no address here (exit 2)', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = runCli(['serve', textModel, '--port', String(port), '--threads', '1']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use.*--port`),
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    const bad = runCli(['serve', textModel, '--port', '0', '--threads', '1', '--host', '192.0.2.1']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--host 192\.0\.2\.1: not an address of this machine/);
+  });
+});
