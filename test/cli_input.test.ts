@@ -216,6 +216,22 @@ describe('recur CLI: bad usage and bad input', () => {
     );
   });
 
+  it('a part of the text too short for the recipe is named: exit 2, not a failure while running', () => {
+    const short = join(dir, 'short.txt');
+    writeFileSync(short, pseudoText(40, 2));
+    const flags = ['--out', join(dir, 'short-run'), '--threads', '1', '--no-samples', '-q'];
+    assertUsageError(
+      ['train', short, ...flags, '--maxlen', '10', '--validation-split', '0.1'],
+      /the validation part of the text \(its last 10%, --validation-split\): the text has \d+ characters; it needs at least maxlen \+ 1 = 11/,
+    );
+    const longer = join(dir, 'longer.txt');
+    writeFileSync(longer, pseudoText(2000, 2));
+    assertUsageError(
+      ['train', longer, ...flags, '--recipe', 'char-rnn', '--units', '4', '--validation-split', '0.1'],
+      /the validation part of the text \(its last 10%, --validation-split\): the text has \d+ characters; 32 streams of 50 need at least 1601/,
+    );
+  });
+
   it('exit codes: 2 for unknown commands, flags and choices, 0 for --help; a stack trace only with --debug', () => {
     assertUsageError(['bogus'], /unknown command 'bogus'/);
     assertUsageError(['help', 'bogus'], /^recur: unknown command 'bogus'$/m);

@@ -12,6 +12,7 @@
  * A validation split holds out the *end* of the text as a contiguous block, so no window straddles the boundary and
  * nothing leaks from training to validation through overlapping windows.
  */
+import { InvalidInputError } from '../core/errors.js';
 import { IndexTensor } from '../core/tensor.js';
 import { mixSeed } from '../layers/dropout.js';
 import type { Batch, BatchDataset } from '../models/sequential.js';
@@ -175,7 +176,9 @@ export class TextCorpus {
     const { maxlen, step, batchSize } = opts;
     const n = this.windowCount(maxlen, step);
     if (n < 1) {
-      throw new Error(`the text has ${this.length} characters; it needs at least maxlen + 1 = ${maxlen + 1}`);
+      throw new InvalidInputError(
+        `the text has ${this.length} characters; it needs at least maxlen + 1 = ${maxlen + 1}`,
+      );
     }
     const perEpoch = Math.ceil(n / batchSize);
     const batches = Math.min(perEpoch, opts.maxBatches ?? Infinity);
@@ -217,7 +220,7 @@ export class TextCorpus {
     const full = Math.floor(streamLen / seqLength);
     const batches = Math.min(full, opts.maxBatches ?? Infinity);
     if (full < 1) {
-      throw new Error(
+      throw new InvalidInputError(
         `the text has ${this.length} characters; ${batchSize} streams of ${seqLength} need at least ${batchSize * seqLength + 1}`,
       );
     }

@@ -244,31 +244,51 @@ export function textDatasets(
   validation: TextCorpus | null,
   opts: TextDatasetOptions = {},
 ): { train: BatchDataset; validation: BatchDataset | undefined } {
+  // A part too short for the recipe is named: with a validation split, "the text has 4 characters" could be either.
+  const part = <T>(name: string, make: () => T): T => {
+    if (!validation) return make();
+    try {
+      return make();
+    } catch (e) {
+      if (e instanceof InvalidInputError) throw new InvalidInputError(`${name}: ${e.message}`);
+      throw e;
+    }
+  };
+  const trainPart = 'the training part of the text';
+  const validationPart = `the validation part of the text (its last ${Math.round(s.validationSplit * 100)}%, --validation-split)`;
   if (s.recipe === 'char-rnn') {
     const streams = { seqLength: s.seqLength, batchSize: s.batchSize };
     return {
-      train: resettingDataset(model, train.streams({ ...streams, maxBatches: opts.maxBatches })),
-      validation: validation ? resettingDataset(model, validation.streams(streams)) : undefined,
+      train: part(trainPart, () =>
+        resettingDataset(model, train.streams({ ...streams, maxBatches: opts.maxBatches })),
+      ),
+      validation: validation
+        ? part(validationPart, () => resettingDataset(model, validation.streams(streams)))
+        : undefined,
     };
   }
   return {
-    train: train.windows({
-      maxlen: s.maxlen,
-      step: s.step,
-      batchSize: s.batchSize,
-      seed: s.seed,
-      skipBatches: opts.skipBatches ?? 0,
-      maxBatches: opts.maxBatches,
-    }),
+    train: part(trainPart, () =>
+      train.windows({
+        maxlen: s.maxlen,
+        step: s.step,
+        batchSize: s.batchSize,
+        seed: s.seed,
+        skipBatches: opts.skipBatches ?? 0,
+        maxBatches: opts.maxBatches,
+      }),
+    ),
     validation: validation
       ? // Alike windows together: validation steps each distinct beginning once (src/models/prefix_steps.ts).
-        validation.windows({
-          maxlen: s.maxlen,
-          step: s.step,
-          batchSize: 512,
-          shuffle: false,
-          alikeTogether: true,
-        })
+        part(validationPart, () =>
+          validation.windows({
+            maxlen: s.maxlen,
+            step: s.step,
+            batchSize: 512,
+            shuffle: false,
+            alikeTogether: true,
+          }),
+        )
       : undefined,
   };
 }
