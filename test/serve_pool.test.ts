@@ -150,7 +150,13 @@ describe('recur serve on the inference pool', () => {
     }, 1);
     const served = loadServedModels([textModel]);
     await attachInferencePool(served, crashy);
-    const app = createServeApp({ served, pool: crashy, limits: { ...SERVE_LIMITS, length: LONG_STREAM } });
+    const reported: string[] = [];
+    const app = createServeApp({
+      served,
+      pool: crashy,
+      limits: { ...SERVE_LIMITS, length: LONG_STREAM },
+      reportInternalError: (line) => reported.push(line),
+    });
     const base = await listen(app);
     try {
       // Both still running when the worker is killed, however fast the machine.
@@ -163,6 +169,12 @@ describe('recur serve on the inference pool', () => {
       assert.match(
         ((await r.json()) as { error: string }).error,
         /inference worker 1 stopped .*not completed/,
+      );
+      // Without --log the operator still learns of it: one line for the 500.
+      assert.equal(reported.length, 1);
+      assert.match(
+        reported[0],
+        /^recur serve: POST \/v1\/generate: internal error: inference worker 1 stopped/,
       );
       const events = sseEvents(await streamed.text());
       assert.equal(events.at(-1)!.event, 'error');

@@ -459,6 +459,11 @@ export interface ServeAppOptions {
   log?: boolean;
   /** Runs the models attachInferencePool loaded into it; the caller terminates it after close(). */
   pool?: InferencePool | null;
+  /**
+   * Where an internal error (a 500) is reported when `log` is off, one line each (default: stderr): the operator
+   * learns of a failure even without the request log.
+   */
+  reportInternalError?: (line: string) => void;
 }
 
 export interface ServeApp {
@@ -535,7 +540,13 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
             : status === 500
               ? `internal error: ${err.message}`
               : err.message;
-    if (status === 500) app.log.error(err);
+    if (status === 500) {
+      if (opts.log) app.log.error(err);
+      else
+        (opts.reportInternalError ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+          `recur serve: ${req.method} ${req.url}: ${message}`,
+        );
+    }
     return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((req, reply) =>
