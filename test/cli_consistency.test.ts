@@ -164,7 +164,7 @@ describe('column flags', () => {
     const help = run(['classify', 'train', '--help']);
     assert.match(
       help.stdout.replace(/\s+/g, ' '),
-      /--text-column <name\|n> column \(or JSON field\) of the texts, by name or number counting from 1/,
+      /--text-column <name\|n> column of the texts, by name or number counting from 1 \(JSON Lines: field name\)/,
     );
     const r = run(['classify', 'train', data, '--out', join(tmp, 'cols'), '--text-column', '0', '--quiet']);
     assert.equal(r.code, 2, r.stderr);
