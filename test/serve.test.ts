@@ -5,7 +5,6 @@
  * in-flight stream finish. Also the batcher itself against TextGenerator, and Stepper.copyRow.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,8 +22,8 @@ import { TextGenerator } from '../src/text/generator.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { CLI, pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
-import { sseEvents } from './serve_helpers.js';
+import { pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
+import { sseEvents, startServe } from './serve_helpers.js';
 
 const cli = (args: string[]): CliResult => runCli(args);
 
@@ -526,21 +525,9 @@ describe('recur serve (HTTP API)', () => {
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {
-    const child = spawn(process.execPath, [CLI, 'serve', textModel, '--port', '0', '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const address = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /"address":"([^"]+)"/.exec(stdout);
-        if (m) resolve(m[1]);
-      });
-      child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
-    });
+    const serve = startServe([textModel, '--port', '0', '--json']);
+    const { child, exited, out } = serve;
+    const address = await serve.address;
     const r = await fetch(address + '/v1/generate', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -559,8 +546,8 @@ describe('recur serve (HTTP API)', () => {
     const events = sseEvents(body);
     assert.equal(events.at(-1)!.event, 'done');
     assert.equal((events.at(-1)!.data.text as string).length, 20_000);
-    assert.equal(await exited, 0, stderr);
-    assert.match(stdout, /"event":"stopped"/);
-    assert.match(stdout, /"event":"stopping","signal":"SIGTERM","inFlight":1/);
+    assert.equal(await exited, 0, out.stderr);
+    assert.match(out.stdout, /"event":"stopped"/);
+    assert.match(out.stdout, /"event":"stopping","signal":"SIGTERM","inFlight":1/);
   });
 });

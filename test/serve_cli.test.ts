@@ -4,12 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, runCli, trainTinyModels } from './cli_helpers.js';
+import { runCli, trainTinyModels } from './cli_helpers.js';
+import { startServe } from './serve_helpers.js';
 
 describe('recur serve (the command)', () => {
   let dir = '';
@@ -21,40 +21,24 @@ describe('recur serve (the command)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('logs requests on stderr with --log, leaving stdout to the --json events', async () => {
-    const child = spawn(
-      process.execPath,
-      [CLI, 'serve', textModel, '--port', '0', '--threads', '1', '--log', '--json'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const address = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /"address":"([^"]+)"/.exec(stdout);
-        if (m) resolve(m[1]);
-      });
-      child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
-    });
+    const serve = startServe([textModel, '--port', '0', '--threads', '1', '--log', '--json']);
+    const { child, exited, out } = serve;
+    const address = await serve.address;
     assert.equal((await fetch(address + '/v1/models')).status, 200);
     assert.equal((await fetch(address + '/no/such/path')).status, 404);
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
-    const events = stdout
+    assert.equal(await exited, 0, out.stderr);
+    const events = out.stdout
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as { event?: string });
     assert.deepEqual(
       events.map((e) => e.event),
       ['listening', 'stopping', 'stopped'],
-      stdout,
+      out.stdout,
     );
-    assert.match(stderr, /"url":"\/v1\/models"/);
-    assert.match(stderr, /"statusCode":404/);
+    assert.match(out.stderr, /"url":"\/v1\/models"/);
+    assert.match(out.stderr, /"statusCode":404/);
   });
 
   it('says the port is in use (exit 1) and refuses a --host that is no address here (exit 2)', async () => {

@@ -1,5 +1,7 @@
 /** What the HTTP tests of `recur serve` share. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { CLI } from './cli_helpers.js';
 import type { ServeApp } from '../src/node/server.js';
 
 /** Parses a Server-Sent Events body into its events. */
@@ -22,4 +24,29 @@ export function sseEvents(body: string): { event: string; data: Record<string, u
 export async function listen(server: ServeApp): Promise<string> {
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   return `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+}
+
+/** A `recur serve … --json` process: its address once listening, its exit code, and what it printed so far. */
+export interface ServeProcess {
+  child: ChildProcess;
+  address: Promise<string>;
+  exited: Promise<number | null>;
+  out: { stdout: string; stderr: string };
+}
+
+/** Starts `recur serve` with `args` (which must include --json, whose listening event gives the address). */
+export function startServe(args: readonly string[]): ServeProcess {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const address = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out.stdout += d.toString();
+      const m = /"address":"([^"]+)"/.exec(out.stdout);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`serve exited early: ${out.stderr}`)));
+  });
+  return { child, address, exited, out };
 }
