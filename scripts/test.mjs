@@ -122,6 +122,7 @@ const ONCE = [
   'export_manifest_fuzz',
   'forecast_page_messages',
   'nonfinite',
+  'docs_contract',
 ];
 
 const set = process.argv[2];
