@@ -36,20 +36,25 @@ const COMMANDS = [
   'serve',
 ];
 
-/** The long option names (`--epochs`) a command's --help lists. */
-function helpOptions(command: string): Set<string> {
+/** A command's --help text. */
+function helpText(command: string): string {
   const r = spawnSync(process.execPath, [CLI, ...command.split(' '), '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** The long option names (`--epochs`) a --help text lists. */
+function helpOptions(help: string): Set<string> {
   const names = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
+  for (const line of help.split('\n')) {
     const m = /^ {2}(?:-[a-zA-Z], )?(--[a-z0-9-]+)/.exec(line);
     if (m) names.add(m[1]);
   }
-  assert.ok(names.size > 0, `recur ${command} --help lists no options`);
   return names;
 }
 
-const options = new Map(COMMANDS.map((c) => [c, helpOptions(c)]));
+const helps = new Map(COMMANDS.map((c) => [c, helpText(c)]));
+const options = new Map(COMMANDS.map((c) => [c, helpOptions(helps.get(c) ?? '')]));
 
 /** Whether the text names the flag exactly (`--lr` is not named by `--lr-factor`). */
 function names(text: string, flag: string): boolean {
@@ -112,6 +117,17 @@ describe('README and --help agree', () => {
       for (const flag of flags)
         if (flag !== '--help' && !names(readme, flag)) undocumented.push(`recur ${command} ${flag}`);
     assert.deepEqual(undocumented, []);
+  });
+
+  it('every command lists options, and states each default as it is typed', () => {
+    const shown: string[] = [];
+    for (const [command, help] of helps) {
+      assert.ok((options.get(command)?.size ?? 0) > 0, `recur ${command} --help lists no options`);
+      // A list flag's default printed as a JavaScript array ([0.2,0.5,1,1.2]) is not what the flag accepts.
+      for (const m of help.replace(/\s+/g, ' ').matchAll(/\(default: \[[^\]]*\]\)/g))
+        shown.push(`recur ${command}: ${m[0]}`);
+    }
+    assert.deepEqual(shown, []);
   });
 
   it("every flag on a README command line is one of that command's options", () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `recur` command line. */
 import '../node/wasm_flags.js';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { RECUR_VERSION } from '../core/version.js';
 import { FORECAST_DEFAULTS, GLOBAL_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
@@ -133,11 +133,11 @@ program
     int('--sample-length', 0, MAX_LENGTH * 10),
     400,
   )
-  .option(
-    '--temperatures <list>',
-    'sample temperatures',
-    listFlag('--temperatures', 0, MAX_TEMPERATURE),
-    [0.2, 0.5, 1.0, 1.2],
+  .addOption(
+    // The default is shown as the flag is typed, not as the array it parses to.
+    new Option('--temperatures <list>', 'sample temperatures, comma-separated')
+      .argParser(listFlag('--temperatures', 0, MAX_TEMPERATURE))
+      .default([0.2, 0.5, 1.0, 1.2], '0.2,0.5,1,1.2'),
   )
   .option('--no-samples', 'do not print samples after each epoch')
   .option(
@@ -406,7 +406,7 @@ forecastCommand
     '--baselines <list>',
     "more methods to score on the hold-out: naive, seasonal naive, drift, ets, sarima, theta; or 'all' / 'none' (default: all for one series; naive,drift for many)",
   )
-  .option('--output <file>', 'write the forecast as .csv or .json')
+  .option('--output <file>', 'write the forecast as .csv, .tsv (tab-separated) or .json')
   .option(
     '--chart <file.svg>',
     'write a chart of history, actuals, forecast with its interval and the best other method',
@@ -485,7 +485,7 @@ forecastCommand
   )
   .option('--interpolate', 'fill missing dates linearly instead of failing (default: as in training)')
   .option('--level <list>', 'interval levels in percent, among those saved (default: every saved level)')
-  .option('--output <file>', 'write the forecast as .csv or .json')
+  .option('--output <file>', 'write the forecast as .csv, .tsv (tab-separated) or .json')
   .option(
     '--chart <file.svg>',
     'write a chart of the history and the forecast with its interval (one series)',

@@ -259,7 +259,11 @@ export function registerSeq2Seq(program: Command): void {
       ),
   )
     .option('--beam <n>', 'beam width (1 = greedy)', beamFlag(), 1)
-    .option('--length-penalty <a>', 'beam length-penalty exponent α (0 = none)', lengthPenaltyFlag)
+    .option(
+      '--length-penalty <a>',
+      'beam length-penalty exponent α (default 0.6; 0 = none)',
+      lengthPenaltyFlag,
+    )
     .option(
       '--split <name>',
       "the held-out split scored when no pairs are given: 'test' or 'validation' (default test)",
@@ -308,7 +312,11 @@ export function registerSeq2Seq(program: Command): void {
     .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
     .argument('[sources...]', 'texts to convert (default: stdin lines)')
     .option('--beam <n>', 'beam width (1 = greedy)', beamFlag(), 1)
-    .option('--length-penalty <a>', 'beam length-penalty exponent α (0 = none)', lengthPenaltyFlag)
+    .option(
+      '--length-penalty <a>',
+      'beam length-penalty exponent α (default 0.6; 0 = none)',
+      lengthPenaltyFlag,
+    )
     .option(
       '--ngram-weight <w>',
       "weight of the model's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it)",
