@@ -123,6 +123,7 @@ const ONCE = [
   'forecast_page_messages',
   'nonfinite',
   'docs_contract',
+  'seq2seq_length_limits',
 ];
 
 const set = process.argv[2];

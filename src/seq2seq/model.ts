@@ -32,6 +32,9 @@ import { createOptimizer } from '../models/optimizers.js';
 import { TOKEN_MODES } from './tokenizer.js';
 import { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule } from './lr_options.js';
 
+/** The largest --max-source-length / --max-target-length a model may have. */
+export const MAX_PAIR_LENGTH = 100_000;
+
 export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
 export const TARGET_ORDERS = ['forward', 'reversed'] as const;
 export type TargetOrder = (typeof TARGET_ORDERS)[number];
@@ -116,9 +119,12 @@ export const Seq2SeqSettingsSchema = z.object({
   trainOnValidation: z.boolean().default(false),
   sourceMode: z.enum(TOKEN_MODES),
   targetMode: z.enum(TOKEN_MODES),
-  /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
-  maxSourceLength: z.number().int().min(1).max(100000),
-  maxTargetLength: z.number().int().min(1).max(100000),
+  /**
+   * Longest source and target accepted in the data: tokens, but whitespace-separated words for the word modes ('words'
+   * and 'wordpunct', whose words may split into several tokens).
+   */
+  maxSourceLength: z.number().int().min(1).max(MAX_PAIR_LENGTH),
+  maxTargetLength: z.number().int().min(1).max(MAX_PAIR_LENGTH),
   /** Most tokens kept in each word-level vocabulary (the most frequent; the rest read as <unk>); null: all. */
   vocabularySize: z.number().int().min(5).max(10_000_000).nullable().default(null),
   /**

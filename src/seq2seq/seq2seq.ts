@@ -11,7 +11,7 @@ import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
-import { Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
+import { MAX_PAIR_LENGTH, Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
 import { isWordMode, Tokenizer, type TokenMode } from './tokenizer.js';
 
@@ -67,10 +67,16 @@ export function parseSeq2SeqMetadata(meta: Record<string, unknown>, where: strin
     );
   }
   // Decoding runs to longestTarget + DECODE_MARGIN tokens: a damaged one would decode (and print) for hours. Training
-  // keeps only targets within maxTargetLength, so no model of recur's has a longer one.
-  if (r.data.longestTarget > r.data.settings.maxTargetLength)
+  // keeps only targets within maxTargetLength, which counts tokens — except for 'wordpunct', where it counts words and
+  // a word splits into several tokens ("chien." is `chien ￭.`): there only the largest limit bounds the tokens.
+  const { maxTargetLength, targetMode } = r.data.settings;
+  const mostTokens = targetMode === 'wordpunct' ? MAX_PAIR_LENGTH : maxTargetLength;
+  if (r.data.longestTarget > mostTokens)
     throw new InvalidInputError(
-      `${where}: model.json: userDefinedMetadata.longestTarget: ${r.data.longestTarget} is more than settings.maxTargetLength (${r.data.settings.maxTargetLength})`,
+      `${where}: model.json: userDefinedMetadata.longestTarget: ${r.data.longestTarget} is more than ` +
+        (targetMode === 'wordpunct'
+          ? `${MAX_PAIR_LENGTH} tokens, the most any target may have`
+          : `settings.maxTargetLength (${maxTargetLength})`),
     );
   // The tokenizers' own checks (reserved entries first, no token twice), named here: fromMetadata builds them later.
   for (const [field, mode] of [
