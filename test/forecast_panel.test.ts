@@ -224,6 +224,13 @@ describe('forecast many series: long and wide files', () => {
     assert.match(r.stdout, /^naive\s+3\s/m);
     assert.match(r.stdout, /80% intervals of the default: held-out coverage/);
     assert.match(r.stderr, /long format, 3 series \(id column 'id', date column 'month'\)/);
+    // Off a terminal, a line per series with the rate since the series started, not since the first one finished
+    // (which read 60000 series/min: one series in the clock's 1 ms floor).
+    const rates = [...r.stderr.matchAll(/^\d+\/3 \S+: .*\(([\d.]+) series\/min\)$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    assert.equal(rates.length, 3, r.stderr);
+    assert.ok(rates[0] < 6000, `the first series at ${rates[0]} series/min: ${r.stderr}`);
   });
 });
 

@@ -263,13 +263,16 @@ export function failureLine(f: SeriesFailure): string {
 /** The series notes printed after a run of many series (all of them are in --json). */
 const MAX_NOTES = 20;
 
-/** A progress bar over series on a terminal (done / total, ETA, series per minute); a line per series otherwise. */
+/**
+ * A progress bar over series on a terminal (done / total, ETA, series per minute); a line per series otherwise. `t0`
+ * is when the series started (made at the first result, the bar would time the first series at zero seconds).
+ */
 function seriesProgress(
   out: Output,
   total: number,
+  t0: number,
 ): { tick(r: SeriesOutcome, failed: number): void; stop(): void } {
   if (!out.progress) return { tick: () => undefined, stop: () => undefined };
-  const t0 = Date.now();
   const rate = (done: number): string => ((60 * done) / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(1);
   if (process.stderr.isTTY !== true) {
     let done = 0;
@@ -411,6 +414,8 @@ export async function forecastPanelCommand(
   process.once('SIGINT', onSigint);
   const globalBar = globalProgress(out);
   let progress: ReturnType<typeof seriesProgress> | undefined;
+  // The series start now, or after the global network's stage when there is one.
+  let seriesStart = Date.now();
   let run;
   // The series' networks are saved aside as they finish, and put in place of the old forecaster only at the end.
   const staging = saveDir !== undefined ? stagingDirOf(saveDir) : undefined;
@@ -433,10 +438,11 @@ export async function forecastPanelCommand(
             );
             out.json({ global: g });
           }
-          progress = seriesProgress(out, ready.length);
+          seriesStart = Date.now();
+          progress = seriesProgress(out, ready.length, seriesStart);
         },
         onResult: (r) => {
-          progress ??= seriesProgress(out, ready.length);
+          progress ??= seriesProgress(out, ready.length, seriesStart);
           if (isFailure(r)) failed++;
           progress.tick(r, failed);
           out.json({ ...r });
