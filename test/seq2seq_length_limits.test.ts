@@ -53,6 +53,23 @@ describe('a wordpunct model whose targets have more tokens than --max-target-len
     assert.equal(app.longestTarget, 7);
   });
 
+  it('a target over the limit is named in words, as the limit counts them', () => {
+    const over = join(root, 'over.tsv');
+    writeFileSync(over, 'the cat.\tle chat, et le chien et le chat.\n'.repeat(20));
+    const r = runCli([
+      'seq2seq',
+      'train',
+      over,
+      '--out',
+      join(root, 'over'),
+      '--max-target-length',
+      '5',
+      '-q',
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /line 1: the target has 8 words, more than the limit of 5/);
+  });
+
   it('is evaluated and decoded by the CLI', () => {
     const evaluated = runCli(['seq2seq', 'eval', dir, '--json', '--threads', '1']);
     assert.equal(evaluated.code, 0, evaluated.stderr);

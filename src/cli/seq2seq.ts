@@ -354,6 +354,9 @@ const lengthIn =
   (t: string): number =>
     mode === 'chars' ? [...t].length : t.trim().split(/\s+/).length;
 
+/** What lengthIn counts, for messages: words in the word modes (a 'wordpunct' word may be several tokens). */
+const unitOf = (mode: string): string => (isWordMode(mode) ? 'words' : 'tokens');
+
 /** The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. */
 export function loadExamples(
   file: string | undefined,
@@ -371,6 +374,8 @@ export function loadExamples(
     maxTargetLength: s.maxTargetLength,
     sourceLength: lengthIn(s.sourceMode),
     targetLength: lengthIn(s.targetMode),
+    sourceUnit: unitOf(s.sourceMode),
+    targetUnit: unitOf(s.targetMode),
   });
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
