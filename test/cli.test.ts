@@ -371,7 +371,7 @@ describe('recur CLI', () => {
     assert.equal(notJson.code, 2);
     assert.match(
       notJson.stderr,
-      /^recur: \S*book\.txt: not valid JSON at line 1, column 1 \(unexpected "\w" where a value was expected\)\n$/,
+      /^recur: \S*book\.txt is not a model: give a recur\/tfjs model directory \(or its model\.json\), or a Keras \.h5\/\.hdf5 or \.keras file\n$/,
     );
     // An empty prime is bad usage, named, before the model is loaded.
     const empty = run(['generate', out, '--prime', '', '--length', '5']);

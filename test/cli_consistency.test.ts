@@ -157,6 +157,29 @@ describe('models given to the wrong command, and to the run that would replace t
   });
 });
 
+describe('a file given where a model goes', () => {
+  it('a text or CSV file is named as not a model, not as a model.json of bad JSON', () => {
+    const text = join(tmp, 'notes.txt');
+    writeFileSync(text, 'call me ishmael.\n');
+    const csv = join(tmp, 'series.csv');
+    writeFileSync(csv, 'month,value\n2000-01,1\n');
+    for (const args of [
+      ['generate', text],
+      ['predict', csv],
+      ['evaluate', text, text],
+      ['convert', text, join(tmp, 'x.keras')],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^recur: \S+ is not a model: give a recur\/tfjs model directory \(or its model\.json\), or a Keras \.h5\/\.hdf5 or \.keras file\n$/,
+        args.join(' '),
+      );
+    }
+  });
+});
+
 describe('column flags', () => {
   it("classify's --text-column counts from 1 (forecast's columns count from 0): help and error say so", () => {
     const data = join(tmp, 'cols.csv');

@@ -9,7 +9,17 @@
  * path, a symbolic link pointing out) is an error naming the path.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeDirectories, writeFileAtomic } from './atomic.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -68,11 +78,29 @@ export function saveModel(
   return { notes: tfjsCompatibilityNotes(json.modelTopology) };
 }
 
+/** Whether a file's first non-blank character (after a BOM) opens a JSON object; reads only its first bytes. */
+function startsLikeJsonObject(file: string): boolean {
+  const head = Buffer.alloc(256);
+  const fd = openSync(file, 'r');
+  try {
+    const n = readSync(fd, head, 0, head.length, 0);
+    return /^\uFEFF?\s*\{/.test(head.subarray(0, n).toString('utf8'));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Path of model.json for a directory or a model.json path; throws a clear error when absent. */
 export function modelJsonPath(pathOrDir: string): string {
   const p = resolve(pathOrDir);
   if (!existsSync(p)) throw new Error(`${pathOrDir}: no such model directory`);
-  const file = statSync(p).isDirectory() ? join(p, 'model.json') : p;
+  const isDirectory = statSync(p).isDirectory();
+  const file = isDirectory ? join(p, 'model.json') : p;
+  // A text or CSV file given where the model goes (arguments swapped) is named as such, not as a model.json of bad JSON.
+  if (!isDirectory && !/\.json$/i.test(p) && !startsLikeJsonObject(p))
+    throw new InvalidInputError(
+      `${pathOrDir} is not a model: give a recur/tfjs model directory (or its model.json), or a Keras .h5/.hdf5 or .keras file`,
+    );
   if (!existsSync(file)) {
     // A directory of recur's other kinds is named for what it holds, not only for what it lacks.
     const held = existsSync(join(p, 'forecaster.json'))
