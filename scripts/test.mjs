@@ -105,6 +105,7 @@ const ONCE = [
   'run_lock_fuzz',
   'seq2seq_cli',
   'seq2seq_ensemble',
+  'seq2seq_limits',
   'serve',
   'serve_pool',
   'serve_predict',

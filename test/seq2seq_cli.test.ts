@@ -365,7 +365,7 @@ describe('recur seq2seq', () => {
     writeFileSync(long, pairsText(10, 4) + `${'x '.repeat(80)}\ty\n`);
     const l = run(['seq2seq', 'train', long, '--out', join(root, 'long-run'), ...small]);
     assert.equal(l.code, 2);
-    assert.match(l.stderr, /line 11: the source has 80 tokens, more than the limit of 60/);
+    assert.match(l.stderr, /line 11: the source has 80 words, more than the limit of 60/);
     const missing = run(['seq2seq', 'eval', join(root, 'nope')]);
     assert.equal(missing.code, 2);
   });

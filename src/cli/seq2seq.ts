@@ -67,6 +67,8 @@ import {
   fitPairTokenizers,
   isBlankSource,
   checkSeq2SeqFits,
+  limitLength,
+  limitUnit,
   parseSeq2SeqMetadata,
   greedyRanksCandidates,
   typedSources,
@@ -345,15 +347,6 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     );
 }
 
-/**
- * Length of a text for the length limits: characters, or whitespace-separated words and symbols ('wordpunct'
- * included: "Hello, world!" is two words, whatever punctuation it splits off).
- */
-const lengthIn =
-  (mode: string) =>
-  (t: string): number =>
-    mode === 'chars' ? [...t].length : t.trim().split(/\s+/).length;
-
 /** The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. */
 export function loadExamples(
   file: string | undefined,
@@ -369,8 +362,10 @@ export function loadExamples(
     skipBad: o.skipBad,
     maxSourceLength: s.maxSourceLength,
     maxTargetLength: s.maxTargetLength,
-    sourceLength: lengthIn(s.sourceMode),
-    targetLength: lengthIn(s.targetMode),
+    sourceLength: limitLength(s.sourceMode),
+    targetLength: limitLength(s.targetMode),
+    sourceUnit: limitUnit(s.sourceMode),
+    targetUnit: limitUnit(s.targetMode),
   });
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
@@ -384,8 +379,8 @@ export function loadExamples(
 
 /** Drops examples over the length limits (CMUdict has a few very long words). */
 export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
-  const sl = lengthIn(s.sourceMode);
-  const tl = lengthIn(s.targetMode);
+  const sl = limitLength(s.sourceMode);
+  const tl = limitLength(s.targetMode);
   return examples.filter(
     (e) => sl(e.source) <= s.maxSourceLength && e.targets.every((t) => tl(t) <= s.maxTargetLength),
   );
@@ -993,9 +988,9 @@ export async function seq2seqEval(
   let examples: Example[];
   if (file) {
     checkPairsColumns(file, o);
-    const pairs = examplePairs(
-      loadExamples(file, o, { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 }, reading),
-    );
+    // A source over the model's limit is a bad line, as predict refuses it (decoding it would cost in proportion to
+    // its length); a reference of any length is only compared with.
+    const pairs = examplePairs(loadExamples(file, o, { ...app.settings, maxTargetLength: 100000 }, reading));
     // The sources are read as predict reads them (a G2P model's trimmed, lowercased, accents off), so a word in
     // CMUdict's own spelling (HELLO) is scored on the output predict prints for it, not decoded as unknown letters.
     const sources = typedSources(
@@ -1099,6 +1094,8 @@ export interface Seq2SeqPredictOptions {
   quiet?: boolean;
   /** Worker threads (default all cores); the sources' batches are split over them, with the one-thread outputs. */
   threads?: number;
+  /** A source over the model's length limit gives an empty output line (and a note) instead of stopping. */
+  skipBad?: boolean;
 }
 
 /** Unknown tokens named in predict's note on stderr (the most frequent first); --json names every one. */
@@ -1135,6 +1132,14 @@ export interface BlankLinePrediction {
   blank: true;
 }
 
+/** What `predict --skip-bad --json` prints for a source over the model's length limit: not decoded, no score. */
+export interface SkippedPrediction {
+  source: string;
+  output: '';
+  /** Why: the source's length and the model's limit. */
+  skipped: string;
+}
+
 export async function seq2seqPredict(
   dir: string,
   sources: string[],
@@ -1152,8 +1157,22 @@ export async function seq2seqPredict(
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
   const texts = sources.length > 0 ? sources : readStdinLines();
+  // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
+  // piped by mistake could run for hours): refused, naming it, or with --skip-bad given an empty output line.
+  const typed = typedSources(app.data, texts);
+  const tooLong = new Map<number, string>();
+  texts.forEach((text, i) => {
+    const problem = isBlankSource(text) ? null : app.sourceProblem(typed[i]);
+    if (problem === null) return;
+    const which = sources.length > 0 ? `source ${i + 1}` : `stdin line ${i + 1}`;
+    if (!o.skipBad)
+      throw new UsageError(
+        `${which} ${problem}; shorten it, or pass --skip-bad to print an empty line for such sources`,
+      );
+    tooLong.set(i, `the source ${problem}`);
+  });
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
-  const decoded = texts.filter((t) => !isBlankSource(t));
+  const decoded = texts.filter((t, i) => !isBlankSource(t) && !tooLong.has(i));
   const decode = {
     beam: o.beam,
     lengthPenalty: o.lengthPenalty,
@@ -1173,13 +1192,22 @@ export async function seq2seqPredict(
         });
   const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;
-  for (const text of texts) {
-    const t: Seq2SeqPrediction | BlankLinePrediction = isBlankSource(text)
+  texts.forEach((text, i) => {
+    const skipped = tooLong.get(i);
+    const t: Seq2SeqPrediction | BlankLinePrediction | SkippedPrediction = isBlankSource(text)
       ? { source: text, output: '', blank: true }
-      : outs[next++];
+      : skipped !== undefined
+        ? { source: text, output: '', skipped }
+        : outs[next++];
     lines.add(o.json ? JSON.stringify(t) + '\n' : `${outputLine(t.output)}\n`);
-  }
+  });
   lines.flush();
+  if (!o.json && !o.quiet && tooLong.size > 0) {
+    const [first, why] = [...tooLong][0];
+    process.stderr.write(
+      `recur: skipped ${tooLong.size} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})\n`,
+    );
+  }
   // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
   const unknown = new Map<string, number>();
   let sourcesWithUnknown = 0;

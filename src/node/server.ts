@@ -38,6 +38,7 @@ import {
   DECODE_MARGIN,
   greedyRanksCandidates,
   isBlankSource,
+  typedSources,
   type Seq2Seq,
 } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
@@ -745,6 +746,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         400,
         `length_penalty: ranks beam search's outputs, and beam 1 decodes greedily: give beam ≥ 2, or leave length_penalty out`,
       );
+    // As `recur seq2seq predict` refuses one: decoding costs in proportion to the source's length.
+    const typed = typedSources(s.app.data, body.sources);
+    typed.forEach((source, i) => {
+      const problem = s.app.sourceProblem(source);
+      if (problem !== null) throw new HttpError(400, `sources.${i}: the source ${problem}`);
+    });
     const decode = {
       beam,
       maxLength: body.max_length,

@@ -26,6 +26,9 @@ export interface PairLimits {
   /** Counts a token list's length (default: characters). */
   sourceLength?: (s: string) => number;
   targetLength?: (s: string) => number;
+  /** What they count, for messages (default 'tokens'). */
+  sourceUnit?: string;
+  targetUnit?: string;
 }
 
 export interface ParseOptions extends PairLimits {
@@ -45,10 +48,10 @@ export function pairProblem(source: string, target: string, limits: PairLimits):
   if (target.trim() === '') return 'the target is empty';
   const sl = (limits.sourceLength ?? ((s: string) => [...s].length))(source);
   if (limits.maxSourceLength !== undefined && sl > limits.maxSourceLength)
-    return `the source has ${sl} tokens, more than the limit of ${limits.maxSourceLength}`;
+    return `the source has ${sl} ${limits.sourceUnit ?? 'tokens'}, more than the limit of ${limits.maxSourceLength}`;
   const tl = (limits.targetLength ?? ((s: string) => [...s].length))(target);
   if (limits.maxTargetLength !== undefined && tl > limits.maxTargetLength)
-    return `the target has ${tl} tokens, more than the limit of ${limits.maxTargetLength}`;
+    return `the target has ${tl} ${limits.targetUnit ?? 'tokens'}, more than the limit of ${limits.maxTargetLength}`;
   return null;
 }
 

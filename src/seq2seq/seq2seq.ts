@@ -134,6 +134,20 @@ export function typedSources(data: string, sources: readonly string[]): readonly
 }
 
 /**
+ * Length of a text for the length limits (settings.maxSourceLength, maxTargetLength): characters, or
+ * whitespace-separated words and symbols ('wordpunct' included: "Hello, world!" is two words, whatever punctuation it
+ * splits off).
+ */
+export function limitLength(mode: TokenMode): (text: string) => number {
+  return mode === 'chars' ? (t) => [...t].length : (t) => t.trim().split(/\s+/).length;
+}
+
+/** What limitLength counts, for messages. */
+export function limitUnit(mode: TokenMode): string {
+  return mode === 'chars' ? 'characters' : mode === 'symbols' ? 'symbols' : 'words';
+}
+
+/**
  * A source with nothing to decode: empty or only whitespace. The CLI's arguments and the server's `sources` refuse
  * one (a decoder would still invent an output for it); predict's stdin passes such a line through as an empty one.
  */
@@ -352,7 +366,25 @@ export class Seq2Seq {
     return reversed.length > 0 ? decoded.map((d) => ({ ...d, ids: d.ids.slice().reverse() })) : decoded;
   }
 
+  /**
+   * Why the model refuses to decode a source (as it reads it: typedSources), or null: longer than the longest source
+   * its training accepted (settings.maxSourceLength). Training refuses or skips such pairs; decoding one would cost
+   * time and memory in proportion to its length for an output the model never learned to write.
+   */
+  sourceProblem(text: string): string | null {
+    const length = limitLength(this.settings.sourceMode)(text);
+    const max = this.settings.maxSourceLength;
+    return length > max
+      ? `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`
+      : null;
+  }
+
+  /** Decodes sources as the model reads them; one over the model's length limit (sourceProblem) is an InvalidInputError. */
   translate(texts: readonly string[], opts: TranslateOptions = {}): Translation[] {
+    texts.forEach((t, i) => {
+      const problem = this.sourceProblem(t);
+      if (problem !== null) throw new InvalidInputError(`source ${i + 1} ${problem}`);
+    });
     const decoded = this.decodeIds(this.encodeSources(texts), opts);
     return decoded.map((d, i) => {
       const tokens = this.target.decodeTokens(d.ids);
