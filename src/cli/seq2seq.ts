@@ -77,7 +77,7 @@ import {
   type Seq2SeqPrediction,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
-import { isWordMode, type TokenMode } from '../seq2seq/tokenizer.js';
+import { isWordMode, normalizeText, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
@@ -362,8 +362,8 @@ export function loadExamples(
     skipBad: o.skipBad,
     maxSourceLength: s.maxSourceLength,
     maxTargetLength: s.maxTargetLength,
-    sourceLength: limitLength(s.sourceMode),
-    targetLength: limitLength(s.targetMode),
+    sourceLength: limitLength(s.sourceMode, s.normalization),
+    targetLength: limitLength(s.targetMode, s.normalization),
     sourceUnit: limitUnit(s.sourceMode),
     targetUnit: limitUnit(s.targetMode),
   });
@@ -374,13 +374,20 @@ export function loadExamples(
     );
     out.json({ event: 'skipped', count: parsed.skipped.length, first });
   }
-  return groupExamples(parsed.pairs);
+  // In the form the model reads (NFC): a source typed composed on one line and decomposed on another is one source,
+  // with its targets together and in one split.
+  return groupExamples(
+    parsed.pairs.map((p) => ({
+      source: normalizeText(p.source, s.normalization),
+      target: normalizeText(p.target, s.normalization),
+    })),
+  );
 }
 
 /** Drops examples over the length limits (CMUdict has a few very long words). */
 export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
-  const sl = limitLength(s.sourceMode);
-  const tl = limitLength(s.targetMode);
+  const sl = limitLength(s.sourceMode, s.normalization);
+  const tl = limitLength(s.targetMode, s.normalization);
   return examples.filter(
     (e) => sl(e.source) <= s.maxSourceLength && e.targets.every((t) => tl(t) <= s.maxTargetLength),
   );

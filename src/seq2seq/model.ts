@@ -29,7 +29,7 @@ import { AdditiveAttention, Attention } from '../layers/attention.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, input, model } from '../models/functional.js';
 import { createOptimizer } from '../models/optimizers.js';
-import { TOKEN_MODES } from './tokenizer.js';
+import { NORMALIZATIONS, TOKEN_MODES } from './tokenizer.js';
 import { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule } from './lr_options.js';
 
 export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
@@ -116,6 +116,12 @@ export const Seq2SeqSettingsSchema = z.object({
   trainOnValidation: z.boolean().default(false),
   sourceMode: z.enum(TOKEN_MODES),
   targetMode: z.enum(TOKEN_MODES),
+  /**
+   * Unicode normalisation of every text the model reads (its pairs at training, sources at decoding) before it is
+   * split into tokens: NFC, so a word typed composed or decomposed (é as one code point or e + U+0301) is one token.
+   * Older files: none (text read as it is, the tokens they were trained on).
+   */
+  normalization: z.enum(NORMALIZATIONS).default('none'),
   /** Longest source and target (tokens) accepted in the data; decoding stops at maxTargetLength + a margin. */
   maxSourceLength: z.number().int().min(1).max(100000),
   maxTargetLength: z.number().int().min(1).max(100000),
@@ -162,6 +168,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   trainOnValidation: false,
   sourceMode: 'chars',
   targetMode: 'symbols',
+  normalization: 'NFC',
   maxSourceLength: 40,
   maxTargetLength: 40,
   vocabularySize: null,
