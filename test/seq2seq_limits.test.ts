@@ -2,7 +2,8 @@
  * A seq2seq model decodes only sources its training would have accepted: one longer than the model's
  * maxSourceLength (its --max-source-length) is refused by the library, `seq2seq predict` (naming the argument or the
  * stdin line; --skip-bad gives an empty line), `seq2seq eval DIR PAIRS` (a bad line) and `recur serve` (a 400 naming
- * the source) — decoding one costs time and memory in proportion to its length.
+ * the source) — decoding one costs time and memory in proportion to its length. And predict's stdin lines end as a
+ * pairs file's do (a lone CR too), so its line numbers and outputs match the lines a user sees.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -90,6 +91,16 @@ describe('the source length limit at decoding', () => {
     assert.equal(typeof lines[3].score, 'number');
     const quiet = runCli(['seq2seq', 'predict', model, '--skip-bad', '--quiet'], { input });
     assert.equal(quiet.stderr, '');
+  });
+
+  it("predict's stdin lines end as a pairs file's do: LF, CRLF or a lone CR", () => {
+    const lf = runCli(['seq2seq', 'predict', model, '--json'], { input: 'the cat\nthe dog\n\nthe bird\n' });
+    assert.equal(lf.code, 0, lf.stderr);
+    for (const input of ['the cat\rthe dog\r\rthe bird\r', 'the cat\r\nthe dog\r\n\rthe bird']) {
+      const r = runCli(['seq2seq', 'predict', model, '--json'], { input });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, lf.stdout, JSON.stringify(input));
+    }
   });
 
   it('eval DIR PAIRS reads a source over the limit as a bad line', () => {

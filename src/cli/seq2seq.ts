@@ -1163,7 +1163,8 @@ export async function seq2seqPredict(
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
-  const texts = sources.length > 0 ? sources : readStdinLines();
+  // Lines end as in a pairs file (LF, CRLF or a lone CR), so a file that trained a model can be its sources.
+  const texts = sources.length > 0 ? sources : readStdinLines({ loneCr: true });
   // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
   // piped by mistake could run for hours): refused, naming it, or with --skip-bad given an empty output line.
   const typed = typedSources(app.data, texts);
