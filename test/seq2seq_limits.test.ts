@@ -132,6 +132,9 @@ describe('the source length limit at decoding', () => {
         payload: { sources: [words(6)] },
       });
       assert.equal(fine.statusCode, 200, fine.body);
+      const models = await server.app.inject({ method: 'GET', url: '/v1/models' });
+      const listed = models.json<{ models: Record<string, unknown>[] }>().models[0];
+      assert.deepEqual([listed.max_source_length, listed.max_source_unit], [6, 'words']);
     } finally {
       await server.close();
     }

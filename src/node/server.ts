@@ -38,6 +38,7 @@ import {
   DECODE_MARGIN,
   greedyRanksCandidates,
   isBlankSource,
+  limitUnit,
   typedSources,
   type Seq2Seq,
 } from '../seq2seq/seq2seq.js';
@@ -397,6 +398,9 @@ function describe(s: Served): Record<string, unknown> {
       target_mode: a.settings.targetMode,
       g2p: a.data === CMUDICT_DATA,
       default_max_length: a.longestTarget + DECODE_MARGIN,
+      // The longest source it decodes (a longer one is a 400), in what it counts: words, characters or symbols.
+      max_source_length: a.settings.maxSourceLength,
+      max_source_unit: limitUnit(a.settings.sourceMode),
     };
   }
   if (s.kind === 'forecaster') {
