@@ -106,7 +106,7 @@ const ONCE = [
   'seq2seq_cli',
   'seq2seq_ensemble',
   'seq2seq_limits',
-  'seq2seq_unicode',
+  'unicode_normalization',
   'serve',
   'serve_pool',
   'serve_predict',

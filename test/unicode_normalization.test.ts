@@ -1,17 +1,19 @@
 /**
- * Unicode normalisation in seq2seq: a model reads every text in NFC (settings.normalization), so a word typed
- * composed (é, U+00E9) or decomposed (e + U+0301) is the same tokens at training, decoding and scoring; models saved
- * before the setting existed read text as it is, as they were trained.
+ * Unicode normalisation: a seq2seq model reads every text in NFC (settings.normalization), and so does a classifier's
+ * tokenizer (its options.normalization), so a word typed composed (é, U+00E9) or decomposed (e + U+0301) is the same
+ * tokens at training, decoding, classifying and scoring; models saved before the setting existed read text as it
+ * is, as they were trained.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Tokenizer as ClassifyTokenizer } from '../src/classify/tokenizer.js';
 import { G2P_SETTINGS, PAIRS_SETTINGS, checkSettings } from '../src/seq2seq/model.js';
 import { limitLength } from '../src/seq2seq/seq2seq.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
-import { runCli } from './cli_helpers.js';
+import { reviews, runCli } from './cli_helpers.js';
 
 const nfc = (t: string): string => t.normalize('NFC');
 const nfd = (t: string): string => t.normalize('NFD');
@@ -151,5 +153,62 @@ describe('recur seq2seq with composed and decomposed text', () => {
     const p = runCli(['seq2seq', 'predict', older, nfd('un café'), '--json']);
     assert.equal(p.code, 0, p.stderr);
     assert.deepEqual((JSON.parse(p.stdout) as { unknown?: string[] }).unknown, [nfd('café')]);
+  });
+});
+
+describe('classifier tokenizers and recur classify with composed and decomposed text', () => {
+  it('a new tokenizer reads a decomposed word as the composed one; a saved one without the option, as it is', () => {
+    const t = ClassifyTokenizer.fit([`un ${CAFE} noir`, 'le thé']);
+    assert.equal(t.options.normalization, 'NFC');
+    assert.deepEqual([...t.encode(nfd('un café'))], [...t.encode(nfc('un café'))]);
+    assert.ok(![...t.encode(nfd('un café'))].includes(1), 'no OOV');
+    const json = t.toJSON();
+    delete json.options.normalization;
+    const older = ClassifyTokenizer.fromJSON(json);
+    assert.deepEqual([...older.encode(nfd('café'))], [1], 'the decomposed word is OOV, as before');
+    assert.throws(
+      () => ClassifyTokenizer.fit(['a'], { normalization: 'NFKC' as 'NFC' }),
+      /normalization must be none or NFC/,
+    );
+  });
+
+  it("classify predict gives a decomposed text the composed one's probabilities", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-classify-unicode-'));
+    try {
+      const csv = join(dir, 'reviews.csv');
+      writeFileSync(csv, reviews(120, 1).replaceAll(' film ', ` ${CAFE} `));
+      const model = join(dir, 'model');
+      const t = runCli(
+        [
+          'classify',
+          'train',
+          csv,
+          '--out',
+          model,
+          '--epochs',
+          '1',
+          '--units',
+          '4',
+          '--embedding-dim',
+          '4',
+        ].concat(['--threads', '1', '--quiet']),
+      );
+      assert.equal(t.code, 0, t.stderr);
+      const meta = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as {
+        userDefinedMetadata: { tokenizer: { options: { normalization?: string } } };
+      };
+      assert.equal(meta.userDefinedMetadata.tokenizer.options.normalization, 'NFC');
+      const p = runCli(['classify', 'predict', model, nfc('a great café'), nfd('a great café'), '--json']);
+      assert.equal(p.code, 0, p.stderr);
+      const [a, b] = p.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { text: string; probabilities: unknown });
+      assert.equal(b.text, nfd('a great café'), 'the text is named as given');
+      assert.ok(a.probabilities !== undefined);
+      assert.deepEqual(b.probabilities, a.probabilities);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
