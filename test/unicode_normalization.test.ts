@@ -13,7 +13,7 @@ import { Tokenizer as ClassifyTokenizer } from '../src/classify/tokenizer.js';
 import { G2P_SETTINGS, PAIRS_SETTINGS, checkSettings } from '../src/seq2seq/model.js';
 import { limitLength } from '../src/seq2seq/seq2seq.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
-import { reviews, runCli } from './cli_helpers.js';
+import { pairs, reviews, runCli } from './cli_helpers.js';
 
 const nfc = (t: string): string => t.normalize('NFC');
 const nfd = (t: string): string => t.normalize('NFD');
@@ -153,6 +153,42 @@ describe('recur seq2seq with composed and decomposed text', () => {
     const p = runCli(['seq2seq', 'predict', older, nfd('un café'), '--json']);
     assert.equal(p.code, 0, p.stderr);
     assert.deepEqual((JSON.parse(p.stdout) as { unknown?: string[] }).unknown, [nfd('café')]);
+  });
+});
+
+describe('a seq2seq ensemble started before normalisation', () => {
+  it('trains the members it resumes to read text as the members already trained do', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-s2s-unicode-ensemble-'));
+    try {
+      const file = join(dir, 'pairs.tsv');
+      writeFileSync(file, pairs(60, 2));
+      const out = join(dir, 'ensemble');
+      const tiny = ['--epochs', '1', '--units', '4', '--embedding', '4', '--threads', '1', '--quiet'];
+      const t = runCli(['seq2seq', 'train', file, '--out', out, '--ensemble', '2', ...tiny]);
+      assert.equal(t.code, 0, t.stderr);
+      // As an older recur leaves a run stopped before member 2: member 1 without the setting, member 2 not begun.
+      rmSync(join(out, 'members', '2'), { recursive: true });
+      const record = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as { members: string[] };
+      record.members = ['members/1'];
+      writeFileSync(join(out, 'ensemble.json'), JSON.stringify(record));
+      for (const model of [join(out, 'members', '1'), join(out, 'members', '1', 'checkpoint')]) {
+        const json = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: { settings: Record<string, unknown> };
+        };
+        delete json.userDefinedMetadata.settings.normalization;
+        writeFileSync(join(model, 'model.json'), JSON.stringify(json));
+      }
+      const resumed = runCli(['seq2seq', 'train', file, '--out', out, '--resume', '--quiet']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const member2 = JSON.parse(readFileSync(join(out, 'members', '2', 'model.json'), 'utf8')) as {
+        userDefinedMetadata: { settings: { normalization: string } };
+      };
+      assert.equal(member2.userDefinedMetadata.settings.normalization, 'none');
+      const p = runCli(['seq2seq', 'predict', out, 'the cat and the dog']);
+      assert.equal(p.code, 0, p.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -77,7 +77,7 @@ import {
   type Seq2SeqPrediction,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
-import { isWordMode, normalizeText, type TokenMode } from '../seq2seq/tokenizer.js';
+import { isWordMode, normalizeText, type Normalization, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
@@ -452,6 +452,8 @@ export interface Seq2SeqMemberRun {
   budget: TrainingBudget;
   /** The batch count the test hooks read, shared by the members of one process. */
   batchCounter: { n: number };
+  /** The text normalisation of the members already trained (a resumed ensemble's), which a new member takes. */
+  normalization?: Normalization;
 }
 
 /**
@@ -494,6 +496,7 @@ export async function trainSeq2Seq(
     settings = settingsFrom(o, g2p);
     // A member's own seed draws its weights, batch order and dropout; the split stays the run's --seed.
     if (member && member.seed !== settings.seed) settings = { ...settings, initSeed: member.seed };
+    if (member?.normalization !== undefined) settings = { ...settings, normalization: member.normalization };
     if (o.targetOrder === 'both') {
       if (!member)
         throw new UsageError(
