@@ -208,6 +208,36 @@ describe('classifier tokenizers and recur classify with composed and decomposed 
     );
   });
 
+  it('a classifier ensemble an older recur started trains its remaining members to read text as it is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-classify-unicode-ensemble-'));
+    try {
+      const csv = join(dir, 'reviews.csv');
+      writeFileSync(csv, reviews(120, 1));
+      const out = join(dir, 'ensemble');
+      const tiny = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '--quiet'];
+      const t = runCli(['classify', 'train', csv, '--out', out, '--ensemble', '2', ...tiny]);
+      assert.equal(t.code, 0, t.stderr);
+      // As an older recur leaves a run stopped before member 2: member 1 without the option, member 2 not begun.
+      rmSync(join(out, 'members', '2'), { recursive: true });
+      const record = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as { members: string[] };
+      record.members = ['members/1'];
+      writeFileSync(join(out, 'ensemble.json'), JSON.stringify(record));
+      for (const model of [join(out, 'members', '1'), join(out, 'members', '1', 'checkpoint')]) {
+        const json = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: { tokenizer: { options: Record<string, unknown> } };
+        };
+        delete json.userDefinedMetadata.tokenizer.options.normalization;
+        writeFileSync(join(model, 'model.json'), JSON.stringify(json));
+      }
+      const resumed = runCli(['classify', 'train', '--out', out, '--resume', '--quiet']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const p = runCli(['classify', 'predict', out, 'a great film']);
+      assert.equal(p.code, 0, p.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("classify predict gives a decomposed text the composed one's probabilities", () => {
     const dir = mkdtempSync(join(tmpdir(), 'recur-classify-unicode-'));
     try {

@@ -72,7 +72,7 @@ const CLASSIFIER_METADATA = z.looseObject({
       maxVocab: z.number().int().min(3).nullable(),
       minCount: positiveInt,
       // Absent in tokenizers saved before it: text read as it is.
-      normalization: z.enum(['none', 'NFC']).optional(),
+      normalization: z.enum(['none', 'NFC']).default('none'),
     }),
     tokens: z.array(z.string()).min(2),
   }),
