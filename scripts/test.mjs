@@ -105,6 +105,8 @@ const ONCE = [
   'run_lock_fuzz',
   'seq2seq_cli',
   'seq2seq_ensemble',
+  'seq2seq_limits',
+  'unicode_normalization',
   'serve',
   'serve_pool',
   'serve_predict',

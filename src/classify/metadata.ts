@@ -71,6 +71,8 @@ const CLASSIFIER_METADATA = z.looseObject({
       punctuation: z.enum(['split', 'strip', 'keep']),
       maxVocab: z.number().int().min(3).nullable(),
       minCount: positiveInt,
+      // Absent in tokenizers saved before it: text read as it is.
+      normalization: z.enum(['none', 'NFC']).default('none'),
     }),
     tokens: z.array(z.string()).min(2),
   }),

@@ -19,6 +19,11 @@ export interface TokenizerOptions {
   maxVocab: number | null;
   /** Tokens seen fewer times in the training texts become OOV. */
   minCount: number;
+  /**
+   * Unicode normalisation before tokenizing: 'NFC' reads a word typed composed or decomposed (é as U+00E9 or as
+   * e + U+0301) as one token; absent or 'none' (tokenizers saved before it) reads text as it is.
+   */
+  normalization?: 'none' | 'NFC';
 }
 
 export const TOKENIZER_DEFAULTS: TokenizerOptions = {
@@ -27,6 +32,7 @@ export const TOKENIZER_DEFAULTS: TokenizerOptions = {
   punctuation: 'split',
   maxVocab: 20_000,
   minCount: 1,
+  normalization: 'NFC',
 };
 
 export const PAD_ID = 0;
@@ -48,9 +54,10 @@ const PUNCTUATION = /[\p{P}\p{S}]/u;
 /** The tokens of a text under these options (no vocabulary involved). */
 export function tokenize(
   text: string,
-  o: Pick<TokenizerOptions, 'level' | 'lowercase' | 'punctuation'>,
+  o: Pick<TokenizerOptions, 'level' | 'lowercase' | 'punctuation' | 'normalization'>,
 ): string[] {
-  const t = o.lowercase ? text.toLowerCase() : text;
+  const n = o.normalization === 'NFC' ? text.normalize('NFC') : text;
+  const t = o.lowercase ? n.toLowerCase() : n;
   if (o.level === 'char') {
     const chars = Array.from(t);
     return o.punctuation === 'strip' ? chars.filter((c) => !PUNCTUATION.test(c)) : chars;
@@ -69,6 +76,8 @@ export function checkTokenizerOptions(o: TokenizerOptions): void {
     throw new InvalidInputError(
       `maxVocab must be an integer ≥ 3 (padding, OOV and one token), got ${o.maxVocab}`,
     );
+  if (o.normalization !== undefined && o.normalization !== 'none' && o.normalization !== 'NFC')
+    throw new InvalidInputError(`normalization must be none or NFC, got '${String(o.normalization)}'`);
   if (!(Number.isInteger(o.minCount) && o.minCount >= 1))
     throw new InvalidInputError(`minCount must be a positive integer, got ${o.minCount}`);
 }

@@ -442,6 +442,8 @@ export interface EnsembleMemberRun {
    * command's flags give, as a checkpoint's settings are checked.
    */
   resumeFlags?: ClassifyTrainOptions;
+  /** The text normalisation of the members already trained (a resumed ensemble's), which a new member takes. */
+  normalization?: 'none' | 'NFC';
 }
 
 /** How a member's training ended: finished, stopped by the time budget (with its best model so far), or an exit code. */
@@ -589,6 +591,8 @@ export async function trainClassifier(
       flagError(e);
     }
     if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings);
+    if (member?.normalization !== undefined)
+      settings = { ...settings, tokenizer: { ...settings.tokenizer, normalization: member.normalization } };
   }
   const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
   const testSource = meta ? meta.data.testSource : o.test !== undefined ? resolve(o.test) : null;

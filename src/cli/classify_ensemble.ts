@@ -91,6 +91,9 @@ export async function classifyTrainEnsemble(
   // is refused; before any member has a checkpoint, from those the stored flags give (once the data says how many
   // classes there are: in the member's run, resumeFlags).
   let resumeFlags: ClassifyTrainOptions | undefined;
+  // The text normalisation of the members trained so far: a run an older recur started reads text as it is, and
+  // the members trained now must too, or the ensemble's tokenizers would differ.
+  let normalization: 'none' | 'NFC' | undefined;
   if (o.resume) {
     // Members not yet started take the stored cap, resumed ones their checkpoint's: another one would be ignored.
     const cap = rec.training.options.stepsPerEpoch;
@@ -101,6 +104,7 @@ export async function classifyTrainEnsemble(
     if (trained) {
       const meta = parseClassifierMetadata(loadModel(trained).metadata, trained);
       checkResumedClassifierFlags(o, meta.settings, meta.data);
+      normalization = meta.tokenizer.options.normalization;
     } else resumeFlags = o;
   }
   const runtime = {
@@ -153,6 +157,7 @@ export async function classifyTrainEnsemble(
         budget,
         batchCounter,
         ...(resumeFlags ? { resumeFlags } : {}),
+        ...(normalization !== undefined ? { normalization } : {}),
       });
     } catch (e) {
       // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.

@@ -67,6 +67,8 @@ import {
   fitPairTokenizers,
   isBlankSource,
   checkSeq2SeqFits,
+  limitLength,
+  limitUnit,
   parseSeq2SeqMetadata,
   greedyRanksCandidates,
   typedSources,
@@ -75,7 +77,7 @@ import {
   type Seq2SeqPrediction,
   type Seq2SeqScores,
 } from '../seq2seq/seq2seq.js';
-import { isWordMode, type TokenMode } from '../seq2seq/tokenizer.js';
+import { isWordMode, normalizeText, type Normalization, type TokenMode } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
@@ -345,18 +347,6 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     );
 }
 
-/**
- * Length of a text for the length limits: characters, or whitespace-separated words and symbols ('wordpunct'
- * included: "Hello, world!" is two words, whatever punctuation it splits off).
- */
-const lengthIn =
-  (mode: string) =>
-  (t: string): number =>
-    mode === 'chars' ? [...t].length : t.trim().split(/\s+/).length;
-
-/** What lengthIn counts, for messages: words in the word modes (a 'wordpunct' word may be several tokens). */
-const unitOf = (mode: string): string => (isWordMode(mode) ? 'words' : 'tokens');
-
 /** The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. */
 export function loadExamples(
   file: string | undefined,
@@ -372,10 +362,10 @@ export function loadExamples(
     skipBad: o.skipBad,
     maxSourceLength: s.maxSourceLength,
     maxTargetLength: s.maxTargetLength,
-    sourceLength: lengthIn(s.sourceMode),
-    targetLength: lengthIn(s.targetMode),
-    sourceUnit: unitOf(s.sourceMode),
-    targetUnit: unitOf(s.targetMode),
+    sourceLength: limitLength(s.sourceMode, s.normalization),
+    targetLength: limitLength(s.targetMode, s.normalization),
+    sourceUnit: limitUnit(s.sourceMode),
+    targetUnit: limitUnit(s.targetMode),
   });
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
@@ -384,13 +374,20 @@ export function loadExamples(
     );
     out.json({ event: 'skipped', count: parsed.skipped.length, first });
   }
-  return groupExamples(parsed.pairs);
+  // In the form the model reads (NFC): a source typed composed on one line and decomposed on another is one source,
+  // with its targets together and in one split.
+  return groupExamples(
+    parsed.pairs.map((p) => ({
+      source: normalizeText(p.source, s.normalization),
+      target: normalizeText(p.target, s.normalization),
+    })),
+  );
 }
 
 /** Drops examples over the length limits (CMUdict has a few very long words). */
 export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
-  const sl = lengthIn(s.sourceMode);
-  const tl = lengthIn(s.targetMode);
+  const sl = limitLength(s.sourceMode, s.normalization);
+  const tl = limitLength(s.targetMode, s.normalization);
   return examples.filter(
     (e) => sl(e.source) <= s.maxSourceLength && e.targets.every((t) => tl(t) <= s.maxTargetLength),
   );
@@ -455,6 +452,8 @@ export interface Seq2SeqMemberRun {
   budget: TrainingBudget;
   /** The batch count the test hooks read, shared by the members of one process. */
   batchCounter: { n: number };
+  /** The text normalisation of the members already trained (a resumed ensemble's), which a new member takes. */
+  normalization?: Normalization;
 }
 
 /**
@@ -497,6 +496,7 @@ export async function trainSeq2Seq(
     settings = settingsFrom(o, g2p);
     // A member's own seed draws its weights, batch order and dropout; the split stays the run's --seed.
     if (member && member.seed !== settings.seed) settings = { ...settings, initSeed: member.seed };
+    if (member?.normalization !== undefined) settings = { ...settings, normalization: member.normalization };
     if (o.targetOrder === 'both') {
       if (!member)
         throw new UsageError(
@@ -998,9 +998,9 @@ export async function seq2seqEval(
   let examples: Example[];
   if (file) {
     checkPairsColumns(file, o);
-    const pairs = examplePairs(
-      loadExamples(file, o, { ...app.settings, maxSourceLength: 100000, maxTargetLength: 100000 }, reading),
-    );
+    // A source over the model's limit is a bad line, as predict refuses it (decoding it would cost in proportion to
+    // its length); a reference of any length is only compared with.
+    const pairs = examplePairs(loadExamples(file, o, { ...app.settings, maxTargetLength: 100000 }, reading));
     // The sources are read as predict reads them (a G2P model's trimmed, lowercased, accents off), so a word in
     // CMUdict's own spelling (HELLO) is scored on the output predict prints for it, not decoded as unknown letters.
     const sources = typedSources(
@@ -1104,6 +1104,8 @@ export interface Seq2SeqPredictOptions {
   quiet?: boolean;
   /** Worker threads (default all cores); the sources' batches are split over them, with the one-thread outputs. */
   threads?: number;
+  /** A source over the model's length limit gives an empty output line (and a note) instead of stopping. */
+  skipBad?: boolean;
 }
 
 /** Unknown tokens named in predict's note on stderr (the most frequent first); --json names every one. */
@@ -1140,6 +1142,14 @@ export interface BlankLinePrediction {
   blank: true;
 }
 
+/** What `predict --skip-bad --json` prints for a source over the model's length limit: not decoded, no score. */
+export interface SkippedPrediction {
+  source: string;
+  output: '';
+  /** Why: the source's length and the model's limit. */
+  skipped: string;
+}
+
 export async function seq2seqPredict(
   dir: string,
   sources: string[],
@@ -1156,9 +1166,24 @@ export async function seq2seqPredict(
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
-  const texts = sources.length > 0 ? sources : readStdinLines();
+  // Lines end as in a pairs file (LF, CRLF or a lone CR), so a file that trained a model can be its sources.
+  const texts = sources.length > 0 ? sources : readStdinLines({ loneCr: true });
+  // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
+  // piped by mistake could run for hours): refused, naming it, or with --skip-bad given an empty output line.
+  const typed = typedSources(app.data, texts);
+  const tooLong = new Map<number, string>();
+  texts.forEach((text, i) => {
+    const problem = isBlankSource(text) ? null : app.sourceProblem(typed[i]);
+    if (problem === null) return;
+    const which = sources.length > 0 ? `source ${i + 1}` : `stdin line ${i + 1}`;
+    if (!o.skipBad)
+      throw new UsageError(
+        `${which} ${problem}; shorten it, or pass --skip-bad to print an empty line for such sources`,
+      );
+    tooLong.set(i, `the source ${problem}`);
+  });
   // Blank stdin lines are not decoded (a decoder would invent an output): they come back as empty lines.
-  const decoded = texts.filter((t) => !isBlankSource(t));
+  const decoded = texts.filter((t, i) => !isBlankSource(t) && !tooLong.has(i));
   const decode = {
     beam: o.beam,
     lengthPenalty: o.lengthPenalty,
@@ -1178,13 +1203,22 @@ export async function seq2seqPredict(
         });
   const lines = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;
-  for (const text of texts) {
-    const t: Seq2SeqPrediction | BlankLinePrediction = isBlankSource(text)
+  texts.forEach((text, i) => {
+    const skipped = tooLong.get(i);
+    const t: Seq2SeqPrediction | BlankLinePrediction | SkippedPrediction = isBlankSource(text)
       ? { source: text, output: '', blank: true }
-      : outs[next++];
+      : skipped !== undefined
+        ? { source: text, output: '', skipped }
+        : outs[next++];
     lines.add(o.json ? JSON.stringify(t) + '\n' : `${outputLine(t.output)}\n`);
-  }
+  });
   lines.flush();
+  if (!o.json && !o.quiet && tooLong.size > 0) {
+    const [first, why] = [...tooLong][0];
+    process.stderr.write(
+      `recur: skipped ${tooLong.size} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})\n`,
+    );
+  }
   // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
   const unknown = new Map<string, number>();
   let sourcesWithUnknown = 0;

@@ -330,6 +330,11 @@ export function registerSeq2Seq(program: Command): void {
     )
     .option('-q, --quiet', 'no progress bar or notes: print only the outputs and errors', false)
     .option(
+      '--skip-bad',
+      'print an empty line (with --json, {source, output: "", skipped}) for a source longer than the model\'s limit (its --max-source-length) instead of stopping',
+      false,
+    )
+    .option(
       '--threads <n>',
       'worker threads the batches are split over (default: all cores, once there are 16 batches for each)',
       threadsFlag(),

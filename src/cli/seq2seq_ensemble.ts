@@ -15,14 +15,16 @@
  * is kept, one with a checkpoint continues from it exactly, one without starts afresh; a resumed run's budget, if
  * given, is split between the members it still trains.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEMBERS_DIR } from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_DEFAULTS } from '../seq2seq/joint_ngram.js';
 import { isModelDir, loadFunctionalModel } from '../node/model_io.js';
 import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
 import { loadSeq2SeqDir, readSeq2SeqEnsembleRecord } from '../node/seq2seq_dir.js';
+import { Seq2SeqSettingsSchema } from '../seq2seq/model.js';
 import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
+import type { Normalization } from '../seq2seq/tokenizer.js';
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
 import { TrainingBudget, prepareRunDir } from './run_dir.js';
@@ -49,6 +51,30 @@ function memberFinished(dir: string, epochs: number): boolean {
   if (!isModelDir(ckpt) || !isModelDir(dir)) return false;
   const state = parseSeq2SeqMetadata(loadFunctionalModel(ckpt).metadata, ckpt).state;
   return state !== undefined && state.batch === 0 && state.epoch >= epochs;
+}
+
+/**
+ * The text normalisation of the members already trained or started in `outDir` (the first found), or undefined when
+ * there are none. A run started by a recur before normalisation has members that read text as it is ('none'): the
+ * members trained on resume must read it alike, or the ensemble could not decode together.
+ */
+function trainedNormalization(outDir: string, size: number): Normalization | undefined {
+  for (let k = 1; k <= size; k++)
+    for (const dir of [
+      join(outDir, MEMBERS_DIR, String(k)),
+      join(outDir, MEMBERS_DIR, String(k), CHECKPOINT_DIR),
+    ]) {
+      if (!isModelDir(dir)) continue;
+      const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+        userDefinedMetadata?: { settings?: { normalization?: unknown } };
+      };
+      const r = Seq2SeqSettingsSchema.shape.normalization.safeParse(
+        json.userDefinedMetadata?.settings?.normalization,
+      );
+      // A damaged file is left for the member's own loading to name.
+      if (r.success) return r.data;
+    }
+  return undefined;
 }
 
 export async function seq2seqTrainEnsemble(
@@ -111,6 +137,7 @@ export async function seq2seqTrainEnsemble(
       `Every member of ${outDir} is trained (to its epochs, or to its share of the time budget): nothing to resume; scoring the ensemble.`,
     );
   const batchCounter = { n: 0 };
+  const normalization = o.resume ? trainedNormalization(outDir, N) : undefined;
   const finished: number[] = [];
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
@@ -152,6 +179,7 @@ export async function seq2seqTrainEnsemble(
         ensembleDir: outDir,
         budget,
         batchCounter,
+        ...(normalization !== undefined ? { normalization } : {}),
       });
     } catch (e) {
       // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.

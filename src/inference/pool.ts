@@ -212,7 +212,11 @@ export class InferencePool {
       const meta = payloadMetadata(payload, parseSeq2SeqMetadata);
       entry.seq2seq = {
         meta,
-        source: new Seq2SeqTokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens),
+        source: new Seq2SeqTokenizer(
+          meta.settings.sourceMode as TokenMode,
+          meta.sourceTokens,
+          meta.settings.normalization,
+        ),
       };
     }
     await Promise.all(

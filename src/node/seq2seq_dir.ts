@@ -54,7 +54,7 @@ function mismatch(a: Seq2SeqMetadata, b: Seq2SeqMetadata): string | null {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
   if (!same(a.sourceTokens, b.sourceTokens)) return 'its source tokens differ from member 1';
   if (!same(a.targetTokens, b.targetTokens)) return 'its target tokens differ from member 1';
-  for (const k of ['sourceMode', 'targetMode', 'seed'] as const)
+  for (const k of ['sourceMode', 'targetMode', 'normalization', 'seed'] as const)
     if (a.settings[k] !== b.settings[k]) return `its settings.${k} differs from member 1`;
   if (a.data !== b.data) return `it was trained on ${b.data}, member 1 on ${a.data}`;
   return null;

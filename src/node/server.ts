@@ -38,6 +38,8 @@ import {
   DECODE_MARGIN,
   greedyRanksCandidates,
   isBlankSource,
+  limitUnit,
+  typedSources,
   type Seq2Seq,
 } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
@@ -396,6 +398,9 @@ function describe(s: Served): Record<string, unknown> {
       target_mode: a.settings.targetMode,
       g2p: a.data === CMUDICT_DATA,
       default_max_length: a.longestTarget + DECODE_MARGIN,
+      // The longest source it decodes (a longer one is a 400), in what it counts: words, characters or symbols.
+      max_source_length: a.settings.maxSourceLength,
+      max_source_unit: limitUnit(a.settings.sourceMode),
     };
   }
   if (s.kind === 'forecaster') {
@@ -745,6 +750,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         400,
         `length_penalty: ranks beam search's outputs, and beam 1 decodes greedily: give beam ≥ 2, or leave length_penalty out`,
       );
+    // As `recur seq2seq predict` refuses one: decoding costs in proportion to the source's length.
+    const typed = typedSources(s.app.data, body.sources);
+    typed.forEach((source, i) => {
+      const problem = s.app.sourceProblem(source);
+      if (problem !== null) throw new HttpError(400, `sources.${i}: the source ${problem}`);
+    });
     const decode = {
       beam,
       maxLength: body.max_length,

@@ -72,10 +72,11 @@ export function readStdinText(): string {
 
 /**
  * The lines of stdin (readStdinText's checks): every line, blank ones included, so that a predict command's output
- * line N answers input line N (a final line end ends the last line; it does not start an empty one).
+ * line N answers input line N (a final line end ends the last line; it does not start an empty one). `loneCr`: a CR
+ * not followed by LF ends a line too, for a command whose training files read it so (seq2seq pairs).
  */
-export function readStdinLines(): string[] {
-  return linesOf(readStdinText());
+export function readStdinLines(opts: { loneCr?: boolean } = {}): string[] {
+  return linesOf(readStdinText(), opts.loneCr ?? false);
 }
 
 /** The lines of a text file as readStdinLines splits stdin: blank ones included, no empty line after the last. */
@@ -83,9 +84,10 @@ export function readTextFileLines(path: string): string[] {
   return linesOf(readTextFile(path));
 }
 
-function linesOf(text: string): string[] {
+function linesOf(text: string, loneCr = false): string[] {
   if (text === '') return [];
-  const lines = text.split('\n');
+  // CRLF is LF by now (decodeText), so a CR left is a lone one.
+  const lines = text.split(loneCr ? /\r|\n/ : '\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }

@@ -29,7 +29,7 @@ import { AdditiveAttention, Attention } from '../layers/attention.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, input, model } from '../models/functional.js';
 import { createOptimizer } from '../models/optimizers.js';
-import { TOKEN_MODES } from './tokenizer.js';
+import { NORMALIZATIONS, TOKEN_MODES } from './tokenizer.js';
 import { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule } from './lr_options.js';
 
 /** The largest --max-source-length / --max-target-length a model may have. */
@@ -120,8 +120,14 @@ export const Seq2SeqSettingsSchema = z.object({
   sourceMode: z.enum(TOKEN_MODES),
   targetMode: z.enum(TOKEN_MODES),
   /**
+   * Unicode normalisation of every text the model reads (its pairs at training, sources at decoding) before it is
+   * split into tokens: NFC, so a word typed composed or decomposed (é as one code point or e + U+0301) is one token.
+   * Older files: none (text read as it is, the tokens they were trained on).
+   */
+  normalization: z.enum(NORMALIZATIONS).default('none'),
+  /**
    * Longest source and target accepted in the data: tokens, but whitespace-separated words for the word modes ('words'
-   * and 'wordpunct', whose words may split into several tokens).
+   * and 'wordpunct', whose words may split into several tokens). Decoding stops at maxTargetLength + a margin.
    */
   maxSourceLength: z.number().int().min(1).max(MAX_PAIR_LENGTH),
   maxTargetLength: z.number().int().min(1).max(MAX_PAIR_LENGTH),
@@ -168,6 +174,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   trainOnValidation: false,
   sourceMode: 'chars',
   targetMode: 'symbols',
+  normalization: 'NFC',
   maxSourceLength: 40,
   maxTargetLength: 40,
   vocabularySize: null,

@@ -26,7 +26,7 @@ export interface PairLimits {
   /** Counts a side's length (default: characters). */
   sourceLength?: (s: string) => number;
   targetLength?: (s: string) => number;
-  /** What the lengths count, for messages (default 'tokens'; 'words' where a word may be several tokens). */
+  /** What the lengths count, for messages (default 'tokens'; 'words' in the word modes). */
   sourceUnit?: string;
   targetUnit?: string;
 }

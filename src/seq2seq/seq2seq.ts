@@ -13,7 +13,7 @@ import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
 import { MAX_PAIR_LENGTH, Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
 import type { Example } from './pairs.js';
-import { isWordMode, Tokenizer, type TokenMode } from './tokenizer.js';
+import { isWordMode, normalizeText, Tokenizer, type Normalization, type TokenMode } from './tokenizer.js';
 
 /** The `data` of a model trained on the CMU Pronouncing Dictionary (G2P: it reads lowercase letters). */
 export const CMUDICT_DATA = 'cmudict';
@@ -140,6 +140,26 @@ export function typedSources(data: string, sources: readonly string[]): readonly
 }
 
 /**
+ * Length of a text for the length limits (settings.maxSourceLength, maxTargetLength): characters, or
+ * whitespace-separated words and symbols ('wordpunct' included: "Hello, world!" is two words, whatever punctuation it
+ * splits off).
+ */
+export function limitLength(
+  mode: TokenMode,
+  normalization: Normalization = 'none',
+): (text: string) => number {
+  // Counted in the form the tokenizer reads: a decomposed é is one character of an NFC model.
+  return mode === 'chars'
+    ? (t) => [...normalizeText(t, normalization)].length
+    : (t) => t.trim().split(/\s+/).length;
+}
+
+/** What limitLength counts, for messages. */
+export function limitUnit(mode: TokenMode): string {
+  return mode === 'chars' ? 'characters' : mode === 'symbols' ? 'symbols' : 'words';
+}
+
+/**
  * A source with nothing to decode: empty or only whitespace. The CLI's arguments and the server's `sources` refuse
  * one (a decoder would still invent an output for it); predict's stdin passes such a line through as an empty one.
  */
@@ -189,11 +209,13 @@ export function fitPairTokenizers(
     pairs.map((p) => p.source),
     settings.sourceMode,
     cap(settings.sourceMode),
+    settings.normalization,
   );
   const target = Tokenizer.fit(
     pairs.map((p) => p.target),
     settings.targetMode,
     cap(settings.targetMode),
+    settings.normalization,
   );
   // reduce, not Math.max(...): spreading 100,000s of lengths overflows the call stack.
   const longestTarget = pairs.reduce((m, p) => Math.max(m, target.split(p.target).length), 0);
@@ -285,8 +307,8 @@ export class Seq2Seq {
     return new Seq2Seq(
       model,
       meta.settings,
-      new Tokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens),
-      new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens),
+      new Tokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens, meta.settings.normalization),
+      new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens, meta.settings.normalization),
       meta.longestTarget,
       meta.data,
       others,
@@ -358,7 +380,25 @@ export class Seq2Seq {
     return reversed.length > 0 ? decoded.map((d) => ({ ...d, ids: d.ids.slice().reverse() })) : decoded;
   }
 
+  /**
+   * Why the model refuses to decode a source (as it reads it: typedSources), or null: longer than the longest source
+   * its training accepted (settings.maxSourceLength). Training refuses or skips such pairs; decoding one would cost
+   * time and memory in proportion to its length for an output the model never learned to write.
+   */
+  sourceProblem(text: string): string | null {
+    const length = limitLength(this.settings.sourceMode, this.settings.normalization)(text);
+    const max = this.settings.maxSourceLength;
+    return length > max
+      ? `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`
+      : null;
+  }
+
+  /** Decodes sources as the model reads them; one over the model's length limit (sourceProblem) is an InvalidInputError. */
   translate(texts: readonly string[], opts: TranslateOptions = {}): Translation[] {
+    texts.forEach((t, i) => {
+      const problem = this.sourceProblem(t);
+      if (problem !== null) throw new InvalidInputError(`source ${i + 1} ${problem}`);
+    });
     const decoded = this.decodeIds(this.encodeSources(texts), opts);
     return decoded.map((d, i) => {
       const tokens = this.target.decodeTokens(d.ids);
@@ -424,13 +464,15 @@ export class Seq2Seq {
     if (opts.textMetrics ?? this.settings.targetMode !== 'symbols') {
       // BLEU counts words whatever the model's tokens are (a character-level translator is scored on its words).
       const words = (t: string): string[] => t.split(/\s+/).filter((w) => w !== '');
+      // References in the outputs' form (an NFC model writes composed text), so é matches é however it was typed.
+      const refs = examples.map((e) => e.targets.map((t) => this.target.normalize(t)));
       scores.bleu = bleu(
         out.map((o) => words(o.output)),
-        examples.map((e) => e.targets.map(words)),
+        refs.map((r) => r.map(words)),
       );
       scores.chrf = chrF(
         out.map((o) => o.output),
-        examples.map((e) => e.targets),
+        refs,
       );
     }
     scores.seconds = (Date.now() - started) / 1000;

@@ -16,6 +16,19 @@ import { InvalidInputError } from '../core/errors.js';
 export const TOKEN_MODES = ['chars', 'words', 'wordpunct', 'symbols'] as const;
 export type TokenMode = (typeof TOKEN_MODES)[number];
 
+/**
+ * Unicode normalisation of a text before it is split: 'NFC' composes canonically equivalent spellings (é typed as one
+ * code point, or as e + U+0301 as macOS file names and some keyboards write it) into one, so both are the same
+ * tokens; 'none' reads the text as it is (models saved before recur normalised).
+ */
+export const NORMALIZATIONS = ['none', 'NFC'] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+
+/** A text in `normalization`'s form. */
+export function normalizeText(text: string, normalization: Normalization): string {
+  return normalization === 'NFC' ? text.normalize('NFC') : text;
+}
+
 /** The modes whose tokens are words: unknown ones read as <unk>, and a vocabulary may be capped. */
 export const isWordMode = (mode: string): boolean => mode === 'words' || mode === 'wordpunct';
 
@@ -35,6 +48,8 @@ export class Tokenizer {
   constructor(
     readonly mode: TokenMode,
     readonly tokens: readonly string[],
+    /** Applied to every text before it is split (the vocabulary was fitted on texts in this form). */
+    readonly normalization: Normalization = 'none',
   ) {
     if (!(TOKEN_MODES as readonly string[]).includes(mode))
       throw new InvalidInputError(`tokenizer: unknown mode '${String(mode)}'`);
@@ -51,10 +66,16 @@ export class Tokenizer {
    * the `maxTokens` most frequent ones (the special tokens included; ties in order of first appearance): a word-level
    * translator's output layer costs time in proportion to its vocabulary, and rare words then read as <unk>.
    */
-  static fit(texts: Iterable<string>, mode: TokenMode, maxTokens?: number): Tokenizer {
+  static fit(
+    texts: Iterable<string>,
+    mode: TokenMode,
+    maxTokens?: number,
+    normalization: Normalization = 'none',
+  ): Tokenizer {
     const counts = new Map<string, number>();
     const split = splitter(mode);
-    for (const t of texts) for (const tok of split(t)) counts.set(tok, (counts.get(tok) ?? 0) + 1);
+    for (const t of texts)
+      for (const tok of split(normalizeText(t, normalization))) counts.set(tok, (counts.get(tok) ?? 0) + 1);
     for (const s of SPECIAL_TOKENS) counts.delete(s);
     let kept = [...counts.keys()];
     if (maxTokens !== undefined) {
@@ -72,16 +93,21 @@ export class Tokenizer {
         .sort((a, b) => a.i - b.i)
         .map((e) => e.tok);
     }
-    return new Tokenizer(mode, [...SPECIAL_TOKENS, ...kept]);
+    return new Tokenizer(mode, [...SPECIAL_TOKENS, ...kept], normalization);
   }
 
   get size(): number {
     return this.tokens.length;
   }
 
-  /** The tokens of a text (no ids). */
+  /** The tokens of a text (no ids), normalised first. */
   split(text: string): string[] {
-    return splitter(this.mode)(text);
+    return splitter(this.mode)(this.normalize(text));
+  }
+
+  /** A text in the form this tokenizer reads (its normalization). */
+  normalize(text: string): string {
+    return normalizeText(text, this.normalization);
   }
 
   /**

@@ -1,0 +1,142 @@
+/**
+ * A seq2seq model decodes only sources its training would have accepted: one longer than the model's
+ * maxSourceLength (its --max-source-length) is refused by the library, `seq2seq predict` (naming the argument or the
+ * stdin line; --skip-bad gives an empty line), `seq2seq eval DIR PAIRS` (a bad line) and `recur serve` (a 400 naming
+ * the source) — decoding one costs time and memory in proportion to its length. And predict's stdin lines end as a
+ * pairs file's do (a lone CR too), so its line numbers and outputs match the lines a user sees.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
+import { createServeApp, loadServedModels } from '../src/node/server.js';
+import { PAIRS_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
+import { Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { pairs, runCli, runCliOk } from './cli_helpers.js';
+
+const words = (n: number): string => Array.from({ length: n }, () => 'cat').join(' ');
+
+describe('the source length limit at decoding', () => {
+  let dir = '';
+  let model = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-s2s-limits-'));
+    writeFileSync(join(dir, 'pairs.tsv'), pairs(60, 2));
+    model = join(dir, 'model');
+    runCliOk(
+      ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', model, '--epochs', '1', '--units', '4'].concat([
+        '--embedding',
+        '4',
+        '--max-source-length',
+        '6',
+        '--threads',
+        '1',
+        '--quiet',
+      ]),
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the library refuses a source over maxSourceLength, naming it and the limit', () => {
+    const settings = { ...PAIRS_SETTINGS, units: 4, embeddingDim: 4, maxSourceLength: 3 };
+    const source = Tokenizer.fit(['a b c'], 'words');
+    const target = Tokenizer.fit(['x y'], 'words');
+    const app = new Seq2Seq(
+      buildSeq2SeqModel(settings, source.size, target.size),
+      settings,
+      source,
+      target,
+      2,
+      'x',
+    );
+    assert.equal(app.sourceProblem('a b c'), null);
+    assert.equal(app.predict(['a b c']).length, 1);
+    for (const decode of [() => app.predict(['a', 'a b c a']), () => app.translate(['a', 'a b c a'])])
+      assert.throws(decode, (e: Error) => {
+        assert.ok(e instanceof InvalidInputError);
+        assert.match(e.message, /^source 2 has 4 words, more than the model's limit of 3 \(/);
+        return true;
+      });
+  });
+
+  it('predict refuses a long argument or stdin line (exit 2), or with --skip-bad prints an empty line', () => {
+    const ok = runCli(['seq2seq', 'predict', model, words(6)]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const arg = runCli(['seq2seq', 'predict', model, 'the cat', words(7)]);
+    assert.equal(arg.code, 2);
+    assert.equal(arg.stdout, '');
+    assert.match(arg.stderr, /^recur: source 2 has 7 words, more than the model's limit of 6 .*--skip-bad/);
+    const input = `the cat\n\n${words(50)}\nthe dog\n`;
+    const line = runCli(['seq2seq', 'predict', model], { input });
+    assert.equal(line.code, 2);
+    assert.match(line.stderr, /^recur: stdin line 3 has 50 words, more than the model's limit of 6 /);
+    const skipped = runCli(['seq2seq', 'predict', model, '--skip-bad'], { input });
+    assert.equal(skipped.code, 0, skipped.stderr);
+    const out = skipped.stdout.split('\n');
+    assert.equal(out.length, 5, 'four lines in, four out');
+    assert.equal(out[2], '');
+    assert.match(skipped.stderr, /skipped 1 source\(s\) over the model's length limit.*stdin line 3/);
+    const json = runCli(['seq2seq', 'predict', model, '--skip-bad', '--json'], { input });
+    assert.equal(json.code, 0, json.stderr);
+    const lines = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(Object.keys(lines[2]), ['source', 'output', 'skipped']);
+    assert.equal(lines[2].output, '');
+    assert.match(lines[2].skipped as string, /^the source has 50 words, more than the model's limit of 6/);
+    assert.equal(typeof lines[3].score, 'number');
+    const quiet = runCli(['seq2seq', 'predict', model, '--skip-bad', '--quiet'], { input });
+    assert.equal(quiet.stderr, '');
+  });
+
+  it("predict's stdin lines end as a pairs file's do: LF, CRLF or a lone CR", () => {
+    const lf = runCli(['seq2seq', 'predict', model, '--json'], { input: 'the cat\nthe dog\n\nthe bird\n' });
+    assert.equal(lf.code, 0, lf.stderr);
+    for (const input of ['the cat\rthe dog\r\rthe bird\r', 'the cat\r\nthe dog\r\n\rthe bird']) {
+      const r = runCli(['seq2seq', 'predict', model, '--json'], { input });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, lf.stdout, JSON.stringify(input));
+    }
+  });
+
+  it('eval DIR PAIRS reads a source over the limit as a bad line', () => {
+    const file = join(dir, 'long.tsv');
+    writeFileSync(file, `the cat and the dog\tle chat et le chien\n${words(9)}\tle chat\n`);
+    const r = runCli(['seq2seq', 'eval', model, file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /long\.tsv: line 2: the source has 9 words, more than the limit of 6/);
+    const skip = runCli(['seq2seq', 'eval', model, file, '--skip-bad', '--json']);
+    assert.equal(skip.code, 0, skip.stderr);
+    const scores = JSON.parse(skip.stdout) as { n: number; skipped: { count: number } };
+    assert.equal(scores.n, 1);
+    assert.equal(scores.skipped.count, 1);
+  });
+
+  it('recur serve answers a source over the limit with a 400 naming it', async () => {
+    const server = createServeApp({ served: loadServedModels([model]) });
+    try {
+      const r = await server.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { sources: ['the cat', words(7)] },
+      });
+      assert.equal(r.statusCode, 400, r.body);
+      assert.match(r.body, /sources\.1: the source has 7 words, more than the model's limit of 6/);
+      const fine = await server.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { sources: [words(6)] },
+      });
+      assert.equal(fine.statusCode, 200, fine.body);
+      const models = await server.app.inject({ method: 'GET', url: '/v1/models' });
+      const listed = models.json<{ models: Record<string, unknown>[] }>().models[0];
+      assert.deepEqual([listed.max_source_length, listed.max_source_unit], [6, 'words']);
+    } finally {
+      await server.close();
+    }
+  });
+});
