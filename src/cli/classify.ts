@@ -472,6 +472,8 @@ function classWeightText(spec: ClassWeightSpec | undefined): string | undefined 
   if (spec === undefined) return undefined;
   if (spec === null) return 'none';
   if (spec === 'balanced') return spec;
+  // Names the pairs cannot spell are shown as the JSON object the flag also takes.
+  if (Object.keys(spec).some((k) => /[,=]|^\s|\s$|^[{@]/.test(k))) return JSON.stringify(spec);
   return Object.entries(spec)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
