@@ -63,6 +63,7 @@ const ONCE = [
   'classify_ensemble',
   'classify_fuzz',
   'classify_class_weight',
+  'classify_report',
   'classify_multilabel',
   'classify_input',
   'cli',
