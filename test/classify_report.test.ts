@@ -1,14 +1,17 @@
 /**
  * The `recur classify eval` table with many classes: up to FULL_TABLE_MAX_CLASSES it lists every class and the
  * whole confusion matrix; beyond, the classes with the lowest F1 and the most frequent confusions, while --json keeps
- * every class and the whole matrix.
+ * every class and the whole matrix. Errors that list the classes name at most 20.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { encodeLabels } from '../src/classify/dataset.js';
 import { classificationReport } from '../src/classify/metrics.js';
+import { classWeightsFor } from '../src/classify/model.js';
+import { InvalidInputError, nameList } from '../src/core/errors.js';
 import {
   FULL_TABLE_MAX_CLASSES,
   WORST_CLASSES_SHOWN,
@@ -107,6 +110,29 @@ describe('classify eval table', () => {
     assert.match(text, /the 10 labels with the lowest F1 of 40; --json/);
     assert.match(text, /\nl0 /);
     assert.doesNotMatch(text, /\nl10 /);
+  });
+
+  it('an unknown label or class weight names at most 20 of 300 classes, not a line of kilobytes', () => {
+    const classes = Array.from({ length: 300 }, (_, k) => `class_${k}`);
+    const unknown = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        assert.ok(e instanceof InvalidInputError, String(e));
+        return e.message;
+      }
+      assert.fail('accepted');
+    };
+    for (const message of [
+      unknown(() =>
+        encodeLabels({ texts: ['a'], labels: ['nope'], where: ['f.csv line 2'], source: 'f.csv' }, classes),
+      ),
+      unknown(() => classWeightsFor({ nope: 2 }, classes, [0])),
+    ]) {
+      assert.match(message, /nope.*class_0, class_1, .*class_19 … and 280 more\)$/);
+      assert.ok(message.length < 400, message);
+    }
+    assert.equal(nameList(['a', 'b']), 'a, b');
   });
 
   it('recur classify eval of a 30-class model: a short table, and --json with every class and the matrix', () => {
