@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -98,6 +106,26 @@ describe('recur predict, convert and generate on Keras files', () => {
       'hard_sigmoid to .keras',
     );
     assert.ok(!existsSync(out));
+  });
+
+  it("convert does not put a model beside a seed ensemble's or a forecaster's manifest, even with --overwrite", () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'beside.h5');
+    writeFileSync(src, f.bytes);
+    for (const manifest of ['ensemble.json', 'forecaster.json']) {
+      const out = join(dir, `holds-${manifest}`);
+      mkdirSync(out);
+      writeFileSync(join(out, manifest), '{}');
+      for (const extra of [[], ['--overwrite']])
+        badInput(
+          run(['convert', src, out, ...extra]),
+          new RegExp(
+            `holds-${manifest.replace('.', '\\.')}: holds a .* \\(${manifest.replace('.', '\\.')}\\); give another directory`,
+          ),
+          `${manifest} ${extra.join(' ')}`,
+        );
+      assert.deepEqual(readdirSync(out), [manifest]);
+    }
   });
 
   it('bad input exits 2 with one line: damaged files, bad JSON, wrong shapes', () => {

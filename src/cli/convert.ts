@@ -6,6 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
 import { UsageError, type Output } from './output.js';
 
@@ -14,6 +15,13 @@ const FORMAT_NAMES = {
   'keras-h5': 'Keras HDF5 (.h5)',
   keras: 'Keras 3 archive (.keras)',
 };
+
+/** The manifests of recur's directories that are not one model. */
+const OTHER_RUNS: readonly (readonly [string, string])[] = [
+  [ENSEMBLE_FILE, 'a seed ensemble'],
+  // forecaster_io's FORECASTER_FILE; named here so convert does not load the forecasting modules.
+  ['forecaster.json', 'a saved forecaster'],
+];
 
 /**
  * What of a model's metadata the converted model keeps: everything (a text model's vocabulary, settings and prime, a
@@ -48,6 +56,11 @@ export async function convert(
       throw new UsageError(
         `${output}: a recur/tfjs model is a directory holding model.json and its weights; give the directory (e.g. ${output.replace(/\.json$/i, '')})`,
       );
+    // A seed ensemble or a saved forecaster is read by its own manifest: a model.json written beside it would be a
+    // second model in one directory, which the commands would read differently (--overwrite would not replace it).
+    for (const [file, what] of OTHER_RUNS)
+      if (existsSync(join(output, file)))
+        throw new UsageError(`${output}: holds ${what} (${file}); give another directory for the model`);
     if (existsSync(join(output, 'model.json')) && !opts.overwrite)
       throw new UsageError(`${output}: already holds a model; add --overwrite to replace it`);
   } else if (existsSync(output)) {
