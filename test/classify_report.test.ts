@@ -35,8 +35,10 @@ function report(K: number): { classes: string[]; r: ReturnType<typeof classifica
       predicted.push(k % 7 === 0 && K > 1 ? (k + 1) % K : k);
     }
   // One class gets most of the confusions: c005 → c006 twice more.
-  truth.push(5, 5);
-  predicted.push(6, 6);
+  if (K > 6) {
+    truth.push(5, 5);
+    predicted.push(6, 6);
+  }
   return { classes, r: classificationReport(classes, truth, predicted) };
 }
 
@@ -44,12 +46,33 @@ describe('classify eval table', () => {
   it('lists every class and the matrix up to the threshold', () => {
     const { classes, r } = report(FULL_TABLE_MAX_CLASSES);
     const text = reportTable({ ...r, baselines: null }, classes, 'title');
-    assert.match(text, /confusion \(rows: true, columns: predicted\)/);
-    for (const c of classes) assert.ok(text.includes(`\n${c} `), c);
+    // 20 columns of names would be 229 characters wide: numbered.
+    assert.match(text, /confusion \(rows: true, columns: predicted, numbered as the rows\)/);
+    assert.ok(Math.max(...text.split('\n').map((l) => l.length)) <= 120);
+    classes.forEach((c, k) => {
+      assert.ok(text.includes(`\n${c} `), c);
+      assert.ok(text.includes(`\n${k + 1} ${c} `), c);
+    });
     assert.equal(
       text.split('\n').length,
       1 + 3 + 1 + 1 + FULL_TABLE_MAX_CLASSES + 1 + 2 + FULL_TABLE_MAX_CLASSES,
     );
+  });
+
+  it('numbers the columns of a matrix whose class names would make it wider than a terminal', () => {
+    const classes = Array.from({ length: 6 }, (_, k) => `customer support: a long class name ${k}`);
+    const truth = [0, 1, 2, 3, 4, 5, 5];
+    const r = classificationReport(classes, truth, [0, 1, 2, 3, 4, 5, 0]);
+    const lines = reportTable({ ...r, baselines: null }, classes, 'title').split('\n');
+    assert.ok(Math.max(...lines.map((l) => l.length)) <= 120, lines.join('\n'));
+    const at = lines.indexOf('confusion (rows: true, columns: predicted, numbered as the rows)');
+    assert.ok(at > 0, lines.join('\n'));
+    assert.match(lines[at + 1], /^ +1 +2 +3 +4 +5 +6$/);
+    assert.match(lines[at + 7], /^6 customer support: a long class name 5 +1 +0 +0 +0 +0 +1$/);
+    // Short names keep the names as column headers.
+    const three = report(3);
+    const short = reportTable({ ...three.r, baselines: null }, three.classes, 'title');
+    assert.match(short, /confusion \(rows: true, columns: predicted\)\n +c000 +c001 +c002\n/);
   });
 
   it('beyond it, the lowest F1s and the most frequent confusions: a few lines, not a matrix', () => {

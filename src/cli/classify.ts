@@ -332,6 +332,8 @@ const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
  * and --json still has everything.
  */
 export const FULL_TABLE_MAX_CLASSES = 20;
+/** The widest confusion matrix (characters) printed with the class names as column headers. */
+const MATRIX_MAX_WIDTH = 120;
 /** Classes (or labels) and confusions listed when there are more than FULL_TABLE_MAX_CLASSES. */
 export const WORST_CLASSES_SHOWN = 10;
 
@@ -385,11 +387,23 @@ function perClassLines(
 function confusionLines(confusion: readonly (readonly number[])[], classes: readonly string[]): string[] {
   if (classes.length <= FULL_TABLE_MAX_CLASSES) {
     const cw = Math.max(9, ...classes.map((c) => c.length + 1));
+    if (cw + classes.length * (cw + 2) <= MATRIX_MAX_WIDTH)
+      return [
+        'confusion (rows: true, columns: predicted)',
+        tableRow(['', ...classes], [cw, ...classes.map(() => cw)]),
+        ...confusion.map((cells, k) =>
+          tableRow([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)]),
+        ),
+      ];
+    // Long names would make each row several terminal lines: the columns are numbered as the rows are.
+    const rows = classes.map((c, k) => `${k + 1} ${c}`);
+    const rw = Math.max(...rows.map((r) => r.length));
+    const nw = Math.max(3, ...confusion.flat().map((n) => String(n).length), String(classes.length).length);
     return [
-      'confusion (rows: true, columns: predicted)',
-      tableRow(['', ...classes], [cw, ...classes.map(() => cw)]),
+      'confusion (rows: true, columns: predicted, numbered as the rows)',
+      tableRow(['', ...classes.map((_, k) => String(k + 1))], [rw, ...classes.map(() => nw)]),
       ...confusion.map((cells, k) =>
-        tableRow([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)]),
+        tableRow([rows[k], ...cells.map(String)], [rw, ...classes.map(() => nw)]),
       ),
     ];
   }
