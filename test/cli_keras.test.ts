@@ -128,6 +128,33 @@ describe('recur predict, convert and generate on Keras files', () => {
     }
   });
 
+  it('a file under another name: Keras bytes are read as Keras; other bytes are not a model file, not "bad JSON"', () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const renamed = join(dir, 'weights.best');
+    writeFileSync(renamed, f.bytes);
+    const r = run(['convert', renamed, join(dir, 'renamed.keras'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { from: string }).from, 'keras-h5');
+    for (const [name, bytes] of [
+      ['model.onnx', Uint8Array.from([8, 7, 0x12, 0xff, 0xfe, 0x80])],
+      ['model.pt', new Uint8Array(0)],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      for (const args of [
+        ['convert', file, join(dir, `${name}.keras`)],
+        ['predict', file],
+      ])
+        badInput(
+          run(args, '[]'),
+          new RegExp(
+            `${name.replace('.', '\\.')}: not a model file recur reads; expected a recur/tfjs model directory \\(or its model\\.json\\), a Keras \\.h5/\\.hdf5 file or a Keras 3 \\.keras archive$`,
+          ),
+          `${args[0]} ${name}`,
+        );
+    }
+  });
+
   it('bad input exits 2 with one line: damaged files, bad JSON, wrong shapes', () => {
     const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
     const cut = join(dir, 'cut.h5');
