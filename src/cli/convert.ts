@@ -5,7 +5,7 @@
  * .h5), from where converting back restores it.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
 import { UsageError, type Output } from './output.js';
@@ -15,6 +15,24 @@ const FORMAT_NAMES = {
   'keras-h5': 'Keras HDF5 (.h5)',
   keras: 'Keras 3 archive (.keras)',
 };
+
+/**
+ * Extensions of other frameworks' model files: a new OUT ending in one is a mistake, not a directory name (a recur
+ * directory's name has no extension of its own).
+ */
+const OTHER_MODEL_FILES = new Set([
+  '.onnx',
+  '.pt',
+  '.pth',
+  '.pb',
+  '.tflite',
+  '.safetensors',
+  '.ckpt',
+  '.bin',
+  '.npz',
+  '.pkl',
+  '.zip',
+]);
 
 /** The manifests of recur's directories that are not one model. */
 const OTHER_RUNS: readonly (readonly [string, string])[] = [
@@ -52,6 +70,11 @@ export async function convert(
       throw new UsageError(`${output}: is a file; OUT must end in .keras, .h5 or .hdf5, or be a directory`);
     // A recur/tfjs model is a directory (model.json and weights files): OUT named like a file would become a
     // directory of that name.
+    const foreign = extname(output).toLowerCase();
+    if (!existsSync(output) && OTHER_MODEL_FILES.has(foreign))
+      throw new UsageError(
+        `${output}: recur writes a recur/tfjs model directory, a Keras .h5/.hdf5 file or a Keras 3 .keras archive, told by OUT's extension; '${foreign}' is none of them (a directory named ${output} would be written): give .keras, .h5 or a directory name`,
+      );
     if (!existsSync(output) && /\.json$/i.test(output))
       throw new UsageError(
         `${output}: a recur/tfjs model is a directory holding model.json and its weights; give the directory (e.g. ${output.replace(/\.json$/i, '')})`,
