@@ -171,6 +171,28 @@ describe('recur predict, convert and generate on Keras files', () => {
     assert.equal(run(['convert', src, join(dir, 'v1.zip'), '-q']).code, 0);
   });
 
+  it("convert into a directory without a model keeps the user's weights.bin: refused, --overwrite or not", () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'users-weights.h5');
+    writeFileSync(src, f.bytes);
+    const out = join(dir, 'users-dir');
+    mkdirSync(out);
+    writeFileSync(join(out, 'weights.bin'), 'mine');
+    for (const extra of [[], ['--overwrite']])
+      badInput(
+        run(['convert', src, out, ...extra]),
+        /users-dir\/weights\.bin is not part of a recur model here and saving one would replace it/,
+        `weights.bin ${extra.join(' ')}`,
+      );
+    assert.deepEqual(readdirSync(out), ['weights.bin']);
+    assert.equal(readFileSync(join(out, 'weights.bin'), 'utf8'), 'mine');
+    // Once it holds a model, --overwrite replaces that model's files.
+    rmSync(join(out, 'weights.bin'));
+    assert.equal(run(['convert', src, out, '-q']).code, 0);
+    assert.equal(run(['convert', src, out, '-q', '--overwrite']).code, 0);
+    assert.equal(readdirSync(out).filter((n) => n.endsWith('.bin')).length, 1);
+  });
+
   it('bad input exits 2 with one line: damaged files, bad JSON, wrong shapes', () => {
     const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
     const cut = join(dir, 'cut.h5');

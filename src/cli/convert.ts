@@ -4,10 +4,12 @@
  * model.json, or into a place in the Keras file that Keras ignores (metadata.json of a .keras, a root attribute of an
  * .h5), from where converting back restores it.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
+import { isModelFileName, plainEntries } from '../node/run_files.js';
+import { killedSave } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 
 const FORMAT_NAMES = {
@@ -84,6 +86,20 @@ export async function convert(
     for (const [file, what] of OTHER_RUNS)
       if (existsSync(join(output, file)))
         throw new UsageError(`${output}: holds ${what} (${file}); give another directory for the model`);
+    // Without a model here, a weights file is the user's (unless a killed save left it beside its model.json's temp
+    // file), and saving a model would delete it as an older model's: refused, --overwrite or not, as recur train
+    // refuses such an --out.
+    if (existsSync(output) && !existsSync(join(output, 'model.json')) && !killedSave(output)) {
+      const theirs = plainEntries(output).find(
+        (n) =>
+          isModelFileName(n) &&
+          (lstatSync(join(output, n)).isSymbolicLink() || lstatSync(join(output, n)).size > 0),
+      );
+      if (theirs !== undefined)
+        throw new UsageError(
+          `${join(output, theirs)} is not part of a recur model here and saving one would replace it; give OUT a directory of its own`,
+        );
+    }
     if (existsSync(join(output, 'model.json')) && !opts.overwrite)
       throw new UsageError(`${output}: already holds a model; add --overwrite to replace it`);
   } else if (existsSync(output)) {
