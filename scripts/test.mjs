@@ -62,6 +62,8 @@ const ONCE = [
   'progress_terminal',
   'classify_ensemble',
   'classify_fuzz',
+  'classify_class_weight',
+  'classify_report',
   'classify_multilabel',
   'classify_input',
   'cli',

@@ -233,7 +233,7 @@ describe('recur classify', () => {
     [
       'a malformed --class-weight',
       ['--class-weight', 'heavy'],
-      /--class-weight must be 'balanced' or CLASS=WEIGHT pairs.*got 'heavy'/,
+      /--class-weight must be 'balanced', CLASS=WEIGHT pairs.*a JSON object.*got 'heavy'/,
     ],
     ['a zero class weight', ['--class-weight', '1=0'], /--class-weight must be .*bad pair '1=0'/],
     [

@@ -293,6 +293,14 @@ describe('classify loaders: seeded fuzz', () => {
       '==',
       '😀',
       'Infinity',
+      // Whole pairs and the JSON form's pieces (a name with ',' or '=' is spelled only in JSON).
+      'spam=3',
+      '{"ham": 2}',
+      '{"a,b": 1, "ham": 2}',
+      '{',
+      '"',
+      ':',
+      '@',
     ];
     let accepted = 0;
     for (let i = 0; i < CASES * 5; i++) {

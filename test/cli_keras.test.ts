@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -98,6 +106,91 @@ describe('recur predict, convert and generate on Keras files', () => {
       'hard_sigmoid to .keras',
     );
     assert.ok(!existsSync(out));
+  });
+
+  it("convert does not put a model beside a seed ensemble's or a forecaster's manifest, even with --overwrite", () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'beside.h5');
+    writeFileSync(src, f.bytes);
+    for (const manifest of ['ensemble.json', 'forecaster.json']) {
+      const out = join(dir, `holds-${manifest}`);
+      mkdirSync(out);
+      writeFileSync(join(out, manifest), '{}');
+      for (const extra of [[], ['--overwrite']])
+        badInput(
+          run(['convert', src, out, ...extra]),
+          new RegExp(
+            `holds-${manifest.replace('.', '\\.')}: holds a .* \\(${manifest.replace('.', '\\.')}\\); give another directory`,
+          ),
+          `${manifest} ${extra.join(' ')}`,
+        );
+      assert.deepEqual(readdirSync(out), [manifest]);
+    }
+  });
+
+  it('a file under another name: Keras bytes are read as Keras; other bytes are not a model file, not "bad JSON"', () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const renamed = join(dir, 'weights.best');
+    writeFileSync(renamed, f.bytes);
+    const r = run(['convert', renamed, join(dir, 'renamed.keras'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { from: string }).from, 'keras-h5');
+    for (const [name, bytes] of [
+      ['model.onnx', Uint8Array.from([8, 7, 0x12, 0xff, 0xfe, 0x80])],
+      ['model.pt', new Uint8Array(0)],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      for (const args of [
+        ['convert', file, join(dir, `${name}.keras`)],
+        ['predict', file],
+      ])
+        badInput(
+          run(args, '[]'),
+          new RegExp(
+            `${name.replace('.', '\\.')}: not a model file recur reads; expected a recur/tfjs model directory \\(or its model\\.json\\), a Keras \\.h5/\\.hdf5 file or a Keras 3 \\.keras archive$`,
+          ),
+          `${args[0]} ${name}`,
+        );
+    }
+  });
+
+  it("convert refuses a new OUT named like another framework's model file instead of making a directory of that name", () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'foreign-out.h5');
+    writeFileSync(src, f.bytes);
+    for (const name of ['converted.onnx', 'converted.PT', 'converted.tflite'])
+      badInput(
+        run(['convert', src, join(dir, name)]),
+        /recur writes a recur\/tfjs model directory, a Keras \.h5\/\.hdf5 file or a Keras 3 \.keras archive, told by OUT's extension; '\.(onnx|pt|tflite)' is none of them/,
+        name,
+      );
+    assert.ok(!existsSync(join(dir, 'converted.onnx')));
+    // An existing directory of such a name is the user's choice.
+    mkdirSync(join(dir, 'v1.zip'));
+    assert.equal(run(['convert', src, join(dir, 'v1.zip'), '-q']).code, 0);
+  });
+
+  it("convert into a directory without a model keeps the user's weights.bin: refused, --overwrite or not", () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
+    const src = join(dir, 'users-weights.h5');
+    writeFileSync(src, f.bytes);
+    const out = join(dir, 'users-dir');
+    mkdirSync(out);
+    writeFileSync(join(out, 'weights.bin'), 'mine');
+    for (const extra of [[], ['--overwrite']])
+      badInput(
+        run(['convert', src, out, ...extra]),
+        /users-dir\/weights\.bin is not part of a recur model here and saving one would replace it/,
+        `weights.bin ${extra.join(' ')}`,
+      );
+    assert.deepEqual(readdirSync(out), ['weights.bin']);
+    assert.equal(readFileSync(join(out, 'weights.bin'), 'utf8'), 'mine');
+    // Once it holds a model, --overwrite replaces that model's files.
+    rmSync(join(out, 'weights.bin'));
+    assert.equal(run(['convert', src, out, '-q']).code, 0);
+    assert.equal(run(['convert', src, out, '-q', '--overwrite']).code, 0);
+    assert.equal(readdirSync(out).filter((n) => n.endsWith('.bin')).length, 1);
   });
 
   it('bad input exits 2 with one line: damaged files, bad JSON, wrong shapes', () => {

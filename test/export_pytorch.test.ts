@@ -632,6 +632,31 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
   );
 
   it(
+    "train.py keeps the user's weights.bin in an --out without a run: refused, --overwrite or not",
+    { skip: skipTorch },
+    () => {
+      const [, project] = exported('users-weights', KERAS);
+      const out = join(project, 'run');
+      mkdirSync(out);
+      writeFileSync(join(out, 'weights.bin'), 'mine');
+      for (const extra of [[], ['--overwrite']]) {
+        const r = spawnSync(
+          python!,
+          ['train.py', '--text', book, '--epochs', '1', '--max-steps', '1', '--out', out, ...extra],
+          { cwd: project, encoding: 'utf8', timeout: 300_000 },
+        );
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          /run\/weights\.bin is not part of a recur model here and saving one would replace it/,
+        );
+      }
+      assert.deepEqual(readdirSync(out), ['weights.bin']);
+      assert.equal(readFileSync(join(out, 'weights.bin'), 'utf8'), 'mine');
+    },
+  );
+
+  it(
     'train.py --resume refuses another text than the run was stopped on, as recur train --resume does',
     { skip: skipTorch },
     () => {

@@ -4,7 +4,7 @@
  * longest text, and batches are made of texts of similar length, so a batch of five-word reviews is not padded to
  * the length of a long email.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, nameList } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { IndexTensor, Tensor } from '../core/tensor.js';
 import type { Batch, BatchDataset } from '../models/sequential.js';
@@ -45,7 +45,7 @@ export function encodeLabels(data: LabelledTexts, classes: readonly string[]): I
     const k = index.get(l);
     if (k === undefined)
       throw new InvalidInputError(
-        `${data.where[i]}: label '${l}' is not one of the model's classes (${classes.join(', ')})`,
+        `${data.where[i]}: label '${l}' is not one of the model's classes (${nameList(classes)})`,
       );
     return k;
   });
@@ -137,7 +137,7 @@ export function encodeLabelSets(data: LabelledTexts, labels: readonly string[]):
       const k = index.get(l);
       if (k === undefined)
         throw new InvalidInputError(
-          `${data.where[i]}: label '${l}' is not one of the model's labels (${labels.join(', ')})`,
+          `${data.where[i]}: label '${l}' is not one of the model's labels (${nameList(labels)})`,
         );
       out[i * L + k] = 1;
     }

@@ -4,7 +4,7 @@
  * its compilation, and prediction over length-bucketed batches. `recur classify train` runs exactly these.
  */
 import { scoped } from '../core/backend.js';
-import { InvalidInputError, describeValue } from '../core/errors.js';
+import { InvalidInputError, describeValue, nameList } from '../core/errors.js';
 import {
   Bidirectional,
   Dense,
@@ -204,7 +204,7 @@ export function classWeightsFor(
     const k = classes.indexOf(name);
     if (k < 0)
       throw new InvalidInputError(
-        `classWeight names class '${name}', which the data does not have (classes: ${classes.join(', ')})`,
+        `classWeight names class '${name}', which the data does not have (classes: ${nameList(classes)})`,
       );
     weights[k] = w;
   }

@@ -45,6 +45,7 @@ import {
   type ClassifierTrainingState,
 } from '../classify/metadata.js';
 import { ensembleProbabilities, type ClassifierModels } from '../classify/ensemble.js';
+import type { ClassMetrics } from '../classify/metrics.js';
 import { DEFAULT_THRESHOLD, classificationsOf, labelsAtThreshold } from '../classify/predict.js';
 import {
   buildClassifier,
@@ -272,8 +273,7 @@ export function multiLabelTable(
   title: string,
 ): string {
   const lines: string[] = [title];
-  const row = (cells: string[], widths: number[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const row = tableRow;
   const w = [16, 10, 10, 10, 10];
   lines.push(row(['', 'micro-F1', 'macro-F1', 'exact', 'Hamming'], w));
   const line = (name: string, m: MultiLabelBaselineLike): string =>
@@ -289,18 +289,9 @@ export function multiLabelTable(
   lines.push(
     `labels predicted at probability ≥ ${r.threshold}; exact = subset accuracy (the whole label set right)`,
   );
-  const cw = Math.max(9, ...labels.map((c) => c.length + 1));
   lines.push('');
-  lines.push(row(['label', 'precision', 'recall', 'F1', 'support'], [cw, 10, 8, 8, 8]));
-  for (const c of labels) {
-    const m = r.per_label[c];
-    lines.push(
-      row(
-        [c, m.precision.toFixed(4), m.recall.toFixed(4), m.f1.toFixed(4), String(m.support)],
-        [cw, 10, 8, 8, 8],
-      ),
-    );
-  }
+  // Every label counts in the multi-label macro-F1, so every one may be among the lowest.
+  lines.push(...perClassLines(labels, r.per_label, 'label', () => true));
   return lines.join('\n');
 }
 
@@ -335,44 +326,132 @@ export function testColumnsOf(meta: ClassifierMetadata): ColumnChoice | null {
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
-/** The evaluation table: metrics, per-class figures, the confusion matrix and the baselines side by side. */
-export function reportTable(r: EvaluationReport, classes: readonly string[], title: string): string {
-  const lines: string[] = [title];
-  const row = (cells: string[], widths: number[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const w = [14, 10, 10];
-  lines.push(row(['', 'accuracy', 'macro-F1'], w));
-  lines.push(row(['network', pct(r.accuracy), r.macro_f1.toFixed(4)], w));
-  if (r.baselines) {
+/**
+ * Up to this many classes, the evaluation table lists every class and the whole confusion matrix; beyond it (a
+ * 300-class matrix is a megabyte of digits) it lists the classes with the lowest F1 and the most frequent confusions,
+ * and --json still has everything.
+ */
+export const FULL_TABLE_MAX_CLASSES = 20;
+/** The widest confusion matrix (characters) printed with the class names as column headers. */
+const MATRIX_MAX_WIDTH = 120;
+/** Classes (or labels) and confusions listed when there are more than FULL_TABLE_MAX_CLASSES. */
+export const WORST_CLASSES_SHOWN = 10;
+
+/** Fixed-width rows: the first cell left-aligned, the others right-aligned. */
+function tableRow(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+}
+
+/**
+ * The per-class (per-label) figures: every name up to FULL_TABLE_MAX_CLASSES, else the WORST_CLASSES_SHOWN lowest
+ * F1s (ties: the larger support first) among the names that occur (`occurs`), under a line saying so.
+ */
+function perClassLines(
+  names: readonly string[],
+  figures: Readonly<Record<string, ClassMetrics>>,
+  heading: string,
+  occurs: (name: string, k: number) => boolean,
+): string[] {
+  const lines: string[] = [];
+  let shown = names;
+  if (names.length > FULL_TABLE_MAX_CLASSES) {
+    const present = names.filter((c, k) => occurs(c, k));
+    shown = [...present]
+      .sort((a, b) => figures[a].f1 - figures[b].f1 || figures[b].support - figures[a].support)
+      .slice(0, WORST_CLASSES_SHOWN);
+    const absent = names.length - present.length;
     lines.push(
-      row(
-        ['naive Bayes', pct(r.baselines.naive_bayes.accuracy), r.baselines.naive_bayes.macro_f1.toFixed(4)],
-        w,
-      ),
+      `the ${shown.length} ${heading === 'label' ? 'labels' : 'classes'} with the lowest F1 of ${names.length}` +
+        (absent > 0 ? ` (${absent} neither in the data nor predicted are left out)` : '') +
+        '; --json lists every one',
     );
+  }
+  const cw = Math.max(9, ...shown.map((c) => c.length + 1));
+  lines.push(tableRow([heading, 'precision', 'recall', 'F1', 'support'], [cw, 10, 8, 8, 8]));
+  for (const c of shown) {
+    const m = figures[c];
     lines.push(
-      row(['majority', pct(r.baselines.majority.accuracy), r.baselines.majority.macro_f1.toFixed(4)], w),
-    );
-  } else lines.push('(baselines skipped: the training data is not available)');
-  if (r.auc !== null) lines.push(`ROC-AUC (${classes[1]}): ${r.auc.toFixed(4)}`);
-  const cw = Math.max(9, ...classes.map((c) => c.length + 1));
-  lines.push('');
-  lines.push(row(['class', 'precision', 'recall', 'F1', 'support'], [cw, 10, 8, 8, 8]));
-  for (const c of classes) {
-    const m = r.per_class[c];
-    lines.push(
-      row(
+      tableRow(
         [c, m.precision.toFixed(4), m.recall.toFixed(4), m.f1.toFixed(4), String(m.support)],
         [cw, 10, 8, 8, 8],
       ),
     );
   }
+  return lines;
+}
+
+/**
+ * The confusion matrix up to FULL_TABLE_MAX_CLASSES classes, else the WORST_CLASSES_SHOWN largest off-diagonal
+ * cells (ties: in class order), each with its share of the true class's texts.
+ */
+function confusionLines(confusion: readonly (readonly number[])[], classes: readonly string[]): string[] {
+  if (classes.length <= FULL_TABLE_MAX_CLASSES) {
+    const cw = Math.max(9, ...classes.map((c) => c.length + 1));
+    if (cw + classes.length * (cw + 2) <= MATRIX_MAX_WIDTH)
+      return [
+        'confusion (rows: true, columns: predicted)',
+        tableRow(['', ...classes], [cw, ...classes.map(() => cw)]),
+        ...confusion.map((cells, k) =>
+          tableRow([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)]),
+        ),
+      ];
+    // Long names would make each row several terminal lines: the columns are numbered as the rows are.
+    const rows = classes.map((c, k) => `${k + 1} ${c}`);
+    const rw = Math.max(...rows.map((r) => r.length));
+    const nw = Math.max(3, ...confusion.flat().map((n) => String(n).length), String(classes.length).length);
+    return [
+      'confusion (rows: true, columns: predicted, numbered as the rows)',
+      tableRow(['', ...classes.map((_, k) => String(k + 1))], [rw, ...classes.map(() => nw)]),
+      ...confusion.map((cells, k) =>
+        tableRow([rows[k], ...cells.map(String)], [rw, ...classes.map(() => nw)]),
+      ),
+    ];
+  }
+  const cells: { t: number; p: number; n: number }[] = [];
+  confusion.forEach((row, t) => row.forEach((n, p) => n > 0 && p !== t && cells.push({ t, p, n })));
+  cells.sort((a, b) => b.n - a.n || a.t - b.t || a.p - b.p);
+  const top = cells.slice(0, WORST_CLASSES_SHOWN);
+  const wrong = cells.reduce((sum, c) => sum + c.n, 0);
+  if (top.length === 0) return [`no confusions (${classes.length} classes; --json has the matrix)`];
+  const tw = Math.max(4, ...top.map((c) => classes[c.t].length));
+  const pw = Math.max(9, ...top.map((c) => classes[c.p].length));
+  const line = (t: string, p: string, n: string, share: string): string =>
+    `${t.padEnd(tw)}  ${p.padEnd(pw)}  ${n.padStart(6)}  ${share.padStart(7)}`;
+  return [
+    `the ${top.length} most frequent confusions (of ${cells.length} true/predicted pairs, ${wrong} wrong texts; ` +
+      `--json has the matrix of ${classes.length} classes)`,
+    line('true', 'predicted', 'texts', 'of true'),
+    ...top.map(({ t, p, n }) =>
+      line(classes[t], classes[p], String(n), pct(n / confusion[t].reduce((x, y) => x + y, 0))),
+    ),
+  ];
+}
+
+/** The evaluation table: metrics and the baselines side by side, per-class figures, and the confusions. */
+export function reportTable(r: EvaluationReport, classes: readonly string[], title: string): string {
+  const lines: string[] = [title];
+  const w = [14, 10, 10];
+  lines.push(tableRow(['', 'accuracy', 'macro-F1'], w));
+  lines.push(tableRow(['network', pct(r.accuracy), r.macro_f1.toFixed(4)], w));
+  if (r.baselines) {
+    lines.push(
+      tableRow(
+        ['naive Bayes', pct(r.baselines.naive_bayes.accuracy), r.baselines.naive_bayes.macro_f1.toFixed(4)],
+        w,
+      ),
+    );
+    lines.push(
+      tableRow(['majority', pct(r.baselines.majority.accuracy), r.baselines.majority.macro_f1.toFixed(4)], w),
+    );
+  } else lines.push('(baselines skipped: the training data is not available)');
+  if (r.auc !== null) lines.push(`ROC-AUC (${classes[1]}): ${r.auc.toFixed(4)}`);
   lines.push('');
-  lines.push('confusion (rows: true, columns: predicted)');
-  lines.push(row(['', ...classes], [cw, ...classes.map(() => cw)]));
-  r.confusion.forEach((cells, k) =>
-    lines.push(row([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)])),
-  );
+  // A class occurs when it has true texts or predictions (those macro-F1 averages over).
+  const occurs = (_c: string, k: number): boolean =>
+    r.per_class[classes[k]].support > 0 || r.confusion.some((row) => row[k] > 0);
+  lines.push(...perClassLines(classes, r.per_class, 'class', occurs));
+  lines.push('');
+  lines.push(...confusionLines(r.confusion, classes));
   return lines.join('\n');
 }
 
@@ -474,6 +553,8 @@ function classWeightText(spec: ClassWeightSpec | undefined): string | undefined 
   if (spec === undefined) return undefined;
   if (spec === null) return 'none';
   if (spec === 'balanced') return spec;
+  // Names the pairs cannot spell are shown as the JSON object the flag also takes.
+  if (Object.keys(spec).some((k) => /[,=]|^\s|\s$|^[{@]/.test(k))) return JSON.stringify(spec);
   return Object.entries(spec)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');

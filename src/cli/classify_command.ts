@@ -1,7 +1,9 @@
 /** The flags of `recur classify train | eval | predict` (commander), each numeric flag with a checked range. */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CLASSIFIER_DEFAULTS } from '../classify/defaults.js';
 import type { ClassWeightSpec } from '../classify/model.js';
+import { parseJsonText } from '../core/json_text.js';
 import { loadCommand } from './load_command.js';
 import {
   batchSizeFlag,
@@ -36,22 +38,95 @@ const d = CLASSIFIER_DEFAULTS;
 /** --threshold of eval and predict: a probability. */
 const thresholdFlag = numFlag('--threshold', 0, 1);
 
-/** --class-weight: 'balanced', or NAME=WEIGHT pairs separated by commas (classes left out weigh 1). */
+const CLASS_WEIGHT_FORMS =
+  "'balanced', CLASS=WEIGHT pairs (e.g. ham=1,spam=3), a JSON object (e.g. '{\"a,b\": 2}') or @FILE of one";
+
+/**
+ * --class-weight: 'balanced'; NAME=WEIGHT pairs separated by commas; a JSON object {"name": weight}; or @FILE, a
+ * JSON file holding one. Classes left out weigh 1. The pairs cannot spell a name with ',' or '=' (nor one starting
+ * with '{' or '@'): such a pair is refused and the message points to the JSON forms, rather than guessing a split.
+ */
 export function classWeightFlag(v: string): Exclude<ClassWeightSpec, null> {
-  if (v.trim() === 'balanced') return 'balanced';
+  const text = v.trim();
+  if (text === 'balanced') return 'balanced';
+  if (text.startsWith('{')) return classWeightObject(text, `'${v}'`);
+  if (text.startsWith('@')) {
+    const file = text.slice(1);
+    if (file === '') throw new InvalidArgumentError(`--class-weight @FILE needs a file name after '@'`);
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new InvalidArgumentError(
+        `--class-weight ${text}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected a JSON file holding an object of weights by class name`,
+      );
+    }
+    return classWeightObject(content, file);
+  }
   const weights: Record<string, number> = {};
   for (const pair of v.split(',')) {
-    const at = pair.lastIndexOf('=');
+    const at = pair.indexOf('=');
+    if (at >= 0 && pair.indexOf('=', at + 1) >= 0)
+      throw new InvalidArgumentError(
+        `--class-weight pair '${pair.trim()}' has more than one '=': a class name with '=' or ',' goes in a JSON object, e.g. '{"a=b": 2}' (or @FILE of one)`,
+      );
     const name = pair.slice(0, at).trim();
     const w = Number(pair.slice(at + 1).trim());
     if (at <= 0 || name === '' || pair.slice(at + 1).trim() === '' || !Number.isFinite(w) || w <= 0)
       throw new InvalidArgumentError(
-        `--class-weight must be 'balanced' or CLASS=WEIGHT pairs with positive weights, e.g. ham=1,spam=3; got '${v}' (bad pair '${pair}')`,
+        `--class-weight must be ${CLASS_WEIGHT_FORMS}, with positive weights; got '${v}' (bad pair '${pair}'` +
+          (v.includes('=') && at < 0 ? ": a class name with ',' goes in a JSON object)" : ')'),
       );
     if (name in weights) throw new InvalidArgumentError(`--class-weight names class '${name}' twice`);
     weights[name] = w;
   }
   return weights;
+}
+
+/** The JSON forms of --class-weight: an object of positive finite weights by exact class name, no name twice. */
+function classWeightObject(text: string, what: string): Record<string, number> {
+  let parsed: unknown;
+  try {
+    parsed = parseJsonText(text, `--class-weight ${what}`);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    Object.keys(parsed).length === 0
+  )
+    throw new InvalidArgumentError(
+      `--class-weight ${what}: expected a JSON object of weights by class name with at least one class, e.g. {"ham": 1, "spam": 3}`,
+    );
+  const weights: Record<string, number> = {};
+  for (const [name, w] of Object.entries(parsed)) {
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0)
+      throw new InvalidArgumentError(
+        `--class-weight ${what}: the weight of class ${JSON.stringify(name)} must be a positive number, got ${JSON.stringify(w)}`,
+      );
+    weights[name] = w;
+  }
+  // JSON.parse keeps the last of two equal names silently; which weight was meant is ambiguous.
+  const twice = duplicateObjectKey(text);
+  if (twice !== null)
+    throw new InvalidArgumentError(`--class-weight ${what} names class ${JSON.stringify(twice)} twice`);
+  return weights;
+}
+
+/**
+ * The first name a flat JSON object of numbers gives twice, or null. Its only strings are its names (the values were
+ * checked to be numbers), so each string literal in the text is a name.
+ */
+function duplicateObjectKey(text: string): string | null {
+  const seen = new Set<string>();
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"/g)) {
+    const name = JSON.parse(m[0]) as string;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return null;
 }
 
 export function registerClassify(program: Command): void {
@@ -135,7 +210,7 @@ export function registerClassify(program: Command): void {
     )
     .option(
       '--class-weight <spec>',
-      "'balanced' (N / (classes · class count)) or CLASS=WEIGHT,… (e.g. ham=1,spam=3); uses a softmax output",
+      "'balanced' (N / (classes · class count)), CLASS=WEIGHT,… (e.g. ham=1,spam=3), a JSON object ('{\"a,b\": 3}') or @FILE holding one (names with ',' or '='); uses a softmax output",
       classWeightFlag,
     )
     .option(

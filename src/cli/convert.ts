@@ -4,9 +4,12 @@
  * model.json, or into a place in the Keras file that Keras ignores (metadata.json of a .keras, a root attribute of an
  * .h5), from where converting back restores it.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
+import { isModelFileName, plainEntries } from '../node/run_files.js';
+import { killedSave } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 
 const FORMAT_NAMES = {
@@ -14,6 +17,31 @@ const FORMAT_NAMES = {
   'keras-h5': 'Keras HDF5 (.h5)',
   keras: 'Keras 3 archive (.keras)',
 };
+
+/**
+ * Extensions of other frameworks' model files: a new OUT ending in one is a mistake, not a directory name (a recur
+ * directory's name has no extension of its own).
+ */
+const OTHER_MODEL_FILES = new Set([
+  '.onnx',
+  '.pt',
+  '.pth',
+  '.pb',
+  '.tflite',
+  '.safetensors',
+  '.ckpt',
+  '.bin',
+  '.npz',
+  '.pkl',
+  '.zip',
+]);
+
+/** The manifests of recur's directories that are not one model. */
+const OTHER_RUNS: readonly (readonly [string, string])[] = [
+  [ENSEMBLE_FILE, 'a seed ensemble'],
+  // forecaster_io's FORECASTER_FILE; named here so convert does not load the forecasting modules.
+  ['forecaster.json', 'a saved forecaster'],
+];
 
 /**
  * What of a model's metadata the converted model keeps: everything (a text model's vocabulary, settings and prime, a
@@ -44,10 +72,34 @@ export async function convert(
       throw new UsageError(`${output}: is a file; OUT must end in .keras, .h5 or .hdf5, or be a directory`);
     // A recur/tfjs model is a directory (model.json and weights files): OUT named like a file would become a
     // directory of that name.
+    const foreign = extname(output).toLowerCase();
+    if (!existsSync(output) && OTHER_MODEL_FILES.has(foreign))
+      throw new UsageError(
+        `${output}: recur writes a recur/tfjs model directory, a Keras .h5/.hdf5 file or a Keras 3 .keras archive, told by OUT's extension; '${foreign}' is none of them (a directory named ${output} would be written): give .keras, .h5 or a directory name`,
+      );
     if (!existsSync(output) && /\.json$/i.test(output))
       throw new UsageError(
         `${output}: a recur/tfjs model is a directory holding model.json and its weights; give the directory (e.g. ${output.replace(/\.json$/i, '')})`,
       );
+    // A seed ensemble or a saved forecaster is read by its own manifest: a model.json written beside it would be a
+    // second model in one directory, which the commands would read differently (--overwrite would not replace it).
+    for (const [file, what] of OTHER_RUNS)
+      if (existsSync(join(output, file)))
+        throw new UsageError(`${output}: holds ${what} (${file}); give another directory for the model`);
+    // Without a model here, a weights file is the user's (unless a killed save left it beside its model.json's temp
+    // file), and saving a model would delete it as an older model's: refused, --overwrite or not, as recur train
+    // refuses such an --out.
+    if (existsSync(output) && !existsSync(join(output, 'model.json')) && !killedSave(output)) {
+      const theirs = plainEntries(output).find(
+        (n) =>
+          isModelFileName(n) &&
+          (lstatSync(join(output, n)).isSymbolicLink() || lstatSync(join(output, n)).size > 0),
+      );
+      if (theirs !== undefined)
+        throw new UsageError(
+          `${join(output, theirs)} is not part of a recur model here and saving one would replace it; give OUT a directory of its own`,
+        );
+    }
     if (existsSync(join(output, 'model.json')) && !opts.overwrite)
       throw new UsageError(`${output}: already holds a model; add --overwrite to replace it`);
   } else if (existsSync(output)) {

@@ -150,7 +150,7 @@ export function prepareRunDir(
  * model.json's temp file of a process no longer running is there. The weights beside it are then that run's, not the
  * user's, and a new start may replace them.
  */
-function killedSave(d: string): boolean {
+export function killedSave(d: string): boolean {
   return plainEntries(d).some((n) => {
     const t = parseAtomicTempName(n);
     return t !== null && t.target === 'model.json' && !processAlive(t.pid);

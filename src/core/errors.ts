@@ -7,6 +7,15 @@ export class InvalidInputError extends Error {
 }
 
 /**
+ * Names for an error message, comma-separated: all of them up to `max`, else the first `max` and how many more (a
+ * model of 300 classes would otherwise make a one-line error of kilobytes).
+ */
+export function nameList(names: readonly string[], max = 20): string {
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max).join(', ')} … and ${names.length - max} more`;
+}
+
+/**
  * A value as an error message shows what it was given: JSON where that is faithful, else what JavaScript would print
  * (JSON.stringify shows NaN and ±Infinity as null and undefined as nothing, so "got null" hid a NaN).
  */

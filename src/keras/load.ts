@@ -234,8 +234,10 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   const version = typeof root.attrs.keras_version === 'string' ? root.attrs.keras_version : 'unknown';
   if (root.attrs.model_config === undefined) {
     throw new InvalidInputError(
-      `${where}: a weights-only Keras file (no 'model_config' attribute): build the model in recur and apply the ` +
-        'weights with loadKerasWeights(model, bytes), matched by layer name',
+      // Read by the commands too, where a library call alone would leave a command-line user without a way on.
+      `${where}: a weights-only Keras file (save_weights; no 'model_config' attribute), so it holds no model to ` +
+        "build: save the whole model in Keras (model.save('m.h5') or 'm.keras'), or build the model with recur's " +
+        'library and apply these weights with loadKerasWeights(model, bytes), matched by layer name',
     );
   }
   const major = kerasMajor(version, 2);

@@ -1,15 +1,18 @@
 /**
  * Model files of every format recur reads, on Node, by path: a recur/tfjs model directory (or its model.json), a
- * Keras .h5/.hdf5 file, or a Keras 3 .keras archive — told by the extension (a directory is a recur model).
+ * Keras .h5/.hdf5 file, or a Keras 3 .keras archive — told by the extension (a directory is a recur model; a file
+ * of another name by its bytes).
  * Reads only the given file (and, for a model directory, the weights files inside it); writes atomically.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { InvalidInputError, describeValue } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { Functional } from '../models/functional.js';
 import type { SaveOptions } from '../models/serialization.js';
 import { Sequential } from '../models/sequential.js';
+import { isZip } from '../keras/archive.js';
+import { isHdf5 } from '../keras/h5.js';
 import { saveKerasArchive, saveKerasH5 } from '../keras/save.js';
 import {
   loadKerasModel,
@@ -76,6 +79,18 @@ export async function loadAnyModel(
   }
   const path = pathOrBytes;
   const format = modelFormatOf(path);
+  if (format === 'recur' && isFile(path)) {
+    // A file that is not named .h5/.keras is a model.json to recur, unless its bytes say otherwise: a Keras file
+    // under another name (weights.best, model.zip) is read as one, and anything else that is not JSON is named as
+    // not a model file, rather than "not valid JSON" about a file the user never meant as JSON.
+    const head = fileHead(path, 8);
+    if (isHdf5(head) || isZip(head))
+      return fromKeras(await loadKerasModel(new Uint8Array(readFileSync(path)), path));
+    if (!/\.json$/i.test(path) && !startsLikeJsonObject(path))
+      throw new InvalidInputError(
+        `${path}: not a model file recur reads; expected a recur/tfjs model directory (or its model.json), a Keras .h5/.hdf5 file or a Keras 3 .keras archive`,
+      );
+  }
   if (format === 'recur') {
     try {
       const file = modelJsonPath(path);
@@ -99,6 +114,31 @@ export async function loadAnyModel(
       `${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`,
     );
   return fromKeras(await loadKerasModel(new Uint8Array(readFileSync(path)), path));
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+function fileHead(path: string, n: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(n);
+    return head.subarray(0, readSync(fd, head, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether a file's first non-blank character (within its first KiB) is '{', as a model.json's is. */
+function startsLikeJsonObject(path: string): boolean {
+  const text = new TextDecoder().decode(fileHead(path, 1024)).replace(/^\uFEFF/, '');
+  return text.trimStart().startsWith('{');
 }
 
 function fromKeras(r: LoadedKerasModel): LoadedAnyModel {

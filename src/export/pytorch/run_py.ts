@@ -41,6 +41,17 @@ def _run_files(out):
     return sorted(n for n in os.listdir(out) if n == "model.json" or n.startswith("pytorch-checkpoint."))
 
 
+def _users_weights(out):
+    """The first non-empty file in out named like a model's weights while out holds no model.json, else None."""
+    if not os.path.isdir(out) or os.path.exists(os.path.join(out, "model.json")):
+        return None
+    for n in sorted(os.listdir(out)):
+        p = os.path.join(out, n)
+        if recur_io.WEIGHTS_RE.match(n) and (os.path.islink(p) or (os.path.isfile(p) and os.path.getsize(p) > 0)):
+            return n
+    return None
+
+
 class Run:
     """This process's run: its rank among torchrun's processes (0 of 1 without torchrun), its device, --out and the
     checkpoint there. Only process 0 prints and writes the model and log.csv; every process keeps its own checkpoint
@@ -56,6 +67,12 @@ class Run:
         if held and not a.resume and not a.overwrite:
             raise SystemExit(f"train.py: {a.out} already holds a run ({held[0]}); continue it with --resume, start it "
                              "over with --overwrite, or give a new --out")
+        # In a directory without a run (no model.json, no checkpoint), a weights file is someone else's, which writing
+        # the model would delete as an older model's weights: refused, --overwrite or not (as recur refuses it).
+        theirs = None if held else _users_weights(a.out)
+        if theirs:
+            raise SystemExit(f"train.py: {os.path.join(a.out, theirs)} is not part of a recur model here and saving one "
+                             "would replace it; give --out a directory of its own")
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         if self.world > 1:
             dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
