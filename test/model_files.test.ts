@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { installSha256Hex, installedSha256Hex, sha256Hex, sha256HexPortable } from '../src/core/sha256.js';
@@ -167,6 +167,33 @@ describe('model files', () => {
     original = tinyModel().predict(X).data as Float32Array;
   });
   after(() => rmSync(root, { recursive: true, force: true }));
+
+  it("a save replaces only recur's weights: the replaced model.json's and a killed save's, never a user's weights.bin", () => {
+    // A user's file of recur's old name, in a directory holding no model: kept.
+    const users = join(root, `m${n++}`);
+    mkdirSync(users);
+    writeFileSync(join(users, 'weights.bin'), 'mine');
+    saveModel(tinyModel(), users);
+    assert.equal(readFileSync(join(users, 'weights.bin'), 'utf8'), 'mine');
+    assert.deepEqual(loadModel(users).model.predict(X).data, original);
+    // A model directory saved again: the weights its model.json named go, and so does a killed save's orphan.
+    const d = fresh();
+    const first = basename(weightsFileOf(d));
+    writeFileSync(join(d, 'weights-0123abcd.bin'), 'orphan of a killed save');
+    writeFileSync(join(d, 'weights-00ff.bin'), 'not a name recur gives');
+    saveModel(tinyModel(), d);
+    const left = readdirSync(d).sort();
+    assert.ok(!left.includes(first) && !left.includes('weights-0123abcd.bin'), left.join(' '));
+    assert.ok(left.includes('weights-00ff.bin') && left.includes(basename(weightsFileOf(d))), left.join(' '));
+    // An older model.json naming weights.bin: that file is the replaced model's.
+    const old = fresh();
+    const json = modelJsonOf(old);
+    writeFileSync(join(old, 'weights.bin'), readFileSync(weightsFileOf(old)));
+    json.weightsManifest[0]!.paths = ['weights.bin'];
+    writeModelJson(old, json);
+    saveModel(tinyModel(), old);
+    assert.ok(!existsSync(join(old, 'weights.bin')));
+  });
 
   it('a directory without model.json is named for what it holds: a saved forecaster, a seed ensemble, or nothing', () => {
     const cases: [string, string, RegExp][] = [

@@ -61,7 +61,8 @@ function occupied(path: string): boolean {
 /**
  * The project files (relative paths) already in `outDir` that a new export of `names` (plus start/ and the manifest)
  * would replace or delete, checked to be recur's: returns the first that is not, or null when every one is. start/'s
- * model files count even under other names than the new model's (saveModel deletes a directory's other weights).
+ * model files count even under other names than the new model's (saveModel replaces the weights the old model.json
+ * named, and those of its own naming a killed save left).
  */
 export function foreignExportFile(outDir: string, names: readonly string[]): string | null {
   const manifest = readManifest(outDir) ?? {};

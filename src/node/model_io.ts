@@ -44,7 +44,27 @@ import {
   type LoadedFunctional,
 } from '../models/functional_serialization.js';
 
-const WEIGHTS_RE = /^weights(-[0-9a-f]+)?\.bin$/;
+/** The name every save gives its weights: `weights-` and 8 random hex digits, new per save. */
+const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
+
+/**
+ * The weights files a save into `dir` replaces: those the model.json it overwrites names (a model directory is
+ * replaced whole), and those of recur's own naming left by a save killed before its model.json. Any other file is
+ * someone else's and stays, a `weights.bin` beside no model included.
+ */
+function replacedWeightsFiles(dir: string, keep: string): string[] {
+  const named = new Set<string>();
+  try {
+    const old = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest?: { paths?: unknown[] }[];
+    };
+    for (const group of old.weightsManifest ?? [])
+      for (const p of group.paths ?? []) if (typeof p === 'string' && /^[^/\\]+\.bin$/.test(p)) named.add(p);
+  } catch {
+    // no model.json, or not one recur can read: it names nothing to replace
+  }
+  return readdirSync(dir).filter((f) => f !== keep && (named.has(f) || SAVED_WEIGHTS_RE.test(f)));
+}
 
 /**
  * Writes `dir/model.json` and its weights file. Refuses a model with NaN or infinite weights, naming the weight.
@@ -65,14 +85,13 @@ export function saveModel(
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
   writeFileAtomic(join(dir, weightsFile), art.weightData);
   const json = modelJsonFor(art, weightsFile);
+  const replaced = replacedWeightsFiles(dir, weightsFile);
   writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
-  for (const f of readdirSync(dir)) {
-    if (WEIGHTS_RE.test(f) && f !== weightsFile) {
-      try {
-        unlinkSync(join(dir, f));
-      } catch {
-        // a concurrent reader may still hold it; harmless
-      }
+  for (const f of replaced) {
+    try {
+      unlinkSync(join(dir, f));
+    } catch {
+      // a concurrent reader may still hold it; harmless
     }
   }
   return { notes: tfjsCompatibilityNotes(json.modelTopology) };
