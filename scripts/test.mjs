@@ -68,6 +68,7 @@ const ONCE = [
   'cli_cells',
   'cli_fuzz',
   'cli_input',
+  'stateful_batch',
   'cli_keras',
   'examples',
   'export_pytorch',

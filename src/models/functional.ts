@@ -66,10 +66,14 @@ import {
 import {
   checkEpochProgress,
   checkFitOptions,
+  checkStatefulRows,
   batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
+  statefulBatch,
+  statefulBatchSize,
+  type StatefulBatch,
   type EpochProgress,
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
@@ -82,6 +86,8 @@ export interface InputLayerArgs {
   /** Shape without the batch axis (null where it varies, e.g. [null, 8] for any number of steps). */
   shape?: LayerShape;
   batchInputShape?: LayerShape;
+  /** Rows of every batch (Keras's `Input(batch_size=…)`), which a stateful layer needs; with `shape`. */
+  batchSize?: number;
   name?: string;
   dtype?: SymbolicDtype;
 }
@@ -99,7 +105,7 @@ export class InputLayer extends Layer {
     super(
       args.batchInputShape
         ? { name: args.name, batchInputShape: args.batchInputShape }
-        : { name: args.name, inputShape: shape },
+        : { name: args.name, inputShape: shape, batchSize: args.batchSize },
       'input',
     );
     checkOptionKeys('input', args, ['shape']);
@@ -699,6 +705,7 @@ export class Functional implements CallbackModel, PoolModel {
   trainOnBatch(x: TensorsArg, y: TensorsArg): Logs {
     this.requireCompiled('trainOnBatch');
     const xs = this.inputList(x, 'trainOnBatch');
+    checkStatefulRows(this.statefulBatch(), xs[0].shape[0], 'trainOnBatch');
     return this.trainStep(xs, this.targetList(y, xs[0].shape[0], 'trainOnBatch'));
   }
 
@@ -801,9 +808,16 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
   predict(x: TensorsArg, args: { batchSize?: number } = {}): Tensor | Tensor[] {
-    const bs = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'predict');
     const N = xs[0].shape[0];
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      given,
+      [{ what: 'the input', rows: N }],
+      'predict',
+    );
     const parts: Tensor[][] = this.outputs.map(() => []);
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -826,10 +840,17 @@ export class Functional implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: TensorsArg, y: TensorsArg, args: { batchSize?: number } = {}): Logs {
     this.requireCompiled('evaluate');
-    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'evaluate');
     const N = xs[0].shape[0];
     const ys = this.targetList(y, N, 'evaluate');
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      given,
+      [{ what: 'the data', rows: N }],
+      'evaluate',
+    );
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -858,7 +879,7 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
-    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = batchSizeOption(args, FIT_OPTIONS, 'fit', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     this.requireCompiled('fit');
     let xs = this.inputList(x, 'fit');
     let ys = this.targetList(y, xs[0].shape[0], 'fit');
@@ -880,6 +901,16 @@ export class Functional implements CallbackModel, PoolModel {
     }
     const N = xs[0].shape[0];
     if (N === 0) throw new Error('fit: no training samples');
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      given,
+      [
+        { what: 'the training data', rows: N },
+        ...(val ? [{ what: 'the validation data', rows: val[0][0].shape[0] }] : []),
+      ],
+      'fit',
+    );
     const shuffle = args.shuffle ?? FUNCTIONAL_FIT_DEFAULTS.shuffle;
     const rng = this.trainRng;
     // The epoch's order is drawn when its first batch is asked for, after fitDataset notes the RNG's state.
@@ -932,6 +963,21 @@ export class Functional implements CallbackModel, PoolModel {
     }
     const batchSize = args.batchSize ?? null;
     const validation = args.validationData;
+    const stateful = this.statefulBatch();
+    // Validation tensors a stateful model cannot batch are refused now, not after the first epoch's training.
+    if (Array.isArray(validation))
+      statefulBatchSize(
+        stateful,
+        batchSize ?? undefined,
+        stateful?.batchSize ?? 0,
+        [
+          {
+            what: 'the validation data',
+            rows: this.inputList(validation[0], 'fitDataset: validationData')[0].shape[0],
+          },
+        ],
+        'fitDataset',
+      );
     return runFitLoop(
       this,
       dataset,
@@ -950,6 +996,7 @@ export class Functional implements CallbackModel, PoolModel {
           const xs = this.inputList(bx, where);
           const ys = this.targetList(by, xs[0].shape[0], where);
           const size = xs[0].shape[0];
+          checkStatefulRows(stateful, size, where);
           return {
             size,
             train: () =>
@@ -961,7 +1008,7 @@ export class Functional implements CallbackModel, PoolModel {
           : Array.isArray(validation)
             ? () =>
                 this.evaluate(validation[0], validation[1], {
-                  batchSize: batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
+                  batchSize: batchSize ?? stateful?.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
                 })
             : () => this.evaluateDataset(validation),
       },
@@ -977,6 +1024,7 @@ export class Functional implements CallbackModel, PoolModel {
     for await (const { xs: bx, ys: by } of dataset.batches(0)) {
       if (batch >= (opts.maxBatches ?? Infinity)) break;
       const n = bx[0].shape[0];
+      checkStatefulRows(this.statefulBatch(), n, `evaluateDataset: batch ${batch}`);
       const logs = this.useThreads(n, this.inputList(bx, 'evaluateDataset'))
         ? await parallelRunner()!.losses(
             this,
@@ -991,6 +1039,12 @@ export class Functional implements CallbackModel, PoolModel {
     if (seen === 0) throw new Error('evaluateDataset: the dataset served no batches');
     for (const k of Object.keys(sums)) sums[k] /= seen;
     return sums;
+  }
+
+  /** The batch size this model's stateful layers need, from the inputs' declared one (see statefulBatch). */
+  private statefulBatch(): StatefulBatch | null {
+    const declared = this.inputs.map((x) => x.node.layer.declaredBatchSize).find((b) => b !== null);
+    return statefulBatch(this.layers, declared ?? null);
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */

@@ -53,10 +53,14 @@ import { layerToKeras } from './serialization.js';
 import {
   checkEpochProgress,
   checkFitOptions,
+  checkStatefulRows,
   batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
+  statefulBatch,
+  statefulBatchSize,
+  type StatefulBatch,
   type EpochProgress,
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
@@ -427,6 +431,7 @@ export class Sequential implements CallbackModel, PoolModel {
   trainOnBatch(x: AnyTensor, y: AnyTensor): Logs {
     this.requireCompiled('trainOnBatch');
     this.checkXY(x, y, 'trainOnBatch');
+    checkStatefulRows(this.statefulBatch(), x.shape[0], 'trainOnBatch');
     return this.trainStep(x, y);
   }
 
@@ -541,7 +546,13 @@ export class Sequential implements CallbackModel, PoolModel {
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
     const N = x.shape[0];
-    const bs = batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize);
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize),
+      [{ what: 'the input', rows: N }],
+      'predict',
+    );
     const parts: Tensor[] = [];
     // One allocation scope per batch, the output copied out: kernel memory stays one batch's worth however many
     // rows there are (unscoped, a large prediction grew the wasm heap past its 2 GB addressable range).
@@ -563,11 +574,17 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
-    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize);
     this.checkXY(x, y, 'evaluate');
     this.buildFor(x);
     checkClassTargets(loss, this.outputShape(), y, 'evaluate: targets');
     const N = x.shape[0];
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize),
+      [{ what: 'the data', rows: N }],
+      'evaluate',
+    );
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -601,6 +618,7 @@ export class Sequential implements CallbackModel, PoolModel {
       if (b++ >= maxBatches) break;
       this.buildFor(xs);
       const rows = xs.shape[0];
+      checkStatefulRows(this.statefulBatch(), rows, `evaluateDataset: batch ${b - 1}`);
       // On the pool, like training: each thread scores its shard of the batch.
       const logs = this.useThreads(rows, xs)
         ? await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads)
@@ -616,7 +634,7 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
-    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
+    const givenBatchSize = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
     const { loss } = this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
     this.buildFor(x);
@@ -643,6 +661,16 @@ export class Sequential implements CallbackModel, PoolModel {
     }
     const N = trainX.shape[0];
     if (N === 0) throw new Error('fit: no training samples');
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      givenBatchSize,
+      [
+        { what: 'the training data', rows: N },
+        ...(val ? [{ what: 'the validation data', rows: val[0].shape[0] }] : []),
+      ],
+      'fit',
+    );
     const shuffle = args.shuffle ?? FIT_DEFAULTS.shuffle;
     const steps = Math.ceil(N / bs);
     const rng = this.trainRng;
@@ -686,6 +714,16 @@ export class Sequential implements CallbackModel, PoolModel {
     }
     const batchSize = args.batchSize ?? null;
     const validation = args.validationData;
+    const stateful = this.statefulBatch();
+    // Validation tensors a stateful model cannot batch are refused now, not after the first epoch's training.
+    if (Array.isArray(validation))
+      statefulBatchSize(
+        stateful,
+        batchSize ?? undefined,
+        stateful?.batchSize ?? 0,
+        [{ what: 'the validation data', rows: validation[0].shape[0] }],
+        'fit',
+      );
     return runFitLoop(
       this,
       dataset,
@@ -703,6 +741,7 @@ export class Sequential implements CallbackModel, PoolModel {
         prepare: ({ xs, ys }, batch) => {
           this.checkXY(xs, ys, `fit: batch ${batch}`);
           const size = xs.shape[0];
+          checkStatefulRows(stateful, size, `fit: batch ${batch}`);
           return {
             size,
             train: () =>
@@ -714,13 +753,18 @@ export class Sequential implements CallbackModel, PoolModel {
           : Array.isArray(validation)
             ? () =>
                 this.evaluate(validation[0], validation[1], {
-                  batchSize: batchSize ?? FIT_DEFAULTS.batchSize,
+                  batchSize: batchSize ?? stateful?.batchSize ?? FIT_DEFAULTS.batchSize,
                 })
             : () => this.evaluateDataset(validation),
         getStates: () => this.getStates(),
         setStates: (states) => this.setStates(states),
       },
     );
+  }
+
+  /** The batch size this model's stateful layers need, from the first layer's declared one (see statefulBatch). */
+  private statefulBatch(): StatefulBatch | null {
+    return statefulBatch(this.layers, this.layers[0]?.declaredBatchSize ?? null);
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
