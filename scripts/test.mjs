@@ -69,6 +69,7 @@ const ONCE = [
   'cli_fuzz',
   'cli_input',
   'stateful_batch',
+  'metric_names',
   'cli_keras',
   'examples',
   'export_pytorch',

@@ -417,7 +417,10 @@ describe('evaluate on the worker pool', () => {
         // The reference kernels cannot share memory with workers: there every batch stays on this thread.
         assert.equal(poolBatches, onPool ? batches : 0);
         assert.ok(Math.abs(one.loss - many.loss) < 1e-5, `stateful ${stateful}: ${one.loss} vs ${many.loss}`);
-        assert.ok(Math.abs(one.acc - many.acc) < 1e-9, `stateful ${stateful}: ${one.acc} vs ${many.acc}`);
+        assert.ok(
+          Math.abs(one.accuracy - many.accuracy) < 1e-9,
+          `stateful ${stateful}: ${one.accuracy} vs ${many.accuracy}`,
+        );
       }
     } finally {
       installWorkerPool();

@@ -313,9 +313,9 @@ describe('functional training', () => {
     const after = m.evaluate([data.enc, data.dec], data.y);
     assert.equal(batches, 15 * Math.ceil(72 / 16));
     assert.equal(history.history.loss.length, 15);
-    assert.ok(history.history.val_loss.length === 15 && history.history.acc.length === 15);
+    assert.ok(history.history.val_loss.length === 15 && history.history.accuracy.length === 15);
     assert.ok(after.loss < 0.5 * before.loss, `loss ${before.loss} → ${after.loss}`);
-    assert.ok(after.acc > before.acc, `acc ${before.acc} → ${after.acc}`);
+    assert.ok(after.accuracy > before.accuracy, `accuracy ${before.accuracy} → ${after.accuracy}`);
   });
 
   it('int32 index inputs feed an Embedding; threads > 1 without a worker pool trains on this thread, silently', async () => {

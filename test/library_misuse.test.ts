@@ -126,7 +126,7 @@ describe('library misuse', () => {
     );
     const ok = lstmModel([4, 3]);
     ok.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
-    assert.deepEqual(ok.metrics, ['acc']);
+    assert.deepEqual(ok.metrics, ['accuracy']);
   });
 
   it('saving a model directory onto a file names the file and leaves it alone', async () => {

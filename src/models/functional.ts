@@ -49,6 +49,7 @@ import {
   lossName,
   maskedAccuracy,
   metricNames,
+  renameLegacyAccuracy,
   type LossName,
 } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
@@ -167,7 +168,7 @@ export type LossSpec = LossName | string | (LossName | string)[] | Record<string
 export interface FunctionalCompileArgs {
   optimizer: string | Optimizer;
   loss: LossSpec;
-  /** 'accuracy' (or 'acc'), for every output. */
+  /** 'accuracy' (or 'acc'), for every output: logged under that name (`accuracy`, `out_accuracy`). */
   metrics?: string[];
   fromLogits?: boolean;
   /**
@@ -657,7 +658,7 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /**
-   * Loss (and acc) logs of outputs against targets; writes each output's gradient into grads when given. `shares`
+   * Loss (and accuracy) logs of outputs against targets; writes each output's gradient into grads when given. `shares`
    * (per output: this shard's part of the batch's loss positions) scales each output's logs and gradient, so a
    * shard's logs and gradients sum over the shards to the whole batch's; absent, the batch is whole.
    */
@@ -692,9 +693,12 @@ export class Functional implements CallbackModel, PoolModel {
           : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, this.labelSmoothing)) * share;
       logs.loss += v;
       if (many) logs[`${names[k]}_loss`] = v;
-      if (this.metrics.includes('acc'))
-        logs[many ? `${names[k]}_acc` : 'acc'] =
+      if (this.metrics.length > 0) {
+        const acc =
           (mask ? maskedAccuracy(losses[k], out, ys[k], mask) : accuracy(losses[k], out, ys[k])) * share;
+        // Under the name the user gave ('accuracy' or 'acc'), as Keras logs it.
+        for (const metric of this.metrics) logs[many ? `${names[k]}_${metric}` : metric] = acc;
+      }
       if (grad && share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
       if (grads && grad) addGrad(grads, y, new Tensor(grad, out.shape));
     });
@@ -955,7 +959,12 @@ export class Functional implements CallbackModel, PoolModel {
       'fitDataset',
     );
     this.requireCompiled('fitDataset');
-    const resume = args.resumeFrom ?? null;
+    const interrupted = args.resumeFrom ?? null;
+    // Sums of an epoch interrupted when every accuracy was logged as `acc` go on under the name compiled now.
+    const resume = interrupted && {
+      ...interrupted,
+      sums: renameLegacyAccuracy(interrupted.sums, this.metrics),
+    };
     if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (args.threads !== undefined) {
       checkThreads(args.threads, 'fitDataset');

@@ -35,6 +35,7 @@ import {
   fusableActivation,
   lossName,
   metricNames,
+  renameLegacyAccuracy,
   type LossName,
 } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
@@ -427,7 +428,7 @@ export class Sequential implements CallbackModel, PoolModel {
     if (y instanceof Tensor) assertFinite(y, `${what}: targets`);
   }
 
-  /** One optimisation step on a batch; returns its logs (loss, acc). */
+  /** One optimisation step on a batch; returns its logs (loss and the compiled metrics). */
   trainOnBatch(x: AnyTensor, y: AnyTensor): Logs {
     this.requireCompiled('trainOnBatch');
     this.checkXY(x, y, 'trainOnBatch');
@@ -489,8 +490,15 @@ export class Sequential implements CallbackModel, PoolModel {
       this.backwardAll(new Tensor(grad, p.out.shape));
     }
     const logs: Logs = { loss: value * share };
-    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, p.out, p.y) * share;
+    this.addMetrics(logs, loss, p.out, p.y, share);
     return logs;
+  }
+
+  /** The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. */
+  private addMetrics(logs: Logs, loss: LossName, out: Tensor, y: AnyTensor, share: number): void {
+    if (this.metrics.length === 0) return;
+    const acc = accuracy(loss, out, y) * share;
+    for (const metric of this.metrics) logs[metric] = acc;
   }
 
   /**
@@ -602,7 +610,7 @@ export class Sequential implements CallbackModel, PoolModel {
     return scoped(() => {
       const out = this.forwardAll(x, false, logitsPath);
       const logs: Logs = { loss: computeLoss(loss, out, y, null, logitsPath || this.fromLogits) };
-      if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
+      this.addMetrics(logs, loss, out, y, 1);
       return logs;
     });
   }
@@ -700,7 +708,12 @@ export class Sequential implements CallbackModel, PoolModel {
   async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
     checkFitOptions(args, FIT_DATASET_OPTIONS, 'fitDataset');
     this.requireCompiled('fitDataset');
-    const resume = args.resumeFrom ?? null;
+    const interrupted = args.resumeFrom ?? null;
+    // Sums of an epoch interrupted when every accuracy was logged as `acc` go on under the name compiled now.
+    const resume = interrupted && {
+      ...interrupted,
+      sums: renameLegacyAccuracy(interrupted.sums, this.metrics),
+    };
     if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (resume?.states)
       checkCarriedStateShapes(
