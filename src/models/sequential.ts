@@ -25,6 +25,7 @@ import {
   type StepLookup,
 } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
+import { Embedding } from '../layers/embedding.js';
 import { WeightsToFollow } from '../layers/initializers.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
@@ -32,7 +33,9 @@ import {
   accuracy,
   checkClassTargets,
   computeLoss,
+  computeMaskedLoss,
   fusableActivation,
+  maskedAccuracy,
   lossName,
   metricNames,
   renameLegacyAccuracy,
@@ -392,7 +395,20 @@ export class Sequential implements CallbackModel, PoolModel {
       lookup = null;
       mask = l.computeMask(input, mask);
     });
-    return h as unknown as Tensor;
+    const out = h as unknown as Tensor;
+    this.lastOutputMask = sequenceOutputMask(out, mask);
+    return out;
+  }
+
+  /**
+   * The [N·T] mask of the last forward's sequence output ([N, T, features]) when a layer masked steps (Embedding with
+   * maskZero, Masking): its loss and metrics count only the real steps, as Keras's. Null otherwise.
+   */
+  private lastOutputMask: Uint8Array | null = null;
+
+  /** Whether a layer can mask steps: a sequence output's loss positions are then known only after the forward. */
+  private makesMasks(): boolean {
+    return this.layers.some((l) => l.className === 'Masking' || (l instanceof Embedding && l.maskZero));
   }
 
   private backwardAll(dy: Tensor): void {
@@ -448,7 +464,13 @@ export class Sequential implements CallbackModel, PoolModel {
   }
 
   /** A forward pass waiting for its shardFinish: the output and what the loss needs. */
-  private pendingShard: { out: Tensor; y: AnyTensor; logitsPath: boolean; rows: number } | null = null;
+  private pendingShard: {
+    out: Tensor;
+    y: AnyTensor;
+    logitsPath: boolean;
+    mask: Uint8Array | null;
+    count: number;
+  } | null = null;
 
   /**
    * Forward pass on rows [rowOffset, rowOffset + x.rows) of a batch (see PoolModel): zeroes the gradients when
@@ -463,13 +485,19 @@ export class Sequential implements CallbackModel, PoolModel {
     const logitsPath = this.lossUsesLogits();
     if (opts.training) for (const l of this.layers) l.zeroGrads();
     const out = this.forwardAll(x, opts.training, logitsPath, opts.seed, opts.rowOffset);
-    const rows = x.shape[0];
-    this.pendingShard = { out, y, logitsPath, rows };
-    return [rows];
+    const mask = this.lastOutputMask;
+    // A masked sequence output's loss is a mean over the real steps of the whole batch: the shard counts its own.
+    const count = mask ? mask.reduce((n, v) => n + (v ? 1 : 0), 0) : x.shape[0];
+    this.pendingShard = { out, y, logitsPath, mask, count };
+    return [count];
   }
 
-  /** The shard's rows: the loss is a mean over samples (see PoolModel.shardCounts). */
-  shardCounts(batch: ShardBatch): number[] {
+  /**
+   * The shard's rows (the loss is a mean over samples), or null when a masked sequence output counts its real steps,
+   * which only the forward pass finds (see PoolModel.shardCounts).
+   */
+  shardCounts(batch: ShardBatch): number[] | null {
+    if (this.makesMasks() && this.outputShape().length === 2) return null;
     return [batch.xs[0].shape[0]];
   }
 
@@ -482,22 +510,32 @@ export class Sequential implements CallbackModel, PoolModel {
     const p = this.pendingShard;
     this.pendingShard = null;
     if (!p) throw new Error(`model '${this.name}': shardFinish without a shardForward`);
-    const share = shardShare(p.rows, totals[0]);
+    const share = shardShare(p.count, totals[0]);
     const grad = backward ? alloc(p.out.size) : null;
-    const value = computeLoss(loss, p.out, p.y, grad, p.logitsPath || this.fromLogits);
+    const fromLogits = p.logitsPath || this.fromLogits;
+    const value = p.mask
+      ? computeMaskedLoss(loss, p.out, p.y, grad, fromLogits, p.mask)
+      : computeLoss(loss, p.out, p.y, grad, fromLogits);
     if (grad) {
       if (share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
       this.backwardAll(new Tensor(grad, p.out.shape));
     }
     const logs: Logs = { loss: value * share };
-    this.addMetrics(logs, loss, p.out, p.y, share);
+    this.addMetrics(logs, loss, p.out, p.y, share, p.mask);
     return logs;
   }
 
   /** The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. */
-  private addMetrics(logs: Logs, loss: LossName, out: Tensor, y: AnyTensor, share: number): void {
+  private addMetrics(
+    logs: Logs,
+    loss: LossName,
+    out: Tensor,
+    y: AnyTensor,
+    share: number,
+    mask: Uint8Array | null,
+  ): void {
     if (this.metrics.length === 0) return;
-    const acc = accuracy(loss, out, y) * share;
+    const acc = (mask ? maskedAccuracy(loss, out, y, mask) : accuracy(loss, out, y)) * share;
     for (const metric of this.metrics) logs[metric] = acc;
   }
 
@@ -609,8 +647,14 @@ export class Sequential implements CallbackModel, PoolModel {
     const logitsPath = this.lossUsesLogits();
     return scoped(() => {
       const out = this.forwardAll(x, false, logitsPath);
-      const logs: Logs = { loss: computeLoss(loss, out, y, null, logitsPath || this.fromLogits) };
-      this.addMetrics(logs, loss, out, y, 1);
+      const mask = this.lastOutputMask;
+      const fromLogits = logitsPath || this.fromLogits;
+      const logs: Logs = {
+        loss: mask
+          ? computeMaskedLoss(loss, out, y, null, fromLogits, mask)
+          : computeLoss(loss, out, y, null, fromLogits),
+      };
+      this.addMetrics(logs, loss, out, y, 1, mask);
       return logs;
     });
   }
@@ -887,4 +931,11 @@ export class Sequential implements CallbackModel, PoolModel {
 /** Creates a Sequential model (tfjs `tf.sequential()`). */
 export function sequential(args: SequentialArgs = {}): Sequential {
   return new Sequential(args);
+}
+
+/** A mask's [N·T] positions when it masks the steps of a sequence output [N, T, features], else null. */
+function sequenceOutputMask(out: Tensor, mask: SequenceMask | null): Uint8Array | null {
+  if (!mask || out.shape.length !== 3) return null;
+  if (mask.shape[0] !== out.shape[0] || mask.shape[1] !== out.shape[1]) return null;
+  return mask.data;
 }
