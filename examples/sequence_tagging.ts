@@ -32,9 +32,9 @@ export async function main(epochs = 20): Promise<number> {
   model.add(layers.dense({ units: 2, activation: 'softmax' }));
   model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   await model.fit(indexTensor(train.x), indexTensor(train.y), { epochs, batchSize: 32 });
-  const { acc } = model.evaluate(indexTensor(test.x), indexTensor(test.y));
-  console.log(`per-step test accuracy: ${(acc * 100).toFixed(1)}%`);
-  return acc;
+  const { accuracy } = model.evaluate(indexTensor(test.x), indexTensor(test.y));
+  console.log(`per-step test accuracy: ${(accuracy * 100).toFixed(1)}%`);
+  return accuracy;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -70,6 +70,8 @@ const ONCE = [
   'cli_cells',
   'cli_fuzz',
   'cli_input',
+  'stateful_batch',
+  'metric_names',
   'cli_keras',
   'examples',
   'export_pytorch',

@@ -313,9 +313,9 @@ describe('functional training', () => {
     const after = m.evaluate([data.enc, data.dec], data.y);
     assert.equal(batches, 15 * Math.ceil(72 / 16));
     assert.equal(history.history.loss.length, 15);
-    assert.ok(history.history.val_loss.length === 15 && history.history.acc.length === 15);
+    assert.ok(history.history.val_loss.length === 15 && history.history.accuracy.length === 15);
     assert.ok(after.loss < 0.5 * before.loss, `loss ${before.loss} → ${after.loss}`);
-    assert.ok(after.acc > before.acc, `acc ${before.acc} → ${after.acc}`);
+    assert.ok(after.accuracy > before.accuracy, `accuracy ${before.accuracy} → ${after.accuracy}`);
   });
 
   it('int32 index inputs feed an Embedding; threads > 1 without a worker pool trains on this thread, silently', async () => {
@@ -431,6 +431,47 @@ function tfjsSeq2seq(V: number, H: number, Te: number, Td: number): tf.LayersMod
 }
 
 describe('tfjs functional format', () => {
+  it('a tfjs model that feeds token ids to an Embedding through a float32 input (the default) loads and runs', async () => {
+    const ids = tf.input({ shape: [4], name: 'ids' }); // float32, as tf.input makes it
+    const emb = tf.layers
+      .embedding({ inputDim: 6, outputDim: 3, name: 'emb' })
+      .apply(ids) as tf.SymbolicTensor;
+    const h = tf.layers.lstm({ units: 2, name: 'rnn' }).apply(emb) as tf.SymbolicTensor;
+    const theirs = tf.model({
+      inputs: ids,
+      outputs: tf.layers.dense({ units: 1, name: 'out' }).apply(h) as tf.SymbolicTensor,
+    });
+    const tokens = [1, 2, 3, 0, 5, 4, 3, 2];
+    const expected = (theirs.predict(tf.tensor(tokens, [2, 4])) as tf.Tensor).dataSync();
+    const art = await tfjsArtifacts(theirs);
+    const json: ModelJson = {
+      format: 'layers-model',
+      generatedBy: 'tfjs',
+      convertedBy: null,
+      modelTopology: art.modelTopology as ModelJson['modelTopology'],
+      weightsManifest: [
+        { paths: [], weights: art.weightSpecs as ModelJson['weightsManifest'][0]['weights'] },
+      ],
+    };
+    const { model: ours } = deserializeFunctional(
+      json,
+      new Uint8Array(art.weightData as ArrayBuffer),
+      'memory',
+    );
+    // The input is typed int32 (it only feeds an Embedding), so token ids run, as in tfjs.
+    const got = ours.predict(new IndexTensor(Int32Array.from(tokens), [2, 4])) as Tensor;
+    assert.ok(maxAbsDiff(got.data, expected) <= 1e-5);
+  });
+
+  it('building an Embedding on a float32 input is refused there, not at every predict', () => {
+    const x = input({ shape: [4] });
+    assert.throws(
+      () => L.embedding({ inputDim: 6, outputDim: 3, name: 'emb' }).apply(x),
+      /embedding 'emb' reads token ids, so its input must be int32 \(input\(\{shape, dtype: 'int32'\}\)/,
+    );
+    L.embedding({ inputDim: 6, outputDim: 3 }).apply(input({ shape: [4], dtype: 'int32' }));
+  });
+
   const V = 4;
   const H = 5;
   const Te = 6;

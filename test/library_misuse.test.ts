@@ -12,7 +12,9 @@ import { describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { IndexTensor, Tensor, tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
+import { EarlyStopping, ReduceLROnPlateau } from '../src/models/callbacks.js';
 import { Sequential } from '../src/models/sequential.js';
+import { ModelCheckpoint } from '../src/node/callbacks.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
 import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
 
@@ -126,7 +128,7 @@ describe('library misuse', () => {
     );
     const ok = lstmModel([4, 3]);
     ok.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
-    assert.deepEqual(ok.metrics, ['acc']);
+    assert.deepEqual(ok.metrics, ['accuracy']);
   });
 
   it('saving a model directory onto a file names the file and leaves it alone', async () => {
@@ -195,6 +197,40 @@ describe('library misuse', () => {
     const epochs: number[] = [];
     await m.fit(x, y, { epochs: 2, callbacks: { onEpochEnd: (e) => void epochs.push(e) } });
     assert.deepEqual(epochs, [0, 1]);
+  });
+
+  it("callbacks refuse unknown options and modes at construction; ModelCheckpoint takes Keras's filepath first", async () => {
+    const refused = (re: RegExp) => (e: Error) => e instanceof InvalidInputError && re.test(e.message);
+    // Keras's Python spelling would leave restoreBestWeights false without a word.
+    assert.throws(
+      () => new EarlyStopping({ restore_best_weights: true } as never),
+      refused(/EarlyStopping: unknown option 'restore_best_weights' \(it takes monitor, minDelta, patience/),
+    );
+    assert.throws(() => new ReduceLROnPlateau({ min_lr: 1e-4 } as never), refused(/unknown option 'min_lr'/));
+    assert.throws(
+      () => new EarlyStopping({ mode: 'maximum' as never }),
+      refused(/EarlyStopping: mode must be 'auto', 'min' or 'max', got maximum/),
+    );
+    assert.throws(() => new ModelCheckpoint({ filepath: 'x', monitr: 'loss' } as never), refused(/'monitr'/));
+    // A missing filepath failed with a TypeError when the first epoch ended.
+    assert.throws(
+      () => new ModelCheckpoint({} as never),
+      refused(/filepath must be a non-empty string, got undefined/),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'recur-callbacks-'));
+    try {
+      const m = new Sequential({ seed: 1 });
+      m.add(L.dense({ units: 1, inputShape: [2] }));
+      m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+      await m.fit(tensor([[1, 2]]), tensor([[1]]), {
+        epochs: 1,
+        verbose: 0,
+        callbacks: [new ModelCheckpoint(join(dir, 'ckpt'))],
+      });
+      assert.ok(readFileSync(join(dir, 'ckpt', 'model.json'), 'utf8').length > 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a model disposed before it was built refuses to build', () => {

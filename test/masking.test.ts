@@ -17,7 +17,7 @@ import * as L from '../src/layers/index.js';
 import type { SequenceMask } from '../src/layers/layer.js';
 import type { RNN } from '../src/layers/recurrent.js';
 import { deserializeLayer, serializeLayer } from '../src/layers/registry.js';
-import { input, model } from '../src/models/functional.js';
+import { input, model, type SymbolicTensor } from '../src/models/functional.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
 import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
@@ -400,6 +400,62 @@ describe('masks in models', () => {
 
 describe('masks on worker threads', () => {
   after(() => shutdownWorkerPool());
+
+  /** Embedding(maskZero) → LSTM(returnSequences) → TimeDistributed(Dense): a tagger scored at every step. */
+  const tagger = (seed: number, asFunctional: boolean) => {
+    const layers = () => [
+      L.embedding({ inputDim: V, outputDim: 4, maskZero: true }),
+      L.lstm({ units: 5, returnSequences: true }),
+      L.timeDistributed({ layer: L.dense({ units: 3, activation: 'softmax' }) }),
+    ];
+    if (asFunctional) {
+      const x = input({ shape: [TT], dtype: 'int32' });
+      const out = layers().reduce((h, l) => l.apply(h) as SymbolicTensor, x);
+      return model({ inputs: x, outputs: out, seed });
+    }
+    const m = new Sequential({ seed });
+    // Sequential's first layer declares the input length; the rest are the same layers.
+    const [, ...rest] = layers();
+    m.add(L.embedding({ inputDim: V, outputDim: 4, maskZero: true, inputLength: TT }));
+    rest.forEach((l) => m.add(l));
+    return m;
+  };
+
+  it('a Sequential tagger leaves padded steps out of its loss and accuracy, as Keras and functional models', async () => {
+    const rng = new Random(41);
+    const lens = Array.from({ length: 48 }, () => 1 + rng.int(TT));
+    const { ids } = padded(lens, 'right', rng);
+    const tags = Int32Array.from({ length: 48 * TT }, () => rng.int(3));
+    // The tags at padded steps changed: a masked loss cannot see it.
+    const otherTags = Int32Array.from(tags, (t, i) => (ids.data[i] === 0 ? (t + 1) % 3 : t));
+    const seq = tagger(5, false) as Sequential;
+    const fun = tagger(5, true);
+    fun.setWeights(seq.getWeights());
+    for (const m of [seq, fun])
+      m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const a = seq.evaluate(ids, new IndexTensor(tags, [48, TT]));
+    const b = seq.evaluate(ids, new IndexTensor(otherTags, [48, TT]));
+    assert.deepEqual(a, b);
+    const f = fun.evaluate(ids, new IndexTensor(tags, [48, TT]));
+    assert.ok(
+      Math.abs(a.loss - f.loss) < 1e-6 && Math.abs(a.accuracy - f.accuracy) < 1e-9,
+      `${JSON.stringify([a, f])}`,
+    );
+    // Training on either tag set: the same weights (padding never trains the model), on 1 and 2 threads.
+    const train = async (t: Int32Array, threads: number): Promise<Float32Array[]> => {
+      const m = tagger(6, false) as Sequential;
+      m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+      await m.fit(ids, new IndexTensor(t, [48, TT]), { epochs: 2, batchSize: 16, threads, verbose: 0 });
+      return m.getWeights().map((w) => Float32Array.from(w.data));
+    };
+    const base = await train(tags, 1);
+    const other = await train(otherTags, 1);
+    const two = await train(tags, 2);
+    base.forEach((w, i) => {
+      assert.deepEqual(w, other[i], `weight ${i}`);
+      assert.ok(maxAbsDiff(w, two[i]) < 1e-4, `weight ${i} on 2 threads: ${maxAbsDiff(w, two[i])}`);
+    });
+  });
 
   it('2 threads train a masked model like 1 thread', async () => {
     const rng = new Random(31);

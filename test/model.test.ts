@@ -146,7 +146,7 @@ describe('training', () => {
       h.history.loss[39] < 0.5 * h.history.loss[0],
       `loss ${h.history.loss[0]} → ${h.history.loss[39]}`,
     );
-    assert.ok(h.history.val_acc[39] > 0.8, `val acc ${h.history.val_acc[39]}`);
+    assert.ok(h.history.val_accuracy[39] > 0.8, `val accuracy ${h.history.val_accuracy[39]}`);
     const ev = model.evaluate(x, y, { batchSize: 50 });
     assert.ok(
       Math.abs(

@@ -257,7 +257,7 @@ describe('functional models on the worker pool', () => {
     };
     const one = await run(1);
     const two = await run(2);
-    for (const k of ['loss', 'step_loss', 'reg_loss', 'step_acc', 'reg_acc'])
+    for (const k of ['loss', 'step_loss', 'reg_loss', 'step_accuracy', 'reg_accuracy'])
       one.logs[k].forEach((v, e) =>
         assert.ok(Math.abs(v - two.logs[k][e]) < 1e-5, `${k} epoch ${e}: ${v} vs ${two.logs[k][e]}`),
       );

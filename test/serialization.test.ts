@@ -83,10 +83,41 @@ describe('layer config round trips', () => {
       config: { gain: 1, seed: null },
     });
   });
+  it('an unknown activation lists the Keras names users type, naming the option', () => {
+    // Not recur's internal names (hardSigmoidKeras3 comes only from a Keras 3 file's version).
+    const keras =
+      /one of 'linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax' \(or null: linear\)$/;
+    const message = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('no error');
+    };
+    const dense = message(() => new L.Dense({ units: 1, activation: 'rleu' as never }));
+    assert.match(dense, /unknown activation "rleu"; expected one of/);
+    assert.match(dense, keras);
+    assert.doesNotMatch(dense, /hardSigmoidKeras3/);
+    assert.match(
+      message(() => new L.LSTM({ units: 1, recurrentActivation: 'sigmod' as never })),
+      /lstm 'lstm\w*': unknown recurrentActivation "sigmod"; expected one of 'linear'/,
+    );
+    assert.match(
+      message(() => new L.GRU({ units: 1, activation: 'elu' as never })),
+      keras,
+    );
+    // Every name the message lists is accepted.
+    for (const a of ['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax', null] as const)
+      new L.Dense({ units: 1, activation: a });
+  });
   it('unknown options and classes are errors, not silently ignored', () => {
     assert.throws(() => new L.LSTM({ units: 3, unit: 4 } as never), /lstm: unknown option 'unit'/);
     assert.throws(() => new L.Dense({ units: 0 }), /'units' must be a positive integer, got 0/);
-    assert.throws(() => new L.LSTM({ units: 2, activation: 'swish' as never }), /unknown activation "swish"/);
+    assert.throws(
+      () => new L.LSTM({ units: 2, activation: 'swish' as never }),
+      /activation 'swish' is a Keras activation recur does not implement/,
+    );
     assert.throws(
       () => layerFromKeras({ class_name: 'Conv2D', config: { name: 'c' } }, 'f.json'),
       /f.json: layer 'c' has class 'Conv2D'/,

@@ -268,7 +268,8 @@ export function compileClassifier(model: Sequential, s: ClassifierSettings): voi
         : s.classWeight !== null
           ? 'categoricalCrossentropy'
           : 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
+    // 'acc': the key the command's --json lines, log.csv and checkpoints' histories have always carried.
+    metrics: ['acc'],
   });
 }
 

@@ -20,14 +20,41 @@ const CODES: Record<ActivationName, Act> = {
   softmax: Act.Softmax,
 };
 
-/** Normalises a user or file spelling to the canonical camelCase name; throws on unknown names. */
-export function activationName(id: unknown, where: string): ActivationName {
+/** The names users type, as Keras spells them (camelCase `hardSigmoid`, tfjs's spelling, is accepted too). */
+export const KERAS_ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax'] as const;
+
+/** Keras activations recur does not compute, named as such instead of as unknown words. */
+const UNSUPPORTED_KERAS_ACTIVATIONS = new Set([
+  'elu',
+  'selu',
+  'gelu',
+  'swish',
+  'silu',
+  'mish',
+  'softplus',
+  'softsign',
+  'relu6',
+  'leaky_relu',
+  'exponential',
+  'log_softmax',
+  'hard_silu',
+  'hard_swish',
+]);
+
+/**
+ * Normalises a user or file spelling to the canonical camelCase name; throws on unknown names. The error lists the
+ * Keras names (not the internal ones: `hardSigmoidKeras3` comes only from a Keras 3 file, by its version).
+ */
+export function activationName(id: unknown, where: string, option = 'activation'): ActivationName {
   if (id === undefined || id === null) return 'linear';
   if (id === 'hard_sigmoid') return 'hardSigmoid';
   if (id === 'hard_sigmoid_keras3') return 'hardSigmoidKeras3';
   if (typeof id === 'string' && id in CODES) return id as ActivationName;
+  const supported = `one of ${KERAS_ACTIVATIONS.map((a) => `'${a}'`).join(', ')} (or null: linear)`;
   throw new Error(
-    `${where}: unknown activation ${JSON.stringify(id)}; expected one of ${Object.keys(CODES).join(', ')}`,
+    typeof id === 'string' && UNSUPPORTED_KERAS_ACTIVATIONS.has(id)
+      ? `${where}: ${option} '${id}' is a Keras activation recur does not implement; it has ${supported}`
+      : `${where}: unknown ${option} ${JSON.stringify(id)}; expected ${supported}`,
   );
 }
 

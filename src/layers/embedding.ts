@@ -29,6 +29,7 @@ import {
   type StepOptions,
 } from './layer.js';
 import { registerLayer } from './registry.js';
+import type { SymbolicDtype } from './symbolic.js';
 
 export interface EmbeddingArgs extends LayerArgs {
   inputDim: number;
@@ -106,6 +107,14 @@ export class Embedding extends Layer {
   protected buildWeights(_inputShape: LayerShape, rng: Random): void {
     const shape = [this.inputDim, this.outputDim];
     this.weights = [new Weight('embeddings', shape, initialize(this.embeddingsInitializer, shape, rng))];
+  }
+
+  /** Token ids only: a float32 input (tfjs's and Keras's default) would build a model that no tensor can run. */
+  override symbolicInputDtypeMismatch(dtypes: readonly SymbolicDtype[]): string | null {
+    return dtypes[0] === 'int32'
+      ? null
+      : `embedding '${this.name}' reads token ids, so its input must be int32 (input({shape, dtype: 'int32'}), ` +
+          `fed with indexTensor()), got ${dtypes[0]}`;
   }
 
   forward(x: AnyTensor, _opts: ForwardOptions): Tensor {

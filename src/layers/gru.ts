@@ -47,6 +47,7 @@ export class GRU extends RNN {
     this.recurrentActivation = activationName(
       args.recurrentActivation ?? GRU_DEFAULTS.recurrentActivation,
       `gru '${this.name}'`,
+      'recurrentActivation',
     );
     this.resetAfter = checkBoolean(
       `gru '${this.name}'`,

@@ -12,7 +12,7 @@ import type { Random } from '../core/random.js';
 import type { AnyTensor, Tensor } from '../core/tensor.js';
 import { shapeToString } from '../core/tensor.js';
 import { InvalidInputError, describeValue } from '../core/errors.js';
-import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
+import { applyLayer, type ApplyOptions, type SymbolicDtype, type SymbolicTensor } from './symbolic.js';
 
 export type LayerShape = readonly (number | null)[];
 
@@ -399,6 +399,14 @@ export abstract class Layer {
   ): SymbolicTensor | SymbolicTensor[] {
     const outs = applyLayer(this, Array.isArray(inputs) ? inputs : [inputs], opts);
     return outs.length === 1 ? outs[0] : outs;
+  }
+
+  /**
+   * Functional API: why this layer cannot read symbolic inputs of these dtypes, or null when it can — checked when
+   * the graph is built, so a model that no tensor could run is refused there (Embedding reads int32 ids).
+   */
+  symbolicInputDtypeMismatch(_dtypes: readonly SymbolicDtype[]): string | null {
+    return null;
   }
 
   /** Like apply, always returning the list of outputs. */

@@ -47,6 +47,7 @@ export class LSTM extends RNN {
     this.recurrentActivation = activationName(
       args.recurrentActivation ?? LSTM_DEFAULTS.recurrentActivation,
       `lstm '${this.name}'`,
+      'recurrentActivation',
     );
     this.unitForgetBias = checkBoolean(
       `lstm '${this.name}'`,

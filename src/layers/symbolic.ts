@@ -78,6 +78,8 @@ export function applyLayer(layer: Layer, inputs: SymbolicTensor[], opts: ApplyOp
   }
   let shapes: LayerShape[];
   try {
+    const dtypeMismatch = layer.symbolicInputDtypeMismatch(all.map((x) => x.dtype));
+    if (dtypeMismatch !== null) throw new Error(dtypeMismatch);
     shapes = layer.computeOutputShapes(all.map((x) => x.shape.slice(1)));
   } catch (e) {
     throw new Error(

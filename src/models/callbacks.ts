@@ -107,6 +107,18 @@ export class History extends Callback {
 
 export type MonitorMode = 'auto' | 'min' | 'max';
 
+/**
+ * Refuses options a callback does not take: a misspelt or snake_case one (`restore_best_weights`, Keras's Python
+ * spelling) would otherwise leave its default in force without a word, as layers and fit refuse theirs.
+ */
+export function checkCallbackOptions(where: string, args: unknown, known: readonly string[]): void {
+  if (args === null || typeof args !== 'object' || Array.isArray(args))
+    throw new InvalidInputError(`${where}: expected an options object, got ${String(args)}`);
+  for (const k of Object.keys(args))
+    if (!known.includes(k))
+      throw new InvalidInputError(`${where}: unknown option '${k}' (it takes ${known.join(', ')})`);
+}
+
 /** Shared by callbacks that watch a metric: direction, improvement test, and the one-time missing-metric warning. */
 export class Monitor {
   private warned = false;
@@ -118,6 +130,8 @@ export class Monitor {
     private readonly owner: string,
     private readonly warn: (msg: string) => void = (m) => console.warn(m),
   ) {
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
+      throw new InvalidInputError(`${owner}: mode must be 'auto', 'min' or 'max', got ${String(mode)}`);
     const max = mode === 'max' || (mode === 'auto' && /acc|accuracy/.test(name));
     this.sign = max ? -1 : 1;
   }
@@ -166,6 +180,14 @@ export class EarlyStopping extends Callback {
   stoppedEpoch = 0;
   constructor(args: EarlyStoppingArgs = {}) {
     super();
+    checkCallbackOptions('EarlyStopping', args, [
+      'monitor',
+      'minDelta',
+      'patience',
+      'mode',
+      'baseline',
+      'restoreBestWeights',
+    ]);
     this.monitor = new Monitor(
       args.monitor ?? 'val_loss',
       args.mode ?? 'auto',
@@ -243,6 +265,16 @@ export class ReduceLROnPlateau extends Callback {
   best = Infinity;
   constructor(args: ReduceLROnPlateauArgs = {}) {
     super();
+    checkCallbackOptions('ReduceLROnPlateau', args, [
+      'monitor',
+      'factor',
+      'patience',
+      'mode',
+      'minDelta',
+      'cooldown',
+      'minLr',
+      'onReduce',
+    ]);
     this.factor = args.factor ?? 0.1;
     if (!(this.factor < 1 && this.factor >= 0))
       throw new Error('ReduceLROnPlateau: factor must be in [0, 1)');

@@ -15,7 +15,8 @@ import {
   type LambdaCallbackArgs,
   type Logs,
 } from './callbacks.js';
-import type { CarriedStates } from './pool_model.js';
+import type { Layer } from '../layers/layer.js';
+import { carriesState, type CarriedStates } from './pool_model.js';
 
 /** Options of evaluateDataset (Sequential and functional models). */
 export interface EvaluateDatasetOptions {
@@ -157,6 +158,67 @@ export function batchSizeOption(
   if (!(typeof bs === 'number' && Number.isInteger(bs) && bs > 0))
     throw new InvalidInputError(`${where}: batchSize must be a positive integer, got ${describeValue(bs)}`);
   return bs;
+}
+
+/** A stateful layer and the batch size it was declared for. */
+export interface StatefulBatch {
+  layer: Layer;
+  batchSize: number;
+}
+
+/**
+ * The batch size a model's stateful layers were declared for (Keras: `batch_input_shape` / `batch_size` on the first
+ * layer or the Input, or on the layer itself), or null when no stateful layer has one. A stateful layer carries row i
+ * of one batch into row i of the next, so, as in Keras, every batch must have exactly that many rows.
+ * `modelBatchSize` is the batch size the model's inputs declare.
+ */
+export function statefulBatch(layers: readonly Layer[], modelBatchSize: number | null): StatefulBatch | null {
+  for (const layer of layers) {
+    if (!carriesState(layer)) continue;
+    const batchSize = layer.declaredBatchSize ?? modelBatchSize;
+    if (batchSize !== null) return { layer, batchSize };
+  }
+  return null;
+}
+
+function statefulWhat(s: StatefulBatch): string {
+  return `${s.layer.className} '${s.layer.name}' is stateful with batch size ${s.batchSize}`;
+}
+
+/** Refuses a batch of another size than a stateful model's declared one (`where`: 'fit: batch 3', 'predict'…). */
+export function checkStatefulRows(s: StatefulBatch | null, rows: number, where: string): void {
+  if (s === null || rows === s.batchSize) return;
+  throw new InvalidInputError(
+    `${where}: ${statefulWhat(s)}, but got a batch of ${rows}: every batch of a stateful model must have ` +
+      `${s.batchSize} rows (declare another batch size, or leave stateful off)`,
+  );
+}
+
+/**
+ * The batch size of fit, predict or evaluate on a model with a stateful layer declared for batches of B rows:
+ * B when the call gives none (Keras 2's static batch size), refused when it gives another, and `samples` (each set
+ * of rows the call splits into batches, e.g. training and validation) must be multiples of B — Keras expects every
+ * batch of a stateful model to be full, so a last partial batch is refused before anything runs rather than midway.
+ */
+export function statefulBatchSize(
+  s: StatefulBatch | null,
+  given: number | undefined,
+  bs: number,
+  samples: readonly { what: string; rows: number }[],
+  where: string,
+): number {
+  if (s === null) return bs;
+  if (given !== undefined && given !== s.batchSize)
+    throw new InvalidInputError(
+      `${where}: ${statefulWhat(s)}, but batchSize is ${given}: give batchSize ${s.batchSize} or leave it out`,
+    );
+  for (const { what, rows } of samples)
+    if (rows % s.batchSize !== 0)
+      throw new InvalidInputError(
+        `${where}: ${statefulWhat(s)}, but ${what} has ${rows} samples, not a multiple of ${s.batchSize}: ` +
+          `the last batch would have ${rows % s.batchSize} (drop or pad samples to a multiple of ${s.batchSize})`,
+      );
+  return s.batchSize;
 }
 
 /** An epoch number: an integer ≥ 0 (epochs is the one to stop before, as Keras's; a resumed run may train none). */

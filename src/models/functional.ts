@@ -49,6 +49,7 @@ import {
   lossName,
   maskedAccuracy,
   metricNames,
+  renameLegacyAccuracy,
   type LossName,
 } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
@@ -66,10 +67,14 @@ import {
 import {
   checkEpochProgress,
   checkFitOptions,
+  checkStatefulRows,
   batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
+  statefulBatch,
+  statefulBatchSize,
+  type StatefulBatch,
   type EpochProgress,
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
@@ -82,6 +87,8 @@ export interface InputLayerArgs {
   /** Shape without the batch axis (null where it varies, e.g. [null, 8] for any number of steps). */
   shape?: LayerShape;
   batchInputShape?: LayerShape;
+  /** Rows of every batch (Keras's `Input(batch_size=…)`), which a stateful layer needs; with `shape`. */
+  batchSize?: number;
   name?: string;
   dtype?: SymbolicDtype;
 }
@@ -99,7 +106,7 @@ export class InputLayer extends Layer {
     super(
       args.batchInputShape
         ? { name: args.name, batchInputShape: args.batchInputShape }
-        : { name: args.name, inputShape: shape },
+        : { name: args.name, inputShape: shape, batchSize: args.batchSize },
       'input',
     );
     checkOptionKeys('input', args, ['shape']);
@@ -161,7 +168,7 @@ export type LossSpec = LossName | string | (LossName | string)[] | Record<string
 export interface FunctionalCompileArgs {
   optimizer: string | Optimizer;
   loss: LossSpec;
-  /** 'accuracy' (or 'acc'), for every output. */
+  /** 'accuracy' (or 'acc'), for every output: logged under that name (`accuracy`, `out_accuracy`). */
   metrics?: string[];
   fromLogits?: boolean;
   /**
@@ -651,7 +658,7 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /**
-   * Loss (and acc) logs of outputs against targets; writes each output's gradient into grads when given. `shares`
+   * Loss (and accuracy) logs of outputs against targets; writes each output's gradient into grads when given. `shares`
    * (per output: this shard's part of the batch's loss positions) scales each output's logs and gradient, so a
    * shard's logs and gradients sum over the shards to the whole batch's; absent, the batch is whole.
    */
@@ -686,9 +693,12 @@ export class Functional implements CallbackModel, PoolModel {
           : computeLoss(losses[k], out, ys[k], grad, fused || this.fromLogits, this.labelSmoothing)) * share;
       logs.loss += v;
       if (many) logs[`${names[k]}_loss`] = v;
-      if (this.metrics.includes('acc'))
-        logs[many ? `${names[k]}_acc` : 'acc'] =
+      if (this.metrics.length > 0) {
+        const acc =
           (mask ? maskedAccuracy(losses[k], out, ys[k], mask) : accuracy(losses[k], out, ys[k])) * share;
+        // Under the name the user gave ('accuracy' or 'acc'), as Keras logs it.
+        for (const metric of this.metrics) logs[many ? `${names[k]}_${metric}` : metric] = acc;
+      }
       if (grad && share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
       if (grads && grad) addGrad(grads, y, new Tensor(grad, out.shape));
     });
@@ -699,6 +709,7 @@ export class Functional implements CallbackModel, PoolModel {
   trainOnBatch(x: TensorsArg, y: TensorsArg): Logs {
     this.requireCompiled('trainOnBatch');
     const xs = this.inputList(x, 'trainOnBatch');
+    checkStatefulRows(this.statefulBatch(), xs[0].shape[0], 'trainOnBatch');
     return this.trainStep(xs, this.targetList(y, xs[0].shape[0], 'trainOnBatch'));
   }
 
@@ -801,9 +812,16 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
   predict(x: TensorsArg, args: { batchSize?: number } = {}): Tensor | Tensor[] {
-    const bs = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'predict');
     const N = xs[0].shape[0];
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      given,
+      [{ what: 'the input', rows: N }],
+      'predict',
+    );
     const parts: Tensor[][] = this.outputs.map(() => []);
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -826,10 +844,17 @@ export class Functional implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: TensorsArg, y: TensorsArg, args: { batchSize?: number } = {}): Logs {
     this.requireCompiled('evaluate');
-    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'evaluate');
     const N = xs[0].shape[0];
     const ys = this.targetList(y, N, 'evaluate');
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      given,
+      [{ what: 'the data', rows: N }],
+      'evaluate',
+    );
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -858,7 +883,7 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: TensorsArg, y: TensorsArg, args: FunctionalFitArgs = {}): Promise<History> {
-    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = batchSizeOption(args, FIT_OPTIONS, 'fit', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     this.requireCompiled('fit');
     let xs = this.inputList(x, 'fit');
     let ys = this.targetList(y, xs[0].shape[0], 'fit');
@@ -880,6 +905,16 @@ export class Functional implements CallbackModel, PoolModel {
     }
     const N = xs[0].shape[0];
     if (N === 0) throw new Error('fit: no training samples');
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      given,
+      [
+        { what: 'the training data', rows: N },
+        ...(val ? [{ what: 'the validation data', rows: val[0][0].shape[0] }] : []),
+      ],
+      'fit',
+    );
     const shuffle = args.shuffle ?? FUNCTIONAL_FIT_DEFAULTS.shuffle;
     const rng = this.trainRng;
     // The epoch's order is drawn when its first batch is asked for, after fitDataset notes the RNG's state.
@@ -924,7 +959,12 @@ export class Functional implements CallbackModel, PoolModel {
       'fitDataset',
     );
     this.requireCompiled('fitDataset');
-    const resume = args.resumeFrom ?? null;
+    const interrupted = args.resumeFrom ?? null;
+    // Sums of an epoch interrupted when every accuracy was logged as `acc` go on under the name compiled now.
+    const resume = interrupted && {
+      ...interrupted,
+      sums: renameLegacyAccuracy(interrupted.sums, this.metrics),
+    };
     if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (args.threads !== undefined) {
       checkThreads(args.threads, 'fitDataset');
@@ -932,6 +972,21 @@ export class Functional implements CallbackModel, PoolModel {
     }
     const batchSize = args.batchSize ?? null;
     const validation = args.validationData;
+    const stateful = this.statefulBatch();
+    // Validation tensors a stateful model cannot batch are refused now, not after the first epoch's training.
+    if (Array.isArray(validation))
+      statefulBatchSize(
+        stateful,
+        batchSize ?? undefined,
+        stateful?.batchSize ?? 0,
+        [
+          {
+            what: 'the validation data',
+            rows: this.inputList(validation[0], 'fitDataset: validationData')[0].shape[0],
+          },
+        ],
+        'fitDataset',
+      );
     return runFitLoop(
       this,
       dataset,
@@ -950,6 +1005,7 @@ export class Functional implements CallbackModel, PoolModel {
           const xs = this.inputList(bx, where);
           const ys = this.targetList(by, xs[0].shape[0], where);
           const size = xs[0].shape[0];
+          checkStatefulRows(stateful, size, where);
           return {
             size,
             train: () =>
@@ -961,7 +1017,7 @@ export class Functional implements CallbackModel, PoolModel {
           : Array.isArray(validation)
             ? () =>
                 this.evaluate(validation[0], validation[1], {
-                  batchSize: batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
+                  batchSize: batchSize ?? stateful?.batchSize ?? FUNCTIONAL_FIT_DEFAULTS.batchSize,
                 })
             : () => this.evaluateDataset(validation),
       },
@@ -977,6 +1033,7 @@ export class Functional implements CallbackModel, PoolModel {
     for await (const { xs: bx, ys: by } of dataset.batches(0)) {
       if (batch >= (opts.maxBatches ?? Infinity)) break;
       const n = bx[0].shape[0];
+      checkStatefulRows(this.statefulBatch(), n, `evaluateDataset: batch ${batch}`);
       const logs = this.useThreads(n, this.inputList(bx, 'evaluateDataset'))
         ? await parallelRunner()!.losses(
             this,
@@ -991,6 +1048,12 @@ export class Functional implements CallbackModel, PoolModel {
     if (seen === 0) throw new Error('evaluateDataset: the dataset served no batches');
     for (const k of Object.keys(sums)) sums[k] /= seen;
     return sums;
+  }
+
+  /** The batch size this model's stateful layers need, from the inputs' declared one (see statefulBatch). */
+  private statefulBatch(): StatefulBatch | null {
+    const declared = this.inputs.map((x) => x.node.layer.declaredBatchSize).find((b) => b !== null);
+    return statefulBatch(this.layers, declared ?? null);
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */

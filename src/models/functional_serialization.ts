@@ -262,7 +262,11 @@ export function functionalFromConfig(
       const shape = (lj.config.batch_input_shape ?? lj.config.batch_shape) as unknown;
       if (!Array.isArray(shape) || shape.length < 2)
         throw new Error(`${where}: InputLayer '${lj.name}' has no batch_input_shape`);
-      const dtype = lj.config.dtype === 'int32' ? 'int32' : 'float32';
+      // tfjs and Keras feed token ids to an Embedding through a float32 input (Embedding casts them); recur types
+      // them int32, as the Keras loader does (src/keras/config.ts), or the model would run on no tensor.
+      const readers = cfg.layers.filter((l) => (l.inbound_nodes[0] ?? []).some((t) => t[0] === lj.name));
+      const ids = readers.length > 0 && readers.every((l) => l.class_name === 'Embedding');
+      const dtype = ids || lj.config.dtype === 'int32' ? 'int32' : 'float32';
       tensors.set(lj.name, [input({ batchInputShape: shape as (number | null)[], name: lj.name, dtype })]);
       continue;
     }

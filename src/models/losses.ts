@@ -290,11 +290,17 @@ export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): numbe
   return ok / rows;
 }
 
-/** Compile's metric names, normalised ('accuracy' → 'acc'); anything else is an error listing what is supported. */
+/**
+ * Compile's metric names, as given: 'accuracy' or 'acc' (the same metric), each logged under the name the user gave
+ * ('accuracy' → `accuracy`, `val_accuracy`; 'acc' → `acc`, `val_acc`), as Keras logs them (tfjs logs `acc` for
+ * both). Anything else is an error listing what is supported.
+ */
 export function metricNames(metrics: readonly string[] = [], losses: readonly LossName[] = []): string[] {
-  return metrics.map((m) => {
+  if (!Array.isArray(metrics)) throw new Error(`compile: metrics must be a list of names, e.g. ['accuracy']`);
+  const names: string[] = [];
+  for (const m of metrics) {
     if (m !== 'acc' && m !== 'accuracy')
-      throw new Error(`compile: unknown metric '${m}'; supported: accuracy`);
+      throw new Error(`compile: unknown metric '${String(m)}'; supported: 'accuracy' (or 'acc')`);
     // Refused here, not at the first batch of fit (accuracy is computed for every output).
     const regression = losses.find(
       (l) =>
@@ -307,8 +313,26 @@ export function metricNames(metrics: readonly string[] = [], losses: readonly Lo
         `compile: the accuracy metric needs a classification loss (binary, categorical or sparse categorical ` +
           `cross-entropy), not ${regression}`,
       );
-    return 'acc';
-  });
+    if (!names.includes(m)) names.push(m);
+  }
+  return names;
+}
+
+/**
+ * Running sums of an epoch interrupted before recur logged metrics under the names users gave (every accuracy was
+ * `acc`, `out_acc`), renamed to this model's: a resumed epoch then adds its batches to the same key.
+ */
+export function renameLegacyAccuracy(
+  sums: Readonly<Record<string, number>>,
+  metrics: readonly string[],
+): Record<string, number> {
+  if (!metrics.includes('accuracy') || metrics.includes('acc')) return { ...sums };
+  const renamed: Record<string, number> = {};
+  for (const [k, v] of Object.entries(sums)) {
+    const legacy = k === 'acc' || k.endsWith('_acc');
+    renamed[legacy ? `${k.slice(0, -3)}accuracy` : k] = v;
+  }
+  return renamed;
 }
 
 /**

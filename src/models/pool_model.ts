@@ -161,7 +161,7 @@ export function splitWork(model: PoolModel, xs: readonly AnyTensor[]): number {
 }
 
 /** Whether a layer carries state from batch to batch (a stateful recurrent layer): see Layer.carriedStatesMismatch. */
-function carriesState(l: Layer): boolean {
+export function carriesState(l: Layer): boolean {
   return l.carriedStatesMismatch([]) !== null;
 }
 

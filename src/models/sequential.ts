@@ -25,6 +25,7 @@ import {
   type StepLookup,
 } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
+import { Embedding } from '../layers/embedding.js';
 import { WeightsToFollow } from '../layers/initializers.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
@@ -32,9 +33,12 @@ import {
   accuracy,
   checkClassTargets,
   computeLoss,
+  computeMaskedLoss,
   fusableActivation,
+  maskedAccuracy,
   lossName,
   metricNames,
+  renameLegacyAccuracy,
   type LossName,
 } from './losses.js';
 import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
@@ -53,10 +57,14 @@ import { layerToKeras } from './serialization.js';
 import {
   checkEpochProgress,
   checkFitOptions,
+  checkStatefulRows,
   batchSizeOption,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
+  statefulBatch,
+  statefulBatchSize,
+  type StatefulBatch,
   type EpochProgress,
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
@@ -387,7 +395,20 @@ export class Sequential implements CallbackModel, PoolModel {
       lookup = null;
       mask = l.computeMask(input, mask);
     });
-    return h as unknown as Tensor;
+    const out = h as unknown as Tensor;
+    this.lastOutputMask = sequenceOutputMask(out, mask);
+    return out;
+  }
+
+  /**
+   * The [N·T] mask of the last forward's sequence output ([N, T, features]) when a layer masked steps (Embedding with
+   * maskZero, Masking): its loss and metrics count only the real steps, as Keras's. Null otherwise.
+   */
+  private lastOutputMask: Uint8Array | null = null;
+
+  /** Whether a layer can mask steps: a sequence output's loss positions are then known only after the forward. */
+  private makesMasks(): boolean {
+    return this.layers.some((l) => l.className === 'Masking' || (l instanceof Embedding && l.maskZero));
   }
 
   private backwardAll(dy: Tensor): void {
@@ -423,10 +444,11 @@ export class Sequential implements CallbackModel, PoolModel {
     if (y instanceof Tensor) assertFinite(y, `${what}: targets`);
   }
 
-  /** One optimisation step on a batch; returns its logs (loss, acc). */
+  /** One optimisation step on a batch; returns its logs (loss and the compiled metrics). */
   trainOnBatch(x: AnyTensor, y: AnyTensor): Logs {
     this.requireCompiled('trainOnBatch');
     this.checkXY(x, y, 'trainOnBatch');
+    checkStatefulRows(this.statefulBatch(), x.shape[0], 'trainOnBatch');
     return this.trainStep(x, y);
   }
 
@@ -442,7 +464,13 @@ export class Sequential implements CallbackModel, PoolModel {
   }
 
   /** A forward pass waiting for its shardFinish: the output and what the loss needs. */
-  private pendingShard: { out: Tensor; y: AnyTensor; logitsPath: boolean; rows: number } | null = null;
+  private pendingShard: {
+    out: Tensor;
+    y: AnyTensor;
+    logitsPath: boolean;
+    mask: Uint8Array | null;
+    count: number;
+  } | null = null;
 
   /**
    * Forward pass on rows [rowOffset, rowOffset + x.rows) of a batch (see PoolModel): zeroes the gradients when
@@ -457,13 +485,19 @@ export class Sequential implements CallbackModel, PoolModel {
     const logitsPath = this.lossUsesLogits();
     if (opts.training) for (const l of this.layers) l.zeroGrads();
     const out = this.forwardAll(x, opts.training, logitsPath, opts.seed, opts.rowOffset);
-    const rows = x.shape[0];
-    this.pendingShard = { out, y, logitsPath, rows };
-    return [rows];
+    const mask = this.lastOutputMask;
+    // A masked sequence output's loss is a mean over the real steps of the whole batch: the shard counts its own.
+    const count = mask ? mask.reduce((n, v) => n + (v ? 1 : 0), 0) : x.shape[0];
+    this.pendingShard = { out, y, logitsPath, mask, count };
+    return [count];
   }
 
-  /** The shard's rows: the loss is a mean over samples (see PoolModel.shardCounts). */
-  shardCounts(batch: ShardBatch): number[] {
+  /**
+   * The shard's rows (the loss is a mean over samples), or null when a masked sequence output counts its real steps,
+   * which only the forward pass finds (see PoolModel.shardCounts).
+   */
+  shardCounts(batch: ShardBatch): number[] | null {
+    if (this.makesMasks() && this.outputShape().length === 2) return null;
     return [batch.xs[0].shape[0]];
   }
 
@@ -476,16 +510,33 @@ export class Sequential implements CallbackModel, PoolModel {
     const p = this.pendingShard;
     this.pendingShard = null;
     if (!p) throw new Error(`model '${this.name}': shardFinish without a shardForward`);
-    const share = shardShare(p.rows, totals[0]);
+    const share = shardShare(p.count, totals[0]);
     const grad = backward ? alloc(p.out.size) : null;
-    const value = computeLoss(loss, p.out, p.y, grad, p.logitsPath || this.fromLogits);
+    const fromLogits = p.logitsPath || this.fromLogits;
+    const value = p.mask
+      ? computeMaskedLoss(loss, p.out, p.y, grad, fromLogits, p.mask)
+      : computeLoss(loss, p.out, p.y, grad, fromLogits);
     if (grad) {
       if (share !== 1) for (let i = 0; i < grad.length; i++) grad[i] *= share;
       this.backwardAll(new Tensor(grad, p.out.shape));
     }
     const logs: Logs = { loss: value * share };
-    if (this.metrics.includes('acc')) logs.acc = accuracy(loss, p.out, p.y) * share;
+    this.addMetrics(logs, loss, p.out, p.y, share, p.mask);
     return logs;
+  }
+
+  /** The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. */
+  private addMetrics(
+    logs: Logs,
+    loss: LossName,
+    out: Tensor,
+    y: AnyTensor,
+    share: number,
+    mask: Uint8Array | null,
+  ): void {
+    if (this.metrics.length === 0) return;
+    const acc = (mask ? maskedAccuracy(loss, out, y, mask) : accuracy(loss, out, y)) * share;
+    for (const metric of this.metrics) logs[metric] = acc;
   }
 
   /**
@@ -541,7 +592,13 @@ export class Sequential implements CallbackModel, PoolModel {
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
     const N = x.shape[0];
-    const bs = batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize);
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize),
+      [{ what: 'the input', rows: N }],
+      'predict',
+    );
     const parts: Tensor[] = [];
     // One allocation scope per batch, the output copied out: kernel memory stays one batch's worth however many
     // rows there are (unscoped, a large prediction grew the wasm heap past its 2 GB addressable range).
@@ -563,11 +620,17 @@ export class Sequential implements CallbackModel, PoolModel {
   /** Mean loss (and metrics) over x, y in batches. */
   evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
-    const bs = batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize);
     this.checkXY(x, y, 'evaluate');
     this.buildFor(x);
     checkClassTargets(loss, this.outputShape(), y, 'evaluate: targets');
     const N = x.shape[0];
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize),
+      [{ what: 'the data', rows: N }],
+      'evaluate',
+    );
     const sums: Logs = {};
     withFrozenWeights(() => {
       for (let i = 0; i < N; i += bs) {
@@ -584,8 +647,14 @@ export class Sequential implements CallbackModel, PoolModel {
     const logitsPath = this.lossUsesLogits();
     return scoped(() => {
       const out = this.forwardAll(x, false, logitsPath);
-      const logs: Logs = { loss: computeLoss(loss, out, y, null, logitsPath || this.fromLogits) };
-      if (this.metrics.includes('acc')) logs.acc = accuracy(loss, out, y);
+      const mask = this.lastOutputMask;
+      const fromLogits = logitsPath || this.fromLogits;
+      const logs: Logs = {
+        loss: mask
+          ? computeMaskedLoss(loss, out, y, null, fromLogits, mask)
+          : computeLoss(loss, out, y, null, fromLogits),
+      };
+      this.addMetrics(logs, loss, out, y, 1, mask);
       return logs;
     });
   }
@@ -601,6 +670,7 @@ export class Sequential implements CallbackModel, PoolModel {
       if (b++ >= maxBatches) break;
       this.buildFor(xs);
       const rows = xs.shape[0];
+      checkStatefulRows(this.statefulBatch(), rows, `evaluateDataset: batch ${b - 1}`);
       // On the pool, like training: each thread scores its shard of the batch.
       const logs = this.useThreads(rows, xs)
         ? await parallelRunner()!.losses(this, { xs: [xs], ys: [ys] }, this.threads)
@@ -616,7 +686,7 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Trains on tensors (Keras fit). Returns the History. */
   async fit(x: AnyTensor, y: AnyTensor, args: FitArgs = {}): Promise<History> {
-    const bs = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
+    const givenBatchSize = batchSizeOption(args, FIT_OPTIONS, 'fit', FIT_DEFAULTS.batchSize);
     const { loss } = this.requireCompiled('fit');
     this.checkXY(x, y, 'fit');
     this.buildFor(x);
@@ -643,6 +713,16 @@ export class Sequential implements CallbackModel, PoolModel {
     }
     const N = trainX.shape[0];
     if (N === 0) throw new Error('fit: no training samples');
+    const bs = statefulBatchSize(
+      this.statefulBatch(),
+      args.batchSize ?? undefined,
+      givenBatchSize,
+      [
+        { what: 'the training data', rows: N },
+        ...(val ? [{ what: 'the validation data', rows: val[0].shape[0] }] : []),
+      ],
+      'fit',
+    );
     const shuffle = args.shuffle ?? FIT_DEFAULTS.shuffle;
     const steps = Math.ceil(N / bs);
     const rng = this.trainRng;
@@ -672,7 +752,12 @@ export class Sequential implements CallbackModel, PoolModel {
   async fitDataset(dataset: BatchDataset, args: FitDatasetArgs = {}): Promise<History> {
     checkFitOptions(args, FIT_DATASET_OPTIONS, 'fitDataset');
     this.requireCompiled('fitDataset');
-    const resume = args.resumeFrom ?? null;
+    const interrupted = args.resumeFrom ?? null;
+    // Sums of an epoch interrupted when every accuracy was logged as `acc` go on under the name compiled now.
+    const resume = interrupted && {
+      ...interrupted,
+      sums: renameLegacyAccuracy(interrupted.sums, this.metrics),
+    };
     if (resume) checkEpochProgress(resume, args.initialEpoch);
     if (resume?.states)
       checkCarriedStateShapes(
@@ -686,6 +771,16 @@ export class Sequential implements CallbackModel, PoolModel {
     }
     const batchSize = args.batchSize ?? null;
     const validation = args.validationData;
+    const stateful = this.statefulBatch();
+    // Validation tensors a stateful model cannot batch are refused now, not after the first epoch's training.
+    if (Array.isArray(validation))
+      statefulBatchSize(
+        stateful,
+        batchSize ?? undefined,
+        stateful?.batchSize ?? 0,
+        [{ what: 'the validation data', rows: validation[0].shape[0] }],
+        'fit',
+      );
     return runFitLoop(
       this,
       dataset,
@@ -703,6 +798,7 @@ export class Sequential implements CallbackModel, PoolModel {
         prepare: ({ xs, ys }, batch) => {
           this.checkXY(xs, ys, `fit: batch ${batch}`);
           const size = xs.shape[0];
+          checkStatefulRows(stateful, size, `fit: batch ${batch}`);
           return {
             size,
             train: () =>
@@ -714,13 +810,18 @@ export class Sequential implements CallbackModel, PoolModel {
           : Array.isArray(validation)
             ? () =>
                 this.evaluate(validation[0], validation[1], {
-                  batchSize: batchSize ?? FIT_DEFAULTS.batchSize,
+                  batchSize: batchSize ?? stateful?.batchSize ?? FIT_DEFAULTS.batchSize,
                 })
             : () => this.evaluateDataset(validation),
         getStates: () => this.getStates(),
         setStates: (states) => this.setStates(states),
       },
     );
+  }
+
+  /** The batch size this model's stateful layers need, from the first layer's declared one (see statefulBatch). */
+  private statefulBatch(): StatefulBatch | null {
+    return statefulBatch(this.layers, this.layers[0]?.declaredBatchSize ?? null);
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
@@ -830,4 +931,11 @@ export class Sequential implements CallbackModel, PoolModel {
 /** Creates a Sequential model (tfjs `tf.sequential()`). */
 export function sequential(args: SequentialArgs = {}): Sequential {
   return new Sequential(args);
+}
+
+/** A mask's [N·T] positions when it masks the steps of a sequence output [N, T, features], else null. */
+function sequenceOutputMask(out: Tensor, mask: SequenceMask | null): Uint8Array | null {
+  if (!mask || out.shape.length !== 3) return null;
+  if (mask.shape[0] !== out.shape[0] || mask.shape[1] !== out.shape[1]) return null;
+  return mask.data;
 }

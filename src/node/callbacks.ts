@@ -1,6 +1,7 @@
 /** Callbacks that touch the file system or the terminal. */
 import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
-import { Callback, Monitor, type Logs, type MonitorMode } from '../models/callbacks.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
+import { Callback, Monitor, checkCallbackOptions, type Logs, type MonitorMode } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
 import { writeFileAtomic } from './atomic.js';
 import { saveModel } from './model_io.js';
@@ -40,6 +41,18 @@ export interface ModelCheckpointArgs {
   onSkip?: (epoch: number, reason: string) => void;
 }
 
+const MODEL_CHECKPOINT_OPTIONS = [
+  'filepath',
+  'monitor',
+  'mode',
+  'saveBestOnly',
+  'tieBreak',
+  'saveWeightsOnly',
+  'metadata',
+  'onSave',
+  'onSkip',
+];
+
 /** Saves the model (atomically) after epochs, optionally only when the monitored metric improves (Keras). */
 export class ModelCheckpoint extends Callback {
   private readonly monitor: Monitor;
@@ -47,12 +60,28 @@ export class ModelCheckpoint extends Callback {
   best: number;
   /** The tie-break key's value at the best epoch (its worst before one). */
   bestTieBreak: number;
-  constructor(private readonly args: ModelCheckpointArgs) {
+  private readonly args: ModelCheckpointArgs;
+  /** `filepath` alone (Keras's first argument) or the options. */
+  constructor(args: ModelCheckpointArgs | string) {
     super();
-    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0, 'ModelCheckpoint');
+    this.args = typeof args === 'string' ? { filepath: args } : args;
+    checkCallbackOptions('ModelCheckpoint', this.args, MODEL_CHECKPOINT_OPTIONS);
+    // Checked now, not when the first epoch ends and the path is needed.
+    if (typeof this.args.filepath !== 'string' || this.args.filepath === '')
+      throw new InvalidInputError(
+        `ModelCheckpoint: filepath must be a non-empty string, got ${describeValue(this.args.filepath)}`,
+      );
+    this.monitor = new Monitor(
+      this.args.monitor ?? 'val_loss',
+      this.args.mode ?? 'auto',
+      0,
+      'ModelCheckpoint',
+    );
     this.best = this.monitor.worst();
     const sameMode = this.monitor.sign === 1 ? 'min' : 'max';
-    this.tieBreak = args.tieBreak ? new Monitor(args.tieBreak, sameMode, 0, 'ModelCheckpoint') : null;
+    this.tieBreak = this.args.tieBreak
+      ? new Monitor(this.args.tieBreak, sameMode, 0, 'ModelCheckpoint')
+      : null;
     this.bestTieBreak = this.tieBreak?.worst() ?? NaN;
   }
   path(epoch: number, logs: Logs): string {

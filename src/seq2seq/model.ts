@@ -350,7 +350,8 @@ export function compileSeq2SeqModel(m: Functional, s: Seq2SeqSettings): void {
       ...(s.ema !== null ? { emaMomentum: s.ema } : {}),
     }),
     loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
+    // 'acc': the key the command's --json lines, log.csv and checkpoints' histories have always carried.
+    metrics: ['acc'],
     labelSmoothing: s.labelSmoothing,
   });
 }
