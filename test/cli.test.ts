@@ -371,7 +371,7 @@ describe('recur CLI', () => {
     assert.equal(notJson.code, 2);
     assert.match(
       notJson.stderr,
-      /^recur: \S*book\.txt is not a model: give a recur\/tfjs model directory \(or its model\.json\), or a Keras \.h5\/\.hdf5 or \.keras file\n$/,
+      /^recur: \S*book\.txt: not a model file recur reads; expected a recur\/tfjs model directory \(or its model\.json\), a Keras \.h5\/\.hdf5 file or a Keras 3 \.keras archive\n$/,
     );
     // An empty prime is bad usage, named, before the model is loaded.
     const empty = run(['generate', out, '--prime', '', '--length', '5']);

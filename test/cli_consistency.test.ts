@@ -173,7 +173,7 @@ describe('a file given where a model goes', () => {
       assert.equal(r.code, 2, r.stderr);
       assert.match(
         r.stderr,
-        /^recur: \S+ is not a model: give a recur\/tfjs model directory \(or its model\.json\), or a Keras \.h5\/\.hdf5 or \.keras file\n$/,
+        /^recur: \S+: not a model file recur reads; expected a recur\/tfjs model directory \(or its model\.json\), a Keras \.h5\/\.hdf5 file or a Keras 3 \.keras archive\n$/,
         args.join(' '),
       );
     }

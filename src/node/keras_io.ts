@@ -21,7 +21,14 @@ import {
   type WeightsReport,
 } from '../keras/load.js';
 import { makeDirectories, writeFileAtomic } from './atomic.js';
-import { loadFunctionalModel, loadModel, modelJsonPath, saveModel } from './model_io.js';
+import {
+  loadFunctionalModel,
+  loadModel,
+  modelJsonPath,
+  notAModelFile,
+  saveModel,
+  startsLikeJsonObject,
+} from './model_io.js';
 
 export type ModelFormat = 'recur' | 'keras-h5' | 'keras';
 
@@ -86,10 +93,7 @@ export async function loadAnyModel(
     const head = fileHead(path, 8);
     if (isHdf5(head) || isZip(head))
       return fromKeras(await loadKerasModel(new Uint8Array(readFileSync(path)), path));
-    if (!/\.json$/i.test(path) && !startsLikeJsonObject(path))
-      throw new InvalidInputError(
-        `${path}: not a model file recur reads; expected a recur/tfjs model directory (or its model.json), a Keras .h5/.hdf5 file or a Keras 3 .keras archive`,
-      );
+    if (!/\.json$/i.test(path) && !startsLikeJsonObject(path)) throw notAModelFile(path);
   }
   if (format === 'recur') {
     try {
@@ -133,12 +137,6 @@ function fileHead(path: string, n: number): Uint8Array {
   } finally {
     closeSync(fd);
   }
-}
-
-/** Whether a file's first non-blank character (within its first KiB) is '{', as a model.json's is. */
-function startsLikeJsonObject(path: string): boolean {
-  const text = new TextDecoder().decode(fileHead(path, 1024)).replace(/^\uFEFF/, '');
-  return text.trimStart().startsWith('{');
 }
 
 function fromKeras(r: LoadedKerasModel): LoadedAnyModel {

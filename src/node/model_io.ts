@@ -97,8 +97,8 @@ export function saveModel(
   return { notes: tfjsCompatibilityNotes(json.modelTopology) };
 }
 
-/** Whether a file's first non-blank character (after a BOM) opens a JSON object; reads only its first bytes. */
-function startsLikeJsonObject(file: string): boolean {
+/** Whether a file's first non-blank character (after a BOM) opens a JSON object, as a model.json's does; reads only its first bytes. */
+export function startsLikeJsonObject(file: string): boolean {
   const head = Buffer.alloc(256);
   const fd = openSync(file, 'r');
   try {
@@ -109,6 +109,13 @@ function startsLikeJsonObject(file: string): boolean {
   }
 }
 
+/** A file given where a model goes that is none (a text, a CSV, another framework's file), named with what to give. */
+export function notAModelFile(path: string): InvalidInputError {
+  return new InvalidInputError(
+    `${path}: not a model file recur reads; expected a recur/tfjs model directory (or its model.json), a Keras .h5/.hdf5 file or a Keras 3 .keras archive`,
+  );
+}
+
 /** Path of model.json for a directory or a model.json path; throws a clear error when absent. */
 export function modelJsonPath(pathOrDir: string): string {
   const p = resolve(pathOrDir);
@@ -116,10 +123,7 @@ export function modelJsonPath(pathOrDir: string): string {
   const isDirectory = statSync(p).isDirectory();
   const file = isDirectory ? join(p, 'model.json') : p;
   // A text or CSV file given where the model goes (arguments swapped) is named as such, not as a model.json of bad JSON.
-  if (!isDirectory && !/\.json$/i.test(p) && !startsLikeJsonObject(p))
-    throw new InvalidInputError(
-      `${pathOrDir} is not a model: give a recur/tfjs model directory (or its model.json), or a Keras .h5/.hdf5 or .keras file`,
-    );
+  if (!isDirectory && !/\.json$/i.test(p) && !startsLikeJsonObject(p)) throw notAModelFile(pathOrDir);
   if (!existsSync(file)) {
     // A directory of recur's other kinds is named for what it holds, not only for what it lacks.
     const held = existsSync(join(p, 'forecaster.json'))
