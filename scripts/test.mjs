@@ -114,6 +114,7 @@ const ONCE = [
   'text_recipes',
   'time_limit',
   'training_state_fuzz',
+  'text_metadata_fuzz',
   'threads',
   'cli_consistency',
   'cli_gaps',

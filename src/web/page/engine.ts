@@ -21,7 +21,12 @@ import { deserializeModel, modelJsonFor, serializeModel } from '../../models/ser
 import { TextCorpus } from '../../text/corpus.js';
 import { ChunkedText } from '../../text/chunked_text.js';
 import { TextGenerator } from '../../text/generator.js';
-import { parseTextMetadata, textMetadata, vocabularyOf, type TextSettings } from '../../text/metadata.js';
+import {
+  parseTextModelMetadata,
+  textMetadata,
+  vocabularyOf,
+  type TextSettings,
+} from '../../text/metadata.js';
 import {
   buildTextModel,
   compileTextModel,
@@ -305,7 +310,7 @@ function importModel(name: string, modelJson: string, files: { name: string; dat
     }),
   );
   const loaded = deserializeModel(json, weightFiles, `${name}/model.json`);
-  const meta = parseTextMetadata(loaded.metadata, name);
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, name);
   if (training) throw new InvalidInputError('stop training before loading another model');
   current = {
     name,
