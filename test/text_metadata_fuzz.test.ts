@@ -264,4 +264,19 @@ describe('text model metadata (seeded fuzz)', () => {
     }
     assert.deepEqual(readFileSync(ckpt), before, 'the refused resume changed the checkpoint');
   });
+
+  it('--chars with as many characters as the model carries, but other ones, names the first that differs', () => {
+    const own = (
+      JSON.parse(readFileSync(join(models.keras, 'model.json'), 'utf8')) as { userDefinedMetadata: Meta }
+    ).userDefinedMetadata.vocabulary as string[];
+    const other = [...own.slice(0, -1), '~'].join(''); // '~' sorts last, as the model's last character did
+    const r = runCli(['generate', models.keras, '--chars', other, '--prime', 'the', '--length', '5']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^recur: --chars: it gives other characters than the ${own.length} \\S+ carries \\("~" where it has "${own.at(-1)}"\\); leave out`,
+      ),
+    );
+  });
 });

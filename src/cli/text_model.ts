@@ -114,10 +114,18 @@ export async function loadCharacterModel(
   );
   // A model that carries its vocabulary takes --corpus (whose windows then prime it, as for any Keras file) only when
   // the text gives that same vocabulary: a different one would read the model's outputs as other characters.
-  if (carried && v.chars.join('') !== carried.vocabulary.join(''))
+  if (carried && v.chars.join('') !== carried.vocabulary.join('')) {
+    const own = carried.vocabulary;
+    // As many characters but other ones: "18 characters, not the 18" read as no difference at all.
+    const at = v.chars.findIndex((c, i) => c !== own[i]);
+    const differs =
+      v.chars.length === own.length
+        ? `other characters than the ${own.length} ${path} carries (${JSON.stringify(v.chars[at])} where it has ${JSON.stringify(own[at])})`
+        : `${v.chars.length} characters, not the ${own.length} ${path} carries`;
     throw new UsageError(
-      `${given}: it gives ${v.chars.length} characters, not the ${carried.vocabulary.length} ${path} carries; leave out --corpus and --chars to use the model's own`,
+      `${given}: it gives ${differs}; leave out --corpus and --chars to use the model's own`,
     );
+  }
   out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
   return {
     model,
