@@ -115,6 +115,7 @@ const ONCE = [
   'time_limit',
   'training_state_fuzz',
   'text_metadata_fuzz',
+  'functional_model_fuzz',
   'threads',
   'cli_consistency',
   'cli_gaps',

@@ -29,6 +29,7 @@ import {
   manifestEntriesFor,
 } from './serialization.js';
 import { parseJsonText } from '../core/json_text.js';
+import { validateWeightsManifest } from './model_file.js';
 
 export const FUNCTIONAL_CLASS_NAMES = ['Functional', 'Model'] as const;
 
@@ -151,7 +152,8 @@ export function parseFunctionalModelJson(text: string, where: string): ModelJson
     );
   const parsed = functionalConfig.safeParse(topo.config);
   if (!parsed.success) throw new Error(`${where}: ${zodIssue(parsed.error)}`);
-  if (!Array.isArray(j.weightsManifest)) throw new Error(`${where}: missing 'weightsManifest'`);
+  // The manifest as a Sequential model's is checked: a path that is not a file name was a TypeError in path.join.
+  validateWeightsManifest(j.weightsManifest, where);
   return { ...(j as ModelJson), modelTopology: topo };
 }
 
