@@ -19,7 +19,7 @@ import { mutateBytes } from './fuzz_helpers.js';
 import { jsonPaths, type Json } from './json_paths.js';
 
 const SEED = 20261208;
-const MUTATIONS = 160;
+const MUTATIONS = 120;
 const root = mkdtempSync(join(tmpdir(), 'recur-functional-fuzz-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const model = join(root, 'seq2seq');
