@@ -4,7 +4,8 @@
  * or deleted — in the file as recur writes it and without its sha256 record, as tfjs writes them, so that edits reach
  * the parser — and the weights file's bytes damaged. Each either loads a model that translates or is refused with an
  * InvalidInputError naming model.json — never a raw TypeError. The functional parser checked only that the manifest
- * was an array: a weights path that was not a string was a TypeError from path.join (exit 1).
+ * was an array: a weights path that was not a string was a TypeError from path.join (exit 1); and loadFunctionalModel
+ * refused every other damage with a plain Error, which only the seq2seq loader turned into bad input.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
+import { loadFunctionalModel } from '../src/node/model_io.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { runCli } from './cli_helpers.js';
 import { mutateBytes } from './fuzz_helpers.js';
@@ -98,6 +100,15 @@ describe('functional model files (seeded fuzz)', () => {
         const m = damagedJson(json, rng, c % 2 === 1);
         writeFileSync(join(copy, 'model.json'), m.text);
         what = m.what;
+      }
+      // The library's own loader (not only the seq2seq loader above it) refuses with the documented class.
+      try {
+        loadFunctionalModel(copy);
+      } catch (e) {
+        assert.ok(
+          e instanceof InvalidInputError,
+          `case ${c}: ${what}: loadFunctionalModel: ${(e as Error).stack}`,
+        );
       }
       try {
         const { app } = loadSeq2SeqDir(copy);
