@@ -120,6 +120,8 @@ const ONCE = [
   'text_recipes',
   'time_limit',
   'training_state_fuzz',
+  'text_metadata_fuzz',
+  'functional_model_fuzz',
   'threads',
   'cli_consistency',
   'cli_gaps',

@@ -130,6 +130,7 @@ export {
 } from './text/recipes.js';
 export {
   parseTextMetadata,
+  parseTextModelMetadata,
   textMetadata,
   vocabularyOf,
   type Recipe,

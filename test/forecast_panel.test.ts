@@ -21,7 +21,7 @@ import {
 } from '../src/forecast/panel.js';
 import { SeriesInputError } from '../src/forecast/series.js';
 import { CLI, runCli } from './cli_helpers.js';
-import { JUNK_CELLS, damageCells } from './fuzz_helpers.js';
+import { JUNK_CELLS, damageCells, mutateBytes } from './fuzz_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-panel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -345,6 +345,32 @@ describe('forecast many series: failures of one series and bad input', () => {
       const opts = rng.int(2) === 0 ? { idColumn: 'id' } : { idColumn: 'id', interpolate: true };
       try {
         const p = parsePanelCsv(text, { ...opts, source: 'f.csv' });
+        for (const s of p.series) {
+          assert.ok((s.series === undefined) !== (s.error === undefined), `case ${i}: a series or a reason`);
+          if (s.series) assert.ok(s.series.values.every(Number.isFinite), `case ${i}: finite values`);
+        }
+      } catch (e) {
+        assert.ok(e instanceof SeriesInputError, `case ${i}: ${(e as Error).stack}\n${text.slice(0, 300)}`);
+        assert.match(e.message, /^f\.csv/, `case ${i}`);
+        assert.doesNotMatch(e.message, /[\n\r]/, `case ${i}: one line`);
+      }
+    }
+  });
+
+  it('the wide reader either reads a file or throws SeriesInputError (seeded fuzz of cells and bytes)', () => {
+    const rng = new Random(17);
+    const junk = [...JUNK_CELLS, 'month', IDS[0]];
+    const base = wideCsv().split('\n');
+    const bytes = Buffer.from(wideCsv());
+    for (let i = 0; i < 300; i++) {
+      // Cells overwritten, or the file's bytes damaged (decoded leniently: the CLI refuses invalid UTF-8 before).
+      const text =
+        i % 3 === 2
+          ? Buffer.from(mutateBytes(bytes, rng).bytes).toString('utf8')
+          : damageCells(base, rng, junk).join('\n');
+      const interpolate = rng.int(2) === 0;
+      try {
+        const p = parsePanelCsv(text, { wide: true, interpolate, source: 'f.csv' });
         for (const s of p.series) {
           assert.ok((s.series === undefined) !== (s.error === undefined), `case ${i}: a series or a reason`);
           if (s.series) assert.ok(s.series.values.every(Number.isFinite), `case ${i}: finite values`);

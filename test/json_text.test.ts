@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { jsonSyntaxError, parseJsonText } from '../src/core/json_text.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseModelJson } from '../src/models/model_file.js';
+import { parseEnsembleRecord } from '../src/models/seed_ensemble.js';
+import { loadForecaster } from '../src/node/forecaster_io.js';
+import { jointNgramHeader } from '../src/seq2seq/joint_ngram.js';
 
 function parses(s: string): boolean {
   try {
@@ -18,6 +24,30 @@ function parses(s: string): boolean {
 }
 
 describe('JSON syntax errors', () => {
+  it('ensemble.json, joint-ngram.json and forecaster.json name the line and column, as model.json does', () => {
+    // Their loaders used JSON.parse's own message: "at position 12", or on Node 20 often no position at all.
+    const text = '{\n "format": x\n}\n';
+    const want = 'not valid JSON at line 2, column 12 (unexpected "x" where a value was expected)';
+    assert.throws(
+      () => parseEnsembleRecord(text, 'e/ensemble.json', 'recur-classifier-ensemble'),
+      (e: Error) => e.message === `e/ensemble.json: ${want}`,
+    );
+    assert.throws(
+      () => jointNgramHeader(text, 'j.json'),
+      (e: Error) => e.message === `j.json: ${want}`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'recur-json-text-'));
+    try {
+      writeFileSync(join(dir, 'forecaster.json'), text);
+      assert.throws(
+        () => loadForecaster(dir),
+        (e: Error) => e.message === `${join(dir, 'forecaster.json')}: ${want}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("QA's model.json: line 3, column 7, on one line", () => {
     const text = '{\n "a": 1,\n "b": x,\n "c": 3\n}\n';
     assert.throws(

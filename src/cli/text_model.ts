@@ -10,7 +10,12 @@ import { Sequential } from '../models/sequential.js';
 import { loadAnyModel, modelFormatOf } from '../node/keras_io.js';
 import { loadModel, refuseOtherTask } from '../node/model_io.js';
 import { readTextFile } from '../node/text_file.js';
-import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
+import {
+  parseTextMetadata,
+  parseTextModelMetadata,
+  vocabularyOf,
+  type TextMetadata,
+} from '../text/metadata.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { UsageError, type Output } from './output.js';
 
@@ -28,7 +33,11 @@ export function loadModelInput(dir: string): ReturnType<typeof loadModel> {
 /** A text model and its metadata from a model directory; a directory that does not hold one is bad input (exit 2). */
 export function loadTextModel(dir: string): { model: Sequential; meta: TextMetadata; notes: string[] } {
   const loaded = loadModelInput(dir);
-  return { model: loaded.model, meta: parseTextMetadata(loaded.metadata, dir), notes: loaded.notes };
+  return {
+    model: loaded.model,
+    meta: parseTextModelMetadata(loaded.model, loaded.metadata, dir),
+    notes: loaded.notes,
+  };
 }
 
 /** Where the vocabulary of a model that carries none comes from: its training text (a file), or its characters. */
@@ -75,11 +84,11 @@ export async function loadCharacterModel(
       : null;
   if (carried && !given) {
     const model = loaded.model instanceof Sequential ? loaded.model : chainAsSequential(loaded.model);
-    const output = model?.outputShape();
-    if (!model || output?.[output.length - 1] !== carried.vocabulary.length)
+    if (!model)
       throw new InvalidInputError(
-        `${path}: its metadata names ${carried.vocabulary.length} characters but the model does not predict that many (a text model ends in a softmax over its characters)`,
+        `${path}: a functional model with branches, several inputs or outputs; a text model is one chain of layers ending in a softmax over its characters`,
       );
+    parseTextModelMetadata(model, loaded.metadata, path);
     return {
       model,
       vocab: vocabularyOf(carried),
@@ -105,10 +114,18 @@ export async function loadCharacterModel(
   );
   // A model that carries its vocabulary takes --corpus (whose windows then prime it, as for any Keras file) only when
   // the text gives that same vocabulary: a different one would read the model's outputs as other characters.
-  if (carried && v.chars.join('') !== carried.vocabulary.join(''))
+  if (carried && v.chars.join('') !== carried.vocabulary.join('')) {
+    const own = carried.vocabulary;
+    // As many characters but other ones: "18 characters, not the 18" read as no difference at all.
+    const at = v.chars.findIndex((c, i) => c !== own[i]);
+    const differs =
+      v.chars.length === own.length
+        ? `other characters than the ${own.length} ${path} carries (${JSON.stringify(v.chars[at])} where it has ${JSON.stringify(own[at])})`
+        : `${v.chars.length} characters, not the ${own.length} ${path} carries`;
     throw new UsageError(
-      `${given}: it gives ${v.chars.length} characters, not the ${carried.vocabulary.length} ${path} carries; leave out --corpus and --chars to use the model's own`,
+      `${given}: it gives ${differs}; leave out --corpus and --chars to use the model's own`,
     );
+  }
   out.info(`vocabulary: ${v.chars.length} characters, ${v.how}`);
   return {
     model,

@@ -33,7 +33,7 @@ import { TextCorpus } from '../text/corpus.js';
 import { TextGenerator } from '../text/generator.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import {
-  parseTextMetadata,
+  parseTextModelMetadata,
   textMetadata,
   vocabularyOf,
   type Recipe,
@@ -224,7 +224,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     fromVocabulary = start.vocabulary;
   } else if (o.resume) {
     const loaded = loadModel(ckptDir);
-    meta = parseTextMetadata(loaded.metadata, ckptDir);
+    meta = parseTextModelMetadata(loaded.model, loaded.metadata, ckptDir);
     model = loaded.model;
     settings = meta.settings;
     // Without a text the run would read Moby Dick: name the text it trained on rather than blame Moby Dick's.

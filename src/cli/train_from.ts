@@ -13,13 +13,12 @@ import { chainAsSequential } from '../keras/chain.js';
 import { tutorialVocabulary } from '../keras/vocabulary.js';
 import { Embedding } from '../layers/embedding.js';
 import { GRU } from '../layers/gru.js';
-import { LSTM } from '../layers/lstm.js';
 import { RNN } from '../layers/recurrent.js';
-import type { CellType } from '../layers/recurrent_factory.js';
+import { cellTypeOf } from '../layers/recurrent_factory.js';
 import { createOptimizer } from '../models/optimizers.js';
 import { Sequential } from '../models/sequential.js';
 import { loadAnyModel, type LoadedAnyModel } from '../node/keras_io.js';
-import { parseTextMetadata, vocabularyOf, type TextSettings } from '../text/metadata.js';
+import { parseTextModelMetadata, vocabularyOf, type TextSettings } from '../text/metadata.js';
 import { compileTextModel, textSettings } from '../text/recipes.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { UsageError, type Output } from './output.js';
@@ -66,10 +65,6 @@ function refuseStructureFlags(o: FromFlags): void {
     throw new UsageError(
       `${given.join(', ')}: --from continues a trained model, whose structure is fixed; leave ${given.length > 1 ? 'them' : 'it'} out`,
     );
-}
-
-function cellOf(layer: RNN): CellType {
-  return layer instanceof LSTM ? 'lstm' : layer instanceof GRU ? 'gru' : 'simple-rnn';
 }
 
 /**
@@ -125,7 +120,7 @@ function shapeSettings(
   const s: TextSettings = {
     ...base,
     recipe: sequence ? 'char-rnn' : 'keras',
-    cell: cellOf(rnns[0]),
+    cell: cellTypeOf(rnns[0]),
     units: rnns[0].units,
     layers: rnns.length,
     dropout: 0,
@@ -227,7 +222,7 @@ export async function fineTuneStart(
   if (loaded.metadata.task === 'text') {
     // A recur text model (or a Keras file recur wrote from one, which keeps its metadata): its own vocabulary and
     // settings; the flags given change the training, not the model.
-    const meta = parseTextMetadata(loaded.metadata, from);
+    const meta = parseTextModelMetadata(model, loaded.metadata, from);
     const s = meta.settings;
     const settings: TextSettings = {
       ...s,

@@ -28,7 +28,7 @@ import { FrozenWeights } from '../layers/frozen_weights.js';
 import { jointNgramFromJson } from '../seq2seq/joint_ngram.js';
 import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
-import { parseTextMetadata, vocabularyOf } from '../text/metadata.js';
+import { parseTextModelMetadata, vocabularyOf } from '../text/metadata.js';
 import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } from './protocol.js';
 
 /**
@@ -92,7 +92,7 @@ function rebuild(p: ModelPayload): HeldModel {
       meta,
     };
   }
-  const meta = parseTextMetadata(loaded.metadata, p.file);
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, p.file);
   const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
     maxBatch: p.maxBatch,
   });

@@ -26,3 +26,8 @@ export function recurrentLayer(cell: CellType, options: RecurrentLayerArgs): RNN
       throw new Error(`unknown recurrent cell '${String(cell)}': expected ${CELL_TYPES.join(', ')}`);
   }
 }
+
+/** The cell name of a recurrent layer (the inverse of recurrentLayer). */
+export function cellTypeOf(layer: RNN): CellType {
+  return layer instanceof LSTM ? 'lstm' : layer instanceof GRU ? 'gru' : 'simple-rnn';
+}

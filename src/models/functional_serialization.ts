@@ -9,6 +9,7 @@
  * Weights and optimizer slots are stored as for Sequential. Pure (no file system).
  */
 import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.js';
 import { Tensor, shapeToString, sizeOf } from '../core/tensor.js';
 import { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, InputLayer, input } from './functional.js';
@@ -29,6 +30,7 @@ import {
   manifestEntriesFor,
 } from './serialization.js';
 import { parseJsonText } from '../core/json_text.js';
+import { validateWeightsManifest } from './model_file.js';
 
 export const FUNCTIONAL_CLASS_NAMES = ['Functional', 'Model'] as const;
 
@@ -142,16 +144,17 @@ function zodIssue(e: z.ZodError): string {
 export function parseFunctionalModelJson(text: string, where: string): ModelJson {
   const j = parseJsonText(text, where) as Partial<ModelJson>;
   if (!j || typeof j !== 'object' || !j.modelTopology || typeof j.modelTopology !== 'object')
-    throw new Error(`${where}: missing 'modelTopology'; not a TensorFlow.js LayersModel file`);
+    throw new InvalidInputError(`${where}: missing 'modelTopology'; not a TensorFlow.js LayersModel file`);
   const topo = ((j.modelTopology as { model_config?: unknown }).model_config ??
     j.modelTopology) as ModelJson['modelTopology'];
   if (!(FUNCTIONAL_CLASS_NAMES as readonly string[]).includes(topo.class_name))
-    throw new Error(
+    throw new InvalidInputError(
       `${where}: modelTopology is a '${String(topo.class_name)}', not a functional model (Functional/Model)`,
     );
   const parsed = functionalConfig.safeParse(topo.config);
-  if (!parsed.success) throw new Error(`${where}: ${zodIssue(parsed.error)}`);
-  if (!Array.isArray(j.weightsManifest)) throw new Error(`${where}: missing 'weightsManifest'`);
+  if (!parsed.success) throw new InvalidInputError(`${where}: ${zodIssue(parsed.error)}`);
+  // The manifest as a Sequential model's is checked: a path that is not a file name was a TypeError in path.join.
+  validateWeightsManifest(j.weightsManifest, where);
   return { ...(j as ModelJson), modelTopology: topo };
 }
 
@@ -172,7 +175,7 @@ export function deserializeFunctional(
   where: string,
 ): LoadedFunctional {
   const parsed = functionalConfig.safeParse(json.modelTopology.config);
-  if (!parsed.success) throw new Error(`${where}: ${zodIssue(parsed.error)}`);
+  if (!parsed.success) throw new InvalidInputError(`${where}: ${zodIssue(parsed.error)}`);
   const cfg = parsed.data;
   const metadata = (json.userDefinedMetadata ?? {}) as Record<string, unknown>;
   const recur = (metadata.recur ?? {}) as Partial<FunctionalRecurMetadata>;
@@ -195,10 +198,10 @@ export function deserializeFunctional(
   const matched = manifestEntriesFor(named, modelEntries, where, notes);
   for (const [k, nw] of named.entries()) {
     const entry = matched[k];
-    if (!entry) throw new Error(`${where}: weight '${nw.name}' is not in the weights manifest`);
+    if (!entry) throw new InvalidInputError(`${where}: weight '${nw.name}' is not in the weights manifest`);
     const shape = entry.spec.shape;
     if (shape.length !== nw.weight.shape.length || shape.some((d, j) => d !== nw.weight.shape[j]))
-      throw new Error(
+      throw new InvalidInputError(
         `${where}: weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
       );
     nw.weight.value.set(entry.value);
@@ -214,7 +217,7 @@ export function deserializeFunctional(
         ...(c.labelSmoothing !== undefined && { labelSmoothing: c.labelSmoothing }),
       });
     } catch (e) {
-      throw new Error(`${where}: userDefinedMetadata.recur.compile: ${(e as Error).message}`);
+      throw new InvalidInputError(`${where}: userDefinedMetadata.recur.compile: ${(e as Error).message}`);
     }
     const slots: SlotValue[] = [];
     for (const { spec, value } of values.values())
@@ -253,7 +256,7 @@ export function functionalFromConfig(
     if (i < 0) {
       const lj = pending[0];
       const missing = (lj.inbound_nodes[0] ?? []).find((t) => !tensors.has(t[0] as string));
-      throw new Error(
+      throw new InvalidInputError(
         `${where}: layer '${lj.name}' reads '${String(missing?.[0])}', which is not a layer of the model (or the graph has a cycle)`,
       );
     }
@@ -261,7 +264,7 @@ export function functionalFromConfig(
     if (lj.class_name === 'InputLayer') {
       const shape = (lj.config.batch_input_shape ?? lj.config.batch_shape) as unknown;
       if (!Array.isArray(shape) || shape.length < 2)
-        throw new Error(`${where}: InputLayer '${lj.name}' has no batch_input_shape`);
+        throw new InvalidInputError(`${where}: InputLayer '${lj.name}' has no batch_input_shape`);
       // tfjs and Keras feed token ids to an Embedding through a float32 input (Embedding casts them); recur types
       // them int32, as the Keras loader does (src/keras/config.ts), or the model would run on no tensor.
       const readers = cfg.layers.filter((l) => (l.inbound_nodes[0] ?? []).some((t) => t[0] === lj.name));
@@ -271,39 +274,44 @@ export function functionalFromConfig(
       continue;
     }
     if (lj.inbound_nodes.length !== 1) {
-      throw new Error(
+      throw new InvalidInputError(
         `${where}: layer '${lj.name}' is applied ${lj.inbound_nodes.length} times; recur supports layers applied once (no shared layers)`,
       );
     }
-    const layer = layerFromKeras(
-      { class_name: lj.class_name, config: { ...lj.config, name: lj.name } },
-      where,
-    );
+    let layer;
+    try {
+      layer = layerFromKeras({ class_name: lj.class_name, config: { ...lj.config, name: lj.name } }, where);
+    } catch (e) {
+      // A layer's config the registry refuses is the file's problem (as deserializeModel reports it): bad input.
+      if (e instanceof InvalidInputError) throw e;
+      const message = (e as Error).message;
+      throw new InvalidInputError(message.startsWith(`${where}: `) ? message : `${where}: ${message}`);
+    }
     const ins = lj.inbound_nodes[0].map((t) => {
       const [name, nodeIndex, tensorIndex] = t as [string, number, number];
       const outs = tensors.get(name)!;
       if (nodeIndex !== 0 || tensorIndex < 0 || tensorIndex >= outs.length)
-        throw new Error(
+        throw new InvalidInputError(
           `${where}: layer '${lj.name}' reads output [${nodeIndex}, ${tensorIndex}] of '${name}', which does not exist`,
         );
       return outs[tensorIndex];
     });
     needed += weightValuesAtLeast(layer, ins[0]?.shape.slice(1) ?? []);
     if (needed > availableWeightValues)
-      throw new Error(
+      throw new InvalidInputError(
         `${where}: layer '${lj.name}' (${lj.class_name}) needs at least ${needed} weight values up to here, ` +
           `but the file holds ${availableWeightValues}`,
       );
     try {
       tensors.set(lj.name, layer.applyMany(ins));
     } catch (e) {
-      throw new Error(`${where}: ${(e as Error).message}`);
+      throw new InvalidInputError(`${where}: ${(e as Error).message}`);
     }
   }
   const pick = (ref: [string, number, number], what: string): SymbolicTensor => {
     const outs = tensors.get(ref[0]);
     if (!outs || ref[1] !== 0 || !outs[ref[2]])
-      throw new Error(`${where}: ${what} [${ref.join(', ')}] names no layer output of the model`);
+      throw new InvalidInputError(`${where}: ${what} [${ref.join(', ')}] names no layer output of the model`);
     return outs[ref[2]];
   };
   const model = new Functional({
@@ -324,7 +332,9 @@ function readWeights(
 ): ReturnType<typeof readManifestWeights> {
   for (const s of json.weightsManifest.flatMap((g) => g.weights))
     if (s.dtype !== 'float32')
-      throw new Error(`${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`);
+      throw new InvalidInputError(
+        `${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`,
+      );
   return readManifestWeights(json, weights, where);
 }
 

@@ -252,6 +252,10 @@ const weightGroup = z.looseObject({
   weights: z.array(weightSpec, { error: 'expected an array of weight specs' }),
 });
 
+const weightsManifest = z.array(weightGroup, {
+  error: 'expected the weights manifest: an array of weight groups',
+});
+
 const recurMetadata = z.looseObject({
   formatVersion: z
     .number({ error: 'expected the format version, an integer' })
@@ -296,9 +300,7 @@ const modelJson = z.looseObject({
   generatedBy: z.string().optional(),
   convertedBy: z.string().nullable().optional(),
   modelTopology: topology,
-  weightsManifest: z.array(weightGroup, {
-    error: 'expected the weights manifest: an array of weight groups',
-  }),
+  weightsManifest,
   userDefinedMetadata: z
     .looseObject({ recur: recurMetadata.optional() }, { error: 'expected an object' })
     .optional(),
@@ -371,6 +373,18 @@ export function validateModelJson(raw: unknown, file: string): ModelJson {
     throw new ModelFileError(file, field, issueMessage(first) + more);
   }
   return json as ModelJson;
+}
+
+/**
+ * A model.json's weightsManifest checked as validateModelJson checks it, for a file whose topology has another schema
+ * (a functional model's): one ModelFileError naming the file and the field.
+ */
+export function validateWeightsManifest(raw: unknown, file: string): ModelJson['weightsManifest'] {
+  const r = weightsManifest.safeParse(raw, { reportInput: true });
+  if (r.success) return raw as ModelJson['weightsManifest'];
+  const first = innermost(r.error.issues[0]);
+  const path = ['weightsManifest', ...first.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+  throw new ModelFileError(file, fieldPath(path), issueMessage(first));
 }
 
 /** model.json text → validated JSON, naming the file in every error. */

@@ -452,6 +452,9 @@ export class Adagrad extends Optimizer {
   }
 }
 
+/** The optimizers createOptimizer makes by name. */
+export const OPTIMIZER_NAMES = ['sgd', 'rmsprop', 'adam', 'adagrad'] as const;
+
 /** An optimizer from a name (Keras defaults) or a className/config pair, as stored in model files. */
 export function createOptimizer(id: string | Optimizer, config: Record<string, unknown> = {}): Optimizer {
   if (id instanceof Optimizer) return id;

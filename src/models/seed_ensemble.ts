@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json_text.js';
 
 /** The file in an ensemble directory that lists its members. */
 export const ENSEMBLE_FILE = 'ensemble.json';
@@ -70,12 +71,7 @@ export function parseEnsembleRecord<F extends EnsembleFormat>(
   where: string,
   format: F,
 ): EnsembleRecord<F> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new InvalidInputError(`${where}: not valid JSON (${(e as Error).message})`);
-  }
+  const raw = parseJsonText(text, where);
   const r = ENSEMBLE_RECORD.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];

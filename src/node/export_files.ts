@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { writeFileAtomic } from './atomic.js';
 import { isModelFileName } from './run_files.js';
 
@@ -29,19 +30,28 @@ function sha256Of(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** A manifest recur can read: its format, and an object of files (checked one by one below). */
+const MANIFEST_SCHEMA = z.looseObject({
+  format: z.literal(EXPORT_MANIFEST_FORMAT),
+  files: z.record(z.string(), z.unknown()),
+});
+
 /** The manifest in `outDir`: its listed files, or null when there is none or it is not recur's. */
 function readManifest(outDir: string): Record<string, string> | null {
   const path = join(outDir, EXPORT_MANIFEST);
   if (!isPlainFile(path)) return null;
+  let raw: unknown;
   try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as Partial<ExportManifest> | null;
-    if (m?.format !== EXPORT_MANIFEST_FORMAT || m.files === null || typeof m.files !== 'object') return null;
-    return Object.fromEntries(
-      Object.entries(m.files).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    );
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return null;
   }
+  const m = MANIFEST_SCHEMA.safeParse(raw);
+  if (!m.success) return null;
+  // An entry that is not a hash lists no file: that file is then the user's.
+  return Object.fromEntries(
+    Object.entries(m.data.files).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
 }
 
 function isPlainFile(path: string): boolean {

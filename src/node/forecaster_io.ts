@@ -26,6 +26,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
+import { JsonSyntaxError, parseJsonText } from '../core/json_text.js';
 import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
 import { maseScale } from '../forecast/metrics.js';
 import { RNNForecaster, type NetworkOptions } from '../forecast/network.js';
@@ -143,14 +144,10 @@ function readManifest(dir: string): unknown {
     );
   }
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseJsonText(readFileSync(path, 'utf8'), path);
   } catch (e) {
-    throw new ModelFileError(
-      path,
-      FORECASTER_FILE,
-      `not valid JSON (${(e as Error).message})`,
-      `${path}: not valid JSON (${(e as Error).message})`,
-    );
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw new ModelFileError(path, e.where, `not valid JSON at ${e.where} (${e.problem})`, e.message);
   }
 }
 

@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import { processAlive } from './run_files.js';
 import { makeDirectories } from './atomic.js';
@@ -42,16 +43,26 @@ export interface RunLock {
   release(): void;
 }
 
+/** What a lock must hold to name its holder; started and command are only shown. */
+const LOCK_SCHEMA = z.looseObject({
+  // A pid of 0 or below names no process (process.kill(0, 0) tests this process's group): damaged, not held.
+  pid: z.number().int().positive(),
+  host: z.string(),
+  started: z.unknown(),
+  command: z.unknown(),
+});
+
 function readLock(path: string): LockContent | null {
+  let raw: unknown;
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockContent>;
-    // A pid of 0 or below names no process (process.kill(0, 0) tests this process's group): damaged, not held.
-    if (typeof v.pid === 'number' && Number.isInteger(v.pid) && v.pid > 0 && typeof v.host === 'string')
-      return { pid: v.pid, host: v.host, started: String(v.started), command: String(v.command) };
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    // Unreadable or half-written: judged by its age below.
+    return null; // unreadable or half-written: judged by its age below
   }
-  return null;
+  const v = LOCK_SCHEMA.safeParse(raw);
+  return v.success
+    ? { pid: v.data.pid, host: v.data.host, started: String(v.data.started), command: String(v.data.command) }
+    : null;
 }
 
 function unlinkIfPresent(path: string): void {

@@ -44,7 +44,7 @@ import {
 } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
-import { parseTextMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
+import { parseTextModelMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
 import { loadForecasterDir } from './forecaster_io.js';
 import { isEnsembleDir, loadClassifierDir } from './classifier_dir.js';
@@ -188,7 +188,7 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
     } catch (e) {
       throw new InvalidInputError((e as Error).message);
     }
-    const meta = parseTextMetadata(loaded.metadata, dir);
+    const meta = parseTextModelMetadata(loaded.model, loaded.metadata, dir);
     const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
       maxBatch: limits.maxBatch,
       yieldFn: () => new Promise((r) => setImmediate(r)),

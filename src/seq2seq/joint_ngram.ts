@@ -29,6 +29,7 @@
 
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json_text.js';
 import { ChunkAligner } from './aligner.js';
 
 /** One graphone: a source token and the target tokens it emits (possibly none). */
@@ -772,12 +773,7 @@ type JointNgramFile = z.infer<typeof JointNgramFileSchema>;
 
 /** A joint n-gram file's JSON, checked against its schema (an InvalidInputError naming `where` and the field). */
 function parseJointNgramFile(text: string, where: string): JointNgramFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new InvalidInputError(`${where}: not JSON (${(e as Error).message})`);
-  }
+  const raw = parseJsonText(text, where);
   const parsed = JointNgramFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

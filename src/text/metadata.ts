@@ -5,7 +5,10 @@
 import { z } from 'zod';
 import { RandomStateSchema } from '../models/model_file.js';
 import { InvalidInputError } from '../core/errors.js';
-import type { CellType } from '../layers/recurrent_factory.js';
+import { RNN } from '../layers/recurrent.js';
+import { cellTypeOf, type CellType } from '../layers/recurrent_factory.js';
+import { OPTIMIZER_NAMES } from '../models/optimizers.js';
+import type { Sequential } from '../models/sequential.js';
 import { Vocabulary } from './vocabulary.js';
 
 export type Recipe = 'keras' | 'char-rnn';
@@ -116,40 +119,57 @@ export function checkTrainingState(state: unknown, where: string): void {
   );
 }
 /** What a text model directory keeps under userDefinedMetadata (checked on load: a damaged file is bad input). */
-const TEXT_METADATA = z.looseObject({
-  task: z.literal('text'),
-  vocabulary: z
-    .array(z.string().refine((c) => Array.from(c).length === 1, 'expected one character'))
-    .min(1)
-    .refine((v) => new Set(v).size === v.length, 'characters must be distinct'),
-  settings: z.looseObject({
-    recipe: z.enum(['keras', 'char-rnn']),
-    cell: z.enum(['lstm', 'gru', 'simple-rnn']),
-    maxlen: positiveInt,
-    step: positiveInt,
-    seqLength: positiveInt,
-    batchSize: positiveInt,
-    units: positiveInt,
-    layers: positiveInt,
-    dropout: z.number().min(0).lt(1),
-    optimizer: z.string(),
-    learningRate: z.number().positive(),
-    clipnorm: z.number().positive().nullable(),
-    validationSplit: z.number().min(0).lt(1),
-    lowercase: z.boolean(),
-    init: z.enum(['keras', 'uniform']).optional(),
-    rmspropEpsilon: z.enum(['inside', 'outside']).optional(),
-    gruResetAfter: z.boolean().optional(),
-    seed: z.number().int().min(0),
-    source: z.string(),
-    textSha256: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/)
-      .optional(),
-  }),
-  defaultPrime: z.string(),
-  state: z.unknown().optional(),
-});
+const TEXT_METADATA = z
+  .looseObject({
+    task: z.literal('text'),
+    vocabulary: z
+      .array(z.string().refine((c) => Array.from(c).length === 1, 'expected one character'))
+      .min(1)
+      .refine((v) => new Set(v).size === v.length, 'characters must be distinct'),
+    settings: z.looseObject({
+      recipe: z.enum(['keras', 'char-rnn']),
+      cell: z.enum(['lstm', 'gru', 'simple-rnn']),
+      maxlen: positiveInt,
+      step: positiveInt,
+      seqLength: positiveInt,
+      batchSize: positiveInt,
+      units: positiveInt,
+      layers: positiveInt,
+      dropout: z.number().min(0).lt(1),
+      optimizer: z.enum(OPTIMIZER_NAMES),
+      learningRate: z.number().positive(),
+      clipnorm: z.number().positive().nullable(),
+      validationSplit: z.number().min(0).lt(1),
+      lowercase: z.boolean(),
+      init: z.enum(['keras', 'uniform']).optional(),
+      rmspropEpsilon: z.enum(['inside', 'outside']).optional(),
+      gruResetAfter: z.boolean().optional(),
+      seed: z.number().int().min(0),
+      source: z.string(),
+      textSha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+    }),
+    defaultPrime: z.string(),
+    state: z.unknown().optional(),
+  })
+  .superRefine((m, ctx) => {
+    // Generation starts from the default prime when none is given: a prime the vocabulary cannot encode was refused
+    // later as if the user had given it (--prime), or failed a resumed run's samples (exit 1).
+    const prime = Array.from(m.settings.lowercase ? m.defaultPrime.toLowerCase() : m.defaultPrime);
+    const known = new Set(m.vocabulary);
+    const unknown = prime.filter((c) => !known.has(c));
+    if (prime.length === 0 || unknown.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultPrime'],
+        message:
+          prime.length === 0
+            ? 'expected at least one character'
+            : `characters outside the vocabulary: ${[...new Set(unknown)].map((c) => JSON.stringify(c)).join(', ')}`,
+      });
+  });
 
 /**
  * A text model's metadata (a model's userDefinedMetadata), checked; `where` names the model in errors. Anything else
@@ -171,6 +191,53 @@ export function parseTextMetadata(meta: Record<string, unknown>, where: string):
   }
   checkTrainingState(meta.state, where);
   return r.data as unknown as TextMetadata;
+}
+
+/**
+ * A text model's metadata (parseTextMetadata's checks) that also fits the model it came with: the vocabulary is the
+ * softmax's size, and the settings a run, a score or an export reads — recipe, window, stateful batch, cell, units,
+ * layers — are the model's. A damaged model.json that disagrees is an InvalidInputError naming the field; without
+ * this check a resumed run or `recur evaluate` failed deep in a layer (exit 1), and `recur serve` started and then
+ * answered every request with an internal error.
+ */
+export function parseTextModelMetadata(
+  model: Sequential,
+  meta: Record<string, unknown>,
+  where: string,
+): TextMetadata {
+  const parsed = parseTextMetadata(meta, where);
+  const problem = textModelMismatch(model, parsed);
+  if (problem) throw new InvalidInputError(`${where}: model.json: userDefinedMetadata.${problem}`);
+  return parsed;
+}
+
+/** How `meta` disagrees with `model` ('field: what'), or null. See parseTextModelMetadata. */
+function textModelMismatch(model: Sequential, meta: TextMetadata): string | null {
+  const s = meta.settings;
+  const output = model.layers.length > 0 && model.inputShape() ? model.outputShape() : null;
+  const predicts = output?.[output.length - 1];
+  if (predicts !== meta.vocabulary.length)
+    return `vocabulary: ${meta.vocabulary.length} characters, but the model predicts ${predicts ?? 'none'} (a text model ends in a softmax over its characters)`;
+  const sequence = output!.length === 2;
+  if ((s.recipe === 'char-rnn') !== sequence)
+    return `settings.recipe: '${s.recipe}', but the model predicts ${sequence ? 'a character at every step (the char-rnn recipe)' : 'one character per window (the keras recipe)'}`;
+  const steps = model.inputShape()![0];
+  const [field, window] = sequence ? ['seqLength', s.seqLength] : ['maxlen', s.maxlen];
+  if (typeof steps === 'number' && steps !== window)
+    return `settings.${field}: ${window}, but the model reads ${steps} characters at a time`;
+  const rnns = model.layers.filter((l): l is RNN => l instanceof RNN);
+  if (rnns.length > 0) {
+    if (rnns.length !== s.layers)
+      return `settings.layers: ${s.layers}, but the model has ${rnns.length} recurrent layer${rnns.length === 1 ? '' : 's'}`;
+    if (cellTypeOf(rnns[0]) !== s.cell)
+      return `settings.cell: '${s.cell}', but the model's recurrent layers are ${cellTypeOf(rnns[0])}`;
+    if (rnns[0].units !== s.units)
+      return `settings.units: ${s.units}, but the model's first recurrent layer has ${rnns[0].units}`;
+    const batch = model.layers[0].declaredBatchSize;
+    if (rnns.some((l) => l.stateful) && typeof batch === 'number' && batch !== s.batchSize)
+      return `settings.batchSize: ${s.batchSize}, but the model's carried states are for ${batch} streams`;
+  }
+  return null;
 }
 
 /** The metadata to save with a text model (and, in a checkpoint, its training state). */

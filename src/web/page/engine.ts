@@ -21,7 +21,12 @@ import { deserializeModel, modelJsonFor, serializeModel } from '../../models/ser
 import { TextCorpus } from '../../text/corpus.js';
 import { ChunkedText } from '../../text/chunked_text.js';
 import { TextGenerator } from '../../text/generator.js';
-import { parseTextMetadata, textMetadata, vocabularyOf, type TextSettings } from '../../text/metadata.js';
+import {
+  parseTextModelMetadata,
+  textMetadata,
+  vocabularyOf,
+  type TextSettings,
+} from '../../text/metadata.js';
 import {
   buildTextModel,
   compileTextModel,
@@ -305,7 +310,7 @@ function importModel(name: string, modelJson: string, files: { name: string; dat
     }),
   );
   const loaded = deserializeModel(json, weightFiles, `${name}/model.json`);
-  const meta = parseTextMetadata(loaded.metadata, name);
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, name);
   if (training) throw new InvalidInputError('stop training before loading another model');
   current = {
     name,
@@ -337,12 +342,21 @@ async function importKeras(name: string, bytes: ArrayBuffer, corpus: string, cha
     'the characters box',
   );
   const rnns = k.model.layers.filter((l): l is RNN => l instanceof RNN);
+  // The recipe and window as the model's shape tells them (as recur train --from reads them): the saved model's
+  // metadata is checked against its network when it is loaded again (parseTextModelMetadata).
+  const sequence = k.model.outputShape().length === 2;
+  const steps = k.model.inputShape()?.[0];
+  const window = typeof steps === 'number' ? steps : null;
+  const streams = k.model.layers[0].declaredBatchSize;
+  const base = textSettings(sequence ? 'char-rnn' : 'keras', { seed: 0 }, name);
   const settings: TextSettings = {
-    ...textSettings('keras', { seed: 0 }, name),
+    ...base,
     cell: rnns[0] instanceof LSTM ? 'lstm' : rnns[0] instanceof GRU ? 'gru' : 'simple-rnn',
     units: rnns[0]?.units ?? 1,
     layers: Math.max(1, rnns.length),
-    maxlen: k.window ?? 40,
+    maxlen: sequence ? base.maxlen : (window ?? k.window ?? 40),
+    seqLength: sequence ? (window ?? base.seqLength) : base.seqLength,
+    batchSize: sequence && rnns.some((l) => l.stateful) && streams !== null ? streams : base.batchSize,
     lowercase: k.vocabulary.lowercase,
   };
   current = {
