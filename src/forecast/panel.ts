@@ -42,6 +42,7 @@ import {
   isNumber,
   MISSING_CELL,
   nameList,
+  instantMs,
   otherDateFormat,
   parseDate,
   parseDecimal,
@@ -290,7 +291,8 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     let cells = raw;
     // Order: by date or position (long-format rows may come in any order); duplicates are bad input.
     if (dateCol !== undefined) {
-      const key = (c: Cell): number => (indexed ? Number(c.date) : parseDate(c.date)!.ms);
+      // By instant: an hourly series' autumn hour, repeated on the wall clock, comes twice with two offsets.
+      const key = (c: Cell): number => (indexed ? Number(c.date) : instantMs(parseDate(c.date)!));
       cells = [...raw].sort((a, b) => key(a) - key(b));
       for (let i = 1; i < cells.length; i++)
         if (key(cells[i]) === key(cells[i - 1]))
