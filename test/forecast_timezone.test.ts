@@ -108,6 +108,21 @@ describe('dates with UTC offsets', () => {
     assert.equal(s.interpolated, 0);
   });
 
+  it('a bad date names the offsets among the formats, in one file or many series', () => {
+    assert.throws(
+      () => parseSeriesCsv('date,v\n2024-01-01T00:00+02:00,1\n2024-01-02+02:00,2\n', { source: 'b.csv' }),
+      /not dates like .*UTC offset such as Z or \+02:00/,
+    );
+    assert.throws(
+      () =>
+        parsePanelCsv('id,date,v\na,2024-01-01T00:00+02:00,1\na,2024-01-02+02:00,2\n', {
+          idColumn: 'id',
+          source: 'b.csv',
+        }),
+      /not a date like .*UTC offset such as Z or \+02:00/,
+    );
+  });
+
   it('a constant offset keeps the wall clock: hourly labels as written', () => {
     const rows = ['time,value'];
     for (let i = 0; i < 72; i++)

@@ -42,6 +42,7 @@ import {
   isNumber,
   MISSING_CELL,
   nameList,
+  DATE_FORMATS,
   instantMs,
   otherDateFormat,
   parseDate,
@@ -225,7 +226,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       const dated = body.some((p) => parseDate(p.record[dc]) !== null && !isInteger(p.record[dc]));
       const bad = body.find((p) => (dated ? parseDate(p.record[dc]) === null : !isInteger(p.record[dc])))!;
       fail(
-        `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? 'a date like YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM' : 'an integer position'}`,
+        `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? `a date like ${DATE_FORMATS}` : 'an integer position'}`,
       );
     }
     // One format for the whole file (not per series), so a stray format stops the file like any bad date.

@@ -1,7 +1,7 @@
 /**
  * Time series from CSV text: header detection, choice of date and value columns, strict ISO dates (YYYY, YYYY-Qn,
- * YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM), the order (oldest- or newest-first) and the frequency (hourly … yearly)
- * detected from the dates and reported, and every problem reported with its line number — bad dates (all of them),
+ * YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM, the time with an optional UTC offset), the order (oldest- or newest-first)
+ * and the frequency (hourly … yearly) detected from the dates and reported, and every problem reported with its line number — bad dates (all of them),
  * non-numeric cells, duplicate or unordered dates, gaps (an error unless interpolation is asked for).
  */
 import { parse } from 'csv-parse/sync';
@@ -139,7 +139,8 @@ const DATE_RE =
 /** A time followed by its UTC offset (Z, +02:00, +0200, -05): the offset split off for dateFormat. */
 const OFFSET_RE = /^(.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const QUARTER_RE = /^(\d{4})[- ]?Q([1-4])$/i;
-const DATE_FORMATS =
+/** The date formats parseDate reads, for messages. */
+export const DATE_FORMATS =
   'YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM (a UTC offset such as Z or +02:00 after the time allowed)';
 
 /** A date cell read by parseDate: the calendar fields as written (the wall clock), and its UTC offset if it has one. */
