@@ -81,6 +81,7 @@ const ONCE = [
   'forecast_damped',
   'forecast_seasons',
   'forecast_input',
+  'forecast_timezone',
   'forecast_panel',
   'forecast_predict',
   'forecast_regressors',

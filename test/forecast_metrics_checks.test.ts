@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { autoForecast } from '../src/forecast/auto.js';
 import { CalibrationError, conformalHalfWidths } from '../src/forecast/conformal.js';
+import { FORECAST_DEFAULTS } from '../src/forecast/network.js';
 import { maseScale, metrics } from '../src/forecast/metrics.js';
 import { summarizePanel, type SeriesForecast } from '../src/forecast/panel.js';
 
@@ -54,6 +56,38 @@ describe('conformal intervals: a level with a fraction', () => {
     assert.throws(
       () => conformalHalfWidths(residuals, 0.999),
       (e: Error) => e instanceof CalibrationError && /too few for a 99\.9% interval/.test(e.message),
+    );
+  });
+});
+
+describe('conformal intervals: too few folds to score one on the others', () => {
+  it('keeps the interval and says only that its coverage on the folds could not be measured', async () => {
+    // 2 folds of 12: 24 errors make a 95% interval; leaving one fold out leaves 12, too few to score it on the folds.
+    const train = Array.from(
+      { length: 60 },
+      (_, t) => 100 + t + 10 * Math.sin((2 * Math.PI * t) / 12) + (t % 5),
+    );
+    const r = await autoForecast(train, {
+      horizon: 12,
+      season: 12,
+      method: 'theta',
+      candidates: [],
+      folds: 2,
+      levels: [0.8, 0.95],
+      network: { ...FORECAST_DEFAULTS, method: 'network', lookback: 24, horizon: 12, seeds: [1], season: 12 },
+    });
+    assert.deepEqual(
+      r.intervals.map((i) => i.level),
+      [0.8, 0.95],
+    );
+    assert.deepEqual(
+      r.coverage.map((c) => c.level),
+      [0.8],
+    );
+    assert.ok(!r.notes.some((n) => n.startsWith('no 95% interval')), r.notes.join('; '));
+    assert.ok(
+      r.notes.some((n) => n.startsWith('no 95% coverage on the backtest folds')),
+      r.notes.join('; '),
     );
   });
 });

@@ -559,9 +559,15 @@ export async function forecast(
       ? `, ${series.newestFirst ? 'newest-first (reversed)' : 'oldest-first'}`
       : '';
   const filled = filledNote(series);
+  const zone =
+    series.offsets === 'utc'
+      ? ', times in UTC: the UTC offsets change within the series'
+      : series.offsets === 'wall clock'
+        ? ', at the local time written, UTC offsets dropped'
+        : '';
   const seasonal = season > 1 ? (isSeasonal(train, season) ? 'seasonal' : 'no significant season') : '';
   out.info(
-    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')}${futureRows > 0 ? ` (${futureRows} row(s) of known future after the last value)` : ''}` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
+    `${label}: ${series.values.length} ${series.frequency ?? 'undated'} points (${series.dates[0]} … ${series.dates[series.dates.length - 1]}${order}${zone}${filled}), season${seasons.length > 1 ? 's' : ''} ${seasons.join(', ')}${seasonFrom}${seasonal ? ` (90% ACF test on the training part: ${seasonal})` : ''}, horizon ${horizon}${cov ? `; regressors ${cov.names.join(', ')}${futureRows > 0 ? ` (${futureRows} row(s) of known future after the last value)` : ''}` : ''}; method ${method}${candidates.some((c) => c === 'network' || c === 'hybrid') ? `; networks: ${net.cell.toUpperCase()}(${net.units})×${net.layers}, lookback ≤ ${lookback}, seeds ${seeds.join(',')}${net.log ? ', on the log' : ''}` : ''}`,
   );
 
   // Backtest inside the training part only (the held-out window is never seen by the choice), choose, fit, calibrate.
@@ -721,6 +727,7 @@ export async function forecast(
     ...(series.frequency
       ? { frequency: series.frequency, order: series.newestFirst ? 'newest-first' : 'oldest-first' }
       : {}),
+    ...(series.offsets ? { offsets: series.offsets } : {}),
     ...(series.interpolated ? { interpolated: series.interpolated } : {}),
     ...(series.leftOut ? { leftOut: series.leftOut } : {}),
     method: chosen,

@@ -312,7 +312,7 @@ forecastCommand
   )
   .argument(
     '[series-csv]',
-    'CSV with a date column (1962, 1962-Q1, 1962-01, 1962-01-31 or 1962-01-31 13:00) and a value column',
+    'CSV with a date column (1962, 1962-Q1, 1962-01, 1962-01-31 or 1962-01-31 13:00, a UTC offset such as +02:00 allowed) and a value column',
   )
   .option(
     '--value-column <name|index>',

@@ -468,12 +468,22 @@ export async function autoForecast(train: readonly number[], o: AutoOptions): Pr
   if (!residuals) notes.push(`${chosen} has no backtest, so no intervals`);
   else
     for (const level of o.levels) {
+      const percent = `${Math.round(level * 1000) / 10}%`;
       try {
         widths.push({ level, halfWidths: conformalHalfWidths(residuals, level) });
+      } catch (e) {
+        if (!(e instanceof CalibrationError)) throw e;
+        notes.push(`no ${percent} interval: ${e.message}`);
+        continue;
+      }
+      // Apart: the interval stands even when one fold fewer is too few to score it on the folds.
+      try {
         if (residuals.length >= 2) coverage.push(foldCoverage(residuals, level));
       } catch (e) {
         if (!(e instanceof CalibrationError)) throw e;
-        notes.push(`no ${Math.round(level * 1000) / 10}% interval: ${e.message}`);
+        notes.push(
+          `no ${percent} coverage on the backtest folds (each fold's interval calibrated on the others): ${e.message}`,
+        );
       }
     }
 

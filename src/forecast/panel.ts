@@ -42,6 +42,8 @@ import {
   isNumber,
   MISSING_CELL,
   nameList,
+  DATE_FORMATS,
+  instantMs,
   otherDateFormat,
   parseDate,
   parseDecimal,
@@ -224,7 +226,7 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       const dated = body.some((p) => parseDate(p.record[dc]) !== null && !isInteger(p.record[dc]));
       const bad = body.find((p) => (dated ? parseDate(p.record[dc]) === null : !isInteger(p.record[dc])))!;
       fail(
-        `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? 'a date like YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM' : 'an integer position'}`,
+        `${src}, line ${bad.info.lines}, column ${colName(dc)}: ${JSON.stringify(bad.record[dc])} is not ${dated ? `a date like ${DATE_FORMATS}` : 'an integer position'}`,
       );
     }
     // One format for the whole file (not per series), so a stray format stops the file like any bad date.
@@ -290,7 +292,8 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
     let cells = raw;
     // Order: by date or position (long-format rows may come in any order); duplicates are bad input.
     if (dateCol !== undefined) {
-      const key = (c: Cell): number => (indexed ? Number(c.date) : parseDate(c.date)!.ms);
+      // By instant: an hourly series' autumn hour, repeated on the wall clock, comes twice with two offsets.
+      const key = (c: Cell): number => (indexed ? Number(c.date) : instantMs(parseDate(c.date)!));
       cells = [...raw].sort((a, b) => key(a) - key(b));
       for (let i = 1; i < cells.length; i++)
         if (key(cells[i]) === key(cells[i - 1]))

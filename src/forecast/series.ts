@@ -1,7 +1,7 @@
 /**
  * Time series from CSV text: header detection, choice of date and value columns, strict ISO dates (YYYY, YYYY-Qn,
- * YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM), the order (oldest- or newest-first) and the frequency (hourly … yearly)
- * detected from the dates and reported, and every problem reported with its line number — bad dates (all of them),
+ * YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM, the time with an optional UTC offset), the order (oldest- or newest-first)
+ * and the frequency (hourly … yearly) detected from the dates and reported, and every problem reported with its line number — bad dates (all of them),
  * non-numeric cells, duplicate or unordered dates, gaps (an error unless interpolation is asked for).
  */
 import { parse } from 'csv-parse/sync';
@@ -48,6 +48,11 @@ export interface TimeSeries {
    * value lies beyond them to interpolate from.
    */
   leftOut?: number[];
+  /**
+   * How dates with UTC offsets were read: 'wall clock' (as written, the offsets dropped) or 'utc' (at their UTC
+   * instants: the offsets change within an hourly series, alignOffsets). Absent when no date has an offset.
+   */
+  offsets?: 'wall clock' | 'utc';
   /** Other numeric columns of the file, when the value column was chosen by default (the last numeric one). */
   otherColumns?: string[];
   /** Regressor columns (CsvOptions.regressors): their values over the history and the rows after it. */
@@ -130,18 +135,54 @@ export class SeriesInputError extends Error {
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const DATE_RE =
-  /^(\d{4})(?:([-/])(\d{1,2})(?:\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z?)?)?)?$/;
+  /^(\d{4})(?:([-/])(\d{1,2})(?:\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$/i;
+/** A time followed by its UTC offset (Z, +02:00, +0200, -05): the offset split off for dateFormat. */
+const OFFSET_RE = /^(.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const QUARTER_RE = /^(\d{4})[- ]?Q([1-4])$/i;
-const DATE_FORMATS = 'YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM';
+/** The date formats parseDate reads, for messages. */
+export const DATE_FORMATS =
+  'YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM (a UTC offset such as Z or +02:00 after the time allowed)';
 
-/** A date cell read by parseDate: calendar fields only, no time zone. */
+/** A date cell read by parseDate: the calendar fields as written (the wall clock), and its UTC offset if it has one. */
 export interface ParsedDate {
   year: number;
   /** 1…12 */
   month: number;
-  /** UTC milliseconds. */
+  /** The wall-clock fields as if they were UTC, in milliseconds (the offset is not applied). */
   ms: number;
   minute: number;
+  /** The UTC offset written after the time, in minutes (Z: 0); absent when the cell has none. */
+  offsetMinutes?: number;
+}
+
+/** The instant a parsed date stands for, in UTC milliseconds: its wall clock less its offset (none: as written). */
+export function instantMs(d: ParsedDate): number {
+  return d.ms - (d.offsetMinutes ?? 0) * 60_000;
+}
+
+/** The date at its UTC instant (offset 0): what a series whose offsets change (daylight saving time) is read at. */
+function atUtc(d: ParsedDate): ParsedDate {
+  const t = new Date(instantMs(d));
+  return {
+    year: t.getUTCFullYear(),
+    month: t.getUTCMonth() + 1,
+    ms: t.getTime(),
+    minute: t.getUTCMinutes(),
+    offsetMinutes: 0,
+  };
+}
+
+/**
+ * Dates with UTC offsets (`2024-03-31T03:00:00+02:00`, exported timestamps) are read at their wall clock — the date
+ * and time written, which is what a daily or monthly export at local midnight means (in UTC, 2024-01-01T00:00+02:00
+ * is still December) — unless the offsets change within the series (daylight saving time) and its times of day
+ * differ: an hourly series' clock then skips an hour in spring and repeats one in autumn, so it is read at its UTC
+ * instants instead, which are evenly spaced.
+ */
+export function alignOffsets(ds: readonly ParsedDate[]): ParsedDate[] {
+  const offsets = new Set(ds.map((d) => d.offsetMinutes ?? 0));
+  const timesOfDay = new Set(ds.map((d) => ((d.ms % DAY_MS) + DAY_MS) % DAY_MS));
+  return offsets.size > 1 && timesOfDay.size > 1 ? ds.map(atUtc) : [...ds];
 }
 
 /** A strictly parsed ISO-style date, or null (US-style 01/31/1962, text, impossible days like 2001-02-30). */
@@ -163,7 +204,15 @@ export function parseDate(cell: string): ParsedDate | null {
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day < 1 || day > daysInMonth) return null;
-  return { year, month, ms: Date.UTC(year, month - 1, day, hour, minute, second), minute };
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (m[8] === undefined) return { year, month, ms, minute };
+  const offset = /^([+-])(\d{2}):?(\d{2})?$/.exec(m[8]);
+  if (!offset) return { year, month, ms, minute, offsetMinutes: 0 }; // Z
+  const oh = Number(offset[2]);
+  const om = offset[3] === undefined ? 0 : Number(offset[3]);
+  // Real offsets run from −12:00 to +14:00.
+  if (oh > 14 || om > 59) return null;
+  return { year, month, ms, minute, offsetMinutes: (offset[1] === '-' ? -1 : 1) * (oh * 60 + om) };
 }
 
 const FIELDS = ['YYYY', 'MM', 'DD', 'HH', 'MM', 'SS', 'fff'];
@@ -173,11 +222,17 @@ const FIELDS = ['YYYY', 'MM', 'DD', 'HH', 'MM', 'SS', 'fff'];
  * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM).
  */
 export function dateFormat(cell: string): string {
-  const text = cell.trim().toUpperCase();
+  let text = cell.trim().toUpperCase();
   let k = 0;
-  return text.includes('Q')
-    ? text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n'))
-    : text.replace(/\d+/g, () => FIELDS[k++] ?? '?');
+  if (text.includes('Q')) return text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n'));
+  // An offset's sign and value may change within a file (daylight saving time); its form may not.
+  const o = OFFSET_RE.exec(text);
+  let zone = '';
+  if (o) {
+    text = o[1];
+    zone = o[2] === 'Z' ? 'Z' : o[2].slice(1).replace(/\d\d/, '±HH').replace(/\d\d/, 'MM');
+  }
+  return text.replace(/\d+/g, () => FIELDS[k++] ?? '?') + zone;
 }
 
 /**
@@ -715,7 +770,12 @@ export function seriesFromCells(
     fail(
       `${src}, line ${bodyLines[other]}: date ${JSON.stringify(dateCells[other])} in column ${opts.column} is not in the format of the first date, ${dateFormat(dateCells[0])} (line ${bodyLines[0]}); every date must have the same format`,
     );
-  let ds = parsedDates as ParsedDate[];
+  let ds = alignOffsets(parsedDates as ParsedDate[]);
+  const offsets: TimeSeries['offsets'] = parsedDates.some((d) => d?.offsetMinutes !== undefined)
+    ? ds.some((d, i) => d.ms !== parsedDates[i]!.ms)
+      ? 'utc'
+      : 'wall clock'
+    : undefined;
   let lines = [...bodyLines];
   let vals = [...values];
   let cells = [...dateCells];
@@ -818,7 +878,16 @@ export function seriesFromCells(
     out.push(vals[i]);
     outLines.push(lines[i]);
   }
-  return { dates, values: out, name, frequency: f, newestFirst, lines: outLines, interpolated };
+  return {
+    dates,
+    values: out,
+    name,
+    frequency: f,
+    newestFirst,
+    lines: outLines,
+    interpolated,
+    ...(offsets ? { offsets } : {}),
+  };
 }
 
 const UNITS: Record<Frequency, string> = {
