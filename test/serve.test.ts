@@ -222,6 +222,51 @@ describe('recur serve (HTTP API)', () => {
     }
   });
 
+  it('answers a known path asked with the wrong method 405 with Allow, and OPTIONS 204 with Allow (no CORS)', async () => {
+    for (const [method, path, allow, headers] of [
+      ['GET', '/v1/generate', 'POST, OPTIONS', {}],
+      ['HEAD', '/v1/predict', 'POST, OPTIONS', {}],
+      // Refused before its (here empty) body is read: a 405, not a 400 about the body.
+      ['POST', '/v1/models', 'GET, HEAD, OPTIONS', { 'content-type': 'application/json' }],
+      ['PUT', '/v1/predict', 'POST, OPTIONS', {}],
+      ['DELETE', '/', 'GET, HEAD, OPTIONS', {}],
+      ['POST', '/app.js', 'GET, HEAD, OPTIONS', {}],
+    ] as const) {
+      const r = await fetch(base + path, { method, headers });
+      const what = `${method} ${path}`;
+      assert.equal(r.status, 405, what);
+      assert.equal(r.headers.get('allow'), allow, what);
+      assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', what);
+      if (method !== 'HEAD')
+        assert.equal(
+          ((await r.json()) as { error: string }).error,
+          `method ${method} is not allowed on ${path}; it answers ${allow}`,
+          what,
+        );
+    }
+    for (const [path, allow] of [
+      ['/v1/generate', 'POST, OPTIONS'],
+      ['/v1/models', 'GET, HEAD, OPTIONS'],
+      ['/', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      // A cross-origin preflight gets no Access-Control-* header: the API is same-origin, as the page is.
+      const r = await fetch(base + path, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://elsewhere.example', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(r.status, 204, path);
+      assert.equal(r.headers.get('allow'), allow, path);
+      assert.equal(r.headers.get('access-control-allow-origin'), null, path);
+      assert.equal(await r.text(), '', path);
+    }
+    // An unknown path is still 404, whatever the method.
+    for (const method of ['GET', 'OPTIONS', 'POST']) {
+      const r = await fetch(base + '/v1/nothing', { method });
+      assert.equal(r.status, 404, method);
+      assert.equal(r.headers.get('allow'), null, method);
+    }
+  });
+
   it('generates the text recur generate prints for the same model, prime and seed (whole and streamed)', async () => {
     for (const [seed, temperature, extra] of [
       [7, 0.8, ['--top-k', '5']],

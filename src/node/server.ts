@@ -16,7 +16,7 @@
  * none (--threads 1) they run here on the event loop, as before. Forecasters always run here. Every
  * request body is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
  * Limits (body size, characters, prime length, texts per request, beam width, streams in flight) are 4xx too, never
- * a crash.
+ * a crash. A known path asked with a method it does not answer is a 405 with Allow; there is no CORS (same-origin).
  * Kept apart from the CLI so tests can start it on port 0 (createServeApp + app.listen).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -499,6 +499,26 @@ function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () =>
   return () => res.off('close', onClose);
 }
 
+/** The API's paths and the methods each answers (HEAD with every GET, as fastify answers it). */
+const API_METHODS: Readonly<Record<string, readonly string[]>> = {
+  '/v1/models': ['GET', 'HEAD'],
+  '/v1/generate': ['POST'],
+  '/v1/predict': ['POST'],
+};
+/** What a page file answers. */
+const STATIC_METHODS: readonly string[] = ['GET', 'HEAD'];
+
+/** The page file a URL names (a directory's index.html), or null where its path is not a valid percent-encoding. */
+function staticPath(url: string): string | null {
+  let path: string;
+  try {
+    path = decodeURIComponent(url.split('?')[0]);
+  } catch {
+    return null;
+  }
+  return path.endsWith('/') ? path + 'index.html' : path;
+}
+
 /** The fastify app of `recur serve` (not yet listening). */
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
@@ -518,6 +538,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
   const pool = opts.pool ?? null;
+  const files = opts.staticDir ? staticFiles(opts.staticDir) : null;
   let streams = 0;
   let closing = false;
 
@@ -548,6 +569,24 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         );
     }
     return reply.code(status).send({ error: message });
+  });
+  // A known path asked with a method it does not answer is a 405 naming the ones it does (Allow), and OPTIONS on one is
+  // a 204 with Allow, before the body is read (a POST to /v1/models is answered 405 whatever its body). No
+  // Access-Control-* header is sent: the API is same-origin, as the page is, so a cross-origin preflight fails.
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    let methods = API_METHODS[path];
+    if (!methods && files) {
+      const file = staticPath(req.url);
+      if (file !== null && files.has(file)) methods = STATIC_METHODS;
+    }
+    if (!methods || methods.includes(req.method)) return;
+    const allow = [...methods, 'OPTIONS'].join(', ');
+    reply.header('allow', allow);
+    if (req.method === 'OPTIONS') return reply.code(204).send();
+    return reply
+      .code(405)
+      .send({ error: `method ${req.method} is not allowed on ${path}; it answers ${allow}` });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no such resource: ${req.method} ${req.url.split('?')[0]}` }),
@@ -758,16 +797,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     return { model: s.name, beam, outputs };
   }
 
-  if (opts.staticDir) {
-    const files = staticFiles(opts.staticDir);
+  if (files) {
     app.get('/*', async (req, reply) => {
-      let path: string;
-      try {
-        path = decodeURIComponent(req.url.split('?')[0]);
-      } catch {
-        throw new HttpError(400, `not a valid URL path: ${req.url}`);
-      }
-      if (path.endsWith('/')) path += 'index.html';
+      const path = staticPath(req.url);
+      if (path === null) throw new HttpError(400, `not a valid URL path: ${req.url}`);
       const f = files.get(path);
       if (!f) throw new HttpError(404, `no such resource: ${req.method} ${path}`);
       return reply.type(f.type).send(f.body);
