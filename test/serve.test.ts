@@ -16,14 +16,20 @@ import { RNNForecaster } from '../src/forecast/network.js';
 import { Stepper } from '../src/models/stepper.js';
 import { saveForecaster } from '../src/node/forecaster_io.js';
 import { loadModel } from '../src/node/model_io.js';
-import { createServeApp, loadServedModels, SERVE_LIMITS, type ServeApp } from '../src/node/server.js';
+import {
+  createServeApp,
+  loadServedModels,
+  SERVE_LIMITS,
+  type ServeApp,
+  type TextServed,
+} from '../src/node/server.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
 import { TextGenerator } from '../src/text/generator.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
-import { sseEvents, startServe } from './serve_helpers.js';
+import { listen, sseEvents, startServe } from './serve_helpers.js';
 
 const cli = (args: string[]): CliResult => runCli(args);
 
@@ -549,6 +555,51 @@ describe('recur serve (HTTP API)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('reports a stream that fails after its 200 on stderr, as a 500 is (one line; the log with --log)', async () => {
+    const served = loadServedModels([textModel]);
+    const text = served[0] as TextServed;
+    // A generation that sends some characters, then fails, as a failing step or worker would.
+    text.batcher.generate = (request) => {
+      request.onText?.('ab');
+      return new Promise((_, reject) => setImmediate(() => reject(new Error('the step failed'))));
+    };
+    const streamed = async (app: ServeApp): Promise<void> => {
+      const address = await listen(app);
+      const r = await fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ length: 50, stream: true }),
+      });
+      assert.equal(r.status, 200);
+      const events = sseEvents(await r.text());
+      assert.deepEqual(events.at(-1), { event: 'error', data: { error: 'the step failed' } });
+      await app.close();
+    };
+    const reported: string[] = [];
+    await streamed(createServeApp({ served, reportInternalError: (line) => reported.push(line) }));
+    assert.deepEqual(reported, ['recur serve: POST /v1/generate: internal error: the step failed']);
+    // With --log, in the request log on stderr, with the request's id.
+    const logged: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => (
+      logged.push(String(chunk)),
+      true
+    )) as typeof write;
+    try {
+      await streamed(createServeApp({ served, log: true }));
+    } finally {
+      process.stderr.write = write;
+    }
+    const errors = logged
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { level: number; reqId?: string; err?: { message: string } })
+      .filter((l) => l.level >= 50);
+    assert.equal(errors.length, 1, logged.join(''));
+    assert.equal(errors[0].err?.message, 'the step failed');
+    assert.ok(errors[0].reqId);
   });
 
   it('stops generating a whole (unstreamed) text when its client goes away', async () => {

@@ -21,7 +21,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
@@ -547,6 +547,18 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     reply.headers(ISOLATION_HEADERS);
   });
 
+  /**
+   * Tells the operator of an internal error — a 500, or a stream that failed after its 200 was sent: in the request
+   * log with --log, else one line on stderr.
+   */
+  const reportInternal = (req: FastifyRequest, err: Error): void => {
+    if (opts.log) req.log.error({ err }, 'internal error');
+    else
+      (opts.reportInternalError ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `recur serve: ${req.method} ${req.url}: internal error: ${err.message}`,
+      );
+  };
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
     if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
@@ -561,13 +573,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
             : status === 500
               ? `internal error: ${err.message}`
               : err.message;
-    if (status === 500) {
-      if (opts.log) app.log.error(err);
-      else
-        (opts.reportInternalError ?? ((line: string) => process.stderr.write(`${line}\n`)))(
-          `recur serve: ${req.method} ${req.url}: ${message}`,
-        );
-    }
+    if (status === 500) reportInternal(req, err);
     return reply.code(status).send({ error: message });
   });
   // A known path asked with a method it does not answer is a 405 naming the ones it does (Allow), and OPTIONS on one is
@@ -681,8 +687,11 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       const text = await done;
       res.write(`event: done\ndata: ${JSON.stringify({ text })}\n\n`);
     } catch (e) {
-      if (!abort.signal.aborted)
+      // A client that went away is no failure; anything else is reported as a 500 is (its status was already sent).
+      if (!abort.signal.aborted) {
         res.write(`event: error\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
+        reportInternal(reply.request, e as Error);
+      }
     } finally {
       streams--;
       stopWatching();
