@@ -372,6 +372,12 @@ describe('recur serve (HTTP API)', () => {
         /content-type: application\/json/,
       ],
       [
+        'a JSON string sent as text/plain (fetch without a content-type)',
+        () => fetch(base + '/v1/generate', { method: 'POST', body: '{"length":5}' }),
+        415,
+        /content-type: application\/json \(got text\/plain/,
+      ],
+      [
         'unknown model',
         () => post('/v1/generate', { model: 'nope' }),
         404,

@@ -535,6 +535,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         .code(400)
         .send({ error: `not a valid URL path (${err.message})` }),
   });
+  // The API reads JSON only: a text/plain body (what fetch sends a string as when no content-type is given) is a 415
+  // saying so, as any other type is, rather than a string refused as "not a JSON object". It also keeps a page of
+  // another origin from starting a generation with a request that needs no CORS preflight.
+  app.removeContentTypeParser('text/plain');
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
   const pool = opts.pool ?? null;
