@@ -106,6 +106,8 @@ describe('recur serve (HTTP API)', () => {
   let server: ServeApp;
   let textBatcher: GenerationBatcher;
   let base = '';
+  /** What the server reported as internal errors (stderr, without --log). */
+  const reported: string[] = [];
   const post = (path: string, body: unknown, raw = false): Promise<Response> =>
     fetch(base + path, {
       method: 'POST',
@@ -179,7 +181,11 @@ describe('recur serve (HTTP API)', () => {
     mkdirSync(join(dir, 'web'));
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
     writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
-    server = createServeApp({ served, staticDir: join(dir, 'web') });
+    server = createServeApp({
+      served,
+      staticDir: join(dir, 'web'),
+      reportInternalError: (line) => reported.push(line),
+    });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
   });
@@ -624,6 +630,8 @@ describe('recur serve (HTTP API)', () => {
     assert.equal(server.inFlight(), 0);
     const made = textBatcher.stats.chars - before;
     assert.ok(made < 20_000, `generated all ${made} characters for a client that had gone`);
+    // A client that leaves is no failure of the server's: nothing is reported as an internal error.
+    assert.deepEqual(reported, []);
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {

@@ -307,6 +307,9 @@ function loadServedForecaster(dir: string, name: string): ForecasterServed {
   };
 }
 
+/** The status a request whose client went away is logged with (nginx's; no client reads it). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 /** An error the API answers with `status` and `{error}`. */
 class HttpError extends Error {
   constructor(
@@ -638,6 +641,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
           ? pool.generate(t.pooled, pending)
           : t.batcher.generate(pending));
         return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
+      } catch (e) {
+        // Nobody is left to answer, and nothing failed: not an internal error (--log shows nginx's 499 for it).
+        if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
+        throw e;
       } finally {
         streams--;
         stopWatching();
