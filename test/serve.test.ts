@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -612,6 +612,41 @@ describe('recur serve (HTTP API)', () => {
     assert.equal(errors.length, 1, logged.join(''));
     assert.equal(errors[0].err?.message, 'the step failed');
     assert.ok(errors[0].reqId);
+  });
+
+  it('answers a request that arrives while it shuts down 503 with {error}, cross-origin isolated', async () => {
+    const app = createServeApp({
+      served: loadServedModels([textModel]),
+      limits: { ...SERVE_LIMITS, length: 5_000_000 },
+    });
+    const address = await listen(app);
+    const port = Number(new URL(address).port);
+    // A long stream keeps close() waiting; a second connection has begun a request, so it is not idle and stays open.
+    const abort = new AbortController();
+    await fetch(address + '/v1/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length: 5_000_000, stream: true }),
+      signal: abort.signal,
+    });
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET /v1/models HTTP/1.1\r\nhost: x\r\n');
+    while (app.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
+    const closed = app.close();
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write('\r\n');
+    await ended;
+    abort.abort();
+    await closed;
+    const [head, body] = answer.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 503 /);
+    assert.match(head, /cross-origin-embedder-policy: require-corp/i);
+    assert.match(head, /connection: close/i);
+    assert.deepEqual(JSON.parse(body), { error: 'the server is shutting down' });
   });
 
   it('stops generating a whole (unstreamed) text when its client goes away', async () => {

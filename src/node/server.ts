@@ -530,6 +530,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
     logger: opts.log ? { stream: process.stderr } : false,
+    // Answered by the onRequest hook below instead, in the API's `{error}` and with the isolation headers.
+    return503OnClosing: false,
     // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
     // and the API's `{error}` here.
     frameworkErrors: (err, _req, reply) =>
@@ -587,6 +589,9 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // a 204 with Allow, before the body is read (a POST to /v1/models is answered 405 whatever its body). No
   // Access-Control-* header is sent: the API is same-origin, as the page is, so a cross-origin preflight fails.
   app.addHook('onRequest', async (req, reply) => {
+    // A request that arrives while in-flight streams finish (SIGTERM) on a connection still open.
+    if (closing)
+      return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
     const path = req.url.split('?')[0];
     let methods = API_METHODS[path];
     if (!methods && files) {
