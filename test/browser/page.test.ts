@@ -3,7 +3,8 @@
  * two epochs on a small text and checks the loss falls while the main thread stays responsive (no long task over
  * 200 ms, from a PerformanceObserver on 'longtask'), stops and resumes, generates, saves to IndexedDB and loads the
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
- * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, runs a forecast,
+ * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, refuses a number
+ * outside its box's limits by the box's label, runs a forecast,
  * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -329,11 +330,39 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#gen-seed', '1.5');
     await page.click('#generate');
     await page.waitForFunction(() => /^Error: /.test(document.querySelector('#output')!.textContent ?? ''));
-    assert.match(
+    assert.equal(
       (await page.textContent('#output')) ?? '',
-      /seed must be an integer from 0 to 4294967295, got 1\.5/,
+      'Error: Seed: must be an integer from 0 to 4294967295, got 1.5',
     );
     await page.fill('#gen-seed', '');
+  });
+
+  it('holds each number box to its own limits, named by its label, before anything starts', async () => {
+    /** Clicks `button` and returns the error shown in `where` (emptied first, so an older error cannot answer). */
+    const refused = async (button: string, where: string): Promise<string> => {
+      await page.evaluate((w) => (document.querySelector(w)!.textContent = ''), where);
+      await page.click(button);
+      await page.waitForFunction((w) => /^Error: /.test(document.querySelector(w)!.textContent ?? ''), where);
+      return (await page.textContent(where)) ?? '';
+    };
+    // 1e9 characters would hold the engine for hours (the box says at most 100000).
+    await page.fill('#length', '1e9');
+    assert.equal(
+      await refused('#generate', '#output'),
+      'Error: Characters: must be an integer from 1 to 100000, got 1e9',
+    );
+    await page.fill('#length', '20');
+    // 100000 units would run the engine out of memory; an empty box is not 0.
+    await page.fill('#text', makeText(5000, 4));
+    for (const [units, message] of [
+      ['100000', 'Error: Units per layer: must be an integer from 4 to 1024, got 100000'],
+      ['', 'Error: Units per layer: give a number'],
+    ]) {
+      await page.fill('#units', units);
+      assert.equal(await refused('#train', '#progress'), message);
+      assert.equal(await page.$eval('#train', (b) => (b as HTMLButtonElement).disabled), false);
+    }
+    await page.fill('#units', '48');
   });
 
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {

@@ -21,8 +21,43 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return el as T;
 };
 const input = (id: string): HTMLInputElement => $<HTMLInputElement>(id);
-const num = (id: string): number => Number(input(id).value);
-const optionalNum = (id: string): number | undefined => (input(id).value === '' ? undefined : num(id));
+
+/** A box the user filled in outside what it takes: said next to the button that read it, in the box's own words. */
+class BoxError extends Error {}
+/** A box's label without its parenthesis ("Seed (empty: random)" → "Seed"). */
+function boxLabel(el: HTMLInputElement): string {
+  const label = document.querySelector(`label[for="${el.id}"]`)?.textContent ?? el.id;
+  return label.replace(/\s*\(.*\)\s*$/s, '').trim();
+}
+/**
+ * A number box's value, held to the box's own min, max and whole-number step: the browser shows them but lets any
+ * number through, and 1e9 characters would hold the engine for hours, 100000 units run it out of memory.
+ */
+function boxNumber(id: string, optional: boolean): number | undefined {
+  const el = input(id);
+  const v = el.validity;
+  if (el.value === '' && !v.badInput) {
+    if (optional) return undefined;
+    throw new BoxError(`${boxLabel(el)}: give a number`);
+  }
+  // A decimal step (top-p's 0.01) only sizes the arrows' steps; the default step, 1, means a whole number.
+  const whole = el.type === 'number' && (el.step === '' || el.step === '1');
+  if (v.badInput || v.rangeUnderflow || v.rangeOverflow || (whole && v.stepMismatch)) {
+    const range =
+      el.min !== '' && el.max !== ''
+        ? ` from ${el.min} to ${el.max}`
+        : el.min !== ''
+          ? ` of at least ${el.min}`
+          : el.max !== ''
+            ? ` of at most ${el.max}`
+            : '';
+    const got = v.badInput ? 'something that is not a number' : el.value;
+    throw new BoxError(`${boxLabel(el)}: must be ${whole ? 'an integer' : 'a number'}${range}, got ${got}`);
+  }
+  return Number(el.value);
+}
+const num = (id: string): number => boxNumber(id, false)!;
+const optionalNum = (id: string): number | undefined => boxNumber(id, true);
 
 const engine = new Worker(new URL('./engine.js', import.meta.url), { type: 'module' });
 const send = (m: EngineRequest, transfer: Transferable[] = []): void => engine.postMessage(m, transfer);
@@ -154,6 +189,26 @@ const setRunning = (on: boolean, canResume = false): void => {
 };
 $('train').addEventListener('click', async () => {
   const text = $<HTMLSelectElement>('source').value === 'sample' ? await sampleText() : input('text').value;
+  let request: EngineRequest;
+  try {
+    request = {
+      type: 'train',
+      text,
+      source: $<HTMLSelectElement>('source').value === 'sample' ? 'moby-dick' : textName,
+      recipe: $<HTMLSelectElement>('recipe').value as 'keras' | 'char-rnn',
+      cell: $<HTMLSelectElement>('cell').value,
+      units: num('units'),
+      layers: num('layers'),
+      epochs: num('epochs'),
+      stepsPerEpoch: num('steps'),
+      validationSplit: num('val-split') / 100,
+      seed: num('seed'),
+      sampleLength: 200,
+      temperatures: [0.2, 0.5, 1.0, 1.2],
+    };
+  } catch (e) {
+    return showBoxError('progress', e);
+  }
   lossX.length = lossY.length = valY.length = 0;
   smoothed = NaN;
   globalBatch = 0;
@@ -162,21 +217,7 @@ $('train').addEventListener('click', async () => {
   $('progress').textContent = 'Preparing…';
   chartDirty = true;
   setRunning(true);
-  send({
-    type: 'train',
-    text,
-    source: $<HTMLSelectElement>('source').value === 'sample' ? 'moby-dick' : textName,
-    recipe: $<HTMLSelectElement>('recipe').value as 'keras' | 'char-rnn',
-    cell: $<HTMLSelectElement>('cell').value,
-    units: num('units'),
-    layers: num('layers'),
-    epochs: num('epochs'),
-    stepsPerEpoch: num('steps'),
-    validationSplit: num('val-split') / 100,
-    seed: num('seed'),
-    sampleLength: 200,
-    temperatures: [0.2, 0.5, 1.0, 1.2],
-  });
+  send(request);
 });
 $('stop').addEventListener('click', () => {
   $('progress').textContent += ' — stopping after this batch…';
@@ -255,17 +296,21 @@ $('generate').addEventListener('click', () => {
   const out = $('output');
   out.textContent = '';
   out.dataset.done = '';
-  send({
-    type: 'generate',
-    id: generation,
-    prime: input('prime').value,
-    // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
-    length: optionalNum('length') ?? 400,
-    temperature: num('temperature'),
-    topK: optionalNum('top-k'),
-    topP: optionalNum('top-p'),
-    seed: optionalNum('gen-seed'),
-  });
+  try {
+    send({
+      type: 'generate',
+      id: generation,
+      prime: input('prime').value,
+      // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
+      length: optionalNum('length') ?? 400,
+      temperature: num('temperature'),
+      topK: optionalNum('top-k'),
+      topP: optionalNum('top-p'),
+      seed: optionalNum('gen-seed'),
+    });
+  } catch (e) {
+    showBoxError('output', e);
+  }
 });
 const outputChunks: string[] = [];
 function onChars(m: Extract<EngineReply, { type: 'chars' }>): void {
@@ -391,19 +436,25 @@ $('fc-sample').addEventListener('click', async () => {
   input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
 });
 $('run-forecast').addEventListener('click', () => {
+  let request: EngineRequest;
+  try {
+    request = {
+      type: 'forecast',
+      csv: input('csv').value,
+      source: 'the CSV',
+      horizon: num('horizon'),
+      method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
+      cell: $<HTMLSelectElement>('fc-cell').value,
+      epochs: num('fc-epochs'),
+      seeds: num('fc-seeds'),
+      holdout: input('holdout').checked,
+    };
+  } catch (e) {
+    return showBoxError('fc-status', e);
+  }
   $<HTMLButtonElement>('run-forecast').disabled = true;
   $('fc-status').textContent = 'Starting…';
-  send({
-    type: 'forecast',
-    csv: input('csv').value,
-    source: 'the CSV',
-    horizon: num('horizon'),
-    method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
-    cell: $<HTMLSelectElement>('fc-cell').value,
-    epochs: num('fc-epochs'),
-    seeds: num('fc-seeds'),
-    holdout: input('holdout').checked,
-  });
+  send(request);
 });
 function cell(tag: 'td' | 'th', text: string): HTMLElement {
   const c = document.createElement(tag);
@@ -470,6 +521,19 @@ $('download-svg').addEventListener('click', () => {
 });
 
 // ---- the engine's replies ----
+/** Shows an error where the user looks for the result of what failed. */
+function showError(where: string, message: string): void {
+  $(where).textContent = `Error: ${message}`;
+  $(where).classList.add('error');
+  setTimeout(() => $(where).classList.remove('error'), 5000);
+  document.body.dataset.error = message;
+}
+/** A BoxError, shown where `where` says; anything else is a bug, thrown on. */
+function showBoxError(where: string, e: unknown): void {
+  if (!(e instanceof BoxError)) throw e;
+  showError(where, e.message);
+}
+
 /**
  * Where a failed request's error shows: next to the control that sent it, so a bad model file dropped on the page
  * says so under the model, not in the training progress line (every request type must be listed).
@@ -538,14 +602,10 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       onForecast(m.result);
       break;
     case 'error': {
-      const where = ERROR_SHOWN_IN[m.during];
-      $(where).textContent = `Error: ${m.message}`;
-      $(where).classList.add('error');
-      setTimeout(() => $(where).classList.remove('error'), 5000);
+      showError(ERROR_SHOWN_IN[m.during], m.message);
       if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
       if (m.during === 'forecast') $<HTMLButtonElement>('run-forecast').disabled = false;
       if (m.during === 'export') pendingSave = null;
-      document.body.dataset.error = m.message;
       break;
     }
   }
