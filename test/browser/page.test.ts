@@ -4,7 +4,7 @@
  * 200 ms, from a PerformanceObserver on 'longtask'), stops and resumes, generates, saves to IndexedDB and loads the
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
  * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, refuses a number
- * outside its box's limits by the box's label, runs a forecast,
+ * outside its box's limits by the box's label (and names pasted text so in training errors), runs a forecast,
  * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -363,6 +363,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       assert.equal(await page.$eval('#train', (b) => (b as HTMLButtonElement).disabled), false);
     }
     await page.fill('#units', '48');
+    // Pasted text is named so, not after the sample it replaced.
+    await page.fill('#text', 'tiny text');
+    assert.match(
+      await refused('#train', '#progress'),
+      /^Error: pasted text: the training text has 8 characters;/,
+    );
   });
 
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {

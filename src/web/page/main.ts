@@ -101,6 +101,7 @@ $('source').addEventListener('change', () => {
   if ($<HTMLSelectElement>('source').value === 'sample') void useSample();
   else {
     input('text').value = '';
+    textName = PASTED_TEXT;
     describeText();
     input('text').focus();
   }
@@ -109,7 +110,9 @@ input('text').addEventListener('input', () => {
   $<HTMLSelectElement>('source').value = 'own';
   describeText();
 });
-let textName = 'moby-dick';
+/** What the user's own text is called (the model's name, and the training errors'): the file it came from, if any. */
+const PASTED_TEXT = 'pasted text';
+let textName = PASTED_TEXT;
 function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
   el.addEventListener('dragover', (e) => {
     e.preventDefault();
