@@ -4,7 +4,8 @@
  * 200 ms, from a PerformanceObserver on 'longtask'), stops and resumes, generates, saves to IndexedDB and loads the
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
  * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, refuses a number
- * outside its box's limits by the box's label (and names pasted text so in training errors), runs a forecast,
+ * outside its box's limits by the box's label (and names pasted text so in training errors), loads model files
+ * dropped on the Text box without putting them in it, runs a forecast,
  * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -261,6 +262,25 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#top-k', '');
     assert.equal(got, expected);
     assert.equal(await page.$eval('#output', (e) => (e as HTMLElement).dataset.prime), 'the sea');
+  });
+
+  it('loads model files dropped on the Text box as the model, leaving the text in the box as it was', async () => {
+    const modelDir = join(dir, 'book');
+    const files = readdirSync(modelDir)
+      .filter((f) => f === 'model.json' || f.endsWith('.bin'))
+      .map((f) => ({ name: f, bytes: Array.from(readFileSync(join(modelDir, f))) }));
+    const mine = makeText(3000, 6);
+    await page.fill('#text', mine);
+    await page.evaluate(() => delete document.body.dataset.model);
+    await page.evaluate((dropped) => {
+      const data = new DataTransfer();
+      for (const f of dropped) data.items.add(new File([new Uint8Array(f.bytes)], f.name));
+      document
+        .querySelector('#text')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, files);
+    await page.waitForSelector('body[data-model="dropped model"]');
+    assert.equal(await page.inputValue('#text'), mine);
   });
 
   it('loads a Keras .h5 dropped on the Generate tab and gives `recur generate model.h5 --corpus`’s text', async () => {

@@ -133,7 +133,9 @@ async function openText(files: File[]): Promise<void> {
   $<HTMLSelectElement>('source').value = 'own';
   describeText();
 }
-acceptDrop(input('text'), (f) => void openText(f));
+// Model files dropped on the Text box are the model's to load (the panel's drop handler, to which the drop bubbles):
+// they must not replace the user's text with model.json's JSON.
+acceptDrop(input('text'), (f) => f.some(isModelFile) || void openText(f));
 input('text-file').addEventListener(
   'change',
   () => void openText(Array.from(input('text-file').files ?? [])),
@@ -389,6 +391,10 @@ $('load-idb').addEventListener('click', async () => {
   });
 });
 const KERAS_FILE = /\.(h5|hdf5|keras)$/i;
+/** A file that names a model to load: a model.json (with its weights alongside) or a Keras file. */
+function isModelFile(f: File): boolean {
+  return f.name.endsWith('.json') || KERAS_FILE.test(f.name);
+}
 /** A Keras file: the engine rebuilds its vocabulary from the characters box, or else from the Text box. */
 async function openKerasFile(file: File): Promise<void> {
   $('model-status').textContent = `Loading ${file.name}…`;
@@ -424,7 +430,7 @@ input('model-files').addEventListener(
   () => void openModelFiles(Array.from(input('model-files').files ?? [])),
 );
 acceptDrop($('panel-text'), (files) => {
-  if (files.some((f) => f.name.endsWith('.json') || KERAS_FILE.test(f.name))) void openModelFiles(files);
+  if (files.some(isModelFile)) void openModelFiles(files);
 });
 
 // ---- forecast ----
