@@ -5,7 +5,7 @@
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
  * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, refuses a number
  * outside its box's limits by the box's label (and names pasted text so in training errors), loads model files
- * dropped on the Text box without putting them in it, runs a forecast,
+ * dropped on the Text box without putting them in it, refuses a binary or non-UTF-8 text file, runs a forecast,
  * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -389,6 +389,34 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       await refused('#train', '#progress'),
       /^Error: pasted text: the training text has 8 characters;/,
     );
+  });
+
+  it('refuses a binary, non-UTF-8 or empty text file as recur train does, keeping the text in the box', async () => {
+    const mine = makeText(2000, 7);
+    await page.fill('#text', mine);
+    const files: [string, Buffer, string][] = [
+      ['weights.txt', Buffer.from([0x41, 0x00, 0x42]), 'weights.txt looks binary (a NUL byte at offset 1)'],
+      [
+        'latin1.txt',
+        Buffer.from('caf\u00e9\nna\u00efve', 'latin1'),
+        'latin1.txt is not valid UTF-8 (byte 0xe9 at offset 3, line 1); convert it to UTF-8 first',
+      ],
+      ['empty.txt', Buffer.alloc(0), 'empty.txt is empty'],
+    ];
+    for (const [name, bytes, message] of files) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      await page.setInputFiles('#text-file', file);
+      await page.waitForFunction(() =>
+        /^Error: /.test(document.querySelector('#text-info')!.textContent ?? ''),
+      );
+      assert.match(
+        (await page.textContent('#text-info')) ?? '',
+        new RegExp(`^Error: ${message.replace(/[().]/g, '\\$&')}`),
+      );
+      assert.equal(await page.inputValue('#text'), mine, name);
+      await page.fill('#text', mine);
+    }
   });
 
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {

@@ -4,6 +4,7 @@
  * that no task here grows long while training.
  */
 import uPlot from 'uplot';
+import { decodeText, TextFileError } from '../../text/text_bytes.js';
 import { loadModelFiles, saveModelFiles, savedModelNames } from './idb.js';
 import type { EngineReply, EngineRequest, ForecastResult, ModelFiles, ModelInfo } from './protocol.js';
 
@@ -125,10 +126,27 @@ function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
     onFiles(Array.from(e.dataTransfer?.files ?? []));
   });
 }
+/**
+ * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8 or empty file is
+ * said so in `where`, and null returned (the box keeps its text).
+ */
+async function fileText(f: File, where: string): Promise<string | null> {
+  try {
+    const text = decodeText(new Uint8Array(await f.arrayBuffer()), f.name);
+    if (text === '') throw new TextFileError(`${f.name} is empty`);
+    return text;
+  } catch (e) {
+    if (!(e instanceof TextFileError)) throw e;
+    showError(where, e.message);
+    return null;
+  }
+}
 async function openText(files: File[]): Promise<void> {
   const f = files[0];
   if (!f) return;
-  input('text').value = (await f.text()).replace(/\r\n/g, '\n');
+  const text = await fileText(f, 'text-info');
+  if (text === null) return;
+  input('text').value = text;
   textName = f.name;
   $<HTMLSelectElement>('source').value = 'own';
   describeText();
@@ -437,7 +455,8 @@ acceptDrop($('panel-text'), (files) => {
 let lastForecast: ForecastResult | null = null;
 async function openCsv(files: File[]): Promise<void> {
   const f = files[0];
-  if (f) input('csv').value = await f.text();
+  const text = f ? await fileText(f, 'fc-status') : null;
+  if (text !== null) input('csv').value = text;
 }
 acceptDrop(input('csv'), (f) => void openCsv(f));
 input('csv-file').addEventListener('change', () => void openCsv(Array.from(input('csv-file').files ?? [])));
