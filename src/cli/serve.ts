@@ -1,6 +1,7 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
- * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0.
+ * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0;
+ * a second Ctrl-C quits at once (exit 130).
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
  * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
@@ -67,9 +68,14 @@ async function listen(
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
-      if (stopping) process.exit(130);
+      if (stopping) {
+        out.error(`recur serve: ${signal} again: quitting without finishing ${server.inFlight()} stream(s)`);
+        process.exit(130);
+      }
       stopping = true;
-      out.info(`${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests…`);
+      out.info(
+        `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (Ctrl-C again to quit now)…`,
+      );
       out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
       void server.close().then(resolve);
     };
