@@ -614,6 +614,40 @@ describe('recur serve (HTTP API)', () => {
     assert.ok(errors[0].reqId);
   });
 
+  it('answers a generation past the streams in flight 429 with Retry-After, and serves again once one ends', async () => {
+    const app = createServeApp({
+      served: loadServedModels([textModel]),
+      limits: { ...SERVE_LIMITS, streams: 1, length: 5_000_000 },
+    });
+    const address = await listen(app);
+    const generate = (body: object, signal?: AbortSignal): Promise<Response> =>
+      fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    const abort = new AbortController();
+    try {
+      await generate({ length: 5_000_000, stream: true }, abort.signal);
+      for (const stream of [false, true]) {
+        const r = await generate({ length: 5, stream });
+        assert.equal(r.status, 429);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.match(
+          ((await r.json()) as { error: string }).error,
+          /too many generation requests in flight \(1\)/,
+        );
+      }
+      abort.abort();
+      while (app.inFlight() > 0) await new Promise((r) => setTimeout(r, 5));
+      assert.equal((await generate({ length: 5 })).status, 200);
+    } finally {
+      abort.abort();
+      await app.close();
+    }
+  });
+
   it('answers a request that arrives while it shuts down 503 with {error}, cross-origin isolated', async () => {
     const app = createServeApp({
       served: loadServedModels([textModel]),

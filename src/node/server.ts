@@ -315,6 +315,8 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Headers the answer carries (429's Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -569,7 +571,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
+    if (err instanceof HttpError)
+      return reply.code(err.status).headers(err.headers).send({ error: err.message });
     if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const message =
@@ -623,7 +626,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const t = m as TextServed;
     if (closing) throw new HttpError(503, 'the server is shutting down');
     if (streams >= limits.streams)
-      throw new HttpError(429, `too many generation requests in flight (${limits.streams}); retry shortly`);
+      // Retry-After: streams end within seconds (20,000 characters at most), and clients that honour it back off.
+      throw new HttpError(429, `too many generation requests in flight (${limits.streams}); retry shortly`, {
+        'retry-after': '1',
+      });
     const prime = body.prime ?? t.meta.defaultPrime;
     const lowered = t.meta.settings.lowercase ? prime.toLowerCase() : prime;
     const request = {
