@@ -54,18 +54,9 @@ async function listen(
   const address = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
     throw listenError(e, o);
   });
-  if (pool)
-    out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
-  for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
-  if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
-  out.info(`recur serve: listening on ${address}${staticDir ? ` — open ${address}/ for the page` : ''}`);
-  out.json({
-    event: 'listening',
-    address,
-    threads: pool?.threads ?? 1,
-    models: served.map((s) => ({ name: s.name, kind: s.kind })),
-  });
-  await new Promise<void>((resolve) => {
+  // The signals are watched before the address is announced: a client (or test) that stops the server as soon as it
+  // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) {
@@ -82,6 +73,18 @@ async function listen(
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+  if (pool)
+    out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
+  for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
+  if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
+  out.info(`recur serve: listening on ${address}${staticDir ? ` — open ${address}/ for the page` : ''}`);
+  out.json({
+    event: 'listening',
+    address,
+    threads: pool?.threads ?? 1,
+    models: served.map((s) => ({ name: s.name, kind: s.kind })),
+  });
+  await stopped;
   out.info('recur serve: stopped');
   out.json({ event: 'stopped' });
   return 0;
