@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { RandomStateSchema } from '../models/model_file.js';
 import { InvalidInputError } from '../core/errors.js';
+import { otherTaskMessage } from '../core/tasks.js';
 import type { CellType } from '../layers/recurrent_factory.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -156,6 +157,9 @@ const TEXT_METADATA = z.looseObject({
  * is an InvalidInputError naming the field.
  */
 export function parseTextMetadata(meta: Record<string, unknown>, where: string): TextMetadata {
+  // A model of another of recur's tasks (a classifier dropped on the page) is named as what it is.
+  const other = otherTaskMessage(where, meta.task, 'text');
+  if (other) throw new InvalidInputError(other);
   if (meta.task !== 'text' || !('vocabulary' in meta)) {
     throw new InvalidInputError(
       `${where} is not a recur text model (no vocabulary in its metadata); train one with 'recur train'`,
