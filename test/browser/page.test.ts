@@ -5,7 +5,8 @@
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
  * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, refuses a number
  * outside its box's limits by the box's label (and names pasted text so in training errors), loads model files
- * dropped on the Text box without putting them in it, refuses a binary or non-UTF-8 text file, runs a forecast,
+ * dropped on the Text box without putting them in it, refuses a binary or non-UTF-8 text file, asks before replacing
+ * a saved model and says why a save fails, runs a forecast,
  * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -195,6 +196,52 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.click('#load-idb');
     await page.waitForSelector(`body[data-model="${name}"]`);
     assert.equal(await generate(o), before);
+  });
+
+  it('asks before replacing a model saved under the same name, and says why a save fails', async () => {
+    const name = await page.$eval('#idb-list', (s) => (s as HTMLSelectElement).value);
+    const saved = async (answer: 'accept' | 'dismiss'): Promise<string> => {
+      let asked = '';
+      page.once('dialog', (d) => {
+        asked = d.message();
+        void d[answer]();
+      });
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.click('#save-idb');
+      await page.waitForFunction(() => document.querySelector('#model-status')!.textContent !== '');
+      assert.equal(asked, `Replace the model “${name}” saved in this browser?`);
+      return (await page.textContent('#model-status')) ?? '';
+    };
+    assert.equal(await saved('dismiss'), `Not saved: “${name}” is kept as it was.`);
+    assert.equal(await saved('accept'), `Saved “${name}” in this browser (IndexedDB).`);
+    // IndexedDB refusing (a full quota; some private windows have none): said under the model.
+    await page.evaluate(() => {
+      Object.defineProperty(window, 'indexedDB', {
+        configurable: true,
+        value: {
+          open: () => {
+            const req = {} as { error: DOMException; onerror: (() => void) | null };
+            req.onerror = null;
+            setTimeout(() => {
+              req.error = new DOMException('the quota is full', 'QuotaExceededError');
+              req.onerror?.();
+            });
+            return req;
+          },
+        },
+      });
+    });
+    try {
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.click('#save-idb');
+      await page.waitForFunction(() => document.querySelector('#model-status')!.textContent !== '');
+      assert.equal(
+        await page.textContent('#model-status'),
+        `Error: cannot save “${name}” in this browser: the quota is full`,
+      );
+    } finally {
+      await page.evaluate(() => delete (window as { indexedDB?: unknown }).indexedDB);
+    }
   });
 
   it('loads a model trained by the CLI and gives the CLI’s text for the same seed', async () => {

@@ -384,9 +384,21 @@ function download(name: string, data: BlobPart, type: string): void {
 }
 async function onExported(files: ModelFiles): Promise<void> {
   if (pendingSave === 'idb') {
+    pendingSave = null;
     const name = files.name;
-    await saveModelFiles({ ...files, savedAt: new Date().toISOString() });
-    await refreshSaved(name);
+    try {
+      // A model saved under the same name earlier is replaced only when the user says so.
+      if (
+        (await savedModelNames()).includes(name) &&
+        !confirm(`Replace the model “${name}” saved in this browser?`)
+      )
+        return void ($('model-status').textContent = `Not saved: “${name}” is kept as it was.`);
+      await saveModelFiles({ ...files, savedAt: new Date().toISOString() });
+      await refreshSaved(name);
+    } catch (e) {
+      // Storage full, or IndexedDB off (some private windows): said where the user looks, not lost in the console.
+      return showError('model-status', `cannot save “${name}” in this browser: ${(e as Error).message}`);
+    }
     $('model-status').textContent = `Saved “${name}” in this browser (IndexedDB).`;
   } else {
     download('model.json', JSON.stringify(files.modelJson, null, 1), 'application/json');
@@ -398,7 +410,12 @@ async function onExported(files: ModelFiles): Promise<void> {
 $('load-idb').addEventListener('click', async () => {
   const name = $<HTMLSelectElement>('idb-list').value;
   if (!name) return void ($('model-status').textContent = 'Nothing saved in this browser yet.');
-  const m = await loadModelFiles(name);
+  let m: Awaited<ReturnType<typeof loadModelFiles>>;
+  try {
+    m = await loadModelFiles(name);
+  } catch (e) {
+    return showError('model-status', `cannot read “${name}” from this browser: ${(e as Error).message}`);
+  }
   if (!m) return void ($('model-status').textContent = `“${name}” is no longer saved.`);
   $('model-status').textContent = `Loading “${name}” from this browser…`;
   send({
