@@ -614,6 +614,33 @@ describe('recur serve (HTTP API)', () => {
     assert.ok(errors[0].reqId);
   });
 
+  it('answers a request Node cannot parse (headers over 16 KB, a bad request line) in {error}, cross-origin isolated', async () => {
+    const raw = (request: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(Number(new URL(base).port), '127.0.0.1', () => socket.write(request));
+        let answer = '';
+        socket.on('data', (d: Buffer) => (answer += d.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    for (const [request, status, error] of [
+      [
+        `GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        '431 Request Header Fields Too Large',
+        'the request headers are larger than the server takes (16 KB)',
+      ],
+      ['NOT HTTP AT ALL\r\n\r\n', '400 Bad Request', /^not a valid HTTP request \(HPE_/],
+    ] as const) {
+      const [head, body] = (await raw(request)).split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status}\r\n`));
+      assert.match(head, /cross-origin-embedder-policy: require-corp/);
+      const got = (JSON.parse(body) as { error: string }).error;
+      if (typeof error === 'string') assert.equal(got, error);
+      else assert.match(got, error);
+    }
+    assert.equal((await fetch(base + '/v1/models')).status, 200);
+  });
+
   it('answers a generation past the streams in flight 429 with Retry-After, and serves again once one ends', async () => {
     const app = createServeApp({
       served: loadServedModels([textModel]),

@@ -20,6 +20,7 @@
  * Kept apart from the CLI so tests can start it on port 0 (createServeApp + app.listen).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -536,6 +537,27 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     return503OnClosing: false,
     // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
     // and the API's `{error}` here.
+    // A request Node cannot parse (headers over its 16 KB, a malformed request line) is answered before fastify sees
+    // it: in the API's `{error}` with the isolation headers too, not fastify's own {error, message, statusCode}.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, error] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'the request headers are larger than the server takes (16 KB)']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'the request took too long to arrive']
+            : [400, `not a valid HTTP request (${err.code ?? err.message})`];
+      const body = JSON.stringify({ error });
+      const headers = Object.entries(ISOLATION_HEADERS)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      if (socket.writable)
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
+        );
+      socket.destroy(err);
+    },
     frameworkErrors: (err, _req, reply) =>
       (reply as FastifyReply)
         .headers(ISOLATION_HEADERS)
