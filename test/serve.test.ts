@@ -392,7 +392,14 @@ describe('recur serve (HTTP API)', () => {
       ['huge length', () => post('/v1/generate', { length: 10_000_000 }), 413, /^length: /],
       ['negative length', () => post('/v1/generate', { length: -1 }), 400, /^length: /],
       ['string temperature', () => post('/v1/generate', { temperature: 'hot' }), 400, /^temperature: /],
-      ['unknown field', () => post('/v1/generate', { lenght: 5 }), 400, /lenght/],
+      ['unknown field', () => post('/v1/generate', { lenght: 5 }), 400, /^\(body\): unknown field "lenght"$/],
+      [
+        '50,000 unknown fields: the first five named, not all',
+        () =>
+          post('/v1/generate', Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`x${i}`, 1]))),
+        400,
+        /^\(body\): unknown fields "x0", "x1", "x2", "x3", "x4" … \(50000 in all\)$/,
+      ],
       ['top_p out of range', () => post('/v1/generate', { top_p: 1.5 }), 400, /^top_p: /],
       ['temperature out of range', () => post('/v1/generate', { temperature: 101 }), 400, /^temperature: /],
       [

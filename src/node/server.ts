@@ -326,6 +326,9 @@ class HttpError extends Error {
 /** The request fields whose limits are sizes: beyond them a request is answered 413. */
 const SIZE_FIELDS = new Set(['length', 'prime', 'text', 'texts', 'sources', 'values', 'beam', 'max_length']);
 
+/** How many unknown fields a 400 names. */
+const UNKNOWN_FIELDS_NAMED = 5;
+
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
     throw new HttpError(400, 'the request body must be a JSON object');
@@ -336,7 +339,15 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
     // 413 is for what makes a request too large to serve (README: the size limits); a value merely out of its
     // range (temperature, top_p, seed) is a bad request.
     const tooBig = issue.code === 'too_big' && SIZE_FIELDS.has(String(issue.path[0]));
-    throw new HttpError(tooBig ? 413 : 400, `${field}: ${issue.message}`);
+    // Unknown fields are named, but only the first few: 50,000 of them must not make a 500 KB answer.
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys
+            .slice(0, UNKNOWN_FIELDS_NAMED)
+            .map((k) => JSON.stringify(k))
+            .join(', ')}${issue.keys.length > UNKNOWN_FIELDS_NAMED ? ` … (${issue.keys.length} in all)` : ''}`
+        : issue.message;
+    throw new HttpError(tooBig ? 413 : 400, `${field}: ${message}`);
   }
   return r.data;
 }
