@@ -364,7 +364,24 @@ describe('recur serve (HTTP API)', () => {
 
   it('answers bad requests with a 4xx and a JSON error, and stays up', async () => {
     const cases: [string, () => Promise<Response>, number, RegExp][] = [
-      ['malformed JSON', () => post('/v1/generate', '{"prime": "the', true), 400, /not valid JSON/],
+      [
+        'malformed JSON: where, as recur says of a JSON file',
+        () => post('/v1/generate', '{"prime": "the', true),
+        400,
+        /^the request body: not valid JSON at line 1, column 15 \(the text ends where/,
+      ],
+      [
+        'an empty body',
+        () => post('/v1/generate', '', true),
+        400,
+        /^the request body is empty; send a JSON object$/,
+      ],
+      [
+        'a __proto__ key: valid JSON, an unknown field',
+        () => post('/v1/generate', '{"__proto__": {"length": 5}}', true),
+        400,
+        /^\(body\): unknown field "__proto__"$/,
+      ],
       ['not an object', () => post('/v1/generate', [1, 2]), 400, /must be a JSON object/],
       [
         'not sent as JSON (curl -d without a content-type)',

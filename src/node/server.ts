@@ -579,6 +579,19 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // saying so, as any other type is, rather than a string refused as "not a JSON object". It also keeps a page of
   // another origin from starting a generation with a request that needs no CORS preflight.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies are read as recur reads JSON files: a syntax error says its line and column (fastify's says only "not
+  // valid JSON"), and a `__proto__` key is a plain unknown field the schema names, not "not valid JSON" (JSON.parse
+  // makes it an own property; nothing here merges a body into another object).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(new HttpError(400, 'the request body is empty; send a JSON object'));
+    try {
+      done(null, parseJsonText(text, 'the request body'));
+    } catch (e) {
+      done(e instanceof InvalidInputError ? new HttpError(400, e.message) : (e as Error));
+    }
+  });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
   const pool = opts.pool ?? null;
@@ -609,15 +622,13 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const message =
-      err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-        ? `the request body is not valid JSON (${err.message})`
-        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? `the request body must be JSON, sent with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`
-          : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-            ? `the request body is larger than ${limits.bodyBytes} bytes`
-            : status === 500
-              ? `internal error: ${err.message}`
-              : err.message;
+      err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? `the request body must be JSON, sent with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the request body is larger than ${limits.bodyBytes} bytes`
+          : status === 500
+            ? `internal error: ${err.message}`
+            : err.message;
     if (status === 500) reportInternal(req, err);
     return reply.code(status).send({ error: message });
   });
