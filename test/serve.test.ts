@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,14 +16,20 @@ import { RNNForecaster } from '../src/forecast/network.js';
 import { Stepper } from '../src/models/stepper.js';
 import { saveForecaster } from '../src/node/forecaster_io.js';
 import { loadModel } from '../src/node/model_io.js';
-import { createServeApp, loadServedModels, SERVE_LIMITS, type ServeApp } from '../src/node/server.js';
+import {
+  createServeApp,
+  loadServedModels,
+  SERVE_LIMITS,
+  type ServeApp,
+  type TextServed,
+} from '../src/node/server.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
 import { TextGenerator } from '../src/text/generator.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
-import { sseEvents, startServe } from './serve_helpers.js';
+import { listen, sseEvents, startServe } from './serve_helpers.js';
 
 const cli = (args: string[]): CliResult => runCli(args);
 
@@ -100,6 +106,8 @@ describe('recur serve (HTTP API)', () => {
   let server: ServeApp;
   let textBatcher: GenerationBatcher;
   let base = '';
+  /** What the server reported as internal errors (stderr, without --log). */
+  const reported: string[] = [];
   const post = (path: string, body: unknown, raw = false): Promise<Response> =>
     fetch(base + path, {
       method: 'POST',
@@ -173,7 +181,11 @@ describe('recur serve (HTTP API)', () => {
     mkdirSync(join(dir, 'web'));
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
     writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
-    server = createServeApp({ served, staticDir: join(dir, 'web') });
+    server = createServeApp({
+      served,
+      staticDir: join(dir, 'web'),
+      reportInternalError: (line) => reported.push(line),
+    });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
   });
@@ -219,6 +231,51 @@ describe('recur serve (HTTP API)', () => {
       assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin', path);
       assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', path);
       assert.deepEqual(Object.keys((await r.json()) as object), ['error'], path);
+    }
+  });
+
+  it('answers a known path asked with the wrong method 405 with Allow, and OPTIONS 204 with Allow (no CORS)', async () => {
+    for (const [method, path, allow, headers] of [
+      ['GET', '/v1/generate', 'POST, OPTIONS', {}],
+      ['HEAD', '/v1/predict', 'POST, OPTIONS', {}],
+      // Refused before its (here empty) body is read: a 405, not a 400 about the body.
+      ['POST', '/v1/models', 'GET, HEAD, OPTIONS', { 'content-type': 'application/json' }],
+      ['PUT', '/v1/predict', 'POST, OPTIONS', {}],
+      ['DELETE', '/', 'GET, HEAD, OPTIONS', {}],
+      ['POST', '/app.js', 'GET, HEAD, OPTIONS', {}],
+    ] as const) {
+      const r = await fetch(base + path, { method, headers });
+      const what = `${method} ${path}`;
+      assert.equal(r.status, 405, what);
+      assert.equal(r.headers.get('allow'), allow, what);
+      assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', what);
+      if (method !== 'HEAD')
+        assert.equal(
+          ((await r.json()) as { error: string }).error,
+          `method ${method} is not allowed on ${path}; it answers ${allow}`,
+          what,
+        );
+    }
+    for (const [path, allow] of [
+      ['/v1/generate', 'POST, OPTIONS'],
+      ['/v1/models', 'GET, HEAD, OPTIONS'],
+      ['/', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      // A cross-origin preflight gets no Access-Control-* header: the API is same-origin, as the page is.
+      const r = await fetch(base + path, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://elsewhere.example', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(r.status, 204, path);
+      assert.equal(r.headers.get('allow'), allow, path);
+      assert.equal(r.headers.get('access-control-allow-origin'), null, path);
+      assert.equal(await r.text(), '', path);
+    }
+    // An unknown path is still 404, whatever the method.
+    for (const method of ['GET', 'OPTIONS', 'POST']) {
+      const r = await fetch(base + '/v1/nothing', { method });
+      assert.equal(r.status, 404, method);
+      assert.equal(r.headers.get('allow'), null, method);
     }
   });
 
@@ -307,7 +364,24 @@ describe('recur serve (HTTP API)', () => {
 
   it('answers bad requests with a 4xx and a JSON error, and stays up', async () => {
     const cases: [string, () => Promise<Response>, number, RegExp][] = [
-      ['malformed JSON', () => post('/v1/generate', '{"prime": "the', true), 400, /not valid JSON/],
+      [
+        'malformed JSON: where, as recur says of a JSON file',
+        () => post('/v1/generate', '{"prime": "the', true),
+        400,
+        /^the request body: not valid JSON at line 1, column 15 \(the text ends where/,
+      ],
+      [
+        'an empty body',
+        () => post('/v1/generate', '', true),
+        400,
+        /^the request body is empty; send a JSON object$/,
+      ],
+      [
+        'a __proto__ key: valid JSON, an unknown field',
+        () => post('/v1/generate', '{"__proto__": {"length": 5}}', true),
+        400,
+        /^\(body\): unknown field "__proto__"$/,
+      ],
       ['not an object', () => post('/v1/generate', [1, 2]), 400, /must be a JSON object/],
       [
         'not sent as JSON (curl -d without a content-type)',
@@ -321,6 +395,12 @@ describe('recur serve (HTTP API)', () => {
         /content-type: application\/json/,
       ],
       [
+        'a JSON string sent as text/plain (fetch without a content-type)',
+        () => fetch(base + '/v1/generate', { method: 'POST', body: '{"length":5}' }),
+        415,
+        /content-type: application\/json \(got text\/plain/,
+      ],
+      [
         'unknown model',
         () => post('/v1/generate', { model: 'nope' }),
         404,
@@ -329,7 +409,14 @@ describe('recur serve (HTTP API)', () => {
       ['huge length', () => post('/v1/generate', { length: 10_000_000 }), 413, /^length: /],
       ['negative length', () => post('/v1/generate', { length: -1 }), 400, /^length: /],
       ['string temperature', () => post('/v1/generate', { temperature: 'hot' }), 400, /^temperature: /],
-      ['unknown field', () => post('/v1/generate', { lenght: 5 }), 400, /lenght/],
+      ['unknown field', () => post('/v1/generate', { lenght: 5 }), 400, /^\(body\): unknown field "lenght"$/],
+      [
+        '50,000 unknown fields: the first five named, not all',
+        () =>
+          post('/v1/generate', Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`x${i}`, 1]))),
+        400,
+        /^\(body\): unknown fields "x0", "x1", "x2", "x3", "x4" … \(50000 in all\)$/,
+      ],
       ['top_p out of range', () => post('/v1/generate', { top_p: 1.5 }), 400, /^top_p: /],
       ['temperature out of range', () => post('/v1/generate', { temperature: 101 }), 400, /^temperature: /],
       [
@@ -506,6 +593,147 @@ describe('recur serve (HTTP API)', () => {
     }
   });
 
+  it('reports a stream that fails after its 200 on stderr, as a 500 is (one line; the log with --log)', async () => {
+    const served = loadServedModels([textModel]);
+    const text = served[0] as TextServed;
+    // A generation that sends some characters, then fails, as a failing step or worker would.
+    text.batcher.generate = (request) => {
+      request.onText?.('ab');
+      return new Promise((_, reject) => setImmediate(() => reject(new Error('the step failed'))));
+    };
+    const streamed = async (app: ServeApp): Promise<void> => {
+      const address = await listen(app);
+      const r = await fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ length: 50, stream: true }),
+      });
+      assert.equal(r.status, 200);
+      const events = sseEvents(await r.text());
+      assert.deepEqual(events.at(-1), { event: 'error', data: { error: 'the step failed' } });
+      await app.close();
+    };
+    const reported: string[] = [];
+    await streamed(createServeApp({ served, reportInternalError: (line) => reported.push(line) }));
+    assert.deepEqual(reported, ['recur serve: POST /v1/generate: internal error: the step failed']);
+    // With --log, in the request log on stderr, with the request's id.
+    const logged: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => (
+      logged.push(String(chunk)),
+      true
+    )) as typeof write;
+    try {
+      await streamed(createServeApp({ served, log: true }));
+    } finally {
+      process.stderr.write = write;
+    }
+    const errors = logged
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { level: number; reqId?: string; err?: { message: string } })
+      .filter((l) => l.level >= 50);
+    assert.equal(errors.length, 1, logged.join(''));
+    assert.equal(errors[0].err?.message, 'the step failed');
+    assert.ok(errors[0].reqId);
+  });
+
+  it('answers a request Node cannot parse (headers over 16 KB, a bad request line) in {error}, cross-origin isolated', async () => {
+    const raw = (request: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(Number(new URL(base).port), '127.0.0.1', () => socket.write(request));
+        let answer = '';
+        socket.on('data', (d: Buffer) => (answer += d.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    for (const [request, status, error] of [
+      [
+        `GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        '431 Request Header Fields Too Large',
+        'the request headers are larger than the server takes (16 KB)',
+      ],
+      ['NOT HTTP AT ALL\r\n\r\n', '400 Bad Request', /^not a valid HTTP request \(HPE_/],
+    ] as const) {
+      const [head, body] = (await raw(request)).split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status}\r\n`));
+      assert.match(head, /cross-origin-embedder-policy: require-corp/);
+      const got = (JSON.parse(body) as { error: string }).error;
+      if (typeof error === 'string') assert.equal(got, error);
+      else assert.match(got, error);
+    }
+    assert.equal((await fetch(base + '/v1/models')).status, 200);
+  });
+
+  it('answers a generation past the streams in flight 429 with Retry-After, and serves again once one ends', async () => {
+    const app = createServeApp({
+      served: loadServedModels([textModel]),
+      limits: { ...SERVE_LIMITS, streams: 1, length: 5_000_000 },
+    });
+    const address = await listen(app);
+    const generate = (body: object, signal?: AbortSignal): Promise<Response> =>
+      fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    const abort = new AbortController();
+    try {
+      await generate({ length: 5_000_000, stream: true }, abort.signal);
+      for (const stream of [false, true]) {
+        const r = await generate({ length: 5, stream });
+        assert.equal(r.status, 429);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.match(
+          ((await r.json()) as { error: string }).error,
+          /too many generation requests in flight \(1\)/,
+        );
+      }
+      abort.abort();
+      while (app.inFlight() > 0) await new Promise((r) => setTimeout(r, 5));
+      assert.equal((await generate({ length: 5 })).status, 200);
+    } finally {
+      abort.abort();
+      await app.close();
+    }
+  });
+
+  it('answers a request that arrives while it shuts down 503 with {error}, cross-origin isolated', async () => {
+    const app = createServeApp({
+      served: loadServedModels([textModel]),
+      limits: { ...SERVE_LIMITS, length: 5_000_000 },
+    });
+    const address = await listen(app);
+    const port = Number(new URL(address).port);
+    // A long stream keeps close() waiting; a second connection has begun a request, so it is not idle and stays open.
+    const abort = new AbortController();
+    await fetch(address + '/v1/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length: 5_000_000, stream: true }),
+      signal: abort.signal,
+    });
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET /v1/models HTTP/1.1\r\nhost: x\r\n');
+    while (app.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
+    const closed = app.close();
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write('\r\n');
+    await ended;
+    abort.abort();
+    await closed;
+    const [head, body] = answer.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 503 /);
+    assert.match(head, /cross-origin-embedder-policy: require-corp/i);
+    assert.match(head, /connection: close/i);
+    assert.deepEqual(JSON.parse(body), { error: 'the server is shutting down' });
+  });
+
   it('stops generating a whole (unstreamed) text when its client goes away', async () => {
     const before = textBatcher.stats.chars;
     const abort = new AbortController();
@@ -522,6 +750,8 @@ describe('recur serve (HTTP API)', () => {
     assert.equal(server.inFlight(), 0);
     const made = textBatcher.stats.chars - before;
     assert.ok(made < 20_000, `generated all ${made} characters for a client that had gone`);
+    // A client that leaves is no failure of the server's: nothing is reported as an internal error.
+    assert.deepEqual(reported, []);
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {

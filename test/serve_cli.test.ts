@@ -1,6 +1,6 @@
 /**
- * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), and what it
- * says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
+ * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), what Ctrl-C
+ * says, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, trainTinyModels } from './cli_helpers.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, trainTinyModels } from './cli_helpers.js';
 import { startServe } from './serve_helpers.js';
 
 describe('recur serve (the command)', () => {
@@ -39,6 +40,27 @@ describe('recur serve (the command)', () => {
     );
     assert.match(out.stderr, /"url":"\/v1\/models"/);
     assert.match(out.stderr, /"statusCode":404/);
+  });
+
+  it('says on Ctrl-C that a second one quits at once', async () => {
+    // Without --json: the human line says it (the address is read from the 'listening on' line).
+    const child = spawn(process.execPath, [CLI, 'serve', textModel, '--port', '0', '--threads', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = { stderr: '' };
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        out.stderr += d.toString();
+        if (/listening on http/.test(out.stderr)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out.stderr);
+    assert.match(
+      out.stderr,
+      /SIGINT: finishing 0 in-flight stream\(s\), accepting no new requests \(Ctrl-C again to quit now\)…/,
+    );
   });
 
   it('says the port is in use (exit 1) and refuses a --host that is no address here (exit 2)', async () => {

@@ -170,15 +170,13 @@ describe('recur serve on the inference pool', () => {
         ((await r.json()) as { error: string }).error,
         /inference worker 1 stopped .*not completed/,
       );
-      // Without --log the operator still learns of it: one line for the 500.
-      assert.equal(reported.length, 1);
-      assert.match(
-        reported[0],
-        /^recur serve: POST \/v1\/generate: internal error: inference worker 1 stopped/,
-      );
       const events = sseEvents(await streamed.text());
       assert.equal(events.at(-1)!.event, 'error');
       assert.match(events.at(-1)!.data.error as string, /inference worker 1 stopped/);
+      // Without --log the operator still learns of both: one line for the 500, one for the failed stream.
+      assert.equal(reported.length, 2, reported.join('\n'));
+      for (const line of reported)
+        assert.match(line, /^recur serve: POST \/v1\/generate: internal error: inference worker 1 stopped/);
       const again = await post(base, { prime: 'the', length: 10, seed: 3 });
       assert.equal(again.status, 200);
       assert.equal(((await again.json()) as { text: string }).text.length, 10);

@@ -148,7 +148,17 @@ describe('text recipes as a library', () => {
       (e: unknown) =>
         e instanceof InvalidInputError && /userDefinedMetadata\.settings\.gruResetAfter/.test(e.message),
     );
-    assert.throws(() => parseTextMetadata({ task: 'forecast' }, 'dir'), /dir is not a recur text model/);
+    // A model of another of recur's tasks is named as what it is (a classifier dropped on the page); others are not
+    // text models.
+    assert.throws(
+      () => parseTextMetadata({ task: 'forecast' }, 'dir'),
+      /^InvalidInputError: dir holds a forecaster's network \(from recur forecast\), not a text model$/,
+    );
+    assert.throws(
+      () => parseTextMetadata({ task: 'classify', classes: ['a', 'b'] }, 'dropped model'),
+      /^InvalidInputError: dropped model holds a text classifier \(from recur classify train\), not a text model$/,
+    );
+    assert.throws(() => parseTextMetadata({ task: 'tagger' }, 'dir'), /dir is not a recur text model/);
   });
 
   it('buildTextModel: the GRU takes the reset_after choice', () => {

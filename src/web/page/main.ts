@@ -4,6 +4,7 @@
  * that no task here grows long while training.
  */
 import uPlot from 'uplot';
+import { decodeText, TextFileError } from '../../text/text_bytes.js';
 import { loadModelFiles, saveModelFiles, savedModelNames } from './idb.js';
 import type { EngineReply, EngineRequest, ForecastResult, ModelFiles, ModelInfo } from './protocol.js';
 
@@ -21,8 +22,43 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return el as T;
 };
 const input = (id: string): HTMLInputElement => $<HTMLInputElement>(id);
-const num = (id: string): number => Number(input(id).value);
-const optionalNum = (id: string): number | undefined => (input(id).value === '' ? undefined : num(id));
+
+/** A box the user filled in outside what it takes: said next to the button that read it, in the box's own words. */
+class BoxError extends Error {}
+/** A box's label without its parenthesis ("Seed (empty: random)" → "Seed"). */
+function boxLabel(el: HTMLInputElement): string {
+  const label = document.querySelector(`label[for="${el.id}"]`)?.textContent ?? el.id;
+  return label.replace(/\s*\(.*\)\s*$/s, '').trim();
+}
+/**
+ * A number box's value, held to the box's own min, max and whole-number step: the browser shows them but lets any
+ * number through, and 1e9 characters would hold the engine for hours, 100000 units run it out of memory.
+ */
+function boxNumber(id: string, optional: boolean): number | undefined {
+  const el = input(id);
+  const v = el.validity;
+  if (el.value === '' && !v.badInput) {
+    if (optional) return undefined;
+    throw new BoxError(`${boxLabel(el)}: give a number`);
+  }
+  // A decimal step (top-p's 0.01) only sizes the arrows' steps; the default step, 1, means a whole number.
+  const whole = el.type === 'number' && (el.step === '' || el.step === '1');
+  if (v.badInput || v.rangeUnderflow || v.rangeOverflow || (whole && v.stepMismatch)) {
+    const range =
+      el.min !== '' && el.max !== ''
+        ? ` from ${el.min} to ${el.max}`
+        : el.min !== ''
+          ? ` of at least ${el.min}`
+          : el.max !== ''
+            ? ` of at most ${el.max}`
+            : '';
+    const got = v.badInput ? 'something that is not a number' : el.value;
+    throw new BoxError(`${boxLabel(el)}: must be ${whole ? 'an integer' : 'a number'}${range}, got ${got}`);
+  }
+  return Number(el.value);
+}
+const num = (id: string): number => boxNumber(id, false)!;
+const optionalNum = (id: string): number | undefined => boxNumber(id, true);
 
 const engine = new Worker(new URL('./engine.js', import.meta.url), { type: 'module' });
 const send = (m: EngineRequest, transfer: Transferable[] = []): void => engine.postMessage(m, transfer);
@@ -66,6 +102,7 @@ $('source').addEventListener('change', () => {
   if ($<HTMLSelectElement>('source').value === 'sample') void useSample();
   else {
     input('text').value = '';
+    textName = PASTED_TEXT;
     describeText();
     input('text').focus();
   }
@@ -74,7 +111,9 @@ input('text').addEventListener('input', () => {
   $<HTMLSelectElement>('source').value = 'own';
   describeText();
 });
-let textName = 'moby-dick';
+/** What the user's own text is called (the model's name, and the training errors'): the file it came from, if any. */
+const PASTED_TEXT = 'pasted text';
+let textName = PASTED_TEXT;
 function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
   el.addEventListener('dragover', (e) => {
     e.preventDefault();
@@ -87,15 +126,34 @@ function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
     onFiles(Array.from(e.dataTransfer?.files ?? []));
   });
 }
+/**
+ * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8 or empty file is
+ * said so in `where`, and null returned (the box keeps its text).
+ */
+async function fileText(f: File, where: string): Promise<string | null> {
+  try {
+    const text = decodeText(new Uint8Array(await f.arrayBuffer()), f.name);
+    if (text === '') throw new TextFileError(`${f.name} is empty`);
+    return text;
+  } catch (e) {
+    if (!(e instanceof TextFileError)) throw e;
+    showError(where, e.message);
+    return null;
+  }
+}
 async function openText(files: File[]): Promise<void> {
   const f = files[0];
   if (!f) return;
-  input('text').value = (await f.text()).replace(/\r\n/g, '\n');
+  const text = await fileText(f, 'text-info');
+  if (text === null) return;
+  input('text').value = text;
   textName = f.name;
   $<HTMLSelectElement>('source').value = 'own';
   describeText();
 }
-acceptDrop(input('text'), (f) => void openText(f));
+// Model files dropped on the Text box are the model's to load (the panel's drop handler, to which the drop bubbles):
+// they must not replace the user's text with model.json's JSON.
+acceptDrop(input('text'), (f) => f.some(isModelFile) || void openText(f));
 input('text-file').addEventListener(
   'change',
   () => void openText(Array.from(input('text-file').files ?? [])),
@@ -154,6 +212,26 @@ const setRunning = (on: boolean, canResume = false): void => {
 };
 $('train').addEventListener('click', async () => {
   const text = $<HTMLSelectElement>('source').value === 'sample' ? await sampleText() : input('text').value;
+  let request: EngineRequest;
+  try {
+    request = {
+      type: 'train',
+      text,
+      source: $<HTMLSelectElement>('source').value === 'sample' ? 'moby-dick' : textName,
+      recipe: $<HTMLSelectElement>('recipe').value as 'keras' | 'char-rnn',
+      cell: $<HTMLSelectElement>('cell').value,
+      units: num('units'),
+      layers: num('layers'),
+      epochs: num('epochs'),
+      stepsPerEpoch: num('steps'),
+      validationSplit: num('val-split') / 100,
+      seed: num('seed'),
+      sampleLength: 200,
+      temperatures: [0.2, 0.5, 1.0, 1.2],
+    };
+  } catch (e) {
+    return showBoxError('progress', e);
+  }
   lossX.length = lossY.length = valY.length = 0;
   smoothed = NaN;
   globalBatch = 0;
@@ -162,21 +240,7 @@ $('train').addEventListener('click', async () => {
   $('progress').textContent = 'Preparing…';
   chartDirty = true;
   setRunning(true);
-  send({
-    type: 'train',
-    text,
-    source: $<HTMLSelectElement>('source').value === 'sample' ? 'moby-dick' : textName,
-    recipe: $<HTMLSelectElement>('recipe').value as 'keras' | 'char-rnn',
-    cell: $<HTMLSelectElement>('cell').value,
-    units: num('units'),
-    layers: num('layers'),
-    epochs: num('epochs'),
-    stepsPerEpoch: num('steps'),
-    validationSplit: num('val-split') / 100,
-    seed: num('seed'),
-    sampleLength: 200,
-    temperatures: [0.2, 0.5, 1.0, 1.2],
-  });
+  send(request);
 });
 $('stop').addEventListener('click', () => {
   $('progress').textContent += ' — stopping after this batch…';
@@ -255,17 +319,21 @@ $('generate').addEventListener('click', () => {
   const out = $('output');
   out.textContent = '';
   out.dataset.done = '';
-  send({
-    type: 'generate',
-    id: generation,
-    prime: input('prime').value,
-    // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
-    length: optionalNum('length') ?? 400,
-    temperature: num('temperature'),
-    topK: optionalNum('top-k'),
-    topP: optionalNum('top-p'),
-    seed: optionalNum('gen-seed'),
-  });
+  try {
+    send({
+      type: 'generate',
+      id: generation,
+      prime: input('prime').value,
+      // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
+      length: optionalNum('length') ?? 400,
+      temperature: num('temperature'),
+      topK: optionalNum('top-k'),
+      topP: optionalNum('top-p'),
+      seed: optionalNum('gen-seed'),
+    });
+  } catch (e) {
+    showBoxError('output', e);
+  }
 });
 const outputChunks: string[] = [];
 function onChars(m: Extract<EngineReply, { type: 'chars' }>): void {
@@ -316,9 +384,21 @@ function download(name: string, data: BlobPart, type: string): void {
 }
 async function onExported(files: ModelFiles): Promise<void> {
   if (pendingSave === 'idb') {
+    pendingSave = null;
     const name = files.name;
-    await saveModelFiles({ ...files, savedAt: new Date().toISOString() });
-    await refreshSaved(name);
+    try {
+      // A model saved under the same name earlier is replaced only when the user says so.
+      if (
+        (await savedModelNames()).includes(name) &&
+        !confirm(`Replace the model “${name}” saved in this browser?`)
+      )
+        return void ($('model-status').textContent = `Not saved: “${name}” is kept as it was.`);
+      await saveModelFiles({ ...files, savedAt: new Date().toISOString() });
+      await refreshSaved(name);
+    } catch (e) {
+      // Storage full, or IndexedDB off (some private windows): said where the user looks, not lost in the console.
+      return showError('model-status', `cannot save “${name}” in this browser: ${(e as Error).message}`);
+    }
     $('model-status').textContent = `Saved “${name}” in this browser (IndexedDB).`;
   } else {
     download('model.json', JSON.stringify(files.modelJson, null, 1), 'application/json');
@@ -330,7 +410,12 @@ async function onExported(files: ModelFiles): Promise<void> {
 $('load-idb').addEventListener('click', async () => {
   const name = $<HTMLSelectElement>('idb-list').value;
   if (!name) return void ($('model-status').textContent = 'Nothing saved in this browser yet.');
-  const m = await loadModelFiles(name);
+  let m: Awaited<ReturnType<typeof loadModelFiles>>;
+  try {
+    m = await loadModelFiles(name);
+  } catch (e) {
+    return showError('model-status', `cannot read “${name}” from this browser: ${(e as Error).message}`);
+  }
   if (!m) return void ($('model-status').textContent = `“${name}” is no longer saved.`);
   $('model-status').textContent = `Loading “${name}” from this browser…`;
   send({
@@ -341,6 +426,10 @@ $('load-idb').addEventListener('click', async () => {
   });
 });
 const KERAS_FILE = /\.(h5|hdf5|keras)$/i;
+/** A file that names a model to load: a model.json (with its weights alongside) or a Keras file. */
+function isModelFile(f: File): boolean {
+  return f.name.endsWith('.json') || KERAS_FILE.test(f.name);
+}
 /** A Keras file: the engine rebuilds its vocabulary from the characters box, or else from the Text box. */
 async function openKerasFile(file: File): Promise<void> {
   $('model-status').textContent = `Loading ${file.name}…`;
@@ -376,14 +465,15 @@ input('model-files').addEventListener(
   () => void openModelFiles(Array.from(input('model-files').files ?? [])),
 );
 acceptDrop($('panel-text'), (files) => {
-  if (files.some((f) => f.name.endsWith('.json') || KERAS_FILE.test(f.name))) void openModelFiles(files);
+  if (files.some(isModelFile)) void openModelFiles(files);
 });
 
 // ---- forecast ----
 let lastForecast: ForecastResult | null = null;
 async function openCsv(files: File[]): Promise<void> {
   const f = files[0];
-  if (f) input('csv').value = await f.text();
+  const text = f ? await fileText(f, 'fc-status') : null;
+  if (text !== null) input('csv').value = text;
 }
 acceptDrop(input('csv'), (f) => void openCsv(f));
 input('csv-file').addEventListener('change', () => void openCsv(Array.from(input('csv-file').files ?? [])));
@@ -391,19 +481,25 @@ $('fc-sample').addEventListener('click', async () => {
   input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
 });
 $('run-forecast').addEventListener('click', () => {
+  let request: EngineRequest;
+  try {
+    request = {
+      type: 'forecast',
+      csv: input('csv').value,
+      source: 'the CSV',
+      horizon: num('horizon'),
+      method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
+      cell: $<HTMLSelectElement>('fc-cell').value,
+      epochs: num('fc-epochs'),
+      seeds: num('fc-seeds'),
+      holdout: input('holdout').checked,
+    };
+  } catch (e) {
+    return showBoxError('fc-status', e);
+  }
   $<HTMLButtonElement>('run-forecast').disabled = true;
   $('fc-status').textContent = 'Starting…';
-  send({
-    type: 'forecast',
-    csv: input('csv').value,
-    source: 'the CSV',
-    horizon: num('horizon'),
-    method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
-    cell: $<HTMLSelectElement>('fc-cell').value,
-    epochs: num('fc-epochs'),
-    seeds: num('fc-seeds'),
-    holdout: input('holdout').checked,
-  });
+  send(request);
 });
 function cell(tag: 'td' | 'th', text: string): HTMLElement {
   const c = document.createElement(tag);
@@ -470,6 +566,19 @@ $('download-svg').addEventListener('click', () => {
 });
 
 // ---- the engine's replies ----
+/** Shows an error where the user looks for the result of what failed. */
+function showError(where: string, message: string): void {
+  $(where).textContent = `Error: ${message}`;
+  $(where).classList.add('error');
+  setTimeout(() => $(where).classList.remove('error'), 5000);
+  document.body.dataset.error = message;
+}
+/** A BoxError, shown where `where` says; anything else is a bug, thrown on. */
+function showBoxError(where: string, e: unknown): void {
+  if (!(e instanceof BoxError)) throw e;
+  showError(where, e.message);
+}
+
 /**
  * Where a failed request's error shows: next to the control that sent it, so a bad model file dropped on the page
  * says so under the model, not in the training progress line (every request type must be listed).
@@ -538,14 +647,10 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       onForecast(m.result);
       break;
     case 'error': {
-      const where = ERROR_SHOWN_IN[m.during];
-      $(where).textContent = `Error: ${m.message}`;
-      $(where).classList.add('error');
-      setTimeout(() => $(where).classList.remove('error'), 5000);
+      showError(ERROR_SHOWN_IN[m.during], m.message);
       if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
       if (m.during === 'forecast') $<HTMLButtonElement>('run-forecast').disabled = false;
       if (m.during === 'export') pendingSave = null;
-      document.body.dataset.error = m.message;
       break;
     }
   }

@@ -1,0 +1,63 @@
+/**
+ * Text from bytes as recur reads training text, the same in Node and the browser (the page's opened and dropped
+ * files): UTF-8 only, with errors naming the file and the byte and line of the problem for binary or mis-encoded
+ * bytes; a BOM stripped and CRLF normalised to LF.
+ */
+
+/** A text file that cannot be used: missing, a directory, empty, binary or not UTF-8. The message names the file. */
+export class TextFileError extends Error {}
+
+export function binaryError(path: string, offset: number): TextFileError {
+  return new TextFileError(`${path} looks binary (a NUL byte at offset ${offset}); give a UTF-8 text file`);
+}
+
+export function utf8Error(path: string, bytes: Uint8Array): TextFileError {
+  const bad = firstInvalidUtf8(bytes);
+  let line = 1;
+  for (let i = 0; i < bad; i++) if (bytes[i] === 0x0a) line++;
+  return new TextFileError(
+    `${path} is not valid UTF-8 (byte 0x${bytes[bad].toString(16)} at offset ${bad}, line ${line}); convert it to UTF-8 first`,
+  );
+}
+
+/**
+ * Bytes read from elsewhere (stdin: `name` 'stdin') as readTextFile reads a file: a NUL byte or invalid UTF-8 is a
+ * TextFileError naming `name`, the byte and its line; a BOM is stripped and CRLF becomes LF. No bytes: ''.
+ */
+export function decodeText(bytes: Uint8Array, name: string): string {
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw binaryError(name, nul);
+  return crlf(decodeUtf8(name, bytes));
+}
+
+/**
+ * A file's bytes as text: strict UTF-8 (a TextFileError naming the file, the first bad byte, its offset and line) with
+ * a leading BOM dropped. Line ends are left as they are, for readers that parse them (CSV).
+ */
+export function decodeUtf8(path: string, bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw utf8Error(path, bytes);
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export function crlf(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n =
+      c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    for (let j = 1; j < n; j++) if ((b[i + j] & 0xc0) !== 0x80) return i;
+    i += n;
+  }
+  return Math.max(0, b.length - 1);
+}
