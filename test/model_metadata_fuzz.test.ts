@@ -8,7 +8,7 @@
  * probabilities with the wrong stride; a huge longestTarget decoded for hours).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +20,7 @@ import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { DECODE_MARGIN } from '../src/seq2seq/seq2seq.js';
 import { runCli } from './cli_helpers.js';
-import { jsonPaths, type Json } from './json_paths.js';
+import { damagedMetadataCopy, editedMetadataCopy, type Json } from './json_paths.js';
 
 const SEED = 20261206;
 const MUTATIONS = 150;
@@ -77,72 +77,17 @@ before(() => {
   }
 });
 
-/** Another value for a field: other types, numbers out of range, a list lengthened, shortened or repeated. */
-function oddValue(rng: Random, old: Json): Json | undefined {
-  const choices: (Json | undefined)[] = [
-    undefined,
-    null,
-    true,
-    '',
-    'NaN',
-    'x',
-    -1,
-    0,
-    0.5,
-    1e9,
-    1e308,
-    [],
-    {},
-  ];
-  if (typeof old === 'number') choices.push(old + 1, old - 1, old * 1000, old + 0.5);
-  if (typeof old === 'string') choices.push(old + 'x', old.slice(1));
-  if (Array.isArray(old)) choices.push(old.slice(1), old.slice(0, -1), [...old, 'zzz'], [...old, ...old]);
-  return choices[rng.int(choices.length)];
-}
-
-/** A copy of `dir` whose userDefinedMetadata has 1–2 fields damaged; returns the copy and what was done. */
-function damaged(dir: string, rng: Random, c: number): { copy: string; what: string } {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: Meta };
-  const meta = json.userDefinedMetadata;
-  const what: string[] = [];
-  for (let m = 0; m < 1 + rng.int(2); m++) {
-    const paths = jsonPaths(meta).filter((p) => p.length > 0);
-    const path = paths[rng.int(paths.length)];
-    const parent = path.slice(0, -1).reduce<Json>((v, k) => (v as Meta)[k], meta) as Meta | Json[];
-    const key = path[path.length - 1];
-    const value = oddValue(rng, (parent as Record<string | number, Json>)[key]);
-    what.push(`${path.join('.')} = ${JSON.stringify(value)?.slice(0, 60)}`);
-    if (value === undefined && !Array.isArray(parent)) delete (parent as Meta)[key];
-    else (parent as Record<string | number, Json>)[key] = value ?? null;
-  }
-  const copy = join(root, `damaged-${c}`);
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dir, copy, { recursive: true });
-  writeFileSync(join(copy, 'model.json'), JSON.stringify(json));
-  return { copy, what: what.join('; ') };
-}
-
 function refusedCleanly(e: unknown, copy: string, where: string): void {
   assert.ok(e instanceof InvalidInputError, `${where}: ${(e as Error).stack}`);
   assert.ok(e.message.includes(copy), `${where}: the message names no directory: ${e.message}`);
-}
-
-/** The classifier's or seq2seq model's copy with `change` made to its metadata. */
-function edited(dir: string, name: string, change: (m: Meta) => void): string {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: Meta };
-  change(json.userDefinedMetadata);
-  const copy = join(root, name);
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dir, copy, { recursive: true });
-  writeFileSync(join(copy, 'model.json'), JSON.stringify(json));
-  return copy;
 }
 
 describe('classifier and seq2seq metadata (seeded fuzz)', () => {
   it(`classifier: ${MUTATIONS} damaged metadata classify correctly or are refused naming the directory`, () => {
     const rng = new Random(SEED);
     for (let c = 0; c < MUTATIONS; c++) {
-      const { copy, what } = damaged(classifier, rng, c);
+      const copy = join(root, `damaged-${c}`);
+      const what = damagedMetadataCopy(classifier, copy, rng);
       const where = `seed ${SEED} case ${c}: ${what}`;
       try {
         const l = loadClassifierDir(copy);
@@ -159,7 +104,8 @@ describe('classifier and seq2seq metadata (seeded fuzz)', () => {
   it(`seq2seq: ${MUTATIONS} damaged metadata translate in bounded time or are refused naming the directory`, () => {
     const rng = new Random(SEED + 1);
     for (let c = 0; c < MUTATIONS; c++) {
-      const { copy, what } = damaged(seq2seq, rng, c);
+      const copy = join(root, `damaged-${c}`);
+      const what = damagedMetadataCopy(seq2seq, copy, rng);
       const where = `seed ${SEED + 1} case ${c}: ${what}`;
       try {
         const l = loadSeq2SeqDir(copy);
@@ -207,7 +153,11 @@ describe('classifier and seq2seq metadata (seeded fuzz)', () => {
       ],
     ];
     for (const [kind, name, change, message] of cases) {
-      const copy = edited(kind === 'classifier' ? classifier : seq2seq, name.replace(/ /g, '-'), change);
+      const copy = editedMetadataCopy(
+        kind === 'classifier' ? classifier : seq2seq,
+        join(root, name.replace(/ /g, '-')),
+        change,
+      );
       const load = (): unknown => (kind === 'classifier' ? loadClassifierDir(copy) : loadSeq2SeqDir(copy));
       assert.throws(load, (e: unknown) => e instanceof InvalidInputError && message.test(e.message), name);
     }
@@ -228,10 +178,12 @@ describe('classifier and seq2seq metadata (seeded fuzz)', () => {
   });
 
   it('the commands exit 2 naming model.json and the field, with no stack trace', () => {
-    const cls = edited(classifier, 'cli-classifier', (m) =>
+    const cls = editedMetadataCopy(classifier, join(root, 'cli-classifier'), (m) =>
       (m.tokenizer as { tokens: string[] }).tokens.push('zzz'),
     );
-    const s2s = edited(seq2seq, 'cli-seq2seq', (m) => (m.sourceTokens as string[]).push('zzz'));
+    const s2s = editedMetadataCopy(seq2seq, join(root, 'cli-seq2seq'), (m) =>
+      (m.sourceTokens as string[]).push('zzz'),
+    );
     for (const args of [
       ['classify', 'predict', cls, 'a good film'],
       ['seq2seq', 'predict', s2s, 'the cat and the dog.'],

@@ -22,7 +22,7 @@ import { TextGenerator } from '../src/text/generator.js';
 import { parseTextModelMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { compileTextModel, textDatasets } from '../src/text/recipes.js';
 import { pseudoText, runCli } from './cli_helpers.js';
-import { jsonPaths, type Json } from './json_paths.js';
+import { damagedMetadataCopy, editedMetadataCopy, type Json } from './json_paths.js';
 
 const SEED = 20261207;
 const MUTATIONS = 80;
@@ -56,63 +56,6 @@ before(() => {
     assert.equal(r.code, 0, r.stderr);
   }
 });
-
-/** Another value for a field: other types, numbers out of range or off by one, strings and lists changed. */
-function oddValue(rng: Random, old: Json): Json | undefined {
-  const choices: (Json | undefined)[] = [
-    undefined,
-    null,
-    true,
-    '',
-    'NaN',
-    'x',
-    -1,
-    0,
-    0.5,
-    1e9,
-    1e308,
-    [],
-    {},
-  ];
-  if (typeof old === 'number') choices.push(old + 1, old - 1, old * 2, old + 0.5);
-  if (typeof old === 'string') choices.push(old + 'x', old.slice(1), old.toUpperCase(), 'é');
-  if (typeof old === 'boolean') choices.push(!old);
-  if (Array.isArray(old)) choices.push(old.slice(1), old.slice(0, -1), [...old, 'q'], [...old, ...old]);
-  return choices[rng.int(choices.length)];
-}
-
-/** A copy of `dir` whose metadata (not its sha256 record) has 1–2 fields damaged; returns the copy and the damage. */
-function damaged(dir: string, rng: Random, c: number): { copy: string; what: string } {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: Meta };
-  const meta = json.userDefinedMetadata;
-  const what: string[] = [];
-  for (let m = 0; m < 1 + rng.int(2); m++) {
-    const paths = jsonPaths(meta).filter((p) => p.length > 0 && p[0] !== 'recur');
-    const path = paths[rng.int(paths.length)];
-    const parent = path.slice(0, -1).reduce<Json>((v, k) => (v as Meta)[k], meta) as Meta | Json[];
-    const key = path[path.length - 1];
-    const value = oddValue(rng, (parent as Record<string | number, Json>)[key]);
-    what.push(`${path.join('.')} = ${JSON.stringify(value)?.slice(0, 60)}`);
-    if (value === undefined && !Array.isArray(parent)) delete (parent as Meta)[key];
-    else (parent as Record<string | number, Json>)[key] = value ?? null;
-  }
-  const copy = join(root, `damaged-${c}`);
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dir, copy, { recursive: true });
-  writeFileSync(join(copy, 'model.json'), JSON.stringify(json));
-  return { copy, what: what.join('; ') };
-}
-
-/** The model's copy with `change` made to its metadata. */
-function edited(dir: string, name: string, change: (m: Meta) => void): string {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: Meta };
-  change(json.userDefinedMetadata);
-  const copy = join(root, name);
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dir, copy, { recursive: true });
-  writeFileSync(join(copy, 'model.json'), JSON.stringify(json));
-  return copy;
-}
 
 /** Loads `dir` as the commands do; a loaded model must generate from its default prime and score one batch. */
 async function loadAndUse(dir: string): Promise<void> {
@@ -164,7 +107,8 @@ describe('text model metadata (seeded fuzz)', () => {
       const rng = new Random(SEED + recipe.length);
       let refused = 0;
       for (let c = 0; c < MUTATIONS; c++) {
-        const { copy, what } = damaged(dir, rng, c);
+        const copy = join(root, `damaged-${c}`);
+        const what = damagedMetadataCopy(dir, copy, rng, ['recur']);
         try {
           await loadAndUse(copy);
         } catch (e) {
@@ -222,7 +166,11 @@ describe('text model metadata (seeded fuzz)', () => {
       ],
     ];
     for (const [recipe, name, change, message] of cases) {
-      const copy = edited(models[recipe], `${recipe}-${name.replace(' ', '-')}`, change);
+      const copy = editedMetadataCopy(
+        models[recipe],
+        join(root, `${recipe}-${name.replace(' ', '-')}`),
+        change,
+      );
       const { model, metadata } = loadModel(copy);
       assert.throws(
         () => parseTextModelMetadata(model, metadata, copy),
@@ -248,8 +196,12 @@ describe('text model metadata (seeded fuzz)', () => {
     writeFileSync(ckpt, JSON.stringify(json));
     const before = readFileSync(ckpt);
     const resume = runCli(['train', book, '--out', run, '--resume', '--epochs', '2', '--threads', '1', '-q']);
-    const prime = edited(keras, 'cli-prime', (m) => (m.defaultPrime = 'xyz'));
-    const recipe = edited(keras, 'cli-recipe', (m) => ((m.settings as Meta).recipe = 'char-rnn'));
+    const prime = editedMetadataCopy(keras, join(root, 'cli-prime'), (m) => (m.defaultPrime = 'xyz'));
+    const recipe = editedMetadataCopy(
+      keras,
+      join(root, 'cli-recipe'),
+      (m) => ((m.settings as Meta).recipe = 'char-rnn'),
+    );
     for (const [r, field] of [
       [resume, 'settings.maxlen'],
       [runCli(['generate', prime, '--length', '5']), 'defaultPrime'],
