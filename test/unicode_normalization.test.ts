@@ -156,6 +156,24 @@ describe('recur seq2seq with composed and decomposed text', () => {
   });
 });
 
+/**
+ * Makes the two-member ensemble in `out` look as an older recur leaves a run stopped before member 2: member 2 not
+ * begun, member 1 (model and checkpoint) with its metadata passed through `older` (the setting removed).
+ */
+function olderEnsembleAtMemberTwo(out: string, older: (meta: Record<string, unknown>) => void): void {
+  rmSync(join(out, 'members', '2'), { recursive: true });
+  const record = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as { members: string[] };
+  record.members = ['members/1'];
+  writeFileSync(join(out, 'ensemble.json'), JSON.stringify(record));
+  for (const model of [join(out, 'members', '1'), join(out, 'members', '1', 'checkpoint')]) {
+    const json = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: Record<string, unknown>;
+    };
+    older(json.userDefinedMetadata);
+    writeFileSync(join(model, 'model.json'), JSON.stringify(json));
+  }
+}
+
 describe('a seq2seq ensemble started before normalisation', () => {
   it('trains the members it resumes to read text as the members already trained do', () => {
     const dir = mkdtempSync(join(tmpdir(), 'recur-s2s-unicode-ensemble-'));
@@ -166,18 +184,10 @@ describe('a seq2seq ensemble started before normalisation', () => {
       const tiny = ['--epochs', '1', '--units', '4', '--embedding', '4', '--threads', '1', '--quiet'];
       const t = runCli(['seq2seq', 'train', file, '--out', out, '--ensemble', '2', ...tiny]);
       assert.equal(t.code, 0, t.stderr);
-      // As an older recur leaves a run stopped before member 2: member 1 without the setting, member 2 not begun.
-      rmSync(join(out, 'members', '2'), { recursive: true });
-      const record = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as { members: string[] };
-      record.members = ['members/1'];
-      writeFileSync(join(out, 'ensemble.json'), JSON.stringify(record));
-      for (const model of [join(out, 'members', '1'), join(out, 'members', '1', 'checkpoint')]) {
-        const json = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as {
-          userDefinedMetadata: { settings: Record<string, unknown> };
-        };
-        delete json.userDefinedMetadata.settings.normalization;
-        writeFileSync(join(model, 'model.json'), JSON.stringify(json));
-      }
+      olderEnsembleAtMemberTwo(
+        out,
+        (meta) => delete (meta.settings as Record<string, unknown>).normalization,
+      );
       const resumed = runCli(['seq2seq', 'train', file, '--out', out, '--resume', '--quiet']);
       assert.equal(resumed.code, 0, resumed.stderr);
       const member2 = JSON.parse(readFileSync(join(out, 'members', '2', 'model.json'), 'utf8')) as {
@@ -217,18 +227,10 @@ describe('classifier tokenizers and recur classify with composed and decomposed 
       const tiny = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '--quiet'];
       const t = runCli(['classify', 'train', csv, '--out', out, '--ensemble', '2', ...tiny]);
       assert.equal(t.code, 0, t.stderr);
-      // As an older recur leaves a run stopped before member 2: member 1 without the option, member 2 not begun.
-      rmSync(join(out, 'members', '2'), { recursive: true });
-      const record = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as { members: string[] };
-      record.members = ['members/1'];
-      writeFileSync(join(out, 'ensemble.json'), JSON.stringify(record));
-      for (const model of [join(out, 'members', '1'), join(out, 'members', '1', 'checkpoint')]) {
-        const json = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as {
-          userDefinedMetadata: { tokenizer: { options: Record<string, unknown> } };
-        };
-        delete json.userDefinedMetadata.tokenizer.options.normalization;
-        writeFileSync(join(model, 'model.json'), JSON.stringify(json));
-      }
+      olderEnsembleAtMemberTwo(out, (meta) => {
+        const tokenizer = meta.tokenizer as { options: Record<string, unknown> };
+        delete tokenizer.options.normalization;
+      });
       const resumed = runCli(['classify', 'train', '--out', out, '--resume', '--quiet']);
       assert.equal(resumed.code, 0, resumed.stderr);
       const p = runCli(['classify', 'predict', out, 'a great film']);
