@@ -177,6 +177,22 @@ describe('functional graph', () => {
   });
 });
 
+/** recur's model from the artifacts tfjs saved, and the model.json a file of them would hold. */
+function deserializeTfjsArtifacts(art: tf.io.ModelArtifacts): {
+  json: ModelJson;
+  model: ReturnType<typeof deserializeFunctional>['model'];
+} {
+  const json: ModelJson = {
+    format: 'layers-model',
+    generatedBy: 'tfjs',
+    convertedBy: null,
+    modelTopology: art.modelTopology as ModelJson['modelTopology'],
+    weightsManifest: [{ paths: [], weights: art.weightSpecs as ModelJson['weightsManifest'][0]['weights'] }],
+  };
+  const { model } = deserializeFunctional(json, new Uint8Array(art.weightData as ArrayBuffer), 'memory');
+  return { json, model };
+}
+
 /** ∂(loss)/∂w from one SGD step with learning rate 1 (w_new = w − grad), without touching the model's state. */
 function analyticGradients(m: Functional, x: AnyTensor[], y: AnyTensor): Float32Array[] {
   const before = m.getWeights();
@@ -444,20 +460,7 @@ describe('tfjs functional format', () => {
     const tokens = [1, 2, 3, 0, 5, 4, 3, 2];
     const expected = (theirs.predict(tf.tensor(tokens, [2, 4])) as tf.Tensor).dataSync();
     const art = await tfjsArtifacts(theirs);
-    const json: ModelJson = {
-      format: 'layers-model',
-      generatedBy: 'tfjs',
-      convertedBy: null,
-      modelTopology: art.modelTopology as ModelJson['modelTopology'],
-      weightsManifest: [
-        { paths: [], weights: art.weightSpecs as ModelJson['weightsManifest'][0]['weights'] },
-      ],
-    };
-    const { model: ours } = deserializeFunctional(
-      json,
-      new Uint8Array(art.weightData as ArrayBuffer),
-      'memory',
-    );
+    const { model: ours } = deserializeTfjsArtifacts(art);
     // The input is typed int32 (it only feeds an Embedding), so token ids run, as in tfjs.
     const got = ours.predict(new IndexTensor(Int32Array.from(tokens), [2, 4])) as Tensor;
     assert.ok(maxAbsDiff(got.data, expected) <= 1e-5);
@@ -484,20 +487,7 @@ describe('tfjs functional format', () => {
     const expected = (theirs.predict([toTfjs(enc), toTfjs(dec)]) as tf.Tensor).dataSync();
     const art = await tfjsArtifacts(theirs);
     assert.equal((art.modelTopology as { class_name: string }).class_name, 'Model');
-    const json: ModelJson = {
-      format: 'layers-model',
-      generatedBy: 'tfjs',
-      convertedBy: null,
-      modelTopology: art.modelTopology as ModelJson['modelTopology'],
-      weightsManifest: [
-        { paths: [], weights: art.weightSpecs as ModelJson['weightsManifest'][0]['weights'] },
-      ],
-    };
-    const { model: ours } = deserializeFunctional(
-      json,
-      new Uint8Array(art.weightData as ArrayBuffer),
-      'memory',
-    );
+    const { json, model: ours } = deserializeTfjsArtifacts(art);
     assert.ok(maxAbsDiff((ours.predict([enc, dec]) as Tensor).data, expected) <= 1e-5);
     // The same as files, the way tfjs's file handler lays them out.
     const dir = tempDir();
