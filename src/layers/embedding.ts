@@ -87,6 +87,10 @@ export class Embedding extends Layer {
     this.maskZero = maskZero;
   }
 
+  override get producesMask(): boolean {
+    return this.maskZero;
+  }
+
   override computeMask(x: AnyTensor, inputMask: SequenceMask | null): SequenceMask | null {
     if (!this.maskZero) return inputMask;
     if (x.shape.length !== 2) {

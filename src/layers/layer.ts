@@ -355,6 +355,14 @@ export abstract class Layer {
   }
 
   /**
+   * Whether the layer can mask steps of an unmasked input (Keras's mask producers: Embedding with mask_zero, Masking).
+   * A model whose sequence output may be masked learns its loss positions only in the forward pass.
+   */
+  get producesMask(): boolean {
+    return false;
+  }
+
+  /**
    * Graph form of computeMask: the masks of the outputs, in order (missing entries mean no mask). Multi-input layers
    * (merge, attention) drop masks unless they override this.
    */

@@ -28,6 +28,10 @@ export class Masking extends Layer {
   /** [N·T] of the last forward: 1 where the step is kept. */
   private kept: Uint8Array | null = null;
 
+  override get producesMask(): boolean {
+    return true;
+  }
+
   constructor(args: MaskingArgs = {}) {
     super(args, 'masking');
     checkOptionKeys('masking', args, ['maskValue']);

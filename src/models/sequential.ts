@@ -25,7 +25,6 @@ import {
   type StepLookup,
 } from '../layers/layer.js';
 import { RNN } from '../layers/recurrent.js';
-import { Embedding } from '../layers/embedding.js';
 import { WeightsToFollow } from '../layers/initializers.js';
 import { withFrozenWeights } from '../layers/frozen_weights.js';
 import { Callback, History, type CallbackModel, type LambdaCallbackArgs, type Logs } from './callbacks.js';
@@ -408,7 +407,7 @@ export class Sequential implements CallbackModel, PoolModel {
 
   /** Whether a layer can mask steps: a sequence output's loss positions are then known only after the forward. */
   private makesMasks(): boolean {
-    return this.layers.some((l) => l.className === 'Masking' || (l instanceof Embedding && l.maskZero));
+    return this.layers.some((l) => l.producesMask);
   }
 
   private backwardAll(dy: Tensor): void {
