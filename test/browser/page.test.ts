@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
 import { CLI, pseudoText, WHALE_WORDS } from '../cli_helpers.js';
 
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -216,6 +216,11 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.equal(await saved('accept'), `Saved “${name}” in this browser (IndexedDB).`);
     // IndexedDB refusing (a full quota; some private windows have none): said under the model.
     await page.evaluate(() => {
+      // Kept to put back: the window's own indexedDB property, which deleting the stand-in would not restore.
+      (window as { realIndexedDB?: PropertyDescriptor }).realIndexedDB = Object.getOwnPropertyDescriptor(
+        window,
+        'indexedDB',
+      ) ?? { configurable: true, value: window.indexedDB };
       Object.defineProperty(window, 'indexedDB', {
         configurable: true,
         value: {
@@ -240,7 +245,13 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
         `Error: cannot save “${name}” in this browser: the quota is full`,
       );
     } finally {
-      await page.evaluate(() => delete (window as { indexedDB?: unknown }).indexedDB);
+      await page.evaluate(() =>
+        Object.defineProperty(
+          window,
+          'indexedDB',
+          (window as { realIndexedDB?: PropertyDescriptor }).realIndexedDB!,
+        ),
+      );
     }
   });
 
@@ -404,10 +415,17 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#text', readFileSync(text, 'utf8'));
     await page.setInputFiles('#model-files', [h5]);
     await page.waitForSelector('body[data-model="streams.h5"]');
-    await page.click('#save-idb');
-    await page.waitForFunction(() =>
-      /Saved “.*” in this browser/.test(document.querySelector('#model-status')!.textContent ?? ''),
-    );
+    // An earlier test may have saved a model of this name: the page then asks before replacing it.
+    const replace = (d: Dialog): void => void d.accept();
+    page.on('dialog', replace);
+    try {
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.click('#save-idb');
+      await page.waitForFunction(() => document.querySelector('#model-status')!.textContent !== '');
+    } finally {
+      page.off('dialog', replace);
+    }
+    assert.match((await page.textContent('#model-status')) ?? '', /Saved “.*” in this browser/);
     const name = await page.$eval('#idb-list', (s) => (s as HTMLSelectElement).value);
     await page.click('#load-idb');
     // The model of that name is already the current one: wait for this load's own answer, a model or an error.
