@@ -81,4 +81,14 @@ describe('recur serve (the command)', () => {
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--host 192\.0\.2\.1: not an address of this machine/);
   });
+
+  it('names a file given where a model directory goes as a file, and a missing path as missing (exit 2)', () => {
+    const file = join(textModel, 'model.json');
+    const r = runCli(['serve', file, '--port', '0', '--threads', '1']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /model\.json: is a file, not a model directory; recur serve serves directories/);
+    const missing = runCli(['serve', join(dir, 'nowhere'), '--port', '0', '--threads', '1']);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /nowhere: no such model directory/);
+  });
 });

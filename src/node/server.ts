@@ -147,8 +147,11 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
     let name = basename(resolve(dir)) || 'model';
     for (let i = 2; names.has(name); i++) name = `${basename(resolve(dir))}-${i}`;
     names.add(name);
-    if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new InvalidInputError(`${dir}: no such model directory`);
+    if (!existsSync(dir)) throw new InvalidInputError(`${dir}: no such model directory`);
+    if (!statSync(dir).isDirectory())
+      throw new InvalidInputError(
+        `${dir}: is a file, not a model directory; recur serve serves directories (\`recur convert ${dir} DIR\` makes one of a Keras file)`,
+      );
     if (existsSync(join(dir, 'forecaster.json'))) {
       served.push(loadServedForecaster(dir, name));
       continue;
