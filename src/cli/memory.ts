@@ -316,7 +316,8 @@ export function formatBytes(n: number): string {
  * The kernel memory a run reaches, over its estimate: the estimate counts the layers' buffers, but the allocator
  * carves a batch's buffers in chunks with headroom (src/core/wasm/memory.ts) and a few buffers are not modelled
  * (dropout layers' masks and outputs, the output layer's input). Measured on three `recur train` runs on 2026-12-06
- * (BENCHMARKS.md, "The memory estimate against measured peaks"): 1.25×, 1.26× and 1.56× in kernel memory.
+ * (BENCHMARKS.md, "The memory estimate against measured peaks"): 1.25×, 1.26× and 1.56× in kernel memory; and on
+ * classify, seq2seq and forecast runs 1.30–1.51×.
  */
 export const MEASURED_PEAK_FACTOR = { low: 1.2, high: 1.6 } as const;
 
