@@ -1,11 +1,11 @@
 /**
  * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), what Ctrl-C
- * says, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
+ * says, what a second SIGTERM does, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -61,6 +61,34 @@ describe('recur serve (the command)', () => {
       out.stderr,
       /SIGINT: finishing 0 in-flight stream\(s\), accepting no new requests \(Ctrl-C again to quit now\)…/,
     );
+  });
+
+  it('drains on the first SIGTERM and quits at once on a second, saying so (exit 143)', async () => {
+    const serve = startServe([textModel, '--port', '0', '--threads', '1', '--json']);
+    const { child, exited, out } = serve;
+    const { hostname, port } = new URL(await serve.address);
+    // A request whose body is still arriving holds the drain open.
+    const slow = connect(Number(port), hostname);
+    await new Promise<void>((resolve) => slow.on('connect', resolve));
+    slow.on('error', () => {});
+    slow.write(
+      'POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"le',
+    );
+    // The request has reached the server once it has begun reading the body: give it a round trip first.
+    assert.equal((await fetch(`http://${hostname}:${port}/v1/models`)).status, 200);
+    child.kill('SIGTERM');
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (/"event":"stopping"/.test(out.stdout)) resolve();
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143, out.stderr);
+    slow.destroy();
+    assert.match(out.stderr, /recur serve: SIGTERM again: quitting now without finishing 0 stream\(s\)/);
+    assert.match(out.stdout, /"event":"quitting","signal":"SIGTERM"/);
   });
 
   it('says the port is in use (exit 1) and refuses a --host that is no address here (exit 2)', async () => {

@@ -1,14 +1,14 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
  * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0;
- * a second Ctrl-C quits at once (exit 130).
+ * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr.
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
  * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { createInferencePool } from '../node/inference_pool.js';
 import { attachInferencePool, createServeApp, loadServedModels } from '../node/server.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -58,19 +58,24 @@ async function listen(
   // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    // The first SIGTERM or SIGINT drains; a second (either) quits at once, exiting as the signal's default action
+    // would (128 + its number: 143, 130) but saying so, on stderr even with --json (its event is on stdout).
+    const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
       if (stopping) {
-        out.error(`recur serve: ${signal} again: quitting without finishing ${server.inFlight()} stream(s)`);
-        process.exit(130);
+        out.json({ event: 'quitting', signal, unfinished: server.inFlight() });
+        process.stderr.write(
+          `recur serve: ${signal} again: quitting now without finishing ${server.inFlight()} stream(s)\n`,
+        );
+        process.exit(128 + constants.signals[signal]);
       }
       stopping = true;
       out.info(
-        `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (Ctrl-C again to quit now)…`,
+        `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)…`,
       );
       out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
       void server.close().then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
   if (pool)
