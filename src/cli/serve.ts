@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism, constants } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, constants, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { createInferencePool } from '../node/inference_pool.js';
 import { attachInferencePool, createServeApp, loadServedModels } from '../node/server.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -51,9 +52,11 @@ async function listen(
   out: Output,
 ): Promise<number> {
   const server = createServeApp({ served, staticDir, log: o.log, pool });
-  const address = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
+  const listened = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
     throw listenError(e, o);
   });
+  const where = listening(server.app.server.address() as AddressInfo, listened);
+  const address = where.url;
   // The signals are watched before the address is announced: a client (or test) that stops the server as soon as it
   // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
   const stopped = new Promise<void>((resolve) => {
@@ -82,10 +85,13 @@ async function listen(
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
   if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
-  out.info(`recur serve: listening on ${address}${staticDir ? ` — open ${address}/ for the page` : ''}`);
+  out.info(`recur serve: listening on ${where.said}${staticDir ? ` — open ${address}/ for the page` : ''}`);
   out.json({
     event: 'listening',
     address,
+    host: where.host,
+    port: where.port,
+    allInterfaces: where.allInterfaces,
     threads: pool?.threads ?? 1,
     models: served.map((s) => ({ name: s.name, kind: s.kind })),
   });
@@ -93,6 +99,37 @@ async function listen(
   out.info('recur serve: stopped');
   out.json({ event: 'stopped' });
   return 0;
+}
+
+/**
+ * What `recur serve` says it listens on: `url`, one this machine can open (for 0.0.0.0 or ::, which are no address to
+ * connect to, the loopback of that family), and `said`, the human words (all interfaces, with this machine's other
+ * addresses, for a wildcard). `fastifyUrl` is what listen resolved to, kept for a named host (localhost).
+ */
+export function listening(
+  bound: AddressInfo,
+  fastifyUrl: string,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): { url: string; said: string; host: string; port: number; allInterfaces: boolean } {
+  const { address: host, port } = bound;
+  const allInterfaces = host === '0.0.0.0' || host === '::';
+  const urlOf = (a: string): string => `http://${a.includes(':') ? `[${a}]` : a}:${port}`;
+  if (!allInterfaces) return { url: fastifyUrl, said: fastifyUrl, host, port, allInterfaces };
+  const url = urlOf(host === '::' ? '::1' : '127.0.0.1');
+  // Where other machines reach it: the addresses of this machine's other interfaces (IPv6 ones only on ::).
+  const others = Object.values(interfaces)
+    .flatMap((list) => list ?? [])
+    // Link-local IPv6 addresses (fe80::) need a zone to connect to: no URL to give.
+    .filter((i) => !i.internal && (i.family === 'IPv4' || (host === '::' && !/^fe80:/i.test(i.address))))
+    .map((i) => urlOf(i.address));
+  const elsewhere = others.length > 0 ? `; from other machines: ${others.slice(0, 4).join(', ')}` : '';
+  return {
+    url,
+    said: `all interfaces (${host}), port ${port}: ${url} from this machine${elsewhere}`,
+    host,
+    port,
+    allInterfaces,
+  };
 }
 
 /**
