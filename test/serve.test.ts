@@ -10,6 +10,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { RNNForecaster } from '../src/forecast/network.js';
@@ -662,6 +663,52 @@ describe('recur serve (HTTP API)', () => {
       if (typeof error === 'string') assert.equal(got, error);
       else assert.match(got, error);
     }
+    assert.equal((await fetch(base + '/v1/models')).status, 200);
+  });
+
+  it('decodes a gzip, deflate or br body, within the body limit once decoded; another coding is a 415', async () => {
+    const request = { length: 30, seed: 3 };
+    const plain = (await (await post('/v1/generate', request)).json()) as { text: string };
+    const encoded = (coding: string, body: Buffer): Promise<Response> =>
+      fetch(base + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': coding },
+        body: new Uint8Array(body),
+      });
+    const json = Buffer.from(JSON.stringify(request));
+    for (const [coding, body] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+    ] as const) {
+      const r = await encoded(coding, body);
+      assert.equal(r.status, 200, coding);
+      assert.equal(((await r.json()) as { text: string }).text, plain.text, coding);
+    }
+    const refused = async (r: Response, status: number, error: RegExp): Promise<Response> => {
+      assert.equal(r.status, status);
+      assert.match(((await r.json()) as { error: string }).error, error);
+      return r;
+    };
+    await refused(
+      await encoded('gzip', json),
+      400,
+      /^the request body is not valid gzip data \(incorrect header check\)$/,
+    );
+    // 1 KB of gzip that inflates past the 1 MiB limit: refused without inflating the rest.
+    const bomb = gzipSync(Buffer.concat([json, Buffer.alloc(SERVE_LIMITS.bodyBytes)]));
+    assert.ok(bomb.length < SERVE_LIMITS.bodyBytes / 100);
+    await refused(
+      await encoded('gzip', bomb),
+      413,
+      /^the request body is larger than 1048576 bytes once decoded \(content-encoding gzip\)$/,
+    );
+    const other = await refused(
+      await encoded('compress', json),
+      415,
+      /^content-encoding compress: not a coding the API decodes; send the body as is, or as gzip, deflate or br$/,
+    );
+    assert.equal(other.headers.get('accept-encoding'), 'gzip, deflate, br');
     assert.equal((await fetch(base + '/v1/models')).status, 200);
   });
 
