@@ -372,6 +372,12 @@ describe('recur serve (HTTP API)', () => {
         /^the request body: not valid JSON at line 1, column 15 \(the text ends where/,
       ],
       [
+        'a byte order mark is no JSON error: the body after it is read (and is refused here for its field)',
+        () => post('/v1/generate', '\uFEFF{"length": -1}', true),
+        400,
+        /^length: /,
+      ],
+      [
         'an empty body',
         () => post('/v1/generate', '', true),
         400,

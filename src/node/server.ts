@@ -641,7 +641,9 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // makes it an own property; nothing here merges a body into another object).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
+    // A byte order mark (what Windows editors save a file.json with, sent by `curl -d @file.json`) is ignored, as RFC
+    // 8259 allows, not an invisible "unexpected character" at column 1.
+    const text = (body as string).replace(/^\uFEFF/, '');
     if (text.trim() === '') return done(new HttpError(400, 'the request body is empty; send a JSON object'));
     try {
       done(null, parseJsonText(text, 'the request body'));
