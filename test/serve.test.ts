@@ -752,6 +752,33 @@ describe('recur serve (HTTP API)', () => {
     }
   });
 
+  it(
+    'answers a request whose body stops arriving 408 with {error}, closing its connection',
+    { timeout: 30_000 },
+    async () => {
+      const app = createServeApp({
+        served: loadServedModels([textModel]),
+        limits: { ...SERVE_LIMITS, requestMs: 300 },
+      });
+      const address = await listen(app);
+      const socket = connect(Number(new URL(address).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      const ended = new Promise((resolve) => socket.once('close', resolve));
+      // Four bytes of the hundred it announces, then nothing.
+      socket.write(
+        'POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"le',
+      );
+      await ended;
+      await app.close();
+      const [head, body] = answer.split('\r\n\r\n');
+      assert.match(head, /^HTTP\/1\.1 408 /);
+      assert.match(head, /cross-origin-embedder-policy: require-corp/i);
+      assert.deepEqual(JSON.parse(body), { error: 'the request took too long to arrive' });
+    },
+  );
+
   it('answers a request that arrives while it shuts down 503 with {error}, cross-origin isolated', async () => {
     const app = createServeApp({
       served: loadServedModels([textModel]),

@@ -78,6 +78,11 @@ export const SERVE_LIMITS = {
   beam: 16,
   /** Most output tokens a seq2seq request may ask for. */
   maxLength: 1_000,
+  /**
+   * Milliseconds a request's headers and body may take to arrive (then 408): a client that stops sending mid-body must
+   * not hold its connection, and SIGTERM's drain, for ever (fastify's default is no limit).
+   */
+  requestMs: 60_000,
 };
 export type ServeLimits = typeof SERVE_LIMITS;
 
@@ -600,6 +605,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // The log goes to stderr, as the CLI's --log promises: stdout is `recur serve --json`'s events.
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
+    requestTimeout: limits.requestMs,
+    // Node looks for requests past their time every this many ms (its default, 30 s, would stretch the limit).
+    http: {
+      headersTimeout: limits.requestMs,
+      connectionsCheckingInterval: Math.min(1_000, limits.requestMs),
+    },
     logger: opts.log ? { stream: process.stderr } : false,
     // Answered by the onRequest hook below instead, in the API's `{error}` and with the isolation headers.
     return503OnClosing: false,
