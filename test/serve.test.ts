@@ -10,6 +10,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { RNNForecaster } from '../src/forecast/network.js';
@@ -371,6 +372,12 @@ describe('recur serve (HTTP API)', () => {
         /^the request body: not valid JSON at line 1, column 15 \(the text ends where/,
       ],
       [
+        'a byte order mark is no JSON error: the body after it is read (and is refused here for its field)',
+        () => post('/v1/generate', '\uFEFF{"length": -1}', true),
+        400,
+        /^length: /,
+      ],
+      [
         'an empty body',
         () => post('/v1/generate', '', true),
         400,
@@ -665,6 +672,52 @@ describe('recur serve (HTTP API)', () => {
     assert.equal((await fetch(base + '/v1/models')).status, 200);
   });
 
+  it('decodes a gzip, deflate or br body, within the body limit once decoded; another coding is a 415', async () => {
+    const request = { length: 30, seed: 3 };
+    const plain = (await (await post('/v1/generate', request)).json()) as { text: string };
+    const encoded = (coding: string, body: Buffer): Promise<Response> =>
+      fetch(base + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': coding },
+        body: new Uint8Array(body),
+      });
+    const json = Buffer.from(JSON.stringify(request));
+    for (const [coding, body] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+    ] as const) {
+      const r = await encoded(coding, body);
+      assert.equal(r.status, 200, coding);
+      assert.equal(((await r.json()) as { text: string }).text, plain.text, coding);
+    }
+    const refused = async (r: Response, status: number, error: RegExp): Promise<Response> => {
+      assert.equal(r.status, status);
+      assert.match(((await r.json()) as { error: string }).error, error);
+      return r;
+    };
+    await refused(
+      await encoded('gzip', json),
+      400,
+      /^the request body is not valid gzip data \(incorrect header check\)$/,
+    );
+    // 1 KB of gzip that inflates past the 1 MiB limit: refused without inflating the rest.
+    const bomb = gzipSync(Buffer.concat([json, Buffer.alloc(SERVE_LIMITS.bodyBytes)]));
+    assert.ok(bomb.length < SERVE_LIMITS.bodyBytes / 100);
+    await refused(
+      await encoded('gzip', bomb),
+      413,
+      /^the request body is larger than 1048576 bytes once decoded \(content-encoding gzip\)$/,
+    );
+    const other = await refused(
+      await encoded('compress', json),
+      415,
+      /^content-encoding compress: not a coding the API decodes; send the body as is, or as gzip, deflate or br$/,
+    );
+    assert.equal(other.headers.get('accept-encoding'), 'gzip, deflate, br');
+    assert.equal((await fetch(base + '/v1/models')).status, 200);
+  });
+
   it('answers a generation past the streams in flight 429 with Retry-After, and serves again once one ends', async () => {
     const app = createServeApp({
       served: loadServedModels([textModel]),
@@ -698,6 +751,33 @@ describe('recur serve (HTTP API)', () => {
       await app.close();
     }
   });
+
+  it(
+    'answers a request whose body stops arriving 408 with {error}, closing its connection',
+    { timeout: 30_000 },
+    async () => {
+      const app = createServeApp({
+        served: loadServedModels([textModel]),
+        limits: { ...SERVE_LIMITS, requestMs: 300 },
+      });
+      const address = await listen(app);
+      const socket = connect(Number(new URL(address).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      const ended = new Promise((resolve) => socket.once('close', resolve));
+      // Four bytes of the hundred it announces, then nothing.
+      socket.write(
+        'POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"le',
+      );
+      await ended;
+      await app.close();
+      const [head, body] = answer.split('\r\n\r\n');
+      assert.match(head, /^HTTP\/1\.1 408 /);
+      assert.match(head, /cross-origin-embedder-policy: require-corp/i);
+      assert.deepEqual(JSON.parse(body), { error: 'the request took too long to arrive' });
+    },
+  );
 
   it('answers a request that arrives while it shuts down 503 with {error}, cross-origin isolated', async () => {
     const app = createServeApp({

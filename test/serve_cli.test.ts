@@ -1,16 +1,17 @@
 /**
  * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), what Ctrl-C
- * says, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
+ * says, what a second SIGTERM does, what it says it listens on, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, runCli, trainTinyModels } from './cli_helpers.js';
 import { startServe } from './serve_helpers.js';
+import { listening } from '../src/cli/serve.js';
 
 describe('recur serve (the command)', () => {
   let dir = '';
@@ -60,6 +61,73 @@ describe('recur serve (the command)', () => {
     assert.match(
       out.stderr,
       /SIGINT: finishing 0 in-flight stream\(s\), accepting no new requests \(Ctrl-C again to quit now\)…/,
+    );
+  });
+
+  it('drains on the first SIGTERM and quits at once on a second, saying so (exit 143)', async () => {
+    const serve = startServe([textModel, '--port', '0', '--threads', '1', '--json']);
+    const { child, exited, out } = serve;
+    const { hostname, port } = new URL(await serve.address);
+    // A request whose body is still arriving holds the drain open.
+    const slow = connect(Number(port), hostname);
+    await new Promise<void>((resolve) => slow.on('connect', resolve));
+    slow.on('error', () => {});
+    slow.write(
+      'POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"le',
+    );
+    // The request has reached the server once it has begun reading the body: give it a round trip first.
+    assert.equal((await fetch(`http://${hostname}:${port}/v1/models`)).status, 200);
+    child.kill('SIGTERM');
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (/"event":"stopping"/.test(out.stdout)) resolve();
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143, out.stderr);
+    slow.destroy();
+    assert.match(out.stderr, /recur serve: SIGTERM again: quitting now without finishing 0 stream\(s\)/);
+    assert.match(out.stdout, /"event":"quitting","signal":"SIGTERM"/);
+  });
+
+  it('says it listens on all interfaces for --host 0.0.0.0, with a URL that opens here', async () => {
+    const serve = startServe([textModel, '--port', '0', '--threads', '1', '--host', '0.0.0.0', '--json']);
+    try {
+      const address = await serve.address;
+      const port = Number(new URL(address).port);
+      assert.equal(address, `http://127.0.0.1:${port}`);
+      assert.equal((await fetch(address + '/v1/models')).status, 200);
+      const event = JSON.parse(serve.out.stdout.split('\n')[0]) as Record<string, unknown>;
+      assert.equal(event.host, '0.0.0.0');
+      assert.equal(event.port, port);
+      assert.equal(event.allInterfaces, true);
+    } finally {
+      serve.child.kill('SIGTERM');
+    }
+    assert.equal(await serve.exited, 0, serve.out.stderr);
+    // The words, for :: too (other machines' URLs from the interfaces; a link-local one has none).
+    const interfaces = {
+      lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
+      eth0: [
+        { address: '192.0.2.7', family: 'IPv4', internal: false },
+        { address: 'fe80::1', family: 'IPv6', internal: false },
+        { address: '2001:db8::7', family: 'IPv6', internal: false },
+      ],
+    } as unknown as NodeJS.Dict<NetworkInterfaceInfo[]>;
+    const bound = (host: string): AddressInfo => ({ address: host, family: '', port: 8080 });
+    assert.equal(
+      listening(bound('0.0.0.0'), 'http://127.0.0.1:8080', interfaces).said,
+      'all interfaces (0.0.0.0), port 8080: http://127.0.0.1:8080 from this machine; from other machines: http://192.0.2.7:8080',
+    );
+    assert.equal(
+      listening(bound('::'), 'http://[::]:8080', interfaces).said,
+      'all interfaces (::), port 8080: http://[::1]:8080 from this machine; from other machines: http://192.0.2.7:8080, http://[2001:db8::7]:8080',
+    );
+    assert.equal(
+      listening(bound('192.0.2.7'), 'http://192.0.2.7:8080', interfaces).said,
+      'http://192.0.2.7:8080',
     );
   });
 

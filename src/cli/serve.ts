@@ -1,14 +1,15 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
  * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0;
- * a second Ctrl-C quits at once (exit 130).
+ * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr.
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
  * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, constants, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { createInferencePool } from '../node/inference_pool.js';
 import { attachInferencePool, createServeApp, loadServedModels } from '../node/server.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -51,36 +52,46 @@ async function listen(
   out: Output,
 ): Promise<number> {
   const server = createServeApp({ served, staticDir, log: o.log, pool });
-  const address = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
+  const listened = await server.app.listen({ port: o.port, host: o.host }).catch((e: unknown) => {
     throw listenError(e, o);
   });
+  const where = listening(server.app.server.address() as AddressInfo, listened);
+  const address = where.url;
   // The signals are watched before the address is announced: a client (or test) that stops the server as soon as it
   // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    // The first SIGTERM or SIGINT drains; a second (either) quits at once, exiting as the signal's default action
+    // would (128 + its number: 143, 130) but saying so, on stderr even with --json (its event is on stdout).
+    const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
       if (stopping) {
-        out.error(`recur serve: ${signal} again: quitting without finishing ${server.inFlight()} stream(s)`);
-        process.exit(130);
+        out.json({ event: 'quitting', signal, unfinished: server.inFlight() });
+        process.stderr.write(
+          `recur serve: ${signal} again: quitting now without finishing ${server.inFlight()} stream(s)\n`,
+        );
+        process.exit(128 + constants.signals[signal]);
       }
       stopping = true;
       out.info(
-        `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (Ctrl-C again to quit now)…`,
+        `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)…`,
       );
       out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
       void server.close().then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
   if (pool)
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
   if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
-  out.info(`recur serve: listening on ${address}${staticDir ? ` — open ${address}/ for the page` : ''}`);
+  out.info(`recur serve: listening on ${where.said}${staticDir ? ` — open ${address}/ for the page` : ''}`);
   out.json({
     event: 'listening',
     address,
+    host: where.host,
+    port: where.port,
+    allInterfaces: where.allInterfaces,
     threads: pool?.threads ?? 1,
     models: served.map((s) => ({ name: s.name, kind: s.kind })),
   });
@@ -88,6 +99,37 @@ async function listen(
   out.info('recur serve: stopped');
   out.json({ event: 'stopped' });
   return 0;
+}
+
+/**
+ * What `recur serve` says it listens on: `url`, one this machine can open (for 0.0.0.0 or ::, which are no address to
+ * connect to, the loopback of that family), and `said`, the human words (all interfaces, with this machine's other
+ * addresses, for a wildcard). `fastifyUrl` is what listen resolved to, kept for a named host (localhost).
+ */
+export function listening(
+  bound: AddressInfo,
+  fastifyUrl: string,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): { url: string; said: string; host: string; port: number; allInterfaces: boolean } {
+  const { address: host, port } = bound;
+  const allInterfaces = host === '0.0.0.0' || host === '::';
+  const urlOf = (a: string): string => `http://${a.includes(':') ? `[${a}]` : a}:${port}`;
+  if (!allInterfaces) return { url: fastifyUrl, said: fastifyUrl, host, port, allInterfaces };
+  const url = urlOf(host === '::' ? '::1' : '127.0.0.1');
+  // Where other machines reach it: the addresses of this machine's other interfaces (IPv6 ones only on ::).
+  const others = Object.values(interfaces)
+    .flatMap((list) => list ?? [])
+    // Link-local IPv6 addresses (fe80::) need a zone to connect to: no URL to give.
+    .filter((i) => !i.internal && (i.family === 'IPv4' || (host === '::' && !/^fe80:/i.test(i.address))))
+    .map((i) => urlOf(i.address));
+  const elsewhere = others.length > 0 ? `; from other machines: ${others.slice(0, 4).join(', ')}` : '';
+  return {
+    url,
+    said: `all interfaces (${host}), port ${port}: ${url} from this machine${elsewhere}`,
+    host,
+    port,
+    allInterfaces,
+  };
 }
 
 /**

@@ -14,7 +14,7 @@
  * inference pool (src/inference/pool.ts; `recur serve --threads N`, N > 1) text, classifier and seq2seq models run
  * on its worker threads (attachInferencePool), so the event loop only routes requests and streams characters; with
  * none (--threads 1) they run here on the event loop, as before. Forecasters always run here. Every
- * request body is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
+ * request body (decoded first if sent with Content-Encoding gzip, deflate or br) is checked by a zod schema; a bad one is a 4xx with `{error}` naming the field and what was expected.
  * Limits (body size, characters, prime length, texts per request, beam width, streams in flight) are 4xx too, never
  * a crash. A known path asked with a method it does not answer is a 405 with Allow; there is no CORS (same-origin).
  * Kept apart from the CLI so tests can start it on port 0 (createServeApp + app.listen).
@@ -22,6 +22,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
@@ -76,6 +78,11 @@ export const SERVE_LIMITS = {
   beam: 16,
   /** Most output tokens a seq2seq request may ask for. */
   maxLength: 1_000,
+  /**
+   * Milliseconds a request's headers and body may take to arrive (then 408): a client that stops sending mid-body must
+   * not hold its connection, and SIGTERM's drain, for ever (fastify's default is no limit).
+   */
+  requestMs: 60_000,
 };
 export type ServeLimits = typeof SERVE_LIMITS;
 
@@ -544,6 +551,53 @@ function staticPath(url: string): string | null {
   return path.endsWith('/') ? path + 'index.html' : path;
 }
 
+/** The content codings a request body may be sent in (RFC 9110 §8.4), and their decoders. */
+const BODY_DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+/** A 415's Accept-Encoding (RFC 7694): the codings a body may come in. */
+const ACCEPTED_ENCODINGS = 'gzip, deflate, br';
+
+/**
+ * A request body sent with `Content-Encoding`, decoded, for fastify to read as it reads a plain one: the body limit
+ * holds for the decoded bytes (a small gzip of zeros must not inflate to gigabytes: decoding stops at the limit, a
+ * 413), and data that is not of its coding is a 400 saying so. `receivedEncodedLength` is fastify's name for the bytes
+ * that arrived, which it checks against Content-Length.
+ */
+function decodedBody(payload: Readable, coding: string, limit: number): Readable {
+  const decoder = BODY_DECODERS[coding]();
+  let decoded = 0;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      decoded += chunk.length;
+      if (decoded > limit)
+        return next(
+          new HttpError(
+            413,
+            `the request body is larger than ${limit} bytes once decoded (content-encoding ${coding})`,
+          ),
+        );
+      next(null, chunk);
+    },
+  }) as Transform & { receivedEncodedLength: number };
+  body.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => (body.receivedEncodedLength += chunk.length));
+  payload.on('error', (e) => body.destroy(e));
+  decoder.on('error', (e) =>
+    body.destroy(new HttpError(400, `the request body is not valid ${coding} data (${e.message})`)),
+  );
+  // Stops decoding (and reading) once the body has failed: at the limit, or on bad data.
+  body.on('error', () => {
+    payload.unpipe(decoder);
+    decoder.destroy();
+  });
+  payload.pipe(decoder).pipe(body);
+  return body;
+}
+
 /** The fastify app of `recur serve` (not yet listening). */
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
@@ -551,6 +605,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // The log goes to stderr, as the CLI's --log promises: stdout is `recur serve --json`'s events.
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
+    requestTimeout: limits.requestMs,
+    // Node looks for requests past their time every this many ms (its default, 30 s, would stretch the limit).
+    http: {
+      headersTimeout: limits.requestMs,
+      connectionsCheckingInterval: Math.min(1_000, limits.requestMs),
+    },
     logger: opts.log ? { stream: process.stderr } : false,
     // Answered by the onRequest hook below instead, in the API's `{error}` and with the isolation headers.
     return503OnClosing: false,
@@ -592,13 +652,28 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // makes it an own property; nothing here merges a body into another object).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
+    // A byte order mark (what Windows editors save a file.json with, sent by `curl -d @file.json`) is ignored, as RFC
+    // 8259 allows, not an invisible "unexpected character" at column 1.
+    const text = (body as string).replace(/^\uFEFF/, '');
     if (text.trim() === '') return done(new HttpError(400, 'the request body is empty; send a JSON object'));
     try {
       done(null, parseJsonText(text, 'the request body'));
     } catch (e) {
       done(e instanceof InvalidInputError ? new HttpError(400, e.message) : (e as Error));
     }
+  });
+  // A body sent compressed is decoded (gzip, deflate, br); another coding is a 415 naming it, with the ones it takes.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    const coding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+    // Only the POSTs read a body.
+    if (req.method !== 'POST' || coding === '' || coding === 'identity') return payload;
+    if (!Object.hasOwn(BODY_DECODERS, coding))
+      throw new HttpError(
+        415,
+        `content-encoding ${coding}: not a coding the API decodes; send the body as is, or as gzip, deflate or br`,
+        { 'accept-encoding': ACCEPTED_ENCODINGS },
+      );
+    return decodedBody(payload, coding, limits.bodyBytes);
   });
   const generateBody = GENERATE_BODY(limits);
   const predictBody = PREDICT_BODY(limits);

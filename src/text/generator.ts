@@ -84,14 +84,60 @@ export class TextGenerator {
     const stepper = new Stepper(this.model, temperatures.length * (this.window ?? 1));
     if (opts.helper) stepper.useHelper(opts.helper);
     try {
-      return this.sample(stepper, temperatures, opts, ids);
+      const out: number[][] = temperatures.map(() => []);
+      const steps = this.sample(stepper, temperatures, opts, ids, out);
+      while (!steps.next().done);
+      return out.map((o) => this.vocabulary.decode(o));
     } finally {
       stepper.dispose();
     }
   }
 
-  /** The samples of generateMany, on `stepper` (one stream per sample, or a window's worth per sample). */
-  private sample(stepper: Stepper, temperatures: number[], opts: GenerateOptions, ids: Int32Array): string[] {
+  /**
+   * generate, yielding to the event loop (`yieldFn`) after every `sliceMs` of work, so that aborting `signal` (a page's
+   * Stop, which a worker only receives between tasks) stops it within a slice. Resolves with the characters generated
+   * until then, and whether it was stopped; the same text as generate for the same options.
+   */
+  async generateStoppable(
+    opts: GenerateOptions,
+    signal: AbortSignal,
+    yieldFn: () => Promise<void>,
+    sliceMs = 30,
+  ): Promise<{ text: string; stopped: boolean }> {
+    checkSampleOptions(opts);
+    checkSeed(opts.seed);
+    if (!(Number.isInteger(opts.length) && opts.length >= 0))
+      throw new Error(`length must be a non-negative integer, got ${opts.length}`);
+    const ids = this.primeIds(opts.prime);
+    const temperatures = [opts.temperature ?? 1];
+    const stepper = new Stepper(this.model, this.window ?? 1);
+    if (opts.helper) stepper.useHelper(opts.helper);
+    const out: number[][] = [[]];
+    try {
+      const steps = this.sample(stepper, temperatures, opts, ids, out);
+      let t0 = performance.now();
+      while (!signal.aborted && !steps.next().done) {
+        if (performance.now() - t0 < sliceMs) continue;
+        await yieldFn();
+        t0 = performance.now();
+      }
+      return { text: this.vocabulary.decode(out[0]), stopped: signal.aborted };
+    } finally {
+      stepper.dispose();
+    }
+  }
+
+  /**
+   * The samples of generateMany, on `stepper` (one stream per sample, or a window's worth per sample), pushed to
+   * `out`: one step per iteration, so a caller can stop between characters.
+   */
+  private *sample(
+    stepper: Stepper,
+    temperatures: number[],
+    opts: GenerateOptions,
+    ids: Int32Array,
+    out: number[][],
+  ): Generator<void, void> {
     const B = temperatures.length;
     const V = this.vocabulary.size;
     const L = this.window;
@@ -115,8 +161,10 @@ export class TextGenerator {
     // The stream whose context is exactly the last L characters (all characters while fewer than L were fed).
     const row = (b: number): number => (L === undefined ? b : b * L + (pos < L ? 0 : pos % L));
     const same = new Int32Array(B);
-    for (const id of ids) feed(same.fill(id));
-    const out: number[][] = temperatures.map(() => []);
+    for (const id of ids) {
+      feed(same.fill(id));
+      yield;
+    }
     const scratch = new Float64Array(V);
     const next = new Int32Array(B);
     const sampling = temperatures.map((temperature) => ({ ...opts, temperature }));
@@ -127,7 +175,7 @@ export class TextGenerator {
       }
       opts.onChar?.(this.vocabulary.chars[next[0]]);
       if (i + 1 < opts.length) feed(next);
+      yield;
     }
-    return out.map((o) => this.vocabulary.decode(o));
   }
 }

@@ -471,6 +471,31 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#gen-seed', '');
   });
 
+  it('stops a long generation at Stop, keeping what it generated, and generates again', async () => {
+    assert.ok(await page.getAttribute('body', 'data-model'), 'a model from the tests before');
+    await page.fill('#prime', 'the');
+    await page.fill('#length', '100000');
+    await page.fill('#temperature', '0.5');
+    await page.fill('#gen-seed', '8');
+    await page.click('#generate');
+    assert.equal(await page.isDisabled('#generate'), true, 'one generation at a time');
+    // Some characters have arrived: it is generating.
+    await page.waitForFunction(() => (document.querySelector('#output')!.textContent ?? '').length > 0);
+    await page.click('#stop-generate');
+    const kept = await generated();
+    const n = Array.from(kept).length;
+    assert.ok(n > 0 && n < 100_000, `stopped after ${n} characters`);
+    assert.equal(
+      await page.textContent('#gen-status'),
+      `Stopped after ${n.toLocaleString('en-US')} characters.`,
+    );
+    assert.equal(await page.isDisabled('#stop-generate'), true);
+    // What it kept is what it generated: the same seed and that length give the same text.
+    assert.equal(await generate({ prime: 'the', length: n, temperature: 0.5, seed: 8 }), kept);
+    assert.equal(await page.textContent('#gen-status'), `Done: ${n.toLocaleString('en-US')} characters.`);
+    await page.fill('#gen-seed', '');
+  });
+
   it('holds each number box to its own limits, named by its label, before anything starts', async () => {
     /** Clicks `button` and returns the error shown in `where` (emptied first, so an older error cannot answer). */
     const refused = async (button: string, where: string): Promise<string> => {

@@ -254,7 +254,31 @@ async function fit(r: Run): Promise<void> {
   else post({ type: 'trained', epochs: r.done });
 }
 
-function generate(g: GenerateRequest): void {
+/** Generations asked for and not yet finished, by id: Stop aborts one, running or still queued. */
+const generations = new Map<number, AbortController>();
+
+/** A macrotask yield without setTimeout's 4 ms clamp: a Stop message queued before it is handled first. */
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+async function generate(g: GenerateRequest): Promise<void> {
+  const signal = generations.get(g.id)?.signal ?? AbortSignal.abort();
+  try {
+    await generateText(g, signal);
+  } finally {
+    generations.delete(g.id);
+  }
+}
+
+async function generateText(g: GenerateRequest, signal: AbortSignal): Promise<void> {
   if (!current) throw new InvalidInputError('no model yet: train one, or load one from IndexedDB or files');
   const t = current;
   const prime = g.prime === '' ? t.defaultPrime : g.prime;
@@ -267,18 +291,23 @@ function generate(g: GenerateRequest): void {
   // Characters go out in small batches (one message per ~30 ms), so a long text does not flood the page.
   const chars = new ChunkedText((text) => post({ type: 'chars', id: g.id, text }), Infinity, 30);
   const gen = new TextGenerator(t.model, t.vocabulary, t.settings.lowercase);
-  const text = gen.generate({
-    prime,
-    length: g.length,
-    temperature: g.temperature,
-    topK: g.topK,
-    topP: g.topP,
-    seed: g.seed,
-    onChar: (c) => chars.add(c),
-    helper: stepHelper,
-  });
+  // It yields between slices, so a Stop (or training's batches) gets through a long generation.
+  const { text, stopped } = await gen.generateStoppable(
+    {
+      prime,
+      length: g.length,
+      temperature: g.temperature,
+      topK: g.topK,
+      topP: g.topP,
+      seed: g.seed,
+      onChar: (c) => chars.add(c),
+      helper: stepHelper,
+    },
+    signal,
+    yieldToMessages,
+  );
   chars.flush();
-  post({ type: 'generated', id: g.id, prime: lowered, text });
+  post({ type: 'generated', id: g.id, prime: lowered, text, stopped });
 }
 
 function exportModel(): void {
@@ -465,6 +494,11 @@ scope.addEventListener('message', (e) => {
     if (run && training) run.text.model.stopTraining = true;
     return;
   }
+  if (m.type === 'stop-generation') {
+    generations.get(m.id)?.abort();
+    return;
+  }
+  if (m.type === 'generate') generations.set(m.id, new AbortController());
   // Generation and export while training use the weights as they are now.
   const during = m.type;
   const work = async (): Promise<void> => {

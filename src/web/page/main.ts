@@ -314,26 +314,43 @@ let modelInfo: ModelInfo | null = null;
 input('temperature').addEventListener('input', () => {
   $('temperature-value').textContent = input('temperature').value;
 });
+/** While a generation runs, Stop ends it (keeping its text) and Generate waits for it. */
+let generating = false;
+const setGenerating = (on: boolean): void => {
+  generating = on;
+  $<HTMLButtonElement>('generate').disabled = on || modelInfo === null;
+  $<HTMLButtonElement>('stop-generate').disabled = !on;
+};
 $('generate').addEventListener('click', () => {
+  // Only one generation at a time: a new one never queues behind an unseen one.
+  if (generating) send({ type: 'stop-generation', id: generation });
   generation++;
   const out = $('output');
   out.textContent = '';
   out.dataset.done = '';
+  $('gen-status').textContent = '';
   try {
+    const length = optionalNum('length') ?? 400;
     send({
       type: 'generate',
       id: generation,
       prime: input('prime').value,
       // An empty box is the default, 400 as `recur generate` and /v1/generate, not 0 characters without a word.
-      length: optionalNum('length') ?? 400,
+      length,
       temperature: num('temperature'),
       topK: optionalNum('top-k'),
       topP: optionalNum('top-p'),
       seed: optionalNum('gen-seed'),
     });
+    $('gen-status').textContent = `Generating ${length.toLocaleString('en-US')} characters…`;
+    setGenerating(true);
   } catch (e) {
     showBoxError('output', e);
   }
+});
+$('stop-generate').addEventListener('click', () => {
+  $('gen-status').textContent = 'Stopping…';
+  send({ type: 'stop-generation', id: generation });
 });
 const outputChunks: string[] = [];
 function onChars(m: Extract<EngineReply, { type: 'chars' }>): void {
@@ -349,6 +366,9 @@ function onGenerated(m: Extract<EngineReply, { type: 'generated' }>): void {
   out.dataset.prime = m.prime;
   out.dataset.done = '1';
   outputChunks.length = 0;
+  const n = Array.from(m.text).length.toLocaleString('en-US');
+  $('gen-status').textContent = m.stopped ? `Stopped after ${n} characters.` : `Done: ${n} characters.`;
+  setGenerating(false);
 }
 
 // ---- models: IndexedDB, downloads, dropped files ----
@@ -359,7 +379,8 @@ function setModel(info: ModelInfo): void {
     `Model “${info.name}”: ${info.layers}×${info.cell.toUpperCase()}(${info.units}), ${info.recipe} recipe, ` +
     `${info.vocabulary} characters${info.lowercase ? ' (lowercase)' : ''}.`;
   input('prime').placeholder = info.defaultPrime;
-  for (const id of ['generate', 'save-idb', 'download']) $<HTMLButtonElement>(id).disabled = false;
+  for (const id of ['save-idb', 'download']) $<HTMLButtonElement>(id).disabled = false;
+  $<HTMLButtonElement>('generate').disabled = generating;
 }
 async function refreshSaved(select?: string): Promise<void> {
   const names = await savedModelNames();
@@ -588,6 +609,7 @@ const ERROR_SHOWN_IN: Record<EngineRequest['type'], string> = {
   resume: 'progress',
   stop: 'progress',
   generate: 'output',
+  'stop-generation': 'output',
   export: 'model-status',
   import: 'model-status',
   'import-keras': 'model-status',
@@ -650,6 +672,10 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       showError(ERROR_SHOWN_IN[m.during], m.message);
       if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
       if (m.during === 'forecast') $<HTMLButtonElement>('run-forecast').disabled = false;
+      if (m.during === 'generate') {
+        $('gen-status').textContent = '';
+        setGenerating(false);
+      }
       if (m.during === 'export') pendingSave = null;
       break;
     }

@@ -58,6 +58,8 @@ export type EngineRequest =
   | GenerateRequest
   | ForecastRequest
   | { type: 'stop' }
+  /** Stops generation `id` (running or still queued), keeping what it generated. */
+  | { type: 'stop-generation'; id: number }
   | { type: 'resume' }
   | { type: 'export' }
   | { type: 'import'; name: string; modelJson: string; files: { name: string; data: ArrayBuffer }[] }
@@ -129,7 +131,8 @@ export type EngineReply =
   | { type: 'trained'; epochs: number }
   | { type: 'model'; info: ModelInfo }
   | { type: 'chars'; id: number; text: string }
-  | { type: 'generated'; id: number; prime: string; text: string }
+  /** `stopped`: Stop ended it before its length; `text` is what it generated until then. */
+  | { type: 'generated'; id: number; prime: string; text: string; stopped: boolean }
   | { type: 'exported'; files: ModelFiles }
   | { type: 'forecast-progress'; message: string }
   | { type: 'forecast'; result: ForecastResult }
