@@ -1052,8 +1052,12 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** The batch size this model's stateful layers need, from the inputs' declared one (see statefulBatch). */
   private statefulBatch(): StatefulBatch | null {
-    const declared = this.inputs.map((x) => x.node.layer.declaredBatchSize).find((b) => b !== null);
-    return statefulBatch(this.layers, declared ?? null);
+    return statefulBatch(this.layers, this.declaredBatchSize());
+  }
+
+  /** The batch size an input declares (`input({shape, batchSize})` or `batchInputShape`), or null. */
+  private declaredBatchSize(): number | null {
+    return this.inputs.map((x) => x.node.layer.declaredBatchSize).find((b) => b !== null) ?? null;
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
@@ -1072,9 +1076,11 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */
   summary(print: (line: string) => void = console.log): void {
+    // The batch axis shows the declared batch size, as Keras's table does (None only when none was declared).
+    const batch = this.declaredBatchSize();
     const rows = this.nodes.map((node) => [
       `${node.layer.name} (${node.layer.className})`,
-      node.outputs.map((y) => shapeToString(y.shape)).join(', '),
+      node.outputs.map((y) => shapeToString([batch, ...y.shape.slice(1)])).join(', '),
       String(node.layer.built ? node.layer.countParams() : '?'),
       node.inputs.map((x) => x.node.layer.name).join(', '),
     ]);

@@ -912,9 +912,11 @@ export class Sequential implements CallbackModel, PoolModel {
   summary(print: (line: string) => void = console.log): void {
     const input = this.inputShape();
     const shapes = input ? this.outputShapes(input) : null;
+    // The batch axis shows the declared batch size, as Keras's table does (None only when none was declared).
+    const batch = this.layers[0]?.declaredBatchSize ?? this.statefulBatch()?.batchSize ?? null;
     const rows = this.layers.map((l, i) => [
       `${l.name} (${l.className})`,
-      shapes ? shapeToString([null, ...shapes[i]]) : '?',
+      shapes ? shapeToString([batch, ...shapes[i]]) : '?',
       String(l.built ? l.countParams() : '?'),
     ]);
     printSummaryTable(
