@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import * as L from '../src/layers/index.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { input, model } from '../src/models/functional.js';
+import { lossName } from '../src/models/losses.js';
 import { Sequential } from '../src/models/sequential.js';
 
 function summaryLines(m: { summary(print: (line: string) => void): void }): string[] {
@@ -37,5 +38,30 @@ describe('summary', () => {
     assert.match(rows[0], /\[4, 5, 3\]/);
     assert.match(rows[1], /\[4, 2\]/);
     assert.match(rows[2], /\[4, 1\]/);
+  });
+});
+
+describe('loss names', () => {
+  it("takes Keras's class names and short aliases as well as the function names", () => {
+    const expected: Record<string, string> = {
+      MeanSquaredError: 'meanSquaredError',
+      MSE: 'meanSquaredError',
+      MeanAbsoluteError: 'meanAbsoluteError',
+      MAE: 'meanAbsoluteError',
+      CategoricalCrossentropy: 'categoricalCrossentropy',
+      SparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy',
+      BinaryCrossentropy: 'binaryCrossentropy',
+      bce: 'binaryCrossentropy',
+      BCE: 'binaryCrossentropy',
+    };
+    for (const [name, loss] of Object.entries(expected)) assert.equal(lossName(name), loss, name);
+    const m = new Sequential({ layers: [L.dense({ units: 3, inputShape: [2], activation: 'softmax' })] });
+    m.compile({ optimizer: 'Adam', loss: 'SparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    assert.equal(m.loss, 'sparseCategoricalCrossentropy');
+  });
+
+  it("refuses names of an object's prototype (`'constructor'` is no loss)", () => {
+    assert.throws(() => lossName('constructor'), /unknown loss "constructor"/);
+    assert.throws(() => lossName('toString'), /unknown loss "toString"/);
   });
 });

@@ -17,28 +17,42 @@ export type LossName =
   | 'meanSquaredError'
   | 'meanAbsoluteError';
 
+/**
+ * Every name Keras or tfjs gives these losses: tfjs's camelCase function names, Keras's snake_case function names,
+ * its class names (`loss='MeanSquaredError'` makes an instance of the class) and its short aliases.
+ */
 const ALIASES: Record<string, LossName> = {
   categoricalCrossentropy: 'categoricalCrossentropy',
   categorical_crossentropy: 'categoricalCrossentropy',
+  CategoricalCrossentropy: 'categoricalCrossentropy',
   sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy',
   sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  SparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy',
   binaryCrossentropy: 'binaryCrossentropy',
   binary_crossentropy: 'binaryCrossentropy',
+  BinaryCrossentropy: 'binaryCrossentropy',
+  bce: 'binaryCrossentropy',
+  BCE: 'binaryCrossentropy',
   meanSquaredError: 'meanSquaredError',
   mean_squared_error: 'meanSquaredError',
+  MeanSquaredError: 'meanSquaredError',
   mse: 'meanSquaredError',
+  MSE: 'meanSquaredError',
   meanAbsoluteError: 'meanAbsoluteError',
   mean_absolute_error: 'meanAbsoluteError',
+  MeanAbsoluteError: 'meanAbsoluteError',
   mae: 'meanAbsoluteError',
+  MAE: 'meanAbsoluteError',
 };
 
 export const EPSILON = 1e-7;
 
 export function lossName(id: unknown): LossName {
-  if (typeof id === 'string' && id in ALIASES) return ALIASES[id];
+  if (typeof id === 'string' && Object.hasOwn(ALIASES, id)) return ALIASES[id];
   throw new Error(
     `unknown loss ${JSON.stringify(id)}; expected one of categoricalCrossentropy, sparseCategoricalCrossentropy, ` +
-      'binaryCrossentropy, meanSquaredError, meanAbsoluteError',
+      'binaryCrossentropy, meanSquaredError, meanAbsoluteError (or their Keras names: ' +
+      'sparse_categorical_crossentropy, SparseCategoricalCrossentropy, mse…)',
   );
 }
 
