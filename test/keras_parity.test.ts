@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { input, model } from '../src/models/functional.js';
@@ -63,5 +64,49 @@ describe('loss names', () => {
   it("refuses names of an object's prototype (`'constructor'` is no loss)", () => {
     assert.throws(() => lossName('constructor'), /unknown loss "constructor"/);
     assert.throws(() => lossName('toString'), /unknown loss "toString"/);
+  });
+});
+
+describe('binary accuracy', () => {
+  it("of a sigmoid output counts probabilities above 0.5, as predict's outputs give it", async () => {
+    // The loss absorbs the sigmoid (it computes from logits); the metric must still threshold the probability.
+    const m = new Sequential({
+      seed: 1,
+      layers: [L.dense({ units: 1, inputShape: [2], activation: 'sigmoid' })],
+    });
+    m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+    const N = 64;
+    const x = new Float32Array(N * 2);
+    const y = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      x[2 * i] = Math.sin(i);
+      x[2 * i + 1] = Math.cos(i * 1.3);
+      y[i] = x[2 * i] + x[2 * i + 1] > 0 ? 1 : 0;
+    }
+    const X = new Tensor(x, [N, 2]);
+    const Y = new Tensor(y, [N, 1]);
+    const p = m.predict(X).data;
+    let right = 0;
+    let between = 0; // probabilities in (0.5, sigmoid(0.5)]: where a 0.5 threshold on logits disagrees
+    for (let i = 0; i < N; i++) {
+      if (p[i] > 0.5 === y[i] > 0.5) right++;
+      if (p[i] > 0.5 && p[i] <= 1 / (1 + Math.exp(-0.5))) between++;
+    }
+    assert.ok(between > 0, 'the data must have outputs the two thresholds disagree on');
+    assert.equal(m.evaluate(X, Y).accuracy, right / N);
+    const history = await m.fit(X, Y, { epochs: 1, batchSize: N, shuffle: false });
+    assert.equal(history.history.accuracy[0], right / N);
+
+    const a = input({ shape: [2] });
+    const f = model({
+      inputs: a,
+      outputs: L.dense({ units: 1, activation: 'sigmoid' }).apply(a) as SymbolicTensor,
+      seed: 1,
+    });
+    f.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+    const fp = (f.predict(X) as Tensor).data;
+    let fRight = 0;
+    for (let i = 0; i < N; i++) if (fp[i] > 0.5 === y[i] > 0.5) fRight++;
+    assert.equal(f.evaluate(X, Y).accuracy, fRight / N);
   });
 });

@@ -695,7 +695,9 @@ export class Functional implements CallbackModel, PoolModel {
       if (many) logs[`${names[k]}_loss`] = v;
       if (this.metrics.length > 0) {
         const acc =
-          (mask ? maskedAccuracy(losses[k], out, ys[k], mask) : accuracy(losses[k], out, ys[k])) * share;
+          (mask
+            ? maskedAccuracy(losses[k], out, ys[k], mask, fused)
+            : accuracy(losses[k], out, ys[k], fused)) * share;
         // Under the name the user gave ('accuracy' or 'acc'), as Keras logs it.
         for (const metric of this.metrics) logs[many ? `${names[k]}_${metric}` : metric] = acc;
       }

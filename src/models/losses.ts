@@ -275,14 +275,18 @@ function checkDense(loss: LossName, pred: Tensor, target: AnyTensor): ArrayLike<
   return target.data;
 }
 
-/** Fraction of correct predictions: argmax for categorical losses, threshold 0.5 for binary. */
-export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): number {
+/**
+ * Fraction of correct predictions: argmax for categorical losses, threshold 0.5 for binary. `fusedSigmoid`: pred
+ * holds the logits of a sigmoid the loss absorbed (the fused path), whose probability 0.5 is the logit 0.
+ */
+export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor, fusedSigmoid = false): number {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
   const p = pred.data;
   if (loss === 'binaryCrossentropy') {
+    const threshold = fusedSigmoid ? 0 : 0.5;
     let ok = 0;
-    for (let i = 0; i < pred.size; i++) if (p[i] > 0.5 === target.data[i] > 0.5) ok++;
+    for (let i = 0; i < pred.size; i++) if (p[i] > threshold === target.data[i] > 0.5) ok++;
     return ok / pred.size;
   }
   if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
@@ -379,14 +383,20 @@ export function computeMaskedLoss(
 }
 
 /** `accuracy` over the rows where mask is set (NaN-free: 0 for an all-padding batch). */
-export function maskedAccuracy(loss: LossName, pred: Tensor, target: AnyTensor, mask: Uint8Array): number {
+export function maskedAccuracy(
+  loss: LossName,
+  pred: Tensor,
+  target: AnyTensor,
+  mask: Uint8Array,
+  fusedSigmoid = false,
+): number {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
   const real = realRows(mask);
-  if (real.length === rows) return accuracy(loss, pred, target);
+  if (real.length === rows) return accuracy(loss, pred, target, fusedSigmoid);
   if (real.length === 0) return 0;
   const [p, t] = compactRows(pred, target, real, rows);
-  return accuracy(loss, p, t);
+  return accuracy(loss, p, t, fusedSigmoid);
 }
 
 function realRows(mask: Uint8Array): Int32Array {

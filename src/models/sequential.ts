@@ -520,11 +520,14 @@ export class Sequential implements CallbackModel, PoolModel {
       this.backwardAll(new Tensor(grad, p.out.shape));
     }
     const logs: Logs = { loss: value * share };
-    this.addMetrics(logs, loss, p.out, p.y, share, p.mask);
+    this.addMetrics(logs, loss, p.out, p.y, share, p.mask, p.logitsPath);
     return logs;
   }
 
-  /** The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. */
+  /**
+   * The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. `fused`:
+   * out holds the logits of the last activation the loss absorbed.
+   */
   private addMetrics(
     logs: Logs,
     loss: LossName,
@@ -532,9 +535,10 @@ export class Sequential implements CallbackModel, PoolModel {
     y: AnyTensor,
     share: number,
     mask: Uint8Array | null,
+    fused: boolean,
   ): void {
     if (this.metrics.length === 0) return;
-    const acc = (mask ? maskedAccuracy(loss, out, y, mask) : accuracy(loss, out, y)) * share;
+    const acc = (mask ? maskedAccuracy(loss, out, y, mask, fused) : accuracy(loss, out, y, fused)) * share;
     for (const metric of this.metrics) logs[metric] = acc;
   }
 
@@ -653,7 +657,7 @@ export class Sequential implements CallbackModel, PoolModel {
           ? computeMaskedLoss(loss, out, y, null, fromLogits, mask)
           : computeLoss(loss, out, y, null, fromLogits),
       };
-      this.addMetrics(logs, loss, out, y, 1, mask);
+      this.addMetrics(logs, loss, out, y, 1, mask, logitsPath);
       return logs;
     });
   }
