@@ -7,7 +7,9 @@ import { describe, it } from 'node:test';
 import { Tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
+import { EarlyStopping, LambdaCallback } from '../src/models/callbacks.js';
 import { input, model } from '../src/models/functional.js';
+import { SGD } from '../src/models/optimizers.js';
 import { lossName } from '../src/models/losses.js';
 import { Sequential } from '../src/models/sequential.js';
 
@@ -108,5 +110,70 @@ describe('binary accuracy', () => {
     let fRight = 0;
     for (let i = 0; i < N; i++) if (fp[i] > 0.5 === y[i] > 0.5) fRight++;
     assert.equal(f.evaluate(X, Y).accuracy, fRight / N);
+  });
+});
+
+/** A small regression model and data; `scores` is logged as `score` at each epoch's end, for callbacks to watch. */
+function scoredRun(scores: readonly number[]): {
+  m: Sequential;
+  x: Tensor;
+  y: Tensor;
+  scorer: LambdaCallback;
+  weightsAt: Float32Array[];
+} {
+  const m = new Sequential({ seed: 3, layers: [L.dense({ units: 1, inputShape: [2] })] });
+  m.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'mse' });
+  const N = 8;
+  const x = new Tensor(
+    Float32Array.from({ length: N * 2 }, (_, i) => Math.sin(i)),
+    [N, 2],
+  );
+  const y = new Tensor(
+    Float32Array.from({ length: N }, (_, i) => Math.cos(i)),
+    [N, 1],
+  );
+  const weightsAt: Float32Array[] = [];
+  const scorer = new LambdaCallback({
+    onEpochEnd: (epoch, logs) => {
+      logs.score = scores[epoch];
+      weightsAt.push(m.getWeights()[0].data.slice());
+    },
+  });
+  return { m, x, y, scorer, weightsAt };
+}
+
+describe('EarlyStopping', () => {
+  it('restores the best weights when training ends without stopping early, as Keras', async () => {
+    const { m, x, y, scorer, weightsAt } = scoredRun([3, 1, 2, 2.5]);
+    const es = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 5, restoreBestWeights: true });
+    const h = await m.fit(x, y, { epochs: 4, batchSize: 4, callbacks: [scorer, es] });
+    assert.equal(h.history.loss.length, 4, 'no early stop');
+    assert.notDeepEqual(weightsAt[3], weightsAt[1]);
+    assert.deepEqual(m.getWeights()[0].data, weightsAt[1]);
+  });
+
+  it('keeps the weights of a fit interrupted mid-epoch, which resumes from them', async () => {
+    const { m, x, y, scorer, weightsAt } = scoredRun([1, 2, 3, 4]);
+    const es = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 5, restoreBestWeights: true });
+    const stop = new LambdaCallback({
+      onBatchEnd: () => {
+        if (weightsAt.length === 2) m.stopTraining = true;
+      },
+    });
+    await m.fit(x, y, { epochs: 4, batchSize: 4, callbacks: [scorer, es, stop] });
+    assert.ok(m.interruptedAt !== null);
+    assert.notDeepEqual(m.getWeights()[0].data, weightsAt[0]);
+  });
+
+  it('watches only from startFromEpoch on', async () => {
+    const rising = [1, 2, 3, 4, 5, 6];
+    const { m, x, y, scorer } = scoredRun(rising);
+    const plain = new EarlyStopping({ monitor: 'score', mode: 'min' });
+    assert.equal((await m.fit(x, y, { epochs: 6, callbacks: [scorer, plain] })).history.loss.length, 2);
+    const late = new EarlyStopping({ monitor: 'score', mode: 'min', startFromEpoch: 2 });
+    const again = scoredRun(rising);
+    const h = await again.m.fit(again.x, again.y, { epochs: 6, callbacks: [again.scorer, late] });
+    assert.equal(h.history.loss.length, 4);
+    assert.throws(() => new EarlyStopping({ startFromEpoch: -1 }), /startFromEpoch must be an integer ≥ 0/);
   });
 });
