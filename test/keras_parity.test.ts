@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { Tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
-import { EarlyStopping, LambdaCallback } from '../src/models/callbacks.js';
+import { EarlyStopping, LambdaCallback, ReduceLROnPlateau } from '../src/models/callbacks.js';
 import { input, model } from '../src/models/functional.js';
 import { SGD } from '../src/models/optimizers.js';
 import { lossName } from '../src/models/losses.js';
@@ -175,5 +175,17 @@ describe('EarlyStopping', () => {
     const h = await again.m.fit(again.x, again.y, { epochs: 6, callbacks: [again.scorer, late] });
     assert.equal(h.history.loss.length, 4);
     assert.throws(() => new EarlyStopping({ startFromEpoch: -1 }), /startFromEpoch must be an integer ≥ 0/);
+  });
+});
+
+describe('ReduceLROnPlateau', () => {
+  it('counts the epoch that ends the cooldown towards the next plateau, as Keras', async () => {
+    const { m, x, y, scorer } = scoredRun([1, 1, 1, 1, 1]);
+    m.compile({ optimizer: new SGD({ learningRate: 1e-3 }), loss: 'mse' });
+    const rates: number[] = [];
+    const plateau = new ReduceLROnPlateau({ monitor: 'score', factor: 0.5, patience: 1, cooldown: 1 });
+    const record = new LambdaCallback({ onEpochEnd: () => void rates.push(m.optimizer!.learningRate) });
+    await m.fit(x, y, { epochs: 5, callbacks: [scorer, plateau, record] });
+    assert.deepEqual(rates, [1e-3, 5e-4, 2.5e-4, 1.25e-4, 6.25e-5]);
   });
 });

@@ -328,15 +328,15 @@ export class ReduceLROnPlateau extends Callback {
     const current = this.monitor.read(logs);
     // A NaN epoch is neither an improvement nor a plateau: the run has diverged (TerminateOnNaN stops it).
     if (current === null || !Number.isFinite(current)) return;
-    const inCooldown = this.cooldownCounter > 0;
-    if (inCooldown) {
+    if (this.cooldownCounter > 0) {
       this.cooldownCounter--;
       this.wait = 0;
     }
     if (this.monitor.improved(current, this.best)) {
       this.best = current;
       this.wait = 0;
-    } else if (!inCooldown) {
+    } else if (this.cooldownCounter === 0) {
+      // As Keras: the epoch whose end finishes the cooldown already counts towards the next plateau.
       this.wait++;
       if (this.wait >= this.patience) {
         const old = opt.learningRate;
