@@ -189,3 +189,14 @@ describe('ReduceLROnPlateau', () => {
     assert.deepEqual(rates, [1e-3, 5e-4, 2.5e-4, 1.25e-4, 6.25e-5]);
   });
 });
+
+describe('options recur cannot honour are refused, not ignored', () => {
+  it("a Dropout noiseShape that shares masks (Keras's noise_shape); SpatialDropout1D is named instead", () => {
+    assert.throws(
+      () => L.dropout({ rate: 0.5, noiseShape: [null, 1, 4] }),
+      /noiseShape \[null,1,4\] is not supported .*use spatialDropout1D/,
+    );
+    assert.equal(L.dropout({ rate: 0.5, noiseShape: [null, null, null] }).rate, 0.5);
+    assert.equal(L.dropout({ rate: 0.5, noiseShape: null }).rate, 0.5);
+  });
+});
