@@ -199,4 +199,16 @@ describe('options recur cannot honour are refused, not ignored', () => {
     assert.equal(L.dropout({ rate: 0.5, noiseShape: [null, null, null] }).rate, 0.5);
     assert.equal(L.dropout({ rate: 0.5, noiseShape: null }).rate, 0.5);
   });
+
+  it('a dtype other than float32', () => {
+    assert.throws(
+      () => L.dense({ units: 2, dtype: 'float64' as 'float32' }),
+      /dtype "float64" is not supported; recur computes in float32/,
+    );
+    assert.throws(
+      () => L.lstm({ units: 2, dtype: 'mixed_float16' as 'float32' }),
+      /recur computes in float32/,
+    );
+    assert.equal(L.dense({ units: 2, dtype: 'float32' }).className, 'Dense');
+  });
 });

@@ -25,6 +25,8 @@ export interface LayerArgs {
   batchInputShape?: LayerShape;
   batchSize?: number;
   trainable?: boolean;
+  /** recur computes in float32: 'float32' (or nothing) is the only dtype a layer takes. */
+  dtype?: 'float32';
 }
 
 /** A weight with its gradient buffer. `name` is the short Keras name ('kernel'); files use `layer/kernel`. */
@@ -314,6 +316,12 @@ export abstract class Layer {
       );
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
     this.trainable = checkBoolean(`${defaultPrefix} '${this.name}'`, 'trainable', args.trainable, true);
+    // Taken and ignored, a 'float64' or 'mixed_float16' layer would compute in float32 all the same without a word.
+    const dtype: unknown = args.dtype;
+    if (dtype !== undefined && dtype !== null && dtype !== 'float32')
+      throw new InvalidInputError(
+        `${defaultPrefix} '${this.name}': dtype ${describeValue(dtype)} is not supported; recur computes in float32`,
+      );
     if (args.batchInputShape) {
       checkShapeOption(defaultPrefix, this.name, 'batchInputShape', args.batchInputShape);
       this.declaredInputShape = args.batchInputShape.slice(1);
