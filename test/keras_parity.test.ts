@@ -69,6 +69,48 @@ describe('loss names', () => {
   });
 });
 
+describe('metric names', () => {
+  it("takes the accuracies Keras names by their loss, logged under Keras's names", () => {
+    const x = new Tensor(
+      Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+      [6, 2],
+    );
+    const labels = new Tensor(Float32Array.from([0, 1, 2, 0, 1, 2]), [6]);
+    const m = new Sequential({
+      seed: 1,
+      layers: [L.dense({ units: 3, inputShape: [2], activation: 'softmax' })],
+    });
+    m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const accuracy = m.evaluate(x, labels).accuracy;
+    m.compile({
+      optimizer: 'adam',
+      loss: 'SparseCategoricalCrossentropy',
+      metrics: ['sparse_categorical_accuracy', 'CategoricalAccuracy', 'sparseCategoricalAccuracy'],
+    });
+    assert.deepEqual(m.evaluate(x, labels), {
+      loss: m.evaluate(x, labels).loss,
+      sparse_categorical_accuracy: accuracy,
+      categorical_accuracy: accuracy,
+      sparseCategoricalAccuracy: accuracy,
+    });
+    const b = new Sequential({ layers: [L.dense({ units: 1, inputShape: [2], activation: 'sigmoid' })] });
+    b.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['BinaryAccuracy'] });
+    assert.deepEqual(b.metrics, ['binary_accuracy']);
+    assert.throws(
+      () => b.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['categorical_accuracy'] }),
+      /the metric 'categorical_accuracy' goes with categoricalCrossentropy or sparseCategoricalCrossentropy, not binaryCrossentropy/,
+    );
+    assert.throws(
+      () => b.compile({ optimizer: 'adam', loss: 'mse', metrics: ['binary_accuracy'] }),
+      /the metric 'binary_accuracy' goes with binaryCrossentropy, not meanSquaredError/,
+    );
+    assert.throws(
+      () => b.compile({ optimizer: 'adam', loss: 'mse', metrics: ['constructor'] }),
+      /unknown metric/,
+    );
+  });
+});
+
 describe('binary accuracy', () => {
   it("of a sigmoid output counts probabilities above 0.5, as predict's outputs give it", async () => {
     // The loss absorbs the sigmoid (it computes from logits); the metric must still threshold the probability.

@@ -309,29 +309,62 @@ export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor, fusedS
 }
 
 /**
- * Compile's metric names, as given: 'accuracy' or 'acc' (the same metric), each logged under the name the user gave
+ * The accuracies Keras and tfjs name explicitly, by the losses they go with. recur computes each as its `accuracy` for
+ * the loss (the same numbers, for the targets these losses take); a class name is logged under its instance's name
+ * (`CategoricalAccuracy` → `categorical_accuracy`), as Keras logs it.
+ */
+const NAMED_ACCURACIES: Record<string, { logged: string; losses: readonly LossName[] }> = {};
+for (const [snake, camel, cls, losses] of [
+  ['binary_accuracy', 'binaryAccuracy', 'BinaryAccuracy', ['binaryCrossentropy']],
+  [
+    'categorical_accuracy',
+    'categoricalAccuracy',
+    'CategoricalAccuracy',
+    ['categoricalCrossentropy', 'sparseCategoricalCrossentropy'],
+  ],
+  [
+    'sparse_categorical_accuracy',
+    'sparseCategoricalAccuracy',
+    'SparseCategoricalAccuracy',
+    ['categoricalCrossentropy', 'sparseCategoricalCrossentropy'],
+  ],
+] as const) {
+  for (const name of [snake, camel]) NAMED_ACCURACIES[name] = { logged: name, losses };
+  NAMED_ACCURACIES[cls] = { logged: snake, losses };
+}
+
+/**
+ * Compile's metric names: 'accuracy' or 'acc' (the same metric), each logged under the name the user gave
  * ('accuracy' → `accuracy`, `val_accuracy`; 'acc' → `acc`, `val_acc`), as Keras logs them (tfjs logs `acc` for
- * both). Anything else is an error listing what is supported.
+ * both), and the accuracies Keras names by their loss (NAMED_ACCURACIES). Anything else is an error listing what is
+ * supported.
  */
 export function metricNames(metrics: readonly string[] = [], losses: readonly LossName[] = []): string[] {
   if (!Array.isArray(metrics)) throw new Error(`compile: metrics must be a list of names, e.g. ['accuracy']`);
   const names: string[] = [];
   for (const m of metrics) {
-    if (m !== 'acc' && m !== 'accuracy')
-      throw new Error(`compile: unknown metric '${String(m)}'; supported: 'accuracy' (or 'acc')`);
-    // Refused here, not at the first batch of fit (accuracy is computed for every output).
-    const regression = losses.find(
-      (l) =>
-        l !== 'binaryCrossentropy' &&
-        l !== 'categoricalCrossentropy' &&
-        l !== 'sparseCategoricalCrossentropy',
-    );
-    if (regression)
+    const named = typeof m === 'string' && Object.hasOwn(NAMED_ACCURACIES, m) ? NAMED_ACCURACIES[m] : null;
+    if (m !== 'acc' && m !== 'accuracy' && !named)
       throw new Error(
-        `compile: the accuracy metric needs a classification loss (binary, categorical or sparse categorical ` +
-          `cross-entropy), not ${regression}`,
+        `compile: unknown metric '${String(m)}'; supported: 'accuracy' (or 'acc'), or by its loss ` +
+          `'binary_accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy' (tfjs's and Keras's class names too)`,
       );
-    if (!names.includes(m)) names.push(m);
+    // Refused here, not at the first batch of fit (accuracy is computed for every output).
+    const classification: readonly LossName[] = named?.losses ?? [
+      'binaryCrossentropy',
+      'categoricalCrossentropy',
+      'sparseCategoricalCrossentropy',
+    ];
+    const other = losses.find((l) => !classification.includes(l));
+    if (other)
+      throw new Error(
+        named
+          ? `compile: the metric '${m}' goes with ${classification.join(' or ')}, not ${other}`
+          : `compile: the accuracy metric needs a classification loss (binary, categorical or sparse categorical ` +
+              `cross-entropy), not ${other}`,
+      );
+    const logged = named?.logged ?? m;
+    if (!names.includes(logged)) names.push(logged);
   }
   return names;
 }
