@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Tensor } from '../src/core/tensor.js';
+import { Tensor, indexTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
+import type { Layer } from '../src/layers/layer.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { EarlyStopping, LambdaCallback, ReduceLROnPlateau } from '../src/models/callbacks.js';
 import { input, model } from '../src/models/functional.js';
@@ -252,5 +253,65 @@ describe('options recur cannot honour are refused, not ignored', () => {
       /recur computes in float32/,
     );
     assert.equal(L.dense({ units: 2, dtype: 'float32' }).className, 'Dense');
+  });
+});
+
+describe('trainable', () => {
+  const N = 8;
+  const ids = indexTensor(
+    Int32Array.from({ length: N * 3 }, (_, i) => (i * 7) % 5),
+    [N, 3],
+  );
+  const target = new Tensor(
+    Float32Array.from({ length: N }, (_, i) => i % 2),
+    [N, 1],
+  );
+  const values = (l: Layer): number[][] => l.weights.map((w) => Array.from(w.value));
+
+  it('a layer made with trainable: false keeps its weights through fit, as Keras; the others train', async () => {
+    const frozen = L.embedding({ inputDim: 5, outputDim: 4, inputShape: [3], trainable: false });
+    const rnn = L.bidirectional({ layer: L.gru({ units: 3 }), trainable: false });
+    const head = L.dense({ units: 1 });
+    const m = new Sequential({ seed: 4, layers: [frozen, rnn, head] });
+    m.compile({ optimizer: 'adam', loss: 'mse' });
+    m.build();
+    const [e0, r0, h0] = [values(frozen), values(rnn), values(head)];
+    await m.fit(ids, target, { epochs: 2, batchSize: 4 });
+    assert.deepEqual(values(frozen), e0);
+    assert.deepEqual(values(rnn), r0);
+    assert.notDeepEqual(values(head), h0);
+  });
+
+  it('setting trainable after building freezes and thaws the weights', () => {
+    const emb = L.embedding({ inputDim: 5, outputDim: 4, inputShape: [3] });
+    const m = new Sequential({ seed: 4, layers: [emb, L.gru({ units: 2 }), L.dense({ units: 1 })] });
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    m.build();
+    emb.trainable = false;
+    const before = values(emb);
+    m.trainOnBatch(ids, target);
+    assert.deepEqual(values(emb), before);
+    emb.trainable = true;
+    m.trainOnBatch(ids, target);
+    assert.notDeepEqual(values(emb), before);
+  });
+
+  it('a frozen attention keeps its scale', async () => {
+    const q = input({ shape: [3, 2] });
+    const v = input({ shape: [4, 2] });
+    const att = L.attention({ useScale: true, trainable: false });
+    const out = L.globalAveragePooling1d().apply(att.apply([q, v]) as SymbolicTensor) as SymbolicTensor;
+    const m = model({ inputs: [q, v], outputs: L.dense({ units: 1 }).apply(out) as SymbolicTensor, seed: 2 });
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    const qs = new Tensor(
+      Float32Array.from({ length: N * 6 }, (_, i) => Math.sin(i)),
+      [N, 3, 2],
+    );
+    const vs = new Tensor(
+      Float32Array.from({ length: N * 8 }, (_, i) => Math.cos(i)),
+      [N, 4, 2],
+    );
+    await m.fit([qs, vs], target, { epochs: 2, batchSize: 4 });
+    assert.deepEqual(values(att), [[1]]);
   });
 });

@@ -290,9 +290,20 @@ export abstract class Layer {
   /** Keras class name, as written in model files. */
   abstract readonly className: string;
   readonly name: string;
-  trainable: boolean;
   built = false;
   weights: Weight[] = [];
+  private trainableFlag = true;
+  /**
+   * Whether training updates this layer's weights (Keras's `layer.trainable`): false freezes every weight of the
+   * layer, a wrapper's inner layers' included, now and once built. The optimizer reads each weight's own flag.
+   */
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+  set trainable(trainable: boolean) {
+    this.trainableFlag = trainable;
+    for (const w of this.weights) w.trainable = trainable;
+  }
   /** Declared input shape (without batch), if given. */
   readonly declaredInputShape: LayerShape | null;
   readonly declaredBatchSize: number | null;
@@ -339,6 +350,12 @@ export abstract class Layer {
   build(inputShape: LayerShape, rng: Random): void {
     this.inputShape = [...inputShape];
     this.buildWeights(inputShape, rng);
+    this.finishBuild();
+  }
+
+  /** Marks the layer built once its weights exist; a frozen layer's new weights are frozen too. */
+  protected finishBuild(): void {
+    if (!this.trainableFlag) this.trainable = false;
     this.built = true;
   }
 
