@@ -315,3 +315,40 @@ describe('trainable', () => {
     assert.deepEqual(values(att), [[1]]);
   });
 });
+
+describe('getLayer and layer weights', () => {
+  it("finds a model's layer by name or index and reads and sets its weights, as Keras", () => {
+    const m = new Sequential({
+      seed: 1,
+      layers: [L.dense({ units: 3, inputShape: [2], name: 'hidden' }), L.dense({ units: 1, name: 'out' })],
+    });
+    m.build();
+    const hidden = m.getLayer('hidden');
+    assert.equal(m.getLayer(1).name, 'out');
+    assert.deepEqual(
+      hidden.getWeights().map((w) => w.shape),
+      [[2, 3], [3]],
+    );
+    hidden.setWeights([
+      new Tensor(new Float32Array(6).fill(0.5), [2, 3]),
+      new Tensor(new Float32Array(3), [3]),
+    ]);
+    assert.deepEqual(Array.from(m.getWeights()[0].data), [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    assert.throws(
+      () => hidden.setWeights([new Tensor(new Float32Array(3), [3])]),
+      /layer 'hidden' has 2 weights, got 1/,
+    );
+    assert.throws(
+      () =>
+        hidden.setWeights([new Tensor(new Float32Array(6), [3, 2]), new Tensor(new Float32Array(3), [3])]),
+      /weight 'kernel' has shape \[2, 3\], got \[3, 2\]/,
+    );
+    assert.throws(() => m.getLayer('hiden'), /no layer "hiden" \(its layers: hidden, out\)/);
+    assert.throws(() => m.getLayer(2), /has 2 layers, so no layer 2/);
+
+    const a = input({ shape: [2], name: 'a' });
+    const f = model({ inputs: a, outputs: L.dense({ units: 1, name: 'head' }).apply(a) as SymbolicTensor });
+    assert.equal(f.getLayer('head').getWeights().length, 2);
+    assert.equal(f.getLayer(0).name, 'a');
+  });
+});

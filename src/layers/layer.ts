@@ -9,8 +9,8 @@
 import { kernels, persistentCopy } from '../core/backend.js';
 import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
-import type { AnyTensor, Tensor } from '../core/tensor.js';
-import { shapeToString } from '../core/tensor.js';
+import type { AnyTensor } from '../core/tensor.js';
+import { Tensor, shapeToString } from '../core/tensor.js';
 import { InvalidInputError, describeValue } from '../core/errors.js';
 import { applyLayer, type ApplyOptions, type SymbolicDtype, type SymbolicTensor } from './symbolic.js';
 
@@ -700,6 +700,32 @@ export abstract class Layer {
     return this.weights.reduce((s, w) => s + w.value.length, 0);
   }
 
+  /** Copies of this layer's weights, in file order (Keras's `layer.get_weights()`); none before it is built. */
+  getWeights(): Tensor[] {
+    return this.weights.map((w) => new Tensor(w.value.slice(), w.shape));
+  }
+
+  /** Sets this layer's weights from tensors of their shapes, in getWeights' order (Keras's `layer.set_weights()`). */
+  setWeights(weights: readonly Tensor[]): void {
+    if (!this.built)
+      throw new InvalidInputError(
+        `layer '${this.name}' has no weights before it is built (build its model first)`,
+      );
+    if (weights.length !== this.weights.length)
+      throw new InvalidInputError(
+        `setWeights: layer '${this.name}' has ${this.weights.length} weights, got ${weights.length}`,
+      );
+    this.weights.forEach((w, i) => {
+      const t = weights[i];
+      if (t.shape.length !== w.shape.length || t.shape.some((d, j) => d !== w.shape[j]))
+        throw new InvalidInputError(
+          `setWeights: layer '${this.name}' weight '${w.name}' has shape ${shapeToString(w.shape)}, got ` +
+            shapeToString(t.shape),
+        );
+    });
+    this.weights.forEach((w, i) => w.value.set(weights[i].data));
+  }
+
   /**
    * Gives back the kernel memory of this layer's weights (a wrapper's include its inner layers'), for reuse. Models
    * call it from their own `dispose` for the layers no other live model holds; the layer is unusable after.
@@ -750,4 +776,28 @@ export abstract class Layer {
   protected acceptsOneHotIndices(): boolean {
     return false;
   }
+}
+
+/**
+ * A model's layer by name or by index (Keras's and tfjs's `model.getLayer`); an unknown one is an error listing the
+ * layers.
+ */
+export function layerByNameOrIndex(
+  layers: readonly Layer[],
+  nameOrIndex: string | number,
+  modelName: string,
+): Layer {
+  const found =
+    typeof nameOrIndex === 'number'
+      ? Number.isInteger(nameOrIndex)
+        ? layers[nameOrIndex]
+        : undefined
+      : layers.find((l) => l.name === nameOrIndex);
+  if (found) return found;
+  throw new InvalidInputError(
+    typeof nameOrIndex === 'number'
+      ? `getLayer: model '${modelName}' has ${layers.length} layers, so no layer ${describeValue(nameOrIndex)}`
+      : `getLayer: model '${modelName}' has no layer ${describeValue(nameOrIndex)} ` +
+          `(its layers: ${layers.map((l) => l.name).join(', ')})`,
+  );
 }

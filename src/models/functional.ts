@@ -31,6 +31,7 @@ import {
 import {
   Layer,
   checkOptionKeys,
+  layerByNameOrIndex,
   type ForwardOptions,
   type LayerShape,
   type SequenceMask,
@@ -445,6 +446,11 @@ export class Functional implements CallbackModel, PoolModel {
 
   countParams(): number {
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /** A layer by name or index (Keras's and tfjs's `getLayer`; the input layers count, as in Keras). */
+  getLayer(nameOrIndex: string | number): Layer {
+    return layerByNameOrIndex(this.layers, nameOrIndex, this.name);
   }
 
   /** Tensors in input (or output) order from a list, a dict keyed by name, or one tensor. */

@@ -19,6 +19,7 @@ import {
 import {
   checkOptionKeys,
   describeStateShapes,
+  layerByNameOrIndex,
   type Layer,
   type LayerShape,
   type SequenceMask,
@@ -902,6 +903,11 @@ export class Sequential implements CallbackModel, PoolModel {
 
   countParams(): number {
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /** A layer by name or index (Keras's and tfjs's `getLayer`). */
+  getLayer(nameOrIndex: string | number): Layer {
+    return layerByNameOrIndex(this.layers, nameOrIndex, this.name);
   }
 
   /**
