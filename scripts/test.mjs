@@ -53,6 +53,7 @@ const NUMERICAL = [
 /** Run once, on the default kernels. */
 const ONCE = [
   'random',
+  'keras_parity',
   'chunk_aligner',
   'joint_ngram',
   'json_text',

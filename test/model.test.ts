@@ -327,6 +327,7 @@ describe('training', () => {
     );
     await es.onEpochEnd(1, { loss: 2 });
     assert.equal(model.stopTraining, true);
+    await es.onTrainEnd(); // as Keras, the best weights come back when training ends
     assert.deepEqual(model.getWeights()[0].data, best[0].data);
 
     const warnings: string[] = [];

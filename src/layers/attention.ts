@@ -120,7 +120,7 @@ abstract class BaseAttention extends Layer {
     this.computeOutputShapes(inputShapes);
     this.inputShapes = inputShapes.map((s) => [...s]);
     this.buildWeights(inputShapes[0], rng);
-    this.built = true;
+    this.finishBuild();
   }
 
   forward(): Tensor {

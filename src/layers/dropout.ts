@@ -3,7 +3,7 @@
  * (inverted dropout, as Keras); identity at inference. Caches the mask.
  */
 import { alloc, copyOf, kernels } from '../core/backend.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
@@ -22,6 +22,8 @@ import { registerLayer } from './registry.js';
 export interface DropoutArgs extends LayerArgs {
   rate: number;
   seed?: number;
+  /** Keras's noise_shape: only all-null (the default) is taken; see the constructor. */
+  noiseShape?: readonly (number | null)[] | null;
 }
 
 export class Dropout extends Layer {
@@ -36,6 +38,14 @@ export class Dropout extends Layer {
     if (args.rate === undefined || args.rate === null)
       throw new InvalidInputError(`${factory} '${this.name}': 'rate' is required (a number in [0, 1))`);
     this.rate = checkRate(`${factory} '${this.name}'`, 'rate', args.rate);
+    // Keras's noise_shape shares a mask along the axes it sets to 1; taken and ignored, it dropped every element
+    // independently instead. Only a shape that changes nothing (no axis given) is taken.
+    const noise: unknown = args.noiseShape;
+    if (noise !== undefined && noise !== null && !(Array.isArray(noise) && noise.every((d) => d === null)))
+      throw new InvalidInputError(
+        `${factory} '${this.name}': noiseShape ${describeValue(noise)} is not supported (masks are drawn per ` +
+          `element); for one mask per sequence and feature ([batch, 1, features]) use spatialDropout1D`,
+      );
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

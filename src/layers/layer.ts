@@ -9,8 +9,8 @@
 import { kernels, persistentCopy } from '../core/backend.js';
 import { MemoryOwner } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
-import type { AnyTensor, Tensor } from '../core/tensor.js';
-import { shapeToString } from '../core/tensor.js';
+import type { AnyTensor } from '../core/tensor.js';
+import { Tensor, shapeToString } from '../core/tensor.js';
 import { InvalidInputError, describeValue } from '../core/errors.js';
 import { applyLayer, type ApplyOptions, type SymbolicDtype, type SymbolicTensor } from './symbolic.js';
 
@@ -25,6 +25,8 @@ export interface LayerArgs {
   batchInputShape?: LayerShape;
   batchSize?: number;
   trainable?: boolean;
+  /** recur computes in float32: 'float32' (or nothing) is the only dtype a layer takes. */
+  dtype?: 'float32';
 }
 
 /** A weight with its gradient buffer. `name` is the short Keras name ('kernel'); files use `layer/kernel`. */
@@ -288,9 +290,20 @@ export abstract class Layer {
   /** Keras class name, as written in model files. */
   abstract readonly className: string;
   readonly name: string;
-  trainable: boolean;
   built = false;
   weights: Weight[] = [];
+  private trainableFlag = true;
+  /**
+   * Whether training updates this layer's weights (Keras's `layer.trainable`): false freezes every weight of the
+   * layer, a wrapper's inner layers' included, now and once built. The optimizer reads each weight's own flag.
+   */
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+  set trainable(trainable: boolean) {
+    this.trainableFlag = trainable;
+    for (const w of this.weights) w.trainable = trainable;
+  }
   /** Declared input shape (without batch), if given. */
   readonly declaredInputShape: LayerShape | null;
   readonly declaredBatchSize: number | null;
@@ -314,6 +327,12 @@ export abstract class Layer {
       );
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
     this.trainable = checkBoolean(`${defaultPrefix} '${this.name}'`, 'trainable', args.trainable, true);
+    // Taken and ignored, a 'float64' or 'mixed_float16' layer would compute in float32 all the same without a word.
+    const dtype: unknown = args.dtype;
+    if (dtype !== undefined && dtype !== null && dtype !== 'float32')
+      throw new InvalidInputError(
+        `${defaultPrefix} '${this.name}': dtype ${describeValue(dtype)} is not supported; recur computes in float32`,
+      );
     if (args.batchInputShape) {
       checkShapeOption(defaultPrefix, this.name, 'batchInputShape', args.batchInputShape);
       this.declaredInputShape = args.batchInputShape.slice(1);
@@ -331,6 +350,12 @@ export abstract class Layer {
   build(inputShape: LayerShape, rng: Random): void {
     this.inputShape = [...inputShape];
     this.buildWeights(inputShape, rng);
+    this.finishBuild();
+  }
+
+  /** Marks the layer built once its weights exist; a frozen layer's new weights are frozen too. */
+  protected finishBuild(): void {
+    if (!this.trainableFlag) this.trainable = false;
     this.built = true;
   }
 
@@ -675,6 +700,32 @@ export abstract class Layer {
     return this.weights.reduce((s, w) => s + w.value.length, 0);
   }
 
+  /** Copies of this layer's weights, in file order (Keras's `layer.get_weights()`); none before it is built. */
+  getWeights(): Tensor[] {
+    return this.weights.map((w) => new Tensor(w.value.slice(), w.shape));
+  }
+
+  /** Sets this layer's weights from tensors of their shapes, in getWeights' order (Keras's `layer.set_weights()`). */
+  setWeights(weights: readonly Tensor[]): void {
+    if (!this.built)
+      throw new InvalidInputError(
+        `layer '${this.name}' has no weights before it is built (build its model first)`,
+      );
+    if (weights.length !== this.weights.length)
+      throw new InvalidInputError(
+        `setWeights: layer '${this.name}' has ${this.weights.length} weights, got ${weights.length}`,
+      );
+    this.weights.forEach((w, i) => {
+      const t = weights[i];
+      if (t.shape.length !== w.shape.length || t.shape.some((d, j) => d !== w.shape[j]))
+        throw new InvalidInputError(
+          `setWeights: layer '${this.name}' weight '${w.name}' has shape ${shapeToString(w.shape)}, got ` +
+            shapeToString(t.shape),
+        );
+    });
+    this.weights.forEach((w, i) => w.value.set(weights[i].data));
+  }
+
   /**
    * Gives back the kernel memory of this layer's weights (a wrapper's include its inner layers'), for reuse. Models
    * call it from their own `dispose` for the layers no other live model holds; the layer is unusable after.
@@ -725,4 +776,28 @@ export abstract class Layer {
   protected acceptsOneHotIndices(): boolean {
     return false;
   }
+}
+
+/**
+ * A model's layer by name or by index (Keras's and tfjs's `model.getLayer`); an unknown one is an error listing the
+ * layers.
+ */
+export function layerByNameOrIndex(
+  layers: readonly Layer[],
+  nameOrIndex: string | number,
+  modelName: string,
+): Layer {
+  const found =
+    typeof nameOrIndex === 'number'
+      ? Number.isInteger(nameOrIndex)
+        ? layers[nameOrIndex]
+        : undefined
+      : layers.find((l) => l.name === nameOrIndex);
+  if (found) return found;
+  throw new InvalidInputError(
+    typeof nameOrIndex === 'number'
+      ? `getLayer: model '${modelName}' has ${layers.length} layers, so no layer ${describeValue(nameOrIndex)}`
+      : `getLayer: model '${modelName}' has no layer ${describeValue(nameOrIndex)} ` +
+          `(its layers: ${layers.map((l) => l.name).join(', ')})`,
+  );
 }

@@ -2,7 +2,7 @@
  * Training callbacks (Keras semantics). These are browser-safe; callbacks that touch the file system
  * (ModelCheckpoint, CSVLogger) and the terminal progress bar live in `src/node/`.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, describeValue } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Optimizer } from './optimizers.js';
 
@@ -11,6 +11,8 @@ export type Logs = Record<string, number>;
 /** What a callback may see and change of the model being trained. */
 export interface CallbackModel {
   stopTraining: boolean;
+  /** Set when the last fit stopped mid-epoch (to be resumed from there); null after a fit that ran its epochs out. */
+  readonly interruptedAt?: unknown;
   readonly optimizer: Optimizer | null;
   getWeights(): Tensor[];
   setWeights(weights: Tensor[]): void;
@@ -166,6 +168,8 @@ export interface EarlyStoppingArgs {
   mode?: MonitorMode;
   baseline?: number;
   restoreBestWeights?: boolean;
+  /** Epochs (counted from 0, as `epoch`) to train before watching the metric: a warm-up never stops training. */
+  startFromEpoch?: number;
 }
 
 /** Stops training when the monitored metric stops improving (Keras EarlyStopping). */
@@ -173,6 +177,7 @@ export class EarlyStopping extends Callback {
   readonly patience: number;
   readonly restoreBestWeights: boolean;
   readonly baseline: number | undefined;
+  readonly startFromEpoch: number;
   private readonly monitor: Monitor;
   private wait = 0;
   private best = Infinity;
@@ -187,6 +192,7 @@ export class EarlyStopping extends Callback {
       'mode',
       'baseline',
       'restoreBestWeights',
+      'startFromEpoch',
     ]);
     this.monitor = new Monitor(
       args.monitor ?? 'val_loss',
@@ -197,6 +203,12 @@ export class EarlyStopping extends Callback {
     this.patience = args.patience ?? 0;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.baseline = args.baseline;
+    const start = args.startFromEpoch ?? 0;
+    if (!(Number.isInteger(start) && start >= 0))
+      throw new InvalidInputError(
+        `EarlyStopping: startFromEpoch must be an integer ≥ 0, got ${describeValue(args.startFromEpoch)}`,
+      );
+    this.startFromEpoch = start;
   }
   /** Set by setState: the next fit continues a resumed run instead of starting afresh. */
   private restored = false;
@@ -223,7 +235,7 @@ export class EarlyStopping extends Callback {
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const current = this.monitor.read(logs);
     // A NaN epoch is neither an improvement nor a plateau: the run has diverged (TerminateOnNaN stops it).
-    if (current === null || !Number.isFinite(current) || !this.model) return;
+    if (current === null || !Number.isFinite(current) || !this.model || epoch < this.startFromEpoch) return;
     if (this.restoreBestWeights && this.bestWeights === null) this.bestWeights = this.model.getWeights();
     this.wait++;
     if (this.monitor.improved(current, this.best)) {
@@ -235,8 +247,16 @@ export class EarlyStopping extends Callback {
     if (this.wait >= this.patience && epoch > 0) {
       this.stoppedEpoch = epoch;
       this.model.stopTraining = true;
-      if (this.restoreBestWeights && this.bestWeights) this.model.setWeights(this.bestWeights);
     }
+  }
+  /**
+   * As Keras (since 2.11): the best epoch's weights are restored when training ends, stopped early or not. A fit
+   * interrupted mid-epoch keeps its weights: the resume goes on from them.
+   */
+  override async onTrainEnd(): Promise<void> {
+    if (!this.restoreBestWeights || !this.bestWeights || !this.model) return;
+    if (this.model.interruptedAt) return;
+    this.model.setWeights(this.bestWeights);
   }
 }
 
@@ -308,15 +328,15 @@ export class ReduceLROnPlateau extends Callback {
     const current = this.monitor.read(logs);
     // A NaN epoch is neither an improvement nor a plateau: the run has diverged (TerminateOnNaN stops it).
     if (current === null || !Number.isFinite(current)) return;
-    const inCooldown = this.cooldownCounter > 0;
-    if (inCooldown) {
+    if (this.cooldownCounter > 0) {
       this.cooldownCounter--;
       this.wait = 0;
     }
     if (this.monitor.improved(current, this.best)) {
       this.best = current;
       this.wait = 0;
-    } else if (!inCooldown) {
+    } else if (this.cooldownCounter === 0) {
+      // As Keras: the epoch whose end finishes the cooldown already counts towards the next plateau.
       this.wait++;
       if (this.wait >= this.patience) {
         const old = opt.learningRate;

@@ -31,6 +31,7 @@ import {
 import {
   Layer,
   checkOptionKeys,
+  layerByNameOrIndex,
   type ForwardOptions,
   type LayerShape,
   type SequenceMask,
@@ -447,6 +448,11 @@ export class Functional implements CallbackModel, PoolModel {
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
   }
 
+  /** A layer by name or index (Keras's and tfjs's `getLayer`; the input layers count, as in Keras). */
+  getLayer(nameOrIndex: string | number): Layer {
+    return layerByNameOrIndex(this.layers, nameOrIndex, this.name);
+  }
+
   /** Tensors in input (or output) order from a list, a dict keyed by name, or one tensor. */
   private toList(v: TensorsArg, names: string[], what: string): AnyTensor[] {
     let list: AnyTensor[];
@@ -695,7 +701,9 @@ export class Functional implements CallbackModel, PoolModel {
       if (many) logs[`${names[k]}_loss`] = v;
       if (this.metrics.length > 0) {
         const acc =
-          (mask ? maskedAccuracy(losses[k], out, ys[k], mask) : accuracy(losses[k], out, ys[k])) * share;
+          (mask
+            ? maskedAccuracy(losses[k], out, ys[k], mask, fused)
+            : accuracy(losses[k], out, ys[k], fused)) * share;
         // Under the name the user gave ('accuracy' or 'acc'), as Keras logs it.
         for (const metric of this.metrics) logs[many ? `${names[k]}_${metric}` : metric] = acc;
       }
@@ -1052,8 +1060,12 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** The batch size this model's stateful layers need, from the inputs' declared one (see statefulBatch). */
   private statefulBatch(): StatefulBatch | null {
-    const declared = this.inputs.map((x) => x.node.layer.declaredBatchSize).find((b) => b !== null);
-    return statefulBatch(this.layers, declared ?? null);
+    return statefulBatch(this.layers, this.declaredBatchSize());
+  }
+
+  /** The batch size an input declares (`input({shape, batchSize})` or `batchInputShape`), or null. */
+  private declaredBatchSize(): number | null {
+    return this.inputs.map((x) => x.node.layer.declaredBatchSize).find((b) => b !== null) ?? null;
   }
 
   /** Clears the carried state of every stateful layer (and of the worker replicas'). */
@@ -1072,9 +1084,11 @@ export class Functional implements CallbackModel, PoolModel {
 
   /** A Keras-style table: layer, output shapes, parameters, inputs. */
   summary(print: (line: string) => void = console.log): void {
+    // The batch axis shows the declared batch size, as Keras's table does (None only when none was declared).
+    const batch = this.declaredBatchSize();
     const rows = this.nodes.map((node) => [
       `${node.layer.name} (${node.layer.className})`,
-      node.outputs.map((y) => shapeToString(y.shape)).join(', '),
+      node.outputs.map((y) => shapeToString([batch, ...y.shape.slice(1)])).join(', '),
       String(node.layer.built ? node.layer.countParams() : '?'),
       node.inputs.map((x) => x.node.layer.name).join(', '),
     ]);

@@ -17,28 +17,42 @@ export type LossName =
   | 'meanSquaredError'
   | 'meanAbsoluteError';
 
+/**
+ * Every name Keras or tfjs gives these losses: tfjs's camelCase function names, Keras's snake_case function names,
+ * its class names (`loss='MeanSquaredError'` makes an instance of the class) and its short aliases.
+ */
 const ALIASES: Record<string, LossName> = {
   categoricalCrossentropy: 'categoricalCrossentropy',
   categorical_crossentropy: 'categoricalCrossentropy',
+  CategoricalCrossentropy: 'categoricalCrossentropy',
   sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy',
   sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  SparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy',
   binaryCrossentropy: 'binaryCrossentropy',
   binary_crossentropy: 'binaryCrossentropy',
+  BinaryCrossentropy: 'binaryCrossentropy',
+  bce: 'binaryCrossentropy',
+  BCE: 'binaryCrossentropy',
   meanSquaredError: 'meanSquaredError',
   mean_squared_error: 'meanSquaredError',
+  MeanSquaredError: 'meanSquaredError',
   mse: 'meanSquaredError',
+  MSE: 'meanSquaredError',
   meanAbsoluteError: 'meanAbsoluteError',
   mean_absolute_error: 'meanAbsoluteError',
+  MeanAbsoluteError: 'meanAbsoluteError',
   mae: 'meanAbsoluteError',
+  MAE: 'meanAbsoluteError',
 };
 
 export const EPSILON = 1e-7;
 
 export function lossName(id: unknown): LossName {
-  if (typeof id === 'string' && id in ALIASES) return ALIASES[id];
+  if (typeof id === 'string' && Object.hasOwn(ALIASES, id)) return ALIASES[id];
   throw new Error(
     `unknown loss ${JSON.stringify(id)}; expected one of categoricalCrossentropy, sparseCategoricalCrossentropy, ` +
-      'binaryCrossentropy, meanSquaredError, meanAbsoluteError',
+      'binaryCrossentropy, meanSquaredError, meanAbsoluteError (or their Keras names: ' +
+      'sparse_categorical_crossentropy, SparseCategoricalCrossentropy, mse…)',
   );
 }
 
@@ -261,14 +275,18 @@ function checkDense(loss: LossName, pred: Tensor, target: AnyTensor): ArrayLike<
   return target.data;
 }
 
-/** Fraction of correct predictions: argmax for categorical losses, threshold 0.5 for binary. */
-export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): number {
+/**
+ * Fraction of correct predictions: argmax for categorical losses, threshold 0.5 for binary. `fusedSigmoid`: pred
+ * holds the logits of a sigmoid the loss absorbed (the fused path), whose probability 0.5 is the logit 0.
+ */
+export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor, fusedSigmoid = false): number {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
   const p = pred.data;
   if (loss === 'binaryCrossentropy') {
+    const threshold = fusedSigmoid ? 0 : 0.5;
     let ok = 0;
-    for (let i = 0; i < pred.size; i++) if (p[i] > 0.5 === target.data[i] > 0.5) ok++;
+    for (let i = 0; i < pred.size; i++) if (p[i] > threshold === target.data[i] > 0.5) ok++;
     return ok / pred.size;
   }
   if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
@@ -291,29 +309,62 @@ export function accuracy(loss: LossName, pred: Tensor, target: AnyTensor): numbe
 }
 
 /**
- * Compile's metric names, as given: 'accuracy' or 'acc' (the same metric), each logged under the name the user gave
+ * The accuracies Keras and tfjs name explicitly, by the losses they go with. recur computes each as its `accuracy` for
+ * the loss (the same numbers, for the targets these losses take); a class name is logged under its instance's name
+ * (`CategoricalAccuracy` → `categorical_accuracy`), as Keras logs it.
+ */
+const NAMED_ACCURACIES: Record<string, { logged: string; losses: readonly LossName[] }> = {};
+for (const [snake, camel, cls, losses] of [
+  ['binary_accuracy', 'binaryAccuracy', 'BinaryAccuracy', ['binaryCrossentropy']],
+  [
+    'categorical_accuracy',
+    'categoricalAccuracy',
+    'CategoricalAccuracy',
+    ['categoricalCrossentropy', 'sparseCategoricalCrossentropy'],
+  ],
+  [
+    'sparse_categorical_accuracy',
+    'sparseCategoricalAccuracy',
+    'SparseCategoricalAccuracy',
+    ['categoricalCrossentropy', 'sparseCategoricalCrossentropy'],
+  ],
+] as const) {
+  for (const name of [snake, camel]) NAMED_ACCURACIES[name] = { logged: name, losses };
+  NAMED_ACCURACIES[cls] = { logged: snake, losses };
+}
+
+/**
+ * Compile's metric names: 'accuracy' or 'acc' (the same metric), each logged under the name the user gave
  * ('accuracy' → `accuracy`, `val_accuracy`; 'acc' → `acc`, `val_acc`), as Keras logs them (tfjs logs `acc` for
- * both). Anything else is an error listing what is supported.
+ * both), and the accuracies Keras names by their loss (NAMED_ACCURACIES). Anything else is an error listing what is
+ * supported.
  */
 export function metricNames(metrics: readonly string[] = [], losses: readonly LossName[] = []): string[] {
   if (!Array.isArray(metrics)) throw new Error(`compile: metrics must be a list of names, e.g. ['accuracy']`);
   const names: string[] = [];
   for (const m of metrics) {
-    if (m !== 'acc' && m !== 'accuracy')
-      throw new Error(`compile: unknown metric '${String(m)}'; supported: 'accuracy' (or 'acc')`);
-    // Refused here, not at the first batch of fit (accuracy is computed for every output).
-    const regression = losses.find(
-      (l) =>
-        l !== 'binaryCrossentropy' &&
-        l !== 'categoricalCrossentropy' &&
-        l !== 'sparseCategoricalCrossentropy',
-    );
-    if (regression)
+    const named = typeof m === 'string' && Object.hasOwn(NAMED_ACCURACIES, m) ? NAMED_ACCURACIES[m] : null;
+    if (m !== 'acc' && m !== 'accuracy' && !named)
       throw new Error(
-        `compile: the accuracy metric needs a classification loss (binary, categorical or sparse categorical ` +
-          `cross-entropy), not ${regression}`,
+        `compile: unknown metric '${String(m)}'; supported: 'accuracy' (or 'acc'), or by its loss ` +
+          `'binary_accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy' (tfjs's and Keras's class names too)`,
       );
-    if (!names.includes(m)) names.push(m);
+    // Refused here, not at the first batch of fit (accuracy is computed for every output).
+    const classification: readonly LossName[] = named?.losses ?? [
+      'binaryCrossentropy',
+      'categoricalCrossentropy',
+      'sparseCategoricalCrossentropy',
+    ];
+    const other = losses.find((l) => !classification.includes(l));
+    if (other)
+      throw new Error(
+        named
+          ? `compile: the metric '${m}' goes with ${classification.join(' or ')}, not ${other}`
+          : `compile: the accuracy metric needs a classification loss (binary, categorical or sparse categorical ` +
+              `cross-entropy), not ${other}`,
+      );
+    const logged = named?.logged ?? m;
+    if (!names.includes(logged)) names.push(logged);
   }
   return names;
 }
@@ -365,14 +416,20 @@ export function computeMaskedLoss(
 }
 
 /** `accuracy` over the rows where mask is set (NaN-free: 0 for an all-padding batch). */
-export function maskedAccuracy(loss: LossName, pred: Tensor, target: AnyTensor, mask: Uint8Array): number {
+export function maskedAccuracy(
+  loss: LossName,
+  pred: Tensor,
+  target: AnyTensor,
+  mask: Uint8Array,
+  fusedSigmoid = false,
+): number {
   const V = pred.shape[pred.shape.length - 1];
   const rows = pred.size / V;
   const real = realRows(mask);
-  if (real.length === rows) return accuracy(loss, pred, target);
+  if (real.length === rows) return accuracy(loss, pred, target, fusedSigmoid);
   if (real.length === 0) return 0;
   const [p, t] = compactRows(pred, target, real, rows);
-  return accuracy(loss, p, t);
+  return accuracy(loss, p, t, fusedSigmoid);
 }
 
 function realRows(mask: Uint8Array): Int32Array {

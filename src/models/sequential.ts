@@ -19,6 +19,7 @@ import {
 import {
   checkOptionKeys,
   describeStateShapes,
+  layerByNameOrIndex,
   type Layer,
   type LayerShape,
   type SequenceMask,
@@ -520,11 +521,14 @@ export class Sequential implements CallbackModel, PoolModel {
       this.backwardAll(new Tensor(grad, p.out.shape));
     }
     const logs: Logs = { loss: value * share };
-    this.addMetrics(logs, loss, p.out, p.y, share, p.mask);
+    this.addMetrics(logs, loss, p.out, p.y, share, p.mask, p.logitsPath);
     return logs;
   }
 
-  /** The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. */
+  /**
+   * The compiled metrics (accuracy) under the names the user gave ('accuracy' or 'acc'), as Keras logs them. `fused`:
+   * out holds the logits of the last activation the loss absorbed.
+   */
   private addMetrics(
     logs: Logs,
     loss: LossName,
@@ -532,9 +536,10 @@ export class Sequential implements CallbackModel, PoolModel {
     y: AnyTensor,
     share: number,
     mask: Uint8Array | null,
+    fused: boolean,
   ): void {
     if (this.metrics.length === 0) return;
-    const acc = (mask ? maskedAccuracy(loss, out, y, mask) : accuracy(loss, out, y)) * share;
+    const acc = (mask ? maskedAccuracy(loss, out, y, mask, fused) : accuracy(loss, out, y, fused)) * share;
     for (const metric of this.metrics) logs[metric] = acc;
   }
 
@@ -653,7 +658,7 @@ export class Sequential implements CallbackModel, PoolModel {
           ? computeMaskedLoss(loss, out, y, null, fromLogits, mask)
           : computeLoss(loss, out, y, null, fromLogits),
       };
-      this.addMetrics(logs, loss, out, y, 1, mask);
+      this.addMetrics(logs, loss, out, y, 1, mask, logitsPath);
       return logs;
     });
   }
@@ -900,6 +905,11 @@ export class Sequential implements CallbackModel, PoolModel {
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
   }
 
+  /** A layer by name or index (Keras's and tfjs's `getLayer`). */
+  getLayer(nameOrIndex: string | number): Layer {
+    return layerByNameOrIndex(this.layers, nameOrIndex, this.name);
+  }
+
   /**
    * Writes the model to `path` in the format its extension names: `.keras` (Keras 3), `.h5`/`.hdf5` (Keras 2), else a
    * recur/tfjs model directory. Needs a file system: in Node, import 'recur/node' first.
@@ -912,9 +922,11 @@ export class Sequential implements CallbackModel, PoolModel {
   summary(print: (line: string) => void = console.log): void {
     const input = this.inputShape();
     const shapes = input ? this.outputShapes(input) : null;
+    // The batch axis shows the declared batch size, as Keras's table does (None only when none was declared).
+    const batch = this.layers[0]?.declaredBatchSize ?? this.statefulBatch()?.batchSize ?? null;
     const rows = this.layers.map((l, i) => [
       `${l.name} (${l.className})`,
-      shapes ? shapeToString([null, ...shapes[i]]) : '?',
+      shapes ? shapeToString([batch, ...shapes[i]]) : '?',
       String(l.built ? l.countParams() : '?'),
     ]);
     printSummaryTable(
