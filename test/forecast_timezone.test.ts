@@ -123,6 +123,47 @@ describe('dates with UTC offsets', () => {
     );
   });
 
+  it('offsets written in different ISO forms (Z, +00:00, +0000) are one format; a missing offset is another', () => {
+    // Two exports concatenated: one writes UTC as Z, the other as +00:00 (and a third as +0000).
+    const forms = ['Z', '+00:00', '+0000'];
+    const rows = ['date,value'];
+    for (let m = 0; m < 36; m++)
+      rows.push(
+        `${2020 + Math.floor(m / 12)}-${pad((m % 12) + 1)}-01T00:00:00${forms[Math.floor(m / 12)]},${value(m)}`,
+      );
+    const s = parseSeriesCsv(rows.join('\n'), { source: 'cat.csv' });
+    assert.equal(s.frequency, 'monthly');
+    assert.equal(s.values.length, 36);
+    const long = [
+      'id,' + rows[0],
+      ...rows.slice(1).map((r) => `a,${r}`),
+      ...rows.slice(1).map((r) => `b,${r}`),
+    ];
+    const p = parsePanelCsv(long.join('\n'), { idColumn: 'id', source: 'cat.csv' });
+    assert.deepEqual(p.series[1].series?.values, s.values);
+    // Genuinely mixed formats are still refused, naming the line: no offset, or no seconds, among offsets.
+    const noOffset = [...rows];
+    noOffset[20] = `2021-07-01T00:00:00,${value(19)}`;
+    assert.throws(
+      () => parseSeriesCsv(noOffset.join('\n'), { source: 'cat.csv' }),
+      /cat\.csv, line 21: date "2021-07-01T00:00:00" .* not in the format of the first date, YYYY-MM-DDTHH:MM:SSZ \(line 2\)/,
+    );
+    const noSeconds = [...rows];
+    noSeconds[20] = `2021-07-01T00:00+00:00,${value(19)}`;
+    assert.throws(
+      () => parseSeriesCsv(noSeconds.join('\n'), { source: 'cat.csv' }),
+      /cat\.csv, line 21: date/,
+    );
+    assert.throws(
+      () =>
+        parsePanelCsv(['id,' + noOffset[0], ...noOffset.slice(1).map((r) => `a,${r}`)].join('\n'), {
+          idColumn: 'id',
+          source: 'cat.csv',
+        }),
+      /cat\.csv, line 21, column 'date': date "2021-07-01T00:00:00" is not in the format of the first date/,
+    );
+  });
+
   it('a constant offset keeps the wall clock: hourly labels as written', () => {
     const rows = ['time,value'];
     for (let i = 0; i < 72; i++)

@@ -217,31 +217,43 @@ export function parseDate(cell: string): ParsedDate | null {
 
 const FIELDS = ['YYYY', 'MM', 'DD', 'HH', 'MM', 'SS', 'fff'];
 
-/**
- * The format of a date parseDate accepts, as a pattern like YYYY-MM or YYYY-MM-DD HH:MM (YYYY-Qn for quarters): its
- * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM).
- */
-export function dateFormat(cell: string): string {
+/** A date's format split in two: its fields and separators (YYYY-MM-DDTHH:MM), and its offset's form (Z, ±HH:MM, or ''). */
+function formatParts(cell: string): { fields: string; zone: string } {
   let text = cell.trim().toUpperCase();
   let k = 0;
-  if (text.includes('Q')) return text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n'));
-  // An offset's sign and value may change within a file (daylight saving time); its form may not.
+  if (text.includes('Q')) return { fields: text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n')), zone: '' };
   const o = OFFSET_RE.exec(text);
   let zone = '';
   if (o) {
     text = o[1];
     zone = o[2] === 'Z' ? 'Z' : o[2].slice(1).replace(/\d\d/, '±HH').replace(/\d\d/, 'MM');
   }
-  return text.replace(/\d+/g, () => FIELDS[k++] ?? '?') + zone;
+  return { fields: text.replace(/\d+/g, () => FIELDS[k++] ?? '?'), zone };
+}
+
+/**
+ * The format of a date parseDate accepts, as a pattern like YYYY-MM or YYYY-MM-DD HH:MM (YYYY-Qn for quarters): its
+ * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM), and its offset's form (Z, ±HH:MM).
+ */
+export function dateFormat(cell: string): string {
+  const { fields, zone } = formatParts(cell);
+  return fields + zone;
 }
 
 /**
  * The first of `cells` (valid dates) whose format is not the first one's, or -1. One file, one format: a stray 1963 or
- * 1963-01-31 23:00 among monthly 1962-01 dates would otherwise parse (as January, as the month) and pass unseen.
+ * 1963-01-31 23:00 among monthly 1962-01 dates would otherwise parse (as January, as the month) and pass unseen. An
+ * offset may be written in any ISO 8601 form (Z, +00:00, +0000, +00) and change its value (daylight saving time):
+ * concatenated exports mix `Z` and `+00:00` for the same instant. A date with an offset among dates without one is
+ * another format (a local time beside an instant).
  */
 export function otherDateFormat(cells: readonly string[]): number {
-  const first = cells.length > 0 ? dateFormat(cells[0]) : '';
-  return cells.findIndex((c) => dateFormat(c) !== first);
+  const key = (cell: string): string => {
+    const { fields, zone } = formatParts(cell);
+    return zone === '' ? fields : `${fields}±`;
+  };
+  const first = cells.length > 0 ? key(cells[0]) : '';
+  return cells.findIndex((c) => key(c) !== first);
 }
 
 /**
