@@ -347,6 +347,20 @@ export function parseDecimal(cell: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+/**
+ * The largest magnitude a forecast value may have. ETS's fit (augurs) finds no model for a series in the 1e40s, the
+ * squared errors of the fits, metrics and intervals overflow past 1e154, and a sum of values past 1e308: refused up
+ * front, naming the value, rather than failing inside a method. 1e30 leaves every method its range.
+ */
+export const MAX_FORECAST_VALUE = 1e30;
+
+/** Why a value beyond ±MAX_FORECAST_VALUE is refused (for a message `<value> is <this>`), or null when it is in range. */
+export function valueRangeProblem(v: number): string | null {
+  return Math.abs(v) > MAX_FORECAST_VALUE
+    ? `beyond ±1e30, the range of values recur forecasts (the methods' arithmetic overflows past it); rescale the series (in thousands, millions, …)`
+    : null;
+}
+
 /** Whether a cell is a number (parseDecimal): for telling headers, dates and value columns apart. */
 export function isNumber(cell: string): boolean {
   return parseDecimal(cell) !== null;
@@ -533,6 +547,9 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
       return fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
+    const outside = valueRangeProblem(v);
+    if (outside)
+      fail(`${src}, line ${bodyLines[i]}: value ${cell.trim()} in column ${colName(vc)} is ${outside}`);
     values.push(v);
   });
   if (missingRows.length > 0 && (opts.interpolate !== true || dateCol === undefined)) {

@@ -1,0 +1,99 @@
+/**
+ * Values near ±1e308 (QA): a forecaster given one failed inside a method (ETS: "trend model error: no model found",
+ * Theta and the damped trend: "a non-finite forecast", intervals of NaN, from serve a 422 of the model's words). Values
+ * beyond ±1e30 are now refused before any fit, naming the line (a file), the series (a panel, which goes on with the
+ * others) or the point (the library), and the range accepted.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
+import { InvalidInputError } from '../src/core/errors.js';
+import { autoForecast, type AutoOptions } from '../src/forecast/auto.js';
+import { FORECAST_DEFAULTS } from '../src/forecast/network.js';
+import { parsePanelCsv } from '../src/forecast/panel.js';
+import { forecastSaved, savedSeriesOf } from '../src/forecast/saved.js';
+import { parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
+import { runCli } from './cli_helpers.js';
+
+const month = (t: number): string => `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
+const Y = Array.from({ length: 48 }, (_, t) => 100 + t + 10 * Math.sin((2 * Math.PI * t) / 12));
+const RANGE = /is beyond ±1e30, the range of values recur forecasts .*; rescale the series/;
+/** Monthly rows `month,value` with the value at t = 30 (line 32) replaced by `cell`. */
+const rows = (cell: string): string[] => Y.map((v, t) => `${month(t)},${t === 30 ? cell : v.toFixed(3)}`);
+
+const BASE: AutoOptions = {
+  horizon: 12,
+  season: 12,
+  method: 'auto',
+  candidates: ['theta', 'damped'],
+  folds: 2,
+  levels: [0.8],
+  network: { ...FORECAST_DEFAULTS, method: 'network', horizon: 12, lookback: 24, season: 12, seeds: [1] },
+};
+
+describe('values beyond ±1e30', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-range-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const cell of ['1.7e308', '-1.7976931348623157e308', '2e30'])
+    it(`one series: ${cell} is refused naming its line and the range`, () => {
+      assert.throws(
+        () => parseSeriesCsv(['month,sales', ...rows(cell)].join('\n'), { source: 'f.csv' }),
+        (e: Error) =>
+          e instanceof SeriesInputError &&
+          e.message.startsWith(`f.csv, line 32: value ${cell} in column 'sales' `) &&
+          RANGE.test(e.message),
+      );
+    });
+
+  it('the range itself is accepted', () => {
+    const s = parseSeriesCsv(['month,sales', ...rows('-1e30')].join('\n'), {
+      source: 'f.csv',
+    });
+    assert.equal(s.values[30], -1e30);
+  });
+
+  it('recur forecast: exit 2 and the line, no stack, before any fit', () => {
+    const file = join(dir, 'huge.csv');
+    writeFileSync(file, ['month,sales', ...rows('1.5e308')].join('\n') + '\n');
+    const r = runCli(['forecast', file, '--candidates', 'ets,theta']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /huge\.csv, line 32: value 1\.5e308 in column 'sales' is beyond ±1e30/);
+    assert.doesNotMatch(r.stderr, /ETS|\n\s+at /);
+  });
+
+  it('a panel: the series fails alone, named with its line; the others go on', () => {
+    const text = [
+      'id,month,sales',
+      ...rows('1e308').map((r) => `a,${r}`),
+      ...rows(Y[30].toFixed(3)).map((r) => `b,${r}`),
+    ].join('\n');
+    const p = parsePanelCsv(text, { idColumn: 'id', source: 'p.csv' });
+    const [a, b] = p.series;
+    assert.ok(
+      a.error !== undefined && a.error.includes('value 1e+308 on line 32') && RANGE.test(a.error),
+      a.error,
+    );
+    assert.equal(b.series?.values.length, 48);
+  });
+
+  it('the library: autoForecast and forecastSaved name the point', async () => {
+    const huge = [...Y];
+    huge[5] = -1e300;
+    await assert.rejects(
+      autoForecast(huge, BASE),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        /point 6 of the training part, -1e\+300, is beyond ±1e30/.test(e.message),
+    );
+    const res = await autoForecast(Y, { ...BASE, method: 'theta', candidates: [] });
+    const { series } = savedSeriesOf('s', res, Y, { season: 12, horizon: 12 });
+    await assert.rejects(
+      forecastSaved(series, huge, new Map()),
+      (e: Error) => e instanceof InvalidInputError && /value 6, -1e\+300, is beyond ±1e30/.test(e.message),
+    );
+  });
+});
