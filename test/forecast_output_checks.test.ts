@@ -16,6 +16,7 @@ import {
   setBaselineLoaders,
   type ArimaConstructor,
 } from '../src/forecast/baselines.js';
+import { forecastSvg } from '../src/forecast/chart.js';
 import { writeFileAtomic } from '../src/node/atomic.js';
 import { runCli } from './cli_helpers.js';
 
@@ -177,5 +178,54 @@ describe('writeFileAtomic: a failure names the file asked for, not its temp file
       () => writeFileAtomic(target, 'x'),
       (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === target,
     );
+  });
+});
+
+describe('--chart: each line has the colour of its role, whatever the names sort as', () => {
+  /** The stroke of the line mark of each series in a forecastSvg chart. */
+  const strokes = (svg: string): Map<string, string> =>
+    new Map(
+      [
+        ...svg.matchAll(
+          /aria-label="[^"]*series: ([^"]+)"[^>]*aria-roledescription="line mark"[^>]*stroke="(#[0-9a-f]+)"/g,
+        ),
+      ].map((m) => [m[1], m[2]]),
+    );
+  const dates = Array.from({ length: 30 }, (_, t) => year(t));
+  const values = dates.map((_, t) => 10 + t);
+  const forecast = [40, 41, 42];
+  for (const baseline of ['combination', 'sarima', 'theta'])
+    it(`forecast blue (as its band), history orange, actual black, baseline grey: ${baseline}`, async () => {
+      const svg = await forecastSvg({
+        title: 't',
+        dates,
+        values,
+        start: 27,
+        forecast,
+        lower: forecast.map((v) => v - 1),
+        upper: forecast.map((v) => v + 1),
+        actual: [37, 38, 39],
+        baseline: { name: baseline, values: [39, 40, 41] },
+        frequency: 'yearly',
+        label: 'ets forecast',
+      });
+      assert.deepEqual(Object.fromEntries(strokes(svg)), {
+        history: '#ff7f0e',
+        'ets forecast': '#1f77b4',
+        'held-out actual': '#000000',
+        [baseline]: '#7f7f7f',
+      });
+    });
+  it('without a hold-out or a baseline the forecast is still blue', async () => {
+    const svg = await forecastSvg({
+      title: 't',
+      dates,
+      values,
+      start: 30,
+      forecast,
+      lower: forecast,
+      upper: forecast,
+    });
+    assert.deepEqual(Object.fromEntries(strokes(svg)), { history: '#ff7f0e', forecast: '#1f77b4' });
   });
 });
