@@ -20,7 +20,7 @@ import { runCli } from './cli_helpers.js';
 
 const month = (t: number): string => `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
 const Y = Array.from({ length: 48 }, (_, t) => 100 + t + 10 * Math.sin((2 * Math.PI * t) / 12));
-const RANGE = /is beyond ±1e30, the range of values recur forecasts .*; rescale the series/;
+const RANGE = /is beyond ±1e30, the range of values recur forecasts .*; rescale it/;
 /** Monthly rows `month,value` with the value at t = 30 (line 32) replaced by `cell`. */
 const rows = (cell: string): string[] => Y.map((v, t) => `${month(t)},${t === 30 ? cell : v.toFixed(3)}`);
 
@@ -78,6 +78,21 @@ describe('values beyond ±1e30', () => {
       a.error,
     );
     assert.equal(b.series?.values.length, 48);
+  });
+
+  it('a covariate beyond ±1e30 (its spread was NaN) stops the file naming its line and column', () => {
+    const withPrice = (t: number): string => (t === 10 ? '1e300' : (10 + (t % 3)).toFixed(2));
+    const single = ['month,price,sales', ...Y.map((v, t) => `${month(t)},${withPrice(t)},${v.toFixed(3)}`)];
+    assert.throws(
+      () => parseSeriesCsv(single.join('\n'), { source: 'x.csv', regressors: ['price'] }),
+      (e: Error) => e.message.startsWith(`x.csv, line 12: regressor 'price' has 1e300, beyond ±1e30`),
+    );
+    const panel = ['id,month,price,sales', ...single.slice(1).map((r) => `a,${r}`)];
+    assert.throws(
+      () => parsePanelCsv(panel.join('\n'), { idColumn: 'id', source: 'x.csv', regressors: ['price'] }),
+      (e: Error) =>
+        e.message.startsWith(`x.csv, line 12, column 'price': regressor value 1e300 is beyond ±1e30`),
+    );
   });
 
   it('the library: autoForecast and forecastSaved name the point', async () => {

@@ -210,6 +210,9 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   const covariatesOf = (record: readonly string[], line: number): number[] =>
     regressorCols.map((c) => {
       const v = valueOf(record[c]);
+      const outside = typeof v === 'number' ? valueRangeProblem(v) : null;
+      if (outside)
+        fail(`${src}, line ${line}, column ${colName(c)}: regressor value ${record[c].trim()} is ${outside}`);
       if (typeof v === 'number') return v;
       if (v === 'missing') return NaN;
       return fail(

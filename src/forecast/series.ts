@@ -357,7 +357,7 @@ export const MAX_FORECAST_VALUE = 1e30;
 /** Why a value beyond ±MAX_FORECAST_VALUE is refused (for a message `<value> is <this>`), or null when it is in range. */
 export function valueRangeProblem(v: number): string | null {
   return Math.abs(v) > MAX_FORECAST_VALUE
-    ? `beyond ±1e30, the range of values recur forecasts (the methods' arithmetic overflows past it); rescale the series (in thousands, millions, …)`
+    ? `beyond ±1e30, the range of values recur forecasts (the methods' arithmetic overflows past it); rescale it (in thousands, millions, …)`
     : null;
 }
 
@@ -568,6 +568,9 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     body.map((r, i) => {
       const cell = r[c];
       const v = parseDecimal(cell);
+      const outside = v === null ? null : valueRangeProblem(v);
+      if (outside)
+        fail(`${src}, line ${bodyLines[i]}: regressor ${colName(c)} has ${cell.trim()}, ${outside}`);
       if (v !== null) return v;
       if (MISSING_CELL.test(cell)) return NaN;
       return fail(
