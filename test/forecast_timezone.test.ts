@@ -164,6 +164,25 @@ describe('dates with UTC offsets', () => {
     );
   });
 
+  it("a local clock's repeated autumn hour (no offsets) is a duplicate that says how to tell the two apart", () => {
+    const rows = ['time,value'];
+    for (let i = 0; i < 48; i++) {
+      const t = new Date(Date.UTC(2024, 9, 26) + i * 3_600_000);
+      const cell = `${t.toISOString().slice(0, 10)} ${pad(t.getUTCHours())}:00`;
+      rows.push(`${cell},${value(i)}`);
+      if (cell === '2024-10-27 02:00') rows.push(`${cell},${value(i)}`);
+    }
+    assert.throws(
+      () => parseSeriesCsv(rows.join('\n'), { source: 'l.csv' }),
+      /duplicate date 2024-10-27 02:00 on lines 28 and 29; .*daylight saving time ends: write the times with their UTC offsets \(2024-10-27 02:00\+02:00, then \+01:00\) or in UTC/,
+    );
+    // A duplicate day is no clock's.
+    assert.throws(
+      () => parseSeriesCsv('d,v\n2024-10-26,1\n2024-10-27,2\n2024-10-27,3\n', { source: 'd.csv' }),
+      (e: Error) => /duplicate date 2024-10-27 on lines 3 and 4$/.test(e.message),
+    );
+  });
+
   it('a constant offset keeps the wall clock: hourly labels as written', () => {
     const rows = ['time,value'];
     for (let i = 0; i < 72; i++)

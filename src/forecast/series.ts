@@ -815,10 +815,16 @@ export function seriesFromCells(
   const newestFirst = ds.length > 1 && ds[1].ms < ds[0].ms;
   for (let i = 1; i < ds.length; i++) {
     const dt = ds[i].ms - ds[i - 1].ms;
-    if (dt === 0)
+    if (dt === 0) {
+      // A local clock without offsets repeats an hour when daylight saving time ends: say what tells them apart.
+      const clock =
+        ds[i].offsetMinutes === undefined && dateFormat(dateCells[i]).includes('HH')
+          ? `; if the times are a local clock's, it repeats an hour when daylight saving time ends: write the times with their UTC offsets (${dateCells[i].trim()}+02:00, then +01:00) or in UTC`
+          : '';
       fail(
-        `${src}: duplicate date ${escapeText(dateCells[i])} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`,
+        `${src}: duplicate date ${escapeText(dateCells[i])} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}${clock}`,
       );
+    }
     if (dt < 0 !== newestFirst)
       fail(
         `${src}, line ${bodyLines[i]}: date ${escapeText(dateCells[i])} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
