@@ -229,3 +229,34 @@ describe('--chart: each line has the colour of its role, whatever the names sort
     assert.deepEqual(Object.fromEntries(strokes(svg)), { history: '#ff7f0e', forecast: '#1f77b4' });
   });
 });
+
+describe('--chart of an undated series (t1 … t30): the positions in their order, not sorted as text', () => {
+  it('the history runs left to right and the forecast follows it', async () => {
+    const dates = Array.from({ length: 30 }, (_, t) => `t${t + 1}`);
+    const forecast = [40, 41, 42];
+    const svg = await forecastSvg({
+      title: 't',
+      dates,
+      values: dates.map((_, t) => 10 + t),
+      start: 27,
+      forecast,
+      lower: forecast.map((v) => v - 1),
+      upper: forecast.map((v) => v + 1),
+      actual: [37, 38, 39],
+    });
+    /** The x coordinates of the line mark of a series. */
+    const xs = (series: string): number[] => {
+      const m = new RegExp(`series: ${series}"[^>]*? d="([^"]+)"`).exec(svg);
+      assert.ok(m, `no line of ${series}`);
+      return [...m[1].matchAll(/[ML](-?[\d.]+),/g)].map((p) => Number(p[1]));
+    };
+    const history = xs('history');
+    assert.equal(history.length, 27);
+    assert.ok(
+      history.every((x, i) => i === 0 || x > history[i - 1]),
+      history.join(' '),
+    ); // t10 was drawn before t2
+    const ahead = xs('forecast');
+    assert.ok(ahead[0] > history[26], `${ahead[0]} after ${history[26]}`);
+  });
+});

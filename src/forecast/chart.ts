@@ -47,7 +47,17 @@ export async function forecastSvg(d: ChartData): Promise<string> {
     if (d.actual?.[i] !== undefined) rows.push({ date, value: d.actual[i], series: 'held-out actual' });
     if (d.baseline) rows.push({ date, value: d.baseline.values[i], series: d.baseline.name });
   });
-  const x = { field: 'date', type: temporal ? 'temporal' : 'ordinal', title: null };
+  // Ordinal positions (t1, t2, …, t10) and quarters in the series' order: sorted as text, t10 came before t2 and the
+  // line zigzagged across the chart. Their labels are thinned where they would overlap.
+  const x = temporal
+    ? { field: 'date', type: 'temporal', title: null }
+    : {
+        field: 'date',
+        type: 'ordinal',
+        scale: { domain: [...d.dates.slice(0, d.start), ...fd] },
+        title: null,
+        axis: { labelOverlap: true },
+      };
   // Each line's colour by its role, whatever its name: a range alone maps colours to the names in sorted order, which
   // painted the forecast grey and the history blue (the band's colour) when the baseline sorts after 'history'.
   const colours: [string, string][] = [
