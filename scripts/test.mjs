@@ -88,6 +88,7 @@ const ONCE = [
   'forecast_regressors',
   'forecast_metrics_checks',
   'forecast_input_checks',
+  'forecast_value_range',
   'forecast_output_checks',
   'forecast_library_checks',
   'keras_fuzz',

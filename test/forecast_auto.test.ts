@@ -529,6 +529,8 @@ describe('recur forecast: auto, intervals, dates (CLI)', () => {
     for (const [args, pattern] of [
       [['--level', '120'], /--level takes percentages between 0 and 100.*got '120'/],
       [['--level', '80,'], /--level takes percentages/],
+      // R's forecast() reads 0.8 as 80%; here it was a 0.8% interval, silently.
+      [['--level', '0.8,0.95'], /--level takes percentages \(80,95\), got '0\.8': .*for 80% write 80/],
       [['--method', 'magic'], /--method must be one of auto, network/],
       [['--candidates', 'ets,prophet'], /--candidates must be one of .*got 'prophet'/],
       [['--folds', '0'], /--folds must be an integer from 1/],

@@ -10,6 +10,7 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { autoForecast, type AutoOptions } from '../src/forecast/auto.js';
 import { baselineForecasts, seasonalNaive } from '../src/forecast/baselines.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
+import { forecastSaved, savedSeriesOf } from '../src/forecast/saved.js';
 
 const Y = Array.from({ length: 80 }, (_, t) => 100 + t + 10 * Math.sin((t * Math.PI) / 6));
 const NET: NetworkOptions = {
@@ -42,6 +43,13 @@ describe('autoForecast: bad options are InvalidInputError, named, before any fit
     ['level 80', Y, { levels: [80] }, /a level must be in \(0, 1\), got 80/],
     ['no candidates', Y, { candidates: [] }, /method 'auto' needs at least one candidate/],
     ['a NaN point', [...Y.slice(0, 40), NaN, ...Y.slice(41)], {}, /point 41 of the training part is NaN/],
+    // Near ±1e308 it failed inside the methods (ETS found no model, Theta's forecast was not finite).
+    [
+      'a point beyond ±1e30',
+      [...Y.slice(0, 5), -1e300, ...Y.slice(6)],
+      {},
+      /point 6 of the training part, -1e\+300, is beyond ±1e30/,
+    ],
   ] as [string, number[], Partial<AutoOptions>, RegExp][])
     it(what, async () => {
       await assert.rejects(
@@ -54,6 +62,17 @@ describe('autoForecast: bad options are InvalidInputError, named, before any fit
     const r = await autoForecast(Y, BASE);
     assert.equal(r.point.length, 12);
     assert.ok(r.point.every(Number.isFinite));
+  });
+});
+
+describe('forecastSaved: a history value beyond ±1e30', () => {
+  it('is InvalidInputError naming it (recur serve answered with the method failing inside)', async () => {
+    const res = await autoForecast(Y, { ...BASE, method: 'theta', candidates: [] });
+    const { series } = savedSeriesOf('s', res, Y, { season: 12, horizon: 12 });
+    await assert.rejects(
+      forecastSaved(series, [...Y.slice(0, 5), 1e300, ...Y.slice(6)], new Map()),
+      (e: Error) => e instanceof InvalidInputError && /value 6, 1e\+300, is beyond ±1e30/.test(e.message),
+    );
   });
 });
 

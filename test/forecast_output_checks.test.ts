@@ -16,6 +16,7 @@ import {
   setBaselineLoaders,
   type ArimaConstructor,
 } from '../src/forecast/baselines.js';
+import { forecastSvg } from '../src/forecast/chart.js';
 import { writeFileAtomic } from '../src/node/atomic.js';
 import { runCli } from './cli_helpers.js';
 
@@ -177,5 +178,85 @@ describe('writeFileAtomic: a failure names the file asked for, not its temp file
       () => writeFileAtomic(target, 'x'),
       (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === target,
     );
+  });
+});
+
+describe('--chart: each line has the colour of its role, whatever the names sort as', () => {
+  /** The stroke of the line mark of each series in a forecastSvg chart. */
+  const strokes = (svg: string): Map<string, string> =>
+    new Map(
+      [
+        ...svg.matchAll(
+          /aria-label="[^"]*series: ([^"]+)"[^>]*aria-roledescription="line mark"[^>]*stroke="(#[0-9a-f]+)"/g,
+        ),
+      ].map((m) => [m[1], m[2]]),
+    );
+  const dates = Array.from({ length: 30 }, (_, t) => year(t));
+  const values = dates.map((_, t) => 10 + t);
+  const forecast = [40, 41, 42];
+  for (const baseline of ['combination', 'sarima', 'theta'])
+    it(`forecast blue (as its band), history orange, actual black, baseline grey: ${baseline}`, async () => {
+      const svg = await forecastSvg({
+        title: 't',
+        dates,
+        values,
+        start: 27,
+        forecast,
+        lower: forecast.map((v) => v - 1),
+        upper: forecast.map((v) => v + 1),
+        actual: [37, 38, 39],
+        baseline: { name: baseline, values: [39, 40, 41] },
+        frequency: 'yearly',
+        label: 'ets forecast',
+      });
+      assert.deepEqual(Object.fromEntries(strokes(svg)), {
+        history: '#ff7f0e',
+        'ets forecast': '#1f77b4',
+        'held-out actual': '#000000',
+        [baseline]: '#7f7f7f',
+      });
+    });
+  it('without a hold-out or a baseline the forecast is still blue', async () => {
+    const svg = await forecastSvg({
+      title: 't',
+      dates,
+      values,
+      start: 30,
+      forecast,
+      lower: forecast,
+      upper: forecast,
+    });
+    assert.deepEqual(Object.fromEntries(strokes(svg)), { history: '#ff7f0e', forecast: '#1f77b4' });
+  });
+});
+
+describe('--chart of an undated series (t1 … t30): the positions in their order, not sorted as text', () => {
+  it('the history runs left to right and the forecast follows it', async () => {
+    const dates = Array.from({ length: 30 }, (_, t) => `t${t + 1}`);
+    const forecast = [40, 41, 42];
+    const svg = await forecastSvg({
+      title: 't',
+      dates,
+      values: dates.map((_, t) => 10 + t),
+      start: 27,
+      forecast,
+      lower: forecast.map((v) => v - 1),
+      upper: forecast.map((v) => v + 1),
+      actual: [37, 38, 39],
+    });
+    /** The x coordinates of the line mark of a series. */
+    const xs = (series: string): number[] => {
+      const m = new RegExp(`series: ${series}"[^>]*? d="([^"]+)"`).exec(svg);
+      assert.ok(m, `no line of ${series}`);
+      return [...m[1].matchAll(/[ML](-?[\d.]+),/g)].map((p) => Number(p[1]));
+    };
+    const history = xs('history');
+    assert.equal(history.length, 27);
+    assert.ok(
+      history.every((x, i) => i === 0 || x > history[i - 1]),
+      history.join(' '),
+    ); // t10 was drawn before t2
+    const ahead = xs('forecast');
+    assert.ok(ahead[0] > history[26], `${ahead[0]} after ${history[26]}`);
   });
 });

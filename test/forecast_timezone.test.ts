@@ -123,6 +123,66 @@ describe('dates with UTC offsets', () => {
     );
   });
 
+  it('offsets written in different ISO forms (Z, +00:00, +0000) are one format; a missing offset is another', () => {
+    // Two exports concatenated: one writes UTC as Z, the other as +00:00 (and a third as +0000).
+    const forms = ['Z', '+00:00', '+0000'];
+    const rows = ['date,value'];
+    for (let m = 0; m < 36; m++)
+      rows.push(
+        `${2020 + Math.floor(m / 12)}-${pad((m % 12) + 1)}-01T00:00:00${forms[Math.floor(m / 12)]},${value(m)}`,
+      );
+    const s = parseSeriesCsv(rows.join('\n'), { source: 'cat.csv' });
+    assert.equal(s.frequency, 'monthly');
+    assert.equal(s.values.length, 36);
+    const long = [
+      'id,' + rows[0],
+      ...rows.slice(1).map((r) => `a,${r}`),
+      ...rows.slice(1).map((r) => `b,${r}`),
+    ];
+    const p = parsePanelCsv(long.join('\n'), { idColumn: 'id', source: 'cat.csv' });
+    assert.deepEqual(p.series[1].series?.values, s.values);
+    // Genuinely mixed formats are still refused, naming the line: no offset, or no seconds, among offsets.
+    const noOffset = [...rows];
+    noOffset[20] = `2021-07-01T00:00:00,${value(19)}`;
+    assert.throws(
+      () => parseSeriesCsv(noOffset.join('\n'), { source: 'cat.csv' }),
+      /cat\.csv, line 21: date "2021-07-01T00:00:00" .* not in the format of the first date, YYYY-MM-DDTHH:MM:SSZ \(line 2\)/,
+    );
+    const noSeconds = [...rows];
+    noSeconds[20] = `2021-07-01T00:00+00:00,${value(19)}`;
+    assert.throws(
+      () => parseSeriesCsv(noSeconds.join('\n'), { source: 'cat.csv' }),
+      /cat\.csv, line 21: date/,
+    );
+    assert.throws(
+      () =>
+        parsePanelCsv(['id,' + noOffset[0], ...noOffset.slice(1).map((r) => `a,${r}`)].join('\n'), {
+          idColumn: 'id',
+          source: 'cat.csv',
+        }),
+      /cat\.csv, line 21, column 'date': date "2021-07-01T00:00:00" is not in the format of the first date/,
+    );
+  });
+
+  it("a local clock's repeated autumn hour (no offsets) is a duplicate that says how to tell the two apart", () => {
+    const rows = ['time,value'];
+    for (let i = 0; i < 48; i++) {
+      const t = new Date(Date.UTC(2024, 9, 26) + i * 3_600_000);
+      const cell = `${t.toISOString().slice(0, 10)} ${pad(t.getUTCHours())}:00`;
+      rows.push(`${cell},${value(i)}`);
+      if (cell === '2024-10-27 02:00') rows.push(`${cell},${value(i)}`);
+    }
+    assert.throws(
+      () => parseSeriesCsv(rows.join('\n'), { source: 'l.csv' }),
+      /duplicate date 2024-10-27 02:00 on lines 28 and 29; .*daylight saving time ends: write the times with their UTC offsets \(2024-10-27 02:00\+02:00, then \+01:00\) or in UTC/,
+    );
+    // A duplicate day is no clock's.
+    assert.throws(
+      () => parseSeriesCsv('d,v\n2024-10-26,1\n2024-10-27,2\n2024-10-27,3\n', { source: 'd.csv' }),
+      (e: Error) => /duplicate date 2024-10-27 on lines 3 and 4$/.test(e.message),
+    );
+  });
+
   it('a constant offset keeps the wall clock: hourly labels as written', () => {
     const rows = ['time,value'];
     for (let i = 0; i < 72; i++)

@@ -236,6 +236,11 @@ export function parseLevels(text: string): number[] {
       throw new UsageError(
         `--level takes percentages between 0 and 100 separated by commas (80,95), got ${quote(t)}`,
       );
+    // R's forecast() reads levels below 1 as fractions; here 0.8 would silently be a 0.8% interval.
+    if (v < 1)
+      throw new UsageError(
+        `--level takes percentages (80,95), got ${quote(t)}: a ${t.trim()}% interval is almost no interval; for ${Math.round(v * 1e4) / 100}% write ${Math.round(v * 1e4) / 100}`,
+      );
     return v / 100;
   });
   return [...new Set(levels)].sort((a, b) => a - b);

@@ -19,6 +19,7 @@ import {
 import { RNNForecaster, type NetworkOptions } from './network.js';
 import { withTransform, type TransformKind } from './boxcox.js';
 import { thetaForecast } from './theta.js';
+import { valueRangeProblem } from './series.js';
 import { dampedForecast } from './damped.js';
 import { regressionLag, withRegressors, withRegressorsName, type RegressionFit } from './regressors.js';
 
@@ -362,6 +363,11 @@ function checkAutoOptions(train: readonly number[], o: AutoOptions): void {
   if (i >= 0)
     throw new InvalidInputError(
       `autoForecast: point ${i + 1} of the training part is ${train[i]}, not a finite number`,
+    );
+  const far = train.findIndex((v) => valueRangeProblem(v) !== null);
+  if (far >= 0)
+    throw new InvalidInputError(
+      `autoForecast: point ${far + 1} of the training part, ${train[far]}, is ${valueRangeProblem(train[far])}`,
     );
   if (
     (o.method === 'auto' || o.method === COMBINATION) &&

@@ -47,7 +47,25 @@ export async function forecastSvg(d: ChartData): Promise<string> {
     if (d.actual?.[i] !== undefined) rows.push({ date, value: d.actual[i], series: 'held-out actual' });
     if (d.baseline) rows.push({ date, value: d.baseline.values[i], series: d.baseline.name });
   });
-  const x = { field: 'date', type: temporal ? 'temporal' : 'ordinal', title: null };
+  // Ordinal positions (t1, t2, …, t10) and quarters in the series' order: sorted as text, t10 came before t2 and the
+  // line zigzagged across the chart. Their labels are thinned where they would overlap.
+  const x = temporal
+    ? { field: 'date', type: 'temporal', title: null }
+    : {
+        field: 'date',
+        type: 'ordinal',
+        scale: { domain: [...d.dates.slice(0, d.start), ...fd] },
+        title: null,
+        axis: { labelOverlap: true },
+      };
+  // Each line's colour by its role, whatever its name: a range alone maps colours to the names in sorted order, which
+  // painted the forecast grey and the history blue (the band's colour) when the baseline sorts after 'history'.
+  const colours: [string, string][] = [
+    [label, '#1f77b4'],
+    ...(d.actual ? ([['held-out actual', '#000000']] as [string, string][]) : []),
+    ['history', '#ff7f0e'],
+    ...(d.baseline ? ([[d.baseline.name, '#7f7f7f']] as [string, string][]) : []),
+  ];
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: d.title,
@@ -68,7 +86,7 @@ export async function forecastSvg(d: ChartData): Promise<string> {
           color: {
             field: 'series',
             type: 'nominal',
-            scale: { range: ['#7f7f7f', '#1f77b4', '#000000', '#ff7f0e'] },
+            scale: { domain: colours.map(([name]) => name), range: colours.map(([, c]) => c) },
             title: null,
           },
           strokeDash: {

@@ -47,6 +47,7 @@ import {
   otherDateFormat,
   parseDate,
   parseDecimal,
+  valueRangeProblem,
   quote,
   SEASON_OF_FREQUENCY,
   seasonsOfFrequency,
@@ -209,6 +210,9 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
   const covariatesOf = (record: readonly string[], line: number): number[] =>
     regressorCols.map((c) => {
       const v = valueOf(record[c]);
+      const outside = typeof v === 'number' ? valueRangeProblem(v) : null;
+      if (outside)
+        fail(`${src}, line ${line}, column ${colName(c)}: regressor value ${record[c].trim()} is ${outside}`);
       if (typeof v === 'number') return v;
       if (v === 'missing') return NaN;
       return fail(
@@ -335,6 +339,10 @@ function seriesOfCells(
   if (cells.length === 0) return { id, error: `${label} has no values` };
   const inf = cells.find((c) => c.value === 'non-finite');
   if (inf) return { id, error: `${label}: a non-finite value on line ${inf.line}` };
+  for (const c of cells) {
+    const outside = typeof c.value === 'number' ? valueRangeProblem(c.value) : null;
+    if (outside) return { id, error: `${label}: value ${c.value} on line ${c.line} is ${outside}` };
+  }
   // With covariates, the rows after the last value are the known future: kept aside from the missing-value checks.
   let end = cells.length;
   if (regressors.length > 0) while (end > 0 && cells[end - 1].value === 'missing') end--;

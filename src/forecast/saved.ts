@@ -8,6 +8,7 @@
  * covariates ('ets + x'), a statistical member re-estimates its regression too; a network member keeps the regression it
  * was trained with (saved with it) and forecasts what it leaves of the new history. Browser-safe.
  */
+import { InvalidInputError } from '../core/errors.js';
 import { averageForecasts, candidateFns, CANDIDATES, type AutoResult, type CandidateName } from './auto.js';
 import { boxCox, invBoxCox, lambdaFor, withTransform, type TransformKind } from './boxcox.js';
 import { intervalAround, type Interval } from './conformal.js';
@@ -20,7 +21,7 @@ import {
   withRegressors,
   type RegressionFit,
 } from './regressors.js';
-import type { Frequency } from './series.js';
+import { valueRangeProblem, type Frequency } from './series.js';
 import { lag, type FittedTransform } from './transforms.js';
 
 /** A single method a saved forecast is made of: a per-series candidate or the panel's global network. */
@@ -201,6 +202,9 @@ export async function forecastSaved(
 ): Promise<{ point: number[]; members: Map<string, number[]> }> {
   const members = new Map<string, number[]>();
   const n = values.length;
+  const far = values.findIndex((v) => valueRangeProblem(v) !== null);
+  if (far >= 0)
+    throw new InvalidInputError(`value ${far + 1}, ${values[far]}, is ${valueRangeProblem(values[far])}`);
   for (const m of s.members) {
     const x = m.covariates ? covariates : undefined;
     if (m.covariates && (!x || x.length < n + s.horizon))

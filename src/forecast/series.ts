@@ -217,31 +217,43 @@ export function parseDate(cell: string): ParsedDate | null {
 
 const FIELDS = ['YYYY', 'MM', 'DD', 'HH', 'MM', 'SS', 'fff'];
 
-/**
- * The format of a date parseDate accepts, as a pattern like YYYY-MM or YYYY-MM-DD HH:MM (YYYY-Qn for quarters): its
- * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM).
- */
-export function dateFormat(cell: string): string {
+/** A date's format split in two: its fields and separators (YYYY-MM-DDTHH:MM), and its offset's form (Z, ±HH:MM, or ''). */
+function formatParts(cell: string): { fields: string; zone: string } {
   let text = cell.trim().toUpperCase();
   let k = 0;
-  if (text.includes('Q')) return text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n'));
-  // An offset's sign and value may change within a file (daylight saving time); its form may not.
+  if (text.includes('Q')) return { fields: text.replace(/\d+/g, () => (k++ === 0 ? 'YYYY' : 'n')), zone: '' };
   const o = OFFSET_RE.exec(text);
   let zone = '';
   if (o) {
     text = o[1];
     zone = o[2] === 'Z' ? 'Z' : o[2].slice(1).replace(/\d\d/, '±HH').replace(/\d\d/, 'MM');
   }
-  return text.replace(/\d+/g, () => FIELDS[k++] ?? '?') + zone;
+  return { fields: text.replace(/\d+/g, () => FIELDS[k++] ?? '?'), zone };
+}
+
+/**
+ * The format of a date parseDate accepts, as a pattern like YYYY-MM or YYYY-MM-DD HH:MM (YYYY-Qn for quarters): its
+ * separators and fields, not their widths (1962-1 and 1962-01 are both YYYY-MM), and its offset's form (Z, ±HH:MM).
+ */
+export function dateFormat(cell: string): string {
+  const { fields, zone } = formatParts(cell);
+  return fields + zone;
 }
 
 /**
  * The first of `cells` (valid dates) whose format is not the first one's, or -1. One file, one format: a stray 1963 or
- * 1963-01-31 23:00 among monthly 1962-01 dates would otherwise parse (as January, as the month) and pass unseen.
+ * 1963-01-31 23:00 among monthly 1962-01 dates would otherwise parse (as January, as the month) and pass unseen. An
+ * offset may be written in any ISO 8601 form (Z, +00:00, +0000, +00) and change its value (daylight saving time):
+ * concatenated exports mix `Z` and `+00:00` for the same instant. A date with an offset among dates without one is
+ * another format (a local time beside an instant).
  */
 export function otherDateFormat(cells: readonly string[]): number {
-  const first = cells.length > 0 ? dateFormat(cells[0]) : '';
-  return cells.findIndex((c) => dateFormat(c) !== first);
+  const key = (cell: string): string => {
+    const { fields, zone } = formatParts(cell);
+    return zone === '' ? fields : `${fields}±`;
+  };
+  const first = cells.length > 0 ? key(cells[0]) : '';
+  return cells.findIndex((c) => key(c) !== first);
 }
 
 /**
@@ -333,6 +345,20 @@ export function parseDecimal(cell: string): number | null {
   if (!DECIMAL.test(text)) return null;
   const v = Number(text);
   return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * The largest magnitude a forecast value may have. ETS's fit (augurs) finds no model for a series in the 1e40s, the
+ * squared errors of the fits, metrics and intervals overflow past 1e154, and a sum of values past 1e308: refused up
+ * front, naming the value, rather than failing inside a method. 1e30 leaves every method its range.
+ */
+export const MAX_FORECAST_VALUE = 1e30;
+
+/** Why a value beyond ±MAX_FORECAST_VALUE is refused (for a message `<value> is <this>`), or null when it is in range. */
+export function valueRangeProblem(v: number): string | null {
+  return Math.abs(v) > MAX_FORECAST_VALUE
+    ? `beyond ±1e30, the range of values recur forecasts (the methods' arithmetic overflows past it); rescale it (in thousands, millions, …)`
+    : null;
 }
 
 /** Whether a cell is a number (parseDecimal): for telling headers, dates and value columns apart. */
@@ -521,6 +547,9 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
       return fail(
         `${src}, line ${bodyLines[i]}: value ${JSON.stringify(cell)} in column ${colName(vc)} is not a number`,
       );
+    const outside = valueRangeProblem(v);
+    if (outside)
+      fail(`${src}, line ${bodyLines[i]}: value ${cell.trim()} in column ${colName(vc)} is ${outside}`);
     values.push(v);
   });
   if (missingRows.length > 0 && (opts.interpolate !== true || dateCol === undefined)) {
@@ -539,6 +568,9 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
     body.map((r, i) => {
       const cell = r[c];
       const v = parseDecimal(cell);
+      const outside = v === null ? null : valueRangeProblem(v);
+      if (outside)
+        fail(`${src}, line ${bodyLines[i]}: regressor ${colName(c)} has ${cell.trim()}, ${outside}`);
       if (v !== null) return v;
       if (MISSING_CELL.test(cell)) return NaN;
       return fail(
@@ -783,10 +815,16 @@ export function seriesFromCells(
   const newestFirst = ds.length > 1 && ds[1].ms < ds[0].ms;
   for (let i = 1; i < ds.length; i++) {
     const dt = ds[i].ms - ds[i - 1].ms;
-    if (dt === 0)
+    if (dt === 0) {
+      // A local clock without offsets repeats an hour when daylight saving time ends: say what tells them apart.
+      const clock =
+        ds[i].offsetMinutes === undefined && dateFormat(dateCells[i]).includes('HH')
+          ? `; if the times are a local clock's, it repeats an hour when daylight saving time ends: write the times with their UTC offsets (${dateCells[i].trim()}+02:00, then +01:00) or in UTC`
+          : '';
       fail(
-        `${src}: duplicate date ${escapeText(dateCells[i])} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}`,
+        `${src}: duplicate date ${escapeText(dateCells[i])} on lines ${bodyLines[i - 1]} and ${bodyLines[i]}${clock}`,
       );
+    }
     if (dt < 0 !== newestFirst)
       fail(
         `${src}, line ${bodyLines[i]}: date ${escapeText(dateCells[i])} is out of order (the file is ${newestFirst ? 'newest' : 'oldest'}-first up to line ${bodyLines[i - 1]})`,
