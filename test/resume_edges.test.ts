@@ -181,6 +181,46 @@ describe('a kill inside the first checkpoint save (Ctrl-C in epoch 1, then kill 
   });
 });
 
+describe('recur convert stopped inside its write (kill -9; Ctrl-C alike)', () => {
+  it("leaves a temp file the next write of the same file removes, and no one else's", () => {
+    const model = join(dir, 'convert-source');
+    const text = join(dir, 'convert.txt');
+    writeFileSync(text, pseudoText(2000, 5));
+    const trained = runCli([
+      'train',
+      text,
+      '--out',
+      model,
+      ...TINY_TEXT_MODEL,
+      '--epochs',
+      '1',
+      '--steps-per-epoch',
+      '2',
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const where = join(dir, 'converted');
+    mkdirSync(where);
+    const temps = (d: string): string[] => readdirSync(d).filter((n) => n.endsWith('.tmp'));
+    // A Keras file (one write), and a model directory killed in its model.json (its second write).
+    for (const [target, write, at] of [
+      [join(where, 'book.h5'), '1', where],
+      [join(where, 'book-dir'), '2', join(where, 'book-dir')],
+    ] as const) {
+      const killed = runCli(['convert', model, target], { env: { RECUR_TEST_KILL_IN_WRITE: write } });
+      assert.equal(killed.signal, 'SIGKILL');
+      assert.equal(temps(at).length, 1, 'the killed write left its temp file');
+      const again = runCli(['convert', model, target, '--overwrite']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(temps(at), [], `${target}: the killed write's temp file went`);
+    }
+    // Names like a temp file's, of another target or of a running process (this one): not garbage of this write.
+    const others = [`.other.h5.${2 ** 22 + 1}.1.tmp`, `.book.h5.${process.pid}.1.tmp`];
+    for (const n of others) writeFileSync(join(where, n), 'mine');
+    assert.equal(runCli(['convert', model, join(where, 'book.h5'), '--overwrite']).code, 0);
+    assert.deepEqual(temps(where).sort(), others.sort());
+  });
+});
+
 /** Every file of a run directory, by path, weights files under one name (their names are random per save). */
 function filesOf(root: string): Map<string, string> {
   const files = new Map<string, string>();

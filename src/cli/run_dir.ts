@@ -20,13 +20,12 @@ import {
   isRunFileName,
   overwriteRefusal,
   plainEntries,
-  processAlive,
   removeEnsembleFiles,
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
-import { parseAtomicTempName } from '../node/atomic.js';
+import { parseAtomicTempName, processAlive } from '../node/atomic.js';
 import { UsageError, type Output } from './output.js';
 
 /**
