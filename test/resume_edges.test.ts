@@ -105,6 +105,122 @@ describe('a kill inside the first save', () => {
   });
 });
 
+describe('a kill inside the first checkpoint save (Ctrl-C in epoch 1, then kill -9 during the save)', () => {
+  const text = (): string => join(dir, 'first-save.txt');
+  const recipes = {
+    keras: [...TINY_TEXT_MODEL, '--validation-split', '0'],
+    'char-rnn': [
+      '--recipe',
+      'char-rnn',
+      '--units',
+      '8',
+      '--layers',
+      '1',
+      '--batch-size',
+      '4',
+      '--seq-length',
+      '8',
+      '--validation-split',
+      '0',
+      '--threads',
+      '1',
+      '--no-samples',
+      '-q',
+    ],
+  };
+  const more = ['--steps-per-epoch', '6', '--epochs', '2', '--seed', '5'];
+  before(() => writeFileSync(text(), pseudoText(3000, 4)));
+
+  // A checkpoint save writes the char-rnn streams' states (write 1 of the save), the weights, then model.json; the keras
+  // recipe's has no states. `write` is the save's write the kill comes in.
+  for (const [recipe, write] of [
+    ['keras', 2],
+    ['char-rnn', 2],
+    ['char-rnn', 3],
+  ] as const) {
+    it(`${recipe}, killed in write ${write} of the save: a start goes ahead, and so does one after it is killed too`, () => {
+      const args = ['train', text(), ...recipes[recipe], ...more];
+      const reference = join(dir, `first-save-${recipe}-${write}-reference`);
+      assert.equal(runCli([...args, '--out', reference]).code, 0);
+      const out = join(dir, `first-save-${recipe}-${write}`);
+      const killed = runCli([...args, '--out', out], {
+        env: { RECUR_TEST_INTERRUPT_AFTER: '2', RECUR_TEST_KILL_IN_WRITE: String(write) },
+      });
+      assert.equal(killed.signal, 'SIGKILL');
+      assert.ok(!existsSync(join(out, 'checkpoint', 'model.json')));
+      // The run that takes the killed save's files over is killed before its own first save.
+      const again = runCli([...args, '--out', out], { env: { RECUR_TEST_KILL_AFTER: '2' } });
+      assert.equal(again.signal, 'SIGKILL', again.stderr);
+      assert.deepEqual(readdirSync(join(out, 'checkpoint')), [], "the killed save's files went with it");
+      const last = runCli([...args, '--out', out]);
+      assert.equal(last.code, 0, last.stderr);
+      assert.equal(
+        readFileSync(join(out, 'log.csv'), 'utf8'),
+        readFileSync(join(reference, 'log.csv'), 'utf8'),
+      );
+    });
+  }
+
+  it("a states file beside no killed save's temp file is the user's: refused, and kept", () => {
+    const out = join(dir, 'first-save-users-states');
+    mkdirSync(join(out, 'checkpoint'), { recursive: true });
+    writeFileSync(join(out, 'checkpoint', 'states-00ff.bin'), 'mine');
+    const r = runCli(['train', text(), ...recipes['char-rnn'], ...more, '--out', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /states-00ff\.bin is not part of a recur model here/);
+    assert.equal(readFileSync(join(out, 'checkpoint', 'states-00ff.bin'), 'utf8'), 'mine');
+    // Nor is a file of a name no save gives, beside a killed save's temp file (of a pid no process can have).
+    const old = join(dir, 'first-save-users-weights');
+    mkdirSync(old);
+    writeFileSync(join(old, `.model.json.${2 ** 22 + 1}.1.tmp`), '{}');
+    writeFileSync(join(old, 'weights.bin'), 'mine');
+    const o = runCli(['train', text(), ...recipes.keras, ...more, '--out', old]);
+    assert.equal(o.code, 2);
+    assert.match(o.stderr, /weights\.bin is not part of a recur model here/);
+    assert.equal(readFileSync(join(old, 'weights.bin'), 'utf8'), 'mine');
+  });
+});
+
+describe('recur convert stopped inside its write (kill -9; Ctrl-C alike)', () => {
+  it("leaves a temp file the next write of the same file removes, and no one else's", () => {
+    const model = join(dir, 'convert-source');
+    const text = join(dir, 'convert.txt');
+    writeFileSync(text, pseudoText(2000, 5));
+    const trained = runCli([
+      'train',
+      text,
+      '--out',
+      model,
+      ...TINY_TEXT_MODEL,
+      '--epochs',
+      '1',
+      '--steps-per-epoch',
+      '2',
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const where = join(dir, 'converted');
+    mkdirSync(where);
+    const temps = (d: string): string[] => readdirSync(d).filter((n) => n.endsWith('.tmp'));
+    // A Keras file (one write), and a model directory killed in its model.json (its second write).
+    for (const [target, write, at] of [
+      [join(where, 'book.h5'), '1', where],
+      [join(where, 'book-dir'), '2', join(where, 'book-dir')],
+    ] as const) {
+      const killed = runCli(['convert', model, target], { env: { RECUR_TEST_KILL_IN_WRITE: write } });
+      assert.equal(killed.signal, 'SIGKILL');
+      assert.equal(temps(at).length, 1, 'the killed write left its temp file');
+      const again = runCli(['convert', model, target, '--overwrite']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(temps(at), [], `${target}: the killed write's temp file went`);
+    }
+    // Names like a temp file's, of another target or of a running process (this one): not garbage of this write.
+    const others = [`.other.h5.${2 ** 22 + 1}.1.tmp`, `.book.h5.${process.pid}.1.tmp`];
+    for (const n of others) writeFileSync(join(where, n), 'mine');
+    assert.equal(runCli(['convert', model, join(where, 'book.h5'), '--overwrite']).code, 0);
+    assert.deepEqual(temps(where).sort(), others.sort());
+  });
+});
+
 /** Every file of a run directory, by path, weights files under one name (their names are random per save). */
 function filesOf(root: string): Map<string, string> {
   const files = new Map<string, string>();

@@ -9,7 +9,7 @@ import { extname, join, resolve } from 'node:path';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
 import { isModelFileName, plainEntries } from '../node/run_files.js';
-import { killedSave } from './run_dir.js';
+import { killedSaveFiles } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 
 const FORMAT_NAMES = {
@@ -89,10 +89,12 @@ export async function convert(
     // Without a model here, a weights file is the user's (unless a killed save left it beside its model.json's temp
     // file), and saving a model would delete it as an older model's: refused, --overwrite or not, as recur train
     // refuses such an --out.
-    if (existsSync(output) && !existsSync(join(output, 'model.json')) && !killedSave(output)) {
+    if (existsSync(output) && !existsSync(join(output, 'model.json'))) {
+      const killed = killedSaveFiles(output, isModelFileName);
       const theirs = plainEntries(output).find(
         (n) =>
           isModelFileName(n) &&
+          !killed.includes(n) &&
           (lstatSync(join(output, n)).isSymbolicLink() || lstatSync(join(output, n)).size > 0),
       );
       if (theirs !== undefined)

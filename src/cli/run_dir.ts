@@ -8,10 +8,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
-import { isModelDir } from '../node/model_io.js';
+import { SAVED_WEIGHTS_RE, isModelDir } from '../node/model_io.js';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import {
+  CARRIED_STATES_FILE_RE,
   CHECKPOINT_DIR,
   isCheckpointFileName,
   isModelFileName,
@@ -19,13 +20,12 @@ import {
   isRunFileName,
   overwriteRefusal,
   plainEntries,
-  processAlive,
   removeEnsembleFiles,
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
-import { parseAtomicTempName } from '../node/atomic.js';
+import { parseAtomicTempName, processAlive } from '../node/atomic.js';
 import { UsageError, type Output } from './output.js';
 
 /**
@@ -95,24 +95,28 @@ export function prepareRunDir(
   // recur's format is a killed run's, since a single seq2seq run writes it before its first epoch (the user's own
   // JSON of that name was refused above); the new run fits its own.
   let killedNgram: string | null = null;
+  // Files of a save kill -9 stopped (relative to outDir): the run's own, so a start goes ahead and removes them.
+  let killedFiles: string[] = [];
   if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
-    const killedOut = killedSave(outDir);
-    const killedCkpt = killedSave(ckptDir);
+    killedFiles = [
+      ...killedSaveFiles(outDir, isModelFileName),
+      ...killedSaveFiles(ckptDir, isCheckpointFileName).map((n) => join(CHECKPOINT_DIR, n)),
+    ];
     if (plainEntries(outDir).includes(JOINT_NGRAM_FILE) && isRecurRunFile(join(outDir, JOINT_NGRAM_FILE)))
       killedNgram = join(outDir, JOINT_NGRAM_FILE);
     const theirs = [
       ...plainEntries(outDir)
         .filter(isRunFileName)
-        .filter((n) => !(killedOut && isModelFileName(n)))
         .filter((n) => !(killedNgram !== null && n === JOINT_NGRAM_FILE)),
       ...plainEntries(ckptDir)
         .filter(isCheckpointFileName)
-        .filter((n) => !(killedCkpt && isModelFileName(n)))
         .map((n) => join(CHECKPOINT_DIR, n)),
-    ].find((n) => {
-      const st = lstatSync(join(outDir, n));
-      return st.isSymbolicLink() || st.size > 0;
-    });
+    ]
+      .filter((n) => !killedFiles.includes(n))
+      .find((n) => {
+        const st = lstatSync(join(outDir, n));
+        return st.isSymbolicLink() || st.size > 0;
+      });
     if (theirs !== undefined)
       throw new UsageError(
         `${join(outDir, theirs)} is not part of a recur model here and a run would replace it; give --out a directory of its own`,
@@ -137,8 +141,10 @@ export function prepareRunDir(
           ? 'run the same command with --overwrite instead of --resume to start afresh'
           : 'run the same command without --resume to start afresh'),
     );
-  // Temp files of writes a killed run (kill -9) never finished: swept only once the run goes ahead, since a model.json's
-  // tells the next start that the weights beside it are the killed run's (killedSave).
+  // Temp files of writes a killed run (kill -9) never finished: swept only once the run goes ahead, since they tell
+  // the next start which files beside them are the killed run's (killedSaveFiles). Those files go with them: without
+  // their temp files, a start after this run is killed too would take them for the user's and refuse to run.
+  for (const n of killedFiles) unlinkSync(join(outDir, n));
   if (existsSync(outDir)) removeStaleTemps(outDir);
   // Else the new run would take the killed run's n-gram as its own, whatever its order or data.
   if (killedNgram !== null) unlinkSync(killedNgram);
@@ -146,15 +152,26 @@ export function prepareRunDir(
 }
 
 /**
- * Whether a save into model directory `d` was killed (kill -9) between its weights file and its model.json: the
- * model.json's temp file of a process no longer running is there. The weights beside it are then that run's, not the
- * user's, and a new start may replace them.
+ * The files (by name) that a save into model directory `d`, one holding no model.json, wrote before kill -9 stopped
+ * it; `ours`: the names saves write there. A save writes, each through a temp file, a char-rnn checkpoint's carried
+ * states, then the weights, then model.json: the temp file of a process no longer running tells the write it was
+ * killed in, and the files of the writes before it are that run's, not the user's — a new start may replace them.
+ * Empty when no save was killed there.
  */
-export function killedSave(d: string): boolean {
-  return plainEntries(d).some((n) => {
+export function killedSaveFiles(d: string, ours: (name: string) => boolean): string[] {
+  const entries = plainEntries(d);
+  const killedIn = entries.flatMap((n) => {
     const t = parseAtomicTempName(n);
-    return t !== null && t.target === 'model.json' && !processAlive(t.pid);
+    return t !== null && ours(t.target) && !processAlive(t.pid) ? [t.target] : [];
   });
+  const inModelJson = killedIn.includes('model.json');
+  const inWeights = killedIn.some((t) => SAVED_WEIGHTS_RE.test(t));
+  // Only names a save gives its files (an old `weights.bin` is someone else's).
+  const states = (n: string): boolean => (inModelJson || inWeights) && CARRIED_STATES_FILE_RE.test(n);
+  return entries.filter(
+    (n) =>
+      ours(n) && (states(n) || (inModelJson && SAVED_WEIGHTS_RE.test(n))) && lstatSync(join(d, n)).isFile(),
+  );
 }
 
 /** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */

@@ -5,6 +5,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -44,6 +45,18 @@ export function parseAtomicTempName(name: string): { target: string; pid: number
   return m ? { target: m[1], pid: Number(m[2]) } : null;
 }
 
+/** Whether a process of this pid runs on this host (EPERM: it exists, owned by someone else). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Test hook: with RECUR_TEST_KILL_IN_WRITE=N the process kills itself with SIGKILL during its N-th atomic write, after
  * the temp file is written and before the rename — a real kill -9 at the worst moment, for the crash tests.
@@ -78,4 +91,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   closeSync(fd);
   if (writesBeforeKill > 0 && --writesBeforeKill === 0) process.kill(process.pid, 'SIGKILL');
   renameSync(tmp, path);
+  removeDeadWritersTemps(path);
+}
+
+/**
+ * Removes the temp files that writes of `path` by processes no longer running (kill -9, Ctrl-C) left beside it: the
+ * write that replaced it makes them garbage, as large as the file (`recur convert` to a Keras file stopped mid-write
+ * left one for good).
+ */
+function removeDeadWritersTemps(path: string): void {
+  const dir = dirname(path);
+  for (const n of readdirSync(dir)) {
+    const t = parseAtomicTempName(n);
+    if (t === null || t.target !== basename(path) || processAlive(t.pid)) continue;
+    try {
+      unlinkSync(join(dir, n));
+    } catch {
+      // gone meanwhile
+    }
+  }
 }

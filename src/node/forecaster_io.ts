@@ -41,17 +41,10 @@ import type { MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
-import { makeDirectories, writeFileAtomic } from './atomic.js';
+import { makeDirectories, processAlive, writeFileAtomic } from './atomic.js';
 import { LOCK_FILE, acquireRunLock } from './run_lock.js';
 import { loadModel, saveModel } from './model_io.js';
-import {
-  isModelFileName,
-  isOwnTemp,
-  isRealDirectory,
-  overwriteRefusal,
-  plainEntries,
-  processAlive,
-} from './run_files.js';
+import { isModelFileName, isOwnTemp, isRealDirectory, overwriteRefusal, plainEntries } from './run_files.js';
 
 interface ForecasterFile {
   format: 'recur-forecaster';

@@ -46,7 +46,7 @@ import {
 } from '../models/functional_serialization.js';
 
 /** The name every save gives its weights: `weights-` and 8 random hex digits, new per save. */
-const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
+export const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
 
 /**
  * The weights files a save into `dir` replaces: those the model.json it overwrites names (a model directory is

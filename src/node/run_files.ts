@@ -28,7 +28,7 @@ import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
 import { ENSEMBLE_FILE, ENSEMBLE_FORMATS, MEMBERS_DIR } from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_FILE, JOINT_NGRAM_FORMAT } from '../seq2seq/joint_ngram.js';
-import { parseAtomicTempName } from './atomic.js';
+import { parseAtomicTempName, processAlive } from './atomic.js';
 
 /** The checkpoint's subdirectory of a run directory. */
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -89,18 +89,6 @@ export function isCheckpointFileName(name: string): boolean {
 export function isOwnTemp(name: string, ours: (n: string) => boolean): boolean {
   const t = parseAtomicTempName(name);
   return t !== null && ours(t.target);
-}
-
-/** Whether a process of this pid runs on this host (EPERM: it exists, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, owned by someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Entries of dir that are plain files or symbolic links (never followed), by name. */

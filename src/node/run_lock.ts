@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
-import { processAlive } from './run_files.js';
+import { processAlive } from './atomic.js';
 import { makeDirectories } from './atomic.js';
 
 /** The lock file's name in a run directory. */
