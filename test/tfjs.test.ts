@@ -13,6 +13,7 @@ import { IndexTensor, type AnyTensor } from '../src/core/tensor.js';
 import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
+import { validateModelJson } from '../src/models/model_file.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
 import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
@@ -195,6 +196,32 @@ describe('cross-check with TensorFlow.js', () => {
     const x = randomTensor([3, T, D], new Random(14));
     const ref = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
     assertClose(model.predict(x).data, ref, 1e-5, 'predictions');
+  });
+
+  it('a tfjs Sequential Embedding model made without maskZero (tfjs writes mask_zero null) loads and predicts the same', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: 9, outputDim: 4, inputLength: T }));
+    m.add(tf.layers.lstm({ units: 5 }));
+    m.add(tf.layers.dense({ units: V, activation: 'softmax' }));
+    const art = await tfjsArtifacts(m);
+    const topology = art.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } };
+    assert.equal(topology.config.layers[0].config.mask_zero, null);
+    const json = {
+      modelTopology: art.modelTopology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+      format: 'layers-model',
+      generatedBy: 'tfjs',
+      convertedBy: null,
+    };
+    const { model } = deserializeModel(
+      validateModelJson(json, 'model.json'),
+      new Uint8Array(art.weightData as ArrayBuffer),
+      'model.json',
+    );
+    assert.equal((model.layers[0] as L.Embedding).maskZero, false);
+    const ids = randomIndices([3, T], 9, new Random(15));
+    const ref = (m.predict(toTfjs(ids)) as tf.Tensor).dataSync();
+    assertClose(model.predict(ids).data, ref, 1e-5, 'predictions');
   });
 
   it('saving notes where tfjs would compute otherwise: a masked GlobalAveragePooling1D, layers tfjs lacks', async () => {

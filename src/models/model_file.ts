@@ -186,7 +186,8 @@ const LAYER_CONFIGS: Record<string, z.ZodType> = {
     output_dim: positiveInt,
     embeddings_initializer: initializer.optional(),
     input_length: positiveInt.nullable().optional(),
-    mask_zero: bool.optional(),
+    // tfjs writes null for an Embedding made without maskZero (its default, false).
+    mask_zero: bool.nullable().optional(),
   }),
   SimpleRNN: z.looseObject(recurrentConfig),
   LSTM: z.looseObject({
