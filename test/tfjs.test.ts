@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
-import { IndexTensor, type AnyTensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
@@ -224,7 +224,7 @@ describe('cross-check with TensorFlow.js', () => {
     assertClose(model.predict(ids).data, ref, 1e-5, 'predictions');
   });
 
-  it('saving notes where tfjs would compute otherwise: a masked GlobalAveragePooling1D, layers tfjs lacks', async () => {
+  it('saving notes where tfjs would compute otherwise: masked global pooling, layers tfjs lacks', async () => {
     const pooled = (maskZero: boolean): Sequential => {
       const m = new Sequential({ seed: 4 });
       m.add(L.embedding({ inputDim: V, outputDim: 3, inputShape: [T], maskZero }));
@@ -243,6 +243,30 @@ describe('cross-check with TensorFlow.js', () => {
     const theirs = (await tfjsFromRecur(masked)).predict(toTfjs(ids)) as tf.Tensor;
     assert.ok(maxAbsDiff(masked.predict(ids).data, theirs.dataSync()) > 1e-3);
     assert.deepEqual(tfjsCompatibilityNotes(serializeModel(pooled(false)).json.modelTopology), []);
+    // Max pooling too: tfjs pools the outputs at padded steps (the LSTM's zero start state before the real steps)
+    // in, recur skips them. With the LSTM's outputs all negative, tfjs's maximum is that 0.
+    const maxPooled = new Sequential({ seed: 4 });
+    maxPooled.add(L.embedding({ inputDim: V, outputDim: 3, inputShape: [T], maskZero: true }));
+    maxPooled.add(L.lstm({ units: 3, returnSequences: true }));
+    maxPooled.add(L.globalMaxPooling1d());
+    maxPooled.build();
+    const [embeddings, kernel, recurrent, bias] = maxPooled.getWeights();
+    // Gates i, f, c, o: input and output gates open, the candidate −1, so h = o·tanh(c) < 0 at every real step.
+    const gates = Float32Array.from({ length: 12 }, (_, k) => [5, 0, -5, 5][Math.floor(k / 3)]);
+    maxPooled.setWeights([
+      embeddings,
+      new Tensor(new Float32Array(kernel.size), kernel.shape),
+      new Tensor(new Float32Array(recurrent.size), recurrent.shape),
+      new Tensor(gates, bias.shape),
+    ]);
+    const maxNotes = tfjsCompatibilityNotes(serializeModel(maxPooled).json.modelTopology);
+    assert.equal(maxNotes.length, 1);
+    assert.match(maxNotes[0], /ignores the mask in GlobalMaxPooling1D/);
+    const leftPadded = new IndexTensor(Int32Array.from([0, 0, 0, 1, 2, 3, 0, 2, 2, 1, 3, 1]), [2, T]);
+    const ours = maxPooled.predict(leftPadded).data;
+    assert.ok(Math.max(...ours) < 0);
+    const theirsMax = (await tfjsFromRecur(maxPooled)).predict(toTfjs(leftPadded)) as tf.Tensor;
+    assert.ok(maxAbsDiff(ours, theirsMax.dataSync()) > 0.1);
     assert.match(
       tfjsCompatibilityNotes({
         class_name: 'Functional',
