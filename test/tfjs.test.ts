@@ -16,6 +16,7 @@ import * as L from '../src/layers/index.js';
 import { validateModelJson } from '../src/models/model_file.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
+import { loadAnyModel } from '../src/node/keras_io.js';
 import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { assertClose, maxAbsDiff, oneHot, randomIndices, randomTensor } from './helpers.js';
 
@@ -38,15 +39,35 @@ async function tfjsFromRecur(model: Sequential): Promise<tf.LayersModel> {
   );
 }
 
-async function tfjsArtifacts(m: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+async function tfjsArtifacts(m: tf.LayersModel, config?: tf.io.SaveConfig): Promise<tf.io.ModelArtifacts> {
   let art: tf.io.ModelArtifacts | null = null;
-  await m.save({
-    save: async (a: tf.io.ModelArtifacts) => {
-      art = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  await m.save(
+    {
+      save: async (a: tf.io.ModelArtifacts) => {
+        art = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      },
     },
-  });
+    config,
+  );
   return art!;
+}
+
+/** A model directory as tfjs's file handler writes it: model.json and weights.bin. */
+function writeTfjsDir(art: tf.io.ModelArtifacts, target: string): void {
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target);
+  writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
+  writeFileSync(
+    join(target, 'model.json'),
+    JSON.stringify({
+      modelTopology: art.modelTopology,
+      format: 'layers-model',
+      generatedBy: 'tfjs',
+      convertedBy: null,
+      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+    }),
+  );
 }
 
 const T = 6;
@@ -316,25 +337,42 @@ describe('cross-check with TensorFlow.js', () => {
       m.add(tf.layers.lstm({ units: 3, returnSequences: true }));
       m.add(tf.layers.gru({ units: 3 }));
       m.add(tf.layers.dense({ units: 2 }));
-      const art = await tfjsArtifacts(m);
       const target = join(dir, 'theirs');
-      rmSync(target, { recursive: true, force: true });
-      mkdirSync(target);
-      writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
-      writeFileSync(
-        join(target, 'model.json'),
-        JSON.stringify({
-          modelTopology: art.modelTopology,
-          format: 'layers-model',
-          generatedBy: 'tfjs',
-          convertedBy: null,
-          weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
-        }),
-      );
+      writeTfjsDir(await tfjsArtifacts(m), target);
       const { model } = loadModel(target);
       const x = randomTensor([2, T, D], new Random(5));
       assertClose(model.predict(x).data, (m.predict(toTfjs(x)) as tf.Tensor).dataSync(), 1e-5, 'predictions');
       assert.ok(readFileSync(join(target, 'model.json'), 'utf8').includes('SimpleRNN'));
+    });
+
+    it("tfjs save with includeOptimizer (its step count 'iter' is int32) → recur loads the model, the optimizer's weights noted as ignored", async () => {
+      const sequentialModel = tf.sequential();
+      sequentialModel.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));
+      sequentialModel.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
+      const x = tf.input({ shape: [T, D] });
+      const y = tf.layers
+        .dense({ units: 2, activation: 'softmax' })
+        .apply(tf.layers.gru({ units: 3 }).apply(x));
+      const functionalModel = tf.model({ inputs: x, outputs: y as tf.SymbolicTensor });
+      for (const [name, m] of [
+        ['sequential', sequentialModel],
+        ['functional', functionalModel],
+      ] as const) {
+        m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+        await m.trainOnBatch(toTfjs(randomTensor([4, T, D], new Random(6))), tf.oneHot([0, 1, 1, 0], 2));
+        const art = await tfjsArtifacts(m, { includeOptimizer: true });
+        assert.ok(art.weightSpecs!.some((w) => w.group === 'optimizer' && w.dtype === 'int32'));
+        const target = join(dir, `with-optimizer-${name}`);
+        writeTfjsDir(art, target);
+        const { model, notes } = await loadAnyModel(target);
+        const input = randomTensor([2, T, D], new Random(7));
+        const want = (m.predict(toTfjs(input)) as tf.Tensor).dataSync();
+        assertClose((model.predict(input) as Tensor).data, want, 1e-5, `${name} predictions`);
+        assert.ok(
+          notes.some((n) => /optimizer weights ignored/.test(n)),
+          notes.join('\n'),
+        );
+      }
     });
   });
 });

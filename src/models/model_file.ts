@@ -231,20 +231,33 @@ const topology = z.looseObject({
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a sha256: 64 lowercase hex digits' });
 
-const weightSpec = z.looseObject({
-  name: z.string({ error: 'expected the weight name' }).min(1, { error: 'expected a non-empty weight name' }),
-  shape: z.array(
-    z
-      .number({ error: 'expected a size: an integer ≥ 0' })
-      .int({ error: 'expected a size: an integer ≥ 0' })
-      .min(0, { error: 'expected a size: an integer ≥ 0' })
-      .max(MAX_WEIGHT_VALUES, { error: `expected a size ≤ ${MAX_WEIGHT_VALUES}` }),
-    { error: 'expected a shape: an array of sizes' },
-  ),
-  dtype: z.literal('float32', { error: 'expected "float32" (recur reads float32 weights)' }),
-  group: z.enum(['model', 'optimizer'], { error: 'expected "model" or "optimizer"' }).optional(),
-  quantization: z.never({ error: 'quantized weights are not supported' }).optional(),
-});
+const weightSpec = z
+  .looseObject({
+    name: z
+      .string({ error: 'expected the weight name' })
+      .min(1, { error: 'expected a non-empty weight name' }),
+    shape: z.array(
+      z
+        .number({ error: 'expected a size: an integer ≥ 0' })
+        .int({ error: 'expected a size: an integer ≥ 0' })
+        .min(0, { error: 'expected a size: an integer ≥ 0' })
+        .max(MAX_WEIGHT_VALUES, { error: `expected a size ≤ ${MAX_WEIGHT_VALUES}` }),
+      { error: 'expected a shape: an array of sizes' },
+    ),
+    dtype: z.enum(['float32', 'int32'], { error: 'expected "float32" (recur reads float32 weights)' }),
+    group: z.enum(['model', 'optimizer'], { error: 'expected "model" or "optimizer"' }).optional(),
+    quantization: z.never({ error: 'quantized weights are not supported' }).optional(),
+  })
+  // tfjs saves its optimizer's step count ('iter') as int32 (model.save with includeOptimizer); weights are float32.
+  .superRefine((w, ctx) => {
+    if (w.dtype !== 'float32' && w.group !== 'optimizer')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dtype'],
+        input: w.dtype,
+        message: 'expected "float32" (recur reads float32 weights)',
+      });
+  });
 
 const weightGroup = z.looseObject({
   paths: z.array(z.string({ error: 'expected a file name' }).min(1, { error: 'expected a file name' }), {

@@ -28,7 +28,8 @@ export const GENERATED_BY = `recur ${RECUR_VERSION}`;
 export interface WeightSpec {
   name: string;
   shape: number[];
-  dtype: 'float32';
+  /** int32 only for an optimizer's step count, as tfjs saves it ('iter'); recur writes float32. */
+  dtype: 'float32' | 'int32';
   group?: 'model' | 'optimizer';
 }
 
@@ -422,10 +423,12 @@ function littleEndianBytes(a: Float32Array): Uint8Array {
   return out;
 }
 
-function readFloats(bytes: Uint8Array, offset: number, n: number): Float32Array {
+/** A weight's n values at a byte offset: little-endian float32, or int32 (tfjs's optimizer step count) as floats. */
+function readFloats(bytes: Uint8Array, offset: number, n: number, dtype: WeightSpec['dtype']): Float32Array {
   const out = new Float32Array(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, n * 4);
-  for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+  for (let i = 0; i < n; i++)
+    out[i] = dtype === 'int32' ? view.getInt32(i * 4, true) : view.getFloat32(i * 4, true);
   return out;
 }
 
@@ -661,7 +664,7 @@ export function readManifestWeights(
   const note = verifyHashes(json, recur.sha256, weights, where);
   const values = new Map<string, ManifestWeight>();
   for (const e of entries) {
-    const value = readFloats(weightData, e.offset, e.size);
+    const value = readFloats(weightData, e.offset, e.size, e.spec.dtype);
     refuseNonFiniteIn(value, e, where);
     values.set(e.spec.name, { spec: e.spec, field: e.field, value });
   }
@@ -769,7 +772,7 @@ export function deserializeModel(
         `weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
       );
     }
-    const value = readFloats(weightData, entry.offset, entry.size);
+    const value = readFloats(weightData, entry.offset, entry.size, entry.spec.dtype);
     refuseNonFiniteIn(value, entry, where);
     nw.weight.value.set(value);
     used.add(entry);
@@ -811,7 +814,7 @@ export function deserializeModel(
             : `optimizer slot '${e.spec.name}' holds ${e.size} values; its weight has ${expected}`,
         );
       }
-      const value = readFloats(weightData, e.offset, e.size);
+      const value = readFloats(weightData, e.offset, e.size, e.spec.dtype);
       refuseNonFiniteIn(value, e, where);
       slots.push({ name, shape: e.spec.shape, value });
     }
@@ -821,11 +824,14 @@ export function deserializeModel(
       throw new ModelFileError(where, 'weightsManifest', messageWithout(err, where));
     }
   } else if (optimizerEntries.length > 0) {
-    notes.push(
-      `${where}: ${optimizerEntries.length} optimizer weights ignored (no optimizer recorded in userDefinedMetadata.recur.compile)`,
-    );
+    notes.push(ignoredOptimizerNote(optimizerEntries.length, where));
   }
   return { model, metadata, notes };
+}
+
+/** The note on a file's optimizer weights when it records no recur optimizer (tfjs's includeOptimizer saves them). */
+export function ignoredOptimizerNote(count: number, where: string): string {
+  return `${where}: ${count} optimizer weights ignored (no optimizer recorded in userDefinedMetadata.recur.compile)`;
 }
 
 function refuseNonFiniteIn(values: Float32Array, entry: ManifestEntry, where: string): void {
