@@ -345,6 +345,30 @@ describe('cross-check with TensorFlow.js', () => {
       assert.ok(readFileSync(join(target, 'model.json'), 'utf8').includes('SimpleRNN'));
     });
 
+    it('a Sequential config that is the bare list of layers (Keras before 2.2.3; tfjs reads it) loads, its errors placed in the list', async () => {
+      const m = tf.sequential();
+      m.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));
+      m.add(tf.layers.dense({ units: 2 }));
+      const art = await tfjsArtifacts(m);
+      const topology = art.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } };
+      const listed = { ...art, modelTopology: { ...topology, config: topology.config.layers } };
+      const x = randomTensor([2, T, D], new Random(8));
+      const want = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
+      const theirs = await tf.loadLayersModel(
+        tf.io.fromMemory({ ...listed, weightData: art.weightData as ArrayBuffer }),
+      );
+      assertClose((theirs.predict(toTfjs(x)) as tf.Tensor).dataSync(), want, 1e-6, 'tfjs reads the list');
+      const target = join(dir, 'listed');
+      writeTfjsDir(listed, target);
+      assertClose(loadModel(target).model.predict(x).data, want, 1e-5, 'predictions');
+      topology.config.layers[1].config.units = 0;
+      writeTfjsDir({ ...art, modelTopology: { ...topology, config: topology.config.layers } }, target);
+      assert.throws(
+        () => loadModel(target),
+        /model\.json: modelTopology\.config\[1\]\.config\.units: expected/,
+      );
+    });
+
     it("tfjs save with includeOptimizer (its step count 'iter' is int32) → recur loads the model, the optimizer's weights noted as ignored", async () => {
       const sequentialModel = tf.sequential();
       sequentialModel.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));

@@ -371,16 +371,28 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 export function validateModelJson(raw: unknown, file: string): ModelJson {
   let json = raw;
   let prefix: (string | number)[] = [];
+  let listConfig = false;
   const topo = (raw as { modelTopology?: unknown } | null)?.modelTopology;
   if (topo && typeof topo === 'object' && 'model_config' in topo) {
     // Keras's own files: {modelTopology: {model_config: {class_name, config}, training_config}}.
     json = { ...(raw as object), modelTopology: (topo as { model_config: unknown }).model_config };
     prefix = ['model_config'];
   }
+  const sequential = (json as { modelTopology?: { class_name?: unknown; config?: unknown } } | null)
+    ?.modelTopology;
+  if (sequential?.class_name === 'Sequential' && Array.isArray(sequential.config)) {
+    // Keras before 2.2.3 writes a Sequential config as the bare list of layers (tfjs reads it, and so does its
+    // converter's model.json of such a model).
+    json = { ...(json as object), modelTopology: { ...sequential, config: { layers: sequential.config } } };
+    listConfig = true;
+  }
   const r = modelJson.safeParse(json, { reportInput: true });
   if (!r.success) {
     const first = innermost(r.error.issues[0]);
     const path = first.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    // The file's list is the config itself: modelTopology.config[3], not modelTopology.config.layers[3].
+    if (listConfig && path[0] === 'modelTopology' && path[1] === 'config' && path[2] === 'layers')
+      path.splice(2, 1);
     if (prefix.length > 0 && path[0] === 'modelTopology') path.splice(1, 0, ...prefix);
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problems)` : '';
     const field = path.length > 0 ? fieldPath(path) : '(the whole file)';
