@@ -369,6 +369,49 @@ describe('cross-check with TensorFlow.js', () => {
       );
     });
 
+    it("weights tfjs's converter quantized (float16, uint8, uint16) load as tfjs dequantizes them", async () => {
+      const m = tf.sequential();
+      m.add(tf.layers.lstm({ units: 4, inputShape: [T, D], returnSequences: true }));
+      m.add(tf.layers.gru({ units: 3 }));
+      m.add(tf.layers.dense({ units: 2 }));
+      const art = await tfjsArtifacts(m);
+      // Each weight stored as the converter would: random half floats of moderate size, or bytes with a scale.
+      const rng = new Random(9);
+      const kinds = ['float16', 'uint8', 'uint16'] as const;
+      const chunks: Uint8Array[] = [];
+      const weightSpecs = art.weightSpecs!.map((spec, k) => {
+        const dtype = kinds[k % 3];
+        const n = spec.shape.reduce((a, b) => a * b, 1);
+        const bytes = new Uint8Array(n * (dtype === 'uint8' ? 1 : 2));
+        const view = new DataView(bytes.buffer);
+        for (let i = 0; i < n; i++) {
+          if (dtype === 'float16')
+            view.setUint16(2 * i, (rng.int(2) << 15) | ((9 + rng.int(6)) << 10) | rng.int(1024), true);
+          else if (dtype === 'uint8') view.setUint8(i, rng.int(256));
+          else view.setUint16(2 * i, rng.int(65536), true);
+        }
+        chunks.push(bytes);
+        const scale = dtype === 'uint8' ? 0.004 : 0.00002;
+        return { ...spec, quantization: dtype === 'float16' ? { dtype } : { dtype, scale, min: -0.6 } };
+      });
+      const weightData = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+      chunks.reduce((off, c) => (weightData.set(c, off), off + c.length), 0);
+      const quantized = { ...art, weightSpecs, weightData: weightData.buffer };
+      const theirs = await tf.loadLayersModel(tf.io.fromMemory(quantized));
+      const target = join(dir, 'quantized');
+      writeTfjsDir(quantized, target);
+      const x = randomTensor([3, T, D], new Random(10));
+      const want = (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync();
+      assertClose(loadModel(target).model.predict(x).data, want, 1e-5, 'predictions');
+      const json = JSON.parse(readFileSync(join(target, 'model.json'), 'utf8')) as ModelJson;
+      delete json.weightsManifest[0].weights[1].quantization!.scale;
+      writeFileSync(join(target, 'model.json'), JSON.stringify(json));
+      assert.throws(
+        () => loadModel(target),
+        /weightsManifest\[0\]\.weights\[1\]\.quantization: expected the scale and min of uint8 values/,
+      );
+    });
+
     it("tfjs save with includeOptimizer (its step count 'iter' is int32) → recur loads the model, the optimizer's weights noted as ignored", async () => {
       const sequentialModel = tf.sequential();
       sequentialModel.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));

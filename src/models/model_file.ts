@@ -246,10 +246,35 @@ const weightSpec = z
     ),
     dtype: z.enum(['float32', 'int32'], { error: 'expected "float32" (recur reads float32 weights)' }),
     group: z.enum(['model', 'optimizer'], { error: 'expected "model" or "optimizer"' }).optional(),
-    quantization: z.never({ error: 'quantized weights are not supported' }).optional(),
+    // tfjs's converter (--quantize_float16, --quantize_uint8/uint16): read and dequantized as tfjs reads them.
+    quantization: z
+      .looseObject(
+        {
+          dtype: z.enum(['float16', 'uint8', 'uint16'], { error: 'expected "float16", "uint8" or "uint16"' }),
+          scale: finite.optional(),
+          min: finite.optional(),
+        },
+        { error: 'expected the quantization: {dtype, scale, min}' },
+      )
+      .optional(),
   })
   // tfjs saves its optimizer's step count ('iter') as int32 (model.save with includeOptimizer); weights are float32.
   .superRefine((w, ctx) => {
+    const q = w.quantization;
+    if (q && q.dtype !== 'float16' && (q.scale === undefined || q.min === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quantization'],
+        input: q,
+        message: `expected the scale and min of ${q.dtype} values`,
+      });
+    if (q && w.dtype !== 'float32')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dtype'],
+        input: w.dtype,
+        message: 'expected "float32" (recur reads quantized float32 weights only)',
+      });
     if (w.dtype !== 'float32' && w.group !== 'optimizer')
       ctx.addIssue({
         code: 'custom',
