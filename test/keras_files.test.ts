@@ -389,6 +389,30 @@ describe('Keras files built in the test, one per layout and layer', () => {
     );
   });
 
+  it("a masked GlobalMaxPooling1D (Keras's takes no mask) is a note when saved as .keras or .h5 and when read back", async () => {
+    const pooled = (maskZero: boolean): Sequential => {
+      const m = new Sequential({ seed: 2 });
+      m.add(L.embedding({ inputDim: 6, outputDim: 3, inputShape: [5], maskZero }));
+      m.add(L.bidirectional({ layer: L.lstm({ units: 2, returnSequences: true }) }));
+      m.add(L.globalMaxPooling1d());
+      m.add(L.dense({ units: 1, activation: 'sigmoid' }));
+      m.build();
+      return m;
+    };
+    const note = /GlobalMaxPooling1D ignores the mask .*Keras's predictions differ from recur's/;
+    for (const save of [saveKerasArchive, saveKerasH5]) {
+      const saved = await save(pooled(true));
+      assert.equal(saved.notes.length, 1);
+      assert.match(saved.notes[0], note);
+      const { notes } = await loadKerasModel(saved.bytes, 'pooled');
+      assert.ok(
+        notes.some((n) => n.startsWith('pooled: ') && note.test(n)),
+        notes.join('\n'),
+      );
+      assert.deepEqual((await save(pooled(false))).notes, []);
+    }
+  });
+
   it('predictJson reads token ids and floats and names the outputs', async () => {
     const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras'))!;
     const { model } = await loadKerasModel(f.bytes, f.name);

@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
-import { IndexTensor, type AnyTensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
+import { validateModelJson } from '../src/models/model_file.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
+import { loadAnyModel } from '../src/node/keras_io.js';
 import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
 import { assertClose, maxAbsDiff, oneHot, randomIndices, randomTensor } from './helpers.js';
 
@@ -37,15 +39,35 @@ async function tfjsFromRecur(model: Sequential): Promise<tf.LayersModel> {
   );
 }
 
-async function tfjsArtifacts(m: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+async function tfjsArtifacts(m: tf.LayersModel, config?: tf.io.SaveConfig): Promise<tf.io.ModelArtifacts> {
   let art: tf.io.ModelArtifacts | null = null;
-  await m.save({
-    save: async (a: tf.io.ModelArtifacts) => {
-      art = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  await m.save(
+    {
+      save: async (a: tf.io.ModelArtifacts) => {
+        art = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      },
     },
-  });
+    config,
+  );
   return art!;
+}
+
+/** A model directory as tfjs's file handler writes it: model.json and weights.bin. */
+function writeTfjsDir(art: tf.io.ModelArtifacts, target: string): void {
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target);
+  writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
+  writeFileSync(
+    join(target, 'model.json'),
+    JSON.stringify({
+      modelTopology: art.modelTopology,
+      format: 'layers-model',
+      generatedBy: 'tfjs',
+      convertedBy: null,
+      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+    }),
+  );
 }
 
 const T = 6;
@@ -197,7 +219,33 @@ describe('cross-check with TensorFlow.js', () => {
     assertClose(model.predict(x).data, ref, 1e-5, 'predictions');
   });
 
-  it('saving notes where tfjs would compute otherwise: a masked GlobalAveragePooling1D, layers tfjs lacks', async () => {
+  it('a tfjs Sequential Embedding model made without maskZero (tfjs writes mask_zero null) loads and predicts the same', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: 9, outputDim: 4, inputLength: T }));
+    m.add(tf.layers.lstm({ units: 5 }));
+    m.add(tf.layers.dense({ units: V, activation: 'softmax' }));
+    const art = await tfjsArtifacts(m);
+    const topology = art.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } };
+    assert.equal(topology.config.layers[0].config.mask_zero, null);
+    const json = {
+      modelTopology: art.modelTopology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+      format: 'layers-model',
+      generatedBy: 'tfjs',
+      convertedBy: null,
+    };
+    const { model } = deserializeModel(
+      validateModelJson(json, 'model.json'),
+      new Uint8Array(art.weightData as ArrayBuffer),
+      'model.json',
+    );
+    assert.equal((model.layers[0] as L.Embedding).maskZero, false);
+    const ids = randomIndices([3, T], 9, new Random(15));
+    const ref = (m.predict(toTfjs(ids)) as tf.Tensor).dataSync();
+    assertClose(model.predict(ids).data, ref, 1e-5, 'predictions');
+  });
+
+  it('saving notes where tfjs would compute otherwise: masked global pooling, layers tfjs lacks', async () => {
     const pooled = (maskZero: boolean): Sequential => {
       const m = new Sequential({ seed: 4 });
       m.add(L.embedding({ inputDim: V, outputDim: 3, inputShape: [T], maskZero }));
@@ -216,6 +264,30 @@ describe('cross-check with TensorFlow.js', () => {
     const theirs = (await tfjsFromRecur(masked)).predict(toTfjs(ids)) as tf.Tensor;
     assert.ok(maxAbsDiff(masked.predict(ids).data, theirs.dataSync()) > 1e-3);
     assert.deepEqual(tfjsCompatibilityNotes(serializeModel(pooled(false)).json.modelTopology), []);
+    // Max pooling too: tfjs pools the outputs at padded steps (the LSTM's zero start state before the real steps)
+    // in, recur skips them. With the LSTM's outputs all negative, tfjs's maximum is that 0.
+    const maxPooled = new Sequential({ seed: 4 });
+    maxPooled.add(L.embedding({ inputDim: V, outputDim: 3, inputShape: [T], maskZero: true }));
+    maxPooled.add(L.lstm({ units: 3, returnSequences: true }));
+    maxPooled.add(L.globalMaxPooling1d());
+    maxPooled.build();
+    const [embeddings, kernel, recurrent, bias] = maxPooled.getWeights();
+    // Gates i, f, c, o: input and output gates open, the candidate −1, so h = o·tanh(c) < 0 at every real step.
+    const gates = Float32Array.from({ length: 12 }, (_, k) => [5, 0, -5, 5][Math.floor(k / 3)]);
+    maxPooled.setWeights([
+      embeddings,
+      new Tensor(new Float32Array(kernel.size), kernel.shape),
+      new Tensor(new Float32Array(recurrent.size), recurrent.shape),
+      new Tensor(gates, bias.shape),
+    ]);
+    const maxNotes = tfjsCompatibilityNotes(serializeModel(maxPooled).json.modelTopology);
+    assert.equal(maxNotes.length, 1);
+    assert.match(maxNotes[0], /ignores the mask in GlobalMaxPooling1D/);
+    const leftPadded = new IndexTensor(Int32Array.from([0, 0, 0, 1, 2, 3, 0, 2, 2, 1, 3, 1]), [2, T]);
+    const ours = maxPooled.predict(leftPadded).data;
+    assert.ok(Math.max(...ours) < 0);
+    const theirsMax = (await tfjsFromRecur(maxPooled)).predict(toTfjs(leftPadded)) as tf.Tensor;
+    assert.ok(maxAbsDiff(ours, theirsMax.dataSync()) > 0.1);
     assert.match(
       tfjsCompatibilityNotes({
         class_name: 'Functional',
@@ -265,25 +337,109 @@ describe('cross-check with TensorFlow.js', () => {
       m.add(tf.layers.lstm({ units: 3, returnSequences: true }));
       m.add(tf.layers.gru({ units: 3 }));
       m.add(tf.layers.dense({ units: 2 }));
-      const art = await tfjsArtifacts(m);
       const target = join(dir, 'theirs');
-      rmSync(target, { recursive: true, force: true });
-      mkdirSync(target);
-      writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
-      writeFileSync(
-        join(target, 'model.json'),
-        JSON.stringify({
-          modelTopology: art.modelTopology,
-          format: 'layers-model',
-          generatedBy: 'tfjs',
-          convertedBy: null,
-          weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
-        }),
-      );
+      writeTfjsDir(await tfjsArtifacts(m), target);
       const { model } = loadModel(target);
       const x = randomTensor([2, T, D], new Random(5));
       assertClose(model.predict(x).data, (m.predict(toTfjs(x)) as tf.Tensor).dataSync(), 1e-5, 'predictions');
       assert.ok(readFileSync(join(target, 'model.json'), 'utf8').includes('SimpleRNN'));
+    });
+
+    it('a Sequential config that is the bare list of layers (Keras before 2.2.3; tfjs reads it) loads, its errors placed in the list', async () => {
+      const m = tf.sequential();
+      m.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));
+      m.add(tf.layers.dense({ units: 2 }));
+      const art = await tfjsArtifacts(m);
+      const topology = art.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } };
+      const listed = { ...art, modelTopology: { ...topology, config: topology.config.layers } };
+      const x = randomTensor([2, T, D], new Random(8));
+      const want = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
+      const theirs = await tf.loadLayersModel(
+        tf.io.fromMemory({ ...listed, weightData: art.weightData as ArrayBuffer }),
+      );
+      assertClose((theirs.predict(toTfjs(x)) as tf.Tensor).dataSync(), want, 1e-6, 'tfjs reads the list');
+      const target = join(dir, 'listed');
+      writeTfjsDir(listed, target);
+      assertClose(loadModel(target).model.predict(x).data, want, 1e-5, 'predictions');
+      topology.config.layers[1].config.units = 0;
+      writeTfjsDir({ ...art, modelTopology: { ...topology, config: topology.config.layers } }, target);
+      assert.throws(
+        () => loadModel(target),
+        /model\.json: modelTopology\.config\[1\]\.config\.units: expected/,
+      );
+    });
+
+    it("weights tfjs's converter quantized (float16, uint8, uint16) load as tfjs dequantizes them", async () => {
+      const m = tf.sequential();
+      m.add(tf.layers.lstm({ units: 4, inputShape: [T, D], returnSequences: true }));
+      m.add(tf.layers.gru({ units: 3 }));
+      m.add(tf.layers.dense({ units: 2 }));
+      const art = await tfjsArtifacts(m);
+      // Each weight stored as the converter would: random half floats of moderate size, or bytes with a scale.
+      const rng = new Random(9);
+      const kinds = ['float16', 'uint8', 'uint16'] as const;
+      const chunks: Uint8Array[] = [];
+      const weightSpecs = art.weightSpecs!.map((spec, k) => {
+        const dtype = kinds[k % 3];
+        const n = spec.shape.reduce((a, b) => a * b, 1);
+        const bytes = new Uint8Array(n * (dtype === 'uint8' ? 1 : 2));
+        const view = new DataView(bytes.buffer);
+        for (let i = 0; i < n; i++) {
+          if (dtype === 'float16')
+            view.setUint16(2 * i, (rng.int(2) << 15) | ((9 + rng.int(6)) << 10) | rng.int(1024), true);
+          else if (dtype === 'uint8') view.setUint8(i, rng.int(256));
+          else view.setUint16(2 * i, rng.int(65536), true);
+        }
+        chunks.push(bytes);
+        const scale = dtype === 'uint8' ? 0.004 : 0.00002;
+        return { ...spec, quantization: dtype === 'float16' ? { dtype } : { dtype, scale, min: -0.6 } };
+      });
+      const weightData = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+      chunks.reduce((off, c) => (weightData.set(c, off), off + c.length), 0);
+      const quantized = { ...art, weightSpecs, weightData: weightData.buffer };
+      const theirs = await tf.loadLayersModel(tf.io.fromMemory(quantized));
+      const target = join(dir, 'quantized');
+      writeTfjsDir(quantized, target);
+      const x = randomTensor([3, T, D], new Random(10));
+      const want = (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync();
+      assertClose(loadModel(target).model.predict(x).data, want, 1e-5, 'predictions');
+      const json = JSON.parse(readFileSync(join(target, 'model.json'), 'utf8')) as ModelJson;
+      delete json.weightsManifest[0].weights[1].quantization!.scale;
+      writeFileSync(join(target, 'model.json'), JSON.stringify(json));
+      assert.throws(
+        () => loadModel(target),
+        /weightsManifest\[0\]\.weights\[1\]\.quantization: expected the scale and min of uint8 values/,
+      );
+    });
+
+    it("tfjs save with includeOptimizer (its step count 'iter' is int32) → recur loads the model, the optimizer's weights noted as ignored", async () => {
+      const sequentialModel = tf.sequential();
+      sequentialModel.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));
+      sequentialModel.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
+      const x = tf.input({ shape: [T, D] });
+      const y = tf.layers
+        .dense({ units: 2, activation: 'softmax' })
+        .apply(tf.layers.gru({ units: 3 }).apply(x));
+      const functionalModel = tf.model({ inputs: x, outputs: y as tf.SymbolicTensor });
+      for (const [name, m] of [
+        ['sequential', sequentialModel],
+        ['functional', functionalModel],
+      ] as const) {
+        m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+        await m.trainOnBatch(toTfjs(randomTensor([4, T, D], new Random(6))), tf.oneHot([0, 1, 1, 0], 2));
+        const art = await tfjsArtifacts(m, { includeOptimizer: true });
+        assert.ok(art.weightSpecs!.some((w) => w.group === 'optimizer' && w.dtype === 'int32'));
+        const target = join(dir, `with-optimizer-${name}`);
+        writeTfjsDir(art, target);
+        const { model, notes } = await loadAnyModel(target);
+        const input = randomTensor([2, T, D], new Random(7));
+        const want = (m.predict(toTfjs(input)) as tf.Tensor).dataSync();
+        assertClose((model.predict(input) as Tensor).data, want, 1e-5, `${name} predictions`);
+        assert.ok(
+          notes.some((n) => /optimizer weights ignored/.test(n)),
+          notes.join('\n'),
+        );
+      }
     });
   });
 });

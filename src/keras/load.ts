@@ -32,7 +32,7 @@ import {
   type KerasModelConfig,
 } from './config.js';
 import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
-import { kerasNodeOrder } from './save.js';
+import { kerasMaskedMaxPoolingNote, kerasNodeOrder } from './save.js';
 import {
   assignLayerWeights,
   isCudnnLayout,
@@ -262,6 +262,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   if (h) notes.push(h);
   const z = zeroOutputNote(rawConfig, where);
   if (z) notes.push(z);
+  const pooling = kerasMaskedMaxPoolingNote(rawConfig);
+  if (pooling) notes.push(`${where}: ${pooling}`);
   const t = trainingOnlyNote(rawConfig, where);
   if (t) notes.push(t);
   const tc = root.attrs.training_config;
@@ -317,6 +319,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   if (h) notes.push(h);
   const z = zeroOutputNote(ar.config as Json, where);
   if (z) notes.push(z);
+  const pooling = kerasMaskedMaxPoolingNote(ar.config as Json);
+  if (pooling) notes.push(`${where}: ${pooling}`);
   const t = trainingOnlyNote(ar.config as Json, where);
   if (t) notes.push(t);
   return {

@@ -19,6 +19,7 @@ import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
 import { defaultInputName, type Sequential } from '../models/sequential.js';
 import { layerToKeras, serializeModel, type KerasLayerJson } from '../models/serialization.js';
+import { maskedPoolingClasses } from '../models/tfjs_compat.js';
 import { writeKerasArchive } from './archive.js';
 import { isObject, kerasSnakeCase, type Json, type JsonObject } from './config.js';
 import { dataset, group, writeH5, type H5Group } from './h5.js';
@@ -376,6 +377,19 @@ export function asciiJson(v: unknown): string {
 }
 
 /**
+ * Keras's GlobalMaxPooling1D takes no mask (keras/src/layers/pooling/global_max_pooling1d.py: ops.max over all
+ * steps), where recur's skips masked steps: a model (config, as saved or read) with both computes otherwise in Keras
+ * on padded inputs. The note says so; null when the model has no such pooling.
+ */
+export function kerasMaskedMaxPoolingNote(config: unknown): string | null {
+  if (maskedPoolingClasses(config, ['GlobalMaxPooling1D']).length === 0) return null;
+  return (
+    "Keras's GlobalMaxPooling1D ignores the mask (it pools padded steps too) where recur's skips them, so on " +
+    "padded inputs Keras's predictions differ from recur's"
+  );
+}
+
+/**
  * A .keras file (Keras 3 layout) of a model. `date` is recorded as date_saved (default now). `metadata` (a recur
  * model's userDefinedMetadata: a text model's vocabulary and settings) goes into metadata.json, which Keras writes
  * and never reads back, as `userDefinedMetadata`; loadKerasModel restores it.
@@ -388,7 +402,11 @@ export async function saveKerasArchive(
   checkHardSigmoid(model, 3);
   const config = keras3Config(model);
   const weights = await keras3Weights(model);
-  return { bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata), notes: [] };
+  const note = kerasMaskedMaxPoolingNote(config);
+  return {
+    bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata),
+    notes: note ? [note] : [],
+  };
 }
 
 /**
@@ -463,5 +481,6 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
     mw.children.set(l.name, lg);
   }
   root.children.set('model_weights', mw);
-  return { bytes: await writeH5(root), notes: [] };
+  const note = kerasMaskedMaxPoolingNote(modelConfig);
+  return { bytes: await writeH5(root), notes: note ? [note] : [] };
 }

@@ -20,6 +20,7 @@ import {
   layerFromKeras,
   layerToKeras,
   packWeights,
+  ignoredOptimizerNote,
   readManifestWeights,
   trainingOnlyNote,
   type ModelArtifacts,
@@ -224,6 +225,9 @@ export function deserializeFunctional(
       if (spec.group === 'optimizer')
         slots.push({ name: spec.name.replace(/^optimizer\//, ''), shape: spec.shape, value });
     if (slots.length > 0) model.optimizer!.setWeights(slots);
+  } else {
+    const ignored = [...values.values()].filter((e) => e.spec.group === 'optimizer').length;
+    if (ignored > 0) notes.push(ignoredOptimizerNote(ignored, where));
   }
   return { model, metadata, notes };
 }
@@ -330,10 +334,11 @@ function readWeights(
   weights: Uint8Array | readonly WeightFile[],
   where: string,
 ): ReturnType<typeof readManifestWeights> {
+  // Only tfjs's optimizer step count ('iter') may be int32, as validateWeightsManifest checks a file's.
   for (const s of json.weightsManifest.flatMap((g) => g.weights))
-    if (s.dtype !== 'float32')
+    if (s.dtype !== 'float32' && !(s.dtype === 'int32' && s.group === 'optimizer'))
       throw new InvalidInputError(
-        `${where}: weight '${s.name}' has dtype ${s.dtype}; recur reads float32 weights`,
+        `${where}: weight '${s.name}' has dtype ${String(s.dtype)}; recur reads float32 weights`,
       );
   return readManifestWeights(json, weights, where);
 }

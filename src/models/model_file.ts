@@ -186,7 +186,8 @@ const LAYER_CONFIGS: Record<string, z.ZodType> = {
     output_dim: positiveInt,
     embeddings_initializer: initializer.optional(),
     input_length: positiveInt.nullable().optional(),
-    mask_zero: bool.optional(),
+    // tfjs writes null for an Embedding made without maskZero (its default, false).
+    mask_zero: bool.nullable().optional(),
   }),
   SimpleRNN: z.looseObject(recurrentConfig),
   LSTM: z.looseObject({
@@ -230,20 +231,58 @@ const topology = z.looseObject({
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a sha256: 64 lowercase hex digits' });
 
-const weightSpec = z.looseObject({
-  name: z.string({ error: 'expected the weight name' }).min(1, { error: 'expected a non-empty weight name' }),
-  shape: z.array(
-    z
-      .number({ error: 'expected a size: an integer ≥ 0' })
-      .int({ error: 'expected a size: an integer ≥ 0' })
-      .min(0, { error: 'expected a size: an integer ≥ 0' })
-      .max(MAX_WEIGHT_VALUES, { error: `expected a size ≤ ${MAX_WEIGHT_VALUES}` }),
-    { error: 'expected a shape: an array of sizes' },
-  ),
-  dtype: z.literal('float32', { error: 'expected "float32" (recur reads float32 weights)' }),
-  group: z.enum(['model', 'optimizer'], { error: 'expected "model" or "optimizer"' }).optional(),
-  quantization: z.never({ error: 'quantized weights are not supported' }).optional(),
-});
+const weightSpec = z
+  .looseObject({
+    name: z
+      .string({ error: 'expected the weight name' })
+      .min(1, { error: 'expected a non-empty weight name' }),
+    shape: z.array(
+      z
+        .number({ error: 'expected a size: an integer ≥ 0' })
+        .int({ error: 'expected a size: an integer ≥ 0' })
+        .min(0, { error: 'expected a size: an integer ≥ 0' })
+        .max(MAX_WEIGHT_VALUES, { error: `expected a size ≤ ${MAX_WEIGHT_VALUES}` }),
+      { error: 'expected a shape: an array of sizes' },
+    ),
+    dtype: z.enum(['float32', 'int32'], { error: 'expected "float32" (recur reads float32 weights)' }),
+    group: z.enum(['model', 'optimizer'], { error: 'expected "model" or "optimizer"' }).optional(),
+    // tfjs's converter (--quantize_float16, --quantize_uint8/uint16): read and dequantized as tfjs reads them.
+    quantization: z
+      .looseObject(
+        {
+          dtype: z.enum(['float16', 'uint8', 'uint16'], { error: 'expected "float16", "uint8" or "uint16"' }),
+          scale: finite.optional(),
+          min: finite.optional(),
+        },
+        { error: 'expected the quantization: {dtype, scale, min}' },
+      )
+      .optional(),
+  })
+  // tfjs saves its optimizer's step count ('iter') as int32 (model.save with includeOptimizer); weights are float32.
+  .superRefine((w, ctx) => {
+    const q = w.quantization;
+    if (q && q.dtype !== 'float16' && (q.scale === undefined || q.min === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quantization'],
+        input: q,
+        message: `expected the scale and min of ${q.dtype} values`,
+      });
+    if (q && w.dtype !== 'float32')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dtype'],
+        input: w.dtype,
+        message: 'expected "float32" (recur reads quantized float32 weights only)',
+      });
+    if (w.dtype !== 'float32' && w.group !== 'optimizer')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dtype'],
+        input: w.dtype,
+        message: 'expected "float32" (recur reads float32 weights)',
+      });
+  });
 
 const weightGroup = z.looseObject({
   paths: z.array(z.string({ error: 'expected a file name' }).min(1, { error: 'expected a file name' }), {
@@ -357,16 +396,28 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 export function validateModelJson(raw: unknown, file: string): ModelJson {
   let json = raw;
   let prefix: (string | number)[] = [];
+  let listConfig = false;
   const topo = (raw as { modelTopology?: unknown } | null)?.modelTopology;
   if (topo && typeof topo === 'object' && 'model_config' in topo) {
     // Keras's own files: {modelTopology: {model_config: {class_name, config}, training_config}}.
     json = { ...(raw as object), modelTopology: (topo as { model_config: unknown }).model_config };
     prefix = ['model_config'];
   }
+  const sequential = (json as { modelTopology?: { class_name?: unknown; config?: unknown } } | null)
+    ?.modelTopology;
+  if (sequential?.class_name === 'Sequential' && Array.isArray(sequential.config)) {
+    // Keras before 2.2.3 writes a Sequential config as the bare list of layers (tfjs reads it, and so does its
+    // converter's model.json of such a model).
+    json = { ...(json as object), modelTopology: { ...sequential, config: { layers: sequential.config } } };
+    listConfig = true;
+  }
   const r = modelJson.safeParse(json, { reportInput: true });
   if (!r.success) {
     const first = innermost(r.error.issues[0]);
     const path = first.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    // The file's list is the config itself: modelTopology.config[3], not modelTopology.config.layers[3].
+    if (listConfig && path[0] === 'modelTopology' && path[1] === 'config' && path[2] === 'layers')
+      path.splice(2, 1);
     if (prefix.length > 0 && path[0] === 'modelTopology') path.splice(1, 0, ...prefix);
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problems)` : '';
     const field = path.length > 0 ? fieldPath(path) : '(the whole file)';

@@ -28,8 +28,14 @@ export const GENERATED_BY = `recur ${RECUR_VERSION}`;
 export interface WeightSpec {
   name: string;
   shape: number[];
-  dtype: 'float32';
+  /** int32 only for an optimizer's step count, as tfjs saves it ('iter'); recur writes float32. */
+  dtype: 'float32' | 'int32';
   group?: 'model' | 'optimizer';
+  /**
+   * How tfjs's converter stored a float32 weight smaller (`--quantize_float16`, `--quantize_uint8`/`uint16`):
+   * half floats, or integers q standing for q·scale + min. recur reads them as tfjs does and writes float32.
+   */
+  quantization?: { dtype: 'float16' | 'uint8' | 'uint16'; scale?: number; min?: number };
 }
 
 /** model.json, as tfjs writes it (and as `validateModelJson` in model_file.ts guarantees it on reading). */
@@ -422,10 +428,39 @@ function littleEndianBytes(a: Float32Array): Uint8Array {
   return out;
 }
 
-function readFloats(bytes: Uint8Array, offset: number, n: number): Float32Array {
+/** Bytes a weight's value takes in the file: 4, or its quantized size. */
+function bytesPerValue(spec: WeightSpec): number {
+  return spec.quantization ? (spec.quantization.dtype === 'uint8' ? 1 : 2) : 4;
+}
+
+/** An IEEE 754 half float (its 16 bits) as a number. */
+function halfFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * A weight's n values at a byte offset, little-endian: float32; int32 (tfjs's optimizer step count) as floats; or
+ * dequantized as tfjs's decodeWeight does (float16, or q·scale + min for uint8/uint16).
+ */
+function readFloats(bytes: Uint8Array, offset: number, n: number, spec: WeightSpec): Float32Array {
   const out = new Float32Array(n);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, n * 4);
-  for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, n * bytesPerValue(spec));
+  const q = spec.quantization;
+  if (q) {
+    const { scale = 1, min = 0 } = q;
+    for (let i = 0; i < n; i++)
+      out[i] =
+        q.dtype === 'float16'
+          ? halfFloat(view.getUint16(i * 2, true))
+          : (q.dtype === 'uint8' ? view.getUint8(i) : view.getUint16(i * 2, true)) * scale + min;
+  } else
+    for (let i = 0; i < n; i++)
+      out[i] = spec.dtype === 'int32' ? view.getInt32(i * 4, true) : view.getFloat32(i * 4, true);
   return out;
 }
 
@@ -543,7 +578,7 @@ function manifestEntries(json: ModelJson, where: string): ManifestEntry[] {
           `${shapeToString(spec.shape)} holds ${size} values; recur reads weights of at most ${MAX_WEIGHT_VALUES}`,
         );
       entries.push({ spec, group: gi, field, size, offset });
-      offset += size * 4;
+      offset += size * bytesPerValue(spec);
     }),
   );
   return entries;
@@ -557,7 +592,7 @@ function weightBytes(
   where: string,
 ): Uint8Array {
   const need = (g: number): number =>
-    entries.filter((e) => g < 0 || e.group === g).reduce((s, e) => s + e.size * 4, 0);
+    entries.filter((e) => g < 0 || e.group === g).reduce((s, e) => s + e.size * bytesPerValue(e.spec), 0);
   const describe = (needed: number, held: number): string =>
     `the weights manifest needs ${needed} bytes but the weight files hold ${held}` +
     (held < needed ? ' (truncated?)' : '');
@@ -661,7 +696,7 @@ export function readManifestWeights(
   const note = verifyHashes(json, recur.sha256, weights, where);
   const values = new Map<string, ManifestWeight>();
   for (const e of entries) {
-    const value = readFloats(weightData, e.offset, e.size);
+    const value = readFloats(weightData, e.offset, e.size, e.spec);
     refuseNonFiniteIn(value, e, where);
     values.set(e.spec.name, { spec: e.spec, field: e.field, value });
   }
@@ -769,7 +804,7 @@ export function deserializeModel(
         `weight '${nw.name}' should have shape ${shapeToString(nw.weight.shape)} but the file has ${shapeToString(shape)}`,
       );
     }
-    const value = readFloats(weightData, entry.offset, entry.size);
+    const value = readFloats(weightData, entry.offset, entry.size, entry.spec);
     refuseNonFiniteIn(value, entry, where);
     nw.weight.value.set(value);
     used.add(entry);
@@ -811,7 +846,7 @@ export function deserializeModel(
             : `optimizer slot '${e.spec.name}' holds ${e.size} values; its weight has ${expected}`,
         );
       }
-      const value = readFloats(weightData, e.offset, e.size);
+      const value = readFloats(weightData, e.offset, e.size, e.spec);
       refuseNonFiniteIn(value, e, where);
       slots.push({ name, shape: e.spec.shape, value });
     }
@@ -821,11 +856,14 @@ export function deserializeModel(
       throw new ModelFileError(where, 'weightsManifest', messageWithout(err, where));
     }
   } else if (optimizerEntries.length > 0) {
-    notes.push(
-      `${where}: ${optimizerEntries.length} optimizer weights ignored (no optimizer recorded in userDefinedMetadata.recur.compile)`,
-    );
+    notes.push(ignoredOptimizerNote(optimizerEntries.length, where));
   }
   return { model, metadata, notes };
+}
+
+/** The note on a file's optimizer weights when it records no recur optimizer (tfjs's includeOptimizer saves them). */
+export function ignoredOptimizerNote(count: number, where: string): string {
+  return `${where}: ${count} optimizer weights ignored (no optimizer recorded in userDefinedMetadata.recur.compile)`;
 }
 
 function refuseNonFiniteIn(values: Float32Array, entry: ManifestEntry, where: string): void {

@@ -1,7 +1,7 @@
 /**
  * What in a saved model TensorFlow.js cannot read or computes differently, said as notes (the library returns them; a
  * CLI prints them): a GRU with reset_after=true (Keras's TF2 default), which tfjs 4.x refuses; layers tfjs 4.x does not
- * have; and a GlobalAveragePooling1D over masked steps, which tfjs averages padding into (it ignores masks there).
+ * have; and a global pooling over masked steps, which tfjs pools padding into (it ignores masks there).
  */
 
 /** Names of the GRU layers with reset_after=true anywhere in a Keras/tfjs topology (wrappers and models included). */
@@ -43,6 +43,17 @@ function layerClasses(node: unknown, found: Set<string>, masks: { any: boolean }
   for (const v of Object.values(o)) layerClasses(v, found, masks);
 }
 
+/**
+ * The classes of `pooling` in a topology that also makes a mask (Embedding mask_zero, Masking): recur's pooling skips
+ * masked steps, where tfjs's (both) and Keras's GlobalMaxPooling1D pool the padding in.
+ */
+export function maskedPoolingClasses(modelTopology: unknown, pooling: readonly string[]): string[] {
+  const classes = new Set<string>();
+  const masks = { any: false };
+  layerClasses(modelTopology, classes, masks);
+  return masks.any ? pooling.filter((c) => classes.has(c)) : [];
+}
+
 /** One note per problem for tfjs in a model's topology (model.json's modelTopology); none when tfjs can read it. */
 export function tfjsCompatibilityNotes(modelTopology: unknown): string[] {
   const grus: string[] = [];
@@ -61,10 +72,11 @@ export function tfjsCompatibilityNotes(modelTopology: unknown): string[] {
     notes.push(
       `TensorFlow.js 4.x has no ${missing.join(' or ')} layer, so it cannot load this model; recur reads it`,
     );
-  if (masks.any && classes.has('GlobalAveragePooling1D'))
+  const pooled = maskedPoolingClasses(modelTopology, ['GlobalAveragePooling1D', 'GlobalMaxPooling1D']);
+  if (pooled.length > 0)
     notes.push(
-      'TensorFlow.js 4.x ignores the mask in GlobalAveragePooling1D (it averages padded steps too), so on padded ' +
-        "inputs its predictions differ from recur's and Keras's",
+      `TensorFlow.js 4.x ignores the mask in ${pooled.join(' and ')} (it pools padded steps too), so on padded ` +
+        "inputs its predictions differ from recur's",
     );
   if (grus.length === 0) return notes;
   return [
