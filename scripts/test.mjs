@@ -52,6 +52,7 @@ const NUMERICAL = [
 
 /** Run once, on the default kernels. */
 const ONCE = [
+  'build_stamp',
   'random',
   'chunk_aligner',
   'joint_ngram',
