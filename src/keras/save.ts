@@ -17,7 +17,7 @@ import { InvalidInputError } from '../core/errors.js';
 import type { Layer } from '../layers/layer.js';
 import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
-import { defaultInputName, type Sequential } from '../models/sequential.js';
+import { defaultInputName, Sequential } from '../models/sequential.js';
 import { layerToKeras, serializeModel, type KerasLayerJson } from '../models/serialization.js';
 import { writeKerasArchive } from './archive.js';
 import { isObject, kerasSnakeCase, type Json, type JsonObject } from './config.js';
@@ -386,6 +386,8 @@ export async function saveKerasArchive(
   metadata: Record<string, unknown> = {},
 ): Promise<SavedKeras> {
   checkHardSigmoid(model, 3);
+  // As the tfjs and .h5 writers do: a Sequential model with an input shape has weights before its first fit.
+  if (model instanceof Sequential && !model.isBuilt) model.build();
   const config = keras3Config(model);
   const weights = await keras3Weights(model);
   return { bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata), notes: [] };
