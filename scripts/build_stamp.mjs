@@ -3,7 +3,7 @@
 // git checkout or a copy changes — kept in build/ (git-ignored). A step is redone when any input changed, when an
 // output is missing, or when build/ was deleted.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 function filesUnder(path) {
@@ -30,6 +30,9 @@ export function buildStamp(root, name, inputs, outputs) {
     existsSync(stampFile) &&
     readFileSync(stampFile, 'utf8') === digest &&
     outputs.every((p) => existsSync(join(root, p)));
+  // The step is about to run and change its outputs: a failed run (tsc emits even when it reports type errors) must
+  // not leave the old stamp, which would call those outputs fresh once the inputs are back as they were.
+  if (!fresh) rmSync(stampFile, { force: true });
   return {
     fresh,
     record() {

@@ -52,6 +52,7 @@ const NUMERICAL = [
 
 /** Run once, on the default kernels. */
 const ONCE = [
+  'build_stamp',
   'random',
   'keras_parity',
   'chunk_aligner',

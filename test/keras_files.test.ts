@@ -9,7 +9,7 @@ import { describe, it, before } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
-import type { AnyTensor } from '../src/core/tensor.js';
+import { Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { readKerasArchive } from '../src/keras/archive.js';
 import { readH5, group, dataset, writeH5, type H5Group } from '../src/keras/h5.js';
@@ -199,6 +199,24 @@ describe('Keras files built in the test, one per layout and layer', () => {
         [],
         `${ext} round trips miss these layers`,
       );
+  });
+
+  it('a Sequential model with an input shape but no fit yet saves its weights as .keras and .h5 alike', async () => {
+    // The .keras writer read the layers' weights without building the model first: a file with none, which recur then
+    // refused to load ('… more than the 0 weight values the file holds'); tfjs and .h5 saves build first.
+    for (const save of [saveKerasArchive, saveKerasH5]) {
+      const model = new Sequential({
+        seed: 3,
+        layers: [L.lstm({ units: 2, inputShape: [3, 4] }), L.dense({ units: 1 })],
+      });
+      const { bytes } = await save(model);
+      const { model: back } = await loadKerasModel(bytes, save === saveKerasH5 ? 'u.h5' : 'u.keras');
+      const x = new Tensor(
+        Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+        [2, 3, 4],
+      );
+      samePredictions(back, model, [x], 0, save.name);
+    }
   });
 
   it('a written .keras has Keras 3 layout: members, config.json spelling and weight paths', async () => {

@@ -177,6 +177,50 @@ describe('recur train: exact resume after Ctrl-C and kill -9', () => {
     assert.deepEqual(outcome(out), outcome(straight));
   });
 
+  it('a bare --resume prints the samples the run was started with (--sample-length, --temperatures, --no-samples)', () => {
+    // The samples are part of the run's log (its --json lines): a resumed run that fell back to the flags' defaults
+    // printed 400 characters at four temperatures where the run printed 12 at two, or none.
+    const withSamples = (args: string[]): string[] => [
+      ...args.filter((a) => a !== '--no-samples' && a !== '-q'),
+      '--json',
+    ];
+    const samplesOf = (stdout: string): string[] =>
+      stdout
+        .split('\n')
+        .filter((l) => l.includes('"temperature"'))
+        .map((l) => {
+          const { epoch, temperature, text } = JSON.parse(l) as Record<string, unknown>;
+          return JSON.stringify({ epoch, temperature, text });
+        });
+    const common = [book, '--epochs', String(EPOCHS)];
+    const chosen = ['--sample-length', '12', '--temperatures', '0.5,1'];
+    const straight = run([
+      'train',
+      ...common,
+      '--out',
+      join(dir, 'samples-straight'),
+      ...withSamples(SMALL),
+      ...chosen,
+    ]);
+    assert.equal(straight.code, 0, straight.stderr);
+    const expected = samplesOf(straight.stdout);
+    assert.equal(expected.length, 2 * EPOCHS);
+    for (const [name, flags] of [
+      ['samples', chosen],
+      ['no-samples', ['--no-samples']],
+    ] as const) {
+      const out = join(dir, `samples-${name}`);
+      const first = run(['train', ...common, '--out', out, ...withSamples(SMALL), ...flags], {
+        RECUR_TEST_INTERRUPT_AFTER: String(STEPS + 2),
+      });
+      assert.equal(first.code, 130, first.stderr);
+      const resumed = run(['train', book, '--out', out, '--resume', '--json']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const got = [...samplesOf(first.stdout), ...samplesOf(resumed.stdout)];
+      assert.deepEqual(got, name === 'samples' ? expected : [], name);
+    }
+  });
+
   it('every mid-epoch checkpoint carries the running sums and resumes', () => {
     const out = join(dir, 'sums');
     const r = run(['train', book, '--out', out, '--epochs', String(EPOCHS), ...SMALL], {

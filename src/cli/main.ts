@@ -129,17 +129,15 @@ program
   .option('--steps-per-epoch <n>', 'cap batches per epoch (quick runs)', stepsPerEpochFlag())
   .option(
     '--sample-length <n>',
-    'characters per sample after each epoch',
+    "characters per sample after each epoch (default 400; with --resume, the run's own)",
     int('--sample-length', 0, MAX_LENGTH * 10),
-    400,
   )
-  .addOption(
-    // The default is shown as the flag is typed, not as the array it parses to.
-    new Option('--temperatures <list>', 'sample temperatures, comma-separated')
-      .argParser(listFlag('--temperatures', 0, MAX_TEMPERATURE))
-      .default([0.2, 0.5, 1.0, 1.2], '0.2,0.5,1,1.2'),
+  .option(
+    '--temperatures <list>',
+    "sample temperatures, comma-separated (default 0.2,0.5,1,1.2; with --resume, the run's own)",
+    listFlag('--temperatures', 0, MAX_TEMPERATURE),
   )
-  .option('--no-samples', 'do not print samples after each epoch')
+  .option('--no-samples', "do not print samples after each epoch (with --resume: the run's own choice)")
   .option(
     '--from <model>',
     'fine-tune this model (a recur model directory, a Keras .h5 or .keras file) instead of a fresh one: its ' +
@@ -166,6 +164,8 @@ program
             throw new UsageError(
               `${flag}: --from continues a trained model, whose recipe and case come from it; leave it out`,
             );
+      // --no-samples makes `samples` true by default; a resumed run keeps its own choice unless the flag is given.
+      if (cmd.getOptionValueSource('samples') !== 'cli') delete opts.samples;
       const { train } = await loadCommand(() => import('./train.js'));
       opts.recipeGiven = cmd.getOptionValueSource('recipe') === 'cli';
       process.exitCode = await train(file, opts, makeOutput(opts));

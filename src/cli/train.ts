@@ -72,6 +72,9 @@ import { makeDirectories } from '../node/atomic.js';
 /** Epochs a new `recur train` run trains unless --epochs says. */
 export const TRAIN_EPOCHS = 20;
 
+/** The samples a new run prints after each epoch unless --sample-length, --temperatures or --no-samples say. */
+export const TRAIN_SAMPLING = { length: 400, temperatures: [0.2, 0.5, 1.0, 1.2], enabled: true } as const;
+
 export interface TrainOptions extends BudgetOptions {
   out?: string;
   recipe: Recipe;
@@ -98,9 +101,10 @@ export interface TrainOptions extends BudgetOptions {
   seed?: number;
   threads?: number;
   stepsPerEpoch?: number;
-  sampleLength: number;
-  temperatures: number[];
-  samples: boolean;
+  /** Undefined (each of the three): a new run's TRAIN_SAMPLING, a resumed run's own (its checkpoint's). */
+  sampleLength?: number;
+  temperatures?: number[];
+  samples?: boolean;
   resume: boolean;
   overwrite: boolean;
   /** Fine-tune this model (recur directory, Keras .h5 or .keras) instead of training a fresh one (train_from.ts). */
@@ -319,6 +323,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   // line, and the bare documented command must continue to the uninterrupted run's end, bit for bit.
   const epochs = o.epochs ?? state?.epochs ?? TRAIN_EPOCHS;
   const threads = o.threads ?? state?.threads ?? defaultThreads();
+  // The samples too: they are part of the run's log (its --json lines), which a resumed run continues unchanged.
+  const sampling = {
+    length: o.sampleLength ?? state?.sampling?.length ?? TRAIN_SAMPLING.length,
+    temperatures: o.temperatures ?? state?.sampling?.temperatures ?? [...TRAIN_SAMPLING.temperatures],
+    enabled: o.samples ?? state?.sampling?.enabled ?? TRAIN_SAMPLING.enabled,
+  };
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
   model.threads = threads;
@@ -397,6 +407,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     stepsPerEpoch: stepsPerEpoch ?? null,
     epochs,
     threads,
+    sampling,
     ...(at
       ? {
           epochProgress: {
@@ -428,17 +439,17 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     budget,
     poison: () => model.layers[0].weights[0].value.fill(NaN),
     report: (epoch) => {
-      if (!o.samples) return;
-      if (o.sampleLength > 0) out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
+      if (!sampling.enabled) return;
+      if (sampling.length > 0) out.info(`----- Generating with seed: "${defaultPrime.replace(/\n/g, ' ')}"`);
       const texts = epochSampleTexts(generator, settings, epoch, {
         prime: defaultPrime,
-        length: o.sampleLength,
-        temperatures: o.temperatures,
+        length: sampling.length,
+        temperatures: sampling.temperatures,
       });
       // --json: the temperature as a number and the prime, which the progress line above gives only to a reader.
       texts.forEach((text, i) =>
-        out.sample(`----- temperature: ${o.temperatures[i]}`, text, {
-          temperature: o.temperatures[i],
+        out.sample(`----- temperature: ${sampling.temperatures[i]}`, text, {
+          temperature: sampling.temperatures[i],
           prime: defaultPrime,
         }),
       );

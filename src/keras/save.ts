@@ -17,7 +17,7 @@ import { InvalidInputError } from '../core/errors.js';
 import type { Layer } from '../layers/layer.js';
 import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
-import { defaultInputName, type Sequential } from '../models/sequential.js';
+import { defaultInputName, Sequential } from '../models/sequential.js';
 import { layerToKeras, serializeModel, type KerasLayerJson } from '../models/serialization.js';
 import { maskedPoolingClasses } from '../models/tfjs_compat.js';
 import { writeKerasArchive } from './archive.js';
@@ -400,6 +400,8 @@ export async function saveKerasArchive(
   metadata: Record<string, unknown> = {},
 ): Promise<SavedKeras> {
   checkHardSigmoid(model, 3);
+  // As the tfjs and .h5 writers do: a Sequential model with an input shape has weights before its first fit.
+  if (model instanceof Sequential && !model.isBuilt) model.build();
   const config = keras3Config(model);
   const weights = await keras3Weights(model);
   const note = kerasMaskedMaxPoolingNote(config);

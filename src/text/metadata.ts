@@ -71,6 +71,8 @@ export interface TrainingState {
   /** The run's epochs and threads, which a resumed run keeps unless given; absent before recur recorded them. */
   epochs?: number;
   threads?: number;
+  /** The samples printed after each epoch (recur train), kept the same way; absent before recur recorded them. */
+  sampling?: { length: number; temperatures: number[]; enabled: boolean };
 }
 
 export interface TextMetadata {
@@ -97,6 +99,9 @@ const TrainingStateSchema = z.looseObject({
   stepsPerEpoch: positiveInt.nullable().optional(),
   epochs: positiveInt.optional(),
   threads: positiveInt.optional(),
+  sampling: z
+    .object({ length: count, temperatures: z.array(z.number().min(0)), enabled: z.boolean() })
+    .optional(),
   // One row per epoch done, numbered from 1 (log.csv is rewritten from them). A speed of null: an epoch an older recur
   // timed at 0 s (its Infinity, which JSON writes as null).
   history: z.array(
