@@ -12,6 +12,7 @@ import { after, describe, it, mock } from 'node:test';
 import { TerminateOnNaN } from '../src/models/callbacks.js';
 import { EpochRecorder, TrainingInterrupt } from '../src/cli/run_dir.js';
 import type { Output } from '../src/cli/output.js';
+import { pairs, reviews, runCli } from './cli_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'recur-cli-consistency-'));
@@ -251,5 +252,53 @@ describe('--quiet', () => {
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stderr, '');
     assert.ok(quiet.stdout.length > 5);
+  });
+});
+
+describe('empty stdin', () => {
+  it('every command reading its inputs from stdin refuses nothing at all (exit 2, naming stdin), as an empty file', () => {
+    const text = join(tmp, 'stdin-book.txt');
+    writeFileSync(text, 'it was the best of times, it was the worst of times. '.repeat(20));
+    const csv = join(tmp, 'stdin-reviews.csv');
+    writeFileSync(csv, reviews(40, 1));
+    const tsv = join(tmp, 'stdin-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const quick = ['--epochs', '1', '--units', '2', '--threads', '1', '--quiet'];
+    const models = {
+      text: join(tmp, 'stdin-text'),
+      classifier: join(tmp, 'stdin-classifier'),
+      seq2seq: join(tmp, 'stdin-seq2seq'),
+    };
+    for (const args of [
+      ['train', text, '--out', models.text, '--steps-per-epoch', '1', '--no-samples'],
+      ['classify', 'train', csv, '--out', models.classifier, '--embedding-dim', '2'],
+      ['seq2seq', 'train', tsv, '--out', models.seq2seq, '--embedding', '2'],
+    ]) {
+      const r = run([...args, ...quick]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const readers: [string[], RegExp][] = [
+      [['classify', 'predict', models.classifier], /texts to classify/],
+      [['classify', 'predict', models.classifier, '--json'], /texts to classify/],
+      [['seq2seq', 'predict', models.seq2seq], /sources to decode/],
+      [['seq2seq', 'predict', models.seq2seq, '--json'], /sources to decode/],
+      [['predict', models.text], /inputs as JSON/],
+    ];
+    // No byte at all, and a byte-order mark alone (an editor's "empty" UTF-8 file).
+    for (const input of ['', '\ufeff'])
+      for (const [args, expected] of readers) {
+        const r = runCli(args, { input });
+        const what = `recur ${args.join(' ')} < ${JSON.stringify(input)}`;
+        assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+        assert.equal(r.stdout, '', what);
+        assert.match(r.stderr, /^recur: stdin is empty; give /, what);
+        assert.match(r.stderr, expected, what);
+      }
+    // A header without rows in --input is named as that file's, not as stdin's.
+    const header = join(tmp, 'stdin-header.csv');
+    writeFileSync(header, 'text\n');
+    const r = run(['classify', 'predict', models.classifier, '--input', header]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `recur: ${header} holds no texts to classify (no rows)\n`);
   });
 });
