@@ -234,6 +234,35 @@ describe('--help', () => {
       }
     }
   });
+
+  it("'help NAME…' prints the help of the command it names, at any depth, as '--help' does", () => {
+    for (const [asked, named] of [
+      [
+        ['help', 'classify', 'predict'],
+        ['classify', 'predict'],
+      ],
+      [
+        ['help', 'forecast', 'predict'],
+        ['forecast', 'predict'],
+      ],
+      [
+        ['forecast', 'help', 'predict'],
+        ['forecast', 'predict'],
+      ],
+      [['forecast', 'help'], ['forecast']],
+      [
+        ['seq2seq', 'help', 'eval'],
+        ['seq2seq', 'eval'],
+      ],
+    ]) {
+      const help = run(asked);
+      assert.equal(help.code, 0, `recur ${asked.join(' ')}: ${help.stderr}`);
+      assert.equal(help.stdout, run([...named, '--help']).stdout, `recur ${asked.join(' ')}`);
+    }
+    const unknown = run(['help', 'forecast', 'bogus']);
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr, "recur: unknown command 'bogus'\n");
+  });
 });
 
 describe('--quiet', () => {

@@ -554,30 +554,37 @@ process.on('unhandledRejection', (e) => {
   process.exit();
 });
 /**
- * `recur [command…] help NAME` of no such command: one line, as `recur NAME` says (commander prints the whole help
- * as the error).
+ * `recur [command…] help [NAME…]` read as `recur [command…] NAME… --help`: commander's help command takes one name
+ * (`recur help classify predict` printed classify's help) and `forecast`, a command with an argument of its own, had
+ * none (`recur forecast help` read a file 'help'). A NAME of no such command is one line, as `recur NAME` says
+ * (commander prints the whole help as the error).
  */
-function refuseHelpOfUnknown(args: readonly string[]): void {
+function helpAsFlag(args: readonly string[]): string[] {
   let cmd: Command = program;
   // Only through command groups: past a command's name, a word may be its argument or an option's value.
   for (let i = 0; i < args.length && cmd.commands.length > 0; i++) {
     if (args[i].startsWith('-')) continue;
-    const find = (name: string): Command | undefined =>
-      cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
-    if (args[i] === 'help' && i + 1 < args.length && !find('help')) {
-      if (!find(args[i + 1]))
-        cmd.error(`unknown command '${args[i + 1]}'`, { code: 'commander.unknownCommand' });
-      return;
+    const find = (c: Command, name: string): Command | undefined =>
+      c.commands.find((s) => s.name() === name || s.aliases().includes(name));
+    if (args[i] === 'help' && !find(cmd, 'help')) {
+      const names: string[] = [];
+      for (let j = i + 1; j < args.length && !args[j].startsWith('-') && cmd.commands.length > 0; j++) {
+        const sub = find(cmd, args[j]);
+        if (!sub) cmd.error(`unknown command '${args[j]}'`, { code: 'commander.unknownCommand' });
+        names.push(args[j]);
+        cmd = sub;
+      }
+      return [...args.slice(0, i), ...names, '--help'];
     }
-    const sub = find(args[i]);
-    if (!sub) return;
+    const sub = find(cmd, args[i]);
+    if (!sub) break;
     cmd = sub;
   }
+  return [...args];
 }
 
 try {
-  refuseHelpOfUnknown(process.argv.slice(2));
-  program.parseAsync(process.argv).catch(fail);
+  program.parseAsync(helpAsFlag(process.argv.slice(2)), { from: 'user' }).catch(fail);
 } catch (e) {
   fail(e);
 }
