@@ -235,6 +235,15 @@ describe('--help', () => {
     }
   });
 
+  it('the exit codes it lists include 130, what Ctrl-C ends a command with', () => {
+    const help = run(['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(
+      help.stdout.replace(/\s+/g, ' '),
+      /Exit codes \(every command\): 0 success; .*; 130 stopped by Ctrl-C/,
+    );
+  });
+
   it("'help NAME…' prints the help of the command it names, at any depth, as '--help' does", () => {
     for (const [asked, named] of [
       [

@@ -71,7 +71,8 @@ program
   .addHelpText(
     'after',
     '\nExit codes (every command): 0 success; 1 a failure while running; 2 bad usage or bad input (an unknown\n' +
-      'command or flag, a value out of range, a missing or unreadable file, a model or batch too big for memory).\n' +
+      'command or flag, a value out of range, a missing or unreadable file, a model or batch too big for memory);\n' +
+      '130 stopped by Ctrl-C (training saves a checkpoint first; serve finishes its requests and exits 0).\n' +
       'Errors are one line on stderr; --debug adds the stack trace.',
   );
 
