@@ -235,6 +235,21 @@ describe('--help', () => {
     }
   });
 
+  it('--seed states its default in every command that takes it (drawn at random in some, 1 in others)', () => {
+    for (const command of [
+      ['train'],
+      ['generate'],
+      ['forecast'],
+      ['classify', 'train'],
+      ['seq2seq', 'train'],
+    ]) {
+      const help = run([...command, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      const entry = help.stdout.replace(/\s+/g, ' ').match(/--seed <n> (.*?) (?:-|--)[a-z]/)?.[1] ?? '';
+      assert.match(entry, /\(default[ :]/, `recur ${command.join(' ')} --help: --seed ${entry}`);
+    }
+  });
+
   it('the exit codes it lists include 130, what Ctrl-C ends a command with', () => {
     const help = run(['--help']);
     assert.equal(help.code, 0, help.stderr);

@@ -123,7 +123,11 @@ program
     (v: string) => choiceFlag('--gru-reset-after', ['true', 'false'])(v) === 'true',
     true,
   )
-  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', seedFlag())
+  .option(
+    '--seed <n>',
+    "random seed (weights, shuffling, dropout, samples) (default: drawn at random, kept in the model's settings)",
+    seedFlag(),
+  )
   .addOption(timeLimitOption())
   .addOption(cpuTimeLimitOption())
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
@@ -194,7 +198,7 @@ program
     'sample among the most likely characters reaching probability p',
     num('--top-p', 1e-9, 1),
   )
-  .option('--seed <n>', 'random seed', seedFlag())
+  .option('--seed <n>', 'random seed (default: a new one each run)', seedFlag())
   .option(
     '--exact-window',
     'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
