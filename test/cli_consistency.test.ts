@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -353,5 +353,36 @@ describe('empty stdin', () => {
     const r = run(['classify', 'predict', models.classifier, '--input', header]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr, `recur: ${header} holds no texts to classify (no rows)\n`);
+  });
+});
+
+describe('a flag given no value', () => {
+  it('does not take the next flag as its value: `--out --quiet` is refused, and no directory --quiet is made', () => {
+    const cwd = join(tmp, 'no-value');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, 'book.txt'), 'it was the best of times, it was the worst of times. '.repeat(20));
+    const quick = [
+      '--epochs',
+      '1',
+      '--units',
+      '2',
+      '--threads',
+      '1',
+      '--steps-per-epoch',
+      '1',
+      '--no-samples',
+    ];
+    for (const [args, message] of [
+      [['train', 'book.txt', ...quick, '--out', '--quiet'], '--out: expected a value, got the flag --quiet'],
+      [['forecast', 'series.csv', '--output', '-q'], '--output: expected a value, got the flag -q'],
+      [['forecast', 'predict', 'fc', '--chart', '--json'], '--chart: expected a value, got the flag --json'],
+      [['generate', 'model', '--prime', '--help'], '--prime: expected a value, got the flag --help'],
+    ] as const) {
+      const r = runCli(args, { cwd });
+      assert.equal(r.code, 2, `recur ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, `recur: ${message}; give ${message.split(':')[0]} its value\n`);
+      assert.equal(r.stdout, '');
+    }
+    assert.equal(existsSync(join(cwd, '--quiet')), false);
   });
 });

@@ -544,6 +544,30 @@ program
     process.exitCode = await serve(dirs, opts, makeOutput(opts));
   });
 
+/**
+ * A flag that takes a value, given none, takes the next word as commander reads it, even another flag: `--out
+ * --quiet` trained into a directory '--quiet', loudly. A value that is a flag of the command (or of a command above
+ * it) is refused instead, naming both.
+ */
+program.hook('preAction', (_program, action) => {
+  const flags = new Set<string>();
+  for (let c: Command | null = action; c; c = c.parent)
+    for (const o of c.options) for (const f of [o.long, o.short]) if (f !== undefined) flags.add(f);
+  flags.add('-h').add('--help');
+  for (let c: Command | null = action; c; c = c.parent)
+    for (const o of c.options) {
+      const value: unknown = c.getOptionValue(o.attributeName());
+      if (
+        typeof value === 'string' &&
+        c.getOptionValueSource(o.attributeName()) === 'cli' &&
+        flags.has(value)
+      )
+        throw new UsageError(
+          `${o.long ?? o.flags}: expected a value, got the flag ${value}; give ${o.long ?? o.flags} its value`,
+        );
+    }
+});
+
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
 const fail = (e: unknown): void => {
   // Commander has already printed its own usage errors; help and --version end with 0.
