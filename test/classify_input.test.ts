@@ -3,7 +3,7 @@
  * numeric labels in multi-label JSON Lines, JSON
  * Lines fields named by --text-column / --label-column, a CSV quote never closed,
  * a .csv separated by semicolons,
- * columns sharing a name.
+ * columns sharing a name, rows with more or fewer fields than the header.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -94,5 +94,17 @@ describe('classify input files', () => {
     assert.deepEqual(loadTable(p, { textColumn: '3' }).texts, ['good film', 'bad film']);
     assert.throws(() => loadTextColumn(p), /columns 2 and 3 are all named 'text'/);
     assert.deepEqual(loadTextColumn(p, '3'), ['good film', 'bad film']);
+  });
+
+  it('a row with more or fewer fields than the header is named by its line, with the header and how to quote', () => {
+    const p = join(dir, 'uneven.csv');
+    writeFileSync(p, 'sentence,label\ngood film,pos\nslow, dull film,neg\n');
+    const more = `${p}: line 3: 3 fields where the header has 2 ('sentence', 'label'); a field holding ',' or a line break is quoted ("…", a quote inside written twice: "")`;
+    assert.throws(() => loadTable(p), { name: 'InvalidInputError', message: more });
+    const t = join(dir, 'uneven.tsv');
+    writeFileSync(t, 'text\tlabel\nfine\tpos\n\nno label here\n');
+    assert.throws(() => loadTextColumn(t), {
+      message: `${t}: line 4: 1 field where the header has 2 ('text', 'label'); a field holding a tab or a line break is quoted ("…", a quote inside written twice: "")`,
+    });
   });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { after, describe, it, mock } from 'node:test';
 import { TerminateOnNaN } from '../src/models/callbacks.js';
 import { EpochRecorder, TrainingInterrupt } from '../src/cli/run_dir.js';
 import type { Output } from '../src/cli/output.js';
+import { pairs, reviews, runCli } from './cli_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'recur-cli-consistency-'));
@@ -233,6 +234,59 @@ describe('--help', () => {
       }
     }
   });
+
+  it('--seed states its default in every command that takes it (drawn at random in some, 1 in others)', () => {
+    for (const command of [
+      ['train'],
+      ['generate'],
+      ['forecast'],
+      ['classify', 'train'],
+      ['seq2seq', 'train'],
+    ]) {
+      const help = run([...command, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      const entry = help.stdout.replace(/\s+/g, ' ').match(/--seed <n> (.*?) (?:-|--)[a-z]/)?.[1] ?? '';
+      assert.match(entry, /\(default[ :]/, `recur ${command.join(' ')} --help: --seed ${entry}`);
+    }
+  });
+
+  it('the exit codes it lists include 130, what Ctrl-C ends a command with', () => {
+    const help = run(['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(
+      help.stdout.replace(/\s+/g, ' '),
+      /Exit codes \(every command\): 0 success; .*; 130 stopped by Ctrl-C/,
+    );
+  });
+
+  it("'help NAME…' prints the help of the command it names, at any depth, as '--help' does", () => {
+    for (const [asked, named] of [
+      [
+        ['help', 'classify', 'predict'],
+        ['classify', 'predict'],
+      ],
+      [
+        ['help', 'forecast', 'predict'],
+        ['forecast', 'predict'],
+      ],
+      [
+        ['forecast', 'help', 'predict'],
+        ['forecast', 'predict'],
+      ],
+      [['forecast', 'help'], ['forecast']],
+      [
+        ['seq2seq', 'help', 'eval'],
+        ['seq2seq', 'eval'],
+      ],
+    ]) {
+      const help = run(asked);
+      assert.equal(help.code, 0, `recur ${asked.join(' ')}: ${help.stderr}`);
+      assert.equal(help.stdout, run([...named, '--help']).stdout, `recur ${asked.join(' ')}`);
+    }
+    const unknown = run(['help', 'forecast', 'bogus']);
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr, "recur: unknown command 'bogus'\n");
+  });
 });
 
 describe('--quiet', () => {
@@ -251,5 +305,84 @@ describe('--quiet', () => {
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stderr, '');
     assert.ok(quiet.stdout.length > 5);
+  });
+});
+
+describe('empty stdin', () => {
+  it('every command reading its inputs from stdin refuses nothing at all (exit 2, naming stdin), as an empty file', () => {
+    const text = join(tmp, 'stdin-book.txt');
+    writeFileSync(text, 'it was the best of times, it was the worst of times. '.repeat(20));
+    const csv = join(tmp, 'stdin-reviews.csv');
+    writeFileSync(csv, reviews(40, 1));
+    const tsv = join(tmp, 'stdin-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const quick = ['--epochs', '1', '--units', '2', '--threads', '1', '--quiet'];
+    const models = {
+      text: join(tmp, 'stdin-text'),
+      classifier: join(tmp, 'stdin-classifier'),
+      seq2seq: join(tmp, 'stdin-seq2seq'),
+    };
+    for (const args of [
+      ['train', text, '--out', models.text, '--steps-per-epoch', '1', '--no-samples'],
+      ['classify', 'train', csv, '--out', models.classifier, '--embedding-dim', '2'],
+      ['seq2seq', 'train', tsv, '--out', models.seq2seq, '--embedding', '2'],
+    ]) {
+      const r = run([...args, ...quick]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const readers: [string[], RegExp][] = [
+      [['classify', 'predict', models.classifier], /texts to classify/],
+      [['classify', 'predict', models.classifier, '--json'], /texts to classify/],
+      [['seq2seq', 'predict', models.seq2seq], /sources to decode/],
+      [['seq2seq', 'predict', models.seq2seq, '--json'], /sources to decode/],
+      [['predict', models.text], /inputs as JSON/],
+    ];
+    // No byte at all, and a byte-order mark alone (an editor's "empty" UTF-8 file).
+    for (const input of ['', '\ufeff'])
+      for (const [args, expected] of readers) {
+        const r = runCli(args, { input });
+        const what = `recur ${args.join(' ')} < ${JSON.stringify(input)}`;
+        assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+        assert.equal(r.stdout, '', what);
+        assert.match(r.stderr, /^recur: stdin is empty; give /, what);
+        assert.match(r.stderr, expected, what);
+      }
+    // A header without rows in --input is named as that file's, not as stdin's.
+    const header = join(tmp, 'stdin-header.csv');
+    writeFileSync(header, 'text\n');
+    const r = run(['classify', 'predict', models.classifier, '--input', header]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `recur: ${header} holds no texts to classify (no rows)\n`);
+  });
+});
+
+describe('a flag given no value', () => {
+  it('does not take the next flag as its value: `--out --quiet` is refused, and no directory --quiet is made', () => {
+    const cwd = join(tmp, 'no-value');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, 'book.txt'), 'it was the best of times, it was the worst of times. '.repeat(20));
+    const quick = [
+      '--epochs',
+      '1',
+      '--units',
+      '2',
+      '--threads',
+      '1',
+      '--steps-per-epoch',
+      '1',
+      '--no-samples',
+    ];
+    for (const [args, message] of [
+      [['train', 'book.txt', ...quick, '--out', '--quiet'], '--out: expected a value, got the flag --quiet'],
+      [['forecast', 'series.csv', '--output', '-q'], '--output: expected a value, got the flag -q'],
+      [['forecast', 'predict', 'fc', '--chart', '--json'], '--chart: expected a value, got the flag --json'],
+      [['generate', 'model', '--prime', '--help'], '--prime: expected a value, got the flag --help'],
+    ] as const) {
+      const r = runCli(args, { cwd });
+      assert.equal(r.code, 2, `recur ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, `recur: ${message}; give ${message.split(':')[0]} its value\n`);
+      assert.equal(r.stdout, '');
+    }
+    assert.equal(existsSync(join(cwd, '--quiet')), false);
   });
 });

@@ -201,7 +201,7 @@ describe('recur predict, convert and generate on Keras files', () => {
     const good = join(dir, 'good.h5');
     writeFileSync(good, f.bytes);
     badInput(run(['predict', good], '{"x": '), /stdin: not valid JSON/, 'bad JSON');
-    badInput(run(['predict', good], ''), /stdin: empty/, 'empty stdin');
+    badInput(run(['predict', good], ''), /stdin is empty/, 'empty stdin');
     badInput(
       run(['predict', good], '[[[1, 2]]]'),
       /input 'lstm_1': has shape \[1, 1, 2\]; the model takes \[any, 5, 4\]/,

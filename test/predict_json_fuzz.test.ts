@@ -197,7 +197,7 @@ describe('recur predict JSON inputs (seeded fuzz)', () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /^recur: stdin: empty; give the inputs as JSON nested arrays of these shapes: \{"embedding\w*": \[batch, (steps|\d+)\] \(token ids\)\}/,
+      /^recur: stdin is empty; give the inputs as JSON nested arrays of these shapes: \{"embedding\w*": \[batch, (steps|\d+)\] \(token ids\)\}/,
     );
   });
 });

@@ -1175,10 +1175,15 @@ export async function classifyPredict(
   if (o.input !== undefined) {
     if (texts.length > 0) throw new UsageError('give texts as arguments or --input, not both');
     lines = loadTextColumn(o.input, o.textColumn);
-  } else lines = texts.length > 0 ? texts : readStdinLines();
-  // Nothing given at all is a mistake; blank stdin lines alone are answered line for line, as any others.
-  if (lines.length === 0)
-    throw new UsageError('no texts to classify: give them as arguments, --input FILE, or lines on stdin');
+    // A header and no rows: nothing to classify, named as the file's (stdin's emptiness is readStdinLines's).
+    if (lines.length === 0) throw new UsageError(`${o.input} holds no texts to classify (no rows)`);
+  } else
+    lines =
+      texts.length > 0
+        ? texts
+        : readStdinLines({
+            expected: 'give the texts to classify as arguments, --input FILE, or one per line',
+          });
   const inputs = lines.filter((l) => l.trim() !== '');
   const sequences = inputs.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating));
   const results =

@@ -244,7 +244,11 @@ export function registerClassify(program: Command): void {
       numFlag('--validation-split', 0.001, 0.49),
     )
     .option('--test-split <f>', `test fraction (default ${d.testSplit})`, numFlag('--test-split', 0, 0.49))
-    .option('--seed <n>', 'random seed (split, weights, shuffling, dropout)', seedFlag())
+    .option(
+      '--seed <n>',
+      "random seed (split, weights, shuffling, dropout) (default: drawn at random, kept in the model's settings)",
+      seedFlag(),
+    )
     .addOption(timeLimitOption())
     .addOption(cpuTimeLimitOption())
     .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())

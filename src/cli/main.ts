@@ -71,7 +71,8 @@ program
   .addHelpText(
     'after',
     '\nExit codes (every command): 0 success; 1 a failure while running; 2 bad usage or bad input (an unknown\n' +
-      'command or flag, a value out of range, a missing or unreadable file, a model or batch too big for memory).\n' +
+      'command or flag, a value out of range, a missing or unreadable file, a model or batch too big for memory);\n' +
+      '130 stopped by Ctrl-C (training saves a checkpoint first; serve finishes its requests and exits 0).\n' +
       'Errors are one line on stderr; --debug adds the stack trace.',
   );
 
@@ -122,7 +123,11 @@ program
     (v: string) => choiceFlag('--gru-reset-after', ['true', 'false'])(v) === 'true',
     true,
   )
-  .option('--seed <n>', 'random seed (weights, shuffling, dropout, samples)', seedFlag())
+  .option(
+    '--seed <n>',
+    "random seed (weights, shuffling, dropout, samples) (default: drawn at random, kept in the model's settings)",
+    seedFlag(),
+  )
   .addOption(timeLimitOption())
   .addOption(cpuTimeLimitOption())
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
@@ -193,7 +198,7 @@ program
     'sample among the most likely characters reaching probability p',
     num('--top-p', 1e-9, 1),
   )
-  .option('--seed <n>', 'random seed', seedFlag())
+  .option('--seed <n>', 'random seed (default: a new one each run)', seedFlag())
   .option(
     '--exact-window',
     'predict every character from exactly the last maxlen characters, as the Keras recipe does (batched: still one step per character)',
@@ -539,6 +544,30 @@ program
     process.exitCode = await serve(dirs, opts, makeOutput(opts));
   });
 
+/**
+ * A flag that takes a value, given none, takes the next word as commander reads it, even another flag: `--out
+ * --quiet` trained into a directory '--quiet', loudly. A value that is a flag of the command (or of a command above
+ * it) is refused instead, naming both.
+ */
+program.hook('preAction', (_program, action) => {
+  const flags = new Set<string>();
+  for (let c: Command | null = action; c; c = c.parent)
+    for (const o of c.options) for (const f of [o.long, o.short]) if (f !== undefined) flags.add(f);
+  flags.add('-h').add('--help');
+  for (let c: Command | null = action; c; c = c.parent)
+    for (const o of c.options) {
+      const value: unknown = c.getOptionValue(o.attributeName());
+      if (
+        typeof value === 'string' &&
+        c.getOptionValueSource(o.attributeName()) === 'cli' &&
+        flags.has(value)
+      )
+        throw new UsageError(
+          `${o.long ?? o.flags}: expected a value, got the flag ${value}; give ${o.long ?? o.flags} its value`,
+        );
+    }
+});
+
 const debug = (): boolean => program.opts().debug === true || process.argv.includes('--debug');
 const fail = (e: unknown): void => {
   // Commander has already printed its own usage errors; help and --version end with 0.
@@ -554,30 +583,37 @@ process.on('unhandledRejection', (e) => {
   process.exit();
 });
 /**
- * `recur [command…] help NAME` of no such command: one line, as `recur NAME` says (commander prints the whole help
- * as the error).
+ * `recur [command…] help [NAME…]` read as `recur [command…] NAME… --help`: commander's help command takes one name
+ * (`recur help classify predict` printed classify's help) and `forecast`, a command with an argument of its own, had
+ * none (`recur forecast help` read a file 'help'). A NAME of no such command is one line, as `recur NAME` says
+ * (commander prints the whole help as the error).
  */
-function refuseHelpOfUnknown(args: readonly string[]): void {
+function helpAsFlag(args: readonly string[]): string[] {
   let cmd: Command = program;
   // Only through command groups: past a command's name, a word may be its argument or an option's value.
   for (let i = 0; i < args.length && cmd.commands.length > 0; i++) {
     if (args[i].startsWith('-')) continue;
-    const find = (name: string): Command | undefined =>
-      cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
-    if (args[i] === 'help' && i + 1 < args.length && !find('help')) {
-      if (!find(args[i + 1]))
-        cmd.error(`unknown command '${args[i + 1]}'`, { code: 'commander.unknownCommand' });
-      return;
+    const find = (c: Command, name: string): Command | undefined =>
+      c.commands.find((s) => s.name() === name || s.aliases().includes(name));
+    if (args[i] === 'help' && !find(cmd, 'help')) {
+      const names: string[] = [];
+      for (let j = i + 1; j < args.length && !args[j].startsWith('-') && cmd.commands.length > 0; j++) {
+        const sub = find(cmd, args[j]);
+        if (!sub) cmd.error(`unknown command '${args[j]}'`, { code: 'commander.unknownCommand' });
+        names.push(args[j]);
+        cmd = sub;
+      }
+      return [...args.slice(0, i), ...names, '--help'];
     }
-    const sub = find(args[i]);
-    if (!sub) return;
+    const sub = find(cmd, args[i]);
+    if (!sub) break;
     cmd = sub;
   }
+  return [...args];
 }
 
 try {
-  refuseHelpOfUnknown(process.argv.slice(2));
-  program.parseAsync(process.argv).catch(fail);
+  program.parseAsync(helpAsFlag(process.argv.slice(2)), { from: 'user' }).catch(fail);
 } catch (e) {
   fail(e);
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../core/errors.js';
 import { modelInputs, predictJson } from '../keras/predict_json.js';
 import { loadAnyModel } from '../node/keras_io.js';
+import { readStdinText } from '../node/text_file.js';
 import type { Output } from './output.js';
 import { parseJsonText } from '../core/json_text.js';
 
@@ -25,11 +26,10 @@ function readJsonInput(
   // Reading a directory fails with an error that names no path (EISDIR from read, not open): say which one.
   if (inputFile !== undefined && existsSync(inputFile) && statSync(inputFile).isDirectory())
     throw new InvalidInputError(`${inputFile} is a directory; expected a JSON file`);
-  const text = readFileSync(inputFile ?? 0, 'utf8');
-  if (text.trim() === '')
-    throw new InvalidInputError(
-      `${where}: empty; give the inputs as JSON nested arrays of these shapes: ${inputsExample(model)}`,
-    );
+  const expected = `give the inputs as JSON nested arrays of these shapes: ${inputsExample(model)}`;
+  // Stdin as every command reads it (checked UTF-8, nothing at all refused); whitespace alone is no JSON either.
+  const text = inputFile === undefined ? readStdinText(expected) : readFileSync(inputFile, 'utf8');
+  if (text.trim() === '') throw new InvalidInputError(`${where} is empty; ${expected}`);
   try {
     return { json: parseJsonText(text, where), where };
   } catch (e) {

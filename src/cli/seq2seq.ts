@@ -1167,7 +1167,13 @@ export async function seq2seqPredict(
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
   // Lines end as in a pairs file (LF, CRLF or a lone CR), so a file that trained a model can be its sources.
-  const texts = sources.length > 0 ? sources : readStdinLines({ loneCr: true });
+  const texts =
+    sources.length > 0
+      ? sources
+      : readStdinLines({
+          loneCr: true,
+          expected: 'give the sources to decode as arguments, or one per line',
+        });
   // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
   // piped by mistake could run for hours): refused, naming it, or with --skip-bad given an empty output line.
   const typed = typedSources(app.data, texts);

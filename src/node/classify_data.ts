@@ -103,6 +103,8 @@ function readTable(path: string): Table {
       delimiter,
       info: true,
       relax_quotes: true,
+      // Rows of another length are refused below, where the header can be named (csv-parse's own error cannot).
+      relax_column_count: true,
       skip_empty_lines: true,
       on_record: (record: { record: string[]; info: { lines: number } }) => {
         lastRecordLine = record.info.lines;
@@ -124,6 +126,14 @@ function readTable(path: string): Table {
   const header = records[0].record.map((h) => h.trim());
   if (header.length < 1 || header.every((h) => h === ''))
     throw new InvalidInputError(`${path}: line 1: expected a header naming the columns`);
+  const uneven = records.findIndex((r) => r.record.length !== header.length);
+  if (uneven > 0) {
+    const { record, info } = records[uneven];
+    const separator = delimiter === '\t' ? 'a tab' : `'${delimiter}'`;
+    throw new InvalidInputError(
+      `${path}: line ${info.lines}: ${record.length} field${record.length === 1 ? '' : 's'} where the header has ${header.length} (${header.map((h) => `'${h}'`).join(', ')}); a field holding ${separator} or a line break is quoted ("…", a quote inside written twice: "")`,
+    );
+  }
   return {
     header,
     rows: records.slice(1).map((r) => r.record),

@@ -29,9 +29,15 @@ export function readTextFile(path: string): string {
   return decodeText(bytes, path);
 }
 
-/** All of stdin as text (decodeText's checks, errors naming 'stdin'). */
-export function readStdinText(): string {
-  return decodeText(readFileSync(0), 'stdin');
+/**
+ * All of stdin as text (decodeText's checks, errors naming 'stdin'). Nothing at all (not a byte, or only a BOM) is
+ * refused as readTextFile refuses an empty file, so `< empty.txt` fails as `--input empty.txt` does, and a pipeline
+ * whose first command printed nothing is not a silent success; `expected` ends the message (what to give instead).
+ */
+export function readStdinText(expected?: string): string {
+  const text = decodeText(readFileSync(0), 'stdin');
+  if (text === '') throw new TextFileError(`stdin is empty${expected !== undefined ? `; ${expected}` : ''}`);
+  return text;
 }
 
 /**
@@ -39,8 +45,8 @@ export function readStdinText(): string {
  * line N answers input line N (a final line end ends the last line; it does not start an empty one). `loneCr`: a CR
  * not followed by LF ends a line too, for a command whose training files read it so (seq2seq pairs).
  */
-export function readStdinLines(opts: { loneCr?: boolean } = {}): string[] {
-  return linesOf(readStdinText(), opts.loneCr ?? false);
+export function readStdinLines(opts: { loneCr?: boolean; expected?: string } = {}): string[] {
+  return linesOf(readStdinText(opts.expected), opts.loneCr ?? false);
 }
 
 /** The lines of a text file as readStdinLines splits stdin: blank ones included, no empty line after the last. */
