@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `recur` command line. */
 import '../node/wasm_flags.js';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { RECUR_VERSION } from '../core/version.js';
 import { FORECAST_DEFAULTS, GLOBAL_DEFAULTS } from '../forecast/defaults.js';
 import { registerClassify } from './classify_command.js';
