@@ -32,7 +32,7 @@ import {
   type KerasModelConfig,
 } from './config.js';
 import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
-import { kerasMaskedMaxPoolingNote, kerasNodeOrder } from './save.js';
+import { KERAS_MASKED_MAX_POOLING, kerasNodeOrder } from './save.js';
 import {
   assignLayerWeights,
   isCudnnLayout,
@@ -220,6 +220,17 @@ function zeroOutputNote(raw: Json, where: string): string | null {
   );
 }
 
+/**
+ * A file's masked GlobalMaxPooling1D, which Keras computes otherwise, found among its layers only (as zeroOutputNote:
+ * a file's config can nest any value deep).
+ */
+function maskedMaxPoolingNote(raw: Json, where: string): string | null {
+  const layers = rawLayerConfigs(raw);
+  const masked = layers.some((l) => l.className === 'Masking' || l.config.mask_zero === true);
+  if (!masked || !layers.some((l) => l.className === 'GlobalMaxPooling1D')) return null;
+  return `${where}: ${KERAS_MASKED_MAX_POOLING}`;
+}
+
 /** Number of values in every dataset under a node. */
 function valuesIn(node: H5Node | undefined): number {
   if (!node) return 0;
@@ -262,8 +273,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   if (h) notes.push(h);
   const z = zeroOutputNote(rawConfig, where);
   if (z) notes.push(z);
-  const pooling = kerasMaskedMaxPoolingNote(rawConfig);
-  if (pooling) notes.push(`${where}: ${pooling}`);
+  const pooling = maskedMaxPoolingNote(rawConfig, where);
+  if (pooling) notes.push(pooling);
   const t = trainingOnlyNote(rawConfig, where);
   if (t) notes.push(t);
   const tc = root.attrs.training_config;
@@ -319,8 +330,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   if (h) notes.push(h);
   const z = zeroOutputNote(ar.config as Json, where);
   if (z) notes.push(z);
-  const pooling = kerasMaskedMaxPoolingNote(ar.config as Json);
-  if (pooling) notes.push(`${where}: ${pooling}`);
+  const pooling = maskedMaxPoolingNote(ar.config as Json, where);
+  if (pooling) notes.push(pooling);
   const t = trainingOnlyNote(ar.config as Json, where);
   if (t) notes.push(t);
   return {

@@ -382,12 +382,13 @@ export function asciiJson(v: unknown): string {
  * on padded inputs. The note says so; null when the model has no such pooling.
  */
 export function kerasMaskedMaxPoolingNote(config: unknown): string | null {
-  if (maskedPoolingClasses(config, ['GlobalMaxPooling1D']).length === 0) return null;
-  return (
-    "Keras's GlobalMaxPooling1D ignores the mask (it pools padded steps too) where recur's skips them, so on " +
-    "padded inputs Keras's predictions differ from recur's"
-  );
+  return maskedPoolingClasses(config, ['GlobalMaxPooling1D']).length === 0 ? null : KERAS_MASKED_MAX_POOLING;
 }
+
+/** What kerasMaskedMaxPoolingNote says (the loader finds the same layers in a file's config its own way). */
+export const KERAS_MASKED_MAX_POOLING =
+  "Keras's GlobalMaxPooling1D ignores the mask (it pools padded steps too) where recur's skips them, so on " +
+  "padded inputs Keras's predictions differ from recur's";
 
 /**
  * A .keras file (Keras 3 layout) of a model. `date` is recorded as date_saved (default now). `metadata` (a recur
