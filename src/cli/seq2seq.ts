@@ -56,9 +56,11 @@ import { ALIGNER_MAX_TABLE, alignerTableSize } from '../seq2seq/aligner.js';
 import {
   examplePairs,
   groupExamples,
+  pairProblem,
   splitExamples,
   trainingExamples,
   type Example,
+  type PairLimits,
   type Splits,
 } from '../seq2seq/pairs.js';
 import {
@@ -69,6 +71,7 @@ import {
   checkSeq2SeqFits,
   limitLength,
   limitUnit,
+  wordLengthLimit,
   parseSeq2SeqMetadata,
   greedyRanksCandidates,
   typedSources,
@@ -360,12 +363,7 @@ export function loadExamples(
     sourceColumn: o.sourceColumn,
     targetColumn: o.targetColumn,
     skipBad: o.skipBad,
-    maxSourceLength: s.maxSourceLength,
-    maxTargetLength: s.maxTargetLength,
-    sourceLength: limitLength(s.sourceMode, s.normalization),
-    targetLength: limitLength(s.targetMode, s.normalization),
-    sourceUnit: limitUnit(s.sourceMode),
-    targetUnit: limitUnit(s.targetMode),
+    ...pairLimits(s),
   });
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
@@ -384,13 +382,24 @@ export function loadExamples(
   );
 }
 
+/** The length limits of `s` on a pair (words and their characters in the word modes, else tokens). */
+export function pairLimits(s: Seq2SeqSettings): PairLimits {
+  return {
+    maxSourceLength: s.maxSourceLength,
+    maxTargetLength: s.maxTargetLength,
+    sourceLength: limitLength(s.sourceMode, s.normalization),
+    targetLength: limitLength(s.targetMode, s.normalization),
+    sourceUnit: limitUnit(s.sourceMode),
+    targetUnit: limitUnit(s.targetMode),
+    maxSourceWordLength: wordLengthLimit(s, 'source'),
+    maxTargetWordLength: wordLengthLimit(s, 'target'),
+  };
+}
+
 /** Drops examples over the length limits (CMUdict has a few very long words). */
 export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
-  const sl = limitLength(s.sourceMode, s.normalization);
-  const tl = limitLength(s.targetMode, s.normalization);
-  return examples.filter(
-    (e) => sl(e.source) <= s.maxSourceLength && e.targets.every((t) => tl(t) <= s.maxTargetLength),
-  );
+  const limits = pairLimits(s);
+  return examples.filter((e) => e.targets.every((t) => pairProblem(e.source, t, limits) === null));
 }
 
 /** The train / validation / test splits of `data`'s examples (named in the error when they are too few). */
