@@ -139,10 +139,26 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
 }
 
 /**
- * The options to read a model's pairs file with: the ones given, else the ones its training read it with (a run
- * trained with --skip-bad has its held-out split drawn from the same lines without the flag being repeated).
+ * The options to read a model's pairs file (`file`) with: the ones given, else the ones its training read it with (a
+ * run trained with --skip-bad has its held-out split drawn from the same lines without the flag being repeated). A
+ * format or column given that differs from the recorded one is bad usage, named: read otherwise, the file gives other
+ * pairs, which the fingerprint check refused as "not the data the model was trained on" — blaming an unchanged file.
  */
-export function readingFor(stored: PairsReading | undefined, o: Seq2SeqDataOptions): Seq2SeqDataOptions {
+export function readingFor(
+  stored: PairsReading | undefined,
+  o: Seq2SeqDataOptions,
+  file: string,
+): Seq2SeqDataOptions {
+  if (stored !== undefined)
+    for (const [flag, given, used] of [
+      ['--format', o.format, pairsFormat(file, stored.format)],
+      ['--source-column', o.sourceColumn, stored.sourceColumn ?? 'source'],
+      ['--target-column', o.targetColumn, stored.targetColumn ?? 'target'],
+    ] as const)
+      if (given !== undefined && given !== used)
+        throw new UsageError(
+          `${flag} ${given}: the model was trained on ${file} read with ${flag} ${used}; leave the flag out (its own pairs are read as its training read them)`,
+        );
   return {
     format: o.format ?? stored?.format,
     sourceColumn: o.sourceColumn ?? stored?.sourceColumn,
@@ -492,7 +508,7 @@ export async function trainSeq2Seq(
     app = loaded.app;
     const meta = loaded.meta;
     storedReading = meta.reading;
-    read = readingFor(meta.reading, o);
+    read = readingFor(meta.reading, o, file ?? CMUDICT);
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
@@ -931,7 +947,7 @@ export function heldOutExamples(
   const all =
     app.data === CMUDICT
       ? cmudict().examples
-      : loadExamples(app.data, readingFor(stored, o), app.settings, out);
+      : loadExamples(app.data, readingFor(stored, o, app.data), app.settings, out);
   const within = withinLimits(all, app.settings);
   checkTrainingData(
     within,
