@@ -114,6 +114,7 @@ const ONCE = [
   'seq2seq_cli',
   'seq2seq_ensemble',
   'seq2seq_limits',
+  'seq2seq_spa_eng',
   'unicode_normalization',
   'serve',
   'serve_pool',

@@ -329,6 +329,30 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
       );
     }
   });
+
+  it('a column or format other than the one training read is refused by name, not blamed on the file', () => {
+    // The model the test above trains on named-pairs.csv (columns en, fr).
+    const dir = join(root, 'named-pairs');
+    const csv = join(root, 'named-pairs.csv');
+    for (const [args, flag] of [
+      [['seq2seq', 'train', csv, '--out', dir, '--resume', '--source-column', 'fr'], '--source-column fr'],
+      [['seq2seq', 'eval', dir, '--target-column', 'en'], '--target-column en'],
+      [['seq2seq', 'eval', dir, '--format', 'tsv'], '--format tsv'],
+    ] as const) {
+      const r = runCli([...args, '--threads', '1', '-q']);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const used = { '--source-column fr': 'en', '--target-column en': 'fr', '--format tsv': 'csv' }[flag];
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^recur: ${flag}: the model was trained on .*named-pairs\\.csv read with ${flag.split(' ')[0]} ${used}; leave the flag out`,
+        ),
+      );
+    }
+    // The flag as training gave it is fine.
+    const same = runCli(['seq2seq', 'eval', dir, '--source-column', 'en', '--format', 'csv', '--json']);
+    assert.equal(same.code, 0, same.stderr);
+  });
 });
 
 describe('classify predict --input', () => {

@@ -12,10 +12,25 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { createServeApp, loadServedModels } from '../src/node/server.js';
-import { PAIRS_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { pairLimits } from '../src/cli/seq2seq.js';
+import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
+import {
+  PAIRS_SETTINGS,
+  buildSeq2SeqModel,
+  checkSettings,
+  type Seq2SeqSettings,
+} from '../src/seq2seq/model.js';
+import { pairProblem } from '../src/seq2seq/pairs.js';
 import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { pairs, runCli, runCliOk } from './cli_helpers.js';
+
+/** An untrained model of `settings` reading the words a, b, c and writing x, y. */
+function wordsApp(settings: Seq2SeqSettings): Seq2Seq {
+  const source = Tokenizer.fit(['a b c'], 'words');
+  const target = Tokenizer.fit(['x y'], 'words');
+  return new Seq2Seq(buildSeq2SeqModel(settings, source.size, target.size), settings, source, target, 2, 'x');
+}
 
 const words = (n: number): string => Array.from({ length: n }, () => 'cat').join(' ');
 
@@ -42,16 +57,7 @@ describe('the source length limit at decoding', () => {
 
   it('the library refuses a source over maxSourceLength, naming it and the limit', () => {
     const settings = { ...PAIRS_SETTINGS, units: 4, embeddingDim: 4, maxSourceLength: 3 };
-    const source = Tokenizer.fit(['a b c'], 'words');
-    const target = Tokenizer.fit(['x y'], 'words');
-    const app = new Seq2Seq(
-      buildSeq2SeqModel(settings, source.size, target.size),
-      settings,
-      source,
-      target,
-      2,
-      'x',
-    );
+    const app = wordsApp(settings);
     assert.equal(app.sourceProblem('a b c'), null);
     assert.equal(app.predict(['a b c']).length, 1);
     for (const decode of [() => app.predict(['a', 'a b c a']), () => app.translate(['a', 'a b c a'])])
@@ -114,6 +120,88 @@ describe('the source length limit at decoding', () => {
     const scores = JSON.parse(skip.stdout) as { n: number; skipped: { count: number } };
     assert.equal(scores.n, 1);
     assert.equal(scores.skipped.count, 1);
+  });
+
+  // A text without spaces is one word, however long: "a,a,a,…" would be one word of 100,000 'wordpunct' tokens.
+  const noSpaces = 'a,'.repeat(50_000);
+
+  it('training refuses a word longer than the word limit, naming the line; --skip-bad skips and counts it', () => {
+    const file = join(dir, 'hostile.tsv');
+    writeFileSync(file, pairs(30, 3) + `${noSpaces}\tle chat\n` + pairs(30, 4));
+    const args = ['seq2seq', 'train', file, ...'--epochs 1 --units 4 --embedding 4 --threads 1'.split(' ')];
+    const r = runCli([...args, '--out', join(dir, 'hostile-run'), '--quiet']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: .*hostile\.tsv: line 31: the source has a word of 100000 characters \('a,a,a,a,a,a,a,a,a,a,…'\), more than the limit of 100 characters a word \(text without spaces\? --source-tokens chars reads it in characters\) \(or pass --skip-bad/,
+    );
+    writeFileSync(file, pairs(30, 3) + `le chat\t${noSpaces}\n` + pairs(30, 4));
+    const t = runCli([...args, '--out', join(dir, 'hostile-run'), '--quiet']);
+    assert.equal(t.code, 2, t.stderr);
+    assert.match(t.stderr, /line 31: the target has a word of 100000 characters .*--target-tokens chars/);
+    const skip = runCli([...args, '--out', join(dir, 'hostile-run'), '--skip-bad', '--json']);
+    assert.equal(skip.code, 0, skip.stderr);
+    const event = JSON.parse(skip.stdout.split('\n')[0]) as {
+      event: string;
+      count: number;
+      first: { line: number };
+    };
+    assert.deepEqual([event.event, event.count, event.first.line], ['skipped', 1, 31]);
+  });
+
+  it('a word longer than the word limit is not decoded: predict, the library and serve refuse it', async () => {
+    const arg = runCli(['seq2seq', 'predict', model, 'the cat', noSpaces]);
+    assert.equal(arg.code, 2);
+    assert.match(
+      arg.stderr,
+      /^recur: source 2 has a word of 100000 characters \('a,a,a,.*…'\), more than the model's limit of 100 characters a word; .*--skip-bad/,
+    );
+    const skipped = runCli(['seq2seq', 'predict', model, '--skip-bad', '--json'], {
+      input: `the cat\n${noSpaces}\n`,
+    });
+    assert.equal(skipped.code, 0, skipped.stderr);
+    const line = JSON.parse(skipped.stdout.trim().split('\n')[1]) as Record<string, string>;
+    assert.match(line.skipped, /^the source has a word of 100000 characters/);
+    const { app } = loadSeq2SeqDir(model);
+    assert.equal(app.settings.maxWordLength, 100);
+    assert.throws(
+      () => app.predict([noSpaces]),
+      /^InvalidInputError: source 1 has a word of 100000 characters/,
+    );
+    const server = createServeApp({ served: loadServedModels([model]) });
+    try {
+      const r = await server.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        // The server takes sources of up to 10,000 characters; 4,000 without a space are 2,000 tokens.
+        payload: { sources: ['the cat', 'a,'.repeat(2000)] },
+      });
+      assert.equal(r.statusCode, 400, r.body);
+      assert.match(r.body, /sources\.1: the source has a word of 4000 characters/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a model saved before the word limit reads and decodes as it was trained (no bound)', () => {
+    const settings = checkSettings({
+      ...PAIRS_SETTINGS,
+      units: 4,
+      embeddingDim: 4,
+      maxWordLength: undefined,
+    });
+    assert.equal(settings.maxWordLength, null);
+    const app = wordsApp(settings);
+    assert.equal(app.sourceProblem('x'.repeat(500)), null);
+    assert.equal(pairProblem('x'.repeat(500), 'y', pairLimits(settings)), null);
+    const bounded = { ...settings, maxWordLength: 100 };
+    assert.match(
+      pairProblem('x'.repeat(500), 'y', pairLimits(bounded)) ?? '',
+      /^the source has a word of 500/,
+    );
+    // Character tokens count characters already: the word limit is not theirs.
+    const chars = { ...bounded, sourceMode: 'chars' as const, maxSourceLength: 1000 };
+    assert.equal(pairProblem('x'.repeat(500), 'y', pairLimits(chars)), null);
   });
 
   it('recur serve answers a source over the limit with a 400 naming it', async () => {

@@ -137,7 +137,7 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     );
   // Read as training read it (a CSV's columns); lines a --skip-bad run skipped are skipped again (a run without it
   // had none: it would have stopped).
-  const read = readingFor(meta.reading, { skipBad: true });
+  const read = readingFor(meta.reading, { skipBad: true }, app.data);
   const within = withinLimits(loadExamples(file, read, app.settings, out), app.settings);
   if (file !== undefined)
     checkTrainingData(within, meta.reading, file, 'the recipe needs the pairs the model trained on');

@@ -56,9 +56,11 @@ import { ALIGNER_MAX_TABLE, alignerTableSize } from '../seq2seq/aligner.js';
 import {
   examplePairs,
   groupExamples,
+  pairProblem,
   splitExamples,
   trainingExamples,
   type Example,
+  type PairLimits,
   type Splits,
 } from '../seq2seq/pairs.js';
 import {
@@ -69,6 +71,7 @@ import {
   checkSeq2SeqFits,
   limitLength,
   limitUnit,
+  wordLengthLimit,
   parseSeq2SeqMetadata,
   greedyRanksCandidates,
   typedSources,
@@ -136,10 +139,26 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
 }
 
 /**
- * The options to read a model's pairs file with: the ones given, else the ones its training read it with (a run
- * trained with --skip-bad has its held-out split drawn from the same lines without the flag being repeated).
+ * The options to read a model's pairs file (`file`) with: the ones given, else the ones its training read it with (a
+ * run trained with --skip-bad has its held-out split drawn from the same lines without the flag being repeated). A
+ * format or column given that differs from the recorded one is bad usage, named: read otherwise, the file gives other
+ * pairs, which the fingerprint check refused as "not the data the model was trained on" — blaming an unchanged file.
  */
-export function readingFor(stored: PairsReading | undefined, o: Seq2SeqDataOptions): Seq2SeqDataOptions {
+export function readingFor(
+  stored: PairsReading | undefined,
+  o: Seq2SeqDataOptions,
+  file: string,
+): Seq2SeqDataOptions {
+  if (stored !== undefined)
+    for (const [flag, given, used] of [
+      ['--format', o.format, pairsFormat(file, stored.format)],
+      ['--source-column', o.sourceColumn, stored.sourceColumn ?? 'source'],
+      ['--target-column', o.targetColumn, stored.targetColumn ?? 'target'],
+    ] as const)
+      if (given !== undefined && given !== used)
+        throw new UsageError(
+          `${flag} ${given}: the model was trained on ${file} read with ${flag} ${used}; leave the flag out (its own pairs are read as its training read them)`,
+        );
   return {
     format: o.format ?? stored?.format,
     sourceColumn: o.sourceColumn ?? stored?.sourceColumn,
@@ -360,12 +379,7 @@ export function loadExamples(
     sourceColumn: o.sourceColumn,
     targetColumn: o.targetColumn,
     skipBad: o.skipBad,
-    maxSourceLength: s.maxSourceLength,
-    maxTargetLength: s.maxTargetLength,
-    sourceLength: limitLength(s.sourceMode, s.normalization),
-    targetLength: limitLength(s.targetMode, s.normalization),
-    sourceUnit: limitUnit(s.sourceMode),
-    targetUnit: limitUnit(s.targetMode),
+    ...pairLimits(s),
   });
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
@@ -384,13 +398,24 @@ export function loadExamples(
   );
 }
 
+/** The length limits of `s` on a pair (words and their characters in the word modes, else tokens). */
+export function pairLimits(s: Seq2SeqSettings): PairLimits {
+  return {
+    maxSourceLength: s.maxSourceLength,
+    maxTargetLength: s.maxTargetLength,
+    sourceLength: limitLength(s.sourceMode, s.normalization),
+    targetLength: limitLength(s.targetMode, s.normalization),
+    sourceUnit: limitUnit(s.sourceMode),
+    targetUnit: limitUnit(s.targetMode),
+    maxSourceWordLength: wordLengthLimit(s, 'source'),
+    maxTargetWordLength: wordLengthLimit(s, 'target'),
+  };
+}
+
 /** Drops examples over the length limits (CMUdict has a few very long words). */
 export function withinLimits(examples: Example[], s: Seq2SeqSettings): Example[] {
-  const sl = limitLength(s.sourceMode, s.normalization);
-  const tl = limitLength(s.targetMode, s.normalization);
-  return examples.filter(
-    (e) => sl(e.source) <= s.maxSourceLength && e.targets.every((t) => tl(t) <= s.maxTargetLength),
-  );
+  const limits = pairLimits(s);
+  return examples.filter((e) => e.targets.every((t) => pairProblem(e.source, t, limits) === null));
 }
 
 /** The train / validation / test splits of `data`'s examples (named in the error when they are too few). */
@@ -483,7 +508,7 @@ export async function trainSeq2Seq(
     app = loaded.app;
     const meta = loaded.meta;
     storedReading = meta.reading;
-    read = readingFor(meta.reading, o);
+    read = readingFor(meta.reading, o, file ?? CMUDICT);
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
@@ -922,7 +947,7 @@ export function heldOutExamples(
   const all =
     app.data === CMUDICT
       ? cmudict().examples
-      : loadExamples(app.data, readingFor(stored, o), app.settings, out);
+      : loadExamples(app.data, readingFor(stored, o, app.data), app.settings, out);
   const within = withinLimits(all, app.settings);
   checkTrainingData(
     within,

@@ -35,6 +35,13 @@ import { LR_MONITORS, LR_SCHEDULES, type LrMonitor, type LrSchedule } from './lr
 /** The largest --max-source-length / --max-target-length a model may have. */
 export const MAX_PAIR_LENGTH = 100_000;
 
+/**
+ * The most characters of one whitespace-separated word that a new model reads in word and symbol tokens (its
+ * settings.maxWordLength). The length limits count words there, so without it a text without spaces is one word of
+ * any length — in 'wordpunct' as many tokens as it has punctuation runs. Tatoeba's longest words have 33 characters.
+ */
+export const MAX_WORD_LENGTH = 100;
+
 export const ATTENTION_KINDS = ['luong', 'bahdanau', 'none'] as const;
 export const TARGET_ORDERS = ['forward', 'reversed'] as const;
 export type TargetOrder = (typeof TARGET_ORDERS)[number];
@@ -131,6 +138,12 @@ export const Seq2SeqSettingsSchema = z.object({
    */
   maxSourceLength: z.number().int().min(1).max(MAX_PAIR_LENGTH),
   maxTargetLength: z.number().int().min(1).max(MAX_PAIR_LENGTH),
+  /**
+   * Most characters of one whitespace-separated word of a side in word or symbol tokens (a longer word is a bad line,
+   * and a source with one is not decoded; 'chars' limits count characters already). Older files: none
+   * (null), so their data is read, and their sources decoded, as they were trained.
+   */
+  maxWordLength: z.number().int().min(1).max(MAX_PAIR_LENGTH).nullable().default(null),
   /** Most tokens kept in each word-level vocabulary (the most frequent; the rest read as <unk>); null: all. */
   vocabularySize: z.number().int().min(5).max(10_000_000).nullable().default(null),
   /**
@@ -177,6 +190,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   normalization: 'NFC',
   maxSourceLength: 40,
   maxTargetLength: 40,
+  maxWordLength: MAX_WORD_LENGTH,
   vocabularySize: null,
   targetOrder: 'forward',
 };

@@ -29,6 +29,12 @@ export interface PairLimits {
   /** What the lengths count, for messages (default 'tokens'; 'words' in the word modes). */
   sourceUnit?: string;
   targetUnit?: string;
+  /**
+   * Most characters of one whitespace-separated word of a side whose length counts words (settings.maxWordLength):
+   * else a text without spaces is one word of any length. Undefined: no bound.
+   */
+  maxSourceWordLength?: number;
+  maxTargetWordLength?: number;
 }
 
 export interface ParseOptions extends PairLimits {
@@ -46,12 +52,38 @@ export interface ParsedPairs {
 export function pairProblem(source: string, target: string, limits: PairLimits): string | null {
   if (source.trim() === '') return 'the source is empty';
   if (target.trim() === '') return 'the target is empty';
+  const sw = longWordProblem(source, limits.maxSourceWordLength, 'the limit');
+  const hint = (side: string): string =>
+    `(text without spaces? --${side}-tokens chars reads it in characters)`;
+  if (sw !== null) return `the source ${sw} ${hint('source')}`;
+  const tw = longWordProblem(target, limits.maxTargetWordLength, 'the limit');
+  if (tw !== null) return `the target ${tw} ${hint('target')}`;
   const sl = (limits.sourceLength ?? ((s: string) => [...s].length))(source);
   if (limits.maxSourceLength !== undefined && sl > limits.maxSourceLength)
     return `the source has ${sl} ${limits.sourceUnit ?? 'tokens'}, more than the limit of ${limits.maxSourceLength}`;
   const tl = (limits.targetLength ?? ((s: string) => [...s].length))(target);
   if (limits.maxTargetLength !== undefined && tl > limits.maxTargetLength)
     return `the target has ${tl} ${limits.targetUnit ?? 'tokens'}, more than the limit of ${limits.maxTargetLength}`;
+  return null;
+}
+
+/**
+ * Why a text has a word over `max` characters (code points, composed as NFC), or null: "has a word of N characters
+ * ('its start…'), more than `limit` of `max` characters a word". Checked before the word count, which a text without
+ * spaces passes as one word.
+ */
+export function longWordProblem(text: string, max: number | undefined, limit: string): string | null {
+  if (max === undefined) return null;
+  for (const word of text.split(/\s+/)) {
+    // UTF-16 units are never fewer than code points: most words are settled without counting.
+    if (word.length <= max) continue;
+    const chars = [...word.normalize('NFC')];
+    if (chars.length > max)
+      return (
+        `has a word of ${chars.length} characters ('${chars.slice(0, 20).join('')}…'), more than ${limit} of ` +
+        `${max} characters a word`
+      );
+  }
   return null;
 }
 

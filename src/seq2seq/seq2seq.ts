@@ -12,7 +12,7 @@ import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Dec
 import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
 import { MAX_PAIR_LENGTH, Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
-import type { Example } from './pairs.js';
+import { longWordProblem, type Example } from './pairs.js';
 import { isWordMode, normalizeText, Tokenizer, type Normalization, type TokenMode } from './tokenizer.js';
 
 /** The `data` of a model trained on the CMU Pronouncing Dictionary (G2P: it reads lowercase letters). */
@@ -152,6 +152,18 @@ export function limitLength(
   return mode === 'chars'
     ? (t) => [...normalizeText(t, normalization)].length
     : (t) => t.trim().split(/\s+/).length;
+}
+
+/**
+ * The most characters of one word of a side (settings.maxWordLength), where the side's length counts words; undefined
+ * where it counts characters, or for a model saved before the bound.
+ */
+export function wordLengthLimit(
+  s: Pick<Seq2SeqSettings, 'sourceMode' | 'targetMode' | 'maxWordLength'>,
+  side: 'source' | 'target',
+): number | undefined {
+  const mode = side === 'source' ? s.sourceMode : s.targetMode;
+  return mode === 'chars' ? undefined : (s.maxWordLength ?? undefined);
 }
 
 /** What limitLength counts, for messages. */
@@ -388,9 +400,9 @@ export class Seq2Seq {
   sourceProblem(text: string): string | null {
     const length = limitLength(this.settings.sourceMode, this.settings.normalization)(text);
     const max = this.settings.maxSourceLength;
-    return length > max
-      ? `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`
-      : null;
+    if (length > max)
+      return `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`;
+    return longWordProblem(text, wordLengthLimit(this.settings, 'source'), "the model's limit");
   }
 
   /** Decodes sources as the model reads them; one over the model's length limit (sourceProblem) is an InvalidInputError. */
