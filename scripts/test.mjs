@@ -52,6 +52,7 @@ const NUMERICAL = [
 
 /** Run once, on the default kernels. */
 const ONCE = [
+  'utf16_input',
   'build_stamp',
   'random',
   'keras_parity',

@@ -44,7 +44,7 @@ import {
   stagingDirOf,
 } from '../node/forecaster_io.js';
 import { savedSeriesOf } from '../forecast/saved.js';
-import { decodeUtf8, TextFileError, usBirthsMonthly } from '../node/text_file.js';
+import { binaryError, decodeUtf8, TextFileError, usBirthsMonthly } from '../node/text_file.js';
 import { UsageError, type Output } from './output.js';
 import { assertFits, estimateForecastBytes } from './memory.js';
 
@@ -113,7 +113,11 @@ const METHODS = ['auto', ...CANDIDATES, COMBINATION] as const;
  */
 export function readCsvText(file: string): string {
   try {
-    return decodeUtf8(file, readFileSync(file));
+    const bytes = readFileSync(file);
+    // A NUL byte: binary, or UTF-16 text (which decodes as UTF-8 with a NUL after every letter), named as such.
+    const nul = bytes.indexOf(0);
+    if (nul >= 0) throw binaryError(file, nul, bytes);
+    return decodeUtf8(file, bytes);
   } catch (e) {
     if (e instanceof TextFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;

@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { binaryError, crlf, decodeText, TextFileError } from '../text/text_bytes.js';
 
-export { decodeText, decodeUtf8, TextFileError } from '../text/text_bytes.js';
+export { binaryError, decodeText, decodeUtf8, TextFileError } from '../text/text_bytes.js';
 
 /** The file's bytes, with the errors named for a user (missing, a directory, unreadable, empty). */
 function checkedOpen<T>(path: string, read: () => T): T {
@@ -91,7 +91,7 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
         const n = readSync(fd, block, 0, blockBytes, offset);
         const bytes = block.subarray(0, n);
         const nul = bytes.indexOf(0);
-        if (nul >= 0) throw binaryError(path, offset + nul);
+        if (nul >= 0) throw binaryError(path, offset + nul, offset === 0 ? bytes : undefined);
         let text: string;
         try {
           text = decoder.decode(bytes, { stream: n > 0 });

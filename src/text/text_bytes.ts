@@ -7,11 +7,43 @@
 /** A text file that cannot be used: missing, a directory, empty, binary or not UTF-8. The message names the file. */
 export class TextFileError extends Error {}
 
-export function binaryError(path: string, offset: number): TextFileError {
+/**
+ * `head` (a file's first bytes) holds UTF-16 text — Windows' "Unicode" text, as Excel's "Unicode Text" and older
+ * Notepad save it: a UTF-16 BOM, or Latin text with every other byte NUL. Null otherwise.
+ */
+export function utf16Encoding(head: Uint8Array): 'UTF-16LE' | 'UTF-16BE' | null {
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'UTF-16LE';
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return 'UTF-16BE';
+  // Without a BOM: Latin text, each character a letter and a NUL (little-endian) or a NUL and a letter (big-endian).
+  const n = Math.min(head.length, 64) & ~1;
+  if (n < 4) return null;
+  let little = true;
+  let big = true;
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0 || head[i + 1] !== 0) little = false;
+    if (head[i] !== 0 || head[i + 1] === 0) big = false;
+  }
+  return little ? 'UTF-16LE' : big ? 'UTF-16BE' : null;
+}
+
+/** A file that is UTF-16 text: named as such, with the way to UTF-8 (recur reads UTF-8 only). */
+function utf16Error(path: string, encoding: string): TextFileError {
+  return new TextFileError(
+    `${path} is ${encoding} text (Windows "Unicode" text), not UTF-8; save it as UTF-8 ` +
+      `(or convert it: iconv -f ${encoding} -t UTF-8 ${path} > converted.txt)`,
+  );
+}
+
+/** A NUL byte at `offset`; `head`, the file's first bytes when at hand, tells UTF-16 text from binary data. */
+export function binaryError(path: string, offset: number, head?: Uint8Array): TextFileError {
+  const utf16 = head ? utf16Encoding(head) : null;
+  if (utf16) return utf16Error(path, utf16);
   return new TextFileError(`${path} looks binary (a NUL byte at offset ${offset}); give a UTF-8 text file`);
 }
 
 export function utf8Error(path: string, bytes: Uint8Array): TextFileError {
+  const utf16 = utf16Encoding(bytes);
+  if (utf16) return utf16Error(path, utf16);
   const bad = firstInvalidUtf8(bytes);
   let line = 1;
   for (let i = 0; i < bad; i++) if (bytes[i] === 0x0a) line++;
@@ -26,7 +58,7 @@ export function utf8Error(path: string, bytes: Uint8Array): TextFileError {
  */
 export function decodeText(bytes: Uint8Array, name: string): string {
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw binaryError(name, nul);
+  if (nul >= 0) throw binaryError(name, nul, bytes);
   return crlf(decodeUtf8(name, bytes));
 }
 
