@@ -138,6 +138,27 @@ describe('recur seq2seq', () => {
     );
   });
 
+  it('predict given a pairs file (source<TAB>target lines) says so instead of decoding each whole line', () => {
+    const input = 'the cat and the dog\tle chat et le chien\nthe fish and the sun\n';
+    const r = run(['seq2seq', 'predict', out], { input });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: stdin line 1 holds a tab, as a line of a pairs file does .*cut -f1 FILE.*recur seq2seq eval DIR FILE'; pass --skip-bad/,
+    );
+    assert.equal(r.stdout, '');
+    const skipped = run(['seq2seq', 'predict', out, '--skip-bad', '--json'], { input });
+    assert.equal(skipped.code, 0, skipped.stderr);
+    const lines = skipped.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { output: string; skipped?: string });
+    assert.equal(lines.length, 2);
+    assert.match(lines[0].skipped ?? '', /holds a tab/);
+    assert.equal(lines[0].output, '');
+    assert.ok(lines[1].output.length > 0 && lines[1].skipped === undefined);
+  });
+
   it('predict answers stdin line for line: a blank line gives an empty output, not a decoded one', () => {
     const given = ['the cat and the dog', 'the fish and the sun'];
     const args = run(['seq2seq', 'predict', out, ...given, '--json']);

@@ -75,6 +75,7 @@ import {
   parseSeq2SeqMetadata,
   greedyRanksCandidates,
   typedSources,
+  SOURCE_WITH_TAB,
   type PairsReading,
   type Seq2SeqMetadata,
   type Seq2SeqPrediction,
@@ -1209,7 +1210,8 @@ export async function seq2seqPredict(
     const which = sources.length > 0 ? `source ${i + 1}` : `stdin line ${i + 1}`;
     if (!o.skipBad)
       throw new UsageError(
-        `${which} ${problem}; shorten it, or pass --skip-bad to print an empty line for such sources`,
+        `${which} ${problem}; ${problem === SOURCE_WITH_TAB ? '' : 'shorten it, or '}pass --skip-bad to print an ` +
+          'empty line for such sources',
       );
     tooLong.set(i, `the source ${problem}`);
   });

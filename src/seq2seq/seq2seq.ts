@@ -254,6 +254,14 @@ export interface Seq2SeqScores {
   seconds: number;
 }
 
+/**
+ * Why a source holding a tab is not decoded: no source of a pairs file can hold one (the tab ends it), so it is a
+ * pairs file's line given as sources — which decoding would read as one text, target and all.
+ */
+export const SOURCE_WITH_TAB =
+  'holds a tab, as a line of a pairs file does (source<TAB>target): give the sources alone, one per line ' +
+  "(cut -f1 FILE), or score the pairs with 'recur seq2seq eval DIR FILE'";
+
 /** An ensemble member after the first: its model and the order its decoder writes the target in. */
 export interface Seq2SeqMember {
   model: Functional;
@@ -398,6 +406,7 @@ export class Seq2Seq {
    * time and memory in proportion to its length for an output the model never learned to write.
    */
   sourceProblem(text: string): string | null {
+    if (text.includes('\t')) return SOURCE_WITH_TAB;
     const length = limitLength(this.settings.sourceMode, this.settings.normalization)(text);
     const max = this.settings.maxSourceLength;
     if (length > max)
