@@ -67,6 +67,36 @@ describe('export --overwrite', () => {
     assert.deepEqual(readdirSync(project).sort(), before);
   });
 
+  it('an export stopped partway (kill -9 in any of its writes) is redone by --overwrite, as the finished one would be', () => {
+    const straight = join(dir, 'torch-straight');
+    runCliOk(['export', 'pytorch', textModel, straight, '-q']);
+    const contents = (p: string): string[] =>
+      readdirSync(p, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => {
+          const rel = join(e.parentPath, e.name).slice(p.length + 1);
+          // The weights file's name is random per save (and the manifest holds it and its hash).
+          const text = readFileSync(join(e.parentPath, e.name), 'utf8');
+          return `${rel.replace(/weights-[0-9a-f]+\.bin/, 'W')}: ${rel.endsWith('.bin') ? text.length : text.replace(/weights-[0-9a-f]+\.bin/g, 'W').replace(/"[0-9a-f]{64}"/g, 'H')}`;
+        })
+        .sort();
+    for (const write of [1, 2, 3, 5]) {
+      const project = join(dir, `torch-killed-${write}`);
+      const killed = runCli(['export', 'pytorch', textModel, project, '-q'], {
+        env: { RECUR_TEST_KILL_IN_WRITE: String(write) },
+      });
+      assert.equal(killed.signal, 'SIGKILL', `write ${write}: ${killed.stderr}`);
+      usageError(
+        runCli(['export', 'pytorch', textModel, project]),
+        /already exists; add --overwrite|is not empty/,
+        `write ${write}: no --overwrite`,
+      );
+      const again = runCli(['export', 'pytorch', textModel, project, '--overwrite', '-q']);
+      assert.equal(again.code, 0, `write ${write}: ${again.stderr}`);
+      assert.deepEqual(contents(project), contents(straight), `write ${write}`);
+    }
+  });
+
   it('refuses to replace files of the project names that recur did not write there', () => {
     const mine = join(dir, 'mine');
     mkdirSync(join(mine, 'start'), { recursive: true });

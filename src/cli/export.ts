@@ -25,6 +25,7 @@ import { makeDirectories, writeFileAtomic } from '../node/atomic.js';
 import {
   EXPORT_MANIFEST,
   EXPORT_START_DIR,
+  beginExport,
   foreignExportFile,
   removeStaleExportFiles,
   writeExportManifest,
@@ -276,12 +277,14 @@ export function exportModel(
     );
 
   makeDirectories(outDir);
+  // First: the names about to be written are recur's from now on, so a stopped export can be redone with --overwrite.
+  beginExport(outDir, names);
   // The starting model: the weights without optimizer slots, the recipe without a training state.
   saveModel(src.model, join(outDir, EXPORT_START_DIR), { includeOptimizer: false, metadata: src.metadata });
   for (const [name, text] of Object.entries(files)) writeFileAtomic(join(outDir, name), text);
   // An earlier export of another kind left its data file: recur's, and now misleading.
   removeStaleExportFiles(outDir, names);
-  // Last: until it is written, the files are not listed as recur's, so a killed export is refused, never clobbered.
+  // Last: the files with their hashes; a file the user changes after this is theirs.
   writeExportManifest(outDir, names);
   out.info(
     `Wrote ${outDir}: ${Object.keys(files).join(', ')} and start/ (${src.what}). Train with: ${src.train}`,

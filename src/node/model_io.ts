@@ -21,7 +21,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { makeDirectories, writeFileAtomic } from './atomic.js';
+import { makeDirectories, parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
 import { InvalidInputError } from '../core/errors.js';
 import { otherTaskMessage, RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
 import { parseModelJson } from '../models/model_file.js';
@@ -50,8 +50,9 @@ export const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
 
 /**
  * The weights files a save into `dir` replaces: those the model.json it overwrites names (a model directory is
- * replaced whole), and those of recur's own naming left by a save killed before its model.json. Any other file is
- * someone else's and stays, a `weights.bin` beside no model included.
+ * replaced whole), and those of recur's own naming left by a save killed before its model.json, with the temp files
+ * such a save's writes left (as large as the weights). Any other file is someone else's and stays, a `weights.bin`
+ * beside no model included.
  */
 function replacedWeightsFiles(dir: string, keep: string): string[] {
   const named = new Set<string>();
@@ -64,7 +65,15 @@ function replacedWeightsFiles(dir: string, keep: string): string[] {
   } catch {
     // no model.json, or not one recur can read: it names nothing to replace
   }
-  return readdirSync(dir).filter((f) => f !== keep && (named.has(f) || SAVED_WEIGHTS_RE.test(f)));
+  const killedSaveTemp = (f: string): boolean => {
+    const t = parseAtomicTempName(f);
+    return (
+      t !== null && (SAVED_WEIGHTS_RE.test(t.target) || t.target === 'model.json') && !processAlive(t.pid)
+    );
+  };
+  return readdirSync(dir).filter(
+    (f) => f !== keep && (named.has(f) || SAVED_WEIGHTS_RE.test(f) || killedSaveTemp(f)),
+  );
 }
 
 /**
