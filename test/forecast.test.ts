@@ -6,7 +6,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { drift, etsForecast, naive, sarimaForecast, seasonalNaive } from '../src/forecast/baselines.js';
+import {
+  drift,
+  etsForecast,
+  exactDifferencedContinuation,
+  naive,
+  sarimaForecast,
+  seasonalNaive,
+} from '../src/forecast/baselines.js';
 import { metrics } from '../src/forecast/metrics.js';
 import { FORECAST_DEFAULTS, RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import { checkSeries, parseMonthlyCsv } from '../src/forecast/series.js';
@@ -127,6 +134,19 @@ describe('transforms, metrics, baselines', () => {
     const sarima = await sarimaForecast(train, 12, 12);
     assert.ok(ets.every(Number.isFinite) && sarima.every(Number.isFinite));
     assert.ok(metrics(actual, ets, train, 12).rmse < sn, 'ETS should beat seasonal naive on trend + season');
+  });
+  it('SARIMA on a noise-free series continues it exactly (the arima package returned uninitialised memory)', async () => {
+    // A seasonal pattern on a trend, no noise: differenced once and by the season, every value is 0.
+    const pattern = (t: number): number => 125 + 0.5 * t + 10 * Math.sin((2 * Math.PI * t) / 12);
+    const train = Array.from({ length: 60 }, (_, t) => pattern(t));
+    const due = Array.from({ length: 12 }, (_, k) => pattern(60 + k));
+    const seasonal = await sarimaForecast(train, 12, 12);
+    seasonal.forEach((v, k) => assert.ok(Math.abs(v - due[k]) < 1e-9, `step ${k + 1}: ${v}, due ${due[k]}`));
+    // Too short for the seasonal terms (fewer than three seasons): differenced once, a straight line continues.
+    const line = Array.from({ length: 20 }, (_, t) => 3 + 2 * t);
+    assert.deepEqual(await sarimaForecast(line, 3, 12), [43, 45, 47]);
+    // A series that varies after differencing is the package's to fit.
+    assert.equal(exactDifferencedContinuation(values.slice(0, 108), 12, 12, true), null);
   });
 });
 

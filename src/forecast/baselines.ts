@@ -233,6 +233,34 @@ export async function sarimaForecast(train: readonly number[], h: number, season
   return sarimaHere(train, h, season, seasonal);
 }
 
+/**
+ * The forecast when the series, differenced as the SARIMA below differences it (once, and once by the season when
+ * seasonal), is constant — a noise-free trend or seasonal pattern. The model then has no noise to fit, and the arima
+ * package's solver fails without an error, returning uninitialised memory (denormals and zeros where 130 was due);
+ * every ARIMA with these differences continues such a series exactly, so that continuation is the forecast. Null when
+ * the differenced series varies.
+ */
+export function exactDifferencedContinuation(
+  train: readonly number[],
+  h: number,
+  season: number,
+  seasonal: boolean,
+): number[] | null {
+  const s = seasonal ? season : 0;
+  const y = [...train];
+  const diff = (t: number): number => y[t] - y[t - 1] - (s > 0 ? y[t - s] - y[t - s - 1] : 0);
+  const first = s + 1;
+  if (y.length <= first) return null;
+  const c = diff(first);
+  const scale = Math.max(1, ...train.map(Math.abs));
+  for (let t = first + 1; t < y.length; t++) if (Math.abs(diff(t) - c) > 1e-9 * scale) return null;
+  for (let k = 0; k < h; k++) {
+    const t = y.length;
+    y.push(c + y[t - 1] + (s > 0 ? y[t - s] - y[t - s - 1] : 0));
+  }
+  return y.slice(train.length);
+}
+
 /** SARIMA in this thread (the worker of src/node runs this). */
 export async function sarimaHere(
   train: readonly number[],
@@ -240,6 +268,8 @@ export async function sarimaHere(
   season: number,
   seasonal = season > 1 && train.length >= 3 * season,
 ): Promise<number[]> {
+  const exact = exactDifferencedContinuation(train, h, season, seasonal);
+  if (exact) return exact;
   const ARIMA = await (arima ??= loaders.arima());
   let m: ArimaInstance | null = null;
   try {
@@ -254,6 +284,9 @@ export async function sarimaHere(
     m.train([...train]);
     const [pred] = m.predict(h);
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
+    // A denormal is no forecast of real data: the package's solver failed and returned memory it never wrote.
+    if (pred.some((v) => v !== 0 && Math.abs(v) < 1e-300))
+      throw new Error('SARIMA failed in the arima package (its solver returned values it never computed)');
     return pred;
   } catch (e) {
     const err = asError(e, 'SARIMA');
