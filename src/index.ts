@@ -34,7 +34,7 @@ export {
   type BatchDataset,
   type SequentialArgs,
 } from './models/sequential.js';
-export type { EvaluateDatasetOptions, EpochProgress } from './models/fit_loop.js';
+export type { EvaluateDatasetOptions, EpochProgress, InferenceOptions } from './models/fit_loop.js';
 export type { CarriedStates } from './models/pool_model.js';
 /** What a layer class of your own implements (forward, step) takes and gives. */
 export type {

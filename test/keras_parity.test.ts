@@ -352,3 +352,30 @@ describe('getLayer and layer weights', () => {
     assert.equal(f.getLayer(0).name, 'a');
   });
 });
+
+describe('predict and evaluate take verbose', () => {
+  it("as Keras and tfjs code passes it (0, 1, 2, 'auto', a boolean), and refuse another value", () => {
+    const m = new Sequential({ seed: 1, layers: [L.dense({ units: 2, inputShape: [3] })] });
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const i = input({ shape: [3] });
+    const f = model({ inputs: i, outputs: L.dense({ units: 2 }).apply(i) as SymbolicTensor, seed: 1 });
+    f.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const x = new Tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
+    const y = new Tensor(Float32Array.from([1, 0, 0, 1]), [2, 2]);
+    for (const verbose of [0, 1, 2, 'auto', true, false] as const) {
+      assert.deepEqual(m.predict(x, { verbose }).data, m.predict(x).data);
+      assert.deepEqual(m.evaluate(x, y, { verbose }), m.evaluate(x, y));
+      assert.deepEqual(
+        (f.predict(x, { verbose, batchSize: 1 }) as Tensor).data,
+        (f.predict(x) as Tensor).data,
+      );
+      assert.deepEqual(f.evaluate(x, y, { verbose }), f.evaluate(x, y));
+    }
+    assert.throws(
+      () => m.predict(x, { verbose: 3 as 2 }),
+      /predict: verbose must be 0, 1, 2, 'auto' or a boolean, got 3/,
+    );
+    assert.throws(() => f.evaluate(x, y, { verbose: 'yes' as 'auto' }), /evaluate: verbose must be/);
+    assert.throws(() => m.predict(x, { steps: 1 } as object), /steps/);
+  });
+});

@@ -147,6 +147,28 @@ export function checkFitOptions(args: object, known: readonly string[], where: s
  * The batch size of fit, predict or evaluate: a positive integer (predict with 0 or a negative size looped forever,
  * growing memory until the process died). `args` are the call's options; `known` the names the call takes.
  */
+/**
+ * What predict and evaluate take (Keras's and tfjs's names): the batch size, and `verbose`, which they accept for code
+ * written for Keras or tfjs and ignore — recur's library prints no progress (the CLI shows its own).
+ */
+export interface InferenceOptions {
+  batchSize?: number;
+  verbose?: number | boolean | 'auto';
+}
+
+/** The option names InferenceOptions has, for checkFitOptions. */
+export const INFERENCE_OPTIONS = ['batchSize', 'verbose'] as const;
+
+/** InferenceOptions' batch size (`fallback` when not given), its options checked: `verbose` 0, 1, 2, 'auto' or a boolean. */
+export function inferenceBatchSize(args: InferenceOptions, where: string, fallback: number): number {
+  const v: unknown = args.verbose;
+  if (!(v === undefined || v === 'auto' || typeof v === 'boolean' || v === 0 || v === 1 || v === 2))
+    throw new InvalidInputError(
+      `${where}: verbose must be 0, 1, 2, 'auto' or a boolean, got ${describeValue(v)}`,
+    );
+  return batchSizeOption(args, INFERENCE_OPTIONS, where, fallback);
+}
+
 export function batchSizeOption(
   args: object,
   known: readonly string[],

@@ -70,6 +70,8 @@ import {
   checkFitOptions,
   checkStatefulRows,
   batchSizeOption,
+  inferenceBatchSize,
+  type InferenceOptions,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
@@ -819,8 +821,8 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /** Outputs for x in batches (inference): one tensor for one output, else a list in output order. */
-  predict(x: TensorsArg, args: { batchSize?: number } = {}): Tensor | Tensor[] {
-    const given = batchSizeOption(args, ['batchSize'], 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+  predict(x: TensorsArg, args: InferenceOptions = {}): Tensor | Tensor[] {
+    const given = inferenceBatchSize(args, 'predict', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'predict');
     const N = xs[0].shape[0];
     const bs = statefulBatchSize(
@@ -850,9 +852,9 @@ export class Functional implements CallbackModel, PoolModel {
   }
 
   /** Mean loss (and metrics) over x, y in batches. */
-  evaluate(x: TensorsArg, y: TensorsArg, args: { batchSize?: number } = {}): Logs {
+  evaluate(x: TensorsArg, y: TensorsArg, args: InferenceOptions = {}): Logs {
     this.requireCompiled('evaluate');
-    const given = batchSizeOption(args, ['batchSize'], 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
+    const given = inferenceBatchSize(args, 'evaluate', FUNCTIONAL_FIT_DEFAULTS.batchSize);
     const xs = this.inputList(x, 'evaluate');
     const N = xs[0].shape[0];
     const ys = this.targetList(y, N, 'evaluate');

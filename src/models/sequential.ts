@@ -59,6 +59,8 @@ import {
   checkFitOptions,
   checkStatefulRows,
   batchSizeOption,
+  inferenceBatchSize,
+  type InferenceOptions,
   FIT_DATASET_OPTIONS,
   FIT_OPTIONS,
   runFitLoop,
@@ -591,7 +593,7 @@ export class Sequential implements CallbackModel, PoolModel {
   }
 
   /** Outputs for x, computed in batches (inference mode). */
-  predict(x: AnyTensor, args: { batchSize?: number } = {}): Tensor {
+  predict(x: AnyTensor, args: InferenceOptions = {}): Tensor {
     checkTensorArg(x, 'predict: inputs');
     this.buildFor(x);
     if (x instanceof Tensor) assertFinite(x, 'predict: inputs');
@@ -599,7 +601,7 @@ export class Sequential implements CallbackModel, PoolModel {
     const bs = statefulBatchSize(
       this.statefulBatch(),
       args.batchSize ?? undefined,
-      batchSizeOption(args, ['batchSize'], 'predict', FIT_DEFAULTS.batchSize),
+      inferenceBatchSize(args, 'predict', FIT_DEFAULTS.batchSize),
       [{ what: 'the input', rows: N }],
       'predict',
     );
@@ -622,7 +624,7 @@ export class Sequential implements CallbackModel, PoolModel {
   }
 
   /** Mean loss (and metrics) over x, y in batches. */
-  evaluate(x: AnyTensor, y: AnyTensor, args: { batchSize?: number } = {}): Logs {
+  evaluate(x: AnyTensor, y: AnyTensor, args: InferenceOptions = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
     this.checkXY(x, y, 'evaluate');
     this.buildFor(x);
@@ -631,7 +633,7 @@ export class Sequential implements CallbackModel, PoolModel {
     const bs = statefulBatchSize(
       this.statefulBatch(),
       args.batchSize ?? undefined,
-      batchSizeOption(args, ['batchSize'], 'evaluate', FIT_DEFAULTS.batchSize),
+      inferenceBatchSize(args, 'evaluate', FIT_DEFAULTS.batchSize),
       [{ what: 'the data', rows: N }],
       'evaluate',
     );
