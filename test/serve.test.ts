@@ -672,6 +672,35 @@ describe('recur serve (HTTP API)', () => {
     assert.equal((await fetch(base + '/v1/models')).status, 200);
   });
 
+  it('reads JSON bodies as UTF-8 only: another charset is a 415, bytes that are not UTF-8 a 400', async () => {
+    const send = (contentType: string, body: Uint8Array): Promise<Response> =>
+      fetch(base + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: new Uint8Array(body),
+      });
+    const request = Buffer.from(JSON.stringify({ length: 5, seed: 3, prime: 'the' }));
+    for (const ok of [
+      'application/json; charset=utf-8',
+      'application/json; charset="UTF-8"',
+      'application/json',
+    ])
+      assert.equal((await send(ok, request)).status, 200, ok);
+    const latin1 = await send(
+      'application/json; charset=latin1',
+      Buffer.from('{"length": 5, "prime": "caf\u00e9"}', 'latin1'),
+    );
+    assert.equal(latin1.status, 415);
+    assert.match(
+      ((await latin1.json()) as { error: string }).error,
+      /^charset=latin1: JSON bodies are UTF-8/,
+    );
+    // The same bytes declared as UTF-8 (or not declared): a lone 0xe9 is no UTF-8, and no silent U+FFFD.
+    const bad = await send('application/json', Buffer.from('{"length": 5, "prime": "caf\u00e9"}', 'latin1'));
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /^the request body is not valid UTF-8/);
+  });
+
   it('decodes a gzip, deflate or br body, within the body limit once decoded; another coding is a 415', async () => {
     const request = { length: 30, seed: 3 };
     const plain = (await (await post('/v1/generate', request)).json()) as { text: string };

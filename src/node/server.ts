@@ -651,10 +651,25 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   // valid JSON"), and a `__proto__` key is a plain unknown field the schema names, not "not valid JSON" (JSON.parse
   // makes it an own property; nothing here merges a body into another object).
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    // JSON is UTF-8 (RFC 8259): another charset is a 415 naming it, and bytes that are not UTF-8 a 400, where they
+    // were read as UTF-8 anyway (a latin1 'é' became U+FFFD without a word).
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i
+      .exec(req.headers['content-type'] ?? '')?.[1]
+      .toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+      return done(new HttpError(415, `charset=${charset}: JSON bodies are UTF-8 (RFC 8259); send UTF-8`));
+    let decoded: string;
+    try {
+      decoded = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer);
+    } catch {
+      return done(
+        new HttpError(400, 'the request body is not valid UTF-8; JSON bodies are UTF-8 (RFC 8259)'),
+      );
+    }
     // A byte order mark (what Windows editors save a file.json with, sent by `curl -d @file.json`) is ignored, as RFC
     // 8259 allows, not an invisible "unexpected character" at column 1.
-    const text = (body as string).replace(/^\uFEFF/, '');
+    const text = decoded.replace(/^\uFEFF/, '');
     if (text.trim() === '') return done(new HttpError(400, 'the request body is empty; send a JSON object'));
     try {
       done(null, parseJsonText(text, 'the request body'));
