@@ -287,6 +287,25 @@ describe('--help', () => {
     assert.equal(unknown.code, 2);
     assert.equal(unknown.stderr, "recur: unknown command 'bogus'\n");
   });
+
+  it('an argument too many or missing names the whole command (classify eval, not eval)', () => {
+    for (const [args, message] of [
+      [
+        ['classify', 'eval', 'a', 'b', 'c'],
+        "recur: too many arguments for 'recur classify eval'. Expected 2 arguments but got 3.\n",
+      ],
+      [
+        ['seq2seq', '--debug', 'eval', 'a', 'b', 'c'],
+        "recur: too many arguments for 'recur seq2seq eval'. Expected 2 arguments but got 3.\n",
+      ],
+      [['train', 'a', 'b'], "recur: too many arguments for 'recur train'. Expected 1 argument but got 2.\n"],
+      [['seq2seq', 'predict'], "recur: missing required argument 'model-dir' of 'recur seq2seq predict'\n"],
+    ] as const) {
+      const r = run([...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stderr, message, args.join(' '));
+    }
+  });
 });
 
 describe('--quiet', () => {

@@ -64,7 +64,16 @@ program
         `recur: ${s
           .replace(/^error: /, '')
           .trimEnd()
-          .replace(/\s*\n\s*/g, ' ')}\n`,
+          .replace(/\s*\n\s*/g, ' ')
+          // Commander names the command by its last word ("too many arguments for 'eval'"): classify's, seq2seq's?
+          .replace(/ for '([\w-]+)'/, (m, name: string) => {
+            const path = commandNames(process.argv.slice(2));
+            return path.at(-1) === name ? ` for 'recur ${path.join(' ')}'` : m;
+          })
+          .replace(/^missing required argument '[^']+'/, (m) => {
+            const path = commandNames(process.argv.slice(2));
+            return path.length > 0 ? `${m} of 'recur ${path.join(' ')}'` : m;
+          })}\n`,
       ),
   })
   .showSuggestionAfterError()
@@ -582,6 +591,21 @@ process.on('unhandledRejection', (e) => {
   fail(e);
   process.exit();
 });
+/** The command `args` run, as its names (`['classify', 'eval']`): through command groups, as helpAsFlag walks them. */
+function commandNames(args: readonly string[]): string[] {
+  const names: string[] = [];
+  let cmd: Command = program;
+  for (const a of args) {
+    if (cmd.commands.length === 0) break;
+    if (a.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    names.push(sub.name());
+    cmd = sub;
+  }
+  return names;
+}
+
 /**
  * `recur [command…] help [NAME…]` read as `recur [command…] NAME… --help`: commander's help command takes one name
  * (`recur help classify predict` printed classify's help) and `forecast`, a command with an argument of its own, had
