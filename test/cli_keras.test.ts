@@ -159,10 +159,10 @@ describe('recur predict, convert and generate on Keras files', () => {
     const f = all.find((x) => x.name.startsWith('tf.keras 2.2.4-tf'))!;
     const src = join(dir, 'foreign-out.h5');
     writeFileSync(src, f.bytes);
-    for (const name of ['converted.onnx', 'converted.PT', 'converted.tflite'])
+    for (const name of ['converted.onnx', 'converted.PT', 'converted.tflite', 'converted.txt', 'out.csv'])
       badInput(
         run(['convert', src, join(dir, name)]),
-        /recur writes a recur\/tfjs model directory, a Keras \.h5\/\.hdf5 file or a Keras 3 \.keras archive, told by OUT's extension; '\.(onnx|pt|tflite)' is none of them/,
+        /recur writes a recur\/tfjs model directory, a Keras \.h5\/\.hdf5 file or a Keras 3 \.keras archive, told by OUT's extension; '\.(onnx|pt|tflite|txt|csv)' is none of them/,
         name,
       );
     assert.ok(!existsSync(join(dir, 'converted.onnx')));

@@ -19,10 +19,16 @@ const FORMAT_NAMES = {
 };
 
 /**
- * Extensions of other frameworks' model files: a new OUT ending in one is a mistake, not a directory name (a recur
- * directory's name has no extension of its own).
+ * Extensions of other frameworks' model files, and of text and data files: a new OUT ending in one is a mistake, not
+ * a directory name (a recur directory's name has no extension of its own; `convert m.h5 m.txt` made a directory).
  */
 const OTHER_MODEL_FILES = new Set([
+  '.txt',
+  '.csv',
+  '.tsv',
+  '.jsonl',
+  '.md',
+  '.py',
   '.onnx',
   '.pt',
   '.pth',
