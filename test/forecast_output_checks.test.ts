@@ -5,7 +5,7 @@
  * is an --output or --chart in a directory that is not there.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -168,6 +168,38 @@ describe('--output and --chart in a directory that is not there', () => {
     const r = runCli(['forecast', file, '--candidates', 'theta', '--output', join(file, 'f.csv')]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /growth\.csv is not a directory/);
+  });
+
+  it('--chart with a name that is no .svg is refused before any work: the chart is SVG, whatever the name', () => {
+    for (const name of ['plot.png', 'plot.pdf', 'plot']) {
+      const r = runCli([
+        'forecast',
+        file,
+        '--candidates',
+        'theta',
+        '--threads',
+        '1',
+        '--chart',
+        join(dir, name),
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '', 'nothing was forecast');
+      assert.match(r.stderr, /--chart \S+: the chart is an SVG image; give a name ending in \.svg/);
+      assert.ok(!existsSync(join(dir, name)));
+    }
+    const svg = runCli([
+      'forecast',
+      file,
+      '--candidates',
+      'theta',
+      '--threads',
+      '1',
+      '-q',
+      '--chart',
+      join(dir, 'plot.SVG'),
+    ]);
+    assert.equal(svg.code, 0, svg.stderr);
+    assert.match(readFileSync(join(dir, 'plot.SVG'), 'utf8'), /^<svg /);
   });
 });
 

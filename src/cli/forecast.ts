@@ -339,6 +339,11 @@ export function checkOutputFiles(
       throw new UsageError(`${flag} ${path}: the directory ${dirname(path)} does not exist`);
     if (!statSync(parent).isDirectory())
       throw new UsageError(`${flag} ${path}: ${dirname(path)} is not a directory`);
+    // The chart is SVG whatever the name: `--chart plot.png` wrote SVG text into a file no image viewer opens.
+    if (flag === '--chart' && extname(path).toLowerCase() !== '.svg')
+      throw new UsageError(
+        `--chart ${path}: the chart is an SVG image; give a name ending in .svg (a browser opens it, and converts it to PNG)`,
+      );
   }
 }
 
