@@ -14,7 +14,12 @@ import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
 import { validateModelJson } from '../src/models/model_file.js';
-import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
+import {
+  deserializeModel,
+  modelJsonFor,
+  serializeModel,
+  type ModelJson,
+} from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
 import { loadAnyModel } from '../src/node/keras_io.js';
 import { loadModel, readModelFiles, saveModel } from '../src/node/model_io.js';
@@ -217,6 +222,46 @@ describe('cross-check with TensorFlow.js', () => {
     const x = randomTensor([3, T, D], new Random(14));
     const ref = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
     assertClose(model.predict(x).data, ref, 1e-5, 'predictions');
+  });
+
+  it("a tfjs-made model pooling masked steps says on load that its predictions differ from tfjs's; recur's own does not", async () => {
+    const load = async (pooling: 'max' | 'average', maskZero: boolean): Promise<string[]> => {
+      const m = tf.sequential();
+      m.add(tf.layers.embedding({ inputDim: 9, outputDim: 4, inputLength: T, maskZero }));
+      m.add(tf.layers.lstm({ units: 5, returnSequences: true }));
+      m.add(pooling === 'max' ? tf.layers.globalMaxPooling1d() : tf.layers.globalAveragePooling1d());
+      const art = await tfjsArtifacts(m);
+      const json = {
+        modelTopology: art.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+        format: 'layers-model',
+        generatedBy: 'tfjs',
+        convertedBy: null,
+      };
+      const loaded = deserializeModel(
+        validateModelJson(json, 'model.json'),
+        new Uint8Array(art.weightData as ArrayBuffer),
+        'model.json',
+      );
+      // Saved again by recur (its metadata says so) and read back: recur's predictions are the file's own.
+      const again = serializeModel(loaded.model);
+      const back = deserializeModel(
+        validateModelJson(modelJsonFor(again, 'w.bin'), 'model.json'),
+        again.weightData,
+        'model.json',
+      );
+      const poolingNotes = (notes: string[]): string[] => notes.filter((n) => / over masked steps: /.test(n));
+      assert.deepEqual(poolingNotes(back.notes), [], 'a recur file');
+      return poolingNotes(loaded.notes);
+    };
+    const max = await load('max', true);
+    assert.equal(max.length, 1);
+    assert.match(
+      max[0],
+      /^model\.json: GlobalMaxPooling1D over masked steps: TensorFlow\.js, which made this file, pools the padded steps in/,
+    );
+    assert.match((await load('average', true))[0], /^model\.json: GlobalAveragePooling1D over masked steps/);
+    assert.deepEqual(await load('max', false), [], 'no mask');
   });
 
   it('a tfjs Sequential Embedding model made without maskZero (tfjs writes mask_zero null) loads and predicts the same', async () => {

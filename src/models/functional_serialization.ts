@@ -23,6 +23,7 @@ import {
   ignoredOptimizerNote,
   readManifestWeights,
   trainingOnlyNote,
+  tfjsMaskedPoolingNote,
   type ModelArtifacts,
   type ModelJson,
   type SaveOptions,
@@ -194,6 +195,12 @@ export function deserializeFunctional(
   const { values, notes } = readWeights(json, weights, where);
   const trainingOnly = trainingOnlyNote(json.modelTopology, where);
   if (trainingOnly) notes.push(trainingOnly);
+  const pooling = tfjsMaskedPoolingNote(
+    json.modelTopology,
+    (json.userDefinedMetadata ?? {}) as Record<string, unknown>,
+    where,
+  );
+  if (pooling) notes.push(pooling);
   const named = model.namedWeights();
   const modelEntries = [...values.values()].filter((e) => e.spec.group !== 'optimizer');
   const matched = manifestEntriesFor(named, modelEntries, where, notes);

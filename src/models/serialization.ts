@@ -208,6 +208,34 @@ export function trainingOnlyNote(raw: unknown, where: string): string | null {
   );
 }
 
+/**
+ * A model file TensorFlow.js made (no recur metadata) whose global pooling sees a mask: tfjs pools the padded steps in
+ * (it ignores masks there), recur skips them, so on padded inputs recur's predictions differ from the ones the file's
+ * author saw. Found among the layers only (a file's config can nest any value deep). Null for recur's own files, whose
+ * predictions are recur's, and for a model without a mask.
+ */
+export function tfjsMaskedPoolingNote(
+  raw: unknown,
+  metadata: Record<string, unknown>,
+  where: string,
+): string | null {
+  if (metadata.recur !== undefined) return null;
+  const layers = rawLayerConfigs(raw);
+  const masked = layers.some((l) => l.className === 'Masking' || l.config.mask_zero === true);
+  const pooled = [
+    ...new Set(
+      layers
+        .map((l) => l.className)
+        .filter((c) => c === 'GlobalAveragePooling1D' || c === 'GlobalMaxPooling1D'),
+    ),
+  ];
+  if (!masked || pooled.length === 0) return null;
+  return (
+    `${where}: ${pooled.join(' and ')} over masked steps: TensorFlow.js, which made this file, pools the padded ` +
+    "steps in (it ignores the mask there); recur skips them, so on padded inputs recur's predictions differ from tfjs's"
+  );
+}
+
 /** Keys Keras/tfjs write that change nothing here when null/false/default (time_major only when false). */
 const IGNORED_KEYS = new Set([
   'dtype',
@@ -724,6 +752,8 @@ export function deserializeModel(
   if (note) notes.push(note);
   const trainingOnly = trainingOnlyNote(json.modelTopology, where);
   if (trainingOnly) notes.push(trainingOnly);
+  const pooling = tfjsMaskedPoolingNote(json.modelTopology, metadata, where);
+  if (pooling) notes.push(pooling);
 
   const topo = json.modelTopology;
   const layersField = 'modelTopology.config.layers';
