@@ -171,33 +171,23 @@ describe('--output and --chart in a directory that is not there', () => {
   });
 
   it('--chart with a name that is no .svg is refused before any work: the chart is SVG, whatever the name', () => {
-    for (const name of ['plot.png', 'plot.pdf', 'plot']) {
-      const r = runCli([
-        'forecast',
-        file,
-        '--candidates',
-        'theta',
-        '--threads',
-        '1',
-        '--chart',
-        join(dir, name),
-      ]);
-      assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stdout, '', 'nothing was forecast');
-      assert.match(r.stderr, /--chart \S+: the chart is an SVG image; give a name ending in \.svg/);
-      assert.ok(!existsSync(join(dir, name)));
-    }
-    const svg = runCli([
+    const theta = (...more: string[]): string[] => [
       'forecast',
       file,
       '--candidates',
       'theta',
       '--threads',
       '1',
-      '-q',
-      '--chart',
-      join(dir, 'plot.SVG'),
-    ]);
+      ...more,
+    ];
+    for (const name of ['plot.png', 'plot.pdf', 'plot']) {
+      const r = runCli(theta('--chart', join(dir, name)));
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '', 'nothing was forecast');
+      assert.match(r.stderr, /--chart \S+: the chart is an SVG image; give a name ending in \.svg/);
+      assert.ok(!existsSync(join(dir, name)));
+    }
+    const svg = runCli(theta('-q', '--chart', join(dir, 'plot.SVG')));
     assert.equal(svg.code, 0, svg.stderr);
     assert.match(readFileSync(join(dir, 'plot.SVG'), 'utf8'), /^<svg /);
   });

@@ -58,21 +58,26 @@ async function tfjsArtifacts(m: tf.LayersModel, config?: tf.io.SaveConfig): Prom
   return art!;
 }
 
+/** model.json as tfjs's file handler writes it for `art`, its weights in `paths`. */
+function tfjsModelJson(
+  art: tf.io.ModelArtifacts,
+  paths: string[] = ['weights.bin'],
+): Record<string, unknown> {
+  return {
+    modelTopology: art.modelTopology,
+    format: 'layers-model',
+    generatedBy: 'tfjs',
+    convertedBy: null,
+    weightsManifest: [{ paths, weights: art.weightSpecs }],
+  };
+}
+
 /** A model directory as tfjs's file handler writes it: model.json and weights.bin. */
 function writeTfjsDir(art: tf.io.ModelArtifacts, target: string): void {
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target);
   writeFileSync(join(target, 'weights.bin'), new Uint8Array(art.weightData as ArrayBuffer));
-  writeFileSync(
-    join(target, 'model.json'),
-    JSON.stringify({
-      modelTopology: art.modelTopology,
-      format: 'layers-model',
-      generatedBy: 'tfjs',
-      convertedBy: null,
-      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
-    }),
-  );
+  writeFileSync(join(target, 'model.json'), JSON.stringify(tfjsModelJson(art)));
 }
 
 const T = 6;
@@ -210,13 +215,7 @@ describe('cross-check with TensorFlow.js', () => {
     m.add(tf.layers.gru({ units: 4 }));
     m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
     const art = await tfjsArtifacts(m);
-    const json = {
-      modelTopology: art.modelTopology,
-      weightsManifest: [{ paths: [], weights: art.weightSpecs }],
-      format: 'layers-model',
-      generatedBy: 'tfjs',
-      convertedBy: null,
-    } as unknown as ModelJson;
+    const json = tfjsModelJson(art, []) as unknown as ModelJson;
     const { model } = deserializeModel(json, new Uint8Array(art.weightData as ArrayBuffer), 'memory');
     assert.equal((model.layers[0] as L.LSTM).recurrentActivation, 'hardSigmoid');
     const x = randomTensor([3, T, D], new Random(14));
@@ -231,13 +230,7 @@ describe('cross-check with TensorFlow.js', () => {
       m.add(tf.layers.lstm({ units: 5, returnSequences: true }));
       m.add(pooling === 'max' ? tf.layers.globalMaxPooling1d() : tf.layers.globalAveragePooling1d());
       const art = await tfjsArtifacts(m);
-      const json = {
-        modelTopology: art.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
-        format: 'layers-model',
-        generatedBy: 'tfjs',
-        convertedBy: null,
-      };
+      const json = tfjsModelJson(art);
       const loaded = deserializeModel(
         validateModelJson(json, 'model.json'),
         new Uint8Array(art.weightData as ArrayBuffer),
@@ -272,13 +265,7 @@ describe('cross-check with TensorFlow.js', () => {
     const art = await tfjsArtifacts(m);
     const topology = art.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } };
     assert.equal(topology.config.layers[0].config.mask_zero, null);
-    const json = {
-      modelTopology: art.modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
-      format: 'layers-model',
-      generatedBy: 'tfjs',
-      convertedBy: null,
-    };
+    const json = tfjsModelJson(art);
     const { model } = deserializeModel(
       validateModelJson(json, 'model.json'),
       new Uint8Array(art.weightData as ArrayBuffer),
