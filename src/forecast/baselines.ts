@@ -252,7 +252,8 @@ export function exactDifferencedContinuation(
   const first = s + 1;
   if (y.length <= first) return null;
   const c = diff(first);
-  const scale = Math.max(1, ...train.map(Math.abs));
+  // reduce, not Math.max(...): spreading a long (hourly) series overflows the call stack.
+  const scale = train.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
   for (let t = first + 1; t < y.length; t++) if (Math.abs(diff(t) - c) > 1e-9 * scale) return null;
   for (let k = 0; k < h; k++) {
     const t = y.length;
