@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { kernels } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
-import { IndexTensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Stepper } from '../src/models/stepper.js';
@@ -300,6 +300,53 @@ describe('generation', () => {
     const stepper = new Stepper(model, 2);
     stepper.dispose();
     assert.throws(() => stepper.step(new Int32Array(2)), /the stepper was disposed/);
+  });
+  it('generateStoppable steps the weights it started with, while the model trains during its yields', async () => {
+    // The page trains between a generation's slices: one text must come from one set of weights, not from weights
+    // that change part-way (the step states read some weights, a Dense bias, live).
+    const corpus = TextCorpus.fromText(TEXT);
+    const V = corpus.vocabulary.size;
+    const layers = (seed: number): Sequential => {
+      const m = new Sequential({
+        seed,
+        layers: [
+          new L.GRU({ units: 12, inputShape: [null, V], returnSequences: true }),
+          new L.LSTM({ units: 12 }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      });
+      m.build();
+      return m;
+    };
+    const model = layers(7);
+    const other = layers(8).getWeights();
+    const gen = new TextGenerator(model, corpus.vocabulary);
+    const opts = { prime: 'The cat', length: 60, temperature: 0.8, seed: 4 };
+    const expected = gen.generate(opts);
+    const original = model.getWeights();
+    let yields = 0;
+    // Every slice yields (sliceMs 0), and every yield changes every weight, as batches of training would.
+    const { text, stopped } = await gen.generateStoppable(
+      opts,
+      new AbortController().signal,
+      async () => {
+        yields++;
+        const to = yields % 2 === 1 ? other : original;
+        model.setWeights(
+          to.map(
+            (w) =>
+              new Tensor(
+                w.data.map((v) => 3 * v),
+                w.shape,
+              ),
+          ),
+        );
+      },
+      0,
+    );
+    assert.ok(yields > 10, `it yielded ${yields} times`);
+    assert.equal(stopped, false);
+    assert.equal(text, expected);
   });
   it('with a window, every character equals the recipe: a fresh-state run over exactly the last window characters', () => {
     const corpus = TextCorpus.fromText(TEXT);

@@ -732,6 +732,20 @@ export function readManifestWeights(
 }
 
 /**
+ * A copy of `model` with its weights as they are now and no optimizer, made through the model file format as a save
+ * and a load would: what a generation that yields while the model trains steps, so that its text comes from one set
+ * of weights however many batches run meanwhile.
+ */
+export function snapshotModel(model: Sequential): Sequential {
+  const art = serializeModel(model, { includeOptimizer: false });
+  const json: ModelJson = {
+    ...art.json,
+    weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+  };
+  return deserializeModel(json, art.weightData, `${model.name} (snapshot)`).model;
+}
+
+/**
  * A model from model.json and its weights: the weight files in manifest order (each checked against its recorded
  * sha256), or all their bytes concatenated. `json` is what `parseModelJson`/`validateModelJson` (model_file.ts)
  * returned. Weights are matched by name, or by order when none of the names match (files converted from Keras), with

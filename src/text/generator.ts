@@ -7,6 +7,7 @@ import { InvalidInputError, describeValue } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { Stepper, type StepAheadRunner } from '../models/stepper.js';
 import type { Sequential } from '../models/sequential.js';
+import { snapshotModel } from '../models/serialization.js';
 import { checkSampleOptions, checkSeed, sampleFromLogits, type SampleOptions } from './sampling.js';
 import type { Vocabulary } from './vocabulary.js';
 
@@ -96,7 +97,9 @@ export class TextGenerator {
   /**
    * generate, yielding to the event loop (`yieldFn`) after every `sliceMs` of work, so that aborting `signal` (a page's
    * Stop, which a worker only receives between tasks) stops it within a slice. Resolves with the characters generated
-   * until then, and whether it was stopped; the same text as generate for the same options.
+   * until then, and whether it was stopped; the same text as generate for the same options. It steps a snapshot of
+   * the weights taken when it starts: the model may train during its yields (the page trains between them), and one
+   * text then still comes from one set of weights.
    */
   async generateStoppable(
     opts: GenerateOptions,
@@ -110,7 +113,8 @@ export class TextGenerator {
       throw new Error(`length must be a non-negative integer, got ${opts.length}`);
     const ids = this.primeIds(opts.prime);
     const temperatures = [opts.temperature ?? 1];
-    const stepper = new Stepper(this.model, this.window ?? 1);
+    const weights = snapshotModel(this.model);
+    const stepper = new Stepper(weights, this.window ?? 1);
     if (opts.helper) stepper.useHelper(opts.helper);
     const out: number[][] = [[]];
     try {
@@ -124,6 +128,7 @@ export class TextGenerator {
       return { text: this.vocabulary.decode(out[0]), stopped: signal.aborted };
     } finally {
       stepper.dispose();
+      weights.dispose();
     }
   }
 
