@@ -10,6 +10,7 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { autoForecast, type AutoOptions } from '../src/forecast/auto.js';
 import { baselineForecasts, seasonalNaive } from '../src/forecast/baselines.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
+import { evaluateSplit } from '../src/forecast/pipeline.js';
 import { forecastSaved, savedSeriesOf } from '../src/forecast/saved.js';
 
 const Y = Array.from({ length: 80 }, (_, t) => 100 + t + 10 * Math.sin((t * Math.PI) / 6));
@@ -99,5 +100,22 @@ describe("transform 'auto' on a series with a value ≤ 0", () => {
     const positive = await autoForecast(Y, { ...BASE, transform: 'auto' });
     assert.ok([...(positive.backtest?.results.keys() ?? [])].some((name) => name.includes('box-cox')));
     assert.ok(!positive.notes.some((n) => /Box-Cox/.test(n)));
+  });
+});
+
+describe('evaluateSplit with an abort signal (the page’s Stop of a forecast)', () => {
+  it('stops the networks’ training when the signal aborts, rejecting with its reason', async () => {
+    const abort = new AbortController();
+    // Aborted at the fit's first turn of the event loop: 400 epochs would otherwise all run (and resolve).
+    setTimeout(() => abort.abort(), 0);
+    await assert.rejects(
+      evaluateSplit(Y, Y.length - 12, { ...NET, epochs: 400, seeds: [1, 2] }, [], 1, abort.signal),
+      (e: Error) => e.name === 'AbortError',
+    );
+    // Aborted before it starts: nothing is fitted.
+    await assert.rejects(
+      evaluateSplit(Y, Y.length - 12, NET, [], 1, AbortSignal.abort()),
+      (e: Error) => e.name === 'AbortError',
+    );
   });
 });

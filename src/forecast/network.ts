@@ -116,23 +116,30 @@ export class RNNForecaster {
     return this.opts.method === 'hybrid' ? { ...this.opts, log: false, differencing: 'none' } : this.opts;
   }
 
-  /** Fits the transform and every ensemble member on the training values. */
-  async fit(train: readonly number[], threads = 1): Promise<void> {
+  /**
+   * Fits the transform and every ensemble member on the training values. Aborting `signal` (the page's Stop) ends the
+   * member in training after its current batch and rejects with the signal's reason.
+   */
+  async fit(train: readonly number[], threads = 1, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const { series } = await this.target(train);
     const { t, z } = fitTransform(series, this.spec());
     this.transform = t;
     const { x, y } = this.windows(z);
     this.models.length = 0;
     for (const seed of this.opts.seeds) {
+      signal?.throwIfAborted();
       const m = this.build(seed);
       await fitStoppingOnNaN(
         m,
         x,
         y,
         { epochs: this.opts.epochs, batchSize: this.opts.batchSize, threads },
-        {},
+        // fit gives the event loop a turn every few batches, where an abort arrives: it stops at the next batch's end.
+        { onBatchEnd: () => void (signal?.aborted && (m.stopTraining = true)) },
         'the network',
       );
+      signal?.throwIfAborted();
       this.models.push(m);
     }
   }

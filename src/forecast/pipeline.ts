@@ -18,19 +18,24 @@ export interface SplitResult {
   forecaster: RNNForecaster;
 }
 
-/** Fits on values[0, trainEnd) and forecasts the next `horizon` points. */
+/**
+ * Fits on values[0, trainEnd) and forecasts the next `horizon` points. Aborting `signal` stops the networks' training
+ * after its current batch and rejects with the signal's reason.
+ */
 export async function evaluateSplit(
   values: readonly number[],
   trainEnd: number,
   opts: NetworkOptions,
   which: readonly BaselineName[] = BASELINES,
   threads = 1,
+  signal?: AbortSignal,
 ): Promise<SplitResult> {
   const train = values.slice(0, trainEnd);
   const actual = values.slice(trainEnd, trainEnd + opts.horizon);
   const forecaster = new RNNForecaster(opts);
-  await forecaster.fit(train, threads);
+  await forecaster.fit(train, threads, signal);
   const network = await forecaster.predict(train);
+  signal?.throwIfAborted();
   const { forecasts: baselines, skipped } = await baselineForecasts(train, opts.horizon, opts.season, which);
   const m = new Map<string, Metrics>();
   if (actual.length === opts.horizon) {

@@ -587,4 +587,64 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.ok(existsSync(shot));
     console.log(`# screenshot: ${shot}`);
   });
+  it('stops a long forecast at Stop, saying so, and forecasts again at once', async () => {
+    await page.click('#tab-forecast');
+    const rows = Array.from({ length: 84 }, (_, i) => {
+      const date = `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+      return `${date},${(200 + 30 * Math.sin((2 * Math.PI * i) / 12) + i).toFixed(2)}`;
+    });
+    await page.fill('#csv', ['month,value', ...rows].join('\n'));
+    await page.selectOption('#method', 'network');
+    // 20 networks of 2000 epochs: far longer than this test waits for anything.
+    await page.fill('#fc-epochs', '2000');
+    await page.fill('#fc-seeds', '20');
+    await page.click('#run-forecast');
+    await page.waitForFunction(() =>
+      /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+    );
+    assert.equal(await page.isDisabled('#run-forecast'), true);
+    await page.click('#stop-forecast');
+    await page.waitForFunction(
+      () => /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
+    assert.equal(await page.textContent('#fc-status'), 'Stopped: no forecast (Forecast starts it again).');
+    assert.equal(await page.isDisabled('#run-forecast'), false);
+    assert.equal(await page.isDisabled('#stop-forecast'), true);
+    // The engine is free again: a short forecast runs now, not after the stopped one's 40,000 epochs.
+    await page.evaluate(() => document.querySelector('#fc-table')!.replaceChildren());
+    await page.fill('#fc-epochs', '5');
+    await page.fill('#fc-seeds', '1');
+    await page.click('#run-forecast');
+    await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
+    assert.match((await page.textContent('#fc-status')) ?? '', /^Done: /);
+    assert.equal(await page.isDisabled('#stop-forecast'), true);
+  });
+
+  it('generates while training from the weights as they are when it starts, saying so', async () => {
+    await page.click('#tab-text');
+    await page.fill('#text', makeText(20_000, 12));
+    await page.fill('#units', '32');
+    await page.fill('#epochs', '50');
+    await page.fill('#steps', '40');
+    await page.click('#train');
+    await page.waitForFunction(() =>
+      /batch [1-9]/.test(document.querySelector('#progress')!.textContent ?? ''),
+    );
+    await page.fill('#prime', '');
+    await page.fill('#length', '300');
+    await page.fill('#gen-seed', '3');
+    // Clicked and read in one task: the status before any reply can change it.
+    const status = await page.evaluate(() => {
+      (document.querySelector('#generate') as HTMLButtonElement).click();
+      return document.querySelector('#gen-status')!.textContent;
+    });
+    assert.equal(status, 'Generating 300 characters from the weights as they are now (training goes on)…');
+    assert.equal(Array.from(await generated()).length, 300);
+    assert.equal(await page.isDisabled('#stop'), false, 'training goes on');
+    await page.click('#stop');
+    await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
+    await page.fill('#gen-seed', '');
+  });
 });

@@ -410,7 +410,8 @@ async function importKeras(name: string, bytes: ArrayBuffer, corpus: string, cha
  * The CLI's forecast on a pasted or dropped CSV: the network ensemble next to the baselines on a hold-out of the last
  * `horizon` points (or a forecast of the future). SARIMA is left out here: its wasm fit cannot be interrupted.
  */
-async function forecast(r: ForecastRequest): Promise<void> {
+async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
   const series = parseSeriesCsv(r.csv, { source: r.source });
   const season = series.frequency ? SEASON_OF_FREQUENCY[series.frequency] : detectSeason(series.values);
   const horizon = r.horizon > 0 ? r.horizon : season > 1 ? season : 12;
@@ -451,7 +452,7 @@ async function forecast(r: ForecastRequest): Promise<void> {
     message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: training ${opts.seeds.length} ${opts.cell.toUpperCase()} networks…`,
   });
   const trainEnd = series.values.length - holdout;
-  const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads);
+  const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads, signal);
   const dates =
     holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
   const rows = [...s.metrics.entries()];
@@ -486,7 +487,25 @@ async function forecast(r: ForecastRequest): Promise<void> {
   });
 }
 
-/** One request at a time, except `stop`, which must reach a running fit (fitDataset yields between batches). */
+/** The forecast asked for and not yet finished: Stop aborts it, running or still queued. */
+let forecasting: AbortController | null = null;
+
+async function runForecast(r: ForecastRequest, abort: AbortController): Promise<void> {
+  try {
+    await forecast(r, abort.signal);
+  } catch (e) {
+    // Stopped: said as such, not as an error (the networks' fit rejects with the signal's reason).
+    if (!abort.signal.aborted) throw e;
+    post({ type: 'forecast-stopped' });
+  } finally {
+    if (forecasting === abort) forecasting = null;
+  }
+}
+
+/**
+ * One request at a time, except the stops, which must reach a running fit or generation (they yield between batches
+ * and slices).
+ */
 let queue: Promise<void> = Promise.resolve();
 scope.addEventListener('message', (e) => {
   const m = e.data;
@@ -498,8 +517,13 @@ scope.addEventListener('message', (e) => {
     generations.get(m.id)?.abort();
     return;
   }
+  if (m.type === 'stop-forecast') {
+    forecasting?.abort();
+    return;
+  }
   if (m.type === 'generate') generations.set(m.id, new AbortController());
-  // Generation and export while training use the weights as they are now.
+  const forecastAbort = m.type === 'forecast' ? (forecasting = new AbortController()) : null;
+  // Export while training saves the weights as they are now; a generation steps a snapshot taken when it starts.
   const during = m.type;
   const work = async (): Promise<void> => {
     switch (m.type) {
@@ -519,7 +543,7 @@ scope.addEventListener('message', (e) => {
       case 'import-keras':
         return importKeras(m.name, m.bytes, m.corpus, m.chars);
       case 'forecast':
-        return forecast(m);
+        return runForecast(m, forecastAbort!);
     }
   };
   // The forecast library words its fixes as the CLI's flags; the page words them for its own controls.

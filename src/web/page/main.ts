@@ -205,7 +205,10 @@ window.addEventListener('resize', () => chart?.setSize({ width: chartWidth(), he
 let batchesPerEpoch = 1;
 let totalEpochs = 1;
 let globalBatch = 0;
+/** Whether a training run is going on (a generation started now takes the weights as they are). */
+let trainingRuns = false;
 const setRunning = (on: boolean, canResume = false): void => {
+  trainingRuns = on;
   $<HTMLButtonElement>('train').disabled = on;
   $<HTMLButtonElement>('stop').disabled = !on;
   $<HTMLButtonElement>('resume').disabled = on || !canResume;
@@ -342,7 +345,10 @@ $('generate').addEventListener('click', () => {
       topP: optionalNum('top-p'),
       seed: optionalNum('gen-seed'),
     });
-    $('gen-status').textContent = `Generating ${length.toLocaleString('en-US')} characters…`;
+    // The engine generates from a snapshot of the weights taken now: the text is one model's, training goes on.
+    $('gen-status').textContent = trainingRuns
+      ? `Generating ${length.toLocaleString('en-US')} characters from the weights as they are now (training goes on)…`
+      : `Generating ${length.toLocaleString('en-US')} characters…`;
     setGenerating(true);
   } catch (e) {
     showBoxError('output', e);
@@ -518,9 +524,19 @@ $('run-forecast').addEventListener('click', () => {
   } catch (e) {
     return showBoxError('fc-status', e);
   }
-  $<HTMLButtonElement>('run-forecast').disabled = true;
+  setForecasting(true);
   $('fc-status').textContent = 'Starting…';
   send(request);
+});
+/** While a forecast runs, Stop ends its networks' training (after the current batch) and Forecast waits. */
+function setForecasting(on: boolean): void {
+  $<HTMLButtonElement>('run-forecast').disabled = on;
+  $<HTMLButtonElement>('stop-forecast').disabled = !on;
+}
+$('stop-forecast').addEventListener('click', () => {
+  $<HTMLButtonElement>('stop-forecast').disabled = true;
+  $('fc-status').textContent = 'Stopping after the current batch…';
+  send({ type: 'stop-forecast' });
 });
 function cell(tag: 'td' | 'th', text: string): HTMLElement {
   const c = document.createElement(tag);
@@ -542,7 +558,7 @@ function table(el: HTMLElement, head: string[], rows: string[][]): void {
 }
 function onForecast(r: ForecastResult): void {
   lastForecast = r;
-  $<HTMLButtonElement>('run-forecast').disabled = false;
+  setForecasting(false);
   $('fc-status').textContent =
     `${r.note}Done: ${r.title}.` +
     (r.skipped.length ? ` Skipped: ${r.skipped.map(([n, w]) => `${n} (${w})`).join('; ')}.` : '') +
@@ -614,6 +630,7 @@ const ERROR_SHOWN_IN: Record<EngineRequest['type'], string> = {
   import: 'model-status',
   'import-keras': 'model-status',
   forecast: 'fc-status',
+  'stop-forecast': 'fc-status',
 };
 engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
   const m = e.data;
@@ -668,10 +685,14 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
     case 'forecast':
       onForecast(m.result);
       break;
+    case 'forecast-stopped':
+      setForecasting(false);
+      $('fc-status').textContent = 'Stopped: no forecast (Forecast starts it again).';
+      break;
     case 'error': {
       showError(ERROR_SHOWN_IN[m.during], m.message);
       if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
-      if (m.during === 'forecast') $<HTMLButtonElement>('run-forecast').disabled = false;
+      if (m.during === 'forecast') setForecasting(false);
       if (m.during === 'generate') {
         $('gen-status').textContent = '';
         setGenerating(false);

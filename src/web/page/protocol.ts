@@ -60,6 +60,8 @@ export type EngineRequest =
   | { type: 'stop' }
   /** Stops generation `id` (running or still queued), keeping what it generated. */
   | { type: 'stop-generation'; id: number }
+  /** Stops the forecast (running or still queued): its networks' training ends after the current batch. */
+  | { type: 'stop-forecast' }
   | { type: 'resume' }
   | { type: 'export' }
   | { type: 'import'; name: string; modelJson: string; files: { name: string; data: ArrayBuffer }[] }
@@ -136,5 +138,7 @@ export type EngineReply =
   | { type: 'exported'; files: ModelFiles }
   | { type: 'forecast-progress'; message: string }
   | { type: 'forecast'; result: ForecastResult }
+  /** Stop ended the forecast before it had a result. */
+  | { type: 'forecast-stopped' }
   /** `during`: the request that failed; the page shows its message where that request reports. */
   | { type: 'error'; during: EngineRequest['type']; message: string };
