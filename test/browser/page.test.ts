@@ -79,6 +79,16 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** On the Forecast tab: seven years of a seasonal monthly series in the CSV box, for the network alone. */
+  const pasteMonthlySeries = async (): Promise<void> => {
+    await page.click('#tab-forecast');
+    const rows = Array.from({ length: 84 }, (_, i) => {
+      const date = `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+      return `${date},${(200 + 30 * Math.sin((2 * Math.PI * i) / 12) + i).toFixed(2)}`;
+    });
+    await page.fill('#csv', ['month,value', ...rows].join('\n'));
+    await page.selectOption('#method', 'network');
+  };
   const generated = async (): Promise<string> => {
     await page.waitForSelector('#output[data-done="1"]', { timeout: 30_000 });
     return (await page.textContent('#output')) ?? '';
@@ -559,13 +569,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   });
 
   it('forecasts a pasted CSV: chart, metrics, table, and saves a screenshot', async () => {
-    await page.click('#tab-forecast');
-    const rows = Array.from({ length: 84 }, (_, i) => {
-      const date = `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
-      return `${date},${(200 + 30 * Math.sin((2 * Math.PI * i) / 12) + i).toFixed(2)}`;
-    });
-    await page.fill('#csv', ['month,value', ...rows].join('\n'));
-    await page.selectOption('#method', 'network');
+    await pasteMonthlySeries();
     await page.fill('#fc-epochs', '10');
     await page.fill('#fc-seeds', '1');
     await page.click('#run-forecast');
@@ -588,13 +592,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     console.log(`# screenshot: ${shot}`);
   });
   it('stops a long forecast at Stop, saying so, and forecasts again at once', async () => {
-    await page.click('#tab-forecast');
-    const rows = Array.from({ length: 84 }, (_, i) => {
-      const date = `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
-      return `${date},${(200 + 30 * Math.sin((2 * Math.PI * i) / 12) + i).toFixed(2)}`;
-    });
-    await page.fill('#csv', ['month,value', ...rows].join('\n'));
-    await page.selectOption('#method', 'network');
+    await pasteMonthlySeries();
     // 20 networks of 2000 epochs: far longer than this test waits for anything.
     await page.fill('#fc-epochs', '2000');
     await page.fill('#fc-seeds', '20');
