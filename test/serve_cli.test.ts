@@ -1,15 +1,16 @@
 /**
  * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), what Ctrl-C
- * says, what a second SIGTERM does, what it says it listens on, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2).
+ * says, what a second SIGTERM does, what it says it listens on, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2);
+ * SIGHUP reloads the model directories, keeping a model that no longer loads.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { CLI, runCli, trainTinyModels } from './cli_helpers.js';
+import { CLI, runCli, runCliOk, TINY_TEXT_MODEL, trainTinyModels } from './cli_helpers.js';
 import { startServe } from './serve_helpers.js';
 import { listening } from '../src/cli/serve.js';
 
@@ -158,5 +159,92 @@ describe('recur serve (the command)', () => {
     const missing = runCli(['serve', join(dir, 'nowhere'), '--port', '0', '--threads', '1']);
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /nowhere: no such model directory/);
+  });
+
+  it('reloads its model directories on SIGHUP, keeping the old model where a directory no longer loads', async () => {
+    // Two text models of the same text and shape but other weights; the served directory is first one, then the other.
+    const other = join(dir, 'other-model');
+    runCliOk([
+      'train',
+      join(dir, 'book.txt'),
+      '--out',
+      other,
+      '--epochs',
+      '1',
+      '--seed',
+      '9',
+      ...TINY_TEXT_MODEL,
+    ]);
+    const served = join(dir, 'served');
+    cpSync(textModel, served, { recursive: true });
+    const serve = startServe([served, '--port', '0', '--threads', '2', '--json']);
+    const { child, exited, out } = serve;
+    const address = await serve.address;
+    const ask = { prime: 'the', length: 80, temperature: 1, seed: 5 };
+    const generate = async (): Promise<string> => {
+      const r = await fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(ask),
+      });
+      assert.equal(r.status, 200);
+      return ((await r.json()) as { text: string }).text;
+    };
+    const cli = (model: string): string =>
+      (
+        JSON.parse(
+          runCliOk([
+            'generate',
+            model,
+            '--prime',
+            ask.prime,
+            '--length',
+            String(ask.length),
+            '--temperature',
+            '1',
+            '--seed',
+            String(ask.seed),
+            '--json',
+          ]),
+        ) as { text: string }
+      ).text;
+    const reloaded = async (n: number): Promise<Record<string, unknown>> => {
+      child.kill('SIGHUP');
+      for (;;) {
+        const events = out.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((e) => e.event === 'reloaded');
+        if (events.length >= n) return events[n - 1];
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      const before = await generate();
+      assert.equal(before, cli(textModel));
+      for (const f of readdirSync(other)) cpSync(join(other, f), join(served, f), { recursive: true });
+      assert.deepEqual(await reloaded(1), {
+        event: 'reloaded',
+        models: [{ name: 'served', kind: 'text' }],
+        kept: [],
+      });
+      const after = await generate();
+      assert.equal(after, cli(other));
+      assert.notEqual(after, before);
+      // A model.json cut short (a copy still under way): the model served before goes on, and the reason is said.
+      writeFileSync(join(served, 'model.json'), '{"format": "layers-model", ');
+      const third = await reloaded(2);
+      assert.deepEqual(third.models, []);
+      assert.match(JSON.stringify(third.kept), /"name":"served".*model\.json/);
+      assert.match(
+        out.stderr,
+        /recur serve: SIGHUP: keeping the model 'served' served before: .*model\.json/,
+      );
+      assert.equal(await generate(), after);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, out.stderr);
   });
 });

@@ -222,4 +222,40 @@ describe('recur serve on the inference pool', () => {
     const ok = await post(pooledBase, { prime: 'the', length: 10, seed: 1 });
     assert.equal(ok.status, 200);
   });
+
+  it('swaps in reloaded models (SIGHUP) while a stream runs: it finishes on the old model, which is then unloaded', async () => {
+    const served = loadServedModels([textModel]);
+    await attachInferencePool(served, pool);
+    const old = served[0] as TextServed;
+    const app = createServeApp({ served, pool, limits: { ...SERVE_LIMITS, length: LONG_STREAM } });
+    try {
+      const base = await listen(app);
+      const body = { prime: 'the sea', length: 60_000, seed: 4, temperature: 1, stream: true };
+      const expected = sseEvents(await (await post(base, body)).text()).at(-1)!.data.text;
+      const running = await post(base, body);
+      const reader = running.body!.getReader();
+      const first = await reader.read();
+      assert.ok(!first.done);
+      assert.equal(app.inFlight(), 1, 'the stream runs while the models are swapped');
+      const next = loadServedModels([textModel]);
+      await attachInferencePool(next, pool);
+      app.swap(next);
+      assert.equal(app.models()[0], next[0]);
+      // A new request runs on the new model while the old stream goes on.
+      const fresh = await post(base, { prime: 'the', length: 20, seed: 2 });
+      assert.equal(fresh.status, 200);
+      const decoder = new TextDecoder();
+      let rest = decoder.decode(first.value, { stream: true });
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        rest += decoder.decode(r.value, { stream: true });
+      assert.equal(sseEvents(rest).at(-1)!.data.text, expected);
+      // Its last request done, the old model is gone from the workers.
+      await assert.rejects(
+        pool.generate(old.pooled!, { prime: 'the', length: 5 }),
+        /is not loaded in this inference pool/,
+      );
+    } finally {
+      await app.close();
+    }
+  });
 });

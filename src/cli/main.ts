@@ -547,7 +547,7 @@ program
     threadsFlag(),
   )
   .option('-q, --quiet', 'print only errors', false)
-  .option('--json', 'print JSON lines (listening, stopping, stopped)', false)
+  .option('--json', 'print JSON lines (listening, reloaded, stopping, stopped)', false)
   .action(async (dirs: string[], opts) => {
     const { serve } = await loadCommand(() => import('./serve.js'));
     process.exitCode = await serve(dirs, opts, makeOutput(opts));

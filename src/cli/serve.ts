@@ -1,7 +1,8 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
  * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0;
- * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr.
+ * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr. SIGHUP reloads every model
+ * directory (reloadModels) without dropping a request.
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
  * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
@@ -11,7 +12,14 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, constants, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { createInferencePool } from '../node/inference_pool.js';
-import { attachInferencePool, createServeApp, loadServedModels } from '../node/server.js';
+import {
+  attachInferencePool,
+  createServeApp,
+  loadServedModel,
+  loadServedModels,
+  type Served,
+  type ServeApp,
+} from '../node/server.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { Output } from './output.js';
 
@@ -59,8 +67,18 @@ async function listen(
   const address = where.url;
   // The signals are watched before the address is announced: a client (or test) that stops the server as soon as it
   // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
+  let stopping = false;
+  // Reloads run one after another: a second SIGHUP during a reload reloads again after it.
+  let reloads = Promise.resolve();
+  process.on('SIGHUP', () => {
+    if (!stopping)
+      reloads = reloads
+        .then(() => reloadModels(server, pool, out))
+        .catch((e: unknown) => {
+          process.stderr.write(`recur serve: SIGHUP: the reload failed: ${(e as Error).message}\n`);
+        });
+  });
   const stopped = new Promise<void>((resolve) => {
-    let stopping = false;
     // The first SIGTERM or SIGINT drains; a second (either) quits at once, exiting as the signal's default action
     // would (128 + its number: 143, 130) but saying so, on stderr even with --json (its event is on stdout).
     const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
@@ -96,9 +114,46 @@ async function listen(
     models: served.map((s) => ({ name: s.name, kind: s.kind })),
   });
   await stopped;
+  await reloads;
   out.info('recur serve: stopped');
   out.json({ event: 'stopped' });
   return 0;
+}
+
+/**
+ * SIGHUP: loads every served model directory again and serves the new models from the next request on; requests
+ * already running finish on the old ones. A directory that no longer loads (a half-copied model, a bad file) keeps
+ * its old model, and says why on stderr (and in --json's `reloaded` event).
+ */
+export async function reloadModels(
+  server: ServeApp,
+  pool: ReturnType<typeof createInferencePool> | null,
+  out: Output,
+): Promise<void> {
+  const next: Served[] = [];
+  const kept: { name: string; dir: string; error: string }[] = [];
+  for (const old of server.models()) {
+    try {
+      const fresh = loadServedModel(old.dir, old.name);
+      if (pool) await attachInferencePool([fresh], pool);
+      next.push(fresh);
+    } catch (e) {
+      const error = (e as Error).message;
+      kept.push({ name: old.name, dir: old.dir, error });
+      // On stderr even with --json (its `reloaded` event has it too), as internal errors are: the operator must learn.
+      process.stderr.write(`recur serve: SIGHUP: keeping the model '${old.name}' served before: ${error}\n`);
+      next.push(old);
+    }
+  }
+  server.swap(next);
+  out.info(`recur serve: SIGHUP: reloaded ${next.length - kept.length} of ${next.length} model(s)`);
+  out.json({
+    event: 'reloaded',
+    models: next
+      .filter((m) => !kept.some((k) => k.name === m.name))
+      .map((m) => ({ name: m.name, kind: m.kind })),
+    kept,
+  });
 }
 
 /**

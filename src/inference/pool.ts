@@ -99,6 +99,7 @@ export class InferencePool {
   private readonly jobs = new Map<number, Job>();
   private readonly models: ModelEntry[] = [];
   private nextId = 1;
+  private nextModelId = 1;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   /** The kernels every worker runs: this thread's, so pooled answers equal one-thread answers. */
@@ -202,7 +203,7 @@ export class InferencePool {
    * model is not used.
    */
   async load(payload: ModelPayload): Promise<PooledModel> {
-    const id = this.models.length + 1;
+    const id = this.nextModelId++;
     const entry: ModelEntry = { id, kind: payload.kind, file: payload.file, payload };
     if (payload.kind === 'classify') {
       const meta = payloadMetadata(payload, parseClassifierMetadata);
@@ -232,6 +233,21 @@ export class InferencePool {
     );
     this.models.push(entry);
     return { id, kind: entry.kind, file: entry.file };
+  }
+
+  /**
+   * Drops a model from every worker (a reload replaced it): jobs on it must have finished, except generation streams,
+   * which run to their end. A worker that replaces a dead one no longer loads it.
+   */
+  async unload(model: PooledModel): Promise<void> {
+    const i = this.models.findIndex((m) => m.id === model.id);
+    if (i < 0) return;
+    this.models.splice(i, 1);
+    await Promise.all(
+      this.slots
+        .filter((s) => s.alive)
+        .map((s) => this.post(s, (id) => ({ type: 'unload', id, modelId: model.id }))),
+    );
   }
 
   private entry(model: PooledModel, kind: ModelPayload['kind']): ModelEntry {

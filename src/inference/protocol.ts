@@ -50,6 +50,8 @@ export interface DecodeJob {
 export type InferenceRequest =
   /** `kernels`: the calling thread's kernels' name, which the worker uses too (the first load sets them). */
   | { type: 'load'; id: number; modelId: number; model: ModelPayload; kernels: string }
+  /** Drops the model: its streams still running finish; no new job names it. */
+  | { type: 'unload'; id: number; modelId: number }
   | { type: 'generate'; id: number; modelId: number; job: GenerationJob }
   | { type: 'abort'; id: number }
   /** Token ids of the texts (the pool encodes them once), in the order the one-thread run batches them. */

@@ -166,6 +166,11 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
           models.set(msg.modelId, holdModel(msg.model));
           result = null;
           break;
+        case 'unload':
+          // A stream running on it holds its batcher, and finishes; the worker lets go of the model after.
+          models.delete(msg.modelId);
+          result = null;
+          break;
         case 'abort':
           streams.get(msg.id)?.abort(new Error('the request was cancelled'));
           return;

@@ -148,65 +148,53 @@ function loading<T>(load: () => T): T {
  * directories' base names, made unique with a suffix. A directory that holds no model is an InvalidInputError.
  */
 export function loadServedModels(dirs: readonly string[], limits: ServeLimits = SERVE_LIMITS): Served[] {
-  const served: Served[] = [];
   const names = new Set<string>();
-  for (const dir of dirs) {
+  return dirs.map((dir) => {
     let name = basename(resolve(dir)) || 'model';
     for (let i = 2; names.has(name); i++) name = `${basename(resolve(dir))}-${i}`;
     names.add(name);
-    if (!existsSync(dir)) throw new InvalidInputError(`${dir}: no such model directory`);
-    if (!statSync(dir).isDirectory())
-      throw new InvalidInputError(
-        `${dir}: is a file, not a model directory; recur serve serves directories (\`recur convert ${dir} DIR\` makes one of a Keras file)`,
-      );
-    if (existsSync(join(dir, 'forecaster.json'))) {
-      served.push(loadServedForecaster(dir, name));
-      continue;
-    }
-    if (isEnsembleDir(dir) && claimedEnsembleFormat(dir) === 'recur-seq2seq-ensemble') {
-      served.push({ kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app });
-      continue;
-    }
-    if (isEnsembleDir(dir)) {
-      const c = loading(() => loadClassifierDir(dir));
-      served.push({ kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer });
-      continue;
-    }
-    const file = join(dir, 'model.json');
-    if (!existsSync(file))
-      throw new InvalidInputError(
-        `${dir}: no model.json or forecaster.json here; not a recur model directory`,
-      );
-    const task = (
-      parseJsonText(readFileSync(file, 'utf8'), file) as { userDefinedMetadata?: { task?: unknown } }
-    )?.userDefinedMetadata?.task;
-    if (task === 'classify') {
-      const c = loading(() => loadClassifierDir(dir));
-      served.push({ kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer });
-      continue;
-    }
-    if (task === 'seq2seq') {
-      served.push({ kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app });
-      continue;
-    }
-    if (task !== 'text') {
-      served.push({ kind: typeof task === 'string' ? task : 'unknown', name, dir });
-      continue;
-    }
-    let loaded: ReturnType<typeof loadModel>;
-    try {
-      loaded = loadModel(dir);
-    } catch (e) {
-      throw new InvalidInputError((e as Error).message);
-    }
-    const meta = parseTextModelMetadata(loaded.model, loaded.metadata, dir);
-    const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
-      maxBatch: limits.maxBatch,
-      yieldFn: () => new Promise((r) => setImmediate(r)),
-    });
-    served.push({ kind: 'text', name, dir, meta, batcher });
+    return loadServedModel(dir, name, limits);
+  });
+}
+
+/** Loads one model directory as `name` (see loadServedModels); a reload (SIGHUP) loads each again by this. */
+export function loadServedModel(dir: string, name: string, limits: ServeLimits = SERVE_LIMITS): Served {
+  if (!existsSync(dir)) throw new InvalidInputError(`${dir}: no such model directory`);
+  if (!statSync(dir).isDirectory())
+    throw new InvalidInputError(
+      `${dir}: is a file, not a model directory; recur serve serves directories (\`recur convert ${dir} DIR\` makes one of a Keras file)`,
+    );
+  if (existsSync(join(dir, 'forecaster.json'))) return loadServedForecaster(dir, name);
+  if (isEnsembleDir(dir) && claimedEnsembleFormat(dir) === 'recur-seq2seq-ensemble')
+    return { kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app };
+  if (isEnsembleDir(dir)) {
+    const c = loading(() => loadClassifierDir(dir));
+    return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
   }
-  return served;
+  const file = join(dir, 'model.json');
+  if (!existsSync(file))
+    throw new InvalidInputError(`${dir}: no model.json or forecaster.json here; not a recur model directory`);
+  const task = (
+    parseJsonText(readFileSync(file, 'utf8'), file) as { userDefinedMetadata?: { task?: unknown } }
+  )?.userDefinedMetadata?.task;
+  if (task === 'classify') {
+    const c = loading(() => loadClassifierDir(dir));
+    return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
+  }
+  if (task === 'seq2seq') return { kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app };
+  if (task !== 'text') return { kind: typeof task === 'string' ? task : 'unknown', name, dir };
+  let loaded: ReturnType<typeof loadModel>;
+  try {
+    loaded = loadModel(dir);
+  } catch (e) {
+    throw new InvalidInputError((e as Error).message);
+  }
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, dir);
+  const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
+    maxBatch: limits.maxBatch,
+    yieldFn: () => new Promise((r) => setImmediate(r)),
+  });
+  return { kind: 'text', name, dir, meta, batcher };
 }
 
 /**
@@ -502,6 +490,13 @@ export interface ServeApp {
   app: FastifyInstance;
   /** Streams generating now, over all models. */
   inFlight(): number;
+  /** The models served now (swap replaces them). */
+  models(): readonly Served[];
+  /**
+   * Serves `next` from the next request on (a reload, SIGHUP): requests already running finish on the models they
+   * started with, and a replaced model's copy in the inference pool is unloaded once its last request has finished.
+   */
+  swap(next: Served[]): void;
   /**
    * Stops accepting requests and resolves when every in-flight request (streams included) has finished: the graceful
    * shutdown of SIGTERM.
@@ -601,7 +596,29 @@ function decodedBody(payload: Readable, coding: string, limit: number): Readable
 /** The fastify app of `recur serve` (not yet listening). */
 export function createServeApp(opts: ServeAppOptions): ServeApp {
   const limits = opts.limits ?? SERVE_LIMITS;
-  const served = opts.served;
+  let served = opts.served;
+  /** Requests running on each model; a model swapped out is `retired` until its last one has finished. */
+  const uses = new Map<Served, number>();
+  const retired = new Set<Served>();
+  const release = (m: Served): void => {
+    retired.delete(m);
+    const pooled = (m as { pooled?: PooledModel }).pooled;
+    if (pool && pooled) void pool.unload(pooled).catch(() => {});
+  };
+  /** Runs one request on `m`, counted, so that a swap lets it finish on `m`. */
+  async function using<T>(m: Served, run: () => Promise<T>): Promise<T> {
+    uses.set(m, (uses.get(m) ?? 0) + 1);
+    try {
+      return await run();
+    } finally {
+      const left = uses.get(m)! - 1;
+      if (left > 0) uses.set(m, left);
+      else {
+        uses.delete(m);
+        if (retired.has(m)) release(m);
+      }
+    }
+  }
   // The log goes to stderr, as the CLI's --log promises: stdout is `recur serve --json`'s events.
   const app = Fastify({
     bodyLimit: limits.bodyBytes,
@@ -765,7 +782,14 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         422,
         `model '${m.name}' is a ${m.kind} model; /v1/generate serves text models${m.kind === 'forecaster' ? ' (use /v1/predict)' : ''}`,
       );
-    const t = m as TextServed;
+    return using(m, () => generateOn(m as TextServed, body, reply));
+  });
+
+  async function generateOn(
+    t: TextServed,
+    body: z.infer<typeof generateBody>,
+    reply: FastifyReply,
+  ): Promise<Record<string, unknown> | void> {
     if (closing) throw new HttpError(503, 'the server is shutting down');
     if (streams >= limits.streams)
       // Retry-After: streams end within seconds (20,000 characters at most), and clients that honour it back off.
@@ -793,7 +817,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         const text = await (pool && t.pooled
           ? pool.generate(t.pooled, pending)
           : t.batcher.generate(pending));
-        return { model: m.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
+        return { model: t.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } catch (e) {
         // Nobody is left to answer, and nothing failed: not an internal error (--log shows nginx's 499 for it).
         if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
@@ -804,7 +828,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       }
     }
     return streamGeneration(reply, t, request, lowered);
-  });
+  }
 
   /** Server-Sent Events: `data: {"text": …}` per chunk, then `event: done` with the whole text (or `event: error`). */
   async function streamGeneration(
@@ -878,6 +902,10 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
           400,
           `${field}: not taken by ${m.kind} model '${m.name}' (it takes ${takes.join(', ')})`,
         );
+    return using(m, () => predictOn(m, body));
+  });
+
+  async function predictOn(m: Served, body: PredictBody): Promise<Record<string, unknown>> {
     if (m.kind === 'classify') return await predictClasses(m as ClassifierServed, body);
     if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body);
     const f = m as ForecasterServed;
@@ -911,7 +939,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       lower: widest?.lower ?? point,
       upper: widest?.upper ?? point,
     };
-  });
+  }
 
   /** `recur classify predict --json`'s objects, one per text, in order. */
   async function predictClasses(c: ClassifierServed, body: PredictBody): Promise<Record<string, unknown>> {
@@ -989,10 +1017,20 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
   return {
     app,
     inFlight: () => streams,
+    models: () => served,
+    swap(next) {
+      const old = served;
+      served = next;
+      for (const m of old)
+        if (!next.includes(m)) {
+          if (uses.has(m)) retired.add(m);
+          else release(m);
+        }
+    },
     async close() {
       closing = true;
       await app.close();
-      for (const s of served) if (s.kind === 'text') await (s as TextServed).batcher.idle();
+      for (const s of [...served, ...retired]) if (s.kind === 'text') await (s as TextServed).batcher.idle();
       await pool?.idle();
     },
   };
