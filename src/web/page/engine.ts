@@ -479,7 +479,7 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
       upper: s.network.upper,
       actual: holdout > 0 ? s.actual : null,
       metrics: rows.map(([n, m]) => [n, { ...m }]),
-      skipped: [...s.skipped.entries(), ['sarima', 'not run in the browser (its fit cannot be interrupted)']],
+      skipped: [...s.skipped.entries(), ['sarima', 'not run in the browser: its fit cannot be interrupted']],
       baselines: [...s.baselines.entries()],
       svg: await forecastSvg(chart),
       note,
