@@ -52,6 +52,8 @@ const NUMERICAL = [
 
 /** Run once, on the default kernels. */
 const ONCE = [
+  'forecast_commit',
+  'overwrite_keeps_model',
   'utf16_input',
   'build_stamp',
   'random',

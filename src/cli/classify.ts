@@ -99,6 +99,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
   stepsPerEpochOf,
@@ -625,7 +626,7 @@ export async function trainClassifier(
   member?: EnsembleMemberRun,
 ): Promise<MemberOutcome> {
   const outDir = member?.dir ?? o.out ?? join('runs', dataName(file));
-  const ckptDir = prepareRunDir(outDir, o, [file, o.test]);
+  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true }, [file, o.test]);
 
   // Settings, tokenizer and classes: fresh, or exactly as the checkpoint left them.
   let model: Sequential | null = null;
@@ -890,7 +891,11 @@ export async function trainClassifier(
   }
   if (early && early.stoppedEpoch > 0)
     out.info(`Early stopping: ${monitor} has not improved for ${settings.patience} epochs`);
-  if (!isModelDir(outDir)) saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() });
+  // No epoch of this run saved a best model (a stop in the first): the model as it is.
+  if (!Number.isFinite(best.best) || !isModelDir(outDir))
+    saveUnsavedModel(outDir, history, () =>
+      saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() }),
+    );
   // A member is scored with the others, as the ensemble (src/cli/classify_ensemble.ts).
   if (member) return stoppedEarly ? 'budget' : 'finished';
   const trainSeconds = (Date.now() - started) / 1000;

@@ -14,18 +14,20 @@ import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import {
   CARRIED_STATES_FILE_RE,
   CHECKPOINT_DIR,
+  LOG_FILE,
   isCheckpointFileName,
   isModelFileName,
   isRecurRunFile,
   isRunFileName,
   overwriteRefusal,
   plainEntries,
+  removeCheckpointFiles,
   removeEnsembleFiles,
   removeRunFiles,
   removeStaleTemps,
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
-import { parseAtomicTempName, processAlive } from '../node/atomic.js';
+import { parseAtomicTempName, processAlive, writeFileAtomic } from '../node/atomic.js';
 import { UsageError, type Output } from './output.js';
 
 /**
@@ -33,10 +35,13 @@ import { UsageError, type Output } from './output.js';
  * recur writes into outDir). Takes the directory's lock for the rest of the process (one run per directory), so it
  * is created if missing. Returns the checkpoint directory. `ensembleRun`: the run trains a seed ensemble
  * (src/cli/classify_ensemble.ts, src/cli/seq2seq_ensemble.ts), whose --resume needs its ensemble.json rather than a checkpoint here.
+ * `keepReplacedModel`: with --overwrite, a model already in outDir is left for the run's first save of its own model
+ * to replace (saveModel replaces a model directory atomically), so a run stopped before then leaves it loadable;
+ * only for a run whose files beside model.json are none but log.csv, which its first epoch rewrites (CSVLogger).
  */
 export function prepareRunDir(
   outDir: string,
-  o: { resume: boolean; overwrite: boolean; ensembleRun?: boolean },
+  o: { resume: boolean; overwrite: boolean; ensembleRun?: boolean; keepReplacedModel?: boolean },
   inputs: (string | undefined)[],
 ): string {
   const ckptDir = join(outDir, CHECKPOINT_DIR);
@@ -86,14 +91,17 @@ export function prepareRunDir(
         `${outDir} already holds a ${ensemble ? 'seed ensemble' : 'model'}; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
       );
     }
-    // Only recur's own files: anything else in the directory stays.
+    // Only recur's own files: anything else in the directory stays. A model the new run replaces with its own
+    // (keepReplacedModel) stays loadable, with its log, until the run's first save replaces it; only the old run's
+    // checkpoint goes now, so that --resume after a stop continues the new run, never the old one.
     if (ensemble) removeEnsembleFiles(outDir);
+    else if (o.keepReplacedModel && isModelDir(outDir)) removeCheckpointFiles(outDir);
     else removeRunFiles(outDir);
   }
-  // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves only an empty
-  // log.csv): the run would replace it, so it does not start, --overwrite or not. One exception: a joint n-gram of
-  // recur's format is a killed run's, since a single seq2seq run writes it before its first epoch (the user's own
-  // JSON of that name was refused above); the new run fits its own.
+  // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves no log.csv, an
+  // older recur's an empty one): the run would replace it, so it does not start, --overwrite or not. One exception:
+  // a joint n-gram of recur's format is a killed run's, since a single seq2seq run writes it before its first epoch
+  // (the user's own JSON of that name was refused above); the new run fits its own.
   let killedNgram: string | null = null;
   // Files of a save kill -9 stopped (relative to outDir): the run's own, so a start goes ahead and removes them.
   let killedFiles: string[] = [];
@@ -172,6 +180,16 @@ export function killedSaveFiles(d: string, ours: (name: string) => boolean): str
     (n) =>
       ours(n) && (states(n) || (inModelJson && SAVED_WEIGHTS_RE.test(n))) && lstatSync(join(d, n)).isFile(),
   );
+}
+
+/**
+ * Saves, at a run's end, the model of a run no epoch of which saved one (a time limit in the first) into outDir, in
+ * place of any model there (--overwrite leaves the old one until the run saves its own); with no epoch finished, the
+ * log.csv beside it, which the run never started, is the replaced model's: it is started empty, as the run's own.
+ */
+export function saveUnsavedModel(outDir: string, history: readonly unknown[], save: () => void): void {
+  save();
+  if (history.length === 0) writeFileAtomic(join(outDir, LOG_FILE), '');
 }
 
 /** The log.csv rows of the epochs a checkpoint's history holds (the per-epoch rows, less the timing columns). */
@@ -280,7 +298,7 @@ export interface EpochRecorderOptions {
  * epoch's row (logs, seconds, speed) to the history and prints it as JSON, then the command's report and checkpoint;
  * stops the run when its budget runs out. Also the test hooks, counted in batches this process trained:
  * RECUR_TEST_INTERRUPT_AFTER=N stops as Ctrl-C would, RECUR_TEST_KILL_AFTER=N dies by SIGKILL (kill -9),
- * RECUR_TEST_POISON_AFTER=N turns the weights non-finite.
+ * RECUR_TEST_POISON_AFTER=N turns the weights non-finite, RECUR_TEST_BUDGET_AFTER=N runs the time budget out.
  */
 export class EpochRecorder extends Callback {
   /** The epoch being trained (0-based). */
@@ -293,6 +311,7 @@ export class EpochRecorder extends Callback {
   private readonly stopAfter = Number(process.env.RECUR_TEST_INTERRUPT_AFTER ?? 0);
   private readonly killAfter = Number(process.env.RECUR_TEST_KILL_AFTER ?? 0);
   private readonly poisonAfter = Number(process.env.RECUR_TEST_POISON_AFTER ?? 0);
+  private readonly budgetAfter = Number(process.env.RECUR_TEST_BUDGET_AFTER ?? 0);
 
   constructor(private readonly o: EpochRecorderOptions) {
     super();
@@ -315,6 +334,10 @@ export class EpochRecorder extends Callback {
       if (this.o.poison) this.o.poison();
       // Every command's model names its weights (Sequential and functional alike): ruin the first one.
       else (this.model as unknown as Sequential).namedWeights()[0].weight.value.fill(NaN);
+    }
+    if (n === this.budgetAfter && this.o.budget !== undefined) {
+      this.o.budget.exhausted = true;
+      this.o.interrupt.stop();
     }
     const overBudget = this.o.budget !== undefined && !this.o.budget.exhausted && this.o.budget.check();
     if (n === this.stopAfter || overBudget) this.o.interrupt.stop();

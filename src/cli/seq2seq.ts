@@ -95,6 +95,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
 } from './run_dir.js';
@@ -495,7 +496,12 @@ export async function trainSeq2Seq(
 ): Promise<number | 'finished'> {
   const g2p = !file;
   const outDir = member?.dir ?? seq2seqOutDir(file, o);
-  const ckptDir = prepareRunDir(outDir, o, [file]);
+  // A model and its joint n-gram are two files no one save replaces together: only a run with none, replacing a
+  // model with none, leaves the old model in place until its first save (with one, --overwrite deletes it first).
+  const noNgram =
+    (o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0)) === 0 &&
+    !existsSync(join(outDir, JOINT_NGRAM_FILE));
+  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: !member && noNgram }, [file]);
 
   let settings: Seq2SeqSettings;
   let app: Seq2Seq | null = null;
@@ -815,10 +821,12 @@ export async function trainSeq2Seq(
     });
     if (code !== null) return code;
   }
-  if (!isModelDir(outDir)) {
+  // Every epoch saves without validation; with it, a save sets best.best (kept by the checkpoint).
+  const runSaved = validating ? Number.isFinite(best.best) : history.length > 0;
+  if (!runSaved || !isModelDir(outDir)) {
     // No epoch finished (a stop in the first): the model as it is, averaged when the run averages.
     if (averaged && model.optimizer!.iterations > 0) swapAverages();
-    save(outDir);
+    saveUnsavedModel(outDir, history, () => save(outDir));
     if (averaged && model.optimizer!.iterations > 0) swapAverages();
   }
   // A member is scored with the others, as the ensemble (src/cli/seq2seq_ensemble.ts).

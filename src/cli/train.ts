@@ -63,6 +63,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
   stepsPerEpochOf,
@@ -192,7 +193,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
   if (o.from !== undefined && o.resume)
     throw new UsageError('--from starts a new run from a trained model; --resume continues a run: give one');
-  const ckptDir = prepareRunDir(outDir, o, [file, o.from]);
+  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true }, [file, o.from]);
 
   // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
   // rebuild the tutorial's vocabulary). A file is read on a worker thread (readTextCorpus), which also leaves
@@ -525,7 +526,9 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     });
     if (code !== null) return code;
   }
-  if (!isModelDir(outDir)) save(outDir, { includeOptimizer: false, metadata: metadata() });
+  // No epoch of this run saved a best model (a stop in the first): the model as it is.
+  if (!Number.isFinite(best.best) || !isModelDir(outDir))
+    saveUnsavedModel(outDir, history, () => save(outDir, { includeOptimizer: false, metadata: metadata() }));
   out.info(
     `Done. Best model: ${outDir}. Generate with: recur generate ${outDir} --length 400 --temperature 0.5`,
   );

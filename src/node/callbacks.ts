@@ -1,5 +1,5 @@
 /** Callbacks that touch the file system or the terminal. */
-import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { InvalidInputError, describeValue } from '../core/errors.js';
 import { Callback, Monitor, checkCallbackOptions, type Logs, type MonitorMode } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
@@ -133,10 +133,14 @@ export interface CSVLogRow {
 /**
  * Appends one CSV row per epoch (Keras CSVLogger). `append` keeps an existing file; `rows` instead starts the file
  * afresh (atomically) from these epochs — a resumed run passes the epochs its checkpoint holds, so rows a killed run
- * appended after its last checkpoint are not repeated and the log reads exactly as an uninterrupted run's.
+ * appended after its last checkpoint are not repeated and the log reads exactly as an uninterrupted run's. A file
+ * started afresh with no rows is written (atomically, header and row) at the first epoch's end, not emptied at the
+ * start: a run stopped before an epoch finished leaves the log it replaces as it was, beside the model it goes with.
  */
 export class CSVLogger extends Callback {
   private keys: string[] | null = null;
+  /** The file is to be started afresh by the first epoch's row. */
+  private fresh = false;
   constructor(
     private readonly path: string,
     private readonly append = false,
@@ -155,14 +159,17 @@ export class CSVLogger extends Callback {
         ...this.rows.map((r) => this.line(r.epoch, r.logs)),
       ];
       writeFileAtomic(this.path, text.join(''));
-    } else if (this.rows || !this.append || !existsSync(this.path)) writeFileSync(this.path, '');
+    } else this.fresh = this.rows !== undefined || !this.append || !existsSync(this.path);
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     if (!this.keys) {
       this.keys = Object.keys(logs).sort();
-      // A header for a new or empty file; an appended file keeps its own.
-      if (!existsSync(this.path) || statSync(this.path).size === 0)
-        appendFileSync(this.path, ['epoch', ...this.keys].join(',') + '\n');
+      // A header for a new, replaced or empty file; an appended file keeps its own.
+      if (this.fresh || statSync(this.path).size === 0) {
+        writeFileAtomic(this.path, ['epoch', ...this.keys].join(',') + '\n' + this.line(epoch, logs));
+        this.fresh = false;
+        return;
+      }
     }
     appendFileSync(this.path, this.line(epoch, logs));
   }

@@ -9,6 +9,8 @@
  *   DIR/network-<k>/member-<i>/                one series: the k-th member of the point forecast, if a network
  *   DIR/series-<j>/network-<k>/member-<i>/     a panel: the j-th saved series' network members
  *   DIR/global-<season>x<horizon>/member-<i>/  a panel: the global network of that season and horizon
+ *   DIR/gen-<hex>/…                            the same, for a forecaster that replaced one using those names
+ *   DIR/.recur-replaced.json                   while a replacement is committed (commitForecaster)
  *
  * Version 1 (`--save` before #16: one network or hybrid, DIR/forecaster.json and DIR/member-<i>/) still loads.
  * Loading checks the manifest against a schema and every member model as loadModel does (sha256, shapes, finite
@@ -24,6 +26,7 @@ import {
   rmSync,
   unlinkSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { JsonSyntaxError, parseJsonText } from '../core/json_text.js';
@@ -300,9 +303,9 @@ const posInt = z
   .min(1, { error: 'expected a positive integer' });
 const finite = z.number({ error: 'expected a finite number' });
 /** A relative directory recur wrote: lower-case names of its own, never '..' or absolute. */
-const relDir = z
-  .string()
-  .regex(/^(series-\d+\/)?(network-\d+|global-\d+x\d+)$/, { error: 'expected a directory recur names' });
+const relDir = z.string().regex(/^(gen-[0-9a-f]{8}\/)?(series-\d+\/)?(network-\d+|global-\d+x\d+)$/, {
+  error: 'expected a directory recur names',
+});
 const seeds = z
   .array(z.number().int().min(0), { error: 'expected an array of integer seeds' })
   .min(1, { error: 'expected at least one seed' })
@@ -595,8 +598,21 @@ export function saveSeriesNetworks(
   return refs;
 }
 
+/**
+ * A generation directory: where a forecaster that replaces another (--overwrite) keeps its members when the old one's
+ * use the same names, so that both are complete on disk until the manifest switches from one to the other.
+ */
+const GEN_DIR_RE = /^gen-[0-9a-f]{8}$/;
+/**
+ * The record of a commit's member directories, the replaced forecaster's and the new one's (relative to the
+ * forecaster's), written before anything moves and removed once the commit is done: a commit killed in between
+ * leaves it, and the next save into the directory removes those of them the manifest in place does not name (recur's
+ * model files only).
+ */
+const REPLACED_FILE = '.recur-replaced.json';
+
 /** The directory names recur writes in a forecaster directory (see the header), at the top and under series-<j>. */
-const TOP_DIR_RE = /^(member-\d+|network-\d+|global-\d+x\d+|series-\d+)$/;
+const TOP_DIR_RE = /^(member-\d+|network-\d+|global-\d+x\d+|series-\d+|gen-[0-9a-f]{8})$/;
 const MEMBER_DIR_RE = /^member-\d+$/;
 const SERIES_SUBDIR_RE = /^network-\d+$/;
 
@@ -611,7 +627,13 @@ function manifestMemberDirs(dir: string): string[] {
     Array.from({ length: count }, (_, i) => join(at, `member-${i}`));
   if ((raw as { version?: unknown } | null)?.version !== 2)
     return members('', checked(forecasterFileSchema, raw, path).options.seeds.length);
-  const m = checked(manifestSchema, raw, path) as ForecasterManifest;
+  return namedMemberDirs(checked(manifestSchema, raw, path) as ForecasterManifest);
+}
+
+/** The member model directories a version-2 manifest names, relative to its directory. */
+function namedMemberDirs(m: ForecasterManifest): string[] {
+  const members = (at: string, count: number): string[] =>
+    Array.from({ length: count }, (_, i) => join(at, `member-${i}`));
   return [
     ...m.series.flatMap((s) => s.networks.flatMap((n) => members(n.dir, n.options.seeds.length))),
     ...(m.panel?.global ?? []).flatMap((g) => members(g.dir, g.options.seeds.length)),
@@ -633,6 +655,8 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   const entries = readdirSync(dir).filter((n) => n !== LOCK_FILE);
   if (entries.length === 0) return;
   const isManifest = (n: string): boolean => n === FORECASTER_FILE;
+  // A commit killed after its switch left the replaced forecaster's members: recur's own, removed now.
+  finishReplacement(dir);
   // A run killed before it put its forecaster in place left its staging directory: recur's own, swept.
   for (const n of entries) {
     const m = STAGING_RE.exec(n);
@@ -644,7 +668,8 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   const complete = present.includes(FORECASTER_FILE);
   // Without a manifest, what a stopped save of recur's leaves: its member directories (a model recur saved for a
   // forecaster in one at least), a manifest's temp file — beside the user's own files, which stay.
-  const recurs = (n: string): boolean => TOP_DIR_RE.test(n) || isOwnTemp(n, isManifest);
+  const recurs = (n: string): boolean =>
+    TOP_DIR_RE.test(n) || isOwnTemp(n, isManifest) || isOwnTemp(n, (t) => t === REPLACED_FILE);
   if (!complete && !(present.every(recurs) || holdsForecastMember(dir)))
     throw new Error(
       `${dir} is not empty and holds no saved forecaster (no ${FORECASTER_FILE}); recur writes only into a new or empty directory or one it wrote — give another directory`,
@@ -698,19 +723,99 @@ export function discardStaging(staging: string): void {
 }
 
 /**
- * Puts a run's new forecaster in place: only now, with the new one complete, do the old one's files go (those its
- * manifest names); the staged member directories move in (renames, merged into directories the user's files keep)
- * and the manifest is written last, atomically. A kill on the way leaves a stopped save, which --overwrite replaces.
+ * Puts a run's new forecaster in place so that at every instant the directory holds a complete forecaster, the old
+ * or the new: the staged member directories move in beside the old ones (under a generation directory, gen-<hex>/,
+ * when a name is taken), the new manifest replaces the old by one atomic rename, and only then do the old members go.
+ * Both sets are listed in REPLACED_FILE first, so that after a kill the next save removes the set no manifest names.
+ * Without an old forecaster, what a stopped save left is cleared first.
  */
 export function commitForecaster(dir: string, staging: string, manifest: ForecasterManifest): void {
   makeDirectories(dir);
   const listed = existsSync(join(dir, FORECASTER_FILE)) ? manifestMemberDirs(dir) : null;
-  removeForecasterFiles(dir, listed);
-  if (isRealDirectory(staging)) {
+  // Refuses, before anything moves, model files in member directories no manifest names.
+  checkMemberDirs(dir, listed);
+  if (listed === null) removeForecasterFiles(dir, null);
+  const staged = isRealDirectory(staging);
+  const gen =
+    staged && readdirSync(staging).some((n) => existsSync(join(dir, n)))
+      ? `gen-${randomBytes(4).toString('hex')}`
+      : null;
+  const moved = (rel: string): string => (gen === null ? rel : `${gen}/${rel}`);
+  const placed: ForecasterManifest = {
+    ...manifest,
+    series: manifest.series.map((e) => ({
+      ...e,
+      networks: e.networks.map((n) => ({ ...n, dir: moved(n.dir) })),
+    })),
+    ...(manifest.panel
+      ? {
+          panel: {
+            ...manifest.panel,
+            global: manifest.panel.global.map((g) => ({ ...g, dir: moved(g.dir) })),
+          },
+        }
+      : {}),
+  };
+  // Both forecasters' members: whichever manifest a kill from here on leaves in place, the next save (or this one,
+  // at the end) removes the other's.
+  writeFileAtomic(
+    join(dir, REPLACED_FILE),
+    JSON.stringify([...(listed ?? []), ...namedMemberDirs(placed)]) + '\n',
+  );
+  if (gen !== null) renameSync(staging, join(dir, gen));
+  else if (staged) {
     moveInto(staging, dir);
     rmdirSync(staging);
   }
-  writeForecasterManifest(dir, manifest);
+  writeForecasterManifest(dir, placed);
+  finishReplacement(dir);
+}
+
+/**
+ * Removes the members a replaced forecaster left (REPLACED_FILE's list; see commitForecaster): recur's model files in
+ * those member directories, each directory when it is left empty, then the list. A directory the manifest in place
+ * names is never touched, nor is anything but recur's model files.
+ */
+function finishReplacement(dir: string): void {
+  const record = join(dir, REPLACED_FILE);
+  if (!existsSync(record) || !lstatSync(record).isFile()) return;
+  let old: unknown;
+  try {
+    old = JSON.parse(readFileSync(record, 'utf8'));
+  } catch {
+    old = null;
+  }
+  let current: string[];
+  try {
+    current = existsSync(join(dir, FORECASTER_FILE)) ? manifestMemberDirs(dir) : [];
+  } catch {
+    // A manifest recur cannot read: what it names is unknown, so nothing is removed (prepareForecasterDir says why).
+    return;
+  }
+  const ours = memberDirsOf(dir);
+  const gone = Array.isArray(old)
+    ? old.filter((m): m is string => typeof m === 'string' && ours.includes(m) && !current.includes(m))
+    : [];
+  for (const m of gone) {
+    const p = join(dir, m);
+    for (const n of plainEntries(p))
+      if (isModelFileName(n) || isOwnTemp(n, isModelFileName)) unlinkSync(join(p, n));
+  }
+  for (const m of gone) removeEmptyParents(dir, m);
+  unlinkSync(record);
+}
+
+/** Removes `rel` (a member directory under `dir`) and its parents up to `dir`, each only if it is empty. */
+function removeEmptyParents(dir: string, rel: string): string[] {
+  const removed: string[] = [];
+  for (let r = rel; r !== '.'; r = dirname(r)) {
+    const p = join(dir, r);
+    if (isRealDirectory(p) && readdirSync(p).length === 0) {
+      rmdirSync(p);
+      removed.push(p);
+    }
+  }
+  return removed;
 }
 
 /** Moves every entry of `from` into `to`, merging into directories already there (their other files stay). */
@@ -740,11 +845,16 @@ function holdsForecastMember(dir: string): boolean {
 }
 
 /** recur's member directories in `dir` (relative paths), at the top, under network-<k>/ and series-<j>/network-<k>/. */
-function memberDirsOf(dir: string): string[] {
+function memberDirsOf(dir: string, top = true): string[] {
   const memberDirs: string[] = [];
   for (const n of readdirSync(dir)) {
     const p = join(dir, n);
     if (!TOP_DIR_RE.test(n) || !isRealDirectory(p)) continue;
+    if (GEN_DIR_RE.test(n)) {
+      // A generation directory holds the same layout, one level down (never another generation).
+      if (top) memberDirs.push(...memberDirsOf(p, false).map((m) => join(n, m)));
+      continue;
+    }
     const networks = n.startsWith('series-')
       ? readdirSync(p)
           .filter((k) => SERIES_SUBDIR_RE.test(k) && isRealDirectory(join(p, k)))
@@ -804,7 +914,7 @@ export function removeForecasterFiles(dir: string, listed: readonly string[] | n
       if (isModelFileName(n) || isOwnTemp(n, isModelFileName)) unlink(join(p, n));
   }
   // recur's member directories left empty, then their network and series directories, deepest first.
-  for (const m of ours) for (let rel = m; rel !== '.'; rel = dirname(rel)) rmdirIfEmpty(join(dir, rel));
+  for (const m of ours) removed.push(...removeEmptyParents(dir, m));
   if (listed === null) for (const n of readdirSync(dir)) if (TOP_DIR_RE.test(n)) rmdirIfEmpty(join(dir, n));
   const isManifest = (n: string): boolean => n === FORECASTER_FILE;
   for (const n of plainEntries(dir)) if (isManifest(n) || isOwnTemp(n, isManifest)) unlink(join(dir, n));

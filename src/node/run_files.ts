@@ -146,21 +146,31 @@ export function isRecurRunFile(path: string): boolean {
  * else is left in it. Returns the deleted paths. Call `overwriteRefusal` first.
  */
 export function removeRunFiles(dir: string): string[] {
+  const removed = removeCheckpointFiles(dir);
+  for (const n of plainEntries(dir))
+    if ((isRunFileName(n) && isRecurRunFile(join(dir, n))) || isOwnTemp(n, isRunFileName)) {
+      unlinkSync(join(dir, n));
+      removed.push(join(dir, n));
+    }
+  return removed;
+}
+
+/**
+ * Deletes a run directory's checkpoint: recur's files in its checkpoint/, and checkpoint/ itself when nothing else is
+ * left in it. Returns the deleted paths. Call `overwriteRefusal` first.
+ */
+export function removeCheckpointFiles(dir: string): string[] {
   const removed: string[] = [];
-  const remove = (p: string): void => {
-    unlinkSync(p);
-    removed.push(p);
-  };
   const ckpt = join(dir, CHECKPOINT_DIR);
   for (const n of plainEntries(ckpt))
-    if (isCheckpointFileName(n) || isOwnTemp(n, isCheckpointFileName)) remove(join(ckpt, n));
+    if (isCheckpointFileName(n) || isOwnTemp(n, isCheckpointFileName)) {
+      unlinkSync(join(ckpt, n));
+      removed.push(join(ckpt, n));
+    }
   if (isRealDirectory(ckpt) && readdirSync(ckpt).length === 0) {
     rmdirSync(ckpt);
     removed.push(ckpt);
   }
-  for (const n of plainEntries(dir))
-    if ((isRunFileName(n) && isRecurRunFile(join(dir, n))) || isOwnTemp(n, isRunFileName))
-      remove(join(dir, n));
   return removed;
 }
 

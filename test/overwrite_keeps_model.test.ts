@@ -1,0 +1,123 @@
+/**
+ * `--overwrite` never leaves a directory without a usable model: the old model (and its log) stays loadable until the
+ * new run saves its first, which replaces it atomically; only the old run's checkpoint goes at the start, so that
+ * --resume continues the new run, and ends exactly where the uninterrupted new run does.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pairs, pseudoText, reviews, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-overwrite-keeps-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A model directory's model.json and the bytes of the weights it names: what loading it gives. */
+function modelOf(d: string): { json: string; weights: string } {
+  const json = readFileSync(join(d, 'model.json'), 'utf8');
+  const paths = (JSON.parse(json) as { weightsManifest: { paths: string[] }[] }).weightsManifest.flatMap(
+    (g) => g.paths,
+  );
+  return { json, weights: paths.map((p) => readFileSync(join(d, p)).toString('hex')).join('|') };
+}
+
+/** The same model: topology, metadata and weights (the weights file's name, random per save, aside). */
+function sameModel(a: string, b: string): void {
+  const x = modelOf(a);
+  const y = modelOf(b);
+  assert.equal(y.weights, x.weights);
+  const parts = (j: string): unknown => {
+    // The manifest's hash covers the weights file's name.
+    const unnamed = j.replace(/weights-[0-9a-f]{8}\.bin/g, 'weights.bin');
+    const { modelTopology, userDefinedMetadata } = JSON.parse(unnamed, (k, v: unknown) =>
+      k === 'weightsManifest' && typeof v === 'string' ? undefined : v,
+    ) as Record<string, unknown>;
+    return { modelTopology, userDefinedMetadata };
+  };
+  assert.deepEqual(parts(y.json), parts(x.json));
+}
+
+/**
+ * For a training command (`args` without --out, `newSeed` what the new run changes): trains an old model, then
+ * checks an --overwrite run killed (kill -9) and stopped (Ctrl-C) in its first epoch leaves the old model and log as
+ * they were, and the stopped run resumed gives exactly the uninterrupted new run's model and log; and that a run its
+ * time budget stops in the first epoch replaces both.
+ */
+function checkOverwrite(
+  args: string[],
+  oldSeed: string[],
+  newSeed: string[],
+  loads: (d: string) => void,
+): void {
+  const out = join(dir, `${args[0]}-${args[1]}-run`);
+  const reference = join(dir, `${args[0]}-${args[1]}-reference`);
+  let r = runCli([...args, '--out', out, ...oldSeed]);
+  assert.equal(r.code, 0, r.stderr);
+  const old = modelOf(out);
+  const oldLog = readFileSync(join(out, 'log.csv'), 'utf8');
+  r = runCli([...args, '--out', reference, ...newSeed]);
+  assert.equal(r.code, 0, r.stderr);
+
+  r = runCli([...args, '--out', out, ...newSeed, '--overwrite'], { env: { RECUR_TEST_KILL_AFTER: '1' } });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  assert.deepEqual(modelOf(out), old);
+  assert.equal(readFileSync(join(out, 'log.csv'), 'utf8'), oldLog);
+  loads(out);
+  // The old run's checkpoint went at the start: --resume does not continue the old run.
+  assert.equal(existsSync(join(out, 'checkpoint', 'model.json')), false);
+
+  r = runCli([...args, '--out', out, ...newSeed, '--overwrite'], {
+    env: { RECUR_TEST_INTERRUPT_AFTER: '1' },
+  });
+  assert.equal(r.code, 130, r.stderr);
+  assert.deepEqual(modelOf(out), old);
+  assert.equal(readFileSync(join(out, 'log.csv'), 'utf8'), oldLog);
+  loads(out);
+  r = runCli([...args, '--out', out, '--resume']);
+  assert.equal(r.code, 0, r.stderr);
+  sameModel(reference, out);
+  assert.equal(readFileSync(join(out, 'log.csv'), 'utf8'), readFileSync(join(reference, 'log.csv'), 'utf8'));
+
+  // A run whose time budget runs out in its first epoch ends normally with its model as it is, which replaces the
+  // old one; the old model's log goes with it (no epoch of the new run finished).
+  r = runCli([...args, '--out', out, ...oldSeed, '--overwrite'], { env: { RECUR_TEST_BUDGET_AFTER: '1' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(modelOf(out).weights, modelOf(reference).weights);
+  assert.equal(readFileSync(join(out, 'log.csv'), 'utf8'), '');
+  loads(out);
+}
+
+describe('--overwrite keeps the old model until the new run saves its own', () => {
+  it('recur train', () => {
+    const text = join(dir, 'book.txt');
+    writeFileSync(text, pseudoText(3000, 1));
+    const args = ['train', text, ...TINY_TEXT_MODEL, '--steps-per-epoch', '4', '--epochs', '2'];
+    checkOverwrite(args, ['--seed', '1'], ['--seed', '2'], (d) =>
+      assert.equal(runCli(['generate', d, '--length', '5', '-q']).code, 0),
+    );
+  });
+
+  it('recur classify train', () => {
+    const csv = join(dir, 'reviews.csv');
+    writeFileSync(csv, reviews(200, 2));
+    const args = ['classify', 'train', csv, '--units', '8', '--embedding-dim', '8'];
+    const more = ['--batch-size', '16', '--threads', '1', '--epochs', '2', '-q'];
+    checkOverwrite([...args, ...more], ['--seed', '1'], ['--seed', '2'], (d) =>
+      assert.equal(runCli(['classify', 'predict', d, 'a good film', '-q']).code, 0),
+    );
+  });
+
+  it('recur seq2seq train (no joint n-gram)', () => {
+    const tsv = join(dir, 'pairs.tsv');
+    writeFileSync(tsv, pairs(120, 4));
+    const args = ['seq2seq', 'train', tsv, '--units', '8', '--embedding', '8', '--batch-size', '8'];
+    const more = ['--threads', '1', '--epochs', '2', '-q'];
+    checkOverwrite([...args, ...more], ['--seed', '1'], ['--seed', '2'], (d) =>
+      assert.equal(runCli(['seq2seq', 'predict', d, 'the cat and the dog', '-q']).code, 0),
+    );
+  });
+});
