@@ -22,6 +22,7 @@ import process from 'node:process';
 const NUMERICAL = [
   'prefix_steps',
   'attention',
+  'attention_decoder',
   'bidirectional',
   'classify',
   'forecast_global',

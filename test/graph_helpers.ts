@@ -2,14 +2,19 @@
 import assert from 'node:assert/strict';
 import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
-import type { Layer } from '../src/layers/layer.js';
+import type { Layer, SequenceMask } from '../src/layers/layer.js';
 import { randomTensor } from './helpers.js';
 
 /**
  * Central-difference check of a layer node for L = Σ_k Σ y_k ⊙ R_k (R_k fixed and random): every weight entry and
- * every entry of every input. Float32 forward passes: eps 1e-2, as test/helpers.ts's gradCheckLayer.
+ * every entry of every input, with the inputs' masks when given. Float32 forward passes: eps 1e-2, as
+ * test/helpers.ts's gradCheckLayer. Returns the input gradients.
  */
-export function gradCheckMany(layer: Layer, xs: Tensor[], opts: { tol?: number; atol?: number } = {}): void {
+export function gradCheckMany(
+  layer: Layer,
+  xs: Tensor[],
+  opts: { tol?: number; atol?: number; masks?: (SequenceMask | null)[]; training?: boolean } = {},
+): (Tensor | null)[] {
   const tol = opts.tol ?? 1e-3;
   const atol = opts.atol ?? 3e-4;
   if (!layer.built)
@@ -17,7 +22,8 @@ export function gradCheckMany(layer: Layer, xs: Tensor[], opts: { tol?: number; 
       xs.map((x) => x.shape.slice(1)),
       new Random(1),
     );
-  const run = (): Tensor[] => layer.forwardMany(xs, { training: true, seed: 7 });
+  const run = (): Tensor[] =>
+    layer.forwardMany(xs, { training: opts.training ?? true, seed: 7, masks: opts.masks });
   const y0 = run();
   const R = y0.map((y, k) => randomTensor([...y.shape], new Random(99 + k)));
   const loss = (): number => {
@@ -63,4 +69,5 @@ export function gradCheckMany(layer: Layer, xs: Tensor[], opts: { tol?: number; 
       );
     }
   });
+  return dxs;
 }

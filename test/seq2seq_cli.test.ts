@@ -63,6 +63,36 @@ const pairs = join(root, 'pairs.tsv');
 writeFileSync(pairs, pairsText(200, 1));
 const small = ['--units', '12', '--embedding', '8', '--batch-size', '8', '--lr', '0.01', '--seed', '3'];
 
+/** A trained model (or ensemble) predicts greedily and with a beam, answering each source, and evaluates. */
+function predictsAndEvaluates(dir: string): void {
+  for (const beam of ['1', '3']) {
+    const p = run([
+      'seq2seq',
+      'predict',
+      dir,
+      '--beam',
+      beam,
+      '--json',
+      'the cat and the dog',
+      'the sun and the fish',
+    ]);
+    assert.equal(p.code, 0, p.stderr);
+    const lines = p.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { source: string; output: string });
+    assert.deepEqual(
+      lines.map((l) => l.source),
+      ['the cat and the dog', 'the sun and the fish'],
+    );
+    assert.ok(lines.every((l) => typeof l.output === 'string'));
+  }
+  const e = run(['seq2seq', 'eval', dir, '--beam', '2', '--json']);
+  assert.equal(e.code, 0, e.stderr);
+  const scores = JSON.parse(e.stdout.trim().split('\n').pop()!) as { wer: number };
+  assert.ok(scores.wer >= 0 && scores.wer <= 1);
+}
+
 describe('recur seq2seq', () => {
   const out = join(root, 'run');
 
@@ -525,32 +555,67 @@ describe('recur seq2seq', () => {
     const layer = json.modelTopology.config.layers.find((l) => l.name === 'post_attention_lstm');
     assert.equal(layer?.config.units, 10);
     assert.ok(!json.modelTopology.config.layers.some((l) => l.name === 'attentional'));
-    for (const beam of ['1', '3']) {
-      const p = run([
-        'seq2seq',
-        'predict',
-        dir,
-        '--beam',
-        beam,
-        '--json',
-        'the cat and the dog',
-        'the sun and the fish',
-      ]);
-      assert.equal(p.code, 0, p.stderr);
-      const lines = p.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { source: string; output: string });
-      assert.deepEqual(
-        lines.map((l) => l.source),
-        ['the cat and the dog', 'the sun and the fish'],
-      );
-      assert.ok(lines.every((l) => typeof l.output === 'string'));
+    predictsAndEvaluates(dir);
+  });
+
+  it('--input-feeding trains an AttentionDecoder; greedy, beam and agreement decoding of both target orders', () => {
+    const dir = join(root, 'input-feeding');
+    const t = run([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      dir,
+      '--epochs',
+      '2',
+      ...small,
+      '--input-feeding',
+      '--ensemble',
+      '2',
+      '--target-order',
+      'both',
+      '--quiet',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    for (const [member, order] of [
+      ['1', 'forward'],
+      ['2', 'reversed'],
+    ]) {
+      const json = JSON.parse(readFileSync(join(dir, 'members', member, 'model.json'), 'utf8')) as {
+        modelTopology: { config: { layers: { name: string; class_name: string }[] } };
+        userDefinedMetadata: { settings: { inputFeeding: boolean; targetOrder: string } };
+      };
+      assert.equal(json.userDefinedMetadata.settings.inputFeeding, true);
+      assert.equal(json.userDefinedMetadata.settings.targetOrder, order);
+      const layers = json.modelTopology.config.layers;
+      assert.equal(layers.find((l) => l.name === 'attention_decoder')?.class_name, 'AttentionDecoder');
+      assert.ok(!layers.some((l) => l.name === 'attentional' || l.name === 'decoder_lstm'));
     }
-    const e = run(['seq2seq', 'eval', dir, '--beam', '2', '--json']);
-    assert.equal(e.code, 0, e.stderr);
-    const scores = JSON.parse(e.stdout.trim().split('\n').pop()!) as { wer: number };
-    assert.ok(scores.wer >= 0 && scores.wer <= 1);
+    // The ensemble decodes by agreement; a member alone decodes greedily and with a beam.
+    for (const model of [dir, join(dir, 'members', '1'), join(dir, 'members', '2')])
+      predictsAndEvaluates(model);
+  });
+
+  it('--input-feeding without attention, or with --post-attention, is bad usage naming the flags', () => {
+    for (const [extra, other] of [
+      [['--attention', 'none'], /--attention luong or bahdanau/],
+      [['--post-attention', '8'], /--post-attention/],
+    ] as const) {
+      const r = run([
+        'seq2seq',
+        'train',
+        pairs,
+        '--out',
+        join(root, 'bad-feeding'),
+        '--input-feeding',
+        ...extra,
+        '--quiet',
+      ]);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--input-feeding/);
+      assert.match(r.stderr, other);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
   });
 
   it('a bad --post-attention, or one without attention, is bad usage naming the flag', () => {

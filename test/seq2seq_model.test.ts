@@ -10,7 +10,8 @@
  * post-attention RNN: finite differences, step = forward, greedy = the forward pass's argmax on its own output, beam
  * = brute force, decoding steps it once per token (no prefix re-run), save/load round trip. Seed ensembles: one member
  * decodes as the model, two follow their averaged distribution (greedy and beam search against brute force on each
- * member's whole forward pass).
+ * member's whole forward pass). Input feeding (the AttentionDecoder layer) runs through the variants, the ensemble's
+ * greedy decoding and agreement decoding.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -115,6 +116,11 @@ const VARIANTS: [string, Partial<Seq2SeqSettings>][] = [
   [
     '2-layer BiGRU + Bahdanau + post-attention GRU',
     { cell: 'gru', attention: 'bahdanau', encoderLayers: 2, postAttentionUnits: 4 },
+  ],
+  ['BiLSTM + Luong, input feeding', { inputFeeding: true }],
+  [
+    'GRU + Bahdanau, input feeding',
+    { cell: 'gru', attention: 'bahdanau', bidirectional: false, inputFeeding: true },
   ],
 ];
 
@@ -350,8 +356,9 @@ describe('graph stepper', () => {
       for (const rows of [8, 2]) {
         const folded = new GraphStepper(m, rows, { stepInput: 'previous' });
         const plain = new GraphStepper(m, rows, { stepInput: 'previous', foldLookups: false });
-        // A Dropout between the Embedding and its reader (identity when stepping) is not folded through.
-        const foldable = !('embeddingDropout' in o);
+        // A Dropout between the Embedding and its reader (identity when stepping) is not folded through, nor is the
+        // input-feeding decoder's input ([embedding; ã_{t−1}]: no table of the ids alone).
+        const foldable = !('embeddingDropout' in o) && o.inputFeeding !== true;
         assert.deepEqual(
           folded.steppedLayers,
           plain.steppedLayers.filter((l) => !(foldable && l === 'target_embedding')),
@@ -609,34 +616,38 @@ describe('seed ensembles (members decoded with their next-token probabilities av
     }
   });
 
-  it('greedy decoding of two members follows the argmax of their averaged distribution (brute force)', () => {
-    const a = tiny({}, 7, 6, 11);
-    const b = tiny({}, 7, 6, 12);
-    const data = randomPairs(6, 7, 6, 43, 5);
-    const maxLength = 6;
-    const got = greedyDecode([a, b], data.sources, { maxLength, batchSize: 4 });
-    let differs = 0;
-    data.sources.forEach((source, i) => {
-      const ids: number[] = [];
-      let score = 0;
-      for (let t = 0; t < maxLength; t++) {
-        const lp = averagedLogProbs([a, b], source, ids);
-        let best = -1;
-        for (let v = 0; v < lp.length; v++) if (emittable(v) && (best < 0 || lp[v] > lp[best])) best = v;
-        score += lp[best];
-        if (best === END) break;
-        ids.push(best);
-      }
-      assert.deepEqual(Array.from(got[i].ids), ids, `source ${i}`);
-      assert.ok(Math.abs(got[i].score - score) < 1e-5, `source ${i}: ${got[i].score} vs ${score}`);
-      const alone = greedyDecode(a, [source], { maxLength })[0];
-      if (alone.ids.join() !== ids.join() || Math.abs(alone.score - score) > 1e-3) differs++;
+  for (const [what, o] of [
+    ['', {}],
+    [' (input feeding)', { inputFeeding: true }],
+  ] as const)
+    it(`greedy decoding of two members follows the argmax of their averaged distribution (brute force)${what}`, () => {
+      const a = tiny(o, 7, 6, 11);
+      const b = tiny(o, 7, 6, 12);
+      const data = randomPairs(6, 7, 6, 43, 5);
+      const maxLength = 6;
+      const got = greedyDecode([a, b], data.sources, { maxLength, batchSize: 4 });
+      let differs = 0;
+      data.sources.forEach((source, i) => {
+        const ids: number[] = [];
+        let score = 0;
+        for (let t = 0; t < maxLength; t++) {
+          const lp = averagedLogProbs([a, b], source, ids);
+          let best = -1;
+          for (let v = 0; v < lp.length; v++) if (emittable(v) && (best < 0 || lp[v] > lp[best])) best = v;
+          score += lp[best];
+          if (best === END) break;
+          ids.push(best);
+        }
+        assert.deepEqual(Array.from(got[i].ids), ids, `source ${i}`);
+        assert.ok(Math.abs(got[i].score - score) < 1e-5, `source ${i}: ${got[i].score} vs ${score}`);
+        const alone = greedyDecode(a, [source], { maxLength })[0];
+        if (alone.ids.join() !== ids.join() || Math.abs(alone.score - score) > 1e-3) differs++;
+      });
+      assert.ok(
+        differs > 0,
+        'the second member changes the decoding (the test would not see a member ignored)',
+      );
     });
-    assert.ok(
-      differs > 0,
-      'the second member changes the decoding (the test would not see a member ignored)',
-    );
-  });
 
   it('beam search of two members as wide as the search space finds the brute-force best of the average', () => {
     const members = [
@@ -875,44 +886,48 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     );
   });
 
-  it("agreement decoding picks, among both sides' candidates, the best mean of the two sides' log-probabilities", () => {
-    // Weights large enough that the sides disagree (smaller ones all prefer the shortest outputs).
-    const forward = [tiny({}, 7, 6, 21, 1.5), tiny({}, 7, 6, 22, 1.5)];
-    const reversed = [tiny({}, 7, 6, 23, 1.5)];
-    const data = randomPairs(8, 7, 6, 55, 5);
-    const maxLength = 4;
-    const rev = (ids: ArrayLike<number>): number[] => Array.from(ids).reverse();
-    let changed = 0;
-    for (const [width, alpha] of [
-      [1, 0.6],
-      [3, 0],
-      [3, 0.6],
-    ]) {
-      const opts = { width, maxLength, lengthPenalty: alpha, batchSize: 3 };
-      const got = agreementDecode(forward, reversed, data.sources, opts);
-      data.sources.forEach((source, i) => {
-        // Each side's candidates (brute force: its `width` best; greedy for width 1), in reading order.
-        const side = (m: Functional[]): number[][] =>
-          width === 1
-            ? [Array.from(greedyDecode(m, [source], { maxLength })[0].ids)]
-            : allOutputs(m, source, maxLength, alpha)
-                .slice(0, width)
-                .map((o) => o.ids);
-        const cands = [...side(forward), ...side(reversed).map(rev)];
-        let best = { ids: [] as number[], score: -Infinity };
-        for (const y of cands) {
-          const mean = (targetLogProb(forward, source, y) + targetLogProb(reversed, source, rev(y))) / 2;
-          const score = mean / lengthPenalty(y.length + 1, alpha);
-          if (score > best.score + 1e-9) best = { ids: y, score };
-        }
-        assert.deepEqual(Array.from(got[i].ids), best.ids, `source ${i}, width ${width}, α ${alpha}`);
-        assert.ok(Math.abs(got[i].score - best.score) < 1e-4, `${got[i].score} vs ${best.score}`);
-        const alone = beamDecode(forward, [source], opts)[0];
-        if (best.ids.join() !== Array.from(alone.ids).join()) changed++;
-      });
-    }
-    assert.ok(changed > 0, 'the reversed side changes some answers (the test would see it ignored)');
-  });
+  for (const [what, o] of [
+    ['', {}],
+    [' (input feeding)', { inputFeeding: true }],
+  ] as const)
+    it(`agreement decoding picks, among both sides' candidates, the best mean of the two sides' log-probabilities${what}`, () => {
+      // Weights large enough that the sides disagree (smaller ones all prefer the shortest outputs).
+      const forward = [tiny(o, 7, 6, 21, 1.5), tiny(o, 7, 6, 22, 1.5)];
+      const reversed = [tiny(o, 7, 6, 23, 1.5)];
+      const data = randomPairs(8, 7, 6, 55, 5);
+      const maxLength = 4;
+      const rev = (ids: ArrayLike<number>): number[] => Array.from(ids).reverse();
+      let changed = 0;
+      for (const [width, alpha] of [
+        [1, 0.6],
+        [3, 0],
+        [3, 0.6],
+      ]) {
+        const opts = { width, maxLength, lengthPenalty: alpha, batchSize: 3 };
+        const got = agreementDecode(forward, reversed, data.sources, opts);
+        data.sources.forEach((source, i) => {
+          // Each side's candidates (brute force: its `width` best; greedy for width 1), in reading order.
+          const side = (m: Functional[]): number[][] =>
+            width === 1
+              ? [Array.from(greedyDecode(m, [source], { maxLength })[0].ids)]
+              : allOutputs(m, source, maxLength, alpha)
+                  .slice(0, width)
+                  .map((o) => o.ids);
+          const cands = [...side(forward), ...side(reversed).map(rev)];
+          let best = { ids: [] as number[], score: -Infinity };
+          for (const y of cands) {
+            const mean = (targetLogProb(forward, source, y) + targetLogProb(reversed, source, rev(y))) / 2;
+            const score = mean / lengthPenalty(y.length + 1, alpha);
+            if (score > best.score + 1e-9) best = { ids: y, score };
+          }
+          assert.deepEqual(Array.from(got[i].ids), best.ids, `source ${i}, width ${width}, α ${alpha}`);
+          assert.ok(Math.abs(got[i].score - best.score) < 1e-4, `${got[i].score} vs ${best.score}`);
+          const alone = beamDecode(forward, [source], opts)[0];
+          if (best.ids.join() !== Array.from(alone.ids).join()) changed++;
+        });
+      }
+      assert.ok(changed > 0, 'the reversed side changes some answers (the test would see it ignored)');
+    });
 
   it('Seq2Seq: a reversed model learns targets right to left and answers in reading order; both orders agree', () => {
     const a = tiny({}, 7, 6, 31);
@@ -1254,6 +1269,10 @@ const REGULARISED_VARIANTS: [string, Partial<Seq2SeqSettings>][] = [
   ['BiLSTM + Luong', REGULARISED],
   ['2-layer BiGRU + Bahdanau', { ...REGULARISED, cell: 'gru', attention: 'bahdanau', encoderLayers: 2 }],
   ['BiLSTM + Luong + post-attention LSTM', { ...REGULARISED, postAttentionUnits: 6 }],
+  [
+    'GRU + Bahdanau, input feeding',
+    { ...REGULARISED, cell: 'gru', attention: 'bahdanau', inputFeeding: true },
+  ],
 ];
 
 describe('regularisation', () => {

@@ -199,6 +199,8 @@ export interface Seq2SeqShape {
   embeddingDim: number;
   dropout: number;
   postAttentionUnits: number | null;
+  /** The decoder reads [embedding; ã_{t−1}] (src/layers/attention_decoder.ts). Absent: false. */
+  inputFeeding?: boolean;
   optimizer: string;
 }
 
@@ -221,13 +223,16 @@ export function estimateSeq2SeqBytes(
   const D = s.bidirectional ? 2 * H : H;
   const dropout = s.dropout > 0;
   const recurrent = encoderStack(s.cell, s.encoderLayers, E, H, S, s.bidirectional, dropout);
-  recurrent.push({ cell: s.cell, D: E, H: D, T, inputCopy: true, dropout: false });
+  const feeding = s.inputFeeding === true;
+  recurrent.push({ cell: s.cell, D: feeding ? E + D : E, H: D, T, inputCopy: true, dropout: false });
   const attention = s.attention !== 'none';
   // What feeds the softmax: the decoder's output, the tanh Dense over [decoded, context], or the post-attention RNN.
   let features = D;
   let otherParameters = (sourceVocab + targetVocab) * E;
   // Embedded sources and targets (values and gradients); the softmax's probabilities, their gradients and the loss's.
   let perRow = 2 * (S + T) * E + 3 * T * targetVocab;
+  // Input feeding keeps every step's input [x; ã] and entering states for its backward (AttentionDecoder).
+  if (feeding) perRow += T * (E + 3 * D);
   if (attention) {
     // Scores and weights [T, S] (and their gradients), the context and the concatenation [T, 2D].
     perRow += 4 * T * S + 2 * T * 3 * D;

@@ -222,6 +222,8 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   lrSchedule?: LrSchedule;
   ema?: number;
   postAttention?: number;
+  /** Luong's input feeding (settings.inputFeeding). */
+  inputFeeding?: boolean;
   /** The decoder's target order; 'both': an ensemble's odd members forward, its even members reversed. */
   targetOrder?: 'forward' | 'reversed' | 'both';
   optimizer?: 'adam' | 'rmsprop' | 'sgd' | 'adagrad';
@@ -271,6 +273,7 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
     ...(o.lrSchedule !== undefined && { lrSchedule: o.lrSchedule }),
     ...(o.ema !== undefined && { ema: o.ema }),
     ...(o.postAttention !== undefined && { postAttentionUnits: o.postAttention }),
+    ...(o.inputFeeding && { inputFeeding: true }),
     ...(o.targetOrder === 'reversed' && { targetOrder: 'reversed' as const }),
     // The cosine schedule anneals over the run's epochs, fixed when it starts.
     lrDecayEpochs: (o.lrSchedule ?? base.lrSchedule) === 'cosine' ? o.epochs : null,
@@ -310,6 +313,14 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
     throw new UsageError(
       '--post-attention reads the attention context: it needs --attention luong or bahdanau',
     );
+  if (o.inputFeeding && s.attention === 'none')
+    throw new UsageError(
+      '--input-feeding feeds back the attentional state: it needs --attention luong or bahdanau',
+    );
+  if (o.inputFeeding && o.postAttention !== undefined)
+    throw new UsageError(
+      "--input-feeding feeds back the tanh Dense's attentional state, which --post-attention replaces: give one of them",
+    );
   if (o.vocabSize !== undefined && !isWordMode(s.sourceMode) && !isWordMode(s.targetMode))
     throw new UsageError(
       '--vocab-size applies to word tokens, and neither side is words (see --source-tokens)',
@@ -336,6 +347,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--no-bidirectional', givenIfOff(o.bidirectional), s.bidirectional],
     ['--attention', o.attention, s.attention],
     ['--post-attention', o.postAttention, s.postAttentionUnits ?? 'no post-attention layer'],
+    ['--input-feeding', o.inputFeeding || undefined, s.inputFeeding],
     ['--embedding', o.embedding, s.embeddingDim],
     ['--dropout', o.dropout, s.dropout],
     ['--embedding-dropout', o.embeddingDropout, s.embeddingDropout],

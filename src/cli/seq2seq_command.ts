@@ -120,6 +120,10 @@ export function registerSeq2Seq(program: Command): void {
       unitsFlag('--post-attention'),
     )
     .option(
+      '--input-feeding',
+      "Luong's input feeding: the decoder RNN reads the previous step's attentional state beside the previous token, so it sees its earlier alignment decisions (needs attention; not with --post-attention) (default: off)",
+    )
+    .option(
       '--target-order <order>',
       "forward, reversed (the decoder writes the target right to left) or both (an ensemble's odd members forward, even members reversed, decoded by agreement: each side's best outputs rescored by all members; needs --ensemble 2 or more) (default: both for the G2P ensemble, else forward)",
       choiceFlag('--target-order', ['forward', 'reversed', 'both']),

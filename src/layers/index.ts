@@ -10,6 +10,7 @@ import { Add, Concatenate, type AddArgs, type ConcatenateArgs } from './merge.js
 import { RepeatVector, type RepeatVectorArgs } from './repeat_vector.js';
 import { AdditiveAttention, Attention, type AdditiveAttentionArgs, type AttentionArgs } from './attention.js';
 import { Bidirectional, type BidirectionalArgs } from './bidirectional.js';
+import { AttentionDecoder, type AttentionDecoderArgs } from './attention_decoder.js';
 import { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';
 import { Masking, type MaskingArgs } from './masking.js';
 import { AttentionWeightedAverage, type AttentionWeightedAverageArgs } from './attention_weighted_average.js';
@@ -69,6 +70,8 @@ export const repeatVector = (args: RepeatVectorArgs): RepeatVector => new Repeat
 export const attention = (args: AttentionArgs = {}): Attention => new Attention(args);
 export const additiveAttention = (args: AdditiveAttentionArgs = {}): AdditiveAttention =>
   new AdditiveAttention(args);
+export { AttentionDecoder, type AttentionDecoderArgs } from './attention_decoder.js';
+export const attentionDecoder = (args: AttentionDecoderArgs): AttentionDecoder => new AttentionDecoder(args);
 
 export { Bidirectional, type BidirectionalArgs, type BidirectionalMergeMode } from './bidirectional.js';
 export { TimeDistributed, type TimeDistributedArgs } from './time_distributed.js';

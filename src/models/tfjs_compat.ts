@@ -24,7 +24,7 @@ function usesKeras3HardSigmoid(modelTopology: unknown): boolean {
 }
 
 /** Layer classes recur writes that TensorFlow.js 4.x has no class for. */
-const NOT_IN_TFJS = ['Attention', 'AdditiveAttention', 'AttentionWeightedAverage'];
+const NOT_IN_TFJS = ['Attention', 'AdditiveAttention', 'AttentionDecoder', 'AttentionWeightedAverage'];
 
 /** The class name of every layer anywhere in a topology, and whether some layer makes a mask. */
 function layerClasses(node: unknown, found: Set<string>, masks: { any: boolean }): void {

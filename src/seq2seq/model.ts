@@ -12,6 +12,9 @@
  *   postAttentionUnits N:  Concatenate(decoded, context) → RNN(N) (GNMT-style, Wu et al. 2016) → Dropout → softmax
  *                          in place of the tanh Dense: a recurrent layer that sees the context at every step, so it
  *                          can follow the (monotone, for G2P) alignment that the decoder RNN itself never sees.
+ *   inputFeeding:          the decoder RNN, the attention and the tanh Dense become one AttentionDecoder layer
+ *                          (src/layers/attention_decoder.ts) whose RNN reads [embedding(y_{t−1}); ã_{t−1}] at every
+ *                          step (Luong et al. 2015's input feeding), so it sees its previous alignment decisions.
  *
  * The decoder has as many units as the encoder's states (2 × units for a bidirectional encoder), so the states carry
  * over without a projection and the dot scores compare like with like. The encoder's padding mask reaches the
@@ -26,6 +29,7 @@ import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { Concatenate } from '../layers/merge.js';
 import { AdditiveAttention, Attention } from '../layers/attention.js';
+import { AttentionDecoder } from '../layers/attention_decoder.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, input, model } from '../models/functional.js';
 import { createOptimizer } from '../models/optimizers.js';
@@ -93,6 +97,11 @@ export const Seq2SeqSettingsSchema = z.object({
    * in place of the tanh Dense; null: the Dense (Luong's attentional state). Needs attention. Older files: null.
    */
   postAttentionUnits: z.number().int().min(1).max(8192).nullable().default(null),
+  /**
+   * Luong's input feeding: the decoder RNN reads the previous step's attentional state (the tanh Dense's output) beside
+   * the previous token's embedding. Needs attention and the tanh Dense (no postAttentionUnits). Older files: false.
+   */
+  inputFeeding: z.boolean().default(false),
   optimizer: z.enum(['adam', 'rmsprop', 'sgd', 'adagrad']),
   learningRate: z.number().positive().max(10),
   clipnorm: z.number().positive().nullable(),
@@ -177,6 +186,7 @@ export const G2P_SETTINGS: Seq2SeqSettings = {
   lrDecayEpochs: null,
   ema: null,
   postAttentionUnits: null,
+  inputFeeding: false,
   optimizer: 'adam',
   learningRate: 0.002,
   clipnorm: 5,
@@ -243,6 +253,14 @@ export function checkSettings(s: unknown, where = 'seq2seq settings'): Seq2SeqSe
   if (r.data.postAttentionUnits !== null && r.data.attention === 'none')
     throw new InvalidInputError(
       `${where}: postAttentionUnits: a post-attention layer needs attention (luong or bahdanau)`,
+    );
+  if (r.data.inputFeeding && r.data.attention === 'none')
+    throw new InvalidInputError(
+      `${where}: inputFeeding: input feeding feeds back the attentional state, which needs attention (luong or bahdanau)`,
+    );
+  if (r.data.inputFeeding && r.data.postAttentionUnits !== null)
+    throw new InvalidInputError(
+      `${where}: inputFeeding: input feeding feeds back the tanh Dense's attentional state, which postAttentionUnits replaces; use one of them`,
     );
   return r.data;
 }
@@ -317,6 +335,34 @@ export function buildSeq2SeqModel(
     y = new Dropout({ rate: s.embeddingDropout, name: 'target_embedding_dropout' }).apply(
       y,
     ) as SymbolicTensor;
+  let features: SymbolicTensor;
+  if (s.inputFeeding && s.attention !== 'none')
+    features = new AttentionDecoder({
+      units: H,
+      cell: s.cell,
+      attention: s.attention,
+      recurrentDropout: s.recurrentDropout,
+      name: 'attention_decoder',
+    }).apply([y, encoded, ...states]) as SymbolicTensor;
+  else features = decoderFeatures(s, y, encoded, states, H);
+  if (s.dropout > 0)
+    features = new Dropout({ rate: s.dropout, name: 'output_dropout' }).apply(features) as SymbolicTensor;
+  const next = new Dense({ units: targetVocab, activation: 'softmax', name: 'next_token' }).apply(
+    features,
+  ) as SymbolicTensor;
+  const m = model({ inputs: [source, previous], outputs: next, seed: trainingSeed(s), name: 'seq2seq' });
+  compileSeq2SeqModel(m, s);
+  return m;
+}
+
+/** What feeds the output layer without input feeding: the decoder RNN, then the attention and the tanh Dense or RNN. */
+function decoderFeatures(
+  s: Seq2SeqSettings,
+  y: SymbolicTensor,
+  encoded: SymbolicTensor,
+  states: SymbolicTensor[],
+  H: number,
+): SymbolicTensor {
   const decoded = recurrentLayer(s.cell, {
     units: H,
     returnSequences: true,
@@ -346,14 +392,7 @@ export function buildSeq2SeqModel(
             name: `post_attention_${s.cell}`,
           }).apply(joined) as SymbolicTensor);
   }
-  if (s.dropout > 0)
-    features = new Dropout({ rate: s.dropout, name: 'output_dropout' }).apply(features) as SymbolicTensor;
-  const next = new Dense({ units: targetVocab, activation: 'softmax', name: 'next_token' }).apply(
-    features,
-  ) as SymbolicTensor;
-  const m = model({ inputs: [source, previous], outputs: next, seed: trainingSeed(s), name: 'seq2seq' });
-  compileSeq2SeqModel(m, s);
-  return m;
+  return features;
 }
 
 export function compileSeq2SeqModel(m: Functional, s: Seq2SeqSettings): void {
