@@ -114,12 +114,34 @@ describe('the source length limit at decoding', () => {
     writeFileSync(file, `the cat and the dog\tle chat et le chien\n${words(9)}\tle chat\n`);
     const r = runCli(['seq2seq', 'eval', model, file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /long\.tsv: line 2: the source has 9 words, more than the limit of 6/);
+    assert.match(r.stderr, /long\.tsv: line 2: the source has 9 words, more than the model's limit of 6/);
     const skip = runCli(['seq2seq', 'eval', model, file, '--skip-bad', '--json']);
     assert.equal(skip.code, 0, skip.stderr);
     const scores = JSON.parse(skip.stdout) as { n: number; skipped: { count: number } };
     assert.equal(scores.n, 1);
     assert.equal(scores.skipped.count, 1);
+    // The table says what its scores leave out, with -q too (no note on stderr then).
+    const table = runCli(['seq2seq', 'eval', model, file, '--skip-bad', '-q']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.stderr, '');
+    assert.match(
+      table.stdout,
+      /^skipped +1 bad line\(s\) \(first: line 2, the source has 9 words, more than/m,
+    );
+  });
+
+  it('eval DIR PAIRS scores a reference of any length: the bounds are on what the model reads', () => {
+    const file = join(dir, 'long-reference.tsv');
+    const longWord = 'x'.repeat(150);
+    writeFileSync(
+      file,
+      `the cat and the dog\tle chat et le chien\nthe dog and the cat\tle ${longWord} ${words(20)}\n`,
+    );
+    const r = runCli(['seq2seq', 'eval', model, file, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const scores = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(scores.n, 2);
+    assert.equal(scores.skipped, undefined);
   });
 
   // A text without spaces is one word, however long: "a,a,a,…" would be one word of 100,000 'wordpunct' tokens.
@@ -183,7 +205,7 @@ describe('the source length limit at decoding', () => {
     }
   });
 
-  it('a model saved before the word limit reads and decodes as it was trained (no bound)', () => {
+  it('a model saved before the word limit reads its data as it was trained (no bound)', () => {
     const settings = checkSettings({
       ...PAIRS_SETTINGS,
       units: 4,
@@ -192,6 +214,7 @@ describe('the source length limit at decoding', () => {
     });
     assert.equal(settings.maxWordLength, null);
     const app = wordsApp(settings);
+    // A long word is one token in 'words': decoded as before.
     assert.equal(app.sourceProblem('x'.repeat(500)), null);
     assert.equal(pairProblem('x'.repeat(500), 'y', pairLimits(settings)), null);
     const bounded = { ...settings, maxWordLength: 100 };
