@@ -227,6 +227,31 @@ describe('the source length limit at decoding', () => {
     assert.equal(pairProblem('x'.repeat(500), 'y', pairLimits(chars)), null);
   });
 
+  it('a wordpunct model saved before the word limit decodes a source of at most its limit in tokens', () => {
+    const settings = checkSettings({
+      ...PAIRS_SETTINGS,
+      units: 4,
+      embeddingDim: 4,
+      maxSourceLength: 3,
+      maxWordLength: undefined,
+    });
+    assert.equal(settings.sourceMode, 'wordpunct');
+    const source = Tokenizer.fit(['a, b. c'], 'wordpunct');
+    const target = Tokenizer.fit(['x y'], 'words');
+    const model = buildSeq2SeqModel(settings, source.size, target.size);
+    const app = new Seq2Seq(model, settings, source, target, 2, 'x');
+    // 100,000 tokens: seconds and a gigabyte to decode (a megabyte of it ran out of kernel memory).
+    assert.match(
+      app.sourceProblem(noSpaces) ?? '',
+      /^splits into 100000 tokens, more than the model reads \(300: 3 words of at most 100 characters\)/,
+    );
+    assert.throws(() => app.predict([noSpaces]), /^InvalidInputError: source 1 splits into 100000 tokens/);
+    // Ordinary text decodes as before, long words included: one word of 500 letters is one token.
+    for (const fine of ['a, b. c', 'x'.repeat(500), 'a,'.repeat(150)])
+      assert.equal(app.sourceProblem(fine), null);
+    assert.equal(app.predict(['a, b.', 'x'.repeat(500)]).length, 2);
+  });
+
   it('recur serve answers a source over the limit with a 400 naming it', async () => {
     const server = createServeApp({ served: loadServedModels([model]) });
     try {

@@ -11,7 +11,13 @@ import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
-import { MAX_PAIR_LENGTH, Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
+import {
+  MAX_PAIR_LENGTH,
+  MAX_WORD_LENGTH,
+  Seq2SeqSettingsSchema,
+  type Seq2SeqSettings,
+  type TargetOrder,
+} from './model.js';
 import { longWordProblem, type Example } from './pairs.js';
 import { isWordMode, normalizeText, Tokenizer, type Normalization, type TokenMode } from './tokenizer.js';
 
@@ -411,7 +417,18 @@ export class Seq2Seq {
     const max = this.settings.maxSourceLength;
     if (length > max)
       return `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`;
-    return longWordProblem(text, wordLengthLimit(this.settings, 'source'), "the model's limit");
+    const long = longWordProblem(text, wordLengthLimit(this.settings, 'source'), "the model's limit");
+    if (long !== null || this.settings.maxWordLength !== null || this.settings.sourceMode !== 'wordpunct')
+      return long;
+    // A model saved before the word bound reads words of any length, and a 'wordpunct' word splits at every change
+    // between letters and punctuation: a 100 kB line of "a,a,…" is 100,000 tokens (seconds and a gigabyte to decode;
+    // a megabyte runs out of kernel memory). Its sources are bounded in tokens as a new model's limits bound them —
+    // max words of MAX_WORD_LENGTH characters, a token at most per character — far above what ordinary text splits into.
+    const most = max * MAX_WORD_LENGTH;
+    const tokens = this.source.split(text).length;
+    return tokens > most
+      ? `splits into ${tokens} tokens, more than the model reads (${most}: ${max} words of at most ${MAX_WORD_LENGTH} characters)`
+      : null;
   }
 
   /** Decodes sources as the model reads them; one over the model's length limit (sourceProblem) is an InvalidInputError. */
