@@ -808,12 +808,12 @@ export async function trainSeq2Seq(
   }
   if (terminateOnNaN.reason !== null)
     throw nonFiniteLossError(recorder.currentEpoch, terminateOnNaN, recorder.checkpointedEpochs, ckptDir);
-  // An ensemble member stopped by its share of the budget is final (the next members share what is left), so
-  // there is nothing to continue; one stopped by Ctrl-C resumes with the ensemble.
+  // An ensemble member stopped by its share of the budget joins the ensemble as it is, and the next member starts
+  // (the ensemble's end says how to continue them all); one stopped by Ctrl-C resumes with the ensemble.
   const resumeHint = !member
     ? continueWith('seq2seq train', file, outDir, { epochs: runEpochs, threads })
     : budget.exhausted
-      ? 'Its share of the time budget is spent: the ensemble keeps this member as it is.'
+      ? 'Its share of the time budget is spent: it joins the ensemble as it is (a --resume of the ensemble continues it).'
       : continueWith('seq2seq train', undefined, member.ensembleDir, { threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;
