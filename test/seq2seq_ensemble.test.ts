@@ -255,6 +255,23 @@ describe('recur seq2seq train --ensemble', () => {
       runCliOk(['seq2seq', 'train', '--out', part, '--resume', '--threads', '1', '-q']);
       assert.deepEqual(snapshot(part, 2), whole);
     }
+    // --epochs with --resume trains every member on to them (and a later resume keeps them), as a single run's does.
+    const longer = join(root, 'longer');
+    cpSync(ens, longer, { recursive: true });
+    runCliOk(['seq2seq', 'train', '--out', longer, '--resume', '--epochs', '3', '--threads', '1', '-q']);
+    assert.deepEqual(
+      [memberState(join(longer, 'members', '1')), memberState(join(longer, 'members', '2'))],
+      [
+        [3, 0],
+        [3, 0],
+      ],
+    );
+    const rerun = runCli(['seq2seq', 'train', '--out', longer, '--resume', '--threads', '1']);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(
+      rerun.stderr,
+      /is trained to its 3 epochs: nothing to resume \(give more --epochs to train on\)/,
+    );
     // A run cut short by its time budget (0.3 CPU-seconds a member: a few of 400 batches), resumed without one, ends
     // as the run without one.
     const long = ['--ensemble', '2', '--epochs', '100'];

@@ -122,9 +122,16 @@ export async function seq2seqTrainEnsemble(
         `--joint-ngram ${o.jointNgram} with --resume: the ensemble was started with ${ngram}; leave the flag out`,
       );
   }
-  // A resumed run trains the epochs of the first command (whose members were planned with them).
+  // A resumed run trains the epochs of the first command (whose members were planned with them) unless --epochs is
+  // given, as a single run's resume: then every member trains to them, and a later resume keeps them. A cosine
+  // schedule anneals over the epochs it started with, so its members keep those.
   const stored = rec.training.options.epochs;
-  const epochs = o.resume && typeof stored === 'number' ? stored : o.epochs;
+  const cosine = (rec.training.options.lrSchedule ?? 'plateau') === 'cosine';
+  const epochs = o.resume && typeof stored === 'number' && (!o.epochsGiven || cosine) ? stored : o.epochs;
+  if (o.resume && epochs !== stored) {
+    rec = { ...rec, training: { ...rec.training, options: { ...rec.training.options, epochs } } };
+    writeEnsembleRecord(outDir, rec);
+  }
   const runtime = {
     out: outDir,
     overwrite: false,
@@ -140,7 +147,7 @@ export async function seq2seqTrainEnsemble(
   const toTrain = Array.from({ length: N }, (_, i) => i + 1).filter((k) => !done(k));
   if (o.resume && toTrain.length === 0)
     out.info(
-      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume; scoring the ensemble.`,
+      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume (give more --epochs to train on); scoring the ensemble.`,
     );
   const batchCounter = { n: 0 };
   const normalization = o.resume ? trainedNormalization(outDir, N) : undefined;
