@@ -252,6 +252,30 @@ describe('the source length limit at decoding', () => {
     assert.equal(app.predict(['a, b.', 'x'.repeat(500)]).length, 2);
   });
 
+  it('a CSV source field holding a tab trains, validates and is scored; predict still refuses a typed one', () => {
+    // Every source holds a tab, so the validation and test splits have them.
+    const csv = join(dir, 'tabs.csv');
+    const rows = pairs(60, 5)
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .map(([source, target]) => `"${source.replace(' and ', '\tand ')}",${target}`);
+    writeFileSync(csv, ['source,target', ...rows].join('\n') + '\n');
+    const run = join(dir, 'tabs');
+    const args = ['--epochs', '1', '--units', '4', '--embedding', '4', '--threads', '1', '--quiet'];
+    const trained = runCli(['seq2seq', 'train', csv, '--out', run, ...args]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const scored = runCli(['seq2seq', 'eval', run, csv, '--json', '--threads', '1']);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.equal(
+      (JSON.parse(scored.stdout) as { n: number }).n,
+      new Set(rows.map((r) => r.split(',')[0])).size,
+    );
+    const typed = runCli(['seq2seq', 'predict', run, 'the cat\tand the dog']);
+    assert.equal(typed.code, 2);
+    assert.match(typed.stderr, /^recur: source 1 holds a tab, as a line of a pairs file does/);
+  });
+
   it('recur serve answers a source over the limit with a 400 naming it', async () => {
     const server = createServeApp({ served: loadServedModels([model]) });
     try {

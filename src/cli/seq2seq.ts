@@ -419,11 +419,11 @@ export function pairLimits(s: Seq2SeqSettings): PairLimits {
 
 /**
  * What makes a pair scored against a model (`eval DIR PAIRS`) a bad line: a source the model refuses to decode
- * (Seq2Seq.sourceProblem: decoding costs in proportion to the source's length). A reference of any length and words
+ * (Seq2Seq.lengthProblem: decoding costs in proportion to the source's length). A reference of any length and words
  * is only compared with, so a long one is scored, not skipped.
  */
 export function scoredPairLimits(app: Seq2Seq): PairLimits {
-  return { sourceProblem: (source) => app.sourceProblem(source) };
+  return { sourceProblem: (source) => app.lengthProblem(source) };
 }
 
 /** Drops examples over the length limits (CMUdict has a few very long words). */

@@ -35,7 +35,7 @@ export interface PairLimits {
    */
   maxSourceWordLength?: number;
   maxTargetWordLength?: number;
-  /** A decoder's own reason to refuse a source (a pair scored against a model: Seq2Seq.sourceProblem), or null. */
+  /** A decoder's own reason to refuse a source (a pair scored against a model: Seq2Seq.lengthProblem), or null. */
   sourceProblem?: (source: string) => string | null;
 }
 

@@ -407,12 +407,21 @@ export class Seq2Seq {
   }
 
   /**
-   * Why the model refuses to decode a source (as it reads it: typedSources), or null: longer than the longest source
-   * its training accepted (settings.maxSourceLength). Training refuses or skips such pairs; decoding one would cost
-   * time and memory in proportion to its length for an output the model never learned to write.
+   * Why `recur seq2seq predict` and `recur serve` refuse a source typed by a user (as the model reads it:
+   * typedSources), or null: one holding a tab (a pairs file's line given as a source), or one the model does not
+   * decode (lengthProblem).
    */
   sourceProblem(text: string): string | null {
-    if (text.includes('\t')) return SOURCE_WITH_TAB;
+    return text.includes('\t') ? SOURCE_WITH_TAB : this.lengthProblem(text);
+  }
+
+  /**
+   * Why the model refuses to decode a source, or null: longer than the longest source its training accepted
+   * (settings.maxSourceLength), or with a longer word. Training refuses or skips such pairs; decoding one would cost
+   * time and memory in proportion to its length for an output the model never learned to write. (A tab is decoded:
+   * a CSV pairs file's source may hold one, and is validated and scored as it was trained.)
+   */
+  lengthProblem(text: string): string | null {
     const length = limitLength(this.settings.sourceMode, this.settings.normalization)(text);
     const max = this.settings.maxSourceLength;
     if (length > max)
@@ -431,10 +440,10 @@ export class Seq2Seq {
       : null;
   }
 
-  /** Decodes sources as the model reads them; one over the model's length limit (sourceProblem) is an InvalidInputError. */
+  /** Decodes sources as the model reads them; one over the model's length limit (lengthProblem) is an InvalidInputError. */
   translate(texts: readonly string[], opts: TranslateOptions = {}): Translation[] {
     texts.forEach((t, i) => {
-      const problem = this.sourceProblem(t);
+      const problem = this.lengthProblem(t);
       if (problem !== null) throw new InvalidInputError(`source ${i + 1} ${problem}`);
     });
     const decoded = this.decodeIds(this.encodeSources(texts), opts);
