@@ -77,6 +77,13 @@ function snapshot(dir: string, members: number): unknown[] {
   return out;
 }
 
+/** Where a member's checkpoint stands: [epoch, batch]. */
+function memberState(dir: string): [number, number] {
+  const ckpt = join(dir, 'checkpoint');
+  const state = parseSeq2SeqMetadata(loadFunctionalModel(ckpt).metadata, ckpt).state!;
+  return [state.epoch, state.batch];
+}
+
 const jsonLines = (s: string): Record<string, unknown>[] =>
   s
     .trim()
@@ -161,7 +168,7 @@ describe('recur seq2seq train --ensemble', () => {
     assert.deepEqual(rec.members, ['members/1', 'members/2']);
     const test = lines.find((l) => l.event === 'test')!;
     assert.equal((test.members as unknown[]).length, 2);
-    // A member whose share is spent is final: no hint to resume it, and a resume says there is nothing to train.
+    // A member whose share is spent joins the ensemble as it is, and a --resume continues it, as classify's does.
     const talk = runCli([
       ...train(join(root, 'budget-talk'), '--ensemble', '2', '--time-limit', '0.02').filter(
         (a) => a !== '-q',
@@ -170,22 +177,34 @@ describe('recur seq2seq train --ensemble', () => {
       '1000',
     ]);
     assert.equal(talk.code, 0, talk.stderr);
-    assert.doesNotMatch(talk.stderr, /Continue with/);
     assert.match(
       talk.stderr,
-      /Its share of the time budget is spent: the ensemble keeps this member as it is/,
+      /Its share of the time budget is spent: it joins the ensemble as it is \(a --resume of the ensemble continues it\)/,
     );
-    const again = runCli([
-      'seq2seq',
-      'train',
-      '--out',
-      join(root, 'budget-talk'),
-      '--resume',
-      '--threads',
-      '1',
-    ]);
+    assert.match(
+      talk.stderr,
+      /Time limit reached: member\(s\) 1, 2 of 2 joined the ensemble before their 1000 epochs\. Continue with: recur seq2seq train --out \S+budget-talk --resume --threads 1/,
+    );
+    const before = [1, 2].map((k) => memberState(join(out, 'members', String(k))));
+    const again = runCli(['seq2seq', 'train', '--out', out, '--resume', '--time-limit', '0.02', '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /Every member of \S+ is trained .*: nothing to resume; scoring the ensemble/);
+    const more = jsonLines(again.stdout);
+    for (const k of [1, 2]) {
+      assert.ok(
+        more.some((l) => l.member === k && l.event === 'time-limit'),
+        `member ${k} trained on`,
+      );
+      const [epoch, batch] = memberState(join(out, 'members', String(k)));
+      assert.ok(epoch > before[k - 1][0] || batch > before[k - 1][1], `member ${k} advanced`);
+    }
+    assert.deepEqual(
+      more.find((l) => l.event === 'time-limit' && l.member === undefined),
+      {
+        event: 'time-limit',
+        members_cut_short: [1, 2],
+        members: 2,
+      },
+    );
   });
 
   it('--target-order both: odd members write forward, even members reversed; the ensemble decodes by agreement', () => {
@@ -236,6 +255,33 @@ describe('recur seq2seq train --ensemble', () => {
       runCliOk(['seq2seq', 'train', '--out', part, '--resume', '--threads', '1', '-q']);
       assert.deepEqual(snapshot(part, 2), whole);
     }
+    // --epochs with --resume trains every member on to them (and a later resume keeps them), as a single run's does.
+    const longer = join(root, 'longer');
+    cpSync(ens, longer, { recursive: true });
+    runCliOk(['seq2seq', 'train', '--out', longer, '--resume', '--epochs', '3', '--threads', '1', '-q']);
+    assert.deepEqual(
+      [memberState(join(longer, 'members', '1')), memberState(join(longer, 'members', '2'))],
+      [
+        [3, 0],
+        [3, 0],
+      ],
+    );
+    const rerun = runCli(['seq2seq', 'train', '--out', longer, '--resume', '--threads', '1']);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(
+      rerun.stderr,
+      /is trained to its 3 epochs: nothing to resume \(give more --epochs to train on\)/,
+    );
+    // A run cut short by its time budget (0.3 CPU-seconds a member: a few of 400 batches), resumed without one, ends
+    // as the run without one.
+    const long = ['--ensemble', '2', '--epochs', '100'];
+    const uncut = join(root, 'uncut');
+    runCliOk(train(uncut, ...long));
+    const budgeted = join(root, 'part-budget');
+    runCliOk(train(budgeted, ...long, '--cpu-time-limit', '0.01'));
+    assert.notDeepEqual(snapshot(budgeted, 2), snapshot(uncut, 2));
+    runCliOk(['seq2seq', 'train', '--out', budgeted, '--resume', '--threads', '1', '-q']);
+    assert.deepEqual(snapshot(budgeted, 2), snapshot(uncut, 2), 'resumed after its time budget');
     const seeded = runCli(train(join(root, 'seeded'), '--ensemble', '2', '--init-seed', '5'));
     assert.equal(seeded.code, 2);
     assert.match(seeded.stderr, /--init-seed with --ensemble/);

@@ -114,12 +114,34 @@ describe('the source length limit at decoding', () => {
     writeFileSync(file, `the cat and the dog\tle chat et le chien\n${words(9)}\tle chat\n`);
     const r = runCli(['seq2seq', 'eval', model, file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /long\.tsv: line 2: the source has 9 words, more than the limit of 6/);
+    assert.match(r.stderr, /long\.tsv: line 2: the source has 9 words, more than the model's limit of 6/);
     const skip = runCli(['seq2seq', 'eval', model, file, '--skip-bad', '--json']);
     assert.equal(skip.code, 0, skip.stderr);
     const scores = JSON.parse(skip.stdout) as { n: number; skipped: { count: number } };
     assert.equal(scores.n, 1);
     assert.equal(scores.skipped.count, 1);
+    // The table says what its scores leave out, with -q too (no note on stderr then).
+    const table = runCli(['seq2seq', 'eval', model, file, '--skip-bad', '-q']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.stderr, '');
+    assert.match(
+      table.stdout,
+      /^skipped +1 bad line\(s\) \(first: line 2, the source has 9 words, more than/m,
+    );
+  });
+
+  it('eval DIR PAIRS scores a reference of any length: the bounds are on what the model reads', () => {
+    const file = join(dir, 'long-reference.tsv');
+    const longWord = 'x'.repeat(150);
+    writeFileSync(
+      file,
+      `the cat and the dog\tle chat et le chien\nthe dog and the cat\tle ${longWord} ${words(20)}\n`,
+    );
+    const r = runCli(['seq2seq', 'eval', model, file, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const scores = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(scores.n, 2);
+    assert.equal(scores.skipped, undefined);
   });
 
   // A text without spaces is one word, however long: "a,a,a,…" would be one word of 100,000 'wordpunct' tokens.
@@ -183,7 +205,7 @@ describe('the source length limit at decoding', () => {
     }
   });
 
-  it('a model saved before the word limit reads and decodes as it was trained (no bound)', () => {
+  it('a model saved before the word limit reads its data as it was trained (no bound)', () => {
     const settings = checkSettings({
       ...PAIRS_SETTINGS,
       units: 4,
@@ -192,6 +214,7 @@ describe('the source length limit at decoding', () => {
     });
     assert.equal(settings.maxWordLength, null);
     const app = wordsApp(settings);
+    // A long word is one token in 'words': decoded as before.
     assert.equal(app.sourceProblem('x'.repeat(500)), null);
     assert.equal(pairProblem('x'.repeat(500), 'y', pairLimits(settings)), null);
     const bounded = { ...settings, maxWordLength: 100 };
@@ -202,6 +225,55 @@ describe('the source length limit at decoding', () => {
     // Character tokens count characters already: the word limit is not theirs.
     const chars = { ...bounded, sourceMode: 'chars' as const, maxSourceLength: 1000 };
     assert.equal(pairProblem('x'.repeat(500), 'y', pairLimits(chars)), null);
+  });
+
+  it('a wordpunct model saved before the word limit decodes a source of at most its limit in tokens', () => {
+    const settings = checkSettings({
+      ...PAIRS_SETTINGS,
+      units: 4,
+      embeddingDim: 4,
+      maxSourceLength: 3,
+      maxWordLength: undefined,
+    });
+    assert.equal(settings.sourceMode, 'wordpunct');
+    const source = Tokenizer.fit(['a, b. c'], 'wordpunct');
+    const target = Tokenizer.fit(['x y'], 'words');
+    const model = buildSeq2SeqModel(settings, source.size, target.size);
+    const app = new Seq2Seq(model, settings, source, target, 2, 'x');
+    // 100,000 tokens: seconds and a gigabyte to decode (a megabyte of it ran out of kernel memory).
+    assert.match(
+      app.sourceProblem(noSpaces) ?? '',
+      /^splits into 100000 tokens, more than the model reads \(300: 3 words of at most 100 characters\)/,
+    );
+    assert.throws(() => app.predict([noSpaces]), /^InvalidInputError: source 1 splits into 100000 tokens/);
+    // Ordinary text decodes as before, long words included: one word of 500 letters is one token.
+    for (const fine of ['a, b. c', 'x'.repeat(500), 'a,'.repeat(150)])
+      assert.equal(app.sourceProblem(fine), null);
+    assert.equal(app.predict(['a, b.', 'x'.repeat(500)]).length, 2);
+  });
+
+  it('a CSV source field holding a tab trains, validates and is scored; predict still refuses a typed one', () => {
+    // Every source holds a tab, so the validation and test splits have them.
+    const csv = join(dir, 'tabs.csv');
+    const rows = pairs(60, 5)
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .map(([source, target]) => `"${source.replace(' and ', '\tand ')}",${target}`);
+    writeFileSync(csv, ['source,target', ...rows].join('\n') + '\n');
+    const run = join(dir, 'tabs');
+    const args = ['--epochs', '1', '--units', '4', '--embedding', '4', '--threads', '1', '--quiet'];
+    const trained = runCli(['seq2seq', 'train', csv, '--out', run, ...args]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const scored = runCli(['seq2seq', 'eval', run, csv, '--json', '--threads', '1']);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.equal(
+      (JSON.parse(scored.stdout) as { n: number }).n,
+      new Set(rows.map((r) => r.split(',')[0])).size,
+    );
+    const typed = runCli(['seq2seq', 'predict', run, 'the cat\tand the dog']);
+    assert.equal(typed.code, 2);
+    assert.match(typed.stderr, /^recur: source 1 holds a tab, as a line of a pairs file does/);
   });
 
   it('recur serve answers a source over the limit with a 400 naming it', async () => {

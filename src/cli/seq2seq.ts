@@ -380,12 +380,16 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     );
 }
 
-/** The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. */
+/**
+ * The examples of a pairs file (alternatives grouped), or of CMUdict; skipped bad lines are reported. `limits`: what
+ * makes a line bad (default: training's, pairLimits).
+ */
 export function loadExamples(
   file: string | undefined,
   o: Seq2SeqDataOptions,
   s: Seq2SeqSettings,
   out: Output,
+  limits: PairLimits = pairLimits(s),
 ): Example[] {
   if (!file) return cmudict().examples;
   const parsed = readPairsFile(file, {
@@ -393,7 +397,7 @@ export function loadExamples(
     sourceColumn: o.sourceColumn,
     targetColumn: o.targetColumn,
     skipBad: o.skipBad,
-    ...pairLimits(s),
+    ...limits,
   });
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
@@ -424,6 +428,15 @@ export function pairLimits(s: Seq2SeqSettings): PairLimits {
     maxSourceWordLength: wordLengthLimit(s, 'source'),
     maxTargetWordLength: wordLengthLimit(s, 'target'),
   };
+}
+
+/**
+ * What makes a pair scored against a model (`eval DIR PAIRS`) a bad line: a source the model refuses to decode
+ * (Seq2Seq.lengthProblem: decoding costs in proportion to the source's length). A reference of any length and words
+ * is only compared with, so a long one is scored, not skipped.
+ */
+export function scoredPairLimits(app: Seq2Seq): PairLimits {
+  return { sourceProblem: (source) => app.lengthProblem(source) };
 }
 
 /** Drops examples over the length limits (CMUdict has a few very long words). */
@@ -813,12 +826,12 @@ export async function trainSeq2Seq(
   }
   if (terminateOnNaN.reason !== null)
     throw nonFiniteLossError(recorder.currentEpoch, terminateOnNaN, recorder.checkpointedEpochs, ckptDir);
-  // An ensemble member stopped by its share of the budget is final (the next members share what is left), so
-  // there is nothing to continue; one stopped by Ctrl-C resumes with the ensemble.
+  // An ensemble member stopped by its share of the budget joins the ensemble as it is, and the next member starts
+  // (the ensemble's end says how to continue them all); one stopped by Ctrl-C resumes with the ensemble.
   const resumeHint = !member
     ? continueWith('seq2seq train', file, outDir, { epochs: runEpochs, threads })
     : budget.exhausted
-      ? 'Its share of the time budget is spent: the ensemble keeps this member as it is.'
+      ? 'Its share of the time budget is spent: it joins the ensemble as it is (a --resume of the ensemble continues it).'
       : continueWith('seq2seq train', undefined, member.ensembleDir, { threads });
   if (model.interruptedAt) {
     const at = model.interruptedAt;
@@ -1033,11 +1046,11 @@ export async function seq2seqEval(
   checkLengthPenalty(dir, app, o);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
   // --json scores are one object, so there the report becomes its `skipped` field.
-  let skipped: Record<string, unknown> | undefined;
+  let skipped: { count: number; first: { line: number; reason: string } } | undefined;
   const reading: Output = {
     ...out,
     json: (obj) => {
-      if (obj.event === 'skipped') skipped = { count: obj.count, first: obj.first };
+      if (obj.event === 'skipped') skipped = { count: obj.count, first: obj.first } as typeof skipped;
       out.json(obj);
     },
   };
@@ -1046,7 +1059,7 @@ export async function seq2seqEval(
     checkPairsColumns(file, o);
     // A source over the model's limit is a bad line, as predict refuses it (decoding it would cost in proportion to
     // its length); a reference of any length is only compared with.
-    const pairs = examplePairs(loadExamples(file, o, { ...app.settings, maxTargetLength: 100000 }, reading));
+    const pairs = examplePairs(loadExamples(file, o, app.settings, reading, scoredPairLimits(app)));
     // The sources are read as predict reads them (a G2P model's trimmed, lowercased, accents off), so a word in
     // CMUdict's own spelling (HELLO) is scored on the output predict prints for it, not decoded as unknown letters.
     const sources = typedSources(
@@ -1085,6 +1098,15 @@ export async function seq2seqEval(
   else {
     const rows: [string, string][] = [
       ['outputs', String(scores.n)],
+      // The scores leave these lines out: the table says so, with -q too (the note on stderr is gone then).
+      ...(skipped
+        ? ([
+            [
+              'skipped',
+              `${skipped.count} bad line(s) (first: line ${skipped.first.line}, ${skipped.first.reason})`,
+            ],
+          ] as [string, string][])
+        : []),
       ['sequence error (WER)', pct(scores.wer)],
       ['token error (TER/PER)', pct(scores.ter)],
       ...(scores.bleu !== undefined

@@ -11,9 +11,11 @@
  *                                usable on its own by every seq2seq command
  *
  * Budget: --cpu-time-limit / --time-limit are the whole run's, split evenly between the members it trains (each
- * member's share ends that member, which then joins the ensemble, and the next starts). Resume: a finished member
- * is kept, one with a checkpoint continues from it exactly, one without starts afresh; a resumed run's budget, if
- * given, is split between the members it still trains.
+ * member's share ends that member, which then joins the ensemble as it is, and the next starts). Resume: a member
+ * trained to its epochs is kept, one with a checkpoint continues from it exactly — stopped by Ctrl-C, a kill or its
+ * share of the budget, as a single run's time limit is continued — and one without starts afresh; a resumed run's
+ * budget, if given, is split between the members it trains. So a run cut by its budget, resumed without one, ends
+ * exactly where the run without a budget ends.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +29,7 @@ import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js'
 import type { Normalization } from '../seq2seq/tokenizer.js';
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
-import { TrainingBudget, prepareRunDir } from './run_dir.js';
+import { TrainingBudget, continueWith, prepareRunDir } from './run_dir.js';
 import {
   memberOutput,
   openEnsembleRecord,
@@ -120,32 +122,48 @@ export async function seq2seqTrainEnsemble(
         `--joint-ngram ${o.jointNgram} with --resume: the ensemble was started with ${ngram}; leave the flag out`,
       );
   }
-  // A resumed run trains the epochs of the first command (whose members were planned with them).
+  // A resumed run trains the epochs of the first command (whose members were planned with them) unless --epochs is
+  // given, as a single run's resume: then every member trains to them, and a later resume keeps them. A cosine
+  // schedule anneals over the epochs it started with, so its members keep those.
   const stored = rec.training.options.epochs;
-  const epochs = o.resume && typeof stored === 'number' ? stored : o.epochs;
+  const cosine = (rec.training.options.lrSchedule ?? 'plateau') === 'cosine';
+  const epochs = o.resume && typeof stored === 'number' && (!o.epochsGiven || cosine) ? stored : o.epochs;
+  if (o.resume && epochs !== stored) {
+    rec = { ...rec, training: { ...rec.training, options: { ...rec.training.options, epochs } } };
+    writeEnsembleRecord(outDir, rec);
+  }
   const runtime = {
     out: outDir,
     overwrite: false,
     threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
   };
-  const listed = (k: number): boolean => rec.members.includes(`${MEMBERS_DIR}/${k}`);
+  const memberDir = (k: number): string => join(outDir, MEMBERS_DIR, String(k));
+  // The members of the ensemble now: a member in it that trains again stays in it (its best model is there).
+  const listed = new Set(rec.members.map((m) => Number(m.slice(MEMBERS_DIR.length + 1))));
+  // Trained to its epochs, or in the ensemble without a checkpoint to continue from (kept as it is).
   const done = (k: number): boolean =>
-    listed(k) || memberFinished(join(outDir, MEMBERS_DIR, String(k)), epochs);
+    memberFinished(memberDir(k), epochs) ||
+    (listed.has(k) && !isModelDir(join(memberDir(k), CHECKPOINT_DIR)));
   const toTrain = Array.from({ length: N }, (_, i) => i + 1).filter((k) => !done(k));
   if (o.resume && toTrain.length === 0)
     out.info(
-      `Every member of ${outDir} is trained (to its epochs, or to its share of the time budget): nothing to resume; scoring the ensemble.`,
+      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume (give more --epochs to train on); scoring the ensemble.`,
     );
   const batchCounter = { n: 0 };
   const normalization = o.resume ? trainedNormalization(outDir, N) : undefined;
-  const finished: number[] = [];
+  const record = (): void => {
+    rec = { ...rec, members: [...listed].sort((a, b) => a - b).map((m) => `${MEMBERS_DIR}/${m}`) };
+    writeEnsembleRecord(outDir, rec);
+  };
+  // The members whose share of the budget ran out before their epochs: a --resume continues them.
+  const cutShort: number[] = [];
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
   for (let k = 1; k <= N; k++) {
-    const dir = join(outDir, MEMBERS_DIR, String(k));
+    const dir = memberDir(k);
     if (!toTrain.includes(k)) {
       tidyFinishedMember(dir);
-      finished.push(k);
+      listed.add(k);
       continue;
     }
     const resumeMember = isModelDir(join(dir, CHECKPOINT_DIR));
@@ -187,16 +205,23 @@ export async function seq2seqTrainEnsemble(
       throw e;
     }
     if (typeof r === 'number') return r;
-    finished.push(k);
-    rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
-    writeEnsembleRecord(outDir, rec);
+    // (A budget that ran out on the last batch cut nothing short.)
+    if (budget.exhausted && !memberFinished(dir, epochs)) cutShort.push(k);
+    listed.add(k);
+    record();
   }
-  rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
-  writeEnsembleRecord(outDir, rec);
+  record();
   const cpu = process.cpuUsage(cpuStarted);
+  if (cutShort.length > 0) {
+    out.info(
+      `Time limit reached: member(s) ${cutShort.join(', ')} of ${N} joined the ensemble before their ${epochs} epochs. ` +
+        continueWith('seq2seq train', undefined, outDir, { threads: runtime.threads }),
+    );
+    out.json({ event: 'time-limit', members_cut_short: cutShort, members: N });
+  }
   await scoreEnsemble(outDir, o, out, (Date.now() - started) / 1000, (cpu.user + cpu.system) / 1e6);
   out.info(
-    `Done. Ensemble of ${finished.length}: ${outDir}. Try: recur seq2seq predict ${outDir} ${data === undefined ? 'hello' : '"some text"'}`,
+    `Done. Ensemble of ${listed.size}: ${outDir}. Try: recur seq2seq predict ${outDir} ${data === undefined ? 'hello' : '"some text"'}`,
   );
   return 0;
 }

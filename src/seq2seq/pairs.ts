@@ -35,6 +35,8 @@ export interface PairLimits {
    */
   maxSourceWordLength?: number;
   maxTargetWordLength?: number;
+  /** A decoder's own reason to refuse a source (a pair scored against a model: Seq2Seq.lengthProblem), or null. */
+  sourceProblem?: (source: string) => string | null;
 }
 
 export interface ParseOptions extends PairLimits {
@@ -52,6 +54,8 @@ export interface ParsedPairs {
 export function pairProblem(source: string, target: string, limits: PairLimits): string | null {
   if (source.trim() === '') return 'the source is empty';
   if (target.trim() === '') return 'the target is empty';
+  const refused = limits.sourceProblem?.(source) ?? null;
+  if (refused !== null) return `the source ${refused}`;
   const sw = longWordProblem(source, limits.maxSourceWordLength, 'the limit');
   const hint = (side: string): string =>
     `(text without spaces? --${side}-tokens chars reads it in characters)`;

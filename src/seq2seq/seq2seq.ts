@@ -11,7 +11,13 @@ import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
-import { MAX_PAIR_LENGTH, Seq2SeqSettingsSchema, type Seq2SeqSettings, type TargetOrder } from './model.js';
+import {
+  MAX_PAIR_LENGTH,
+  MAX_WORD_LENGTH,
+  Seq2SeqSettingsSchema,
+  type Seq2SeqSettings,
+  type TargetOrder,
+} from './model.js';
 import { longWordProblem, type Example } from './pairs.js';
 import { isWordMode, normalizeText, Tokenizer, type Normalization, type TokenMode } from './tokenizer.js';
 
@@ -401,23 +407,43 @@ export class Seq2Seq {
   }
 
   /**
-   * Why the model refuses to decode a source (as it reads it: typedSources), or null: longer than the longest source
-   * its training accepted (settings.maxSourceLength). Training refuses or skips such pairs; decoding one would cost
-   * time and memory in proportion to its length for an output the model never learned to write.
+   * Why `recur seq2seq predict` and `recur serve` refuse a source typed by a user (as the model reads it:
+   * typedSources), or null: one holding a tab (a pairs file's line given as a source), or one the model does not
+   * decode (lengthProblem).
    */
   sourceProblem(text: string): string | null {
-    if (text.includes('\t')) return SOURCE_WITH_TAB;
+    return text.includes('\t') ? SOURCE_WITH_TAB : this.lengthProblem(text);
+  }
+
+  /**
+   * Why the model refuses to decode a source, or null: longer than the longest source its training accepted
+   * (settings.maxSourceLength), or with a longer word. Training refuses or skips such pairs; decoding one would cost
+   * time and memory in proportion to its length for an output the model never learned to write. (A tab is decoded:
+   * a CSV pairs file's source may hold one, and is validated and scored as it was trained.)
+   */
+  lengthProblem(text: string): string | null {
     const length = limitLength(this.settings.sourceMode, this.settings.normalization)(text);
     const max = this.settings.maxSourceLength;
     if (length > max)
       return `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`;
-    return longWordProblem(text, wordLengthLimit(this.settings, 'source'), "the model's limit");
+    const long = longWordProblem(text, wordLengthLimit(this.settings, 'source'), "the model's limit");
+    if (long !== null || this.settings.maxWordLength !== null || this.settings.sourceMode !== 'wordpunct')
+      return long;
+    // A model saved before the word bound reads words of any length, and a 'wordpunct' word splits at every change
+    // between letters and punctuation: a 100 kB line of "a,a,…" is 100,000 tokens (seconds and a gigabyte to decode;
+    // a megabyte runs out of kernel memory). Its sources are bounded in tokens as a new model's limits bound them —
+    // max words of MAX_WORD_LENGTH characters, a token at most per character — far above what ordinary text splits into.
+    const most = max * MAX_WORD_LENGTH;
+    const tokens = this.source.split(text).length;
+    return tokens > most
+      ? `splits into ${tokens} tokens, more than the model reads (${most}: ${max} words of at most ${MAX_WORD_LENGTH} characters)`
+      : null;
   }
 
-  /** Decodes sources as the model reads them; one over the model's length limit (sourceProblem) is an InvalidInputError. */
+  /** Decodes sources as the model reads them; one over the model's length limit (lengthProblem) is an InvalidInputError. */
   translate(texts: readonly string[], opts: TranslateOptions = {}): Translation[] {
     texts.forEach((t, i) => {
-      const problem = this.sourceProblem(t);
+      const problem = this.lengthProblem(t);
       if (problem !== null) throw new InvalidInputError(`source ${i + 1} ${problem}`);
     });
     const decoded = this.decodeIds(this.encodeSources(texts), opts);
