@@ -231,6 +231,22 @@ describe('ReduceLROnPlateau', () => {
     await m.fit(x, y, { epochs: 5, callbacks: [scorer, plateau, record] });
     assert.deepEqual(rates, [1e-3, 5e-4, 2.5e-4, 1.25e-4, 6.25e-5]);
   });
+
+  it('a new fit starts with no plateau behind it (Keras resets at on_train_begin); setState continues one', async () => {
+    const { m, x, y, scorer } = scoredRun([1, 1, 1]);
+    m.compile({ optimizer: new SGD({ learningRate: 1e-3 }), loss: 'mse' });
+    const plateau = new ReduceLROnPlateau({ monitor: 'score', factor: 0.5, patience: 2 });
+    // Each fit: a best epoch, then one flat epoch; two flat epochs in a row would cut the rate.
+    await m.fit(x, y, { epochs: 2, callbacks: [scorer, plateau] });
+    await m.fit(x, y, { epochs: 2, callbacks: [scorer, plateau] });
+    assert.equal(m.optimizer!.learningRate, 1e-3, 'the second fit counted the first fit’s flat epoch');
+    assert.deepEqual(plateau.getState(), { wait: 1, cooldownCounter: 0, best: 1 });
+    // A run resumed from its checkpoint (what recur's --resume does) keeps the flat epoch: the next one cuts.
+    const resumed = new ReduceLROnPlateau({ monitor: 'score', factor: 0.5, patience: 2 });
+    resumed.setState(plateau.getState());
+    await m.fit(x, y, { epochs: 1, callbacks: [scorer, resumed] });
+    assert.equal(m.optimizer!.learningRate, 5e-4);
+  });
 });
 
 describe('options recur cannot honour are refused, not ignored', () => {

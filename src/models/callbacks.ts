@@ -26,6 +26,11 @@ export interface TrainingParams {
   batchSize: number | null;
   samples: number | null;
   verbose: number;
+  /**
+   * This fit continues an epoch an earlier fit stopped in (`resumeFrom`): the same run goes on, so callbacks keep
+   * their state, where a new fit (even one with `initialEpoch`) starts them afresh, as Keras's on_train_begin does.
+   */
+  resuming: boolean;
 }
 
 export abstract class Callback {
@@ -215,7 +220,7 @@ export class EarlyStopping extends Callback {
   override async onTrainBegin(): Promise<void> {
     this.stoppedEpoch = 0;
     this.bestWeights = null;
-    if (this.restored) {
+    if (this.restored || this.params?.resuming === true) {
       this.restored = false;
       return;
     }
@@ -310,17 +315,32 @@ export class ReduceLROnPlateau extends Callback {
     this.onReduce = args.onReduce;
     this.best = this.monitor.worst();
   }
+  /** Set by setState: the next fit continues a resumed run instead of starting afresh. */
+  private restored = false;
+  /**
+   * A new fit starts with no plateau behind it, as Keras resets at on_train_begin (the learning rate itself stays
+   * where an earlier fit left it, as Keras's optimizer does); a resumed run keeps what setState gave it, and a fit
+   * continuing an interrupted epoch (`resumeFrom`) keeps its own.
+   */
   override async onTrainBegin(): Promise<void> {
-    // Keep state across fits started with initialEpoch (resume restores it through getState()).
+    if (this.restored || this.params?.resuming === true) {
+      this.restored = false;
+      return;
+    }
+    this.wait = 0;
+    this.cooldownCounter = 0;
+    this.best = this.monitor.worst();
   }
   /** Serializable state, for exact resume. */
   getState(): { wait: number; cooldownCounter: number; best: number } {
     return { wait: this.wait, cooldownCounter: this.cooldownCounter, best: this.best };
   }
+  /** Continues from a saved state: the next fit keeps it instead of starting afresh. */
   setState(s: { wait: number; cooldownCounter: number; best: number | null }): void {
     this.wait = s.wait;
     this.cooldownCounter = s.cooldownCounter;
     this.best = s.best ?? this.monitor.worst();
+    this.restored = true;
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const opt = this.model?.optimizer;
