@@ -34,6 +34,27 @@ describe('summary', () => {
     assert.match(summaryLines(unsized)[4], /\[null, 2\]/);
   });
 
+  it('an unbuilt Sequential: the counts it will have for a declared input shape, else "0 (unbuilt)" as Keras 3', () => {
+    const declared = new Sequential({ seed: 1 });
+    declared.add(L.lstm({ units: 4, inputShape: [5, 3] }));
+    declared.add(L.dense({ units: 2 }));
+    const lines = summaryLines(declared);
+    // LSTM: 4·4·(3 + 4 + 1) = 128; Dense: 4·2 + 2 = 10.
+    assert.match(lines[4], /\[null, 4\]\s+128$/);
+    assert.match(lines[5], /\[null, 2\]\s+10$/);
+    assert.equal(lines[7], 'Total params: 138');
+    // The model stays unbuilt: a layer can still be added, and building gives the counts the summary showed.
+    assert.equal(declared.isBuilt, false);
+    declared.add(L.dense({ units: 1 }));
+    declared.build();
+    assert.equal(declared.countParams(), 141);
+    const open = new Sequential({ layers: [L.lstm({ units: 4 }), L.dense({ units: 2 })] });
+    const rows = summaryLines(open);
+    assert.match(rows[4], /\?\s+0 \(unbuilt\)$/);
+    assert.match(rows[5], /\?\s+0 \(unbuilt\)$/);
+    assert.equal(rows[7], 'Total params: 0');
+  });
+
   it("shows a functional model's declared batch size on every tensor", () => {
     const x = input({ shape: [5, 3], batchSize: 4, name: 'x' });
     const h = L.lstm({ units: 2 }).apply(x) as SymbolicTensor;
