@@ -405,3 +405,100 @@ describe('a flag given no value', () => {
     assert.equal(existsSync(join(cwd, '--quiet')), false);
   });
 });
+
+/** Every command as typed after `recur` (`classify train`) with its --help text, found from `recur --help` down. */
+function allHelps(): Map<string, string> {
+  const helps = new Map<string, string>();
+  for (const pending: string[][] = [[]]; pending.length > 0;) {
+    const words = pending.pop()!;
+    const help = run([...words, '--help']).stdout;
+    if (words.length > 0) helps.set(words.join(' '), help);
+    const section = help.split(/^Commands:$/m)[1] ?? '';
+    for (const m of section.matchAll(/^ {2}([a-z0-9-]+)/gm))
+      if (m[1] !== 'help') pending.push([...words, m[1]]);
+  }
+  return helps;
+}
+
+describe('flag names', () => {
+  it('a long flag takes the same kind of value and has the same short form in every command that lists it', () => {
+    const seen = new Map<string, { value: string; short: string; command: string }>();
+    const longOf = new Map<string, string>();
+    for (const [command, help] of allHelps())
+      for (const m of help.matchAll(/^ {2}(?:(-[a-zA-Z]), )?(--[a-z0-9-]+)(?: (<[^>]+>|\[[^\]]+\]))?/gm)) {
+        const [, short = '', long, value = ''] = m;
+        const first = seen.get(long);
+        if (first === undefined) seen.set(long, { value, short, command });
+        else {
+          // `classify train --output <kind>` was the output activation where forecast's `--output <file>` is a file.
+          assert.equal(
+            value,
+            first.value,
+            `${long} takes ${first.value} in ${first.command}, ${value} in ${command}`,
+          );
+          assert.equal(
+            short,
+            first.short,
+            `${long}: '${first.short}' in ${first.command}, '${short}' in ${command}`,
+          );
+        }
+        if (short !== '') {
+          assert.equal(longOf.get(short) ?? long, long, `${short} is ${longOf.get(short)} and ${long}`);
+          longOf.set(short, long);
+        }
+      }
+    assert.ok(seen.has('--output-activation') && seen.has('--tokens'));
+  });
+
+  it('an older name still works, with a note on stderr (none with --quiet); both names with different values are refused', () => {
+    const data = join(tmp, 'older.csv');
+    writeFileSync(data, reviews(40, 5));
+    const quick = ['--epochs', '1', '--threads', '1', '--units', '2', '--embedding-dim', '2', '--seed', '1'];
+    const out = join(tmp, 'older-model');
+    const r = run([
+      'classify',
+      'train',
+      data,
+      ...quick,
+      '--out',
+      out,
+      '--output',
+      'softmax',
+      '--level',
+      'char',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^recur: note: --output is now --output-activation \(--output names the file/m);
+    assert.match(r.stderr, /^recur: note: --level is now --tokens/m);
+    const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+    assert.equal(meta.settings.output, 'softmax');
+    assert.equal(meta.settings.tokenizer.level, 'char');
+    const quiet = run([
+      'classify',
+      'train',
+      data,
+      ...quick,
+      '--out',
+      join(tmp, 'older-quiet'),
+      '--level',
+      'char',
+      '-q',
+    ]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    const both = run([
+      'classify',
+      'train',
+      data,
+      '--out',
+      join(tmp, 'older-both'),
+      '--output',
+      'sigmoid',
+      '--output-activation',
+      'softmax',
+    ]);
+    assert.equal(both.code, 2);
+    assert.equal(both.stderr, 'recur: --output is the older name of --output-activation; give one of them\n');
+    assert.equal(existsSync(join(tmp, 'older-both')), false);
+  });
+});

@@ -108,6 +108,7 @@ import { makeDirectories } from '../node/atomic.js';
 export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   out?: string;
   test?: string;
+  /** --tokens (its older name: --level). */
   level?: TokenLevel;
   lowercase?: boolean;
   punctuation?: PunctuationMode;
@@ -124,6 +125,7 @@ export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   embeddingDropout?: number;
   pooling?: ClassifierPooling;
   classWeight?: Exclude<ClassWeightSpec, null>;
+  /** --output-activation (its older name: --output). */
   output?: 'softmax' | 'sigmoid';
   optimizer?: string;
   lr?: number;
@@ -219,7 +221,13 @@ class TagLogs extends Callback {
 /** The library's InvalidInputError about a setting, as a usage error naming the flag. */
 function flagError(e: unknown): never {
   if (!(e instanceof InvalidInputError)) throw e;
-  const names: Record<string, string> = { learningRate: 'lr', lrDecay: 'lr-decay', testSplit: 'test-split' };
+  const names: Record<string, string> = {
+    learningRate: 'lr',
+    lrDecay: 'lr-decay',
+    testSplit: 'test-split',
+    output: 'output-activation',
+    level: 'tokens',
+  };
   throw new UsageError(
     e.message.replace(
       /^(\w+)/,
@@ -585,7 +593,7 @@ export function checkResumedClassifierFlags(
   refuseChangedFlags([
     ['--multi-label', o.multiLabel || undefined, saved.multiLabel],
     ['--class-weight', classWeightText(o.classWeight), classWeightText(saved.classWeight ?? null)],
-    ['--level', o.level, saved.tokenizer.level],
+    ['--tokens', o.level, saved.tokenizer.level],
     ['--no-lowercase', givenIfOff(o.lowercase), saved.tokenizer.lowercase],
     ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
     ['--max-vocab', o.maxVocab, saved.tokenizer.maxVocab ?? 'no cap'],
@@ -600,7 +608,7 @@ export function checkResumedClassifierFlags(
     ['--dropout', o.dropout, saved.dropout],
     ['--embedding-dropout', o.embeddingDropout, saved.embeddingDropout ?? 'none'],
     ['--pooling', o.pooling, saved.pooling],
-    ['--output', o.output, saved.output],
+    ['--output-activation', o.output, saved.output],
     ['--optimizer', o.optimizer, saved.optimizer],
     ['--lr', o.lr, saved.learningRate],
     ['--lr-decay', o.lrDecay, saved.lrDecay],
