@@ -344,8 +344,16 @@ export function checkOutputFiles(
       throw new UsageError(
         `--chart ${path}: the chart is an SVG image; give a name ending in .svg (a browser opens it, and converts it to PNG)`,
       );
+    // The table's format is its extension's: `--output f.txt` (or `f.xlsx`) would have been CSV under another name.
+    if (flag === '--output' && !FORECAST_TABLE_EXTENSIONS.includes(extname(path).toLowerCase()))
+      throw new UsageError(
+        `--output ${path}: the forecast is written as .csv, .tsv (or .tab: tab-separated) or .json, by the name's extension; give a name ending in one of them`,
+      );
   }
 }
+
+/** The extensions --output writes (writeForecast); checkOutputFiles refuses any other before any work. */
+const FORECAST_TABLE_EXTENSIONS = ['.csv', '.tsv', '.tab', '.json'];
 
 /**
  * A table of forecast rows, written atomically: JSON for .json, tab-separated for .tsv and .tab (as they are read),
