@@ -502,3 +502,39 @@ describe('flag names', () => {
     assert.equal(existsSync(join(tmp, 'older-both')), false);
   });
 });
+
+describe('a path that is not there', () => {
+  it('reads the same in every command: "PATH: no such file or directory", then what was expected there (exit 2)', () => {
+    const cwd = join(tmp, 'missing-paths');
+    mkdirSync(cwd);
+    for (const args of [
+      ['train', 'nope.txt'],
+      ['train', '--from', 'nope.h5'],
+      ['generate', 'nope'],
+      ['evaluate', 'nope', 'nope.txt'],
+      ['convert', 'nope.h5', 'out.keras'],
+      ['predict', 'nope'],
+      ['export', 'pytorch', 'nope', 'out'],
+      ['forecast', 'nope.csv'],
+      ['forecast', 'predict', 'nope'],
+      ['classify', 'train', 'nope.csv'],
+      ['classify', 'eval', 'nope'],
+      ['classify', 'predict', 'nope', 'a text'],
+      ['seq2seq', 'train', 'nope.tsv'],
+      ['seq2seq', 'eval', 'nope'],
+      ['seq2seq', 'predict', 'nope', 'a source'],
+      ['serve', 'nope'],
+    ]) {
+      const r = runCli(args, { cwd });
+      const missing = args.find((a) => a.startsWith('nope'))!;
+      assert.equal(r.code, 2, `recur ${args.join(' ')}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^recur: ${missing.replace('.', '\\.')}: no such file or directory(; expected [^\\n]+)?\\n$`,
+        ),
+        `recur ${args.join(' ')}`,
+      );
+    }
+  });
+});

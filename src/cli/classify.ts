@@ -475,10 +475,6 @@ function loadClassifier(dir: string): {
   tokenizer: Tokenizer;
   loaded: LoadedClassifier;
 } {
-  if (!isModelDir(dir) && !isEnsembleDir(dir))
-    throw new UsageError(
-      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
-    );
   const c = loadClassifierDir(dir);
   return { model: c.models, meta: c.meta, tokenizer: c.tokenizer, loaded: c };
 }

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { noSuchPath } from '../core/errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
@@ -121,7 +122,7 @@ export function readCsvText(file: string): string {
   } catch (e) {
     if (e instanceof TextFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
+    if (code === 'ENOENT') throw new UsageError(noSuchPath(file));
     if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
     throw new UsageError(`${file}: cannot be read (${(e as Error).message})`);
   }

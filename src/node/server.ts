@@ -30,7 +30,7 @@ import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
 import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
@@ -154,7 +154,7 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
     let name = basename(resolve(dir)) || 'model';
     for (let i = 2; names.has(name); i++) name = `${basename(resolve(dir))}-${i}`;
     names.add(name);
-    if (!existsSync(dir)) throw new InvalidInputError(`${dir}: no such model directory`);
+    if (!existsSync(dir)) throw new InvalidInputError(noSuchPath(dir, 'a model directory'));
     if (!statSync(dir).isDirectory())
       throw new InvalidInputError(
         `${dir}: is a file, not a model directory; recur serve serves directories (\`recur convert ${dir} DIR\` makes one of a Keras file)`,
