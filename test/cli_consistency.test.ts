@@ -507,6 +507,7 @@ describe('a path that is not there', () => {
   it('reads the same in every command: "PATH: no such file or directory", then what was expected there (exit 2)', () => {
     const cwd = join(tmp, 'missing-paths');
     mkdirSync(cwd);
+    writeFileSync(join(cwd, 'texts.csv'), reviews(30, 3));
     for (const args of [
       ['train', 'nope.txt'],
       ['train', '--from', 'nope.h5'],
@@ -518,6 +519,7 @@ describe('a path that is not there', () => {
       ['forecast', 'nope.csv'],
       ['forecast', 'predict', 'nope'],
       ['classify', 'train', 'nope.csv'],
+      ['classify', 'train', 'texts.csv', '--test', 'nope.csv', '--out', 'never'],
       ['classify', 'eval', 'nope'],
       ['classify', 'predict', 'nope', 'a text'],
       ['seq2seq', 'train', 'nope.tsv'],

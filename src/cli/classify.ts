@@ -692,8 +692,14 @@ export async function trainClassifier(
   );
   const trainData = subset(data, idx.train);
   const valData = subset(data, idx.validation);
+  // Read by the name the user gave (errors name it as typed); the metadata keeps the absolute path.
   const testFile =
-    testSource !== null ? loadLabelledTexts(testSource, (meta && testColumnsOf(meta)) ?? columns) : null;
+    testSource !== null
+      ? loadLabelledTexts(
+          meta ? testSource : (o.test ?? testSource),
+          (meta && testColumnsOf(meta)) ?? columns,
+        )
+      : null;
   const testData = testFile ?? subset(data, idx.test);
   if (trainData.texts.length === 0 || valData.texts.length === 0)
     throw new UsageError(
