@@ -240,6 +240,32 @@ describe('EarlyStopping', () => {
     assert.equal(h.history.loss.length, 4);
     assert.throws(() => new EarlyStopping({ startFromEpoch: -1 }), /startFromEpoch must be an integer ≥ 0/);
   });
+
+  it("mode 'auto' refuses a metric whose direction its name does not tell, as Keras 3 does, instead of minimising it", async () => {
+    // A rising F1 minimised: every epoch was "no improvement", and training stopped after `patience` epochs.
+    for (const monitor of ['val_f1', 'score', 'val_macro_f1'])
+      assert.throws(
+        () => new EarlyStopping({ monitor, patience: 1 }),
+        new RegExp(
+          `mode 'auto' cannot tell whether '${monitor}' should fall or rise.*give mode 'min' or 'max'`,
+        ),
+      );
+    for (const monitor of [
+      'loss',
+      'val_loss',
+      'out_loss',
+      'val_acc',
+      'accuracy',
+      'val_out_accuracy',
+      'val_auc',
+    ])
+      assert.doesNotThrow(() => new EarlyStopping({ monitor }));
+    // With a mode given, any metric.
+    const rising = [0.1, 0.2, 0.3, 0.4, 0.5];
+    const { m, x, y, scorer } = scoredRun(rising);
+    const f1 = new EarlyStopping({ monitor: 'score', mode: 'max', patience: 1 });
+    assert.equal((await m.fit(x, y, { epochs: 5, callbacks: [scorer, f1] })).history.loss.length, 5);
+  });
 });
 
 describe('ReduceLROnPlateau', () => {

@@ -126,6 +126,16 @@ export function checkCallbackOptions(where: string, args: unknown, known: readon
       throw new InvalidInputError(`${where}: unknown option '${k}' (it takes ${known.join(', ')})`);
 }
 
+/**
+ * Which way a logged metric improves, from its name as Keras 3's EarlyStopping judges it (a loss falls; an accuracy
+ * or AUC rises, whatever output or 'val_' prefix it has); null when the name does not say.
+ */
+function autoDirection(name: string): 'min' | 'max' | null {
+  if (/loss$/.test(name)) return 'min';
+  if (/(acc|accuracy|auc)$/.test(name)) return 'max';
+  return null;
+}
+
 /** Shared by callbacks that watch a metric: direction, improvement test, and the one-time missing-metric warning. */
 export class Monitor {
   private warned = false;
@@ -199,12 +209,14 @@ export class EarlyStopping extends Callback {
       'restoreBestWeights',
       'startFromEpoch',
     ]);
-    this.monitor = new Monitor(
-      args.monitor ?? 'val_loss',
-      args.mode ?? 'auto',
-      Math.abs(args.minDelta ?? 0),
-      'EarlyStopping',
-    );
+    const monitor = args.monitor ?? 'val_loss';
+    // Keras 3's EarlyStopping refuses 'auto' for a metric whose direction it cannot tell, where minimising it
+    // silently (an F1 score, a custom log) would stop training on every improvement.
+    if ((args.mode ?? 'auto') === 'auto' && autoDirection(monitor) === null)
+      throw new InvalidInputError(
+        `EarlyStopping: mode 'auto' cannot tell whether '${monitor}' should fall or rise (a loss falls; an accuracy or AUC rises); give mode 'min' or 'max'`,
+      );
+    this.monitor = new Monitor(monitor, args.mode ?? 'auto', Math.abs(args.minDelta ?? 0), 'EarlyStopping');
     this.patience = args.patience ?? 0;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.baseline = args.baseline;
