@@ -12,7 +12,7 @@ import { after, describe, it, mock } from 'node:test';
 import { TerminateOnNaN } from '../src/models/callbacks.js';
 import { EpochRecorder, TrainingInterrupt } from '../src/cli/run_dir.js';
 import type { Output } from '../src/cli/output.js';
-import { pairs, reviews, runCli } from './cli_helpers.js';
+import { pairs, reviews, runCli, trainTinyModels } from './cli_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'recur-cli-consistency-'));
@@ -500,6 +500,22 @@ describe('flag names', () => {
     assert.equal(both.code, 2);
     assert.equal(both.stderr, 'recur: --output is the older name of --output-activation; give one of them\n');
     assert.equal(existsSync(join(tmp, 'older-both')), false);
+  });
+});
+
+describe('--json of a command that writes files', () => {
+  it("names what it did in 'event', as every such command's object does (convert had none)", () => {
+    mkdirSync(join(tmp, 'json-events'));
+    const { textModel } = trainTinyModels(join(tmp, 'json-events'));
+    const events = [
+      ['convert', textModel, join(tmp, 'json-events', 'm.keras'), '--json'],
+      ['export', 'pytorch', textModel, join(tmp, 'json-events', 'py'), '--json'],
+    ].map((args) => {
+      const r = run(args);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { event?: string }).event;
+    });
+    assert.deepEqual(events, ['converted', 'exported']);
   });
 });
 
