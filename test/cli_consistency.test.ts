@@ -556,3 +556,41 @@ describe('a path that is not there', () => {
     }
   });
 });
+
+describe('--input', () => {
+  it('every predict command reads its inputs from -i FILE as from stdin (seq2seq predict had no --input)', () => {
+    const tsv = join(tmp, 'input-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const model = join(tmp, 'input-seq2seq');
+    const trained = run([
+      'seq2seq',
+      'train',
+      tsv,
+      '--out',
+      model,
+      '--epochs',
+      '1',
+      '--units',
+      '2',
+      '--threads',
+      '1',
+      '-q',
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const sources = join(tmp, 'input-sources.txt');
+    // A blank line and a lone CR end, as stdin's lines are read.
+    const lines = 'the dog and the cat\n\nthe fish and the bird\rthe cat\n';
+    writeFileSync(sources, lines);
+    const fromStdin = runCli(['seq2seq', 'predict', model, '--json', '--threads', '1'], { input: lines });
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(fromStdin.stdout.trimEnd().split('\n').length, 4);
+    for (const flag of ['-i', '--input']) {
+      const fromFile = run(['seq2seq', 'predict', model, flag, sources, '--json', '--threads', '1']);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.equal(fromFile.stdout, fromStdin.stdout);
+    }
+    const both = run(['seq2seq', 'predict', model, '-i', sources, 'the cat']);
+    assert.equal(both.code, 2);
+    assert.equal(both.stderr, 'recur: give the sources as arguments or in --input, not both\n');
+  });
+});

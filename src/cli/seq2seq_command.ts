@@ -307,10 +307,11 @@ export function registerSeq2Seq(program: Command): void {
   s2s
     .command('predict')
     .description(
-      'decode sources given as arguments, or one per line on stdin (one output line per input line; a blank line gives an empty one)',
+      'decode sources given as arguments, or one per line in --input or on stdin (one output line per input line; a blank line gives an empty one)',
     )
     .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
-    .argument('[sources...]', 'texts to convert (default: stdin lines)')
+    .argument('[sources...]', 'texts to convert (default: --input lines, else stdin lines)')
+    .option('-i, --input <file>', 'read the sources from this file, one per line, instead of stdin')
     .option('--beam <n>', 'beam width (1 = greedy)', beamFlag(), 1)
     .option(
       '--length-penalty <a>',

@@ -51,8 +51,8 @@ export function readStdinLines(opts: { loneCr?: boolean; expected?: string } = {
 }
 
 /** The lines of a text file as readStdinLines splits stdin: blank ones included, no empty line after the last. */
-export function readTextFileLines(path: string): string[] {
-  return linesOf(readTextFile(path));
+export function readTextFileLines(path: string, opts: { loneCr?: boolean } = {}): string[] {
+  return linesOf(readTextFile(path), opts.loneCr ?? false);
 }
 
 function linesOf(text: string, loneCr = false): string[] {
