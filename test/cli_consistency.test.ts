@@ -503,6 +503,32 @@ describe('flag names', () => {
   });
 });
 
+describe('the embedding size', () => {
+  it("is --embedding-dim in classify train and seq2seq train; seq2seq's older --embedding works, with a note", () => {
+    for (const command of ['classify train', 'seq2seq train'])
+      assert.match(run([...command.split(' '), '--help']).stdout, /^ {2}--embedding-dim <n> /m, command);
+    const tsv = join(tmp, 'embedding-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const quick = ['--epochs', '1', '--units', '2', '--threads', '1'];
+    for (const [flag, dim] of [
+      ['--embedding-dim', 5],
+      ['--embedding', 3],
+    ] as const) {
+      const out = join(tmp, `embedding${flag}`);
+      const r = run(['seq2seq', 'train', tsv, '--out', out, ...quick, flag, String(dim), '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr,
+        flag === '--embedding'
+          ? "recur: note: --embedding is now --embedding-dim (classify train's name for the embedding size); the older name still works for now\n"
+          : '',
+      );
+      const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+      assert.equal(meta.settings.embeddingDim, dim);
+    }
+  });
+});
+
 describe('--json of a command that writes files', () => {
   it("names what it did in 'event', as every such command's object does (convert had none)", () => {
     mkdirSync(join(tmp, 'json-events'));

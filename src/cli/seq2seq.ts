@@ -209,6 +209,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   cell?: 'lstm' | 'gru';
   bidirectional?: boolean;
   attention?: AttentionKind;
+  /** --embedding-dim (its older name: --embedding). */
   embedding?: number;
   dropout?: number;
   embeddingDropout?: number;
@@ -335,7 +336,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--no-bidirectional', givenIfOff(o.bidirectional), s.bidirectional],
     ['--attention', o.attention, s.attention],
     ['--post-attention', o.postAttention, s.postAttentionUnits ?? 'no post-attention layer'],
-    ['--embedding', o.embedding, s.embeddingDim],
+    ['--embedding-dim', o.embedding, s.embeddingDim],
     ['--dropout', o.dropout, s.dropout],
     ['--embedding-dropout', o.embeddingDropout, s.embeddingDropout],
     ['--encoder-dropout', o.encoderDropout, s.encoderDropout],
@@ -557,7 +558,7 @@ export async function trainSeq2Seq(
         o.threads ?? defaultThreads(),
       ),
       `this model (encoder ${units}, vocabularies ${src.size} and ${tgt.size}, batch ${settings.batchSize})`,
-      'use fewer --units or --layers, a smaller --post-attention, --embedding, --vocab-size or --batch-size, or ' +
+      'use fewer --units or --layers, a smaller --post-attention, --embedding-dim, --vocab-size or --batch-size, or ' +
         'shorter sequences (--max-source-length, --max-target-length)',
     );
     app = new Seq2Seq(
