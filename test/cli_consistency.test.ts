@@ -503,19 +503,27 @@ describe('flag names', () => {
   });
 });
 
+/** A seq2seq model of one quick epoch on 40 short pairs, in tmp/NAME: its directory and the training run. */
+function trainTinySeq2Seq(
+  name: string,
+  extra: readonly string[],
+): { dir: string; r: { code: number; stdout: string; stderr: string } } {
+  const tsv = join(tmp, `${name}.tsv`);
+  writeFileSync(tsv, pairs(40, 2));
+  const dir = join(tmp, name);
+  const quick = ['--epochs', '1', '--units', '2', '--threads', '1'];
+  return { dir, r: run(['seq2seq', 'train', tsv, '--out', dir, ...quick, ...extra]) };
+}
+
 describe('the embedding size', () => {
   it("is --embedding-dim in classify train and seq2seq train; seq2seq's older --embedding works, with a note", () => {
     for (const command of ['classify train', 'seq2seq train'])
       assert.match(run([...command.split(' '), '--help']).stdout, /^ {2}--embedding-dim <n> /m, command);
-    const tsv = join(tmp, 'embedding-pairs.tsv');
-    writeFileSync(tsv, pairs(40, 2));
-    const quick = ['--epochs', '1', '--units', '2', '--threads', '1'];
     for (const [flag, dim] of [
       ['--embedding-dim', 5],
       ['--embedding', 3],
     ] as const) {
-      const out = join(tmp, `embedding${flag}`);
-      const r = run(['seq2seq', 'train', tsv, '--out', out, ...quick, flag, String(dim), '--json']);
+      const { dir: out, r } = trainTinySeq2Seq(`embedding${flag}`, [flag, String(dim), '--json']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         r.stderr,
@@ -585,23 +593,7 @@ describe('a path that is not there', () => {
 
 describe('--input', () => {
   it('every predict command reads its inputs from -i FILE as from stdin (seq2seq predict had no --input)', () => {
-    const tsv = join(tmp, 'input-pairs.tsv');
-    writeFileSync(tsv, pairs(40, 2));
-    const model = join(tmp, 'input-seq2seq');
-    const trained = run([
-      'seq2seq',
-      'train',
-      tsv,
-      '--out',
-      model,
-      '--epochs',
-      '1',
-      '--units',
-      '2',
-      '--threads',
-      '1',
-      '-q',
-    ]);
+    const { dir: model, r: trained } = trainTinySeq2Seq('input-seq2seq', ['-q']);
     assert.equal(trained.code, 0, trained.stderr);
     const sources = join(tmp, 'input-sources.txt');
     // A blank line and a lone CR end, as stdin's lines are read.
