@@ -243,8 +243,8 @@ describe('recur classify', () => {
     ],
     [
       'class weights with a sigmoid output',
-      ['--class-weight', 'balanced', '--output', 'sigmoid'],
-      /--output must be softmax when class weights are given/,
+      ['--class-weight', 'balanced', '--output-activation', 'sigmoid'],
+      /--output-activation must be softmax when class weights are given/,
     ],
     ['an unknown pooling', ['--pooling', 'sum'], /--pooling must be last, max or mean, got 'sum'/],
   ] as const)

@@ -346,7 +346,7 @@ describe('recur CLI', () => {
       /--prime has characters the model never saw: "z", "q", "x", "€"/,
       2,
     );
-    bad(['generate', join(dir, 'nope')], /no such model directory/);
+    bad(['generate', join(dir, 'nope')], /no such file or directory; expected a model directory/);
     mkdirSync(join(dir, 'broken'));
     writeFileSync(join(dir, 'broken', 'model.json'), '{"modelTopology": 5');
     bad(['generate', join(dir, 'broken')], /model\.json: not valid JSON/);

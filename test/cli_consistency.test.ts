@@ -12,7 +12,7 @@ import { after, describe, it, mock } from 'node:test';
 import { TerminateOnNaN } from '../src/models/callbacks.js';
 import { EpochRecorder, TrainingInterrupt } from '../src/cli/run_dir.js';
 import type { Output } from '../src/cli/output.js';
-import { pairs, reviews, runCli } from './cli_helpers.js';
+import { pairs, reviews, runCli, trainTinyModels } from './cli_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'recur-cli-consistency-'));
@@ -403,5 +403,212 @@ describe('a flag given no value', () => {
       assert.equal(r.stdout, '');
     }
     assert.equal(existsSync(join(cwd, '--quiet')), false);
+  });
+});
+
+/** Every command as typed after `recur` (`classify train`) with its --help text, found from `recur --help` down. */
+function allHelps(): Map<string, string> {
+  const helps = new Map<string, string>();
+  for (const pending: string[][] = [[]]; pending.length > 0;) {
+    const words = pending.pop()!;
+    const help = run([...words, '--help']).stdout;
+    if (words.length > 0) helps.set(words.join(' '), help);
+    const section = help.split(/^Commands:$/m)[1] ?? '';
+    for (const m of section.matchAll(/^ {2}([a-z0-9-]+)/gm))
+      if (m[1] !== 'help') pending.push([...words, m[1]]);
+  }
+  return helps;
+}
+
+describe('flag names', () => {
+  it('a long flag takes the same kind of value and has the same short form in every command that lists it', () => {
+    const seen = new Map<string, { value: string; short: string; command: string }>();
+    const longOf = new Map<string, string>();
+    for (const [command, help] of allHelps())
+      for (const m of help.matchAll(/^ {2}(?:(-[a-zA-Z]), )?(--[a-z0-9-]+)(?: (<[^>]+>|\[[^\]]+\]))?/gm)) {
+        const [, short = '', long, value = ''] = m;
+        const first = seen.get(long);
+        if (first === undefined) seen.set(long, { value, short, command });
+        else {
+          // `classify train --output <kind>` was the output activation where forecast's `--output <file>` is a file.
+          assert.equal(
+            value,
+            first.value,
+            `${long} takes ${first.value} in ${first.command}, ${value} in ${command}`,
+          );
+          assert.equal(
+            short,
+            first.short,
+            `${long}: '${first.short}' in ${first.command}, '${short}' in ${command}`,
+          );
+        }
+        if (short !== '') {
+          assert.equal(longOf.get(short) ?? long, long, `${short} is ${longOf.get(short)} and ${long}`);
+          longOf.set(short, long);
+        }
+      }
+    assert.ok(seen.has('--output-activation') && seen.has('--tokens'));
+  });
+
+  it('an older name still works, with a note on stderr (none with --quiet); both names with different values are refused', () => {
+    const data = join(tmp, 'older.csv');
+    writeFileSync(data, reviews(40, 5));
+    const quick = ['--epochs', '1', '--threads', '1', '--units', '2', '--embedding-dim', '2', '--seed', '1'];
+    const out = join(tmp, 'older-model');
+    const r = run([
+      'classify',
+      'train',
+      data,
+      ...quick,
+      '--out',
+      out,
+      '--output',
+      'softmax',
+      '--level',
+      'char',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^recur: note: --output is now --output-activation \(--output names the file/m);
+    assert.match(r.stderr, /^recur: note: --level is now --tokens/m);
+    const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+    assert.equal(meta.settings.output, 'softmax');
+    assert.equal(meta.settings.tokenizer.level, 'char');
+    const quiet = run([
+      'classify',
+      'train',
+      data,
+      ...quick,
+      '--out',
+      join(tmp, 'older-quiet'),
+      '--level',
+      'char',
+      '-q',
+    ]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    const both = run([
+      'classify',
+      'train',
+      data,
+      '--out',
+      join(tmp, 'older-both'),
+      '--output',
+      'sigmoid',
+      '--output-activation',
+      'softmax',
+    ]);
+    assert.equal(both.code, 2);
+    assert.equal(both.stderr, 'recur: --output is the older name of --output-activation; give one of them\n');
+    assert.equal(existsSync(join(tmp, 'older-both')), false);
+  });
+});
+
+/** A seq2seq model of one quick epoch on 40 short pairs, in tmp/NAME: its directory and the training run. */
+function trainTinySeq2Seq(
+  name: string,
+  extra: readonly string[],
+): { dir: string; r: { code: number; stdout: string; stderr: string } } {
+  const tsv = join(tmp, `${name}.tsv`);
+  writeFileSync(tsv, pairs(40, 2));
+  const dir = join(tmp, name);
+  const quick = ['--epochs', '1', '--units', '2', '--threads', '1'];
+  return { dir, r: run(['seq2seq', 'train', tsv, '--out', dir, ...quick, ...extra]) };
+}
+
+describe('the embedding size', () => {
+  it("is --embedding-dim in classify train and seq2seq train; seq2seq's older --embedding works, with a note", () => {
+    for (const command of ['classify train', 'seq2seq train'])
+      assert.match(run([...command.split(' '), '--help']).stdout, /^ {2}--embedding-dim <n> /m, command);
+    for (const [flag, dim] of [
+      ['--embedding-dim', 5],
+      ['--embedding', 3],
+    ] as const) {
+      const { dir: out, r } = trainTinySeq2Seq(`embedding${flag}`, [flag, String(dim), '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr,
+        flag === '--embedding'
+          ? "recur: note: --embedding is now --embedding-dim (classify train's name for the embedding size); the older name still works for now\n"
+          : '',
+      );
+      const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+      assert.equal(meta.settings.embeddingDim, dim);
+    }
+  });
+});
+
+describe('--json of a command that writes files', () => {
+  it("names what it did in 'event', as every such command's object does (convert had none)", () => {
+    mkdirSync(join(tmp, 'json-events'));
+    const { textModel } = trainTinyModels(join(tmp, 'json-events'));
+    const events = [
+      ['convert', textModel, join(tmp, 'json-events', 'm.keras'), '--json'],
+      ['export', 'pytorch', textModel, join(tmp, 'json-events', 'py'), '--json'],
+    ].map((args) => {
+      const r = run(args);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { event?: string }).event;
+    });
+    assert.deepEqual(events, ['converted', 'exported']);
+  });
+});
+
+describe('a path that is not there', () => {
+  it('reads the same in every command: "PATH: no such file or directory", then what was expected there (exit 2)', () => {
+    const cwd = join(tmp, 'missing-paths');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, 'texts.csv'), reviews(30, 3));
+    for (const args of [
+      ['train', 'nope.txt'],
+      ['train', '--from', 'nope.h5'],
+      ['generate', 'nope'],
+      ['evaluate', 'nope', 'nope.txt'],
+      ['convert', 'nope.h5', 'out.keras'],
+      ['predict', 'nope'],
+      ['export', 'pytorch', 'nope', 'out'],
+      ['forecast', 'nope.csv'],
+      ['forecast', 'predict', 'nope'],
+      ['classify', 'train', 'nope.csv'],
+      ['classify', 'train', 'texts.csv', '--test', 'nope.csv', '--out', 'never'],
+      ['classify', 'eval', 'nope'],
+      ['classify', 'predict', 'nope', 'a text'],
+      ['seq2seq', 'train', 'nope.tsv'],
+      ['seq2seq', 'eval', 'nope'],
+      ['seq2seq', 'predict', 'nope', 'a source'],
+      ['serve', 'nope'],
+    ]) {
+      const r = runCli(args, { cwd });
+      const missing = args.find((a) => a.startsWith('nope'))!;
+      assert.equal(r.code, 2, `recur ${args.join(' ')}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^recur: ${missing.replace('.', '\\.')}: no such file or directory(; expected [^\\n]+)?\\n$`,
+        ),
+        `recur ${args.join(' ')}`,
+      );
+    }
+  });
+});
+
+describe('--input', () => {
+  it('every predict command reads its inputs from -i FILE as from stdin (seq2seq predict had no --input)', () => {
+    const { dir: model, r: trained } = trainTinySeq2Seq('input-seq2seq', ['-q']);
+    assert.equal(trained.code, 0, trained.stderr);
+    const sources = join(tmp, 'input-sources.txt');
+    // A blank line and a lone CR end, as stdin's lines are read.
+    const lines = 'the dog and the cat\n\nthe fish and the bird\rthe cat\n';
+    writeFileSync(sources, lines);
+    const fromStdin = runCli(['seq2seq', 'predict', model, '--json', '--threads', '1'], { input: lines });
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(fromStdin.stdout.trimEnd().split('\n').length, 4);
+    for (const flag of ['-i', '--input']) {
+      const fromFile = run(['seq2seq', 'predict', model, flag, sources, '--json', '--threads', '1']);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.equal(fromFile.stdout, fromStdin.stdout);
+    }
+    const both = run(['seq2seq', 'predict', model, '-i', sources, 'the cat']);
+    assert.equal(both.code, 2);
+    assert.equal(both.stderr, 'recur: give the sources as arguments or in --input, not both\n');
   });
 });

@@ -214,7 +214,7 @@ describe('recur predict, convert and generate on Keras files', () => {
     );
     badInput(
       run(['convert', join(dir, 'nothing-here'), join(dir, 'x.keras')]),
-      /no such model directory/,
+      /no such file or directory; expected a model directory/,
       'missing dir',
     );
     // Finite in JSON, infinite in float32: bad input naming the value and where it is.

@@ -408,7 +408,10 @@ describe('recur export pytorch', () => {
         ['export', 'pytorch', moved, join(dir, 'x2')],
         /moved-model: its training data is needed to export the classify recipe, but .*moved\.csv cannot be read/,
       ],
-      [['export', 'pytorch', join(dir, 'nowhere'), join(dir, 'x3')], /nowhere: no such model directory/],
+      [
+        ['export', 'pytorch', join(dir, 'nowhere'), join(dir, 'x3')],
+        /nowhere: no such file or directory; expected a model directory/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = run(args);

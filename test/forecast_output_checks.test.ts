@@ -191,6 +191,21 @@ describe('--output and --chart in a directory that is not there', () => {
     assert.equal(svg.code, 0, svg.stderr);
     assert.match(readFileSync(join(dir, 'plot.SVG'), 'utf8'), /^<svg /);
   });
+
+  it('--output with an extension it does not write is refused before any work, as --chart is', () => {
+    const theta = ['forecast', file, '--candidates', 'theta', '--threads', '1', '-q'];
+    // `--output f.txt` wrote CSV into a .txt; the format is the extension's.
+    for (const name of ['f.txt', 'f.xlsx', 'f']) {
+      const r = runCli([...theta, '--output', join(dir, name)]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '', 'nothing was forecast');
+      assert.match(r.stderr, /^recur: --output \S+: the forecast is written as \.csv, \.tsv .* or \.json/);
+      assert.ok(!existsSync(join(dir, name)));
+    }
+    const tsv = runCli([...theta, '--output', join(dir, 'f.TSV')]);
+    assert.equal(tsv.code, 0, tsv.stderr);
+    assert.match(readFileSync(join(dir, 'f.TSV'), 'utf8'), /^date\tforecast\t/);
+  });
 });
 
 describe('writeFileAtomic: a failure names the file asked for, not its temp file', () => {

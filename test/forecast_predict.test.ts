@@ -213,7 +213,10 @@ describe('forecast predict: one series', () => {
     );
     bad(['predict', net, seriesFile, '--epochs', '3'], /--epochs does not apply to 'recur forecast predict'/);
     bad([seriesFile, '--model', net, '--horizon', '3'], /--horizon does not apply with --model/);
-    bad(['predict', join(dir, 'nowhere'), seriesFile], /no forecaster\.json here/);
+    bad(
+      ['predict', join(dir, 'nowhere'), seriesFile],
+      /nowhere: no such file or directory; expected a directory written by/,
+    );
     // A model's directory is named as one, not offered as the place to save a forecaster.
     const modelDir = join(dir, 'a-text-model');
     mkdirSync(modelDir);

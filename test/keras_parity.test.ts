@@ -34,6 +34,27 @@ describe('summary', () => {
     assert.match(summaryLines(unsized)[4], /\[null, 2\]/);
   });
 
+  it('an unbuilt Sequential: the counts it will have for a declared input shape, else "0 (unbuilt)" as Keras 3', () => {
+    const declared = new Sequential({ seed: 1 });
+    declared.add(L.lstm({ units: 4, inputShape: [5, 3] }));
+    declared.add(L.dense({ units: 2 }));
+    const lines = summaryLines(declared);
+    // LSTM: 4·4·(3 + 4 + 1) = 128; Dense: 4·2 + 2 = 10.
+    assert.match(lines[4], /\[null, 4\]\s+128$/);
+    assert.match(lines[5], /\[null, 2\]\s+10$/);
+    assert.equal(lines[7], 'Total params: 138');
+    // The model stays unbuilt: a layer can still be added, and building gives the counts the summary showed.
+    assert.equal(declared.isBuilt, false);
+    declared.add(L.dense({ units: 1 }));
+    declared.build();
+    assert.equal(declared.countParams(), 141);
+    const open = new Sequential({ layers: [L.lstm({ units: 4 }), L.dense({ units: 2 })] });
+    const rows = summaryLines(open);
+    assert.match(rows[4], /\?\s+0 \(unbuilt\)$/);
+    assert.match(rows[5], /\?\s+0 \(unbuilt\)$/);
+    assert.equal(rows[7], 'Total params: 0');
+  });
+
   it("shows a functional model's declared batch size on every tensor", () => {
     const x = input({ shape: [5, 3], batchSize: 4, name: 'x' });
     const h = L.lstm({ units: 2 }).apply(x) as SymbolicTensor;
@@ -219,6 +240,32 @@ describe('EarlyStopping', () => {
     assert.equal(h.history.loss.length, 4);
     assert.throws(() => new EarlyStopping({ startFromEpoch: -1 }), /startFromEpoch must be an integer ≥ 0/);
   });
+
+  it("mode 'auto' refuses a metric whose direction its name does not tell, as Keras 3 does, instead of minimising it", async () => {
+    // A rising F1 minimised: every epoch was "no improvement", and training stopped after `patience` epochs.
+    for (const monitor of ['val_f1', 'score', 'val_macro_f1'])
+      assert.throws(
+        () => new EarlyStopping({ monitor, patience: 1 }),
+        new RegExp(
+          `mode 'auto' cannot tell whether '${monitor}' should fall or rise.*give mode 'min' or 'max'`,
+        ),
+      );
+    for (const monitor of [
+      'loss',
+      'val_loss',
+      'out_loss',
+      'val_acc',
+      'accuracy',
+      'val_out_accuracy',
+      'val_auc',
+    ])
+      assert.doesNotThrow(() => new EarlyStopping({ monitor }));
+    // With a mode given, any metric.
+    const rising = [0.1, 0.2, 0.3, 0.4, 0.5];
+    const { m, x, y, scorer } = scoredRun(rising);
+    const f1 = new EarlyStopping({ monitor: 'score', mode: 'max', patience: 1 });
+    assert.equal((await m.fit(x, y, { epochs: 5, callbacks: [scorer, f1] })).history.loss.length, 5);
+  });
 });
 
 describe('ReduceLROnPlateau', () => {
@@ -230,6 +277,22 @@ describe('ReduceLROnPlateau', () => {
     const record = new LambdaCallback({ onEpochEnd: () => void rates.push(m.optimizer!.learningRate) });
     await m.fit(x, y, { epochs: 5, callbacks: [scorer, plateau, record] });
     assert.deepEqual(rates, [1e-3, 5e-4, 2.5e-4, 1.25e-4, 6.25e-5]);
+  });
+
+  it('a new fit starts with no plateau behind it (Keras resets at on_train_begin); setState continues one', async () => {
+    const { m, x, y, scorer } = scoredRun([1, 1, 1]);
+    m.compile({ optimizer: new SGD({ learningRate: 1e-3 }), loss: 'mse' });
+    const plateau = new ReduceLROnPlateau({ monitor: 'score', factor: 0.5, patience: 2 });
+    // Each fit: a best epoch, then one flat epoch; two flat epochs in a row would cut the rate.
+    await m.fit(x, y, { epochs: 2, callbacks: [scorer, plateau] });
+    await m.fit(x, y, { epochs: 2, callbacks: [scorer, plateau] });
+    assert.equal(m.optimizer!.learningRate, 1e-3, 'the second fit counted the first fit’s flat epoch');
+    assert.deepEqual(plateau.getState(), { wait: 1, cooldownCounter: 0, best: 1 });
+    // A run resumed from its checkpoint (what recur's --resume does) keeps the flat epoch: the next one cuts.
+    const resumed = new ReduceLROnPlateau({ monitor: 'score', factor: 0.5, patience: 2 });
+    resumed.setState(plateau.getState());
+    await m.fit(x, y, { epochs: 1, callbacks: [scorer, resumed] });
+    assert.equal(m.optimizer!.learningRate, 5e-4);
   });
 });
 

@@ -153,7 +153,7 @@ describe('library misuse', () => {
     const missing = join(tmpdir(), 'recur-no-such-dir', 'model.h5');
     await assert.rejects(
       loadAnyModel(missing),
-      (e: Error) => e instanceof InvalidInputError && e.message === `${missing}: no such file`,
+      (e: Error) => e instanceof InvalidInputError && e.message === `${missing}: no such file or directory`,
     );
   });
 

@@ -720,9 +720,17 @@ describe('Sequential: resumeFrom continues an interrupted epoch exactly', () => 
       } else {
         assert.equal(interrupted, null, 'a stop on the last batch finishes the epoch');
       }
-      // The same model continues (the CLI tests cover the route through a checkpoint file).
+      // The same model continues (the CLI tests cover the route through a checkpoint file). A fit resuming an
+      // interrupted epoch keeps its callbacks' state; a new fit from an epoch's end (initialEpoch) starts them afresh,
+      // as Keras's, so the plateau's state goes over as a checkpoint carries it.
       const again = model;
-      const plateau2 = plateau;
+      let plateau2 = plateau;
+      if (!resumeFrom) {
+        plateau2 = new ReduceLROnPlateau({ monitor: 'loss', patience: 0, factor: 0.5, minDelta: 1 });
+        plateau2.setState(
+          JSON.parse(JSON.stringify(plateau.getState())) as ReturnType<typeof plateau.getState>,
+        );
+      }
       const h2 = await again.fit(x, y, {
         ...args,
         callbacks: [plateau2],

@@ -187,7 +187,10 @@ describe('model directories', () => {
     assert.throws(() => loadModel(d), new RegExp(`names '${weights}', which does not exist`));
     writeFileSync(join(d, 'model.json'), '{"modelTopology": ');
     assert.throws(() => loadModel(d), /model\.json: not valid JSON/);
-    assert.throws(() => loadModel(join(dir, 'nope')), /no such model directory/);
+    assert.throws(
+      () => loadModel(join(dir, 'nope')),
+      /no such file or directory; expected a model directory/,
+    );
     const json = JSON.parse(readFileSync(join(dir, 'r', 'model.json'), 'utf8'));
     json.weightsManifest[0].weights[0].shape = [4, 4];
     writeFileSync(join(dir, 'r', 'model.json'), JSON.stringify(json));

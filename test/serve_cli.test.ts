@@ -158,7 +158,7 @@ describe('recur serve (the command)', () => {
     assert.match(r.stderr, /model\.json: is a file, not a model directory; recur serve serves directories/);
     const missing = runCli(['serve', join(dir, 'nowhere'), '--port', '0', '--threads', '1']);
     assert.equal(missing.code, 2, missing.stderr);
-    assert.match(missing.stderr, /nowhere: no such model directory/);
+    assert.match(missing.stderr, /nowhere: no such file or directory; expected a model directory/);
   });
 
   it('reloads its model directories on SIGHUP, keeping the old model where a directory no longer loads', async () => {

@@ -109,6 +109,7 @@ import { makeDirectories } from '../node/atomic.js';
 export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   out?: string;
   test?: string;
+  /** --tokens (its older name: --level). */
   level?: TokenLevel;
   lowercase?: boolean;
   punctuation?: PunctuationMode;
@@ -125,6 +126,7 @@ export interface ClassifyTrainOptions extends ColumnChoice, BudgetOptions {
   embeddingDropout?: number;
   pooling?: ClassifierPooling;
   classWeight?: Exclude<ClassWeightSpec, null>;
+  /** --output-activation (its older name: --output). */
   output?: 'softmax' | 'sigmoid';
   optimizer?: string;
   lr?: number;
@@ -220,7 +222,13 @@ class TagLogs extends Callback {
 /** The library's InvalidInputError about a setting, as a usage error naming the flag. */
 function flagError(e: unknown): never {
   if (!(e instanceof InvalidInputError)) throw e;
-  const names: Record<string, string> = { learningRate: 'lr', lrDecay: 'lr-decay', testSplit: 'test-split' };
+  const names: Record<string, string> = {
+    learningRate: 'lr',
+    lrDecay: 'lr-decay',
+    testSplit: 'test-split',
+    output: 'output-activation',
+    level: 'tokens',
+  };
   throw new UsageError(
     e.message.replace(
       /^(\w+)/,
@@ -468,10 +476,6 @@ function loadClassifier(dir: string): {
   tokenizer: Tokenizer;
   loaded: LoadedClassifier;
 } {
-  if (!isModelDir(dir) && !isEnsembleDir(dir))
-    throw new UsageError(
-      `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
-    );
   const c = loadClassifierDir(dir);
   return { model: c.models, meta: c.meta, tokenizer: c.tokenizer, loaded: c };
 }
@@ -586,7 +590,7 @@ export function checkResumedClassifierFlags(
   refuseChangedFlags([
     ['--multi-label', o.multiLabel || undefined, saved.multiLabel],
     ['--class-weight', classWeightText(o.classWeight), classWeightText(saved.classWeight ?? null)],
-    ['--level', o.level, saved.tokenizer.level],
+    ['--tokens', o.level, saved.tokenizer.level],
     ['--no-lowercase', givenIfOff(o.lowercase), saved.tokenizer.lowercase],
     ['--punctuation', o.punctuation, saved.tokenizer.punctuation],
     ['--max-vocab', o.maxVocab, saved.tokenizer.maxVocab ?? 'no cap'],
@@ -601,7 +605,7 @@ export function checkResumedClassifierFlags(
     ['--dropout', o.dropout, saved.dropout],
     ['--embedding-dropout', o.embeddingDropout, saved.embeddingDropout ?? 'none'],
     ['--pooling', o.pooling, saved.pooling],
-    ['--output', o.output, saved.output],
+    ['--output-activation', o.output, saved.output],
     ['--optimizer', o.optimizer, saved.optimizer],
     ['--lr', o.lr, saved.learningRate],
     ['--lr-decay', o.lrDecay, saved.lrDecay],
@@ -689,8 +693,14 @@ export async function trainClassifier(
   );
   const trainData = subset(data, idx.train);
   const valData = subset(data, idx.validation);
+  // Read by the name the user gave (errors name it as typed); the metadata keeps the absolute path.
   const testFile =
-    testSource !== null ? loadLabelledTexts(testSource, (meta && testColumnsOf(meta)) ?? columns) : null;
+    testSource !== null
+      ? loadLabelledTexts(
+          meta ? testSource : (o.test ?? testSource),
+          (meta && testColumnsOf(meta)) ?? columns,
+        )
+      : null;
   const testData = testFile ?? subset(data, idx.test);
   if (trainData.texts.length === 0 || valData.texts.length === 0)
     throw new UsageError(

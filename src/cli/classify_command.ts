@@ -18,6 +18,7 @@ import {
   limitFlag,
   lrFlag,
   numFlag,
+  olderNameOption,
   optimizerFlag,
   seedFlag,
   stepsPerEpochFlag,
@@ -26,6 +27,7 @@ import {
   unitsFlag,
 } from './flags.js';
 import { makeOutput } from './output.js';
+import type { ClassifyTrainOptions } from './classify.js';
 
 /** The column flags' help, the same for train and eval (numbers count from 1 here; forecast's count from 0). */
 const TEXT_COLUMN_HELP =
@@ -158,9 +160,17 @@ export function registerClassify(program: Command): void {
       "with --multi-label: what separates the labels in the label column (default '|'; JSON Lines may also give an array)",
     )
     .option(
-      '--level <level>',
+      '--tokens <level>',
       `'word' or 'char' tokens (default ${d.tokenizer.level})`,
-      choiceFlag('--level', ['word', 'char']),
+      choiceFlag('--tokens', ['word', 'char']),
+    )
+    .addOption(
+      olderNameOption(
+        '--level <level>',
+        '--tokens',
+        "--level is forecast's interval levels",
+        choiceFlag('--level', ['word', 'char']),
+      ),
     )
     .option('--no-lowercase', 'keep the case of the texts')
     .option(
@@ -214,9 +224,17 @@ export function registerClassify(program: Command): void {
       classWeightFlag,
     )
     .option(
-      '--output <kind>',
-      "'sigmoid' (two classes; default for two) or 'softmax'",
-      choiceFlag('--output', ['softmax', 'sigmoid']),
+      '--output-activation <kind>',
+      "the output layer's activation: 'sigmoid' (two classes; default for two) or 'softmax'",
+      choiceFlag('--output-activation', ['softmax', 'sigmoid']),
+    )
+    .addOption(
+      olderNameOption(
+        '--output <kind>',
+        '--output-activation',
+        '--output names the file a command writes',
+        choiceFlag('--output', ['softmax', 'sigmoid']),
+      ),
     )
     .option('--optimizer <name>', `sgd, rmsprop, adam or adagrad (default ${d.optimizer})`, optimizerFlag())
     .option('--lr <rate>', `learning rate (default ${d.learningRate})`, lrFlag())
@@ -262,7 +280,10 @@ export function registerClassify(program: Command): void {
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object per epoch and one for the test set on stdout', false)
-    .action(async (file: string | undefined, opts) => {
+    .action(async (file: string | undefined, flags: Record<string, unknown>) => {
+      // The settings' own names (tokenizer.level, output), which a seed ensemble's ensemble.json keeps its flags under.
+      const { tokens, outputActivation, ...rest } = flags;
+      const opts = { ...rest, level: tokens, output: outputActivation } as ClassifyTrainOptions;
       const { classifyTrain } = await loadCommand(() => import('./classify.js'));
       process.exitCode = await classifyTrain(file, opts, makeOutput(opts));
     });

@@ -123,7 +123,16 @@ export async function convert(
   for (const n of saved.notes) out.info(`note: ${n}`);
   out.info(`${input} (${FORMAT_NAMES[loaded.format]}) → ${output} (${FORMAT_NAMES[format]})`);
   // --json prints nothing on stderr: the notes (what the new file's readers cannot load, what was left out) go along.
+  // Its `event` names what was done, as the other commands' that write files (export's 'exported').
   const notes = [...loaded.notes, ...saved.notes];
-  out.json({ input, output, from: loaded.format, to: format, layers: loaded.model.layers.length, notes });
+  out.json({
+    event: 'converted',
+    input,
+    output,
+    from: loaded.format,
+    to: format,
+    layers: loaded.model.layers.length,
+    notes,
+  });
   return 0;
 }

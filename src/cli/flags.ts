@@ -3,8 +3,9 @@
  * allowed. Commander stays the parser; these are its per-option argument parsers.
  */
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
+import { UsageError } from './output.js';
 
 /** Largest seed: seeds are used as unsigned 32-bit integers. */
 export const MAX_SEED = 2 ** 32 - 1;
@@ -197,4 +198,47 @@ export function cpuTimeLimitOption(): Option {
     '--cpu-time-limit <minutes>',
     'stop after this much CPU time of this process, all its threads together (on a shared machine: what an idle one would spend; with --threads N it runs out about N times faster than wall time)',
   ).argParser(numFlag('--cpu-time-limit', 0.01, 1e6));
+}
+
+/** Options kept under an older name: the option → the flag that replaced it, and why it was renamed. */
+const replacedBy = new WeakMap<Option, { current: string; why: string }>();
+
+/**
+ * A flag's older name, still taken so that scripts keep working: hidden from --help; `takeOlderNames` moves its value
+ * to the flag that replaced it, with a note on stderr saying so (`why`: what the older name was confused with).
+ */
+export function olderNameOption(
+  flags: string,
+  current: string,
+  why: string,
+  parse?: (v: string) => unknown,
+): Option {
+  const option = new Option(flags).hideHelp();
+  if (parse) option.argParser(parse);
+  replacedBy.set(option, { current, why });
+  return option;
+}
+
+/**
+ * Before a command runs: each value given under an older name (olderNameOption) goes to the flag that replaced it,
+ * with a one-line note on stderr (not with --quiet); both names with different values are refused.
+ */
+export function takeOlderNames(action: Command): void {
+  for (let cmd: Command | null = action; cmd; cmd = cmd.parent)
+    for (const option of cmd.options) {
+      const renamed = replacedBy.get(option);
+      const key = option.attributeName();
+      if (!renamed || cmd.getOptionValueSource(key) !== 'cli') continue;
+      const target = cmd.options.find((o) => o.long === renamed.current)!;
+      const value: unknown = cmd.getOptionValue(key);
+      const given = cmd.getOptionValueSource(target.attributeName()) === 'cli';
+      if (given && JSON.stringify(cmd.getOptionValue(target.attributeName())) !== JSON.stringify(value))
+        throw new UsageError(`${option.long} is the older name of ${renamed.current}; give one of them`);
+      cmd.setOptionValueWithSource(target.attributeName(), value, 'cli');
+      cmd.setOptionValue(key, undefined);
+      if (action.opts().quiet !== true)
+        process.stderr.write(
+          `recur: note: ${option.long} is now ${renamed.current} (${renamed.why}); the older name still works for now\n`,
+        );
+    }
 }

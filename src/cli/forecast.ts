@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { noSuchPath } from '../core/errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
@@ -121,7 +122,7 @@ export function readCsvText(file: string): string {
   } catch (e) {
     if (e instanceof TextFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
+    if (code === 'ENOENT') throw new UsageError(noSuchPath(file));
     if (code === 'EISDIR') throw new UsageError(`${file}: is a directory; expected a CSV file`);
     throw new UsageError(`${file}: cannot be read (${(e as Error).message})`);
   }
@@ -344,8 +345,16 @@ export function checkOutputFiles(
       throw new UsageError(
         `--chart ${path}: the chart is an SVG image; give a name ending in .svg (a browser opens it, and converts it to PNG)`,
       );
+    // The table's format is its extension's: `--output f.txt` (or `f.xlsx`) would have been CSV under another name.
+    if (flag === '--output' && !FORECAST_TABLE_EXTENSIONS.includes(extname(path).toLowerCase()))
+      throw new UsageError(
+        `--output ${path}: the forecast is written as .csv, .tsv (or .tab: tab-separated) or .json, by the name's extension; give a name ending in one of them`,
+      );
   }
 }
+
+/** The extensions --output writes (writeForecast); checkOutputFiles refuses any other before any work. */
+const FORECAST_TABLE_EXTENSIONS = ['.csv', '.tsv', '.tab', '.json'];
 
 /**
  * A table of forecast rows, written atomically: JSON for .json, tab-separated for .tsv and .tab (as they are read),

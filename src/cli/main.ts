@@ -22,9 +22,11 @@ import {
   listFlag,
   lrFlag,
   numFlag,
+  olderNameOption,
   optimizerFlag,
   seedFlag,
   stepsPerEpochFlag,
+  takeOlderNames,
   threadsFlag,
   timeLimitOption,
   unitsFlag,
@@ -397,7 +399,7 @@ forecastCommand
     FORECAST_DEFAULTS.strategy,
   )
   .option(
-    '--epochs <n>',
+    '-e, --epochs <n>',
     // No commander default: the per-series networks and the global network of many series have different defaults,
     // and an --epochs given equal to one of them must still apply to both.
     `training epochs per seed (default ${FORECAST_DEFAULTS.epochs}; the global network of many series: ${GLOBAL_DEFAULTS.epochs})`,
@@ -426,10 +428,10 @@ forecastCommand
     'write a chart of history, actuals, forecast with its interval and the best other method',
   )
   .option(
-    '--out <dir>',
+    '-o, --out <dir>',
     "save the chosen forecaster (any method; one series or a panel) to forecast new data later with 'recur forecast predict DIR CSV'",
   )
-  .option('--save <dir>', 'the older name of --out')
+  .addOption(olderNameOption('--save <dir>', '--out', 'as every command that saves a model names it'))
   .option(
     '--overwrite',
     'replace a forecaster already saved in --out (only its own files), and an existing --output or --chart file',
@@ -559,6 +561,7 @@ program
  * it) is refused instead, naming both.
  */
 program.hook('preAction', (_program, action) => {
+  takeOlderNames(action);
   const flags = new Set<string>();
   for (let c: Command | null = action; c; c = c.parent)
     for (const o of c.options) for (const f of [o.long, o.short]) if (f !== undefined) flags.add(f);

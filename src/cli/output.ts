@@ -2,7 +2,7 @@
  * How the CLI talks: human text on stderr/stdout, or one JSON object per line with --json; --quiet silences. Errors
  * end in one line on stderr and an exit code (reportError).
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { writeAboveBars } from '../node/terminal_bar.js';
 import { TextFileError } from '../node/text_file.js';
 import { ChunkedText } from '../text/chunked_text.js';
@@ -11,14 +11,14 @@ import { ChunkedText } from '../text/chunked_text.js';
 export class UsageError extends Error {}
 
 /** What a file-system error code means for the user; these are bad input (exit 2), not failures while running. */
-const FS_INPUT_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EISDIR: 'is a directory, where a file was expected',
-  ENOTDIR: 'is not a directory (or a part of the path is a file)',
-  EEXIST: 'already exists and is not a directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENAMETOOLONG: 'name too long',
+const FS_INPUT_ERRORS: Record<string, (path: string) => string> = {
+  ENOENT: (path) => noSuchPath(path),
+  EISDIR: (path) => `${path}: is a directory, where a file was expected`,
+  ENOTDIR: (path) => `${path}: is not a directory (or a part of the path is a file)`,
+  EEXIST: (path) => `${path}: already exists and is not a directory`,
+  EACCES: (path) => `${path}: permission denied`,
+  EPERM: (path) => `${path}: operation not permitted`,
+  ENAMETOOLONG: (path) => `${path}: name too long`,
 };
 
 /**
@@ -31,7 +31,7 @@ export function reportError(e: unknown, debug: boolean): number {
   const fs = err as NodeJS.ErrnoException;
   const fsMeaning = typeof fs.code === 'string' ? FS_INPUT_ERRORS[fs.code] : undefined;
   let message = err.message;
-  if (fsMeaning !== undefined && typeof fs.path === 'string') message = `${fs.path}: ${fsMeaning}`;
+  if (fsMeaning !== undefined && typeof fs.path === 'string') message = fsMeaning(fs.path);
   // A worker's error arrives with its stack in the message: keep only the text.
   else
     message = message

@@ -31,7 +31,7 @@ import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js'
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
-import { readStdinLines } from '../node/text_file.js';
+import { readStdinLines, readTextFileLines } from '../node/text_file.js';
 import {
   loadSeq2SeqDir,
   readJointNgram,
@@ -210,6 +210,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   cell?: 'lstm' | 'gru';
   bidirectional?: boolean;
   attention?: AttentionKind;
+  /** --embedding-dim (its older name: --embedding). */
   embedding?: number;
   dropout?: number;
   embeddingDropout?: number;
@@ -348,7 +349,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--attention', o.attention, s.attention],
     ['--post-attention', o.postAttention, s.postAttentionUnits ?? 'no post-attention layer'],
     ['--input-feeding', o.inputFeeding || undefined, s.inputFeeding],
-    ['--embedding', o.embedding, s.embeddingDim],
+    ['--embedding-dim', o.embedding, s.embeddingDim],
     ['--dropout', o.dropout, s.dropout],
     ['--embedding-dropout', o.embeddingDropout, s.embeddingDropout],
     ['--encoder-dropout', o.encoderDropout, s.encoderDropout],
@@ -588,7 +589,7 @@ export async function trainSeq2Seq(
         o.threads ?? defaultThreads(),
       ),
       `this model (encoder ${units}, vocabularies ${src.size} and ${tgt.size}, batch ${settings.batchSize})`,
-      'use fewer --units or --layers, a smaller --post-attention, --embedding, --vocab-size or --batch-size, or ' +
+      'use fewer --units or --layers, a smaller --post-attention, --embedding-dim, --vocab-size or --batch-size, or ' +
         'shorter sequences (--max-source-length, --max-target-length)',
     );
     app = new Seq2Seq(
@@ -1174,6 +1175,8 @@ export interface Seq2SeqPredictOptions {
   threads?: number;
   /** A source over the model's length limit gives an empty output line (and a note) instead of stopping. */
   skipBad?: boolean;
+  /** A file of sources, one per line, read as stdin is (as classify predict's and predict's --input). */
+  input?: string;
 }
 
 /** Unknown tokens named in predict's note on stderr (the most frequent first); --json names every one. */
@@ -1223,6 +1226,8 @@ export async function seq2seqPredict(
   sources: string[],
   o: Seq2SeqPredictOptions,
 ): Promise<number> {
+  if (o.input !== undefined && sources.length > 0)
+    throw new UsageError('give the sources as arguments or in --input, not both');
   // An argument has no line to keep in step with: a blank one is a mistake, named before the model loads.
   sources.forEach((s, i) => {
     if (isBlankSource(s))
@@ -1238,10 +1243,12 @@ export async function seq2seqPredict(
   const texts =
     sources.length > 0
       ? sources
-      : readStdinLines({
-          loneCr: true,
-          expected: 'give the sources to decode as arguments, or one per line',
-        });
+      : o.input !== undefined
+        ? readTextFileLines(o.input, { loneCr: true })
+        : readStdinLines({
+            loneCr: true,
+            expected: 'give the sources to decode as arguments, or one per line',
+          });
   // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
   // piped by mistake could run for hours): refused, naming it, or with --skip-bad given an empty output line.
   const typed = typedSources(app.data, texts);
@@ -1249,7 +1256,8 @@ export async function seq2seqPredict(
   texts.forEach((text, i) => {
     const problem = isBlankSource(text) ? null : app.sourceProblem(typed[i]);
     if (problem === null) return;
-    const which = sources.length > 0 ? `source ${i + 1}` : `stdin line ${i + 1}`;
+    const which =
+      sources.length > 0 ? `source ${i + 1}` : `${o.input !== undefined ? o.input : 'stdin'} line ${i + 1}`;
     if (!o.skipBad)
       throw new UsageError(
         `${which} ${problem}; ${problem === SOURCE_WITH_TAB ? '' : 'shorten it, or '}pass --skip-bad to print an ` +

@@ -15,6 +15,7 @@ import {
   limitFlag,
   lrFlag,
   numFlag,
+  olderNameOption,
   optimizerFlag,
   seedFlag,
   threadsFlag,
@@ -24,6 +25,7 @@ import {
 import { LR_MONITORS, LR_SCHEDULES } from '../seq2seq/lr_options.js';
 import { TOKEN_MODES } from '../seq2seq/tokenizer.js';
 import { makeOutput } from './output.js';
+import type { Seq2SeqTrainOptions } from './seq2seq.js';
 import { loadCommand } from './load_command.js';
 
 /** A weight-average momentum: above 0 (0 would be the raw weights) and below 1 (which would never move). */
@@ -128,7 +130,15 @@ export function registerSeq2Seq(program: Command): void {
       "forward, reversed (the decoder writes the target right to left) or both (an ensemble's odd members forward, even members reversed, decoded by agreement: each side's best outputs rescored by all members; needs --ensemble 2 or more) (default: both for the G2P ensemble, else forward)",
       choiceFlag('--target-order', ['forward', 'reversed', 'both']),
     )
-    .option('--embedding <n>', 'embedding size (default 64)', int('--embedding', 1, 8192))
+    .option('--embedding-dim <n>', 'embedding size (default 64)', int('--embedding-dim', 1, 8192))
+    .addOption(
+      olderNameOption(
+        '--embedding <n>',
+        '--embedding-dim',
+        "classify train's name for the embedding size",
+        int('--embedding', 1, 8192),
+      ),
+    )
     .option(
       '--dropout <rate>',
       'dropout between encoder layers and before the output (default 0.2 for G2P, 0.1 for pairs files)',
@@ -243,7 +253,13 @@ export function registerSeq2Seq(program: Command): void {
     .option('--overwrite', 'replace a model already in --out', false)
     .option('-q, --quiet', 'print nothing but errors', false)
     .option('--json', 'one JSON object per epoch (and the test scores) on stdout', false)
-    .action(async (file: string | undefined, opts, cmd: Command) => {
+    .action(async (file: string | undefined, flags: Record<string, unknown>, cmd: Command) => {
+      // `embedding`: the name a seed ensemble's ensemble.json keeps --embedding-dim under.
+      const { embeddingDim, ...rest } = flags;
+      const opts = { ...rest, embedding: embeddingDim } as Seq2SeqTrainOptions & {
+        quiet?: boolean;
+        json?: boolean;
+      };
       // --epochs has a default, so only a given one replaces a resumed run's own.
       opts.epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
       const { seq2seqTrain } = await loadCommand(() => import('./seq2seq.js'));
@@ -311,10 +327,11 @@ export function registerSeq2Seq(program: Command): void {
   s2s
     .command('predict')
     .description(
-      'decode sources given as arguments, or one per line on stdin (one output line per input line; a blank line gives an empty one)',
+      'decode sources given as arguments, or one per line in --input or on stdin (one output line per input line; a blank line gives an empty one)',
     )
     .argument('<model-dir>', 'a directory written by recur seq2seq train (a model or a seed ensemble)')
-    .argument('[sources...]', 'texts to convert (default: stdin lines)')
+    .argument('[sources...]', 'texts to convert (default: --input lines, else stdin lines)')
+    .option('-i, --input <file>', 'read the sources from this file, one per line, instead of stdin')
     .option('--beam <n>', 'beam width (1 = greedy)', beamFlag(), 1)
     .option(
       '--length-penalty <a>',

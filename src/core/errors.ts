@@ -10,6 +10,14 @@ export class InvalidInputError extends Error {
  * Names for an error message, comma-separated: all of them up to `max`, else the first `max` and how many more (a
  * model of 300 classes would otherwise make a one-line error of kilobytes).
  */
+/**
+ * The one wording of a path that is not there, whichever command or loader looked for it: `<path>: no such file or
+ * directory`, then what was expected there when that helps (`expected` reads after "expected").
+ */
+export function noSuchPath(path: string, expected?: string): string {
+  return `${path}: no such file or directory${expected !== undefined ? `; expected ${expected}` : ''}`;
+}
+
 export function nameList(names: readonly string[], max = 20): string {
   if (names.length <= max) return names.join(', ');
   return `${names.slice(0, max).join(', ')} … and ${names.length - max} more`;

@@ -26,6 +26,11 @@ export interface TrainingParams {
   batchSize: number | null;
   samples: number | null;
   verbose: number;
+  /**
+   * This fit continues an epoch an earlier fit stopped in (`resumeFrom`): the same run goes on, so callbacks keep
+   * their state, where a new fit (even one with `initialEpoch`) starts them afresh, as Keras's on_train_begin does.
+   */
+  resuming: boolean;
 }
 
 export abstract class Callback {
@@ -121,6 +126,16 @@ export function checkCallbackOptions(where: string, args: unknown, known: readon
       throw new InvalidInputError(`${where}: unknown option '${k}' (it takes ${known.join(', ')})`);
 }
 
+/**
+ * Which way a logged metric improves, from its name as Keras 3's EarlyStopping judges it (a loss falls; an accuracy
+ * or AUC rises, whatever output or 'val_' prefix it has); null when the name does not say.
+ */
+function autoDirection(name: string): 'min' | 'max' | null {
+  if (/loss$/.test(name)) return 'min';
+  if (/(acc|accuracy|auc)$/.test(name)) return 'max';
+  return null;
+}
+
 /** Shared by callbacks that watch a metric: direction, improvement test, and the one-time missing-metric warning. */
 export class Monitor {
   private warned = false;
@@ -194,12 +209,14 @@ export class EarlyStopping extends Callback {
       'restoreBestWeights',
       'startFromEpoch',
     ]);
-    this.monitor = new Monitor(
-      args.monitor ?? 'val_loss',
-      args.mode ?? 'auto',
-      Math.abs(args.minDelta ?? 0),
-      'EarlyStopping',
-    );
+    const monitor = args.monitor ?? 'val_loss';
+    // Keras 3's EarlyStopping refuses 'auto' for a metric whose direction it cannot tell, where minimising it
+    // silently (an F1 score, a custom log) would stop training on every improvement.
+    if ((args.mode ?? 'auto') === 'auto' && autoDirection(monitor) === null)
+      throw new InvalidInputError(
+        `EarlyStopping: mode 'auto' cannot tell whether '${monitor}' should fall or rise (a loss falls; an accuracy or AUC rises); give mode 'min' or 'max'`,
+      );
+    this.monitor = new Monitor(monitor, args.mode ?? 'auto', Math.abs(args.minDelta ?? 0), 'EarlyStopping');
     this.patience = args.patience ?? 0;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.baseline = args.baseline;
@@ -215,7 +232,7 @@ export class EarlyStopping extends Callback {
   override async onTrainBegin(): Promise<void> {
     this.stoppedEpoch = 0;
     this.bestWeights = null;
-    if (this.restored) {
+    if (this.restored || this.params?.resuming === true) {
       this.restored = false;
       return;
     }
@@ -310,17 +327,32 @@ export class ReduceLROnPlateau extends Callback {
     this.onReduce = args.onReduce;
     this.best = this.monitor.worst();
   }
+  /** Set by setState: the next fit continues a resumed run instead of starting afresh. */
+  private restored = false;
+  /**
+   * A new fit starts with no plateau behind it, as Keras resets at on_train_begin (the learning rate itself stays
+   * where an earlier fit left it, as Keras's optimizer does); a resumed run keeps what setState gave it, and a fit
+   * continuing an interrupted epoch (`resumeFrom`) keeps its own.
+   */
   override async onTrainBegin(): Promise<void> {
-    // Keep state across fits started with initialEpoch (resume restores it through getState()).
+    if (this.restored || this.params?.resuming === true) {
+      this.restored = false;
+      return;
+    }
+    this.wait = 0;
+    this.cooldownCounter = 0;
+    this.best = this.monitor.worst();
   }
   /** Serializable state, for exact resume. */
   getState(): { wait: number; cooldownCounter: number; best: number } {
     return { wait: this.wait, cooldownCounter: this.cooldownCounter, best: this.best };
   }
+  /** Continues from a saved state: the next fit keeps it instead of starting afresh. */
   setState(s: { wait: number; cooldownCounter: number; best: number | null }): void {
     this.wait = s.wait;
     this.cooldownCounter = s.cooldownCounter;
     this.best = s.best ?? this.monitor.worst();
+    this.restored = true;
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const opt = this.model?.optimizer;

@@ -275,6 +275,7 @@ export async function runFitLoop<B>(
     batchSize: args.batchSize,
     samples: dataset.samplesPerEpoch ?? null,
     verbose: args.verbose ?? 0,
+    resuming: resume !== null,
   };
   for (const c of callbacks) {
     c.setModel(model);

@@ -1091,14 +1091,14 @@ export class Functional implements CallbackModel, PoolModel {
     const rows = this.nodes.map((node) => [
       `${node.layer.name} (${node.layer.className})`,
       node.outputs.map((y) => shapeToString([batch, ...y.shape.slice(1)])).join(', '),
-      String(node.layer.built ? node.layer.countParams() : '?'),
+      String(node.layer.countParams()),
       node.inputs.map((x) => x.node.layer.name).join(', '),
     ]);
     printSummaryTable(
       this.name,
       ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'],
       rows,
-      this.built ? this.countParams() : null,
+      this.countParams(),
       print,
     );
   }

@@ -71,7 +71,7 @@ import {
   type EvaluateDatasetOptions,
 } from './fit_loop.js';
 import { saveWithInstalledSaver, type SaveResult } from './model_saver.js';
-import { printSummaryTable } from './summary.js';
+import { paramsOnceBuilt, printSummaryTable } from './summary.js';
 import { forwardByPrefixes, prefixStepTop } from './prefix_steps.js';
 import { STEP_GEMM_ROWS } from '../layers/step_weights.js';
 
@@ -926,16 +926,24 @@ export class Sequential implements CallbackModel, PoolModel {
     const shapes = input ? this.outputShapes(input) : null;
     // The batch axis shows the declared batch size, as Keras's table does (None only when none was declared).
     const batch = this.layers[0]?.declaredBatchSize ?? this.statefulBatch()?.batchSize ?? null;
+    // Unbuilt with a declared input shape: the counts it will have. With none, as Keras 3: '0 (unbuilt)', total 0.
+    const params = this.layers.map((l, i) =>
+      l.built
+        ? l.countParams()
+        : input && shapes
+          ? paramsOnceBuilt(l, i === 0 ? input : shapes[i - 1])
+          : null,
+    );
     const rows = this.layers.map((l, i) => [
       `${l.name} (${l.className})`,
       shapes ? shapeToString([batch, ...shapes[i]]) : '?',
-      String(l.built ? l.countParams() : '?'),
+      params[i] === null ? '0 (unbuilt)' : String(params[i]),
     ]);
     printSummaryTable(
       this.name,
       ['Layer (type)', 'Output Shape', 'Param #'],
       rows,
-      this.built ? this.countParams() : null,
+      params.reduce<number>((sum, p) => sum + (p ?? 0), 0),
       print,
     );
   }

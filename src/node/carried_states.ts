@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { checkCarriedStateShapes, type CarriedStates, type Sequential } from '../models/sequential.js';
 import { makeDirectories, writeFileAtomic } from './atomic.js';
@@ -110,7 +110,7 @@ export function readCarriedStates(
   );
   const path = join(dir, ref.file);
   if (!existsSync(path) || !statSync(path).isFile())
-    throw new InvalidInputError(`${path}: no such file; ${field}.file names it`);
+    throw new InvalidInputError(`${noSuchPath(path)}; ${field}.file names it`);
   const bytes = readFileSync(path);
   const floats = ref.layers.reduce((n, l) => n + (l?.shapes ?? []).reduce((m, [r, c]) => m + r * c, 0), 0);
   if (bytes.length !== floats * 4)

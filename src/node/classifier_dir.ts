@@ -5,6 +5,7 @@
  * (src/classify/metadata.ts); an ensemble directory holds ensemble.json (src/classify/ensemble.ts) and its members,
  * each such a directory, in members/1 … members/N.
  */
+import { existsSync } from 'node:fs';
 import type { ClassifierModels, EnsembleRecord } from '../classify/ensemble.js';
 import {
   checkClassifierFits,
@@ -12,7 +13,7 @@ import {
   type ClassifierMetadata,
 } from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import type { Sequential } from '../models/sequential.js';
 import { isModelDir, loadModel, refuseOtherTask } from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
@@ -62,6 +63,8 @@ function mismatch(a: ClassifierMetadata, b: ClassifierMetadata): string | null {
  */
 export function loadClassifierDir(dir: string): LoadedClassifier {
   const ensemble = isEnsembleDir(dir) ? readEnsembleRecord(dir) : null;
+  if (!existsSync(dir))
+    throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur classify train'));
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,

@@ -29,6 +29,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { JsonSyntaxError, parseJsonText } from '../core/json_text.js';
 import { GlobalForecaster, type GlobalOptions } from '../forecast/global.js';
 import { maseScale } from '../forecast/metrics.js';
@@ -127,6 +128,8 @@ const forecasterFileSchema = z.looseObject({
 /** forecaster.json's JSON; a missing or unparsable file is an error naming it. */
 function readManifest(dir: string): unknown {
   const path = join(dir, FORECASTER_FILE);
+  if (!existsSync(dir))
+    throw new InvalidInputError(noSuchPath(dir, "a directory written by 'recur forecast … --out DIR'"));
   if (!existsSync(path)) {
     // A model's directory (recur train, classify, seq2seq) is no place to save a forecaster: name what it holds.
     const model = ['model.json', 'ensemble.json'].find((f) => existsSync(join(dir, f)));

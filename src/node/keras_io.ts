@@ -6,7 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { InvalidInputError, describeValue } from '../core/errors.js';
+import { InvalidInputError, describeValue, noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { Functional } from '../models/functional.js';
 import type { SaveOptions } from '../models/serialization.js';
@@ -112,7 +112,7 @@ export async function loadAnyModel(
     }
   }
   // As a missing model directory is (modelJsonPath): one line naming the path, not fs's "ENOENT: …, stat".
-  if (!existsSync(path)) throw new InvalidInputError(`${path}: no such file`);
+  if (!existsSync(path)) throw new InvalidInputError(noSuchPath(path));
   if (statSync(path).isDirectory())
     throw new InvalidInputError(
       `${path}: is a directory, not a Keras ${format === 'keras' ? '.keras' : '.h5'} file`,

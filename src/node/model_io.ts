@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeDirectories, parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { otherTaskMessage, RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
 import { parseModelJson } from '../models/model_file.js';
 import {
@@ -129,7 +129,7 @@ export function notAModelFile(path: string): InvalidInputError {
 /** Path of model.json for a directory or a model.json path; throws a clear error when absent. */
 export function modelJsonPath(pathOrDir: string): string {
   const p = resolve(pathOrDir);
-  if (!existsSync(p)) throw new Error(`${pathOrDir}: no such model directory`);
+  if (!existsSync(p)) throw new InvalidInputError(noSuchPath(pathOrDir, 'a model directory'));
   const isDirectory = statSync(p).isDirectory();
   const file = isDirectory ? join(p, 'model.json') : p;
   // A text or CSV file given where the model goes (arguments swapped) is named as such, not as a model.json of bad JSON.

@@ -3,7 +3,7 @@
  * `seq2seq eval`, `seq2seq predict`, `recur serve` and the inference pool's payload never ask which it is. An
  * ensemble decodes with the log of its members' mean next-token probabilities (src/seq2seq/decode.ts).
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import type { EnsembleRecord } from '../models/seed_ensemble.js';
 import {
   Seq2Seq,
@@ -86,6 +86,8 @@ export function writeJointNgram(dir: string, ngram: WeightedJointNgram, meta: Se
  */
 export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {}): LoadedSeq2Seq {
   const ensemble = isEnsembleDir(dir) ? readSeq2SeqEnsembleRecord(dir) : null;
+  if (!existsSync(dir))
+    throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur seq2seq train'));
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur seq2seq train`,

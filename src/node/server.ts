@@ -30,7 +30,7 @@ import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
 import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { datesAfter } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
@@ -159,7 +159,7 @@ export function loadServedModels(dirs: readonly string[], limits: ServeLimits = 
 
 /** Loads one model directory as `name` (see loadServedModels); a reload (SIGHUP) loads each again by this. */
 export function loadServedModel(dir: string, name: string, limits: ServeLimits = SERVE_LIMITS): Served {
-  if (!existsSync(dir)) throw new InvalidInputError(`${dir}: no such model directory`);
+  if (!existsSync(dir)) throw new InvalidInputError(noSuchPath(dir, 'a model directory'));
   if (!statSync(dir).isDirectory())
     throw new InvalidInputError(
       `${dir}: is a file, not a model directory; recur serve serves directories (\`recur convert ${dir} DIR\` makes one of a Keras file)`,

@@ -4,6 +4,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { noSuchPath } from '../core/errors.js';
 import { binaryError, crlf, decodeText, TextFileError } from '../text/text_bytes.js';
 
 export { binaryError, decodeText, decodeUtf8, TextFileError } from '../text/text_bytes.js';
@@ -15,7 +16,7 @@ function checkedOpen<T>(path: string, read: () => T): T {
     return read();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TextFileError(`${path}: no such file`);
+    if (code === 'ENOENT') throw new TextFileError(noSuchPath(path));
     if (code === 'EACCES') throw new TextFileError(`${path}: permission denied`);
     if (code === 'EISDIR') throw new TextFileError(`${path} is a directory, not a text file`);
     if (code === 'ENOTDIR') throw new TextFileError(`${path}: a part of the path is not a directory`);
@@ -50,8 +51,8 @@ export function readStdinLines(opts: { loneCr?: boolean; expected?: string } = {
 }
 
 /** The lines of a text file as readStdinLines splits stdin: blank ones included, no empty line after the last. */
-export function readTextFileLines(path: string): string[] {
-  return linesOf(readTextFile(path));
+export function readTextFileLines(path: string, opts: { loneCr?: boolean } = {}): string[] {
+  return linesOf(readTextFile(path), opts.loneCr ?? false);
 }
 
 function linesOf(text: string, loneCr = false): string[] {
