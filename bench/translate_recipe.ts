@@ -32,7 +32,7 @@ export function translationFlags(s: Seq2SeqSettings): string[] {
     String(s.maxTargetLength),
     '--units',
     String(s.units),
-    '--embedding',
+    '--embedding-dim',
     String(s.embeddingDim),
   ];
 }

@@ -1,6 +1,6 @@
 """recur's translation recipe in PyTorch, for `node dist/bench/translate.js` (issue #13: translation against a peer).
 
-The same model as `recur seq2seq train PAIRS --units 128 --embedding 96` builds (src/seq2seq/model.ts):
+The same model as `recur seq2seq train PAIRS --units 128 --embedding-dim 96` builds (src/seq2seq/model.ts):
 Embedding(96, padding 0) -> BiLSTM(128) encoder; an LSTM(256) decoder started from the two directions' final states
 (concatenated); Luong dot attention over the encoder outputs (padding masked); tanh Linear(256) over
 [decoder output, context]; dropout 0.1; Linear -> softmax over the target words. Keras's initialisers (Glorot

@@ -188,7 +188,7 @@ describe('a flag several commands take has one range in all of them', () => {
       '1',
       '--units',
       '4',
-      '--embedding',
+      '--embedding-dim',
       '4',
       '--threads',
       '1',

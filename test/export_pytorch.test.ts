@@ -1070,7 +1070,7 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
     () => {
       const tsv = join(dir, 'cosine-pairs.tsv');
       writeFileSync(tsv, pairs(120, 5));
-      const small = ['--units', '4', '--embedding', '5', '--batch-size', '4', '--threads', '1'];
+      const small = ['--units', '4', '--embedding-dim', '5', '--batch-size', '4', '--threads', '1'];
       const m = join(dir, 'cosine-ema-model');
       const args = [
         '--epochs',
@@ -1125,7 +1125,7 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
     () => {
       const tsv = join(dir, 'refit-pairs.tsv');
       writeFileSync(tsv, pairs(120, 5));
-      const small = ['--units', '4', '--embedding', '5', '--batch-size', '4', '--threads', '1'];
+      const small = ['--units', '4', '--embedding-dim', '5', '--batch-size', '4', '--threads', '1'];
       const plainModel = join(dir, 'refit-plain');
       const refitModel = join(dir, 'refit-model');
       const cosine = ['--epochs', '1', '--lr-schedule', 'cosine', ...small, '-q'];
@@ -1172,7 +1172,7 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
         '1',
         '--units',
         '4',
-        '--embedding',
+        '--embedding-dim',
         '5',
         '--batch-size',
         '4',

@@ -46,7 +46,7 @@ before(() => {
     model,
     '--units',
     '8',
-    '--embedding',
+    '--embedding-dim',
     '4',
     '--batch-size',
     '8',

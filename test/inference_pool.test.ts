@@ -133,7 +133,7 @@ describe('InferencePool on worker threads', () => {
     );
     cli(
       ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', phrases, '--epochs', '2', '--units', '8'].concat([
-        '--embedding',
+        '--embedding-dim',
         '8',
         '--batch-size',
         '8',
@@ -345,7 +345,7 @@ describe('holdModel (the worker-side loader) on seeded damaged payloads', () => 
       );
       cli(
         ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', join(dir, 's'), '--epochs', '1'].concat(
-          ['--units', '4', '--embedding', '4'],
+          ['--units', '4', '--embedding-dim', '4'],
           q,
         ),
       );

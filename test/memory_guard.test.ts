@@ -162,7 +162,7 @@ describe('a model or batch too big for memory is refused at once by every traini
     const quick = ['--epochs', '1', '--threads', '1', '-q'];
     for (const args of [
       ['classify', 'train', csv, '--out', join(dir, 'c-ok'), '--units', '4', '--embedding-dim', '4'],
-      ['seq2seq', 'train', tsv, '--out', join(dir, 's-ok'), '--units', '8', '--embedding', '8'],
+      ['seq2seq', 'train', tsv, '--out', join(dir, 's-ok'), '--units', '8', '--embedding-dim', '8'],
       ['forecast', series, '--method', 'network', '--units', '4', '--seeds', '1'],
     ]) {
       const r = runCli([...args, ...quick]);

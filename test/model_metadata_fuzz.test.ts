@@ -66,7 +66,7 @@ before(() => {
       seq2seq,
       '--units',
       '8',
-      '--embedding',
+      '--embedding-dim',
       '4',
       '--batch-size',
       '8',

@@ -217,7 +217,7 @@ describe('training commands', () => {
         '3',
         '--units',
         '4',
-        '--embedding',
+        '--embedding-dim',
         '4',
         ...small,
       ],

@@ -114,7 +114,7 @@ describe('--overwrite keeps the old model until the new run saves its own', () =
   it('recur seq2seq train (no joint n-gram)', () => {
     const tsv = join(dir, 'pairs.tsv');
     writeFileSync(tsv, pairs(120, 4));
-    const args = ['seq2seq', 'train', tsv, '--units', '8', '--embedding', '8', '--batch-size', '8'];
+    const args = ['seq2seq', 'train', tsv, '--units', '8', '--embedding-dim', '8', '--batch-size', '8'];
     const more = ['--threads', '1', '--epochs', '2', '-q'];
     checkOverwrite([...args, ...more], ['--seed', '1'], ['--seed', '2'], (d) =>
       assert.equal(runCli(['seq2seq', 'predict', d, 'the cat and the dog', '-q']).code, 0),

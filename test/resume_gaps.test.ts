@@ -36,7 +36,7 @@ describe('recur seq2seq train --joint-ngram: kill -9 before the first checkpoint
     const pairs = join(dir, 'spell.tsv');
     writeFileSync(pairs, spellings(120, 4));
     const flags = [
-      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding', '4'],
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
       ...['--batch-size', '32', '--epochs', '2', '--seed', '3', '--threads', '1', '-q'],
     ];
     const train = (out: string, ...extra: string[]) =>
@@ -64,7 +64,7 @@ describe('recur seq2seq train --joint-ngram: kill -9 before the first checkpoint
     writeFileSync(pairs, spellings(120, 4));
     const out = join(dir, 'no-ngram');
     const flags = [
-      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding', '4'],
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
       ...['--batch-size', '32', '--epochs', '2', '--seed', '3', '--threads', '1', '-q'],
     ];
     const stopped = runCli(['seq2seq', 'train', pairs, '--out', out, ...flags], {
@@ -99,7 +99,7 @@ describe("recur seq2seq train: a bare --resume after kill -9 keeps the run's --e
     const pairs = join(dir, 'spell.tsv');
     writeFileSync(pairs, spellings(120, 4));
     const flags = [
-      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding', '4'],
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
       ...['--batch-size', '32', '--seed', '3', '--joint-ngram', '0', '-q'],
     ];
     const train = (out: string, extra: string[], env: Record<string, string> = {}) =>

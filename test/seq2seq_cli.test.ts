@@ -61,7 +61,7 @@ function pairsText(n: number, seed: number): string {
 
 const pairs = join(root, 'pairs.tsv');
 writeFileSync(pairs, pairsText(200, 1));
-const small = ['--units', '12', '--embedding', '8', '--batch-size', '8', '--lr', '0.01', '--seed', '3'];
+const small = ['--units', '12', '--embedding-dim', '8', '--batch-size', '8', '--lr', '0.01', '--seed', '3'];
 
 /** A trained model (or ensemble) predicts greedily and with a beam, answering each source, and evaluates. */
 function predictsAndEvaluates(dir: string): void {
@@ -228,7 +228,7 @@ describe('recur seq2seq', () => {
     writeFileSync(csv, ['source,target', ...rows].join('\n') + '\n');
     const dir = join(root, 'multiline');
     const chars = ['--source-tokens', 'chars', '--target-tokens', 'chars'];
-    const fast = ['--units', '8', '--embedding', '4', '--epochs', '8', '--lr', '0.05', '--dropout', '0'];
+    const fast = ['--units', '8', '--embedding-dim', '4', '--epochs', '8', '--lr', '0.05', '--dropout', '0'];
     const trained = run(['seq2seq', 'train', csv, '--out', dir, ...chars, ...fast, '--threads', '1', '-q']);
     assert.equal(trained.code, 0, trained.stderr);
     const json = run(['seq2seq', 'predict', dir, '--json'], { input: 'w1\nw2\n' });
@@ -662,7 +662,18 @@ describe('recur seq2seq', () => {
   };
   // A model too small to get a held-out sequence exactly right in a few epochs: val_wer stays at 1 (a plateau)
   // while val_loss keeps falling — the case where only a val_wer monitor cuts.
-  const plateau = ['--units', '4', '--embedding', '4', '--batch-size', '8', '--seed', '3', '--epochs', '4'];
+  const plateau = [
+    '--units',
+    '4',
+    '--embedding-dim',
+    '4',
+    '--batch-size',
+    '8',
+    '--seed',
+    '3',
+    '--epochs',
+    '4',
+  ];
 
   it('--lr-monitor val_wer cuts the learning rate when val_wer plateaus; val_loss does not', () => {
     const byWer = join(root, 'lr-wer');

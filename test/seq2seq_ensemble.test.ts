@@ -38,7 +38,7 @@ function pairsText(n: number, seed: number): string {
 const pairs = join(root, 'pairs.tsv');
 writeFileSync(pairs, pairsText(200, 1));
 // 36 distinct sources, 32 to train on in batches of 8: 4 batches an epoch, 8 a member.
-const SMALL = ['--units', '8', '--embedding', '6', '--batch-size', '8', '--lr', '0.01', '--seed', '3'];
+const SMALL = ['--units', '8', '--embedding-dim', '6', '--batch-size', '8', '--lr', '0.01', '--seed', '3'];
 const train = (out: string, ...extra: string[]): string[] => [
   'seq2seq',
   'train',

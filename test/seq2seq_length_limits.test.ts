@@ -35,7 +35,7 @@ before(() => {
     '5',
     '--units',
     '4',
-    '--embedding',
+    '--embedding-dim',
     '4',
     '--epochs',
     '1',

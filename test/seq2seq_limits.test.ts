@@ -43,7 +43,7 @@ describe('the source length limit at decoding', () => {
     model = join(dir, 'model');
     runCliOk(
       ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', model, '--epochs', '1', '--units', '4'].concat([
-        '--embedding',
+        '--embedding-dim',
         '4',
         '--max-source-length',
         '6',
@@ -150,7 +150,12 @@ describe('the source length limit at decoding', () => {
   it('training refuses a word longer than the word limit, naming the line; --skip-bad skips and counts it', () => {
     const file = join(dir, 'hostile.tsv');
     writeFileSync(file, pairs(30, 3) + `${noSpaces}\tle chat\n` + pairs(30, 4));
-    const args = ['seq2seq', 'train', file, ...'--epochs 1 --units 4 --embedding 4 --threads 1'.split(' ')];
+    const args = [
+      'seq2seq',
+      'train',
+      file,
+      ...'--epochs 1 --units 4 --embedding-dim 4 --threads 1'.split(' '),
+    ];
     const r = runCli([...args, '--out', join(dir, 'hostile-run'), '--quiet']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(
@@ -262,7 +267,7 @@ describe('the source length limit at decoding', () => {
       .map(([source, target]) => `"${source.replace(' and ', '\tand ')}",${target}`);
     writeFileSync(csv, ['source,target', ...rows].join('\n') + '\n');
     const run = join(dir, 'tabs');
-    const args = ['--epochs', '1', '--units', '4', '--embedding', '4', '--threads', '1', '--quiet'];
+    const args = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '--quiet'];
     const trained = runCli(['seq2seq', 'train', csv, '--out', run, ...args]);
     assert.equal(trained.code, 0, trained.stderr);
     const scored = runCli(['seq2seq', 'eval', run, csv, '--json', '--threads', '1']);

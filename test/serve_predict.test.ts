@@ -77,7 +77,7 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
     );
     cli(
       ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', phrases, '--epochs', '3', '--units', '8'].concat(
-        ['--embedding', '8', '--batch-size', '8', '--lr', '0.01'],
+        ['--embedding-dim', '8', '--batch-size', '8', '--lr', '0.01'],
         quiet,
       ),
     );

@@ -70,7 +70,7 @@ const COMMANDS: Record<string, (out: string) => string[]> = {
     EPOCHS,
     '--units',
     '8',
-    '--embedding',
+    '--embedding-dim',
     '8',
     '--batch-size',
     '8',

@@ -70,7 +70,7 @@ describe('recur seq2seq with composed and decomposed text', () => {
     model = join(dir, 'model');
     const t = runCli(
       ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', model, '--epochs', '1', '--units', '4'].concat([
-        '--embedding',
+        '--embedding-dim',
         '4',
         '--threads',
         '1',
@@ -136,7 +136,7 @@ describe('recur seq2seq with composed and decomposed text', () => {
       ['seq2seq', 'train', join(dir, 'pairs.tsv'), '--out', older, '--epochs', '1'].concat([
         '--units',
         '4',
-        '--embedding',
+        '--embedding-dim',
         '4',
         '--threads',
         '1',
@@ -181,7 +181,7 @@ describe('a seq2seq ensemble started before normalisation', () => {
       const file = join(dir, 'pairs.tsv');
       writeFileSync(file, pairs(60, 2));
       const out = join(dir, 'ensemble');
-      const tiny = ['--epochs', '1', '--units', '4', '--embedding', '4', '--threads', '1', '--quiet'];
+      const tiny = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '--quiet'];
       const t = runCli(['seq2seq', 'train', file, '--out', out, '--ensemble', '2', ...tiny]);
       assert.equal(t.code, 0, t.stderr);
       olderEnsembleAtMemberTwo(
