@@ -15,6 +15,34 @@ export const enum Act {
   Softmax = 5,
   /** Keras 3's hard_sigmoid, clip(x/6 + 0.5, 0, 1) (HardSigmoid is Keras 1/2's and tfjs's, clip(0.2x + 0.5, 0, 1)). */
   HardSigmoid6 = 6,
+  // Keras 3's other activations, with the constants its string forms use. The derivative of Elu … LeakyRelu (and of
+  // the ones above) follows from the output; of Gelu … HardSilu it needs the input (see derivativeNeedsInput).
+  /** x > 0 ? x : exp(x) − 1 (alpha 1). */
+  Elu = 7,
+  /** scale · (x > 0 ? x : alpha · (exp(x) − 1)), alpha 1.6732632423543772, scale 1.0507009873554805. */
+  Selu = 8,
+  /** log(1 + exp(x)). */
+  Softplus = 9,
+  /** x / (1 + |x|). */
+  Softsign = 10,
+  /** min(max(x, 0), 6). */
+  Relu6 = 11,
+  /** exp(x). */
+  Exponential = 12,
+  /** x > 0 ? x : 0.2x (Keras 3's leaky_relu default negative_slope). */
+  LeakyRelu = 13,
+  /** Log-softmax per row: x − log Σ exp(x). */
+  LogSoftmax = 14,
+  /** x · Φ(x), Φ the standard normal CDF (the exact, erf form: Keras's gelu, tfjs's gelu). */
+  Gelu = 15,
+  /** 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (Keras's gelu(approximate=True), tfjs's gelu_new). */
+  GeluTanh = 16,
+  /** x · sigmoid(x) (swish, silu). */
+  Swish = 17,
+  /** x · tanh(softplus(x)). */
+  Mish = 18,
+  /** x · min(max(x + 3, 0), 6) / 6 (hard_silu, hard_swish). */
+  HardSilu = 19,
 }
 
 /** Columns per panel of packGemvPanels (the wasm GEMV's register block: 6 × f32x4). */

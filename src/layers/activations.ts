@@ -3,42 +3,128 @@
  *
  * Two hard sigmoids: `hardSigmoid` is Keras 1/2's and tfjs's, clip(0.2x + 0.5, 0, 1); `hardSigmoidKeras3` is Keras
  * 3's, clip(x/6 + 0.5, 0, 1). Keras files spell both 'hard_sigmoid'; src/keras picks one from the file's version.
+ *
+ * Two gelus: `gelu` is the exact x·Φ(x) (Keras's gelu, whose files can name no other, and tfjs's gelu); `gelu_new`
+ * is the tanh approximation (Keras's gelu(approximate=True), which only tfjs files can name, as 'gelu_new').
+ * Aliases keep the name they were given, so a file reads back as it was written: swish/silu, hard_silu/hard_swish.
  */
-import { Act } from '../core/kernels.js';
+import { copyOf, kernels } from '../core/backend.js';
+import { Act, derivativeNeedsInput } from '../core/kernels.js';
 
 export type ActivationName =
-  'linear' | 'relu' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'hardSigmoidKeras3' | 'softmax';
-export type ActivationIdentifier = ActivationName | 'hard_sigmoid' | 'hard_sigmoid_keras3' | null;
+  | 'linear'
+  | 'relu'
+  | 'tanh'
+  | 'sigmoid'
+  | 'hardSigmoid'
+  | 'hardSigmoidKeras3'
+  | 'softmax'
+  | 'elu'
+  | 'selu'
+  | 'softplus'
+  | 'softsign'
+  | 'relu6'
+  | 'exponential'
+  | 'leakyRelu'
+  | 'logSoftmax'
+  | 'gelu'
+  | 'geluNew'
+  | 'swish'
+  | 'silu'
+  | 'mish'
+  | 'hardSilu'
+  | 'hardSwish';
 
-const CODES: Record<ActivationName, Act> = {
-  linear: Act.Linear,
-  relu: Act.Relu,
-  tanh: Act.Tanh,
-  sigmoid: Act.Sigmoid,
-  hardSigmoid: Act.HardSigmoid,
-  hardSigmoidKeras3: Act.HardSigmoid6,
-  softmax: Act.Softmax,
+/** Each activation's kernel code and its spelling in Keras (and tfjs) files. */
+const ACTIVATIONS: Record<ActivationName, { code: Act; keras: string }> = {
+  linear: { code: Act.Linear, keras: 'linear' },
+  relu: { code: Act.Relu, keras: 'relu' },
+  tanh: { code: Act.Tanh, keras: 'tanh' },
+  sigmoid: { code: Act.Sigmoid, keras: 'sigmoid' },
+  hardSigmoid: { code: Act.HardSigmoid, keras: 'hard_sigmoid' },
+  hardSigmoidKeras3: { code: Act.HardSigmoid6, keras: 'hard_sigmoid_keras3' },
+  softmax: { code: Act.Softmax, keras: 'softmax' },
+  elu: { code: Act.Elu, keras: 'elu' },
+  selu: { code: Act.Selu, keras: 'selu' },
+  softplus: { code: Act.Softplus, keras: 'softplus' },
+  softsign: { code: Act.Softsign, keras: 'softsign' },
+  relu6: { code: Act.Relu6, keras: 'relu6' },
+  exponential: { code: Act.Exponential, keras: 'exponential' },
+  leakyRelu: { code: Act.LeakyRelu, keras: 'leaky_relu' },
+  logSoftmax: { code: Act.LogSoftmax, keras: 'log_softmax' },
+  gelu: { code: Act.Gelu, keras: 'gelu' },
+  geluNew: { code: Act.GeluTanh, keras: 'gelu_new' },
+  swish: { code: Act.Swish, keras: 'swish' },
+  silu: { code: Act.Swish, keras: 'silu' },
+  mish: { code: Act.Mish, keras: 'mish' },
+  hardSilu: { code: Act.HardSilu, keras: 'hard_silu' },
+  hardSwish: { code: Act.HardSilu, keras: 'hard_swish' },
 };
 
-/** The names users type, as Keras spells them (camelCase `hardSigmoid`, tfjs's spelling, is accepted too). */
-export const KERAS_ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax'] as const;
+export type ActivationIdentifier =
+  | ActivationName
+  | 'hard_sigmoid'
+  | 'hard_sigmoid_keras3'
+  | 'leaky_relu'
+  | 'log_softmax'
+  | 'gelu_new'
+  | 'hard_silu'
+  | 'hard_swish'
+  | null;
 
-/** Keras activations recur does not compute, named as such instead of as unknown words. */
-const UNSUPPORTED_KERAS_ACTIVATIONS = new Set([
+/** File spelling → name (the camelCase names are accepted as themselves). */
+const BY_KERAS_NAME = new Map(
+  (Object.entries(ACTIVATIONS) as [ActivationName, { keras: string }][]).map(([name, a]) => [a.keras, name]),
+);
+
+/** The names users type, as Keras spells them (camelCase `hardSigmoid`, tfjs's spelling, is accepted too). */
+export const KERAS_ACTIVATIONS = [
+  'linear',
+  'relu',
+  'tanh',
+  'sigmoid',
+  'hard_sigmoid',
+  'softmax',
   'elu',
   'selu',
-  'gelu',
-  'swish',
-  'silu',
-  'mish',
   'softplus',
   'softsign',
   'relu6',
-  'leaky_relu',
   'exponential',
+  'leaky_relu',
   'log_softmax',
+  'gelu',
+  'gelu_new',
+  'swish',
+  'silu',
+  'mish',
   'hard_silu',
   'hard_swish',
+] as const;
+
+/** Every spelling a model file may hold: the names and their file spellings. */
+export const ACTIVATION_SPELLINGS = [
+  ...new Set([...(Object.keys(ACTIVATIONS) as ActivationName[]), ...BY_KERAS_NAME.keys()]),
+] as [string, ...string[]];
+
+/**
+ * Keras 3 activations recur does not compute, named as such instead of as unknown words: crelu and glu change the
+ * output's width, sparsemax needs a sort; the rest arrived in Keras 3.6+ and no file has asked for them yet.
+ */
+const UNSUPPORTED_KERAS_ACTIVATIONS = new Set([
+  'crelu',
+  'glu',
+  'sparsemax',
+  'celu',
+  'hard_tanh',
+  'hard_shrink',
+  'soft_shrink',
+  'tanh_shrink',
+  'threshold',
+  'log_sigmoid',
+  'squareplus',
+  'sparse_plus',
+  'sparse_sigmoid',
 ]);
 
 /**
@@ -47,9 +133,9 @@ const UNSUPPORTED_KERAS_ACTIVATIONS = new Set([
  */
 export function activationName(id: unknown, where: string, option = 'activation'): ActivationName {
   if (id === undefined || id === null) return 'linear';
-  if (id === 'hard_sigmoid') return 'hardSigmoid';
-  if (id === 'hard_sigmoid_keras3') return 'hardSigmoidKeras3';
-  if (typeof id === 'string' && id in CODES) return id as ActivationName;
+  if (typeof id === 'string' && Object.hasOwn(ACTIVATIONS, id)) return id as ActivationName;
+  const known = typeof id === 'string' ? BY_KERAS_NAME.get(id) : undefined;
+  if (known !== undefined) return known;
   const supported = `one of ${KERAS_ACTIVATIONS.map((a) => `'${a}'`).join(', ')} (or null: linear)`;
   throw new Error(
     typeof id === 'string' && UNSUPPORTED_KERAS_ACTIVATIONS.has(id)
@@ -58,15 +144,60 @@ export function activationName(id: unknown, where: string, option = 'activation'
   );
 }
 
+/**
+ * An activation a recurrent cell can apply: elementwise, with a derivative its output gives (the cells keep only
+ * activated gates, not their inputs) — all but softmax, log_softmax, gelu, gelu_new, swish/silu, mish, hard_silu.
+ */
+export function recurrentActivationName(id: unknown, where: string, option = 'activation'): ActivationName {
+  const name = activationName(id, where, option);
+  const code = ACTIVATIONS[name].code;
+  if (code === Act.Softmax || code === Act.LogSoftmax)
+    throw new Error(
+      `${where}: ${option} '${activationToKeras(name)}' is not elementwise, so no recurrent cell takes it`,
+    );
+  if (derivativeNeedsInput(code))
+    throw new Error(
+      `${where}: ${option} '${activationToKeras(name)}' is not supported in recurrent layers (recur's cells take ` +
+        'activations whose derivative follows from their output); use it in a Dense or Activation layer',
+    );
+  return name;
+}
+
 export function activationCode(name: ActivationName): Act {
-  return CODES[name];
+  return ACTIVATIONS[name].code;
 }
 
 /** Keras file spelling. */
 export function activationToKeras(name: ActivationName): string {
-  return name === 'hardSigmoid'
-    ? 'hard_sigmoid'
-    : name === 'hardSigmoidKeras3'
-      ? 'hard_sigmoid_keras3'
-      : name;
+  return ACTIVATIONS[name].keras;
+}
+
+/**
+ * Applies the activation in place to a rows × width block for a pass that will be differentiated. Returns what
+ * activationBackward needs besides the output: the pre-activations when the derivative needs them, else null.
+ */
+export function activateForBackward(
+  name: ActivationName,
+  out: Float32Array,
+  rows: number,
+  width: number,
+): Float32Array | null {
+  const code = activationCode(name);
+  const pre = derivativeNeedsInput(code) ? copyOf(out) : null;
+  kernels().activate(code, out, 0, rows, width, width);
+  return pre;
+}
+
+/** dz ← dz ⊙ f′ on a rows × width block, from the output y or, when activateForBackward kept them, the pre-activations. */
+export function activationBackward(
+  name: ActivationName,
+  y: Float32Array,
+  pre: Float32Array | null,
+  dz: Float32Array,
+  rows: number,
+  width: number,
+): void {
+  const code = activationCode(name);
+  if (pre) kernels().activateBackwardFromInput(code, pre, 0, dz, 0, rows, width, width);
+  else kernels().activateBackward(code, y, 0, dz, 0, rows, width, width);
 }
