@@ -587,6 +587,34 @@ const LANE_SOFTPLUS_GRAD: i32 = 3;
       return f32x4.mul(x, tanhv(lanesv(LANE_SOFTPLUS, x)));
     case Act.HardSilu:
       return f32x4.mul(x, f32x4.mul(f32x4.min(f32x4.max(f32x4.add(x, vs(3)), vs(0)), vs(6)), vs(<f32>1.0 / 6.0)));
+    case Act.HardTanh:
+      return f32x4.min(f32x4.max(x, vs(-1)), vs(1));
+    case Act.SparseSigmoid:
+      return f32x4.min(f32x4.max(madd(x, vs(0.5), vs(0.5)), vs(0)), vs(1));
+    case Act.SoftShrink:
+      return f32x4.add(f32x4.max(f32x4.sub(x, vs(0.5)), vs(0)), f32x4.min(f32x4.add(x, vs(0.5)), vs(0)));
+    case Act.HardShrink:
+      return v128.and(x, f32x4.gt(f32x4.abs(x), vs(0.5)));
+    case Act.LogSigmoid:
+      return f32x4.neg(lanesv(LANE_SOFTPLUS, f32x4.neg(x)));
+    case Act.TanhShrink:
+      return f32x4.sub(x, tanhv(x));
+    case Act.SparsePlus: {
+      const u = f32x4.add(x, vs(1));
+      const inner = v128.and(f32x4.mul(f32x4.mul(u, u), vs(0.25)), f32x4.gt(x, vs(-1)));
+      return v128.bitselect(x, inner, f32x4.ge(x, vs(1)));
+    }
+    case Act.Squareplus: {
+      // As the reference: (x + s)/2 for x ≥ 0, 2/(s − x) below (no cancellation); s = |x| past 1e4, where the 4 is
+      // below f32's precision and x² could overflow.
+      const ax = f32x4.abs(x);
+      const s = v128.bitselect(ax, f32x4.sqrt(madd(x, x, vs(4))), f32x4.gt(ax, vs(1e4)));
+      return v128.bitselect(
+        f32x4.mul(f32x4.add(x, s), vs(0.5)),
+        f32x4.div(vs(2), f32x4.sub(s, x)),
+        f32x4.ge(x, vs(0)),
+      );
+    }
     default:
       return x;
   }
@@ -622,6 +650,21 @@ const LANE_SOFTPLUS_GRAD: i32 = 3;
       return y;
     case Act.LeakyRelu:
       return v128.bitselect(vs(1), vs(LEAKY_SLOPE), f32x4.gt(y, vs(0)));
+    case Act.HardTanh:
+      return v128.and(v128.and(f32x4.gt(y, vs(-1)), f32x4.lt(y, vs(1))), vs(1));
+    case Act.SparseSigmoid:
+      return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(0.5));
+    case Act.SoftShrink:
+    case Act.HardShrink:
+      return v128.and(f32x4.ne(y, vs(0)), vs(1));
+    case Act.LogSigmoid:
+      return lanesv(LANE_SOFTPLUS_GRAD, f32x4.neg(y));
+    case Act.SparsePlus: {
+      const inner = v128.and(f32x4.sqrt(f32x4.max(y, vs(0))), f32x4.gt(y, vs(0)));
+      return v128.bitselect(vs(1), inner, f32x4.ge(y, vs(1)));
+    }
+    case Act.Squareplus:
+      return f32x4.div(vs(1), f32x4.add(vs(1), f32x4.div(vs(1), f32x4.mul(y, y))));
     default:
       return vs(1);
   }
@@ -655,8 +698,14 @@ const LANE_SOFTPLUS_GRAD: i32 = 3;
       const g = f32x4.mul(madd(x, vs(2), vs(3)), vs(<f32>1.0 / 6.0));
       return v128.bitselect(vs(1), v128.andnot(g, f32x4.le(x, vs(-3))), f32x4.ge(x, vs(3)));
     }
+    case Act.TanhShrink: {
+      const th = tanhv(x);
+      return f32x4.mul(th, th);
+    }
     case Act.Softplus:
       return sigmoidv(x);
+    case Act.LogSigmoid:
+      return sigmoidv(f32x4.neg(x));
     case Act.Exponential:
       return lanesv(LANE_EXP, x);
     default:

@@ -39,6 +39,12 @@ const KINKED = new Set<string>([
   'leaky_relu',
   'hard_silu',
   'hard_swish',
+  'celu',
+  'hard_tanh',
+  'sparse_sigmoid',
+  'soft_shrink',
+  'hard_shrink',
+  'sparse_plus',
 ]);
 
 describe('gradient check: dense, activation, dropout, embedding', () => {

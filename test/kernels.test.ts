@@ -23,7 +23,7 @@ import { assertClose } from './helpers.js';
 
 const SIZES = [1, 3, 4, 8, 17, 33, 129];
 
-/** The activations Keras 3 added beyond Keras 2's (elementwise but for LogSoftmax). */
+/** The activations Keras 3 added beyond Keras 2's (elementwise but for LogSoftmax; celu is Elu). */
 const KERAS3_ACTS = [
   Act.Elu,
   Act.Selu,
@@ -38,6 +38,14 @@ const KERAS3_ACTS = [
   Act.Swish,
   Act.Mish,
   Act.HardSilu,
+  Act.HardTanh,
+  Act.SparseSigmoid,
+  Act.SoftShrink,
+  Act.HardShrink,
+  Act.LogSigmoid,
+  Act.TanhShrink,
+  Act.SparsePlus,
+  Act.Squareplus,
 ];
 
 /** |a − b| ≤ tol · max(1, |b|) elementwise (exp and softplus grow past where an absolute bound means anything). */
@@ -247,8 +255,8 @@ for (const variant of variants) {
 
     it("Keras 3's activations at large |x|, 0, kinks and overflow: forward and both backwards", () => {
       const points = [
-        -1e30, -200, -100, -88.8, -30, -10, -6, -3, -2.5, -1, -1e-4, -1e-7, -0, 0, 1e-7, 1e-4, 1, 2.5, 3, 6,
-        6.5, 10, 30, 88, 88.5, 89, 100, 1e30,
+        -1e30, -200, -100, -88.8, -30, -10, -6, -3, -2.5, -1, -0.5, -1e-4, -1e-7, -0, 0, 1e-7, 1e-4, 0.5, 1,
+        2.5, 3, 6, 6.5, 10, 30, 88, 88.5, 89, 100, 1e30,
       ];
       const n = points.length;
       for (const act of KERAS3_ACTS) {

@@ -87,7 +87,7 @@ describe('layer config round trips', () => {
   it('an unknown activation lists the Keras names users type, naming the option', () => {
     // Not recur's internal names (hardSigmoidKeras3 comes only from a Keras 3 file's version).
     const keras =
-      /one of 'linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax', 'elu', .*'hard_swish' \(or null: linear\)$/;
+      /one of 'linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax', 'elu', .*'squareplus' \(or null: linear\)$/;
     const message = (f: () => unknown): string => {
       try {
         f();
@@ -105,7 +105,7 @@ describe('layer config round trips', () => {
       /lstm 'lstm\w*': unknown recurrentActivation "sigmod"; expected one of 'linear'/,
     );
     assert.match(
-      message(() => new L.GRU({ units: 1, activation: 'celu' as never })),
+      message(() => new L.GRU({ units: 1, activation: 'sparsemax' as never })),
       keras,
     );
     // Every name the message lists is accepted.
@@ -129,13 +129,25 @@ describe('layer config round trips', () => {
     assert.equal(new L.Dense({ units: 1, activation: 'gelu_new' }).activation, 'geluNew');
   });
   it('recurrent layers take the activations whose derivative their output gives, and name the others', () => {
-    const fromOutput = ['elu', 'selu', 'softplus', 'softsign', 'relu6', 'exponential', 'leaky_relu'] as const;
+    const fromOutput = [
+      ...['elu', 'selu', 'softplus', 'softsign', 'relu6', 'exponential', 'leaky_relu', 'celu', 'hard_tanh'],
+      ...['sparse_sigmoid', 'soft_shrink', 'hard_shrink', 'log_sigmoid', 'sparse_plus', 'squareplus'],
+    ] as const;
     for (const activation of fromOutput) {
       new L.LSTM({ units: 2, activation, recurrentActivation: activation });
       new L.GRU({ units: 2, activation, recurrentActivation: activation });
       new L.SimpleRNN({ units: 2, activation });
     }
-    const fromInput = ['gelu', 'gelu_new', 'swish', 'silu', 'mish', 'hard_silu', 'hard_swish'] as const;
+    const fromInput = [
+      'gelu',
+      'gelu_new',
+      'swish',
+      'silu',
+      'mish',
+      'hard_silu',
+      'hard_swish',
+      'tanh_shrink',
+    ] as const;
     for (const activation of fromInput) {
       assert.throws(
         () => new L.LSTM({ units: 2, activation }),

@@ -43,6 +43,23 @@ export const enum Act {
   Mish = 18,
   /** x · min(max(x + 3, 0), 6) / 6 (hard_silu, hard_swish). */
   HardSilu = 19,
+  // Keras 3.6+'s, their string forms' thresholds included.
+  /** clip(x, −1, 1). */
+  HardTanh = 20,
+  /** clip((x + 1)/2, 0, 1). */
+  SparseSigmoid = 21,
+  /** x − 0.5 above 0.5, x + 0.5 below −0.5, else 0. */
+  SoftShrink = 22,
+  /** |x| > 0.5 ? x : 0. */
+  HardShrink = 23,
+  /** −softplus(−x). */
+  LogSigmoid = 24,
+  /** x − tanh(x). */
+  TanhShrink = 25,
+  /** 0 below −1, (x + 1)²/4 on (−1, 1), x above 1. */
+  SparsePlus = 26,
+  /** (x + √(x² + 4))/2 (b = 4). */
+  Squareplus = 27,
 }
 
 /** Columns per panel of packGemvPanels (the wasm GEMV's register block: 6 × f32x4). */

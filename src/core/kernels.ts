@@ -26,12 +26,18 @@ import { Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
 export { Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
 
 /**
- * Whether f′ is not a function of f's output (f is not monotonic: gelu, swish, mish, hard_silu), so a backward pass
- * needs the pre-activations (activateBackwardFromInput); the recurrent cells, which keep only outputs, refuse these.
+ * Whether f′ is not a function of f's output (gelu, swish, mish, hard_silu are not monotonic; tanh_shrink has no
+ * closed-form inverse), so a backward pass needs the pre-activations (activateBackwardFromInput); the recurrent
+ * cells, which keep only outputs, refuse these.
  */
 export function derivativeNeedsInput(act: Act): boolean {
   return (
-    act === Act.Gelu || act === Act.GeluTanh || act === Act.Swish || act === Act.Mish || act === Act.HardSilu
+    act === Act.Gelu ||
+    act === Act.GeluTanh ||
+    act === Act.Swish ||
+    act === Act.Mish ||
+    act === Act.HardSilu ||
+    act === Act.TanhShrink
   );
 }
 

@@ -91,6 +91,23 @@ export function applyAct(act: Act, x: number): number {
       return x * Math.tanh(softplus(x));
     case Act.HardSilu:
       return x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6;
+    case Act.HardTanh:
+      return x <= -1 ? -1 : x >= 1 ? 1 : x;
+    case Act.SparseSigmoid:
+      return x <= -1 ? 0 : x >= 1 ? 1 : 0.5 * (x + 1);
+    case Act.SoftShrink:
+      return x > 0.5 ? x - 0.5 : x < -0.5 ? x + 0.5 : 0;
+    case Act.HardShrink:
+      return Math.abs(x) > 0.5 ? x : 0;
+    case Act.LogSigmoid:
+      return -softplus(-x);
+    case Act.TanhShrink:
+      return x - Math.tanh(x);
+    case Act.SparsePlus:
+      return x <= -1 ? 0 : x >= 1 ? x : 0.25 * (x + 1) * (x + 1);
+    case Act.Squareplus:
+      // x + √(x² + 4) cancels for x ≪ 0: there it is 4/(√(x² + 4) − x).
+      return x >= 0 ? 0.5 * (x + Math.hypot(x, 2)) : 2 / (Math.hypot(x, 2) - x);
     case Act.Softmax:
     case Act.LogSoftmax:
       throw new Error('softmax is not an elementwise activation');
@@ -128,11 +145,28 @@ export function actGradFromOutput(act: Act, y: number): number {
       return y;
     case Act.LeakyRelu:
       return y > 0 ? 1 : LEAKY_RELU_SLOPE;
+    case Act.HardTanh:
+      return y > -1 && y < 1 ? 1 : 0;
+    case Act.SparseSigmoid:
+      return y > 0 && y < 1 ? 0.5 : 0;
+    case Act.SoftShrink:
+    case Act.HardShrink:
+      return y !== 0 ? 1 : 0;
+    case Act.LogSigmoid:
+      // sigmoid(−x) = 1 − exp(y)
+      return -Math.expm1(y);
+    case Act.SparsePlus:
+      // (x + 1)/2 = √y inside (−1, 1)
+      return y <= 0 ? 0 : y >= 1 ? 1 : Math.sqrt(y);
+    case Act.Squareplus:
+      // y²/(y² + 1), written so that neither y² overflows nor 1/y² does harm
+      return 1 / (1 + 1 / (y * y));
     case Act.Gelu:
     case Act.GeluTanh:
     case Act.Swish:
     case Act.Mish:
     case Act.HardSilu:
+    case Act.TanhShrink:
       throw new Error(`activation ${act}: the derivative needs the input`);
     case Act.Softmax:
     case Act.LogSoftmax:
@@ -159,8 +193,12 @@ export function actGradFromInput(act: Act, x: number): number {
     }
     case Act.HardSilu:
       return x <= -3 ? 0 : x >= 3 ? 1 : (2 * x + 3) / 6;
+    case Act.TanhShrink:
+      return Math.tanh(x) ** 2;
     case Act.Softplus:
       return sigmoid(x);
+    case Act.LogSigmoid:
+      return sigmoid(-x);
     case Act.Exponential:
       return Math.exp(x);
     default:

@@ -33,10 +33,24 @@ export type ActivationName =
   | 'silu'
   | 'mish'
   | 'hardSilu'
-  | 'hardSwish';
+  | 'hardSwish'
+  | 'celu'
+  | 'hardTanh'
+  | 'sparseSigmoid'
+  | 'softShrink'
+  | 'hardShrink'
+  | 'logSigmoid'
+  | 'tanhShrink'
+  | 'sparsePlus'
+  | 'squareplus';
 
-/** Each activation's kernel code and its spelling in Keras (and tfjs) files. */
-const ACTIVATIONS: Record<ActivationName, { code: Act; keras: string }> = {
+/**
+ * Each activation's kernel code, its spelling in Keras (and tfjs) files, and whether TensorFlow.js 4.x cannot read
+ * it from a file (`tfjs: false`): it has no silu (only swish), exponential, leaky_relu, hard_silu or Keras 3.6's, and
+ * it reads a file's snake_case as camelCase (log_softmax as its logSoftmax), so its own gelu_new becomes geluNew,
+ * which it does not know. (Keras 3's hard sigmoid has a note of its own.)
+ */
+const ACTIVATIONS: Record<ActivationName, { code: Act; keras: string; tfjs?: false }> = {
   linear: { code: Act.Linear, keras: 'linear' },
   relu: { code: Act.Relu, keras: 'relu' },
   tanh: { code: Act.Tanh, keras: 'tanh' },
@@ -49,16 +63,26 @@ const ACTIVATIONS: Record<ActivationName, { code: Act; keras: string }> = {
   softplus: { code: Act.Softplus, keras: 'softplus' },
   softsign: { code: Act.Softsign, keras: 'softsign' },
   relu6: { code: Act.Relu6, keras: 'relu6' },
-  exponential: { code: Act.Exponential, keras: 'exponential' },
-  leakyRelu: { code: Act.LeakyRelu, keras: 'leaky_relu' },
+  exponential: { code: Act.Exponential, keras: 'exponential', tfjs: false },
+  leakyRelu: { code: Act.LeakyRelu, keras: 'leaky_relu', tfjs: false },
   logSoftmax: { code: Act.LogSoftmax, keras: 'log_softmax' },
   gelu: { code: Act.Gelu, keras: 'gelu' },
-  geluNew: { code: Act.GeluTanh, keras: 'gelu_new' },
+  geluNew: { code: Act.GeluTanh, keras: 'gelu_new', tfjs: false },
   swish: { code: Act.Swish, keras: 'swish' },
-  silu: { code: Act.Swish, keras: 'silu' },
+  silu: { code: Act.Swish, keras: 'silu', tfjs: false },
   mish: { code: Act.Mish, keras: 'mish' },
-  hardSilu: { code: Act.HardSilu, keras: 'hard_silu' },
-  hardSwish: { code: Act.HardSilu, keras: 'hard_swish' },
+  hardSilu: { code: Act.HardSilu, keras: 'hard_silu', tfjs: false },
+  hardSwish: { code: Act.HardSilu, keras: 'hard_swish', tfjs: false },
+  // celu's string form has alpha 1, where it is elu.
+  celu: { code: Act.Elu, keras: 'celu', tfjs: false },
+  hardTanh: { code: Act.HardTanh, keras: 'hard_tanh', tfjs: false },
+  sparseSigmoid: { code: Act.SparseSigmoid, keras: 'sparse_sigmoid', tfjs: false },
+  softShrink: { code: Act.SoftShrink, keras: 'soft_shrink', tfjs: false },
+  hardShrink: { code: Act.HardShrink, keras: 'hard_shrink', tfjs: false },
+  logSigmoid: { code: Act.LogSigmoid, keras: 'log_sigmoid', tfjs: false },
+  tanhShrink: { code: Act.TanhShrink, keras: 'tanh_shrink', tfjs: false },
+  sparsePlus: { code: Act.SparsePlus, keras: 'sparse_plus', tfjs: false },
+  squareplus: { code: Act.Squareplus, keras: 'squareplus', tfjs: false },
 };
 
 export type ActivationIdentifier =
@@ -70,6 +94,13 @@ export type ActivationIdentifier =
   | 'gelu_new'
   | 'hard_silu'
   | 'hard_swish'
+  | 'hard_tanh'
+  | 'sparse_sigmoid'
+  | 'soft_shrink'
+  | 'hard_shrink'
+  | 'log_sigmoid'
+  | 'tanh_shrink'
+  | 'sparse_plus'
   | null;
 
 /** File spelling → name (the camelCase names are accepted as themselves). */
@@ -100,7 +131,23 @@ export const KERAS_ACTIVATIONS = [
   'mish',
   'hard_silu',
   'hard_swish',
+  'celu',
+  'hard_tanh',
+  'sparse_sigmoid',
+  'soft_shrink',
+  'hard_shrink',
+  'log_sigmoid',
+  'tanh_shrink',
+  'sparse_plus',
+  'squareplus',
 ] as const;
+
+/** The file spellings of the activations TensorFlow.js 4.x cannot read. */
+export const ACTIVATIONS_TFJS_CANNOT_READ: ReadonlySet<string> = new Set(
+  Object.values(ACTIVATIONS)
+    .filter((a) => a.tfjs === false)
+    .map((a) => a.keras),
+);
 
 /** Every spelling a model file may hold: the names and their file spellings. */
 export const ACTIVATION_SPELLINGS = [
@@ -109,23 +156,9 @@ export const ACTIVATION_SPELLINGS = [
 
 /**
  * Keras 3 activations recur does not compute, named as such instead of as unknown words: crelu and glu change the
- * output's width, sparsemax needs a sort; the rest arrived in Keras 3.6+ and no file has asked for them yet.
+ * output's width, sparsemax needs a sort per row, threshold takes arguments its string form cannot give.
  */
-const UNSUPPORTED_KERAS_ACTIVATIONS = new Set([
-  'crelu',
-  'glu',
-  'sparsemax',
-  'celu',
-  'hard_tanh',
-  'hard_shrink',
-  'soft_shrink',
-  'tanh_shrink',
-  'threshold',
-  'log_sigmoid',
-  'squareplus',
-  'sparse_plus',
-  'sparse_sigmoid',
-]);
+const UNSUPPORTED_KERAS_ACTIVATIONS = new Set(['crelu', 'glu', 'sparsemax', 'threshold']);
 
 /**
  * Normalises a user or file spelling to the canonical camelCase name; throws on unknown names. The error lists the
@@ -146,7 +179,8 @@ export function activationName(id: unknown, where: string, option = 'activation'
 
 /**
  * An activation a recurrent cell can apply: elementwise, with a derivative its output gives (the cells keep only
- * activated gates, not their inputs) — all but softmax, log_softmax, gelu, gelu_new, swish/silu, mish, hard_silu.
+ * activated gates, not their inputs) — all but softmax, log_softmax, gelu, gelu_new, swish/silu, mish, hard_silu,
+ * tanh_shrink.
  */
 export function recurrentActivationName(id: unknown, where: string, option = 'activation'): ActivationName {
   const name = activationName(id, where, option);

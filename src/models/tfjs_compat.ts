@@ -3,6 +3,7 @@
  * CLI prints them): a GRU with reset_after=true (Keras's TF2 default), which tfjs 4.x refuses; layers and activations
  * tfjs 4.x does not have; and a global pooling over masked steps, which tfjs pools padding into (it ignores masks there).
  */
+import { ACTIVATIONS_TFJS_CANNOT_READ } from '../layers/activations.js';
 
 /** Names of the GRU layers with reset_after=true anywhere in a Keras/tfjs topology (wrappers and models included). */
 function resetAfterGrus(node: unknown, found: string[]): void {
@@ -23,13 +24,6 @@ function usesKeras3HardSigmoid(modelTopology: unknown): boolean {
   return JSON.stringify(modelTopology ?? null).includes('"hard_sigmoid_keras3"');
 }
 
-/**
- * Activations recur writes that TensorFlow.js 4.x cannot read: it has no silu (only swish), exponential, leaky_relu
- * or hard_silu, and it reads a file's snake_case names as camelCase (log_softmax as its logSoftmax), so its own
- * gelu_new becomes geluNew, which it does not know.
- */
-const ACTIVATIONS_NOT_IN_TFJS = ['silu', 'exponential', 'leaky_relu', 'hard_silu', 'hard_swish', 'gelu_new'];
-
 /** The activations of a topology (`activation`, `recurrent_activation`) that tfjs lacks, each once. */
 function activationsNotInTfjs(node: unknown, found: Set<string>): void {
   if (Array.isArray(node)) {
@@ -39,7 +33,7 @@ function activationsNotInTfjs(node: unknown, found: Set<string>): void {
   if (node === null || typeof node !== 'object') return;
   for (const [k, v] of Object.entries(node)) {
     if ((k === 'activation' || k === 'recurrent_activation') && typeof v === 'string') {
-      if (ACTIVATIONS_NOT_IN_TFJS.includes(v)) found.add(v);
+      if (ACTIVATIONS_TFJS_CANNOT_READ.has(v)) found.add(v);
     } else activationsNotInTfjs(v, found);
   }
 }
