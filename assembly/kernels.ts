@@ -489,6 +489,64 @@ const TWO: i32 = 13;
   return f32x4.sub(kv(ONE), f32x4.div(kv(TWO), f32x4.add(kv(ONE), expv(f32x4.add(x, x)))));
 }
 
+// SELU's and gelu's constants and leaky_relu's slope (src/core/reference_kernels.ts has them in double).
+const SELU_ALPHA: f32 = 1.6732632423543772;
+const SELU_SCALE: f32 = 1.0507009873554805;
+const LEAKY_SLOPE: f32 = 0.2;
+const GELU_TANH_C: f32 = 0.7978845608028654; // √(2/π)
+const INV_SQRT2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+// The rare activations' transcendental parts lane by lane, through the f32 libm (musl's expm1f, log1pf, expf): exact
+// where expv's clamped range would not be (exp overflowing to ∞, expm1 near 0).
+// @ts-ignore: decorator
+@inline function lanewise(code: i32, x: f32): f32 {
+  switch (code) {
+    case 0:
+      return Mathf.expm1(x);
+    case 1:
+      // softplus, without overflow: max(x, 0) + log1p(exp(−|x|))
+      return Mathf.max(x, 0) + Mathf.log1p(Mathf.exp(-Mathf.abs(x)));
+    case 2:
+      return Mathf.exp(x);
+    default:
+      // −expm1(−y): softplus′ from its output
+      return -Mathf.expm1(-x);
+  }
+}
+const LANE_EXPM1: i32 = 0;
+const LANE_SOFTPLUS: i32 = 1;
+const LANE_EXP: i32 = 2;
+const LANE_SOFTPLUS_GRAD: i32 = 3;
+
+// @ts-ignore: decorator
+@inline function lanesv(code: i32, x: v128): v128 {
+  let r = f32x4.splat(lanewise(code, f32x4.extract_lane(x, 0)));
+  r = f32x4.replace_lane(r, 1, lanewise(code, f32x4.extract_lane(x, 1)));
+  r = f32x4.replace_lane(r, 2, lanewise(code, f32x4.extract_lane(x, 2)));
+  return f32x4.replace_lane(r, 3, lanewise(code, f32x4.extract_lane(x, 3)));
+}
+
+// Φ(x), the standard normal CDF, as ½·erfc(−x/√2) with Abramowitz & Stegun 7.1.26 for erfc(a), a ≥ 0:
+// (a₁t + … + a₅t⁵)·exp(−a²), t = 1/(1 + pa); |error| < 1.5e-7.
+// @ts-ignore: decorator
+@inline function normalCdfv(x: v128): v128 {
+  const a = f32x4.abs(f32x4.mul(x, vs(INV_SQRT2)));
+  const t = f32x4.div(vs(1), madd(a, vs(0.3275911), vs(1)));
+  let p = vs(1.061405429);
+  p = madd(p, t, vs(-1.453152027));
+  p = madd(p, t, vs(1.421413741));
+  p = madd(p, t, vs(-0.284496736));
+  p = madd(p, t, vs(0.254829592));
+  const half = f32x4.mul(f32x4.mul(f32x4.mul(p, t), expv(f32x4.neg(f32x4.mul(a, a)))), vs(0.5));
+  return v128.bitselect(f32x4.sub(vs(1), half), half, f32x4.ge(x, vs(0)));
+}
+
+// @ts-ignore: decorator
+@inline function geluTanhArg(x: v128): v128 {
+  return f32x4.mul(vs(GELU_TANH_C), madd(f32x4.mul(f32x4.mul(x, x), x), vs(0.044715), x));
+}
+
 // @ts-ignore: decorator
 @inline function actv(code: i32, x: v128): v128 {
   switch (code) {
@@ -502,12 +560,67 @@ const TWO: i32 = 13;
       return f32x4.min(f32x4.max(madd(x, vs(0.2), vs(0.5)), vs(0)), vs(1));
     case Act.HardSigmoid6:
       return f32x4.min(f32x4.max(madd(x, vs(<f32>1.0 / 6.0), vs(0.5)), vs(0)), vs(1));
+    case Act.Elu:
+      return v128.bitselect(x, lanesv(LANE_EXPM1, x), f32x4.gt(x, vs(0)));
+    case Act.Selu:
+      return f32x4.mul(
+        vs(SELU_SCALE),
+        v128.bitselect(x, f32x4.mul(vs(SELU_ALPHA), lanesv(LANE_EXPM1, x)), f32x4.gt(x, vs(0))),
+      );
+    case Act.Softplus:
+      return lanesv(LANE_SOFTPLUS, x);
+    case Act.Softsign:
+      return f32x4.div(x, f32x4.add(vs(1), f32x4.abs(x)));
+    case Act.Relu6:
+      return f32x4.min(f32x4.max(x, vs(0)), vs(6));
+    case Act.Exponential:
+      return lanesv(LANE_EXP, x);
+    case Act.LeakyRelu:
+      return v128.bitselect(x, f32x4.mul(x, vs(LEAKY_SLOPE)), f32x4.gt(x, vs(0)));
+    case Act.Gelu:
+      return f32x4.mul(x, normalCdfv(x));
+    case Act.GeluTanh:
+      return f32x4.mul(f32x4.mul(vs(0.5), x), f32x4.add(vs(1), tanhv(geluTanhArg(x))));
+    case Act.Swish:
+      return f32x4.mul(x, sigmoidv(x));
+    case Act.Mish:
+      return f32x4.mul(x, tanhv(lanesv(LANE_SOFTPLUS, x)));
+    case Act.HardSilu:
+      return f32x4.mul(x, f32x4.mul(f32x4.min(f32x4.max(f32x4.add(x, vs(3)), vs(0)), vs(6)), vs(<f32>1.0 / 6.0)));
+    case Act.HardTanh:
+      return f32x4.min(f32x4.max(x, vs(-1)), vs(1));
+    case Act.SparseSigmoid:
+      return f32x4.min(f32x4.max(madd(x, vs(0.5), vs(0.5)), vs(0)), vs(1));
+    case Act.SoftShrink:
+      return f32x4.add(f32x4.max(f32x4.sub(x, vs(0.5)), vs(0)), f32x4.min(f32x4.add(x, vs(0.5)), vs(0)));
+    case Act.HardShrink:
+      return v128.and(x, f32x4.gt(f32x4.abs(x), vs(0.5)));
+    case Act.LogSigmoid:
+      return f32x4.neg(lanesv(LANE_SOFTPLUS, f32x4.neg(x)));
+    case Act.TanhShrink:
+      return f32x4.sub(x, tanhv(x));
+    case Act.SparsePlus: {
+      const u = f32x4.add(x, vs(1));
+      const inner = v128.and(f32x4.mul(f32x4.mul(u, u), vs(0.25)), f32x4.gt(x, vs(-1)));
+      return v128.bitselect(x, inner, f32x4.ge(x, vs(1)));
+    }
+    case Act.Squareplus: {
+      // As the reference: (x + s)/2 for x ≥ 0, 2/(s − x) below (no cancellation); s = |x| past 1e4, where the 4 is
+      // below f32's precision and x² could overflow.
+      const ax = f32x4.abs(x);
+      const s = v128.bitselect(ax, f32x4.sqrt(madd(x, x, vs(4))), f32x4.gt(ax, vs(1e4)));
+      return v128.bitselect(
+        f32x4.mul(f32x4.add(x, s), vs(0.5)),
+        f32x4.div(vs(2), f32x4.sub(s, x)),
+        f32x4.ge(x, vs(0)),
+      );
+    }
     default:
       return x;
   }
 }
 
-// f′ from the output y.
+// f′ from the output y (the activations whose derivative follows from it).
 // @ts-ignore: decorator
 @inline function dactv(code: i32, y: v128): v128 {
   switch (code) {
@@ -521,8 +634,82 @@ const TWO: i32 = 13;
       return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(0.2));
     case Act.HardSigmoid6:
       return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(<f32>1.0 / 6.0));
+    case Act.Elu:
+      return v128.bitselect(vs(1), f32x4.add(y, vs(1)), f32x4.gt(y, vs(0)));
+    case Act.Selu:
+      return v128.bitselect(vs(SELU_SCALE), f32x4.add(y, vs(SELU_SCALE * SELU_ALPHA)), f32x4.gt(y, vs(0)));
+    case Act.Softplus:
+      return lanesv(LANE_SOFTPLUS_GRAD, y);
+    case Act.Softsign: {
+      const r = f32x4.sub(vs(1), f32x4.abs(y));
+      return f32x4.mul(r, r);
+    }
+    case Act.Relu6:
+      return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(6))), vs(1));
+    case Act.Exponential:
+      return y;
+    case Act.LeakyRelu:
+      return v128.bitselect(vs(1), vs(LEAKY_SLOPE), f32x4.gt(y, vs(0)));
+    case Act.HardTanh:
+      return v128.and(v128.and(f32x4.gt(y, vs(-1)), f32x4.lt(y, vs(1))), vs(1));
+    case Act.SparseSigmoid:
+      return v128.and(v128.and(f32x4.gt(y, vs(0)), f32x4.lt(y, vs(1))), vs(0.5));
+    case Act.SoftShrink:
+    case Act.HardShrink:
+      return v128.and(f32x4.ne(y, vs(0)), vs(1));
+    case Act.LogSigmoid:
+      return lanesv(LANE_SOFTPLUS_GRAD, f32x4.neg(y));
+    case Act.SparsePlus: {
+      const inner = v128.and(f32x4.sqrt(f32x4.max(y, vs(0))), f32x4.gt(y, vs(0)));
+      return v128.bitselect(vs(1), inner, f32x4.ge(y, vs(1)));
+    }
+    case Act.Squareplus:
+      return f32x4.div(vs(1), f32x4.add(vs(1), f32x4.div(vs(1), f32x4.mul(y, y))));
     default:
       return vs(1);
+  }
+}
+
+// f′ from the input x, for every elementwise activation.
+// @ts-ignore: decorator
+@inline function dactInputv(code: i32, x: v128): v128 {
+  switch (code) {
+    case Act.Gelu: {
+      const pdf = f32x4.mul(expv(f32x4.mul(f32x4.mul(x, x), vs(-0.5))), vs(INV_SQRT_2PI));
+      return madd(x, pdf, normalCdfv(x));
+    }
+    case Act.GeluTanh: {
+      // Past |x| = 10 tanh is ±1 in f32 and the derivative 0 or 1; clamped, x³ cannot overflow into ∞ · 0.
+      const xc = f32x4.min(f32x4.max(x, vs(-10)), vs(10));
+      const th = tanhv(geluTanhArg(xc));
+      const inner = f32x4.mul(vs(GELU_TANH_C), madd(f32x4.mul(xc, xc), vs(3 * 0.044715), vs(1)));
+      const d = f32x4.mul(f32x4.mul(f32x4.mul(vs(0.5), xc), f32x4.sub(vs(1), f32x4.mul(th, th))), inner);
+      return madd(vs(0.5), f32x4.add(vs(1), th), d);
+    }
+    case Act.Swish: {
+      const s = sigmoidv(x);
+      return f32x4.mul(s, madd(x, f32x4.sub(vs(1), s), vs(1)));
+    }
+    case Act.Mish: {
+      const th = tanhv(lanesv(LANE_SOFTPLUS, x));
+      return madd(f32x4.mul(x, f32x4.sub(vs(1), f32x4.mul(th, th))), sigmoidv(x), th);
+    }
+    case Act.HardSilu: {
+      const g = f32x4.mul(madd(x, vs(2), vs(3)), vs(<f32>1.0 / 6.0));
+      return v128.bitselect(vs(1), v128.andnot(g, f32x4.le(x, vs(-3))), f32x4.ge(x, vs(3)));
+    }
+    case Act.TanhShrink: {
+      const th = tanhv(x);
+      return f32x4.mul(th, th);
+    }
+    case Act.Softplus:
+      return sigmoidv(x);
+    case Act.LogSigmoid:
+      return sigmoidv(f32x4.neg(x));
+    case Act.Exponential:
+      return lanesv(LANE_EXP, x);
+    default:
+      return dactv(code, actv(code, x));
   }
 }
 
@@ -534,6 +721,10 @@ const TWO: i32 = 13;
 // @ts-ignore: decorator
 @inline function dact1(code: i32, y: f32): f32 {
   return f32x4.extract_lane(dactv(code, f32x4.splat(y)), 0);
+}
+// @ts-ignore: decorator
+@inline function dactInput1(code: i32, x: f32): f32 {
+  return f32x4.extract_lane(dactInputv(code, f32x4.splat(x)), 0);
 }
 
 export function addBias(x: usize, M: i32, N: i32, ldx: i32, bias: usize): void {
@@ -566,6 +757,10 @@ export function activate(code: i32, x: usize, M: i32, N: i32, ldx: i32): void {
       softmaxRow(r, N);
       continue;
     }
+    if (code == Act.LogSoftmax) {
+      logSoftmaxRow(r, N);
+      continue;
+    }
     let j = 0;
     for (; j < N4; j += 4) v128.store(r + (<usize>j << 2), actv(code, v128.load(r + (<usize>j << 2))));
     for (; j < N; j++) store<f32>(r + (<usize>j << 2), act1(code, load<f32>(r + (<usize>j << 2))));
@@ -585,6 +780,16 @@ function softmaxRow(r: usize, N: i32): void {
   for (let j = 0; j < N; j++) store<f32>(r + (<usize>j << 2), load<f32>(r + (<usize>j << 2)) * inv);
 }
 
+// In float64 like the reference, so a row's log-sum-exp and the outputs match it to the last bit or so.
+function logSoftmaxRow(r: usize, N: i32): void {
+  let max: f32 = -Infinity;
+  for (let j = 0; j < N; j++) max = Mathf.max(max, load<f32>(r + (<usize>j << 2)));
+  let sum: f64 = 0;
+  for (let j = 0; j < N; j++) sum += Math.exp(<f64>load<f32>(r + (<usize>j << 2)) - <f64>max);
+  const shift = <f64>max + Math.log(sum);
+  for (let j = 0; j < N; j++) store<f32>(r + (<usize>j << 2), <f32>(<f64>load<f32>(r + (<usize>j << 2)) - shift));
+}
+
 export function activateBackward(code: i32, y: usize, dy: usize, M: i32, N: i32, ld: i32): void {
   if (code == Act.Linear) return;
   const N4 = N & ~3;
@@ -597,9 +802,30 @@ export function activateBackward(code: i32, y: usize, dy: usize, M: i32, N: i32,
       for (let j = 0; j < N; j++) store<f32>(dr + (<usize>j << 2), load<f32>(yr + (<usize>j << 2)) * (load<f32>(dr + (<usize>j << 2)) - dot));
       continue;
     }
+    if (code == Act.LogSoftmax) {
+      let total: f64 = 0;
+      for (let j = 0; j < N; j++) total += <f64>load<f32>(dr + (<usize>j << 2));
+      for (let j = 0; j < N; j++) {
+        const p = Math.exp(<f64>load<f32>(yr + (<usize>j << 2)));
+        store<f32>(dr + (<usize>j << 2), <f32>(<f64>load<f32>(dr + (<usize>j << 2)) - p * total));
+      }
+      continue;
+    }
     let j = 0;
     for (; j < N4; j += 4) v128.store(dr + (<usize>j << 2), f32x4.mul(v128.load(dr + (<usize>j << 2)), dactv(code, v128.load(yr + (<usize>j << 2)))));
     for (; j < N; j++) store<f32>(dr + (<usize>j << 2), load<f32>(dr + (<usize>j << 2)) * dact1(code, load<f32>(yr + (<usize>j << 2))));
+  }
+}
+
+/** dy ← dy ⊙ f′(x) from the pre-activations x (elementwise activations only). */
+export function activateBackwardFromInput(code: i32, x: usize, dy: usize, M: i32, N: i32, ld: i32): void {
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const xr = x + ((<usize>i * ld) << 2);
+    const dr = dy + ((<usize>i * ld) << 2);
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(dr + (<usize>j << 2), f32x4.mul(v128.load(dr + (<usize>j << 2)), dactInputv(code, v128.load(xr + (<usize>j << 2)))));
+    for (; j < N; j++) store<f32>(dr + (<usize>j << 2), load<f32>(dr + (<usize>j << 2)) * dactInput1(code, load<f32>(xr + (<usize>j << 2))));
   }
 }
 

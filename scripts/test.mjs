@@ -21,6 +21,7 @@ import process from 'node:process';
 /** Run on both kernel sets. */
 const NUMERICAL = [
   'prefix_steps',
+  'activations',
   'attention',
   'attention_decoder',
   'bidirectional',

@@ -14,6 +14,7 @@ import {
   SimpleRNN,
   SpatialDropout1D,
 } from '../src/layers/index.js';
+import { KERAS_ACTIVATIONS } from '../src/layers/activations.js';
 import type { RNN } from '../src/layers/recurrent.js';
 import { gradCheckLayer, randomIndices, randomTensor } from './helpers.js';
 
@@ -21,6 +22,30 @@ const N = 2;
 const T = 3;
 const D = 4;
 const H = 3;
+
+/** Keras 3's activations beyond Keras 2's, as Keras spells them. */
+const KERAS3_ACTIVATIONS = KERAS_ACTIVATIONS.filter(
+  (a) => !['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax'].includes(a),
+);
+/** Activations with kinks in f or f′ (where a wide finite difference straddles a corner). */
+const KINKED = new Set<string>([
+  'relu',
+  'elu',
+  'softsign',
+  'hardSigmoid',
+  'hardSigmoidKeras3',
+  'selu',
+  'relu6',
+  'leaky_relu',
+  'hard_silu',
+  'hard_swish',
+  'celu',
+  'hard_tanh',
+  'sparse_sigmoid',
+  'soft_shrink',
+  'hard_shrink',
+  'sparse_plus',
+]);
 
 describe('gradient check: dense, activation, dropout, embedding', () => {
   for (const activation of [
@@ -31,28 +56,36 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
     'relu',
     'hardSigmoid',
     'hardSigmoidKeras3',
+    ...KERAS3_ACTIVATIONS,
   ] as const) {
+    const kinks = KINKED.has(activation);
     it(`dense ${activation} on [N, D] and [N, T, D]`, () => {
       gradCheckLayer(
         new Dense({ units: 3, activation, inputShape: [D] }),
         randomTensor([N, D], new Random(1)),
-        { kinks: activation === 'relu' || activation.startsWith('hardSigmoid') },
+        { kinks },
       );
       gradCheckLayer(
         new Dense({ units: 3, activation, inputShape: [T, D] }),
         randomTensor([N, T, D], new Random(2)),
-        {
-          kinks: activation === 'relu' || activation.startsWith('hardSigmoid'),
-        },
+        { kinks },
       );
     });
     it(`activation ${activation}`, () => {
       gradCheckLayer(
         new Activation({ activation, inputShape: [T, D] }),
         randomTensor([N, T, D], new Random(3)),
-        {
-          kinks: activation === 'relu' || activation.startsWith('hardSigmoid'),
-        },
+        { kinks },
+      );
+    });
+  }
+  for (const activation of KERAS3_ACTIVATIONS) {
+    // Inputs in ±8 reach relu6's top, hard_silu's ±3 and the saturated tails (exponential stays below overflow).
+    it(`activation ${activation} on inputs in ±8`, () => {
+      gradCheckLayer(
+        new Activation({ activation, inputShape: [T, D] }),
+        randomTensor([N, T, D], new Random(5), activation === 'exponential' ? 3 : 8),
+        { kinks: KINKED.has(activation) },
       );
     });
   }
@@ -118,6 +151,9 @@ const VARIANTS: [string, Record<string, unknown>][] = [
   ['recurrentDropout', { recurrentDropout: 0.3, returnSequences: true }],
   ['relu activation', { activation: 'relu' }],
   ['sigmoid activation', { activation: 'sigmoid', returnSequences: true }],
+  ['elu activation', { activation: 'elu', returnSequences: true }],
+  ['softsign activation', { activation: 'softsign' }],
+  ['relu6 activation', { activation: 'relu6' }],
 ];
 
 for (const [name, make] of RECURRENT) {
@@ -128,7 +164,9 @@ for (const [name, make] of RECURRENT) {
         layer.build([T, D], new Random(11));
         // Non-zero biases so every bias path is exercised.
         if (layer.useBias) layer.weights[2].value.forEach((_, i, b) => (b[i] = 0.1 * Math.sin(i + 1)));
-        gradCheckLayer(layer, randomTensor([N, T, D], new Random(12)), { kinks: vname.includes('relu') });
+        gradCheckLayer(layer, randomTensor([N, T, D], new Random(12)), {
+          kinks: KINKED.has(vname.split(' ')[0]),
+        });
       });
     }
     it('index inputs (one-hot gather) with dropout', () => {

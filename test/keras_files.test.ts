@@ -407,6 +407,16 @@ describe('Keras files built in the test, one per layout and layer', () => {
     );
   });
 
+  it("gelu_new (tfjs's tanh gelu) is refused in Keras files, naming the layer: Keras's 'gelu' is the exact form", async () => {
+    const m = new Sequential({
+      seed: 3,
+      layers: [new L.Dense({ name: 'approx', units: 2, activation: 'geluNew', inputShape: [3] })],
+    });
+    m.build();
+    for (const save of [saveKerasArchive, saveKerasH5])
+      await assert.rejects(save(m), /layer 'approx' uses gelu_new, the tanh approximation of gelu/);
+  });
+
   it("a masked GlobalMaxPooling1D (Keras's takes no mask) is a note when saved as .keras or .h5 and when read back", async () => {
     const pooled = (maskZero: boolean): Sequential => {
       const m = new Sequential({ seed: 2 });

@@ -1006,6 +1006,167 @@ export async function fixtures(): Promise<Fixture[]> {
     });
   }
 
+  {
+    // tf.keras 2.9 .h5: Dense layers with the activations tf.keras 2 and tfjs share beyond Keras 2.0's.
+    const acts = ['elu', 'selu', 'softplus', 'softsign', 'swish', 'gelu'] as const;
+    const ref = new Sequential({
+      seed: 1,
+      layers: acts.map(
+        (activation, i) =>
+          new L.Dense({
+            name: `dense_${i + 1}`,
+            units: 3,
+            activation,
+            ...(i === 0 ? { inputShape: [4] } : {}),
+          }),
+      ),
+    });
+    ref.build();
+    randomizeWeights(ref, 23);
+    const cfg = {
+      class_name: 'Sequential',
+      config: {
+        name: 'sequential_1',
+        layers: acts.map((a, i) =>
+          k2('Dense', `dense_${i + 1}`, {
+            ...k2Dense(3, a),
+            ...(i === 0 ? { batch_input_shape: [null, 4] } : {}),
+          }),
+        ),
+      },
+    };
+    const { bytes } = await legacyH5(ref, cfg, '2.9.0', k22Names);
+    out.push({
+      name: 'tf.keras 2.9: Dense elu, selu, softplus, softsign, swish, gelu',
+      bytes,
+      reference: ref,
+      inputs: [
+        new Tensor(
+          Float32Array.from({ length: 20 }, (_, i) => 3 * Math.sin(i)),
+          [5, 4],
+        ),
+      ],
+      tfjs: true,
+    });
+  }
+
+  {
+    // Keras 3.9 .keras: LSTM(elu) and Dense/Activation layers with Keras 3's other activations, one as a serialized
+    // function ({module: 'keras.activations', class_name: 'function', …}). Weight groups by class, in order.
+    const ref = new Sequential({
+      seed: 1,
+      layers: [
+        new L.LSTM({
+          name: 'lstm_1',
+          units: 4,
+          activation: 'elu',
+          returnSequences: true,
+          inputShape: [5, 3],
+        }),
+        new L.Dense({ name: 'dense_1', units: 4, activation: 'gelu' }),
+        new L.Activation({ name: 'activation_1', activation: 'silu' }),
+        new L.Dense({ name: 'dense_2', units: 4, activation: 'leaky_relu' }),
+        new L.Dense({ name: 'dense_3', units: 4, activation: 'mish' }),
+        new L.Activation({ name: 'activation_2', activation: 'hard_swish' }),
+        new L.Dense({ name: 'dense_4', units: 3, activation: 'relu6' }),
+        new L.Dense({ name: 'dense_5', units: 3, activation: 'exponential' }),
+        new L.Activation({ name: 'activation_3', activation: 'log_softmax' }),
+      ],
+    });
+    ref.build();
+    randomizeWeights(ref, 29);
+    const dense = (name: string, units: number, activation: unknown): J =>
+      k3('Dense', name, {
+        units,
+        activation,
+        use_bias: true,
+        kernel_initializer: K3_INIT.kernel_initializer,
+        bias_initializer: K3_INIT.bias_initializer,
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+      });
+    const cfg = {
+      module: 'keras',
+      class_name: 'Sequential',
+      config: {
+        name: 'sequential_1',
+        trainable: true,
+        layers: [
+          {
+            module: 'keras.layers',
+            class_name: 'InputLayer',
+            config: {
+              batch_shape: [null, 5, 3],
+              dtype: 'float32',
+              sparse: false,
+              ragged: false,
+              name: 'input_layer',
+            },
+            registered_name: null,
+          },
+          k3(
+            'LSTM',
+            'lstm_1',
+            k3Rnn(4, { activation: 'elu', return_sequences: true, unit_forget_bias: true }),
+          ),
+          dense('dense_1', 4, {
+            module: 'keras.activations',
+            class_name: 'function',
+            config: 'gelu',
+            registered_name: 'function',
+          }),
+          k3('Activation', 'activation_1', { activation: 'silu' }),
+          dense('dense_2', 4, 'leaky_relu'),
+          dense('dense_3', 4, 'mish'),
+          k3('Activation', 'activation_2', { activation: 'hard_swish' }),
+          dense('dense_4', 3, 'relu6'),
+          dense('dense_5', 3, 'exponential'),
+          k3('Activation', 'activation_3', { activation: 'log_softmax' }),
+        ],
+        build_input_shape: [null, 5, 3],
+      },
+      registered_name: null,
+      build_config: { input_shape: [null, 5, 3] },
+    };
+    const byName = (n: string): Layer => ref.layers.find((l) => l.name === n)!;
+    const plain = (key: string, n: string): [string, H5Node] => [
+      key,
+      group({}, [['vars', vars(n, byName(n).weights)]]),
+    ];
+    const w = group({}, [
+      [
+        'layers',
+        group({}, [
+          ['activation', group({}, [['vars', vars('activation_1', [])]])],
+          ['activation_1', group({}, [['vars', vars('activation_2', [])]])],
+          ['activation_2', group({}, [['vars', vars('activation_3', [])]])],
+          plain('dense', 'dense_1'),
+          plain('dense_1', 'dense_2'),
+          plain('dense_2', 'dense_3'),
+          plain('dense_3', 'dense_4'),
+          plain('dense_4', 'dense_5'),
+          [
+            'lstm',
+            group({}, [
+              ['cell', group({}, [['vars', vars('lstm_cell', byName('lstm_1').weights)]])],
+              ['vars', vars('lstm_1', [])],
+            ]),
+          ],
+        ]),
+      ],
+      ['vars', vars('sequential_1', [])],
+    ]);
+    out.push({
+      name: "Keras 3.9 .keras: LSTM(elu), Dense/Activation with Keras 3's gelu, silu, leaky_relu, mish, hard_swish, relu6, exponential, log_softmax",
+      bytes: await kerasArchive(cfg, w, '3.9.2'),
+      reference: ref,
+      inputs: [floats([2, 5, 3], 31)],
+      tfjs: false,
+    });
+  }
+
   return out;
 }
 

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import '../src/node/wasm_flags.js';
 import {
   Act,
+  derivativeNeedsInput,
   gemmPackedBLength,
   gemvPanelsLength,
   MemoryOwner,
@@ -21,6 +22,41 @@ import { kernelModule, createWasmKernels } from '../src/core/wasm/load.js';
 import { assertClose } from './helpers.js';
 
 const SIZES = [1, 3, 4, 8, 17, 33, 129];
+
+/** The activations Keras 3 added beyond Keras 2's (elementwise but for LogSoftmax; celu is Elu). */
+const KERAS3_ACTS = [
+  Act.Elu,
+  Act.Selu,
+  Act.Softplus,
+  Act.Softsign,
+  Act.Relu6,
+  Act.Exponential,
+  Act.LeakyRelu,
+  Act.LogSoftmax,
+  Act.Gelu,
+  Act.GeluTanh,
+  Act.Swish,
+  Act.Mish,
+  Act.HardSilu,
+  Act.HardTanh,
+  Act.SparseSigmoid,
+  Act.SoftShrink,
+  Act.HardShrink,
+  Act.LogSigmoid,
+  Act.TanhShrink,
+  Act.SparsePlus,
+  Act.Squareplus,
+];
+
+/** |a − b| ≤ tol · max(1, |b|) elementwise (exp and softplus grow past where an absolute bound means anything). */
+function assertRelClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  for (let i = 0; i < a.length; i++) {
+    if (Object.is(a[i], b[i])) continue;
+    const d = Math.abs(a[i] - b[i]);
+    assert.ok(d <= tol * Math.max(1, Math.abs(b[i])), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+}
 
 function rand(k: Kernels, n: number, rng: Random, resident: boolean): Float32Array {
   const a = resident ? k.alloc(n) : new Float32Array(n);
@@ -217,6 +253,35 @@ for (const variant of variants) {
       assert.ok(Number.isNaN(k.sumOfSquares(nan, 0, nan.length, 0)), 'a NaN reaches the sum');
     });
 
+    it("Keras 3's activations at large |x|, 0, kinks and overflow: forward and both backwards", () => {
+      const points = [
+        -1e30, -200, -100, -88.8, -30, -10, -6, -3, -2.5, -1, -0.5, -1e-4, -1e-7, -0, 0, 1e-7, 1e-4, 0.5, 1,
+        2.5, 3, 6, 6.5, 10, 30, 88, 88.5, 89, 100, 1e30,
+      ];
+      const n = points.length;
+      for (const act of KERAS3_ACTS) {
+        if (act === Act.LogSoftmax) continue;
+        const x = Float32Array.from(points);
+        const y1 = k.alloc(n);
+        y1.set(x);
+        const y2 = Float32Array.from(x);
+        k.activate(act, y1, 0, 1, n, n);
+        ref.activate(act, y2, 0, 1, n, n);
+        assertRelClose(y1, y2, 2e-6, `activate ${act}`);
+        const d1 = k.alloc(n).fill(1);
+        const d2 = new Float32Array(n).fill(1);
+        k.activateBackwardFromInput(act, x, 0, d1, 0, 1, n, n);
+        ref.activateBackwardFromInput(act, x, 0, d2, 0, 1, n, n);
+        assertRelClose(d1, d2, 2e-6, `activateBackwardFromInput ${act}`);
+        if (derivativeNeedsInput(act)) continue;
+        d1.fill(1);
+        d2.fill(1);
+        k.activateBackward(act, y2, 0, d1, 0, 1, n, n);
+        ref.activateBackward(act, y2, 0, d2, 0, 1, n, n);
+        assertRelClose(d1, d2, 2e-6, `activateBackward ${act}`);
+      }
+    });
+
     it('activations, backward, bias, row sums, masks', () => {
       const rng = new Random(2);
       for (const M of [1, 3, 17]) {
@@ -229,18 +294,26 @@ for (const variant of variants) {
             Act.HardSigmoid,
             Act.HardSigmoid6,
             Act.Softmax,
+            ...KERAS3_ACTS,
           ]) {
             const x1 = rand(k, M * (N + 1), rng, true);
             for (let i = 0; i < x1.length; i++) x1[i] *= 6;
+            const x0 = Float32Array.from(x1);
             const x2 = Float32Array.from(x1);
             k.activate(act, x1, 0, M, N, N + 1);
             ref.activate(act, x2, 0, M, N, N + 1);
-            assertClose(x1, x2, 2e-6, `activate ${act}`);
+            assertRelClose(x1, x2, 2e-6, `activate ${act}`);
             const d1 = rand(k, x1.length, rng, true);
             const d2 = Float32Array.from(d1);
-            k.activateBackward(act, x2, 0, d1, 0, M, N, N + 1);
-            ref.activateBackward(act, x2, 0, d2, 0, M, N, N + 1);
-            assertClose(d1, d2, 1e-6, `activateBackward ${act}`);
+            if (!derivativeNeedsInput(act)) {
+              k.activateBackward(act, x2, 0, d1, 0, M, N, N + 1);
+              ref.activateBackward(act, x2, 0, d2, 0, M, N, N + 1);
+              assertRelClose(d1, d2, 1e-6, `activateBackward ${act}`);
+            }
+            if (act === Act.Softmax || act === Act.LogSoftmax) continue;
+            k.activateBackwardFromInput(act, x0, 0, d1, 0, M, N, N + 1);
+            ref.activateBackwardFromInput(act, x0, 0, d2, 0, M, N, N + 1);
+            assertRelClose(d1, d2, 2e-6, `activateBackwardFromInput ${act}`);
           }
           const x1 = rand(k, M * N, rng, true);
           const x2 = Float32Array.from(x1);

@@ -304,8 +304,8 @@ describe('model files', () => {
       ],
       [
         'unknown activation',
-        (j) => (j.modelTopology.config.layers[1].config.activation = 'swish'),
-        /layers\[1\]\.config\.activation: expected an activation: .*, got "swish"/,
+        (j) => (j.modelTopology.config.layers[1].config.activation = 'sparsemax'),
+        /layers\[1\]\.config\.activation: expected an activation: .*, got "sparsemax"/,
       ],
       [
         'activation of the wrong type',

@@ -75,6 +75,24 @@ describe('TerminateOnNaN in fit', () => {
     });
   }
 
+  it("an exponential activation overflowing float32 stops the run at its first loss (exp's ∞ is not clamped)", async () => {
+    const m = new Sequential({
+      seed: 1,
+      layers: [new L.Dense({ units: 2, activation: 'exponential', inputShape: [3] })],
+    });
+    m.compile({ optimizer: new SGD({ learningRate: 0.01 }), loss: 'meanSquaredError' });
+    m.build();
+    // Pre-activations of 90 and more: exp overflows float32 (its largest finite value is e^88.7).
+    m.setWeights([
+      new Tensor(new Float32Array(6).fill(40), [3, 2]),
+      new Tensor(Float32Array.of(90, 90), [2]),
+    ]);
+    const guard = new TerminateOnNaN({ warn: () => undefined });
+    const h = await m.fit(X, Y, { epochs: 2, batchSize: 4, callbacks: [guard] });
+    assert.match(guard.reason ?? '', /^the loss became (NaN|Infinity) at batch 1 of the epoch/);
+    assert.deepEqual(h.epoch, []);
+  });
+
   it('a non-finite val_loss stops the run at that epoch, is no plateau and resets no patience', async () => {
     const m = overflowingOnValidation();
     const reduce = new ReduceLROnPlateau({ patience: 1, factor: 0.5 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
+import { KERAS_ACTIVATIONS } from '../src/layers/activations.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
 import { layerFromKeras, layerToKeras } from '../src/models/serialization.js';
@@ -86,7 +87,7 @@ describe('layer config round trips', () => {
   it('an unknown activation lists the Keras names users type, naming the option', () => {
     // Not recur's internal names (hardSigmoidKeras3 comes only from a Keras 3 file's version).
     const keras =
-      /one of 'linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax' \(or null: linear\)$/;
+      /one of 'linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax', 'elu', .*'squareplus' \(or null: linear\)$/;
     const message = (f: () => unknown): string => {
       try {
         f();
@@ -104,19 +105,76 @@ describe('layer config round trips', () => {
       /lstm 'lstm\w*': unknown recurrentActivation "sigmod"; expected one of 'linear'/,
     );
     assert.match(
-      message(() => new L.GRU({ units: 1, activation: 'elu' as never })),
+      message(() => new L.GRU({ units: 1, activation: 'sparsemax' as never })),
       keras,
     );
     // Every name the message lists is accepted.
-    for (const a of ['linear', 'relu', 'tanh', 'sigmoid', 'hard_sigmoid', 'softmax', null] as const)
-      new L.Dense({ units: 1, activation: a });
+    for (const a of [...KERAS_ACTIVATIONS, null]) new L.Dense({ units: 1, activation: a });
+  });
+  it("Keras 3's activations round-trip by name through getConfig and Keras JSON, each spelling kept", () => {
+    for (const spelling of KERAS_ACTIVATIONS) {
+      for (const layer of [
+        new L.Dense({ units: 2, activation: spelling }),
+        new L.Activation({ activation: spelling }),
+      ]) {
+        const json = layerToKeras(layer);
+        assert.equal(json.config.activation, spelling, `${layer.className} writes '${spelling}'`);
+        const again = layerFromKeras(JSON.parse(JSON.stringify(json)), 'test');
+        assert.deepEqual(again.getConfig(), layer.getConfig(), spelling);
+      }
+    }
+    // camelCase names (tfjs's and recur's) are the same activations.
+    assert.equal(new L.Dense({ units: 1, activation: 'leakyRelu' }).activation, 'leakyRelu');
+    assert.equal(new L.Dense({ units: 1, activation: 'leaky_relu' }).activation, 'leakyRelu');
+    assert.equal(new L.Dense({ units: 1, activation: 'gelu_new' }).activation, 'geluNew');
+  });
+  it('recurrent layers take the activations whose derivative their output gives, and name the others', () => {
+    const fromOutput = [
+      ...['elu', 'selu', 'softplus', 'softsign', 'relu6', 'exponential', 'leaky_relu', 'celu', 'hard_tanh'],
+      ...['sparse_sigmoid', 'soft_shrink', 'hard_shrink', 'log_sigmoid', 'sparse_plus', 'squareplus'],
+    ] as const;
+    for (const activation of fromOutput) {
+      new L.LSTM({ units: 2, activation, recurrentActivation: activation });
+      new L.GRU({ units: 2, activation, recurrentActivation: activation });
+      new L.SimpleRNN({ units: 2, activation });
+    }
+    const fromInput = [
+      'gelu',
+      'gelu_new',
+      'swish',
+      'silu',
+      'mish',
+      'hard_silu',
+      'hard_swish',
+      'tanh_shrink',
+    ] as const;
+    for (const activation of fromInput) {
+      assert.throws(
+        () => new L.LSTM({ units: 2, activation }),
+        new RegExp(
+          `lstm 'lstm\\w*': activation '${activation}' is not supported in recurrent layers.*Dense or Activation`,
+        ),
+      );
+      assert.throws(
+        () => new L.GRU({ units: 2, recurrentActivation: activation }),
+        new RegExp(`recurrentActivation '${activation}' is not supported in recurrent layers`),
+      );
+    }
+    assert.throws(
+      () => new L.LSTM({ units: 2, recurrentActivation: 'softmax' }),
+      /recurrentActivation 'softmax' is not elementwise/,
+    );
+    assert.throws(
+      () => new L.SimpleRNN({ units: 2, activation: 'log_softmax' }),
+      /'log_softmax' is not elementwise/,
+    );
   });
   it('unknown options and classes are errors, not silently ignored', () => {
     assert.throws(() => new L.LSTM({ units: 3, unit: 4 } as never), /lstm: unknown option 'unit'/);
     assert.throws(() => new L.Dense({ units: 0 }), /'units' must be a positive integer, got 0/);
     assert.throws(
-      () => new L.LSTM({ units: 2, activation: 'swish' as never }),
-      /activation 'swish' is a Keras activation recur does not implement/,
+      () => new L.LSTM({ units: 2, activation: 'crelu' as never }),
+      /activation 'crelu' is a Keras activation recur does not implement/,
     );
     assert.throws(
       () => layerFromKeras({ class_name: 'Conv2D', config: { name: 'c' } }, 'f.json'),

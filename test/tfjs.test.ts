@@ -44,6 +44,16 @@ async function tfjsFromRecur(model: Sequential): Promise<tf.LayersModel> {
   );
 }
 
+/** recur's Dense(gelu_new) → Dense(softmax) built with tfjs's API, on the same weights. */
+function tfjsGeluNew(model: Sequential): tf.LayersModel {
+  const [first, second] = model.layers as L.Dense[];
+  const m = tf.sequential();
+  m.add(tf.layers.dense({ units: first.units, activation: 'gelu_new', inputShape: [D] }));
+  m.add(tf.layers.dense({ units: second.units, activation: 'softmax' }));
+  m.setWeights(model.getWeights().map((w) => tf.tensor(Array.from(w.data), [...w.shape])));
+  return m;
+}
+
 async function tfjsArtifacts(m: tf.LayersModel, config?: tf.io.SaveConfig): Promise<tf.io.ModelArtifacts> {
   let art: tf.io.ModelArtifacts | null = null;
   await m.save(
@@ -209,6 +219,48 @@ describe('cross-check with TensorFlow.js', () => {
     assertClose(model.predict(idx).data, ref, 1e-5, 'predictions');
   });
 
+  // tfjs's activations beyond Keras 2's (tfjs has no silu, exponential, leaky_relu, log_softmax or hard_silu).
+  for (const activation of [
+    'elu',
+    'selu',
+    'relu6',
+    'softplus',
+    'softsign',
+    'swish',
+    'mish',
+    'gelu',
+    'geluNew',
+    'logSoftmax',
+  ] as const) {
+    it(`a Dense with ${activation}: tfjs reads recur's file, predicts the same and takes the same SGD step`, async () => {
+      const model = new Sequential({
+        seed: 21,
+        layers: [
+          new L.Dense({ units: 6, activation, inputShape: [D] }),
+          new L.Dense({ units: V, activation: 'softmax' }),
+        ],
+      });
+      model.build();
+      // Pre-activations well past ±3: the tails, relu6's top, gelu's lower tail.
+      const x = randomTensor([8, D], new Random(22), 4);
+      // tfjs reads a file's 'gelu_new' as 'geluNew', which it does not know: that one is built in code.
+      const theirs = activation === 'geluNew' ? tfjsGeluNew(model) : await tfjsFromRecur(model);
+      assertClose(
+        model.predict(x).data,
+        (theirs.predict(toTfjs(x)) as tf.Tensor).dataSync(),
+        1e-5,
+        'predictions',
+      );
+      const labels = randomIndices([8], V, new Random(23));
+      model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'categoricalCrossentropy' });
+      theirs.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' });
+      model.trainOnBatch(x, labels);
+      await theirs.trainOnBatch(toTfjs(x), toTfjs(oneHot(labels, V)));
+      const ts = theirs.getWeights().map((w) => w.dataSync());
+      model.getWeights().forEach((w, i) => assertClose(w.data, ts[i], 1e-5, `weight ${i}`));
+    });
+  }
+
   it('a tfjs-built model (tfjs defaults: hardSigmoid, glorotNormal) loads in recur and predicts the same', async () => {
     const m = tf.sequential();
     m.add(tf.layers.lstm({ units: 5, returnSequences: true, inputShape: [T, D] }));
@@ -255,6 +307,26 @@ describe('cross-check with TensorFlow.js', () => {
     );
     assert.match((await load('average', true))[0], /^model\.json: GlobalAveragePooling1D over masked steps/);
     assert.deepEqual(await load('max', false), [], 'no mask');
+  });
+
+  it('saving notes the activations tfjs cannot read (silu, leaky_relu, gelu_new, …), once each', () => {
+    const model = (...activations: L.ActivationIdentifier[]): Sequential => {
+      const m = new Sequential({
+        seed: 4,
+        layers: activations.map((activation, i) =>
+          i === 0 ? new L.Dense({ units: 2, activation, inputShape: [3] }) : new L.Activation({ activation }),
+        ),
+      });
+      m.build();
+      return m;
+    };
+    const notes = (m: Sequential): string[] =>
+      tfjsCompatibilityNotes(serializeModel(m).json.modelTopology).filter((n) => / activation, /.test(n));
+    assert.deepEqual(notes(model('silu', 'leaky_relu', 'silu', 'hard_swish')), [
+      "TensorFlow.js 4.x has no 'silu' or 'leaky_relu' or 'hard_swish' activation, so it cannot load this model; recur reads it",
+    ]);
+    assert.deepEqual(notes(model('swish', 'log_softmax', 'mish', 'relu6')), []);
+    assert.equal(notes(model('gelu_new')).length, 1);
   });
 
   it('a tfjs Sequential Embedding model made without maskZero (tfjs writes mask_zero null) loads and predicts the same', async () => {

@@ -21,9 +21,25 @@
  *      outside wasm memory; that suite fails while a kernel of the interface is never compared.
  */
 
-import { type Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
+import { Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
 
 export { Act, GEMM_PANEL, GEMV_PANEL } from './kernel_constants.js';
+
+/**
+ * Whether f′ is not a function of f's output (gelu, swish, mish, hard_silu are not monotonic; tanh_shrink has no
+ * closed-form inverse), so a backward pass needs the pre-activations (activateBackwardFromInput); the recurrent
+ * cells, which keep only outputs, refuse these.
+ */
+export function derivativeNeedsInput(act: Act): boolean {
+  return (
+    act === Act.Gelu ||
+    act === Act.GeluTanh ||
+    act === Act.Swish ||
+    act === Act.Mish ||
+    act === Act.HardSilu ||
+    act === Act.TanhShrink
+  );
+}
 
 /** Floats packGemmB writes for a K×N matrix (its 8-column panels; the last N % 8 columns stay in B). */
 export function gemmPackedBLength(K: number, N: number): number {
@@ -116,11 +132,30 @@ export interface KernelCalls {
   /** In place y = f(x) on an M×N block; Softmax works per row. */
   activate(act: Act, x: Float32Array, off: number, M: number, N: number, ldx: number): void;
 
-  /** In place dy ← dy ⊙ f′ on an M×N block, with f′ computed from the outputs y (softmax: the row Jacobian). */
+  /**
+   * In place dy ← dy ⊙ f′ on an M×N block, with f′ computed from the outputs y (softmax, log-softmax: the row
+   * Jacobian). Only for activations whose derivative follows from the output (not derivativeNeedsInput).
+   */
   activateBackward(
     act: Act,
     y: Float32Array,
     yOff: number,
+    dy: Float32Array,
+    dyOff: number,
+    M: number,
+    N: number,
+    ld: number,
+  ): void;
+
+  /**
+   * In place dy ← dy ⊙ f′(x) on an M×N block, with f′ computed from the pre-activations x: any elementwise activation
+   * (not Softmax or LogSoftmax), and the only way for those whose derivative the output does not give
+   * (derivativeNeedsInput).
+   */
+  activateBackwardFromInput(
+    act: Act,
+    x: Float32Array,
+    xOff: number,
     dy: Float32Array,
     dyOff: number,
     M: number,

@@ -8,7 +8,51 @@ function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
-/** f(x) for a scalar activation (not softmax). */
+/** SELU's constants, as Keras (and TensorFlow, tfjs) define them. */
+export const SELU_ALPHA = 1.6732632423543772;
+export const SELU_SCALE = 1.0507009873554805;
+/** Keras 3's leaky_relu default negative slope (the string 'leaky_relu' carries no other). */
+export const LEAKY_RELU_SLOPE = 0.2;
+const GELU_TANH_C = Math.sqrt(2 / Math.PI);
+
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+/**
+ * erf(t) for t ≥ 0 by its series of positive terms, 2/√π · exp(−t²) · Σ 2ⁿ t²ⁿ⁺¹ / (2n+1)!!, which has no
+ * cancellation (to ≈1e-15 up to t = 6, beyond which erf is 1 in double).
+ */
+function erfPositive(t: number): number {
+  if (t > 6) return 1;
+  let term = t;
+  let sum = t;
+  for (let n = 1; term > 1e-17 * sum; n++) {
+    term *= (2 * t * t) / (2 * n + 1);
+    sum += term;
+  }
+  return Math.min(1, (2 / Math.sqrt(Math.PI)) * Math.exp(-t * t) * sum);
+}
+
+/** erfc(t) for t ≥ 2 by its continued fraction, exp(−t²)/√π / (t + ½/(t + 1/(t + (3/2)/(t + …)))). */
+function erfcLarge(t: number): number {
+  let f = t;
+  for (let k = 200; k >= 1; k--) f = t + k / 2 / f;
+  return Math.exp(-t * t) / (Math.sqrt(Math.PI) * f);
+}
+
+/** Φ(x), the standard normal CDF, with full relative precision in the lower tail (where 1 − erf cancels). */
+function normalCdf(x: number): number {
+  const t = Math.abs(x) / Math.SQRT2;
+  if (x >= 0) return 0.5 * (1 + erfPositive(t));
+  return t < 2 ? 0.5 * (1 - erfPositive(t)) : 0.5 * erfcLarge(t);
+}
+
+function normalPdf(x: number): number {
+  return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+}
+
+/** f(x) for a scalar activation (not softmax or log-softmax). */
 export function applyAct(act: Act, x: number): number {
   switch (act) {
     case Act.Linear:
@@ -23,12 +67,54 @@ export function applyAct(act: Act, x: number): number {
       return x <= -2.5 ? 0 : x >= 2.5 ? 1 : 0.2 * x + 0.5;
     case Act.HardSigmoid6:
       return x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5;
+    case Act.Elu:
+      return x > 0 ? x : Math.expm1(x);
+    case Act.Selu:
+      return SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x));
+    case Act.Softplus:
+      return softplus(x);
+    case Act.Softsign:
+      return x / (1 + Math.abs(x));
+    case Act.Relu6:
+      return x <= 0 ? 0 : x >= 6 ? 6 : x;
+    case Act.Exponential:
+      return Math.exp(x);
+    case Act.LeakyRelu:
+      return x > 0 ? x : LEAKY_RELU_SLOPE * x;
+    case Act.Gelu:
+      return x * normalCdf(x);
+    case Act.GeluTanh:
+      return 0.5 * x * (1 + Math.tanh(GELU_TANH_C * (x + 0.044715 * x * x * x)));
+    case Act.Swish:
+      return x * sigmoid(x);
+    case Act.Mish:
+      return x * Math.tanh(softplus(x));
+    case Act.HardSilu:
+      return x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6;
+    case Act.HardTanh:
+      return x <= -1 ? -1 : x >= 1 ? 1 : x;
+    case Act.SparseSigmoid:
+      return x <= -1 ? 0 : x >= 1 ? 1 : 0.5 * (x + 1);
+    case Act.SoftShrink:
+      return x > 0.5 ? x - 0.5 : x < -0.5 ? x + 0.5 : 0;
+    case Act.HardShrink:
+      return Math.abs(x) > 0.5 ? x : 0;
+    case Act.LogSigmoid:
+      return -softplus(-x);
+    case Act.TanhShrink:
+      return x - Math.tanh(x);
+    case Act.SparsePlus:
+      return x <= -1 ? 0 : x >= 1 ? x : 0.25 * (x + 1) * (x + 1);
+    case Act.Squareplus:
+      // x + √(x² + 4) cancels for x ≪ 0: there it is 4/(√(x² + 4) − x).
+      return x >= 0 ? 0.5 * (x + Math.hypot(x, 2)) : 2 / (Math.hypot(x, 2) - x);
     case Act.Softmax:
+    case Act.LogSoftmax:
       throw new Error('softmax is not an elementwise activation');
   }
 }
 
-/** f′ expressed through the output y = f(x). */
+/** f′ expressed through the output y = f(x), for the activations whose derivative follows from it. */
 export function actGradFromOutput(act: Act, y: number): number {
   switch (act) {
     case Act.Linear:
@@ -43,8 +129,81 @@ export function actGradFromOutput(act: Act, y: number): number {
       return y > 0 && y < 1 ? 0.2 : 0;
     case Act.HardSigmoid6:
       return y > 0 && y < 1 ? 1 / 6 : 0;
+    case Act.Elu:
+      return y > 0 ? 1 : y + 1;
+    case Act.Selu:
+      return y > 0 ? SELU_SCALE : y + SELU_SCALE * SELU_ALPHA;
+    case Act.Softplus:
+      // sigmoid(x) = 1 − exp(−y)
+      return -Math.expm1(-y);
+    case Act.Softsign:
+      // 1/(1 + |x|)² = (1 − |y|)²
+      return (1 - Math.abs(y)) * (1 - Math.abs(y));
+    case Act.Relu6:
+      return y > 0 && y < 6 ? 1 : 0;
+    case Act.Exponential:
+      return y;
+    case Act.LeakyRelu:
+      return y > 0 ? 1 : LEAKY_RELU_SLOPE;
+    case Act.HardTanh:
+      return y > -1 && y < 1 ? 1 : 0;
+    case Act.SparseSigmoid:
+      return y > 0 && y < 1 ? 0.5 : 0;
+    case Act.SoftShrink:
+    case Act.HardShrink:
+      return y !== 0 ? 1 : 0;
+    case Act.LogSigmoid:
+      // sigmoid(−x) = 1 − exp(y)
+      return -Math.expm1(y);
+    case Act.SparsePlus:
+      // (x + 1)/2 = √y inside (−1, 1)
+      return y <= 0 ? 0 : y >= 1 ? 1 : Math.sqrt(y);
+    case Act.Squareplus:
+      // y²/(y² + 1), written so that neither y² overflows nor 1/y² does harm
+      return 1 / (1 + 1 / (y * y));
+    case Act.Gelu:
+    case Act.GeluTanh:
+    case Act.Swish:
+    case Act.Mish:
+    case Act.HardSilu:
+    case Act.TanhShrink:
+      throw new Error(`activation ${act}: the derivative needs the input`);
     case Act.Softmax:
+    case Act.LogSoftmax:
       throw new Error('softmax is not an elementwise activation');
+  }
+}
+
+/** f′(x) from the input, for every elementwise activation. */
+export function actGradFromInput(act: Act, x: number): number {
+  switch (act) {
+    case Act.Gelu:
+      return normalCdf(x) + x * normalPdf(x);
+    case Act.GeluTanh: {
+      const th = Math.tanh(GELU_TANH_C * (x + 0.044715 * x * x * x));
+      return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_TANH_C * (1 + 3 * 0.044715 * x * x);
+    }
+    case Act.Swish: {
+      const s = sigmoid(x);
+      return s * (1 + x * (1 - s));
+    }
+    case Act.Mish: {
+      const th = Math.tanh(softplus(x));
+      return th + x * (1 - th * th) * sigmoid(x);
+    }
+    case Act.HardSilu:
+      return x <= -3 ? 0 : x >= 3 ? 1 : (2 * x + 3) / 6;
+    case Act.TanhShrink:
+      return Math.tanh(x) ** 2;
+    case Act.Softplus:
+      return sigmoid(x);
+    case Act.LogSigmoid:
+      return sigmoid(-x);
+    case Act.Exponential:
+      return Math.exp(x);
+    default:
+      // The rest: the derivative at the output f(x) (exact for them; their kinks as actGradFromOutput places them).
+      return actGradFromOutput(act, applyAct(act, x));
   }
 }
 
@@ -138,6 +297,13 @@ export const referenceKernels: Kernels = {
           sum += e;
         }
         for (let j = 0; j < N; j++) x[r + j] /= sum;
+      } else if (act === Act.LogSoftmax) {
+        let max = -Infinity;
+        for (let j = 0; j < N; j++) if (x[r + j] > max) max = x[r + j];
+        let sum = 0;
+        for (let j = 0; j < N; j++) sum += Math.exp(x[r + j] - max);
+        const shift = max + Math.log(sum);
+        for (let j = 0; j < N; j++) x[r + j] -= shift;
       } else {
         for (let j = 0; j < N; j++) x[r + j] = applyAct(act, x[r + j]);
       }
@@ -153,9 +319,24 @@ export const referenceKernels: Kernels = {
         let dot = 0;
         for (let j = 0; j < N; j++) dot += dy[dr + j] * y[yr + j];
         for (let j = 0; j < N; j++) dy[dr + j] = y[yr + j] * (dy[dr + j] - dot);
+      } else if (act === Act.LogSoftmax) {
+        // ∂/∂x of x − logΣexp(x): dy − softmax · Σ dy, softmax = exp(y).
+        let total = 0;
+        for (let j = 0; j < N; j++) total += dy[dr + j];
+        for (let j = 0; j < N; j++) dy[dr + j] -= Math.exp(y[yr + j]) * total;
       } else {
         for (let j = 0; j < N; j++) dy[dr + j] *= actGradFromOutput(act, y[yr + j]);
       }
+    }
+  },
+
+  activateBackwardFromInput(act, x, xOff, dy, dyOff, M, N, ld) {
+    if (act === Act.Softmax || act === Act.LogSoftmax)
+      throw new Error('activateBackwardFromInput: softmax is not an elementwise activation');
+    for (let i = 0; i < M; i++) {
+      const xr = xOff + i * ld;
+      const dr = dyOff + i * ld;
+      for (let j = 0; j < N; j++) dy[dr + j] *= actGradFromInput(act, x[xr + j]);
     }
   },
 

@@ -64,10 +64,18 @@ function activationsOf(layer: Layer): { name: string; value: string }[] {
   return out;
 }
 
-/** Refuses the hard sigmoid the target Keras version does not have, naming the layer. */
+/**
+ * Refuses the hard sigmoid the target Keras version does not have, and tfjs's gelu_new (Keras's
+ * gelu(approximate=True), which no Keras file can name), naming the layer.
+ */
 function checkHardSigmoid(model: Model, major: 2 | 3): void {
   const bad = major === 3 ? 'hard_sigmoid' : 'hard_sigmoid_keras3';
   for (const l of model.layers) {
+    const gelu = activationsOf(l).find((a) => a.value === 'gelu_new');
+    if (gelu)
+      throw new InvalidInputError(
+        `layer '${gelu.name}' uses gelu_new, the tanh approximation of gelu (Keras's gelu(approximate=True)), which a Keras file cannot name (its 'gelu' is the exact form); save it as a recur model directory`,
+      );
     const hit = activationsOf(l).find((a) => a.value === bad);
     if (hit) {
       throw new InvalidInputError(

@@ -3,6 +3,8 @@ import { copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
+  activateForBackward,
+  activationBackward,
   activationCode,
   activationName,
   type ActivationIdentifier,
@@ -36,6 +38,8 @@ export class Activation extends Layer {
   readonly className = 'Activation';
   readonly activation: ActivationName;
   private y: Tensor | null = null;
+  /** The inputs, kept when the derivative needs them (gelu, swish, mish, hard_silu). */
+  private pre: Float32Array | null = null;
   private logits = false;
 
   constructor(args: ActivationArgs) {
@@ -60,7 +64,7 @@ export class Activation extends Layer {
     const last = t.shape[t.shape.length - 1];
     const out = copyOf(t.data);
     this.logits = opts.logits === true;
-    if (!this.logits) kernels().activate(activationCode(this.activation), out, 0, t.size / last, last, last);
+    this.pre = this.logits ? null : activateForBackward(this.activation, out, t.size / last, last);
     this.y = new Tensor(out, t.shape);
     return this.y;
   }
@@ -69,18 +73,7 @@ export class Activation extends Layer {
     if (!this.y) throw new Error(`activation '${this.name}': backward called before forward`);
     const last = dy.shape[dy.shape.length - 1];
     const dx = copyOf(dy.data);
-    if (!this.logits) {
-      kernels().activateBackward(
-        activationCode(this.activation),
-        this.y.data,
-        0,
-        dx,
-        0,
-        dy.size / last,
-        last,
-        last,
-      );
-    }
+    if (!this.logits) activationBackward(this.activation, this.y.data, this.pre, dx, dy.size / last, last);
     return new Tensor(dx, dy.shape);
   }
 

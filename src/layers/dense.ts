@@ -7,6 +7,8 @@ import { allocUninitialized, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../core/tensor.js';
 import {
+  activateForBackward,
+  activationBackward,
   activationCode,
   activationName,
   type ActivationIdentifier,
@@ -75,6 +77,8 @@ export class Dense extends Layer {
   readonly biasInitializer: InitializerSpec;
   private x: AnyTensor | null = null;
   private y: Tensor | null = null;
+  /** The pre-activations, kept when the derivative needs them (gelu, swish, mish, hard_silu). */
+  private pre: Float32Array | null = null;
   private logits = false;
 
   constructor(args: DenseArgs) {
@@ -147,7 +151,7 @@ export class Dense extends Layer {
     }
     if (this.useBias) k.addBias(out, 0, rows, U, U, this.weights[1].value, 0);
     this.logits = opts.logits === true;
-    if (!this.logits) k.activate(activationCode(this.activation), out, 0, rows, U, U);
+    this.pre = this.logits ? null : activateForBackward(this.activation, out, rows, U);
     const shape = x.dtype === 'int32' ? [...x.shape, U] : [...x.shape.slice(0, -1), U];
     this.x = x;
     this.y = new Tensor(out, shape);
@@ -163,7 +167,7 @@ export class Dense extends Layer {
     const U = this.units;
     const rows = y.size / U;
     const dz = copyOf(dy.data);
-    if (!this.logits) k.activateBackward(activationCode(this.activation), y.data, 0, dz, 0, rows, U, U);
+    if (!this.logits) activationBackward(this.activation, y.data, this.pre, dz, rows, U);
     const [kernel, bias] = this.weights;
     if (this.useBias) k.sumRows(dz, 0, rows, U, U, bias.grad, 0);
     if (x instanceof IndexTensor) {

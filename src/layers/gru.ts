@@ -16,7 +16,7 @@
 import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import {
   activationCode,
-  activationName,
+  recurrentActivationName,
   type ActivationIdentifier,
   type ActivationName,
 } from './activations.js';
@@ -44,7 +44,7 @@ export class GRU extends RNN {
 
   constructor(args: GRUArgs) {
     super(args, 'gru', ['recurrentActivation', 'resetAfter']);
-    this.recurrentActivation = activationName(
+    this.recurrentActivation = recurrentActivationName(
       args.recurrentActivation ?? GRU_DEFAULTS.recurrentActivation,
       `gru '${this.name}'`,
       'recurrentActivation',

@@ -18,7 +18,7 @@ import { alloc, allocUninitialized, copyOf, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import {
   activationCode,
-  activationName,
+  recurrentActivationName,
   type ActivationIdentifier,
   type ActivationName,
 } from './activations.js';
@@ -44,7 +44,7 @@ export class LSTM extends RNN {
 
   constructor(args: LSTMArgs) {
     super(args, 'lstm', ['recurrentActivation', 'unitForgetBias']);
-    this.recurrentActivation = activationName(
+    this.recurrentActivation = recurrentActivationName(
       args.recurrentActivation ?? LSTM_DEFAULTS.recurrentActivation,
       `lstm '${this.name}'`,
       'recurrentActivation',

@@ -30,7 +30,7 @@ import { alloc, allocInt32, allocUninitialized, copyOf, kernels, persistentCopy 
 import { GEMV_PANEL, gemmPackedBLength } from '../core/kernels.js';
 import { Random } from '../core/random.js';
 import { IndexTensor, Tensor, checkTensorArg, type AnyTensor } from '../core/tensor.js';
-import { activationName, type ActivationIdentifier, type ActivationName } from './activations.js';
+import { recurrentActivationName, type ActivationIdentifier, type ActivationName } from './activations.js';
 import { checkIndices } from './dense.js';
 import { dropoutMask } from './dropout.js';
 import {
@@ -259,8 +259,7 @@ export abstract class RNN extends Layer {
     const where = `${prefix} '${this.name}'`;
     checkOptionKeys(prefix, args, [...RNN_OPTION_KEYS, ...extraKeys]);
     this.units = checkPositiveInt(where, 'units', args.units);
-    this.activation = activationName(args.activation ?? RNN_DEFAULTS.activation, where);
-    if (this.activation === 'softmax') throw new Error(`${where}: softmax cannot be a recurrent activation`);
+    this.activation = recurrentActivationName(args.activation ?? RNN_DEFAULTS.activation, where);
     this.useBias = checkBoolean(where, 'useBias', args.useBias, RNN_DEFAULTS.useBias);
     this.kernelInitializer = initializerSpec(
       args.kernelInitializer,

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { JsonSyntaxError, parseJsonText } from '../core/json_text.js';
+import { ACTIVATION_SPELLINGS } from '../layers/activations.js';
 import {
   FORMAT_VERSION,
   MAX_WEIGHT_VALUES,
@@ -30,17 +31,6 @@ export const RandomStateSchema = z
 /** Largest size of any one axis or unit count: far above any real model, small enough that products stay exact. */
 export const MAX_DIM = 2 ** 24;
 
-const ACTIVATIONS = [
-  'linear',
-  'relu',
-  'tanh',
-  'sigmoid',
-  'hard_sigmoid',
-  'hardSigmoid',
-  'hard_sigmoid_keras3',
-  'hardSigmoidKeras3',
-  'softmax',
-] as const;
 const INITIALIZER_CLASSES = [
   'Zeros',
   'Ones',
@@ -87,7 +77,7 @@ const rate = z
   .lt(1, { error: 'expected a number in [0, 1)' });
 const seed = z.number({ error: 'expected an integer seed or null' }).int().nullable();
 const activation = z
-  .enum(ACTIVATIONS, { error: `expected an activation: ${ACTIVATIONS.join(', ')}` })
+  .enum(ACTIVATION_SPELLINGS, { error: `expected an activation: ${ACTIVATION_SPELLINGS.join(', ')}` })
   .nullable();
 
 const initializerObject = z.looseObject({

@@ -1,8 +1,9 @@
 /**
  * What in a saved model TensorFlow.js cannot read or computes differently, said as notes (the library returns them; a
- * CLI prints them): a GRU with reset_after=true (Keras's TF2 default), which tfjs 4.x refuses; layers tfjs 4.x does not
- * have; and a global pooling over masked steps, which tfjs pools padding into (it ignores masks there).
+ * CLI prints them): a GRU with reset_after=true (Keras's TF2 default), which tfjs 4.x refuses; layers and activations
+ * tfjs 4.x does not have; and a global pooling over masked steps, which tfjs pools padding into (it ignores masks there).
  */
+import { ACTIVATIONS_TFJS_CANNOT_READ } from '../layers/activations.js';
 
 /** Names of the GRU layers with reset_after=true anywhere in a Keras/tfjs topology (wrappers and models included). */
 function resetAfterGrus(node: unknown, found: string[]): void {
@@ -21,6 +22,20 @@ function resetAfterGrus(node: unknown, found: string[]): void {
 /** Whether a topology uses Keras 3's hard sigmoid (read from a Keras 3 file), which tfjs does not have. */
 function usesKeras3HardSigmoid(modelTopology: unknown): boolean {
   return JSON.stringify(modelTopology ?? null).includes('"hard_sigmoid_keras3"');
+}
+
+/** The activations of a topology (`activation`, `recurrent_activation`) that tfjs lacks, each once. */
+function activationsNotInTfjs(node: unknown, found: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const x of node) activationsNotInTfjs(x, found);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  for (const [k, v] of Object.entries(node)) {
+    if ((k === 'activation' || k === 'recurrent_activation') && typeof v === 'string') {
+      if (ACTIVATIONS_TFJS_CANNOT_READ.has(v)) found.add(v);
+    } else activationsNotInTfjs(v, found);
+  }
 }
 
 /** Layer classes recur writes that TensorFlow.js 4.x has no class for. */
@@ -64,6 +79,13 @@ export function tfjsCompatibilityNotes(modelTopology: unknown): string[] {
           'does not have; recur reads it',
       ]
     : [];
+  const activations = new Set<string>();
+  activationsNotInTfjs(modelTopology, activations);
+  if (activations.size > 0)
+    notes.push(
+      `TensorFlow.js 4.x has no ${[...activations].map((a) => `'${a}'`).join(' or ')} activation, so it cannot ` +
+        'load this model; recur reads it',
+    );
   const classes = new Set<string>();
   const masks = { any: false };
   layerClasses(modelTopology, classes, masks);

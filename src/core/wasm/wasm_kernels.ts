@@ -106,6 +106,19 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
     this.endCall(m);
   },
 
+  activateBackwardFromInput(act, x, xOff, dy, dyOff, M, N, ld) {
+    const m = this.beginScope();
+    this.x.activateBackwardFromInput(
+      act,
+      this.ptr(x, false) + xOff * 4,
+      this.ptr(dy, true) + dyOff * 4,
+      M,
+      N,
+      ld,
+    );
+    this.endCall(m);
+  },
+
   gatherRows(idx, R, W, N, out, scale, accumulate) {
     const m = this.beginScope();
     this.x.gatherRows(
