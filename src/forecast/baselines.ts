@@ -12,6 +12,7 @@ import type * as AugursMstl from '@bsull/augurs/mstl';
 import { InvalidInputError } from '../core/errors.js';
 import { seasonalFTest, seasonalIndices } from './seasonality.js';
 import { thetaForecast } from './theta.js';
+import { onOwnScale } from './transforms.js';
 
 export type BaselineName = 'naive' | 'seasonal naive' | 'drift' | 'ets' | 'sarima' | 'theta';
 export const BASELINES: BaselineName[] = ['naive', 'seasonal naive', 'drift', 'ets', 'sarima', 'theta'];
@@ -180,12 +181,14 @@ export async function etsForecast(
   seasons: readonly number[] = [season],
 ): Promise<number[]> {
   const a = await loadAugurs();
-  const periods = etsSeasons(train, [season, ...seasons.filter((s) => s !== season)]).used;
+  const { scaled, back } = onOwnScale(train);
+  const periods = etsSeasons(scaled, [season, ...seasons.filter((s) => s !== season)]).used;
   try {
-    const f =
+    const f = back(
       periods.length > 0
-        ? fitPredict(a.mstl.MSTL.ets(periods, {}), train, h)
-        : fitPredict(new a.ets.AutoETS(1, 'ZZN'), train, h);
+        ? fitPredict(a.mstl.MSTL.ets(periods, {}), scaled, h)
+        : fitPredict(new a.ets.AutoETS(1, 'ZZN'), scaled, h),
+    );
     if (f.some((v) => !Number.isFinite(v))) throw new Error('ETS produced a non-finite forecast');
     return f;
   } catch (e) {
@@ -210,10 +213,11 @@ export async function etsWithFitted(
       `the hybrid method needs a season ≥ 2 and two full seasons of data (season ${season}, ${train.length} points); use --method network`,
     );
   const a = await loadAugurs();
+  const { scaled, back } = onOwnScale(train);
   const m = a.mstl.MSTL.ets([season], {});
   try {
-    m.fit(Float64Array.from(train));
-    return { forecast: Array.from(m.predict(h).point), fitted: Array.from(m.predictInSample().point) };
+    m.fit(Float64Array.from(scaled));
+    return { forecast: back(m.predict(h).point), fitted: back(m.predictInSample().point) };
   } catch (e) {
     throw asError(e, 'ETS (hybrid)');
   } finally {
@@ -229,8 +233,10 @@ export async function sarimaForecast(train: readonly number[], h: number, season
     throw new Error(
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
-  if (loaders.sarima) return loaders.sarima(train, h, season);
-  return sarimaHere(train, h, season, seasonal);
+  const { scaled, back } = onOwnScale(train);
+  return back(
+    loaders.sarima ? await loaders.sarima(scaled, h, season) : await sarimaHere(scaled, h, season, seasonal),
+  );
 }
 
 /**
