@@ -3,6 +3,7 @@ import asciichart from 'asciichart';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { datesAfter, parseDate, type Frequency } from './series.js';
+import { valueExtent } from './transforms.js';
 
 export interface ChartData {
   title: string;
@@ -109,11 +110,11 @@ export function terminalChart(d: ChartData, historyPoints = 36, color = true): s
   const from = Math.max(0, d.start - historyPoints);
   const hist = d.values.slice(from, d.start);
   const series = [...(d.actual ? [[...hist, ...d.actual]] : []), [...hist, ...d.forecast]];
-  const all = series.flat();
+  const { min, max } = valueExtent(series.flat());
   return asciichart.plot(series, {
     height: 12,
-    min: Math.min(...all),
-    max: Math.max(...all),
+    min,
+    max,
     colors: color ? (d.actual ? [asciichart.lightgray, asciichart.blue] : [asciichart.blue]) : undefined,
     format: (v: number) => v.toFixed(1).padStart(10),
   });
