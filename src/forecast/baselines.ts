@@ -268,7 +268,15 @@ export function exactDifferencedContinuation(
   return y.slice(train.length);
 }
 
-/** SARIMA in this thread (the worker of src/node runs this). */
+/**
+ * SARIMA in this thread (the worker of src/node runs this). A seasonal series is differenced by the season here, and
+ * the arima package's AutoARIMA fits the differences with D = 0 (p, q ≤ 2, d ≤ 1, P, Q ≤ 1). Given the undifferenced
+ * series with D = 1, the package chose d = 0 "with drift" and then fitted and forecast the model with a drift of 0:
+ * on a seasonal series with a trend its forecasts fell below the last season by years of trend (bias −26 on a series
+ * rising 6 a year, BENCHMARKS.md). On the differences d = 0 is a model with a mean, which the package does estimate;
+ * that mean is the drift. (A series without a season keeps the package's own choice of d; it has the same defect
+ * with d = 1, left open: differencing it here would over-difference stationary series.)
+ */
 export async function sarimaHere(
   train: readonly number[],
   h: number,
@@ -277,6 +285,7 @@ export async function sarimaHere(
 ): Promise<number[]> {
   const exact = exactDifferencedContinuation(train, h, season, seasonal);
   if (exact) return exact;
+  const fitted = seasonal ? train.slice(season).map((v, t) => v - train[t]) : [...train];
   const ARIMA = await (arima ??= loaders.arima());
   let m: ArimaInstance | null = null;
   try {
@@ -285,16 +294,20 @@ export async function sarimaHere(
       p: 2,
       d: 1,
       q: 2,
-      ...(seasonal ? { P: 1, D: 1, Q: 1, s: season } : {}),
+      ...(seasonal ? { P: 1, D: 0, Q: 1, s: season } : {}),
       verbose: false,
     });
-    m.train([...train]);
+    m.train(fitted);
     const [pred] = m.predict(h);
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     // A denormal is no forecast of real data: the package's solver failed and returned memory it never wrote.
     if (pred.some((v) => v !== 0 && Math.abs(v) < 1e-300))
       throw new Error('SARIMA failed in the arima package (its solver returned values it never computed)');
-    return pred;
+    if (!seasonal) return pred;
+    // Undifferenced: each forecast adds its difference to the value a season before it (a forecast, past a season).
+    const path = [...train];
+    for (const d of pred) path.push(path[path.length - season] + d);
+    return path.slice(train.length);
   } catch (e) {
     const err = asError(e, 'SARIMA');
     // The wasm's own errors ("offset is out of bounds" on a long series) do not say what failed.
