@@ -7,13 +7,11 @@
  *   node dist/bench/forecast_sarima_m3.js [--all] [--limit N]
  */
 import '../src/node/index.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'csv-parse/sync';
 import { sarimaForecast, seasonalNaive } from '../src/forecast/baselines.js';
 import { maseScale, metrics } from '../src/forecast/metrics.js';
-import { parsePanelCsv } from '../src/forecast/panel.js';
+import { readM3 } from './m3_data.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const M3 = process.env.M3_DIR ?? join(here, '..', '..', '..', 'shared', 'eval', 'm3');
@@ -21,22 +19,10 @@ const H = 18;
 const SEASON = 12;
 
 async function main(): Promise<void> {
-  if (!existsSync(join(M3, 'monthly.csv'))) {
-    console.error(`M3 data not found at ${M3} (../shared/eval/m3): nothing to run`);
-    return;
-  }
-  const meta = parse(readFileSync(join(M3, 'series.csv'), 'utf8'), { columns: true }) as Record<
-    string,
-    string
-  >[];
-  const panel = parsePanelCsv(readFileSync(join(M3, 'monthly.csv'), 'utf8'), {
-    idColumn: 'id',
-    source: 'monthly.csv',
-  });
-  const byId = new Map(panel.series.map((s) => [s.id, s.series?.values ?? []]));
-  let ids = process.argv.includes('--all')
-    ? meta.map((m) => m.id)
-    : Array.from({ length: 100 }, (_, i) => meta[Math.floor((i * meta.length) / 100)].id);
+  const m3 = readM3(M3, process.argv.includes('--all'));
+  if (!m3) return;
+  const byId = new Map(m3.panel.series.map((s) => [s.id, s.series?.values ?? []]));
+  let ids = m3.ids;
   const at = process.argv.indexOf('--limit');
   if (at >= 0) ids = ids.slice(0, Number(process.argv[at + 1]));
   const sums = { sarima: { smape: 0, mase: 0, bias: 0 }, 'seasonal naive': { smape: 0, mase: 0, bias: 0 } };
