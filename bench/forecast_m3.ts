@@ -23,10 +23,9 @@
  * and the backtest's, on which the default was chosen).
  */
 import '../src/node/index.js';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'csv-parse/sync';
 import { Random } from '../src/core/random.js';
 import { COMBINATION } from '../src/forecast/auto.js';
 import { FORECAST_DEFAULTS } from '../src/forecast/network.js';
@@ -36,7 +35,6 @@ import {
   PANEL_DEFAULT_CANDIDATES,
   PANEL_DEFAULT_METHOD,
   PANEL_METHODS,
-  parsePanelCsv,
   PANEL_MEANS,
   type PanelCandidate,
   type PanelMethod,
@@ -44,6 +42,7 @@ import {
   type SeriesForecast,
 } from '../src/forecast/panel.js';
 import { forecastPanel, type GlobalStage } from '../src/node/forecast_panel.js';
+import { readM3 } from './m3_data.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // ../shared beside the checkout, or M3_DIR (a git worktree elsewhere), as bench/forecast_saved_m3.py.
@@ -97,24 +96,13 @@ function asResult(r: SeriesForecast, category: string): SeriesResult {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function parent(): Promise<void> {
-  if (!existsSync(join(M3, 'monthly.csv'))) {
-    console.error(`M3 data not found at ${M3} (../shared/eval/m3): nothing to run`);
-    return;
-  }
-  const meta = parse(readFileSync(join(M3, 'series.csv'), 'utf8'), { columns: true }) as Record<
-    string,
-    string
-  >[];
-  const category = new Map(meta.map((m) => [m.id, m.category]));
-  const panel = parsePanelCsv(readFileSync(join(M3, 'monthly.csv'), 'utf8'), {
-    idColumn: 'id',
-    source: 'monthly.csv',
-  });
-  const byId = new Map(panel.series.map((s) => [s.id, s]));
   const all = process.argv.includes('--all');
-  let ids = all
-    ? meta.map((m) => m.id)
-    : Array.from({ length: 100 }, (_, i) => meta[Math.floor((i * meta.length) / 100)].id);
+  const m3 = readM3(M3, all);
+  if (!m3) return;
+  const { meta, panel } = m3;
+  const category = new Map(meta.map((m) => [m.id, m.category]));
+  const byId = new Map(panel.series.map((s) => [s.id, s]));
+  let ids = m3.ids;
   const limit = flag('--limit');
   if (limit) ids = ids.slice(0, Number(limit));
   // Run in a seeded random order: the ids are grouped by category, and a stopped run should still be a fair sample.

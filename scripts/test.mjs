@@ -95,6 +95,8 @@ const ONCE = [
   'forecast_metrics_checks',
   'forecast_input_checks',
   'forecast_value_range',
+  'forecast_scale',
+  'forecast_sarima',
   'forecast_output_checks',
   'forecast_library_checks',
   'keras_fuzz',

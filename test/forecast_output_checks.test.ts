@@ -297,3 +297,35 @@ describe('--chart of an undated series (t1 … t30): the positions in their orde
     assert.ok(ahead[0] > history[26], `${ahead[0]} after ${history[26]}`);
   });
 });
+
+describe('recur forecast: a series of small values (rates of 0.01–0.05)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-rates-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const month = (t: number): string =>
+    `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
+  const file = join(dir, 'rate.csv');
+  const rates = Array.from(
+    { length: 72 },
+    (_, t) => 0.03 + 0.0002 * t + 0.005 * Math.sin((2 * Math.PI * t) / 12),
+  );
+  writeFileSync(
+    file,
+    ['month,rate', ...rates.map((v, t) => `${month(t)},${v.toFixed(5)}`)].join('\n') + '\n',
+  );
+
+  it('errors, Winkler scores, the chart axis and predict’s forecast keep their digits (they printed 0.00, 0.0, 0.04 … 0.04)', () => {
+    const saved = join(dir, 'fc');
+    const r = runCli(['forecast', file, '--candidates', 'ets,theta', '--holdout', '0', '--out', saved]);
+    assert.equal(r.code, 0, r.stderr);
+    const ets = /^ets \*?\s+(\S+)\s+(\S+)/m.exec(r.stdout);
+    assert.ok(ets && Number(ets[1]) > 0 && Number(ets[2]) > 0, r.stdout);
+    assert.doesNotMatch(r.stdout, /Winkler score 0\.00\b(?!\d)/);
+    // Every axis label of the terminal chart differs from the next.
+    const labels = [...r.stderr.matchAll(/^\s*(\S+) [┤┼]/gm)].map((m) => m[1]);
+    assert.ok(labels.length > 5 && new Set(labels).size === labels.length, labels.join(' '));
+    const p = runCli(['forecast', 'predict', saved, file]);
+    assert.equal(p.code, 0, p.stderr);
+    const [, point, lower, upper] = /^2006-01 {2}(\S+) {2}80%: (\S+) … (\S+)/m.exec(p.stdout) ?? [];
+    assert.ok(Number(lower) < Number(point) && Number(point) < Number(upper), p.stdout);
+  });
+});

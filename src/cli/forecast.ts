@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../node/atomic.js';
 import { progressBar } from '../node/callbacks.js';
 import { autoForecast, CANDIDATES, COMBINATION, type CandidateName } from '../forecast/auto.js';
 import { BASELINES, baselineForecasts, etsSeasons, type BaselineName } from '../forecast/baselines.js';
-import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
+import { formatLike, forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import { winkler, type Interval } from '../forecast/conformal.js';
 import { metrics, type Metrics } from '../forecast/metrics.js';
 import {
@@ -253,10 +253,12 @@ export function parseLevels(text: string): number[] {
 
 function table(rows: [string, Metrics][], mark?: string): string {
   const head = ['method', 'RMSE', 'MAE', 'MAPE %', 'sMAPE %', 'MASE'];
+  // RMSE and MAE are in the series' units: decimals for their size (a series of rates had errors of 0.00).
+  const units = formatLike(rows.flatMap(([, m]) => [m.rmse, m.mae]));
   const body = rows.map(([n, m]) => [
     n === mark ? `${n} *` : n,
-    m.rmse.toFixed(2),
-    m.mae.toFixed(2),
+    units(m.rmse),
+    units(m.mae),
     m.mape.toFixed(2),
     m.smape.toFixed(2),
     m.mase.toFixed(3),
@@ -646,7 +648,7 @@ export async function forecast(
   const coverage = res.coverage;
   for (const c of coverage)
     out.info(
-      `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${c.winkler.toFixed(2)}`,
+      `${pct(c.level)}% interval on the backtest folds (each calibrated on the other folds): coverage ${(100 * c.coverage).toFixed(1)}% of ${c.points} points, Winkler score ${formatLike([c.winkler])(c.winkler)}`,
     );
   for (const [name, why] of res.failed) out.info(`${name}: failed on the training part: ${why}`);
   // Which seasons ETS's MSTL decomposed the (final) training part by, when there was a choice.
@@ -690,7 +692,7 @@ export async function forecast(
         actual.reduce((s, a, i) => s + winkler(iv.lower[i], iv.upper[i], a, iv.level), 0) / actual.length;
       heldIntervals.push({ level: iv.level * 100, coverage: inside / actual.length, winkler: w });
       out.info(
-        `${pct(iv.level)}% interval on the held-out points: ${inside} of ${actual.length} inside, Winkler score ${w.toFixed(2)}`,
+        `${pct(iv.level)}% interval on the held-out points: ${inside} of ${actual.length} inside, Winkler score ${formatLike([w])(w)}`,
       );
     }
   }

@@ -11,7 +11,7 @@
 import { writeFileAtomic } from '../node/atomic.js';
 import { CountProgress } from '../node/callbacks.js';
 import { yieldToSignals } from '../node/terminal_bar.js';
-import { forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
+import { formatLike, forecastSvg, terminalChart, type ChartData } from '../forecast/chart.js';
 import type { GlobalForecaster } from '../forecast/global.js';
 import { labelsAfter, seasonPhase, type SeriesForecast } from '../forecast/panel.js';
 import {
@@ -198,9 +198,11 @@ export async function forecastPredict(
     });
   else {
     out.info('\n' + terminalChart(chart, 36, process.stderr.isTTY === true));
+    // Decimals for the forecast's size: two printed a series of rates as 0.04 … 0.04.
+    const f = formatLike([...point, ...intervals.flatMap((iv) => [...iv.lower, ...iv.upper])]);
     rows.forEach((_, i) =>
       process.stdout.write(
-        `${dates[i]}  ${point[i].toFixed(2)}${intervals.map((iv) => `  ${pct(iv.level)}%: ${iv.lower[i].toFixed(2)} … ${iv.upper[i].toFixed(2)}`).join('')}\n`,
+        `${dates[i]}  ${f(point[i])}${intervals.map((iv) => `  ${pct(iv.level)}%: ${f(iv.lower[i])} … ${f(iv.upper[i])}`).join('')}\n`,
       ),
     );
   }

@@ -12,6 +12,7 @@ import type * as AugursMstl from '@bsull/augurs/mstl';
 import { InvalidInputError } from '../core/errors.js';
 import { seasonalFTest, seasonalIndices } from './seasonality.js';
 import { thetaForecast } from './theta.js';
+import { onOwnScale } from './transforms.js';
 
 export type BaselineName = 'naive' | 'seasonal naive' | 'drift' | 'ets' | 'sarima' | 'theta';
 export const BASELINES: BaselineName[] = ['naive', 'seasonal naive', 'drift', 'ets', 'sarima', 'theta'];
@@ -180,12 +181,14 @@ export async function etsForecast(
   seasons: readonly number[] = [season],
 ): Promise<number[]> {
   const a = await loadAugurs();
-  const periods = etsSeasons(train, [season, ...seasons.filter((s) => s !== season)]).used;
+  const { scaled, back } = onOwnScale(train);
+  const periods = etsSeasons(scaled, [season, ...seasons.filter((s) => s !== season)]).used;
   try {
-    const f =
+    const f = back(
       periods.length > 0
-        ? fitPredict(a.mstl.MSTL.ets(periods, {}), train, h)
-        : fitPredict(new a.ets.AutoETS(1, 'ZZN'), train, h);
+        ? fitPredict(a.mstl.MSTL.ets(periods, {}), scaled, h)
+        : fitPredict(new a.ets.AutoETS(1, 'ZZN'), scaled, h),
+    );
     if (f.some((v) => !Number.isFinite(v))) throw new Error('ETS produced a non-finite forecast');
     return f;
   } catch (e) {
@@ -210,10 +213,11 @@ export async function etsWithFitted(
       `the hybrid method needs a season ≥ 2 and two full seasons of data (season ${season}, ${train.length} points); use --method network`,
     );
   const a = await loadAugurs();
+  const { scaled, back } = onOwnScale(train);
   const m = a.mstl.MSTL.ets([season], {});
   try {
-    m.fit(Float64Array.from(train));
-    return { forecast: Array.from(m.predict(h).point), fitted: Array.from(m.predictInSample().point) };
+    m.fit(Float64Array.from(scaled));
+    return { forecast: back(m.predict(h).point), fitted: back(m.predictInSample().point) };
   } catch (e) {
     throw asError(e, 'ETS (hybrid)');
   } finally {
@@ -229,8 +233,10 @@ export async function sarimaForecast(train: readonly number[], h: number, season
     throw new Error(
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
-  if (loaders.sarima) return loaders.sarima(train, h, season);
-  return sarimaHere(train, h, season, seasonal);
+  const { scaled, back } = onOwnScale(train);
+  return back(
+    loaders.sarima ? await loaders.sarima(scaled, h, season) : await sarimaHere(scaled, h, season, seasonal),
+  );
 }
 
 /**
@@ -262,7 +268,15 @@ export function exactDifferencedContinuation(
   return y.slice(train.length);
 }
 
-/** SARIMA in this thread (the worker of src/node runs this). */
+/**
+ * SARIMA in this thread (the worker of src/node runs this). A seasonal series is differenced by the season here, and
+ * the arima package's AutoARIMA fits the differences with D = 0 (p, q ≤ 2, d ≤ 1, P, Q ≤ 1). Given the undifferenced
+ * series with D = 1, the package chose d = 0 "with drift" and then fitted and forecast the model with a drift of 0:
+ * on a seasonal series with a trend its forecasts fell below the last season by years of trend (bias −26 on a series
+ * rising 6 a year, BENCHMARKS.md). On the differences d = 0 is a model with a mean, which the package does estimate;
+ * that mean is the drift. (A series without a season keeps the package's own choice of d; it has the same defect
+ * with d = 1, left open: differencing it here would over-difference stationary series.)
+ */
 export async function sarimaHere(
   train: readonly number[],
   h: number,
@@ -271,6 +285,7 @@ export async function sarimaHere(
 ): Promise<number[]> {
   const exact = exactDifferencedContinuation(train, h, season, seasonal);
   if (exact) return exact;
+  const fitted = seasonal ? train.slice(season).map((v, t) => v - train[t]) : [...train];
   const ARIMA = await (arima ??= loaders.arima());
   let m: ArimaInstance | null = null;
   try {
@@ -279,16 +294,20 @@ export async function sarimaHere(
       p: 2,
       d: 1,
       q: 2,
-      ...(seasonal ? { P: 1, D: 1, Q: 1, s: season } : {}),
+      ...(seasonal ? { P: 1, D: 0, Q: 1, s: season } : {}),
       verbose: false,
     });
-    m.train([...train]);
+    m.train(fitted);
     const [pred] = m.predict(h);
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     // A denormal is no forecast of real data: the package's solver failed and returned memory it never wrote.
     if (pred.some((v) => v !== 0 && Math.abs(v) < 1e-300))
       throw new Error('SARIMA failed in the arima package (its solver returned values it never computed)');
-    return pred;
+    if (!seasonal) return pred;
+    // Undifferenced: each forecast adds its difference to the value a season before it (a forecast, past a season).
+    const path = [...train];
+    for (const d of pred) path.push(path[path.length - season] + d);
+    return path.slice(train.length);
   } catch (e) {
     const err = asError(e, 'SARIMA');
     // The wasm's own errors ("offset is out of bounds" on a long series) do not say what failed.

@@ -3,6 +3,7 @@ import asciichart from 'asciichart';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { datesAfter, parseDate, type Frequency } from './series.js';
+import { valueExtent } from './transforms.js';
 
 export interface ChartData {
   title: string;
@@ -102,6 +103,17 @@ export async function forecastSvg(d: ChartData): Promise<string> {
 }
 
 /**
+ * A formatter for numbers of the size of `values`: fixed decimals that keep three significant digits of the largest
+ * (at least `least`), or four significant digits where that would take more than 12 decimals. Two fixed decimals
+ * printed a series of rates (0.01–0.05) as 0.04 … 0.04, its errors as 0.00 and its chart's axis as 0.0 on every line.
+ */
+export function formatLike(values: readonly number[], least = 2): (v: number) => string {
+  const largest = values.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
+  const decimals = largest > 0 ? Math.max(least, 2 - Math.floor(Math.log10(largest))) : least;
+  return decimals > 12 ? (v) => v.toPrecision(4) : (v) => v.toFixed(decimals);
+}
+
+/**
  * The last part of the history and the forecast as a terminal line chart: the history continued by the held-out
  * actuals (grey, when there are any) and by the forecast (blue).
  */
@@ -109,12 +121,15 @@ export function terminalChart(d: ChartData, historyPoints = 36, color = true): s
   const from = Math.max(0, d.start - historyPoints);
   const hist = d.values.slice(from, d.start);
   const series = [...(d.actual ? [[...hist, ...d.actual]] : []), [...hist, ...d.forecast]];
-  const all = series.flat();
+  const { min, max } = valueExtent(series.flat());
+  // The axis labels tell the rows apart: two significant digits of a row's step (at least one decimal, as before).
+  const step = (max - min) / 12 || Math.abs(max) || 1;
+  const label = formatLike([10 * step], 1);
   return asciichart.plot(series, {
     height: 12,
-    min: Math.min(...all),
-    max: Math.max(...all),
+    min,
+    max,
     colors: color ? (d.actual ? [asciichart.lightgray, asciichart.blue] : [asciichart.blue]) : undefined,
-    format: (v: number) => v.toFixed(1).padStart(10),
+    format: (v: number) => label(v).padStart(10),
   });
 }

@@ -18,6 +18,7 @@
  * points: the 25 errors it pooled for 95% are 5 folds' errors at 5 neighbouring steps, nearly the same error 5 times
  * (BENCHMARKS.md, "Honest 95% intervals").
  */
+import { rootMeanSquare } from './metrics.js';
 
 /** Too few backtest errors for a level, even pooling every step. */
 export class CalibrationError extends Error {}
@@ -66,14 +67,10 @@ function stepScales(residuals: readonly (readonly number[])[]): number[] {
   const H = residuals[0].length;
   const w = scaleWindow(H);
   return Array.from({ length: H }, (_, h) => {
-    let sum = 0;
-    let n = 0;
+    const near: number[] = [];
     for (let j = Math.max(0, h - w); j <= Math.min(H - 1, h + w); j++)
-      for (const r of residuals) {
-        sum += r[j] * r[j];
-        n++;
-      }
-    return Math.sqrt(sum / n);
+      for (const r of residuals) near.push(r[j]);
+    return rootMeanSquare(near);
   });
 }
 

@@ -26,15 +26,15 @@ export function maseScale(train: readonly number[], season: number): number {
 }
 
 /**
- * RMSE of errors whose squares overflow (above ~1e154, from a series of huge but finite values): the squares are
- * summed relative to the largest error, so the result is finite — not Infinity, a null in --json and a dash in tables.
+ * The root mean square of `values`, summed relative to the largest |value| so that the squares neither overflow
+ * (errors above ~1e154) nor underflow to 0 (a series around 1e-200): a plain sum of squares made the RMSE, the
+ * conformal widths and the network's standard scaling Infinity or 0 there.
  */
-function rootMeanSquareOfHuge(actual: readonly number[], forecast: readonly number[]): number {
-  const errors = actual.map((a, i) => Math.abs(forecast[i] - a));
-  // reduce, not Math.max(...): a long hold-out's errors would overflow the call stack.
-  const largest = errors.reduce((m, e) => Math.max(m, e), 0);
-  if (!Number.isFinite(largest)) return largest;
-  return largest * Math.sqrt(errors.reduce((s, e) => s + (e / largest) ** 2, 0) / errors.length);
+export function rootMeanSquare(values: readonly number[]): number {
+  // reduce, not Math.max(...): a long series would overflow the call stack.
+  const largest = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  if (!Number.isFinite(largest) || largest === 0) return largest;
+  return largest * Math.sqrt(values.reduce((s, v) => s + (v / largest) ** 2, 0) / values.length);
 }
 
 export function metrics(
@@ -46,13 +46,11 @@ export function metrics(
   fixedScale?: number,
 ): Metrics {
   const n = actual.length;
-  let se = 0;
   let ae = 0;
   let ape = 0;
   let sape = 0;
   for (let i = 0; i < n; i++) {
     const e = forecast[i] - actual[i];
-    se += e * e;
     ae += Math.abs(e);
     // An exact forecast of 0 is no error, not 0/0 (a NaN would drop the whole series from an aggregate); any other
     // forecast of an actual 0 leaves MAPE infinite, as it is.
@@ -65,7 +63,7 @@ export function metrics(
   // would otherwise give an infinite MASE to every method on the hold-out.
   const scale = fixedScale ?? maseScale(train, season);
   return {
-    rmse: Number.isFinite(se) ? Math.sqrt(se / n) : rootMeanSquareOfHuge(actual, forecast),
+    rmse: rootMeanSquare(actual.map((a, i) => forecast[i] - a)),
     mae: ae / n,
     mape: (100 * ape) / n,
     smape: (100 * sape) / n,

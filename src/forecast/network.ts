@@ -15,6 +15,7 @@ import {
   fitTransform,
   invertForecast,
   logValues,
+  valueExtent,
   type FittedTransform,
   type TransformSpec,
 } from './transforms.js';
@@ -179,13 +180,8 @@ export class RNNForecaster {
     const std = mean.map((mu, h) =>
       Math.sqrt(members.reduce((s, m) => s + (m[h] - mu) ** 2, 0) / members.length),
     );
-    return {
-      mean,
-      std,
-      lower: mean.map((_, h) => Math.min(...members.map((m) => m[h]))),
-      upper: mean.map((_, h) => Math.max(...members.map((m) => m[h]))),
-      members,
-    };
+    const extents = mean.map((_, h) => valueExtent(members.map((m) => m[h])));
+    return { mean, std, lower: extents.map((e) => e.min), upper: extents.map((e) => e.max), members };
   }
 }
 

@@ -2,17 +2,21 @@
  * Whether a series is seasonal, and its classical decomposition — the pieces of the M3 competition's Naive2 and Theta.
  * Both only ever see the training part they are given: callers pass the data before the forecast origin.
  */
+import { onOwnScale } from './transforms.js';
 
 /** Autocorrelations r_1 … r_maxLag (sample ACF, as R's acf()). */
 export function acf(values: readonly number[], maxLag: number): number[] {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
+  // Deviations relative to the largest one: their squares underflowed to 0 on a series around 1e-160.
+  const largest = values.reduce((m, v) => Math.max(m, Math.abs(v - mean)), 0) || 1;
+  const dev = values.map((v) => (v - mean) / largest);
   let c0 = 0;
-  for (const v of values) c0 += (v - mean) ** 2;
+  for (const d of dev) c0 += d ** 2;
   const out: number[] = [];
   for (let k = 1; k <= maxLag; k++) {
     let c = 0;
-    for (let t = k; t < n; t++) c += (values[t] - mean) * (values[t - k] - mean);
+    for (let t = k; t < n; t++) c += dev[t] * dev[t - k];
     out.push(c0 === 0 ? 0 : c / c0);
   }
   return out;
@@ -226,6 +230,8 @@ export function onSeasonallyAdjusted(
   season: number,
   forecast: (adjusted: number[]) => number[],
 ): number[] {
-  const sa = fitSeasonalAdjustment(train, season);
-  return reseasonalize(sa, train.length, forecast(adjust(sa, train)));
+  // On the series' own scale: the seasonality test's and the methods' sums underflow near 1e-160.
+  const { scaled, back } = onOwnScale(train);
+  const sa = fitSeasonalAdjustment(scaled, season);
+  return back(reseasonalize(sa, train.length, forecast(adjust(sa, scaled))));
 }

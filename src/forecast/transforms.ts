@@ -4,6 +4,8 @@
  * Forecasting differences makes the network learn changes (year-over-year growth) rather than levels, which is what
  * lets it beat the seasonal naive forecast on trending seasonal data.
  */
+import { rootMeanSquare } from './metrics.js';
+
 export type Scaling = 'standard' | 'minmax';
 export type Differencing = 'none' | 'first' | 'seasonal';
 
@@ -38,6 +40,40 @@ function pre(values: readonly number[], spec: TransformSpec): number[] {
   return l === 0 ? v : v.slice(l).map((x, i) => x - v[i]);
 }
 
+/**
+ * The smallest and largest of `values` (±Infinity for none), by a loop: Math.min(...values) overflows the call stack
+ * on a long series (hourly data for years).
+ */
+export function valueExtent(values: Iterable<number>): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+/**
+ * The series divided by the size of its changes (the mean absolute first difference, at least 1e-12 of its largest
+ * |value|; 1 for a series of zeros), and `back`, which multiplies a forecast of it back. A method fitted this way
+ * gives x and c·x the same forecast up to c: the wasm libraries' and the optimisers' absolute tolerances otherwise
+ * depend on the units (around 1e-100 ETS found a level of 0 and the seasonality tests' sums underflowed; below 1e-4
+ * SARIMA chose other orders).
+ */
+export function onOwnScale(values: readonly number[]): {
+  scaled: number[];
+  back: (forecast: readonly number[]) => number[];
+} {
+  let change = 0;
+  for (let t = 1; t < values.length; t++) change += Math.abs(values[t] - values[t - 1]);
+  change /= Math.max(1, values.length - 1);
+  const { min, max } = valueExtent(values);
+  const largest = Math.max(Math.abs(min), Math.abs(max));
+  const scale = Math.max(change, 1e-12 * largest) || 1;
+  return { scaled: values.map((v) => v / scale), back: (f) => f.map((v) => v * scale) };
+}
+
 /** Fits the scaling on the training values; returns the transform and the transformed training series. */
 export function fitTransform(
   train: readonly number[],
@@ -48,18 +84,12 @@ export function fitTransform(
   let center: number;
   let scale: number;
   if (spec.scaling === 'minmax') {
-    // A loop, not Math.min(...d): spreading a long series overflows the call stack.
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of d) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    center = lo;
-    scale = hi - lo || 1;
+    const { min, max } = valueExtent(d);
+    center = min;
+    scale = max - min || 1;
   } else {
     center = d.reduce((a, b) => a + b, 0) / d.length;
-    scale = Math.sqrt(d.reduce((a, b) => a + (b - center) ** 2, 0) / d.length) || 1;
+    scale = rootMeanSquare(d.map((x) => x - center)) || 1;
   }
   const t = { ...spec, center, scale };
   return { t, z: d.map((x) => (x - center) / scale) };
