@@ -129,6 +129,14 @@ const NON_DEFAULT: Record<string, () => Layer> = {
   RepeatVector: () => new L.RepeatVector({ name: 'rv', n: 3, inputShape: [4] }),
   Attention: () => new L.Attention({ name: 'at', useScale: true, useCausalMask: true }),
   AdditiveAttention: () => new L.AdditiveAttention({ name: 'aa', useScale: false }),
+  AttentionDecoder: () =>
+    new L.AttentionDecoder({
+      name: 'ad2',
+      units: 5,
+      cell: 'gru',
+      attention: 'bahdanau',
+      recurrentDropout: 0.25,
+    }),
   Bidirectional: () =>
     new L.Bidirectional({
       name: 'bi',
