@@ -1,9 +1,10 @@
 /**
- * `node dist/bench/seq2seq_profile.js [--batches N] [--layers L] [--pairs FILE [--tokens MODE]]` — where a training batch of the G2P recipe (issue
+ * `node dist/bench/seq2seq_profile.js [--batches N] [--layers L] [--input-feeding] [--pairs FILE [--tokens MODE]]` — where a training batch of the G2P recipe (issue
  * #13's default: BiLSTM(128) encoder, LSTM(256) decoder, Luong attention, dropout, label smoothing, Adam; batches of
  * 64 CMUdict pairs from the length-bucketed dataset) spends its time on one thread: its plain speed, then a
  * per-kernel profile (bench/kernel_timers.ts), GEMMs grouped by their transposes (a batch's shapes follow its bucket's
- * lengths).
+ * lengths). The first line also gives the user-CPU seconds per batch, which a loaded machine changes less than the
+ * wall time (pin it to one core: `taskset -c 1`).
  */
 import '../src/node/index.js';
 import { cmudict } from '../src/node/seq2seq_files.js';
@@ -33,6 +34,7 @@ if (tokens !== undefined && !TOKEN_MODES.includes(tokens))
 const s = pairsFile
   ? { ...translationSettings(), ...(tokens ? { sourceMode: tokens, targetMode: tokens } : {}) }
   : { ...G2P_SETTINGS, encoderLayers: arg('--layers', G2P_SETTINGS.encoderLayers) };
+if (process.argv.includes('--input-feeding')) s.inputFeeding = true;
 const pairs = examplePairs(
   pairsFile
     ? translationSplits(pairsFile, s).train
@@ -47,9 +49,11 @@ const train = (): void => {
 };
 model.trainOnBatch(batches[0].xs, batches[0].ys); // untimed: warms the kernels
 model.trainOnBatch(batches[1].xs, batches[1].ys);
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 train();
 const plain = (performance.now() - t0) / BATCHES;
+const userSeconds = process.cpuUsage(cpu0).user / 1e6 / BATCHES;
 let pairsTrained = 0;
 let targetTokens = 0;
 let targetSlots = 0;
@@ -62,7 +66,7 @@ for (const b of batches.slice(2)) {
 }
 const perSecond = (n: number): string => ((n * 1000) / (plain * BATCHES)).toFixed(0);
 console.log(
-  `One batch of ${s.batchSize} pairs (${s.encoderLayers} encoder layer(s)), one thread: ${plain.toFixed(1)} ms (${perSecond(pairsTrained)} pairs/s, ${perSecond(targetTokens)} target tokens/s; ${((100 * targetTokens) / targetSlots).toFixed(0)} % of the target slots are tokens)\n`,
+  `One batch of ${s.batchSize} pairs (${s.encoderLayers} encoder layer(s)), one thread: ${plain.toFixed(1)} ms (${perSecond(pairsTrained)} pairs/s, ${perSecond(targetTokens)} target tokens/s; ${((100 * targetTokens) / targetSlots).toFixed(0)} % of the target slots are tokens; ${userSeconds.toFixed(3)} user-CPU s a batch)\n`,
 );
 const { stats, totalMs } = await timeKernels(train);
 // A batch's GEMM shapes follow its bucket's lengths: one row per kernel and transposes.

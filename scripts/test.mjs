@@ -27,6 +27,7 @@ const NUMERICAL = [
   'bidirectional',
   'classify',
   'forecast_global',
+  'forward_cache',
   'forecast_global_pool',
   'functional',
   'gradcheck',

@@ -26,6 +26,8 @@ import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 import { initialize, initializerSpec } from './initializers.js';
 import {
+  ForwardCache,
+  ForwardCacheKey,
   Layer,
   StepState,
   Weight,
@@ -48,6 +50,24 @@ export interface BaseAttentionArgs extends LayerArgs {
   /** Fraction of attention weights dropped; only 0 is supported. */
   dropout?: number;
 }
+
+interface AttentionForwardFields {
+  N: number;
+  Tq: number;
+  Tv: number;
+  D: number;
+  Dv: number;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  a: Float32Array;
+  keyGiven: boolean;
+  qMask: Uint8Array | null;
+  vMask: Uint8Array | null;
+}
+const ATTENTION_FIELDS = new ForwardCacheKey<AttentionForwardFields>('attention');
+const DOT_SCORE_FIELDS = new ForwardCacheKey<{ qk: Float32Array }>('dot score');
+const ADDITIVE_SCORE_FIELDS = new ForwardCacheKey<{ e: Float64Array }>('additive score');
 
 abstract class BaseAttention extends Layer {
   readonly useScale: boolean;
@@ -296,6 +316,15 @@ abstract class BaseAttention extends Layer {
     for (let i = 0; i < rows.length; i++) t.rowSource[i] = f.rowSource[rows[i]];
   }
 
+  protected override saveForwardFields(cache: ForwardCache): void {
+    const { N, Tq, Tv, D, Dv, q, k, v, a, keyGiven, qMask, vMask } = this;
+    cache.set(ATTENTION_FIELDS, { N, Tq, Tv, D, Dv, q, k, v, a, keyGiven, qMask, vMask });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    Object.assign(this, cache.get(ATTENTION_FIELDS));
+  }
+
   override backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
     const dO = dys[0];
     if (!dO) throw new Error(`${this.className} '${this.name}': backward without an output gradient`);
@@ -370,6 +399,16 @@ export class Attention extends BaseAttention {
   readonly className = 'Attention';
   readonly scoreMode = 'dot';
   private qk: Float32Array = new Float32Array(0);
+
+  protected override saveForwardFields(cache: ForwardCache): void {
+    super.saveForwardFields(cache);
+    cache.set(DOT_SCORE_FIELDS, { qk: this.qk });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    super.restoreForwardFields(cache);
+    ({ qk: this.qk } = cache.get(DOT_SCORE_FIELDS));
+  }
 
   constructor(args: AttentionArgs = {}) {
     super(args, 'attention', ['scoreMode'], false);
@@ -455,6 +494,16 @@ export class AdditiveAttention extends BaseAttention {
   readonly className = 'AdditiveAttention';
   /** tanh(Q_i + K_j) [N·Tq·Tv·D]. */
   private e: Float64Array = new Float64Array(0);
+
+  protected override saveForwardFields(cache: ForwardCache): void {
+    super.saveForwardFields(cache);
+    cache.set(ADDITIVE_SCORE_FIELDS, { e: this.e });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    super.restoreForwardFields(cache);
+    ({ e: this.e } = cache.get(ADDITIVE_SCORE_FIELDS));
+  }
 
   constructor(args: AdditiveAttentionArgs = {}) {
     super(args, 'additive_attention', [], true);

@@ -19,15 +19,21 @@
  *
  * The three parts are inner layers (named after the cell, 'attention' and 'attentional'; weights
  * `<layer>/lstm/kernel` …) run through their public graph hooks one step at a time (T = 1): because ã_{t−1} feeds step
- * t, no part can run over the whole sequence at once. Backward (BPTT through h, c and ã) walks the steps in reverse
- * and runs each step's forward again just before its backward, since the inner layers keep one call's cache:
+ * t, no part can run over the whole sequence at once. An inner layer keeps one call's cache, so after each step's
+ * forward this layer takes the parts' caches (Layer.saveForwardCache); backward (BPTT through h, c and ã) walks the
+ * steps in reverse and puts step t's caches back (restoreForwardCache) just before its backward:
  *
  *   δã_t = δy_t + δã_t(from step t+1's input)  →  attentional Dense backward → δh_t, δcontext_t
  *   → attention backward → δh_t += δquery, δvalues += …  →  cell backward (with δh_t, δc_t from step t+1)
  *   → δi_t = [δx_t ; δã_{t−1}], δh_{t−1}, δc_{t−1}
  *
- * Memory per batch: the inputs of every step, i_t, h_{t−1}, c_{t−1} — T·N·(E + 3H) floats — plus one step's caches (the
- * attention's N·S weights); compute: the decoder's forward twice per training step (once again in backward).
+ * Memory per batch: every step's caches — the cell's input, gates and states (about N·(E + 9H) floats for an LSTM), the
+ * attention's N·S weights (Bahdanau: and its N·S·H tanh terms, in float64), the Dense's input and output; compute: one
+ * forward and one backward of each part per step. Training CPU on one core, the G2P recipe (LSTM, Luong; user-CPU
+ * seconds a batch of 64, 30 batches, loaded machine, 2026-12-07): `taskset -c 1 node dist/bench/seq2seq_profile.js
+ * --batches 30 [--input-feeding]` — plain decoder 0.062–0.066; with this layer 0.103–0.109 (1.65×), where running
+ * each step's forward again in backward cost 0.127–0.140 (2.1×). What is left of the gap is the per-step work: T
+ * small GEMMs per part instead of one, and the cell's Uᵀ transposed and packed once per step in backward.
  *
  * `step` (graph decoding, src/models/graph_stepper.ts) runs the same three steps on the inner layers' step states: the
  * step state is the cell's (h, c) plus ã_{t−1}; the values are bound once per decode as Attention binds them.
@@ -45,6 +51,7 @@ import {
   checkOptionKeys,
   checkPositiveInt,
   checkRate,
+  type ForwardCache,
   type ForwardOptions,
   type LayerArgs,
   type LayerShape,
@@ -121,18 +128,14 @@ export class AttentionDecoder extends Layer {
   private E = 0;
   private D = 0;
   private givenStates = 0;
-  // Forward cache (one batch in flight): the inputs each step's forward is run again from in backward.
+  // Forward cache (one batch in flight).
   private N = 0;
   private T = 0;
   private S = 0;
-  private opts: ForwardOptions | null = null;
   private xMask: SequenceMask | null = null;
   private values: Tensor | null = null;
-  /** [T, N·(E + H)]: i_t. */
-  private inputs: Float32Array = new Float32Array(0);
-  /** Per state, [T, N·H]: the states entering step t. */
-  private stateIns: Float32Array[] = [];
-  private valuesMask: SequenceMask | null = null;
+  /** Per step, what each inner layer's forward kept for its backward, in `parts` order. */
+  private stepCaches: ForwardCache[][] = [];
 
   constructor(args: AttentionDecoderArgs) {
     super(args, 'attention_decoder');
@@ -263,25 +266,27 @@ export class AttentionDecoder extends Layer {
     this.givenStates = states.length;
     this.values = values;
     this.xMask = opts.masks?.[0] ?? opts.mask ?? null;
-    this.valuesMask = opts.masks?.[1] ?? null;
-    this.opts = { training: opts.training, seed: opts.seed, rowOffset: opts.rowOffset };
+    const valuesMask = opts.masks?.[1] ?? null;
+    const stepOpts = { training: opts.training, seed: opts.seed, rowOffset: opts.rowOffset };
     this.setSalts();
-    this.inputs = allocUninitialized(T * N * EH);
-    this.stateIns = Array.from({ length: K }, () => allocUninitialized(T * N * H));
-    let current = Array.from({ length: K }, (_, i) => states[i]?.data ?? alloc(N * H));
+    this.stepCaches = [];
+    let current = Array.from({ length: K }, (_, i) => states[i] ?? new Tensor(alloc(N * H), [N, H]));
     let carried = alloc(N * H); // ã_{t−1}
     const y = allocUninitialized(N * T * H);
     for (let t = 0; t < T; t++) {
-      const input = this.inputs.subarray(t * N * EH, (t + 1) * N * EH);
+      const input = allocUninitialized(N * EH);
       for (let n = 0; n < N; n++) {
         input.set(x.data.subarray((n * T + t) * E, (n * T + t + 1) * E), n * EH);
         input.set(carried.subarray(n * H, (n + 1) * H), n * EH + E);
       }
-      current.forEach((s, i) => this.stateIns[i].set(s, t * N * H));
-      const { out, next } = this.runStep(t);
+      const m = stepMask(this.xMask, t);
+      const { out, next } = this.runStep(new Tensor(input, [N, 1, EH]), current, values, stepOpts, [
+        m,
+        valuesMask,
+      ]);
+      this.stepCaches.push(this.parts.map((l) => l.saveForwardCache()));
       for (let n = 0; n < N; n++) y.set(out.subarray(n * H, (n + 1) * H), (n * T + t) * H);
       // A padded step carries ã_{t−1} on, as the cell carries its states.
-      const m = stepMask(this.xMask, t);
       if (!m) carried = out;
       else {
         const keep = carried;
@@ -299,27 +304,29 @@ export class AttentionDecoder extends Layer {
     this.parts.forEach((l, i) => (l.randomSalt = (Math.imul(salt, 0x9e3779b1) + i * 0x7f4a7c15) >>> 0));
   }
 
-  /** Step t's forward from the cached i_t and states: the output ã_t [N·H] and the cell's new states. */
-  private runStep(t: number): { out: Float32Array; next: Float32Array[] } {
-    const { N, E, D } = this;
+  /**
+   * One step's forward: i_t [N, 1, E + H] and the states entering it → the output ã_t [N·H] and the cell's new states.
+   * `masks`: step t's target mask ([N, 1], null when it hides nothing) and the values' mask.
+   */
+  private runStep(
+    input: Tensor,
+    states: Tensor[],
+    values: Tensor,
+    opts: ForwardOptions,
+    masks: [SequenceMask | null, SequenceMask | null],
+  ): { out: Float32Array; next: Tensor[] } {
+    const { D } = this;
     const H = this.units;
-    const EH = E + H;
-    const opts = this.opts!;
-    const mask = stepMask(this.xMask, t);
-    const input = new Tensor(this.inputs.subarray(t * N * EH, (t + 1) * N * EH), [N, 1, EH]);
-    const states = this.stateIns.map((s) => new Tensor(s.subarray(t * N * H, (t + 1) * N * H), [N, H]));
-    const [h, ...next] = this.cell.forwardMany([input, ...states], { ...opts, mask });
-    const [context] = this.attention.forwardMany([h, this.values!], {
-      ...opts,
-      masks: [mask, this.valuesMask],
-    });
+    const N = input.shape[0];
+    const [h, ...next] = this.cell.forwardMany([input, ...states], { ...opts, mask: masks[0] });
+    const [context] = this.attention.forwardMany([h, values], { ...opts, masks });
     const joined = allocUninitialized(N * (H + D));
     for (let n = 0; n < N; n++) {
       joined.set(h.data.subarray(n * H, (n + 1) * H), n * (H + D));
       joined.set(context.data.subarray(n * D, (n + 1) * D), n * (H + D) + H);
     }
     const out = this.attentional.forward(new Tensor(joined, [N, H + D]), opts);
-    return { out: out.data, next: next.map((s) => s.data) };
+    return { out: out.data, next };
   }
 
   override backwardMany(dys: (Tensor | null)[]): (Tensor | null)[] {
@@ -335,7 +342,8 @@ export class AttentionDecoder extends Layer {
     let dStates = Array.from({ length: K }, () => alloc(N * H)); // δ of the states leaving step t
     let dCarried = alloc(N * H); // δã_t from step t+1's input
     for (let t = T - 1; t >= 0; t--) {
-      this.runStep(t);
+      // Each inner layer's backward for step t reads step t's forward.
+      this.parts.forEach((l, i) => l.restoreForwardCache(this.stepCaches[t][i]));
       const m = stepMask(this.xMask, t);
       // δ of this step's output: the loss's, plus — where ã_t is what step t+1 read — the carried one.
       const dOut = allocUninitialized(N * H);

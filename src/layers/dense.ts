@@ -21,6 +21,8 @@ import {
   type InitializerSpec,
 } from './initializers.js';
 import {
+  ForwardCache,
+  ForwardCacheKey,
   Layer,
   StepState,
   Weight,
@@ -67,6 +69,14 @@ class DenseStepState extends StepState {
     this.out = kernels().allocPersistent(rows * layer.units);
   }
 }
+
+interface DenseForwardFields {
+  x: AnyTensor | null;
+  y: Tensor | null;
+  pre: Float32Array | null;
+  logits: boolean;
+}
+const DENSE_FIELDS = new ForwardCacheKey<DenseForwardFields>('dense');
 
 export class Dense extends Layer {
   readonly className = 'Dense';
@@ -156,6 +166,15 @@ export class Dense extends Layer {
     this.x = x;
     this.y = new Tensor(out, shape);
     return this.y;
+  }
+
+  protected override saveForwardFields(cache: ForwardCache): void {
+    const { x, y, pre, logits } = this;
+    cache.set(DENSE_FIELDS, { x, y, pre, logits });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    Object.assign(this, cache.get(DENSE_FIELDS));
   }
 
   backward(dy: Tensor): Tensor | null {

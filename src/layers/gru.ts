@@ -21,7 +21,7 @@ import {
   type ActivationName,
 } from './activations.js';
 import { RNN, RNN_DEFAULTS, type RNNArgs, type RecurrentStepState } from './recurrent.js';
-import { checkBoolean } from './layer.js';
+import { ForwardCache, ForwardCacheKey, checkBoolean } from './layer.js';
 import { registerLayer } from './registry.js';
 import type { StepProduct } from './step_weights.js';
 
@@ -33,6 +33,8 @@ export interface GRUArgs extends RNNArgs {
 
 export const GRU_DEFAULTS = { ...RNN_DEFAULTS, resetAfter: true } as const;
 
+const GRU_FIELDS = new ForwardCacheKey<{ gateCache: Float32Array; aux: Float32Array }>('gru');
+
 export class GRU extends RNN {
   readonly className = 'GRU';
   protected readonly gates = 3;
@@ -41,6 +43,16 @@ export class GRU extends RNN {
   readonly resetAfter: boolean;
   private gateCache: Float32Array = new Float32Array(0); // [T·N·3H]: z, r, ĥ
   private aux: Float32Array = new Float32Array(0); // resetAfter: rp [T·N·3H]; else r⊙h_{t−1} [T·N·H]
+
+  protected override saveForwardFields(cache: ForwardCache): void {
+    super.saveForwardFields(cache);
+    cache.set(GRU_FIELDS, { gateCache: this.gateCache, aux: this.aux });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    super.restoreForwardFields(cache);
+    ({ gateCache: this.gateCache, aux: this.aux } = cache.get(GRU_FIELDS));
+  }
 
   constructor(args: GRUArgs) {
     super(args, 'gru', ['recurrentActivation', 'resetAfter']);

@@ -196,6 +196,31 @@ export class StepState {
   }
 }
 
+/** Names one class's part of a ForwardCache and gives its type. */
+export class ForwardCacheKey<T> {
+  declare private readonly fields: T;
+  constructor(readonly name: string) {}
+}
+
+/**
+ * What one forward of a layer kept for its backward, handed out by `Layer.saveForwardCache` and put back by
+ * `restoreForwardCache` before that call's backward: a caller running one layer several times before the backward
+ * passes (AttentionDecoder runs its parts once per step) keeps one per call instead of running each forward again.
+ * Only the layer that made it reads it; each class of the layer's hierarchy keeps its fields under its own key.
+ */
+export class ForwardCache {
+  private readonly parts = new Map<ForwardCacheKey<unknown>, unknown>();
+  constructor(readonly layer: Layer) {}
+  set<T>(key: ForwardCacheKey<T>, fields: T): void {
+    this.parts.set(key, fields);
+  }
+  get<T>(key: ForwardCacheKey<T>): T {
+    if (!this.parts.has(key))
+      throw new Error(`layer '${this.layer.name}': the forward cache holds no ${key.name} fields`);
+    return this.parts.get(key) as T;
+  }
+}
+
 /** Carried-state shapes as errors show them: "2 of 4×8, 4×8". */
 export function describeStateShapes(shapes: readonly (readonly number[])[]): string {
   return shapes.length === 0 ? 'none' : `${shapes.length} of ${shapes.map((s) => s.join('×')).join(', ')}`;
@@ -694,6 +719,36 @@ export abstract class Layer {
 
   protected salt(): number {
     return this.randomSalt ?? hashString(this.name);
+  }
+
+  /**
+   * What the last forward kept for its backward (see ForwardCache), for `restoreForwardCache`. The layer keeps it
+   * too until its next forward; buffers are shared, not copied, so they live as long as the forward's allocations.
+   * A stateful layer's carried state is not part of it.
+   */
+  saveForwardCache(): ForwardCache {
+    const cache = new ForwardCache(this);
+    this.saveForwardFields(cache);
+    return cache;
+  }
+
+  /** Puts back what `saveForwardCache` handed out, so the next backward is that forward's. */
+  restoreForwardCache(cache: ForwardCache): void {
+    if (cache.layer !== this)
+      throw new Error(`layer '${this.name}': the forward cache was made by layer '${cache.layer.name}'`);
+    this.restoreForwardFields(cache);
+  }
+
+  /** Puts this class's forward-cache fields in `cache`; layers that hand out their cache override both hooks. */
+  protected saveForwardFields(cache: ForwardCache): void {
+    void cache;
+    throw new Error(`layer '${this.name}' (${this.className}) cannot hand out its forward cache`);
+  }
+
+  /** Sets this class's forward-cache fields from `cache`. */
+  protected restoreForwardFields(cache: ForwardCache): void {
+    void cache;
+    throw new Error(`layer '${this.name}' (${this.className}) cannot take back a forward cache`);
   }
 
   countParams(): number {

@@ -23,7 +23,7 @@ import {
   type ActivationName,
 } from './activations.js';
 import { RNN, RNN_DEFAULTS, type RNNArgs, type RecurrentStepState } from './recurrent.js';
-import { checkBoolean } from './layer.js';
+import { ForwardCache, ForwardCacheKey, checkBoolean } from './layer.js';
 import { registerLayer } from './registry.js';
 
 export interface LSTMArgs extends RNNArgs {
@@ -33,6 +33,8 @@ export interface LSTMArgs extends RNNArgs {
 
 export const LSTM_DEFAULTS = { ...RNN_DEFAULTS, unitForgetBias: true } as const;
 
+const LSTM_FIELDS = new ForwardCacheKey<{ gateCache: Float32Array; cs: Float32Array }>('lstm');
+
 export class LSTM extends RNN {
   readonly className = 'LSTM';
   protected readonly gates = 4;
@@ -41,6 +43,16 @@ export class LSTM extends RNN {
   readonly unitForgetBias: boolean;
   private gateCache: Float32Array = new Float32Array(0); // [T·N·4H] activated gates
   private cs: Float32Array = new Float32Array(0); // [(T+1)·N·H]
+
+  protected override saveForwardFields(cache: ForwardCache): void {
+    super.saveForwardFields(cache);
+    cache.set(LSTM_FIELDS, { gateCache: this.gateCache, cs: this.cs });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    super.restoreForwardFields(cache);
+    ({ gateCache: this.gateCache, cs: this.cs } = cache.get(LSTM_FIELDS));
+  }
 
   constructor(args: LSTMArgs) {
     super(args, 'lstm', ['recurrentActivation', 'unitForgetBias']);

@@ -40,6 +40,8 @@ import {
   type InitializerSpec,
 } from './initializers.js';
 import {
+  ForwardCache,
+  ForwardCacheKey,
   Layer,
   StepState,
   Weight,
@@ -205,6 +207,24 @@ export class RecurrentStepState extends StepState {
 }
 
 const STATE_NAMES = ['h', 'c'] as const;
+
+/** RNN's part of its forward cache (the subclasses add their gate caches). */
+interface RNNForwardFields {
+  N: number;
+  T: number;
+  D: number;
+  xTM: Float32Array | null;
+  idxTM: Int32Array | null;
+  idxScale: Float32Array | null;
+  inMask: Float32Array | null;
+  recMask: Float32Array | null;
+  stepMask: Uint8Array | null;
+  hs: Float32Array;
+  hm: Float32Array;
+  xWasIndex: boolean;
+  givenStates: number;
+}
+const RNN_FIELDS = new ForwardCacheKey<RNNForwardFields>('recurrent');
 
 export abstract class RNN extends Layer {
   readonly units: number;
@@ -769,6 +789,29 @@ export abstract class RNN extends Layer {
     dhOut: Float32Array,
     dFinal: Float32Array[] | null,
   ): { dxp: Float32Array; dInit: Float32Array[] };
+
+  protected override saveForwardFields(cache: ForwardCache): void {
+    const { N, T, D, xTM, idxTM, idxScale, inMask, recMask, stepMask, hs, hm, xWasIndex, givenStates } = this;
+    cache.set(RNN_FIELDS, {
+      N,
+      T,
+      D,
+      xTM,
+      idxTM,
+      idxScale,
+      inMask,
+      recMask,
+      stepMask,
+      hs,
+      hm,
+      xWasIndex,
+      givenStates,
+    });
+  }
+
+  protected override restoreForwardFields(cache: ForwardCache): void {
+    Object.assign(this, cache.get(RNN_FIELDS));
+  }
 
   backward(dy: Tensor, dFinalStates?: Tensor[]): Tensor | null {
     if (this.hs.length === 0)
