@@ -264,13 +264,17 @@ export function kpssLevel(x: readonly number[]): number {
 /** KPSS's 5 % critical value for level stationarity. */
 export const KPSS_5_PERCENT = 0.463;
 
+/** The `arima` package's shortest series for AutoARIMA (its load.js refuses shorter ones before any fit). */
+const arimaAutoMinLength = (season: number, maxD: number): number => Math.max(2 * season + maxD, 20);
+
 /**
  * How sarimaHere differences a series and which terms the arima package searches on the differences. The package
  * fits a mean to an undifferenced series but, given d = 1 or D = 1, picks "with drift" and fits it with a drift of
  * 0 (BENCHMARKS.md, "SARIMA's drift"), so recur takes the differences that carry a drift itself and the package fits
  * their mean:
  * - with a season and three seasons of data, the seasonal difference; the package then chooses d ≤ 1 (a drift is no
- *   part of a model differenced twice) and searches the seasonal terms P, Q ≤ 1;
+ *   part of a model differenced twice), and searches the seasonal terms P, Q ≤ 1 when the differences are as long as
+ *   its minimum for them (2·season + 1: on exactly three seasons they are one short, so (p,d,q)(0,1,0));
  * - otherwise one difference when KPSS rejects level stationarity at 5 % (auto.arima's choice of d), none when not
  *   (differencing a stationary series always would over-difference it).
  */
@@ -289,7 +293,7 @@ export interface SarimaPlan {
 export function sarimaPlan(train: readonly number[], season: number): SarimaPlan {
   const seasonalDifference = season > 1 && train.length >= 3 * season;
   const difference = !seasonalDifference && kpssLevel(train) > KPSS_5_PERCENT;
-  const seasonalTerms = seasonalDifference;
+  const seasonalTerms = seasonalDifference && train.length - season >= arimaAutoMinLength(season, 1);
   const lag = seasonalDifference ? season : difference ? 1 : 0;
   return {
     seasonalDifference,
