@@ -23,7 +23,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as AugursMstl from '@bsull/augurs/mstl';
-import { baselineLoaders } from '../src/forecast/baselines.js';
+import { baselineLoaders, sarimaPlan } from '../src/forecast/baselines.js';
 import { adjust, fitSeasonalAdjustment } from '../src/forecast/seasonality.js';
 import { fitSes, linearSlope } from '../src/forecast/theta.js';
 
@@ -222,40 +222,38 @@ function capturingArima(): ArimaNativeConstructor {
   return nativeArima;
 }
 
-/** SARIMA as sarimaForecast fits it (AutoARIMA, p, q ≤ 2, P, Q ≤ 1, d = D = 1 as the starting orders). */
+/**
+ * SARIMA as sarimaForecast fits it: the series differenced by recur as sarimaPlan says, AutoARIMA with its options on
+ * the differences. A one-step error of the differences is the series' own (the value a lag before is known), so the
+ * errors are computed on the differences and the first `lag` points, before them, are 0.
+ */
 export function sarimaAic(train: readonly number[], season: number): AicFit {
   const ARIMA = capturingArima();
-  const seasonal = season > 1 && train.length >= 3 * season;
+  const plan = sarimaPlan(train, season);
+  const w = plan.differences;
   printed = [];
-  const m = new ARIMA({
-    auto: true,
-    p: 2,
-    d: 1,
-    q: 2,
-    ...(seasonal ? { P: 1, D: 1, Q: 1, s: season } : {}),
-    verbose: true,
-  });
+  const m = new ARIMA({ ...plan.options, verbose: true });
   try {
-    m.train([...train]);
+    m.train(w);
   } finally {
     m.destroy();
   }
   const r = parseReport(printed.join('\n'));
-  // Which MA sign convention reproduces the package's σ² (over its conditional points: after the differencing
-  // and the first p + Pm, whose lags are missing).
+  // Which MA sign convention reproduces the package's σ² (over its conditional points of the differences: after its
+  // own differencing and the first p + Pm, whose lags are missing).
   const start = r.d + r.D * season + r.p + r.P * season;
   const sigma2 = (e: number[]): number => {
     const tail = e.slice(start);
     return tail.reduce((s, v) => s + v * v, 0) / tail.length;
   };
   const candidates = ([1, -1] as const).map((sign) => {
-    if (!r.meanEstimated) return sarimaErrors(train, r, season, sign, 0);
+    if (!r.meanEstimated) return sarimaErrors(w, r, season, sign, 0);
     // The errors are affine in the mean: e(μ) = e(0) + μ g; the CSS mean is the least-squares μ.
-    const e0 = sarimaErrors(train, r, season, sign, 0);
-    const g = sarimaErrors(train, r, season, sign, 1).map((v, t) => v - e0[t]);
+    const e0 = sarimaErrors(w, r, season, sign, 0);
+    const g = sarimaErrors(w, r, season, sign, 1).map((v, t) => v - e0[t]);
     let num = 0;
     let den = 0;
-    for (let t = start; t < train.length; t++) {
+    for (let t = start; t < w.length; t++) {
       num -= e0[t] * g[t];
       den += g[t] * g[t];
     }
@@ -268,14 +266,16 @@ export function sarimaAic(train: readonly number[], season: number): AicFit {
     throw new Error(
       `the SARIMA recursion does not reproduce the package's σ² ${r.sigma2} (ratios ${ratios.map((x) => x.toFixed(3)).join(', ')})`,
     );
-  const errors = candidates[best].slice(firstCommonPoint(season));
-  if (start > firstCommonPoint(season))
+  const errors = [...new Array<number>(plan.lag).fill(0), ...candidates[best]].slice(
+    firstCommonPoint(season),
+  );
+  if (plan.lag + start > firstCommonPoint(season))
     throw new Error(`the ARIMA's conditioning (${start} points) is longer than assumed`);
   const k = r.p + r.q + r.P + r.Q + (r.meanEstimated ? 1 : 0) + (r.trend !== 0 ? 1 : 0);
   return {
     aic: gaussianAic(errors, k),
     k,
-    model: `ARIMA(${r.p},${r.d},${r.q})(${r.P},${r.D},${r.Q})${season}${r.meanEstimated ? ' + mean' : ''} MA sign ${best === 0 ? '+' : '−'}, σ² ratio ${ratios[best].toFixed(3)}`,
+    model: `ARIMA(${r.p},${r.d + (plan.difference ? 1 : 0)},${r.q})(${r.P},${plan.seasonalDifference ? 1 : 0},${r.Q})${season}${r.meanEstimated ? (plan.lag > 0 ? ' + drift' : ' + mean') : ''} MA sign ${best === 0 ? '+' : '−'}, σ² ratio ${ratios[best].toFixed(3)}`,
   };
 }
 

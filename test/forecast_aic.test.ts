@@ -57,6 +57,21 @@ describe('the AIC bar of bench:forecast', () => {
     assert.equal(best, 'sarima', [...fits].map(([name, f]) => `${name} ${f.aic.toFixed(1)}`).join(', '));
   });
 
+  // The bench fitted SARIMA as recur once did (the package's own differences, with the drift it fits as 0), not as
+  // sarimaForecast fits it: on a random walk with drift 1 its one-step errors had a mean of 1, σ² about 2.
+  it('fits SARIMA as sarimaForecast does: the drift of a random walk estimated', () => {
+    for (const seed of [1, 2, 3]) {
+      const rng = new Random(seed);
+      const y = [0];
+      for (let t = 1; t < 120; t++) y.push(y[t - 1] + 1 + rng.normal());
+      const s = sarimaAic(y, 1);
+      assert.match(s.model, /^ARIMA\(\d,1,\d\)\(0,0,0\)1 \+ drift/);
+      const n = y.length - firstCommonPoint(1);
+      const sigma2 = Math.exp((s.aic - 2 * (s.k + 1) - n) / n) / (2 * Math.PI);
+      assert.ok(sigma2 > 0.7 && sigma2 < 1.4, `σ² ${sigma2.toFixed(3)} (1 simulated), ${s.model}`);
+    }
+  });
+
   it("counts Theta's seasonal indices only when it adjusts, and reads ETS's trend off its forecast", async () => {
     const rng = new Random(3);
     const seasonal = Array.from(

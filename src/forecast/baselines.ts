@@ -226,7 +226,6 @@ export async function etsWithFitted(
 }
 
 export async function sarimaForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
-  const seasonal = season > 1 && train.length >= 3 * season;
   // Refused whether or not this training part is long enough for the seasonal terms: across backtest folds and the
   // final fit the method must stay the same one.
   if (season > SARIMA_MAX_SEASON)
@@ -234,9 +233,82 @@ export async function sarimaForecast(train: readonly number[], h: number, season
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
   const { scaled, back } = onOwnScale(train);
-  return back(
-    loaders.sarima ? await loaders.sarima(scaled, h, season) : await sarimaHere(scaled, h, season, seasonal),
-  );
+  return back(loaders.sarima ? await loaders.sarima(scaled, h, season) : await sarimaHere(scaled, h, season));
+}
+
+/**
+ * The KPSS statistic of level stationarity (Kwiatkowski et al. 1992) with the Bartlett window of
+ * trunc(3√n / 13) lags, as R's forecast::ndiffs computes it; above KPSS_5_PERCENT the series is taken to need a
+ * difference.
+ */
+export function kpssLevel(x: readonly number[]): number {
+  const n = x.length;
+  const mu = x.reduce((a, b) => a + b, 0) / n;
+  const e = x.map((v) => v - mu);
+  let partial = 0;
+  let eta = 0;
+  for (const v of e) {
+    partial += v;
+    eta += partial * partial;
+  }
+  const lags = Math.trunc((3 * Math.sqrt(n)) / 13);
+  let longRun = e.reduce((a, v) => a + v * v, 0);
+  for (let l = 1; l <= lags; l++) {
+    let c = 0;
+    for (let t = l; t < n; t++) c += e[t] * e[t - l];
+    longRun += 2 * (1 - l / (lags + 1)) * c;
+  }
+  // A constant series (no variation to test) is stationary.
+  return longRun > 0 ? eta / (n * longRun) : 0;
+}
+/** KPSS's 5 % critical value for level stationarity. */
+export const KPSS_5_PERCENT = 0.463;
+
+/** The `arima` package's shortest series for AutoARIMA (its load.js refuses shorter ones before any fit). */
+const arimaAutoMinLength = (season: number, maxD: number): number => Math.max(2 * season + maxD, 20);
+
+/**
+ * How sarimaHere differences a series and which terms the arima package searches on the differences. The package
+ * fits a mean to an undifferenced series but, given d = 1 or D = 1, picks "with drift" and fits it with a drift of
+ * 0 (BENCHMARKS.md, "SARIMA's drift"), so recur takes the differences that carry a drift itself and the package fits
+ * their mean:
+ * - with a season and three seasons of data, the seasonal difference; the package then chooses d ≤ 1 (a drift is no
+ *   part of a model differenced twice), and searches the seasonal terms P, Q ≤ 1 when the differences are as long as
+ *   its minimum for them (2·season + 1: on exactly three seasons they are one short, so (p,d,q)(0,1,0));
+ * - otherwise one difference when KPSS rejects level stationarity at 5 % (auto.arima's choice of d), none when not
+ *   (differencing a stationary series always would over-difference it).
+ */
+export interface SarimaPlan {
+  seasonalDifference: boolean;
+  difference: boolean;
+  seasonalTerms: boolean;
+  /** The lag of the difference taken (the season, 1, or 0 for none). */
+  lag: number;
+  /** The series differenced at that lag: what the package fits. */
+  differences: number[];
+  /** The package's AutoARIMA options (the maximum orders it searches; verbose left to the caller). */
+  options: { auto: true; p: number; d: number; q: number; P?: number; D?: number; Q?: number; s?: number };
+}
+
+export function sarimaPlan(train: readonly number[], season: number): SarimaPlan {
+  const seasonalDifference = season > 1 && train.length >= 3 * season;
+  const difference = !seasonalDifference && kpssLevel(train) > KPSS_5_PERCENT;
+  const seasonalTerms = seasonalDifference && train.length - season >= arimaAutoMinLength(season, 1);
+  const lag = seasonalDifference ? season : difference ? 1 : 0;
+  return {
+    seasonalDifference,
+    difference,
+    seasonalTerms,
+    lag,
+    differences: lag > 0 ? train.slice(lag).map((v, t) => v - train[t]) : [...train],
+    options: {
+      auto: true,
+      p: 2,
+      d: seasonalDifference ? 1 : 0,
+      q: 2,
+      ...(seasonalTerms ? { P: 1, D: 0, Q: 1, s: season } : {}),
+    },
+  };
 }
 
 /**
@@ -269,44 +341,47 @@ export function exactDifferencedContinuation(
 }
 
 /**
- * SARIMA in this thread (the worker of src/node runs this). A seasonal series is differenced by the season here, and
- * the arima package's AutoARIMA fits the differences with D = 0 (p, q ≤ 2, d ≤ 1, P, Q ≤ 1). Given the undifferenced
- * series with D = 1, the package chose d = 0 "with drift" and then fitted and forecast the model with a drift of 0:
- * on a seasonal series with a trend its forecasts fell below the last season by years of trend (bias −26 on a series
- * rising 6 a year, BENCHMARKS.md). On the differences d = 0 is a model with a mean, which the package does estimate;
- * that mean is the drift. (A series without a season keeps the package's own choice of d; it has the same defect
- * with d = 1, left open: differencing it here would over-difference stationary series.)
+ * A forecast of an ARIMA(p, d, q) with p, q ≤ 2, d ≤ 1 (no drift) and no seasonal terms, its steps after three equal
+ * ones set to their value. The arima package writes a forecast that is constant from the start (a model of the mean
+ * alone, (0,0,0) with a mean) for its first five steps only and returns memory it never wrote after them (1.15 five
+ * times, then 3.13, 0.68, 2.12, …; on white noise around 50, 101 from step 6). Past the MA part such a forecast follows
+ * its AR recursion, of order ≤ 3 with a constant as a solution (f − μ with a stationary φ(B) at d = 0, (1 − B)φ(B)
+ * at d = 1), so three equal steps are followed by that value at every later step.
  */
-export async function sarimaHere(
-  train: readonly number[],
-  h: number,
-  season: number,
-  seasonal = season > 1 && train.length >= 3 * season,
-): Promise<number[]> {
-  const exact = exactDifferencedContinuation(train, h, season, seasonal);
+export function settledForecast(pred: readonly number[]): number[] {
+  const out = [...pred];
+  for (let k = 2; k < out.length; k++)
+    if (out[k] === out[k - 1] && out[k - 1] === out[k - 2]) {
+      out.fill(out[k], k + 1);
+      break;
+    }
+  return out;
+}
+
+/**
+ * SARIMA in this thread (the worker of src/node runs this): the series differenced as sarimaPlan says, the arima
+ * package's AutoARIMA fitted to the differences (p, q ≤ 2, d ≤ 1 when seasonally differenced and 0 otherwise,
+ * P, Q ≤ 1), its forecast differences added back.
+ */
+export async function sarimaHere(train: readonly number[], h: number, season: number): Promise<number[]> {
+  const plan = sarimaPlan(train, season);
+  const exact = exactDifferencedContinuation(train, h, season, plan.seasonalDifference);
   if (exact) return exact;
-  const fitted = seasonal ? train.slice(season).map((v, t) => v - train[t]) : [...train];
   const ARIMA = await (arima ??= loaders.arima());
   let m: ArimaInstance | null = null;
   try {
-    m = new ARIMA({
-      auto: true,
-      p: 2,
-      d: 1,
-      q: 2,
-      ...(seasonal ? { P: 1, D: 0, Q: 1, s: season } : {}),
-      verbose: false,
-    });
-    m.train(fitted);
-    const [pred] = m.predict(h);
+    m = new ARIMA({ ...plan.options, verbose: false });
+    m.train(plan.differences);
+    const [raw] = m.predict(h);
+    const pred = plan.seasonalTerms ? raw : settledForecast(raw);
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     // A denormal is no forecast of real data: the package's solver failed and returned memory it never wrote.
     if (pred.some((v) => v !== 0 && Math.abs(v) < 1e-300))
       throw new Error('SARIMA failed in the arima package (its solver returned values it never computed)');
-    if (!seasonal) return pred;
-    // Undifferenced: each forecast adds its difference to the value a season before it (a forecast, past a season).
+    if (plan.lag === 0) return pred;
+    // Undifferenced: each forecast adds its difference to the value a lag before it (a forecast, past the lag).
     const path = [...train];
-    for (const d of pred) path.push(path[path.length - season] + d);
+    for (const d of pred) path.push(path[path.length - plan.lag] + d);
     return path.slice(train.length);
   } catch (e) {
     const err = asError(e, 'SARIMA');
