@@ -195,7 +195,25 @@ describe('recur classify', () => {
     );
     const blank = run(['classify', 'predict', model, 'good', ' ']);
     assert.equal(blank.code, 2, blank.stderr);
-    assert.match(blank.stderr, /text 2 is blank \(only whitespace\); give a text to classify/);
+    assert.match(
+      blank.stderr,
+      /text 2 is blank \(only whitespace or invisible characters\); give a text to classify/,
+    );
+    // Nor is a text of invisible characters (zero-width space, non-joiner, joiner, word joiner, BOM): refused as an
+    // argument, answered with a blank line on stdin, like whitespace.
+    const invisible = '\u200B\u200C \u200D\u2060\uFEFF';
+    const inv = run(['classify', 'predict', model, 'good', invisible]);
+    assert.equal(inv.code, 2, inv.stderr);
+    assert.match(inv.stderr, /text 2 is blank \(only whitespace or invisible characters\)/);
+    const invLines = run(['classify', 'predict', model, '--json'], { input: `lovely story\n${invisible}\n` });
+    assert.equal(invLines.code, 0, invLines.stderr);
+    assert.deepEqual(
+      invLines.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { blank?: true }).blank ?? false),
+      [false, true],
+    );
     assert.ok(Math.abs(js[0].probabilities['0'] + js[0].probabilities['1'] - 1) < 1e-6);
     const c = run(['classify', 'predict', model, '--input', csv, '--text-column', 'sentence']);
     assert.equal(c.code, 0, c.stderr);

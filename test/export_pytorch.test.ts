@@ -21,8 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
-import { IndexTensor, type Tensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor } from '../src/core/tensor.js';
 import {
+  PYTORCH_ACTIVATIONS,
   kerasToTorch,
   pytorchExportProblem,
   pytorchGraphProblem,
@@ -31,9 +32,17 @@ import {
   type LayoutParams,
   type LayoutTensor,
 } from '../src/export/pytorch_layout.js';
+import {
+  ACTIVATION_SPELLINGS,
+  activationName,
+  activationToKeras,
+  type ActivationIdentifier,
+} from '../src/layers/activations.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
+import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { cosineDecay } from '../src/models/callbacks.js';
+import { input, model as functionalModel } from '../src/models/functional.js';
 import { functionalTopology } from '../src/models/functional_serialization.js';
 import { layerToKeras } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -200,6 +209,11 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
     });
   });
 
+  it("model.py computes every one of recur's activations", () => {
+    const recur = new Set(ACTIVATION_SPELLINGS.map((a) => activationToKeras(activationName(a, 'test'))));
+    assert.deepEqual([...PYTORCH_ACTIVATIONS].sort(), [...recur].sort());
+  });
+
   it('refuses what PyTorch cannot compute the same way, naming the layer', () => {
     const problem = (layers: Layer[]): string | null => {
       const m = new Sequential({ seed: 1, layers });
@@ -232,13 +246,17 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
       problem([new L.LSTM({ units: 3, recurrentActivation: 'hardSigmoid', ...first })]) ?? '',
       /needs activation tanh and recurrent_activation sigmoid/,
     );
-    assert.match(
+    assert.equal(
       problem([
         new L.LSTM({ units: 3, ...first }),
-        new L.Dense({ units: 4, activation: 'relu' }),
+        new L.Dense({ units: 4, activation: 'gelu' }),
         new L.Dense({ units: 2 }),
-      ]) ?? '',
-      /Dense\): activation relu is not exported/,
+      ]),
+      null,
+    );
+    assert.match(
+      problem([new L.LSTM({ units: 3, ...first }), new L.Dense({ units: 4, activation: 'relu' })]) ?? '',
+      /Dense\): activation relu is not exported on the last layer \(linear, softmax or sigmoid are/,
     );
     assert.match(
       problem([embedding(), new L.LSTM({ units: 3, goBackwards: true })]) ?? '',
@@ -255,16 +273,19 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
     ) as {
       layers: ExportLayerJson[];
     };
-    assert.equal(pytorchGraphProblem(graph.layers, 'next_token'), null);
+    assert.equal(pytorchGraphProblem(graph.layers), null);
+    const withCrelu = graph.layers.map((l) =>
+      l.config.name === 'next_token' ? { ...l, config: { ...l.config, activation: 'crelu' } } : l,
+    );
     assert.match(
-      pytorchGraphProblem(graph.layers, 'attentional') ?? '',
-      /layer 'next_token' \(Dense\): activation softmax is not exported \(linear, tanh, relu, sigmoid, or softmax on the output\)/,
+      pytorchGraphProblem(withCrelu) ?? '',
+      /layer 'next_token' \(Dense\): activation crelu is not exported/,
     );
     const withDropout = graph.layers.map((l) =>
       l.class_name === 'Attention' ? { ...l, config: { ...l.config, dropout: 0.1 } } : l,
     );
     assert.match(
-      pytorchGraphProblem(withDropout, 'next_token') ?? '',
+      pytorchGraphProblem(withDropout) ?? '',
       /layer 'attention' \(Attention\): attention dropout and score_mode concat are not exported/,
     );
   });
@@ -800,6 +821,70 @@ print(json.dumps(out))
     );
   }
 
+  const ACTIVATION_FORWARD = String.raw`
+import json, sys
+import torch
+import recur_io
+from model import RecurModel
+job = json.load(open(sys.argv[1]))
+out = {}
+for at in job["models"]:
+    model_json, arrays = recur_io.read_model_dir(at)
+    m = RecurModel(model_json["modelTopology"])
+    m.load_recur_weights(arrays)
+    m.eval()
+    with torch.no_grad():
+        y, _ = m.predict(torch.tensor(job["rows"]))
+    out[at] = y.double().numpy().ravel().tolist()
+print(json.dumps(out))
+`;
+  it(
+    "the exported module's forward equals recur's predict for a hidden Dense of each of recur's activations",
+    { skip: skipTorch },
+    () => {
+      const U = 8;
+      const rng = new Random(9);
+      const models = PYTORCH_ACTIVATIONS.map((act) => {
+        const model = new Sequential({
+          seed: 6,
+          layers: [
+            new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true, inputShape: [null] }),
+            new L.LSTM({ units: H, returnSequences: true, ...rnd }),
+            new L.Dense({ units: U, activation: act as ActivationIdentifier, ...rnd }),
+            new L.Dense({ units: U }),
+          ],
+        });
+        model.build();
+        // Pre-activations over about ±8 (every branch of the piecewise ones, relu6's cap, squareplus's far left),
+        // and the output layer the identity: the output is the activation's.
+        model.layers[2].setWeights([randomTensor([H, U], rng, 4), randomTensor([U], rng, 2)]);
+        model.layers[3].setWeights([
+          new Tensor(
+            Float32Array.from({ length: U * U }, (_, i) => (i % (U + 1) === 0 ? 1 : 0)),
+            [U, U],
+          ),
+          new Tensor(new Float32Array(U), [U]),
+        ]);
+        const at = join(dir, `activation-${act}`);
+        saveModel(model, at);
+        return { act, model, at };
+      });
+      const job = join(dir, 'activations.json');
+      writeFileSync(job, JSON.stringify({ models: models.map((m) => m.at), rows: PADDED }));
+      const got = JSON.parse(py(classifierProject(), ['-c', ACTIVATION_FORWARD, job])) as Record<
+        string,
+        number[]
+      >;
+      for (const { act, model, at } of models) {
+        const want = model.predict(new IndexTensor(Int32Array.from(PADDED.flat()), [PADDED.length, 7])).data;
+        assert.equal(got[at].length, want.length, act);
+        // Relative beyond 1: exponential reaches thousands.
+        const worst = Math.max(...want.map((w, i) => Math.abs(got[at][i] - w) / Math.max(1, Math.abs(w))));
+        assert.ok(worst <= 1e-5, `${act}: max difference ${worst}`);
+      }
+    },
+  );
+
   /**
    * train.py's validation loss of start/ (its own data module and loss, on the exported split), to compare with the
    * val_loss recur logged for the same weights: the split, the encoding, the masking and the loss all agree.
@@ -1063,6 +1148,48 @@ print(json.dumps({"y": y.double().numpy().ravel().tolist(),
       },
     );
   }
+
+  it(
+    "a functional graph's Dense layers of recur's newer activations, a sigmoid output: forward equals recur's predict",
+    { skip: skipTorch },
+    () => {
+      const tokens = input({ shape: [null], dtype: 'int32', name: 'tokens' });
+      let h = new L.Embedding({ inputDim: 9, outputDim: 4 }).apply(tokens) as SymbolicTensor;
+      h = new L.LSTM({ units: 3, returnSequences: true }).apply(h) as SymbolicTensor;
+      h = new L.Dense({ units: 6, activation: 'gelu_new', biasInitializer: 'randomNormal' }).apply(
+        h,
+      ) as SymbolicTensor;
+      h = new L.Dense({ units: 5, activation: 'squareplus' }).apply(h) as SymbolicTensor;
+      // The output's sigmoid is applied once (predict applied it again over forward's).
+      const out = new L.Dense({ units: 2, activation: 'sigmoid', name: 'out' }).apply(h) as SymbolicTensor;
+      const graph = functionalModel({ inputs: tokens, outputs: out, seed: 4 });
+      const at = join(dir, 'graph-activations');
+      saveModel(graph, at, { includeOptimizer: false });
+      const rows = PADDED;
+      writeFileSync(join(at, 'x.json'), JSON.stringify(rows));
+      const GRAPH_FORWARD = String.raw`
+import json, sys
+import torch
+import recur_io
+from model import recur_model
+model_json, arrays = recur_io.read_model_dir(sys.argv[1])
+m = recur_model(model_json["modelTopology"])
+m.load_recur_weights(arrays)
+m.eval()
+with torch.no_grad():
+    y = m.predict(torch.tensor(json.load(open(sys.argv[2]))))
+print(json.dumps(y.double().numpy().ravel().tolist()))
+`;
+      const got = JSON.parse(
+        py(classifierProject(), ['-c', GRAPH_FORWARD, at, join(at, 'x.json')]),
+      ) as number[];
+      const want = (graph.predict(new IndexTensor(Int32Array.from(rows.flat()), [rows.length, 7])) as Tensor)
+        .data;
+      assert.equal(got.length, want.length);
+      const diff = maxAbsDiff(got, want);
+      assert.ok(diff <= 1e-5, `max difference ${diff}`);
+    },
+  );
 
   it(
     "an encoder–decoder with --lr-schedule cosine, --ema and a joint n-gram: train.py follows recur's cosine by the step, across a resume; the average and the n-gram are said not to be exported",

@@ -194,6 +194,12 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       ['empty texts', { texts: [] }, 400, /^texts: /],
       ['empty text', { texts: ['fine', ''] }, 400, /^texts\.1: a text must not be empty or only whitespace/],
       ['blank text', { text: ' \t ' }, 400, /^text: a text must not be empty or only whitespace/],
+      [
+        'invisible text',
+        { texts: ['fine', '\u200B\u200C \u200D\u2060\uFEFF'] },
+        400,
+        /^texts\.1: a text must not be empty or only whitespace or invisible characters/,
+      ],
       ['not a string', { texts: ['a', 7] }, 400, /^texts\.1: /],
       ['too many texts', { texts: Array(SERVE_LIMITS.texts + 1).fill('a') }, 413, /^texts: /],
       ['too long a text', { text: 'a'.repeat(SERVE_LIMITS.textChars + 1) }, 413, /^text: /],

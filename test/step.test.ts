@@ -352,6 +352,87 @@ describe('the Stepper knows no layer types', () => {
   });
 });
 
+describe('a step state is a snapshot of the weights', () => {
+  const V = 7;
+  /** Every weight shifted by a different amount: what training or setWeights between two steps does. */
+  const shifted = (model: Sequential, t: number): Tensor[] =>
+    model.getWeights().map(
+      (w) =>
+        new Tensor(
+          Float32Array.from(w.data, (v, i) => v + 0.1 + 0.01 * ((i + t) % 7)),
+          w.shape,
+        ),
+    );
+  const stacks: [string, () => Layer[]][] = [
+    [
+      'Embedding → LSTM → GRU → GRU(resetAfter=false) → SimpleRNN → Dense → Dense',
+      () => [
+        new L.Embedding({ inputDim: V, outputDim: 4, inputShape: [T] }),
+        new L.LSTM({ units: 5, returnSequences: true }),
+        new L.GRU({ units: 5, returnSequences: true }),
+        new L.GRU({ units: 5, returnSequences: true, resetAfter: false }),
+        new L.SimpleRNN({ units: 4, returnSequences: true }),
+        new L.Dense({ units: 6, activation: 'relu' }),
+        new L.Dense({ units: V }),
+      ],
+    ],
+    [
+      'token ids into Dense without bias → LSTM → Dense',
+      () => [
+        new L.Dense({ units: 3, useBias: false, inputShape: [T, V] }),
+        new L.LSTM({ units: 3, returnSequences: true }),
+        new L.Dense({ units: V }),
+      ],
+    ],
+    [
+      'token ids into a GRU',
+      () => [new L.GRU({ units: 5, inputShape: [T, V] }), new L.Dense({ units: 3, useBias: false })],
+    ],
+  ];
+  for (const [name, make] of stacks)
+    // 1 row: the packed GEMV; 5 rows: the packed GEMM, whose ragged edges read the weights as they are.
+    for (const rows of [1, 5]) {
+      it(`${name}, ${rows} rows: weights changed between steps change no step of a stepper made before`, () => {
+        const model = new Sequential({ seed: 3, layers: make() });
+        model.build();
+        const before = model.getWeights();
+        const ids = randomIndices([10, rows], V, new Random(4));
+        const stepper = new Stepper(model, rows, false);
+        const outs = Array.from({ length: 10 }, (_, t) => {
+          model.setWeights(shifted(model, t)); // as a training batch would, between two steps
+          return stepper.step(ids.data.subarray(t * rows, (t + 1) * rows)).slice();
+        });
+        model.setWeights(before);
+        const fresh = new Stepper(model, rows, false);
+        outs.forEach((o, t) =>
+          assert.deepEqual(o, fresh.step(ids.data.subarray(t * rows, (t + 1) * rows)).slice(), `step ${t}`),
+        );
+      });
+    }
+  for (const [name, make] of [
+    ['Attention', () => new L.Attention({ useScale: true })],
+    ['AdditiveAttention', () => new L.AdditiveAttention({ useScale: true })],
+  ] as const)
+    it(`${name}: its scale changed after the state was made changes no step`, () => {
+      const rng = new Random(5);
+      const layer: L.Attention | L.AdditiveAttention = make();
+      layer.buildMany(
+        [
+          [1, D],
+          [T, D],
+        ],
+        rng,
+      );
+      const value = randomTensor([2, T, D], rng);
+      const q = randomTensor([2, D], rng).data;
+      const state = layer.createStepState(2);
+      layer.bindStepConstants(state, [null, { value, mask: null }], Int32Array.of(0, 1));
+      const first = layer.step(q, state).slice();
+      layer.weights[0].value.fill(3);
+      assert.deepEqual(layer.step(q, state).slice(), first);
+    });
+});
+
 describe('a step allocates nothing', () => {
   it('no kernel allocation after the states are made, for every layer type, GEMV and GEMM paths', () => {
     const real = kernels();

@@ -86,6 +86,7 @@ import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
+import { isBlankText } from '../text/blank.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
 import { classifyTrainEnsemble, memberFigures, memberTable } from './classify_ensemble.js';
@@ -1177,9 +1178,9 @@ export async function classifyPredict(
   // An argument has no line to keep in step with: a blank one is a mistake. Stdin is answered line for line, a
   // blank line with an empty one (nothing to classify).
   texts.forEach((t, i) => {
-    if (t.trim() === '')
+    if (isBlankText(t))
       throw new UsageError(
-        `text ${i + 1} is ${t === '' ? 'empty' : 'blank (only whitespace)'}; give a text to classify`,
+        `text ${i + 1} is ${t === '' ? 'empty' : 'blank (only whitespace or invisible characters)'}; give a text to classify`,
       );
   });
   if (o.textColumn !== undefined && o.input === undefined)
@@ -1199,7 +1200,7 @@ export async function classifyPredict(
         : readStdinLines({
             expected: 'give the texts to classify as arguments, --input FILE, or one per line',
           });
-  const inputs = lines.filter((l) => l.trim() !== '');
+  const inputs = lines.filter((l) => !isBlankText(l));
   const sequences = inputs.map((t) => tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating));
   const results =
     inputs.length === 0
@@ -1221,7 +1222,7 @@ export async function classifyPredict(
   const out = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;
   for (const line of lines) {
-    if (line.trim() === '') {
+    if (isBlankText(line)) {
       out.add(o.json ? JSON.stringify({ text: line, blank: true }) + '\n' : '\n');
       continue;
     }

@@ -185,10 +185,10 @@ function exportProblem(src: ExportSource, dir: string): string | null {
   if (src.kind !== 'seq2seq') return pytorchExportProblem((src.model as Sequential).layers.map(layerToKeras));
   const topology = (
     JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
-      modelTopology: { config: { layers: ExportLayerJson[]; output_layers: [string, number, number][] } };
+      modelTopology: { config: { layers: ExportLayerJson[] } };
     }
   ).modelTopology.config;
-  return pytorchGraphProblem(topology.layers, topology.output_layers[0][0]);
+  return pytorchGraphProblem(topology.layers);
 }
 
 /** The task recur recorded in a model directory's metadata; undefined when unreadable (the loader then says why). */

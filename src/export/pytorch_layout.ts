@@ -14,6 +14,7 @@
  *   Bidirectional(layer)                           →  each half ('forward_<name>', 'backward_<name>') as the layer
  */
 import { InvalidInputError } from '../core/errors.js';
+import { KERAS_ACTIVATIONS } from '../layers/activations.js';
 
 /** One weight: its shape and row-major values. */
 export interface LayoutTensor {
@@ -133,6 +134,16 @@ export interface ExportLayerJson {
 }
 
 const POOLING = ['GlobalMaxPooling1D', 'GlobalAveragePooling1D'];
+
+/**
+ * The Dense activations model.py computes (its ACTIVATIONS), by their model-file spelling: all of recur's, with its
+ * constants (leaky_relu's slope 0.2, celu's alpha 1, the shrinks' 0.5), on PyTorch's functions or, where PyTorch has
+ * none or another (Keras 1/2's hard_sigmoid, sparse_sigmoid, sparse_plus, squareplus), their formulas.
+ */
+export const PYTORCH_ACTIVATIONS: readonly string[] = [...KERAS_ACTIVATIONS, 'hard_sigmoid_keras3'];
+
+/** A Sequential's last Dense: linear, or softmax / sigmoid (left out of forward: the training loss takes logits). */
+const LAST_ACTIVATIONS = ['linear', 'softmax', 'sigmoid'];
 const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'];
 
 /** Why a recurrent layer (alone, or inside a Bidirectional) cannot be exported; null when it can. */
@@ -156,7 +167,8 @@ function recurrentProblem(l: ExportLayerJson, where: string, inBidirectional: bo
  * Why a Sequential model's layers cannot be exported to PyTorch, naming the layer; null when they can. The first
  * layer is an Embedding (mask_zero or not) or a recurrent layer over one-hot token inputs; then recurrent layers
  * (LSTM, GRU — either reset_after —, SimpleRNN, with PyTorch's activations) alone or in a Bidirectional (merge mode
- * concat, sum, mul or ave), Dropout, GlobalMax/AveragePooling1D and Dense (linear, or softmax / sigmoid last).
+ * concat, sum, mul or ave), Dropout, GlobalMax/AveragePooling1D and Dense (any of PYTORCH_ACTIVATIONS; the last one
+ * linear, softmax or sigmoid).
  */
 export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string | null {
   if (layers.length === 0) return 'the model has no layers';
@@ -176,8 +188,9 @@ export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string
       if (p) return p;
     } else if (l.class_name === 'Dense') {
       const act = String(c.activation ?? 'linear');
-      if (!(act === 'linear' || ((act === 'softmax' || act === 'sigmoid') && i === layers.length - 1)))
-        return `${where}: activation ${act} is not exported (linear, or softmax / sigmoid on the last layer)`;
+      if (!PYTORCH_ACTIVATIONS.includes(act)) return `${where}: activation ${act} is not exported`;
+      if (i === layers.length - 1 && !LAST_ACTIVATIONS.includes(act))
+        return `${where}: activation ${act} is not exported on the last layer (linear, softmax or sigmoid are; the Dense layers before it take any)`;
     } else if (l.class_name === 'Embedding') {
       if (i !== 0) return `${where}: an Embedding is exported as the first layer only`;
     } else if (l.class_name !== 'Dropout' && !POOLING.includes(l.class_name)) {
@@ -198,15 +211,13 @@ export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string
   return null;
 }
 
-const GRAPH_ACTIVATIONS = ['linear', 'tanh', 'relu', 'sigmoid'];
-
 /**
- * Why a functional model's layers (model.json's, with the name of its one output layer) cannot be exported to
- * PyTorch; null when they can: recur's seq2seq encoder–decoders — InputLayers, Embeddings, recurrent layers (with
- * initial states, return_state) alone or in a Bidirectional, Concatenate on the last axis, Attention /
- * AdditiveAttention (dot or additive scores, no attention dropout), Dropout, pooling, Dense (softmax on the output).
+ * Why a functional model's layers (model.json's) cannot be exported to PyTorch; null when they can: recur's seq2seq
+ * encoder–decoders — InputLayers, Embeddings, recurrent layers (with initial states, return_state) alone or in a
+ * Bidirectional, Concatenate on the last axis, Attention / AdditiveAttention (dot or additive scores, no attention
+ * dropout), Dropout, pooling, Dense (any of PYTORCH_ACTIVATIONS).
  */
-export function pytorchGraphProblem(layers: readonly ExportLayerJson[], output: string): string | null {
+export function pytorchGraphProblem(layers: readonly ExportLayerJson[]): string | null {
   for (const l of layers) {
     const c = l.config;
     const where = `layer '${String(c.name)}' (${l.class_name})`;
@@ -223,8 +234,7 @@ export function pytorchGraphProblem(layers: readonly ExportLayerJson[], output: 
       if (p) return p;
     } else if (l.class_name === 'Dense') {
       const act = String(c.activation ?? 'linear');
-      if (!(GRAPH_ACTIVATIONS.includes(act) || (act === 'softmax' && c.name === output)))
-        return `${where}: activation ${act} is not exported (linear, tanh, relu, sigmoid, or softmax on the output)`;
+      if (!PYTORCH_ACTIVATIONS.includes(act)) return `${where}: activation ${act} is not exported`;
     } else if (l.class_name === 'Attention' || l.class_name === 'AdditiveAttention') {
       if (Number(c.dropout ?? 0) > 0 || String(c.score_mode ?? 'dot') !== 'dot')
         return `${where}: attention dropout and score_mode concat are not exported`;

@@ -25,6 +25,7 @@ import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 import { initialize, initializerSpec } from './initializers.js';
+import { stepWeights } from './step_weights.js';
 import {
   ForwardCache,
   ForwardCacheKey,
@@ -217,7 +218,7 @@ abstract class BaseAttention extends Layer {
 
   /**
    * One step's scores: the M query rows from q[qo…] against the Tv key rows from k[ko…] into out [M, Tv], as `scores`
-   * computes them.
+   * computes them with `scale` (the step state's snapshot of the scale weight; null without one).
    */
   protected abstract stepScores(
     q: Float32Array,
@@ -227,6 +228,7 @@ abstract class BaseAttention extends Layer {
     ko: number,
     Tv: number,
     out: Float32Array,
+    scale: Float32Array | null,
   ): void;
 
   override stepInputSize(): number {
@@ -243,7 +245,8 @@ abstract class BaseAttention extends Layer {
     if (this.useCausalMask)
       throw new Error(`${this.className} '${this.name}': a causal (self-)attention cannot be stepped`);
     if (opts.tokens) throw new Error(`${this.className} '${this.name}' steps on float queries only`);
-    return new AttentionStepState(this, rows, this.stepOutputSize(), opts);
+    const scale = this.useScale ? stepWeights(this.weights[0].value, opts.weightsFixed) : null;
+    return new AttentionStepState(this, rows, this.stepOutputSize(), opts, scale);
   }
 
   /** The value (and key) are constants — the encoder's outputs with their mask; the query is stepped. */
@@ -285,7 +288,7 @@ abstract class BaseAttention extends Layer {
       const b = s.rowSource[r];
       let M = 1;
       while (r + M < s.rows && s.rowSource[r + M] === b) M++;
-      this.stepScores(q, r * D, M, key!, b * Tv * D, Tv, scores);
+      this.stepScores(q, r * D, M, key!, b * Tv * D, Tv, scores, s.scale);
       for (let i = 0; i < M; i++) softmaxRow(scores, i * Tv, weights, i * Tv, Tv - 1, s.mask, b * Tv);
       k.gemm(false, false, M, Dv, Tv, weights, 0, Tv, value!, b * Tv * Dv, Dv, out, r * Dv, Dv, false);
       r += M;
@@ -438,10 +441,11 @@ export class Attention extends BaseAttention {
     ko: number,
     Tv: number,
     out: Float32Array,
+    scaleWeight: Float32Array | null,
   ): void {
     const D = this.inputShapes![0][1] as number;
     kernels().gemm(false, true, M, Tv, D, q, qo, D, k, ko, D, out, 0, Tv, false);
-    const scale = this.scale();
+    const scale = scaleWeight ? scaleWeight[0] : 1;
     if (scale !== 1) for (let j = 0; j < M * Tv; j++) out[j] *= scale;
   }
 
@@ -549,8 +553,8 @@ export class AdditiveAttention extends BaseAttention {
     ko: number,
     Tv: number,
     out: Float32Array,
+    w: Float32Array | null,
   ): void {
-    const w = this.useScale ? this.weights[0].value : null;
     const D = this.inputShapes![0][1] as number;
     for (let i = 0; i < M; i++)
       for (let j = 0; j < Tv; j++) {
@@ -597,7 +601,14 @@ export class AttentionStepState extends StepState {
   /** Scores and attention weights of up to `rows` rows (kernel memory, for the GEMMs), at least rows × Tv long. */
   scores: Float32Array = new Float32Array(0);
   weights: Float32Array = new Float32Array(0);
-  constructor(layer: Layer, rows: number, width: number, opts: StepOptions) {
+  constructor(
+    layer: Layer,
+    rows: number,
+    width: number,
+    opts: StepOptions,
+    /** The scale weight a step reads (a snapshot: see stepWeights), or null without one. */
+    readonly scale: Float32Array | null,
+  ) {
     super(layer, rows, width, opts);
     this.out = kernels().allocPersistent(rows * width); // kernel memory: the next layer's product reads it in place
     this.rowSource = new Int32Array(rows);

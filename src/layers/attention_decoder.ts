@@ -408,9 +408,9 @@ export class AttentionDecoder extends Layer {
       this,
       rows,
       opts,
-      this.cell.createStepState(rows),
-      this.attention.createStepState(rows),
-      this.attentional.createStepState(rows),
+      this.cell.createStepState(rows, { weightsFixed: opts.weightsFixed }),
+      this.attention.createStepState(rows, { weightsFixed: opts.weightsFixed }),
+      this.attentional.createStepState(rows, { weightsFixed: opts.weightsFixed }),
       this.E,
       this.D,
     );

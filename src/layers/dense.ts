@@ -36,7 +36,7 @@ import {
   checkBoolean,
 } from './layer.js';
 import { registerLayer } from './registry.js';
-import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
+import { stepInputTable, stepProduct, stepWeights, type StepProduct } from './step_weights.js';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -62,6 +62,8 @@ class DenseStepState extends StepState {
     opts: StepOptions,
     readonly product: StepProduct | null,
     readonly table: Float32Array | null,
+    /** The bias a float step adds (a snapshot: see stepWeights), or null. */
+    readonly bias: Float32Array | null,
     /** Whether the step still applies the activation (not when logits are asked of a softmax/sigmoid). */
     readonly activate: boolean,
   ) {
@@ -210,13 +212,15 @@ export class Dense extends Layer {
     const W = this.weights[0].value;
     const bias = this.useBias ? this.weights[1].value : null;
     const tokens = opts.tokens === true;
+    const fixed = opts.weightsFixed === true;
     const skip = opts.logits === true && (this.activation === 'softmax' || this.activation === 'sigmoid');
     return new DenseStepState(
       this,
       rows,
       opts,
-      tokens ? null : stepProduct(W, 0, U, D, U, rows),
-      tokens ? stepInputTable(opts.lookup, W, D, U, bias) : null,
+      tokens ? null : stepProduct(W, 0, U, D, U, rows, fixed),
+      tokens ? stepInputTable(opts.lookup, W, D, U, bias, fixed) : null,
+      !tokens && bias ? stepWeights(bias, fixed) : null,
       !skip,
     );
   }
@@ -230,7 +234,7 @@ export class Dense extends Layer {
     if (s.table) k.gatherRows(input as Int32Array, B, s.table, U, s.out, null, false);
     else {
       s.product!(input as Float32Array, s.out, 0, U, false, B);
-      if (this.useBias) k.addBias(s.out, 0, B, U, U, this.weights[1].value, 0);
+      if (s.bias) k.addBias(s.out, 0, B, U, U, s.bias, 0);
     }
     if (s.activate) k.activate(activationCode(this.activation), s.out, 0, B, U, U);
     return s.out;

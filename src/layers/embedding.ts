@@ -29,6 +29,7 @@ import {
   type StepOptions,
 } from './layer.js';
 import { registerLayer } from './registry.js';
+import { stepWeights } from './step_weights.js';
 import type { SymbolicDtype } from './symbolic.js';
 
 export interface EmbeddingArgs extends LayerArgs {
@@ -44,7 +45,13 @@ export const EMBEDDING_DEFAULTS = { embeddingsInitializer: 'randomUniform' } as 
 
 class EmbeddingStepState extends StepState {
   readonly out: Float32Array;
-  constructor(layer: Embedding, rows: number, opts: StepOptions) {
+  constructor(
+    layer: Embedding,
+    rows: number,
+    opts: StepOptions,
+    /** The table a step gathers from (a snapshot: see stepWeights). */
+    readonly table: Float32Array,
+  ) {
     super(layer, rows, layer.outputDim, opts);
     this.out = kernels().allocPersistent(rows * layer.outputDim);
   }
@@ -156,21 +163,13 @@ export class Embedding extends Layer {
 
   override createStepState(rows: number, opts: StepOptions = {}): EmbeddingStepState {
     if (!opts.tokens) throw new Error(`embedding '${this.name}' steps on token ids only ({tokens: true})`);
-    return new EmbeddingStepState(this, rows, opts);
+    return new EmbeddingStepState(this, rows, opts, stepWeights(this.weights[0].value, opts.weightsFixed));
   }
 
   override step(input: StepInput, state: StepState): Float32Array {
     const s = this.ownState(state, EmbeddingStepState);
     this.checkStepInput(input, s);
-    kernels().gatherRows(
-      input as Int32Array,
-      s.active,
-      this.weights[0].value,
-      this.outputDim,
-      s.out,
-      null,
-      false,
-    );
+    kernels().gatherRows(input as Int32Array, s.active, s.table, this.outputDim, s.out, null, false);
     return s.out;
   }
 

@@ -104,8 +104,8 @@ export class GRU extends RNN {
     this.gateCache = xp;
   }
 
-  protected override stepRecurrentProduct(rows: number): StepProduct | null {
-    return this.resetAfter ? super.stepRecurrentProduct(rows) : null;
+  protected override stepRecurrentProduct(rows: number, weightsFixed: boolean): StepProduct | null {
+    return this.resetAfter ? super.stepRecurrentProduct(rows, weightsFixed) : null;
   }
 
   protected stepCell(s: RecurrentStepState): void {
@@ -120,10 +120,10 @@ export class GRU extends RNN {
     const rec = activationCode(this.recurrentActivation);
     if (this.resetAfter) {
       s.recurrent(aux, 3 * H, false);
-      if (this.useBias) k.addBias(aux, 0, B, 3 * H, 3 * H, this.weights[2].value, 3 * H);
+      if (s.bias) k.addBias(aux, 0, B, 3 * H, 3 * H, s.bias, 3 * H);
       k.gruCellForward(B, H, xp, 0, aux, 0, h, 0, hNext, 0, act, rec);
     } else {
-      const U = this.weights[1].value;
+      const U = s.recurrentKernel!;
       k.gemm(false, false, B, 2 * H, H, h, 0, H, U, 0, 3 * H, xp, 0, 3 * H, true);
       k.gruResetGate(B, H, xp, 0, h, 0, aux, 0, rec);
       k.gemm(false, false, B, H, H, aux, 0, H, U, 2 * H, 3 * H, xp, 2 * H, 3 * H, true);

@@ -134,6 +134,12 @@ export interface StepOptions {
   lookup?: StepLookup;
   /** Leave out a final softmax/sigmoid and output logits (for sampling). */
   logits?: boolean;
+  /**
+   * The caller changes no weight while it uses the state (one forward pass: src/models/prefix_steps.ts), so a layer
+   * may read weights where they are instead of copying them — an Embedding's whole table, per call. Default false:
+   * the state is a snapshot.
+   */
+  weightsFixed?: boolean;
 }
 
 /**
@@ -160,7 +166,8 @@ export interface StepLookup {
 /**
  * What one layer needs to take steps for `rows` streams: its recurrent state, its output buffer, scratch, and its
  * weights laid out for one-step products. Made once by `createStepState`; a step allocates nothing. The weights are
- * a snapshot taken at creation: make a new state after training further.
+ * a snapshot taken at creation — every weight a step reads is packed or copied then (src/layers/step_weights.ts) —
+ * so training or setWeights meanwhile changes no step: make a new state after training further.
  */
 export class StepState {
   /**

@@ -59,7 +59,7 @@ import {
   checkBoolean,
 } from './layer.js';
 import { LookupProjection } from './lookup_projection.js';
-import { stepInputTable, stepProduct, type StepProduct } from './step_weights.js';
+import { stepInputTable, stepProduct, stepWeights, type StepProduct } from './step_weights.js';
 
 export interface RNNArgs extends LayerArgs {
   units: number;
@@ -157,6 +157,9 @@ export class RecurrentStepState extends StepState {
     readonly table: Float32Array | null,
     /** h·U with U in its step layout (null where the cell multiplies by parts of U itself). */
     readonly recurrentProduct: StepProduct | null,
+    /** The weights a step reads as they are (snapshots: see stepWeights): the bias, and U where not in a product. */
+    readonly bias: Float32Array | null,
+    readonly recurrentKernel: Float32Array | null,
   ) {
     super(layer, rows, layer.units, opts);
     const k = kernels();
@@ -407,21 +410,26 @@ export abstract class RNN extends Layer {
     const W = this.weights[0].value;
     const bias = this.useBias ? this.weights[2].value : null;
     const tokens = opts.tokens === true;
+    const fixed = opts.weightsFixed === true;
+    const recurrentProduct = this.stepRecurrentProduct(rows, fixed);
     return new RecurrentStepState(
       this,
       rows,
       opts,
       this.gates,
-      tokens ? null : stepProduct(W, 0, GH, D, GH, rows),
-      tokens ? stepInputTable(opts.lookup, W, D, GH, bias) : null,
-      this.stepRecurrentProduct(rows),
+      tokens ? null : stepProduct(W, 0, GH, D, GH, rows, fixed),
+      tokens ? stepInputTable(opts.lookup, W, D, GH, bias, fixed) : null,
+      recurrentProduct,
+      // Tokens gather rows with the input bias in; GRU's resetAfter bias (its second row) is read by every step.
+      bias && (!tokens || bias.length > GH) ? stepWeights(bias, fixed) : null,
+      recurrentProduct ? null : stepWeights(this.weights[1].value, fixed),
     );
   }
 
   /** h·U [rows, G·H] for steps: all of U in its step layout (GRU without resetAfter multiplies by parts of U). */
-  protected stepRecurrentProduct(rows: number): StepProduct | null {
+  protected stepRecurrentProduct(rows: number, weightsFixed: boolean): StepProduct | null {
     const GH = this.gates * this.units;
-    return stepProduct(this.weights[1].value, 0, GH, this.units, GH, rows);
+    return stepProduct(this.weights[1].value, 0, GH, this.units, GH, rows, weightsFixed);
   }
 
   /** The first columns of the next step's h·U, for one stream (U in GEMV panels: one-stream generation). */
@@ -445,7 +453,7 @@ export abstract class RNN extends Layer {
     if (s.table) kernels().gatherRows(input as Int32Array, s.active, s.table, GH, s.xp, null, false);
     else {
       s.inputProduct!(input as Float32Array, s.xp, 0, GH, false, s.active);
-      if (this.useBias) kernels().addBias(s.xp, 0, s.active, GH, GH, this.weights[2].value, 0);
+      if (s.bias) kernels().addBias(s.xp, 0, s.active, GH, GH, s.bias, 0);
     }
     this.stepCell(s);
     return s.states[0];

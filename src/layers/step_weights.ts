@@ -31,7 +31,22 @@ export type StepProduct = ((
  */
 export const STEP_GEMM_ROWS = 4;
 
-/** The product by W[K, N] (at wOff, row stride ldw) for `rows` rows, with W copied now into its step layout. */
+/**
+ * Weights a step reads as they are (a bias, an embedding table, a matrix multiplied by parts), as the step state's own
+ * copy in kernel memory: a step state is a snapshot of the weights, which training and setWeights change in place.
+ * `weightsFixed` (StepOptions): the caller changes none while it steps, so they are read where they are.
+ */
+export function stepWeights(values: Float32Array, weightsFixed = false): Float32Array {
+  if (weightsFixed) return values;
+  const copy = kernels().allocPersistent(values.length);
+  copy.set(values);
+  return copy;
+}
+
+/**
+ * The product by W[K, N] (at wOff, row stride ldw) for `rows` rows, with W copied now into its step layout (and, for
+ * the GEMM, whose packed layout leaves the ragged edges to W itself, copied as it is unless `weightsFixed`).
+ */
 export function stepProduct(
   W: Float32Array,
   wOff: number,
@@ -39,13 +54,16 @@ export function stepProduct(
   K: number,
   N: number,
   rows: number,
+  weightsFixed = false,
 ): StepProduct {
   const k = kernels();
   if (rows >= STEP_GEMM_ROWS) {
     const packedB = k.allocPersistent(gemmPackedBLength(K, N));
     k.packGemmB(K, N, W, wOff, ldw, packedB, 0);
+    const B = weightsFixed ? W : stepWeights(W.subarray(wOff, wOff + (K - 1) * ldw + N));
+    const bOff = weightsFixed ? wOff : 0;
     return (x, out, outOff, ldo, acc, active = rows) =>
-      k.gemmPackedB(false, active, N, K, x, 0, K, W, wOff, ldw, packedB, 0, out, outOff, ldo, acc);
+      k.gemmPackedB(false, active, N, K, x, 0, K, B, bOff, ldw, packedB, 0, out, outOff, ldo, acc);
   }
   const packed = k.allocPersistent(gemvPanelsLength(K, N));
   k.packGemvPanels(K, N, W, wOff, ldw, packed, 0);
@@ -72,8 +90,9 @@ export function stepInputTable(
   K: number,
   N: number,
   bias: Float32Array | null,
+  weightsFixed = false,
 ): Float32Array {
-  if (!lookup) return gatherTable(W, K, N, bias);
+  if (!lookup) return bias || weightsFixed ? gatherTable(W, K, N, bias) : stepWeights(W.subarray(0, K * N));
   if (lookup.table.length < lookup.ids * K)
     throw new Error(`a step lookup of ${lookup.ids} ids needs rows of ${K} floats, the input width`);
   const k = kernels();

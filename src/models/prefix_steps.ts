@@ -54,7 +54,9 @@ export function prefixStepTop(layers: readonly Layer[], shapes: readonly LayerSh
       if (l.carriedStatesMismatch([]) !== null) return -1;
       // A layer that cannot step refuses to make a step state (Layer.createStepState): that refusal is the test.
       try {
-        kernels().ownedBy(owner, () => l.createStepState(STEP_GEMM_ROWS, { tokens: i === 0 }));
+        kernels().ownedBy(owner, () =>
+          l.createStepState(STEP_GEMM_ROWS, { tokens: i === 0, weightsFixed: true }),
+        );
       } catch {
         return -1;
       }
@@ -132,8 +134,14 @@ export function forwardByPrefixes(layers: readonly Layer[], top: number, x: Inde
   try {
     const [tokens, states] = kernels().ownedBy(owner, (): [Int32Array, StepState[]] => [
       kernels().allocInt32(capacity),
+      // The weights stay as they are for the call: the states read them in place instead of copying them.
       stepped.map((l, i) =>
-        l.createStepState(capacity, i === 0 ? { tokens: true, ...(fold ? { lookup } : {}) } : {}),
+        l.createStepState(
+          capacity,
+          i === 0
+            ? { tokens: true, weightsFixed: true, ...(fold ? { lookup } : {}) }
+            : { weightsFixed: true },
+        ),
       ),
     ]);
     stepped.forEach((l, i) => l.resetState(states[i]));

@@ -46,6 +46,7 @@ import {
   type Seq2Seq,
 } from '../seq2seq/seq2seq.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
+import { isBlankText } from '../text/blank.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextModelMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
 import './forecast.js';
@@ -236,7 +237,9 @@ const PREDICT_BODY = (limits: ServeLimits) => {
   const text = z
     .string()
     .max(limits.textChars)
-    .refine((s) => s.trim() !== '', { message: 'a text must not be empty or only whitespace' });
+    .refine((s) => !isBlankText(s), {
+      message: 'a text must not be empty or only whitespace or invisible characters',
+    });
   // As `recur seq2seq predict` refuses a blank argument: a decoder would invent an output for nothing.
   const source = z
     .string()

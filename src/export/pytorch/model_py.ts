@@ -332,6 +332,7 @@ class RecurModel(nn.Module):
             raise UnsupportedModel("the model has no layers")
         self.specs = []
         self.blocks = nn.ModuleList()
+        self.acts = []  # per layer: the activation forward applies after it, or None
         self.out_activation = "linear"
         self.vocab_size, self.mask_zero, self.stateful_batch = None, False, None
         first, c0 = layers[0]["class_name"], layers[0]["config"]
@@ -347,6 +348,7 @@ class RecurModel(nn.Module):
         for i, lj in enumerate(layers):
             cls, c = lj["class_name"], lj["config"]
             name = c.get("name")
+            after = None  # the activation forward applies to the layer's output
             if cls == "Embedding":
                 if i != 0:
                     raise UnsupportedModel(f"layer '{name}': an Embedding must be the first layer")
@@ -370,13 +372,18 @@ class RecurModel(nn.Module):
             elif cls == "Dense":
                 act = c.get("activation", "linear")
                 last = i == len(layers) - 1
-                if not (act == "linear" or (act in ("softmax", "sigmoid") and last)):
+                if act not in ACTIVATIONS or (last and act not in ("linear", "softmax", "sigmoid")):
                     raise UnsupportedModel(f"layer '{name}': Dense activation {act} is not exported")
-                self.out_activation = act
+                # The last layer's softmax or sigmoid is left out of forward (logits): predict applies it.
+                if last:
+                    self.out_activation = act
+                else:
+                    after = ACTIVATIONS[act]
                 m = nn.Linear(width, c["units"], bias=c.get("use_bias", True))
                 width = c["units"]
             else:
                 raise UnsupportedModel(f"layer '{name}': {cls} is not exported yet")
+            self.acts.append(after)
             self.specs.append((cls, c))
             self.blocks.append(m if m is not None else nn.Identity())
 
@@ -393,7 +400,7 @@ class RecurModel(nn.Module):
             h, mask = None, (x != 0) if self.mask_zero else None
         finals = []
         k = 0
-        for (cls, c), m in zip(self.specs, self.blocks):
+        for (cls, c), m, act in zip(self.specs, self.blocks, self.acts):
             if cls == "Embedding":
                 h = m(x)
             elif cls in RECURRENT or cls == "Bidirectional":
@@ -409,6 +416,8 @@ class RecurModel(nn.Module):
                 h, mask = pool(cls, h, mask), None
             else:
                 h = m(h)
+                if act is not None:
+                    h = act(h)
         return h, finals
 
     def predict(self, x, states=None):
@@ -455,7 +464,53 @@ class RecurModel(nn.Module):
         return out
 
 
-ACTIVATIONS = {"linear": lambda x: x, "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+def _squareplus(x):
+    # (x + sqrt(x^2 + 4)) / 2, which cancels for x << 0: there it is 2 / (sqrt(x^2 + 4) - x), as recur computes it.
+    h = torch.hypot(x, torch.full_like(x, 2.0))
+    return torch.where(x >= 0, 0.5 * (x + h), 2 / (h + x.abs()))
+
+
+def _sparse_plus(x):
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x >= 1, x, 0.25 * (x + 1) ** 2))
+
+
+# recur's activations by their model-file (Keras) names, with the constants of their string forms: PyTorch's function
+# where it computes the same (hardswish is Keras 3's hard_silu, x * relu6(x + 3) / 6, and hardsigmoid Keras 3's
+# hard_sigmoid; celu's alpha 1 makes it elu), the formula where PyTorch has none or another (Keras 1/2's hard_sigmoid,
+# clip(0.2x + 0.5, 0, 1), sparse_sigmoid, sparse_plus, squareplus).
+ACTIVATIONS = {
+    "linear": lambda x: x,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0, 1),
+    "hard_sigmoid_keras3": F.hardsigmoid,
+    "softmax": lambda x: torch.softmax(x, -1),
+    "log_softmax": lambda x: F.log_softmax(x, -1),
+    "elu": F.elu,
+    "celu": F.elu,
+    "selu": F.selu,
+    "softplus": F.softplus,
+    "softsign": F.softsign,
+    "relu6": F.relu6,
+    "exponential": torch.exp,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+    "gelu": F.gelu,
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+    "swish": F.silu,
+    "silu": F.silu,
+    "mish": F.mish,
+    "hard_silu": F.hardswish,
+    "hard_swish": F.hardswish,
+    "hard_tanh": F.hardtanh,
+    "sparse_sigmoid": lambda x: torch.clamp((x + 1) / 2, 0, 1),
+    "soft_shrink": lambda x: F.softshrink(x, 0.5),
+    "hard_shrink": lambda x: F.hardshrink(x, 0.5),
+    "log_sigmoid": F.logsigmoid,
+    "tanh_shrink": F.tanhshrink,
+    "sparse_plus": _sparse_plus,
+    "squareplus": _squareplus,
+}
 
 
 class DotAttention(nn.Module):
@@ -571,7 +626,7 @@ class RecurGraph(nn.Module):
         elif cls == "Dense":
             act = c.get("activation", "linear")
             last = name == self.output[0]
-            if not (act in ACTIVATIONS or (act == "softmax" and last)):
+            if act not in ACTIVATIONS:
                 raise UnsupportedModel(f"layer '{name}': Dense activation {act} is not exported")
             m = nn.Linear(ins[0], c["units"], bias=c.get("use_bias", True))
             if last:
@@ -636,7 +691,9 @@ class RecurGraph(nn.Module):
                 x, mask = xs[0]
                 y = m(x)
                 act = c.get("activation", "linear")
-                values[name] = [(y if act == "softmax" else ACTIVATIONS[act](y), mask)]
+                # The output's softmax is left out of forward (logits): predict applies it.
+                logits = act == "softmax" and name == self.output[0]
+                values[name] = [(y if logits else ACTIVATIONS[act](y), mask)]
             elif cls in POOLING:
                 x, mask = xs[0]
                 values[name] = [(pool(cls, x, mask), None)]
@@ -649,9 +706,7 @@ class RecurGraph(nn.Module):
     def predict(self, *inputs):
         """recur's predict: the output after the output layer's activation."""
         y = self.forward(*inputs)
-        if self.out_activation == "softmax":
-            return torch.softmax(y, -1)
-        return y if self.out_activation == "linear" else ACTIVATIONS[self.out_activation](y)
+        return torch.softmax(y, -1) if self.out_activation == "softmax" else y
 
     def _weight_layers(self):
         for name in self.order:
