@@ -308,7 +308,8 @@ describe('recur seq2seq', () => {
   it('predict refuses an empty or blank source argument, naming it', () => {
     for (const [args, message] of [
       [[''], 'source 1 is empty'],
-      [['the cat', ' \t '], 'source 2 is blank (only whitespace)'],
+      [['the cat', ' \t '], 'source 2 is blank (only whitespace or invisible characters)'],
+      [['the cat', '\u200B\u2060\uFEFF'], 'source 2 is blank (only whitespace or invisible characters)'],
     ] as const) {
       const r = run(['seq2seq', 'predict', out, ...args]);
       assert.equal(r.code, 2);

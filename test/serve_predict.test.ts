@@ -243,13 +243,19 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
         'empty source',
         { sources: ['the cat', ''] },
         400,
-        /^sources\.1: a source must not be empty or only whitespace$/,
+        /^sources\.1: a source must not be empty or only whitespace or invisible characters$/,
       ],
       [
         'blank source',
         { sources: [' \t '] },
         400,
-        /^sources\.0: a source must not be empty or only whitespace$/,
+        /^sources\.0: a source must not be empty or only whitespace or invisible characters$/,
+      ],
+      [
+        'invisible source',
+        { sources: ['the cat', '\u200B\u200D\uFEFF'] },
+        400,
+        /^sources\.1: a source must not be empty or only whitespace or invisible characters$/,
       ],
       ['no forecaster', {}, 400, /no forecaster model is served/],
     ];

@@ -1232,7 +1232,7 @@ export async function seq2seqPredict(
   sources.forEach((s, i) => {
     if (isBlankSource(s))
       throw new UsageError(
-        `source ${i + 1} is ${s === '' ? 'empty' : 'blank (only whitespace)'}; give a text to decode`,
+        `source ${i + 1} is ${s === '' ? 'empty' : 'blank (only whitespace or invisible characters)'}; give a text to decode`,
       );
   });
   // As in eval: the n-gram is built here only when this thread decodes.

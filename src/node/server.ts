@@ -244,7 +244,9 @@ const PREDICT_BODY = (limits: ServeLimits) => {
   const source = z
     .string()
     .max(limits.textChars)
-    .refine((s) => !isBlankSource(s), { message: 'a source must not be empty or only whitespace' });
+    .refine((s) => !isBlankSource(s), {
+      message: 'a source must not be empty or only whitespace or invisible characters',
+    });
   return z.strictObject({
     model: z.string().optional(),
     values: z.array(z.number()).min(1).max(limits.values).optional(),

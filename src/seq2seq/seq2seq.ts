@@ -20,6 +20,7 @@ import {
 } from './model.js';
 import { longWordProblem, type Example } from './pairs.js';
 import { isWordMode, normalizeText, Tokenizer, type Normalization, type TokenMode } from './tokenizer.js';
+import { isBlankText } from '../text/blank.js';
 
 /** The `data` of a model trained on the CMU Pronouncing Dictionary (G2P: it reads lowercase letters). */
 export const CMUDICT_DATA = 'cmudict';
@@ -178,11 +179,12 @@ export function limitUnit(mode: TokenMode): string {
 }
 
 /**
- * A source with nothing to decode: empty or only whitespace. The CLI's arguments and the server's `sources` refuse
- * one (a decoder would still invent an output for it); predict's stdin passes such a line through as an empty one.
+ * A source with nothing to decode: empty, or only whitespace and invisible characters (isBlankText, as classify
+ * draws the line). The CLI's arguments and the server's `sources` refuse one (a decoder would still invent an output
+ * for it); predict's stdin passes such a line through as an empty one.
  */
 export function isBlankSource(source: string): boolean {
-  return source.trim() === '';
+  return isBlankText(source);
 }
 
 /**
