@@ -4,7 +4,7 @@
  * --resume continues the new run, and ends exactly where the uninterrupted new run does.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -119,5 +119,99 @@ describe('--overwrite keeps the old model until the new run saves its own', () =
     checkOverwrite([...args, ...more], ['--seed', '1'], ['--seed', '2'], (d) =>
       assert.equal(runCli(['seq2seq', 'predict', d, 'the cat and the dog', '-q']).code, 0),
     );
+  });
+});
+
+/** An ensemble directory's members (in order) as loading reads them, and its record less where the members are. */
+function ensembleOf(d: string): { members: string[]; record: unknown } {
+  const rec = JSON.parse(readFileSync(join(d, 'ensemble.json'), 'utf8')) as Record<string, unknown> & {
+    members: string[];
+  };
+  const { members, ...record } = rec;
+  delete record.membersDir;
+  return { members: members.map((m) => join(d, m)), record };
+}
+
+describe('--overwrite keeps the old model until the new ensemble has a member', () => {
+  it('recur classify train, single model and --ensemble in turn: killed anywhere (kill -9), resumed, exactly the uninterrupted run', () => {
+    const csv = join(dir, 'ens-reviews.csv');
+    writeFileSync(csv, reviews(120, 3));
+    const args = ['classify', 'train', csv, '--units', '4', '--embedding-dim', '4', '--batch-size', '16'];
+    const more = ['--threads', '1', '--epochs', '2', '-q'];
+    const out = join(dir, 'ens-run');
+    const ensembleRef = join(dir, 'ens-reference');
+    const singleRef = join(dir, 'single-reference');
+    const predict = (d: string): string => {
+      const r = runCli(['classify', 'predict', d, 'a good film', 'a dull film', '--json']);
+      assert.equal(r.code, 0, `${d} does not load: ${r.stderr}`);
+      return r.stdout;
+    };
+    let r = runCli([...args, '--out', out, ...more, '--seed', '5', '--epochs', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    r = runCli([...args, '--out', ensembleRef, ...more, '--seed', '2', '--ensemble', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    r = runCli([...args, '--out', singleRef, ...more, '--seed', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    // A seeded walk of kills: the --overwrite run, then each --resume, dies after 1–12 batches until one finishes;
+    // after every kill the directory loads (the old model, or the new one once it has replaced it).
+    let state = 7;
+    const walk = (first: string[]): void => {
+      let cmd = first;
+      for (let round = 0; ; round++) {
+        assert.ok(round < 40, `${first.join(' ')}: the run never finished`);
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        r = runCli(cmd, { env: { RECUR_TEST_KILL_AFTER: String(1 + (state % 12)) } });
+        if (r.signal !== 'SIGKILL') {
+          assert.ok(round >= 3, `${first.join(' ')}: killed only ${round} times`);
+          break;
+        }
+        predict(out);
+        cmd = [...args, '--out', out, '--resume', '-q'];
+      }
+      assert.equal(r.code, 0, r.stderr);
+    };
+    // A single model replaced by an ensemble, that ensemble by another, and that by a single model.
+    for (const replaced of ['single model', 'ensemble']) {
+      walk([...args, '--out', out, ...more, '--seed', '2', '--ensemble', '2', '--overwrite']);
+      const got = ensembleOf(out);
+      const want = ensembleOf(ensembleRef);
+      assert.deepEqual(got.record, want.record, replaced);
+      assert.equal(got.members.length, want.members.length);
+      for (const [i, m] of got.members.entries()) {
+        sameModel(want.members[i], m);
+        assert.equal(
+          readFileSync(join(m, 'log.csv'), 'utf8'),
+          readFileSync(join(want.members[i], 'log.csv'), 'utf8'),
+        );
+      }
+      // Nothing of the replaced model is left.
+      assert.deepEqual(readdirSync(out).sort(), ['ensemble.json', got.members[0].split('/').at(-2)!].sort());
+      assert.equal(predict(out), predict(ensembleRef));
+    }
+    // An ensemble replaced by a single model: killed in its first epoch, the ensemble is as it was; killed after the
+    // first epoch's save, the single model has replaced it; resumed, it is the uninterrupted run's.
+    const ensemble = predict(out);
+    const single = [...args, '--out', out, ...more, '--seed', '3', '--overwrite'];
+    r = runCli(single, { env: { RECUR_TEST_KILL_AFTER: '2' } });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(predict(out), ensemble);
+    r = runCli(single, { env: { RECUR_TEST_KILL_AFTER: '8' } });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(existsSync(join(out, 'ensemble.json')), false);
+    assert.notEqual(predict(out), ensemble);
+    r = runCli([...args, '--out', out, '--resume', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    sameModel(singleRef, out);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(singleRef, 'log.csv'), 'utf8'),
+    );
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((n) => !n.startsWith('weights-'))
+        .sort(),
+      ['checkpoint', 'log.csv', 'model.json'],
+    );
+    assert.equal(predict(out), predict(singleRef));
   });
 });

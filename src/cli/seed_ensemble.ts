@@ -3,16 +3,19 @@
  * `recur seq2seq train --ensemble N`, src/cli/seq2seq_ensemble.ts): the training flags kept in ensemble.json, the
  * members' tagged output, and writing the record.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ENSEMBLE_FILE,
+  NEXT_ENSEMBLE_FILE,
   memberSeed,
   type EnsembleFormat,
   type EnsembleRecord,
 } from '../models/seed_ensemble.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { acquireRunLock } from '../node/run_lock.js';
-import { removeStaleTemps } from '../node/run_files.js';
+import { removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
 import { UsageError, type Output } from './output.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
@@ -58,8 +61,18 @@ export function memberOutput(out: Output, index: number, count: number): Output 
   };
 }
 
+/**
+ * Writes the record. An --overwrite run's (staged: ensemble-next.json is there) stays ensemble-next.json until a member
+ * is listed: then it is written as ensemble.json — the atomic switch from the model it replaces, whose files then go.
+ */
 export function writeEnsembleRecord(outDir: string, rec: EnsembleRecord): void {
-  writeFileAtomic(join(outDir, ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+  const staged = existsSync(join(outDir, NEXT_ENSEMBLE_FILE));
+  const text = JSON.stringify(rec, null, 2) + '\n';
+  if (staged && rec.members.length === 0) writeFileAtomic(join(outDir, NEXT_ENSEMBLE_FILE), text);
+  else {
+    writeFileAtomic(join(outDir, ENSEMBLE_FILE), text);
+    if (staged) tidyReplacedFiles(outDir);
+  }
 }
 
 /**
@@ -78,6 +91,11 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
     defaultData: string;
     seed: number;
     options: Record<string, unknown>;
+    /**
+     * The run replaces the model in outDir (--overwrite): its members train in a members-<hex>/ of their own and its
+     * record is ensemble-next.json, so the old model stays loadable until the first member is finished.
+     */
+    staged?: boolean;
   },
 ): EnsembleRecord<F> {
   if (o.resume) {
@@ -101,8 +119,10 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
     memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(run.seed, k + 1)),
     members: [],
     training: { data: file !== undefined ? resolve(file) : null, options: run.options },
+    ...(run.staged ? { membersDir: `members-${randomBytes(4).toString('hex')}` } : {}),
   };
-  writeEnsembleRecord(outDir, rec);
+  if (run.staged) writeFileAtomic(join(outDir, NEXT_ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+  else writeEnsembleRecord(outDir, rec);
   return rec;
 }
 
