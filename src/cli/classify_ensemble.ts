@@ -20,12 +20,7 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { encodeLabelSets, encodeLabels, type LabelledTexts } from '../classify/dataset.js';
 import { ensembleProbabilities } from '../classify/ensemble.js';
-import {
-  ENSEMBLE_FILE,
-  NEXT_ENSEMBLE_FILE,
-  memberPath,
-  type EnsembleRecord,
-} from '../models/seed_ensemble.js';
+import { memberPath } from '../models/seed_ensemble.js';
 import {
   baselineScores,
   multiLabelBaselineScores,
@@ -39,8 +34,7 @@ import {
 import { parseClassifierMetadata } from '../classify/metadata.js';
 import { resetLayerNames } from '../layers/layer.js';
 import type { Sequential } from '../models/sequential.js';
-import { isEnsembleDir, loadClassifierDir, type LoadedClassifier } from '../node/classifier_dir.js';
-import { readEnsembleFile } from '../node/seed_ensemble_dir.js';
+import { loadClassifierDir, type LoadedClassifier } from '../node/classifier_dir.js';
 import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
 import {
@@ -48,7 +42,6 @@ import {
   removeEnsembleFiles,
   removeRunFiles,
   removeStagedEnsemble,
-  tidyReplacedFiles,
 } from '../node/run_files.js';
 import {
   checkResumedClassifierFlags,
@@ -67,11 +60,13 @@ import type { Output } from './output.js';
 import {
   memberOutput,
   openEnsembleRecord,
+  prepareEnsembleRunDir,
+  trainingRecordReader,
   tidyFinishedMember,
   trainingOptionsOf,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
-import { TrainingBudget, prepareRunDir, refuseChangedFlags } from './run_dir.js';
+import { TrainingBudget, refuseChangedFlags } from './run_dir.js';
 import { defaultThreads } from '../node/pool.js';
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
@@ -90,28 +85,12 @@ export async function classifyTrainEnsemble(
 ): Promise<number> {
   const outDir = o.out ?? join('runs', dataName(file));
   // --overwrite of a model or ensemble: the new ensemble is trained beside it, which stays loadable until the new
-  // one has a finished member (writeEnsembleRecord switches, atomically).
-  const staged =
-    !o.resume &&
-    o.overwrite &&
-    (isEnsembleDir(outDir) || isModelDir(outDir) || existsSync(join(outDir, NEXT_ENSEMBLE_FILE)));
-  prepareRunDir(
-    outDir,
-    { resume: o.resume, overwrite: o.overwrite, ensembleRun: true, stageEnsemble: staged },
-    [file, o.test],
-  );
-  // A kill between an --overwrite run's switch and the replaced model's removal left its files: they go now.
-  if (o.resume) tidyReplacedFiles(outDir);
+  // one has a finished member.
+  const staged = prepareEnsembleRunDir(outDir, o, true, [file, o.test]);
   const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
   let rec = openEnsembleRecord(outDir, o, file, {
     format: 'recur-classifier-ensemble',
-    // The ensemble being trained: an --overwrite run's not yet in place of the model it replaces, or the one here.
-    read: (d: string): EnsembleRecord<'recur-classifier-ensemble'> =>
-      readEnsembleFile(
-        d,
-        'recur-classifier-ensemble',
-        existsSync(join(d, NEXT_ENSEMBLE_FILE)) ? NEXT_ENSEMBLE_FILE : ENSEMBLE_FILE,
-      ),
+    read: trainingRecordReader('recur-classifier-ensemble'),
     staged,
     defaultData: 'the SpamAssassin corpus',
     seed,

@@ -15,7 +15,10 @@ import {
 } from '../models/seed_ensemble.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { acquireRunLock } from '../node/run_lock.js';
+import { isModelDir } from '../node/model_io.js';
 import { removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
+import { isEnsembleDir, readEnsembleFile } from '../node/seed_ensemble_dir.js';
+import { prepareRunDir } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
@@ -133,4 +136,38 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
 export function tidyFinishedMember(dir: string): void {
   acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200)).release();
   removeStaleTemps(dir);
+}
+
+/**
+ * prepareRunDir for an ensemble run. `stage`: an --overwrite run trains its ensemble beside the model or ensemble in
+ * outDir, which stays loadable until the new one has a finished member (writeEnsembleRecord switches, atomically);
+ * given only when outDir holds one. Returns whether it does. A resume first finishes the removal of a replaced
+ * model a kill interrupted.
+ */
+export function prepareEnsembleRunDir(
+  outDir: string,
+  o: { resume: boolean; overwrite: boolean },
+  stage: boolean,
+  inputs: (string | undefined)[],
+): boolean {
+  const staged =
+    stage &&
+    !o.resume &&
+    o.overwrite &&
+    (isEnsembleDir(outDir) || isModelDir(outDir) || existsSync(join(outDir, NEXT_ENSEMBLE_FILE)));
+  prepareRunDir(
+    outDir,
+    { resume: o.resume, overwrite: o.overwrite, ensembleRun: true, stageEnsemble: staged },
+    inputs,
+  );
+  if (o.resume) tidyReplacedFiles(outDir);
+  return staged;
+}
+
+/** Reads the record of the ensemble being trained in a directory: an --overwrite run's not yet switched to, or its own. */
+export function trainingRecordReader<F extends EnsembleFormat>(
+  format: F,
+): (dir: string) => EnsembleRecord<F> {
+  return (d) =>
+    readEnsembleFile(d, format, existsSync(join(d, NEXT_ENSEMBLE_FILE)) ? NEXT_ENSEMBLE_FILE : ENSEMBLE_FILE);
 }

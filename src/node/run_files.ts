@@ -10,7 +10,7 @@
  *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
  *
- * A classifier seed ensemble (`recur classify train --ensemble N`) writes <dir>/ensemble.json and, in each of
+ * A seed ensemble (`recur classify train --ensemble N`, `recur seq2seq train --ensemble N`) writes <dir>/ensemble.json and, in each of
  * <dir>/members/1 … <dir>/members/N, the files above (removeEnsembleFiles deletes them). One that --overwrite trains
  * in place of a model there writes <dir>/ensemble-next.json and <dir>/members-<hex>/K until its first member is
  * finished: then ensemble-next.json's record is written as ensemble.json (the switch) and the old model's files go.
