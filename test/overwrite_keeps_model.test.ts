@@ -4,7 +4,7 @@
  * --resume continues the new run, and ends exactly where the uninterrupted new run does.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -119,5 +119,140 @@ describe('--overwrite keeps the old model until the new run saves its own', () =
     checkOverwrite([...args, ...more], ['--seed', '1'], ['--seed', '2'], (d) =>
       assert.equal(runCli(['seq2seq', 'predict', d, 'the cat and the dog', '-q']).code, 0),
     );
+  });
+});
+
+/** An ensemble directory's members (in order) as loading reads them, and its record less where the members are. */
+function ensembleOf(d: string): { members: string[]; record: unknown } {
+  const rec = JSON.parse(readFileSync(join(d, 'ensemble.json'), 'utf8')) as Record<string, unknown> & {
+    members: string[];
+  };
+  const { members, ...record } = rec;
+  delete record.membersDir;
+  return { members: members.map((m) => join(d, m)), record };
+}
+
+/**
+ * A seeded walk of kills: `first` (an --overwrite run), then each `resume`, dies (kill -9) after 1–12 batches until one
+ * finishes, at least 4 killed; after every kill `loads` checks the directory holds a model (the old one, or the new
+ * one once it has replaced it).
+ */
+function killWalk(first: string[], resume: string[], loads: () => void, seed: { state: number }): void {
+  let cmd = first;
+  for (let round = 0; ; round++) {
+    assert.ok(round < 40, `${first.join(' ')}: the run never finished`);
+    seed.state = (Math.imul(seed.state, 1103515245) + 12345) >>> 0;
+    const r = runCli(cmd, { env: { RECUR_TEST_KILL_AFTER: String(1 + (seed.state % 12)) } });
+    if (r.signal !== 'SIGKILL') {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(round >= 3, `${first.join(' ')}: killed only ${round} times`);
+      return;
+    }
+    loads();
+    cmd = resume;
+  }
+}
+
+/** The ensemble in `out` is the one in `reference`: its record, and each member's model and log. */
+function sameEnsemble(reference: string, out: string): void {
+  const got = ensembleOf(out);
+  const want = ensembleOf(reference);
+  assert.deepEqual(got.record, want.record);
+  assert.equal(got.members.length, want.members.length);
+  for (const [i, m] of got.members.entries()) {
+    sameModel(want.members[i], m);
+    assert.equal(
+      readFileSync(join(m, 'log.csv'), 'utf8'),
+      readFileSync(join(want.members[i], 'log.csv'), 'utf8'),
+    );
+  }
+  // Nothing of the replaced model is left.
+  assert.deepEqual(readdirSync(out).sort(), ['ensemble.json', got.members[0].split('/').at(-2)!].sort());
+}
+
+describe('--overwrite keeps the old model until the new ensemble has a member', () => {
+  it('recur classify train, single model and --ensemble in turn: killed anywhere (kill -9), resumed, exactly the uninterrupted run', () => {
+    const csv = join(dir, 'ens-reviews.csv');
+    writeFileSync(csv, reviews(120, 3));
+    const args = ['classify', 'train', csv, '--units', '4', '--embedding-dim', '4', '--batch-size', '16'];
+    const more = ['--threads', '1', '--epochs', '2', '-q'];
+    const out = join(dir, 'ens-run');
+    const ensembleRef = join(dir, 'ens-reference');
+    const singleRef = join(dir, 'single-reference');
+    const predict = (d: string): string => {
+      const r = runCli(['classify', 'predict', d, 'a good film', 'a dull film', '--json']);
+      assert.equal(r.code, 0, `${d} does not load: ${r.stderr}`);
+      return r.stdout;
+    };
+    let r = runCli([...args, '--out', out, ...more, '--seed', '5', '--epochs', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    r = runCli([...args, '--out', ensembleRef, ...more, '--seed', '2', '--ensemble', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    r = runCli([...args, '--out', singleRef, ...more, '--seed', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    const seed = { state: 7 };
+    // A single model replaced by an ensemble, that ensemble by another, and that by a single model.
+    for (let replaced = 0; replaced < 2; replaced++) {
+      killWalk(
+        [...args, '--out', out, ...more, '--seed', '2', '--ensemble', '2', '--overwrite'],
+        [...args, '--out', out, '--resume', '-q'],
+        () => predict(out),
+        seed,
+      );
+      sameEnsemble(ensembleRef, out);
+      assert.equal(predict(out), predict(ensembleRef));
+    }
+    // An ensemble replaced by a single model: killed in its first epoch, the ensemble is as it was; killed after the
+    // first epoch's save, the single model has replaced it; resumed, it is the uninterrupted run's.
+    const ensemble = predict(out);
+    const single = [...args, '--out', out, ...more, '--seed', '3', '--overwrite'];
+    r = runCli(single, { env: { RECUR_TEST_KILL_AFTER: '2' } });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(predict(out), ensemble);
+    r = runCli(single, { env: { RECUR_TEST_KILL_AFTER: '8' } });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(existsSync(join(out, 'ensemble.json')), false);
+    assert.notEqual(predict(out), ensemble);
+    r = runCli([...args, '--out', out, '--resume', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    sameModel(singleRef, out);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(singleRef, 'log.csv'), 'utf8'),
+    );
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((n) => !n.startsWith('weights-'))
+        .sort(),
+      ['checkpoint', 'log.csv', 'model.json'],
+    );
+    assert.equal(predict(out), predict(singleRef));
+  });
+
+  it('recur seq2seq train --ensemble (no joint n-gram): killed anywhere (kill -9), resumed, exactly the uninterrupted run', () => {
+    const tsv = join(dir, 'ens-pairs.tsv');
+    writeFileSync(tsv, pairs(120, 4));
+    // (Its distinct pairs are few: batches of 2 make epochs of several.)
+    const args = ['seq2seq', 'train', tsv, '--units', '8', '--embedding-dim', '8', '--batch-size', '2'];
+    const more = ['--threads', '1', '--epochs', '2', '-q'];
+    const out = join(dir, 'ens-s2s-run');
+    const reference = join(dir, 'ens-s2s-reference');
+    const predict = (d: string): string => {
+      const r = runCli(['seq2seq', 'predict', d, 'the cat and the dog', '-q']);
+      assert.equal(r.code, 0, `${d} does not load: ${r.stderr}`);
+      return r.stdout;
+    };
+    let r = runCli([...args, '--out', out, ...more, '--seed', '5', '--epochs', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    r = runCli([...args, '--out', reference, ...more, '--seed', '2', '--ensemble', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    killWalk(
+      [...args, '--out', out, ...more, '--seed', '2', '--ensemble', '2', '--overwrite'],
+      ['seq2seq', 'train', tsv, '--out', out, '--resume', '-q'],
+      () => predict(out),
+      { state: 11 },
+    );
+    sameEnsemble(reference, out);
+    assert.equal(predict(out), predict(reference));
   });
 });

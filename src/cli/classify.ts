@@ -9,7 +9,9 @@
  * Output directory layout: as `recur train` (model.json + weights, checkpoint/, log.csv; src/node/run_files.ts).
  */
 import { readStdinLines } from '../node/text_file.js';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import {
@@ -85,7 +87,7 @@ import { isEnsembleDir, loadClassifierDir, type LoadedClassifier } from '../node
 import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { withInferencePool } from '../node/inference_pool.js';
 import { defaultThreads } from '../node/pool.js';
-import { LOG_FILE } from '../node/run_files.js';
+import { CHECKPOINT_DIR, LOG_FILE, dropReplacedEnsemble, hasMembersDirs } from '../node/run_files.js';
 import { isBlankText } from '../text/blank.js';
 import type { BudgetOptions } from './flags.js';
 import { stdoutChunks, OUTPUT_CHUNK_CHARS, UsageError, type Output } from './output.js';
@@ -548,7 +550,11 @@ export async function classifyTrain(
   out: Output,
 ): Promise<number> {
   const outDir = o.out ?? join('runs', dataName(file));
-  if ((o.ensemble ?? 1) > 1 || (o.resume && isEnsembleDir(outDir)))
+  // (An --overwrite run's ensemble not yet in place of the old model is resumed too.)
+  const stagedEnsemble = existsSync(join(outDir, NEXT_ENSEMBLE_FILE));
+  // (A single run replacing an ensemble has a checkpoint of its own beside it, until its first save switches.)
+  const singleReplacing = isModelDir(join(outDir, CHECKPOINT_DIR));
+  if ((o.ensemble ?? 1) > 1 || (o.resume && (isEnsembleDir(outDir) || stagedEnsemble) && !singleReplacing))
     return classifyTrainEnsemble(file, o, out);
   const r = await trainClassifier(file, o, out);
   return typeof r === 'number' ? r : 0;
@@ -631,7 +637,18 @@ export async function trainClassifier(
   member?: EnsembleMemberRun,
 ): Promise<MemberOutcome> {
   const outDir = member?.dir ?? o.out ?? join('runs', dataName(file));
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true }, [file, o.test]);
+  // --overwrite of an ensemble: it stays loadable until this run's first save (then dropReplacedEnsemble).
+  const replacingEnsemble =
+    !member &&
+    ((o.overwrite && isEnsembleDir(outDir)) ||
+      (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
+  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true, keepReplacedEnsemble: true }, [
+    file,
+    o.test,
+  ]);
+  const switchFromEnsemble = (): void => {
+    if (replacingEnsemble && isModelDir(outDir)) dropReplacedEnsemble(outDir);
+  };
 
   // Settings, tokenizer and classes: fresh, or exactly as the checkpoint left them.
   let model: Sequential | null = null;
@@ -804,7 +821,10 @@ export async function trainClassifier(
     startEpoch: state?.epoch ?? 0,
     resumed: o.resume,
     budget,
-    checkpoint: (epoch) => saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) }),
+    checkpoint: (epoch) => {
+      saveModel(model, ckptDir, { metadata: metadata(stateNow(epoch + 1, 0)) });
+      switchFromEnsemble();
+    },
     ...(member ? { batchCounter: member.batchCounter } : {}),
   });
   interrupt.listen();
@@ -907,6 +927,7 @@ export async function trainClassifier(
     saveUnsavedModel(outDir, history, () =>
       saveModel(model, outDir, { includeOptimizer: false, metadata: metadata() }),
     );
+  switchFromEnsemble();
   // A member is scored with the others, as the ensemble (src/cli/classify_ensemble.ts).
   if (member) return stoppedEarly ? 'budget' : 'finished';
   const trainSeconds = (Date.now() - started) / 1000;

@@ -19,7 +19,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { encodeLabelSets, encodeLabels, type LabelledTexts } from '../classify/dataset.js';
-import { MEMBERS_DIR, ensembleProbabilities } from '../classify/ensemble.js';
+import { ensembleProbabilities } from '../classify/ensemble.js';
+import { memberPath } from '../models/seed_ensemble.js';
 import {
   baselineScores,
   multiLabelBaselineScores,
@@ -33,10 +34,15 @@ import {
 import { parseClassifierMetadata } from '../classify/metadata.js';
 import { resetLayerNames } from '../layers/layer.js';
 import type { Sequential } from '../models/sequential.js';
-import { loadClassifierDir, readEnsembleRecord, type LoadedClassifier } from '../node/classifier_dir.js';
+import { loadClassifierDir, type LoadedClassifier } from '../node/classifier_dir.js';
 import { dataName, loadLabelledTexts } from '../node/classify_data.js';
 import { isModelDir, loadModel } from '../node/model_io.js';
-import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
+import {
+  CHECKPOINT_DIR,
+  removeEnsembleFiles,
+  removeRunFiles,
+  removeStagedEnsemble,
+} from '../node/run_files.js';
 import {
   checkResumedClassifierFlags,
   columnsOf,
@@ -54,11 +60,13 @@ import type { Output } from './output.js';
 import {
   memberOutput,
   openEnsembleRecord,
+  prepareEnsembleRunDir,
+  trainingRecordReader,
   tidyFinishedMember,
   trainingOptionsOf,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
-import { TrainingBudget, prepareRunDir, refuseChangedFlags } from './run_dir.js';
+import { TrainingBudget, refuseChangedFlags } from './run_dir.js';
 import { defaultThreads } from '../node/pool.js';
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
@@ -76,11 +84,14 @@ export async function classifyTrainEnsemble(
   out: Output,
 ): Promise<number> {
   const outDir = o.out ?? join('runs', dataName(file));
-  prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file, o.test]);
+  // --overwrite of a model or ensemble: the new ensemble is trained beside it, which stays loadable until the new
+  // one has a finished member.
+  const staged = prepareEnsembleRunDir(outDir, o, true, [file, o.test]);
   const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
   let rec = openEnsembleRecord(outDir, o, file, {
     format: 'recur-classifier-ensemble',
-    read: readEnsembleRecord,
+    read: trainingRecordReader('recur-classifier-ensemble'),
+    staged,
     defaultData: 'the SpamAssassin corpus',
     seed,
     // The threads the members train on: a resume without --threads uses them again (the same bits).
@@ -98,7 +109,7 @@ export async function classifyTrainEnsemble(
     // Members not yet started take the stored cap, resumed ones their checkpoint's: another one would be ignored.
     const cap = rec.training.options.stepsPerEpoch;
     refuseChangedFlags([['--steps-per-epoch', o.stepsPerEpoch, typeof cap === 'number' ? cap : 'no cap']]);
-    const trained = Array.from({ length: N }, (_, i) => join(outDir, MEMBERS_DIR, String(i + 1)))
+    const trained = Array.from({ length: N }, (_, i) => join(outDir, memberPath(rec, i + 1)))
       .flatMap((d) => [join(d, CHECKPOINT_DIR), d])
       .find((d) => isModelDir(d));
     if (trained) {
@@ -121,7 +132,7 @@ export async function classifyTrainEnsemble(
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
   for (let k = 1; k <= N; k++) {
-    const dir = join(outDir, MEMBERS_DIR, String(k));
+    const dir = join(outDir, memberPath(rec, k));
     const resumeMember = isModelDir(join(dir, CHECKPOINT_DIR));
     if (resumeMember && memberFinished(dir, o.epochs)) {
       tidyFinishedMember(dir);
@@ -161,7 +172,11 @@ export async function classifyTrainEnsemble(
       });
     } catch (e) {
       // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.
-      if (!o.resume && k === 1 && !isModelDir(join(dir, CHECKPOINT_DIR))) removeEnsembleFiles(outDir);
+      // An --overwrite run's leaves the model it was to replace.
+      if (!o.resume && k === 1 && !isModelDir(join(dir, CHECKPOINT_DIR))) {
+        if (staged) removeStagedEnsemble(outDir);
+        else removeEnsembleFiles(outDir);
+      }
       throw e;
     }
     if (typeof r === 'number') return r;
@@ -172,10 +187,10 @@ export async function classifyTrainEnsemble(
       break;
     }
     finished.push(k);
-    rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
+    rec = { ...rec, members: finished.map((m) => memberPath(rec, m)) };
     writeEnsembleRecord(outDir, rec);
   }
-  rec = { ...rec, members: finished.map((m) => `${MEMBERS_DIR}/${m}`) };
+  rec = { ...rec, members: finished.map((m) => memberPath(rec, m)) };
   writeEnsembleRecord(outDir, rec);
   const trainSeconds = (Date.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStarted);

@@ -9,7 +9,7 @@ import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js
 import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { SAVED_WEIGHTS_RE, isModelDir } from '../node/model_io.js';
-import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
+import { ENSEMBLE_FILE, NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import {
   CARRIED_STATES_FILE_RE,
@@ -24,6 +24,7 @@ import {
   removeCheckpointFiles,
   removeEnsembleFiles,
   removeRunFiles,
+  removeStagedEnsemble,
   removeStaleTemps,
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
@@ -38,10 +39,21 @@ import { UsageError, type Output } from './output.js';
  * `keepReplacedModel`: with --overwrite, a model already in outDir is left for the run's first save of its own model
  * to replace (saveModel replaces a model directory atomically), so a run stopped before then leaves it loadable;
  * only for a run whose files beside model.json are none but log.csv, which its first epoch rewrites (CSVLogger).
+ * `stageEnsemble`: with --overwrite, the model or ensemble already in outDir stays, loadable, until the new ensemble
+ * (trained in members-<hex>/, recorded in ensemble-next.json) has a finished member (writeEnsembleRecord switches).
+ * `keepReplacedEnsemble`: with --overwrite, an ensemble in outDir stays until the new single model's first save
+ * (then dropReplacedEnsemble removes ensemble.json, the switch); until then its --resume is the single run's.
  */
 export function prepareRunDir(
   outDir: string,
-  o: { resume: boolean; overwrite: boolean; ensembleRun?: boolean; keepReplacedModel?: boolean },
+  o: {
+    resume: boolean;
+    overwrite: boolean;
+    ensembleRun?: boolean;
+    keepReplacedModel?: boolean;
+    keepReplacedEnsemble?: boolean;
+    stageEnsemble?: boolean;
+  },
   inputs: (string | undefined)[],
 ): string {
   const ckptDir = join(outDir, CHECKPOINT_DIR);
@@ -84,7 +96,10 @@ export function prepareRunDir(
         `${join(outDir, users)} is not a file recur wrote and a run could replace it; give --out a directory of its own`,
       );
   }
-  const ensemble = existsSync(join(outDir, ENSEMBLE_FILE)) && isRecurRunFile(join(outDir, ENSEMBLE_FILE));
+  // An ensemble here, or one an --overwrite run is training in place of the model here (ensemble-next.json).
+  const ensemble = [ENSEMBLE_FILE, NEXT_ENSEMBLE_FILE].some(
+    (n) => existsSync(join(outDir, n)) && isRecurRunFile(join(outDir, n)),
+  );
   if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir) || ensemble)) {
     if (!o.overwrite) {
       throw new UsageError(
@@ -94,7 +109,14 @@ export function prepareRunDir(
     // Only recur's own files: anything else in the directory stays. A model the new run replaces with its own
     // (keepReplacedModel) stays loadable, with its log, until the run's first save replaces it; only the old run's
     // checkpoint goes now, so that --resume after a stop continues the new run, never the old one.
-    if (ensemble) removeEnsembleFiles(outDir);
+    if (o.stageEnsemble) {
+      // An earlier --overwrite run's ensemble that never replaced the model goes; the model stays.
+      removeStagedEnsemble(outDir);
+      removeCheckpointFiles(outDir);
+    } else if (ensemble && o.keepReplacedEnsemble) {
+      removeStagedEnsemble(outDir);
+      removeCheckpointFiles(outDir);
+    } else if (ensemble) removeEnsembleFiles(outDir);
     else if (o.keepReplacedModel && isModelDir(outDir)) removeCheckpointFiles(outDir);
     else removeRunFiles(outDir);
   }
@@ -130,7 +152,8 @@ export function prepareRunDir(
         `${join(outDir, theirs)} is not part of a recur model here and a run would replace it; give --out a directory of its own`,
       );
   }
-  if (o.resume && (o.ensembleRun ?? false) !== ensemble)
+  // A single run replacing an ensemble (keepReplacedEnsemble) has its checkpoint beside it until it switches.
+  if (o.resume && (o.ensembleRun ?? false) !== (ensemble && !isModelDir(ckptDir)))
     throw new UsageError(
       ensemble
         ? `--resume: ${outDir} holds a seed ensemble; resume it with --ensemble`

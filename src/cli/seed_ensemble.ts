@@ -3,16 +3,22 @@
  * `recur seq2seq train --ensemble N`, src/cli/seq2seq_ensemble.ts): the training flags kept in ensemble.json, the
  * members' tagged output, and writing the record.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ENSEMBLE_FILE,
+  NEXT_ENSEMBLE_FILE,
   memberSeed,
   type EnsembleFormat,
   type EnsembleRecord,
 } from '../models/seed_ensemble.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { acquireRunLock } from '../node/run_lock.js';
-import { removeStaleTemps } from '../node/run_files.js';
+import { isModelDir } from '../node/model_io.js';
+import { removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
+import { isEnsembleDir, readEnsembleFile } from '../node/seed_ensemble_dir.js';
+import { prepareRunDir } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
@@ -58,8 +64,18 @@ export function memberOutput(out: Output, index: number, count: number): Output 
   };
 }
 
+/**
+ * Writes the record. An --overwrite run's (staged: ensemble-next.json is there) stays ensemble-next.json until a member
+ * is listed: then it is written as ensemble.json — the atomic switch from the model it replaces, whose files then go.
+ */
 export function writeEnsembleRecord(outDir: string, rec: EnsembleRecord): void {
-  writeFileAtomic(join(outDir, ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+  const staged = existsSync(join(outDir, NEXT_ENSEMBLE_FILE));
+  const text = JSON.stringify(rec, null, 2) + '\n';
+  if (staged && rec.members.length === 0) writeFileAtomic(join(outDir, NEXT_ENSEMBLE_FILE), text);
+  else {
+    writeFileAtomic(join(outDir, ENSEMBLE_FILE), text);
+    if (staged) tidyReplacedFiles(outDir);
+  }
 }
 
 /**
@@ -78,6 +94,11 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
     defaultData: string;
     seed: number;
     options: Record<string, unknown>;
+    /**
+     * The run replaces the model in outDir (--overwrite): its members train in a members-<hex>/ of their own and its
+     * record is ensemble-next.json, so the old model stays loadable until the first member is finished.
+     */
+    staged?: boolean;
   },
 ): EnsembleRecord<F> {
   if (o.resume) {
@@ -101,8 +122,10 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
     memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(run.seed, k + 1)),
     members: [],
     training: { data: file !== undefined ? resolve(file) : null, options: run.options },
+    ...(run.staged ? { membersDir: `members-${randomBytes(4).toString('hex')}` } : {}),
   };
-  writeEnsembleRecord(outDir, rec);
+  if (run.staged) writeFileAtomic(join(outDir, NEXT_ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
+  else writeEnsembleRecord(outDir, rec);
   return rec;
 }
 
@@ -113,4 +136,38 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
 export function tidyFinishedMember(dir: string): void {
   acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200)).release();
   removeStaleTemps(dir);
+}
+
+/**
+ * prepareRunDir for an ensemble run. `stage`: an --overwrite run trains its ensemble beside the model or ensemble in
+ * outDir, which stays loadable until the new one has a finished member (writeEnsembleRecord switches, atomically);
+ * given only when outDir holds one. Returns whether it does. A resume first finishes the removal of a replaced
+ * model a kill interrupted.
+ */
+export function prepareEnsembleRunDir(
+  outDir: string,
+  o: { resume: boolean; overwrite: boolean },
+  stage: boolean,
+  inputs: (string | undefined)[],
+): boolean {
+  const staged =
+    stage &&
+    !o.resume &&
+    o.overwrite &&
+    (isEnsembleDir(outDir) || isModelDir(outDir) || existsSync(join(outDir, NEXT_ENSEMBLE_FILE)));
+  prepareRunDir(
+    outDir,
+    { resume: o.resume, overwrite: o.overwrite, ensembleRun: true, stageEnsemble: staged },
+    inputs,
+  );
+  if (o.resume) tidyReplacedFiles(outDir);
+  return staged;
+}
+
+/** Reads the record of the ensemble being trained in a directory: an --overwrite run's not yet switched to, or its own. */
+export function trainingRecordReader<F extends EnsembleFormat>(
+  format: F,
+): (dir: string) => EnsembleRecord<F> {
+  return (d) =>
+    readEnsembleFile(d, format, existsSync(join(d, NEXT_ENSEMBLE_FILE)) ? NEXT_ENSEMBLE_FILE : ENSEMBLE_FILE);
 }

@@ -31,6 +31,7 @@ import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js'
 import { defaultThreads } from '../node/pool.js';
 import { LOG_FILE } from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
+import { NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { readStdinLines, readTextFileLines } from '../node/text_file.js';
 import {
   loadSeq2SeqDir,
@@ -485,7 +486,9 @@ export async function seq2seqTrain(
       ...(ensemble > 1 && o.targetOrder === undefined ? { targetOrder: 'both' as const } : {}),
     };
   }
-  if ((o.ensemble ?? 1) > 1 || (o.resume && isEnsembleDir(seq2seqOutDir(file, o))))
+  // (An --overwrite run's ensemble not yet in place of the old model is resumed too.)
+  const staged = existsSync(join(seq2seqOutDir(file, o), NEXT_ENSEMBLE_FILE));
+  if ((o.ensemble ?? 1) > 1 || (o.resume && (isEnsembleDir(seq2seqOutDir(file, o)) || staged)))
     return seq2seqTrainEnsemble(file, o, out);
   const r = await trainSeq2Seq(file, o, out);
   return typeof r === 'number' ? r : 0;

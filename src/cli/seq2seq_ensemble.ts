@@ -9,6 +9,8 @@
  *   DIR/ensemble.json            size, seeds, the finished members, and the training flags (for --resume)
  *   DIR/members/K/               member K: a normal seq2seq run directory (model.json + weights, checkpoint/, log.csv),
  *                                usable on its own by every seq2seq command
+ *   (members-<hex>/K/ and, until its first member is finished, ensemble-next.json: an --overwrite run's, beside the
+ *   model it replaces; src/node/run_files.ts)
  *
  * Budget: --cpu-time-limit / --time-limit are the whole run's, split evenly between the members it trains (each
  * member's share ends that member, which then joins the ensemble as it is, and the next starts). Resume: a member
@@ -19,20 +21,27 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MEMBERS_DIR } from '../models/seed_ensemble.js';
-import { JOINT_NGRAM_DEFAULTS } from '../seq2seq/joint_ngram.js';
+import { memberNumber, memberPath, type EnsembleRecord } from '../models/seed_ensemble.js';
+import { JOINT_NGRAM_DEFAULTS, JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { isModelDir, loadFunctionalModel } from '../node/model_io.js';
-import { CHECKPOINT_DIR, removeEnsembleFiles, removeRunFiles } from '../node/run_files.js';
-import { loadSeq2SeqDir, readSeq2SeqEnsembleRecord } from '../node/seq2seq_dir.js';
+import {
+  CHECKPOINT_DIR,
+  removeEnsembleFiles,
+  removeRunFiles,
+  removeStagedEnsemble,
+} from '../node/run_files.js';
+import { loadSeq2SeqDir } from '../node/seq2seq_dir.js';
 import { Seq2SeqSettingsSchema } from '../seq2seq/model.js';
 import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
 import type { Normalization } from '../seq2seq/tokenizer.js';
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
-import { TrainingBudget, continueWith, prepareRunDir } from './run_dir.js';
+import { TrainingBudget, continueWith } from './run_dir.js';
 import {
   memberOutput,
   openEnsembleRecord,
+  prepareEnsembleRunDir,
+  trainingRecordReader,
   tidyFinishedMember,
   trainingOptionsOf,
   writeEnsembleRecord,
@@ -60,12 +69,9 @@ function memberFinished(dir: string, epochs: number): boolean {
  * there are none. A run started by a recur before normalisation has members that read text as it is ('none'): the
  * members trained on resume must read it alike, or the ensemble could not decode together.
  */
-function trainedNormalization(outDir: string, size: number): Normalization | undefined {
-  for (let k = 1; k <= size; k++)
-    for (const dir of [
-      join(outDir, MEMBERS_DIR, String(k)),
-      join(outDir, MEMBERS_DIR, String(k), CHECKPOINT_DIR),
-    ]) {
+function trainedNormalization(outDir: string, rec: EnsembleRecord): Normalization | undefined {
+  for (let k = 1; k <= rec.size; k++)
+    for (const dir of [join(outDir, memberPath(rec, k)), join(outDir, memberPath(rec, k), CHECKPOINT_DIR)]) {
       if (!isModelDir(dir)) continue;
       const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
         userDefinedMetadata?: { settings?: { normalization?: unknown } };
@@ -89,11 +95,18 @@ export async function seq2seqTrainEnsemble(
     throw new UsageError(
       '--init-seed with --ensemble: each member takes its own seed, drawn from --seed; leave --init-seed out',
     );
-  prepareRunDir(outDir, { resume: o.resume, overwrite: o.overwrite, ensembleRun: true }, [file]);
+  // --overwrite of a model or ensemble with no joint n-gram, by one without: the new ensemble is trained beside it,
+  // which stays loadable until the new one has a finished member. With an n-gram (beside ensemble.json, which no one
+  // rename replaces with it) the old one goes at the start.
+  const noNgram =
+    (o.jointNgram ?? (file ? 0 : JOINT_NGRAM_DEFAULTS.order)) === 0 &&
+    !existsSync(join(outDir, JOINT_NGRAM_FILE));
+  const staged = prepareEnsembleRunDir(outDir, o, noNgram, [file]);
   const seed = o.seed ?? 1;
   let rec = openEnsembleRecord(outDir, o, file, {
     format: 'recur-seq2seq-ensemble',
-    read: readSeq2SeqEnsembleRecord,
+    read: trainingRecordReader('recur-seq2seq-ensemble'),
+    staged,
     defaultData: 'CMUdict',
     seed,
     // The threads the members train on: a resume without --threads uses them again (the same bits).
@@ -137,9 +150,9 @@ export async function seq2seqTrainEnsemble(
     overwrite: false,
     threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
   };
-  const memberDir = (k: number): string => join(outDir, MEMBERS_DIR, String(k));
+  const memberDir = (k: number): string => join(outDir, memberPath(rec, k));
   // The members of the ensemble now: a member in it that trains again stays in it (its best model is there).
-  const listed = new Set(rec.members.map((m) => Number(m.slice(MEMBERS_DIR.length + 1))));
+  const listed = new Set(rec.members.map(memberNumber));
   // Trained to its epochs, or in the ensemble without a checkpoint to continue from (kept as it is).
   const done = (k: number): boolean =>
     memberFinished(memberDir(k), epochs) ||
@@ -150,9 +163,9 @@ export async function seq2seqTrainEnsemble(
       `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume (give more --epochs to train on); scoring the ensemble.`,
     );
   const batchCounter = { n: 0 };
-  const normalization = o.resume ? trainedNormalization(outDir, N) : undefined;
+  const normalization = o.resume ? trainedNormalization(outDir, rec) : undefined;
   const record = (): void => {
-    rec = { ...rec, members: [...listed].sort((a, b) => a - b).map((m) => `${MEMBERS_DIR}/${m}`) };
+    rec = { ...rec, members: [...listed].sort((a, b) => a - b).map((m) => memberPath(rec, m)) };
     writeEnsembleRecord(outDir, rec);
   };
   // The members whose share of the budget ran out before their epochs: a --resume continues them.
@@ -201,7 +214,11 @@ export async function seq2seqTrainEnsemble(
       });
     } catch (e) {
       // A new run that failed before anything was trained (bad data, bad flags) leaves no ensemble behind.
-      if (!o.resume && k === 1 && !isModelDir(join(dir, CHECKPOINT_DIR))) removeEnsembleFiles(outDir);
+      // An --overwrite run's leaves the model it was to replace.
+      if (!o.resume && k === 1 && !isModelDir(join(dir, CHECKPOINT_DIR))) {
+        if (staged) removeStagedEnsemble(outDir);
+        else removeEnsembleFiles(outDir);
+      }
       throw e;
     }
     if (typeof r === 'number') return r;

@@ -11,6 +11,13 @@ import { parseJsonText } from '../core/json_text.js';
 export const ENSEMBLE_FILE = 'ensemble.json';
 /** The members' directories under an ensemble directory: members/1 … members/N. */
 export const MEMBERS_DIR = 'members';
+/**
+ * The record of an ensemble an --overwrite run trains in place of the model in its directory, until its first member
+ * is finished: then it becomes ensemble.json, one atomic rename that switches from the old model to the new ensemble.
+ */
+export const NEXT_ENSEMBLE_FILE = 'ensemble-next.json';
+/** The names of the members' directories: members/, or an --overwrite run's members-<hex>/ beside the old ones. */
+export const MEMBERS_DIR_RE = /^members(-[0-9a-f]{8})?$/;
 
 /** What an ensemble.json's `format` says its members are. */
 export const ENSEMBLE_FORMATS = ['recur-classifier-ensemble', 'recur-seq2seq-ensemble'] as const;
@@ -45,6 +52,8 @@ export interface EnsembleRecord<F extends EnsembleFormat = EnsembleFormat> {
   memberSeeds: number[];
   /** The finished members' directories (relative), e.g. "members/1"; fewer than `size` if the run was cut short. */
   members: string[];
+  /** Where the members are trained (relative; MEMBERS_DIR_RE); absent: members. */
+  membersDir?: string;
   /**
    * How members are trained, so a resumed run starts its remaining members exactly as the first: the data file
    * (absolute; null: the default data) and the training flags of the first command (camelCase names).
@@ -58,9 +67,25 @@ const ENSEMBLE_RECORD = z.strictObject({
   size: z.number().int().min(1),
   seed: z.number().int().min(0),
   memberSeeds: z.array(z.number().int().min(0)),
-  members: z.array(z.string().regex(/^members\/[1-9][0-9]*$/, 'a path members/K')),
+  members: z.array(z.string().regex(/^members(-[0-9a-f]{8})?\/[1-9][0-9]*$/, 'a path members/K')),
+  membersDir: z.string().regex(MEMBERS_DIR_RE, 'members or members-<8 hex digits>').optional(),
   training: z.strictObject({ data: z.string().nullable(), options: z.record(z.string(), z.unknown()) }),
 });
+
+/** The directory (relative to the ensemble's) a record's members are trained in. */
+export function membersDirOf(rec: Pick<EnsembleRecord, 'membersDir'>): string {
+  return rec.membersDir ?? MEMBERS_DIR;
+}
+
+/** Member k's directory (relative to the ensemble's) in a record. */
+export function memberPath(rec: Pick<EnsembleRecord, 'membersDir'>, k: number): string {
+  return `${membersDirOf(rec)}/${k}`;
+}
+
+/** The member number of a listed member's path ("members/3": 3). */
+export function memberNumber(path: string): number {
+  return Number(path.slice(path.indexOf('/') + 1));
+}
 
 /**
  * ensemble.json's text, checked, of an ensemble of `format` (another kind's is an error saying what it holds);
@@ -90,7 +115,9 @@ export function parseEnsembleRecord<F extends EnsembleFormat>(
     );
   const seen = new Set<string>();
   for (const [i, m] of rec.members.entries()) {
-    const k = Number(m.slice(MEMBERS_DIR.length + 1));
+    if (!m.startsWith(`${membersDirOf(rec)}/`))
+      throw new InvalidInputError(`${where}: members.${i}: ${m} is not in ${membersDirOf(rec)}/`);
+    const k = memberNumber(m);
     if (k > rec.size) throw new InvalidInputError(`${where}: members.${i}: ${m} is past size ${rec.size}`);
     if (seen.has(m)) throw new InvalidInputError(`${where}: members.${i}: ${m} is listed twice`);
     seen.add(m);

@@ -10,8 +10,10 @@
  *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
  *
- * A classifier seed ensemble (`recur classify train --ensemble N`) writes <dir>/ensemble.json and, in each of
- * <dir>/members/1 … <dir>/members/N, the files above (removeEnsembleFiles deletes them).
+ * A seed ensemble (`recur classify train --ensemble N`, `recur seq2seq train --ensemble N`) writes <dir>/ensemble.json and, in each of
+ * <dir>/members/1 … <dir>/members/N, the files above (removeEnsembleFiles deletes them). One that --overwrite trains
+ * in place of a model there writes <dir>/ensemble-next.json and <dir>/members-<hex>/K until its first member is
+ * finished: then ensemble-next.json's record is written as ensemble.json (the switch) and the old model's files go.
  *
  * and, while a run lives, <dir>/recur.lock (run_lock.ts), which is the running process's and never a target here.
  */
@@ -26,7 +28,12 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, parse, resolve } from 'node:path';
-import { ENSEMBLE_FILE, ENSEMBLE_FORMATS, MEMBERS_DIR } from '../models/seed_ensemble.js';
+import {
+  ENSEMBLE_FILE,
+  ENSEMBLE_FORMATS,
+  MEMBERS_DIR_RE,
+  NEXT_ENSEMBLE_FILE,
+} from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_FILE, JOINT_NGRAM_FORMAT } from '../seq2seq/joint_ngram.js';
 import { parseAtomicTempName, processAlive } from './atomic.js';
 
@@ -45,7 +52,13 @@ export function isModelFileName(name: string): boolean {
 
 /** Whether recur writes a file of this name directly in a run directory. */
 export function isRunFileName(name: string): boolean {
-  return MODEL_FILE_RE.test(name) || name === LOG_FILE || name === ENSEMBLE_FILE || name === JOINT_NGRAM_FILE;
+  return (
+    MODEL_FILE_RE.test(name) ||
+    name === LOG_FILE ||
+    name === ENSEMBLE_FILE ||
+    name === NEXT_ENSEMBLE_FILE ||
+    name === JOINT_NGRAM_FILE
+  );
 }
 
 /** A member's directory name under <dir>/members. */
@@ -53,28 +66,94 @@ const MEMBER_NAME_RE = /^[1-9][0-9]*$/;
 
 /**
  * Deletes a seed ensemble's files in `dir`: each member's run files (removeRunFiles), the member directories and
- * members/ itself when nothing else is left in them, and ensemble.json. Returns the deleted paths.
+ * members/ (or members-<hex>/) itself when nothing else is left in them, and ensemble.json. Returns the deleted paths.
  */
 export function removeEnsembleFiles(dir: string): string[] {
   const removed: string[] = [];
-  const members = join(dir, MEMBERS_DIR);
-  if (isRealDirectory(members)) {
-    for (const n of readdirSync(members)) {
-      const m = join(members, n);
-      if (!MEMBER_NAME_RE.test(n) || !isRealDirectory(m)) continue;
-      removed.push(...removeRunFiles(m));
-      if (readdirSync(m).length === 0) {
-        rmdirSync(m);
-        removed.push(m);
-      }
-    }
-    if (readdirSync(members).length === 0) {
-      rmdirSync(members);
-      removed.push(members);
-    }
-  }
+  for (const n of readdirSync(dir)) if (MEMBERS_DIR_RE.test(n)) removed.push(...removeMembers(dir, n));
   removed.push(...removeRunFiles(dir));
   return removed;
+}
+
+/** Deletes the members in `dir`/`membersDir` (recur's files only), and the directories left empty. */
+export function removeMembers(dir: string, membersDir: string): string[] {
+  const removed: string[] = [];
+  const members = join(dir, membersDir);
+  if (!isRealDirectory(members)) return removed;
+  for (const n of readdirSync(members)) {
+    const m = join(members, n);
+    if (!MEMBER_NAME_RE.test(n) || !isRealDirectory(m)) continue;
+    removed.push(...removeRunFiles(m));
+    if (readdirSync(m).length === 0) {
+      rmdirSync(m);
+      removed.push(m);
+    }
+  }
+  if (readdirSync(members).length === 0) {
+    rmdirSync(members);
+    removed.push(members);
+  }
+  return removed;
+}
+
+/** The `membersDir` a recur ensemble record in `dir` names (absent: members), or null when it is not one. */
+function membersDirIn(dir: string, name: string): string | null {
+  const path = join(dir, name);
+  if (!existsSync(path) || !isRecurRunFile(path)) return null;
+  const m = (JSON.parse(readFileSync(path, 'utf8')) as { membersDir?: unknown }).membersDir;
+  return typeof m === 'string' && MEMBERS_DIR_RE.test(m) ? m : 'members';
+}
+
+/**
+ * An --overwrite run's ensemble in `dir` that has not replaced the model there yet (its record is still
+ * ensemble-next.json): its members and record go. One that has (a kill between the switch to it and the old model's
+ * removal) is finished instead (tidyReplacedFiles). Returns the deleted paths.
+ */
+export function removeStagedEnsemble(dir: string): string[] {
+  if (tidyReplacedFiles(dir)) return [];
+  const staged = membersDirIn(dir, NEXT_ENSEMBLE_FILE);
+  if (staged === null) return [];
+  const removed = removeMembers(dir, staged);
+  unlinkSync(join(dir, NEXT_ENSEMBLE_FILE));
+  return [...removed, join(dir, NEXT_ENSEMBLE_FILE)];
+}
+
+/**
+ * After an --overwrite run's ensemble replaced the model in `dir` (ensemble.json names the members' directory its
+ * ensemble-next.json names): the files of the model it replaced go — the other members' directories, a single model's
+ * files, its log and checkpoint, a joint n-gram — and the staged record last (so a kill in between is finished by the
+ * next call). Returns false, doing nothing, when no such switch is unfinished.
+ */
+export function tidyReplacedFiles(dir: string): boolean {
+  const current = membersDirIn(dir, ENSEMBLE_FILE);
+  if (current === null || membersDirIn(dir, NEXT_ENSEMBLE_FILE) !== current) return false;
+  for (const n of readdirSync(dir)) if (MEMBERS_DIR_RE.test(n) && n !== current) removeMembers(dir, n);
+  removeCheckpointFiles(dir);
+  for (const n of plainEntries(dir))
+    if (isRunFileName(n) && n !== ENSEMBLE_FILE && n !== NEXT_ENSEMBLE_FILE && isRecurRunFile(join(dir, n)))
+      unlinkSync(join(dir, n));
+  unlinkSync(join(dir, NEXT_ENSEMBLE_FILE));
+  return true;
+}
+
+/**
+ * A single model's run replacing an ensemble (--overwrite), once its model is saved in `dir`: the switch is the
+ * removal of ensemble.json (loading then reads the model); the members' directories go after it (a kill in between
+ * leaves them for the run's next call, after its resume).
+ */
+export function dropReplacedEnsemble(dir: string): void {
+  const record = join(dir, ENSEMBLE_FILE);
+  if (existsSync(record) && isRecurRunFile(record)) unlinkSync(record);
+  if (existsSync(record) || existsSync(join(dir, NEXT_ENSEMBLE_FILE))) return;
+  for (const n of readdirSync(dir)) if (MEMBERS_DIR_RE.test(n)) removeMembers(dir, n);
+}
+
+/** Whether `dir` holds members' directories (members/, members-<hex>/) of an ensemble. */
+export function hasMembersDirs(dir: string): boolean {
+  return (
+    isRealDirectory(dir) &&
+    readdirSync(dir).some((n) => MEMBERS_DIR_RE.test(n) && isRealDirectory(join(dir, n)))
+  );
 }
 
 /** The carried states of a stateful model's mid-epoch checkpoint (one per save; the name is random, like weights'). */
@@ -123,6 +202,7 @@ export function overwriteRefusal(dir: string): string | null {
 /** The `format` each of recur's JSON run files (beside the model's) says it is. */
 const RUN_JSON_FORMATS: Record<string, readonly string[]> = {
   [ENSEMBLE_FILE]: ENSEMBLE_FORMATS,
+  [NEXT_ENSEMBLE_FILE]: ENSEMBLE_FORMATS,
   [JOINT_NGRAM_FILE]: [JOINT_NGRAM_FORMAT],
 };
 

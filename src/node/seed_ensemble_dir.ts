@@ -18,9 +18,16 @@ export function isEnsembleDir(dir: string): boolean {
   return existsSync(join(dir, ENSEMBLE_FILE));
 }
 
-/** An ensemble directory's record, checked to be of `format` (InvalidInputError naming the file). */
-export function readEnsembleFile<F extends EnsembleFormat>(dir: string, format: F): EnsembleRecord<F> {
-  const file = join(dir, ENSEMBLE_FILE);
+/**
+ * An ensemble directory's record, checked to be of `format` (InvalidInputError naming the file); `name`: the record's
+ * file (an --overwrite run's own is ensemble-next.json until it replaces the model there).
+ */
+export function readEnsembleFile<F extends EnsembleFormat>(
+  dir: string,
+  format: F,
+  name = ENSEMBLE_FILE,
+): EnsembleRecord<F> {
+  const file = join(dir, name);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
