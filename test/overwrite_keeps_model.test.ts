@@ -202,6 +202,12 @@ describe('--overwrite keeps the old model until the new ensemble has a member', 
       sameEnsemble(ensembleRef, out);
       assert.equal(predict(out), predict(ensembleRef));
     }
+    // export, which takes one model, names a member where this ensemble keeps them (members-<hex>/ once replaced).
+    const membersDir = ensembleOf(out).members[0].split('/').at(-2)!;
+    assert.match(membersDir, /^members-[0-9a-f]{8}$/);
+    r = runCli(['export', 'pytorch', out, join(dir, 'ens-export')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`export one member, e\\.g\\. ${join(out, membersDir, '1')}\n$`));
     // An ensemble replaced by a single model: killed in its first epoch, the ensemble is as it was; killed after the
     // first epoch's save, the single model has replaced it; resumed, it is the uninterrupted run's.
     const ensemble = predict(out);

@@ -30,9 +30,8 @@ import {
   removeStaleExportFiles,
   writeExportManifest,
 } from '../node/export_files.js';
-import { MEMBERS_DIR } from '../classify/ensemble.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
-import { isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { ensembleMembersDir, isModelDir, loadModel, saveModel } from '../node/model_io.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
 import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { examplePairs, trainingExamples } from '../seq2seq/pairs.js';
@@ -206,7 +205,7 @@ function taskOf(dir: string): unknown {
 function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   if (isEnsembleDir(dir))
     throw new UsageError(
-      `${dir} is a seed ensemble; a PyTorch project trains one model: export one member, e.g. ${join(dir, MEMBERS_DIR, '1')}`,
+      `${dir} is a seed ensemble; a PyTorch project trains one model: export one member, e.g. ${join(dir, ensembleMembersDir(dir), '1')}`,
     );
   // A Keras file (or any other file) would be read as a model.json and fail as bad JSON: say what export takes.
   if (existsSync(dir) && statSync(dir).isFile() && !dir.endsWith('.json'))

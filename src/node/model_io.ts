@@ -38,6 +38,7 @@ import {
 import type { Sequential } from '../models/sequential.js';
 import { Functional } from '../models/functional.js';
 import { tfjsCompatibilityNotes } from '../models/tfjs_compat.js';
+import { MEMBERS_DIR, MEMBERS_DIR_RE } from '../models/seed_ensemble.js';
 import {
   deserializeFunctional,
   parseFunctionalModelJson,
@@ -126,6 +127,17 @@ export function notAModelFile(path: string): InvalidInputError {
   );
 }
 
+/** Where the ensemble.json in `dir` keeps its members (an --overwrite run's members-<hex>), for messages. */
+export function ensembleMembersDir(dir: string): string {
+  try {
+    const m = (JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8')) as { membersDir?: unknown })
+      .membersDir;
+    return typeof m === 'string' && MEMBERS_DIR_RE.test(m) ? m : MEMBERS_DIR;
+  } catch {
+    return MEMBERS_DIR;
+  }
+}
+
 /** Path of model.json for a directory or a model.json path; throws a clear error when absent. */
 export function modelJsonPath(pathOrDir: string): string {
   const p = resolve(pathOrDir);
@@ -139,7 +151,7 @@ export function modelJsonPath(pathOrDir: string): string {
     const held = existsSync(join(p, 'forecaster.json'))
       ? 'a saved forecaster (forecaster.json), not a model'
       : existsSync(join(p, 'ensemble.json'))
-        ? 'a seed ensemble (ensemble.json; its models are members/1 … members/N), not one model'
+        ? `a seed ensemble (ensemble.json; its models are ${ensembleMembersDir(p)}/1 … ${ensembleMembersDir(p)}/N), not one model`
         : null;
     throw new Error(
       held !== null
