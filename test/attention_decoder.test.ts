@@ -2,7 +2,8 @@
  * AttentionDecoder (Luong's input feeding, src/layers/attention_decoder.ts): backward against finite differences with
  * a target mask (a hole and end padding), the encoder's padding mask and given initial states, in inference and under
  * recurrent dropout; `step` over a sequence (beam-style rows reading shared sources, then reordered and narrowed)
- * equals the sequence forward; with the ã rows of its kernel at zero it is the plain decoder on the same weights; its
+ * equals the sequence forward; a batch after the weights changed is that of a layer built with them (no weight layout
+ * kept from the batch before); with the ã rows of its kernel at zero it is the plain decoder on the same weights; its
  * config round-trips; the seq2seq setting (off in older files, refused without attention or with a post-attention
  * RNN); a seq2seq model with it saves to tfjs-format files and loads to the same predictions and decodes. Decoding
  * (greedy, beam, narrowing, ensembles) runs it through test/seq2seq_model.test.ts's variants, the CLI through
@@ -102,6 +103,31 @@ describe('AttentionDecoder backward', () => {
         const dValues = grads[1]!.data;
         for (let j = 3; j < 5; j++) for (let d = 0; d < H; d++) assert.equal(dValues[j * H + d], 0);
       });
+});
+
+describe('AttentionDecoder weight layouts', () => {
+  for (const [name, args] of CASES)
+    it(`a batch after the weights changed gives what a layer built with those weights gives, bit for bit (${name})`, () => {
+      // The cell lays out U and Uᵀ once per pass for all its steps (RNN.holdWeightLayouts); layouts kept from the
+      // batch before would be of the old weights.
+      const layer = built({ ...args, recurrentDropout: 0.3 });
+      const other = built({ ...args, recurrentDropout: 0.3 }, 4);
+      const opts = { training: true, seed: 7, masks: [TARGET_MASK, SOURCE_MASK] };
+      const dy = randomTensor([N, T, H], new Random(8));
+      const batch = (l: AttentionDecoder, seed: number): number[][] => {
+        const y = l.forwardMany(inputs(l, seed), opts)[0];
+        l.zeroGrads();
+        const dxs = l.backwardMany([dy]);
+        return [y, ...dxs, ...l.weights.map((w) => w.grad)].map((a) =>
+          Array.from(a instanceof Tensor ? a.data : (a ?? [])),
+        );
+      };
+      const first = batch(layer, 5);
+      layer.setWeights(other.getWeights());
+      const second = batch(layer, 6);
+      assert.notDeepEqual(second, first);
+      assert.deepEqual(second, batch(other, 6));
+    });
 });
 
 /** The stepper's view of a constant: its whole value and mask. */

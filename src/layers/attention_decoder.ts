@@ -31,9 +31,10 @@
  * attention's N·S weights (Bahdanau: and its N·S·H tanh terms, in float64), the Dense's input and output; compute: one
  * forward and one backward of each part per step. Training CPU on one core, the G2P recipe (LSTM, Luong; user-CPU
  * seconds a batch of 64, 30 batches, loaded machine, 2026-12-07): `taskset -c 1 node dist/bench/seq2seq_profile.js
- * --batches 30 [--input-feeding]` — plain decoder 0.062–0.066; with this layer 0.103–0.109 (1.65×), where running
- * each step's forward again in backward cost 0.127–0.140 (2.1×). What is left of the gap is the per-step work: T
- * small GEMMs per part instead of one, and the cell's Uᵀ transposed and packed once per step in backward.
+ * --batches 30 [--input-feeding]` — plain decoder 0.062–0.066; with this layer 0.092–0.112 (1.5×), where running each
+ * step's forward again in backward cost 0.127–0.140 (2.1×), and laying out the cell's U (forward) and Uᵀ (backward)
+ * at every step instead of once per batch (RNN.holdWeightLayouts) 0.100–0.125 (the same runs alternating, machine
+ * more loaded). What is left of the gap is the per-step work: T small GEMMs per part instead of one.
  *
  * `step` (graph decoding, src/models/graph_stepper.ts) runs the same three steps on the inner layers' step states: the
  * step state is the cell's (h, c) plus ã_{t−1}; the values are bound once per decode as Attention binds them.
@@ -273,28 +274,32 @@ export class AttentionDecoder extends Layer {
     let current = Array.from({ length: K }, (_, i) => states[i] ?? new Tensor(alloc(N * H), [N, H]));
     let carried = alloc(N * H); // ã_{t−1}
     const y = allocUninitialized(N * T * H);
-    for (let t = 0; t < T; t++) {
-      const input = allocUninitialized(N * EH);
-      for (let n = 0; n < N; n++) {
-        input.set(x.data.subarray((n * T + t) * E, (n * T + t + 1) * E), n * EH);
-        input.set(carried.subarray(n * H, (n + 1) * H), n * EH + E);
+    // The cell lays out U once for all T steps.
+    this.cell.holdWeightLayouts(() => {
+      for (let t = 0; t < T; t++) {
+        const input = allocUninitialized(N * EH);
+        for (let n = 0; n < N; n++) {
+          input.set(x.data.subarray((n * T + t) * E, (n * T + t + 1) * E), n * EH);
+          input.set(carried.subarray(n * H, (n + 1) * H), n * EH + E);
+        }
+        const m = stepMask(this.xMask, t);
+        const { out, next } = this.runStep(new Tensor(input, [N, 1, EH]), current, values, stepOpts, [
+          m,
+          valuesMask,
+        ]);
+        this.stepCaches.push(this.parts.map((l) => l.saveForwardCache()));
+        for (let n = 0; n < N; n++) y.set(out.subarray(n * H, (n + 1) * H), (n * T + t) * H);
+        // A padded step carries ã_{t−1} on, as the cell carries its states.
+        if (!m) carried = out;
+        else {
+          const keep = carried;
+          carried = allocUninitialized(N * H);
+          for (let n = 0; n < N; n++)
+            carried.set((m.data[n] ? out : keep).subarray(n * H, (n + 1) * H), n * H);
+        }
+        current = next;
       }
-      const m = stepMask(this.xMask, t);
-      const { out, next } = this.runStep(new Tensor(input, [N, 1, EH]), current, values, stepOpts, [
-        m,
-        valuesMask,
-      ]);
-      this.stepCaches.push(this.parts.map((l) => l.saveForwardCache()));
-      for (let n = 0; n < N; n++) y.set(out.subarray(n * H, (n + 1) * H), (n * T + t) * H);
-      // A padded step carries ã_{t−1} on, as the cell carries its states.
-      if (!m) carried = out;
-      else {
-        const keep = carried;
-        carried = allocUninitialized(N * H);
-        for (let n = 0; n < N; n++) carried.set((m.data[n] ? out : keep).subarray(n * H, (n + 1) * H), n * H);
-      }
-      current = next;
-    }
+    });
     return [new Tensor(y, [N, T, H])];
   }
 
@@ -341,40 +346,43 @@ export class AttentionDecoder extends Layer {
     const dValues = alloc(N * S * D);
     let dStates = Array.from({ length: K }, () => alloc(N * H)); // δ of the states leaving step t
     let dCarried = alloc(N * H); // δã_t from step t+1's input
-    for (let t = T - 1; t >= 0; t--) {
-      // Each inner layer's backward for step t reads step t's forward.
-      this.parts.forEach((l, i) => l.restoreForwardCache(this.stepCaches[t][i]));
-      const m = stepMask(this.xMask, t);
-      // δ of this step's output: the loss's, plus — where ã_t is what step t+1 read — the carried one.
-      const dOut = allocUninitialized(N * H);
-      for (let n = 0; n < N; n++)
-        for (let j = n * H; j < (n + 1) * H; j++)
-          dOut[j] = (dy ? dy.data[(n * T + t) * H + j - n * H] : 0) + (!m || m.data[n] ? dCarried[j] : 0);
-      const dJoined = this.attentional.backward(new Tensor(dOut, [N, H]))!;
-      const dh = allocUninitialized(N * H);
-      const dContext = allocUninitialized(N * D);
-      for (let n = 0; n < N; n++) {
-        dh.set(dJoined.data.subarray(n * (H + D), n * (H + D) + H), n * H);
-        dContext.set(dJoined.data.subarray(n * (H + D) + H, (n + 1) * (H + D)), n * D);
+    // The cell transposes and lays out Uᵀ once for all T steps.
+    this.cell.holdWeightLayouts(() => {
+      for (let t = T - 1; t >= 0; t--) {
+        // Each inner layer's backward for step t reads step t's forward.
+        this.parts.forEach((l, i) => l.restoreForwardCache(this.stepCaches[t][i]));
+        const m = stepMask(this.xMask, t);
+        // δ of this step's output: the loss's, plus — where ã_t is what step t+1 read — the carried one.
+        const dOut = allocUninitialized(N * H);
+        for (let n = 0; n < N; n++)
+          for (let j = n * H; j < (n + 1) * H; j++)
+            dOut[j] = (dy ? dy.data[(n * T + t) * H + j - n * H] : 0) + (!m || m.data[n] ? dCarried[j] : 0);
+        const dJoined = this.attentional.backward(new Tensor(dOut, [N, H]))!;
+        const dh = allocUninitialized(N * H);
+        const dContext = allocUninitialized(N * D);
+        for (let n = 0; n < N; n++) {
+          dh.set(dJoined.data.subarray(n * (H + D), n * (H + D) + H), n * H);
+          dContext.set(dJoined.data.subarray(n * (H + D) + H, (n + 1) * (H + D)), n * D);
+        }
+        const [dQuery, dv] = this.attention.backwardMany([new Tensor(dContext, [N, 1, D])]);
+        k.addInPlace(dh, 0, dQuery!.data, 0, N * H);
+        k.addInPlace(dValues, 0, dv!.data, 0, N * S * D);
+        const [dInput, ...dPrev] = this.cell.backwardMany([
+          new Tensor(dh, [N, 1, H]),
+          ...dStates.map((d) => new Tensor(d, [N, H])),
+        ]);
+        // δi_t = [δx_t ; δã_{t−1}]; a padded step passes δã on to ã_{t−1} unchanged.
+        const next = allocUninitialized(N * H);
+        for (let n = 0; n < N; n++) {
+          const row = dInput!.data.subarray(n * (E + H), (n + 1) * (E + H));
+          dx.set(row.subarray(0, E), (n * T + t) * E);
+          next.set(row.subarray(E), n * H);
+          if (m && !m.data[n]) k.addInPlace(next, n * H, dCarried.subarray(n * H, (n + 1) * H), 0, H);
+        }
+        dCarried = next;
+        dStates = dPrev.map((d) => d!.data);
       }
-      const [dQuery, dv] = this.attention.backwardMany([new Tensor(dContext, [N, 1, D])]);
-      k.addInPlace(dh, 0, dQuery!.data, 0, N * H);
-      k.addInPlace(dValues, 0, dv!.data, 0, N * S * D);
-      const [dInput, ...dPrev] = this.cell.backwardMany([
-        new Tensor(dh, [N, 1, H]),
-        ...dStates.map((d) => new Tensor(d, [N, H])),
-      ]);
-      // δi_t = [δx_t ; δã_{t−1}]; a padded step passes δã on to ã_{t−1} unchanged.
-      const next = allocUninitialized(N * H);
-      for (let n = 0; n < N; n++) {
-        const row = dInput!.data.subarray(n * (E + H), (n + 1) * (E + H));
-        dx.set(row.subarray(0, E), (n * T + t) * E);
-        next.set(row.subarray(E), n * H);
-        if (m && !m.data[n]) k.addInPlace(next, n * H, dCarried.subarray(n * H, (n + 1) * H), 0, H);
-      }
-      dCarried = next;
-      dStates = dPrev.map((d) => d!.data);
-    }
+    });
     return [
       new Tensor(dx, [N, T, E]),
       new Tensor(dValues, [N, S, D]),

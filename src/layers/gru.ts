@@ -85,7 +85,7 @@ export class GRU extends RNN {
     const hs = this.hs;
     this.aux = allocUninitialized(this.resetAfter ? T * N * G : T * NH);
     const aux = this.aux;
-    const packedU = this.resetAfter ? this.packed(U, 0, H, G, G) : null;
+    const packedU = this.resetAfter ? this.packedRecurrentKernel() : null;
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
       const g0 = s * N * G;

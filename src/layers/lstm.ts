@@ -85,7 +85,7 @@ export class LSTM extends RNN {
     const rec = activationCode(this.recurrentActivation);
     this.cs = allocUninitialized((T + 1) * NH);
     this.cs.set(extra[0]);
-    const packedU = this.packed(U, 0, H, 4 * H, 4 * H);
+    const packedU = this.packedRecurrentKernel();
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
       k.gemmPackedB(

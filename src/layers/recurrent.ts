@@ -9,7 +9,8 @@
  *
  * U is laid out once per forward pass for the step GEMMs (Kernels.packGemmB), and Uᵀ is transposed and laid out once
  * per backward pass, so no step re-packs or transposes the same weights: G·H·H floats for the forward layout and
- * 2·G·H·H for Uᵀ and its layout (0.25 and 0.5 MB for an LSTM(128)), against T re-packings per pass.
+ * 2·G·H·H for Uᵀ and its layout (0.25 and 0.5 MB for an LSTM(128)), against T re-packings per pass. A caller that
+ * runs the layer one step at a time keeps them for all its steps (holdWeightLayouts).
  *
  * `step` (one timestep for a fixed set of streams, Layer's step contract) projects the input the same way — a row
  * gather of W with the input bias folded in for token ids, else a product by W laid out once (step_weights.ts) — and
@@ -273,6 +274,8 @@ export abstract class RNN extends Layer {
   /** Uᵀ [G·H, H] for the backward pass (transposed once per backward, not once per step). */
   protected uT: Float32Array = new Float32Array(0);
   private uTPacked: Float32Array = new Float32Array(0);
+  /** Inside holdWeightLayouts: U's and Uᵀ's layouts, made by the first pass that needs them, for the passes after. */
+  private heldLayouts: { packedU?: Float32Array; uT?: Float32Array; uTPacked?: Float32Array } | null = null;
   private xWasIndex = false;
   /** An Embedding folded in at inference (ForwardOptions.inputLookup): its projected rows. */
   private readonly lookupProjection = new LookupProjection();
@@ -838,9 +841,7 @@ export abstract class RNN extends Layer {
     } else {
       dhOut.set(dy.data, (T - 1) * N * H);
     }
-    this.uT = allocUninitialized(GH * H);
-    k.transpose(H, GH, this.weights[1].value, 0, this.uT, 0);
-    this.uTPacked = this.packed(this.uT, 0, GH, H, H);
+    this.layOutTransposedU();
     const { dxp, dInit } = this.backSteps(dhOut, dFinalStates ? dFinalStates.map((t) => t.data) : null);
     this.initialStateGrads = dInit.map((g) => new Tensor(g, [N, H]));
 
@@ -855,6 +856,49 @@ export abstract class RNN extends Layer {
     const dxtm = allocUninitialized(T * N * D);
     k.gemm(false, true, T * N, D, GH, dxp, 0, GH, kernel.value, 0, GH, dxtm, 0, D, false);
     return new Tensor(this.reorderRows(dxtm, N, T, D, true), [N, T, D]);
+  }
+
+  /**
+   * Runs fn with U laid out once: the first forward inside fn lays out U for its step GEMMs and the first backward
+   * transposes and lays out Uᵀ, and the passes after them reuse those layouts. For a caller that runs this layer one
+   * step at a time (AttentionDecoder: T passes of one step each), which would otherwise lay out the same weights T
+   * times. The weights must not change inside fn; the layouts are dropped when it returns, so the next call (after
+   * an optimizer step) lays out the weights it then finds. fn must not end an allocation scope it did not begin.
+   */
+  holdWeightLayouts<R>(fn: () => R): R {
+    if (this.heldLayouts) return fn();
+    this.heldLayouts = {};
+    try {
+      return fn();
+    } finally {
+      this.heldLayouts = null;
+    }
+  }
+
+  /** U [H, G·H] laid out for this forward pass's step GEMMs (or the held layout: holdWeightLayouts). */
+  protected packedRecurrentKernel(): Float32Array {
+    const held = this.heldLayouts;
+    if (held?.packedU) return held.packedU;
+    const GH = this.gates * this.units;
+    const packedU = this.packed(this.weights[1].value, 0, this.units, GH, GH);
+    if (held) held.packedU = packedU;
+    return packedU;
+  }
+
+  /** Uᵀ [G·H, H] and its layout for this backward pass (or the held ones: holdWeightLayouts). */
+  private layOutTransposedU(): void {
+    const held = this.heldLayouts;
+    if (held?.uT && held.uTPacked) {
+      this.uT = held.uT;
+      this.uTPacked = held.uTPacked;
+      return;
+    }
+    const H = this.units;
+    const GH = this.gates * H;
+    this.uT = allocUninitialized(GH * H);
+    kernels().transpose(H, GH, this.weights[1].value, 0, this.uT, 0);
+    this.uTPacked = this.packed(this.uT, 0, GH, H, H);
+    if (held) Object.assign(held, { uT: this.uT, uTPacked: this.uTPacked });
   }
 
   /**

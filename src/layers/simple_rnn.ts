@@ -29,7 +29,7 @@ export class SimpleRNN extends RNN {
     const k = kernels();
     const act = activationCode(this.activation);
     const U = this.weights[1].value;
-    const packedU = this.packed(U, 0, H, H, H);
+    const packedU = this.packedRecurrentKernel();
     for (let s = 0; s < T; s++) {
       const hOff = this.prevH(s);
       k.gemmPackedB(false, N, H, H, this.hm, hOff, H, U, 0, H, packedU, 0, xp, s * NH, H, true);
