@@ -107,7 +107,8 @@ function keras3Layer(lj: JsonObject): JsonObject {
   const config: JsonObject = { name: src.name, trainable: src.trainable ?? true, dtype: DTYPE_POLICY };
   for (const [k, v] of Object.entries(src)) {
     if (k === 'name' || k === 'trainable' || k === 'dtype' || NOT_KERAS3.has(k)) continue;
-    config[k] = keras3Value(k, v);
+    // Keras 3's LeakyReLU takes Keras 2's `alpha` only with a deprecation warning.
+    config[lj.class_name === 'LeakyReLU' && k === 'alpha' ? 'negative_slope' : k] = keras3Value(k, v);
   }
   if (lj.class_name === 'Bidirectional' && isObject(config.layer)) {
     // Keras 3 writes both directions: the forward layer and its go_backwards copy.
