@@ -11,7 +11,7 @@ import { Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
 import { loadKerasModel } from '../src/keras/load.js';
-import { saveKerasArchive } from '../src/keras/save.js';
+import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
 import { validateModelJson } from '../src/models/model_file.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -269,6 +269,28 @@ describe('advanced activations: notes where other programs cannot load the file'
       "TensorFlow.js 4.x's ELU takes only alpha 1 (ELU 'e' has alpha 0.5), so it cannot load this model; recur reads it",
       "TensorFlow.js 4.x's ReLU reads only max_value, so ReLU 'r' (negative_slope or threshold set) computes plain relu there and its predictions differ from recur's",
     ]);
+  });
+  it('a .keras file with ThresholdedReLU (Keras 2 only) says Keras 3 cannot load it; the .h5 does not; both read back', async () => {
+    const model = new Sequential({
+      seed: 1,
+      layers: [new L.Dense({ units: 3, inputShape: [D] }), new L.ThresholdedReLU({ name: 'th', theta: 0.1 })],
+    });
+    model.build();
+    const keras = await saveKerasArchive(model);
+    assert.deepEqual(keras.notes, [
+      "Keras 3 cannot load this file: it has no class for layer 'th' (ThresholdedReLU: a Keras 2 layer that Keras 3 dropped); recur reads it",
+    ]);
+    const h5 = await saveKerasH5(model);
+    assert.deepEqual(h5.notes, []);
+    const x = randomTensor([2, D], new Random(8));
+    for (const [bytes, name] of [
+      [keras.bytes, 'm.keras'],
+      [h5.bytes, 'm.h5'],
+    ] as const)
+      assert.deepEqual(
+        ((await loadKerasModel(bytes, name)).model as Sequential).predict(x).data,
+        model.predict(x).data,
+      );
   });
   it("a Keras 3 LeakyReLU is written with Keras 3's negative_slope (Keras 3 warns on alpha), a Keras 2 one with alpha", async () => {
     const model = new Sequential({
