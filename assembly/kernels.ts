@@ -871,6 +871,31 @@ export function scatterAddRows(idx: usize, R: i32, dOut: usize, N: i32, dW: usiz
   }
 }
 
+/** Keras's relu with options (see the Kernels interface), in float32 like the reference. */
+export function kerasRelu(x: usize, n: i32, negativeSlope: f32, threshold: f32, maxValue: f32): void {
+  const clip = isFinite<f32>(maxValue);
+  for (let i = 0; i < n; i++) {
+    const a = x + (<usize>i << 2);
+    const v = load<f32>(a);
+    let p: f32 = threshold != 0 ? (v > threshold ? v : 0) : max<f32>(v, 0);
+    if (clip) p = min<f32>(max<f32>(p, 0), maxValue);
+    const below: f32 = threshold - v > 0 ? threshold - v : 0;
+    store<f32>(a, p - negativeSlope * below);
+  }
+}
+
+export function kerasReluBackward(x: usize, dy: usize, n: i32, negativeSlope: f32, threshold: f32, maxValue: f32): void {
+  const clip = isFinite<f32>(maxValue);
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    const passes = threshold != 0 ? v > threshold : v > 0;
+    let d: f32 = passes && (!clip || (v >= 0 && v <= maxValue)) ? 1 : 0;
+    if (threshold - v > 0) d += negativeSlope;
+    const a = dy + (<usize>i << 2);
+    store<f32>(a, load<f32>(a) * d);
+  }
+}
+
 export function mulInPlace(x: usize, m: usize, n: i32): void {
   const n4 = n & ~3;
   let i = 0;

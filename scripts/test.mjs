@@ -22,6 +22,7 @@ import process from 'node:process';
 const NUMERICAL = [
   'prefix_steps',
   'activations',
+  'advanced_activations',
   'attention',
   'attention_decoder',
   'bidirectional',

@@ -95,6 +95,37 @@ describe('recur predict, convert and generate on Keras files', () => {
     );
   });
 
+  it('convert writes a layer Keras cannot load and says so on stderr (and in --json notes), naming it', async () => {
+    // textgenrnn's AttentionWeightedAverage: Keras loads it only given textgenrnn's class.
+    const model = new Sequential({
+      seed: 2,
+      layers: [
+        new L.Embedding({ inputDim: 6, outputDim: 3, inputShape: [4] }),
+        new L.LSTM({ units: 3, returnSequences: true }),
+        new L.AttentionWeightedAverage({ name: 'awa' }),
+        new L.Dense({ units: 6, activation: 'softmax' }),
+      ],
+    });
+    model.build();
+    const src = join(dir, 'awa.h5');
+    writeFileSync(src, (await saveKerasH5(model)).bytes);
+    const note =
+      /note: Keras 3 cannot load this file: it has no class for layer 'awa' \(AttentionWeightedAverage: textgenrnn's custom layer, which Keras loads only given textgenrnn's class as a custom object\); recur reads it/;
+    const c = run(['convert', src, join(dir, 'awa.keras')]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, note);
+    const j = run(['convert', src, join(dir, 'awa2.h5'), '--json']);
+    assert.equal(j.code, 0, j.stderr);
+    const notes = (JSON.parse(j.stdout.trim()) as { notes: string[] }).notes;
+    assert.ok(
+      notes.some((n) => /^Keras 2 cannot load this file: .*'awa' \(AttentionWeightedAverage/.test(n)),
+      notes.join('\n'),
+    );
+    // The file is written all the same: recur reads it back.
+    const input = JSON.stringify([[1, 2, 3, 4]]);
+    assert.equal(run(['predict', join(dir, 'awa.keras')], input).stdout, run(['predict', src], input).stdout);
+  });
+
   it('convert refuses what the target cannot express, and writes nothing', () => {
     const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
     const src = join(dir, 'hs.h5');

@@ -266,6 +266,16 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
       problem([embedding(), new L.LSTM({ units: 3 }), new L.RepeatVector({ n: 2 })]) ?? '',
       /\(RepeatVector\) is not exported yet/,
     );
+    // Keras's advanced-activation layers are refused by name (model.py computes activations only inside Dense).
+    assert.match(
+      problem([
+        embedding(),
+        new L.LSTM({ units: 3 }),
+        new L.LeakyReLU({ name: 'lr' }),
+        new L.Dense({ units: 2 }),
+      ]) ?? '',
+      /layer 'lr' \(LeakyReLU\) is not exported yet/,
+    );
 
     // The seq2seq encoder–decoders' graphs (attention, initial states, Concatenate) are exported as they are.
     const graph = functionalTopology(

@@ -8,13 +8,20 @@ import {
   AttentionWeightedAverage,
   Dense,
   Dropout,
+  ELU,
   Embedding,
   GRU,
+  LeakyReLU,
   LSTM,
+  PReLU,
+  ReLU,
+  Softmax,
+  ThresholdedReLU,
   SimpleRNN,
   SpatialDropout1D,
 } from '../src/layers/index.js';
 import { KERAS_ACTIVATIONS } from '../src/layers/activations.js';
+import type { Layer } from '../src/layers/layer.js';
 import type { RNN } from '../src/layers/recurrent.js';
 import { gradCheckLayer, randomIndices, randomTensor } from './helpers.js';
 
@@ -87,6 +94,40 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
         randomTensor([N, T, D], new Random(5), activation === 'exponential' ? 3 : 8),
         { kinks: KINKED.has(activation) },
       );
+    });
+  }
+  // Keras's advanced-activation layers, every option that changes the math; inputs in ±3 reach the clips.
+  const advanced: [string, () => Layer][] = [
+    ['ReLU', () => new ReLU({ inputShape: [T, D] })],
+    ['ReLU maxValue 1', () => new ReLU({ maxValue: 1, inputShape: [T, D] })],
+    [
+      'ReLU negativeSlope 0.2, threshold 0.5',
+      () => new ReLU({ negativeSlope: 0.2, threshold: 0.5, inputShape: [T, D] }),
+    ],
+    [
+      'ReLU all options',
+      () => new ReLU({ maxValue: 2, negativeSlope: 0.1, threshold: -0.5, inputShape: [T, D] }),
+    ],
+    ['LeakyReLU', () => new LeakyReLU({ inputShape: [T, D] })],
+    ['LeakyReLU alpha 0.05', () => new LeakyReLU({ alpha: 0.05, inputShape: [T, D] })],
+    ['ThresholdedReLU theta 0.4', () => new ThresholdedReLU({ theta: 0.4, inputShape: [T, D] })],
+    ['ELU', () => new ELU({ inputShape: [T, D] })],
+    ['ELU alpha 0.5', () => new ELU({ alpha: 0.5, inputShape: [T, D] })],
+    ['Softmax', () => new Softmax({ inputShape: [T, D] })],
+    // PReLU's slopes are weights: random ones, per position or shared over time (one per feature).
+    ['PReLU', () => new PReLU({ alphaInitializer: 'glorotUniform', inputShape: [T, D] })],
+    [
+      'PReLU sharedAxes [1]',
+      () => new PReLU({ alphaInitializer: 'glorotUniform', sharedAxes: [1], inputShape: [T, D] }),
+    ],
+    [
+      'PReLU sharedAxes [1, 2]',
+      () => new PReLU({ alphaInitializer: 'ones', sharedAxes: [1, 2], inputShape: [T, D] }),
+    ],
+  ];
+  for (const [label, make] of advanced) {
+    it(`${label} layer`, () => {
+      gradCheckLayer(make(), randomTensor([N, T, D], new Random(11), 3), { kinks: label !== 'Softmax' });
     });
   }
   it('dense without bias, dense on index inputs', () => {

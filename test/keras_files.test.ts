@@ -192,6 +192,11 @@ describe('Keras files built in the test, one per layout and layer', () => {
       'AdditiveAttention',
       'InputLayer',
       'hard_sigmoid',
+      'ReLU',
+      'LeakyReLU',
+      'ELU',
+      'Softmax',
+      'PReLU',
     ];
     for (const ext of ['.keras', '.h5'] as const)
       assert.deepEqual(

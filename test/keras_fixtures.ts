@@ -1167,6 +1167,179 @@ export async function fixtures(): Promise<Fixture[]> {
     });
   }
 
+  {
+    // tf.keras 2.15 .h5: the advanced-activation layers as Keras 2 writes them (LeakyReLU's slope as `alpha`, ReLU
+    // with all three options, ThresholdedReLU, ELU, PReLU (its alpha a weight), Softmax(axis -1)), with options tfjs
+    // also has.
+    const ref = new Sequential({
+      seed: 1,
+      layers: [
+        new L.Dense({ name: 'dense', units: 5, activation: 'linear', inputShape: [4] }),
+        new L.LeakyReLU({ name: 'leaky_re_lu', alpha: 0.1 }),
+        new L.Dense({ name: 'dense_1', units: 5, activation: 'linear' }),
+        new L.ELU({ name: 'elu' }),
+        new L.Dense({ name: 'dense_2', units: 5, activation: 'linear' }),
+        new L.ReLU({ name: 're_lu', maxValue: 0.4 }),
+        new L.Dense({ name: 'dense_3', units: 5, activation: 'linear' }),
+        new L.ThresholdedReLU({ name: 'thresholded_re_lu', theta: 0.05 }),
+        new L.PReLU({ name: 'p_re_lu' }),
+        new L.Dense({ name: 'dense_4', units: 3, activation: 'linear' }),
+        new L.Softmax({ name: 'softmax', axis: -1 }),
+      ],
+    });
+    ref.build();
+    randomizeWeights(ref, 37);
+    const cfg = {
+      class_name: 'Sequential',
+      config: {
+        name: 'sequential',
+        layers: [
+          k2('InputLayer', 'dense_input', {
+            batch_input_shape: [null, 4],
+            dtype: 'float32',
+            sparse: false,
+            ragged: false,
+          }),
+          k2('Dense', 'dense', { ...k2Dense(5, 'linear'), batch_input_shape: [null, 4] }),
+          k2('LeakyReLU', 'leaky_re_lu', { alpha: 0.1 }),
+          k2('Dense', 'dense_1', k2Dense(5, 'linear')),
+          k2('ELU', 'elu', { alpha: 1.0 }),
+          k2('Dense', 'dense_2', k2Dense(5, 'linear')),
+          k2('ReLU', 're_lu', { max_value: 0.4, negative_slope: 0.0, threshold: 0.0 }),
+          k2('Dense', 'dense_3', k2Dense(5, 'linear')),
+          k2('ThresholdedReLU', 'thresholded_re_lu', { theta: 0.05 }),
+          k2('PReLU', 'p_re_lu', {
+            alpha_initializer: { class_name: 'Zeros', config: {} },
+            alpha_regularizer: null,
+            alpha_constraint: null,
+            shared_axes: null,
+          }),
+          k2('Dense', 'dense_4', k2Dense(3, 'linear')),
+          k2('Softmax', 'softmax', { axis: -1 }),
+        ],
+      },
+    };
+    const { bytes } = await legacyH5(ref, cfg, '2.15.0', k22Names);
+    out.push({
+      name: 'tf.keras 2.15 .h5: LeakyReLU, ELU, ReLU(max_value), ThresholdedReLU, PReLU, Softmax layers',
+      bytes,
+      reference: ref,
+      inputs: [
+        new Tensor(
+          Float32Array.from({ length: 24 }, (_, i) => 2 * Math.sin(i)),
+          [6, 4],
+        ),
+      ],
+      tfjs: true,
+    });
+  }
+
+  {
+    // Keras 3.9 .keras: LeakyReLU's slope as `negative_slope`, ReLU with negative_slope and threshold, ELU with
+    // alpha 0.7, Softmax (tfjs has neither option). Weightless layers still get their vars groups.
+    const ref = new Sequential({
+      seed: 1,
+      layers: [
+        new L.Dense({ name: 'dense_1', units: 5, activation: 'linear', inputShape: [3, 4] }),
+        new L.LeakyReLU({ name: 'leaky_re_lu_1', alpha: 0.2 }),
+        new L.Dense({ name: 'dense_2', units: 5, activation: 'linear' }),
+        new L.ReLU({ name: 're_lu_1', maxValue: 0.6, negativeSlope: 0.1, threshold: 0.05 }),
+        new L.Dense({ name: 'dense_3', units: 5, activation: 'linear' }),
+        new L.ELU({ name: 'elu_1', alpha: 0.7 }),
+        new L.PReLU({ name: 'p_re_lu_1', sharedAxes: [1] }),
+        new L.Dense({ name: 'dense_4', units: 3, activation: 'linear' }),
+        new L.Softmax({ name: 'softmax_1' }),
+      ],
+    });
+    ref.build();
+    randomizeWeights(ref, 41);
+    const dense = (name: string, units: number): J =>
+      k3('Dense', name, {
+        units,
+        activation: 'linear',
+        use_bias: true,
+        kernel_initializer: K3_INIT.kernel_initializer,
+        bias_initializer: K3_INIT.bias_initializer,
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+      });
+    const cfg = {
+      module: 'keras',
+      class_name: 'Sequential',
+      config: {
+        name: 'sequential_1',
+        trainable: true,
+        layers: [
+          {
+            module: 'keras.layers',
+            class_name: 'InputLayer',
+            config: {
+              batch_shape: [null, 3, 4],
+              dtype: 'float32',
+              sparse: false,
+              ragged: false,
+              name: 'input_layer',
+            },
+            registered_name: null,
+          },
+          dense('dense_1', 5),
+          k3('LeakyReLU', 'leaky_re_lu_1', { negative_slope: 0.2 }),
+          dense('dense_2', 5),
+          k3('ReLU', 're_lu_1', { max_value: 0.6, negative_slope: 0.1, threshold: 0.05 }),
+          dense('dense_3', 5),
+          k3('ELU', 'elu_1', { alpha: 0.7 }),
+          k3('PReLU', 'p_re_lu_1', {
+            alpha_initializer: {
+              module: 'keras.initializers',
+              class_name: 'Zeros',
+              config: {},
+              registered_name: null,
+            },
+            alpha_regularizer: null,
+            alpha_constraint: null,
+            shared_axes: [1],
+          }),
+          dense('dense_4', 3),
+          k3('Softmax', 'softmax_1', { axis: -1 }),
+        ],
+        build_input_shape: [null, 3, 4],
+      },
+      registered_name: null,
+      build_config: { input_shape: [null, 3, 4] },
+    };
+    const byName = (n: string): Layer => ref.layers.find((l) => l.name === n)!;
+    const plain = (key: string, n: string): [string, H5Node] => [
+      key,
+      group({}, [['vars', vars(n, byName(n).weights)]]),
+    ];
+    const w = group({}, [
+      [
+        'layers',
+        group({}, [
+          plain('dense', 'dense_1'),
+          plain('dense_1', 'dense_2'),
+          plain('dense_2', 'dense_3'),
+          plain('dense_3', 'dense_4'),
+          plain('leaky_re_lu', 'leaky_re_lu_1'),
+          plain('re_lu', 're_lu_1'),
+          plain('elu', 'elu_1'),
+          plain('p_re_lu', 'p_re_lu_1'),
+          plain('softmax', 'softmax_1'),
+        ]),
+      ],
+      ['vars', vars('sequential_1', [])],
+    ]);
+    out.push({
+      name: 'Keras 3.9 .keras: LeakyReLU(negative_slope), ReLU(all options), ELU(alpha 0.7), PReLU(shared_axes), Softmax layers',
+      bytes: await kerasArchive(cfg, w, '3.9.2'),
+      reference: ref,
+      inputs: [floats([2, 3, 4], 43)],
+      tfjs: false,
+    });
+  }
+
   return out;
 }
 

@@ -334,6 +334,37 @@ for (const variant of variants) {
       }
     });
 
+    it("kerasRelu and its backward (Keras's relu with slope, threshold and clip), on offsets", () => {
+      const rng = new Random(31);
+      // [negativeSlope, threshold, maxValue]: ReLU, LeakyReLU, ThresholdedReLU, and every option at once.
+      const options = [
+        [0, 0, Infinity],
+        [0.3, 0, Infinity],
+        [0, 0.25, Infinity],
+        [0.1, -0.2, 0.5],
+        [0.2, 0.3, 0.6],
+        [1, 0, 0],
+      ];
+      for (const n of SIZES) {
+        for (const [slope, threshold, max] of options) {
+          const x = rand(k, n + 3, rng, true);
+          // Inputs exactly at the threshold and the clip: the kernels must agree on the corners too.
+          x[3] = Math.fround(threshold);
+          if (n > 1 && max !== Infinity) x[4] = Math.fround(max);
+          const y1 = Float32Array.from(x);
+          const y2 = Float32Array.from(x);
+          k.kerasRelu(y1, 3, n, slope, threshold, max);
+          ref.kerasRelu(y2, 3, n, slope, threshold, max);
+          assertClose(y1, y2, 0, `kerasRelu ${slope} ${threshold} ${max}`);
+          const d1 = rand(k, n + 2, rng, true);
+          const d2 = Float32Array.from(d1);
+          k.kerasReluBackward(x, 3, d1, 2, n, slope, threshold, max);
+          ref.kerasReluBackward(x, 3, d2, 2, n, slope, threshold, max);
+          assertClose(d1, d2, 0, `kerasReluBackward ${slope} ${threshold} ${max}`);
+        }
+      }
+    });
+
     it('gather / scatter of rows (the one-hot products), with and without scale', () => {
       const rng = new Random(3);
       for (const N of SIZES) {

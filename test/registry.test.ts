@@ -137,6 +137,18 @@ const NON_DEFAULT: Record<string, () => Layer> = {
       attention: 'bahdanau',
       recurrentDropout: 0.25,
     }),
+  ReLU: () => new L.ReLU({ name: 'rl', maxValue: 6, negativeSlope: 0.1, threshold: 0.5, inputShape: [3] }),
+  LeakyReLU: () => new L.LeakyReLU({ name: 'lr', alpha: 0.05, trainable: false }),
+  ThresholdedReLU: () => new L.ThresholdedReLU({ name: 'tr', theta: 0.25, inputShape: [4, 2] }),
+  ELU: () => new L.ELU({ name: 'el', alpha: 0.5 }),
+  Softmax: () => new L.Softmax({ name: 'sm', axis: 2, inputShape: [5, 3] }),
+  PReLU: () =>
+    new L.PReLU({
+      name: 'pr',
+      alphaInitializer: { className: 'Constant', config: { value: 0.25 } },
+      sharedAxes: [1],
+      inputShape: [4, 3],
+    }),
   Bidirectional: () =>
     new L.Bidirectional({
       name: 'bi',

@@ -378,6 +378,32 @@ export interface KernelCalls {
     eps: number,
   ): void;
 
+  /**
+   * Keras's relu with options, in place on n floats (the ReLU, LeakyReLU and ThresholdedReLU layers; ELU's slope):
+   * p = threshold ≠ 0 ? (x > threshold ? x : 0) : max(x, 0), clipped to [0, maxValue] when maxValue is finite, then
+   * y = p − negativeSlope · max(threshold − x, 0) — keras.activations.relu's steps, in float32.
+   */
+  kerasRelu(
+    x: Float32Array,
+    off: number,
+    n: number,
+    negativeSlope: number,
+    threshold: number,
+    maxValue: number,
+  ): void;
+
+  /** In place dy ← dy ⊙ f′(x) of kerasRelu with the same options, from its inputs x. */
+  kerasReluBackward(
+    x: Float32Array,
+    xOff: number,
+    dy: Float32Array,
+    dyOff: number,
+    n: number,
+    negativeSlope: number,
+    threshold: number,
+    maxValue: number,
+  ): void;
+
   /** Elementwise x[i] *= m[i] for i < n. */
   mulInPlace(x: Float32Array, xOff: number, m: Float32Array, mOff: number, n: number): void;
 

@@ -557,6 +557,32 @@ export const referenceKernels: Kernels = {
     }
   },
 
+  kerasRelu(x, off, n, negativeSlope, threshold, maxValue) {
+    const slope = Math.fround(negativeSlope);
+    const t = Math.fround(threshold);
+    const max = Math.fround(maxValue);
+    for (let i = off; i < off + n; i++) {
+      const v = x[i];
+      let p = t !== 0 ? (v > t ? v : 0) : Math.max(v, 0);
+      if (max !== Infinity) p = Math.min(Math.max(p, 0), max);
+      const below = t - v > 0 ? Math.fround(t - v) : 0;
+      x[i] = p - Math.fround(slope * below);
+    }
+  },
+
+  kerasReluBackward(x, xOff, dy, dyOff, n, negativeSlope, threshold, maxValue) {
+    const slope = Math.fround(negativeSlope);
+    const t = Math.fround(threshold);
+    const max = Math.fround(maxValue);
+    for (let i = 0; i < n; i++) {
+      const v = x[xOff + i];
+      const passes = t !== 0 ? v > t : v > 0;
+      let d = passes && (max === Infinity || (v >= 0 && v <= max)) ? 1 : 0;
+      if (t - v > 0) d += slope;
+      dy[dyOff + i] = Math.fround(dy[dyOff + i] * d);
+    }
+  },
+
   mulInPlace(x, xOff, m, mOff, n) {
     for (let i = 0; i < n; i++) x[xOff + i] *= m[mOff + i];
   },

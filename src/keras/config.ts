@@ -8,6 +8,7 @@
  *   `batch_shape` for `batch_input_shape`, and inbound nodes as `{args, kwargs}` with `__keras_tensor__` entries
  *   (initial states under `kwargs.initial_state`); Keras 2 writes `[[layer, node, tensor, kwargs], …]`.
  * - `hard_sigmoid` is clip(0.2x + 0.5, 0, 1) up to Keras 2 and clip(x/6 + 0.5, 0, 1) in Keras 3.
+ * - LeakyReLU's slope is `alpha` up to Keras 2 (and in tfjs), `negative_slope` in Keras 3.
  * - CuDNNLSTM / CuDNNGRU (Keras 2, GPU only) become LSTM / GRU(reset_after) with sigmoid gates; their weights are
  *   converted by weights.ts.
  *
@@ -161,6 +162,11 @@ export function translateLayer(
       use_bias: true,
       reset_after: true,
     });
+  }
+  // Keras 3's LeakyReLU names its slope negative_slope, Keras 2's and tfjs's alpha (recur's option).
+  if (className === 'LeakyReLU' && 'negative_slope' in config) {
+    config.alpha = config.negative_slope;
+    delete config.negative_slope;
   }
   if (className === 'InputLayer') return { className, fileClassName, config };
   // Bidirectional's backward_layer is its inner layer run backwards: recur makes it from `layer`, so one that

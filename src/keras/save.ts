@@ -19,7 +19,7 @@ import { Functional, InputLayer } from '../models/functional.js';
 import { serializeFunctional } from '../models/functional_serialization.js';
 import { defaultInputName, Sequential } from '../models/sequential.js';
 import { layerToKeras, serializeModel, type KerasLayerJson } from '../models/serialization.js';
-import { maskedPoolingClasses } from '../models/tfjs_compat.js';
+import { layersOfClasses, maskedPoolingClasses } from '../models/tfjs_compat.js';
 import { writeKerasArchive } from './archive.js';
 import { isObject, kerasSnakeCase, type Json, type JsonObject } from './config.js';
 import { dataset, group, writeH5, type H5Group } from './h5.js';
@@ -107,7 +107,8 @@ function keras3Layer(lj: JsonObject): JsonObject {
   const config: JsonObject = { name: src.name, trainable: src.trainable ?? true, dtype: DTYPE_POLICY };
   for (const [k, v] of Object.entries(src)) {
     if (k === 'name' || k === 'trainable' || k === 'dtype' || NOT_KERAS3.has(k)) continue;
-    config[k] = keras3Value(k, v);
+    // Keras 3's LeakyReLU takes Keras 2's `alpha` only with a deprecation warning.
+    config[lj.class_name === 'LeakyReLU' && k === 'alpha' ? 'negative_slope' : k] = keras3Value(k, v);
   }
   if (lj.class_name === 'Bidirectional' && isObject(config.layer)) {
     // Keras 3 writes both directions: the forward layer and its go_backwards copy.
@@ -399,6 +400,31 @@ export const KERAS_MASKED_MAX_POOLING =
   "padded inputs Keras's predictions differ from recur's";
 
 /**
+ * Layer classes recur reads and writes that Keras cannot load, and why: recur's own, other projects' custom layers,
+ * and those a Keras version dropped (ThresholdedReLU: Keras 2 only).
+ */
+const KERAS_CANNOT_LOAD: Record<string, { why: string; majors: readonly number[] }> = {
+  AttentionDecoder: { why: "recur's own layer", majors: [2, 3] },
+  AttentionWeightedAverage: {
+    why: "textgenrnn's custom layer, which Keras loads only given textgenrnn's class as a custom object",
+    majors: [2, 3],
+  },
+  ThresholdedReLU: { why: 'a Keras 2 layer that Keras 3 dropped', majors: [3] },
+};
+
+/**
+ * The note a Keras file of `major`'s layout needs when its config (as saved) has a layer Keras cannot load: the
+ * file is written (recur reads it back), and the note names each such layer and why. Null when Keras loads it all.
+ */
+export function kerasCannotLoadNote(config: unknown, major: 2 | 3): string | null {
+  const classes = Object.keys(KERAS_CANNOT_LOAD).filter((c) => KERAS_CANNOT_LOAD[c].majors.includes(major));
+  const found = layersOfClasses(config, classes);
+  if (found.length === 0) return null;
+  const named = found.map((l) => `'${l.name}' (${l.className}: ${KERAS_CANNOT_LOAD[l.className].why})`);
+  return `Keras ${major} cannot load this file: it has no class for layer ${named.join(', ')}; recur reads it`;
+}
+
+/**
  * A .keras file (Keras 3 layout) of a model. `date` is recorded as date_saved (default now). `metadata` (a recur
  * model's userDefinedMetadata: a text model's vocabulary and settings) goes into metadata.json, which Keras writes
  * and never reads back, as `userDefinedMetadata`; loadKerasModel restores it.
@@ -413,11 +439,8 @@ export async function saveKerasArchive(
   if (model instanceof Sequential && !model.isBuilt) model.build();
   const config = keras3Config(model);
   const weights = await keras3Weights(model);
-  const note = kerasMaskedMaxPoolingNote(config);
-  return {
-    bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata),
-    notes: note ? [note] : [],
-  };
+  const notes = [kerasCannotLoadNote(config, 3), kerasMaskedMaxPoolingNote(config)].filter((n) => n !== null);
+  return { bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata), notes };
 }
 
 /**
@@ -492,6 +515,8 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
     mw.children.set(l.name, lg);
   }
   root.children.set('model_weights', mw);
-  const note = kerasMaskedMaxPoolingNote(modelConfig);
-  return { bytes: await writeH5(root), notes: note ? [note] : [] };
+  const notes = [kerasCannotLoadNote(modelConfig, 2), kerasMaskedMaxPoolingNote(modelConfig)].filter(
+    (n) => n !== null,
+  );
+  return { bytes: await writeH5(root), notes };
 }

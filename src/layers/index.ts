@@ -82,3 +82,35 @@ export const masking = (args: MaskingArgs = {}): Masking => new Masking(args);
 export type { SequenceMask } from './layer.js';
 export type { ActivationName, ActivationIdentifier } from './activations.js';
 export type { InitializerName, InitializerSpec, InitializerIdentifier } from './initializers.js';
+import {
+  ReLU,
+  LeakyReLU,
+  ThresholdedReLU,
+  type ReLUArgs,
+  type LeakyReLUArgs,
+  type ThresholdedReLUArgs,
+} from './relu.js';
+import { ELU, type ELUArgs } from './elu.js';
+import { Softmax, type SoftmaxArgs } from './softmax.js';
+import { PReLU, type PReLUArgs } from './prelu.js';
+export { ActivationLayer } from './activation_layer.js';
+export {
+  ReLU,
+  LeakyReLU,
+  ThresholdedReLU,
+  RELU_DEFAULTS,
+  LEAKY_RELU_DEFAULTS,
+  THRESHOLDED_RELU_DEFAULTS,
+  type ReLUArgs,
+  type LeakyReLUArgs,
+  type ThresholdedReLUArgs,
+} from './relu.js';
+export { ELU, ELU_DEFAULTS, type ELUArgs } from './elu.js';
+export { Softmax, SOFTMAX_DEFAULTS, type SoftmaxArgs } from './softmax.js';
+export { PReLU, PRELU_DEFAULTS, type PReLUArgs } from './prelu.js';
+export const reLU = (args: ReLUArgs = {}): ReLU => new ReLU(args);
+export const leakyReLU = (args: LeakyReLUArgs = {}): LeakyReLU => new LeakyReLU(args);
+export const thresholdedReLU = (args: ThresholdedReLUArgs = {}): ThresholdedReLU => new ThresholdedReLU(args);
+export const elu = (args: ELUArgs = {}): ELU => new ELU(args);
+export const softmax = (args: SoftmaxArgs = {}): Softmax => new Softmax(args);
+export const prelu = (args: PReLUArgs = {}): PReLU => new PReLU(args);

@@ -38,6 +38,65 @@ function activationsNotInTfjs(node: unknown, found: Set<string>): void {
   }
 }
 
+/**
+ * Each layer of one of `classNames` anywhere in a topology (wrappers' inner layers and nested models included), with
+ * its name and config.
+ */
+export function layersOfClasses(
+  node: unknown,
+  classNames: readonly string[],
+): { className: string; name: string; config: Record<string, unknown> }[] {
+  const found: { className: string; name: string; config: Record<string, unknown> }[] = [];
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      v.forEach(visit);
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    const config = o.config as Record<string, unknown> | undefined;
+    if (
+      typeof o.class_name === 'string' &&
+      classNames.includes(o.class_name) &&
+      config &&
+      typeof config === 'object'
+    )
+      found.push({
+        className: o.class_name,
+        name: typeof config.name === 'string' ? config.name : '?',
+        config,
+      });
+    Object.values(o).forEach(visit);
+  };
+  visit(node);
+  return found;
+}
+
+/**
+ * Advanced-activation layers whose options TensorFlow.js 4.x does not take: its ELU refuses an alpha other than 1,
+ * and its ReLU reads only max_value (a negative_slope or threshold is dropped, so it computes another function).
+ */
+function activationLayerNotes(modelTopology: unknown): string[] {
+  const notes: string[] = [];
+  const layers = layersOfClasses(modelTopology, ['ELU', 'ReLU']);
+  const elus = layers.filter((l) => l.className === 'ELU' && (l.config.alpha ?? 1) !== 1);
+  if (elus.length > 0)
+    notes.push(
+      `TensorFlow.js 4.x's ELU takes only alpha 1 (${elus.map((l) => `ELU '${l.name}' has alpha ${String(l.config.alpha)}`).join(', ')}), ` +
+        'so it cannot load this model; recur reads it',
+    );
+  const relus = layers.filter(
+    (l) =>
+      l.className === 'ReLU' && ((l.config.negative_slope ?? 0) !== 0 || (l.config.threshold ?? 0) !== 0),
+  );
+  if (relus.length > 0)
+    notes.push(
+      `TensorFlow.js 4.x's ReLU reads only max_value, so ${relus.map((l) => `ReLU '${l.name}'`).join(', ')} ` +
+        "(negative_slope or threshold set) computes plain relu there and its predictions differ from recur's",
+    );
+  return notes;
+}
+
 /** Layer classes recur writes that TensorFlow.js 4.x has no class for. */
 const NOT_IN_TFJS = ['Attention', 'AdditiveAttention', 'AttentionDecoder', 'AttentionWeightedAverage'];
 
@@ -94,6 +153,7 @@ export function tfjsCompatibilityNotes(modelTopology: unknown): string[] {
     notes.push(
       `TensorFlow.js 4.x has no ${missing.join(' or ')} layer, so it cannot load this model; recur reads it`,
     );
+  notes.push(...activationLayerNotes(modelTopology));
   const pooled = maskedPoolingClasses(modelTopology, ['GlobalAveragePooling1D', 'GlobalMaxPooling1D']);
   if (pooled.length > 0)
     notes.push(

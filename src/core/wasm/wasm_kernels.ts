@@ -282,6 +282,25 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
     this.endCall(k);
   },
 
+  kerasRelu(x, off, n, negativeSlope, threshold, maxValue) {
+    const m = this.beginScope();
+    this.x.kerasRelu(this.ptr(x, true) + off * 4, n, negativeSlope, threshold, maxValue);
+    this.endCall(m);
+  },
+
+  kerasReluBackward(x, xOff, dy, dyOff, n, negativeSlope, threshold, maxValue) {
+    const m = this.beginScope();
+    this.x.kerasReluBackward(
+      this.ptr(x, false) + xOff * 4,
+      this.ptr(dy, true) + dyOff * 4,
+      n,
+      negativeSlope,
+      threshold,
+      maxValue,
+    );
+    this.endCall(m);
+  },
+
   mulInPlace(x, xOff, mask, mOff, n) {
     const m = this.beginScope();
     this.x.mulInPlace(this.ptr(x, true) + xOff * 4, this.ptr(mask, false) + mOff * 4, n);

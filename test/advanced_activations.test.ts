@@ -1,0 +1,311 @@
+/**
+ * Keras's advanced-activation layers (ReLU, LeakyReLU, ThresholdedReLU, ELU, Softmax, PReLU): TensorFlow.js on identical
+ * weights with files both ways, Keras's own formula where tfjs lacks the option, steps equal to the sequence forward,
+ * option errors, and the notes saving gives where tfjs or Keras cannot load what recur writes.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { Random } from '../src/core/random.js';
+import { Tensor, type AnyTensor } from '../src/core/tensor.js';
+import * as L from '../src/layers/index.js';
+import type { Layer } from '../src/layers/layer.js';
+import { loadKerasModel } from '../src/keras/load.js';
+import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
+import { validateModelJson } from '../src/models/model_file.js';
+import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
+import { Sequential } from '../src/models/sequential.js';
+import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
+import { assertClose, randomTensor } from './helpers.js';
+
+const T = 3;
+const D = 4;
+
+function toTfjs(x: AnyTensor): tf.Tensor {
+  return tf.tensor(Array.from(x.data), [...x.shape], 'float32');
+}
+
+async function tfjsArtifacts(m: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let art: tf.io.ModelArtifacts | null = null;
+  await m.save({
+    save: async (a: tf.io.ModelArtifacts) => {
+      art = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+  });
+  return art!;
+}
+
+async function tfjsFromRecur(model: Sequential): Promise<tf.LayersModel> {
+  const art = serializeModel(model, { includeOptimizer: false });
+  const buf = art.weightData.buffer.slice(
+    art.weightData.byteOffset,
+    art.weightData.byteOffset + art.weightData.byteLength,
+  );
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: art.json.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: art.weightSpecs,
+      weightData: buf as ArrayBuffer,
+    }),
+  );
+}
+
+/** Dense(linear) → the layer → Dense(linear): the layer sees values of both signs beyond ±1. */
+function around(layer: Layer, seed: number): Sequential {
+  const m = new Sequential({
+    seed,
+    layers: [new L.Dense({ units: D, inputShape: [T, D] }), layer, new L.Dense({ units: 2 })],
+  });
+  m.build();
+  const rng = new Random(seed);
+  for (const l of m.layers)
+    for (const w of l.weights) w.value.forEach((_, i, a) => (a[i] = rng.uniform(-1.5, 1.5)));
+  return m;
+}
+
+/** The same layers in tfjs (options as tfjs names them). */
+const TFJS_TWINS: [string, () => Layer, () => tf.layers.Layer][] = [
+  ['LeakyReLU', () => new L.LeakyReLU(), () => tf.layers.leakyReLU()],
+  [
+    'LeakyReLU alpha 0.05',
+    () => new L.LeakyReLU({ alpha: 0.05 }),
+    () => tf.layers.leakyReLU({ alpha: 0.05 }),
+  ],
+  ['ELU', () => new L.ELU(), () => tf.layers.elu()],
+  ['ReLU', () => new L.ReLU(), () => tf.layers.reLU()],
+  ['ReLU maxValue 0.5', () => new L.ReLU({ maxValue: 0.5 }), () => tf.layers.reLU({ maxValue: 0.5 })],
+  ['ThresholdedReLU', () => new L.ThresholdedReLU(), () => tf.layers.thresholdedReLU()],
+  [
+    'ThresholdedReLU theta 0.3',
+    () => new L.ThresholdedReLU({ theta: 0.3 }),
+    () => tf.layers.thresholdedReLU({ theta: 0.3 }),
+  ],
+  ['Softmax', () => new L.Softmax(), () => tf.layers.softmax({ axis: -1 })],
+  ['PReLU', () => new L.PReLU(), () => tf.layers.prelu()],
+  [
+    'PReLU sharedAxes [1]',
+    () => new L.PReLU({ sharedAxes: [1] }),
+    () => tf.layers.prelu({ sharedAxes: [1] }),
+  ],
+];
+
+describe('advanced activations: TensorFlow.js on identical weights, files both ways', () => {
+  for (const [label, ours, theirs] of TFJS_TWINS) {
+    it(`${label}: recur → tfjs, and tfjs's own model → recur`, async () => {
+      const model = around(ours(), 3);
+      const x = randomTensor([5, T, D], new Random(4), 2);
+      const want = model.predict(x).data;
+      // recur's file in tfjs.
+      const inTfjs = await tfjsFromRecur(model);
+      assertClose((inTfjs.predict(toTfjs(x)) as tf.Tensor).dataSync(), want, 1e-5, `${label} in tfjs`);
+      assert.deepEqual(
+        tfjsCompatibilityNotes(serializeModel(model).json.modelTopology),
+        [],
+        'nothing to note',
+      );
+      // tfjs's model built with its API (its config spelling and defaults), read by recur.
+      const m = tf.sequential();
+      m.add(tf.layers.dense({ units: D, inputShape: [T, D] }));
+      m.add(theirs());
+      m.add(tf.layers.dense({ units: 2 }));
+      m.setWeights(model.getWeights().map((w) => tf.tensor(Array.from(w.data), [...w.shape])));
+      const art = await tfjsArtifacts(m);
+      const json = {
+        modelTopology: art.modelTopology,
+        format: 'layers-model',
+        generatedBy: 'tfjs',
+        convertedBy: null,
+        weightsManifest: [{ paths: [], weights: art.weightSpecs }],
+      };
+      const loaded = deserializeModel(
+        validateModelJson(json, 'model.json') as ModelJson,
+        new Uint8Array(art.weightData as ArrayBuffer),
+        'model.json',
+      ).model;
+      assert.equal(loaded.layers[1].className, label.split(' ')[0]);
+      // Every option as recur's own layer has it (tfjs adds a batch_input_shape to each layer).
+      const got = loaded.layers[1].getConfig();
+      for (const [k, v] of Object.entries(ours().getConfig()))
+        if (k !== 'name') assert.deepEqual(got[k], v, k);
+      const tfjsY = (m.predict(toTfjs(x)) as tf.Tensor).dataSync();
+      assertClose(loaded.predict(x).data, tfjsY, 1e-5, `${label}: tfjs's file in recur`);
+    });
+  }
+});
+
+/** keras.activations.relu (keras/src/activations/activations.py, Keras 3.9) step by step, in float32. */
+function kerasRelu(x: number, negativeSlope: number, maxValue: number | null, threshold: number): number {
+  const f = Math.fround;
+  // The options become float32 tensors.
+  const t = f(threshold);
+  let negativePart = 0;
+  if (negativeSlope !== 0) negativePart = t !== 0 ? Math.max(f(-x + t), 0) : Math.max(-x, 0);
+  let y = t !== 0 ? (x > t ? x : 0) : Math.max(x, 0);
+  if (maxValue !== null) y = Math.min(Math.max(y, 0), f(maxValue));
+  if (negativeSlope !== 0) y = f(y - f(f(negativeSlope) * negativePart));
+  return y;
+}
+
+describe("advanced activations: Keras's formulas where tfjs lacks the option", () => {
+  const x = new Tensor(
+    Float32Array.from({ length: 40 }, (_, i) => Math.fround(-2 + i * 0.1 + 0.013)),
+    [2, 20],
+  );
+  for (const [negativeSlope, maxValue, threshold] of [
+    [0.1, null, 0.5],
+    [0.2, 1.2, -0.4],
+    [0.3, 0.8, 0],
+    [0, 1, 0.25],
+  ] as const) {
+    it(`ReLU negativeSlope ${negativeSlope}, maxValue ${maxValue}, threshold ${threshold}`, () => {
+      const layer = new L.ReLU({ negativeSlope, maxValue, threshold, inputShape: [20] });
+      layer.build([20], new Random(1));
+      const y = layer.forward(x, { training: false, seed: 0 }).data;
+      const want = Array.from(x.data, (v) => kerasRelu(v, negativeSlope, maxValue, threshold));
+      assert.deepEqual(Array.from(y), want);
+    });
+  }
+  it('ELU alpha 0.5: x above 0, 0.5·(exp(x) − 1) below (tfjs takes only alpha 1)', () => {
+    const layer = new L.ELU({ alpha: 0.5, inputShape: [20] });
+    layer.build([20], new Random(1));
+    const y = layer.forward(x, { training: false, seed: 0 }).data;
+    x.data.forEach((v, i) => assert.ok(Math.abs(y[i] - (v > 0 ? v : 0.5 * Math.expm1(v))) < 1e-6, `at ${v}`));
+  });
+});
+
+describe('advanced activations: steps, options, errors', () => {
+  it('stepping a model with each layer gives its sequence forward, step by step', () => {
+    // A PReLU with a slope per time step cannot step (below).
+    for (const [label, make] of TFJS_TWINS.filter(([label]) => label !== 'PReLU')) {
+      const model = around(make(), 5);
+      const x = randomTensor([2, T, D], new Random(6), 2);
+      const whole = model.predict(x).data;
+      const states = model.layers.map((l) => l.createStepState(2));
+      for (let t = 0; t < T; t++) {
+        let h: Float32Array = new Float32Array(2 * D);
+        for (let n = 0; n < 2; n++) h.set(x.data.subarray((n * T + t) * D, (n * T + t + 1) * D), n * D);
+        model.layers.forEach((l, i) => (h = l.step(h, states[i])));
+        for (let n = 0; n < 2; n++)
+          for (let j = 0; j < 2; j++)
+            assert.ok(Math.abs(h[n * 2 + j] - whole[(n * T + t) * 2 + j]) < 1e-6, `${label} step ${t}`);
+      }
+    }
+  });
+  it('a PReLU with a slope per time step refuses to step, saying why', () => {
+    const m = around(new L.PReLU({ name: 'p' }), 5);
+    assert.throws(
+      () => m.layers[1].createStepState(2),
+      /PReLU 'p' has a slope per time step \(sharedAxes lacks 1\)/,
+    );
+  });
+  it('a PReLU slope per position of an axis without a fixed size is refused when built, naming the axis', () => {
+    assert.throws(
+      () => new Sequential({ layers: [new L.PReLU({ name: 'p', inputShape: [null, D] })] }).build(),
+      /PReLU 'p': input axis 1 has no fixed size, so it needs a slope per position; share it \(sharedAxes\)/,
+    );
+    // Shared over time, any length: one slope per feature.
+    const m = new Sequential({ seed: 1, layers: [new L.PReLU({ sharedAxes: 1, inputShape: [null, D] })] });
+    m.build();
+    assert.deepEqual(m.layers[0].weights[0].shape, [1, D]);
+    assert.deepEqual(m.predict(randomTensor([2, 5, D], new Random(3))).shape, [2, 5, D]);
+  });
+  it('bad options are errors naming the layer and the option', () => {
+    assert.throws(
+      () => new L.LeakyReLU({ name: 'lr', alpha: -1 }),
+      /LeakyReLU 'lr': 'alpha' must be a finite number ≥ 0, got -1/,
+    );
+    assert.throws(
+      () => new L.ReLU({ name: 'r', maxValue: -2 }),
+      /ReLU 'r': 'maxValue' must be a finite number ≥ 0/,
+    );
+    assert.throws(
+      () => new L.ELU({ name: 'e', alpha: Number.NaN }),
+      /ELU 'e': 'alpha' must be a finite number/,
+    );
+    assert.throws(
+      () => new L.ThresholdedReLU({ theta: 'big' as unknown as number }),
+      /'theta' must be a finite number/,
+    );
+    assert.throws(() => new L.Softmax({ name: 's', axis: 0.5 }), /Softmax 's': 'axis' must be an integer/);
+    assert.throws(
+      () => new L.PReLU({ name: 'p', sharedAxes: [0] }),
+      /PReLU 'p': 'sharedAxes' must be null or axes ≥ 1/,
+    );
+    assert.throws(
+      () => new L.LeakyReLU({ negativeSlope: 0.2 } as L.LeakyReLUArgs),
+      /unknown option 'negativeSlope'/,
+    );
+  });
+  it("Softmax over another axis than the last is refused when built, naming the axis (it is not recur's)", () => {
+    assert.throws(
+      () => new Sequential({ layers: [new L.Softmax({ name: 's', axis: 1, inputShape: [T, D] })] }),
+      /Softmax 's': axis 1 of a 3-D input is not the last axis/,
+    );
+    // The last axis by its number is the default's.
+    const last = new Sequential({ seed: 1, layers: [new L.Softmax({ axis: 2, inputShape: [T, D] })] });
+    const x = randomTensor([2, T, D], new Random(7));
+    const y = last.predict(x).data;
+    for (let r = 0; r < 2 * T; r++) {
+      const sum = y.subarray(r * D, (r + 1) * D).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-6);
+    }
+  });
+});
+
+describe('advanced activations: notes where other programs cannot load the file', () => {
+  it('saving for tfjs notes an ELU alpha other than 1 (tfjs refuses it) and a ReLU slope or threshold (tfjs drops them)', () => {
+    const model = new Sequential({
+      seed: 1,
+      layers: [
+        new L.ELU({ name: 'e', alpha: 0.5, inputShape: [D] }),
+        new L.ReLU({ name: 'r', threshold: 0.2 }),
+        new L.ReLU({ name: 'r2', maxValue: 3 }),
+        new L.ELU({ name: 'e2' }),
+      ],
+    });
+    model.build();
+    assert.deepEqual(tfjsCompatibilityNotes(serializeModel(model).json.modelTopology), [
+      "TensorFlow.js 4.x's ELU takes only alpha 1 (ELU 'e' has alpha 0.5), so it cannot load this model; recur reads it",
+      "TensorFlow.js 4.x's ReLU reads only max_value, so ReLU 'r' (negative_slope or threshold set) computes plain relu there and its predictions differ from recur's",
+    ]);
+  });
+  it('a .keras file with ThresholdedReLU (Keras 2 only) says Keras 3 cannot load it; the .h5 does not; both read back', async () => {
+    const model = new Sequential({
+      seed: 1,
+      layers: [new L.Dense({ units: 3, inputShape: [D] }), new L.ThresholdedReLU({ name: 'th', theta: 0.1 })],
+    });
+    model.build();
+    const keras = await saveKerasArchive(model);
+    assert.deepEqual(keras.notes, [
+      "Keras 3 cannot load this file: it has no class for layer 'th' (ThresholdedReLU: a Keras 2 layer that Keras 3 dropped); recur reads it",
+    ]);
+    const h5 = await saveKerasH5(model);
+    assert.deepEqual(h5.notes, []);
+    const x = randomTensor([2, D], new Random(8));
+    for (const [bytes, name] of [
+      [keras.bytes, 'm.keras'],
+      [h5.bytes, 'm.h5'],
+    ] as const)
+      assert.deepEqual(
+        ((await loadKerasModel(bytes, name)).model as Sequential).predict(x).data,
+        model.predict(x).data,
+      );
+  });
+  it("a Keras 3 LeakyReLU is written with Keras 3's negative_slope (Keras 3 warns on alpha), a Keras 2 one with alpha", async () => {
+    const model = new Sequential({
+      seed: 1,
+      layers: [new L.LeakyReLU({ name: 'lr', alpha: 0.15, inputShape: [D] })],
+    });
+    model.build();
+    const config = (await import('../src/keras/archive.js')).readKerasArchive(
+      (await saveKerasArchive(model)).bytes,
+      'm.keras',
+    ).config as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+    const layer = config.config.layers.find((l) => l.class_name === 'LeakyReLU')!;
+    assert.equal(layer.config.negative_slope, 0.15);
+    assert.equal('alpha' in layer.config, false);
+    const back = await loadKerasModel((await saveKerasArchive(model)).bytes, 'm.keras');
+    assert.equal((back.model.layers[0] as L.LeakyReLU).alpha, 0.15);
+  });
+});
