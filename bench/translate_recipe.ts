@@ -24,7 +24,7 @@ export function translationSettings(maxSource = 6, maxTarget = 8): Seq2SeqSettin
 export function translationFlags(s: Seq2SeqSettings): string[] {
   return [
     '--skip-bad',
-    '--vocab-size',
+    '--max-vocab',
     String(s.vocabularySize),
     '--max-source-length',
     String(s.maxSourceLength),

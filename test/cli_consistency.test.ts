@@ -537,6 +537,38 @@ describe('the embedding size', () => {
   });
 });
 
+describe('the vocabulary cap', () => {
+  it('is --max-vocab in classify train and seq2seq train; --vocab-size works in both, with a note', () => {
+    for (const command of ['classify train', 'seq2seq train'])
+      assert.match(run([...command.split(' '), '--help']).stdout, /^ {2}--max-vocab <n> /m, command);
+    const { dir: out, r } = trainTinySeq2Seq('vocab-size', ['--vocab-size', '9', '--source-tokens', 'words']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^recur: note: --vocab-size is now --max-vocab \(classify train's name/m);
+    const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+    assert.equal(meta.settings.vocabularySize, 9);
+    const csv = join(tmp, 'vocab-size.csv');
+    writeFileSync(csv, reviews(40, 6));
+    const classifier = join(tmp, 'vocab-size-classifier');
+    const c = run([
+      'classify',
+      'train',
+      csv,
+      '--out',
+      classifier,
+      '--epochs',
+      '1',
+      '--units',
+      '2',
+      '--vocab-size',
+      '7',
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, /^recur: note: --vocab-size is now --max-vocab/m);
+    const saved = JSON.parse(readFileSync(join(classifier, 'model.json'), 'utf8')).userDefinedMetadata;
+    assert.equal(saved.tokenizer.options.maxVocab, 7);
+  });
+});
+
 describe('--json of a command that writes files', () => {
   it("names what it did in 'event', as every such command's object does (convert had none)", () => {
     mkdirSync(join(tmp, 'json-events'));

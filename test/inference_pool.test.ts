@@ -430,3 +430,44 @@ describe('InferencePool when a worker dies', () => {
     }
   });
 });
+
+describe('InferencePool when one worker cannot load a model', () => {
+  it('rejects the load and has the workers that loaded it let go of it', async () => {
+    // Ports that answer as the worker script would: the second worker fails the load (out of memory, say).
+    const held: Set<number>[] = [];
+    const pool = new InferencePool((): InferencePort => {
+      const worker = held.length;
+      const models = new Set<number>();
+      held.push(models);
+      let reply: (r: InferenceReply) => void = () => {};
+      return {
+        postMessage: (m: InferenceRequest) => {
+          if (m.type === 'load' && worker === 1)
+            return queueMicrotask(() =>
+              reply({ type: 'error', id: m.id, message: 'out of memory', invalid: false }),
+            );
+          if (m.type === 'load') models.add(m.modelId);
+          if (m.type === 'unload') models.delete(m.modelId);
+          queueMicrotask(() => reply({ type: 'done', id: m.id, result: null }));
+        },
+        onMessage: (fn) => (reply = fn),
+        onExit: () => {},
+        hold: () => {},
+        terminate: async () => {},
+      };
+    }, 2);
+    try {
+      await assert.rejects(
+        pool.load({ kind: 'text', file: 'm/model.json', json: '{}', weights: [] }),
+        /out of memory/,
+      );
+      assert.deepEqual(
+        held.map((m) => [...m]),
+        [[], []],
+        'no worker keeps a copy of a model the pool refused',
+      );
+    } finally {
+      await pool.terminate();
+    }
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * `recur serve` as an operator runs it: where `--log` writes (stderr, so stdout stays `--json`'s events), what Ctrl-C
  * says, what a second SIGTERM does, what it says it listens on, and what it says when it cannot listen (a port in use: exit 1 naming --port; a --host that is no address here: exit 2);
- * SIGHUP reloads the model directories, keeping a model that no longer loads.
+ * SIGUSR2 (and SIGHUP with no terminal) reloads the model directories, keeping a model that no longer loads; in a
+ * terminal SIGHUP ends the server, as the terminal closing means.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -161,7 +162,7 @@ describe('recur serve (the command)', () => {
     assert.match(missing.stderr, /nowhere: no such file or directory; expected a model directory/);
   });
 
-  it('reloads its model directories on SIGHUP, keeping the old model where a directory no longer loads', async () => {
+  it('reloads its model directories on SIGUSR2 and (no terminal) SIGHUP, keeping the old model where a directory no longer loads', async () => {
     // Two text models of the same text and shape but other weights; the served directory is first one, then the other.
     const other = join(dir, 'other-model');
     runCliOk([
@@ -208,9 +209,12 @@ describe('recur serve (the command)', () => {
           ]),
         ) as { text: string }
       ).text;
-    const reloaded = async (n: number): Promise<Record<string, unknown>> => {
-      child.kill('SIGHUP');
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const reloaded = async (n: number, signal: NodeJS.Signals): Promise<Record<string, unknown>> => {
+      child.kill(signal);
       for (;;) {
+        assert.ok(!gone, `the server ended on ${signal} instead of reloading: ${out.stderr}`);
         const events = out.stdout
           .trim()
           .split('\n')
@@ -224,8 +228,9 @@ describe('recur serve (the command)', () => {
       const before = await generate();
       assert.equal(before, cli(textModel));
       for (const f of readdirSync(other)) cpSync(join(other, f), join(served, f), { recursive: true });
-      assert.deepEqual(await reloaded(1), {
+      assert.deepEqual(await reloaded(1, 'SIGUSR2'), {
         event: 'reloaded',
+        signal: 'SIGUSR2',
         models: [{ name: 'served', kind: 'text' }],
         kept: [],
       });
@@ -234,7 +239,9 @@ describe('recur serve (the command)', () => {
       assert.notEqual(after, before);
       // A model.json cut short (a copy still under way): the model served before goes on, and the reason is said.
       writeFileSync(join(served, 'model.json'), '{"format": "layers-model", ');
-      const third = await reloaded(2);
+      // Its stdio are pipes, no terminal: SIGHUP reloads, as a daemon's does.
+      const third = await reloaded(2, 'SIGHUP');
+      assert.equal(third.signal, 'SIGHUP');
       assert.deepEqual(third.models, []);
       assert.match(JSON.stringify(third.kept), /"name":"served".*model\.json/);
       assert.match(
@@ -246,5 +253,37 @@ describe('recur serve (the command)', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, out.stderr);
+  });
+
+  it('ends on SIGHUP (its terminal closed) instead of reloading', async () => {
+    // script(1) runs the server on a pseudo-terminal (stdin, stdout and stderr), as a shell in a terminal window does;
+    // the shell's pid is the server's after exec.
+    const command = `echo pid $$; exec '${process.execPath}' '${CLI}' serve '${textModel}' --port 0 --threads 1 --json`;
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let terminal = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const listening = new Promise<{ pid: number; address: string }>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        terminal += d.toString();
+        const pid = /pid (\d+)/.exec(terminal);
+        const address = /"address":"([^"]+)"/.exec(terminal);
+        if (pid && address) resolve({ pid: Number(pid[1]), address: address[1] });
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${terminal}`)));
+    });
+    const { pid, address } = await listening;
+    assert.match(terminal, new RegExp(`"pid":${pid}\\b`), 'the listening event names the pid to signal');
+    assert.equal((await fetch(address + '/v1/models')).status, 200);
+    process.kill(pid, 'SIGHUP');
+    // The old server reloaded and went on serving: the test then stops it, failing.
+    const reloaded = new Promise<'reloaded'>((resolve) =>
+      child.stdout.on('data', () => /"event":"reloaded"/.test(terminal) && resolve('reloaded')),
+    );
+    const outcome = await Promise.race([exited.then((code) => ({ code })), reloaded]);
+    if (outcome === 'reloaded') process.kill(pid, 'SIGTERM');
+    assert.deepEqual(outcome, { code: 128 + 1 }, terminal);
+    await assert.rejects(fetch(address + '/v1/models'));
   });
 });

@@ -183,6 +183,14 @@ export function registerClassify(program: Command): void {
       `vocabulary size cap, padding and OOV included (default ${d.tokenizer.maxVocab})`,
       intFlag('--max-vocab', 3, 10_000_000),
     )
+    .addOption(
+      olderNameOption(
+        '--vocab-size <n>',
+        '--max-vocab',
+        "seq2seq train's older name for the same cap",
+        intFlag('--vocab-size', 3, 10_000_000),
+      ),
+    )
     .option('--min-count <n>', 'rarer tokens become OOV (default 1)', intFlag('--min-count', 1, 1_000_000))
     .option(
       '--max-length <n>',

@@ -550,6 +550,14 @@ program
   )
   .option('-q, --quiet', 'print only errors', false)
   .option('--json', 'print JSON lines (listening, reloaded, stopping, stopped)', false)
+  .addHelpText(
+    'after',
+    '\nSignals:\n' +
+      '  SIGTERM, Ctrl-C  finish the in-flight requests and exit 0 (a second one quits at once)\n' +
+      '  SIGUSR2          reload every model directory (kill -USR2 PID) without dropping a request\n' +
+      '  SIGHUP           in a terminal: end, as the terminal closing means; with no terminal attached\n' +
+      '                   (systemd, docker without -t, nohup): reload, as SIGUSR2\n',
+  )
   .action(async (dirs: string[], opts) => {
     const { serve } = await loadCommand(() => import('./serve.js'));
     process.exitCode = await serve(dirs, opts, makeOutput(opts));

@@ -235,7 +235,7 @@ export interface Seq2SeqTrainOptions extends Seq2SeqDataOptions, BudgetOptions {
   targetTokens?: TokenMode;
   maxSourceLength?: number;
   maxTargetLength?: number;
-  vocabSize?: number;
+  maxVocab?: number;
   seed?: number;
   /** Seed of the weights, batch order and dropout only (default: --seed, which also draws the split). */
   initSeed?: number;
@@ -291,7 +291,7 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
     ...(o.targetTokens !== undefined && { targetMode: o.targetTokens }),
     ...(o.maxSourceLength !== undefined && { maxSourceLength: o.maxSourceLength }),
     ...(o.maxTargetLength !== undefined && { maxTargetLength: o.maxTargetLength }),
-    ...(o.vocabSize !== undefined && { vocabularySize: o.vocabSize }),
+    ...(o.maxVocab !== undefined && { vocabularySize: o.maxVocab }),
   };
   if (s.lrSchedule === 'cosine')
     for (const [flag, value] of [
@@ -323,9 +323,9 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
     throw new UsageError(
       "--input-feeding feeds back the tanh Dense's attentional state, which --post-attention replaces: give one of them",
     );
-  if (o.vocabSize !== undefined && !isWordMode(s.sourceMode) && !isWordMode(s.targetMode))
+  if (o.maxVocab !== undefined && !isWordMode(s.sourceMode) && !isWordMode(s.targetMode))
     throw new UsageError(
-      '--vocab-size applies to word tokens, and neither side is words (see --source-tokens)',
+      '--max-vocab applies to word tokens, and neither side is words (see --source-tokens)',
     );
   try {
     return checkSettings(s, 'settings');
@@ -364,7 +364,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--target-tokens', o.targetTokens, s.targetMode],
     ['--max-source-length', o.maxSourceLength, s.maxSourceLength],
     ['--max-target-length', o.maxTargetLength, s.maxTargetLength],
-    ['--vocab-size', o.vocabSize, s.vocabularySize ?? 'no cap'],
+    ['--max-vocab', o.maxVocab, s.vocabularySize ?? 'no cap'],
     ['--seed', o.seed, s.seed],
     ['--init-seed', o.initSeed, trainingSeed(s)],
     ['--lr-schedule', o.lrSchedule, s.lrSchedule],
@@ -592,7 +592,7 @@ export async function trainSeq2Seq(
         o.threads ?? defaultThreads(),
       ),
       `this model (encoder ${units}, vocabularies ${src.size} and ${tgt.size}, batch ${settings.batchSize})`,
-      'use fewer --units or --layers, a smaller --post-attention, --embedding-dim, --vocab-size or --batch-size, or ' +
+      'use fewer --units or --layers, a smaller --post-attention, --embedding-dim, --max-vocab or --batch-size, or ' +
         'shorter sequences (--max-source-length, --max-target-length)',
     );
     app = new Seq2Seq(

@@ -213,9 +213,17 @@ export function registerSeq2Seq(program: Command): void {
       int('--max-target-length', 1, 100000),
     )
     .option(
-      '--vocab-size <n>',
-      'keep the n most frequent tokens of each word-level side; rarer words read as <unk> (default: all)',
-      int('--vocab-size', 5, 10_000_000),
+      '--max-vocab <n>',
+      'vocabulary size cap of each word-level side, the 4 special tokens included: the most frequent words; rarer ones read as <unk> (default: no cap)',
+      int('--max-vocab', 5, 10_000_000),
+    )
+    .addOption(
+      olderNameOption(
+        '--vocab-size <n>',
+        '--max-vocab',
+        "classify train's name for the same cap",
+        int('--vocab-size', 5, 10_000_000),
+      ),
     )
     .option('--seed <n>', 'seed of the split, the weights and the shuffling (default 1)', seedFlag())
     .option(

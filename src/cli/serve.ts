@@ -1,12 +1,13 @@
 /**
  * `recur serve [model-dir…] [--port 8080]` — the page (built by `npm run build:web`) and the HTTP API in one process
  * (src/node/server.ts). SIGTERM or Ctrl-C stops accepting requests, lets every in-flight stream finish, then exits 0;
- * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr. SIGHUP reloads every model
- * directory (reloadModels) without dropping a request.
+ * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr. SIGUSR2 reloads every model
+ * directory (reloadModels) without dropping a request; so does SIGHUP when no terminal is attached (hangupReloads).
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
  * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
  */
 import { existsSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -68,16 +69,20 @@ async function listen(
   // The signals are watched before the address is announced: a client (or test) that stops the server as soon as it
   // reads the address must get the graceful stop, not the default action of a signal nobody listens for yet.
   let stopping = false;
-  // Reloads run one after another: a second SIGHUP during a reload reloads again after it.
+  // Reloads run one after another: a second signal during a reload reloads again after it.
   let reloads = Promise.resolve();
-  process.on('SIGHUP', () => {
+  const reload = (signal: ReloadSignal): void => {
     if (!stopping)
       reloads = reloads
-        .then(() => reloadModels(server, pool, out))
+        .then(() => reloadModels(server, pool, out, signal))
         .catch((e: unknown) => {
-          process.stderr.write(`recur serve: SIGHUP: the reload failed: ${(e as Error).message}\n`);
+          process.stderr.write(`recur serve: ${signal}: the reload failed: ${(e as Error).message}\n`);
         });
-  });
+  };
+  process.on('SIGUSR2', () => reload('SIGUSR2'));
+  // In a terminal SIGHUP keeps its default meaning (the terminal closed: the server ends), as a foreground server's
+  // must; unattached (systemd, docker, nohup) it is the daemons' conventional reload.
+  if (hangupReloads()) process.on('SIGHUP', () => reload('SIGHUP'));
   const stopped = new Promise<void>((resolve) => {
     // The first SIGTERM or SIGINT drains; a second (either) quits at once, exiting as the signal's default action
     // would (128 + its number: 143, 130) but saying so, on stderr even with --json (its event is on stdout).
@@ -102,6 +107,7 @@ async function listen(
   if (pool)
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
+  if (served.length > 0) out.info(`recur serve: kill -USR2 ${process.pid} reloads the models`);
   if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
   out.info(`recur serve: listening on ${where.said}${staticDir ? ` — open ${address}/ for the page` : ''}`);
   out.json({
@@ -110,6 +116,8 @@ async function listen(
     host: where.host,
     port: where.port,
     allInterfaces: where.allInterfaces,
+    // What `kill -USR2` reloads.
+    pid: process.pid,
     threads: pool?.threads ?? 1,
     models: served.map((s) => ({ name: s.name, kind: s.kind })),
   });
@@ -120,8 +128,21 @@ async function listen(
   return 0;
 }
 
+/** The signals that reload the models: SIGUSR2 always, SIGHUP when no terminal is attached. */
+export type ReloadSignal = 'SIGUSR2' | 'SIGHUP';
+
 /**
- * SIGHUP: loads every served model directory again and serves the new models from the next request on; requests
+ * Whether SIGHUP reloads: only when none of stdin, stdout and stderr is a terminal. A process with a terminal gets
+ * SIGHUP when the terminal closes (a closed SSH session, a closed window), and must then end, not go on serving
+ * unwatched; a detached server (systemd's `ExecReload=kill -HUP $MAINPID`, docker without -t) gets it only when
+ * someone asks for a reload, as nginx, gunicorn and PostgreSQL read it.
+ */
+export function hangupReloads(isTerminal: (fd: number) => boolean = isatty): boolean {
+  return ![0, 1, 2].some((fd) => isTerminal(fd));
+}
+
+/**
+ * SIGUSR2 (or SIGHUP, detached): loads every served model directory again and serves the new models from the next request on; requests
  * already running finish on the old ones. A directory that no longer loads (a half-copied model, a bad file) keeps
  * its old model, and says why on stderr (and in --json's `reloaded` event).
  */
@@ -129,6 +150,7 @@ export async function reloadModels(
   server: ServeApp,
   pool: ReturnType<typeof createInferencePool> | null,
   out: Output,
+  signal: ReloadSignal = 'SIGUSR2',
 ): Promise<void> {
   const next: Served[] = [];
   const kept: { name: string; dir: string; error: string }[] = [];
@@ -141,14 +163,17 @@ export async function reloadModels(
       const error = (e as Error).message;
       kept.push({ name: old.name, dir: old.dir, error });
       // On stderr even with --json (its `reloaded` event has it too), as internal errors are: the operator must learn.
-      process.stderr.write(`recur serve: SIGHUP: keeping the model '${old.name}' served before: ${error}\n`);
+      process.stderr.write(
+        `recur serve: ${signal}: keeping the model '${old.name}' served before: ${error}\n`,
+      );
       next.push(old);
     }
   }
   server.swap(next);
-  out.info(`recur serve: SIGHUP: reloaded ${next.length - kept.length} of ${next.length} model(s)`);
+  out.info(`recur serve: ${signal}: reloaded ${next.length - kept.length} of ${next.length} model(s)`);
   out.json({
     event: 'reloaded',
+    signal,
     models: next
       .filter((m) => !kept.some((k) => k.name === m.name))
       .map((m) => ({ name: m.name, kind: m.kind })),

@@ -200,7 +200,8 @@ export class InferencePool {
 
   /**
    * Loads a model into every worker; rejects (naming the model's file) if a worker cannot rebuild it, and then the
-   * model is not used.
+   * model is not used, and the workers that did load it let go of it (a reload that fails on one worker, out of
+   * memory, must not leave the others holding a copy nobody can use).
    */
   async load(payload: ModelPayload): Promise<PooledModel> {
     const id = this.nextModelId++;
@@ -220,7 +221,7 @@ export class InferencePool {
         ),
       };
     }
-    await Promise.all(
+    const loads = await Promise.allSettled(
       this.slots.map((s) =>
         this.post(s, (jid) => ({
           type: 'load',
@@ -231,6 +232,11 @@ export class InferencePool {
         })),
       ),
     );
+    const failed = loads.find((r) => r.status === 'rejected');
+    if (failed) {
+      await this.dropFromWorkers(id).catch(() => {});
+      throw failed.reason;
+    }
     this.models.push(entry);
     return { id, kind: entry.kind, file: entry.file };
   }
@@ -243,10 +249,13 @@ export class InferencePool {
     const i = this.models.findIndex((m) => m.id === model.id);
     if (i < 0) return;
     this.models.splice(i, 1);
+    await this.dropFromWorkers(model.id);
+  }
+
+  /** Tells every live worker to let go of a model (one that never loaded it has nothing to drop). */
+  private async dropFromWorkers(modelId: number): Promise<void> {
     await Promise.all(
-      this.slots
-        .filter((s) => s.alive)
-        .map((s) => this.post(s, (id) => ({ type: 'unload', id, modelId: model.id }))),
+      this.slots.filter((s) => s.alive).map((s) => this.post(s, (id) => ({ type: 'unload', id, modelId }))),
     );
   }
 
