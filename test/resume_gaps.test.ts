@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
@@ -16,6 +16,17 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'recur-resume-gaps-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The bytes of the weights files of the model in `d`, in its manifest's order. */
+function weightsOf(d: string): string {
+  const json = JSON.parse(readFileSync(join(d, 'model.json'), 'utf8')) as {
+    weightsManifest: { paths: string[] }[];
+  };
+  return json.weightsManifest
+    .flatMap((g) => g.paths)
+    .map((p) => readFileSync(join(d, p)).toString('hex'))
+    .join('|');
+}
 
 /** Distinct made-up words spelled letter by letter (a monotone task the joint n-gram aligns). */
 function spellings(n: number, seed: number): string {
@@ -192,6 +203,53 @@ describe('--steps-per-epoch is kept by the checkpoint', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
     assert.equal(log(out), log(reference));
+  });
+});
+
+describe("recur classify train: a bare --resume after kill -9 keeps the run's --threads", () => {
+  it('sums every split batch as the uninterrupted run did (it trained on all cores): the same weights and log', () => {
+    const csv = join(dir, 'reviews-threads.csv');
+    writeFileSync(csv, reviews(200, 2));
+    const flags = [
+      ...['--units', '6', '--embedding-dim', '6', '--batch-size', '16', '--epochs', '2', '--patience', '0'],
+      ...['--steps-per-epoch', '3', '--seed', '4', '-q'],
+    ];
+    // Every batch split over the threads, however small: two threads sum a batch's gradients in another order than one.
+    const split = { RECUR_MIN_SPLIT_WORK: '0' };
+    const run = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['classify', 'train', csv, '--out', out, ...flags, ...extra], { env: { ...split, ...env } });
+    const reference = join(dir, 'classify-threads-reference');
+    assert.equal(run(reference, ['--threads', '1']).code, 0);
+    const out = join(dir, 'classify-threads-killed');
+    const killed = run(out, ['--threads', '1'], { RECUR_TEST_KILL_AFTER: '4' });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const resumed = run(out, ['--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(reference, 'log.csv'), 'utf8'),
+    );
+    assert.equal(weightsOf(out), weightsOf(reference));
+  });
+
+  it("says so when --threads is given and differs from the run's", () => {
+    const csv = join(dir, 'reviews-threads.csv');
+    const out = join(dir, 'classify-threads-other');
+    const args = ['classify', 'train', csv, '--out', out, '--units', '4', '--embedding-dim', '4'];
+    const first = runCli([...args, '--epochs', '1', '--steps-per-epoch', '2', '--threads', '1', '-q']);
+    assert.equal(first.code, 0, first.stderr);
+    // A run may only ask for the cores there are: one core has no other count to resume on.
+    if (availableParallelism() < 2) return;
+    const other = runCli(['classify', 'train', '--out', out, '--resume', '--epochs', '2', '--threads', '2']);
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(
+      other.stderr,
+      /Note: resuming on --threads 2, where the run trained on 1: the result may differ in the last bits/,
+    );
+    // The checkpoint now records the threads it went on with: resumed on those, nothing to say.
+    const same = runCli(['classify', 'train', '--out', out, '--resume', '--epochs', '3', '--threads', '2']);
+    assert.equal(same.code, 0, same.stderr);
+    assert.doesNotMatch(same.stderr, /Note: resuming on --threads/);
   });
 });
 

@@ -66,7 +66,7 @@ import {
   trainingOptionsOf,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
-import { TrainingBudget, refuseChangedFlags } from './run_dir.js';
+import { TrainingBudget, refuseChangedFlags, runThreads } from './run_dir.js';
 import { defaultThreads } from '../node/pool.js';
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
@@ -123,7 +123,7 @@ export async function classifyTrainEnsemble(
     overwrite: false,
     ...(o.json !== undefined ? { json: o.json } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
-    threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
+    threads: runThreads(o.threads, rec.training.options.threads as number | undefined, out),
   };
   const budget = new TrainingBudget(o);
   const batchCounter = { n: 0 };

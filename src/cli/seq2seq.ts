@@ -99,6 +99,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  runThreads,
 } from './run_dir.js';
 import { predictAll, translateAll, evaluateHere } from './seq2seq_decoding.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
@@ -616,7 +617,7 @@ export async function trainSeq2Seq(
   // uninterrupted run would.
   const ownRun = o.resume && !member ? state : null;
   const plannedEpochs = ownRun?.epochs !== undefined && !o.epochsGiven ? ownRun.epochs : o.epochs;
-  const threads = o.threads ?? ownRun?.threads ?? defaultThreads();
+  const threads = runThreads(o.threads, ownRun?.threads, out);
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
   model.threads = threads;

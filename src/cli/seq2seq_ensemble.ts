@@ -36,7 +36,7 @@ import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js'
 import type { Normalization } from '../seq2seq/tokenizer.js';
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
-import { TrainingBudget, continueWith } from './run_dir.js';
+import { TrainingBudget, continueWith, runThreads } from './run_dir.js';
 import {
   memberOutput,
   openEnsembleRecord,
@@ -148,7 +148,7 @@ export async function seq2seqTrainEnsemble(
   const runtime = {
     out: outDir,
     overwrite: false,
-    threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
+    threads: runThreads(o.threads, rec.training.options.threads as number | undefined, out),
   };
   const memberDir = (k: number): string => join(outDir, memberPath(rec, k));
   // The members of the ensemble now: a member in it that trains again stays in it (its best model is there).
