@@ -128,6 +128,53 @@ describe("recur seq2seq train: a bare --resume after kill -9 keeps the run's --e
   });
 });
 
+describe('recur seq2seq train --lr-schedule cosine --resume with another --epochs', () => {
+  it('is refused, naming the flag (the schedule anneals over the epochs the run started with; it was ignored), single or --ensemble', () => {
+    const pairs = join(dir, 'spell-cosine.tsv');
+    writeFileSync(pairs, spellings(120, 5));
+    const flags = [
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
+      ...[
+        '--batch-size',
+        '32',
+        '--seed',
+        '3',
+        '--joint-ngram',
+        '0',
+        '--lr-schedule',
+        'cosine',
+        '--threads',
+        '1',
+        '-q',
+      ],
+    ];
+    for (const ensemble of [[], ['--ensemble', '2']]) {
+      const out = join(dir, `cosine-epochs${ensemble.length > 0 ? '-ensemble' : ''}`);
+      const train = (extra: string[], env: Record<string, string> = {}) =>
+        runCli(['seq2seq', 'train', pairs, '--out', out, ...flags, ...extra], { env });
+      const killed = train(['--epochs', '3', ...ensemble], { RECUR_TEST_KILL_AFTER: '5' });
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      const longer = train(['--resume', '--epochs', '5']);
+      assert.equal(longer.code, 2, longer.stderr);
+      assert.match(
+        longer.stderr,
+        /^recur: --epochs 5 with --resume: the checkpoint's run uses 3; leave the flag out/,
+      );
+      // The same epochs (as the "Continue with:" line gives them), or none, go on.
+      const same = train(['--resume', '--epochs', '3']);
+      assert.equal(same.code, 0, same.stderr);
+      const logs = ensemble.length > 0 ? ['members/1', 'members/2'] : ['.'];
+      for (const l of logs)
+        assert.equal(
+          readFileSync(join(out, l, 'log.csv'), 'utf8')
+            .trim()
+            .split('\n').length,
+          1 + 3,
+        );
+    }
+  });
+});
+
 describe('--steps-per-epoch is kept by the checkpoint', () => {
   it('recur train: a resume after kill -9 needs no flag to train as the uninterrupted run; another cap is refused', () => {
     const text = join(dir, 'book.txt');

@@ -338,8 +338,8 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
 /**
  * A resumed run is the checkpoint's run: its model, data settings and schedule come from the checkpoint. A flag that
  * says otherwise is bad usage — ignoring it would make the user believe the run continues with their setting (a
- * wider model, another schedule). Flags repeating the checkpoint's value are fine; --epochs, the budgets and
- * --threads may change.
+ * wider model, another schedule). Flags repeating the checkpoint's value are fine; --epochs (but a cosine run's), the
+ * budgets and --threads may change.
  */
 export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
   const given: [string, unknown, unknown][] = [
@@ -375,6 +375,9 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--lr-factor', o.lrFactor, s.lrFactor],
     ['--val-words', o.valWords === 'all' ? null : o.valWords, s.validationWords],
     ['--train-on-validation', o.trainOnValidation || undefined, s.trainOnValidation],
+    // A cosine schedule anneals to 0 over the epochs its run started with, and the run ends there: another --epochs
+    // would be ignored (a plateau run's --epochs trains to that many).
+    ['--epochs', o.epochsGiven && s.lrSchedule === 'cosine' ? o.epochs : undefined, s.lrDecayEpochs],
   ];
   refuseChangedFlags(given);
   if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)

@@ -120,7 +120,11 @@ export async function seq2seqTrainEnsemble(
     const first = rec.training.options as Partial<Seq2SeqTrainOptions>;
     checkResumedFlags(
       { ...o, targetOrder: undefined },
-      settingsFrom({ ...first, epochs: o.epochs, resume: false, overwrite: false, skipBad: false }, !data),
+      // The stored epochs: a cosine schedule anneals over them.
+      settingsFrom(
+        { ...first, epochs: first.epochs ?? o.epochs, resume: false, overwrite: false, skipBad: false },
+        !data,
+      ),
     );
     const order = first.targetOrder ?? 'forward';
     if (o.targetOrder !== undefined && o.targetOrder !== order)
@@ -160,7 +164,7 @@ export async function seq2seqTrainEnsemble(
   const toTrain = Array.from({ length: N }, (_, i) => i + 1).filter((k) => !done(k));
   if (o.resume && toTrain.length === 0)
     out.info(
-      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume (give more --epochs to train on); scoring the ensemble.`,
+      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume${cosine ? '' : ' (give more --epochs to train on)'}; scoring the ensemble.`,
     );
   const batchCounter = { n: 0 };
   const normalization = o.resume ? trainedNormalization(outDir, rec) : undefined;
