@@ -300,6 +300,35 @@ describe("recur classify train: a bare --resume after kill -9 keeps the run's --
   });
 });
 
+describe('recur classify train --ensemble: a resume on other --threads', () => {
+  it('records them, so a later bare --resume (after kill -9) goes on with them, as a single run does', () => {
+    // A run may only ask for the cores there are: one core has no other count to resume on.
+    if (availableParallelism() < 2) return;
+    const csv = join(dir, 'reviews-threads.csv');
+    writeFileSync(csv, reviews(200, 2));
+    const out = join(dir, 'classify-ensemble-threads');
+    const flags = ['--units', '4', '--embedding-dim', '4', '--epochs', '2', '--steps-per-epoch', '3', '-q'];
+    const run = (extra: string[], kill?: string) =>
+      runCli(['classify', 'train', csv, '--out', out, ...flags, ...extra], {
+        env: kill ? { RECUR_TEST_KILL_AFTER: kill } : {},
+      });
+    const threadsOf = (): unknown =>
+      (
+        JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as {
+          training: { options: { threads: unknown } };
+        }
+      ).training.options.threads;
+    assert.equal(run(['--ensemble', '2', '--seed', '3', '--threads', '1'], '2').signal, 'SIGKILL');
+    assert.equal(threadsOf(), 1);
+    const other = run(['--resume', '--threads', '2'], '3');
+    assert.equal(other.signal, 'SIGKILL', other.stderr);
+    assert.equal(threadsOf(), 2);
+    const bare = run(['--resume']);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(threadsOf(), 2);
+  });
+});
+
 describe('recur classify train --ensemble --steps-per-epoch', () => {
   it('a member resumed after kill -9 keeps the cap (it trained whole epochs), and another cap is refused', () => {
     const csv = join(dir, 'reviews-ens.csv');

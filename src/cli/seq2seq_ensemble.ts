@@ -36,7 +36,7 @@ import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js'
 import type { Normalization } from '../seq2seq/tokenizer.js';
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
-import { TrainingBudget, continueWith, runThreads } from './run_dir.js';
+import { TrainingBudget, continueWith } from './run_dir.js';
 import {
   memberOutput,
   openEnsembleRecord,
@@ -44,6 +44,7 @@ import {
   trainingRecordReader,
   tidyFinishedMember,
   trainingOptionsOf,
+  ensembleThreads,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
 import {
@@ -149,11 +150,9 @@ export async function seq2seqTrainEnsemble(
     rec = { ...rec, training: { ...rec.training, options: { ...rec.training.options, epochs } } };
     writeEnsembleRecord(outDir, rec);
   }
-  const runtime = {
-    out: outDir,
-    overwrite: false,
-    threads: runThreads(o.threads, rec.training.options.threads as number | undefined, out),
-  };
+  const ran = ensembleThreads(outDir, rec, o.threads, out);
+  rec = ran.rec;
+  const runtime = { out: outDir, overwrite: false, threads: ran.threads };
   const memberDir = (k: number): string => join(outDir, memberPath(rec, k));
   // The members of the ensemble now: a member in it that trains again stays in it (its best model is there).
   const listed = new Set(rec.members.map(memberNumber));
