@@ -219,8 +219,8 @@ describe('--overwrite keeps the old model until the new ensemble has a member', 
     assert.equal(r.signal, 'SIGKILL', r.stderr);
     assert.equal(existsSync(join(out, 'ensemble.json')), false);
     assert.notEqual(predict(out), ensemble);
-    // A single run resumes on the threads it is given, as its "Continue with" line says (an ensemble records its own).
-    r = runCli([...args, '--out', out, '--resume', '--threads', '1', '-q']);
+    // A bare --resume: the single run keeps the threads it recorded, as an ensemble does.
+    r = runCli([...args, '--out', out, '--resume', '-q']);
     assert.equal(r.code, 0, r.stderr);
     sameModel(singleRef, out);
     assert.equal(

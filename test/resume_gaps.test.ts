@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
@@ -16,6 +16,17 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'recur-resume-gaps-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The bytes of the weights files of the model in `d`, in its manifest's order. */
+function weightsOf(d: string): string {
+  const json = JSON.parse(readFileSync(join(d, 'model.json'), 'utf8')) as {
+    weightsManifest: { paths: string[] }[];
+  };
+  return json.weightsManifest
+    .flatMap((g) => g.paths)
+    .map((p) => readFileSync(join(d, p)).toString('hex'))
+    .join('|');
+}
 
 /** Distinct made-up words spelled letter by letter (a monotone task the joint n-gram aligns). */
 function spellings(n: number, seed: number): string {
@@ -117,6 +128,53 @@ describe("recur seq2seq train: a bare --resume after kill -9 keeps the run's --e
   });
 });
 
+describe('recur seq2seq train --lr-schedule cosine --resume with another --epochs', () => {
+  it('is refused, naming the flag (the schedule anneals over the epochs the run started with; it was ignored), single or --ensemble', () => {
+    const pairs = join(dir, 'spell-cosine.tsv');
+    writeFileSync(pairs, spellings(120, 5));
+    const flags = [
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
+      ...[
+        '--batch-size',
+        '32',
+        '--seed',
+        '3',
+        '--joint-ngram',
+        '0',
+        '--lr-schedule',
+        'cosine',
+        '--threads',
+        '1',
+        '-q',
+      ],
+    ];
+    for (const ensemble of [[], ['--ensemble', '2']]) {
+      const out = join(dir, `cosine-epochs${ensemble.length > 0 ? '-ensemble' : ''}`);
+      const train = (extra: string[], env: Record<string, string> = {}) =>
+        runCli(['seq2seq', 'train', pairs, '--out', out, ...flags, ...extra], { env });
+      const killed = train(['--epochs', '3', ...ensemble], { RECUR_TEST_KILL_AFTER: '5' });
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      const longer = train(['--resume', '--epochs', '5']);
+      assert.equal(longer.code, 2, longer.stderr);
+      assert.match(
+        longer.stderr,
+        /^recur: --epochs 5 with --resume: the checkpoint's run uses 3; leave the flag out/,
+      );
+      // The same epochs (as the "Continue with:" line gives them), or none, go on.
+      const same = train(['--resume', '--epochs', '3']);
+      assert.equal(same.code, 0, same.stderr);
+      const logs = ensemble.length > 0 ? ['members/1', 'members/2'] : ['.'];
+      for (const l of logs)
+        assert.equal(
+          readFileSync(join(out, l, 'log.csv'), 'utf8')
+            .trim()
+            .split('\n').length,
+          1 + 3,
+        );
+    }
+  });
+});
+
 describe('--steps-per-epoch is kept by the checkpoint', () => {
   it('recur train: a resume after kill -9 needs no flag to train as the uninterrupted run; another cap is refused', () => {
     const text = join(dir, 'book.txt');
@@ -192,6 +250,82 @@ describe('--steps-per-epoch is kept by the checkpoint', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
     assert.equal(log(out), log(reference));
+  });
+});
+
+describe("recur classify train: a bare --resume after kill -9 keeps the run's --threads", () => {
+  it('sums every split batch as the uninterrupted run did (it trained on all cores): the same weights and log', () => {
+    const csv = join(dir, 'reviews-threads.csv');
+    writeFileSync(csv, reviews(200, 2));
+    const flags = [
+      ...['--units', '6', '--embedding-dim', '6', '--batch-size', '16', '--epochs', '2', '--patience', '0'],
+      ...['--steps-per-epoch', '3', '--seed', '4', '-q'],
+    ];
+    // Every batch split over the threads, however small: two threads sum a batch's gradients in another order than one.
+    const split = { RECUR_MIN_SPLIT_WORK: '0' };
+    const run = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['classify', 'train', csv, '--out', out, ...flags, ...extra], { env: { ...split, ...env } });
+    const reference = join(dir, 'classify-threads-reference');
+    assert.equal(run(reference, ['--threads', '1']).code, 0);
+    const out = join(dir, 'classify-threads-killed');
+    const killed = run(out, ['--threads', '1'], { RECUR_TEST_KILL_AFTER: '4' });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const resumed = run(out, ['--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(reference, 'log.csv'), 'utf8'),
+    );
+    assert.equal(weightsOf(out), weightsOf(reference));
+  });
+
+  it("says so when --threads is given and differs from the run's", () => {
+    const csv = join(dir, 'reviews-threads.csv');
+    const out = join(dir, 'classify-threads-other');
+    const args = ['classify', 'train', csv, '--out', out, '--units', '4', '--embedding-dim', '4'];
+    const first = runCli([...args, '--epochs', '1', '--steps-per-epoch', '2', '--threads', '1', '-q']);
+    assert.equal(first.code, 0, first.stderr);
+    // A run may only ask for the cores there are: one core has no other count to resume on.
+    if (availableParallelism() < 2) return;
+    const other = runCli(['classify', 'train', '--out', out, '--resume', '--epochs', '2', '--threads', '2']);
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(
+      other.stderr,
+      /Note: resuming on --threads 2, where the run trained on 1: the result may differ in the last bits/,
+    );
+    // The checkpoint now records the threads it went on with: resumed on those, nothing to say.
+    const same = runCli(['classify', 'train', '--out', out, '--resume', '--epochs', '3', '--threads', '2']);
+    assert.equal(same.code, 0, same.stderr);
+    assert.doesNotMatch(same.stderr, /Note: resuming on --threads/);
+  });
+});
+
+describe('recur classify train --ensemble: a resume on other --threads', () => {
+  it('records them, so a later bare --resume (after kill -9) goes on with them, as a single run does', () => {
+    // A run may only ask for the cores there are: one core has no other count to resume on.
+    if (availableParallelism() < 2) return;
+    const csv = join(dir, 'reviews-threads.csv');
+    writeFileSync(csv, reviews(200, 2));
+    const out = join(dir, 'classify-ensemble-threads');
+    const flags = ['--units', '4', '--embedding-dim', '4', '--epochs', '2', '--steps-per-epoch', '3', '-q'];
+    const run = (extra: string[], kill?: string) =>
+      runCli(['classify', 'train', csv, '--out', out, ...flags, ...extra], {
+        env: kill ? { RECUR_TEST_KILL_AFTER: kill } : {},
+      });
+    const threadsOf = (): unknown =>
+      (
+        JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as {
+          training: { options: { threads: unknown } };
+        }
+      ).training.options.threads;
+    assert.equal(run(['--ensemble', '2', '--seed', '3', '--threads', '1'], '2').signal, 'SIGKILL');
+    assert.equal(threadsOf(), 1);
+    const other = run(['--resume', '--threads', '2'], '3');
+    assert.equal(other.signal, 'SIGKILL', other.stderr);
+    assert.equal(threadsOf(), 2);
+    const bare = run(['--resume']);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(threadsOf(), 2);
   });
 });
 

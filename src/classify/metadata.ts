@@ -44,6 +44,8 @@ export interface ClassifierTrainingState {
   history: Record<string, number>[];
   /** The run's --steps-per-epoch cap (null: none), which a resumed run keeps; absent before recur recorded it. */
   stepsPerEpoch?: number | null;
+  /** The threads the run trains on, which a resumed run keeps unless given; absent before recur recorded them. */
+  threads?: number;
   /** Present for a mid-epoch checkpoint: the epoch's running sums (see EpochProgress). */
   epochProgress?: { sums: Record<string, number>; seen: number; epochRng: number[] };
 }
@@ -134,6 +136,7 @@ const CLASSIFIER_METADATA = z.looseObject({
           ),
       ),
       stepsPerEpoch: z.number().int().positive().nullable().optional(),
+      threads: z.number().int().positive().optional(),
       epochProgress: z
         .object({
           sums: z.record(z.string(), z.number()),

@@ -105,6 +105,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  runThreads,
   stepsPerEpochOf,
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
@@ -762,7 +763,9 @@ export async function trainClassifier(
     model = buildClassifier({ ...settings, seed: trainSeed }, tokenizer.size, classes.length);
     compileClassifier(model, settings);
   }
-  const threads = o.threads ?? defaultThreads();
+  // A resumed single run keeps its threads unless given (a member gets its ensemble's): after kill -9 there is no
+  // "Continue with:" line, and a bare --resume must sum each split batch as the uninterrupted run did.
+  const threads = runThreads(o.threads, member ? undefined : state?.threads, out);
   model.threads = threads;
 
   const sigmoid = settings.output === 'sigmoid';
@@ -806,6 +809,7 @@ export async function trainClassifier(
     earlyStopping: early?.getState() ?? { wait: 0, best: null },
     history,
     stepsPerEpoch: stepsPerEpoch ?? null,
+    threads,
     ...(at ? { epochProgress: { sums: at.sums, seen: at.seen, epochRng: at.epochRng } } : {}),
   });
   // The error below reports the stop; no second line for it.

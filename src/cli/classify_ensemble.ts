@@ -64,6 +64,7 @@ import {
   trainingRecordReader,
   tidyFinishedMember,
   trainingOptionsOf,
+  ensembleThreads,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
 import { TrainingBudget, refuseChangedFlags } from './run_dir.js';
@@ -118,12 +119,14 @@ export async function classifyTrainEnsemble(
       normalization = meta.tokenizer.options.normalization;
     } else resumeFlags = o;
   }
+  const ran = ensembleThreads(outDir, rec, o.threads, out);
+  rec = ran.rec;
   const runtime = {
     out: outDir,
     overwrite: false,
     ...(o.json !== undefined ? { json: o.json } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
-    threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
+    threads: ran.threads,
   };
   const budget = new TrainingBudget(o);
   const batchCounter = { n: 0 };

@@ -29,6 +29,7 @@ import {
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
 import { parseAtomicTempName, processAlive, writeFileAtomic } from '../node/atomic.js';
+import { defaultThreads } from '../node/pool.js';
 import { UsageError, type Output } from './output.js';
 
 /**
@@ -423,6 +424,20 @@ export function stepsPerEpochOf(
   if (saved === undefined) return given;
   refuseChangedFlags([['--steps-per-epoch', given, saved ?? 'no cap']]);
   return saved ?? undefined;
+}
+
+/**
+ * The threads a run trains on: those given, else those the resumed run recorded (`recorded`; undefined for a new run
+ * or a checkpoint from before recur recorded them), else all cores. A batch split over another count is summed in
+ * another order, so a resume on other threads than its run's is said (its result may differ in the last bits from
+ * the uninterrupted run's); a bare --resume continues as the run was going.
+ */
+export function runThreads(given: number | undefined, recorded: number | undefined, out: Output): number {
+  if (given !== undefined && recorded !== undefined && given !== recorded)
+    out.info(
+      `Note: resuming on --threads ${given}, where the run trained on ${recorded}: the result may differ in the last bits from the uninterrupted run's (leave out --threads to keep ${recorded})`,
+    );
+  return given ?? recorded ?? defaultThreads();
 }
 
 /** A word for a shell command line: quoted when it holds anything but plain path characters. */

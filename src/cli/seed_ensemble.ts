@@ -18,7 +18,7 @@ import { acquireRunLock } from '../node/run_lock.js';
 import { isModelDir } from '../node/model_io.js';
 import { removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
 import { isEnsembleDir, readEnsembleFile } from '../node/seed_ensemble_dir.js';
-import { prepareRunDir } from './run_dir.js';
+import { prepareRunDir, runThreads } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
@@ -76,6 +76,24 @@ export function writeEnsembleRecord(outDir: string, rec: EnsembleRecord): void {
     writeFileAtomic(join(outDir, ENSEMBLE_FILE), text);
     if (staged) tidyReplacedFiles(outDir);
   }
+}
+
+/**
+ * The threads the members train on now (runThreads of those recorded) and the record that says so: a resume on other
+ * threads records them, so that a later bare --resume goes on as this one did, as a single run's checkpoint does.
+ */
+export function ensembleThreads<F extends EnsembleFormat>(
+  outDir: string,
+  rec: EnsembleRecord<F>,
+  given: number | undefined,
+  out: Output,
+): { threads: number; rec: EnsembleRecord<F> } {
+  const recorded = rec.training.options.threads;
+  const threads = runThreads(given, typeof recorded === 'number' ? recorded : undefined, out);
+  if (threads === recorded) return { threads, rec };
+  const now = { ...rec, training: { ...rec.training, options: { ...rec.training.options, threads } } };
+  writeEnsembleRecord(outDir, now);
+  return { threads, rec: now };
 }
 
 /**

@@ -99,6 +99,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  runThreads,
 } from './run_dir.js';
 import { predictAll, translateAll, evaluateHere } from './seq2seq_decoding.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
@@ -337,8 +338,8 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
 /**
  * A resumed run is the checkpoint's run: its model, data settings and schedule come from the checkpoint. A flag that
  * says otherwise is bad usage — ignoring it would make the user believe the run continues with their setting (a
- * wider model, another schedule). Flags repeating the checkpoint's value are fine; --epochs, the budgets and
- * --threads may change.
+ * wider model, another schedule). Flags repeating the checkpoint's value are fine; --epochs (but a cosine run's), the
+ * budgets and --threads may change.
  */
 export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
   const given: [string, unknown, unknown][] = [
@@ -374,6 +375,9 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--lr-factor', o.lrFactor, s.lrFactor],
     ['--val-words', o.valWords === 'all' ? null : o.valWords, s.validationWords],
     ['--train-on-validation', o.trainOnValidation || undefined, s.trainOnValidation],
+    // A cosine schedule anneals to 0 over the epochs its run started with, and the run ends there: another --epochs
+    // would be ignored (a plateau run's --epochs trains to that many).
+    ['--epochs', o.epochsGiven && s.lrSchedule === 'cosine' ? o.epochs : undefined, s.lrDecayEpochs],
   ];
   refuseChangedFlags(given);
   if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)
@@ -616,7 +620,7 @@ export async function trainSeq2Seq(
   // uninterrupted run would.
   const ownRun = o.resume && !member ? state : null;
   const plannedEpochs = ownRun?.epochs !== undefined && !o.epochsGiven ? ownRun.epochs : o.epochs;
-  const threads = o.threads ?? ownRun?.threads ?? defaultThreads();
+  const threads = runThreads(o.threads, ownRun?.threads, out);
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
   model.threads = threads;

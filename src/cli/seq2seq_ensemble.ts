@@ -44,6 +44,7 @@ import {
   trainingRecordReader,
   tidyFinishedMember,
   trainingOptionsOf,
+  ensembleThreads,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
 import {
@@ -120,7 +121,11 @@ export async function seq2seqTrainEnsemble(
     const first = rec.training.options as Partial<Seq2SeqTrainOptions>;
     checkResumedFlags(
       { ...o, targetOrder: undefined },
-      settingsFrom({ ...first, epochs: o.epochs, resume: false, overwrite: false, skipBad: false }, !data),
+      // The stored epochs: a cosine schedule anneals over them.
+      settingsFrom(
+        { ...first, epochs: first.epochs ?? o.epochs, resume: false, overwrite: false, skipBad: false },
+        !data,
+      ),
     );
     const order = first.targetOrder ?? 'forward';
     if (o.targetOrder !== undefined && o.targetOrder !== order)
@@ -145,11 +150,9 @@ export async function seq2seqTrainEnsemble(
     rec = { ...rec, training: { ...rec.training, options: { ...rec.training.options, epochs } } };
     writeEnsembleRecord(outDir, rec);
   }
-  const runtime = {
-    out: outDir,
-    overwrite: false,
-    threads: o.threads ?? (rec.training.options.threads as number | undefined) ?? defaultThreads(),
-  };
+  const ran = ensembleThreads(outDir, rec, o.threads, out);
+  rec = ran.rec;
+  const runtime = { out: outDir, overwrite: false, threads: ran.threads };
   const memberDir = (k: number): string => join(outDir, memberPath(rec, k));
   // The members of the ensemble now: a member in it that trains again stays in it (its best model is there).
   const listed = new Set(rec.members.map(memberNumber));
@@ -160,7 +163,7 @@ export async function seq2seqTrainEnsemble(
   const toTrain = Array.from({ length: N }, (_, i) => i + 1).filter((k) => !done(k));
   if (o.resume && toTrain.length === 0)
     out.info(
-      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume (give more --epochs to train on); scoring the ensemble.`,
+      `Every member of ${outDir} is trained to its ${epochs} epochs: nothing to resume${cosine ? '' : ' (give more --epochs to train on)'}; scoring the ensemble.`,
     );
   const batchCounter = { n: 0 };
   const normalization = o.resume ? trainedNormalization(outDir, rec) : undefined;

@@ -66,6 +66,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  runThreads,
   stepsPerEpochOf,
 } from './run_dir.js';
 import { makeDirectories } from '../node/atomic.js';
@@ -323,7 +324,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   // A resumed run keeps its own epochs and threads unless told otherwise: after kill -9 there is no "Continue with:"
   // line, and the bare documented command must continue to the uninterrupted run's end, bit for bit.
   const epochs = o.epochs ?? state?.epochs ?? TRAIN_EPOCHS;
-  const threads = o.threads ?? state?.threads ?? defaultThreads();
+  const threads = runThreads(o.threads, state?.threads, out);
   // The samples too: they are part of the run's log (its --json lines), which a resumed run continues unchanged.
   const sampling = {
     length: o.sampleLength ?? state?.sampling?.length ?? TRAIN_SAMPLING.length,
