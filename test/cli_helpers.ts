@@ -105,6 +105,20 @@ export function pairs(n: number, seed: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** Distinct made-up words spelled letter by letter (a monotone task the joint n-gram aligns). */
+export function spellings(n: number, seed: number): string {
+  const rng = new Random(seed);
+  const sounds: Record<string, string> = { a: 'AH', b: 'B', c: 'K', d: 'D', e: 'EH', f: 'F' };
+  const letters = Object.keys(sounds);
+  const seen = new Set<string>();
+  while (seen.size < n) {
+    let w = '';
+    for (let i = 3 + rng.int(3); i > 0; i--) w += letters[rng.int(letters.length)];
+    seen.add(w);
+  }
+  return [...seen].map((w) => `${w}\t${[...w].map((c) => sounds[c]).join(' ')}`).join('\n') + '\n';
+}
+
 /**
  * The smallest trained models a CLI test needs, in `dir`: a text model (text-model/, on book.txt) and a classifier
  * (classifier/, on reviews.csv), each one quick epoch on one thread.

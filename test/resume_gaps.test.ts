@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Random } from '../src/core/random.js';
-import { pseudoText, reviews, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
+import { pseudoText, reviews, runCli, spellings, TINY_TEXT_MODEL } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -26,20 +25,6 @@ function weightsOf(d: string): string {
     .flatMap((g) => g.paths)
     .map((p) => readFileSync(join(d, p)).toString('hex'))
     .join('|');
-}
-
-/** Distinct made-up words spelled letter by letter (a monotone task the joint n-gram aligns). */
-function spellings(n: number, seed: number): string {
-  const rng = new Random(seed);
-  const sounds: Record<string, string> = { a: 'AH', b: 'B', c: 'K', d: 'D', e: 'EH', f: 'F' };
-  const letters = Object.keys(sounds);
-  const seen = new Set<string>();
-  while (seen.size < n) {
-    let w = '';
-    for (let i = 3 + rng.int(3); i > 0; i--) w += letters[rng.int(letters.length)];
-    seen.add(w);
-  }
-  return [...seen].map((w) => `${w}\t${[...w].map((c) => sounds[c]).join(' ')}`).join('\n') + '\n';
 }
 
 describe('recur seq2seq train --joint-ngram: kill -9 before the first checkpoint', () => {

@@ -8,7 +8,7 @@
  * recur's own tokenizer and split, into classify_data.json — so PyTorch trains on exactly what recur would.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { classWeightsFor } from '../classify/model.js';
 import {
   checkClassifierFits,
@@ -32,8 +32,8 @@ import {
 } from '../node/export_files.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
 import { ensembleMembersDir, isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { jointNgramPath } from '../node/run_files.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
-import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { examplePairs, trainingExamples } from '../seq2seq/pairs.js';
 import { prepare, splitOf, trainingDataOf, type Split } from './classify.js';
 import { UsageError, type Output } from './output.js';
@@ -130,6 +130,7 @@ function classifySource(
  */
 function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
   const { app, meta } = loadApp(dir);
+  const ngramFile = jointNgramPath(dir);
   const file = app.data === CMUDICT_DATA ? undefined : app.data;
   if (file !== undefined && !existsSync(file))
     throw new UsageError(
@@ -167,9 +168,9 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
             'the run trained on its validation split too (--train-on-validation): so does train.py, which validates nothing and saves every epoch',
           ]
         : []),
-      ...(existsSync(join(dir, JOINT_NGRAM_FILE))
+      ...(ngramFile !== null
         ? [
-            `the joint n-gram (${JOINT_NGRAM_FILE}) is not exported: train.py trains the encoder–decoder alone, which recur decodes without it at --ngram-weight 0`,
+            `the joint n-gram (${basename(ngramFile)}) is not exported: train.py trains the encoder–decoder alone, which recur decodes without it at --ngram-weight 0`,
           ]
         : []),
     ],

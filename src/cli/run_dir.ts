@@ -9,8 +9,7 @@ import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js
 import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
 import { SAVED_WEIGHTS_RE, isModelDir } from '../node/model_io.js';
-import { ENSEMBLE_FILE, NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
-import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
+import { ENSEMBLE_FILE, JOINT_NGRAM_NAME_RE, NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import {
   CARRIED_STATES_FILE_RE,
   CHECKPOINT_DIR,
@@ -26,6 +25,7 @@ import {
   removeRunFiles,
   removeStagedEnsemble,
   removeStaleTemps,
+  removeUnreferencedNgrams,
 } from '../node/run_files.js';
 import { LOCK_FILE, acquireRunLock } from '../node/run_lock.js';
 import { parseAtomicTempName, processAlive, writeFileAtomic } from '../node/atomic.js';
@@ -123,9 +123,8 @@ export function prepareRunDir(
   }
   // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves no log.csv, an
   // older recur's an empty one): the run would replace it, so it does not start, --overwrite or not. One exception:
-  // a joint n-gram of recur's format is a killed run's, since a single seq2seq run writes it before its first epoch
-  // (the user's own JSON of that name was refused above); the new run fits its own.
-  let killedNgram: string | null = null;
+  // a joint n-gram of recur's format is a killed run's, since a seq2seq run writes it before its first epoch (the
+  // user's own JSON of that name was refused above); removeUnreferencedNgrams below removes it, and the run fits its own.
   // Files of a save kill -9 stopped (relative to outDir): the run's own, so a start goes ahead and removes them.
   let killedFiles: string[] = [];
   if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
@@ -133,12 +132,10 @@ export function prepareRunDir(
       ...killedSaveFiles(outDir, isModelFileName),
       ...killedSaveFiles(ckptDir, isCheckpointFileName).map((n) => join(CHECKPOINT_DIR, n)),
     ];
-    if (plainEntries(outDir).includes(JOINT_NGRAM_FILE) && isRecurRunFile(join(outDir, JOINT_NGRAM_FILE)))
-      killedNgram = join(outDir, JOINT_NGRAM_FILE);
     const theirs = [
       ...plainEntries(outDir)
         .filter(isRunFileName)
-        .filter((n) => !(killedNgram !== null && n === JOINT_NGRAM_FILE)),
+        .filter((n) => !(JOINT_NGRAM_NAME_RE.test(n) && isRecurRunFile(join(outDir, n)))),
       ...plainEntries(ckptDir)
         .filter(isCheckpointFileName)
         .map((n) => join(CHECKPOINT_DIR, n)),
@@ -178,8 +175,9 @@ export function prepareRunDir(
   // their temp files, a start after this run is killed too would take them for the user's and refuse to run.
   for (const n of killedFiles) unlinkSync(join(outDir, n));
   if (existsSync(outDir)) removeStaleTemps(outDir);
-  // Else the new run would take the killed run's n-gram as its own, whatever its order or data.
-  if (killedNgram !== null) unlinkSync(killedNgram);
+  // The n-grams of no model here: a replaced model's (a kill came between its replacement and their removal) and a
+  // killed run's, which the new run would otherwise take as its own, whatever its order or data.
+  if (existsSync(outDir)) removeUnreferencedNgrams(outDir);
   return ckptDir;
 }
 

@@ -117,6 +117,11 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
      * record is ensemble-next.json, so the old model stays loadable until the first member is finished.
      */
     staged?: boolean;
+    /**
+     * The joint n-gram file a staged record names (null: none), given its members' directory; a record not staged
+     * names none (its n-gram, if any, is joint-ngram.json).
+     */
+    jointNgram?: (membersDir: string) => string | null;
   },
 ): EnsembleRecord<F> {
   if (o.resume) {
@@ -132,6 +137,7 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
     return rec;
   }
   const size = o.ensemble ?? 1;
+  const membersDir = `members-${randomBytes(4).toString('hex')}`;
   const rec: EnsembleRecord<F> = {
     format: run.format,
     version: 1,
@@ -140,7 +146,8 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
     memberSeeds: Array.from({ length: size }, (_, k) => memberSeed(run.seed, k + 1)),
     members: [],
     training: { data: file !== undefined ? resolve(file) : null, options: run.options },
-    ...(run.staged ? { membersDir: `members-${randomBytes(4).toString('hex')}` } : {}),
+    ...(run.staged ? { membersDir } : {}),
+    ...(run.staged && run.jointNgram ? { jointNgram: run.jointNgram(membersDir) } : {}),
   };
   if (run.staged) writeFileAtomic(join(outDir, NEXT_ENSEMBLE_FILE), JSON.stringify(rec, null, 2) + '\n');
   else writeEnsembleRecord(outDir, rec);

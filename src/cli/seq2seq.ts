@@ -11,6 +11,7 @@
  * Data: a TSV/CSV of pairs, or by default English grapheme-to-phoneme on the CMU Pronouncing Dictionary. Sources are
  * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
@@ -29,7 +30,16 @@ import type { EpochProgress } from '../models/sequential.js';
 import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
 import { isModelDir, loadFunctionalModel, saveModel } from '../node/model_io.js';
 import { defaultThreads } from '../node/pool.js';
-import { LOG_FILE } from '../node/run_files.js';
+import {
+  CHECKPOINT_DIR,
+  LOG_FILE,
+  dropReplacedEnsemble,
+  hasMembersDirs,
+  jointNgramManifest,
+  jointNgramPath,
+  recordJointNgram,
+  removeUnreferencedNgrams,
+} from '../node/run_files.js';
 import { isEnsembleDir } from '../node/seed_ensemble_dir.js';
 import { NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { readStdinLines, readTextFileLines } from '../node/text_file.js';
@@ -492,7 +502,12 @@ export async function seq2seqTrain(
   }
   // (An --overwrite run's ensemble not yet in place of the old model is resumed too.)
   const staged = existsSync(join(seq2seqOutDir(file, o), NEXT_ENSEMBLE_FILE));
-  if ((o.ensemble ?? 1) > 1 || (o.resume && (isEnsembleDir(seq2seqOutDir(file, o)) || staged)))
+  // (A single run replacing an ensemble has a checkpoint of its own beside it, until its first save switches.)
+  const singleReplacing = isModelDir(join(seq2seqOutDir(file, o), CHECKPOINT_DIR));
+  if (
+    (o.ensemble ?? 1) > 1 ||
+    (o.resume && (isEnsembleDir(seq2seqOutDir(file, o)) || staged) && !singleReplacing)
+  )
     return seq2seqTrainEnsemble(file, o, out);
   const r = await trainSeq2Seq(file, o, out);
   return typeof r === 'number' ? r : 0;
@@ -514,6 +529,8 @@ export interface Seq2SeqMemberRun {
   batchCounter: { n: number };
   /** The text normalisation of the members already trained (a resumed ensemble's), which a new member takes. */
   normalization?: Normalization;
+  /** The ensemble's joint n-gram file (in ensembleDir), or null when it has none. */
+  ngramFile: string | null;
 }
 
 /**
@@ -529,12 +546,22 @@ export async function trainSeq2Seq(
 ): Promise<number | 'finished'> {
   const g2p = !file;
   const outDir = member?.dir ?? seq2seqOutDir(file, o);
-  // A model and its joint n-gram are two files no one save replaces together: only a run with none, replacing a
-  // model with none, leaves the old model in place until its first save (with one, --overwrite deletes it first).
-  const noNgram =
-    (o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0)) === 0 &&
-    !existsSync(join(outDir, JOINT_NGRAM_FILE));
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: !member && noNgram }, [file]);
+  // --overwrite leaves the model or ensemble here in place, loadable, until this run's first save replaces it (an
+  // ensemble then goes with dropReplacedEnsemble). The model and its joint n-gram are two files: this run fits its
+  // own under a name of its own, which its model.json records, so that one atomic save switches both.
+  const replacing = !member && o.overwrite && (isModelDir(outDir) || isEnsembleDir(outDir));
+  const replacingEnsemble =
+    !member &&
+    ((o.overwrite && isEnsembleDir(outDir)) ||
+      (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
+  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: !member, keepReplacedEnsemble: !member }, [
+    file,
+  ]);
+  const switchFromOld = (): void => {
+    if (member) return;
+    if (replacingEnsemble && isModelDir(outDir)) dropReplacedEnsemble(outDir);
+    removeUnreferencedNgrams(outDir);
+  };
 
   let settings: Seq2SeqSettings;
   let app: Seq2Seq | null = null;
@@ -543,11 +570,17 @@ export async function trainSeq2Seq(
   // How the pairs file is read: a resumed run reads it as its start did, whatever of that the command repeats.
   let read: Seq2SeqDataOptions = o;
   let storedReading: PairsReading | undefined;
+  // The n-gram file a run that replaces another model records in its model.json (null: it has none); undefined: the
+  // run records none, and its n-gram (if any) is joint-ngram.json.
+  let ngramName: string | null | undefined = replacing
+    ? `joint-ngram-${randomBytes(4).toString('hex')}.json`
+    : undefined;
   if (o.resume) {
     const loaded = loadApp(ckptDir);
     app = loaded.app;
     const meta = loaded.meta;
     storedReading = meta.reading;
+    ngramName = member ? undefined : meta.jointNgram;
     read = readingFor(meta.reading, o, file ?? CMUDICT);
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
@@ -614,6 +647,7 @@ export async function trainSeq2Seq(
   const metadata = (st?: TrainingState): Record<string, unknown> => ({
     ...trained.metadata(st),
     ...(file ? { reading: readingOf(read, fingerprint) } : {}),
+    ...(ngramName !== undefined ? { jointNgram: ngramName } : {}),
   });
   // A resumed single run keeps its own epochs and threads unless given (an ensemble's members get them from
   // ensemble.json): after kill -9 there is no "Continue with:" line, and the bare command must end where the
@@ -635,27 +669,33 @@ export async function trainSeq2Seq(
   // Created before the joint n-gram is fitted, so that its CPU time counts against the run's budget.
   const budget = member?.budget ?? new TrainingBudget(o);
   const ngramDir = member?.ensembleDir ?? outDir;
-  // Fitted once per run (an ensemble's beside its ensemble.json); a resumed run keeps the one it has.
-  const ngramFile = join(ngramDir, JOINT_NGRAM_FILE);
+  // Fitted once per run (an ensemble's beside its ensemble.json, named by it); a resumed run keeps the one it has.
+  const ngramFile = member
+    ? member.ngramFile
+    : ngramName === null
+      ? null
+      : join(ngramDir, ngramName ?? JOINT_NGRAM_FILE);
   // A single run fits its n-gram before its first epoch, so a checkpoint with none beside it is of a run without
   // one: resumed, it stays without (the data's default order, or a flag, would add one the run never had).
-  const resumedWithout = o.resume && !member && !existsSync(ngramFile);
+  const resumedWithout = o.resume && !member && (ngramFile === null || !existsSync(ngramFile));
   if (resumedWithout && o.jointNgram !== undefined && o.jointNgram !== 0)
     throw new UsageError(
       `--joint-ngram ${o.jointNgram} with --resume: the run has no joint n-gram; leave the flag out (recur seq2seq ngram fits one for the trained model)`,
     );
-  const ngramOrder = resumedWithout ? 0 : (o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0));
-  if (o.resume && o.jointNgram !== undefined && existsSync(ngramFile)) {
-    const saved = readJointNgramHeader(ngramDir)?.order;
+  const ngramOrder =
+    resumedWithout || ngramFile === null ? 0 : (o.jointNgram ?? (g2p ? JOINT_NGRAM_DEFAULTS.order : 0));
+  if (replacing && ngramOrder === 0) ngramName = null;
+  if (o.resume && o.jointNgram !== undefined && ngramFile !== null && existsSync(ngramFile)) {
+    const saved = readJointNgramHeader(ngramDir, ngramFile)?.order;
     if (saved !== o.jointNgram)
       throw new UsageError(
         `--joint-ngram ${o.jointNgram} with --resume: the run's joint n-gram has order ${saved}; leave the flag out (or fit another with recur seq2seq ngram --overwrite)`,
       );
   }
-  if (ngramOrder > 0 && !existsSync(ngramFile)) {
+  if (ngramOrder > 0 && ngramFile !== null && !existsSync(ngramFile)) {
     makeDirectories(ngramDir);
     fitAndWriteJointNgram(
-      ngramDir,
+      ngramFile,
       app,
       trainPairs,
       file ?? CMUDICT,
@@ -710,6 +750,7 @@ export async function trainSeq2Seq(
     saveWeightsOnly: true,
     metadata: () => metadata(),
     onSave: (_p, epoch, logs) => {
+      switchFromOld();
       out.info(
         !validating
           ? `Epoch ${epoch + 1}: saved ${outDir} (no validation: the last epoch is the model)`
@@ -862,6 +903,8 @@ export async function trainSeq2Seq(
     saveUnsavedModel(outDir, history, () => save(outDir));
     if (averaged && model.optimizer!.iterations > 0) swapAverages();
   }
+  // (Also a resumed run whose switch a kill interrupted.)
+  switchFromOld();
   // A member is scored with the others, as the ensemble (src/cli/seq2seq_ensemble.ts).
   if (member) return 'finished';
   // The held-out test split, on the best model.
@@ -888,7 +931,7 @@ export async function trainSeq2Seq(
  * the aligner mostly cannot segment (more than two target tokens per source token: translation, say) is bad input.
  */
 function fitAndWriteJointNgram(
-  dir: string,
+  file: string,
   app: Seq2Seq,
   trainPairs: readonly { source: string; target: string }[],
   data: string,
@@ -921,11 +964,11 @@ function fitAndWriteJointNgram(
       `${data}: the aligner could segment only ${aligned} of ${pairs.length} training pairs into 0–2 target tokens per source token; ` +
         `a joint n-gram suits monotone tasks such as pronunciation: ${instead}`,
     );
-  writeJointNgram(dir, { model: fitted.model, weight }, app.metadata());
+  writeJointNgram(file, { model: fitted.model, weight }, app.metadata());
   const seconds = (Date.now() - started) / 1000;
   out.info(
     `Joint n-gram (order ${order}): ${fitted.model.graphones.length} graphones, ${fitted.model.size.toLocaleString('en-US')} n-grams ` +
-      `from ${aligned.toLocaleString('en-US')} aligned pairs (${fitted.unaligned} not alignable) in ${seconds.toFixed(1)} s, saved ${join(dir, JOINT_NGRAM_FILE)}`,
+      `from ${aligned.toLocaleString('en-US')} aligned pairs (${fitted.unaligned} not alignable) in ${seconds.toFixed(1)} s, saved ${file}`,
   );
   out.json({
     event: 'joint_ngram',
@@ -946,14 +989,18 @@ export interface Seq2SeqNgramOptions extends Seq2SeqDataOptions {
 
 /** `recur seq2seq ngram DIR`: a joint n-gram for a model trained without one, on its own training split. */
 export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Output): Promise<number> {
-  const file = join(dir, JOINT_NGRAM_FILE);
-  if (existsSync(file) && !o.overwrite)
-    throw new UsageError(`${file} exists; give --overwrite to replace it`);
+  const current = jointNgramPath(dir);
+  if (current !== null && !o.overwrite)
+    throw new UsageError(`${current} exists; give --overwrite to replace it`);
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
   const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
   const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out, meta.reading));
+  // A model whose manifest names its n-gram file (one an --overwrite run trained) gets the new one under a name of its
+  // own, which the manifest then names (one atomic write: the old n-gram serves until then); others' is joint-ngram.json.
+  const named = jointNgramManifest(dir) !== null;
+  const file = join(dir, named ? `joint-ngram-${randomBytes(4).toString('hex')}.json` : JOINT_NGRAM_FILE);
   fitAndWriteJointNgram(
-    dir,
+    file,
     app,
     trainPairs,
     app.data,
@@ -962,6 +1009,10 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
     out,
     'this model decodes without one',
   );
+  if (named) {
+    recordJointNgram(dir, basename(file));
+    removeUnreferencedNgrams(dir);
+  }
   return 0;
 }
 

@@ -96,14 +96,12 @@ export async function seq2seqTrainEnsemble(
     throw new UsageError(
       '--init-seed with --ensemble: each member takes its own seed, drawn from --seed; leave --init-seed out',
     );
-  // --overwrite of a model or ensemble with no joint n-gram, by one without: the new ensemble is trained beside it,
-  // which stays loadable until the new one has a finished member. With an n-gram (beside ensemble.json, which no one
-  // rename replaces with it) the old one goes at the start.
-  const noNgram =
-    (o.jointNgram ?? (file ? 0 : JOINT_NGRAM_DEFAULTS.order)) === 0 &&
-    !existsSync(join(outDir, JOINT_NGRAM_FILE));
-  const staged = prepareEnsembleRunDir(outDir, o, noNgram, [file]);
+  // --overwrite of a model or ensemble: the new ensemble is trained beside it, which stays loadable until the new one
+  // has a finished member. Its joint n-gram too: fitted as joint-ngram-<hex>.json (the hex of its members-<hex>/),
+  // which its record names, so that the record's switch to ensemble.json switches the n-gram with it.
+  const staged = prepareEnsembleRunDir(outDir, o, true, [file]);
   const seed = o.seed ?? 1;
+  const order = o.jointNgram ?? (file ? 0 : JOINT_NGRAM_DEFAULTS.order);
   let rec = openEnsembleRecord(outDir, o, file, {
     format: 'recur-seq2seq-ensemble',
     read: trainingRecordReader('recur-seq2seq-ensemble'),
@@ -112,7 +110,10 @@ export async function seq2seqTrainEnsemble(
     seed,
     // The threads the members train on: a resume without --threads uses them again (the same bits).
     options: { ...trainingOptionsOf(o, seed), threads: o.threads ?? defaultThreads() },
+    jointNgram: (membersDir) =>
+      order === 0 ? null : `joint-ngram-${membersDir.slice(membersDir.indexOf('-') + 1)}.json`,
   });
+  const ngramFile = rec.jointNgram === null ? null : join(outDir, rec.jointNgram ?? JOINT_NGRAM_FILE);
   const N = rec.size;
   const data = rec.training.data ?? undefined;
   if (o.resume) {
@@ -127,10 +128,10 @@ export async function seq2seqTrainEnsemble(
         !data,
       ),
     );
-    const order = first.targetOrder ?? 'forward';
-    if (o.targetOrder !== undefined && o.targetOrder !== order)
+    const targetOrder = first.targetOrder ?? 'forward';
+    if (o.targetOrder !== undefined && o.targetOrder !== targetOrder)
       throw new UsageError(
-        `--target-order ${o.targetOrder} with --resume: the ensemble's members were planned with ${order}; leave the flag out`,
+        `--target-order ${o.targetOrder} with --resume: the ensemble's members were planned with ${targetOrder}; leave the flag out`,
       );
     // The joint n-gram: the order the first command gave (or its data's default), which members resumed after it
     // was written keep.
@@ -213,6 +214,7 @@ export async function seq2seqTrainEnsemble(
         ensembleDir: outDir,
         budget,
         batchCounter,
+        ngramFile,
         ...(normalization !== undefined ? { normalization } : {}),
       });
     } catch (e) {

@@ -18,6 +18,11 @@ export const MEMBERS_DIR = 'members';
 export const NEXT_ENSEMBLE_FILE = 'ensemble-next.json';
 /** The names of the members' directories: members/, or an --overwrite run's members-<hex>/ beside the old ones. */
 export const MEMBERS_DIR_RE = /^members(-[0-9a-f]{8})?$/;
+/**
+ * The names a seq2seq model's joint n-gram file has beside it: joint-ngram.json, or joint-ngram-<hex>.json for one an
+ * --overwrite run fitted beside the model it replaces (its manifest names it; src/node/run_files.ts).
+ */
+export const JOINT_NGRAM_NAME_RE = /^joint-ngram(-[0-9a-f]{8})?\.json$/;
 
 /** What an ensemble.json's `format` says its members are. */
 export const ENSEMBLE_FORMATS = ['recur-classifier-ensemble', 'recur-seq2seq-ensemble'] as const;
@@ -55,6 +60,11 @@ export interface EnsembleRecord<F extends EnsembleFormat = EnsembleFormat> {
   /** Where the members are trained (relative; MEMBERS_DIR_RE); absent: members. */
   membersDir?: string;
   /**
+   * A seq2seq ensemble's joint n-gram file beside the record (JOINT_NGRAM_NAME_RE), null: none; absent (older
+   * records, and a run in a directory of its own): joint-ngram.json if there is one.
+   */
+  jointNgram?: string | null;
+  /**
    * How members are trained, so a resumed run starts its remaining members exactly as the first: the data file
    * (absolute; null: the default data) and the training flags of the first command (camelCase names).
    */
@@ -69,6 +79,11 @@ const ENSEMBLE_RECORD = z.strictObject({
   memberSeeds: z.array(z.number().int().min(0)),
   members: z.array(z.string().regex(/^members(-[0-9a-f]{8})?\/[1-9][0-9]*$/, 'a path members/K')),
   membersDir: z.string().regex(MEMBERS_DIR_RE, 'members or members-<8 hex digits>').optional(),
+  jointNgram: z
+    .string()
+    .regex(JOINT_NGRAM_NAME_RE, 'joint-ngram.json or joint-ngram-<8 hex digits>.json')
+    .nullable()
+    .optional(),
   training: z.strictObject({ data: z.string().nullable(), options: z.record(z.string(), z.unknown()) }),
 });
 

@@ -3,15 +3,14 @@
  * model.json's text and the weights files it names, read with the same checks as loading the model here.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort, type PooledModel } from '../inference/pool.js';
 import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/protocol.js';
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
-import { JOINT_NGRAM_FILE } from '../seq2seq/joint_ngram.js';
 import { classifierMemberDirs } from './classifier_dir.js';
 import { modelJsonPath, readModelFiles } from './model_io.js';
+import { jointNgramPath } from './run_files.js';
 import { seq2seqMemberDirs } from './seq2seq_dir.js';
 
 export { InferencePool } from '../inference/pool.js';
@@ -64,14 +63,12 @@ export function readModelPayload(
   };
   const [head, ...rest] =
     kind === 'classify' ? classifierMemberDirs(dir) : kind === 'seq2seq' ? seq2seqMemberDirs(dir) : [dir];
-  const ngramFile = join(dir, JOINT_NGRAM_FILE);
+  const ngramFile = kind === 'seq2seq' && opts.jointNgram !== false ? jointNgramPath(dir) : null;
   return {
     kind,
     ...one(head),
     ...(rest.length > 0 ? { ensemble: rest.map(one) } : {}),
-    ...(kind === 'seq2seq' && opts.jointNgram !== false && existsSync(ngramFile)
-      ? { jointNgram: { file: ngramFile, json: readFileSync(ngramFile, 'utf8') } }
-      : {}),
+    ...(ngramFile !== null ? { jointNgram: { file: ngramFile, json: readFileSync(ngramFile, 'utf8') } } : {}),
     ...(maxBatch ? { maxBatch } : {}),
   };
 }

@@ -6,6 +6,8 @@
  *   <dir>/model.json, <dir>/weights-<hex>.bin              the best model (saveModel)
  *   <dir>/log.csv                                           one row per epoch (CSVLogger)
  *   <dir>/joint-ngram.json                                  a seq2seq model's joint n-gram (seq2seq/joint_ngram.ts)
+ *   <dir>/joint-ngram-<hex>.json                            the same, of a run that --overwrite started beside the
+ *                                                           model it replaces (its model.json or record names it)
  *   <dir>/checkpoint/model.json, …/weights-<hex>.bin        the resumable state (saveModel)
  *   <dir>/checkpoint/states-<hex>.bin                       a mid-epoch checkpoint's carried states (carried_states.ts)
  *   .<one of the above>.<pid>.<ms>.tmp beside each          an atomic write in flight (writeFileAtomic)
@@ -31,11 +33,12 @@ import { join, parse, resolve } from 'node:path';
 import {
   ENSEMBLE_FILE,
   ENSEMBLE_FORMATS,
+  JOINT_NGRAM_NAME_RE,
   MEMBERS_DIR_RE,
   NEXT_ENSEMBLE_FILE,
 } from '../models/seed_ensemble.js';
 import { JOINT_NGRAM_FILE, JOINT_NGRAM_FORMAT } from '../seq2seq/joint_ngram.js';
-import { parseAtomicTempName, processAlive } from './atomic.js';
+import { parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
 
 /** The checkpoint's subdirectory of a run directory. */
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -57,7 +60,7 @@ export function isRunFileName(name: string): boolean {
     name === LOG_FILE ||
     name === ENSEMBLE_FILE ||
     name === NEXT_ENSEMBLE_FILE ||
-    name === JOINT_NGRAM_FILE
+    JOINT_NGRAM_NAME_RE.test(name)
   );
 }
 
@@ -115,7 +118,7 @@ export function removeStagedEnsemble(dir: string): string[] {
   if (staged === null) return [];
   const removed = removeMembers(dir, staged);
   unlinkSync(join(dir, NEXT_ENSEMBLE_FILE));
-  return [...removed, join(dir, NEXT_ENSEMBLE_FILE)];
+  return [...removed, join(dir, NEXT_ENSEMBLE_FILE), ...removeUnreferencedNgrams(dir)];
 }
 
 /**
@@ -130,8 +133,16 @@ export function tidyReplacedFiles(dir: string): boolean {
   for (const n of readdirSync(dir)) if (MEMBERS_DIR_RE.test(n) && n !== current) removeMembers(dir, n);
   removeCheckpointFiles(dir);
   for (const n of plainEntries(dir))
-    if (isRunFileName(n) && n !== ENSEMBLE_FILE && n !== NEXT_ENSEMBLE_FILE && isRecurRunFile(join(dir, n)))
+    if (
+      isRunFileName(n) &&
+      n !== ENSEMBLE_FILE &&
+      n !== NEXT_ENSEMBLE_FILE &&
+      !JOINT_NGRAM_NAME_RE.test(n) &&
+      isRecurRunFile(join(dir, n))
+    )
       unlinkSync(join(dir, n));
+  // The replaced model's n-gram; the new ensemble's own (which its record names) stays.
+  removeUnreferencedNgrams(dir);
   unlinkSync(join(dir, NEXT_ENSEMBLE_FILE));
   return true;
 }
@@ -146,6 +157,92 @@ export function dropReplacedEnsemble(dir: string): void {
   if (existsSync(record) && isRecurRunFile(record)) unlinkSync(record);
   if (existsSync(record) || existsSync(join(dir, NEXT_ENSEMBLE_FILE))) return;
   for (const n of readdirSync(dir)) if (MEMBERS_DIR_RE.test(n)) removeMembers(dir, n);
+  removeUnreferencedNgrams(dir);
+}
+
+/**
+ * The joint n-gram file (a name beside it) a manifest of recur's names: a model.json's userDefinedMetadata.jointNgram
+ * or an ensemble record's jointNgram; null: none; undefined: the manifest is missing, not recur's or names none
+ * (older ones, and a run in a directory of its own: then joint-ngram.json, if there, is its n-gram).
+ */
+function ngramNamedIn(manifest: string): string | null | undefined {
+  if (!existsSync(manifest)) return undefined;
+  try {
+    const json = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown> | null;
+    const holder =
+      parse(manifest).base === 'model.json'
+        ? (json?.userDefinedMetadata as Record<string, unknown> | undefined)
+        : json;
+    const name = holder?.jointNgram;
+    return name === null || (typeof name === 'string' && JOINT_NGRAM_NAME_RE.test(name)) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The joint n-gram of the seq2seq model in `dir` as loading reads it (an ensemble's record first, else model.json):
+ * its path, or null when it has none. The manifest names the file, so a run replacing the model fits its own n-gram
+ * beside the old one's and the one atomic write of its manifest switches both (a model with no name recorded: the
+ * joint-ngram.json beside it, if any).
+ */
+export function jointNgramPath(dir: string): string | null {
+  const record = join(dir, ENSEMBLE_FILE);
+  const named = ngramNamedIn(existsSync(record) ? record : join(dir, 'model.json'));
+  if (named === null) return null;
+  const file = join(dir, named ?? JOINT_NGRAM_FILE);
+  return existsSync(file) ? file : null;
+}
+
+/**
+ * Which manifest of the model in `dir` names its joint n-gram file (an ensemble's record, or model.json), or null when
+ * the model names none (its n-gram, if any, is joint-ngram.json).
+ */
+export function jointNgramManifest(dir: string): string | null {
+  const record = join(dir, ENSEMBLE_FILE);
+  const manifest = existsSync(record) ? record : join(dir, 'model.json');
+  return ngramNamedIn(manifest) !== undefined ? manifest : null;
+}
+
+/**
+ * Names `name` as the joint n-gram of the model in `dir` whose manifest names one (jointNgramManifest): each write
+ * atomic, model.json (or the record) last, the switch; a model's checkpoint first, so that a resumed run keeps it.
+ */
+export function recordJointNgram(dir: string, name: string): void {
+  const manifest = jointNgramManifest(dir);
+  if (manifest === null) return;
+  const rename = (file: string, model: boolean, indent: number): void => {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const holder = model ? (json.userDefinedMetadata as Record<string, unknown>) : json;
+    holder.jointNgram = name;
+    writeFileAtomic(file, JSON.stringify(json, null, indent) + '\n');
+  };
+  const model = parse(manifest).base === 'model.json';
+  const ckpt = join(dir, CHECKPOINT_DIR, 'model.json');
+  if (model && ngramNamedIn(ckpt) !== undefined) rename(ckpt, true, 1);
+  rename(manifest, model, model ? 1 : 2);
+}
+
+/**
+ * Deletes the joint n-grams of recur's in `dir` that no manifest there names (model.json, checkpoint/model.json,
+ * ensemble.json, ensemble-next.json; one naming none reads joint-ngram.json): those of a model that was replaced, or
+ * of a run killed before it saved a model. Returns the deleted paths.
+ */
+export function removeUnreferencedNgrams(dir: string): string[] {
+  const manifests = [
+    join(dir, 'model.json'),
+    join(dir, CHECKPOINT_DIR, 'model.json'),
+    join(dir, ENSEMBLE_FILE),
+    join(dir, NEXT_ENSEMBLE_FILE),
+  ].filter((m) => existsSync(m));
+  const named = new Set(manifests.map((m) => ngramNamedIn(m) ?? JOINT_NGRAM_FILE));
+  const removed: string[] = [];
+  for (const n of plainEntries(dir))
+    if (JOINT_NGRAM_NAME_RE.test(n) && !named.has(n) && isRecurRunFile(join(dir, n))) {
+      unlinkSync(join(dir, n));
+      removed.push(join(dir, n));
+    }
+  return removed;
 }
 
 /** Whether `dir` holds members' directories (members/, members-<hex>/) of an ensemble. */
@@ -199,11 +296,10 @@ export function overwriteRefusal(dir: string): string | null {
   return null;
 }
 
-/** The `format` each of recur's JSON run files (beside the model's) says it is. */
+/** The `format` each of recur's JSON run files (beside the model's) says it is (a joint n-gram's: JOINT_NGRAM_FORMAT). */
 const RUN_JSON_FORMATS: Record<string, readonly string[]> = {
   [ENSEMBLE_FILE]: ENSEMBLE_FORMATS,
   [NEXT_ENSEMBLE_FILE]: ENSEMBLE_FORMATS,
-  [JOINT_NGRAM_FILE]: [JOINT_NGRAM_FORMAT],
 };
 
 /**
@@ -211,7 +307,8 @@ const RUN_JSON_FORMATS: Record<string, readonly string[]> = {
  * names this generic are also the user's, so the content says — a recur format. Other run file names are recur's.
  */
 export function isRecurRunFile(path: string): boolean {
-  const formats = RUN_JSON_FORMATS[parse(path).base];
+  const base = parse(path).base;
+  const formats = JOINT_NGRAM_NAME_RE.test(base) ? [JOINT_NGRAM_FORMAT] : RUN_JSON_FORMATS[base];
   if (formats === undefined) return true;
   try {
     const format = (JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown } | null)?.format;

@@ -13,9 +13,7 @@ import {
   type Seq2SeqMetadata,
 } from '../seq2seq/seq2seq.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  JOINT_NGRAM_FILE,
   jointNgramFromJson,
   jointNgramHeader,
   jointNgramToJson,
@@ -23,6 +21,7 @@ import {
 } from '../seq2seq/joint_ngram.js';
 import { writeFileAtomic } from './atomic.js';
 import { isModelDir, loadFunctionalModel, refuseOtherTask } from './model_io.js';
+import { jointNgramPath } from './run_files.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
 export type Seq2SeqEnsembleRecord = EnsembleRecord<'recur-seq2seq-ensemble'>;
@@ -60,22 +59,27 @@ function mismatch(a: Seq2SeqMetadata, b: Seq2SeqMetadata): string | null {
   return null;
 }
 
-/** The joint n-gram beside a seq2seq model or ensemble (DIR/joint-ngram.json), or null when it has none. */
+/** The joint n-gram of a seq2seq model or ensemble (jointNgramPath: the file its manifest names), or null when it has none. */
 export function readJointNgram(dir: string, meta: Seq2SeqMetadata): WeightedJointNgram | null {
-  const file = join(dir, JOINT_NGRAM_FILE);
-  if (!existsSync(file)) return null;
+  const file = jointNgramPath(dir);
+  if (file === null) return null;
   return jointNgramFromJson(readFileSync(file, 'utf8'), meta.sourceTokens, meta.targetTokens, file);
 }
 
-/** The order and weight of the joint n-gram beside a model (checked, not built), or null when it has none. */
-export function readJointNgramHeader(dir: string): { order: number; weight: number } | null {
-  const file = join(dir, JOINT_NGRAM_FILE);
-  return existsSync(file) ? jointNgramHeader(readFileSync(file, 'utf8'), file) : null;
+/**
+ * The order and weight of the joint n-gram of the model in `dir` (checked, not built), or null when it has none;
+ * `file`: another n-gram file there (a run's own, before its model replaces the one in `dir`).
+ */
+export function readJointNgramHeader(
+  dir: string,
+  file: string | null = jointNgramPath(dir),
+): { order: number; weight: number } | null {
+  return file !== null && existsSync(file) ? jointNgramHeader(readFileSync(file, 'utf8'), file) : null;
 }
 
-/** Writes a model's joint n-gram beside it (atomically). */
-export function writeJointNgram(dir: string, ngram: WeightedJointNgram, meta: Seq2SeqMetadata): void {
-  writeFileAtomic(join(dir, JOINT_NGRAM_FILE), jointNgramToJson(ngram, meta.sourceTokens, meta.targetTokens));
+/** Writes a model's joint n-gram into `file` (atomically). */
+export function writeJointNgram(file: string, ngram: WeightedJointNgram, meta: Seq2SeqMetadata): void {
+  writeFileAtomic(file, jointNgramToJson(ngram, meta.sourceTokens, meta.targetTokens));
 }
 
 /**

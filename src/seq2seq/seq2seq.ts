@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import type { Functional } from '../models/functional.js';
+import { JOINT_NGRAM_NAME_RE } from '../models/seed_ensemble.js';
 import { checkTrainingState, type TrainingState } from '../text/metadata.js';
 import { encodePairs, type EncodedPairs } from './data.js';
 import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
@@ -54,6 +55,15 @@ const Seq2SeqMetadataSchema = z.looseObject({
         .regex(/^[0-9a-f]{64}$/)
         .optional(),
     })
+    .optional(),
+  /**
+   * The model's joint n-gram file beside it (null: none), recorded by a run that replaced another model there
+   * (--overwrite), whose n-gram stays until this model replaces it; absent: joint-ngram.json if there is one.
+   */
+  jointNgram: z
+    .string()
+    .regex(JOINT_NGRAM_NAME_RE, 'joint-ngram.json or joint-ngram-<8 hex digits>.json')
+    .nullable()
     .optional(),
   state: z.unknown().optional(),
 });
