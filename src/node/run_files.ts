@@ -235,7 +235,10 @@ export function removeUnreferencedNgrams(dir: string): string[] {
     join(dir, ENSEMBLE_FILE),
     join(dir, NEXT_ENSEMBLE_FILE),
   ].filter((m) => existsSync(m));
-  const named = new Set(manifests.map((m) => ngramNamedIn(m) ?? JOINT_NGRAM_FILE));
+  // A manifest naming none (null) keeps no file; one that says nothing (undefined) reads joint-ngram.json.
+  const named = new Set(
+    manifests.map((m) => ngramNamedIn(m)).map((n) => (n === undefined ? JOINT_NGRAM_FILE : n)),
+  );
   const removed: string[] = [];
   for (const n of plainEntries(dir))
     if (JOINT_NGRAM_NAME_RE.test(n) && !named.has(n) && isRecurRunFile(join(dir, n))) {
