@@ -173,6 +173,36 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
       { mask },
     );
   });
+  it("attentionWeightedAverage's forward is Keras's formula, computed here in plain loops (masked maxima too)", () => {
+    const [n, t, d] = [3, 5, 6];
+    const layer = new AttentionWeightedAverage({ inputShape: [t, d] });
+    layer.build([t, d], new Random(12));
+    const w = layer.weights[0].value;
+    const x = randomTensor([n, t, d], new Random(13), 2);
+    // Row 0 unmasked; row 1's masked first step holds its largest logit (ε then matters); row 2 all masked.
+    x.data.subarray(t * d, t * d + d).set(Array.from(w, (v) => 40 * Math.sign(v)));
+    const mask = {
+      data: Uint8Array.from({ length: n * t }, (_, i) => (i < t ? 1 : i < 2 * t ? (i % t > 0 ? 1 : 0) : 0)),
+      shape: [n, t] as [number, number],
+    };
+    const y = layer.forward(x, { training: false, seed: 0, mask });
+    for (let r = 0; r < n; r++) {
+      const l = Array.from({ length: t }, (_, s) => {
+        let v = 0;
+        for (let k = 0; k < d; k++) v += x.data[(r * t + s) * d + k] * w[k];
+        return v;
+      });
+      const e = l.map((v, s) => Math.exp(v - Math.max(...l)) * mask.data[r * t + s]);
+      const a = e.map((v) => v / (e.reduce((p, q) => p + q, 0) + 1e-7));
+      for (let k = 0; k < d; k++) {
+        const expected = a.reduce((p, v, s) => p + v * x.data[(r * t + s) * d + k], 0);
+        assert.ok(
+          Math.abs(y.data[r * d + k] - expected) <= 1e-5 * (1 + Math.abs(expected)),
+          `row ${r} feature ${k}`,
+        );
+      }
+    }
+  });
 });
 
 type Make = (o: Record<string, unknown>) => RNN;
