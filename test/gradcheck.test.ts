@@ -130,6 +130,20 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
       gradCheckLayer(make(), randomTensor([N, T, D], new Random(11), 3), { kinks: label !== 'Softmax' });
     });
   }
+  it('Softmax layer with a mask (masked entries of [N, T], and whole masked steps of [N, T, D])', () => {
+    const mask = {
+      data: Uint8Array.from({ length: N * T }, (_, i) => (i % T === 1 || i >= T ? 1 : 0)),
+      shape: [N, T] as [number, number],
+    };
+    gradCheckLayer(new Softmax({ inputShape: [T] }), randomTensor([N, T], new Random(14), 3), {
+      mask,
+      kinks: false,
+    });
+    gradCheckLayer(new Softmax({ inputShape: [T, D] }), randomTensor([N, T, D], new Random(15), 3), {
+      mask,
+      kinks: false,
+    });
+  });
   it('dense without bias, dense on index inputs', () => {
     gradCheckLayer(
       new Dense({ units: 3, useBias: false, inputShape: [D] }),
