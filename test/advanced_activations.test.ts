@@ -251,6 +251,41 @@ describe('advanced activations: steps, options, errors', () => {
       assert.ok(Math.abs(sum - 1) < 1e-6);
     }
   });
+  it("Softmax applies an incoming mask as Keras's does: masked entries get zero probability", () => {
+    const softmax = (v: number[]) =>
+      v.map((a) => Math.exp(a - Math.max(...v))).map((e, _, es) => e / es.reduce((p, q) => p + q));
+    const opts = (data: number[], shape: [number, number]) => ({
+      training: false,
+      seed: 0,
+      mask: { data: Uint8Array.from(data), shape },
+    });
+    const built = (shape: number[]) => {
+      const layer = new L.Softmax({ name: 's' });
+      layer.build(shape, new Random(1));
+      return layer;
+    };
+    // [N, T] input: the mask picks entries; a wholly masked row is zeros, not uniform.
+    const x2 = randomTensor([2, 4], new Random(8), 3);
+    const y2 = built([4]).forward(x2, opts([1, 0, 1, 1, 0, 0, 0, 0], [2, 4])).data;
+    const kept = softmax([x2.data[0], x2.data[2], x2.data[3]]);
+    assertClose(y2, Float32Array.from([kept[0], 0, kept[1], kept[2], 0, 0, 0, 0]), 1e-6, '[N, T]');
+    // [N, T, D] input: masked steps' rows are zeros, the others the unmasked softmax.
+    const x3 = randomTensor([2, T, D], new Random(9), 3);
+    const y3 = built([T, D]).forward(x3, opts([1, 0, 1, 0, 0, 1], [2, T])).data;
+    for (let r = 0; r < 2 * T; r++) {
+      const row = softmax(Array.from(x3.data.subarray(r * D, (r + 1) * D)));
+      assertClose(
+        y3.subarray(r * D, (r + 1) * D),
+        Float32Array.from(r === 0 || r === 2 || r === 5 ? row : [0, 0, 0, 0]),
+        1e-6,
+        `row ${r}`,
+      );
+    }
+    assert.throws(
+      () => built([T, D]).forward(x3, opts([1, 1], [2, 1])),
+      /Softmax 's': the mask's shape \[2, 1\] is not the input's first two axes \[2, 3\]/,
+    );
+  });
 });
 
 describe('advanced activations: notes where other programs cannot load the file', () => {

@@ -130,6 +130,20 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
       gradCheckLayer(make(), randomTensor([N, T, D], new Random(11), 3), { kinks: label !== 'Softmax' });
     });
   }
+  it('Softmax layer with a mask (masked entries of [N, T], and whole masked steps of [N, T, D])', () => {
+    const mask = {
+      data: Uint8Array.from({ length: N * T }, (_, i) => (i % T === 1 || i >= T ? 1 : 0)),
+      shape: [N, T] as [number, number],
+    };
+    gradCheckLayer(new Softmax({ inputShape: [T] }), randomTensor([N, T], new Random(14), 3), {
+      mask,
+      kinks: false,
+    });
+    gradCheckLayer(new Softmax({ inputShape: [T, D] }), randomTensor([N, T, D], new Random(15), 3), {
+      mask,
+      kinks: false,
+    });
+  });
   it('dense without bias, dense on index inputs', () => {
     gradCheckLayer(
       new Dense({ units: 3, useBias: false, inputShape: [D] }),
@@ -172,6 +186,36 @@ describe('gradient check: dense, activation, dropout, embedding', () => {
       randomTensor([N, T, D], new Random(10)),
       { mask },
     );
+  });
+  it("attentionWeightedAverage's forward is Keras's formula, computed here in plain loops (masked maxima too)", () => {
+    const [n, t, d] = [3, 5, 6];
+    const layer = new AttentionWeightedAverage({ inputShape: [t, d] });
+    layer.build([t, d], new Random(12));
+    const w = layer.weights[0].value;
+    const x = randomTensor([n, t, d], new Random(13), 2);
+    // Row 0 unmasked; row 1's masked first step holds its largest logit (ε then matters); row 2 all masked.
+    x.data.subarray(t * d, t * d + d).set(Array.from(w, (v) => 40 * Math.sign(v)));
+    const mask = {
+      data: Uint8Array.from({ length: n * t }, (_, i) => (i < t ? 1 : i < 2 * t ? (i % t > 0 ? 1 : 0) : 0)),
+      shape: [n, t] as [number, number],
+    };
+    const y = layer.forward(x, { training: false, seed: 0, mask });
+    for (let r = 0; r < n; r++) {
+      const l = Array.from({ length: t }, (_, s) => {
+        let v = 0;
+        for (let k = 0; k < d; k++) v += x.data[(r * t + s) * d + k] * w[k];
+        return v;
+      });
+      const e = l.map((v, s) => Math.exp(v - Math.max(...l)) * mask.data[r * t + s]);
+      const a = e.map((v) => v / (e.reduce((p, q) => p + q, 0) + 1e-7));
+      for (let k = 0; k < d; k++) {
+        const expected = a.reduce((p, v, s) => p + v * x.data[(r * t + s) * d + k], 0);
+        assert.ok(
+          Math.abs(y.data[r * d + k] - expected) <= 1e-5 * (1 + Math.abs(expected)),
+          `row ${r} feature ${k}`,
+        );
+      }
+    }
   });
 });
 

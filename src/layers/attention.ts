@@ -21,7 +21,8 @@
  * Memory per batch: A (and Q·Kᵀ) N·Tq·Tv floats; the additive form keeps E, N·Tq·Tv·D.
  * Attention dropout (Keras `dropout`) is not supported: only 0 is accepted.
  */
-import { alloc, allocUninitialized, kernels } from '../core/backend.js';
+import { alloc, allocUninitialized, copyOf, kernels } from '../core/backend.js';
+import { Act } from '../core/kernels.js';
 import type { Random } from '../core/random.js';
 import { Tensor, shapeToString, type AnyTensor } from '../core/tensor.js';
 import { initialize, initializerSpec } from './initializers.js';
@@ -372,13 +373,9 @@ abstract class BaseAttention extends Layer {
         false,
       );
     }
-    // δS_ij = A_ij (δA_ij − Σ_j' A_ij' δA_ij'), the row sums in float64.
-    const dS = allocUninitialized(N * Tq * Tv);
-    for (let r = 0; r < N * Tq * Tv; r += Tv) {
-      let dot = 0;
-      for (let j = 0; j < Tv; j++) dot += A[r + j] * dA[r + j];
-      for (let j = 0; j < Tv; j++) dS[r + j] = A[r + j] * (dA[r + j] - dot);
-    }
+    // δS_ij = A_ij (δA_ij − Σ_j' A_ij' δA_ij'): the softmax row Jacobian (rows of A = 0 give δS = 0).
+    const dS = copyOf(dA);
+    k.activateBackward(Act.Softmax, A, 0, dS, 0, N * Tq, Tv, Tv);
     const { dq, dk } = this.scoresBackward(dS);
     if (!this.keyGiven) k.addInPlace(dV, 0, dk, 0, dV.length);
     const dvOut = dV;

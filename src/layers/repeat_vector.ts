@@ -5,7 +5,7 @@
  *
  * Used to feed an encoder's summary to every step of a decoder. Memory: nothing kept but N and D.
  */
-import { alloc, allocUninitialized } from '../core/backend.js';
+import { alloc, allocUninitialized, kernels } from '../core/backend.js';
 import { Tensor, type AnyTensor } from '../core/tensor.js';
 import {
   Layer,
@@ -65,11 +65,8 @@ export class RepeatVector extends Layer {
     const N = this.rows;
     const D = this.width;
     const dx = alloc(N * D);
-    for (let b = 0; b < N; b++)
-      for (let t = 0; t < this.n; t++) {
-        const o = (b * this.n + t) * D;
-        for (let d = 0; d < D; d++) dx[b * D + d] += dy.data[o + d];
-      }
+    // δx_b = Σ_t δy_{b,t}: the column sums of each batch row's [n, D] block.
+    for (let b = 0; b < N; b++) kernels().sumRows(dy.data, b * this.n * D, this.n, D, D, dx, b * D);
     return new Tensor(dx, [N, D]);
   }
 

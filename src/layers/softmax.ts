@@ -2,11 +2,17 @@
  * Softmax layer (Keras's): y = exp(x) / Σ exp(x) over one axis, which recur computes over the last axis only
  * (Keras's default, -1); another axis is refused when the layer is built, naming it. Shapes: any [N, …, D],
  * unchanged. Kept for backward: the output (the row Jacobian follows from it).
+ *
+ * An incoming sequence mask [N, T] is applied as Keras 3's Softmax applies its mask: masked entries become a large
+ * negative number before the softmax and 0 after it, so they get zero probability (and a wholly masked row is all
+ * zeros, not uniform). Over an [N, T] input the mask picks entries of each row; over [N, T, …, D] it masks whole rows
+ * of its steps. Zero outputs have zero row Jacobian, so backward needs nothing more.
  */
-import { kernels } from '../core/backend.js';
+import { copyOf, kernels } from '../core/backend.js';
 import { Act } from '../core/kernels.js';
 import { ActivationLayer } from './activation_layer.js';
-import { checkOptionKeys, type LayerArgs, type LayerShape } from './layer.js';
+import { Tensor, type AnyTensor } from '../core/tensor.js';
+import { checkOptionKeys, type ForwardOptions, type LayerArgs, type LayerShape } from './layer.js';
 import { registerLayer } from './registry.js';
 
 export interface SoftmaxArgs extends LayerArgs {
@@ -15,6 +21,9 @@ export interface SoftmaxArgs extends LayerArgs {
 }
 
 export const SOFTMAX_DEFAULTS = { axis: -1 } as const;
+
+/** What Keras's Softmax puts in masked entries before the softmax (its _large_negative_number for float32). */
+const KERAS_MASKED_LOGIT = -1e9;
 
 export class Softmax extends ActivationLayer {
   readonly className = 'Softmax';
@@ -38,6 +47,26 @@ export class Softmax extends ActivationLayer {
           'recur computes softmax over the last axis only (axis -1)',
       );
     return inputShape;
+  }
+
+  override forward(x: AnyTensor, opts: ForwardOptions): Tensor {
+    const mask = opts.mask ?? null;
+    if (!mask) return super.forward(x, opts);
+    this.checkInput(x, false);
+    const t = x as Tensor;
+    const [N, T] = t.shape;
+    if (t.shape.length < 2 || mask.shape[0] !== N || mask.shape[1] !== T)
+      throw new Error(
+        `Softmax '${this.name}': the mask's shape [${mask.shape.join(', ')}] is not the input's first two axes ` +
+          `[${t.shape.slice(0, 2).join(', ')}]`,
+      );
+    const inner = t.size / (N * T);
+    const masked = copyOf(t.data);
+    for (let i = 0; i < N * T; i++)
+      if (mask.data[i] === 0) masked.fill(KERAS_MASKED_LOGIT, i * inner, (i + 1) * inner);
+    const y = super.forward(new Tensor(masked, t.shape), { ...opts, mask: null });
+    for (let i = 0; i < N * T; i++) if (mask.data[i] === 0) y.data.fill(0, i * inner, (i + 1) * inner);
+    return y;
   }
 
   protected activateInPlace(out: Float32Array, offset: number, rows: number, width: number): void {
