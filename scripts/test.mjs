@@ -117,6 +117,7 @@ const ONCE = [
   'pool_small_batches',
   'resume',
   'resume_edges',
+  'resume_epochs',
   'resume_gaps',
   'run_lock',
   'run_lock_fuzz',

@@ -105,6 +105,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  refuseFewerEpochs,
   runThreads,
   stepsPerEpochOf,
 } from './run_dir.js';
@@ -661,6 +662,7 @@ export async function trainClassifier(
     checkClassifierFits(loaded.model, meta, ckptDir);
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
+    refuseFewerEpochs(o.epochs, state, meta.settings.epochs);
     model = loaded.model;
     model.trainRng.setState(state.trainRng);
   }

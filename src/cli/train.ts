@@ -66,6 +66,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  refuseFewerEpochs,
   runThreads,
   stepsPerEpochOf,
 } from './run_dir.js';
@@ -269,6 +270,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       ['--gru-reset-after', givenIfOff(o.gruResetAfter), settings.gruResetAfter ?? true],
       ['--seed', o.seed, settings.seed],
     ]);
+    refuseFewerEpochs(o.epochs, state, state.epochs ?? TRAIN_EPOCHS);
   } else {
     settings = settingsFrom(o, source);
   }
