@@ -79,6 +79,7 @@ const ONCE = [
   'cli_cells',
   'cli_fuzz',
   'cli_input',
+  'cli_notes',
   'stateful_batch',
   'metric_names',
   'cli_keras',

@@ -1130,7 +1130,7 @@ export async function classifyEval(
         s.texts,
         s.targets,
       );
-    } else out.info(`Note: baselines skipped: ${why}`);
+    } else out.note(`Note: baselines skipped: ${why}`);
     const report: MultiLabelEvaluationReport = {
       ...multiLabelProbabilityReport(classes, s.targets, p, threshold),
       baselines: mlBaselines,
@@ -1155,7 +1155,7 @@ export async function classifyEval(
       s.labels,
       classes.length,
     );
-  } else out.info(`Note: baselines skipped: ${why}`);
+  } else out.note(`Note: baselines skipped: ${why}`);
   const report: EvaluationReport = {
     ...probabilityReport(classes, s.labels, p),
     baselines,

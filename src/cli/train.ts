@@ -382,7 +382,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     for (const note of saveModel(model, dir, opts).notes) {
       if (notesShown.has(note)) continue;
       notesShown.add(note);
-      out.info(`Note: ${note}`);
+      out.note(`Note: ${note}`);
     }
   };
   const best = new ModelCheckpoint({
@@ -481,7 +481,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   if (!o.resume) model.summary((l) => out.info(l));
   if (skipBatches > 0 && settings.recipe === 'char-rnn' && !carriedStates) {
     // A checkpoint from an older recur holds no carried states: the rest of the epoch starts its streams from zero.
-    out.info(
+    out.note(
       'Note: this checkpoint holds no carried states of the streams (an older recur wrote it), so the rest of this epoch starts them from zero and differs slightly from an uninterrupted run',
     );
   }
