@@ -52,7 +52,7 @@ describe('--resume --epochs below the epochs already trained', () => {
     assert.equal(partly.code, 2, partly.stderr);
     assert.match(
       partly.stderr,
-      /--epochs 1 with --resume: the run has already trained 1 epoch and part of epoch 2; leave the flag out to train to the run's own 3, or give --epochs 2 or more/,
+      /--epochs 1 with --resume: the run has already trained 1 epoch and part of epoch 2; leave the flag out to train on to the run's own 3, or give --epochs 2 or more/,
     );
     const resumed = run(stopped, ['--resume', '--epochs', '2']);
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -428,7 +428,9 @@ export function refuseFewerEpochs(
   if (given === undefined || given >= least) return;
   const partly = trained.batch > 0 ? ` and part of epoch ${least}` : '';
   const withoutFlag =
-    own >= least ? `leave the flag out to train to the run's own ${own}` : 'leave the flag out';
+    own > trained.epoch
+      ? `leave the flag out to train on to the run's own ${own}`
+      : `leave the flag out (the run has trained its own ${own})`;
   throw new UsageError(
     `--epochs ${given} with --resume: ${who} has already trained ${trained.epoch} epoch${trained.epoch === 1 ? '' : 's'}${partly}; ` +
       `${withoutFlag}, or give --epochs ${least} or more (the epochs to train to, counting those done)`,
