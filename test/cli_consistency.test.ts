@@ -38,6 +38,7 @@ describe('epoch rows', () => {
       const out: Output = {
         progress: false,
         info: () => {},
+        note: () => {},
         error: () => {},
         sample: () => {},
         json: (obj) => printed.push(JSON.parse(JSON.stringify(obj)) as Record<string, unknown>),

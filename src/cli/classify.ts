@@ -105,6 +105,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  refuseFewerEpochs,
   runThreads,
   stepsPerEpochOf,
 } from './run_dir.js';
@@ -661,6 +662,7 @@ export async function trainClassifier(
     checkClassifierFits(loaded.model, meta, ckptDir);
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
+    refuseFewerEpochs(o.epochs, state, meta.settings.epochs);
     model = loaded.model;
     model.trainRng.setState(state.trainRng);
   }
@@ -1128,7 +1130,7 @@ export async function classifyEval(
         s.texts,
         s.targets,
       );
-    } else out.info(`Note: baselines skipped: ${why}`);
+    } else out.note(`Note: baselines skipped: ${why}`);
     const report: MultiLabelEvaluationReport = {
       ...multiLabelProbabilityReport(classes, s.targets, p, threshold),
       baselines: mlBaselines,
@@ -1153,7 +1155,7 @@ export async function classifyEval(
       s.labels,
       classes.length,
     );
-  } else out.info(`Note: baselines skipped: ${why}`);
+  } else out.note(`Note: baselines skipped: ${why}`);
   const report: EvaluationReport = {
     ...probabilityReport(classes, s.labels, p),
     baselines,

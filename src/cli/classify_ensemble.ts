@@ -31,7 +31,7 @@ import {
   type EvaluationReport,
   type MultiLabelEvaluationReport,
 } from '../classify/evaluate.js';
-import { parseClassifierMetadata } from '../classify/metadata.js';
+import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
 import { resetLayerNames } from '../layers/layer.js';
 import type { Sequential } from '../models/sequential.js';
 import { loadClassifierDir, type LoadedClassifier } from '../node/classifier_dir.js';
@@ -67,15 +67,19 @@ import {
   ensembleThreads,
   writeEnsembleRecord,
 } from './seed_ensemble.js';
-import { TrainingBudget, refuseChangedFlags } from './run_dir.js';
+import { TrainingBudget, refuseChangedFlags, refuseFewerEpochs } from './run_dir.js';
 import { defaultThreads } from '../node/pool.js';
+
+/** The metadata of member `dir`'s checkpoint; undefined when it has none. */
+function memberCheckpoint(dir: string): ClassifierMetadata | undefined {
+  const ckpt = join(dir, CHECKPOINT_DIR);
+  return isModelDir(ckpt) ? parseClassifierMetadata(loadModel(ckpt).metadata, ckpt) : undefined;
+}
 
 /** Whether member `dir` has finished training: its checkpoint is that of a finished run, and its model is saved. */
 function memberFinished(dir: string, epochs: number | undefined): boolean {
-  const ckpt = join(dir, CHECKPOINT_DIR);
-  if (!isModelDir(ckpt) || !isModelDir(dir)) return false;
-  const meta = parseClassifierMetadata(loadModel(ckpt).metadata, ckpt);
-  if (!meta.state) return false;
+  const meta = isModelDir(dir) ? memberCheckpoint(dir) : undefined;
+  if (!meta?.state) return false;
   return finishedState(meta.state, { ...meta.settings, ...(epochs !== undefined ? { epochs } : {}) });
 }
 
@@ -110,6 +114,12 @@ export async function classifyTrainEnsemble(
     // Members not yet started take the stored cap, resumed ones their checkpoint's: another one would be ignored.
     const cap = rec.training.options.stepsPerEpoch;
     refuseChangedFlags([['--steps-per-epoch', o.stepsPerEpoch, typeof cap === 'number' ? cap : 'no cap']]);
+    // Every member trains to --epochs: fewer than one has trained would count it finished at once.
+    if (o.epochs !== undefined)
+      for (let k = 1; k <= N; k++) {
+        const meta = memberCheckpoint(join(outDir, memberPath(rec, k)));
+        if (meta?.state) refuseFewerEpochs(o.epochs, meta.state, meta.settings.epochs, `member ${k}`);
+      }
     const trained = Array.from({ length: N }, (_, i) => join(outDir, memberPath(rec, i + 1)))
       .flatMap((d) => [join(d, CHECKPOINT_DIR), d])
       .find((d) => isModelDir(d));

@@ -54,6 +54,11 @@ export interface Output {
   /** Whether to draw a progress bar. */
   readonly progress: boolean;
   info(line: string): void;
+  /**
+   * A `Note:` that the run goes on other than asked or expected (another --threads than the run's). It is not a
+   * result, so it goes on stderr as text even with --json (whose stdout holds only result lines); --quiet silences it.
+   */
+  note(line: string): void;
   /** A failure the run goes on past (a series that cannot be forecast): --quiet keeps it, --json has it in its records. */
   error(line: string): void;
   /** A text sample; with --json one line `{sample: title, ...fields, text}` (fields: what made it, e.g. its temperature). */
@@ -69,6 +74,9 @@ export function makeOutput(opts: { quiet?: boolean; json?: boolean }): Output {
     // Notes and errors go above a progress bar being drawn, not into its line.
     info: (line) => {
       if (!json && !quiet) writeAboveBars(process.stderr, line + '\n');
+    },
+    note: (line) => {
+      if (!quiet) writeAboveBars(process.stderr, line + '\n');
     },
     error: (line) => {
       if (!json) writeAboveBars(process.stderr, line + '\n');

@@ -411,6 +411,31 @@ export function refuseChangedFlags(given: readonly (readonly [string, unknown, u
 }
 
 /**
+ * Refuses --epochs with --resume below what the checkpoint has already trained (`trained`: its finished epochs, and
+ * `batch` > 0 when it stopped part way into the next). Such a run would end at once and say it had finished — a
+ * mistyped number would pass unnoticed. `own`: the epochs the run goes to without the flag; `who`: 'the run', or an
+ * ensemble's member.
+ */
+export function refuseFewerEpochs(
+  given: number | undefined,
+  trained: { epoch: number; batch: number },
+  own: number,
+  who = 'the run',
+): void {
+  const least = trained.epoch + (trained.batch > 0 ? 1 : 0);
+  if (given === undefined || given >= least) return;
+  const partly = trained.batch > 0 ? ` and part of epoch ${least}` : '';
+  const withoutFlag =
+    own > trained.epoch
+      ? `leave the flag out to train on to the run's own ${own}`
+      : `leave the flag out (the run has trained its own ${own})`;
+  throw new UsageError(
+    `--epochs ${given} with --resume: ${who} has already trained ${trained.epoch} epoch${trained.epoch === 1 ? '' : 's'}${partly}; ` +
+      `${withoutFlag}, or give --epochs ${least} or more (the epochs to train to, counting those done)`,
+  );
+}
+
+/**
  * The --steps-per-epoch cap a run trains with. A resumed run keeps its checkpoint's (`saved`, null: no cap), as it
  * keeps its schedule: a different flag is bad usage, and a resume after kill -9 (no "Continue with:" line) needs no
  * flag. A checkpoint of an older recur, which did not record it (undefined), takes the flag's.
@@ -432,7 +457,7 @@ export function stepsPerEpochOf(
  */
 export function runThreads(given: number | undefined, recorded: number | undefined, out: Output): number {
   if (given !== undefined && recorded !== undefined && given !== recorded)
-    out.info(
+    out.note(
       `Note: resuming on --threads ${given}, where the run trained on ${recorded}: the result may differ in the last bits from the uninterrupted run's (leave out --threads to keep ${recorded})`,
     );
   return given ?? recorded ?? defaultThreads();

@@ -58,6 +58,7 @@ export function memberOutput(out: Output, index: number, count: number): Output 
   return {
     progress: out.progress,
     info: (l) => out.info(l),
+    note: (l) => out.note(l),
     error: (l) => out.error(l),
     sample: (t, x, f) => out.sample(t, x, f),
     json: (obj) => out.json({ member: index, members: count, ...obj }),

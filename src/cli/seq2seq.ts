@@ -109,6 +109,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  refuseFewerEpochs,
   runThreads,
 } from './run_dir.js';
 import { predictAll, translateAll, evaluateHere } from './seq2seq_decoding.js';
@@ -588,6 +589,8 @@ export async function trainSeq2Seq(
     if ((meta.data === CMUDICT) !== g2p)
       throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}; give the same data`);
     checkResumedFlags(o, settings);
+    // A member's epochs are the ensemble's, which it checks for all its members at once.
+    if (o.epochsGiven && !member) refuseFewerEpochs(o.epochs, state, state.epochs ?? o.epochs);
     progress = epochProgressOf(loaded.metadata, join(ckptDir, 'model.json'));
     app.model.trainRng.setState(state.trainRng);
   } else {

@@ -34,9 +34,10 @@ import { loadSeq2SeqDir } from '../node/seq2seq_dir.js';
 import { Seq2SeqSettingsSchema } from '../seq2seq/model.js';
 import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
 import type { Normalization } from '../seq2seq/tokenizer.js';
+import type { TrainingState } from '../text/metadata.js';
 import { UsageError, type Output } from './output.js';
 import { evaluateHere } from './seq2seq_decoding.js';
-import { TrainingBudget, continueWith } from './run_dir.js';
+import { TrainingBudget, continueWith, refuseFewerEpochs } from './run_dir.js';
 import {
   memberOutput,
   openEnsembleRecord,
@@ -57,11 +58,17 @@ import {
 } from './seq2seq.js';
 import { defaultThreads } from '../node/pool.js';
 
+/** The training state of member `dir`'s checkpoint; undefined when it has none. */
+function memberState(dir: string): TrainingState | undefined {
+  const ckpt = join(dir, CHECKPOINT_DIR);
+  if (!isModelDir(ckpt)) return undefined;
+  return parseSeq2SeqMetadata(loadFunctionalModel(ckpt).metadata, ckpt).state;
+}
+
 /** Whether member `dir`'s checkpoint is that of a run that trained all its epochs (and its model is saved). */
 function memberFinished(dir: string, epochs: number): boolean {
-  const ckpt = join(dir, CHECKPOINT_DIR);
-  if (!isModelDir(ckpt) || !isModelDir(dir)) return false;
-  const state = parseSeq2SeqMetadata(loadFunctionalModel(ckpt).metadata, ckpt).state;
+  if (!isModelDir(dir)) return false;
+  const state = memberState(dir);
   return state !== undefined && state.batch === 0 && state.epoch >= epochs;
 }
 
@@ -147,6 +154,13 @@ export async function seq2seqTrainEnsemble(
   const stored = rec.training.options.epochs;
   const cosine = (rec.training.options.lrSchedule ?? 'plateau') === 'cosine';
   const epochs = o.resume && typeof stored === 'number' && (!o.epochsGiven || cosine) ? stored : o.epochs;
+  // Every member trains to them: fewer than one has trained would count it finished at once.
+  if (o.resume && o.epochsGiven)
+    for (let k = 1; k <= N; k++) {
+      const state = memberState(join(outDir, memberPath(rec, k)));
+      if (state)
+        refuseFewerEpochs(epochs, state, typeof stored === 'number' ? stored : epochs, `member ${k}`);
+    }
   if (o.resume && epochs !== stored) {
     rec = { ...rec, training: { ...rec.training, options: { ...rec.training.options, epochs } } };
     writeEnsembleRecord(outDir, rec);

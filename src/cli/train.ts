@@ -66,6 +66,7 @@ import {
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
+  refuseFewerEpochs,
   runThreads,
   stepsPerEpochOf,
 } from './run_dir.js';
@@ -269,6 +270,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
       ['--gru-reset-after', givenIfOff(o.gruResetAfter), settings.gruResetAfter ?? true],
       ['--seed', o.seed, settings.seed],
     ]);
+    refuseFewerEpochs(o.epochs, state, state.epochs ?? TRAIN_EPOCHS);
   } else {
     settings = settingsFrom(o, source);
   }
@@ -380,7 +382,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     for (const note of saveModel(model, dir, opts).notes) {
       if (notesShown.has(note)) continue;
       notesShown.add(note);
-      out.info(`Note: ${note}`);
+      out.note(`Note: ${note}`);
     }
   };
   const best = new ModelCheckpoint({
@@ -479,7 +481,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   if (!o.resume) model.summary((l) => out.info(l));
   if (skipBatches > 0 && settings.recipe === 'char-rnn' && !carriedStates) {
     // A checkpoint from an older recur holds no carried states: the rest of the epoch starts its streams from zero.
-    out.info(
+    out.note(
       'Note: this checkpoint holds no carried states of the streams (an older recur wrote it), so the rest of this epoch starts them from zero and differs slightly from an uninterrupted run',
     );
   }
