@@ -289,6 +289,19 @@ describe('JointNgram', () => {
     }
   });
 
+  it('nBest reused from call to call (its beam arrays kept, any width) answers what a fresh model does', () => {
+    const rng = new Random(6);
+    const model = new JointNgram(4, graphones, seqs);
+    for (let trial = 0; trial < 60; trial++) {
+      const letters = Int32Array.from({ length: 1 + rng.int(7) }, () => rng.int(6));
+      const width = [1, 2, 16, 300][trial % 4];
+      const n = 1 + rng.int(6);
+      const fresh = new JointNgram(4, graphones, seqs).nBest(letters, n, width);
+      // Bit for bit: the same targets, in the same order, with the same log-probabilities.
+      assert.deepEqual(model.nBest(letters, n, width), fresh, `${letters}, width ${width}`);
+    }
+  });
+
   it('learns from aligned pairs: fitJointNgram aligns, then the context rule shows in its proposals', () => {
     const rng = new Random(4);
     // Letter 2 after letter 2 sounds as [2] alone; elsewhere as [2, 3].

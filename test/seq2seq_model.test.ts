@@ -37,7 +37,9 @@ import {
   greedyDecode,
   lengthPenalty,
   nBestDecode,
+  rescoreDecode,
   scoreTargets,
+  type CandidateScorer,
   type Decoded,
 } from '../src/seq2seq/decode.js';
 import { bleu, chrF } from '../src/seq2seq/metrics.js';
@@ -1018,6 +1020,58 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
       Array.from(greedyDecode(a, unknown, { maxLength: 14 })[0].ids),
     );
     assert.equal(single.member(0).jointNgram, null);
+  });
+
+  it('rescoreDecode with a joint n-gram answers, bit for bit, the best of every candidate scored afresh', () => {
+    const [a, b, c] = [51, 52, 53].map((seed) => tiny({}, 7, 6, seed));
+    const model = ruleNgram({ a: [4], b: [5, 5], c: [] }, 300, 5, 8);
+    const rng = new Random(12);
+    const words = Array.from({ length: 30 }, () =>
+      Array.from({ length: 1 + rng.int(6) }, () => 'abc'[rng.int(3)]).join(''),
+    );
+    // A repeated word, and one the n-gram spells longer than maxLength (its proposal is left out).
+    const sources = [...words, words[0], 'bbbbbb'].map((w) => src.encode(w));
+    const extra: CandidateScorer = {
+      propose: (s, n) => model.nBest(s, n).map((d) => d.target),
+      score: (s, y) => model.logJoint(s, y),
+      weight: 0.3,
+    };
+    const sides = [
+      { models: [a, c], reversed: false },
+      { models: b, reversed: true },
+    ];
+    for (const width of [1, 3]) {
+      const opts = { maxLength: 10, width, batchSize: 8 };
+      const got = rescoreDecode(sides, sources, opts, extra);
+      const lists = sides.map((side) =>
+        width === 1
+          ? greedyDecode(side.models, sources, opts).map((d) => [d])
+          : nBestDecode(side.models, sources, opts, width),
+      );
+      sources.forEach((source, i) => {
+        // The candidates, distinct by their tokens, in the order offered: each side's (reading order), the n-gram's.
+        const cands = new Map<string, Int32Array>();
+        const offer = (y: Int32Array): void => {
+          if (!cands.has(y.join(','))) cands.set(y.join(','), y);
+        };
+        lists.forEach((list, k) =>
+          list[i].forEach((d) => offer(sides[k].reversed ? d.ids.slice().reverse() : d.ids)),
+        );
+        for (const y of extra.propose(source, width)) if (y.length <= opts.maxLength) offer(y);
+        let best = { ids: [] as number[], score: -Infinity };
+        for (const y of cands.values()) {
+          let sum = 0;
+          for (const side of sides)
+            sum += scoreTargets(side.models, [source], [side.reversed ? y.slice().reverse() : y], 8)[0];
+          const score =
+            sum / sides.length / lengthPenalty(y.length + 1, 0.6) +
+            0.3 * Math.max(model.logJoint(source, y), -1e4);
+          if (score > best.score) best = { ids: Array.from(y), score };
+        }
+        assert.deepEqual(Array.from(got[i].ids), best.ids, `source ${i}, width ${width}`);
+        assert.equal(got[i].score, best.score, `source ${i}, width ${width}`);
+      });
+    }
   });
 
   it("no decoding path outputs more than maxLength tokens: the joint n-gram's longer proposals are left out", () => {

@@ -577,18 +577,14 @@ export function rescoreDecode(
   const known: number[][] = sides.map(() => []);
   sources.forEach((src, i) => {
     firstCand[i] = candTarget.length;
-    const seen = new Map<string, number>();
+    // A source has a few candidates (at most sides × width + width): a scan finds a repeat without building a string
+    // key per candidate.
     const offer = (ids: Int32Array): number => {
-      const key = ids.join(',');
-      let c = seen.get(key);
-      if (c === undefined) {
-        c = candTarget.length;
-        seen.set(key, c);
-        candSource.push(src);
-        candTarget.push(ids);
-        for (const k of known) k.push(NaN);
-      }
-      return c;
+      for (let c = firstCand[i]; c < candTarget.length; c++) if (sameIds(candTarget[c], ids)) return c;
+      candSource.push(src);
+      candTarget.push(ids);
+      for (const k of known) k.push(NaN);
+      return candTarget.length - 1;
     };
     sides.forEach((side, k) => {
       for (const d of proposals[k][i]) {
@@ -626,6 +622,12 @@ export function rescoreDecode(
     }
     return best;
   });
+}
+
+function sameIds(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let t = 0; t < a.length; t++) if (a[t] !== b[t]) return false;
+  return true;
 }
 
 /** Agreement decoding of decoders of both target orders (rescoreDecode with the two sides). */

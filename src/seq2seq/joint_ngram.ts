@@ -345,9 +345,10 @@ export class JointNgram {
     return -1;
   }
 
-  // nBest's lookup tables, kept from call to call (emptied in O(1)).
+  // nBest's lookup tables, kept from call to call (emptied in O(1)), and its beam's arrays.
   private readonly outputTable = new PairTable();
   private readonly mergeTable = new PairTable();
+  private readonly beamScratch = new BeamScratch();
 
   /** Decoding's state after reaching trie node `child`: the node itself, or at the highest order its suffix. */
   private stateAt(child: number): number {
@@ -553,20 +554,23 @@ export class JointNgram {
     outputs.reset(4 * source.length * width);
     const parentOut = [-1];
     const lastChunk = [-1];
-    let nodes = new Int32Array([this.startNode]);
-    let outs = new Int32Array([0]);
-    let lps = new Float64Array([0]);
+    // The beam (H hypotheses) and a step's expansions (m) live in scratch arrays kept from call to call: this runs
+    // for every letter of every word, and typed arrays allocated per letter kept the garbage collector busy.
+    const scratch = this.beamScratch;
+    let { nodes, outs, lps } = scratch.beam;
+    let H = 1;
+    nodes[0] = this.startNode;
+    outs[0] = 0;
+    lps[0] = 0;
     const merge = this.mergeTable;
     for (let i = 0; i < source.length; i++) {
-      const options = this.bySource[source[i]] ?? new Int32Array(0);
-      const most = nodes.length * options.length;
-      const nextNodes = new Int32Array(most);
-      const nextOuts = new Int32Array(most);
-      const nextLps = new Float64Array(most);
+      const options = this.bySource[source[i]] ?? EMPTY_OPTIONS;
+      const most = H * options.length;
+      const { nodes: nextNodes, outs: nextOuts, lps: nextLps } = scratch.expansions(most);
       let m = 0;
       merge.reset(most);
       const followed = this.followed;
-      for (let h = 0; h < nodes.length; h++) {
+      for (let h = 0; h < H; h++) {
         this.followAll(nodes[h], source[i], options);
         for (let o = 0; o < options.length; o++) {
           const g = options[o];
@@ -595,12 +599,16 @@ export class JointNgram {
         }
       }
       const kept = topIndices(nextLps.subarray(0, m), width);
-      nodes = Int32Array.from(kept, (k) => nextNodes[k]);
-      outs = Int32Array.from(kept, (k) => nextOuts[k]);
-      lps = Float64Array.from(kept, (k) => nextLps[k]);
+      ({ nodes, outs, lps } = scratch.beamOf(kept.length));
+      H = kept.length;
+      for (let h = 0; h < H; h++) {
+        nodes[h] = nextNodes[kept[h]];
+        outs[h] = nextOuts[kept[h]];
+        lps[h] = nextLps[kept[h]];
+      }
     }
     const byTarget = new Map<number, number>();
-    for (let h = 0; h < nodes.length; h++) {
+    for (let h = 0; h < H; h++) {
       const lp = lps[h] + this.logProb(nodes[h], this.EOS);
       const old = byTarget.get(outs[h]);
       byTarget.set(outs[h], old === undefined ? lp : logAdd(old, lp));
@@ -614,6 +622,38 @@ export class JointNgram {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([out, logp]) => ({ target: tokens(out), logp }));
+  }
+}
+
+/** No graphone for a source token. */
+const EMPTY_OPTIONS = new Int32Array(0);
+
+/** Hypotheses as (context node, output id, log-probability) columns. */
+interface BeamColumns {
+  nodes: Int32Array;
+  outs: Int32Array;
+  lps: Float64Array;
+}
+
+function beamColumns(size: number): BeamColumns {
+  return { nodes: new Int32Array(size), outs: new Int32Array(size), lps: new Float64Array(size) };
+}
+
+/** nBest's beam and a step's expansions, grown by doubling and reused (a call reads them only while it runs). */
+class BeamScratch {
+  beam = beamColumns(16);
+  private next = beamColumns(256);
+
+  /** Room for a beam of `size` (the contents may be dropped: called before the beam is written). */
+  beamOf(size: number): BeamColumns {
+    if (size > this.beam.nodes.length) this.beam = beamColumns(Math.max(size, 2 * this.beam.nodes.length));
+    return this.beam;
+  }
+
+  /** Room for `size` expansions, apart from the beam's arrays. */
+  expansions(size: number): BeamColumns {
+    if (size > this.next.nodes.length) this.next = beamColumns(Math.max(size, 2 * this.next.nodes.length));
+    return this.next;
   }
 }
 
