@@ -34,7 +34,9 @@
  * --batches 30 [--input-feeding]` — plain decoder 0.062–0.066; with this layer 0.092–0.112 (1.5×), where running each
  * step's forward again in backward cost 0.127–0.140 (2.1×), and laying out the cell's U (forward) and Uᵀ (backward)
  * at every step instead of once per batch (RNN.holdWeightLayouts) 0.100–0.125 (the same runs alternating, machine
- * more loaded). What is left of the gap is the per-step work: T small GEMMs per part instead of one.
+ * more loaded). Idle, 60 batches, alternating (2026-12-07 05:25): plain 0.064–0.073, this layer 0.108–0.127, and with
+ * the layouts at every step 0.108–0.133 — the once-per-batch layouts are within noise there (≈ 1.6× either way).
+ * What is left of the gap is the per-step work: T small GEMMs per part instead of one.
  *
  * `step` (graph decoding, src/models/graph_stepper.ts) runs the same three steps on the inner layers' step states: the
  * step state is the cell's (h, c) plus ã_{t−1}; the values are bound once per decode as Attention binds them.
