@@ -79,6 +79,8 @@ interface Slot {
   streams: number;
   jobs: Set<number>;
   alive: boolean;
+  /** Rebuilding a model one worker at a time (load's `oneWorkerAtATime`): new jobs go to the others meanwhile. */
+  loading: boolean;
 }
 
 interface ModelEntry extends PooledModel {
@@ -131,7 +133,14 @@ export class InferencePool {
   }
 
   private start(index: number): Slot {
-    const slot: Slot = { index, port: this.spawn(), streams: 0, jobs: new Set(), alive: true };
+    const slot: Slot = {
+      index,
+      port: this.spawn(),
+      streams: 0,
+      jobs: new Set(),
+      alive: true,
+      loading: false,
+    };
     slot.port.onMessage((r) => this.receive(r));
     slot.port.onExit((err) => this.died(slot, err));
     slot.port.hold(false);
@@ -201,9 +210,11 @@ export class InferencePool {
   /**
    * Loads a model into every worker; rejects (naming the model's file) if a worker cannot rebuild it, and then the
    * model is not used, and the workers that did load it let go of it (a reload that fails on one worker, out of
-   * memory, must not leave the others holding a copy nobody can use).
+   * memory, must not leave the others holding a copy nobody can use). `oneWorkerAtATime`: the workers rebuild it one
+   * after another, new jobs going to the others meanwhile, so that a pool already serving answers on (a reload: a
+   * rebuild can take seconds, a large joint n-gram's most of all); else all at once, which is sooner.
    */
-  async load(payload: ModelPayload): Promise<PooledModel> {
+  async load(payload: ModelPayload, opts: { oneWorkerAtATime?: boolean } = {}): Promise<PooledModel> {
     const id = this.nextModelId++;
     const entry: ModelEntry = { id, kind: payload.kind, file: payload.file, payload };
     if (payload.kind === 'classify') {
@@ -221,24 +232,56 @@ export class InferencePool {
         ),
       };
     }
-    const loads = await Promise.allSettled(
-      this.slots.map((s) =>
-        this.post(s, (jid) => ({
-          type: 'load',
-          id: jid,
-          modelId: id,
-          model: payload,
-          kernels: this.kernelsName,
-        })),
-      ),
-    );
-    const failed = loads.find((r) => r.status === 'rejected');
-    if (failed) {
+    const loadOn = (s: Slot): Promise<InferenceResult> =>
+      this.post(s, (jid) => ({
+        type: 'load',
+        id: jid,
+        modelId: id,
+        model: payload,
+        kernels: this.kernelsName,
+      }));
+    try {
+      if (opts.oneWorkerAtATime) await this.loadOneAtATime(loadOn);
+      else {
+        const loads = await Promise.allSettled(this.slots.map(loadOn));
+        const failed = loads.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      }
+    } catch (e) {
       await this.dropFromWorkers(id).catch(() => {});
-      throw failed.reason;
+      throw e;
     }
     this.models.push(entry);
     return { id, kind: entry.kind, file: entry.file };
+  }
+
+  /**
+   * Runs `loadOn` on each worker in turn, the others answering jobs meanwhile (a worker runs its messages in order, so
+   * one rebuilding a model answers nothing until it is done). A worker that died and was replaced during the round
+   * has not loaded the model yet: the round goes on until every worker has.
+   */
+  private async loadOneAtATime(loadOn: (s: Slot) => Promise<InferenceResult>): Promise<void> {
+    const loaded = new Set<Slot>();
+    for (
+      let next = this.slots.find((s) => !loaded.has(s));
+      next;
+      next = this.slots.find((s) => !loaded.has(s))
+    ) {
+      const slot = next;
+      slot.loading = true;
+      try {
+        await loadOn(slot);
+      } finally {
+        slot.loading = false;
+      }
+      loaded.add(slot);
+    }
+  }
+
+  /** The workers new jobs go to: those not loading a model, or all of them while every one is. */
+  private ready(): Slot[] {
+    const free = this.slots.filter((s) => !s.loading);
+    return free.length > 0 ? free : this.slots;
   }
 
   /**
@@ -276,7 +319,7 @@ export class InferencePool {
     req: PooledGeneration,
   ): Promise<{ done: Promise<string>; worker: number }> {
     this.entry(model, 'text');
-    const slot = this.slots.reduce((a, b) => (b.streams < a.streams ? b : a));
+    const slot = this.ready().reduce((a, b) => (b.streams < a.streams ? b : a));
     const { onText, signal, ...job } = req;
     let jobId = 0;
     let started!: () => void;
@@ -437,9 +480,9 @@ export class InferencePool {
     return out as Seq2SeqPrediction[] | Translation[];
   }
 
-  /** The live worker with the fewest jobs outstanding (the lowest index among equals). */
+  /** The ready worker with the fewest jobs outstanding (the lowest index among equals). */
   private leastBusy(): Slot {
-    return this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+    return this.ready().reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
   }
 
   /**
