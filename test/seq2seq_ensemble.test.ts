@@ -127,7 +127,7 @@ describe('recur seq2seq train --ensemble', () => {
     // recur serve takes the directory as a seq2seq model with both members.
     const [served] = loadServedModels([ens]);
     assert.equal(served.kind, 'seq2seq');
-    assert.equal((served as Seq2SeqServed).app.members.length, 2);
+    assert.equal((served as Seq2SeqServed).app!.members.length, 2);
   });
 
   it('eval and predict take the ensemble directory; the pool answers as one thread', () => {

@@ -178,7 +178,7 @@ describe('recur serve (HTTP API)', () => {
       JSON.stringify({ userDefinedMetadata: { task: 'tagger' } }),
     );
     const served = loadServedModels([textModel, join(dir, 'wave'), join(dir, 'labels')]);
-    textBatcher = served.flatMap((m) => ('batcher' in m ? [m.batcher] : []))[0];
+    textBatcher = served.flatMap((m) => ('batcher' in m ? [m.batcher!] : []))[0];
     mkdirSync(join(dir, 'web'));
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>page</title>');
     writeFileSync(join(dir, 'web', 'app.js'), 'export {};');
@@ -604,7 +604,7 @@ describe('recur serve (HTTP API)', () => {
     const served = loadServedModels([textModel]);
     const text = served[0] as TextServed;
     // A generation that sends some characters, then fails, as a failing step or worker would.
-    text.batcher.generate = (request) => {
+    text.batcher!.generate = (request) => {
       request.onText?.('ab');
       return new Promise((_, reject) => setImmediate(() => reject(new Error('the step failed'))));
     };

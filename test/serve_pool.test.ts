@@ -6,14 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort } from '../src/inference/pool.js';
-import { createInferencePool } from '../src/node/inference_pool.js';
+import type { InferenceRequest } from '../src/inference/protocol.js';
+import { makeOutput } from '../src/cli/output.js';
+import { reloadModels } from '../src/cli/serve.js';
+import { createInferencePool, spawnInferenceThread } from '../src/node/inference_pool.js';
 import {
   attachInferencePool,
   SERVE_LIMITS,
@@ -46,18 +49,23 @@ describe('recur serve on the inference pool', () => {
       signal,
     });
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'recur-serve-pool-'));
-    writeFileSync(join(dir, 'book.txt'), book(6000, 1));
-    textModel = join(dir, 'book');
+  /** Trains a small text model on book.txt into `out`. */
+  const train = (out: string, seed: number): void => {
     const r = spawnSync(
       process.execPath,
-      [CLI, 'train', join(dir, 'book.txt'), '--out', textModel, '--epochs', '1', '--units', '16']
-        .concat(['--maxlen', '12', '--batch-size', '32', '--steps-per-epoch', '20', '--seed', '3'])
+      [CLI, 'train', join(dir, 'book.txt'), '--out', out, '--epochs', '1', '--units', '16']
+        .concat(['--maxlen', '12', '--batch-size', '32', '--steps-per-epoch', '20', '--seed', String(seed)])
         .concat(['--threads', '1', '--no-samples', '-q']),
       { encoding: 'utf8', timeout: 300_000 },
     );
     assert.equal(r.status, 0, r.stderr);
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-serve-pool-'));
+    writeFileSync(join(dir, 'book.txt'), book(6000, 1));
+    textModel = join(dir, 'book');
+    train(textModel, 3);
     pool = createInferencePool(2);
     const served = loadServedModels([textModel]);
     await attachInferencePool(served, pool);
@@ -97,7 +105,7 @@ describe('recur serve on the inference pool', () => {
       assert.equal(chunks.join(''), expected);
     }
     // Nothing was generated on this thread by the pooled app.
-    assert.equal(pooledText.batcher.stats.steps, 0);
+    assert.equal(pooledText.batcher!.stats.steps, 0);
   });
 
   it('answers GET /v1/models while 32 long generations run on the workers', async () => {
@@ -123,7 +131,7 @@ describe('recur serve on the inference pool', () => {
     assert.equal(((await models.json()) as { models: unknown[] }).models.length, 1);
     assert.equal(finished, 0, 'GET /v1/models answered only after generations finished');
     assert.equal(pool.activeStreams, N);
-    assert.equal(pooledText.batcher.stats.steps, 0);
+    assert.equal(pooledText.batcher!.stats.steps, 0);
     // The clients leave: their streams are cancelled on the workers.
     for (const a of aborts) a.abort();
     await Promise.all(bodies);
@@ -256,6 +264,91 @@ describe('recur serve on the inference pool', () => {
       );
     } finally {
       await app.close();
+    }
+  });
+
+  it('answers a request during a reload (SIGUSR2) from the old model without waiting, then swaps all workers at once', async () => {
+    const served = join(dir, 'reloaded');
+    const other = join(dir, 'other');
+    cpSync(textModel, served, { recursive: true });
+    train(other, 9);
+    // Workers over the real worker script whose loads the test holds: a worker runs its messages in order, so a held
+    // load holds all that is sent to it after, as a slow rebuild does (a large joint n-gram takes seconds).
+    let holdLoads = false;
+    let gaveUp = false;
+    const held: (() => void)[] = [];
+    const holding = new InferencePool((): InferencePort => {
+      const port = spawnInferenceThread();
+      let queue: InferenceRequest[] | null = null;
+      return {
+        ...port,
+        postMessage: (m) => {
+          if (queue) return void queue.push(m);
+          if (m.type !== 'load' || !holdLoads) return port.postMessage(m);
+          queue = [m];
+          held.push(() => {
+            for (const q of queue!.splice(0)) port.postMessage(q);
+            queue = null;
+          });
+        },
+      };
+    }, 2);
+    const models = loadServedModels([served], SERVE_LIMITS, { onPool: true });
+    assert.equal((models[0] as TextServed).batcher, undefined, 'this thread holds no copy of the network');
+    await attachInferencePool(models, holding);
+    const app = createServeApp({ served: models, pool: holding });
+    const logged: string[] = [];
+    const out = {
+      ...makeOutput({ quiet: true }),
+      json: (e: Record<string, unknown>) => logged.push(JSON.stringify(e)),
+    };
+    const ask = { prime: 'the', length: 40, temperature: 1, seed: 5 };
+    const generate = async (base: string): Promise<string> => {
+      const r = await post(base, ask);
+      assert.equal(r.status, 200);
+      return ((await r.json()) as { text: string }).text;
+    };
+    try {
+      const base = await listen(app);
+      const before = await generate(base);
+      for (const f of readdirSync(other)) cpSync(join(other, f), join(served, f), { recursive: true });
+      holdLoads = true;
+      // A request that waited for a held load would wait for ever: the loads are let go after a while, and each
+      // answer below must come before that.
+      const giveUp = setTimeout(() => {
+        gaveUp = true;
+        for (const release of held.splice(0)) release();
+      }, 60_000);
+      const reload = reloadModels(app, holding, out).finally(() => clearTimeout(giveUp));
+      while (held.length === 0) await new Promise((r) => setImmediate(r));
+      // One worker rebuilds the model; the other answers, from the old model.
+      assert.equal(await generate(base), before);
+      assert.ok(!gaveUp, 'the request waited for the reload');
+      assert.equal(app.models()[0], models[0], 'the new model is not served before every worker has it');
+      held.shift()!();
+      while (held.length === 0) await new Promise((r) => setImmediate(r));
+      assert.equal(await generate(base), before, 'the other worker answers while the second rebuilds');
+      assert.ok(!gaveUp, 'the request waited for the reload');
+      held.shift()!();
+      await reload;
+      const after = await generate(base);
+      assert.notEqual(after, before);
+      assert.match(logged.join('\n'), /"event":"reloaded".*"kept":\[\]/);
+      // A model one worker cannot build (its metadata disagrees with its network): the old one goes on, everywhere.
+      const file = join(served, 'model.json');
+      const json = JSON.parse(readFileSync(file, 'utf8')) as {
+        userDefinedMetadata: { vocabulary: string[] };
+      };
+      json.userDefinedMetadata.vocabulary.pop();
+      writeFileSync(file, JSON.stringify(json));
+      holdLoads = false;
+      await reloadModels(app, holding, out);
+      assert.match(logged.at(-1)!, /"kept":\[\{"name":"reloaded".*but the model predicts/);
+      for (let i = 0; i < 4; i++) assert.equal(await generate(base), after);
+    } finally {
+      for (const release of held.splice(0)) release();
+      await app.close();
+      await holding.terminate();
     }
   });
 });

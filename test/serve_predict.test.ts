@@ -23,6 +23,7 @@ import {
   createServeApp,
   loadServedModels,
   SERVE_LIMITS,
+  seq2seqOnThisThread,
   type ServeApp,
 } from '../src/node/server.js';
 import { fitJointNgram } from '../src/seq2seq/joint_ngram.js';
@@ -332,7 +333,7 @@ describe('recur serve /v1/predict: max_length caps every decoding path, the join
   let server: ServeApp | undefined;
   let base = '';
   before(async () => {
-    server = createServeApp({ served: [{ kind: 'seq2seq', name: 'spell', dir: '', app }] });
+    server = createServeApp({ served: [seq2seqOnThisThread('spell', '', app)] });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
   });

@@ -18,6 +18,7 @@ import {
   createServeApp,
   loadServedModel,
   loadServedModels,
+  SERVE_LIMITS,
   type Served,
   type ServeApp,
 } from '../node/server.js';
@@ -38,10 +39,11 @@ export function webDir(): string {
 }
 
 export async function serve(dirs: string[], o: ServeCliOptions, out: Output): Promise<number> {
-  const served = loadServedModels(dirs);
+  const threads = o.threads ?? availableParallelism();
+  // With workers to run them, this thread reads the models' metadata only (it routes; the workers hold the networks).
+  const served = loadServedModels(dirs, SERVE_LIMITS, { onPool: threads > 1 });
   const page = webDir();
   const staticDir = existsSync(join(page, 'index.html')) ? page : null;
-  const threads = o.threads ?? availableParallelism();
   const pooled = served.some((s) => s.kind === 'text' || s.kind === 'classify' || s.kind === 'seq2seq');
   const pool = threads > 1 && pooled ? createInferencePool(threads) : null;
   try {
@@ -142,9 +144,11 @@ export function hangupReloads(isTerminal: (fd: number) => boolean = isatty): boo
 }
 
 /**
- * SIGUSR2 (or SIGHUP, detached): loads every served model directory again and serves the new models from the next request on; requests
- * already running finish on the old ones. A directory that no longer loads (a half-copied model, a bad file) keeps
- * its old model, and says why on stderr (and in --json's `reloaded` event).
+ * SIGUSR2 (or SIGHUP, detached): loads every served model directory again and serves the new models from the next
+ * request on, all in one step once every one has loaded (here and on every worker); requests already running finish on
+ * the old ones. A directory that no longer loads (a half-copied model, a bad file) keeps its old model, and says why
+ * on stderr (and in --json's `reloaded` event). With a pool the old models answer on while the new load: this thread
+ * reads only their metadata, and the workers rebuild them one at a time, the others serving meanwhile.
  */
 export async function reloadModels(
   server: ServeApp,
@@ -156,8 +160,8 @@ export async function reloadModels(
   const kept: { name: string; dir: string; error: string }[] = [];
   for (const old of server.models()) {
     try {
-      const fresh = loadServedModel(old.dir, old.name);
-      if (pool) await attachInferencePool([fresh], pool);
+      const fresh = loadServedModel(old.dir, old.name, SERVE_LIMITS, { onPool: pool !== null });
+      if (pool) await attachInferencePool([fresh], pool, SERVE_LIMITS, { oneWorkerAtATime: true });
       next.push(fresh);
     } catch (e) {
       const error = (e as Error).message;

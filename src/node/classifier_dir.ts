@@ -14,8 +14,7 @@ import {
 } from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
-import type { Sequential } from '../models/sequential.js';
-import { isModelDir, loadModel, refuseOtherTask } from './model_io.js';
+import { isModelDir, loadModel, readModelMetadata, refuseOtherTask } from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
 /** A loaded classifier: one model, or an ensemble's members (which share classes, tokenizer and text length). */
@@ -62,6 +61,34 @@ function mismatch(a: ClassifierMetadata, b: ClassifierMetadata): string | null {
  * or member file: not a classifier, a member missing or damaged, members that disagree.
  */
 export function loadClassifierDir(dir: string): LoadedClassifier {
+  const { models, ensemble, ...read } = readMembers(dir, (d) => {
+    const loaded = loadModel(d);
+    return {
+      metadata: loaded.metadata,
+      model: loaded.model,
+      fits: (meta) => checkClassifierFits(loaded.model, meta, d),
+    };
+  });
+  return { ...read, models: models.length === 1 && !ensemble ? models[0] : models, ensemble };
+}
+
+/**
+ * The classifier in `dir` as loadClassifierDir checks it (its model.json files, members that disagree), without its
+ * weights: what a caller needs whose inference pool builds the networks (which checks they fit the metadata).
+ */
+export function readClassifierDir(dir: string): Omit<LoadedClassifier, 'models'> {
+  return readMembers(dir, (d) => ({ metadata: readModelMetadata(d), model: null }));
+}
+
+/** The members of the classifier in `dir`, each read by `member` and checked against member 1. */
+function readMembers<M>(
+  dir: string,
+  member: (d: string) => {
+    metadata: Record<string, unknown>;
+    model: M;
+    fits?: (meta: ClassifierMetadata) => void;
+  },
+): Omit<LoadedClassifier, 'models'> & { models: M[] } {
   const ensemble = isEnsembleDir(dir) ? readEnsembleRecord(dir) : null;
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur classify train'));
@@ -70,19 +97,19 @@ export function loadClassifierDir(dir: string): LoadedClassifier {
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,
     );
   const memberDirs = classifierMemberDirs(dir);
-  const models: Sequential[] = [];
+  const models: M[] = [];
   let first: ClassifierMetadata | null = null;
   for (const d of memberDirs) {
     refuseOtherTask(d, 'classify');
-    let loaded: ReturnType<typeof loadModel>;
+    let loaded: ReturnType<typeof member>;
     try {
-      loaded = loadModel(d);
+      loaded = member(d);
     } catch (e) {
       const message = (e as Error).message;
       throw new InvalidInputError(message.includes(d) ? message : `${d}: ${message}`);
     }
     const meta = parseClassifierMetadata(loaded.metadata, d);
-    checkClassifierFits(loaded.model, meta, d);
+    loaded.fits?.(meta);
     if (first) {
       const why = mismatch(first, meta);
       if (why)
@@ -91,12 +118,5 @@ export function loadClassifierDir(dir: string): LoadedClassifier {
     models.push(loaded.model);
   }
   const meta = first!;
-  return {
-    dir,
-    meta,
-    tokenizer: Tokenizer.fromJSON(meta.tokenizer),
-    models: models.length === 1 && !ensemble ? models[0] : models,
-    memberDirs,
-    ensemble,
-  };
+  return { dir, meta, tokenizer: Tokenizer.fromJSON(meta.tokenizer), models, memberDirs, ensemble };
 }

@@ -231,6 +231,18 @@ export function loadFunctionalModel(pathOrDir: string): LoadedFunctional {
   return deserializeFunctional(json, weightFiles, file);
 }
 
+/**
+ * The userDefinedMetadata of the model in `pathOrDir`, its model.json checked as loading checks it but no weights read:
+ * what a caller needs whose inference pool holds the networks.
+ */
+export function readModelMetadata(
+  pathOrDir: string,
+  parse: (text: string, where: string) => ModelJson = parseModelJson,
+): Record<string, unknown> {
+  const file = modelJsonPath(pathOrDir);
+  return parse(readFileSync(file, 'utf8'), file).userDefinedMetadata ?? {};
+}
+
 /** True when dir holds a model. */
 export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, 'model.json'));

@@ -5,13 +5,7 @@
  */
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import type { EnsembleRecord } from '../models/seed_ensemble.js';
-import {
-  Seq2Seq,
-  checkSeq2SeqFits,
-  parseSeq2SeqMetadata,
-  type Seq2SeqMember,
-  type Seq2SeqMetadata,
-} from '../seq2seq/seq2seq.js';
+import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata, type Seq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { existsSync, readFileSync } from 'node:fs';
 import {
   jointNgramFromJson,
@@ -20,7 +14,9 @@ import {
   type WeightedJointNgram,
 } from '../seq2seq/joint_ngram.js';
 import { writeFileAtomic } from './atomic.js';
-import { isModelDir, loadFunctionalModel, refuseOtherTask } from './model_io.js';
+import { isModelDir, loadFunctionalModel, readModelMetadata, refuseOtherTask } from './model_io.js';
+import { parseFunctionalModelJson } from '../models/functional_serialization.js';
+import type { TargetOrder } from '../seq2seq/model.js';
 import { jointNgramPath } from './run_files.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
@@ -89,6 +85,54 @@ export function writeJointNgram(file: string, ngram: WeightedJointNgram, meta: S
  * which load their own, need not build one).
  */
 export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {}): LoadedSeq2Seq {
+  const { members, ...read } = readMembers(dir, (d) => {
+    const loaded = loadFunctionalModel(d);
+    return {
+      metadata: loaded.metadata,
+      model: loaded.model,
+      fits: (meta) => checkSeq2SeqFits(loaded.model, meta, d),
+    };
+  });
+  const models = members.map((m) => ({ model: m.model, targetOrder: m.meta.settings.targetOrder }));
+  return {
+    app: Seq2Seq.fromMetadata(
+      models[0].model,
+      read.meta,
+      models.slice(1),
+      opts.jointNgram === false ? null : readJointNgram(dir, read.meta),
+    ),
+    ...read,
+  };
+}
+
+/**
+ * The seq2seq model in `dir` as loadSeq2SeqDir checks it (its model.json files, members that disagree, the joint
+ * n-gram's header), without its weights or building its n-gram: what a caller needs whose inference pool builds them
+ * (which checks they fit the metadata). `memberOrders`: each member's target order; `ngramWeight`: 0 without one.
+ */
+export function readSeq2SeqDir(
+  dir: string,
+): Omit<LoadedSeq2Seq, 'app'> & { memberOrders: TargetOrder[]; ngramWeight: number } {
+  const { members, ...read } = readMembers(dir, (d) => ({
+    metadata: readModelMetadata(d, parseFunctionalModelJson),
+    model: null,
+  }));
+  return {
+    ...read,
+    memberOrders: members.map((m) => m.meta.settings.targetOrder),
+    ngramWeight: readJointNgramHeader(dir)?.weight ?? 0,
+  };
+}
+
+/** The members of the seq2seq model in `dir`, each read by `member` and checked against member 1. */
+function readMembers<M>(
+  dir: string,
+  member: (d: string) => {
+    metadata: Record<string, unknown>;
+    model: M;
+    fits?: (meta: Seq2SeqMetadata) => void;
+  },
+): Omit<LoadedSeq2Seq, 'app'> & { members: { model: M; meta: Seq2SeqMetadata }[] } {
   const ensemble = isEnsembleDir(dir) ? readSeq2SeqEnsembleRecord(dir) : null;
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur seq2seq train'));
@@ -97,38 +141,26 @@ export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {})
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur seq2seq train`,
     );
   const memberDirs = seq2seqMemberDirs(dir);
-  const models: Seq2SeqMember[] = [];
+  const members: { model: M; meta: Seq2SeqMetadata }[] = [];
   let first: { meta: Seq2SeqMetadata; metadata: Record<string, unknown> } | null = null;
   for (const d of memberDirs) {
     refuseOtherTask(d, 'seq2seq');
-    let loaded: ReturnType<typeof loadFunctionalModel>;
+    let loaded: ReturnType<typeof member>;
     try {
-      loaded = loadFunctionalModel(d);
+      loaded = member(d);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code && !(e instanceof InvalidInputError)) throw e;
       const message = (e as Error).message;
       throw new InvalidInputError(message.includes(d) ? message : `${d}: ${message}`);
     }
     const meta = parseSeq2SeqMetadata(loaded.metadata, d);
-    checkSeq2SeqFits(loaded.model, meta, d);
+    loaded.fits?.(meta);
     if (first) {
       const why = mismatch(first.meta, meta);
       if (why)
         throw new InvalidInputError(`${d}: this ensemble member cannot decode with the others: ${why}`);
     } else first = { meta, metadata: loaded.metadata };
-    models.push({ model: loaded.model, targetOrder: meta.settings.targetOrder });
+    members.push({ model: loaded.model, meta });
   }
-  const { meta, metadata } = first!;
-  return {
-    app: Seq2Seq.fromMetadata(
-      models[0].model,
-      meta,
-      models.slice(1),
-      opts.jointNgram === false ? null : readJointNgram(dir, meta),
-    ),
-    meta,
-    metadata,
-    memberDirs,
-    ensemble,
-  };
+  return { ...first!, memberDirs, ensemble, members };
 }

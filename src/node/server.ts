@@ -42,20 +42,30 @@ import {
   greedyRanksCandidates,
   isBlankSource,
   limitUnit,
+  sourceProblemOf,
+  sourceTokenizer,
   typedSources,
   type Seq2Seq,
+  type Seq2SeqMetadata,
 } from '../seq2seq/seq2seq.js';
+import type { TargetOrder } from '../seq2seq/model.js';
+import type { Tokenizer as Seq2SeqTokenizer } from '../seq2seq/tokenizer.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
 import { isBlankText } from '../text/blank.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
-import { parseTextModelMetadata, vocabularyOf, type TextMetadata } from '../text/metadata.js';
+import {
+  parseTextMetadata,
+  parseTextModelMetadata,
+  vocabularyOf,
+  type TextMetadata,
+} from '../text/metadata.js';
 import './forecast.js';
 import { loadForecasterDir } from './forecaster_io.js';
-import { isEnsembleDir, loadClassifierDir } from './classifier_dir.js';
+import { isEnsembleDir, loadClassifierDir, readClassifierDir } from './classifier_dir.js';
 import { claimedEnsembleFormat } from './seed_ensemble_dir.js';
-import { loadSeq2SeqDir } from './seq2seq_dir.js';
+import { loadSeq2SeqDir, readSeq2SeqDir } from './seq2seq_dir.js';
 import { readModelPayload } from './inference_pool.js';
-import { loadModel } from './model_io.js';
+import { loadModel, readModelMetadata } from './model_io.js';
 
 /** Request limits: wide enough for real use, narrow enough that one request cannot hold the server. */
 export const SERVE_LIMITS = {
@@ -92,7 +102,8 @@ export interface TextServed {
   name: string;
   dir: string;
   meta: TextMetadata;
-  batcher: GenerationBatcher;
+  /** The model on this thread; none when it was loaded for the inference pool only (loadServedModel's `onPool`). */
+  batcher?: GenerationBatcher;
   /** The model in the inference pool (attachInferencePool); unset: served on this thread by `batcher`. */
   pooled?: PooledModel;
 }
@@ -111,8 +122,8 @@ export interface ClassifierServed {
   kind: 'classify';
   name: string;
   dir: string;
-  /** The model, or a seed ensemble's members (their class probabilities averaged). */
-  model: ClassifierModels;
+  /** The model, or a seed ensemble's members (their class probabilities averaged); none when loaded `onPool`. */
+  model?: ClassifierModels;
   meta: ClassifierMetadata;
   tokenizer: ClassifyTokenizer;
   pooled?: PooledModel;
@@ -121,7 +132,15 @@ export interface Seq2SeqServed {
   kind: 'seq2seq';
   name: string;
   dir: string;
-  app: Seq2Seq;
+  /** Its metadata (an ensemble's: member 1's): settings, tokens, data. */
+  meta: Seq2SeqMetadata;
+  /** What its sources are checked with (sourceProblemOf). */
+  source: Seq2SeqTokenizer;
+  /** Each member's target order, and the joint n-gram's weight (0: none): whether greedy decoding ranks candidates. */
+  memberOrders: readonly TargetOrder[];
+  ngramWeight: number;
+  /** The model on this thread; none when it was loaded for the inference pool only (loadServedModel's `onPool`). */
+  app?: Seq2Seq;
   pooled?: PooledModel;
 }
 /** A model directory recur can list but not serve (a task this version does not know). */
@@ -148,18 +167,31 @@ function loading<T>(load: () => T): T {
  * model (listed with its task, refused by the endpoints). Names are the
  * directories' base names, made unique with a suffix. A directory that holds no model is an InvalidInputError.
  */
-export function loadServedModels(dirs: readonly string[], limits: ServeLimits = SERVE_LIMITS): Served[] {
+export function loadServedModels(
+  dirs: readonly string[],
+  limits: ServeLimits = SERVE_LIMITS,
+  opts: { onPool?: boolean } = {},
+): Served[] {
   const names = new Set<string>();
   return dirs.map((dir) => {
     let name = basename(resolve(dir)) || 'model';
     for (let i = 2; names.has(name); i++) name = `${basename(resolve(dir))}-${i}`;
     names.add(name);
-    return loadServedModel(dir, name, limits);
+    return loadServedModel(dir, name, limits, opts);
   });
 }
 
-/** Loads one model directory as `name` (see loadServedModels); a reload (SIGHUP) loads each again by this. */
-export function loadServedModel(dir: string, name: string, limits: ServeLimits = SERVE_LIMITS): Served {
+/**
+ * Loads one model directory as `name` (see loadServedModels); a reload (SIGUSR2) loads each again by this. `onPool`:
+ * a text, classifier or seq2seq model is read for an inference pool to run (attachInferencePool), its metadata and
+ * vocabularies only, which is all this thread then needs: the workers build the networks and check they fit.
+ */
+export function loadServedModel(
+  dir: string,
+  name: string,
+  limits: ServeLimits = SERVE_LIMITS,
+  opts: { onPool?: boolean } = {},
+): Served {
   if (!existsSync(dir)) throw new InvalidInputError(noSuchPath(dir, 'a model directory'));
   if (!statSync(dir).isDirectory())
     throw new InvalidInputError(
@@ -167,29 +199,20 @@ export function loadServedModel(dir: string, name: string, limits: ServeLimits =
     );
   if (existsSync(join(dir, 'forecaster.json'))) return loadServedForecaster(dir, name);
   if (isEnsembleDir(dir) && claimedEnsembleFormat(dir) === 'recur-seq2seq-ensemble')
-    return { kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app };
-  if (isEnsembleDir(dir)) {
-    const c = loading(() => loadClassifierDir(dir));
-    return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
-  }
+    return servedSeq2Seq(dir, name, opts);
+  if (isEnsembleDir(dir)) return servedClassifier(dir, name, opts);
   const file = join(dir, 'model.json');
   if (!existsSync(file))
     throw new InvalidInputError(`${dir}: no model.json or forecaster.json here; not a recur model directory`);
   const task = (
     parseJsonText(readFileSync(file, 'utf8'), file) as { userDefinedMetadata?: { task?: unknown } }
   )?.userDefinedMetadata?.task;
-  if (task === 'classify') {
-    const c = loading(() => loadClassifierDir(dir));
-    return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
-  }
-  if (task === 'seq2seq') return { kind: 'seq2seq', name, dir, app: loading(() => loadSeq2SeqDir(dir)).app };
+  if (task === 'classify') return servedClassifier(dir, name, opts);
+  if (task === 'seq2seq') return servedSeq2Seq(dir, name, opts);
   if (task !== 'text') return { kind: typeof task === 'string' ? task : 'unknown', name, dir };
-  let loaded: ReturnType<typeof loadModel>;
-  try {
-    loaded = loadModel(dir);
-  } catch (e) {
-    throw new InvalidInputError((e as Error).message);
-  }
+  if (opts.onPool)
+    return { kind: 'text', name, dir, meta: loading(() => parseTextMetadata(readModelMetadata(dir), dir)) };
+  const loaded = loading(() => loadModel(dir));
   const meta = parseTextModelMetadata(loaded.model, loaded.metadata, dir);
   const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
     maxBatch: limits.maxBatch,
@@ -198,21 +221,61 @@ export function loadServedModel(dir: string, name: string, limits: ServeLimits =
   return { kind: 'text', name, dir, meta, batcher };
 }
 
+function servedClassifier(dir: string, name: string, opts: { onPool?: boolean }): ClassifierServed {
+  if (opts.onPool) {
+    const c = loading(() => readClassifierDir(dir));
+    return { kind: 'classify', name, dir, meta: c.meta, tokenizer: c.tokenizer };
+  }
+  const c = loading(() => loadClassifierDir(dir));
+  return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
+}
+
+function servedSeq2Seq(dir: string, name: string, opts: { onPool?: boolean }): Seq2SeqServed {
+  if (opts.onPool) {
+    const { meta, memberOrders, ngramWeight } = loading(() => readSeq2SeqDir(dir));
+    return { kind: 'seq2seq', name, dir, meta, source: sourceTokenizer(meta), memberOrders, ngramWeight };
+  }
+  return seq2seqOnThisThread(name, dir, loading(() => loadSeq2SeqDir(dir)).app);
+}
+
+/** The served entry of a seq2seq model that runs on this thread. */
+export function seq2seqOnThisThread(name: string, dir: string, app: Seq2Seq): Seq2SeqServed {
+  return {
+    kind: 'seq2seq',
+    name,
+    dir,
+    meta: app.metadata(),
+    source: app.source,
+    memberOrders: app.memberOrders,
+    ngramWeight: app.jointNgram?.weight ?? 0,
+    app,
+  };
+}
+
 /**
  * Loads every text, classifier and seq2seq model of `served` into the inference pool (each worker rebuilds it from
  * the same files), so createServeApp runs their requests there. Forecasters stay on this thread: their predict is an
- * ensemble with statistical baselines, not one batched forward pass.
+ * ensemble with statistical baselines, not one batched forward pass. `oneWorkerAtATime`: InferencePool.load's (a
+ * reload, the pool serving meanwhile).
  */
 export async function attachInferencePool(
   served: Served[],
   pool: InferencePool,
   limits: ServeLimits = SERVE_LIMITS,
+  opts: { oneWorkerAtATime?: boolean } = {},
 ): Promise<void> {
   for (const s of served) {
     if (s.kind !== 'text' && s.kind !== 'classify' && s.kind !== 'seq2seq') continue;
     const payload = readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined);
-    (s as TextServed | ClassifierServed | Seq2SeqServed).pooled = await pool.load(payload);
+    (s as TextServed | ClassifierServed | Seq2SeqServed).pooled = await pool.load(payload, opts);
   }
+}
+
+/** The model of `m` on this thread, for a request the pool does not run; one loaded `onPool` has none. */
+function onThisThread<T>(m: Served, model: T | undefined): T {
+  if (model === undefined)
+    throw new Error(`model '${m.name}' was loaded for an inference pool, and the server was given none`);
+  return model;
 }
 
 const GENERATE_BODY = (limits: ServeLimits) =>
@@ -408,7 +471,7 @@ function describe(s: Served): Record<string, unknown> {
     };
   }
   if (s.kind === 'seq2seq') {
-    const a = (s as Seq2SeqServed).app;
+    const a = (s as Seq2SeqServed).meta;
     return {
       name: s.name,
       kind: s.kind,
@@ -821,7 +884,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         const pending = { ...request, signal: abort.signal };
         const text = await (pool && t.pooled
           ? pool.generate(t.pooled, pending)
-          : t.batcher.generate(pending));
+          : onThisThread(t, t.batcher).generate(pending));
         return { model: t.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } catch (e) {
         // Nobody is left to answer, and nothing failed: not an internal error (--log shows nginx's 499 for it).
@@ -858,7 +921,9 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     let done: Promise<string>;
     try {
       done =
-        pool && t.pooled ? (await pool.startGeneration(t.pooled, stream)).done : t.batcher.generate(stream);
+        pool && t.pooled
+          ? (await pool.startGeneration(t.pooled, stream)).done
+          : onThisThread(t, t.batcher).generate(stream);
     } catch (e) {
       streams--;
       stopWatching();
@@ -962,7 +1027,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const predictions =
       pool && c.pooled
         ? await pool.classify(c.pooled, texts, CLASSIFY_BATCH)
-        : classifyTexts(c.model, c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
+        : classifyTexts(onThisThread(c, c.model), c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
     if (!multiLabel) return { model: c.name, predictions };
     // As `recur classify predict --json`: the labels at the threshold (default 0.5), and the threshold itself.
     const threshold = body.threshold ?? DEFAULT_THRESHOLD;
@@ -984,16 +1049,16 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (
       body.length_penalty !== undefined &&
       beam === 1 &&
-      !greedyRanksCandidates(s.app.memberOrders, s.app.jointNgram?.weight ?? 0)
+      !greedyRanksCandidates(s.memberOrders, s.ngramWeight)
     )
       throw new HttpError(
         400,
         `length_penalty: ranks beam search's outputs, and beam 1 decodes greedily: give beam ≥ 2, or leave length_penalty out`,
       );
     // As `recur seq2seq predict` refuses one: decoding costs in proportion to the source's length.
-    const typed = typedSources(s.app.data, body.sources);
+    const typed = typedSources(s.meta.data, body.sources);
     typed.forEach((source, i) => {
-      const problem = s.app.sourceProblem(source);
+      const problem = sourceProblemOf(s.meta.settings, s.source, source);
       if (problem !== null) throw new HttpError(400, `sources.${i}: the source ${problem}`);
     });
     const decode = {
@@ -1005,7 +1070,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const outputs =
       pool && s.pooled
         ? await pool.decode(s.pooled, body.sources, decode)
-        : s.app.predict(body.sources, decode);
+        : onThisThread(s, s.app).predict(body.sources, decode);
     return { model: s.name, beam, outputs };
   }
 
@@ -1035,7 +1100,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     async close() {
       closing = true;
       await app.close();
-      for (const s of [...served, ...retired]) if (s.kind === 'text') await (s as TextServed).batcher.idle();
+      for (const s of [...served, ...retired]) if (s.kind === 'text') await (s as TextServed).batcher?.idle();
       await pool?.idle();
     },
   };

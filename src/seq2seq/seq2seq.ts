@@ -280,6 +280,43 @@ export const SOURCE_WITH_TAB =
   'holds a tab, as a line of a pairs file does (source<TAB>target): give the sources alone, one per line ' +
   "(cut -f1 FILE), or score the pairs with 'recur seq2seq eval DIR FILE'";
 
+/** The tokenizer a model of `meta` reads its sources with. */
+export function sourceTokenizer(meta: Seq2SeqMetadata): Tokenizer {
+  return new Tokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens, meta.settings.normalization);
+}
+
+/**
+ * Seq2Seq.sourceProblem of a model known by its settings and source tokenizer alone (recur serve's event loop, whose
+ * inference pool holds the networks).
+ */
+export function sourceProblemOf(settings: Seq2SeqSettings, source: Tokenizer, text: string): string | null {
+  return text.includes('\t') ? SOURCE_WITH_TAB : lengthProblemOf(settings, source, text);
+}
+
+/**
+ * Why a model of these settings and source tokenizer refuses to decode a source, or null: longer than the longest
+ * source its training accepted (settings.maxSourceLength), or with a longer word. Training refuses or skips such pairs; decoding one would cost
+ * time and memory in proportion to its length for an output the model never learned to write. (A tab is decoded:
+ * a CSV pairs file's source may hold one, and is validated and scored as it was trained.)
+ */
+function lengthProblemOf(settings: Seq2SeqSettings, source: Tokenizer, text: string): string | null {
+  const length = limitLength(settings.sourceMode, settings.normalization)(text);
+  const max = settings.maxSourceLength;
+  if (length > max)
+    return `has ${length} ${limitUnit(settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`;
+  const long = longWordProblem(text, wordLengthLimit(settings, 'source'), "the model's limit");
+  if (long !== null || settings.maxWordLength !== null || settings.sourceMode !== 'wordpunct') return long;
+  // A model saved before the word bound reads words of any length, and a 'wordpunct' word splits at every change
+  // between letters and punctuation: a 100 kB line of "a,a,…" is 100,000 tokens (seconds and a gigabyte to decode;
+  // a megabyte runs out of kernel memory). Its sources are bounded in tokens as a new model's limits bound them —
+  // max words of MAX_WORD_LENGTH characters, a token at most per character — far above what ordinary text splits into.
+  const most = max * MAX_WORD_LENGTH;
+  const tokens = source.split(text).length;
+  return tokens > most
+    ? `splits into ${tokens} tokens, more than the model reads (${most}: ${max} words of at most ${MAX_WORD_LENGTH} characters)`
+    : null;
+}
+
 /** An ensemble member after the first: its model and the order its decoder writes the target in. */
 export interface Seq2SeqMember {
   model: Functional;
@@ -345,7 +382,7 @@ export class Seq2Seq {
     return new Seq2Seq(
       model,
       meta.settings,
-      new Tokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens, meta.settings.normalization),
+      sourceTokenizer(meta),
       new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens, meta.settings.normalization),
       meta.longestTarget,
       meta.data,
@@ -424,32 +461,12 @@ export class Seq2Seq {
    * decode (lengthProblem).
    */
   sourceProblem(text: string): string | null {
-    return text.includes('\t') ? SOURCE_WITH_TAB : this.lengthProblem(text);
+    return sourceProblemOf(this.settings, this.source, text);
   }
 
-  /**
-   * Why the model refuses to decode a source, or null: longer than the longest source its training accepted
-   * (settings.maxSourceLength), or with a longer word. Training refuses or skips such pairs; decoding one would cost
-   * time and memory in proportion to its length for an output the model never learned to write. (A tab is decoded:
-   * a CSV pairs file's source may hold one, and is validated and scored as it was trained.)
-   */
+  /** Why the model refuses to decode a source, or null (lengthProblemOf). */
   lengthProblem(text: string): string | null {
-    const length = limitLength(this.settings.sourceMode, this.settings.normalization)(text);
-    const max = this.settings.maxSourceLength;
-    if (length > max)
-      return `has ${length} ${limitUnit(this.settings.sourceMode)}, more than the model's limit of ${max} (the --max-source-length it was trained with)`;
-    const long = longWordProblem(text, wordLengthLimit(this.settings, 'source'), "the model's limit");
-    if (long !== null || this.settings.maxWordLength !== null || this.settings.sourceMode !== 'wordpunct')
-      return long;
-    // A model saved before the word bound reads words of any length, and a 'wordpunct' word splits at every change
-    // between letters and punctuation: a 100 kB line of "a,a,…" is 100,000 tokens (seconds and a gigabyte to decode;
-    // a megabyte runs out of kernel memory). Its sources are bounded in tokens as a new model's limits bound them —
-    // max words of MAX_WORD_LENGTH characters, a token at most per character — far above what ordinary text splits into.
-    const most = max * MAX_WORD_LENGTH;
-    const tokens = this.source.split(text).length;
-    return tokens > most
-      ? `splits into ${tokens} tokens, more than the model reads (${most}: ${max} words of at most ${MAX_WORD_LENGTH} characters)`
-      : null;
+    return lengthProblemOf(this.settings, this.source, text);
   }
 
   /** Decodes sources as the model reads them; one over the model's length limit (lengthProblem) is an InvalidInputError. */
