@@ -34,7 +34,7 @@ import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { loadModel } from '../src/node/model_io.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
 import { attachInferencePool, createServeApp, loadServedModels } from '../src/node/server.js';
-import { reviews, runCli, runCliOk } from './cli_helpers.js';
+import { expectSnakeKeys, reviews, runCli, runCliOk } from './cli_helpers.js';
 import { listen } from './serve_helpers.js';
 
 const SMALL = ['--units', '8', '--embedding-dim', '8', '--batch-size', '16', '--threads', '1', '--seed', '3'];
@@ -360,10 +360,11 @@ describe('recur classify train --ensemble', () => {
       ...SMALL,
     ]);
     assert.equal(r.code, 0, r.stderr);
+    expectSnakeKeys(r.stdout);
     const lines = jsonLines<Record<string, unknown>>(r.stdout);
-    assert.ok(lines.some((l) => l.event === 'time-limit' && l.member === 1));
+    assert.ok(lines.some((l) => l.event === 'time_limit' && l.member === 1));
     assert.deepEqual(
-      lines.find((l) => l.event === 'time-limit' && l.members_finished !== undefined)?.members_finished,
+      lines.find((l) => l.event === 'time_limit' && l.members_finished !== undefined)?.members_finished,
       [1],
     );
     assert.ok(lines.some((l) => l.event === 'test'));

@@ -12,7 +12,15 @@ import { after, describe, it, mock } from 'node:test';
 import { TerminateOnNaN } from '../src/models/callbacks.js';
 import { EpochRecorder, TrainingInterrupt } from '../src/cli/run_dir.js';
 import type { Output } from '../src/cli/output.js';
-import { pairs, reviews, runCli, trainTinyModels } from './cli_helpers.js';
+import {
+  DATA_KEYED,
+  expectSnakeKeys,
+  pairs,
+  reviews,
+  runCli,
+  spellings,
+  trainTinyModels,
+} from './cli_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'recur-cli-consistency-'));
@@ -583,6 +591,75 @@ describe('--json of a command that writes files', () => {
       return (JSON.parse(r.stdout) as { event?: string }).event;
     });
     assert.deepEqual(events, ['converted', 'exported']);
+  });
+});
+
+describe('--json keys', () => {
+  it("are snake_case in every command's lines, nested objects too, and so are event names", () => {
+    const root = join(tmp, 'json-keys');
+    mkdirSync(root);
+    const { textFile, csv, textModel, classifier } = trainTinyModels(root);
+    const at = (name: string): string => join(root, name);
+    const quick = ['--epochs', '1', '--threads', '1'];
+    // Spelled letters: a monotone task the joint n-gram aligns (its own event).
+    writeFileSync(at('spell.tsv'), spellings(120, 4));
+    const g2p = ['--source-tokens', 'chars', '--target-tokens', 'symbols', '--units', '8', ...quick];
+    // Monthly series, the single one with its last value missing (--interpolate leaves it out, and says so).
+    const month = (i: number): string =>
+      `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+    const value = (i: number, k: number): string =>
+      (100 + 10 * Math.sin((i * Math.PI) / 6) + k * i).toFixed(2);
+    const rows = Array.from({ length: 48 }, (_, i) => `${month(i)},${value(i, 1)}`);
+    writeFileSync(at('one.csv'), ['date,value', ...rows, `${month(48)},`].join('\n') + '\n');
+    const panel = ['a', 'b', 'c'].flatMap((id, k) =>
+      Array.from({ length: 48 }, (_, i) => `${id},${month(i)},${value(i, k + 1)}`),
+    );
+    writeFileSync(at('panel.csv'), ['id,date,value', ...panel].join('\n') + '\n');
+    const single = ['--horizon', '6', '--candidates', 'ets,theta', '--threads', '1', '--interpolate'];
+    const many = ['--id-column', 'id', '--horizon', '6', '--epochs', '2', '--threads', '1'];
+    const net = ['--units', '4', '--embedding-dim', '4', ...quick];
+    const g2pEnsemble = ['--ensemble', '2', '--joint-ngram', '3', ...g2p];
+    const textNet = ['--units', '4', '--maxlen', '5', '--steps-per-epoch', '2', ...quick];
+    // A panel line's `backtest` is keyed by method (a single series' by what it holds: origins, mean …).
+    const panelKeys = [...DATA_KEYED, 'backtest'];
+    for (const [args, dataKeyed] of [
+      [['train', textFile, '--out', at('text'), ...textNet]],
+      [['generate', textModel, '--length', '10']],
+      [['evaluate', textModel, textFile]],
+      [['classify', 'train', csv, '--out', at('ensemble'), '--ensemble', '2', ...net]],
+      [['classify', 'train', csv, '--out', at('multi'), '--multi-label', ...net]],
+      [['classify', 'eval', classifier]],
+      [['classify', 'eval', at('multi')]],
+      [['classify', 'predict', classifier, 'a great film']],
+      [['classify', 'predict', at('multi'), 'a great film']],
+      [['seq2seq', 'train', at('spell.tsv'), '--out', at('g2p'), ...g2pEnsemble]],
+      [['seq2seq', 'train', at('spell.tsv'), '--out', at('g2p-plain'), ...g2p]],
+      [['seq2seq', 'ngram', at('g2p-plain'), '--order', '3']],
+      [['seq2seq', 'eval', at('g2p')]],
+      [['seq2seq', 'predict', at('g2p'), 'abc', 'xyz']],
+      [['forecast', at('one.csv'), ...single, '--out', at('fc')]],
+      [['forecast', 'predict', at('fc')]],
+      [['forecast', at('panel.csv'), ...many, '--out', at('fc-panel')], panelKeys],
+      [['forecast', 'predict', at('fc-panel'), at('panel.csv')], panelKeys],
+      [['convert', textModel, at('m.keras')]],
+      [['export', 'pytorch', textModel, at('py')]],
+    ] as const) {
+      const r = run([...args, '--json']);
+      assert.equal(r.code, 0, `recur ${args.join(' ')}: ${r.stderr}`);
+      assert.notEqual(r.stdout, '', `recur ${args.join(' ')}`);
+      assert.doesNotThrow(() => expectSnakeKeys(r.stdout, dataKeyed), `recur ${args.join(' ')}`);
+    }
+  });
+
+  it('expectSnakeKeys names a camelCase key, nested or not, and a kebab-case event', () => {
+    assert.throws(() => expectSnakeKeys({ summary: { notRun: 1 } }), /key summary\.notRun/);
+    assert.throws(() => expectSnakeKeys('{"event":"time-limit"}\n'), /event "time-limit"/);
+    assert.throws(() => expectSnakeKeys({ a: [{ inFlight: 0 }] }), /key a\.inFlight/);
+    expectSnakeKeys({ per_class: { Positive: { f1: 1 } }, event: 'test' });
+    assert.throws(
+      () => expectSnakeKeys({ per_class: { Positive: { macroF1: 1 } } }),
+      /per_class\.\*\.macroF1/,
+    );
   });
 });
 

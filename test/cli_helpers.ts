@@ -167,3 +167,53 @@ export const TINY_TEXT_MODEL: readonly string[] = [
   '--no-samples',
   '-q',
 ];
+
+/**
+ * Paths (dotted; array levels not counted) of --json objects keyed by the data's names — class labels, forecast
+ * methods ('seasonal naive', 'ets+theta+global'), regressor columns — not by recur's: their keys are left as they are.
+ */
+export const DATA_KEYED: readonly string[] = [
+  'per_class',
+  'per_label',
+  'probabilities',
+  'metrics',
+  'failed',
+  'backtest.mean',
+  'backtest.skipped',
+  'regressors.fits',
+  'regressors.fits.*',
+];
+
+const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+
+/**
+ * Fails unless every key recur names in `json` — a parsed --json line, or stdout's JSON lines — is snake_case, in
+ * nested objects and arrays too, and so is every `event` (README, "Machine-readable output"). Objects at `dataKeyed`
+ * paths are keyed by the data's names: their keys are not checked (`*` stands for one in a path), their values are.
+ */
+export function expectSnakeKeys(json: string | object, dataKeyed: readonly string[] = DATA_KEYED): void {
+  const lines =
+    typeof json === 'string'
+      ? json
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as unknown)
+      : [json];
+  const bad: string[] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x, path);
+    else if (v !== null && typeof v === 'object') {
+      const named = dataKeyed.includes(path);
+      for (const [k, x] of Object.entries(v)) {
+        const at = path === '' ? k : `${path}.${named ? '*' : k}`;
+        if (!named && !SNAKE_CASE.test(k)) bad.push(`key ${path === '' ? k : `${path}.${k}`}`);
+        if (path === '' && k === 'event' && (typeof x !== 'string' || !SNAKE_CASE.test(x)))
+          bad.push(`event ${JSON.stringify(x)}`);
+        walk(x, at);
+      }
+    }
+  };
+  for (const line of lines) walk(line, '');
+  if (bad.length > 0)
+    throw new Error(`--json names that are not snake_case: ${[...new Set(bad)].join(', ')}`);
+}

@@ -28,7 +28,7 @@ import {
   SeriesInputError,
 } from '../src/forecast/series.js';
 import { Random } from '../src/core/random.js';
-import { runCli, type CliResult } from './cli_helpers.js';
+import { expectSnakeKeys, runCli, type CliResult } from './cli_helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -716,7 +716,7 @@ describe('recur forecast: input handling (QA, CLI)', () => {
     );
   });
 
-  it('--interpolate leaves out missing values at the start or end, and says so (lines, --json leftOut)', () => {
+  it('--interpolate leaves out missing values at the start or end, and says so (lines, --json left_out)', () => {
     // Oldest-first with the last value missing, newest-first with it first in the file: the same date left out.
     const rows = milk.trimEnd().split('\n');
     const lastMissing = [...rows.slice(0, -1), `${d[d.length - 1]},NA`].join('\n') + '\n';
@@ -735,7 +735,8 @@ describe('recur forecast: input handling (QA, CLI)', () => {
         new RegExp(`1 missing value\\(s\\) at its start or end left out.*\\(line ${line}\\)`),
       );
       const j = run([write(name, text), '--interpolate', '--holdout', '0', '--json']);
-      assert.deepEqual((JSON.parse(j.stdout) as { leftOut?: number[] }).leftOut, [line]);
+      expectSnakeKeys(j.stdout);
+      assert.deepEqual((JSON.parse(j.stdout) as { left_out?: number[] }).left_out, [line]);
     }
     // forecast predict says so too.
     const saved = join(dir, 'left-out-fc');

@@ -20,7 +20,7 @@ import {
   type SeriesOutcome,
 } from '../src/forecast/panel.js';
 import { SeriesInputError } from '../src/forecast/series.js';
-import { CLI, runCli } from './cli_helpers.js';
+import { CLI, DATA_KEYED, expectSnakeKeys, runCli } from './cli_helpers.js';
 import { JUNK_CELLS, damageCells, mutateBytes } from './fuzz_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-panel-'));
@@ -514,9 +514,14 @@ describe('forecast many series: undated series and Ctrl-C', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     assert.equal(code, 130);
     const lines = jsonLines(stdout);
-    const summary = lines[lines.length - 1].summary as { forecast: number; stopped: boolean; notRun: number };
+    expectSnakeKeys(stdout, [...DATA_KEYED, 'backtest']);
+    const summary = lines[lines.length - 1].summary as {
+      forecast: number;
+      stopped: boolean;
+      not_run: number;
+    };
     assert.equal(summary.stopped, true);
-    assert.ok(summary.forecast >= 1 && summary.notRun >= 1, JSON.stringify(summary));
+    assert.ok(summary.forecast >= 1 && summary.not_run >= 1, JSON.stringify(summary));
     const rows = readFileSync(output, 'utf8').trim().split('\n');
     assert.equal(rows.length, 1 + 6 * summary.forecast);
   });
@@ -531,14 +536,18 @@ describe('forecast many series: the global network (the default for many series)
     const args = ['forecast', long, '--id-column', 'id', '--horizon', '6', '--epochs', '3', '--threads', '1'];
     const r = runCli([...args, '--json']);
     assert.equal(r.code, 0, r.stderr);
+    expectSnakeKeys(r.stdout, [...DATA_KEYED, 'backtest']);
     const lines = jsonLines(r.stdout);
     const stage = lines.find((l) => 'global' in l)!.global as {
       series: number;
-      backtestWindows: number;
-      finalWindows: number;
+      backtest_windows: number;
+      final_windows: number;
     };
     assert.equal(stage.series, 3);
-    assert.ok(stage.backtestWindows > 0 && stage.finalWindows > stage.backtestWindows, JSON.stringify(stage));
+    assert.ok(
+      stage.backtest_windows > 0 && stage.final_windows > stage.backtest_windows,
+      JSON.stringify(stage),
+    );
     const series = lines.filter((l) => 'id' in l) as unknown as SeriesForecast[];
     assert.equal(series.length, 3);
     for (const s of series) {

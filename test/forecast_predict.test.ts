@@ -184,9 +184,9 @@ describe('forecast predict: one series', () => {
         out,
         '--json',
       ]),
-    ) as SeriesJson & { seasons: number[]; etsSeasons: number[] };
+    ) as SeriesJson & { seasons: number[]; ets_seasons: number[] };
     assert.deepEqual(trained.seasons, [7, 365]);
-    assert.deepEqual(trained.etsSeasons, [7, 365]);
+    assert.deepEqual(trained.ets_seasons, [7, 365]);
     assert.deepEqual(loadForecasterDir(out).manifest.series[0].seasons, [7, 365]);
     const again = JSON.parse(ok(['predict', out, daily, '--json'])) as SeriesJson;
     assert.deepEqual(again.forecast, trained.forecast);

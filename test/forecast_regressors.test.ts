@@ -24,7 +24,7 @@ import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.
 import { globalInput, panelSeriesPlan, parsePanelCsv, type PanelSettings } from '../src/forecast/panel.js';
 import { fitRegression, withRegressors } from '../src/forecast/regressors.js';
 import { parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
-import { runCli } from './cli_helpers.js';
+import { DATA_KEYED, expectSnakeKeys, runCli } from './cli_helpers.js';
 import { JUNK_CELLS, damageCells } from './fuzz_helpers.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -265,6 +265,7 @@ describe('recur forecast --regressors', () => {
     const out = join(dir, 'sales.out.csv');
     const r = runCli(['forecast', file, '--regressors', 'promo', ...QUICK, '--json', '--output', out]);
     assert.equal(r.code, 0, r.stderr);
+    expectSnakeKeys(r.stdout);
     const j = JSON.parse(r.stdout) as {
       horizon: number;
       dates: string[];
@@ -273,8 +274,8 @@ describe('recur forecast --regressors', () => {
       actual?: number[];
       regressors: {
         names: string[];
-        usedBy: string[];
-        fits: Record<string, Record<string, { perUnit: number }>>;
+        used_by: string[];
+        fits: Record<string, Record<string, { per_unit: number }>>;
       };
       backtest: { mean: Record<string, { mase: number }> };
     };
@@ -283,10 +284,10 @@ describe('recur forecast --regressors', () => {
     assert.equal(j.actual, undefined, 'the future, not a hold-out');
     assert.deepEqual(j.regressors.names, ['promo']);
     assert.ok(
-      j.regressors.usedBy.length > 0 && j.regressors.usedBy.every((m) => m.endsWith('+ x')),
+      j.regressors.used_by.length > 0 && j.regressors.used_by.every((m) => m.endsWith('+ x')),
       j.method,
     );
-    for (const fit of Object.values(j.regressors.fits)) assert.ok(Math.abs(fit.promo.perUnit - 3) < 0.4);
+    for (const fit of Object.values(j.regressors.fits)) assert.ok(Math.abs(fit.promo.per_unit - 3) < 0.4);
     assert.ok(j.backtest.mean['ets + x'].mase < j.backtest.mean.ets.mase);
     assert.ok(existsSync(out));
     // Text mode names the regressors and their effect.
@@ -406,15 +407,16 @@ describe('recur forecast --regressors', () => {
       '--json',
     ]);
     assert.equal(r.code, 0, r.stderr);
+    expectSnakeKeys(r.stdout, [...DATA_KEYED, 'backtest']);
     const lines = r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const byId = new Map(lines.filter((l) => 'id' in l).map((l) => [l.id as string, l]));
-    const a = byId.get('a') as { method: string; regressors: { usedBy: string[] }; dates: string[] };
+    const a = byId.get('a') as { method: string; regressors: { used_by: string[] }; dates: string[] };
     assert.match(a.method, /\+ x$|combination/);
     assert.equal(a.dates[0], monthly(108));
-    assert.ok(a.regressors.usedBy.length > 0);
+    assert.ok(a.regressors.used_by.length > 0);
     const b = byId.get('b') as { backtest: Record<string, { mase: number }> };
     assert.ok(b.backtest['ets + x'].mase > 0.9 * b.backtest.ets.mase, 'no effect, no gain');
     assert.match(byId.get('c')!.error as string, /regressor 'promo' has none for 2009-07/);

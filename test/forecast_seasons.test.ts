@@ -22,7 +22,7 @@ import {
   seasonalFTest,
 } from '../src/forecast/seasonality.js';
 import { seasonsOfFrequency } from '../src/forecast/series.js';
-import { runCli } from './cli_helpers.js';
+import { expectSnakeKeys, runCli } from './cli_helpers.js';
 
 const WEEK = [-6, 3, 4, 3, 2, 1, -7];
 /** A daily series: slow trend + weekly pattern + a yearly wave with a sharp mid-year bump + AR(0.5) noise. */
@@ -178,10 +178,11 @@ describe('recur forecast --season a,b (CLI)', () => {
   it('daily dates default to seasons 7 and 365, reported with the ones ETS used', () => {
     const r = runCli(['forecast', file, ...stats]);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { season: number; seasons: number[]; etsSeasons: number[] };
+    expectSnakeKeys(r.stdout);
+    const out = JSON.parse(r.stdout) as { season: number; seasons: number[]; ets_seasons: number[] };
     assert.equal(out.season, 7);
     assert.deepEqual(out.seasons, [7, 365]);
-    assert.deepEqual(out.etsSeasons, [7, 365]);
+    assert.deepEqual(out.ets_seasons, [7, 365]);
     const text = runCli(['forecast', file, ...stats.filter((a) => a !== '--json')]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stderr, /seasons 7, 365 \(from the daily dates\)/);

@@ -16,7 +16,7 @@ import { loadFunctionalModel } from '../src/node/model_io.js';
 import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { loadServedModels, type Seq2SeqServed } from '../src/node/server.js';
 import { parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
-import { runCli, runCliOk } from './cli_helpers.js';
+import { expectSnakeKeys, runCli, runCliOk } from './cli_helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'recur-s2s-ens-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -154,10 +154,11 @@ describe('recur seq2seq train --ensemble', () => {
       '1000',
     ]);
     assert.equal(r.code, 0, r.stderr);
+    expectSnakeKeys(r.stdout);
     const lines = jsonLines(r.stdout);
     for (const k of [1, 2])
       assert.ok(
-        lines.some((l) => l.member === k && l.event === 'time-limit'),
+        lines.some((l) => l.member === k && l.event === 'time_limit'),
         `member ${k} stopped by its share of the budget`,
       );
     const rec = parseEnsembleRecord(
@@ -191,16 +192,16 @@ describe('recur seq2seq train --ensemble', () => {
     const more = jsonLines(again.stdout);
     for (const k of [1, 2]) {
       assert.ok(
-        more.some((l) => l.member === k && l.event === 'time-limit'),
+        more.some((l) => l.member === k && l.event === 'time_limit'),
         `member ${k} trained on`,
       );
       const [epoch, batch] = memberState(join(out, 'members', String(k)));
       assert.ok(epoch > before[k - 1][0] || batch > before[k - 1][1], `member ${k} advanced`);
     }
     assert.deepEqual(
-      more.find((l) => l.event === 'time-limit' && l.member === undefined),
+      more.find((l) => l.event === 'time_limit' && l.member === undefined),
       {
-        event: 'time-limit',
+        event: 'time_limit',
         members_cut_short: [1, 2],
         members: 2,
       },

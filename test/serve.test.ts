@@ -29,7 +29,7 @@ import { TextGenerator } from '../src/text/generator.js';
 import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
+import { expectSnakeKeys, pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
 import { listen, sseEvents, startServe } from './serve_helpers.js';
 
 const cli = (args: string[]): CliResult => runCli(args);
@@ -887,6 +887,7 @@ describe('recur serve (HTTP API)', () => {
     assert.equal((events.at(-1)!.data.text as string).length, 20_000);
     assert.equal(await exited, 0, out.stderr);
     assert.match(out.stdout, /"event":"stopped"/);
-    assert.match(out.stdout, /"event":"stopping","signal":"SIGTERM","inFlight":1/);
+    assert.match(out.stdout, /"event":"stopping","signal":"SIGTERM","in_flight":1/);
+    expectSnakeKeys(out.stdout);
   });
 });

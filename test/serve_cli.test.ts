@@ -11,7 +11,7 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { CLI, runCli, runCliOk, TINY_TEXT_MODEL, trainTinyModels } from './cli_helpers.js';
+import { CLI, expectSnakeKeys, runCli, runCliOk, TINY_TEXT_MODEL, trainTinyModels } from './cli_helpers.js';
 import { startServe } from './serve_helpers.js';
 import { listening } from '../src/cli/serve.js';
 
@@ -104,7 +104,8 @@ describe('recur serve (the command)', () => {
       const event = JSON.parse(serve.out.stdout.split('\n')[0]) as Record<string, unknown>;
       assert.equal(event.host, '0.0.0.0');
       assert.equal(event.port, port);
-      assert.equal(event.allInterfaces, true);
+      assert.equal(event.all_interfaces, true);
+      expectSnakeKeys(event);
     } finally {
       serve.child.kill('SIGTERM');
     }

@@ -1,14 +1,14 @@
 /**
  * The training commands' budgets (--time-limit, --cpu-time-limit, run_dir.ts TrainingBudget): running out stops the
  * run like Ctrl-C — a checkpoint a later --resume continues — but the command then finishes normally (best model
- * kept, exit 0) and says so, on the terminal and as a 'time-limit' JSON event.
+ * kept, exit 0) and says so, on the terminal and as a 'time_limit' JSON event.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pairs, pseudoText, reviews, runCli } from './cli_helpers.js';
+import { expectSnakeKeys, pairs, pseudoText, reviews, runCli } from './cli_helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'recur-budget-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -93,9 +93,10 @@ describe('training budgets', () => {
       const out = join(root, name.replace(' ', '-'));
       const r = runCli([...args(out), '--time-limit', '0.02', '--json']);
       assert.equal(r.code, 0, r.stderr);
+      expectSnakeKeys(r.stdout);
       const events = jsonLines(r.stdout);
-      const stop = events.find((e) => e.event === 'time-limit' || e.event === 'interrupted');
-      assert.equal(stop?.event, 'time-limit', r.stdout);
+      const stop = events.find((e) => e.event === 'time_limit' || e.event === 'interrupted');
+      assert.equal(stop?.event, 'time_limit', r.stdout);
       assert.ok(existsSync(join(out, 'model.json')), 'the best model is kept');
       assert.ok(existsSync(join(out, 'checkpoint', 'model.json')), 'a checkpoint to resume from');
       const epochs = events.filter((e) => typeof e.epoch === 'number' && e.event === undefined);
@@ -104,7 +105,7 @@ describe('training budgets', () => {
       const resumed = runCli([...args(out), '--resume', '--time-limit', '0.02', '--json']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.ok(
-        jsonLines(resumed.stdout).some((e) => e.event === 'time-limit'),
+        jsonLines(resumed.stdout).some((e) => e.event === 'time_limit'),
         `the resumed run has its own budget; its output ends:\n${resumed.stdout.slice(-1500)}\n${resumed.stderr.slice(-500)}`,
       );
     });

@@ -213,7 +213,7 @@ export async function classifyTrainEnsemble(
       `Time limit reached: the ensemble is members ${finished.join(', ')} of ${N}. ` +
         `Continue with: recur classify train --out ${outDir} --resume`,
     );
-    out.json({ event: 'time-limit', members_finished: finished, members: N });
+    out.json({ event: 'time_limit', members_finished: finished, members: N });
   }
   await scoreEnsemble(outDir, o, out, trainSeconds, cpuSeconds);
   out.info(

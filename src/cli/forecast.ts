@@ -754,12 +754,12 @@ export async function forecast(
       : {}),
     ...(series.offsets ? { offsets: series.offsets } : {}),
     ...(series.interpolated ? { interpolated: series.interpolated } : {}),
-    ...(series.leftOut ? { leftOut: series.leftOut } : {}),
+    ...(series.leftOut ? { left_out: series.leftOut } : {}),
     method: chosen,
     transform,
     ...(chosen === COMBINATION ? { combination: bt!.combination } : {}),
     season,
-    ...(seasons.length > 1 ? { seasons, ...(ets ? { etsSeasons: ets.used } : {}) } : {}),
+    ...(seasons.length > 1 ? { seasons, ...(ets ? { ets_seasons: ets.used } : {}) } : {}),
     horizon,
     dates,
     forecast: point,
@@ -777,11 +777,28 @@ export async function forecast(
         }
       : {}),
     metrics: Object.fromEntries(held),
-    ...(heldIntervals.length ? { heldOutIntervals: heldIntervals } : {}),
+    ...(heldIntervals.length ? { held_out_intervals: heldIntervals } : {}),
     ...(failed.size > 0 ? { failed: Object.fromEntries(failed) } : {}),
-    ...(regression ? { regressors: regression.json } : {}),
+    ...(regression ? { regressors: regressorsJson(regression.json) } : {}),
   });
   return 0;
+}
+
+/**
+ * A regression summary as --json prints it: snake_case keys, as every --json line's (README, "Machine-readable
+ * output"); the methods' and regressors' names that key `fits` are the data's, as they are.
+ */
+export function regressorsJson(s: RegressionSummary): Record<string, unknown> {
+  const fits = Object.entries(s.fits).map(([method, fit]) => [
+    method,
+    Object.fromEntries(
+      Object.entries(fit).map(([name, b]) => [
+        name,
+        { per_unit: b.perUnit, standardised: b.standardised, lag: b.lag },
+      ]),
+    ),
+  ]);
+  return { names: s.names, used_by: s.usedBy, fits: Object.fromEntries(fits) };
 }
 
 /**

@@ -35,7 +35,7 @@ import {
 import { escapeText, quote, SeriesInputError } from '../forecast/series.js';
 import type { Differencing, Scaling } from '../forecast/transforms.js';
 import { GLOBAL_DEFAULTS, globalOptions, type GlobalProgress } from '../forecast/global.js';
-import { forecastPanel } from '../node/forecast_panel.js';
+import { forecastPanel, type GlobalStage } from '../node/forecast_panel.js';
 import {
   assertNetworkFits,
   checkBaselinesHoldout,
@@ -44,6 +44,7 @@ import {
   parseLevels,
   readCsvText,
   regressorNames,
+  regressorsJson,
   savedDirOf,
   seedsOf,
   usage,
@@ -436,7 +437,7 @@ export async function forecastPanelCommand(
                 ? `global network (season ${g.season}, horizon ${g.horizon}, ${g.series} series): failed: ${g.error}`
                 : `global network (season ${g.season}, horizon ${g.horizon}, ${g.series} series): trained on ${g.backtestWindows} windows for the backtest and ${g.finalWindows} for the forecasts in ${g.seconds.toFixed(1)} s (${g.cpuSeconds.toFixed(1)} CPU s)`,
             );
-            out.json({ global: g });
+            out.json({ global: globalStageJson(g) });
           }
           seriesStart = Date.now();
           progress = seriesProgress(out, ready.length, seriesStart);
@@ -445,7 +446,7 @@ export async function forecastPanelCommand(
           progress ??= seriesProgress(out, ready.length, seriesStart);
           if (isFailure(r)) failed++;
           progress.tick(r, failed);
-          out.json({ ...r });
+          out.json(isFailure(r) ? { ...r } : seriesForecastJson(r));
         },
       },
     );
@@ -499,9 +500,52 @@ export async function forecastPanelCommand(
   if (saveDir && staging && !run.stopped && results.length > 0)
     savePanel(saveDir, staging, o, settings, results, run.globalModels, out);
   else if (staging !== undefined) discardStaging(staging);
-  out.json({ summary: { ...summary, stopped: run.stopped, notRun: notDone } });
+  out.json({ summary: { ...panelSummaryJson(summary), stopped: run.stopped, not_run: notDone } });
   if (run.stopped) return 130;
   return results.length > 0 ? 0 : 1;
+}
+
+// The library's types are camelCase, as TypeScript's are; what --json prints is snake_case (README, "Machine-readable
+// output"). Keys that are the data's names (methods, labels, regressors) stay as they are.
+
+/** The global network's stage as its --json line prints it. */
+function globalStageJson(g: GlobalStage): Record<string, unknown> {
+  const { backtestWindows, finalWindows, cpuSeconds, error, ...rest } = g;
+  return {
+    ...rest,
+    backtest_windows: backtestWindows,
+    final_windows: finalWindows,
+    cpu_seconds: cpuSeconds,
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
+/** A series' forecast as its --json line prints it. */
+function seriesForecastJson(r: SeriesForecast): Record<string, unknown> {
+  const { heldOutIntervals, regressors, ...rest } = r;
+  const json: Record<string, unknown> = {
+    ...rest,
+    ...(heldOutIntervals ? { held_out_intervals: heldOutIntervals } : {}),
+    ...(regressors ? { regressors: regressorsJson(regressors) } : {}),
+  };
+  // What --out writes into forecaster.json for the series, in that file's own format (levels as fractions):
+  // not a result.
+  delete json.saved;
+  return json;
+}
+
+/** The panel's summary as the last --json line prints it. */
+function panelSummaryJson(s: PanelSummary): Record<string, unknown> {
+  const { rows, meanSeconds, ...rest } = s;
+  return {
+    ...rest,
+    rows: rows.map(({ defaultSmape, defaultMase, ...row }) => ({
+      ...row,
+      ...(defaultSmape !== undefined ? { default_smape: defaultSmape } : {}),
+      ...(defaultMase !== undefined ? { default_mase: defaultMase } : {}),
+    })),
+    mean_seconds: meanSeconds,
+  };
 }
 
 /**

@@ -487,7 +487,7 @@ export function continueWith(
 
 /**
  * Says where a stopped run's checkpoint is and how to continue, on the terminal and as a JSON event ('interrupted',
- * or 'time-limit' when the budget ran out). `endOfEpoch` is a stop on an epoch's last batch, whose end-of-epoch
+ * or 'time_limit' when the budget ran out). `endOfEpoch` is a stop on an epoch's last batch, whose end-of-epoch
  * checkpoint is the one on disk (`epoch` then counts finished epochs). Returns the exit code the command ends with
  * now — 130 after Ctrl-C — or null when the budget stopped it and the command goes on to finish normally.
  */
@@ -498,7 +498,7 @@ export function announceStop(
   budget: TrainingBudget,
   stop: { epoch: number; batch: number; endOfEpoch?: boolean },
 ): 130 | null {
-  const event = budget.exhausted ? 'time-limit' : 'interrupted';
+  const event = budget.exhausted ? 'time_limit' : 'interrupted';
   if (stop.endOfEpoch) {
     out.info(`Saved ${ckptDir} at the end of epoch ${stop.epoch}. ${resumeHint}`);
     out.json({ event, epoch: stop.epoch + 1, batch: 0, checkpoint: ckptDir });

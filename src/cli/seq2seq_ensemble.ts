@@ -253,7 +253,7 @@ export async function seq2seqTrainEnsemble(
       `Time limit reached: member(s) ${cutShort.join(', ')} of ${N} joined the ensemble before their ${epochs} epochs. ` +
         continueWith('seq2seq train', undefined, outDir, { threads: runtime.threads }),
     );
-    out.json({ event: 'time-limit', members_cut_short: cutShort, members: N });
+    out.json({ event: 'time_limit', members_cut_short: cutShort, members: N });
   }
   await scoreEnsemble(outDir, o, out, (Date.now() - started) / 1000, (cpu.user + cpu.system) / 1e6);
   out.info(

@@ -100,7 +100,7 @@ async function listen(
       out.info(
         `${signal}: finishing ${server.inFlight()} in-flight stream(s), accepting no new requests (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit now)…`,
       );
-      out.json({ event: 'stopping', signal, inFlight: server.inFlight() });
+      out.json({ event: 'stopping', signal, in_flight: server.inFlight() });
       void server.close().then(resolve);
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -117,7 +117,7 @@ async function listen(
     address,
     host: where.host,
     port: where.port,
-    allInterfaces: where.allInterfaces,
+    all_interfaces: where.allInterfaces,
     // What `kill -USR2` reloads.
     pid: process.pid,
     threads: pool?.threads ?? 1,
