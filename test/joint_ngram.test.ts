@@ -65,6 +65,13 @@ function referenceLogProbs(
         windows[k].set(key, (windows[k].get(key) ?? 0) + 1);
       }
   }
+  // The distinct tokens seen to the left of each n-gram: one per (k + 1)-gram it ends.
+  const leftNeighbours: Map<string, number>[] = windows.map(() => new Map());
+  for (let k = 1; k < order; k++)
+    for (const longer of windows[k + 1].keys()) {
+      const key = longer.slice(longer.indexOf(' ') + 1);
+      leftNeighbours[k].set(key, (leftNeighbours[k].get(key) ?? 0) + 1);
+    }
   const adjusted: Map<string, number>[] = windows.map(() => new Map());
   for (let k = 1; k <= order; k++)
     for (const [key, raw] of windows[k]) {
@@ -72,9 +79,7 @@ function referenceLogProbs(
         adjusted[k].set(key, raw);
         continue;
       }
-      let left = 0;
-      for (const longer of windows[k + 1].keys()) if (longer.slice(longer.indexOf(' ') + 1) === key) left++;
-      adjusted[k].set(key, left);
+      adjusted[k].set(key, leftNeighbours[k].get(key) ?? 0);
     }
   const discounts: number[][] = [[]];
   for (let k = 1; k <= order; k++) {
@@ -153,6 +158,41 @@ describe('JointNgram', () => {
           assert.ok(Math.abs(got[w] - want[w]) < 1e-12, `order ${order}, history ${history}, w ${w}`);
         const sum = got.reduce((s, l) => s + Math.exp(l), 0);
         assert.ok(Math.abs(sum - 1) < 1e-12, `order ${order}: Σ p = ${sum}`);
+      }
+    }
+  });
+
+  it('holds every n-gram up to order 7 once, of pairs shorter and longer than the order, with their probabilities', () => {
+    // Many graphones (a context's children run long), some far more frequent (counts of 1, 2 and 3+), and pairs of 0
+    // to 14 graphones: n-grams that end at <end> and ones that stop at the order are built in different ways.
+    const many: Graphone[] = Array.from({ length: 30 }, (_, i) => ({
+      source: i % 7,
+      chunk: Int32Array.of(i),
+    }));
+    const rng = new Random(8);
+    const train = Array.from({ length: 150 }, () =>
+      Int32Array.from({ length: rng.int(15) }, () => (rng.next() < 0.6 ? rng.int(4) : rng.int(many.length))),
+    );
+    for (const order of [1, 2, 5, 7]) {
+      const model = new JointNgram(order, many, train);
+      const distinct = new Set<string>();
+      for (const seq of train) {
+        const s = ['S', ...Array.from(seq, String), 'E'];
+        for (let i = 0; i < s.length; i++)
+          for (let k = 1; k <= order && i + k <= s.length; k++) distinct.add(s.slice(i, i + k).join(' '));
+      }
+      assert.equal(model.size, 1 + distinct.size, `order ${order}: the trie's nodes`);
+      const reference = referenceLogProbs(train, order, many.length);
+      for (let trial = 0; trial < 30; trial++) {
+        const seq = train[rng.int(train.length)];
+        const history =
+          trial % 3 === 0
+            ? Array.from({ length: rng.int(9) }, () => rng.int(many.length))
+            : Array.from(seq.slice(0, rng.int(seq.length + 1)));
+        const got = model.nextLogProbs(history);
+        const want = reference(history);
+        for (let w = 0; w <= many.length; w++)
+          assert.ok(Math.abs(got[w] - want[w]) < 1e-12, `order ${order}, history ${history}, w ${w}`);
       }
     }
   });

@@ -23,8 +23,9 @@
  *
  * The counts live in a trie of every n-gram up to order N, each node also holding its interpolated log-probability
  * and, as a context, its backoff weight (the ARPA form), so that a query walks the suffix chain and caches nothing:
- * for CMUdict's 119,252 aligned pairs at N = 6, 877,529 nodes of ≈ 30 bytes in typed arrays, built in ≈ 0.7 s. A
- * saved model keeps only its graphones and the training sequences, and is rebuilt on load.
+ * for CMUdict's 119,252 aligned pairs at N = 6, 877,529 nodes of ≈ 30 bytes in typed arrays. A saved model keeps only
+ * its graphones and the training sequences, and is rebuilt on load, in linear time (countNgrams): ≈ 0.3–0.5 s of CPU
+ * a load, file read to model (BENCHMARKS.md, "The n-gram's trie is built in linear time").
  */
 
 import { z } from 'zod';
@@ -63,10 +64,15 @@ export const JOINT_NGRAM_FORMAT = 'recur-joint-ngram';
 
 /**
  * Every n-gram of order 1 … N in the pairs (each framed by <start> and <end>) as a trie: nodes numbered by depth,
- * then parent, then token, with their parent, last token and count. Level by level, the n-grams of one order are
- * sorted by (parent, token) with two stable counting sorts over their start positions: linear, where a hash map of
- * (parent, token) cost a cache miss per n-gram. levelEnd[d] is one past the last node of depth d (levelEnd[0] = 1:
- * the root, node 0).
+ * then parent, then token, with their parent, last token, count, depth and suffix (the node of the n-gram without its
+ * oldest token; −1 for the root). levelEnd[d] is one past the last node of depth d (levelEnd[0] = 1: the root,
+ * node 0).
+ *
+ * In linear time, with no lookup of an edge: each position's window (the ≤ N tokens from it, ending at its pair's
+ * <end>) is sorted by N stable counting passes, and in that order a window's n-grams that its predecessor lacks are
+ * new nodes. The order is lexicographic at every depth, so nodes come out numbered as above with no sort of their own.
+ * A position is counted once, at its window's node, and the counts summed up the trie; a window's suffix is the next
+ * position's window or its parent, and a node's parent's suffix is its suffix's parent.
  */
 function countNgrams(
   sequences: readonly Int32Array[],
@@ -74,89 +80,107 @@ function countNgrams(
   BOS: number,
   EOS: number,
   V: number,
-): { parents: Int32Array; tokens: Int32Array; raw: Int32Array; levelEnd: Int32Array } {
+): {
+  parents: Int32Array;
+  tokens: Int32Array;
+  raw: Int32Array;
+  depth: Uint8Array;
+  suffix: Int32Array;
+  levelEnd: Int32Array;
+} {
   let P = 0;
   for (const seq of sequences) P += seq.length + 2;
-  const text = new Int32Array(P);
-  /** Tokens from each position to the end of its pair. */
-  const left = new Int32Array(P);
+  // 16 bits a token when they fit: the sort reads the text at random, and half the bytes miss the cache less.
+  const text = V <= 0x10000 ? new Uint16Array(P) : new Int32Array(P);
   let at = 0;
   for (const seq of sequences) {
-    const L = seq.length + 2;
     text[at] = BOS;
     text.set(seq, at + 1);
-    text[at + L - 1] = EOS;
-    for (let k = 0; k < L; k++) left[at + k] = L - k;
+    text[at + seq.length + 1] = EOS;
+    at += seq.length + 2;
+  }
+  // Sorted by window: pass k sorts by (first token, the next position's window of k − 1 tokens), stably, reading the
+  // positions in the previous pass's order. <end>'s window is itself alone, so the <end>s (whatever follows them)
+  // are one bucket in any order; the last one follows no position and is placed first.
+  const bucketStart = new Int32Array(V + 1);
+  for (let p = 0; p < P; p++) bucketStart[text[p] + 1]++;
+  for (let t = 0; t < V; t++) bucketStart[t + 1] += bucketStart[t];
+  let order = new Int32Array(P);
+  let next = new Int32Array(P);
+  for (let p = 0; p < P; p++) order[p] = p;
+  const head = new Int32Array(V);
+  for (let k = 1; k <= N && P > 0; k++) {
+    head.set(bucketStart.subarray(0, V));
+    next[head[EOS]++] = P - 1;
+    for (let i = 0; i < P; i++) {
+      const p = order[i] - 1;
+      if (p >= 0) next[head[text[p]]++] = p;
+    }
+    [order, next] = [next, order];
+  }
+  // Each window's length and the tokens it shares with the one before it: the depths at which it makes new nodes.
+  const windowLength = new Uint8Array(P);
+  const shared = new Uint8Array(P);
+  const levelEnd = new Int32Array(N + 1);
+  for (let i = 0; i < P; i++) {
+    const p = order[i];
+    let len = 0;
+    while (len < N && text[p + len++] !== EOS);
+    let same = 0;
+    if (i > 0) {
+      const q = order[i - 1];
+      const most = Math.min(len, windowLength[i - 1]);
+      while (same < most && text[p + same] === text[q + same]) same++;
+    }
+    windowLength[i] = len;
+    shared[i] = same;
+    for (let d = same + 1; d <= len; d++) levelEnd[d]++;
+  }
+  levelEnd[0] = 1;
+  for (let d = 1; d <= N; d++) levelEnd[d] += levelEnd[d - 1];
+  const nodes = levelEnd[N];
+  const parents = new Int32Array(nodes);
+  const tokens = new Int32Array(nodes);
+  const raw = new Int32Array(nodes);
+  const depth = new Uint8Array(nodes);
+  parents[0] = -1;
+  tokens[0] = -1;
+  for (let d = 1; d <= N; d++) depth.fill(d, levelEnd[d - 1], levelEnd[d]);
+  /** The next node of each depth, and the nodes of the current window's n-grams by depth. */
+  const made = levelEnd.slice();
+  made.copyWithin(1, 0);
+  const current = new Int32Array(N + 1);
+  /** The node of each position's window. */
+  const windowNode = new Int32Array(P);
+  for (let i = 0; i < P; i++) {
+    const p = order[i];
+    const len = windowLength[i];
+    for (let d = shared[i] + 1; d <= len; d++) {
+      const n = made[d]++;
+      parents[n] = current[d - 1];
+      tokens[n] = text[p + d - 1];
+      current[d] = n;
+    }
+    raw[current[len]]++;
+    windowNode[p] = current[len];
+  }
+  for (let n = nodes - 1; n >= levelEnd[1]; n--) raw[parents[n]] += raw[n];
+  const suffix = new Int32Array(nodes).fill(-1);
+  at = 0;
+  for (const seq of sequences) {
+    const L = seq.length + 2;
+    for (let k = 0; k < L; k++) {
+      let n = windowNode[at + k];
+      if (suffix[n] >= 0) continue;
+      // <end>'s window is itself alone; another's suffix is the next position's window, or its parent when both
+      // windows stop at N tokens.
+      const after = k === L - 1 ? 0 : windowNode[at + k + 1];
+      let s = L - k > N ? parents[after] : after;
+      for (; n > 0 && suffix[n] < 0; n = parents[n], s = parents[s]) suffix[n] = s;
+    }
     at += L;
   }
-  // A level has at most as many nodes as n-grams: room for the next one is made before it is counted.
-  let parents: Int32Array = new Int32Array(1 + P).fill(-1, 0, 1);
-  let tokens: Int32Array = new Int32Array(1 + P).fill(-1, 0, 1);
-  let raw: Int32Array = new Int32Array(1 + P);
-  let nodes = 1;
-  const levelEnd = new Int32Array(N + 1);
-  levelEnd[0] = 1;
-  /** The node of the n-gram of the current order that starts at each position. */
-  const node = new Int32Array(P);
-  let active = new Int32Array(P);
-  for (let i = 0; i < P; i++) active[i] = i;
-  let byToken = new Int32Array(P);
-  let sorted = new Int32Array(P);
-  for (let d = 1; d <= N && active.length > 0; d++) {
-    const A = active.length;
-    const parentBase = d === 1 ? 0 : levelEnd[d - 2];
-    const parentCount = d === 1 ? 1 : levelEnd[d - 1] - levelEnd[d - 2];
-    // Stable counting sort by the n-gram's last token, then by its parent: (parent, token) order.
-    const tokenStart = new Int32Array(V + 1);
-    for (let i = 0; i < A; i++) tokenStart[text[active[i] + d - 1] + 1]++;
-    for (let t = 0; t < V; t++) tokenStart[t + 1] += tokenStart[t];
-    for (let i = 0; i < A; i++) byToken[tokenStart[text[active[i] + d - 1]]++] = active[i];
-    const parentStart = new Int32Array(parentCount + 1);
-    for (let i = 0; i < A; i++) parentStart[node[byToken[i]] - parentBase + 1]++;
-    for (let q = 0; q < parentCount; q++) parentStart[q + 1] += parentStart[q];
-    for (let i = 0; i < A; i++) sorted[parentStart[node[byToken[i]] - parentBase]++] = byToken[i];
-    if (nodes + A > parents.length) {
-      const size = Math.max(nodes + A, 2 * parents.length);
-      const grow = (a: Int32Array): Int32Array => {
-        const b = new Int32Array(size);
-        b.set(a.subarray(0, nodes));
-        return b;
-      };
-      parents = grow(parents);
-      tokens = grow(tokens);
-      raw = grow(raw);
-    }
-    let lastParent = -1;
-    let lastToken = -1;
-    for (let i = 0; i < A; i++) {
-      const pos = sorted[i];
-      const p = node[pos];
-      const t = text[pos + d - 1];
-      if (p !== lastParent || t !== lastToken) {
-        parents[nodes] = p;
-        tokens[nodes] = t;
-        nodes++;
-        lastParent = p;
-        lastToken = t;
-      }
-      raw[nodes - 1]++;
-      node[pos] = nodes - 1;
-    }
-    levelEnd[d] = nodes;
-    // The positions whose pair is long enough for an n-gram one longer.
-    let kept = 0;
-    for (let i = 0; i < A; i++) if (left[active[i]] > d) active[kept++] = active[i];
-    active = active.subarray(0, kept);
-    byToken = byToken.subarray(0, kept);
-    sorted = sorted.subarray(0, kept);
-  }
-  for (let d = 1; d <= N; d++) if (levelEnd[d] === 0) levelEnd[d] = levelEnd[d - 1];
-  return {
-    parents: parents.slice(0, nodes),
-    tokens: tokens.slice(0, nodes),
-    raw: raw.subarray(0, nodes),
-    levelEnd,
-  };
+  return { parents, tokens, raw, depth, suffix, levelEnd };
 }
 
 export class JointNgram {
@@ -225,23 +249,26 @@ export class JointNgram {
     });
     const N = order;
     const V = this.V;
-    const { parents, tokens, raw, levelEnd } = countNgrams(sequences, N, this.BOS, this.EOS, V);
+    const { parents, tokens, raw, depth, suffix, levelEnd } = countNgrams(
+      sequences,
+      N,
+      this.BOS,
+      this.EOS,
+      V,
+    );
     const nodes = parents.length;
     // Edges in node order: the children of node p are the nodes childStart[p] + 1 … childStart[p + 1].
     this.childStart = new Int32Array(nodes + 1);
     for (let n = 1; n < nodes; n++) this.childStart[parents[n] + 1]++;
     for (let n = 0; n < nodes; n++) this.childStart[n + 1] += this.childStart[n];
     this.childToken = tokens.subarray(1);
-    this.depth = new Uint8Array(nodes);
-    this.suffix = new Int32Array(nodes).fill(-1);
+    this.depth = depth;
+    this.suffix = suffix;
     const startsWithBos = new Uint8Array(nodes);
-    // A parent is always made before its children, so one pass in node order sees each parent's fields first.
+    // A parent is always made before its children, so one pass in node order sees each parent's first.
     for (let n = 1; n < nodes; n++) {
       const p = parents[n];
-      this.depth[n] = this.depth[p] + 1;
       startsWithBos[n] = p === 0 ? Number(tokens[n] === this.BOS) : startsWithBos[p];
-      // Every suffix of a counted n-gram was counted (it starts later in the same pair).
-      this.suffix[n] = p === 0 ? 0 : this.child(this.suffix[p], tokens[n]);
     }
     // Kneser–Ney counts: raw at the highest order and for n-grams that start a pair (nothing to their left), else
     // the number of distinct tokens seen to their left.
@@ -267,8 +294,10 @@ export class JointNgram {
       discount[d * 4 + 2] = D(2);
       discount[d * 4 + 3] = D(3);
     }
-    const total = new Float64Array(nodes);
-    const gamma = new Float64Array(nodes);
+    // Only a node shorter than N is a context (and a suffix).
+    const contexts = levelEnd[N - 1];
+    const total = new Float64Array(contexts);
+    const gamma = new Float64Array(contexts);
     for (let n = 1; n < nodes; n++) {
       if (tokens[n] === this.BOS) continue;
       const a = adjusted[n];
@@ -279,8 +308,10 @@ export class JointNgram {
     this.startNode = this.child(0, this.BOS);
     // The backoff form, orders in increasing depth so that every lower probability is ready when a node needs it.
     this.logBackoff = new Float64Array(nodes); // a loop: Float64Array.from with a callback took half a load's time
-    for (let n = 0; n < nodes; n++) if (total[n] > 0) this.logBackoff[n] = Math.log(gamma[n] / total[n]);
+    for (let n = 0; n < contexts; n++) if (total[n] > 0) this.logBackoff[n] = Math.log(gamma[n] / total[n]);
     this.logProbChild = new Float64Array(nodes);
+    /** exp(logProbChild) of each node that is a suffix: once, not once for each node it is the suffix of. */
+    const lowerProb = new Float64Array(contexts);
     for (let d = 1; d <= N; d++)
       for (let n = levelEnd[d - 1]; n < levelEnd[d]; n++) {
         if (tokens[n] === this.BOS) continue;
@@ -288,9 +319,10 @@ export class JointNgram {
         const a = adjusted[n];
         // p(w | h′): the node of h′·w is this node's suffix (counted, as every suffix of a counted n-gram is), so no
         // walk: logProb(suffix[c], w) would find it first.
-        const lower = c === 0 ? 1 / (this.V - 1) : Math.exp(this.logProbChild[this.suffix[n]]);
+        const lower = c === 0 ? 1 / (this.V - 1) : lowerProb[this.suffix[n]];
         const D = discount[d * 4 + Math.min(a, 3)];
         this.logProbChild[n] = Math.log((Math.max(a - D, 0) + gamma[c] * lower) / total[c]);
+        if (leftNeighbours[n] > 0) lowerProb[n] = Math.exp(this.logProbChild[n]);
       }
   }
 
@@ -839,7 +871,15 @@ export function jointNgramHeader(text: string, where: string): { order: number; 
 function parseSequences(text: string, graphoneCount: number, where: string): Int32Array[] {
   const out: Int32Array[] = [];
   if (text === '') return out;
-  const ids: number[] = [];
+  // Every pair a view of one array of the ids (one per separator and one more): no array per pair to copy.
+  let separators = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 44) separators++;
+  }
+  const ids = new Int32Array(separators + 1);
+  let count = 0;
+  let pairStart = 0;
   let id = 0;
   let digits = 0;
   const bad = (from: number): never => {
@@ -853,12 +893,12 @@ function parseSequences(text: string, graphoneCount: number, where: string): Int
     const c = i < text.length ? text.charCodeAt(i) : 44; // a final ","
     if (c === 32 || c === 44) {
       if (digits === 0 || id >= graphoneCount) bad(i - digits);
-      ids.push(id);
+      ids[count++] = id;
       id = 0;
       digits = 0;
       if (c === 44) {
-        out.push(Int32Array.from(ids));
-        ids.length = 0;
+        out.push(ids.subarray(pairStart, count));
+        pairStart = count;
       }
       continue;
     }
