@@ -524,6 +524,34 @@ function trainTinySeq2Seq(
   return { dir, r: run(['seq2seq', 'train', tsv, '--out', dir, ...quick, ...extra]) };
 }
 
+describe("the older-name note is a note (the command's Output): none with -q, on stderr only with --json", () => {
+  it('forecast --save', () => {
+    const csv = join(tmp, 'older-forecast.csv');
+    writeFileSync(
+      csv,
+      'month,value\n' +
+        Array.from(
+          { length: 48 },
+          (_, t) =>
+            `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')},${100 + t + (t % 12)}`,
+        ).join('\n') +
+        '\n',
+    );
+    const args = ['forecast', csv, '--method', 'theta', '--holdout', '0', '--save'];
+    const note =
+      'recur: note: --save is now --out (as every command that saves a model names it); the older name still works for now\n';
+    const quiet = run([...args, join(tmp, 'older-forecast-q'), '-q']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    const json = run([...args, join(tmp, 'older-forecast-json'), '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.ok(json.stderr.startsWith(note), json.stderr);
+    const lines = json.stdout.trim().split('\n');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
+    assert.ok(existsSync(join(tmp, 'older-forecast-json', 'forecaster.json')));
+  });
+});
+
 describe('the embedding size', () => {
   it("is --embedding-dim in classify train and seq2seq train; seq2seq's older --embedding works, with a note", () => {
     for (const command of ['classify train', 'seq2seq train'])
@@ -540,6 +568,8 @@ describe('the embedding size', () => {
           ? "recur: note: --embedding is now --embedding-dim (classify train's name for the embedding size); the older name still works for now\n"
           : '',
       );
+      // The note is on stderr only: stdout is JSON lines.
+      for (const line of r.stdout.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
       const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
       assert.equal(meta.settings.embeddingDim, dim);
     }

@@ -424,6 +424,36 @@ describe('recur export pytorch', () => {
     assert.doesNotMatch(readFileSync(join(project, 'start', 'model.json'), 'utf8'), /optimizer\//);
   });
 
+  it("a seq2seq model's joint n-gram is not exported, and start/ names none: it decodes as a new model does", () => {
+    const tsv = join(dir, 'ngram-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const m = join(dir, 'ngram-model');
+    const train = ['seq2seq', 'train', tsv, '--out', m, '--epochs', '1', '--units', '2', '--threads', '1'];
+    const first = run([...train, '--joint-ngram', '2', '-q']);
+    assert.equal(first.code, 0, first.stderr);
+    // A model that replaced another (--overwrite) names its n-gram file in its model.json.
+    const again = run([...train, '--joint-ngram', '2', '-q', '--overwrite']);
+    assert.equal(again.code, 0, again.stderr);
+    const metaOf = (d: string): Record<string, unknown> =>
+      (
+        JSON.parse(readFileSync(join(d, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: Record<string, unknown>;
+        }
+      ).userDefinedMetadata;
+    const named = metaOf(m).jointNgram as string;
+    assert.ok(existsSync(join(m, named)), named);
+    const project = join(dir, 'ngram-project');
+    const e = run(['export', 'pytorch', m, project]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.ok(e.stderr.includes(`note: the joint n-gram (${named}) is not exported`), e.stderr);
+    const start = join(project, 'start');
+    assert.equal('jointNgram' in metaOf(start), false, 'start/ names an n-gram file it does not hold');
+    // As the README says for what train.py writes: recur seq2seq ngram fits one, the plain joint-ngram.json.
+    const n = run(['seq2seq', 'ngram', start, '--order', '2', '-q']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.ok(existsSync(join(start, 'joint-ngram.json')), readdirSync(start).join(', '));
+  });
+
   it('bad usage: an unknown format, a non-empty or file OUT, a model PyTorch cannot compute (exit 2, nothing written)', () => {
     const [model] = exported('bad', [...KERAS]);
     const busy = join(dir, 'busy');

@@ -35,7 +35,8 @@ import { maseScale } from '../src/forecast/metrics.js';
 import { FORECAST_DEFAULTS, RNNForecaster, type NetworkOptions } from '../src/forecast/network.js';
 import { acf, isSeasonal, seasonalIndices } from '../src/forecast/seasonality.js';
 import { fitSes, linearSlope, thetaForecast } from '../src/forecast/theta.js';
-import { loadForecaster, saveForecaster } from '../src/node/forecaster_io.js';
+import { loadForecaster } from '../src/node/forecaster_io.js';
+import { saveV1Forecaster } from './forecaster_v1.js';
 import { runCli, type CliResult } from './cli_helpers.js';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -564,7 +565,7 @@ describe('saved forecaster: calibrated intervals (seeded fuzz of forecaster.json
       { level: 0.8, halfWidths: [1, 2, 3] },
       { level: 0.95, halfWidths: [2, 3, 4] },
     ];
-    saveForecaster(f, { dates: values.map((_, i) => `t${i + 1}`), values, name: 'v' }, fc, saved);
+    saveV1Forecaster(f, { dates: values.map((_, i) => `t${i + 1}`), values, name: 'v' }, fc, saved);
     assert.deepEqual(loadForecaster(fc).intervals, saved);
     const file = join(fc, 'forecaster.json');
     const good = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

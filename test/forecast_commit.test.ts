@@ -2,16 +2,19 @@
  * Replacing a saved forecaster (`recur forecast … --out DIR --overwrite`) never leaves DIR without one: killed at any
  * write of the run (kill -9, RECUR_TEST_KILL_IN_WRITE), DIR holds the old forecaster or the new, complete and
  * loadable; the old one's members go only after the new manifest is in place, and what a commit killed then leaves is
- * removed by the next save — recur's model files only.
+ * removed by the next save — recur's model files only. The library's saveForecaster commits the same way.
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { loadForecasterDir } from '../src/node/forecaster_io.js';
+import { FORECAST_DEFAULTS, RNNForecaster } from '../src/forecast/network.js';
+import { loadForecaster, loadForecasterDir, saveForecaster } from '../src/node/forecaster_io.js';
 import '../src/node/forecast.js';
 import { runCli } from './cli_helpers.js';
+import { saveV1Forecaster } from './forecaster_v1.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-commit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +51,9 @@ function memberDirsOnDisk(d: string, rel = ''): string[] {
 /** The member directories the manifest in `d` names. */
 function namedMemberDirs(d: string): string[] {
   const m = loadForecasterDir(d).manifest;
-  return m.series.flatMap((s) => s.networks.map((n) => join(n.dir, 'member-0'))).sort();
+  return m.series
+    .flatMap((s) => s.networks.flatMap((n) => n.options.seeds.map((_, i) => join(n.dir, `member-${i}`))))
+    .sort();
 }
 
 describe('forecast --out --overwrite: the old forecaster stays complete until the new one is', () => {
@@ -93,5 +98,96 @@ describe('forecast --out --overwrite: the old forecaster stays complete until th
     assert.equal(readFileSync(join(d, 'network-7', 'member-0', 'notes.txt'), 'utf8'), 'mine');
     assert.ok(!existsSync(join(d, '.recur-replaced.json')));
     assert.doesNotThrow(() => savedAt(d));
+  });
+});
+
+describe("the library's saveForecaster: killed at any write, the old forecaster or the new, never a mix", () => {
+  const values = Array.from({ length: 48 }, (_, t) => 100 + t + 10 * Math.sin((2 * Math.PI * t) / 12));
+  const history = { name: 'v', dates: values.map((_, t) => `t${t}`), values };
+  /** A tiny network forecaster of these seeds, fitted on `values`. */
+  async function fitted(seeds: number[]): Promise<RNNForecaster> {
+    const f = new RNNForecaster({
+      ...FORECAST_DEFAULTS,
+      method: 'network',
+      units: 2,
+      epochs: 1,
+      lookback: 6,
+      horizon: 3,
+      season: 12,
+      differencing: 'none',
+      seeds,
+    });
+    await f.fit(values);
+    return f;
+  }
+  const forecastOf = async (d: string): Promise<number[]> => {
+    const { forecaster, history: h } = loadForecaster(d);
+    return (await forecaster.predict(h.values)).mean;
+  };
+  /** In a process of its own, killed (kill -9) in its `n`-th write: loads the forecaster in `from`, saves it to `to`. */
+  function saveKilledAt(from: string, to: string, n: number): boolean {
+    const io = JSON.stringify(new URL('../src/node/forecaster_io.js', import.meta.url).href);
+    const script =
+      `import { loadForecaster, saveForecaster } from ${io};\n` +
+      `const { forecaster, history, intervals } = loadForecaster(${JSON.stringify(from)});\n` +
+      `saveForecaster(forecaster, history, ${JSON.stringify(to)}, intervals);\n`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, RECUR_TEST_KILL_IN_WRITE: String(n) },
+    });
+    if (r.signal === null) assert.equal(r.status, 0, r.stderr);
+    return r.signal === null;
+  }
+
+  it("a history without its frequency: detected from its dates, as a file's (what forecast predict checks a file against)", async () => {
+    const f = await fitted([1]);
+    const months = values.map(
+      (_, t) => `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`,
+    );
+    const dated = join(dir, 'lib-dated');
+    saveForecaster(f, { name: 'v', dates: months, values }, dated);
+    assert.equal(loadForecasterDir(dated).manifest.series[0].frequency, 'monthly');
+    const undated = join(dir, 'lib-undated');
+    saveForecaster(f, history, undated);
+    assert.equal(loadForecasterDir(undated).manifest.series[0].frequency, undefined);
+  });
+
+  it('a version-1 forecaster replaced by a version-2 one and back, killed at each write', async () => {
+    const a = await fitted([1, 2]);
+    const b = await fitted([3]);
+    const expected = { a: (await a.predict(values)).mean, b: (await b.predict(values)).mean };
+    assert.notDeepEqual(expected.a, expected.b);
+    // A's as the library saved it before (version 1): it still loads, with the same forecast.
+    const aDir = join(dir, 'lib-a');
+    saveV1Forecaster(a, history, aDir, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
+    assert.equal(loadForecasterDir(aDir).version, 1);
+    assert.deepEqual(await forecastOf(aDir), expected.a);
+    const bDir = join(dir, 'lib-b');
+    saveForecaster(b, history, bDir);
+    assert.equal(loadForecasterDir(bDir).version, 2);
+    const d = join(dir, 'lib-walk');
+    cpSync(aDir, d, { recursive: true });
+    for (const [from, now] of [
+      [bDir, 'b'],
+      [aDir, 'a'],
+    ] as const) {
+      let finished = false;
+      for (let n = 1; !finished; n++) {
+        assert.ok(n < 20, 'the save should finish once the kill comes after its last write');
+        finished = saveKilledAt(from, d, n);
+        // Complete after every kill: the old forecaster or the new one, whose forecast is its own.
+        const got = await forecastOf(d);
+        assert.ok(
+          [expected.a, expected.b].some((e) => JSON.stringify(e) === JSON.stringify(got)),
+          `after a kill at write ${n}: ${JSON.stringify(got)} is neither forecaster's`,
+        );
+      }
+      assert.deepEqual(await forecastOf(d), expected[now]);
+      assert.equal(loadForecasterDir(d).version, 2);
+      // Nothing of the replaced forecaster is left.
+      assert.deepEqual(memberDirsOnDisk(d).sort(), namedMemberDirs(d));
+      assert.ok(!readdirSync(d).some((n) => n.startsWith('.')), readdirSync(d).join(', '));
+    }
+    assert.deepEqual(loadForecaster(d).intervals, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
   });
 });

@@ -17,7 +17,8 @@ import { Random } from '../src/core/random.js';
 import { FORECAST_DEFAULTS, RNNForecaster } from '../src/forecast/network.js';
 import { forecastSaved } from '../src/forecast/saved.js';
 import { thetaForecast } from '../src/forecast/theta.js';
-import { loadForecaster, loadForecasterDir, saveForecaster } from '../src/node/forecaster_io.js';
+import { loadForecaster, loadForecasterDir } from '../src/node/forecaster_io.js';
+import { saveV1Forecaster } from './forecaster_v1.js';
 import '../src/node/forecast.js';
 import { runCli, type CliResult } from './cli_helpers.js';
 import { mutateBytes } from './fuzz_helpers.js';
@@ -369,7 +370,7 @@ describe('forecast predict: one series', () => {
     });
     await f.fit(series);
     const widths = [{ level: 0.8, halfWidths: Array.from({ length: 12 }, (_, h) => 1 + h) }];
-    saveForecaster(
+    saveV1Forecaster(
       f,
       { name: 'v', dates: series.map((_, t) => month(t)), values: series, frequency: 'monthly' },
       v1,

@@ -646,7 +646,7 @@ describe('commands refuse a model with a NaN weight', () => {
     const dir = join(root, 'fc');
     saveForecaster(f, { dates: values.map((_, i) => `t${i}`), values, name: 'v' }, dir);
     assert.deepEqual(loadForecaster(dir).notes, []);
-    const member = join(dir, 'member-0');
+    const member = join(dir, 'network-0', 'member-0');
     const bias = modelJsonOf(member).weightsManifest[0].weights.find((w) =>
       /^dense(_\d+)?\/bias$/.test(w.name),
     )!.name;

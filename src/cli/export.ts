@@ -55,9 +55,15 @@ interface ExportSource {
   train: string;
 }
 
-function withoutState(meta: object): Record<string, unknown> {
+/**
+ * The metadata start/ gets: the model's, without its training state, nor the name of the joint n-gram file beside
+ * the model (a seq2seq model's jointNgram): the n-gram is not exported, so start/ and the directories train.py writes
+ * from it decode without one, as a new model does (`recur seq2seq ngram DIR` fits one as joint-ngram.json).
+ */
+function startMetadata(meta: object): Record<string, unknown> {
   const metadata: Record<string, unknown> = { ...meta };
   delete metadata.state;
+  delete metadata.jointNgram;
   return metadata;
 }
 
@@ -66,7 +72,7 @@ function textSource(dir: string, outDir: string): ExportSource {
   return {
     kind: 'text',
     model,
-    metadata: withoutState(meta),
+    metadata: startMetadata(meta),
     notes,
     extra: {},
     what: `the ${meta.settings.recipe} recipe's model`,
@@ -116,7 +122,7 @@ function classifySource(
   return {
     kind: 'classify',
     model: loaded.model,
-    metadata: withoutState(meta),
+    metadata: startMetadata(meta),
     notes: loaded.notes,
     extra: { 'classify_data.json': JSON.stringify(encoded) + '\n' },
     what: `the classifier; classify_data.json: ${trainSplit.sequences.length} training and ${valSplit.sequences.length} validation texts`,
@@ -156,7 +162,7 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
   return {
     kind: 'seq2seq',
     model: app.model,
-    metadata: withoutState(meta),
+    metadata: startMetadata(meta),
     notes: [
       ...(app.settings.ema !== null
         ? [

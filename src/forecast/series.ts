@@ -320,6 +320,13 @@ function detectFrequency(ds: readonly ParsedDate[]): { f: Frequency; idx: number
   return null;
 }
 
+/** The frequency of oldest-first date labels (as detected when a file is read); undefined when not all are dates. */
+export function frequencyOfDates(dates: readonly string[]): Frequency | undefined {
+  const ds = dates.map((d) => parseDate(d));
+  if (ds.length < 2 || ds.some((d) => d === null)) return undefined;
+  return detectFrequency(ds as ParsedDate[])?.f;
+}
+
 /** Labels of the `n` points after a series' last date, at its frequency (t-labels for a series without dates). */
 export function datesAfter(dates: readonly string[], n: number, frequency?: Frequency): string[] {
   const lastLabel = dates[dates.length - 1] ?? '';

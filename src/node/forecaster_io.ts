@@ -12,7 +12,8 @@
  *   DIR/gen-<hex>/…                            the same, for a forecaster that replaced one using those names
  *   DIR/.recur-replaced.json                   while a replacement is committed (commitForecaster)
  *
- * Version 1 (`--save` before #16: one network or hybrid, DIR/forecaster.json and DIR/member-<i>/) still loads.
+ * Version 1 (`--save` before #16, and the library's saveForecaster until it saved version 2: one network or hybrid,
+ * DIR/forecaster.json and DIR/member-<i>/) still loads.
  * Loading checks the manifest against a schema and every member model as loadModel does (sha256, shapes, finite
  * weights). `--overwrite` deletes only these names (prepareForecasterDir); anything else in DIR stays.
  */
@@ -41,7 +42,7 @@ import {
   type SavedNetworkRef,
   type SavedSeries,
 } from '../forecast/saved.js';
-import type { MonthlySeries } from '../forecast/series.js';
+import { frequencyOfDates, type MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
@@ -63,6 +64,12 @@ interface ForecasterFile {
 export type { SavedInterval } from '../forecast/saved.js';
 import type { SavedInterval } from '../forecast/saved.js';
 
+/**
+ * Saves a fitted network or hybrid forecaster (what `recur serve` serves) into `dir` as a version-2 forecaster, as
+ * `recur forecast … --out DIR --overwrite` saves one: a forecaster already there is replaced (only recur's own files),
+ * a directory holding anything else is refused. The members are written aside and put in place by commitForecaster, so
+ * a save stopped anywhere (kill -9) leaves the old forecaster or the new one, never a mix.
+ */
 export function saveForecaster(
   f: RNNForecaster,
   history: MonthlySeries,
@@ -70,19 +77,59 @@ export function saveForecaster(
   intervals: SavedInterval[] = [],
 ): void {
   if (!f.transform) throw new Error('saveForecaster: the forecaster is not fitted');
-  makeDirectories(dir);
-  f.models.forEach((m, i) =>
-    saveModel(m, join(dir, `member-${i}`), { includeOptimizer: false, metadata: { task: 'forecast' } }),
-  );
-  const file: ForecasterFile = {
-    format: 'recur-forecaster',
-    version: 1,
-    options: f.opts,
-    transform: f.transform,
-    history,
+  prepareForecasterDir(dir, true);
+  // A history given without its frequency has it detected from its dates, as a file's is: `forecast predict` then
+  // checks a new file against it, as for a forecaster the CLI saved (undated: t-labels, or no dates).
+  const frequency = history.frequency ?? frequencyOfDates(history.dates);
+  const { series, name } = singleNetworkSeries(
+    f.opts,
+    { ...history, ...(frequency ? { frequency } : {}) },
     intervals,
+  );
+  const staging = stagingDirOf(dir);
+  let networks: SavedNetworkRef[];
+  try {
+    networks = saveSeriesNetworks(staging, '', series, new Map([[name, f]]));
+  } catch (e) {
+    discardStaging(staging);
+    throw e;
+  }
+  commitForecaster(dir, staging, {
+    format: 'recur-forecaster',
+    version: 2,
+    kind: 'series',
+    saved: new Date().toISOString(),
+    layout: { interpolate: false },
+    settings: {},
+    series: [{ ...series, networks }],
+    history: { dates: history.dates, values: history.values },
+  });
+}
+
+/**
+ * The version-2 series entry (without its saved networks) of a single network or hybrid forecaster fitted on
+ * `history`, and the name of its one member.
+ */
+function singleNetworkSeries(
+  o: NetworkOptions,
+  history: MonthlySeries,
+  intervals: SavedInterval[],
+): { series: SavedSeries; name: string } {
+  const name = o.method;
+  return {
+    series: {
+      id: history.name || 'series',
+      ...(history.frequency ? { frequency: history.frequency } : {}),
+      season: o.season,
+      horizon: o.horizon,
+      method: name,
+      members: [{ name, method: name, transform: 'none' }],
+      intervals,
+      scale: maseScale(history.values, o.season),
+      points: history.values.length,
+    },
+    name,
   };
-  writeFileAtomic(join(dir, 'forecaster.json'), JSON.stringify(file, null, 1) + '\n');
 }
 
 /** A saved conformal interval: its level and a half-width per horizon step. */
@@ -512,9 +559,7 @@ export function loadForecasterDir(dir: string): LoadedForecasterDir {
   const path = join(dir, FORECASTER_FILE);
   if ((raw as { version?: unknown } | null)?.version !== 2) {
     const v1 = loadV1(dir, raw);
-    const o = v1.forecaster.opts;
-    const name = v1.history.name || 'series';
-    const memberName = o.method;
+    const { series, name } = singleNetworkSeries(v1.forecaster.opts, v1.history, v1.intervals);
     return {
       manifest: {
         format: 'recur-forecaster',
@@ -523,23 +568,10 @@ export function loadForecasterDir(dir: string): LoadedForecasterDir {
         saved: '',
         layout: { interpolate: false },
         settings: {},
-        series: [
-          {
-            id: name,
-            ...(v1.history.frequency ? { frequency: v1.history.frequency } : {}),
-            season: o.season,
-            horizon: o.horizon,
-            method: memberName,
-            members: [{ name: memberName, method: memberName, transform: 'none' }],
-            intervals: v1.intervals,
-            scale: maseScale(v1.history.values, o.season),
-            points: v1.history.values.length,
-            networks: [],
-          },
-        ],
+        series: [{ ...series, networks: [] }],
         history: { dates: v1.history.dates, values: v1.history.values },
       },
-      networks: new Map([[name, new Map([[memberName, v1.forecaster]])]]),
+      networks: new Map([[series.id, new Map([[name, v1.forecaster]])]]),
       globals: new Map(),
       version: 1,
       notes: v1.notes,
