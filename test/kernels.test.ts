@@ -669,13 +669,18 @@ for (const variant of variants) {
         v.setBigUint64(0, v.getBigUint64(0) + BigInt(d));
         return v.getFloat64(0);
       };
-      for (const bound of [1.0397205352783203, 708])
+      // fdlibm's branches on |x| (2⁻²⁸, 0.5·ln2 and 1.5·ln2 as it tests them, and the vector branch's 708), beside
+      // each other and with a lane elsewhere.
+      for (const bound of [2 ** -28, 0.3465735912322998, 1.0397205352783203, 708])
         for (const d of [-1, 0, 1])
           for (const sign of [1, -1]) {
             const at = sign * beside(bound, d);
             const zeros = new Float32Array(3);
             same(k.sumExp(1, zeros, 0, -at), Math.exp(at), `exp(${at})`);
             same(k.sumExp(3, zeros, 0, -at), ref.sumExp(3, zeros, 0, -at), `3 × exp(${at})`);
+            for (const other of [0, 0.2, 0.5, 1, 3, -3, 800])
+              for (const pair of [Float32Array.of(0, other), Float32Array.of(other, 0)])
+                same(k.sumExp(2, pair, 0, -at), ref.sumExp(2, pair, 0, -at), `exp(${at}) beside ${other}`);
           }
     });
 
