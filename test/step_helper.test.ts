@@ -99,6 +99,17 @@ describe('step helper', () => {
     assert.deepEqual(run(true), run(false));
   });
 
+  it('a helper asleep between generations is woken by the next product', async () => {
+    // Idle, the helper spins a while and then sleeps in Atomics.wait; only a sleeping helper is notified.
+    await new Promise((r) => setTimeout(r, 300));
+    const gen = new TextGenerator(modelOf('lstm'), vocabulary, false);
+    const opts = { prime: 'abc', length: 200, temperature: 1, seed: 4 };
+    assert.equal(gen.generate({ ...opts, helper }), gen.generate(opts));
+    // A helper left asleep would never pass the products handed to it: wait() would throw after its stall limit.
+    helper.wait();
+    assert.ok(helper.ready, 'the helper is running and caught up');
+  });
+
   it('several streams at once (temperatures) hand nothing over, and give the same samples', () => {
     const gen = new TextGenerator(modelOf('lstm'), vocabulary, false);
     const opts = { prime: 'ab', length: 50, seed: 3 };

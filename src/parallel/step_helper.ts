@@ -31,10 +31,15 @@ const STOP = 2;
 const ERROR = 3;
 /** Set by the helper thread when its loop runs: until then the stepper computes everything itself. */
 const READY = 4;
+/**
+ * 1 while the helper sleeps in Atomics.wait (or is about to): only then does a submit notify it, as a notify costs
+ * tens of nanoseconds a character even with no one waiting.
+ */
+const SLEEPING = 5;
 /** Products out at once (a ring: one per recurrent layer of a stack is out at a time). */
 export const STEP_HELPER_MAX_JOBS = 16;
 /** Per ring slot, who runs its product: POSTED until the helper (TAKEN) or the main thread (RECLAIMED) claims it. */
-const CLAIM_BASE = 5;
+const CLAIM_BASE = 6;
 const POSTED = 0;
 const TAKEN = 1;
 const RECLAIMED = 2;
@@ -106,9 +111,10 @@ export class StepHelper implements StepAheadRunner {
     this.products[slot] = p;
     Atomics.store(c, CLAIM_BASE + slot, POSTED);
     this.seq++;
-    // The store publishes the words written before it (Atomics are sequentially consistent).
+    // The store publishes the words written before it (Atomics are sequentially consistent). A helper that reads SEQ
+    // unchanged after setting SLEEPING is notified: either this load sees SLEEPING set, or its wait sees the new SEQ.
     Atomics.store(c, SEQ, this.seq);
-    Atomics.notify(c, SEQ, 1);
+    if (Atomics.load(c, SLEEPING) !== 0) Atomics.notify(c, SEQ, 1);
     return this.seq;
   }
 
@@ -205,7 +211,9 @@ export function runStepHelper(init: StepHelperInit): void {
     while (Atomics.load(control, SEQ) === done) {
       if (Atomics.load(control, STOP) !== 0) return;
       if (++spins > SPIN_LIMIT) {
+        Atomics.store(control, SLEEPING, 1);
         Atomics.wait(control, SEQ, done);
+        Atomics.store(control, SLEEPING, 0);
         spins = 0;
       }
     }
