@@ -1530,6 +1530,11 @@ const FDCONST: usize = memory.data<f64>(
   708.0, 708.0,
   // 1.5·2⁵²: an integer t added to it leaves t in the low bits (the vector branch's k for 2ᵏ).
   6755399441055744.0, 6755399441055744.0,
+  // fdlibm's other bounds on |x|: the smallest double above high word 0x3fd62e42 (0.5·ln2: k = ±1 from there), 2⁻²⁸.
+  0.3465735912322998, 0.3465735912322998,
+  3.725290298461914e-9, 3.725290298461914e-9,
+  // exp(1), which fdlibm (V8's port) returns for x = 1 exactly.
+  2.718281828459045, 2.718281828459045,
   ],
   16,
 );
@@ -1538,37 +1543,88 @@ const FDCONST: usize = memory.data<f64>(
   return v128.load(FDCONST + (<usize>i << 4));
 }
 
+// Two of fdlibm's exponentials, each the scalar port's double. Lanes below 708 in magnitude run fdlibm's operations
+// in fdlibm's order two at a time: its k is trunc(x/ln2 ± 0.5) from 1.5·ln2, ±1 from 0.5·ln2 and 0 below, and with
+// k = 0 (hi = x, lo = 0) the general formula is fdlibm's own for that branch, operation for operation; below 2⁻²⁸ the
+// result is 1 + x, and x = 1 gives fdlibm's constant. Other lanes (overflow, underflow, NaN) go through the port.
+// @ts-ignore: decorator
+@inline function fdlibmExpv(v: v128): v128 {
+  const a = f64x2.abs(v);
+  if (!i64x2.all_true(f64x2.lt(a, fd(13))))
+    return f64x2.replace_lane(f64x2.splat(fdlibmExp(f64x2.extract_lane(v, 0))), 1, fdlibmExp(f64x2.extract_lane(v, 1)));
+  // k = (int)(invln2·x ± 0.5), the half of x's sign; t = k exactly as a double.
+  let t = f64x2.trunc(f64x2.add(f64x2.mul(fd(0), v), v128.or(v128.and(v, fd(11)), fd(10))));
+  const far = f64x2.ge(a, fd(12));
+  const near = !i64x2.all_true(far);
+  // Nearer 0: ±1 (x's sign) from 0.5·ln2, +0 below.
+  if (near) t = v128.bitselect(t, v128.and(v128.or(v128.and(v, fd(11)), fd(8)), f64x2.ge(a, fd(15))), far);
+  const hi = f64x2.sub(v, f64x2.mul(t, fd(1)));
+  const lo = f64x2.mul(t, fd(2));
+  const r = f64x2.sub(hi, lo);
+  const r2 = f64x2.mul(r, r);
+  let p = f64x2.add(fd(6), f64x2.mul(r2, fd(7)));
+  p = f64x2.add(fd(5), f64x2.mul(r2, p));
+  p = f64x2.add(fd(4), f64x2.mul(r2, p));
+  p = f64x2.add(fd(3), f64x2.mul(r2, p));
+  const c = f64x2.sub(r, f64x2.mul(r2, p));
+  const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(fd(9), c));
+  const y = f64x2.sub(fd(8), f64x2.sub(f64x2.sub(lo, q), hi));
+  // 2ᵏ: k + 1023 in the exponent field (|k| ≤ 1021 here).
+  const twopk = i64x2.shl(i64x2.add(f64x2.add(t, fd(14)), i64x2.splat(0x3ff)), 52);
+  let e = f64x2.mul(y, twopk);
+  if (near) {
+    e = v128.bitselect(f64x2.add(fd(8), v), e, f64x2.lt(a, fd(16)));
+    e = v128.bitselect(fd(17), e, f64x2.eq(v, fd(8)));
+  }
+  return e;
+}
+
 export function sumExp(n: i32, x: usize, shift: f64): f64 {
   let sum: f64 = 0;
   const s = f64x2.splat(shift);
   let i = 0;
   for (; i + 2 <= n; i += 2) {
-    const v = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2))), s);
-    const a = f64x2.abs(v);
-    if (!i64x2.all_true(v128.and(f64x2.ge(a, fd(12)), f64x2.lt(a, fd(13))))) {
-      sum += fdlibmExp(f64x2.extract_lane(v, 0));
-      sum += fdlibmExp(f64x2.extract_lane(v, 1));
-      continue;
-    }
-    // k = (int)(invln2·x ± 0.5), the half of x's sign; t = k exactly as a double.
-    const t = f64x2.trunc(f64x2.add(f64x2.mul(fd(0), v), v128.or(v128.and(v, fd(11)), fd(10))));
-    const hi = f64x2.sub(v, f64x2.mul(t, fd(1)));
-    const lo = f64x2.mul(t, fd(2));
-    const r = f64x2.sub(hi, lo);
-    const r2 = f64x2.mul(r, r);
-    let p = f64x2.add(fd(6), f64x2.mul(r2, fd(7)));
-    p = f64x2.add(fd(5), f64x2.mul(r2, p));
-    p = f64x2.add(fd(4), f64x2.mul(r2, p));
-    p = f64x2.add(fd(3), f64x2.mul(r2, p));
-    const c = f64x2.sub(r, f64x2.mul(r2, p));
-    const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(fd(9), c));
-    const y = f64x2.sub(fd(8), f64x2.sub(f64x2.sub(lo, q), hi));
-    // 2ᵏ: k + 1023 in the exponent field (|k| ≤ 1021 here).
-    const twopk = i64x2.shl(i64x2.add(f64x2.add(t, fd(14)), i64x2.splat(0x3ff)), 52);
-    const e = f64x2.mul(y, twopk);
+    const e = fdlibmExpv(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2))), s));
     sum += f64x2.extract_lane(e, 0);
     sum += f64x2.extract_lane(e, 1);
   }
   for (; i < n; i++) sum += fdlibmExp(<f64>load<f32>(x + (<usize>i << 2)) - shift);
   return sum;
+}
+
+// Sampling's float64 softmax (src/text/sampling.ts, the oracle's loop): the first maximum; unless t is 0, the weights
+// w_j = exp((x_j − max) / t) into `w` (n doubles) and summed in index order, then u = r · Σw walked down the weights.
+export function sampleLogits(n: i32, x: usize, t: f64, r: f64, w: usize): i32 {
+  let best = 0;
+  let top = load<f32>(x);
+  for (let j = 1; j < n; j++) {
+    const v = load<f32>(x + (<usize>j << 2));
+    if (v > top) {
+      top = v;
+      best = j;
+    }
+  }
+  if (t == 0) return best;
+  const max = <f64>top;
+  const s = f64x2.splat(max);
+  const tv = f64x2.splat(t);
+  let z: f64 = 0;
+  let j = 0;
+  for (; j + 2 <= n; j += 2) {
+    const e = fdlibmExpv(f64x2.div(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>j << 2))), s), tv));
+    v128.store(w + (<usize>j << 3), e);
+    z += f64x2.extract_lane(e, 0);
+    z += f64x2.extract_lane(e, 1);
+  }
+  for (; j < n; j++) {
+    const e = fdlibmExp((<f64>load<f32>(x + (<usize>j << 2)) - max) / t);
+    store<f64>(w + (<usize>j << 3), e);
+    z += e;
+  }
+  let u = r * z;
+  for (j = 0; j < n; j++) {
+    u -= load<f64>(w + (<usize>j << 3));
+    if (u < 0) return j;
+  }
+  return best;
 }

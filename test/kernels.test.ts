@@ -669,14 +669,86 @@ for (const variant of variants) {
         v.setBigUint64(0, v.getBigUint64(0) + BigInt(d));
         return v.getFloat64(0);
       };
-      for (const bound of [1.0397205352783203, 708])
+      // fdlibm's branches on |x| (2⁻²⁸, 0.5·ln2 and 1.5·ln2 as it tests them, and the vector branch's 708), beside
+      // each other and with a lane elsewhere.
+      for (const bound of [2 ** -28, 0.3465735912322998, 1.0397205352783203, 708])
         for (const d of [-1, 0, 1])
           for (const sign of [1, -1]) {
             const at = sign * beside(bound, d);
             const zeros = new Float32Array(3);
             same(k.sumExp(1, zeros, 0, -at), Math.exp(at), `exp(${at})`);
             same(k.sumExp(3, zeros, 0, -at), ref.sumExp(3, zeros, 0, -at), `3 × exp(${at})`);
+            for (const other of [0, 0.2, 0.5, 1, 3, -3, 800])
+              for (const pair of [Float32Array.of(0, other), Float32Array.of(other, 0)])
+                same(k.sumExp(2, pair, 0, -at), ref.sumExp(2, pair, 0, -at), `exp(${at}) beside ${other}`);
           }
+    });
+
+    it("sampleLogits: sampling's float64 loop to the bit, at every temperature and every draw", () => {
+      const rng = new Random(7);
+      // The plain loop's cumulative weights, to draw exactly at (and beside) each boundary between two indices: a
+      // weight or sum off by one ulp moves a boundary, so the kernel would pick the neighbour there.
+      const boundaries = (x: Float32Array, off: number, n: number, t: number): number[] => {
+        let max = x[off];
+        for (let j = 1; j < n; j++) if (x[off + j] > max) max = x[off + j];
+        const w = Array.from({ length: n }, (_, j) => Math.exp((x[off + j] - max) / t));
+        const z = w.reduce((a, b) => a + b, 0);
+        const draws: number[] = [];
+        let cum = 0;
+        for (const v of w.slice(0, 40)) {
+          cum += v;
+          const r = cum / z;
+          draws.push(r, r * (1 - 2 ** -52), Math.min(r * (1 + 2 ** -52), 1 - 2 ** -53));
+        }
+        return draws;
+      };
+      const check = (
+        x: Float32Array,
+        off: number,
+        n: number,
+        t: number,
+        draws: number[],
+        what: string,
+      ): void => {
+        for (const r of draws)
+          assert.equal(
+            k.sampleLogits(n, x, off, t, r),
+            ref.sampleLogits(n, x, off, t, r),
+            `${what}, t ${t}, r ${r}`,
+          );
+      };
+      // Odd and even lengths (the vector body's tail), past the weights' room in the packing scratch (20,000), inside
+      // kernel memory and outside it, at an offset; logits spread so that the exponentials' arguments reach each branch.
+      for (const n of [...SIZES, 63, 20_000])
+        for (const spread of [0.01, 1, 30, 800])
+          for (const resident of [true, false]) {
+            const x = rand(k, n + 3, rng, resident).map((v) => v * spread);
+            for (const t of [0, 1e-3, 0.5, 1, 1.7, 40]) {
+              const draws = [0, 0.5, 1 - 2 ** -53, ...Array.from({ length: 8 }, () => rng.next())];
+              check(
+                x,
+                3,
+                n,
+                t,
+                n <= 129 ? [...draws, ...boundaries(x, 3, n, t)] : draws,
+                `n ${n} spread ${spread}`,
+              );
+            }
+          }
+      // Ties (the first maximum), non-finite logits, one logit.
+      const odd = [
+        [2, 2, 2, 2, 2],
+        [Number.NaN, 1, 3],
+        [1, Number.NaN, 3, 3],
+        [-Infinity, 0, -Infinity, 1, -Infinity],
+        [Infinity, 0, 1],
+        [0, Infinity, Infinity],
+        [-Infinity, -Infinity, -Infinity],
+        [5],
+      ];
+      for (const row of odd)
+        for (const t of [0, 0.5, 1])
+          check(Float32Array.from(row), 0, row.length, t, [0, 0.25, 0.5, 0.999], `[${row.join(', ')}]`);
     });
 
     it('scoped allocations are reused; long-lived ones are not overwritten', () => {

@@ -51,6 +51,20 @@ const modelOf = (name: string): Sequential => {
   return m;
 };
 
+/**
+ * A helper that never gets to a product (a control block marked ready with no thread behind it), generating `length`
+ * characters of model `name` with it: every product is taken back after the short spin. Checks the text is the same.
+ */
+function generateWithHelperAway(name: string, length: number): StepHelper {
+  const control = stepHelperControl();
+  markStepHelperReady(control);
+  const away = new StepHelper(control);
+  const gen = new TextGenerator(modelOf(name), vocabulary, false);
+  const opts = { prime: 'abc', length, temperature: 1, seed: 5 };
+  assert.equal(gen.generate({ ...opts, helper: away }), gen.generate(opts));
+  return away;
+}
+
 describe('step helper', () => {
   let helper: StepHelper;
   before(async () => {
@@ -99,6 +113,16 @@ describe('step helper', () => {
     assert.deepEqual(run(true), run(false));
   });
 
+  it('a helper asleep between generations is woken by the next product', async () => {
+    // Idle, the helper spins a while and then sleeps in Atomics.wait; only a sleeping helper is notified.
+    await new Promise((r) => setTimeout(r, 300));
+    const gen = new TextGenerator(modelOf('lstm'), vocabulary, false);
+    const opts = { prime: 'abc', length: 200, temperature: 1, seed: 4 };
+    assert.equal(gen.generate({ ...opts, helper }), gen.generate(opts));
+    // A helper left asleep would never pass the products handed to it: wait() would throw after its stall limit.
+    helper.wait();
+  });
+
   it('several streams at once (temperatures) hand nothing over, and give the same samples', () => {
     const gen = new TextGenerator(modelOf('lstm'), vocabulary, false);
     const opts = { prime: 'ab', length: 50, seed: 3 };
@@ -106,16 +130,18 @@ describe('step helper', () => {
   });
 
   it('a helper that never gets to a product: the stepper takes each one back and runs it itself, to the same text', () => {
-    // A control block marked ready with no thread behind it: every product is taken back after the short spin.
-    const control = stepHelperControl();
-    markStepHelperReady(control);
-    const away = new StepHelper(control);
-    const gen = new TextGenerator(modelOf('two LSTMs and dropout'), vocabulary, false);
-    const opts = { prime: 'abc', length: 3, temperature: 1, seed: 5 };
-    assert.equal(gen.generate({ ...opts, helper: away }), gen.generate(opts));
+    const away = generateWithHelperAway('two LSTMs and dropout', 3);
     assert.ok(away.reclaimed > 0, 'products were taken back');
     // With nothing written back, the backlog grows until the stepper stops handing products over.
     assert.equal(away.ready, false);
+  });
+
+  it('a step kept waiting (the helper off its core) sends the next steps without the helper, longer each time', () => {
+    // 42 steps: a product, taken back at the next step, then 16 checks of `ready` (the LSTM's and the Dense's, two a
+    // step) without one, another product, 32 checks, another, 64. Handing one over every step, the stepper would take
+    // back 8 (until the backlog stops it), each after a wait of ≈ 20 µs.
+    const away = generateWithHelperAway('lstm', 40);
+    assert.ok(away.reclaimed >= 1 && away.reclaimed <= 3, `${away.reclaimed} products taken back`);
   });
 
   it('one thread gives no helper; a closed helper takes no work and the stepper computes alone', () => {

@@ -162,6 +162,23 @@ describe('sampling', () => {
       assert.ok([1, 2].includes(sampleFromLogits(logits, 0, 4, { topK: 2 }, rng)));
     for (let i = 0; i < 200; i++) assert.equal(sampleFromLogits(logits, 0, 4, { topP: 0.5 }, rng), 1);
   });
+  it("float logits sample through the kernel to the plain loop's choices, temperature 0 drawing nothing", () => {
+    const rng = new Random(4);
+    const rows = Array.from({ length: 50 }, (_, i) =>
+      Float32Array.from({ length: 63 }, () => rng.uniform(-4, 4) * (i % 5)),
+    );
+    for (const temperature of [0, 0.2, 0.5, 1, 3]) {
+      // The plain array takes the JavaScript loop; each kernel-memory or plain Float32Array row, the kernel.
+      const draw = (asFloats: boolean): number[] => {
+        const r = new Random(9);
+        const picks = rows.map((row) =>
+          sampleFromLogits(asFloats ? row : Array.from(row), 0, 63, { temperature }, r),
+        );
+        return [...picks, r.next()];
+      };
+      assert.deepEqual(draw(true), draw(false), `temperature ${temperature}`);
+    }
+  });
   it('the same seed gives the same samples', () => {
     const draw = (s: number): number[] => {
       const r = new Random(s);

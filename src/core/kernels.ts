@@ -504,6 +504,14 @@ export interface KernelCalls {
    * gives, so decoding's log-softmax keeps its scores and choices to the bit whichever kernels run it.
    */
   sumExp(n: number, x: Float32Array, off: number, shift: number): number;
+
+  /**
+   * A sample from softmax(x[off … off+n) / t), sampling's float64 loop to the bit (src/text/sampling.ts): `best`, the
+   * first maximum, when t is 0; otherwise w_j = exp((x_j − max) / t) in float64 (fdlibm's exp, as sumExp), z = Σ w_j
+   * in index order, and u = r · z walked down the weights: the first j with u − w_0 − … − w_j < 0, or `best` if none.
+   * `r` is the caller's uniform draw in [0, 1) (unused when t is 0).
+   */
+  sampleLogits(n: number, x: Float32Array, off: number, t: number, r: number): number;
 }
 
 /** A kernel implementation: its memory and its calls. */

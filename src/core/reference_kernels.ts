@@ -672,4 +672,23 @@ export const referenceKernels: Kernels = {
     for (let i = 0; i < n; i++) sum += Math.exp(x[off + i] - shift);
     return sum;
   },
+
+  sampleLogits(n, x, off, t, r) {
+    let best = 0;
+    for (let j = 1; j < n; j++) if (x[off + j] > x[off + best]) best = j;
+    if (t === 0) return best;
+    const max = x[off + best];
+    const w = new Float64Array(n);
+    let z = 0;
+    for (let j = 0; j < n; j++) {
+      w[j] = Math.exp((x[off + j] - max) / t);
+      z += w[j];
+    }
+    let u = r * z;
+    for (let j = 0; j < n; j++) {
+      u -= w[j];
+      if (u < 0) return j;
+    }
+    return best;
+  },
 };

@@ -146,6 +146,8 @@ export class RecurrentStepState extends StepState {
   readonly aheadColumns: number;
   aheadValid = false;
   aheadReady: () => void = () => {};
+  /** The product stepAhead hands out, made once (its x follows the current h): a step allocates nothing. */
+  readonly aheadProduct: StepAheadProduct | null;
 
   constructor(
     layer: RNN,
@@ -171,9 +173,18 @@ export class RecurrentStepState extends StepState {
     // The other thread's share: while it multiplies these columns, this thread samples and multiplies the rest.
     const GH = gates * layer.units;
     this.aheadColumns = Math.min(GH, Math.round((GH * AHEAD_SHARE) / GEMV_PANEL) * GEMV_PANEL);
-    this.ahead =
-      recurrentProduct?.panels && rows === 1 && this.aheadColumns > 0
-        ? k.allocPersistent(this.aheadColumns)
+    const panels = recurrentProduct?.panels;
+    this.ahead = panels && rows === 1 && this.aheadColumns > 0 ? k.allocPersistent(this.aheadColumns) : null;
+    this.aheadProduct =
+      panels && this.ahead
+        ? {
+            rows: 1,
+            N: this.aheadColumns,
+            K: panels.K,
+            x: this.states[0],
+            packed: panels.packed,
+            out: this.ahead,
+          }
         : null;
   }
 
@@ -438,11 +449,13 @@ export abstract class RNN extends Layer {
   /** The first columns of the next step's h·U, for one stream (U in GEMV panels: one-stream generation). */
   override stepAhead(state: StepState, ready: () => void): StepAheadProduct | null {
     const s = this.ownState(state, RecurrentStepState);
-    const panels = s.recurrentProduct?.panels;
-    if (!panels || !s.ahead) return null;
+    const p = s.aheadProduct;
+    if (!p) return null;
     s.aheadValid = true;
     s.aheadReady = ready;
-    return { rows: 1, N: s.aheadColumns, K: panels.K, x: s.states[0], packed: panels.packed, out: s.ahead };
+    // One product out at a time per layer (the step waits for it before the next stepAhead), so it is reused.
+    p.x = s.states[0];
+    return p;
   }
 
   override cancelStepAhead(state: StepState): void {

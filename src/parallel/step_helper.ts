@@ -31,10 +31,15 @@ const STOP = 2;
 const ERROR = 3;
 /** Set by the helper thread when its loop runs: until then the stepper computes everything itself. */
 const READY = 4;
+/**
+ * 1 while the helper sleeps in Atomics.wait (or is about to): only then does a submit notify it, as a notify costs
+ * tens of nanoseconds a character even with no one waiting.
+ */
+const SLEEPING = 5;
 /** Products out at once (a ring: one per recurrent layer of a stack is out at a time). */
 export const STEP_HELPER_MAX_JOBS = 16;
 /** Per ring slot, who runs its product: POSTED until the helper (TAKEN) or the main thread (RECLAIMED) claims it. */
-const CLAIM_BASE = 5;
+const CLAIM_BASE = 6;
 const POSTED = 0;
 const TAKEN = 1;
 const RECLAIMED = 2;
@@ -51,6 +56,14 @@ const STALL_MS = 10_000;
  * core may be busy with something else (the runtime's own threads), and a step should not wait for a time slice.
  */
 const RECLAIM_SPINS = 2000;
+/**
+ * After a wait that reached RECLAIM_SPINS, this many checks of `ready` (one per layer a step) answer false, so the
+ * steps run without the helper; the pause doubles while such waits follow each other (up to MAX_PAUSE) and is back to
+ * MIN_PAUSE after a prompt one. On a loaded machine the helper's thread loses its core for whole time slices,
+ * sometimes holding a product a step must then wait for; pausing keeps one stream from crawling there.
+ */
+const MIN_PAUSE = 16;
+const MAX_PAUSE = 4096;
 
 /** The main thread's side: hand products over, wait for them. */
 export class StepHelper implements StepAheadRunner {
@@ -64,6 +77,9 @@ export class StepHelper implements StepAheadRunner {
   private readonly reclaimedTicket = new Int32Array(STEP_HELPER_MAX_JOBS);
   /** Products this thread took back and ran itself (for tests and measurements). */
   reclaimed = 0;
+  /** Checks of `ready` left in the current pause, and the next pause's length (see MIN_PAUSE). */
+  private paused = 0;
+  private pause = MIN_PAUSE;
 
   /**
    * @param control STEP_HELPER_CONTROL_WORDS Int32s over a SharedArrayBuffer the helper thread also holds.
@@ -78,8 +94,15 @@ export class StepHelper implements StepAheadRunner {
       throw new Error(`StepHelper: the control block must be ${STEP_HELPER_CONTROL_WORDS} shared Int32s`);
   }
 
-  /** Whether the helper thread is running its loop (a new helper takes tens of milliseconds to start). */
+  /**
+   * Whether the helper thread is running its loop (a new helper takes tens of milliseconds to start) and takes
+   * products now: not during the pause after a slow wait (each check counts one down).
+   */
   get ready(): boolean {
+    if (this.paused > 0) {
+      this.paused--;
+      return false;
+    }
     // A helper far behind (its core busy elsewhere) gets no more work until it catches up.
     return (
       !this.closed &&
@@ -106,9 +129,10 @@ export class StepHelper implements StepAheadRunner {
     this.products[slot] = p;
     Atomics.store(c, CLAIM_BASE + slot, POSTED);
     this.seq++;
-    // The store publishes the words written before it (Atomics are sequentially consistent).
+    // The store publishes the words written before it (Atomics are sequentially consistent). A helper that reads SEQ
+    // unchanged after setting SLEEPING is notified: either this load sees SLEEPING set, or its wait sees the new SEQ.
     Atomics.store(c, SEQ, this.seq);
-    Atomics.notify(c, SEQ, 1);
+    if (Atomics.load(c, SLEEPING) !== 0) Atomics.notify(c, SEQ, 1);
     return this.seq;
   }
 
@@ -120,7 +144,9 @@ export class StepHelper implements StepAheadRunner {
     const c = this.control;
     const slot = (ticket - 1) % STEP_HELPER_MAX_JOBS;
     if (this.reclaimedTicket[slot] === ticket) return;
-    for (let spins = 1; Atomics.load(c, DONE) < ticket; spins++) {
+    let spins = 1;
+    for (; Atomics.load(c, DONE) < ticket; spins++) {
+      if (spins === RECLAIM_SPINS) this.slowWait();
       if (
         spins === RECLAIM_SPINS &&
         Atomics.compareExchange(c, CLAIM_BASE + slot, POSTED, RECLAIMED) === POSTED
@@ -141,10 +167,17 @@ export class StepHelper implements StepAheadRunner {
           }
       }
     }
+    if (spins < RECLAIM_SPINS) this.pause = MIN_PAUSE;
     if (Atomics.load(c, ERROR) !== 0) {
       this.closed = true;
       throw new Error('StepHelper: the helper thread failed a product');
     }
+  }
+
+  /** A wait reached RECLAIM_SPINS: the next steps run without the helper (a longer pause if the last one was too). */
+  private slowWait(): void {
+    this.paused = this.pause;
+    this.pause = Math.min(2 * this.pause, MAX_PAUSE);
   }
 
   /** Returns once every submitted product is written or taken back (the helper has passed them all). */
@@ -205,7 +238,9 @@ export function runStepHelper(init: StepHelperInit): void {
     while (Atomics.load(control, SEQ) === done) {
       if (Atomics.load(control, STOP) !== 0) return;
       if (++spins > SPIN_LIMIT) {
+        Atomics.store(control, SLEEPING, 1);
         Atomics.wait(control, SEQ, done);
+        Atomics.store(control, SLEEPING, 0);
         spins = 0;
       }
     }

@@ -3,6 +3,7 @@
  * no 0/0 at tiny temperatures — a known failure of samplers that divide probabilities), temperature 0 is argmax,
  * top-k keeps the k most likely tokens, top-p the smallest set whose probability reaches p.
  */
+import { kernels } from '../core/backend.js';
 import type { Random } from '../core/random.js';
 
 export interface SampleOptions {
@@ -41,6 +42,9 @@ export function sampleFromLogits(
   scratch = new Float64Array(V),
 ): number {
   const t = opts.temperature ?? 1;
+  // Plain temperature sampling of floats is the kernel's (the same loop, its exponentials two at a time).
+  if (logits instanceof Float32Array && opts.topK === undefined && opts.topP === undefined)
+    return kernels().sampleLogits(V, logits, off, t, t === 0 ? 0 : rng.next());
   let best = 0;
   for (let j = 1; j < V; j++) if (logits[off + j] > logits[off + best]) best = j;
   if (t === 0) return best;

@@ -24,6 +24,8 @@ export class WasmKernels extends WasmArena implements Kernels {
   /** The GEMM packing scratch (held: the collector would give back a buffer nothing references), and its address. */
   private pack: Float32Array | null = null;
   private packAddress = 0;
+  /** GEMM_PACK_FLOATS (a wasm global's getter is slow to read per call). */
+  readonly packFloats: number;
 
   /**
    * @param init true for the first instance over a memory (sets up the header); false in worker threads.
@@ -45,12 +47,13 @@ export class WasmKernels extends WasmArena implements Kernels {
     });
     this.x = instance.exports as unknown as KernelExports;
     this.name = `wasm-${variant}`;
+    this.packFloats = this.x.GEMM_PACK_FLOATS.value as number;
   }
 
   /** Byte address of this instance's GEMM packing scratch (GEMM_PACK_FLOATS floats, allocated on first use). */
   packScratch(): number {
     if (this.pack === null) {
-      this.pack = this.allocPersistent(this.x.GEMM_PACK_FLOATS.value as number);
+      this.pack = this.allocPersistent(this.packFloats);
       this.packAddress = this.addressOf(this.pack);
     }
     return this.packAddress;
@@ -452,6 +455,15 @@ const wasmCalls: KernelCalls & ThisType<WasmKernels> = {
     const r = this.x.sumExp(n, this.ptr(x, false) + off * 4, shift);
     this.endCall(m);
     return r;
+  },
+
+  sampleLogits(n, x, off, t, r) {
+    const m = this.beginScope();
+    // The weights' n doubles: in the GEMM packing scratch (free between calls) when they fit.
+    const w = 2 * n <= this.packFloats ? this.packScratch() : this.addressOf(this.allocUninitialized(2 * n));
+    const j = this.x.sampleLogits(n, this.ptr(x, false) + off * 4, t, r, w);
+    this.endCall(m);
+    return j;
   },
 };
 
