@@ -23,15 +23,13 @@
  * Prints human lines on stderr and one JSON object on stdout.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { kernels } from '../src/core/backend.js';
 import type { IndexTensor } from '../src/core/tensor.js';
-import type { Functional, FunctionalBatch } from '../src/models/functional.js';
-import { withInferencePool } from '../src/node/inference_pool.js';
+import type { Functional } from '../src/models/functional.js';
 import { installWorkerPool, shutdownWorkerPool } from '../src/node/pool.js';
 import { loadFunctionalModel } from '../src/node/model_io.js';
 import { cmudict, readPairsFile } from '../src/node/seq2seq_files.js';
@@ -41,6 +39,7 @@ import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
 import { examplePairs, groupExamples, splitExamples } from '../src/seq2seq/pairs.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { START, Tokenizer } from '../src/seq2seq/tokenizer.js';
+import { CORES, fitRates, fmt, poolDecoding, targetTokens } from './seq2seq_rates.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string): string | undefined => {
@@ -51,7 +50,6 @@ const BATCHES = Number(arg('--batches') ?? 20);
 const WORDS = Number(arg('--words') ?? 1000);
 const THREAD_ROUNDS = Number(arg('--threads-rounds') ?? 2);
 const POOL_WORDS = Number(arg('--pool-words') ?? 20000);
-const CORES = availableParallelism();
 const modelDir = arg('--model');
 const fraModelDir = arg('--fra-model');
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -82,12 +80,6 @@ const model: Functional = app.model;
 const data: EncodedPairs = encodePairs(trainPairs, app.source, app.target);
 const dataset = new PairDataset(data, { batchSize: s.batchSize, seed: 1 });
 const batches = [...dataset.batches(0)].slice(0, BATCHES + 2);
-const tokensOf = (b: (typeof batches)[number]): number => {
-  const y = b.ys[0].data;
-  let n = 0;
-  for (let i = 0; i < y.length; i++) if (y[i] !== 0) n++;
-  return n;
-};
 
 function recurTrain(): number {
   const m = buildSeq2SeqModel(s, app.source.size, app.target.size); // fresh: never train the model being measured
@@ -97,31 +89,9 @@ function recurTrain(): number {
   const t0 = performance.now();
   for (const b of batches.slice(2)) {
     m.trainOnBatch(b.xs, b.ys);
-    tokens += tokensOf(b);
+    tokens += targetTokens(b);
   }
   return tokens / ((performance.now() - t0) / 1000);
-}
-
-/**
- * Target tokens/s of fitDataset over the same batches with `threads` (a fresh model each time; two warm-up batches
- * first, which also start the pool's workers and build their replicas).
- */
-async function recurFitTokensPerSec(threads: number): Promise<{ wall: number; cpu: number; pairs: number }> {
-  const m = buildSeq2SeqModel(s, app.source.size, app.target.size);
-  const served = (bs: FunctionalBatch[]) => ({ batchesPerEpoch: bs.length, batches: () => bs });
-  await m.fitDataset(served(batches.slice(0, 2)), { threads });
-  let tokens = 0;
-  let pairs = 0;
-  for (const b of batches.slice(2)) {
-    tokens += tokensOf(b);
-    pairs += b.ys[0].shape[0];
-  }
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await m.fitDataset(served(batches.slice(2)), { threads });
-  const c = process.cpuUsage(c0);
-  const seconds = (performance.now() - t0) / 1000;
-  return { wall: tokens / seconds, cpu: tokens / ((c.user + c.system) / 1e6), pairs: pairs / seconds };
 }
 
 const testSources = app.encodeSources(splits.test.slice(0, WORDS).map((e) => e.source));
@@ -200,7 +170,7 @@ async function tfjsTrain(m: tf.LayersModel): Promise<number> {
   const data = batches.map((b) => ({
     xs: [oneHot(b.xs[0] as IndexTensor, app.source.size), oneHot(b.xs[1] as IndexTensor, app.target.size)],
     y: tf.expandDims(toTf(b.ys[0] as IndexTensor, 'float32'), -1),
-    tokens: tokensOf(b),
+    tokens: targetTokens(b),
   }));
   await m.trainOnBatch(data[0].xs, data[0].y);
   await m.trainOnBatch(data[1].xs, data[1].y);
@@ -247,7 +217,6 @@ function tfjsGreedy(encoder: tf.LayersModel, step: tf.LayersModel, words: number
   return srcs.length / ((performance.now() - t0) / 1000);
 }
 
-const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const result: Record<string, unknown> = {
   kernels: kernels().name,
   batches: BATCHES,
@@ -263,7 +232,7 @@ log(`recur training: ${fmt(rTrain)} target tokens/s`);
 installWorkerPool();
 const perThreads: Record<number, { wall: number; cpu: number; pairs: number }[]> = { 1: [], 2: [] };
 for (let r = 0; r < THREAD_ROUNDS; r++)
-  for (const t of [1, 2]) perThreads[t].push(await recurFitTokensPerSec(t));
+  for (const t of [1, 2]) perThreads[t].push(await fitRates(s, app.source.size, app.target.size, batches, t));
 await shutdownWorkerPool();
 const mean = (t: number, k: 'wall' | 'cpu' | 'pairs'): number =>
   perThreads[t].reduce((a, b) => a + b[k], 0) / perThreads[t].length;
@@ -296,64 +265,12 @@ if (modelDir) {
   const b = recurDecode(model, 5, Math.min(WORDS, 300));
   log(`recur trained model: greedy ${fmt(g)} words/s, beam 5 ${fmt(b)} words/s`);
   Object.assign(result, { recurGreedyWordsPerSec: g, recurBeam5WordsPerSec: b });
-  Object.assign(result, await poolDecoding(modelDir, mean(2, 'pairs')));
-}
-
-/**
- * `recur seq2seq predict`'s two paths on POOL_WORDS training words: in-process on one thread, and on the inference
- * pool with every core (timed from creating the pool, so starting its workers and loading the model count), greedy
- * and beam 5; each against fitDataset's pairs/s on two threads measured above.
- */
-async function poolDecoding(dir: string, trainPairsPerSec: number): Promise<Record<string, number>> {
   const texts = splits.train.slice(0, POOL_WORDS).map((e) => e.source);
-  const out: Record<string, number> = { poolWords: texts.length, trainPairsPerSec };
-  log(`recur fitDataset on ${Math.min(2, CORES)} threads: ${fmt(trainPairsPerSec)} pairs/s`);
-  for (const beam of [1, 5]) {
-    const decode = { beam, batchSize: 64 };
-    const what = beam === 1 ? 'greedy' : 'beam 5';
-    const words = beam === 1 ? texts : texts.slice(0, Math.ceil(texts.length / 4));
-    let t0 = performance.now();
-    const inProcess = app.predict(words, decode);
-    const one = words.length / ((performance.now() - t0) / 1000);
-    t0 = performance.now();
-    let warm = 0;
-    const pooled = await withInferencePool(
-      dir,
-      'seq2seq',
-      { threads: CORES, items: words.length, batchSize: 64 },
-      async (pool, m) => {
-        const cold = await pool.decode(m, words, decode);
-        // Like-for-like with the training rate, which is timed after two warm-up batches on started workers: the
-        // same pool decoding the same words again.
-        const t1 = performance.now();
-        const again = await pool.decode(m, words, decode);
-        warm = words.length / ((performance.now() - t1) / 1000);
-        if (again.some((p, i) => p.output !== cold[i].output)) throw new Error('a second decode differs');
-        return { cold, seconds: (t1 - t0) / 1000 };
-      },
-    );
-    const all = pooled ? words.length / pooled.seconds : 0;
-    if (!pooled) {
-      log(`recur seq2seq predict, ${what}: one thread ${fmt(one)} words/s; one core, so no inference pool`);
-      out[`predict${beam === 1 ? 'Greedy' : 'Beam5'}OneThreadWordsPerSec`] = one;
-      continue;
-    }
-    if (pooled.cold.some((p, i) => p.output !== inProcess[i].output))
-      throw new Error(`pool decoding (${what}) differs from one thread's`);
-    log(
-      `recur seq2seq predict, ${what}, ${fmt(words.length)} words: one thread ${fmt(one)} words/s, ` +
-        `inference pool (${CORES} threads, start-up included) ${fmt(all)} words/s → ${(all / one).toFixed(2)}× one ` +
-        `thread, ${(all / trainPairsPerSec).toFixed(2)}× training pairs/s; the started pool again ${fmt(warm)} ` +
-        `words/s → ${(warm / trainPairsPerSec).toFixed(2)}× training`,
-    );
-    const key = beam === 1 ? 'Greedy' : 'Beam5';
-    out[`predict${key}OneThreadWordsPerSec`] = one;
-    out[`predict${key}PoolWordsPerSec`] = all;
-    out[`predict${key}PoolVsTraining`] = all / trainPairsPerSec;
-    out[`predict${key}WarmPoolWordsPerSec`] = warm;
-    out[`predict${key}WarmPoolVsTraining`] = warm / trainPairsPerSec;
-  }
-  return out;
+  log(`recur fitDataset on ${Math.min(2, CORES)} threads: ${fmt(mean(2, 'pairs'))} pairs/s`);
+  Object.assign(
+    result,
+    await poolDecoding(app, modelDir, texts, Math.ceil(texts.length / 4), mean(2, 'pairs')),
+  );
 }
 
 setWasmPaths(join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + '/');

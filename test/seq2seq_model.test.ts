@@ -347,6 +347,40 @@ describe('graph stepper', () => {
     });
   }
 
+  for (const [name, o] of VARIANTS) {
+    it(`startFrom steps on another stepper's encoder outputs exactly as a start of its own (${name})`, () => {
+      const m = tiny(o);
+      const data = randomPairs(6, 7, 6, 33);
+      const rng = new Random(7);
+      const searched = new GraphStepper(m, 6, { stepInput: 'previous' });
+      searched.start([sourceBatch(data.sources)]);
+      searched.step(new Int32Array(6).fill(START)); // its own steps do not touch what startFrom reads
+      // Rows reading sources in another order, one source twice, one not at all: as candidates of a batch.
+      const rowSource = Int32Array.from([4, 0, 4, 2, 5]);
+      const reused = new GraphStepper(m, 5, { stepInput: 'previous' });
+      reused.startFrom(searched, rowSource);
+      const own = new GraphStepper(m, 5, { stepInput: 'previous' });
+      own.start([sourceBatch(data.sources)], rowSource);
+      let ids = new Int32Array(5).fill(START);
+      for (let t = 0; t < 4; t++) {
+        assert.deepEqual(Array.from(reused.step(ids)), Array.from(own.step(ids)), `step ${t}`);
+        ids = Int32Array.from({ length: 5 }, () => 4 + rng.int(2));
+      }
+      assert.throws(
+        () => reused.startFrom(new GraphStepper(m, 6, { stepInput: 'previous' }), rowSource),
+        /start\(\) the other stepper/,
+      );
+      assert.throws(
+        () => reused.startFrom(searched, Int32Array.from([0, 1, 2, 3, 6])),
+        /outside the 6 given/,
+      );
+      assert.throws(
+        () => reused.startFrom(new GraphStepper(tiny(o), 6, { stepInput: 'previous' }), rowSource),
+        /different models/,
+      );
+    });
+  }
+
   for (const [name, o] of [
     ...VARIANTS,
     ['BiLSTM + Luong, embedding dropout', { embeddingDropout: 0.3 }],

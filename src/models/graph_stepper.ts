@@ -67,6 +67,8 @@ export class GraphStepper {
   private readonly constantBuffers = new Map<SymbolicTensor, Float32Array>();
   private started = false;
   private disposed = false;
+  /** What the last `start` bound: its constants and how many sources they hold (startFrom binds them again). */
+  private bound: { constants: Map<SymbolicTensor, StepConstant>; sources: number } | null = null;
   /** Holds every long-lived kernel buffer this stepper allocates, for dispose. */
   private readonly owner = new MemoryOwner();
 
@@ -151,6 +153,7 @@ export class GraphStepper {
   dispose(): void {
     this.disposed = true;
     this.started = false;
+    this.bound = null;
     kernels().release(this.owner);
   }
 
@@ -176,12 +179,7 @@ export class GraphStepper {
         `${where}: start needs ${this.fixedInputs.length} input(s) (${this.fixedInputs.map((x) => x.node.layer.name).join(', ')})`,
       );
     const B = list[0].shape[0];
-    const source = rowSource ?? Int32Array.from({ length: this.rows }, (_, r) => r);
-    if (source.length !== this.rows)
-      throw new Error(`${where}: rowSource has ${source.length} rows, expected ${this.rows}`);
-    for (let r = 0; r < source.length; r++)
-      if (!(source[r] >= 0 && source[r] < B))
-        throw new Error(`${where}: row ${r} decodes source ${source[r]}, outside the ${B} given`);
+    const source = this.checkRowSource(rowSource ?? Int32Array.from({ length: this.rows }, (_, r) => r), B);
     // The constants each stepped node reads, copied out of the scope the encoder ran in.
     const constants = new Map<SymbolicTensor, StepConstant>();
     scoped(() => {
@@ -204,6 +202,38 @@ export class GraphStepper {
           });
         }
     });
+    this.bind(constants, source);
+    this.bound = { constants, sources: B };
+  }
+
+  /**
+   * Starts on the sources `from` (a stepper of the same model) last started on, reusing what its fixed side computed
+   * instead of running the encoder again: rowSource[r] is the source row (of those given to from.start) that row r
+   * decodes. The constants stay `from`'s: start `from` again only once this stepper is done with them. Agreement
+   * decoding scores candidates teacher-forced on the encoder outputs its search of the same sources computed.
+   */
+  startFrom(from: GraphStepper, rowSource: Int32Array): void {
+    this.checkUsable('startFrom');
+    from.checkUsable('startFrom');
+    if (from.model !== this.model)
+      throw new Error('GraphStepper.startFrom: the steppers run different models');
+    if (!from.bound)
+      throw new Error('GraphStepper.startFrom: start() the other stepper with the sources first');
+    this.bind(from.bound.constants, this.checkRowSource(rowSource, from.bound.sources));
+  }
+
+  private checkRowSource(source: Int32Array, sources: number): Int32Array {
+    const where = `GraphStepper of model '${this.model.name}'`;
+    if (source.length !== this.rows)
+      throw new Error(`${where}: rowSource has ${source.length} rows, expected ${this.rows}`);
+    for (let r = 0; r < source.length; r++)
+      if (!(source[r] >= 0 && source[r] < sources))
+        throw new Error(`${where}: row ${r} decodes source ${source[r]}, outside the ${sources} given`);
+    return source;
+  }
+
+  /** Binds the fixed side's `constants` to every stepped layer (each starts afresh) for rows reading `source`. */
+  private bind(constants: Map<SymbolicTensor, StepConstant>, source: Int32Array): void {
     // Binding may allocate per-state buffers (an attention's scores): this stepper's, like its states.
     kernels().ownedBy(this.owner, () => {
       for (const node of this.stepNodes) {

@@ -104,6 +104,11 @@ class MemberSteppers {
     for (const s of this.steppers) s.start([batch], rowSource);
   }
 
+  /** Starts every member on the encoder outputs `from`'s last start computed (GraphStepper.startFrom). */
+  startFrom(from: MemberSteppers, rowSource: Int32Array): void {
+    this.steppers.forEach((s, k) => s.startFrom(from.steppers[k], rowSource));
+  }
+
   /** Feeds one token per row to every member; returns log((1/K) Σ_k p_k) for every row and token. */
   step(ids: Int32Array): Float64Array {
     const V = this.outputSize;
@@ -232,6 +237,38 @@ function narrowedRows(open: number): number {
   return rows;
 }
 
+/** A stepper's rows mid-decode: the next step's token per row, and what each row decodes (-1: an idle row). */
+interface SteppedRows {
+  stepper: MemberSteppers;
+  ids: Int32Array<ArrayBuffer>;
+  rowOf: Int32Array<ArrayBuffer>;
+}
+
+/**
+ * `at` as it goes on: when its `open` rows (those whose rowOf passes `isOpen`) fit in half its rows or fewer, they
+ * continue first in a stepper of narrowedRows(open) rows (GraphStepper.narrowInto; the rest idle, repeating the first
+ * one's token), else `at` itself.
+ */
+function narrowed(
+  steppers: Steppers,
+  at: SteppedRows,
+  open: number,
+  isOpen: (row: number) => boolean,
+): SteppedRows {
+  const rows = narrowedRows(open);
+  if (2 * rows > at.stepper.rows) return at;
+  const live = Int32Array.from(at.rowOf.keys()).filter((k) => at.rowOf[k] >= 0 && isOpen(at.rowOf[k]));
+  const next = steppers.get(rows);
+  at.stepper.narrowInto(next, live);
+  const ids = new Int32Array(rows).fill(at.ids[live[0]]);
+  const rowOf = new Int32Array(rows).fill(-1);
+  live.forEach((k, j) => {
+    ids[j] = at.ids[k];
+    rowOf[j] = at.rowOf[k];
+  });
+  return { stepper: next, ids, rowOf };
+}
+
 /**
  * Greedy decoding of every source (token ids, no padding). Once at most half a batch's rows are still open, they go
  * on in a stepper of fewer rows (GraphStepper.narrowInto; powers of two), so rows that ended stop costing steps: on
@@ -242,62 +279,65 @@ export function greedyDecode(
   sources: readonly Int32Array[],
   opts: DecodeOptions,
 ): Decoded[] {
-  return decodeInBatches(model, sources, checkOptions(opts), (steppers, batch) => {
-    const B = batch.length;
-    // Fewer than STEP_GEMM_ROWS rows would step on the GEMV, whose sums round differently: a short batch is padded
-    // with copies of its first source, so a source's output and score never depend on how many decode with it.
-    const R = Math.max(B, STEP_GEMM_ROWS);
-    let stepper = steppers.get(R);
-    stepper.start(batch, R === B ? undefined : Int32Array.from({ length: R }, (_, r) => (r < B ? r : 0)));
-    const V = stepper.outputSize;
-    // rowOf[i]: the batch row that stepper row i decodes (-1: a padding row).
-    let rowOf = Int32Array.from({ length: R }, (_, r) => (r < B ? r : -1));
-    let ids = new Int32Array(R).fill(START);
-    const tokens: number[][] = batch.map(() => []);
-    const scores = new Float64Array(B);
-    const done = new Uint8Array(B);
-    let open = B;
-    for (let t = 0; t < opts.maxLength && open > 0; t++) {
-      const logp = stepper.step(ids);
-      for (let i = 0; i < stepper.rows; i++) {
-        const r = rowOf[i];
-        if (r < 0 || done[r]) continue;
-        // The most likely token a decoder may output (the first of equals).
-        const o = i * V;
-        let best = END;
-        let bestLogp = logp[o + END];
-        for (let v = FIRST_TOKEN; v < V; v++)
-          if (logp[o + v] > bestLogp) {
-            best = v;
-            bestLogp = logp[o + v];
-          }
-        scores[r] += bestLogp;
-        ids[i] = best;
-        if (best === END) {
-          done[r] = 1;
-          open--;
-        } else tokens[r].push(best);
-      }
-      const rows = narrowedRows(open);
-      if (open > 0 && 2 * rows <= stepper.rows) {
-        const live = Int32Array.from(rowOf.keys()).filter((k) => rowOf[k] >= 0 && !done[rowOf[k]]);
-        const next = steppers.get(rows);
-        stepper.narrowInto(next, live);
-        const nextIds = new Int32Array(rows).fill(ids[live[0]]);
-        const nextRowOf = new Int32Array(rows).fill(-1);
-        live.forEach((k, j) => {
-          nextIds[j] = ids[k];
-          nextRowOf[j] = rowOf[k];
-        });
-        [stepper, ids, rowOf] = [next, nextIds, nextRowOf];
-      }
+  return decodeInBatches(
+    model,
+    sources,
+    checkOptions(opts),
+    (steppers, batch) => greedyBatch(steppers, batch, opts.maxLength).decoded,
+  );
+}
+
+/** Greedy decoding of one batch; `started`: the steppers that ran its encoder (startFrom can reuse them). */
+function greedyBatch(
+  steppers: Steppers,
+  batch: readonly Int32Array[],
+  maxLength: number,
+): { decoded: Decoded[]; started: MemberSteppers } {
+  const B = batch.length;
+  // Fewer than STEP_GEMM_ROWS rows would step on the GEMV, whose sums round differently: a short batch is padded
+  // with copies of its first source, so a source's output and score never depend on how many decode with it.
+  const R = Math.max(B, STEP_GEMM_ROWS);
+  const started = steppers.get(R);
+  let stepper = started;
+  stepper.start(batch, R === B ? undefined : Int32Array.from({ length: R }, (_, r) => (r < B ? r : 0)));
+  const V = stepper.outputSize;
+  // rowOf[i]: the batch row that stepper row i decodes (-1: a padding row).
+  let rowOf = Int32Array.from({ length: R }, (_, r) => (r < B ? r : -1));
+  let ids = new Int32Array(R).fill(START);
+  const tokens: number[][] = batch.map(() => []);
+  const scores = new Float64Array(B);
+  const done = new Uint8Array(B);
+  let open = B;
+  for (let t = 0; t < maxLength && open > 0; t++) {
+    const logp = stepper.step(ids);
+    for (let i = 0; i < stepper.rows; i++) {
+      const r = rowOf[i];
+      if (r < 0 || done[r]) continue;
+      // The most likely token a decoder may output (the first of equals).
+      const o = i * V;
+      let best = END;
+      let bestLogp = logp[o + END];
+      for (let v = FIRST_TOKEN; v < V; v++)
+        if (logp[o + v] > bestLogp) {
+          best = v;
+          bestLogp = logp[o + v];
+        }
+      scores[r] += bestLogp;
+      ids[i] = best;
+      if (best === END) {
+        done[r] = 1;
+        open--;
+      } else tokens[r].push(best);
     }
-    return tokens.map((t, r) => ({
-      ids: Int32Array.from(t),
-      score: scores[r],
-      ...(done[r] ? { logProb: scores[r] } : {}),
-    }));
-  });
+    if (open > 0)
+      ({ stepper, ids, rowOf } = narrowed(steppers, { stepper, ids, rowOf }, open, (r) => !done[r]));
+  }
+  const decoded = tokens.map((t, r) => ({
+    ids: Int32Array.from(t),
+    score: scores[r],
+    ...(done[r] ? { logProb: scores[r] } : {}),
+  }));
+  return { decoded, started };
 }
 
 /** The GNMT length penalty ((5 + L) / 6)^α. */
@@ -375,89 +415,110 @@ export function nBestDecode(
     throw new Error(`decode: nBest must be an integer from 1 to the beam width ${W}, got ${nBest}`);
   const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
   if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
-  const maxLen = opts.maxLength;
-  return decodeInBatches(model, sources, bs, (steppers, batch) => {
-    const B = batch.length;
-    const rows = B * W;
-    // As greedy does: at least STEP_GEMM_ROWS rows (padding rows after the beams', idle), for the GEMM's sums.
-    const R = Math.max(rows, STEP_GEMM_ROWS);
-    const stepper = steppers.get(R);
-    stepper.start(
-      batch,
-      Int32Array.from({ length: R }, (_, r) => (r < rows ? Math.floor(r / W) : 0)),
-    );
-    const V = stepper.outputSize;
-    // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses, best first.
-    let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
-    const best: { hyp: Hyp; score: number; ended: boolean }[][] = batch.map(() => []);
-    const ids = new Int32Array(R).fill(START);
-    const parents = new Int32Array(R);
-    const top = new TopK(2 * W);
-    for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
-      const logp = stepper.step(ids);
-      const next: Hyp[][] = [];
-      for (let b = 0; b < B; b++) {
-        // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
-        top.clear();
-        beams[b].forEach((h, k) => {
-          const o = (b * W + k) * V;
-          top.offer(h.logp + logp[o + END], k, END);
-          for (let v = FIRST_TOKEN; v < V; v++) top.offer(h.logp + logp[o + v], k, v);
-        });
-        const cands = top.sorted();
-        const kept: Hyp[] = [];
-        const done = best[b];
-        /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
-        const finish = (hyp: Hyp, scored: number, ended: boolean): void => {
-          const score = hyp.logp / lengthPenalty(scored, alpha);
-          if (done.length === nBest && score <= done[nBest - 1].score) return;
-          // Ties keep the earlier finished first.
-          let i = done.length < nBest ? done.length : nBest - 1;
-          done[i] = { hyp, score, ended };
-          while (i > 0 && done[i - 1].score < score) {
-            [done[i - 1], done[i]] = [done[i], done[i - 1]];
-            i--;
-          }
-        };
-        for (const c of cands) {
-          if (kept.length === W) break;
-          const parent = beams[b][c.k];
-          if (c.v === END) {
-            finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1, true);
-            continue;
-          }
-          const hyp = { tokens: [...parent.tokens, c.v], logp: c.logp };
-          if (hyp.tokens.length === maxLen) {
-            finish(hyp, maxLen, false); // truncated at maxLength: scored over its tokens
-            continue;
-          }
-          parents[b * W + kept.length] = b * W + c.k;
-          ids[b * W + kept.length] = c.v;
-          kept.push(hyp);
+  const search = { maxLength: opts.maxLength, width: W, alpha, nBest };
+  return decodeInBatches(
+    model,
+    sources,
+    bs,
+    (steppers, batch) => nBestBatch(steppers, batch, search).decoded,
+  );
+}
+
+/** A beam search's settings, checked (nBestDecode). */
+interface NBestSearch {
+  maxLength: number;
+  width: number;
+  alpha: number;
+  nBest: number;
+}
+
+/** nBestDecode of one batch; `started`: the steppers that ran its encoder (startFrom can reuse them). */
+function nBestBatch(
+  steppers: Steppers,
+  batch: readonly Int32Array[],
+  { maxLength: maxLen, width: W, alpha, nBest }: NBestSearch,
+): { decoded: Decoded[][]; started: MemberSteppers } {
+  const B = batch.length;
+  const rows = B * W;
+  // As greedy does: at least STEP_GEMM_ROWS rows (padding rows after the beams', idle), for the GEMM's sums.
+  const R = Math.max(rows, STEP_GEMM_ROWS);
+  const stepper = steppers.get(R);
+  stepper.start(
+    batch,
+    Int32Array.from({ length: R }, (_, r) => (r < rows ? Math.floor(r / W) : 0)),
+  );
+  const V = stepper.outputSize;
+  // Open prefixes per source (row b·W + k holds beams[b][k]), and finished hypotheses, best first.
+  let beams: Hyp[][] = batch.map(() => [{ tokens: [], logp: 0 }]);
+  const best: { hyp: Hyp; score: number; ended: boolean }[][] = batch.map(() => []);
+  const ids = new Int32Array(R).fill(START);
+  const parents = new Int32Array(R);
+  const top = new TopK(2 * W);
+  for (let t = 0; t < maxLen && beams.some((b) => b.length > 0); t++) {
+    const logp = stepper.step(ids);
+    const next: Hyp[][] = [];
+    for (let b = 0; b < B; b++) {
+      // The best 2W extensions suffice: at most W of them end (one <end> per prefix) before W open ones are kept.
+      top.clear();
+      beams[b].forEach((h, k) => {
+        const o = (b * W + k) * V;
+        top.offer(h.logp + logp[o + END], k, END);
+        for (let v = FIRST_TOKEN; v < V; v++) top.offer(h.logp + logp[o + v], k, v);
+      });
+      const cands = top.sorted();
+      const kept: Hyp[] = [];
+      const done = best[b];
+      /** A finished hypothesis scored over `scored` tokens (its own, plus <end> when it emitted one). */
+      const finish = (hyp: Hyp, scored: number, ended: boolean): void => {
+        const score = hyp.logp / lengthPenalty(scored, alpha);
+        if (done.length === nBest && score <= done[nBest - 1].score) return;
+        // Ties keep the earlier finished first.
+        let i = done.length < nBest ? done.length : nBest - 1;
+        done[i] = { hyp, score, ended };
+        while (i > 0 && done[i - 1].score < score) {
+          [done[i - 1], done[i]] = [done[i], done[i - 1]];
+          i--;
         }
-        // An open prefix can at best keep its log-probability and reach the longest length: stop when none beats
-        // the nBest-th finished hypothesis.
-        const bound = (h: Hyp): number => h.logp / lengthPenalty(maxLen, alpha);
-        const full = done.length === nBest;
-        next.push(full && kept.every((h) => bound(h) <= done[nBest - 1].score) ? [] : kept);
-        for (let k = next[b].length; k < W; k++) {
-          parents[b * W + k] = b * W; // idle rows: any valid state and token
-          ids[b * W + k] = END;
+      };
+      for (const c of cands) {
+        if (kept.length === W) break;
+        const parent = beams[b][c.k];
+        if (c.v === END) {
+          finish({ tokens: parent.tokens, logp: c.logp }, parent.tokens.length + 1, true);
+          continue;
         }
+        const hyp = { tokens: [...parent.tokens, c.v], logp: c.logp };
+        if (hyp.tokens.length === maxLen) {
+          finish(hyp, maxLen, false); // truncated at maxLength: scored over its tokens
+          continue;
+        }
+        parents[b * W + kept.length] = b * W + c.k;
+        ids[b * W + kept.length] = c.v;
+        kept.push(hyp);
       }
-      beams = next;
-      stepper.reorder(parents);
+      // An open prefix can at best keep its log-probability and reach the longest length: stop when none beats
+      // the nBest-th finished hypothesis.
+      const bound = (h: Hyp): number => h.logp / lengthPenalty(maxLen, alpha);
+      const full = done.length === nBest;
+      next.push(full && kept.every((h) => bound(h) <= done[nBest - 1].score) ? [] : kept);
+      for (let k = next[b].length; k < W; k++) {
+        parents[b * W + k] = b * W; // idle rows: any valid state and token
+        ids[b * W + k] = END;
+      }
     }
-    return best.map((list) =>
-      list.length > 0
-        ? list.map((r) => ({
-            ids: Int32Array.from(r.hyp.tokens),
-            score: r.score,
-            ...(r.ended ? { logProb: r.hyp.logp } : {}),
-          }))
-        : [{ ids: new Int32Array(0), score: -Infinity }],
-    );
-  });
+    beams = next;
+    stepper.reorder(parents);
+  }
+  const decoded = best.map((list) =>
+    list.length > 0
+      ? list.map((r) => ({
+          ids: Int32Array.from(r.hyp.tokens),
+          score: r.score,
+          ...(r.ended ? { logProb: r.hyp.logp } : {}),
+        }))
+      : [{ ids: new Int32Array(0), score: -Infinity }],
+  );
+  return { decoded, started: stepper };
 }
 
 /**
@@ -482,9 +543,7 @@ export function scoreTargets(
     withFrozenWeights(() => {
       for (let i = 0; i < sources.length; i += rows) {
         const picked = order.subarray(i, i + rows);
-        // A short last batch steps on the fewest rows greedy decoding would narrow it to (so each row's products are
-        // the same): a call with a few candidates costs a few rows, not `rows`. Idle rows repeat the first pair.
-        const R = picked.length < rows ? Math.min(rows, narrowedRows(picked.length)) : rows;
+        const R = scoringRows(picked.length, rows);
         const pairOf = Int32Array.from({ length: R }, (_, r) => picked[r < picked.length ? r : 0]);
         const stepper = steppers.get(R);
         // Rows of one source (the candidates of an n-best list: the same array) share one run of the encoder.
@@ -499,19 +558,11 @@ export function scoreTargets(
           return k;
         });
         stepper.start(distinct, rowSource);
-        const V = stepper.outputSize;
-        const T = picked.reduce((m, j) => Math.max(m, targets[j].length), 0) + 1;
-        const ids = new Int32Array(R).fill(START);
-        for (let t = 0; t < T; t++) {
-          const logp = stepper.step(ids);
-          for (let r = 0; r < picked.length; r++) {
-            const y = targets[pairOf[r]];
-            if (t > y.length) continue;
-            const token = t < y.length ? y[t] : END;
-            out[pairOf[r]] += logp[r * V + token];
-            ids[r] = token;
-          }
-        }
+        const scored = forceTargets(
+          stepper,
+          Array.from(picked, (j) => targets[j]),
+        );
+        picked.forEach((j, r) => (out[j] = scored[r]));
       }
     });
     return out;
@@ -519,6 +570,44 @@ export function scoreTargets(
     steppers.dispose();
   }
 }
+
+/**
+ * The rows a scoring batch of n pairs steps on, given `rows` for a full one: a short batch steps on the fewest rows
+ * greedy decoding would narrow it to (so each row's products are the same), so a call with a few candidates costs a
+ * few rows, not `rows`. Idle rows repeat the first pair.
+ */
+function scoringRows(n: number, rows: number): number {
+  return n < rows ? Math.min(rows, narrowedRows(n)) : rows;
+}
+
+/**
+ * Teacher-forces targets[r] on row r of `stepper` (started; its rows past the targets' idle): log P(target + <end>)
+ * of each, summed step by step. Rows are never narrowed here: a source's candidates are consecutive rows, whose
+ * attention shares one product per step, and a run of another length may round that product differently.
+ */
+function forceTargets(stepper: MemberSteppers, targets: readonly Int32Array[]): Float64Array {
+  const V = stepper.outputSize;
+  const out = new Float64Array(targets.length);
+  const T = targets.reduce((m, y) => Math.max(m, y.length), 0) + 1;
+  const ids = new Int32Array(stepper.rows).fill(START);
+  for (let t = 0; t < T; t++) {
+    const logp = stepper.step(ids);
+    for (let r = 0; r < targets.length; r++) {
+      const y = targets[r];
+      if (t > y.length) continue;
+      const token = t < y.length ? y[t] : END;
+      out[r] += logp[r * V + token];
+      ids[r] = token;
+    }
+  }
+  return out;
+}
+
+/**
+ * Rescoring steps a batch's candidates on a multiple of this many rows: few idle rows, and few stepper sizes (each
+ * packs its weights once per decode).
+ */
+const RESCORING_ROWS = 16;
 
 /** The extra model's score of a candidate it gives no probability (so the decoders still rank such candidates). */
 const EXTRA_SCORE_FLOOR = -1e4;
@@ -549,7 +638,10 @@ export interface DecodingSide {
  *
  * (lp: beam search's length penalty). No candidate is longer than opts.maxLength: the extra model's longer proposals
  * are dropped (the sides always propose within it). A side's log P of its own proposals is the one its search summed
- * (Decoded.logProb, the same to the bit), so only the other candidates are stepped teacher-forced.
+ * (Decoded.logProb, the same to the bit), so only the other candidates are stepped teacher-forced — batch by batch
+ * of the searches (decoding order), on the encoder outputs the side's search of the batch computed
+ * (GraphStepper.startFrom): each source goes through each side's encoder once. A candidate's score is the same in any
+ * batch (every product on the GEMM kernel), so the answers are those of scoring all candidates after all searches.
  * With a forward and a reversed side and no extra, this is agreement decoding
  * (Liu et al. 2016, "Agreement on target-bidirectional LSTMs"): the two orders make different mistakes. With a joint
  * n-gram as extra, it is the hybrid of Rao et al. 2015. Outputs are in reading order.
@@ -565,52 +657,110 @@ export function rescoreDecode(
   const alpha = opts.lengthPenalty ?? DECODE_DEFAULTS.lengthPenalty;
   if (!(alpha >= 0)) throw new Error(`decode: lengthPenalty must be ≥ 0, got ${alpha}`);
   if (sides.length === 0) throw new Error('decode: rescoring needs at least one side of decoders');
-  const propose = (m: DecodeModels): Decoded[][] =>
-    W === 1 ? greedyDecode(m, sources, opts).map((d) => [d]) : nBestDecode(m, sources, opts, W);
-  const proposals = sides.map((side) => propose(side.models));
-  // The distinct candidates of every source, in reading order.
-  const candSource: Int32Array[] = [];
+  if (!(Number.isInteger(W) && W >= 1))
+    throw new Error(`decode: beam width must be a positive integer, got ${W}`);
+  const search = { maxLength: opts.maxLength, width: W, alpha, nBest: W };
+  const rows = bs * 2 * W;
+  // Per side: the steppers its search runs on, and those scoring candidates on the encoder outputs the search's
+  // start computed (startFrom): a batch's sources go through each side's encoder once.
+  const searching = sides.map((side) => new Steppers(side.models));
+  const scoring = sides.map((side) => new Steppers(side.models));
+  const out = new Array<Decoded>(sources.length);
+  const order = decodingOrder(sources);
+  try {
+    withFrozenWeights(() => {
+      for (let i = 0; i < sources.length; i += bs) {
+        const picked = order.subarray(i, i + bs);
+        const batch = Array.from(picked, (j) => sources[j]);
+        const proposed = sides.map((_, k) => {
+          if (W !== 1) return nBestBatch(searching[k], batch, search);
+          const { decoded, started } = greedyBatch(searching[k], batch, opts.maxLength);
+          return { decoded: decoded.map((d) => [d]), started };
+        });
+        decodeByRescoring(sides, batch, proposed, scoring, { ...search, rows }, extra).forEach(
+          (d, r) => (out[picked[r]] = d),
+        );
+      }
+    });
+    return out;
+  } finally {
+    for (const s of [...searching, ...scoring]) s.dispose();
+  }
+}
+
+/**
+ * rescoreDecode of one batch, given each side's proposals and the steppers its search started (whose encoder outputs
+ * the candidates are scored on).
+ */
+function decodeByRescoring(
+  sides: readonly DecodingSide[],
+  batch: readonly Int32Array[],
+  proposed: readonly { decoded: Decoded[][]; started: MemberSteppers }[],
+  scoring: readonly Steppers[],
+  { width: W, alpha, maxLength, rows }: NBestSearch & { rows: number },
+  extra: CandidateScorer | undefined,
+): Decoded[] {
+  // The distinct candidates of every source (its row in the batch), in reading order.
+  const candRow: number[] = [];
   const candTarget: Int32Array[] = [];
-  const firstCand = new Int32Array(sources.length + 1);
+  const firstCand = new Int32Array(batch.length + 1);
   // known[k][c]: side k's log P of candidate c when its own search already summed it (Decoded.logProb: the same
   // steps and products, so the same number as scoring it teacher-forced); NaN: to be scored.
   const known: number[][] = sides.map(() => []);
-  sources.forEach((src, i) => {
+  batch.forEach((src, i) => {
     firstCand[i] = candTarget.length;
     // A source has a few candidates (at most sides × width + width): a scan finds a repeat without building a string
     // key per candidate.
     const offer = (ids: Int32Array): number => {
       for (let c = firstCand[i]; c < candTarget.length; c++) if (sameIds(candTarget[c], ids)) return c;
-      candSource.push(src);
+      candRow.push(i);
       candTarget.push(ids);
       for (const k of known) k.push(NaN);
       return candTarget.length - 1;
     };
     sides.forEach((side, k) => {
-      for (const d of proposals[k][i]) {
+      for (const d of proposed[k].decoded[i]) {
         const c = offer(side.reversed ? d.ids.slice().reverse() : d.ids);
         if (d.logProb !== undefined) known[k][c] = d.logProb;
       }
     });
     // The sides' searches stop at maxLength; the extra model's proposals know no limit, so longer ones are left out.
-    if (extra) for (const ids of extra.propose(src, W)) if (ids.length <= opts.maxLength) offer(ids);
+    if (extra) for (const ids of extra.propose(src, W)) if (ids.length <= maxLength) offer(ids);
   });
-  firstCand[sources.length] = candTarget.length;
-  const rows = bs * 2 * W;
+  firstCand[batch.length] = candTarget.length;
   const lp = sides.map((side, k) => {
-    const out = Float64Array.from(known[k]);
-    const todo = Int32Array.from(out.keys()).filter((c) => Number.isNaN(out[c]));
-    const scored = scoreTargets(
-      side.models,
-      Array.from(todo, (c) => candSource[c]),
-      Array.from(todo, (c) => (side.reversed ? candTarget[c].slice().reverse() : candTarget[c])),
-      rows,
-    );
-    todo.forEach((c, j) => (out[c] = scored[j]));
-    return out;
+    const lpk = Float64Array.from(known[k]);
+    const todo = Int32Array.from(lpk.keys()).filter((c) => Number.isNaN(lpk[c]));
+    for (let at = 0; at < todo.length; at += rows) {
+      const chunk = todo.subarray(at, at + rows);
+      // The chunk's rows rounded up to a multiple of RESCORING_ROWS (a power of two left ≈ 30 % of the rows idle),
+      // and at least STEP_GEMM_ROWS, as the searches step on: the GEMM kernel's sums, whatever the chunk's size. Idle
+      // rows repeat the first candidate's source: with one source in the chunk they lengthen its run of rows (see
+      // forceTargets), so there the rows are scoreTargets' own.
+      const oneSource = candRow[chunk[0]] === candRow[chunk[chunk.length - 1]];
+      const R = Math.max(
+        oneSource
+          ? scoringRows(chunk.length, rows)
+          : Math.min(rows, Math.ceil(chunk.length / RESCORING_ROWS) * RESCORING_ROWS),
+        STEP_GEMM_ROWS,
+      );
+      const stepper = scoring[k].get(R);
+      stepper.startFrom(
+        proposed[k].started,
+        Int32Array.from({ length: R }, (_, r) => candRow[chunk[r < chunk.length ? r : 0]]),
+      );
+      const scored = forceTargets(
+        stepper,
+        Array.from(chunk, (c) => (side.reversed ? candTarget[c].slice().reverse() : candTarget[c])),
+      );
+      chunk.forEach((c, j) => (lpk[c] = scored[j]));
+    }
+    return lpk;
   });
-  const extraScore = extra ? Float64Array.from(candTarget, (y, c) => extra.score(candSource[c], y)) : null;
-  return sources.map((_, i) => {
+  const extraScore = extra
+    ? Float64Array.from(candTarget, (y, c) => extra.score(batch[candRow[c]], y))
+    : null;
+  return batch.map((_, i) => {
     let best: Decoded = { ids: new Int32Array(0), score: -Infinity };
     for (let c = firstCand[i]; c < firstCand[i + 1]; c++) {
       let sum = 0;
