@@ -121,6 +121,7 @@ describe('step helper', () => {
     assert.equal(gen.generate({ ...opts, helper }), gen.generate(opts));
     // A helper left asleep would never pass the products handed to it: wait() would throw after its stall limit.
     helper.wait();
+    assert.ok(helper.ready, 'the helper is running and caught up');
   });
 
   it('several streams at once (temperatures) hand nothing over, and give the same samples', () => {
@@ -134,14 +135,6 @@ describe('step helper', () => {
     assert.ok(away.reclaimed > 0, 'products were taken back');
     // With nothing written back, the backlog grows until the stepper stops handing products over.
     assert.equal(away.ready, false);
-  });
-
-  it('a step kept waiting (the helper off its core) sends the next steps without the helper, longer each time', () => {
-    // 42 steps: a product, taken back at the next step, then 16 checks of `ready` (the LSTM's and the Dense's, two a
-    // step) without one, another product, 32 checks, another, 64. Handing one over every step, the stepper would take
-    // back 8 (until the backlog stops it), each after a wait of ≈ 20 µs.
-    const away = generateWithHelperAway('lstm', 40);
-    assert.ok(away.reclaimed >= 1 && away.reclaimed <= 3, `${away.reclaimed} products taken back`);
   });
 
   it('one thread gives no helper; a closed helper takes no work and the stepper computes alone', () => {

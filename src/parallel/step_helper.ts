@@ -56,14 +56,6 @@ const STALL_MS = 10_000;
  * core may be busy with something else (the runtime's own threads), and a step should not wait for a time slice.
  */
 const RECLAIM_SPINS = 2000;
-/**
- * After a wait that reached RECLAIM_SPINS, this many checks of `ready` (one per layer a step) answer false, so the
- * steps run without the helper; the pause doubles while such waits follow each other (up to MAX_PAUSE) and is back to
- * MIN_PAUSE after a prompt one. On a loaded machine the helper's thread loses its core for whole time slices,
- * sometimes holding a product a step must then wait for; pausing keeps one stream from crawling there.
- */
-const MIN_PAUSE = 16;
-const MAX_PAUSE = 4096;
 
 /** The main thread's side: hand products over, wait for them. */
 export class StepHelper implements StepAheadRunner {
@@ -77,9 +69,6 @@ export class StepHelper implements StepAheadRunner {
   private readonly reclaimedTicket = new Int32Array(STEP_HELPER_MAX_JOBS);
   /** Products this thread took back and ran itself (for tests and measurements). */
   reclaimed = 0;
-  /** Checks of `ready` left in the current pause, and the next pause's length (see MIN_PAUSE). */
-  private paused = 0;
-  private pause = MIN_PAUSE;
 
   /**
    * @param control STEP_HELPER_CONTROL_WORDS Int32s over a SharedArrayBuffer the helper thread also holds.
@@ -94,15 +83,8 @@ export class StepHelper implements StepAheadRunner {
       throw new Error(`StepHelper: the control block must be ${STEP_HELPER_CONTROL_WORDS} shared Int32s`);
   }
 
-  /**
-   * Whether the helper thread is running its loop (a new helper takes tens of milliseconds to start) and takes
-   * products now: not during the pause after a slow wait (each check counts one down).
-   */
+  /** Whether the helper thread is running its loop (a new helper takes tens of milliseconds to start). */
   get ready(): boolean {
-    if (this.paused > 0) {
-      this.paused--;
-      return false;
-    }
     // A helper far behind (its core busy elsewhere) gets no more work until it catches up.
     return (
       !this.closed &&
@@ -144,9 +126,7 @@ export class StepHelper implements StepAheadRunner {
     const c = this.control;
     const slot = (ticket - 1) % STEP_HELPER_MAX_JOBS;
     if (this.reclaimedTicket[slot] === ticket) return;
-    let spins = 1;
-    for (; Atomics.load(c, DONE) < ticket; spins++) {
-      if (spins === RECLAIM_SPINS) this.slowWait();
+    for (let spins = 1; Atomics.load(c, DONE) < ticket; spins++) {
       if (
         spins === RECLAIM_SPINS &&
         Atomics.compareExchange(c, CLAIM_BASE + slot, POSTED, RECLAIMED) === POSTED
@@ -167,17 +147,10 @@ export class StepHelper implements StepAheadRunner {
           }
       }
     }
-    if (spins < RECLAIM_SPINS) this.pause = MIN_PAUSE;
     if (Atomics.load(c, ERROR) !== 0) {
       this.closed = true;
       throw new Error('StepHelper: the helper thread failed a product');
     }
-  }
-
-  /** A wait reached RECLAIM_SPINS: the next steps run without the helper (a longer pause if the last one was too). */
-  private slowWait(): void {
-    this.paused = this.pause;
-    this.pause = Math.min(2 * this.pause, MAX_PAUSE);
   }
 
   /** Returns once every submitted product is written or taken back (the helper has passed them all). */
