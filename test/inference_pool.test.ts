@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,13 +25,15 @@ import {
 } from '../src/inference/pool.js';
 import type { InferenceReply, InferenceRequest, ModelPayload } from '../src/inference/protocol.js';
 import { holdModel } from '../src/inference/server.js';
+import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
 import { Seq2Seq, parseSeq2SeqMetadata } from '../src/seq2seq/seq2seq.js';
 import { decodingOrder } from '../src/seq2seq/decode.js';
+import { loadSeq2SeqDir } from '../src/node/seq2seq_dir.js';
 import { mutateBytes } from './fuzz_helpers.js';
 import { GenerationBatcher } from '../src/text/batch_generation.js';
-import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
+import { parseTextMetadata, parseTextModelMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { CLI, pairs, pseudoText, reviews, runCliOk, WHALE_WORDS } from './cli_helpers.js';
 
 const cli = (args: string[]): void => void runCliOk(args);
@@ -312,6 +314,61 @@ describe('InferencePool on worker threads', () => {
       assert.equal(single.n, 16);
       assert.deepEqual(scores(threads), single);
     }
+  });
+
+  it("refuses metadata that does not fit its network with the calling thread's message, naming the file once", async () => {
+    // Each copy's metadata passes its own checks but names one more character, class or token than the network has:
+    // only the rebuilt network shows it, on the workers, whose message was '…/model.json: model.json: …'.
+    const cases = [
+      ['text', textDir, (m: Record<string, string[]>) => m.vocabulary.push('\u00e6')],
+      ['classify', labels, (m: Record<string, string[]>) => m.classes.push('extra')],
+      ['seq2seq', phrases, (m: Record<string, string[]>) => m.targetTokens.push('\u00e6')],
+    ] as const;
+    const onThisThread = {
+      text: (d: string) => {
+        const loaded = loadModel(d);
+        parseTextModelMetadata(loaded.model, loaded.metadata, d);
+      },
+      classify: (d: string) => void loadClassifierDir(d),
+      seq2seq: (d: string) => void loadSeq2SeqDir(d),
+    };
+    for (const [kind, from, damage] of cases) {
+      const bad = join(dir, `misfit-${kind}`);
+      cpSync(from, bad, { recursive: true });
+      const file = join(bad, 'model.json');
+      const json = JSON.parse(readFileSync(file, 'utf8')) as {
+        userDefinedMetadata: Record<string, string[]>;
+      };
+      damage(json.userDefinedMetadata);
+      writeFileSync(file, JSON.stringify(json));
+      let expected = '';
+      assert.throws(
+        () => onThisThread[kind](bad),
+        (e: Error) => ((expected = e.message), e instanceof InvalidInputError),
+      );
+      assert.ok(expected.startsWith(`${bad}: model.json: userDefinedMetadata.`), expected);
+      await assert.rejects(pool.load(readModelPayload(bad, kind)), (e: Error) => {
+        assert.equal(e.message, expected, kind);
+        return true;
+      });
+    }
+  });
+
+  it("names a seq2seq ensemble member's bad metadata once, as the calling thread does, without member 1's file", () => {
+    const head = readModelPayload(phrases, 'seq2seq');
+    const member = join(dir, 'member-2');
+    const json = JSON.parse(head.json) as { userDefinedMetadata: Record<string, unknown> };
+    json.userDefinedMetadata.targetTokens = 5;
+    let expected = '';
+    assert.throws(
+      () => parseSeq2SeqMetadata(json.userDefinedMetadata, member),
+      (e: Error) => ((expected = e.message), true),
+    );
+    const other = { ...head, dir: member, file: join(member, 'model.json'), json: JSON.stringify(json) };
+    assert.throws(
+      () => holdModel({ ...head, ensemble: [other] }),
+      (e: Error) => e instanceof InvalidInputError && e.message === expected,
+    );
   });
 
   it('rejects a damaged model naming its file, and a job for the wrong kind of model', async () => {

@@ -37,6 +37,7 @@ import type {
   InferenceResult,
   ModelPayload,
 } from './protocol.js';
+import { metadataName } from './protocol.js';
 
 /** A worker as the pool sees it, whatever the worker API. */
 export interface InferencePort {
@@ -532,7 +533,7 @@ function payloadMetadata<M>(
 ): M {
   try {
     const raw = JSON.parse(payload.json) as { userDefinedMetadata?: Record<string, unknown> };
-    return parse(raw.userDefinedMetadata ?? {}, payload.file);
+    return parse(raw.userDefinedMetadata ?? {}, metadataName(payload));
   } catch (e) {
     throw e instanceof InvalidInputError
       ? e

@@ -9,11 +9,29 @@ import type { Seq2SeqPrediction, Translation } from '../seq2seq/seq2seq.js';
 /** The tasks whose models a worker can hold. Forecasters stay on the caller (see src/node/server.ts). */
 export type InferenceKind = 'text' | 'classify' | 'seq2seq';
 
+/** One saved model's files: see ModelPayload's fields of the same names. */
+export type ModelFiles = Pick<ModelPayload, 'file' | 'dir' | 'json' | 'weights'>;
+
+/**
+ * How metadata errors name the model of `m` (its `dir`, else the directory of its model.json): as the calling
+ * thread's loaders do, so that a worker's error names the file once, as theirs does.
+ */
+export function metadataName(m: Pick<ModelPayload, 'file' | 'dir'>): string {
+  if (m.dir !== undefined) return m.dir;
+  const cut = Math.max(m.file.lastIndexOf('/'), m.file.lastIndexOf('\\'));
+  return cut < 0 ? '.' : cut === 0 ? m.file.slice(0, 1) : m.file.slice(0, cut);
+}
+
 /** A saved model as recur writes it: model.json's text and the bytes of the weights files its manifest names. */
 export interface ModelPayload {
   kind: InferenceKind;
-  /** How errors name the model (its model.json path). */
+  /** How errors in the file itself name the model (its model.json path). */
   file: string;
+  /**
+   * How errors in its recur metadata name the model: its directory, as the calling thread's loader names it (the
+   * metadata checks add 'model.json' themselves). Default: `file`'s directory.
+   */
+  dir?: string;
   json: string;
   weights: WeightFile[];
   /**
@@ -21,7 +39,7 @@ export interface ModelPayload {
    * are member 1's); the worker averages all members' class probabilities (src/classify/ensemble.ts) or next-token
    * probabilities (src/seq2seq/decode.ts).
    */
-  ensemble?: { file: string; json: string; weights: WeightFile[] }[];
+  ensemble?: ModelFiles[];
   /** A seq2seq model's joint n-gram file (src/seq2seq/joint_ngram.ts), when it has one. */
   jointNgram?: { file: string; json: string };
   /** Streams stepped together per worker (text models; GenerationBatcher's maxBatch). */

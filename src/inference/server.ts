@@ -29,7 +29,14 @@ import { jointNgramFromJson } from '../seq2seq/joint_ngram.js';
 import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import { parseTextModelMetadata, vocabularyOf } from '../text/metadata.js';
-import type { InferenceReply, InferenceRequest, InferenceResult, ModelPayload } from './protocol.js';
+import {
+  metadataName,
+  type InferenceReply,
+  type InferenceRequest,
+  type InferenceResult,
+  type ModelFiles,
+  type ModelPayload,
+} from './protocol.js';
 
 /**
  * A worker's models are never trained: each holds one frozen-weights scope open for its life, so what its layers
@@ -41,38 +48,43 @@ type HeldModel =
   | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata }
   | { kind: 'seq2seq'; app: Seq2Seq };
 
-/** Runs `build`; any problem is bad input (an InvalidInputError) naming `file`. */
-function namingFile<T>(file: string, build: () => T): T {
+/**
+ * Runs `build`; any problem is bad input (an InvalidInputError) naming a model: a message that already names one of
+ * `models` (its model.json, or its directory, with which its metadata checks start) is kept as it is, else it is
+ * given the first one's file.
+ */
+function namingFile<T>(models: ModelFiles[], build: () => T): T {
   try {
     return build();
   } catch (e) {
     const message = (e as Error).message ?? String(e);
-    throw new InvalidInputError(message.includes(file) ? message : `${file}: ${message}`);
+    const named = models.some((m) => message.includes(m.file) || message.startsWith(metadataName(m)));
+    throw new InvalidInputError(named ? message : `${models[0].file}: ${message}`);
   }
 }
 
 /** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
 export function holdModel(p: ModelPayload): Held {
-  return { ...namingFile(p.file, () => rebuild(p)), frozen: new FrozenWeights() };
+  return { ...namingFile([p, ...(p.ensemble ?? [])], () => rebuild(p)), frozen: new FrozenWeights() };
 }
 
 function rebuild(p: ModelPayload): HeldModel {
   if (p.kind === 'seq2seq') {
-    const functional = (m: { file: string; json: string; weights: ModelPayload['weights'] }) =>
+    const functional = (m: ModelFiles) =>
       deserializeFunctional(parseFunctionalModelJson(m.json, m.file), m.weights, m.file);
     const loaded = functional(p);
     // A seed ensemble's other members (the caller's loader checked they share tokens, split and data).
     const others = (p.ensemble ?? []).map((m) =>
-      namingFile(m.file, () => {
+      namingFile([m], () => {
         const other = functional(m);
         return {
           model: other.model,
-          targetOrder: parseSeq2SeqMetadata(other.metadata, m.file).settings.targetOrder,
+          targetOrder: parseSeq2SeqMetadata(other.metadata, metadataName(m)).settings.targetOrder,
         };
       }),
     );
-    const meta = parseSeq2SeqMetadata(loaded.metadata, p.file);
-    checkSeq2SeqFits(loaded.model, meta, p.file);
+    const meta = parseSeq2SeqMetadata(loaded.metadata, metadataName(p));
+    checkSeq2SeqFits(loaded.model, meta, metadataName(p));
     const ngram = p.jointNgram
       ? jointNgramFromJson(p.jointNgram.json, meta.sourceTokens, meta.targetTokens, p.jointNgram.file)
       : null;
@@ -80,11 +92,11 @@ function rebuild(p: ModelPayload): HeldModel {
   }
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
   if (p.kind === 'classify') {
-    const meta = parseClassifierMetadata(loaded.metadata, p.file);
-    checkClassifierFits(loaded.model, meta, p.file);
+    const meta = parseClassifierMetadata(loaded.metadata, metadataName(p));
+    checkClassifierFits(loaded.model, meta, metadataName(p));
     // An ensemble's other members (the caller's loader checked they share classes and tokenizer).
     const others = (p.ensemble ?? []).map((m) =>
-      namingFile(m.file, () => deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model),
+      namingFile([m], () => deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model),
     );
     return {
       kind: 'classify',
@@ -92,7 +104,7 @@ function rebuild(p: ModelPayload): HeldModel {
       meta,
     };
   }
-  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, p.file);
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, metadataName(p));
   const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
     maxBatch: p.maxBatch,
   });

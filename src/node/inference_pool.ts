@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort, type PooledModel } from '../inference/pool.js';
-import type { InferenceKind, InferenceReply, ModelPayload } from '../inference/protocol.js';
+import type { InferenceKind, InferenceReply, ModelFiles, ModelPayload } from '../inference/protocol.js';
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
 import { classifierMemberDirs } from './classifier_dir.js';
 import { modelJsonPath, readModelFiles } from './model_io.js';
@@ -52,11 +52,12 @@ export function readModelPayload(
   maxBatch?: number,
   opts: { jointNgram?: boolean } = {},
 ): ModelPayload {
-  const one = (d: string): { file: string; json: string; weights: ModelPayload['weights'] } => {
+  const one = (d: string): ModelFiles => {
     const file = modelJsonPath(d);
     const { weightFiles } = readModelFiles(d, kind === 'seq2seq' ? parseFunctionalModelJson : undefined);
     return {
       file,
+      dir: d,
       json: readFileSync(file, 'utf8'),
       weights: weightFiles.map((w) => ({ path: w.path, data: w.data })),
     };
