@@ -123,6 +123,7 @@ const ONCE = [
   'run_lock',
   'run_lock_fuzz',
   'seq2seq_cli',
+  'seq2seq_pool_load',
   'seq2seq_ensemble',
   'seq2seq_limits',
   'seq2seq_spa_eng',

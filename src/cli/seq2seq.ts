@@ -47,6 +47,7 @@ import {
   loadSeq2SeqDir,
   readJointNgram,
   readJointNgramHeader,
+  readSeq2SeqDir,
   writeJointNgram,
 } from '../node/seq2seq_dir.js';
 import { cmudict, pairsFingerprint, pairsFormat, readPairsFile } from '../node/seq2seq_files.js';
@@ -87,7 +88,9 @@ import {
   greedyRanksCandidates,
   typedSources,
   SOURCE_WITH_TAB,
+  seq2seqTokenizers,
   type PairsReading,
+  type Seq2SeqTokenizers,
   type Seq2SeqMetadata,
   type Seq2SeqPrediction,
   type Seq2SeqScores,
@@ -452,7 +455,7 @@ export function pairLimits(s: Seq2SeqSettings): PairLimits {
  * (Seq2Seq.lengthProblem: decoding costs in proportion to the source's length). A reference of any length and words
  * is only compared with, so a long one is scored, not skipped.
  */
-export function scoredPairLimits(app: Seq2Seq): PairLimits {
+export function scoredPairLimits(app: Seq2SeqTokenizers): PairLimits {
   return { sourceProblem: (source) => app.lengthProblem(source) };
 }
 
@@ -1025,7 +1028,7 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
  */
 export function heldOutExamples(
   dir: string,
-  app: Seq2Seq,
+  app: Seq2SeqTokenizers,
   split: 'train' | 'test' | 'validation',
   o: Seq2SeqDataOptions,
   out: Output,
@@ -1102,8 +1105,10 @@ export async function seq2seqEval(
     throw new UsageError(
       `--split applies to eval DIR without PAIRS (the model's own held-out split); ${file} is scored whole: leave --split out`,
     );
-  // The pool's workers load the joint n-gram themselves; this thread builds it only to decode here.
-  const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  // The settings and tokenizers only: the pool's workers build the networks and the joint n-gram themselves, and this
+  // thread loads them only to decode here.
+  const { meta, memberOrders } = readSeq2SeqDir(dir);
+  const app = seq2seqTokenizers(meta, memberOrders);
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
@@ -1143,14 +1148,13 @@ export async function seq2seqEval(
   };
   const started = Date.now();
   const translated = await translateAll(
-    app,
     examples.map((e) => e.source),
     decode,
     {
       dir,
       threads: o.threads ?? defaultThreads(),
       threadsGiven: o.threads !== undefined,
-      here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
+      here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }).app,
       jointNgram: o.ngramWeight !== 0,
       show: out.progress,
     },
@@ -1207,7 +1211,7 @@ function checkNgramWeight(dir: string, weight: number | undefined): void {
  */
 function checkLengthPenalty(
   dir: string,
-  app: Seq2Seq,
+  app: Seq2SeqTokenizers,
   o: { beam: number; lengthPenalty?: number; ngramWeight?: number },
 ): void {
   if (o.lengthPenalty === undefined || o.beam > 1) return;
@@ -1296,8 +1300,9 @@ export async function seq2seqPredict(
         `source ${i + 1} is ${s === '' ? 'empty' : 'blank (only whitespace or invisible characters)'}; give a text to decode`,
       );
   });
-  // As in eval: the n-gram is built here only when this thread decodes.
-  const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  // As in eval: the networks and the n-gram are built here only when this thread decodes.
+  const { meta, memberOrders } = readSeq2SeqDir(dir);
+  const app = seq2seqTokenizers(meta, memberOrders);
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
   // Lines end as in a pairs file (LF, CRLF or a lone CR), so a file that trained a model can be its sources.
@@ -1341,7 +1346,7 @@ export async function seq2seqPredict(
           dir,
           threads: o.threads ?? defaultThreads(),
           threadsGiven: o.threads !== undefined,
-          here: () => app.withJointNgram(o.ngramWeight === 0 ? null : readJointNgram(dir, meta)),
+          here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }).app,
           jointNgram: o.ngramWeight !== 0,
           show: !o.json && !o.quiet,
         });

@@ -13,6 +13,7 @@ import {
   type Seq2Seq,
   type Seq2SeqPrediction,
   type Seq2SeqScores,
+  type Seq2SeqTokenizers,
   type TranslateOptions,
   type Translation,
 } from '../seq2seq/seq2seq.js';
@@ -70,7 +71,7 @@ export interface PooledDecoding {
    * only with DECODE_POOL_MIN_BATCHES batches for each of its workers.
    */
   threadsGiven: boolean;
-  /** The model on this thread, with its joint n-gram (only built when this thread decodes). */
+  /** The model on this thread, with its networks and joint n-gram (only loaded when this thread decodes). */
   here: () => Seq2Seq;
   /** The pool's workers load the model's joint n-gram (false: decoding gives it no weight, so none is built). */
   jointNgram: boolean;
@@ -82,7 +83,6 @@ export interface PooledDecoding {
  * Decodes `texts` (`read`: as the model reads them) on the pool with `pooled`, or here run by run with `decodeRun`.
  */
 async function decodeAll<T>(
-  app: Seq2Seq,
   texts: readonly string[],
   read: readonly string[],
   batchSize: number,
@@ -107,7 +107,7 @@ async function decodeAll<T>(
     );
     if (fromPool) return fromPool;
     const model = where.here();
-    const ids = read.map((t) => app.source.encode(t, 'unk'));
+    const ids = read.map((t) => model.source.encode(t, 'unk'));
     return await decodeHere(
       ids,
       batchSize,
@@ -125,13 +125,11 @@ async function decodeAll<T>(
 
 /** `Seq2Seq.translate` of the texts as given (what evaluation scores). */
 export function translateAll(
-  app: Seq2Seq,
   texts: readonly string[],
   decode: TranslateOptions,
   where: PooledDecoding,
 ): Promise<Translation[]> {
   return decodeAll(
-    app,
     texts,
     texts,
     decode.batchSize ?? DECODE_DEFAULTS.batchSize,
@@ -143,13 +141,12 @@ export function translateAll(
 
 /** `Seq2Seq.predict` of sources as a user types them (what `predict` prints). */
 export function predictAll(
-  app: Seq2Seq,
+  app: Seq2SeqTokenizers,
   texts: readonly string[],
   decode: TranslateOptions,
   where: PooledDecoding,
 ): Promise<Seq2SeqPrediction[]> {
   return decodeAll(
-    app,
     texts,
     typedSources(app.data, texts),
     decode.batchSize ?? DECODE_DEFAULTS.batchSize,

@@ -81,8 +81,8 @@ export function writeJointNgram(file: string, ngram: WeightedJointNgram, meta: S
 /**
  * Loads the seq2seq model in `dir`, a single model or a seed ensemble. Errors are bad input (exit 2) naming the
  * directory or member file: not a seq2seq model, a member missing or damaged, members that disagree. With
- * `jointNgram: false` the model comes without its joint n-gram (a caller whose decoding runs on the pool's workers,
- * which load their own, need not build one).
+ * `jointNgram: false` the model comes without its joint n-gram (`seq2seq ngram`, replacing it, need not build it; a
+ * caller whose decoding may run on the pool's workers reads the directory with readSeq2SeqDir instead).
  */
 export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {}): LoadedSeq2Seq {
   const { members, ...read } = readMembers(dir, (d) => {

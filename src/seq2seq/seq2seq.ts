@@ -285,6 +285,11 @@ export function sourceTokenizer(meta: Seq2SeqMetadata): Tokenizer {
   return new Tokenizer(meta.settings.sourceMode as TokenMode, meta.sourceTokens, meta.settings.normalization);
 }
 
+/** The tokenizer a model of `meta` writes its outputs with. */
+export function targetTokenizer(meta: Seq2SeqMetadata): Tokenizer {
+  return new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens, meta.settings.normalization);
+}
+
 /**
  * Seq2Seq.sourceProblem of a model known by its settings and source tokenizer alone (recur serve's event loop, whose
  * inference pool holds the networks).
@@ -323,20 +328,132 @@ export interface Seq2SeqMember {
   targetOrder: TargetOrder;
 }
 
-export class Seq2Seq {
-  /** The models decoding reads: [model], or a seed ensemble's members (model is member 1). */
-  readonly members: readonly Functional[];
-  /** Each member's target order (member 1's is settings.targetOrder). */
-  readonly memberOrders: readonly TargetOrder[];
-
+/**
+ * What reading a seq2seq model's sources and scoring its outputs needs: its settings, tokenizers and members' target
+ * orders, without its networks (`seq2seq eval` and `predict` on this thread while the inference pool's workers hold
+ * the networks and decode). Seq2Seq is one with its networks.
+ */
+export class Seq2SeqTokenizers {
   constructor(
-    readonly model: Functional,
     readonly settings: Seq2SeqSettings,
     readonly source: Tokenizer,
     readonly target: Tokenizer,
     /** Longest target in the training data. */
     readonly longestTarget: number,
     readonly data: string,
+    /** Each member's target order (member 1's is settings.targetOrder). */
+    readonly memberOrders: readonly TargetOrder[],
+  ) {}
+
+  metadata(state?: TrainingState): Seq2SeqMetadata {
+    return {
+      task: 'seq2seq',
+      settings: this.settings,
+      sourceTokens: [...this.source.tokens],
+      targetTokens: [...this.target.tokens],
+      longestTarget: this.longestTarget,
+      data: this.data,
+      ...(state ? { state } : {}),
+    };
+  }
+
+  /**
+   * Pairs as the model learns them: targets in its decoder's order (right to left for a 'reversed' model). With
+   * 'unk', tokens the tokenizers never saw become <unk> (held-out pairs); without, each tokenizer's default applies
+   * (an error for characters and symbols).
+   */
+  encodePairs(pairs: readonly { source: string; target: string }[], unknown?: 'error' | 'unk'): EncodedPairs {
+    return encodePairs(pairs, this.source, this.target, {
+      unknown,
+      reversed: this.settings.targetOrder === 'reversed',
+    });
+  }
+
+  /** Source ids; characters or symbols the model never saw become <unk>. */
+  encodeSources(texts: readonly string[]): Int32Array[] {
+    return texts.map((t) => this.source.encode(t, 'unk'));
+  }
+
+  /**
+   * Why `recur seq2seq predict` and `recur serve` refuse a source typed by a user (as the model reads it:
+   * typedSources), or null: one holding a tab (a pairs file's line given as a source), or one the model does not
+   * decode (lengthProblem).
+   */
+  sourceProblem(text: string): string | null {
+    return sourceProblemOf(this.settings, this.source, text);
+  }
+
+  /** Why the model refuses to decode a source, or null (lengthProblemOf). */
+  lengthProblem(text: string): string | null {
+    return lengthProblemOf(this.settings, this.source, text);
+  }
+
+  /**
+   * The scores of `evaluate` for translations of the examples' sources made elsewhere (the inference pool's shards);
+   * `seconds` counts from `started`.
+   */
+  score(
+    examples: readonly Example[],
+    out: readonly Translation[],
+    opts: { textMetrics?: boolean; ignoreStress?: boolean } = {},
+    started = Date.now(),
+  ): Seq2SeqScores {
+    // Without stress: ARPAbet vowels lose their stress digit (AH0 → AH) on both sides before comparing.
+    const unstressed = (tokens: string[]): string[] =>
+      opts.ignoreStress ? tokens.map(withoutStress) : tokens;
+    const hyps = out.map((o) => unstressed(o.tokens));
+    const refs = examples.map((e) => e.targets.map((t) => unstressed(this.target.split(t))));
+    const scores: Seq2SeqScores = {
+      wer: sequenceErrorRate(hyps, refs),
+      ter: tokenErrorRate(hyps, refs),
+      n: examples.length,
+      seconds: 0,
+    };
+    if (opts.textMetrics ?? this.settings.targetMode !== 'symbols') {
+      // BLEU counts words whatever the model's tokens are (a character-level translator is scored on its words).
+      const words = (t: string): string[] => t.split(/\s+/).filter((w) => w !== '');
+      // References in the outputs' form (an NFC model writes composed text), so é matches é however it was typed.
+      const refs = examples.map((e) => e.targets.map((t) => this.target.normalize(t)));
+      scores.bleu = bleu(
+        out.map((o) => words(o.output)),
+        refs.map((r) => r.map(words)),
+      );
+      scores.chrf = chrF(
+        out.map((o) => o.output),
+        refs,
+      );
+    }
+    scores.seconds = (Date.now() - started) / 1000;
+    return scores;
+  }
+}
+
+/** The settings and tokenizers of a model of `meta` whose members write in `memberOrders`, without its networks. */
+export function seq2seqTokenizers(
+  meta: Seq2SeqMetadata,
+  memberOrders: readonly TargetOrder[],
+): Seq2SeqTokenizers {
+  return new Seq2SeqTokenizers(
+    meta.settings,
+    sourceTokenizer(meta),
+    targetTokenizer(meta),
+    meta.longestTarget,
+    meta.data,
+    memberOrders,
+  );
+}
+
+export class Seq2Seq extends Seq2SeqTokenizers {
+  /** The models decoding reads: [model], or a seed ensemble's members (model is member 1). */
+  readonly members: readonly Functional[];
+
+  constructor(
+    readonly model: Functional,
+    settings: Seq2SeqSettings,
+    source: Tokenizer,
+    target: Tokenizer,
+    longestTarget: number,
+    data: string,
     /**
      * A seed ensemble's members after the first (the same tokenizers): the members of one target order average
      * their next-token probabilities; members of both orders decode by agreement (decodeIds).
@@ -345,8 +462,11 @@ export class Seq2Seq {
     /** A joint n-gram over the same tokens (joint_ngram.ts): decoding adds its opinion of every candidate. */
     readonly jointNgram: WeightedJointNgram | null = null,
   ) {
+    super(settings, source, target, longestTarget, data, [
+      settings.targetOrder,
+      ...others.map((m) => m.targetOrder),
+    ]);
     this.members = [model, ...others.map((m) => m.model)];
-    this.memberOrders = [settings.targetOrder, ...others.map((m) => m.targetOrder)];
   }
 
   /** The same models decoding with `ngram` (null: without one). */
@@ -383,41 +503,12 @@ export class Seq2Seq {
       model,
       meta.settings,
       sourceTokenizer(meta),
-      new Tokenizer(meta.settings.targetMode as TokenMode, meta.targetTokens, meta.settings.normalization),
+      targetTokenizer(meta),
       meta.longestTarget,
       meta.data,
       others,
       jointNgram,
     );
-  }
-
-  metadata(state?: TrainingState): Seq2SeqMetadata {
-    return {
-      task: 'seq2seq',
-      settings: this.settings,
-      sourceTokens: [...this.source.tokens],
-      targetTokens: [...this.target.tokens],
-      longestTarget: this.longestTarget,
-      data: this.data,
-      ...(state ? { state } : {}),
-    };
-  }
-
-  /**
-   * Pairs as the model learns them: targets in its decoder's order (right to left for a 'reversed' model). With
-   * 'unk', tokens the tokenizers never saw become <unk> (held-out pairs); without, each tokenizer's default applies
-   * (an error for characters and symbols).
-   */
-  encodePairs(pairs: readonly { source: string; target: string }[], unknown?: 'error' | 'unk'): EncodedPairs {
-    return encodePairs(pairs, this.source, this.target, {
-      unknown,
-      reversed: this.settings.targetOrder === 'reversed',
-    });
-  }
-
-  /** Source ids; characters or symbols the model never saw become <unk>. */
-  encodeSources(texts: readonly string[]): Int32Array[] {
-    return texts.map((t) => this.source.encode(t, 'unk'));
   }
 
   /**
@@ -453,20 +544,6 @@ export class Seq2Seq {
         ? greedyDecode(this.members, sources, { maxLength, batchSize })
         : beamDecode(this.members, sources, { maxLength, width, lengthPenalty, batchSize });
     return reversed.length > 0 ? decoded.map((d) => ({ ...d, ids: d.ids.slice().reverse() })) : decoded;
-  }
-
-  /**
-   * Why `recur seq2seq predict` and `recur serve` refuse a source typed by a user (as the model reads it:
-   * typedSources), or null: one holding a tab (a pairs file's line given as a source), or one the model does not
-   * decode (lengthProblem).
-   */
-  sourceProblem(text: string): string | null {
-    return sourceProblemOf(this.settings, this.source, text);
-  }
-
-  /** Why the model refuses to decode a source, or null (lengthProblemOf). */
-  lengthProblem(text: string): string | null {
-    return lengthProblemOf(this.settings, this.source, text);
   }
 
   /** Decodes sources as the model reads them; one over the model's length limit (lengthProblem) is an InvalidInputError. */
@@ -514,44 +591,5 @@ export class Seq2Seq {
       opts,
     );
     return this.score(examples, out, opts, started);
-  }
-
-  /**
-   * The scores of `evaluate` for translations of the examples' sources made elsewhere (the inference pool's shards);
-   * `seconds` counts from `started`.
-   */
-  score(
-    examples: readonly Example[],
-    out: readonly Translation[],
-    opts: { textMetrics?: boolean; ignoreStress?: boolean } = {},
-    started = Date.now(),
-  ): Seq2SeqScores {
-    // Without stress: ARPAbet vowels lose their stress digit (AH0 → AH) on both sides before comparing.
-    const unstressed = (tokens: string[]): string[] =>
-      opts.ignoreStress ? tokens.map(withoutStress) : tokens;
-    const hyps = out.map((o) => unstressed(o.tokens));
-    const refs = examples.map((e) => e.targets.map((t) => unstressed(this.target.split(t))));
-    const scores: Seq2SeqScores = {
-      wer: sequenceErrorRate(hyps, refs),
-      ter: tokenErrorRate(hyps, refs),
-      n: examples.length,
-      seconds: 0,
-    };
-    if (opts.textMetrics ?? this.settings.targetMode !== 'symbols') {
-      // BLEU counts words whatever the model's tokens are (a character-level translator is scored on its words).
-      const words = (t: string): string[] => t.split(/\s+/).filter((w) => w !== '');
-      // References in the outputs' form (an NFC model writes composed text), so é matches é however it was typed.
-      const refs = examples.map((e) => e.targets.map((t) => this.target.normalize(t)));
-      scores.bleu = bleu(
-        out.map((o) => words(o.output)),
-        refs.map((r) => r.map(words)),
-      );
-      scores.chrf = chrF(
-        out.map((o) => o.output),
-        refs,
-      );
-    }
-    scores.seconds = (Date.now() - started) / 1000;
-    return scores;
   }
 }
