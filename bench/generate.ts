@@ -3,9 +3,10 @@
  * (one step of one stream per char) and exact-window chars/s (40 staggered streams per char) of the seed recipe's
  * LSTM(128) → Dense(vocab) on a 63-character vocabulary, with the char-rnn stack (2×LSTM(256), dropout) for stateful
  * generation too; the stateful rates also with a step helper (src/parallel/step_helper.ts: the recurrent products on a
- * second thread, `*Helper`; the texts are checked to be identical), alternating with the one-thread runs. Prints one
- * JSON line of medians. Weights are random: speed does not depend on them.
+ * second thread, `*Helper`; the texts are checked to be identical), alternating with the one-thread runs, and the
+ * cores' round trip before and after them (`roundTripNs`, bench/core_round_trip.ts). Prints one JSON line of medians. Weights are random: speed does not depend on them.
  */
+import { coreRoundTripNs } from './core_round_trip.js';
 import { Dense, Dropout, LSTM } from '../src/layers/index.js';
 import { Sequential } from '../src/models/sequential.js';
 import { startStepHelper } from '../src/node/step_helper.js';
@@ -76,11 +77,14 @@ const helper = startStepHelper(2);
 for (let waited = 0; helper && !helper.ready && waited < 10_000; waited += 10)
   await new Promise((r) => setTimeout(r, 10));
 const charRnnChars = Math.max(1, Math.round(CHARS / 4));
+// The helper's rates follow how far apart the two cores are at the moment (bench/core_round_trip.ts): printed beside them.
+const roundTripBefore = helper ? await coreRoundTripNs() : null;
 const [stateful, statefulHelper] = helper ? withHelper(recipe, CHARS, helper) : [rate(recipe()), null];
 const [charRnnStateful, charRnnStatefulHelper] = helper
   ? withHelper(charRnn, charRnnChars, helper)
   : [rate(charRnn(), undefined, charRnnChars), null];
 helper?.close();
+const roundTripNs = roundTripBefore === null ? null : [roundTripBefore, await coreRoundTripNs()];
 console.log(
   JSON.stringify({
     stateful,
@@ -88,5 +92,6 @@ console.log(
     exactWindow: rate(recipe(), 40, Math.max(1, Math.round(CHARS / 20))),
     charRnnStateful,
     charRnnStatefulHelper,
+    roundTripNs,
   }),
 );

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { coreRoundTripNs } from './core_round_trip.js';
 import { kernels } from '../src/core/backend.js';
 import { IndexTensor } from '../src/core/tensor.js';
 import { Dense, LSTM } from '../src/layers/index.js';
@@ -285,11 +286,17 @@ console.error(`recur ${cores} threads: ${fmt(rN)} samples/s (median; runs ${spre
 const helper = cores > 1 ? startStepHelper(cores) : null;
 for (let waited = 0; helper && !helper.ready && waited < 10_000; waited += 10)
   await new Promise((r) => setTimeout(r, 10));
+// The helper's rate follows how far apart the two cores are at the moment (bench/core_round_trip.ts): recorded beside it.
+const roundTripBefore = cores > 1 ? await coreRoundTripNs() : null;
 const [rGen, rGenHelper] = recurGenerate(50000, undefined, helper);
 helper?.close();
+const roundTripNs = roundTripBefore === null ? null : [roundTripBefore, await coreRoundTripNs()];
 console.error(`recur generation: ${fmt(rGen)} chars/s (median; runs ${spreads.at(helper ? -2 : -1)})`);
 if (rGenHelper !== null)
-  console.error(`recur generation, step helper: ${fmt(rGenHelper)} chars/s (median; runs ${spreads.at(-1)})`);
+  console.error(
+    `recur generation, step helper: ${fmt(rGenHelper)} chars/s (median; runs ${spreads.at(-1)}; ` +
+      `cores' round trip ${roundTripNs?.join(' → ')} ns before → after)`,
+  );
 const [rGenWindow] = recurGenerate(5000, MAXLEN);
 console.error(`recur exact-window generation: ${fmt(rGenWindow)} chars/s (median; runs ${spreads.at(-1)})`);
 await shutdownWorkerPool();
@@ -355,6 +362,7 @@ writeFileSync(
       recurN: rN,
       recurGenerate: rGen,
       recurGenerateHelper: rGenHelper,
+      coreRoundTripNs: roundTripNs,
       recurGenerateWindow: rGenWindow,
       recurRuns: spreads,
       tfjsWasm: wasm,

@@ -749,6 +749,26 @@ for (const variant of variants) {
       for (const row of odd)
         for (const t of [0, 0.5, 1])
           check(Float32Array.from(row), 0, row.length, t, [0, 0.25, 0.5, 0.999], `[${row.join(', ')}]`);
+      // The float32 estimate answers where a draw is far enough from every boundary, the float64 loop elsewhere: draws
+      // at relative distances around the estimate's margin (≈ 3e-4 of the weights' sum at n = 63) on both sides of each
+      // boundary, many random ones, and temperatures at and beyond the estimate's range [1e-3, 1e3].
+      const near = (x: Float32Array, n: number, t: number): number[] =>
+        boundaries(x, 0, n, t)
+          .filter((_, i) => i % 3 === 0)
+          .flatMap((r) =>
+            [1e-6, 1e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 3e-3].flatMap((d) => [
+              r * (1 - d),
+              Math.min(r * (1 + d), 1 - 2 ** -53),
+              Math.max(r - d, 0),
+              Math.min(r + d, 1 - 2 ** -53),
+            ]),
+          );
+      for (const n of [63, 64, 65, 200])
+        for (const spread of [0.5, 3, 12])
+          for (const t of [0.99e-3, 1e-3, 0.05, 0.2, 0.5, 1, 1.2, 7, 1e3, 1.01e3]) {
+            const x = rand(k, n, rng, true).map((v) => v * spread);
+            check(x, 0, n, t, [...near(x, n, t), ...Array.from({ length: 300 }, () => rng.next())], `n ${n}`);
+          }
     });
 
     it('scoped allocations are reused; long-lived ones are not overwritten', () => {
