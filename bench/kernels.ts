@@ -3,10 +3,12 @@
  *   1. GFLOP/s of the recipe's GEMM shapes and of the generation GEMV (row-major B vs packed panels);
  *   2. a per-kernel profile of one training step of the recipe (LSTM(128) → Dense(62), batch 128, one thread), by
  *      wrapping every kernel method with a timer (the timers add a little to the total);
- *   3. the JS cost of one kernel call (a 4-float addInPlace through the wrapper vs the raw export).
+ *   3. the JS cost of one kernel call (a 4-float addInPlace through the wrapper vs the raw export);
+ *   4. a generation step's other kernels: the LSTM cell of one row (H = 128) and the sampler (63 logits, t = 0.5).
  */
 import '../src/node/index.js';
 import { kernels } from '../src/core/backend.js';
+import { Act } from '../src/core/kernel_constants.js';
 import { gemmPackedBLength, gemvPanelsLength } from '../src/core/kernels.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor } from '../src/core/tensor.js';
@@ -124,4 +126,25 @@ if (k instanceof WasmKernels) {
     for (let i = 0; i < 1000; i++) exports.addInPlace(p.byteOffset, q.byteOffset, 4);
   });
   console.log(`The same, calling the wasm export directly: ${raw.toFixed(3)} µs per call`);
+}
+
+// 4. A generation step's other kernels, one row: the cell, and sampling from the Dense layer's 63 logits.
+{
+  const H = 128;
+  const gates = filled(4 * H);
+  const cPrev = filled(H);
+  const c = filled(H);
+  const h = filled(H);
+  const logits = filled(63);
+  for (let j = 0; j < logits.length; j++) logits[j] *= 3; // in place: a copy would live outside kernel memory
+  const cell = timeIt(() => {
+    for (let i = 0; i < 1000; i++)
+      k.lstmCellForward(1, H, gates, 0, cPrev, 0, c, 0, h, 0, Act.Tanh, Act.Sigmoid);
+  });
+  let draw = 0;
+  const sample = timeIt(() => {
+    for (let i = 0; i < 1000; i++) k.sampleLogits(63, logits, 0, 0.5, (draw = (draw + 0.6180339887) % 1));
+  });
+  console.log(`\nThe LSTM cell of one row, H = ${H}: ${cell.toFixed(3)} µs per call`);
+  console.log(`Sampling from 63 logits at temperature 0.5: ${sample.toFixed(3)} µs per call`);
 }
