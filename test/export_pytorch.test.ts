@@ -151,10 +151,12 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
     assert.deepEqual(torchToKeras('Dense', dense.name, 3, p).kernel.data, dense.weights[0].value);
   });
 
-  it("Embedding: the same table; GRU reset_after=false: Keras's layout kept (model.py's GRUResetBefore)", () => {
+  it("Embedding, PReLU: the same table, alpha; GRU reset_after=false: Keras's layout kept (model.py's GRUResetBefore)", () => {
     const table: LayoutTensor = { shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) };
     assert.deepEqual(kerasToTorch('Embedding', 'e', 0, { embeddings: table }), { weight: table });
     assert.deepEqual(torchToKeras('Embedding', 'e', 0, { weight: table }), { embeddings: table });
+    assert.deepEqual(kerasToTorch('PReLU', 'p', 0, { alpha: table }), { alpha: table });
+    assert.deepEqual(torchToKeras('PReLU', 'p', 0, { alpha: table }), { alpha: table });
     const gru = new L.GRU({ units: H, resetAfter: false, inputShape: [T, D] });
     new Sequential({ seed: 3, layers: [gru] }).build();
     const p = kerasToTorch('GRU', gru.name, H, paramsOf(gru), false);
@@ -266,15 +268,39 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
       problem([embedding(), new L.LSTM({ units: 3 }), new L.RepeatVector({ n: 2 })]) ?? '',
       /\(RepeatVector\) is not exported yet/,
     );
-    // Keras's advanced-activation layers are refused by name (model.py computes activations only inside Dense).
+    // Keras's activation layers anywhere; the last one linear, softmax or sigmoid, as a last Dense.
+    const hidden = (): Layer[] => [
+      new L.Activation({ activation: 'gelu_new' }),
+      new L.ReLU({ maxValue: 2, negativeSlope: 0.1, threshold: 0.5 }),
+      new L.LeakyReLU(),
+      new L.ThresholdedReLU(),
+      new L.ELU({ alpha: 0.5 }),
+      new L.Softmax(),
+      new L.PReLU({ sharedAxes: [1] }),
+    ];
+    for (const last of [
+      new L.Activation({ activation: 'softmax' }),
+      new L.Activation({ activation: 'sigmoid' }),
+      new L.Softmax(),
+    ])
+      assert.equal(
+        problem([embedding(), new L.LSTM({ units: 3, returnSequences: true }), ...hidden(), last]),
+        null,
+        last.className,
+      );
     assert.match(
       problem([
         embedding(),
         new L.LSTM({ units: 3 }),
-        new L.LeakyReLU({ name: 'lr' }),
         new L.Dense({ units: 2 }),
+        new L.LeakyReLU({ name: 'lr' }),
       ]) ?? '',
-      /layer 'lr' \(LeakyReLU\) is not exported yet/,
+      /layer 'lr' \(LeakyReLU\) is not exported on the last layer \(linear, softmax or sigmoid are/,
+    );
+    assert.match(
+      problem([embedding(), new L.LSTM({ units: 3 }), new L.Activation({ name: 'a', activation: 'relu' })]) ??
+        '',
+      /layer 'a' \(Activation\): activation relu is not exported on the last layer/,
     );
 
     // The seq2seq encoder–decoders' graphs (attention, initial states, Concatenate) are exported as they are.
@@ -284,6 +310,23 @@ describe('weight layout: recur (Keras) ↔ PyTorch', () => {
       layers: ExportLayerJson[];
     };
     assert.equal(pytorchGraphProblem(graph.layers), null);
+    const tokens = input({ shape: [null], dtype: 'int32' });
+    let h = new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true }).apply(tokens) as SymbolicTensor;
+    h = new L.LSTM({ units: 3, returnSequences: true }).apply(h) as SymbolicTensor;
+    h = new L.PReLU({ sharedAxes: [1] }).apply(h) as SymbolicTensor;
+    h = new L.Activation({ name: 'act', activation: 'mish' }).apply(h) as SymbolicTensor;
+    const activations = functionalTopology(
+      functionalModel({ inputs: tokens, outputs: new L.Softmax().apply(h) as SymbolicTensor }),
+    ) as { layers: ExportLayerJson[] };
+    assert.equal(pytorchGraphProblem(activations.layers), null);
+    assert.match(
+      pytorchGraphProblem(
+        activations.layers.map((l) =>
+          l.config.name === 'act' ? { ...l, config: { ...l.config, activation: 'crelu' } } : l,
+        ),
+      ) ?? '',
+      /layer 'act' \(Activation\): activation crelu is not exported/,
+    );
     const withCrelu = graph.layers.map((l) =>
       l.config.name === 'next_token' ? { ...l, config: { ...l.config, activation: 'crelu' } } : l,
     );
@@ -327,6 +370,14 @@ describe('recur export pytorch', () => {
 
   /** A tiny model trained one short epoch by recur train, exported; returns [model dir, project dir]. */
   function exported(name: string, args: string[]): [string, string] {
+    const model = trained(name, args);
+    const project = join(dir, `${name}-project`);
+    const e = run(['export', 'pytorch', model, project, '-q']);
+    assert.equal(e.code, 0, e.stderr);
+    return [model, project];
+  }
+  /** A tiny model trained one short epoch by recur train; returns its directory. */
+  function trained(name: string, args: string[]): string {
     const model = join(dir, `${name}-model`);
     const t = run([
       'train',
@@ -344,10 +395,7 @@ describe('recur export pytorch', () => {
       ...args,
     ]);
     assert.equal(t.code, 0, t.stderr);
-    const project = join(dir, `${name}-project`);
-    const e = run(['export', 'pytorch', model, project, '-q']);
-    assert.equal(e.code, 0, e.stderr);
-    return [model, project];
+    return model;
   }
   /** A tiny classifier trained a few steps by recur classify train on its own CSV; returns its model dir. */
   function classifier(name: string, args: string[]): string {
@@ -528,20 +576,25 @@ print(json.dumps(y.double().numpy().ravel().tolist()))
       ).settings;
       const V = (metadata as { vocabulary: string[] }).vocabulary.length;
       const [N, T] = s.recipe === 'char-rnn' ? [s.batchSize, s.seqLength] : [3, s.maxlen];
-      const rng = new Random(7);
-      const ids = Int32Array.from({ length: N * T }, () => rng.int(V));
-      m.resetStates();
-      const want = m.predict(new IndexTensor(ids, [N, T]));
-      const xFile = join(project, 'x.json');
-      writeFileSync(
-        xFile,
-        JSON.stringify(Array.from({ length: N }, (_, n) => Array.from(ids.subarray(n * T, (n + 1) * T)))),
-      );
-      const got = JSON.parse(py(project, ['-c', PREDICT, xFile])) as number[];
-      assert.equal(got.length, want.size);
-      const diff = maxAbsDiff(got, want.data);
-      assert.ok(diff <= 1e-5, `max difference ${diff}`);
+      checkPredict(m, project, N, T, V);
     });
+  }
+
+  /** The project's predict of start/ on random ids [N, T] < V against recur's predict of the model. */
+  function checkPredict(m: Sequential, project: string, N: number, T: number, V: number): void {
+    const rng = new Random(7);
+    const ids = Int32Array.from({ length: N * T }, () => rng.int(V));
+    m.resetStates();
+    const want = m.predict(new IndexTensor(ids, [N, T]));
+    const xFile = join(project, 'x.json');
+    writeFileSync(
+      xFile,
+      JSON.stringify(Array.from({ length: N }, (_, n) => Array.from(ids.subarray(n * T, (n + 1) * T)))),
+    );
+    const got = JSON.parse(py(project, ['-c', PREDICT, xFile])) as number[];
+    assert.equal(got.length, want.size);
+    const diff = maxAbsDiff(got, want.data);
+    assert.ok(diff <= 1e-5, `max difference ${diff}`);
   }
 
   const TORCH_WEIGHTS = String.raw`
@@ -601,6 +654,83 @@ print(json.dumps({k: v.astype(float).ravel().tolist() for k, v in m.recur_weight
         if (maxAbsDiff(start[i].data, weight.value) > 0) changed++;
       });
       assert.ok(changed > 0, 'training changed the weights');
+      const g = run(['generate', out, '--length', '10', '--seed', '1']);
+      assert.equal(g.code, 0, g.stderr);
+    },
+  );
+
+  /**
+   * A keras-recipe text model written as Keras's character-model example writes one, LSTM → Dense → Activation
+   * ('softmax'), with activation layers between (`recur train --from` reads such files): a trained model's metadata
+   * over these layers. `last` ends it.
+   */
+  function activationTextModel(name: string, last: Layer): string {
+    const base = join(dir, 'activation-text-base-model');
+    if (!existsSync(base)) trained('activation-text-base', KERAS);
+    const metadata = { ...loadModel(base).metadata } as {
+      vocabulary: string[];
+      settings: { maxlen: number };
+    };
+    delete (metadata as { state?: unknown }).state;
+    const V = metadata.vocabulary.length;
+    const model = new Sequential({
+      seed: 3,
+      layers: [
+        new L.LSTM({ units: 6, inputShape: [metadata.settings.maxlen, V] }),
+        new L.Dense({ units: 8 }),
+        new L.PReLU({ alphaInitializer: 'randomNormal' }),
+        new L.ELU({ alpha: 0.5 }),
+        new L.Dense({ units: V }),
+        last,
+      ],
+    });
+    model.build();
+    const at = join(dir, `${name}-model`);
+    saveModel(model, at, { metadata });
+    return at;
+  }
+
+  it("a text model whose last layer is an activation layer train.py's loss cannot take is refused, naming it (exit 2, nothing written)", () => {
+    const model = activationTextModel('relu-last', new L.ReLU({ name: 'last_relu' }));
+    const project = join(dir, 'relu-last-project');
+    const r = run(['export', 'pytorch', model, project]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /relu-last-model: cannot be exported to PyTorch: layer 'last_relu' \(ReLU\) is not exported on the last layer \(linear, softmax or sigmoid are/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.ok(!existsSync(project), 'nothing written');
+  });
+
+  it(
+    "a text model with activation layers (PReLU, ELU, Activation('softmax')): exported, its predict is recur's; train.py trains it and recur reads the result, PReLU's alpha as PyTorch holds it",
+    { skip: skipTorch },
+    () => {
+      const model = activationTextModel('activations', new L.Activation({ activation: 'softmax' }));
+      const project = join(dir, 'activations-project');
+      const e = run(['export', 'pytorch', model, project, '-q']);
+      assert.equal(e.code, 0, e.stderr);
+      const { model: m, metadata } = loadModel(model);
+      const s = (metadata as { vocabulary: string[]; settings: { maxlen: number } }).settings;
+      checkPredict(m, project, 3, s.maxlen, (metadata as { vocabulary: string[] }).vocabulary.length);
+      const out = join(project, 'run');
+      py(project, ['train.py', '--text', book, '--epochs', '1', '--max-steps', '3', '--out', out]);
+      const loaded = loadModel(out);
+      assert.deepEqual(loaded.notes, []);
+      const torchWeights = JSON.parse(
+        py(project, ['-c', TORCH_WEIGHTS, join(out, 'pytorch-checkpoint.rank0.pt')]),
+      ) as Record<string, number[]>;
+      const start = loadModel(join(project, 'start')).model;
+      loaded.model.namedWeights().forEach(({ name, weight }, i) => {
+        assert.deepEqual(Float32Array.from(torchWeights[name]), weight.value, name);
+        if (name.endsWith('/alpha'))
+          assert.ok(maxAbsDiff(start.getWeights()[i].data, weight.value) > 0, 'training changed alpha');
+      });
+      assert.ok(
+        loaded.model.namedWeights().some(({ name }) => name.endsWith('/alpha')),
+        'alpha written back',
+      );
       const g = run(['generate', out, '--length', '10', '--seed', '1']);
       assert.equal(g.code, 0, g.stderr);
     },
@@ -861,21 +991,42 @@ print(json.dumps(out))
     );
   }
 
-  const ACTIVATION_FORWARD = String.raw`
+  /**
+   * A Dense's pre-activations over about ±8 (every branch of the piecewise activations, relu6's cap, squareplus's far
+   * left), and the Dense of U units after the activation the identity: the model's output is the activation's.
+   */
+  function aroundActivation(dense: Layer, identity: Layer, U: number, rng: Random): void {
+    dense.setWeights([randomTensor([H, U], rng, 4), randomTensor([U], rng, 2)]);
+    const eye = Float32Array.from({ length: U * U }, (_, i) => (i % (U + 1) === 0 ? 1 : 0));
+    identity.setWeights([new Tensor(eye, [U, U]), new Tensor(new Float32Array(U), [U])]);
+  }
+  /** The largest difference, relative beyond 1 (exponential reaches thousands). */
+  const relativeDiff = (got: number[], want: ArrayLike<number>): number =>
+    Math.max(...Array.from(want, (w, i) => Math.abs(got[i] - w) / Math.max(1, Math.abs(w))));
+  /**
+   * Each job's model (a Sequential or a graph) on the job's rows: predict, forward, and whether PyTorch's weights
+   * give recur's back.
+   */
+  const MODELS_FORWARD = String.raw`
 import json, sys
-import torch
+import numpy as np, torch
 import recur_io
-from model import RecurModel
+from model import recur_model
 job = json.load(open(sys.argv[1]))
 out = {}
 for at in job["models"]:
     model_json, arrays = recur_io.read_model_dir(at)
-    m = RecurModel(model_json["modelTopology"])
+    m = recur_model(model_json["modelTopology"])
     m.load_recur_weights(arrays)
     m.eval()
+    x = torch.tensor(job["rows"])
     with torch.no_grad():
-        y, _ = m.predict(torch.tensor(job["rows"]))
-    out[at] = y.double().numpy().ravel().tolist()
+        y, logits = m.predict(x), m(x)
+    y, logits = (y[0], logits[0]) if isinstance(y, tuple) else (y, logits)
+    back = m.recur_weights()
+    assert sorted(back) == sorted(arrays), (sorted(back), sorted(arrays))
+    out[at] = {"y": y.double().numpy().ravel().tolist(), "logits": logits.double().numpy().ravel().tolist(),
+               "roundtrip": max([float(np.abs(back[k] - arrays[k]).max()) for k in arrays])}
 print(json.dumps(out))
 `;
   it(
@@ -895,32 +1046,145 @@ print(json.dumps(out))
           ],
         });
         model.build();
-        // Pre-activations over about ±8 (every branch of the piecewise ones, relu6's cap, squareplus's far left),
-        // and the output layer the identity: the output is the activation's.
-        model.layers[2].setWeights([randomTensor([H, U], rng, 4), randomTensor([U], rng, 2)]);
-        model.layers[3].setWeights([
-          new Tensor(
-            Float32Array.from({ length: U * U }, (_, i) => (i % (U + 1) === 0 ? 1 : 0)),
-            [U, U],
-          ),
-          new Tensor(new Float32Array(U), [U]),
-        ]);
+        aroundActivation(model.layers[2], model.layers[3], U, rng);
         const at = join(dir, `activation-${act}`);
         saveModel(model, at);
         return { act, model, at };
       });
       const job = join(dir, 'activations.json');
       writeFileSync(job, JSON.stringify({ models: models.map((m) => m.at), rows: PADDED }));
-      const got = JSON.parse(py(classifierProject(), ['-c', ACTIVATION_FORWARD, job])) as Record<
+      const got = JSON.parse(py(classifierProject(), ['-c', MODELS_FORWARD, job])) as Record<
         string,
-        number[]
+        { y: number[] }
       >;
       for (const { act, model, at } of models) {
         const want = model.predict(new IndexTensor(Int32Array.from(PADDED.flat()), [PADDED.length, 7])).data;
-        assert.equal(got[at].length, want.length, act);
-        // Relative beyond 1: exponential reaches thousands.
-        const worst = Math.max(...want.map((w, i) => Math.abs(got[at][i] - w) / Math.max(1, Math.abs(w))));
+        assert.equal(got[at].y.length, want.length, act);
+        const worst = relativeDiff(got[at].y, want);
         assert.ok(worst <= 1e-5, `${act}: max difference ${worst}`);
+      }
+    },
+  );
+
+  it(
+    "the exported module's forward equals recur's predict for each of Keras's activation layers, in Sequential and functional models (masked steps, PReLU's alpha both ways, an output's softmax or sigmoid left out of forward)",
+    { skip: skipTorch },
+    () => {
+      const U = 6;
+      const rng = new Random(12);
+      const learnt = { alphaInitializer: 'randomNormal' } as const;
+      const cases: [string, () => Layer][] = [
+        ...PYTORCH_ACTIVATIONS.map((act): [string, () => Layer] => [
+          `Activation ${act}`,
+          () => new L.Activation({ activation: act as ActivationIdentifier }),
+        ]),
+        ['ReLU', () => new L.ReLU()],
+        [
+          'ReLU max 2, slope 0.1, threshold 0.5',
+          () => new L.ReLU({ maxValue: 2, negativeSlope: 0.1, threshold: 0.5 }),
+        ],
+        ['ReLU max 3, threshold -1', () => new L.ReLU({ maxValue: 3, threshold: -1 })],
+        ['ReLU slope 0.2, threshold -0.5', () => new L.ReLU({ negativeSlope: 0.2, threshold: -0.5 })],
+        ['LeakyReLU', () => new L.LeakyReLU()],
+        ['LeakyReLU 0.05', () => new L.LeakyReLU({ alpha: 0.05 })],
+        ['ThresholdedReLU', () => new L.ThresholdedReLU()],
+        ['ThresholdedReLU -0.5', () => new L.ThresholdedReLU({ theta: -0.5 })],
+        ['ELU', () => new L.ELU()],
+        ['ELU 0.4', () => new L.ELU({ alpha: 0.4 })],
+        ['Softmax (masked steps)', () => new L.Softmax()],
+        ['PReLU shared over time', () => new L.PReLU({ sharedAxes: [1], ...learnt })],
+        ['PReLU per step', () => new L.PReLU(learnt)],
+      ];
+      const models: {
+        name: string;
+        model: Sequential | ReturnType<typeof functionalModel>;
+        at: string;
+        out?: string;
+      }[] = [];
+      const save = (
+        name: string,
+        model: Sequential | ReturnType<typeof functionalModel>,
+        out?: string,
+      ): void => {
+        const at = join(dir, `activation-layer-${models.length}`);
+        saveModel(model, at, { includeOptimizer: false });
+        models.push({ name, model, at, out });
+      };
+      for (const [name, layer] of cases) {
+        // Embedding → LSTM → Dense → the layer → Dense(identity), over the masked steps of right-padded rows.
+        const seq = new Sequential({
+          seed: 6,
+          layers: [
+            new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true, inputShape: [7] }),
+            new L.LSTM({ units: H, returnSequences: true, ...rnd }),
+            new L.Dense({ units: U }),
+            layer(),
+            new L.Dense({ units: U }),
+          ],
+        });
+        seq.build();
+        aroundActivation(seq.layers[2], seq.layers[4], U, rng);
+        save(`Sequential, ${name}`, seq);
+        const tokens = input({ shape: [7], dtype: 'int32' });
+        let h = new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true }).apply(
+          tokens,
+        ) as SymbolicTensor;
+        h = new L.LSTM({ units: H, returnSequences: true, ...rnd }).apply(h) as SymbolicTensor;
+        const dense = new L.Dense({ units: U });
+        const identity = new L.Dense({ units: U });
+        h = identity.apply(layer().apply(dense.apply(h))) as SymbolicTensor;
+        const graph = functionalModel({ inputs: tokens, outputs: h, seed: 6 });
+        aroundActivation(dense, identity, U, rng);
+        save(`functional, ${name}`, graph);
+      }
+      // The output layer's softmax or sigmoid: forward gives its logits, as the training losses take them.
+      for (const [name, last, out] of [
+        ['Activation softmax', () => new L.Activation({ activation: 'softmax' }), 'softmax'],
+        ['Softmax', () => new L.Softmax(), 'softmax'],
+        ['Activation sigmoid', () => new L.Activation({ activation: 'sigmoid' }), 'sigmoid'],
+      ] as const) {
+        const seq = new Sequential({
+          seed: 8,
+          layers: [
+            new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true, inputShape: [null] }),
+            new L.LSTM({ units: H, ...rnd }),
+            new L.Dense({ units: U, ...rnd }),
+            last(),
+          ],
+        });
+        seq.build();
+        save(`Sequential, last ${name}`, seq, out);
+        const tokens = input({ shape: [null], dtype: 'int32' });
+        let h = new L.Embedding({ inputDim: 9, outputDim: 4, maskZero: true }).apply(
+          tokens,
+        ) as SymbolicTensor;
+        h = new L.LSTM({ units: H, returnSequences: true, ...rnd }).apply(h) as SymbolicTensor;
+        h = last().apply(new L.Dense({ units: U, ...rnd }).apply(h)) as SymbolicTensor;
+        // A graph's softmax output over masked steps: predict gives them zero probability (Softmax), forward logits.
+        save(`functional, output ${name}`, functionalModel({ inputs: tokens, outputs: h, seed: 8 }));
+      }
+      const job = join(dir, 'activation-layers.json');
+      writeFileSync(job, JSON.stringify({ models: models.map((m) => m.at), rows: PADDED }));
+      const got = JSON.parse(py(classifierProject(), ['-c', MODELS_FORWARD, job])) as Record<
+        string,
+        { y: number[]; logits: number[]; roundtrip: number }
+      >;
+      const x = new IndexTensor(Int32Array.from(PADDED.flat()), [PADDED.length, 7]);
+      for (const { name, model, at, out } of models) {
+        const want = (model.predict(x) as Tensor).data;
+        const { y, logits, roundtrip } = got[at];
+        assert.equal(y.length, want.length, name);
+        assert.ok(relativeDiff(y, want) <= 1e-5, `${name}: max difference ${relativeDiff(y, want)}`);
+        assert.equal(roundtrip, 0, `${name}: PyTorch → recur gives the weights back`);
+        if (out === undefined) continue;
+        const rows = Array.from({ length: logits.length / U }, (_, r) => logits.slice(r * U, (r + 1) * U));
+        const activated = rows.flatMap((row) => {
+          if (out === 'sigmoid') return row.map(sigmoid);
+          const e = row.map((v) => Math.exp(v - Math.max(...row)));
+          return e.map((v) => v / e.reduce((a, b) => a + b, 0));
+        });
+        assert.ok(relativeDiff(activated, want) <= 1e-5, `${name}: forward is not the logits of predict`);
+        assert.ok(relativeDiff(logits, want) > 1e-3, `${name}: forward applied the ${out}`);
       }
     },
   );

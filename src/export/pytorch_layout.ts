@@ -11,6 +11,8 @@
  *   LSTM, SimpleRNN bias [G·H]                     →  bias_ih_l0 = bias, bias_hh_l0 = 0             (back: their sum)
  *   Dense kernel [D, U], bias [U]                  →  weight [U, D], bias [U]
  *   Embedding embeddings [V, E]                    →  weight [V, E]                                  (the same)
+ *   PReLU alpha (the input's shape, 1 on shared    →  alpha                                          (the same)
+ *     axes)
  *   Bidirectional(layer)                           →  each half ('forward_<name>', 'backward_<name>') as the layer
  */
 import { InvalidInputError } from '../core/errors.js';
@@ -25,6 +27,17 @@ export type LayoutParams = Record<string, LayoutTensor>;
 
 /** The layers the PyTorch export maps (Keras class names). */
 export const EXPORTED_RECURRENT = ['LSTM', 'GRU', 'SimpleRNN'] as const;
+
+/** Keras's activation layers, which model.py's ActivationLayer computes with recur's formulas and defaults. */
+export const EXPORTED_ACTIVATION_LAYERS = [
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ThresholdedReLU',
+  'ELU',
+  'Softmax',
+  'PReLU',
+] as const;
 
 function transpose(t: LayoutTensor): LayoutTensor {
   const [r, c] = t.shape;
@@ -69,6 +82,7 @@ export function kerasToTorch(
   resetAfter?: boolean,
 ): LayoutParams {
   if (className === 'Embedding') return { weight: need(w, 'embeddings', layer) };
+  if (className === 'PReLU') return { alpha: need(w, 'alpha', layer) };
   if (className === 'Dense') {
     return { weight: transpose(need(w, 'kernel', layer)), ...(w.bias ? { bias: w.bias } : {}) };
   }
@@ -101,6 +115,7 @@ export function kerasToTorch(
 /** The inverse of kerasToTorch: PyTorch's parameters → recur's weights (LSTM / SimpleRNN biases summed). */
 export function torchToKeras(className: string, layer: string, units: number, p: LayoutParams): LayoutParams {
   if (className === 'Embedding') return { embeddings: need(p, 'weight', layer) };
+  if (className === 'PReLU') return { alpha: need(p, 'alpha', layer) };
   if (className === 'Dense') {
     return { kernel: transpose(need(p, 'weight', layer)), ...(p.bias ? { bias: p.bias } : {}) };
   }
@@ -142,9 +157,32 @@ const POOLING = ['GlobalMaxPooling1D', 'GlobalAveragePooling1D'];
  */
 export const PYTORCH_ACTIVATIONS: readonly string[] = [...KERAS_ACTIVATIONS, 'hard_sigmoid_keras3'];
 
-/** A Sequential's last Dense: linear, or softmax / sigmoid (left out of forward: the training loss takes logits). */
+/**
+ * A Sequential's last Dense or activation layer: linear, or softmax / sigmoid (left out of forward: the training loss
+ * takes logits).
+ */
 const LAST_ACTIVATIONS = ['linear', 'softmax', 'sigmoid'];
+const LAST_ONES =
+  'linear, softmax or sigmoid are, whose logits the training losses take; the layers before it take any';
 const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'];
+
+/**
+ * Why an activation layer cannot be exported; null when it can. An Activation takes any of PYTORCH_ACTIVATIONS;
+ * PReLU's alpha has the shape of its input, which model.json records. `last`: the last layer of a Sequential,
+ * whose activation must be one the training losses take logits of.
+ */
+function activationLayerProblem(l: ExportLayerJson, where: string, last: boolean): string | null {
+  const c = l.config;
+  const act = l.class_name === 'Activation' ? String(c.activation ?? 'linear') : null;
+  if (act !== null && !PYTORCH_ACTIVATIONS.includes(act))
+    return `${where}: activation ${act} is not exported`;
+  if (l.class_name === 'PReLU' && !Array.isArray(c.batch_input_shape))
+    return `${where}: model.json does not give its input shape, which alpha's follows`;
+  const computes = act ?? (l.class_name === 'Softmax' ? 'softmax' : null);
+  if (last && (computes === null || !LAST_ACTIVATIONS.includes(computes)))
+    return `${act === null ? where : `${where}: activation ${act}`} is not exported on the last layer (${LAST_ONES})`;
+  return null;
+}
 
 /** Why a recurrent layer (alone, or inside a Bidirectional) cannot be exported; null when it can. */
 function recurrentProblem(l: ExportLayerJson, where: string, inBidirectional: boolean): string | null {
@@ -167,8 +205,8 @@ function recurrentProblem(l: ExportLayerJson, where: string, inBidirectional: bo
  * Why a Sequential model's layers cannot be exported to PyTorch, naming the layer; null when they can. The first
  * layer is an Embedding (mask_zero or not) or a recurrent layer over one-hot token inputs; then recurrent layers
  * (LSTM, GRU — either reset_after —, SimpleRNN, with PyTorch's activations) alone or in a Bidirectional (merge mode
- * concat, sum, mul or ave), Dropout, GlobalMax/AveragePooling1D and Dense (any of PYTORCH_ACTIVATIONS; the last one
- * linear, softmax or sigmoid).
+ * concat, sum, mul or ave), Dropout, GlobalMax/AveragePooling1D, Dense (any of PYTORCH_ACTIVATIONS) and the activation
+ * layers (EXPORTED_ACTIVATION_LAYERS); the last layer's activation linear, softmax or sigmoid.
  */
 export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string | null {
   if (layers.length === 0) return 'the model has no layers';
@@ -190,13 +228,16 @@ export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string
       const act = String(c.activation ?? 'linear');
       if (!PYTORCH_ACTIVATIONS.includes(act)) return `${where}: activation ${act} is not exported`;
       if (i === layers.length - 1 && !LAST_ACTIVATIONS.includes(act))
-        return `${where}: activation ${act} is not exported on the last layer (linear, softmax or sigmoid are; the Dense layers before it take any)`;
+        return `${where}: activation ${act} is not exported on the last layer (${LAST_ONES})`;
+    } else if ((EXPORTED_ACTIVATION_LAYERS as readonly string[]).includes(l.class_name)) {
+      const p = activationLayerProblem(l, where, i === layers.length - 1);
+      if (p) return p;
     } else if (l.class_name === 'Embedding') {
       if (i !== 0) return `${where}: an Embedding is exported as the first layer only`;
     } else if (l.class_name !== 'Dropout' && !POOLING.includes(l.class_name)) {
       return (
         `${where} is not exported yet (Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout, ` +
-        'GlobalMax/AveragePooling1D and Dense are)'
+        `GlobalMax/AveragePooling1D, Dense and ${EXPORTED_ACTIVATION_LAYERS.join(', ')} are)`
       );
     }
   }
@@ -215,7 +256,7 @@ export function pytorchExportProblem(layers: readonly ExportLayerJson[]): string
  * Why a functional model's layers (model.json's) cannot be exported to PyTorch; null when they can: recur's seq2seq
  * encoder–decoders — InputLayers, Embeddings, recurrent layers (with initial states, return_state) alone or in a
  * Bidirectional, Concatenate on the last axis, Attention / AdditiveAttention (dot or additive scores, no attention
- * dropout), Dropout, pooling, Dense (any of PYTORCH_ACTIVATIONS).
+ * dropout), Dropout, pooling, Dense (any of PYTORCH_ACTIVATIONS) and the activation layers.
  */
 export function pytorchGraphProblem(layers: readonly ExportLayerJson[]): string | null {
   for (const l of layers) {
@@ -240,6 +281,9 @@ export function pytorchGraphProblem(layers: readonly ExportLayerJson[]): string 
         return `${where}: attention dropout and score_mode concat are not exported`;
     } else if (l.class_name === 'Concatenate') {
       if ((c.axis ?? -1) !== -1) return `${where}: only Concatenate on the last axis is exported`;
+    } else if ((EXPORTED_ACTIVATION_LAYERS as readonly string[]).includes(l.class_name)) {
+      const p = activationLayerProblem(l, where, false);
+      if (p) return p;
     } else if (!['InputLayer', 'Embedding', 'Dropout', ...POOLING].includes(l.class_name)) {
       return `${where} is not exported yet`;
     }

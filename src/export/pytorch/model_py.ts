@@ -24,14 +24,18 @@ Dense layers. PyTorch's layers compute the same functions with their weights lai
   Embedding embeddings [V, E]                            →  Embedding weight [V, E] (the same)
   Bidirectional(layer)                                   →  two such layers, 'forward_<name>' and 'backward_<name>'
   Attention / AdditiveAttention scale                    →  DotAttention.scale (the same)
+  PReLU alpha (the input's shape, 1 on shared axes)      →  ActivationLayer.alpha (the same)
+
+Keras's activation layers (Activation, ReLU, LeakyReLU, ThresholdedReLU, ELU, Softmax, PReLU) compute recur's
+formulas with recur's defaults (ActivationLayer); a Softmax layer gives masked steps zero probability, as Keras 3's.
 
 Masking (Keras's, as recur does it): with mask_zero, the steps whose id is 0 are masked. A masked step leaves the
 recurrent state as it was and repeats the previous output; the backward direction of a Bidirectional layer reads the
 whole sequence reversed (so trailing padding comes first and leaves its zero state alone); pooling skips masked steps.
 Right-padded batches (all recur makes) run on PyTorch's packed sequences; other masks step by step.
 
-The output layer's softmax or sigmoid is left out of forward (it returns logits; the loss applies it); predict
-applies it, as recur's predict.
+The output layer's softmax or sigmoid (a Dense's, an Activation's or a Softmax layer's) is left out of forward (it
+returns logits; the loss applies it); predict applies it, as recur's predict.
 """
 import numpy as np
 import torch
@@ -42,6 +46,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 POOLING = ("GlobalMaxPooling1D", "GlobalAveragePooling1D")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
+ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU", "ThresholdedReLU", "ELU", "Softmax", "PReLU")
+# What train.py's losses take logits of: the output layer's activation is linear, softmax or sigmoid.
+LAST_ACTIVATIONS = ("linear", "softmax", "sigmoid")
 
 
 class UnsupportedModel(ValueError):
@@ -62,7 +69,7 @@ def to_torch_params(class_name, config, weights):
     """A recur layer's weights (short names: kernel, recurrent_kernel, bias, embeddings) as PyTorch parameters."""
     if class_name == "Embedding":
         return {"weight": weights["embeddings"]}
-    if class_name in ("Attention", "AdditiveAttention"):
+    if class_name in ("Attention", "AdditiveAttention", "PReLU"):
         return dict(weights)
     if class_name == "Dense":
         out = {"weight": weights["kernel"].T}
@@ -93,7 +100,7 @@ def from_torch_params(class_name, config, params):
     """The inverse of to_torch_params: PyTorch parameters → recur's weights (short names)."""
     if class_name == "Embedding":
         return {"embeddings": params["weight"]}
-    if class_name in ("Attention", "AdditiveAttention"):
+    if class_name in ("Attention", "AdditiveAttention", "PReLU"):
         return dict(params)
     if class_name == "Dense":
         out = {"kernel": params["weight"].T}
@@ -332,7 +339,7 @@ class RecurModel(nn.Module):
             raise UnsupportedModel("the model has no layers")
         self.specs = []
         self.blocks = nn.ModuleList()
-        self.acts = []  # per layer: the activation forward applies after it, or None
+        self.acts = []  # per layer: the Dense activation applied after it, or None
         self.out_activation = "linear"
         self.vocab_size, self.mask_zero, self.stateful_batch = None, False, None
         first, c0 = layers[0]["class_name"], layers[0]["config"]
@@ -348,7 +355,8 @@ class RecurModel(nn.Module):
         for i, lj in enumerate(layers):
             cls, c = lj["class_name"], lj["config"]
             name = c.get("name")
-            after = None  # the activation forward applies to the layer's output
+            last = i == len(layers) - 1
+            after = None  # a Dense's activation, applied to its output
             if cls == "Embedding":
                 if i != 0:
                     raise UnsupportedModel(f"layer '{name}': an Embedding must be the first layer")
@@ -371,18 +379,19 @@ class RecurModel(nn.Module):
                 m = nn.Dropout(c["rate"])
             elif cls == "Dense":
                 act = c.get("activation", "linear")
-                last = i == len(layers) - 1
-                if act not in ACTIVATIONS or (last and act not in ("linear", "softmax", "sigmoid")):
+                if act not in ACTIVATIONS or (last and act not in LAST_ACTIVATIONS):
                     raise UnsupportedModel(f"layer '{name}': Dense activation {act} is not exported")
-                # The last layer's softmax or sigmoid is left out of forward (logits): predict applies it.
-                if last:
-                    self.out_activation = act
-                else:
-                    after = ACTIVATIONS[act]
+                after = ACTIVATIONS[act]
                 m = nn.Linear(width, c["units"], bias=c.get("use_bias", True))
                 width = c["units"]
+            elif cls in ACTIVATION_LAYERS:
+                m = ActivationLayer(cls, c)
+                if last and m.activation not in LAST_ACTIVATIONS:
+                    raise UnsupportedModel(f"layer '{name}' ({cls}): not exported as the last layer (its activation is not linear, softmax or sigmoid)")
             else:
                 raise UnsupportedModel(f"layer '{name}': {cls} is not exported yet")
+            if last and cls in ("Dense", *ACTIVATION_LAYERS):
+                self.out_activation = m.activation if cls in ACTIVATION_LAYERS else c.get("activation", "linear")
             self.acts.append(after)
             self.specs.append((cls, c))
             self.blocks.append(m if m is not None else nn.Identity())
@@ -394,13 +403,22 @@ class RecurModel(nn.Module):
     def forward(self, x, states=None):
         """Logits for token ids x [N, T], and the recurrent layers' final states (one entry per recurrent layer),
         starting from 'states' (None: zeros)."""
+        return self._run(x, states, logits=True)
+
+    def predict(self, x, states=None):
+        """recur's predict: the output after the last layer's activation (softmax or sigmoid probabilities)."""
+        return self._run(x, states, logits=False)
+
+    def _run(self, x, states, logits):
+        # With logits, the output layer's softmax or sigmoid is left out (the training loss applies it).
+        logits_at = len(self.specs) - 1 if logits and self.out_activation in ("softmax", "sigmoid") else None
         if self.vocab_size is not None:
             h, mask = F.one_hot(x, self.vocab_size).to(torch.float32), None
         else:
             h, mask = None, (x != 0) if self.mask_zero else None
         finals = []
         k = 0
-        for (cls, c), m, act in zip(self.specs, self.blocks, self.acts):
+        for i, ((cls, c), m, act) in enumerate(zip(self.specs, self.blocks, self.acts)):
             if cls == "Embedding":
                 h = m(x)
             elif cls in RECURRENT or cls == "Bidirectional":
@@ -414,20 +432,14 @@ class RecurModel(nn.Module):
                     mask = None
             elif cls in POOLING:
                 h, mask = pool(cls, h, mask), None
+            elif cls in ACTIVATION_LAYERS:
+                if i != logits_at:
+                    h = m(h, mask)
             else:
                 h = m(h)
-                if act is not None:
+                if act is not None and i != logits_at:
                     h = act(h)
         return h, finals
-
-    def predict(self, x, states=None):
-        """recur's predict: the output after the last layer's activation (softmax or sigmoid probabilities)."""
-        logits, finals = self.forward(x, states)
-        if self.out_activation == "softmax":
-            return torch.softmax(logits, dim=-1), finals
-        if self.out_activation == "sigmoid":
-            return torch.sigmoid(logits), finals
-        return logits, finals
 
     def _weight_layers(self):
         """(class name, config, recur weight-name prefix, module) of every layer with weights."""
@@ -439,7 +451,7 @@ class RecurModel(nn.Module):
                 yield ic, inner["config"], f"{c['name']}/backward_{iname}/", m.backward_layer.rnn
             elif cls in RECURRENT:
                 yield cls, c, c["name"] + "/", m.rnn
-            elif cls in ("Embedding", "Dense"):
+            elif cls in ("Embedding", "Dense", "PReLU"):
                 yield cls, c, c["name"] + "/", m
 
     def load_recur_weights(self, arrays):
@@ -452,6 +464,10 @@ class RecurModel(nn.Module):
                 raise UnsupportedModel(f"layer '{prefix[:-1]}': weights {sorted(mine)} do not fit {sorted(own)}")
             with torch.no_grad():
                 for k, v in params.items():
+                    if tuple(own[k].shape) != tuple(np.shape(v)):
+                        raise UnsupportedModel(
+                            f"layer '{prefix[:-1]}': weight {k} has shape {list(np.shape(v))}, the layer needs {list(own[k].shape)}"
+                        )
                     own[k].copy_(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)))
 
     def recur_weights(self):
@@ -511,6 +527,80 @@ ACTIVATIONS = {
     "sparse_plus": _sparse_plus,
     "squareplus": _squareplus,
 }
+
+
+def keras_relu(x, negative_slope=0.0, threshold=0.0, max_value=None):
+    """Keras's relu with options, as recur computes it (its ReLU, LeakyReLU and ThresholdedReLU layers): x where
+    x > threshold (x ≥ 0 for threshold 0), else 0; clipped to [0, max_value]; minus negative_slope·(threshold − x)
+    below the threshold."""
+    p = torch.relu(x) if threshold == 0 else torch.where(x > threshold, x, torch.zeros_like(x))
+    if max_value is not None:
+        p = p.clamp(0, max_value)
+    return p - negative_slope * torch.relu(threshold - x) if negative_slope else p
+
+
+def _prelu_shape(c):
+    """PReLU's alpha shape: the layer's input shape without the batch axis, 1 on the shared axes (the batch axis 0)."""
+    shape, name = c.get("batch_input_shape"), c.get("name")
+    if not shape:
+        raise UnsupportedModel(f"layer '{name}' (PReLU): model.json does not give its input shape, which alpha's follows")
+    shared = c.get("shared_axes") or []
+    shared = [shared] if isinstance(shared, int) else shared
+    dims = [1 if axis in shared else d for axis, d in enumerate(shape[1:], 1)]
+    if None in dims:
+        raise UnsupportedModel(f"layer '{name}' (PReLU): an input axis without a fixed size must be shared (shared_axes)")
+    return dims
+
+
+class ActivationLayer(nn.Module):
+    """Keras's activation layers, with recur's formulas and defaults, on any [N, …, D] (masks pass through):
+
+      Activation(activation)                                        ACTIVATIONS[activation]
+      ReLU(max_value, negative_slope, threshold), LeakyReLU(alpha 0.3), ThresholdedReLU(theta 1)      keras_relu
+      ELU(alpha 1)                                                  x > 0 ? x : alpha·(exp(x) − 1)
+      Softmax(axis −1)                                              masked steps: −1e9 before, 0 after (Keras 3's)
+      PReLU                                                         relu(x) + alpha ⊙ min(x, 0), alpha learnt
+
+    'activation' names what it computes as model files do ('softmax' for Softmax, the class name for the rest)."""
+
+    def __init__(self, cls, c):
+        super().__init__()
+        self.cls = cls
+        self.activation = "softmax" if cls == "Softmax" else cls
+        self.relu = None  # keras_relu's options
+        if cls == "Activation":
+            self.activation = c.get("activation") or "linear"
+            if self.activation not in ACTIVATIONS:
+                raise UnsupportedModel(f"layer '{c.get('name')}': activation {self.activation} is not exported")
+        elif cls == "ReLU":
+            self.relu = (c.get("negative_slope", 0.0), c.get("threshold", 0.0), c.get("max_value"))
+        elif cls == "LeakyReLU":
+            self.relu = (c.get("alpha", 0.3), 0.0, None)
+        elif cls == "ThresholdedReLU":
+            self.relu = (0.0, c.get("theta", 1.0), None)
+        elif cls == "ELU":
+            self.elu_alpha = c.get("alpha", 1.0)
+        elif cls == "Softmax":
+            axis = c.get("axis", -1)
+            self.axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+        elif cls == "PReLU":
+            self.alpha = nn.Parameter(torch.zeros(_prelu_shape(c)))
+        else:
+            raise UnsupportedModel(f"layer '{c.get('name')}': {cls} is not an activation layer")
+
+    def forward(self, x, mask=None):
+        if self.cls == "Activation":
+            return ACTIVATIONS[self.activation](x)
+        if self.relu is not None:
+            return keras_relu(x, *self.relu)
+        if self.cls == "ELU":
+            return F.elu(x, self.elu_alpha)
+        if self.cls == "PReLU":
+            return torch.relu(x) + self.alpha * torch.clamp(x, max=0)
+        if mask is None:
+            return torch.softmax(x, self.axis)
+        masked = ~mask.view(*mask.shape, *([1] * (x.dim() - 2)))
+        return torch.softmax(x.masked_fill(masked, -1e9), self.axis).masked_fill(masked, 0.0)
 
 
 class DotAttention(nn.Module):
@@ -632,6 +722,11 @@ class RecurGraph(nn.Module):
             if last:
                 self.out_activation = act
             out = [c["units"]]
+        elif cls in ACTIVATION_LAYERS:
+            m = ActivationLayer(cls, c)
+            if name == self.output[0]:
+                self.out_activation = m.activation
+            out = [ins[0]]
         elif cls == "Dropout":
             m = nn.Dropout(c["rate"])
             out = [ins[0]]
@@ -646,6 +741,13 @@ class RecurGraph(nn.Module):
         return out
 
     def forward(self, *inputs):
+        return self._run(inputs, logits=True)
+
+    def predict(self, *inputs):
+        """recur's predict: the output after the output layer's activation."""
+        return self._run(inputs, logits=False)
+
+    def _run(self, inputs, logits):
         if len(inputs) != len(self.inputs):
             raise ValueError(f"the model takes {len(self.inputs)} inputs ({', '.join(self.inputs)}), got {len(inputs)}")
         values = {}  # layer name → [(tensor, mask or None)] per output
@@ -691,9 +793,13 @@ class RecurGraph(nn.Module):
                 x, mask = xs[0]
                 y = m(x)
                 act = c.get("activation", "linear")
-                # The output's softmax is left out of forward (logits): predict applies it.
-                logits = act == "softmax" and name == self.output[0]
-                values[name] = [(y if logits else ACTIVATIONS[act](y), mask)]
+                # The output's softmax is left out for logits (the loss applies it).
+                skip = logits and act == "softmax" and name == self.output[0]
+                values[name] = [(y if skip else ACTIVATIONS[act](y), mask)]
+            elif cls in ACTIVATION_LAYERS:
+                x, mask = xs[0]
+                skip = logits and m.activation == "softmax" and name == self.output[0]
+                values[name] = [(x if skip else m(x, mask), mask)]
             elif cls in POOLING:
                 x, mask = xs[0]
                 values[name] = [(pool(cls, x, mask), None)]
@@ -702,11 +808,6 @@ class RecurGraph(nn.Module):
                 values[name] = [(m(x), mask)]
         name, i = self.output
         return values[name][i][0]
-
-    def predict(self, *inputs):
-        """recur's predict: the output after the output layer's activation."""
-        y = self.forward(*inputs)
-        return torch.softmax(y, -1) if self.out_activation == "softmax" else y
 
     def _weight_layers(self):
         for name in self.order:
@@ -719,7 +820,7 @@ class RecurGraph(nn.Module):
                 yield ic, inner["config"], f"{name}/backward_{iname}/", m.backward_layer.rnn
             elif cls in RECURRENT:
                 yield cls, c, name + "/", self.layers[name].rnn
-            elif cls in ("Embedding", "Dense", "Attention", "AdditiveAttention"):
+            elif cls in ("Embedding", "Dense", "Attention", "AdditiveAttention", "PReLU"):
                 yield cls, c, name + "/", self.layers[name]
 
     load_recur_weights = RecurModel.load_recur_weights
