@@ -388,6 +388,24 @@ describe('forecast predict: one series', () => {
       a.intervals[0].upper,
       a.forecast.map((v, h) => v + 1 + h),
     );
+    // Saved before recur recorded frequencies: its monthly dates say what it was trained on, and quarterly data is
+    // refused as a version-2 directory refuses it (it used to be forecast as if monthly).
+    const old = join(dir, 'v1-no-frequency');
+    saveV1Forecaster(f, { name: 'v', dates: series.map((_, t) => month(t)), values: series }, old, widths);
+    assert.equal(loadForecasterDir(old).manifest.series[0].frequency, 'monthly');
+    assert.equal(loadForecaster(old).history.frequency, 'monthly');
+    assert.deepEqual(
+      (JSON.parse(ok(['predict', old, seriesFile, '--json'])) as SeriesJson).forecast,
+      a.forecast,
+    );
+    const quarterly = series
+      .slice(0, 40)
+      .map((v, t) => `${2000 + Math.floor(t / 4)}-Q${(t % 4) + 1},${v}`)
+      .join('\n');
+    bad(
+      ['predict', old, write('v1-q.csv', `quarter,value\n${quarterly}\n`)],
+      /has quarterly dates, but the forecaster was trained on monthly dates/,
+    );
   });
 });
 

@@ -47,12 +47,29 @@ export interface AugursModules {
   ets: typeof AugursEts;
 }
 
-interface ArimaInstance {
+export interface ArimaInstance {
   train(ts: number[]): ArimaInstance;
   predict(n: number): [number[], number[]];
   destroy(): void;
 }
-export type ArimaConstructor = new (o: Record<string, unknown>) => ArimaInstance;
+
+/** The model the arima package's AutoARIMA chose: its orders, and its mean (used at d = 0; 0 without one). */
+export interface ArimaChosenModel {
+  p: number;
+  d: number;
+  q: number;
+  P: number;
+  Q: number;
+  mean: number;
+}
+
+export type ArimaConstructor = (new (o: Record<string, unknown>) => ArimaInstance) & {
+  /**
+   * The model a trained instance chose (the Node loader reads it from the package's wasm memory). Absent where that
+   * memory cannot be reached (the browser, which does not run SARIMA).
+   */
+  chosenModel?(m: ArimaInstance): ArimaChosenModel;
+};
 
 /** Where the baseline libraries come from; replaced in Node by src/node/forecast.ts. */
 export interface BaselineLoaders {
@@ -341,21 +358,18 @@ export function exactDifferencedContinuation(
 }
 
 /**
- * A forecast of an ARIMA(p, d, q) with p, q ≤ 2, d ≤ 1 (no drift) and no seasonal terms, its steps after three equal
- * ones set to their value. The arima package writes a forecast that is constant from the start (a model of the mean
- * alone, (0,0,0) with a mean) for its first five steps only and returns memory it never wrote after them (1.15 five
- * times, then 3.13, 0.68, 2.12, …; on white noise around 50, 101 from step 6). Past the MA part such a forecast follows
- * its AR recursion, of order ≤ 3 with a constant as a solution (f − μ with a stationary φ(B) at d = 0, (1 − B)φ(B)
- * at d = 1), so three equal steps are followed by that value at every later step.
+ * The forecast of a model without AR or MA terms, which the arima package cannot give: its predictor (AS 182's forkal)
+ * refuses such a model (p = q = P = Q = 0) before writing anything, so the package returns memory it never wrote — at
+ * d = 0 plus the mean (white noise around 50 was forecast 50.2 five times, then 101, 99, …), at d = 1 nothing else
+ * (denormals and zeros; on exactly three seasons of 22 of 100 M3 series). That model's forecast of `x`, the series the
+ * package was given: at d = 0 its mean at every step, at d = 1 the last value of x (the package fits no drift at
+ * d = 1 — BENCHMARKS.md, "SARIMA's drift" — and after recur's seasonal difference, d + D = 2 has none in auto.arima
+ * either).
  */
-export function settledForecast(pred: readonly number[]): number[] {
-  const out = [...pred];
-  for (let k = 2; k < out.length; k++)
-    if (out[k] === out[k - 1] && out[k - 1] === out[k - 2]) {
-      out.fill(out[k], k + 1);
-      break;
-    }
-  return out;
+export function noTermsForecast(x: readonly number[], h: number, model: ArimaChosenModel): number[] {
+  if (model.d === 0) return Array<number>(h).fill(model.mean);
+  if (model.d === 1) return Array<number>(h).fill(x[x.length - 1]);
+  throw new Error(`SARIMA: the arima package chose d = ${model.d}, above the 1 it was allowed`);
 }
 
 /**
@@ -372,8 +386,11 @@ export async function sarimaHere(train: readonly number[], h: number, season: nu
   try {
     m = new ARIMA({ ...plan.options, verbose: false });
     m.train(plan.differences);
-    const [raw] = m.predict(h);
-    const pred = plan.seasonalTerms ? raw : settledForecast(raw);
+    const chosen = ARIMA.chosenModel?.(m);
+    const pred =
+      chosen && chosen.p + chosen.q + chosen.P + chosen.Q === 0
+        ? noTermsForecast(plan.differences, h, chosen)
+        : m.predict(h)[0];
     if (pred.some((v) => !Number.isFinite(v))) throw new Error('SARIMA produced a non-finite forecast');
     // A denormal is no forecast of real data: the package's solver failed and returned memory it never wrote.
     if (pred.some((v) => v !== 0 && Math.abs(v) < 1e-300))

@@ -251,7 +251,11 @@ function loadV1(
         `intervals[${i}].halfWidths`,
         `expected ${file.options.horizon} half-widths (the horizon), got ${iv.halfWidths.length}`,
       );
-  return { forecaster: f, history: file.history, notes: summarize(notes), intervals };
+  // Files saved before recur recorded frequencies have none: their dates give it, as they gave the training run's, so
+  // that new data of another frequency is refused as it is for a version-2 directory.
+  const frequency = file.history.frequency ?? frequencyOfDates(file.history.dates);
+  const history = { ...file.history, ...(frequency ? { frequency } : {}) };
+  return { forecaster: f, history, notes: summarize(notes), intervals };
 }
 
 /**
