@@ -20,17 +20,26 @@ function workersWithHeldLoads(threads: number): {
   holdLoads: (hold: boolean) => void;
   step: (worker: number, id: number, text: string) => void;
   finish: (worker: number, id: number) => void;
+  /** The worker (by spawn order; a replacement is a new one) dies: it takes no message after. */
+  crash: (worker: number) => void;
 } {
   const sent: InferenceRequest[][] = [];
   const held: (() => void)[] = [];
   /** Per worker: runs an action on it (see `run`), and sends its replies. */
   const runs: ((action: () => void) => void)[] = [];
   const replies: ((r: InferenceReply) => void)[] = [];
+  const crashes: (() => void)[] = [];
   let holding = false;
   const pool = new InferencePool((): InferencePort => {
     const box: InferenceRequest[] = [];
     let reply: (r: InferenceReply) => void = () => {};
     let queue: (() => void)[] | null = null;
+    let dead = false;
+    let exit: (e: Error) => void = () => {};
+    crashes.push(() => {
+      dead = true;
+      exit(new Error('crashed'));
+    });
     /** Runs `action` on this worker: now, or after the load it is rebuilding. */
     const run = (action: () => void): void => void (queue ? queue.push(action) : queueMicrotask(action));
     sent.push(box);
@@ -38,6 +47,7 @@ function workersWithHeldLoads(threads: number): {
     replies.push((r) => reply(r));
     return {
       postMessage: (m) => {
+        if (dead) return;
         box.push(m);
         if (m.type === 'abort') return;
         if (m.type === 'generate') return run(() => reply({ type: 'started', id: m.id }));
@@ -51,7 +61,7 @@ function workersWithHeldLoads(threads: number): {
         });
       },
       onMessage: (fn) => (reply = fn),
-      onExit: () => {},
+      onExit: (fn) => (exit = fn),
       hold: () => {},
       terminate: async () => {},
     };
@@ -63,6 +73,7 @@ function workersWithHeldLoads(threads: number): {
     holdLoads: (hold) => (holding = hold),
     step: (worker, id, text) => runs[worker](() => replies[worker]({ type: 'text', id, text })),
     finish: (worker, id) => runs[worker](() => replies[worker]({ type: 'done', id, result: 'text' })),
+    crash: (worker) => crashes[worker](),
   };
 }
 
@@ -191,6 +202,35 @@ describe('InferencePool reloading a model while a stream runs', () => {
         }
         assert.deepEqual(chunks.sort(), ['0', '1']);
         assert.ok(fresh.id > old.id);
+      } finally {
+        await pool.terminate();
+      }
+    },
+  );
+
+  it(
+    'gives the turn of a worker that died waiting for its streams to its replacement',
+    { timeout: 60_000 },
+    async () => {
+      const { pool, sent, crash } = workersWithHeldLoads(2);
+      try {
+        const old = await pool.load(payload);
+        const running = await pool.startGeneration(old, { prime: 'the', length: 9 });
+        const reload = pool.load({ ...payload, file: 'new/model.json' }, { oneWorkerAtATime: true });
+        await settle();
+        assert.equal(
+          sent[running.worker].filter((m) => m.type === 'load').length,
+          1,
+          'it waits for its stream',
+        );
+        crash(running.worker);
+        await assert.rejects(running.done, /stopped/);
+        const fresh = await reload;
+        // The replacement (spawned third) loaded the old model, as every replacement does, then the new one.
+        assert.deepEqual(
+          sent[2].filter((m) => m.type === 'load').map((m) => (m as { modelId: number }).modelId),
+          [old.id, fresh.id],
+        );
       } finally {
         await pool.terminate();
       }
