@@ -130,6 +130,7 @@ const ONCE = [
   'unicode_normalization',
   'serve',
   'serve_pool',
+  'inference_pool_reload',
   'serve_predict',
   'serve_cli',
   'step_helper',

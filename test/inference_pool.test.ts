@@ -23,12 +23,7 @@ import {
   shardRuns,
   type InferencePort,
 } from '../src/inference/pool.js';
-import {
-  metadataName,
-  type InferenceReply,
-  type InferenceRequest,
-  type ModelPayload,
-} from '../src/inference/protocol.js';
+import { metadataName, type InferenceReply, type InferenceRequest } from '../src/inference/protocol.js';
 import { holdModel } from '../src/inference/server.js';
 import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
@@ -533,74 +528,6 @@ describe('InferencePool when one worker cannot load a model', () => {
         'no worker keeps a copy of a model the pool refused',
       );
     } finally {
-      await pool.terminate();
-    }
-  });
-});
-
-describe('InferencePool loading a model one worker at a time (a reload while serving)', () => {
-  it('sends new jobs to the workers not loading it, so the models already loaded answer without waiting', async () => {
-    // Ports that answer at once, except the loads the test holds: a worker runs its messages in order, so a held
-    // load holds every message sent to that worker after it, as a long rebuild does.
-    const sent: InferenceRequest[][] = [];
-    const held: (() => void)[] = [];
-    let holdLoads = false;
-    const pool = new InferencePool((): InferencePort => {
-      const box: InferenceRequest[] = [];
-      sent.push(box);
-      let reply: (r: InferenceReply) => void = () => {};
-      let queue: (() => void)[] | null = null;
-      return {
-        postMessage: (m) => {
-          box.push(m);
-          const answer = (): void => {
-            if (m.type === 'generate') reply({ type: 'started', id: m.id });
-            reply({ type: 'done', id: m.id, result: m.type === 'generate' ? 'text' : null });
-          };
-          if (queue) return void queue.push(answer);
-          if (m.type !== 'load' || !holdLoads) return queueMicrotask(answer);
-          queue = [];
-          held.push(() => {
-            answer();
-            for (const next of queue!.splice(0)) next();
-            queue = null;
-          });
-        },
-        onMessage: (fn) => (reply = fn),
-        onExit: () => {},
-        hold: () => {},
-        terminate: async () => {},
-      };
-    }, 2);
-    const sentTo = (worker: number, type: InferenceRequest['type']): number =>
-      sent[worker].filter((m) => m.type === type).length;
-    const payload: ModelPayload = { kind: 'text', file: 'old/model.json', json: '{}', weights: [] };
-    try {
-      const old = await pool.load(payload);
-      holdLoads = true;
-      const reload = pool.load({ ...payload, file: 'new/model.json' }, { oneWorkerAtATime: true });
-      const fresh = old.id + 1;
-      assert.equal(held.length, 1, 'one worker loads the new model');
-      assert.deepEqual([sentTo(0, 'load'), sentTo(1, 'load')], [2, 1], 'worker 1 serves on meanwhile');
-      const during = pool.generate(old, { prime: 'the', length: 5 });
-      assert.deepEqual(
-        [sentTo(0, 'generate'), sentTo(1, 'generate')],
-        [0, 1],
-        'the request went to worker 1',
-      );
-      assert.equal(await during, 'text');
-      held.shift()!();
-      // Worker 0's load answered, the round goes on to worker 1.
-      while (!sent[1].some((m) => m.type === 'load' && m.modelId === fresh))
-        await new Promise((r) => setImmediate(r));
-      assert.deepEqual([sentTo(0, 'load'), sentTo(1, 'load')], [2, 2], 'then worker 1 loads it');
-      const next = pool.generate(old, { prime: 'the', length: 5 });
-      assert.deepEqual([sentTo(0, 'generate'), sentTo(1, 'generate')], [1, 1], 'and worker 0 serves');
-      assert.equal(await next, 'text');
-      held.shift()!();
-      assert.equal((await reload).id, fresh);
-    } finally {
-      for (const release of held.splice(0)) release();
       await pool.terminate();
     }
   });

@@ -2,7 +2,8 @@
  * `recur serve` with its inference pool (--threads 2): generation runs on worker threads, so the event loop answers
  * GET /v1/models while 32 long streams generate; pooled /v1/generate (JSON and SSE) gives the same text as the
  * in-process path for the same model, prime and seed; bad primes are still a 400 before a stream starts; a stream
- * whose client leaves is cancelled on its worker; a crashed worker fails only its requests, with a clear error.
+ * whose client leaves is cancelled on its worker; a crashed worker fails only its requests, with a clear error; a
+ * reload rebuilds the models one worker at a time, old models answering meanwhile and no running stream pausing.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { InferencePool, type InferencePort } from '../src/inference/pool.js';
-import type { InferenceRequest } from '../src/inference/protocol.js';
+import type { InferenceReply, InferenceRequest } from '../src/inference/protocol.js';
 import { makeOutput } from '../src/cli/output.js';
 import { reloadModels } from '../src/cli/serve.js';
 import { createInferencePool, spawnInferenceThread } from '../src/node/inference_pool.js';
@@ -264,6 +265,105 @@ describe('recur serve on the inference pool', () => {
       );
     } finally {
       await app.close();
+    }
+  });
+
+  it('keeps sending a running stream’s chunks during a reload (SIGUSR2): its worker rebuilds once the stream has ended', async () => {
+    // Workers over the real worker script whose loads the test holds; a worker holding a load also sends nothing (its
+    // replies wait), as a worker whose thread rebuilds a model: a stream on it stops between two steps.
+    let holdLoads = false;
+    let gaveUp = false;
+    const held: (() => void)[] = [];
+    /** Characters the workers' streams have handed to the server. */
+    let generated = 0;
+    const holding = new InferencePool((): InferencePort => {
+      const port = spawnInferenceThread();
+      let queue: InferenceRequest[] | null = null;
+      let waiting: InferenceReply[] | null = null;
+      let receive: (r: InferenceReply) => void = () => {};
+      port.onMessage((r) => (waiting ? waiting.push(r) : receive(r)));
+      return {
+        ...port,
+        onMessage: (fn) =>
+          (receive = (r) => {
+            if (r.type === 'text') generated += r.text.length;
+            fn(r);
+          }),
+        postMessage: (m) => {
+          if (queue) return void queue.push(m);
+          if (m.type !== 'load' || !holdLoads) return port.postMessage(m);
+          queue = [m];
+          waiting = [];
+          held.push(() => {
+            for (const r of waiting!.splice(0)) receive(r);
+            waiting = null;
+            for (const q of queue!.splice(0)) port.postMessage(q);
+            queue = null;
+          });
+        },
+      };
+    }, 2);
+    const models = loadServedModels([textModel], SERVE_LIMITS, { onPool: true });
+    await attachInferencePool(models, holding);
+    const app = createServeApp({
+      served: models,
+      pool: holding,
+      limits: { ...SERVE_LIMITS, length: LONG_STREAM },
+    });
+    const out = { ...makeOutput({ quiet: true }), json: () => {} };
+    const leave = new AbortController();
+    // A chunk that waited for a held load would wait for ever: the loads are let go after a while, and the chunks
+    // below must come before that.
+    const giveUp = setTimeout(() => {
+      gaveUp = true;
+      for (const release of held.splice(0)) release();
+    }, 60_000);
+    try {
+      const base = await listen(app);
+      const running = await post(
+        base,
+        { prime: 'the sea', length: LONG_STREAM, seed: 4, stream: true },
+        leave.signal,
+      );
+      const reader = running.body!.getReader();
+      const decoder = new TextDecoder();
+      let body = '';
+      /** Reads the stream until the client has more characters than the workers had generated when called. */
+      const readOn = async (): Promise<void> => {
+        const past = generated;
+        const received = (): number =>
+          sseEvents(body.slice(0, body.lastIndexOf('\n\n') + 2))
+            .filter((e) => e.event === 'message')
+            .reduce((n, e) => n + (e.data.text as string).length, 0);
+        while (received() <= past) {
+          const r = await reader.read();
+          assert.ok(!r.done, 'the stream ended');
+          body += decoder.decode(r.value, { stream: true });
+        }
+      };
+      await readOn();
+      holdLoads = true;
+      const reload = reloadModels(app, holding, out);
+      while (held.length === 0) await new Promise((r) => setImmediate(r));
+      // The other worker rebuilds: the stream's chunks keep coming.
+      await readOn();
+      assert.ok(!gaveUp, 'the stream paused for the reload');
+      held.shift()!();
+      // The stream's worker has its turn, and waits for the stream, which goes on; the old model is still served.
+      await readOn();
+      assert.ok(!gaveUp, 'the stream paused for the reload');
+      assert.equal(held.length, 0, 'a worker rebuilt under a running stream');
+      assert.equal(app.models()[0], models[0], 'the new model is not served before every worker has it');
+      leave.abort();
+      while (held.length === 0) await new Promise((r) => setImmediate(r));
+      held.shift()!();
+      await reload;
+      assert.notEqual(app.models()[0], models[0]);
+    } finally {
+      clearTimeout(giveUp);
+      for (const release of held.splice(0)) release();
+      await app.close();
+      await holding.terminate();
     }
   });
 

@@ -80,8 +80,13 @@ interface Slot {
   streams: number;
   jobs: Set<number>;
   alive: boolean;
-  /** Rebuilding a model one worker at a time (load's `oneWorkerAtATime`): new jobs go to the others meanwhile. */
+  /**
+   * Rebuilding a model one worker at a time (load's `oneWorkerAtATime`), or waiting for its streams to end first: new
+   * jobs go to the others meanwhile.
+   */
   loading: boolean;
+  /** Woken when this worker's last stream ends (a reload waiting to rebuild it). */
+  drained: (() => void)[];
 }
 
 interface ModelEntry extends PooledModel {
@@ -141,6 +146,7 @@ export class InferencePool {
       jobs: new Set(),
       alive: true,
       loading: false,
+      drained: [],
     };
     slot.port.onMessage((r) => this.receive(r));
     slot.port.onExit((err) => this.died(slot, err));
@@ -176,6 +182,7 @@ export class InferencePool {
 
   private streamEnded(slot: Slot): void {
     slot.streams--;
+    if (slot.streams === 0) for (const wake of slot.drained.splice(0)) wake();
     if (this.activeStreams === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
@@ -213,9 +220,14 @@ export class InferencePool {
    * model is not used, and the workers that did load it let go of it (a reload that fails on one worker, out of
    * memory, must not leave the others holding a copy nobody can use). `oneWorkerAtATime`: the workers rebuild it one
    * after another, new jobs going to the others meanwhile, so that a pool already serving answers on (a reload: a
-   * rebuild can take seconds, a large joint n-gram's most of all); else all at once, which is sooner.
+   * rebuild can take seconds, a large joint n-gram's most of all), and a worker running streams rebuilds only once
+   * they have ended, or `streamWaitMs` has passed (then they pause for the rebuild; loadOneAtATime); else all at
+   * once, which is sooner.
    */
-  async load(payload: ModelPayload, opts: { oneWorkerAtATime?: boolean } = {}): Promise<PooledModel> {
+  async load(
+    payload: ModelPayload,
+    opts: { oneWorkerAtATime?: boolean; streamWaitMs?: number } = {},
+  ): Promise<PooledModel> {
     const id = this.nextModelId++;
     const entry: ModelEntry = { id, kind: payload.kind, file: payload.file, payload };
     if (payload.kind === 'classify') {
@@ -242,7 +254,8 @@ export class InferencePool {
         kernels: this.kernelsName,
       }));
     try {
-      if (opts.oneWorkerAtATime) await this.loadOneAtATime(loadOn);
+      if (opts.oneWorkerAtATime)
+        await this.loadOneAtATime(loadOn, opts.streamWaitMs ?? RELOAD_STREAM_WAIT_MS);
       else {
         const loads = await Promise.allSettled(this.slots.map(loadOn));
         const failed = loads.find((r) => r.status === 'rejected');
@@ -258,25 +271,44 @@ export class InferencePool {
 
   /**
    * Runs `loadOn` on each worker in turn, the others answering jobs meanwhile (a worker runs its messages in order, so
-   * one rebuilding a model answers nothing until it is done). A worker that died and was replaced during the round
-   * has not loaded the model yet: the round goes on until every worker has.
+   * one rebuilding a model answers nothing until it is done: its streams stop between two steps). So that no running
+   * stream pauses, the workers running the fewest streams go first, and a worker still running streams when its turn
+   * comes gets no new job and rebuilds once they have ended (new streams meanwhile go to the others, on the old model
+   * until the caller switches), or after `streamWaitMs`, a bound for very long streams, which then pause for the
+   * rebuild. A worker that died and was replaced during the round has not loaded the model yet: the round goes on
+   * until every worker has.
    */
-  private async loadOneAtATime(loadOn: (s: Slot) => Promise<InferenceResult>): Promise<void> {
+  private async loadOneAtATime(
+    loadOn: (s: Slot) => Promise<InferenceResult>,
+    streamWaitMs: number,
+  ): Promise<void> {
     const loaded = new Set<Slot>();
-    for (
-      let next = this.slots.find((s) => !loaded.has(s));
-      next;
-      next = this.slots.find((s) => !loaded.has(s))
-    ) {
-      const slot = next;
+    for (let left = this.slots; left.length > 0; left = this.slots.filter((s) => !loaded.has(s))) {
+      const slot = left.reduce((a, b) => (b.streams < a.streams ? b : a));
       slot.loading = true;
       try {
+        if (slot.streams > 0) {
+          await this.streamsEnded(slot, streamWaitMs);
+          // It died waiting: its replacement, in its place, takes its turn.
+          if (!slot.alive) continue;
+        }
         await loadOn(slot);
       } finally {
         slot.loading = false;
       }
       loaded.add(slot);
     }
+  }
+
+  /** Resolves once `slot` runs no stream, or after `ms`, whichever is first. */
+  private async streamsEnded(slot: Slot, ms: number): Promise<void> {
+    let wake!: () => void;
+    const ended = new Promise<void>((r) => (wake = r));
+    slot.drained.push(wake);
+    const timer = setTimeout(wake, ms);
+    await ended;
+    clearTimeout(timer);
+    slot.drained = slot.drained.filter((w) => w !== wake);
   }
 
   /** The workers new jobs go to: those not loading a model, or all of them while every one is. */
@@ -540,6 +572,13 @@ function payloadMetadata<M>(
       : new InvalidInputError(`${payload.file}: ${(e as Error).message}`);
   }
 }
+
+/**
+ * How long a reload (load's `oneWorkerAtATime`) waits for a worker's running streams to end before rebuilding its
+ * model under them (they then pause for the rebuild): a bound for streams so long, or so many queued on one worker,
+ * that waiting for them would hold the reload for minutes.
+ */
+export const RELOAD_STREAM_WAIT_MS = 30_000;
 
 /** At most this many decoding batches in one job when a caller shows progress, so that it moves every few batches. */
 export const DECODE_RUN_BATCHES = 4;
