@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { parseClassifierMetadata } from '../src/classify/metadata.js';
 import { classifyTexts } from '../src/classify/predict.js';
+import { kernels } from '../src/core/backend.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import {
@@ -23,8 +25,13 @@ import {
   shardRuns,
   type InferencePort,
 } from '../src/inference/pool.js';
-import { metadataName, type InferenceReply, type InferenceRequest } from '../src/inference/protocol.js';
-import { holdModel } from '../src/inference/server.js';
+import {
+  metadataName,
+  type InferenceReply,
+  type InferenceRequest,
+  type ModelPayload,
+} from '../src/inference/protocol.js';
+import { holdModel, inferenceServer } from '../src/inference/server.js';
 import { loadClassifierDir } from '../src/node/classifier_dir.js';
 import { createInferencePool, readModelPayload } from '../src/node/inference_pool.js';
 import { loadFunctionalModel, loadModel } from '../src/node/model_io.js';
@@ -369,6 +376,55 @@ describe('InferencePool on worker threads', () => {
       () => holdModel({ ...head, ensemble: [other] }),
       (e: Error) => e instanceof InvalidInputError && e.message === expected,
     );
+  });
+
+  it('a worker decodes a reloaded model with its new weights, job after job of any size: no kept stepper survives the old one', () => {
+    const before = readModelPayload(phrases, 'seq2seq');
+    // The same network with other weights (every float scaled): a stepper kept from the old model would show.
+    const scaled = (data: Uint8Array): Uint8Array => {
+      const f = new Float32Array(data.slice().buffer);
+      return new Uint8Array(f.map((x) => x * 1.5).buffer);
+    };
+    const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+    const weights = before.weights.map((w) => ({ ...w, data: scaled(w.data) }));
+    const json = weights.reduce(
+      (j, w, i) => j.replace(sha(before.weights[i].data), sha(w.data)),
+      before.json,
+    );
+    const after = { ...before, json, weights };
+    const en = ['cat', 'dog', 'bird', 'fish', 'zebra'];
+    const rng = new Random(11);
+    const sources = Array.from({ length: 30 }, () => `the ${en[rng.int(5)]} and the ${en[rng.int(5)]}`);
+    const replies: InferenceReply[] = [];
+    const handle = inferenceServer((r) => replies.push(r));
+    let id = 0;
+    const run = (msg: InferenceRequest): unknown => {
+      handle(msg);
+      const r = replies.pop()!;
+      assert.equal(r.type, 'done', r.type === 'error' ? r.message : r.type);
+      return (r as { result: unknown }).result;
+    };
+    const k = kernels().name;
+    const decode = (modelId: number, texts: string[], beam: number): unknown =>
+      run({ type: 'decode', id: ++id, modelId, sources: texts, opts: { beam, batchSize: 4 }, raw: false });
+    // What a fresh worker answers (the model rebuilt, its steppers new for the call).
+    const fresh = (p: ModelPayload, texts: string[], beam: number): unknown => {
+      const h = holdModel(p);
+      return h.kind === 'seq2seq' ? h.app.predict(texts, { beam, batchSize: 4 }) : null;
+    };
+    run({ type: 'load', id: ++id, modelId: 1, model: before, kernels: k });
+    for (const beam of [1, 3]) assert.deepEqual(decode(1, sources, beam), fresh(before, sources, beam));
+    // serve's reload: the new model loads, then the old one goes.
+    run({ type: 'load', id: ++id, modelId: 2, model: after, kernels: k });
+    run({ type: 'unload', id: ++id, modelId: 1 });
+    for (const texts of [sources, sources.slice(3, 5), sources.slice(1, 20)])
+      for (const beam of [1, 3]) {
+        const want = fresh(after, texts, beam);
+        assert.notDeepEqual(want, fresh(before, texts, beam), 'the new weights change the outputs');
+        assert.deepEqual(decode(2, texts, beam), want);
+      }
+    handle({ type: 'decode', id: ++id, modelId: 1, sources, opts: {}, raw: false });
+    assert.match((replies.pop() as { message: string }).message, /no model 1 was loaded/);
   });
 
   it('rejects a damaged model naming its file, and a job for the wrong kind of model', async () => {

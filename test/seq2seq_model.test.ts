@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { kernels, scoped } from '../src/core/backend.js';
 import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
@@ -39,6 +39,7 @@ import {
   nBestDecode,
   rescoreDecode,
   scoreTargets,
+  StepperCache,
   type CandidateScorer,
   type Decoded,
 } from '../src/seq2seq/decode.js';
@@ -437,6 +438,60 @@ describe('graph stepper', () => {
     stepper.dispose();
     assert.throws(() => stepper.step(new Int32Array(4).fill(START)), /the stepper was disposed/);
     assert.throws(() => stepper.start([sourceBatch(data.sources.slice(0, 4))]), /the stepper was disposed/);
+  });
+
+  it("steppers kept from call to call (StepperCache) give fresh ones' outputs, whatever the calls' sizes", () => {
+    const forward = tiny({}, 7, 6);
+    const reversed = tiny({}, 7, 6, 12);
+    const data = randomPairs(40, 7, 6, 52);
+    const sides = [
+      { models: [forward], reversed: false },
+      { models: reversed, reversed: true },
+    ];
+    const cache = new StepperCache();
+    // Calls that shrink and grow again: narrowed and regrown batches, encoder buffers grown after smaller batches.
+    for (const [from, n] of [
+      [0, 40],
+      [5, 3],
+      [1, 17],
+      [9, 1],
+      [0, 40],
+    ]) {
+      const sources = data.sources.slice(from, from + n);
+      for (const width of [1, 3]) {
+        const opts = { maxLength: 8, batchSize: 8, width };
+        const kept = { ...opts, steppers: cache };
+        // One cache for several models: each model's own steppers.
+        for (const m of [forward, reversed])
+          assert.deepEqual(beamDecode(m, sources, kept), beamDecode(m, sources, opts));
+        assert.deepEqual(
+          greedyDecode([forward, reversed], sources, kept),
+          greedyDecode([forward, reversed], sources, opts),
+        );
+        assert.deepEqual(rescoreDecode(sides, sources, kept), rescoreDecode(sides, sources, opts));
+      }
+    }
+    // A call like an earlier one builds no stepper: it packs only what its encoder packs per batch.
+    const k = kernels();
+    const pack = mock.method(k, 'packGemmB');
+    try {
+      rescoreDecode(sides, data.sources, { maxLength: 8, batchSize: 8, width: 3, steppers: cache });
+      const kept = pack.mock.callCount();
+      pack.mock.resetCalls();
+      rescoreDecode(sides, data.sources, { maxLength: 8, batchSize: 8, width: 3 });
+      assert.ok(
+        kept < pack.mock.callCount(),
+        `${kept} packings with kept steppers, ${pack.mock.callCount()} without`,
+      );
+    } finally {
+      pack.mock.restore();
+    }
+    cache.dispose();
+    assert.deepEqual(
+      greedyDecode(forward, data.sources, { maxLength: 8, steppers: cache }),
+      greedyDecode(forward, data.sources, { maxLength: 8 }),
+    );
+    cache.dispose();
   });
 
   it('does not fold a lookup whose table would cost more than a few steps (a word vocabulary)', () => {

@@ -97,8 +97,9 @@ interface ModelEntry extends PooledModel {
 }
 
 /**
- * Classify and decode jobs per worker: each job pays a fixed cost (a seq2seq decode builds its steppers, packing the
- * weights), so a job is several batches, but enough jobs that a free worker can take over from a slow one.
+ * Classify and decode jobs per worker: each job pays a fixed cost (a message each way, its sources' encoding; a
+ * worker keeps a seq2seq model's steppers from job to job), so a job is several batches, but enough jobs that a free
+ * worker can take over from a slow one.
  */
 const JOBS_PER_WORKER = 4;
 
@@ -491,7 +492,7 @@ export class InferencePool {
     // Decoding's own length order (src/seq2seq/decode.ts), from the ids the worker will read: jobs are runs of whole
     // batches of it, sent in that order, so the worker's stable sort keeps them and decodes exactly those batches.
     const ids = (raw ? sources : typedSources(meta.data, sources)).map((t) => source.encode(t, 'unk'));
-    // Jobs of a few batches only when a caller watches progress: each job pays for its own steppers.
+    // Jobs of a few batches only when a caller watches progress: each job pays its messages and its set-up.
     const runs = decodingRuns(ids, batchSize, this.threads, onDecoded ? DECODE_RUN_BATCHES : Infinity);
     const parts = await this.deal(
       runs.map((run) => run.reduce((c, i) => c + ids[i].length + 1, 0)),

@@ -25,6 +25,7 @@ import { deserializeFunctional, parseFunctionalModelJson } from '../models/funct
 import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
 import { FrozenWeights } from '../layers/frozen_weights.js';
+import { StepperCache } from '../seq2seq/decode.js';
 import { jointNgramFromJson } from '../seq2seq/joint_ngram.js';
 import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata } from '../seq2seq/seq2seq.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
@@ -40,13 +41,14 @@ import {
 
 /**
  * A worker's models are never trained: each holds one frozen-weights scope open for its life, so what its layers
- * derive from their weights (a classifier's projected word rows) is made once, not once per job.
+ * derive from their weights (a classifier's projected word rows) is made once, not once per job; a seq2seq model
+ * also keeps its decoding steppers (their packed weights) from job to job. Unloading gives both back.
  */
 type Held = HeldModel & { frozen: FrozenWeights };
 type HeldModel =
   | { kind: 'text'; batcher: GenerationBatcher }
   | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata }
-  | { kind: 'seq2seq'; app: Seq2Seq };
+  | { kind: 'seq2seq'; app: Seq2Seq; steppers: StepperCache };
 
 /**
  * Runs `build`; any problem is bad input (an InvalidInputError) naming a model: a message that already names one of
@@ -88,7 +90,11 @@ function rebuild(p: ModelPayload): HeldModel {
     const ngram = p.jointNgram
       ? jointNgramFromJson(p.jointNgram.json, meta.sourceTokens, meta.targetTokens, p.jointNgram.file)
       : null;
-    return { kind: 'seq2seq', app: Seq2Seq.fromMetadata(loaded.model, meta, others, ngram) };
+    return {
+      kind: 'seq2seq',
+      app: Seq2Seq.fromMetadata(loaded.model, meta, others, ngram),
+      steppers: new StepperCache(),
+    };
   }
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
   if (p.kind === 'classify') {
@@ -178,11 +184,16 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
           models.set(msg.modelId, holdModel(msg.model));
           result = null;
           break;
-        case 'unload':
-          // A stream running on it holds its batcher, and finishes; the worker lets go of the model after.
+        case 'unload': {
+          // A stream running on it holds its batcher, and finishes; the worker lets go of the model after. Jobs
+          // that use the frozen scope or the steppers run to their end before the next message: they are done.
+          const m = models.get(msg.modelId);
           models.delete(msg.modelId);
+          if (m?.kind === 'seq2seq') m.steppers.dispose();
+          m?.frozen.close();
           result = null;
           break;
+        }
         case 'abort':
           streams.get(msg.id)?.abort(new Error('the request was cancelled'));
           return;
@@ -197,9 +208,10 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
           break;
         }
         case 'decode': {
-          const { app, frozen } = held(msg.modelId, 'seq2seq');
+          const { app, frozen, steppers } = held(msg.modelId, 'seq2seq');
+          const opts = { ...msg.opts, steppers };
           result = frozen.run(() =>
-            msg.raw ? app.translate(msg.sources, msg.opts) : app.predict(msg.sources, msg.opts),
+            msg.raw ? app.translate(msg.sources, opts) : app.predict(msg.sources, opts),
           );
           break;
         }

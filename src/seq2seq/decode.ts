@@ -34,6 +34,11 @@ export interface DecodeOptions {
   maxLength: number;
   /** Sources decoded together (rows of one stepper; × width for beam search). Default 64. */
   batchSize?: number;
+  /**
+   * Steppers kept from call to call (a model whose weights no longer change, decoded again and again: an inference
+   * worker's); default: the call builds its own and gives them back at its end.
+   */
+  steppers?: StepperCache;
 }
 
 export interface BeamOptions extends DecodeOptions {
@@ -148,21 +153,83 @@ class MemberSteppers {
   }
 }
 
-/** A cache of member steppers by row count (a stepper allocates its buffers once). */
+/**
+ * A cache of member steppers by row count (a stepper allocates its buffers and packs its weights once), least
+ * recently used first.
+ */
 class Steppers {
   private readonly byRows = new Map<number, MemberSteppers>();
-  private readonly models: readonly Functional[];
-  constructor(models: DecodeModels) {
-    this.models = decodeMembers(models);
-  }
+  constructor(readonly models: readonly Functional[]) {}
   get(rows: number): MemberSteppers {
     let s = this.byRows.get(rows);
-    if (!s) this.byRows.set(rows, (s = new MemberSteppers(this.models, rows)));
+    if (s) this.byRows.delete(rows);
+    else s = new MemberSteppers(this.models, rows);
+    this.byRows.set(rows, s);
     return s;
   }
+  /** Disposes of all but the `keep` most recently used. */
+  trim(keep: number): void {
+    for (const [rows, s] of this.byRows) {
+      if (this.byRows.size <= keep) break;
+      s.dispose();
+      this.byRows.delete(rows);
+    }
+  }
   dispose(): void {
-    for (const s of this.byRows.values()) s.dispose();
-    this.byRows.clear();
+    this.trim(0);
+  }
+}
+
+/**
+ * Row counts of one role's steppers a StepperCache keeps between calls: a G2P call (batches of 64, greedy or beam 5)
+ * steps on about this many, so calls after the first build few (each keeps its model's step weights packed).
+ */
+const KEPT_ROW_COUNTS = 24;
+
+/**
+ * Steppers kept across decoding calls of one model whose weights no longer change (an inference worker decodes job
+ * after job: building a job's steppers, packing every layer's weights for each row count, cost ≈ 4 % of its time).
+ * Reusing one changes no output: every start() begins its rows afresh, as it does from batch to batch of one call.
+ * Keyed by the models themselves: a model replaced (a reload) is another key, and `dispose` gives the steppers back.
+ */
+export class StepperCache {
+  private readonly kept: { role: 'search' | 'score'; steppers: Steppers }[] = [];
+
+  /** The steppers of `models` for one role of a call (a search's, or the candidates' scoring). */
+  steppers(models: DecodeModels, role: 'search' | 'score'): Steppers {
+    const list = decodeMembers(models);
+    const same = (a: readonly Functional[]): boolean =>
+      a.length === list.length && a.every((m, i) => m === list[i]);
+    let e = this.kept.find((k) => k.role === role && same(k.steppers.models));
+    if (!e) this.kept.push((e = { role, steppers: new Steppers(list) }));
+    return e.steppers;
+  }
+
+  /** A call is done with its steppers: each role keeps its KEPT_ROW_COUNTS most recently used row counts. */
+  settle(): void {
+    for (const k of this.kept) k.steppers.trim(KEPT_ROW_COUNTS);
+  }
+
+  /** Gives every kept stepper's kernel memory back (the model is let go of); the cache may be used again after. */
+  dispose(): void {
+    for (const k of this.kept.splice(0)) k.steppers.dispose();
+  }
+}
+
+/**
+ * Runs `fn` on steppers of `models` per role: the cache's (trimmed after), or fresh ones disposed of after, so that a
+ * server decoding request after request keeps its kernel memory flat either way.
+ */
+function withSteppers<T>(
+  cache: StepperCache | undefined,
+  fn: (steppers: (models: DecodeModels, role: 'search' | 'score') => Steppers) => T,
+): T {
+  const own = cache ?? new StepperCache();
+  try {
+    return fn((models, role) => own.steppers(models, role));
+  } finally {
+    if (cache) cache.settle();
+    else own.dispose();
   }
 }
 
@@ -204,10 +271,11 @@ function decodeInBatches<R>(
   model: DecodeModels,
   sources: readonly Int32Array[],
   batchSize: number,
+  cache: StepperCache | undefined,
   decodeBatch: (steppers: Steppers, batch: Int32Array[]) => R[],
 ): R[] {
-  const steppers = new Steppers(model);
-  try {
+  return withSteppers(cache, (steppersOf) => {
+    const steppers = steppersOf(model, 'search');
     const out = new Array<R>(sources.length);
     const order = decodingOrder(sources);
     // Weights are fixed while decoding: a word-level encoder's folded Embedding projects each word once.
@@ -222,9 +290,7 @@ function decodeInBatches<R>(
       }
     });
     return out;
-  } finally {
-    steppers.dispose();
-  }
+  });
 }
 
 /**
@@ -283,6 +349,7 @@ export function greedyDecode(
     model,
     sources,
     checkOptions(opts),
+    opts.steppers,
     (steppers, batch) => greedyBatch(steppers, batch, opts.maxLength).decoded,
   );
 }
@@ -420,6 +487,7 @@ export function nBestDecode(
     model,
     sources,
     bs,
+    opts.steppers,
     (steppers, batch) => nBestBatch(steppers, batch, search).decoded,
   );
 }
@@ -536,10 +604,10 @@ export function scoreTargets(
     throw new Error(`scoreTargets: ${sources.length} sources but ${targets.length} targets`);
   if (!(Number.isInteger(rows) && rows >= 1))
     throw new Error(`scoreTargets: rows must be a positive integer, got ${rows}`);
-  const out = new Float64Array(sources.length);
-  const order = decodingOrder(sources);
-  const steppers = new Steppers(model);
-  try {
+  return withSteppers(undefined, (steppersOf) => {
+    const out = new Float64Array(sources.length);
+    const order = decodingOrder(sources);
+    const steppers = steppersOf(model, 'score');
     withFrozenWeights(() => {
       for (let i = 0; i < sources.length; i += rows) {
         const picked = order.subarray(i, i + rows);
@@ -566,9 +634,7 @@ export function scoreTargets(
       }
     });
     return out;
-  } finally {
-    steppers.dispose();
-  }
+  });
 }
 
 /**
@@ -663,11 +729,11 @@ export function rescoreDecode(
   const rows = bs * 2 * W;
   // Per side: the steppers its search runs on, and those scoring candidates on the encoder outputs the search's
   // start computed (startFrom): a batch's sources go through each side's encoder once.
-  const searching = sides.map((side) => new Steppers(side.models));
-  const scoring = sides.map((side) => new Steppers(side.models));
-  const out = new Array<Decoded>(sources.length);
-  const order = decodingOrder(sources);
-  try {
+  return withSteppers(opts.steppers, (steppersOf) => {
+    const searching = sides.map((side) => steppersOf(side.models, 'search'));
+    const scoring = sides.map((side) => steppersOf(side.models, 'score'));
+    const out = new Array<Decoded>(sources.length);
+    const order = decodingOrder(sources);
     withFrozenWeights(() => {
       for (let i = 0; i < sources.length; i += bs) {
         const picked = order.subarray(i, i + bs);
@@ -683,9 +749,7 @@ export function rescoreDecode(
       }
     });
     return out;
-  } finally {
-    for (const s of [...searching, ...scoring]) s.dispose();
-  }
+  });
 }
 
 /**

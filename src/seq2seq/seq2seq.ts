@@ -9,7 +9,14 @@ import type { Functional } from '../models/functional.js';
 import { JOINT_NGRAM_NAME_RE } from '../models/seed_ensemble.js';
 import { checkTrainingState, type TrainingState } from '../text/metadata.js';
 import { encodePairs, type EncodedPairs } from './data.js';
-import { beamDecode, greedyDecode, rescoreDecode, type CandidateScorer, type Decoded } from './decode.js';
+import {
+  beamDecode,
+  greedyDecode,
+  rescoreDecode,
+  type CandidateScorer,
+  type Decoded,
+  type StepperCache,
+} from './decode.js';
 import type { WeightedJointNgram } from './joint_ngram.js';
 import { bleu, chrF, sequenceErrorRate, tokenErrorRate, withoutStress } from './metrics.js';
 import {
@@ -215,6 +222,8 @@ export interface TranslateOptions {
   batchSize?: number;
   /** The joint n-gram's weight, when the model has one (default: the file's); 0 decodes without it. */
   ngramWeight?: number;
+  /** Steppers kept from call to call, for a model whose weights no longer change (DecodeOptions.steppers). */
+  steppers?: StepperCache;
 }
 
 export interface Translation {
@@ -518,7 +527,7 @@ export class Seq2Seq extends Seq2SeqTokenizers {
   decodeIds(sources: readonly Int32Array[], opts: TranslateOptions = {}): Decoded[] {
     const maxLength = opts.maxLength ?? this.longestTarget + DECODE_MARGIN;
     const width = opts.beam ?? 1;
-    const { lengthPenalty, batchSize } = opts;
+    const { lengthPenalty, batchSize, steppers } = opts;
     const forward = this.members.filter((_, i) => this.memberOrders[i] === 'forward');
     const reversed = this.members.filter((_, i) => this.memberOrders[i] === 'reversed');
     const ngram = this.jointNgram;
@@ -537,12 +546,12 @@ export class Seq2Seq extends Seq2SeqTokenizers {
         ...(forward.length > 0 ? [{ models: forward, reversed: false }] : []),
         ...(reversed.length > 0 ? [{ models: reversed, reversed: true }] : []),
       ];
-      return rescoreDecode(sides, sources, { maxLength, width, lengthPenalty, batchSize }, extra);
+      return rescoreDecode(sides, sources, { maxLength, width, lengthPenalty, batchSize, steppers }, extra);
     }
     const decoded =
       width === 1
-        ? greedyDecode(this.members, sources, { maxLength, batchSize })
-        : beamDecode(this.members, sources, { maxLength, width, lengthPenalty, batchSize });
+        ? greedyDecode(this.members, sources, { maxLength, batchSize, steppers })
+        : beamDecode(this.members, sources, { maxLength, width, lengthPenalty, batchSize, steppers });
     return reversed.length > 0 ? decoded.map((d) => ({ ...d, ids: d.ids.slice().reverse() })) : decoded;
   }
 
