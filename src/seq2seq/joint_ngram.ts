@@ -407,6 +407,9 @@ export class JointNgram {
   private readonly outputTable = new PairTable();
   private readonly mergeTable = new PairTable();
   private readonly beamScratch = new BeamScratch();
+  // logJoint's, apart from nBest's.
+  private readonly jointTable = new PairTable();
+  private readonly jointScratch = new BeamScratch();
 
   /** Decoding's state after reaching trie node `child`: the node itself, or at the highest order its suffix. */
   private stateAt(child: number): number {
@@ -441,10 +444,9 @@ export class JointNgram {
   /**
    * follow(node, g) for every graphone g of source token `token` (options: bySource[token]) at once, into
    * this.followed by option: one walk down the suffix chain for all of them. At each context the token's graphones
-   * are found in the fewest steps its shape allows: a short context (one to a few children) is scanned; a wide one is
-   * bisected once, in edgeBySource, for the run of the token's graphones; the root, where every walk with a graphone
-   * left ends, is a table by token. Each graphone resolves at the first context that has seen it, as in follow, so the
-   * numbers are follow's to the bit.
+   * are found without a search: a short context (one to a few children) is scanned; a wide one has them as one run
+   * (this.wide); the root, where every walk with a graphone left ends, is a table by token. Each graphone resolves at
+   * the first context that has seen it, as in follow, so the numbers are follow's to the bit.
    */
   private followAll(node: number, token: number, options: Int32Array): void {
     const { node: nextNode, logp: nextLogp, stamp: resolved } = this.followed;
@@ -546,23 +548,58 @@ export class JointNgram {
    */
   logJoint(source: Int32Array, target: Int32Array, width: number = JOINT_NGRAM_DEFAULTS.width): number {
     const T = target.length;
-    // States: (context node, target tokens consumed) → log-probability, summed over the paths reaching them.
-    let states = new Map<number, number>([[this.startNode * (T + 1), 0]]);
+    // States (context node, target tokens consumed) with their log-probability summed over the paths reaching them,
+    // as columns in scratch arrays kept from call to call (as nBest's), in the order they are first reached.
+    const scratch = this.jointScratch;
+    let { nodes, outs: consumed, lps } = scratch.beamOf(1);
+    nodes[0] = this.startNode;
+    consumed[0] = 0;
+    lps[0] = 0;
+    let H = 1;
+    const merge = this.jointTable;
     for (let i = 0; i < source.length; i++) {
-      const next = new Map<number, number>();
-      const options = this.bySource[source[i]] ?? new Int32Array(0);
-      for (const [state, lp] of states)
-        this.spellings(state, options, target, (key, logp) => {
-          const v = lp + logp;
-          const old = next.get(key);
-          next.set(key, old === undefined ? v : logAdd(old, v));
-        });
-      states = keepBest(next, width);
+      const options = this.bySource[source[i]] ?? EMPTY_OPTIONS;
+      const most = H * options.length;
+      const { nodes: nextNodes, outs: nextConsumed, lps: nextLps } = scratch.expansions(most);
+      merge.reset(most);
+      let m = 0;
+      for (let h = 0; h < H; h++) {
+        const j = consumed[h];
+        for (let o = 0; o < options.length; o++) {
+          const g = options[o];
+          const chunk = this.graphones[g].chunk;
+          if (j + chunk.length > T) continue;
+          let spells = true;
+          for (let k = 0; k < chunk.length && spells; k++) spells = chunk[k] === target[j + k];
+          if (!spells) continue;
+          const node = this.follow(nodes[h], g);
+          const lp = lps[h] + this.followedLogProb;
+          const at = j + chunk.length;
+          const k = merge.lookup(node, at, m);
+          if (k < m) nextLps[k] = logAdd(nextLps[k], lp);
+          else {
+            nextNodes[m] = node;
+            nextConsumed[m] = at;
+            nextLps[m] = lp;
+            m++;
+          }
+        }
+      }
+      // The `width` most probable, best first; all of them, in order, when there are no more.
+      const cut = m > width;
+      const kept = cut ? scratch.keptOf(width) : EMPTY_OPTIONS;
+      H = cut ? keepTop(nextLps, m, width, kept) : m;
+      ({ nodes, outs: consumed, lps } = scratch.beamOf(H));
+      for (let h = 0; h < H; h++) {
+        const k = cut ? kept[h] : h;
+        nodes[h] = nextNodes[k];
+        consumed[h] = nextConsumed[k];
+        lps[h] = nextLps[k];
+      }
     }
     let total = -Infinity;
-    for (const [state, lp] of states)
-      if (state % (T + 1) === T)
-        total = logAdd(total, lp + this.logProb(Math.floor(state / (T + 1)), this.EOS));
+    for (let h = 0; h < H; h++)
+      if (consumed[h] === T) total = logAdd(total, lps[h] + this.logProb(nodes[h], this.EOS));
     return total;
   }
 
@@ -917,13 +954,6 @@ function keepTop(values: ArrayLike<number>, count: number, k: number, kept: Int3
     kept[at] = i;
   }
   return n;
-}
-
-/** The `width` highest entries of a state map (all of them when it holds no more). */
-function keepBest(states: Map<number, number>, width: number): Map<number, number> {
-  if (states.size <= width) return states;
-  const all = [...states].sort((a, b) => b[1] - a[1]);
-  return new Map(all.slice(0, width));
 }
 
 /** A joint n-gram and the weight decoding gives it. */
