@@ -273,9 +273,58 @@ describe('JointNgram', () => {
     assert.ok(checked > 30 && ambiguous > 5, `${checked} targets, ${ambiguous} with several paths`);
   });
 
+  /**
+   * nBest(letters, 5) with an unbounded beam against every graphone path enumerated: the same log-probabilities,
+   * and the same targets wherever the order is not a tie.
+   */
+  const assertBruteForceNBest = (
+    model: JointNgram,
+    table: Graphone[],
+    letters: number[],
+    label: string,
+  ): void => {
+    // Every path, by the chunks it emits (nBest merges paths with the same chunks, not only the same tokens).
+    const byChunks = new Map<string, { target: number[]; lps: number[] }>();
+    const walk = (i: number, path: number[], logp: number): void => {
+      if (i === letters.length) {
+        const key = path
+          .filter((g) => table[g].chunk.length > 0)
+          .map((g) => table[g].chunk.join('.'))
+          .join('|');
+        const entry = byChunks.get(key) ?? {
+          target: path.flatMap((g) => Array.from(table[g].chunk)),
+          lps: [],
+        };
+        entry.lps.push(logp + model.nextLogProbs(path)[table.length]);
+        byChunks.set(key, entry);
+        return;
+      }
+      const next = model.nextLogProbs(path);
+      table.forEach((g, id) => {
+        if (g.source === letters[i]) walk(i + 1, [...path, id], logp + next[id]);
+      });
+    };
+    walk(0, [], 0);
+    const want = [...byChunks.values()]
+      .map((e) => ({ target: e.target.join(' '), logp: logSum(e.lps) }))
+      .sort((a, b) => b.logp - a.logp)
+      .slice(0, 5);
+    const got = model.nBest(Int32Array.from(letters), 5, 10_000);
+    assert.equal(got.length, want.length, label);
+    got.forEach((g, i) => {
+      assert.ok(Math.abs(g.logp - want[i].logp) < 1e-9, `${label}, #${i}: ${g.logp} vs ${want[i].logp}`);
+      if (
+        i + 1 < want.length &&
+        want[i].logp - want[i + 1].logp > 1e-9 &&
+        (i === 0 || want[i - 1].logp - want[i].logp > 1e-9)
+      )
+        assert.equal(g.target.join(' '), want[i].target, `${label}, #${i}`);
+    });
+  };
+
   it('gives whole n-best lists their brute-force probabilities when one letter has many graphones', () => {
     // nBest resolves a hypothesis's graphones context by context, scanning the short contexts' children and
-    // bisecting the long ones (the root here has ~40 children, letters 1–3 one or two graphones each): both ways.
+    // reading the wide ones' by letter (the root here has ~40 children, letters 1–3 one or two graphones each).
     const wide: Graphone[] = [{ source: 0, chunk: new Int32Array(0) }];
     for (let t = 0; t < 36; t++) wide.push({ source: 0, chunk: Int32Array.of(t) });
     wide.push({ source: 1, chunk: Int32Array.of(1) }, { source: 1, chunk: new Int32Array(0) });
@@ -288,43 +337,35 @@ describe('JointNgram', () => {
       const model = new JointNgram(order, wide, train);
       for (let trial = 0; trial < 12; trial++) {
         const letters = Array.from({ length: 1 + rng.int(3) }, () => (rng.next() < 0.3 ? 0 : 1 + rng.int(3)));
-        // Every path, by the chunks it emits (nBest merges paths with the same chunks, not only the same tokens).
-        const byChunks = new Map<string, { target: number[]; lps: number[] }>();
-        const walk = (i: number, path: number[], logp: number): void => {
-          if (i === letters.length) {
-            const key = path
-              .filter((g) => wide[g].chunk.length > 0)
-              .map((g) => wide[g].chunk.join('.'))
-              .join('|');
-            const entry = byChunks.get(key) ?? {
-              target: path.flatMap((g) => Array.from(wide[g].chunk)),
-              lps: [],
-            };
-            entry.lps.push(logp + model.nextLogProbs(path)[wide.length]);
-            byChunks.set(key, entry);
-            return;
-          }
-          const next = model.nextLogProbs(path);
-          wide.forEach((g, id) => {
-            if (g.source === letters[i]) walk(i + 1, [...path, id], logp + next[id]);
-          });
-        };
-        walk(0, [], 0);
-        const want = [...byChunks.values()]
-          .map((e) => ({ target: e.target.join(' '), logp: logSum(e.lps) }))
-          .sort((a, b) => b.logp - a.logp)
-          .slice(0, 5);
-        const got = model.nBest(Int32Array.from(letters), 5, 10_000);
-        assert.equal(got.length, want.length, `order ${order}, letters ${letters}`);
-        got.forEach((g, i) => {
-          assert.ok(Math.abs(g.logp - want[i].logp) < 1e-9, `order ${order}, ${letters}, #${i}`);
-          if (
-            i + 1 < want.length &&
-            want[i].logp - want[i + 1].logp > 1e-9 &&
-            (i === 0 || want[i - 1].logp - want[i].logp > 1e-9)
-          )
-            assert.equal(g.target.join(' '), want[i].target, `order ${order}, ${letters}, #${i}`);
-        });
+        assertBruteForceNBest(model, wide, letters, `order ${order}, letters ${letters}`);
+      }
+    }
+  });
+
+  it('gives brute-force n-best lists with unseen graphones, shared contexts and wide contexts of several letters', () => {
+    // Letters 0–2 with 12, 10 and 3 graphones whose chunks overlap across letters (paths of different contexts reach
+    // the same output), two of letter 0's and one of letter 1's never in the training pairs: they back off to the
+    // root, where one hypothesis reaches the same state by graphones of different chunks (an nBest that merged
+    // paths by context and the output before the chunk would join those). Contexts of a few hundred pairs over these
+    // graphones have more than 8 children, of all three letters.
+    const table: Graphone[] = [];
+    for (let t = 0; t < 12; t++)
+      table.push({ source: 0, chunk: t === 11 ? new Int32Array(0) : Int32Array.of(t) });
+    for (let t = 0; t < 10; t++)
+      table.push({ source: 1, chunk: t === 0 ? new Int32Array(0) : Int32Array.of(t, 1) });
+    table.push({ source: 2, chunk: Int32Array.of(3) }, { source: 2, chunk: Int32Array.of(0, 1) });
+    table.push({ source: 2, chunk: new Int32Array(0) });
+    const unseen = new Set([3, 7, 15]);
+    const seen = table.map((_, id) => id).filter((id) => !unseen.has(id));
+    const rng = new Random(11);
+    const train = Array.from({ length: 300 }, () =>
+      Int32Array.from({ length: 1 + rng.int(6) }, () => seen[rng.int(seen.length)]),
+    );
+    for (const order of [1, 2, 3, 4]) {
+      const model = new JointNgram(order, table, train);
+      for (let trial = 0; trial < 8; trial++) {
+        const letters = Array.from({ length: 1 + rng.int(3) }, () => rng.int(3));
+        assertBruteForceNBest(model, table, letters, `order ${order}, letters ${letters}`);
       }
     }
   });

@@ -207,6 +207,15 @@ export class JointNgram {
    */
   private readonly childStart: Int32Array;
   private readonly childToken: Int32Array;
+  /** The root's child by token (−1: never seen): every walk that ends at the root looks there, so no bisection. */
+  private readonly rootChild: Int32Array;
+  /**
+   * The children of each wide context (more than SCAN_CHILDREN) by source token, so that followAll finds a letter's
+   * graphones there in one step instead of scanning all the children or bisecting for each graphone.
+   */
+  private readonly wide: WideContexts;
+  /** stateAt of each node, read beside its neighbours' when followAll scans a context's children. */
+  private readonly stateOf: Int32Array;
   /** log p(token | parent context) of each node's n-gram, interpolated down to the uniform distribution. */
   private readonly logProbChild: Float64Array;
   /** log of a context's backoff weight γ(h) / Σ_v a(h·v) (0 for a context that has seen nothing). */
@@ -262,6 +271,8 @@ export class JointNgram {
     for (let n = 1; n < nodes; n++) this.childStart[parents[n] + 1]++;
     for (let n = 0; n < nodes; n++) this.childStart[n + 1] += this.childStart[n];
     this.childToken = tokens.subarray(1);
+    this.rootChild = new Int32Array(V).fill(-1);
+    for (let e = this.childStart[0]; e < this.childStart[1]; e++) this.rootChild[this.childToken[e]] = e + 1;
     this.depth = depth;
     this.suffix = suffix;
     const startsWithBos = new Uint8Array(nodes);
@@ -324,6 +335,20 @@ export class JointNgram {
         this.logProbChild[n] = Math.log((Math.max(a - D, 0) + gamma[c] * lower) / total[c]);
         if (leftNeighbours[n] > 0) lowerProb[n] = Math.exp(this.logProbChild[n]);
       }
+    this.stateOf = new Int32Array(nodes);
+    for (let n = 0; n < nodes; n++) this.stateOf[n] = this.depth[n] === N ? this.suffix[n] : n;
+    this.wide = wideContexts(
+      {
+        childStart: this.childStart,
+        childToken: this.childToken,
+        sourceOf: this.sourceOf,
+        optionIndex: this.optionIndex,
+        bySource: this.bySource,
+        logProbChild: this.logProbChild,
+        stateOf: this.stateOf,
+      },
+      levelEnd[N - 1],
+    );
   }
 
   /** Aligned pairs → graphones (numbered as first met) and the model. */
@@ -365,6 +390,7 @@ export class JointNgram {
 
   /** The child of `node` by token `w`, or −1. */
   private child(node: number, w: number): number {
+    if (node === 0) return this.rootChild[w];
     let lo = this.childStart[node];
     let hi = this.childStart[node + 1];
     while (lo < hi) {
@@ -381,10 +407,13 @@ export class JointNgram {
   private readonly outputTable = new PairTable();
   private readonly mergeTable = new PairTable();
   private readonly beamScratch = new BeamScratch();
+  // logJoint's, apart from nBest's.
+  private readonly jointTable = new PairTable();
+  private readonly jointScratch = new BeamScratch();
 
   /** Decoding's state after reaching trie node `child`: the node itself, or at the highest order its suffix. */
   private stateAt(child: number): number {
-    return this.depth[child] === this.order ? this.suffix[child] : child;
+    return this.stateOf[child];
   }
 
   /** log p(w | node) of the last `follow` call. */
@@ -414,10 +443,10 @@ export class JointNgram {
 
   /**
    * follow(node, g) for every graphone g of source token `token` (options: bySource[token]) at once, into
-   * this.followed by option: one walk down the suffix chain for all of them. A context with few children (the long
-   * ones have one to a few) is scanned for the token's graphones; one with many is searched by bisection for the
-   * graphones still unresolved. Each graphone resolves at the first context that has seen it, as in follow, so the
-   * numbers are follow's to the bit.
+   * this.followed by option: one walk down the suffix chain for all of them. At each context the token's graphones
+   * are found without a search: a short context (one to a few children) is scanned; a wide one has them as one run
+   * (this.wide); the root, where every walk with a graphone left ends, is a table by token. Each graphone resolves at
+   * the first context that has seen it, as in follow, so the numbers are follow's to the bit.
    */
   private followAll(node: number, token: number, options: Int32Array): void {
     const { node: nextNode, logp: nextLogp, stamp: resolved } = this.followed;
@@ -427,42 +456,52 @@ export class JointNgram {
     }
     const stamp = ++this.followGeneration;
     const O = options.length;
+    const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = this;
+    const { row, runStart, option, logp, state } = this.wide;
+    const runs = this.bySource.length + 1;
     let left = O;
     let acc = 0;
-    for (let c = node; c >= 0 && left > 0; c = this.suffix[c]) {
-      const from = this.childStart[c];
-      const to = this.childStart[c + 1];
-      if (to - from <= 8 * left) {
-        for (let e = from; e < to; e++) {
-          const t = this.childToken[e];
-          if (t >= this.EOS || this.sourceOf[t] !== token) continue;
-          const o = this.optionIndex[t];
+    for (let c = node; c > 0 && left > 0; c = this.suffix[c]) {
+      const r = row[c];
+      if (r < 0) {
+        // A short context: all its children.
+        for (let e = childStart[c]; e < childStart[c + 1]; e++) {
+          const t = childToken[e];
+          if (t >= this.EOS || sourceOf[t] !== token) continue;
+          const o = optionIndex[t];
           if (resolved[o] === stamp) continue;
           resolved[o] = stamp;
           left--;
-          const child = e + 1;
-          nextLogp[o] = acc + this.logProbChild[child];
-          nextNode[o] = this.stateAt(child);
+          nextLogp[o] = acc + logProbChild[e + 1];
+          nextNode[o] = stateOf[e + 1];
         }
       } else {
-        for (let o = 0; o < O; o++) {
+        // A wide one: its children of this source token, their numbers side by side.
+        for (let i = runStart[r * runs + token]; i < runStart[r * runs + token + 1]; i++) {
+          const o = option[i];
           if (resolved[o] === stamp) continue;
-          const child = this.child(c, options[o]);
-          if (child < 0) continue;
           resolved[o] = stamp;
           left--;
-          nextLogp[o] = acc + this.logProbChild[child];
-          nextNode[o] = this.stateAt(child);
+          nextLogp[o] = acc + logp[i];
+          nextNode[o] = state[i];
         }
       }
       acc += this.logBackoff[c];
     }
-    if (left > 0)
-      for (let o = 0; o < O; o++)
-        if (resolved[o] !== stamp) {
-          nextLogp[o] = acc - Math.log(this.V - 1);
+    if (left > 0) {
+      // The root (node 0 itself, or the end of the chain: only the root has no suffix).
+      for (let o = 0; o < O; o++) {
+        if (resolved[o] === stamp) continue;
+        const child = this.rootChild[options[o]];
+        if (child < 0) {
+          nextLogp[o] = acc + this.logBackoff[0] - Math.log(this.V - 1);
           nextNode[o] = 0;
+        } else {
+          nextLogp[o] = acc + this.logProbChild[child];
+          nextNode[o] = this.stateAt(child);
         }
+      }
+    }
   }
 
   /**
@@ -509,23 +548,58 @@ export class JointNgram {
    */
   logJoint(source: Int32Array, target: Int32Array, width: number = JOINT_NGRAM_DEFAULTS.width): number {
     const T = target.length;
-    // States: (context node, target tokens consumed) → log-probability, summed over the paths reaching them.
-    let states = new Map<number, number>([[this.startNode * (T + 1), 0]]);
+    // States (context node, target tokens consumed) with their log-probability summed over the paths reaching them,
+    // as columns in scratch arrays kept from call to call (as nBest's), in the order they are first reached.
+    const scratch = this.jointScratch;
+    let { nodes, outs: consumed, lps } = scratch.beamOf(1);
+    nodes[0] = this.startNode;
+    consumed[0] = 0;
+    lps[0] = 0;
+    let H = 1;
+    const merge = this.jointTable;
     for (let i = 0; i < source.length; i++) {
-      const next = new Map<number, number>();
-      const options = this.bySource[source[i]] ?? new Int32Array(0);
-      for (const [state, lp] of states)
-        this.spellings(state, options, target, (key, logp) => {
-          const v = lp + logp;
-          const old = next.get(key);
-          next.set(key, old === undefined ? v : logAdd(old, v));
-        });
-      states = keepBest(next, width);
+      const options = this.bySource[source[i]] ?? EMPTY_OPTIONS;
+      const most = H * options.length;
+      const { nodes: nextNodes, outs: nextConsumed, lps: nextLps } = scratch.expansions(most);
+      merge.reset(most);
+      let m = 0;
+      for (let h = 0; h < H; h++) {
+        const j = consumed[h];
+        for (let o = 0; o < options.length; o++) {
+          const g = options[o];
+          const chunk = this.graphones[g].chunk;
+          if (j + chunk.length > T) continue;
+          let spells = true;
+          for (let k = 0; k < chunk.length && spells; k++) spells = chunk[k] === target[j + k];
+          if (!spells) continue;
+          const node = this.follow(nodes[h], g);
+          const lp = lps[h] + this.followedLogProb;
+          const at = j + chunk.length;
+          const k = merge.lookup(node, at, m);
+          if (k < m) nextLps[k] = logAdd(nextLps[k], lp);
+          else {
+            nextNodes[m] = node;
+            nextConsumed[m] = at;
+            nextLps[m] = lp;
+            m++;
+          }
+        }
+      }
+      // The `width` most probable, best first; all of them, in order, when there are no more.
+      const cut = m > width;
+      const kept = cut ? scratch.keptOf(width) : EMPTY_OPTIONS;
+      H = cut ? keepTop(nextLps, m, width, kept) : m;
+      ({ nodes, outs: consumed, lps } = scratch.beamOf(H));
+      for (let h = 0; h < H; h++) {
+        const k = cut ? kept[h] : h;
+        nodes[h] = nextNodes[k];
+        consumed[h] = nextConsumed[k];
+        lps[h] = nextLps[k];
+      }
     }
     let total = -Infinity;
-    for (const [state, lp] of states)
-      if (state % (T + 1) === T)
-        total = logAdd(total, lp + this.logProb(Math.floor(state / (T + 1)), this.EOS));
+    for (let h = 0; h < H; h++)
+      if (consumed[h] === T) total = logAdd(total, lps[h] + this.logProb(nodes[h], this.EOS));
     return total;
   }
 
@@ -586,6 +660,18 @@ export class JointNgram {
     outputs.reset(4 * source.length * width);
     const parentOut = [-1];
     const lastChunk = [-1];
+    /** The id of output `out` followed by graphone g's chunk. */
+    const extend = (out: number, g: number): number => {
+      const chunk = this.chunkId[g];
+      if (chunk === 0) return out;
+      const id = outputs.lookup(out, chunk, parentOut.length);
+      if (id === parentOut.length) {
+        if (id === OUT_IDS) throw new Error('JointNgram.nBest: too many distinct outputs for one source');
+        parentOut.push(out);
+        lastChunk.push(g);
+      }
+      return id;
+    };
     // The beam (H hypotheses) and a step's expansions (m) live in scratch arrays kept from call to call: this runs
     // for every letter of every word, and typed arrays allocated per letter kept the garbage collector busy.
     const scratch = this.beamScratch;
@@ -598,7 +684,12 @@ export class JointNgram {
     for (let i = 0; i < source.length; i++) {
       const options = this.bySource[source[i]] ?? EMPTY_OPTIONS;
       const most = H * options.length;
-      const { nodes: nextNodes, outs: nextOuts, lps: nextLps } = scratch.expansions(most);
+      const {
+        nodes: nextNodes,
+        outs: nextOuts,
+        lps: nextLps,
+        pending: nextPending,
+      } = scratch.expansions(most);
       let m = 0;
       merge.reset(most);
       const followed = this.followed;
@@ -608,35 +699,35 @@ export class JointNgram {
           const g = options[o];
           const node = followed.node[o];
           const lp = lps[h] + followed.logp[o];
+          // A context other than the root ends in its graphone, so it has one chunk: paths merge on (context, output
+          // before the chunk) exactly when they would on (context, output after it), and the output is extended only
+          // for the expansions the beam keeps. At the root (an unseen graphone, or order 1) it is extended here.
           let out = outs[h];
-          const chunk = this.chunkId[g];
-          if (chunk !== 0) {
-            const id = outputs.lookup(out, chunk, parentOut.length);
-            if (id === parentOut.length) {
-              if (id === OUT_IDS)
-                throw new Error('JointNgram.nBest: too many distinct outputs for one source');
-              parentOut.push(out);
-              lastChunk.push(g);
-            }
-            out = id;
+          let pending = g;
+          if (node === 0) {
+            out = extend(out, g);
+            pending = -1;
           }
           const k = merge.lookup(node, out, m);
           if (k < m) nextLps[k] = logAdd(nextLps[k], lp);
           else {
             nextNodes[m] = node;
             nextOuts[m] = out;
+            nextPending[m] = pending;
             nextLps[m] = lp;
             m++;
           }
         }
       }
-      const kept = topIndices(nextLps.subarray(0, m), width);
-      ({ nodes, outs, lps } = scratch.beamOf(kept.length));
-      H = kept.length;
+      const k = Math.min(width, m);
+      const kept = scratch.keptOf(k);
+      H = keepTop(nextLps, m, k, kept);
+      ({ nodes, outs, lps } = scratch.beamOf(H));
       for (let h = 0; h < H; h++) {
-        nodes[h] = nextNodes[kept[h]];
-        outs[h] = nextOuts[kept[h]];
-        lps[h] = nextLps[kept[h]];
+        const k = kept[h];
+        nodes[h] = nextNodes[k];
+        outs[h] = nextPending[k] < 0 ? nextOuts[k] : extend(nextOuts[k], nextPending[k]);
+        lps[h] = nextLps[k];
       }
     }
     const byTarget = new Map<number, number>();
@@ -657,18 +748,94 @@ export class JointNgram {
   }
 }
 
+/** The most children a context may have for followAll to scan them all (a wider one has its children by source). */
+const SCAN_CHILDREN = 8;
+
+/**
+ * The children of the contexts with more than SCAN_CHILDREN, by source token, as followAll reads them: context c's
+ * row is row[c] (−1: not wide), and its children with source token s are entries runStart[row × (sources + 1) + s] …
+ * runStart[row × (sources + 1) + s + 1] − 1, each with its graphone's place among the source token's (option), its
+ * log-probability and the state it leads to; the last run of a row (source `sources`) holds <end> and <start>.
+ */
+interface WideContexts {
+  row: Int32Array;
+  runStart: Int32Array;
+  option: Int32Array;
+  logp: Float64Array;
+  state: Int32Array;
+}
+
+function wideContexts(
+  trie: {
+    childStart: Int32Array;
+    childToken: Int32Array;
+    sourceOf: Int32Array;
+    optionIndex: Int32Array;
+    bySource: readonly Int32Array[];
+    logProbChild: Float64Array;
+    stateOf: Int32Array;
+  },
+  contexts: number,
+): WideContexts {
+  const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = trie;
+  const sources = trie.bySource.length;
+  const row = new Int32Array(contexts).fill(-1);
+  let rows = 0;
+  let size = 0;
+  for (let c = 0; c < contexts; c++)
+    if (childStart[c + 1] - childStart[c] > SCAN_CHILDREN) {
+      row[c] = rows++;
+      size += childStart[c + 1] - childStart[c];
+    }
+  const runs = sources + 1;
+  const runStart = new Int32Array(rows * runs + 1);
+  const option = new Int32Array(size);
+  const logp = new Float64Array(size);
+  const state = new Int32Array(size);
+  const G = sourceOf.length;
+  const sourceOfEdge = (e: number): number => (childToken[e] < G ? sourceOf[childToken[e]] : sources);
+  for (let c = 0, at = 0; c < contexts; c++) {
+    const r = row[c];
+    if (r < 0) continue;
+    // A counting sort of the context's children by source: counts, then starts, then the children in token order.
+    const base = r * runs;
+    for (let e = childStart[c]; e < childStart[c + 1]; e++) runStart[base + sourceOfEdge(e) + 1]++;
+    runStart[base] = at;
+    for (let s = 0; s < runs; s++) runStart[base + s + 1] += runStart[base + s];
+    const next = runStart.slice(base, base + runs);
+    for (let e = childStart[c]; e < childStart[c + 1]; e++) {
+      const s = sourceOfEdge(e);
+      const i = next[s]++;
+      option[i] = s < sources ? optionIndex[childToken[e]] : -1;
+      logp[i] = logProbChild[e + 1];
+      state[i] = stateOf[e + 1];
+    }
+    at = runStart[base + runs];
+  }
+  return { row, runStart, option, logp, state };
+}
+
 /** No graphone for a source token. */
 const EMPTY_OPTIONS = new Int32Array(0);
 
-/** Hypotheses as (context node, output id, log-probability) columns. */
+/**
+ * Hypotheses as (context node, output id, log-probability) columns; an expansion also has the graphone whose chunk
+ * its output still lacks (−1: none).
+ */
 interface BeamColumns {
   nodes: Int32Array;
   outs: Int32Array;
+  pending: Int32Array;
   lps: Float64Array;
 }
 
 function beamColumns(size: number): BeamColumns {
-  return { nodes: new Int32Array(size), outs: new Int32Array(size), lps: new Float64Array(size) };
+  return {
+    nodes: new Int32Array(size),
+    outs: new Int32Array(size),
+    pending: new Int32Array(size),
+    lps: new Float64Array(size),
+  };
 }
 
 /** nBest's beam and a step's expansions, grown by doubling and reused (a call reads them only while it runs). */
@@ -680,6 +847,14 @@ class BeamScratch {
   beamOf(size: number): BeamColumns {
     if (size > this.beam.nodes.length) this.beam = beamColumns(Math.max(size, 2 * this.beam.nodes.length));
     return this.beam;
+  }
+
+  private kept = new Int32Array(16);
+
+  /** Room for the indices of `size` kept expansions. */
+  keptOf(size: number): Int32Array {
+    if (size > this.kept.length) this.kept = new Int32Array(Math.max(size, 2 * this.kept.length));
+    return this.kept;
   }
 
   /** Room for `size` expansions, apart from the beam's arrays. */
@@ -763,24 +938,22 @@ function logAdd(a: number, b: number): number {
  * cut to k gives, without sorting the hundreds of expansions a beam step makes to keep a few.
  */
 export function topIndices(values: ArrayLike<number>, k: number): number[] {
-  const kept: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (kept.length === k && !(v > values[kept[k - 1]])) continue;
-    // After every kept value ≥ v: an equal value found earlier stays ahead.
-    let at = kept.length;
-    while (at > 0 && values[kept[at - 1]] < v) at--;
-    kept.splice(at, 0, i);
-    if (kept.length > k) kept.pop();
-  }
-  return kept;
+  const kept = new Int32Array(Math.max(0, Math.min(k, values.length)));
+  return Array.from(kept.subarray(0, keepTop(values, values.length, kept.length, kept)));
 }
 
-/** The `width` highest entries of a state map (all of them when it holds no more). */
-function keepBest(states: Map<number, number>, width: number): Map<number, number> {
-  if (states.size <= width) return states;
-  const all = [...states].sort((a, b) => b[1] - a[1]);
-  return new Map(all.slice(0, width));
+/** topIndices of values[0 … count − 1] into `kept` (room for k), in place: how many it kept. */
+function keepTop(values: ArrayLike<number>, count: number, k: number, kept: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    if (n === k && !(v > values[kept[k - 1]])) continue;
+    // After every kept value ≥ v (an equal value found earlier stays ahead); when full, the last one drops out.
+    let at = n < k ? n++ : k - 1;
+    for (; at > 0 && values[kept[at - 1]] < v; at--) kept[at] = kept[at - 1];
+    kept[at] = i;
+  }
+  return n;
 }
 
 /** A joint n-gram and the weight decoding gives it. */
