@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../src/core/random.js';
-import { Tensor, type AnyTensor } from '../src/core/tensor.js';
+import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
 import type { Layer } from '../src/layers/layer.js';
 import { loadKerasModel } from '../src/keras/load.js';
@@ -15,8 +15,11 @@ import { saveKerasArchive, saveKerasH5 } from '../src/keras/save.js';
 import { validateModelJson } from '../src/models/model_file.js';
 import { deserializeModel, serializeModel, type ModelJson } from '../src/models/serialization.js';
 import { Sequential } from '../src/models/sequential.js';
+import { Stepper } from '../src/models/stepper.js';
 import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
-import { assertClose, randomTensor } from './helpers.js';
+import { TextGenerator } from '../src/text/generator.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
+import { assertClose, randomIndices, randomTensor } from './helpers.js';
 
 const T = 3;
 const D = 4;
@@ -269,6 +272,14 @@ describe('advanced activations: steps, options, errors', () => {
     const y2 = built([4]).forward(x2, opts([1, 0, 1, 1, 0, 0, 0, 0], [2, 4])).data;
     const kept = softmax([x2.data[0], x2.data[2], x2.data[3]]);
     assertClose(y2, Float32Array.from([kept[0], 0, kept[1], kept[2], 0, 0, 0, 0]), 1e-6, '[N, T]');
+    // Asked for logits (a last layer whose softmax the loss applies): masked entries stay at the large negative number,
+    // of probability 0 in the loss's softmax, and get no gradient.
+    const asLogits = built([4]);
+    const z2 = asLogits.forward(x2, { ...opts([1, 0, 1, 1, 0, 0, 0, 0], [2, 4]), logits: true }).data;
+    const [a, , b, c] = x2.data;
+    assertClose(z2, Float32Array.from([a, -1e9, b, c, -1e9, -1e9, -1e9, -1e9]), 1e-6, '[N, T] logits');
+    const dz = asLogits.backward(new Tensor(new Float32Array(8).fill(1), [2, 4])).data;
+    assert.deepEqual(Array.from(dz), [1, 0, 1, 1, 0, 0, 0, 0]);
     // [N, T, D] input: masked steps' rows are zeros, the others the unmasked softmax.
     const x3 = randomTensor([2, T, D], new Random(9), 3);
     const y3 = built([T, D]).forward(x3, opts([1, 0, 1, 0, 0, 1], [2, T])).data;
@@ -285,6 +296,89 @@ describe('advanced activations: steps, options, errors', () => {
       () => built([T, D]).forward(x3, opts([1, 1], [2, 1])),
       /Softmax 's': the mask's shape \[2, 1\] is not the input's first two axes \[2, 3\]/,
     );
+  });
+});
+
+describe("a last Softmax layer is the model's output softmax, as Dense(activation: 'softmax') is", () => {
+  /** Two models of the same weights: body → Dense → Softmax(), and body → Dense(activation: 'softmax'). */
+  function twins(body: () => Layer[], V: number): [Sequential, Sequential] {
+    const layer = new Sequential({
+      seed: 3,
+      layers: [...body(), new L.Dense({ units: V }), new L.Softmax()],
+    });
+    const dense = new Sequential({
+      seed: 3,
+      layers: [...body(), new L.Dense({ units: V, activation: 'softmax' })],
+    });
+    layer.build();
+    dense.build();
+    const rng = new Random(4);
+    layer.setWeights(
+      layer.getWeights().map(
+        (w) =>
+          new Tensor(
+            w.data.map(() => rng.uniform(-1, 1)),
+            w.shape,
+          ),
+      ),
+    );
+    dense.setWeights(layer.getWeights());
+    return [layer, dense];
+  }
+  const vocabulary = Vocabulary.fromText('the cat sat on a mat');
+  const V = vocabulary.size;
+
+  it('steps logits and generates the same text (the Stepper samples from logits)', () => {
+    const [layer, dense] = twins(() => [new L.LSTM({ units: 8, inputShape: [10, V] })], V);
+    assert.equal(layer.layers[2].outputActivation(), 'softmax');
+    const ids = Int32Array.from([1, 4]);
+    assertClose(new Stepper(layer, 2).step(ids), new Stepper(dense, 2).step(ids), 1e-6, 'logits');
+    const opts = { prime: 'the cat', length: 60, seed: 5 };
+    assert.deepEqual(
+      new TextGenerator(layer, vocabulary).generateMany([0.5, 1], opts),
+      new TextGenerator(dense, vocabulary).generateMany([0.5, 1], opts),
+    );
+  });
+
+  it('the loss absorbs it (softmax + cross-entropy from logits), unclipped where the logits are far apart', () => {
+    const [layer, dense] = twins(() => [new L.LSTM({ units: 8, inputShape: [10, V] })], V);
+    for (const m of [layer, dense]) {
+      // Logits 80 apart: the probability of class 1 underflows, which the probability form clips to 1e-7 (16.1).
+      const bias = m.layers[1].weights[1].value;
+      bias.fill(-40);
+      bias[0] = 40;
+      m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    }
+    const rng = new Random(6);
+    const x = randomTensor([4, 10, V], rng);
+    const y = new IndexTensor(Int32Array.from([1, 1, 0, 1]), [4]);
+    const lossOf = (m: Sequential) => m.evaluate(x, y).loss;
+    assert.ok(lossOf(dense) > 40, `fused loss ${lossOf(dense)}`);
+    assertClose([lossOf(layer)], [lossOf(dense)], 1e-4, 'loss');
+    layer.trainOnBatch(x, y);
+    dense.trainOnBatch(x, y);
+    layer
+      .getWeights()
+      .forEach((w, i) => assertClose(w.data, dense.getWeights()[i].data, 1e-5, `weight ${i}`));
+  });
+
+  it('under a mask (Embedding maskZero), trains as the Dense twin: masked steps are out of the loss', () => {
+    const body = () => [
+      new L.Embedding({ inputDim: V, outputDim: 4, maskZero: true, inputShape: [6] }),
+      new L.LSTM({ units: 5, returnSequences: true }),
+    ];
+    const [layer, dense] = twins(body, V);
+    for (const m of [layer, dense]) m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    const rng = new Random(7);
+    const x = randomIndices([3, 6], V, rng);
+    x.data.fill(0, 3, 6); // the first row's last three steps are padding
+    const y = randomIndices([3, 6], V, rng);
+    const a = layer.trainOnBatch(x, y);
+    const b = dense.trainOnBatch(x, y);
+    assertClose([a.loss], [b.loss], 1e-5, 'loss');
+    layer
+      .getWeights()
+      .forEach((w, i) => assertClose(w.data, dense.getWeights()[i].data, 1e-5, `weight ${i}`));
   });
 });
 

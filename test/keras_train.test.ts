@@ -332,6 +332,32 @@ describe('recur train --from: fine-tuning Keras and recur models', () => {
     assert.deepEqual(metaOf(out2).vocabulary, CHARS);
   });
 
+  it('a model ending in Dense → Softmax() (a Softmax layer) trains, generates, and generates from the file', async () => {
+    const m = new Sequential({
+      seed: 2,
+      layers: [
+        new L.LSTM({ name: 'lstm_1', units: 8, inputShape: [10, V] }),
+        new L.Dense({ name: 'dense_1', units: V }),
+        new L.Softmax({ name: 'softmax' }),
+      ],
+    });
+    m.build();
+    randomizeWeights(m, 4);
+    const keras = join(dir, 'soft.keras');
+    const h5 = join(dir, 'soft.h5');
+    writeFileSync(keras, (await saveKerasArchive(m)).bytes);
+    writeFileSync(h5, (await saveKerasH5(m)).bytes);
+    const out = join(dir, 'run-soft');
+    const r = run(['train', book, '--from', keras, '--out', out, ...QUICK]);
+    assert.equal(r.code, 0, r.stderr);
+    const g = run(['generate', out, '--length', '30', '--seed', '1']);
+    assert.equal(g.code, 0, g.stderr);
+    assert.ok(Array.from(g.stdout).length >= 30, g.stdout);
+    const f = run(['generate', h5, '--corpus', book, '--length', '30', '--seed', '1']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.ok(Array.from(f.stdout).length >= 30, f.stdout);
+  });
+
   it('models the text recipe cannot train, and contradicting flags, are bad usage (exit 2)', async () => {
     const h5 = join(dir, 'tutorial-bad.h5');
     writeFileSync(h5, (await saveKerasH5(tutorialModel(8))).bytes);

@@ -3,6 +3,8 @@
  * on each element (per row of the last axis for Softmax), f set by the layer's own options. Shapes: any input
  * [N, …, D], output the same. Kept for backward: the input and the output (x, y: references, no copies).
  * A subclass gives f (`activateInPlace`) and its derivative (`backwardInPlace`); forward, backward and `step` are here.
+ * One whose f a loss can absorb (Softmax) reports it by `outputActivation`, and as a last layer leaves f out when
+ * asked for logits (forward and step), as Dense and Activation do.
  */
 import { copyOf } from '../core/backend.js';
 import type { Random } from '../core/random.js';
@@ -38,6 +40,8 @@ export function finiteOption(where: string, key: string, v: unknown, fallback: n
 export abstract class ActivationLayer extends Layer {
   private x: Tensor | null = null;
   private y: Tensor | null = null;
+  /** The last forward output logits (f left out), so its backward passes dy through. */
+  private logits = false;
 
   computeOutputShape(inputShape: LayerShape): LayerShape {
     return inputShape;
@@ -57,12 +61,18 @@ export abstract class ActivationLayer extends Layer {
     width: number,
   ): void;
 
-  forward(x: AnyTensor, _opts: ForwardOptions): Tensor {
+  /** Whether to leave f out for these options: logits asked of a layer whose f a loss can absorb. */
+  private skipsActivation(opts: { logits?: boolean }): boolean {
+    return opts.logits === true && this.outputActivation() !== null;
+  }
+
+  forward(x: AnyTensor, opts: ForwardOptions): Tensor {
     this.checkInput(x, false);
     const t = x as Tensor;
     const width = t.shape[t.shape.length - 1];
     const out = copyOf(t.data);
-    this.activateInPlace(out, 0, t.size / width, width);
+    this.logits = this.skipsActivation(opts);
+    if (!this.logits) this.activateInPlace(out, 0, t.size / width, width);
     this.x = t;
     this.y = new Tensor(out, t.shape);
     return this.y;
@@ -72,7 +82,7 @@ export abstract class ActivationLayer extends Layer {
     if (!this.x || !this.y) throw new Error(`layer '${this.name}': backward called before forward`);
     const width = dy.shape[dy.shape.length - 1];
     const dx = copyOf(dy.data);
-    this.backwardInPlace(this.x.data, this.y.data, dx, dy.size / width, width);
+    if (!this.logits) this.backwardInPlace(this.x.data, this.y.data, dx, dy.size / width, width);
     return new Tensor(dx, dy.shape);
   }
 
@@ -85,7 +95,7 @@ export abstract class ActivationLayer extends Layer {
     const s = this.ownState(state, ActivationLayerStepState);
     this.checkStepInput(input, s);
     s.out.set((input as Float32Array).subarray(0, s.active * s.width));
-    this.activateInPlace(s.out, 0, s.active, s.width);
+    if (!this.skipsActivation(s.opts)) this.activateInPlace(s.out, 0, s.active, s.width);
     return s.out;
   }
 }

@@ -7,6 +7,10 @@
  * negative number before the softmax and 0 after it, so they get zero probability (and a wholly masked row is all
  * zeros, not uniform). Over an [N, T] input the mask picks entries of each row; over [N, T, …, D] it masks whole rows
  * of its steps. Zero outputs have zero row Jacobian, so backward needs nothing more.
+ *
+ * As a last layer it is the output's softmax, as Activation('softmax') is: asked for logits (the loss's fused
+ * softmax + cross-entropy, the Stepper's sampling) it leaves the softmax out, masked entries kept at the large
+ * negative number (zero probability in the loss's softmax too) and given no gradient.
  */
 import { copyOf, kernels } from '../core/backend.js';
 import { Act } from '../core/kernels.js';
@@ -28,6 +32,8 @@ const KERAS_MASKED_LOGIT = -1e9;
 export class Softmax extends ActivationLayer {
   readonly className = 'Softmax';
   readonly axis: number;
+  /** The last forward's masked entries, when it output logits: constants, so backward gives them no gradient. */
+  private maskedLogits: { mask: Uint8Array; inner: number } | null = null;
 
   constructor(args: SoftmaxArgs = {}) {
     super(args, 'softmax');
@@ -49,8 +55,13 @@ export class Softmax extends ActivationLayer {
     return inputShape;
   }
 
+  override outputActivation(): string | null {
+    return 'softmax';
+  }
+
   override forward(x: AnyTensor, opts: ForwardOptions): Tensor {
     const mask = opts.mask ?? null;
+    this.maskedLogits = null;
     if (!mask) return super.forward(x, opts);
     this.checkInput(x, false);
     const t = x as Tensor;
@@ -65,8 +76,18 @@ export class Softmax extends ActivationLayer {
     for (let i = 0; i < N * T; i++)
       if (mask.data[i] === 0) masked.fill(KERAS_MASKED_LOGIT, i * inner, (i + 1) * inner);
     const y = super.forward(new Tensor(masked, t.shape), { ...opts, mask: null });
-    for (let i = 0; i < N * T; i++) if (mask.data[i] === 0) y.data.fill(0, i * inner, (i + 1) * inner);
+    if (opts.logits === true) this.maskedLogits = { mask: mask.data, inner };
+    else for (let i = 0; i < N * T; i++) if (mask.data[i] === 0) y.data.fill(0, i * inner, (i + 1) * inner);
     return y;
+  }
+
+  override backward(dy: Tensor): Tensor {
+    const dx = super.backward(dy);
+    const m = this.maskedLogits;
+    if (m)
+      for (let i = 0; i < m.mask.length; i++)
+        if (m.mask[i] === 0) dx.data.fill(0, i * m.inner, (i + 1) * m.inner);
+    return dx;
   }
 
   protected activateInPlace(out: Float32Array, offset: number, rows: number, width: number): void {
