@@ -4,6 +4,9 @@ import { scoped } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
 import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import type { Layer, SequenceMask } from '../src/layers/layer.js';
+import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
+import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
+import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 
 export function randomTensor(shape: number[], rng: Random, scale = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -155,4 +158,27 @@ export function layerByLayer(layers: readonly Layer[], x: AnyTensor): Float32Arr
     }
     return Float32Array.from((h as Tensor).data);
   });
+}
+
+/**
+ * An untrained G2P-shaped model from the letters a, b, c to the symbols X, Y, Z (decoding tests that need outputs,
+ * not good ones), and `n` seeded words of 1 to 7 of its letters.
+ */
+export function untrainedSpeller(
+  units: number,
+  embeddingDim: number,
+  seed: number,
+): { app: Seq2Seq; words: (n: number, seed: number) => string[] } {
+  const specials = ['<pad>', '<start>', '<end>', '<unk>'];
+  const src = new Tokenizer('chars', [...specials, 'a', 'b', 'c']);
+  const tgt = new Tokenizer('symbols', [...specials, 'X', 'Y', 'Z']);
+  const settings = { ...G2P_SETTINGS, units, embeddingDim, seed };
+  const app = new Seq2Seq(buildSeq2SeqModel(settings, src.size, tgt.size), settings, src, tgt, 8, 'abc.tsv');
+  const words = (n: number, seed: number): string[] => {
+    const rng = new Random(seed);
+    return Array.from({ length: n }, () =>
+      Array.from({ length: 1 + rng.int(7) }, () => 'abc'[rng.int(3)]).join(''),
+    );
+  };
+  return { app, words };
 }

@@ -1,7 +1,8 @@
 /**
  * `recur seq2seq` end to end on small pairs the test makes: train → eval (table and JSON) → predict (arguments, stdin,
  * beam), bad lines (exit 2 naming the line, or --skip-bad), --overwrite semantics, an interrupted run resumed to the
- * losses of an uninterrupted one, and a seeded fuzz test of the pairs loaders (library and CLI).
+ * losses of an uninterrupted one, a seeded fuzz test of the pairs loaders (library and CLI), and that decoding on
+ * this thread with the bar builds its steppers once, not once per run of batches.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,15 +10,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { UNKNOWN_TOKENS_NAMED, outputLine, unknownTokensNote } from '../src/cli/seq2seq.js';
-import { DECODE_POOL_MIN_BATCHES } from '../src/cli/seq2seq_decoding.js';
+import { DECODE_POOL_MIN_BATCHES, predictAll } from '../src/cli/seq2seq_decoding.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
+import { DECODE_RUN_BATCHES } from '../src/inference/pool.js';
 import { poolWorkers } from '../src/node/inference_pool.js';
 import { parseCsvPairs } from '../src/node/seq2seq_files.js';
 import { parseTsvPairs } from '../src/seq2seq/pairs.js';
 import { JOINER } from '../src/seq2seq/tokenizer.js';
+import { untrainedSpeller } from './helpers.js';
 
 interface ModelJson {
   userDefinedMetadata: {
@@ -1247,5 +1250,50 @@ describe('poolWorkers (how many workers eval and predict decode on)', () => {
     assert.equal(given(1, 64 * 100 * B), 1);
     // At most one worker per batch, as before.
     assert.equal(given(2, 3), 1);
+  });
+});
+
+describe('seq2seq decoding on this thread with the bar (--threads 1 on a terminal)', () => {
+  it('builds each decoding stepper once for the whole command, not once per run of batches', async () => {
+    const { app, words: wordsOf } = untrainedSpeller(4, 3, 1);
+    const words = wordsOf(200, 4);
+    // Every stepper the decoding builds makes one step state per stepped layer.
+    const built = app.members.flatMap((m) => m.layers).map((l) => mock.method(l, 'createStepState'));
+    const steppersBuilt = (): number => built.reduce((n, c) => n + c.mock.callCount(), 0);
+    const stderr = process.stderr as NodeJS.WriteStream & { isTTY: boolean };
+    const saved = { write: stderr.write, isTTY: stderr.isTTY };
+    let drawn = '';
+    try {
+      for (const beam of [1, 3]) {
+        const decode = { beam, batchSize: 8 };
+        assert.ok(words.length > 2 * DECODE_RUN_BATCHES * decode.batchSize, 'several runs of batches');
+        built.forEach((c) => c.mock.resetCalls());
+        const want = app.predict(words, decode);
+        const inOneCall = steppersBuilt();
+        built.forEach((c) => c.mock.resetCalls());
+        // The bar shows on a terminal: the sources decode run after run, the bar drawn between them.
+        stderr.isTTY = true;
+        stderr.write = ((chunk: string | Uint8Array): boolean => {
+          drawn += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+          return true;
+        }) as typeof stderr.write;
+        const where = {
+          dir: '',
+          threads: 1,
+          threadsGiven: true,
+          here: () => app,
+          jointNgram: false,
+          show: true,
+        };
+        const got = await predictAll(app, words, decode, where);
+        Object.assign(stderr, saved);
+        assert.match(drawn, /sources/, 'the bar was drawn');
+        assert.deepEqual(got, want, `beam ${beam}`);
+        assert.equal(steppersBuilt(), inOneCall, `beam ${beam}: steppers built, as in one call`);
+      }
+    } finally {
+      Object.assign(stderr, saved);
+      built.forEach((c) => c.mock.restore());
+    }
   });
 });

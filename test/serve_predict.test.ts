@@ -4,15 +4,18 @@
  * and `recur seq2seq predict --json` print for the same inputs (greedy and beam). GET /v1/models lists them with what
  * they expect; bad bodies (wrong fields, too many texts, too wide a beam, …) are 4xx JSON errors naming the field, a
  * seeded fuzz of bodies never gets a 5xx, and the server stays up throughout. `max_length` caps every output, the
- * joint n-gram's proposals included (a model built here with an n-gram that would spell longer).
+ * joint n-gram's proposals included (a model built here with an n-gram that would spell longer). On this thread a
+ * seq2seq model keeps its decoding steppers from request to request, and a reload gives the replaced one's back.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import { kernels } from '../src/core/backend.js';
 import { Random } from '../src/core/random.js';
+import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 // As in the CLI's process (src/cli/main.ts): the worker pool splits big products, which orders their sums, so the
 // served answers equal `recur … predict` to the last bit only with the same set-up.
 import '../src/node/index.js';
@@ -24,6 +27,7 @@ import {
   loadServedModels,
   SERVE_LIMITS,
   seq2seqOnThisThread,
+  type Seq2SeqServed,
   type ServeApp,
 } from '../src/node/server.js';
 import { fitJointNgram } from '../src/seq2seq/joint_ngram.js';
@@ -31,6 +35,7 @@ import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
 import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { pairs, reviews, runCliOk } from './cli_helpers.js';
+import { untrainedSpeller } from './helpers.js';
 
 const cli = (args: string[]): string => runCliOk(args);
 
@@ -358,5 +363,66 @@ describe('recur serve /v1/predict: max_length caps every decoding path, the join
       for (const max_length of [1, 2, 5])
         for (const n of await tokens({ sources, beam, max_length }))
           assert.ok(n <= max_length, `beam ${beam}, max_length ${max_length}: ${n} tokens`);
+  });
+});
+
+describe('recur serve /v1/predict on this thread (--threads 1): a seq2seq model keeps its decoding steppers', () => {
+  // Wide enough that a replaced model's kept steppers would show in the kernel memory.
+  const appOf = (seed: number): Seq2Seq => untrainedSpeller(48, 8, seed).app;
+  const sources = untrainedSpeller(48, 8, 1).words(40, 6);
+  let server: ServeApp | undefined;
+  let base = '';
+  before(async () => {
+    server = createServeApp({ served: [seq2seqOnThisThread('abc', '', appOf(1))] });
+    await server.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await server?.close();
+  });
+  const outputs = async (beam: number): Promise<unknown> => {
+    const r = await fetch(base + '/v1/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sources, beam }),
+    });
+    assert.equal(r.status, 200);
+    return ((await r.json()) as { outputs: unknown }).outputs;
+  };
+
+  it("builds its steppers once over many requests, and a reload gives the replaced model's back", async () => {
+    const app = (server!.models()[0] as Seq2SeqServed).app!;
+    // Every stepper decoding builds makes one step state per stepped layer.
+    const built = app.members.flatMap((m) => m.layers).map((l) => mock.method(l, 'createStepState'));
+    const steppersBuilt = (): number => built.reduce((n, c) => n + c.mock.callCount(), 0);
+    try {
+      const want = [1, 3].map(
+        (beam) => JSON.parse(JSON.stringify(app.predict(sources, { beam }))) as unknown,
+      );
+      built.forEach((c) => c.mock.resetCalls());
+      for (const [i, beam] of [1, 3].entries()) assert.deepEqual(await outputs(beam), want[i]);
+      const first = steppersBuilt();
+      assert.ok(first > 0);
+      for (let n = 0; n < 4; n++)
+        for (const [i, beam] of [1, 3].entries()) assert.deepEqual(await outputs(beam), want[i]);
+      assert.equal(steppersBuilt(), first, 'requests after the first built steppers');
+    } finally {
+      built.forEach((c) => c.mock.restore());
+    }
+    // Reload after reload (SIGUSR2 swaps in the models loaded again, here two whose weights are made once): each
+    // new entry keeps its own steppers, and the replaced one's go back, so the kernel memory stays flat.
+    const apps = [appOf(2), appOf(3)];
+    const k = kernels();
+    let high = 0;
+    for (let reload = 1; reload <= 12; reload++) {
+      const next = seq2seqOnThisThread('abc', '', apps[reload % 2]);
+      server!.swap([next]);
+      const want = next.app!.predict(sources, { beam: 3 });
+      assert.deepEqual(await outputs(3), JSON.parse(JSON.stringify(want)), `reload ${reload}`);
+      await outputs(1);
+      // The reference kernels' buffers are plain arrays, reclaimed by the garbage collector.
+      if (reload === 2 && k instanceof WasmKernels) high = k.memoryBytes;
+    }
+    if (k instanceof WasmKernels) assert.equal(k.memoryBytes, high, 'kernel memory grew with the reloads');
   });
 });

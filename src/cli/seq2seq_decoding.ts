@@ -6,7 +6,7 @@
 import { DECODE_RUN_BATCHES, decodingRuns, type InferencePool, type PooledModel } from '../inference/pool.js';
 import { CountProgress } from '../node/callbacks.js';
 import { withInferencePool } from '../node/inference_pool.js';
-import { DECODE_DEFAULTS } from '../seq2seq/decode.js';
+import { DECODE_DEFAULTS, StepperCache } from '../seq2seq/decode.js';
 import type { Example } from '../seq2seq/pairs.js';
 import {
   typedSources,
@@ -33,26 +33,32 @@ function sourcesProgress(total: number, batchSize: number, show: boolean): Count
 
 /**
  * Decodes the sources with `decodeRun` (given indices into them): in one call, or — when the bar shows — run after
- * run of a few batches, reporting each, the bar drawing between them.
+ * run of a few batches, reporting each, the bar drawing between them. Every run decodes on the same `steppers`
+ * (the model's weights do not change meanwhile): a run building its own would pack every layer's weights again.
  */
 async function decodeHere<T>(
   ids: readonly Int32Array[],
   batchSize: number,
-  decodeRun: (run: Int32Array) => T[],
+  decodeRun: (run: Int32Array, steppers: StepperCache) => T[],
   progress: CountProgress,
 ): Promise<T[]> {
   const out = new Array<T>(ids.length);
-  if (!progress.shown) {
-    const all = Int32Array.from(ids, (_, i) => i);
-    decodeRun(all).forEach((t, i) => (out[i] = t));
+  const steppers = new StepperCache();
+  try {
+    if (!progress.shown) {
+      const all = Int32Array.from(ids, (_, i) => i);
+      decodeRun(all, steppers).forEach((t, i) => (out[i] = t));
+      return out;
+    }
+    for (const run of decodingRuns(ids, batchSize, 1, DECODE_RUN_BATCHES)) {
+      decodeRun(run, steppers).forEach((t, k) => (out[run[k]] = t));
+      progress.add(run.length);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     return out;
+  } finally {
+    steppers.dispose();
   }
-  for (const run of decodingRuns(ids, batchSize, 1, DECODE_RUN_BATCHES)) {
-    decodeRun(run).forEach((t, k) => (out[run[k]] = t));
-    progress.add(run.length);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return out;
 }
 
 /**
@@ -88,7 +94,7 @@ async function decodeAll<T>(
   batchSize: number,
   where: PooledDecoding,
   pooled: (pool: InferencePool, model: PooledModel, onDecoded?: (n: number) => void) => Promise<T[]>,
-  decodeRun: (model: Seq2Seq, texts: string[]) => T[],
+  decodeRun: (model: Seq2Seq, texts: string[], steppers: StepperCache) => T[],
 ): Promise<T[]> {
   const progress = sourcesProgress(texts.length, batchSize, where.show);
   try {
@@ -111,10 +117,11 @@ async function decodeAll<T>(
     return await decodeHere(
       ids,
       batchSize,
-      (run) =>
+      (run, steppers) =>
         decodeRun(
           model,
           Array.from(run, (i) => texts[i]),
+          steppers,
         ),
       progress,
     );
@@ -135,7 +142,7 @@ export function translateAll(
     decode.batchSize ?? DECODE_DEFAULTS.batchSize,
     where,
     (pool, m, onDecoded) => pool.translate(m, texts, decode, onDecoded),
-    (model, run) => model.translate(run, decode),
+    (model, run, steppers) => model.translate(run, { ...decode, steppers }),
   );
 }
 
@@ -152,7 +159,7 @@ export function predictAll(
     decode.batchSize ?? DECODE_DEFAULTS.batchSize,
     where,
     (pool, m, onDecoded) => pool.decode(m, texts, decode, onDecoded),
-    (model, run) => model.predict(run, decode),
+    (model, run, steppers) => model.predict(run, { ...decode, steppers }),
   );
 }
 
@@ -171,10 +178,10 @@ export async function evaluateHere(
     const out = await decodeHere(
       ids,
       batchSize,
-      (run) =>
+      (run, steppers) =>
         app.translate(
           Array.from(run, (i) => texts[i]),
-          {},
+          { steppers },
         ),
       progress,
     );

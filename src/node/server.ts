@@ -48,6 +48,7 @@ import {
   type Seq2Seq,
   type Seq2SeqMetadata,
 } from '../seq2seq/seq2seq.js';
+import { StepperCache } from '../seq2seq/decode.js';
 import type { TargetOrder } from '../seq2seq/model.js';
 import type { Tokenizer as Seq2SeqTokenizer } from '../seq2seq/tokenizer.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
@@ -141,6 +142,11 @@ export interface Seq2SeqServed {
   ngramWeight: number;
   /** The model on this thread; none when it was loaded for the inference pool only (loadServedModel's `onPool`). */
   app?: Seq2Seq;
+  /**
+   * `app`'s decoding steppers, kept from request to request (its weights never change); given back when a reload
+   * retires the model, or the server closes.
+   */
+  steppers?: StepperCache;
   pooled?: PooledModel;
 }
 /** A model directory recur can list but not serve (a task this version does not know). */
@@ -249,6 +255,7 @@ export function seq2seqOnThisThread(name: string, dir: string, app: Seq2Seq): Se
     memberOrders: app.memberOrders,
     ngramWeight: app.jointNgram?.weight ?? 0,
     app,
+    steppers: new StepperCache(),
   };
 }
 
@@ -672,6 +679,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     retired.delete(m);
     const pooled = (m as { pooled?: PooledModel }).pooled;
     if (pool && pooled) void pool.unload(pooled).catch(() => {});
+    if (m.kind === 'seq2seq') (m as Seq2SeqServed).steppers?.dispose();
   };
   /** Runs one request on `m`, counted, so that a swap lets it finish on `m`. */
   async function using<T>(m: Served, run: () => Promise<T>): Promise<T> {
@@ -1070,7 +1078,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const outputs =
       pool && s.pooled
         ? await pool.decode(s.pooled, body.sources, decode)
-        : onThisThread(s, s.app).predict(body.sources, decode);
+        : onThisThread(s, s.app).predict(body.sources, { ...decode, steppers: s.steppers });
     return { model: s.name, beam, outputs };
   }
 
@@ -1101,6 +1109,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       closing = true;
       await app.close();
       for (const s of [...served, ...retired]) if (s.kind === 'text') await (s as TextServed).batcher?.idle();
+      for (const s of [...served, ...retired])
+        if (s.kind === 'seq2seq') (s as Seq2SeqServed).steppers?.dispose();
       await pool?.idle();
     },
   };
