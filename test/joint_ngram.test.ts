@@ -342,12 +342,11 @@ describe('JointNgram', () => {
     }
   });
 
-  it('gives brute-force n-best lists with unseen graphones, shared contexts and wide contexts of several letters', () => {
-    // Letters 0–2 with 12, 10 and 3 graphones whose chunks overlap across letters (paths of different contexts reach
-    // the same output), two of letter 0's and one of letter 1's never in the training pairs: they back off to the
-    // root, where one hypothesis reaches the same state by graphones of different chunks (an nBest that merged
-    // paths by context and the output before the chunk would join those). Contexts of a few hundred pairs over these
-    // graphones have more than 8 children, of all three letters.
+  /**
+   * Letters 0–2 with 12, 10 and 3 graphones whose chunks overlap across letters, two of letter 0's and one of letter
+   * 1's never in the 300 training pairs; their contexts have more than 8 children, of all three letters.
+   */
+  const overlappingTable = (rng: Random): { table: Graphone[]; train: Int32Array[] } => {
     const table: Graphone[] = [];
     for (let t = 0; t < 12; t++)
       table.push({ source: 0, chunk: t === 11 ? new Int32Array(0) : Int32Array.of(t) });
@@ -357,10 +356,20 @@ describe('JointNgram', () => {
     table.push({ source: 2, chunk: new Int32Array(0) });
     const unseen = new Set([3, 7, 15]);
     const seen = table.map((_, id) => id).filter((id) => !unseen.has(id));
-    const rng = new Random(11);
     const train = Array.from({ length: 300 }, () =>
       Int32Array.from({ length: 1 + rng.int(6) }, () => seen[rng.int(seen.length)]),
     );
+    return { table, train };
+  };
+
+  it('gives brute-force n-best lists with unseen graphones, shared contexts and wide contexts of several letters', () => {
+    // Letters 0–2 with 12, 10 and 3 graphones whose chunks overlap across letters (paths of different contexts reach
+    // the same output), two of letter 0's and one of letter 1's never in the training pairs: they back off to the
+    // root, where one hypothesis reaches the same state by graphones of different chunks (an nBest that merged
+    // paths by context and the output before the chunk would join those). Contexts of a few hundred pairs over these
+    // graphones have more than 8 children, of all three letters.
+    const rng = new Random(11);
+    const { table, train } = overlappingTable(rng);
     for (const order of [1, 2, 3, 4]) {
       const model = new JointNgram(order, table, train);
       for (let trial = 0; trial < 8; trial++) {
@@ -380,6 +389,26 @@ describe('JointNgram', () => {
       const fresh = new JointNgram(4, graphones, seqs).nBest(letters, n, width);
       // Bit for bit: the same targets, in the same order, with the same log-probabilities.
       assert.deepEqual(model.nBest(letters, n, width), fresh, `${letters}, width ${width}`);
+    }
+  });
+
+  it("gives the same n-best lists whether a wide context's runs are sorted by this walk or were by earlier ones", () => {
+    // A wide context's children are sorted by letter the first time a walk reaches it: a fresh model per word walks
+    // each context first; one model answering every word twice walks most after other words (or itself) sorted them.
+    const rng = new Random(12);
+    const { table, train } = overlappingTable(rng);
+    const words = Array.from({ length: 30 }, () =>
+      Int32Array.from({ length: 1 + rng.int(5) }, () => rng.int(3)),
+    );
+    for (const order of [2, 3, 4]) {
+      const model = new JointNgram(order, table, train);
+      const first = words.map((letters) => model.nBest(letters, 5, 8));
+      const again = words.map((letters) => model.nBest(letters, 5, 8));
+      words.forEach((letters, i) => {
+        const fresh = new JointNgram(order, table, train).nBest(letters, 5, 8);
+        assert.deepEqual(first[i], fresh, `order ${order}, ${letters}: first walk`);
+        assert.deepEqual(again[i], fresh, `order ${order}, ${letters}: after every word's`);
+      });
     }
   });
 

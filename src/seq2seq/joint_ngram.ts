@@ -337,7 +337,7 @@ export class JointNgram {
       }
     this.stateOf = new Int32Array(nodes);
     for (let n = 0; n < nodes; n++) this.stateOf[n] = this.depth[n] === N ? this.suffix[n] : n;
-    this.wide = wideContexts(
+    this.wide = new WideContexts(
       {
         childStart: this.childStart,
         childToken: this.childToken,
@@ -445,8 +445,9 @@ export class JointNgram {
    * follow(node, g) for every graphone g of source token `token` (options: bySource[token]) at once, into
    * this.followed by option: one walk down the suffix chain for all of them. At each context the token's graphones
    * are found without a search: a short context (one to a few children) is scanned; a wide one has them as one run
-   * (this.wide); the root, where every walk with a graphone left ends, is a table by token. Each graphone resolves at
-   * the first context that has seen it, as in follow, so the numbers are follow's to the bit.
+   * (this.wide, sorted by letter the first time a walk reaches it); the root, where every walk with a graphone left
+   * ends, is a table by token. Each graphone resolves at the first context that has seen it, as in follow, so the
+   * numbers are follow's to the bit.
    */
   private followAll(node: number, token: number, options: Int32Array): void {
     const { node: nextNode, logp: nextLogp, stamp: resolved } = this.followed;
@@ -457,13 +458,14 @@ export class JointNgram {
     const stamp = ++this.followGeneration;
     const O = options.length;
     const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = this;
-    const { row, runStart, option, logp, state } = this.wide;
+    const wide = this.wide;
+    const { row, runStart, option, logp, state } = wide;
     const runs = this.bySource.length + 1;
     let left = O;
     let acc = 0;
     for (let c = node; c > 0 && left > 0; c = this.suffix[c]) {
-      const r = row[c];
-      if (r < 0) {
+      const v = row[c];
+      if (v === 0) {
         // A short context: all its children.
         for (let e = childStart[c]; e < childStart[c + 1]; e++) {
           const t = childToken[e];
@@ -477,6 +479,7 @@ export class JointNgram {
         }
       } else {
         // A wide one: its children of this source token, their numbers side by side.
+        const r = v > 0 ? v - 1 : wide.fill(c);
         for (let i = runStart[r * runs + token]; i < runStart[r * runs + token + 1]; i++) {
           const o = option[i];
           if (resolved[o] === stamp) continue;
@@ -752,67 +755,87 @@ export class JointNgram {
 const SCAN_CHILDREN = 8;
 
 /**
- * The children of the contexts with more than SCAN_CHILDREN, by source token, as followAll reads them: context c's
- * row is row[c] (−1: not wide), and its children with source token s are entries runStart[row × (sources + 1) + s] …
- * runStart[row × (sources + 1) + s + 1] − 1, each with its graphone's place among the source token's (option), its
- * log-probability and the state it leads to; the last run of a row (source `sources`) holds <end> and <start>.
+ * The children of the contexts with more than SCAN_CHILDREN, by source token, as followAll reads them. The layout is
+ * fixed at load (a pass over the contexts' child counts) but a row's runs are filled the first time a walk reaches
+ * its context: a load pays for no runs, and a run of a few words for the few contexts it walks (the arrays are zeroed
+ * memory, untouched until filled). Context c's row is row[c] − 1 once filled, −1 − row[c] before (0: not wide), so a
+ * walk reads one number to know both; its children with source token s are entries runStart[row × (sources + 1) + s]
+ * … runStart[row × (sources + 1) + s + 1] − 1, each with its graphone's place among the source token's (option), its
+ * log-probability and the state it leads to (<end> and <start>, never a letter's, are left out).
  */
-interface WideContexts {
-  row: Int32Array;
-  runStart: Int32Array;
-  option: Int32Array;
-  logp: Float64Array;
-  state: Int32Array;
-}
+class WideContexts {
+  readonly row: Int32Array;
+  readonly runStart: Int32Array;
+  readonly option: Int32Array;
+  readonly logp: Float64Array;
+  readonly state: Int32Array;
+  /** Where each row's entries start. */
+  private readonly rowAt: Int32Array;
+  private readonly sources: number;
+  /** The counting sort's next place by source, one array reused for every row. */
+  private readonly next: Int32Array;
 
-function wideContexts(
-  trie: {
-    childStart: Int32Array;
-    childToken: Int32Array;
-    sourceOf: Int32Array;
-    optionIndex: Int32Array;
-    bySource: readonly Int32Array[];
-    logProbChild: Float64Array;
-    stateOf: Int32Array;
-  },
-  contexts: number,
-): WideContexts {
-  const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = trie;
-  const sources = trie.bySource.length;
-  const row = new Int32Array(contexts).fill(-1);
-  let rows = 0;
-  let size = 0;
-  for (let c = 0; c < contexts; c++)
-    if (childStart[c + 1] - childStart[c] > SCAN_CHILDREN) {
-      row[c] = rows++;
-      size += childStart[c + 1] - childStart[c];
-    }
-  const runs = sources + 1;
-  const runStart = new Int32Array(rows * runs + 1);
-  const option = new Int32Array(size);
-  const logp = new Float64Array(size);
-  const state = new Int32Array(size);
-  const G = sourceOf.length;
-  const sourceOfEdge = (e: number): number => (childToken[e] < G ? sourceOf[childToken[e]] : sources);
-  for (let c = 0, at = 0; c < contexts; c++) {
-    const r = row[c];
-    if (r < 0) continue;
-    // A counting sort of the context's children by source: counts, then starts, then the children in token order.
-    const base = r * runs;
-    for (let e = childStart[c]; e < childStart[c + 1]; e++) runStart[base + sourceOfEdge(e) + 1]++;
-    runStart[base] = at;
-    for (let s = 0; s < runs; s++) runStart[base + s + 1] += runStart[base + s];
-    const next = runStart.slice(base, base + runs);
-    for (let e = childStart[c]; e < childStart[c + 1]; e++) {
-      const s = sourceOfEdge(e);
-      const i = next[s]++;
-      option[i] = s < sources ? optionIndex[childToken[e]] : -1;
-      logp[i] = logProbChild[e + 1];
-      state[i] = stateOf[e + 1];
-    }
-    at = runStart[base + runs];
+  constructor(
+    private readonly trie: {
+      childStart: Int32Array;
+      childToken: Int32Array;
+      sourceOf: Int32Array;
+      optionIndex: Int32Array;
+      bySource: readonly Int32Array[];
+      logProbChild: Float64Array;
+      stateOf: Int32Array;
+    },
+    contexts: number,
+  ) {
+    const { childStart } = trie;
+    this.sources = trie.bySource.length;
+    this.row = new Int32Array(contexts);
+    const rowAt: number[] = [];
+    let size = 0;
+    for (let c = 0; c < contexts; c++)
+      if (childStart[c + 1] - childStart[c] > SCAN_CHILDREN) {
+        this.row[c] = -rowAt.push(size);
+        size += childStart[c + 1] - childStart[c];
+      }
+    this.rowAt = Int32Array.from(rowAt);
+    this.runStart = new Int32Array(rowAt.length * (this.sources + 1));
+    this.option = new Int32Array(size);
+    this.logp = new Float64Array(size);
+    this.state = new Int32Array(size);
+    this.next = new Int32Array(this.sources);
   }
-  return { row, runStart, option, logp, state };
+
+  /**
+   * Fills the runs of wide context c, which no walk has reached before, and returns its row: a counting sort of its
+   * children by source (counts, then starts, then the children in token order).
+   */
+  fill(c: number): number {
+    const r = -1 - this.row[c];
+    const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = this.trie;
+    const { runStart, next, sources } = this;
+    const G = sourceOf.length;
+    const base = r * (sources + 1);
+    next.fill(0);
+    for (let e = childStart[c]; e < childStart[c + 1]; e++)
+      if (childToken[e] < G) next[sourceOf[childToken[e]]]++;
+    let at = this.rowAt[r];
+    for (let s = 0; s < sources; s++) {
+      runStart[base + s] = at;
+      at += next[s];
+      next[s] = runStart[base + s];
+    }
+    runStart[base + sources] = at;
+    for (let e = childStart[c]; e < childStart[c + 1]; e++) {
+      const t = childToken[e];
+      if (t >= G) continue;
+      const i = next[sourceOf[t]]++;
+      this.option[i] = optionIndex[t];
+      this.logp[i] = logProbChild[e + 1];
+      this.state[i] = stateOf[e + 1];
+    }
+    this.row[c] = r + 1;
+    return r;
+  }
 }
 
 /** No graphone for a source token. */
