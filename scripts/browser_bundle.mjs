@@ -9,9 +9,19 @@ export function browserBundleOptions(root) {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    // SARIMA's emscripten module is never loaded in the page (its fit cannot be interrupted); keep it out of the bundle.
+    // The package's index.js (the library's browser loader, for a user's own bundler) stays out of the bundles: the
+    // page's SARIMA worker builds the module from the package's parts (src/web/page/sarima_worker.ts).
     external: ['arima'],
     plugins: [
+      {
+        // Those parts are not in the package's exports; the wasm is fetched beside the bundles (build-web.mjs).
+        name: 'arima-parts',
+        setup(b) {
+          b.onResolve({ filter: /^arima\/(load|wasm\/native-sync)\.js$/ }, (a) => ({
+            path: join(root, 'node_modules', a.path),
+          }));
+        },
+      },
       {
         // csv-parse's Node build uses Buffer; its browser build carries its own.
         name: 'csv-parse-browser',

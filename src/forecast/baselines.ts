@@ -65,8 +65,8 @@ export interface ArimaChosenModel {
 
 export type ArimaConstructor = (new (o: Record<string, unknown>) => ArimaInstance) & {
   /**
-   * The model a trained instance chose (the Node loader reads it from the package's wasm memory). Absent where that
-   * memory cannot be reached (the browser, which does not run SARIMA).
+   * The model a trained instance chose, read from the package's wasm memory (arima_model.ts; the Node loader and the
+   * page's SARIMA worker build the package so). Absent where that memory cannot be reached (the package's index.js).
    */
   chosenModel?(m: ArimaInstance): ArimaChosenModel;
 };
@@ -78,10 +78,11 @@ export interface BaselineLoaders {
   /** The `arima` package's constructor, with everything its wasm prints sent to stderr (never stdout). */
   arima(): Promise<ArimaConstructor>;
   /**
-   * Runs a SARIMA fit elsewhere (Node: in a worker thread, stopped when it runs past its time budget). Without it the
-   * fit runs here, synchronously, and cannot be interrupted.
+   * Runs a SARIMA fit elsewhere (Node: in a worker thread, stopped when it runs past its time budget; the page: in a
+   * Web Worker, terminated when `signal` aborts, rejecting with its reason). Without it the fit runs here,
+   * synchronously, and cannot be interrupted.
    */
-  sarima?(train: readonly number[], h: number, season: number): Promise<number[]>;
+  sarima?(train: readonly number[], h: number, season: number, signal?: AbortSignal): Promise<number[]>;
 }
 
 const browserLoaders: BaselineLoaders = {
@@ -242,7 +243,12 @@ export async function etsWithFitted(
   }
 }
 
-export async function sarimaForecast(train: readonly number[], h: number, season: number): Promise<number[]> {
+export async function sarimaForecast(
+  train: readonly number[],
+  h: number,
+  season: number,
+  signal?: AbortSignal,
+): Promise<number[]> {
   // Refused whether or not this training part is long enough for the seasonal terms: across backtest folds and the
   // final fit the method must stay the same one.
   if (season > SARIMA_MAX_SEASON)
@@ -250,7 +256,9 @@ export async function sarimaForecast(train: readonly number[], h: number, season
       `season ${season} is above SARIMA's limit of ${SARIMA_MAX_SEASON} (its fit time grows with the fourth power of the season)`,
     );
   const { scaled, back } = onOwnScale(train);
-  return back(loaders.sarima ? await loaders.sarima(scaled, h, season) : await sarimaHere(scaled, h, season));
+  return back(
+    loaders.sarima ? await loaders.sarima(scaled, h, season, signal) : await sarimaHere(scaled, h, season),
+  );
 }
 
 /**
@@ -416,24 +424,31 @@ export interface BaselineResults {
   skipped: Map<BaselineName, string>;
 }
 
-/** All baselines (or the chosen ones) on one split; one that fails is skipped with its reason, the rest go on. */
+/**
+ * All baselines (or the chosen ones) on one split; one that fails is skipped with its reason, the rest go on. Aborting
+ * `signal` rejects with its reason, between baselines or (where the loaders run it elsewhere) during SARIMA's fit.
+ */
 export async function baselineForecasts(
   train: readonly number[],
   h: number,
   season: number,
   which: readonly BaselineName[] = BASELINES,
+  signal?: AbortSignal,
 ): Promise<BaselineResults> {
   const forecasts = new Map<BaselineName, number[]>();
   const skipped = new Map<BaselineName, string>();
   for (const b of which) {
+    signal?.throwIfAborted();
     try {
       if (b === 'naive') forecasts.set(b, naive(train, h));
       else if (b === 'seasonal naive') forecasts.set(b, seasonalNaive(train, h, season));
       else if (b === 'drift') forecasts.set(b, drift(train, h));
       else if (b === 'ets') forecasts.set(b, await etsForecast(train, h, season));
       else if (b === 'theta') forecasts.set(b, thetaForecast(train, h, season));
-      else forecasts.set(b, await sarimaForecast(train, h, season));
+      else forecasts.set(b, await sarimaForecast(train, h, season, signal));
     } catch (e) {
+      // A stop is no failure of the baseline: the whole call stops.
+      signal?.throwIfAborted();
       skipped.set(b, asError(e, b).message);
     }
   }

@@ -20,7 +20,7 @@ export interface SplitResult {
 
 /**
  * Fits on values[0, trainEnd) and forecasts the next `horizon` points. Aborting `signal` stops the networks' training
- * after its current batch and rejects with the signal's reason.
+ * after its current batch (or a SARIMA fit the loaders run elsewhere, at once) and rejects with the signal's reason.
  */
 export async function evaluateSplit(
   values: readonly number[],
@@ -36,7 +36,13 @@ export async function evaluateSplit(
   await forecaster.fit(train, threads, signal);
   const network = await forecaster.predict(train);
   signal?.throwIfAborted();
-  const { forecasts: baselines, skipped } = await baselineForecasts(train, opts.horizon, opts.season, which);
+  const { forecasts: baselines, skipped } = await baselineForecasts(
+    train,
+    opts.horizon,
+    opts.season,
+    which,
+    signal,
+  );
   const m = new Map<string, Metrics>();
   if (actual.length === opts.horizon) {
     m.set('network', metrics(actual, network.mean, train, opts.season));

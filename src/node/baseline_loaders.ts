@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArimaChosenModel, ArimaConstructor, BaselineLoaders } from '../forecast/baselines.js';
+import { arimaFromParts, type ArimaParts } from '../forecast/arima_model.js';
+import type { BaselineLoaders } from '../forecast/baselines.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,53 +21,18 @@ export const nodeBaselineLoaders: BaselineLoaders = {
     ets.initSync({ module: readFileSync(join(dir, 'ets_bg.wasm')) });
     return { mstl, ets };
   },
-  arima: () => loadArima((line) => void process.stderr.write(line + '\n')),
+  // Built by recur (src/forecast/arima_model.ts) because the package's own print is console.log, and AutoARIMA
+  // prints lines such as "non-stationary AR part".
+  arima: () =>
+    Promise.resolve(arimaFromParts(nodeArimaParts(), (line) => void process.stderr.write(line + '\n'))),
 };
 
-/**
- * The `arima` package built with `print` for everything its wasm prints. We build the emscripten module ourselves (as
- * arima/index.js does) because its default print is console.log, and AutoARIMA prints lines such as
- * "non-stationary AR part".
- */
-export function loadArima(print: (line: string) => void): Promise<ArimaConstructor> {
+/** The package's parts from node_modules (its exports name only index.js, which builds the module with console.log). */
+export function nodeArimaParts(): ArimaParts {
   const dir = dirname(require.resolve('arima'));
-  const createModule = require(join(dir, 'wasm', 'native-sync.js')) as (
-    o: Record<string, unknown>,
-  ) => unknown;
-  const wasmBinary = require(join(dir, 'wrapper', 'native.bin.js')) as unknown;
-  const load = require(join(dir, 'load.js')) as (m: unknown) => ArimaConstructor;
-  const wasm = createModule({ wasmBinary, print, printErr: print }) as {
-    HEAP32: Int32Array;
-    HEAPF64: Float64Array;
+  return {
+    createModule: require(join(dir, 'wasm', 'native-sync.js')) as ArimaParts['createModule'],
+    load: require(join(dir, 'load.js')) as ArimaParts['load'],
+    wasmBinary: require(join(dir, 'wrapper', 'native.bin.js')) as unknown,
   };
-  const ARIMA = load(wasm);
-  ARIMA.chosenModel = (m) => chosenModel(wasm, m as unknown as TrainedArima);
-  return Promise.resolve(ARIMA);
-}
-
-/** What arima/load.js keeps on a trained instance: the fitted model's handle, the series' length, the options. */
-interface TrainedArima {
-  model: number;
-  lin: number;
-  options: { p: number; d: number; q: number };
-}
-
-/**
- * The model an AutoARIMA fit chose, read from the package's wasm memory (it has no call for it). Its model handle
- * points at a pointer to ctsa's auto_arima_set, whose leading ints are N, Nused, method, optmethod, pmax, dmax, qmax,
- * Pmax, Dmax, Qmax, p, d, q, s, P, D, Q, and whose mean (the double after 20 ints and 8 pointers) is the one its
- * predictor adds at d = 0. The length and the maximum orders recur passed are checked first, so that a package laid out
- * otherwise fails loudly instead of being misread.
- */
-function chosenModel(wasm: { HEAP32: Int32Array; HEAPF64: Float64Array }, m: TrainedArima): ArimaChosenModel {
-  // Looked up now: the package replaces its views when its memory grows.
-  const { HEAP32: heap, HEAPF64: doubles } = wasm;
-  const at = heap[m.model >> 2];
-  const int = (k: number): number => heap[(at >> 2) + k];
-  const o = m.options;
-  if (int(0) !== m.lin || int(4) !== o.p || int(5) !== o.d || int(6) !== o.q)
-    throw new Error(
-      `SARIMA: the arima package's fitted model is not laid out as recur reads it (length ${int(0)}, maximum orders ${int(4)}, ${int(5)}, ${int(6)}; expected ${m.lin}, ${o.p}, ${o.d}, ${o.q}); is the installed arima package the version recur was built with?`,
-    );
-  return { p: int(10), d: int(11), q: int(12), P: int(14), Q: int(16), mean: doubles[(at + 112) >> 3] };
 }

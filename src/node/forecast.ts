@@ -4,10 +4,16 @@
  * a worker thread with a wall-clock budget, whose printed diagnostics are shown only with the fit's failure.
  */
 import { Worker } from 'node:worker_threads';
+import {
+  SARIMA_BUDGET_MS,
+  sarimaPastBudget,
+  sarimaReplyForecast,
+  type SarimaWorkerReply,
+} from '../forecast/arima_model.js';
 import { setBaselineLoaders } from '../forecast/baselines.js';
 import { nodeBaselineLoaders } from './baseline_loaders.js';
 
-let sarimaBudgetMs = 120_000;
+let sarimaBudgetMs = SARIMA_BUDGET_MS;
 
 /** The wall-clock budget of one SARIMA fit (default 120 s); a fit that runs past it is stopped and SARIMA skipped. */
 export function setSarimaBudget(ms: number): void {
@@ -23,18 +29,21 @@ function sarimaInWorker(train: readonly number[], h: number, season: number): Pr
     });
     const timer = setTimeout(() => {
       void worker.terminate();
-      reject(new Error(`SARIMA ran past its time budget of ${budget / 1000} s and was stopped`));
+      reject(sarimaPastBudget(budget));
     }, budget);
     const done = (): void => {
       clearTimeout(timer);
       void worker.terminate();
     };
-    worker.once('message', (m: { forecast?: number[]; error?: string; printed: string[] }) => {
+    worker.once('message', (m: SarimaWorkerReply) => {
       done();
       // What AutoARIMA prints is its search's diagnostics ("non-stationary AR part" for an order it passes over): noise
       // beside a forecast (and on stderr under --quiet or --json), so it is kept only to explain a failure.
-      if (m.forecast) resolve(m.forecast);
-      else reject(new Error(`${m.error ?? 'SARIMA failed'}${printedNote(m.printed)}`));
+      try {
+        resolve(sarimaReplyForecast(m));
+      } catch (e) {
+        reject(e as Error);
+      }
     });
     worker.once('error', (e) => {
       done();
@@ -46,13 +55,6 @@ function sarimaInWorker(train: readonly number[], h: number, season: number): Pr
       reject(new Error(`SARIMA: its worker stopped with exit code ${code}`));
     });
   });
-}
-
-/** The distinct lines the arima package printed during a failed fit, as a note on its error (a few at most). */
-function printedNote(printed: readonly string[]): string {
-  const lines = [...new Set(printed.map((l) => l.trim()).filter((l) => l !== ''))];
-  if (lines.length === 0) return '';
-  return ` (the arima package printed: ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? '; …' : ''})`;
 }
 
 setBaselineLoaders({ ...nodeBaselineLoaders, sarima: sarimaInWorker });

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
-import { CLI, pseudoText, WHALE_WORDS } from '../cli_helpers.js';
+import { CLI, pseudoText, runCliOk, WHALE_WORDS } from '../cli_helpers.js';
 
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const noBrowser = existsSync(browserPath)
@@ -88,6 +88,25 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     });
     await page.fill('#csv', ['month,value', ...rows].join('\n'));
     await page.selectOption('#method', 'network');
+  };
+  /**
+   * A seasonal series with deterministic noise (a linear congruential generator), so that SARIMA's fit is the arima
+   * package's search, not the exact continuation of a noise-free pattern; values in the thousands, so that the page's
+   * two decimals show six figures.
+   */
+  const noisySeries = (n: number, season: number, frequency: 'monthly' | 'weekly'): string => {
+    let state = 12345;
+    const rows = Array.from({ length: n }, (_, i) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      const value =
+        5000 + 800 * Math.sin((2 * Math.PI * i) / season) + 10 * i + (state / 2 ** 31 - 0.5) * 600;
+      const date =
+        frequency === 'monthly'
+          ? `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`
+          : new Date(Date.UTC(2000, 0, 3 + 7 * i)).toISOString().slice(0, 10);
+      return `${date},${value.toFixed(2)}`;
+    });
+    return ['date,value', ...rows].join('\n') + '\n';
   };
   const generated = async (): Promise<string> => {
     await page.waitForSelector('#output[data-done="1"]', { timeout: 30_000 });
@@ -579,23 +598,77 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     const methods = await page.$$eval('#fc-metrics tbody tr td:first-child', (c) =>
       c.map((e) => e.textContent),
     );
-    // The page shows every baseline the library fits beside the network (Theta since the forecasting rework).
-    assert.deepEqual(methods, ['network', 'naive', 'seasonal naive', 'drift', 'ets', 'theta']);
+    // The page shows every baseline the library fits beside the network, SARIMA too (in a worker of its own).
+    assert.deepEqual(methods, ['network', 'naive', 'seasonal naive', 'drift', 'ets', 'sarima', 'theta']);
     // The band is the networks' range, named so: never passed off as a prediction interval.
     const head = await page.$$eval('#fc-table thead th', (c) => c.map((e) => e.textContent));
     assert.deepEqual(head.slice(0, 4), ['date', 'forecast', 'networks low', 'networks high']);
     assert.match((await page.textContent('#fc-status')) ?? '', /not a prediction interval/);
-    // Why SARIMA is skipped reads as one parenthesis, not one inside another.
-    assert.match(
-      (await page.textContent('#fc-status')) ?? '',
-      / Skipped: sarima \(not run in the browser: its fit cannot be interrupted\)\. /,
-    );
+    assert.doesNotMatch((await page.textContent('#fc-status')) ?? '', /Skipped/);
     // Kept after the test (in the system's temp dir, never the repo) for a person to look at.
     const shot = join(tmpdir(), 'recur-page-test.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(existsSync(shot));
     console.log(`# screenshot: ${shot}`);
   });
+  it("fits SARIMA as recur forecast does: the page's figures are the CLI's on the same series", async () => {
+    const csv = noisySeries(96, 12, 'monthly');
+    const file = join(dir, 'noisy.csv');
+    writeFileSync(file, csv);
+    const cli = JSON.parse(
+      runCliOk(['forecast', file, '--method', 'sarima', '--baselines', 'none', '--json']),
+    ) as {
+      metrics: { sarima: { rmse: number; mae: number; mape: number; smape: number; mase: number } };
+    };
+    await page.click('#tab-forecast');
+    await page.fill('#csv', csv);
+    await page.selectOption('#method', 'network');
+    await page.fill('#fc-epochs', '2');
+    await page.fill('#fc-seeds', '1');
+    await page.evaluate(() => document.querySelector('#fc-metrics')!.replaceChildren());
+    await page.click('#run-forecast');
+    await page.waitForSelector('#fc-metrics tbody tr', { timeout: 60_000 });
+    const rows = await page.$$eval('#fc-metrics tbody tr', (trs) =>
+      trs.map((tr) => Array.from(tr.children, (c) => c.textContent ?? '')),
+    );
+    const sarima = rows.find((r) => r[0] === 'sarima');
+    assert.ok(sarima, `no sarima row in ${JSON.stringify(rows)}: ${await page.textContent('#fc-status')}`);
+    const m = cli.metrics.sarima;
+    const f = (v: number): string => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+    assert.deepEqual(sarima, ['sarima', f(m.rmse), f(m.mae), f(m.mape), f(m.smape), f(m.mase)]);
+    // A real fit's error, not the exact continuation's zero.
+    assert.ok(m.rmse > 1, String(m.rmse));
+  });
+
+  it("stops SARIMA's fit at Stop (its worker is terminated) and forecasts again at once", async () => {
+    // Weekly: season 52, whose seasonal search takes seconds, far longer than Stop takes to be handled.
+    await page.click('#tab-forecast');
+    await page.fill('#csv', noisySeries(270, 52, 'weekly'));
+    await page.selectOption('#method', 'network');
+    await page.fill('#fc-epochs', '1');
+    await page.fill('#fc-seeds', '1');
+    await page.click('#run-forecast');
+    await page.waitForFunction(
+      () => /fitting SARIMA \(season 52\)/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.click('#stop-forecast');
+    await page.waitForFunction(() =>
+      /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+    );
+    assert.equal(await page.textContent('#fc-status'), 'Stopped: no forecast (Forecast starts it again).');
+    assert.equal(await page.isDisabled('#run-forecast'), false);
+    // The engine is free again: a short forecast runs now, not after the stopped fit.
+    await pasteMonthlySeries();
+    await page.evaluate(() => document.querySelector('#fc-table')!.replaceChildren());
+    await page.fill('#fc-epochs', '2');
+    await page.fill('#fc-seeds', '1');
+    await page.click('#run-forecast');
+    await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
+    assert.match((await page.textContent('#fc-status')) ?? '', /^Done: /);
+  });
+
   it('stops a long forecast at Stop, saying so, and forecasts again at once', async () => {
     await pasteMonthlySeries();
     // 20 networks of 2000 epochs: far longer than this test waits for anything.

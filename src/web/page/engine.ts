@@ -7,13 +7,20 @@
  */
 import { kernels } from '../../core/backend.js';
 import { InvalidInputError } from '../../core/errors.js';
-import { BASELINES, hybridPossible, type BaselineName } from '../../forecast/baselines.js';
+import {
+  BASELINES,
+  baselineLoaders,
+  hybridPossible,
+  setBaselineLoaders,
+  type BaselineName,
+} from '../../forecast/baselines.js';
 import { forecastSvg, type ChartData } from '../../forecast/chart.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../../forecast/network.js';
 import { evaluateSplit } from '../../forecast/pipeline.js';
 import { SEASON_OF_FREQUENCY, datesAfter, parseSeriesCsv } from '../../forecast/series.js';
 import { detectSeason } from '../../forecast/transforms.js';
 import { forecastErrorMessage } from './forecast_messages.js';
+import { webSarima } from './sarima.js';
 import { LambdaCallback, TerminateOnNaN } from '../../models/callbacks.js';
 import { parseModelJson } from '../../models/model_file.js';
 import type { BatchDataset, EpochProgress, Sequential } from '../../models/sequential.js';
@@ -67,6 +74,15 @@ const threads = pool ? Math.max(1, Math.min(defaultThreads(), MAX_THREADS)) : 1;
 // One stream of generation uses a second core: the helper computes each step's recurrent product while the next
 // character is sampled (the same text). It sleeps between generations.
 const stepHelper = startWebStepHelper(threads, new URL('./step-helper-worker.js', import.meta.url));
+// SARIMA's fits run in a worker each, which Stop terminates (sarima.ts); the page says when one starts.
+const sarimaFit = webSarima(new URL('./sarima-worker.js', import.meta.url));
+setBaselineLoaders({
+  ...baselineLoaders(),
+  sarima: (train, h, season, signal) => {
+    post({ type: 'forecast-progress', message: `fitting SARIMA (season ${season})…` });
+    return sarimaFit(train, h, season, signal);
+  },
+});
 
 /** The text model the page works with: trained here or loaded from files. */
 interface TextModel {
@@ -408,7 +424,7 @@ async function importKeras(name: string, bytes: ArrayBuffer, corpus: string, cha
 
 /**
  * The CLI's forecast on a pasted or dropped CSV: the network ensemble next to the baselines on a hold-out of the last
- * `horizon` points (or a forecast of the future). SARIMA is left out here: its wasm fit cannot be interrupted.
+ * `horizon` points (or a forecast of the future), every baseline `recur forecast` fits (SARIMA in a worker of its own).
  */
 async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
@@ -446,13 +462,12 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
     season,
     scaling: 'standard',
   };
-  const which = BASELINES.filter((b) => b !== 'sarima') as BaselineName[];
   post({
     type: 'forecast-progress',
     message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: training ${opts.seeds.length} ${opts.cell.toUpperCase()} networks…`,
   });
   const trainEnd = series.values.length - holdout;
-  const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? which : [], threads, signal);
+  const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? BASELINES : [], threads, signal);
   const dates =
     holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
   const rows = [...s.metrics.entries()];
@@ -479,7 +494,7 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
       upper: s.network.upper,
       actual: holdout > 0 ? s.actual : null,
       metrics: rows.map(([n, m]) => [n, { ...m }]),
-      skipped: [...s.skipped.entries(), ['sarima', 'not run in the browser: its fit cannot be interrupted']],
+      skipped: [...s.skipped.entries()],
       baselines: [...s.baselines.entries()],
       svg: await forecastSvg(chart),
       note,
