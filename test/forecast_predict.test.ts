@@ -406,6 +406,29 @@ describe('forecast predict: one series', () => {
       ['predict', old, write('v1-q.csv', `quarter,value\n${quarterly}\n`)],
       /has quarterly dates, but the forecaster was trained on monthly dates/,
     );
+    // Saved from an undated series (its history labelled t1, t2, …): trained on no dates, so dated data is refused as
+    // a version-2 directory refuses it, saying how to give the series (it used to be forecast whatever its frequency).
+    const undated = join(dir, 'v1-undated');
+    saveV1Forecaster(
+      f,
+      { name: 'v', dates: series.map((_, t) => `t${t + 1}`), values: series },
+      undated,
+      widths,
+    );
+    assert.equal(loadForecasterDir(undated).manifest.series[0].frequency, undefined);
+    bad(
+      ['predict', undated, write('v1-undated-q.csv', `quarter,value\n${quarterly}\n`)],
+      /has quarterly dates, but the forecaster was trained on no dates; give the series without its date column/,
+    );
+    bad(
+      ['predict', undated, seriesFile],
+      /has monthly dates, but the forecaster was trained on no dates; give the series without its date column/,
+    );
+    const plain = write('v1-undated.csv', 'value\n' + series.join('\n') + '\n');
+    assert.deepEqual(
+      (JSON.parse(ok(['predict', undated, plain, '--json'])) as SeriesJson).forecast,
+      a.forecast,
+    );
   });
 });
 

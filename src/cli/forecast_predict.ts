@@ -86,6 +86,12 @@ function pickLevels(text: string | undefined, saved: readonly number[]): number[
 /** A message naming the frequency, or its absence. */
 const freq = (f: string | undefined): string => (f ? `${f} dates` : 'no dates');
 
+/** How to give a series the forecaster can take: of its frequency, or (trained on no dates) without dates. */
+const sameFrequency = (saved: string | undefined): string =>
+  saved
+    ? 'forecast series of the same frequency'
+    : 'give the series without its date column, as it was trained';
+
 export async function forecastPredict(
   dir: string,
   file: string | undefined,
@@ -142,11 +148,11 @@ export async function forecastPredict(
     series = { ...m.history!, name: s.id, ...(s.frequency ? { frequency: s.frequency } : {}) };
     label = `${dir} (the history it was fitted on)`;
   }
-  // A version-1 directory saved before recur knew frequencies records none: nothing to check it against.
-  const unknown = loaded.version === 1 && s.frequency === undefined;
-  if (!unknown && (series.frequency ?? undefined) !== (s.frequency ?? undefined))
+  // A version-1 directory records no frequency: loadForecasterDir takes it from the dates of its saved history, as the
+  // training run took it from the file's, so it is checked as version 2 is (none for a history labelled t1, t2, …).
+  if ((series.frequency ?? undefined) !== (s.frequency ?? undefined))
     throw new UsageError(
-      `${label}: has ${freq(series.frequency)}, but the forecaster was trained on ${freq(s.frequency)}; forecast series of the same frequency`,
+      `${label}: has ${freq(series.frequency)}, but the forecaster was trained on ${freq(s.frequency)}; ${sameFrequency(s.frequency)}`,
     );
   const need = minHistory(s, networks);
   asUsage(() => {
@@ -282,7 +288,7 @@ async function predictPanel(
     const saved = own ?? fallbackFor(m, p.series);
     if (!saved || (saved.frequency ?? undefined) !== (p.series.frequency ?? undefined))
       throw new UsageError(
-        `${file}: series ${JSON.stringify(p.id)} has ${freq(p.series.frequency)}, but the forecaster was trained on ${freq(own?.frequency ?? m.series[0].frequency)}; forecast series of the same frequency`,
+        `${file}: series ${JSON.stringify(p.id)} has ${freq(p.series.frequency)}, but the forecaster was trained on ${freq(own?.frequency ?? m.series[0].frequency)}; ${sameFrequency(own?.frequency ?? m.series[0].frequency)}`,
       );
     const need = minHistory(saved, loaded.networks.get(p.id) ?? new Map());
     if (p.series.values.length < need) {
