@@ -897,6 +897,35 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     );
   });
 
+  it('scoreTargets on kept steppers (a StepperCache) builds them once over many calls, with the same scores', () => {
+    const members = [tiny({}, 7, 6, 13), tiny({}, 7, 6, 14)];
+    const data = randomPairs(30, 7, 6, 54, 5);
+    // Every stepper scoring builds makes one step state per stepped layer.
+    const built = members.flatMap((m) => m.layers).map((l) => mock.method(l, 'createStepState'));
+    const steppersBuilt = (): number => built.reduce((n, c) => n + c.mock.callCount(), 0);
+    const cache = new StepperCache();
+    try {
+      // Calls of several sizes (short batches step on fewer rows), then the same calls again.
+      const calls = [30, 5, 17, 1].map((n) => ({
+        sources: data.sources.slice(0, n),
+        targets: data.targets.slice(0, n),
+      }));
+      const score = (c: (typeof calls)[number], steppers?: StepperCache): Float64Array =>
+        scoreTargets(members, c.sources, c.targets, 8, steppers ? { steppers } : {});
+      const want = calls.map((c) => score(c));
+      built.forEach((c) => c.mock.resetCalls());
+      calls.forEach((c, i) => assert.deepEqual(score(c, cache), want[i], `first, call ${i}`));
+      const first = steppersBuilt();
+      assert.ok(first > 0);
+      for (let round = 0; round < 3; round++)
+        calls.forEach((c, i) => assert.deepEqual(score(c, cache), want[i], `round ${round}, call ${i}`));
+      assert.equal(steppersBuilt(), first, 'calls after the first built steppers');
+    } finally {
+      built.forEach((c) => c.mock.restore());
+      cache.dispose();
+    }
+  });
+
   it('nBestDecode as wide as the search space lists the brute-force best outputs in order; its first is beamDecode', () => {
     const members = [tiny({}, 7, 6, 5), tiny({}, 7, 6, 6)];
     const data = randomPairs(3, 7, 6, 53);

@@ -592,19 +592,21 @@ function nBestBatch(
 /**
  * log P(target + <end> | source) of every (source, target) pair under `model` (an ensemble: the log of its members'
  * mean next-token probability at every step, what its searches read), teacher-forced on the steppers: pairs run as
- * rows of `rows`, in order of source length, and come back in the pairs' order.
+ * rows of `rows`, in order of source length, and come back in the pairs' order. `opts.steppers`: a cache kept from
+ * call to call (as the searches take it), so that scoring again and again does not build and pack new steppers.
  */
 export function scoreTargets(
   model: DecodeModels,
   sources: readonly Int32Array[],
   targets: readonly Int32Array[],
   rows: number,
+  opts: Pick<DecodeOptions, 'steppers'> = {},
 ): Float64Array {
   if (targets.length !== sources.length)
     throw new Error(`scoreTargets: ${sources.length} sources but ${targets.length} targets`);
   if (!(Number.isInteger(rows) && rows >= 1))
     throw new Error(`scoreTargets: rows must be a positive integer, got ${rows}`);
-  return withSteppers(undefined, (steppersOf) => {
+  return withSteppers(opts.steppers, (steppersOf) => {
     const out = new Float64Array(sources.length);
     const order = decodingOrder(sources);
     const steppers = steppersOf(model, 'score');

@@ -197,7 +197,6 @@ export class JointNgram {
   /** Tokens of the trie: graphones, <end>, <start>. */
   private readonly V: number;
   // The trie (node 0 is the empty context), as decoding reads it; the counts it is computed from are the build's.
-  private readonly depth: Uint8Array;
   /** The node of the n-gram without its oldest token (−1 for the root). */
   private readonly suffix: Int32Array;
   /**
@@ -214,8 +213,8 @@ export class JointNgram {
    * graphones there in one step instead of scanning all the children or bisecting for each graphone.
    */
   private readonly wide: WideContexts;
-  /** stateAt of each node, read beside its neighbours' when followAll scans a context's children. */
-  private readonly stateOf: Int32Array;
+  /** Nodes shorter than N, the contexts: nodes are numbered by depth, so the N-grams are the nodes from here on. */
+  private readonly contexts: number;
   /** log p(token | parent context) of each node's n-gram, interpolated down to the uniform distribution. */
   private readonly logProbChild: Float64Array;
   /** log of a context's backoff weight γ(h) / Σ_v a(h·v) (0 for a context that has seen nothing). */
@@ -273,7 +272,6 @@ export class JointNgram {
     this.childToken = tokens.subarray(1);
     this.rootChild = new Int32Array(V).fill(-1);
     for (let e = this.childStart[0]; e < this.childStart[1]; e++) this.rootChild[this.childToken[e]] = e + 1;
-    this.depth = depth;
     this.suffix = suffix;
     const startsWithBos = new Uint8Array(nodes);
     // A parent is always made before its children, so one pass in node order sees each parent's first.
@@ -284,16 +282,16 @@ export class JointNgram {
     // Kneser–Ney counts: raw at the highest order and for n-grams that start a pair (nothing to their left), else
     // the number of distinct tokens seen to their left.
     const leftNeighbours = new Int32Array(nodes);
-    for (let n = 1; n < nodes; n++) if (this.depth[n] >= 2) leftNeighbours[this.suffix[n]]++;
+    for (let n = 1; n < nodes; n++) if (depth[n] >= 2) leftNeighbours[this.suffix[n]]++;
     const adjusted = new Int32Array(nodes);
     for (let n = 1; n < nodes; n++)
-      adjusted[n] = this.depth[n] === N || startsWithBos[n] ? raw[n] : leftNeighbours[n];
+      adjusted[n] = depth[n] === N || startsWithBos[n] ? raw[n] : leftNeighbours[n];
     // Discounts per order from the counts of counts (<start> is never predicted, so never counted).
     const countsOfCounts = new Float64Array((N + 1) * 5);
     for (let n = 1; n < nodes; n++) {
       if (tokens[n] === this.BOS) continue;
       const a = adjusted[n];
-      if (a <= 4) countsOfCounts[this.depth[n] * 5 + a]++;
+      if (a <= 4) countsOfCounts[depth[n] * 5 + a]++;
     }
     const discount = new Float64Array((N + 1) * 4);
     for (let d = 1; d <= N; d++) {
@@ -306,7 +304,7 @@ export class JointNgram {
       discount[d * 4 + 3] = D(3);
     }
     // Only a node shorter than N is a context (and a suffix).
-    const contexts = levelEnd[N - 1];
+    const contexts = (this.contexts = levelEnd[N - 1]);
     const total = new Float64Array(contexts);
     const gamma = new Float64Array(contexts);
     for (let n = 1; n < nodes; n++) {
@@ -314,7 +312,7 @@ export class JointNgram {
       const a = adjusted[n];
       const p = parents[n];
       total[p] += a;
-      gamma[p] += discount[this.depth[n] * 4 + Math.min(a, 3)];
+      gamma[p] += discount[depth[n] * 4 + Math.min(a, 3)];
     }
     this.startNode = this.child(0, this.BOS);
     // The backoff form, orders in increasing depth so that every lower probability is ready when a node needs it.
@@ -335,8 +333,6 @@ export class JointNgram {
         this.logProbChild[n] = Math.log((Math.max(a - D, 0) + gamma[c] * lower) / total[c]);
         if (leftNeighbours[n] > 0) lowerProb[n] = Math.exp(this.logProbChild[n]);
       }
-    this.stateOf = new Int32Array(nodes);
-    for (let n = 0; n < nodes; n++) this.stateOf[n] = this.depth[n] === N ? this.suffix[n] : n;
     this.wide = new WideContexts(
       {
         childStart: this.childStart,
@@ -345,9 +341,9 @@ export class JointNgram {
         optionIndex: this.optionIndex,
         bySource: this.bySource,
         logProbChild: this.logProbChild,
-        stateOf: this.stateOf,
+        stateAt: (child) => this.stateAt(child),
       },
-      levelEnd[N - 1],
+      contexts,
     );
   }
 
@@ -371,7 +367,7 @@ export class JointNgram {
 
   /** Nodes of the trie (n-grams of every order up to N, and the root). */
   get size(): number {
-    return this.depth.length;
+    return this.suffix.length;
   }
 
   /**
@@ -411,9 +407,12 @@ export class JointNgram {
   private readonly jointTable = new PairTable();
   private readonly jointScratch = new BeamScratch();
 
-  /** Decoding's state after reaching trie node `child`: the node itself, or at the highest order its suffix. */
+  /**
+   * Decoding's state after reaching trie node `child`: the node itself, or at the highest order (no context) its
+   * suffix. A comparison, not a table of every node's state (3.5 MB on the default G2P model).
+   */
   private stateAt(child: number): number {
-    return this.stateOf[child];
+    return child < this.contexts ? child : this.suffix[child];
   }
 
   /** log p(w | node) of the last `follow` call. */
@@ -457,7 +456,7 @@ export class JointNgram {
     }
     const stamp = ++this.followGeneration;
     const O = options.length;
-    const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = this;
+    const { childStart, childToken, sourceOf, optionIndex, logProbChild, suffix, contexts } = this;
     const wide = this.wide;
     const { row, runStart, option, logp, state } = wide;
     const runs = this.bySource.length + 1;
@@ -475,7 +474,7 @@ export class JointNgram {
           resolved[o] = stamp;
           left--;
           nextLogp[o] = acc + logProbChild[e + 1];
-          nextNode[o] = stateOf[e + 1];
+          nextNode[o] = e + 1 < contexts ? e + 1 : suffix[e + 1]; // stateAt, inline in the scan
         }
       } else {
         // A wide one: its children of this source token, their numbers side by side.
@@ -783,7 +782,8 @@ class WideContexts {
       optionIndex: Int32Array;
       bySource: readonly Int32Array[];
       logProbChild: Float64Array;
-      stateOf: Int32Array;
+      /** Decoding's state after reaching a node (JointNgram.stateAt). */
+      stateAt: (child: number) => number;
     },
     contexts: number,
   ) {
@@ -811,7 +811,7 @@ class WideContexts {
    */
   fill(c: number): number {
     const r = -1 - this.row[c];
-    const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateOf } = this.trie;
+    const { childStart, childToken, sourceOf, optionIndex, logProbChild, stateAt } = this.trie;
     const { runStart, next, sources } = this;
     const G = sourceOf.length;
     const base = r * (sources + 1);
@@ -831,7 +831,7 @@ class WideContexts {
       const i = next[sourceOf[t]]++;
       this.option[i] = optionIndex[t];
       this.logp[i] = logProbChild[e + 1];
-      this.state[i] = stateOf[e + 1];
+      this.state[i] = stateAt(e + 1);
     }
     this.row[c] = r + 1;
     return r;
