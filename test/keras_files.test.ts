@@ -412,6 +412,31 @@ describe('Keras files built in the test, one per layout and layer', () => {
     );
   });
 
+  it("a .h5 with Keras 2's hard_sigmoid says Keras 3, which loads .h5 files too, computes it otherwise, naming the layers", async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    const note =
+      /Keras 2's hard_sigmoid, clip\(0\.2x \+ 0\.5, 0, 1\).*Keras 3 loads \.h5 files too.*clip\(x\/6 \+ 0\.5, 0, 1\)/;
+    const single = (await saveKerasH5(model)).notes.filter((n) => note.test(n));
+    assert.equal(single.length, 1);
+    assert.match(single[0], /^layer 'lstm_1' uses /);
+    // Wrapped layers are named by their own name, each once.
+    const m = new Sequential({ seed: 4 });
+    m.add(
+      L.bidirectional({
+        layer: L.gru({ name: 'inner', units: 2, recurrentActivation: 'hard_sigmoid' }),
+        inputShape: [3, 2],
+      }),
+    );
+    m.add(L.repeatVector({ n: 2 }));
+    m.add(L.lstm({ name: 'outer', units: 2, recurrentActivation: 'hard_sigmoid' }));
+    m.build();
+    const both = (await saveKerasH5(m)).notes.filter((n) => note.test(n));
+    assert.equal(both.length, 1);
+    assert.match(both[0], /^layers 'inner', 'outer' use /);
+    assert.deepEqual((await saveKerasH5(await sigmoidTwin(model))).notes, []);
+  });
+
   it("gelu_new (tfjs's tanh gelu) is refused in Keras files, naming the layer: Keras's 'gelu' is the exact form", async () => {
     const m = new Sequential({
       seed: 3,
