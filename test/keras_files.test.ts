@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, before } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { unzipSync } from 'fflate';
+import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
@@ -469,6 +469,26 @@ describe('Keras files built in the test, one per layout and layer', () => {
       );
       assert.deepEqual((await save(pooled(false))).notes, []);
     }
+  });
+
+  it("Keras 3's dict of inputs and outputs ({key: [layer, node, tensor]}) loads in Keras's order, sorted by key", async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras Functional'))!;
+    const files = unzipSync(f.bytes);
+    const cfg = JSON.parse(new TextDecoder().decode(files['config.json'])) as {
+      config: Record<string, Json>;
+    };
+    // Keys sorting the other way round from the layers: 'dec' (input_layer_1) comes first.
+    cfg.config.input_layers = { enc: ['input_layer', 0, 0], dec: ['input_layer_1', 0, 0] };
+    cfg.config.output_layers = { probs: ['time_distributed', 0, 0] };
+    const edited = zipSync({ ...files, 'config.json': strToU8(JSON.stringify(cfg)) });
+    const { model } = await loadKerasModel(edited, 'dict.keras');
+    assert.ok(model instanceof Functional);
+    assert.deepEqual(
+      model.inputs.map((x) => x.node.layer.name),
+      ['input_layer_1', 'input_layer'],
+    );
+    const [a, b] = f.inputs;
+    assert.deepEqual(predictAll(model, [b, a])[0].data, predictAll(f.reference, [a, b])[0].data);
   });
 
   it('predictJson reads token ids and floats and names the outputs', async () => {
