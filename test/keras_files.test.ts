@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, before } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { unzipSync } from 'fflate';
+import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Tensor, type AnyTensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
@@ -412,6 +412,31 @@ describe('Keras files built in the test, one per layout and layer', () => {
     );
   });
 
+  it("a .h5 with Keras 2's hard_sigmoid says Keras 3, which loads .h5 files too, computes it otherwise, naming the layers", async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 2.0'))!;
+    const { model } = await loadKerasModel(f.bytes, f.name);
+    const note =
+      /Keras 2's hard_sigmoid, clip\(0\.2x \+ 0\.5, 0, 1\).*Keras 3 loads \.h5 files too.*clip\(x\/6 \+ 0\.5, 0, 1\)/;
+    const single = (await saveKerasH5(model)).notes.filter((n) => note.test(n));
+    assert.equal(single.length, 1);
+    assert.match(single[0], /^layer 'lstm_1' uses /);
+    // Wrapped layers are named by their own name, each once.
+    const m = new Sequential({ seed: 4 });
+    m.add(
+      L.bidirectional({
+        layer: L.gru({ name: 'inner', units: 2, recurrentActivation: 'hard_sigmoid' }),
+        inputShape: [3, 2],
+      }),
+    );
+    m.add(L.repeatVector({ n: 2 }));
+    m.add(L.lstm({ name: 'outer', units: 2, recurrentActivation: 'hard_sigmoid' }));
+    m.build();
+    const both = (await saveKerasH5(m)).notes.filter((n) => note.test(n));
+    assert.equal(both.length, 1);
+    assert.match(both[0], /^layers 'inner', 'outer' use /);
+    assert.deepEqual((await saveKerasH5(await sigmoidTwin(model))).notes, []);
+  });
+
   it("gelu_new (tfjs's tanh gelu) is refused in Keras files, naming the layer: Keras's 'gelu' is the exact form", async () => {
     const m = new Sequential({
       seed: 3,
@@ -444,6 +469,26 @@ describe('Keras files built in the test, one per layout and layer', () => {
       );
       assert.deepEqual((await save(pooled(false))).notes, []);
     }
+  });
+
+  it("Keras 3's dict of inputs and outputs ({key: [layer, node, tensor]}) loads in Keras's order, sorted by key", async () => {
+    const f = all.find((x) => x.name.startsWith('Keras 3.8 .keras Functional'))!;
+    const files = unzipSync(f.bytes);
+    const cfg = JSON.parse(new TextDecoder().decode(files['config.json'])) as {
+      config: Record<string, Json>;
+    };
+    // Keys sorting the other way round from the layers: 'dec' (input_layer_1) comes first.
+    cfg.config.input_layers = { enc: ['input_layer', 0, 0], dec: ['input_layer_1', 0, 0] };
+    cfg.config.output_layers = { probs: ['time_distributed', 0, 0] };
+    const edited = zipSync({ ...files, 'config.json': strToU8(JSON.stringify(cfg)) });
+    const { model } = await loadKerasModel(edited, 'dict.keras');
+    assert.ok(model instanceof Functional);
+    assert.deepEqual(
+      model.inputs.map((x) => x.node.layer.name),
+      ['input_layer_1', 'input_layer'],
+    );
+    const [a, b] = f.inputs;
+    assert.deepEqual(predictAll(model, [b, a])[0].data, predictAll(f.reference, [a, b])[0].data);
   });
 
   it('predictJson reads token ids and floats and names the outputs', async () => {

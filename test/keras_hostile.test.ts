@@ -180,6 +180,37 @@ describe('regularizers and constraints (training only) in Keras and tfjs files',
   });
 });
 
+describe('dtype policies of another precision (float64, mixed_float16) in Keras files', () => {
+  it('load computing in float32, with a note naming the layers and their policy (never an InputLayer)', async () => {
+    const plain = await loadKerasModel(fixture(LIST_H5).bytes, 'm.h5');
+    const x = [[0, 1, 2, 3, 4].map((t) => [0.1 * t, -0.2, 0.3 * t, 0.4])];
+    const h5 = await loadKerasModel(
+      await editedH5(LIST_H5, (c) => {
+        ((c.config as Json[])[0].config as Json).dtype = 'float64';
+      }),
+      'm.h5',
+    );
+    assert.deepEqual(predictJson(h5.model, x, 'x'), predictJson(plain.model, x, 'x'));
+    assert.match(
+      h5.notes.join('\n'),
+      /m\.h5: 'lstm_1' \(float64\): Keras computes these layers in their dtype policy's precision; recur computes in float32/,
+    );
+    const policy = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' } };
+    const archive = await loadKerasModel(
+      editedArchive(K3_ARCHIVE, (c) => {
+        for (const l of (c.config as Json).layers as Json[]) (l.config as Json).dtype = policy;
+      }),
+      'm.keras',
+    );
+    const noted = archive.notes.filter((n) => /dtype policy/.test(n));
+    assert.equal(noted.length, 1, archive.notes.join('\n'));
+    assert.match(noted[0], /^m\.keras: 'gru_1', 'dense_1' \(mixed_float16\): Keras computes/);
+    // float32 files (what Keras writes by default) have no such note.
+    const k3 = await loadKerasModel(fixture(K3_ARCHIVE).bytes, 'm.keras');
+    assert.ok(![...plain.notes, ...k3.notes].some((n) => /dtype policy/.test(n)));
+  });
+});
+
 describe('a Bidirectional whose backward_layer computes something else', () => {
   const K3_FUNCTIONAL = 'Keras 3.8 .keras Functional';
   const backwardOf = (c: Json): Json => {

@@ -272,13 +272,21 @@ function inboundOf(raw: JsonObject, where: string, field: string): Ref[] {
 }
 
 function refList(v: Json | undefined, where: string, field: string): Ref[] {
-  if (!Array.isArray(v) || v.length === 0)
-    throw new Error(`${where}: ${field}: expected a list of [layer, node, tensor]`);
-  // Keras 3 writes a single input or output flat: ["dense", 0, 0].
-  const list = typeof v[0] === 'string' ? [v] : v;
-  return list.map((r, i) => {
+  // Keras 3 writes a model's dict of inputs or outputs as a dict ({"enc": ["input_layer", 0, 0]}), in the order its
+  // tree.flatten gives them: sorted by key.
+  const entries: [string, Json][] = isObject(v)
+    ? Object.keys(v)
+        .sort()
+        .map((k) => [`${field}.${k}`, v[k]])
+    : Array.isArray(v)
+      ? // Keras 3 writes a single input or output flat: ["dense", 0, 0].
+        (typeof v[0] === 'string' ? [v] : v).map((r, i) => [`${field}[${i}]`, r])
+      : [];
+  if (entries.length === 0)
+    throw new Error(`${where}: ${field}: expected a list (or Keras 3's dict) of [layer, node, tensor]`);
+  return entries.map(([f, r]) => {
     if (!Array.isArray(r) || typeof r[0] !== 'string' || typeof r[1] !== 'number' || typeof r[2] !== 'number')
-      throw new Error(`${where}: ${field}[${i}]: expected [layer, node, tensor]`);
+      throw new Error(`${where}: ${f}: expected [layer, node, tensor]`);
     return [r[0], r[1], r[2]];
   });
 }

@@ -26,6 +26,7 @@ import { isZip, readKerasArchive } from './archive.js';
 import {
   Keras1Error,
   checkSizes,
+  isObject,
   kerasMajor,
   translateModelConfig,
   type Json,
@@ -231,6 +232,32 @@ function maskedMaxPoolingNote(raw: Json, where: string): string | null {
   return `${where}: ${KERAS_MASKED_MAX_POOLING}`;
 }
 
+/** Dtype policies that set a layer's precision (Keras's mixed precision, float64); recur computes in float32. */
+const OTHER_PRECISION = /^(mixed_)?b?float16$|^float64$/;
+
+/**
+ * Layers whose dtype policy (a string in Keras 2, a DTypePolicy or Policy object in Keras 3 and tf.keras) computes in
+ * another precision than float32: recur reads their weights and computes in float32, so its outputs differ slightly
+ * from Keras's. An InputLayer's dtype is its input's, not a policy.
+ */
+function precisionNote(raw: Json, where: string): string | null {
+  const byPolicy = new Map<string, string[]>();
+  for (const { className, config } of rawLayerConfigs(raw)) {
+    const d = config.dtype;
+    const policy = isObject(d) && isObject(d.config) ? d.config.name : d;
+    if (className === 'InputLayer' || typeof policy !== 'string' || !OTHER_PRECISION.test(policy)) continue;
+    const names = byPolicy.get(policy) ?? [];
+    names.push(`'${typeof config.name === 'string' ? config.name : '?'}'`);
+    byPolicy.set(policy, names);
+  }
+  if (byPolicy.size === 0) return null;
+  const found = [...byPolicy].map(([policy, names]) => `${names.join(', ')} (${policy})`).join('; ');
+  return (
+    `${where}: ${found}: Keras computes these layers in their dtype policy's precision; recur computes in ` +
+    "float32, so its outputs differ slightly from Keras's"
+  );
+}
+
 /** Number of values in every dataset under a node. */
 function valuesIn(node: H5Node | undefined): number {
   if (!node) return 0;
@@ -277,6 +304,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
   if (pooling) notes.push(pooling);
   const t = trainingOnlyNote(rawConfig, where);
   if (t) notes.push(t);
+  const p = precisionNote(rawConfig, where);
+  if (p) notes.push(p);
   const tc = root.attrs.training_config;
   return {
     model,
@@ -334,6 +363,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
   if (pooling) notes.push(pooling);
   const t = trainingOnlyNote(ar.config as Json, where);
   if (t) notes.push(t);
+  const p = precisionNote(ar.config as Json, where);
+  if (p) notes.push(p);
   return {
     model,
     format: 'keras',

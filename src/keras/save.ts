@@ -87,6 +87,28 @@ function checkHardSigmoid(model: Model, major: 2 | 3): void {
   }
 }
 
+/**
+ * Keras 3 loads Keras 2's .h5 files too, but reads `hard_sigmoid` as its own, clip(x/6 + 0.5, 0, 1): a .h5 with Keras
+ * 2's hard sigmoid predicts as recur does in Keras 2 and tf.keras only. The note names those layers; null for none.
+ */
+export function keras3HardSigmoidNote(model: Model): string | null {
+  const names = [
+    ...new Set(
+      model.layers.flatMap((l) =>
+        activationsOf(l)
+          .filter((a) => a.value === 'hard_sigmoid')
+          .map((a) => `'${a.name}'`),
+      ),
+    ),
+  ];
+  if (names.length === 0) return null;
+  return (
+    `${names.length > 1 ? 'layers' : 'layer'} ${names.join(', ')} ${names.length > 1 ? 'use' : 'uses'} Keras 2's ` +
+    'hard_sigmoid, clip(0.2x + 0.5, 0, 1), as Keras 2 and tf.keras read this file; Keras 3 loads .h5 files too but ' +
+    "computes its hard_sigmoid as clip(x/6 + 0.5, 0, 1), so its predictions differ from recur's"
+  );
+}
+
 /** A Keras 2 (tfjs-style) layer config → Keras 3's. */
 function keras3Value(key: string, v: Json): Json {
   if ((key === 'activation' || key === 'recurrent_activation') && v === 'hard_sigmoid_keras3')
@@ -515,8 +537,10 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
     mw.children.set(l.name, lg);
   }
   root.children.set('model_weights', mw);
-  const notes = [kerasCannotLoadNote(modelConfig, 2), kerasMaskedMaxPoolingNote(modelConfig)].filter(
-    (n) => n !== null,
-  );
+  const notes = [
+    kerasCannotLoadNote(modelConfig, 2),
+    kerasMaskedMaxPoolingNote(modelConfig),
+    keras3HardSigmoidNote(model),
+  ].filter((n) => n !== null);
   return { bytes: await writeH5(root), notes };
 }
