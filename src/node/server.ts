@@ -52,6 +52,7 @@ import { StepperCache } from '../seq2seq/decode.js';
 import type { TargetOrder } from '../seq2seq/model.js';
 import type { Tokenizer as Seq2SeqTokenizer } from '../seq2seq/tokenizer.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
+import type { ModelPayload } from '../inference/protocol.js';
 import { isBlankText } from '../text/blank.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import {
@@ -261,21 +262,54 @@ export function seq2seqOnThisThread(name: string, dir: string, app: Seq2Seq): Se
 
 /**
  * Loads every text, classifier and seq2seq model of `served` into the inference pool (each worker rebuilds it from
- * the same files), so createServeApp runs their requests there. Forecasters stay on this thread: their predict is an
- * ensemble with statistical baselines, not one batched forward pass. `oneWorkerAtATime`: InferencePool.load's (a
- * reload, the pool serving meanwhile).
+ * the same files), so createServeApp runs their requests there; rejects with the error of the first model that does
+ * not load. Forecasters stay on this thread: their predict is an ensemble with statistical baselines, not one
+ * batched forward pass.
  */
 export async function attachInferencePool(
   served: Served[],
   pool: InferencePool,
   limits: ServeLimits = SERVE_LIMITS,
-  opts: { oneWorkerAtATime?: boolean } = {},
 ): Promise<void> {
-  for (const s of served) {
-    if (s.kind !== 'text' && s.kind !== 'classify' && s.kind !== 'seq2seq') continue;
-    const payload = readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined);
-    (s as TextServed | ClassifierServed | Seq2SeqServed).pooled = await pool.load(payload, opts);
-  }
+  const failed = (await loadIntoInferencePool(served, pool, limits)).find((e) => e !== null);
+  if (failed) throw failed;
+}
+
+/**
+ * attachInferencePool, each model all or nothing: resolves with, per model of `served`, why it did not load (its
+ * files, or a worker that cannot build it), or null. `oneWorkerAtATime`: InferencePool.loadEach's (a reload, the pool
+ * serving meanwhile: each worker rebuilds every model in one turn).
+ */
+export async function loadIntoInferencePool(
+  served: Served[],
+  pool: InferencePool,
+  limits: ServeLimits = SERVE_LIMITS,
+  opts: { oneWorkerAtATime?: boolean } = {},
+): Promise<(Error | null)[]> {
+  const errors = served.map((): Error | null => null);
+  const pooled: { at: number; payload: ModelPayload }[] = [];
+  served.forEach((s, at) => {
+    if (s.kind !== 'text' && s.kind !== 'classify' && s.kind !== 'seq2seq') return;
+    try {
+      pooled.push({
+        at,
+        payload: readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined),
+      });
+    } catch (e) {
+      errors[at] = e as Error;
+    }
+  });
+  const loaded = await pool.loadEach(
+    pooled.map((p) => p.payload),
+    opts,
+  );
+  loaded.forEach((r, i) => {
+    const { at } = pooled[i];
+    if (r.status === 'fulfilled')
+      (served[at] as TextServed | ClassifierServed | Seq2SeqServed).pooled = r.value;
+    else errors[at] = r.reason as Error;
+  });
+  return errors;
 }
 
 /** The model of `m` on this thread, for a request the pool does not run; one loaded `onPool` has none. */
