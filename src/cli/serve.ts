@@ -17,8 +17,8 @@ import {
   attachInferencePool,
   createServeApp,
   loadIntoInferencePool,
-  loadServedModel,
   loadServedModels,
+  reloadServedModel,
   SERVE_LIMITS,
   type Served,
   type ServeApp,
@@ -150,7 +150,8 @@ export function hangupReloads(isTerminal: (fd: number) => boolean = isatty): boo
  * the old ones. A directory that no longer loads (a half-copied model, a bad file) keeps its old model, and says why
  * on stderr (and in --json's `reloaded` event). With a pool the old models answer on while the new load: this thread
  * reads only their metadata, and the workers rebuild them one at a time, each all of them in one turn, the others
- * serving meanwhile.
+ * serving meanwhile. With none the models are built here, the event loop turning between two models (and between a
+ * model and its joint n-gram), so the served models' requests and streams go on.
  */
 export async function reloadModels(
   server: ServeApp,
@@ -160,13 +161,12 @@ export async function reloadModels(
 ): Promise<void> {
   const olds = server.models();
   const fresh: (Served | Error)[] = [];
-  for (const old of olds) {
-    try {
-      fresh.push(loadServedModel(old.dir, old.name, SERVE_LIMITS, { onPool: pool !== null }));
-    } catch (e) {
-      fresh.push(e as Error);
-    }
-  }
+  for (const old of olds)
+    fresh.push(
+      await reloadServedModel(old.dir, old.name, SERVE_LIMITS, { onPool: pool !== null }, turn).catch(
+        (e: unknown) => e as Error,
+      ),
+    );
   if (pool) {
     const read = fresh.flatMap((f) => (f instanceof Error ? [] : [f]));
     const failed = await loadIntoInferencePool(read, pool, SERVE_LIMITS, { oneWorkerAtATime: true });
@@ -193,6 +193,11 @@ export async function reloadModels(
       .map((m) => ({ name: m.name, kind: m.kind })),
     kept,
   });
+}
+
+/** One turn of the event loop: what it has waiting (requests, stream steps) runs first. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

@@ -65,7 +65,7 @@ import './forecast.js';
 import { loadForecasterDir } from './forecaster_io.js';
 import { isEnsembleDir, loadClassifierDir, readClassifierDir } from './classifier_dir.js';
 import { claimedEnsembleFormat } from './seed_ensemble_dir.js';
-import { loadSeq2SeqDir, readSeq2SeqDir } from './seq2seq_dir.js';
+import { loadSeq2SeqDir, readJointNgram, readSeq2SeqDir } from './seq2seq_dir.js';
 import { readModelPayload } from './inference_pool.js';
 import { loadModel, readModelMetadata } from './model_io.js';
 
@@ -188,16 +188,25 @@ export function loadServedModels(
   });
 }
 
+/** How loadServedModel reads a model directory. */
+export interface ServedLoading {
+  /** Read for an inference pool to run: metadata and vocabularies only. */
+  onPool?: boolean;
+  /** false: a seq2seq model comes without its joint n-gram. */
+  jointNgram?: boolean;
+}
+
 /**
- * Loads one model directory as `name` (see loadServedModels); a reload (SIGUSR2) loads each again by this. `onPool`:
- * a text, classifier or seq2seq model is read for an inference pool to run (attachInferencePool), its metadata and
- * vocabularies only, which is all this thread then needs: the workers build the networks and check they fit.
+ * Loads one model directory as `name` (see loadServedModels); a reload (SIGUSR2) loads each again by this
+ * (reloadServedModel). `onPool`: a text, classifier or seq2seq model is read for an inference pool to run
+ * (attachInferencePool), its metadata and vocabularies only, which is all this thread then needs: the workers build
+ * the networks and check they fit. `jointNgram: false`: a seq2seq model comes without its joint n-gram.
  */
 export function loadServedModel(
   dir: string,
   name: string,
   limits: ServeLimits = SERVE_LIMITS,
-  opts: { onPool?: boolean } = {},
+  opts: ServedLoading = {},
 ): Served {
   if (!existsSync(dir)) throw new InvalidInputError(noSuchPath(dir, 'a model directory'));
   if (!statSync(dir).isDirectory())
@@ -237,12 +246,34 @@ function servedClassifier(dir: string, name: string, opts: { onPool?: boolean })
   return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
 }
 
-function servedSeq2Seq(dir: string, name: string, opts: { onPool?: boolean }): Seq2SeqServed {
+function servedSeq2Seq(dir: string, name: string, opts: ServedLoading): Seq2SeqServed {
   if (opts.onPool) {
     const { meta, memberOrders, ngramWeight } = loading(() => readSeq2SeqDir(dir));
     return { kind: 'seq2seq', name, dir, meta, source: sourceTokenizer(meta), memberOrders, ngramWeight };
   }
-  return seq2seqOnThisThread(name, dir, loading(() => loadSeq2SeqDir(dir)).app);
+  return seq2seqOnThisThread(name, dir, loading(() => loadSeq2SeqDir(dir, opts)).app);
+}
+
+/**
+ * loadServedModel for a reload while serving: with `pause` (a turn of the event loop) before the model and, for one
+ * built on this thread, between its network and its joint n-gram (the longest build: a large one takes most of a
+ * second), so that the served models' requests and streams go on between the parts.
+ */
+export async function reloadServedModel(
+  dir: string,
+  name: string,
+  limits: ServeLimits,
+  opts: { onPool?: boolean },
+  pause: () => Promise<void>,
+): Promise<Served> {
+  await pause();
+  if (opts.onPool) return loadServedModel(dir, name, limits, opts);
+  const served = loadServedModel(dir, name, limits, { jointNgram: false });
+  const app = served.kind === 'seq2seq' ? (served as Seq2SeqServed).app : undefined;
+  if (!app) return served;
+  await pause();
+  const ngram = loading(() => readJointNgram(dir, app.metadata()));
+  return ngram ? seq2seqOnThisThread(name, dir, app.withJointNgram(ngram)) : served;
 }
 
 /** The served entry of a seq2seq model that runs on this thread. */
