@@ -1,17 +1,19 @@
 /**
  * Reloading a model on the inference pool while it serves (InferencePool.load's `oneWorkerAtATime`, recur serve's
  * SIGUSR2): new jobs go to the workers not rebuilding, and a running stream never pauses: a worker running streams
- * rebuilds only once they have ended, or after `streamWaitMs`. Fake workers the test steps, no threads.
+ * rebuilds only once they have ended, or after `streamWaitMs`, every model of a reload in one turn (loadEach: one
+ * wait per worker however many models reload). Fake workers the test steps, no threads.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InferencePool, type InferencePort } from '../src/inference/pool.js';
+import { InferencePool, type InferencePort, type PooledModel } from '../src/inference/pool.js';
 import type { InferenceReply, InferenceRequest, ModelPayload } from '../src/inference/protocol.js';
 
 /**
  * Fake workers that run their messages in order, as a worker thread does: while a load the test holds is "rebuilding",
  * the worker answers nothing and its streams step no further (their characters wait), as a real rebuild blocks its
- * thread. A generation job starts and then steps only when the test says (`step`), until `finish`.
+ * thread. A generation job starts and then steps only when the test says (`step`), until `finish`. A model whose file
+ * is under bad/ does not build (an error reply, as a worker's for a damaged model).
  */
 function workersWithHeldLoads(threads: number): {
   pool: InferencePool;
@@ -51,7 +53,12 @@ function workersWithHeldLoads(threads: number): {
         box.push(m);
         if (m.type === 'abort') return;
         if (m.type === 'generate') return run(() => reply({ type: 'started', id: m.id }));
-        const answer = (): void => reply({ type: 'done', id: m.id, result: null });
+        const answer = (): void =>
+          reply(
+            m.type === 'load' && m.model.file.startsWith('bad/')
+              ? { type: 'error', id: m.id, message: `${m.model.file}: damaged`, invalid: true }
+              : { type: 'done', id: m.id, result: null },
+          );
         if (m.type !== 'load' || !holding || queue) return run(answer);
         queue = [];
         held.push(() => {
@@ -236,4 +243,95 @@ describe('InferencePool reloading a model while a stream runs', () => {
       }
     },
   );
+
+  it(
+    'rebuilds all of a reload’s models on a worker in one turn: one wait for its streams, however many models',
+    { timeout: 60_000 },
+    async () => {
+      const { pool, sent, step, finish } = workersWithHeldLoads(2);
+      const newLoadsOn = (worker: number, from: number): number[] =>
+        sent[worker].flatMap((m) => (m.type === 'load' && m.modelId >= from ? [m.modelId] : []));
+      try {
+        const old = await pool.load(payload);
+        const chunks: string[] = [];
+        const running = await pool.startGeneration(old, {
+          prime: 'the',
+          length: 9,
+          onText: (t) => chunks.push(t),
+        });
+        const w = running.worker;
+        const other = 1 - w;
+        const id = sent[w].find((m) => m.type === 'generate')!.id;
+        let reloaded = false;
+        const reload = pool.loadEach(
+          [1, 2, 3].map((i) => ({ ...payload, file: `new${i}/model.json` })),
+          { oneWorkerAtATime: true },
+        );
+        void reload.then(() => (reloaded = true));
+        await settle();
+        const first = old.id + 1;
+        assert.deepEqual(
+          newLoadsOn(other, first),
+          [first, first + 1, first + 2],
+          'the free worker rebuilds all three',
+        );
+        assert.deepEqual(newLoadsOn(w, first), [], 'the stream’s worker waits for its stream');
+        step(w, id, 'a');
+        await settle();
+        assert.deepEqual(chunks, ['a'], 'the stream goes on meanwhile');
+        assert.equal(reloaded, false);
+        finish(w, id);
+        assert.equal(await running.done, 'text');
+        const models = await reload;
+        assert.deepEqual(
+          newLoadsOn(w, first),
+          [first, first + 1, first + 2],
+          'its stream ended, it rebuilds all three',
+        );
+        assert.deepEqual(
+          models.map((r) => (r.status === 'fulfilled' ? r.value.file : r.reason)),
+          ['new1/model.json', 'new2/model.json', 'new3/model.json'],
+        );
+      } finally {
+        await pool.terminate();
+      }
+    },
+  );
+
+  it('loads each model of a reload all or nothing: one that fails on a worker is dropped, the others load everywhere', async () => {
+    const { pool, sent } = workersWithHeldLoads(2);
+    try {
+      const old = await pool.load(payload);
+      const [good, bad] = await pool.loadEach(
+        [
+          { ...payload, file: 'new/model.json' },
+          { ...payload, file: 'bad/model.json' },
+        ],
+        { oneWorkerAtATime: true },
+      );
+      assert.equal(good.status, 'fulfilled');
+      assert.equal(bad.status, 'rejected');
+      assert.match(String((bad as PromiseRejectedResult).reason), /bad\/model\.json: damaged/);
+      const badId = old.id + 2;
+      const loads = (worker: number, modelId: number): number =>
+        sent[worker].filter((m) => m.type === 'load' && m.modelId === modelId).length;
+      assert.equal(loads(0, badId) + loads(1, badId), 1, 'the failed model was sent to no other worker');
+      assert.deepEqual(
+        [loads(0, old.id + 1), loads(1, old.id + 1)],
+        [1, 1],
+        'the other model loaded on both',
+      );
+      const unloads = sent
+        .flat()
+        .filter((m) => m.type === 'unload')
+        .map((m) => m.modelId);
+      assert.deepEqual(unloads, [badId, badId], 'every worker let go of the failed model');
+      const fresh = (good as PromiseFulfilledResult<PooledModel>).value;
+      // The other model serves (a stream on a model the pool does not hold is refused).
+      const serving = await pool.startGeneration(fresh, { prime: 'the', length: 1 });
+      serving.done.catch(() => {});
+    } finally {
+      await pool.terminate();
+    }
+  });
 });

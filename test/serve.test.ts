@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { makeOutput } from '../src/cli/output.js';
+import { reloadModels } from '../src/cli/serve.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { RNNForecaster } from '../src/forecast/network.js';
@@ -775,6 +777,38 @@ describe('recur serve (HTTP API)', () => {
       abort.abort();
       while (app.inFlight() > 0) await new Promise((r) => setTimeout(r, 5));
       assert.equal((await generate({ length: 5 })).status, 200);
+    } finally {
+      abort.abort();
+      await app.close();
+    }
+  });
+
+  it('reloads (SIGUSR2, --threads 1) a model at a time, a running stream stepping on between two models’ builds', async () => {
+    // Three directories: the models are built on this thread, as the stream is stepped.
+    const dirs = [textModel, join(dir, 'again'), join(dir, 'and-again')];
+    for (const d of dirs.slice(1)) cpSync(textModel, d, { recursive: true });
+    const served = loadServedModels(dirs);
+    const app = createServeApp({ served, limits: { ...SERVE_LIMITS, length: 5_000_000 } });
+    const address = await listen(app);
+    const abort = new AbortController();
+    const stepped = (): number => (served[0] as TextServed).batcher!.stats.steps;
+    try {
+      const running = await fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: served[0].name, length: 5_000_000, stream: true }),
+        signal: abort.signal,
+      });
+      assert.equal(running.status, 200);
+      const before = stepped();
+      await reloadModels(app, null, { ...makeOutput({ quiet: true }), json: () => {} });
+      // The event loop turned before each build: the stream took a step each time (its batcher steps once a turn).
+      assert.ok(
+        stepped() - before >= dirs.length,
+        `the stream took ${stepped() - before} step(s) while ${dirs.length} models were rebuilt`,
+      );
+      assert.notEqual(app.models()[0], served[0], 'the reloaded models are served');
+      assert.equal(app.inFlight(), 1, 'the stream runs on, on the model it started on');
     } finally {
       abort.abort();
       await app.close();

@@ -268,7 +268,7 @@ describe('recur serve on the inference pool', () => {
     }
   });
 
-  it('keeps sending a running stream’s chunks during a reload (SIGUSR2): its worker rebuilds once the stream has ended', async () => {
+  it('keeps sending a running stream’s chunks during a reload (SIGUSR2) of two models: its worker rebuilds both once the stream has ended', async () => {
     // Workers over the real worker script whose loads the test holds; a worker holding a load also sends nothing (its
     // replies wait), as a worker whose thread rebuilds a model: a stream on it stops between two steps.
     let holdLoads = false;
@@ -276,8 +276,11 @@ describe('recur serve on the inference pool', () => {
     const held: (() => void)[] = [];
     /** Characters the workers' streams have handed to the server. */
     let generated = 0;
+    /** Loads sent to each worker (by spawn order: none dies here, so by its place in the pool). */
+    const loads: number[] = [];
     const holding = new InferencePool((): InferencePort => {
       const port = spawnInferenceThread();
+      const worker = loads.push(0) - 1;
       let queue: InferenceRequest[] | null = null;
       let waiting: InferenceReply[] | null = null;
       let receive: (r: InferenceReply) => void = () => {};
@@ -290,6 +293,7 @@ describe('recur serve on the inference pool', () => {
             fn(r);
           }),
         postMessage: (m) => {
+          if (m.type === 'load') loads[worker]++;
           if (queue) return void queue.push(m);
           if (m.type !== 'load' || !holdLoads) return port.postMessage(m);
           queue = [m];
@@ -303,7 +307,9 @@ describe('recur serve on the inference pool', () => {
         },
       };
     }, 2);
-    const models = loadServedModels([textModel], SERVE_LIMITS, { onPool: true });
+    const second = join(dir, 'second');
+    cpSync(textModel, second, { recursive: true });
+    const models = loadServedModels([textModel, second], SERVE_LIMITS, { onPool: true });
     await attachInferencePool(models, holding);
     const app = createServeApp({
       served: models,
@@ -322,7 +328,7 @@ describe('recur serve on the inference pool', () => {
       const base = await listen(app);
       const running = await post(
         base,
-        { prime: 'the sea', length: LONG_STREAM, seed: 4, stream: true },
+        { model: models[0].name, prime: 'the sea', length: LONG_STREAM, seed: 4, stream: true },
         leave.signal,
       );
       const reader = running.body!.getReader();
@@ -342,6 +348,9 @@ describe('recur serve on the inference pool', () => {
         }
       };
       await readOn();
+      const streamWorker = holding.streamsPerWorker().indexOf(1);
+      const otherWorker = 1 - streamWorker;
+      const loadsBefore = [...loads];
       holdLoads = true;
       const reload = reloadModels(app, holding, out);
       while (held.length === 0) await new Promise((r) => setImmediate(r));
@@ -353,14 +362,20 @@ describe('recur serve on the inference pool', () => {
       await readOn();
       assert.ok(!gaveUp, 'the stream paused for the reload');
       assert.equal(held.length, 0, 'a worker rebuilt under a running stream');
+      // In its one turn the other worker rebuilt both models: the stream's worker waits once, not once per model.
+      assert.equal(loads[otherWorker] - loadsBefore[otherWorker], 2, 'the other worker rebuilt both models');
+      assert.equal(loads[streamWorker], loadsBefore[streamWorker], 'the stream’s worker waits for it');
       assert.equal(app.models()[0], models[0], 'the new model is not served before every worker has it');
       leave.abort();
       while (held.length === 0) await new Promise((r) => setImmediate(r));
       held.shift()!();
       await reload;
+      assert.equal(loads[streamWorker] - loadsBefore[streamWorker], 2, 'its stream ended, it rebuilt both');
       assert.notEqual(app.models()[0], models[0]);
+      assert.notEqual(app.models()[1], models[1]);
     } finally {
       clearTimeout(giveUp);
+      leave.abort();
       for (const release of held.splice(0)) release();
       await app.close();
       await holding.terminate();

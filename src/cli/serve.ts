@@ -16,8 +16,9 @@ import { createInferencePool } from '../node/inference_pool.js';
 import {
   attachInferencePool,
   createServeApp,
-  loadServedModel,
+  loadIntoInferencePool,
   loadServedModels,
+  reloadServedModel,
   SERVE_LIMITS,
   type Served,
   type ServeApp,
@@ -148,7 +149,9 @@ export function hangupReloads(isTerminal: (fd: number) => boolean = isatty): boo
  * request on, all in one step once every one has loaded (here and on every worker); requests already running finish on
  * the old ones. A directory that no longer loads (a half-copied model, a bad file) keeps its old model, and says why
  * on stderr (and in --json's `reloaded` event). With a pool the old models answer on while the new load: this thread
- * reads only their metadata, and the workers rebuild them one at a time, the others serving meanwhile.
+ * reads only their metadata, and the workers rebuild them one at a time, each all of them in one turn, the others
+ * serving meanwhile. With none the models are built here, the event loop turning between two models (and between a
+ * model and its joint n-gram), so the served models' requests and streams go on.
  */
 export async function reloadModels(
   server: ServeApp,
@@ -156,23 +159,30 @@ export async function reloadModels(
   out: Output,
   signal: ReloadSignal = 'SIGUSR2',
 ): Promise<void> {
-  const next: Served[] = [];
-  const kept: { name: string; dir: string; error: string }[] = [];
-  for (const old of server.models()) {
-    try {
-      const fresh = loadServedModel(old.dir, old.name, SERVE_LIMITS, { onPool: pool !== null });
-      if (pool) await attachInferencePool([fresh], pool, SERVE_LIMITS, { oneWorkerAtATime: true });
-      next.push(fresh);
-    } catch (e) {
-      const error = (e as Error).message;
-      kept.push({ name: old.name, dir: old.dir, error });
-      // On stderr even with --json (its `reloaded` event has it too), as internal errors are: the operator must learn.
-      process.stderr.write(
-        `recur serve: ${signal}: keeping the model '${old.name}' served before: ${error}\n`,
-      );
-      next.push(old);
-    }
+  const olds = server.models();
+  const fresh: (Served | Error)[] = [];
+  for (const old of olds)
+    fresh.push(
+      await reloadServedModel(old.dir, old.name, SERVE_LIMITS, { onPool: pool !== null }, turn).catch(
+        (e: unknown) => e as Error,
+      ),
+    );
+  if (pool) {
+    const read = fresh.flatMap((f) => (f instanceof Error ? [] : [f]));
+    const failed = await loadIntoInferencePool(read, pool, SERVE_LIMITS, { oneWorkerAtATime: true });
+    read.forEach((m, i) => (fresh[fresh.indexOf(m)] = failed[i] ?? m));
   }
+  const kept: { name: string; dir: string; error: string }[] = [];
+  const next = olds.map((old, i): Served => {
+    const f = fresh[i];
+    if (!(f instanceof Error)) return f;
+    kept.push({ name: old.name, dir: old.dir, error: f.message });
+    // On stderr even with --json (its `reloaded` event has it too), as internal errors are: the operator must learn.
+    process.stderr.write(
+      `recur serve: ${signal}: keeping the model '${old.name}' served before: ${f.message}\n`,
+    );
+    return old;
+  });
   server.swap(next);
   out.info(`recur serve: ${signal}: reloaded ${next.length - kept.length} of ${next.length} model(s)`);
   out.json({
@@ -183,6 +193,11 @@ export async function reloadModels(
       .map((m) => ({ name: m.name, kind: m.kind })),
     kept,
   });
+}
+
+/** One turn of the event loop: what it has waiting (requests, stream steps) runs first. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

@@ -219,72 +219,112 @@ export class InferencePool {
   /**
    * Loads a model into every worker; rejects (naming the model's file) if a worker cannot rebuild it, and then the
    * model is not used, and the workers that did load it let go of it (a reload that fails on one worker, out of
-   * memory, must not leave the others holding a copy nobody can use). `oneWorkerAtATime`: the workers rebuild it one
-   * after another, new jobs going to the others meanwhile, so that a pool already serving answers on (a reload: a
-   * rebuild can take seconds, a large joint n-gram's most of all), and a worker running streams rebuilds only once
-   * they have ended, or `streamWaitMs` has passed (then they pause for the rebuild; loadOneAtATime); else all at
-   * once, which is sooner.
+   * memory, must not leave the others holding a copy nobody can use). `oneWorkerAtATime`: see loadEach.
    */
   async load(
     payload: ModelPayload,
     opts: { oneWorkerAtATime?: boolean; streamWaitMs?: number } = {},
   ): Promise<PooledModel> {
-    const id = this.nextModelId++;
-    const entry: ModelEntry = { id, kind: payload.kind, file: payload.file, payload };
-    if (payload.kind === 'classify') {
-      const meta = payloadMetadata(payload, parseClassifierMetadata);
-      entry.classifier = { meta, tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer) };
-    }
-    if (payload.kind === 'seq2seq') {
-      const meta = payloadMetadata(payload, parseSeq2SeqMetadata);
-      entry.seq2seq = {
-        meta,
-        source: new Seq2SeqTokenizer(
-          meta.settings.sourceMode as TokenMode,
-          meta.sourceTokens,
-          meta.settings.normalization,
-        ),
-      };
-    }
-    const loadOn = (s: Slot): Promise<InferenceResult> =>
-      this.post(s, (jid) => ({
-        type: 'load',
-        id: jid,
-        modelId: id,
-        model: payload,
-        kernels: this.kernelsName,
-      }));
-    try {
-      if (opts.oneWorkerAtATime)
-        await this.loadOneAtATime(loadOn, opts.streamWaitMs ?? RELOAD_STREAM_WAIT_MS);
-      else {
-        const loads = await Promise.allSettled(this.slots.map(loadOn));
-        const failed = loads.find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
-      }
-    } catch (e) {
-      await this.dropFromWorkers(id).catch(() => {});
-      throw e;
-    }
-    this.models.push(entry);
-    return { id, kind: entry.kind, file: entry.file };
+    const [loaded] = await this.loadEach([payload], opts);
+    if (loaded.status === 'rejected') throw loaded.reason;
+    return loaded.value;
   }
 
   /**
-   * Runs `loadOn` on each worker in turn, the others answering jobs meanwhile (a worker runs its messages in order, so
-   * one rebuilding a model answers nothing until it is done: its streams stop between two steps). So that no running
-   * stream pauses, the workers running the fewest streams go first, and a worker still running streams when its turn
-   * comes gets no new job and rebuilds once they have ended (new streams meanwhile go to the others, on the old model
-   * until the caller switches), or after `streamWaitMs`, a bound for very long streams, which then pause for the
-   * rebuild. A worker that died and was replaced during the round has not loaded the model yet: the round goes on
-   * until every worker has.
+   * Loads several models into every worker, each as `load` does, all or nothing per model: the results, in the order
+   * of `payloads`, say which loaded and why the others did not (a model that fails on one worker is sent to no more
+   * of them). `oneWorkerAtATime`: the workers rebuild them one after another, each all of them in one turn, new jobs
+   * going to the others meanwhile, so that a pool already serving answers on (a reload: a rebuild can take seconds, a
+   * large joint n-gram's most of all), and a worker running streams rebuilds only once they have ended, or
+   * `streamWaitMs` has passed (then they pause for the rebuild; loadOneAtATime) — one wait per worker however many
+   * models reload; else all at once, which is sooner.
+   */
+  async loadEach(
+    payloads: readonly ModelPayload[],
+    opts: { oneWorkerAtATime?: boolean; streamWaitMs?: number } = {},
+  ): Promise<PromiseSettledResult<PooledModel>[]> {
+    const failed = new Map<ModelEntry, unknown>();
+    const entries = payloads.map((payload) => {
+      const entry: ModelEntry = { id: this.nextModelId++, kind: payload.kind, file: payload.file, payload };
+      try {
+        if (payload.kind === 'classify') {
+          const meta = payloadMetadata(payload, parseClassifierMetadata);
+          entry.classifier = { meta, tokenizer: ClassifyTokenizer.fromJSON(meta.tokenizer) };
+        }
+        if (payload.kind === 'seq2seq') {
+          const meta = payloadMetadata(payload, parseSeq2SeqMetadata);
+          entry.seq2seq = {
+            meta,
+            source: new Seq2SeqTokenizer(
+              meta.settings.sourceMode as TokenMode,
+              meta.sourceTokens,
+              meta.settings.normalization,
+            ),
+          };
+        }
+      } catch (e) {
+        failed.set(entry, e);
+      }
+      return entry;
+    });
+    /** The models sent to a worker: the ones to drop again if they fail. */
+    const sent = new Set<ModelEntry>();
+    // A worker runs its messages in order: it rebuilds the models one after another, answering nothing meanwhile.
+    const loadOn = async (s: Slot): Promise<void> => {
+      const todo = entries.filter((e) => !failed.has(e));
+      for (const e of todo) sent.add(e);
+      const loads = await Promise.allSettled(
+        todo.map((e) =>
+          this.post(s, (jid) => ({
+            type: 'load',
+            id: jid,
+            modelId: e.id,
+            model: e.payload,
+            kernels: this.kernelsName,
+          })),
+        ),
+      );
+      loads.forEach((r, i) => {
+        if (r.status === 'rejected' && !failed.has(todo[i])) failed.set(todo[i], r.reason);
+      });
+    };
+    if (entries.some((e) => !failed.has(e))) {
+      if (opts.oneWorkerAtATime)
+        await this.loadOneAtATime(loadOn, opts.streamWaitMs ?? RELOAD_STREAM_WAIT_MS, () =>
+          entries.every((e) => failed.has(e)),
+        );
+      else await Promise.all(this.slots.map(loadOn));
+    }
+    await Promise.all(
+      [...failed.keys()].filter((e) => sent.has(e)).map((e) => this.dropFromWorkers(e.id).catch(() => {})),
+    );
+    return entries.map((e): PromiseSettledResult<PooledModel> => {
+      if (failed.has(e)) return { status: 'rejected', reason: failed.get(e) };
+      this.models.push(e);
+      return { status: 'fulfilled', value: { id: e.id, kind: e.kind, file: e.file } };
+    });
+  }
+
+  /**
+   * Runs `loadOn` (all of a reload's models) on each worker in turn, the others answering jobs meanwhile (a worker runs
+   * its messages in order, so one rebuilding answers nothing until it is done: its streams stop between two steps).
+   * So that no running stream pauses, the workers running the fewest streams go first, and a worker still running
+   * streams when its turn comes gets no new job and rebuilds once they have ended (new streams meanwhile go to the
+   * others, on the old models until the caller switches), or after `streamWaitMs`, a bound for very long streams,
+   * which then pause for the rebuild. A worker that died and was replaced during the round has not loaded the models
+   * yet: the round goes on until every worker has, or `givenUp` (every model failed somewhere).
    */
   private async loadOneAtATime(
-    loadOn: (s: Slot) => Promise<InferenceResult>,
+    loadOn: (s: Slot) => Promise<void>,
     streamWaitMs: number,
+    givenUp: () => boolean,
   ): Promise<void> {
     const loaded = new Set<Slot>();
-    for (let left = this.slots; left.length > 0; left = this.slots.filter((s) => !loaded.has(s))) {
+    for (
+      let left = this.slots;
+      left.length > 0 && !givenUp();
+      left = this.slots.filter((s) => !loaded.has(s))
+    ) {
       const slot = left.reduce((a, b) => (b.streams < a.streams ? b : a));
       slot.loading = true;
       try {

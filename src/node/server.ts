@@ -52,6 +52,7 @@ import { StepperCache } from '../seq2seq/decode.js';
 import type { TargetOrder } from '../seq2seq/model.js';
 import type { Tokenizer as Seq2SeqTokenizer } from '../seq2seq/tokenizer.js';
 import type { InferencePool, PooledModel } from '../inference/pool.js';
+import type { ModelPayload } from '../inference/protocol.js';
 import { isBlankText } from '../text/blank.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import {
@@ -64,7 +65,7 @@ import './forecast.js';
 import { loadForecasterDir } from './forecaster_io.js';
 import { isEnsembleDir, loadClassifierDir, readClassifierDir } from './classifier_dir.js';
 import { claimedEnsembleFormat } from './seed_ensemble_dir.js';
-import { loadSeq2SeqDir, readSeq2SeqDir } from './seq2seq_dir.js';
+import { loadSeq2SeqDir, readJointNgram, readSeq2SeqDir } from './seq2seq_dir.js';
 import { readModelPayload } from './inference_pool.js';
 import { loadModel, readModelMetadata } from './model_io.js';
 
@@ -187,16 +188,25 @@ export function loadServedModels(
   });
 }
 
+/** How loadServedModel reads a model directory. */
+export interface ServedLoading {
+  /** Read for an inference pool to run: metadata and vocabularies only. */
+  onPool?: boolean;
+  /** false: a seq2seq model comes without its joint n-gram. */
+  jointNgram?: boolean;
+}
+
 /**
- * Loads one model directory as `name` (see loadServedModels); a reload (SIGUSR2) loads each again by this. `onPool`:
- * a text, classifier or seq2seq model is read for an inference pool to run (attachInferencePool), its metadata and
- * vocabularies only, which is all this thread then needs: the workers build the networks and check they fit.
+ * Loads one model directory as `name` (see loadServedModels); a reload (SIGUSR2) loads each again by this
+ * (reloadServedModel). `onPool`: a text, classifier or seq2seq model is read for an inference pool to run
+ * (attachInferencePool), its metadata and vocabularies only, which is all this thread then needs: the workers build
+ * the networks and check they fit. `jointNgram: false`: a seq2seq model comes without its joint n-gram.
  */
 export function loadServedModel(
   dir: string,
   name: string,
   limits: ServeLimits = SERVE_LIMITS,
-  opts: { onPool?: boolean } = {},
+  opts: ServedLoading = {},
 ): Served {
   if (!existsSync(dir)) throw new InvalidInputError(noSuchPath(dir, 'a model directory'));
   if (!statSync(dir).isDirectory())
@@ -236,12 +246,34 @@ function servedClassifier(dir: string, name: string, opts: { onPool?: boolean })
   return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
 }
 
-function servedSeq2Seq(dir: string, name: string, opts: { onPool?: boolean }): Seq2SeqServed {
+function servedSeq2Seq(dir: string, name: string, opts: ServedLoading): Seq2SeqServed {
   if (opts.onPool) {
     const { meta, memberOrders, ngramWeight } = loading(() => readSeq2SeqDir(dir));
     return { kind: 'seq2seq', name, dir, meta, source: sourceTokenizer(meta), memberOrders, ngramWeight };
   }
-  return seq2seqOnThisThread(name, dir, loading(() => loadSeq2SeqDir(dir)).app);
+  return seq2seqOnThisThread(name, dir, loading(() => loadSeq2SeqDir(dir, opts)).app);
+}
+
+/**
+ * loadServedModel for a reload while serving: with `pause` (a turn of the event loop) before the model and, for one
+ * built on this thread, between its network and its joint n-gram (the longest build: a large one takes most of a
+ * second), so that the served models' requests and streams go on between the parts.
+ */
+export async function reloadServedModel(
+  dir: string,
+  name: string,
+  limits: ServeLimits,
+  opts: { onPool?: boolean },
+  pause: () => Promise<void>,
+): Promise<Served> {
+  await pause();
+  if (opts.onPool) return loadServedModel(dir, name, limits, opts);
+  const served = loadServedModel(dir, name, limits, { jointNgram: false });
+  const app = served.kind === 'seq2seq' ? (served as Seq2SeqServed).app : undefined;
+  if (!app) return served;
+  await pause();
+  const ngram = loading(() => readJointNgram(dir, app.metadata()));
+  return ngram ? seq2seqOnThisThread(name, dir, app.withJointNgram(ngram)) : served;
 }
 
 /** The served entry of a seq2seq model that runs on this thread. */
@@ -261,21 +293,54 @@ export function seq2seqOnThisThread(name: string, dir: string, app: Seq2Seq): Se
 
 /**
  * Loads every text, classifier and seq2seq model of `served` into the inference pool (each worker rebuilds it from
- * the same files), so createServeApp runs their requests there. Forecasters stay on this thread: their predict is an
- * ensemble with statistical baselines, not one batched forward pass. `oneWorkerAtATime`: InferencePool.load's (a
- * reload, the pool serving meanwhile).
+ * the same files), so createServeApp runs their requests there; rejects with the error of the first model that does
+ * not load. Forecasters stay on this thread: their predict is an ensemble with statistical baselines, not one
+ * batched forward pass.
  */
 export async function attachInferencePool(
   served: Served[],
   pool: InferencePool,
   limits: ServeLimits = SERVE_LIMITS,
-  opts: { oneWorkerAtATime?: boolean } = {},
 ): Promise<void> {
-  for (const s of served) {
-    if (s.kind !== 'text' && s.kind !== 'classify' && s.kind !== 'seq2seq') continue;
-    const payload = readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined);
-    (s as TextServed | ClassifierServed | Seq2SeqServed).pooled = await pool.load(payload, opts);
-  }
+  const failed = (await loadIntoInferencePool(served, pool, limits)).find((e) => e !== null);
+  if (failed) throw failed;
+}
+
+/**
+ * attachInferencePool, each model all or nothing: resolves with, per model of `served`, why it did not load (its
+ * files, or a worker that cannot build it), or null. `oneWorkerAtATime`: InferencePool.loadEach's (a reload, the pool
+ * serving meanwhile: each worker rebuilds every model in one turn).
+ */
+export async function loadIntoInferencePool(
+  served: Served[],
+  pool: InferencePool,
+  limits: ServeLimits = SERVE_LIMITS,
+  opts: { oneWorkerAtATime?: boolean } = {},
+): Promise<(Error | null)[]> {
+  const errors = served.map((): Error | null => null);
+  const pooled: { at: number; payload: ModelPayload }[] = [];
+  served.forEach((s, at) => {
+    if (s.kind !== 'text' && s.kind !== 'classify' && s.kind !== 'seq2seq') return;
+    try {
+      pooled.push({
+        at,
+        payload: readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined),
+      });
+    } catch (e) {
+      errors[at] = e as Error;
+    }
+  });
+  const loaded = await pool.loadEach(
+    pooled.map((p) => p.payload),
+    opts,
+  );
+  loaded.forEach((r, i) => {
+    const { at } = pooled[i];
+    if (r.status === 'fulfilled')
+      (served[at] as TextServed | ClassifierServed | Seq2SeqServed).pooled = r.value;
+    else errors[at] = r.reason as Error;
+  });
+  return errors;
 }
 
 /** The model of `m` on this thread, for a request the pool does not run; one loaded `onPool` has none. */
