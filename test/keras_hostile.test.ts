@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
+import { Random } from '../src/core/random.js';
 import { h5Library, readH5, writeH5 } from '../src/keras/h5.js';
 import { loadKerasModel } from '../src/keras/load.js';
 import * as L from '../src/layers/index.js';
@@ -349,6 +350,54 @@ describe('memory bombs: sizes a small file declares are checked before anything 
       bytes,
       /m\.keras: dataset '\/junk\/big' declares 10000000 values of shape \[10000000\], more than a \d+-byte file can hold/,
     );
+  });
+
+  it('a .keras member whose zip headers declare another size than it holds is refused as such, naming it (seeded)', async () => {
+    const files = unzipSync(fixture(K3_ARCHIVE).bytes);
+    const archive = zipSync({ ...files, 'model.weights.h5': [files['model.weights.h5'], { level: 0 }] });
+    /** The archive with `member`'s uncompressed size set to `size` in its local header and the central directory. */
+    const declaring = (member: string, size: number): Uint8Array => {
+      const out = archive.slice();
+      const view = new DataView(out.buffer);
+      const name = strToU8(member);
+      const named = (at: number): boolean => name.every((c, k) => out[at + k] === c);
+      let patched = 0;
+      for (let at = 0; at + 46 < out.length; at++) {
+        const sig = view.getUint32(at, true);
+        if (sig === 0x04034b50 && view.getUint16(at + 26, true) === name.length && named(at + 30)) {
+          view.setUint32(at + 22, size, true);
+          patched++;
+        } else if (sig === 0x02014b50 && view.getUint16(at + 28, true) === name.length && named(at + 46)) {
+          view.setUint32(at + 24, size, true);
+          patched++;
+        }
+      }
+      assert.equal(patched, 2, `${member}: both headers found`);
+      return out;
+    };
+    const rng = new Random(42);
+    for (const member of ['config.json', 'metadata.json', 'model.weights.h5']) {
+      const real = files[member].length;
+      for (let trial = 0; trial < 3; trial++) {
+        const smaller = 1 + rng.int(real - 1);
+        await refused(
+          declaring(member, smaller),
+          new RegExp(
+            `^m\\.keras: archive member ${member.replace('.', '\\.')} is longer than the ${smaller} bytes its zip ` +
+              'header declares; the archive is corrupt or was tampered with$',
+          ),
+        );
+      }
+      const larger = real + 1 + rng.int(1000);
+      await refused(
+        declaring(member, larger),
+        new RegExp(
+          `archive member ${member.replace('.', '\\.')} is shorter \\(${real} bytes\\) than the ${larger} bytes`,
+        ),
+      );
+    }
+    // The archive as written loads.
+    await loadKerasModel(archive, 'm.keras');
   });
 
   it('a .keras member that would unpack to more than such a member ever holds is not unpacked', async () => {

@@ -4,6 +4,9 @@
  * and a call that gives no batchSize uses B.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Tensor } from '../src/core/tensor.js';
@@ -11,6 +14,8 @@ import * as L from '../src/layers/index.js';
 import type { SymbolicTensor } from '../src/layers/symbolic.js';
 import { input, model } from '../src/models/functional.js';
 import { Sequential } from '../src/models/sequential.js';
+import { saveModel } from '../src/node/model_io.js';
+import { runCli } from './cli_helpers.js';
 
 const T = 3;
 const x = (n: number): Tensor =>
@@ -127,5 +132,42 @@ describe('stateful layers run only batches of their declared size', () => {
     stateless.add(new L.LSTM({ units: 2, batchInputShape: [2, T, 1] }));
     stateless.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     assert.deepEqual(stateless.predict(x(5), { batchSize: 4 }).shape, [5, 2]);
+  });
+
+  it('recur predict: a wrong input shape names the batch size the stateful model takes, not "any"', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-stateful-'));
+    try {
+      for (const [name, args] of [
+        ['model', { batchInputShape: [2, T, 1] }],
+        ['layer', { inputShape: [T, 1], batchSize: 2 }],
+      ] as const) {
+        saveModel(statefulSequential(args), join(dir, name));
+        const steps = (n: number): number[][] => Array.from({ length: n }, () => [0.5]);
+        const r = runCli(['predict', join(dir, name)], {
+          input: JSON.stringify([steps(T + 1), steps(T + 1)]),
+        });
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^recur: stdin: input 'carrier': has shape \\[2, ${T + 1}, 1\\]; the model takes \\[2, ${T}, 1\\] ` +
+              '\\(batch first; the model is stateful: a multiple of 2 rows, run 2 at a time\\)\n$',
+          ),
+          name,
+        );
+        // The shapes it asks for when given nothing, too.
+        assert.match(
+          runCli(['predict', join(dir, name)], { input: '' }).stderr,
+          /\{"carrier": \[2, 3, 1\]\}/,
+        );
+        // Rows in multiples of 2 run.
+        const ok = runCli(['predict', join(dir, name)], {
+          input: JSON.stringify([steps(T), steps(T), steps(T), steps(T)]),
+        });
+        assert.equal(ok.code, 0, ok.stderr);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -449,6 +449,57 @@ describe('cross-check with TensorFlow.js', () => {
       assert.ok(readFileSync(join(target, 'model.json'), 'utf8').includes('SimpleRNN'));
     });
 
+    it("LSTM and GRU without recurrent_activation take the default of the file's writer: tfjs's hard_sigmoid, Keras's sigmoid", async () => {
+      const x = randomTensor([3, T, D], new Random(12));
+      const sequentialModel = tf.sequential();
+      sequentialModel.add(tf.layers.lstm({ units: 4, inputShape: [T, D], returnSequences: true }));
+      sequentialModel.add(tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as tf.RNN }));
+      const input = tf.input({ shape: [T, D] });
+      const gru = tf.layers
+        .gru({ units: 3 })
+        .apply(tf.layers.lstm({ units: 4, returnSequences: true }).apply(input));
+      const functionalModel = tf.model({ inputs: input, outputs: gru as tf.SymbolicTensor });
+      for (const [name, m] of [
+        ['sequential', sequentialModel],
+        ['functional', functionalModel],
+      ] as const) {
+        const art = await tfjsArtifacts(m);
+        // Every recurrent_activation key, in wrappers too, removed (or set): the file as a writer leaving it out.
+        const withGates = (gate: string | null): tf.io.ModelArtifacts => {
+          const topology = JSON.parse(JSON.stringify(art.modelTopology), (k: string, v: unknown) =>
+            k === 'recurrent_activation' ? (gate ?? undefined) : v,
+          ) as tf.io.ModelJSON['modelTopology'];
+          assert.ok(!JSON.stringify(topology).includes('recurrent_activation') || gate !== null);
+          return { ...art, modelTopology: topology };
+        };
+        const tfjsPredicts = async (a: tf.io.ModelArtifacts): Promise<Float32Array> => {
+          const loaded = await tf.loadLayersModel(tf.io.fromMemory(a));
+          return (loaded.predict(toTfjs(x)) as tf.Tensor).dataSync() as Float32Array;
+        };
+        const missing = withGates(null);
+        const tfjsDefault = await tfjsPredicts(missing);
+        const sigmoid = await tfjsPredicts(withGates('sigmoid'));
+        assert.ok(maxAbsDiff(tfjsDefault, sigmoid) > 1e-3, `${name}: the two gates differ on this input`);
+        const target = join(dir, `no-recurrent-activation-${name}`);
+        writeTfjsDir(missing, target);
+        const ours = async (): Promise<Float32Array> =>
+          ((await loadAnyModel(target)).model.predict(x) as Tensor).data;
+        assertClose(await ours(), tfjsDefault, 1e-5, `${name}: a tfjs file reads as tfjs reads it`);
+        // The same file as tensorflowjs_converter writes a Keras model: Keras's default.
+        const json = JSON.parse(readFileSync(join(target, 'model.json'), 'utf8')) as Record<string, unknown>;
+        writeFileSync(
+          join(target, 'model.json'),
+          JSON.stringify({
+            ...json,
+            generatedBy: 'keras v2.15.0',
+            convertedBy: 'TensorFlow.js Converter v4.22.0',
+            modelTopology: { ...(json.modelTopology as object), keras_version: '2.15.0' },
+          }),
+        );
+        assertClose(await ours(), sigmoid, 1e-5, `${name}: a Keras file reads with Keras's sigmoid`);
+      }
+    });
+
     it('a Sequential config that is the bare list of layers (Keras before 2.2.3; tfjs reads it) loads, its errors placed in the list', async () => {
       const m = tf.sequential();
       m.add(tf.layers.lstm({ units: 3, inputShape: [T, D] }));

@@ -11,7 +11,7 @@ import { parseJsonText } from '../core/json_text.js';
 function inputsExample(model: Parameters<typeof modelInputs>[0]): string {
   const entries = modelInputs(model).map(
     (i) =>
-      `"${i.name}": [${i.shape.map((d, k) => d ?? (k === 0 ? 'batch' : k === 1 ? 'steps' : 'any')).join(', ')}]` +
+      `"${i.name}": [${i.shape.map((d, k) => d ?? (k === 0 ? (i.statefulBatchSize ?? 'batch') : k === 1 ? 'steps' : 'any')).join(', ')}]` +
       (i.tokens ? ' (token ids)' : ''),
   );
   return `{${entries.join(', ')}}`;

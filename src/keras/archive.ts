@@ -3,7 +3,7 @@
  * serialized config) and `model.weights.h5`, as keras/src/saving/saving_lib.py writes them (in that order, stored
  * uncompressed except the JSON). fflate does the zip, in Node and the browser.
  */
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { Inflate, unzipSync, zipSync, type Zippable } from 'fflate';
 import { parseJsonText } from '../core/json_text.js';
 
 export interface KerasArchive {
@@ -46,10 +46,78 @@ function parseJsonMember(
   return v as Record<string, unknown>;
 }
 
+/**
+ * Where each deflated member's compressed bytes lie, by name, from the zip's central directory (read after fflate has
+ * parsed it whole); a member whose sizes or offset are Zip64's is left out. fflate inflates a member into a buffer of
+ * the size its header declares, silently dropping what goes past it: these spans let that be checked.
+ */
+function deflatedSpans(bytes: Uint8Array): Map<string, { start: number; end: number }> {
+  const spans = new Map<string, { start: number; end: number }>();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (at: number): number => (at + 2 <= bytes.length ? view.getUint16(at, true) : 0);
+  const u32 = (at: number): number => (at + 4 <= bytes.length ? view.getUint32(at, true) : 0);
+  let end = bytes.length - 22;
+  while (end >= 0 && u32(end) !== 0x06054b50) end--;
+  if (end < 0) return spans;
+  let at = u32(end + 16);
+  for (let i = u16(end + 10); i > 0 && u32(at) === 0x02014b50; i--) {
+    const nameLength = u16(at + 28);
+    const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    const size = u32(at + 20);
+    const local = u32(at + 42);
+    if (u16(at + 10) === 8 && size !== 0xffffffff && local !== 0xffffffff && u32(local) === 0x04034b50) {
+      const start = local + 30 + u16(local + 26) + u16(local + 28);
+      if (start + size <= bytes.length) spans.set(name, { start, end: start + size });
+    }
+    at += 46 + nameLength + u16(at + 30) + u16(at + 32);
+  }
+  return spans;
+}
+
+/** Whether deflated `data` unpacks to more than `limit` bytes (inflated a piece at a time: stops soon after). */
+function inflatesPast(data: Uint8Array, limit: number): boolean {
+  let total = 0;
+  const inflate = new Inflate((chunk) => void (total += chunk.length));
+  const piece = 1 << 14;
+  for (let at = 0; at < data.length && total <= limit; at += piece)
+    inflate.push(data.subarray(at, at + piece), at + piece >= data.length);
+  return total > limit;
+}
+
+/**
+ * Refuses a member the archive holds more or fewer bytes of than its header declares (`declared`: by name, as the
+ * zip's headers give them), naming it: a corrupt or tampered archive, which would otherwise read cut short.
+ */
+function checkMemberSizes(
+  bytes: Uint8Array,
+  files: Record<string, Uint8Array>,
+  declared: Map<string, { size: number; deflated: boolean }>,
+  where: string,
+): void {
+  let spans: Map<string, { start: number; end: number }> | null = null;
+  for (const [name, data] of Object.entries(files)) {
+    const header = declared.get(name);
+    if (!header) continue;
+    let longer = data.length > header.size;
+    if (!longer && data.length === header.size && header.deflated) {
+      spans ??= deflatedSpans(bytes);
+      const span = spans.get(name);
+      longer = span !== undefined && inflatesPast(bytes.subarray(span.start, span.end), header.size);
+    }
+    if (longer || data.length < header.size)
+      throw new Error(
+        `${where}: archive member ${name} is ${longer ? 'longer' : `shorter (${data.length} bytes)`} than the ` +
+          `${header.size} bytes its zip header declares; the archive is corrupt or was tampered with`,
+      );
+  }
+}
+
 /** The three members of a .keras file; a damaged zip or a missing member is an Error naming it. */
 export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive {
   let files: Record<string, Uint8Array>;
   let oversized: { name: string; size: number; limit: number } | null = null;
+  // What each member's header declares: what it must unpack to (stored members: what they hold).
+  const declared = new Map<string, { size: number; deflated: boolean }>();
   try {
     files = unzipSync(bytes, {
       // Read only what a .keras file holds; assets/ and anything else stay compressed and unread. A member that
@@ -61,6 +129,7 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
           oversized ??= { name: f.name, size: f.originalSize, limit };
           return false;
         }
+        declared.set(f.name, { size: f.originalSize, deflated: f.compression === 8 });
         return true;
       },
     });
@@ -73,6 +142,7 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
       `${where}: ${big.name} would unpack to ${big.size} bytes, more than the ${big.limit} recur reads; refused ` +
         'before unpacking (damaged file or a zip bomb?)',
     );
+  checkMemberSizes(bytes, files, declared, where);
   const config = parseJsonMember(files, 'config.json', where);
   const metadata = files['metadata.json'] ? parseJsonMember(files, 'metadata.json', where) : {};
   const weights = files['model.weights.h5'];

@@ -6,6 +6,7 @@
 import { InvalidInputError } from '../core/errors.js';
 import { IndexTensor, Tensor, assertFinite, type AnyTensor, type NestedArray } from '../core/tensor.js';
 import { Embedding } from '../layers/embedding.js';
+import { statefulBatch } from '../models/fit_loop.js';
 import { Functional } from '../models/functional.js';
 import { defaultInputName, type Sequential } from '../models/sequential.js';
 
@@ -23,10 +24,22 @@ export interface ModelInputInfo {
    * name its file gave it (a Keras 3 InputLayer's, Sequential.inputName).
    */
   aliases?: string[];
+  /**
+   * A stateful model's batch size where `shape` takes any: shown as the batch the model takes. Not checked here: the
+   * model runs any multiple of it, batch by batch, and refuses other row counts with its own message.
+   */
+  statefulBatchSize?: number;
 }
 
 /** The inputs a model takes: names, shapes and whether they are token ids. */
 export function modelInputs(model: Model): ModelInputInfo[] {
+  // A batch size declared on a stateful layer itself, or (Sequential) on the first layer, as the model reads it.
+  const first = model.layers[0];
+  const stateful = statefulBatch(
+    model.layers,
+    model instanceof Functional ? null : (first?.declaredBatchSize ?? null),
+  );
+  const batch = stateful ? { statefulBatchSize: stateful.batchSize } : {};
   if (model instanceof Functional)
     return model.inputs.map((x) => {
       const fed = model.nodes
@@ -37,9 +50,9 @@ export function modelInputs(model: Model): ModelInputInfo[] {
         shape: [...x.shape],
         tokens: x.dtype === 'int32',
         ...(fed.length > 0 ? { tokenLimit: Math.min(...fed) } : {}),
+        ...(x.shape[0] === null ? batch : {}),
       };
     });
-  const first = model.layers[0];
   const shape = model.inputShape() ?? [];
   return [
     {
@@ -48,6 +61,7 @@ export function modelInputs(model: Model): ModelInputInfo[] {
       tokens: first.className === 'Embedding',
       ...(first instanceof Embedding ? { tokenLimit: first.inputDim } : {}),
       aliases: [...new Set([model.inputName ?? defaultInputName(model), defaultInputName(model)])],
+      ...batch,
     },
   ];
 }
@@ -107,7 +121,7 @@ function toTensor(v: unknown, info: ModelInputInfo, where: string): AnyTensor {
   const want = info.shape;
   if (shape.length !== want.length || want.some((d, i) => d !== null && d !== shape[i]))
     throw new InvalidInputError(
-      `${field}: has shape [${shape.join(', ')}]; the model takes [${want.map((d) => d ?? 'any').join(', ')}] (batch first)`,
+      `${field}: has shape [${shape.join(', ')}]; the model takes [${want.map((d, k) => d ?? (k === 0 ? (info.statefulBatchSize ?? 'any') : 'any')).join(', ')}] (batch first${info.statefulBatchSize !== undefined ? `; the model is stateful: a multiple of ${info.statefulBatchSize} rows, run ${info.statefulBatchSize} at a time` : ''})`,
     );
   // A sequence input (batch, steps, …) needs a step: the recurrent layers cannot run on none.
   if (shape.length >= 2 && want.length >= 2 && want[1] === null && shape[1] === 0)

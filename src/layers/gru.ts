@@ -198,4 +198,9 @@ export class GRU extends RNN {
 }
 
 // Keras/tfjs files without reset_after were written by versions whose GRU reset before the recurrent product.
-registerLayer('GRU', (config) => new GRU(config as unknown as GRUArgs), { resetAfter: false });
+registerLayer(
+  'GRU',
+  (config) => new GRU(config as unknown as GRUArgs),
+  { resetAfter: false },
+  { recurrentActivation: 'hardSigmoid' },
+);

@@ -58,6 +58,7 @@ export {
   type LayerSpec,
   type LayerFromConfig,
   type LayerRegistration,
+  type FileWriter,
 } from './registry.js';
 export { stepProduct, gatherTable, type StepProduct } from './step_weights.js';
 

@@ -192,4 +192,9 @@ export class LSTM extends RNN {
   }
 }
 
-registerLayer('LSTM', (config) => new LSTM(config as unknown as LSTMArgs));
+registerLayer(
+  'LSTM',
+  (config) => new LSTM(config as unknown as LSTMArgs),
+  {},
+  { recurrentActivation: 'hardSigmoid' },
+);

@@ -23,7 +23,15 @@ export interface LayerRegistration {
    * tfjs file without `reset_after` is reset_after=false). Applied only when reading model files.
    */
   fileDefaults: Readonly<Record<string, unknown>>;
+  /**
+   * Options whose default differs between the writers of a file and that a file written by TensorFlow.js without them
+   * meant (tfjs's LSTM and GRU default to recurrentActivation hardSigmoid, Keras's to sigmoid).
+   */
+  tfjsFileDefaults: Readonly<Record<string, unknown>>;
 }
+
+/** Who wrote a model file, as far as its defaults go: TensorFlow.js, or Keras (and recur, which follows Keras). */
+export type FileWriter = 'tfjs' | 'keras';
 
 const registry = new Map<string, LayerRegistration>();
 
@@ -32,9 +40,10 @@ export function registerLayer(
   className: string,
   fromConfig: LayerFromConfig,
   fileDefaults: Readonly<Record<string, unknown>> = {},
+  tfjsFileDefaults: Readonly<Record<string, unknown>> = {},
 ): void {
   if (registry.has(className)) throw new Error(`a layer class '${className}' is already registered`);
-  registry.set(className, { className, fromConfig, fileDefaults });
+  registry.set(className, { className, fromConfig, fileDefaults, tfjsFileDefaults });
 }
 
 /** Registered class names, sorted. */

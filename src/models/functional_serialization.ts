@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
 import { Tensor, shapeToString, sizeOf } from '../core/tensor.js';
+import type { FileWriter } from '../layers/registry.js';
 import { SymbolicTensor } from '../layers/symbolic.js';
 import { Functional, InputLayer, input } from './functional.js';
 import { createOptimizer, type SlotValue } from './optimizers.js';
@@ -19,6 +20,7 @@ import {
   GENERATED_BY,
   layerFromKeras,
   layerToKeras,
+  modelJsonWriter,
   packWeights,
   ignoredOptimizerNote,
   readManifestWeights,
@@ -190,6 +192,7 @@ export function deserializeFunctional(
     typeof recur.seed === 'number' ? recur.seed : 0,
     true,
     available,
+    modelJsonWriter(json),
   );
   model.build();
   const { values, notes } = readWeights(json, weights, where);
@@ -253,6 +256,7 @@ export function functionalFromConfig(
   seed: number,
   weightsFollow = false,
   availableWeightValues = Infinity,
+  writer: FileWriter = 'keras',
 ): Functional {
   const tensors = new Map<string, SymbolicTensor[]>();
   // A lower bound of the weight values the layers placed so far need: a config asking for layers bigger than the
@@ -291,7 +295,11 @@ export function functionalFromConfig(
     }
     let layer;
     try {
-      layer = layerFromKeras({ class_name: lj.class_name, config: { ...lj.config, name: lj.name } }, where);
+      layer = layerFromKeras(
+        { class_name: lj.class_name, config: { ...lj.config, name: lj.name } },
+        where,
+        writer,
+      );
     } catch (e) {
       // A layer's config the registry refuses is the file's problem (as deserializeModel reports it): bad input.
       if (e instanceof InvalidInputError) throw e;

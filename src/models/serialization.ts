@@ -16,7 +16,13 @@ import { Tensor, shapeToString } from '../core/tensor.js';
 import { RECUR_VERSION } from '../core/version.js';
 import { activationName, activationToKeras } from '../layers/activations.js';
 // Through the index, so every layer module has registered itself.
-import { deserializeLayer, isLayerSpec, layerRegistration, type LayerSpec } from '../layers/index.js';
+import {
+  deserializeLayer,
+  isLayerSpec,
+  layerRegistration,
+  type FileWriter,
+  type LayerSpec,
+} from '../layers/index.js';
 import type { InitializerSpec } from '../layers/initializers.js';
 import { snakeCase, type Layer } from '../layers/layer.js';
 import { createOptimizer, type NamedWeight, type Optimizer, type SlotValue } from './optimizers.js';
@@ -253,13 +259,35 @@ function camelCase(s: string): string {
   return s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-/** A layer from its Keras JSON, through the layer registry; `where` names the file for error messages. */
-export function layerFromKeras(json: KerasLayerJson, where: string): Layer {
-  return deserializeLayer(kerasToSpec(json, where), where);
+/**
+ * A layer from its Keras JSON, through the layer registry; `where` names the file for error messages. `writer` says
+ * whose defaults the options the file leaves out take (modelJsonWriter).
+ */
+export function layerFromKeras(json: KerasLayerJson, where: string, writer: FileWriter = 'keras'): Layer {
+  return deserializeLayer(kerasToSpec(json, where, writer), where);
+}
+
+/**
+ * Who wrote a model.json, from the file's own marks: TensorFlow.js's model.save writes `generatedBy: "TensorFlow.js
+ * tfjs-layers v…"` and `keras_version: "tfjs-layers …"`; tensorflowjs_converter keeps Keras's (`generatedBy: "keras
+ * v2…"`, keras_version "2…"); recur writes `generatedBy: "recur …"` and every option. A LayersModel file with no
+ * other mark (`format: "layers-model"`) is tfjs's format, read as tfjs reads it; a file with no mark at all, as Keras's.
+ */
+export function modelJsonWriter(json: {
+  format?: unknown;
+  generatedBy?: unknown;
+  modelTopology?: unknown;
+}): FileWriter {
+  const by = typeof json.generatedBy === 'string' ? json.generatedBy : '';
+  const topology = json.modelTopology as { keras_version?: unknown } | null | undefined;
+  const version = typeof topology?.keras_version === 'string' ? topology.keras_version : '';
+  if (/^(keras|recur)\b/i.test(by) || /^\d/.test(version)) return 'keras';
+  if (/^(TensorFlow\.js|tfjs)/i.test(by) || /^tfjs/i.test(version)) return 'tfjs';
+  return json.format === 'layers-model' ? 'tfjs' : 'keras';
 }
 
 /** Keras JSON (snake_case) → a layer spec (camelCase options), nested layers (`{class_name, config}`) included. */
-function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
+function kerasToSpec(json: KerasLayerJson, where: string, writer: FileWriter): LayerSpec {
   const layerName = typeof json.config?.name === 'string' ? json.config.name : '?';
   // Unknown classes fail here, naming the known ones, before their options are read.
   const registration = layerRegistration(json.class_name, where, layerName);
@@ -285,13 +313,16 @@ function kerasToSpec(json: KerasLayerJson, where: string): LayerSpec {
       continue;
     }
     if (isKerasLayer(v)) {
-      args[camelCase(k)] = kerasToSpec(v, where); // a wrapper's inner layer
+      args[camelCase(k)] = kerasToSpec(v, where, writer); // a wrapper's inner layer
       continue;
     }
     args[camelCase(k)] = v;
   }
   // Files written by tfjs/Keras without these keys used their own defaults.
   for (const [k, v] of Object.entries(registration.fileDefaults)) if (args[k] === undefined) args[k] = v;
+  if (writer === 'tfjs')
+    for (const [k, v] of Object.entries(registration.tfjsFileDefaults))
+      if (args[k] === undefined) args[k] = v;
   return { className: json.class_name, config: args };
 }
 
@@ -770,6 +801,7 @@ export function deserializeModel(
   if (pooling) notes.push(pooling);
 
   const topo = json.modelTopology;
+  const writer = modelJsonWriter(json);
   const layersField = 'modelTopology.config.layers';
   const inputName = sequentialInputName(recur, topo.config.layers);
   const model = new Sequential({
@@ -791,7 +823,7 @@ export function deserializeModel(
       pendingShape = null;
     }
     try {
-      model.add(layerFromKeras(lj, where));
+      model.add(layerFromKeras(lj, where, writer));
     } catch (e) {
       throw new ModelFileError(where, `${layersField}[${i}]`, messageWithout(e, where));
     }
