@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { FORECAST_DEFAULTS, RNNForecaster } from '../src/forecast/network.js';
 import { loadForecaster, loadForecasterDir, saveForecaster } from '../src/node/forecaster_io.js';
 import '../src/node/forecast.js';
-import { runCli } from './cli_helpers.js';
+import { CLI, runCli } from './cli_helpers.js';
 import { saveV1Forecaster } from './forecaster_v1.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-forecast-commit-'));
@@ -190,4 +190,41 @@ describe("the library's saveForecaster: killed at any write, the old forecaster 
     }
     assert.deepEqual(loadForecaster(d).intervals, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
   });
+});
+
+/**
+ * SIGTERM during SARIMA's fit (QA): only Ctrl-C was handled, so SIGTERM killed the run and left the --out directory it
+ * had made holding its lock. It now ends as Ctrl-C does: exit 143, the directory as it was before the run.
+ */
+describe('forecast --out stopped by a signal during the final SARIMA fit', () => {
+  // Weekly, season 52: after the backtest's short fits, the fits on the whole training part take seconds.
+  const weekly = join(dir, 'weekly.csv');
+  writeFileSync(
+    weekly,
+    'week,value\n' +
+      Array.from({ length: 300 }, (_, t) => {
+        const d = new Date(Date.UTC(2015, 0, 4) + t * 7 * 86_400_000).toISOString().slice(0, 10);
+        return `${d},${(100 + 0.1 * t + 10 * Math.sin((2 * Math.PI * t) / 52) + 3 * Math.sin(t * 1.7)).toFixed(3)}\n`;
+      }).join(''),
+  );
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    it(`${signal}: exits ${code} and leaves no directory behind`, async () => {
+      const out = join(dir, `stopped-${signal}`);
+      const child = spawn(process.execPath, [CLI, 'forecast', weekly, '--method', 'sarima', '--out', out], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        const was = stderr;
+        stderr += d.toString();
+        if (!was.includes('backtest: sarima done') && stderr.includes('backtest: sarima done'))
+          child.kill(signal);
+      });
+      const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      assert.equal(exit, code, stderr);
+      assert.equal(existsSync(out), false);
+    });
 });

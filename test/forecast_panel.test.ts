@@ -485,22 +485,31 @@ describe('forecast many series: undated series and Ctrl-C', () => {
     );
   });
 
-  it('Ctrl-C stops the run, keeps and writes the finished series, exit 130', async () => {
+  /**
+   * A panel of 30 series forecast with `args`, stopped by `signal` as soon as the first series' line is out: its exit
+   * code, its stdout and the summary line.
+   */
+  async function stoppedPanelRun(
+    signal: NodeJS.Signals,
+    name: string,
+    args: string[],
+  ): Promise<{
+    code: number | null;
+    stdout: string;
+    summary: { forecast: number; stopped: boolean; not_run: number };
+  }> {
     const ids = Array.from({ length: 30 }, (_, i) => `s${i}`);
     const file = write(
-      'many.csv',
+      name,
       longCsv(
         ids,
         ids.map((_, k) => wave(N, k % 5)),
       ),
     );
-    const output = join(dir, 'stopped.csv');
     const child = spawn(
       process.execPath,
-      [CLI, 'forecast', file, '--id-column', 'id', ...FAST, '--threads', '1', '--json', '--output', output],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      [CLI, 'forecast', file, '--id-column', 'id', ...FAST, '--threads', '1', '--json', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
     let signalled = false;
@@ -508,22 +517,43 @@ describe('forecast many series: undated series and Ctrl-C', () => {
       stdout += d.toString();
       if (!signalled && stdout.includes('\n')) {
         signalled = true;
-        child.kill('SIGINT');
+        child.kill(signal);
       }
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    assert.equal(code, 130);
     const lines = jsonLines(stdout);
-    expectSnakeKeys(stdout, [...DATA_KEYED, 'backtest']);
     const summary = lines[lines.length - 1].summary as {
       forecast: number;
       stopped: boolean;
       not_run: number;
     };
+    return { code, stdout, summary };
+  }
+
+  it('Ctrl-C stops the run, keeps and writes the finished series, exit 130', async () => {
+    const output = join(dir, 'stopped.csv');
+    const { code, stdout, summary } = await stoppedPanelRun('SIGINT', 'many.csv', ['--output', output]);
+    assert.equal(code, 130);
+    expectSnakeKeys(stdout, [...DATA_KEYED, 'backtest']);
     assert.equal(summary.stopped, true);
     assert.ok(summary.forecast >= 1 && summary.not_run >= 1, JSON.stringify(summary));
     const rows = readFileSync(output, 'utf8').trim().split('\n');
     assert.equal(rows.length, 1 + 6 * summary.forecast);
+  });
+
+  // SIGTERM (a service manager's stop) was not handled: the run died at once, and with --out left the directory it
+  // had made holding its lock. It now stops as Ctrl-C does, with exit 143.
+  it('SIGTERM stops the run as Ctrl-C does: the finished series kept, --out left as it was, exit 143', async () => {
+    const saveDir = join(dir, 'terminated');
+    const { code, summary } = await stoppedPanelRun('SIGTERM', 'many-term.csv', ['--out', saveDir]);
+    assert.equal(code, 143);
+    assert.equal(summary.stopped, true);
+    assert.ok(summary.forecast >= 1, JSON.stringify(summary));
+    assert.equal(
+      existsSync(saveDir),
+      false,
+      'the --out directory the stopped run made is gone, lock and all',
+    );
   });
 });
 

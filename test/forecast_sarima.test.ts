@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
-import { sarimaForecast } from '../src/forecast/baselines.js';
+import { baselineForecasts, sarimaForecast } from '../src/forecast/baselines.js';
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -123,4 +123,45 @@ describe('SARIMA on exactly three seasons whose seasonal differences are a rando
         ),
       );
     });
+});
+
+/**
+ * Stopping SARIMA (QA): the Node loader ran each fit in a worker thread but ignored the abort signal the page's loader
+ * honours, so a library caller's stop (evaluateSplit, baselineForecasts, sarimaForecast with a signal) waited for the
+ * whole fit — seconds with a long season — and then got its forecast. Now the worker is terminated at once and the
+ * call rejects with the signal's reason.
+ */
+describe('SARIMA in its worker thread, stopped by an abort signal', () => {
+  const rng = new Random(7);
+  const y = Array.from(
+    { length: 96 },
+    (_, t) => 100 + 0.5 * t + 10 * Math.sin((2 * Math.PI * t) / 12) + rng.normal(),
+  );
+  const stopped = new Error('stopped by the test');
+
+  it('rejects with the reason when aborted during the fit', async () => {
+    const controller = new AbortController();
+    // The worker starts within the call; aborting right after it stops the fit under way.
+    const fit = sarimaForecast(y, 12, 12, controller.signal);
+    controller.abort(stopped);
+    await assert.rejects(fit, (e) => e === stopped);
+  });
+
+  it('rejects with the reason in baselineForecasts when SARIMA is the last baseline', async () => {
+    const controller = new AbortController();
+    const run = baselineForecasts(y, 12, 12, ['theta', 'sarima'], controller.signal);
+    controller.abort(stopped);
+    await assert.rejects(run, (e) => e === stopped);
+  });
+
+  it('starts no fit when already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(stopped);
+    await assert.rejects(sarimaForecast(y, 12, 12, controller.signal), (e) => e === stopped);
+  });
+
+  it('forecasts as before when its signal is never aborted', async () => {
+    const controller = new AbortController();
+    assert.deepEqual(await sarimaForecast(y, 12, 12, controller.signal), await sarimaForecast(y, 12, 12));
+  });
 });

@@ -6,6 +6,7 @@
  * chosen forecaster saved (--out) to forecast again from new data without retraining (forecast_predict.ts).
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { noSuchPath } from '../core/errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
@@ -520,12 +521,14 @@ export async function forecast(
         `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
       ),
     );
-    // Ctrl-C: exit 130 through 'exit', which releases the lock (and the directory it made, still empty); the
-    // staging directory of a save in progress goes too (the old forecaster, if any, is left as it was).
-    process.once('SIGINT', () => {
+    // Ctrl-C or SIGTERM: exit 130 or 143 through 'exit', which releases the lock (and the directory it made, still
+    // empty); the staging directory of a save in progress goes too (the old forecaster, if any, is left as it was).
+    const stop = (signal: NodeJS.Signals): void => {
       discardStaging(stagingDirOf(saveDir));
-      process.exit(130);
-    });
+      process.exit(128 + constants.signals[signal]);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   }
   if (transform === 'log' || transform === 'box-cox') {
     const i = series.values.findIndex((v) => !(v > 0));

@@ -6,7 +6,7 @@
  * series' scores and the aggregate over series (the M3 bench's table). A series that cannot be forecast is reported
  * with its reason and the run goes on: exit 0 if any series was forecast, 1 if none; bad input stops it with exit 2.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { progressBar } from '../node/callbacks.js';
 import type { TerminalBar } from '../node/terminal_bar.js';
 import { COMBINATION } from '../forecast/auto.js';
@@ -407,12 +407,16 @@ export async function forecastPanelCommand(
     out.error(failureLine(f));
     out.json({ id: f.id, error: f.error });
   }
+  // Ctrl-C or SIGTERM: the workers stop, the finished series are kept, and the run exits 130 or 143.
   const controller = new AbortController();
-  const onSigint = (): void => {
-    out.info('\nstopping (Ctrl-C): the finished series are kept');
+  let stoppedBy: NodeJS.Signals = 'SIGINT';
+  const onStop = (signal: NodeJS.Signals): void => {
+    stoppedBy = signal;
+    out.info(`\nstopping (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): the finished series are kept`);
     controller.abort();
   };
-  process.once('SIGINT', onSigint);
+  process.once('SIGINT', onStop);
+  process.once('SIGTERM', onStop);
   const globalBar = globalProgress(out);
   let progress: ReturnType<typeof seriesProgress> | undefined;
   // The series start now, or after the global network's stage when there is one.
@@ -456,7 +460,8 @@ export async function forecastPanelCommand(
   } finally {
     globalBar.stop();
     progress?.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
   }
   // In input order: the unreadable ones first were reported already; the rest as the file listed them.
   const finished = run.outcomes.filter((r): r is SeriesOutcome => r !== undefined);
@@ -501,7 +506,7 @@ export async function forecastPanelCommand(
     savePanel(saveDir, staging, o, settings, results, run.globalModels, out);
   else if (staging !== undefined) discardStaging(staging);
   out.json({ summary: { ...panelSummaryJson(summary), stopped: run.stopped, not_run: notDone } });
-  if (run.stopped) return 130;
+  if (run.stopped) return 128 + constants.signals[stoppedBy];
   return results.length > 0 ? 0 : 1;
 }
 

@@ -78,9 +78,9 @@ export interface BaselineLoaders {
   /** The `arima` package's constructor, with everything its wasm prints sent to stderr (never stdout). */
   arima(): Promise<ArimaConstructor>;
   /**
-   * Runs a SARIMA fit elsewhere (Node: in a worker thread, stopped when it runs past its time budget; the page: in a
-   * Web Worker, terminated when `signal` aborts, rejecting with its reason). Without it the fit runs here,
-   * synchronously, and cannot be interrupted.
+   * Runs a SARIMA fit elsewhere (Node: in a worker thread; the page: in a Web Worker), terminated when it runs past
+   * its time budget or when `signal` aborts, rejecting with its reason. Without it the fit runs here, synchronously,
+   * and cannot be interrupted.
    */
   sarima?(train: readonly number[], h: number, season: number, signal?: AbortSignal): Promise<number[]>;
 }

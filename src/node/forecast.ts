@@ -20,21 +20,36 @@ export function setSarimaBudget(ms: number): void {
   sarimaBudgetMs = ms;
 }
 
-/** One SARIMA fit in a worker thread: the wasm fit is synchronous, and terminating its thread is how it is stopped. */
-function sarimaInWorker(train: readonly number[], h: number, season: number): Promise<number[]> {
+/**
+ * One SARIMA fit in a worker thread: the wasm fit is synchronous, and terminating its thread is how it is stopped — at
+ * its budget, or at once when `signal` aborts (rejecting with its reason), as the page's Web Worker is.
+ */
+function sarimaInWorker(
+  train: readonly number[],
+  h: number,
+  season: number,
+  signal?: AbortSignal,
+): Promise<number[]> {
   const budget = sarimaBudgetMs;
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
     const worker = new Worker(new URL('./sarima_worker.js', import.meta.url), {
       workerData: { train: [...train], h, season },
     });
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(sarimaPastBudget(budget));
-    }, budget);
     const done = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
       void worker.terminate();
     };
+    const stop = (): void => {
+      done();
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(sarimaPastBudget(budget));
+    }, budget);
+    signal?.addEventListener('abort', stop, { once: true });
     worker.once('message', (m: SarimaWorkerReply) => {
       done();
       // What AutoARIMA prints is its search's diagnostics ("non-stationary AR part" for an order it passes over): noise
@@ -49,9 +64,10 @@ function sarimaInWorker(train: readonly number[], h: number, season: number): Pr
       done();
       reject(new Error(`SARIMA: ${e.message}`));
     });
-    // After a message this is a no-op; otherwise the worker died without answering (e.g. out of wasm memory).
+    // After a message (or a stop) this is a no-op; otherwise the worker died without answering (e.g. out of wasm
+    // memory).
     worker.once('exit', (code) => {
-      clearTimeout(timer);
+      done();
       reject(new Error(`SARIMA: its worker stopped with exit code ${code}`));
     });
   });

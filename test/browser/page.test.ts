@@ -658,7 +658,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       undefined,
       { timeout: 60_000 },
     );
-    await page.click('#stop-forecast');
+    // What Stop says is what it does to the fit under way (read in the click itself, before the engine answers).
+    const stopping = await page.evaluate(() => {
+      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
+      return document.querySelector('#fc-status')!.textContent;
+    });
+    assert.equal(stopping, "Stopping SARIMA's fit…");
     await page.waitForFunction(() =>
       /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
     );
@@ -684,7 +689,11 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
     );
     assert.equal(await page.isDisabled('#run-forecast'), true);
-    await page.click('#stop-forecast');
+    const stopping = await page.evaluate(() => {
+      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
+      return document.querySelector('#fc-status')!.textContent;
+    });
+    assert.equal(stopping, 'Stopping after the current batch…');
     await page.waitForFunction(
       () => /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
       undefined,

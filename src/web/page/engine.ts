@@ -79,7 +79,11 @@ const sarimaFit = webSarima(new URL('./sarima-worker.js', import.meta.url));
 setBaselineLoaders({
   ...baselineLoaders(),
   sarima: (train, h, season, signal) => {
-    post({ type: 'forecast-progress', message: `fitting SARIMA (season ${season})…` });
+    post({
+      type: 'forecast-progress',
+      message: `fitting SARIMA (season ${season})…`,
+      stopping: "Stopping SARIMA's fit…",
+    });
     return sarimaFit(train, h, season, signal);
   },
 });
@@ -465,6 +469,7 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
   post({
     type: 'forecast-progress',
     message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: training ${opts.seeds.length} ${opts.cell.toUpperCase()} networks…`,
+    stopping: 'Stopping after the current batch…',
   });
   const trainEnd = series.values.length - holdout;
   const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? BASELINES : [], threads, signal);

@@ -507,6 +507,8 @@ input('csv-file').addEventListener('change', () => void openCsv(Array.from(input
 $('fc-sample').addEventListener('click', async () => {
   input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
 });
+/** What Stop says it does to the step of the forecast under way (the engine says with each step). */
+let forecastStopping = 'Stopping…';
 $('run-forecast').addEventListener('click', () => {
   let request: EngineRequest;
   try {
@@ -525,17 +527,21 @@ $('run-forecast').addEventListener('click', () => {
     return showBoxError('fc-status', e);
   }
   setForecasting(true);
+  forecastStopping = 'Stopping…';
   $('fc-status').textContent = 'Starting…';
   send(request);
 });
-/** While a forecast runs, Stop ends its networks' training (after the current batch) and Forecast waits. */
+/**
+ * While a forecast runs, Stop ends it — its networks' training after the current batch, SARIMA's fit at once — and
+ * Forecast waits.
+ */
 function setForecasting(on: boolean): void {
   $<HTMLButtonElement>('run-forecast').disabled = on;
   $<HTMLButtonElement>('stop-forecast').disabled = !on;
 }
 $('stop-forecast').addEventListener('click', () => {
   $<HTMLButtonElement>('stop-forecast').disabled = true;
-  $('fc-status').textContent = 'Stopping after the current batch…';
+  $('fc-status').textContent = forecastStopping;
   send({ type: 'stop-forecast' });
 });
 function cell(tag: 'td' | 'th', text: string): HTMLElement {
@@ -681,6 +687,7 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       break;
     case 'forecast-progress':
       $('fc-status').textContent = m.message;
+      forecastStopping = m.stopping;
       break;
     case 'forecast':
       onForecast(m.result);

@@ -136,7 +136,8 @@ export type EngineReply =
   /** `stopped`: Stop ended it before its length; `text` is what it generated until then. */
   | { type: 'generated'; id: number; prime: string; text: string; stopped: boolean }
   | { type: 'exported'; files: ModelFiles }
-  | { type: 'forecast-progress'; message: string }
+  /** `stopping`: what the page says when Stop is clicked during this step (what Stop ends, and when). */
+  | { type: 'forecast-progress'; message: string; stopping: string }
   | { type: 'forecast'; result: ForecastResult }
   /** Stop ended the forecast before it had a result. */
   | { type: 'forecast-stopped' }
