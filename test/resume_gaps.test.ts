@@ -110,6 +110,23 @@ describe("recur seq2seq train: a bare --resume after kill -9 keeps the run's --e
     const log = (d: string) => readFileSync(join(d, 'log.csv'), 'utf8');
     assert.equal(log(out), log(reference));
     assert.equal(log(out).trim().split('\n').length, 1 + 3);
+    // Without the pairs file too: the checkpoint names it (it was refused as "trained on PAIRS; give the same data",
+    // though none other was given), as an ensemble's or a classifier's bare --resume reads its own data.
+    const bare = join(dir, 'bare-s2s-no-pairs');
+    // Killed before its first checkpoint: "the same command without --resume", the bare one, would train on CMUdict.
+    const early = train(bare, ['--epochs', '3', '--threads', '1'], { RECUR_TEST_KILL_AFTER: '1' });
+    assert.equal(early.signal, 'SIGKILL', early.stderr);
+    const nothing = runCli(['seq2seq', 'train', '--out', bare, '--resume', '-q']);
+    assert.equal(nothing.code, 2, nothing.stderr);
+    assert.match(
+      nothing.stderr,
+      /holds no checkpoint .*; run the command that started the run \(with its data file, if it named one\) without --resume/,
+    );
+    const stopped = train(bare, ['--epochs', '3', '--threads', '1'], { RECUR_TEST_KILL_AFTER: '5' });
+    assert.equal(stopped.signal, 'SIGKILL', stopped.stderr);
+    const again = runCli(['seq2seq', 'train', '--out', bare, '--resume', '-q']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(log(bare), log(reference));
   });
 });
 

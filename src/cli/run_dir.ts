@@ -161,14 +161,20 @@ export function prepareRunDir(
               ? ''
               : '; a run stopped before it wrote one trained nothing: run the same command without --resume'),
     );
+  // A --resume given no data file (it reads the checkpoint's) is not the command that started the run: that one
+  // again, without the data file, would train on the command's default data.
+  const command =
+    inputs[0] === undefined
+      ? 'the command that started the run (with its data file, if it named one)'
+      : 'the same command';
   if (o.resume && !ensemble && !isModelDir(ckptDir))
     throw new UsageError(
       `--resume: ${ckptDir} holds no checkpoint to resume (a run stopped before its first one saves none); ` +
         // A kill between the first epoch's best-model save and its checkpoint leaves a model: a start without
         // --resume would refuse it, so the way to start afresh is --overwrite (which deletes only recur's files).
         (isModelDir(outDir)
-          ? 'run the same command with --overwrite instead of --resume to start afresh'
-          : 'run the same command without --resume to start afresh'),
+          ? `run ${command} with --overwrite instead of --resume to start afresh`
+          : `run ${command} without --resume to start afresh`),
     );
   // Temp files of writes a killed run (kill -9) never finished: swept only once the run goes ahead, since they tell
   // the next start which files beside them are the killed run's (killedSaveFiles). Those files go with them: without

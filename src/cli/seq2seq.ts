@@ -548,7 +548,7 @@ export async function trainSeq2Seq(
   out: Output,
   member?: Seq2SeqMemberRun,
 ): Promise<number | 'finished'> {
-  const g2p = !file;
+  let g2p = !file;
   const outDir = member?.dir ?? seq2seqOutDir(file, o);
   // --overwrite leaves the model or ensemble here in place, loadable, until this run's first save replaces it (an
   // ensemble then goes with dropReplacedEnsemble). The model and its joint n-gram are two files: this run fits its
@@ -583,6 +583,12 @@ export async function trainSeq2Seq(
     const loaded = loadApp(ckptDir);
     app = loaded.app;
     const meta = loaded.meta;
+    // A bare --resume (no PAIRS) of a pairs-file run reads the file the checkpoint records, as an ensemble's or a
+    // classifier's resume does: after kill -9 no "Continue with:" line names it.
+    if (file === undefined && meta.data !== CMUDICT) {
+      file = meta.data;
+      g2p = false;
+    }
     storedReading = meta.reading;
     ngramName = member ? undefined : meta.jointNgram;
     read = readingFor(meta.reading, o, file ?? CMUDICT);
