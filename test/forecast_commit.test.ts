@@ -101,6 +101,55 @@ describe('forecast --out --overwrite: the old forecaster stays complete until th
   });
 });
 
+/**
+ * A first save into a new directory killed in its commit (QA): its members are swept, but the temp file of its
+ * manifest or commit record stayed, and the same command was refused ("already holds part of a forecaster whose save
+ * was stopped; pass --overwrite") where a training command starts again. It now takes the directory over.
+ */
+describe('forecast --out DIR: a first save killed at any write', () => {
+  /** What a forecaster in `d` is, less when it was saved: its manifest and its members' weights, in order. */
+  function forecasterOf(d: string): string {
+    const manifest = { ...loadForecasterDir(d).manifest, saved: '' };
+    const weights = namedMemberDirs(d).map((m) => {
+      const json = JSON.parse(readFileSync(join(d, m, 'model.json'), 'utf8')) as {
+        weightsManifest: { paths: string[] }[];
+      };
+      return json.weightsManifest.flatMap((g) =>
+        g.paths.map((p) => readFileSync(join(d, m, p)).toString('hex')),
+      );
+    });
+    return JSON.stringify({ manifest, weights });
+  }
+
+  it('the same command, run again, gives the uninterrupted result; a file of the user beside it is still refused', () => {
+    const reference = join(dir, 'first-reference');
+    const r = runCli(['forecast', csv, ...NET, '--out', reference]);
+    assert.equal(r.code, 0, r.stderr);
+    let finished = false;
+    for (let n = 1; !finished; n++) {
+      assert.ok(n < 20, 'the run should finish once the kill comes after its last write');
+      const d = join(dir, `first-killed-${n}`);
+      const killed = runCli(['forecast', csv, ...NET, '--out', d], {
+        env: { RECUR_TEST_KILL_IN_WRITE: String(n) },
+      });
+      finished = killed.signal === null;
+      if (finished) break;
+      // Another copy of what the kill left, with a file of the user's: recur did not write it, so no run takes over.
+      const mine = join(dir, `first-killed-${n}-mine`);
+      cpSync(d, mine, { recursive: true });
+      writeFileSync(join(mine, 'notes.txt'), 'mine');
+      const again = runCli(['forecast', csv, ...NET, '--out', d]);
+      assert.equal(again.code, 0, `after a kill at write ${n}: ${again.stderr}`);
+      assert.equal(forecasterOf(d), forecasterOf(reference), `after a kill at write ${n}`);
+      assert.deepEqual(memberDirsOnDisk(d).sort(), namedMemberDirs(d));
+      assert.ok(!readdirSync(d).some((f) => f.startsWith('.')), readdirSync(d).join(', '));
+      const refused = runCli(['forecast', csv, ...NET, '--out', mine]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'mine');
+    }
+  });
+});
+
 describe("the library's saveForecaster: killed at any write, the old forecaster or the new, never a mix", () => {
   const values = Array.from({ length: 48 }, (_, t) => 100 + t + 10 * Math.sin((2 * Math.PI * t) / 12));
   const history = { name: 'v', dates: values.map((_, t) => `t${t}`), values };

@@ -46,7 +46,7 @@ import { frequencyOfDates, type MonthlySeries } from '../forecast/series.js';
 import type { FittedTransform } from '../forecast/transforms.js';
 import type { Sequential } from '../models/sequential.js';
 import { ModelFileError, fieldPath } from '../models/serialization.js';
-import { makeDirectories, processAlive, writeFileAtomic } from './atomic.js';
+import { makeDirectories, parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
 import { LOCK_FILE, acquireRunLock } from './run_lock.js';
 import { loadModel, saveModel } from './model_io.js';
 import { isModelFileName, isOwnTemp, isRealDirectory, overwriteRefusal, plainEntries } from './run_files.js';
@@ -684,7 +684,9 @@ function namedMemberDirs(m: ForecasterManifest): string[] {
  * `overwrite` — and then only recur's own files in it are deleted (forecaster.json and the model files of the member
  * directories it names), anything else stays; a directory with other content and no forecaster.json is refused:
  * recur did not write it. So is a forecaster.json that is not a recur forecaster's, and any other member directory
- * with something in it, where a new save could write. A missing directory is made. Errors are the caller's (bad usage).
+ * with something in it, where a new save could write. What a killed save left and nothing else (a first save's staging
+ * directory, its commit's temp files) is swept, and the directory is then empty: a new run takes it over, without
+ * `overwrite`. A missing directory is made. Errors are the caller's (bad usage).
  */
 export function prepareForecasterDir(dir: string, overwrite: boolean): void {
   // Made now, so that a path no directory can be made at fails before the run, not after it.
@@ -701,6 +703,14 @@ export function prepareForecasterDir(dir: string, overwrite: boolean): void {
     const m = STAGING_RE.exec(n);
     if (m && !processAlive(Number(m[1])) && isRealDirectory(join(dir, n)))
       rmSync(join(dir, n), { recursive: true, force: true });
+  }
+  // And the temp files of its manifest or commit record a killed write left: with its members gone (above), a first
+  // save killed in its commit has left nothing else, and the same command takes the directory over, as a training
+  // command does a run killed before its first save.
+  for (const n of plainEntries(dir)) {
+    const t = parseAtomicTempName(n);
+    if (t && (t.target === FORECASTER_FILE || t.target === REPLACED_FILE) && !processAlive(t.pid))
+      unlinkSync(join(dir, n));
   }
   const present = readdirSync(dir).filter((n) => n !== LOCK_FILE);
   if (present.length === 0) return;
