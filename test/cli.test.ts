@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -187,13 +188,15 @@ describe('recur CLI', () => {
     const wrongText = run(['train', other, '--out', b, '--resume', '--epochs', '2', '-q']);
     assert.equal(wrongText.code, 2, wrongText.stderr);
     assert.match(wrongText.stderr, /other\.txt is not the text the run was trained on/);
-    // No text at all would read Moby Dick: the refusal names the run's text instead of Moby Dick's characters.
+    // No text at all reads the one the checkpoint names (not Moby Dick); moved away, it is refused, named.
+    renameSync(textFile, `${textFile}.moved`);
     const noText = run(['train', '--out', b, '--resume', '--epochs', '2', '-q']);
+    renameSync(`${textFile}.moved`, textFile);
     assert.equal(noText.code, 2, noText.stderr);
     assert.equal(
       noText.stderr,
-      `recur: --resume: the run in ${b} trained on ${textFile}, not on Moby Dick; give its text: ` +
-        `recur train ${textFile} --out ${b} --resume\n`,
+      `recur: --resume: the run in ${b} trained on ${textFile}, which is not there (moved or deleted); give its text: ` +
+        `recur train FILE --out ${b} --resume\n`,
     );
     // The checkpoint keeps the model: a flag that says otherwise is refused before anything is touched.
     const changed = run(['train', textFile, '--out', b, '--resume', '--epochs', '2', '-q', '--units', '24']);

@@ -232,6 +232,39 @@ describe('--steps-per-epoch is kept by the checkpoint', () => {
     assert.equal(log(out).trim().split('\n').length, 1 + 4);
   });
 
+  it('recur train: a bare --resume without the text file reads the one the checkpoint records, as classify and seq2seq do', () => {
+    const text = join(dir, 'book-bare.txt');
+    writeFileSync(text, pseudoText(3000, 3));
+    const flags = [...TINY_TEXT_MODEL, '--steps-per-epoch', '2', '--seed', '5', '--no-samples', '-q'];
+    const run = (out: string, extra: string[], env: Record<string, string> = {}) =>
+      runCli(['train', text, '--out', out, ...flags, ...extra], { env });
+    const reference = join(dir, 'bare-text-reference');
+    assert.equal(run(reference, ['--epochs', '3', '--threads', '1']).code, 0);
+    const out = join(dir, 'bare-text-killed');
+    assert.equal(
+      run(out, ['--epochs', '3', '--threads', '1'], { RECUR_TEST_KILL_AFTER: '3' }).signal,
+      'SIGKILL',
+    );
+    // It was refused, spelling out the command with the file, which the checkpoint names.
+    const resumed = runCli(['train', '--out', out, '--resume', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(reference, 'log.csv'), 'utf8'),
+    );
+    assert.equal(weightsOf(out), weightsOf(reference));
+    // The recorded file changed or gone: refused, naming it (a changed one would train another run).
+    const longer = ['train', '--out', out, '--resume', '--epochs', '4', '-q'];
+    writeFileSync(text, pseudoText(3000, 4));
+    const changed = runCli(longer);
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(changed.stderr, /--resume: \S+book-bare\.txt has changed since the run trained on it/);
+    rmSync(text);
+    const gone = runCli(longer);
+    assert.equal(gone.code, 2, gone.stderr);
+    assert.match(gone.stderr, /--resume: the run in \S+ trained on \S+book-bare\.txt, which is not there/);
+  });
+
   it('recur classify train: the same', () => {
     const csv = join(dir, 'reviews.csv');
     writeFileSync(csv, reviews(200, 1));

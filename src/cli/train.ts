@@ -11,6 +11,7 @@
  * (src/node/run_files.ts lists these in one place: --overwrite deletes those and nothing else.)
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { kernels } from '../core/backend.js';
@@ -217,6 +218,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   let progress: EpochProgressJson | null = null;
   let carriedStates: CarriedStates | undefined;
   let fromVocabulary: Vocabulary | undefined;
+  let textFromCheckpoint = false;
   if (o.from !== undefined) {
     const start = await fineTuneStart(
       o.from,
@@ -234,12 +236,19 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     meta = parseTextModelMetadata(loaded.model, loaded.metadata, ckptDir);
     model = loaded.model;
     settings = meta.settings;
-    // Without a text the run would read Moby Dick: name the text it trained on rather than blame Moby Dick's.
-    if (!file && settings.source !== source)
-      throw new UsageError(
-        `--resume: the run in ${outDir} trained on ${settings.source}, not on Moby Dick; give its text: ` +
-          `recur train ${settings.source} --out ${outDir} --resume`,
-      );
+    // A bare --resume (no text file) of a run on a file reads the file the checkpoint records, as classify and
+    // seq2seq train do: after kill -9 no "Continue with:" line names it. Its fingerprint (below) says if it changed.
+    if (!file && settings.source !== source) {
+      if (!existsSync(settings.source))
+        throw new UsageError(
+          `--resume: the run in ${outDir} trained on ${settings.source}, which is not there (moved or deleted); give its text: ` +
+            `recur train FILE --out ${outDir} --resume`,
+        );
+      file = settings.source;
+      textFromCheckpoint = true;
+      checkTextFile(file);
+      text = null;
+    }
     state = meta.state ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);
     const ckptJson = join(ckptDir, 'model.json');
@@ -297,7 +306,9 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   if (!meta) settings = { ...settings, textSha256 };
   else if (settings.textSha256 !== undefined && settings.textSha256 !== textSha256)
     throw new UsageError(
-      `--resume: ${file ?? source} is not the text the run was trained on (its characters differ); give the same text`,
+      textFromCheckpoint
+        ? `--resume: ${file} has changed since the run trained on it (its characters differ); give the text the run trained on`
+        : `--resume: ${file ?? source} is not the text the run was trained on (its characters differ); give the same text`,
     );
   const V = corpus.vocabulary.size;
   const { train: trainCorpus, validation } = corpus.split(settings.validationSplit);
