@@ -130,6 +130,33 @@ describe("recur seq2seq train: a bare --resume after kill -9 keeps the run's --e
   });
 });
 
+describe('recur seq2seq train: a bare --resume with --format or a column flag', () => {
+  it('checks them against the pairs file the run recorded (they were refused as if the data were CMUdict), single or --ensemble', () => {
+    const pairs = join(dir, 'spell-format.tsv');
+    writeFileSync(pairs, spellings(120, 4));
+    const flags = [
+      ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
+      ...['--batch-size', '32', '--epochs', '2', '--seed', '3', '--threads', '1', '--joint-ngram', '0', '-q'],
+    ];
+    for (const ensemble of [[], ['--ensemble', '2']]) {
+      const out = join(dir, `bare-format${ensemble.length > 0 ? '-ensemble' : ''}`);
+      const killed = runCli(['seq2seq', 'train', pairs, '--out', out, ...flags, ...ensemble], {
+        env: { RECUR_TEST_KILL_AFTER: '5' },
+      });
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      const bare = ['seq2seq', 'train', '--out', out, '--resume', '-q'];
+      const column = runCli([...bare, '--source-column', 'word']);
+      assert.equal(column.code, 2, column.stderr);
+      assert.match(
+        column.stderr,
+        /--source-column names a column of a CSV pairs file \(its header\); \S+spell-format\.tsv is read as TSV/,
+      );
+      const format = runCli([...bare, '--format', 'tsv']);
+      assert.equal(format.code, 0, format.stderr);
+    }
+  });
+});
+
 describe('recur seq2seq train --lr-schedule cosine --resume with another --epochs', () => {
   it('is refused, naming the flag (the schedule anneals over the epochs the run started with; it was ignored), single or --ensemble', () => {
     const pairs = join(dir, 'spell-cosine.tsv');

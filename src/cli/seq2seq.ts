@@ -493,7 +493,8 @@ export async function seq2seqTrain(
   o: Seq2SeqTrainOptions,
   out: Output,
 ): Promise<number> {
-  checkPairsColumns(file, o);
+  // A bare --resume reads the data its checkpoint (or ensemble record) names: the flags are checked against that.
+  if (!(o.resume && file === undefined)) checkPairsColumns(file, o);
   // G2P's default recipe is an ensemble of G2P_DEFAULT_MEMBERS, of both target orders (a resumed run is what it was).
   if (!file && !o.resume) {
     // --init-seed names one model's seed: with it, the default is that one model.
@@ -589,6 +590,7 @@ export async function trainSeq2Seq(
       file = meta.data;
       g2p = false;
     }
+    if (!member) checkPairsColumns(file, o);
     storedReading = meta.reading;
     ngramName = member ? undefined : meta.jointNgram;
     read = readingFor(meta.reading, o, file ?? CMUDICT);

@@ -49,6 +49,7 @@ import {
   writeEnsembleRecord,
 } from './seed_ensemble.js';
 import {
+  checkPairsColumns,
   checkResumedFlags,
   heldOutExamples,
   settingsFrom,
@@ -123,6 +124,8 @@ export async function seq2seqTrainEnsemble(
   const ngramFile = rec.jointNgram === null ? null : join(outDir, rec.jointNgram ?? JOINT_NGRAM_FILE);
   const N = rec.size;
   const data = rec.training.data ?? undefined;
+  // A bare --resume's --format or columns are of the data the record names (seq2seqTrain left them unchecked).
+  if (o.resume && file === undefined) checkPairsColumns(data, o);
   if (o.resume) {
     // The members train with the first command's flags: a model or schedule flag saying otherwise is refused, as a
     // single run's resume refuses it (the settings are those the stored flags give, the order the stored one).
