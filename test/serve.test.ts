@@ -14,6 +14,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { makeOutput } from '../src/cli/output.js';
 import { reloadModels } from '../src/cli/serve.js';
 import { InvalidInputError } from '../src/core/errors.js';
+import { baselineLoaders, setBaselineLoaders } from '../src/forecast/baselines.js';
 import { Random } from '../src/core/random.js';
 import { RNNForecaster } from '../src/forecast/network.js';
 import { Stepper } from '../src/models/stepper.js';
@@ -598,6 +599,94 @@ describe('recur serve (HTTP API)', () => {
       assert.equal(got.method, 'theta');
       assert.deepEqual([got.forecast, got.intervals, got.dates], [want.forecast, want.intervals, want.dates]);
     } finally {
+      await app.close();
+    }
+  });
+
+  it('stops a SARIMA re-fit for /v1/predict when its client goes away (its worker terminated)', async () => {
+    // A weekly series: SARIMA with season 52, whose fit on the longer values below takes many seconds.
+    let seed = 7;
+    const noise = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const weekly = (n: number): number[] =>
+      Array.from(
+        { length: n },
+        (_, i) =>
+          100 +
+          10 * Math.sin((2 * Math.PI * i) / 52) +
+          0.1 * i +
+          5 * noise() +
+          (i % 7 === 0 ? 8 * noise() : 0),
+      );
+    const history = weekly(150);
+    const csv = join(dir, 'weekly.csv');
+    const day = (i: number): string => new Date(Date.UTC(2015, 0, 5 + 7 * i)).toISOString().slice(0, 10);
+    writeFileSync(csv, ['week,value', ...history.map((v, i) => `${day(i)},${v}`)].join('\n') + '\n');
+    const sarima = join(dir, 'sarima');
+    const fit = runCli([
+      'forecast',
+      csv,
+      '--method',
+      'sarima',
+      '--horizon',
+      '8',
+      '--holdout',
+      '0',
+      '--out',
+      sarima,
+      '--quiet',
+    ]);
+    assert.equal(fit.code, 0, fit.stderr);
+    const predicted = runCli(['forecast', 'predict', sarima, '--json']);
+    assert.equal(predicted.code, 0, predicted.stderr);
+    const want = JSON.parse(predicted.stdout) as { forecast: number[]; season: number };
+    assert.equal(want.season, 52);
+    // Each SARIMA fit's signal, and how its worker's promise settled (the real worker runs it).
+    const real = baselineLoaders();
+    const fits: { signal?: AbortSignal; settled: Promise<unknown> }[] = [];
+    setBaselineLoaders({
+      ...real,
+      sarima: (train, h, season, signal) => {
+        const run = real.sarima!(train, h, season, signal);
+        fits.push({
+          signal,
+          settled: run.then(
+            () => 'finished',
+            (e: Error) => e.message,
+          ),
+        });
+        return run;
+      },
+    });
+    const errors: string[] = [];
+    const app = createServeApp({
+      served: loadServedModels([sarima]),
+      reportInternalError: (l) => errors.push(l),
+    });
+    try {
+      const address = await listen(app);
+      const predict = (body: unknown, signal?: AbortSignal): Promise<Response> =>
+        fetch(address + '/v1/predict', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal,
+        });
+      // Not aborted: the forecast recur forecast predict gives.
+      const r = await predict({});
+      assert.equal(r.status, 200);
+      assert.deepEqual(((await r.json()) as { forecast: number[] }).forecast, want.forecast);
+      assert.equal(await fits[0].settled, 'finished');
+      const abort = new AbortController();
+      const answered = predict({ values: weekly(400) }, abort.signal).catch(() => undefined);
+      while (fits.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      abort.abort();
+      await answered;
+      // Its worker terminated: the fit's promise rejects with the signal's reason (without one it runs to its end).
+      assert.equal(await fits[1].settled, 'the client went away');
+      assert.equal(fits[1].signal?.aborted, true);
+      assert.deepEqual(errors, []);
+    } finally {
+      setBaselineLoaders(real);
       await app.close();
     }
   });

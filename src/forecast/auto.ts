@@ -81,7 +81,7 @@ export function networkCandidate(
 
 /**
  * The candidates' forecasting functions. `seasons` (first = `season`) are the periods ETS's MSTL may use beside the
- * primary one; the other methods use `season` alone.
+ * primary one; the other methods use `season` alone. `signal` stops a SARIMA fit (the one that can take minutes).
  */
 export function candidateFns(
   season: number,
@@ -89,12 +89,13 @@ export function candidateFns(
   threads = 1,
   onNetworkFit?: (f: RNNForecaster) => void,
   seasons: readonly number[] = [season],
+  signal?: AbortSignal,
 ): Record<CandidateName, ForecastFn> {
   return {
     network: networkCandidate({ ...network, method: 'network' }, threads, onNetworkFit),
     hybrid: networkCandidate({ ...network, method: 'hybrid' }, threads, onNetworkFit),
     ets: (t, h) => etsForecast(t, h, season, seasons),
-    sarima: (t, h) => sarimaForecast(t, h, season),
+    sarima: (t, h) => sarimaForecast(t, h, season, signal),
     theta: (t, h) => Promise.resolve(thetaForecast(t, h, season)),
     damped: (t, h) => Promise.resolve(dampedForecast(t, h, season)),
     'seasonal naive': (t, h) => {

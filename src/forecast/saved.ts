@@ -191,7 +191,8 @@ function unusedNetwork(season: number, horizon: number): NetworkOptions {
  * statistical method re-estimated on `values`, a network run as trained (`networks`, by member name), the global
  * network's forecast `global` (its regression already added back) — and their mean. `covariates`: the covariate rows
  * of the history and then of the horizon, for members with the covariates (a statistical one re-estimates its
- * regression with the method; a network's is applied as it was trained).
+ * regression with the method; a network's is applied as it was trained). `signal` stops it (rejecting with its reason):
+ * a SARIMA fit at once, anything else before the next member.
  */
 export async function forecastSaved(
   s: SavedSeries,
@@ -199,6 +200,7 @@ export async function forecastSaved(
   networks: ReadonlyMap<string, RNNForecaster>,
   global?: readonly number[],
   covariates?: readonly (readonly number[])[],
+  signal?: AbortSignal,
 ): Promise<{ point: number[]; members: Map<string, number[]> }> {
   const members = new Map<string, number[]>();
   const n = values.length;
@@ -206,6 +208,7 @@ export async function forecastSaved(
   if (far >= 0)
     throw new InvalidInputError(`value ${far + 1}, ${values[far]}, is ${valueRangeProblem(values[far])}`);
   for (const m of s.members) {
+    signal?.throwIfAborted();
     const x = m.covariates ? covariates : undefined;
     if (m.covariates && (!x || x.length < n + s.horizon))
       throw new Error(
@@ -237,6 +240,7 @@ export async function forecastSaved(
         1,
         undefined,
         s.seasons ?? [s.season],
+        signal,
       )[m.method];
       const withX = x ? withRegressors(fn, x, regressionLag(s.season)) : fn;
       f = await withTransform(withX, m.transform, s.season)(values, s.horizon);

@@ -1030,7 +1030,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     }
   }
 
-  app.post('/v1/predict', async (req) => {
+  app.post('/v1/predict', async (req, reply) => {
     const body = parseBody(predictBody, req.body);
     const m = pick(served, body.model, predictKind(body));
     const takes = PREDICT_FIELDS[m.kind];
@@ -1045,10 +1045,14 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
           400,
           `${field}: not taken by ${m.kind} model '${m.name}' (it takes ${takes.join(', ')})`,
         );
-    return using(m, () => predictOn(m, body));
+    return using(m, () => predictOn(m, body, reply));
   });
 
-  async function predictOn(m: Served, body: PredictBody): Promise<Record<string, unknown>> {
+  async function predictOn(
+    m: Served,
+    body: PredictBody,
+    reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
     if (m.kind === 'classify') return await predictClasses(m as ClassifierServed, body);
     if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body);
     const f = m as ForecasterServed;
@@ -1058,12 +1062,18 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         422,
         `values: ${values.length} points are too few for this forecaster: it needs at least ${f.minHistory}`,
       );
-    // What `recur forecast predict` computes: networks as trained, statistical methods re-estimated on `values`.
+    // What `recur forecast predict` computes: networks as trained, statistical methods re-estimated on `values`. A
+    // client that goes away stops a SARIMA re-fit (its worker terminated), which can take minutes.
     let point: number[];
+    const abort = new AbortController();
+    const stopWatching = abortWhenClientGoes(reply, abort);
     try {
-      ({ point } = await forecastSaved(f.series, values, f.networks));
+      ({ point } = await forecastSaved(f.series, values, f.networks, undefined, undefined, abort.signal));
     } catch (e) {
+      if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
       throw new HttpError(422, `values: ${(e as Error).message}`);
+    } finally {
+      stopWatching();
     }
     // The saved calibrated intervals around it; lower/upper are the widest one's (none saved: the forecast itself).
     const intervals = savedIntervals(f.series.intervals, point);
