@@ -206,8 +206,9 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     checkTextFile(file);
     text = null;
   } else {
-    const moby = mobyDick();
-    text = () => [moby];
+    // Read when first asked for: a bare --resume of a run on a file reads that file instead.
+    let moby: string | undefined;
+    text = () => [(moby ??= mobyDick())];
   }
 
   // Model and settings: fresh, or exactly as the checkpoint left them.
