@@ -33,7 +33,7 @@ import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { expectSnakeKeys, pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
-import { listen, sseEvents, startServe } from './serve_helpers.js';
+import { captureRequestLog, listen, loggedStatuses, sseEvents, startServe, until } from './serve_helpers.js';
 
 const cli = (args: string[]): CliResult => runCli(args);
 
@@ -984,6 +984,41 @@ describe('recur serve (HTTP API)', () => {
     assert.ok(made < 20_000, `generated all ${made} characters for a client that had gone`);
     // A client that leaves is no failure of the server's: nothing is reported as an internal error.
     assert.deepEqual(reported, []);
+  });
+
+  it('logs a generation whose client went away (whole or streamed) with status 499 (--log)', async () => {
+    const app = createServeApp({
+      served: loadServedModels([textModel]),
+      limits: { ...SERVE_LIMITS, length: 5_000_000 },
+      log: true,
+    });
+    const log = captureRequestLog();
+    try {
+      const address = await listen(app);
+      for (const stream of [false, true]) {
+        const leave = new AbortController();
+        const answered = fetch(address + '/v1/generate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ length: 5_000_000, stream }),
+          signal: leave.signal,
+        });
+        // A stream leaves once its first characters came; a whole text while it is being generated.
+        if (stream) await (await answered).body!.getReader().read();
+        else await until(() => app.inFlight() > 0, 'the generation never started');
+        leave.abort();
+        await answered.catch(() => undefined);
+        await until(() => app.inFlight() === 0, 'the generation ran on for a client that had gone');
+      }
+      await until(
+        () => loggedStatuses(log.lines()).length === 2,
+        `logged ${JSON.stringify(loggedStatuses(log.lines()))}, not both requests`,
+      );
+      assert.deepEqual(loggedStatuses(log.lines()), [499, 499]);
+    } finally {
+      log.restore();
+      await app.close();
+    }
   });
 
   it('finishes an in-flight stream on SIGTERM, then exits 0', async () => {

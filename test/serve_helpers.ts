@@ -1,6 +1,8 @@
 /** What the HTTP tests of `recur serve` share. */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { mock } from 'node:test';
 import { CLI } from './cli_helpers.js';
 import type { ServeApp } from '../src/node/server.js';
 
@@ -49,4 +51,42 @@ export function startServe(args: readonly string[]): ServeProcess {
     child.on('exit', () => reject(new Error(`serve exited early: ${out.stderr}`)));
   });
   return { child, address, exited, out };
+}
+
+/**
+ * The request log (`--log`: JSON lines on stderr) of apps created with `log: true` while it is captured; `restore`
+ * gives stderr back.
+ */
+export function captureRequestLog(): { lines: () => Record<string, unknown>[]; restore: () => void } {
+  const written: string[] = [];
+  const write = mock.method(process.stderr, 'write', (chunk: string | Uint8Array): boolean => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return true;
+  });
+  return {
+    lines: () =>
+      written
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    restore: () => write.mock.restore(),
+  };
+}
+
+/** The status codes the captured log gives the requests it saw complete (a client gone: 499). */
+export function loggedStatuses(lines: readonly Record<string, unknown>[]): number[] {
+  return lines.flatMap((l) => {
+    const res = l.res as { statusCode?: number } | undefined;
+    return res?.statusCode !== undefined ? [res.statusCode] : [];
+  });
+}
+
+/** Waits (a turn of the event loop at a time, 20 s at most) until `done()`; fails saying `what` otherwise. */
+export async function until(done: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!done()) {
+    assert.ok(Date.now() < end, what);
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }

@@ -654,7 +654,8 @@ const ISOLATION_HEADERS = {
 /**
  * Aborts `abort` when the client goes away before its response is finished — also when it went while the request was
  * being read (its 'close' already fired: a listener alone would miss it, and the generation would run to its end).
- * Returns what stops watching.
+ * Returns what stops watching, called once the request's work has ended: a client gone is then logged (--log) with
+ * nginx's 499, since fastify logs only responses that finished.
  */
 function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () => void {
   const res = reply.raw;
@@ -663,7 +664,14 @@ function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () =>
   };
   if (res.destroyed || reply.request.raw.socket.destroyed) onClose();
   else res.on('close', onClose);
-  return () => res.off('close', onClose);
+  return () => {
+    res.off('close', onClose);
+    if (abort.signal.aborted)
+      reply.log.info(
+        { res: { statusCode: CLIENT_CLOSED_REQUEST }, responseTime: reply.elapsedTime },
+        'request completed',
+      );
+  };
 }
 
 /** The API's paths and the methods each answers (HEAD with every GET, as fastify answers it). */
@@ -960,7 +968,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
           : onThisThread(t, t.batcher).generate(pending));
         return { model: t.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
       } catch (e) {
-        // Nobody is left to answer, and nothing failed: not an internal error (--log shows nginx's 499 for it).
+        // Nobody is left to answer, and nothing failed: not an internal error (logged with nginx's 499).
         if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
         throw e;
       } finally {
