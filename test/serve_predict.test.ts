@@ -5,7 +5,9 @@
  * they expect; bad bodies (wrong fields, too many texts, too wide a beam, …) are 4xx JSON errors naming the field, a
  * seeded fuzz of bodies never gets a 5xx, and the server stays up throughout. `max_length` caps every output, the
  * joint n-gram's proposals included (a model built here with an n-gram that would spell longer). On this thread a
- * seq2seq model keeps its decoding steppers from request to request, and a reload gives the replaced one's back.
+ * seq2seq model keeps its decoding steppers from request to request, and a reload gives the replaced one's back. A
+ * client that goes away mid-request stops its labelling or decoding (on this thread and on the inference pool), and
+ * `--log` records it as 499.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,13 +22,16 @@ import { WasmKernels } from '../src/core/wasm/wasm_kernels.js';
 // served answers equal `recur … predict` to the last bit only with the same set-up.
 import '../src/node/index.js';
 import { shutdownWorkerPool } from '../src/node/pool.js';
-import { createInferencePool } from '../src/node/inference_pool.js';
+import { InferencePool, type InferencePort } from '../src/inference/pool.js';
+import type { Sequential } from '../src/models/sequential.js';
+import { createInferencePool, spawnInferenceThread } from '../src/node/inference_pool.js';
 import {
   attachInferencePool,
   createServeApp,
   loadServedModels,
   SERVE_LIMITS,
   seq2seqOnThisThread,
+  type ClassifierServed,
   type Seq2SeqServed,
   type ServeApp,
 } from '../src/node/server.js';
@@ -35,6 +40,7 @@ import { G2P_SETTINGS, buildSeq2SeqModel } from '../src/seq2seq/model.js';
 import { Seq2Seq } from '../src/seq2seq/seq2seq.js';
 import { Tokenizer } from '../src/seq2seq/tokenizer.js';
 import { pairs, reviews, runCliOk } from './cli_helpers.js';
+import { captureRequestLog, listen, loggedStatuses, until } from './serve_helpers.js';
 import { untrainedSpeller } from './helpers.js';
 
 const cli = (args: string[]): string => runCliOk(args);
@@ -184,6 +190,135 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
       for (const s of served) assert.ok((s as { pooled?: unknown }).pooled, s.name);
     } finally {
       await pooled.close();
+      await pool.terminate();
+    }
+  });
+
+  /** Inputs for many batches (128 texts, 64 sources a batch), in a request whose client leaves once work begins. */
+  const MANY = 2000;
+  const manyTexts = Array.from({ length: MANY }, (_, i) => TEXTS[i % TEXTS.length] + ' film'.repeat(i % 5));
+  const manySources = Array.from(
+    { length: MANY },
+    (_, i) => SOURCES[i % SOURCES.length] + ' and the cat'.repeat(i % 3),
+  );
+
+  /**
+   * Posts each body to `app` (--log on), its client leaving when `leave` is aborted (the test's counters abort it as
+   * the work begins); resolves once the server has logged every request, with the statuses logged. A request after
+   * them is answered: the server is free.
+   */
+  async function leaveMidway(
+    app: ServeApp,
+    bodies: readonly object[],
+    leave: { now: AbortController | null },
+  ): Promise<number[]> {
+    const log = captureRequestLog();
+    try {
+      const address = await listen(app);
+      for (const [i, body] of bodies.entries()) {
+        leave.now = new AbortController();
+        await fetch(address + '/v1/predict', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: leave.now.signal,
+        }).then(
+          () => assert.fail('answered a client that had gone'),
+          () => undefined,
+        );
+        leave.now = null;
+        await until(
+          () => loggedStatuses(log.lines()).length === i + 1,
+          `the request of ${JSON.stringify(body).slice(0, 40)}… was never logged: its work ran on`,
+        );
+      }
+      const after = await fetch(address + '/v1/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'phrases', sources: SOURCES }),
+      });
+      assert.equal(after.status, 200);
+      return loggedStatuses(log.lines()).slice(0, bodies.length);
+    } finally {
+      log.restore();
+      await app.close();
+    }
+  }
+
+  it('stops labelling and decoding on this thread (--threads 1) when the client goes away: 499 in --log', async () => {
+    const served = loadServedModels([labels, phrases]);
+    const classifier = (served[0] as ClassifierServed).model as Sequential;
+    const app = (served[1] as Seq2SeqServed).app!;
+    const leave: { now: AbortController | null } = { now: null };
+    // What the models were asked to compute; the client leaves as soon as they begin.
+    let textBatches = 0;
+    let sourcesDecoded = 0;
+    const label = classifier.predict.bind(classifier);
+    mock.method(classifier, 'predict', (...args: Parameters<Sequential['predict']>) => {
+      textBatches++;
+      leave.now?.abort();
+      return label(...args);
+    });
+    const decode = app.predict.bind(app);
+    mock.method(app, 'predict', (...args: Parameters<Seq2Seq['predict']>) => {
+      sourcesDecoded += args[0].length;
+      leave.now?.abort();
+      return decode(...args);
+    });
+    const statuses = await leaveMidway(
+      createServeApp({ served, limits: { ...SERVE_LIMITS, texts: MANY }, log: true }),
+      [
+        { model: 'labels', texts: manyTexts },
+        { model: 'phrases', sources: manySources, beam: 2 },
+      ],
+      leave,
+    );
+    assert.deepEqual(statuses, [499, 499]);
+    // Of 16 batches of texts and 32 of sources: the batch running when the client left, and a next one or two while
+    // its leaving reaches the server (the test's client closes its socket a turn later); then the request after.
+    assert.ok(
+      textBatches <= 3,
+      `labelled ${textBatches} batches of ${Math.ceil(MANY / 128)} for a client gone`,
+    );
+    assert.ok(
+      sourcesDecoded <= 3 * 64 + SOURCES.length,
+      `decoded ${sourcesDecoded} sources of ${MANY} for a client gone`,
+    );
+  });
+
+  it('stops labelling and decoding on the inference pool when the client goes away: 499 in --log', async () => {
+    // Workers over the real worker script that count the texts and sources sent to them; the client leaves as soon
+    // as the first job is sent.
+    const leave: { now: AbortController | null } = { now: null };
+    const sent = { texts: 0, sources: 0 };
+    const pool = new InferencePool((): InferencePort => {
+      const port = spawnInferenceThread();
+      return {
+        ...port,
+        postMessage: (m) => {
+          if (m.type === 'classify') sent.texts += m.sequences.length;
+          if (m.type === 'decode') sent.sources += m.sources.length;
+          if (m.type === 'classify' || m.type === 'decode') leave.now?.abort();
+          port.postMessage(m);
+        },
+      };
+    }, 2);
+    try {
+      const served = loadServedModels([labels, phrases], SERVE_LIMITS, { onPool: true });
+      await attachInferencePool(served, pool);
+      const statuses = await leaveMidway(
+        createServeApp({ served, pool, limits: { ...SERVE_LIMITS, texts: MANY }, log: true }),
+        [
+          { model: 'labels', texts: manyTexts },
+          { model: 'phrases', sources: manySources, beam: 2 },
+        ],
+        leave,
+      );
+      assert.deepEqual(statuses, [499, 499]);
+      // Eight jobs each, dealt a job per worker at a time: the ones running when the client left, perhaps the next.
+      assert.ok(sent.texts <= MANY / 2, `sent ${sent.texts} texts of ${MANY} for a client gone`);
+      assert.ok(sent.sources <= MANY / 2, `sent ${sent.sources} sources of ${MANY} for a client gone`);
+    } finally {
       await pool.terminate();
     }
   });

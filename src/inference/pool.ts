@@ -439,13 +439,15 @@ export class InferencePool {
    * Labels `texts` with a classifier, in their order: the texts are encoded here, sorted by token length as
    * `classifyTexts` does and cut into its batches; runs of whole batches are the workers' jobs (they return class
    * probabilities), so every batch is the one the one-thread call computes — the same numbers. `onClassified(n)`: a
-   * job of n texts came back (a caller's progress; its jobs are then a few batches each, so that it moves).
+   * job of n texts came back (a caller's progress; its jobs are then a few batches each, so that it moves). `signal`:
+   * see deal.
    */
   async classify(
     model: PooledModel,
     texts: readonly string[],
     batchSize = 128,
     onClassified?: (count: number) => void,
+    signal?: AbortSignal,
   ): Promise<TextClassification[]> {
     const { meta, tokenizer } = this.entry(model, 'classify').classifier!;
     if (!(Number.isInteger(batchSize) && batchSize > 0))
@@ -486,6 +488,7 @@ export class InferencePool {
         onClassified?.(jobs[j][1] - jobs[j][0]);
         return part;
       },
+      signal,
     );
     const p = new Float32Array(texts.length * K);
     parts.forEach((part, j) =>
@@ -497,14 +500,16 @@ export class InferencePool {
   /**
    * Decodes `sources` with a seq2seq model (greedy, or beam search with `beam` > 1), in their order: runs of
    * whole decoding batches of the one-thread run are workers' `Seq2Seq.predict` calls — the one-thread answers.
+   * `signal`: see deal.
    */
   async decode(
     model: PooledModel,
     sources: readonly string[],
     opts: DecodeJob = {},
     onDecoded?: (count: number) => void,
+    signal?: AbortSignal,
   ): Promise<Seq2SeqPrediction[]> {
-    return (await this.decodeShards(model, sources, opts, false, onDecoded)) as Seq2SeqPrediction[];
+    return (await this.decodeShards(model, sources, opts, false, onDecoded, signal)) as Seq2SeqPrediction[];
   }
 
   /** `Seq2Seq.translate` (the sources as given, with output tokens: what evaluation scores) over the workers. */
@@ -524,6 +529,7 @@ export class InferencePool {
     opts: DecodeJob,
     raw: boolean,
     onDecoded?: (count: number) => void,
+    signal?: AbortSignal,
   ): Promise<Seq2SeqPrediction[] | Translation[]> {
     const { meta, source } = this.entry(model, 'seq2seq').seq2seq!;
     const batchSize = opts.batchSize ?? DECODE_DEFAULTS.batchSize;
@@ -548,6 +554,7 @@ export class InferencePool {
         onDecoded?.(part.length);
         return part;
       },
+      signal,
     );
     const out = new Array<Seq2SeqPrediction | Translation>(sources.length);
     parts.forEach((part, j) => part.forEach((p, k) => (out[runs[j][k]] = p)));
@@ -563,10 +570,13 @@ export class InferencePool {
    * Runs one job per entry of `costs` over the workers, each worker taking the next job as soon as its last one is
    * done, costliest first: the work balances over uneven jobs and over a worker slowed by other work (a contiguous
    * half each left one worker with 69 % of a length-sorted classify run). Results come back in job order.
+   * Aborting `signal` (recur serve: the client went away) deals no further job: once the jobs on the workers are done
+   * (a worker runs a job to its end), the call rejects with the signal's reason, as an aborted generation's `done` does.
    */
   private async deal<R>(
     costs: readonly number[],
     run: (job: number, slot: Slot) => Promise<R>,
+    signal?: AbortSignal,
   ): Promise<R[]> {
     const queue = costs.map((_, j) => j).sort((a, b) => costs[b] - costs[a] || a - b);
     const results = new Array<R>(costs.length);
@@ -575,12 +585,13 @@ export class InferencePool {
     // when it is dealt, so one request's long job never holds up another request while a worker is free (a worker
     // runs its messages in order). The slot is looked up per job: a worker that died was replaced in its place.
     const lane = async (): Promise<void> => {
-      while (next < queue.length) {
+      while (next < queue.length && signal?.aborted !== true) {
         const job = queue[next++];
         results[job] = await run(job, this.leastBusy());
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.threads, queue.length) }, lane));
+    signal?.throwIfAborted();
     return results;
   }
 

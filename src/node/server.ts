@@ -28,7 +28,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import type { ClassifierMetadata } from '../classify/metadata.js';
 import type { ClassifierModels } from '../classify/ensemble.js';
-import { DEFAULT_THRESHOLD, classifyTexts, labelsAtThreshold } from '../classify/predict.js';
+import { ensembleProbabilities } from '../classify/ensemble.js';
+import {
+  DEFAULT_THRESHOLD,
+  classificationsOf,
+  labelsAtThreshold,
+  type TextClassification,
+} from '../classify/predict.js';
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
@@ -47,12 +53,13 @@ import {
   typedSources,
   type Seq2Seq,
   type Seq2SeqMetadata,
+  type Seq2SeqPrediction,
 } from '../seq2seq/seq2seq.js';
 import { StepperCache } from '../seq2seq/decode.js';
 import type { TargetOrder } from '../seq2seq/model.js';
 import type { Tokenizer as Seq2SeqTokenizer } from '../seq2seq/tokenizer.js';
-import type { InferencePool, PooledModel } from '../inference/pool.js';
-import type { ModelPayload } from '../inference/protocol.js';
+import { decodingRuns, type InferencePool, type PooledModel } from '../inference/pool.js';
+import type { DecodeJob, ModelPayload } from '../inference/protocol.js';
 import { isBlankText } from '../text/blank.js';
 import { GenerationBatcher } from '../text/batch_generation.js';
 import {
@@ -674,6 +681,42 @@ function abortWhenClientGoes(reply: FastifyReply, abort: AbortController): () =>
   };
 }
 
+/**
+ * Runs a request's `work` with a signal that aborts when its client goes away (abortWhenClientGoes); work it stops
+ * then ends the request as a 499: nobody is left to answer, and nothing failed (not an internal error).
+ */
+async function untilClientGoes<T>(
+  reply: FastifyReply,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController();
+  const stopWatching = abortWhenClientGoes(reply, abort);
+  try {
+    return await work(abort.signal);
+  } catch (e) {
+    if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
+    throw e;
+  } finally {
+    stopWatching();
+  }
+}
+
+/**
+ * Runs `batch` on each of `runs` in turn on this thread (--threads 1), the event loop turning between two, so that
+ * other requests are answered meanwhile and a client that went away is seen: `signal` aborted, no further run starts.
+ */
+async function inTurns<R>(runs: readonly R[], signal: AbortSignal, batch: (run: R) => void): Promise<void> {
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  for (const run of runs) {
+    signal.throwIfAborted();
+    batch(run);
+    // Two turns: a client's leaving, read in a turn's poll phase, closes its response only in that turn's close
+    // phase, after the setImmediate of one turn has already resumed (and started the next batch).
+    await turn();
+    await turn();
+  }
+}
+
 /** The API's paths and the methods each answers (HEAD with every GET, as fastify answers it). */
 const API_METHODS: Readonly<Record<string, readonly string[]>> = {
   '/v1/models': ['GET', 'HEAD'],
@@ -957,23 +1000,18 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     };
     if (!body.stream) {
       // A client that goes away before its text is ready frees its row (and its slot of the 256), as a stream's does.
-      const abort = new AbortController();
-      const stopWatching = abortWhenClientGoes(reply, abort);
       streams++;
       try {
-        const t0 = performance.now();
-        const pending = { ...request, signal: abort.signal };
-        const text = await (pool && t.pooled
-          ? pool.generate(t.pooled, pending)
-          : onThisThread(t, t.batcher).generate(pending));
-        return { model: t.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
-      } catch (e) {
-        // Nobody is left to answer, and nothing failed: not an internal error (logged with nginx's 499).
-        if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
-        throw e;
+        return await untilClientGoes(reply, async (signal) => {
+          const t0 = performance.now();
+          const pending = { ...request, signal };
+          const text = await (pool && t.pooled
+            ? pool.generate(t.pooled, pending)
+            : onThisThread(t, t.batcher).generate(pending));
+          return { model: t.name, prime: lowered, text, seconds: (performance.now() - t0) / 1000 };
+        });
       } finally {
         streams--;
-        stopWatching();
       }
     }
     return streamGeneration(reply, t, request, lowered);
@@ -1061,8 +1099,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     body: PredictBody,
     reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
-    if (m.kind === 'classify') return await predictClasses(m as ClassifierServed, body);
-    if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body);
+    if (m.kind === 'classify') return await predictClasses(m as ClassifierServed, body, reply);
+    if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body, reply);
     const f = m as ForecasterServed;
     const values = body.values ?? f.history.values;
     if (values.length < f.minHistory)
@@ -1072,17 +1110,13 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       );
     // What `recur forecast predict` computes: networks as trained, statistical methods re-estimated on `values`. A
     // client that goes away stops a SARIMA re-fit (its worker terminated), which can take minutes.
-    let point: number[];
-    const abort = new AbortController();
-    const stopWatching = abortWhenClientGoes(reply, abort);
-    try {
-      ({ point } = await forecastSaved(f.series, values, f.networks, undefined, undefined, abort.signal));
-    } catch (e) {
-      if (abort.signal.aborted) throw new HttpError(CLIENT_CLOSED_REQUEST, 'the client went away');
-      throw new HttpError(422, `values: ${(e as Error).message}`);
-    } finally {
-      stopWatching();
-    }
+    const { point } = await untilClientGoes(reply, async (signal) => {
+      try {
+        return await forecastSaved(f.series, values, f.networks, undefined, undefined, signal);
+      } catch (e) {
+        throw new HttpError(422, `values: ${(e as Error).message}`);
+      }
+    });
     // The saved calibrated intervals around it; lower/upper are the widest one's (none saved: the forecast itself).
     const intervals = savedIntervals(f.series.intervals, point);
     const widest = intervals.reduce<(typeof intervals)[number] | undefined>(
@@ -1102,8 +1136,15 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     };
   }
 
-  /** `recur classify predict --json`'s objects, one per text, in order. */
-  async function predictClasses(c: ClassifierServed, body: PredictBody): Promise<Record<string, unknown>> {
+  /**
+   * `recur classify predict --json`'s objects, one per text, in order; a client that goes away stops the labelling
+   * between two batches (on this thread) or two of the pool's jobs.
+   */
+  async function predictClasses(
+    c: ClassifierServed,
+    body: PredictBody,
+    reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
     if (body.text !== undefined && body.texts !== undefined)
       throw new HttpError(400, 'text: give text (one) or texts (several), not both');
     const texts = body.texts ?? (body.text !== undefined ? [body.text] : undefined);
@@ -1115,10 +1156,11 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
         400,
         `threshold: applies to multi-label classifiers; classify model '${c.name}' is single-label`,
       );
-    const predictions =
+    const predictions = await untilClientGoes(reply, (signal) =>
       pool && c.pooled
-        ? await pool.classify(c.pooled, texts, CLASSIFY_BATCH)
-        : classifyTexts(onThisThread(c, c.model), c.meta, texts, CLASSIFY_BATCH, c.tokenizer);
+        ? pool.classify(c.pooled, texts, CLASSIFY_BATCH, undefined, signal)
+        : classifyHere(c, texts, signal),
+    );
     if (!multiLabel) return { model: c.name, predictions };
     // As `recur classify predict --json`: the labels at the threshold (default 0.5), and the threshold itself.
     const threshold = body.threshold ?? DEFAULT_THRESHOLD;
@@ -1132,8 +1174,71 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     };
   }
 
-  /** `recur seq2seq predict --json`'s objects, one per source, in order. */
-  async function predictSequences(s: Seq2SeqServed, body: PredictBody): Promise<Record<string, unknown>> {
+  /**
+   * `classifyTexts` on this thread, a batch a turn (inTurns): the batches it computes (the texts in order of token
+   * length, as the pool cuts them), so the same numbers.
+   */
+  async function classifyHere(
+    c: ClassifierServed,
+    texts: readonly string[],
+    signal: AbortSignal,
+  ): Promise<TextClassification[]> {
+    const model = onThisThread(c, c.model);
+    const { maxLength, truncating } = c.meta.settings;
+    const sequences = texts.map((t) => c.tokenizer.encode(t, maxLength, truncating));
+    const order = Array.from(texts, (_, i) => i).sort(
+      (a, b) => sequences[a].length - sequences[b].length || a - b,
+    );
+    const batches = Array.from({ length: Math.ceil(order.length / CLASSIFY_BATCH) }, (_, b) =>
+      order.slice(b * CLASSIFY_BATCH, (b + 1) * CLASSIFY_BATCH),
+    );
+    const K = c.meta.classes.length;
+    const p = new Float32Array(texts.length * K);
+    await inTurns(batches, signal, (rows) => {
+      const part = ensembleProbabilities(
+        model,
+        rows.map((r) => sequences[r]),
+        K,
+        CLASSIFY_BATCH,
+      );
+      rows.forEach((r, i) => p.set(part.subarray(i * K, (i + 1) * K), r * K));
+    });
+    return classificationsOf(c.meta, texts, p);
+  }
+
+  /**
+   * `Seq2Seq.predict` on this thread, a decoding batch a turn (inTurns): the runs of whole batches the pool deals,
+   * which give the outputs of one call over all the sources.
+   */
+  async function decodeHere(
+    s: Seq2SeqServed,
+    sources: readonly string[],
+    decode: DecodeJob & { batchSize: number },
+    signal: AbortSignal,
+  ): Promise<Seq2SeqPrediction[]> {
+    const app = onThisThread(s, s.app);
+    const ids = typedSources(app.data, sources).map((t) => app.source.encode(t, 'unk'));
+    const out = new Array<Seq2SeqPrediction>(sources.length);
+    await inTurns(decodingRuns(ids, decode.batchSize, 1, 1), signal, (run) =>
+      app
+        .predict(
+          Array.from(run, (i) => sources[i]),
+          { ...decode, steppers: s.steppers },
+        )
+        .forEach((p, k) => (out[run[k]] = p)),
+    );
+    return out;
+  }
+
+  /**
+   * `recur seq2seq predict --json`'s objects, one per source, in order; a client that goes away stops the decoding
+   * between two batches (on this thread) or two of the pool's jobs.
+   */
+  async function predictSequences(
+    s: Seq2SeqServed,
+    body: PredictBody,
+    reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
     if (!body.sources)
       throw new HttpError(400, `sources: required for seq2seq model '${s.name}' (an array of strings)`);
     const beam = body.beam ?? 1;
@@ -1158,10 +1263,12 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       batchSize: SEQ2SEQ_BATCH,
       ...(body.length_penalty !== undefined ? { lengthPenalty: body.length_penalty } : {}),
     };
-    const outputs =
+    const sources = body.sources;
+    const outputs = await untilClientGoes(reply, (signal) =>
       pool && s.pooled
-        ? await pool.decode(s.pooled, body.sources, decode)
-        : onThisThread(s, s.app).predict(body.sources, { ...decode, steppers: s.steppers });
+        ? pool.decode(s.pooled, sources, decode, undefined, signal)
+        : decodeHere(s, sources, decode, signal),
+    );
     return { model: s.name, beam, outputs };
   }
 
