@@ -57,6 +57,7 @@ const NUMERICAL = [
 /** Run once, on the default kernels. */
 const ONCE = [
   'forecast_commit',
+  'keras_float16',
   'overwrite_keeps_model',
   'utf16_input',
   'build_stamp',

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { strToU8, unzipSync, zipSync } from 'fflate';
+import { deflateSync, strToU8, unzipSync, zipSync } from 'fflate';
 import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { h5Library, readH5, writeH5 } from '../src/keras/h5.js';
@@ -398,6 +398,52 @@ describe('memory bombs: sizes a small file declares are checked before anything 
     }
     // The archive as written loads.
     await loadKerasModel(archive, 'm.keras');
+  });
+
+  it('a deflated .keras member is inflated once, no further than its header declares: what follows is not read', async () => {
+    const files = unzipSync(fixture(K3_ARCHIVE).bytes);
+    const declared = files['config.json'].length;
+    // config.json padded to 300 kB, deflated as stored blocks (a 5-byte header each), the fourth block's header
+    // made invalid: a stream that goes on past the declared size and is damaged far past it.
+    const padded = new Uint8Array(300_000).fill(0x20);
+    padded.set(files['config.json']);
+    const stream = deflateSync(padded, { level: 0 });
+    const blocks: number[] = [];
+    for (let at = 0; at < stream.length; at += 5 + (stream[at + 1] | (stream[at + 2] << 8))) blocks.push(at);
+    assert.ok(blocks.length >= 4, `${blocks.length} stored blocks`);
+    stream[blocks[3]] = 0x06; // BTYPE 3: reserved, an error to any inflater that reaches it
+    // The stream as a stored member, then marked deflated and declaring config.json's own size.
+    const out = zipSync({ ...files, 'config.json': [stream, { level: 0 }] });
+    const view = new DataView(out.buffer);
+    const name = strToU8('config.json');
+    let patched = 0;
+    for (let at = 0; at + 46 < out.length; at++) {
+      const sig = view.getUint32(at, true);
+      const named = (p: number): boolean => name.every((c, k) => out[p + k] === c);
+      if (sig === 0x04034b50 && view.getUint16(at + 26, true) === name.length && named(at + 30)) {
+        view.setUint16(at + 8, 8, true);
+        view.setUint32(at + 22, declared, true);
+        patched++;
+      } else if (sig === 0x02014b50 && view.getUint16(at + 28, true) === name.length && named(at + 46)) {
+        view.setUint16(at + 10, 8, true);
+        view.setUint32(at + 24, declared, true);
+        patched++;
+      }
+    }
+    assert.equal(patched, 2);
+    await refused(
+      out,
+      new RegExp(
+        `^m\\.keras: archive member config\\.json is longer than the ${declared} bytes its zip header declares`,
+      ),
+    );
+    // Every member deflated, the weights too: inflated here, and the model loads as written.
+    const deflated = zipSync(files, { level: 6 });
+    const a = (await loadKerasModel(deflated, 'm.keras')).model.predict(
+      fixture(K3_ARCHIVE).inputs[0],
+    ) as Tensor;
+    const b = fixture(K3_ARCHIVE).reference.predict(fixture(K3_ARCHIVE).inputs[0]) as Tensor;
+    assert.deepEqual(a.data, b.data);
   });
 
   it('a .keras member that would unpack to more than such a member ever holds is not unpacked', async () => {

@@ -485,8 +485,38 @@ describe('cross-check with TensorFlow.js', () => {
         const ours = async (): Promise<Float32Array> =>
           ((await loadAnyModel(target)).model.predict(x) as Tensor).data;
         assertClose(await ours(), tfjsDefault, 1e-5, `${name}: a tfjs file reads as tfjs reads it`);
-        // The same file as tensorflowjs_converter writes a Keras model: Keras's default.
+        // One note says which default was taken, for every layer without the option (wrapped ones too).
+        const defaultsNotes = async (): Promise<string[]> =>
+          (await loadAnyModel(target)).notes.filter((n) => n.includes('recurrent_activation'));
+        const layers =
+          "'[^']+' \\(LSTM\\) recurrent_activation hardSigmoid \\(Keras's: sigmoid\\), " +
+          "'[^']+' \\(GRU\\) recurrent_activation hardSigmoid \\(Keras's: sigmoid\\)$";
+        let notes = await defaultsNotes();
+        assert.equal(notes.length, 1, notes.join('\n'));
+        assert.match(
+          notes[0],
+          new RegExp(
+            `model\\.json: written by TensorFlow\\.js, so options its layers leave out take TensorFlow\\.js's defaults: ${layers}`,
+          ),
+        );
         const json = JSON.parse(readFileSync(join(target, 'model.json'), 'utf8')) as Record<string, unknown>;
+        // No writer named at all: read as Keras's, and the note says so.
+        const unmarked: Record<string, unknown> = {
+          ...json,
+          modelTopology: { ...(json.modelTopology as object) },
+        };
+        delete unmarked.generatedBy;
+        delete unmarked.format;
+        delete (unmarked.modelTopology as Record<string, unknown>).keras_version;
+        writeFileSync(join(target, 'model.json'), JSON.stringify(unmarked));
+        assertClose(await ours(), sigmoid, 1e-5, `${name}: a file naming no writer reads as Keras's`);
+        notes = await defaultsNotes();
+        assert.equal(notes.length, 1, notes.join('\n'));
+        assert.match(
+          notes[0],
+          /model\.json: no writer named \(no generatedBy or keras_version\): read as Keras's, so options its layers leave out take Keras's defaults: '[^']+' \(LSTM\) recurrent_activation sigmoid \(TensorFlow\.js's: hardSigmoid\)/,
+        );
+        // The same file as tensorflowjs_converter writes a Keras model: Keras's default, no note.
         writeFileSync(
           join(target, 'model.json'),
           JSON.stringify({
@@ -497,6 +527,7 @@ describe('cross-check with TensorFlow.js', () => {
           }),
         );
         assertClose(await ours(), sigmoid, 1e-5, `${name}: a Keras file reads with Keras's sigmoid`);
+        assert.deepEqual(await defaultsNotes(), []);
       }
     });
 

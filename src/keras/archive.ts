@@ -47,9 +47,9 @@ function parseJsonMember(
 }
 
 /**
- * Where each deflated member's compressed bytes lie, by name, from the zip's central directory (read after fflate has
- * parsed it whole); a member whose sizes or offset are Zip64's is left out. fflate inflates a member into a buffer of
- * the size its header declares, silently dropping what goes past it: these spans let that be checked.
+ * Where each deflated member's compressed bytes lie, by name, from the zip's central directory; a member whose sizes
+ * or offset are Zip64's is left out (fflate unpacks those). fflate inflates a member into a buffer of the size its
+ * header declares, silently dropping what goes past it: recur inflates these spans itself, once, to that size.
  */
 function deflatedSpans(bytes: Uint8Array): Map<string, { start: number; end: number }> {
   const spans = new Map<string, { start: number; end: number }>();
@@ -74,42 +74,48 @@ function deflatedSpans(bytes: Uint8Array): Map<string, { start: number; end: num
   return spans;
 }
 
-/** Whether deflated `data` unpacks to more than `limit` bytes (inflated a piece at a time: stops soon after). */
-function inflatesPast(data: Uint8Array, limit: number): boolean {
+/**
+ * Deflated `data` unpacked to at most `size` bytes, a piece at a time; `longer` when it goes on past them (what
+ * follows is not inflated).
+ */
+function inflateBounded(data: Uint8Array, size: number): { bytes: Uint8Array; longer: boolean } {
+  const out = new Uint8Array(size);
   let total = 0;
-  const inflate = new Inflate((chunk) => void (total += chunk.length));
-  const piece = 1 << 14;
-  for (let at = 0; at < data.length && total <= limit; at += piece)
+  const inflate = new Inflate((chunk) => {
+    if (total < size) out.set(chunk.subarray(0, size - total), total);
+    total += chunk.length;
+  });
+  const piece = 1 << 16;
+  for (let at = 0; at < data.length && total <= size; at += piece)
     inflate.push(data.subarray(at, at + piece), at + piece >= data.length);
-  return total > limit;
+  return { bytes: total < size ? out.subarray(0, total) : out, longer: total > size };
 }
 
 /**
  * Refuses a member the archive holds more or fewer bytes of than its header declares (`declared`: by name, as the
- * zip's headers give them), naming it: a corrupt or tampered archive, which would otherwise read cut short.
+ * zip's headers give them; `longer`: the members found to go on past it), naming it: a corrupt or tampered archive,
+ * which would otherwise read cut short.
  */
 function checkMemberSizes(
-  bytes: Uint8Array,
   files: Record<string, Uint8Array>,
-  declared: Map<string, { size: number; deflated: boolean }>,
+  declared: Map<string, number>,
+  longerMembers: Set<string>,
   where: string,
 ): void {
-  let spans: Map<string, { start: number; end: number }> | null = null;
   for (const [name, data] of Object.entries(files)) {
-    const header = declared.get(name);
-    if (!header) continue;
-    let longer = data.length > header.size;
-    if (!longer && data.length === header.size && header.deflated) {
-      spans ??= deflatedSpans(bytes);
-      const span = spans.get(name);
-      longer = span !== undefined && inflatesPast(bytes.subarray(span.start, span.end), header.size);
-    }
-    if (longer || data.length < header.size)
+    const size = declared.get(name);
+    if (size === undefined) continue;
+    const longer = longerMembers.has(name) || data.length > size;
+    if (longer || data.length < size)
       throw new Error(
         `${where}: archive member ${name} is ${longer ? 'longer' : `shorter (${data.length} bytes)`} than the ` +
-          `${header.size} bytes its zip header declares; the archive is corrupt or was tampered with`,
+          `${size} bytes its zip header declares; the archive is corrupt or was tampered with`,
       );
   }
+}
+
+function unreadable(e: unknown, where: string): Error {
+  return new Error(`${where}: not a readable zip archive (truncated or damaged?): ${(e as Error).message}`);
 }
 
 /** The three members of a .keras file; a damaged zip or a missing member is an Error naming it. */
@@ -117,7 +123,11 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
   let files: Record<string, Uint8Array>;
   let oversized: { name: string; size: number; limit: number } | null = null;
   // What each member's header declares: what it must unpack to (stored members: what they hold).
-  const declared = new Map<string, { size: number; deflated: boolean }>();
+  const declared = new Map<string, number>();
+  const spans = deflatedSpans(bytes);
+  // Deflated members recur inflates itself (fflate would inflate them past their declared size and drop the rest).
+  const inflateHere: string[] = [];
+  const longer = new Set<string>();
   try {
     files = unzipSync(bytes, {
       // Read only what a .keras file holds; assets/ and anything else stay compressed and unread. A member that
@@ -129,12 +139,14 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
           oversized ??= { name: f.name, size: f.originalSize, limit };
           return false;
         }
-        declared.set(f.name, { size: f.originalSize, deflated: f.compression === 8 });
-        return true;
+        declared.set(f.name, f.originalSize);
+        if (f.compression !== 8 || !spans.has(f.name)) return true;
+        inflateHere.push(f.name);
+        return false;
       },
     });
   } catch (e) {
-    throw new Error(`${where}: not a readable zip archive (truncated or damaged?): ${(e as Error).message}`);
+    throw unreadable(e, where);
   }
   const big = oversized as { name: string; size: number; limit: number } | null;
   if (big)
@@ -142,7 +154,18 @@ export function readKerasArchive(bytes: Uint8Array, where: string): KerasArchive
       `${where}: ${big.name} would unpack to ${big.size} bytes, more than the ${big.limit} recur reads; refused ` +
         'before unpacking (damaged file or a zip bomb?)',
     );
-  checkMemberSizes(bytes, files, declared, where);
+  for (const name of inflateHere) {
+    const span = spans.get(name)!;
+    let r: { bytes: Uint8Array; longer: boolean };
+    try {
+      r = inflateBounded(bytes.subarray(span.start, span.end), declared.get(name)!);
+    } catch (e) {
+      throw unreadable(e, where);
+    }
+    files[name] = r.bytes;
+    if (r.longer) longer.add(name);
+  }
+  checkMemberSizes(files, declared, longer, where);
   const config = parseJsonMember(files, 'config.json', where);
   const metadata = files['metadata.json'] ? parseJsonMember(files, 'metadata.json', where) : {};
   const weights = files['model.weights.h5'];

@@ -9,6 +9,7 @@
  * real file system instead, which recur does not want). Figures in BENCHMARKS.md.
  */
 import { InvalidInputError } from '../core/errors.js';
+import { halfFloat } from '../models/serialization.js';
 
 type H5wasm = typeof import('h5wasm');
 type H5Entity = ReturnType<InstanceType<H5wasm['Group']>['get']>;
@@ -18,7 +19,7 @@ export type H5Attr = string | number | boolean | string[] | number[] | null;
 export interface H5Dataset {
   kind: 'dataset';
   shape: number[];
-  /** h5wasm's dtype string, e.g. '<f' (float32), '<d', '<q'. */
+  /** h5wasm's dtype string, e.g. '<f' (float32), '<e' (float16), '<d', '<q'. */
   dtype: string;
   /** The values as float32 (what recur computes in); null when they are not numbers. */
   values: Float32Array | null;
@@ -133,7 +134,7 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
       if (node instanceof h5.Dataset) {
         const dtype = typeof node.dtype === 'string' ? node.dtype : JSON.stringify(node.dtype);
         let values: Float32Array | null = null;
-        if (/^[<>]?[fiu]\d*$/.test(dtype) || /^[<>][fdbhilqBHILQ]$/.test(dtype)) {
+        if (/^[<>]?[fiu]\d*$/.test(dtype) || /^[<>][efdbhilqBHILQ]$/.test(dtype)) {
           const shape = node.shape ?? [];
           const count = shape.reduce((a, b) => a * b, 1);
           declared += count * Math.max(1, node.metadata.size);
@@ -142,8 +143,7 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
               `${where}: dataset '/${p}' declares ${count} values of shape [${shape.join(', ')}], more than a ` +
                 `${bytes.length}-byte file can hold; refused before reading (damaged or hostile file?)`,
             );
-          const raw = node.value;
-          values = toFloat32(raw);
+          values = HALF_FLOAT.test(dtype) ? halfFloatValues(h5, node, count, p) : toFloat32(node.value);
         }
         return { kind: 'dataset', shape: node.shape ?? [], dtype, values, attrs: readAttrs(node, where, p) };
       }
@@ -164,6 +164,31 @@ export async function readH5(bytes: Uint8Array, where: string, opts: ReadH5Optio
       h5.FS!.unlink(path);
       diagnostics = null;
     }
+  }
+}
+
+/** h5wasm's dtype of IEEE half floats (a Keras model saved with dtype='float16'), whose values it does not decode. */
+export const HALF_FLOAT = /^[<>]e$/;
+
+/**
+ * A half-float dataset's values as float32 (exact: every half is a float32). h5wasm reads its bytes (HDF5 puts them
+ * in little-endian order, as for its own reads) but has no typed array for them, so recur decodes them.
+ */
+function halfFloatValues(
+  h5: H5wasm,
+  node: InstanceType<H5wasm['Dataset']>,
+  count: number,
+  p: string,
+): Float32Array {
+  const m = h5.Module;
+  const ptr = m._malloc(Math.max(1, count * 2));
+  try {
+    if (m.get_dataset_data(node.file_id, node.path, null, null, null, BigInt(ptr)) < 0)
+      throw new Error(`dataset '/${p}' (float16) cannot be read`);
+    const bits = new Uint16Array(m.HEAPU8.slice(ptr, ptr + count * 2).buffer);
+    return Float32Array.from(bits, halfFloat);
+  } finally {
+    m._free(ptr);
   }
 }
 

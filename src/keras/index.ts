@@ -8,6 +8,7 @@ import { deserializeFunctional, parseFunctionalModelJson } from '../models/funct
 import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
+import { withWriterDefaultsNote } from './config.js';
 import { loadKerasModel } from './load.js';
 import { parseJsonText } from '../core/json_text.js';
 
@@ -68,10 +69,12 @@ export async function loadModel(
     const cls = (parseJsonText(text, where) as { modelTopology?: { class_name?: string } }).modelTopology
       ?.class_name;
     if (cls === 'Functional' || cls === 'Model') {
-      const r = deserializeFunctional(parseFunctionalModelJson(text, where), source.weights, where);
+      const json = parseFunctionalModelJson(text, where);
+      const r = withWriterDefaultsNote(deserializeFunctional(json, source.weights, where), json, where);
       return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };
     }
-    const r = deserializeModel(parseModelJson(text, where), source.weights, where);
+    const json = parseModelJson(text, where);
+    const r = withWriterDefaultsNote(deserializeModel(json, source.weights, where), json, where);
     return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };
   }
   const where =

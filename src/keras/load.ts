@@ -32,7 +32,7 @@ import {
   type Json,
   type KerasModelConfig,
 } from './config.js';
-import { isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
+import { HALF_FLOAT, isHdf5, readH5, type H5Group, type H5Node } from './h5.js';
 import { KERAS_MASKED_MAX_POOLING, kerasNodeOrder } from './save.js';
 import {
   assignLayerWeights,
@@ -258,6 +258,25 @@ function precisionNote(raw: Json, where: string): string | null {
   );
 }
 
+/**
+ * Weights stored as float16 (a model saved with dtype='float16'): recur reads them into float32, exactly (every half
+ * is a float32), and says so once, naming one of the datasets.
+ */
+function float16Note(node: H5Node, where: string, base = ''): string | null {
+  const found: string[] = [];
+  const walk = (n: H5Node, p: string): void => {
+    if (n.kind === 'dataset') {
+      if (HALF_FLOAT.test(n.dtype)) found.push(p);
+    } else for (const [k, c] of n.children) walk(c, `${p}/${k}`);
+  };
+  walk(node, base);
+  if (found.length === 0) return null;
+  return (
+    `${where}: the weights are stored as float16 (${found.length} dataset${found.length === 1 ? '' : 's'}, e.g. ` +
+    `'${found[0]}'); recur read them exactly into float32, the precision it computes in`
+  );
+}
+
 /** Number of values in every dataset under a node. */
 function valuesIn(node: H5Node | undefined): number {
   if (!node) return 0;
@@ -296,6 +315,8 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
     where,
     notes,
   );
+  const half = float16Note(mw, where, '/model_weights');
+  if (half) notes.push(half);
   const h = hardSigmoidNote(cfg, where);
   if (h) notes.push(h);
   const z = zeroOutputNote(rawConfig, where);
@@ -355,6 +376,8 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
     where,
     notes,
   );
+  const half = float16Note(root, `${where}: model.weights.h5`);
+  if (half) notes.push(half);
   const h = hardSigmoidNote(cfg, where);
   if (h) notes.push(h);
   const z = zeroOutputNote(ar.config as Json, where);
@@ -438,7 +461,8 @@ function keras3Weights(model: KerasModel, root: H5Group, where: string): Weights
       throw fileError(e);
     }
   }
-  return { loaded: plan.map((p) => p.layer.name), notes: [] };
+  const half = float16Note(root, where);
+  return { loaded: plan.map((p) => p.layer.name), notes: half ? [half] : [] };
 }
 
 export interface WeightsReport {
@@ -521,6 +545,8 @@ export async function loadKerasWeights(
   if (problems.length > 0)
     throw new InvalidInputError(`${where}: the weights do not fit the model:\n  ${problems.join('\n  ')}`);
   const notes: string[] = [];
+  const half = float16Note(g, where, base === '' ? '' : `/${base}`);
+  if (half) notes.push(half);
   for (const { layer, ws } of plan) {
     const cudnn = isCudnnLayout(layer, ws);
     if (cudnn)

@@ -422,6 +422,27 @@ export const KERAS_MASKED_MAX_POOLING =
   "padded inputs Keras's predictions differ from recur's";
 
 /**
+ * Keras's Bidirectional sets zero_output_for_mask on its RNNs whenever it returns sequences, whatever their config says
+ * (keras/src/layers/rnn/bidirectional.py, as tf.keras 2's wrappers.py): Keras outputs zeros at masked steps, where
+ * recur's layers, like tfjs's, repeat the previous step's output. recur keeps its computation (the same model must
+ * compute alike whichever file it came from, and tfjs files ask the other way); a model (config, as saved) with a mask
+ * and such a Bidirectional gets this note naming the layers; null otherwise.
+ */
+export function kerasMaskedBidirectionalNote(config: unknown): string | null {
+  if (maskedPoolingClasses(config, ['Bidirectional']).length === 0) return null;
+  const names = layersOfClasses(config, ['Bidirectional'])
+    .filter((l) => isObject(l.config.layer) && isObject(l.config.layer.config))
+    .filter((l) => ((l.config.layer as JsonObject).config as JsonObject).return_sequences === true)
+    .map((l) => `'${l.name}'`);
+  if (names.length === 0) return null;
+  return (
+    `Keras's Bidirectional outputs zeros at masked steps when it returns sequences (it sets zero_output_for_mask), ` +
+    `where recur's repeats the previous step's output: on padded inputs the outputs of ${names.join(', ')} at ` +
+    "padded steps, and what reads them there, differ from recur's"
+  );
+}
+
+/**
  * Layer classes recur reads and writes that Keras cannot load, and why: recur's own, other projects' custom layers,
  * and those a Keras version dropped (ThresholdedReLU: Keras 2 only).
  */
@@ -461,7 +482,11 @@ export async function saveKerasArchive(
   if (model instanceof Sequential && !model.isBuilt) model.build();
   const config = keras3Config(model);
   const weights = await keras3Weights(model);
-  const notes = [kerasCannotLoadNote(config, 3), kerasMaskedMaxPoolingNote(config)].filter((n) => n !== null);
+  const notes = [
+    kerasCannotLoadNote(config, 3),
+    kerasMaskedMaxPoolingNote(config),
+    kerasMaskedBidirectionalNote(config),
+  ].filter((n) => n !== null);
   return { bytes: writeKerasArchive(config, weights, KERAS3_VERSION, date, metadata), notes };
 }
 
@@ -540,6 +565,7 @@ export async function saveKerasH5(model: Model, metadata: Record<string, unknown
   const notes = [
     kerasCannotLoadNote(modelConfig, 2),
     kerasMaskedMaxPoolingNote(modelConfig),
+    kerasMaskedBidirectionalNote(modelConfig),
     keras3HardSigmoidNote(model),
   ].filter((n) => n !== null);
   return { bytes: await writeH5(root), notes };

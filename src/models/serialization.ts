@@ -493,7 +493,7 @@ function bytesPerValue(spec: WeightSpec): number {
 }
 
 /** An IEEE 754 half float (its 16 bits) as a number. */
-function halfFloat(bits: number): number {
+export function halfFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;

@@ -38,6 +38,7 @@ import {
 import type { Sequential } from '../models/sequential.js';
 import { Functional } from '../models/functional.js';
 import { tfjsCompatibilityNotes } from '../models/tfjs_compat.js';
+import { withWriterDefaultsNote } from '../keras/config.js';
 import { MEMBERS_DIR, MEMBERS_DIR_RE } from '../models/seed_ensemble.js';
 import {
   deserializeFunctional,
@@ -222,13 +223,13 @@ export function readModelFiles(
  */
 export function loadModel(pathOrDir: string): LoadedModel {
   const { json, weightFiles, file } = readModelFiles(pathOrDir);
-  return deserializeModel(json, weightFiles, file);
+  return withWriterDefaultsNote(deserializeModel(json, weightFiles, file), json, file);
 }
 
 /** Loads a functional model saved by recur or by TensorFlow.js (class "Functional" or "Model"). */
 export function loadFunctionalModel(pathOrDir: string): LoadedFunctional {
   const { json, weightFiles, file } = readModelFiles(pathOrDir, parseFunctionalModelJson);
-  return deserializeFunctional(json, weightFiles, file);
+  return withWriterDefaultsNote(deserializeFunctional(json, weightFiles, file), json, file);
 }
 
 /**
