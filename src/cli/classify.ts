@@ -401,23 +401,26 @@ function perClassLines(
 function confusionLines(confusion: readonly (readonly number[])[], classes: readonly string[]): string[] {
   if (classes.length <= FULL_TABLE_MAX_CLASSES) {
     const cw = Math.max(9, ...classes.map((c) => c.length + 1));
-    if (cw + classes.length * (cw + 2) <= MATRIX_MAX_WIDTH)
-      return [
-        'confusion (rows: true, columns: predicted)',
-        tableRow(['', ...classes], [cw, ...classes.map(() => cw)]),
-        ...confusion.map((cells, k) =>
-          tableRow([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)]),
-        ),
-      ];
-    // Long names would make each row several terminal lines: the columns are numbered as the rows are.
-    const rows = classes.map((c, k) => `${k + 1} ${c}`);
+    const nw = Math.max(...confusion.flat().map((n) => String(n).length));
+    // Columns as wide as the row names, else each as wide as its name or the counts (short names, as numbered
+    // labels are, fit so), else numbered.
+    for (const widths of [classes.map(() => cw), classes.map((c) => Math.max(c.length, nw))])
+      if (cw + widths.reduce((sum, w) => sum + w + 2, 0) <= MATRIX_MAX_WIDTH)
+        return [
+          'confusion (rows: true, columns: predicted)',
+          tableRow(['', ...classes], [cw, ...widths]),
+          ...confusion.map((cells, k) => tableRow([classes[k], ...cells.map(String)], [cw, ...widths])),
+        ];
+    // Long names would make each row several terminal lines: the columns are numbered as the rows are, with a '#'
+    // that a class named by a number ('2') cannot be read as.
+    const rows = classes.map((c, k) => `#${k + 1} ${c}`);
     const rw = Math.max(...rows.map((r) => r.length));
-    const nw = Math.max(3, ...confusion.flat().map((n) => String(n).length), String(classes.length).length);
+    const numbered = Math.max(3, nw, String(classes.length).length + 1);
     return [
       'confusion (rows: true, columns: predicted, numbered as the rows)',
-      tableRow(['', ...classes.map((_, k) => String(k + 1))], [rw, ...classes.map(() => nw)]),
+      tableRow(['', ...classes.map((_, k) => `#${k + 1}`)], [rw, ...classes.map(() => numbered)]),
       ...confusion.map((cells, k) =>
-        tableRow([rows[k], ...cells.map(String)], [rw, ...classes.map(() => nw)]),
+        tableRow([rows[k], ...cells.map(String)], [rw, ...classes.map(() => numbered)]),
       ),
     ];
   }
