@@ -270,6 +270,16 @@ describe('recur CLI: bad usage and bad input', () => {
       ['train', longer, ...flags, '--recipe', 'char-rnn', '--units', '4', '--validation-split', '0.1'],
       /the validation part of the text \(its last 10%, --validation-split\): the text has \d+ characters; 32 streams of 50 need at least 1601/,
     );
+    // The training part is named as such: the file holds more than it has, so "the training text has 1,800" would
+    // contradict the file. A small split is its share, not "0%".
+    assertUsageError(
+      ['train', longer, ...flags, '--recipe', 'char-rnn', '--units', '4', '--batch-size', '64'],
+      /longer\.txt: the training part of the text \(all but its last 10%, --validation-split\) has 1,\d{3} characters; this recipe needs at least 3,201$/m,
+    );
+    assertUsageError(
+      ['train', short, ...flags, '--maxlen', '10', '--validation-split', '0.001'],
+      /the validation part of the text \(its last 0\.1%, --validation-split\)/,
+    );
   });
 
   it('exit codes: 2 for unknown commands, flags and choices, 0 for --help; a stack trace only with --debug', () => {
