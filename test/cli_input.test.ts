@@ -254,6 +254,11 @@ describe('recur CLI: bad usage and bad input', () => {
     );
     assert.equal(empty.status, 2, empty.stderr);
     assert.match(empty.stderr, /^recur: \/dev\/stdin is empty\n$/);
+    // A stream of NUL bytes is refused at its first block, not read until memory runs out.
+    assertUsageError(
+      ['evaluate', model, '/dev/zero'],
+      /^recur: \/dev\/zero looks binary \(a NUL byte at offset 0\)/,
+    );
   });
 
   it('a part of the text too short for the recipe is named: exit 2, not a failure while running', () => {

@@ -88,7 +88,7 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
   checkTextFile(path);
   // A pipe can be read only once, and the pieces are asked for twice or more: read it whole, once.
   if (!statSync(path).isFile()) {
-    const text = readTextFile(path);
+    const text = readPipeText(path, blockBytes);
     return () => [text];
   }
   return function* pieces(): Iterable<string> {
@@ -137,6 +137,32 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
       closeSync(fd);
     }
   };
+}
+
+/**
+ * The text of a pipe or device (readTextFile's checks and errors), read block by block so that a NUL byte stops the
+ * reading at once: binary data, or /dev/zero, which would otherwise be read until memory runs out.
+ */
+function readPipeText(path: string, blockBytes: number): string {
+  const fd = checkedOpen(path, () => openSync(path, 'r'));
+  const blocks: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const block = Buffer.alloc(blockBytes);
+      const n = readSync(fd, block, 0, blockBytes, null);
+      if (n === 0) break;
+      const nul = block.subarray(0, n).indexOf(0);
+      if (nul >= 0) throw binaryError(path, size + nul, size === 0 ? block.subarray(0, n) : undefined);
+      blocks.push(block.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const text = decodeText(Buffer.concat(blocks), path);
+  if (text === '') throw new TextFileError(`${path} is empty`);
+  return text;
 }
 
 /**
