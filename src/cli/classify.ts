@@ -19,6 +19,7 @@ import {
   classifierDataset,
   encodeLabelSets,
   encodeLabels,
+  fewestForValidation,
   firstLabelStrata,
   multiLabelDataset,
   multiLabelsOf,
@@ -726,10 +727,22 @@ export async function trainClassifier(
         )
       : null;
   const testData = testFile ?? subset(data, idx.test);
-  if (trainData.texts.length === 0 || valData.texts.length === 0)
+  if (trainData.texts.length === 0 || valData.texts.length === 0) {
+    // Each class gives the validation set its share, rounded: none does when every class has too few records — as
+    // when an id, a comment or the text itself was taken for the label, every value a class of its own.
+    const fewest = fewestForValidation({ validation: settings.validationSplit, test: settings.testSplit });
+    const column = data.labelColumn !== null ? ` '${data.labelColumn}'` : '';
+    const why = multiLabel
+      ? ''
+      : ` (each of the ${classes.length} classes has fewer than ${fewest}, the fewest that give --validation-split ` +
+        `${settings.validationSplit} one)` +
+        (classes.length * 2 > data.texts.length
+          ? `; is the label column${column} the one holding the labels? Give --label-column`
+          : '');
     throw new UsageError(
-      `${data.source}: ${data.texts.length} records are too few to split into training and validation sets`,
+      `${data.source}: ${data.texts.length} records are too few to split into training and validation sets${why}`,
     );
+  }
   const tokenizer = meta
     ? Tokenizer.fromJSON(meta.tokenizer)
     : Tokenizer.fit(trainData.texts, settings.tokenizer);
