@@ -82,7 +82,7 @@ export function checkTextFile(path: string): void {
  * block by block, and yields the same pieces as readTextFile's text split after line ends (or, in a very long line,
  * after a space), with the same checks and errors — so a 100 MB corpus is never one string. Missing, directory and
  * empty files are refused at once; a NUL byte or invalid UTF-8 when the reading reaches it. A pipe is read whole at
- * once (readTextFile), and its text is the one piece.
+ * once (readPipeText), and its text is the one piece.
  */
 export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => Iterable<string> {
   checkTextFile(path);
