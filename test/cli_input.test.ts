@@ -217,8 +217,7 @@ describe('recur CLI: bad usage and bad input', () => {
   });
 
   it('a text from a pipe (/dev/stdin, <(zcat …)) is read once, whole: train and evaluate take it as the file', () => {
-    // `cat FILE | recur …`: a shell pipe, whose size (0) says nothing and which can be read once. (spawnSync's own
-    // input is a socket, which /dev/stdin cannot open.)
+    // `cat FILE | recur …`: a shell pipe, whose size (0) says nothing and which can be read once.
     const piped = (args: string[]): CliResult => {
       const r = spawnSync('/bin/sh', ['-c', 'cat "$0" | "$@"', textFile, process.execPath, CLI, ...args], {
         encoding: 'utf8',
@@ -231,6 +230,12 @@ describe('recur CLI: bad usage and bad input', () => {
     assert.equal(fromPipe.code, 0, fromPipe.stderr);
     const loss = (r: CliResult): unknown => (JSON.parse(r.stdout) as { loss: number }).loss;
     assert.equal(loss(fromPipe), loss(fromFile));
+    // spawnSync's input is a socket, which /dev/stdin cannot open (ENXIO): this process's stdin is read where it is.
+    const fromSocket = run(['evaluate', model, '/dev/stdin', '--threads', '1', '--json'], {
+      input: readFileSync(textFile, 'utf8'),
+    });
+    assert.equal(fromSocket.code, 0, fromSocket.stderr);
+    assert.equal(loss(fromSocket), loss(fromFile));
     const out = join(dir, 'piped-run');
     const quick = '--units 8 --maxlen 10 --epochs 1 --steps-per-epoch 1 --threads 1 --no-samples -q'.split(
       ' ',

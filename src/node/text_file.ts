@@ -139,12 +139,18 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
   };
 }
 
+/** The names of this process's standard input. */
+const STDIN_PATHS = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
 /**
  * The text of a pipe or device (readTextFile's checks and errors), read block by block so that a NUL byte stops the
  * reading at once: binary data, or /dev/zero, which would otherwise be read until memory runs out.
  */
 function readPipeText(path: string, blockBytes: number): string {
-  const fd = checkedOpen(path, () => openSync(path, 'r'));
+  // This process's own stdin is read where it is: a socket (the stdin a program gets from Node's spawn) cannot be
+  // opened by name (ENXIO), and a pipe or terminal reads the same either way.
+  const ownStdin = STDIN_PATHS.has(path);
+  const fd = ownStdin ? 0 : checkedOpen(path, () => openSync(path, 'r'));
   const blocks: Buffer[] = [];
   let size = 0;
   try {
@@ -158,7 +164,7 @@ function readPipeText(path: string, blockBytes: number): string {
       size += n;
     }
   } finally {
-    closeSync(fd);
+    if (!ownStdin) closeSync(fd);
   }
   const text = decodeText(Buffer.concat(blocks), path);
   if (text === '') throw new TextFileError(`${path} is empty`);
