@@ -389,6 +389,16 @@ describe('classify predict --input', () => {
     assert.equal(runCli(['classify', 'predict', classifier], { input: '' }).code, 2);
   });
 
+  it('a .txt file or stdin whose lines end in a lone CR (classic Mac) is one text per line, as a CSV is', () => {
+    const expected = runCliOk(['classify', 'predict', classifier, 'a good film', 'a bad plot', '--json']);
+    const file = join(root, 'mac.txt');
+    writeFileSync(file, 'a good film\ra bad plot\r');
+    assert.equal(runCliOk(['classify', 'predict', classifier, '--input', file, '--json']), expected);
+    const r = runCli(['classify', 'predict', classifier, '--json'], { input: 'a good film\ra bad plot\r' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, expected);
+  });
+
   it('refuses --text-column without --input (exit 2), where it was ignored', () => {
     const r = runCli(['classify', 'predict', classifier, 'a good film', '--text-column', 'body']);
     assert.equal(r.code, 2);

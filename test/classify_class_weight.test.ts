@@ -47,6 +47,11 @@ describe('--class-weight', () => {
     assert.match(refusal(`@${join(dir, 'missing.json')}`), /cannot read .*missing\.json \(ENOENT\)/);
     writeFileSync(file, '{"a": 1,}');
     assert.match(refusal(`@${file}`), /weights\.json: not valid JSON at line 1, column 9/);
+    // A BOM (Notepad, PowerShell) is no part of the JSON; UTF-16 is named as such.
+    writeFileSync(file, '\uFEFF{"a": 2}');
+    assert.deepEqual(classWeightFlag(`@${file}`), { a: 2 });
+    writeFileSync(file, Buffer.from('\uFEFF{"a": 2}', 'utf16le'));
+    assert.match(refusal(`@${file}`), /^--class-weight @.*weights\.json: .*weights\.json is UTF-16LE text/);
   });
 
   it('refuses ambiguous or wrong input with a message that names the JSON form', () => {

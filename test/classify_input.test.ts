@@ -10,8 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fewestForValidation, stratifiedSplit } from '../src/classify/dataset.js';
 import { InvalidInputError } from '../src/core/errors.js';
 import { loadJsonLines, loadLabelledTexts, loadTable, loadTextColumn } from '../src/node/classify_data.js';
+import { runCli } from './cli_helpers.js';
 
 describe('classify input files', () => {
   let dir = '';
@@ -54,6 +56,34 @@ describe('classify input files', () => {
     const refused = /line 1: field '1' \(--text-column\) is not there; the fields are 'Body', 'Label'/;
     assert.throws(() => loadLabelledTexts(p, { textColumn: '1', labelColumn: 'Label' }), refused);
     assert.throws(() => loadTextColumn(p, '1'), refused);
+  });
+
+  it('a label column of one-record classes (an id taken for the label) is named as the likely mistake', () => {
+    const p = join(dir, 'ids.csv');
+    const rows = ['id,text,label'];
+    for (let i = 0; i < 60; i++)
+      rows.push(`r${i},${i % 2 ? 'good' : 'bad'} film ${i},${i % 2 ? 'pos' : 'neg'}`);
+    writeFileSync(p, rows.join('\n') + '\n');
+    const r = runCli(['classify', 'train', p, '--label-column', 'id', '--out', join(dir, 'ids-run'), '-q']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `recur: ${p}: 60 records are too few to split into training and validation sets (each of the 60 classes has ` +
+        "fewer than 5, the fewest that give --validation-split 0.1 one); is the label column 'id' the one holding " +
+        'the labels? Give --label-column\n',
+    );
+    // The fewest is stratifiedSplit's own: a class of that many gives validation one record, one fewer none.
+    for (const fractions of [
+      { validation: 0.1, test: 0.1 },
+      { validation: 0.25, test: 0.25 },
+      { validation: 0.3, test: 0 },
+    ]) {
+      const n = fewestForValidation(fractions);
+      const size = (count: number): number =>
+        stratifiedSplit(new Int32Array(count), 1, fractions, 1).validation.length;
+      assert.equal(size(n), 1, JSON.stringify(fractions));
+      assert.equal(size(n - 1), 0, JSON.stringify(fractions));
+    }
   });
 
   it('a CSV quote never closed is named by the line its record starts on, not the end of the file', () => {

@@ -51,7 +51,7 @@ describe('classify eval table', () => {
     assert.ok(Math.max(...text.split('\n').map((l) => l.length)) <= 120);
     classes.forEach((c, k) => {
       assert.ok(text.includes(`\n${c} `), c);
-      assert.ok(text.includes(`\n${k + 1} ${c} `), c);
+      assert.ok(text.includes(`\n#${k + 1} ${c} `), c);
     });
     assert.equal(
       text.split('\n').length,
@@ -67,12 +67,48 @@ describe('classify eval table', () => {
     assert.ok(Math.max(...lines.map((l) => l.length)) <= 120, lines.join('\n'));
     const at = lines.indexOf('confusion (rows: true, columns: predicted, numbered as the rows)');
     assert.ok(at > 0, lines.join('\n'));
-    assert.match(lines[at + 1], /^ +1 +2 +3 +4 +5 +6$/);
-    assert.match(lines[at + 7], /^6 customer support: a long class name 5 +1 +0 +0 +0 +0 +1$/);
+    assert.match(lines[at + 1], /^ +#1 +#2 +#3 +#4 +#5 +#6$/);
+    assert.match(lines[at + 7], /^#6 customer support: a long class name 5 +1 +0 +0 +0 +0 +1$/);
     // Short names keep the names as column headers.
     const three = report(3);
     const short = reportTable({ ...three.r, baselines: null }, three.classes, 'title');
     assert.match(short, /confusion \(rows: true, columns: predicted\)\n +c000 +c001 +c002\n/);
+  });
+
+  it('classes named by numbers: their names head the columns while short ones fit, and a number is never a name', () => {
+    // Labels 1…11 in the classes' (string) order, class k's texts all predicted as class k, k + 1 of them.
+    const classes = Array.from({ length: 11 }, (_, k) => String(k + 1)).sort();
+    const truth = classes.flatMap((c, k) => Array.from({ length: Number(c) }, () => k));
+    const matrix = (names: string[], counts: number[]): string[] => {
+      const text = reportTable(
+        { ...classificationReport(names, counts, counts), baselines: null },
+        names,
+        'title',
+      );
+      const lines = text.split('\n');
+      assert.ok(Math.max(...lines.map((l) => l.length)) <= 120, text);
+      return lines.slice(lines.findIndex((l) => l.startsWith('confusion ')));
+    };
+    const lines = matrix(classes, truth);
+    assert.equal(lines[0], 'confusion (rows: true, columns: predicted)');
+    const header = lines[1].trim().split(/ +/);
+    assert.deepEqual(header, classes);
+    // Each row's count stands under its own class's name: row '2' has 2 texts in column '2'.
+    classes.forEach((c, k) => {
+      const cells = lines[2 + k].trim().split(/ +/);
+      assert.equal(cells[0], c);
+      assert.equal(cells[1 + header.indexOf(c)], c);
+    });
+    // Too many long numbers to fit: numbered, with a '#' that no class name ('1', '12') can be taken for.
+    const wide = Array.from({ length: 20 }, (_, k) => String(100000 + k));
+    const many = wide.flatMap((_, k) => Array.from({ length: 3 }, () => k));
+    const numbered = matrix(wide, many);
+    assert.equal(numbered[0], 'confusion (rows: true, columns: predicted, numbered as the rows)');
+    assert.deepEqual(
+      numbered[1].trim().split(/ +/),
+      wide.map((_, k) => `#${k + 1}`),
+    );
+    assert.match(numbered[2], /^#1 100000 +3 +0 /);
   });
 
   it('beyond it, the lowest F1s and the most frequent confusions: a few lines, not a matrix', () => {

@@ -7,7 +7,7 @@
  */
 import '../src/node/index.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import { createParallelRunner } from '../src/parallel/pool.js';
 import type { PoolReply } from '../src/parallel/protocol.js';
 import { TextCorpus } from '../src/text/corpus.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { runCli as run, CLI, pseudoText } from './cli_helpers.js';
+import { runCli as run, CLI, pseudoText, type CliResult } from './cli_helpers.js';
 
 function runAsync(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -216,6 +216,56 @@ describe('recur CLI: bad usage and bad input', () => {
     );
   });
 
+  it('a text from a pipe (/dev/stdin, <(zcat …)) is read once, whole: train and evaluate take it as the file', () => {
+    // `cat FILE | recur …`: a shell pipe, whose size (0) says nothing and which can be read once.
+    const piped = (args: string[]): CliResult => {
+      const r = spawnSync('/bin/sh', ['-c', 'cat "$0" | "$@"', textFile, process.execPath, CLI, ...args], {
+        encoding: 'utf8',
+      });
+      return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+    };
+    const fromFile = run(['evaluate', model, textFile, '--threads', '1', '--json']);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const fromPipe = piped(['evaluate', model, '/dev/stdin', '--threads', '1', '--json']);
+    assert.equal(fromPipe.code, 0, fromPipe.stderr);
+    const loss = (r: CliResult): unknown => (JSON.parse(r.stdout) as { loss: number }).loss;
+    assert.equal(loss(fromPipe), loss(fromFile));
+    // spawnSync's input is a socket, which /dev/stdin cannot open (ENXIO): this process's stdin is read where it is.
+    const fromSocket = run(['evaluate', model, '/dev/stdin', '--threads', '1', '--json'], {
+      input: readFileSync(textFile, 'utf8'),
+    });
+    assert.equal(fromSocket.code, 0, fromSocket.stderr);
+    assert.equal(loss(fromSocket), loss(fromFile));
+    const out = join(dir, 'piped-run');
+    const quick = '--units 8 --maxlen 10 --epochs 1 --steps-per-epoch 1 --threads 1 --no-samples -q'.split(
+      ' ',
+    );
+    const t = piped(['train', '/dev/stdin', '--out', out, ...quick]);
+    assert.equal(t.code, 0, t.stderr);
+    const textSha256 = (m: string): string =>
+      (
+        JSON.parse(readFileSync(join(m, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: { settings: { textSha256: string } };
+        }
+      ).userDefinedMetadata.settings.textSha256;
+    assert.equal(textSha256(out), textSha256(model));
+    // An empty pipe is still refused, once read.
+    const empty = spawnSync(
+      '/bin/sh',
+      ['-c', ': | "$@"', 'sh', process.execPath, CLI, 'evaluate', model, '/dev/stdin'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(empty.status, 2, empty.stderr);
+    assert.match(empty.stderr, /^recur: \/dev\/stdin is empty\n$/);
+    // A stream of NUL bytes is refused at its first block, not read until memory runs out.
+    assertUsageError(
+      ['evaluate', model, '/dev/zero'],
+      /^recur: \/dev\/zero looks binary \(a NUL byte at offset 0\)/,
+    );
+  });
+
   it('a part of the text too short for the recipe is named: exit 2, not a failure while running', () => {
     const short = join(dir, 'short.txt');
     writeFileSync(short, pseudoText(40, 2));
@@ -229,6 +279,16 @@ describe('recur CLI: bad usage and bad input', () => {
     assertUsageError(
       ['train', longer, ...flags, '--recipe', 'char-rnn', '--units', '4', '--validation-split', '0.1'],
       /the validation part of the text \(its last 10%, --validation-split\): the text has \d+ characters; 32 streams of 50 need at least 1601/,
+    );
+    // The training part is named as such: the file holds more than it has, so "the training text has 1,800" would
+    // contradict the file. A small split is its share, not "0%".
+    assertUsageError(
+      ['train', longer, ...flags, '--recipe', 'char-rnn', '--units', '4', '--batch-size', '64'],
+      /longer\.txt: the training part of the text \(all but its last 10%, --validation-split\) has 1,\d{3} characters; this recipe needs at least 3,201$/m,
+    );
+    assertUsageError(
+      ['train', short, ...flags, '--maxlen', '10', '--validation-split', '0.001'],
+      /the validation part of the text \(its last 0\.1%, --validation-split\)/,
     );
   });
 

@@ -64,6 +64,15 @@ describe('recur predict, convert and generate on Keras files', () => {
     assert.ok(maxAbsDiff(Float32Array.from(got.time_distributed.flat(2)), want.data) < 1e-6);
     writeFileSync(join(dir, 'in.json'), input);
     assert.equal(run(['predict', file, '-i', join(dir, 'in.json')]).stdout, r.stdout);
+    // A file is text as stdin is: a BOM (Notepad, PowerShell) dropped, UTF-16 named as such, not "invalid JSON".
+    writeFileSync(join(dir, 'bom.json'), '\uFEFF' + input);
+    assert.equal(run(['predict', file, '-i', join(dir, 'bom.json')]).stdout, r.stdout);
+    writeFileSync(join(dir, 'utf16.json'), Buffer.from('\uFEFF' + input, 'utf16le'));
+    badInput(
+      run(['predict', file, '-i', join(dir, 'utf16.json')]),
+      /utf16\.json is UTF-16LE text .*, not UTF-8/,
+      'UTF-16 --input',
+    );
     // One array for a single-input model.
     const seq = all.find((x) => x.name.startsWith('Keras 2.0'))!;
     writeFileSync(join(dir, 'seq.h5'), seq.bytes);

@@ -77,6 +77,25 @@ describe('textFileChunks: the text of readTextFile, in pieces', () => {
     }
   });
 
+  it('a file holding only a BOM is empty to both readers, for any block size, and to readTextCorpus', async () => {
+    const path = file('\uFEFF');
+    const empty = { error: `${path} is empty` };
+    assert.deepEqual(
+      outcome(() => readTextFile(path)),
+      empty,
+    );
+    for (const block of [1, 2, 3, 64])
+      assert.deepEqual(
+        outcome(() => joined(path, block)),
+        empty,
+        `block ${block}`,
+      );
+    await assert.rejects(
+      readTextCorpus(path),
+      (e) => e instanceof TextFileError && e.message === empty.error,
+    );
+  });
+
   it('seeded fuzz: damaged files give the same text or the same error (NUL offset, bad byte, line) as readTextFile', () => {
     const rng = new Random(20261203);
     const original = new TextEncoder().encode(SAMPLE.repeat(3));

@@ -57,6 +57,27 @@ export interface SplitIndices {
   test: Int32Array;
 }
 
+/** How many of a class's `n` records go to the test and validation sets: rounded shares, one left to train on. */
+function classShares(
+  n: number,
+  fractions: { validation: number; test: number },
+): { test: number; validation: number } {
+  let nt = Math.round(n * fractions.test);
+  let nv = Math.round(n * fractions.validation);
+  while (nt + nv >= n && nt + nv > 0) {
+    if (nv >= nt && nv > 0) nv--;
+    else nt--;
+  }
+  return { test: nt, validation: nv };
+}
+
+/** The fewest records a class needs to give the validation set one (stratifiedSplit's shares; validation > 0). */
+export function fewestForValidation(fractions: { validation: number; test: number }): number {
+  let n = 1;
+  while (classShares(n, fractions).validation === 0) n++;
+  return n;
+}
+
 /**
  * A stratified split: each class's records are shuffled by `seed` and dealt out in the given fractions (rounded per
  * class), so every split keeps the class balance. Every class keeps at least one training record. Indices ascend.
@@ -78,13 +99,7 @@ export function stratifiedSplit(
   const out = { train: [] as number[], validation: [] as number[], test: [] as number[] };
   for (const rows of byClass) {
     rng.shuffle(rows);
-    const n = rows.length;
-    let nt = Math.round(n * ft);
-    let nv = Math.round(n * fv);
-    while (nt + nv >= n && nt + nv > 0) {
-      if (nv >= nt && nv > 0) nv--;
-      else nt--;
-    }
+    const { test: nt, validation: nv } = classShares(rows.length, fractions);
     // Loops, not push(...rows): spreading a class of 100,000s of rows overflows the call stack.
     rows.forEach((r, i) => (i < nt ? out.test : i < nt + nv ? out.validation : out.train).push(r));
   }

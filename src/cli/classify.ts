@@ -19,6 +19,7 @@ import {
   classifierDataset,
   encodeLabelSets,
   encodeLabels,
+  fewestForValidation,
   firstLabelStrata,
   multiLabelDataset,
   multiLabelsOf,
@@ -401,23 +402,26 @@ function perClassLines(
 function confusionLines(confusion: readonly (readonly number[])[], classes: readonly string[]): string[] {
   if (classes.length <= FULL_TABLE_MAX_CLASSES) {
     const cw = Math.max(9, ...classes.map((c) => c.length + 1));
-    if (cw + classes.length * (cw + 2) <= MATRIX_MAX_WIDTH)
-      return [
-        'confusion (rows: true, columns: predicted)',
-        tableRow(['', ...classes], [cw, ...classes.map(() => cw)]),
-        ...confusion.map((cells, k) =>
-          tableRow([classes[k], ...cells.map(String)], [cw, ...classes.map(() => cw)]),
-        ),
-      ];
-    // Long names would make each row several terminal lines: the columns are numbered as the rows are.
-    const rows = classes.map((c, k) => `${k + 1} ${c}`);
+    const nw = Math.max(...confusion.flat().map((n) => String(n).length));
+    // Columns as wide as the row names, else each as wide as its name or the counts (short names, as numbered
+    // labels are, fit so), else numbered.
+    for (const widths of [classes.map(() => cw), classes.map((c) => Math.max(c.length, nw))])
+      if (cw + widths.reduce((sum, w) => sum + w + 2, 0) <= MATRIX_MAX_WIDTH)
+        return [
+          'confusion (rows: true, columns: predicted)',
+          tableRow(['', ...classes], [cw, ...widths]),
+          ...confusion.map((cells, k) => tableRow([classes[k], ...cells.map(String)], [cw, ...widths])),
+        ];
+    // Long names would make each row several terminal lines: the columns are numbered as the rows are, with a '#'
+    // that a class named by a number ('2') cannot be read as.
+    const rows = classes.map((c, k) => `#${k + 1} ${c}`);
     const rw = Math.max(...rows.map((r) => r.length));
-    const nw = Math.max(3, ...confusion.flat().map((n) => String(n).length), String(classes.length).length);
+    const numbered = Math.max(3, nw, String(classes.length).length + 1);
     return [
       'confusion (rows: true, columns: predicted, numbered as the rows)',
-      tableRow(['', ...classes.map((_, k) => String(k + 1))], [rw, ...classes.map(() => nw)]),
+      tableRow(['', ...classes.map((_, k) => `#${k + 1}`)], [rw, ...classes.map(() => numbered)]),
       ...confusion.map((cells, k) =>
-        tableRow([rows[k], ...cells.map(String)], [rw, ...classes.map(() => nw)]),
+        tableRow([rows[k], ...cells.map(String)], [rw, ...classes.map(() => numbered)]),
       ),
     ];
   }
@@ -723,10 +727,22 @@ export async function trainClassifier(
         )
       : null;
   const testData = testFile ?? subset(data, idx.test);
-  if (trainData.texts.length === 0 || valData.texts.length === 0)
+  if (trainData.texts.length === 0 || valData.texts.length === 0) {
+    // Each class gives the validation set its share, rounded: none does when every class has too few records — as
+    // when an id, a comment or the text itself was taken for the label, every value a class of its own.
+    const fewest = fewestForValidation({ validation: settings.validationSplit, test: settings.testSplit });
+    const column = data.labelColumn !== null ? ` '${data.labelColumn}'` : '';
+    const why = multiLabel
+      ? ''
+      : ` (each of the ${classes.length} classes has fewer than ${fewest}, the fewest that give --validation-split ` +
+        `${settings.validationSplit} one)` +
+        (classes.length * 2 > data.texts.length
+          ? `; is the label column${column} the one holding the labels? Give --label-column`
+          : '');
     throw new UsageError(
-      `${data.source}: ${data.texts.length} records are too few to split into training and validation sets`,
+      `${data.source}: ${data.texts.length} records are too few to split into training and validation sets${why}`,
     );
+  }
   const tokenizer = meta
     ? Tokenizer.fromJSON(meta.tokenizer)
     : Tokenizer.fit(trainData.texts, settings.tokenizer);
@@ -1225,6 +1241,7 @@ export async function classifyPredict(
       texts.length > 0
         ? texts
         : readStdinLines({
+            loneCr: true,
             expected: 'give the texts to classify as arguments, --input FILE, or one per line',
           });
   const inputs = lines.filter((l) => !isBlankText(l));

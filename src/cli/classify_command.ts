@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CLASSIFIER_DEFAULTS } from '../classify/defaults.js';
 import type { ClassWeightSpec } from '../classify/model.js';
 import { parseJsonText } from '../core/json_text.js';
+import { decodeText } from '../node/text_file.js';
 import { loadCommand } from './load_command.js';
 import {
   batchSizeFlag,
@@ -55,13 +56,20 @@ export function classWeightFlag(v: string): Exclude<ClassWeightSpec, null> {
   if (text.startsWith('@')) {
     const file = text.slice(1);
     if (file === '') throw new InvalidArgumentError(`--class-weight @FILE needs a file name after '@'`);
-    let content: string;
+    let bytes: Buffer;
     try {
-      content = readFileSync(file, 'utf8');
+      bytes = readFileSync(file);
     } catch (e) {
       throw new InvalidArgumentError(
         `--class-weight ${text}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected a JSON file holding an object of weights by class name`,
       );
+    }
+    // Text as every command reads it: a BOM (Notepad, PowerShell) dropped, UTF-16 or a bad byte named.
+    let content: string;
+    try {
+      content = decodeText(bytes, file);
+    } catch (e) {
+      throw new InvalidArgumentError(`--class-weight ${text}: ${(e as Error).message}`);
     }
     return classWeightObject(content, file);
   }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../core/errors.js';
 import { modelInputs, predictJson } from '../keras/predict_json.js';
 import { loadAnyModel } from '../node/keras_io.js';
-import { readStdinText } from '../node/text_file.js';
+import { decodeText, readStdinText } from '../node/text_file.js';
 import type { Output } from './output.js';
 import { parseJsonText } from '../core/json_text.js';
 
@@ -27,8 +27,10 @@ function readJsonInput(
   if (inputFile !== undefined && existsSync(inputFile) && statSync(inputFile).isDirectory())
     throw new InvalidInputError(`${inputFile} is a directory; expected a JSON file`);
   const expected = `give the inputs as JSON nested arrays of these shapes: ${inputsExample(model)}`;
-  // Stdin as every command reads it (checked UTF-8, nothing at all refused); whitespace alone is no JSON either.
-  const text = inputFile === undefined ? readStdinText(expected) : readFileSync(inputFile, 'utf8');
+  // Stdin and a file as every command reads text (checked UTF-8, a BOM dropped, UTF-16 named; nothing at all refused
+  // on stdin); whitespace alone is no JSON either.
+  const text =
+    inputFile === undefined ? readStdinText(expected) : decodeText(readFileSync(inputFile), inputFile);
   if (text.trim() === '') throw new InvalidInputError(`${where} is empty; ${expected}`);
   try {
     return { json: parseJsonText(text, where), where };

@@ -48,6 +48,7 @@ import {
   defaultPrimeOf,
   epochSampleTexts,
   minTrainingChars,
+  trainingPartName,
   textDatasets,
   textSettings,
 } from '../text/recipes.js';
@@ -316,7 +317,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   const minChars = minTrainingChars(settings);
   if (trainCorpus.length < minChars) {
     throw new UsageError(
-      `${file ?? source}: the training text has ${trainCorpus.length} characters; this recipe needs at least ${minChars}`,
+      `${file ?? source}: ${trainingPartName(settings)} has ${trainCorpus.length.toLocaleString('en-US')} characters; ` +
+        `this recipe needs at least ${minChars.toLocaleString('en-US')}`,
     );
   }
   if (!model) {

@@ -26,8 +26,10 @@ function checkedOpen<T>(path: string, read: () => T): T {
 
 export function readTextFile(path: string): string {
   const bytes = checkedOpen(path, () => readFileSync(path));
-  if (bytes.length === 0) throw new TextFileError(`${path} is empty`);
-  return decodeText(bytes, path);
+  // Only a BOM is no text either (as readStdinText has it).
+  const text = bytes.length === 0 ? '' : decodeText(bytes, path);
+  if (text === '') throw new TextFileError(`${path} is empty`);
+  return text;
 }
 
 /**
@@ -66,20 +68,29 @@ function linesOf(text: string, loneCr = false): string[] {
 /** Bytes read at a time by textFileChunks. */
 const BLOCK_BYTES = 64 << 10;
 
-/** Refuses a text file that is missing, unreadable or empty (a TextFileError naming it), before any reading. */
+/**
+ * Refuses a text file that is missing, unreadable or empty (a TextFileError naming it), before any reading. A pipe
+ * (`<(zcat corpus.gz)`, /dev/stdin) has no size to tell: whether it holds text is known once it is read.
+ */
 export function checkTextFile(path: string): void {
-  const size = checkedOpen(path, () => statSync(path).size);
-  if (size === 0) throw new TextFileError(`${path} is empty`);
+  const stat = checkedOpen(path, () => statSync(path));
+  if (stat.isFile() && stat.size === 0) throw new TextFileError(`${path} is empty`);
 }
 
 /**
  * The text of a file as pieces, for TextCorpus.fromChunks: each call of the returned function reads the file again,
  * block by block, and yields the same pieces as readTextFile's text split after line ends (or, in a very long line,
  * after a space), with the same checks and errors — so a 100 MB corpus is never one string. Missing, directory and
- * empty files are refused at once; a NUL byte or invalid UTF-8 when the reading reaches it.
+ * empty files are refused at once; a NUL byte or invalid UTF-8 when the reading reaches it. A pipe is read whole at
+ * once (readPipeText), and its text is the one piece.
  */
 export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => Iterable<string> {
   checkTextFile(path);
+  // A pipe can be read only once, and the pieces are asked for twice or more: read it whole, once.
+  if (!statSync(path).isFile()) {
+    const text = readPipeText(path, blockBytes);
+    return () => [text];
+  }
   return function* pieces(): Iterable<string> {
     const fd = checkedOpen(path, () => openSync(path, 'r'));
     try {
@@ -88,6 +99,7 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
       let offset = 0;
       let carry = '';
       let first = true;
+      let empty = true;
       for (;;) {
         const n = readSync(fd, block, 0, blockBytes, offset);
         const bytes = block.subarray(0, n);
@@ -110,16 +122,53 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
         text = carry + text;
         if (n === 0) {
           if (text.length > 0) yield crlf(text);
+          // Only a BOM: readTextFile's error.
+          else if (empty) throw new TextFileError(`${path} is empty`);
           return;
         }
         const cut = pieceEnd(text, blockBytes);
         carry = text.slice(cut);
-        if (cut > 0) yield crlf(text.slice(0, cut));
+        if (cut > 0) {
+          empty = false;
+          yield crlf(text.slice(0, cut));
+        }
       }
     } finally {
       closeSync(fd);
     }
   };
+}
+
+/** The names of this process's standard input. */
+const STDIN_PATHS = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+/**
+ * The text of a pipe or device (readTextFile's checks and errors), read block by block so that a NUL byte stops the
+ * reading at once: binary data, or /dev/zero, which would otherwise be read until memory runs out.
+ */
+function readPipeText(path: string, blockBytes: number): string {
+  // This process's own stdin is read where it is: a socket (the stdin a program gets from Node's spawn) cannot be
+  // opened by name (ENXIO), and a pipe or terminal reads the same either way.
+  const ownStdin = STDIN_PATHS.has(path);
+  const fd = ownStdin ? 0 : checkedOpen(path, () => openSync(path, 'r'));
+  const blocks: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const block = Buffer.alloc(blockBytes);
+      const n = readSync(fd, block, 0, blockBytes, null);
+      if (n === 0) break;
+      const nul = block.subarray(0, n).indexOf(0);
+      if (nul >= 0) throw binaryError(path, size + nul, size === 0 ? block.subarray(0, n) : undefined);
+      blocks.push(block.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    if (!ownStdin) closeSync(fd);
+  }
+  const text = decodeText(Buffer.concat(blocks), path);
+  if (text === '') throw new TextFileError(`${path} is empty`);
+  return text;
 }
 
 /**

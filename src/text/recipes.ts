@@ -203,6 +203,18 @@ export function compileTextModel(model: Sequential, s: TextSettings): void {
 }
 
 /** The fewest training characters a recipe can make one batch (char-rnn) or one window (keras) from. */
+/** A validation split as the share of the text it holds out: 0.1 → '10%', 0.001 → '0.1%' (not '0%'). */
+export function validationShare(split: number): string {
+  return `${Number((split * 100).toPrecision(3))}%`;
+}
+
+/** What a recipe trains on, named in errors: with a validation split, not the whole text the file holds. */
+export function trainingPartName(s: TextSettings): string {
+  return s.validationSplit > 0
+    ? `the training part of the text (all but its last ${validationShare(s.validationSplit)}, --validation-split)`
+    : 'the training text';
+}
+
 export function minTrainingChars(s: TextSettings): number {
   return (s.recipe === 'char-rnn' ? s.seqLength * s.batchSize : s.maxlen) + 1;
 }
@@ -254,8 +266,8 @@ export function textDatasets(
       throw e;
     }
   };
-  const trainPart = 'the training part of the text';
-  const validationPart = `the validation part of the text (its last ${Math.round(s.validationSplit * 100)}%, --validation-split)`;
+  const trainPart = trainingPartName(s);
+  const validationPart = `the validation part of the text (its last ${validationShare(s.validationSplit)}, --validation-split)`;
   if (s.recipe === 'char-rnn') {
     const streams = { seqLength: s.seqLength, batchSize: s.batchSize };
     return {
