@@ -616,6 +616,34 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.ok(existsSync(shot));
     console.log(`# screenshot: ${shot}`);
   });
+  it('says which baseline runs once the networks are trained, not that it is still training', async () => {
+    await pasteMonthlySeries();
+    await page.fill('#fc-epochs', '2');
+    await page.fill('#fc-seeds', '2');
+    // Every status the page shows, in order (each engine message is a task of its own).
+    await page.evaluate(() => {
+      const w = window as unknown as { statuses: string[] };
+      w.statuses = [];
+      const el = document.querySelector('#fc-status')!;
+      new MutationObserver(() => w.statuses.push(el.textContent ?? '')).observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    await page.click('#run-forecast');
+    await page.waitForFunction(() => /^Done: /.test(document.querySelector('#fc-status')!.textContent ?? ''));
+    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    const after = statuses.slice(statuses.findIndex((t) => /training 2 LSTM networks/.test(t)) + 1, -1);
+    assert.deepEqual(after, [
+      '2 network(s) trained; baseline 1 of 6: fitting naive…',
+      '2 network(s) trained; baseline 2 of 6: fitting seasonal naive (season 12)…',
+      '2 network(s) trained; baseline 3 of 6: fitting drift…',
+      '2 network(s) trained; baseline 4 of 6: fitting ETS…',
+      '2 network(s) trained; baseline 5 of 6: fitting SARIMA (season 12)…',
+      '2 network(s) trained; baseline 6 of 6: fitting Theta…',
+    ]);
+  });
   it("fits SARIMA as recur forecast does: the page's figures are the CLI's on the same series", async () => {
     const csv = noisySeries(96, 12, 'monthly');
     const file = join(dir, 'noisy.csv');
@@ -654,7 +682,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#fc-seeds', '1');
     await page.click('#run-forecast');
     await page.waitForFunction(
-      () => /fitting SARIMA \(season 52\)/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+      () => /fitting SARIMA \(season 52\)…$/.test(document.querySelector('#fc-status')!.textContent ?? ''),
       undefined,
       { timeout: 60_000 },
     );
