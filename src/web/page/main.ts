@@ -127,6 +127,19 @@ function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
   });
 }
 /**
+ * A file box's chosen files go to `onFiles`, and the box is emptied: the browser fires no change when the same files
+ * are chosen again, so a file refused (no Text for a Keras model, training still running) could not be opened again
+ * once the cause was put right.
+ */
+function onFilesChosen(id: string, onFiles: (files: File[]) => Promise<void>): void {
+  const box = input(id);
+  box.addEventListener('change', () => {
+    const files = Array.from(box.files ?? []);
+    box.value = '';
+    void onFiles(files);
+  });
+}
+/**
  * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8 or empty file is
  * said so in `where`, and null returned (the box keeps its text).
  */
@@ -154,10 +167,7 @@ async function openText(files: File[]): Promise<void> {
 // Model files dropped on the Text box are the model's to load (the panel's drop handler, to which the drop bubbles):
 // they must not replace the user's text with model.json's JSON.
 acceptDrop(input('text'), (f) => f.some(isModelFile) || void openText(f));
-input('text-file').addEventListener(
-  'change',
-  () => void openText(Array.from(input('text-file').files ?? [])),
-);
+onFilesChosen('text-file', openText);
 
 // ---- the loss chart ----
 const lossX: number[] = [];
@@ -487,10 +497,7 @@ async function openModelFiles(files: File[]): Promise<void> {
     weights.map((w) => w.data),
   );
 }
-input('model-files').addEventListener(
-  'change',
-  () => void openModelFiles(Array.from(input('model-files').files ?? [])),
-);
+onFilesChosen('model-files', openModelFiles);
 acceptDrop($('panel-text'), (files) => {
   if (files.some(isModelFile)) void openModelFiles(files);
 });
@@ -503,7 +510,7 @@ async function openCsv(files: File[]): Promise<void> {
   if (text !== null) input('csv').value = text;
 }
 acceptDrop(input('csv'), (f) => void openCsv(f));
-input('csv-file').addEventListener('change', () => void openCsv(Array.from(input('csv-file').files ?? [])));
+onFilesChosen('csv-file', openCsv);
 $('fc-sample').addEventListener('click', async () => {
   input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
 });
