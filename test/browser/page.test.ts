@@ -784,4 +784,22 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
     await page.fill('#gen-seed', '');
   });
+
+  it('loading a model after Stop ends the stopped run: Resume is off and the progress line says why', async () => {
+    assert.equal(await page.isDisabled('#resume'), false, 'a stopped run from the test before');
+    const modelDir = join(dir, 'book');
+    const files = readdirSync(modelDir).filter((f) => f === 'model.json' || f.endsWith('.bin'));
+    await page.evaluate(() => delete document.body.dataset.model);
+    await page.setInputFiles(
+      '#model-files',
+      files.map((f) => join(modelDir, f)),
+    );
+    await page.waitForSelector('body[data-model="dropped model"]');
+    // The engine drops the run when another model is loaded: Resume would only say "nothing to resume".
+    assert.equal(await page.isDisabled('#resume'), true);
+    assert.equal(
+      await page.textContent('#progress'),
+      'Stopped; loading “dropped model” ended the run (Train starts a new one).',
+    );
+  });
 });

@@ -679,6 +679,12 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       document.body.dataset.trained = String(m.epochs);
       break;
     case 'model':
+      // A model loaded while a run is stopped replaces the run's (the engine drops the run): it cannot resume.
+      if (!trainingRuns && !$<HTMLButtonElement>('resume').disabled) {
+        setRunning(false);
+        $('progress').textContent =
+          `Stopped; loading “${m.info.name}” ended the run (Train starts a new one).`;
+      }
       setModel(m.info);
       $('model-status').textContent = [`Model “${m.info.name}” ready.`, ...(m.info.notes ?? [])].join(' ');
       document.body.dataset.model = m.info.name;
