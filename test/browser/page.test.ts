@@ -635,6 +635,30 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.ok(existsSync(shot));
     console.log(`# screenshot: ${shot}`);
   });
+  it("names an opened CSV's file in its errors, and pasted text as the CSV", async () => {
+    await page.click('#tab-forecast');
+    const csv = 'date,value\n2000-01,5\n2000-13,6\n2000-03,7\n';
+    const file = join(dir, 'bad-date.csv');
+    writeFileSync(file, csv);
+    const refused = async (): Promise<string> => {
+      await page.evaluate(() => (document.querySelector('#fc-status')!.textContent = ''));
+      await page.click('#run-forecast');
+      await page.waitForFunction(() =>
+        /^Error: /.test(document.querySelector('#fc-status')!.textContent ?? ''),
+      );
+      return (await page.textContent('#fc-status')) ?? '';
+    };
+    await page.fill('#csv', '');
+    await page.setInputFiles('#csv-file', file);
+    await page.waitForFunction(() => (document.querySelector('#csv') as HTMLTextAreaElement).value !== '');
+    assert.match(
+      await refused(),
+      /^Error: bad-date\.csv: 1 date\(s\) in column 'date' .*: line 3 "2000-13"$/,
+    );
+    await page.fill('#csv', csv);
+    assert.match(await refused(), /^Error: the CSV: 1 date\(s\) in column 'date' .*: line 3 "2000-13"$/);
+  });
+
   it('says which baseline runs once the networks are trained, not that it is still training', async () => {
     await pasteMonthlySeries();
     await page.fill('#fc-epochs', '2');

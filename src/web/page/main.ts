@@ -504,15 +504,22 @@ acceptDrop($('panel-text'), (files) => {
 
 // ---- forecast ----
 let lastForecast: ForecastResult | null = null;
+/** What the CSV is called in the forecast's errors (a bad date's line): the file it came from, if any. */
+const PASTED_CSV = 'the CSV';
+let csvName = PASTED_CSV;
 async function openCsv(files: File[]): Promise<void> {
   const f = files[0];
   const text = f ? await fileText(f, 'fc-status') : null;
-  if (text !== null) input('csv').value = text;
+  if (text === null) return;
+  input('csv').value = text;
+  csvName = f.name;
 }
 acceptDrop(input('csv'), (f) => void openCsv(f));
+input('csv').addEventListener('input', () => (csvName = PASTED_CSV));
 onFilesChosen('csv-file', openCsv);
 $('fc-sample').addEventListener('click', async () => {
   input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
+  csvName = 'us-births.csv';
 });
 /** What Stop says it does to the step of the forecast under way (the engine says with each step). */
 let forecastStopping = 'Stopping…';
@@ -522,7 +529,7 @@ $('run-forecast').addEventListener('click', () => {
     request = {
       type: 'forecast',
       csv: input('csv').value,
-      source: 'the CSV',
+      source: csvName,
       horizon: num('horizon'),
       method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
       cell: $<HTMLSelectElement>('fc-cell').value,
