@@ -5,7 +5,7 @@
  * IndexedDB and loads the model again after a reload (same text for the same seed), loads a CLI-trained model from its
  * files and gets the CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks,
  * refuses a number outside its box's limits by the box's label (and names pasted text so in training errors), loads
- * model files dropped on the Text box without putting them in it, refuses a binary or non-UTF-8 text file, asks before
+ * model files dropped on the Text box without putting them in it, refuses a binary, non-UTF-8 or too large text file, asks before
  * replacing a saved model and says why a save fails, runs a forecast, and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
@@ -583,7 +583,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     );
   });
 
-  it('refuses a binary, non-UTF-8 or empty text file as recur train does, keeping the text in the box', async () => {
+  it('refuses a binary, non-UTF-8, empty or too large text file, keeping the text in the box', async () => {
     const mine = makeText(2000, 7);
     await page.fill('#text', mine);
     const files: [string, Buffer, string][] = [
@@ -594,6 +594,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
         'latin1.txt is not valid UTF-8 (byte 0xe9 at offset 3, line 1); convert it to UTF-8 first',
       ],
       ['empty.txt', Buffer.alloc(0), 'empty.txt is empty'],
+      // A text box of tens of MB freezes the page: a file that large is refused before it is read.
+      [
+        'big.txt',
+        Buffer.alloc(6_000_000, 'a'),
+        'big.txt is 6.0 MB; the page opens files of at most 5 MB (a larger one freezes its text box): use `recur train big.txt` for it',
+      ],
     ];
     for (const [name, bytes, message] of files) {
       const file = join(dir, name);

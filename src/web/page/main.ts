@@ -140,11 +140,21 @@ function onFilesChosen(id: string, onFiles: (files: File[]) => Promise<void>): v
   });
 }
 /**
- * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8 or empty file is
- * said so in `where`, and null returned (the box keeps its text).
+ * The largest text or CSV file the page opens: the file goes into a text box, and a box of tens of MB freezes the page
+ * (a 20 MB text took Chromium 22 s to open, then over a second per keystroke); the CLI reads any size.
  */
-async function fileText(f: File, where: string): Promise<string | null> {
+const MAX_FILE_BYTES = 5_000_000;
+/**
+ * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8, empty or too
+ * large file is said so in `where`, and null returned (the box keeps its text). `cli`: the command that takes a file
+ * too large for the page.
+ */
+async function fileText(f: File, where: string, cli: string): Promise<string | null> {
   try {
+    if (f.size > MAX_FILE_BYTES)
+      throw new TextFileError(
+        `${f.name} is ${(f.size / 1e6).toFixed(1)} MB; the page opens files of at most ${MAX_FILE_BYTES / 1e6} MB (a larger one freezes its text box): use \`${cli} ${f.name}\` for it`,
+      );
     const text = decodeText(new Uint8Array(await f.arrayBuffer()), f.name);
     if (text === '') throw new TextFileError(`${f.name} is empty`);
     return text;
@@ -157,7 +167,7 @@ async function fileText(f: File, where: string): Promise<string | null> {
 async function openText(files: File[]): Promise<void> {
   const f = files[0];
   if (!f) return;
-  const text = await fileText(f, 'text-info');
+  const text = await fileText(f, 'text-info', 'recur train');
   if (text === null) return;
   input('text').value = text;
   textName = f.name;
@@ -509,7 +519,7 @@ const PASTED_CSV = 'the CSV';
 let csvName = PASTED_CSV;
 async function openCsv(files: File[]): Promise<void> {
   const f = files[0];
-  const text = f ? await fileText(f, 'fc-status') : null;
+  const text = f ? await fileText(f, 'fc-status', 'recur forecast') : null;
   if (text === null) return;
   input('csv').value = text;
   csvName = f.name;
