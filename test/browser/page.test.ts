@@ -641,7 +641,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.ok(existsSync(shot));
     console.log(`# screenshot: ${shot}`);
   });
-  it("names an opened CSV's file in its errors, and pasted text as the CSV", async () => {
+  it("names an opened CSV's file in its errors, pasted text as the CSV, and drops the last forecast", async () => {
     await page.click('#tab-forecast');
     const csv = 'date,value\n2000-01,5\n2000-13,6\n2000-03,7\n';
     const file = join(dir, 'bad-date.csv');
@@ -654,6 +654,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       );
       return (await page.textContent('#fc-status')) ?? '';
     };
+    assert.equal(await page.isDisabled('#download-csv'), false, 'a forecast of a test before');
     await page.fill('#csv', '');
     await page.setInputFiles('#csv-file', file);
     await page.waitForFunction(() => (document.querySelector('#csv') as HTMLTextAreaElement).value !== '');
@@ -661,6 +662,10 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       await refused(),
       /^Error: bad-date\.csv: 1 date\(s\) in column 'date' .*: line 3 "2000-13"$/,
     );
+    // The forecast before is gone: its chart, table and downloads are not this CSV's.
+    assert.equal(await page.isDisabled('#download-csv'), true);
+    assert.equal(await page.isDisabled('#download-svg'), true);
+    assert.equal(await page.locator('#fc-chart svg, #fc-table tr, #fc-metrics tr').count(), 0);
     await page.fill('#csv', csv);
     assert.match(await refused(), /^Error: the CSV: 1 date\(s\) in column 'date' .*: line 3 "2000-13"$/);
   });

@@ -550,6 +550,10 @@ $('run-forecast').addEventListener('click', () => {
   } catch (e) {
     return showBoxError('fc-status', e);
   }
+  // The last forecast goes: its chart and downloads would pass for this one's if it fails or is stopped.
+  lastForecast = null;
+  for (const id of ['fc-chart', 'fc-metrics', 'fc-table']) $(id).replaceChildren();
+  for (const id of ['download-csv', 'download-svg']) $<HTMLButtonElement>(id).disabled = true;
   setForecasting(true);
   forecastStopping = 'Stopping…';
   $('fc-status').textContent = 'Starting…';
