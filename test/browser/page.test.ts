@@ -485,6 +485,24 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.doesNotMatch((await page.textContent('#progress')) ?? '', /broken\.h5/);
   });
 
+  it('names the chosen model.json in its errors, not a made-up path', async () => {
+    const bad = join(dir, 'half-model.json');
+    writeFileSync(bad, readFileSync(join(dir, 'book', 'model.json'), 'utf8').slice(0, 200));
+    const refused = async (files: string[]): Promise<string> => {
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.setInputFiles('#model-files', files);
+      await page.waitForFunction(() =>
+        /^Error: /.test(document.querySelector('#model-status')!.textContent ?? ''),
+      );
+      return (await page.textContent('#model-status')) ?? '';
+    };
+    assert.match(await refused([bad]), /^Error: half-model\.json: not valid JSON at line \d+, column \d+/);
+    assert.match(
+      await refused([join(dir, 'book', 'model.json')]),
+      /^Error: model\.json names the weights file 'weights-[0-9a-f]+\.bin'; choose or drop it together with model\.json$/,
+    );
+  });
+
   it('loads a file chosen again once the cause of its refusal is put right', async () => {
     // The browser fires no change for the same choice again: the page empties the file box after each choice.
     const h5 = join(dir, 'book.h5');

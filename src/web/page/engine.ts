@@ -337,9 +337,17 @@ function exportModel(): void {
   ]);
 }
 
-/** A model from files: model.json and the weights files its manifest names (matched by file name). */
-function importModel(name: string, modelJson: string, files: { name: string; data: ArrayBuffer }[]): void {
-  const json = parseModelJson(modelJson, `${name}/model.json`);
+/**
+ * A model from files: model.json (called `jsonName` in errors) and the weights files its manifest names (matched by
+ * file name).
+ */
+function importModel(
+  name: string,
+  jsonName: string,
+  modelJson: string,
+  files: { name: string; data: ArrayBuffer }[],
+): void {
+  const json = parseModelJson(modelJson, jsonName);
   const byName = new Map(files.map((f) => [f.name, f.data]));
   const weightFiles = json.weightsManifest.flatMap((g) =>
     g.paths.map((p) => {
@@ -347,13 +355,13 @@ function importModel(name: string, modelJson: string, files: { name: string; dat
       const data = byName.get(base);
       if (!data)
         throw new InvalidInputError(
-          `${name}/model.json names the weights file '${p}'; drop it together with model.json`,
+          `${jsonName} names the weights file '${p}'; choose or drop it together with ${jsonName}`,
         );
       return { path: p, data: new Uint8Array(data) };
     }),
   );
-  const loaded = deserializeModel(json, weightFiles, `${name}/model.json`);
-  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, name);
+  const loaded = deserializeModel(json, weightFiles, jsonName);
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, jsonName);
   if (training) throw new InvalidInputError('stop training before loading another model');
   current = {
     name,
@@ -590,7 +598,7 @@ scope.addEventListener('message', (e) => {
       case 'export':
         return exportModel();
       case 'import':
-        return importModel(m.name, m.modelJson, m.files);
+        return importModel(m.name, m.jsonName, m.modelJson, m.files);
       case 'import-keras':
         return importKeras(m.name, m.bytes, m.corpus, m.chars);
       case 'forecast':

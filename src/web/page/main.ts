@@ -468,6 +468,7 @@ $('load-idb').addEventListener('click', async () => {
   send({
     type: 'import',
     name,
+    jsonName: `${name}/model.json`,
     modelJson: JSON.stringify(m.modelJson),
     files: [{ name: 'weights.bin', data: m.weights }],
   });
@@ -503,7 +504,13 @@ async function openModelFiles(files: File[]): Promise<void> {
   );
   $('model-status').textContent = `Loading ${files.map((f) => f.name).join(', ')}…`;
   send(
-    { type: 'import', name: 'dropped model', modelJson: await json.text(), files: weights },
+    {
+      type: 'import',
+      name: 'dropped model',
+      jsonName: json.name,
+      modelJson: await json.text(),
+      files: weights,
+    },
     weights.map((w) => w.data),
   );
 }
