@@ -88,6 +88,16 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#csv', ['month,value', ...rows].join('\n'));
     await page.selectOption('#method', 'network');
   };
+  /** Starts a forecast of 20 networks of 2000 epochs, far longer than a test waits for anything, on the monthly series. */
+  const startLongForecast = async (): Promise<void> => {
+    await pasteMonthlySeries();
+    await page.fill('#fc-epochs', '2000');
+    await page.fill('#fc-seeds', '20');
+    await page.click('#run-forecast');
+    await page.waitForFunction(() =>
+      /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+    );
+  };
   /**
    * A seasonal series with deterministic noise (a linear congruential generator), so that SARIMA's fit is the arima
    * package's search, not the exact continuation of a noise-free pattern; values in the thousands, so that the page's
@@ -780,14 +790,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   });
 
   it('stops a long forecast at Stop, saying so, and forecasts again at once', async () => {
-    await pasteMonthlySeries();
-    // 20 networks of 2000 epochs: far longer than this test waits for anything.
-    await page.fill('#fc-epochs', '2000');
-    await page.fill('#fc-seeds', '20');
-    await page.click('#run-forecast');
-    await page.waitForFunction(() =>
-      /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
-    );
+    await startLongForecast();
     assert.equal(await page.isDisabled('#run-forecast'), true);
     const stopping = await page.evaluate(() => {
       document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
@@ -810,6 +813,42 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
     assert.match((await page.textContent('#fc-status')) ?? '', /^Done: /);
     assert.equal(await page.isDisabled('#stop-forecast'), true);
+  });
+
+  it('says a generation asked for during a forecast waits for it, and a forecast during a generation', async () => {
+    assert.ok(await page.getAttribute('body', 'data-model'), 'a model from the tests before');
+    await startLongForecast();
+    // Asked for (on the hidden Text tab) and read in one task: the status before any reply can change it.
+    const status = await page.evaluate(() => {
+      document.querySelector<HTMLInputElement>('#length')!.value = '50';
+      document.querySelector<HTMLButtonElement>('#generate')!.click();
+      return document.querySelector('#gen-status')!.textContent;
+    });
+    assert.equal(
+      status,
+      'Generating 50 characters once the forecast under way ends (Stop on the Forecast tab ends it now)…',
+    );
+    await page.click('#stop-forecast');
+    await page.click('#tab-text');
+    assert.equal(Array.from(await generated()).length, 50);
+    // And the other way round: a forecast asked for during a long generation.
+    await page.fill('#length', '100000');
+    await page.click('#generate');
+    await page.waitForFunction(() => (document.querySelector('#output')!.textContent ?? '').length > 0);
+    await page.click('#tab-forecast');
+    await page.fill('#fc-epochs', '1');
+    await page.fill('#fc-seeds', '1');
+    const forecastStatus = await page.evaluate(() => {
+      document.querySelector<HTMLButtonElement>('#run-forecast')!.click();
+      return document.querySelector('#fc-status')!.textContent;
+    });
+    assert.equal(
+      forecastStatus,
+      'Starting once the generation under way ends (Stop generating ends it now)…',
+    );
+    await page.evaluate(() => document.querySelector<HTMLButtonElement>('#stop-generate')!.click());
+    await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
+    await page.click('#tab-text');
   });
 
   it('generates while training from the weights as they are when it starts, saying so', async () => {

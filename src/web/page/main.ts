@@ -366,9 +366,13 @@ $('generate').addEventListener('click', () => {
       seed: optionalNum('gen-seed'),
     });
     // The engine generates from a snapshot of the weights taken now: the text is one model's, training goes on.
-    $('gen-status').textContent = trainingRuns
-      ? `Generating ${length.toLocaleString('en-US')} characters from the weights as they are now (training goes on)…`
-      : `Generating ${length.toLocaleString('en-US')} characters…`;
+    // A forecast holds the engine's queue until it ends: the generation waits for it, and the page says so.
+    const n = length.toLocaleString('en-US');
+    $('gen-status').textContent = forecastRuns
+      ? `Generating ${n} characters once the forecast under way ends (Stop on the Forecast tab ends it now)…`
+      : trainingRuns
+        ? `Generating ${n} characters from the weights as they are now (training goes on)…`
+        : `Generating ${n} characters…`;
     setGenerating(true);
   } catch (e) {
     showBoxError('output', e);
@@ -563,14 +567,19 @@ $('run-forecast').addEventListener('click', () => {
   for (const id of ['download-csv', 'download-svg']) $<HTMLButtonElement>(id).disabled = true;
   setForecasting(true);
   forecastStopping = 'Stopping…';
-  $('fc-status').textContent = 'Starting…';
+  // A generation holds the engine's queue until it ends: the forecast waits for it.
+  $('fc-status').textContent = generating
+    ? 'Starting once the generation under way ends (Stop generating ends it now)…'
+    : 'Starting…';
   send(request);
 });
 /**
  * While a forecast runs, Stop ends it — its networks' training after the current batch, SARIMA's fit at once — and
  * Forecast waits.
  */
+let forecastRuns = false;
 function setForecasting(on: boolean): void {
+  forecastRuns = on;
   $<HTMLButtonElement>('run-forecast').disabled = on;
   $<HTMLButtonElement>('stop-forecast').disabled = !on;
 }
