@@ -88,9 +88,10 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#csv', ['month,value', ...rows].join('\n'));
     await page.selectOption('#method', 'network');
   };
-  /** Starts a forecast of 20 networks of 2000 epochs, far longer than a test waits for anything, on the monthly series. */
-  const startLongForecast = async (): Promise<void> => {
+  /** Starts a forecast of 20 networks of 2000 epochs (far longer than a test waits for anything) on the monthly series. */
+  const startLongForecast = async (method: 'network' | 'hybrid' = 'network'): Promise<void> => {
     await pasteMonthlySeries();
+    await page.selectOption('#method', method);
     await page.fill('#fc-epochs', '2000');
     await page.fill('#fc-seeds', '20');
     await page.click('#run-forecast');
@@ -98,6 +99,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
     );
   };
+  /** Clicks the forecast's Stop and reads what the page says in the click itself, before the engine answers. */
+  const clickStopForecast = (): Promise<string | null> =>
+    page.evaluate(() => {
+      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
+      return document.querySelector('#fc-status')!.textContent;
+    });
   /**
    * A seasonal series with deterministic noise (a linear congruential generator), so that SARIMA's fit is the arima
    * package's search, not the exact continuation of a noise-free pattern; values in the thousands, so that the page's
@@ -769,10 +776,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       { timeout: 60_000 },
     );
     // What Stop says is what it does to the fit under way (read in the click itself, before the engine answers).
-    const stopping = await page.evaluate(() => {
-      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
-      return document.querySelector('#fc-status')!.textContent;
-    });
+    const stopping = await clickStopForecast();
     assert.equal(stopping, "Stopping SARIMA's fit…");
     await page.waitForFunction(() =>
       /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
@@ -792,10 +796,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   it('stops a long forecast at Stop, saying so, and forecasts again at once', async () => {
     await startLongForecast();
     assert.equal(await page.isDisabled('#run-forecast'), true);
-    const stopping = await page.evaluate(() => {
-      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
-      return document.querySelector('#fc-status')!.textContent;
-    });
+    const stopping = await clickStopForecast();
     assert.equal(stopping, 'Stopping after the current batch…');
     await page.waitForFunction(
       () => /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
@@ -813,6 +814,19 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
     assert.match((await page.textContent('#fc-status')) ?? '', /^Done: /);
     assert.equal(await page.isDisabled('#stop-forecast'), true);
+  });
+
+  it("says that Stop during the hybrid's training waits for ETS's fit too", async () => {
+    await startLongForecast('hybrid');
+    assert.match(
+      (await page.textContent('#fc-status')) ?? '',
+      /: fitting ETS and training 20 LSTM networks on its residuals…$/,
+    );
+    const stopping = await clickStopForecast();
+    assert.equal(stopping, "Stopping after ETS's fit or the current batch…");
+    await page.waitForFunction(() =>
+      /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+    );
   });
 
   it('says a generation asked for during a forecast waits for it, and a forecast during a generation', async () => {

@@ -468,10 +468,15 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
     season,
     scaling: 'standard',
   };
+  const networks = `${opts.seeds.length} ${opts.cell.toUpperCase()} networks`;
+  // The hybrid fits ETS before and after the networks, in one piece (a long series takes it seconds): Stop waits for it.
   post({
     type: 'forecast-progress',
-    message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: training ${opts.seeds.length} ${opts.cell.toUpperCase()} networks…`,
-    stopping: 'Stopping after the current batch…',
+    message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: ${method === 'hybrid' ? `fitting ETS and training ${networks} on its residuals` : `training ${networks}`}…`,
+    stopping:
+      method === 'hybrid'
+        ? "Stopping after ETS's fit or the current batch…"
+        : 'Stopping after the current batch…',
   });
   const trainEnd = series.values.length - holdout;
   const s = await evaluateSplit(series.values, trainEnd, opts, [], threads, signal);
