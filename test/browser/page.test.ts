@@ -5,8 +5,9 @@
  * IndexedDB and loads the model again after a reload (same text for the same seed), loads a CLI-trained model from its
  * files and gets the CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks,
  * refuses a number outside its box's limits by the box's label (and names pasted text so in training errors), loads
- * model files dropped on the Text box without putting them in it, refuses a binary, non-UTF-8 or too large text file, asks before
- * replacing a saved model and says why a save fails, runs a forecast, and saves a screenshot to a temp dir.
+ * model files dropped on the Text box without putting them in it, refuses a binary, non-UTF-8 or too large text file,
+ * opens a file chosen again, asks before replacing a saved model and says why a save fails, runs a forecast (saying
+ * what runs, naming an opened CSV in its errors), stops each stage, and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
  * skipped with a message saying so.
