@@ -5,8 +5,9 @@
  * IndexedDB and loads the model again after a reload (same text for the same seed), loads a CLI-trained model from its
  * files and gets the CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks,
  * refuses a number outside its box's limits by the box's label (and names pasted text so in training errors), loads
- * model files dropped on the Text box without putting them in it, refuses a binary or non-UTF-8 text file, asks before
- * replacing a saved model and says why a save fails, runs a forecast, and saves a screenshot to a temp dir.
+ * model files dropped on the Text box without putting them in it, refuses a binary, non-UTF-8 or too large text file,
+ * opens a file chosen again, asks before replacing a saved model and says why a save fails, runs a forecast (saying
+ * what runs, naming an opened CSV in its errors), stops each stage, and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
  * skipped with a message saying so.
@@ -88,6 +89,23 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#csv', ['month,value', ...rows].join('\n'));
     await page.selectOption('#method', 'network');
   };
+  /** Starts a forecast of 20 networks of 2000 epochs (far longer than a test waits for anything) on the monthly series. */
+  const startLongForecast = async (method: 'network' | 'hybrid' = 'network'): Promise<void> => {
+    await pasteMonthlySeries();
+    await page.selectOption('#method', method);
+    await page.fill('#fc-epochs', '2000');
+    await page.fill('#fc-seeds', '20');
+    await page.click('#run-forecast');
+    await page.waitForFunction(() =>
+      /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+    );
+  };
+  /** Clicks the forecast's Stop and reads what the page says in the click itself, before the engine answers. */
+  const clickStopForecast = (): Promise<string | null> =>
+    page.evaluate(() => {
+      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
+      return document.querySelector('#fc-status')!.textContent;
+    });
   /**
    * A seasonal series with deterministic noise (a linear congruential generator), so that SARIMA's fit is the arima
    * package's search, not the exact continuation of a noise-free pattern; values in the thousands, so that the page's
@@ -485,6 +503,43 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.doesNotMatch((await page.textContent('#progress')) ?? '', /broken\.h5/);
   });
 
+  it('names the chosen model.json in its errors, not a made-up path', async () => {
+    const bad = join(dir, 'half-model.json');
+    writeFileSync(bad, readFileSync(join(dir, 'book', 'model.json'), 'utf8').slice(0, 200));
+    const refused = async (files: string[]): Promise<string> => {
+      await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+      await page.setInputFiles('#model-files', files);
+      await page.waitForFunction(() =>
+        /^Error: /.test(document.querySelector('#model-status')!.textContent ?? ''),
+      );
+      return (await page.textContent('#model-status')) ?? '';
+    };
+    assert.match(await refused([bad]), /^Error: half-model\.json: not valid JSON at line \d+, column \d+/);
+    assert.match(
+      await refused([join(dir, 'book', 'model.json')]),
+      /^Error: model\.json names the weights file 'weights-[0-9a-f]+\.bin'; choose or drop it together with model\.json$/,
+    );
+  });
+
+  it('loads a file chosen again once the cause of its refusal is put right', async () => {
+    // The browser fires no change for the same choice again: the page empties the file box after each choice.
+    const h5 = join(dir, 'book.h5');
+    assert.ok(existsSync(h5), 'the Keras file of a test before');
+    await page.fill('#text', '');
+    await page.fill('#keras-chars', '');
+    await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+    await page.setInputFiles('#model-files', [h5]);
+    await page.waitForFunction(() =>
+      /^Error: book\.h5: a Keras model carries no vocabulary/.test(
+        document.querySelector('#model-status')!.textContent ?? '',
+      ),
+    );
+    await page.fill('#text', readFileSync(join(dir, 'book.txt'), 'utf8'));
+    await page.evaluate(() => delete document.body.dataset.model);
+    await page.setInputFiles('#model-files', [h5]);
+    await page.waitForSelector('body[data-model="book.h5"]');
+  });
+
   it('generates the default 400 characters when the Length box is empty, and refuses a seed of 1.5', async () => {
     assert.ok(await page.getAttribute('body', 'data-model'), 'a model from the tests before');
     await page.fill('#top-k', '');
@@ -564,7 +619,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     );
   });
 
-  it('refuses a binary, non-UTF-8 or empty text file as recur train does, keeping the text in the box', async () => {
+  it('refuses a binary, non-UTF-8, empty or too large text file, keeping the text in the box', async () => {
     const mine = makeText(2000, 7);
     await page.fill('#text', mine);
     const files: [string, Buffer, string][] = [
@@ -575,6 +630,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
         'latin1.txt is not valid UTF-8 (byte 0xe9 at offset 3, line 1); convert it to UTF-8 first',
       ],
       ['empty.txt', Buffer.alloc(0), 'empty.txt is empty'],
+      // A text box of tens of MB freezes the page: a file that large is refused before it is read.
+      [
+        'big.txt',
+        Buffer.alloc(6_000_000, 'a'),
+        'big.txt is 6.0 MB; the page opens files of at most 5 MB (a larger one freezes its text box): use `recur train big.txt` for it',
+      ],
     ];
     for (const [name, bytes, message] of files) {
       const file = join(dir, name);
@@ -616,6 +677,63 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     assert.ok(existsSync(shot));
     console.log(`# screenshot: ${shot}`);
   });
+  it("names an opened CSV's file in its errors, pasted text as the CSV, and drops the last forecast", async () => {
+    await page.click('#tab-forecast');
+    const csv = 'date,value\n2000-01,5\n2000-13,6\n2000-03,7\n';
+    const file = join(dir, 'bad-date.csv');
+    writeFileSync(file, csv);
+    const refused = async (): Promise<string> => {
+      await page.evaluate(() => (document.querySelector('#fc-status')!.textContent = ''));
+      await page.click('#run-forecast');
+      await page.waitForFunction(() =>
+        /^Error: /.test(document.querySelector('#fc-status')!.textContent ?? ''),
+      );
+      return (await page.textContent('#fc-status')) ?? '';
+    };
+    assert.equal(await page.isDisabled('#download-csv'), false, 'a forecast of a test before');
+    await page.fill('#csv', '');
+    await page.setInputFiles('#csv-file', file);
+    await page.waitForFunction(() => (document.querySelector('#csv') as HTMLTextAreaElement).value !== '');
+    assert.match(
+      await refused(),
+      /^Error: bad-date\.csv: 1 date\(s\) in column 'date' .*: line 3 "2000-13"$/,
+    );
+    // The forecast before is gone: its chart, table and downloads are not this CSV's.
+    assert.equal(await page.isDisabled('#download-csv'), true);
+    assert.equal(await page.isDisabled('#download-svg'), true);
+    assert.equal(await page.locator('#fc-chart svg, #fc-table tr, #fc-metrics tr').count(), 0);
+    await page.fill('#csv', csv);
+    assert.match(await refused(), /^Error: the CSV: 1 date\(s\) in column 'date' .*: line 3 "2000-13"$/);
+  });
+
+  it('says which baseline runs once the networks are trained, not that it is still training', async () => {
+    await pasteMonthlySeries();
+    await page.fill('#fc-epochs', '2');
+    await page.fill('#fc-seeds', '2');
+    // Every status the page shows, in order (each engine message is a task of its own).
+    await page.evaluate(() => {
+      const w = window as unknown as { statuses: string[] };
+      w.statuses = [];
+      const el = document.querySelector('#fc-status')!;
+      new MutationObserver(() => w.statuses.push(el.textContent ?? '')).observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    await page.click('#run-forecast');
+    await page.waitForFunction(() => /^Done: /.test(document.querySelector('#fc-status')!.textContent ?? ''));
+    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    const after = statuses.slice(statuses.findIndex((t) => /training 2 LSTM networks/.test(t)) + 1, -1);
+    assert.deepEqual(after, [
+      '2 network(s) trained; baseline 1 of 6: fitting naive…',
+      '2 network(s) trained; baseline 2 of 6: fitting seasonal naive (season 12)…',
+      '2 network(s) trained; baseline 3 of 6: fitting drift…',
+      '2 network(s) trained; baseline 4 of 6: fitting ETS…',
+      '2 network(s) trained; baseline 5 of 6: fitting SARIMA (season 12)…',
+      '2 network(s) trained; baseline 6 of 6: fitting Theta…',
+    ]);
+  });
   it("fits SARIMA as recur forecast does: the page's figures are the CLI's on the same series", async () => {
     const csv = noisySeries(96, 12, 'monthly');
     const file = join(dir, 'noisy.csv');
@@ -654,15 +772,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#fc-seeds', '1');
     await page.click('#run-forecast');
     await page.waitForFunction(
-      () => /fitting SARIMA \(season 52\)/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+      () => /fitting SARIMA \(season 52\)…$/.test(document.querySelector('#fc-status')!.textContent ?? ''),
       undefined,
       { timeout: 60_000 },
     );
     // What Stop says is what it does to the fit under way (read in the click itself, before the engine answers).
-    const stopping = await page.evaluate(() => {
-      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
-      return document.querySelector('#fc-status')!.textContent;
-    });
+    const stopping = await clickStopForecast();
     assert.equal(stopping, "Stopping SARIMA's fit…");
     await page.waitForFunction(() =>
       /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
@@ -680,19 +795,9 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   });
 
   it('stops a long forecast at Stop, saying so, and forecasts again at once', async () => {
-    await pasteMonthlySeries();
-    // 20 networks of 2000 epochs: far longer than this test waits for anything.
-    await page.fill('#fc-epochs', '2000');
-    await page.fill('#fc-seeds', '20');
-    await page.click('#run-forecast');
-    await page.waitForFunction(() =>
-      /training 20 LSTM networks/.test(document.querySelector('#fc-status')!.textContent ?? ''),
-    );
+    await startLongForecast();
     assert.equal(await page.isDisabled('#run-forecast'), true);
-    const stopping = await page.evaluate(() => {
-      document.querySelector<HTMLButtonElement>('#stop-forecast')!.click();
-      return document.querySelector('#fc-status')!.textContent;
-    });
+    const stopping = await clickStopForecast();
     assert.equal(stopping, 'Stopping after the current batch…');
     await page.waitForFunction(
       () => /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
@@ -710,6 +815,55 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
     assert.match((await page.textContent('#fc-status')) ?? '', /^Done: /);
     assert.equal(await page.isDisabled('#stop-forecast'), true);
+  });
+
+  it("says that Stop during the hybrid's training waits for ETS's fit too", async () => {
+    await startLongForecast('hybrid');
+    assert.match(
+      (await page.textContent('#fc-status')) ?? '',
+      /: fitting ETS and training 20 LSTM networks on its residuals…$/,
+    );
+    const stopping = await clickStopForecast();
+    assert.equal(stopping, "Stopping after ETS's fit or the current batch…");
+    await page.waitForFunction(() =>
+      /^Stopped/.test(document.querySelector('#fc-status')!.textContent ?? ''),
+    );
+  });
+
+  it('says a generation asked for during a forecast waits for it, and a forecast during a generation', async () => {
+    assert.ok(await page.getAttribute('body', 'data-model'), 'a model from the tests before');
+    await startLongForecast();
+    // Asked for (on the hidden Text tab) and read in one task: the status before any reply can change it.
+    const status = await page.evaluate(() => {
+      document.querySelector<HTMLInputElement>('#length')!.value = '50';
+      document.querySelector<HTMLButtonElement>('#generate')!.click();
+      return document.querySelector('#gen-status')!.textContent;
+    });
+    assert.equal(
+      status,
+      'Generating 50 characters once the forecast under way ends (Stop on the Forecast tab ends it now)…',
+    );
+    await page.click('#stop-forecast');
+    await page.click('#tab-text');
+    assert.equal(Array.from(await generated()).length, 50);
+    // And the other way round: a forecast asked for during a long generation.
+    await page.fill('#length', '100000');
+    await page.click('#generate');
+    await page.waitForFunction(() => (document.querySelector('#output')!.textContent ?? '').length > 0);
+    await page.click('#tab-forecast');
+    await page.fill('#fc-epochs', '1');
+    await page.fill('#fc-seeds', '1');
+    const forecastStatus = await page.evaluate(() => {
+      document.querySelector<HTMLButtonElement>('#run-forecast')!.click();
+      return document.querySelector('#fc-status')!.textContent;
+    });
+    assert.equal(
+      forecastStatus,
+      'Starting once the generation under way ends (Stop generating ends it now)…',
+    );
+    await page.evaluate(() => document.querySelector<HTMLButtonElement>('#stop-generate')!.click());
+    await page.waitForSelector('#fc-table tbody tr', { timeout: 60_000 });
+    await page.click('#tab-text');
   });
 
   it('generates while training from the weights as they are when it starts, saying so', async () => {
@@ -736,5 +890,23 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.click('#stop');
     await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
     await page.fill('#gen-seed', '');
+  });
+
+  it('loading a model after Stop ends the stopped run: Resume is off and the progress line says why', async () => {
+    assert.equal(await page.isDisabled('#resume'), false, 'a stopped run from the test before');
+    const modelDir = join(dir, 'book');
+    const files = readdirSync(modelDir).filter((f) => f === 'model.json' || f.endsWith('.bin'));
+    await page.evaluate(() => delete document.body.dataset.model);
+    await page.setInputFiles(
+      '#model-files',
+      files.map((f) => join(modelDir, f)),
+    );
+    await page.waitForSelector('body[data-model="dropped model"]');
+    // The engine drops the run when another model is loaded: Resume would only say "nothing to resume".
+    assert.equal(await page.isDisabled('#resume'), true);
+    assert.equal(
+      await page.textContent('#progress'),
+      'Stopped; loading “dropped model” ended the run (Train starts a new one).',
+    );
   });
 });

@@ -9,6 +9,7 @@ import { kernels } from '../../core/backend.js';
 import { InvalidInputError } from '../../core/errors.js';
 import {
   BASELINES,
+  baselineForecasts,
   baselineLoaders,
   hybridPossible,
   setBaselineLoaders,
@@ -16,7 +17,8 @@ import {
 } from '../../forecast/baselines.js';
 import { forecastSvg, type ChartData } from '../../forecast/chart.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../../forecast/network.js';
-import { evaluateSplit } from '../../forecast/pipeline.js';
+import { metrics } from '../../forecast/metrics.js';
+import { evaluateSplit, type SplitResult } from '../../forecast/pipeline.js';
 import { SEASON_OF_FREQUENCY, datesAfter, parseSeriesCsv } from '../../forecast/series.js';
 import { detectSeason } from '../../forecast/transforms.js';
 import { forecastErrorMessage } from './forecast_messages.js';
@@ -74,18 +76,10 @@ const threads = pool ? Math.max(1, Math.min(defaultThreads(), MAX_THREADS)) : 1;
 // One stream of generation uses a second core: the helper computes each step's recurrent product while the next
 // character is sampled (the same text). It sleeps between generations.
 const stepHelper = startWebStepHelper(threads, new URL('./step-helper-worker.js', import.meta.url));
-// SARIMA's fits run in a worker each, which Stop terminates (sarima.ts); the page says when one starts.
-const sarimaFit = webSarima(new URL('./sarima-worker.js', import.meta.url));
+// SARIMA's fits run in a worker each, which Stop terminates (sarima.ts).
 setBaselineLoaders({
   ...baselineLoaders(),
-  sarima: (train, h, season, signal) => {
-    post({
-      type: 'forecast-progress',
-      message: `fitting SARIMA (season ${season})…`,
-      stopping: "Stopping SARIMA's fit…",
-    });
-    return sarimaFit(train, h, season, signal);
-  },
+  sarima: webSarima(new URL('./sarima-worker.js', import.meta.url)),
 });
 
 /** The text model the page works with: trained here or loaded from files. */
@@ -343,9 +337,17 @@ function exportModel(): void {
   ]);
 }
 
-/** A model from files: model.json and the weights files its manifest names (matched by file name). */
-function importModel(name: string, modelJson: string, files: { name: string; data: ArrayBuffer }[]): void {
-  const json = parseModelJson(modelJson, `${name}/model.json`);
+/**
+ * A model from files: model.json (called `jsonName` in errors) and the weights files its manifest names (matched by
+ * file name).
+ */
+function importModel(
+  name: string,
+  jsonName: string,
+  modelJson: string,
+  files: { name: string; data: ArrayBuffer }[],
+): void {
+  const json = parseModelJson(modelJson, jsonName);
   const byName = new Map(files.map((f) => [f.name, f.data]));
   const weightFiles = json.weightsManifest.flatMap((g) =>
     g.paths.map((p) => {
@@ -353,13 +355,13 @@ function importModel(name: string, modelJson: string, files: { name: string; dat
       const data = byName.get(base);
       if (!data)
         throw new InvalidInputError(
-          `${name}/model.json names the weights file '${p}'; drop it together with model.json`,
+          `${jsonName} names the weights file '${p}'; choose or drop it together with ${jsonName}`,
         );
       return { path: p, data: new Uint8Array(data) };
     }),
   );
-  const loaded = deserializeModel(json, weightFiles, `${name}/model.json`);
-  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, name);
+  const loaded = deserializeModel(json, weightFiles, jsonName);
+  const meta = parseTextModelMetadata(loaded.model, loaded.metadata, jsonName);
   if (training) throw new InvalidInputError('stop training before loading another model');
   current = {
     name,
@@ -466,13 +468,19 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
     season,
     scaling: 'standard',
   };
+  const networks = `${opts.seeds.length} ${opts.cell.toUpperCase()} networks`;
+  // The hybrid fits ETS before and after the networks, in one piece (a long series takes it seconds): Stop waits for it.
   post({
     type: 'forecast-progress',
-    message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: training ${opts.seeds.length} ${opts.cell.toUpperCase()} networks…`,
-    stopping: 'Stopping after the current batch…',
+    message: `${series.values.length} ${series.frequency ?? 'undated'} points, season ${season}, horizon ${horizon}: ${method === 'hybrid' ? `fitting ETS and training ${networks} on its residuals` : `training ${networks}`}…`,
+    stopping:
+      method === 'hybrid'
+        ? "Stopping after ETS's fit or the current batch…"
+        : 'Stopping after the current batch…',
   });
   const trainEnd = series.values.length - holdout;
-  const s = await evaluateSplit(series.values, trainEnd, opts, holdout > 0 ? BASELINES : [], threads, signal);
+  const s = await evaluateSplit(series.values, trainEnd, opts, [], threads, signal);
+  if (holdout > 0) await addBaselines(s, series.values.slice(0, trainEnd), season, signal);
   const dates =
     holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
   const rows = [...s.metrics.entries()];
@@ -505,6 +513,42 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
       note,
     },
   });
+}
+
+/** A baseline as the page's status names it while it runs. */
+function baselineLabel(b: BaselineName, season: number): string {
+  if (b === 'ets') return 'ETS';
+  if (b === 'theta') return 'Theta';
+  if (b === 'sarima') return `SARIMA (season ${season})`;
+  return b === 'seasonal naive' ? `seasonal naive (season ${season})` : b;
+}
+
+/**
+ * Fits every baseline on the split's training part and scores it on its hold-out, one at a time, saying which runs:
+ * the networks are done by then, and SARIMA's fit can take seconds.
+ */
+async function addBaselines(
+  s: SplitResult,
+  train: readonly number[],
+  season: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const horizon = s.actual.length;
+  for (const [i, b] of BASELINES.entries()) {
+    post({
+      type: 'forecast-progress',
+      message: `${s.forecaster.opts.seeds.length} network(s) trained; baseline ${i + 1} of ${BASELINES.length}: fitting ${baselineLabel(b, season)}…`,
+      stopping: b === 'sarima' ? "Stopping SARIMA's fit…" : 'Stopping after this baseline…',
+    });
+    const r = await baselineForecasts(train, horizon, season, [b], signal);
+    for (const [name, f] of r.forecasts) {
+      s.baselines.set(name, f);
+      s.metrics.set(name, metrics(s.actual, f, train, season));
+    }
+    for (const [name, why] of r.skipped) s.skipped.set(name, why);
+  }
+  // A Stop during the last baseline is a stop too, not a forecast shown after "Stopping…".
+  signal.throwIfAborted();
 }
 
 /** The forecast asked for and not yet finished: Stop aborts it, running or still queued. */
@@ -559,7 +603,7 @@ scope.addEventListener('message', (e) => {
       case 'export':
         return exportModel();
       case 'import':
-        return importModel(m.name, m.modelJson, m.files);
+        return importModel(m.name, m.jsonName, m.modelJson, m.files);
       case 'import-keras':
         return importKeras(m.name, m.bytes, m.corpus, m.chars);
       case 'forecast':

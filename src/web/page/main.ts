@@ -127,11 +127,34 @@ function acceptDrop(el: HTMLElement, onFiles: (files: File[]) => void): void {
   });
 }
 /**
- * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8 or empty file is
- * said so in `where`, and null returned (the box keeps its text).
+ * A file box's chosen files go to `onFiles`, and the box is emptied: the browser fires no change when the same files
+ * are chosen again, so a file refused (no Text for a Keras model, training still running) could not be opened again
+ * once the cause was put right.
  */
-async function fileText(f: File, where: string): Promise<string | null> {
+function onFilesChosen(id: string, onFiles: (files: File[]) => Promise<void>): void {
+  const box = input(id);
+  box.addEventListener('change', () => {
+    const files = Array.from(box.files ?? []);
+    box.value = '';
+    void onFiles(files);
+  });
+}
+/**
+ * The largest text or CSV file the page opens: the file goes into a text box, and a box of tens of MB freezes the page
+ * (a 20 MB text took Chromium 22 s to open, then over a second per keystroke); the CLI reads any size.
+ */
+const MAX_FILE_BYTES = 5_000_000;
+/**
+ * An opened or dropped file's text as `recur train` and `recur forecast` read one: a binary, non-UTF-8, empty or too
+ * large file is said so in `where`, and null returned (the box keeps its text). `cli`: the command that takes a file
+ * too large for the page.
+ */
+async function fileText(f: File, where: string, cli: string): Promise<string | null> {
   try {
+    if (f.size > MAX_FILE_BYTES)
+      throw new TextFileError(
+        `${f.name} is ${(f.size / 1e6).toFixed(1)} MB; the page opens files of at most ${MAX_FILE_BYTES / 1e6} MB (a larger one freezes its text box): use \`${cli} ${f.name}\` for it`,
+      );
     const text = decodeText(new Uint8Array(await f.arrayBuffer()), f.name);
     if (text === '') throw new TextFileError(`${f.name} is empty`);
     return text;
@@ -144,7 +167,7 @@ async function fileText(f: File, where: string): Promise<string | null> {
 async function openText(files: File[]): Promise<void> {
   const f = files[0];
   if (!f) return;
-  const text = await fileText(f, 'text-info');
+  const text = await fileText(f, 'text-info', 'recur train');
   if (text === null) return;
   input('text').value = text;
   textName = f.name;
@@ -154,10 +177,7 @@ async function openText(files: File[]): Promise<void> {
 // Model files dropped on the Text box are the model's to load (the panel's drop handler, to which the drop bubbles):
 // they must not replace the user's text with model.json's JSON.
 acceptDrop(input('text'), (f) => f.some(isModelFile) || void openText(f));
-input('text-file').addEventListener(
-  'change',
-  () => void openText(Array.from(input('text-file').files ?? [])),
-);
+onFilesChosen('text-file', openText);
 
 // ---- the loss chart ----
 const lossX: number[] = [];
@@ -346,9 +366,13 @@ $('generate').addEventListener('click', () => {
       seed: optionalNum('gen-seed'),
     });
     // The engine generates from a snapshot of the weights taken now: the text is one model's, training goes on.
-    $('gen-status').textContent = trainingRuns
-      ? `Generating ${length.toLocaleString('en-US')} characters from the weights as they are now (training goes on)…`
-      : `Generating ${length.toLocaleString('en-US')} characters…`;
+    // A forecast holds the engine's queue until it ends: the generation waits for it, and the page says so.
+    const n = length.toLocaleString('en-US');
+    $('gen-status').textContent = forecastRuns
+      ? `Generating ${n} characters once the forecast under way ends (Stop on the Forecast tab ends it now)…`
+      : trainingRuns
+        ? `Generating ${n} characters from the weights as they are now (training goes on)…`
+        : `Generating ${n} characters…`;
     setGenerating(true);
   } catch (e) {
     showBoxError('output', e);
@@ -448,6 +472,7 @@ $('load-idb').addEventListener('click', async () => {
   send({
     type: 'import',
     name,
+    jsonName: `${name}/model.json`,
     modelJson: JSON.stringify(m.modelJson),
     files: [{ name: 'weights.bin', data: m.weights }],
   });
@@ -483,29 +508,39 @@ async function openModelFiles(files: File[]): Promise<void> {
   );
   $('model-status').textContent = `Loading ${files.map((f) => f.name).join(', ')}…`;
   send(
-    { type: 'import', name: 'dropped model', modelJson: await json.text(), files: weights },
+    {
+      type: 'import',
+      name: 'dropped model',
+      jsonName: json.name,
+      modelJson: await json.text(),
+      files: weights,
+    },
     weights.map((w) => w.data),
   );
 }
-input('model-files').addEventListener(
-  'change',
-  () => void openModelFiles(Array.from(input('model-files').files ?? [])),
-);
+onFilesChosen('model-files', openModelFiles);
 acceptDrop($('panel-text'), (files) => {
   if (files.some(isModelFile)) void openModelFiles(files);
 });
 
 // ---- forecast ----
 let lastForecast: ForecastResult | null = null;
+/** What the CSV is called in the forecast's errors (a bad date's line): the file it came from, if any. */
+const PASTED_CSV = 'the CSV';
+let csvName = PASTED_CSV;
 async function openCsv(files: File[]): Promise<void> {
   const f = files[0];
-  const text = f ? await fileText(f, 'fc-status') : null;
-  if (text !== null) input('csv').value = text;
+  const text = f ? await fileText(f, 'fc-status', 'recur forecast') : null;
+  if (text === null) return;
+  input('csv').value = text;
+  csvName = f.name;
 }
 acceptDrop(input('csv'), (f) => void openCsv(f));
-input('csv-file').addEventListener('change', () => void openCsv(Array.from(input('csv-file').files ?? [])));
+input('csv').addEventListener('input', () => (csvName = PASTED_CSV));
+onFilesChosen('csv-file', openCsv);
 $('fc-sample').addEventListener('click', async () => {
   input('csv').value = await (await fetch(new URL('./us-births.csv', import.meta.url))).text();
+  csvName = 'us-births.csv';
 });
 /** What Stop says it does to the step of the forecast under way (the engine says with each step). */
 let forecastStopping = 'Stopping…';
@@ -515,7 +550,7 @@ $('run-forecast').addEventListener('click', () => {
     request = {
       type: 'forecast',
       csv: input('csv').value,
-      source: 'the CSV',
+      source: csvName,
       horizon: num('horizon'),
       method: $<HTMLSelectElement>('method').value as 'hybrid' | 'network',
       cell: $<HTMLSelectElement>('fc-cell').value,
@@ -526,16 +561,25 @@ $('run-forecast').addEventListener('click', () => {
   } catch (e) {
     return showBoxError('fc-status', e);
   }
+  // The last forecast goes: its chart and downloads would pass for this one's if it fails or is stopped.
+  lastForecast = null;
+  for (const id of ['fc-chart', 'fc-metrics', 'fc-table']) $(id).replaceChildren();
+  for (const id of ['download-csv', 'download-svg']) $<HTMLButtonElement>(id).disabled = true;
   setForecasting(true);
   forecastStopping = 'Stopping…';
-  $('fc-status').textContent = 'Starting…';
+  // A generation holds the engine's queue until it ends: the forecast waits for it.
+  $('fc-status').textContent = generating
+    ? 'Starting once the generation under way ends (Stop generating ends it now)…'
+    : 'Starting…';
   send(request);
 });
 /**
  * While a forecast runs, Stop ends it — its networks' training after the current batch, SARIMA's fit at once — and
  * Forecast waits.
  */
+let forecastRuns = false;
 function setForecasting(on: boolean): void {
+  forecastRuns = on;
   $<HTMLButtonElement>('run-forecast').disabled = on;
   $<HTMLButtonElement>('stop-forecast').disabled = !on;
 }
@@ -672,6 +716,12 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       document.body.dataset.trained = String(m.epochs);
       break;
     case 'model':
+      // A model loaded while a run is stopped replaces the run's (the engine drops the run): it cannot resume.
+      if (!trainingRuns && !$<HTMLButtonElement>('resume').disabled) {
+        setRunning(false);
+        $('progress').textContent =
+          `Stopped; loading “${m.info.name}” ended the run (Train starts a new one).`;
+      }
       setModel(m.info);
       $('model-status').textContent = [`Model “${m.info.name}” ready.`, ...(m.info.notes ?? [])].join(' ');
       document.body.dataset.model = m.info.name;

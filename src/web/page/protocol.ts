@@ -64,7 +64,14 @@ export type EngineRequest =
   | { type: 'stop-forecast' }
   | { type: 'resume' }
   | { type: 'export' }
-  | { type: 'import'; name: string; modelJson: string; files: { name: string; data: ArrayBuffer }[] }
+  /** `jsonName`: what the model.json is called in its errors (the chosen file's name, or the saved model's). */
+  | {
+      type: 'import';
+      name: string;
+      jsonName: string;
+      modelJson: string;
+      files: { name: string; data: ArrayBuffer }[];
+    }
   /**
    * A Keras .h5/.hdf5/.keras file: its vocabulary from `chars` when given, else rebuilt the tutorial's way from
    * `corpus` (the Text box), as `recur generate model.h5 --chars/--corpus` does.
