@@ -521,25 +521,6 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     );
   });
 
-  it('loads a file chosen again once the cause of its refusal is put right', async () => {
-    // The browser fires no change for the same choice again: the page empties the file box after each choice.
-    const h5 = join(dir, 'book.h5');
-    assert.ok(existsSync(h5), 'the Keras file of a test before');
-    await page.fill('#text', '');
-    await page.fill('#keras-chars', '');
-    await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
-    await page.setInputFiles('#model-files', [h5]);
-    await page.waitForFunction(() =>
-      /^Error: book\.h5: a Keras model carries no vocabulary/.test(
-        document.querySelector('#model-status')!.textContent ?? '',
-      ),
-    );
-    await page.fill('#text', readFileSync(join(dir, 'book.txt'), 'utf8'));
-    await page.evaluate(() => delete document.body.dataset.model);
-    await page.setInputFiles('#model-files', [h5]);
-    await page.waitForSelector('body[data-model="book.h5"]');
-  });
-
   it('generates the default 400 characters when the Length box is empty, and refuses a seed of 1.5', async () => {
     assert.ok(await page.getAttribute('body', 'data-model'), 'a model from the tests before');
     await page.fill('#top-k', '');
@@ -908,5 +889,24 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       await page.textContent('#progress'),
       'Stopped; loading “dropped model” ended the run (Train starts a new one).',
     );
+  });
+
+  it('loads a file chosen again once the cause of its refusal is put right', async () => {
+    // The browser fires no change for the same choice again: the page empties the file box after each choice.
+    const h5 = join(dir, 'book.h5');
+    assert.ok(existsSync(h5), 'the Keras file of a test before');
+    await page.fill('#text', '');
+    await page.fill('#keras-chars', '');
+    await page.evaluate(() => (document.querySelector('#model-status')!.textContent = ''));
+    await page.setInputFiles('#model-files', [h5]);
+    await page.waitForFunction(() =>
+      /^Error: book\.h5: a Keras model carries no vocabulary/.test(
+        document.querySelector('#model-status')!.textContent ?? '',
+      ),
+    );
+    await page.fill('#text', readFileSync(join(dir, 'book.txt'), 'utf8'));
+    await page.evaluate(() => delete document.body.dataset.model);
+    await page.setInputFiles('#model-files', [h5]);
+    await page.waitForSelector('body[data-model="book.h5"]');
   });
 });
