@@ -1,0 +1,97 @@
+/**
+ * `--resume` with a flag other than the run's: every training command either applies it as README says or refuses
+ * it (exit 2) naming the flag and what the run recorded — never a data error about a file read otherwise, never
+ * silently ignored. Tiny runs of one or two epochs on one thread.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli, spellings } from './cli_helpers.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-resume-flags-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const SEQ2SEQ_FLAGS = [
+  ...['--source-tokens', 'chars', '--target-tokens', 'words', '--units', '6', '--embedding-dim', '4'],
+  ...['--batch-size', '32', '--epochs', '1', '--seed', '3', '--threads', '1', '--joint-ngram', '0', '-q'],
+];
+
+/** The spellings as a CSV with columns `word` and `sounds`, in a file whose extension says nothing of CSV. */
+function spellingsCsv(n: number, seed: number): string {
+  const rows = spellings(n, seed)
+    .trim()
+    .split('\n')
+    .map((l) => l.replace('\t', ','));
+  return ['word,sounds', ...rows].join('\n') + '\n';
+}
+
+describe("recur seq2seq train --ensemble N --resume: --format and columns against the run's", () => {
+  it('another --format is refused naming it and the format training read (it was a data error: no column named source)', () => {
+    const pairs = join(dir, 'spell.tsv');
+    writeFileSync(pairs, spellings(100, 4));
+    const out = join(dir, 'tsv-ensemble');
+    const first = runCli(['seq2seq', 'train', pairs, '--out', out, ...SEQ2SEQ_FLAGS, '--ensemble', '2']);
+    assert.equal(first.code, 0, first.stderr);
+    for (const data of [[], [pairs]]) {
+      const r = runCli(['seq2seq', 'train', ...data, '--out', out, '--resume', '--format', 'csv', '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--format csv: the model was trained on \S+spell\.tsv read with --format tsv/);
+      assert.doesNotMatch(r.stderr, /no column named/);
+    }
+  });
+
+  it("a run on a CSV read with --format csv and named columns: a bare resume reads it so (it trained, then failed scoring), another column is refused naming the run's", () => {
+    const pairs = join(dir, 'spell.txt');
+    writeFileSync(pairs, spellingsCsv(100, 5));
+    const out = join(dir, 'csv-ensemble');
+    const columns = ['--format', 'csv', '--source-column', 'word', '--target-column', 'sounds'];
+    const first = runCli([
+      'seq2seq',
+      'train',
+      pairs,
+      '--out',
+      out,
+      ...SEQ2SEQ_FLAGS,
+      ...columns,
+      '--ensemble',
+      '2',
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const more = runCli(['seq2seq', 'train', '--out', out, '--resume', '--epochs', '2', '--json']);
+    assert.equal(more.code, 0, more.stderr);
+    assert.match(more.stdout, /"event":\s*"test"/);
+    for (const [flag, value, used] of [
+      ['--target-column', 'target', 'sounds'],
+      ['--format', 'tsv', 'csv'],
+    ]) {
+      const r = runCli(['seq2seq', 'train', '--out', out, '--resume', flag, value, '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`${flag} ${value}: the model was trained on \\S+spell\\.txt read with ${flag} ${used}`),
+      );
+    }
+  });
+
+  it('a single run on that CSV: a column flag is checked against the format training read, not the extension', () => {
+    const pairs = join(dir, 'single.txt');
+    writeFileSync(pairs, spellingsCsv(100, 6));
+    const out = join(dir, 'csv-single');
+    const columns = ['--format', 'csv', '--source-column', 'word', '--target-column', 'sounds'];
+    const first = runCli(['seq2seq', 'train', pairs, '--out', out, ...SEQ2SEQ_FLAGS, ...columns]);
+    assert.equal(first.code, 0, first.stderr);
+    const same = runCli(['seq2seq', 'train', '--out', out, '--resume', '--source-column', 'word', '-q']);
+    assert.equal(same.code, 0, same.stderr);
+    const other = runCli(['seq2seq', 'train', '--out', out, '--resume', '--source-column', 'source', '-q']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(
+      other.stderr,
+      /--source-column source: the model was trained on \S+single\.txt read with --source-column word/,
+    );
+  });
+});
