@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, spellings } from './cli_helpers.js';
+import { reviews, runCli, spellings, trainTinyModels } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -93,5 +93,47 @@ describe("recur seq2seq train --ensemble N --resume: --format and columns agains
       other.stderr,
       /--source-column source: the model was trained on \S+single\.txt read with --source-column word/,
     );
+  });
+});
+
+describe('a run directory another training command wrote', () => {
+  it('--resume names what it holds and the command that continues it (it failed on the model topology, or told recur train to add --ensemble); a new run there is not told to --resume it', () => {
+    const { textModel, classifier } = trainTinyModels(dir);
+    const pairs = join(dir, 'other.tsv');
+    writeFileSync(pairs, spellings(100, 7));
+    const seq2seq = join(dir, 'other-seq2seq');
+    assert.equal(runCli(['seq2seq', 'train', pairs, '--out', seq2seq, ...SEQ2SEQ_FLAGS]).code, 0);
+    const csv = join(dir, 'other.csv');
+    writeFileSync(csv, reviews(80, 3));
+    const ensemble = join(dir, 'other-ensemble');
+    const quick = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '-q'];
+    assert.equal(runCli(['classify', 'train', csv, '--out', ensemble, ...quick, '--ensemble', '2']).code, 0);
+    const held = [
+      [textModel, 'a text model', 'recur train'],
+      [classifier, 'a text classifier', 'recur classify train'],
+      [seq2seq, 'a seq2seq model', 'recur seq2seq train'],
+      [ensemble, 'a seed ensemble', 'recur classify train'],
+    ] as const;
+    for (const [command, wanted] of [
+      [['train'], 'a text model'],
+      [['classify', 'train'], 'a text classifier'],
+      [['seq2seq', 'train'], 'a seq2seq model'],
+    ] as const)
+      for (const [out, what, by] of held) {
+        if (by === `recur ${command.join(' ')}`) continue;
+        const resumed = runCli([...command, '--out', out, '--resume', '-q']);
+        assert.equal(resumed.code, 2, resumed.stderr);
+        assert.equal(
+          resumed.stderr,
+          `recur: --resume: ${out} holds ${what} (from ${by}), not ${wanted}; continue it with ${by} --out ${out} --resume\n`,
+        );
+      }
+    const started = runCli(['classify', 'train', csv, '--out', textModel, ...quick]);
+    assert.equal(started.code, 2, started.stderr);
+    assert.match(
+      started.stderr,
+      /holds a text model \(from recur train\), not a text classifier; --overwrite replaces it/,
+    );
+    assert.doesNotMatch(started.stderr, /--resume/);
   });
 });

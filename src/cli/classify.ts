@@ -644,10 +644,11 @@ export async function trainClassifier(
     !member &&
     ((o.overwrite && isEnsembleDir(outDir)) ||
       (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true, keepReplacedEnsemble: true }, [
-    file,
-    o.test,
-  ]);
+  const ckptDir = prepareRunDir(
+    outDir,
+    { ...o, task: 'classify', keepReplacedModel: true, keepReplacedEnsemble: true },
+    [file, o.test],
+  );
   const switchFromEnsemble = (): void => {
     if (replacingEnsemble && isModelDir(outDir)) dropReplacedEnsemble(outDir);
   };

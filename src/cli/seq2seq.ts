@@ -564,9 +564,11 @@ export async function trainSeq2Seq(
     !member &&
     ((o.overwrite && isEnsembleDir(outDir)) ||
       (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: !member, keepReplacedEnsemble: !member }, [
-    file,
-  ]);
+  const ckptDir = prepareRunDir(
+    outDir,
+    { ...o, task: 'seq2seq', keepReplacedModel: !member, keepReplacedEnsemble: !member },
+    [file],
+  );
   const switchFromOld = (): void => {
     if (member) return;
     if (replacingEnsemble && isModelDir(outDir)) dropReplacedEnsemble(outDir);

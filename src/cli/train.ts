@@ -196,7 +196,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
   if (o.from !== undefined && o.resume)
     throw new UsageError('--from starts a new run from a trained model; --resume continues a run: give one');
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true }, [file, o.from]);
+  const ckptDir = prepareRunDir(outDir, { ...o, task: 'text', keepReplacedModel: true }, [file, o.from]);
 
   // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
   // rebuild the tutorial's vocabulary). A file is read on a worker thread (readTextCorpus), which also leaves
