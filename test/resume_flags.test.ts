@@ -137,3 +137,40 @@ describe('a run directory another training command wrote', () => {
     assert.doesNotMatch(started.stderr, /--resume/);
   });
 });
+
+describe('recur classify train --resume --label-separator', () => {
+  it("is compared with the run's (it was ignored: by a multi-label run, and by an ensemble of one label per text)", () => {
+    const quick = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '-q'];
+    // The reviews with a second label on every other one.
+    const multi = join(dir, 'multi.csv');
+    const rows = reviews(80, 4).trim().split('\n');
+    writeFileSync(
+      multi,
+      [rows[0], ...rows.slice(1).map((r, i) => (i % 2 ? `${r}|long` : r))].join('\n') + '\n',
+    );
+    const multiRun = join(dir, 'multi-label');
+    assert.equal(runCli(['classify', 'train', multi, '--out', multiRun, '--multi-label', ...quick]).code, 0);
+    const single = join(dir, 'single-label.csv');
+    writeFileSync(single, reviews(80, 5));
+    const ensemble = join(dir, 'single-label-ensemble');
+    assert.equal(
+      runCli(['classify', 'train', single, '--out', ensemble, '--ensemble', '2', ...quick]).code,
+      0,
+    );
+    for (const [out, used] of [
+      [multiRun, '|'],
+      [ensemble, 'one label per text (not --multi-label)'],
+    ] as const) {
+      const r = runCli(['classify', 'train', '--out', out, '--resume', '--label-separator', ';', '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(
+        r.stderr.startsWith(
+          `recur: --label-separator ; with --resume: the checkpoint's run uses ${used}; leave the flag out`,
+        ),
+        r.stderr,
+      );
+    }
+    const same = runCli(['classify', 'train', '--out', multiRun, '--resume', '--label-separator', '|', '-q']);
+    assert.equal(same.code, 0, same.stderr);
+  });
+});

@@ -591,6 +591,11 @@ export function checkResumedClassifierFlags(
       ['--text-column', named(o.textColumn), data.textColumn ?? 'no named column'],
       ['--label-column', named(o.labelColumn), data.labelColumn ?? 'no named column'],
       [
+        '--label-separator',
+        o.labelSeparator,
+        data.labelSeparator ?? 'one label per text (not --multi-label)',
+      ],
+      [
         '--test',
         o.test !== undefined ? resolve(o.test) : undefined,
         data.testSource ?? 'a test split of its data',
@@ -667,7 +672,8 @@ export async function trainClassifier(
     model = loaded.model;
     model.trainRng.setState(state.trainRng);
   }
-  if (o.labelSeparator !== undefined && !o.multiLabel)
+  // (A resumed run is multi-label or not as its checkpoint says: checkResumedClassifierFlags compares the separator.)
+  if (!meta && o.labelSeparator !== undefined && !o.multiLabel)
     throw new UsageError('--label-separator needs --multi-label');
   const columns: ColumnChoice = meta
     ? columnsOf(meta)
