@@ -93,6 +93,13 @@ describe("recur seq2seq train --ensemble N --resume: --format and columns agains
       other.stderr,
       /--source-column source: the model was trained on \S+single\.txt read with --source-column word/,
     );
+    // Another pairs file is refused by name, as an ensemble's resume refuses it (it was read with this run's columns:
+    // "no column named 'word'").
+    const otherPairs = join(dir, 'other-pairs.tsv');
+    writeFileSync(otherPairs, spellings(100, 8));
+    const data = runCli(['seq2seq', 'train', otherPairs, '--out', out, '--resume', '-q']);
+    assert.equal(data.code, 2, data.stderr);
+    assert.equal(data.stderr, `recur: --resume: the checkpoint was trained on ${pairs}, not ${otherPairs}\n`);
   });
 });
 

@@ -597,6 +597,10 @@ export async function trainSeq2Seq(
       file = meta.data;
       g2p = false;
     }
+    // Another file is refused by name, as an ensemble's or a classifier's resume refuses it: read as the run read its
+    // own, it gave a data error about its lines (a CSV's missing 'source' column) or a changed fingerprint.
+    if (file !== undefined && meta.data !== CMUDICT && resolve(file) !== resolve(meta.data))
+      throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}, not ${file}`);
     storedReading = meta.reading;
     ngramName = member ? undefined : meta.jointNgram;
     read = readingFor(meta.reading, o, file ?? CMUDICT);
