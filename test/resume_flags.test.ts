@@ -181,3 +181,35 @@ describe('recur classify train --resume --label-separator', () => {
     assert.equal(same.code, 0, same.stderr);
   });
 });
+
+describe('recur classify train --ensemble N --resume before any member has a checkpoint', () => {
+  it("refuses a column or --test other than the first command's (they were ignored)", () => {
+    const csv = join(dir, 'early.csv');
+    writeFileSync(csv, reviews(80, 6));
+    const test = join(dir, 'early-test.csv');
+    writeFileSync(test, reviews(20, 7));
+    const out = join(dir, 'early-ensemble');
+    const quick = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '-q'];
+    // Killed in member 1's first epoch: ensemble.json is written, no member has a checkpoint.
+    const killed = runCli(['classify', 'train', csv, '--out', out, '--ensemble', '2', ...quick], {
+      env: { RECUR_TEST_KILL_AFTER: '1' },
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    for (const [flag, value, used] of [
+      ['--text-column', 'label', 'sentence'],
+      ['--label-column', 'sentence', 'label'],
+      ['--test', test, 'a test split of its data'],
+    ]) {
+      const r = runCli(['classify', 'train', '--out', out, '--resume', flag, value, '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(
+        r.stderr.startsWith(
+          `recur: ${flag} ${value} with --resume: the checkpoint's run uses ${used}; leave the flag out`,
+        ),
+        r.stderr,
+      );
+    }
+    const same = runCli(['classify', 'train', '--out', out, '--resume', '--text-column', 'sentence', '-q']);
+    assert.equal(same.code, 0, same.stderr);
+  });
+});

@@ -704,7 +704,6 @@ export async function trainClassifier(
     } catch (e) {
       flagError(e);
     }
-    if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings);
     if (member?.normalization !== undefined)
       settings = { ...settings, tokenizer: { ...settings.tokenizer, normalization: member.normalization } };
   }
@@ -750,6 +749,9 @@ export async function trainClassifier(
     fingerprint,
     records: data.texts.length,
   };
+  // An ensemble resumed before any member had a checkpoint: the flags given with --resume against what the stored
+  // ones give, the data's columns and --test included (they were ignored).
+  if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings, dataInfo);
 
   // A member's own seed draws its weights, batch order and dropout; the split above used the run's seed.
   const trainSeed = member?.seed ?? settings.seed;
