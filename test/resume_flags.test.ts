@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { reviews, runCli, spellings, trainTinyModels } from './cli_helpers.js';
+import { pseudoText, reviews, runCli, spellings, TINY_TEXT_MODEL, trainTinyModels } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -211,5 +211,32 @@ describe('recur classify train --ensemble N --resume before any member has a che
     }
     const same = runCli(['classify', 'train', '--out', out, '--resume', '--text-column', 'sentence', '-q']);
     assert.equal(same.code, 0, same.stderr);
+  });
+});
+
+describe('recur train --resume with another text of other characters', () => {
+  it("says it is not the run's text, or the run's changed (it said the text must use the model's vocabulary)", () => {
+    const book = join(dir, 'resume-book.txt');
+    writeFileSync(book, pseudoText(3000, 2));
+    const out = join(dir, 'resume-text');
+    const quick = ['--epochs', '1', '--steps-per-epoch', '2', ...TINY_TEXT_MODEL];
+    const first = runCli(['train', book, '--out', out, ...quick]);
+    assert.equal(first.code, 0, first.stderr);
+    const other = join(dir, 'resume-other.txt');
+    writeFileSync(other, `${pseudoText(3000, 2)}\nQ`);
+    const given = runCli(['train', other, '--out', out, '--resume', '-q']);
+    assert.equal(given.code, 2, given.stderr);
+    assert.match(
+      given.stderr,
+      /^recur: --resume: \S+resume-other\.txt is not the text the run was trained on \(.*\); give the same text\n$/,
+    );
+    // The run's own file, changed since: a bare resume reads it.
+    writeFileSync(book, `${pseudoText(3000, 2)}Q`);
+    const bare = runCli(['train', '--out', out, '--resume', '-q']);
+    assert.equal(bare.code, 2, bare.stderr);
+    assert.match(
+      bare.stderr,
+      /^recur: --resume: \S+resume-book\.txt has changed since the run trained on it \(.*\); give the text the run trained on\n$/,
+    );
   });
 });
