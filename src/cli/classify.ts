@@ -595,6 +595,11 @@ export function checkResumedClassifierFlags(
       ['--text-column', named(o.textColumn), data.textColumn ?? 'no named column'],
       ['--label-column', named(o.labelColumn), data.labelColumn ?? 'no named column'],
       [
+        '--label-separator',
+        o.labelSeparator,
+        data.labelSeparator ?? 'one label per text (not --multi-label)',
+      ],
+      [
         '--test',
         o.test !== undefined ? resolve(o.test) : undefined,
         data.testSource ?? 'a test split of its data',
@@ -648,10 +653,11 @@ export async function trainClassifier(
     !member &&
     ((o.overwrite && isEnsembleDir(outDir)) ||
       (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true, keepReplacedEnsemble: true }, [
-    file,
-    o.test,
-  ]);
+  const ckptDir = prepareRunDir(
+    outDir,
+    { ...o, task: 'classify', keepReplacedModel: true, keepReplacedEnsemble: true },
+    [file, o.test],
+  );
   const switchFromEnsemble = (): void => {
     if (replacingEnsemble && isModelDir(outDir)) dropReplacedEnsemble(outDir);
   };
@@ -670,7 +676,8 @@ export async function trainClassifier(
     model = loaded.model;
     model.trainRng.setState(state.trainRng);
   }
-  if (o.labelSeparator !== undefined && !o.multiLabel)
+  // (A resumed run is multi-label or not as its checkpoint says: checkResumedClassifierFlags compares the separator.)
+  if (!meta && o.labelSeparator !== undefined && !o.multiLabel)
     throw new UsageError('--label-separator needs --multi-label');
   const columns: ColumnChoice = meta
     ? columnsOf(meta)
@@ -701,7 +708,6 @@ export async function trainClassifier(
     } catch (e) {
       flagError(e);
     }
-    if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings);
     if (member?.normalization !== undefined)
       settings = { ...settings, tokenizer: { ...settings.tokenizer, normalization: member.normalization } };
   }
@@ -759,6 +765,9 @@ export async function trainClassifier(
     fingerprint,
     records: data.texts.length,
   };
+  // An ensemble resumed before any member had a checkpoint: the flags given with --resume against what the stored
+  // ones give, the data's columns and --test included (they were ignored).
+  if (member?.resumeFlags) checkResumedClassifierFlags(member.resumeFlags, settings, dataInfo);
 
   // A member's own seed draws its weights, batch order and dropout; the split above used the run's seed.
   const trainSeed = member?.seed ?? settings.seed;

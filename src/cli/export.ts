@@ -31,7 +31,7 @@ import {
   writeExportManifest,
 } from '../node/export_files.js';
 import { isEnsembleDir } from '../node/classifier_dir.js';
-import { ensembleMembersDir, isModelDir, loadModel, saveModel } from '../node/model_io.js';
+import { ensembleMembersDir, isModelDir, loadModel, recordedTask, saveModel } from '../node/model_io.js';
 import { jointNgramPath } from '../node/run_files.js';
 import { CMUDICT_DATA } from '../seq2seq/seq2seq.js';
 import { examplePairs, trainingExamples } from '../seq2seq/pairs.js';
@@ -197,18 +197,6 @@ function exportProblem(src: ExportSource, dir: string): string | null {
   return pytorchGraphProblem(topology.layers);
 }
 
-/** The task recur recorded in a model directory's metadata; undefined when unreadable (the loader then says why). */
-function taskOf(dir: string): unknown {
-  try {
-    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
-      userDefinedMetadata?: { task?: unknown };
-    } | null;
-    return json?.userDefinedMetadata?.task;
-  } catch {
-    return undefined;
-  }
-}
-
 function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
   if (isEnsembleDir(dir))
     throw new UsageError(
@@ -223,7 +211,7 @@ function sourceOf(dir: string, outDir: string, out: Output): ExportSource {
           : ''),
     );
   if (!isModelDir(dir)) return textSource(dir, outDir); // its error names what is missing
-  if (taskOf(dir) === 'seq2seq') return seq2seqSource(dir, outDir, out);
+  if (recordedTask(dir) === 'seq2seq') return seq2seqSource(dir, outDir, out);
   const loaded = loadModelInput(dir);
   if ((loaded.metadata as { task?: unknown }).task === 'classify') {
     const meta = parseClassifierMetadata(loaded.metadata, dir);

@@ -8,8 +8,15 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
-import { SAVED_WEIGHTS_RE, isModelDir } from '../node/model_io.js';
-import { ENSEMBLE_FILE, JOINT_NGRAM_NAME_RE, NEXT_ENSEMBLE_FILE } from '../models/seed_ensemble.js';
+import { SAVED_WEIGHTS_RE, isModelDir, recordedTask } from '../node/model_io.js';
+import {
+  ENSEMBLE_FILE,
+  JOINT_NGRAM_NAME_RE,
+  NEXT_ENSEMBLE_FILE,
+  type EnsembleFormat,
+} from '../models/seed_ensemble.js';
+import { claimedEnsembleFormat } from '../node/seed_ensemble_dir.js';
+import { RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
 import {
   CARRIED_STATES_FILE_RE,
   CHECKPOINT_DIR,
@@ -32,6 +39,41 @@ import { parseAtomicTempName, processAlive, writeFileAtomic } from '../node/atom
 import { defaultThreads } from '../node/pool.js';
 import { UsageError, type Output } from './output.js';
 
+/** The task of each ensemble record's format. */
+const ENSEMBLE_TASKS: Readonly<Record<EnsembleFormat, RecordedTask>> = {
+  'recur-classifier-ensemble': 'classify',
+  'recur-seq2seq-ensemble': 'seq2seq',
+};
+
+/**
+ * What the run in `outDir` trains, as its files record it, in the order a --resume continues them: an --overwrite
+ * run's ensemble record, a checkpoint (a single run replacing an ensemble has one beside its ensemble.json), the
+ * ensemble record, and with `model`, the model (a resume continues no model without a checkpoint: an --overwrite run
+ * stopped before its first save left the model it replaces). Null when none records a task recur knows.
+ */
+function heldTask(outDir: string, model: boolean): { task: RecordedTask; ensemble: boolean } | null {
+  const ensembleTask = (name: string): RecordedTask | undefined => {
+    const format = existsSync(join(outDir, name)) ? claimedEnsembleFormat(outDir, name) : null;
+    return format !== null && Object.hasOwn(ENSEMBLE_TASKS, format)
+      ? ENSEMBLE_TASKS[format as EnsembleFormat]
+      : undefined;
+  };
+  const modelTask = (dir: string): RecordedTask | undefined => {
+    const task = recordedTask(dir);
+    return typeof task === 'string' && Object.hasOwn(RECORDED_TASKS, task)
+      ? (task as RecordedTask)
+      : undefined;
+  };
+  for (const [task, ensemble] of [
+    [ensembleTask(NEXT_ENSEMBLE_FILE), true],
+    [modelTask(join(outDir, CHECKPOINT_DIR)), false],
+    [ensembleTask(ENSEMBLE_FILE), true],
+    [model ? modelTask(outDir) : undefined, false],
+  ] as const)
+    if (task !== undefined) return { task, ensemble };
+  return null;
+}
+
 /**
  * Checks and prepares `outDir` for a run; `inputs` are the data files the run reads (none may be one of the names
  * recur writes into outDir). Takes the directory's lock for the rest of the process (one run per directory), so it
@@ -44,10 +86,12 @@ import { UsageError, type Output } from './output.js';
  * (trained in members-<hex>/, recorded in ensemble-next.json) has a finished member (writeEnsembleRecord switches).
  * `keepReplacedEnsemble`: with --overwrite, an ensemble in outDir stays until the new single model's first save
  * (then dropReplacedEnsemble removes ensemble.json, the switch); until then its --resume is the single run's.
+ * `task`: what the run trains; a directory another command's run wrote is refused, named, unless --overwrite.
  */
 export function prepareRunDir(
   outDir: string,
   o: {
+    task: RecordedTask;
     resume: boolean;
     overwrite: boolean;
     ensembleRun?: boolean;
@@ -101,6 +145,18 @@ export function prepareRunDir(
   const ensemble = [ENSEMBLE_FILE, NEXT_ENSEMBLE_FILE].some(
     (n) => existsSync(join(outDir, n)) && isRecurRunFile(join(outDir, n)),
   );
+  // Another command's run: named as what it is, before a resume reads its checkpoint as this command's (failing on
+  // its topology) or a new run's refusal suggests --resume, which could not continue it.
+  const held = heldTask(outDir, !o.resume);
+  if (held !== null && held.task !== o.task && (o.resume || !o.overwrite)) {
+    const { what, command } = RECORDED_TASKS[held.task];
+    const holds = `${outDir} holds ${held.ensemble ? 'a seed ensemble' : what} (from ${command}), not ${RECORDED_TASKS[o.task].what}`;
+    throw new UsageError(
+      o.resume
+        ? `--resume: ${holds}; continue it with ${command} --out ${outDir} --resume`
+        : `${holds}; --overwrite replaces it (only recur's files go), or give --out another directory`,
+    );
+  }
   if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir) || ensemble)) {
     if (!o.overwrite) {
       throw new UsageError(

@@ -20,6 +20,7 @@ import { removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
 import { isEnsembleDir, readEnsembleFile } from '../node/seed_ensemble_dir.js';
 import { prepareRunDir, runThreads } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
+import type { RecordedTask } from '../core/tasks.js';
 
 /** The flags of the command running now (never stored: a resumed run may change them). */
 const RUNTIME_FLAGS = [
@@ -172,7 +173,7 @@ export function tidyFinishedMember(dir: string): void {
  */
 export function prepareEnsembleRunDir(
   outDir: string,
-  o: { resume: boolean; overwrite: boolean },
+  o: { task: RecordedTask; resume: boolean; overwrite: boolean },
   stage: boolean,
   inputs: (string | undefined)[],
 ): boolean {
@@ -183,7 +184,7 @@ export function prepareEnsembleRunDir(
     (isEnsembleDir(outDir) || isModelDir(outDir) || existsSync(join(outDir, NEXT_ENSEMBLE_FILE)));
   prepareRunDir(
     outDir,
-    { resume: o.resume, overwrite: o.overwrite, ensembleRun: true, stageEnsemble: staged },
+    { task: o.task, resume: o.resume, overwrite: o.overwrite, ensembleRun: true, stageEnsemble: staged },
     inputs,
   );
   if (o.resume) tidyReplacedFiles(outDir);

@@ -161,24 +161,29 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
  * run trained with --skip-bad has its held-out split drawn from the same lines without the flag being repeated). A
  * format or column given that differs from the recorded one is bad usage, named: read otherwise, the file gives other
  * pairs, which the fingerprint check refused as "not the data the model was trained on" — blaming an unchanged file.
+ * The column flags are checked against the format training read (a CSV in a .txt file keeps its columns).
  */
 export function readingFor(
-  stored: PairsReading | undefined,
+  stored: Seq2SeqDataOptions | undefined,
   o: Seq2SeqDataOptions,
   file: string,
 ): Seq2SeqDataOptions {
-  if (stored !== undefined)
-    for (const [flag, given, used] of [
-      ['--format', o.format, pairsFormat(file, stored.format)],
-      ['--source-column', o.sourceColumn, stored.sourceColumn ?? 'source'],
-      ['--target-column', o.targetColumn, stored.targetColumn ?? 'target'],
-    ] as const)
-      if (given !== undefined && given !== used)
-        throw new UsageError(
-          `${flag} ${given}: the model was trained on ${file} read with ${flag} ${used}; leave the flag out (its own pairs are read as its training read them)`,
-        );
+  const refuseOther = (flag: string, given: string | undefined, used: string): void => {
+    if (given !== undefined && given !== used)
+      throw new UsageError(
+        `${flag} ${given}: the model was trained on ${file} read with ${flag} ${used}; leave the flag out (its own pairs are read as its training read them)`,
+      );
+  };
+  if (stored !== undefined && file !== CMUDICT)
+    refuseOther('--format', o.format, pairsFormat(file, stored.format));
+  const format = o.format ?? stored?.format;
+  checkPairsColumns(file, { ...o, format });
+  if (stored !== undefined) {
+    refuseOther('--source-column', o.sourceColumn, stored.sourceColumn ?? 'source');
+    refuseOther('--target-column', o.targetColumn, stored.targetColumn ?? 'target');
+  }
   return {
-    format: o.format ?? stored?.format,
+    format,
     sourceColumn: o.sourceColumn ?? stored?.sourceColumn,
     targetColumn: o.targetColumn ?? stored?.targetColumn,
     skipBad: o.skipBad || (stored?.skipBad ?? false),
@@ -493,8 +498,8 @@ export async function seq2seqTrain(
   o: Seq2SeqTrainOptions,
   out: Output,
 ): Promise<number> {
-  // A bare --resume reads the data its checkpoint (or ensemble record) names: the flags are checked against that.
-  if (!(o.resume && file === undefined)) checkPairsColumns(file, o);
+  // A resumed run reads its data as its start did: the flags are checked against that (readingFor).
+  if (!o.resume) checkPairsColumns(file, o);
   // G2P's default recipe is an ensemble of G2P_DEFAULT_MEMBERS, of both target orders (a resumed run is what it was).
   if (!file && !o.resume) {
     // --init-seed names one model's seed: with it, the default is that one model.
@@ -559,9 +564,11 @@ export async function trainSeq2Seq(
     !member &&
     ((o.overwrite && isEnsembleDir(outDir)) ||
       (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: !member, keepReplacedEnsemble: !member }, [
-    file,
-  ]);
+  const ckptDir = prepareRunDir(
+    outDir,
+    { ...o, task: 'seq2seq', keepReplacedModel: !member, keepReplacedEnsemble: !member },
+    [file],
+  );
   const switchFromOld = (): void => {
     if (member) return;
     if (replacingEnsemble && isModelDir(outDir)) dropReplacedEnsemble(outDir);
@@ -590,7 +597,10 @@ export async function trainSeq2Seq(
       file = meta.data;
       g2p = false;
     }
-    if (!member) checkPairsColumns(file, o);
+    // Another file is refused by name, as an ensemble's or a classifier's resume refuses it: read as the run read its
+    // own, it gave a data error about its lines (a CSV's missing 'source' column) or a changed fingerprint.
+    if (file !== undefined && meta.data !== CMUDICT && resolve(file) !== resolve(meta.data))
+      throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}, not ${file}`);
     storedReading = meta.reading;
     ngramName = member ? undefined : meta.jointNgram;
     read = readingFor(meta.reading, o, file ?? CMUDICT);
@@ -1050,11 +1060,8 @@ export function heldOutExamples(
     throw new UsageError(
       `${dir} was trained on its validation split too (--train-on-validation): evaluate it on the test split`,
     );
-  checkPairsColumns(app.data, o);
-  const all =
-    app.data === CMUDICT
-      ? cmudict().examples
-      : loadExamples(app.data, readingFor(stored, o, app.data), app.settings, out);
+  const read = readingFor(stored, o, app.data);
+  const all = app.data === CMUDICT ? cmudict().examples : loadExamples(app.data, read, app.settings, out);
   const within = withinLimits(all, app.settings);
   checkTrainingData(
     within,

@@ -32,7 +32,7 @@ import {
 } from '../node/run_files.js';
 import { loadSeq2SeqDir } from '../node/seq2seq_dir.js';
 import { Seq2SeqSettingsSchema } from '../seq2seq/model.js';
-import { parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
+import { CMUDICT_DATA, parseSeq2SeqMetadata, type Seq2SeqScores } from '../seq2seq/seq2seq.js';
 import type { Normalization } from '../seq2seq/tokenizer.js';
 import type { TrainingState } from '../text/metadata.js';
 import { UsageError, type Output } from './output.js';
@@ -49,9 +49,9 @@ import {
   writeEnsembleRecord,
 } from './seed_ensemble.js';
 import {
-  checkPairsColumns,
   checkResumedFlags,
   heldOutExamples,
+  readingFor,
   settingsFrom,
   seq2seqOutDir,
   trainSeq2Seq,
@@ -107,7 +107,7 @@ export async function seq2seqTrainEnsemble(
   // --overwrite of a model or ensemble: the new ensemble is trained beside it, which stays loadable until the new one
   // has a finished member. Its joint n-gram too: fitted as joint-ngram-<hex>.json (the hex of its members-<hex>/),
   // which its record names, so that the record's switch to ensemble.json switches the n-gram with it.
-  const staged = prepareEnsembleRunDir(outDir, o, true, [file]);
+  const staged = prepareEnsembleRunDir(outDir, { ...o, task: 'seq2seq' }, true, [file]);
   const seed = o.seed ?? 1;
   const order = o.jointNgram ?? (file ? 0 : JOINT_NGRAM_DEFAULTS.order);
   let rec = openEnsembleRecord(outDir, o, file, {
@@ -124,12 +124,13 @@ export async function seq2seqTrainEnsemble(
   const ngramFile = rec.jointNgram === null ? null : join(outDir, rec.jointNgram ?? JOINT_NGRAM_FILE);
   const N = rec.size;
   const data = rec.training.data ?? undefined;
-  // A bare --resume's --format or columns are of the data the record names (seq2seqTrain left them unchecked).
-  if (o.resume && file === undefined) checkPairsColumns(data, o);
   if (o.resume) {
     // The members train with the first command's flags: a model or schedule flag saying otherwise is refused, as a
     // single run's resume refuses it (the settings are those the stored flags give, the order the stored one).
     const first = rec.training.options as Partial<Seq2SeqTrainOptions>;
+    // Its pairs are read as the first command read them (the members and the test split alike): another --format or
+    // column is refused by name here, not left to fail reading the file after the members have trained.
+    readingFor({ ...first, skipBad: first.skipBad ?? false }, o, data ?? CMUDICT_DATA);
     checkResumedFlags(
       { ...o, targetOrder: undefined },
       // The stored epochs: a cosine schedule anneals over them.
@@ -277,8 +278,8 @@ async function scoreEnsemble(
   trainSeconds: number,
   cpuSeconds: number,
 ): Promise<void> {
-  const { app, memberDirs } = loadSeq2SeqDir(outDir);
-  const test = heldOutExamples(outDir, app, 'test', o, out);
+  const { app, memberDirs, meta } = loadSeq2SeqDir(outDir);
+  const test = heldOutExamples(outDir, app, 'test', o, out, meta.reading);
   if (test.length === 0) return;
   const ensemble = await evaluateHere(app, test, out.progress);
   const each: (Seq2SeqScores & { member: string })[] = [];

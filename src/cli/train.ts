@@ -197,7 +197,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
   if (o.from !== undefined && o.resume)
     throw new UsageError('--from starts a new run from a trained model; --resume continues a run: give one');
-  const ckptDir = prepareRunDir(outDir, { ...o, keepReplacedModel: true }, [file, o.from]);
+  const ckptDir = prepareRunDir(outDir, { ...o, task: 'text', keepReplacedModel: true }, [file, o.from]);
 
   // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
   // rebuild the tutorial's vocabulary). A file is read on a worker thread (readTextCorpus), which also leaves
@@ -287,6 +287,13 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   }
   const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
 
+  // A resumed run given a text other than the one it trained on (or its own, changed since).
+  const notTheRunsText = (why: string): UsageError =>
+    new UsageError(
+      textFromCheckpoint
+        ? `--resume: ${file} has changed since the run trained on it (${why}); give the text the run trained on`
+        : `--resume: ${file ?? source} is not the text the run was trained on (${why}); give the same text`,
+    );
   let corpus: TextCorpus;
   try {
     const opts = { lowercase: settings.lowercase, vocabulary: meta ? vocabularyOf(meta) : fromVocabulary };
@@ -294,9 +301,9 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   } catch (e) {
     if (e instanceof TextFileError) throw e; // a NUL byte or bad UTF-8 found while reading: bad input, named already
     const message = `${file ?? source}: ${(e as Error).message}`;
-    // A text outside the vocabulary it must use is the text's fault: bad input.
-    if (meta)
-      throw new InvalidInputError(`${message} (it must use the vocabulary of the model being resumed)`);
+    // A text outside the vocabulary it must use is the text's fault: bad input. The run's own text has only the
+    // vocabulary's characters, so a resumed run's is another text.
+    if (meta) throw notTheRunsText((e as Error).message);
     if (fromVocabulary) throw new InvalidInputError(`${message} (it must use the vocabulary of ${o.from})`);
     throw new Error(message);
   }
@@ -307,11 +314,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     .digest('hex');
   if (!meta) settings = { ...settings, textSha256 };
   else if (settings.textSha256 !== undefined && settings.textSha256 !== textSha256)
-    throw new UsageError(
-      textFromCheckpoint
-        ? `--resume: ${file} has changed since the run trained on it (its characters differ); give the text the run trained on`
-        : `--resume: ${file ?? source} is not the text the run was trained on (its characters differ); give the same text`,
-    );
+    throw notTheRunsText('its characters differ');
   const V = corpus.vocabulary.size;
   const { train: trainCorpus, validation } = corpus.split(settings.validationSplit);
   const minChars = minTrainingChars(settings);

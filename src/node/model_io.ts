@@ -249,6 +249,18 @@ export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, 'model.json'));
 }
 
+/** The task the model.json in `dir` records (userDefinedMetadata.task); undefined when it records none or is unreadable. */
+export function recordedTask(dir: string): unknown {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata?: { task?: unknown };
+    } | null;
+    return json?.userDefinedMetadata?.task;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Refuses (InvalidInputError) a model directory whose model.json records another of recur's tasks than `task`,
  * naming what it holds, before the model is parsed: a classifier given to `seq2seq predict` would otherwise fail on
@@ -256,16 +268,7 @@ export function isModelDir(dir: string): boolean {
  * loader then says what is wrong with it.
  */
 export function refuseOtherTask(dir: string, task: RecordedTask): void {
-  let recorded: unknown;
-  try {
-    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
-      userDefinedMetadata?: { task?: unknown };
-    } | null;
-    recorded = json?.userDefinedMetadata?.task;
-  } catch {
-    return;
-  }
-  const other = otherTaskMessage(dir, recorded, task);
+  const other = otherTaskMessage(dir, recordedTask(dir), task);
   if (other)
     throw new InvalidInputError(`${other}; give a directory written by ${RECORDED_TASKS[task].command}`);
 }

@@ -58,10 +58,13 @@ export function ensembleMemberDirs(dir: string, format: EnsembleFormat, resume: 
   });
 }
 
-/** The `format` an ensemble directory's ensemble.json claims, or null when it has none readable (checked later). */
-export function claimedEnsembleFormat(dir: string): string | null {
+/**
+ * The `format` an ensemble directory's ensemble.json (or the record `name`) claims, or null when it has none readable
+ * (checked later).
+ */
+export function claimedEnsembleFormat(dir: string, name = ENSEMBLE_FILE): string | null {
   try {
-    const raw = JSON.parse(readFileSync(join(dir, ENSEMBLE_FILE), 'utf8')) as { format?: unknown };
+    const raw = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { format?: unknown };
     return typeof raw?.format === 'string' ? raw.format : null;
   } catch {
     return null;
