@@ -494,12 +494,12 @@ describe('recur predict, convert and generate on Keras files', () => {
     writeFileSync(join(dir, 'other.txt'), 'xyz');
     badInput(
       run(['generate', model, '--corpus', join(dir, 'other.txt')]),
-      /predicts \d+ characters but the corpus has 3/,
+      /^recur: \S*tutorial\.h5: the model predicts \d+ characters, but \S*other\.txt has 3 however the tutorial may have read it/,
       'wrong corpus',
     );
     badInput(
       run(['generate', model, '--chars', 'abc', '-p', 'a']),
-      /--chars: 3 characters given; the model predicts/,
+      /^recur: \S*tutorial\.h5: the model predicts \d+ characters, but --chars gives 3$/,
       'wrong chars',
     );
     assert.ok(readFileSync(corpus, 'utf8') === text, 'the corpus is untouched');
