@@ -264,6 +264,13 @@ describe('recur predict, convert and generate on Keras files', () => {
       /^recur: stdin: input 'lstm_1': value 1e\+308 at index \[0, 0, 2\] is outside float32's range/,
       'beyond float32',
     );
+    // Beyond a double: JSON.parse reads Infinity (which JSON.stringify would print as null).
+    const huge = `[${JSON.stringify(Array.from({ length: 5 }, () => [1, 2, 3, 4])).replace('[1,2,3,4]]', '[1,2,-1e400,4]]')}]`;
+    badInput(
+      run(['predict', good], huge),
+      /^recur: stdin: input 'lstm_1': value at index \[0, 4, 2\] is not finite: a number beyond ±1\.7976931348623157e\+308 \(a double's range\) reads as -Infinity; expected a finite number$/,
+      'beyond a double',
+    );
     badInput(
       run(['predict', good, '--input', dir]),
       new RegExp(
@@ -487,12 +494,12 @@ describe('recur predict, convert and generate on Keras files', () => {
     writeFileSync(join(dir, 'other.txt'), 'xyz');
     badInput(
       run(['generate', model, '--corpus', join(dir, 'other.txt')]),
-      /predicts \d+ characters but the corpus has 3/,
+      /^recur: \S*tutorial\.h5: the model predicts \d+ characters, but \S*other\.txt has 3 however the tutorial may have read it/,
       'wrong corpus',
     );
     badInput(
       run(['generate', model, '--chars', 'abc', '-p', 'a']),
-      /--chars: 3 characters given; the model predicts/,
+      /^recur: \S*tutorial\.h5: the model predicts \d+ characters, but --chars gives 3$/,
       'wrong chars',
     );
     assert.ok(readFileSync(corpus, 'utf8') === text, 'the corpus is untouched');

@@ -376,7 +376,9 @@ describe('recur train --from: fine-tuning Keras and recur models', () => {
     writeFileSync(join(dir, 'xyz.txt'), 'xyz '.repeat(100));
     badInput(
       run(['train', join(dir, 'xyz.txt'), '--from', h5, ...o('b4')]),
-      new RegExp(`the model predicts ${V} characters but the corpus has 4`),
+      new RegExp(
+        `^recur: \\S*tutorial-bad\\.h5: the model predicts ${V} characters, but \\S*xyz\\.txt has 4 `,
+      ),
       'wrong corpus',
     );
     // A regression model: no softmax over characters.

@@ -13,7 +13,8 @@ import { IndexTensor, Tensor, type AnyTensor } from '../src/core/tensor.js';
 import { tfjsCompatibilityNotes } from '../src/models/tfjs_compat.js';
 import { RMSprop, SGD } from '../src/models/optimizers.js';
 import * as L from '../src/layers/index.js';
-import { validateModelJson } from '../src/models/model_file.js';
+import { deserializeFunctional, parseFunctionalModelJson } from '../src/models/functional_serialization.js';
+import { parseModelJson, validateModelJson } from '../src/models/model_file.js';
 import {
   deserializeModel,
   modelJsonFor,
@@ -485,9 +486,23 @@ describe('cross-check with TensorFlow.js', () => {
         const ours = async (): Promise<Float32Array> =>
           ((await loadAnyModel(target)).model.predict(x) as Tensor).data;
         assertClose(await ours(), tfjsDefault, 1e-5, `${name}: a tfjs file reads as tfjs reads it`);
-        // One note says which default was taken, for every layer without the option (wrapped ones too).
-        const defaultsNotes = async (): Promise<string[]> =>
-          (await loadAnyModel(target)).notes.filter((n) => n.includes('recurrent_activation'));
+        // One note says which default was taken, for every layer without the option (wrapped ones too): said by
+        // the model.json reader itself, which the page's engine and serve's workers call on the files' contents, and
+        // once (not twice) by the file loaders above it.
+        const defaultsNotes = async (): Promise<string[]> => {
+          const { json, weightFiles, file } = readModelFiles(
+            target,
+            name === 'functional' ? parseFunctionalModelJson : parseModelJson,
+          );
+          const read = (
+            name === 'functional'
+              ? deserializeFunctional(json, weightFiles, file)
+              : deserializeModel(json, weightFiles, file)
+          ).notes.filter((n) => n.includes('recurrent_activation'));
+          const loaded = (await loadAnyModel(target)).notes.filter((n) => n.includes('recurrent_activation'));
+          assert.deepEqual(loaded, read);
+          return read;
+        };
         const layers =
           "'[^']+' \\(LSTM\\) recurrent_activation hardSigmoid \\(Keras's: sigmoid\\), " +
           "'[^']+' \\(GRU\\) recurrent_activation hardSigmoid \\(Keras's: sigmoid\\)$";

@@ -253,7 +253,7 @@ export async function fineTuneStart(
   const { settings: shaped, size } = shapeSettings(model, base, o, from);
   let vocab;
   try {
-    vocab = tutorialVocabulary(text, size, textFile, '');
+    vocab = tutorialVocabulary(text, size, textFile, '', from);
   } catch (e) {
     if (e instanceof InvalidInputError) throw new UsageError(e.message);
     throw e;

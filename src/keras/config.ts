@@ -15,13 +15,8 @@
  * Every error names the file and the place in the config (`model_config.config.layers[2]`).
  */
 import { describeValue } from '../core/errors.js';
-import { layerRegistration, registeredLayers, type LayerRegistration } from '../layers/registry.js';
-import {
-  TRAINING_ONLY_KEY,
-  layerFromKeras,
-  modelJsonWriter,
-  rawLayerConfigs,
-} from '../models/serialization.js';
+import { layerRegistration, registeredLayers } from '../layers/registry.js';
+import { TRAINING_ONLY_KEY } from '../models/serialization.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -404,57 +399,4 @@ export function checkSizes(cfg: KerasModelConfig, available: number, where: stri
     }
   };
   for (const l of cfg.layers) walk(l.config, l.field);
-}
-
-/**
- * The defaults a model.json's loader took for options its layers leave out where TensorFlow.js's and Keras's differ
- * (the registry's tfjsFileDefaults: LSTM's and GRU's recurrent_activation), in one line naming the layers, the option
- * and both defaults, and which writer the file was read as, and why when it does not name one. Null when no layer
- * leaves such an option out, or when the file names Keras (or recur) as its writer, whose defaults are recur's.
- */
-export function writerDefaultsNote(
-  json: { format?: unknown; generatedBy?: unknown; modelTopology?: unknown },
-  where: string,
-): string | null {
-  const writer = modelJsonWriter(json);
-  const topology = json.modelTopology as { keras_version?: unknown } | null | undefined;
-  const named = typeof json.generatedBy === 'string' || typeof topology?.keras_version === 'string';
-  if (writer === 'keras' && named) return null;
-  const filled: string[] = [];
-  for (const { className, config } of rawLayerConfigs(json.modelTopology)) {
-    let registration: LayerRegistration;
-    try {
-      registration = layerRegistration(className);
-    } catch {
-      continue; // an unknown class: the loader names it
-    }
-    for (const [option, tfjsValue] of Object.entries(registration.tfjsFileDefaults)) {
-      const key = option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      if (config[key] !== undefined) continue;
-      const kerasValue = layerFromKeras({ class_name: className, config }, where, 'keras').getConfig()[
-        option
-      ];
-      const [taken, other] = writer === 'tfjs' ? [tfjsValue, kerasValue] : [kerasValue, tfjsValue];
-      const name = typeof config.name === 'string' ? config.name : '?';
-      filled.push(
-        `'${name}' (${className}) ${key} ${String(taken)} (${writer === 'tfjs' ? "Keras's" : "TensorFlow.js's"}: ${String(other)})`,
-      );
-    }
-  }
-  if (filled.length === 0) return null;
-  const who = writer === 'tfjs' ? 'TensorFlow.js' : 'Keras';
-  const why = named
-    ? `written by ${who}`
-    : `no writer named (no generatedBy or keras_version)${json.format === 'layers-model' ? ", its format TensorFlow.js's" : ''}: read as ${who}'s`;
-  return `${where}: ${why}, so options its layers leave out take ${who}'s defaults: ${filled.join(', ')}`;
-}
-
-/** A loaded model.json's result with writerDefaultsNote's note, if any, among its notes. */
-export function withWriterDefaultsNote<T extends { notes: string[] }>(
-  loaded: T,
-  json: { format?: unknown; generatedBy?: unknown; modelTopology?: unknown },
-  where: string,
-): T {
-  const note = writerDefaultsNote(json, where);
-  return note ? { ...loaded, notes: [...loaded.notes, note] } : loaded;
 }

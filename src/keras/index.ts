@@ -8,7 +8,6 @@ import { deserializeFunctional, parseFunctionalModelJson } from '../models/funct
 import { parseModelJson } from '../models/model_file.js';
 import { deserializeModel } from '../models/serialization.js';
 import type { Sequential } from '../models/sequential.js';
-import { withWriterDefaultsNote } from './config.js';
 import { loadKerasModel } from './load.js';
 import { parseJsonText } from '../core/json_text.js';
 
@@ -70,11 +69,11 @@ export async function loadModel(
       ?.class_name;
     if (cls === 'Functional' || cls === 'Model') {
       const json = parseFunctionalModelJson(text, where);
-      const r = withWriterDefaultsNote(deserializeFunctional(json, source.weights, where), json, where);
+      const r = deserializeFunctional(json, source.weights, where);
       return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };
     }
     const json = parseModelJson(text, where);
-    const r = withWriterDefaultsNote(deserializeModel(json, source.weights, where), json, where);
+    const r = deserializeModel(json, source.weights, where);
     return { model: r.model, format: 'recur', metadata: r.metadata, notes: r.notes, trainingConfig: null };
   }
   const where =

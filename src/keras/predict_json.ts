@@ -88,6 +88,11 @@ function shapeOf(v: unknown, where: string): number[] {
   };
   walk(v, 0);
   flat.forEach((n, i) => {
+    // JSON has no Infinity: a number beyond a double's range (1e400) parses as one, which JSON.stringify calls null.
+    if (typeof n === 'number' && Math.abs(n) === Infinity)
+      throw new InvalidInputError(
+        `${where}: value at index ${indexOf(shape, i)} is not finite: a number beyond ±${Number.MAX_VALUE} (a double's range) reads as ${n}; expected a finite number`,
+      );
     if (typeof n !== 'number' || !Number.isFinite(n))
       throw new InvalidInputError(
         `${where}: value ${JSON.stringify(n)} at index ${indexOf(shape, i)}; expected a finite number`,

@@ -48,8 +48,8 @@ export function kerasCharacterModel(
     );
   const vocabulary =
     source.corpus !== undefined
-      ? tutorialVocabulary(source.corpus, size, source.corpusName ?? where, `give ${charsLabel}`)
-      : vocabularyFromChars(source.chars ?? '', size, charsLabel);
+      ? tutorialVocabulary(source.corpus, size, source.corpusName ?? 'the text', `give ${charsLabel}`, where)
+      : vocabularyFromChars(source.chars ?? '', size, charsLabel, where);
   const features = input[input.length - 1];
   if (model.layers[0].className !== 'Embedding' && features !== null && features !== size)
     throw new InvalidInputError(

@@ -20,12 +20,16 @@ function sortedSet(text: string): string[] {
   return [...new Set(Array.from(text))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The tutorial's vocabulary of `corpus` that has `size` characters; an InvalidInputError naming the sizes if none. */
+/**
+ * The tutorial's vocabulary of `corpus` (named `where` in errors) that has `size` characters; else an InvalidInputError
+ * saying what the model predicts and what the text has, led by `model`, the model's file, when given.
+ */
 export function tutorialVocabulary(
   corpus: string,
   size: number,
   where: string,
   otherwise = 'give --chars',
+  model?: string,
 ): TutorialVocabulary {
   const universal = corpus.replace(/\r\n?/g, '\n');
   const variants = [
@@ -34,7 +38,7 @@ export function tutorialVocabulary(
     { text: corpus.toLowerCase(), lowercase: true, how: 'lowercased, \\r kept' },
     { text: corpus, lowercase: false, how: 'case and \\r kept' },
   ];
-  const tried: string[] = [];
+  const tried: { size: number; how: string }[] = [];
   for (const v of variants) {
     const chars = sortedSet(v.text);
     if (chars.length === size)
@@ -44,22 +48,41 @@ export function tutorialVocabulary(
         text: v.text,
         how: `sorted set of the corpus's characters (${v.how})`,
       };
-    tried.push(`${chars.length} ${v.how}`);
+    tried.push({ size: chars.length, how: v.how });
   }
+  // One count when every reading gives it (a text without capitals or \r): four equal numbers said nothing more.
+  const has = tried.every((r) => r.size === tried[0].size)
+    ? `${tried[0].size} however the tutorial may have read it (lowercased or not, \\r kept or not)`
+    : tried.map((r) => `${r.size} ${r.how}`).join('; ');
   throw new InvalidInputError(
-    `${where}: the model predicts ${size} characters but the corpus has ${[...new Set(tried)].join('; ')}: ` +
-      `not the corpus it was trained on (or not the tutorial way of building the vocabulary${otherwise ? `; ${otherwise}` : ''})`,
+    `${predicts(size, model, where)} has ${has}: ` +
+      `not the text it was trained on (or not the tutorial way of building the vocabulary${otherwise ? `; ${otherwise}` : ''})`,
   );
 }
 
-/** A vocabulary from characters given directly (--chars), sorted as the tutorial sorts them; checked against `size`. */
-export function vocabularyFromChars(chars: string, size: number, label = '--chars'): TutorialVocabulary {
+/**
+ * A vocabulary from characters given directly (`label`: --chars), sorted as the tutorial sorts them; checked against
+ * `size`, what the model (`model` names its file, when given) predicts.
+ */
+export function vocabularyFromChars(
+  chars: string,
+  size: number,
+  label = '--chars',
+  model?: string,
+): TutorialVocabulary {
   const list = sortedSet(chars);
   if (list.length !== Array.from(chars).length)
     throw new InvalidInputError(
       `${label}: a character is given twice; give each character of the vocabulary once`,
     );
   if (list.length !== size)
-    throw new InvalidInputError(`${label}: ${list.length} characters given; the model predicts ${size}`);
+    throw new InvalidInputError(`${predicts(size, model, label)} gives ${list.length}`);
   return { chars: list, lowercase: false, text: '', how: `the characters given by ${label}, sorted` };
+}
+
+/** How a vocabulary's error begins: the model file, what the model predicts, and the text or flag said to differ. */
+function predicts(size: number, model: string | undefined, source: string): string {
+  return model
+    ? `${model}: the model predicts ${size} characters, but ${source}`
+    : `${source}: the model predicts ${size} characters, but it`;
 }

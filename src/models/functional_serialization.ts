@@ -26,6 +26,7 @@ import {
   readManifestWeights,
   trainingOnlyNote,
   tfjsMaskedPoolingNote,
+  writerDefaultsNote,
   type ModelArtifacts,
   type ModelJson,
   type SaveOptions,
@@ -204,6 +205,8 @@ export function deserializeFunctional(
     where,
   );
   if (pooling) notes.push(pooling);
+  const defaults = writerDefaultsNote(json, where);
+  if (defaults) notes.push(defaults);
   const named = model.namedWeights();
   const modelEntries = [...values.values()].filter((e) => e.spec.group !== 'optimizer');
   const matched = manifestEntriesFor(named, modelEntries, where, notes);

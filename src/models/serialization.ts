@@ -21,6 +21,7 @@ import {
   isLayerSpec,
   layerRegistration,
   type FileWriter,
+  type LayerRegistration,
   type LayerSpec,
 } from '../layers/index.js';
 import type { InitializerSpec } from '../layers/initializers.js';
@@ -212,6 +213,49 @@ export function trainingOnlyNote(raw: unknown, where: string): string | null {
     `${where}: ${found.join(', ')}: regularizers and constraints act only in training; recur reads the layers ` +
     'without them (predictions are unchanged), does not apply them when fine-tuning and does not write them back'
   );
+}
+
+/**
+ * The defaults a model.json's reader took for options its layers leave out where TensorFlow.js's and Keras's differ
+ * (the registry's tfjsFileDefaults: LSTM's and GRU's recurrent_activation), in one line naming the layers, the option
+ * and both defaults, and which writer the file was read as, and why when it does not name one. Null when no layer
+ * leaves such an option out, or when the file names Keras (or recur) as its writer, whose defaults are recur's.
+ */
+export function writerDefaultsNote(
+  json: { format?: unknown; generatedBy?: unknown; modelTopology?: unknown },
+  where: string,
+): string | null {
+  const writer = modelJsonWriter(json);
+  const topology = json.modelTopology as { keras_version?: unknown } | null | undefined;
+  const named = typeof json.generatedBy === 'string' || typeof topology?.keras_version === 'string';
+  if (writer === 'keras' && named) return null;
+  const filled: string[] = [];
+  for (const { className, config } of rawLayerConfigs(json.modelTopology)) {
+    let registration: LayerRegistration;
+    try {
+      registration = layerRegistration(className);
+    } catch {
+      continue; // an unknown class: the loader names it
+    }
+    for (const [option, tfjsValue] of Object.entries(registration.tfjsFileDefaults)) {
+      const key = option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      if (config[key] !== undefined) continue;
+      const kerasValue = layerFromKeras({ class_name: className, config }, where, 'keras').getConfig()[
+        option
+      ];
+      const [taken, other] = writer === 'tfjs' ? [tfjsValue, kerasValue] : [kerasValue, tfjsValue];
+      const name = typeof config.name === 'string' ? config.name : '?';
+      filled.push(
+        `'${name}' (${className}) ${key} ${String(taken)} (${writer === 'tfjs' ? "Keras's" : "TensorFlow.js's"}: ${String(other)})`,
+      );
+    }
+  }
+  if (filled.length === 0) return null;
+  const who = writer === 'tfjs' ? 'TensorFlow.js' : 'Keras';
+  const why = named
+    ? `written by ${who}`
+    : `no writer named (no generatedBy or keras_version)${json.format === 'layers-model' ? ", its format TensorFlow.js's" : ''}: read as ${who}'s`;
+  return `${where}: ${why}, so options its layers leave out take ${who}'s defaults: ${filled.join(', ')}`;
 }
 
 /**
@@ -799,6 +843,8 @@ export function deserializeModel(
   if (trainingOnly) notes.push(trainingOnly);
   const pooling = tfjsMaskedPoolingNote(json.modelTopology, metadata, where);
   if (pooling) notes.push(pooling);
+  const defaults = writerDefaultsNote(json, where);
+  if (defaults) notes.push(defaults);
 
   const topo = json.modelTopology;
   const writer = modelJsonWriter(json);

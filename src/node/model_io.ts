@@ -38,7 +38,6 @@ import {
 import type { Sequential } from '../models/sequential.js';
 import { Functional } from '../models/functional.js';
 import { tfjsCompatibilityNotes } from '../models/tfjs_compat.js';
-import { withWriterDefaultsNote } from '../keras/config.js';
 import { MEMBERS_DIR, MEMBERS_DIR_RE } from '../models/seed_ensemble.js';
 import {
   deserializeFunctional,
@@ -223,13 +222,13 @@ export function readModelFiles(
  */
 export function loadModel(pathOrDir: string): LoadedModel {
   const { json, weightFiles, file } = readModelFiles(pathOrDir);
-  return withWriterDefaultsNote(deserializeModel(json, weightFiles, file), json, file);
+  return deserializeModel(json, weightFiles, file);
 }
 
 /** Loads a functional model saved by recur or by TensorFlow.js (class "Functional" or "Model"). */
 export function loadFunctionalModel(pathOrDir: string): LoadedFunctional {
   const { json, weightFiles, file } = readModelFiles(pathOrDir, parseFunctionalModelJson);
-  return withWriterDefaultsNote(deserializeFunctional(json, weightFiles, file), json, file);
+  return deserializeFunctional(json, weightFiles, file);
 }
 
 /**

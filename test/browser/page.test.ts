@@ -904,6 +904,14 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
         document.querySelector('#model-status')!.textContent ?? '',
       ),
     );
+    // A text of other characters: the error names the model file and what it predicts, then the text.
+    await page.fill('#text', 'xyz');
+    await page.setInputFiles('#model-files', [h5]);
+    await page.waitForFunction(() =>
+      /^Error: book\.h5: the model predicts \d+ characters, but the Text box has 3 /.test(
+        document.querySelector('#model-status')!.textContent ?? '',
+      ),
+    );
     await page.fill('#text', readFileSync(join(dir, 'book.txt'), 'utf8'));
     await page.evaluate(() => delete document.body.dataset.model);
     await page.setInputFiles('#model-files', [h5]);

@@ -372,7 +372,7 @@ function importModel(
     temperatures: [0.2, 0.5, 1.0, 1.2],
   };
   run = null;
-  post({ type: 'model', info: info(current) });
+  post({ type: 'model', info: info(current, loaded.notes) });
 }
 
 /**

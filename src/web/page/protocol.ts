@@ -88,7 +88,10 @@ export interface ModelInfo {
   lowercase: boolean;
   defaultPrime: string;
   temperatures: number[];
-  /** What the user should know about a loaded file (a Keras model's rebuilt vocabulary, hard_sigmoid, CuDNN). */
+  /**
+   * What the user should know about a loaded file (a Keras model's rebuilt vocabulary, hard_sigmoid, CuDNN; a
+   * model.json's reader notes, e.g. the defaults it took).
+   */
   notes?: string[];
 }
 
