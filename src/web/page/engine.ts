@@ -41,9 +41,9 @@ import {
   compileTextModel,
   defaultPrimeOf,
   epochSampleTexts,
-  minTrainingChars,
   textDatasets,
   textSettings,
+  trainingTooShort,
 } from '../../text/recipes.js';
 import { Vocabulary } from '../../text/vocabulary.js';
 import { loadKerasModel } from '../../keras/load.js';
@@ -122,6 +122,9 @@ function info(t: TextModel, notes?: string[]): ModelInfo {
   };
 }
 
+/** The page's validation split, as its errors name it: its box, "Held out for validation (%)" (the CLI's flag elsewhere). */
+const SPLIT_SETTING = 'held out for validation';
+
 async function startTraining(r: TrainRequest): Promise<void> {
   if (training) throw new InvalidInputError('training is already running; stop it first');
   const settings = textSettings(
@@ -131,17 +134,15 @@ async function startTraining(r: TrainRequest): Promise<void> {
   );
   const corpus = TextCorpus.fromText(r.text, { lowercase: settings.lowercase });
   const { train, validation } = corpus.split(settings.validationSplit);
-  const need = minTrainingChars(settings);
-  if (train.length < need)
-    throw new InvalidInputError(
-      `${r.source}: the training text has ${train.length} characters; the ${settings.recipe} recipe needs at least ${need}`,
-    );
+  const tooShort = trainingTooShort(r.source, settings, train.length, SPLIT_SETTING);
+  if (tooShort) throw new InvalidInputError(tooShort);
   const model = buildTextModel(settings, corpus.vocabulary.size);
   model.build();
   compileTextModel(model, settings);
   model.threads = threads;
   const data = textDatasets(model, settings, train, validation, {
     maxBatches: r.stepsPerEpoch > 0 ? r.stepsPerEpoch : undefined,
+    splitSetting: SPLIT_SETTING,
   });
   const text: TextModel = {
     name: r.source.replace(/\.[^.]*$/, '') || 'model',
