@@ -1,13 +1,14 @@
 /**
  * The page in a real browser: `recur serve` serves dist/web, Playwright drives Debian's Chromium through it. It trains
  * two epochs on a small text and checks the loss falls while the main thread stays responsive (long tasks, from a
- * PerformanceObserver on 'longtask', fill at most a quarter of the run), stops and resumes, generates, saves to
- * IndexedDB and loads the model again after a reload (same text for the same seed), loads a CLI-trained model from its
- * files and gets the CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks,
- * refuses a number outside its box's limits by the box's label (and names pasted text so in training errors), loads
- * model files dropped on the Text box without putting them in it, refuses a binary, non-UTF-8 or too large text file,
- * opens a file chosen again, asks before replacing a saved model and says why a save fails, runs a forecast (saying
- * what runs, naming an opened CSV in its errors), stops each stage, and saves a screenshot to a temp dir.
+ * PerformanceObserver on 'longtask', fill at most a quarter of the run), stops and resumes (a refused Train keeps the
+ * stopped run to resume, a failed Resume ends it), generates, saves to IndexedDB and loads the model again after a
+ * reload (same text for the same seed), loads a CLI-trained model from its files and gets the CLI's text for the same
+ * seed, reports a bad dropped model and a bad seed where the user looks, refuses a number outside its box's limits by
+ * the box's label (and names pasted text so in training errors), loads model files dropped on the Text box without
+ * putting them in it, refuses a binary, non-UTF-8 or too large text file, opens a file chosen again, asks before
+ * replacing a saved model and says why a save fails, runs a forecast (saying what runs, naming an opened CSV in its
+ * errors), stops each stage, and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
  * skipped with a message saying so.
@@ -909,5 +910,65 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.evaluate(() => delete document.body.dataset.model);
     await page.setInputFiles('#model-files', [h5]);
     await page.waitForSelector('body[data-model="book.h5"]');
+  });
+
+  it('a refused Train keeps the stopped run, its log and Resume; a failed Resume turns Resume off', async () => {
+    await page.click('#tab-text');
+    await page.fill('#text', makeText(20_000, 14));
+    await page.fill('#units', '16');
+    await page.fill('#epochs', '50');
+    await page.fill('#steps', '5');
+    await page.click('#train');
+    await page.waitForSelector('#epoch-log tbody tr', { timeout: 60_000 });
+    await page.click('#stop');
+    await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
+    const rows = await page.locator('#epoch-log tbody tr').count();
+    const samples = await page.locator('#samples details').count();
+    // Refused before the engine builds anything: the stopped run is still the engine's, and what the page shows of it.
+    await page.fill('#text', 'tiny text');
+    await page.click('#train');
+    await page.waitForFunction(() => /^Error: /.test(document.querySelector('#progress')!.textContent ?? ''));
+    assert.equal(await page.isDisabled('#resume'), false, 'the stopped run can still be resumed');
+    assert.equal(await page.locator('#epoch-log tbody tr').count(), rows);
+    assert.equal(await page.locator('#samples details').count(), samples);
+    await page.click('#resume');
+    await page.waitForFunction((n) => document.querySelectorAll('#epoch-log tbody tr').length > n, rows, {
+      timeout: 60_000,
+    });
+    await page.click('#stop');
+    await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
+    // A non-finite loss (as too large a model meets) stops the resumed run: the engine's NaN guard is made to see
+    // every loss as non-finite. The weights are a failed batch's, so resuming again cannot help: Resume goes off.
+    const engine = page.workers().find((w) => w.url().endsWith('/engine.js'));
+    assert.ok(
+      engine,
+      `no engine worker among ${page
+        .workers()
+        .map((w) => w.url())
+        .join(', ')}`,
+    );
+    await engine.evaluate(() => {
+      const g = globalThis as unknown as { realIsFinite: (v: unknown) => boolean };
+      g.realIsFinite = Number.isFinite;
+      Number.isFinite = (v: unknown) => Number.isInteger(v);
+    });
+    try {
+      await page.click('#resume');
+      await page.waitForFunction(
+        () => /^Error: /.test(document.querySelector('#progress')!.textContent ?? ''),
+        undefined,
+        { timeout: 30_000 },
+      );
+    } finally {
+      await engine.evaluate(() => {
+        Number.isFinite = (globalThis as unknown as { realIsFinite: (v: unknown) => boolean }).realIsFinite;
+      });
+    }
+    assert.match(
+      (await page.textContent('#progress')) ?? '',
+      /^Error: training stopped at epoch \d+: the loss became/,
+    );
+    assert.equal(await page.isDisabled('#resume'), true);
+    assert.equal(await page.isDisabled('#train'), false);
   });
 });

@@ -257,16 +257,26 @@ async function fit(r: Run): Promise<void> {
       validationData: r.validation,
       callbacks: [guard, callbacks],
     });
+    if (guard.reason !== null)
+      throw new Error(`training stopped at epoch ${guard.epoch + 1}: ${guard.reason} (try fewer units)`);
+  } catch (e) {
+    // A failed batch left the weights (non-finite ones, after a NaN stop) and the run's position where no resume can
+    // go on from: the run ends, and the page's Resume with it (resumable, below).
+    if (run === r) run = null;
+    throw e;
   } finally {
     training = false;
   }
-  if (guard.reason !== null)
-    throw new Error(`training stopped at epoch ${guard.epoch + 1}: ${guard.reason} (try fewer units)`);
   if (model.interruptedAt) {
     r.resumeFrom = model.interruptedAt;
     post({ type: 'stopped', epoch: r.resumeFrom.epoch + 1, batch: r.resumeFrom.batch });
   } else if (r.done < r.epochs) post({ type: 'stopped', epoch: r.done + 1, batch: 0 });
   else post({ type: 'trained', epochs: r.done });
+}
+
+/** Whether Resume can continue a run: one stopped before its last epoch, not ended by a failure or another model. */
+function resumable(): boolean {
+  return run !== null && !training && run.done < run.epochs;
 }
 
 /** Generations asked for and not yet finished, by id: Stop aborts one, running or still queued. */
@@ -611,8 +621,15 @@ scope.addEventListener('message', (e) => {
         return runForecast(m, forecastAbort!);
     }
   };
-  // The forecast library words its fixes as the CLI's flags; the page words them for its own controls.
-  const report = (err: unknown): void => post({ type: 'error', during, message: forecastErrorMessage(err) });
+  // The forecast library words its fixes as the CLI's flags; the page words them for its own controls. A failed Train
+  // or Resume says whether the run before is still there to resume (a refused Train leaves it as it was).
+  const report = (err: unknown): void =>
+    post({
+      type: 'error',
+      during,
+      message: forecastErrorMessage(err),
+      ...(during === 'train' || during === 'resume' ? { resumable: resumable() } : {}),
+    });
   if (m.type === 'train' || m.type === 'resume') {
     // Training runs in the background of this worker: other requests are served between its batches.
     void work().catch(report);

@@ -255,16 +255,21 @@ $('train').addEventListener('click', async () => {
   } catch (e) {
     return showBoxError('progress', e);
   }
+  // The last run's chart, log and samples stay until the engine starts this one: a refused Train (a text too short)
+  // leaves that run there to resume.
+  $('progress').textContent = 'Preparing…';
+  setRunning(true);
+  send(request);
+});
+/** A new run started: the last one's loss chart, epoch log and samples go. */
+function clearRun(): void {
   lossX.length = lossY.length = valY.length = 0;
   smoothed = NaN;
   globalBatch = 0;
   $('epoch-log').querySelector('tbody')!.replaceChildren();
   $('samples').replaceChildren();
-  $('progress').textContent = 'Preparing…';
   chartDirty = true;
-  setRunning(true);
-  send(request);
-});
+}
 $('stop').addEventListener('click', () => {
   $('progress').textContent += ' — stopping after this batch…';
   send({ type: 'stop' });
@@ -690,6 +695,7 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       document.body.dataset.ready = '1';
       break;
     case 'started':
+      clearRun();
       batchesPerEpoch = m.batchesPerEpoch;
       totalEpochs = m.epochs;
       $('progress').textContent =
@@ -748,7 +754,7 @@ engine.addEventListener('message', (e: MessageEvent<EngineReply>) => {
       break;
     case 'error': {
       showError(ERROR_SHOWN_IN[m.during], m.message);
-      if (m.during === 'train' || m.during === 'resume') setRunning(false, m.during === 'resume');
+      if (m.during === 'train' || m.during === 'resume') setRunning(false, m.resumable === true);
       if (m.during === 'forecast') setForecasting(false);
       if (m.during === 'generate') {
         $('gen-status').textContent = '';
