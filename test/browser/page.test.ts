@@ -6,9 +6,9 @@
  * reload (same text for the same seed), loads a CLI-trained model from its files and gets the CLI's text for the same
  * seed, reports a bad dropped model and a bad seed where the user looks, refuses a number outside its box's limits by
  * the box's label (and names pasted text so in training errors), loads model files dropped on the Text box without
- * putting them in it, refuses a binary, non-UTF-8 or too large text file, opens a file chosen again, asks before
- * replacing a saved model and says why a save fails, runs a forecast (saying what runs, naming an opened CSV in its
- * errors), stops each stage, and saves a screenshot to a temp dir.
+ * putting them in it, refuses a binary, non-UTF-8 or too large text file, describes a large text once typing pauses,
+ * opens a file chosen again, asks before replacing a saved model and says why a save fails, runs a forecast (saying
+ * what runs, naming an opened CSV in its errors), stops each stage, and saves a screenshot to a temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
  * skipped with a message saying so.
@@ -970,5 +970,57 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     );
     assert.equal(await page.isDisabled('#resume'), true);
     assert.equal(await page.isDisabled('#train'), false);
+  });
+
+  it('describes a large text once typing pauses, not at every keystroke, and rightly', async () => {
+    await page.click('#tab-text');
+    // Over the 200,000 characters the page describes at once (main.ts DESCRIBE_AT_ONCE).
+    const text = makeText(300_000, 16);
+    const described = (t: string): string =>
+      `${t.length.toLocaleString('en-US')} characters, ${new Set(t.toLowerCase()).size} distinct (lowercased).`;
+    // Pasted in one piece (page.fill types a text this long too slowly).
+    await page.evaluate((t) => {
+      const box = document.querySelector<HTMLTextAreaElement>('#text')!;
+      box.value = t;
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    }, text);
+    await page.waitForFunction(
+      (d) => document.querySelector('#text-info')!.textContent === d,
+      described(text),
+    );
+    // Every change of the description while typing: counting a large text's characters at each key held typing up.
+    await page.evaluate(() => {
+      const w = window as unknown as { descriptions: string[] };
+      w.descriptions = [];
+      const el = document.querySelector('#text-info')!;
+      new MutationObserver(() => w.descriptions.push(el.textContent ?? '')).observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    // Characters the text lacks (typed on the keyboard: Chromium inserts others a character a second in a text this long).
+    const typed = 'Zq#@ x';
+    assert.ok(new Set((text + typed).toLowerCase()).size > new Set(text.toLowerCase()).size);
+    await page.focus('#text');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(typed);
+    await page.waitForFunction(
+      (d) => document.querySelector('#text-info')!.textContent === d,
+      described(text + typed),
+    );
+    const descriptions = await page.evaluate(
+      () => (window as unknown as { descriptions: string[] }).descriptions,
+    );
+    assert.ok(
+      descriptions.length < Array.from(typed).length,
+      `described ${descriptions.length} times for ${Array.from(typed).length} keys`,
+    );
+    // Deleting characters takes them out of the count again.
+    for (let i = 0; i < Array.from(typed).length; i++) await page.keyboard.press('Backspace');
+    await page.waitForFunction(
+      (d) => document.querySelector('#text-info')!.textContent === d,
+      described(text),
+    );
   });
 });
