@@ -126,6 +126,27 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     });
     return ['date,value', ...rows].join('\n') + '\n';
   };
+  /** On the Text tab: starts a run of 50 epochs (longer than a test waits) on 20,000 made-up characters. */
+  const startTraining = async (o: { textSeed: number; units: number; steps: number }): Promise<void> => {
+    await page.click('#tab-text');
+    await page.fill('#text', makeText(20_000, o.textSeed));
+    await page.fill('#units', String(o.units));
+    await page.fill('#epochs', '50');
+    await page.fill('#steps', String(o.steps));
+    await page.click('#train');
+  };
+  /** From now on, records every text the element `selector` shows, in order (recordedTexts reads them). */
+  const recordTexts = (selector: string): Promise<void> =>
+    page.evaluate((sel) => {
+      const w = window as unknown as { texts: string[]; recorder?: MutationObserver };
+      w.recorder?.disconnect();
+      w.texts = [];
+      const el = document.querySelector(sel)!;
+      w.recorder = new MutationObserver(() => w.texts.push(el.textContent ?? ''));
+      w.recorder.observe(el, { childList: true, characterData: true, subtree: true });
+    }, selector);
+  const recordedTexts = (): Promise<string[]> =>
+    page.evaluate(() => (window as unknown as { texts: string[] }).texts);
   const generated = async (): Promise<string> => {
     await page.waitForSelector('#output[data-done="1"]', { timeout: 30_000 });
     return (await page.textContent('#output')) ?? '';
@@ -694,19 +715,10 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#fc-epochs', '2');
     await page.fill('#fc-seeds', '2');
     // Every status the page shows, in order (each engine message is a task of its own).
-    await page.evaluate(() => {
-      const w = window as unknown as { statuses: string[] };
-      w.statuses = [];
-      const el = document.querySelector('#fc-status')!;
-      new MutationObserver(() => w.statuses.push(el.textContent ?? '')).observe(el, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    await recordTexts('#fc-status');
     await page.click('#run-forecast');
     await page.waitForFunction(() => /^Done: /.test(document.querySelector('#fc-status')!.textContent ?? ''));
-    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    const statuses = await recordedTexts();
     const after = statuses.slice(statuses.findIndex((t) => /training 2 LSTM networks/.test(t)) + 1, -1);
     assert.deepEqual(after, [
       '2 network(s) trained; baseline 1 of 6: fitting naive…',
@@ -850,12 +862,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   });
 
   it('generates while training from the weights as they are when it starts, saying so', async () => {
-    await page.click('#tab-text');
-    await page.fill('#text', makeText(20_000, 12));
-    await page.fill('#units', '32');
-    await page.fill('#epochs', '50');
-    await page.fill('#steps', '40');
-    await page.click('#train');
+    await startTraining({ textSeed: 12, units: 32, steps: 40 });
     await page.waitForFunction(() =>
       /batch [1-9]/.test(document.querySelector('#progress')!.textContent ?? ''),
     );
@@ -913,12 +920,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   });
 
   it('a refused Train keeps the stopped run, its log and Resume; a failed Resume turns Resume off', async () => {
-    await page.click('#tab-text');
-    await page.fill('#text', makeText(20_000, 14));
-    await page.fill('#units', '16');
-    await page.fill('#epochs', '50');
-    await page.fill('#steps', '5');
-    await page.click('#train');
+    await startTraining({ textSeed: 14, units: 16, steps: 5 });
     await page.waitForSelector('#epoch-log tbody tr', { timeout: 60_000 });
     await page.click('#stop');
     await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
@@ -989,16 +991,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       described(text),
     );
     // Every change of the description while typing: counting a large text's characters at each key held typing up.
-    await page.evaluate(() => {
-      const w = window as unknown as { descriptions: string[] };
-      w.descriptions = [];
-      const el = document.querySelector('#text-info')!;
-      new MutationObserver(() => w.descriptions.push(el.textContent ?? '')).observe(el, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    await recordTexts('#text-info');
     // Characters the text lacks (typed on the keyboard: Chromium inserts others a character a second in a text this long).
     const typed = 'Zq#@ x';
     assert.ok(new Set((text + typed).toLowerCase()).size > new Set(text.toLowerCase()).size);
@@ -1009,9 +1002,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       (d) => document.querySelector('#text-info')!.textContent === d,
       described(text + typed),
     );
-    const descriptions = await page.evaluate(
-      () => (window as unknown as { descriptions: string[] }).descriptions,
-    );
+    const descriptions = await recordedTexts();
     assert.ok(
       descriptions.length < Array.from(typed).length,
       `described ${descriptions.length} times for ${Array.from(typed).length} keys`,
