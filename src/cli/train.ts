@@ -47,8 +47,7 @@ import {
   compileTextModel,
   defaultPrimeOf,
   epochSampleTexts,
-  minTrainingChars,
-  trainingPartName,
+  trainingTooShort,
   textDatasets,
   textSettings,
 } from '../text/recipes.js';
@@ -317,13 +316,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     throw notTheRunsText('its characters differ');
   const V = corpus.vocabulary.size;
   const { train: trainCorpus, validation } = corpus.split(settings.validationSplit);
-  const minChars = minTrainingChars(settings);
-  if (trainCorpus.length < minChars) {
-    throw new UsageError(
-      `${file ?? source}: ${trainingPartName(settings)} has ${trainCorpus.length.toLocaleString('en-US')} characters; ` +
-        `this recipe needs at least ${minChars.toLocaleString('en-US')}`,
-    );
-  }
+  const tooShort = trainingTooShort(file ?? source, settings, trainCorpus.length);
+  if (tooShort) throw new UsageError(tooShort);
   if (!model) {
     const bytes = estimateTextModelBytes(
       settings,

@@ -202,21 +202,42 @@ export function compileTextModel(model: Sequential, s: TextSettings): void {
   });
 }
 
-/** The fewest training characters a recipe can make one batch (char-rnn) or one window (keras) from. */
 /** A validation split as the share of the text it holds out: 0.1 → '10%', 0.001 → '0.1%' (not '0%'). */
 export function validationShare(split: number): string {
   return `${Number((split * 100).toPrecision(3))}%`;
 }
 
-/** What a recipe trains on, named in errors: with a validation split, not the whole text the file holds. */
-export function trainingPartName(s: TextSettings): string {
+/**
+ * What a recipe trains on, named in errors: with a validation split, not the whole text the file holds. `splitSetting`
+ * names the setting that holds the rest out: the CLI's flag, or what the page calls its box.
+ */
+export function trainingPartName(s: TextSettings, splitSetting = '--validation-split'): string {
   return s.validationSplit > 0
-    ? `the training part of the text (all but its last ${validationShare(s.validationSplit)}, --validation-split)`
+    ? `the training part of the text (all but its last ${validationShare(s.validationSplit)}, ${splitSetting})`
     : 'the training text';
 }
 
+/** The fewest training characters a recipe can make one batch (char-rnn) or one window (keras) from. */
 export function minTrainingChars(s: TextSettings): number {
   return (s.recipe === 'char-rnn' ? s.seqLength * s.batchSize : s.maxlen) + 1;
+}
+
+/**
+ * Why `source`'s training part of `chars` characters is too short for the recipe, or null when it is not: the CLI's
+ * and the page's words (`splitSetting` as for trainingPartName).
+ */
+export function trainingTooShort(
+  source: string,
+  s: TextSettings,
+  chars: number,
+  splitSetting?: string,
+): string | null {
+  const need = minTrainingChars(s);
+  if (chars >= need) return null;
+  return (
+    `${source}: ${trainingPartName(s, splitSetting)} has ${chars.toLocaleString('en-US')} characters; ` +
+    `this recipe needs at least ${need.toLocaleString('en-US')}`
+  );
 }
 
 /** The default prime: one window of the training text chosen by the seed (what samples start from). */
@@ -243,6 +264,8 @@ export interface TextDatasetOptions {
   maxBatches?: number;
   /** Batches of the first epoch to skip (resuming a checkpoint from a recur that saved no epoch progress). */
   skipBatches?: number;
+  /** What errors call the setting of the validation split (trainingPartName); the CLI's flag by default. */
+  splitSetting?: string;
 }
 
 /**
@@ -266,8 +289,9 @@ export function textDatasets(
       throw e;
     }
   };
-  const trainPart = trainingPartName(s);
-  const validationPart = `the validation part of the text (its last ${validationShare(s.validationSplit)}, --validation-split)`;
+  const splitSetting = opts.splitSetting ?? '--validation-split';
+  const trainPart = trainingPartName(s, splitSetting);
+  const validationPart = `the validation part of the text (its last ${validationShare(s.validationSplit)}, ${splitSetting})`;
   if (s.recipe === 'char-rnn') {
     const streams = { seqLength: s.seqLength, batchSize: s.batchSize };
     return {

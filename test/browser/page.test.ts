@@ -1,11 +1,12 @@
 /**
  * The page in a real browser: `recur serve` serves dist/web, Playwright drives Debian's Chromium through it. It trains
  * two epochs on a small text and checks the loss falls while the main thread stays responsive (long tasks, from a
- * PerformanceObserver on 'longtask', fill at most a quarter of the run), stops and resumes, generates, saves to
- * IndexedDB and loads the model again after a reload (same text for the same seed), loads a CLI-trained model from its
- * files and gets the CLI's text for the same seed, reports a bad dropped model and a bad seed where the user looks,
- * refuses a number outside its box's limits by the box's label (and names pasted text so in training errors), loads
- * model files dropped on the Text box without putting them in it, refuses a binary, non-UTF-8 or too large text file,
+ * PerformanceObserver on 'longtask', fill at most a quarter of the run), stops and resumes (a refused Train keeps the
+ * stopped run to resume, a failed Resume ends it), generates, saves to IndexedDB and loads the model again after a
+ * reload (same text for the same seed), loads a CLI-trained model from its files and gets the CLI's text for the same
+ * seed, reports a bad dropped model and a bad seed where the user looks, refuses a number outside its box's limits by
+ * the box's label (and names pasted text so in training errors), loads model files dropped on the Text box without
+ * putting them in it, refuses a binary, non-UTF-8 or too large text file, describes a large text once typing pauses,
  * opens a file chosen again, asks before replacing a saved model and says why a save fails, runs a forecast (saying
  * what runs, naming an opened CSV in its errors), stops each stage, and saves a screenshot to a temp dir.
  *
@@ -125,6 +126,27 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     });
     return ['date,value', ...rows].join('\n') + '\n';
   };
+  /** On the Text tab: starts a run of 50 epochs (longer than a test waits) on 20,000 made-up characters. */
+  const startTraining = async (o: { textSeed: number; units: number; steps: number }): Promise<void> => {
+    await page.click('#tab-text');
+    await page.fill('#text', makeText(20_000, o.textSeed));
+    await page.fill('#units', String(o.units));
+    await page.fill('#epochs', '50');
+    await page.fill('#steps', String(o.steps));
+    await page.click('#train');
+  };
+  /** From now on, records every text the element `selector` shows, in order (recordedTexts reads them). */
+  const recordTexts = (selector: string): Promise<void> =>
+    page.evaluate((sel) => {
+      const w = window as unknown as { texts: string[]; recorder?: MutationObserver };
+      w.recorder?.disconnect();
+      w.texts = [];
+      const el = document.querySelector(sel)!;
+      w.recorder = new MutationObserver(() => w.texts.push(el.textContent ?? ''));
+      w.recorder.observe(el, { childList: true, characterData: true, subtree: true });
+    }, selector);
+  const recordedTexts = (): Promise<string[]> =>
+    page.evaluate(() => (window as unknown as { texts: string[] }).texts);
   const generated = async (): Promise<string> => {
     await page.waitForSelector('#output[data-done="1"]', { timeout: 30_000 });
     return (await page.textContent('#output')) ?? '';
@@ -592,11 +614,12 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
       assert.equal(await page.$eval('#train', (b) => (b as HTMLButtonElement).disabled), false);
     }
     await page.fill('#units', '48');
-    // Pasted text is named so, not after the sample it replaced.
+    // Pasted text is named so, not after the sample it replaced; with a split, what is short is the training part
+    // (the CLI's words, the split named as the page's box).
     await page.fill('#text', 'tiny text');
     assert.match(
       await refused('#train', '#progress'),
-      /^Error: pasted text: the training text has 8 characters;/,
+      /^Error: pasted text: the training part of the text \(all but its last 10%, held out for validation\) has 8 characters; this recipe needs at least \d+$/,
     );
   });
 
@@ -692,19 +715,10 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.fill('#fc-epochs', '2');
     await page.fill('#fc-seeds', '2');
     // Every status the page shows, in order (each engine message is a task of its own).
-    await page.evaluate(() => {
-      const w = window as unknown as { statuses: string[] };
-      w.statuses = [];
-      const el = document.querySelector('#fc-status')!;
-      new MutationObserver(() => w.statuses.push(el.textContent ?? '')).observe(el, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    await recordTexts('#fc-status');
     await page.click('#run-forecast');
     await page.waitForFunction(() => /^Done: /.test(document.querySelector('#fc-status')!.textContent ?? ''));
-    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    const statuses = await recordedTexts();
     const after = statuses.slice(statuses.findIndex((t) => /training 2 LSTM networks/.test(t)) + 1, -1);
     assert.deepEqual(after, [
       '2 network(s) trained; baseline 1 of 6: fitting naive…',
@@ -848,12 +862,7 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
   });
 
   it('generates while training from the weights as they are when it starts, saying so', async () => {
-    await page.click('#tab-text');
-    await page.fill('#text', makeText(20_000, 12));
-    await page.fill('#units', '32');
-    await page.fill('#epochs', '50');
-    await page.fill('#steps', '40');
-    await page.click('#train');
+    await startTraining({ textSeed: 12, units: 32, steps: 40 });
     await page.waitForFunction(() =>
       /batch [1-9]/.test(document.querySelector('#progress')!.textContent ?? ''),
     );
@@ -916,5 +925,101 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     await page.evaluate(() => delete document.body.dataset.model);
     await page.setInputFiles('#model-files', [h5]);
     await page.waitForSelector('body[data-model="book.h5"]');
+  });
+
+  it('a refused Train keeps the stopped run, its log and Resume; a failed Resume turns Resume off', async () => {
+    await startTraining({ textSeed: 14, units: 16, steps: 5 });
+    await page.waitForSelector('#epoch-log tbody tr', { timeout: 60_000 });
+    await page.click('#stop');
+    await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
+    const rows = await page.locator('#epoch-log tbody tr').count();
+    const samples = await page.locator('#samples details').count();
+    // Refused before the engine builds anything: the stopped run is still the engine's, and what the page shows of it.
+    await page.fill('#text', 'tiny text');
+    await page.click('#train');
+    await page.waitForFunction(() => /^Error: /.test(document.querySelector('#progress')!.textContent ?? ''));
+    assert.equal(await page.isDisabled('#resume'), false, 'the stopped run can still be resumed');
+    assert.equal(await page.locator('#epoch-log tbody tr').count(), rows);
+    assert.equal(await page.locator('#samples details').count(), samples);
+    await page.click('#resume');
+    await page.waitForFunction((n) => document.querySelectorAll('#epoch-log tbody tr').length > n, rows, {
+      timeout: 60_000,
+    });
+    await page.click('#stop');
+    await page.waitForSelector('#resume:not([disabled])', { timeout: 30_000 });
+    // A non-finite loss (as too large a model meets) stops the resumed run: the engine's NaN guard is made to see
+    // every loss as non-finite. The weights are a failed batch's, so resuming again cannot help: Resume goes off.
+    const engine = page.workers().find((w) => w.url().endsWith('/engine.js'));
+    assert.ok(
+      engine,
+      `no engine worker among ${page
+        .workers()
+        .map((w) => w.url())
+        .join(', ')}`,
+    );
+    await engine.evaluate(() => {
+      const g = globalThis as unknown as { realIsFinite: (v: unknown) => boolean };
+      g.realIsFinite = Number.isFinite;
+      Number.isFinite = (v: unknown) => Number.isInteger(v);
+    });
+    try {
+      await page.click('#resume');
+      await page.waitForFunction(
+        () => /^Error: /.test(document.querySelector('#progress')!.textContent ?? ''),
+        undefined,
+        { timeout: 30_000 },
+      );
+    } finally {
+      await engine.evaluate(() => {
+        Number.isFinite = (globalThis as unknown as { realIsFinite: (v: unknown) => boolean }).realIsFinite;
+      });
+    }
+    assert.match(
+      (await page.textContent('#progress')) ?? '',
+      /^Error: training stopped at epoch \d+: the loss became/,
+    );
+    assert.equal(await page.isDisabled('#resume'), true);
+    assert.equal(await page.isDisabled('#train'), false);
+  });
+
+  it('describes a large text once typing pauses, not at every keystroke, and rightly', async () => {
+    await page.click('#tab-text');
+    // Over the 200,000 characters the page describes at once (main.ts DESCRIBE_AT_ONCE).
+    const text = makeText(300_000, 16);
+    const described = (t: string): string =>
+      `${t.length.toLocaleString('en-US')} characters, ${new Set(t.toLowerCase()).size} distinct (lowercased).`;
+    // Pasted in one piece (page.fill types a text this long too slowly).
+    await page.evaluate((t) => {
+      const box = document.querySelector<HTMLTextAreaElement>('#text')!;
+      box.value = t;
+      box.dispatchEvent(new Event('input', { bubbles: true }));
+    }, text);
+    await page.waitForFunction(
+      (d) => document.querySelector('#text-info')!.textContent === d,
+      described(text),
+    );
+    // Every change of the description while typing: counting a large text's characters at each key held typing up.
+    await recordTexts('#text-info');
+    // Characters the text lacks (typed on the keyboard: Chromium inserts others a character a second in a text this long).
+    const typed = 'Zq#@ x';
+    assert.ok(new Set((text + typed).toLowerCase()).size > new Set(text.toLowerCase()).size);
+    await page.focus('#text');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(typed);
+    await page.waitForFunction(
+      (d) => document.querySelector('#text-info')!.textContent === d,
+      described(text + typed),
+    );
+    const descriptions = await recordedTexts();
+    assert.ok(
+      descriptions.length < Array.from(typed).length,
+      `described ${descriptions.length} times for ${Array.from(typed).length} keys`,
+    );
+    // Deleting characters takes them out of the count again.
+    for (let i = 0; i < Array.from(typed).length; i++) await page.keyboard.press('Backspace');
+    await page.waitForFunction(
+      (d) => document.querySelector('#text-info')!.textContent === d,
+      described(text),
+    );
   });
 });

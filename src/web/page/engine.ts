@@ -41,9 +41,9 @@ import {
   compileTextModel,
   defaultPrimeOf,
   epochSampleTexts,
-  minTrainingChars,
   textDatasets,
   textSettings,
+  trainingTooShort,
 } from '../../text/recipes.js';
 import { Vocabulary } from '../../text/vocabulary.js';
 import { loadKerasModel } from '../../keras/load.js';
@@ -122,6 +122,9 @@ function info(t: TextModel, notes?: string[]): ModelInfo {
   };
 }
 
+/** The page's validation split, as its errors name it: its box, "Held out for validation (%)" (the CLI's flag elsewhere). */
+const SPLIT_SETTING = 'held out for validation';
+
 async function startTraining(r: TrainRequest): Promise<void> {
   if (training) throw new InvalidInputError('training is already running; stop it first');
   const settings = textSettings(
@@ -131,17 +134,15 @@ async function startTraining(r: TrainRequest): Promise<void> {
   );
   const corpus = TextCorpus.fromText(r.text, { lowercase: settings.lowercase });
   const { train, validation } = corpus.split(settings.validationSplit);
-  const need = minTrainingChars(settings);
-  if (train.length < need)
-    throw new InvalidInputError(
-      `${r.source}: the training text has ${train.length} characters; the ${settings.recipe} recipe needs at least ${need}`,
-    );
+  const tooShort = trainingTooShort(r.source, settings, train.length, SPLIT_SETTING);
+  if (tooShort) throw new InvalidInputError(tooShort);
   const model = buildTextModel(settings, corpus.vocabulary.size);
   model.build();
   compileTextModel(model, settings);
   model.threads = threads;
   const data = textDatasets(model, settings, train, validation, {
     maxBatches: r.stepsPerEpoch > 0 ? r.stepsPerEpoch : undefined,
+    splitSetting: SPLIT_SETTING,
   });
   const text: TextModel = {
     name: r.source.replace(/\.[^.]*$/, '') || 'model',
@@ -256,16 +257,26 @@ async function fit(r: Run): Promise<void> {
       validationData: r.validation,
       callbacks: [guard, callbacks],
     });
+    if (guard.reason !== null)
+      throw new Error(`training stopped at epoch ${guard.epoch + 1}: ${guard.reason} (try fewer units)`);
+  } catch (e) {
+    // A failed batch left the weights (non-finite ones, after a NaN stop) and the run's position where no resume can
+    // go on from: the run ends, and the page's Resume with it (resumable, below).
+    if (run === r) run = null;
+    throw e;
   } finally {
     training = false;
   }
-  if (guard.reason !== null)
-    throw new Error(`training stopped at epoch ${guard.epoch + 1}: ${guard.reason} (try fewer units)`);
   if (model.interruptedAt) {
     r.resumeFrom = model.interruptedAt;
     post({ type: 'stopped', epoch: r.resumeFrom.epoch + 1, batch: r.resumeFrom.batch });
   } else if (r.done < r.epochs) post({ type: 'stopped', epoch: r.done + 1, batch: 0 });
   else post({ type: 'trained', epochs: r.done });
+}
+
+/** Whether Resume can continue a run: one stopped before its last epoch, not ended by a failure or another model. */
+function resumable(): boolean {
+  return run !== null && !training && run.done < run.epochs;
 }
 
 /** Generations asked for and not yet finished, by id: Stop aborts one, running or still queued. */
@@ -610,8 +621,15 @@ scope.addEventListener('message', (e) => {
         return runForecast(m, forecastAbort!);
     }
   };
-  // The forecast library words its fixes as the CLI's flags; the page words them for its own controls.
-  const report = (err: unknown): void => post({ type: 'error', during, message: forecastErrorMessage(err) });
+  // The forecast library words its fixes as the CLI's flags; the page words them for its own controls. A failed Train
+  // or Resume says whether the run before is still there to resume (a refused Train leaves it as it was).
+  const report = (err: unknown): void =>
+    post({
+      type: 'error',
+      during,
+      message: forecastErrorMessage(err),
+      ...(during === 'train' || during === 'resume' ? { resumable: resumable() } : {}),
+    });
   if (m.type === 'train' || m.type === 'resume') {
     // Training runs in the background of this worker: other requests are served between its batches.
     void work().catch(report);

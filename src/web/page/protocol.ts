@@ -151,5 +151,8 @@ export type EngineReply =
   | { type: 'forecast'; result: ForecastResult }
   /** Stop ended the forecast before it had a result. */
   | { type: 'forecast-stopped' }
-  /** `during`: the request that failed; the page shows its message where that request reports. */
-  | { type: 'error'; during: EngineRequest['type']; message: string };
+  /**
+   * `during`: the request that failed; the page shows its message where that request reports. `resumable` (a failed
+   * Train or Resume): whether the engine still holds a stopped run that Resume continues.
+   */
+  | { type: 'error'; during: EngineRequest['type']; message: string; resumable?: boolean };
