@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
@@ -232,7 +232,7 @@ describe('recur serve (the command)', () => {
       assert.deepEqual(await reloaded(1, 'SIGUSR2'), {
         event: 'reloaded',
         signal: 'SIGUSR2',
-        models: [{ name: 'served', kind: 'text' }],
+        models: [{ name: 'served', kind: 'text', notes: [] }],
         kept: [],
       });
       const after = await generate();
@@ -254,6 +254,63 @@ describe('recur serve (the command)', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, out.stderr);
+  });
+
+  it("says each model's load notes once, at start-up and on reload, from the event loop or the workers (--json: in its events)", async () => {
+    // The text model's model.json as TensorFlow.js would leave it: no recurrent_activation (tfjs's hardSigmoid is
+    // taken, a note), no generatedBy naming recur, no sha256 (a second note: the weights are unverified).
+    const noted = join(dir, 'noted');
+    cpSync(textModel, noted, { recursive: true });
+    const json = JSON.parse(readFileSync(join(noted, 'model.json'), 'utf8'), (k: string, v: unknown) =>
+      k === 'recurrent_activation' ? undefined : v,
+    ) as { generatedBy?: string; userDefinedMetadata: { recur: { sha256?: unknown } } };
+    delete json.generatedBy;
+    delete json.userDefinedMetadata.recur.sha256;
+    writeFileSync(join(noted, 'model.json'), JSON.stringify(json));
+    const defaults =
+      /model\.json: written by TensorFlow\.js, so options its layers leave out take TensorFlow\.js's defaults: '[^']+' \(LSTM\) recurrent_activation hardSigmoid/;
+    const noteLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('note: '));
+    // On two workers (each rebuilds the model and notes it): said once at start-up, and once again on a reload.
+    const child = spawn(process.execPath, [CLI, 'serve', noted, '--port', '0', '--threads', '2'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const said = (pattern: RegExp): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (pattern.test(stderr)) resolve();
+        };
+        child.stderr.on('data', check);
+        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+        check();
+      });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await said(/listening on http/);
+      const atStart = noteLines(stderr);
+      assert.equal(atStart.length, 2, stderr);
+      assert.match(atStart.join('\n'), defaults);
+      assert.match(atStart.join('\n'), /no sha256 recorded/);
+      child.kill('SIGUSR2');
+      await said(/reloaded 1 of 1 model/);
+      assert.deepEqual(noteLines(stderr), [...atStart, ...atStart], stderr);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+    // On the event loop, with --json: no note on stderr; the listening event lists them with the model.
+    const serve = startServe([noted, '--port', '0', '--threads', '1', '--json']);
+    try {
+      await serve.address;
+      const event = JSON.parse(serve.out.stdout.split('\n')[0]) as { models: { notes: string[] }[] };
+      assert.equal(event.models[0].notes.length, 2, serve.out.stdout);
+      assert.match(event.models[0].notes.join('\n'), defaults);
+      assert.deepEqual(noteLines(serve.out.stderr), []);
+    } finally {
+      serve.child.kill('SIGTERM');
+    }
+    assert.equal(await serve.exited, 0, serve.out.stderr);
   });
 
   it('ends on SIGHUP (its terminal closed) instead of reloading', async () => {

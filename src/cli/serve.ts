@@ -109,7 +109,10 @@ async function listen(
   });
   if (pool)
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
-  for (const s of served) out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
+  for (const s of served) {
+    out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
+    sayNotes(s, out);
+  }
   if (served.length > 0) out.info(`recur serve: kill -USR2 ${process.pid} reloads the models`);
   if (!staticDir) out.info(`no page at ${page} (run 'npm run build:web'); serving the API only`);
   out.info(`recur serve: listening on ${where.said}${staticDir ? ` — open ${address}/ for the page` : ''}`);
@@ -122,7 +125,7 @@ async function listen(
     // What `kill -USR2` reloads.
     pid: process.pid,
     threads: pool?.threads ?? 1,
-    models: served.map((s) => ({ name: s.name, kind: s.kind })),
+    models: served.map(modelEvent),
   });
   await stopped;
   await reloads;
@@ -184,15 +187,27 @@ export async function reloadModels(
     return old;
   });
   server.swap(next);
+  for (const m of next) if (!kept.some((k) => k.name === m.name)) sayNotes(m, out);
   out.info(`recur serve: ${signal}: reloaded ${next.length - kept.length} of ${next.length} model(s)`);
   out.json({
     event: 'reloaded',
     signal,
-    models: next
-      .filter((m) => !kept.some((k) => k.name === m.name))
-      .map((m) => ({ name: m.name, kind: m.kind })),
+    models: next.filter((m) => !kept.some((k) => k.name === m.name)).map(modelEvent),
     kept,
   });
+}
+
+/**
+ * A loaded model's notes (its loader's: a default taken, weights not verified), as the commands that load one print
+ * them: `note:` lines on stderr, none with --json or --quiet, whose events carry them (modelEvent).
+ */
+function sayNotes(m: Served, out: Output): void {
+  for (const n of m.notes ?? []) out.info(`note: ${n}`);
+}
+
+/** A model as --json's `listening` and `reloaded` events list it: with its loader's notes, as convert's --json has. */
+function modelEvent(m: Served): { name: string; kind: string; notes: readonly string[] } {
+  return { name: m.name, kind: m.kind, notes: m.notes ?? [] };
 }
 
 /** One turn of the event loop: what it has waiting (requests, stream steps) runs first. */

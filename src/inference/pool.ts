@@ -55,6 +55,11 @@ export interface PooledModel {
   readonly id: number;
   readonly kind: ModelPayload['kind'];
   readonly file: string;
+  /**
+   * What its files' readers noted (a default taken, weights not verified), as loadModel's notes: the first worker's
+   * (every worker reads the same files), for the caller to say once.
+   */
+  readonly notes: readonly string[];
 }
 
 export interface PooledGeneration extends GenerationJob {
@@ -90,6 +95,7 @@ interface Slot {
 }
 
 interface ModelEntry extends PooledModel {
+  notes: readonly string[];
   payload: ModelPayload;
   classifier?: { meta: ClassifierMetadata; tokenizer: ClassifyTokenizer };
   /** A seq2seq model's source side: what decoding's length order is computed from. */
@@ -245,7 +251,13 @@ export class InferencePool {
   ): Promise<PromiseSettledResult<PooledModel>[]> {
     const failed = new Map<ModelEntry, unknown>();
     const entries = payloads.map((payload) => {
-      const entry: ModelEntry = { id: this.nextModelId++, kind: payload.kind, file: payload.file, payload };
+      const entry: ModelEntry = {
+        id: this.nextModelId++,
+        kind: payload.kind,
+        file: payload.file,
+        notes: [],
+        payload,
+      };
       try {
         if (payload.kind === 'classify') {
           const meta = payloadMetadata(payload, parseClassifierMetadata);
@@ -269,6 +281,8 @@ export class InferencePool {
     });
     /** The models sent to a worker: the ones to drop again if they fail. */
     const sent = new Set<ModelEntry>();
+    /** The models a worker has loaded, with the notes it gave (the first worker's: each reads the same files). */
+    const noted = new Set<ModelEntry>();
     // A worker runs its messages in order: it rebuilds the models one after another, answering nothing meanwhile.
     const loadOn = async (s: Slot): Promise<void> => {
       const todo = entries.filter((e) => !failed.has(e));
@@ -286,6 +300,10 @@ export class InferencePool {
       );
       loads.forEach((r, i) => {
         if (r.status === 'rejected' && !failed.has(todo[i])) failed.set(todo[i], r.reason);
+        if (r.status === 'fulfilled' && !noted.has(todo[i])) {
+          noted.add(todo[i]);
+          todo[i].notes = (r.value as string[] | null) ?? [];
+        }
       });
     };
     if (entries.some((e) => !failed.has(e))) {
@@ -301,7 +319,7 @@ export class InferencePool {
     return entries.map((e): PromiseSettledResult<PooledModel> => {
       if (failed.has(e)) return { status: 'rejected', reason: failed.get(e) };
       this.models.push(e);
-      return { status: 'fulfilled', value: { id: e.id, kind: e.kind, file: e.file } };
+      return { status: 'fulfilled', value: { id: e.id, kind: e.kind, file: e.file, notes: e.notes } };
     });
   }
 

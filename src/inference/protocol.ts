@@ -77,8 +77,8 @@ export type InferenceRequest =
   /** `raw`: decode the sources as given (Seq2Seq.translate, as evaluation does), else as predict does. */
   | { type: 'decode'; id: number; modelId: number; sources: string[]; opts: DecodeJob; raw: boolean };
 
-/** classify: the class probabilities [sequences × classes]. */
-export type InferenceResult = null | string | Float32Array | Seq2SeqPrediction[] | Translation[];
+/** load: the notes of the model's files' readers; classify: the class probabilities [sequences × classes]. */
+export type InferenceResult = null | string | string[] | Float32Array | Seq2SeqPrediction[] | Translation[];
 
 export type InferenceReply =
   | { type: 'started'; id: number }

@@ -44,7 +44,7 @@ import {
  * derive from their weights (a classifier's projected word rows) is made once, not once per job; a seq2seq model
  * also keeps its decoding steppers (their packed weights) from job to job. Unloading gives both back.
  */
-type Held = HeldModel & { frozen: FrozenWeights };
+type Held = HeldModel & { frozen: FrozenWeights; notes: string[] };
 type HeldModel =
   | { kind: 'text'; batcher: GenerationBatcher }
   | { kind: 'classify'; model: ClassifierModels; meta: ClassifierMetadata }
@@ -65,20 +65,25 @@ function namingFile<T>(models: ModelFiles[], build: () => T): T {
   }
 }
 
-/** Rebuilds a model from its payload; every problem names the model's file (bad input: an InvalidInputError). */
+/**
+ * Rebuilds a model from its payload, with the notes its files' readers gave (as loadModel's: a default taken, weights
+ * not verified); every problem names the model's file (bad input: an InvalidInputError).
+ */
 export function holdModel(p: ModelPayload): Held {
   return { ...namingFile([p, ...(p.ensemble ?? [])], () => rebuild(p)), frozen: new FrozenWeights() };
 }
 
-function rebuild(p: ModelPayload): HeldModel {
+function rebuild(p: ModelPayload): HeldModel & { notes: string[] } {
   if (p.kind === 'seq2seq') {
     const functional = (m: ModelFiles) =>
       deserializeFunctional(parseFunctionalModelJson(m.json, m.file), m.weights, m.file);
     const loaded = functional(p);
+    const notes = [...loaded.notes];
     // A seed ensemble's other members (the caller's loader checked they share tokens, split and data).
     const others = (p.ensemble ?? []).map((m) =>
       namingFile([m], () => {
         const other = functional(m);
+        notes.push(...other.notes);
         return {
           model: other.model,
           targetOrder: parseSeq2SeqMetadata(other.metadata, metadataName(m)).settings.targetOrder,
@@ -94,6 +99,7 @@ function rebuild(p: ModelPayload): HeldModel {
       kind: 'seq2seq',
       app: Seq2Seq.fromMetadata(loaded.model, meta, others, ngram),
       steppers: new StepperCache(),
+      notes,
     };
   }
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
@@ -101,20 +107,26 @@ function rebuild(p: ModelPayload): HeldModel {
     const meta = parseClassifierMetadata(loaded.metadata, metadataName(p));
     checkClassifierFits(loaded.model, meta, metadataName(p));
     // An ensemble's other members (the caller's loader checked they share classes and tokenizer).
+    const notes = [...loaded.notes];
     const others = (p.ensemble ?? []).map((m) =>
-      namingFile([m], () => deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file).model),
+      namingFile([m], () => {
+        const other = deserializeModel(parseModelJson(m.json, m.file), m.weights, m.file);
+        notes.push(...other.notes);
+        return other.model;
+      }),
     );
     return {
       kind: 'classify',
       model: others.length > 0 ? [loaded.model, ...others] : loaded.model,
       meta,
+      notes,
     };
   }
   const meta = parseTextModelMetadata(loaded.model, loaded.metadata, metadataName(p));
   const batcher = new GenerationBatcher(loaded.model, vocabularyOf(meta), meta.settings.lowercase, {
     maxBatch: p.maxBatch,
   });
-  return { kind: 'text', batcher };
+  return { kind: 'text', batcher, notes: loaded.notes };
 }
 
 /**
@@ -179,11 +191,13 @@ export function inferenceServer(send: (reply: InferenceReply) => void): (msg: In
     try {
       let result: InferenceResult;
       switch (msg.type) {
-        case 'load':
+        case 'load': {
           useKernels(msg.kernels);
-          models.set(msg.modelId, holdModel(msg.model));
-          result = null;
+          const m = holdModel(msg.model);
+          models.set(msg.modelId, m);
+          result = m.notes;
           break;
+        }
         case 'unload': {
           // A stream running on it holds its batcher, and finishes; the worker lets go of the model after. Jobs
           // that use the frozen scope or the steppers run to their end before the next message: they are done.

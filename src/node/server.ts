@@ -110,6 +110,11 @@ export interface TextServed {
   kind: 'text';
   name: string;
   dir: string;
+  /**
+   * What its loader noted (a default taken, weights not verified: loadModel's notes), for `recur serve` to say once;
+   * for a model on the inference pool, its workers' (attachInferencePool).
+   */
+  notes?: readonly string[];
   meta: TextMetadata;
   /** The model on this thread; none when it was loaded for the inference pool only (loadServedModel's `onPool`). */
   batcher?: GenerationBatcher;
@@ -120,6 +125,8 @@ export interface ForecasterServed {
   kind: 'forecaster';
   name: string;
   dir: string;
+  /** See TextServed's. */
+  notes?: readonly string[];
   /** The saved series: its method, members and calibrated interval half-widths per level and step. */
   series: SavedSeries;
   networks: ReadonlyMap<string, RNNForecaster>;
@@ -131,6 +138,8 @@ export interface ClassifierServed {
   kind: 'classify';
   name: string;
   dir: string;
+  /** See TextServed's. */
+  notes?: readonly string[];
   /** The model, or a seed ensemble's members (their class probabilities averaged); none when loaded `onPool`. */
   model?: ClassifierModels;
   meta: ClassifierMetadata;
@@ -141,6 +150,8 @@ export interface Seq2SeqServed {
   kind: 'seq2seq';
   name: string;
   dir: string;
+  /** See TextServed's. */
+  notes?: readonly string[];
   /** Its metadata (an ensemble's: member 1's): settings, tokens, data. */
   meta: Seq2SeqMetadata;
   /** What its sources are checked with (sourceProblemOf). */
@@ -162,6 +173,8 @@ export interface OtherServed {
   kind: string;
   name: string;
   dir: string;
+  /** See TextServed's. */
+  notes?: readonly string[];
 }
 export type Served = TextServed | ForecasterServed | ClassifierServed | Seq2SeqServed | OtherServed;
 
@@ -241,7 +254,7 @@ export function loadServedModel(
     maxBatch: limits.maxBatch,
     yieldFn: () => new Promise((r) => setImmediate(r)),
   });
-  return { kind: 'text', name, dir, meta, batcher };
+  return { kind: 'text', name, dir, meta, batcher, notes: loaded.notes };
 }
 
 function servedClassifier(dir: string, name: string, opts: { onPool?: boolean }): ClassifierServed {
@@ -343,8 +356,7 @@ export async function loadIntoInferencePool(
   );
   loaded.forEach((r, i) => {
     const { at } = pooled[i];
-    if (r.status === 'fulfilled')
-      (served[at] as TextServed | ClassifierServed | Seq2SeqServed).pooled = r.value;
+    if (r.status === 'fulfilled') Object.assign(served[at], { pooled: r.value, notes: r.value.notes });
     else errors[at] = r.reason as Error;
   });
   return errors;
@@ -452,6 +464,7 @@ function loadServedForecaster(dir: string, name: string): ForecasterServed {
       ...(s.frequency ? { frequency: s.frequency } : {}),
     },
     minHistory: minHistory(s, networks),
+    notes: d.notes,
   };
 }
 
