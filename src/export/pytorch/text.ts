@@ -166,12 +166,15 @@ def main():
     train_ids, val_ids = textdata.split(ids, s["validationSplit"])
     # As recur train refuses them: a text too short for one window (or one batch of streams) would train on nothing
     # and save the start model as an improvement with loss 0.
+    # The training part named as recur train names it: with a split, the file holds more than it trains on.
     per_process = s["seqLength"] * s["batchSize"] if s["recipe"] == "char-rnn" else s["maxlen"]
-    for part, part_ids, need in (("training", train_ids, per_process * (world if s["recipe"] == "char-rnn" else 1) + 1),
-                                 ("validation", val_ids, per_process + 1)):
+    training = (f"the training part of the text (all but its last {s['validationSplit'] * 100:.3g}%, the recipe's "
+                "validationSplit)" if s["validationSplit"] > 0 else "the training text")
+    for part, part_ids, need in ((training, train_ids, per_process * (world if s["recipe"] == "char-rnn" else 1) + 1),
+                                 ("the validation text", val_ids, per_process + 1)):
         if part_ids is not None and len(part_ids) < need:
-            raise SystemExit(f"train.py: {text_path}: the {part} text has {len(part_ids)} characters (of the "
-                             f"model's vocabulary); this recipe needs at least {need}")
+            raise SystemExit(f"train.py: {text_path}: {part} has {len(part_ids):,} characters (of the model's "
+                             f"vocabulary); this recipe needs at least {need:,}")
     seed = s["seed"] if a.seed is None else a.seed
     torch.manual_seed(seed * 1000 + rank)
 
