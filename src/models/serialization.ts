@@ -238,7 +238,7 @@ export function writerDefaultsNote(
       continue; // an unknown class: the loader names it
     }
     for (const [option, tfjsValue] of Object.entries(registration.tfjsFileDefaults)) {
-      const key = option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      const key = snakeCase(option);
       if (config[key] !== undefined) continue;
       const kerasValue = layerFromKeras({ class_name: className, config }, where, 'keras').getConfig()[
         option

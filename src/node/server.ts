@@ -1189,7 +1189,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
 
   /**
    * `classifyTexts` on this thread, a batch a turn (inTurns): the batches it computes (the texts in order of token
-   * length, as the pool cuts them), so the same numbers.
+   * length, as the pool cuts them: decodingRuns' one-batch runs), so the same numbers.
    */
   async function classifyHere(
     c: ClassifierServed,
@@ -1199,18 +1199,13 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const model = onThisThread(c, c.model);
     const { maxLength, truncating } = c.meta.settings;
     const sequences = texts.map((t) => c.tokenizer.encode(t, maxLength, truncating));
-    const order = Array.from(texts, (_, i) => i).sort(
-      (a, b) => sequences[a].length - sequences[b].length || a - b,
-    );
-    const batches = Array.from({ length: Math.ceil(order.length / CLASSIFY_BATCH) }, (_, b) =>
-      order.slice(b * CLASSIFY_BATCH, (b + 1) * CLASSIFY_BATCH),
-    );
+    const batches = decodingRuns(sequences, CLASSIFY_BATCH, 1, 1);
     const K = c.meta.classes.length;
     const p = new Float32Array(texts.length * K);
     await inTurns(batches, signal, (rows) => {
       const part = ensembleProbabilities(
         model,
-        rows.map((r) => sequences[r]),
+        Array.from(rows, (r) => sequences[r]),
         K,
         CLASSIFY_BATCH,
       );
