@@ -103,6 +103,84 @@ describe("recur seq2seq train --ensemble N --resume: --format and columns agains
   });
 });
 
+describe("recur seq2seq train --resume --skip-bad and --init-seed against the run's", () => {
+  it('--skip-bad is refused for a run that read every line, single or --ensemble (it was accepted, and recorded a skipping run); a run that skipped goes on skipping without it', () => {
+    const pairs = join(dir, 'clean.tsv');
+    writeFileSync(pairs, spellings(100, 9));
+    for (const [name, extra] of [
+      ['clean-single', []],
+      ['clean-ensemble', ['--ensemble', '2']],
+    ] as const) {
+      const out = join(dir, name);
+      const first = runCli(['seq2seq', 'train', pairs, '--out', out, ...SEQ2SEQ_FLAGS, ...extra]);
+      assert.equal(first.code, 0, first.stderr);
+      for (const data of [[], [pairs]]) {
+        const r = runCli(['seq2seq', 'train', ...data, '--out', out, '--resume', '--skip-bad', '-q']);
+        assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+        assert.ok(
+          r.stderr.startsWith(
+            "recur: --skip-bad with --resume: the checkpoint's run was started without it; leave the flag out",
+          ),
+          r.stderr,
+        );
+      }
+    }
+    // A run that skipped a bad line (no tab): resumed with or without the flag, it reads its pairs as it did.
+    const bad = join(dir, 'with-bad-line.tsv');
+    writeFileSync(bad, `${spellings(100, 10)}no tab here\n`);
+    const out = join(dir, 'skipping');
+    const first = runCli(['seq2seq', 'train', bad, '--out', out, ...SEQ2SEQ_FLAGS, '--skip-bad']);
+    assert.equal(first.code, 0, first.stderr);
+    for (const flags of [['--skip-bad'], []]) {
+      const r = runCli(['seq2seq', 'train', '--out', out, '--resume', '--epochs', '2', ...flags, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /"event":\s*"skipped","count":1/);
+    }
+  });
+
+  it("--init-seed on a seed ensemble says what the directory holds (it said 'with --ensemble', which was not given)", () => {
+    const pairs = join(dir, 'seeds.tsv');
+    writeFileSync(pairs, spellings(100, 11));
+    const out = join(dir, 'seeds-ensemble');
+    const first = runCli(['seq2seq', 'train', pairs, '--out', out, ...SEQ2SEQ_FLAGS, '--ensemble', '2']);
+    assert.equal(first.code, 0, first.stderr);
+    const r = runCli(['seq2seq', 'train', '--out', out, '--resume', '--init-seed', '5', '-q']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: --init-seed 5 with --resume: \S+seeds-ensemble holds a seed ensemble of 2 members, each with its own seed drawn from the run's --seed 3 \(3, \d+\); leave the flag out\n$/,
+    );
+  });
+});
+
+describe('recur classify train --resume --text-column / --label-column by number or in another case', () => {
+  it("is compared as the column it picks: another one is refused (a number was ignored), the run's own accepted (another case was refused)", () => {
+    const csv = join(dir, 'numbered.csv');
+    writeFileSync(csv, reviews(80, 8));
+    const out = join(dir, 'numbered');
+    const quick = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '-q'];
+    assert.equal(runCli(['classify', 'train', csv, '--out', out, ...quick]).code, 0);
+    for (const [flag, value, picks, used] of [
+      ['--text-column', '2', 'label', 'sentence'],
+      ['--label-column', '1', 'sentence', 'label'],
+    ]) {
+      const r = runCli(['classify', 'train', '--out', out, '--resume', flag, value, '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(
+        r.stderr.startsWith(
+          `recur: ${flag} ${value} (column '${picks}') with --resume: the checkpoint's run uses ${used}; leave the flag out`,
+        ),
+        r.stderr,
+      );
+    }
+    const same = runCli([
+      ...['classify', 'train', '--out', out, '--resume', '--text-column', '1'],
+      ...['--label-column', 'LABEL', '-q'],
+    ]);
+    assert.equal(same.code, 0, same.stderr);
+  });
+});
+
 describe('a run directory another training command wrote', () => {
   it('--resume names what it holds and the command that continues it (it failed on the model topology, or told recur train to add --ensemble); a new run there is not told to --resume it', () => {
     const { textModel, classifier } = trainTinyModels(dir);

@@ -78,6 +78,7 @@ import {
   loadLabelledTexts,
   loadTextColumn,
   spamAssassin,
+  tableColumnName,
   type ColumnChoice,
   type LoadedTexts,
 } from '../node/classify_data.js';
@@ -587,13 +588,18 @@ export function checkResumedClassifierFlags(
   saved: ClassifierSettings,
   data?: ClassifierData,
 ): void {
-  // A column given by number cannot be told from the saved name; only a name is compared.
-  const named = (c: string | undefined): string | undefined =>
-    c !== undefined && !/^\d+$/.test(c) ? c : undefined;
-  if (data)
+  if (data) {
+    // A column given by number (or a name in another case) is compared as the header name it picks in the data: the
+    // run reads the column it recorded, so another one given would be ignored (it was, by number).
+    const column = (c: string | undefined, recorded: string | null): string | undefined => {
+      if (c === undefined || c === recorded || recorded === null) return c;
+      const name = tableColumnName(data.source, c);
+      if (name === recorded) return recorded;
+      return name === null || name === c ? c : `${c} (column '${name}')`;
+    };
     refuseChangedFlags([
-      ['--text-column', named(o.textColumn), data.textColumn ?? 'no named column'],
-      ['--label-column', named(o.labelColumn), data.labelColumn ?? 'no named column'],
+      ['--text-column', column(o.textColumn, data.textColumn), data.textColumn ?? 'no named column'],
+      ['--label-column', column(o.labelColumn, data.labelColumn), data.labelColumn ?? 'no named column'],
       [
         '--label-separator',
         o.labelSeparator,
@@ -605,6 +611,7 @@ export function checkResumedClassifierFlags(
         data.testSource ?? 'a test split of its data',
       ],
     ]);
+  }
   refuseChangedFlags([
     ['--multi-label', o.multiLabel || undefined, saved.multiLabel],
     ['--class-weight', classWeightText(o.classWeight), classWeightText(saved.classWeight ?? null)],

@@ -162,11 +162,14 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
  * format or column given that differs from the recorded one is bad usage, named: read otherwise, the file gives other
  * pairs, which the fingerprint check refused as "not the data the model was trained on" — blaming an unchanged file.
  * The column flags are checked against the format training read (a CSV in a .txt file keeps its columns).
+ * `resume`: a resumed run's reading, which it records again: --skip-bad is refused for a run that read every line
+ * (accepted, it would record a skipping run the start never was); a run that skipped goes on skipping without it.
  */
 export function readingFor(
   stored: Seq2SeqDataOptions | undefined,
   o: Seq2SeqDataOptions,
   file: string,
+  resume = false,
 ): Seq2SeqDataOptions {
   const refuseOther = (flag: string, given: string | undefined, used: string): void => {
     if (given !== undefined && given !== used)
@@ -181,6 +184,8 @@ export function readingFor(
   if (stored !== undefined) {
     refuseOther('--source-column', o.sourceColumn, stored.sourceColumn ?? 'source');
     refuseOther('--target-column', o.targetColumn, stored.targetColumn ?? 'target');
+    if (resume && file !== CMUDICT)
+      refuseChangedFlags([['--skip-bad', o.skipBad || undefined, stored.skipBad]]);
   }
   return {
     format,
@@ -603,7 +608,7 @@ export async function trainSeq2Seq(
       throw new UsageError(`--resume: the checkpoint was trained on ${meta.data}, not ${file}`);
     storedReading = meta.reading;
     ngramName = member ? undefined : meta.jointNgram;
-    read = readingFor(meta.reading, o, file ?? CMUDICT);
+    read = readingFor(meta.reading, o, file ?? CMUDICT, true);
     settings = meta.settings;
     state = (meta.state as TrainingState | undefined) ?? null;
     if (!state) throw new Error(`${ckptDir}: the checkpoint has no training state to resume from`);

@@ -100,7 +100,8 @@ export async function seq2seqTrainEnsemble(
   out: Output,
 ): Promise<number> {
   const outDir = seq2seqOutDir(file, o);
-  if (o.initSeed !== undefined)
+  // (A resume is refused below, once the record says what the directory holds: the user may have given no --ensemble.)
+  if (o.initSeed !== undefined && !o.resume)
     throw new UsageError(
       '--init-seed with --ensemble: each member takes its own seed, drawn from --seed; leave --init-seed out',
     );
@@ -128,9 +129,13 @@ export async function seq2seqTrainEnsemble(
     // The members train with the first command's flags: a model or schedule flag saying otherwise is refused, as a
     // single run's resume refuses it (the settings are those the stored flags give, the order the stored one).
     const first = rec.training.options as Partial<Seq2SeqTrainOptions>;
+    if (o.initSeed !== undefined)
+      throw new UsageError(
+        `--init-seed ${o.initSeed} with --resume: ${outDir} holds a seed ensemble of ${N} members, each with its own seed drawn from the run's --seed ${rec.seed} (${rec.memberSeeds.join(', ')}); leave the flag out`,
+      );
     // Its pairs are read as the first command read them (the members and the test split alike): another --format or
     // column is refused by name here, not left to fail reading the file after the members have trained.
-    readingFor({ ...first, skipBad: first.skipBad ?? false }, o, data ?? CMUDICT_DATA);
+    readingFor({ ...first, skipBad: first.skipBad ?? false }, o, data ?? CMUDICT_DATA, true);
     checkResumedFlags(
       { ...o, targetOrder: undefined },
       // The stored epochs: a cosine schedule anneals over them.

@@ -154,6 +154,22 @@ function columnIndex(path: string, header: string[], given: string, flag: string
 }
 
 /**
+ * The header name of the column a --text-column / --label-column value (`given`: a name, a name in another case, or a
+ * 1-based number) picks in the CSV / TSV `path`, as training finds it; null when `path` is no such table (a
+ * directory, JSON Lines: their fields are names) or cannot be read, or no column is picked (the load says why).
+ * A resumed run compares it with the column its data was read from, so a number is not taken for another name.
+ */
+export function tableColumnName(path: string, given: string): string | null {
+  try {
+    if (statSync(path).isDirectory() || isJsonLines(path)) return null;
+    const { header } = readTable(path);
+    return header[columnIndex(path, header, given, '')];
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Refuses column `j` when another column has its name and it was found by name (given or guessed): it could be
  * either of them, and only its number says which.
  */
