@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import '../src/node/forecast.js'; // the Node loaders of the baselines' wasm
 import { InvalidInputError } from '../src/core/errors.js';
 import { autoForecast, type AutoOptions } from '../src/forecast/auto.js';
-import { baselineForecasts, seasonalNaive } from '../src/forecast/baselines.js';
+import { baselineForecasts, seasonalNaive, type BaselineName } from '../src/forecast/baselines.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../src/forecast/network.js';
 import { evaluateSplit } from '../src/forecast/pipeline.js';
 import { forecastSaved, savedSeriesOf } from '../src/forecast/saved.js';
@@ -115,6 +115,38 @@ describe('evaluateSplit with an abort signal (the page’s Stop of a forecast)',
     // Aborted before it starts: nothing is fitted.
     await assert.rejects(
       evaluateSplit(Y, Y.length - 12, NET, [], 1, AbortSignal.abort()),
+      (e: Error) => e.name === 'AbortError',
+    );
+  });
+
+  it('tells onBaseline of each baseline as it starts, in order, and stops between baselines', async () => {
+    const which: BaselineName[] = ['naive', 'drift', 'seasonal naive', 'theta'];
+    const started: [BaselineName, number][] = [];
+    const r = await evaluateSplit(Y, Y.length - 12, NET, which, 1, undefined, (b, i) => started.push([b, i]));
+    assert.deepEqual(started, [
+      ['naive', 0],
+      ['drift', 1],
+      ['seasonal naive', 2],
+      ['theta', 3],
+    ]);
+    assert.deepEqual([...r.metrics.keys()], ['network', ...which]);
+    // Stopped while drift runs (the page's Stop during a baseline): seasonal naive and theta never start.
+    const abort = new AbortController();
+    const told: BaselineName[] = [];
+    await assert.rejects(
+      evaluateSplit(Y, Y.length - 12, NET, which, 1, abort.signal, (b) => {
+        told.push(b);
+        if (b === 'drift') abort.abort();
+      }),
+      (e: Error) => e.name === 'AbortError',
+    );
+    assert.deepEqual(told, ['naive', 'drift']);
+    // A stop during the last baseline rejects too, not results returned after it.
+    const last = new AbortController();
+    await assert.rejects(
+      baselineForecasts(Y, 12, 12, ['naive', 'drift'], last.signal, (b) => {
+        if (b === 'drift') last.abort();
+      }),
       (e: Error) => e.name === 'AbortError',
     );
   });

@@ -425,8 +425,15 @@ export interface BaselineResults {
 }
 
 /**
- * All baselines (or the chosen ones) on one split; one that fails is skipped with its reason, the rest go on. Aborting
- * `signal` rejects with its reason, between baselines or (where the loaders run it elsewhere) during SARIMA's fit.
+ * Called with each baseline's name and its index in `which` just before it runs (once the abort check before it
+ * passed), so a caller can say which one runs: SARIMA's fit can take seconds.
+ */
+export type OnBaseline = (name: BaselineName, index: number) => void;
+
+/**
+ * All baselines (or the chosen ones) on one split, in the order of `which`; one that fails is skipped with its
+ * reason, the rest go on. Aborting `signal` rejects with its reason, between baselines, after the last one or (where
+ * the loaders run it elsewhere) during SARIMA's fit. `onBaseline` is told of each baseline as it starts.
  */
 export async function baselineForecasts(
   train: readonly number[],
@@ -434,11 +441,13 @@ export async function baselineForecasts(
   season: number,
   which: readonly BaselineName[] = BASELINES,
   signal?: AbortSignal,
+  onBaseline?: OnBaseline,
 ): Promise<BaselineResults> {
   const forecasts = new Map<BaselineName, number[]>();
   const skipped = new Map<BaselineName, string>();
-  for (const b of which) {
+  for (const [i, b] of which.entries()) {
     signal?.throwIfAborted();
+    onBaseline?.(b, i);
     try {
       if (b === 'naive') forecasts.set(b, naive(train, h));
       else if (b === 'seasonal naive') forecasts.set(b, seasonalNaive(train, h, season));
@@ -452,5 +461,7 @@ export async function baselineForecasts(
       skipped.set(b, asError(e, b).message);
     }
   }
+  // A stop during the last baseline (an await in ETS, say) is a stop too, not results returned after it.
+  signal?.throwIfAborted();
   return { forecasts, skipped };
 }

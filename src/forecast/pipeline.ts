@@ -3,7 +3,7 @@
  * the last `horizon` points — and a rolling-origin backtest. Everything is fitted on data before the forecast
  * origin only.
  */
-import { BASELINES, baselineForecasts, type BaselineName } from './baselines.js';
+import { BASELINES, baselineForecasts, type BaselineName, type OnBaseline } from './baselines.js';
 import { metrics, type Metrics } from './metrics.js';
 import { RNNForecaster, type EnsembleForecast, type NetworkOptions } from './network.js';
 
@@ -21,6 +21,7 @@ export interface SplitResult {
 /**
  * Fits on values[0, trainEnd) and forecasts the next `horizon` points. Aborting `signal` stops the networks' training
  * after its current batch (or a SARIMA fit the loaders run elsewhere, at once) and rejects with the signal's reason.
+ * `onBaseline` is told of each baseline as it starts, after the networks (baselineForecasts').
  */
 export async function evaluateSplit(
   values: readonly number[],
@@ -29,6 +30,7 @@ export async function evaluateSplit(
   which: readonly BaselineName[] = BASELINES,
   threads = 1,
   signal?: AbortSignal,
+  onBaseline?: OnBaseline,
 ): Promise<SplitResult> {
   const train = values.slice(0, trainEnd);
   const actual = values.slice(trainEnd, trainEnd + opts.horizon);
@@ -42,6 +44,7 @@ export async function evaluateSplit(
     opts.season,
     which,
     signal,
+    onBaseline,
   );
   const m = new Map<string, Metrics>();
   if (actual.length === opts.horizon) {

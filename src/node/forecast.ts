@@ -113,6 +113,7 @@ export {
   type BaselineName,
   type BaselineResults,
   type BaselineLoaders,
+  type OnBaseline,
 } from '../forecast/baselines.js';
 export { metrics, type Metrics } from '../forecast/metrics.js';
 export { evaluateSplit, backtest, type SplitResult, type BacktestResult } from '../forecast/pipeline.js';

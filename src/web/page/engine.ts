@@ -9,7 +9,6 @@ import { kernels } from '../../core/backend.js';
 import { InvalidInputError } from '../../core/errors.js';
 import {
   BASELINES,
-  baselineForecasts,
   baselineLoaders,
   hybridPossible,
   setBaselineLoaders,
@@ -17,8 +16,7 @@ import {
 } from '../../forecast/baselines.js';
 import { forecastSvg, type ChartData } from '../../forecast/chart.js';
 import { FORECAST_DEFAULTS, type NetworkOptions } from '../../forecast/network.js';
-import { metrics } from '../../forecast/metrics.js';
-import { evaluateSplit, type SplitResult } from '../../forecast/pipeline.js';
+import { evaluateSplit } from '../../forecast/pipeline.js';
 import { SEASON_OF_FREQUENCY, datesAfter, parseSeriesCsv } from '../../forecast/series.js';
 import { detectSeason } from '../../forecast/transforms.js';
 import { forecastErrorMessage } from './forecast_messages.js';
@@ -490,8 +488,16 @@ async function forecast(r: ForecastRequest, signal: AbortSignal): Promise<void> 
         : 'Stopping after the current batch…',
   });
   const trainEnd = series.values.length - holdout;
-  const s = await evaluateSplit(series.values, trainEnd, opts, [], threads, signal);
-  if (holdout > 0) await addBaselines(s, series.values.slice(0, trainEnd), season, signal);
+  // The baselines are scored on the hold-out only; each is named as it runs (the networks are done by then, and
+  // SARIMA's fit can take seconds).
+  const baselines = holdout > 0 ? BASELINES : [];
+  const s = await evaluateSplit(series.values, trainEnd, opts, baselines, threads, signal, (b, i) =>
+    post({
+      type: 'forecast-progress',
+      message: `${opts.seeds.length} network(s) trained; baseline ${i + 1} of ${baselines.length}: fitting ${baselineLabel(b, season)}…`,
+      stopping: b === 'sarima' ? "Stopping SARIMA's fit…" : 'Stopping after this baseline…',
+    }),
+  );
   const dates =
     holdout > 0 ? series.dates.slice(trainEnd) : datesAfter(series.dates, horizon, series.frequency);
   const rows = [...s.metrics.entries()];
@@ -532,34 +538,6 @@ function baselineLabel(b: BaselineName, season: number): string {
   if (b === 'theta') return 'Theta';
   if (b === 'sarima') return `SARIMA (season ${season})`;
   return b === 'seasonal naive' ? `seasonal naive (season ${season})` : b;
-}
-
-/**
- * Fits every baseline on the split's training part and scores it on its hold-out, one at a time, saying which runs:
- * the networks are done by then, and SARIMA's fit can take seconds.
- */
-async function addBaselines(
-  s: SplitResult,
-  train: readonly number[],
-  season: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const horizon = s.actual.length;
-  for (const [i, b] of BASELINES.entries()) {
-    post({
-      type: 'forecast-progress',
-      message: `${s.forecaster.opts.seeds.length} network(s) trained; baseline ${i + 1} of ${BASELINES.length}: fitting ${baselineLabel(b, season)}…`,
-      stopping: b === 'sarima' ? "Stopping SARIMA's fit…" : 'Stopping after this baseline…',
-    });
-    const r = await baselineForecasts(train, horizon, season, [b], signal);
-    for (const [name, f] of r.forecasts) {
-      s.baselines.set(name, f);
-      s.metrics.set(name, metrics(s.actual, f, train, season));
-    }
-    for (const [name, why] of r.skipped) s.skipped.set(name, why);
-  }
-  // A Stop during the last baseline is a stop too, not a forecast shown after "Stopping…".
-  signal.throwIfAborted();
 }
 
 /** The forecast asked for and not yet finished: Stop aborts it, running or still queued. */
