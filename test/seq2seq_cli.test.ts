@@ -197,6 +197,10 @@ describe('recur seq2seq', () => {
     const j = run(['seq2seq', 'eval', noted, pairs, '--threads', '1', '--json']);
     assert.equal(j.code, 0, j.stderr);
     assert.equal(j.stderr, '');
+    // ngram loads the networks here too (their tokenizers and split), and says so.
+    const n = run(['seq2seq', 'ngram', noted, '--order', '2']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.equal(recurrentActivationNotes(n.stderr).length, 1, n.stderr);
   });
 
   it('predict given a pairs file (source<TAB>target lines) says so instead of decoding each whole line', () => {
