@@ -3,7 +3,7 @@
  * (no third-party text in tests).
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random } from '../src/core/random.js';
@@ -27,6 +27,28 @@ export interface CliOptions {
   cwd?: string;
   /** Milliseconds before the run is killed (default 120 s: a hung command fails its test, not the suite). */
   timeout?: number;
+}
+
+/**
+ * Copies the model directory `from` to `to` with its model.json as TensorFlow.js would leave it: no
+ * recurrent_activation (its recurrent layers then take tfjs's hardSigmoid, which the loader notes), no generatedBy
+ * naming recur, and no sha256 (the topology changed; a second note: the weights are unverified). Returns `to`.
+ */
+export function copyAsTfjsLeftIt(from: string, to: string): string {
+  cpSync(from, to, { recursive: true });
+  const file = join(to, 'model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'), (k: string, v: unknown) =>
+    k === 'recurrent_activation' ? undefined : v,
+  ) as { generatedBy?: string; userDefinedMetadata: { recur: { sha256?: unknown } } };
+  delete json.generatedBy;
+  delete json.userDefinedMetadata.recur.sha256;
+  writeFileSync(file, JSON.stringify(json));
+  return to;
+}
+
+/** The `note: …` lines of a command's stderr that say a recurrent layer took tfjs's default recurrent_activation. */
+export function recurrentActivationNotes(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^note: .*model\.json: .*recurrent_activation hardSigmoid/.test(l));
 }
 
 /** Runs `recur ARGS…` to completion in a child process. */

@@ -52,7 +52,8 @@ async function onThisThread(fn: () => Promise<number>): Promise<{ builds: number
 describe('seq2seq eval and predict on the pool', () => {
   const decode = { beam: 2, batchSize: 1, json: true };
   it('predict builds no network on this thread when the pool decodes', async () => {
-    const predict = (threads: number) => () => seq2seqPredict(dir, words.slice(0, 4), { ...decode, threads });
+    const predict = (threads: number) => () =>
+      seq2seqPredict(dir, words.slice(0, 4), { ...decode, threads }, makeOutput({ json: true }));
     const pooled = await onThisThread(predict(2));
     assert.equal(pooled.builds, 0);
     const outputs = pooled.stdout.trim().split('\n');

@@ -11,16 +11,27 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { CLI, expectSnakeKeys, runCli, runCliOk, TINY_TEXT_MODEL, trainTinyModels } from './cli_helpers.js';
+import {
+  CLI,
+  copyAsTfjsLeftIt,
+  expectSnakeKeys,
+  pairs,
+  recurrentActivationNotes,
+  runCli,
+  runCliOk,
+  TINY_TEXT_MODEL,
+  trainTinyModels,
+} from './cli_helpers.js';
 import { startServe } from './serve_helpers.js';
 import { listening } from '../src/cli/serve.js';
 
 describe('recur serve (the command)', () => {
   let dir = '';
   let textModel = '';
+  let classifier = '';
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-serve-cli-'));
-    ({ textModel } = trainTinyModels(dir));
+    ({ textModel, classifier } = trainTinyModels(dir));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -307,6 +318,101 @@ describe('recur serve (the command)', () => {
       assert.equal(event.models[0].notes.length, 2, serve.out.stdout);
       assert.match(event.models[0].notes.join('\n'), defaults);
       assert.deepEqual(noteLines(serve.out.stderr), []);
+    } finally {
+      serve.child.kill('SIGTERM');
+    }
+    assert.equal(await serve.exited, 0, serve.out.stderr);
+  });
+
+  it("says a classifier's and a seq2seq model's load notes on the event loop (--threads 1) too: once each, at start-up and on reload", async () => {
+    const tsv = join(dir, 'pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const seq2seq = join(dir, 'seq2seq');
+    // With a joint n-gram: a reload on the event loop builds it after the networks.
+    runCliOk([
+      'seq2seq',
+      'train',
+      tsv,
+      '--out',
+      seq2seq,
+      '--epochs',
+      '1',
+      '--units',
+      '4',
+      '--embedding-dim',
+      '4',
+      '--joint-ngram',
+      '2',
+      '--threads',
+      '1',
+      '-q',
+    ]);
+    const noted = [
+      copyAsTfjsLeftIt(classifier, join(dir, 'noted-classifier')),
+      copyAsTfjsLeftIt(seq2seq, join(dir, 'noted-seq2seq')),
+    ];
+    // Each model's defaults note, naming its own model.json, once.
+    const notedOnce = (notes: readonly string[], at: number): void => {
+      const file = join(noted[at], 'model.json');
+      const mine = notes.filter(
+        (n) => n.startsWith(`${file}: `) && n.includes('recurrent_activation hardSigmoid'),
+      );
+      assert.equal(mine.length, 1, notes.join('\n'));
+    };
+    // Without --json: `note:` lines on stderr, each model's once at start-up and once again on a reload.
+    const child = spawn(process.execPath, [CLI, 'serve', ...noted, '--port', '0', '--threads', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const said = (pattern: RegExp): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (pattern.test(stderr)) resolve();
+        };
+        child.stderr.on('data', check);
+        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+        check();
+      });
+    try {
+      await said(/listening on http/);
+      const atStart = recurrentActivationNotes(stderr);
+      assert.equal(atStart.length, 2, stderr);
+      noted.forEach((_, at) =>
+        notedOnce(
+          atStart.map((l) => l.slice('note: '.length)),
+          at,
+        ),
+      );
+      child.kill('SIGUSR2');
+      await said(/reloaded 2 of 2 model/);
+      assert.deepEqual(recurrentActivationNotes(stderr), [...atStart, ...atStart], stderr);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+    // --json: none on stderr; the listening and reloaded events list each model's.
+    const serve = startServe([...noted, '--port', '0', '--threads', '1', '--json']);
+    type ModelsEvent = { event: string; models: { kind: string; notes: string[] }[] };
+    // Whole lines only: the last may still be arriving.
+    const events = (): ModelsEvent[] =>
+      serve.out.stdout
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as ModelsEvent);
+    try {
+      await serve.address;
+      const listened = events()[0];
+      assert.deepEqual(
+        listened.models.map((m) => m.kind),
+        ['classify', 'seq2seq'],
+      );
+      listened.models.forEach((m, at) => notedOnce(m.notes, at));
+      serve.child.kill('SIGUSR2');
+      while (!events().some((e) => e.event === 'reloaded')) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(events().find((e) => e.event === 'reloaded')!.models, listened.models);
+      assert.deepEqual(recurrentActivationNotes(serve.out.stderr), []);
     } finally {
       serve.child.kill('SIGTERM');
     }

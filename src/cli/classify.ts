@@ -479,14 +479,21 @@ function print(text: string): void {
   process.stdout.write(text + '\n');
 }
 
-/** A loaded classifier directory: one model, or a seed ensemble's members (`model` then lists them). */
-function loadClassifier(dir: string): {
+/**
+ * A loaded classifier directory: one model, or a seed ensemble's members (`model` then lists them). Its loader's notes
+ * go to `out` as the text commands say theirs.
+ */
+function loadClassifier(
+  dir: string,
+  out: Output,
+): {
   model: ClassifierModels;
   meta: ClassifierMetadata;
   tokenizer: Tokenizer;
   loaded: LoadedClassifier;
 } {
   const c = loadClassifierDir(dir);
+  for (const n of c.notes) out.info(`note: ${n}`);
   return { model: c.models, meta: c.meta, tokenizer: c.tokenizer, loaded: c };
 }
 
@@ -1095,7 +1102,7 @@ export async function classifyEval(
   o: ClassifyEvalOptions,
   out: Output,
 ): Promise<number> {
-  const { model, meta, tokenizer, loaded } = loadClassifier(dir);
+  const { model, meta, tokenizer, loaded } = loadClassifier(dir, out);
   const classes = meta.classes;
   const { data: source, why } = trainingDataOf(meta);
   const ensemble = Array.isArray(model);
@@ -1228,8 +1235,9 @@ export async function classifyPredict(
   dir: string,
   texts: string[],
   o: ClassifyPredictOptions,
+  out: Output,
 ): Promise<number> {
-  const { model, meta, tokenizer } = loadClassifier(dir);
+  const { model, meta, tokenizer } = loadClassifier(dir, out);
   const multiLabel = meta.settings.multiLabel;
   if (o.threshold !== undefined && !multiLabel)
     throw new UsageError(`${dir}: --threshold applies to multi-label classifiers; this one is single-label`);
@@ -1279,11 +1287,11 @@ export async function classifyPredict(
           ),
         );
   const sep = meta.data.labelSeparator ?? '|';
-  const out = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
+  const printed = stdoutChunks(OUTPUT_CHUNK_CHARS, Infinity);
   let next = 0;
   for (const line of lines) {
     if (isBlankText(line)) {
-      out.add(o.json ? JSON.stringify({ text: line, blank: true }) + '\n' : '\n');
+      printed.add(o.json ? JSON.stringify({ text: line, blank: true }) + '\n' : '\n');
       continue;
     }
     const r = results[next++];
@@ -1291,14 +1299,14 @@ export async function classifyPredict(
     if (multiLabel) {
       // The threshold is applied here, on the probabilities, so the worker pool's answers need no threshold.
       const labels = labelsAtThreshold(r.probabilities, threshold);
-      if (o.json) out.add(JSON.stringify({ ...r, labels, threshold }) + '\n');
+      if (o.json) printed.add(JSON.stringify({ ...r, labels, threshold }) + '\n');
       else
-        out.add(
+        printed.add(
           `${labels.length > 0 ? labels.join(sep) : '(none)'}\t${labels.map((l) => r.probabilities[l].toFixed(4)).join(sep) || '-'}\t${oneLine}\n`,
         );
-    } else if (o.json) out.add(JSON.stringify({ ...r }) + '\n');
-    else out.add(`${r.label}\t${r.probability.toFixed(4)}\t${oneLine}\n`);
+    } else if (o.json) printed.add(JSON.stringify({ ...r }) + '\n');
+    else printed.add(`${r.label}\t${r.probability.toFixed(4)}\t${oneLine}\n`);
   }
-  out.flush();
+  printed.flush();
   return 0;
 }

@@ -350,7 +350,7 @@ export function registerClassify(program: Command): void {
       thresholdFlag,
     )
     .option('--json', 'one JSON object per text (JSON Lines)', false)
-    // Accepted as the other predict commands accept it: classify predict writes nothing but errors on stderr.
+    // As the other predict commands take it: no notes (the model's load notes) on stderr, only errors.
     .option('-q, --quiet', 'print only the labels and errors', false)
     .option(
       '--threads <n>',
@@ -359,6 +359,6 @@ export function registerClassify(program: Command): void {
     )
     .action(async (dir: string, texts: string[], opts) => {
       const { classifyPredict } = await loadCommand(() => import('./classify.js'));
-      process.exitCode = await classifyPredict(dir, texts, opts);
+      process.exitCode = await classifyPredict(dir, texts, opts, makeOutput(opts));
     });
 }

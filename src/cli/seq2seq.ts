@@ -1022,7 +1022,8 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   if (current !== null && !o.overwrite)
     throw new UsageError(`${current} exists; give --overwrite to replace it`);
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
-  const { app, meta } = loadSeq2SeqDir(dir, { jointNgram: false });
+  const { app, meta, notes } = loadSeq2SeqDir(dir, { jointNgram: false });
+  for (const n of notes) out.info(`note: ${n}`);
   const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out, meta.reading));
   // A model whose manifest names its n-gram file (one an --overwrite run trained) gets the new one under a name of its
   // own, which the manifest then names (one atomic write: the old n-gram serves until then); others' is joint-ngram.json.
@@ -1174,7 +1175,8 @@ export async function seq2seqEval(
       dir,
       threads: o.threads ?? defaultThreads(),
       threadsGiven: o.threads !== undefined,
-      here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }).app,
+      here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }),
+      sayNotes: (notes) => notes.forEach((n) => out.info(`note: ${n}`)),
       jointNgram: o.ngramWeight !== 0,
       show: out.progress,
     },
@@ -1310,6 +1312,7 @@ export async function seq2seqPredict(
   dir: string,
   sources: string[],
   o: Seq2SeqPredictOptions,
+  out: Output,
 ): Promise<number> {
   if (o.input !== undefined && sources.length > 0)
     throw new UsageError('give the sources as arguments or in --input, not both');
@@ -1366,7 +1369,8 @@ export async function seq2seqPredict(
           dir,
           threads: o.threads ?? defaultThreads(),
           threadsGiven: o.threads !== undefined,
-          here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }).app,
+          here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }),
+          sayNotes: (notes) => notes.forEach((n) => out.info(`note: ${n}`)),
           jointNgram: o.ngramWeight !== 0,
           show: !o.json && !o.quiet,
         });

@@ -370,7 +370,7 @@ export function registerSeq2Seq(program: Command): void {
     )
     .action(async (dir: string, sources: string[], opts) => {
       const { seq2seqPredict } = await loadCommand(() => import('./seq2seq.js'));
-      process.exitCode = await seq2seqPredict(dir, sources, opts);
+      process.exitCode = await seq2seqPredict(dir, sources, opts, makeOutput(opts));
     });
 
   dataFlags(

@@ -77,8 +77,13 @@ export interface PooledDecoding {
    * only with DECODE_POOL_MIN_BATCHES batches for each of its workers.
    */
   threadsGiven: boolean;
-  /** The model on this thread, with its networks and joint n-gram (only loaded when this thread decodes). */
-  here: () => Seq2Seq;
+  /**
+   * The model on this thread, with its networks and joint n-gram (only loaded when this thread decodes), and its
+   * loader's notes.
+   */
+  here: () => { app: Seq2Seq; notes: readonly string[] };
+  /** Says the model's load notes: this thread's loader's, or the pool's (its first worker's); once either way. */
+  sayNotes: (notes: readonly string[]) => void;
   /** The pool's workers load the model's joint n-gram (false: decoding gives it no weight, so none is built). */
   jointNgram: boolean;
   /** The bar's visibility (on a terminal only). */
@@ -108,11 +113,15 @@ async function decodeAll<T>(
       where.dir,
       'seq2seq',
       work,
-      (pool, m) => pooled(pool, m, progress.shown ? (n) => progress.add(n) : undefined),
+      (pool, m) => {
+        where.sayNotes(m.notes);
+        return pooled(pool, m, progress.shown ? (n) => progress.add(n) : undefined);
+      },
       { jointNgram: where.jointNgram },
     );
     if (fromPool) return fromPool;
-    const model = where.here();
+    const { app: model, notes } = where.here();
+    where.sayNotes(notes);
     const ids = read.map((t) => model.source.encode(t, 'unk'));
     return await decodeHere(
       ids,

@@ -99,7 +99,8 @@ function rebuild(p: ModelPayload): HeldModel & { notes: string[] } {
       kind: 'seq2seq',
       app: Seq2Seq.fromMetadata(loaded.model, meta, others, ngram),
       steppers: new StepperCache(),
-      notes,
+      // Each once, as loadClassifierDir's and loadSeq2SeqDir's on the calling thread.
+      notes: [...new Set(notes)],
     };
   }
   const loaded = deserializeModel(parseModelJson(p.json, p.file), p.weights, p.file);
@@ -119,7 +120,8 @@ function rebuild(p: ModelPayload): HeldModel & { notes: string[] } {
       kind: 'classify',
       model: others.length > 0 ? [loaded.model, ...others] : loaded.model,
       meta,
-      notes,
+      // Each once, as loadClassifierDir's and loadSeq2SeqDir's on the calling thread.
+      notes: [...new Set(notes)],
     };
   }
   const meta = parseTextModelMetadata(loaded.model, loaded.metadata, metadataName(p));

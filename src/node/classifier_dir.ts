@@ -29,6 +29,11 @@ export interface LoadedClassifier {
   memberDirs: string[];
   /** The ensemble's record, or null for a single model. */
   ensemble: EnsembleRecord | null;
+  /**
+   * What the members' loaders noted (a default taken, weights not verified: loadModel's notes, each naming its
+   * member's model.json), each once: the commands and `recur serve` say them as they say a text model's.
+   */
+  notes: string[];
 }
 
 export { isEnsembleDir } from './seed_ensemble_dir.js';
@@ -61,22 +66,29 @@ function mismatch(a: ClassifierMetadata, b: ClassifierMetadata): string | null {
  * or member file: not a classifier, a member missing or damaged, members that disagree.
  */
 export function loadClassifierDir(dir: string): LoadedClassifier {
+  const notes = new Set<string>();
   const { models, ensemble, ...read } = readMembers(dir, (d) => {
     const loaded = loadModel(d);
+    for (const n of loaded.notes) notes.add(n);
     return {
       metadata: loaded.metadata,
       model: loaded.model,
       fits: (meta) => checkClassifierFits(loaded.model, meta, d),
     };
   });
-  return { ...read, models: models.length === 1 && !ensemble ? models[0] : models, ensemble };
+  return {
+    ...read,
+    models: models.length === 1 && !ensemble ? models[0] : models,
+    ensemble,
+    notes: [...notes],
+  };
 }
 
 /**
  * The classifier in `dir` as loadClassifierDir checks it (its model.json files, members that disagree), without its
  * weights: what a caller needs whose inference pool builds the networks (which checks they fit the metadata).
  */
-export function readClassifierDir(dir: string): Omit<LoadedClassifier, 'models'> {
+export function readClassifierDir(dir: string): Omit<LoadedClassifier, 'models' | 'notes'> {
   return readMembers(dir, (d) => ({ metadata: readModelMetadata(d), model: null }));
 }
 
@@ -88,7 +100,7 @@ function readMembers<M>(
     model: M;
     fits?: (meta: ClassifierMetadata) => void;
   },
-): Omit<LoadedClassifier, 'models'> & { models: M[] } {
+): Omit<LoadedClassifier, 'models' | 'notes'> & { models: M[] } {
   const ensemble = isEnsembleDir(dir) ? readEnsembleRecord(dir) : null;
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur classify train'));

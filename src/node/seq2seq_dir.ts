@@ -32,6 +32,11 @@ export interface LoadedSeq2Seq {
   memberDirs: string[];
   /** The ensemble's record, or null for a single model. */
   ensemble: Seq2SeqEnsembleRecord | null;
+  /**
+   * What the members' loaders noted (a default taken, weights not verified: loadFunctionalModel's notes, each naming
+   * its member's model.json), each once: the commands and `recur serve` say them as they say a text model's.
+   */
+  notes: string[];
 }
 
 /** A seq2seq ensemble directory's record, checked (InvalidInputError naming the file). */
@@ -85,8 +90,10 @@ export function writeJointNgram(file: string, ngram: WeightedJointNgram, meta: S
  * caller whose decoding may run on the pool's workers reads the directory with readSeq2SeqDir instead).
  */
 export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {}): LoadedSeq2Seq {
+  const notes = new Set<string>();
   const { members, ...read } = readMembers(dir, (d) => {
     const loaded = loadFunctionalModel(d);
+    for (const n of loaded.notes) notes.add(n);
     return {
       metadata: loaded.metadata,
       model: loaded.model,
@@ -102,6 +109,7 @@ export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {})
       opts.jointNgram === false ? null : readJointNgram(dir, read.meta),
     ),
     ...read,
+    notes: [...notes],
   };
 }
 
@@ -112,7 +120,7 @@ export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {})
  */
 export function readSeq2SeqDir(
   dir: string,
-): Omit<LoadedSeq2Seq, 'app'> & { memberOrders: TargetOrder[]; ngramWeight: number } {
+): Omit<LoadedSeq2Seq, 'app' | 'notes'> & { memberOrders: TargetOrder[]; ngramWeight: number } {
   const { members, ...read } = readMembers(dir, (d) => ({
     metadata: readModelMetadata(d, parseFunctionalModelJson),
     model: null,
@@ -132,7 +140,7 @@ function readMembers<M>(
     model: M;
     fits?: (meta: Seq2SeqMetadata) => void;
   },
-): Omit<LoadedSeq2Seq, 'app'> & { members: { model: M; meta: Seq2SeqMetadata }[] } {
+): Omit<LoadedSeq2Seq, 'app' | 'notes'> & { members: { model: M; meta: Seq2SeqMetadata }[] } {
   const ensemble = isEnsembleDir(dir) ? readSeq2SeqEnsembleRecord(dir) : null;
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur seq2seq train'));

@@ -263,7 +263,15 @@ function servedClassifier(dir: string, name: string, opts: { onPool?: boolean })
     return { kind: 'classify', name, dir, meta: c.meta, tokenizer: c.tokenizer };
   }
   const c = loading(() => loadClassifierDir(dir));
-  return { kind: 'classify', name, dir, model: c.models, meta: c.meta, tokenizer: c.tokenizer };
+  return {
+    kind: 'classify',
+    name,
+    dir,
+    model: c.models,
+    meta: c.meta,
+    tokenizer: c.tokenizer,
+    notes: c.notes,
+  };
 }
 
 function servedSeq2Seq(dir: string, name: string, opts: ServedLoading): Seq2SeqServed {
@@ -271,7 +279,8 @@ function servedSeq2Seq(dir: string, name: string, opts: ServedLoading): Seq2SeqS
     const { meta, memberOrders, ngramWeight } = loading(() => readSeq2SeqDir(dir));
     return { kind: 'seq2seq', name, dir, meta, source: sourceTokenizer(meta), memberOrders, ngramWeight };
   }
-  return seq2seqOnThisThread(name, dir, loading(() => loadSeq2SeqDir(dir, opts)).app);
+  const loaded = loading(() => loadSeq2SeqDir(dir, opts));
+  return seq2seqOnThisThread(name, dir, loaded.app, loaded.notes);
 }
 
 /**
@@ -293,15 +302,21 @@ export async function reloadServedModel(
   if (!app) return served;
   await pause();
   const ngram = loading(() => readJointNgram(dir, app.metadata()));
-  return ngram ? seq2seqOnThisThread(name, dir, app.withJointNgram(ngram)) : served;
+  return ngram ? seq2seqOnThisThread(name, dir, app.withJointNgram(ngram), served.notes) : served;
 }
 
-/** The served entry of a seq2seq model that runs on this thread. */
-export function seq2seqOnThisThread(name: string, dir: string, app: Seq2Seq): Seq2SeqServed {
+/** The served entry of a seq2seq model that runs on this thread; `notes`: its loader's. */
+export function seq2seqOnThisThread(
+  name: string,
+  dir: string,
+  app: Seq2Seq,
+  notes: readonly string[] = [],
+): Seq2SeqServed {
   return {
     kind: 'seq2seq',
     name,
     dir,
+    notes,
     meta: app.metadata(),
     source: app.source,
     memberOrders: app.memberOrders,
