@@ -22,7 +22,7 @@ import {
   TINY_TEXT_MODEL,
   trainTinyModels,
 } from './cli_helpers.js';
-import { startServe } from './serve_helpers.js';
+import { saidOnStderr, startServe } from './serve_helpers.js';
 import { listening } from '../src/cli/serve.js';
 
 describe('recur serve (the command)', () => {
@@ -282,34 +282,22 @@ describe('recur serve (the command)', () => {
       /model\.json: written by TensorFlow\.js, so options its layers leave out take TensorFlow\.js's defaults: '[^']+' \(LSTM\) recurrent_activation hardSigmoid/;
     const noteLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('note: '));
     // On two workers (each rebuilds the model and notes it): said once at start-up, and once again on a reload.
-    const child = spawn(process.execPath, [CLI, 'serve', noted, '--port', '0', '--threads', '2'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const said = (pattern: RegExp): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (pattern.test(stderr)) resolve();
-        };
-        child.stderr.on('data', check);
-        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
-        check();
-      });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const text = startServe([noted, '--port', '0', '--threads', '2']);
+    const { child, exited } = text;
+    const said = (pattern: RegExp): Promise<void> => saidOnStderr(text, pattern);
     try {
       await said(/listening on http/);
-      const atStart = noteLines(stderr);
-      assert.equal(atStart.length, 2, stderr);
+      const atStart = noteLines(text.out.stderr);
+      assert.equal(atStart.length, 2, text.out.stderr);
       assert.match(atStart.join('\n'), defaults);
       assert.match(atStart.join('\n'), /no sha256 recorded/);
       child.kill('SIGUSR2');
       await said(/reloaded 1 of 1 model/);
-      assert.deepEqual(noteLines(stderr), [...atStart, ...atStart], stderr);
+      assert.deepEqual(noteLines(text.out.stderr), [...atStart, ...atStart], text.out.stderr);
     } finally {
       child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, text.out.stderr);
     // On the event loop, with --json: no note on stderr; the listening event lists them with the model.
     const serve = startServe([noted, '--port', '0', '--threads', '1', '--json']);
     try {
@@ -360,25 +348,13 @@ describe('recur serve (the command)', () => {
       assert.equal(mine.length, 1, notes.join('\n'));
     };
     // Without --json: `note:` lines on stderr, each model's once at start-up and once again on a reload.
-    const child = spawn(process.execPath, [CLI, 'serve', ...noted, '--port', '0', '--threads', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const said = (pattern: RegExp): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (pattern.test(stderr)) resolve();
-        };
-        child.stderr.on('data', check);
-        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
-        check();
-      });
+    const text = startServe([...noted, '--port', '0', '--threads', '1']);
+    const { child, exited } = text;
+    const said = (pattern: RegExp): Promise<void> => saidOnStderr(text, pattern);
     try {
       await said(/listening on http/);
-      const atStart = recurrentActivationNotes(stderr);
-      assert.equal(atStart.length, 2, stderr);
+      const atStart = recurrentActivationNotes(text.out.stderr);
+      assert.equal(atStart.length, 2, text.out.stderr);
       noted.forEach((_, at) =>
         notedOnce(
           atStart.map((l) => l.slice('note: '.length)),
@@ -387,11 +363,11 @@ describe('recur serve (the command)', () => {
       );
       child.kill('SIGUSR2');
       await said(/reloaded 2 of 2 model/);
-      assert.deepEqual(recurrentActivationNotes(stderr), [...atStart, ...atStart], stderr);
+      assert.deepEqual(recurrentActivationNotes(text.out.stderr), [...atStart, ...atStart], text.out.stderr);
     } finally {
       child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, text.out.stderr);
     // --json: none on stderr; the listening and reloaded events list each model's.
     const serve = startServe([...noted, '--port', '0', '--threads', '1', '--json']);
     type ModelsEvent = { event: string; models: { kind: string; notes: string[] }[] };

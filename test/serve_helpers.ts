@@ -36,7 +36,10 @@ export interface ServeProcess {
   out: { stdout: string; stderr: string };
 }
 
-/** Starts `recur serve` with `args` (which must include --json, whose listening event gives the address). */
+/**
+ * Starts `recur serve` with `args`. `address` comes from --json's listening event; without --json, wait with
+ * `saidOnStderr` instead.
+ */
 export function startServe(args: readonly string[]): ServeProcess {
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
@@ -50,7 +53,21 @@ export function startServe(args: readonly string[]): ServeProcess {
     });
     child.on('exit', () => reject(new Error(`serve exited early: ${out.stderr}`)));
   });
+  // Without --json nobody awaits the address: its rejection when the server ends is then no error.
+  address.catch(() => undefined);
   return { child, address, exited, out };
+}
+
+/** Resolves once the server's stderr matches `pattern` (text output: "listening on", "reloaded"); rejects if it exits first. */
+export function saidOnStderr(serve: ServeProcess, pattern: RegExp): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (pattern.test(serve.out.stderr)) resolve();
+    };
+    serve.child.stderr!.on('data', check);
+    serve.child.on('exit', () => reject(new Error(`serve exited early: ${serve.out.stderr}`)));
+    check();
+  });
 }
 
 /**
