@@ -168,16 +168,25 @@ describe('Keras files with float16 weights', () => {
         /stored as float16 \(5 datasets, e\.g\. '\/.+'\); recur read them exactly into float32/,
       );
     }
-    // The same files as weights for a model built with recur's API.
-    const fresh = new Sequential({
-      layers: [
-        new L.LSTM({ units: 3, inputShape: [4, 2], name: 'lstm' }),
-        new L.Dense({ units: 2, activation: 'linear', name: 'dense' }),
-      ],
-    });
-    fresh.build();
+    // The same files as weights for a model built with recur's API: the .h5 by layer name (its legacy layout), the
+    // .keras by Keras 3's layer paths.
+    const freshModel = (): Sequential => {
+      const m = new Sequential({
+        layers: [
+          new L.LSTM({ units: 3, inputShape: [4, 2], name: 'lstm' }),
+          new L.Dense({ units: 2, activation: 'linear', name: 'dense' }),
+        ],
+      });
+      m.build();
+      return m;
+    };
+    const fresh = freshModel();
     const report = await loadKerasWeights(fresh, asFloat16(await writeH5(h5)), 'm.h5');
     assert.deepEqual(weightsOf(fresh), weightsOf(model));
     assert.match(report.notes.join('\n'), /m\.h5: the weights are stored as float16 .*'\/model_weights\//);
+    const fromArchive = freshModel();
+    const archiveReport = await loadKerasWeights(fromArchive, archive, 'm.keras');
+    assert.deepEqual(weightsOf(fromArchive), weightsOf(model));
+    assert.match(archiveReport.notes.join('\n'), /m\.keras: the weights are stored as float16 .*'\/layers\//);
   });
 });

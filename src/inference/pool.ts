@@ -473,45 +473,41 @@ export class InferencePool {
     const sequences = texts.map((t) =>
       tokenizer.encode(t, meta.settings.maxLength, meta.settings.truncating),
     );
-    const order = Array.from(texts, (_, i) => i).sort(
-      (a, b) => sequences[a].length - sequences[b].length || a - b,
-    );
-    // Jobs of whole batches of the one-thread run, their rows in that run's order (so the worker's own length sort
-    // keeps them as they are); a padded batch costs its rows × its longest text.
-    const batches = Math.ceil(order.length / batchSize);
-    const jobs = shardRuns(
-      order.length,
+    // Jobs of whole batches of the one-thread run, their rows in that run's order (decodingRuns: the length order
+    // predictProbabilities sorts by too, so the worker's own sort keeps them as they are); a padded batch costs its
+    // rows × its longest text. Jobs of a few batches only when a caller watches progress.
+    const runs = decodingRuns(
+      sequences,
       batchSize,
-      Math.max(this.threads * JOBS_PER_WORKER, onClassified ? Math.ceil(batches / DECODE_RUN_BATCHES) : 0),
+      this.threads,
+      onClassified ? DECODE_RUN_BATCHES : Infinity,
     );
-    const cost = (from: number, to: number): number => {
+    const cost = (run: Int32Array): number => {
       let c = 0;
-      for (let b = from; b < to; b += batchSize) {
-        const end = Math.min(to, b + batchSize);
-        c += (end - b) * sequences[order[end - 1]].length;
+      for (let b = 0; b < run.length; b += batchSize) {
+        const end = Math.min(run.length, b + batchSize);
+        c += (end - b) * sequences[run[end - 1]].length;
       }
       return c;
     };
     const K = meta.classes.length;
     const parts = await this.deal(
-      jobs.map(([from, to]) => cost(from, to)),
+      runs.map(cost),
       async (j, slot) => {
         const part = (await this.post(slot, (id) => ({
           type: 'classify',
           id,
           modelId: model.id,
-          sequences: order.slice(jobs[j][0], jobs[j][1]).map((r) => sequences[r]),
+          sequences: Array.from(runs[j], (r) => sequences[r]),
           batchSize,
         }))) as Float32Array;
-        onClassified?.(jobs[j][1] - jobs[j][0]);
+        onClassified?.(runs[j].length);
         return part;
       },
       signal,
     );
     const p = new Float32Array(texts.length * K);
-    parts.forEach((part, j) =>
-      order.slice(jobs[j][0], jobs[j][1]).forEach((r, i) => p.set(part.subarray(i * K, (i + 1) * K), r * K)),
-    );
+    parts.forEach((part, j) => runs[j].forEach((r, i) => p.set(part.subarray(i * K, (i + 1) * K), r * K)));
     return classificationsOf(meta, texts, p);
   }
 
@@ -657,7 +653,8 @@ export const DECODE_RUN_BATCHES = 4;
  * The decoding jobs of source ids: runs of whole batches of decoding's own length order (src/seq2seq/decode.ts), at
  * least JOBS_PER_WORKER per thread and at most `maxBatches` batches each. Each run decoded alone (a worker's
  * `Seq2Seq.predict` call, or this thread's) gives the outputs of the one call over all sources: its stable sort keeps
- * the run's order, so it decodes exactly those batches.
+ * the run's order, so it decodes exactly those batches. A classifier's encoded texts are cut the same way: its batches
+ * (predictProbabilities) are in the same order, token length then position.
  */
 export function decodingRuns(
   ids: readonly Int32Array[],

@@ -258,18 +258,49 @@ function precisionNote(raw: Json, where: string): string | null {
   );
 }
 
+/** The weights a loader read: their tree, the name its notes give the file, the tree's path in the file ('' the root). */
+interface WeightsRead {
+  tree: H5Group;
+  where: string;
+  base: string;
+}
+
+/**
+ * A loaded model's notes, in this order: the weights' conversions (`converted`, from applyWeights), the note on
+ * float16 weights (float16Note), then the configuration's (`rawConfig`, translated to `cfg`). Both model loaders
+ * assemble their notes here, so neither can leave one out.
+ */
+function modelNotes(
+  converted: readonly string[],
+  weights: WeightsRead,
+  cfg: KerasModelConfig,
+  rawConfig: Json,
+  where: string,
+): string[] {
+  const notes = [
+    float16Note(weights),
+    hardSigmoidNote(cfg, where),
+    zeroOutputNote(rawConfig, where),
+    maskedMaxPoolingNote(rawConfig, where),
+    trainingOnlyNote(rawConfig, where),
+    precisionNote(rawConfig, where),
+  ];
+  return [...converted, ...notes.filter((n): n is string => n !== null)];
+}
+
 /**
  * Weights stored as float16 (a model saved with dtype='float16'): recur reads them into float32, exactly (every half
- * is a float32), and says so once, naming one of the datasets.
+ * is a float32), and says so once, naming one of the datasets. Made only by modelNotes and assignPlan, which every
+ * loader's notes come from.
  */
-function float16Note(node: H5Node, where: string, base = ''): string | null {
+function float16Note({ tree, where, base }: WeightsRead): string | null {
   const found: string[] = [];
   const walk = (n: H5Node, p: string): void => {
     if (n.kind === 'dataset') {
       if (HALF_FLOAT.test(n.dtype)) found.push(p);
     } else for (const [k, c] of n.children) walk(c, `${p}/${k}`);
   };
-  walk(node, base);
+  walk(tree, base);
   if (found.length === 0) return null;
   return (
     `${where}: the weights are stored as float16 (${found.length} dataset${found.length === 1 ? '' : 's'}, e.g. ` +
@@ -315,25 +346,13 @@ function fromLegacyH5(root: H5Group, where: string): LoadedKerasModel {
     where,
     notes,
   );
-  const half = float16Note(mw, where, '/model_weights');
-  if (half) notes.push(half);
-  const h = hardSigmoidNote(cfg, where);
-  if (h) notes.push(h);
-  const z = zeroOutputNote(rawConfig, where);
-  if (z) notes.push(z);
-  const pooling = maskedMaxPoolingNote(rawConfig, where);
-  if (pooling) notes.push(pooling);
-  const t = trainingOnlyNote(rawConfig, where);
-  if (t) notes.push(t);
-  const p = precisionNote(rawConfig, where);
-  if (p) notes.push(p);
   const tc = root.attrs.training_config;
   return {
     model,
     format: 'keras-h5',
     kerasVersion: version,
     trainingConfig: typeof tc === 'string' ? safeJson(tc) : null,
-    notes,
+    notes: modelNotes(notes, { tree: mw, where, base: '/model_weights' }, cfg, rawConfig, where),
     metadata: recurMetadataOf(root.attrs.userDefinedMetadata, where, "attribute 'userDefinedMetadata'"),
   };
 }
@@ -376,24 +395,18 @@ async function fromArchive(bytes: Uint8Array, where: string): Promise<LoadedKera
     where,
     notes,
   );
-  const half = float16Note(root, `${where}: model.weights.h5`);
-  if (half) notes.push(half);
-  const h = hardSigmoidNote(cfg, where);
-  if (h) notes.push(h);
-  const z = zeroOutputNote(ar.config as Json, where);
-  if (z) notes.push(z);
-  const pooling = maskedMaxPoolingNote(ar.config as Json, where);
-  if (pooling) notes.push(pooling);
-  const t = trainingOnlyNote(ar.config as Json, where);
-  if (t) notes.push(t);
-  const p = precisionNote(ar.config as Json, where);
-  if (p) notes.push(p);
   return {
     model,
     format: 'keras',
     kerasVersion: version,
     trainingConfig: ar.config.compile_config ?? null,
-    notes,
+    notes: modelNotes(
+      notes,
+      { tree: root, where: `${where}: model.weights.h5`, base: '' },
+      cfg,
+      ar.config as Json,
+      where,
+    ),
     metadata: recurMetadataOf(ar.metadata.userDefinedMetadata, where, 'metadata.json: userDefinedMetadata'),
   };
 }
@@ -454,15 +467,7 @@ function keras3Weights(model: KerasModel, root: H5Group, where: string): Weights
     throw new InvalidInputError(
       `${where}: the weights (Keras 3 layout) do not fit the model:\n  ${problems.join('\n  ')}`,
     );
-  for (const { layer, ws } of plan) {
-    try {
-      assignLayerWeights(layer, ws, where, false);
-    } catch (e) {
-      throw fileError(e);
-    }
-  }
-  const half = float16Note(root, where);
-  return { loaded: plan.map((p) => p.layer.name), notes: half ? [half] : [] };
+  return assignPlan(plan, { tree: root, where, base: '' }, () => false);
 }
 
 export interface WeightsReport {
@@ -544,17 +549,31 @@ export async function loadKerasWeights(
       problems.push(`the file has weights for '${n}', which is not a layer of the model`);
   if (problems.length > 0)
     throw new InvalidInputError(`${where}: the weights do not fit the model:\n  ${problems.join('\n  ')}`);
+  return assignPlan(plan, { tree: g, where, base: base === '' ? '' : `/${base}` }, isCudnnLayout);
+}
+
+/**
+ * Gives each planned layer its weights (the plan checked whole first: nothing is changed unless all fit) and reports
+ * them: the note on float16 weights read (float16Note), then each layer whose weights `cudnn` says are in CuDNN's
+ * layout, converted as Keras does. Both weights loaders report here, so neither can leave a note out.
+ */
+function assignPlan(
+  plan: readonly { layer: Layer; ws: FileWeight[] }[],
+  weights: WeightsRead,
+  cudnn: (layer: Layer, ws: FileWeight[]) => boolean,
+): WeightsReport {
+  const { where } = weights;
   const notes: string[] = [];
-  const half = float16Note(g, where, base === '' ? '' : `/${base}`);
+  const half = float16Note(weights);
   if (half) notes.push(half);
   for (const { layer, ws } of plan) {
-    const cudnn = isCudnnLayout(layer, ws);
-    if (cudnn)
+    const converted = cudnn(layer, ws);
+    if (converted)
       notes.push(
         `${where}: layer '${layer.name}' holds CuDNN${layer.className} weights; converted to ${layer.className}, as Keras does`,
       );
     try {
-      assignLayerWeights(layer, ws, where, cudnn);
+      assignLayerWeights(layer, ws, where, converted);
     } catch (e) {
       throw fileError(e);
     }
