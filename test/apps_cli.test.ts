@@ -296,6 +296,47 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
     assert.equal(existsSync(out), false);
   });
 
+  it('refuses --skip-bad without a pairs file (CMUdict), as --format, new or resumed: exit 2, before any training (it was ignored)', () => {
+    const out = join(root, 'never-g2p-skip');
+    const small = [
+      '--units',
+      '4',
+      '--epochs',
+      '1',
+      '--ensemble',
+      '1',
+      '--joint-ngram',
+      '0',
+      '--threads',
+      '1',
+    ];
+    const r = runCli(['seq2seq', 'train', '--out', out, '--skip-bad', '--cpu-time-limit', '0.01', ...small]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^recur: --skip-bad skips the bad lines of a pairs file, and the data is CMUdict \(no pairs file was given\)/,
+    );
+    assert.equal(existsSync(out), false);
+    // And on resume: a CMUdict run (stopped at once) continued with --skip-bad.
+    const started = runCli(['seq2seq', 'train', '--out', out, '--cpu-time-limit', '0.01', ...small]);
+    assert.equal(started.code, 0, started.stderr);
+    const resumed = runCli([
+      'seq2seq',
+      'train',
+      '--out',
+      out,
+      '--resume',
+      '--skip-bad',
+      '--cpu-time-limit',
+      '0.01',
+    ]);
+    assert.equal(resumed.code, 2, resumed.stderr);
+    assert.match(
+      resumed.stderr,
+      /^recur: --skip-bad skips the bad lines of a pairs file, and the data is CMUdict/,
+    );
+  });
+
   it("a model's own CSV pairs are read as training read them: eval DIR and export need no column flags; --help says so", () => {
     const csv = join(root, 'named-pairs.csv');
     writeFileSync(csv, 'en,fr\n' + pairs(60, 2).replaceAll('\t', ','));

@@ -260,6 +260,63 @@ describe('recur classify train --resume --label-separator', () => {
   });
 });
 
+describe('recur classify train --resume of a column whose name another column shares', () => {
+  it('reads the column the run was given by number (it read it by name and refused the repeated name, so the run could never resume); another column of that name is refused', () => {
+    const csv = join(dir, 'repeated.csv');
+    const [, ...rows] = reviews(80, 9).trim().split('\n');
+    writeFileSync(
+      csv,
+      ['sentence,sentence,label', ...rows.map((r, i) => `note ${i},${r}`)].join('\n') + '\n',
+    );
+    const out = join(dir, 'repeated');
+    const quick = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '-q'];
+    const first = runCli(['classify', 'train', csv, '--out', out, '--text-column', '2', ...quick]);
+    assert.equal(first.code, 0, first.stderr);
+    for (const given of [[], ['--text-column', '2']]) {
+      const r = runCli(['classify', 'train', '--out', out, '--resume', ...given, '-q']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    for (const value of ['1', 'sentence']) {
+      const r = runCli(['classify', 'train', '--out', out, '--resume', '--text-column', value, '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(
+        r.stderr.startsWith(
+          `recur: --text-column ${value}${value === '1' ? " (column 'sentence')" : ''} with --resume: the checkpoint's run uses 'sentence' (column 2); leave the flag out`,
+        ),
+        r.stderr,
+      );
+    }
+    const evaluated = runCli(['classify', 'eval', out, '-q']);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+  });
+});
+
+describe('recur classify train --resume --text-column of JSON Lines in another case', () => {
+  it('is accepted as the field training picks, ignoring case (it was refused); another field is refused', () => {
+    const jsonl = join(dir, 'cased.jsonl');
+    const [, ...rows] = reviews(80, 10).trim().split('\n');
+    const records = rows.map((r) => {
+      const [text, label] = r.split(',');
+      return JSON.stringify({ Sentence: text, label });
+    });
+    writeFileSync(jsonl, records.join('\n') + '\n');
+    const out = join(dir, 'cased');
+    const quick = ['--epochs', '1', '--units', '4', '--embedding-dim', '4', '--threads', '1', '-q'];
+    const first = runCli(['classify', 'train', jsonl, '--out', out, '--text-column', 'Sentence', ...quick]);
+    assert.equal(first.code, 0, first.stderr);
+    const same = runCli(['classify', 'train', '--out', out, '--resume', '--text-column', 'sentence', '-q']);
+    assert.equal(same.code, 0, same.stderr);
+    const other = runCli(['classify', 'train', '--out', out, '--resume', '--text-column', 'LABEL', '-q']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.ok(
+      other.stderr.startsWith(
+        "recur: --text-column LABEL (column 'label') with --resume: the checkpoint's run uses Sentence; leave the flag out",
+      ),
+      other.stderr,
+    );
+  });
+});
+
 describe('recur classify train --ensemble N --resume before any member has a checkpoint', () => {
   it("refuses a column or --test other than the first command's (they were ignored)", () => {
     const csv = join(dir, 'early.csv');

@@ -18,6 +18,12 @@ export interface ClassifierData {
   /** The CSV / JSON Lines column or field names used, when the source had them. */
   textColumn: string | null;
   labelColumn: string | null;
+  /**
+   * A CSV / TSV column's 1-based number, recorded when another column has its name (it was given by number; its name
+   * would pick the other one or be refused); absent otherwise and in models from before it was recorded.
+   */
+  textColumnNumber?: number;
+  labelColumnNumber?: number;
   /** Multi-label data: the separator of the label lists in the label column (null: single-label data). */
   labelSeparator?: string | null;
   /** A separate test set given with --test (absolute path), or null: the test split of `source`. */
@@ -28,6 +34,9 @@ export interface ClassifierData {
    */
   testTextColumn?: string | null;
   testLabelColumn?: string | null;
+  /** As textColumnNumber / labelColumnNumber, for the --test file. */
+  testTextColumnNumber?: number;
+  testLabelColumnNumber?: number;
   /** sha256 of the labelled records, to tell whether `source` still holds what the model was trained on. */
   fingerprint: string;
   records: number;
@@ -113,10 +122,14 @@ const CLASSIFIER_METADATA = z.looseObject({
     source: z.string(),
     textColumn: z.string().nullable(),
     labelColumn: z.string().nullable(),
+    textColumnNumber: positiveInt.optional(),
+    labelColumnNumber: positiveInt.optional(),
     labelSeparator: z.string().min(1).nullable().default(null),
     testSource: z.string().nullable(),
     testTextColumn: z.string().nullable().optional(),
     testLabelColumn: z.string().nullable().optional(),
+    testTextColumnNumber: positiveInt.optional(),
+    testLabelColumnNumber: positiveInt.optional(),
     fingerprint: z.string(),
     records: z.number().int().min(0),
   }),

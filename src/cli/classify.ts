@@ -78,7 +78,7 @@ import {
   loadLabelledTexts,
   loadTextColumn,
   spamAssassin,
-  tableColumnName,
+  pickedColumn,
   type ColumnChoice,
   type LoadedTexts,
 } from '../node/classify_data.js';
@@ -319,9 +319,18 @@ type MultiLabelBaselineLike = Pick<
 /** The columns (and label separator) a model's training data was read with. */
 export function columnsOf(meta: ClassifierMetadata): ColumnChoice {
   const d = meta.data;
+  // A column whose name another shares is found again by its number (as it was given): its name would be refused.
   return {
-    ...(d.textColumn ? { textColumn: d.textColumn } : {}),
-    ...(d.labelColumn ? { labelColumn: d.labelColumn } : {}),
+    ...(d.textColumnNumber
+      ? { textColumn: String(d.textColumnNumber) }
+      : d.textColumn
+        ? { textColumn: d.textColumn }
+        : {}),
+    ...(d.labelColumnNumber
+      ? { labelColumn: String(d.labelColumnNumber) }
+      : d.labelColumn
+        ? { labelColumn: d.labelColumn }
+        : {}),
     ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
   };
 }
@@ -334,8 +343,16 @@ export function testColumnsOf(meta: ClassifierMetadata): ColumnChoice | null {
   const d = meta.data;
   if (d.testTextColumn === undefined && d.testLabelColumn === undefined) return null;
   return {
-    ...(d.testTextColumn ? { textColumn: d.testTextColumn } : {}),
-    ...(d.testLabelColumn ? { labelColumn: d.testLabelColumn } : {}),
+    ...(d.testTextColumnNumber
+      ? { textColumn: String(d.testTextColumnNumber) }
+      : d.testTextColumn
+        ? { textColumn: d.testTextColumn }
+        : {}),
+    ...(d.testLabelColumnNumber
+      ? { labelColumn: String(d.testLabelColumnNumber) }
+      : d.testLabelColumn
+        ? { labelColumn: d.testLabelColumn }
+        : {}),
     ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
   };
 }
@@ -596,17 +613,33 @@ export function checkResumedClassifierFlags(
   data?: ClassifierData,
 ): void {
   if (data) {
-    // A column given by number (or a name in another case) is compared as the header name it picks in the data: the
-    // run reads the column it recorded, so another one given would be ignored (it was, by number).
-    const column = (c: string | undefined, recorded: string | null): string | undefined => {
-      if (c === undefined || c === recorded || recorded === null) return c;
-      const name = tableColumnName(data.source, c);
-      if (name === recorded) return recorded;
-      return name === null || name === c ? c : `${c} (column '${name}')`;
+    const shown = (name: string | null, number: number | undefined): string =>
+      name === null ? 'no named column' : number === undefined ? name : `'${name}' (column ${number})`;
+    // A column given by number (or a name in another case) is compared as the column it picks in the data: the run
+    // reads the column it recorded (by number when another has its name), so another one given would be ignored.
+    const column = (
+      c: string | undefined,
+      recorded: string | null,
+      number: number | undefined,
+    ): string | undefined => {
+      if (c === undefined || recorded === null) return c;
+      const picked = pickedColumn(data.source, c);
+      if (picked === null) return c;
+      if (picked.name === recorded && (number === undefined || picked.number === number))
+        return shown(recorded, number);
+      return picked.name === c ? c : `${c} (column '${picked.name}')`;
     };
     refuseChangedFlags([
-      ['--text-column', column(o.textColumn, data.textColumn), data.textColumn ?? 'no named column'],
-      ['--label-column', column(o.labelColumn, data.labelColumn), data.labelColumn ?? 'no named column'],
+      [
+        '--text-column',
+        column(o.textColumn, data.textColumn, data.textColumnNumber),
+        shown(data.textColumn, data.textColumnNumber),
+      ],
+      [
+        '--label-column',
+        column(o.labelColumn, data.labelColumn, data.labelColumnNumber),
+        shown(data.labelColumn, data.labelColumnNumber),
+      ],
       [
         '--label-separator',
         o.labelSeparator,
@@ -773,9 +806,13 @@ export async function trainClassifier(
     source: source === undefined ? SPAM_ASSASSIN : resolve(source),
     textColumn: data.textColumn,
     labelColumn: data.labelColumn,
+    ...(data.textColumnNumber !== undefined && { textColumnNumber: data.textColumnNumber }),
+    ...(data.labelColumnNumber !== undefined && { labelColumnNumber: data.labelColumnNumber }),
     labelSeparator: columns.labelSeparator ?? null,
     testSource,
     ...(testFile && { testTextColumn: testFile.textColumn, testLabelColumn: testFile.labelColumn }),
+    ...(testFile?.textColumnNumber !== undefined && { testTextColumnNumber: testFile.textColumnNumber }),
+    ...(testFile?.labelColumnNumber !== undefined && { testLabelColumnNumber: testFile.labelColumnNumber }),
     fingerprint,
     records: data.texts.length,
   };

@@ -143,8 +143,8 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
       `${dir}: its training pairs are needed to export the seq2seq recipe, but ${file} is not there`,
     );
   // Read as training read it (a CSV's columns); lines a --skip-bad run skipped are skipped again (a run without it
-  // had none: it would have stopped).
-  const read = readingFor(meta.reading, { skipBad: true }, app.data);
+  // had none: it would have stopped; CMUdict has no pairs file to skip lines of).
+  const read = readingFor(meta.reading, { skipBad: file !== undefined }, app.data);
   const within = withinLimits(loadExamples(file, read, app.settings, out), app.settings);
   if (file !== undefined)
     checkTrainingData(within, meta.reading, file, 'the recipe needs the pairs the model trained on');

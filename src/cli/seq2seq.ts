@@ -131,8 +131,9 @@ export interface Seq2SeqDataOptions {
 }
 
 /**
- * Refuses the flags that read a pairs file where they have nothing to read: --format with CMUdict (`file` undefined
- * or CMUDICT), which is no pairs file (without PAIRS, `train --format csv` would start the 35-minute G2P recipe), and
+ * Refuses the flags that read a pairs file where they have nothing to read: --format and --skip-bad with CMUdict
+ * (`file` undefined or CMUDICT), which is no pairs file (without PAIRS, `train --format csv` would start the 35-minute
+ * G2P recipe; --skip-bad was ignored), and
  * --source-column / --target-column where no header names columns: a TSV pairs file (source, then target) or
  * CMUdict. Ignored there, the flag would leave the user believing other columns, or another file, were read.
  */
@@ -141,6 +142,10 @@ export function checkPairsColumns(file: string | undefined, o: Seq2SeqDataOption
   if (cmudict && o.format !== undefined)
     throw new UsageError(
       `--format ${o.format} reads a pairs file, and the data is CMUdict (no pairs file was given); give the pairs file, or leave --format out`,
+    );
+  if (cmudict && o.skipBad)
+    throw new UsageError(
+      '--skip-bad skips the bad lines of a pairs file, and the data is CMUdict (no pairs file was given); give the pairs file, or leave --skip-bad out',
     );
   const flag =
     o.sourceColumn !== undefined

@@ -69,6 +69,9 @@ function checkSeparator(separator: string): void {
 export interface LoadedTexts extends LabelledTexts {
   textColumn: string | null;
   labelColumn: string | null;
+  /** A table's 1-based column numbers, present when another column has the same name (given by number, then). */
+  textColumnNumber?: number;
+  labelColumnNumber?: number;
 }
 
 /** A table read from a CSV or TSV file: its header, its rows and each row's (last) line number. */
@@ -154,19 +157,30 @@ function columnIndex(path: string, header: string[], given: string, flag: string
 }
 
 /**
- * The header name of the column a --text-column / --label-column value (`given`: a name, a name in another case, or a
- * 1-based number) picks in the CSV / TSV `path`, as training finds it; null when `path` is no such table (a
- * directory, JSON Lines: their fields are names) or cannot be read, or no column is picked (the load says why).
- * A resumed run compares it with the column its data was read from, so a number is not taken for another name.
+ * The column a --text-column / --label-column value (`given`: a name, a name in another case, or a 1-based number)
+ * picks in the CSV / TSV `path`, as training finds it: its header name and 1-based number; for JSON Lines the field it
+ * picks in the first record (by name, else ignoring case), without a number. Null when `path` is a directory or cannot
+ * be read, or nothing is picked (the load says why). A resumed run compares it with the column its data was read from,
+ * so a number is not taken for another name, nor a name in another case for another field.
  */
-export function tableColumnName(path: string, given: string): string | null {
+export function pickedColumn(path: string, given: string): { name: string; number?: number } | null {
   try {
-    if (statSync(path).isDirectory() || isJsonLines(path)) return null;
+    if (statSync(path).isDirectory()) return null;
+    if (isJsonLines(path)) {
+      const first = jsonLineObjects(path, 'a text and a label field')[0];
+      return first ? { name: givenField('', Object.keys(first.rec), given, '') } : null;
+    }
     const { header } = readTable(path);
-    return header[columnIndex(path, header, given, '')];
+    const j = columnIndex(path, header, given, '');
+    return { name: header[j], number: j + 1 };
   } catch {
     return null;
   }
+}
+
+/** Whether another column shares column `j`'s name (ignoring case): its name alone does not say which it is. */
+function nameRepeated(header: string[], j: number): boolean {
+  return header.some((h, i) => i !== j && h.toLowerCase() === header[j].toLowerCase());
 }
 
 /**
@@ -247,6 +261,8 @@ export function loadTable(path: string, columns: ColumnChoice = {}): LoadedTexts
     source: path,
     textColumn: t.header[text],
     labelColumn: t.header[label],
+    ...(nameRepeated(t.header, text) && { textColumnNumber: text + 1 }),
+    ...(nameRepeated(t.header, label) && { labelColumnNumber: label + 1 }),
   };
   const sep = columns.labelSeparator;
   if (sep !== undefined) {
