@@ -316,23 +316,38 @@ type MultiLabelBaselineLike = Pick<
   'micro_f1' | 'macro_f1' | 'subset_accuracy' | 'hamming_loss'
 >;
 
+/**
+ * The columns a model's data was read with, as flags find them again: a column whose name another shares by its number
+ * (as it was given; its name would be refused), others by name.
+ */
+function recordedColumns(
+  text: string | null | undefined,
+  textNumber: number | undefined,
+  label: string | null | undefined,
+  labelNumber: number | undefined,
+  labelSeparator: string | null | undefined,
+): ColumnChoice {
+  const flag = (name: string | null | undefined, n: number | undefined): string | undefined =>
+    n !== undefined ? String(n) : name || undefined;
+  const textColumn = flag(text, textNumber);
+  const labelColumn = flag(label, labelNumber);
+  return {
+    ...(textColumn !== undefined && { textColumn }),
+    ...(labelColumn !== undefined && { labelColumn }),
+    ...(labelSeparator ? { labelSeparator } : {}),
+  };
+}
+
 /** The columns (and label separator) a model's training data was read with. */
 export function columnsOf(meta: ClassifierMetadata): ColumnChoice {
   const d = meta.data;
-  // A column whose name another shares is found again by its number (as it was given): its name would be refused.
-  return {
-    ...(d.textColumnNumber
-      ? { textColumn: String(d.textColumnNumber) }
-      : d.textColumn
-        ? { textColumn: d.textColumn }
-        : {}),
-    ...(d.labelColumnNumber
-      ? { labelColumn: String(d.labelColumnNumber) }
-      : d.labelColumn
-        ? { labelColumn: d.labelColumn }
-        : {}),
-    ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
-  };
+  return recordedColumns(
+    d.textColumn,
+    d.textColumnNumber,
+    d.labelColumn,
+    d.labelColumnNumber,
+    d.labelSeparator,
+  );
 }
 
 /**
@@ -342,19 +357,13 @@ export function columnsOf(meta: ClassifierMetadata): ColumnChoice {
 export function testColumnsOf(meta: ClassifierMetadata): ColumnChoice | null {
   const d = meta.data;
   if (d.testTextColumn === undefined && d.testLabelColumn === undefined) return null;
-  return {
-    ...(d.testTextColumnNumber
-      ? { textColumn: String(d.testTextColumnNumber) }
-      : d.testTextColumn
-        ? { textColumn: d.testTextColumn }
-        : {}),
-    ...(d.testLabelColumnNumber
-      ? { labelColumn: String(d.testLabelColumnNumber) }
-      : d.testLabelColumn
-        ? { labelColumn: d.testLabelColumn }
-        : {}),
-    ...(d.labelSeparator ? { labelSeparator: d.labelSeparator } : {}),
-  };
+  return recordedColumns(
+    d.testTextColumn,
+    d.testTextColumnNumber,
+    d.testLabelColumn,
+    d.testLabelColumnNumber,
+    d.labelSeparator,
+  );
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
