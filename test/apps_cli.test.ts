@@ -265,21 +265,22 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
     }
   });
 
+  // Small G2P settings, so old code that ignored a refused flag and trained on CMUdict fails in seconds, not minutes.
+  const SMALL_G2P = [
+    '--units',
+    '4',
+    '--epochs',
+    '1',
+    '--ensemble',
+    '1',
+    '--joint-ngram',
+    '0',
+    '--threads',
+    '1',
+  ];
+
   it('refuses --format without a pairs file (CMUdict): exit 2, before any training', () => {
     const out = join(root, 'never-g2p');
-    // Small settings, so the old code, which ignored the flag and trained on CMUdict, fails in seconds.
-    const small = [
-      '--units',
-      '4',
-      '--epochs',
-      '1',
-      '--ensemble',
-      '1',
-      '--joint-ngram',
-      '0',
-      '--threads',
-      '1',
-    ];
     const r = runCli([
       'seq2seq',
       'train',
@@ -289,7 +290,7 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
       'csv',
       '--cpu-time-limit',
       '0.01',
-      ...small,
+      ...SMALL_G2P,
     ]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^recur: --format csv reads a pairs file, and the data is CMUdict/);
@@ -298,19 +299,16 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
 
   it('refuses --skip-bad without a pairs file (CMUdict), as --format, new or resumed: exit 2, before any training (it was ignored)', () => {
     const out = join(root, 'never-g2p-skip');
-    const small = [
-      '--units',
-      '4',
-      '--epochs',
-      '1',
-      '--ensemble',
-      '1',
-      '--joint-ngram',
-      '0',
-      '--threads',
-      '1',
-    ];
-    const r = runCli(['seq2seq', 'train', '--out', out, '--skip-bad', '--cpu-time-limit', '0.01', ...small]);
+    const r = runCli([
+      'seq2seq',
+      'train',
+      '--out',
+      out,
+      '--skip-bad',
+      '--cpu-time-limit',
+      '0.01',
+      ...SMALL_G2P,
+    ]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
@@ -318,7 +316,7 @@ describe('seq2seq: column flags apply to CSV pairs only', () => {
     );
     assert.equal(existsSync(out), false);
     // And on resume: a CMUdict run (stopped at once) continued with --skip-bad.
-    const started = runCli(['seq2seq', 'train', '--out', out, '--cpu-time-limit', '0.01', ...small]);
+    const started = runCli(['seq2seq', 'train', '--out', out, '--cpu-time-limit', '0.01', ...SMALL_G2P]);
     assert.equal(started.code, 0, started.stderr);
     const resumed = runCli([
       'seq2seq',
