@@ -310,7 +310,7 @@ describe('recur classify train --resume --text-column of JSON Lines in another c
     assert.equal(other.code, 2, other.stderr);
     assert.ok(
       other.stderr.startsWith(
-        "recur: --text-column LABEL (column 'label') with --resume: the checkpoint's run uses Sentence; leave the flag out",
+        "recur: --text-column LABEL (field 'label') with --resume: the checkpoint's run uses Sentence; leave the flag out",
       ),
       other.stderr,
     );

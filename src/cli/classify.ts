@@ -636,7 +636,10 @@ export function checkResumedClassifierFlags(
       if (picked === null) return c;
       if (picked.name === recorded && (number === undefined || picked.number === number))
         return shown(recorded, number);
-      return picked.name === c ? c : `${c} (column '${picked.name}')`;
+      // A JSON Lines field has no number: it is a field, not a column.
+      return picked.name === c
+        ? c
+        : `${c} (${picked.number === undefined ? 'field' : 'column'} '${picked.name}')`;
     };
     refuseChangedFlags([
       [
