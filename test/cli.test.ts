@@ -339,6 +339,19 @@ describe('recur CLI', () => {
     writeFileSync(join(weights, 'weights-0a.bin'), 'mine');
     bad(['train', textFile, '--out', weights], /weights-0a\.bin is not part of a recur model here/, 2);
     assert.equal(readFileSync(join(weights, 'weights-0a.bin'), 'utf8'), 'mine');
+    // A model.json that is no model (not a LayersModel's JSON) is the user's too, --overwrite or not.
+    const notes = join(dir, 'users-model-json');
+    mkdirSync(notes);
+    for (const content of ['my notes', '{}']) {
+      writeFileSync(join(notes, 'model.json'), content);
+      for (const more of [[], ['--overwrite']])
+        bad(
+          ['train', textFile, '--out', notes, ...more],
+          /users-model-json\/model\.json is not part of a recur model here/,
+          2,
+        );
+      assert.equal(readFileSync(join(notes, 'model.json'), 'utf8'), content);
+    }
     bad(
       ['train', textFile, '--out', users, '--resume'],
       /holds no checkpoint to resume .* without --resume/,

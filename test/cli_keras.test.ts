@@ -226,6 +226,18 @@ describe('recur predict, convert and generate on Keras files', () => {
       );
     assert.deepEqual(readdirSync(out), ['weights.bin']);
     assert.equal(readFileSync(join(out, 'weights.bin'), 'utf8'), 'mine');
+    // So is a model.json that is no model's (not a LayersModel's JSON).
+    const notes = join(dir, 'users-model-json');
+    mkdirSync(notes);
+    writeFileSync(join(notes, 'model.json'), 'my notes');
+    for (const extra of [[], ['--overwrite']])
+      badInput(
+        run(['convert', src, notes, ...extra]),
+        /users-model-json\/model\.json is not part of a recur model here and saving one would replace it/,
+        `model.json ${extra.join(' ')}`,
+      );
+    assert.deepEqual(readdirSync(notes), ['model.json']);
+    assert.equal(readFileSync(join(notes, 'model.json'), 'utf8'), 'my notes');
     // Once it holds a model, --overwrite replaces that model's files.
     rmSync(join(out, 'weights.bin'));
     assert.equal(run(['convert', src, out, '-q']).code, 0);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CLASSIFIER_DEFAULTS } from '../classify/defaults.js';
 import type { ClassWeightSpec } from '../classify/model.js';
+import { noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
 import { decodeText } from '../node/text_file.js';
 import { loadCommand } from './load_command.js';
@@ -60,8 +61,13 @@ export function classWeightFlag(v: string): Exclude<ClassWeightSpec, null> {
     try {
       bytes = readFileSync(file);
     } catch (e) {
+      const expected = 'a JSON file holding an object of weights by class name';
+      const code = (e as NodeJS.ErrnoException).code;
+      // A missing file reads as in every command (noSuchPath); other errors keep their code.
       throw new InvalidArgumentError(
-        `--class-weight ${text}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected a JSON file holding an object of weights by class name`,
+        code === 'ENOENT'
+          ? `--class-weight ${text}: ${noSuchPath(file, expected)}`
+          : `--class-weight ${text}: cannot read ${file} (${code ?? String(e)}); expected ${expected}`,
       );
     }
     // Text as every command reads it: a BOM (Notepad, PowerShell) dropped, UTF-16 or a bad byte named.

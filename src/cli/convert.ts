@@ -8,6 +8,7 @@ import { existsSync, lstatSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { ENSEMBLE_FILE } from '../models/seed_ensemble.js';
 import { loadAnyModel, modelFormatOf, saveAnyModel } from '../node/keras_io.js';
+import { holdsModelJson } from '../node/model_io.js';
 import { isModelFileName, plainEntries } from '../node/run_files.js';
 import { killedSaveFiles } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
@@ -94,8 +95,8 @@ export async function convert(
         throw new UsageError(`${output}: holds ${what} (${file}); give another directory for the model`);
     // Without a model here, a weights file is the user's (unless a killed save left it beside its model.json's temp
     // file), and saving a model would delete it as an older model's: refused, --overwrite or not, as recur train
-    // refuses such an --out.
-    if (existsSync(output) && !existsSync(join(output, 'model.json'))) {
+    // refuses such an --out. A model.json that is no model's (holdsModelJson) is the user's file too.
+    if (existsSync(output) && !holdsModelJson(output)) {
       const killed = killedSaveFiles(output, isModelFileName);
       const theirs = plainEntries(output).find(
         (n) =>
@@ -108,7 +109,7 @@ export async function convert(
           `${join(output, theirs)} is not part of a recur model here and saving one would replace it; give OUT a directory of its own`,
         );
     }
-    if (existsSync(join(output, 'model.json')) && !opts.overwrite)
+    if (holdsModelJson(output) && !opts.overwrite)
       throw new UsageError(`${output}: already holds a model; add --overwrite to replace it`);
   } else if (existsSync(output)) {
     if (statSync(output).isDirectory()) throw new UsageError(`${output}: is a directory, not a file`);

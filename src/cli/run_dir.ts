@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
 import type { CSVLogRow } from '../node/callbacks.js';
-import { SAVED_WEIGHTS_RE, isModelDir, recordedTask } from '../node/model_io.js';
+import { SAVED_WEIGHTS_RE, holdsModelJson, isModelDir, recordedTask } from '../node/model_io.js';
 import {
   ENSEMBLE_FILE,
   JOINT_NGRAM_NAME_RE,
@@ -157,7 +157,8 @@ export function prepareRunDir(
         : `${holds}; --overwrite replaces it (only recur's files go), or give --out another directory`,
     );
   }
-  if (!o.resume && existsSync(outDir) && (isModelDir(outDir) || isModelDir(ckptDir) || ensemble)) {
+  // A model here: a model.json of a model's format (holdsModelJson); a user's file of that name is refused below.
+  if (!o.resume && existsSync(outDir) && (holdsModelJson(outDir) || holdsModelJson(ckptDir) || ensemble)) {
     if (!o.overwrite) {
       throw new UsageError(
         `${outDir} already holds a ${ensemble ? 'seed ensemble' : 'model'}; pass --resume to continue it, --overwrite to replace it, or --out for another directory`,
@@ -174,7 +175,7 @@ export function prepareRunDir(
       removeStagedEnsemble(outDir);
       removeCheckpointFiles(outDir);
     } else if (ensemble) removeEnsembleFiles(outDir);
-    else if (o.keepReplacedModel && isModelDir(outDir)) removeCheckpointFiles(outDir);
+    else if (o.keepReplacedModel && holdsModelJson(outDir)) removeCheckpointFiles(outDir);
     else removeRunFiles(outDir);
   }
   // Without a model here, a file of a name recur writes is the user's (a killed first epoch leaves no log.csv, an
@@ -183,7 +184,7 @@ export function prepareRunDir(
   // user's own JSON of that name was refused above); removeUnreferencedNgrams below removes it, and the run fits its own.
   // Files of a save kill -9 stopped (relative to outDir): the run's own, so a start goes ahead and removes them.
   let killedFiles: string[] = [];
-  if (!o.resume && !isModelDir(outDir) && !isModelDir(ckptDir) && !ensemble) {
+  if (!o.resume && !holdsModelJson(outDir) && !holdsModelJson(ckptDir) && !ensemble) {
     killedFiles = [
       ...killedSaveFiles(outDir, isModelFileName),
       ...killedSaveFiles(ckptDir, isCheckpointFileName).map((n) => join(CHECKPOINT_DIR, n)),

@@ -248,6 +248,20 @@ export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, 'model.json'));
 }
 
+/**
+ * True when dir's model.json is a model's: a JSON object with a modelTopology, as every LayersModel file has. A
+ * model.json of anything else (notes, another tool's settings) is the user's file of that name: a run neither
+ * replaces it with --overwrite nor calls the directory one holding a model.
+ */
+export function holdsModelJson(dir: string): boolean {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as unknown;
+    return typeof json === 'object' && json !== null && !Array.isArray(json) && 'modelTopology' in json;
+  } catch {
+    return false;
+  }
+}
+
 /** The task the model.json in `dir` records (userDefinedMetadata.task); undefined when it records none or is unreadable. */
 export function recordedTask(dir: string): unknown {
   try {
