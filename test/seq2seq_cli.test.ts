@@ -247,6 +247,11 @@ describe('recur seq2seq', () => {
     assert.match(lines[0].skipped ?? '', /holds a tab/);
     assert.equal(lines[0].output, '');
     assert.ok(lines[1].output.length > 0 && lines[1].skipped === undefined);
+    // --help says what --skip-bad skips: every source predict refuses, not only an over-long one.
+    assert.match(
+      run(['seq2seq', 'predict', '--help']).stdout.replace(/\s+/g, ' '),
+      /--skip-bad .*over its --max-source-length, with a word of more than 100 characters, or holding a tab/,
+    );
   });
 
   it('predict answers stdin line for line: a blank line gives an empty output, not a decoded one', () => {
