@@ -172,6 +172,31 @@ describe('recur seq2seq', () => {
     );
   });
 
+  it('predict, eval and ngram given a file instead of the model directory say so, naming the directory to give', () => {
+    const lone = join(root, 'lone');
+    mkdirSync(lone, { recursive: true });
+    const file = join(lone, 'model.json');
+    writeFileSync(file, '{}\n');
+    for (const args of [
+      ['predict', file, 'the cat'],
+      ['eval', file],
+      ['ngram', file],
+    ]) {
+      const r = run(['seq2seq', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr,
+        `recur: ${file} is a file, not a directory; give the directory written by recur seq2seq train (for this file: ${lone})\n`,
+      );
+    }
+    const other = run(['seq2seq', 'predict', pairs, 'the cat']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.equal(
+      other.stderr,
+      `recur: ${pairs} is a file, not a directory; give the directory written by recur seq2seq train\n`,
+    );
+  });
+
   it("predict and eval say the model's load notes as recur predict does: once, on one thread or the pool; not with --json or -q", () => {
     const noted = copyAsTfjsLeftIt(out, join(root, 'noted'));
     const file = join(noted, 'model.json');
@@ -222,6 +247,11 @@ describe('recur seq2seq', () => {
     assert.match(lines[0].skipped ?? '', /holds a tab/);
     assert.equal(lines[0].output, '');
     assert.ok(lines[1].output.length > 0 && lines[1].skipped === undefined);
+    // --help says what --skip-bad skips: every source predict refuses, not only an over-long one.
+    assert.match(
+      run(['seq2seq', 'predict', '--help']).stdout.replace(/\s+/g, ' '),
+      /--skip-bad .*over its --max-source-length, with a word of more than 100 characters, or holding a tab/,
+    );
   });
 
   it('predict answers stdin line for line: a blank line gives an empty output, not a decoded one', () => {

@@ -324,6 +324,13 @@ describe('recur seq2seq train --ensemble', () => {
     const changed = runCli([...train(one, '--val-words', '5', '--epochs', '3'), '--resume']);
     assert.equal(changed.code, 2);
     assert.match(changed.stderr, /--val-words 5 with --resume: the checkpoint's run uses 1/);
+    // 'all' is named as typed, on either side (the settings keep it as null).
+    const toAll = runCli([...train(one, '--val-words', 'all', '--epochs', '3'), '--resume']);
+    assert.equal(toAll.code, 2);
+    assert.match(toAll.stderr, /--val-words all with --resume: the checkpoint's run uses 1;/);
+    const fromAll = runCli([...train(all, '--val-words', '5', '--epochs', '3'), '--resume']);
+    assert.equal(fromAll.code, 2);
+    assert.match(fromAll.stderr, /--val-words 5 with --resume: the checkpoint's run uses all;/);
   });
 });
 

@@ -1006,6 +1006,24 @@ describe('target order: right-to-left decoders, n-best lists, teacher-forced sco
     );
   });
 
+  it("scoreTargets on fewer rows than the GEMM kernel takes still gives the searches' logProb, bit for bit", () => {
+    const members = [tiny({}, 7, 6, 41, 1.5), tiny({}, 7, 6, 42, 1.5)];
+    const data = randomPairs(40, 7, 6, 57, 6);
+    for (const m of [members[0], members]) {
+      const ended = greedyDecode(m, data.sources, { maxLength: 5 })
+        .map((d, i) => ({ i, d }))
+        .filter(({ d }) => d.logProb !== undefined);
+      assert.ok(ended.length > 0);
+      const sources = ended.map(({ i }) => data.sources[i]);
+      const targets = ended.map(({ d }) => d.ids);
+      // Rows of 1–3 stepped on the GEMV, whose sums round differently from the searches' GEMM.
+      for (const rows of [1, 2, 3]) {
+        const scored = scoreTargets(m, sources, targets, rows);
+        ended.forEach(({ d }, j) => assert.equal(scored[j], d.logProb, `rows ${rows}, output ${j}`));
+      }
+    }
+  });
+
   for (const [what, o] of [
     ['', {}],
     [' (input feeding)', { inputFeeding: true }],

@@ -402,7 +402,7 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--lr-monitor', o.lrMonitor, s.lrMonitor],
     ['--lr-patience', o.lrPatience, s.lrPatience],
     ['--lr-factor', o.lrFactor, s.lrFactor],
-    ['--val-words', o.valWords === 'all' ? null : o.valWords, s.validationWords],
+    ['--val-words', o.valWords, s.validationWords ?? 'all'],
     ['--train-on-validation', o.trainOnValidation || undefined, s.trainOnValidation],
     // A cosine schedule anneals to 0 over the epochs its run started with, and the run ends there: another --epochs
     // would be ignored (a plateau run's --epochs trains to that many).

@@ -360,7 +360,7 @@ export function registerSeq2Seq(program: Command): void {
     .option('-q, --quiet', 'no progress bar or notes: print only the outputs and errors', false)
     .option(
       '--skip-bad',
-      'print an empty line (with --json, {source, output: "", skipped}) for a source longer than the model\'s limit (its --max-source-length) instead of stopping',
+      'print an empty line (with --json, {source, output: "", skipped}) for a source the model refuses — over its --max-source-length, with a word of more than 100 characters, or holding a tab — instead of stopping',
       false,
     )
     .option(

@@ -6,7 +6,8 @@
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import type { EnsembleRecord } from '../models/seed_ensemble.js';
 import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata, type Seq2SeqMetadata } from '../seq2seq/seq2seq.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
   jointNgramFromJson,
   jointNgramHeader,
@@ -144,6 +145,15 @@ function readMembers<M>(
   const ensemble = isEnsembleDir(dir) ? readSeq2SeqEnsembleRecord(dir) : null;
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur seq2seq train'));
+  // A model.json given for its directory would otherwise read "model.json: no model.json here".
+  if (!statSync(dir).isDirectory()) {
+    const holder = ['model.json', 'ensemble.json'].includes(basename(dir))
+      ? ` (for this file: ${dirname(dir)})`
+      : '';
+    throw new InvalidInputError(
+      `${dir} is a file, not a directory; give the directory written by recur seq2seq train${holder}`,
+    );
+  }
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur seq2seq train`,

@@ -642,10 +642,11 @@ export function scoreTargets(
 /**
  * The rows a scoring batch of n pairs steps on, given `rows` for a full one: a short batch steps on the fewest rows
  * greedy decoding would narrow it to (so each row's products are the same), so a call with a few candidates costs a
- * few rows, not `rows`. Idle rows repeat the first pair.
+ * few rows, not `rows`; never fewer than STEP_GEMM_ROWS, as the searches step on (a `rows` below it would put the
+ * products on the GEMV, whose sums round differently). Idle rows repeat the first pair.
  */
 function scoringRows(n: number, rows: number): number {
-  return n < rows ? Math.min(rows, narrowedRows(n)) : rows;
+  return Math.max(n < rows ? Math.min(rows, narrowedRows(n)) : rows, STEP_GEMM_ROWS);
 }
 
 /**
