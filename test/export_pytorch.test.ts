@@ -502,6 +502,35 @@ describe('recur export pytorch', () => {
     assert.ok(existsSync(join(start, 'joint-ngram.json')), readdirSync(start).join(', '));
   });
 
+  it("the 'Train with' line names a cosine run's own epochs (train.py's rate is 0 past them), 20 for a plateau run", () => {
+    const tsv = join(dir, 'hint-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const hint = (schedule: string[], name: string): string => {
+      const m = join(dir, `hint-${name}-model`);
+      const t = run([
+        'seq2seq',
+        'train',
+        tsv,
+        '--out',
+        m,
+        '--epochs',
+        '3',
+        '--units',
+        '2',
+        '--threads',
+        '1',
+        ...schedule,
+        '-q',
+      ]);
+      assert.equal(t.code, 0, t.stderr);
+      const e = run(['export', 'pytorch', m, join(dir, `hint-${name}-project`)]);
+      assert.equal(e.code, 0, e.stderr);
+      return /Train with: (.*)/.exec(e.stderr)?.[1] ?? e.stderr;
+    };
+    assert.match(hint(['--lr-schedule', 'cosine'], 'cosine'), /train\.py --epochs 3 --out run$/);
+    assert.match(hint([], 'plateau'), /train\.py --epochs 20 --out run$/);
+  });
+
   it('bad usage: an unknown format, a non-empty or file OUT, a model PyTorch cannot compute (exit 2, nothing written)', () => {
     const [model] = exported('bad', [...KERAS]);
     const busy = join(dir, 'busy');

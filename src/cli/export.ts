@@ -182,7 +182,8 @@ function seq2seqSource(dir: string, outDir: string, out: Output): ExportSource {
     ],
     extra: { 'seq2seq_data.json': JSON.stringify(encoded) + '\n' },
     what: `the encoder–decoder; seq2seq_data.json: ${train.sources.length} training and ${validation.sources.length} validation pairs`,
-    train: `python ${join(outDir, 'train.py')} --epochs 20 --out run`,
+    // A cosine run's rate reaches 0 at its own epochs: train.py would train on at rate 0 past them.
+    train: `python ${join(outDir, 'train.py')} --epochs ${app.settings.lrDecayEpochs ?? 20} --out run`,
   };
 }
 
