@@ -55,6 +55,7 @@ import {
   regressorColumns,
   seriesFromCells,
   splitKnownFuture,
+  valuesAmongRegressors,
   type TimeSeries,
 } from './series.js';
 import type { Differencing } from './transforms.js';
@@ -252,10 +253,12 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       [...free]
         .reverse()
         .find((c) => c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c])));
-    if (valueCol === undefined)
-      return fail(
-        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${nameList(header)})`,
-      );
+    if (valueCol === undefined) {
+      const why =
+        valuesAmongRegressors(src, regressorCols, header, sample) ??
+        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column`;
+      return fail(`${why} (columns: ${nameList(header)})`);
+    }
     const vc = valueCol;
     for (const p of body) {
       const id = p.record[ic];

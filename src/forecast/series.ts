@@ -529,6 +529,8 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
         `${src}: found no numeric column: ${JSON.stringify(decimalComma)} has a decimal comma; write numbers with a point (589.5)`,
       );
     const columns = `(columns: ${nameList(header ?? first)})`;
+    const amongRegressors = valuesAmongRegressors(src, regressorCols, header, sample);
+    if (amongRegressors !== null) fail(`${amongRegressors} ${columns}`);
     throw new SeriesInputError(`${src}: found no numeric column; give --value-column ${columns}`, {
       problem: `${src}: found no numeric column ${columns}`,
       flag: '--value-column',
@@ -664,6 +666,21 @@ export function regressorColumns(
     cols.push(c);
   }
   return cols;
+}
+
+/**
+ * Why no value column was found when every numeric column left is one of `--regressors` (the values' own column given as
+ * a regressor, say), or null: "found no numeric column" alone would not say that the column is there.
+ */
+export function valuesAmongRegressors(
+  src: string,
+  regressorCols: readonly number[],
+  header: readonly string[] | null,
+  sample: readonly (readonly string[])[],
+): string | null {
+  const numeric = regressorCols.filter((c) => sample.some((r) => isNumber(r[c])));
+  if (numeric.length === 0) return null;
+  return `${src}: found no numeric column to forecast besides the regressors (${numeric.map((c) => quote(header?.[c] ?? c)).join(', ')}); the column to forecast cannot be one of --regressors`;
 }
 
 /**
