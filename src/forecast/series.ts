@@ -407,6 +407,14 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       return fail(
         `${src}, line ${unclosedQuoteLine(text)}: a quoted cell is never closed (its closing " is missing)`,
       );
+    // csv-parse's "Invalid Record Length: expect 2, got 3 on line 6", in the words of the other messages.
+    const ragged = /^Invalid Record Length: expect (\d+), got (\d+) on line (\d+)$/.exec(
+      (e as Error).message,
+    );
+    if ((e as { code?: string }).code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && ragged)
+      return fail(
+        `${src}, line ${ragged[3]}: ${ragged[2]} cells, but the first line has ${ragged[1]}; every row needs one cell per column (quote a cell that holds the separator)`,
+      );
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
 }
