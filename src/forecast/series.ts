@@ -468,6 +468,9 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   const parsed = csvRecords(text, src);
   if (parsed.length === 0) fail(`${src} has no rows`);
   const rows = parsed.map((p) => p.record);
+  // A header alone is no data (as in a panel), not "no numeric column".
+  if (rows.length === 1 && rows[0].every((c) => !isNumber(c) && parseDate(c) === null))
+    fail(`${src} has no data rows under a header`);
   // A header row is one whose cells are neither numbers nor dates while the next row has some.
   const first = rows[0];
   const header = first.every((c) => !isNumber(c) && parseDate(c) === null) && rows.length > 1 ? first : null;
