@@ -769,11 +769,12 @@ export async function forecastPanelSeries(
     threads: 1,
     fitAll: holdout > 0,
   });
-  if (fixed !== undefined && res.chosen !== fixed)
-    notes.push(`${fixed} did not run in the backtest (see above); using the backtest's best, ${res.chosen}`);
   if (res.noBacktest)
     notes.push(`no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
   if (res.backtest) for (const [name, why] of res.backtest.skipped) notes.push(`${name}: skipped: ${why}`);
+  // After the reasons above, which it points to.
+  if (fixed !== undefined && res.chosen !== fixed)
+    notes.push(`${fixed} did not run in the backtest (see above); using the backtest's best, ${res.chosen}`);
   notes.push(...res.notes);
   for (const [name, why] of res.failed) notes.push(`${name}: failed on the training part: ${why}`);
   const forecasts = res.forecasts;
