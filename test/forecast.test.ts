@@ -285,6 +285,7 @@ describe('recur forecast (CLI)', () => {
     };
     bad([write('empty.csv', '')], /empty\.csv is empty/);
     bad([write('text.csv', 'name\nann\nbob\n')], /found no numeric column/);
+    bad([write('header.csv', 'month,value\n')], /header\.csv has no data rows under a header$/m);
     bad(
       [write('short.csv', csv({ dates: s.dates.slice(0, 20), values: s.values.slice(0, 20) }))],
       /has 20 points/,

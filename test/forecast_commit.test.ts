@@ -10,8 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
 import { FORECAST_DEFAULTS, RNNForecaster } from '../src/forecast/network.js';
-import { loadForecaster, loadForecasterDir, saveForecaster } from '../src/node/forecaster_io.js';
+import {
+  loadForecaster,
+  loadForecasterDir,
+  saveForecaster,
+  type SavedInterval,
+} from '../src/node/forecaster_io.js';
 import '../src/node/forecast.js';
 import { CLI, runCli } from './cli_helpers.js';
 import { saveV1Forecaster } from './forecaster_v1.js';
@@ -238,6 +244,34 @@ describe("the library's saveForecaster: killed at any write, the old forecaster 
       assert.ok(!readdirSync(d).some((n) => n.startsWith('.')), readdirSync(d).join(', '));
     }
     assert.deepEqual(loadForecaster(d).intervals, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
+  });
+
+  it('intervals the loader would refuse are an InvalidInputError before anything is written: the old forecaster stays', async () => {
+    const f = await fitted([1]);
+    const d = join(dir, 'lib-bad-intervals');
+    saveForecaster(f, history, d, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
+    const before = savedAt(d);
+    const cases: [SavedInterval[], RegExp][] = [
+      [[{ level: 80, halfWidths: [1, 2, 3] }], /intervals\[0\]\.level must be in \(0, 1\).*got 80/],
+      [[{ level: 0.8, halfWidths: [1, 2] }], /intervals\[0\]\.halfWidths must hold 3 half-widths.*got 2/],
+      [
+        [{ level: 0.8, halfWidths: [1, NaN, 3] }],
+        /intervals\[0\]\.halfWidths\[1\] must be a finite number ≥ 0, got NaN/,
+      ],
+      [
+        [{ level: 0.95, halfWidths: [1, 2, -3] }],
+        /intervals\[0\]\.halfWidths\[2\] must be a finite number ≥ 0, got -3/,
+      ],
+    ];
+    for (const [intervals, names] of cases) {
+      assert.throws(
+        () => saveForecaster(f, history, d, intervals),
+        (e: Error) => e instanceof InvalidInputError && names.test(e.message),
+      );
+      // Saved earlier, it is still there and loads: the refused save wrote nothing.
+      assert.equal(savedAt(d), before);
+      assert.deepEqual(loadForecaster(d).intervals, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
+    }
   });
 });
 

@@ -835,7 +835,7 @@ describe('recur forecast: input handling (QA, CLI)', () => {
     for (const l of lines) assert.ok(loud.stderr.includes(l.slice(l.indexOf('failed'))), loud.stderr);
   });
 
-  it('--help: column indexes count from 0; the horizon default says the season-1 rule', () => {
+  it('--help: column indexes count from 0; the horizon default says the season-1 rule; --holdout is the horizon or 0', () => {
     const r = runCli(['forecast', '--help']);
     assert.equal(r.code, 0);
     const help = r.stdout.replace(/\s+/g, ' ');
@@ -845,6 +845,14 @@ describe('recur forecast: input handling (QA, CLI)', () => {
     );
     assert.match(help, /--date-column <name\|index> column of dates, by name or index from 0/);
     assert.match(help, /--horizon <n> points to forecast \(default: one season, or 12 when the season is 1;/);
+    // Any other n is refused (exit 2): "the last n points" alone read as any n.
+    assert.match(
+      help,
+      /--holdout <n> hold out the last n points to score the forecast: n is the horizon \(the default\) or 0 \(forecast the future\)/,
+    );
+    const other = runCli(['forecast', '--holdout', '6', '--candidates', 'ets', '-q']);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /--holdout must be 0 \(forecast the future\) or equal to --horizon \(12\)/);
   });
 });
 

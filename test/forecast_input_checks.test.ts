@@ -132,6 +132,24 @@ describe('a quoted cell never closed', () => {
   });
 });
 
+describe('a row with more or fewer cells than the first', () => {
+  it('is named at its line with both counts, in one series and in a panel, not in csv-parse words', () => {
+    const rows = values.map((v, t) => `${month(t)},${v.toFixed(3)}${t === 9 ? ',7' : ''}`);
+    assert.throws(
+      () => parseSeriesCsv(['month,sales', ...rows].join('\n') + '\n', { source: 'r.csv' }),
+      /^Error: r\.csv, line 11: 3 cells, but the first line has 2; every row needs one cell per column \(quote a cell that holds the separator\)$/,
+    );
+    const long = [
+      'id,month,sales',
+      ...rows.map((r, t) => (t === 20 ? `a,${month(t)}` : `a,${r.replace(/,7$/, '')}`)),
+    ];
+    assert.throws(
+      () => parsePanelCsv(long.join('\n') + '\n', { idColumn: 'id', source: 'p.csv' }),
+      /^Error: p\.csv, line 22: 2 cells, but the first line has 3; every row needs one cell per column/,
+    );
+  });
+});
+
 describe('dates a step apart, but for one', () => {
   const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
   const weekly = (shift: number): string =>

@@ -135,6 +135,11 @@ describe('--candidates with --method, --baselines without a hold-out (bad usage,
       /combination averages the best of at least two/,
     ],
     [[...panel, '--method', 'global', '--candidates', 'ets,theta'], /--method global fixes the method/],
+    // No --method given: the default mean (its members among the candidates) is named as the default, with the fix.
+    [
+      [...panel, '--candidates', 'ets,theta,global,damped'],
+      /without --method, many series with ets, theta, global among the candidates use their mean, ets\+theta\+global, which fixes the method: add --method auto to choose among ets, theta, global, damped$/m,
+    ],
     [[one, '--holdout', '0', '--baselines', 'naive'], /--baselines are scored on the hold-out/],
     [[...panel, '--holdout', '0', '--baselines', 'drift'], /--baselines are scored on the hold-out/],
   ] as [string[], RegExp][])

@@ -561,6 +561,40 @@ describe('forecast many series: the global network (the default for many series)
   const strip = (lines: Record<string, unknown>[]): Record<string, unknown>[] =>
     lines.filter((l) => 'id' in l).map(({ seconds: _s, ...rest }) => rest);
 
+  it("a mean whose network had no backtest: the fallback's note comes after the reason it points to (see above)", () => {
+    // 68 points, horizon 18, no hold-out: the first fold origin leaves 26 points, fewer than the backtest model needs,
+    // while the final model trains on whole series.
+    const rows = IDS.flatMap((id, k) => wave(68, k).map((v, t) => `${id},${month(t)},${v}`));
+    const file = write('no-global-backtest.csv', 'id,month,sales\n' + rows.join('\n') + '\n');
+    const r = runCli([
+      'forecast',
+      file,
+      '--id-column',
+      'id',
+      '--horizon',
+      '18',
+      '--holdout',
+      '0',
+      '--epochs',
+      '1',
+      '--seeds',
+      '1',
+      '--threads',
+      '1',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const series = jsonLines(r.stdout).filter((l) => 'id' in l) as unknown as SeriesForecast[];
+    assert.equal(series.length, 3);
+    for (const s of series) {
+      const reason = s.notes.findIndex((n) => /^global: skipped: no backtest for the global network/.test(n));
+      const fallback = s.notes.findIndex((n) =>
+        /^ets\+theta\+global did not run in the backtest \(see above\)/.test(n),
+      );
+      assert.ok(reason >= 0 && fallback > reason, `${s.id}: ${s.notes.join(' | ')}`);
+    }
+  });
+
   it('by default: one network trained across the series, averaged with ETS and Theta; reproducible; --method global', () => {
     const long = write('global.csv', longCsv());
     const args = ['forecast', long, '--id-column', 'id', '--horizon', '6', '--epochs', '3', '--threads', '1'];

@@ -377,6 +377,30 @@ describe('recur forecast --regressors', () => {
     }
   });
 
+  it("the values' own column given as a regressor is named as such, for one series and many (exit 2)", () => {
+    const one = write('own.csv', salesCsv(108, 12));
+    const long = write(
+      'own-long.csv',
+      'id,month,sales\n' +
+        Array.from({ length: 48 }, (_, t) => `a,${monthly(t)},${100 + (t % 12)}`).join('\n') +
+        '\n',
+    );
+    for (const [file, flags, names] of [
+      [one, ['--regressors', 'promo,noise,sales'], "'promo', 'noise', 'sales'"],
+      [long, ['--id-column', 'id', '--regressors', 'sales'], "'sales'"],
+    ] as const) {
+      const r = runCli(['forecast', file, ...flags, '--candidates', 'ets,theta', '-q']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `found no numeric column to forecast besides the regressors \\(${names}\\); the column to forecast cannot be one of --regressors`,
+        ),
+      );
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+
   it('many series (long format): per-series regressions, a series without enough known future fails alone', () => {
     const rows = ['id,month,promo,sales'];
     for (const [id, effect, future] of [

@@ -223,10 +223,18 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
  * --candidates is what `auto` and the combination choose from: with a fixed method it would be ignored without a
  * word, and a combination of fewer than two would fail on every series after the run had started.
  */
-export function checkCandidates(method: string, candidates: readonly string[], given: boolean): void {
+export function checkCandidates(
+  method: string,
+  candidates: readonly string[],
+  given: boolean,
+  methodGiven = true,
+): void {
   if (given && method !== 'auto' && method !== COMBINATION)
     throw new UsageError(
-      `--candidates is what --method auto or combination chooses from; --method ${method} fixes the method (leave out one of them)`,
+      methodGiven
+        ? `--candidates is what --method auto or combination chooses from; --method ${method} fixes the method (leave out one of them)`
+        : // Many series' default mean, taken because its members are among the candidates: name it as the default.
+          `--candidates is what --method auto or combination chooses from; without --method, many series with ${candidates.filter((c) => method.split('+').includes(c)).join(', ')} among the candidates use their mean, ${method}, which fixes the method: add --method auto to choose among ${candidates.join(', ')}`,
     );
   if (method === COMBINATION && new Set(candidates).size < 2)
     throw new UsageError(

@@ -95,7 +95,7 @@ export function panelSettings(o: ForecastCliOptions): PanelSettings {
         : 'auto'),
     PANEL_METHODS,
   );
-  checkCandidates(method, candidates, o.candidates !== undefined);
+  checkCandidates(method, candidates, o.candidates !== undefined, o.method !== undefined);
   checkBaselinesHoldout(o.baselines, o.holdout);
   const baselineList = o.baselines ?? PANEL_DEFAULT_BASELINES.join(',');
   const baselines = (

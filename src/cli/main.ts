@@ -357,7 +357,7 @@ forecastCommand
   )
   .option(
     '--holdout <n>',
-    'hold out the last n points to score the forecast (default: the horizon; 0 = forecast the future)',
+    'hold out the last n points to score the forecast: n is the horizon (the default) or 0 (forecast the future)',
     int('--holdout', 0, MAX_COUNT),
   )
   .option(

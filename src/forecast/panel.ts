@@ -55,6 +55,7 @@ import {
   regressorColumns,
   seriesFromCells,
   splitKnownFuture,
+  valuesAmongRegressors,
   type TimeSeries,
 } from './series.js';
 import type { Differencing } from './transforms.js';
@@ -252,10 +253,12 @@ export function parsePanelCsv(text: string, opts: PanelCsvOptions): Panel {
       [...free]
         .reverse()
         .find((c) => c !== dateCol && !regressorCols.includes(c) && sample.some((r) => isNumber(r[c])));
-    if (valueCol === undefined)
-      return fail(
-        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column (columns: ${nameList(header)})`,
-      );
+    if (valueCol === undefined) {
+      const why =
+        valuesAmongRegressors(src, regressorCols, header, sample) ??
+        `${src}: found no numeric value column beside the id${dateCol !== undefined ? ' and date' : ''} column; give --value-column`;
+      return fail(`${why} (columns: ${nameList(header)})`);
+    }
     const vc = valueCol;
     for (const p of body) {
       const id = p.record[ic];
@@ -766,11 +769,12 @@ export async function forecastPanelSeries(
     threads: 1,
     fitAll: holdout > 0,
   });
-  if (fixed !== undefined && res.chosen !== fixed)
-    notes.push(`${fixed} did not run in the backtest (see above); using the backtest's best, ${res.chosen}`);
   if (res.noBacktest)
     notes.push(`no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
   if (res.backtest) for (const [name, why] of res.backtest.skipped) notes.push(`${name}: skipped: ${why}`);
+  // After the reasons above, which it points to.
+  if (fixed !== undefined && res.chosen !== fixed)
+    notes.push(`${fixed} did not run in the backtest (see above); using the backtest's best, ${res.chosen}`);
   notes.push(...res.notes);
   for (const [name, why] of res.failed) notes.push(`${name}: failed on the training part: ${why}`);
   const forecasts = res.forecasts;

@@ -407,6 +407,14 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       return fail(
         `${src}, line ${unclosedQuoteLine(text)}: a quoted cell is never closed (its closing " is missing)`,
       );
+    // csv-parse's "Invalid Record Length: expect 2, got 3 on line 6", in the words of the other messages.
+    const ragged = /^Invalid Record Length: expect (\d+), got (\d+) on line (\d+)$/.exec(
+      (e as Error).message,
+    );
+    if ((e as { code?: string }).code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && ragged)
+      return fail(
+        `${src}, line ${ragged[3]}: ${ragged[2]} cells, but the first line has ${ragged[1]}; every row needs one cell per column (quote a cell that holds the separator)`,
+      );
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
 }
@@ -460,6 +468,9 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
   const parsed = csvRecords(text, src);
   if (parsed.length === 0) fail(`${src} has no rows`);
   const rows = parsed.map((p) => p.record);
+  // A header alone is no data (as in a panel), not "no numeric column".
+  if (rows.length === 1 && rows[0].every((c) => !isNumber(c) && parseDate(c) === null))
+    fail(`${src} has no data rows under a header`);
   // A header row is one whose cells are neither numbers nor dates while the next row has some.
   const first = rows[0];
   const header = first.every((c) => !isNumber(c) && parseDate(c) === null) && rows.length > 1 ? first : null;
@@ -529,6 +540,8 @@ export function parseSeriesCsv(text: string, opts: CsvOptions = {}): TimeSeries 
         `${src}: found no numeric column: ${JSON.stringify(decimalComma)} has a decimal comma; write numbers with a point (589.5)`,
       );
     const columns = `(columns: ${nameList(header ?? first)})`;
+    const amongRegressors = valuesAmongRegressors(src, regressorCols, header, sample);
+    if (amongRegressors !== null) fail(`${amongRegressors} ${columns}`);
     throw new SeriesInputError(`${src}: found no numeric column; give --value-column ${columns}`, {
       problem: `${src}: found no numeric column ${columns}`,
       flag: '--value-column',
@@ -664,6 +677,21 @@ export function regressorColumns(
     cols.push(c);
   }
   return cols;
+}
+
+/**
+ * Why no value column was found when every numeric column left is one of `--regressors` (the values' own column given as
+ * a regressor, say), or null: "found no numeric column" alone would not say that the column is there.
+ */
+export function valuesAmongRegressors(
+  src: string,
+  regressorCols: readonly number[],
+  header: readonly string[] | null,
+  sample: readonly (readonly string[])[],
+): string | null {
+  const numeric = regressorCols.filter((c) => sample.some((r) => isNumber(r[c])));
+  if (numeric.length === 0) return null;
+  return `${src}: found no numeric column to forecast besides the regressors (${numeric.map((c) => quote(header?.[c] ?? c)).join(', ')}); the column to forecast cannot be one of --regressors`;
 }
 
 /**

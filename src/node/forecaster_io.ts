@@ -77,6 +77,7 @@ export function saveForecaster(
   intervals: SavedInterval[] = [],
 ): void {
   if (!f.transform) throw new Error('saveForecaster: the forecaster is not fitted');
+  checkSavedIntervals(intervals, f.opts.horizon);
   prepareForecasterDir(dir, true);
   // A history given without its frequency has it detected from its dates, as a file's is: `forecast predict` then
   // checks a new file against it, as for a forecaster the CLI saved (undated: t-labels, or no dates).
@@ -104,6 +105,27 @@ export function saveForecaster(
     series: [{ ...series, networks }],
     history: { dates: history.dates, values: history.values },
   });
+}
+
+/**
+ * Intervals the loader would refuse, refused before anything is written: a save must not replace a forecaster with one
+ * that does not load.
+ */
+function checkSavedIntervals(intervals: readonly SavedInterval[], horizon: number): void {
+  for (const [i, iv] of intervals.entries()) {
+    const at = `saveForecaster: intervals[${i}]`;
+    if (!(typeof iv.level === 'number' && iv.level > 0 && iv.level < 1))
+      throw new InvalidInputError(`${at}.level must be in (0, 1) (0.8 for 80%), got ${String(iv.level)}`);
+    if (!Array.isArray(iv.halfWidths) || iv.halfWidths.length !== horizon)
+      throw new InvalidInputError(
+        `${at}.halfWidths must hold ${horizon} half-widths (one per step of the forecaster's horizon), got ${Array.isArray(iv.halfWidths) ? iv.halfWidths.length : typeof iv.halfWidths}`,
+      );
+    const j = iv.halfWidths.findIndex((w) => !(Number.isFinite(w) && w >= 0));
+    if (j >= 0)
+      throw new InvalidInputError(
+        `${at}.halfWidths[${j}] must be a finite number ≥ 0, got ${String(iv.halfWidths[j])}`,
+      );
+  }
 }
 
 /**
