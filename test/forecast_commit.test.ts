@@ -252,15 +252,15 @@ describe("the library's saveForecaster: killed at any write, the old forecaster 
     saveForecaster(f, history, d, [{ level: 0.8, halfWidths: [1, 2, 3] }]);
     const before = savedAt(d);
     const cases: [SavedInterval[], RegExp][] = [
-      [[{ level: 80, halfWidths: [1, 2, 3] }], /intervals\[0\]\.level must be in \(0, 1\).*got 80/],
-      [[{ level: 0.8, halfWidths: [1, 2] }], /intervals\[0\]\.halfWidths must hold 3 half-widths.*got 2/],
+      [[{ level: 80, halfWidths: [1, 2, 3] }], /intervals\[0\]\.level: expected a level in \(0, 1\), got 80/],
+      [[{ level: 0.8, halfWidths: [1, 2] }], /intervals\[0\]\.halfWidths: expected 3 half-widths.*got 2/],
       [
         [{ level: 0.8, halfWidths: [1, NaN, 3] }],
-        /intervals\[0\]\.halfWidths\[1\] must be a finite number ≥ 0, got NaN/,
+        /intervals\[0\]\.halfWidths\[1\]: expected a finite half-width ≥ 0, got NaN/,
       ],
       [
         [{ level: 0.95, halfWidths: [1, 2, -3] }],
-        /intervals\[0\]\.halfWidths\[2\] must be a finite number ≥ 0, got -3/,
+        /intervals\[0\]\.halfWidths\[2\]: expected a finite half-width ≥ 0, got -3/,
       ],
     ];
     for (const [intervals, names] of cases) {

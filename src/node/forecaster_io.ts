@@ -109,23 +109,22 @@ export function saveForecaster(
 
 /**
  * Intervals the loader would refuse, refused before anything is written: a save must not replace a forecaster with one
- * that does not load.
+ * that does not load. The loader's own schema (`interval`) and its horizon check.
  */
 function checkSavedIntervals(intervals: readonly SavedInterval[], horizon: number): void {
-  for (const [i, iv] of intervals.entries()) {
-    const at = `saveForecaster: intervals[${i}]`;
-    if (!(typeof iv.level === 'number' && iv.level > 0 && iv.level < 1))
-      throw new InvalidInputError(`${at}.level must be in (0, 1) (0.8 for 80%), got ${String(iv.level)}`);
-    if (!Array.isArray(iv.halfWidths) || iv.halfWidths.length !== horizon)
-      throw new InvalidInputError(
-        `${at}.halfWidths must hold ${horizon} half-widths (one per step of the forecaster's horizon), got ${Array.isArray(iv.halfWidths) ? iv.halfWidths.length : typeof iv.halfWidths}`,
-      );
-    const j = iv.halfWidths.findIndex((w) => !(Number.isFinite(w) && w >= 0));
-    if (j >= 0)
-      throw new InvalidInputError(
-        `${at}.halfWidths[${j}] must be a finite number ≥ 0, got ${String(iv.halfWidths[j])}`,
-      );
+  const r = z.array(interval).safeParse(intervals, { reportInput: true });
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const got = 'input' in issue ? `, got ${String(issue.input)}` : '';
+    throw new InvalidInputError(
+      `saveForecaster: intervals${fieldPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)))}: ${issue.message.replace(/^Invalid input: /, '')}${got}`,
+    );
   }
+  for (const [i, iv] of intervals.entries())
+    if (iv.halfWidths.length !== horizon)
+      throw new InvalidInputError(
+        `saveForecaster: intervals[${i}].halfWidths: expected ${horizon} half-widths (the forecaster's horizon), got ${iv.halfWidths.length}`,
+      );
 }
 
 /**
@@ -157,12 +156,17 @@ function singleNetworkSeries(
 /** A saved conformal interval: its level and a half-width per horizon step. */
 const interval = z.object({
   level: z
-    .number()
+    .number({ error: 'expected a level in (0, 1)' })
     .gt(0, { error: 'expected a level in (0, 1)' })
     .lt(1, { error: 'expected a level in (0, 1)' }),
-  halfWidths: z.array(z.number().min(0, { error: 'expected a finite half-width ≥ 0' }), {
-    error: 'expected an array of half-widths',
-  }),
+  halfWidths: z.array(
+    z
+      .number({ error: 'expected a finite half-width ≥ 0' })
+      .min(0, { error: 'expected a finite half-width ≥ 0' }),
+    {
+      error: 'expected an array of half-widths',
+    },
+  ),
 });
 
 /**
