@@ -236,6 +236,10 @@ describe('recur serve (HTTP API)', () => {
       assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', path);
       assert.deepEqual(Object.keys((await r.json()) as object), ['error'], path);
     }
+    // A directory-like path is looked up as its index.html, but the 404 names the path the client asked for.
+    const slash = await fetch(base + '/v1/models/?x=1');
+    assert.equal(slash.status, 404);
+    assert.deepEqual(await slash.json(), { error: 'no such resource: GET /v1/models/' });
   });
 
   it('answers a known path asked with the wrong method 405 with Allow, and OPTIONS 204 with Allow (no CORS)', async () => {

@@ -1300,7 +1300,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       const path = staticPath(req.url);
       if (path === null) throw new HttpError(400, `not a valid URL path: ${req.url}`);
       const f = files.get(path);
-      if (!f) throw new HttpError(404, `no such resource: ${req.method} ${path}`);
+      // Named as asked (not as looked up: a path ending in '/' is looked up as its index.html).
+      if (!f) throw new HttpError(404, `no such resource: ${req.method} ${req.url.split('?')[0]}`);
       return reply.type(f.type).send(f.body);
     });
   }
