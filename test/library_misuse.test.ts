@@ -4,7 +4,7 @@
  * asked of a model before it is built, and a disposed model used again.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -228,6 +228,22 @@ describe('library misuse', () => {
         callbacks: [new ModelCheckpoint(join(dir, 'ckpt'))],
       });
       assert.ok(readFileSync(join(dir, 'ckpt', 'model.json'), 'utf8').length > 0);
+      // Keras's format specs (the tutorials' 'weights-improvement-{epoch:02d}-{loss:.4f}.hdf5') are filled as
+      // Python fills them; they once stayed in the name, every epoch saved over one literal '{epoch:02d}' file.
+      await m.fit(tensor([[1, 2]]), tensor([[1]]), {
+        epochs: 2,
+        verbose: 0,
+        callbacks: [new ModelCheckpoint(join(dir, 'w-{epoch:02d}-{epoch:3d}-{loss:.3f}'))],
+      });
+      const saved = readdirSync(dir).filter((f) => f.startsWith('w-'));
+      assert.equal(saved.length, 2, saved.join(', '));
+      saved.forEach((f, i) => assert.match(f, new RegExp(`^w-0${i + 1}-  ${i + 1}-\\d+\\.\\d{3}$`)));
+      assert.throws(
+        () => new ModelCheckpoint(join(dir, 'w-{loss:.2e}')),
+        refused(
+          /filepath's \{loss:\.2e\}: recur formats \{key\}, \{key:d\} and \{key:f\}.*got the spec '\.2e'/,
+        ),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
