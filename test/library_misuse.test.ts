@@ -16,7 +16,7 @@ import { EarlyStopping, ReduceLROnPlateau } from '../src/models/callbacks.js';
 import { Sequential } from '../src/models/sequential.js';
 import { ModelCheckpoint } from '../src/node/callbacks.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
-import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
+import { loadAnyModel, loadKerasWeightsFile, saveAnyModel } from '../src/node/keras_io.js';
 
 function lstmModel(inputShape?: number[]): Sequential {
   const m = new Sequential({ seed: 3 });
@@ -154,6 +154,19 @@ describe('library misuse', () => {
     await assert.rejects(
       loadAnyModel(missing),
       (e: Error) => e instanceof InvalidInputError && e.message === `${missing}: no such file or directory`,
+    );
+    // So is a weights file that is not there, or a directory given for one (fs's ENOENT / EISDIR once).
+    await assert.rejects(
+      loadKerasWeightsFile(lstmModel([4, 3]), missing),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message === `${missing}: no such file or directory; expected a Keras weights file (.h5 or .keras)`,
+    );
+    await assert.rejects(
+      loadKerasWeightsFile(lstmModel([4, 3]), tmpdir()),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message === `${tmpdir()}: is a directory, not a Keras weights file (.h5 or .keras)`,
     );
   });
 
