@@ -44,9 +44,12 @@ export interface ModelCheckpointArgs {
   onSkip?: (epoch: number, reason: string) => void;
 }
 
-/** A `{key}` or `{key:spec}` placeholder of ModelCheckpoint's filepath (Python's str.format, as Keras fills it). */
-const PLACEHOLDER = /\{(\w+)(?::([^{}]*))?\}/g;
-/** The format specs recur fills as Python does: [0][width][.precision] then d (an integer) or f (fixed point). */
+/**
+ * A `{key}` or `{key:spec}` placeholder of ModelCheckpoint's filepath, filled as Python's str.format fills it for
+ * Keras, for the specs [0][width][.precision] then d (an integer) or f (fixed point). Braces of any other form are
+ * left as they are, as before: a directory the CLI is given (`--out`) may hold them.
+ */
+const PLACEHOLDER = /\{(\w+)(?::((?:0)?(?:\d+)?(?:\.\d+)?[df]))?\}/g;
 const FORMAT_SPEC = /^(0)?(\d+)?(?:\.(\d+))?([df])$/;
 
 /** `value` formatted by a FORMAT_SPEC spec, as Python's format(value, spec). */
@@ -89,13 +92,6 @@ export class ModelCheckpoint extends Callback {
       throw new InvalidInputError(
         `ModelCheckpoint: filepath must be a non-empty string, got ${describeValue(this.args.filepath)}`,
       );
-    // A spec it cannot fill would otherwise stay in the name: every epoch saved over one literal '{loss:.2e}' file.
-    for (const [placeholder, , spec] of this.args.filepath.matchAll(PLACEHOLDER))
-      if (spec !== undefined && !FORMAT_SPEC.test(spec))
-        throw new InvalidInputError(
-          `ModelCheckpoint: filepath's ${placeholder}: recur formats {key}, {key:d} and {key:f} with a width and ` +
-            `precision ({epoch:02d}, {loss:.4f}), as Python's str.format; got the spec '${spec}'`,
-        );
     this.monitor = new Monitor(
       this.args.monitor ?? 'val_loss',
       this.args.mode ?? 'auto',
