@@ -550,11 +550,17 @@ describe('loadModel (browser entry): bytes, Blob/File, or a recur model.json wit
 });
 
 describe('Keras weights-only files (save_weights, ModelCheckpoint)', () => {
-  function sameArchitecture(): Sequential {
+  function sameArchitecture(build = true, inputShape: number[] | null = [6]): Sequential {
     const m = new Sequential({
       seed: 3,
       layers: [
-        new L.Embedding({ name: 'embedding', inputDim: 9, outputDim: 4, maskZero: true, inputShape: [6] }),
+        new L.Embedding({
+          name: 'embedding',
+          inputDim: 9,
+          outputDim: 4,
+          maskZero: true,
+          inputShape: inputShape ?? undefined,
+        }),
         new L.GRU({
           name: 'gru',
           units: 3,
@@ -566,7 +572,7 @@ describe('Keras weights-only files (save_weights, ModelCheckpoint)', () => {
         new L.Dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
       ],
     });
-    m.build();
+    if (build) m.build();
     return m;
   }
 
@@ -587,6 +593,30 @@ describe('Keras weights-only files (save_weights, ModelCheckpoint)', () => {
     const report = await loadKerasWeights(m, bytes, 'w.h5');
     assert.deepEqual(report.loaded, ['embedding', 'gru', 'gru_1', 'dense']);
     samePredictions(m, f.reference, f.inputs, 0, 'weights-only');
+  });
+
+  it('build a model not yet built for its declared input shape first (as Keras), and refuse one with none', async () => {
+    const f = all.find((x) => x.name.startsWith('tf.keras 2.4'))!;
+    const { bytes } = await legacyH5(
+      f.reference,
+      null,
+      '2.4.0',
+      (l) => l.weights.map((w) => `${l.name}/${w.name}:0`),
+      { weightsOnly: true },
+    );
+    // Unbuilt, its layers have no weights yet: they once matched nothing, and the file loaded into no layer.
+    const unbuilt = sameArchitecture(false);
+    const report = await loadKerasWeights(unbuilt, bytes, 'w.h5');
+    assert.deepEqual(report.loaded, ['embedding', 'gru', 'gru_1', 'dense']);
+    samePredictions(unbuilt, f.reference, f.inputs, 0, 'weights-only, unbuilt');
+    await assert.rejects(loadKerasWeights(sameArchitecture(false, null), bytes, 'w.h5'), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError);
+      assert.match(
+        e.message,
+        /^w\.h5: model '\w+' has no weights yet to load these into: give its first layer/,
+      );
+      return true;
+    });
   });
 
   it('list every mismatch (missing layer, extra layer, shape) and change nothing', async () => {

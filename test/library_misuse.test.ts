@@ -4,7 +4,7 @@
  * asked of a model before it is built, and a disposed model used again.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -16,7 +16,7 @@ import { EarlyStopping, ReduceLROnPlateau } from '../src/models/callbacks.js';
 import { Sequential } from '../src/models/sequential.js';
 import { ModelCheckpoint } from '../src/node/callbacks.js';
 import { input, model, type SymbolicTensor } from '../src/models/functional.js';
-import { loadAnyModel, saveAnyModel } from '../src/node/keras_io.js';
+import { loadAnyModel, loadKerasWeightsFile, saveAnyModel } from '../src/node/keras_io.js';
 
 function lstmModel(inputShape?: number[]): Sequential {
   const m = new Sequential({ seed: 3 });
@@ -155,6 +155,19 @@ describe('library misuse', () => {
       loadAnyModel(missing),
       (e: Error) => e instanceof InvalidInputError && e.message === `${missing}: no such file or directory`,
     );
+    // So is a weights file that is not there, or a directory given for one (fs's ENOENT / EISDIR once).
+    await assert.rejects(
+      loadKerasWeightsFile(lstmModel([4, 3]), missing),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message === `${missing}: no such file or directory; expected a Keras weights file (.h5 or .keras)`,
+    );
+    await assert.rejects(
+      loadKerasWeightsFile(lstmModel([4, 3]), tmpdir()),
+      (e: Error) =>
+        e instanceof InvalidInputError &&
+        e.message === `${tmpdir()}: is a directory, not a Keras weights file (.h5 or .keras)`,
+    );
   });
 
   it('a declared input shape holds positive sizes or null', () => {
@@ -228,6 +241,18 @@ describe('library misuse', () => {
         callbacks: [new ModelCheckpoint(join(dir, 'ckpt'))],
       });
       assert.ok(readFileSync(join(dir, 'ckpt', 'model.json'), 'utf8').length > 0);
+      // Keras's format specs (the tutorials' 'weights-improvement-{epoch:02d}-{loss:.4f}.hdf5') are filled as
+      // Python fills them; they once stayed in the name, every epoch saved over one literal '{epoch:02d}' file.
+      await m.fit(tensor([[1, 2]]), tensor([[1]]), {
+        epochs: 2,
+        verbose: 0,
+        callbacks: [new ModelCheckpoint(join(dir, 'w-{epoch:02d}-{epoch:3d}-{loss:.3f}'))],
+      });
+      const saved = readdirSync(dir).filter((f) => f.startsWith('w-'));
+      assert.equal(saved.length, 2, saved.join(', '));
+      saved.forEach((f, i) => assert.match(f, new RegExp(`^w-0${i + 1}-  ${i + 1}-\\d+\\.\\d{3}$`)));
+      // Braces of another form stay as they are: a directory `recur train --out` is given may hold them.
+      assert.equal(new ModelCheckpoint('odd{a:b}-{loss:.2e}').path(0, { loss: 1 }), 'odd{a:b}-{loss:.2e}');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

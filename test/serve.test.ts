@@ -33,7 +33,15 @@ import { parseTextMetadata, vocabularyOf } from '../src/text/metadata.js';
 import { buildTextModel, textSettings } from '../src/text/recipes.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { expectSnakeKeys, pseudoText, runCli, WHALE_WORDS, type CliResult } from './cli_helpers.js';
-import { captureRequestLog, listen, loggedStatuses, sseEvents, startServe, until } from './serve_helpers.js';
+import {
+  captureRequestLog,
+  listen,
+  loggedStatuses,
+  saidOnStderr,
+  sseEvents,
+  startServe,
+  until,
+} from './serve_helpers.js';
 
 const cli = (args: string[]): CliResult => runCli(args);
 
@@ -236,6 +244,10 @@ describe('recur serve (HTTP API)', () => {
       assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp', path);
       assert.deepEqual(Object.keys((await r.json()) as object), ['error'], path);
     }
+    // A directory-like path is looked up as its index.html, but the 404 names the path the client asked for.
+    const slash = await fetch(base + '/v1/models/?x=1');
+    assert.equal(slash.status, 404);
+    assert.deepEqual(await slash.json(), { error: 'no such resource: GET /v1/models/' });
   });
 
   it('answers a known path asked with the wrong method 405 with Allow, and OPTIONS 204 with Allow (no CORS)', async () => {
@@ -1018,6 +1030,41 @@ describe('recur serve (HTTP API)', () => {
     } finally {
       log.restore();
       await app.close();
+    }
+  });
+
+  it('says why it does not serve a model whose model.json names no recur task (a converted Keras file), at start-up and in its answers', async () => {
+    const converted = join(dir, 'converted');
+    mkdirSync(converted);
+    writeFileSync(
+      join(converted, 'model.json'),
+      JSON.stringify({ format: 'layers-model', modelTopology: {} }),
+    );
+    const serve = startServe([converted, '--port', '0', '--threads', '1']);
+    try {
+      await saidOnStderr(serve, /listening on http:\/\/\S+/);
+      const address = /listening on (http:\/\/[\d.:]+)/.exec(serve.out.stderr)![1];
+      const why =
+        /its model\.json names no recur task \(a model converted from Keras, or saved by the library\)/;
+      assert.match(serve.out.stderr, new RegExp(`not serving 'converted' from \\S+: ${why.source}`));
+      assert.doesNotMatch(serve.out.stderr, /serving unknown model/);
+      const listed = (await (await fetch(address + '/v1/models')).json()) as { models: { note: string }[] };
+      assert.match(listed.models[0].note, why);
+      assert.match(listed.models[0].note, /`recur train TEXT --from \S+converted`/);
+      const r = await fetch(address + '/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'converted', length: 5 }),
+      });
+      assert.equal(r.status, 422);
+      assert.deepEqual(await r.json(), {
+        error: "model 'converted' is a model with no recur task; /v1/generate serves text models",
+      });
+      serve.child.kill('SIGTERM');
+      assert.equal(await serve.exited, 0, serve.out.stderr);
+    } finally {
+      // A failed assertion must not leave the server running (the test process would never end).
+      if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
     }
   });
 

@@ -18,6 +18,7 @@ import {
   createServeApp,
   loadIntoInferencePool,
   loadServedModels,
+  notServedReason,
   reloadServedModel,
   SERVE_LIMITS,
   type Served,
@@ -110,7 +111,12 @@ async function listen(
   if (pool)
     out.info(`models run on ${pool.threads} inference worker threads (--threads 1: on the event loop)`);
   for (const s of served) {
-    out.info(`serving ${s.kind} model '${s.name}' from ${s.dir}`);
+    const unserved = notServedReason(s);
+    out.info(
+      unserved === null
+        ? `serving ${s.kind} model '${s.name}' from ${s.dir}`
+        : `not serving '${s.name}' from ${s.dir}: ${unserved}`,
+    );
     sayNotes(s, out);
   }
   if (served.length > 0) out.info(`recur serve: kill -USR2 ${process.pid} reloads the models`);

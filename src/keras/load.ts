@@ -477,6 +477,20 @@ export interface WeightsReport {
 }
 
 /**
+ * Builds a model not yet built, as Keras builds one that declares its input shape at once: an unbuilt model's layers
+ * have no weights yet, so they would match nothing and the file would quietly load into no layer at all.
+ */
+function buildForWeights(model: KerasModel, where: string): void {
+  if (model.isBuilt || model.layers.length === 0) return;
+  if (model instanceof Sequential && !model.inputShape())
+    throw new InvalidInputError(
+      `${where}: model '${model.name}' has no weights yet to load these into: give its first layer an inputShape, ` +
+        `call build(inputShape), or run predict or fit once`,
+    );
+  model.build();
+}
+
+/**
  * Applies a Keras weights file (weights-only or full-model HDF5, or a .keras archive's weights by layer name) to a
  * recur model of the same architecture, matching layers by name. Every mismatch — a layer with weights that the file
  * lacks, a file layer the model lacks, a shape — is listed in one error; nothing is changed unless all match.
@@ -486,6 +500,7 @@ export async function loadKerasWeights(
   bytes: Uint8Array,
   where: string,
 ): Promise<WeightsReport> {
+  buildForWeights(model, where);
   let root: H5Group;
   try {
     // A .keras archive's weights, or Keras 3's own weights file (save_weights → .weights.h5), are in Keras 3's layout.

@@ -20,7 +20,10 @@ export function progressBar(
 }
 
 export interface ModelCheckpointArgs {
-  /** Directory to save into; may contain {epoch} and any log key, e.g. 'ckpt/e{epoch}-{loss}'. */
+  /**
+   * Directory or file to save into; may contain {epoch} and any log key, e.g. 'ckpt/e{epoch}-{loss}', and Keras's
+   * format specs `d` and `f` ('weights-{epoch:02d}-{loss:.4f}.hdf5').
+   */
   filepath: string;
   monitor?: string;
   mode?: MonitorMode;
@@ -39,6 +42,24 @@ export interface ModelCheckpointArgs {
   onSave?: (path: string, epoch: number, logs: Logs) => void;
   /** Called instead of saving when the monitored value or the weights are NaN or infinite (default: a warning). */
   onSkip?: (epoch: number, reason: string) => void;
+}
+
+/**
+ * A `{key}` or `{key:spec}` placeholder of ModelCheckpoint's filepath, filled as Python's str.format fills it for
+ * Keras, for the specs [0][width][.precision] then d (an integer) or f (fixed point). Braces of any other form are
+ * left as they are, as before: a directory the CLI is given (`--out`) may hold them.
+ */
+const PLACEHOLDER = /\{(\w+)(?::((?:0)?(?:\d+)?(?:\.\d+)?[df]))?\}/g;
+const FORMAT_SPEC = /^(0)?(\d+)?(?:\.(\d+))?([df])$/;
+
+/** `value` formatted by a FORMAT_SPEC spec, as Python's format(value, spec). */
+function formatBySpec(value: number, spec: string): string {
+  const [, zero, width, precision, type] = FORMAT_SPEC.exec(spec)!;
+  const text = type === 'd' ? String(Math.round(value)) : value.toFixed(Number(precision ?? 6));
+  const w = Number(width ?? 0);
+  if (!zero) return text.padStart(w, ' ');
+  const sign = text.startsWith('-') ? '-' : '';
+  return sign + text.slice(sign.length).padStart(w - sign.length, '0');
 }
 
 const MODEL_CHECKPOINT_OPTIONS = [
@@ -85,9 +106,11 @@ export class ModelCheckpoint extends Callback {
     this.bestTieBreak = this.tieBreak?.worst() ?? NaN;
   }
   path(epoch: number, logs: Logs): string {
-    return this.args.filepath.replace(/\{(\w+)\}/g, (m, key: string) => {
-      if (key === 'epoch') return String(epoch + 1).padStart(2, '0');
-      return logs[key] !== undefined ? logs[key].toFixed(4) : m;
+    return this.args.filepath.replace(PLACEHOLDER, (m, key: string, spec: string | undefined) => {
+      const value = key === 'epoch' ? epoch + 1 : logs[key];
+      if (value === undefined) return m;
+      if (spec !== undefined) return formatBySpec(value, spec);
+      return key === 'epoch' ? String(value).padStart(2, '0') : value.toFixed(4);
     });
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {

@@ -155,6 +155,11 @@ export async function loadKerasWeightsFile(
   model: Sequential | Functional,
   path: string,
 ): Promise<WeightsReport> {
+  // As loadModel's: one line naming the path, not fs's "ENOENT: …, open" or "EISDIR".
+  if (!existsSync(path))
+    throw new InvalidInputError(noSuchPath(path, 'a Keras weights file (.h5 or .keras)'));
+  if (statSync(path).isDirectory())
+    throw new InvalidInputError(`${path}: is a directory, not a Keras weights file (.h5 or .keras)`);
   return loadKerasWeights(model, new Uint8Array(readFileSync(path)), path);
 }
 

@@ -547,6 +547,23 @@ function pick(served: readonly Served[], name: string | undefined, want: string)
   return m;
 }
 
+/** The kinds recur serve answers requests for; a model of another kind is listed, with why it is not served. */
+const SERVED_KINDS: ReadonlySet<string> = new Set(['text', 'forecaster', 'classify', 'seq2seq']);
+
+/** A model's kind in words, for errors ("a tagger model"; a model.json naming no task: "a model with no recur task"). */
+function kindInWords(kind: string): string {
+  return kind === 'unknown' ? 'a model with no recur task' : `a ${kind} model`;
+}
+
+/** Why recur serve lists a model but does not serve it (at start-up and in GET /v1/models), or null when it serves it. */
+export function notServedReason(s: Served): string | null {
+  if (SERVED_KINDS.has(s.kind)) return null;
+  // Most often a Keras file converted to a directory, which carries no vocabulary (README, "Bring a Keras model").
+  if (s.kind === 'unknown')
+    return `its model.json names no recur task (a model converted from Keras, or saved by the library), so recur serve does not serve it; \`recur train TEXT --from ${s.dir}\` makes a character model a text model it serves`;
+  return `recur serve does not serve ${s.kind} models`;
+}
+
 function describe(s: Served): Record<string, unknown> {
   if (s.kind === 'text') {
     const t = s as TextServed;
@@ -611,7 +628,7 @@ function describe(s: Served): Record<string, unknown> {
     name: s.name,
     kind: s.kind,
     endpoint: null,
-    note: `recur serve does not serve ${s.kind} models`,
+    note: notServedReason(s),
   };
 }
 
@@ -1000,7 +1017,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (m.kind !== 'text')
       throw new HttpError(
         422,
-        `model '${m.name}' is a ${m.kind} model; /v1/generate serves text models${m.kind === 'forecaster' ? ' (use /v1/predict)' : ''}`,
+        `model '${m.name}' is ${kindInWords(m.kind)}; /v1/generate serves text models${m.kind === 'forecaster' ? ' (use /v1/predict)' : ''}`,
       );
     return using(m, () => generateOn(m as TextServed, body, reply));
   });
@@ -1111,7 +1128,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (!takes)
       throw new HttpError(
         422,
-        `model '${m.name}' is a ${m.kind} model; /v1/predict serves forecasters, classifiers and seq2seq models${m.kind === 'text' ? ' (use /v1/generate)' : ''}`,
+        `model '${m.name}' is ${kindInWords(m.kind)}; /v1/predict serves forecasters, classifiers and seq2seq models${m.kind === 'text' ? ' (use /v1/generate)' : ''}`,
       );
     for (const field of Object.keys(PREDICT_FIELDS).flatMap((k) => PREDICT_FIELDS[k]))
       if (body[field] !== undefined && !takes.includes(field))
@@ -1300,7 +1317,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       const path = staticPath(req.url);
       if (path === null) throw new HttpError(400, `not a valid URL path: ${req.url}`);
       const f = files.get(path);
-      if (!f) throw new HttpError(404, `no such resource: ${req.method} ${path}`);
+      // Named as asked (not as looked up: a path ending in '/' is looked up as its index.html).
+      if (!f) throw new HttpError(404, `no such resource: ${req.method} ${req.url.split('?')[0]}`);
       return reply.type(f.type).send(f.body);
     });
   }
