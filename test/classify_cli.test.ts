@@ -531,5 +531,30 @@ describe('recur classify', () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /no model\.json here/);
     });
+    it('eval and predict given a file instead of the model directory say so, naming the directory to give', () => {
+      const lone = join(dir, 'lone');
+      mkdirSync(lone, { recursive: true });
+      for (const name of ['model.json', 'ensemble.json']) {
+        const file = join(lone, name);
+        writeFileSync(file, '{}\n');
+        for (const args of [
+          ['predict', file, 'x'],
+          ['eval', file],
+        ]) {
+          const r = run(['classify', ...args]);
+          assert.equal(r.code, 2, r.stderr);
+          assert.equal(
+            r.stderr,
+            `recur: ${file} is a file, not a directory; give the directory written by recur classify train (for this file: ${lone})\n`,
+          );
+        }
+      }
+      const other = run(['classify', 'predict', csv, 'x']);
+      assert.equal(other.code, 2, other.stderr);
+      assert.equal(
+        other.stderr,
+        `recur: ${csv} is a file, not a directory; give the directory written by recur classify train\n`,
+      );
+    });
   });
 });
