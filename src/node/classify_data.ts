@@ -196,10 +196,12 @@ function uniquelyNamed(
 ): void {
   if (given !== undefined && /^\d+$/.test(given) && header[Number(given) - 1] === header[j]) return;
   const same = header.flatMap((x, i) => (x.toLowerCase() === header[j].toLowerCase() ? [i + 1] : []));
-  if (same.length > 1)
+  if (same.length > 1) {
+    const columns = `${same.slice(0, -1).join(', ')} and ${same[same.length - 1]}`;
     throw new InvalidInputError(
-      `${path}: columns ${same.join(' and ')} are all named '${header[j]}'; give ${flag} by number to say which`,
+      `${path}: columns ${columns} are ${same.length === 2 ? 'both' : 'all'} named '${header[j]}'; give ${flag} by number to say which`,
     );
+  }
 }
 
 function guessColumn(header: string[], names: string[], exclude: number): number {
