@@ -517,6 +517,36 @@ describe('recur classify', () => {
       /not valid UTF-8 \(byte 0xff at offset \d+, line 3\)/,
     );
     bad('ragged row', 'text,label\nfine,1\nbad\n', /line 3/);
+    it('a plain .txt book (not a table) is named as read as a CSV, with the formats classify reads', () => {
+      const formats =
+        /\. \w+\.txt was read as a CSV: recur classify reads labelled texts from a CSV or TSV with a header row, JSON Lines \(\.jsonl, one object per line\) or a directory with one folder of \.txt files per class\n$/;
+      const books: [string, string, RegExp][] = [
+        [
+          'tale',
+          'It was the best of times, it was the worst\nof times.\n',
+          /tale\.txt: line 2: 1 field where the header has 2/,
+        ],
+        [
+          'plain',
+          'Call me Ishmael\nSome years ago\n',
+          /plain\.txt: which column holds the text\? Give --text-column/,
+        ],
+      ];
+      for (const [name, text, what] of books) {
+        const p = join(dir, `${name}.txt`);
+        writeFileSync(p, text);
+        const r = run(['classify', 'train', p, '--out', join(dir, 'never3'), ...SMALL]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, what);
+        assert.match(r.stderr, formats);
+      }
+      // A .csv's error has no such note: it is a table, only a broken one.
+      const csvBook = join(dir, 'tale.csv');
+      writeFileSync(csvBook, books[0][1]);
+      const r = run(['classify', 'train', csvBook, '--out', join(dir, 'never3'), ...SMALL]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /was read as a CSV/);
+    });
     it('an empty class folder is named', () => {
       const root = join(dir, 'emptyclass');
       mkdirSync(join(root, 'a'), { recursive: true });
