@@ -371,6 +371,11 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
  * budgets and --threads may change.
  */
 export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
+  const plateauFlags: [string, unknown, unknown][] = [
+    ['--lr-monitor', o.lrMonitor, s.lrMonitor],
+    ['--lr-patience', o.lrPatience, s.lrPatience],
+    ['--lr-factor', o.lrFactor, s.lrFactor],
+  ];
   const given: [string, unknown, unknown][] = [
     ['--units', o.units, s.units],
     ['--layers', o.layers, s.encoderLayers],
@@ -399,9 +404,8 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--init-seed', o.initSeed, trainingSeed(s)],
     ['--lr-schedule', o.lrSchedule, s.lrSchedule],
     ['--ema', o.ema, s.ema ?? 'no weight average'],
-    ['--lr-monitor', o.lrMonitor, s.lrMonitor],
-    ['--lr-patience', o.lrPatience, s.lrPatience],
-    ['--lr-factor', o.lrFactor, s.lrFactor],
+    // A cosine run keeps the plateau defaults it never uses: refused below as flags it has no use for.
+    ...plateauFlags.filter(() => s.lrSchedule !== 'cosine'),
     ['--val-words', o.valWords, s.validationWords ?? 'all'],
     ['--train-on-validation', o.trainOnValidation || undefined, s.trainOnValidation],
     // A cosine schedule anneals to 0 over the epochs its run started with, and the run ends there: another --epochs
@@ -409,6 +413,13 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--epochs', o.epochsGiven && s.lrSchedule === 'cosine' ? o.epochs : undefined, s.lrDecayEpochs],
   ];
   refuseChangedFlags(given);
+  if (s.lrSchedule === 'cosine')
+    for (const [flag, value] of plateauFlags)
+      if (value !== undefined)
+        throw new UsageError(
+          `${flag} ${String(value)} with --resume: the checkpoint's run uses --lr-schedule cosine, which has no plateau ` +
+            `${flag.slice('--lr-'.length)} (it anneals by the step and watches nothing); leave the flag out`,
+        );
   if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)
     throw new UsageError(
       `--target-order ${o.targetOrder} with --resume: the checkpoint's decoder writes its target ${s.targetOrder}; leave the flag out`,
