@@ -517,6 +517,36 @@ describe('recur classify', () => {
       /not valid UTF-8 \(byte 0xff at offset \d+, line 3\)/,
     );
     bad('ragged row', 'text,label\nfine,1\nbad\n', /line 3/);
+    it('a plain .txt book (not a table) is named as read as a CSV, with the formats classify reads', () => {
+      const formats =
+        /\. \w+\.txt was read as a CSV: recur classify reads labelled texts from a CSV or TSV with a header row, JSON Lines \(\.jsonl, one object per line\) or a directory with one folder of \.txt files per class\n$/;
+      const books: [string, string, RegExp][] = [
+        [
+          'tale',
+          'It was the best of times, it was the worst\nof times.\n',
+          /tale\.txt: line 2: 1 field where the header has 2/,
+        ],
+        [
+          'plain',
+          'Call me Ishmael\nSome years ago\n',
+          /plain\.txt: which column holds the text\? Give --text-column/,
+        ],
+      ];
+      for (const [name, text, what] of books) {
+        const p = join(dir, `${name}.txt`);
+        writeFileSync(p, text);
+        const r = run(['classify', 'train', p, '--out', join(dir, 'never3'), ...SMALL]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, what);
+        assert.match(r.stderr, formats);
+      }
+      // A .csv's error has no such note: it is a table, only a broken one.
+      const csvBook = join(dir, 'tale.csv');
+      writeFileSync(csvBook, books[0][1]);
+      const r = run(['classify', 'train', csvBook, '--out', join(dir, 'never3'), ...SMALL]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /was read as a CSV/);
+    });
     it('an empty class folder is named', () => {
       const root = join(dir, 'emptyclass');
       mkdirSync(join(root, 'a'), { recursive: true });
@@ -530,6 +560,31 @@ describe('recur classify', () => {
       const r = run(['classify', 'predict', dir, 'x']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /no model\.json here/);
+    });
+    it('eval and predict given a file instead of the model directory say so, naming the directory to give', () => {
+      const lone = join(dir, 'lone');
+      mkdirSync(lone, { recursive: true });
+      for (const name of ['model.json', 'ensemble.json']) {
+        const file = join(lone, name);
+        writeFileSync(file, '{}\n');
+        for (const args of [
+          ['predict', file, 'x'],
+          ['eval', file],
+        ]) {
+          const r = run(['classify', ...args]);
+          assert.equal(r.code, 2, r.stderr);
+          assert.equal(
+            r.stderr,
+            `recur: ${file} is a file, not a directory; give the directory written by recur classify train (for this file: ${lone})\n`,
+          );
+        }
+      }
+      const other = run(['classify', 'predict', csv, 'x']);
+      assert.equal(other.code, 2, other.stderr);
+      assert.equal(
+        other.stderr,
+        `recur: ${csv} is a file, not a directory; give the directory written by recur classify train\n`,
+      );
     });
   });
 });

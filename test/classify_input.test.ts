@@ -118,12 +118,15 @@ describe('classify input files', () => {
     writeFileSync(p, 'id,text,text,label\n1,x,good film,pos\n2,y,bad film,neg\n');
     assert.throws(
       () => loadTable(p),
-      /columns 2 and 3 are all named 'text'; give --text-column by number to say which/,
+      /columns 2 and 3 are both named 'text'; give --text-column by number to say which/,
     );
     assert.throws(() => loadTable(p, { textColumn: 'text' }), /columns 2 and 3/);
     assert.deepEqual(loadTable(p, { textColumn: '3' }).texts, ['good film', 'bad film']);
-    assert.throws(() => loadTextColumn(p), /columns 2 and 3 are all named 'text'/);
+    assert.throws(() => loadTextColumn(p), /columns 2 and 3 are both named 'text'/);
     assert.deepEqual(loadTextColumn(p, '3'), ['good film', 'bad film']);
+    const thrice = join(dir, 'thrice.csv');
+    writeFileSync(thrice, 'text,label,Text,TEXT\nx,pos,y,z\nx,neg,y,z\n');
+    assert.throws(() => loadTable(thrice), /columns 1, 3 and 4 are all named 'text'; give --text-column/);
   });
 
   it('a row with more or fewer fields than the header is named by its line, with the header and how to quote', () => {

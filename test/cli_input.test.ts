@@ -396,7 +396,13 @@ describe('recur CLI: bad usage and bad input', () => {
 
     assertUsageError(
       ['evaluate', model, dirty, '--unknown', 'error'],
-      /dirty\.txt: character "q" on line 4 is not in the model's vocabulary \(5 such characters in all\)/,
+      /dirty\.txt: character "q" on line 4 is not in the model's vocabulary \(5 such characters in all\); --unknown skip leaves them out$/m,
+    );
+    const once = join(dir, 'once.txt');
+    writeFileSync(once, base.replace('\n', '\nQ'));
+    assertUsageError(
+      ['evaluate', model, once, '--unknown', 'error'],
+      /once\.txt: character "q" on line 2 is not in the model's vocabulary \(1 such character in all\); --unknown skip leaves it out$/m,
     );
   });
 

@@ -157,7 +157,7 @@ describe('recur seq2seq train: a bare --resume with --format or a column flag', 
   });
 });
 
-describe('recur seq2seq train --lr-schedule cosine --resume with another --epochs', () => {
+describe('recur seq2seq train --lr-schedule cosine --resume with another --epochs or a plateau flag', () => {
   it('is refused, naming the flag (the schedule anneals over the epochs the run started with; it was ignored), single or --ensemble', () => {
     const pairs = join(dir, 'spell-cosine.tsv');
     writeFileSync(pairs, spellings(120, 5));
@@ -189,6 +189,19 @@ describe('recur seq2seq train --lr-schedule cosine --resume with another --epoch
         longer.stderr,
         /^recur: --epochs 5 with --resume: the checkpoint's run uses 3; leave the flag out/,
       );
+      // The plateau flags: the run has none of their settings (its saved defaults are not "what it uses").
+      for (const [flag, value, what] of [
+        ['--lr-factor', '0.3', 'factor'],
+        ['--lr-patience', '2', 'patience'],
+        ['--lr-monitor', 'val_loss', 'monitor'],
+      ]) {
+        const plateau = train(['--resume', flag, value]);
+        assert.equal(plateau.code, 2, plateau.stderr);
+        assert.equal(
+          plateau.stderr,
+          `recur: ${flag} ${value} with --resume: the checkpoint's run uses --lr-schedule cosine, which has no plateau ${what} (it anneals by the step and watches nothing); leave the flag out\n`,
+        );
+      }
       // The same epochs (as the "Continue with:" line gives them), or none, go on.
       const same = train(['--resume', '--epochs', '3']);
       assert.equal(same.code, 0, same.stderr);

@@ -172,6 +172,27 @@ describe('recur seq2seq', () => {
     );
   });
 
+  it("train's banner writes its counts with thousands separators, as the other counts are", () => {
+    const en = ['cat', 'dog', 'bird', 'fish', 'tree', 'sun'];
+    const fr = ['chat', 'chien', 'oiseau', 'poisson', 'arbre', 'soleil'];
+    const lines: string[] = [];
+    // Every four-word phrase of the six words: 1,296 distinct sources.
+    for (let i = 0; i < 6 ** 4; i++) {
+      const words = [0, 1, 2, 3].map((k) => Math.floor(i / 6 ** k) % 6);
+      lines.push(`${words.map((w) => en[w]).join(' ')}\t${words.map((w) => fr[w]).join(' ')}`);
+    }
+    const grid = join(root, 'grid.tsv');
+    writeFileSync(grid, lines.join('\n') + '\n');
+    const out = join(root, 'grid');
+    const args = ['--units', '4', '--embedding-dim', '4', '--batch-size', '64', '--seed', '3'];
+    const t = run(['seq2seq', 'train', grid, '--out', out, '--epochs', '1', '--threads', '1', ...args]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(
+      t.stdout + t.stderr,
+      /grid\.tsv: 1,296 sources \(1,166 train, 65 validation, 65 test; seed 3\), 1,166 training pairs, vocabularies 10 → 10;/,
+    );
+  });
+
   it('predict, eval and ngram given a file instead of the model directory say so, naming the directory to give', () => {
     const lone = join(root, 'lone');
     mkdirSync(lone, { recursive: true });

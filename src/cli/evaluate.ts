@@ -108,7 +108,7 @@ export async function evaluate(
   if (unknown.first && o.unknown === 'error') {
     throw new UsageError(
       `${file}: character ${JSON.stringify(unknown.first.char)} on line ${unknown.first.line} is not in the model's ` +
-        `vocabulary (${unknown.count.toLocaleString('en-US')} such characters in all); --unknown skip leaves them out`,
+        `vocabulary (${plural(unknown.count, 'such character')} in all); --unknown skip leaves ${unknown.count === 1 ? 'it' : 'them'} out`,
     );
   }
   const corpus = TextCorpus.fromChunks(pieces, {

