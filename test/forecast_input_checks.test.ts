@@ -165,8 +165,12 @@ describe('dates a step apart, but for one', () => {
     for (const interpolate of [false, true])
       assert.throws(
         () => parseSeriesCsv(weekly(1), { source: 'w.csv', interpolate }),
-        /^Error: w\.csv: the dates are mostly 7 days apart, which is no supported frequency; line 62 \(2019-03-04\) is 8 day\(s\) after the date before it/,
+        /^Error: w\.csv: weekly dates \(mostly 7 days apart\), but line 62 \(2019-03-04\) is 8 days after the date before it; every date of a weekly series must be a whole number of weeks \(7 days\) after the one before$/,
       );
+    assert.throws(
+      () => parseSeriesCsv(weekly(-1), { source: 'w.csv' }),
+      /: weekly dates \(mostly 7 days apart\), but line 62 \(2019-03-02\) is 6 days after the date before it;/,
+    );
     assert.equal(parseSeriesCsv(weekly(0), { source: 'w.csv' }).frequency, 'weekly');
   });
 

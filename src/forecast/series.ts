@@ -903,6 +903,14 @@ export function seriesFromCells(
         );
     }
     const i = idx.findIndex((v, k) => k > 0 && (v - idx[k - 1]) % spacing !== 0);
+    // Weekly dates with one off read as daily (or hourly): weekly is supported, so what breaks it is said instead.
+    const weekly = (f === 'daily' && spacing === 7) || (f === 'hourly' && spacing === 7 * 24);
+    if (weekly && i > 0) {
+      const step = idx[i] - idx[i - 1];
+      fail(
+        `${src}: weekly dates (mostly 7 days apart), but line ${lines[i]} (${escapeText(labelAt(ds[i], f, 0))}) is ${step} ${unit}${step === 1 ? '' : 's'} after the date before it; every date of a weekly series must be a whole number of weeks (7 days) after the one before`,
+      );
+    }
     fail(
       `${src}: the dates are mostly ${spacing} ${unit}s apart, which is no supported frequency${
         i > 0
