@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { datesAfter, parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
+import { csvRecords, datesAfter, parseSeriesCsv, SeriesInputError } from '../src/forecast/series.js';
 import { parsePanelCsv } from '../src/forecast/panel.js';
 import { runCli } from './cli_helpers.js';
 
@@ -148,6 +148,30 @@ describe('a row with more or fewer cells than the first', () => {
       /^Error: p\.csv, line 22: 2 cells, but the first line has 3; every row needs one cell per column/,
     );
   });
+
+  it('a quote that runs a cell on over the next line is named at the line it opens on', () => {
+    for (const eol of ['\n', '\r\n']) {
+      // Line 11's value opens a quote that line 12's date closes: one row of 3 cells, over lines 11 and 12.
+      const rows = values.map((v, t) => `${month(t)},${t === 9 ? '"' : ''}${v.toFixed(3)}`);
+      rows[10] = rows[10].replace(',', '",');
+      assert.throws(
+        () => parseSeriesCsv(['month,sales', ...rows].join(eol) + eol, { source: 'r.csv' }),
+        /^Error: r\.csv, line 11: 3 cells, but the first line has 2 \(a quoted cell runs from it to line 12: is a quote misplaced\?\); every row/,
+        JSON.stringify(eol),
+      );
+    }
+  });
+
+  it('a row with a line break in a quoted cell is numbered by its first line, the rows after it by their own', () => {
+    for (const eol of ['\n', '\r\n']) {
+      const text = ['month,sales', '2001-01,1', `2001-02,"2${eol}${eol}"`, '2001-03,x', ''].join(eol);
+      assert.deepEqual(
+        csvRecords(text, 'b.csv').map((r) => r.info.lines),
+        [1, 2, 3, 6],
+        JSON.stringify(eol),
+      );
+    }
+  });
 });
 
 describe('dates a step apart, but for one', () => {
@@ -165,8 +189,12 @@ describe('dates a step apart, but for one', () => {
     for (const interpolate of [false, true])
       assert.throws(
         () => parseSeriesCsv(weekly(1), { source: 'w.csv', interpolate }),
-        /^Error: w\.csv: the dates are mostly 7 days apart, which is no supported frequency; line 62 \(2019-03-04\) is 8 day\(s\) after the date before it/,
+        /^Error: w\.csv: weekly dates \(mostly 7 days apart\), but line 62 \(2019-03-04\) is 8 days after the date before it; every date of a weekly series must be a whole number of weeks \(7 days\) after the one before$/,
       );
+    assert.throws(
+      () => parseSeriesCsv(weekly(-1), { source: 'w.csv' }),
+      /: weekly dates \(mostly 7 days apart\), but line 62 \(2019-03-02\) is 6 days after the date before it;/,
+    );
     assert.equal(parseSeriesCsv(weekly(0), { source: 'w.csv' }).frequency, 'weekly');
   });
 

@@ -221,6 +221,7 @@ describe('forecast many series: long and wide files', () => {
     assert.match(r.stdout, /^series\s+points\s+method\s+MASE\s+sMAPE %\s+RMSE\s+80% cov\s+95% cov$/m);
     for (const id of IDS) assert.match(r.stdout, new RegExp(`^${id}\\s+48\\s+\\S`, 'm'));
     assert.match(r.stdout, /^default \(chosen per series\)\s+3\s/m);
+    assert.doesNotMatch(r.stdout, / $/m, 'no line ends in a space');
     assert.match(r.stdout, /^naive\s+3\s/m);
     assert.match(r.stdout, /80% intervals of the default: held-out coverage/);
     assert.match(r.stderr, /long format, 3 series \(id column 'id', date column 'month'\)/);

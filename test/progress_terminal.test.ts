@@ -220,14 +220,16 @@ describe('progress bar on a terminal', () => {
 /** `script` runs a command on a pseudo-terminal (util-linux); without it the terminal tests of the CLI are skipped. */
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 
-/** `recur ARGS` on a terminal, stdout to a file in `dir`: what the terminal showed, and the file. */
+/** `recur ARGS` on a terminal (`columns` wide), stdout to a file in `dir`: what the terminal showed, and the file. */
 function onTerminal(
   dir: string,
   args: string[],
+  columns = 80,
 ): { terminal: string; stdout: string; status: number | null } {
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const outFile = join(dir, 'stdout.txt');
-  const command = [process.execPath, CLI, ...args].map(quote).join(' ') + ` > ${quote(outFile)}`;
+  const command =
+    `stty cols ${columns}; ` + [process.execPath, CLI, ...args].map(quote).join(' ') + ` > ${quote(outFile)}`;
   const r = spawnSync(SCRIPT!, ['-qc', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
   return { terminal: r.stdout, stdout: readFileSync(outFile, 'utf8'), status: r.status };
 }
@@ -376,5 +378,33 @@ describe('forecast predict on a terminal', { skip: SCRIPT === undefined && 'no s
     assert.equal(json.status, 0, json.terminal);
     assert.doesNotMatch(json.terminal, /series \[/);
     for (const line of json.stdout.trim().split('\n')) JSON.parse(line);
+  });
+});
+
+describe('forecast backtest on a terminal', { skip: SCRIPT === undefined && 'no script(1)' }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-progress-bt-'));
+    const rows = ['t,value'];
+    for (let t = 1; t <= 60; t++)
+      rows.push(`${t},${(100 + 10 * Math.sin((2 * Math.PI * t) / 12) + 0.5 * t + ((t * 7) % 5)).toFixed(3)}`);
+    writeFileSync(join(dir, 'one.csv'), rows.join('\n') + '\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("shows the candidate's whole name on 80 columns, then clears the bar", () => {
+    const args = ['forecast', join(dir, 'one.csv'), '--season', '12', '--horizon', '6'];
+    const shown = onTerminal(dir, [...args, '--candidates', 'theta,seasonal naive', '--threads', '1'], 80);
+    assert.equal(shown.status, 0, shown.terminal);
+    const bars = shown.terminal
+      .split(/[\r\n]+/)
+      // eslint-disable-next-line no-control-regex -- the bar's clearing escape is what is dropped
+      .map((l) => l.replace(/\x1b\[2K/g, ''))
+      .filter((l) => l.startsWith(' backtest '));
+    assert.ok(bars.length > 0, shown.terminal);
+    for (const bar of bars) assert.ok(bar.length < 80, bar);
+    // The last fit drawn (a bar is always drawn at its end) is seasonal naive's last fold.
+    assert.match(bars[bars.length - 1], /backtest seasonal naive: (\d+)\/\1 fits \[=+\]/);
+    assert.deepEqual(screen(shown.terminal.replace(/\r\n/g, '\n'), 80).lines.slice(-1), ['']);
   });
 });

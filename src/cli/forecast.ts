@@ -426,11 +426,15 @@ function backtestProgress(
       stop: () => undefined,
     };
   }
+  // The candidate first and a shorter bar: a line wider than the terminal is cut at its end, and on 80 columns a name
+  // at the end was cut to a letter or two.
   const bar = progressBar(
-    ' backtest {value}/{total} fits [{bar}] ETA {eta_formatted} - {speed} fits/s - {name}',
+    ' backtest {name}{value}/{total} fits [{bar}] ETA {eta_formatted} - {speed} fits/s',
+    process.stderr,
+    { barSize: 20 },
   );
   bar.start(total, 0, { name: '' });
-  return { tick: (name) => bar.increment(1, { name }), stop: () => bar.stop() };
+  return { tick: (name) => bar.increment(1, { name: `${name}: ` }), stop: () => bar.stop() };
 }
 
 /**

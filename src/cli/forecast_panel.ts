@@ -202,8 +202,13 @@ export function writeRows(path: string, rows: Record<string, string | number>[],
 
 function textTable(head: string[], body: string[][]): string {
   const w = head.map((h, j) => Math.max(h.length, ...body.map((r) => r[j].length)));
+  // A row's last cells may be empty (the default's own row has no "default on the same series" or "chosen"): no
+  // spaces are left at its end.
   const line = (r: string[]): string =>
-    r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join('  ');
+    r
+      .map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j])))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }
 

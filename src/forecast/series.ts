@@ -388,6 +388,15 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
+  // csv-parse gives the line a row ends on, counting each CR and LF inside a quoted cell as a line (a CRLF as two):
+  // each row is given the line it starts on instead, and `overCount` is how far its count has run ahead of the file's.
+  let overCount = 0;
+  const rowLines = (endLine: number, cells: readonly string[]): { start: number; end: number } => {
+    const chars = cells.reduce((n, c) => n + (c.match(/[\r\n]/g)?.length ?? 0), 0);
+    const breaks = cells.reduce((n, c) => n + (c.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
+    const start = endLine - overCount - chars;
+    return { start, end: start + breaks };
+  };
   try {
     return parse(text, {
       delimiter: delimiterOf(text),
@@ -397,6 +406,11 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       trim: true,
       relax_column_count: false,
       info: true,
+      on_record: (row: { record: string[]; info: { lines: number } }) => {
+        const { start, end } = rowLines(row.info.lines, row.record);
+        overCount = row.info.lines - end;
+        return { ...row, info: { ...row.info, lines: start } };
+      },
     }) as {
       record: string[];
       info: { lines: number };
@@ -411,10 +425,17 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
     const ragged = /^Invalid Record Length: expect (\d+), got (\d+) on line (\d+)$/.exec(
       (e as Error).message,
     );
-    if ((e as { code?: string }).code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && ragged)
+    if ((e as { code?: string }).code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && ragged) {
+      // The row as csv-parse read it: a quote opened by mistake makes it run on over the lines after.
+      const { record } = e as { record?: unknown };
+      const { start, end } = Array.isArray(record)
+        ? rowLines(Number(ragged[3]), record.map(String))
+        : { start: Number(ragged[3]), end: Number(ragged[3]) };
+      const spans = end > start ? ` (a quoted cell runs from it to line ${end}: is a quote misplaced?)` : '';
       return fail(
-        `${src}, line ${ragged[3]}: ${ragged[2]} cells, but the first line has ${ragged[1]}; every row needs one cell per column (quote a cell that holds the separator)`,
+        `${src}, line ${start}: ${ragged[2]} cells, but the first line has ${ragged[1]}${spans}; every row needs one cell per column (quote a cell that holds the separator)`,
       );
+    }
     return fail(`${src}: ${escapeText((e as Error).message)}`);
   }
 }
@@ -903,6 +924,14 @@ export function seriesFromCells(
         );
     }
     const i = idx.findIndex((v, k) => k > 0 && (v - idx[k - 1]) % spacing !== 0);
+    // Weekly dates with one off read as daily (or hourly): weekly is supported, so what breaks it is said instead.
+    const weekly = (f === 'daily' && spacing === 7) || (f === 'hourly' && spacing === 7 * 24);
+    if (weekly && i > 0) {
+      const step = idx[i] - idx[i - 1];
+      fail(
+        `${src}: weekly dates (mostly 7 days apart), but line ${lines[i]} (${escapeText(labelAt(ds[i], f, 0))}) is ${step} ${unit}${step === 1 ? '' : 's'} after the date before it; every date of a weekly series must be a whole number of weeks (7 days) after the one before`,
+      );
+    }
     fail(
       `${src}: the dates are mostly ${spacing} ${unit}s apart, which is no supported frequency${
         i > 0
