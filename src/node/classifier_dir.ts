@@ -5,8 +5,7 @@
  * (src/classify/metadata.ts); an ensemble directory holds ensemble.json (src/classify/ensemble.ts) and its members,
  * each such a directory, in members/1 … members/N.
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { ClassifierModels, EnsembleRecord } from '../classify/ensemble.js';
 import {
   checkClassifierFits,
@@ -15,7 +14,13 @@ import {
 } from '../classify/metadata.js';
 import { Tokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
-import { isModelDir, loadModel, readModelMetadata, refuseOtherTask } from './model_io.js';
+import {
+  isModelDir,
+  loadModel,
+  readModelMetadata,
+  refuseFileForModelDir,
+  refuseOtherTask,
+} from './model_io.js';
 import { ensembleMemberDirs, isEnsembleDir, readEnsembleFile } from './seed_ensemble_dir.js';
 
 /** A loaded classifier: one model, or an ensemble's members (which share classes, tokenizer and text length). */
@@ -106,14 +111,7 @@ function readMembers<M>(
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur classify train'));
   // A model.json given for its directory would otherwise read "model.json: no model.json here".
-  if (!statSync(dir).isDirectory()) {
-    const holder = ['model.json', 'ensemble.json'].includes(basename(dir))
-      ? ` (for this file: ${dirname(dir)})`
-      : '';
-    throw new InvalidInputError(
-      `${dir} is a file, not a directory; give the directory written by recur classify train${holder}`,
-    );
-  }
+  refuseFileForModelDir(dir, 'recur classify train');
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur classify train`,

@@ -20,7 +20,7 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeDirectories, parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { otherTaskMessage, RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
@@ -241,6 +241,20 @@ export function readModelMetadata(
 ): Record<string, unknown> {
   const file = modelJsonPath(pathOrDir);
   return parse(readFileSync(file, 'utf8'), file).userDefinedMetadata ?? {};
+}
+
+/**
+ * Refuses a file given where a model directory is wanted (`recur seq2seq predict run/model.json`): that the path is a
+ * file, and for a model.json or ensemble.json the directory to give instead. `writer`: the command that writes one.
+ */
+export function refuseFileForModelDir(dir: string, writer: string): void {
+  if (statSync(dir).isDirectory()) return;
+  const holder = ['model.json', 'ensemble.json'].includes(basename(dir))
+    ? ` (for this file: ${dirname(dir)})`
+    : '';
+  throw new InvalidInputError(
+    `${dir} is a file, not a directory; give the directory written by ${writer}${holder}`,
+  );
 }
 
 /** True when dir holds a model. */

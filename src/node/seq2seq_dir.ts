@@ -6,8 +6,7 @@
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import type { EnsembleRecord } from '../models/seed_ensemble.js';
 import { Seq2Seq, checkSeq2SeqFits, parseSeq2SeqMetadata, type Seq2SeqMetadata } from '../seq2seq/seq2seq.js';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   jointNgramFromJson,
   jointNgramHeader,
@@ -15,7 +14,13 @@ import {
   type WeightedJointNgram,
 } from '../seq2seq/joint_ngram.js';
 import { writeFileAtomic } from './atomic.js';
-import { isModelDir, loadFunctionalModel, readModelMetadata, refuseOtherTask } from './model_io.js';
+import {
+  isModelDir,
+  loadFunctionalModel,
+  readModelMetadata,
+  refuseFileForModelDir,
+  refuseOtherTask,
+} from './model_io.js';
 import { parseFunctionalModelJson } from '../models/functional_serialization.js';
 import type { TargetOrder } from '../seq2seq/model.js';
 import { jointNgramPath } from './run_files.js';
@@ -146,14 +151,7 @@ function readMembers<M>(
   if (!existsSync(dir))
     throw new InvalidInputError(noSuchPath(dir, 'a directory written by recur seq2seq train'));
   // A model.json given for its directory would otherwise read "model.json: no model.json here".
-  if (!statSync(dir).isDirectory()) {
-    const holder = ['model.json', 'ensemble.json'].includes(basename(dir))
-      ? ` (for this file: ${dirname(dir)})`
-      : '';
-    throw new InvalidInputError(
-      `${dir} is a file, not a directory; give the directory written by recur seq2seq train${holder}`,
-    );
-  }
+  refuseFileForModelDir(dir, 'recur seq2seq train');
   if (!ensemble && !isModelDir(dir))
     throw new InvalidInputError(
       `${dir}: no model.json here (nor a seed ensemble's ensemble.json); give a directory written by recur seq2seq train`,
