@@ -1058,8 +1058,8 @@ describe('recur seq2seq', () => {
     }
   });
 
-  it('--joint-ngram fits a joint n-gram beside the model, which eval and predict use (on the pool too)', () => {
-    // A spelling rule to learn: a → A, b → B B, c → nothing, d → D.
+  /** Pairs of a spelling rule to learn, which a joint n-gram aligns: a → A, b → B B, c → nothing, d → D. */
+  const spellingPairs = (): string => {
     const rng = new Random(8);
     const sound: Record<string, string[]> = { a: ['A'], b: ['B', 'B'], c: [], d: ['D'] };
     const words = new Set<string>();
@@ -1071,7 +1071,12 @@ describe('recur seq2seq', () => {
       file,
       spelled.map((w) => `${w}\t${[...w].flatMap((ch) => sound[ch]).join(' ')}`).join('\n') + '\n',
     );
-    const tokens = ['--source-tokens', 'chars', '--target-tokens', 'symbols'];
+    return file;
+  };
+  const tokens = ['--source-tokens', 'chars', '--target-tokens', 'symbols'];
+
+  it('--joint-ngram fits a joint n-gram beside the model, which eval and predict use (on the pool too)', () => {
+    const file = spellingPairs();
     const dir = join(root, 'spell');
     const t = run([
       'seq2seq',
@@ -1214,6 +1219,83 @@ describe('recur seq2seq', () => {
     assert.equal(damaged.code, 2);
     assert.match(damaged.stderr, /joint-ngram\.json: order/);
     assert.doesNotMatch(damaged.stderr, /\n\s+at /);
+  });
+
+  it("Ctrl-C during the joint n-gram's fit stops as in training: its message, exit 130, no lock, and --resume ends as an uninterrupted run", () => {
+    const file = spellingPairs();
+    const args = [file, '--epochs', '2', ...small, ...tokens, '--joint-ngram', '3', '--threads', '1'];
+    const whole = join(root, 'ngram-whole');
+    const parted = join(root, 'ngram-parted');
+    assert.equal(run(['seq2seq', 'train', ...args, '--out', whole, '-q']).code, 0);
+    // A real SIGINT, sent as the fit starts: the run stops after the fit, at the first batch, with a checkpoint.
+    const stopped = run(['seq2seq', 'train', ...args, '--out', parted], {
+      env: { RECUR_TEST_INTERRUPT_IN_NGRAM: '1' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(
+      stopped.stderr,
+      /Interrupted: finishing the current batch and saving a checkpoint \(Ctrl-C again to quit now\)/,
+    );
+    assert.match(
+      stopped.stderr,
+      /Saved \S*ngram-parted\/checkpoint at epoch 1, batch 1\. Continue with: recur seq2seq train \S*spell\.tsv --out \S*ngram-parted --resume/,
+    );
+    assert.ok(!existsSync(join(parted, 'recur.lock')), 'the lock is released');
+    const resumed = run(['seq2seq', 'train', ...args, '--out', parted, '--resume', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const read = (d: string, f: string): string => readFileSync(join(d, f), 'utf8');
+    assert.equal(read(parted, 'log.csv'), read(whole, 'log.csv'));
+    assert.equal(read(parted, 'joint-ngram.json'), read(whole, 'joint-ngram.json'));
+    const scores = (d: string): Record<string, number> => {
+      const e = run(['seq2seq', 'eval', d, file, '--json', '--beam', '2', '--threads', '1']);
+      assert.equal(e.code, 0, e.stderr);
+      return { ...(JSON.parse(e.stdout) as Record<string, number>), seconds: 0 };
+    };
+    assert.deepEqual(scores(parted), scores(whole));
+  });
+
+  it('--ngram-weight 0 does not read the joint n-gram: a damaged one stops decoding only at a positive weight', () => {
+    const file = spellingPairs();
+    const dir = join(root, 'ngram-damaged');
+    const trained = run([
+      'seq2seq',
+      'train',
+      file,
+      '--out',
+      dir,
+      '--epochs',
+      '1',
+      ...small,
+      ...tokens,
+      '--joint-ngram',
+      '3',
+      '-q',
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const predict = (...more: string[]) => run(['seq2seq', 'predict', dir, 'abd', 'dcb', '--json', ...more]);
+    const evaluate = (...more: string[]) => run(['seq2seq', 'eval', dir, file, '--beam', '2', ...more]);
+    const before = [predict('--ngram-weight', '0'), evaluate('--ngram-weight', '0', '--json')];
+    writeFileSync(join(dir, 'joint-ngram.json'), '{"format":"recur-joint-ngram","version":1}');
+    // Here and on the pool's workers, predict and eval (its table, and --length-penalty's check).
+    for (const threads of ['1', '2']) {
+      const p = predict('--ngram-weight', '0', '--threads', threads);
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(p.stdout, before[0].stdout);
+      const e = evaluate('--ngram-weight', '0', '--json', '--threads', threads);
+      assert.equal(e.code, 0, e.stderr);
+      assert.deepEqual(
+        { ...JSON.parse(e.stdout), seconds: 0 },
+        { ...JSON.parse(before[1].stdout), seconds: 0 },
+      );
+      const table = evaluate('--ngram-weight', '0', '--length-penalty', '0.5', '--threads', threads);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /decoding\s+beam 2, /);
+    }
+    for (const r of [predict(), evaluate(), predict('--ngram-weight', '0.5')]) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /joint-ngram\.json: order/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
   });
 
   it('--threads must be a whole number of threads', () => {

@@ -425,7 +425,8 @@ export class EpochRecorder extends Callback {
       this.o.interrupt.stop();
     }
     const overBudget = this.o.budget !== undefined && !this.o.budget.exhausted && this.o.budget.check();
-    if (n === this.stopAfter || overBudget) this.o.interrupt.stop();
+    // `requested`: also a Ctrl-C from before the fit began (during a joint n-gram's fit), whose stop fitDataset cleared.
+    if (n === this.stopAfter || overBudget || this.o.interrupt.requested) this.o.interrupt.stop();
   }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {

@@ -737,17 +737,27 @@ export async function trainSeq2Seq(
         `--joint-ngram ${o.jointNgram} with --resume: the run's joint n-gram has order ${saved}; leave the flag out (or fit another with recur seq2seq ngram --overwrite)`,
       );
   }
+  // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch. Listening from before the
+  // joint n-gram's fit (seconds, on CMUdict): Ctrl-C during it stops the run as in training — after the fit, at the
+  // first batch, with a checkpoint --resume continues — rather than killing it with its lock left behind.
+  const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
+  interrupt.listen();
   if (ngramOrder > 0 && ngramFile !== null && !existsSync(ngramFile)) {
     makeDirectories(ngramDir);
-    fitAndWriteJointNgram(
-      ngramFile,
-      app,
-      trainPairs,
-      file ?? CMUDICT,
-      ngramOrder,
-      JOINT_NGRAM_DEFAULTS.weight,
-      out,
-    );
+    try {
+      fitAndWriteJointNgram(
+        ngramFile,
+        app,
+        trainPairs,
+        file ?? CMUDICT,
+        ngramOrder,
+        JOINT_NGRAM_DEFAULTS.weight,
+        out,
+      );
+    } catch (e) {
+      interrupt.close();
+      throw e;
+    }
   }
   const dataset = new PairDataset(trainData, { batchSize: settings.batchSize, seed: trainingSeed(settings) });
   const valPairs = examplePairs(splits.validation);
@@ -832,8 +842,6 @@ export async function trainSeq2Seq(
   const terminateOnNaN = new TerminateOnNaN({ warn: () => undefined });
   const tokensPerEpoch = targetTokens(trainData);
 
-  // A time limit stops like Ctrl-C; a real Ctrl-C after it still only finishes the batch.
-  const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const startEpoch = state?.epoch ?? 0;
   // With --ema, the weight average stands in for the weights from validation (loss and decoding) to the best-model
   // save, and the raw weights are back before the checkpoint (which keeps both: the average is an optimizer slot).
@@ -871,7 +879,6 @@ export async function trainSeq2Seq(
     ...(member ? { batchCounter: member.batchCounter } : {}),
   });
 
-  interrupt.listen();
   makeDirectories(outDir);
   const skipBatches = state?.batch ?? 0;
   const resumeFrom: EpochProgress | undefined =
@@ -908,6 +915,10 @@ export async function trainSeq2Seq(
   const runEpochs =
     settings.lrDecayEpochs ?? (o.resume ? Math.max(plannedEpochs, startEpoch) : plannedEpochs);
   try {
+    // A Ctrl-C during the synchronous work since listen() (the n-gram's fit) is only queued: delivered now, it
+    // stops training after the first batch (EpochRecorder), not at the first pause fitDataset happens to make. Two
+    // turns: the second immediate, queued in a check phase, runs after the event loop's next poll, which reads signals.
+    await new Promise<void>((done) => setImmediate(() => setImmediate(done)));
     await model.fitDataset(dataset, {
       epochs: runEpochs,
       initialEpoch: startEpoch,
@@ -1003,6 +1014,8 @@ function fitAndWriteJointNgram(
     source: app.source.encode(p.source),
     target: app.target.encode(p.target),
   }));
+  // Test hook: RECUR_TEST_INTERRUPT_IN_NGRAM=1 sends this process Ctrl-C's SIGINT as the fit starts.
+  if (process.env.RECUR_TEST_INTERRUPT_IN_NGRAM === '1') process.kill(process.pid, 'SIGINT');
   const fitted = fitJointNgram(pairs, app.source.size, app.target.size, order);
   const aligned = pairs.length - fitted.unaligned;
   if (aligned < pairs.length / 2)
@@ -1145,7 +1158,7 @@ export async function seq2seqEval(
     );
   // The settings and tokenizers only: the pool's workers build the networks and the joint n-gram themselves, and this
   // thread loads them only to decode here.
-  const { meta, memberOrders } = readSeq2SeqDir(dir);
+  const { meta, memberOrders } = readSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 });
   const app = seq2seqTokenizers(meta, memberOrders);
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
@@ -1222,7 +1235,7 @@ export async function seq2seqEval(
         : []),
       [
         'decoding',
-        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
+        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(o.ngramWeight === 0 ? null : readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
       ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
@@ -1254,7 +1267,8 @@ function checkLengthPenalty(
   o: { beam: number; lengthPenalty?: number; ngramWeight?: number },
 ): void {
   if (o.lengthPenalty === undefined || o.beam > 1) return;
-  const ngram = readJointNgramHeader(dir);
+  // At weight 0 the n-gram takes no part, and its file is not read.
+  const ngram = o.ngramWeight === 0 ? null : readJointNgramHeader(dir);
   if (!greedyRanksCandidates(app.memberOrders, ngram === null ? 0 : (o.ngramWeight ?? ngram.weight)))
     throw new UsageError(
       `--length-penalty ranks beam search's outputs, and --beam 1 decodes greedily: give --beam N (N ≥ 2), or leave --length-penalty out`,
@@ -1340,8 +1354,9 @@ export async function seq2seqPredict(
         `source ${i + 1} is ${s === '' ? 'empty' : 'blank (only whitespace or invisible characters)'}; give a text to decode`,
       );
   });
-  // As in eval: the networks and the n-gram are built here only when this thread decodes.
-  const { meta, memberOrders } = readSeq2SeqDir(dir);
+  // As in eval: the networks and the n-gram are built here only when this thread decodes (at weight 0, not at all:
+  // its file is not even read, so a damaged one does not matter).
+  const { meta, memberOrders } = readSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 });
   const app = seq2seqTokenizers(meta, memberOrders);
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);

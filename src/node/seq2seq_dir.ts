@@ -123,9 +123,11 @@ export function loadSeq2SeqDir(dir: string, opts: { jointNgram?: boolean } = {})
  * The seq2seq model in `dir` as loadSeq2SeqDir checks it (its model.json files, members that disagree, the joint
  * n-gram's header), without its weights or building its n-gram: what a caller needs whose inference pool builds them
  * (which checks they fit the metadata). `memberOrders`: each member's target order; `ngramWeight`: 0 without one.
+ * With `jointNgram: false` (decoding at weight 0) the n-gram's file is not read: `ngramWeight` is 0.
  */
 export function readSeq2SeqDir(
   dir: string,
+  opts: { jointNgram?: boolean } = {},
 ): Omit<LoadedSeq2Seq, 'app' | 'notes'> & { memberOrders: TargetOrder[]; ngramWeight: number } {
   const { members, ...read } = readMembers(dir, (d) => ({
     metadata: readModelMetadata(d, parseFunctionalModelJson),
@@ -134,7 +136,7 @@ export function readSeq2SeqDir(
   return {
     ...read,
     memberOrders: members.map((m) => m.meta.settings.targetOrder),
-    ngramWeight: readJointNgramHeader(dir)?.weight ?? 0,
+    ngramWeight: opts.jointNgram === false ? 0 : (readJointNgramHeader(dir)?.weight ?? 0),
   };
 }
 
