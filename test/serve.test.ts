@@ -473,6 +473,19 @@ describe('recur serve (HTTP API)', () => {
         422,
         /^values: 23 points are too few for this forecaster: it needs at least 24$/,
       ],
+      [
+        // A bad value of the request, named by its 0-based path as other fields are, and before its length is judged.
+        'a value beyond ±1e30, as recur forecast refuses it',
+        () => post('/v1/predict', { values: [100, 1e308, ...Array(40).fill(100)] }),
+        400,
+        /^values\.1: 1e\+308 is beyond ±1e30, the range of values recur forecasts/,
+      ],
+      [
+        'a value beyond ±1e30 in too short a history',
+        () => post('/v1/predict', { values: [-1e31] }),
+        400,
+        /^values\.0: -1e\+31 is beyond ±1e30/,
+      ],
       ['no such route', () => fetch(base + '/v1/nothing'), 404, /no such resource/],
     ];
     for (const [what, request, status, message] of cases) {

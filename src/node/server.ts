@@ -38,7 +38,7 @@ import {
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
-import { datesAfter } from '../forecast/series.js';
+import { datesAfter, valueRangeProblem } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import { forecastSaved, minHistory, savedIntervals, type SavedSeries } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
@@ -416,9 +416,14 @@ const PREDICT_BODY = (limits: ServeLimits) => {
     .refine((s) => !isBlankSource(s), {
       message: 'a source must not be empty or only whitespace or invisible characters',
     });
+  // As `recur forecast` refuses a value beyond ±1e30: a bad value of the request (400, `values.0`), not of the model.
+  const value = z.number().superRefine((v, ctx) => {
+    const problem = valueRangeProblem(v);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${v} is ${problem}` });
+  });
   return z.strictObject({
     model: z.string().optional(),
-    values: z.array(z.number()).min(1).max(limits.values).optional(),
+    values: z.array(value).min(1).max(limits.values).optional(),
     text: text.optional(),
     texts: z.array(text).min(1).max(limits.texts).optional(),
     sources: z.array(source).min(1).max(limits.texts).optional(),
