@@ -574,6 +574,10 @@ describe('recur serve (HTTP API)', () => {
   });
 
   it('forecasts with a saved forecaster', async () => {
+    // The one model /v1/predict answers (beside a text model and a tagger): `{}` needs no name.
+    const unnamed = await post('/v1/predict', {});
+    assert.equal(unnamed.status, 200);
+    assert.equal(((await unnamed.json()) as { model: string }).model, 'wave');
     const r = await post('/v1/predict', { model: 'wave' });
     assert.equal(r.status, 200);
     const j = (await r.json()) as {

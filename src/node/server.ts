@@ -443,11 +443,30 @@ const PREDICT_FIELDS: Record<string, readonly (keyof PredictBody)[]> = {
   seq2seq: ['sources', 'beam', 'max_length', 'length_penalty'],
 };
 
-/** The kind of model a /v1/predict body without `model` is meant for, from its fields. */
-function predictKind(body: PredictBody): string {
-  if (body.text !== undefined || body.texts !== undefined) return 'classify';
-  if (body.sources !== undefined) return 'seq2seq';
-  return 'forecaster';
+/**
+ * The kind of model a /v1/predict body without `model` is meant for, from the fields only that kind takes
+ * (`texts`/`text` first, then `sources`, then `values`); null when it sends none, which any kind could answer.
+ */
+function predictKind(body: PredictBody): string | null {
+  for (const kind of ['classify', 'seq2seq', 'forecaster'])
+    if (PREDICT_FIELDS[kind].some((field) => body[field] !== undefined)) return kind;
+  return null;
+}
+
+/**
+ * The model a /v1/predict body that names none and sends no field of one kind (`{}`) is for: the one model served
+ * that /v1/predict answers (a forecaster then forecasts from its own history); with several, the request is
+ * ambiguous, a 400 naming them.
+ */
+function onlyPredictor(served: readonly Served[]): Served {
+  const answering = served.filter((s) => PREDICT_FIELDS[s.kind] !== undefined);
+  if (answering.length === 1) return answering[0];
+  throw new HttpError(
+    400,
+    answering.length === 0
+      ? 'no forecaster, classify or seq2seq model is served'
+      : `model: several models answer /v1/predict (${answering.map((s) => s.name).join(', ')}); name one, or send the fields of its kind (values, texts or text, sources)`,
+  );
 }
 
 /** Batch sizes of the predict commands' defaults (`recur classify predict`, `recur seq2seq predict`). */
@@ -1128,7 +1147,15 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
 
   app.post('/v1/predict', async (req, reply) => {
     const body = parseBody(predictBody, req.body);
-    const m = pick(served, body.model, predictKind(body));
+    // Named: that model (its kind is checked below); unnamed: the one of the kind its fields ask for, or, with none
+    // asked for, the one model /v1/predict answers.
+    const kind = predictKind(body);
+    const m =
+      body.model === undefined
+        ? kind === null
+          ? onlyPredictor(served)
+          : pick(served, undefined, kind)
+        : pick(served, body.model, kind ?? 'forecaster');
     const takes = PREDICT_FIELDS[m.kind];
     if (!takes)
       throw new HttpError(
