@@ -792,6 +792,10 @@ const API_METHODS: Readonly<Record<string, readonly string[]>> = {
   '/v1/generate': ['POST'],
   '/v1/predict': ['POST'],
 };
+/** The API path a request's path names: one trailing slash is ignored, as the router ignores it. */
+function apiPath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
 /** What a page file answers. */
 const STATIC_METHODS: readonly string[] = ['GET', 'HEAD'];
 
@@ -890,6 +894,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       connectionsCheckingInterval: Math.min(1_000, limits.requestMs),
     },
     logger: opts.log ? { stream: process.stderr } : false,
+    // `/v1/models/` is `/v1/models` (as with every API path; apiPath): a client that adds the slash gets the answer.
+    routerOptions: { ignoreTrailingSlash: true },
     // Answered by the onRequest hook below instead, in the API's `{error}` and with the isolation headers.
     return503OnClosing: false,
     // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
@@ -1016,7 +1022,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (closing)
       return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
     const path = req.url.split('?')[0];
-    let methods = API_METHODS[path];
+    let methods = API_METHODS[apiPath(path)];
     if (!methods && files) {
       const file = staticPath(req.url);
       if (file !== null && files.has(file)) methods = STATIC_METHODS;
