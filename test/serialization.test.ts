@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { KERAS_ACTIVATIONS } from '../src/layers/activations.js';
 import * as L from '../src/layers/index.js';
@@ -110,6 +111,15 @@ describe('layer config round trips', () => {
     );
     // Every name the message lists is accepted.
     for (const a of [...KERAS_ACTIVATIONS, null]) new L.Dense({ units: 1, activation: a });
+    // Bad input, as a bad dtype is (the CLI's exit 2, no stack trace): unknown, unimplemented or not for a cell.
+    for (const [what, make] of [
+      ['unknown', () => new L.Dense({ units: 1, activation: 'rleu' as never })],
+      ['unknown to an Activation layer', () => new L.Activation({ activation: 7 as never })],
+      ['unimplemented', () => new L.LSTM({ units: 1, activation: 'crelu' as never })],
+      ['not elementwise', () => new L.GRU({ units: 1, recurrentActivation: 'softmax' })],
+      ['derivative from its input', () => new L.SimpleRNN({ units: 1, activation: 'gelu' })],
+    ] as const)
+      assert.throws(make, InvalidInputError, what);
   });
   it("Keras 3's activations round-trip by name through getConfig and Keras JSON, each spelling kept", () => {
     for (const spelling of KERAS_ACTIVATIONS) {

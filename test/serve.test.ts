@@ -219,6 +219,10 @@ describe('recur serve (HTTP API)', () => {
         ['labels', 'tagger'],
       ],
     );
+    // A trailing slash names the same resource (not the page's directory /v1/models/).
+    const slash = await fetch(base + '/v1/models/?x=1');
+    assert.equal(slash.status, 200);
+    assert.deepEqual(await slash.json(), { models });
   });
 
   it('serves the page’s files, cross-origin isolated, and nothing else', async () => {
@@ -245,9 +249,9 @@ describe('recur serve (HTTP API)', () => {
       assert.deepEqual(Object.keys((await r.json()) as object), ['error'], path);
     }
     // A directory-like path is looked up as its index.html, but the 404 names the path the client asked for.
-    const slash = await fetch(base + '/v1/models/?x=1');
+    const slash = await fetch(base + '/docs/?x=1');
     assert.equal(slash.status, 404);
-    assert.deepEqual(await slash.json(), { error: 'no such resource: GET /v1/models/' });
+    assert.deepEqual(await slash.json(), { error: 'no such resource: GET /docs/' });
   });
 
   it('answers a known path asked with the wrong method 405 with Allow, and OPTIONS 204 with Allow (no CORS)', async () => {
@@ -256,6 +260,8 @@ describe('recur serve (HTTP API)', () => {
       ['HEAD', '/v1/predict', 'POST, OPTIONS', {}],
       // Refused before its (here empty) body is read: a 405, not a 400 about the body.
       ['POST', '/v1/models', 'GET, HEAD, OPTIONS', { 'content-type': 'application/json' }],
+      ['POST', '/v1/models/', 'GET, HEAD, OPTIONS', { 'content-type': 'application/json' }],
+      ['GET', '/v1/generate/', 'POST, OPTIONS', {}],
       ['PUT', '/v1/predict', 'POST, OPTIONS', {}],
       ['DELETE', '/', 'GET, HEAD, OPTIONS', {}],
       ['POST', '/app.js', 'GET, HEAD, OPTIONS', {}],
@@ -275,6 +281,7 @@ describe('recur serve (HTTP API)', () => {
     for (const [path, allow] of [
       ['/v1/generate', 'POST, OPTIONS'],
       ['/v1/models', 'GET, HEAD, OPTIONS'],
+      ['/v1/predict/', 'POST, OPTIONS'],
       ['/', 'GET, HEAD, OPTIONS'],
     ] as const) {
       // A cross-origin preflight gets no Access-Control-* header: the API is same-origin, as the page is.
@@ -473,6 +480,19 @@ describe('recur serve (HTTP API)', () => {
         422,
         /^values: 23 points are too few for this forecaster: it needs at least 24$/,
       ],
+      [
+        // A bad value of the request, named by its 0-based path as other fields are, and before its length is judged.
+        'a value beyond ±1e30, as recur forecast refuses it',
+        () => post('/v1/predict', { values: [100, 1e308, ...Array(40).fill(100)] }),
+        400,
+        /^values\.1: 1e\+308 is beyond ±1e30, the range of values recur forecasts/,
+      ],
+      [
+        'a value beyond ±1e30 in too short a history',
+        () => post('/v1/predict', { values: [-1e31] }),
+        400,
+        /^values\.0: -1e\+31 is beyond ±1e30/,
+      ],
       ['no such route', () => fetch(base + '/v1/nothing'), 404, /no such resource/],
     ];
     for (const [what, request, status, message] of cases) {
@@ -561,6 +581,10 @@ describe('recur serve (HTTP API)', () => {
   });
 
   it('forecasts with a saved forecaster', async () => {
+    // The one model /v1/predict answers (beside a text model and a tagger): `{}` needs no name.
+    const unnamed = await post('/v1/predict', {});
+    assert.equal(unnamed.status, 200);
+    assert.equal(((await unnamed.json()) as { model: string }).model, 'wave');
     const r = await post('/v1/predict', { model: 'wave' });
     assert.equal(r.status, 200);
     const j = (await r.json()) as {

@@ -398,7 +398,16 @@ describe('recur serve /v1/predict for classifiers and seq2seq models', () => {
         400,
         /^sources\.1: a source must not be empty or only whitespace or invisible characters$/,
       ],
-      ['no forecaster', {}, 400, /no forecaster model is served/],
+      // Naming no model and sending no field of one kind, the request could be for either: ambiguous.
+      [
+        'no model, no kind',
+        {},
+        400,
+        /^model: several models answer \/v1\/predict \(labels, phrases\); name one, or send the fields of its kind/,
+      ],
+      // A field only seq2seq models take picks the one served, as `sources` would.
+      ['only beam', { beam: 2 }, 400, /^sources: required for seq2seq model 'phrases'/],
+      ['values, no forecaster', { values: [1, 2] }, 400, /^no forecaster model is served$/],
     ];
     for (const [what, body, status, message] of cases) {
       const r = await post(body);

@@ -9,6 +9,7 @@
  * Aliases keep the name they were given, so a file reads back as it was written: swish/silu, hard_silu/hard_swish.
  */
 import { copyOf, kernels } from '../core/backend.js';
+import { InvalidInputError } from '../core/errors.js';
 import { Act, derivativeNeedsInput } from '../core/kernels.js';
 
 export type ActivationName =
@@ -161,8 +162,9 @@ export const ACTIVATION_SPELLINGS = [
 const UNSUPPORTED_KERAS_ACTIVATIONS = new Set(['crelu', 'glu', 'sparsemax', 'threshold']);
 
 /**
- * Normalises a user or file spelling to the canonical camelCase name; throws on unknown names. The error lists the
- * Keras names (not the internal ones: `hardSigmoidKeras3` comes only from a Keras 3 file, by its version).
+ * Normalises a user or file spelling to the canonical camelCase name; an unknown name is an InvalidInputError (bad
+ * input, as a bad dtype is: the CLI's exit 2) naming the layer and option. The error lists the Keras names (not the
+ * internal ones: `hardSigmoidKeras3` comes only from a Keras 3 file, by its version).
  */
 export function activationName(id: unknown, where: string, option = 'activation'): ActivationName {
   if (id === undefined || id === null) return 'linear';
@@ -170,7 +172,7 @@ export function activationName(id: unknown, where: string, option = 'activation'
   const known = typeof id === 'string' ? BY_KERAS_NAME.get(id) : undefined;
   if (known !== undefined) return known;
   const supported = `one of ${KERAS_ACTIVATIONS.map((a) => `'${a}'`).join(', ')} (or null: linear)`;
-  throw new Error(
+  throw new InvalidInputError(
     typeof id === 'string' && UNSUPPORTED_KERAS_ACTIVATIONS.has(id)
       ? `${where}: ${option} '${id}' is a Keras activation recur does not implement; it has ${supported}`
       : `${where}: unknown ${option} ${JSON.stringify(id)}; expected ${supported}`,
@@ -186,11 +188,11 @@ export function recurrentActivationName(id: unknown, where: string, option = 'ac
   const name = activationName(id, where, option);
   const code = ACTIVATIONS[name].code;
   if (code === Act.Softmax || code === Act.LogSoftmax)
-    throw new Error(
+    throw new InvalidInputError(
       `${where}: ${option} '${activationToKeras(name)}' is not elementwise, so no recurrent cell takes it`,
     );
   if (derivativeNeedsInput(code))
-    throw new Error(
+    throw new InvalidInputError(
       `${where}: ${option} '${activationToKeras(name)}' is not supported in recurrent layers (recur's cells take ` +
         'activations whose derivative follows from their output); use it in a Dense or Activation layer',
     );

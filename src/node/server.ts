@@ -38,7 +38,7 @@ import {
 import { Tokenizer as ClassifyTokenizer } from '../classify/tokenizer.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { parseJsonText } from '../core/json_text.js';
-import { datesAfter } from '../forecast/series.js';
+import { datesAfter, valueRangeProblem } from '../forecast/series.js';
 import type { RNNForecaster } from '../forecast/network.js';
 import { forecastSaved, minHistory, savedIntervals, type SavedSeries } from '../forecast/saved.js';
 import type { MonthlySeries } from '../forecast/series.js';
@@ -416,9 +416,14 @@ const PREDICT_BODY = (limits: ServeLimits) => {
     .refine((s) => !isBlankSource(s), {
       message: 'a source must not be empty or only whitespace or invisible characters',
     });
+  // As `recur forecast` refuses a value beyond ±1e30: a bad value of the request (400, `values.0`), not of the model.
+  const value = z.number().superRefine((v, ctx) => {
+    const problem = valueRangeProblem(v);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${v} is ${problem}` });
+  });
   return z.strictObject({
     model: z.string().optional(),
-    values: z.array(z.number()).min(1).max(limits.values).optional(),
+    values: z.array(value).min(1).max(limits.values).optional(),
     text: text.optional(),
     texts: z.array(text).min(1).max(limits.texts).optional(),
     sources: z.array(source).min(1).max(limits.texts).optional(),
@@ -438,11 +443,30 @@ const PREDICT_FIELDS: Record<string, readonly (keyof PredictBody)[]> = {
   seq2seq: ['sources', 'beam', 'max_length', 'length_penalty'],
 };
 
-/** The kind of model a /v1/predict body without `model` is meant for, from its fields. */
-function predictKind(body: PredictBody): string {
-  if (body.text !== undefined || body.texts !== undefined) return 'classify';
-  if (body.sources !== undefined) return 'seq2seq';
-  return 'forecaster';
+/**
+ * The kind of model a /v1/predict body without `model` is meant for, from the fields only that kind takes
+ * (`texts`/`text` first, then `sources`, then `values`); null when it sends none, which any kind could answer.
+ */
+function predictKind(body: PredictBody): string | null {
+  for (const kind of ['classify', 'seq2seq', 'forecaster'])
+    if (PREDICT_FIELDS[kind].some((field) => body[field] !== undefined)) return kind;
+  return null;
+}
+
+/**
+ * The model a /v1/predict body that names none and sends no field of one kind (`{}`) is for: the one model served
+ * that /v1/predict answers (a forecaster then forecasts from its own history); with several, the request is
+ * ambiguous, a 400 naming them.
+ */
+function onlyPredictor(served: readonly Served[]): Served {
+  const answering = served.filter((s) => PREDICT_FIELDS[s.kind] !== undefined);
+  if (answering.length === 1) return answering[0];
+  throw new HttpError(
+    400,
+    answering.length === 0
+      ? 'no forecaster, classify or seq2seq model is served'
+      : `model: several models answer /v1/predict (${answering.map((s) => s.name).join(', ')}); name one, or send the fields of its kind (values, texts or text, sources)`,
+  );
 }
 
 /** Batch sizes of the predict commands' defaults (`recur classify predict`, `recur seq2seq predict`). */
@@ -768,6 +792,10 @@ const API_METHODS: Readonly<Record<string, readonly string[]>> = {
   '/v1/generate': ['POST'],
   '/v1/predict': ['POST'],
 };
+/** The API path a request's path names: one trailing slash is ignored, as the router ignores it. */
+function apiPath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
 /** What a page file answers. */
 const STATIC_METHODS: readonly string[] = ['GET', 'HEAD'];
 
@@ -866,6 +894,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       connectionsCheckingInterval: Math.min(1_000, limits.requestMs),
     },
     logger: opts.log ? { stream: process.stderr } : false,
+    // `/v1/models/` is `/v1/models` (as with every API path; apiPath): a client that adds the slash gets the answer.
+    routerOptions: { ignoreTrailingSlash: true },
     // Answered by the onRequest hook below instead, in the API's `{error}` and with the isolation headers.
     return503OnClosing: false,
     // A URL fastify cannot route (a bad percent-escape) is answered before any hook: give it the isolation headers
@@ -992,7 +1022,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (closing)
       return reply.code(503).header('connection', 'close').send({ error: 'the server is shutting down' });
     const path = req.url.split('?')[0];
-    let methods = API_METHODS[path];
+    let methods = API_METHODS[apiPath(path)];
     if (!methods && files) {
       const file = staticPath(req.url);
       if (file !== null && files.has(file)) methods = STATIC_METHODS;
@@ -1123,7 +1153,15 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
 
   app.post('/v1/predict', async (req, reply) => {
     const body = parseBody(predictBody, req.body);
-    const m = pick(served, body.model, predictKind(body));
+    // Named: that model (its kind is checked below); unnamed: the one of the kind its fields ask for, or, with none
+    // asked for, the one model /v1/predict answers.
+    const kind = predictKind(body);
+    const m =
+      body.model === undefined
+        ? kind === null
+          ? onlyPredictor(served)
+          : pick(served, undefined, kind)
+        : pick(served, body.model, kind ?? 'forecaster');
     const takes = PREDICT_FIELDS[m.kind];
     if (!takes)
       throw new HttpError(
