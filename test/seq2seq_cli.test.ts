@@ -1074,24 +1074,27 @@ describe('recur seq2seq', () => {
     return file;
   };
   const tokens = ['--source-tokens', 'chars', '--target-tokens', 'symbols'];
-
-  it('--joint-ngram fits a joint n-gram beside the model, which eval and predict use (on the pool too)', () => {
-    const file = spellingPairs();
-    const dir = join(root, 'spell');
-    const t = run([
+  /** One epoch on the spelling pairs with an order-3 joint n-gram, into `out`. */
+  const trainSpelling = (out: string, ...more: string[]) =>
+    run([
       'seq2seq',
       'train',
-      file,
+      spellingPairs(),
       '--out',
-      dir,
+      out,
       '--epochs',
       '1',
       ...small,
       ...tokens,
       '--joint-ngram',
       '3',
-      '--json',
+      ...more,
     ]);
+
+  it('--joint-ngram fits a joint n-gram beside the model, which eval and predict use (on the pool too)', () => {
+    const file = spellingPairs();
+    const dir = join(root, 'spell');
+    const t = trainSpelling(dir, '--json');
     assert.equal(t.code, 0, t.stderr);
     const fitted = t.stdout
       .trim()
@@ -1255,22 +1258,9 @@ describe('recur seq2seq', () => {
   });
 
   it('--ngram-weight 0 does not read the joint n-gram: a damaged one stops decoding only at a positive weight', () => {
-    const file = spellingPairs();
     const dir = join(root, 'ngram-damaged');
-    const trained = run([
-      'seq2seq',
-      'train',
-      file,
-      '--out',
-      dir,
-      '--epochs',
-      '1',
-      ...small,
-      ...tokens,
-      '--joint-ngram',
-      '3',
-      '-q',
-    ]);
+    const trained = trainSpelling(dir, '-q');
+    const file = spellingPairs();
     assert.equal(trained.code, 0, trained.stderr);
     const predict = (...more: string[]) => run(['seq2seq', 'predict', dir, 'abd', 'dcb', '--json', ...more]);
     const evaluate = (...more: string[]) => run(['seq2seq', 'eval', dir, file, '--beam', '2', ...more]);
