@@ -3,7 +3,8 @@
  * numeric labels in multi-label JSON Lines, JSON
  * Lines fields named by --text-column / --label-column, a CSV quote never closed,
  * a .csv separated by semicolons,
- * columns sharing a name, rows with more or fewer fields than the header.
+ * columns sharing a name, rows with more or fewer fields than the header, a row whose quoted text holds line
+ * breaks.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,5 +140,34 @@ describe('classify input files', () => {
     assert.throws(() => loadTextColumn(t), {
       message: `${t}: line 4: 1 field where the header has 2 ('text', 'label'); a field holding a tab or a line break is quoted ("…", a quote inside written twice: "")`,
     });
+  });
+
+  it('a row whose quoted text holds line breaks is named by the line it starts on, with LF or CRLF line ends', () => {
+    for (const eol of ['\n', '\r\n']) {
+      // Line 3's quoted text runs on to line 5 (a blank line inside it); line 6 is the row after it.
+      const lines = ['text,label', 'good film,pos', '"a long', '', 'review",', 'dull,neg'];
+      const p = join(dir, `multiline-${eol.length}.csv`);
+      const load = (): unknown => {
+        writeFileSync(p, lines.join(eol) + eol);
+        return loadTable(p);
+      };
+      const at = JSON.stringify(eol);
+      assert.throws(load, { message: `${p}: line 3, column 'label': empty label` }, at);
+      lines[4] = 'review",neg,x';
+      assert.throws(
+        load,
+        { message: new RegExp(`^${p.replace(/[.\\]/g, '\\$&')}: line 3: 3 fields where`) },
+        at,
+      );
+      lines[4] = 'review",neg';
+      lines[5] = 'dull,';
+      assert.throws(load, { message: `${p}: line 6, column 'label': empty label` }, at);
+      lines[5] = 'dull,neg';
+      assert.deepEqual(
+        (load() as { where: string[] }).where,
+        [2, 3, 6].map((n) => `${p} line ${n}`),
+        at,
+      );
+    }
   });
 });

@@ -5,6 +5,7 @@
  * non-numeric cells, duplicate or unordered dates, gaps (an error unless interpolation is asked for).
  */
 import { parse } from 'csv-parse/sync';
+import { CsvLineMap } from '../core/csv_lines.js';
 
 export type Frequency = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly';
 
@@ -388,15 +389,8 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') fail(`${src} is empty`);
   if (text.includes('\u0000')) fail(`${src} is not a text CSV file (it contains NUL bytes)`);
-  // csv-parse gives the line a row ends on, counting each CR and LF inside a quoted cell as a line (a CRLF as two):
-  // each row is given the line it starts on instead, and `overCount` is how far its count has run ahead of the file's.
-  let overCount = 0;
-  const rowLines = (endLine: number, cells: readonly string[]): { start: number; end: number } => {
-    const chars = cells.reduce((n, c) => n + (c.match(/[\r\n]/g)?.length ?? 0), 0);
-    const breaks = cells.reduce((n, c) => n + (c.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
-    const start = endLine - overCount - chars;
-    return { start, end: start + breaks };
-  };
+  // csv-parse gives the line a row ends on, and over-counts CRLF breaks in cells: each row is given the line it starts on.
+  const lineMap = new CsvLineMap();
   try {
     return parse(text, {
       delimiter: delimiterOf(text),
@@ -407,9 +401,7 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       relax_column_count: false,
       info: true,
       on_record: (row: { record: string[]; info: { lines: number } }) => {
-        const { start, end } = rowLines(row.info.lines, row.record);
-        overCount = row.info.lines - end;
-        return { ...row, info: { ...row.info, lines: start } };
+        return { ...row, info: { ...row.info, lines: lineMap.row(row.info.lines, row.record).start } };
       },
     }) as {
       record: string[];
@@ -429,7 +421,7 @@ export function csvRecords(text: string, src: string): { record: string[]; info:
       // The row as csv-parse read it: a quote opened by mistake makes it run on over the lines after.
       const { record } = e as { record?: unknown };
       const { start, end } = Array.isArray(record)
-        ? rowLines(Number(ragged[3]), record.map(String))
+        ? lineMap.span(Number(ragged[3]), record.map(String))
         : { start: Number(ragged[3]), end: Number(ragged[3]) };
       const spans = end > start ? ` (a quoted cell runs from it to line ${end}: is a quote misplaced?)` : '';
       return fail(

@@ -12,6 +12,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, extname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { CsvLineMap } from '../core/csv_lines.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { LabelledTexts } from '../classify/dataset.js';
 import { readTextFile, readTextFileLines } from './text_file.js';
@@ -74,7 +75,7 @@ export interface LoadedTexts extends LabelledTexts {
   labelColumnNumber?: number;
 }
 
-/** A table read from a CSV or TSV file: its header, its rows and each row's (last) line number. */
+/** A table read from a CSV or TSV file: its header, its rows and the line each row starts on. */
 interface Table {
   header: string[];
   rows: string[][];
@@ -109,7 +110,10 @@ function readTable(path: string): Table {
   const text = readTextFile(path);
   const delimiter = delimiterOf(path, text.slice(0, text.indexOf('\n') >>> 0));
   let records: { record: string[]; info: { lines: number } }[];
-  // The line the last complete record ended on: csv-parse names the end of the file for a quote never closed.
+  // csv-parse gives the line a row ends on: each row is given the line it starts on (where a quoted text holds line
+  // breaks), and the line the last complete record ended on is kept, as csv-parse names the end of the file for a
+  // quote never closed.
+  const lineMap = new CsvLineMap();
   let lastRecordLine = 0;
   try {
     records = parse(text, {
@@ -120,8 +124,9 @@ function readTable(path: string): Table {
       relax_column_count: true,
       skip_empty_lines: true,
       on_record: (record: { record: string[]; info: { lines: number } }) => {
-        lastRecordLine = record.info.lines;
-        return record;
+        const { start, end } = lineMap.row(record.info.lines, record.record);
+        lastRecordLine = end;
+        return { ...record, info: { ...record.info, lines: start } };
       },
     }) as { record: string[]; info: { lines: number } }[];
   } catch (e) {
