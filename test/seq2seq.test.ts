@@ -179,6 +179,13 @@ describe('pairs', () => {
     assert.throws(() => parseCsvPairs(normalised, 'x.csv'), {
       message: 'x.csv: line 6: the target is empty (or pass --skip-bad to skip bad lines)',
     });
+    // Given CRLF text as it is (csv-parse counts a CRLF inside a quoted field as two lines), the same lines.
+    const raw = parseCsvPairs(text, 'x.csv', { skipBad: true });
+    assert.deepEqual(
+      raw.pairs.map((p) => p.line),
+      [2, 9],
+    );
+    assert.deepEqual(raw.skipped, [{ line: 6, reason: 'the target is empty' }]);
     assert.deepEqual(parseTsvPairs('a\tb\n \t \nc\td\n', 'x.tsv').pairs.length, 2);
   });
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { CsvLineMap } from '../core/csv_lines.js';
 import { InvalidInputError } from '../core/errors.js';
 import {
   noPairsError,
@@ -71,11 +72,14 @@ export function parseCsvPairs(text: string, where: string, opts: PairsFileOption
   const t = column(opts.targetColumn ?? 'target', '--target-column');
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
+  // info.lines is the row's last line, and CRLF breaks inside quoted fields count twice: each row is named by the line
+  // it starts on (CsvLineMap), every row mapped in order, the header and blank rows too.
+  const lineMap = new CsvLineMap();
+  lineMap.row(rows[0].info.lines, rows[0].record);
   for (const { record, info } of rows.slice(1)) {
+    const line = lineMap.row(info.lines, record).start;
     // A row of blank fields (spreadsheets export empty rows as ',,') is a blank line, as in TSV.
     if (record.every((field) => field.trim() === '')) continue;
-    // info.lines is the row's last line: a quoted field with line breaks ends it lines later than it starts.
-    const line = info.lines - record.reduce((breaks, field) => breaks + (field.match(/\n/g)?.length ?? 0), 0);
     const source = (record[s] ?? '').trim();
     const target = (record[t] ?? '').trim();
     const problem =
