@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Random } from '../src/core/random.js';
 import { loadModel } from '../src/node/model_io.js';
-import { copyAsTfjsLeftIt, recurrentActivationNotes } from './cli_helpers.js';
+import { assertPredictSaysLoadNotes, copyAsTfjsLeftIt, recurrentActivationNotes } from './cli_helpers.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 
@@ -223,23 +223,11 @@ describe('recur classify', () => {
 
   it("predict and eval say the model's load notes as recur predict does: once, on one thread or the pool; not with --json or -q", () => {
     const noted = copyAsTfjsLeftIt(model, join(dir, 'noted'));
-    const file = join(noted, 'model.json');
-    const texts = ['a great great film', 'awful and dull'];
-    for (const threads of ['1', '2']) {
-      // --batch-size 1: two batches, so --threads 2 runs them on a pool of two (whose workers load the model too).
-      const p = run(['classify', 'predict', noted, ...texts, '--threads', threads, '--batch-size', '1']);
-      assert.equal(p.code, 0, p.stderr);
-      const notes = recurrentActivationNotes(p.stderr);
-      assert.equal(notes.length, 1, `--threads ${threads}: ${p.stderr}`);
-      assert.ok(notes[0].startsWith(`note: ${file}: `), notes[0]);
-      assert.match(p.stderr, /^note: .*no sha256/m);
-      assert.equal(p.stdout.trim().split('\n').length, 2);
-    }
-    for (const quiet of ['--json', '-q']) {
-      const p = run(['classify', 'predict', noted, ...texts, '--threads', '1', quiet]);
-      assert.equal(p.code, 0, p.stderr);
-      assert.equal(p.stderr, '', quiet);
-    }
+    assertPredictSaysLoadNotes(
+      ['classify', 'predict', noted, 'a great great film', 'awful and dull'],
+      2,
+      run,
+    );
     const e = run(['classify', 'eval', noted, '--threads', '1']);
     assert.equal(e.code, 0, e.stderr);
     assert.equal(recurrentActivationNotes(e.stderr).length, 1, e.stderr);

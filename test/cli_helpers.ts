@@ -2,6 +2,7 @@
  * What the command-line tests share: the built CLI's path, one way to run it, and small made-up texts to train on
  * (no third-party text in tests).
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -49,6 +50,34 @@ export function copyAsTfjsLeftIt(from: string, to: string): string {
 /** The `note: …` lines of a command's stderr that say a recurrent layer took tfjs's default recurrent_activation. */
 export function recurrentActivationNotes(stderr: string): string[] {
   return stderr.split('\n').filter((l) => /^note: .*model\.json: .*recurrent_activation hardSigmoid/.test(l));
+}
+
+/**
+ * Asserts that `predict` (`recur TASK predict DIR INPUTS…`, DIR from copyAsTfjsLeftIt) says the model's load notes as
+ * `recur predict` does: once on one thread and once on a pool of two (--batch-size 1: two batches, so two workers),
+ * each naming DIR's model.json, beside the unverified-weights note, with one output line per input; none with --json
+ * or -q.
+ */
+export function assertPredictSaysLoadNotes(
+  predict: readonly string[],
+  inputs: number,
+  run: (args: string[]) => { code: number | null; stdout: string; stderr: string } = runCli,
+): void {
+  const file = join(predict[2], 'model.json');
+  for (const threads of ['1', '2']) {
+    const p = run([...predict, '--threads', threads, '--batch-size', '1']);
+    assert.equal(p.code, 0, p.stderr);
+    const notes = recurrentActivationNotes(p.stderr);
+    assert.equal(notes.length, 1, `--threads ${threads}: ${p.stderr}`);
+    assert.ok(notes[0].startsWith(`note: ${file}: `), notes[0]);
+    assert.match(p.stderr, /^note: .*no sha256/m);
+    assert.equal(p.stdout.trim().split('\n').length, inputs);
+  }
+  for (const quiet of ['--json', '-q']) {
+    const p = run([...predict, '--threads', '1', quiet]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(p.stderr, '', quiet);
+  }
 }
 
 /** Runs `recur ARGS…` to completion in a child process. */

@@ -21,7 +21,7 @@ import { parseCsvPairs } from '../src/node/seq2seq_files.js';
 import { parseTsvPairs } from '../src/seq2seq/pairs.js';
 import { JOINER } from '../src/seq2seq/tokenizer.js';
 import { untrainedSpeller } from './helpers.js';
-import { copyAsTfjsLeftIt, recurrentActivationNotes } from './cli_helpers.js';
+import { assertPredictSaysLoadNotes, copyAsTfjsLeftIt, recurrentActivationNotes } from './cli_helpers.js';
 
 interface ModelJson {
   userDefinedMetadata: {
@@ -220,23 +220,11 @@ describe('recur seq2seq', () => {
 
   it("predict and eval say the model's load notes as recur predict does: once, on one thread or the pool; not with --json or -q", () => {
     const noted = copyAsTfjsLeftIt(out, join(root, 'noted'));
-    const file = join(noted, 'model.json');
-    const sources = ['the cat and the dog', 'the sun and the tree'];
-    for (const threads of ['1', '2']) {
-      // --batch-size 1: two batches, so --threads 2 decodes them on a pool of two (this thread loads no network).
-      const p = run(['seq2seq', 'predict', noted, ...sources, '--threads', threads, '--batch-size', '1']);
-      assert.equal(p.code, 0, p.stderr);
-      const notes = recurrentActivationNotes(p.stderr);
-      assert.equal(notes.length, 1, `--threads ${threads}: ${p.stderr}`);
-      assert.ok(notes[0].startsWith(`note: ${file}: `), notes[0]);
-      assert.match(p.stderr, /^note: .*no sha256/m);
-      assert.equal(p.stdout.trim().split('\n').length, 2);
-    }
-    for (const quiet of ['--json', '-q']) {
-      const p = run(['seq2seq', 'predict', noted, ...sources, '--threads', '1', quiet]);
-      assert.equal(p.code, 0, p.stderr);
-      assert.equal(p.stderr, '', quiet);
-    }
+    assertPredictSaysLoadNotes(
+      ['seq2seq', 'predict', noted, 'the cat and the dog', 'the sun and the tree'],
+      2,
+      run,
+    );
     const e = run(['seq2seq', 'eval', noted, pairs, '--threads', '1']);
     assert.equal(e.code, 0, e.stderr);
     assert.equal(recurrentActivationNotes(e.stderr).length, 1, e.stderr);
