@@ -22,7 +22,7 @@ import {
   TINY_TEXT_MODEL,
   trainTinyModels,
 } from './cli_helpers.js';
-import { saidOnStderr, startServe } from './serve_helpers.js';
+import { saidOnStderr, startServe, until } from './serve_helpers.js';
 import { listening } from '../src/cli/serve.js';
 
 describe('recur serve (the command)', () => {
@@ -393,6 +393,83 @@ describe('recur serve (the command)', () => {
       serve.child.kill('SIGTERM');
     }
     assert.equal(await serve.exited, 0, serve.out.stderr);
+  });
+
+  it('--ngram-weight decodes every seq2seq model at that weight; at 0 its joint n-gram is not read, so a damaged one stops nothing', async () => {
+    const tsv = join(dir, 'ngram-pairs.tsv');
+    writeFileSync(tsv, pairs(40, 2));
+    const model = join(dir, 'ngram-seq2seq');
+    runCliOk(
+      ['seq2seq', 'train', tsv, '--out', model, '--epochs', '1', '--units', '4'].concat([
+        '--embedding-dim',
+        '4',
+        '--joint-ngram',
+        '2',
+        '--threads',
+        '1',
+        '-q',
+      ]),
+    );
+    const sources = ['the dog and the cat', 'the fish'];
+    const predicted = (weight: string): unknown[] =>
+      runCliOk([
+        'seq2seq',
+        'predict',
+        model,
+        ...sources,
+        '--json',
+        '--ngram-weight',
+        weight,
+        '--threads',
+        '1',
+      ])
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
+    const served = async (args: string[], want: unknown[], weight: number): Promise<void> => {
+      const serve = startServe([model, '--port', '0', '--json', ...args]);
+      const ask = async (): Promise<unknown> => {
+        const r = await fetch((await serve.address) + '/v1/predict', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sources }),
+        });
+        assert.equal(r.status, 200, serve.out.stderr);
+        return ((await r.json()) as { outputs: unknown }).outputs;
+      };
+      try {
+        const listed = (await (await fetch((await serve.address) + '/v1/models')).json()) as {
+          models: { ngram_weight: number }[];
+        };
+        assert.equal(listed.models[0].ngram_weight, weight);
+        assert.deepEqual(await ask(), want);
+        // A reload reads the directory as start-up did.
+        serve.child.kill('SIGUSR2');
+        await until(() => serve.out.stdout.includes('"event":"reloaded"'), 'the reload');
+        assert.match(serve.out.stdout, /"event":"reloaded".*"kept":\[\]/);
+        assert.deepEqual(await ask(), want);
+      } finally {
+        serve.child.kill('SIGTERM');
+      }
+      assert.equal(await serve.exited, 0, serve.out.stderr);
+    };
+    // A weight other than the n-gram's own: what seq2seq predict --ngram-weight decodes (on the workers here).
+    await served(['--threads', '2', '--ngram-weight', '5'], predicted('5'), 5);
+    const without = predicted('0');
+    writeFileSync(join(model, 'joint-ngram.json'), '{"format":"recur-joint-ngram","version":1}');
+    for (const threads of ['1', '2']) await served(['--threads', threads, '--ngram-weight', '0'], without, 0);
+    // At the n-gram's own weight (no flag) requests would use it: the damaged file is refused, named.
+    const refused = runCli(['serve', model, '--port', '0', '--threads', '1']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /joint-ngram\.json: order/);
+    // A positive weight with no n-gram to weigh, or the flag with no seq2seq model, is refused rather than ignored.
+    rmSync(join(model, 'joint-ngram.json'));
+    const none = runCli(['serve', model, '--port', '0', '--threads', '1', '--ngram-weight', '0.5']);
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, /--ngram-weight 0\.5: .*ngram-seq2seq has no joint n-gram to weigh/);
+    const text = runCli(['serve', textModel, '--port', '0', '--threads', '1', '--ngram-weight', '0']);
+    assert.equal(text.code, 2, text.stderr);
+    assert.match(text.stderr, /--ngram-weight 0: applies to seq2seq models, and none is served/);
   });
 
   it('ends on SIGHUP (its terminal closed) instead of reloading', async () => {

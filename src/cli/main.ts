@@ -548,6 +548,11 @@ program
     'inference worker threads for text, classifier and seq2seq models; 1 runs them on the event loop (default: all cores)',
     threadsFlag(),
   )
+  .option(
+    '--ngram-weight <w>',
+    "seq2seq models: weight of each one's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it, its file not read)",
+    num('--ngram-weight', 0, 100),
+  )
   .option('-q, --quiet', 'print only errors', false)
   .option('--json', 'print JSON lines (listening, reloaded, stopping, stopped)', false)
   .addHelpText(

@@ -4,7 +4,8 @@
  * a second one quits at once (exit 130 for Ctrl-C, 143 for SIGTERM), saying so on stderr. SIGUSR2 reloads every model
  * directory (reloadModels) without dropping a request; so does SIGHUP when no terminal is attached (hangupReloads).
  * With `--threads N` (N > 1, default all cores) text, classifier and seq2seq models run on an inference pool of N
- * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop.
+ * worker threads, keeping the event loop free; `--threads 1` runs them on the event loop. `--ngram-weight W` decodes
+ * every seq2seq model with its joint n-gram at weight W (default: the n-gram's own); at 0 the n-gram file is not read.
  */
 import { existsSync } from 'node:fs';
 import { isatty } from 'node:tty';
@@ -23,9 +24,10 @@ import {
   SERVE_LIMITS,
   type Served,
   type ServeApp,
+  type ServedLoading,
 } from '../node/server.js';
 import { InvalidInputError } from '../core/errors.js';
-import type { Output } from './output.js';
+import { UsageError, type Output } from './output.js';
 
 export interface ServeCliOptions {
   port: number;
@@ -33,6 +35,8 @@ export interface ServeCliOptions {
   log: boolean;
   /** Inference worker threads; 1: run the models on the event loop (default: all cores). */
   threads?: number;
+  /** The weight seq2seq models decode with their joint n-gram (default: each one's own; 0: without it, unread). */
+  ngramWeight?: number;
 }
 
 /** Where `npm run build:web` writes the page: dist/web beside dist/src. */
@@ -43,7 +47,12 @@ export function webDir(): string {
 export async function serve(dirs: string[], o: ServeCliOptions, out: Output): Promise<number> {
   const threads = o.threads ?? availableParallelism();
   // With workers to run them, this thread reads the models' metadata only (it routes; the workers hold the networks).
-  const served = loadServedModels(dirs, SERVE_LIMITS, { onPool: threads > 1 });
+  const served = loadServedModels(dirs, SERVE_LIMITS, { onPool: threads > 1, ngramWeight: o.ngramWeight });
+  // Ignored, the flag would leave the user believing it changed some model's outputs.
+  if (o.ngramWeight !== undefined && !served.some((s) => s.kind === 'seq2seq'))
+    throw new UsageError(
+      `--ngram-weight ${o.ngramWeight}: applies to seq2seq models, and none is served; leave the flag out`,
+    );
   const page = webDir();
   const staticDir = existsSync(join(page, 'index.html')) ? page : null;
   const pooled = served.some((s) => s.kind === 'text' || s.kind === 'classify' || s.kind === 'seq2seq');
@@ -78,7 +87,7 @@ async function listen(
   const reload = (signal: ReloadSignal): void => {
     if (!stopping)
       reloads = reloads
-        .then(() => reloadModels(server, pool, out, signal))
+        .then(() => reloadModels(server, pool, out, signal, { ngramWeight: o.ngramWeight }))
         .catch((e: unknown) => {
           process.stderr.write(`recur serve: ${signal}: the reload failed: ${(e as Error).message}\n`);
         });
@@ -160,21 +169,27 @@ export function hangupReloads(isTerminal: (fd: number) => boolean = isatty): boo
  * on stderr (and in --json's `reloaded` event). With a pool the old models answer on while the new load: this thread
  * reads only their metadata, and the workers rebuild them one at a time, each all of them in one turn, the others
  * serving meanwhile. With none the models are built here, the event loop turning between two models (and between a
- * model and its joint n-gram), so the served models' requests and streams go on.
+ * model and its joint n-gram), so the served models' requests and streams go on. `loading`: the --ngram-weight the
+ * models were loaded with at start-up.
  */
 export async function reloadModels(
   server: ServeApp,
   pool: ReturnType<typeof createInferencePool> | null,
   out: Output,
   signal: ReloadSignal = 'SIGUSR2',
+  loading: Pick<ServedLoading, 'ngramWeight'> = {},
 ): Promise<void> {
   const olds = server.models();
   const fresh: (Served | Error)[] = [];
   for (const old of olds)
     fresh.push(
-      await reloadServedModel(old.dir, old.name, SERVE_LIMITS, { onPool: pool !== null }, turn).catch(
-        (e: unknown) => e as Error,
-      ),
+      await reloadServedModel(
+        old.dir,
+        old.name,
+        SERVE_LIMITS,
+        { onPool: pool !== null, ngramWeight: loading.ngramWeight },
+        turn,
+      ).catch((e: unknown) => e as Error),
     );
   if (pool) {
     const read = fresh.flatMap((f) => (f instanceof Error ? [] : [f]));

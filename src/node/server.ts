@@ -72,7 +72,7 @@ import './forecast.js';
 import { loadForecasterDir } from './forecaster_io.js';
 import { isEnsembleDir, loadClassifierDir, readClassifierDir } from './classifier_dir.js';
 import { claimedEnsembleFormat } from './seed_ensemble_dir.js';
-import { loadSeq2SeqDir, readJointNgram, readSeq2SeqDir } from './seq2seq_dir.js';
+import { loadSeq2SeqDir, readJointNgram, readJointNgramHeader, readSeq2SeqDir } from './seq2seq_dir.js';
 import { readModelPayload } from './inference_pool.js';
 import { loadModel, readModelMetadata } from './model_io.js';
 
@@ -197,7 +197,7 @@ function loading<T>(load: () => T): T {
 export function loadServedModels(
   dirs: readonly string[],
   limits: ServeLimits = SERVE_LIMITS,
-  opts: { onPool?: boolean } = {},
+  opts: Pick<ServedLoading, 'onPool' | 'ngramWeight'> = {},
 ): Served[] {
   const names = new Set<string>();
   return dirs.map((dir) => {
@@ -214,6 +214,11 @@ export interface ServedLoading {
   onPool?: boolean;
   /** false: a seq2seq model comes without its joint n-gram. */
   jointNgram?: boolean;
+  /**
+   * `recur serve --ngram-weight`: the weight seq2seq models decode with their joint n-gram (default: each one's own,
+   * saved with it); at 0 its file is not read, and a positive weight for a model without one is refused.
+   */
+  ngramWeight?: number;
 }
 
 /**
@@ -275,12 +280,28 @@ function servedClassifier(dir: string, name: string, opts: { onPool?: boolean })
 }
 
 function servedSeq2Seq(dir: string, name: string, opts: ServedLoading): Seq2SeqServed {
+  const weight = opts.ngramWeight;
+  // As `seq2seq predict --ngram-weight` refuses it: ignored, the weight would leave the user believing it took part.
+  if (weight !== undefined && weight > 0 && loading(() => readJointNgramHeader(dir)) === null)
+    throw new InvalidInputError(
+      `--ngram-weight ${weight}: ${dir} has no joint n-gram to weigh (fit one with 'recur seq2seq ngram ${dir}'); leave the flag out, or serve it apart`,
+    );
+  // At weight 0 no request can use the n-gram: its file is not read, so a damaged or missing one stops nothing.
+  const jointNgram = opts.jointNgram !== false && weight !== 0;
   if (opts.onPool) {
-    const { meta, memberOrders, ngramWeight } = loading(() => readSeq2SeqDir(dir));
-    return { kind: 'seq2seq', name, dir, meta, source: sourceTokenizer(meta), memberOrders, ngramWeight };
+    const { meta, memberOrders, ngramWeight } = loading(() => readSeq2SeqDir(dir, { jointNgram }));
+    return {
+      kind: 'seq2seq',
+      name,
+      dir,
+      meta,
+      source: sourceTokenizer(meta),
+      memberOrders,
+      ngramWeight: weight ?? ngramWeight,
+    };
   }
-  const loaded = loading(() => loadSeq2SeqDir(dir, opts));
-  return seq2seqOnThisThread(name, dir, loaded.app, loaded.notes);
+  const loaded = loading(() => loadSeq2SeqDir(dir, { jointNgram }));
+  return seq2seqOnThisThread(name, dir, loaded.app, loaded.notes, weight);
 }
 
 /**
@@ -292,25 +313,31 @@ export async function reloadServedModel(
   dir: string,
   name: string,
   limits: ServeLimits,
-  opts: { onPool?: boolean },
+  opts: { onPool?: boolean; ngramWeight?: number },
   pause: () => Promise<void>,
 ): Promise<Served> {
   await pause();
   if (opts.onPool) return loadServedModel(dir, name, limits, opts);
-  const served = loadServedModel(dir, name, limits, { jointNgram: false });
+  const served = loadServedModel(dir, name, limits, { ...opts, jointNgram: false });
   const app = served.kind === 'seq2seq' ? (served as Seq2SeqServed).app : undefined;
-  if (!app) return served;
+  if (!app || opts.ngramWeight === 0) return served;
   await pause();
   const ngram = loading(() => readJointNgram(dir, app.metadata()));
-  return ngram ? seq2seqOnThisThread(name, dir, app.withJointNgram(ngram), served.notes) : served;
+  return ngram
+    ? seq2seqOnThisThread(name, dir, app.withJointNgram(ngram), served.notes, opts.ngramWeight)
+    : served;
 }
 
-/** The served entry of a seq2seq model that runs on this thread; `notes`: its loader's. */
+/**
+ * The served entry of a seq2seq model that runs on this thread; `notes`: its loader's; `ngramWeight`: the weight it
+ * decodes with its joint n-gram (ServedLoading's; default: the n-gram's own).
+ */
 export function seq2seqOnThisThread(
   name: string,
   dir: string,
   app: Seq2Seq,
   notes: readonly string[] = [],
+  ngramWeight?: number,
 ): Seq2SeqServed {
   return {
     kind: 'seq2seq',
@@ -320,7 +347,7 @@ export function seq2seqOnThisThread(
     meta: app.metadata(),
     source: app.source,
     memberOrders: app.memberOrders,
-    ngramWeight: app.jointNgram?.weight ?? 0,
+    ngramWeight: ngramWeight ?? app.jointNgram?.weight ?? 0,
     app,
     steppers: new StepperCache(),
   };
@@ -359,7 +386,10 @@ export async function loadIntoInferencePool(
     try {
       pooled.push({
         at,
-        payload: readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined),
+        payload: readModelPayload(s.dir, s.kind, s.kind === 'text' ? limits.maxBatch : undefined, {
+          // A seq2seq model decoding at n-gram weight 0 (recur serve --ngram-weight 0) never uses its n-gram.
+          jointNgram: s.kind !== 'seq2seq' || (s as Seq2SeqServed).ngramWeight > 0,
+        }),
       });
     } catch (e) {
       errors[at] = e as Error;
@@ -632,6 +662,8 @@ function describe(s: Served): Record<string, unknown> {
       // The longest source it decodes (a longer one is a 400), in what it counts: words, characters or symbols.
       max_source_length: a.settings.maxSourceLength,
       max_source_unit: limitUnit(a.settings.sourceMode),
+      // The weight it decodes with its joint n-gram (0: without one, or recur serve --ngram-weight 0).
+      ngram_weight: (s as Seq2SeqServed).ngramWeight,
     };
   }
   if (s.kind === 'forecaster') {
@@ -1339,6 +1371,8 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       beam,
       maxLength: body.max_length,
       batchSize: SEQ2SEQ_BATCH,
+      // The weight it was served with (recur serve --ngram-weight), which may differ from its n-gram's own.
+      ngramWeight: s.ngramWeight,
       ...(body.length_penalty !== undefined ? { lengthPenalty: body.length_penalty } : {}),
     };
     const sources = body.sources;
