@@ -24,6 +24,7 @@ import {
   createServeApp,
   loadServedModels,
   SERVE_LIMITS,
+  type ForecasterServed,
   type ServeApp,
   type TextServed,
 } from '../src/node/server.js';
@@ -493,6 +494,32 @@ describe('recur serve (HTTP API)', () => {
         400,
         /^values\.0: -1e\+31 is beyond ±1e30/,
       ],
+      // A forecast request that is not well formed: a 400 naming the JSON path and what it expected.
+      [
+        'a null among the values',
+        () => post('/v1/predict', { values: [100, 101, null, 103] }),
+        400,
+        /^values\.2: Invalid input: expected number, received null$/,
+      ],
+      [
+        'a number sent as a string',
+        () => post('/v1/predict', { values: [100, '101'] }),
+        400,
+        /^values\.1: Invalid input: expected number, received string$/,
+      ],
+      [
+        'values not an array',
+        () => post('/v1/predict', { values: '100,101' }),
+        400,
+        /^values: Invalid input: expected array, received string$/,
+      ],
+      ['no values', () => post('/v1/predict', { values: [] }), 400, /^values: Too small: /],
+      [
+        'a horizon: forecasters forecast the horizon they were saved with',
+        () => post('/v1/predict', { model: 'wave', horizon: 3 }),
+        400,
+        /^\(body\): unknown field "horizon"$/,
+      ],
       ['no such route', () => fetch(base + '/v1/nothing'), 404, /no such resource/],
     ];
     for (const [what, request, status, message] of cases) {
@@ -634,6 +661,89 @@ describe('recur serve (HTTP API)', () => {
       const got = r.json<{ method: string; forecast: number[]; intervals: unknown[]; dates: string[] }>();
       assert.equal(got.method, 'theta');
       assert.deepEqual([got.forecast, got.intervals, got.dates], [want.forecast, want.intervals, want.dates]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers values a forecaster cannot forecast from 422, naming the value at fault by its path, and why', async () => {
+    // A value ≤ 0 for a forecaster on a log transform: well formed, but it cannot take its log.
+    const csv = join(dir, 'positive.csv');
+    writeFileSync(
+      csv,
+      [
+        'month,value',
+        ...Array.from(
+          { length: 48 },
+          (_, i) =>
+            `${2000 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')},${100 + (i % 12) + i}`,
+        ),
+      ].join('\n') + '\n',
+    );
+    const logTheta = join(dir, 'log-theta');
+    const fit = runCli([
+      'forecast',
+      csv,
+      '--method',
+      'theta',
+      '--transform',
+      'log',
+      '--holdout',
+      '0',
+      '--out',
+      logTheta,
+      '--quiet',
+    ]);
+    assert.equal(fit.code, 0, fit.stderr);
+    // A network member that forecasts NaN from whatever it is given: as a method whose forecast of some values
+    // overflows.
+    const [wave] = loadServedModels([join(dir, 'wave')]) as ForecasterServed[];
+    const nan = { predict: async () => ({ mean: Array<number>(6).fill(NaN) }) } as unknown as RNNForecaster;
+    const broken: ForecasterServed = {
+      ...wave,
+      name: 'broken',
+      networks: new Map([...wave.networks.keys()].map((k) => [k, nan])),
+    };
+    const errors: string[] = [];
+    const app = createServeApp({
+      served: [...loadServedModels([logTheta]), broken],
+      reportInternalError: (l) => errors.push(l),
+    });
+    const predict = async (body: unknown): Promise<{ status: number; error: string }> => {
+      const r = await app.app.inject({ method: 'POST', url: '/v1/predict', payload: body as object });
+      return { status: r.statusCode, error: r.json<{ error: string }>().error };
+    };
+    try {
+      const values = Array.from({ length: 30 }, (_, i) => 100 + i);
+      assert.deepEqual(
+        await predict({ model: 'log-theta', values: values.map((v, i) => (i === 3 ? 0 : v)) }),
+        {
+          status: 422,
+          error:
+            'values.3: 0, but this forecaster forecasts through a log transform (its theta (log) member), which needs every value > 0',
+        },
+      );
+      const negative = await predict({
+        model: 'log-theta',
+        values: values.map((v, i) => (i === 29 ? -2.5 : v)),
+      });
+      assert.equal(negative.status, 422);
+      assert.match(negative.error, /^values\.29: -2\.5, but /);
+      assert.equal((await predict({ model: 'log-theta', values })).status, 200);
+      // Values the model made no finite forecast of: the values' 422, saying so.
+      assert.deepEqual(
+        await predict({ model: 'broken', values: Array.from({ length: 40 }, (_, i) => 100 + i) }),
+        {
+          status: 422,
+          error:
+            'values: this forecaster cannot forecast from these values: network made a non-finite or short forecast',
+        },
+      );
+      // Its own history (no values sent) is no fault of the request: the server's failure, reported.
+      const own = await predict({ model: 'broken' });
+      assert.equal(own.status, 500);
+      assert.match(own.error, /^internal error: network made a non-finite or short forecast$/);
+      assert.equal(errors.length, 1, errors.join('\n'));
     } finally {
       await app.close();
     }

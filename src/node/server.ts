@@ -1218,10 +1218,19 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     if (m.kind === 'seq2seq') return await predictSequences(m as Seq2SeqServed, body, reply);
     const f = m as ForecasterServed;
     const values = body.values ?? f.history.values;
+    // What the request's values are well formed for (the schema's 400s) but this model cannot forecast from: a 422
+    // naming the value at fault by its path, as the 400s do, and why.
     if (values.length < f.minHistory)
       throw new HttpError(
         422,
         `values: ${values.length} points are too few for this forecaster: it needs at least ${f.minHistory}`,
+      );
+    const transformed = f.series.members.find((member) => member.transform !== 'none');
+    const notPositive = transformed ? values.findIndex((v) => !(v > 0)) : -1;
+    if (transformed && notPositive >= 0)
+      throw new HttpError(
+        422,
+        `values.${notPositive}: ${values[notPositive]}, but this forecaster forecasts through a ${transformed.transform} transform (its ${transformed.name} member), which needs every value > 0`,
       );
     // What `recur forecast predict` computes: networks as trained, statistical methods re-estimated on `values`. A
     // client that goes away stops a SARIMA re-fit (its worker terminated), which can take minutes.
@@ -1229,7 +1238,13 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
       try {
         return await forecastSaved(f.series, values, f.networks, undefined, undefined, signal);
       } catch (e) {
-        throw new HttpError(422, `values: ${(e as Error).message}`);
+        // A forecast that fails on the client's values (a method that made a non-finite forecast of them) is the
+        // values' 422; on the model's own history it is the server's failure.
+        if (!body.values || signal.aborted) throw e;
+        throw new HttpError(
+          422,
+          `values: this forecaster cannot forecast from these values: ${(e as Error).message}`,
+        );
       }
     });
     // The saved calibrated intervals around it; lower/upper are the widest one's (none saved: the forecast itself).
