@@ -193,7 +193,8 @@ export class EarlyStopping extends Callback {
   readonly restoreBestWeights: boolean;
   readonly baseline: number | undefined;
   readonly startFromEpoch: number;
-  private readonly monitor: Monitor;
+  /** The watched log key, its direction and minDelta (Keras's `monitor`, `monitor_op`, `min_delta`). */
+  readonly monitor: Monitor;
   private wait = 0;
   private best = Infinity;
   private bestWeights: Tensor[] | null = null;
@@ -295,7 +296,8 @@ export class ReduceLROnPlateau extends Callback {
   readonly patience: number;
   readonly cooldown: number;
   readonly minLr: number;
-  private readonly monitor: Monitor;
+  /** The watched log key, its direction and minDelta (Keras's `monitor`, `monitor_op`, `min_delta`). */
+  readonly monitor: Monitor;
   private readonly onReduce?: (epoch: number, oldLr: number, newLr: number) => void;
   wait = 0;
   cooldownCounter = 0;
