@@ -269,6 +269,11 @@ describe("callbacks: Keras 3's defaults", () => {
     assert.equal(new EarlyStopping({ monitor: 'val_accuracy' }).monitor.sign, -1);
     assert.equal(new ReduceLROnPlateau({ monitor: 'val_accuracy' }).monitor.sign, -1);
     assert.equal(new ModelCheckpoint({ filepath: 'c', monitor: 'val_acc' }).monitor.sign, -1);
+    // Keras 3's EarlyStopping reads an AUC as a maximum too (its other callbacks look for 'acc' only).
+    const auc = new EarlyStopping({ monitor: 'val_auc' }).monitor;
+    assert.equal(auc.sign, -1);
+    assert.ok(auc.improved(0.9, 0.8));
+    assert.equal(new EarlyStopping({ monitor: 'val_loss' }).monitor.sign, 1);
   });
 
   it("ModelCheckpoint fills a bare {epoch} and log key as Python's str.format does for Keras", () => {
