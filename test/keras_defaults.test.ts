@@ -141,11 +141,12 @@ const LAYERS: Record<string, LayerDefaults> = {
   ELU: { make: () => L.elu(), required: [], keras: { alpha: 1 } },
   Softmax: { make: () => L.softmax(), required: [], keras: { axis: -1 } },
   PReLU: { make: () => L.prelu(), required: [], keras: { alpha_initializer: ZEROS, shared_axes: null } },
-  // textgenrnn's custom layer: its kernel is initializers.get('uniform').
+  // textgenrnn's custom layer: its kernel is initializers.get('uniform'), fixed, so its config has no
+  // kernel_initializer (and Keras refuses one there); recur writes it only when another.
   AttentionWeightedAverage: {
     make: () => L.attentionWeightedAverage(),
     required: [],
-    keras: { return_attention: false, kernel_initializer: UNIFORM },
+    keras: { return_attention: false, kernel_initializer: undefined },
   },
   // recur's own layer (no Keras counterpart): its documented defaults.
   AttentionDecoder: {
@@ -195,6 +196,18 @@ describe("layers: recur's defaults are Keras's (in the files' snake_case)", () =
         assert.deepEqual(readConfig[key], value, `${className}.${key} read from a file`);
     });
   }
+});
+
+describe('AttentionWeightedAverage (textgenrnn) writes its kernel initializer only when not the default', () => {
+  it('its kernel is drawn from U(-0.05, 0.05) still, and another initializer stays in the config', () => {
+    const awa = L.attentionWeightedAverage({ inputShape: [5, 40] });
+    awa.build([5, 40], new Random(3));
+    const kernel = awa.weights[0].value;
+    assert.ok(kernel.every((v) => Math.abs(v) <= 0.05) && kernel.some((v) => Math.abs(v) > 0.03));
+    const other = layerToKeras(L.attentionWeightedAverage({ kernelInitializer: 'glorotNormal' }))
+      .config as Json;
+    assert.deepEqual(other.kernel_initializer, { class_name: 'GlorotNormal', config: { seed: null } });
+  });
 });
 
 describe("optimizers: Keras 3's defaults", () => {
