@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
 import * as L from '../src/layers/index.js';
+import { activationToKeras, type ActivationName } from '../src/layers/activations.js';
 import { snakeCase, type Layer } from '../src/layers/layer.js';
 import {
   EarlyStopping,
@@ -164,6 +165,20 @@ describe("layers: recur's defaults are Keras's (in the files' snake_case)", () =
     assert.deepEqual(L.registeredLayers(), Object.keys(LAYERS).sort());
   });
 
+  it("a file without an option means Keras 3's default except exactly these (older Keras; TensorFlow.js)", () => {
+    const differing = Object.fromEntries(
+      L.registeredLayers()
+        .map((c) => [c, L.layerRegistration(c)] as const)
+        .filter(([, r]) => Object.keys(r.fileDefaults).length + Object.keys(r.tfjsFileDefaults).length > 0)
+        .map(([c, r]) => [c, { files: r.fileDefaults, tfjs: r.tfjsFileDefaults }]),
+    );
+    assert.deepEqual(differing, {
+      // Keras before 2.3 (whose files may lack reset_after) and tfjs reset before the recurrent product.
+      GRU: { files: { resetAfter: false }, tfjs: { recurrentActivation: 'hardSigmoid' } },
+      LSTM: { files: {}, tfjs: { recurrentActivation: 'hardSigmoid' } },
+    });
+  });
+
   for (const [className, { make, required, keras }] of Object.entries(LAYERS)) {
     it(`${className}: made with no options, its config holds Keras's defaults and no option left out here`, () => {
       const json = layerToKeras(make());
@@ -181,20 +196,26 @@ describe("layers: recur's defaults are Keras's (in the files' snake_case)", () =
       assert.deepEqual(unstated, [], `${className}: options with no Keras default in this table`);
     });
 
-    it(`${className}: a Keras file's config without the optional keys reads with the same defaults`, () => {
-      const full = layerToKeras(make());
-      const fullConfig = full.config as Json;
-      const minimal: Json = { name: fullConfig.name };
-      for (const key of required) minimal[key] = fullConfig[key];
-      const read = layerToKeras(layerFromKeras({ class_name: className, config: minimal }, 'test', 'keras'));
-      // Options whose default changed within Keras: a file without the key was written before the change.
-      const fileDefaults = Object.fromEntries(
-        Object.entries(L.layerRegistration(className).fileDefaults).map(([k, v]) => [snakeCase(k), v]),
-      );
-      const readConfig = read.config as Json;
-      for (const [key, value] of Object.entries({ ...keras, ...fileDefaults }))
-        assert.deepEqual(readConfig[key], value, `${className}.${key} read from a file`);
-    });
+    for (const writer of ['keras', 'tfjs'] as const) {
+      it(`${className}: a ${writer} file's config without the optional keys reads with ${writer}'s defaults`, () => {
+        const fullConfig = layerToKeras(make()).config as Json;
+        const minimal: Json = { name: fullConfig.name };
+        for (const key of required) minimal[key] = fullConfig[key];
+        const read = layerToKeras(layerFromKeras({ class_name: className, config: minimal }, 'test', writer));
+        // Where the writer's default differs or changed (a file without the key was written before the change).
+        const registration = L.layerRegistration(className);
+        const overrides = {
+          ...registration.fileDefaults,
+          ...(writer === 'tfjs' ? registration.tfjsFileDefaults : {}),
+        };
+        const expected: Json = { ...keras };
+        for (const [k, v] of Object.entries(overrides))
+          expected[snakeCase(k)] = k === 'recurrentActivation' ? activationToKeras(v as ActivationName) : v;
+        const readConfig = read.config as Json;
+        for (const [key, value] of Object.entries(expected))
+          assert.deepEqual(readConfig[key], value, `${className}.${key} read from a ${writer} file`);
+      });
+    }
   }
 });
 
