@@ -33,6 +33,7 @@ import {
   type Optimizer,
 } from '../src/models/optimizers.js';
 import { layerFromKeras, layerToKeras } from '../src/models/serialization.js';
+import { kerasCompileConfig } from '../src/keras/training_config.js';
 import { FIT_DEFAULTS, Sequential } from '../src/models/sequential.js';
 import { ModelCheckpoint } from '../src/node/callbacks.js';
 
@@ -265,6 +266,52 @@ describe("optimizers: Keras 3's defaults", () => {
       assert.ok(epsilonOutside === undefined || epsilonOutside === false);
       assert.deepEqual(defaults, make().getConfig());
     }
+  });
+});
+
+describe("losses: Keras's from_logits false, label_smoothing 0, reduction the mean over the batch", () => {
+  const lossOf = (config: Json): ReturnType<typeof kerasCompileConfig> =>
+    kerasCompileConfig(
+      {
+        optimizer: { class_name: 'Adam', config: { learning_rate: 0.001 } },
+        loss: { module: 'keras.losses', class_name: 'SparseCategoricalCrossentropy', config },
+      },
+      '3.8.0',
+      'm.keras',
+    );
+
+  it("a Keras file's loss with Keras's defaults (every mean reduction) reads as recur's, with no note", () => {
+    for (const reduction of [
+      undefined,
+      null,
+      'sum_over_batch_size',
+      'auto',
+      'mean',
+      'mean_with_sample_weight',
+    ]) {
+      const c = lossOf({
+        from_logits: false,
+        ignore_class: null,
+        ...(reduction !== undefined && { reduction }),
+      })!;
+      assert.equal(c.loss, 'sparseCategoricalCrossentropy');
+      assert.equal(c.fromLogits, false);
+      assert.equal(c.labelSmoothing, 0);
+      assert.deepEqual(c.notes, [], String(reduction));
+    }
+  });
+
+  it('a reduction other than the mean, or an ignore_class, is named: recur trains with the mean over every class', () => {
+    const sum = lossOf({ reduction: 'sum' })!;
+    assert.equal(sum.loss, 'sparseCategoricalCrossentropy');
+    assert.deepEqual(sum.notes, [
+      "m.keras: loss SparseCategoricalCrossentropy: reduction = \"sum\" is not something recur does; trained with the mean over the batch (Keras's 'sum_over_batch_size')",
+    ]);
+    const ignoring = lossOf({ ignore_class: 0 })!;
+    assert.match(
+      ignoring.notes.join('\n'),
+      /ignore_class = 0 is not something recur does; every class counts/,
+    );
   });
 });
 
