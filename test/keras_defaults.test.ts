@@ -258,6 +258,37 @@ describe("optimizers: Keras 3's defaults", () => {
     });
   }
 
+  it("a Keras file's Adagrad without initial_accumulator_value (standalone Keras to 2.3) starts its accumulators at 0, as it did", () => {
+    const old = kerasCompileConfig(
+      {
+        optimizer_config: { class_name: 'Adagrad', config: { lr: 0.01, epsilon: 1e-7, decay: 0 } },
+        loss: 'mse',
+      },
+      '2.2.4',
+      'old.h5',
+    )!;
+    assert.deepEqual(old.optimizerArgs, { epsilon: 1e-7, initialAccumulatorValue: 0 });
+    assert.equal(old.learningRate, 0.01);
+    assert.match(
+      old.notes.join('\n'),
+      /old\.h5: optimizer Adagrad: Keras 2\.2\.4 added ε outside the square root/,
+    );
+    // tf.keras 2 and Keras 3 write it.
+    const tfKeras = kerasCompileConfig(
+      {
+        optimizer_config: {
+          class_name: 'Adagrad',
+          config: { learning_rate: 0.001, initial_accumulator_value: 0.1, epsilon: 1e-7 },
+        },
+        loss: 'mse',
+      },
+      '2.15.0',
+      'new.h5',
+    )!;
+    assert.deepEqual(tfKeras.optimizerArgs, { initialAccumulatorValue: 0.1, epsilon: 1e-7 });
+    assert.deepEqual(tfKeras.notes, []);
+  });
+
   it('OPTIMIZER_DEFAULTS, which the CLI reads, says the same', () => {
     for (const [className, make] of KERAS) {
       const { epsilonOutside, ...defaults } = OPTIMIZER_DEFAULTS[

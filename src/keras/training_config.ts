@@ -126,6 +126,14 @@ function optimizerPart(raw: unknown, kerasVersion: string, where: string, out: K
       );
   }
   if (name === 'rmsprop' && epsilonOutside(kerasVersion)) out.optimizerArgs.epsilonOutside = true;
+  // Standalone Keras (to 2.3) started Adagrad's accumulators at 0 and had no initial_accumulator_value to write;
+  // tf.keras and Keras 3 write theirs (0.1 by default). It added ε outside the square root too, as for RMSprop.
+  if (name === 'adagrad' && !('initial_accumulator_value' in config))
+    out.optimizerArgs.initialAccumulatorValue = 0;
+  if (name === 'adagrad' && epsilonOutside(kerasVersion))
+    out.notes.push(
+      `${where}: optimizer ${className}: Keras ${kerasVersion} added ε outside the square root, lr·g/(√a + ε); recur adds it inside, lr·g/√(a + ε), as tf.keras 2.11+ and Keras 3 do (steps differ where the accumulated squares are near ε)`,
+    );
 }
 
 /** Keras's loss reductions that are the mean over the batch when there are no sample weights (Keras 2's 'auto'). */
