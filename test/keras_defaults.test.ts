@@ -289,7 +289,7 @@ describe("optimizers: Keras 3's defaults", () => {
     assert.deepEqual(tfKeras.notes, []);
   });
 
-  it('OPTIMIZER_DEFAULTS, which the CLI reads, says the same', () => {
+  it('OPTIMIZER_DEFAULTS, exported for users, says the same', () => {
     for (const [className, make] of KERAS) {
       const { epsilonOutside, ...defaults } = OPTIMIZER_DEFAULTS[
         className.toLowerCase() as keyof typeof OPTIMIZER_DEFAULTS
