@@ -56,6 +56,7 @@ const NUMERICAL = [
 
 /** Run once, on the default kernels. */
 const ONCE = [
+  'keras_defaults',
   'forecast_commit',
   'keras_float16',
   'overwrite_keeps_model',

@@ -3,8 +3,9 @@
  * (`{optimizer_config: {class_name, config}, loss, …}`) or Keras 3's `compile_config` in config.json
  * (`{optimizer: {module, class_name, config}, loss, …}`) — translated to recur's optimizers and losses, so a loaded
  * model can be fine-tuned the way it was trained. Whatever recur cannot reproduce (another optimizer class, a
- * learning-rate schedule, Keras 2's per-step `decay`, weight decay, AMSGrad, per-output losses) is reported in `notes`
- * and left out — the caller then uses its own default for it — never silently changed.
+ * learning-rate schedule, Keras 2's per-step `decay`, weight decay, AMSGrad, per-output losses, a loss reduction other
+ * than the mean, `ignore_class`) is reported in `notes` and left out — the caller then uses its own default for it —
+ * never silently changed.
  */
 import { lossName, type LossName } from '../models/losses.js';
 import type { OptimizerName } from '../models/optimizers.js';
@@ -125,7 +126,18 @@ function optimizerPart(raw: unknown, kerasVersion: string, where: string, out: K
       );
   }
   if (name === 'rmsprop' && epsilonOutside(kerasVersion)) out.optimizerArgs.epsilonOutside = true;
+  // Standalone Keras (to 2.3) started Adagrad's accumulators at 0 and had no initial_accumulator_value to write;
+  // tf.keras and Keras 3 write theirs (0.1 by default). It added ε outside the square root too, as for RMSprop.
+  if (name === 'adagrad' && !('initial_accumulator_value' in config))
+    out.optimizerArgs.initialAccumulatorValue = 0;
+  if (name === 'adagrad' && epsilonOutside(kerasVersion))
+    out.notes.push(
+      `${where}: optimizer ${className}: Keras ${kerasVersion} added ε outside the square root, lr·g/(√a + ε); recur adds it inside, lr·g/√(a + ε), as tf.keras 2.11+ and Keras 3 do (steps differ where the accumulated squares are near ε)`,
+    );
 }
+
+/** Keras's loss reductions that are the mean over the batch when there are no sample weights (Keras 2's 'auto'). */
+const MEAN_REDUCTIONS: readonly string[] = ['auto', 'sum_over_batch_size', 'mean', 'mean_with_sample_weight'];
 
 function lossPart(raw: unknown, where: string, out: KerasCompile): string {
   if (raw === undefined || raw === null) {
@@ -141,6 +153,17 @@ function lossPart(raw: unknown, where: string, out: KerasCompile): string {
     const smoothing = isObj(raw.config) ? raw.config.label_smoothing : undefined;
     if (typeof smoothing === 'number' && Number.isFinite(smoothing) && smoothing > 0)
       out.labelSmoothing = tidy(smoothing);
+    const lossConfig = isObj(raw.config) ? raw.config : {};
+    const reduction = lossConfig.reduction;
+    // Without sample weights each of these is the mean over the batch (and time steps), recur's only reduction.
+    if (reduction !== undefined && reduction !== null && !MEAN_REDUCTIONS.includes(reduction as string))
+      out.notes.push(
+        `${where}: loss ${String(cls)}: reduction = ${JSON.stringify(reduction)} is not something recur does; trained with the mean over the batch (Keras's 'sum_over_batch_size')`,
+      );
+    if (lossConfig.ignore_class !== undefined && lossConfig.ignore_class !== null)
+      out.notes.push(
+        `${where}: loss ${String(cls)}: ignore_class = ${JSON.stringify(lossConfig.ignore_class)} is not something recur does; every class counts in the loss`,
+      );
   }
   if (typeof id !== 'string') {
     out.notes.push(

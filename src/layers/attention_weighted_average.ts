@@ -33,6 +33,10 @@ import { registerLayer } from './registry.js';
 export interface AttentionWeightedAverageArgs extends LayerArgs {
   /** Also output the attention weights [N, T] (textgenrnn's return_attention). Not supported: must be false. */
   returnAttention?: boolean;
+  /**
+   * textgenrnn's is fixed, initializers.get('uniform'): the default. Kept in the config only when another, since
+   * textgenrnn's class takes no such argument and Keras refuses a file's config holding it.
+   */
   kernelInitializer?: InitializerIdentifier;
 }
 
@@ -118,7 +122,13 @@ export class AttentionWeightedAverage extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), returnAttention: false, kernelInitializer: this.kernelInitializer };
+    const defaultInitializer = initializerSpec(undefined, 'randomUniform');
+    const isDefault = JSON.stringify(this.kernelInitializer) === JSON.stringify(defaultInitializer);
+    return {
+      ...super.getConfig(),
+      returnAttention: false,
+      ...(isDefault ? {} : { kernelInitializer: this.kernelInitializer }),
+    };
   }
 }
 

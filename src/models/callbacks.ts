@@ -193,7 +193,8 @@ export class EarlyStopping extends Callback {
   readonly restoreBestWeights: boolean;
   readonly baseline: number | undefined;
   readonly startFromEpoch: number;
-  private readonly monitor: Monitor;
+  /** The watched log key, its direction and minDelta (Keras's `monitor`, `monitor_op`, `min_delta`). */
+  readonly monitor: Monitor;
   private wait = 0;
   private best = Infinity;
   private bestWeights: Tensor[] | null = null;
@@ -210,13 +211,16 @@ export class EarlyStopping extends Callback {
       'startFromEpoch',
     ]);
     const monitor = args.monitor ?? 'val_loss';
+    const mode = args.mode ?? 'auto';
     // Keras 3's EarlyStopping refuses 'auto' for a metric whose direction it cannot tell, where minimising it
     // silently (an F1 score, a custom log) would stop training on every improvement.
-    if ((args.mode ?? 'auto') === 'auto' && autoDirection(monitor) === null)
+    const direction = mode === 'auto' ? autoDirection(monitor) : mode;
+    if (direction === null)
       throw new InvalidInputError(
         `EarlyStopping: mode 'auto' cannot tell whether '${monitor}' should fall or rise (a loss falls; an accuracy or AUC rises); give mode 'min' or 'max'`,
       );
-    this.monitor = new Monitor(monitor, args.mode ?? 'auto', Math.abs(args.minDelta ?? 0), 'EarlyStopping');
+    // The direction it told, not Monitor's own 'auto' (which, as Keras's other callbacks, maximises only an accuracy).
+    this.monitor = new Monitor(monitor, direction, Math.abs(args.minDelta ?? 0), 'EarlyStopping');
     this.patience = args.patience ?? 0;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.baseline = args.baseline;
@@ -295,7 +299,8 @@ export class ReduceLROnPlateau extends Callback {
   readonly patience: number;
   readonly cooldown: number;
   readonly minLr: number;
-  private readonly monitor: Monitor;
+  /** The watched log key, its direction and minDelta (Keras's `monitor`, `monitor_op`, `min_delta`). */
+  readonly monitor: Monitor;
   private readonly onReduce?: (epoch: number, oldLr: number, newLr: number) => void;
   wait = 0;
   cooldownCounter = 0;

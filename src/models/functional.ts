@@ -53,7 +53,7 @@ import {
   renameLegacyAccuracy,
   type LossName,
 } from './losses.js';
-import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+import { COMPILE_DEFAULTS, Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 import { functionalTopology } from './functional_serialization.js';
 import {
   checkThreads,
@@ -169,7 +169,8 @@ export interface FunctionalArgs {
 export type LossSpec = LossName | string | (LossName | string)[] | Record<string, LossName | string>;
 
 export interface FunctionalCompileArgs {
-  optimizer: string | Optimizer;
+  /** Default 'rmsprop' (with its Keras defaults), as Keras's compile. */
+  optimizer?: string | Optimizer;
   loss: LossSpec;
   /** 'accuracy' (or 'acc'), for every output: logged under that name (`accuracy`, `out_accuracy`). */
   metrics?: string[];
@@ -387,7 +388,7 @@ export class Functional implements CallbackModel, PoolModel {
   compile(args: FunctionalCompileArgs): void {
     const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits', 'labelSmoothing']);
     for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`compile: unknown option '${k}'`);
-    const optimizer = createOptimizer(args.optimizer);
+    const optimizer = createOptimizer(args.optimizer ?? COMPILE_DEFAULTS.optimizer);
     const names = this.outputNames;
     let losses: LossName[];
     if (typeof args.loss === 'string') losses = names.map(() => lossName(args.loss));

@@ -75,6 +75,9 @@ export const OPTIMIZER_DEFAULTS = {
 
 export type OptimizerName = keyof typeof OPTIMIZER_DEFAULTS;
 
+/** Keras's compile defaults: `optimizer="rmsprop"` (keras.Model.compile), made with its Keras defaults. */
+export const COMPILE_DEFAULTS = { optimizer: 'rmsprop' } as const satisfies { optimizer: OptimizerName };
+
 /** A named weight for the optimizer: the file name (`layer/weight`) and the weight itself. */
 export interface NamedWeight {
   name: string;

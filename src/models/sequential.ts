@@ -41,7 +41,7 @@ import {
   renameLegacyAccuracy,
   type LossName,
 } from './losses.js';
-import { Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
+import { COMPILE_DEFAULTS, Optimizer, createOptimizer, type NamedWeight } from './optimizers.js';
 import {
   checkThreads,
   parallelRunner,
@@ -98,7 +98,8 @@ export interface SequentialArgs {
 }
 
 export interface CompileArgs {
-  optimizer: string | Optimizer;
+  /** Default 'rmsprop' (with its Keras defaults), as Keras's compile. */
+  optimizer?: string | Optimizer;
   loss: LossName | string;
   /** 'accuracy' (or 'acc') is supported; the loss is always reported. */
   metrics?: string[];
@@ -329,7 +330,7 @@ export class Sequential implements CallbackModel, PoolModel {
     const known = new Set(['optimizer', 'loss', 'metrics', 'fromLogits']);
     for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`compile: unknown option '${k}'`);
     // Validate everything before changing anything.
-    const optimizer = createOptimizer(args.optimizer);
+    const optimizer = createOptimizer(args.optimizer ?? COMPILE_DEFAULTS.optimizer);
     const loss = lossName(args.loss);
     const metrics = metricNames(args.metrics, [loss]);
     this.optimizer = optimizer;

@@ -21,8 +21,9 @@ export function progressBar(
 
 export interface ModelCheckpointArgs {
   /**
-   * Directory or file to save into; may contain {epoch} and any log key, e.g. 'ckpt/e{epoch}-{loss}', and Keras's
-   * format specs `d` and `f` ('weights-{epoch:02d}-{loss:.4f}.hdf5').
+   * Directory or file to save into; may contain {epoch} (from 1) and any log key, filled as Keras fills them: bare as
+   * Python's str() writes them ('e{epoch}-{loss}' → 'e3-0.6931471824645996'), or with the format specs `d` and `f`
+   * ('weights-{epoch:02d}-{loss:.4f}.hdf5' → 'weights-03-0.6931.hdf5').
    */
   filepath: string;
   monitor?: string;
@@ -62,6 +63,23 @@ function formatBySpec(value: number, spec: string): string {
   return sign + text.slice(sign.length).padStart(w - sign.length, '0');
 }
 
+/**
+ * `x` as Python's str(float) writes it (repr: the shortest digits that read back as x, as JavaScript's), but fixed
+ * only for exponents −4 … 15, with '.0' on a whole number and a two-digit exponent otherwise: 1.0, 1e-05, 1e+16.
+ */
+function pythonFloatText(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [digits, power] = x.toExponential().split('e');
+  const exponent = Number(power);
+  if (exponent < -4 || exponent >= 16)
+    return `${digits}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  // JavaScript writes this range fixed too (it switches at 1e-7 and 1e21), with the same digits.
+  const fixed = String(x);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
+}
+
 const MODEL_CHECKPOINT_OPTIONS = [
   'filepath',
   'monitor',
@@ -76,7 +94,12 @@ const MODEL_CHECKPOINT_OPTIONS = [
 
 /** Saves the model (atomically) after epochs, optionally only when the monitored metric improves (Keras). */
 export class ModelCheckpoint extends Callback {
-  private readonly monitor: Monitor;
+  /** The watched log key and its direction (Keras's `monitor`, `monitor_op`). */
+  readonly monitor: Monitor;
+  /** Keras's `save_best_only` (default false: every epoch is saved). */
+  readonly saveBestOnly: boolean;
+  /** Keras's `save_weights_only` (default false: the optimizer state is saved too). */
+  readonly saveWeightsOnly: boolean;
   private readonly tieBreak: Monitor | null;
   best: number;
   /** The tie-break key's value at the best epoch (its worst before one). */
@@ -99,6 +122,8 @@ export class ModelCheckpoint extends Callback {
       'ModelCheckpoint',
     );
     this.best = this.monitor.worst();
+    this.saveBestOnly = this.args.saveBestOnly ?? false;
+    this.saveWeightsOnly = this.args.saveWeightsOnly ?? false;
     const sameMode = this.monitor.sign === 1 ? 'min' : 'max';
     this.tieBreak = this.args.tieBreak
       ? new Monitor(this.args.tieBreak, sameMode, 0, 'ModelCheckpoint')
@@ -110,7 +135,8 @@ export class ModelCheckpoint extends Callback {
       const value = key === 'epoch' ? epoch + 1 : logs[key];
       if (value === undefined) return m;
       if (spec !== undefined) return formatBySpec(value, spec);
-      return key === 'epoch' ? String(value).padStart(2, '0') : value.toFixed(4);
+      // No spec: str() of the value, as Python's str.format gives Keras (the epoch an int, a log a float).
+      return key === 'epoch' ? String(value) : pythonFloatText(value);
     });
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
@@ -121,7 +147,7 @@ export class ModelCheckpoint extends Callback {
       return skip(`${this.monitor.name} is ${monitored}; not saving`);
     let current: number | null = null;
     let tie: number | null = null;
-    if (this.args.saveBestOnly) {
+    if (this.saveBestOnly) {
       current = this.monitor.read(logs);
       if (current === null) return;
       tie = this.tieBreak?.read(logs) ?? null;
@@ -140,7 +166,7 @@ export class ModelCheckpoint extends Callback {
     }
     const path = this.path(epoch, logs);
     saveModel(model, path, {
-      includeOptimizer: !this.args.saveWeightsOnly,
+      includeOptimizer: !this.saveWeightsOnly,
       metadata: this.args.metadata?.(),
     });
     this.args.onSave?.(path, epoch, logs);
