@@ -352,6 +352,21 @@ describe('recur CLI', () => {
         );
       assert.equal(readFileSync(join(notes, 'model.json'), 'utf8'), content);
     }
+    // Beside a real checkpoint too: --overwrite used to delete it with the run's files, and --resume's first save
+    // would replace it.
+    const beside = join(dir, 'users-model-json-beside-checkpoint');
+    const tiny = ['--epochs', '1', '--steps-per-epoch', '1', '--no-samples', '-q', '--threads', '1', ...TINY];
+    assert.equal(run(['train', textFile, '--out', beside, ...tiny]).code, 0);
+    for (const n of readdirSync(beside)) if (n !== 'checkpoint') rmSync(join(beside, n));
+    writeFileSync(join(beside, 'model.json'), 'my notes');
+    for (const more of [['--overwrite'], ['--resume'], []])
+      bad(
+        ['train', textFile, '--out', beside, ...tiny, ...more],
+        /users-model-json-beside-checkpoint\/model\.json is not part of a recur model here/,
+        2,
+      );
+    assert.equal(readFileSync(join(beside, 'model.json'), 'utf8'), 'my notes');
+    assert.ok(loadModel(join(beside, 'checkpoint')).model, 'the checkpoint is left too');
     bad(
       ['train', textFile, '--out', users, '--resume'],
       /holds no checkpoint to resume .* without --resume/,

@@ -130,6 +130,14 @@ export function prepareRunDir(
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
   }
+  // A model.json that is no model's is the user's, as the check of a directory holding no model below says: also
+  // beside a checkpoint (--overwrite would delete it with the run's files) and on --resume (the first save would
+  // replace it).
+  const modelJson = join(outDir, 'model.json');
+  if (existsSync(modelJson) && lstatSync(modelJson).size > 0 && !holdsModelJson(outDir))
+    throw new UsageError(
+      `${modelJson} is not part of a recur model here and a run would replace it; give --out a directory of its own`,
+    );
   // An ensemble.json or joint-ngram.json recur did not write (not of its format) is the user's: neither deleted nor
   // replaced, so the run does not start — refused before --overwrite deletes anything.
   if (!o.resume) {
