@@ -130,8 +130,12 @@ export function prepareRunDir(
   holdRunSignals(outDir, o.output);
   // Before anything in the directory is touched: a second run on it must not clear or overwrite the first's files.
   acquireRunLock(outDir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
-  // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock.
-  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
+  // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock (the
+  // first: an ensemble's, not again for each member's).
+  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1' && !runSignals.startHookFired) {
+    runSignals.startHookFired = true;
+    process.kill(process.pid, 'SIGINT');
+  }
   if (o.overwrite) {
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
@@ -316,7 +320,8 @@ const runSignals: {
   /** The run's directory (the first prepared: an ensemble's, not a member's). */
   dir: string;
   out: Output | undefined;
-} = { phase: 'none', stopRequested: false, dir: '', out: undefined };
+  startHookFired: boolean;
+} = { phase: 'none', stopRequested: false, dir: '', out: undefined, startHookFired: false };
 
 function onRunSignal(): void {
   if (runSignals.phase === 'training') return; // TrainingInterrupt's
