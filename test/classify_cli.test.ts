@@ -344,6 +344,37 @@ describe('recur classify', () => {
     );
   });
 
+  it('Ctrl-C as soon as the run holds its lock (before the data is read) stops after the first batch with a checkpoint, and --resume ends as an uninterrupted run', () => {
+    const args = (out: string): string[] => [
+      'classify',
+      'train',
+      csv,
+      '--out',
+      out,
+      '--epochs',
+      '2',
+      ...SMALL,
+    ];
+    const whole = join(dir, 'start-whole');
+    assert.equal(run([...args(whole), '-q']).code, 0);
+    const part = join(dir, 'start-part');
+    // A real SIGINT, sent as the lock is taken: it used to kill the run with no word, its lock left behind.
+    const stopped = run(args(part), { env: { RECUR_TEST_INTERRUPT_AT_START: '1' } });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /Interrupted: .*sav(es|ing) a checkpoint \(Ctrl-C again to quit now\)/);
+    assert.match(
+      stopped.stderr,
+      /Saved \S*start-part\/checkpoint at epoch 1, batch 1\. Continue with: recur classify train/,
+    );
+    assert.ok(!existsSync(join(part, 'recur.lock')), 'the lock is released');
+    const resumed = run(['classify', 'train', csv, '--out', part, '--resume', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(readFileSync(join(part, 'log.csv'), 'utf8'), readFileSync(join(whole, 'log.csv'), 'utf8'));
+    const w1 = loadModel(join(whole, 'checkpoint')).model.getWeights();
+    const w2 = loadModel(join(part, 'checkpoint')).model.getWeights();
+    w1.forEach((w, i) => assert.deepEqual(w2[i].data, w.data));
+  });
+
   it('--lr-decay and --embedding-dropout: each epoch at lr · f^e, SpatialDropout1D saved, exact resume after Ctrl-C', () => {
     const args = (out: string, json: boolean): string[] => [
       'classify',

@@ -212,6 +212,42 @@ describe('recur CLI', () => {
     wa.forEach((w, i) => assert.deepEqual(wb[i].data, w.data, `weight ${i}`));
   });
 
+  it('Ctrl-C as soon as the run holds its lock (before the text is read) stops after the first batch with a checkpoint, and --resume ends as an uninterrupted run', () => {
+    const common = [
+      '--epochs',
+      '2',
+      '--seed',
+      '7',
+      '--no-samples',
+      '--dropout',
+      '0.1',
+      '--threads',
+      '1',
+      ...TINY,
+    ];
+    const a = join(dir, 'start-straight');
+    assert.equal(run(['train', textFile, '--out', a, ...common, '-q']).code, 0);
+    const b = join(dir, 'start-interrupted');
+    // A real SIGINT, sent as the lock is taken: it used to kill the run with no word, its lock left behind.
+    const first = run(['train', textFile, '--out', b, ...common], { RECUR_TEST_INTERRUPT_AT_START: '1' });
+    assert.equal(first.code, 130, first.stderr);
+    assert.match(
+      first.stderr,
+      /Interrupted: training stops after its first batch and saves a checkpoint \(Ctrl-C again to quit now\)/,
+    );
+    assert.match(
+      first.stderr,
+      /Saved \S*start-interrupted\/checkpoint at epoch 1, batch 1\. Continue with: recur train/,
+    );
+    assert.ok(!existsSync(join(b, 'recur.lock')), 'the lock is released');
+    const second = run(['train', textFile, '--out', b, '--resume', '-q']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(readFileSync(join(b, 'log.csv'), 'utf8'), readFileSync(join(a, 'log.csv'), 'utf8'));
+    const wa = loadModel(join(a, 'checkpoint')).model.getWeights();
+    const wb = loadModel(join(b, 'checkpoint')).model.getWeights();
+    wa.forEach((w, i) => assert.deepEqual(wb[i].data, w.data, `weight ${i}`));
+  });
+
   it('the char-rnn recipe trains statefully', () => {
     const out = join(dir, 'charrnn');
     const r = run([
@@ -352,6 +388,21 @@ describe('recur CLI', () => {
         );
       assert.equal(readFileSync(join(notes, 'model.json'), 'utf8'), content);
     }
+    // Beside a real checkpoint too: --overwrite used to delete it with the run's files, and --resume's first save
+    // would replace it.
+    const beside = join(dir, 'users-model-json-beside-checkpoint');
+    const tiny = ['--epochs', '1', '--steps-per-epoch', '1', '--no-samples', '-q', '--threads', '1', ...TINY];
+    assert.equal(run(['train', textFile, '--out', beside, ...tiny]).code, 0);
+    for (const n of readdirSync(beside)) if (n !== 'checkpoint') rmSync(join(beside, n));
+    writeFileSync(join(beside, 'model.json'), 'my notes');
+    for (const more of [['--overwrite'], ['--resume'], []])
+      bad(
+        ['train', textFile, '--out', beside, ...tiny, ...more],
+        /users-model-json-beside-checkpoint\/model\.json is not part of a recur model here/,
+        2,
+      );
+    assert.equal(readFileSync(join(beside, 'model.json'), 'utf8'), 'my notes');
+    assert.ok(loadModel(join(beside, 'checkpoint')).model, 'the checkpoint is left too');
     bad(
       ['train', textFile, '--out', users, '--resume'],
       /holds no checkpoint to resume .* without --resume/,

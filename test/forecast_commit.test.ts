@@ -107,6 +107,33 @@ describe('forecast --out --overwrite: the old forecaster stays complete until th
   });
 });
 
+describe('forecast --out: Ctrl-C as soon as the run holds the lock', () => {
+  it('says so, exits 130 and leaves the directory as it was before the run (none, or the old forecaster)', () => {
+    const loud = NET.filter((a) => a !== '-q');
+    const d = join(dir, 'ctrl-c-at-start');
+    // A real SIGINT as the lock is taken: it used to end the run with no word.
+    const fresh = runCli(['forecast', csv, ...loud, '--out', d], {
+      env: { RECUR_TEST_INTERRUPT_AT_START: '1' },
+    });
+    assert.equal(fresh.code, 130, fresh.stderr);
+    assert.match(
+      fresh.stderr,
+      /Interrupted: nothing was saved; \S*ctrl-c-at-start is as it was before the run/,
+    );
+    assert.ok(!existsSync(d), 'the directory the lock made is gone with it');
+    assert.equal(runCli(['forecast', csv, ...NET, '--out', d]).code, 0);
+    const old = savedAt(d);
+    const over = runCli(['forecast', csv, ...loud, '--out', d, '--overwrite'], {
+      env: { RECUR_TEST_INTERRUPT_AT_START: '1' },
+    });
+    assert.equal(over.code, 130, over.stderr);
+    assert.match(over.stderr, /Interrupted: nothing was saved/);
+    assert.equal(savedAt(d), old);
+    assert.ok(!existsSync(join(d, 'recur.lock')), 'the lock is released');
+    assert.ok(!readdirSync(d).some((n) => n.startsWith('.')), readdirSync(d).join(', '));
+  });
+});
+
 /**
  * A first save into a new directory killed in its commit (QA): its members are swept, but the temp file of its
  * manifest or commit record stayed, and the same command was refused ("already holds part of a forecaster whose save

@@ -596,6 +596,21 @@ describe('forecast many series: the global network (the default for many series)
     }
   });
 
+  it('--out: Ctrl-C as soon as the run holds the lock stops it with its message, exit 130, the directory as it was', () => {
+    const long = write('global-stopped.csv', longCsv());
+    const saveDir = join(dir, 'global-stopped');
+    const args = ['forecast', long, '--id-column', 'id', '--epochs', '1', '--seeds', '1', '--threads', '1'];
+    // A real SIGINT as the lock is taken, while the file is read: it used to end the run outright, its lock left.
+    const r = runCli([...args, '--out', saveDir], { env: { RECUR_TEST_INTERRUPT_AT_START: '1' } });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /stopping \(Ctrl-C\): the finished series are kept/);
+    assert.equal(
+      existsSync(saveDir),
+      false,
+      'the --out directory the stopped run made is gone, lock and all',
+    );
+  });
+
   it('by default: one network trained across the series, averaged with ETS and Theta; reproducible; --method global', () => {
     const long = write('global.csv', longCsv());
     const args = ['forecast', long, '--id-column', 'id', '--horizon', '6', '--epochs', '3', '--threads', '1'];

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it, mock } from 'node:test';
@@ -1243,6 +1243,85 @@ describe('recur seq2seq', () => {
       return { ...(JSON.parse(e.stdout) as Record<string, number>), seconds: 0 };
     };
     assert.deepEqual(scores(parted), scores(whole));
+  });
+
+  it('Ctrl-C as soon as the run holds its lock (before the data is read, the model built and the n-gram fitted) stops as in training, and --resume ends as an uninterrupted run', () => {
+    const file = spellingPairs();
+    const args = [file, '--epochs', '2', ...small, ...tokens, '--joint-ngram', '3', '--threads', '1'];
+    const whole = join(root, 'start-whole');
+    const parted = join(root, 'start-parted');
+    assert.equal(run(['seq2seq', 'train', ...args, '--out', whole, '-q']).code, 0);
+    // A real SIGINT, sent as the lock is taken: it used to kill the run with no word, its lock left behind.
+    const stopped = run(['seq2seq', 'train', ...args, '--out', parted], {
+      env: { RECUR_TEST_INTERRUPT_AT_START: '1' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /Interrupted: .*saving a checkpoint \(Ctrl-C again to quit now\)/);
+    assert.match(
+      stopped.stderr,
+      /Saved \S*start-parted\/checkpoint at epoch 1, batch 1\. Continue with: recur seq2seq train \S*spell\.tsv --out \S*start-parted --resume/,
+    );
+    assert.ok(!existsSync(join(parted, 'recur.lock')), 'the lock is released');
+    const resumed = run(['seq2seq', 'train', ...args, '--out', parted, '--resume', '-q']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const read = (d: string, f: string): string => readFileSync(join(d, f), 'utf8');
+    assert.equal(read(parted, 'log.csv'), read(whole, 'log.csv'));
+    assert.equal(read(parted, 'joint-ngram.json'), read(whole, 'joint-ngram.json'));
+    const scores = (d: string): Record<string, number> => {
+      const e = run(['seq2seq', 'eval', d, file, '--json', '--beam', '2', '--threads', '1']);
+      assert.equal(e.code, 0, e.stderr);
+      return { ...(JSON.parse(e.stdout) as Record<string, number>), seconds: 0 };
+    };
+    assert.deepEqual(scores(parted), scores(whole));
+  });
+
+  it('Ctrl-C after training, before the test scores: the model saved, its message, exit 130, no lock', () => {
+    const dir = join(root, 'stopped-after');
+    const r = run(['seq2seq', 'train', pairs, '--out', dir, '--epochs', '1', ...small, '--threads', '1'], {
+      env: { RECUR_TEST_INTERRUPT_AFTER_TRAINING: '1' },
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(
+      r.stderr,
+      /Interrupted after training: the model in \S*stopped-after is saved; stopped before the test scores/,
+    );
+    assert.doesNotMatch(r.stderr, /^Test \(/m);
+    assert.ok(!existsSync(join(dir, 'recur.lock')), 'the lock is released');
+    const p = run(['seq2seq', 'predict', dir, 'the cat and the dog.']);
+    assert.equal(p.code, 0, p.stderr);
+  });
+
+  it('seq2seq ngram: Ctrl-C writes nothing and exits 130 with its message; a run holding the lock refuses it', () => {
+    const file = spellingPairs();
+    const dir = join(root, 'ngram-stopped');
+    assert.equal(
+      run(['seq2seq', 'train', file, '--out', dir, '--epochs', '1', ...small, ...tokens, '-q']).code,
+      0,
+    );
+    const before = readFileSync(join(dir, 'model.json'), 'utf8');
+    // A real SIGINT as the fit starts (it used to kill the process outright, saying nothing): handled before the write.
+    const stopped = run(['seq2seq', 'ngram', dir, '--order', '3'], {
+      env: { RECUR_TEST_INTERRUPT_IN_NGRAM: '1' },
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /Interrupted: no joint n-gram was written; \S*ngram-stopped is as it was/);
+    assert.ok(!existsSync(join(dir, 'joint-ngram.json')));
+    assert.ok(!existsSync(join(dir, 'recur.lock')), 'the lock is released');
+    assert.equal(readFileSync(join(dir, 'model.json'), 'utf8'), before);
+    // The directory's run lock, held by a live process (this one): refused, as a second training run is.
+    const lock = join(dir, 'recur.lock');
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: process.pid, host: hostname(), started: 'now', command: 'recur seq2seq train' }),
+    );
+    const busy = run(['seq2seq', 'ngram', dir, '--order', '3', '-q']);
+    rmSync(lock);
+    assert.equal(busy.code, 2, busy.stderr);
+    assert.match(busy.stderr, /ngram-stopped is in use by recur run pid \d+/);
+    assert.ok(!existsSync(join(dir, 'joint-ngram.json')));
+    assert.equal(run(['seq2seq', 'ngram', dir, '--order', '3', '-q']).code, 0);
+    assert.ok(existsSync(join(dir, 'joint-ngram.json')));
+    assert.ok(!existsSync(lock));
   });
 
   it('--ngram-weight 0 does not read the joint n-gram: a damaged one stops decoding only at a positive weight', () => {

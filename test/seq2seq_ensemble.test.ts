@@ -5,7 +5,7 @@
  * Ctrl-C or kill -9 in any member; --val-words; and a seeded fuzz test of the ensemble.json loader (library and CLI).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -242,6 +242,9 @@ describe('recur seq2seq train --ensemble', () => {
     const whole = snapshot(ens, 2);
     const cases: [string, string, number][] = [
       ['RECUR_TEST_INTERRUPT_AFTER', '10', 130], // member 2, epoch 1, mid-epoch checkpoint
+      // Ctrl-C as the ensemble's lock is taken, before any member is built: member 1 stops after its first batch
+      // (it used to kill the run, saying nothing, with the lock left).
+      ['RECUR_TEST_INTERRUPT_AT_START', '1', 130],
       ['RECUR_TEST_KILL_AFTER', '2', -1], // member 1 before its first checkpoint
       ['RECUR_TEST_KILL_AFTER', '13', -1], // member 2, epoch 2, after member 1
     ];
@@ -249,6 +252,8 @@ describe('recur seq2seq train --ensemble', () => {
       const part = join(root, `part-${hook}-${after}`);
       const stopped = runCli(train(part, '--ensemble', '2'), { env: { [hook]: after } });
       assert.equal(stopped.code, code, `${hook}=${after}: ${stopped.stderr}`);
+      if (code === 130)
+        assert.ok(!existsSync(join(part, 'recur.lock')), `${hook}=${after}: the lock is released`);
       const resumed = runCli(['seq2seq', 'train', '--out', part, '--resume', '--threads', '1', '-q']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.deepEqual(snapshot(part, 2), whole, `${hook}=${after}`);

@@ -104,6 +104,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  signalsDelivered,
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
@@ -714,7 +715,7 @@ export async function trainClassifier(
       (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
   const ckptDir = prepareRunDir(
     outDir,
-    { ...o, task: 'classify', keepReplacedModel: true, keepReplacedEnsemble: true },
+    { ...o, task: 'classify', keepReplacedModel: true, keepReplacedEnsemble: true, output: out },
     [file, o.test],
   );
   const switchFromEnsemble = (): void => {
@@ -975,7 +976,9 @@ export async function trainClassifier(
   if (alreadyDone && !member)
     out.info(`The run in ${outDir} has finished training; nothing to resume: scoring its best model`);
   try {
-    if (!alreadyDone)
+    if (!alreadyDone) {
+      // A Ctrl-C during the setup, which only queues it, is handled now: training stops after its first batch.
+      await signalsDelivered();
       await model.fitDataset(dataset, {
         epochs: settings.epochs,
         initialEpoch: state?.epoch ?? 0,
@@ -983,6 +986,7 @@ export async function trainClassifier(
         ...(stepsPerEpoch !== undefined ? { batchesPerEpoch: stepsPerEpoch } : {}),
         callbacks,
       });
+    }
   } finally {
     interrupt.close();
   }

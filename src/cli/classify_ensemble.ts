@@ -91,7 +91,7 @@ export async function classifyTrainEnsemble(
   const outDir = o.out ?? join('runs', dataName(file));
   // --overwrite of a model or ensemble: the new ensemble is trained beside it, which stays loadable until the new
   // one has a finished member.
-  const staged = prepareEnsembleRunDir(outDir, { ...o, task: 'classify' }, true, [file, o.test]);
+  const staged = prepareEnsembleRunDir(outDir, { ...o, task: 'classify', output: out }, true, [file, o.test]);
   const seed = o.seed ?? (Math.random() * 2 ** 31) >>> 0;
   let rec = openEnsembleRecord(outDir, o, file, {
     format: 'recur-classifier-ensemble',

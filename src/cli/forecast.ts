@@ -526,6 +526,18 @@ export async function forecast(
   const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
   // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
   if (saveDir) {
+    // Ctrl-C or SIGTERM: exit 130 or 143 through 'exit', which releases the lock (and the directory it made, still
+    // empty); the staging directory of a save in progress goes too (the old forecaster, if any, is left as it was).
+    // Listening before the lock is taken: a signal from then on must not end the process with the lock left behind.
+    const stop = (signal: NodeJS.Signals): void => {
+      discardStaging(stagingDirOf(saveDir));
+      out.info(
+        `\n${signal === 'SIGINT' ? 'Interrupted' : 'Stopped by SIGTERM'}: nothing was saved; ${saveDir} is as it was before the run`,
+      );
+      process.exit(128 + constants.signals[signal]);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
     usage(() =>
       claimForecasterDir(
         saveDir,
@@ -533,14 +545,8 @@ export async function forecast(
         `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
       ),
     );
-    // Ctrl-C or SIGTERM: exit 130 or 143 through 'exit', which releases the lock (and the directory it made, still
-    // empty); the staging directory of a save in progress goes too (the old forecaster, if any, is left as it was).
-    const stop = (signal: NodeJS.Signals): void => {
-      discardStaging(stagingDirOf(saveDir));
-      process.exit(128 + constants.signals[signal]);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock.
+    if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
   }
   if (transform === 'log' || transform === 'box-cox') {
     const i = series.values.findIndex((v) => !(v > 0));

@@ -384,8 +384,20 @@ export async function forecastPanelCommand(
 ): Promise<number> {
   const settings = panelSettings(o);
   const saveDir = savedDirOf(o);
+  // Ctrl-C or SIGTERM: the workers stop, the finished series are kept, and the run exits 130 or 143. Listening before
+  // the lock is taken: a signal while the file is read (which only queues it) must not end the process with the
+  // lock left behind.
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals = 'SIGINT';
+  const onStop = (signal: NodeJS.Signals): void => {
+    stoppedBy = signal;
+    out.info(`\nstopping (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): the finished series are kept`);
+    controller.abort();
+  };
+  process.once('SIGINT', onStop);
+  process.once('SIGTERM', onStop);
   // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
-  if (saveDir)
+  if (saveDir) {
     usage(() =>
       claimForecasterDir(
         saveDir,
@@ -393,6 +405,9 @@ export async function forecastPanelCommand(
         `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
       ),
     );
+    // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock.
+    if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
+  }
   const panel = readPanel(file, o);
   const ready = panel.series.filter((s) => s.series !== undefined);
   const unreadable = panel.series.filter((s) => s.error !== undefined);
@@ -412,16 +427,6 @@ export async function forecastPanelCommand(
     out.error(failureLine(f));
     out.json({ id: f.id, error: f.error });
   }
-  // Ctrl-C or SIGTERM: the workers stop, the finished series are kept, and the run exits 130 or 143.
-  const controller = new AbortController();
-  let stoppedBy: NodeJS.Signals = 'SIGINT';
-  const onStop = (signal: NodeJS.Signals): void => {
-    stoppedBy = signal;
-    out.info(`\nstopping (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): the finished series are kept`);
-    controller.abort();
-  };
-  process.once('SIGINT', onStop);
-  process.once('SIGTERM', onStop);
   const globalBar = globalProgress(out);
   let progress: ReturnType<typeof seriesProgress> | undefined;
   // The series start now, or after the global network's stage when there is one.

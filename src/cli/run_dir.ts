@@ -98,6 +98,8 @@ export function prepareRunDir(
     keepReplacedModel?: boolean;
     keepReplacedEnsemble?: boolean;
     stageEnsemble?: boolean;
+    /** Where a Ctrl-C before or after training is announced (holdRunSignals); default: not at all. */
+    output?: Output;
   },
   inputs: (string | undefined)[],
 ): string {
@@ -124,12 +126,28 @@ export function prepareRunDir(
           `${file}: the run would replace it, as it is --out ${outDir}'s own model; give --out another directory`,
         );
     }
+  // Listening first: from the lock on, a Ctrl-C must stop the run cleanly, its lock released (holdRunSignals).
+  holdRunSignals(outDir, o.output);
   // Before anything in the directory is touched: a second run on it must not clear or overwrite the first's files.
   acquireRunLock(outDir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
+  // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock (the
+  // first: an ensemble's, not again for each member's).
+  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1' && !runSignals.startHookFired) {
+    runSignals.startHookFired = true;
+    process.kill(process.pid, 'SIGINT');
+  }
   if (o.overwrite) {
     const refusal = overwriteRefusal(outDir);
     if (refusal) throw new UsageError(`--overwrite: ${refusal}; give --out a directory of its own`);
   }
+  // A model.json that is no model's is the user's, as the check of a directory holding no model below says: also
+  // beside a checkpoint (--overwrite would delete it with the run's files) and on --resume (the first save would
+  // replace it).
+  const modelJson = join(outDir, 'model.json');
+  if (existsSync(modelJson) && lstatSync(modelJson).size > 0 && !holdsModelJson(outDir))
+    throw new UsageError(
+      `${modelJson} is not part of a recur model here and a run would replace it; give --out a directory of its own`,
+    );
   // An ensemble.json or joint-ngram.json recur did not write (not of its format) is the user's: neither deleted nor
   // replaced, so the run does not start — refused before --overwrite deletes anything.
   if (!o.resume) {
@@ -288,6 +306,58 @@ export function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
 }
 
 /**
+ * Ctrl-C (or SIGTERM) outside training, from when a run takes its directory's lock (prepareRunDir) to its end: with
+ * no listener Node would die at once, saying nothing, with the lock left behind. Before training (reading the data,
+ * building the model) the stop is the training's: TrainingInterrupt takes it over, and the run stops after its first
+ * batch with a checkpoint that --resume continues, as Ctrl-C in training does (a second Ctrl-C quits at once). After
+ * training (the test scores) the model is saved and the command ends there. Exit 130 either way, through 'exit',
+ * which releases the lock.
+ */
+const runSignals: {
+  phase: 'none' | 'setup' | 'training' | 'after';
+  /** A Ctrl-C in setup, not yet taken over by a TrainingInterrupt. */
+  stopRequested: boolean;
+  /** The run's directory (the first prepared: an ensemble's, not a member's). */
+  dir: string;
+  out: Output | undefined;
+  startHookFired: boolean;
+} = { phase: 'none', stopRequested: false, dir: '', out: undefined, startHookFired: false };
+
+function onRunSignal(): void {
+  if (runSignals.phase === 'training') return; // TrainingInterrupt's
+  if (runSignals.phase === 'after') {
+    runSignals.out?.info(
+      `\nInterrupted after training: the model in ${runSignals.dir} is saved; stopped before the test scores`,
+    );
+    process.exit(130);
+  }
+  if (runSignals.stopRequested) process.exit(130);
+  runSignals.stopRequested = true;
+  runSignals.out?.info(
+    '\nInterrupted: training stops after its first batch and saves a checkpoint (Ctrl-C again to quit now)…',
+  );
+}
+
+/**
+ * Lets a Ctrl-C that came during synchronous work (only queued, with a listener) be handled now. Two turns: the second
+ * immediate, queued in a check phase, runs after the event loop's next poll, which reads signals.
+ */
+export function signalsDelivered(): Promise<void> {
+  return new Promise<void>((done) => setImmediate(() => setImmediate(done)));
+}
+
+/** Starts (or, for an ensemble's next member, resumes) the run's setup, listening for Ctrl-C (runSignals). */
+function holdRunSignals(dir: string, out: Output | undefined): void {
+  if (runSignals.phase === 'none') {
+    process.on('SIGINT', onRunSignal);
+    process.on('SIGTERM', onRunSignal);
+    runSignals.dir = dir;
+  }
+  if (out !== undefined) runSignals.out = out;
+  if (runSignals.phase !== 'training') runSignals.phase = 'setup';
+}
+
+/**
  * Ctrl-C (or SIGTERM) while a command trains: the first asks the model to stop after the current batch, so the command
  * can save a checkpoint and exit 130; a second quits at once (unless `quitOnSecond` says the first stop was the
  * command's own, e.g. a time limit). `stop()` is the same request made by the command itself.
@@ -319,11 +389,20 @@ export class TrainingInterrupt {
   listen(): void {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
+    if (runSignals.phase === 'none') return;
+    // A Ctrl-C during the run's setup, announced then: training stops after its first batch (EpochRecorder).
+    if (runSignals.stopRequested) this.requested = true;
+    runSignals.stopRequested = false;
+    runSignals.phase = 'training';
   }
 
   close(): void {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
+    if (runSignals.phase !== 'training') return;
+    runSignals.phase = 'after';
+    // Test hook: RECUR_TEST_INTERRUPT_AFTER_TRAINING=1 sends this process Ctrl-C's SIGINT as training ends.
+    if (process.env.RECUR_TEST_INTERRUPT_AFTER_TRAINING === '1') process.kill(process.pid, 'SIGINT');
   }
 }
 

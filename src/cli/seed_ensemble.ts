@@ -173,7 +173,7 @@ export function tidyFinishedMember(dir: string): void {
  */
 export function prepareEnsembleRunDir(
   outDir: string,
-  o: { task: RecordedTask; resume: boolean; overwrite: boolean },
+  o: { task: RecordedTask; resume: boolean; overwrite: boolean; output: Output },
   stage: boolean,
   inputs: (string | undefined)[],
 ): boolean {
@@ -184,7 +184,14 @@ export function prepareEnsembleRunDir(
     (isEnsembleDir(outDir) || isModelDir(outDir) || existsSync(join(outDir, NEXT_ENSEMBLE_FILE)));
   prepareRunDir(
     outDir,
-    { task: o.task, resume: o.resume, overwrite: o.overwrite, ensembleRun: true, stageEnsemble: staged },
+    {
+      task: o.task,
+      resume: o.resume,
+      overwrite: o.overwrite,
+      ensembleRun: true,
+      stageEnsemble: staged,
+      output: o.output,
+    },
     inputs,
   );
   if (o.resume) tidyReplacedFiles(outDir);

@@ -12,7 +12,7 @@
  * split 90/5/5 (train/validation/test) by source with the seed, every alternative target of a source in its split.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { kernels } from '../core/backend.js';
 import { InvalidInputError } from '../core/errors.js';
@@ -109,6 +109,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  signalsDelivered,
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
@@ -119,6 +120,7 @@ import { predictAll, translateAll, evaluateHere } from './seq2seq_decoding.js';
 import { seq2seqTrainEnsemble } from './seq2seq_ensemble.js';
 import { epochProgressOf, type EpochProgressJson } from './train.js';
 import { makeDirectories } from '../node/atomic.js';
+import { acquireRunLock } from '../node/run_lock.js';
 
 /** The default data's name in model files. */
 const CMUDICT = CMUDICT_DATA;
@@ -587,7 +589,7 @@ export async function trainSeq2Seq(
       (o.resume && (isEnsembleDir(outDir) || hasMembersDirs(outDir))));
   const ckptDir = prepareRunDir(
     outDir,
-    { ...o, task: 'seq2seq', keepReplacedModel: !member, keepReplacedEnsemble: !member },
+    { ...o, task: 'seq2seq', keepReplacedModel: !member, keepReplacedEnsemble: !member, output: out },
     [file],
   );
   const switchFromOld = (): void => {
@@ -745,7 +747,7 @@ export async function trainSeq2Seq(
   if (ngramOrder > 0 && ngramFile !== null && !existsSync(ngramFile)) {
     makeDirectories(ngramDir);
     try {
-      fitAndWriteJointNgram(
+      await fitAndWriteJointNgram(
         ngramFile,
         app,
         trainPairs,
@@ -916,9 +918,8 @@ export async function trainSeq2Seq(
     settings.lrDecayEpochs ?? (o.resume ? Math.max(plannedEpochs, startEpoch) : plannedEpochs);
   try {
     // A Ctrl-C during the synchronous work since listen() (the n-gram's fit) is only queued: delivered now, it
-    // stops training after the first batch (EpochRecorder), not at the first pause fitDataset happens to make. Two
-    // turns: the second immediate, queued in a check phase, runs after the event loop's next poll, which reads signals.
-    await new Promise<void>((done) => setImmediate(() => setImmediate(done)));
+    // stops training after the first batch (EpochRecorder), not at the first pause fitDataset happens to make.
+    await signalsDelivered();
     await model.fitDataset(dataset, {
       epochs: runEpochs,
       initialEpoch: startEpoch,
@@ -964,6 +965,8 @@ export async function trainSeq2Seq(
   switchFromOld();
   // A member is scored with the others, as the ensemble (src/cli/seq2seq_ensemble.ts).
   if (member) return 'finished';
+  // A Ctrl-C since training ended stops the command here, the model saved (runSignals), not after the test's seconds.
+  await signalsDelivered();
   // The held-out test split, on the best model.
   const bestModel = Seq2Seq.fromMetadata(
     loadFunctionalModel(outDir).model,
@@ -987,7 +990,7 @@ export async function trainSeq2Seq(
  * Aligns the training pairs, fits the joint n-gram of `order` on them and writes it beside the model in `dir`. Data
  * the aligner mostly cannot segment (more than two target tokens per source token: translation, say) is bad input.
  */
-function fitAndWriteJointNgram(
+async function fitAndWriteJointNgram(
   file: string,
   app: Seq2Seq,
   trainPairs: readonly { source: string; target: string }[],
@@ -997,7 +1000,7 @@ function fitAndWriteJointNgram(
   out: Output,
   /** What to do instead when the data does not suit one (train: leave the n-gram out). */
   instead = 'give --joint-ngram 0',
-): void {
+): Promise<void> {
   const started = Date.now();
   // Word vocabularies (translation) would need a table of 10^11 numbers: refused before anything is allocated.
   const table = alignerTableSize(app.source.size, app.target.size);
@@ -1014,9 +1017,13 @@ function fitAndWriteJointNgram(
     source: app.source.encode(p.source),
     target: app.target.encode(p.target),
   }));
+  // A Ctrl-C while the data was read and the model built is handled now, before the fit's seconds.
+  await signalsDelivered();
   // Test hook: RECUR_TEST_INTERRUPT_IN_NGRAM=1 sends this process Ctrl-C's SIGINT as the fit starts.
   if (process.env.RECUR_TEST_INTERRUPT_IN_NGRAM === '1') process.kill(process.pid, 'SIGINT');
   const fitted = fitJointNgram(pairs, app.source.size, app.target.size, order);
+  // One during the fit, before anything is written (seq2seq ngram stops there; training, after its first batch).
+  await signalsDelivered();
   const aligned = pairs.length - fitted.unaligned;
   if (aligned < pairs.length / 2)
     throw new InvalidInputError(
@@ -1051,6 +1058,19 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   const current = jointNgramPath(dir);
   if (current !== null && !o.overwrite)
     throw new UsageError(`${current} exists; give --overwrite to replace it`);
+  if (existsSync(dir) && statSync(dir).isDirectory()) {
+    // Ctrl-C (or SIGTERM), which the synchronous fit only queues, is handled before the write (signalsDelivered):
+    // nothing is written, and exit 130 releases the lock.
+    const stop = (): void => {
+      out.info(`\nInterrupted: no joint n-gram was written; ${dir} is as it was`);
+      process.exit(130);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    // The run's lock, as training takes it: a seq2seq train --resume on this directory cannot switch its n-gram
+    // meanwhile, nor this command switch it under that run.
+    acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
+  }
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
   const { app, meta, notes } = loadSeq2SeqDir(dir, { jointNgram: false });
   for (const n of notes) out.info(`note: ${n}`);
@@ -1059,7 +1079,7 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   // own, which the manifest then names (one atomic write: the old n-gram serves until then); others' is joint-ngram.json.
   const named = jointNgramManifest(dir) !== null;
   const file = join(dir, named ? `joint-ngram-${randomBytes(4).toString('hex')}.json` : JOINT_NGRAM_FILE);
-  fitAndWriteJointNgram(
+  await fitAndWriteJointNgram(
     file,
     app,
     trainPairs,

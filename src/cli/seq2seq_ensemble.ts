@@ -108,7 +108,7 @@ export async function seq2seqTrainEnsemble(
   // --overwrite of a model or ensemble: the new ensemble is trained beside it, which stays loadable until the new one
   // has a finished member. Its joint n-gram too: fitted as joint-ngram-<hex>.json (the hex of its members-<hex>/),
   // which its record names, so that the record's switch to ensemble.json switches the n-gram with it.
-  const staged = prepareEnsembleRunDir(outDir, { ...o, task: 'seq2seq' }, true, [file]);
+  const staged = prepareEnsembleRunDir(outDir, { ...o, task: 'seq2seq', output: out }, true, [file]);
   const seed = o.seed ?? 1;
   const order = o.jointNgram ?? (file ? 0 : JOINT_NGRAM_DEFAULTS.order);
   let rec = openEnsembleRecord(outDir, o, file, {

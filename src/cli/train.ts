@@ -64,6 +64,7 @@ import {
   csvRowsOf,
   nonFiniteLossError,
   prepareRunDir,
+  signalsDelivered,
   saveUnsavedModel,
   givenIfOff,
   refuseChangedFlags,
@@ -196,7 +197,10 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     o.out ?? join('runs', file ? basename(file).replace(/\.[^.]*$/, '') || 'model' : 'moby-dick');
   if (o.from !== undefined && o.resume)
     throw new UsageError('--from starts a new run from a trained model; --resume continues a run: give one');
-  const ckptDir = prepareRunDir(outDir, { ...o, task: 'text', keepReplacedModel: true }, [file, o.from]);
+  const ckptDir = prepareRunDir(outDir, { ...o, task: 'text', keepReplacedModel: true, output: out }, [
+    file,
+    o.from,
+  ]);
 
   // The text as pieces: a large corpus is never one string (only fine-tuning a Keras model reads it whole, to
   // rebuild the tutorial's vocabulary). A file is read on a worker thread (readTextCorpus), which also leaves
@@ -507,6 +511,8 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
   try {
+    // A Ctrl-C during the setup, which only queues it, is handled now: training stops after its first batch.
+    await signalsDelivered();
     await model.fitDataset(data, {
       epochs,
       initialEpoch: startEpoch,

@@ -29,7 +29,8 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, parse, resolve } from 'node:path';
+import { dirname, join, parse, resolve } from 'node:path';
+import { holdsModelJson } from './model_io.js';
 import {
   ENSEMBLE_FILE,
   ENSEMBLE_FORMATS,
@@ -307,10 +308,12 @@ const RUN_JSON_FORMATS: Record<string, readonly string[]> = {
 
 /**
  * Whether `path`, of one of the names recur gives its JSON run files (ensemble.json, joint-ngram.json), is recur's:
- * names this generic are also the user's, so the content says — a recur format. Other run file names are recur's.
+ * names this generic are also the user's, so the content says — a recur format; a model.json, a model's
+ * (holdsModelJson). Other run file names are recur's.
  */
 export function isRecurRunFile(path: string): boolean {
   const base = parse(path).base;
+  if (base === 'model.json') return holdsModelJson(dirname(path));
   const formats = JOINT_NGRAM_NAME_RE.test(base) ? [JOINT_NGRAM_FORMAT] : RUN_JSON_FORMATS[base];
   if (formats === undefined) return true;
   try {
