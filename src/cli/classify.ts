@@ -519,7 +519,7 @@ function loadClassifier(
   loaded: LoadedClassifier;
 } {
   const c = loadClassifierDir(dir);
-  for (const n of c.notes) out.info(`note: ${n}`);
+  for (const n of c.notes) out.note(n);
   return { model: c.models, meta: c.meta, tokenizer: c.tokenizer, loaded: c };
 }
 
@@ -1218,7 +1218,7 @@ export async function classifyEval(
         s.texts,
         s.targets,
       );
-    } else out.note(`Note: baselines skipped: ${why}`);
+    } else out.note(`baselines skipped: ${why}`);
     const report: MultiLabelEvaluationReport = {
       ...multiLabelProbabilityReport(classes, s.targets, p, threshold),
       baselines: mlBaselines,
@@ -1243,7 +1243,7 @@ export async function classifyEval(
       s.labels,
       classes.length,
     );
-  } else out.note(`Note: baselines skipped: ${why}`);
+  } else out.note(`baselines skipped: ${why}`);
   const report: EvaluationReport = {
     ...probabilityReport(classes, s.labels, p),
     baselines,

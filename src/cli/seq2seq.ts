@@ -1053,7 +1053,7 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
     throw new UsageError(`${current} exists; give --overwrite to replace it`);
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
   const { app, meta, notes } = loadSeq2SeqDir(dir, { jointNgram: false });
-  for (const n of notes) out.info(`note: ${n}`);
+  for (const n of notes) out.note(n);
   const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out, meta.reading));
   // A model whose manifest names its n-gram file (one an --overwrite run trained) gets the new one under a name of its
   // own, which the manifest then names (one atomic write: the old n-gram serves until then); others' is joint-ngram.json.
@@ -1163,13 +1163,12 @@ export async function seq2seqEval(
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
-  // --json scores are one object, so there the report becomes its `skipped` field.
+  // --json scores are one object, so there the report becomes its `skipped` field, not a line of its own.
   let skipped: { count: number; first: { line: number; reason: string } } | undefined;
   const reading: Output = {
     ...out,
     json: (obj) => {
       if (obj.event === 'skipped') skipped = { count: obj.count, first: obj.first } as typeof skipped;
-      out.json(obj);
     },
   };
   let examples: Example[];
@@ -1206,7 +1205,7 @@ export async function seq2seqEval(
       threads: o.threads ?? defaultThreads(),
       threadsGiven: o.threads !== undefined,
       here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }),
-      sayNotes: (notes) => notes.forEach((n) => out.info(`note: ${n}`)),
+      sayNotes: (notes) => notes.forEach((n) => out.note(n)),
       jointNgram: o.ngramWeight !== 0,
       show: out.progress,
     },
@@ -1310,7 +1309,7 @@ export function unknownTokensNote(counts: Map<string, number>, sources: number, 
     .join(', ');
   const more = counts.size - UNKNOWN_TOKENS_NAMED;
   return (
-    `recur: ${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
+    `${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
     (more > 0 ? `, and ${more} more (--json names each source's)` : '')
   );
 }
@@ -1402,7 +1401,7 @@ export async function seq2seqPredict(
           threads: o.threads ?? defaultThreads(),
           threadsGiven: o.threads !== undefined,
           here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }),
-          sayNotes: (notes) => notes.forEach((n) => out.info(`note: ${n}`)),
+          sayNotes: (notes) => notes.forEach((n) => out.note(n)),
           jointNgram: o.ngramWeight !== 0,
           show: !o.json && !o.quiet,
         });
@@ -1418,13 +1417,13 @@ export async function seq2seqPredict(
     lines.add(o.json ? JSON.stringify(t) + '\n' : `${outputLine(t.output)}\n`);
   });
   lines.flush();
-  if (!o.json && !o.quiet && tooLong.size > 0) {
+  if (tooLong.size > 0) {
     const [first, why] = [...tooLong][0];
-    process.stderr.write(
-      `recur: skipped ${tooLong.size} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})\n`,
+    out.note(
+      `skipped ${tooLong.size} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})`,
     );
   }
-  // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
+  // JSON lines name each source's unknown tokens; one note sums them up on stderr, so stdout stays the outputs.
   const unknown = new Map<string, number>();
   let sourcesWithUnknown = 0;
   for (const t of outs) {
@@ -1432,8 +1431,6 @@ export async function seq2seqPredict(
     sourcesWithUnknown++;
     for (const u of t.unknown) unknown.set(u, (unknown.get(u) ?? 0) + 1);
   }
-  // A note, not an error: --quiet leaves it out as every command's --quiet leaves out notes.
-  if (!o.json && !o.quiet && sourcesWithUnknown > 0)
-    process.stderr.write(unknownTokensNote(unknown, sourcesWithUnknown, outs.length) + '\n');
+  if (sourcesWithUnknown > 0) out.note(unknownTokensNote(unknown, sourcesWithUnknown, outs.length));
   return 0;
 }
