@@ -333,8 +333,10 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
         return;
       }
       if (!bar) {
+        // The name, the counts and the loss before the bar's end, and the speed last: a line too wide for the
+        // terminal is cut at its end (after its bar is drawn shorter), and on 80 columns it cut the loss.
         bar = progressBar(
-          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss} - {speed} epochs/s',
+          ' global network ({stage}) {value}/{total} [{bar}] ETA {eta_formatted} - loss {loss} - {speed} epochs/s',
         );
         bar.start(total, 0, { stage: p.stage, loss: '—' });
       }
