@@ -191,6 +191,16 @@ describe('recur seq2seq', () => {
       t.stdout + t.stderr,
       /grid\.tsv: 1,296 sources \(1,166 train, 65 validation, 65 test; seed 3\), 1,166 training pairs, vocabularies 10 → 10;/,
     );
+    // So are eval's table's (it printed 1296 outputs).
+    const e = run(['seq2seq', 'eval', out, grid, '--threads', '1']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /^outputs +1,296$/m);
+    assert.match(e.stdout, /^decoding +greedy.* \([\d,]+ outputs\/s\)$/m);
+    // --json keeps plain numbers.
+    assert.equal(
+      (JSON.parse(run(['seq2seq', 'eval', out, grid, '--threads', '1', '--json']).stdout) as { n: number }).n,
+      1296,
+    );
   });
 
   it('predict, eval and ngram given a file instead of the model directory say so, naming the directory to give', () => {
@@ -404,6 +414,12 @@ describe('recur seq2seq', () => {
     assert.equal(note.match(/'w\d+'/g)!.length, UNKNOWN_TOKENS_NAMED);
     assert.match(note, /, and 6 more \(--json names each source's\)$/);
     assert.doesNotMatch(note, /'rare'/);
+    // Large counts with thousands separators, as the other human-readable counts are.
+    const many = unknownTokensNote(new Map([['quokka', 1500]]), 1500, 12000);
+    assert.equal(
+      many,
+      "1,500 of 12,000 sources had tokens the model never saw, read as unknown: 'quokka' (1,500 sources)",
+    );
   });
 
   it('refuses to overwrite a model unless told, and then deletes only its own files', () => {

