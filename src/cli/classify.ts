@@ -1314,7 +1314,6 @@ export async function classifyPredict(
       texts.length > 0
         ? texts
         : readStdinLines({
-            loneCr: true,
             expected: 'give the texts to classify as arguments, --input FILE, or one per line',
           });
   const inputs = lines.filter((l) => !isBlankText(l));

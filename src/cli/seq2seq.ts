@@ -1368,9 +1368,8 @@ export async function seq2seqPredict(
     sources.length > 0
       ? sources
       : o.input !== undefined
-        ? readTextFileLines(o.input, { loneCr: true })
+        ? readTextFileLines(o.input)
         : readStdinLines({
-            loneCr: true,
             expected: 'give the sources to decode as arguments, or one per line',
           });
   // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
