@@ -308,6 +308,33 @@ describe('recur CLI', () => {
     assert.ok(loadModel(out).metadata.vocabulary);
   });
 
+  it('line ends: CRLF and a lone CR (old Mac OS) are each the LF of the same text, never a CR in the vocabulary', () => {
+    const lines = makeText(3000, 2).split('\n');
+    const vocabulary = (eol: string): string[] => {
+      const file = join(dir, `eol-${eol === '\r' ? 'cr' : eol === '\r\n' ? 'crlf' : 'lf'}.txt`);
+      writeFileSync(file, lines.join(eol));
+      const out = `${file}.run`;
+      const flags = [
+        '--epochs',
+        '1',
+        '--steps-per-epoch',
+        '1',
+        '--units',
+        '4',
+        '--no-samples',
+        '--threads',
+        '1',
+      ];
+      const r = run(['train', file, '--out', out, ...flags, '-q']);
+      assert.equal(r.code, 0, r.stderr);
+      return loadModel(out).metadata.vocabulary as string[];
+    };
+    const lf = vocabulary('\n');
+    assert.ok(lf.includes('\n') && !lf.includes('\r'), JSON.stringify(lf));
+    assert.deepEqual(vocabulary('\r\n'), lf);
+    assert.deepEqual(vocabulary('\r'), lf);
+  });
+
   it('bad input: clear messages, non-zero exits, nothing overwritten', () => {
     const bad = (args: string[], pattern: RegExp, code?: number): void => {
       const r = run(args);

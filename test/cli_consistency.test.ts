@@ -459,7 +459,7 @@ describe('flag names', () => {
     assert.ok(seen.has('--output-activation') && seen.has('--tokens'));
   });
 
-  it('an older name still works, with a note on stderr (none with --quiet); both names with different values are refused', () => {
+  it('an older name still works, with a note on stderr (--quiet too); both names with different values are refused', () => {
     const data = join(tmp, 'older.csv');
     writeFileSync(data, reviews(40, 5));
     const quick = ['--epochs', '1', '--threads', '1', '--units', '2', '--embedding-dim', '2', '--seed', '1'];
@@ -477,8 +477,8 @@ describe('flag names', () => {
       'char',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^recur: note: --output is now --output-activation \(--output names the file/m);
-    assert.match(r.stderr, /^recur: note: --level is now --tokens/m);
+    assert.match(r.stderr, /^note: --output is now --output-activation \(--output names the file/m);
+    assert.match(r.stderr, /^note: --level is now --tokens/m);
     const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
     assert.equal(meta.settings.output, 'softmax');
     assert.equal(meta.settings.tokenizer.level, 'char');
@@ -494,7 +494,10 @@ describe('flag names', () => {
       '-q',
     ]);
     assert.equal(quiet.code, 0, quiet.stderr);
-    assert.equal(quiet.stderr, '');
+    assert.equal(
+      quiet.stderr,
+      "note: --level is now --tokens (--level is forecast's interval levels); the older name still works for now\n",
+    );
     const both = run([
       'classify',
       'train',
@@ -524,7 +527,7 @@ function trainTinySeq2Seq(
   return { dir, r: run(['seq2seq', 'train', tsv, '--out', dir, ...quick, ...extra]) };
 }
 
-describe("the older-name note is a note (the command's Output): none with -q, on stderr only with --json", () => {
+describe("the older-name note is a note (the command's Output): kept by -q, a JSON line on stderr with --json", () => {
   it('forecast --save', () => {
     const csv = join(tmp, 'older-forecast.csv');
     writeFileSync(
@@ -539,13 +542,13 @@ describe("the older-name note is a note (the command's Output): none with -q, on
     );
     const args = ['forecast', csv, '--method', 'theta', '--holdout', '0', '--save'];
     const note =
-      'recur: note: --save is now --out (as every command that saves a model names it); the older name still works for now\n';
+      '--save is now --out (as every command that saves a model names it); the older name still works for now';
     const quiet = run([...args, join(tmp, 'older-forecast-q'), '-q']);
     assert.equal(quiet.code, 0, quiet.stderr);
-    assert.equal(quiet.stderr, '');
+    assert.ok(quiet.stderr.startsWith(`note: ${note}\n`), quiet.stderr);
     const json = run([...args, join(tmp, 'older-forecast-json'), '--json']);
     assert.equal(json.code, 0, json.stderr);
-    assert.ok(json.stderr.startsWith(note), json.stderr);
+    assert.ok(json.stderr.startsWith(JSON.stringify({ note }) + '\n'), json.stderr);
     const lines = json.stdout.trim().split('\n');
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
     assert.ok(existsSync(join(tmp, 'older-forecast-json', 'forecaster.json')));
@@ -565,7 +568,9 @@ describe('the embedding size', () => {
       assert.equal(
         r.stderr,
         flag === '--embedding'
-          ? "recur: note: --embedding is now --embedding-dim (classify train's name for the embedding size); the older name still works for now\n"
+          ? JSON.stringify({
+              note: "--embedding is now --embedding-dim (classify train's name for the embedding size); the older name still works for now",
+            }) + '\n'
           : '',
       );
       // The note is on stderr only: stdout is JSON lines.
@@ -582,7 +587,7 @@ describe('the vocabulary cap', () => {
       assert.match(run([...command.split(' '), '--help']).stdout, /^ {2}--max-vocab <n> /m, command);
     const { dir: out, r } = trainTinySeq2Seq('vocab-size', ['--vocab-size', '9', '--source-tokens', 'words']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^recur: note: --vocab-size is now --max-vocab \(classify train's name/m);
+    assert.match(r.stderr, /^note: --vocab-size is now --max-vocab \(classify train's name/m);
     const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
     assert.equal(meta.settings.vocabularySize, 9);
     const csv = join(tmp, 'vocab-size.csv');
@@ -602,7 +607,7 @@ describe('the vocabulary cap', () => {
       '7',
     ]);
     assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stderr, /^recur: note: --vocab-size is now --max-vocab/m);
+    assert.match(c.stderr, /^note: --vocab-size is now --max-vocab/m);
     const saved = JSON.parse(readFileSync(join(classifier, 'model.json'), 'utf8')).userDefinedMetadata;
     assert.equal(saved.tokenizer.options.maxVocab, 7);
   });

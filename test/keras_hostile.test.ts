@@ -499,11 +499,17 @@ describe('recur convert to an OUT the model cannot be written as', () => {
         /mine\.json: a recur\/tfjs model is a directory holding model\.json .*\(e\.g\. \S*mine\)/,
       );
       assert.ok(!existsSync(json));
-      // --json prints one object and nothing on stderr: the notes are in it.
+      // --json prints one object, the notes in it, and each note as a `{"note": …}` line on stderr.
       const asJson = runCli(['convert', file, join(dir, 'again.h5'), '--json']);
       assert.equal(asJson.code, 0, asJson.stderr);
-      assert.equal(asJson.stderr, '');
       const converted = JSON.parse(asJson.stdout) as { to: string; notes: string[] };
+      assert.deepEqual(
+        asJson.stderr
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { note: string }).note),
+        converted.notes,
+      );
       assert.equal(converted.to, 'keras-h5');
       assert.match(converted.notes.join('\n'), /hard_sigmoid read as Keras 2's clip\(0\.2x \+ 0\.5, 0, 1\)/);
     } finally {

@@ -135,6 +135,22 @@ describe('progress bar on a terminal', () => {
     assert.deepEqual(screen(bytes, 40).lines, ['']);
   });
 
+  it('draws a shorter {bar} before cutting the end of a line too wide (down to 10 characters, then cuts)', async () => {
+    const lines: string[] = [];
+    await onFakeTerminal(() => {
+      for (const name of ['n'.repeat(35), 'n'.repeat(50)]) {
+        const bar = progressBar(` ${name} {value}/{total} [{bar}] - loss {loss}`);
+        bar.start(10, 5, { loss: '0.1234' });
+        lines.push((bar as unknown as { line(): string }).line());
+        bar.stop();
+      }
+    }, 80);
+    // 30 columns of bar would take the line to 88: 21 of them fit in 79, and the loss is whole.
+    assert.equal(lines[0], ` ${'n'.repeat(35)} 5/10 [${'='.repeat(11)}${'.'.repeat(10)}] - loss 0.1234`);
+    // Not even 10 columns fit: the line is cut at its end, its bar of 10.
+    assert.equal(lines[1], ` ${'n'.repeat(50)} 5/10 [=====.....] - loss 0.`);
+  });
+
   it('fills {speed} (items per second) and {eta_formatted}, as the forecast backtest and global bars use them', async () => {
     let line = '';
     await onFakeTerminal(async () => {
@@ -406,5 +422,49 @@ describe('forecast backtest on a terminal', { skip: SCRIPT === undefined && 'no 
     // The last fit drawn (a bar is always drawn at its end) is seasonal naive's last fold.
     assert.match(bars[bars.length - 1], /backtest seasonal naive: (\d+)\/\1 fits \[=+\]/);
     assert.deepEqual(screen(shown.terminal.replace(/\r\n/g, '\n'), 80).lines.slice(-1), ['']);
+  });
+});
+
+describe('forecast global network on a terminal', { skip: SCRIPT === undefined && 'no script(1)' }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-progress-global-'));
+    const rows = ['id,month,value'];
+    for (const id of ['a', 'b', 'c'])
+      for (let t = 0; t < 48; t++) {
+        const month = `${2000 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
+        rows.push(
+          `${id},${month},${(100 + 10 * Math.sin((2 * Math.PI * t) / 12) + t + id.charCodeAt(0)).toFixed(3)}`,
+        );
+      }
+    writeFileSync(join(dir, 'panel.csv'), rows.join('\n') + '\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('shows the stage, the epochs and the loss on 80 columns (the end of a line too wide is cut: it cut the loss)', () => {
+    const args = [
+      'forecast',
+      join(dir, 'panel.csv'),
+      '--id-column',
+      'id',
+      '--horizon',
+      '6',
+      '--method',
+      'global',
+    ];
+    const shown = onTerminal(dir, [...args, '--epochs', '3', '--seeds', '1', '--threads', '1'], 80);
+    assert.equal(shown.status, 0, shown.terminal);
+    const bars = shown.terminal
+      .split(/[\r\n]+/)
+      // eslint-disable-next-line no-control-regex -- the bar's clearing escape is what is dropped
+      .map((l) => l.replace(/\x1b\[2K/g, ''))
+      .filter((l) => l.startsWith(' global network'));
+    assert.ok(bars.length > 0, shown.terminal);
+    for (const bar of bars) assert.ok(bar.length < 80, bar);
+    // Each stage's bar is drawn at its last epoch, with that epoch's loss.
+    assert.match(
+      bars[bars.length - 1],
+      /^ global network \(\w+\) (\d+)\/\1 \[=+\] ETA [\d:]+ - loss \d+\.\d{4}/,
+    );
   });
 });

@@ -366,12 +366,12 @@ describe("recur classify train: a bare --resume after kill -9 keeps the run's --
     assert.equal(other.code, 0, other.stderr);
     assert.match(
       other.stderr,
-      /Note: resuming on --threads 2, where the run trained on 1: the result may differ in the last bits/,
+      /note: resuming on --threads 2, where the run trained on 1: the result may differ in the last bits/,
     );
     // The checkpoint now records the threads it went on with: resumed on those, nothing to say.
     const same = runCli(['classify', 'train', '--out', out, '--resume', '--epochs', '3', '--threads', '2']);
     assert.equal(same.code, 0, same.stderr);
-    assert.doesNotMatch(same.stderr, /Note: resuming on --threads/);
+    assert.doesNotMatch(same.stderr, /note: resuming on --threads/);
   });
 });
 

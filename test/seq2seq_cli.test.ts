@@ -168,7 +168,7 @@ describe('recur seq2seq', () => {
     assert.equal(plain.stdout.trim().split('\n').length, 3);
     assert.equal(
       plain.stderr,
-      "recur: 2 of 3 sources had tokens the model never saw, read as unknown: 'quokka' (2 sources), 'a', 'ate', 'kiwi'\n",
+      "note: 2 of 3 sources had tokens the model never saw, read as unknown: 'quokka' (2 sources), 'a', 'ate', 'kiwi'\n",
     );
   });
 
@@ -190,6 +190,16 @@ describe('recur seq2seq', () => {
     assert.match(
       t.stdout + t.stderr,
       /grid\.tsv: 1,296 sources \(1,166 train, 65 validation, 65 test; seed 3\), 1,166 training pairs, vocabularies 10 → 10;/,
+    );
+    // So are eval's table's (it printed 1296 outputs).
+    const e = run(['seq2seq', 'eval', out, grid, '--threads', '1']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /^outputs +1,296$/m);
+    assert.match(e.stdout, /^decoding +greedy.* \([\d,]+ outputs\/s\)$/m);
+    // --json keeps plain numbers.
+    assert.equal(
+      (JSON.parse(run(['seq2seq', 'eval', out, grid, '--threads', '1', '--json']).stdout) as { n: number }).n,
+      1296,
     );
   });
 
@@ -218,7 +228,7 @@ describe('recur seq2seq', () => {
     );
   });
 
-  it("predict and eval say the model's load notes as recur predict does: once, on one thread or the pool; not with --json or -q", () => {
+  it("predict and eval say the model's load notes as recur predict does: once, on one thread or the pool; -q too, --json as JSON", () => {
     const noted = copyAsTfjsLeftIt(out, join(root, 'noted'));
     assertPredictSaysLoadNotes(
       ['seq2seq', 'predict', noted, 'the cat and the dog', 'the sun and the tree'],
@@ -230,7 +240,11 @@ describe('recur seq2seq', () => {
     assert.equal(recurrentActivationNotes(e.stderr).length, 1, e.stderr);
     const j = run(['seq2seq', 'eval', noted, pairs, '--threads', '1', '--json']);
     assert.equal(j.code, 0, j.stderr);
-    assert.equal(j.stderr, '');
+    const jsonNotes = j.stderr
+      .trim()
+      .split('\n')
+      .map((l) => `note: ${(JSON.parse(l) as { note: string }).note}`);
+    assert.equal(recurrentActivationNotes(jsonNotes.join('\n')).length, 1, j.stderr);
     // ngram loads the networks here too (their tokenizers and split), and says so.
     const n = run(['seq2seq', 'ngram', noted, '--order', '2']);
     assert.equal(n.code, 0, n.stderr);
@@ -396,13 +410,16 @@ describe('recur seq2seq', () => {
     const counts = new Map<string, number>([['rare', 1]]);
     for (let i = 0; i < UNKNOWN_TOKENS_NAMED + 5; i++) counts.set(`w${i}`, i === 3 ? 9 : 2);
     const note = unknownTokensNote(counts, 40, 100);
-    assert.match(
-      note,
-      /^recur: 40 of 100 sources had tokens .*: 'w3' \(9 sources\), 'w0' \(2 sources\), 'w1'/,
-    );
+    assert.match(note, /^40 of 100 sources had tokens .*: 'w3' \(9 sources\), 'w0' \(2 sources\), 'w1'/);
     assert.equal(note.match(/'w\d+'/g)!.length, UNKNOWN_TOKENS_NAMED);
     assert.match(note, /, and 6 more \(--json names each source's\)$/);
     assert.doesNotMatch(note, /'rare'/);
+    // Large counts with thousands separators, as the other human-readable counts are.
+    const many = unknownTokensNote(new Map([['quokka', 1500]]), 1500, 12000);
+    assert.equal(
+      many,
+      "1,500 of 12,000 sources had tokens the model never saw, read as unknown: 'quokka' (1,500 sources)",
+    );
   });
 
   it('refuses to overwrite a model unless told, and then deletes only its own files', () => {

@@ -368,7 +368,7 @@ describe('recur serve (the command)', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, text.out.stderr);
-    // --json: none on stderr; the listening and reloaded events list each model's.
+    // --json: the listening and reloaded events list each model's.
     const serve = startServe([...noted, '--port', '0', '--threads', '1', '--json']);
     type ModelsEvent = { event: string; models: { kind: string; notes: string[] }[] };
     // Whole lines only: the last may still be arriving.
@@ -388,7 +388,26 @@ describe('recur serve (the command)', () => {
       serve.child.kill('SIGUSR2');
       while (!events().some((e) => e.event === 'reloaded')) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(events().find((e) => e.event === 'reloaded')!.models, listened.models);
-      assert.deepEqual(recurrentActivationNotes(serve.out.stderr), []);
+      // On stderr as every command's notes are with --json: a `{"note": …}` line each, at start-up and on the reload.
+      // (stderr is another pipe than stdout's events: its lines may arrive after them.)
+      const jsonNotes = (): string[] =>
+        recurrentActivationNotes(
+          serve.out.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('{"note":'))
+            .map((l) => `note: ${(JSON.parse(l) as { note: string }).note}`)
+            .join('\n'),
+        );
+      while (jsonNotes().length < 4) await new Promise((r) => setTimeout(r, 50));
+      const said = jsonNotes();
+      assert.equal(said.length, 4, serve.out.stderr);
+      assert.deepEqual(said.slice(2), said.slice(0, 2));
+      noted.forEach((_, at) =>
+        notedOnce(
+          said.slice(0, 2).map((l) => l.slice('note: '.length)),
+          at,
+        ),
+      );
     } finally {
       serve.child.kill('SIGTERM');
     }

@@ -1,6 +1,6 @@
 /**
  * Reading a training text in pieces (textFileChunks → TextCorpus.fromChunks), so a large corpus is never one string:
- * the pieces must make exactly the text readTextFile gives — BOM stripped, CRLF normalised, characters never split
+ * the pieces must make exactly the text readTextFile gives — BOM stripped, CRLF and lone CR made LF, characters never split
  * across blocks — and fail with the same error on the same damaged file; the corpus built from them must equal the
  * one built from the whole string. Seeded fuzzing over damaged files, and block sizes down to 1 byte. readTextCorpus
  * (the same reading on a worker thread) must give the same corpus, or the same error, as reading on this thread.
@@ -62,6 +62,19 @@ describe('textFileChunks: the text of readTextFile, in pieces', () => {
     // A long line without spaces is cut anyway, never between CR and LF.
     const crlf = file('x'.repeat(41) + '\r\n' + 'y'.repeat(3));
     assert.equal(joined(crlf, 5), 'x'.repeat(41) + '\n' + 'yyy');
+  });
+
+  it('a lone CR (old Mac OS) ends a line as CRLF does: LF in the text and the pieces, for every block size', () => {
+    const text = 'one line\rtwo, CRLF\r\nthree\r\rfour\r';
+    const path = file(text);
+    const lf = 'one line\ntwo, CRLF\nthree\n\nfour\n';
+    assert.equal(readTextFile(path), lf);
+    for (let block = 1; block <= text.length + 1; block++)
+      assert.equal(joined(path, block), lf, `block ${block}`);
+    // Pieces end at its line ends as at LF's: a file of CR-ended lines is not read as one long line.
+    const pieces = [...textFileChunks(file('ab\rcd\ref\r'), 4)()];
+    assert.ok(pieces.length > 1, JSON.stringify(pieces));
+    for (const p of pieces) assert.ok(p.endsWith('\n'), JSON.stringify(p));
   });
 
   it('each call reads the file again and yields the same pieces', () => {

@@ -278,7 +278,7 @@ describe('GRU reset_after and tfjs', () => {
     assert.equal(layersOf(out).find((l) => l.class_name === 'GRU')?.config.reset_after, true);
     const notes = r.stderr.split('\n').filter((l) => /reset_after=true/.test(l));
     assert.equal(notes.length, 1, r.stderr);
-    assert.match(notes[0], /^Note: GRU .*TensorFlow\.js 4\.x cannot load.*--gru-reset-after false/);
+    assert.match(notes[0], /^note: GRU .*TensorFlow\.js 4\.x cannot load.*--gru-reset-after false/);
     await assert.rejects(loadInTfjs(out));
   });
 

@@ -520,7 +520,7 @@ function loadClassifier(
   loaded: LoadedClassifier;
 } {
   const c = loadClassifierDir(dir);
-  for (const n of c.notes) out.info(`note: ${n}`);
+  for (const n of c.notes) out.note(n);
   return { model: c.models, meta: c.meta, tokenizer: c.tokenizer, loaded: c };
 }
 
@@ -1222,7 +1222,7 @@ export async function classifyEval(
         s.texts,
         s.targets,
       );
-    } else out.note(`Note: baselines skipped: ${why}`);
+    } else out.note(`baselines skipped: ${why}`);
     const report: MultiLabelEvaluationReport = {
       ...multiLabelProbabilityReport(classes, s.targets, p, threshold),
       baselines: mlBaselines,
@@ -1247,7 +1247,7 @@ export async function classifyEval(
       s.labels,
       classes.length,
     );
-  } else out.note(`Note: baselines skipped: ${why}`);
+  } else out.note(`baselines skipped: ${why}`);
   const report: EvaluationReport = {
     ...probabilityReport(classes, s.labels, p),
     baselines,
@@ -1318,7 +1318,6 @@ export async function classifyPredict(
       texts.length > 0
         ? texts
         : readStdinLines({
-            loneCr: true,
             expected: 'give the texts to classify as arguments, --input FILE, or one per line',
           });
   const inputs = lines.filter((l) => !isBlankText(l));

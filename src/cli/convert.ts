@@ -116,14 +116,14 @@ export async function convert(
     if (!opts.overwrite) throw new UsageError(`${output}: already exists; add --overwrite to replace it`);
   }
   const loaded = await loadAnyModel(input);
-  for (const n of loaded.notes) out.info(`note: ${n}`);
+  for (const n of loaded.notes) out.note(n);
   const saved = await saveAnyModel(loaded.model, output, {
     includeOptimizer: false,
     metadata: convertedMetadata(loaded.metadata),
   });
-  for (const n of saved.notes) out.info(`note: ${n}`);
+  for (const n of saved.notes) out.note(n);
   out.info(`${input} (${FORMAT_NAMES[loaded.format]}) → ${output} (${FORMAT_NAMES[format]})`);
-  // --json prints nothing on stderr: the notes (what the new file's readers cannot load, what was left out) go along.
+  // The notes (what the new file's readers cannot load, what was left out) go along in --json's object too.
   // Its `event` names what was done, as the other commands' that write files (export's 'exported').
   const notes = [...loaded.notes, ...saved.notes];
   out.json({

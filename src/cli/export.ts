@@ -259,7 +259,7 @@ export function exportModel(
     }
   }
   const src = sourceOf(dir, outDir, out);
-  for (const n of src.notes) out.info(`note: ${n}`);
+  for (const n of src.notes) out.note(n);
   const problem = exportProblem(src, dir);
   if (problem) throw new UsageError(`${dir}: cannot be exported to PyTorch: ${problem}`);
   const files = { ...pytorchProjectFiles(src.kind), ...src.extra };

@@ -221,7 +221,7 @@ export function olderNameOption(
 
 /**
  * Before a command runs: each value given under an older name (olderNameOption) goes to the flag that replaced it,
- * with a one-line note (Output.note: on stderr, not with --quiet); both names with different values are refused.
+ * with a one-line note (Output.note); both names with different values are refused.
  */
 export function takeOlderNames(action: Command): void {
   for (let cmd: Command | null = action; cmd; cmd = cmd.parent)
@@ -236,9 +236,9 @@ export function takeOlderNames(action: Command): void {
         throw new UsageError(`${option.long} is the older name of ${renamed.current}; give one of them`);
       cmd.setOptionValueWithSource(target.attributeName(), value, 'cli');
       cmd.setOptionValue(key, undefined);
-      // A note as every other: on stderr even with --json, none with --quiet (the command's own Output decides).
+      // A note as every other (the command's own Output says it as --json and --quiet have it).
       makeOutput(action.opts()).note(
-        `recur: note: ${option.long} is now ${renamed.current} (${renamed.why}); the older name still works for now`,
+        `${option.long} is now ${renamed.current} (${renamed.why}); the older name still works for now`,
       );
     }
 }

@@ -486,8 +486,8 @@ export async function forecast(
 
   const { series, label } = readSeries(file, o);
   if (series.otherColumns)
-    out.info(
-      `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one, or --wide to forecast each`,
+    out.note(
+      `${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one, or --wide to forecast each`,
     );
   asUsage(() => checkSeries(series, 4, label, FIRST_CHECK_WHY));
   // The season follows from the dates' frequency (24 hourly … 12 monthly … 1 yearly); an undated series needs it said.
@@ -520,7 +520,7 @@ export async function forecast(
   const levels = parseLevels(o.level);
   let method = oneOf('--method', o.method ?? 'auto', METHODS);
   if (method === 'hybrid' && season < 2) {
-    out.info(`note: the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
+    out.note(`the hybrid needs a season ≥ 2 (season ${season}); using --method network`);
     method = 'network';
   }
   const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
@@ -633,7 +633,7 @@ export async function forecast(
     fitAll: holdout > 0,
     ...(covariateRows ? { regressors: covariateRows } : {}),
     onPlan: (plan) => {
-      if (plan.note) out.info(`note: backtest ${plan.note}`);
+      if (plan.note) out.note(`backtest ${plan.note}`);
       out.info(
         `Rolling-origin backtest on the training part: ${plan.origins.length} fold(s) of ${horizon} points, step ${plan.step}, origins ${plan.origins.map((i) => series.dates[i]).join(', ')}`,
       );
@@ -652,7 +652,7 @@ export async function forecast(
   const bt = res.backtest;
   const chosen = res.chosen;
   if (res.noBacktest)
-    out.info(`note: no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
+    out.note(`no backtest: ${res.noBacktest}${method === 'auto' ? '; auto uses theta' : ''}`);
   if (bt) for (const [name, why] of bt.skipped) out.info(`${name}: skipped: ${why}`);
   const rows: [string, Metrics][] = bt ? [...bt.results.entries()].map(([n, r]) => [n, r.mean]) : [];
   if (bt) {
@@ -665,7 +665,7 @@ export async function forecast(
         true,
       );
   }
-  for (const n of res.notes) out.info(`note: ${n}`);
+  for (const n of res.notes) out.note(n);
   const coverage = res.coverage;
   for (const c of coverage)
     out.info(
@@ -836,8 +836,8 @@ function knownCovariates(
   const cov = series.covariates!;
   if (holdout > 0) {
     if (cov.futureDates.length > 0)
-      out.info(
-        `note: the ${cov.futureDates.length} row(s) after the last value (${cov.futureDates[0]} …) are not forecast with --holdout ${holdout}; --holdout 0 forecasts them`,
+      out.note(
+        `the ${cov.futureDates.length} row(s) after the last value (${cov.futureDates[0]} …) are not forecast with --holdout ${holdout}; --holdout 0 forecasts them`,
       );
     return cov.x.slice(0, series.values.length);
   }

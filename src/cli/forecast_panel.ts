@@ -333,8 +333,10 @@ function globalProgress(out: Output): { tick(p: Parameters<GlobalProgress>[0]): 
         return;
       }
       if (!bar) {
+        // The name, the counts and the loss before the bar's end, and the speed last: a line too wide for the
+        // terminal is cut at its end (after its bar is drawn shorter), and on 80 columns it cut the loss.
         bar = progressBar(
-          ' global network [{bar}] {value}/{total} epochs ({stage}) ETA {eta_formatted} - loss {loss} - {speed} epochs/s',
+          ' global network ({stage}) {value}/{total} [{bar}] ETA {eta_formatted} - loss {loss} - {speed} epochs/s',
         );
         bar.start(total, 0, { stage: p.stage, loss: '—' });
       }
@@ -482,11 +484,12 @@ export async function forecastPanelCommand(
   if (!out.progress || process.stderr.isTTY === true)
     for (const f of finished.filter(isFailure)) out.error(failureLine(f));
   // Each series' notes (why the default mean fell back, why there are no intervals, a skipped candidate): the first
-  // few, so that many series do not bury the tables; --json carries every one.
-  const notes = results.flatMap((r) => r.notes.map((n) => `note: ${escapeText(r.id)}: ${n}`));
-  for (const n of notes.slice(0, MAX_NOTES)) out.info(n);
-  if (notes.length > MAX_NOTES)
-    out.info(`note: … and ${notes.length - MAX_NOTES} more notes (--json gives each series' notes)`);
+  // few, so that many series do not bury the tables; --json gives every one (and each series' line carries its own).
+  const notes = results.flatMap((r) => r.notes.map((n) => `${escapeText(r.id)}: ${n}`));
+  const shown = o.json ? notes.length : MAX_NOTES;
+  for (const n of notes.slice(0, shown)) out.note(n);
+  if (notes.length > shown)
+    out.note(`… and ${notes.length - shown} more notes (--json gives each series' notes)`);
   if (o.output && results.length > 0) {
     const rows = panelRows(panel, results, settings.levels);
     const header = Object.keys(rows[0]);

@@ -100,7 +100,7 @@ export async function forecastPredict(
 ): Promise<number> {
   checkOutputFiles(o, file, [dir]);
   const loaded = usage(() => loadForecasterDir(dir));
-  for (const n of loaded.notes) out.info(`note: ${n}`);
+  for (const n of loaded.notes) out.note(n);
   const m = loaded.manifest;
   // The training file's layout, unless the flags give one (--id-column or --wide: then the columns are the flags').
   const own = o.idColumn !== undefined || o.wide === true;
@@ -137,8 +137,8 @@ export async function forecastPredict(
   if (file) {
     ({ series, label } = readSeries(file, layout));
     if (series.otherColumns)
-      out.info(
-        `note: ${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one`,
+      out.note(
+        `${label} has other numeric columns (${series.otherColumns.join(', ')}); forecasting '${series.name}', the last — give --value-column to pick one`,
       );
   } else {
     if (usesCovariates(s))
@@ -172,7 +172,7 @@ export async function forecastPredict(
   // A failure here is the input's: exit 2.
   const { point } = await usage(() => forecastSaved(s, series.values, networks, undefined, covariates));
   const intervals = savedIntervals(s.intervals, point, levels);
-  if (s.intervals.length === 0) out.info('note: this forecaster was saved without calibrated intervals');
+  if (s.intervals.length === 0) out.note('this forecaster was saved without calibrated intervals');
   const dates = datesAfter(series.dates, s.horizon, series.frequency);
   const rows = forecastRows(dates, point, intervals, null);
   if (o.output) writeForecast(o.output, rows);

@@ -1,6 +1,6 @@
 /**
- * How the CLI talks: human text on stderr/stdout, or one JSON object per line with --json; --quiet silences. Errors
- * end in one line on stderr and an exit code (reportError).
+ * How the CLI talks: human text on stderr/stdout, or one JSON object per line with --json; --quiet silences all but
+ * notes, errors and results. Errors end in one line on stderr and an exit code (reportError).
  */
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { writeAboveBars } from '../node/terminal_bar.js';
@@ -53,12 +53,15 @@ export function reportError(e: unknown, debug: boolean): number {
 export interface Output {
   /** Whether to draw a progress bar. */
   readonly progress: boolean;
+  /** What the run is doing (a banner, a saved checkpoint): on stderr; none with --json or --quiet. */
   info(line: string): void;
   /**
-   * A `Note:` that the run goes on other than asked or expected (another --threads than the run's). It is not a
-   * result, so it goes on stderr as text even with --json (whose stdout holds only result lines); --quiet silences it.
+   * A note: the run goes on other than asked or expected (another --threads than the run's, a loader's fallback, an
+   * older flag name). One rule for every command: `note: TEXT` on stderr, or with --json the line `{"note": TEXT}` on
+   * stderr (not a result, so not on stdout, which holds only results); --quiet keeps it, as a warning to be seen.
+   * TEXT is without the `note: ` prefix.
    */
-  note(line: string): void;
+  note(text: string): void;
   /** A failure the run goes on past (a series that cannot be forecast): --quiet keeps it, --json has it in its records. */
   error(line: string): void;
   /** A text sample; with --json one line `{sample: title, ...fields, text}` (fields: what made it, e.g. its temperature). */
@@ -75,9 +78,8 @@ export function makeOutput(opts: { quiet?: boolean; json?: boolean }): Output {
     info: (line) => {
       if (!json && !quiet) writeAboveBars(process.stderr, line + '\n');
     },
-    note: (line) => {
-      if (!quiet) writeAboveBars(process.stderr, line + '\n');
-    },
+    note: (text) =>
+      writeAboveBars(process.stderr, (json ? JSON.stringify({ note: text }) : `note: ${text}`) + '\n'),
     error: (line) => {
       if (!json) writeAboveBars(process.stderr, line + '\n');
     },

@@ -41,7 +41,7 @@ function readJsonInput(
 
 export async function predict(modelPath: string, opts: { input?: string }, out: Output): Promise<number> {
   const { model, notes } = await loadAnyModel(modelPath);
-  for (const n of notes) out.info(`note: ${n}`);
+  for (const n of notes) out.note(n);
   const { json, where } = readJsonInput(opts.input, model);
   const result = predictJson(model, json, where);
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -601,7 +601,7 @@ export function stepsPerEpochOf(
 export function runThreads(given: number | undefined, recorded: number | undefined, out: Output): number {
   if (given !== undefined && recorded !== undefined && given !== recorded)
     out.note(
-      `Note: resuming on --threads ${given}, where the run trained on ${recorded}: the result may differ in the last bits from the uninterrupted run's (leave out --threads to keep ${recorded})`,
+      `resuming on --threads ${given}, where the run trained on ${recorded}: the result may differ in the last bits from the uninterrupted run's (leave out --threads to keep ${recorded})`,
     );
   return given ?? recorded ?? defaultThreads();
 }

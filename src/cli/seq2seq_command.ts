@@ -323,13 +323,7 @@ export function registerSeq2Seq(program: Command): void {
     )
     .action(async (dir: string, file: string | undefined, opts) => {
       const { seq2seqEval } = await loadCommand(() => import('./seq2seq.js'));
-      process.exitCode = await seq2seqEval(
-        dir,
-        file,
-        opts,
-        makeOutput({ quiet: opts.json || opts.quiet }),
-        opts.json,
-      );
+      process.exitCode = await seq2seqEval(dir, file, opts, makeOutput(opts), opts.json);
     });
 
   s2s

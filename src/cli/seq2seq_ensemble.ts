@@ -50,6 +50,7 @@ import {
 } from './seed_ensemble.js';
 import {
   checkResumedFlags,
+  count,
   heldOutExamples,
   readingFor,
   settingsFrom,
@@ -291,7 +292,7 @@ async function scoreEnsemble(
   for (let i = 0; i < app.members.length; i++)
     each.push({ member: memberDirs[i], ...(await evaluateHere(app.member(i), test, out.progress)) });
   out.info(
-    `Test (${ensemble.n.toLocaleString('en-US')} held-out sources, greedy), ensemble of ${app.members.length}${app.jointNgram ? ' with its joint n-gram' : ''}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +
+    `Test (${count(ensemble.n)} held-out sources, greedy), ensemble of ${app.members.length}${app.jointNgram ? ' with its joint n-gram' : ''}: sequence error ${pct(ensemble.wer)}, token error ${pct(ensemble.ter)}` +
       (ensemble.bleu !== undefined
         ? `, BLEU ${ensemble.bleu.toFixed(2)}, chrF ${ensemble.chrf!.toFixed(2)}`
         : '') +

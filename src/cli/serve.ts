@@ -220,10 +220,10 @@ export async function reloadModels(
 
 /**
  * A loaded model's notes (its loader's: a default taken, weights not verified), as the commands that load one print
- * them: `note:` lines on stderr, none with --json or --quiet, whose events carry them (modelEvent).
+ * them (Output.note); --json's events carry them too (modelEvent).
  */
 function sayNotes(m: Served, out: Output): void {
-  for (const n of m.notes ?? []) out.info(`note: ${n}`);
+  for (const n of m.notes ?? []) out.note(n);
 }
 
 /** A model as --json's `listening` and `reloaded` events list it: with its loader's notes, as convert's --json has. */

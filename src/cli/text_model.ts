@@ -76,7 +76,7 @@ export async function loadCharacterModel(
   // A classifier or seq2seq model would otherwise be refused as "carries no vocabulary; give --corpus".
   if (modelFormatOf(path) === 'recur') refuseOtherTask(path, 'text');
   const loaded = await loadAnyModel(path);
-  for (const n of loaded.notes) out.info(`note: ${n}`);
+  for (const n of loaded.notes) out.note(n);
   const given = flags.corpus !== undefined ? '--corpus' : flags.chars !== undefined ? '--chars' : null;
   const carried =
     loaded.metadata.task === 'text' || 'vocabulary' in loaded.metadata

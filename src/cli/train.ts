@@ -397,7 +397,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     for (const note of saveModel(model, dir, opts).notes) {
       if (notesShown.has(note)) continue;
       notesShown.add(note);
-      out.note(`Note: ${note}`);
+      out.note(note);
     }
   };
   const best = new ModelCheckpoint({
@@ -497,7 +497,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   if (skipBatches > 0 && settings.recipe === 'char-rnn' && !carriedStates) {
     // A checkpoint from an older recur holds no carried states: the rest of the epoch starts its streams from zero.
     out.note(
-      'Note: this checkpoint holds no carried states of the streams (an older recur wrote it), so the rest of this epoch starts them from zero and differs slightly from an uninterrupted run',
+      'this checkpoint holds no carried states of the streams (an older recur wrote it), so the rest of this epoch starts them from zero and differs slightly from an uninterrupted run',
     );
   }
 

@@ -184,7 +184,7 @@ function compileFromFile(
     notes.push(
       `${where}: the file's loss smooths labels by ${cc.labelSmoothing}; the text recipe trains on the plain targets`,
     );
-  for (const n of notes) out.info(`note: ${n}`);
+  for (const n of notes) out.note(n);
   model.compile({
     optimizer: createOptimizer(optimizer, { ...args, learningRate }),
     loss: 'categoricalCrossentropy',
@@ -212,7 +212,7 @@ export async function fineTuneStart(
 ): Promise<FineTuneStart> {
   refuseStructureFlags(o);
   const loaded = await loadAnyModel(from);
-  for (const n of loaded.notes) out.info(`note: ${n}`);
+  for (const n of loaded.notes) out.note(n);
   // A functional model that is one chain of layers trains as the Sequential model it is (same layers and weights).
   const model = loaded.model instanceof Sequential ? loaded.model : chainAsSequential(loaded.model);
   if (!model)

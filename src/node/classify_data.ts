@@ -316,7 +316,7 @@ export function loadTextColumn(path: string, textColumn?: string): string[] {
         `${path}: a .txt file holds one text per line, without columns; --text-column applies to CSV/TSV or JSON Lines`,
       );
     // Lines end as the records of a CSV do (LF, CRLF or a lone CR: Excel for Mac's text), so N lines are N texts.
-    return readTextFileLines(path, { loneCr: true });
+    return readTextFileLines(path);
   }
   const t = readTable(path);
   let j = textColumn !== undefined ? columnIndex(path, t.header, textColumn, '--text-column') : -1;

@@ -20,6 +20,9 @@ export interface TerminalBarOptions {
 /** A terminal stream as the bar needs it: where to write, and whether (and how wide) it is a terminal. */
 export type BarStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
+/** The fewest characters a `{bar}` is drawn in when the line is too wide for the terminal. */
+const MIN_BAR_SIZE = 10;
+
 /** Moves to the start of the line and clears it. */
 const CLEAR_LINE = '\r\x1b[2K';
 
@@ -131,28 +134,37 @@ export class TerminalBar {
     return perSecond >= 10 ? Math.round(perSecond).toLocaleString('en-US') : perSecond.toFixed(1);
   }
 
-  /** The bar's line as it reads now, cut to the terminal's width. */
+  /**
+   * The bar's line as it reads now, fitted to the terminal's width: a line too wide first draws a shorter `{bar}`
+   * (down to MIN_BAR_SIZE: the counts say the same), then is cut at its end, where formats put what matters least.
+   */
   line(): string {
     const progress = this.total > 0 ? Math.min(1, Math.max(0, this.value / this.total)) : 0;
-    const filled = Math.round(progress * this.barSize);
     // A payload field of the same name (a caller's own speed or ETA) wins over the bar's.
     const fields: BarPayload = {
       value: this.value,
       total: this.total,
-      bar: '='.repeat(filled) + '.'.repeat(this.barSize - filled),
       percentage: Math.floor(progress * 100),
       eta_formatted: clock(this.eta()),
       speed: this.speed(),
       ...this.payload,
     };
-    const text = this.format.replace(/\{(\w+)\}/g, (m, key: string) =>
-      fields[key] !== undefined ? String(fields[key]) : m,
-    );
+    const text = (barSize: number): string => {
+      const filled = Math.round(progress * barSize);
+      const bar = '='.repeat(filled) + '.'.repeat(barSize - filled);
+      return this.format.replace(/\{(\w+)\}/g, (m, key: string) =>
+        key === 'bar' ? bar : fields[key] !== undefined ? String(fields[key]) : m,
+      );
+    };
     // One column short of the width: a full line would wrap (or wait to) on some terminals, and the next redraw would
     // then clear the wrong line.
     const columns = this.stream.columns;
     const width = (columns !== undefined && columns > 0 ? columns : 80) - 1;
-    return text.length > width ? text.slice(0, Math.max(0, width)) : text;
+    let line = text(this.barSize);
+    const over = line.length - width;
+    if (over > 0 && this.format.includes('{bar}') && this.barSize > MIN_BAR_SIZE)
+      line = text(Math.max(MIN_BAR_SIZE, this.barSize - over));
+    return line.length > width ? line.slice(0, Math.max(0, width)) : line;
   }
 
   /** Draws the line now (also after something cleared it). */

@@ -1,11 +1,11 @@
 /**
  * Reading training text: UTF-8 only, with clear errors for a missing, empty, binary or mis-encoded file (naming the
- * file and the byte and line of the problem). Strips a BOM and normalises CRLF to LF.
+ * file and the byte and line of the problem). Strips a BOM and makes CRLF and a lone CR LF (unixLineEnds).
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { noSuchPath } from '../core/errors.js';
-import { binaryError, crlf, decodeText, TextFileError } from '../text/text_bytes.js';
+import { binaryError, decodeText, TextFileError, unixLineEnds } from '../text/text_bytes.js';
 
 export { binaryError, decodeText, decodeUtf8, TextFileError } from '../text/text_bytes.js';
 
@@ -45,22 +45,22 @@ export function readStdinText(expected?: string): string {
 
 /**
  * The lines of stdin (readStdinText's checks): every line, blank ones included, so that a predict command's output
- * line N answers input line N (a final line end ends the last line; it does not start an empty one). `loneCr`: a CR
- * not followed by LF ends a line too, for a command whose training files read it so (seq2seq pairs).
+ * line N answers input line N (a final line end ends the last line; it does not start an empty one). Lines end with
+ * LF, CRLF or a lone CR (decodeText).
  */
-export function readStdinLines(opts: { loneCr?: boolean; expected?: string } = {}): string[] {
-  return linesOf(readStdinText(opts.expected), opts.loneCr ?? false);
+export function readStdinLines(opts: { expected?: string } = {}): string[] {
+  return linesOf(readStdinText(opts.expected));
 }
 
 /** The lines of a text file as readStdinLines splits stdin: blank ones included, no empty line after the last. */
-export function readTextFileLines(path: string, opts: { loneCr?: boolean } = {}): string[] {
-  return linesOf(readTextFile(path), opts.loneCr ?? false);
+export function readTextFileLines(path: string): string[] {
+  return linesOf(readTextFile(path));
 }
 
-function linesOf(text: string, loneCr = false): string[] {
+function linesOf(text: string): string[] {
   if (text === '') return [];
-  // CRLF is LF by now (decodeText), so a CR left is a lone one.
-  const lines = text.split(loneCr ? /\r|\n/ : '\n');
+  // Every line end is LF by now (decodeText).
+  const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
@@ -121,7 +121,7 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
         }
         text = carry + text;
         if (n === 0) {
-          if (text.length > 0) yield crlf(text);
+          if (text.length > 0) yield unixLineEnds(text);
           // Only a BOM: readTextFile's error.
           else if (empty) throw new TextFileError(`${path} is empty`);
           return;
@@ -130,7 +130,7 @@ export function textFileChunks(path: string, blockBytes = BLOCK_BYTES): () => It
         carry = text.slice(cut);
         if (cut > 0) {
           empty = false;
-          yield crlf(text.slice(0, cut));
+          yield unixLineEnds(text.slice(0, cut));
         }
       }
     } finally {
@@ -172,12 +172,15 @@ function readPipeText(path: string, blockBytes: number): string {
 }
 
 /**
- * Where a piece may end: after its last line end, so CRLF and lowercasing never straddle two pieces; in a line
- * longer than four blocks, after its last space (lowercasing is per word); failing that, anywhere but between CR and
- * LF. 0 = wait for more text.
+ * Where a piece may end: after its last line end (LF, or a CR known not to start a CRLF), so CRLF and lowercasing
+ * never straddle two pieces; in a line longer than four blocks, after its last space (lowercasing is per word);
+ * failing that, anywhere but between CR and LF. 0 = wait for more text.
  */
 function pieceEnd(text: string, blockBytes: number): number {
-  const nl = text.lastIndexOf('\n');
+  // A CR at the very end may be the first half of a CRLF: the next block tells.
+  // (lastIndexOf reads a negative start as 0: a lone "\r" would be found.)
+  const cr = text.length >= 2 ? text.lastIndexOf('\r', text.length - 2) : -1;
+  const nl = Math.max(text.lastIndexOf('\n'), cr);
   if (nl >= 0) return nl + 1;
   if (text.length < 4 * blockBytes) return 0;
   const space = text.lastIndexOf(' ');

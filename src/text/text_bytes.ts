@@ -1,7 +1,7 @@
 /**
  * Text from bytes as recur reads training text, the same in Node and the browser (the page's opened and dropped
  * files): UTF-8 only, with errors naming the file and the byte and line of the problem for binary or mis-encoded
- * bytes; a BOM stripped and CRLF normalised to LF.
+ * bytes; a BOM stripped and line ends made LF (CRLF and a lone CR: unixLineEnds).
  */
 
 /** A text file that cannot be used: missing, a directory, empty, binary or not UTF-8. The message names the file. */
@@ -54,12 +54,13 @@ export function utf8Error(path: string, bytes: Uint8Array): TextFileError {
 
 /**
  * Bytes read from elsewhere (stdin: `name` 'stdin') as readTextFile reads a file: a NUL byte or invalid UTF-8 is a
- * TextFileError naming `name`, the byte and its line; a BOM is stripped and CRLF becomes LF. No bytes: ''.
+ * TextFileError naming `name`, the byte and its line; a BOM is stripped and line ends become LF (unixLineEnds). No
+ * bytes: ''.
  */
 export function decodeText(bytes: Uint8Array, name: string): string {
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw binaryError(name, nul, bytes);
-  return crlf(decodeUtf8(name, bytes));
+  return unixLineEnds(decodeUtf8(name, bytes));
 }
 
 /**
@@ -76,8 +77,12 @@ export function decodeUtf8(path: string, bytes: Uint8Array): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-export function crlf(text: string): string {
-  return text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
+/**
+ * Line ends as LF: CRLF (Windows) and a lone CR (old Mac OS) each become one LF, as Python's universal newlines read
+ * them, so that a text's line ends are the same character whatever wrote it (a CR is never a vocabulary character).
+ */
+export function unixLineEnds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
