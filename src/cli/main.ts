@@ -162,7 +162,7 @@ program
   )
   .option('--resume', 'continue the run saved in --out exactly where it stopped', false)
   .option('--overwrite', 'replace a model already in --out', false)
-  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('-q, --quiet', 'print nothing but notes and errors', false)
   .option('--json', 'one JSON object per epoch (and per sample) on stdout', false)
   .action(
     async (
@@ -228,7 +228,11 @@ program
     "threads (default: all cores): with 2 or more, a second thread computes each step's recurrent product while the next character is sampled (the same text)",
     threadsFlag(),
   )
-  .option('-q, --quiet', 'print only the text and errors (no notes on the vocabulary and prime)', false)
+  .option(
+    '-q, --quiet',
+    'print only the text, notes and errors (no lines on the vocabulary and prime)',
+    false,
+  )
   .option('--json', 'print one JSON object instead of streaming', false)
   .action(async (dir: string, opts) => {
     const { generate } = await loadCommand(() => import('./generate.js'));
@@ -241,7 +245,7 @@ program
   .argument('<in>', 'a recur/tfjs model directory, a Keras .h5/.hdf5 file or a .keras file')
   .argument('<out>', 'where to write: .keras, .h5/.hdf5, or a directory (format from the extension)')
   .option('--overwrite', 'replace OUT if it exists', false)
-  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('-q, --quiet', 'print nothing but notes and errors', false)
   .option('--json', 'print one JSON object', false)
   .action(async (input: string, output: string, opts) => {
     const { convert } = await loadCommand(() => import('./convert.js'));
@@ -255,7 +259,7 @@ program
   )
   .argument('<model>', 'a recur/tfjs model directory, a Keras .h5/.hdf5 file or a .keras file')
   .option('-i, --input <file>', 'read the JSON inputs from a file instead of stdin')
-  .option('-q, --quiet', 'print nothing but the outputs and errors', false)
+  .option('-q, --quiet', 'print nothing but the outputs, notes and errors', false)
   .option('--json', 'JSON only: the outputs, one object per line, and no notes on stderr', false)
   .action(async (model: string, opts) => {
     const { predict } = await loadCommand(() => import('./predict.js'));
@@ -291,7 +295,7 @@ program
     "models without a vocabulary: the vocabulary's characters (sorted, as the tutorial sorts them)",
   )
   .option('--threads <n>', 'worker threads (default: all cores)', threadsFlag())
-  .option('-q, --quiet', 'no progress bar: print only the result and errors', false)
+  .option('-q, --quiet', 'no progress bar: print only the result, notes and errors', false)
   .option('--json', 'print the result as JSON (and no progress bar)', false)
   .action(async (dir: string, file: string, opts) => {
     const { evaluate } = await loadCommand(() => import('./evaluate.js'));
@@ -314,7 +318,7 @@ program
     'replace a project recur exported in OUT (only the files it wrote, unchanged since; never the files of others)',
     false,
   )
-  .option('-q, --quiet', 'print nothing but errors', false)
+  .option('-q, --quiet', 'print nothing but notes and errors', false)
   .option('--json', 'print JSON', false)
   .action(async (format: string, dir: string, outDir: string, opts) => {
     const { exportModel } = await loadCommand(() => import('./export.js'));
@@ -453,7 +457,7 @@ forecastCommand
   )
   .option(
     '-q, --quiet',
-    'print only the metrics tables, each under its title (and each series that failed, with many series)',
+    'print only the metrics tables, each under its title, notes and errors (and each series that failed, with many series)',
     false,
   )
   .action(async (file: string | undefined, opts, cmd: Command) => {
@@ -508,7 +512,7 @@ forecastCommand
   )
   .option('--overwrite', 'replace an existing --output or --chart file', false)
   .option('--json', 'print JSON (a panel: one line per series and a summary line)', false)
-  .option('-q, --quiet', 'print only the forecast', false)
+  .option('-q, --quiet', 'print only the forecast, notes and errors', false)
   .action(async (dir: string, file: string | undefined, own: Record<string, unknown>, cmd: Command) => {
     // Commander gives flags that `forecast` also has (--json, --output, …) to `forecast`, wherever they stand: they
     // are taken back here; one of `forecast`'s training flags is an error, not silently ignored.
@@ -553,7 +557,7 @@ program
     "seq2seq models: weight of each one's joint n-gram in decoding (default: the one it was saved with; 0 = decode without it, its file not read)",
     num('--ngram-weight', 0, 100),
   )
-  .option('-q, --quiet', 'print only errors', false)
+  .option('-q, --quiet', 'print only notes and errors', false)
   .option('--json', 'print JSON lines (listening, reloaded, stopping, stopped)', false)
   .addHelpText(
     'after',
