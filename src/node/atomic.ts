@@ -62,6 +62,11 @@ export function processAlive(pid: number): boolean {
  * the temp file is written and before the rename — a real kill -9 at the worst moment, for the crash tests.
  */
 let writesBeforeKill = Number(process.env.RECUR_TEST_KILL_IN_WRITE ?? 0);
+/**
+ * Test hook: with RECUR_TEST_KILL_AFTER_WRITE=N the process kills itself with SIGKILL right after its N-th atomic
+ * write (the file in place): between two steps of a save, or between a checkpoint and the log row after it.
+ */
+let writesBeforeKillAfter = Number(process.env.RECUR_TEST_KILL_AFTER_WRITE ?? 0);
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = join(dirname(path), atomicTempName(basename(path)));
@@ -92,6 +97,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   if (writesBeforeKill > 0 && --writesBeforeKill === 0) process.kill(process.pid, 'SIGKILL');
   renameSync(tmp, path);
   removeDeadWritersTemps(path);
+  if (writesBeforeKillAfter > 0 && --writesBeforeKillAfter === 0) process.kill(process.pid, 'SIGKILL');
 }
 
 /**

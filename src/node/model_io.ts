@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  lstatSync,
   openSync,
   readFileSync,
   readSync,
@@ -49,6 +50,40 @@ import {
 /** The name every save gives its weights: `weights-` and 8 random hex digits, new per save. */
 export const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
 
+/** The weights files (of `dir` itself) its model.json names; null when it has none recur can read. */
+function weightsNamedIn(dir: string): Set<string> | null {
+  const named = new Set<string>();
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest?: { paths?: unknown[] }[];
+    };
+    if (!Array.isArray(json.weightsManifest)) return null;
+    for (const group of json.weightsManifest)
+      for (const p of group.paths ?? []) if (typeof p === 'string' && /^[^/\\]+\.bin$/.test(p)) named.add(p);
+  } catch {
+    return null;
+  }
+  return named;
+}
+
+/**
+ * Deletes the weights files of recur's naming in model directory `dir` that its model.json does not name: those a
+ * save replaced, left by a kill -9 between its model.json and their removal. The next save into `dir` removes them,
+ * but a finished run, or a best model no later epoch improves on, has none. Returns the deleted paths; nothing
+ * without a model.json recur can read (a killed first save's files are killedSaveFiles's).
+ */
+export function removeUnreferencedWeights(dir: string): string[] {
+  const named = weightsNamedIn(dir);
+  if (named === null) return [];
+  const removed: string[] = [];
+  for (const f of readdirSync(dir))
+    if (SAVED_WEIGHTS_RE.test(f) && !named.has(f) && lstatSync(join(dir, f)).isFile()) {
+      unlinkSync(join(dir, f));
+      removed.push(join(dir, f));
+    }
+  return removed;
+}
+
 /**
  * The weights files a save into `dir` replaces: those the model.json it overwrites names (a model directory is
  * replaced whole), and those of recur's own naming left by a save killed before its model.json, with the temp files
@@ -56,16 +91,8 @@ export const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
  * beside no model included.
  */
 function replacedWeightsFiles(dir: string, keep: string): string[] {
-  const named = new Set<string>();
-  try {
-    const old = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
-      weightsManifest?: { paths?: unknown[] }[];
-    };
-    for (const group of old.weightsManifest ?? [])
-      for (const p of group.paths ?? []) if (typeof p === 'string' && /^[^/\\]+\.bin$/.test(p)) named.add(p);
-  } catch {
-    // no model.json, or not one recur can read: it names nothing to replace
-  }
+  // No model.json, or not one recur can read: it names nothing to replace.
+  const named = weightsNamedIn(dir) ?? new Set<string>();
   const killedSaveTemp = (f: string): boolean => {
     const t = parseAtomicTempName(f);
     return (

@@ -1,0 +1,153 @@
+/**
+ * kill -9 right after one of a run's writes (RECUR_TEST_KILL_AFTER_WRITE: the file in place, the next step not
+ * taken), then --resume: the files are those of an uninterrupted run. A kill after the last epoch's checkpoint, before
+ * its log.csv row and before the removal of the weights that checkpoint replaced, left the row out for good (a
+ * classifier, and a finished member of either ensemble, is resumed as finished and trained nothing) and the replaced
+ * weights file beside the checkpoint's (no later save into that directory removes it).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pseudoText, reviews, runCli, spellings } from './cli_helpers.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-after-write-'));
+  writeFileSync(join(dir, 'book.txt'), pseudoText(4000, 3));
+  writeFileSync(join(dir, 'reviews.csv'), reviews(200, 1));
+  writeFileSync(join(dir, 'spell.tsv'), spellings(120, 4));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const WEIGHTS = /^weights-[0-9a-f]{8}\.bin$/;
+const weightsIn = (d: string): string[] => readdirSync(d).filter((n) => WEIGHTS.test(n));
+const rows = (log: string): number => readFileSync(log, 'utf8').trim().split('\n').length;
+
+interface Case {
+  name: string;
+  /** The command, writing into `out`. */
+  args: (out: string) => string[];
+  /** The write the kill comes after: the last epoch's checkpoint model.json (of the first member, in an ensemble). */
+  write: number;
+  /** The run directory holding that checkpoint and its log.csv, relative to --out. */
+  run: string;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'recur train',
+    args: (out) => [
+      ...[
+        'train',
+        join(dir, 'book.txt'),
+        '--out',
+        out,
+        '--units',
+        '8',
+        '--batch-size',
+        '16',
+        '--maxlen',
+        '10',
+      ],
+      ...['--steps-per-epoch', '4', '--epochs', '3', '--seed', '5', '--threads', '1', '--no-samples', '-q'],
+    ],
+    // Epoch 1: the best model (weights, model.json), the checkpoint (the same two), log.csv's first row; then 4 writes
+    // an epoch: the 13th is epoch 3's checkpoint model.json.
+    write: 13,
+    run: '.',
+  },
+  {
+    name: 'recur classify train',
+    args: (out) => [
+      ...[
+        'classify',
+        'train',
+        join(dir, 'reviews.csv'),
+        '--out',
+        out,
+        '--units',
+        '6',
+        '--embedding-dim',
+        '6',
+      ],
+      ...['--batch-size', '16', '--epochs', '4', '--patience', '1', '--lr-decay', '0.8', '--class-weight'],
+      ...['balanced', '--seed', '3', '--threads', '1', '-q'],
+    ],
+    // Epoch 1's five writes, then epoch 2 (no better: its checkpoint only), where early stopping ends the run.
+    write: 7,
+    run: '.',
+  },
+  {
+    name: 'recur classify train --ensemble 2',
+    args: (out) => [
+      ...[
+        'classify',
+        'train',
+        join(dir, 'reviews.csv'),
+        '--out',
+        out,
+        '--units',
+        '6',
+        '--embedding-dim',
+        '6',
+      ],
+      ...['--batch-size', '16', '--epochs', '2', '--patience', '0', '--ensemble', '2', '--seed', '3'],
+      ...['--threads', '1', '-q'],
+    ],
+    // ensemble.json, member 1's epoch 1 (five writes) and its epoch 2 checkpoint.
+    write: 8,
+    run: 'members/1',
+  },
+  {
+    name: 'recur seq2seq train --ensemble 2',
+    args: (out) => [
+      ...['seq2seq', 'train', join(dir, 'spell.tsv'), '--out', out, '--source-tokens', 'chars'],
+      ...['--target-tokens', 'words', '--units', '6', '--embedding-dim', '4', '--batch-size', '32'],
+      ...['--epochs', '2', '--seed', '3', '--threads', '1', '--ensemble', '2', '-q'],
+    ],
+    write: 8,
+    run: 'members/1',
+  },
+];
+
+describe('kill -9 right after the last checkpoint of a run (or member), then --resume', () => {
+  for (const c of CASES) {
+    it(`${c.name}: log.csv gets its last row, the replaced weights go: the files of an uninterrupted run`, () => {
+      const reference = join(dir, `${c.name.replace(/\W+/g, '-')}-reference`);
+      const straight = runCli(c.args(reference));
+      assert.equal(straight.code, 0, straight.stderr);
+      const out = join(dir, `${c.name.replace(/\W+/g, '-')}-killed`);
+      const killed = runCli(c.args(out), { env: { RECUR_TEST_KILL_AFTER_WRITE: String(c.write) } });
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      const run = join(out, c.run);
+      const ckpt = join(run, 'checkpoint');
+      // The moment meant: the last checkpoint saved (its state that of a finished run), the weights it replaced still
+      // beside it, its epoch's log row not yet written.
+      const state = (
+        JSON.parse(readFileSync(join(ckpt, 'model.json'), 'utf8')) as {
+          userDefinedMetadata: { state: { history: unknown[] } };
+        }
+      ).userDefinedMetadata.state;
+      assert.equal(state.history.length, rows(join(reference, c.run, 'log.csv')) - 1, 'the last epoch');
+      assert.equal(weightsIn(ckpt).length, 2, 'the replaced weights are still there');
+      assert.equal(rows(join(run, 'log.csv')), rows(join(reference, c.run, 'log.csv')) - 1, 'no last row');
+      const resumed = runCli([...c.args(out), '--resume']);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(
+        readFileSync(join(run, 'log.csv'), 'utf8'),
+        readFileSync(join(reference, c.run, 'log.csv'), 'utf8'),
+        'log.csv',
+      );
+      for (const d of ['.', 'checkpoint']) {
+        const [got, want] = [join(run, d), join(reference, c.run, d)].map(weightsIn);
+        assert.equal(got.length, 1, `${join(c.run, d)}: one weights file (${got.join(', ')})`);
+        assert.ok(
+          readFileSync(join(run, d, got[0])).equals(readFileSync(join(reference, c.run, d, want[0]))),
+          `${join(c.run, d)}: the weights`,
+        );
+      }
+    });
+  }
+});
