@@ -151,3 +151,43 @@ describe('kill -9 right after the last checkpoint of a run (or member), then --r
     });
   }
 });
+
+describe("kill -9 between the first save's weights and its model.json", () => {
+  // The weights file was renamed into place before model.json's temp file was written: a weights file beside no model
+  // and no killed save's temp file, which the next start took for the user's and refused (exit 2) — for good.
+  for (const [name, args, write] of [
+    ['recur train', CASES[0].args, 1],
+    // The joint n-gram is written before the first epoch; then the best model's weights.
+    [
+      'recur seq2seq train --joint-ngram 2',
+      (out: string) => [
+        ...['seq2seq', 'train', join(dir, 'spell.tsv'), '--out', out, '--source-tokens', 'chars'],
+        ...['--target-tokens', 'words', '--units', '6', '--embedding-dim', '4', '--batch-size', '32'],
+        ...['--epochs', '2', '--seed', '3', '--threads', '1', '--joint-ngram', '2', '-q'],
+      ],
+      2,
+    ],
+  ] as const) {
+    it(`${name}: the same command starts afresh and ends as the uninterrupted run`, () => {
+      const reference = join(dir, `${name.replace(/\W+/g, '-')}-first-reference`);
+      assert.equal(runCli(args(reference)).code, 0);
+      const out = join(dir, `${name.replace(/\W+/g, '-')}-first-killed`);
+      const killed = runCli(args(out), { env: { RECUR_TEST_KILL_AFTER_WRITE: String(write) } });
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      assert.equal(weightsIn(out).length, 1, 'the weights are in place');
+      assert.ok(!readdirSync(out).includes('model.json'), 'model.json is not');
+      const again = runCli(args(out));
+      assert.equal(again.code, 0, again.stderr);
+      const [got, want] = [out, reference].map(weightsIn);
+      assert.equal(got.length, 1, got.join(', '));
+      assert.ok(
+        readFileSync(join(out, got[0])).equals(readFileSync(join(reference, want[0]))),
+        'the weights',
+      );
+      assert.equal(
+        readFileSync(join(out, 'log.csv'), 'utf8'),
+        readFileSync(join(reference, 'log.csv'), 'utf8'),
+      );
+    });
+  }
+});

@@ -22,7 +22,13 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { makeDirectories, parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
+import {
+  makeDirectories,
+  parseAtomicTempName,
+  prepareAtomicWrite,
+  processAlive,
+  type PreparedWrite,
+} from './atomic.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { otherTaskMessage, RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
 import { parseModelJson } from '../models/model_file.js';
@@ -121,10 +127,20 @@ export function saveModel(
   const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
   makeDirectories(dir);
   const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
-  writeFileAtomic(join(dir, weightsFile), art.weightData);
   const json = modelJsonFor(art, weightsFile);
+  // Both written before either is renamed into place: until model.json is, its temp file marks the new weights as a
+  // killed save's (killedSaveFiles), never a lone weights file a new start would take for the user's.
+  const weights = prepareAtomicWrite(join(dir, weightsFile), art.weightData);
+  let modelJson: PreparedWrite;
+  try {
+    modelJson = prepareAtomicWrite(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
+  } catch (e) {
+    weights.abandon();
+    throw e;
+  }
   const replaced = replacedWeightsFiles(dir, weightsFile);
-  writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
+  weights.commit();
+  modelJson.commit();
   for (const f of replaced) {
     try {
       unlinkSync(join(dir, f));
