@@ -1,9 +1,11 @@
 /**
  * kill -9 right after one of a run's writes (RECUR_TEST_KILL_AFTER_WRITE: the file in place, the next step not
- * taken), then --resume: the files are those of an uninterrupted run. A kill after the last epoch's checkpoint, before
- * its log.csv row and before the removal of the weights that checkpoint replaced, left the row out for good (a
- * classifier, and a finished member of either ensemble, is resumed as finished and trained nothing) and the replaced
- * weights file beside the checkpoint's (no later save into that directory removes it).
+ * taken), then --resume (or, with no checkpoint yet, the same command): the files are those of an uninterrupted run.
+ * A kill after the last epoch's checkpoint, before its log.csv row and before the removal of the weights that
+ * checkpoint replaced, left the row out for good (a classifier, and a finished member of either ensemble, is resumed
+ * as finished and trained nothing) and the replaced weights file beside the checkpoint's (no later save into that
+ * directory removes it). A kill after the first save's weights (or a first checkpoint's carried states) were in place,
+ * before model.json's temp file was written, left a file the next start took for the user's: it refused the directory.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -190,4 +192,45 @@ describe("kill -9 between the first save's weights and its model.json", () => {
       );
     });
   }
+});
+
+describe('kill -9 right after the carried states of a first checkpoint (char-rnn, Ctrl-C in epoch 1)', () => {
+  it("the same command starts afresh (it refused the states file as the user's) and ends as the uninterrupted run", () => {
+    const args = (out: string): string[] => [
+      ...[
+        'train',
+        join(dir, 'book.txt'),
+        '--out',
+        out,
+        '--recipe',
+        'char-rnn',
+        '--units',
+        '8',
+        '--layers',
+        '1',
+      ],
+      ...['--batch-size', '4', '--seq-length', '8', '--validation-split', '0', '--steps-per-epoch', '6'],
+      ...['--epochs', '2', '--seed', '5', '--threads', '1', '--no-samples', '-q'],
+    ];
+    const reference = join(dir, 'char-rnn-states-reference');
+    assert.equal(runCli(args(reference)).code, 0);
+    const out = join(dir, 'char-rnn-states-killed');
+    // Ctrl-C after batch 2 saves the first checkpoint: the streams' states file (write 1), its weights, its model.json.
+    const killed = runCli(args(out), {
+      env: { RECUR_TEST_INTERRUPT_AFTER: '2', RECUR_TEST_KILL_AFTER_WRITE: '1' },
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    assert.ok(
+      readdirSync(join(out, 'checkpoint')).some((n) => /^states-[0-9a-f]{8}\.bin$/.test(n)),
+      'the states file is in place',
+    );
+    const again = runCli(args(out));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(
+      readFileSync(join(out, 'log.csv'), 'utf8'),
+      readFileSync(join(reference, 'log.csv'), 'utf8'),
+    );
+    const [got, want] = [out, reference].map(weightsIn);
+    assert.ok(readFileSync(join(out, got[0])).equals(readFileSync(join(reference, want[0]))), 'the weights');
+  });
 });

@@ -118,29 +118,35 @@ export function saveModel(
   model: Sequential | Functional,
   dir: string,
   opts: SaveOptions = {},
+  commitFirst: readonly PreparedWrite[] = [],
 ): { notes: string[] } {
   // Said plainly, before any work (mkdir's EEXIST named neither the file nor the way out).
   if (existsSync(dir) && !statSync(dir).isDirectory())
     throw new InvalidInputError(
       `${dir}: is a file, not a model directory (a path ending in .keras, .h5 or .hdf5 saves a Keras file)`,
     );
-  const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
-  makeDirectories(dir);
-  const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
-  const json = modelJsonFor(art, weightsFile);
-  // Both written before either is renamed into place: until model.json is, its temp file marks the new weights as a
-  // killed save's (killedSaveFiles), never a lone weights file a new start would take for the user's.
-  const weights = prepareAtomicWrite(join(dir, weightsFile), art.weightData);
-  let modelJson: PreparedWrite;
+  // Until they are committed, the files are temp files: a save that fails before (non-finite weights, a full disk)
+  // deletes them, the caller's too.
+  const prepared: PreparedWrite[] = [...commitFirst];
+  let json: ModelJson;
+  let weightsFile: string;
   try {
-    modelJson = prepareAtomicWrite(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
+    const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
+    makeDirectories(dir);
+    weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
+    json = modelJsonFor(art, weightsFile);
+    // Both written before either is renamed into place: until model.json is, its temp file marks the new weights as
+    // a killed save's (killedSaveFiles), never a lone weights file a new start would take for the user's.
+    prepared.push(prepareAtomicWrite(join(dir, weightsFile), art.weightData));
+    prepared.push(prepareAtomicWrite(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n'));
   } catch (e) {
-    weights.abandon();
+    for (const w of prepared) w.abandon();
     throw e;
   }
   const replaced = replacedWeightsFiles(dir, weightsFile);
-  weights.commit();
-  modelJson.commit();
+  // In order: files model.json names beside its weights (a checkpoint's carried states, the caller's), the weights,
+  // then model.json.
+  for (const w of prepared) w.commit();
   for (const f of replaced) {
     try {
       unlinkSync(join(dir, f));
