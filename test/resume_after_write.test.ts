@@ -6,12 +6,14 @@
  * as finished and trained nothing) and the replaced weights file beside the checkpoint's (no later save into that
  * directory removes it). A kill after the first save's weights (or a first checkpoint's carried states) were in place,
  * before model.json's temp file was written, left a file the next start took for the user's: it refused the directory.
+ * And `recur train --from`, which no kill test covered: killed at seeded random moments, it resumes to the same files.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Random } from '../src/core/random.js';
 import { pseudoText, reviews, runCli, spellings } from './cli_helpers.js';
 
 let dir = '';
@@ -23,6 +25,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The kill hooks: after that many batches, inside that atomic write (before its rename), right after it. */
+const HOOKS = ['RECUR_TEST_KILL_AFTER', 'RECUR_TEST_KILL_IN_WRITE', 'RECUR_TEST_KILL_AFTER_WRITE'];
 const WEIGHTS = /^weights-[0-9a-f]{8}\.bin$/;
 const weightsIn = (d: string): string[] => readdirSync(d).filter((n) => WEIGHTS.test(n));
 const rows = (log: string): number => readFileSync(log, 'utf8').trim().split('\n').length;
@@ -232,5 +236,60 @@ describe('kill -9 right after the carried states of a first checkpoint (char-rnn
     );
     const [got, want] = [out, reference].map(weightsIn);
     assert.ok(readFileSync(join(out, got[0])).equals(readFileSync(join(reference, want[0]))), 'the weights');
+  });
+});
+
+describe('recur train --from: kill -9 at seeded random moments, then resumed', () => {
+  it('ends with the files of the uninterrupted fine-tuning run (log.csv, the best model and the checkpoint)', () => {
+    const book = join(dir, 'book.txt');
+    const base = join(dir, 'from-base');
+    const quick = ['--threads', '1', '--no-samples', '-q'];
+    const made = runCli([
+      ...['train', book, '--out', base, '--units', '8', '--batch-size', '16', '--maxlen', '10'],
+      ...['--steps-per-epoch', '3', '--epochs', '1', '--seed', '2', ...quick],
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const args = (out: string): string[] => [
+      ...['train', book, '--out', out, '--from', base, '--steps-per-epoch', '4', '--epochs', '3'],
+      ...['--lr', '0.05', '--seed', '9', ...quick],
+    ];
+    // A resume continues the fine-tuning run from its checkpoint: --from starts a new run, so it is left out.
+    const resume = (out: string): string[] => ['train', book, '--out', out, '--resume', ...quick];
+    const reference = join(dir, 'from-reference');
+    assert.equal(runCli(args(reference)).code, 0);
+    const rng = new Random(20261208);
+    for (let chain = 0; chain < 2; chain++) {
+      const out = join(dir, `from-killed-${chain}`);
+      const kills: string[] = [];
+      let started = false;
+      for (let piece = 0; ; piece++) {
+        const hook = piece < 3 ? HOOKS[rng.int(HOOKS.length)] : null;
+        const env: Record<string, string> = hook ? { [hook]: String(1 + rng.int(8)) } : {};
+        let r = runCli(started ? resume(out) : args(out), { env });
+        // No checkpoint yet: the way the refusal names (a best model there: --overwrite) starts afresh.
+        if (started && r.code === 2 && /without --resume|--overwrite instead/.test(r.stderr))
+          r = runCli([...args(out), ...(/--overwrite instead/.test(r.stderr) ? ['--overwrite'] : [])], {
+            env,
+          });
+        started = true;
+        kills.push(`${hook}=${env[hook ?? ''] ?? ''}: ${r.signal ?? r.code}`);
+        if (r.code === 0) break;
+        assert.equal(r.signal, 'SIGKILL', `${kills.join('; ')}: ${r.stderr}`);
+      }
+      const what = `chain ${chain} (${kills.join('; ')})`;
+      assert.equal(
+        readFileSync(join(out, 'log.csv'), 'utf8'),
+        readFileSync(join(reference, 'log.csv'), 'utf8'),
+        `${what}: log.csv`,
+      );
+      for (const d of ['.', 'checkpoint']) {
+        const [got, want] = [join(out, d), join(reference, d)].map(weightsIn);
+        assert.equal(got.length, 1, `${what}: ${d}: ${got.join(', ')}`);
+        assert.ok(
+          readFileSync(join(out, d, got[0])).equals(readFileSync(join(reference, d, want[0]))),
+          `${what}: ${d}: the weights`,
+        );
+      }
+    }
   });
 });
