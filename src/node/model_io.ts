@@ -2,8 +2,10 @@
  * Saving and loading model directories (model.json + one weights file) on Node.
  *
  * Saves are crash-safe: the weights go to a new, uniquely named file first, then model.json — which names that file —
- * is replaced atomically, and only then are older weight files removed. At every instant the directory holds a
- * complete model, so an interrupted save (Ctrl-C, kill, power loss) leaves the previous one intact.
+ * is replaced atomically, and only then are older weight files removed (both written to temp files before either is
+ * renamed, so a kill between the renames leaves model.json's temp file marking the new weights as a killed save's).
+ * At every instant the directory holds a complete model, so an interrupted save (Ctrl-C, kill, power loss) leaves
+ * the previous one intact.
  *
  * Loading reads only files inside the model's directory: a manifest path that leads outside it (`../x`, an absolute
  * path, a symbolic link pointing out) is an error naming the path.
