@@ -122,6 +122,7 @@ const ONCE = [
   'resume_edges',
   'resume_epochs',
   'resume_gaps',
+  'resume_after_write',
   'resume_flags',
   'run_lock',
   'run_lock_fuzz',

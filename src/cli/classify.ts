@@ -102,6 +102,7 @@ import {
   announceStop,
   continueWith,
   csvRowsOf,
+  restoreLog,
   nonFiniteLossError,
   prepareRunDir,
   signalsDelivered,
@@ -975,6 +976,7 @@ export async function trainClassifier(
   const alreadyDone = state !== null && finishedState(state, settings);
   if (alreadyDone && !member)
     out.info(`The run in ${outDir} has finished training; nothing to resume: scoring its best model`);
+  if (alreadyDone) restoreLog(outDir, history);
   try {
     if (!alreadyDone) {
       // A Ctrl-C during the setup, which only queues it, is handled now: training stops after its first batch.

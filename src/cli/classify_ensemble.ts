@@ -148,7 +148,7 @@ export async function classifyTrainEnsemble(
     const dir = join(outDir, memberPath(rec, k));
     const resumeMember = isModelDir(join(dir, CHECKPOINT_DIR));
     if (resumeMember && memberFinished(dir, o.epochs)) {
-      tidyFinishedMember(dir);
+      tidyFinishedMember(dir, memberCheckpoint(dir)?.state?.history);
       finished.push(k);
       continue;
     }

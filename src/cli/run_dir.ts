@@ -3,12 +3,18 @@
  * per directory (a lock file), refuse to clobber a model unless --overwrite (and then delete only recur's own files),
  * sweep the temp files of a killed run, and require a checkpoint for --resume.
  */
-import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Callback, type Logs, type TerminateOnNaN } from '../models/callbacks.js';
 import type { Sequential } from '../models/sequential.js';
-import type { CSVLogRow } from '../node/callbacks.js';
-import { SAVED_WEIGHTS_RE, holdsModelJson, isModelDir, recordedTask } from '../node/model_io.js';
+import { csvLogText, type CSVLogRow } from '../node/callbacks.js';
+import {
+  SAVED_WEIGHTS_RE,
+  holdsModelJson,
+  isModelDir,
+  recordedTask,
+  removeUnreferencedWeights,
+} from '../node/model_io.js';
 import {
   ENSEMBLE_FILE,
   JOINT_NGRAM_NAME_RE,
@@ -256,6 +262,8 @@ export function prepareRunDir(
   // their temp files, a start after this run is killed too would take them for the user's and refuse to run.
   for (const n of killedFiles) unlinkSync(join(outDir, n));
   if (existsSync(outDir)) removeStaleTemps(outDir);
+  // Weights a save replaced, left by a kill before their removal: the run may never save into that directory again.
+  if (o.resume) for (const d of [outDir, ckptDir]) if (isModelDir(d)) removeUnreferencedWeights(d);
   // The n-grams of no model here: a replaced model's (a kill came between its replacement and their removal) and a
   // killed run's, which the new run would otherwise take as its own, whatever its order or data.
   if (existsSync(outDir)) removeUnreferencedNgrams(outDir);
@@ -355,6 +363,18 @@ function holdRunSignals(dir: string, out: Output | undefined): void {
   }
   if (out !== undefined) runSignals.out = out;
   if (runSignals.phase !== 'training') runSignals.phase = 'setup';
+}
+
+/**
+ * Rewrites `outDir`'s log.csv from the epochs of a checkpoint's history when it reads otherwise: a resume of a run
+ * whose checkpoint is already that of a finished one trains nothing, so no CSVLogger rewrites it — and a kill -9
+ * between the last epoch's checkpoint and its log row left the row out.
+ */
+export function restoreLog(outDir: string, history: Record<string, number>[]): void {
+  if (history.length === 0) return;
+  const path = join(outDir, LOG_FILE);
+  const text = csvLogText(csvRowsOf(history));
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileAtomic(path, text);
 }
 
 /**

@@ -15,10 +15,10 @@ import {
 } from '../models/seed_ensemble.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { acquireRunLock } from '../node/run_lock.js';
-import { isModelDir } from '../node/model_io.js';
-import { removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
+import { isModelDir, removeUnreferencedWeights } from '../node/model_io.js';
+import { CHECKPOINT_DIR, removeStaleTemps, tidyReplacedFiles } from '../node/run_files.js';
 import { isEnsembleDir, readEnsembleFile } from '../node/seed_ensemble_dir.js';
-import { prepareRunDir, runThreads } from './run_dir.js';
+import { prepareRunDir, restoreLog, runThreads } from './run_dir.js';
 import { UsageError, type Output } from './output.js';
 import type { RecordedTask } from '../core/tasks.js';
 
@@ -158,11 +158,18 @@ export function openEnsembleRecord<F extends EnsembleFormat>(
 
 /**
  * A member a resumed ensemble run skips (finished before a kill -9): its stale lock and recur's temp files of the
- * killed run go, as a member the run trains has them swept by its own start.
+ * killed run go, as a member the run trains has them swept by its own start; so do weights its saves replaced, and
+ * its log.csv gets the rows of its checkpoint's `history` (a kill after the last checkpoint left the last row out).
  */
-export function tidyFinishedMember(dir: string): void {
-  acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200)).release();
-  removeStaleTemps(dir);
+export function tidyFinishedMember(dir: string, history: Record<string, number>[] | undefined): void {
+  const lock = acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
+  try {
+    removeStaleTemps(dir);
+    for (const d of [dir, join(dir, CHECKPOINT_DIR)]) if (isModelDir(d)) removeUnreferencedWeights(d);
+    if (history !== undefined) restoreLog(dir, history);
+  } finally {
+    lock.release();
+  }
 }
 
 /**

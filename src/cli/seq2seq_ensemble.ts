@@ -203,7 +203,7 @@ export async function seq2seqTrainEnsemble(
   for (let k = 1; k <= N; k++) {
     const dir = memberDir(k);
     if (!toTrain.includes(k)) {
-      tidyFinishedMember(dir);
+      tidyFinishedMember(dir, memberState(dir)?.history);
       listed.add(k);
       continue;
     }

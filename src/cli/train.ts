@@ -22,7 +22,7 @@ import { CSVLogger, ModelCheckpoint, ProgressBar } from '../node/callbacks.js';
 import {
   loadCarriedStates,
   removeOtherStatesFiles,
-  writeCarriedStates,
+  prepareCarriedStates,
   type CarriedStatesRef,
 } from '../node/carried_states.js';
 import { readTextCorpus } from '../node/corpus_file.js';
@@ -393,8 +393,12 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   });
   // Notes on the saved files (a GRU tfjs cannot read) are printed once per run, not at every save.
   const notesShown = new Set<string>();
-  const save = (dir: string, opts: Parameters<typeof saveModel>[2]): void => {
-    for (const note of saveModel(model, dir, opts).notes) {
+  const save = (
+    dir: string,
+    opts: Parameters<typeof saveModel>[2],
+    commitFirst: Parameters<typeof saveModel>[3] = [],
+  ): void => {
+    for (const note of saveModel(model, dir, opts, commitFirst).notes) {
       if (notesShown.has(note)) continue;
       notesShown.add(note);
       out.note(note);
@@ -532,9 +536,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     const batch = legacy + at.batch;
     const progressNow = legacy || batch === 0 ? undefined : at;
     // The streams' states first (a new file), then the checkpoint that names it, then the older states files go.
-    const carried = progressNow?.states ? writeCarriedStates(ckptDir, progressNow.states) : undefined;
-    save(ckptDir, { metadata: metadata(stateNow(at.epoch, batch, progressNow, carried)) });
-    removeOtherStatesFiles(ckptDir, carried?.file ?? null);
+    const carried = progressNow?.states ? prepareCarriedStates(ckptDir, progressNow.states) : undefined;
+    save(ckptDir, { metadata: metadata(stateNow(at.epoch, batch, progressNow, carried?.ref)) }, [
+      ...(carried ? [carried.write] : []),
+    ]);
+    removeOtherStatesFiles(ckptDir, carried?.ref.file ?? null);
     const code = announceStop(out, ckptDir, resumeHint, budget, { epoch: at.epoch, batch });
     if (code !== null) return code;
   } else if (interrupt.requested && history.length < epochs) {

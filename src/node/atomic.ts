@@ -62,8 +62,28 @@ export function processAlive(pid: number): boolean {
  * the temp file is written and before the rename — a real kill -9 at the worst moment, for the crash tests.
  */
 let writesBeforeKill = Number(process.env.RECUR_TEST_KILL_IN_WRITE ?? 0);
+/**
+ * Test hook: with RECUR_TEST_KILL_AFTER_WRITE=N the process kills itself with SIGKILL right after its N-th atomic
+ * write (the file in place): between two steps of a save, or between a checkpoint and the log row after it.
+ */
+let writesBeforeKillAfter = Number(process.env.RECUR_TEST_KILL_AFTER_WRITE ?? 0);
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  prepareAtomicWrite(path, data).commit();
+}
+
+/** A write of a file whose bytes are in its temp file: `commit` renames it over the target, `abandon` deletes it. */
+export interface PreparedWrite {
+  commit(): void;
+  abandon(): void;
+}
+
+/**
+ * The first half of writeFileAtomic: writes and syncs the temp file. Two files that go together (a model's weights and
+ * its model.json) are both prepared before either is committed, so that a kill between the two renames leaves the
+ * second's temp file: the mark of a killed save, which tells the next start the first file is the killed run's.
+ */
+export function prepareAtomicWrite(path: string, data: Uint8Array | string): PreparedWrite {
   const tmp = join(dirname(path), atomicTempName(basename(path)));
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd: number;
@@ -89,9 +109,21 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     throw e;
   }
   closeSync(fd);
-  if (writesBeforeKill > 0 && --writesBeforeKill === 0) process.kill(process.pid, 'SIGKILL');
-  renameSync(tmp, path);
-  removeDeadWritersTemps(path);
+  return {
+    commit: () => {
+      if (writesBeforeKill > 0 && --writesBeforeKill === 0) process.kill(process.pid, 'SIGKILL');
+      renameSync(tmp, path);
+      removeDeadWritersTemps(path);
+      if (writesBeforeKillAfter > 0 && --writesBeforeKillAfter === 0) process.kill(process.pid, 'SIGKILL');
+    },
+    abandon: () => {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already gone
+      }
+    },
+  };
 }
 
 /**

@@ -179,6 +179,15 @@ export interface CSVLogRow {
   logs: Logs;
 }
 
+/** The whole log of `rows` (at least one), as CSVLogger writes it: a header of the first row's keys, sorted. */
+export function csvLogText(rows: CSVLogRow[]): string {
+  const keys = Object.keys(rows[0].logs).sort();
+  return [
+    ['epoch', ...keys].join(',') + '\n',
+    ...rows.map((r) => [r.epoch, ...keys.map((k) => r.logs[k] ?? '')].join(',') + '\n'),
+  ].join('');
+}
+
 /**
  * Appends one CSV row per epoch (Keras CSVLogger). `append` keeps an existing file; `rows` instead starts the file
  * afresh (atomically) from these epochs — a resumed run passes the epochs its checkpoint holds, so rows a killed run
@@ -203,11 +212,7 @@ export class CSVLogger extends Callback {
   override async onTrainBegin(): Promise<void> {
     if (this.rows && this.rows.length > 0) {
       this.keys = Object.keys(this.rows[0].logs).sort();
-      const text = [
-        ['epoch', ...this.keys].join(',') + '\n',
-        ...this.rows.map((r) => this.line(r.epoch, r.logs)),
-      ];
-      writeFileAtomic(this.path, text.join(''));
+      writeFileAtomic(this.path, csvLogText(this.rows));
     } else this.fresh = this.rows !== undefined || !this.append || !existsSync(this.path);
   }
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {

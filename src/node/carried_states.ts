@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { checkCarriedStateShapes, type CarriedStates, type Sequential } from '../models/sequential.js';
-import { makeDirectories, writeFileAtomic } from './atomic.js';
+import { makeDirectories, prepareAtomicWrite, type PreparedWrite } from './atomic.js';
 import { CARRIED_STATES_FILE_RE } from './run_files.js';
 
 const dim = z.number().int().positive();
@@ -31,6 +31,20 @@ export type CarriedStatesRef = z.infer<typeof CarriedStatesRefSchema>;
 
 /** Writes the states to a new states file in `dir` (atomically) and returns what model.json records of it. */
 export function writeCarriedStates(dir: string, states: CarriedStates): CarriedStatesRef {
+  const { ref, write } = prepareCarriedStates(dir, states);
+  write.commit();
+  return ref;
+}
+
+/**
+ * The states file's write, prepared (its temp file written) but not committed, and what model.json records of it: a
+ * checkpoint's save commits it just before its weights (saveModel's `commitFirst`), when their temp files and
+ * model.json's exist, which mark it as a killed save's until model.json is in place.
+ */
+export function prepareCarriedStates(
+  dir: string,
+  states: CarriedStates,
+): { ref: CarriedStatesRef; write: PreparedWrite } {
   const floats = states.reduce((n, l) => n + (l ?? []).reduce((m, t) => m + t.size, 0), 0);
   const data = new Float32Array(floats);
   let off = 0;
@@ -47,14 +61,15 @@ export function writeCarriedStates(dir: string, states: CarriedStates): CarriedS
   const bytes = new Uint8Array(data.buffer);
   const file = `states-${randomBytes(4).toString('hex')}.bin`;
   makeDirectories(dir);
-  writeFileAtomic(join(dir, file), bytes);
-  return {
+  const write = prepareAtomicWrite(join(dir, file), bytes);
+  const ref = {
     file,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     layers: states.map((l) =>
       l ? { shapes: l.map((t) => [t.shape[0], t.shape[1]] as [number, number]) } : null,
     ),
   };
+  return { ref, write };
 }
 
 /** Removes the states files in `dir` other than `keep` (older saves'; none when the checkpoint has no states). */

@@ -2,8 +2,10 @@
  * Saving and loading model directories (model.json + one weights file) on Node.
  *
  * Saves are crash-safe: the weights go to a new, uniquely named file first, then model.json — which names that file —
- * is replaced atomically, and only then are older weight files removed. At every instant the directory holds a
- * complete model, so an interrupted save (Ctrl-C, kill, power loss) leaves the previous one intact.
+ * is replaced atomically, and only then are older weight files removed (both written to temp files before either is
+ * renamed, so a kill between the renames leaves model.json's temp file marking the new weights as a killed save's).
+ * At every instant the directory holds a complete model, so an interrupted save (Ctrl-C, kill, power loss) leaves
+ * the previous one intact.
  *
  * Loading reads only files inside the model's directory: a manifest path that leads outside it (`../x`, an absolute
  * path, a symbolic link pointing out) is an error naming the path.
@@ -12,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  lstatSync,
   openSync,
   readFileSync,
   readSync,
@@ -21,7 +24,13 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { makeDirectories, parseAtomicTempName, processAlive, writeFileAtomic } from './atomic.js';
+import {
+  makeDirectories,
+  parseAtomicTempName,
+  prepareAtomicWrite,
+  processAlive,
+  type PreparedWrite,
+} from './atomic.js';
 import { InvalidInputError, noSuchPath } from '../core/errors.js';
 import { otherTaskMessage, RECORDED_TASKS, type RecordedTask } from '../core/tasks.js';
 import { parseModelJson } from '../models/model_file.js';
@@ -49,6 +58,40 @@ import {
 /** The name every save gives its weights: `weights-` and 8 random hex digits, new per save. */
 export const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
 
+/** The weights files (of `dir` itself) its model.json names; null when it has none recur can read. */
+function weightsNamedIn(dir: string): Set<string> | null {
+  const named = new Set<string>();
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest?: { paths?: unknown[] }[];
+    };
+    if (!Array.isArray(json.weightsManifest)) return null;
+    for (const group of json.weightsManifest)
+      for (const p of group.paths ?? []) if (typeof p === 'string' && /^[^/\\]+\.bin$/.test(p)) named.add(p);
+  } catch {
+    return null;
+  }
+  return named;
+}
+
+/**
+ * Deletes the weights files of recur's naming in model directory `dir` that its model.json does not name: those a
+ * save replaced, left by a kill -9 between its model.json and their removal. The next save into `dir` removes them,
+ * but a finished run, or a best model no later epoch improves on, has none. Returns the deleted paths; nothing
+ * without a model.json recur can read (a killed first save's files are killedSaveFiles's).
+ */
+export function removeUnreferencedWeights(dir: string): string[] {
+  const named = weightsNamedIn(dir);
+  if (named === null) return [];
+  const removed: string[] = [];
+  for (const f of readdirSync(dir))
+    if (SAVED_WEIGHTS_RE.test(f) && !named.has(f) && lstatSync(join(dir, f)).isFile()) {
+      unlinkSync(join(dir, f));
+      removed.push(join(dir, f));
+    }
+  return removed;
+}
+
 /**
  * The weights files a save into `dir` replaces: those the model.json it overwrites names (a model directory is
  * replaced whole), and those of recur's own naming left by a save killed before its model.json, with the temp files
@@ -56,16 +99,8 @@ export const SAVED_WEIGHTS_RE = /^weights-[0-9a-f]{8}\.bin$/;
  * beside no model included.
  */
 function replacedWeightsFiles(dir: string, keep: string): string[] {
-  const named = new Set<string>();
-  try {
-    const old = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
-      weightsManifest?: { paths?: unknown[] }[];
-    };
-    for (const group of old.weightsManifest ?? [])
-      for (const p of group.paths ?? []) if (typeof p === 'string' && /^[^/\\]+\.bin$/.test(p)) named.add(p);
-  } catch {
-    // no model.json, or not one recur can read: it names nothing to replace
-  }
+  // No model.json, or not one recur can read: it names nothing to replace.
+  const named = weightsNamedIn(dir) ?? new Set<string>();
   const killedSaveTemp = (f: string): boolean => {
     const t = parseAtomicTempName(f);
     return (
@@ -85,19 +120,35 @@ export function saveModel(
   model: Sequential | Functional,
   dir: string,
   opts: SaveOptions = {},
+  commitFirst: readonly PreparedWrite[] = [],
 ): { notes: string[] } {
   // Said plainly, before any work (mkdir's EEXIST named neither the file nor the way out).
   if (existsSync(dir) && !statSync(dir).isDirectory())
     throw new InvalidInputError(
       `${dir}: is a file, not a model directory (a path ending in .keras, .h5 or .hdf5 saves a Keras file)`,
     );
-  const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
-  makeDirectories(dir);
-  const weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
-  writeFileAtomic(join(dir, weightsFile), art.weightData);
-  const json = modelJsonFor(art, weightsFile);
+  // Until they are committed, the files are temp files: a save that fails before (non-finite weights, a full disk)
+  // deletes them, the caller's too.
+  const prepared: PreparedWrite[] = [...commitFirst];
+  let json: ModelJson;
+  let weightsFile: string;
+  try {
+    const art = model instanceof Functional ? serializeFunctional(model, opts) : serializeModel(model, opts);
+    makeDirectories(dir);
+    weightsFile = `weights-${randomBytes(4).toString('hex')}.bin`;
+    json = modelJsonFor(art, weightsFile);
+    // Both written before either is renamed into place: until model.json is, its temp file marks the new weights as
+    // a killed save's (killedSaveFiles), never a lone weights file a new start would take for the user's.
+    prepared.push(prepareAtomicWrite(join(dir, weightsFile), art.weightData));
+    prepared.push(prepareAtomicWrite(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n'));
+  } catch (e) {
+    for (const w of prepared) w.abandon();
+    throw e;
+  }
   const replaced = replacedWeightsFiles(dir, weightsFile);
-  writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
+  // In order: files model.json names beside its weights (a checkpoint's carried states, the caller's), the weights,
+  // then model.json.
+  for (const w of prepared) w.commit();
   for (const f of replaced) {
     try {
       unlinkSync(join(dir, f));
