@@ -8,7 +8,8 @@
  * the box's label (and names pasted text so in training errors), loads model files dropped on the Text box without
  * putting them in it, refuses a binary, non-UTF-8 or too large text file, describes a large text once typing pauses,
  * opens a file chosen again, asks before replacing a saved model and says why a save fails, runs a forecast (saying
- * what runs, naming an opened CSV in its errors), stops each stage, and saves a screenshot to a temp dir.
+ * what runs, naming an opened CSV in its errors), stops each stage, fits a phone's screen, and saves a screenshot to a
+ * temp dir.
  *
  * Needs Chromium (Debian: `apt-get install chromium`, which .ci/run does; or CHROMIUM=/path); without it the test is
  * skipped with a message saying so.
@@ -200,6 +201,20 @@ describe('the page in Chromium', { skip: noBrowser }, () => {
     } finally {
       await other.close();
       plain.close();
+    }
+  });
+
+  it('folds to one column on a phone, no wider than its screen', async () => {
+    // A plain 1fr column was as wide as the recipe's longest option, past a 360 px screen.
+    const phone = await browser.newPage({ viewport: { width: 360, height: 800 } });
+    try {
+      await phone.goto(base + '/');
+      await phone.waitForSelector('body[data-ready]', { timeout: 30_000 });
+      const columns = await phone.$eval('.grid', (g) => getComputedStyle(g).gridTemplateColumns.split(' '));
+      assert.equal(columns.length, 1, columns.join(' '));
+      assert.equal(await phone.evaluate(() => document.documentElement.scrollWidth), 360);
+    } finally {
+      await phone.close();
     }
   });
 
