@@ -154,6 +154,7 @@ const ONCE = [
   'nonfinite',
   'docs_contract',
   'seq2seq_length_limits',
+  'web_workers',
 ];
 
 const set = process.argv[2];

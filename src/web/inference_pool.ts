@@ -6,6 +6,7 @@
  */
 import { InferencePool, type InferencePort } from '../inference/pool.js';
 import type { InferenceReply } from '../inference/protocol.js';
+import { webWorkerError } from './worker_error.js';
 
 /**
  * An inference pool of `threads` Web Workers.
@@ -18,7 +19,7 @@ export function createWebInferencePool(
   const spawn = (): InferencePort => {
     const worker = new Worker(workerUrl, { type: 'module' });
     let exit: (e: Error) => void = () => {};
-    worker.addEventListener('error', (e) => exit(new Error(`web worker: ${e.message}`)));
+    worker.addEventListener('error', (e) => exit(webWorkerError(e, workerUrl)));
     return {
       postMessage: (msg) => worker.postMessage(msg),
       onMessage: (fn) => worker.addEventListener('message', (e: MessageEvent<InferenceReply>) => fn(e.data)),

@@ -7,6 +7,7 @@ import { WasmKernels } from '../core/wasm/wasm_kernels.js';
 import { setParallelRunner } from '../models/pool_model.js';
 import { createParallelRunner, type ThreadPort } from '../parallel/pool.js';
 import type { PoolReply } from '../parallel/protocol.js';
+import { webWorkerError } from './worker_error.js';
 
 let installed: { shutdown: () => Promise<void> } | null = null;
 
@@ -25,7 +26,7 @@ export function installWebWorkerPool(
     return {
       postMessage: (msg) => worker.postMessage(msg),
       onMessage: (fn) => worker.addEventListener('message', (e: MessageEvent<PoolReply>) => fn(e.data)),
-      onError: (fn) => worker.addEventListener('error', (e) => fn(new Error(`web worker: ${e.message}`))),
+      onError: (fn) => worker.addEventListener('error', (e) => fn(webWorkerError(e, workerUrl))),
       hold: () => {},
       terminate: async () => worker.terminate(),
     };

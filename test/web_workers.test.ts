@@ -1,0 +1,90 @@
+/**
+ * recur/web's worker pools when their worker script does not load (not found, or importing a package the browser
+ * cannot resolve without a bundler): the browser fires a plain Event, without an ErrorEvent's message, and the error
+ * says which script did not load rather than "web worker: undefined". Node has no Web Workers: a stand-in fails as
+ * Chromium's does, once asked for work.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { kernels, setKernels } from '../src/core/backend.js';
+import type { Kernels } from '../src/core/kernels.js';
+import { createWasmKernels } from '../src/core/wasm/load.js';
+import { indexTensor, layers, RMSprop, Sequential } from '../src/index.js';
+import { getMinSplitWork, setMinSplitWork } from '../src/models/pool_model.js';
+import type { ModelPayload } from '../src/inference/protocol.js';
+import { createWebInferencePool } from '../src/web/inference_pool.js';
+import { installWebWorkerPool, shutdownWebWorkerPool } from '../src/web/pool.js';
+
+/** A Web Worker whose module script did not load: its first request for work gets a plain 'error' Event. */
+class UnloadedWorker extends EventTarget {
+  postMessage(msg: { type: string }): void {
+    if (msg.type !== 'init') setTimeout(() => this.dispatchEvent(new Event('error')));
+  }
+  terminate(): void {}
+}
+
+describe('recur/web worker pools whose worker script does not load', () => {
+  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean };
+  let saved: { worker: unknown; isolated: boolean | undefined; kernels: Kernels };
+  before(() => {
+    saved = { worker: g.Worker, isolated: g.crossOriginIsolated, kernels: kernels() };
+    g.Worker = UnloadedWorker;
+    g.crossOriginIsolated = true;
+    // installWebWorkerPool needs the wasm kernels (a page's without isolation are the reference ones).
+    setKernels(createWasmKernels()!);
+  });
+  after(() => {
+    g.Worker = saved.worker;
+    g.crossOriginIsolated = saved.isolated;
+    setKernels(saved.kernels);
+  });
+  const unloaded =
+    /^web worker https:\/\/example\.test\/\S+\.js did not load: the script, or a module it imports, could not be fetched or resolved/;
+
+  it('training: fit({threads: 2}) names the script that did not load', async () => {
+    assert.equal(installWebWorkerPool('https://example.test/worker.js'), true);
+    const splitWork = getMinSplitWork();
+    setMinSplitWork(0);
+    try {
+      const model = new Sequential({
+        seed: 1,
+        layers: [
+          new layers.LSTM({ units: 4, inputShape: [3, 5] }),
+          new layers.Dense({ units: 5, activation: 'softmax' }),
+        ],
+      });
+      model.compile({ optimizer: new RMSprop(), loss: 'sparseCategoricalCrossentropy' });
+      const x = indexTensor(
+        Int32Array.from({ length: 8 * 3 }, (_, i) => i % 5),
+        [8, 3],
+      );
+      const y = indexTensor(
+        Int32Array.from({ length: 8 }, (_, i) => i % 5),
+        [8],
+      );
+      await assert.rejects(model.fit(x, y, { epochs: 1, batchSize: 8, threads: 2 }), (e: Error) => {
+        assert.match(e.message, unloaded);
+        return true;
+      });
+    } finally {
+      setMinSplitWork(splitWork);
+      await shutdownWebWorkerPool();
+    }
+  });
+
+  it('inference: a load names the script that did not load', async () => {
+    const pool = createWebInferencePool(1, 'https://example.test/inference_worker.js');
+    try {
+      const payload: ModelPayload = { kind: 'text', file: 'm/model.json', json: '{}', weights: [] };
+      await assert.rejects(pool.load(payload), (e: Error) => {
+        assert.match(
+          e.message,
+          /^inference worker 1 stopped \(web worker https:\/\/example\.test\/inference_worker\.js did not load: /,
+        );
+        return true;
+      });
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
