@@ -1,8 +1,8 @@
 /**
  * recur/web's worker pools when their worker script does not load (not found, or importing a package the browser
  * cannot resolve without a bundler): the browser fires a plain Event, without an ErrorEvent's message, and the error
- * says which script did not load rather than "web worker: undefined". Node has no Web Workers: a stand-in fails as
- * Chromium's does, once asked for work.
+ * says which script did not load rather than "web worker: undefined"; the failed worker leaves the pool, so the next
+ * fit fails the same way rather than wait on it forever. Node has no Web Workers: stand-ins fail as Chromium's do.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,16 @@ class UnloadedWorker extends EventTarget {
   postMessage(msg: { type: string }): void {
     if (msg.type !== 'init') setTimeout(() => this.dispatchEvent(new Event('error')));
   }
+  terminate(): void {}
+}
+
+/** As Chromium fails a module worker whose script did not load: one 'error' Event soon after it starts, then silence. */
+class FailedOnceWorker extends EventTarget {
+  constructor() {
+    super();
+    setTimeout(() => this.dispatchEvent(new Event('error')), 20);
+  }
+  postMessage(): void {}
   terminate(): void {}
 }
 
@@ -41,7 +51,12 @@ describe('recur/web worker pools whose worker script does not load', () => {
   const unloaded =
     /^web worker https:\/\/example\.test\/\S+\.js did not load: the script, or a module it imports, could not be fetched or resolved/;
 
-  it('training: fit({threads: 2}) names the script that did not load', async () => {
+  /**
+   * Installs the Web Worker pool on `worker` stand-ins and asserts that each of `fits` fits of a small LSTM on two
+   * threads (every batch split) fails naming the script that did not load.
+   */
+  const fitsFail = async (worker: typeof EventTarget, fits: number): Promise<void> => {
+    g.Worker = worker;
     assert.equal(installWebWorkerPool('https://example.test/worker.js'), true);
     const splitWork = getMinSplitWork();
     setMinSplitWork(0);
@@ -62,15 +77,22 @@ describe('recur/web worker pools whose worker script does not load', () => {
         Int32Array.from({ length: 8 }, (_, i) => i % 5),
         [8],
       );
-      await assert.rejects(model.fit(x, y, { epochs: 1, batchSize: 8, threads: 2 }), (e: Error) => {
-        assert.match(e.message, unloaded);
-        return true;
-      });
+      for (let fit = 1; fit <= fits; fit++)
+        await assert.rejects(model.fit(x, y, { epochs: 1, batchSize: 8, threads: 2 }), (e: Error) => {
+          assert.match(e.message, unloaded, `fit ${fit}`);
+          return true;
+        });
     } finally {
+      g.Worker = UnloadedWorker;
       setMinSplitWork(splitWork);
       await shutdownWebWorkerPool();
     }
-  });
+  };
+
+  it('training: fit({threads: 2}) names the script that did not load', () => fitsFail(UnloadedWorker, 1));
+
+  it('training: a fit after a worker failed fails the same way, not waiting on the failed worker forever', () =>
+    fitsFail(FailedOnceWorker, 2));
 
   it('inference: a load names the script that did not load', async () => {
     const pool = createWebInferencePool(1, 'https://example.test/inference_worker.js');

@@ -167,6 +167,13 @@ export class WorkerPool {
       port.onError((e) => {
         pw.pending?.reject(e);
         pw.pending = null;
+        // A failed worker (its script did not load, or it threw) answers nothing more: it leaves the pool, so that the
+        // next batch starts a new one rather than wait on it forever. Its shard of carried states is gone with it.
+        const i = this.workers.indexOf(pw);
+        if (i < 0) return;
+        this.workers.splice(i, 1);
+        this.shards.clear();
+        void port.terminate();
       });
       port.hold(false);
       port.postMessage({
