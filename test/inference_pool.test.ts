@@ -21,6 +21,7 @@ import { Random } from '../src/core/random.js';
 import {
   DECODE_RUN_BATCHES,
   InferencePool,
+  START_ATTEMPTS,
   decodingRuns,
   shardRuns,
   type InferencePort,
@@ -544,6 +545,88 @@ describe('InferencePool when a worker dies', () => {
     } finally {
       await pool.terminate();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('InferencePool when its workers cannot start', () => {
+  const payload: ModelPayload = { kind: 'text', file: 'm/model.json', json: '{}', weights: [] };
+  /**
+   * Stand-in ports: `works(n)` says whether the n-th spawned worker answers (loads, and generations of 'abc');
+   * the others die on the next turn before answering anything, as one whose script does not load or throws on
+   * import. `kill(n)` ends the n-th from outside, as a crash would.
+   */
+  const fakes = (works: (n: number) => boolean) => {
+    const exits: ((e: Error) => void)[] = [];
+    const spawn = (): InferencePort => {
+      const n = exits.length;
+      let exit: (e: Error) => void = () => {};
+      let reply: (r: InferenceReply) => void = () => {};
+      exits.push((e) => exit(e));
+      if (!works(n)) setImmediate(() => exit(new Error('the script did not load')));
+      return {
+        postMessage: (m) => {
+          if (!works(n)) return;
+          if (m.type === 'generate') reply({ type: 'started', id: m.id });
+          if (m.type !== 'abort')
+            queueMicrotask(() =>
+              reply({ type: 'done', id: m.id, result: m.type === 'generate' ? 'abc' : null }),
+            );
+        },
+        onMessage: (fn) => (reply = fn),
+        onExit: (fn) => (exit = fn),
+        hold: () => {},
+        terminate: async () => {},
+      };
+    };
+    return { spawn, spawned: () => exits.length, kill: (n: number) => exits[n](new Error('killed')) };
+  };
+  /** Turns of the event loop until no worker was spawned in the last few (at most `max`): the pool settled. */
+  const settled = async (spawned: () => number, max = 200): Promise<void> => {
+    for (let quiet = 0, last = -1, turn = 0; quiet < 5 && turn < max; turn++) {
+      quiet = spawned() === last ? quiet + 1 : 0;
+      last = spawned();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+
+  it(`starts at most ${START_ATTEMPTS} workers per place, then fails every job naming why they could not start`, async () => {
+    const { spawn, spawned } = fakes(() => false);
+    const pool = new InferencePool(spawn, 2);
+    try {
+      await assert.rejects(
+        pool.load(payload),
+        /^Error: inference worker 1 stopped \(the script did not load\)/,
+      );
+      await settled(spawned);
+      assert.equal(spawned(), 2 * START_ATTEMPTS, 'no worker replaced endlessly');
+      for (let i = 0; i < 2; i++)
+        await assert.rejects(pool.load(payload), {
+          message: 'inference worker 1 could not start: the script did not load',
+        });
+      assert.equal(spawned(), 2 * START_ATTEMPTS, 'a job starts no worker either');
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  it('a place that could not start gets no more jobs: the others answer them', async () => {
+    // Worker 2 works until it is killed; its replacements cannot start. Worker 1 works throughout.
+    const { spawn, spawned, kill } = fakes((n) => n < 2);
+    const pool = new InferencePool(spawn, 2);
+    try {
+      const model = await pool.load(payload);
+      kill(1);
+      await settled(spawned);
+      assert.equal(spawned(), 2 + START_ATTEMPTS, 'no worker replaced endlessly');
+      for (let i = 0; i < 3; i++) {
+        const { worker, done } = await pool.startGeneration(model, { prime: 'a', length: 3, seed: i });
+        assert.equal(worker, 0);
+        assert.equal(await done, 'abc');
+      }
+      await pool.load(payload);
+    } finally {
+      await pool.terminate();
     }
   });
 });

@@ -11,6 +11,7 @@ import type { Kernels } from '../src/core/kernels.js';
 import { createWasmKernels } from '../src/core/wasm/load.js';
 import { indexTensor, layers, RMSprop, Sequential } from '../src/index.js';
 import { getMinSplitWork, setMinSplitWork } from '../src/models/pool_model.js';
+import { START_ATTEMPTS } from '../src/inference/pool.js';
 import type { ModelPayload } from '../src/inference/protocol.js';
 import { createWebInferencePool } from '../src/web/inference_pool.js';
 import { installWebWorkerPool, shutdownWebWorkerPool } from '../src/web/pool.js';
@@ -106,6 +107,36 @@ describe('recur/web worker pools whose worker script does not load', () => {
         return true;
       });
     } finally {
+      await pool.terminate();
+    }
+  });
+
+  it(`inference: a pool starts at most ${START_ATTEMPTS} workers a place, not a new one whenever one fails`, async () => {
+    let started = 0;
+    g.Worker = class extends FailedOnceWorker {
+      constructor() {
+        super();
+        started++;
+      }
+    };
+    const pool = createWebInferencePool(2, 'https://example.test/inference_worker.js');
+    try {
+      const payload: ModelPayload = { kind: 'text', file: 'm/model.json', json: '{}', weights: [] };
+      // Each load fails as the workers die; once they are given up, with why they could not start.
+      let loads = 0;
+      for (let couldNotStart = false; !couldNotStart;) {
+        assert.ok(++loads <= 2 * START_ATTEMPTS, `load ${loads} still met a new worker (${started} started)`);
+        await assert.rejects(pool.load(payload), (e: Error) => {
+          couldNotStart =
+            /^inference worker 1 could not start: web worker https:\/\/example\.test\/inference_worker\.js did not load: /.test(
+              e.message,
+            );
+          return true;
+        });
+      }
+      assert.ok(started <= 2 * START_ATTEMPTS, `${started} workers started`);
+    } finally {
+      g.Worker = UnloadedWorker;
       await pool.terminate();
     }
   });

@@ -13,7 +13,10 @@
  *
  * Generic over the worker API (InferencePort): src/node/inference_pool.ts spawns Node worker threads,
  * src/web/inference_pool.ts Web Workers. A worker that dies (crash, out of memory) fails the jobs it was running with
- * a clear error and is replaced, with every model loaded again, so later jobs still run.
+ * a clear error and is replaced, with every model loaded again, so later jobs still run. One whose workers die
+ * START_ATTEMPTS times in a row before answering anything (a script that does not load or throws on import) could not
+ * start: it is not replaced again (each replacement would die the same way, endlessly) and gets no more jobs, and
+ * once no worker is left every job fails naming the cause.
  */
 import { parseClassifierMetadata, type ClassifierMetadata } from '../classify/metadata.js';
 import { classificationsOf, type TextClassification } from '../classify/predict.js';
@@ -92,6 +95,10 @@ interface Slot {
   loading: boolean;
   /** Woken when this worker's last stream ends (a reload waiting to rebuild it). */
   drained: (() => void)[];
+  /** The worker has sent a reply: it started. */
+  answered: boolean;
+  /** Set when this place's workers could not start (START_ATTEMPTS in a row died unanswering): what its jobs get. */
+  failure?: Error;
 }
 
 interface ModelEntry extends PooledModel {
@@ -109,6 +116,9 @@ interface ModelEntry extends PooledModel {
  */
 const JOBS_PER_WORKER = 4;
 
+/** Workers in a row that die before answering anything, at one place of the pool, before it is given up. */
+export const START_ATTEMPTS = 3;
+
 export class InferencePool {
   private readonly slots: Slot[] = [];
   private readonly jobs = new Map<number, Job>();
@@ -117,6 +127,8 @@ export class InferencePool {
   private nextModelId = 1;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Per place: its workers in a row that died before answering anything (see START_ATTEMPTS). */
+  private readonly startFailures: number[] = [];
   /** The kernels every worker runs: this thread's, so pooled answers equal one-thread answers. */
   private readonly kernelsName = kernels().name;
 
@@ -154,18 +166,32 @@ export class InferencePool {
       alive: true,
       loading: false,
       drained: [],
+      answered: false,
     };
-    slot.port.onMessage((r) => this.receive(r));
+    slot.port.onMessage((r) => {
+      slot.answered = true;
+      this.receive(r);
+    });
     slot.port.onExit((err) => this.died(slot, err));
     slot.port.hold(false);
     return slot;
   }
 
-  /** A dead worker fails its jobs with a clear error and is replaced, with every model loaded again. */
+  /**
+   * A dead worker fails its jobs with a clear error and is replaced, with every model loaded again; unless it is the
+   * START_ATTEMPTS-th in a row at its place to die before answering anything: then that place could not start, and
+   * keeps that error for the jobs that still come to it.
+   */
   private died(slot: Slot, err: Error): void {
     if (!slot.alive) return;
     slot.alive = false;
-    const why = `inference worker ${slot.index + 1} stopped (${err.message}); the request was not completed`;
+    const unstarted = slot.answered ? 0 : (this.startFailures[slot.index] ?? 0) + 1;
+    this.startFailures[slot.index] = unstarted;
+    if (unstarted >= START_ATTEMPTS)
+      slot.failure = new Error(`inference worker ${slot.index + 1} could not start: ${err.message}`);
+    const why =
+      slot.failure?.message ??
+      `inference worker ${slot.index + 1} stopped (${err.message}); the request was not completed`;
     for (const id of slot.jobs) {
       const job = this.jobs.get(id)!;
       this.jobs.delete(id);
@@ -173,7 +199,7 @@ export class InferencePool {
       job.reject(new Error(why));
     }
     slot.jobs.clear();
-    if (this.closed) return;
+    if (this.closed || slot.failure) return;
     const fresh = this.start(slot.index);
     this.slots[slot.index] = fresh;
     // Messages are handled in order, so jobs posted after these loads find their models.
@@ -212,6 +238,7 @@ export class InferencePool {
     extra: Partial<Pick<Job, 'onStarted' | 'onText' | 'stream'>> = {},
   ): Promise<InferenceResult> {
     if (this.closed) return Promise.reject(new Error('the inference pool is shut down'));
+    if (slot.failure) return Promise.reject(slot.failure);
     const id = this.nextId++;
     return new Promise<InferenceResult>((resolve, reject) => {
       this.jobs.set(id, { worker: slot, resolve, reject, stream: false, ...extra });
@@ -311,7 +338,7 @@ export class InferencePool {
         await this.loadOneAtATime(loadOn, opts.streamWaitMs ?? RELOAD_STREAM_WAIT_MS, () =>
           entries.every((e) => failed.has(e)),
         );
-      else await Promise.all(this.slots.map(loadOn));
+      else await Promise.all(this.working().map(loadOn));
     }
     await Promise.all(
       [...failed.keys()].filter((e) => sent.has(e)).map((e) => this.dropFromWorkers(e.id).catch(() => {})),
@@ -339,9 +366,9 @@ export class InferencePool {
   ): Promise<void> {
     const loaded = new Set<Slot>();
     for (
-      let left = this.slots;
+      let left = this.working();
       left.length > 0 && !givenUp();
-      left = this.slots.filter((s) => !loaded.has(s))
+      left = this.working().filter((s) => !loaded.has(s))
     ) {
       const slot = left.reduce((a, b) => (b.streams < a.streams ? b : a));
       slot.loading = true;
@@ -372,8 +399,18 @@ export class InferencePool {
 
   /** The workers new jobs go to: those not loading a model, or all of them while every one is. */
   private ready(): Slot[] {
-    const free = this.slots.filter((s) => !s.loading);
-    return free.length > 0 ? free : this.slots;
+    const working = this.working();
+    const free = working.filter((s) => !s.loading);
+    return free.length > 0 ? free : working;
+  }
+
+  /**
+   * The workers that started or are starting: not those that could not start (START_ATTEMPTS), unless no other is
+   * left, and then all of them, so that a job fails with why they could not start.
+   */
+  private working(): Slot[] {
+    const working = this.slots.filter((s) => !s.failure);
+    return working.length > 0 ? working : this.slots;
   }
 
   /**
