@@ -1335,6 +1335,12 @@ describe('recur seq2seq', () => {
     rmSync(lock);
     assert.equal(busy.code, 2, busy.stderr);
     assert.match(busy.stderr, /ngram-stopped is in use by recur run pid \d+/);
+    // The command has no --out to give: its advice is to wait, then run it again.
+    assert.match(
+      busy.stderr,
+      /; wait for it to finish, then run recur seq2seq ngram again \(if no recur run/,
+    );
+    assert.doesNotMatch(busy.stderr, /--out/);
     assert.ok(!existsSync(join(dir, 'joint-ngram.json')));
     assert.equal(run(['seq2seq', 'ngram', dir, '--order', '3', '-q']).code, 0);
     assert.ok(existsSync(join(dir, 'joint-ngram.json')));

@@ -1067,8 +1067,13 @@ export async function seq2seqNgram(dir: string, o: Seq2SeqNgramOptions, out: Out
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     // The run's lock, as training takes it: a seq2seq train --resume on this directory cannot switch its n-gram
-    // meanwhile, nor this command switch it under that run.
-    acquireRunLock(dir, `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200));
+    // meanwhile, nor this command switch it under that run. It writes into DIR itself (it has no --out): the refusal's
+    // only advice is to wait.
+    acquireRunLock(
+      dir,
+      `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
+      'wait for it to finish, then run recur seq2seq ngram again',
+    );
   }
   // The networks' tokenizers and split only: the n-gram being replaced is not built.
   const { app, meta, notes } = loadSeq2SeqDir(dir, { jointNgram: false });

@@ -115,10 +115,15 @@ function unwritable(dir: string, e: unknown): unknown {
 
 /**
  * Takes `dir`'s lock for this process (creating `dir`, and its missing parents, if needed), or throws
- * InvalidInputError naming the run that holds it. `command` is recorded for that message. Releasing it removes the
- * lock file and then each directory it created that is still empty, innermost first.
+ * InvalidInputError naming the run that holds it. `command` is recorded for that message. `advice`: what that
+ * message tells the user to do — wait, or give another --out to a command that takes one. Releasing it removes the lock
+ * file and then each directory it created that is still empty, innermost first.
  */
-export function acquireRunLock(dir: string, command: string): RunLock {
+export function acquireRunLock(
+  dir: string,
+  command: string,
+  advice = 'wait for it to finish or give another --out',
+): RunLock {
   const created: string[] = [];
   for (let d = resolve(dir); !existsSync(d); d = dirname(d)) created.push(d);
   try {
@@ -148,7 +153,7 @@ export function acquireRunLock(dir: string, command: string): RunLock {
       const by = holder(path);
       if (by !== null || attempt > 0)
         throw new InvalidInputError(
-          `${dir} is in use by ${by ?? 'another recur run'}; wait for it to finish or give another --out ` +
+          `${dir} is in use by ${by ?? 'another recur run'}; ${advice} ` +
             `(if no recur run is using it, delete ${path})`,
         );
       unlinkIfPresent(path);
