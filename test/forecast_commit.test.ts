@@ -107,6 +107,16 @@ describe('forecast --out --overwrite: the old forecaster stays complete until th
   });
 });
 
+describe('forecast without --out: Ctrl-C before the fit', () => {
+  it('says nothing was saved and exits 130, as with --out (it used to die saying nothing)', () => {
+    const loud = NET.filter((a) => a !== '-q');
+    const r = runCli(['forecast', csv, ...loud], { env: { RECUR_TEST_INTERRUPT_AT_START: '1' } });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /\nInterrupted: nothing was saved\n/);
+    assert.equal(r.stdout, '');
+  });
+});
+
 describe('forecast --out: Ctrl-C as soon as the run holds the lock', () => {
   it('says so, exits 130 and leaves the directory as it was before the run (none, or the old forecaster)', () => {
     const loud = NET.filter((a) => a !== '-q');

@@ -611,6 +611,14 @@ describe('forecast many series: the global network (the default for many series)
     );
   });
 
+  it('without --out: Ctrl-C before the file is read stops it with the same message, exit 130', () => {
+    const long = write('global-stopped-no-out.csv', longCsv());
+    const args = ['forecast', long, '--id-column', 'id', '--epochs', '1', '--seeds', '1', '--threads', '1'];
+    const r = runCli(args, { env: { RECUR_TEST_INTERRUPT_AT_START: '1' } });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /stopping \(Ctrl-C\): the finished series are kept/);
+  });
+
   it('by default: one network trained across the series, averaged with ETS and Theta; reproducible; --method global', () => {
     const long = write('global.csv', longCsv());
     const args = ['forecast', long, '--id-column', 'id', '--horizon', '6', '--epochs', '3', '--threads', '1'];

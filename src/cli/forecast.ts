@@ -483,6 +483,26 @@ export async function forecast(
   }
   const threads = o.threads ?? 1;
   const saveDir = savedDirOf(o);
+  // Ctrl-C or SIGTERM: a one-line message, then exit 130 or 143 — through 'exit', which releases an --out lock (and
+  // the directory it made, still empty); the staging directory of a save in progress goes too (the old forecaster, if
+  // any, is left as it was). Listening from the start: without a listener Node dies at once, saying nothing (and,
+  // once the lock is taken, leaving it behind).
+  const written: string[] = []; // --output and --chart, once in place: a stop after them does not undo them
+  const stop = (signal: NodeJS.Signals): void => {
+    if (saveDir) discardStaging(stagingDirOf(saveDir));
+    const files = written.join(' and ');
+    out.info(
+      `\n${signal === 'SIGINT' ? 'Interrupted' : 'Stopped by SIGTERM'}: ` +
+        (saveDir
+          ? `nothing was saved; ${saveDir} is as it was before the run${files ? ` (${files} written)` : ''}`
+          : files
+            ? `stopped after writing ${files}`
+            : 'nothing was saved'),
+    );
+    process.exit(128 + constants.signals[signal]);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 
   const { series, label } = readSeries(file, o);
   if (series.otherColumns)
@@ -525,19 +545,7 @@ export async function forecast(
   }
   const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
   // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
-  if (saveDir) {
-    // Ctrl-C or SIGTERM: exit 130 or 143 through 'exit', which releases the lock (and the directory it made, still
-    // empty); the staging directory of a save in progress goes too (the old forecaster, if any, is left as it was).
-    // Listening before the lock is taken: a signal from then on must not end the process with the lock left behind.
-    const stop = (signal: NodeJS.Signals): void => {
-      discardStaging(stagingDirOf(saveDir));
-      out.info(
-        `\n${signal === 'SIGINT' ? 'Interrupted' : 'Stopped by SIGTERM'}: nothing was saved; ${saveDir} is as it was before the run`,
-      );
-      process.exit(128 + constants.signals[signal]);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  if (saveDir)
     usage(() =>
       claimForecasterDir(
         saveDir,
@@ -545,9 +553,9 @@ export async function forecast(
         `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
       ),
     );
-    // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock.
-    if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
-  }
+  // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock (without
+  // --out, at the same point: before any fitting).
+  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
   if (transform === 'log' || transform === 'box-cox') {
     const i = series.values.findIndex((v) => !(v > 0));
     if (i >= 0)
@@ -736,8 +744,14 @@ export async function forecast(
   if (!o.json) out.info('\n' + terminalChart(chart, 36, process.stderr.isTTY === true));
 
   const fileRows = forecastRows(dates, point, intervals, actual);
-  if (o.output) writeForecast(o.output, fileRows);
-  if (o.chart) writeFileAtomic(o.chart, await forecastSvg(chart));
+  if (o.output) {
+    writeForecast(o.output, fileRows);
+    written.push(o.output);
+  }
+  if (o.chart) {
+    writeFileAtomic(o.chart, await forecastSvg(chart));
+    written.push(o.chart);
+  }
   if (saveDir) {
     const saved = savedSeriesOf(series.name, res, train, {
       season,
