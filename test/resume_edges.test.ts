@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, pseudoText, reviews, runCli, TINY_TEXT_MODEL } from './cli_helpers.js';
+import { CLI, pseudoText, reviews, runCli, spellings, TINY_TEXT_MODEL } from './cli_helpers.js';
 
 let dir: string;
 before(() => {
@@ -61,6 +61,69 @@ describe('recur train: kill -9 after the first best model, before the first chec
       readFileSync(join(reference, 'log.csv'), 'utf8'),
     );
   });
+});
+
+describe('Ctrl-C in the setup of a --resume with nothing left to train', () => {
+  // It said "training stops after its first batch and saves a checkpoint", which a finished run never trains, and went
+  // on: train to "Done" (exit 0), classify train to its test scores (the Ctrl-C never handled), seq2seq train to a
+  // "Saved … at the end of epoch 1. Continue with: … --resume" that trains nothing. It stops as a Ctrl-C after
+  // training does: the model in place, no test scores, exit 130.
+  const cases: { name: string; args: (out: string) => string[]; scores: boolean }[] = [
+    {
+      name: 'train',
+      args: (out) => [
+        ...['train', join(dir, 'finished.txt'), '--out', out, ...TINY_TEXT_MODEL.filter((a) => a !== '-q')],
+        ...['--epochs', '1'],
+      ],
+      scores: false,
+    },
+    {
+      name: 'classify train',
+      args: (out) => [
+        ...['classify', 'train', join(dir, 'finished.csv'), '--out', out, '--units', '6', '--embedding-dim'],
+        ...['6', '--batch-size', '16', '--epochs', '1', '--threads', '1'],
+      ],
+      scores: true,
+    },
+    {
+      name: 'seq2seq train',
+      args: (out) => [
+        ...['seq2seq', 'train', join(dir, 'finished.tsv'), '--out', out, '--source-tokens', 'chars'],
+        ...['--target-tokens', 'words', '--units', '6', '--embedding-dim', '4', '--batch-size', '32'],
+        ...['--epochs', '1', '--threads', '1'],
+      ],
+      scores: true,
+    },
+  ];
+  before(() => {
+    writeFileSync(join(dir, 'finished.txt'), pseudoText(2000, 2));
+    writeFileSync(join(dir, 'finished.csv'), reviews(120, 2));
+    writeFileSync(join(dir, 'finished.tsv'), spellings(60, 2));
+  });
+  for (const c of cases)
+    it(`${c.name}: stops before the test scores, saying so, exit 130`, () => {
+      const out = join(dir, `finished-${c.name.replace(/\W+/g, '-')}`);
+      const first = runCli([...c.args(out), '-q']);
+      assert.equal(first.code, 0, first.stderr);
+      const checkpoint = readFileSync(join(out, 'checkpoint', 'model.json'), 'utf8');
+      // A real SIGINT as the lock is taken.
+      const r = runCli([...c.args(out), '--resume'], { env: { RECUR_TEST_INTERRUPT_AT_START: '1' } });
+      assert.equal(r.code, 130, r.stderr);
+      assert.doesNotMatch(r.stderr, /first batch|Continue with/);
+      assert.match(
+        r.stderr,
+        c.scores
+          ? /Interrupted after training: the model in \S+ is saved; stopped before the test scores/
+          : /Interrupted after training: the model in \S+ is saved\n/,
+      );
+      assert.doesNotMatch(r.stderr, /^Test|^Done/m);
+      assert.equal(r.stdout, '', 'no test scores');
+      assert.equal(readFileSync(join(out, 'checkpoint', 'model.json'), 'utf8'), checkpoint);
+      assert.ok(!existsSync(join(out, 'recur.lock')), 'the lock is released');
+      // Still the finished run: a --resume trains nothing and ends as one.
+      const again = runCli([...c.args(out), '--resume', '-q']);
+      assert.equal(again.code, 0, again.stderr);
+    });
 });
 
 describe('a kill inside the first save', () => {

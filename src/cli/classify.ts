@@ -99,6 +99,8 @@ import {
   EpochRecorder,
   TrainingBudget,
   TrainingInterrupt,
+  finishedRunInterrupted,
+  nothingLeftToTrain,
   announceStop,
   continueWith,
   csvRowsOf,
@@ -907,6 +909,12 @@ export async function trainClassifier(
   // The error below reports the stop; no second line for it.
   const terminateOnNaN = new TerminateOnNaN({ warn: () => undefined });
 
+  // A resumed run whose checkpoint is already that of a finished one (early stopping fired, or all its epochs): a
+  // kill after its last epoch, or a resume of a finished run, trains nothing more — fit would run one more epoch
+  // before early stopping looked again. (A member: killed before the ensemble recorded it.)
+  const alreadyDone = state !== null && finishedState(state, settings);
+  // Said before the interrupt listens: a Ctrl-C in the setup stops the run before its test scores.
+  if (alreadyDone && !member) nothingLeftToTrain(true);
   const budget = member?.budget ?? new TrainingBudget(o);
   const interrupt = new TrainingInterrupt(model, out, () => !budget.exhausted);
   const recorder = new EpochRecorder({
@@ -970,10 +978,6 @@ export async function trainClassifier(
   ];
   const started = Date.now();
   const cpuStarted = process.cpuUsage();
-  // A resumed run whose checkpoint is already that of a finished one (early stopping fired, or all its epochs): a
-  // kill after its last epoch, or a resume of a finished run, trains nothing more — fit would run one more epoch
-  // before early stopping looked again. (A member: killed before the ensemble recorded it.)
-  const alreadyDone = state !== null && finishedState(state, settings);
   if (alreadyDone && !member)
     out.info(`The run in ${outDir} has finished training; nothing to resume: scoring its best model`);
   if (alreadyDone) restoreLog(outDir, history);
@@ -1030,6 +1034,7 @@ export async function trainClassifier(
   switchFromEnsemble();
   // A member is scored with the others, as the ensemble (src/cli/classify_ensemble.ts).
   if (member) return stoppedEarly ? 'budget' : 'finished';
+  if (await finishedRunInterrupted()) return 130;
   const trainSeconds = (Date.now() - started) / 1000;
   // CPU time of the whole process (all threads): what the training cost, however loaded the machine was.
   const cpu = process.cpuUsage(cpuStarted);

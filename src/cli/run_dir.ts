@@ -318,32 +318,80 @@ export function csvRowsOf(history: Record<string, number>[]): CSVLogRow[] {
  * no listener Node would die at once, saying nothing, with the lock left behind. Before training (reading the data,
  * building the model) the stop is the training's: TrainingInterrupt takes it over, and the run stops after its first
  * batch with a checkpoint that --resume continues, as Ctrl-C in training does (a second Ctrl-C quits at once). After
- * training (the test scores) the model is saved and the command ends there. Exit 130 either way, through 'exit',
- * which releases the lock.
+ * training (the test scores) the model is saved and the command ends there. A resumed run with nothing left to train
+ * (nothingLeftToTrain) has no first batch: a Ctrl-C in its setup stops it as one after training does, once its model
+ * is in place (finishedRunInterrupted). Exit 130 every way, through 'exit', which releases the lock.
  */
 const runSignals: {
   phase: 'none' | 'setup' | 'training' | 'after';
   /** A Ctrl-C in setup, not yet taken over by a TrainingInterrupt. */
   stopRequested: boolean;
+  /** The run is a resumed one with nothing left to train (nothingLeftToTrain). */
+  nothingLeft: boolean;
+  /** The command scores its model on a test split after training (train does not). */
+  scores: boolean;
   /** The run's directory (the first prepared: an ensemble's, not a member's). */
   dir: string;
   out: Output | undefined;
   startHookFired: boolean;
-} = { phase: 'none', stopRequested: false, dir: '', out: undefined, startHookFired: false };
+} = {
+  phase: 'none',
+  stopRequested: false,
+  nothingLeft: false,
+  scores: true,
+  dir: '',
+  out: undefined,
+  startHookFired: false,
+};
+
+/** What a Ctrl-C after training says: the model is in place (and the test scores, if any, are not computed). */
+function afterTrainingMessage(): string {
+  return `Interrupted after training: the model in ${runSignals.dir} is saved${runSignals.scores ? '; stopped before the test scores' : ''}`;
+}
 
 function onRunSignal(): void {
   if (runSignals.phase === 'training') return; // TrainingInterrupt's
   if (runSignals.phase === 'after') {
-    runSignals.out?.info(
-      `\nInterrupted after training: the model in ${runSignals.dir} is saved; stopped before the test scores`,
-    );
+    runSignals.out?.info(`\n${afterTrainingMessage()}`);
     process.exit(130);
   }
   if (runSignals.stopRequested) process.exit(130);
   runSignals.stopRequested = true;
   runSignals.out?.info(
-    '\nInterrupted: training stops after its first batch and saves a checkpoint (Ctrl-C again to quit now)…',
+    runSignals.nothingLeft
+      ? `\nInterrupted: the run in ${runSignals.dir} has nothing left to train; it stops once its model is in place` +
+          `${runSignals.scores ? ', before the test scores' : ''} (Ctrl-C again to quit now)…`
+      : '\nInterrupted: training stops after its first batch and saves a checkpoint (Ctrl-C again to quit now)…',
   );
+}
+
+/**
+ * Says, during its setup and before its TrainingInterrupt listens, that a resumed run has nothing left to train (its
+ * checkpoint is a finished run's): a Ctrl-C then stops it, not after a first batch it never trains, but where its model
+ * is in place (finishedRunInterrupted). `scores`: the command goes on to test scores, which the stop skips.
+ */
+export function nothingLeftToTrain(scores: boolean): void {
+  runSignals.nothingLeft = true;
+  runSignals.scores = scores;
+}
+
+/**
+ * Where a run with nothing left to train (nothingLeftToTrain) has its model in place, before its test scores: a Ctrl-C
+ * during its setup, announced then or still queued (a finished run's setup may never have waited), stops the command
+ * here as one after training does. True when it stopped: the command returns 130. From here on Ctrl-C is the
+ * after-training one.
+ */
+export async function finishedRunInterrupted(): Promise<boolean> {
+  if (!runSignals.nothingLeft) return false;
+  runSignals.nothingLeft = false;
+  runSignals.phase = 'after';
+  if (runSignals.stopRequested) {
+    runSignals.stopRequested = false;
+    runSignals.out?.info(afterTrainingMessage());
+    return true;
+  }
+  await signalsDelivered();
+  return false;
 }
 
 /**
@@ -407,6 +455,8 @@ export class TrainingInterrupt {
   }
 
   listen(): void {
+    // Nothing left to train: a Ctrl-C stays runSignals', which stops the run where its model is in place.
+    if (runSignals.nothingLeft) return;
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     if (runSignals.phase === 'none') return;

@@ -104,6 +104,8 @@ import {
   EpochRecorder,
   TrainingBudget,
   TrainingInterrupt,
+  finishedRunInterrupted,
+  nothingLeftToTrain,
   announceStop,
   continueWith,
   csvRowsOf,
@@ -701,6 +703,14 @@ export async function trainSeq2Seq(
   // uninterrupted run would.
   const ownRun = o.resume && !member ? state : null;
   const plannedEpochs = ownRun?.epochs !== undefined && !o.epochsGiven ? ownRun.epochs : o.epochs;
+  const startEpoch = state?.epoch ?? 0;
+  // A cosine run ends where its schedule reaches 0, so a resumed one trains the epochs it started with, as an
+  // ensemble's members do: later epochs would not move the weights (and --epochs' default could cut a longer run short).
+  const runEpochs =
+    settings.lrDecayEpochs ?? (o.resume ? Math.max(plannedEpochs, startEpoch) : plannedEpochs);
+  // Said before the interrupt listens (nothing in the setup waits before): a Ctrl-C stops such a run before its test
+  // scores.
+  if (o.resume && !member && startEpoch >= runEpochs) nothingLeftToTrain(true);
   const threads = runThreads(o.threads, ownRun?.threads, out);
   if (!Number.isInteger(threads) || threads < 1)
     throw new UsageError(`--threads must be a positive integer, got ${o.threads}`);
@@ -844,7 +854,6 @@ export async function trainSeq2Seq(
   const terminateOnNaN = new TerminateOnNaN({ warn: () => undefined });
   const tokensPerEpoch = targetTokens(trainData);
 
-  const startEpoch = state?.epoch ?? 0;
   // With --ema, the weight average stands in for the weights from validation (loss and decoding) to the best-model
   // save, and the raw weights are back before the checkpoint (which keeps both: the average is an optimizer slot).
   const swapAverages = (): void => model.optimizer!.swapAverages(model.namedWeights());
@@ -911,10 +920,6 @@ export async function trainSeq2Seq(
     recorder,
     new CSVLogger(join(outDir, LOG_FILE), o.resume, o.resume ? csvRowsOf(history) : undefined),
   ];
-  // A cosine run ends where its schedule reaches 0, so a resumed one trains the epochs it started with, as an
-  // ensemble's members do: later epochs would not move the weights (and --epochs' default could cut a longer run short).
-  const runEpochs =
-    settings.lrDecayEpochs ?? (o.resume ? Math.max(plannedEpochs, startEpoch) : plannedEpochs);
   try {
     // A Ctrl-C during the synchronous work since listen() (the n-gram's fit) is only queued: delivered now, it
     // stops training after the first batch (EpochRecorder), not at the first pause fitDataset happens to make.
@@ -964,6 +969,7 @@ export async function trainSeq2Seq(
   switchFromOld();
   // A member is scored with the others, as the ensemble (src/cli/seq2seq_ensemble.ts).
   if (member) return 'finished';
+  if (await finishedRunInterrupted()) return 130;
   // A Ctrl-C since training ended stops the command here, the model saved (runSignals), not after the test's seconds.
   await signalsDelivered();
   // The held-out test split, on the best model.

@@ -59,6 +59,8 @@ import {
   EpochRecorder,
   TrainingBudget,
   TrainingInterrupt,
+  finishedRunInterrupted,
+  nothingLeftToTrain,
   announceStop,
   continueWith,
   csvRowsOf,
@@ -288,6 +290,11 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   } else {
     settings = settingsFrom(o, source);
   }
+  // A resumed run keeps its own epochs and threads unless told otherwise: after kill -9 there is no "Continue with:"
+  // line, and the bare documented command must continue to the uninterrupted run's end, bit for bit.
+  const epochs = o.epochs ?? state?.epochs ?? TRAIN_EPOCHS;
+  // Known before the text is read (the setup's first wait, where a Ctrl-C is handled).
+  if (state !== null && state.epoch >= epochs) nothingLeftToTrain(false);
   const stepsPerEpoch = stepsPerEpochOf(o.stepsPerEpoch, state?.stepsPerEpoch);
 
   // A resumed run given a text other than the one it trained on (or its own, changed since).
@@ -338,9 +345,6 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
     model.build();
     compileTextModel(model, settings);
   }
-  // A resumed run keeps its own epochs and threads unless told otherwise: after kill -9 there is no "Continue with:"
-  // line, and the bare documented command must continue to the uninterrupted run's end, bit for bit.
-  const epochs = o.epochs ?? state?.epochs ?? TRAIN_EPOCHS;
   const threads = runThreads(o.threads, state?.threads, out);
   // The samples too: they are part of the run's log (its --json lines), which a resumed run continues unchanged.
   const sampling = {
@@ -555,6 +559,7 @@ export async function train(file: string | undefined, o: TrainOptions, out: Outp
   // No epoch of this run saved a best model (a stop in the first): the model as it is.
   if (!Number.isFinite(best.best) || !isModelDir(outDir))
     saveUnsavedModel(outDir, history, () => save(outDir, { includeOptimizer: false, metadata: metadata() }));
+  if (await finishedRunInterrupted()) return 130;
   out.info(
     `Done. Best model: ${outDir}. Generate with: recur generate ${outDir} --length 400 --temperature 0.5`,
   );
