@@ -160,6 +160,23 @@ export function savedDirOf(o: ForecastCliOptions): string | undefined {
   return o.out ?? o.save;
 }
 
+/**
+ * Before any training, with the run's signal listeners in place: takes --out's lock (a directory that cannot take the
+ * forecaster is bad usage now, not after the run). Test hook: RECUR_TEST_INTERRUPT_AT_START=1 then sends this process
+ * Ctrl-C's SIGINT (without --out at the same point, before any fitting).
+ */
+export function claimSaveDir(saveDir: string | undefined, o: ForecastCliOptions): void {
+  if (saveDir)
+    usage(() =>
+      claimForecasterDir(
+        saveDir,
+        o.overwrite === true,
+        `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
+      ),
+    );
+  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
+}
+
 /** How the training file was read (covariate columns included), for `forecast predict` to read new files alike. */
 export function layoutOf(o: ForecastCliOptions): ForecasterLayout {
   return {
@@ -544,18 +561,7 @@ export async function forecast(
     method = 'network';
   }
   const transform = oneOf('--transform', o.transform, ['none', 'log', 'box-cox', 'auto'] as const);
-  // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
-  if (saveDir)
-    usage(() =>
-      claimForecasterDir(
-        saveDir,
-        o.overwrite === true,
-        `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
-      ),
-    );
-  // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock (without
-  // --out, at the same point: before any fitting).
-  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
+  claimSaveDir(saveDir, o);
   if (transform === 'log' || transform === 'box-cox') {
     const i = series.values.findIndex((v) => !(v > 0));
     if (i >= 0)

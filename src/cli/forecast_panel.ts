@@ -40,6 +40,7 @@ import {
   assertNetworkFits,
   checkBaselinesHoldout,
   checkCandidates,
+  claimSaveDir,
   layoutOf,
   parseLevels,
   readCsvText,
@@ -47,13 +48,11 @@ import {
   regressorsJson,
   savedDirOf,
   seedsOf,
-  usage,
   writeForecast,
   type ForecastCliOptions,
 } from './forecast.js';
 import {
   globalKey,
-  claimForecasterDir,
   commitForecaster,
   discardStaging,
   saveNetworkMembers,
@@ -398,18 +397,7 @@ export async function forecastPanelCommand(
   };
   process.once('SIGINT', onStop);
   process.once('SIGTERM', onStop);
-  // Before any training: a directory that cannot take the forecaster is bad usage now, not after the run.
-  if (saveDir)
-    usage(() =>
-      claimForecasterDir(
-        saveDir,
-        o.overwrite === true,
-        `recur ${process.argv.slice(2).join(' ')}`.slice(0, 200),
-      ),
-    );
-  // Test hook: RECUR_TEST_INTERRUPT_AT_START=1 sends this process Ctrl-C's SIGINT as soon as it holds the lock (without
-  // --out, at the same point: before the file is read).
-  if (process.env.RECUR_TEST_INTERRUPT_AT_START === '1') process.kill(process.pid, 'SIGINT');
+  claimSaveDir(saveDir, o);
   const panel = readPanel(file, o);
   const ready = panel.series.filter((s) => s.series !== undefined);
   const unreadable = panel.series.filter((s) => s.error !== undefined);
