@@ -1229,24 +1229,24 @@ describe('recur seq2seq', () => {
     assert.doesNotMatch(damaged.stderr, /\n\s+at /);
   });
 
-  it("Ctrl-C during the joint n-gram's fit stops as in training: its message, exit 130, no lock, and --resume ends as an uninterrupted run", () => {
+  /**
+   * A run given a real SIGINT by the test hook `hook` ends with exit 130, `message`, a checkpoint after the first batch
+   * and no lock, and its --resume ends as an uninterrupted run: the same log, n-gram and scores.
+   */
+  const stoppedThenResumedAsWhole = (name: string, hook: string, message: RegExp): void => {
     const file = spellingPairs();
     const args = [file, '--epochs', '2', ...small, ...tokens, '--joint-ngram', '3', '--threads', '1'];
-    const whole = join(root, 'ngram-whole');
-    const parted = join(root, 'ngram-parted');
+    const whole = join(root, `${name}-whole`);
+    const parted = join(root, `${name}-parted`);
     assert.equal(run(['seq2seq', 'train', ...args, '--out', whole, '-q']).code, 0);
-    // A real SIGINT, sent as the fit starts: the run stops after the fit, at the first batch, with a checkpoint.
-    const stopped = run(['seq2seq', 'train', ...args, '--out', parted], {
-      env: { RECUR_TEST_INTERRUPT_IN_NGRAM: '1' },
-    });
+    const stopped = run(['seq2seq', 'train', ...args, '--out', parted], { env: { [hook]: '1' } });
     assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, message);
     assert.match(
       stopped.stderr,
-      /Interrupted: finishing the current batch and saving a checkpoint \(Ctrl-C again to quit now\)/,
-    );
-    assert.match(
-      stopped.stderr,
-      /Saved \S*ngram-parted\/checkpoint at epoch 1, batch 1\. Continue with: recur seq2seq train \S*spell\.tsv --out \S*ngram-parted --resume/,
+      new RegExp(
+        `Saved \\S*${name}-parted/checkpoint at epoch 1, batch 1\\. Continue with: recur seq2seq train \\S*spell\\.tsv --out \\S*${name}-parted --resume`,
+      ),
     );
     assert.ok(!existsSync(join(parted, 'recur.lock')), 'the lock is released');
     const resumed = run(['seq2seq', 'train', ...args, '--out', parted, '--resume', '-q']);
@@ -1260,36 +1260,24 @@ describe('recur seq2seq', () => {
       return { ...(JSON.parse(e.stdout) as Record<string, number>), seconds: 0 };
     };
     assert.deepEqual(scores(parted), scores(whole));
+  };
+
+  it("Ctrl-C during the joint n-gram's fit stops as in training: its message, exit 130, no lock, and --resume ends as an uninterrupted run", () => {
+    // A real SIGINT, sent as the fit starts: the run stops after the fit, at the first batch, with a checkpoint.
+    stoppedThenResumedAsWhole(
+      'ngram',
+      'RECUR_TEST_INTERRUPT_IN_NGRAM',
+      /Interrupted: finishing the current batch and saving a checkpoint \(Ctrl-C again to quit now\)/,
+    );
   });
 
   it('Ctrl-C as soon as the run holds its lock (before the data is read, the model built and the n-gram fitted) stops as in training, and --resume ends as an uninterrupted run', () => {
-    const file = spellingPairs();
-    const args = [file, '--epochs', '2', ...small, ...tokens, '--joint-ngram', '3', '--threads', '1'];
-    const whole = join(root, 'start-whole');
-    const parted = join(root, 'start-parted');
-    assert.equal(run(['seq2seq', 'train', ...args, '--out', whole, '-q']).code, 0);
     // A real SIGINT, sent as the lock is taken: it used to kill the run with no word, its lock left behind.
-    const stopped = run(['seq2seq', 'train', ...args, '--out', parted], {
-      env: { RECUR_TEST_INTERRUPT_AT_START: '1' },
-    });
-    assert.equal(stopped.code, 130, stopped.stderr);
-    assert.match(stopped.stderr, /Interrupted: .*saving a checkpoint \(Ctrl-C again to quit now\)/);
-    assert.match(
-      stopped.stderr,
-      /Saved \S*start-parted\/checkpoint at epoch 1, batch 1\. Continue with: recur seq2seq train \S*spell\.tsv --out \S*start-parted --resume/,
+    stoppedThenResumedAsWhole(
+      'start',
+      'RECUR_TEST_INTERRUPT_AT_START',
+      /Interrupted: .*saving a checkpoint \(Ctrl-C again to quit now\)/,
     );
-    assert.ok(!existsSync(join(parted, 'recur.lock')), 'the lock is released');
-    const resumed = run(['seq2seq', 'train', ...args, '--out', parted, '--resume', '-q']);
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const read = (d: string, f: string): string => readFileSync(join(d, f), 'utf8');
-    assert.equal(read(parted, 'log.csv'), read(whole, 'log.csv'));
-    assert.equal(read(parted, 'joint-ngram.json'), read(whole, 'joint-ngram.json'));
-    const scores = (d: string): Record<string, number> => {
-      const e = run(['seq2seq', 'eval', d, file, '--json', '--beam', '2', '--threads', '1']);
-      assert.equal(e.code, 0, e.stderr);
-      return { ...(JSON.parse(e.stdout) as Record<string, number>), seconds: 0 };
-    };
-    assert.deepEqual(scores(parted), scores(whole));
   });
 
   it('Ctrl-C after training, before the test scores: the model saved, its message, exit 130, no lock', () => {
