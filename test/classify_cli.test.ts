@@ -378,6 +378,22 @@ describe('recur classify', () => {
     w1.forEach((w, i) => assert.deepEqual(w2[i].data, w.data));
   });
 
+  it('Ctrl-C after training, before the test scores: the model saved, its message, exit 130, no lock', () => {
+    const out = join(dir, 'stopped-after');
+    const r = run(['classify', 'train', csv, '--out', out, '--epochs', '1', ...SMALL], {
+      env: { RECUR_TEST_INTERRUPT_AFTER_TRAINING: '1' },
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(
+      r.stderr,
+      /Interrupted after training: the model in \S*stopped-after is saved; stopped before the test scores/,
+    );
+    assert.doesNotMatch(r.stdout + r.stderr, /confusion/);
+    assert.ok(!existsSync(join(out, 'recur.lock')), 'the lock is released');
+    const p = run(['classify', 'predict', out, 'a fine film']);
+    assert.equal(p.code, 0, p.stderr);
+  });
+
   it('--lr-decay and --embedding-dropout: each epoch at lr · f^e, SpatialDropout1D saved, exact resume after Ctrl-C', () => {
     const args = (out: string, json: boolean): string[] => [
       'classify',

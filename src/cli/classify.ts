@@ -1035,6 +1035,9 @@ export async function trainClassifier(
   // A member is scored with the others, as the ensemble (src/cli/classify_ensemble.ts).
   if (member) return stoppedEarly ? 'budget' : 'finished';
   if (await finishedRunInterrupted()) return 130;
+  // A Ctrl-C since training ended (the final save is synchronous) stops the command here, the model saved
+  // (runSignals), not after the test scores, as seq2seq train does.
+  await signalsDelivered();
   const trainSeconds = (Date.now() - started) / 1000;
   // CPU time of the whole process (all threads): what the training cost, however loaded the machine was.
   const cpu = process.cpuUsage(cpuStarted);
