@@ -13,7 +13,11 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { Tensor } from '../src/core/tensor.js';
 import type { CarriedStates } from '../src/models/sequential.js';
-import { loadCarriedStates, writeCarriedStates, type CarriedStatesRef } from '../src/node/carried_states.js';
+import {
+  loadCarriedStates,
+  prepareCarriedStates,
+  type CarriedStatesRef,
+} from '../src/node/carried_states.js';
 import { buildTextModel, compileTextModel, textSettings } from '../src/text/recipes.js';
 import { jsonPaths, type Json } from './json_paths.js';
 
@@ -67,7 +71,9 @@ describe('carried states of a checkpoint: seeded fuzz of the file and its refere
               ),
           ),
     );
-    ref = writeCarriedStates(dir, states);
+    const prepared = prepareCarriedStates(dir, states);
+    prepared.write.commit();
+    ref = prepared.ref;
     bytes = readFileSync(join(dir, ref.file));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -29,13 +29,6 @@ export const CarriedStatesRefSchema = z.object({
 });
 export type CarriedStatesRef = z.infer<typeof CarriedStatesRefSchema>;
 
-/** Writes the states to a new states file in `dir` (atomically) and returns what model.json records of it. */
-export function writeCarriedStates(dir: string, states: CarriedStates): CarriedStatesRef {
-  const { ref, write } = prepareCarriedStates(dir, states);
-  write.commit();
-  return ref;
-}
-
 /**
  * The states file's write, prepared (its temp file written) but not committed, and what model.json records of it: a
  * checkpoint's save commits it just before its weights (saveModel's `commitFirst`), when their temp files and
